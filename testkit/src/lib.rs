@@ -1,0 +1,15 @@
+//! Real, throwaway PostgreSQL and Redis servers for tests.
+//!
+//! Every test that needs a database or a Redis starts its own server on a free loopback port with
+//! its data in a temporary directory, and the server is stopped when the handle is dropped. This
+//! keeps tests independent of whatever the developer's machine runs on 5432/6379.
+
+mod ports;
+mod postgres;
+mod redis;
+mod tools;
+
+pub use ports::free_port;
+pub use postgres::TempPostgres;
+pub use redis::TempRedis;
+pub use tools::find_tool;

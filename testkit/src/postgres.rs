@@ -1,0 +1,167 @@
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::tools::running_as_root;
+use crate::{find_tool, free_port};
+
+/// A PostgreSQL cluster in a temp dir, listening on a free loopback port, stopped on drop.
+///
+/// The superuser is `postgres` with trust authentication on loopback, so tests can create roles
+/// with passwords and databases they then reach with password authentication (`md5`/`scram`
+/// lines are added for every other role, so role isolation can be tested for real).
+pub struct TempPostgres {
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl TempPostgres {
+    pub fn start() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("stackr-pg-")
+            .tempdir()
+            .expect("temp dir");
+        let data = dir.path().join("data");
+        let sock = dir.path().join("sock");
+        std::fs::create_dir_all(&sock).expect("socket dir");
+        if running_as_root() {
+            chown_to_postgres(dir.path());
+        }
+        let port = free_port();
+        run(pg_command("initdb")
+            .args(["-D"])
+            .arg(&data)
+            .args([
+                "-U",
+                "postgres",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+            ])
+            .args(["--no-sync", "--encoding=UTF8", "--locale=C"]));
+        // Superuser trusted on loopback; every other role must present its password.
+        let hba = "local all all trust\n\
+                   host all postgres 127.0.0.1/32 trust\n\
+                   host all all 127.0.0.1/32 scram-sha-256\n";
+        std::fs::write(data.join("pg_hba.conf"), hba).expect("write pg_hba.conf");
+        let opts = format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off \
+             -c synchronous_commit=off -c max_connections=300",
+            sock.display()
+        );
+        run(pg_command("pg_ctl")
+            .args(["-D"])
+            .arg(&data)
+            .args(["-w", "-t", "30", "-l"])
+            .arg(dir.path().join("server.log"))
+            .args(["-o", &opts, "start"]));
+        TempPostgres { dir, port }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Superuser URL (no password; trusted on loopback).
+    pub fn superuser_url(&self, database: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
+    }
+
+    /// Runs SQL as the superuser through `psql`, panicking with psql's error on failure.
+    pub fn psql(&self, database: &str, sql: &str) -> String {
+        let out = Command::new(find_tool("psql"))
+            .args(["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-d"])
+            .arg(self.superuser_url(database))
+            .args(["-c", sql])
+            .output()
+            .expect("spawn psql");
+        assert!(
+            out.status.success(),
+            "psql failed on `{sql}`: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    /// Creates a database owned by the superuser and returns its superuser URL.
+    pub fn create_database(&self, name: &str) -> String {
+        self.psql("postgres", &format!("CREATE DATABASE \"{name}\""));
+        self.superuser_url(name)
+    }
+
+    /// Creates a login role with a password and a database it owns, with CONNECT revoked from
+    /// PUBLIC (the isolation a stackr service gets), and returns the role's URL.
+    pub fn create_service_database(&self, name: &str, password: &str) -> String {
+        let pw = password.replace('\'', "''");
+        self.psql(
+            "postgres",
+            &format!("CREATE ROLE \"{name}\" LOGIN PASSWORD '{pw}'"),
+        );
+        self.psql(
+            "postgres",
+            &format!("CREATE DATABASE \"{name}\" OWNER \"{name}\""),
+        );
+        self.psql(
+            "postgres",
+            &format!("REVOKE CONNECT ON DATABASE \"{name}\" FROM PUBLIC"),
+        );
+        format!(
+            "postgres://{name}:{password}@127.0.0.1:{}/{name}",
+            self.port
+        )
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Stops the server now (tests of "the database went away").
+    pub fn stop(&self) {
+        let _ = pg_command("pg_ctl")
+            .args(["-D"])
+            .arg(self.data_dir())
+            .args(["-m", "immediate", "-w", "stop"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+impl Drop for TempPostgres {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn pg_command(tool: &str) -> Command {
+    let bin = find_tool(tool);
+    if running_as_root() {
+        let mut cmd = Command::new("runuser");
+        cmd.args(["-u", "postgres", "--"]).arg(bin);
+        cmd
+    } else {
+        Command::new(bin)
+    }
+}
+
+fn run(cmd: &mut Command) {
+    let out = cmd.output().expect("spawn PostgreSQL tool");
+    assert!(
+        out.status.success(),
+        "{:?} failed: {}{}",
+        cmd.get_program(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn chown_to_postgres(path: &Path) {
+    let status = Command::new("chown")
+        .args([
+            OsStr::new("-R"),
+            OsStr::new("postgres:postgres"),
+            path.as_os_str(),
+        ])
+        .status()
+        .expect("spawn chown");
+    assert!(status.success(), "chown postgres {}", path.display());
+}
