@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The main job: brings the repo's demo stack (auth + core + wallet, each with its own PostgreSQL,
+# Redis, API and worker) up on this machine. With Nix this is `nix run .#dev`; without it, stackr's
+# embedded supervisor runs the same generated process-compose.yaml. Ctrl-C stops everything.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-system-deps.sh demo
+pg_dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+[ -n "$pg_dir" ] && export PATH="$PATH:$pg_dir"
+
+cargo run --quiet --locked -p stackr -- dev "$@"
