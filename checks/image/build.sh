@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# Builds the local Docker image the end-to-end checks run PostgreSQL and Redis from.
+#
+# No image registry is reachable, so the image is assembled from Debian packages: debootstrap a
+# minimal bookworm rootfs with postgresql-15, redis-server and ca-certificates, add the files under
+# ./files, tar it and `docker import` it. The tag is a hash of this script and ./files, so editing
+# either yields a new image while an unchanged one is reused (the script is idempotent and cheap
+# when the image exists).
+#
+# Starts dockerd when no engine answers. Prints progress on stderr and the image reference
+# (`stackr-checks-base:<hash>`) as the only line on stdout, which is what the Rust harness reads.
+#
+# Environment:
+#   STACKR_CHECKS_CACHE   where the rootfs tarball is cached (default /var/cache/stackr-checks)
+#   STACKR_DEBIAN_MIRROR  Debian mirror (default: the first deb.debian.org-style URI apt uses)
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cache="${STACKR_CHECKS_CACHE:-/var/cache/stackr-checks}"
+suite=bookworm
+packages=postgresql-15,redis-server,ca-certificates
+repository=stackr-checks-base
+
+log() { printf 'stackr-checks image: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# The tag covers everything that shapes the image: this script and the files copied into it.
+content_tag() {
+    (
+        cd "$here"
+        sha256sum build.sh
+        find files -type f | LC_ALL=C sort | xargs sha256sum
+        find files -type f | LC_ALL=C sort | xargs stat -c '%a %n'
+    ) | sha256sum | cut -c1-16
+}
+
+# dockerd is not a service on CI machines or in containers; start it detached when none answers.
+ensure_docker() {
+    if docker info >/dev/null 2>&1; then return; fi
+    command -v dockerd >/dev/null || die "no Docker engine answers and dockerd is not installed (apt-get install -y docker.io)"
+    [ "$(id -u)" -eq 0 ] || die "no Docker engine answers and only root can start dockerd here; start it (sudo dockerd &) and retry"
+    log "no Docker engine answers; starting dockerd (log: /var/log/dockerd.log)"
+    setsid dockerd >/var/log/dockerd.log 2>&1 </dev/null 9>&- &
+    for _ in $(seq 1 120); do
+        if docker info >/dev/null 2>&1; then log "dockerd is up"; return; fi
+        sleep 0.5
+    done
+    tail -n 20 /var/log/dockerd.log >&2 || true
+    die "dockerd did not come up within 60 s (see /var/log/dockerd.log)"
+}
+
+# Use the mirror apt is configured with, so the build works wherever apt does.
+debian_mirror() {
+    if [ -n "${STACKR_DEBIAN_MIRROR:-}" ]; then echo "$STACKR_DEBIAN_MIRROR"; return; fi
+    local uri
+    uri="$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list 2>/dev/null \
+        | grep -oE 'https?://[^ ]*/debian/?( |$)' | grep -v security | head -n1 | tr -d ' ' || true)"
+    echo "${uri:-http://deb.debian.org/debian}"
+}
+
+build_rootfs_tarball() {
+    local tarball="$1" rootfs
+    command -v debootstrap >/dev/null || die "debootstrap is not installed (apt-get install -y debootstrap)"
+    [ "$(id -u)" -eq 0 ] || die "debootstrap needs root"
+    rootfs="$(mktemp -d "$cache/rootfs.XXXXXX")"
+    # shellcheck disable=SC2064  # expand now: the path is fixed
+    trap "rm -rf '$rootfs'" EXIT
+    local mirror
+    mirror="$(debian_mirror)"
+    log "debootstrap $suite ($packages) from $mirror; takes a few minutes"
+    debootstrap --variant=minbase --include="$packages" "$suite" "$rootfs" "$mirror" >"$cache/debootstrap.log" 2>&1 \
+        || { tail -n 30 "$cache/debootstrap.log" >&2; die "debootstrap failed (full log: $cache/debootstrap.log)"; }
+
+    # The package scripts create a default cluster and service config we do not use: the entry
+    # script makes a fresh cluster per container. Drop it with caches and docs to keep the image small.
+    rm -rf "$rootfs/var/lib/postgresql/15/main" "$rootfs/etc/postgresql/15/main" \
+        "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* \
+        "$rootfs"/usr/share/doc/* "$rootfs"/usr/share/man/* "$rootfs"/usr/share/locale/*
+    cp -a "$here/files/." "$rootfs/"
+
+    tar --numeric-owner -C "$rootfs" -cf "$tarball.partial" .
+    mv "$tarball.partial" "$tarball"
+    rm -rf "$rootfs"
+    trap - EXIT
+}
+
+main() {
+    local tag image tarball
+    tag="$(content_tag)"
+    image="$repository:$tag"
+
+    mkdir -p "$cache"
+    # Several test binaries may call this at once; one starts dockerd and builds, the others wait
+    # and reuse. (dockerd is started with fd 9 closed so that it does not hold the lock.)
+    exec 9>"$cache/build.lock"
+    flock 9
+    ensure_docker
+
+    if docker image inspect "$image" >/dev/null 2>&1; then
+        log "$image exists"
+        echo "$image"
+        return
+    fi
+
+    tarball="$cache/rootfs-$tag.tar"
+    if [ ! -s "$tarball" ]; then
+        build_rootfs_tarball "$tarball"
+    else
+        log "reusing cached rootfs $tarball"
+    fi
+
+    log "importing $tarball as $image"
+    docker import \
+        --change 'ENV PATH=/usr/lib/postgresql/15/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+        --change 'ENV LANG=C.UTF-8' \
+        --change 'ENV PGDATA=/var/lib/postgresql/data' \
+        --change 'EXPOSE 5432 6379' \
+        --change 'CMD ["/usr/local/bin/stackr-postgres-entry"]' \
+        "$tarball" "$image" >/dev/null
+    log "built $image"
+    echo "$image"
+}
+
+main "$@"
