@@ -20,6 +20,8 @@ cache="${STACKR_CHECKS_CACHE:-/var/cache/stackr-checks}"
 suite=bookworm
 packages=postgresql-15,redis-server,ca-certificates
 repository=stackr-checks-base
+# Bump when build_rootfs_tarball changes what it produces, so the cached rootfs is rebuilt.
+rootfs_format=1
 
 log() { printf 'stackr-checks image: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -76,8 +78,6 @@ build_rootfs_tarball() {
     rm -rf "$rootfs/var/lib/postgresql/15/main" "$rootfs/etc/postgresql/15/main" \
         "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* \
         "$rootfs"/usr/share/doc/* "$rootfs"/usr/share/man/* "$rootfs"/usr/share/locale/*
-    cp -a "$here/files/." "$rootfs/"
-
     tar --numeric-owner -C "$rootfs" -cf "$tarball.partial" .
     mv "$tarball.partial" "$tarball"
     rm -rf "$rootfs"
@@ -102,12 +102,23 @@ main() {
         return
     fi
 
-    tarball="$cache/rootfs-$tag.tar"
-    if [ ! -s "$tarball" ]; then
-        build_rootfs_tarball "$tarball"
+    # The debootstrapped rootfs depends only on the suite and package list, so it is cached under
+    # their hash and survives edits of ./files; the image tarball is that rootfs plus ./files.
+    local rootfs_key
+    rootfs_key="$(printf '%s %s %s\n' "$suite" "$packages" "$rootfs_format" | sha256sum | cut -c1-16)"
+    local base_tarball="$cache/rootfs-$suite-$rootfs_key.tar"
+    if [ ! -s "$base_tarball" ]; then
+        build_rootfs_tarball "$base_tarball"
     else
-        log "reusing cached rootfs $tarball"
+        log "reusing cached rootfs $base_tarball"
     fi
+    tarball="$cache/image-$tag.tar"
+    cp "$base_tarball" "$tarball.partial"
+    # Only regular files: their directories are already in the rootfs, and docker import refuses
+    # an archive that lists a path twice.
+    (cd "$here/files" && find . -type f | LC_ALL=C sort \
+        | tar --owner=0 --group=0 --no-recursion -rf "$tarball.partial" -T -)
+    mv "$tarball.partial" "$tarball"
 
     log "importing $tarball as $image"
     docker import \
@@ -117,6 +128,10 @@ main() {
         --change 'EXPOSE 5432 6379' \
         --change 'CMD ["/usr/local/bin/stackr-postgres-entry"]' \
         "$tarball" "$image" >/dev/null
+    rm -f "$tarball"
+    # Older tags of this image are leftovers of earlier versions of this script: drop them.
+    docker image ls --format '{{.Repository}}:{{.Tag}}' "$repository" | grep -vxF "$image" \
+        | xargs -r docker image rm >/dev/null 2>&1 || true
     log "built $image"
     echo "$image"
 }
