@@ -1,1 +1,5 @@
-
+mod finding;
+mod project;
+mod rust_source;
+mod sql_tables;
+mod text_position;
