@@ -1,1 +1,171 @@
+//! `stackr-supervisor`: the engine of `stackr dev` when process-compose is not installed.
+//!
+//! It runs the same `process-compose.yaml` process-compose would: `depends_on` conditions
+//! (`process_started`, `process_healthy`, `process_completed`,
+//! `process_completed_successfully`), `exec` and `http_get` readiness probes with their timing
+//! fields, `availability` restart policies, per-process `environment` and `working_dir`, and an
+//! ordered shutdown (dependents first; the configured signal to each process group, SIGKILL after
+//! `shutdown.timeout_seconds`) on Ctrl-C/SIGTERM or when an `exit_on_failure` process fails.
+//!
+//! Entry points for the CLI:
+//!
+//! ```no_run
+//! # fn main() -> anyhow::Result<()> {
+//! let opts = stackr_supervisor::DevOptions::for_file("process-compose.yaml");
+//! let code = stackr_supervisor::dev(&opts)?; // process-compose if on PATH, else embedded
+//! # let _ = code; Ok(()) }
+//! ```
+//!
+//! Decisions where process-compose is silent or where the embedded supervisor differs are
+//! written down in `supervisor/README.md`.
 
+mod expand;
+mod graph;
+mod logs;
+mod model;
+mod options;
+mod parse;
+mod probe;
+mod process;
+mod runner;
+mod shutdown;
+mod spec;
+mod state;
+mod status;
+mod tools;
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+
+pub use options::{DevArgs, DevOptions};
+pub use parse::{load_file, load_str, LoadError};
+pub use process::Launch;
+pub use runner::{End, Outcome, ProcState, StopHandle, StopReason, Supervisor, Watcher};
+pub use spec::{Condition, ProcessSpec, RestartMode, Stack};
+pub use status::Console;
+pub use tools::{check_tools, find_on_path, MissingTools};
+
+/// `stackr dev`: hands the file to `process-compose` when it is on PATH (unless
+/// `opts.embedded`), otherwise runs it with the embedded supervisor. Blocks until the stack
+/// stopped; the exit code is the one `stackr dev` should exit with.
+pub fn dev(opts: &DevOptions) -> Result<ExitCode> {
+    if !opts.embedded {
+        if let Some(pc) = find_on_path("process-compose") {
+            return run_process_compose(&pc, opts);
+        }
+    }
+    run(opts)
+}
+
+/// Runs the file with the embedded supervisor (its own tokio runtime; from async code use
+/// [`run_async`]).
+pub fn run(opts: &DevOptions) -> Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let outcome = runtime.block_on(run_async(opts))?;
+    Ok(ExitCode::from(outcome.code))
+}
+
+/// Loads, checks and prepares (reset, state folder, tools), then supervises until the stack
+/// stops. SIGINT, SIGTERM and SIGHUP start the ordered shutdown; a second one kills at once.
+pub async fn run_async(opts: &DevOptions) -> Result<Outcome> {
+    let (stack, launch) = prepare(opts)?;
+    let names = stack.processes.iter().map(|p| p.name.clone()).collect();
+    let console = Console::new(names, !opts.plain, opts.colour);
+    for w in &stack.warnings {
+        console.warn(w);
+    }
+    let supervisor = Supervisor::new(stack, launch, console);
+    let handle = supervisor.stop_handle();
+    let signals = tokio::spawn(forward_signals(handle));
+    let outcome = supervisor.run().await;
+    signals.abort();
+    Ok(outcome)
+}
+
+/// Everything before the first process starts: `--reset`, the state folder, parsing, tools.
+pub fn prepare(opts: &DevOptions) -> Result<(Stack, Launch)> {
+    let stack = load_file(&opts.file, &opts.project_dir)?;
+    if opts.reset {
+        state::reset_state_dir(&opts.state_dir, &opts.project_dir, opts.yes)?;
+    }
+    state::ensure_state_dir(&opts.state_dir)?;
+    let extra_path = if opts.check_tools {
+        check_tools(&stack)?.extra_path
+    } else {
+        Vec::new()
+    };
+    let launch = Launch {
+        shell: stack.shell.clone(),
+        extra_path,
+    };
+    Ok((stack, launch))
+}
+
+async fn forward_signals(handle: StopHandle) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let kinds = [
+        (SignalKind::interrupt(), libc::SIGINT),
+        (SignalKind::terminate(), libc::SIGTERM),
+        (SignalKind::hangup(), libc::SIGHUP),
+    ];
+    let mut streams = Vec::new();
+    for (kind, num) in kinds {
+        match signal(kind) {
+            Ok(s) => streams.push((s, num)),
+            Err(e) => eprintln!("stackr: cannot listen for signal {num}: {e}"),
+        }
+    }
+    loop {
+        let futures = streams.iter_mut().map(|(s, num)| {
+            let num = *num;
+            Box::pin(async move {
+                s.recv().await;
+                num
+            })
+        });
+        let (num, _, _) = futures_select_all(futures.collect()).await;
+        if handle.is_stopping() {
+            eprintln!("stackr: second signal, killing every process now");
+            runner::kill_everything(&handle);
+        } else {
+            handle.stop_for_signal(num);
+        }
+    }
+}
+
+/// Waits for the first of a few boxed futures (avoids a `futures` dependency for one call).
+async fn futures_select_all<F>(mut futs: Vec<std::pin::Pin<Box<F>>>) -> (i32, usize, ())
+where
+    F: std::future::Future<Output = i32> + ?Sized,
+{
+    std::future::poll_fn(move |cx| {
+        for (i, f) in futs.iter_mut().enumerate() {
+            if let std::task::Poll::Ready(v) = f.as_mut().poll(cx) {
+                return std::task::Poll::Ready((v, i, ()));
+            }
+        }
+        std::task::Poll::Pending
+    })
+    .await
+}
+
+/// Hands the file to process-compose, after the same `--reset` and tool checks.
+fn run_process_compose(pc: &std::path::Path, opts: &DevOptions) -> Result<ExitCode> {
+    let _ = prepare(opts)?;
+    let mut cmd = std::process::Command::new(pc);
+    cmd.arg("up").arg("--config").arg(&opts.file).current_dir(&opts.project_dir);
+    if opts.plain {
+        cmd.arg("--tui=false");
+    }
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot run {}", pc.display()))?;
+    Ok(ExitCode::from(
+        status.code().and_then(|c| u8::try_from(c).ok()).unwrap_or(1),
+    ))
+}

@@ -1,0 +1,96 @@
+//! What `stackr dev` can be asked: the clap arguments the CLI flattens, and the resolved options
+//! the library runs with.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+/// Command-line arguments of `stackr dev` (flatten into the CLI's subcommand).
+#[derive(Debug, Clone, clap::Args)]
+pub struct DevArgs {
+    /// The process-compose file to run.
+    #[arg(short = 'f', long = "file", value_name = "FILE", default_value = "process-compose.yaml")]
+    pub file: PathBuf,
+
+    /// Plain output: prefixed log lines and one line per status change, no live status.
+    /// Automatic when stdout is not a terminal (CI, pipes).
+    #[arg(long = "no-tui", alias = "plain")]
+    pub no_tui: bool,
+
+    /// Delete the state folder first (dev databases, Redis data, dev secrets), after asking.
+    #[arg(long)]
+    pub reset: bool,
+
+    /// Do not ask before --reset deletes the state folder.
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+
+    /// The state folder [default: .stackr next to the process-compose file].
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+
+    /// Use stackr's embedded supervisor even when process-compose is on PATH.
+    #[arg(long)]
+    pub embedded: bool,
+}
+
+/// Resolved options of one `stackr dev` run.
+#[derive(Debug, Clone)]
+pub struct DevOptions {
+    /// The process-compose file.
+    pub file: PathBuf,
+    /// Directory that relative paths of the file (working dirs, `.stackr/…` in commands) are
+    /// relative to; processes without `working_dir` run here. Default: the file's directory.
+    pub project_dir: PathBuf,
+    /// The state folder; default `<project_dir>/.stackr`.
+    pub state_dir: PathBuf,
+    /// Plain output instead of the live status.
+    pub plain: bool,
+    /// Coloured prefixes (default: stdout is a terminal and `NO_COLOR` is unset).
+    pub colour: bool,
+    pub reset: bool,
+    pub yes: bool,
+    /// Never hand the file to an external process-compose.
+    pub embedded: bool,
+    /// Check for PostgreSQL/Redis binaries before starting (on by default).
+    pub check_tools: bool,
+}
+
+impl DevOptions {
+    /// Options for running `file`, with everything else at its default.
+    pub fn for_file(file: impl Into<PathBuf>) -> Self {
+        let file = file.into();
+        let project_dir = file
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        let project_dir = project_dir.canonicalize().unwrap_or(project_dir);
+        let tty = std::io::stdout().is_terminal();
+        DevOptions {
+            state_dir: project_dir.join(".stackr"),
+            project_dir,
+            file,
+            plain: !tty,
+            colour: tty && std::env::var_os("NO_COLOR").is_none(),
+            reset: false,
+            yes: false,
+            embedded: false,
+            check_tools: true,
+        }
+    }
+}
+
+impl DevArgs {
+    /// Resolves the arguments; a relative `--file` is taken relative to `cwd`.
+    pub fn into_options(self, cwd: &Path) -> DevOptions {
+        let mut o = DevOptions::for_file(cwd.join(&self.file));
+        o.plain |= self.no_tui;
+        o.reset = self.reset;
+        o.yes = self.yes;
+        o.embedded = self.embedded;
+        if let Some(dir) = self.state_dir {
+            o.state_dir = cwd.join(dir);
+        }
+        o
+    }
+}

@@ -1,0 +1,77 @@
+//! Starting one command the way process-compose does (`<shell> -c <command>` with the inherited
+//! environment plus the file's), except that each command gets its own process group so it can
+//! be stopped as a whole.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use tokio::process::{Child, Command};
+
+use crate::spec::ProcessSpec;
+
+/// Everything about the environment that is the same for all processes of a run.
+#[derive(Debug, Clone, Default)]
+pub struct Launch {
+    pub shell: (String, String),
+    /// Prepended to PATH (e.g. Debian's PostgreSQL bin dir).
+    pub extra_path: Vec<PathBuf>,
+}
+
+impl Launch {
+    /// A shell command in its own process group, output piped, stdin closed.
+    pub fn command(&self, text: &str, dir: &Path, env: &[(String, String)], proc_name: &str) -> Command {
+        let mut cmd = Command::new(&self.shell.0);
+        cmd.arg(&self.shell.1).arg(text);
+        cmd.current_dir(dir);
+        cmd.env("PC_PROC_NAME", proc_name);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        if !self.extra_path.is_empty() {
+            let base = env
+                .iter()
+                .rev()
+                .find(|(k, _)| k == "PATH")
+                .map(|(_, v)| OsString::from(v))
+                .or_else(|| std::env::var_os("PATH"))
+                .unwrap_or_default();
+            let dirs = self.extra_path.iter().cloned().chain(std::env::split_paths(&base));
+            if let Ok(joined) = std::env::join_paths(dirs) {
+                cmd.env("PATH", joined);
+            }
+        }
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(false);
+        // SAFETY: only async-signal-safe calls (signal) between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                // A supervisor started in the background by a shell inherits SIGINT/SIGQUIT as
+                // ignored; children must not, or a SIGINT shutdown would be silently ignored.
+                for sig in [libc::SIGINT, libc::SIGQUIT, libc::SIGTERM, libc::SIGHUP, libc::SIGPIPE] {
+                    libc::signal(sig, libc::SIG_DFL);
+                }
+                Ok(())
+            });
+        }
+        cmd
+    }
+
+    /// Starts a process of the stack.
+    pub fn spawn(&self, spec: &ProcessSpec) -> std::io::Result<Child> {
+        self.command(&spec.command, &spec.working_dir, &spec.environment, &spec.name)
+            .spawn()
+    }
+}
+
+/// Exit code as a shell reports it: the code, or 128 + signal number when killed by a signal.
+pub fn exit_code(status: std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status
+        .code()
+        .or_else(|| status.signal().map(|s| 128 + s))
+        .unwrap_or(1)
+}

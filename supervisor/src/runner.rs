@@ -1,0 +1,542 @@
+//! The supervisor proper: one task per process (wait for dependencies → run → probe → restart),
+//! a single watch channel holding every process's state (so any task can wait for any
+//! combination of states), and an ordered shutdown that stops dependents before what they
+//! depend on.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::logs::pump_lines;
+use crate::probe::{readiness_loop, ProbeEnd};
+use crate::process::{exit_code, Launch};
+use crate::shutdown::{group_alive, signal_group, signal_name, stop_group, StopOutcome};
+use crate::spec::{Condition, RestartMode, Stack};
+use crate::status::{secs, Console, Phase};
+
+/// Where one process is in its life, as dependents see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProcState {
+    /// Waiting for its dependencies.
+    Pending,
+    /// Its command runs; `ready` once the readiness probe passed (immediately without a probe).
+    Running { ready: bool },
+    /// Exited and waits out the backoff before running again.
+    Restarting,
+    /// Will not run again.
+    Done(End),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    /// Exited on its own with this code and the restart policy let it be.
+    Completed(i32),
+    /// Never started: a dependency can no longer be met.
+    Skipped,
+    /// Stopped by the supervisor's shutdown (or never started because of it).
+    Stopped { started: bool },
+}
+
+/// Why the stack is being stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopReason {
+    Signal(i32),
+    /// A process with `restart: exit_on_failure` failed.
+    ProcessFailed { name: String, code: i32 },
+    /// A process with `exit_on_end` ended.
+    ProcessEnded { name: String, code: i32 },
+    /// A dependency of `name` can never be met (e.g. a one-shot it needs failed).
+    DependencyFailed { name: String, why: String },
+    /// Asked through [`StopHandle`].
+    Requested,
+}
+
+/// The result of a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// Process exit code for `stackr dev`.
+    pub code: u8,
+    /// What stopped the stack; `None` when every process ended on its own.
+    pub reason: Option<StopReason>,
+    /// Time from start until every process was ready (or completed), if that happened.
+    pub all_ready_after: Option<Duration>,
+}
+
+/// Lets code outside the supervisor stop a running stack (tests, benchmarks, embedding).
+#[derive(Clone)]
+pub struct StopHandle {
+    ctx: Arc<Ctx>,
+}
+
+impl StopHandle {
+    pub fn stop(&self) {
+        self.ctx.request_stop(StopReason::Requested);
+    }
+}
+
+/// Observes the run: every state change, and the moment the stack is all ready.
+#[derive(Clone)]
+pub struct Watcher {
+    rx: watch::Receiver<Vec<ProcState>>,
+}
+
+impl Watcher {
+    /// Resolves once every process is ready or completed successfully; false if that can no
+    /// longer happen (something ended otherwise).
+    pub async fn all_ready(&mut self) -> bool {
+        match self.rx.wait_for(|s| all_ready(s) || s.iter().any(|p| matches!(p, ProcState::Done(e) if *e != End::Completed(0)))).await {
+            Ok(s) => all_ready(&s),
+            Err(_) => false,
+        }
+    }
+
+    pub fn states(&self) -> Vec<ProcState> {
+        self.rx.borrow().clone()
+    }
+}
+
+fn all_ready(states: &[ProcState]) -> bool {
+    states.iter().all(|s| {
+        matches!(s, ProcState::Running { ready: true } | ProcState::Done(End::Completed(0)))
+    })
+}
+
+struct Ctx {
+    stack: Stack,
+    launch: Launch,
+    console: Console,
+    states: watch::Sender<Vec<ProcState>>,
+    /// Current process group of each process while its command runs.
+    groups: Vec<Mutex<Option<i32>>>,
+    stop: watch::Sender<Option<StopReason>>,
+    started: Instant,
+}
+
+impl Ctx {
+    fn set(&self, i: usize, s: ProcState) {
+        self.states.send_modify(|v| v[i] = s);
+    }
+
+    fn request_stop(&self, reason: StopReason) {
+        self.stop.send_if_modified(|r| {
+            if r.is_none() {
+                *r = Some(reason);
+                true
+            } else {
+                false
+            }
+        });
+    }
+
+    fn stopping(&self) -> bool {
+        self.stop.borrow().is_some()
+    }
+
+    async fn until_stopping(&self) {
+        let mut rx = self.stop.subscribe();
+        let _ = rx.wait_for(Option::is_some).await;
+    }
+}
+
+/// Runs `stack` until it stops; prints through `console`.
+pub struct Supervisor {
+    ctx: Arc<Ctx>,
+}
+
+impl Supervisor {
+    pub fn new(stack: Stack, launch: Launch, console: Console) -> Self {
+        let n = stack.processes.len();
+        let (states, _) = watch::channel(vec![ProcState::Pending; n]);
+        let (stop, _) = watch::channel(None);
+        Supervisor {
+            ctx: Arc::new(Ctx {
+                groups: (0..n).map(|_| Mutex::new(None)).collect(),
+                stack,
+                launch,
+                console,
+                states,
+                stop,
+                started: Instant::now(),
+            }),
+        }
+    }
+
+    pub fn stop_handle(&self) -> StopHandle {
+        StopHandle {
+            ctx: self.ctx.clone(),
+        }
+    }
+
+    pub fn watcher(&self) -> Watcher {
+        Watcher {
+            rx: self.ctx.states.subscribe(),
+        }
+    }
+
+    /// Starts everything, runs until a stop reason or until every process ended, then stops
+    /// all processes in reverse dependency order. Signals are the caller's business: pass
+    /// them in through [`StopHandle`] (see `crate::run_stack`).
+    pub async fn run(self) -> Outcome {
+        let ctx = self.ctx;
+        let n = ctx.stack.processes.len();
+        let mut tasks = JoinSet::new();
+        for i in 0..n {
+            tasks.spawn(supervise(ctx.clone(), i));
+        }
+
+        // Announce "all ready" once, and remember when.
+        let ready_at: Arc<Mutex<Option<Duration>>> = Arc::default();
+        {
+            let ctx = ctx.clone();
+            let ready_at = ready_at.clone();
+            let mut watcher = Watcher { rx: ctx.states.subscribe() };
+            tokio::spawn(async move {
+                if watcher.all_ready().await {
+                    let after = ctx.started.elapsed();
+                    *ready_at.lock().unwrap_or_else(|e| e.into_inner()) = Some(after);
+                    ctx.console.note(&format!("all {n} processes ready in {}", secs(after)));
+                }
+            });
+        }
+
+        // Wait for a stop reason, or for every process to have ended on its own.
+        let mut states = ctx.states.subscribe();
+        tokio::select! {
+            _ = ctx.until_stopping() => {}
+            _ = states.wait_for(|s| s.iter().all(|p| matches!(p, ProcState::Done(_)))) => {}
+        }
+        let reason = ctx.stop.borrow().clone();
+        if let Some(reason) = &reason {
+            ctx.console.note(&format!("stopping: {}", describe_reason(reason)));
+            ordered_shutdown(&ctx).await;
+        }
+        while tasks.join_next().await.is_some() {}
+        ctx.console.finish();
+
+        let final_states = ctx.states.borrow().clone();
+        let failed_on_its_own = final_states
+            .iter()
+            .any(|s| matches!(s, ProcState::Done(End::Completed(c)) if *c != 0));
+        let code = match &reason {
+            Some(StopReason::ProcessFailed { code, .. }) => clamp_code(*code),
+            Some(StopReason::DependencyFailed { .. }) => 1,
+            Some(StopReason::ProcessEnded { code, .. }) => clamp_code(*code).max(u8::from(failed_on_its_own)),
+            Some(StopReason::Signal(_) | StopReason::Requested) | None => u8::from(failed_on_its_own),
+        };
+        let all_ready_after = *ready_at.lock().unwrap_or_else(|e| e.into_inner());
+        Outcome {
+            code,
+            reason,
+            all_ready_after,
+        }
+    }
+}
+
+fn clamp_code(code: i32) -> u8 {
+    if code == 0 {
+        0
+    } else {
+        u8::try_from(code).ok().filter(|&c| c != 0).unwrap_or(1)
+    }
+}
+
+fn describe_reason(r: &StopReason) -> String {
+    match r {
+        StopReason::Signal(s) => format!("received {}", signal_name(*s)),
+        StopReason::ProcessFailed { name, code } => {
+            format!("{name} failed with exit code {code} (restart: exit_on_failure)")
+        }
+        StopReason::ProcessEnded { name, code } => format!("{name} ended with {code} (exit_on_end)"),
+        StopReason::DependencyFailed { name, why } => format!("{name} cannot start: {why}"),
+        StopReason::Requested => "stop requested".into(),
+    }
+}
+
+/// Whether a dependency is met (`Some(true)`), can never be met (`Some(false)`), or may still be.
+fn condition_met(state: ProcState, condition: Condition) -> Option<bool> {
+    use ProcState::*;
+    match (condition, state) {
+        (Condition::Started, Running { .. } | Restarting | Done(End::Completed(_))) => Some(true),
+        (Condition::Started, Done(End::Stopped { started })) => Some(started),
+        (Condition::Healthy, Running { ready: true }) => Some(true),
+        (Condition::Completed, Done(End::Completed(_))) => Some(true),
+        (Condition::CompletedSuccessfully, Done(End::Completed(0))) => Some(true),
+        (_, Done(_)) => Some(false),
+        _ => None,
+    }
+}
+
+fn unmet_reason(dep: &str, state: ProcState, condition: Condition) -> String {
+    let what = match state {
+        ProcState::Done(End::Completed(c)) => format!("exited with {c}"),
+        ProcState::Done(End::Skipped) => "was not started".into(),
+        ProcState::Done(End::Stopped { .. }) => "was stopped".into(),
+        _ => "ended".into(),
+    };
+    format!("{dep} {what}, but {} was required", condition.as_str())
+}
+
+/// Waits until all dependencies of `i` are met; `Err` says which one never will be.
+async fn wait_dependencies(ctx: &Ctx, i: usize) -> Result<(), String> {
+    let deps = &ctx.stack.processes[i].depends_on;
+    let mut rx = ctx.states.subscribe();
+    let decided = rx
+        .wait_for(|s| deps.iter().all(|d| condition_met(s[d.process], d.condition).is_some()))
+        .await
+        .map(|s| s.clone())
+        .map_err(|_| "supervisor closed".to_string())?;
+    for d in deps {
+        let state = decided[d.process];
+        if condition_met(state, d.condition) == Some(false) {
+            return Err(unmet_reason(&ctx.stack.processes[d.process].name, state, d.condition));
+        }
+    }
+    Ok(())
+}
+
+/// The life of process `i`.
+async fn supervise(ctx: Arc<Ctx>, i: usize) {
+    let spec = &ctx.stack.processes[i];
+    if !spec.depends_on.is_empty() {
+        ctx.console.phase(i, &Phase::Waiting);
+    }
+    let deps = tokio::select! {
+        r = wait_dependencies(&ctx, i) => r,
+        _ = ctx.until_stopping() => {
+            ctx.set(i, ProcState::Done(End::Stopped { started: false }));
+            return;
+        }
+    };
+    if let Err(why) = deps {
+        if ctx.stopping() {
+            ctx.set(i, ProcState::Done(End::Stopped { started: false }));
+            return;
+        }
+        ctx.console.phase(i, &Phase::Skipped { why: why.clone() });
+        ctx.set(i, ProcState::Done(End::Skipped));
+        ctx.request_stop(StopReason::DependencyFailed {
+            name: spec.name.clone(),
+            why,
+        });
+        return;
+    }
+
+    let mut restarts = 0u32;
+    loop {
+        let started = Instant::now();
+        // Spawn under the group lock, after checking the stop flag: the shutdown sets the flag
+        // first and then reads the group, so a process can never start unseen by it.
+        let spawned = {
+            let mut group = ctx.groups[i].lock().unwrap_or_else(|e| e.into_inner());
+            if ctx.stopping() {
+                drop(group);
+                ctx.set(i, ProcState::Done(End::Stopped { started: restarts > 0 }));
+                return;
+            }
+            match ctx.launch.spawn(spec) {
+                Ok(child) => {
+                    *group = child.id().map(|p| p as i32);
+                    Ok(child)
+                }
+                Err(e) => Err(e),
+            }
+        };
+        let mut child = match spawned {
+            Ok(c) => c,
+            Err(e) => {
+                ctx.console.warn(&format!(
+                    "{}: cannot start `{}`: {e}",
+                    spec.name, ctx.launch.shell.0
+                ));
+                ctx.set(i, ProcState::Done(End::Completed(127)));
+                ctx.console.phase(i, &Phase::Completed { code: 127, after: started.elapsed() });
+                if spec.restart.mode == RestartMode::ExitOnFailure {
+                    ctx.request_stop(StopReason::ProcessFailed { name: spec.name.clone(), code: 127 });
+                }
+                return;
+            }
+        };
+        let pgid = child.id().map(|p| p as i32).unwrap_or(0);
+
+        let mut pumps = JoinSet::new();
+        if let Some(out) = child.stdout.take() {
+            let ctx = ctx.clone();
+            pumps.spawn(async move { pump_lines(out, |l| ctx.console.log(i, false, l)).await });
+        }
+        if let Some(err) = child.stderr.take() {
+            let ctx = ctx.clone();
+            pumps.spawn(async move { pump_lines(err, |l| ctx.console.log(i, true, l)).await });
+        }
+
+        let ready_now = spec.readiness.is_none();
+        ctx.set(i, ProcState::Running { ready: ready_now });
+        ctx.console.phase(i, if ready_now { &Phase::Running } else { &Phase::Starting });
+
+        let probe = async {
+            match &spec.readiness {
+                Some(p) => {
+                    readiness_loop(p, spec, &ctx.launch, || {
+                        ctx.set(i, ProcState::Running { ready: true });
+                        ctx.console.phase(i, &Phase::Ready { after: started.elapsed() });
+                    })
+                    .await
+                }
+                None => std::future::pending().await,
+            }
+        };
+        let status = tokio::select! {
+            status = child.wait() => status,
+            ProbeEnd::Failed { last_error } = probe => {
+                ctx.console.warn(&format!(
+                    "{}: readiness probe failed ({last_error}); stopping it",
+                    spec.name
+                ));
+                stop_group(pgid, spec.shutdown.signal, spec.shutdown.timeout).await;
+                child.wait().await
+            }
+        };
+        let code = status.map(exit_code).unwrap_or(1);
+        // The shell is gone; anything it left in its group must not outlive it.
+        if group_alive(pgid) {
+            let (sig, timeout) = (spec.shutdown.signal, spec.shutdown.timeout);
+            tokio::spawn(async move { stop_group(pgid, sig, timeout).await });
+        }
+        // Let the last lines of output through before the status line.
+        let _ = tokio::time::timeout(Duration::from_millis(500), async {
+            while pumps.join_next().await.is_some() {}
+        })
+        .await;
+        *ctx.groups[i].lock().unwrap_or_else(|e| e.into_inner()) = None;
+
+        if ctx.stopping() {
+            ctx.console.phase(i, &Phase::Stopped);
+            ctx.set(i, ProcState::Done(End::Stopped { started: true }));
+            return;
+        }
+        if should_restart(spec.restart.mode, spec.restart.max_restarts, code, restarts) {
+            restarts += 1;
+            ctx.set(i, ProcState::Restarting);
+            ctx.console.phase(i, &Phase::Restarting { restarts, code });
+            tokio::select! {
+                _ = tokio::time::sleep(spec.restart.backoff) => continue,
+                _ = ctx.until_stopping() => {
+                    ctx.console.phase(i, &Phase::Stopped);
+                    ctx.set(i, ProcState::Done(End::Stopped { started: true }));
+                    return;
+                }
+            }
+        }
+        ctx.console.phase(i, &Phase::Completed { code, after: started.elapsed() });
+        ctx.set(i, ProcState::Done(End::Completed(code)));
+        if code != 0 && spec.restart.mode == RestartMode::ExitOnFailure {
+            ctx.request_stop(StopReason::ProcessFailed { name: spec.name.clone(), code });
+        } else if spec.restart.exit_on_end {
+            ctx.request_stop(StopReason::ProcessEnded { name: spec.name.clone(), code });
+        }
+        return;
+    }
+}
+
+/// process-compose's rule (`isRestartable`), minus the stop flag the caller checks first.
+fn should_restart(mode: RestartMode, max_restarts: u32, code: i32, restarts: u32) -> bool {
+    let within_limit = max_restarts == 0 || restarts < max_restarts;
+    match mode {
+        RestartMode::No | RestartMode::ExitOnFailure => false,
+        RestartMode::OnFailure => code != 0 && within_limit,
+        RestartMode::Always => within_limit,
+    }
+}
+
+/// Stops every process, each only after all processes that depend on it are down.
+async fn ordered_shutdown(ctx: &Arc<Ctx>) {
+    let n = ctx.stack.processes.len();
+    let mut stoppers = JoinSet::new();
+    for i in 0..n {
+        let ctx = ctx.clone();
+        stoppers.spawn(async move {
+            let dependents = ctx.stack.dependents_of(i);
+            let mut rx = ctx.states.subscribe();
+            let _ = rx
+                .wait_for(|s| dependents.iter().all(|&d| matches!(s[d], ProcState::Done(_))))
+                .await;
+            let group = *ctx.groups[i].lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(pgid) = group {
+                let spec = &ctx.stack.processes[i];
+                ctx.console.phase(i, &Phase::Stopping);
+                let outcome = stop_group(pgid, spec.shutdown.signal, spec.shutdown.timeout).await;
+                if outcome == StopOutcome::Killed {
+                    ctx.console.warn(&format!(
+                        "{}: did not stop within {}s of {}; killed",
+                        spec.name,
+                        spec.shutdown.timeout.as_secs(),
+                        signal_name(spec.shutdown.signal)
+                    ));
+                }
+            }
+            let _ = rx.wait_for(|s| matches!(s[i], ProcState::Done(_))).await;
+        });
+    }
+    while stoppers.join_next().await.is_some() {}
+}
+
+/// Last resort on a second Ctrl-C: SIGKILL every running group now.
+pub fn kill_everything(handle: &StopHandle) {
+    for g in &handle.ctx.groups {
+        if let Some(pgid) = *g.lock().unwrap_or_else(|e| e.into_inner()) {
+            signal_group(pgid, libc::SIGKILL);
+        }
+    }
+}
+
+impl StopHandle {
+    /// Stops because of a signal the embedding program received.
+    pub fn stop_for_signal(&self, signal: i32) {
+        self.ctx.request_stop(StopReason::Signal(signal));
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        self.ctx.stopping()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restart_rules_match_process_compose() {
+        use RestartMode::*;
+        assert!(!should_restart(No, 0, 1, 0));
+        assert!(!should_restart(ExitOnFailure, 0, 1, 0));
+        assert!(should_restart(OnFailure, 0, 1, 100));
+        assert!(!should_restart(OnFailure, 0, 0, 0));
+        assert!(should_restart(OnFailure, 2, 1, 1));
+        assert!(!should_restart(OnFailure, 2, 1, 2));
+        assert!(should_restart(Always, 0, 0, 7));
+        assert!(!should_restart(Always, 1, 0, 1));
+    }
+
+    #[test]
+    fn conditions() {
+        use ProcState::*;
+        assert_eq!(condition_met(Pending, Condition::Started), None);
+        assert_eq!(condition_met(Running { ready: false }, Condition::Started), Some(true));
+        assert_eq!(condition_met(Running { ready: false }, Condition::Healthy), None);
+        assert_eq!(condition_met(Running { ready: true }, Condition::Healthy), Some(true));
+        assert_eq!(condition_met(Done(End::Completed(0)), Condition::Healthy), Some(false));
+        assert_eq!(condition_met(Done(End::Completed(3)), Condition::Completed), Some(true));
+        assert_eq!(condition_met(Done(End::Completed(3)), Condition::CompletedSuccessfully), Some(false));
+        assert_eq!(condition_met(Restarting, Condition::CompletedSuccessfully), None);
+        assert_eq!(condition_met(Done(End::Skipped), Condition::Started), Some(false));
+    }
+
+    #[test]
+    fn exit_codes_are_clamped_to_a_byte() {
+        assert_eq!(clamp_code(0), 0);
+        assert_eq!(clamp_code(3), 3);
+        assert_eq!(clamp_code(256), 1);
+        assert_eq!(clamp_code(-1), 1);
+    }
+}

@@ -1,0 +1,177 @@
+//! What the developer sees: prefixed log lines, and either a compact live status (one spinner
+//! line per process, when stdout is a terminal) or plain one-line status events (CI, pipes,
+//! `--no-tui`). Both modes print the same facts, so a CI log tells the same story as a terminal.
+
+use std::io::Write;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::logs::Prefixer;
+
+/// A change in a process's life worth showing.
+#[derive(Debug, Clone)]
+pub enum Phase {
+    Waiting,
+    Starting,
+    /// Started and has no readiness probe: running is all we will ever know.
+    Running,
+    Ready { after: Duration },
+    Restarting { restarts: u32, code: i32 },
+    Completed { code: i32, after: Duration },
+    Skipped { why: String },
+    Stopping,
+    Stopped,
+}
+
+pub struct Console {
+    names: Vec<String>,
+    prefixer: Prefixer,
+    live: Option<Live>,
+    /// One whole line at a time, so lines of different processes never interleave.
+    out: Mutex<()>,
+}
+
+struct Live {
+    multi: MultiProgress,
+    bars: Vec<ProgressBar>,
+}
+
+impl Console {
+    /// `live`: draw spinners (only sensible on a terminal); `colour`: ANSI colours in prefixes.
+    pub fn new(names: Vec<String>, live: bool, colour: bool) -> Self {
+        let prefixer = Prefixer::new(names.iter().map(String::as_str), colour);
+        let live = live.then(|| {
+            let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stdout());
+            let style = ProgressStyle::with_template("{spinner} {prefix} {wide_msg}")
+                .expect("static template is valid")
+                .tick_chars("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏✔");
+            let bars = names
+                .iter()
+                .map(|n| {
+                    let bar = multi.add(ProgressBar::new_spinner());
+                    bar.set_style(style.clone());
+                    bar.set_prefix(format!("{n:<w$}", w = prefixer.width));
+                    bar.set_message("waiting for dependencies");
+                    bar.enable_steady_tick(Duration::from_millis(120));
+                    bar
+                })
+                .collect();
+            Live { multi, bars }
+        });
+        Console {
+            names,
+            prefixer,
+            live,
+            out: Mutex::new(()),
+        }
+    }
+
+    /// Plain output without colours: what tests and CI get.
+    pub fn plain(names: Vec<String>) -> Self {
+        Console::new(names, false, false)
+    }
+
+    fn emit(&self, line: &str) {
+        let _guard = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        match &self.live {
+            Some(live) => {
+                let _ = live.multi.println(line);
+            }
+            None => {
+                // A closed stdout (e.g. piped into `head`) must not bring the stack down.
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "{line}");
+                let _ = out.flush();
+            }
+        }
+    }
+
+    /// One line of a process's output.
+    pub fn log(&self, index: usize, stderr: bool, text: &str) {
+        self.emit(&self.prefixer.line(&self.names[index], stderr, text));
+    }
+
+    /// A message of the supervisor itself.
+    pub fn note(&self, text: &str) {
+        self.emit(&self.prefixer.line("stackr", false, text));
+    }
+
+    pub fn warn(&self, text: &str) {
+        self.note(&format!("warning: {text}"));
+    }
+
+    pub fn phase(&self, index: usize, phase: &Phase) {
+        let text = describe(phase);
+        match &self.live {
+            Some(live) => {
+                let bar = &live.bars[index];
+                bar.set_message(text);
+                if matches!(phase, Phase::Ready { .. } | Phase::Running) {
+                    bar.disable_steady_tick();
+                    bar.set_style(fixed_style("✔"));
+                    bar.tick();
+                } else if matches!(phase, Phase::Completed { code: 0, .. }) {
+                    bar.set_style(fixed_style("✔"));
+                    bar.finish();
+                } else if matches!(
+                    phase,
+                    Phase::Completed { .. } | Phase::Skipped { .. } | Phase::Stopped
+                ) {
+                    bar.set_style(fixed_style(if matches!(phase, Phase::Stopped) { "■" } else { "✘" }));
+                    bar.finish();
+                } else {
+                    bar.set_style(
+                        ProgressStyle::with_template("{spinner} {prefix} {wide_msg}")
+                            .expect("static template is valid"),
+                    );
+                    bar.enable_steady_tick(Duration::from_millis(120));
+                }
+            }
+            None => {
+                if !matches!(phase, Phase::Waiting) {
+                    self.note(&format!("{}: {text}", self.names[index]));
+                }
+            }
+        }
+    }
+
+    /// Leaves the final status lines on screen.
+    pub fn finish(&self) {
+        if let Some(live) = &self.live {
+            for bar in &live.bars {
+                if !bar.is_finished() {
+                    bar.finish();
+                }
+            }
+        }
+    }
+}
+
+fn fixed_style(mark: &str) -> ProgressStyle {
+    ProgressStyle::with_template(&format!("{mark} {{prefix}} {{wide_msg}}"))
+        .expect("static template is valid")
+}
+
+/// Seconds with two decimals: what "time to ready" is read in.
+pub fn secs(d: Duration) -> String {
+    format!("{:.2}s", d.as_secs_f64())
+}
+
+pub fn describe(phase: &Phase) -> String {
+    match phase {
+        Phase::Waiting => "waiting for dependencies".into(),
+        Phase::Starting => "starting".into(),
+        Phase::Running => "running".into(),
+        Phase::Ready { after } => format!("ready in {}", secs(*after)),
+        Phase::Restarting { restarts, code } => {
+            format!("exited with {code}, restarting (restart {restarts})")
+        }
+        Phase::Completed { code: 0, after } => format!("completed in {}", secs(*after)),
+        Phase::Completed { code, after } => format!("failed: exited with {code} after {}", secs(*after)),
+        Phase::Skipped { why } => format!("not started: {why}"),
+        Phase::Stopping => "stopping".into(),
+        Phase::Stopped => "stopped".into(),
+    }
+}
