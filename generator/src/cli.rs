@@ -1,0 +1,155 @@
+//! Command-line interface (clap) and the mapping from errors to exit codes: 0 success, 1 drift or
+//! an operational failure, 2 a config or usage error.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::commands::{add_service, generate, init};
+use crate::config::{AuthMiddleware, ConfigError};
+use crate::UsageError;
+
+/// Exit code for config and usage errors.
+pub const USAGE_EXIT: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "stackr",
+    version,
+    about = "Generate a reproducible, Nix-driven stack of isolated services from stackr.config.json",
+    long_about = "stackr reads stackr.config.json (one auth service + any number of base services) and \
+                  generates process-compose.yaml for local development, NixOS modules and flake wiring \
+                  for deployment, and scaffolds one Rust crate per service. Each service gets its own \
+                  PostgreSQL, Redis, API and BullMQ-compatible worker."
+)]
+pub struct Cli {
+    /// Project root (for `init`: the folder the new project is created in).
+    #[arg(short = 'C', long = "project-dir", global = true, default_value = ".")]
+    pub project_dir: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a new project: config, flake, workspace, service crates and generated files.
+    Init(InitArgs),
+    /// Add something to the project.
+    #[command(subcommand)]
+    Add(AddCommand),
+    /// Render every generated file from stackr.config.json.
+    Generate(GenerateArgs),
+    /// Run the dev stack (process-compose, or stackr's embedded supervisor).
+    Dev,
+    /// Check the project's invariants.
+    Lint,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Folder to create; its name becomes the project name (lowercase, `[a-z][a-z0-9-]*`).
+    pub name: String,
+    /// Do not ask questions: auth + `core`.
+    #[arg(long)]
+    pub defaults: bool,
+    /// Base services to create, comma-separated (e.g. `core,wallet`).
+    #[arg(long, value_delimiter = ',')]
+    pub with_services: Option<Vec<String>>,
+    /// No auth service: base services run without a guard (`authMiddleware: none`).
+    #[arg(long)]
+    pub no_auth: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AddCommand {
+    /// Add a base service: port, config entry, crate, workspace member, regenerated files.
+    Service(AddServiceArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AddServiceArgs {
+    /// Service name (lowercase, `[a-z][a-z0-9-]*`).
+    pub name: String,
+    /// API port (default: the lowest free port from 8080).
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Guard flavor (default: `standard`, `role-gated` with --roles, `none` without auth).
+    #[arg(long, value_enum)]
+    pub auth_middleware: Option<MiddlewareArg>,
+    /// Roles allowed through a `role-gated` guard, comma-separated (admin always passes).
+    #[arg(long, value_delimiter = ',')]
+    pub roles: Vec<String>,
+    /// Do not give the service a worker.
+    #[arg(long)]
+    pub no_worker: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Write nothing; exit 1 and list the files that differ from what would be generated.
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum MiddlewareArg {
+    Standard,
+    RoleGated,
+    Flexible,
+    None,
+}
+
+impl From<MiddlewareArg> for AuthMiddleware {
+    fn from(arg: MiddlewareArg) -> Self {
+        match arg {
+            MiddlewareArg::Standard => Self::Standard,
+            MiddlewareArg::RoleGated => Self::RoleGated,
+            MiddlewareArg::Flexible => Self::Flexible,
+            MiddlewareArg::None => Self::None,
+        }
+    }
+}
+
+/// Runs a parsed command line and returns the exit code, printing errors to stderr.
+pub fn run(cli: Cli) -> ExitCode {
+    let root = cli.project_dir;
+    let outcome = match cli.command {
+        Command::Init(args) => init::run(
+            &root,
+            &init::InitOptions { path: args.name, defaults: args.defaults, with_services: args.with_services, no_auth: args.no_auth },
+        ),
+        Command::Add(AddCommand::Service(args)) => add_service::run(
+            &root,
+            &add_service::AddServiceOptions {
+                name: args.name,
+                port: args.port,
+                middleware: args.auth_middleware.map(Into::into),
+                roles: args.roles,
+                no_worker: args.no_worker,
+            },
+        ),
+        Command::Generate(args) => generate::run(&root, args.check),
+        Command::Dev => not_in_this_build("dev", "stackr-supervisor"),
+        Command::Lint => not_in_this_build("lint", "stackr-lint"),
+    };
+    outcome.unwrap_or_else(|err| {
+        if let Some(config) = err.downcast_ref::<ConfigError>() {
+            eprintln!("error: {config}");
+            ExitCode::from(USAGE_EXIT)
+        } else if let Some(usage) = err.downcast_ref::<UsageError>() {
+            eprintln!("error: {usage}");
+            ExitCode::from(USAGE_EXIT)
+        } else {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    })
+}
+
+/// `dev` and `lint` live in their own crates and are wired in once those land.
+fn not_in_this_build(command: &str, provider: &str) -> anyhow::Result<ExitCode> {
+    Err(anyhow::anyhow!(
+        "`stackr {command}` is provided by the {provider} crate, which this build does not include yet"
+    ))
+}

@@ -1,0 +1,5 @@
+//! The subcommands. Each returns the process exit code; errors are mapped to codes in `cli`.
+
+pub mod add_service;
+pub mod generate;
+pub mod init;

@@ -1,0 +1,145 @@
+//! Finds the line and column of the value at a JSON path in the original text, so errors found
+//! after parsing (duplicate names, port collisions) still point at the right line. serde_json
+//! keeps no spans, and the document is already known to be valid JSON when this runs, so a small
+//! scanner that skips values is enough.
+
+use super::error::{JsonPath, PathSegment};
+
+/// 1-based (line, column) of the value at `path`, or `None` if the path does not exist.
+pub fn locate(text: &str, path: &JsonPath) -> Option<(usize, usize)> {
+    let mut scanner = Scanner { bytes: text.as_bytes(), at: 0 };
+    scanner.whitespace();
+    for segment in &path.0 {
+        match segment {
+            PathSegment::Key(key) => scanner.enter_key(key)?,
+            PathSegment::Index(index) => scanner.enter_index(*index)?,
+        }
+    }
+    Some(line_column(text, scanner.at))
+}
+
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+struct Scanner<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Scanner<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.at).copied()
+    }
+
+    fn whitespace(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\n' | b'\r' | b'\t')) {
+            self.at += 1;
+        }
+    }
+
+    fn expect(&mut self, byte: u8) -> Option<()> {
+        self.whitespace();
+        (self.peek() == Some(byte)).then(|| self.at += 1)
+    }
+
+    /// Moves to the value of `key` in the object starting here.
+    fn enter_key(&mut self, key: &str) -> Option<()> {
+        self.expect(b'{')?;
+        loop {
+            self.whitespace();
+            if self.peek() != Some(b'"') {
+                return None;
+            }
+            let name = self.string()?;
+            self.expect(b':')?;
+            self.whitespace();
+            if name == key {
+                return Some(());
+            }
+            self.skip_value()?;
+            self.expect(b',')?;
+        }
+    }
+
+    /// Moves to element `index` of the array starting here.
+    fn enter_index(&mut self, index: usize) -> Option<()> {
+        self.expect(b'[')?;
+        for _ in 0..index {
+            self.whitespace();
+            self.skip_value()?;
+            self.expect(b',')?;
+        }
+        self.whitespace();
+        (self.peek() != Some(b']')).then_some(())
+    }
+
+    /// Reads a string literal, returning it unescaped only as far as key comparison needs.
+    fn string(&mut self) -> Option<String> {
+        self.expect(b'"')?;
+        let start = self.at;
+        while let Some(byte) = self.peek() {
+            match byte {
+                b'\\' => self.at += 2,
+                b'"' => {
+                    let raw = std::str::from_utf8(&self.bytes[start..self.at]).ok()?;
+                    self.at += 1;
+                    return serde_json::from_str(&format!("\"{raw}\"")).ok();
+                }
+                _ => self.at += 1,
+            }
+        }
+        None
+    }
+
+    fn skip_value(&mut self) -> Option<()> {
+        self.whitespace();
+        match self.peek()? {
+            b'"' => self.string().map(drop),
+            open @ (b'{' | b'[') => {
+                let close = if open == b'{' { b'}' } else { b']' };
+                self.at += 1;
+                loop {
+                    self.whitespace();
+                    match self.peek()? {
+                        b if b == close => {
+                            self.at += 1;
+                            return Some(());
+                        }
+                        b',' | b':' => self.at += 1,
+                        _ => self.skip_value()?,
+                    }
+                }
+            }
+            _ => {
+                while !matches!(self.peek(), None | Some(b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t')) {
+                    self.at += 1;
+                }
+                Some(())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEXT: &str = "{\n  \"name\": \"demo\",\n  \"services\": [\n    {\"name\": \"auth\"},\n    {\n      \"name\": \"core\", \"port\": 8080\n    }\n  ]\n}\n";
+
+    #[test]
+    fn finds_nested_values() {
+        assert_eq!(locate(TEXT, &JsonPath::root().key("name")), Some((2, 11)));
+        assert_eq!(locate(TEXT, &JsonPath::service(0).key("name")), Some((4, 14)));
+        assert_eq!(locate(TEXT, &JsonPath::service(1).key("port")), Some((6, 29)));
+    }
+
+    #[test]
+    fn missing_paths_are_none() {
+        assert_eq!(locate(TEXT, &JsonPath::service(2)), None);
+        assert_eq!(locate(TEXT, &JsonPath::root().key("nope")), None);
+    }
+}

@@ -1,0 +1,14 @@
+//! The `stackr.config.json` file as the user writes it: serde types (unknown fields rejected), the
+//! loader that turns parse errors into located [`ConfigError`]s, and the JSON Schema export.
+
+mod error;
+mod load;
+mod locate;
+mod schema;
+mod types;
+
+pub use error::{ConfigError, JsonPath};
+pub use load::{load_config_file, parse_config, CONFIG_FILE};
+pub use locate::locate;
+pub use schema::{config_schema_json, SCHEMA_FILE};
+pub use types::*;

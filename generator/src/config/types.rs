@@ -1,0 +1,213 @@
+//! Serde types of `stackr.config.json`. Field names are camelCase on disk; every struct rejects
+//! unknown fields so a typo is an error rather than a silently ignored setting.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The whole stack: one auth service, any number of base services, and the few project-wide
+/// settings the generator needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StackrConfig {
+    /// Editor hint pointing at the published JSON Schema; ignored by stackr.
+    #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    /// Project name: lowercase `[a-z][a-z0-9-]*`. Used in the VM test name and the dev app.
+    pub name: String,
+    /// Git-ignored folder holding dev secrets, databases and sockets, relative to the project root.
+    #[serde(default = "default_state_dir")]
+    pub state_dir: String,
+    /// Where scaffolded services get the stackr runtime crates (`stackr-auth`, `stackr-kit`) from.
+    #[serde(default)]
+    pub runtime: RuntimeSource,
+    /// Local development (process-compose) settings.
+    #[serde(default)]
+    pub dev: DevSettings,
+    /// NixOS deployment settings.
+    #[serde(default)]
+    pub deploy: DeploySettings,
+    /// The services of the stack, in order. Order fixes default ports.
+    pub services: Vec<ServiceConfig>,
+}
+
+fn default_state_dir() -> String {
+    ".stackr".to_owned()
+}
+
+/// Exactly one of `path`, `git` or `version`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RuntimeSource {
+    /// Folder (relative to the project root) holding `auth/` and `kit/` crates. The stackr
+    /// repository itself uses `runtime`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Git repository of stackr; requires `rev`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git: Option<String>,
+    /// Pinned git revision (full commit hash) for `git`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rev: Option<String>,
+    /// Cargo version requirement of the runtime crates, e.g. `=0.1.0`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}
+
+/// Dev PostgreSQL and Redis ports are `start + index of the service`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DevSettings {
+    /// First dev PostgreSQL port; must keep the whole range clear of 5432.
+    #[serde(default = "default_dev_postgres")]
+    pub postgres_port_start: u16,
+    /// First dev Redis port; must keep the whole range clear of 6379.
+    #[serde(default = "default_dev_redis")]
+    pub redis_port_start: u16,
+}
+
+fn default_dev_postgres() -> u16 {
+    54320
+}
+fn default_dev_redis() -> u16 {
+    63790
+}
+
+impl Default for DevSettings {
+    fn default() -> Self {
+        Self { postgres_port_start: default_dev_postgres(), redis_port_start: default_dev_redis() }
+    }
+}
+
+/// NixOS deployment: one shared system PostgreSQL (one role + database per service) and one
+/// `services.redis.servers.<name>` per service at `redisPortStart + index`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeploySettings {
+    /// `stackr.stateDir` on the host.
+    #[serde(default = "default_deploy_state_dir")]
+    pub state_dir: String,
+    /// Port of the system PostgreSQL.
+    #[serde(default = "default_deploy_postgres")]
+    pub postgres_port: u16,
+    /// First Redis port on the host; never 6379 (the default instance).
+    #[serde(default = "default_deploy_redis")]
+    pub redis_port_start: u16,
+}
+
+fn default_deploy_state_dir() -> String {
+    "/var/lib/stackr".to_owned()
+}
+fn default_deploy_postgres() -> u16 {
+    5432
+}
+fn default_deploy_redis() -> u16 {
+    6380
+}
+
+impl Default for DeploySettings {
+    fn default() -> Self {
+        Self {
+            state_dir: default_deploy_state_dir(),
+            postgres_port: default_deploy_postgres(),
+            redis_port_start: default_deploy_redis(),
+        }
+    }
+}
+
+/// `auth` is the single trust anchor; `base` services authenticate through it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ServiceKind {
+    Auth,
+    #[default]
+    Base,
+}
+
+/// How a base service's guard treats requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthMiddleware {
+    /// Any signed-in user.
+    #[default]
+    Standard,
+    /// Users holding one of `roles` (admin always passes).
+    RoleGated,
+    /// Adds device sessions and first-call provisioning.
+    Flexible,
+    /// No guard.
+    None,
+}
+
+impl AuthMiddleware {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Standard => "standard",
+            Self::RoleGated => "role-gated",
+            Self::Flexible => "flexible",
+            Self::None => "none",
+        }
+    }
+}
+
+/// One service of the stack.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServiceConfig {
+    /// Lowercase `[a-z][a-z0-9-]*`: Nix attribute, systemd unit, database name and env prefix.
+    pub name: String,
+    /// `auth` (exactly one when any base service exists) or `base` (default).
+    #[serde(default, skip_serializing_if = "is_base")]
+    pub kind: ServiceKind,
+    /// API port. Default: 8888 for auth, 8080 + n for the n-th base service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// Auth only: admin page port (default 3333).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_port: Option<u16>,
+    /// Base only: guard flavor (default `standard`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_middleware: Option<AuthMiddleware>,
+    /// Base only, `role-gated`: roles allowed through.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
+    /// Whether the service has a BullMQ worker (default: true for base, false for auth).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker: Option<bool>,
+    /// Worker concurrency (default 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker_concurrency: Option<u32>,
+    /// Auth only: public base URL (default `http://localhost:<port>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    /// Auth only: browser origins allowed to call auth (default `http://localhost:3000`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trusted_origins: Option<Vec<String>>,
+    /// Extra non-secret environment variables for the API and worker.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub environment: BTreeMap<String, String>,
+}
+
+fn is_base(kind: &ServiceKind) -> bool {
+    *kind == ServiceKind::Base
+}
+
+impl ServiceConfig {
+    /// A service with every optional field left to its default.
+    pub fn named(name: &str, kind: ServiceKind) -> Self {
+        Self {
+            name: name.to_owned(),
+            kind,
+            port: None,
+            admin_port: None,
+            auth_middleware: None,
+            roles: Vec::new(),
+            worker: None,
+            worker_concurrency: None,
+            base_url: None,
+            trusted_origins: None,
+            environment: BTreeMap::new(),
+        }
+    }
+}

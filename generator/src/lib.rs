@@ -1,0 +1,32 @@
+//! stackr: turns one `stackr.config.json` into a reproducible, Nix-driven stack of isolated
+//! services.
+//!
+//! Pipeline: [`config`] (serde, located errors) -> [`model`] (validated) -> [`plan`] (every
+//! derived fact once) -> [`render`] (tera, one template per artifact) -> [`write`] (atomic commit
+//! or `--check`). [`commands`] wires them into `init`, `add service` and `generate`.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod model;
+pub mod plan;
+pub mod project;
+pub mod render;
+pub mod workspace;
+pub mod write;
+
+pub use project::generate_in_memory;
+
+/// A mistake in how stackr was invoked (not a bug, not an I/O failure): exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}\n  help: {help}")]
+pub struct UsageError {
+    pub message: String,
+    pub help: String,
+}
+
+impl UsageError {
+    pub fn new(message: impl Into<String>, help: impl Into<String>) -> Self {
+        Self { message: message.into(), help: help.into() }
+    }
+}

@@ -1,0 +1,242 @@
+//! Config -> Model: every semantic rule, each failing with a located, actionable [`ConfigError`].
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::names::check_name;
+use super::ports::{resolve_api_ports, AUTH_ADMIN_PORT, SYSTEM_POSTGRES_PORT, SYSTEM_REDIS_PORT};
+use super::{Model, Runtime, Service};
+use crate::config::{locate, AuthMiddleware, ConfigError, JsonPath, ServiceKind, StackrConfig};
+
+/// Env vars stackr sets itself; user `environment` entries may not override them.
+const CONTRACT_ENV: &[&str] = &[
+    "STACKR_SERVICE", "PORT", "DATABASE_URL", "DATABASE_PASSWORD_FILE", "REDIS_URL",
+    "REDIS_PASSWORD_FILE", "AUTH_URL", "SERVICE_CREDENTIAL_FILE", "STACKR_QUEUE",
+    "STACKR_QUEUE_PREFIX", "WORKER_CONCURRENCY", "AUTH_SECRET_FILE", "AUTH_BASE_URL",
+    "AUTH_TRUSTED_ORIGINS", "AUTH_ADMIN_PORT", "AUTH_PROVISION_SERVICES",
+    "AUTH_SERVICE_CREDENTIALS_DIR", "AUTH_MAIL_DIR", "CREDENTIALS_DIRECTORY",
+];
+
+/// Builds located errors against one config text.
+struct Reporter<'a> {
+    file: &'a Path,
+    text: &'a str,
+}
+
+impl Reporter<'_> {
+    fn error(&self, path: JsonPath, message: impl Into<String>, help: impl Into<String>) -> ConfigError {
+        ConfigError {
+            file: self.file.to_owned(),
+            position: locate(self.text, &path),
+            path,
+            message: message.into(),
+            help: help.into(),
+        }
+    }
+}
+
+/// Validates a parsed config. `file` and `text` are only used to locate errors.
+pub fn validate(config: &StackrConfig, file: &Path, text: &str) -> Result<Model, ConfigError> {
+    let report = Reporter { file, text };
+    check_name(&config.name).map_err(|why| {
+        report.error(JsonPath::root().key("name"), format!("invalid project name: {why}"), "use a lowercase name like `my-stack`")
+    })?;
+    check_state_dir(&config.state_dir)
+        .map_err(|why| report.error(JsonPath::root().key("stateDir"), why, "use a relative folder inside the project, like `.stackr`"))?;
+    let runtime = resolve_runtime(config, &report)?;
+    check_service_names(config, &report)?;
+    check_auth_presence(config, &report)?;
+    let services = resolve_services(config, &report)?;
+    check_port_collisions(config, &services, &report)?;
+    check_port_ranges(config, &services, &report)?;
+    Ok(Model {
+        name: config.name.clone(),
+        state_dir: config.state_dir.trim_end_matches('/').to_owned(),
+        runtime,
+        dev: config.dev.clone(),
+        deploy: config.deploy.clone(),
+        services,
+    })
+}
+
+fn check_state_dir(dir: &str) -> Result<(), String> {
+    if dir.is_empty() || dir.starts_with('/') || dir.split('/').any(|part| part == "..") {
+        return Err(format!("stateDir `{dir}` must be a non-empty relative path without `..`"));
+    }
+    if dir.chars().any(|c| c.is_whitespace() || "'\"$`\\".contains(c)) {
+        return Err(format!("stateDir `{dir}` contains whitespace, quotes, `$` or backslashes"));
+    }
+    Ok(())
+}
+
+fn resolve_runtime(config: &StackrConfig, report: &Reporter) -> Result<Runtime, ConfigError> {
+    let source = &config.runtime;
+    let path = JsonPath::root().key("runtime");
+    let help = "set exactly one of `path` (folder with auth/ and kit/), `git` + `rev`, or `version`";
+    match (&source.path, &source.git, &source.rev, &source.version) {
+        (Some(p), None, None, None) => Ok(Runtime::Path(p.trim_end_matches('/').to_owned())),
+        (None, Some(url), Some(rev), None) => Ok(Runtime::Git { url: url.clone(), rev: rev.clone() }),
+        (None, Some(_), None, None) => Err(report.error(path, "`runtime.git` needs a pinned `rev`", "add `\"rev\": \"<full commit hash>\"` so builds are reproducible")),
+        (None, None, None, Some(v)) => Ok(Runtime::Version(v.clone())),
+        (None, None, None, None) => Ok(Runtime::Version(format!("={}", env!("CARGO_PKG_VERSION")))),
+        _ => Err(report.error(path, "the runtime source is ambiguous", help)),
+    }
+}
+
+fn check_service_names(config: &StackrConfig, report: &Reporter) -> Result<(), ConfigError> {
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for (index, service) in config.services.iter().enumerate() {
+        let path = JsonPath::service(index).key("name");
+        check_name(&service.name).map_err(|why| {
+            report.error(path.clone(), format!("invalid service name: {why}"), "use a lowercase name like `billing` or `user-profile`")
+        })?;
+        if let Some(first) = seen.insert(&service.name, index) {
+            let first_line = locate(report.text, &JsonPath::service(first).key("name"))
+                .map_or(String::new(), |(line, _)| format!(" (line {line})"));
+            return Err(report.error(
+                path,
+                format!("duplicate service name `{}`: already used by services[{first}]{first_line}", service.name),
+                "give every service a unique name",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_auth_presence(config: &StackrConfig, report: &Reporter) -> Result<(), ConfigError> {
+    let auths: Vec<usize> = config.services.iter().enumerate().filter(|(_, s)| s.kind == ServiceKind::Auth).map(|(i, _)| i).collect();
+    if let [first, second, ..] = auths[..] {
+        return Err(report.error(
+            JsonPath::service(second).key("kind"),
+            format!("more than one auth service: `{}` and `{}`", config.services[first].name, config.services[second].name),
+            "a stack has exactly one auth service; make the others `\"kind\": \"base\"`",
+        ));
+    }
+    if auths.is_empty() {
+        let guarded = config.services.iter().position(|s| s.auth_middleware.unwrap_or_default() != AuthMiddleware::None);
+        if let Some(index) = guarded {
+            return Err(report.error(
+                JsonPath::service(index),
+                format!("base service `{}` uses auth middleware `{}` but the stack has no auth service", config.services[index].name, config.services[index].auth_middleware.unwrap_or_default().as_str()),
+                "add a service with `\"kind\": \"auth\"` (stackr add service auth is not enough: set its kind), or set `\"authMiddleware\": \"none\"`",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn resolve_services(config: &StackrConfig, report: &Reporter) -> Result<Vec<Service>, ConfigError> {
+    let ports = resolve_api_ports(&config.services);
+    config.services.iter().zip(ports).enumerate().map(|(index, (service, port))| {
+        let at = |field: &str| JsonPath::service(index).key(field);
+        let is_auth = service.kind == ServiceKind::Auth;
+        let auth_only = |present: bool, field: &str| -> Result<(), ConfigError> {
+            if present && !is_auth {
+                return Err(report.error(at(field), format!("`{field}` only applies to the auth service"), format!("remove `{field}` from `{}`", service.name)));
+            }
+            Ok(())
+        };
+        auth_only(service.admin_port.is_some(), "adminPort")?;
+        auth_only(service.base_url.is_some(), "baseUrl")?;
+        auth_only(service.trusted_origins.is_some(), "trustedOrigins")?;
+        if is_auth && service.auth_middleware.is_some() {
+            return Err(report.error(at("authMiddleware"), "the auth service has no auth middleware: it is the authority", "remove `authMiddleware` from the auth service"));
+        }
+        let middleware = (!is_auth).then(|| service.auth_middleware.unwrap_or_default());
+        if !service.roles.is_empty() && middleware != Some(AuthMiddleware::RoleGated) {
+            return Err(report.error(at("roles"), "`roles` only applies to `role-gated` services", "set `\"authMiddleware\": \"role-gated\"` or remove `roles`"));
+        }
+        for (role_index, role) in service.roles.iter().enumerate() {
+            if role.is_empty() || !role.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+                return Err(report.error(at("roles").index(role_index), format!("invalid role `{role}`"), "roles use letters, digits, `-` and `_`"));
+            }
+        }
+        if let Some(url) = &service.base_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(report.error(at("baseUrl"), format!("`{url}` is not an http(s) URL"), "use e.g. `https://auth.example.com`"));
+            }
+        }
+        for key in service.environment.keys() {
+            let valid = key.chars().next().is_some_and(|c| c.is_ascii_uppercase() || c == '_')
+                && key.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+            if !valid || CONTRACT_ENV.contains(&key.as_str()) {
+                return Err(report.error(at("environment").key(key), format!("environment variable `{key}` is not allowed"), "use UPPER_SNAKE_CASE names that stackr does not set itself (PORT, DATABASE_URL, … are generated)"));
+            }
+        }
+        if service.worker_concurrency == Some(0) {
+            return Err(report.error(at("workerConcurrency"), "worker concurrency must be at least 1", "use a positive number like 10"));
+        }
+        Ok(Service {
+            name: service.name.clone(),
+            kind: service.kind,
+            port,
+            admin_port: is_auth.then(|| service.admin_port.unwrap_or(AUTH_ADMIN_PORT)),
+            middleware,
+            roles: service.roles.clone(),
+            worker: service.worker.unwrap_or(!is_auth),
+            worker_concurrency: service.worker_concurrency.unwrap_or(10),
+            base_url: is_auth.then(|| service.base_url.clone().unwrap_or_else(|| format!("http://localhost:{port}"))),
+            trusted_origins: if is_auth { service.trusted_origins.clone().unwrap_or_else(|| vec!["http://localhost:3000".to_owned()]) } else { Vec::new() },
+            environment: service.environment.clone(),
+        })
+    }).collect()
+}
+
+/// API and admin ports must be distinct and non-zero.
+fn check_port_collisions(config: &StackrConfig, services: &[Service], report: &Reporter) -> Result<(), ConfigError> {
+    let mut used: Vec<(u16, JsonPath, String)> = Vec::new();
+    for (index, service) in services.iter().enumerate() {
+        let explicit = &config.services[index];
+        let mut claims = vec![(service.port, if explicit.port.is_some() { JsonPath::service(index).key("port") } else { JsonPath::service(index) }, format!("the API port of `{}`", service.name))];
+        if let Some(admin) = service.admin_port {
+            claims.push((admin, if explicit.admin_port.is_some() { JsonPath::service(index).key("adminPort") } else { JsonPath::service(index) }, format!("the admin port of `{}`", service.name)));
+        }
+        for (port, path, what) in claims {
+            if port < 1024 {
+                return Err(report.error(path, format!("{what} is {port}; ports below 1024 need root"), "pick a port from 1024 to 65535"));
+            }
+            if let Some((_, _, other)) = used.iter().find(|(p, _, _)| *p == port) {
+                return Err(report.error(path, format!("port collision: {what} is {port}, already {other}"), "give each API and admin page its own port (`stackr add service` picks a free one)"));
+            }
+            used.push((port, path, what));
+        }
+    }
+    Ok(())
+}
+
+/// Dev PostgreSQL/Redis and deploy Redis ranges (one port per service) must avoid the system
+/// defaults, each other and the API ports.
+fn check_port_ranges(config: &StackrConfig, services: &[Service], report: &Reporter) -> Result<(), ConfigError> {
+    let count = services.len().max(1) as u32;
+    let api: Vec<u16> = services.iter().flat_map(|s| std::iter::once(s.port).chain(s.admin_port)).collect();
+    let ranges = [
+        (JsonPath::root().key("dev").key("postgresPortStart"), config.dev.postgres_port_start, "dev PostgreSQL"),
+        (JsonPath::root().key("dev").key("redisPortStart"), config.dev.redis_port_start, "dev Redis"),
+        (JsonPath::root().key("deploy").key("redisPortStart"), config.deploy.redis_port_start, "deployed Redis"),
+    ];
+    for (i, (path, start, what)) in ranges.iter().enumerate() {
+        let end = u32::from(*start) + count; // exclusive
+        let path = if locate(report.text, path).is_some() { path.clone() } else { JsonPath::root() };
+        if *start < 1024 || end > 65536 {
+            return Err(report.error(path, format!("the {what} port range {start}..{} does not fit in 1024..65535", end - 1), "choose a start port so that one port per service fits"));
+        }
+        let contains = |port: u16| (u32::from(*start)..end).contains(&u32::from(port));
+        for system in [SYSTEM_POSTGRES_PORT, SYSTEM_REDIS_PORT] {
+            if contains(system) {
+                return Err(report.error(path, format!("the {what} port range {start}..{} includes the system default port {system}", end - 1), "stackr never uses 5432/6379 so it cannot clash with a system database; move the range"));
+            }
+        }
+        if let Some(port) = api.iter().find(|p| contains(**p)) {
+            return Err(report.error(path, format!("port collision: the {what} port range {start}..{} includes API port {port}", end - 1), "move the range away from the API ports"));
+        }
+        // Dev ranges collide only with each other; the deploy range lives on another machine.
+        if i == 1 {
+            let (_, other, other_what) = &ranges[0];
+            let other_end = u32::from(*other) + count;
+            if u32::from(*start) < other_end && u32::from(*other) < end {
+                return Err(report.error(path, format!("port collision: the {what} port range overlaps the {other_what} range"), "keep the dev PostgreSQL and Redis ranges apart"));
+            }
+        }
+    }
+    Ok(())
+}

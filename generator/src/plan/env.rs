@@ -1,0 +1,70 @@
+//! Dev environment of each process, exactly as docs/runtime-contract.md pins it. Secrets are
+//! always passed as `*_FILE` paths, never as values.
+
+use serde::Serialize;
+
+use super::ServicePlan;
+use crate::model::Model;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EnvVar {
+    pub name: String,
+    pub value: String,
+}
+
+impl EnvVar {
+    pub fn new(name: &str, value: impl Into<String>) -> Self {
+        Self { name: name.to_owned(), value: value.into() }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Process {
+    Api,
+    Worker,
+}
+
+/// Verified-session cache TTL the guard uses by default.
+const SESSION_CACHE_TTL_MS: &str = "3000";
+/// BullMQ's default key prefix.
+const QUEUE_PREFIX: &str = "bull";
+
+pub fn dev_env(service: &ServicePlan, model: &Model, provision: &[String], process: Process) -> Vec<EnvVar> {
+    let state = &model.state_dir;
+    let mut env = vec![EnvVar::new("STACKR_SERVICE", service.name.clone())];
+    if process == Process::Api {
+        env.push(EnvVar::new("PORT", service.port.to_string()));
+    }
+    env.extend([
+        EnvVar::new("DATABASE_URL", format!("postgres://{db}@127.0.0.1:{port}/{db}", db = service.db_name, port = service.dev_postgres_port)),
+        EnvVar::new("DATABASE_PASSWORD_FILE", service.dev.db_password_file.clone()),
+        EnvVar::new("REDIS_URL", format!("redis://127.0.0.1:{}", service.dev_redis_port)),
+        EnvVar::new("REDIS_PASSWORD_FILE", service.dev.redis_password_file.clone()),
+        EnvVar::new("RUST_LOG", "info"),
+    ]);
+    if service.is_auth {
+        env.extend([
+            EnvVar::new("AUTH_SECRET_FILE", format!("{state}/secrets/auth-secret")),
+            EnvVar::new("AUTH_BASE_URL", service.base_url.clone().unwrap_or_default()),
+            EnvVar::new("AUTH_TRUSTED_ORIGINS", service.trusted_origins.join(",")),
+            EnvVar::new("AUTH_ADMIN_PORT", service.admin_port.unwrap_or_default().to_string()),
+            EnvVar::new("AUTH_PROVISION_SERVICES", provision.join(",")),
+            EnvVar::new("AUTH_SERVICE_CREDENTIALS_DIR", format!("{state}/secrets")),
+            EnvVar::new("AUTH_MAIL_DIR", format!("{state}/mail")),
+        ]);
+    } else {
+        if let (Some(auth), Some(credential)) = (model.auth(), &service.dev.credential_file) {
+            env.extend([
+                EnvVar::new("AUTH_URL", format!("http://127.0.0.1:{}", auth.port)),
+                EnvVar::new("SERVICE_CREDENTIAL_FILE", credential.clone()),
+                EnvVar::new("SESSION_CACHE_TTL_MS", SESSION_CACHE_TTL_MS),
+            ]);
+        }
+        env.extend([EnvVar::new("STACKR_QUEUE", service.name.clone()), EnvVar::new("STACKR_QUEUE_PREFIX", QUEUE_PREFIX)]);
+        if process == Process::Worker {
+            env.push(EnvVar::new("WORKER_CONCURRENCY", service.worker_concurrency.to_string()));
+        }
+    }
+    env.extend(service.extra_env.iter().cloned());
+    env
+}

@@ -1,0 +1,162 @@
+//! The plan: every fact derived from the model, computed once (ports, names, paths, env vars,
+//! secrets, dependency specs). Renderers only format what is here.
+
+mod env;
+mod runtime_dep;
+mod secrets;
+
+use serde::Serialize;
+
+pub use env::EnvVar;
+pub use runtime_dep::RuntimeDeps;
+pub use secrets::Secret;
+
+use crate::model::{Model, ServiceKind};
+
+/// The project-level plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub project: String,
+    pub state_dir: String,
+    pub services: Vec<ServicePlan>,
+    /// Name of the auth service, if the stack has one.
+    pub auth: Option<String>,
+    /// Base services registered with auth as provisioning targets.
+    pub provision_services: Vec<String>,
+    /// Dev secret files to create once, in order.
+    pub secrets: Vec<Secret>,
+    pub deploy_state_dir: String,
+    pub deploy_postgres_port: u16,
+    pub runtime: RuntimeDeps,
+}
+
+/// Everything about one service.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServicePlan {
+    pub name: String,
+    pub kind: &'static str,
+    pub is_auth: bool,
+    /// Cargo package, `<name>-service`.
+    pub package: String,
+    pub api_bin: String,
+    pub worker_bin: Option<String>,
+    pub port: u16,
+    pub admin_port: Option<u16>,
+    pub middleware: Option<&'static str>,
+    pub roles: Vec<String>,
+    pub worker_concurrency: u32,
+    /// PostgreSQL role and database (`-` mapped to `_`).
+    pub db_name: String,
+    pub dev_postgres_port: u16,
+    pub dev_redis_port: u16,
+    pub deploy_redis_port: u16,
+    /// `my-svc` -> `MySvc`, as in auth's `hasMySvcAccount`.
+    pub camel: String,
+    pub base_url: Option<String>,
+    pub trusted_origins: Vec<String>,
+    pub dev: DevPaths,
+    pub api_env: Vec<EnvVar>,
+    pub worker_env: Vec<EnvVar>,
+    /// User-supplied extra environment (also part of `api_env`/`worker_env`).
+    pub extra_env: Vec<EnvVar>,
+}
+
+/// Dev state locations of one service, relative to the project root.
+#[derive(Debug, Clone, Serialize)]
+pub struct DevPaths {
+    pub postgres_dir: String,
+    pub redis_dir: String,
+    pub run_dir: String,
+    pub db_password_file: String,
+    pub redis_password_file: String,
+    pub credential_file: Option<String>,
+}
+
+/// Builds the plan from a validated model.
+pub fn plan(model: &Model) -> Plan {
+    let state = &model.state_dir;
+    let auth = model.auth();
+    let provision_services: Vec<String> = if auth.is_some() {
+        model.services.iter().filter(|s| s.kind == ServiceKind::Base).map(|s| s.name.clone()).collect()
+    } else {
+        Vec::new()
+    };
+    let services: Vec<ServicePlan> = model
+        .services
+        .iter()
+        .enumerate()
+        .map(|(index, service)| {
+            let is_auth = service.kind == ServiceKind::Auth;
+            let name = &service.name;
+            let secret = |what: &str| format!("{state}/secrets/{name}-{what}");
+            let dev = DevPaths {
+                postgres_dir: format!("{state}/data/{name}/postgres"),
+                redis_dir: format!("{state}/data/{name}/redis"),
+                run_dir: format!("{state}/run/{name}"),
+                db_password_file: secret("db-password"),
+                redis_password_file: secret("redis-password"),
+                credential_file: (!is_auth && auth.is_some()).then(|| secret("credential")),
+            };
+            let offset = index as u16; // validation keeps every range inside u16
+            let mut service_plan = ServicePlan {
+                name: name.clone(),
+                kind: if is_auth { "auth" } else { "base" },
+                is_auth,
+                package: format!("{name}-service"),
+                api_bin: format!("{name}-api"),
+                worker_bin: service.worker.then(|| format!("{name}-worker")),
+                port: service.port,
+                admin_port: service.admin_port,
+                middleware: service.middleware.map(|m| m.as_str()),
+                roles: service.roles.clone(),
+                worker_concurrency: service.worker_concurrency,
+                db_name: name.replace('-', "_"),
+                dev_postgres_port: model.dev.postgres_port_start + offset,
+                dev_redis_port: model.dev.redis_port_start + offset,
+                deploy_redis_port: model.deploy.redis_port_start + offset,
+                camel: camel_case(name),
+                base_url: service.base_url.clone(),
+                trusted_origins: service.trusted_origins.clone(),
+                dev,
+                api_env: Vec::new(),
+                worker_env: Vec::new(),
+                extra_env: service.environment.iter().map(|(k, v)| EnvVar::new(k, v)).collect(),
+            };
+            service_plan.api_env = env::dev_env(&service_plan, model, &provision_services, env::Process::Api);
+            service_plan.worker_env = env::dev_env(&service_plan, model, &provision_services, env::Process::Worker);
+            service_plan
+        })
+        .collect();
+    Plan {
+        project: model.name.clone(),
+        state_dir: state.clone(),
+        secrets: secrets::dev_secrets(state, &services),
+        auth: auth.map(|a| a.name.clone()),
+        provision_services,
+        services,
+        deploy_state_dir: model.deploy.state_dir.clone(),
+        deploy_postgres_port: model.deploy.postgres_port,
+        runtime: RuntimeDeps::from_model(&model.runtime),
+    }
+}
+
+fn camel_case(name: &str) -> String {
+    name.split('-')
+        .map(|part| {
+            let mut chars = part.chars();
+            chars.next().map_or(String::new(), |first| first.to_ascii_uppercase().to_string() + chars.as_str())
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::camel_case;
+
+    #[test]
+    fn camel_cases_service_names() {
+        assert_eq!(camel_case("core"), "Core");
+        assert_eq!(camel_case("my-svc"), "MySvc");
+        assert_eq!(camel_case("a1-b2-c"), "A1B2C");
+    }
+}

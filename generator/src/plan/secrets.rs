@@ -1,0 +1,28 @@
+//! Dev secrets: which files the one-shot `secrets` process creates (48 random `[A-Za-z0-9]`).
+
+use serde::Serialize;
+
+use super::ServicePlan;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Secret {
+    /// Path relative to the project root.
+    pub file: String,
+    /// What it is for, shown as a comment in the generated file.
+    pub purpose: String,
+}
+
+pub fn dev_secrets(state_dir: &str, services: &[ServicePlan]) -> Vec<Secret> {
+    let mut secrets = Vec::new();
+    if services.iter().any(|s| s.is_auth) {
+        secrets.push(Secret { file: format!("{state_dir}/secrets/auth-secret"), purpose: "auth cookie/HMAC secret".to_owned() });
+    }
+    for service in services {
+        secrets.push(Secret { file: service.dev.db_password_file.clone(), purpose: format!("PostgreSQL password of role {}", service.db_name) });
+        secrets.push(Secret { file: service.dev.redis_password_file.clone(), purpose: format!("Redis password of {}", service.name) });
+        if let Some(credential) = &service.dev.credential_file {
+            secrets.push(Secret { file: credential.clone(), purpose: format!("credential of {} towards auth", service.name) });
+        }
+    }
+    secrets
+}

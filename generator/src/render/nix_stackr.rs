@@ -1,0 +1,65 @@
+//! `nix/stackr.nix`: a NixOS module that only sets `stackr.*` values from the config; the logic
+//! lives in the hand-written `modules/`.
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::engine;
+use crate::plan::{EnvVar, Plan};
+
+pub const PATH: &str = "nix/stackr.nix";
+
+#[derive(Serialize)]
+struct Service<'a> {
+    name: &'a str,
+    kind: &'a str,
+    port: u16,
+    admin_port: Option<u16>,
+    middleware: Option<&'a str>,
+    roles: &'a [String],
+    worker: bool,
+    worker_concurrency: u32,
+    redis_port: u16,
+    environment: &'a [EnvVar],
+}
+
+#[derive(Serialize)]
+struct Auth<'a> {
+    base_url: &'a str,
+    trusted_origins: &'a [String],
+}
+
+#[derive(Serialize)]
+struct Context<'a> {
+    state_dir: &'a str,
+    postgres_port: u16,
+    auth: Option<Auth<'a>>,
+    services: Vec<Service<'a>>,
+}
+
+pub fn render(plan: &Plan) -> Result<String> {
+    let auth = plan.services.iter().find(|s| s.is_auth).map(|s| Auth {
+        base_url: s.base_url.as_deref().unwrap_or_default(),
+        trusted_origins: &s.trusted_origins,
+    });
+    let services = plan
+        .services
+        .iter()
+        .map(|s| Service {
+            name: &s.name,
+            kind: s.kind,
+            port: s.port,
+            admin_port: s.admin_port,
+            middleware: s.middleware,
+            roles: &s.roles,
+            worker: s.worker_bin.is_some(),
+            worker_concurrency: s.worker_concurrency,
+            redis_port: s.deploy_redis_port,
+            environment: &s.extra_env,
+        })
+        .collect();
+    engine::render(
+        "nix/stackr.nix.tera",
+        &Context { state_dir: &plan.deploy_state_dir, postgres_port: plan.deploy_postgres_port, auth, services },
+    )
+}

@@ -1,0 +1,60 @@
+//! Surgical edits of the root `Cargo.toml`: adding a workspace member with toml_edit, so the
+//! user's comments, ordering and formatting survive.
+
+use anyhow::{bail, Context, Result};
+use toml_edit::{DocumentMut, Value};
+
+/// Returns `text` with `member` appended to `[workspace].members` (unchanged if already covered,
+/// including by a `dir/*` glob).
+pub fn add_member(text: &str, member: &str) -> Result<String> {
+    let mut doc: DocumentMut = text.parse().context("the root Cargo.toml is not valid TOML")?;
+    let Some(members) = doc
+        .get_mut("workspace")
+        .and_then(|w| w.get_mut("members"))
+        .and_then(|m| m.as_array_mut())
+    else {
+        bail!("the root Cargo.toml has no `[workspace] members = [...]`; add one so stackr can register services");
+    };
+    let covered = members.iter().filter_map(Value::as_str).any(|existing| {
+        existing == member
+            || existing.strip_suffix("/*").is_some_and(|dir| member.rsplit_once('/').is_some_and(|(parent, _)| parent == dir))
+    });
+    if covered {
+        return Ok(text.to_owned());
+    }
+    // Reuse the last element's leading whitespace so a one-per-line list stays one-per-line.
+    let prefix = members.iter().last().and_then(|v| v.decor().prefix()).and_then(|p| p.as_str()).map(str::to_owned);
+    members.push(member);
+    if let (Some(prefix), Some(last)) = (prefix, members.iter_mut().last()) {
+        last.decor_mut().set_prefix(prefix);
+    }
+    Ok(doc.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::add_member;
+
+    #[test]
+    fn appends_preserving_comments_and_layout() {
+        let before = "# my workspace\n[workspace]\nmembers = [\n    \"services/auth\", # the anchor\n    \"services/core\",\n]\n\n[profile.dev]\nopt-level = 1 # fast\n";
+        let after = add_member(before, "services/wallet").unwrap();
+        assert_eq!(
+            after,
+            "# my workspace\n[workspace]\nmembers = [\n    \"services/auth\", # the anchor\n    \"services/core\",\n    \"services/wallet\",\n]\n\n[profile.dev]\nopt-level = 1 # fast\n"
+        );
+    }
+
+    #[test]
+    fn leaves_covered_members_alone() {
+        let globbed = "[workspace]\nmembers = [\"services/*\"]\n";
+        assert_eq!(add_member(globbed, "services/core").unwrap(), globbed);
+        let listed = "[workspace]\nmembers = [\"services/core\"]\n";
+        assert_eq!(add_member(listed, "services/core").unwrap(), listed);
+    }
+
+    #[test]
+    fn refuses_a_manifest_without_members() {
+        assert!(add_member("[package]\nname = \"x\"\n", "services/core").is_err());
+    }
+}

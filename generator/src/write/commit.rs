@@ -1,0 +1,114 @@
+//! All-or-nothing writes. New contents are staged in a temporary folder inside the project (same
+//! file system, so `rename` is atomic per file); each file then replaces its target by rename
+//! after the old content is backed up. If any step fails, every placed file is restored from its
+//! backup (or removed if it was new) and created folders are removed, so the project is
+//! byte-identical to before.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+/// Test hook: fail the commit after placing this many files (exercises the rollback).
+pub const FAIL_AFTER_ENV: &str = "STACKR_TEST_FAIL_AFTER";
+
+/// Files to write, by path relative to the project root. Later additions replace earlier ones.
+#[derive(Debug, Default, Clone)]
+pub struct Changeset {
+    files: BTreeMap<String, Vec<u8>>,
+}
+
+impl Changeset {
+    pub fn add(&mut self, path: impl Into<String>, content: impl Into<Vec<u8>>) {
+        self.files.insert(path.into(), content.into());
+    }
+
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.files.keys().map(String::as_str)
+    }
+}
+
+/// What placing one file did, so it can be undone.
+enum Placed {
+    Created(PathBuf),
+    Replaced { target: PathBuf, backup: PathBuf },
+}
+
+/// Writes `changes` under `root` atomically; returns the paths that actually changed (files whose
+/// content is already right are not touched).
+pub fn commit(root: &Path, changes: &Changeset) -> Result<Vec<String>> {
+    let pending: Vec<(&String, &Vec<u8>)> = changes
+        .files
+        .iter()
+        .filter(|(path, content)| fs::read(root.join(path)).ok().as_ref() != Some(*content))
+        .collect();
+    if pending.is_empty() {
+        return Ok(Vec::new());
+    }
+    let staging = tempfile::Builder::new()
+        .prefix(".stackr-staging-")
+        .tempdir_in(root)
+        .with_context(|| format!("creating a staging folder in {}", root.display()))?;
+    for (index, (path, content)) in pending.iter().enumerate() {
+        fs::write(staging.path().join(format!("new-{index}")), content)
+            .with_context(|| format!("staging {path}"))?;
+    }
+    let fail_after: Option<usize> = std::env::var(FAIL_AFTER_ENV).ok().and_then(|n| n.parse().ok());
+    let mut placed = Vec::new();
+    let mut created_dirs = Vec::new();
+    let result = (|| -> Result<()> {
+        for (index, (path, _)) in pending.iter().enumerate() {
+            if fail_after == Some(index) {
+                bail!("injected failure after {index} files ({FAIL_AFTER_ENV})");
+            }
+            let target = root.join(path);
+            create_parents(root, &target, &mut created_dirs)?;
+            if target.exists() {
+                let backup = staging.path().join(format!("old-{index}"));
+                fs::copy(&target, &backup).with_context(|| format!("backing up {path}"))?;
+                placed.push(Placed::Replaced { target: target.clone(), backup });
+            } else {
+                placed.push(Placed::Created(target.clone()));
+            }
+            fs::rename(staging.path().join(format!("new-{index}")), &target)
+                .with_context(|| format!("writing {path}"))?;
+        }
+        Ok(())
+    })();
+    if let Err(err) = result {
+        roll_back(placed, created_dirs);
+        return Err(err.context("nothing was changed: every file was restored"));
+    }
+    Ok(pending.into_iter().map(|(path, _)| path.clone()).collect())
+}
+
+/// Creates missing parent folders of `target` (below `root`), remembering them for rollback.
+fn create_parents(root: &Path, target: &Path, created: &mut Vec<PathBuf>) -> Result<()> {
+    let parent = target.parent().unwrap_or(root);
+    let missing: Vec<&Path> = parent.ancestors().take_while(|dir| !dir.exists()).collect();
+    for dir in missing.into_iter().rev() {
+        fs::create_dir(dir).with_context(|| format!("creating {}", dir.display()))?;
+        created.push(dir.to_owned());
+    }
+    Ok(())
+}
+
+fn roll_back(placed: Vec<Placed>, created_dirs: Vec<PathBuf>) {
+    for step in placed.into_iter().rev() {
+        // Best effort: report but keep restoring the rest.
+        let outcome = match &step {
+            Placed::Created(target) => fs::remove_file(target),
+            Placed::Replaced { target, backup } => fs::rename(backup, target).or_else(|_| fs::copy(backup, target).map(drop)),
+        };
+        if let Err(err) = outcome {
+            let target = match &step {
+                Placed::Created(t) | Placed::Replaced { target: t, .. } => t,
+            };
+            eprintln!("warning: could not restore {}: {err}", target.display());
+        }
+    }
+    for dir in created_dirs.into_iter().rev() {
+        let _ = fs::remove_dir(dir);
+    }
+}
