@@ -1,1 +1,43 @@
+//! `stackr-kit`: everything a stackr base service needs besides its own domain code.
+//!
+//! A base service never owns identity. It authenticates a request by forwarding the request's
+//! `cookie` header to the auth service (`$AUTH_URL/api/auth/get-session`) and trusting only that
+//! answer ([`guard`]). Nothing the client sends (an `x-user-id` header, an id in the body) is ever
+//! used as identity. When auth cannot be reached or answers garbage the guard fails closed (503).
+//!
+//! The pieces, each usable on its own:
+//! - [`config`]: the pinned environment of docs/runtime-contract.md, with errors naming the variable;
+//! - [`auth`]: the HTTP client for auth's `get-session` and `provision` endpoints, and the user and
+//!   session types it yields;
+//! - [`guard`]: the four flavors (`standard`, `role-gated`, `flexible`, `none`) as axum extractors
+//!   and middleware, with the optional verified-session [`cache`];
+//! - [`provision`]: first-call provisioning (own record keyed by `user.id`, then auth is told);
+//! - [`device`]: device sessions (`x-device-session-token`) stored in the service's own database;
+//! - [`db`], [`migrate`], [`redis_conn`], [`health`], [`server`], [`telemetry`]: plumbing;
+//! - [`runtime`]: one call that wires all of the above from the environment for a scaffolded service;
+//! - [`worker`]: the BullMQ-compatible worker (issue 5).
 
+pub mod auth;
+pub mod cache;
+pub mod config;
+pub mod db;
+pub mod device;
+pub mod guard;
+pub mod health;
+pub mod migrate;
+pub mod provision;
+pub mod redis_conn;
+pub mod runtime;
+pub mod server;
+pub mod telemetry;
+pub mod worker;
+
+pub use auth::{AuthClient, Session, User, VerifiedSession};
+pub use config::{ApiEnv, AuthEnv, ConfigError, ServiceEnv};
+pub use guard::{
+    require_auth, require_auth_or_device_session, Authenticated, Flavor, Guard, GuardRejection,
+    Principal,
+};
+pub use migrate::Migration;
+pub use runtime::{ServiceRuntime, ServiceState};
+pub use server::serve;

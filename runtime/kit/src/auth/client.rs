@@ -1,0 +1,148 @@
+use std::time::Duration;
+
+use reqwest::header::{AUTHORIZATION, COOKIE};
+use reqwest::StatusCode;
+use url::Url;
+
+use super::{AuthError, VerifiedSession};
+use crate::config::Credential;
+
+/// How long a base service waits for auth before failing closed. Auth answers get-session in
+/// well under a millisecond on loopback; seconds mean it is down or wedged.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Talks to auth on behalf of one base service. Cheap to clone (shares one connection pool).
+#[derive(Clone, Debug)]
+pub struct AuthClient {
+    http: reqwest::Client,
+    get_session_url: Url,
+    provision_url: Url,
+    service: String,
+    credential: Option<Credential>,
+}
+
+/// What auth said to a provision call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProvisionOutcome {
+    Provisioned,
+    /// The cookie carries no valid session (any more).
+    NoSession,
+    /// Auth refused this service's credential: a deployment mistake, not the user's.
+    CredentialRejected,
+}
+
+impl AuthClient {
+    /// `auth_url` is auth's origin (`AUTH_URL`), e.g. `http://127.0.0.1:8888`.
+    pub fn new(auth_url: &Url, service: impl Into<String>, credential: Option<Credential>) -> Self {
+        let base = auth_url.as_str().trim_end_matches('/');
+        let endpoint = |path: &str| Url::parse(&format!("{base}/api/auth/{path}")).expect("AUTH_URL was validated as a URL");
+        let http = reqwest::Client::builder()
+            // Service-to-service on a private network: an HTTP(S)_PROXY meant for the outside
+            // world must not reroute identity checks.
+            .no_proxy()
+            .timeout(REQUEST_TIMEOUT)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .pool_max_idle_per_host(256)
+            .tcp_nodelay(true)
+            .build()
+            .expect("reqwest client with static settings");
+        AuthClient {
+            http,
+            get_session_url: endpoint("get-session"),
+            provision_url: endpoint("provision"),
+            service: service.into(),
+            credential,
+        }
+    }
+
+    pub fn service(&self) -> &str {
+        &self.service
+    }
+
+    pub fn has_credential(&self) -> bool {
+        self.credential.is_some()
+    }
+
+    /// Forwards `cookie` (the request's whole `cookie` header, unchanged) to auth's get-session.
+    /// `Ok(None)` is auth's `null`: no valid session. Anything but `200` with `null` or a
+    /// consistent `{session, user}` is an error, so the caller fails closed.
+    pub async fn get_session(&self, cookie: &str) -> Result<Option<VerifiedSession>, AuthError> {
+        let response = self
+            .http
+            .get(self.get_session_url.clone())
+            .header(COOKIE, cookie)
+            .send()
+            .await
+            .map_err(AuthError::Unreachable)?;
+        if response.status() != StatusCode::OK {
+            return Err(AuthError::UnexpectedStatus(response.status().as_u16()));
+        }
+        let body = response.bytes().await.map_err(AuthError::Unreachable)?;
+        parse_get_session(&body)
+    }
+
+    /// Tells auth that this service now holds a record for the cookie's user
+    /// (docs/runtime-contract.md, "Provisioning protocol").
+    pub async fn provision(&self, cookie: &str) -> Result<ProvisionOutcome, AuthError> {
+        let Some(credential) = &self.credential else {
+            return Ok(ProvisionOutcome::CredentialRejected);
+        };
+        let response = self
+            .http
+            .post(self.provision_url.clone())
+            .header(COOKIE, cookie)
+            .header("x-stackr-service", &self.service)
+            .header(AUTHORIZATION, format!("Bearer {}", credential.expose()))
+            .send()
+            .await
+            .map_err(AuthError::Unreachable)?;
+        match response.status() {
+            StatusCode::OK => {
+                let body: serde_json::Value = response
+                    .json()
+                    .await
+                    .map_err(|e| AuthError::Garbage(format!("provision answer is not JSON: {e}")))?;
+                if body.get("provisioned").and_then(|v| v.as_bool()) == Some(true) {
+                    Ok(ProvisionOutcome::Provisioned)
+                } else {
+                    Err(AuthError::Garbage("provision answer lacks \"provisioned\": true".into()))
+                }
+            }
+            StatusCode::UNAUTHORIZED => Ok(ProvisionOutcome::NoSession),
+            StatusCode::FORBIDDEN => Ok(ProvisionOutcome::CredentialRejected),
+            other => Err(AuthError::UnexpectedStatus(other.as_u16())),
+        }
+    }
+}
+
+fn parse_get_session(body: &[u8]) -> Result<Option<VerifiedSession>, AuthError> {
+    let parsed: Option<VerifiedSession> = serde_json::from_slice(body)
+        .map_err(|e| AuthError::Garbage(format!("get-session body did not parse: {e}")))?;
+    if let Some(v) = &parsed {
+        if v.user.id.is_empty() || v.session.id.is_empty() {
+            return Err(AuthError::Garbage("empty user or session id".into()));
+        }
+        if v.session.user_id != v.user.id {
+            return Err(AuthError::Garbage("session.userId does not match user.id".into()));
+        }
+    }
+    Ok(parsed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn null_is_no_session_and_garbage_is_an_error() {
+        assert!(parse_get_session(b"null").unwrap().is_none());
+        for garbage in [&b""[..], b"<html>", b"{}", b"{\"session\":null,\"user\":null}", b"[]", b"true"] {
+            assert!(parse_get_session(garbage).is_err(), "{:?}", String::from_utf8_lossy(garbage));
+        }
+        let mismatched = br#"{"session":{"id":"s","userId":"other","expiresAt":"2030-01-01T00:00:00.000Z"},"user":{"id":"u"}}"#;
+        assert!(parse_get_session(mismatched).is_err());
+        let ok = br#"{"session":{"id":"s","userId":"u","expiresAt":"2030-01-01T00:00:00.000Z"},"user":{"id":"u"}}"#;
+        assert_eq!(parse_get_session(ok).unwrap().unwrap().user.id, "u");
+    }
+}

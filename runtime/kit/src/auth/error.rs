@@ -1,0 +1,11 @@
+/// Auth could not give a usable answer. Every variant makes the guard fail closed (503): an
+/// identity we cannot verify is no identity.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("auth service unreachable: {0}")]
+    Unreachable(#[source] reqwest::Error),
+    #[error("auth service answered HTTP {0}")]
+    UnexpectedStatus(u16),
+    #[error("auth service answered something that is not a session: {0}")]
+    Garbage(String),
+}

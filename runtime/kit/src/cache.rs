@@ -1,0 +1,154 @@
+//! The optional verified-session cache.
+//!
+//! Keyed by SHA-256 of the request's whole `cookie` header (the cookie itself is never stored),
+//! bounded in size, each entry living at most `ttl` and never past the session's own expiry.
+//! Only positive answers are cached: a `null` or a failure is asked again next time, so garbage
+//! cookies cannot fill the cache and an outage is never remembered as a verdict.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+use crate::auth::VerifiedSession;
+
+pub const DEFAULT_CAPACITY: usize = 10_000;
+
+type CookieHash = [u8; 32];
+
+struct Entry {
+    session: Arc<VerifiedSession>,
+    expires: Instant,
+}
+
+pub struct SessionCache {
+    ttl: Duration,
+    capacity: usize,
+    entries: Mutex<HashMap<CookieHash, Entry>>,
+}
+
+impl SessionCache {
+    /// `None` when `ttl` is zero: the cache is off and every request asks auth.
+    pub fn new(ttl: Duration, capacity: usize) -> Option<Self> {
+        (!ttl.is_zero() && capacity > 0).then(|| SessionCache {
+            ttl,
+            capacity,
+            entries: Mutex::new(HashMap::with_capacity(capacity.min(1024))),
+        })
+    }
+
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    pub fn get(&self, cookie: &str) -> Option<Arc<VerifiedSession>> {
+        let key = hash(cookie);
+        let now = Instant::now();
+        let mut entries = self.entries.lock().expect("session cache lock");
+        match entries.get(&key) {
+            Some(e) if e.expires > now => Some(e.session.clone()),
+            Some(_) => {
+                entries.remove(&key);
+                None
+            }
+            None => None,
+        }
+    }
+
+    pub fn insert(&self, cookie: &str, session: Arc<VerifiedSession>) {
+        let now = Instant::now();
+        let until_session_ends = (session.session.expires_at - chrono::Utc::now()).to_std().unwrap_or_default();
+        let lifetime = self.ttl.min(until_session_ends);
+        if lifetime.is_zero() {
+            return;
+        }
+        let key = hash(cookie);
+        let mut entries = self.entries.lock().expect("session cache lock");
+        if entries.len() >= self.capacity && !entries.contains_key(&key) {
+            entries.retain(|_, e| e.expires > now);
+            if entries.len() >= self.capacity {
+                // Still full of live entries: drop the one closest to expiry.
+                if let Some(oldest) = entries.iter().min_by_key(|(_, e)| e.expires).map(|(k, _)| *k) {
+                    entries.remove(&oldest);
+                }
+            }
+        }
+        entries.insert(key, Entry { session, expires: now + lifetime });
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.lock().expect("session cache lock").len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn hash(cookie: &str) -> CookieHash {
+    Sha256::digest(cookie.as_bytes()).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::{Session, User};
+
+    fn session(user: &str, expires_in: chrono::Duration) -> Arc<VerifiedSession> {
+        Arc::new(VerifiedSession {
+            session: Session {
+                id: format!("s-{user}"),
+                user_id: user.into(),
+                expires_at: chrono::Utc::now() + expires_in,
+                created_at: None,
+                updated_at: None,
+                ip_address: None,
+                user_agent: None,
+            },
+            user: serde_json::from_value(serde_json::json!({"id": user})).unwrap(),
+        })
+    }
+
+    #[test]
+    fn zero_ttl_disables() {
+        assert!(SessionCache::new(Duration::ZERO, 10).is_none());
+    }
+
+    #[test]
+    fn entries_expire_after_ttl() {
+        let cache = SessionCache::new(Duration::from_millis(50), 10).unwrap();
+        cache.insert("c=1", session("u", chrono::Duration::days(1)));
+        assert_eq!(cache.get("c=1").unwrap().user.id, "u");
+        assert!(cache.get("c=2").is_none());
+        std::thread::sleep(Duration::from_millis(70));
+        assert!(cache.get("c=1").is_none());
+    }
+
+    #[test]
+    fn never_outlives_the_session() {
+        let cache = SessionCache::new(Duration::from_secs(60), 10).unwrap();
+        cache.insert("c=1", session("u", chrono::Duration::seconds(-1)));
+        assert!(cache.get("c=1").is_none());
+    }
+
+    #[test]
+    fn size_is_bounded() {
+        let cache = SessionCache::new(Duration::from_secs(60), 3).unwrap();
+        for i in 0..10 {
+            cache.insert(&format!("c={i}"), session(&i.to_string(), chrono::Duration::days(1)));
+        }
+        assert_eq!(cache.len(), 3);
+        assert!(cache.get("c=9").is_some(), "the newest entry survives");
+    }
+
+    #[test]
+    fn users_are_not_confused() {
+        let _: &User = &session("a", chrono::Duration::days(1)).user;
+        let cache = SessionCache::new(Duration::from_secs(60), 10).unwrap();
+        cache.insert("c=a", session("a", chrono::Duration::days(1)));
+        cache.insert("c=b", session("b", chrono::Duration::days(1)));
+        assert_eq!(cache.get("c=a").unwrap().user.id, "a");
+        assert_eq!(cache.get("c=b").unwrap().user.id, "b");
+    }
+}

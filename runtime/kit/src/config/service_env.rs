@@ -1,0 +1,203 @@
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use url::Url;
+
+use super::secret_url::read_secret_file;
+use super::{optional, process_env, required, ConfigError, SecretUrl};
+
+/// `SESSION_CACHE_TTL_MS` when unset: short enough that a signed-out session stops working within
+/// a few seconds, long enough that a page firing a burst of API calls pays one auth round trip.
+pub const DEFAULT_SESSION_CACHE_TTL: Duration = Duration::from_millis(3000);
+
+/// What every process of a service (API and worker) needs: its name, its own database and its own
+/// Redis. A service's environment holds only its own URLs; there is no way to name another's.
+#[derive(Clone, Debug)]
+pub struct ServiceEnv {
+    pub service: String,
+    pub database_url: SecretUrl,
+    pub redis_url: SecretUrl,
+}
+
+impl ServiceEnv {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&process_env)
+    }
+
+    pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let service = required(lookup, "STACKR_SERVICE")?;
+        if !is_service_name(&service) {
+            return Err(ConfigError::Invalid {
+                var: "STACKR_SERVICE",
+                reason: format!("`{service}` is not a stackr service name (lowercase [a-z][a-z0-9-]*)"),
+            });
+        }
+        let database_url = SecretUrl::from_url_and_password_file(
+            "DATABASE_URL",
+            &required(lookup, "DATABASE_URL")?,
+            "DATABASE_PASSWORD_FILE",
+            optional(lookup, "DATABASE_PASSWORD_FILE").as_deref(),
+        )?;
+        let redis_url = SecretUrl::from_url_and_password_file(
+            "REDIS_URL",
+            &required(lookup, "REDIS_URL")?,
+            "REDIS_PASSWORD_FILE",
+            optional(lookup, "REDIS_PASSWORD_FILE").as_deref(),
+        )?;
+        Ok(ServiceEnv { service, database_url, redis_url })
+    }
+}
+
+/// The API process: [`ServiceEnv`] plus the port it listens on.
+#[derive(Clone, Debug)]
+pub struct ApiEnv {
+    pub service: ServiceEnv,
+    pub port: u16,
+}
+
+impl ApiEnv {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&process_env)
+    }
+
+    pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let service = ServiceEnv::from_lookup(lookup)?;
+        let raw = required(lookup, "PORT")?;
+        let port = raw.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(|| ConfigError::Invalid {
+            var: "PORT",
+            reason: format!("`{raw}` is not a TCP port (1-65535)"),
+        })?;
+        Ok(ApiEnv { service, port })
+    }
+}
+
+/// How a base service reaches auth. Not read for flavor `none`.
+#[derive(Clone, Debug)]
+pub struct AuthEnv {
+    /// `AUTH_URL`, e.g. `http://127.0.0.1:8888` (no trailing `/api/auth`).
+    pub auth_url: Url,
+    /// Contents of `SERVICE_CREDENTIAL_FILE`; required when the service provisions (flexible).
+    pub credential: Option<Credential>,
+    /// `SESSION_CACHE_TTL_MS`; zero disables the verified-session cache.
+    pub session_cache_ttl: Duration,
+}
+
+impl AuthEnv {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&process_env)
+    }
+
+    pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let raw = required(lookup, "AUTH_URL")?;
+        let auth_url = Url::parse(&raw)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+            .ok_or_else(|| ConfigError::Invalid {
+                var: "AUTH_URL",
+                reason: format!("`{raw}` is not an http(s) URL such as http://127.0.0.1:8888"),
+            })?;
+        let credential = match optional(lookup, "SERVICE_CREDENTIAL_FILE") {
+            Some(path) => Some(Credential(read_secret_file("SERVICE_CREDENTIAL_FILE", Path::new(&path))?)),
+            None => None,
+        };
+        let session_cache_ttl = match optional(lookup, "SESSION_CACHE_TTL_MS") {
+            None => DEFAULT_SESSION_CACHE_TTL,
+            Some(raw) => Duration::from_millis(raw.parse::<u64>().map_err(|_| ConfigError::Invalid {
+                var: "SESSION_CACHE_TTL_MS",
+                reason: format!("`{raw}` is not a number of milliseconds (0 disables the cache)"),
+            })?),
+        };
+        Ok(AuthEnv { auth_url, credential, session_cache_ttl })
+    }
+}
+
+/// A service's credential towards auth. Never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credential(pub(crate) String);
+
+impl Credential {
+    pub fn new(value: impl Into<String>) -> Self {
+        Credential(value.into())
+    }
+
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Credential(***)")
+    }
+}
+
+fn is_service_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some('a'..='z'))
+        && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '-'))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn each_missing_variable_is_named() {
+        let full = [
+            ("STACKR_SERVICE", "core"),
+            ("DATABASE_URL", "postgres://core:pw@127.0.0.1:1/core"),
+            ("REDIS_URL", "redis://:pw@127.0.0.1:2"),
+            ("PORT", "8080"),
+        ];
+        ApiEnv::from_lookup(&lookup(&full)).unwrap();
+        for skip in 0..full.len() {
+            let partial: Vec<_> = full.iter().enumerate().filter(|(i, _)| *i != skip).map(|(_, p)| *p).collect();
+            let err = ApiEnv::from_lookup(&lookup(&partial)).unwrap_err();
+            assert!(err.to_string().contains(full[skip].0), "{err}");
+        }
+    }
+
+    #[test]
+    fn auth_env_defaults_and_errors() {
+        let env = AuthEnv::from_lookup(&lookup(&[("AUTH_URL", "http://127.0.0.1:8888")])).unwrap();
+        assert_eq!(env.session_cache_ttl, DEFAULT_SESSION_CACHE_TTL);
+        assert!(env.credential.is_none());
+        let off = AuthEnv::from_lookup(&lookup(&[("AUTH_URL", "http://a:1"), ("SESSION_CACHE_TTL_MS", "0")])).unwrap();
+        assert_eq!(off.session_cache_ttl, Duration::ZERO);
+        let err = AuthEnv::from_lookup(&lookup(&[("AUTH_URL", "http://a:1"), ("SESSION_CACHE_TTL_MS", "soon")])).unwrap_err();
+        assert!(err.to_string().contains("SESSION_CACHE_TTL_MS"));
+        let err = AuthEnv::from_lookup(&lookup(&[("AUTH_URL", "127.0.0.1:8888")])).unwrap_err();
+        assert!(err.to_string().contains("AUTH_URL"));
+        let err = AuthEnv::from_lookup(&lookup(&[])).unwrap_err();
+        assert!(err.to_string().contains("AUTH_URL"));
+    }
+
+    #[test]
+    fn credential_is_read_from_file_and_never_printed() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("core-credential");
+        std::fs::write(&file, "topsecret\n").unwrap();
+        let env = AuthEnv::from_lookup(&lookup(&[
+            ("AUTH_URL", "http://a:1"),
+            ("SERVICE_CREDENTIAL_FILE", file.to_str().unwrap()),
+        ]))
+        .unwrap();
+        assert_eq!(env.credential.as_ref().unwrap().expose(), "topsecret");
+        assert!(!format!("{env:?}").contains("topsecret"));
+    }
+
+    #[test]
+    fn service_name_is_validated() {
+        let err = ServiceEnv::from_lookup(&lookup(&[("STACKR_SERVICE", "Core")])).unwrap_err();
+        assert!(err.to_string().contains("STACKR_SERVICE"));
+    }
+}

@@ -1,0 +1,46 @@
+//! The service's own PostgreSQL pool.
+
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Timeouts};
+use tokio_postgres::NoTls;
+
+use crate::config::SecretUrl;
+
+pub const DEFAULT_POOL_SIZE: usize = 16;
+
+/// How long start-up waits for the database (process-compose and systemd may start the service a
+/// moment before PostgreSQL accepts connections).
+const STARTUP_WAIT: Duration = Duration::from_secs(30);
+
+/// Builds the pool and waits until one connection succeeds.
+pub async fn connect(url: &SecretUrl, application_name: &str, max_size: usize) -> anyhow::Result<Pool> {
+    let mut config = tokio_postgres::Config::from_str(url.expose())
+        .with_context(|| format!("DATABASE_URL ({url}) is not a PostgreSQL URL"))?;
+    config.application_name(application_name);
+    config.connect_timeout(Duration::from_secs(5));
+    let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+    let pool = Pool::builder(manager)
+        .max_size(max_size)
+        .runtime(Runtime::Tokio1)
+        .timeouts(Timeouts {
+            wait: Some(Duration::from_secs(10)),
+            create: Some(Duration::from_secs(5)),
+            recycle: Some(Duration::from_secs(5)),
+        })
+        .build()
+        .context("building the PostgreSQL pool")?;
+    let deadline = Instant::now() + STARTUP_WAIT;
+    loop {
+        match pool.get().await {
+            Ok(_) => return Ok(pool),
+            Err(e) if Instant::now() < deadline => {
+                tracing::info!(database = %url, error = %e, "waiting for PostgreSQL");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => return Err(anyhow::anyhow!("cannot connect to the service database {url}: {e}")),
+        }
+    }
+}

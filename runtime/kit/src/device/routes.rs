@@ -1,0 +1,86 @@
+use axum::body::Bytes;
+use axum::extract::{FromRef, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get};
+use axum::{Json, Router};
+use serde::Deserialize;
+
+use crate::guard::{Authenticated, Guard, GuardRejection, Principal};
+
+const MAX_LABEL_CHARS: usize = 100;
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    #[serde(default)]
+    label: String,
+}
+
+/// `POST /device-sessions` (signed-in user, cookie only: a device cannot mint more devices) →
+/// `201 {id, token, label, expiresAt}`; `GET /device-sessions` → the user's live device sessions;
+/// `DELETE /device-sessions/{id}` (the user, or one of the user's devices) → 204 / 404.
+pub fn device_session_routes<S>() -> Router<S>
+where
+    Guard: FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
+    Router::new()
+        .route("/device-sessions", get(list).post(create))
+        .route("/device-sessions/{id}", delete(revoke))
+}
+
+async fn create(State(guard): State<Guard>, user: Authenticated, body: Bytes) -> Response {
+    let Some(devices) = guard.device_sessions() else {
+        return GuardRejection::NotConfigured.into_response();
+    };
+    let parsed: CreateBody = if body.is_empty() {
+        CreateBody::default()
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(b) => b,
+            Err(e) => return bad_request(&format!("Invalid JSON body: {e}")),
+        }
+    };
+    if parsed.label.chars().count() > MAX_LABEL_CHARS {
+        return bad_request("label is too long (max 100 characters)");
+    }
+    match devices.create(&user.user().id, parsed.label.trim()).await {
+        Ok(created) => (StatusCode::CREATED, Json(created)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "creating device session failed");
+            GuardRejection::ServiceUnavailable.into_response()
+        }
+    }
+}
+
+async fn list(State(guard): State<Guard>, user: Authenticated) -> Response {
+    let Some(devices) = guard.device_sessions() else {
+        return GuardRejection::NotConfigured.into_response();
+    };
+    match devices.list(&user.user().id).await {
+        Ok(list) => Json(list).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "listing device sessions failed");
+            GuardRejection::ServiceUnavailable.into_response()
+        }
+    }
+}
+
+async fn revoke(State(guard): State<Guard>, who: Principal, Path(id): Path<String>) -> Response {
+    let Some(devices) = guard.device_sessions() else {
+        return GuardRejection::NotConfigured.into_response();
+    };
+    match devices.revoke(who.user_id(), &id).await {
+        Ok(true) => StatusCode::NO_CONTENT.into_response(),
+        Ok(false) => (StatusCode::NOT_FOUND, Json(serde_json::json!({"message": "Device session not found", "code": "NOT_FOUND"}))).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "revoking device session failed");
+            GuardRejection::ServiceUnavailable.into_response()
+        }
+    }
+}
+
+fn bad_request(message: &str) -> Response {
+    (StatusCode::BAD_REQUEST, Json(serde_json::json!({"message": message, "code": "BAD_REQUEST"}))).into_response()
+}

@@ -1,0 +1,142 @@
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::Pool;
+use rand::distr::{Alphanumeric, SampleString};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+pub const DEFAULT_DEVICE_SESSION_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// Prefix that makes a leaked token recognisable (secret scanners, logs reviews).
+const TOKEN_PREFIX: &str = "sds_";
+
+/// The device a request came from, as established by its token.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceIdentity {
+    pub device_session_id: String,
+    /// The user who created the device session; the device acts for them.
+    pub user_id: String,
+    pub label: String,
+}
+
+/// Returned once, at creation: the only time the token is visible.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewDeviceSession {
+    pub id: String,
+    pub token: String,
+    pub label: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceSessionInfo {
+    pub id: String,
+    pub label: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeviceStoreError {
+    #[error("service database: {0}")]
+    Database(#[from] tokio_postgres::Error),
+    #[error("service database pool: {0}")]
+    Pool(#[from] deadpool_postgres::PoolError),
+}
+
+pub struct DeviceSessions {
+    pool: Pool,
+    ttl: Duration,
+}
+
+impl DeviceSessions {
+    pub fn new(pool: Pool, ttl: Duration) -> Self {
+        DeviceSessions { pool, ttl }
+    }
+
+    pub async fn create(&self, user_id: &str, label: &str) -> Result<NewDeviceSession, DeviceStoreError> {
+        // ThreadRng is a CSPRNG (ChaCha12, OS-seeded); scoped so the future stays Send.
+        let (id, token) = {
+            let mut rng = rand::rng();
+            (Alphanumeric.sample_string(&mut rng, 24), format!("{TOKEN_PREFIX}{}", Alphanumeric.sample_string(&mut rng, 43)))
+        };
+        let expires_at = Utc::now() + chrono::Duration::from_std(self.ttl).unwrap_or(chrono::Duration::days(30));
+        let client = self.pool.get().await?;
+        client
+            .execute(
+                "INSERT INTO stackr_device_session (id, token_hash, user_id, label, expires_at) VALUES ($1, $2, $3, $4, $5)",
+                &[&id, &token_hash(&token), &user_id, &label, &expires_at],
+            )
+            .await?;
+        Ok(NewDeviceSession { id, token, label: label.to_owned(), expires_at })
+    }
+
+    /// The live (not expired, not revoked) device session the token belongs to.
+    pub async fn verify(&self, token: &str) -> Result<Option<DeviceIdentity>, DeviceStoreError> {
+        if !token.starts_with(TOKEN_PREFIX) {
+            return Ok(None);
+        }
+        let client = self.pool.get().await?;
+        let Some(row) = client
+            .query_opt(
+                "SELECT id, user_id, label, last_used_at IS NULL OR last_used_at < now() - interval '1 minute' \
+                 FROM stackr_device_session \
+                 WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > now()",
+                &[&token_hash(token)],
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let identity = DeviceIdentity { device_session_id: row.get(0), user_id: row.get(1), label: row.get(2) };
+        // last_used_at is for the user's device list; minute precision spares a write per request.
+        if row.get::<_, bool>(3) {
+            client
+                .execute("UPDATE stackr_device_session SET last_used_at = now() WHERE id = $1", &[&identity.device_session_id])
+                .await?;
+        }
+        Ok(Some(identity))
+    }
+
+    pub async fn list(&self, user_id: &str) -> Result<Vec<DeviceSessionInfo>, DeviceStoreError> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT id, label, created_at, expires_at, last_used_at FROM stackr_device_session \
+                 WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now() ORDER BY created_at",
+                &[&user_id],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| DeviceSessionInfo {
+                id: r.get(0),
+                label: r.get(1),
+                created_at: r.get(2),
+                expires_at: r.get(3),
+                last_used_at: r.get(4),
+            })
+            .collect())
+    }
+
+    /// Revokes one of `user_id`'s device sessions; `false` when there is no such live session.
+    pub async fn revoke(&self, user_id: &str, id: &str) -> Result<bool, DeviceStoreError> {
+        let client = self.pool.get().await?;
+        let n = client
+            .execute(
+                "UPDATE stackr_device_session SET revoked_at = now() WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
+                &[&id, &user_id],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+}
+
+fn token_hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,163 @@
+//! The auth guard: forwards the request's cookie to auth and turns the answer into an identity.
+//!
+//! Build one [`Guard`] per service (its flavor decides roles, provisioning and device sessions),
+//! put it in the router state, and protect handlers either with the extractors ([`Authenticated`],
+//! [`Principal`]) or with the middleware ([`require_auth`], [`require_auth_or_device_session`]).
+//! Identity comes only from auth's get-session answer or, in flavor `flexible`, from a device
+//! session in the service's own database. Headers such as `x-user-id` are never read.
+
+mod build;
+mod extract;
+mod flavor;
+mod middleware;
+mod rejection;
+
+use std::sync::Arc;
+
+use axum::http::HeaderMap;
+
+pub use build::GuardBuilder;
+pub use extract::{Authenticated, Principal};
+pub use flavor::Flavor;
+pub use middleware::{require_auth, require_auth_or_device_session};
+pub use rejection::GuardRejection;
+
+use crate::auth::{AuthClient, User, VerifiedSession};
+use crate::cache::SessionCache;
+use crate::device::DeviceSessions;
+use crate::provision::{ProvisionError, Provisioner};
+
+/// The header a device presents instead of a cookie (flavor `flexible`).
+pub const DEVICE_SESSION_HEADER: &str = "x-device-session-token";
+
+/// Cheap to clone; all clones share the auth client, the cache and the stores.
+#[derive(Clone)]
+pub struct Guard {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    flavor: Flavor,
+    auth: Option<AuthClient>,
+    cache: Option<SessionCache>,
+    /// Role-gated only: the roles that pass besides `admin`.
+    allowed_roles: Vec<String>,
+    provisioner: Option<Provisioner>,
+    devices: Option<DeviceSessions>,
+}
+
+impl Guard {
+    pub fn builder(flavor: Flavor, auth: AuthClient) -> GuardBuilder {
+        GuardBuilder::new(flavor, auth)
+    }
+
+    /// The guard of a flavor-`none` service: every authenticating extractor answers 500, because
+    /// using one there is a programming error, not a user's.
+    pub fn disabled() -> Guard {
+        Guard {
+            inner: Arc::new(Inner {
+                flavor: Flavor::None,
+                auth: None,
+                cache: None,
+                allowed_roles: Vec::new(),
+                provisioner: None,
+                devices: None,
+            }),
+        }
+    }
+
+    pub fn flavor(&self) -> Flavor {
+        self.inner.flavor
+    }
+
+    pub fn allowed_roles(&self) -> &[String] {
+        &self.inner.allowed_roles
+    }
+
+    /// The device-session store (flavor `flexible`), for creating and revoking device sessions.
+    pub fn device_sessions(&self) -> Option<&DeviceSessions> {
+        self.inner.devices.as_ref()
+    }
+
+    /// Authenticates a signed-in user from the request's cookie: auth's answer (or a cached copy
+    /// younger than the TTL), then the role gate, then first-call provisioning.
+    pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Authenticated, GuardRejection> {
+        let auth = self.inner.auth.as_ref().ok_or(GuardRejection::NotConfigured)?;
+        let cookie = cookie_header(headers).ok_or(GuardRejection::Unauthenticated)?;
+        let verified = self.verify_cookie(auth, &cookie).await?;
+        self.check_roles(&verified.user)?;
+        if let Some(provisioner) = &self.inner.provisioner {
+            provisioner.ensure(&verified.user.id, &cookie).await.map_err(|e| match e {
+                ProvisionError::SessionGone => GuardRejection::Unauthenticated,
+                other => {
+                    tracing::error!(error = %other, user_id = %verified.user.id, "provisioning failed");
+                    GuardRejection::ServiceUnavailable
+                }
+            })?;
+        }
+        Ok(Authenticated::new(verified))
+    }
+
+    /// A device session when the request carries `x-device-session-token` (and this guard has
+    /// device sessions), otherwise the cookie path of [`Guard::authenticate`]. A presented device
+    /// token that is unknown, expired or revoked is a 401: it never falls back to the cookie, so
+    /// a request's identity does not depend on which of two credentials happened to work.
+    pub async fn authenticate_or_device(&self, headers: &HeaderMap) -> Result<Principal, GuardRejection> {
+        if let (Some(devices), Some(token)) = (&self.inner.devices, headers.get(DEVICE_SESSION_HEADER)) {
+            let token = token.to_str().map_err(|_| GuardRejection::Unauthenticated)?;
+            return match devices.verify(token).await {
+                Ok(Some(device)) => Ok(Principal::Device(device)),
+                Ok(None) => Err(GuardRejection::Unauthenticated),
+                Err(e) => {
+                    tracing::error!(error = %e, "device session lookup failed");
+                    Err(GuardRejection::ServiceUnavailable)
+                }
+            };
+        }
+        self.authenticate(headers).await.map(Principal::User)
+    }
+
+    async fn verify_cookie(&self, auth: &AuthClient, cookie: &str) -> Result<Arc<VerifiedSession>, GuardRejection> {
+        if let Some(hit) = self.inner.cache.as_ref().and_then(|c| c.get(cookie)) {
+            return Ok(hit);
+        }
+        match auth.get_session(cookie).await {
+            Ok(Some(verified)) => {
+                let verified = Arc::new(verified);
+                if let Some(cache) = &self.inner.cache {
+                    cache.insert(cookie, verified.clone());
+                }
+                Ok(verified)
+            }
+            Ok(None) => Err(GuardRejection::Unauthenticated),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot verify session with auth; failing closed");
+                Err(GuardRejection::AuthUnavailable)
+            }
+        }
+    }
+
+    fn check_roles(&self, user: &User) -> Result<(), GuardRejection> {
+        if self.inner.flavor != Flavor::RoleGated || user.is_admin() {
+            return Ok(());
+        }
+        if self.inner.allowed_roles.iter().any(|r| user.has_role(r)) {
+            Ok(())
+        } else {
+            Err(GuardRejection::Forbidden)
+        }
+    }
+}
+
+/// The request's cookies exactly as sent (several `cookie` headers, as HTTP/2 allows, are joined
+/// the way HTTP/1.1 would have sent them). `None` when there is nothing to forward.
+fn cookie_header(headers: &HeaderMap) -> Option<String> {
+    let parts: Vec<&str> = headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("; "))
+}

@@ -1,0 +1,93 @@
+//! First-call provisioning: the first time a user reaches this service authenticated, the service
+//! creates its own record keyed by `user.id` (table `stackr_user`) and then tells auth
+//! (`POST /api/auth/provision`), which from then on reports `has<Service>Account: true`.
+//!
+//! Exactly once, even under concurrent first calls and across processes (API replicas, worker):
+//! the record is inserted and then locked (`SELECT … FOR UPDATE`) in one transaction, auth is
+//! called while the lock is held, and `provisioned_at` is set before commit. Concurrent callers
+//! block on the row lock and then see `provisioned_at`. If auth fails, the transaction rolls back
+//! and the next call retries. Users known to be provisioned are remembered in memory so the
+//! steady state costs no query.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+use deadpool_postgres::Pool;
+
+use crate::auth::{AuthClient, AuthError, ProvisionOutcome};
+
+/// Above this many remembered users the memory is cleared (and refilled by one cheap query each).
+const REMEMBERED_USERS_CAP: usize = 100_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProvisionError {
+    #[error("the session ended before auth accepted the provisioning call")]
+    SessionGone,
+    #[error("auth refused this service's credential (check SERVICE_CREDENTIAL_FILE and AUTH_PROVISION_SERVICES)")]
+    CredentialRejected,
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error("service database: {0}")]
+    Database(#[from] tokio_postgres::Error),
+    #[error("service database pool: {0}")]
+    Pool(#[from] deadpool_postgres::PoolError),
+}
+
+pub struct Provisioner {
+    pool: Pool,
+    auth: AuthClient,
+    provisioned: Mutex<HashSet<String>>,
+}
+
+impl Provisioner {
+    pub fn new(pool: Pool, auth: AuthClient) -> Self {
+        Provisioner { pool, auth, provisioned: Mutex::new(HashSet::new()) }
+    }
+
+    /// Makes sure `user_id` is provisioned; `cookie` is the caller's cookie header, forwarded to
+    /// auth unchanged as proof of the user.
+    pub async fn ensure(&self, user_id: &str, cookie: &str) -> Result<(), ProvisionError> {
+        if self.provisioned.lock().expect("provisioned set").contains(user_id) {
+            return Ok(());
+        }
+        let mut client = self.pool.get().await?;
+        let already = client
+            .query_opt("SELECT provisioned_at IS NOT NULL FROM stackr_user WHERE user_id = $1", &[&user_id])
+            .await?
+            .map(|row| row.get::<_, bool>(0))
+            .unwrap_or(false);
+        if !already {
+            let tx = client.transaction().await?;
+            tx.execute("INSERT INTO stackr_user (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING", &[&user_id])
+                .await?;
+            let done: bool = tx
+                .query_one(
+                    "SELECT provisioned_at IS NOT NULL FROM stackr_user WHERE user_id = $1 FOR UPDATE",
+                    &[&user_id],
+                )
+                .await?
+                .get(0);
+            if !done {
+                match self.auth.provision(cookie).await? {
+                    ProvisionOutcome::Provisioned => {}
+                    ProvisionOutcome::NoSession => return Err(ProvisionError::SessionGone),
+                    ProvisionOutcome::CredentialRejected => return Err(ProvisionError::CredentialRejected),
+                }
+                tx.execute("UPDATE stackr_user SET provisioned_at = now() WHERE user_id = $1", &[&user_id])
+                    .await?;
+                tracing::info!(user_id, service = self.auth.service(), "provisioned user and told auth");
+            }
+            tx.commit().await?;
+        }
+        self.remember(user_id);
+        Ok(())
+    }
+
+    fn remember(&self, user_id: &str) {
+        let mut set = self.provisioned.lock().expect("provisioned set");
+        if set.len() >= REMEMBERED_USERS_CAP {
+            set.clear();
+        }
+        set.insert(user_id.to_owned());
+    }
+}

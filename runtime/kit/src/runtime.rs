@@ -1,0 +1,79 @@
+//! One call that turns the environment into a running base service: config, own database and
+//! Redis, migrations, the flavor's guard, `/health`, tracing of requests and graceful shutdown.
+//! Scaffolded services call this from `main` and only add routes.
+
+use axum::extract::FromRef;
+use axum::Router;
+use deadpool_postgres::Pool;
+use redis::aio::ConnectionManager;
+use tower_http::trace::TraceLayer;
+
+use crate::auth::AuthClient;
+use crate::config::{ApiEnv, AuthEnv};
+use crate::guard::{Flavor, Guard};
+use crate::health::HealthChecks;
+use crate::migrate::Migration;
+
+/// The router state of a scaffolded service. Handlers extract `State<Pool>`, `State<Guard>`,
+/// `State<ConnectionManager>` or the extractors of [`crate::guard`] directly.
+#[derive(Clone, FromRef)]
+pub struct ServiceState {
+    pub guard: Guard,
+    pub db: Pool,
+    pub redis: ConnectionManager,
+}
+
+/// What a service decides at scaffold time.
+#[derive(Clone, Copy, Debug)]
+pub struct ServiceSpec {
+    pub flavor: Flavor,
+    /// Role-gated: roles that pass besides `admin`.
+    pub roles: &'static [&'static str],
+    /// The service's own `migrations/*.sql`, in order.
+    pub migrations: &'static [Migration],
+}
+
+pub struct ServiceRuntime {
+    pub env: ApiEnv,
+    pub state: ServiceState,
+}
+
+impl ServiceRuntime {
+    /// Reads the environment, connects to the service's own PostgreSQL and Redis, runs the
+    /// migrations and builds the guard. Errors name the variable or resource at fault.
+    pub async fn from_env(spec: ServiceSpec) -> anyhow::Result<Self> {
+        let env = ApiEnv::from_env()?;
+        let name = env.service.service.clone();
+        let db = crate::db::connect(&env.service.database_url, &name, crate::db::DEFAULT_POOL_SIZE).await?;
+        let redis = crate::redis_conn::connect(&env.service.redis_url).await?;
+        crate::migrate::run(&db, spec.migrations).await?;
+        let guard = if spec.flavor.needs_auth() {
+            let auth_env = AuthEnv::from_env()?;
+            let auth = AuthClient::new(&auth_env.auth_url, &name, auth_env.credential.clone());
+            Guard::builder(spec.flavor, auth)
+                .session_cache_ttl(auth_env.session_cache_ttl)
+                .allowed_roles(spec.roles.iter().copied())
+                .database(db.clone())
+                .build()?
+        } else {
+            Guard::disabled()
+        };
+        tracing::info!(service = %name, flavor = %spec.flavor, database = %env.service.database_url, redis = %env.service.redis_url, "service configured");
+        Ok(ServiceRuntime { env, state: ServiceState { guard, db, redis } })
+    }
+
+    pub fn state(&self) -> &ServiceState {
+        &self.state
+    }
+
+    /// Adds `/health` and request tracing to `app` and serves it on `PORT` until SIGTERM/Ctrl-C.
+    pub async fn serve(self, app: Router<ServiceState>) -> anyhow::Result<()> {
+        let health = HealthChecks::new(self.env.service.service.clone(), self.state.db.clone(), self.state.redis.clone());
+        let app = app
+            .route("/health", health.route())
+            .layer(TraceLayer::new_for_http())
+            .with_state(self.state);
+        crate::server::serve(app, self.env.port).await?;
+        Ok(())
+    }
+}

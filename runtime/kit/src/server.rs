@@ -1,0 +1,49 @@
+//! Serving with graceful shutdown: on SIGTERM/SIGINT the listener closes and in-flight requests
+//! finish before the process exits.
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+/// Serves `app` on `0.0.0.0:port` until SIGTERM or Ctrl-C.
+pub async fn serve(app: Router, port: u16) -> std::io::Result<()> {
+    let addr = SocketAddr::from((Ipv4Addr::UNSPECIFIED, port));
+    let listener = TcpListener::bind(addr).await?;
+    serve_on(listener, app, shutdown_signal()).await
+}
+
+/// Serves on an already bound listener until `shutdown` completes (tests pass their own).
+pub async fn serve_on(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    tracing::info!(addr = %listener.local_addr()?, "listening");
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    tracing::info!("shut down");
+    Ok(())
+}
+
+/// Completes on SIGTERM (systemd, process-compose) or SIGINT (Ctrl-C).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}
