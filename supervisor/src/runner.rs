@@ -393,8 +393,13 @@ async fn supervise(ctx: Arc<Ctx>, i: usize) {
                     "{}: readiness probe failed ({last_error}); stopping it",
                     spec.name
                 ));
-                stop_group(pgid, spec.shutdown.signal, spec.shutdown.timeout).await;
-                child.wait().await
+                // Reap the shell while waiting for its group to empty: an unreaped zombie
+                // still counts as a member of the group.
+                let (_, status) = tokio::join!(
+                    stop_group(pgid, spec.shutdown.signal, spec.shutdown.timeout),
+                    child.wait()
+                );
+                status
             }
         };
         let code = status.map(exit_code).unwrap_or(1);

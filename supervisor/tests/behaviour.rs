@@ -1,0 +1,410 @@
+//! Behaviour of the embedded supervisor on small process-compose files whose processes are
+//! plain shell commands: they record what happened in files of a temp dir, and every process
+//! carries a marker in its environment so leftovers can be found in /proc.
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::*;
+use stackr_supervisor::{
+    load_file, Console, End, Launch, Outcome, ProcState, StopReason, Supervisor,
+};
+
+#[test]
+fn supervisor_child_entry() {
+    child_entry();
+}
+
+/// Runs `yaml` in-process; with `stop_when_ready`, stops the stack as soon as it is all ready.
+fn run(dir: &Path, yaml: &str, stop_when_ready: bool) -> (Outcome, Vec<ProcState>) {
+    let file = write_stack(dir, yaml);
+    let stack = load_file(&file, dir).expect("fixture loads");
+    assert!(stack.warnings.is_empty(), "{:?}", stack.warnings);
+    let names = stack.processes.iter().map(|p| p.name.clone()).collect();
+    let launch = Launch { shell: stack.shell.clone(), extra_path: vec![] };
+    let supervisor = Supervisor::new(stack, launch, Console::plain(names));
+    let handle = supervisor.stop_handle();
+    let mut watcher = supervisor.watcher();
+    let states = supervisor.watcher();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let outcome = rt.block_on(async move {
+        let run = tokio::spawn(supervisor.run());
+        if stop_when_ready && watcher.all_ready().await {
+            handle.stop();
+        }
+        tokio::time::timeout(Duration::from_secs(60), run)
+            .await
+            .expect("the stack stops within 60 s")
+            .unwrap()
+    });
+    (outcome, states.states())
+}
+
+fn header(mark: &str) -> String {
+    format!("version: \"0.5\"\nenvironment:\n  - STACKR_TEST_MARK={mark}\nprocesses:\n")
+}
+
+fn assert_no_leftovers(mark: &str) {
+    let left = wait_no_processes_with_mark(mark, Duration::from_secs(3));
+    kill_marked(mark);
+    assert!(left.is_empty(), "processes left running: {left:?}");
+}
+
+#[test]
+fn dependencies_start_in_order_and_wait_for_health() {
+    let dir = tempfile::tempdir().unwrap();
+    let mark = unique_mark("order");
+    let yaml = header(&mark)
+        + r#"
+  api:
+    command: "echo api-start >> events; exec sleep 30"
+    readiness_probe:
+      exec: { command: "grep -q api-start events" }
+    depends_on:
+      db: { condition: process_healthy }
+      migrate: { condition: process_completed_successfully }
+  migrate:
+    command: "echo migrate-start >> events; sleep 0.3; echo migrate-end >> events"
+    depends_on:
+      db: { condition: process_healthy }
+  db:
+    command: "echo db-start >> events; sleep 0.5; touch db.ready; echo db-ready >> events; exec sleep 30"
+    readiness_probe:
+      exec: { command: "test -f db.ready" }
+      period_seconds: 1
+      failure_threshold: 10
+  cache:
+    command: "echo cache-start >> events; exec sleep 30"
+    depends_on:
+      db: { condition: process_started }
+"#;
+    let (outcome, states) = run(dir.path(), &yaml, true);
+    let events = read_lines(&dir.path().join("events"));
+    let pos = |e: &str| events.iter().position(|x| x == e).unwrap_or_else(|| panic!("{e} missing in {events:?}"));
+    assert!(pos("db-start") < pos("cache-start"), "{events:?}");
+    assert!(pos("db-ready") < pos("migrate-start"), "{events:?}");
+    assert!(pos("migrate-end") < pos("api-start"), "{events:?}");
+    assert_eq!(outcome.code, 0);
+    assert_eq!(outcome.reason, Some(StopReason::Requested));
+    let ready = outcome.all_ready_after.expect("was all ready");
+    // db needs 0.5 s, then migrate 0.3 s: readiness must not be reported before that.
+    assert!(ready >= Duration::from_millis(800), "{ready:?}");
+    assert!(ready < Duration::from_secs(5), "fast probe retries keep this short: {ready:?}");
+    assert!(states.iter().all(|s| matches!(s, ProcState::Done(_))), "{states:?}");
+    assert_no_leftovers(&mark);
+}
+
+#[test]
+fn failing_one_shot_stops_everything_with_non_zero_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let mark = unique_mark("oneshot");
+    let yaml = header(&mark)
+        + r#"
+  db:
+    command: "exec sleep 30"
+  migrate:
+    command: "echo migrating; exit 3"
+    depends_on:
+      db: { condition: process_started }
+  api:
+    command: "touch api-ran; exec sleep 30"
+    depends_on:
+      migrate: { condition: process_completed_successfully }
+"#;
+    let started = Instant::now();
+    let (outcome, states) = run(dir.path(), &yaml, false);
+    assert_eq!(outcome.code, 1, "{outcome:?}");
+    assert!(matches!(&outcome.reason, Some(StopReason::DependencyFailed { name, why }) if name == "api" && why.contains("migrate exited with 3")), "{outcome:?}");
+    assert!(!dir.path().join("api-ran").exists(), "api must not start");
+    let names = ["db", "migrate", "api"];
+    for (name, state) in names.iter().zip(&states) {
+        assert!(matches!(state, ProcState::Done(_)), "{name}: {state:?}");
+    }
+    assert!(started.elapsed() < Duration::from_secs(10), "db was stopped, not waited out");
+    assert_no_leftovers(&mark);
+}
+
+#[test]
+fn exit_on_failure_stops_the_stack_with_the_process_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let mark = unique_mark("exitonfail");
+    let yaml = header(&mark)
+        + r#"
+  server:
+    command: "exec sleep 30"
+  seed:
+    command: "sleep 0.2; exit 4"
+    availability: { restart: exit_on_failure }
+"#;
+    let (outcome, _) = run(dir.path(), &yaml, false);
+    assert_eq!(outcome.code, 4);
+    assert_eq!(outcome.reason, Some(StopReason::ProcessFailed { name: "seed".into(), code: 4 }));
+    assert_no_leftovers(&mark);
+}
+
+#[test]
+fn on_failure_restarts_up_to_max_restarts_then_reports_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let mark = unique_mark("restart");
+    let yaml = header(&mark)
+        + r#"
+  flaky:
+    command: "echo run >> runs; exit 2"
+    availability: { restart: on_failure, backoff_seconds: 1, max_restarts: 2 }
+  ok:
+    command: "echo run >> ok-runs"
+    availability: { restart: on_failure, max_restarts: 5 }
+"#;
+    let started = Instant::now();
+    let (outcome, states) = run(dir.path(), &yaml, false);
+    assert_eq!(read_lines(&dir.path().join("runs")).len(), 3, "1 run + 2 restarts");
+    assert_eq!(read_lines(&dir.path().join("ok-runs")).len(), 1, "exit 0 is not a failure");
+    assert!(started.elapsed() >= Duration::from_secs(2), "two 1 s backoffs");
+    assert_eq!(states, [ProcState::Done(End::Completed(2)), ProcState::Done(End::Completed(0))]);
+    assert_eq!(outcome.code, 1, "a process failed on its own");
+    assert_eq!(outcome.reason, None, "nothing stopped the stack; it ended");
+}
+
+#[test]
+fn always_restarts_even_after_success() {
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = "processes:\n  tick:\n    command: \"echo run >> runs\"\n    availability: { restart: always, max_restarts: 1 }\n";
+    let (outcome, _) = run(dir.path(), yaml, false);
+    assert_eq!(read_lines(&dir.path().join("runs")).len(), 2);
+    assert_eq!(outcome.code, 0);
+}
+
+#[test]
+fn environment_working_dir_and_expansion() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    std::env::set_var("STACKR_TEST_FROM_CALLER", "caller-value");
+    let yaml = r#"
+environment:
+  - GLOBAL=g
+  - SHARED=global
+processes:
+  show:
+    working_dir: sub
+    environment:
+      - SHARED=process
+      - EQUALS=a=b
+    command: "printf '%s\n' \"$$GLOBAL\" \"$$SHARED\" \"$$EQUALS\" \"$STACKR_TEST_FROM_CALLER\" \"$$PC_PROC_NAME\" \"$$(pwd)\" > ../env-out"
+"#;
+    let (outcome, _) = run(dir.path(), yaml, false);
+    assert_eq!(outcome.code, 0);
+    let out = read_lines(&dir.path().join("env-out"));
+    let sub = dir.path().join("sub").canonicalize().unwrap();
+    assert_eq!(out, ["g", "process", "a=b", "caller-value", "show", sub.to_str().unwrap()]);
+}
+
+#[test]
+fn http_readiness_probe_gates_dependents() {
+    let dir = tempfile::tempdir().unwrap();
+    let mark = unique_mark("http");
+    let port = stackr_testkit::free_port();
+    let yaml = header(&mark)
+        + &format!(
+            r#"
+  web:
+    command: "sleep 0.3; exec python3 -m http.server {port} --bind 127.0.0.1"
+    readiness_probe:
+      http_get: {{ host: 127.0.0.1, port: {port}, path: / }}
+      period_seconds: 1
+      failure_threshold: 20
+  client:
+    command: "curl -fsS -o /dev/null http://127.0.0.1:{port}/ && echo ok > client-out || python3 -c 'import urllib.request; urllib.request.urlopen(\"http://127.0.0.1:{port}/\"); open(\"client-out\",\"w\").write(\"ok\\n\")'"
+    availability: {{ exit_on_end: true }}
+    depends_on:
+      web: {{ condition: process_healthy }}
+"#
+        );
+    let (outcome, _) = run(dir.path(), &yaml, false);
+    assert_eq!(outcome.code, 0, "{outcome:?}");
+    assert_eq!(read_lines(&dir.path().join("client-out")), ["ok"]);
+    assert_no_leftovers(&mark);
+}
+
+#[test]
+fn failed_readiness_probe_means_dependents_never_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let mark = unique_mark("probefail");
+    let yaml = header(&mark)
+        + r#"
+  db:
+    command: "exec sleep 30"
+    readiness_probe:
+      exec: { command: "exit 1" }
+      period_seconds: 1
+      failure_threshold: 2
+  api:
+    command: "touch api-ran; exec sleep 30"
+    depends_on:
+      db: { condition: process_healthy }
+"#;
+    let started = Instant::now();
+    let (outcome, _) = run(dir.path(), &yaml, false);
+    assert!(started.elapsed() >= Duration::from_secs(2), "grace = period × failure_threshold");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(outcome.code, 1);
+    assert!(matches!(outcome.reason, Some(StopReason::DependencyFailed { .. })), "{outcome:?}");
+    assert!(!dir.path().join("api-ran").exists());
+    assert_no_leftovers(&mark);
+}
+
+#[test]
+fn sigint_stops_everything_in_reverse_dependency_order_without_orphans() {
+    let dir = tempfile::tempdir().unwrap();
+    let mark = unique_mark("sigint");
+    // `base` forks grandchildren, one of which ignores SIGTERM (it must be SIGKILLed with its
+    // group after base's 1 s timeout even though base itself exited), `stubborn` ignores
+    // SIGTERM itself, and every other process logs its own stop.
+    let yaml = header(&mark)
+        + r#"
+  base:
+    command: "trap 'echo base-stopped >> events; exit 0' TERM; sleep 300 & (trap '' TERM; exec sleep 301) & touch base.ready; wait"
+    shutdown: { timeout_seconds: 1 }
+    readiness_probe:
+      exec: { command: "test -f base.ready" }
+  middle:
+    command: "trap 'echo middle-stopped >> events; exit 0' TERM; while true; do sleep 0.05; done"
+    depends_on:
+      base: { condition: process_healthy }
+  stubborn:
+    command: "trap '' TERM; sleep 300 & while true; do sleep 0.05; done"
+    shutdown: { timeout_seconds: 1 }
+    depends_on:
+      middle: { condition: process_started }
+  top:
+    command: "trap 'echo top-stopped >> events; exit 0' TERM; while true; do sleep 0.05; done"
+    depends_on:
+      middle: { condition: process_started }
+"#;
+    let file = write_stack(dir.path(), &yaml);
+    let mut sup = Supervised::start(&file, &[], &[]);
+    sup.wait_for_line("all 4 processes ready", Duration::from_secs(20));
+    assert!(processes_with_mark(&mark).len() >= 6, "the stack runs: {:?}", processes_with_mark(&mark));
+    sup.signal(libc::SIGINT);
+    let code = sup.wait(Duration::from_secs(20));
+    let left = wait_no_processes_with_mark(&mark, Duration::from_secs(2));
+    kill_marked(&mark);
+    assert!(left.is_empty(), "orphans after SIGINT: {left:?}");
+    assert_eq!(code, 0, "a requested stop is a clean exit");
+    let events = read_lines(&dir.path().join("events"));
+    let pos = |e: &str| events.iter().position(|x| x == e).unwrap_or_else(|| panic!("{e} missing in {events:?}"));
+    assert!(pos("top-stopped") < pos("middle-stopped"), "{events:?}");
+    assert!(pos("middle-stopped") < pos("base-stopped"), "{events:?}");
+    sup.wait_for_line("stopping: received SIGINT", Duration::from_secs(1));
+    sup.wait_for_line("stubborn: did not stop within 1s of SIGTERM; killed", Duration::from_secs(1));
+    // Status lines of plain mode say how long readiness took.
+    let base_ready = sup.wait_for_line("base: ready in", Duration::from_secs(1));
+    assert!(base_ready.starts_with("stackr   | "), "{base_ready}");
+}
+
+#[test]
+fn logs_are_prefixed_by_process_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_stack(
+        dir.path(),
+        "processes:\n  alpha:\n    command: \"echo hello from alpha; echo oops >&2\"\n  b:\n    command: \"echo hi from b\"\n",
+    );
+    let mut sup = Supervised::start(&file, &[], &[]);
+    assert_eq!(sup.wait(Duration::from_secs(10)), 0);
+    let lines = sup.lines();
+    assert!(lines.contains(&"alpha  | hello from alpha".to_string()), "{lines:?}");
+    assert!(lines.contains(&"alpha  | oops".to_string()), "{lines:?}");
+    assert!(lines.contains(&"b      | hi from b".to_string()), "{lines:?}");
+    assert!(lines.iter().any(|l| l.starts_with("stackr | alpha: completed in")), "{lines:?}");
+}
+
+#[test]
+fn sigterm_also_stops_the_stack() {
+    let dir = tempfile::tempdir().unwrap();
+    let mark = unique_mark("sigterm");
+    let yaml = header(&mark) + "  s:\n    command: \"exec sleep 300\"\n";
+    let file = write_stack(dir.path(), &yaml);
+    let mut sup = Supervised::start(&file, &[], &[]);
+    sup.wait_for_line("all 1 processes ready", Duration::from_secs(10));
+    sup.signal(libc::SIGTERM);
+    assert_eq!(sup.wait(Duration::from_secs(10)), 0);
+    assert_no_leftovers(&mark);
+}
+
+#[test]
+fn missing_tools_are_reported_with_how_to_install_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty_path = tempfile::tempdir().unwrap();
+    let file = write_stack(
+        dir.path(),
+        "processes:\n  cache:\n    command: \"exec redis-server --port 0\"\n    readiness_probe:\n      exec: { command: \"redis-cli ping\" }\n",
+    );
+    let mut sup = Supervised::start(&file, &[], &[("PATH", empty_path.path().to_str().unwrap())]);
+    assert_eq!(sup.wait(Duration::from_secs(10)), 1);
+    let err = sup.stderr();
+    assert!(err.contains("missing tools needed by this stack: redis-server, redis-cli"), "{err}");
+    assert!(err.contains("apt-get install -y postgresql redis-server"), "{err}");
+    assert!(err.contains("nix run .#dev"), "{err}");
+}
+
+#[test]
+fn malformed_yaml_is_a_clear_error_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_stack(dir.path(), "version: \"0.5\"\nprocesses:\n  a:\n    command: \"unterminated\n");
+    let mut sup = Supervised::start(&file, &[], &[]);
+    assert_eq!(sup.wait(Duration::from_secs(10)), 1);
+    let err = sup.stderr();
+    assert!(err.contains("process-compose.yaml:5:1: found unexpected end of stream"), "{err}");
+    assert!(err.contains("while scanning a quoted scalar at line 4 column 14"), "{err}");
+}
+
+#[test]
+fn unknown_fields_warn_but_the_stack_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_stack(
+        dir.path(),
+        "processes:\n  a:\n    command: \"echo ran\"\n    colour: blue\n    liveness_probe: {}\n",
+    );
+    let mut sup = Supervised::start(&file, &[], &[]);
+    assert_eq!(sup.wait(Duration::from_secs(10)), 0);
+    sup.wait_for_line("warning: processes.a.colour is not a known process-compose field", Duration::from_secs(1));
+    sup.wait_for_line("warning: processes.a.liveness_probe is a process-compose feature", Duration::from_secs(1));
+    sup.wait_for_line("a      | ran", Duration::from_secs(1));
+}
+
+#[test]
+fn daemons_are_refused_with_an_explanation() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_stack(dir.path(), "processes:\n  pg:\n    command: \"pg_ctl start\"\n    is_daemon: true\n");
+    let mut sup = Supervised::start(&file, &[], &[]);
+    assert_eq!(sup.wait(Duration::from_secs(10)), 1);
+    assert!(sup.stderr().contains("is_daemon"), "{}", sup.stderr());
+}
+
+#[test]
+fn state_folder_persists_and_reset_needs_confirmation() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_stack(
+        dir.path(),
+        "processes:\n  init:\n    command: \"test -f .stackr/data/marker && echo reused || { mkdir -p .stackr/data; echo fresh; touch .stackr/data/marker; }\"\n",
+    );
+    let mut first = Supervised::start(&file, &[], &[]);
+    assert_eq!(first.wait(Duration::from_secs(10)), 0);
+    first.wait_for_line("init   | fresh", Duration::from_secs(1));
+    assert!(dir.path().join(".stackr/.gitignore").exists());
+
+    let mut second = Supervised::start(&file, &[], &[]);
+    assert_eq!(second.wait(Duration::from_secs(10)), 0);
+    second.wait_for_line("init   | reused", Duration::from_secs(1));
+
+    // No terminal to ask on and no --yes: refuse, delete nothing.
+    let mut refused = Supervised::start(&file, &["--reset"], &[]);
+    assert_eq!(refused.wait(Duration::from_secs(10)), 1);
+    assert!(refused.stderr().contains("add --yes"), "{}", refused.stderr());
+    assert!(dir.path().join(".stackr/data/marker").exists());
+
+    let mut reset = Supervised::start(&file, &["--reset", "--yes"], &[]);
+    assert_eq!(reset.wait(Duration::from_secs(10)), 0);
+    reset.wait_for_line("init   | fresh", Duration::from_secs(1));
+}
