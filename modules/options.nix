@@ -1,0 +1,160 @@
+# Option declarations of stackr. Secrets are plain strings naming files outside the Nix store
+# (a `path` value would be copied into the world-readable store).
+{ config, lib, ... }:
+let
+  inherit (lib) mkOption mkEnableOption types;
+  cfg = config.stackr;
+
+  secretPath = description: default: mkOption {
+    type = types.str;
+    inherit default description;
+    example = "/run/keys/stackr/secret";
+  };
+
+  serviceOptions = { name, config, ... }: {
+    options = {
+      kind = mkOption {
+        type = types.enum [ "auth" "base" ];
+        default = "base";
+        description = "`auth` is the single trust anchor; `base` services authenticate through it.";
+      };
+      package = mkOption {
+        type = types.package;
+        description = "Package providing `bin/${name}-api` and, with a worker, `bin/${name}-worker`.";
+      };
+      port = mkOption {
+        type = types.port;
+        description = "Port of the service's HTTP API (`PORT`).";
+      };
+      adminPort = mkOption {
+        type = types.nullOr types.port;
+        default = null;
+        description = "Auth only: port of the admin page (`AUTH_ADMIN_PORT`).";
+      };
+      authMiddleware = mkOption {
+        type = types.enum [ "standard" "role-gated" "flexible" "none" ];
+        default = "standard";
+        description = "Base only: how the service's guard treats requests.";
+      };
+      roles = mkOption {
+        type = types.listOf types.str;
+        default = [ ];
+        description = "Roles a `role-gated` guard lets through (admin always passes).";
+      };
+      worker = {
+        enable = mkOption {
+          type = types.bool;
+          default = config.kind == "base";
+          defaultText = lib.literalExpression ''kind == "base"'';
+          description = "Whether to run the service's BullMQ worker (`${name}-worker`).";
+        };
+        concurrency = mkOption {
+          type = types.ints.positive;
+          default = 10;
+          description = "`WORKER_CONCURRENCY` of the worker.";
+        };
+      };
+      postgres = {
+        port = mkOption {
+          type = types.port;
+          default = 5432;
+          description = "Port of the shared system PostgreSQL holding this service's own database.";
+        };
+        passwordFile = secretPath "File with the password of the service's PostgreSQL role." "${cfg.secretsDir}/${name}-db-password";
+      };
+      redis = {
+        port = mkOption {
+          type = types.port;
+          description = "Port of the service's own Redis (`services.redis.servers.${name}`); never 6379.";
+        };
+        passwordFile = secretPath "File with the service's Redis password (`requirepass`)." "${cfg.secretsDir}/${name}-redis-password";
+      };
+      credentialFile = secretPath "Base only: the service's credential towards auth (read by both sides)." "${cfg.secretsDir}/${name}-credential";
+      environment = mkOption {
+        type = types.attrsOf types.str;
+        default = { };
+        description = "Extra, non-secret environment variables for the API and worker.";
+      };
+      openFirewall = mkOption {
+        type = types.bool;
+        default = false;
+        description = "Open the API port in the firewall.";
+      };
+    };
+  };
+in
+{
+  options.stackr = {
+    enable = mkEnableOption "the stackr service stack";
+    stateDir = mkOption {
+      type = types.strMatching "/var/lib/.+";
+      default = "/var/lib/stackr";
+      description = "Parent of every service's state directory (systemd `StateDirectory`, so under /var/lib).";
+    };
+    secretsDir = mkOption {
+      type = types.str;
+      default = "/run/keys/stackr";
+      description = "Default folder of the secret files (each secret option can point elsewhere).";
+    };
+    secrets.generate = mkOption {
+      type = types.bool;
+      default = false;
+      description = ''
+        Create every missing secret file with random content at boot. Meant for tests and demos;
+        production deployments provision the files out of band.
+      '';
+    };
+    auth = {
+      baseUrl = mkOption {
+        type = types.str;
+        default = "http://localhost:8888";
+        description = "Public URL of the auth service (`AUTH_BASE_URL`); `https://` enables secure cookies.";
+      };
+      trustedOrigins = mkOption {
+        type = types.listOf types.str;
+        default = [ ];
+        description = "Browser origins allowed to call auth (`AUTH_TRUSTED_ORIGINS`).";
+      };
+      secretFile = secretPath "File with auth's cookie/HMAC secret (at least 32 characters)." "${cfg.secretsDir}/auth-secret";
+      smtpUrl = mkOption {
+        type = types.nullOr types.str;
+        default = null;
+        description = "SMTP URL for auth's mail (`AUTH_SMTP_URL`); null keeps the file mailbox.";
+      };
+      smtpPasswordFile = mkOption {
+        type = types.nullOr types.str;
+        default = null;
+        description = "File with the SMTP password.";
+      };
+    };
+    services = mkOption {
+      type = types.attrsOf (types.submodule serviceOptions);
+      default = { };
+      description = "The services of the stack, by name.";
+    };
+  };
+
+  config = lib.mkIf cfg.enable {
+    assertions =
+      let
+        all = lib.attrValues cfg.services;
+        auths = lib.filter (s: s.kind == "auth") (lib.attrValues cfg.services);
+        secretFiles = [ cfg.auth.secretFile ]
+          ++ lib.concatMap (s: [ s.postgres.passwordFile s.redis.passwordFile s.credentialFile ]) all;
+      in
+      [
+        {
+          assertion = lib.length auths <= 1;
+          message = "stackr: at most one service may have kind = \"auth\".";
+        }
+        {
+          assertion = lib.all (f: !(lib.hasPrefix builtins.storeDir f)) secretFiles;
+          message = "stackr: secret files must live outside the Nix store.";
+        }
+        {
+          assertion = lib.all (s: s.redis.port != 6379) all;
+          message = "stackr: service Redis instances never use 6379 (the default instance's port).";
+        }
+      ];
+  };
+}

@@ -1,0 +1,123 @@
+# systemd units of every service: `stackr-<name>-api` and `stackr-<name>-worker`. Each runs as a
+# dynamic user with a strict sandbox; secrets arrive via LoadCredential and are passed to the
+# process as *_FILE paths inside $CREDENTIALS_DIRECTORY (%d), never as values.
+{ config, lib, ... }:
+let
+  cfg = config.stackr;
+  stackrLib = import ./lib.nix { inherit lib; };
+  inherit (stackrLib) dbName redisUnit;
+  auth = stackrLib.authOf withNames;
+  provisionNames = stackrLib.baseNames cfg.services;
+  stateSubdir = lib.removePrefix "/var/lib/" cfg.stateDir;
+
+  commonEnv = name: svc: {
+    STACKR_SERVICE = name;
+    DATABASE_URL = "postgres://${dbName name}@127.0.0.1:${toString svc.postgres.port}/${dbName name}";
+    DATABASE_PASSWORD_FILE = "%d/db-password";
+    REDIS_URL = "redis://127.0.0.1:${toString svc.redis.port}";
+    REDIS_PASSWORD_FILE = "%d/redis-password";
+    RUST_LOG = "info";
+  };
+
+  authEnv = name: svc: {
+    AUTH_SECRET_FILE = "%d/auth-secret";
+    AUTH_BASE_URL = cfg.auth.baseUrl;
+    AUTH_TRUSTED_ORIGINS = lib.concatStringsSep "," cfg.auth.trustedOrigins;
+    AUTH_ADMIN_PORT = toString svc.adminPort;
+    AUTH_PROVISION_SERVICES = lib.concatStringsSep "," provisionNames;
+    AUTH_SERVICE_CREDENTIALS_DIR = "%d";
+    AUTH_MAIL_DIR = "${cfg.stateDir}/${name}/mail";
+  } // lib.optionalAttrs (cfg.auth.smtpUrl != null) {
+    AUTH_SMTP_URL = cfg.auth.smtpUrl;
+  } // lib.optionalAttrs (cfg.auth.smtpPasswordFile != null) {
+    AUTH_SMTP_PASSWORD_FILE = "%d/smtp-password";
+  };
+
+  baseEnv = name: svc: lib.optionalAttrs (auth != null) {
+    AUTH_URL = "http://127.0.0.1:${toString auth.port}";
+    SERVICE_CREDENTIAL_FILE = "%d/credential";
+    SESSION_CACHE_TTL_MS = "3000";
+  } // {
+    STACKR_QUEUE = name;
+    STACKR_QUEUE_PREFIX = "bull";
+  };
+
+  credentials = name: svc:
+    [ "db-password:${svc.postgres.passwordFile}" "redis-password:${svc.redis.passwordFile}" ]
+    ++ (if svc.kind == "auth" then
+      [ "auth-secret:${cfg.auth.secretFile}" ]
+      ++ map (base: "${base}-credential:${cfg.services.${base}.credentialFile}") provisionNames
+      ++ lib.optional (cfg.auth.smtpPasswordFile != null) "smtp-password:${cfg.auth.smtpPasswordFile}"
+    else
+      lib.optional (auth != null) "credential:${svc.credentialFile}");
+
+  hardening = {
+    DynamicUser = true;
+    ProtectSystem = "strict";
+    ProtectHome = true;
+    PrivateTmp = true;
+    PrivateDevices = true;
+    NoNewPrivileges = true;
+    ProtectKernelTunables = true;
+    ProtectKernelModules = true;
+    ProtectKernelLogs = true;
+    ProtectControlGroups = true;
+    ProtectClock = true;
+    ProtectHostname = true;
+    RestrictAddressFamilies = [ "AF_INET" "AF_INET6" "AF_UNIX" ];
+    RestrictNamespaces = true;
+    RestrictRealtime = true;
+    RestrictSUIDSGID = true;
+    LockPersonality = true;
+    MemoryDenyWriteExecute = true;
+    SystemCallArchitectures = "native";
+    SystemCallFilter = [ "@system-service" "~@privileged" ];
+    CapabilityBoundingSet = "";
+    UMask = "0077";
+  };
+
+  unit = { name, svc, role }:
+    let
+      isApi = role == "api";
+      authUnit = lib.optional (auth != null && svc.kind == "base" && isApi) "stackr-${auth.name}-api.service";
+      deps = [ "postgresql.service" "stackr-${name}-db-password.service" (redisUnit name) ];
+    in
+    {
+      description = "stackr ${name} ${role}";
+      wantedBy = [ "multi-user.target" ];
+      after = [ "network.target" ] ++ deps ++ authUnit;
+      requires = deps;
+      wants = authUnit;
+      environment = commonEnv name svc
+        // (if svc.kind == "auth" then authEnv name svc else baseEnv name svc)
+        // lib.optionalAttrs isApi { PORT = toString svc.port; }
+        // lib.optionalAttrs (!isApi) { WORKER_CONCURRENCY = toString svc.worker.concurrency; }
+        // svc.environment;
+      serviceConfig = hardening // {
+        ExecStart = "${svc.package}/bin/${name}-${role}";
+        StateDirectory = "${stateSubdir}/${name}";
+        StateDirectoryMode = "0700";
+        LoadCredential = credentials name svc;
+        Restart = "on-failure";
+        RestartSec = 2;
+      };
+    };
+
+  # `auth` is looked up by name in unit dependencies; attach the name to the record.
+  withNames = lib.mapAttrs (name: svc: svc // { inherit name; }) cfg.services;
+in
+{
+  config = lib.mkIf cfg.enable {
+    systemd.services = lib.mkMerge (lib.mapAttrsToList
+      (name: svc:
+        { "stackr-${name}-api" = unit { inherit name svc; role = "api"; }; }
+        // lib.optionalAttrs svc.worker.enable {
+          "stackr-${name}-worker" = unit { inherit name svc; role = "worker"; };
+        })
+      withNames);
+
+    networking.firewall.allowedTCPPorts =
+      lib.concatMap (svc: lib.optionals svc.openFirewall ([ svc.port ] ++ lib.optional (svc.adminPort != null) svc.adminPort))
+        (lib.attrValues cfg.services);
+  };
+}
