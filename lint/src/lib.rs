@@ -1,5 +1,48 @@
+//! `stackr-lint`: the architecture rules of a stackr project, made mechanical. The library
+//! behind `stackr lint`.
+//!
+//! A project is `stackr.config.json` (its `services` list: `name`, `kind` `auth`|`base`, and the
+//! `dev`/`deploy` port starts) plus one crate per service under `services/<name>/`. Every rule
+//! in [`RULES`] reads the loaded project and reports [`Finding`]s with exact positions:
+//!
+//! - `no-auth-tables-outside-auth`, `no-cross-service-imports`, `no-foreign-database`,
+//!   `no-trusted-identity-header` (see `stackr lint --list` for the rationale of each).
+//!
+//! Things the linter could not check (a Rust file or SQL statement that does not parse) are
+//! [`Warning`]s: printed, but they do not fail the run on their own.
+
+mod cli;
+mod connection_strings;
 mod finding;
+mod identity_headers;
+mod paths;
 mod project;
+mod rules;
 mod rust_source;
 mod sql_tables;
 mod text_position;
+
+use std::path::Path;
+
+use anyhow::Result;
+
+pub use cli::{run, run_with, Args, OutputFormat, EXIT_CONFIG_ERROR, EXIT_FINDINGS};
+pub use finding::{Finding, LintReport, Warning};
+pub use project::CONFIG_FILE;
+pub use rules::{Rule, RULES};
+
+/// Lints the project at `root` and returns its findings, sorted by file and position.
+/// Errors only when the project cannot be read at all (no or invalid `stackr.config.json`).
+pub fn lint_project(root: &Path) -> Result<Vec<Finding>> {
+    Ok(lint_project_report(root)?.findings)
+}
+
+/// Like [`lint_project`], with the warnings about what could not be checked.
+pub fn lint_project_report(root: &Path) -> Result<LintReport> {
+    let (project, warnings) = project::Project::load(root)?;
+    let mut report = LintReport { findings: Vec::new(), warnings };
+    for rule in RULES {
+        (rule.check)(&project, &mut report);
+    }
+    Ok(report.finish())
+}

@@ -12,7 +12,6 @@ use crate::project::TextFile;
 pub struct RustFile {
     /// Relative to the project root.
     pub path: PathBuf,
-    pub text: String,
     /// `None` when the file does not parse as Rust (reported as a warning).
     pub syntax: Option<syn::File>,
     pub tokens: TokenStream,
@@ -42,7 +41,7 @@ impl RustFile {
             &text
         };
         let tokens = lexable.parse().unwrap_or_default();
-        RustFile { path, text, syntax, tokens }
+        RustFile { path, syntax, tokens }
     }
 
     /// Every string literal of the file, inside macro invocations too, but not doc comments.
