@@ -241,7 +241,8 @@ struct IdenEnums {
 impl<'ast> Visit<'ast> for IdenEnums {
     fn visit_item_enum(&mut self, item: &'ast syn::ItemEnum) {
         let derives_iden = item.attrs.iter().filter(|a| a.path().is_ident("derive")).any(|a| {
-            tokens_of(a).into_iter().any(|t| matches!(t, TokenTree::Ident(i) if i == "Iden" || i == "DeriveIden"))
+            let derives = tokens_of(a).to_string();
+            derives.split(|c: char| !c.is_alphanumeric()).any(|w| w == "Iden" || w == "DeriveIden")
         });
         let table_variant = item.variants.iter().find(|v| v.ident == "Table");
         if let (true, Some(variant)) = (derives_iden, table_variant) {

@@ -1,0 +1,119 @@
+//! Fixture projects under `tests/fixtures/`: `pristine` (a scaffolded stack, must be clean) and
+//! one project per rule that breaks it. Expected findings are written into the fixture files
+//! themselves: every line carrying `expect-lint: <rule>` must produce exactly one finding of
+//! that rule (two markers, two findings), and no other line may produce any.
+
+use std::path::{Path, PathBuf};
+
+use stackr_lint::{lint_project, lint_project_report, Finding, RULES};
+
+const MARKER: &str = "expect-lint: ";
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+}
+
+/// `(file, line, rule)` for every marker in the fixture, sorted.
+fn expected(root: &Path) -> Vec<(PathBuf, usize, String)> {
+    let mut expected = Vec::new();
+    for entry in walk(root) {
+        let text = std::fs::read_to_string(&entry).unwrap();
+        let file = entry.strip_prefix(root).unwrap().to_owned();
+        for (index, line) in text.lines().enumerate() {
+            for (at, _) in line.match_indices(MARKER) {
+                let rule: String = line[at + MARKER.len()..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_lowercase() || *c == '-')
+                    .collect();
+                expected.push((file.clone(), index + 1, rule));
+            }
+        }
+    }
+    expected.sort();
+    expected
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+fn actual(findings: &[Finding]) -> Vec<(PathBuf, usize, String)> {
+    let mut actual: Vec<_> =
+        findings.iter().map(|f| (f.file.clone(), f.line, f.rule.to_owned())).collect();
+    actual.sort();
+    actual
+}
+
+/// The fixture for `rule` has markers for that rule only, and the linter reports exactly them.
+fn assert_fixture_matches_markers(rule: &str) -> Vec<Finding> {
+    assert!(RULES.iter().any(|r| r.name == rule), "unknown rule {rule}");
+    let root = fixture(rule);
+    let expected = expected(&root);
+    assert!(expected.len() >= 3, "fixture {rule} should mark several violations");
+    assert!(expected.iter().all(|(_, _, r)| r == rule), "fixture {rule} marks another rule");
+    let findings = lint_project(&root).unwrap();
+    let messages: Vec<String> = findings.iter().map(ToString::to_string).collect();
+    assert_eq!(actual(&findings), expected, "findings:\n{}", messages.join("\n"));
+    findings
+}
+
+/// The text of `file` at a finding's line and column.
+fn source_at(root: &Path, finding: &Finding) -> String {
+    let text = std::fs::read_to_string(root.join(&finding.file)).unwrap();
+    let line = text.lines().nth(finding.line - 1).unwrap();
+    line.chars().skip(finding.column - 1).collect()
+}
+
+#[test]
+fn pristine_scaffold_is_clean() {
+    let root = fixture("pristine");
+    assert!(expected(&root).is_empty());
+    let report = lint_project_report(&root).unwrap();
+    let messages: Vec<String> = report.findings.iter().map(ToString::to_string).collect();
+    assert!(report.findings.is_empty(), "{}", messages.join("\n"));
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+}
+
+#[test]
+fn identity_tables_in_a_base_service_are_found() {
+    let findings = assert_fixture_matches_markers("no-auth-tables-outside-auth");
+    let root = fixture("no-auth-tables-outside-auth");
+    // Columns point at the table name itself, quoted or schema-qualified.
+    for finding in findings.iter().filter(|f| f.file.extension().is_some_and(|e| e == "sql")) {
+        let at = source_at(&root, finding).to_lowercase();
+        let name = at.trim_start_matches('"');
+        assert!(
+            ["user", "session", "account", "verification"].iter().any(|t| name.starts_with(t)),
+            "{finding} points at {at:?}"
+        );
+    }
+    // The auth service declares the same tables in the same fixture and is not reported.
+    assert!(findings.iter().all(|f| !f.file.starts_with("services/auth")));
+}
+
+#[test]
+fn cross_service_imports_are_found() {
+    assert_fixture_matches_markers("no-cross-service-imports");
+}
+
+#[test]
+fn foreign_databases_are_found() {
+    assert_fixture_matches_markers("no-foreign-database");
+}
+
+#[test]
+fn trusted_identity_headers_are_found() {
+    let findings = assert_fixture_matches_markers("no-trusted-identity-header");
+    let root = fixture("no-trusted-identity-header");
+    let literal = findings.iter().find(|f| source_at(&root, f).starts_with("\"x-user-id\""));
+    assert!(literal.is_some(), "the headers.get(\"x-user-id\") finding points at the literal");
+}
