@@ -1,0 +1,294 @@
+//! Worker and producer configuration read from the environment (docs/runtime-contract.md).
+//!
+//! Every reader takes a lookup function instead of touching `std::env` directly, so the rules can
+//! be unit-tested without mutating the process environment (tests run in parallel threads).
+
+use std::time::Duration;
+
+use super::error::ConfigError;
+
+/// Where a service's queue lives: its own Redis, the queue name and the key prefix.
+#[derive(Clone, PartialEq, Eq)]
+pub struct QueueConfig {
+    /// Redis URL with the password (from `REDIS_PASSWORD_FILE`) already merged in.
+    pub redis_url: String,
+    /// BullMQ queue name (`STACKR_QUEUE`).
+    pub queue: String,
+    /// BullMQ key prefix (`STACKR_QUEUE_PREFIX`); keys are `<prefix>:<queue>:…`.
+    pub prefix: String,
+}
+
+// Hand-written so a password merged into the URL never reaches a log line.
+impl std::fmt::Debug for QueueConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueueConfig")
+            .field("redis_url", &redact_password(&self.redis_url))
+            .field("queue", &self.queue)
+            .field("prefix", &self.prefix)
+            .finish()
+    }
+}
+
+/// Everything the worker process needs besides its handlers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerConfig {
+    pub queue: QueueConfig,
+    /// Jobs processed at the same time (`WORKER_CONCURRENCY`, default 10).
+    pub concurrency: usize,
+    /// Name recorded as `processedBy` on jobs and in the Redis client name (`<service>-worker`).
+    pub name: Option<String>,
+    /// How long a job's lock lives without renewal (`WORKER_LOCK_DURATION_MS`, default 30 000).
+    /// Renewed every half of it while the handler runs.
+    pub lock_duration: Duration,
+    /// How often the stalled-job check runs (`WORKER_STALLED_INTERVAL_MS`, default 30 000).
+    pub stalled_interval: Duration,
+    /// How often a job may stall before it is failed (`WORKER_MAX_STALLED_COUNT`, default 1).
+    pub max_stalled_count: u32,
+    /// On SIGTERM/ctrl-c, in-flight jobs get this long to finish before they are handed back to
+    /// the queue (`WORKER_SHUTDOWN_GRACE_MS`, default 10 000).
+    pub shutdown_grace: Duration,
+}
+
+pub const DEFAULT_PREFIX: &str = "bull";
+pub const DEFAULT_CONCURRENCY: usize = 10;
+const DEFAULT_LOCK_DURATION_MS: u64 = 30_000;
+const DEFAULT_STALLED_INTERVAL_MS: u64 = 30_000;
+const DEFAULT_MAX_STALLED_COUNT: u32 = 1;
+const DEFAULT_SHUTDOWN_GRACE_MS: u64 = 10_000;
+
+impl QueueConfig {
+    /// Reads `REDIS_URL`, `REDIS_PASSWORD_FILE`, `STACKR_QUEUE` and `STACKR_QUEUE_PREFIX`.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let redis_url = required(env, "REDIS_URL")?;
+        let redis_url = merge_password_file(&redis_url, non_empty(env, "REDIS_PASSWORD_FILE"))?;
+        let queue = required(env, "STACKR_QUEUE")?;
+        let prefix = non_empty(env, "STACKR_QUEUE_PREFIX").unwrap_or_else(|| DEFAULT_PREFIX.into());
+        // BullMQ joins keys with ':' and parses them back, so neither part may contain one.
+        for (var, value) in [("STACKR_QUEUE", &queue), ("STACKR_QUEUE_PREFIX", &prefix)] {
+            if value.contains(':') || value.trim() != value.as_str() {
+                return Err(ConfigError::invalid(
+                    var,
+                    value,
+                    "must not contain ':' or surrounding whitespace (BullMQ keys are <prefix>:<queue>:…)",
+                ));
+            }
+        }
+        Ok(QueueConfig { redis_url, queue, prefix })
+    }
+}
+
+impl WorkerConfig {
+    /// Reads the queue settings plus `WORKER_CONCURRENCY`, `STACKR_SERVICE` and the optional
+    /// `WORKER_*` tuning variables.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let queue = QueueConfig::from_lookup(env)?;
+        let concurrency = positive(env, "WORKER_CONCURRENCY", DEFAULT_CONCURRENCY as u64)? as usize;
+        let lock_duration = millis(env, "WORKER_LOCK_DURATION_MS", DEFAULT_LOCK_DURATION_MS)?;
+        let stalled_interval =
+            millis(env, "WORKER_STALLED_INTERVAL_MS", DEFAULT_STALLED_INTERVAL_MS)?;
+        let max_stalled_count =
+            number(env, "WORKER_MAX_STALLED_COUNT", DEFAULT_MAX_STALLED_COUNT as u64)? as u32;
+        let shutdown_grace = match non_empty(env, "WORKER_SHUTDOWN_GRACE_MS") {
+            Some(_) => Duration::from_millis(number(env, "WORKER_SHUTDOWN_GRACE_MS", 0)?),
+            None => Duration::from_millis(DEFAULT_SHUTDOWN_GRACE_MS),
+        };
+        let name = non_empty(env, "STACKR_SERVICE").map(|service| format!("{service}-worker"));
+        Ok(WorkerConfig {
+            queue,
+            concurrency,
+            name,
+            lock_duration,
+            stalled_interval,
+            max_stalled_count,
+            shutdown_grace,
+        })
+    }
+
+    /// A config with the defaults for everything but the queue (tests, embedding).
+    pub fn with_defaults(queue: QueueConfig) -> Self {
+        WorkerConfig {
+            queue,
+            concurrency: DEFAULT_CONCURRENCY,
+            name: None,
+            lock_duration: Duration::from_millis(DEFAULT_LOCK_DURATION_MS),
+            stalled_interval: Duration::from_millis(DEFAULT_STALLED_INTERVAL_MS),
+            max_stalled_count: DEFAULT_MAX_STALLED_COUNT,
+            shutdown_grace: Duration::from_millis(DEFAULT_SHUTDOWN_GRACE_MS),
+        }
+    }
+}
+
+fn non_empty(env: &dyn Fn(&str) -> Option<String>, var: &str) -> Option<String> {
+    env(var).filter(|value| !value.trim().is_empty())
+}
+
+fn required(env: &dyn Fn(&str) -> Option<String>, var: &'static str) -> Result<String, ConfigError> {
+    non_empty(env, var).ok_or(ConfigError::Missing { var })
+}
+
+fn number(env: &dyn Fn(&str) -> Option<String>, var: &'static str, default: u64) -> Result<u64, ConfigError> {
+    match non_empty(env, var) {
+        None => Ok(default),
+        Some(raw) => raw
+            .trim()
+            .parse::<u64>()
+            .map_err(|_| ConfigError::invalid(var, &raw, "must be a whole number")),
+    }
+}
+
+fn positive(env: &dyn Fn(&str) -> Option<String>, var: &'static str, default: u64) -> Result<u64, ConfigError> {
+    let value = number(env, var, default)?;
+    if value == 0 {
+        return Err(ConfigError::invalid(var, "0", "must be at least 1"));
+    }
+    Ok(value)
+}
+
+fn millis(env: &dyn Fn(&str) -> Option<String>, var: &'static str, default: u64) -> Result<Duration, ConfigError> {
+    Ok(Duration::from_millis(positive(env, var, default)?))
+}
+
+/// Merges the password file into the URL, as the contract requires: the URL carries no password,
+/// the file does. A URL that already has one keeps it and the file is not needed.
+fn merge_password_file(url: &str, password_file: Option<String>) -> Result<String, ConfigError> {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Err(ConfigError::invalid("REDIS_URL", url, "must look like redis://host:port"));
+    };
+    if !matches!(scheme, "redis" | "rediss") {
+        return Err(ConfigError::invalid("REDIS_URL", url, "scheme must be redis:// or rediss://"));
+    }
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    if rest[..authority_end].contains('@') {
+        return Ok(url.to_string());
+    }
+    let Some(path) = password_file else {
+        return Ok(url.to_string());
+    };
+    let password = std::fs::read_to_string(&path).map_err(|source| ConfigError::PasswordFile {
+        var: "REDIS_PASSWORD_FILE",
+        path: path.clone(),
+        reason: source.to_string(),
+    })?;
+    // Secret files are written with a trailing newline by many tools; it is never part of the secret.
+    let password = password.trim_end_matches(['\n', '\r']);
+    if password.is_empty() {
+        return Err(ConfigError::PasswordFile {
+            var: "REDIS_PASSWORD_FILE",
+            path,
+            reason: "the file is empty".into(),
+        });
+    }
+    Ok(format!("{scheme}://:{}@{rest}", percent_encode(password)))
+}
+
+fn percent_encode(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for byte in raw.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+pub(crate) fn redact_password(url: &str) -> String {
+    match (url.split_once("://"), url.rfind('@')) {
+        (Some((scheme, _)), Some(at)) => format!("{scheme}://***{}", &url[at..]),
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn reads_the_pinned_variables_with_defaults() {
+        let env = env_of(&[("REDIS_URL", "redis://127.0.0.1:63791"), ("STACKR_QUEUE", "core")]);
+        let config = WorkerConfig::from_lookup(&env).unwrap();
+        assert_eq!(config.queue.queue, "core");
+        assert_eq!(config.queue.prefix, "bull");
+        assert_eq!(config.queue.redis_url, "redis://127.0.0.1:63791");
+        assert_eq!(config.concurrency, 10);
+        assert_eq!(config.name, None);
+    }
+
+    #[test]
+    fn missing_queue_names_the_variable() {
+        let env = env_of(&[("REDIS_URL", "redis://127.0.0.1:1")]);
+        let err = WorkerConfig::from_lookup(&env).unwrap_err().to_string();
+        assert!(err.contains("STACKR_QUEUE"), "{err}");
+    }
+
+    #[test]
+    fn bad_concurrency_is_refused_with_the_value() {
+        for bad in ["0", "ten", "-3"] {
+            let env = env_of(&[
+                ("REDIS_URL", "redis://127.0.0.1:1"),
+                ("STACKR_QUEUE", "core"),
+                ("WORKER_CONCURRENCY", bad),
+            ]);
+            let err = WorkerConfig::from_lookup(&env).unwrap_err().to_string();
+            assert!(err.contains("WORKER_CONCURRENCY") && err.contains(bad), "{err}");
+        }
+    }
+
+    #[test]
+    fn queue_names_with_colons_are_refused() {
+        let env = env_of(&[("REDIS_URL", "redis://127.0.0.1:1"), ("STACKR_QUEUE", "a:b")]);
+        assert!(QueueConfig::from_lookup(&env).is_err());
+    }
+
+    #[test]
+    fn password_file_is_merged_and_encoded() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pw");
+        std::fs::write(&file, "p@ss/word\n").unwrap();
+        let env = env_of(&[
+            ("REDIS_URL", "redis://127.0.0.1:63791/0"),
+            ("REDIS_PASSWORD_FILE", file.to_str().unwrap()),
+            ("STACKR_QUEUE", "core"),
+        ]);
+        let config = QueueConfig::from_lookup(&env).unwrap();
+        assert_eq!(config.redis_url, "redis://:p%40ss%2Fword@127.0.0.1:63791/0");
+        assert!(!format!("{config:?}").contains("word"), "Debug must not leak the password");
+    }
+
+    #[test]
+    fn unreadable_password_file_names_the_path() {
+        let env = env_of(&[
+            ("REDIS_URL", "redis://127.0.0.1:1"),
+            ("REDIS_PASSWORD_FILE", "/nonexistent/secret"),
+            ("STACKR_QUEUE", "core"),
+        ]);
+        let err = QueueConfig::from_lookup(&env).unwrap_err().to_string();
+        assert!(err.contains("/nonexistent/secret") && err.contains("REDIS_PASSWORD_FILE"), "{err}");
+    }
+
+    #[test]
+    fn url_with_password_needs_no_file() {
+        let env = env_of(&[
+            ("REDIS_URL", "redis://:x@127.0.0.1:1"),
+            ("REDIS_PASSWORD_FILE", "/nonexistent/secret"),
+            ("STACKR_QUEUE", "core"),
+        ]);
+        assert_eq!(QueueConfig::from_lookup(&env).unwrap().redis_url, "redis://:x@127.0.0.1:1");
+    }
+}

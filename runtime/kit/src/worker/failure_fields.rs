@@ -1,0 +1,65 @@
+//! Writes a failed attempt's `failedReason` and `stacktrace` onto the job hash.
+//!
+//! Why this exists: Node BullMQ's `Job.moveToFailed` sends `failedReason` and the grown
+//! `stacktrace` array as `fieldsToUpdate` to `retryJob`/`moveToDelayed`/`moveToFinished`, so
+//! even an attempt that will be retried leaves its reason on the job. bullmq-official 1.4.4
+//! passes an empty `fieldsToUpdate` on every path: after a failed-then-retried attempt Node
+//! would see no `failedReason` and an empty `stacktrace`. We write the same two fields, under
+//! the same condition the scripts use (the lock is still ours), just before handing the error
+//! to bullmq-official. The final failure's `failedReason` is then written again, identically,
+//! by `moveToFinished`.
+
+use redis::aio::ConnectionManager;
+
+/// `KEYS[1]` job hash, `KEYS[2]` its lock; `ARGV[1]` lock token, `ARGV[2]` failedReason,
+/// `ARGV[3]` stack entry, `ARGV[4]` stackTraceLimit or "" for none.
+/// The stacktrace is a JSON array of strings, newest last, trimmed like Node's `updateStacktrace`.
+const RECORD_FAILURE_LUA: &str = r#"
+if redis.call("GET", KEYS[2]) ~= ARGV[1] then return 0 end
+if redis.call("EXISTS", KEYS[1]) == 0 then return 0 end
+local traces = {}
+local raw = redis.call("HGET", KEYS[1], "stacktrace")
+if raw then
+  local ok, decoded = pcall(cjson.decode, raw)
+  if ok and type(decoded) == "table" then traces = decoded end
+end
+table.insert(traces, ARGV[3])
+local limit = tonumber(ARGV[4])
+if limit then
+  if limit == 0 then traces = {} end
+  while #traces > limit do table.remove(traces, 1) end
+end
+local encoded = "[]"
+if #traces > 0 then encoded = cjson.encode(traces) end
+redis.call("HSET", KEYS[1], "failedReason", ARGV[2], "stacktrace", encoded)
+return 1
+"#;
+
+/// The failure to record for one attempt.
+pub(crate) struct FailedAttempt<'a> {
+    pub job_key: &'a str,
+    pub token: &'a str,
+    pub reason: &'a str,
+    pub fatal: bool,
+    pub stack_trace_limit: Option<u32>,
+}
+
+pub(crate) async fn record(conn: &mut ConnectionManager, attempt: FailedAttempt<'_>) -> redis::RedisResult<()> {
+    // Node stores `err.stack`, whose first line is "<ErrorClass>: <message>"; Rust errors carry
+    // no stack, so the entry is that first line.
+    let class = if attempt.fatal { "UnrecoverableError" } else { "Error" };
+    let entry = format!("{class}: {}", attempt.reason);
+    let limit = attempt.stack_trace_limit.map(|l| l.to_string()).unwrap_or_default();
+    redis::cmd("EVAL")
+        .arg(RECORD_FAILURE_LUA)
+        .arg(2)
+        .arg(attempt.job_key)
+        .arg(format!("{}:lock", attempt.job_key))
+        .arg(attempt.token)
+        .arg(attempt.reason)
+        .arg(entry)
+        .arg(limit)
+        .query_async::<i64>(conn)
+        .await
+        .map(|_| ())
+}

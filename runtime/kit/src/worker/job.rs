@@ -1,0 +1,76 @@
+//! The job a handler receives: the BullMQ job, seen through the few things a service needs.
+
+use serde::de::DeserializeOwned;
+
+use super::error::JobError;
+
+/// One job being processed. Data and return values are JSON, as in Node BullMQ.
+pub struct Job {
+    inner: bullmq::Job,
+}
+
+impl Job {
+    pub(crate) fn new(inner: bullmq::Job) -> Self {
+        Job { inner }
+    }
+
+    /// The job id (`bull:<queue>:<id>` in Redis).
+    pub fn id(&self) -> &str {
+        self.inner.id()
+    }
+
+    /// The job name the handler was chosen by.
+    pub fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    /// The raw JSON data.
+    pub fn data(&self) -> &serde_json::Value {
+        self.inner.data()
+    }
+
+    /// The data decoded into the handler's own type. A mismatch is a *fatal* failure: retrying
+    /// the same bytes cannot make them decode.
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, JobError> {
+        serde_json::from_value(self.inner.data().clone()).map_err(|err| {
+            JobError::fatal(format!(
+                "job {:?} ({}) has data that does not match the handler's type: {err}",
+                self.name(),
+                self.id()
+            ))
+        })
+    }
+
+    /// Attempts already made before this one (0 on the first run).
+    pub fn attempts_made(&self) -> u32 {
+        self.inner.attempts_made()
+    }
+
+    /// Reports progress; Node's `job.progress` and `QueueEvents` `progress` see it.
+    pub async fn progress(&mut self, progress: serde_json::Value) -> Result<(), JobError> {
+        let progress = match progress {
+            serde_json::Value::Number(n) if n.as_f64().is_some() => {
+                bullmq::JobProgress::Number(n.as_f64().unwrap_or_default())
+            }
+            other => bullmq::JobProgress::Object(other),
+        };
+        self.inner
+            .update_progress(progress)
+            .await
+            .map_err(|err| JobError::retryable(format!("cannot record progress: {err}")))
+    }
+
+    /// Appends a line to the job's log (`queue.getJobLogs` in Node).
+    pub async fn log(&self, line: &str) -> Result<(), JobError> {
+        self.inner
+            .log(line)
+            .await
+            .map(|_| ())
+            .map_err(|err| JobError::retryable(format!("cannot append to the job log: {err}")))
+    }
+
+    /// The underlying `bullmq-official` job, for what this wrapper does not expose.
+    pub fn inner(&self) -> &bullmq::Job {
+        &self.inner
+    }
+}

@@ -1,0 +1,110 @@
+//! The BullMQ-compatible worker and producer of a stackr base service (issue 5).
+//!
+//! Built on [`bullmq-official`](https://crates.io/crates/bullmq-official) `=1.4.4`, the
+//! maintained Rust port that runs BullMQ's own Lua scripts. Its 64 scripts are byte-identical to
+//! those of Node **bullmq 6.5.1**, the version the interop tests pin
+//! (`runtime/kit/interop/bullmq/`). Jobs are therefore readable and writable by Node BullMQ,
+//! its `QueueEvents`, and the usual dashboards.
+//!
+//! # The worker binary
+//!
+//! A scaffolded `<service>-worker` binary is only this:
+//!
+//! ```no_run
+//! use stackr_kit::worker::{run_from_env, Handlers, Job, JobError};
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let handlers = Handlers::new().on("welcome", |job: Job| async move {
+//!         let user_id = job.data()["userId"].as_str().unwrap_or_default().to_owned();
+//!         // … send the mail …
+//!         Ok::<_, JobError>(serde_json::json!({ "welcomed": user_id }))
+//!     });
+//!     run_from_env(handlers).await?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! [`run_from_env`] reads the environment, installs a `tracing` subscriber driven by `RUST_LOG`
+//! (unless one is installed already), consumes the queue until SIGTERM or ctrl-c, then shuts
+//! down gracefully. It returns an error (never panics) when the configuration is wrong or the
+//! Redis cannot be reached at start-up; the message names the variable to fix.
+//!
+//! # Environment
+//!
+//! | variable | required | default | meaning |
+//! |---|---|---|---|
+//! | `REDIS_URL` | yes | | the service's own Redis, no password in it |
+//! | `REDIS_PASSWORD_FILE` | no | | file holding the Redis password (`requirepass`), merged into the URL |
+//! | `STACKR_QUEUE` | yes | | queue name, set by the generator's plan (the service name) |
+//! | `STACKR_QUEUE_PREFIX` | no | `bull` | BullMQ key prefix: keys are `<prefix>:<queue>:…` |
+//! | `WORKER_CONCURRENCY` | no | `10` | jobs processed at once (worker only) |
+//! | `STACKR_SERVICE` | no | | recorded as the worker name `<service>-worker` (`processedBy`) |
+//! | `WORKER_LOCK_DURATION_MS` | no | `30000` | job lock lifetime; renewed every half of it |
+//! | `WORKER_STALLED_INTERVAL_MS` | no | `30000` | period of the stalled-job check |
+//! | `WORKER_MAX_STALLED_COUNT` | no | `1` | stalls tolerated before a job is failed |
+//! | `WORKER_SHUTDOWN_GRACE_MS` | no | `10000` | time in-flight jobs get to finish on shutdown |
+//!
+//! The first five are pinned by docs/runtime-contract.md; the `WORKER_*_MS` knobs are this
+//! module's own and have BullMQ's defaults. The producer reads only the first four.
+//!
+//! # Semantics (all provided by BullMQ's scripts through bullmq-official, verified by tests)
+//!
+//! - **Handlers by job name** ([`Handlers::on`]). A job whose name has no handler fails at once,
+//!   without retries, with `failedReason` = `no handler for job name "x" on queue "core"; this
+//!   worker handles: a, b`.
+//! - **Retries with backoff**: a handler's error is retried while the job has `attempts` left,
+//!   after its `backoff` (fixed or exponential, as in Node). `?` on any error gives a retryable
+//!   failure; [`JobError::fatal`] fails the job at once. Every failed attempt records
+//!   `failedReason` and appends to `stacktrace` like Node does; `attemptsMade` counts attempts.
+//!   A handler that panics is a failed (retryable) attempt.
+//! - **Delayed jobs**: `JobOptions::delay`; they run when due (the worker wakes up for them).
+//! - **Locks**: each running job holds a lock renewed every `lock_duration / 2`.
+//! - **Stalled jobs**: a job whose worker died (lock expired) is moved back to wait by the
+//!   stalled check of any live worker of the queue and runs again; after
+//!   `WORKER_MAX_STALLED_COUNT` stalls it fails with "job stalled more than allowable limit".
+//!   Delivery is therefore *at least once*: handlers must be idempotent for the rare job that
+//!   was interrupted after its side effect but before it was marked completed.
+//! - **Graceful shutdown**: on SIGTERM/ctrl-c no new job is fetched; in-flight jobs get
+//!   `WORKER_SHUTDOWN_GRACE_MS` to finish; those still running are then handed back to the queue
+//!   (moved to the front of wait, no attempt counted) and their handler futures are dropped.
+//!
+//! # Producer
+//!
+//! The API process enqueues with [`Producer`] on the same queue (its own Redis):
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), stackr_kit::worker::WorkerError> {
+//! let producer = stackr_kit::worker::Producer::from_env()?;
+//! producer.add("welcome", serde_json::json!({ "userId": "u_1" })).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Embedding and tests
+//!
+//! [`start`] returns a [`RunningWorker`] whose [`RunningWorker::shutdown`] performs the
+//! graceful shutdown; [`run`] takes any future as the shutdown trigger.
+
+mod config;
+mod connection;
+mod error;
+mod failure_fields;
+mod handlers;
+mod job;
+mod processor;
+mod producer;
+mod runner;
+
+pub use config::{QueueConfig, WorkerConfig, DEFAULT_CONCURRENCY, DEFAULT_PREFIX};
+pub use error::{ConfigError, JobError, WorkerError};
+pub use handlers::Handlers;
+pub use job::Job;
+pub use producer::Producer;
+pub use runner::{run, run_from_env, shutdown_signal, start, RunningWorker, ShutdownReport};
+
+/// BullMQ job options (`attempts`, `backoff`, `delay`, `priority`, `job_id`, retention…).
+pub use bullmq::JobOptions;
+/// Retry backoff: `Fixed(ms)` or `Exponential(base_ms)` (Node's `{type, delay}`).
+pub use bullmq::types::BackoffStrategy as Backoff;
+/// Retention of finished jobs (`removeOnComplete` / `removeOnFail`).
+pub use bullmq::types::RemoveOnFinish;

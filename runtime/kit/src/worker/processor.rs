@@ -1,0 +1,100 @@
+//! Adapts [`Handlers`] to bullmq-official's processor: dispatch by name, failure bookkeeping,
+//! and handing jobs back to the queue when shutdown's grace period runs out.
+
+use std::sync::Arc;
+
+use bullmq::worker::{CancellationToken, ProcessorFn};
+use redis::aio::ConnectionManager;
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+use super::error::JobError;
+use super::failure_fields::{self, FailedAttempt};
+use super::handlers::Handlers;
+use super::job::Job;
+
+pub(crate) struct ProcessorContext {
+    pub handlers: Handlers,
+    pub queue: String,
+    /// `<prefix>:<queue>:`, to build job keys.
+    pub key_prefix: String,
+    pub conn: ConnectionManager,
+    /// Flips to `true` when in-flight jobs must be handed back (shutdown grace is over).
+    pub hand_back: watch::Receiver<bool>,
+}
+
+pub(crate) fn build(ctx: ProcessorContext) -> ProcessorFn {
+    let ctx = Arc::new(ctx);
+    Arc::new(move |job: bullmq::Job, _cancel: CancellationToken| {
+        let ctx = ctx.clone();
+        Box::pin(async move { process(&ctx, job).await })
+    })
+}
+
+async fn process(ctx: &ProcessorContext, job: bullmq::Job) -> Result<serde_json::Value, bullmq::Error> {
+    let job_id = job.id().to_string();
+    let job_name = job.name().to_string();
+    let token = job.token().unwrap_or_default().to_string();
+    let stack_trace_limit = job.opts().stack_trace_limit;
+
+    let outcome = match ctx.handlers.dispatch(Job::new(job), &ctx.queue) {
+        Err(unknown_name) => Err(unknown_name),
+        Ok(handler) => {
+            // Own task so a panicking handler becomes a failed attempt instead of a job that
+            // stays active (and lock-renewed) forever inside bullmq-official's bookkeeping.
+            let mut running = tokio::spawn(handler);
+            let mut hand_back = ctx.hand_back.clone();
+            tokio::select! {
+                joined = &mut running => joined.unwrap_or_else(|join_err| {
+                    Err(JobError::retryable(format!("the handler panicked: {}", panic_message(join_err))))
+                }),
+                _ = hand_back.wait_for(|give_back| *give_back) => {
+                    running.abort();
+                    // bullmq-official answers a processor's RateLimited error by moving the job
+                    // from active back to wait (moveJobFromActiveToWait, RPUSH: it runs next),
+                    // without counting an attempt. That is exactly "return the job".
+                    info!(job_id, job_name, "shutdown grace period over: job handed back to the queue");
+                    return Err(bullmq::Error::RateLimited { delay_ms: 0 });
+                }
+            }
+        }
+    };
+
+    match outcome {
+        Ok(value) => Ok(value),
+        Err(err) => {
+            let key = format!("{}{}", ctx.key_prefix, job_id);
+            let attempt = FailedAttempt {
+                job_key: &key,
+                token: &token,
+                reason: err.message(),
+                fatal: !err.is_retryable(),
+                stack_trace_limit,
+            };
+            if let Err(redis_err) = failure_fields::record(&mut ctx.conn.clone(), attempt).await {
+                // The failure itself is still reported to the queue below; only the detail is lost.
+                warn!(job_id, error = %redis_err, "could not record failedReason/stacktrace");
+            }
+            Err(to_bullmq_error(err))
+        }
+    }
+}
+
+fn to_bullmq_error(err: JobError) -> bullmq::Error {
+    if err.is_retryable() {
+        bullmq::Error::ProcessingError(err.message().to_string())
+    } else {
+        bullmq::Error::Unrecoverable(err.message().to_string())
+    }
+}
+
+fn panic_message(err: tokio::task::JoinError) -> String {
+    match err.try_into_panic() {
+        Ok(payload) => payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "non-string panic payload".into()),
+        Err(err) => err.to_string(),
+    }
+}

@@ -1,0 +1,97 @@
+//! The producer the API process uses to enqueue jobs on its own service's queue.
+
+use bullmq::JobOptions;
+use serde::Serialize;
+use tokio::sync::OnceCell;
+
+use super::config::{redact_password, QueueConfig};
+use super::connection;
+use super::error::{ConfigError, WorkerError};
+
+/// Enqueues jobs on the service's queue (`STACKR_QUEUE` on its own Redis).
+///
+/// Cheap to create; it connects on first use and keeps the connection (share it, e.g. in the
+/// axum state, rather than creating one per request).
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), stackr_kit::worker::WorkerError> {
+/// use stackr_kit::worker::Producer;
+/// let producer = Producer::from_env()?;
+/// let job_id = producer.add("welcome", serde_json::json!({ "userId": "u_1" })).await?;
+/// # let _ = job_id; Ok(()) }
+/// ```
+pub struct Producer {
+    config: QueueConfig,
+    queue: OnceCell<bullmq::Queue>,
+}
+
+impl Producer {
+    /// Reads `REDIS_URL`, `REDIS_PASSWORD_FILE`, `STACKR_QUEUE`, `STACKR_QUEUE_PREFIX`.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Ok(Self::new(QueueConfig::from_env()?))
+    }
+
+    pub fn new(config: QueueConfig) -> Self {
+        Producer {
+            config,
+            queue: OnceCell::new(),
+        }
+    }
+
+    /// Connects now (optional): lets an API fail at start-up rather than on its first enqueue.
+    pub async fn connect(&self) -> Result<&bullmq::Queue, WorkerError> {
+        self.queue
+            .get_or_try_init(|| async {
+                let options = bullmq::QueueOptions::new()
+                    .connection(connection::options(&self.config.redis_url))
+                    .prefix(self.config.prefix.clone());
+                bullmq::Queue::with_options(&self.config.queue, options)
+                    .await
+                    .map_err(|source| WorkerError::Connect {
+                        url: redact_password(&self.config.redis_url),
+                        source: Box::new(source),
+                    })
+            })
+            .await
+    }
+
+    /// Adds a job that runs as soon as a worker is free; returns the job id.
+    pub async fn add<T: Serialize>(&self, name: &str, data: T) -> Result<String, WorkerError> {
+        self.add_with(name, data, JobOptions::default()).await
+    }
+
+    /// Adds a job with options: `attempts`, `backoff`, `delay`, `priority`, `job_id`,
+    /// `remove_on_complete`, … (BullMQ's job options, same meaning as in Node).
+    ///
+    /// ```no_run
+    /// # async fn demo(producer: stackr_kit::worker::Producer) -> Result<(), stackr_kit::worker::WorkerError> {
+    /// use std::time::Duration;
+    /// use stackr_kit::worker::{Backoff, JobOptions};
+    /// let opts = JobOptions::new()
+    ///     .attempts(5)
+    ///     .backoff(Backoff::Exponential(1_000))
+    ///     .delay(Duration::from_secs(60));
+    /// producer.add_with("reminder", serde_json::json!({ "userId": "u_1" }), opts).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn add_with<T: Serialize>(&self, name: &str, data: T, opts: JobOptions) -> Result<String, WorkerError> {
+        // Serialize here so a bad payload is reported with the job name, not as a queue error.
+        let data = serde_json::to_value(data).map_err(|source| WorkerError::Data {
+            name: name.to_string(),
+            source,
+        })?;
+        let queue = self.connect().await?;
+        let job = queue.add(name, data).options(opts).await?;
+        Ok(job.id().to_string())
+    }
+
+    /// The queue this producer writes to.
+    pub fn config(&self) -> &QueueConfig {
+        &self.config
+    }
+
+    /// The underlying `bullmq-official` queue (bulk adds, counts, pause…).
+    pub async fn queue(&self) -> Result<&bullmq::Queue, WorkerError> {
+        self.connect().await
+    }
+}

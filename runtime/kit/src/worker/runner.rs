@@ -1,0 +1,200 @@
+//! Starting the worker, watching its events, and shutting it down gracefully.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bullmq::worker::WorkerEvent;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::{error, info, warn};
+
+use super::config::{redact_password, WorkerConfig};
+use super::connection;
+use super::error::WorkerError;
+use super::handlers::Handlers;
+use super::processor::{self, ProcessorContext};
+
+/// How long a BZPOPMIN on the queue's marker blocks when the queue is empty (seconds). Also the
+/// worst case for noticing shutdown when another worker swallows our wake-up (see `shutdown`).
+const DRAIN_DELAY_SECS: u64 = 5;
+
+/// A started worker. Dropping it without [`RunningWorker::shutdown`] leaves in-flight jobs to
+/// the stalled check (they are not lost, only delayed by up to lock duration + stalled interval).
+pub struct RunningWorker {
+    worker: Arc<bullmq::Worker>,
+    config: WorkerConfig,
+    conn: redis::aio::ConnectionManager,
+    hand_back: watch::Sender<bool>,
+    events: JoinHandle<()>,
+}
+
+/// What happened to the jobs that were running when shutdown began.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShutdownReport {
+    /// Jobs in flight when shutdown began.
+    pub in_flight: usize,
+    /// Whether the grace period ran out, so the jobs still running were handed back to the queue.
+    pub handed_back: bool,
+}
+
+/// Starts consuming the configured queue with `handlers`.
+pub async fn start(config: WorkerConfig, handlers: Handlers) -> Result<RunningWorker, WorkerError> {
+    let queue = &config.queue;
+    let conn = connection::manager(&queue.redis_url).await?;
+    let (hand_back, hand_back_rx) = watch::channel(false);
+    let processor = processor::build(ProcessorContext {
+        handlers: handlers.clone(),
+        queue: queue.queue.clone(),
+        key_prefix: format!("{}:{}:", queue.prefix, queue.queue),
+        conn: conn.clone(),
+        hand_back: hand_back_rx,
+    });
+
+    let mut options = bullmq::WorkerOptions::new()
+        .connection(connection::options(&queue.redis_url))
+        .prefix(queue.prefix.clone())
+        .concurrency(config.concurrency)
+        .lock_duration(config.lock_duration)
+        .stalled_interval(config.stalled_interval)
+        .max_stalled_count(config.max_stalled_count)
+        .drain_delay(Duration::from_secs(DRAIN_DELAY_SECS));
+    if let Some(name) = &config.name {
+        options = options.name(name.clone());
+    }
+    let worker = bullmq::Worker::with_options(&queue.queue, processor, options)
+        .await
+        .map_err(|source| WorkerError::Connect {
+            url: redact_password(&queue.redis_url),
+            source: Box::new(source),
+        })?;
+    let worker = Arc::new(worker);
+    let events = tokio::spawn(log_events(worker.clone()));
+
+    info!(
+        queue = %queue.queue,
+        prefix = %queue.prefix,
+        concurrency = config.concurrency,
+        handlers = ?handlers.names(),
+        "worker started"
+    );
+    Ok(RunningWorker {
+        worker,
+        config,
+        conn,
+        hand_back,
+        events,
+    })
+}
+
+impl RunningWorker {
+    /// Jobs being processed right now.
+    pub async fn in_flight(&self) -> usize {
+        self.worker.active_count().await
+    }
+
+    pub fn config(&self) -> &WorkerConfig {
+        &self.config
+    }
+
+    /// Stops fetching, lets in-flight jobs finish for `shutdown_grace`, then hands the ones still
+    /// running back to the queue (they run again, first, on the next worker; no attempt is
+    /// counted). Returns once every in-flight job is finished or handed back.
+    pub async fn shutdown(mut self) -> Result<ShutdownReport, WorkerError> {
+        let in_flight = self.worker.active_count().await;
+        let grace = self.config.shutdown_grace;
+        info!(in_flight, grace_ms = grace.as_millis() as u64, "worker shutting down: no new jobs");
+
+        // bullmq-official's close waits for in-flight jobs up to its timeout, then for its fetch
+        // loop. Give it the grace period plus time to hand jobs back and leave a blocking read.
+        let close_timeout = grace + Duration::from_secs(DRAIN_DELAY_SECS + 2);
+        let mut close = std::pin::pin!(self.worker.close(close_timeout.as_millis() as u64));
+        let marker = format!("{}:{}:marker", self.config.queue.prefix, self.config.queue.queue);
+        let mut handed_back = false;
+        let mut conn = self.conn.clone();
+        let mut grace_timer = std::pin::pin!(async move {
+            // The fetch loop may sit in BZPOPMIN on the marker for up to DRAIN_DELAY_SECS. A
+            // "jobs available" marker (member "0", score 0, what every add writes) wakes it so it
+            // sees that it is closing; another worker that wakes instead just finds nothing.
+            let _: Result<(), _> = redis::cmd("ZADD")
+                .arg(&marker)
+                .arg(0)
+                .arg("0")
+                .query_async(&mut conn)
+                .await;
+            tokio::time::sleep(grace).await;
+        });
+
+        // `biased`: close is polled first, so the worker is flagged as closing before the wake-up.
+        let mut grace_over = false;
+        let closed = loop {
+            tokio::select! {
+                biased;
+                result = &mut close => break result,
+                _ = &mut grace_timer, if !grace_over => {
+                    grace_over = true;
+                    handed_back = self.worker.active_count().await > 0;
+                    if handed_back {
+                        warn!("shutdown grace period over: handing in-flight jobs back to the queue");
+                    }
+                    let _ = self.hand_back.send(true);
+                }
+            }
+        };
+        closed?;
+        // The event task ends on the `Closed` event; don't let a stuck one hold the process.
+        let _ = tokio::time::timeout(Duration::from_secs(1), &mut self.events).await;
+        self.events.abort();
+        info!("worker stopped");
+        Ok(ShutdownReport { in_flight, handed_back })
+    }
+}
+
+/// Runs until `shutdown` resolves, then shuts down gracefully.
+pub async fn run(config: WorkerConfig, handlers: Handlers, shutdown: impl Future<Output = ()>) -> Result<(), WorkerError> {
+    let worker = start(config, handlers).await?;
+    shutdown.await;
+    worker.shutdown().await.map(|_| ())
+}
+
+/// The entry point of a scaffolded `<service>-worker` binary: configuration from the
+/// environment, stop on SIGTERM or ctrl-c. See the module docs.
+pub async fn run_from_env(handlers: Handlers) -> Result<(), WorkerError> {
+    // A scaffold may already have installed a subscriber; then this is a no-op.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .try_init();
+    let config = WorkerConfig::from_env()?;
+    let signal = shutdown_signal()?;
+    run(config, handlers, signal).await
+}
+
+/// Resolves on SIGTERM (systemd, process-compose) or SIGINT (ctrl-c).
+pub fn shutdown_signal() -> Result<impl Future<Output = ()>, WorkerError> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).map_err(WorkerError::Signal)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(WorkerError::Signal)?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => info!("SIGTERM received"),
+            _ = int.recv() => info!("SIGINT received"),
+        }
+    })
+}
+
+/// Drains bullmq-official's event channel (unbounded: unread events would grow forever) and
+/// turns the events an operator cares about into log lines.
+async fn log_events(worker: Arc<bullmq::Worker>) {
+    while let Some(event) = worker.next_event().await {
+        match event {
+            WorkerEvent::Failed { job_id, error } => warn!(job_id, reason = %error, "job attempt failed"),
+            WorkerEvent::Stalled { job_id } => warn!(
+                job_id,
+                "job stalled (its worker died or could not renew the lock); moved back to wait"
+            ),
+            WorkerEvent::Error(message) => error!(%message, "worker error"),
+            WorkerEvent::Closed => break,
+            _ => {}
+        }
+    }
+}
