@@ -93,10 +93,15 @@ fn foreign_variable(project: &Project, service: &Service, text: &str) -> Option<
         .iter()
         .filter(|s| text.starts_with(&s.env_prefix()))
         .max_by_key(|s| s.env_prefix().len())?;
+    let what = if text.ends_with('_') {
+        format!("the environment variables prefixed `{text}`")
+    } else {
+        format!("`{text}`, an environment variable")
+    };
     (owner.name != service.name).then(|| {
         format!(
-            "service `{}` reads `{text}`, an environment variable of service `{}`; use this \
-             service's own DATABASE_URL/REDIS_URL and reach `{}` through its HTTP API",
+            "service `{}` reads {what} of service `{}`; use this service's own \
+             DATABASE_URL/REDIS_URL and reach `{}` through its HTTP API",
             service.name, owner.name, owner.name
         )
     })

@@ -45,9 +45,9 @@ fn check(project: &Project, report: &mut LintReport) {
                     &file.path,
                     at,
                     format!(
-                        "service `{}` reads identity from request header `{header}`, which any client \
-                         can set; take the user from the stackr_kit guard (e.g. the `Authenticated` \
-                         extractor), which asks auth about the forwarded cookie",
+                        "service `{}` reads identity from {header}, which any client can set; take \
+                         the user from the stackr_kit guard (e.g. the `Authenticated` extractor), \
+                         which asks auth about the forwarded cookie",
                         service.name
                     ),
                 ));
@@ -143,6 +143,7 @@ impl<'ast> Visit<'ast> for HeaderTypeCollector<'_> {
 
 struct HeaderReads<'a> {
     names: &'a IdentityNames,
+    /// Position and a description of what was read (``request header `x-user-id` ``).
     found: Vec<((usize, usize), String)>,
 }
 
@@ -158,11 +159,13 @@ impl HeaderReads<'_> {
                     _ => return None,
                 };
                 let header_shaped = value.to_ascii_lowercase().starts_with("x-") || receiver_is_headers;
-                (header_shaped && value.contains('-') && is_identity_header(&value)).then_some(value)
+                let is_identity = header_shaped && value.contains('-') && is_identity_header(&value);
+                is_identity.then(|| format!("request header `{value}`"))
             }
             syn::Expr::Path(path) => {
                 let name = path.path.segments.last()?.ident.to_string();
-                self.names.is_identity_constant(&name).then_some(name)
+                let is_identity = self.names.is_identity_constant(&name);
+                is_identity.then(|| format!("request header `{name}` (an identity header name)"))
             }
             syn::Expr::Reference(reference) => self.identity_argument(&reference.expr, receiver_is_headers),
             syn::Expr::Paren(inner) => self.identity_argument(&inner.expr, receiver_is_headers),
@@ -176,7 +179,7 @@ impl HeaderReads<'_> {
         let syn::Type::Path(path) = ty else { return None };
         let name = path.path.segments.last()?.ident.to_string();
         let known = self.names.header_types.contains(&name);
-        (known || is_identity_header(&kebab_case(&name))).then_some(name)
+        (known || is_identity_header(&kebab_case(&name))).then(|| format!("typed header `{name}`"))
     }
 
     fn report(&mut self, span: proc_macro2::Span, header: String) {
@@ -255,7 +258,7 @@ impl HeaderReads<'_> {
                     let value = literal.value;
                     let header_shaped = value.to_ascii_lowercase().starts_with("x-") || receiver_is_headers;
                     if after_dot && header_shaped && value.contains('-') && is_identity_header(&value) {
-                        self.found.push(((literal.line, literal.column), value));
+                        self.found.push(((literal.line, literal.column), format!("request header `{value}`")));
                     }
                 }
                 _ => {}

@@ -1,0 +1,101 @@
+//! `stackr lint` as the generator wires it: argument parsing, output formats, exit codes.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Parser;
+use stackr_lint::{run_with, Args, RULES};
+
+/// Stand-in for the generator's `stackr lint` subcommand.
+#[derive(Parser)]
+struct Lint {
+    #[command(flatten)]
+    args: Args,
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+}
+
+/// Runs with the given command line; returns (exit code, stdout, stderr).
+fn lint(command_line: &[&str]) -> (ExitCode, String, String) {
+    let args = Lint::try_parse_from(std::iter::once("lint").chain(command_line.iter().copied()))
+        .unwrap()
+        .args;
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let code = run_with(&args, &mut out, &mut err).unwrap();
+    (code, String::from_utf8(out).unwrap(), String::from_utf8(err).unwrap())
+}
+
+#[test]
+fn list_names_every_rule_with_its_rationale() {
+    let (code, out, _) = lint(&["--list"]);
+    assert_eq!(code, ExitCode::SUCCESS);
+    assert_eq!(out.lines().count(), RULES.len());
+    for rule in RULES {
+        let line = out.lines().find(|l| l.starts_with(rule.name)).unwrap();
+        assert!(line.ends_with(rule.rationale), "{line}");
+    }
+    let (_, json, _) = lint(&["--list", "--format", "json"]);
+    let listed: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), RULES.len());
+    assert_eq!(listed[0]["name"], RULES[0].name);
+}
+
+#[test]
+fn findings_print_as_file_line_column_rule_message_and_exit_1() {
+    let root = fixture("no-trusted-identity-header");
+    let (code, out, err) = lint(&[root.to_str().unwrap()]);
+    assert_eq!(code, ExitCode::from(1));
+    assert!(!out.is_empty());
+    for line in out.lines() {
+        let parts: Vec<&str> = line.splitn(5, ':').collect();
+        assert_eq!(parts.len(), 5, "{line}");
+        assert!(Path::new(parts[0]).is_relative() && root.join(parts[0]).is_file(), "{line}");
+        assert!(parts[1].parse::<usize>().unwrap() > 0 && parts[2].parse::<usize>().unwrap() > 0);
+        assert_eq!(parts[3].trim(), "no-trusted-identity-header");
+    }
+    assert!(err.contains(&format!("{} findings", out.lines().count())), "{err}");
+}
+
+#[test]
+fn json_format_carries_findings_and_warnings() {
+    let root = fixture("no-auth-tables-outside-auth");
+    let (code, out, _) = lint(&["--format", "json", root.to_str().unwrap()]);
+    assert_eq!(code, ExitCode::from(1));
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    assert!(!findings.is_empty());
+    for key in ["rule", "file", "line", "column", "message"] {
+        assert!(!findings[0][key].is_null(), "{key} missing in {}", findings[0]);
+    }
+    // The unparsable statement in 0002_not_parsed.sql is also reported as a warning.
+    let warnings = report["warnings"].as_array().unwrap();
+    assert!(warnings.iter().any(|w| w["file"].as_str().unwrap().ends_with("0002_not_parsed.sql")));
+}
+
+#[test]
+fn clean_project_exits_0_silently() {
+    let (code, out, err) = lint(&[fixture("pristine").to_str().unwrap()]);
+    assert_eq!(code, ExitCode::SUCCESS);
+    assert_eq!((out.as_str(), err.as_str()), ("", ""));
+}
+
+#[test]
+fn unreadable_project_exits_2_with_advice() {
+    let empty = tempfile::tempdir().unwrap();
+    let (code, _, err) = lint(&[empty.path().to_str().unwrap()]);
+    assert_eq!(code, ExitCode::from(2));
+    assert!(err.contains("stackr.config.json") && err.contains("project root"), "{err}");
+
+    std::fs::write(empty.path().join("stackr.config.json"), "{ \"services\": [ }").unwrap();
+    let (code, _, err) = lint(&[empty.path().to_str().unwrap()]);
+    assert_eq!(code, ExitCode::from(2));
+    assert!(err.contains("not valid JSON"), "{err}");
+}
+
+#[test]
+fn bad_arguments_are_usage_errors() {
+    let error = Lint::try_parse_from(["lint", "--format", "xml"]).err().unwrap();
+    assert_eq!(error.exit_code(), 2);
+}
