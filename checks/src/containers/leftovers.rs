@@ -1,0 +1,36 @@
+//! Removal of containers whose test process is gone.
+//!
+//! Handles remove their container on drop, but a test process killed by a signal or a CI timeout
+//! never drops them. Each container is labelled with its owner's pid; the first container request
+//! of every test process removes the checks containers whose owner no longer runs (containers of
+//! a concurrently running test process are left alone).
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Once;
+
+use super::OWNER_LABEL;
+
+/// Removes (once per process) the checks containers whose owning process has exited.
+pub fn remove_leftovers() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let format = format!("{{{{.ID}}}} {{{{.Label \"{OWNER_LABEL}\"}}}}");
+        let Ok(out) = Command::new("docker")
+            .args(["ps", "-a", "--filter", &format!("label={OWNER_LABEL}"), "--format", &format])
+            .output()
+        else {
+            return;
+        };
+        let orphans: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|line| line.split_once(' '))
+            .filter(|(_, pid)| !Path::new("/proc").join(pid.trim()).exists())
+            .map(|(id, _)| id.to_owned())
+            .collect();
+        if !orphans.is_empty() {
+            eprintln!("stackr-checks: removing {} container(s) left by an earlier, killed run", orphans.len());
+            let _ = Command::new("docker").args(["rm", "-f", "-v"]).args(&orphans).output();
+        }
+    });
+}
