@@ -1,0 +1,39 @@
+// A Node BullMQ Worker for interop tests. argv[2]: mode, argv[3]: how many jobs to finish
+// (completed, or failed for good) before exiting. Prints one line per finished job.
+//   echo      returns { by: 'node', name, data }
+//   by-name   jobs named "always-fails" throw Error('failure on attempt <n>') every time, jobs
+//             named "fails-once" throw on their first attempt only; others return like echo
+'use strict';
+const { Worker } = require('bullmq');
+const { queueTarget, connect, print } = require('./common');
+
+async function main() {
+  const { url, queue: name, prefix } = queueTarget();
+  const mode = process.argv[2];
+  const expected = Number(process.argv[3] || '1');
+  const connection = connect(url);
+  const processor = async (job) => {
+    const fails = mode === 'by-name'
+      && (job.name === 'always-fails' || (job.name === 'fails-once' && job.attemptsMade === 0));
+    if (fails) {
+      throw new Error(`failure on attempt ${job.attemptsMade + 1}`);
+    }
+    return { by: 'node', name: job.name, data: job.data };
+  };
+  const worker = new Worker(name, processor, { connection, prefix, concurrency: 4 });
+  let finished = 0;
+  await new Promise((resolve) => {
+    const done = () => { finished += 1; if (finished >= expected) resolve(); };
+    worker.on('completed', (job) => { print({ event: 'completed', id: job.id }); done(); });
+    worker.on('failed', (job) => {
+      if (job && job.attemptsMade >= (job.opts.attempts || 1)) {
+        print({ event: 'failed', id: job.id });
+        done();
+      }
+    });
+  });
+  await worker.close();
+  await connection.quit();
+}
+
+main().catch((err) => { console.error(err); process.exit(1); });

@@ -1,0 +1,138 @@
+//! Helpers shared by the worker tests (`tests/worker_*.rs`) and the worker benchmark: the Node
+//! BullMQ side (real `bullmq` from npm, pinned in interop/bullmq), queue configs on a real Redis.
+#![allow(dead_code)] // each test crate uses a different subset
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use stackr_kit::worker::{QueueConfig, WorkerConfig};
+
+/// `runtime/kit/interop/bullmq`, with its node_modules installed (`npm ci`) on first use, so a
+/// fresh clone needs nothing but node and npm on PATH.
+pub fn interop_dir() -> PathBuf {
+    static INSTALL: Mutex<bool> = Mutex::new(false);
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("interop/bullmq");
+    let mut installed = INSTALL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if !*installed && !dir.join("node_modules/bullmq/package.json").exists() {
+        let output = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&dir)
+            .output()
+            .expect("npm must be on PATH for the BullMQ interop tests");
+        assert!(
+            output.status.success(),
+            "npm ci in {} failed:\n{}",
+            dir.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    *installed = true;
+    dir
+}
+
+/// Environment both sides read: the Rust worker/producer and the Node scripts.
+pub fn queue_env(config: &QueueConfig) -> Vec<(&'static str, String)> {
+    vec![
+        ("REDIS_URL", config.redis_url.clone()),
+        ("STACKR_QUEUE", config.queue.clone()),
+        ("STACKR_QUEUE_PREFIX", config.prefix.clone()),
+    ]
+}
+
+/// Runs a Node script of interop/bullmq to completion and returns its stdout.
+pub fn node(script: &str, args: &[&str], config: &QueueConfig) -> String {
+    let output = node_command(script, args, config).output().expect("run node");
+    check(script, &output);
+    String::from_utf8(output.stdout).expect("utf-8 stdout")
+}
+
+pub fn node_command(script: &str, args: &[&str], config: &QueueConfig) -> Command {
+    let dir = interop_dir();
+    let mut command = Command::new("node");
+    command
+        .arg(dir.join(script))
+        .args(args)
+        .current_dir(&dir)
+        .envs(queue_env(config))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+fn check(script: &str, output: &Output) {
+    assert!(
+        output.status.success(),
+        "node {script} failed ({}):\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Adds jobs with Node's `Queue.add`; returns their ids.
+pub fn node_add(config: &QueueConfig, jobs: Value) -> Vec<String> {
+    let out = node("add_jobs.js", &[&jobs.to_string()], config);
+    serde_json::from_str(out.trim()).expect("add_jobs.js prints a JSON array of ids")
+}
+
+/// What Node BullMQ reports for these jobs (`{jobs: [...], counts: {...}}`).
+pub fn node_inspect(config: &QueueConfig, ids: &[String]) -> Value {
+    let args: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let out = node("inspect_jobs.js", &args, config);
+    serde_json::from_str(out.trim()).expect("inspect_jobs.js prints JSON")
+}
+
+/// Polls Node's view until every job is in a final state (completed/failed) or panics.
+pub fn node_wait_finished(config: &QueueConfig, ids: &[String], timeout: Duration) -> Vec<Value> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let seen = node_inspect(config, ids);
+        let jobs = seen["jobs"].as_array().unwrap().clone();
+        if jobs.iter().all(|j| j["state"] == "completed" || j["state"] == "failed") {
+            return jobs;
+        }
+        assert!(Instant::now() < deadline, "jobs not finished in {timeout:?}: {seen:#}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+pub fn queue_config(redis_url: &str, queue: &str) -> QueueConfig {
+    QueueConfig {
+        redis_url: redis_url.to_string(),
+        queue: queue.to_string(),
+        prefix: "bull".to_string(),
+    }
+}
+
+/// Short locks and stalled checks so recovery happens within seconds, not minutes.
+pub fn fast_worker_config(queue: QueueConfig, concurrency: usize) -> WorkerConfig {
+    let mut config = WorkerConfig::with_defaults(queue);
+    config.concurrency = concurrency;
+    config.lock_duration = Duration::from_millis(1_000);
+    config.stalled_interval = Duration::from_millis(500);
+    config.shutdown_grace = Duration::from_secs(5);
+    config
+}
+
+pub async fn redis_conn(url: &str) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(url)
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect to the test redis")
+}
+
+/// Polls `check` every 50 ms until it returns true, or panics after `timeout` with `what`.
+pub async fn eventually<F, Fut>(timeout: Duration, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + timeout;
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
