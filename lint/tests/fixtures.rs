@@ -117,3 +117,81 @@ fn trusted_identity_headers_are_found() {
     let literal = findings.iter().find(|f| source_at(&root, f).starts_with("\"x-user-id\""));
     assert!(literal.is_some(), "the headers.get(\"x-user-id\") finding points at the literal");
 }
+
+fn copy_tree(from: &Path, to: &Path) {
+    for file in walk(from) {
+        let target = to.join(file.strip_prefix(from).unwrap());
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::copy(&file, target).unwrap();
+    }
+}
+
+/// Appends `text` to a file and returns the 1-based line its first line landed on.
+fn append(root: &Path, file: &str, text: &str) -> usize {
+    let path = root.join(file);
+    let mut content = std::fs::read_to_string(&path).unwrap();
+    if !content.ends_with('\n') {
+        content.push('\n');
+    }
+    let line = content.lines().count() + 1;
+    content.push_str(text);
+    std::fs::write(&path, content).unwrap();
+    line
+}
+
+/// The pristine scaffold is clean because it is clean, not because nothing was looked at: one
+/// violation added to it per rule is caught at the line it was added.
+#[test]
+fn pristine_scaffold_with_one_violation_per_rule_is_caught() {
+    let copy = tempfile::tempdir().unwrap();
+    copy_tree(&fixture("pristine"), copy.path());
+    let root = copy.path();
+    let mut expected = vec![
+        (
+            "services/core/migrations/0001_profile.sql",
+            append(root, "services/core/migrations/0001_profile.sql", "CREATE TABLE Session (id text);\n"),
+            "no-auth-tables-outside-auth",
+        ),
+        (
+            "services/wallet/Cargo.toml",
+            append(root, "services/wallet/Cargo.toml", "core-service = { path = \"../core\" }\n"),
+            "no-cross-service-imports",
+        ),
+        (
+            "services/core/src/profile.rs",
+            append(root, "services/core/src/profile.rs", "const LEDGER: &str = \"postgres://wallet@127.0.0.1:54322/wallet\";\n"),
+            "no-foreign-database",
+        ),
+        (
+            "services/core/src/bin/api.rs",
+            append(
+                root,
+                "services/core/src/bin/api.rs",
+                "async fn spoofable(headers: HeaderMap) -> bool {\n    headers.contains_key(\"x-user-id\")\n}\n",
+            ) + 1,
+            "no-trusted-identity-header",
+        ),
+    ];
+    expected.sort();
+    let findings = lint_project(root).unwrap();
+    let mut actual: Vec<(&str, usize, &str)> =
+        findings.iter().map(|f| (f.file.to_str().unwrap(), f.line, f.rule)).collect();
+    actual.sort();
+    assert_eq!(actual, expected);
+}
+
+/// A crate under services/ that the config does not list is still linted (as a base service),
+/// so dropping a service from the config cannot hide its code.
+#[test]
+fn unlisted_service_crates_are_linted_as_base_services() {
+    let copy = tempfile::tempdir().unwrap();
+    copy_tree(&fixture("pristine"), copy.path());
+    let rogue = copy.path().join("services/rogue");
+    std::fs::create_dir_all(rogue.join("migrations")).unwrap();
+    std::fs::write(rogue.join("Cargo.toml"), "[package]\nname = \"rogue-service\"\nversion = \"0.1.0\"\n").unwrap();
+    std::fs::write(rogue.join("migrations/0001.sql"), "CREATE TABLE \"user\" (id text);\n").unwrap();
+    let report = lint_project_report(copy.path()).unwrap();
+    let found: Vec<_> = report.findings.iter().map(|f| (f.file.to_str().unwrap(), f.line, f.rule)).collect();
+    assert_eq!(found, vec![("services/rogue/migrations/0001.sql", 1, "no-auth-tables-outside-auth")]);
+    assert!(report.warnings.iter().any(|w| w.file == Path::new("services/rogue")));
+}
