@@ -7,7 +7,10 @@ use std::process::ExitCode;
 use clap::Parser;
 
 #[derive(Parser)]
-#[command(name = "stackr-lint", about = "Check a stackr project against its architecture rules")]
+#[command(
+    name = "stackr-lint",
+    about = "Check a stackr project against its architecture rules"
+)]
 struct Command {
     #[command(flatten)]
     args: stackr_lint::Args,

@@ -37,7 +37,11 @@ pub const EXIT_CONFIG_ERROR: u8 = 2;
 
 /// Runs `stackr lint` on the process's stdout and stderr.
 pub fn run(args: Args) -> Result<ExitCode> {
-    run_with(&args, &mut std::io::stdout().lock(), &mut std::io::stderr().lock())
+    run_with(
+        &args,
+        &mut std::io::stdout().lock(),
+        &mut std::io::stderr().lock(),
+    )
 }
 
 /// [`run`] with explicit output streams (findings and JSON on `out`; warnings, errors and the
@@ -77,7 +81,11 @@ pub fn run_with(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Result
             writeln!(out)?;
         }
     }
-    Ok(if report.findings.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_FINDINGS) })
+    Ok(if report.findings.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_FINDINGS)
+    })
 }
 
 #[derive(Serialize)]
@@ -95,8 +103,13 @@ fn list_rules(format: OutputFormat, out: &mut dyn Write) -> Result<()> {
             }
         }
         OutputFormat::Json => {
-            let listing: Vec<RuleListing> =
-                RULES.iter().map(|r| RuleListing { name: r.name, rationale: r.rationale }).collect();
+            let listing: Vec<RuleListing> = RULES
+                .iter()
+                .map(|r| RuleListing {
+                    name: r.name,
+                    rationale: r.rationale,
+                })
+                .collect();
             serde_json::to_writer_pretty(&mut *out, &listing)?;
             writeln!(out)?;
         }

@@ -28,10 +28,12 @@ static URL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?i)\b(postgres(?:ql)?|rediss?)://([^\s"'`<>,;)]*)"#).expect("valid regex")
 });
 static CONNINFO_KEY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(host|hostaddr|dbname|user|port)\s*=\s*'?([A-Za-z0-9_./\-]+)").expect("valid regex")
+    Regex::new(r"(?i)\b(host|hostaddr|dbname|user|port)\s*=\s*'?([A-Za-z0-9_./\-]+)")
+        .expect("valid regex")
 });
 static HOST_PORT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?:\blocalhost|\b127\.0\.0\.1|\b0\.0\.0\.0|\[::1\]):(\d{2,5})\b").expect("valid regex")
+    Regex::new(r"(?i)(?:\blocalhost|\b127\.0\.0\.1|\b0\.0\.0\.0|\[::1\]):(\d{2,5})\b")
+        .expect("valid regex")
 });
 
 pub fn addresses_in(text: &str) -> Vec<Address> {
@@ -77,8 +79,12 @@ fn parse_url(store: Store, offset: usize, rest: &str) -> Address {
     let mut address = Address {
         store,
         offset,
-        user: user_info.map(|u| u.split(':').next().unwrap_or_default().to_owned()).filter(|u| !u.is_empty()),
-        port: host_port.rsplit_once(':').and_then(|(_, port)| port.parse().ok()),
+        user: user_info
+            .map(|u| u.split(':').next().unwrap_or_default().to_owned())
+            .filter(|u| !u.is_empty()),
+        port: host_port
+            .rsplit_once(':')
+            .and_then(|(_, port)| port.parse().ok()),
         database: (store == Store::Postgres && !path.is_empty()).then(|| path.to_owned()),
     };
     for pair in query.split('&') {
@@ -101,7 +107,9 @@ fn conninfo(text: &str) -> Option<Address> {
         return None;
     }
     let value = |key: &str| {
-        keys.iter().find(|c| c[1].eq_ignore_ascii_case(key)).map(|c| c[2].to_owned())
+        keys.iter()
+            .find(|c| c[1].eq_ignore_ascii_case(key))
+            .map(|c| c[2].to_owned())
     };
     Some(Address {
         store: Store::Postgres,
@@ -125,14 +133,20 @@ mod tests {
         assert_eq!(found[0].port, Some(54322));
         assert_eq!(found[0].database.as_deref(), Some("wallet"));
         let redis = &addresses_in("redis://127.0.0.1:63792/0")[0];
-        assert_eq!((redis.store, redis.port, redis.database.clone()), (Store::Redis, Some(63792), None));
+        assert_eq!(
+            (redis.store, redis.port, redis.database.clone()),
+            (Store::Redis, Some(63792), None)
+        );
     }
 
     #[test]
     fn conninfo_and_bare_ports() {
         let found = addresses_in("host=127.0.0.1 port=54322 dbname=wallet");
         let conninfo = found.iter().find(|a| a.store == Store::Postgres).unwrap();
-        assert_eq!((conninfo.port, conninfo.database.as_deref()), (Some(54322), Some("wallet")));
+        assert_eq!(
+            (conninfo.port, conninfo.database.as_deref()),
+            (Some(54322), Some("wallet"))
+        );
         let bare = addresses_in("connect to localhost:63792 now");
         assert_eq!((bare[0].store, bare[0].port), (Store::Unknown, Some(63792)));
         assert!(addresses_in("listen on port=8080").is_empty());

@@ -19,7 +19,13 @@ pub struct Finding {
 
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Self { rule, file, line, column, message } = self;
+        let Self {
+            rule,
+            file,
+            line,
+            column,
+            message,
+        } = self;
         write!(f, "{}:{line}:{column}: {rule}: {message}", file.display())
     }
 }
@@ -36,7 +42,12 @@ pub struct Warning {
 
 impl fmt::Display for Warning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Self { file, line, column, message } = self;
+        let Self {
+            file,
+            line,
+            column,
+            message,
+        } = self;
         write!(f, "{}:{line}:{column}: warning: {message}", file.display())
     }
 }

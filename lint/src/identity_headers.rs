@@ -3,8 +3,17 @@
 //! forwarded cookie may establish who the caller is.
 
 /// Qualifiers proxies and gateways put before the subject (`x-forwarded-user`, `remote-user`).
-const QUALIFIERS: [&str; 9] =
-    ["forwarded-", "auth-", "authenticated-", "remote-", "original-", "verified-", "stackr-", "end-", "proxy-"];
+const QUALIFIERS: [&str; 9] = [
+    "forwarded-",
+    "auth-",
+    "authenticated-",
+    "remote-",
+    "original-",
+    "verified-",
+    "stackr-",
+    "end-",
+    "proxy-",
+];
 
 /// `true` for header names that claim to say who the caller is.
 pub fn is_identity_header(name: &str) -> bool {
@@ -24,7 +33,10 @@ pub fn is_identity_header(name: &str) -> bool {
     // is not a convention anyone uses for identity, but `user-id` is.
     about_user
         || ((had_x || qualified)
-            && matches!(subject, "uid" | "email" | "role" | "roles" | "principal" | "identity" | "sub" | "subject"))
+            && matches!(
+                subject,
+                "uid" | "email" | "role" | "roles" | "principal" | "identity" | "sub" | "subject"
+            ))
 }
 
 /// `XForwardedUser` → `x-forwarded-user`: the header a typed-header struct presumably stands for.
@@ -45,17 +57,41 @@ mod tests {
 
     #[test]
     fn identity_headers_are_recognised() {
-        for name in ["x-user-id", "X-User-Id", "x-user", "x-userid", "x-user-email", "x-user-roles",
-            "x-forwarded-user", "x-forwarded-email", "x-auth-user", "x-auth-user-id", "remote-user",
-            "x-remote-user", "x_user_id", "user-id", "x-authenticated-userid"] {
+        for name in [
+            "x-user-id",
+            "X-User-Id",
+            "x-user",
+            "x-userid",
+            "x-user-email",
+            "x-user-roles",
+            "x-forwarded-user",
+            "x-forwarded-email",
+            "x-auth-user",
+            "x-auth-user-id",
+            "remote-user",
+            "x-remote-user",
+            "x_user_id",
+            "user-id",
+            "x-authenticated-userid",
+        ] {
             assert!(is_identity_header(name), "{name}");
         }
     }
 
     #[test]
     fn ordinary_headers_are_not() {
-        for name in ["user-agent", "x-user-agent", "cookie", "authorization", "x-device-session-token",
-            "x-stackr-service", "x-forwarded-for", "x-request-id", "email", "content-type"] {
+        for name in [
+            "user-agent",
+            "x-user-agent",
+            "cookie",
+            "authorization",
+            "x-device-session-token",
+            "x-stackr-service",
+            "x-forwarded-for",
+            "x-request-id",
+            "email",
+            "content-type",
+        ] {
             assert!(!is_identity_header(name), "{name}");
         }
     }

@@ -8,6 +8,8 @@
 //! - `no-auth-tables-outside-auth`, `no-cross-service-imports`, `no-foreign-database`,
 //!   `no-trusted-identity-header` (see `stackr lint --list` for the rationale of each).
 //!
+//! Behaviour, decisions and limits are documented in the crate's README.md.
+//!
 //! Things the linter could not check (a Rust file or SQL statement that does not parse) are
 //! [`Warning`]s: printed, but they do not fail the run on their own.
 
@@ -40,7 +42,10 @@ pub fn lint_project(root: &Path) -> Result<Vec<Finding>> {
 /// Like [`lint_project`], with the warnings about what could not be checked.
 pub fn lint_project_report(root: &Path) -> Result<LintReport> {
     let (project, warnings) = project::Project::load(root)?;
-    let mut report = LintReport { findings: Vec::new(), warnings };
+    let mut report = LintReport {
+        findings: Vec::new(),
+        warnings,
+    };
     for rule in RULES {
         (rule.check)(&project, &mut report);
     }

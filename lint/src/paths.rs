@@ -49,7 +49,10 @@ mod tests {
 
     #[test]
     fn parent_components_are_folded() {
-        assert_eq!(normalize(Path::new("services/core/src/../../wallet/x.rs")), Path::new("services/wallet/x.rs"));
+        assert_eq!(
+            normalize(Path::new("services/core/src/../../wallet/x.rs")),
+            Path::new("services/wallet/x.rs")
+        );
         assert_eq!(normalize(Path::new("a/../../b")), Path::new("../b"));
     }
 }

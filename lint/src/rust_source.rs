@@ -28,7 +28,9 @@ impl RustFile {
                     file: path.clone(),
                     line,
                     column,
-                    message: format!("not checked by syntax-based rules: Rust does not parse: {error}"),
+                    message: format!(
+                        "not checked by syntax-based rules: Rust does not parse: {error}"
+                    ),
                 });
                 None
             }
@@ -41,7 +43,11 @@ impl RustFile {
             &text
         };
         let tokens = lexable.parse().unwrap_or_default();
-        RustFile { path, syntax, tokens }
+        RustFile {
+            path,
+            syntax,
+            tokens,
+        }
     }
 
     /// Every string literal of the file, inside macro invocations too, but not doc comments.
@@ -105,16 +111,26 @@ impl StringLiteral {
 pub fn string_literal(literal: &proc_macro2::Literal) -> Option<StringLiteral> {
     let (value, is_raw) = match syn::Lit::new(literal.clone()) {
         syn::Lit::Str(s) => (s.value(), literal.to_string().starts_with('r')),
-        syn::Lit::ByteStr(b) => {
-            (String::from_utf8_lossy(&b.value()).into_owned(), literal.to_string().starts_with("br"))
-        }
+        syn::Lit::ByteStr(b) => (
+            String::from_utf8_lossy(&b.value()).into_owned(),
+            literal.to_string().starts_with("br"),
+        ),
         _ => return None,
     };
     let source = literal.to_string();
     let opening = source.find('"')? + 1;
-    let content_offset = if is_raw || !source.contains('\\') { Some(opening) } else { None };
+    let content_offset = if is_raw || !source.contains('\\') {
+        Some(opening)
+    } else {
+        None
+    };
     let (line, column) = position(literal.span());
-    Some(StringLiteral { value, line, column, content_offset })
+    Some(StringLiteral {
+        value,
+        line,
+        column,
+        content_offset,
+    })
 }
 
 fn collect_string_literals(tokens: TokenStream, found: &mut Vec<StringLiteral>) {
@@ -175,15 +191,29 @@ mod tests {
     use super::*;
 
     fn rust(text: &str) -> RustFile {
-        RustFile::parse(TextFile { path: "x.rs".into(), text: text.to_owned() }, &mut Vec::new())
+        RustFile::parse(
+            TextFile {
+                path: "x.rs".into(),
+                text: text.to_owned(),
+            },
+            &mut Vec::new(),
+        )
     }
 
     #[test]
     fn literals_inside_macros_are_found_but_doc_comments_are_not() {
-        let file = rust("/// CREATE TABLE doc\nfn f() {\n    let q = sqlx::query!(\"SELECT 1\");\n}\n");
+        let file =
+            rust("/// CREATE TABLE doc\nfn f() {\n    let q = sqlx::query!(\"SELECT 1\");\n}\n");
         let literals = file.string_literals();
         assert_eq!(literals.len(), 1);
-        assert_eq!((literals[0].value.as_str(), literals[0].line, literals[0].column), ("SELECT 1", 3, 26));
+        assert_eq!(
+            (
+                literals[0].value.as_str(),
+                literals[0].line,
+                literals[0].column
+            ),
+            ("SELECT 1", 3, 26)
+        );
     }
 
     #[test]

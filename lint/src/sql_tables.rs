@@ -4,7 +4,9 @@
 //! that statement: for it a token-level scan of the same two shapes takes over, and the caller
 //! is told the statement was not fully parsed.
 
-use sqlparser::ast::{AlterTableOperation, ObjectName, ObjectNamePart, RenameTableNameKind, Statement};
+use sqlparser::ast::{
+    AlterTableOperation, ObjectName, ObjectNamePart, RenameTableNameKind, Statement,
+};
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
@@ -51,21 +53,33 @@ pub struct UnreadableSql {
 
 pub fn declared_tables(sql: &str) -> Result<SqlScan, UnreadableSql> {
     let dialect = PostgreSqlDialect {};
-    let tokens = Tokenizer::new(&dialect, sql).tokenize_with_location().map_err(|error| {
-        UnreadableSql {
+    let tokens = Tokenizer::new(&dialect, sql)
+        .tokenize_with_location()
+        .map_err(|error| UnreadableSql {
             line: error.location.line as usize,
             column: error.location.column as usize,
             error: error.message,
-        }
-    })?;
+        })?;
     let mut scan = SqlScan::default();
     for statement in split_statements(tokens) {
         let first = &statement[0];
-        let (line, column) = (first.span.start.line as usize, first.span.start.column as usize);
-        match Parser::new(&dialect).with_tokens_with_locations(statement.clone()).parse_statements() {
-            Ok(parsed) => parsed.iter().for_each(|s| tables_of_statement(s, &mut scan.tables)),
+        let (line, column) = (
+            first.span.start.line as usize,
+            first.span.start.column as usize,
+        );
+        match Parser::new(&dialect)
+            .with_tokens_with_locations(statement.clone())
+            .parse_statements()
+        {
+            Ok(parsed) => parsed
+                .iter()
+                .for_each(|s| tables_of_statement(s, &mut scan.tables)),
             Err(error) => {
-                scan.unparsed.push(UnparsedStatement { line, column, error: error.to_string() });
+                scan.unparsed.push(UnparsedStatement {
+                    line,
+                    column,
+                    error: error.to_string(),
+                });
                 scan.tables.extend(tables_by_token_scan(&statement));
             }
         }
@@ -90,11 +104,14 @@ fn split_statements(tokens: Vec<TokenWithSpan>) -> Vec<Vec<TokenWithSpan>> {
 
 fn tables_of_statement(statement: &Statement, tables: &mut Vec<DeclaredTable>) {
     match statement {
-        Statement::CreateTable(create) => tables.extend(declared(&create.name, Declaration::Create)),
+        Statement::CreateTable(create) => {
+            tables.extend(declared(&create.name, Declaration::Create))
+        }
         Statement::AlterTable(alter) => {
             for operation in &alter.operations {
                 if let AlterTableOperation::RenameTable { table_name } = operation {
-                    let (RenameTableNameKind::To(name) | RenameTableNameKind::As(name)) = table_name;
+                    let (RenameTableNameKind::To(name) | RenameTableNameKind::As(name)) =
+                        table_name;
                     tables.extend(declared(name, Declaration::RenameTo));
                 }
             }
@@ -104,7 +121,9 @@ fn tables_of_statement(statement: &Statement, tables: &mut Vec<DeclaredTable>) {
 }
 
 fn declared(name: &ObjectName, how: Declaration) -> Option<DeclaredTable> {
-    let ObjectNamePart::Identifier(last) = name.0.last()? else { return None };
+    let ObjectNamePart::Identifier(last) = name.0.last()? else {
+        return None;
+    };
     Some(DeclaredTable {
         written: name.to_string(),
         table: last.value.to_lowercase(),
@@ -146,7 +165,11 @@ fn tables_by_token_scan(statement: &[TokenWithSpan]) -> Vec<DeclaredTable> {
 }
 
 /// A possibly schema-qualified name starting at token `start` (`a`, `"A"`, `a."b"`).
-fn dotted_name_at(tokens: &[TokenWithSpan], start: usize, how: Declaration) -> Option<DeclaredTable> {
+fn dotted_name_at(
+    tokens: &[TokenWithSpan],
+    start: usize,
+    how: Declaration,
+) -> Option<DeclaredTable> {
     let mut parts = Vec::new();
     let mut index = start;
     while let Some(Token::Word(word)) = tokens.get(index).map(|t| &t.token) {
@@ -159,7 +182,11 @@ fn dotted_name_at(tokens: &[TokenWithSpan], start: usize, how: Declaration) -> O
     }
     let (last, token) = parts.last()?;
     Some(DeclaredTable {
-        written: parts.iter().map(|(w, _)| w.to_string()).collect::<Vec<_>>().join("."),
+        written: parts
+            .iter()
+            .map(|(w, _)| w.to_string())
+            .collect::<Vec<_>>()
+            .join("."),
         table: last.value.to_lowercase(),
         how,
         line: token.span.start.line as usize,
@@ -172,7 +199,12 @@ mod tests {
     use super::*;
 
     fn tables(sql: &str) -> Vec<(String, usize, usize)> {
-        declared_tables(sql).unwrap().tables.into_iter().map(|t| (t.table, t.line, t.column)).collect()
+        declared_tables(sql)
+            .unwrap()
+            .tables
+            .into_iter()
+            .map(|t| (t.table, t.line, t.column))
+            .collect()
     }
 
     #[test]
@@ -180,7 +212,11 @@ mod tests {
         let sql = "CREATE TABLE \"User\" (id int);\ncreate table if not exists public.session (id int);\nCREATE UNLOGGED TABLE \"public\".\"ACCOUNT\" (id int);";
         assert_eq!(
             tables(sql),
-            vec![("user".into(), 1, 14), ("session".into(), 2, 35), ("account".into(), 3, 32)]
+            vec![
+                ("user".into(), 1, 14),
+                ("session".into(), 2, 35),
+                ("account".into(), 3, 32)
+            ]
         );
     }
 

@@ -14,7 +14,9 @@ struct Lint {
 }
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 /// Runs with the given command line; returns (exit code, stdout, stderr).
@@ -24,7 +26,11 @@ fn lint(command_line: &[&str]) -> (ExitCode, String, String) {
         .args;
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let code = run_with(&args, &mut out, &mut err).unwrap();
-    (code, String::from_utf8(out).unwrap(), String::from_utf8(err).unwrap())
+    (
+        code,
+        String::from_utf8(out).unwrap(),
+        String::from_utf8(err).unwrap(),
+    )
 }
 
 #[test]
@@ -51,11 +57,17 @@ fn findings_print_as_file_line_column_rule_message_and_exit_1() {
     for line in out.lines() {
         let parts: Vec<&str> = line.splitn(5, ':').collect();
         assert_eq!(parts.len(), 5, "{line}");
-        assert!(Path::new(parts[0]).is_relative() && root.join(parts[0]).is_file(), "{line}");
+        assert!(
+            Path::new(parts[0]).is_relative() && root.join(parts[0]).is_file(),
+            "{line}"
+        );
         assert!(parts[1].parse::<usize>().unwrap() > 0 && parts[2].parse::<usize>().unwrap() > 0);
         assert_eq!(parts[3].trim(), "no-trusted-identity-header");
     }
-    assert!(err.contains(&format!("{} findings", out.lines().count())), "{err}");
+    assert!(
+        err.contains(&format!("{} findings", out.lines().count())),
+        "{err}"
+    );
 }
 
 #[test]
@@ -67,11 +79,17 @@ fn json_format_carries_findings_and_warnings() {
     let findings = report["findings"].as_array().unwrap();
     assert!(!findings.is_empty());
     for key in ["rule", "file", "line", "column", "message"] {
-        assert!(!findings[0][key].is_null(), "{key} missing in {}", findings[0]);
+        assert!(
+            !findings[0][key].is_null(),
+            "{key} missing in {}",
+            findings[0]
+        );
     }
     // The unparsable statement in 0002_not_parsed.sql is also reported as a warning.
     let warnings = report["warnings"].as_array().unwrap();
-    assert!(warnings.iter().any(|w| w["file"].as_str().unwrap().ends_with("0002_not_parsed.sql")));
+    assert!(warnings
+        .iter()
+        .any(|w| w["file"].as_str().unwrap().ends_with("0002_not_parsed.sql")));
 }
 
 #[test]
@@ -86,9 +104,16 @@ fn unreadable_project_exits_2_with_advice() {
     let empty = tempfile::tempdir().unwrap();
     let (code, _, err) = lint(&[empty.path().to_str().unwrap()]);
     assert_eq!(code, ExitCode::from(2));
-    assert!(err.contains("stackr.config.json") && err.contains("project root"), "{err}");
+    assert!(
+        err.contains("stackr.config.json") && err.contains("project root"),
+        "{err}"
+    );
 
-    std::fs::write(empty.path().join("stackr.config.json"), "{ \"services\": [ }").unwrap();
+    std::fs::write(
+        empty.path().join("stackr.config.json"),
+        "{ \"services\": [ }",
+    )
+    .unwrap();
     let (code, _, err) = lint(&[empty.path().to_str().unwrap()]);
     assert_eq!(code, ExitCode::from(2));
     assert!(err.contains("not valid JSON"), "{err}");
@@ -96,6 +121,8 @@ fn unreadable_project_exits_2_with_advice() {
 
 #[test]
 fn bad_arguments_are_usage_errors() {
-    let error = Lint::try_parse_from(["lint", "--format", "xml"]).err().unwrap();
+    let error = Lint::try_parse_from(["lint", "--format", "xml"])
+        .err()
+        .unwrap();
     assert_eq!(error.exit_code(), 2);
 }

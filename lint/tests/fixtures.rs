@@ -10,7 +10,9 @@ use stackr_lint::{lint_project, lint_project_report, Finding, RULES};
 const MARKER: &str = "expect-lint: ";
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 /// `(file, line, rule)` for every marker in the fixture, sorted.
@@ -47,8 +49,10 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn actual(findings: &[Finding]) -> Vec<(PathBuf, usize, String)> {
-    let mut actual: Vec<_> =
-        findings.iter().map(|f| (f.file.clone(), f.line, f.rule.to_owned())).collect();
+    let mut actual: Vec<_> = findings
+        .iter()
+        .map(|f| (f.file.clone(), f.line, f.rule.to_owned()))
+        .collect();
     actual.sort();
     actual
 }
@@ -58,11 +62,22 @@ fn assert_fixture_matches_markers(rule: &str) -> Vec<Finding> {
     assert!(RULES.iter().any(|r| r.name == rule), "unknown rule {rule}");
     let root = fixture(rule);
     let expected = expected(&root);
-    assert!(expected.len() >= 3, "fixture {rule} should mark several violations");
-    assert!(expected.iter().all(|(_, _, r)| r == rule), "fixture {rule} marks another rule");
+    assert!(
+        expected.len() >= 3,
+        "fixture {rule} should mark several violations"
+    );
+    assert!(
+        expected.iter().all(|(_, _, r)| r == rule),
+        "fixture {rule} marks another rule"
+    );
     let findings = lint_project(&root).unwrap();
     let messages: Vec<String> = findings.iter().map(ToString::to_string).collect();
-    assert_eq!(actual(&findings), expected, "findings:\n{}", messages.join("\n"));
+    assert_eq!(
+        actual(&findings),
+        expected,
+        "findings:\n{}",
+        messages.join("\n")
+    );
     findings
 }
 
@@ -88,16 +103,23 @@ fn identity_tables_in_a_base_service_are_found() {
     let findings = assert_fixture_matches_markers("no-auth-tables-outside-auth");
     let root = fixture("no-auth-tables-outside-auth");
     // Columns point at the table name itself, quoted or schema-qualified.
-    for finding in findings.iter().filter(|f| f.file.extension().is_some_and(|e| e == "sql")) {
+    for finding in findings
+        .iter()
+        .filter(|f| f.file.extension().is_some_and(|e| e == "sql"))
+    {
         let at = source_at(&root, finding).to_lowercase();
         let name = at.trim_start_matches('"');
         assert!(
-            ["user", "session", "account", "verification"].iter().any(|t| name.starts_with(t)),
+            ["user", "session", "account", "verification"]
+                .iter()
+                .any(|t| name.starts_with(t)),
             "{finding} points at {at:?}"
         );
     }
     // The auth service declares the same tables in the same fixture and is not reported.
-    assert!(findings.iter().all(|f| !f.file.starts_with("services/auth")));
+    assert!(findings
+        .iter()
+        .all(|f| !f.file.starts_with("services/auth")));
 }
 
 #[test]
@@ -114,8 +136,13 @@ fn foreign_databases_are_found() {
 fn trusted_identity_headers_are_found() {
     let findings = assert_fixture_matches_markers("no-trusted-identity-header");
     let root = fixture("no-trusted-identity-header");
-    let literal = findings.iter().find(|f| source_at(&root, f).starts_with("\"x-user-id\""));
-    assert!(literal.is_some(), "the headers.get(\"x-user-id\") finding points at the literal");
+    let literal = findings
+        .iter()
+        .find(|f| source_at(&root, f).starts_with("\"x-user-id\""));
+    assert!(
+        literal.is_some(),
+        "the headers.get(\"x-user-id\") finding points at the literal"
+    );
 }
 
 fn copy_tree(from: &Path, to: &Path) {
@@ -174,8 +201,10 @@ fn pristine_scaffold_with_one_violation_per_rule_is_caught() {
     ];
     expected.sort();
     let findings = lint_project(root).unwrap();
-    let mut actual: Vec<(&str, usize, &str)> =
-        findings.iter().map(|f| (f.file.to_str().unwrap(), f.line, f.rule)).collect();
+    let mut actual: Vec<(&str, usize, &str)> = findings
+        .iter()
+        .map(|f| (f.file.to_str().unwrap(), f.line, f.rule))
+        .collect();
     actual.sort();
     assert_eq!(actual, expected);
 }
@@ -188,10 +217,32 @@ fn unlisted_service_crates_are_linted_as_base_services() {
     copy_tree(&fixture("pristine"), copy.path());
     let rogue = copy.path().join("services/rogue");
     std::fs::create_dir_all(rogue.join("migrations")).unwrap();
-    std::fs::write(rogue.join("Cargo.toml"), "[package]\nname = \"rogue-service\"\nversion = \"0.1.0\"\n").unwrap();
-    std::fs::write(rogue.join("migrations/0001.sql"), "CREATE TABLE \"user\" (id text);\n").unwrap();
+    std::fs::write(
+        rogue.join("Cargo.toml"),
+        "[package]\nname = \"rogue-service\"\nversion = \"0.1.0\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        rogue.join("migrations/0001.sql"),
+        "CREATE TABLE \"user\" (id text);\n",
+    )
+    .unwrap();
     let report = lint_project_report(copy.path()).unwrap();
-    let found: Vec<_> = report.findings.iter().map(|f| (f.file.to_str().unwrap(), f.line, f.rule)).collect();
-    assert_eq!(found, vec![("services/rogue/migrations/0001.sql", 1, "no-auth-tables-outside-auth")]);
-    assert!(report.warnings.iter().any(|w| w.file == Path::new("services/rogue")));
+    let found: Vec<_> = report
+        .findings
+        .iter()
+        .map(|f| (f.file.to_str().unwrap(), f.line, f.rule))
+        .collect();
+    assert_eq!(
+        found,
+        vec![(
+            "services/rogue/migrations/0001.sql",
+            1,
+            "no-auth-tables-outside-auth"
+        )]
+    );
+    assert!(report
+        .warnings
+        .iter()
+        .any(|w| w.file == Path::new("services/rogue")));
 }

@@ -48,10 +48,24 @@ pub fn services_of(config: &Value) -> Result<Vec<ConfiguredService>> {
     let Some(services) = config.get("services").and_then(Value::as_array) else {
         bail!("`services` must be a list of {{\"name\": …, \"kind\": \"auth\"|\"base\"}}");
     };
-    let dev_postgres = port_start(config, "dev", "postgresPortStart", DEFAULT_DEV_POSTGRES_PORT_START);
-    let dev_redis = port_start(config, "dev", "redisPortStart", DEFAULT_DEV_REDIS_PORT_START);
-    let deploy_redis =
-        port_start(config, "deploy", "redisPortStart", DEFAULT_DEPLOY_REDIS_PORT_START);
+    let dev_postgres = port_start(
+        config,
+        "dev",
+        "postgresPortStart",
+        DEFAULT_DEV_POSTGRES_PORT_START,
+    );
+    let dev_redis = port_start(
+        config,
+        "dev",
+        "redisPortStart",
+        DEFAULT_DEV_REDIS_PORT_START,
+    );
+    let deploy_redis = port_start(
+        config,
+        "deploy",
+        "redisPortStart",
+        DEFAULT_DEPLOY_REDIS_PORT_START,
+    );
 
     let mut result = Vec::with_capacity(services.len());
     for (index, service) in services.iter().enumerate() {
@@ -76,11 +90,18 @@ pub fn services_of(config: &Value) -> Result<Vec<ConfiguredService>> {
 }
 
 fn port_start(config: &Value, section: &str, key: &str, default: u64) -> u64 {
-    config.get(section).and_then(|s| s.get(key)).and_then(Value::as_u64).unwrap_or(default)
+    config
+        .get(section)
+        .and_then(|s| s.get(key))
+        .and_then(Value::as_u64)
+        .unwrap_or(default)
 }
 
 fn ports<const N: usize>(candidates: [u64; N]) -> Vec<u16> {
-    candidates.into_iter().filter_map(|p| u16::try_from(p).ok()).collect()
+    candidates
+        .into_iter()
+        .filter_map(|p| u16::try_from(p).ok())
+        .collect()
 }
 
 #[cfg(test)]

@@ -22,7 +22,10 @@ impl TextFile {
     pub fn read(root: &Path, relative: &Path) -> Result<TextFile> {
         let text = std::fs::read_to_string(root.join(relative))
             .with_context(|| format!("cannot read {}", root.join(relative).display()))?;
-        Ok(TextFile { path: relative.to_owned(), text })
+        Ok(TextFile {
+            path: relative.to_owned(),
+            text,
+        })
     }
 
     pub fn read_optional(root: &Path, relative: &Path) -> Result<Option<TextFile>> {
@@ -43,7 +46,11 @@ pub(super) fn load_service(
     let mut service = Service::without_code(entry, dir.clone());
     service.manifest = TextFile::read_optional(root, &dir.join("Cargo.toml"))?;
     for relative in files_under(root, &dir) {
-        let name = relative.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let name = relative
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         match relative.extension().and_then(|e| e.to_str()) {
             Some("rs") => {
                 let file = TextFile::read(root, &relative)?;
@@ -68,7 +75,10 @@ fn files_under(root: &Path, dir: &Path) -> Vec<PathBuf> {
     let skipped = |entry: &DirEntry| {
         entry.depth() > 0
             && entry.file_type().is_dir()
-            && matches!(entry.file_name().to_str(), Some("target" | "node_modules" | ".git"))
+            && matches!(
+                entry.file_name().to_str(),
+                Some("target" | "node_modules" | ".git")
+            )
     };
     WalkDir::new(root.join(dir))
         .sort_by_file_name()

@@ -84,7 +84,11 @@ impl Project {
                 message: "service crate not listed in stackr.config.json; linted as a base service"
                     .to_owned(),
             });
-            let name = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
+            let name = dir
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
             let entry = config::ConfiguredService {
                 name,
                 kind: ServiceKind::Base,
@@ -94,12 +98,21 @@ impl Project {
             services.push(files::load_service(root, &entry, dir, &mut warnings)?);
         }
         let workspace_manifest = TextFile::read_optional(root, Path::new("Cargo.toml"))?;
-        Ok((Project { root: root.to_owned(), services, workspace_manifest }, warnings))
+        Ok((
+            Project {
+                root: root.to_owned(),
+                services,
+                workspace_manifest,
+            },
+            warnings,
+        ))
     }
 
     /// Every service except `service` itself.
     pub fn others<'a>(&'a self, service: &'a Service) -> impl Iterator<Item = &'a Service> {
-        self.services.iter().filter(move |other| other.name != service.name)
+        self.services
+            .iter()
+            .filter(move |other| other.name != service.name)
     }
 }
 

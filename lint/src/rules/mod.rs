@@ -30,5 +30,11 @@ pub(crate) fn finding(
     (line, column): (usize, usize),
     message: String,
 ) -> Finding {
-    Finding { rule, file: file.to_owned(), line, column, message }
+    Finding {
+        rule,
+        file: file.to_owned(),
+        line,
+        column,
+        message,
+    }
 }

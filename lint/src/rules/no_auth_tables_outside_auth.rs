@@ -10,7 +10,7 @@ use super::{finding, Rule};
 use crate::finding::{LintReport, Warning};
 use crate::project::{Project, Service};
 use crate::rust_source::{position, string_literal, RustFile};
-use crate::sql_tables::{declared_tables, DeclaredTable, Declaration};
+use crate::sql_tables::{declared_tables, Declaration, DeclaredTable};
 
 pub const RULE: Rule = Rule {
     name: NAME,
@@ -60,7 +60,12 @@ fn check_migrations(service: &Service, auth_name: &str, report: &mut LintReport)
             Ok(scan) => {
                 for table in scan.tables.iter().filter(|t| is_identity_table(&t.table)) {
                     let message = explain(table, service, auth_name);
-                    report.findings.push(finding(NAME, &file.path, (table.line, table.column), message));
+                    report.findings.push(finding(
+                        NAME,
+                        &file.path,
+                        (table.line, table.column),
+                        message,
+                    ));
                 }
                 for statement in scan.unparsed {
                     report.warnings.push(Warning {
@@ -99,9 +104,14 @@ fn check_rust(service: &Service, file: &RustFile, auth_name: &str, report: &mut 
         if !looks_like_table_ddl(&literal.value) {
             continue;
         }
-        let Ok(scan) = declared_tables(&literal.value) else { continue };
+        let Ok(scan) = declared_tables(&literal.value) else {
+            continue;
+        };
         for table in scan.tables.iter().filter(|t| is_identity_table(&t.table)) {
-            push(literal.position_of_line_column(table.line, table.column), explain(table, service, auth_name));
+            push(
+                literal.position_of_line_column(table.line, table.column),
+                explain(table, service, auth_name),
+            );
         }
     }
     let orm_message = |name: &str, how: &str| {
@@ -144,8 +154,11 @@ type TableAt = (String, (usize, usize), &'static str);
 fn table_name_attributes(tokens: TokenStream, found: &mut Vec<TableAt>) {
     let tokens: Vec<TokenTree> = tokens.into_iter().collect();
     for (index, token) in tokens.iter().enumerate() {
-        let TokenTree::Group(group) = token else { continue };
-        let after_pound = index > 0 && matches!(&tokens[index - 1], TokenTree::Punct(p) if p.as_char() == '#');
+        let TokenTree::Group(group) = token else {
+            continue;
+        };
+        let after_pound =
+            index > 0 && matches!(&tokens[index - 1], TokenTree::Punct(p) if p.as_char() == '#');
         if after_pound && group.delimiter() == Delimiter::Bracket {
             let is_doc = matches!(group.stream().into_iter().next(), Some(TokenTree::Ident(i)) if i == "doc");
             if !is_doc {
@@ -164,10 +177,11 @@ fn assignments_to(tokens: TokenStream, keys: &[&str], found: &mut Vec<TableAt>) 
         match token {
             TokenTree::Group(group) => assignments_to(group.stream(), keys, found),
             TokenTree::Ident(key) if keys.iter().any(|k| key == k) => {
-                let is_assignment =
-                    matches!(tokens.get(index + 1), Some(TokenTree::Punct(p)) if p.as_char() == '=');
+                let is_assignment = matches!(tokens.get(index + 1), Some(TokenTree::Punct(p)) if p.as_char() == '=');
                 if is_assignment {
-                    found.extend(name_value(&tokens[index + 2..]).map(|(n, at)| (n, at, "an ORM model")));
+                    found.extend(
+                        name_value(&tokens[index + 2..]).map(|(n, at)| (n, at, "an ORM model")),
+                    );
                 }
             }
             _ => {}
@@ -180,7 +194,13 @@ fn name_value(tokens: &[TokenTree]) -> Option<(String, (usize, usize))> {
     match tokens.first()? {
         TokenTree::Literal(literal) => {
             let literal = string_literal(literal)?;
-            let table = literal.value.rsplit('.').next().unwrap_or_default().trim_matches('"').to_owned();
+            let table = literal
+                .value
+                .rsplit('.')
+                .next()
+                .unwrap_or_default()
+                .trim_matches('"')
+                .to_owned();
             Some((table, (literal.line, literal.column)))
         }
         TokenTree::Ident(_) => {
@@ -220,7 +240,8 @@ fn diesel_tables(arguments: TokenStream, found: &mut Vec<TableAt>) {
                 }
             }
             TokenTree::Ident(ident) => {
-                let after_use = index > 0 && matches!(&tokens[index - 1], TokenTree::Ident(i) if i == "use");
+                let after_use =
+                    index > 0 && matches!(&tokens[index - 1], TokenTree::Ident(i) if i == "use");
                 if !after_use && ident != "use" {
                     name = Some((ident.to_string(), position(ident.span())));
                 }
@@ -240,10 +261,16 @@ struct IdenEnums {
 
 impl<'ast> Visit<'ast> for IdenEnums {
     fn visit_item_enum(&mut self, item: &'ast syn::ItemEnum) {
-        let derives_iden = item.attrs.iter().filter(|a| a.path().is_ident("derive")).any(|a| {
-            let derives = tokens_of(a).to_string();
-            derives.split(|c: char| !c.is_alphanumeric()).any(|w| w == "Iden" || w == "DeriveIden")
-        });
+        let derives_iden = item
+            .attrs
+            .iter()
+            .filter(|a| a.path().is_ident("derive"))
+            .any(|a| {
+                let derives = tokens_of(a).to_string();
+                derives
+                    .split(|c: char| !c.is_alphanumeric())
+                    .any(|w| w == "Iden" || w == "DeriveIden")
+            });
         let table_variant = item.variants.iter().find(|v| v.ident == "Table");
         if let (true, Some(variant)) = (derives_iden, table_variant) {
             let mut renamed = Vec::new();

@@ -23,8 +23,12 @@ pub const RULE: Rule = Rule {
 
 const NAME: &str = "no-cross-service-imports";
 
-const DEPENDENCY_TABLES: [&str; 4] =
-    ["dependencies", "dev-dependencies", "build-dependencies", "dev_dependencies"];
+const DEPENDENCY_TABLES: [&str; 4] = [
+    "dependencies",
+    "dev-dependencies",
+    "build-dependencies",
+    "dev_dependencies",
+];
 
 fn check(project: &Project, report: &mut LintReport) {
     for service in &project.services {
@@ -44,16 +48,26 @@ fn foreign<'a>(project: &'a Project, service: &Service, path: &Path) -> Option<&
 
 // ---- Cargo.toml --------------------------------------------------------------------------
 
-fn check_manifest(project: &Project, service: &Service, manifest: &TextFile, report: &mut LintReport) {
+fn check_manifest(
+    project: &Project,
+    service: &Service,
+    manifest: &TextFile,
+    report: &mut LintReport,
+) {
     let document = match ImDocument::parse(manifest.text.as_str()) {
         Ok(document) => document,
         Err(error) => {
-            let (line, column) = error.span().map_or((1, 1), |s| line_column(&manifest.text, s.start));
+            let (line, column) = error
+                .span()
+                .map_or((1, 1), |s| line_column(&manifest.text, s.start));
             report.warnings.push(Warning {
                 file: manifest.path.clone(),
                 line,
                 column,
-                message: format!("Cargo.toml does not parse, dependencies not checked: {}", error.message()),
+                message: format!(
+                    "Cargo.toml does not parse, dependencies not checked: {}",
+                    error.message()
+                ),
             });
             return;
         }
@@ -71,20 +85,35 @@ fn check_manifest(project: &Project, service: &Service, manifest: &TextFile, rep
         for (key, dependency) in table.iter() {
             let key_span = table.key(key).and_then(|k| k.span());
             let at = |span: Option<std::ops::Range<usize>>| {
-                line_column(&manifest.text, span.or(key_span.clone()).map_or(0, |s| s.start))
+                line_column(
+                    &manifest.text,
+                    span.or(key_span.clone()).map_or(0, |s| s.start),
+                )
             };
-            let package = dependency.get("package").and_then(Item::as_str).unwrap_or(key);
+            let package = dependency
+                .get("package")
+                .and_then(Item::as_str)
+                .unwrap_or(key);
             let path_item = dependency.get("path");
             let inherits = dependency.get("workspace").and_then(Item::as_bool) == Some(true);
             let target: Option<PathBuf> = match path_item.and_then(Item::as_str) {
                 Some(path) => Some(resolve(project, &service.dir, path)),
-                None if inherits => workspace_paths.iter().find(|(k, _)| k == key).map(|(_, p)| p.clone()),
+                None if inherits => workspace_paths
+                    .iter()
+                    .find(|(k, _)| k == key)
+                    .map(|(_, p)| p.clone()),
                 None => None,
             };
             let by_path = target.as_deref().and_then(|p| foreign(project, service, p));
-            let by_name = project.others(service).find(|o| o.package_name() == package);
+            let by_name = project
+                .others(service)
+                .find(|o| o.package_name() == package);
             if let Some(other) = by_path.or(by_name) {
-                let span = if by_path.is_some() { path_item.and_then(Item::span) } else { None };
+                let span = if by_path.is_some() {
+                    path_item.and_then(Item::span)
+                } else {
+                    None
+                };
                 report.findings.push(finding(
                     NAME,
                     &manifest.path,
@@ -101,14 +130,21 @@ fn check_manifest(project: &Project, service: &Service, manifest: &TextFile, rep
 }
 
 fn dependency_tables(table: &dyn TableLike) -> Vec<&dyn TableLike> {
-    DEPENDENCY_TABLES.iter().filter_map(|name| table.get(name)?.as_table_like()).collect()
+    DEPENDENCY_TABLES
+        .iter()
+        .filter_map(|name| table.get(name)?.as_table_like())
+        .collect()
 }
 
 /// `[workspace.dependencies]` entries with a `path`, resolved from the root, so that
 /// `wallet-service = { workspace = true }` is seen through.
 fn workspace_dependency_paths(project: &Project) -> Vec<(String, PathBuf)> {
-    let Some(manifest) = &project.workspace_manifest else { return Vec::new() };
-    let Ok(document) = ImDocument::parse(manifest.text.as_str()) else { return Vec::new() };
+    let Some(manifest) = &project.workspace_manifest else {
+        return Vec::new();
+    };
+    let Ok(document) = ImDocument::parse(manifest.text.as_str()) else {
+        return Vec::new();
+    };
     let Some(dependencies) = document
         .get("workspace")
         .and_then(|w| w.get("dependencies"))
@@ -128,7 +164,12 @@ fn workspace_dependency_paths(project: &Project) -> Vec<(String, PathBuf)> {
 // ---- Rust sources ------------------------------------------------------------------------
 
 /// `#[path = "…"]` on a module: relative to the directory of the file that declares it.
-fn check_path_attributes(project: &Project, service: &Service, file: &RustFile, report: &mut LintReport) {
+fn check_path_attributes(
+    project: &Project,
+    service: &Service,
+    file: &RustFile,
+    report: &mut LintReport,
+) {
     let mut attributes = Vec::new();
     path_attributes(file.tokens.clone(), &mut attributes);
     let base = file.path.parent().unwrap_or(Path::new(""));
@@ -154,11 +195,16 @@ fn check_path_attributes(project: &Project, service: &Service, file: &RustFile, 
 fn path_attributes(tokens: TokenStream, found: &mut Vec<(String, (usize, usize))>) {
     let tokens: Vec<TokenTree> = tokens.into_iter().collect();
     for (index, token) in tokens.iter().enumerate() {
-        let TokenTree::Group(group) = token else { continue };
-        let after_pound = index > 0 && matches!(&tokens[index - 1], TokenTree::Punct(p) if p.as_char() == '#');
+        let TokenTree::Group(group) = token else {
+            continue;
+        };
+        let after_pound =
+            index > 0 && matches!(&tokens[index - 1], TokenTree::Punct(p) if p.as_char() == '#');
         if after_pound && group.delimiter() == Delimiter::Bracket {
             let inner: Vec<TokenTree> = group.stream().into_iter().collect();
-            if let [TokenTree::Ident(name), TokenTree::Punct(eq), TokenTree::Literal(value)] = inner.as_slice() {
+            if let [TokenTree::Ident(name), TokenTree::Punct(eq), TokenTree::Literal(value)] =
+                inner.as_slice()
+            {
                 if name == "path" && eq.as_char() == '=' {
                     if let Some(literal) = string_literal(value) {
                         found.push((literal.value, (literal.line, literal.column)));
@@ -186,9 +232,16 @@ enum IncludeBase {
     CrateRoot,
 }
 
-fn check_include_macros(project: &Project, service: &Service, file: &RustFile, report: &mut LintReport) {
+fn check_include_macros(
+    project: &Project,
+    service: &Service,
+    file: &RustFile,
+    report: &mut LintReport,
+) {
     for call in file.macro_calls() {
-        let Some(base) = include_base(&call.name) else { continue };
+        let Some(base) = include_base(&call.name) else {
+            continue;
+        };
         let (written, mentions_manifest_dir) = included_path(call.arguments);
         let Some(written) = written else { continue };
         let base = match base {
@@ -230,7 +283,12 @@ fn included_path(arguments: TokenStream) -> (Option<String>, bool) {
     (found_literal.then_some(path), anchored)
 }
 
-fn collect_path_pieces(tokens: TokenStream, path: &mut String, found: &mut bool, manifest_dir: &mut bool) {
+fn collect_path_pieces(
+    tokens: TokenStream,
+    path: &mut String,
+    found: &mut bool,
+    manifest_dir: &mut bool,
+) {
     let tokens: Vec<TokenTree> = tokens.into_iter().collect();
     let mut index = 0;
     while index < tokens.len() {
@@ -243,7 +301,9 @@ fn collect_path_pieces(tokens: TokenStream, path: &mut String, found: &mut bool,
                 index += 3;
                 continue;
             }
-            TokenTree::Group(group) => collect_path_pieces(group.stream(), path, found, manifest_dir),
+            TokenTree::Group(group) => {
+                collect_path_pieces(group.stream(), path, found, manifest_dir)
+            }
             TokenTree::Literal(literal) => {
                 if let Some(literal) = string_literal(literal) {
                     path.push_str(&literal.value);
@@ -262,9 +322,17 @@ mod tests {
 
     #[test]
     fn manifest_anchored_concat_is_understood() {
-        let tokens = "concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/../wallet/schema.sql\")".parse().unwrap();
-        assert_eq!(included_path(tokens), (Some("/../wallet/schema.sql".to_owned()), true));
+        let tokens = "concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/../wallet/schema.sql\")"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            included_path(tokens),
+            (Some("/../wallet/schema.sql".to_owned()), true)
+        );
         let tokens = "\"../../wallet/src/lib.rs\"".parse().unwrap();
-        assert_eq!(included_path(tokens), (Some("../../wallet/src/lib.rs".to_owned()), false));
+        assert_eq!(
+            included_path(tokens),
+            (Some("../../wallet/src/lib.rs".to_owned()), false)
+        );
     }
 }

@@ -56,16 +56,31 @@ fn check(project: &Project, report: &mut LintReport) {
         for file in &service.rust_files {
             for literal in file.string_literals() {
                 if let Some(message) = foreign_variable(project, service, &literal.value) {
-                    report.findings.push(finding(NAME, &file.path, (literal.line, literal.column), message));
+                    report.findings.push(finding(
+                        NAME,
+                        &file.path,
+                        (literal.line, literal.column),
+                        message,
+                    ));
                 }
                 for (offset, message) in foreign_addresses(project, service, &literal.value) {
-                    report.findings.push(finding(NAME, &file.path, literal.position_of(offset), message));
+                    report.findings.push(finding(
+                        NAME,
+                        &file.path,
+                        literal.position_of(offset),
+                        message,
+                    ));
                 }
             }
         }
         for file in &service.config_files {
             for (offset, message) in foreign_addresses(project, service, &file.text) {
-                report.findings.push(finding(NAME, &file.path, line_column(&file.text, offset), message));
+                report.findings.push(finding(
+                    NAME,
+                    &file.path,
+                    line_column(&file.text, offset),
+                    message,
+                ));
             }
         }
     }
@@ -76,7 +91,9 @@ fn check(project: &Project, report: &mut LintReport) {
 fn foreign_variable(project: &Project, service: &Service, text: &str) -> Option<String> {
     let is_variable_name = text.len() > 1
         && text.starts_with(|c: char| c.is_ascii_uppercase())
-        && text.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+        && text
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
     if !is_variable_name || CONTRACT_VARIABLES.contains(&text) {
         return None;
     }
@@ -155,7 +172,8 @@ fn address_owner<'a>(
     service: &'a Service,
     address: &Address,
 ) -> Option<(&'a Service, String)> {
-    let own_port = |port: u16| service.postgres_ports.contains(&port) || service.redis_ports.contains(&port);
+    let own_port =
+        |port: u16| service.postgres_ports.contains(&port) || service.redis_ports.contains(&port);
     for other in project.others(service) {
         if let Some(port) = address.port.filter(|&p| !own_port(p)) {
             let postgres = other.postgres_ports.contains(&port);
@@ -174,7 +192,8 @@ fn address_owner<'a>(
         let own_database = service.database_name();
         let other_database = other.database_name();
         let names_other = |name: &Option<String>| {
-            name.as_deref().is_some_and(|n| n == other_database && n != own_database)
+            name.as_deref()
+                .is_some_and(|n| n == other_database && n != own_database)
         };
         if address.store == Store::Postgres && names_other(&address.database) {
             return Some((other, format!("the PostgreSQL database `{other_database}`")));

@@ -37,7 +37,10 @@ fn check(project: &Project, report: &mut LintReport) {
         let names = IdentityNames::of(service);
         for file in &service.rust_files {
             let Some(syntax) = &file.syntax else { continue };
-            let mut reads = HeaderReads { names: &names, found: Vec::new() };
+            let mut reads = HeaderReads {
+                names: &names,
+                found: Vec::new(),
+            };
             reads.visit_file(syntax);
             for (at, header) in reads.found {
                 report.findings.push(finding(
@@ -158,8 +161,10 @@ impl HeaderReads<'_> {
                     syn::Lit::ByteStr(b) => String::from_utf8_lossy(&b.value()).into_owned(),
                     _ => return None,
                 };
-                let header_shaped = value.to_ascii_lowercase().starts_with("x-") || receiver_is_headers;
-                let is_identity = header_shaped && value.contains('-') && is_identity_header(&value);
+                let header_shaped =
+                    value.to_ascii_lowercase().starts_with("x-") || receiver_is_headers;
+                let is_identity =
+                    header_shaped && value.contains('-') && is_identity_header(&value);
                 is_identity.then(|| format!("request header `{value}`"))
             }
             syn::Expr::Path(path) => {
@@ -167,16 +172,23 @@ impl HeaderReads<'_> {
                 let is_identity = self.names.is_identity_constant(&name);
                 is_identity.then(|| format!("request header `{name}` (an identity header name)"))
             }
-            syn::Expr::Reference(reference) => self.identity_argument(&reference.expr, receiver_is_headers),
+            syn::Expr::Reference(reference) => {
+                self.identity_argument(&reference.expr, receiver_is_headers)
+            }
             syn::Expr::Paren(inner) => self.identity_argument(&inner.expr, receiver_is_headers),
             // HeaderName::from_static("x-user-id") and friends, written inline.
-            syn::Expr::Call(call) => call.args.iter().find_map(|a| self.identity_argument(a, true)),
+            syn::Expr::Call(call) => call
+                .args
+                .iter()
+                .find_map(|a| self.identity_argument(a, true)),
             _ => None,
         }
     }
 
     fn identity_type(&self, ty: &syn::Type) -> Option<String> {
-        let syn::Type::Path(path) = ty else { return None };
+        let syn::Type::Path(path) = ty else {
+            return None;
+        };
         let name = path.path.segments.last()?.ident.to_string();
         let known = self.names.header_types.contains(&name);
         (known || is_identity_header(&kebab_case(&name))).then(|| format!("typed header `{name}`"))
@@ -188,7 +200,10 @@ impl HeaderReads<'_> {
 }
 
 fn mentions_headers(expr: &syn::Expr) -> bool {
-    expr.to_token_stream().to_string().to_ascii_lowercase().contains("header")
+    expr.to_token_stream()
+        .to_string()
+        .to_ascii_lowercase()
+        .contains("header")
 }
 
 impl<'ast> Visit<'ast> for HeaderReads<'_> {
@@ -196,7 +211,8 @@ impl<'ast> Visit<'ast> for HeaderReads<'_> {
         let method = call.method.to_string();
         if READ_METHODS.contains(&method.as_str()) && call.args.len() == 1 {
             let argument = &call.args[0];
-            if let Some(header) = self.identity_argument(argument, mentions_headers(&call.receiver)) {
+            if let Some(header) = self.identity_argument(argument, mentions_headers(&call.receiver))
+            {
                 self.report(argument.span(), header);
             }
         }
@@ -249,16 +265,35 @@ impl HeaderReads<'_> {
             match token {
                 TokenTree::Group(group) => self.scan_macro_tokens(group.stream()),
                 TokenTree::Ident(method) if READ_METHODS.iter().any(|m| method == m) => {
-                    let after_dot = index > 0 && matches!(&tokens[index - 1], TokenTree::Punct(p) if p.as_char() == '.');
+                    let after_dot = index > 0
+                        && matches!(&tokens[index - 1], TokenTree::Punct(p) if p.as_char() == '.');
                     let receiver_is_headers = index > 1
-                        && tokens[index - 2].to_string().to_ascii_lowercase().contains("header");
-                    let Some(TokenTree::Group(arguments)) = tokens.get(index + 1) else { continue };
-                    let Some(TokenTree::Literal(literal)) = arguments.stream().into_iter().next() else { continue };
-                    let Some(literal) = string_literal(&literal) else { continue };
+                        && tokens[index - 2]
+                            .to_string()
+                            .to_ascii_lowercase()
+                            .contains("header");
+                    let Some(TokenTree::Group(arguments)) = tokens.get(index + 1) else {
+                        continue;
+                    };
+                    let Some(TokenTree::Literal(literal)) = arguments.stream().into_iter().next()
+                    else {
+                        continue;
+                    };
+                    let Some(literal) = string_literal(&literal) else {
+                        continue;
+                    };
                     let value = literal.value;
-                    let header_shaped = value.to_ascii_lowercase().starts_with("x-") || receiver_is_headers;
-                    if after_dot && header_shaped && value.contains('-') && is_identity_header(&value) {
-                        self.found.push(((literal.line, literal.column), format!("request header `{value}`")));
+                    let header_shaped =
+                        value.to_ascii_lowercase().starts_with("x-") || receiver_is_headers;
+                    if after_dot
+                        && header_shaped
+                        && value.contains('-')
+                        && is_identity_header(&value)
+                    {
+                        self.found.push((
+                            (literal.line, literal.column),
+                            format!("request header `{value}`"),
+                        ));
                     }
                 }
                 _ => {}
