@@ -1,1 +1,70 @@
+//! # stackr-auth — the trust anchor of a stackr stack
+//!
+//! An auth service that speaks BetterAuth 1.7's wire protocol (routes under `/api/auth`, JSON
+//! shapes, `{message, code}` errors, the signed `better-auth.session_token` cookie), so
+//! BetterAuth's own JS client works against it unchanged and base services authenticate a request
+//! by forwarding its cookie to `GET /api/auth/get-session`.
+//!
+//! ## Embedding (what the generated `services/auth` main calls)
+//!
+//! ```no_run
+//! #[tokio::main]
+//! async fn main() -> anyhow::Result<()> {
+//!     stackr_auth::init_tracing();
+//!     stackr_auth::run_from_env().await
+//! }
+//! ```
+//!
+//! Or build the router yourself: `AuthConfig::from_env()` → `AppState::connect(config)` →
+//! `router(state)`.
+//!
+//! ## Environment (docs/runtime-contract.md)
+//!
+//! Required: `AUTH_SECRET_FILE`, `DATABASE_URL`, `AUTH_BASE_URL`. Optional: `PORT` (8888),
+//! `DATABASE_PASSWORD_FILE`, `AUTH_TRUSTED_ORIGINS`, `AUTH_ADMIN_PORT`, `AUTH_PROVISION_SERVICES`
+//! + `AUTH_SERVICE_CREDENTIALS_DIR`, `AUTH_MAIL_DIR`, `AUTH_SMTP_URL` + `AUTH_SMTP_PASSWORD_FILE`,
+//! `AUTH_MAIL_FROM`; stackr-auth specific: `AUTH_RATE_LIMITS` (`on`/`off`, default on),
+//! `AUTH_TRUST_FORWARDED_FOR` (default off), `AUTH_REQUIRE_EMAIL_VERIFICATION` (default off),
+//! `AUTH_DB_POOL_SIZE` (16).
+//!
+//! ## Database
+//!
+//! See [`db`] for the driver choice (tokio-postgres + deadpool). The schema is BetterAuth's own,
+//! so a database created by BetterAuth can be adopted as is; passwords hashed by BetterAuth
+//! (scrypt) are verified and upgraded to argon2id on the next sign-in.
 
+pub mod admin_page;
+pub mod body;
+pub mod cli;
+pub mod client_ip;
+pub mod config;
+pub mod cookie;
+pub mod current_session;
+pub mod db;
+pub mod error;
+pub mod ids;
+pub mod json;
+pub mod jwt;
+pub mod mail;
+pub mod origin;
+pub mod password;
+pub mod rate_limit;
+pub mod respond;
+pub mod routes;
+pub mod server;
+pub mod state;
+
+pub use config::AuthConfig;
+pub use routes::router;
+pub use server::{run, run_from_env, serve};
+pub use state::AppState;
+
+/// `RUST_LOG`-driven logging (default `info`).
+pub fn init_tracing() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .try_init();
+}

@@ -1,0 +1,293 @@
+//! Configuration from the environment (names pinned in docs/runtime-contract.md).
+//!
+//! Secrets are read from files (`AUTH_SECRET_FILE`, `DATABASE_PASSWORD_FILE`,
+//! `AUTH_SERVICE_CREDENTIALS_DIR/<svc>-credential`, `AUTH_SMTP_PASSWORD_FILE`), never from the
+//! command line, and never appear in `Debug` output or logs.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context};
+
+/// A secret value; `Debug` prints `<redacted>`.
+#[derive(Clone)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
+        Secret(bytes.into())
+    }
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// Where outgoing mail goes.
+#[derive(Debug, Clone)]
+pub enum MailConfig {
+    /// Dev mailbox: one file per message plus `mailbox.log` in this folder.
+    Mailbox(PathBuf),
+    /// SMTP relay (`smtp://`, `smtps://` or `smtp+starttls://`), password from a file.
+    Smtp { url: String, password: Option<Secret> },
+    /// Nothing configured: mail-dependent endpoints answer as BetterAuth does without a sender.
+    Disabled,
+}
+
+/// Session lifetimes (BetterAuth defaults: 7 days, refresh after 1 day, fresh for 1 day).
+#[derive(Debug, Clone)]
+pub struct SessionSettings {
+    pub expires_in: Duration,
+    pub update_age: Duration,
+    pub fresh_age: Duration,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        SessionSettings {
+            expires_in: Duration::from_secs(604_800),
+            update_age: Duration::from_secs(86_400),
+            fresh_age: Duration::from_secs(86_400),
+        }
+    }
+}
+
+/// Everything the auth service needs to run.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    /// HMAC key for cookies and verification JWTs (≥ 32 characters).
+    pub secret: Secret,
+    /// PostgreSQL connection (password already merged in).
+    pub database: tokio_postgres::Config,
+    pub port: u16,
+    /// Port of the admin page; `None` disables it.
+    pub admin_port: Option<u16>,
+    /// Public URL of this service (`https://` switches cookies to `__Secure-` + `Secure`).
+    pub base_url: url::Url,
+    /// Extra trusted origins (the base URL's origin is always trusted).
+    pub trusted_origins: Vec<String>,
+    /// Services allowed to provision, with their credentials.
+    pub provision_services: BTreeMap<String, Secret>,
+    pub mail: MailConfig,
+    pub mail_from: String,
+    /// Per-IP rate limits on sign-in/sign-up/reset/verification mail (`AUTH_RATE_LIMITS=off`
+    /// disables them, e.g. for end-to-end tests that sign many users in from one address).
+    pub rate_limits: bool,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted reverse proxy).
+    pub trust_forwarded_for: bool,
+    /// Sign-in requires a verified email (BetterAuth `requireEmailVerification`).
+    pub require_email_verification: bool,
+    pub session: SessionSettings,
+    /// Size of the PostgreSQL connection pool.
+    pub pool_size: usize,
+}
+
+/// Reads a variable, treating empty as unset.
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn required(name: &str, what: &str) -> anyhow::Result<String> {
+    var(name).ok_or_else(|| anyhow!("environment variable {name} is not set: it must hold {what}"))
+}
+
+/// Reads a secret file, trimming one trailing newline (editors add one).
+pub fn read_secret_file(path: &Path, var_name: &str) -> anyhow::Result<Secret> {
+    let raw = std::fs::read(path)
+        .with_context(|| format!("cannot read {var_name} file {}", path.display()))?;
+    let mut v = raw;
+    while matches!(v.last(), Some(b'\n') | Some(b'\r')) {
+        v.pop();
+    }
+    if v.is_empty() {
+        bail!("{var_name} file {} is empty", path.display());
+    }
+    Ok(Secret(v))
+}
+
+fn parse_bool(name: &str, default: bool) -> anyhow::Result<bool> {
+    match var(name).as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None => Ok(default),
+        Some("1" | "true" | "on" | "yes") => Ok(true),
+        Some("0" | "false" | "off" | "no") => Ok(false),
+        Some(other) => bail!("{name}={other} is not a boolean (use true/false, on/off, 1/0)"),
+    }
+}
+
+fn parse_port(name: &str, value: &str) -> anyhow::Result<u16> {
+    value
+        .parse()
+        .with_context(|| format!("{name}={value} is not a TCP port number"))
+}
+
+/// `DATABASE_URL` (no password) + `DATABASE_PASSWORD_FILE`, merged.
+pub fn database_from_env() -> anyhow::Result<tokio_postgres::Config> {
+    let url = required(
+        "DATABASE_URL",
+        "the auth database URL, e.g. postgres://auth@127.0.0.1:54321/auth",
+    )?;
+    let mut cfg: tokio_postgres::Config = url
+        .parse()
+        .map_err(|e| anyhow!("DATABASE_URL is not a valid PostgreSQL URL: {e}"))?;
+    match var("DATABASE_PASSWORD_FILE") {
+        Some(path) => {
+            let pw = read_secret_file(Path::new(&path), "DATABASE_PASSWORD_FILE")?;
+            cfg.password(pw.expose());
+        }
+        None if cfg.get_password().is_none() => {
+            tracing::warn!("DATABASE_PASSWORD_FILE is not set and DATABASE_URL has no password; connecting without one");
+        }
+        None => {}
+    }
+    if cfg.get_connect_timeout().is_none() {
+        cfg.connect_timeout(Duration::from_secs(5));
+    }
+    Ok(cfg)
+}
+
+fn secret_from_env() -> anyhow::Result<Secret> {
+    let path = required(
+        "AUTH_SECRET_FILE",
+        "the path of a file with the auth secret (at least 32 characters)",
+    )?;
+    let secret = read_secret_file(Path::new(&path), "AUTH_SECRET_FILE")?;
+    if secret.expose().len() < 32 {
+        bail!(
+            "the auth secret in AUTH_SECRET_FILE ({path}) is shorter than 32 characters; generate a longer one"
+        );
+    }
+    Ok(secret)
+}
+
+/// `AUTH_PROVISION_SERVICES` + one `<svc>-credential` file per service in
+/// `AUTH_SERVICE_CREDENTIALS_DIR`.
+fn provision_services_from_env() -> anyhow::Result<BTreeMap<String, Secret>> {
+    let mut services = BTreeMap::new();
+    let Some(list) = var("AUTH_PROVISION_SERVICES") else {
+        return Ok(services);
+    };
+    let names: Vec<String> = list
+        .split(',')
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect();
+    if names.is_empty() {
+        return Ok(services);
+    }
+    let dir = required(
+        "AUTH_SERVICE_CREDENTIALS_DIR",
+        "the folder holding <service>-credential files for the services in AUTH_PROVISION_SERVICES",
+    )?;
+    for name in names {
+        if !name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            bail!("AUTH_PROVISION_SERVICES contains an invalid service name {name:?}");
+        }
+        let path = Path::new(&dir).join(format!("{name}-credential"));
+        let secret = read_secret_file(&path, "AUTH_SERVICE_CREDENTIALS_DIR")?;
+        services.insert(name, secret);
+    }
+    Ok(services)
+}
+
+fn mail_from_env() -> anyhow::Result<MailConfig> {
+    if let Some(url) = var("AUTH_SMTP_URL") {
+        let password = match var("AUTH_SMTP_PASSWORD_FILE") {
+            Some(p) => Some(read_secret_file(Path::new(&p), "AUTH_SMTP_PASSWORD_FILE")?),
+            None => None,
+        };
+        return Ok(MailConfig::Smtp { url, password });
+    }
+    if let Some(dir) = var("AUTH_MAIL_DIR") {
+        return Ok(MailConfig::Mailbox(PathBuf::from(dir)));
+    }
+    Ok(MailConfig::Disabled)
+}
+
+impl AuthConfig {
+    /// Reads the whole configuration; errors name the variable to fix.
+    pub fn from_env() -> anyhow::Result<Self> {
+        let base_url_raw = required(
+            "AUTH_BASE_URL",
+            "the public URL of the auth service, e.g. http://localhost:8888",
+        )?;
+        let base_url = url::Url::parse(&base_url_raw)
+            .with_context(|| format!("AUTH_BASE_URL={base_url_raw} is not a URL"))?;
+        let port = match var("PORT") {
+            Some(p) => parse_port("PORT", &p)?,
+            None => 8888,
+        };
+        let admin_port = match var("AUTH_ADMIN_PORT") {
+            Some(p) => Some(parse_port("AUTH_ADMIN_PORT", &p)?),
+            None => None,
+        };
+        let trusted_origins = var("AUTH_TRUSTED_ORIGINS")
+            .map(|s| {
+                s.split(',')
+                    .map(|o| o.trim().trim_end_matches('/').to_owned())
+                    .filter(|o| !o.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let pool_size = match var("AUTH_DB_POOL_SIZE") {
+            Some(n) => n
+                .parse()
+                .with_context(|| format!("AUTH_DB_POOL_SIZE={n} is not a number"))?,
+            None => 16,
+        };
+        Ok(AuthConfig {
+            secret: secret_from_env()?,
+            database: database_from_env()?,
+            port,
+            admin_port,
+            base_url,
+            trusted_origins,
+            provision_services: provision_services_from_env()?,
+            mail: mail_from_env()?,
+            mail_from: var("AUTH_MAIL_FROM").unwrap_or_else(|| "stackr <no-reply@localhost>".into()),
+            rate_limits: parse_bool("AUTH_RATE_LIMITS", true)?,
+            trust_forwarded_for: parse_bool("AUTH_TRUST_FORWARDED_FOR", false)?,
+            require_email_verification: parse_bool("AUTH_REQUIRE_EMAIL_VERIFICATION", false)?,
+            session: SessionSettings::default(),
+            pool_size,
+        })
+    }
+
+    /// A configuration for tests and embedding: everything explicit, nothing from the environment.
+    pub fn new(secret: Secret, database: tokio_postgres::Config, base_url: url::Url) -> Self {
+        AuthConfig {
+            secret,
+            database,
+            port: 0,
+            admin_port: None,
+            base_url,
+            trusted_origins: Vec::new(),
+            provision_services: BTreeMap::new(),
+            mail: MailConfig::Disabled,
+            mail_from: "stackr <no-reply@localhost>".into(),
+            rate_limits: true,
+            trust_forwarded_for: false,
+            require_email_verification: false,
+            session: SessionSettings::default(),
+            pool_size: 16,
+        }
+    }
+
+    /// Cookies get `__Secure-` and `Secure` when the service is served over https.
+    pub fn secure_cookies(&self) -> bool {
+        self.base_url.scheme() == "https"
+    }
+
+    /// Base URL without trailing slash, e.g. `http://localhost:8888`.
+    pub fn base(&self) -> String {
+        self.base_url.as_str().trim_end_matches('/').to_owned()
+    }
+}

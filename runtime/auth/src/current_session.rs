@@ -1,0 +1,124 @@
+//! Resolving the session behind a request's cookie, and issuing new sessions.
+
+use axum::http::HeaderMap;
+use chrono::{Duration, Utc};
+
+use crate::cookie;
+use crate::db::models::{Session, User};
+use crate::db::{self, sessions};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+pub struct CurrentSession {
+    pub session: Session,
+    pub user: User,
+    /// The browser holds a valid `dont_remember` cookie (`rememberMe: false`).
+    pub dont_remember: bool,
+}
+
+pub enum Lookup {
+    /// No session cookie, or its signature does not verify: nothing to clear.
+    Absent,
+    /// The signature verified but the session is unknown or expired: cookies should be cleared.
+    Gone,
+    Found(CurrentSession),
+}
+
+/// The verified session token carried by the request, if any.
+pub fn verified_token(state: &AppState, headers: &HeaderMap) -> Option<String> {
+    let wire = cookie::find(headers, &state.cookies.session_token)?;
+    cookie::verify(state.secret(), wire)
+}
+
+pub fn has_dont_remember(state: &AppState, headers: &HeaderMap) -> bool {
+    cookie::find(headers, &state.cookies.dont_remember)
+        .and_then(|v| cookie::verify(state.secret(), v))
+        .is_some()
+}
+
+/// Looks the session up in the database (never trusting anything but the signed token).
+/// Expired sessions are deleted on sight.
+pub async fn lookup(state: &AppState, headers: &HeaderMap) -> ApiResult<Lookup> {
+    let Some(token) = verified_token(state, headers) else {
+        return Ok(Lookup::Absent);
+    };
+    let client = state.db().await?;
+    let Some((session, user)) = sessions::find_with_user(&client, &token).await? else {
+        return Ok(Lookup::Gone);
+    };
+    if session.expires_at <= Utc::now() {
+        sessions::delete_by_token(&client, &token).await?;
+        return Ok(Lookup::Gone);
+    }
+    Ok(Lookup::Found(CurrentSession {
+        session,
+        user,
+        dont_remember: has_dont_remember(state, headers),
+    }))
+}
+
+/// Like `lookup`, but answers `401 UNAUTHORIZED` when there is no live session.
+pub async fn require(state: &AppState, headers: &HeaderMap) -> ApiResult<CurrentSession> {
+    match lookup(state, headers).await? {
+        Lookup::Found(s) => Ok(s),
+        _ => Err(ApiError::unauthorized()),
+    }
+}
+
+/// A freshly created session and the cookies that hand it to the browser.
+pub struct Issued {
+    pub session: Session,
+    pub cookies: Vec<String>,
+}
+
+/// Creates a session for `user_id`. `remember: false` gives a one-day session in a browser-session
+/// cookie plus the signed `dont_remember` marker, as BetterAuth does.
+pub async fn issue(
+    state: &AppState,
+    client: &impl deadpool_postgres::GenericClient,
+    user_id: &str,
+    remember: bool,
+    ip: &str,
+    user_agent: &str,
+) -> ApiResult<Issued> {
+    let token = crate::ids::new_session_token();
+    let lifetime = if remember {
+        Duration::from_std(state.config.session.expires_in).unwrap_or(Duration::days(7))
+    } else {
+        Duration::days(1)
+    };
+    let session = sessions::insert(
+        client,
+        &sessions::NewSession {
+            user_id,
+            token: &token,
+            expires_at: db::now_ms() + lifetime,
+            ip_address: ip,
+            user_agent,
+        },
+    )
+    .await?;
+    Ok(Issued {
+        cookies: session_cookies(state, &token, remember),
+        session,
+    })
+}
+
+/// `Set-Cookie` values carrying a session token.
+pub fn session_cookies(state: &AppState, token: &str, remember: bool) -> Vec<String> {
+    let names = &state.cookies;
+    let value = cookie::sign_for_cookie(state.secret(), token);
+    if remember {
+        let max_age = state.config.session.expires_in.as_secs() as i64;
+        vec![names.set_cookie(&names.session_token, &value, Some(max_age))]
+    } else {
+        vec![
+            names.set_cookie(&names.session_token, &value, None),
+            names.set_cookie(
+                &names.dont_remember,
+                &cookie::sign_for_cookie(state.secret(), "true"),
+                None,
+            ),
+        ]
+    }
+}

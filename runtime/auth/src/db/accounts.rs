@@ -1,0 +1,55 @@
+//! Queries on `"account"` (only the `credential` provider: email + password).
+
+use super::{now_ms, Client};
+use deadpool_postgres::GenericClient;
+
+pub const CREDENTIAL: &str = "credential";
+
+/// The stored password hash of the user's credential account, if any.
+pub async fn credential_password(
+    client: &impl GenericClient,
+    user_id: &str,
+) -> Result<Option<Option<String>>, tokio_postgres::Error> {
+    Ok(client
+        .query_opt(
+            r#"select "password" from "account" where "userId" = $1 and "providerId" = $2 limit 1"#,
+            &[&user_id, &CREDENTIAL],
+        )
+        .await?
+        .map(|r| r.get(0)))
+}
+
+pub async fn insert_credential(
+    client: &impl GenericClient,
+    user_id: &str,
+    hash: &str,
+) -> Result<(), tokio_postgres::Error> {
+    let now = now_ms();
+    client
+        .execute(
+            r#"insert into "account" ("id", "accountId", "providerId", "userId", "password", "createdAt", "updatedAt")
+               values ($1, $2, $3, $2, $4, $5, $5)"#,
+            &[&crate::ids::new_id(), &user_id, &CREDENTIAL, &hash, &now],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Replaces the credential password, creating the credential account when missing
+/// (BetterAuth's reset-password does the same). Returns whether an account existed.
+pub async fn set_credential_password(
+    client: &Client,
+    user_id: &str,
+    hash: &str,
+) -> Result<(), tokio_postgres::Error> {
+    let n = client
+        .execute(
+            r#"update "account" set "password" = $3, "updatedAt" = $4 where "userId" = $1 and "providerId" = $2"#,
+            &[&user_id, &CREDENTIAL, &hash, &now_ms()],
+        )
+        .await?;
+    if n == 0 {
+        insert_credential(client, user_id, hash).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,54 @@
+//! Schema migrations, run by the service itself at start-up.
+//!
+//! Plain SQL files embedded in the binary and applied in order inside one transaction guarded by
+//! an advisory lock, so two instances starting together cannot race. Applied versions are recorded
+//! in `stackr_auth_migrations`. Every statement is idempotent (`if not exists`), which lets the
+//! service adopt a database previously created by BetterAuth itself.
+
+use anyhow::Context;
+
+const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (1, "betterauth_core", include_str!("../../migrations/0001_betterauth_core.sql")),
+    (2, "betterauth_plugins", include_str!("../../migrations/0002_betterauth_plugins.sql")),
+    (3, "service_account", include_str!("../../migrations/0003_service_account.sql")),
+];
+
+/// Arbitrary constant identifying "stackr-auth migrations" for `pg_advisory_xact_lock`.
+const LOCK_KEY: i64 = 0x5354_4143_4b52_4155; // "STACKRAU"
+
+pub async fn run(client: &mut tokio_postgres::Client) -> anyhow::Result<()> {
+    let tx = client.transaction().await.context("begin migration transaction")?;
+    tx.execute("select pg_advisory_xact_lock($1)", &[&LOCK_KEY])
+        .await
+        .context("take the migration lock")?;
+    tx.batch_execute(
+        "create table if not exists stackr_auth_migrations (
+            version integer primary key,
+            name text not null,
+            applied_at timestamptz not null default now())",
+    )
+    .await
+    .context("create stackr_auth_migrations")?;
+    let applied: Vec<i32> = tx
+        .query("select version from stackr_auth_migrations", &[])
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    for (version, name, sql) in MIGRATIONS {
+        if applied.contains(version) {
+            continue;
+        }
+        tx.batch_execute(sql)
+            .await
+            .with_context(|| format!("migration {version} ({name}) failed"))?;
+        tx.execute(
+            "insert into stackr_auth_migrations (version, name) values ($1, $2)",
+            &[version, name],
+        )
+        .await?;
+        tracing::info!(version, name, "applied migration");
+    }
+    tx.commit().await.context("commit migrations")?;
+    Ok(())
+}

@@ -1,0 +1,100 @@
+//! Rows of the BetterAuth tables, and the column lists that load them.
+
+use chrono::{DateTime, Utc};
+use tokio_postgres::Row;
+
+/// Columns of `"user" u` in the order `User::from_row` reads them, plus the provisioned services.
+pub const USER_COLUMNS: &str = r#"u."id", u."name", u."email", u."emailVerified", u."image", u."createdAt", u."updatedAt",
+ coalesce(u."twoFactorEnabled", false), u."role", u."banned", u."banReason", u."banExpires",
+ coalesce((select array_agg(sa."service" order by sa."service") from "service_account" sa where sa."user_id" = u."id"), '{}'::text[])"#;
+pub const USER_COLUMN_COUNT: usize = 13;
+
+/// Columns of `"session" s` in the order `Session::from_row` reads them.
+pub const SESSION_COLUMNS: &str = r#"s."id", s."token", s."expiresAt", s."createdAt", s."updatedAt", s."ipAddress", s."userAgent", s."userId", s."impersonatedBy""#;
+pub const SESSION_COLUMN_COUNT: usize = 9;
+
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub email_verified: bool,
+    pub image: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub two_factor_enabled: bool,
+    pub role: Option<String>,
+    pub banned: Option<bool>,
+    pub ban_reason: Option<String>,
+    pub ban_expires: Option<DateTime<Utc>>,
+    /// Base services that provisioned a record for this user.
+    pub services: Vec<String>,
+}
+
+impl User {
+    pub fn from_row(row: &Row, at: usize) -> Self {
+        User {
+            id: row.get(at),
+            name: row.get(at + 1),
+            email: row.get(at + 2),
+            email_verified: row.get(at + 3),
+            image: row.get(at + 4),
+            created_at: row.get(at + 5),
+            updated_at: row.get(at + 6),
+            two_factor_enabled: row.get(at + 7),
+            role: row.get(at + 8),
+            banned: row.get(at + 9),
+            ban_reason: row.get(at + 10),
+            ban_expires: row.get(at + 11),
+            services: row.get(at + 12),
+        }
+    }
+
+    /// Roles are stored comma-joined (admin plugin convention).
+    pub fn roles(&self) -> impl Iterator<Item = &str> {
+        self.role
+            .as_deref()
+            .unwrap_or("user")
+            .split(',')
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.roles().any(|r| r == "admin")
+    }
+
+    /// Banned right now (an expired ban no longer counts; the admin plugin lifts it lazily).
+    pub fn is_banned(&self, now: DateTime<Utc>) -> bool {
+        self.banned == Some(true) && self.ban_expires.is_none_or(|until| until > now)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id: String,
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+    pub user_id: String,
+    pub impersonated_by: Option<String>,
+}
+
+impl Session {
+    pub fn from_row(row: &Row, at: usize) -> Self {
+        Session {
+            id: row.get(at),
+            token: row.get(at + 1),
+            expires_at: row.get(at + 2),
+            created_at: row.get(at + 3),
+            updated_at: row.get(at + 4),
+            ip_address: row.get(at + 5),
+            user_agent: row.get(at + 6),
+            user_id: row.get(at + 7),
+            impersonated_by: row.get(at + 8),
+        }
+    }
+}

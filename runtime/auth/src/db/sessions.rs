@@ -1,0 +1,111 @@
+//! Queries on `"session"`.
+
+use super::models::{Session, User, SESSION_COLUMNS, SESSION_COLUMN_COUNT, USER_COLUMNS};
+use super::{now_ms, Client};
+use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
+
+pub struct NewSession<'a> {
+    pub user_id: &'a str,
+    pub token: &'a str,
+    pub expires_at: DateTime<Utc>,
+    pub ip_address: &'a str,
+    pub user_agent: &'a str,
+}
+
+pub async fn insert(client: &impl GenericClient, s: &NewSession<'_>) -> Result<Session, tokio_postgres::Error> {
+    let now = now_ms();
+    let id = crate::ids::new_id();
+    let sql = format!(
+        r#"insert into "session" as s ("id", "expiresAt", "token", "createdAt", "updatedAt", "ipAddress", "userAgent", "userId")
+           values ($1, $2, $3, $4, $4, $5, $6, $7) returning {SESSION_COLUMNS}"#
+    );
+    let row = client
+        .query_one(
+            &sql,
+            &[&id, &s.expires_at, &s.token, &now, &s.ip_address, &s.user_agent, &s.user_id],
+        )
+        .await?;
+    Ok(Session::from_row(&row, 0))
+}
+
+/// The hot path of every authenticated request in the stack: one indexed join, one round trip,
+/// prepared once per pooled connection.
+pub async fn find_with_user(
+    client: &Client,
+    token: &str,
+) -> Result<Option<(Session, User)>, tokio_postgres::Error> {
+    let sql = format!(
+        r#"select {SESSION_COLUMNS}, {USER_COLUMNS} from "session" s join "user" u on u."id" = s."userId" where s."token" = $1"#
+    );
+    let stmt = client.prepare_cached(&sql).await?;
+    Ok(client.query_opt(&stmt, &[&token]).await?.map(|row| {
+        (
+            Session::from_row(&row, 0),
+            User::from_row(&row, SESSION_COLUMN_COUNT),
+        )
+    }))
+}
+
+/// Sliding refresh: pushes `expiresAt` forward and stamps `updatedAt`.
+pub async fn extend(
+    client: &Client,
+    id: &str,
+    expires_at: DateTime<Utc>,
+) -> Result<DateTime<Utc>, tokio_postgres::Error> {
+    let now = now_ms();
+    client
+        .execute(
+            r#"update "session" set "expiresAt" = $2, "updatedAt" = $3 where "id" = $1"#,
+            &[&id, &expires_at, &now],
+        )
+        .await?;
+    Ok(now)
+}
+
+pub async fn delete_by_token(client: &impl GenericClient, token: &str) -> Result<u64, tokio_postgres::Error> {
+    client
+        .execute(r#"delete from "session" where "token" = $1"#, &[&token])
+        .await
+}
+
+/// Deletes `token` only if it belongs to `user_id` (a user cannot revoke others' sessions).
+pub async fn delete_user_token(
+    client: &Client,
+    user_id: &str,
+    token: &str,
+) -> Result<u64, tokio_postgres::Error> {
+    client
+        .execute(
+            r#"delete from "session" where "token" = $1 and "userId" = $2"#,
+            &[&token, &user_id],
+        )
+        .await
+}
+
+pub async fn delete_all_for_user(client: &impl GenericClient, user_id: &str) -> Result<u64, tokio_postgres::Error> {
+    client
+        .execute(r#"delete from "session" where "userId" = $1"#, &[&user_id])
+        .await
+}
+
+pub async fn delete_others(
+    client: &Client,
+    user_id: &str,
+    keep_token: &str,
+) -> Result<u64, tokio_postgres::Error> {
+    client
+        .execute(
+            r#"delete from "session" where "userId" = $1 and "token" <> $2"#,
+            &[&user_id, &keep_token],
+        )
+        .await
+}
+
+pub async fn list_active(client: &Client, user_id: &str) -> Result<Vec<Session>, tokio_postgres::Error> {
+    let sql = format!(
+        r#"select {SESSION_COLUMNS} from "session" s where s."userId" = $1 and s."expiresAt" > $2 and s."impersonatedBy" is null order by s."createdAt""#
+    );
+    let rows = client.query(&sql, &[&user_id, &now_ms()]).await?;
+    Ok(rows.iter().map(|r| Session::from_row(r, 0)).collect())
+}

@@ -1,0 +1,135 @@
+//! Queries on `"user"`.
+
+use super::models::{User, USER_COLUMNS};
+use super::{now_ms, Client};
+use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
+
+pub async fn by_email(client: &Client, email: &str) -> Result<Option<User>, tokio_postgres::Error> {
+    let sql = format!(r#"select {USER_COLUMNS} from "user" u where u."email" = $1"#);
+    let stmt = client.prepare_cached(&sql).await?;
+    Ok(client.query_opt(&stmt, &[&email]).await?.map(|r| User::from_row(&r, 0)))
+}
+
+pub async fn by_id(client: &impl GenericClient, id: &str) -> Result<Option<User>, tokio_postgres::Error> {
+    let sql = format!(r#"select {USER_COLUMNS} from "user" u where u."id" = $1"#);
+    Ok(client.query_opt(&sql, &[&id]).await?.map(|r| User::from_row(&r, 0)))
+}
+
+/// Inserts a user; `Ok(false)` when the email is taken.
+pub async fn insert(
+    client: &impl GenericClient,
+    id: &str,
+    name: &str,
+    email: &str,
+    image: Option<&str>,
+) -> Result<bool, tokio_postgres::Error> {
+    let now = now_ms();
+    let n = client
+        .execute(
+            r#"insert into "user" ("id", "name", "email", "emailVerified", "image", "createdAt", "updatedAt", "twoFactorEnabled", "role", "banned")
+               values ($1, $2, $3, false, $4, $5, $5, false, 'user', false)
+               on conflict ("email") do nothing"#,
+            &[&id, &name, &email, &image, &now],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
+pub async fn set_email_verified(client: &Client, id: &str) -> Result<(), tokio_postgres::Error> {
+    client
+        .execute(
+            r#"update "user" set "emailVerified" = true, "updatedAt" = $2 where "id" = $1"#,
+            &[&id, &now_ms()],
+        )
+        .await?;
+    Ok(())
+}
+
+pub async fn update_profile(
+    client: &Client,
+    id: &str,
+    name: Option<&str>,
+    image: Option<Option<&str>>,
+) -> Result<(), tokio_postgres::Error> {
+    let set_image = image.is_some();
+    let image = image.flatten();
+    client
+        .execute(
+            r#"update "user" set "name" = coalesce($2, "name"),
+                 "image" = case when $3 then $4 else "image" end,
+                 "updatedAt" = $5 where "id" = $1"#,
+            &[&id, &name, &set_image, &image, &now_ms()],
+        )
+        .await?;
+    Ok(())
+}
+
+pub async fn set_two_factor_enabled(
+    client: &impl GenericClient,
+    id: &str,
+    enabled: bool,
+) -> Result<(), tokio_postgres::Error> {
+    client
+        .execute(
+            r#"update "user" set "twoFactorEnabled" = $2, "updatedAt" = $3 where "id" = $1"#,
+            &[&id, &enabled, &now_ms()],
+        )
+        .await?;
+    Ok(())
+}
+
+pub async fn set_role(client: &Client, id: &str, role: &str) -> Result<u64, tokio_postgres::Error> {
+    client
+        .execute(
+            r#"update "user" set "role" = $2, "updatedAt" = $3 where "id" = $1"#,
+            &[&id, &role, &now_ms()],
+        )
+        .await
+}
+
+pub async fn set_ban(
+    client: &impl GenericClient,
+    id: &str,
+    banned: bool,
+    reason: Option<&str>,
+    expires: Option<DateTime<Utc>>,
+) -> Result<u64, tokio_postgres::Error> {
+    client
+        .execute(
+            r#"update "user" set "banned" = $2, "banReason" = $3, "banExpires" = $4, "updatedAt" = $5 where "id" = $1"#,
+            &[&id, &banned, &reason, &expires, &now_ms()],
+        )
+        .await
+}
+
+/// Admin listing: optional search on email or name, paging, newest first by default.
+pub struct ListQuery {
+    pub search_field: &'static str,
+    pub search_pattern: Option<String>,
+    pub limit: i64,
+    pub offset: i64,
+    pub sort_by: &'static str,
+    pub descending: bool,
+}
+
+pub async fn list(client: &Client, q: &ListQuery) -> Result<(Vec<User>, i64), tokio_postgres::Error> {
+    // search_field and sort_by come from fixed allow-lists, never from raw input.
+    let filter = format!(
+        r#"($1::text is null or lower(u."{}") like lower($1))"#,
+        q.search_field
+    );
+    let dir = if q.descending { "desc" } else { "asc" };
+    let sql = format!(
+        r#"select {USER_COLUMNS} from "user" u where {filter} order by u."{}" {dir}, u."id" limit $2 offset $3"#,
+        q.sort_by
+    );
+    let rows = client
+        .query(&sql, &[&q.search_pattern, &q.limit, &q.offset])
+        .await?;
+    let total: i64 = client
+        .query_one(&format!(r#"select count(*) from "user" u where {filter}"#), &[&q.search_pattern])
+        .await?
+        .get(0);
+    Ok((rows.iter().map(|r| User::from_row(r, 0)).collect(), total))
+}

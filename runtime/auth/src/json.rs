@@ -1,0 +1,93 @@
+//! JSON output of users and sessions, with BetterAuth's key order and date format.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{Map, Value};
+
+use crate::db::models::{Session, User};
+
+/// JavaScript `Date.toJSON()`: `2026-11-24T02:02:28.476Z`.
+pub fn date(d: &DateTime<Utc>) -> Value {
+    Value::String(d.to_rfc3339_opts(SecondsFormat::Millis, true))
+}
+
+fn opt_date(d: &Option<DateTime<Utc>>) -> Value {
+    d.as_ref().map(date).unwrap_or(Value::Null)
+}
+
+/// `my-svc` → `hasMySvcAccount` (runtime contract, provisioning).
+pub fn has_account_key(service: &str) -> String {
+    let camel: String = service
+        .split(['-', '_'])
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let mut c = p.chars();
+            match c.next() {
+                Some(f) => f.to_ascii_uppercase().to_string() + c.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect();
+    format!("has{camel}Account")
+}
+
+/// The user object: core fields in BetterAuth's observed order, then the twoFactor/admin plugin
+/// fields, then `has<Service>Account` for every service allowed to provision.
+pub fn user<'a>(u: &User, provision_services: impl IntoIterator<Item = &'a String>) -> Value {
+    let mut m = Map::new();
+    m.insert("name".into(), u.name.clone().into());
+    m.insert("email".into(), u.email.clone().into());
+    m.insert("emailVerified".into(), u.email_verified.into());
+    m.insert("image".into(), u.image.clone().map(Value::String).unwrap_or(Value::Null));
+    m.insert("createdAt".into(), date(&u.created_at));
+    m.insert("updatedAt".into(), date(&u.updated_at));
+    m.insert("id".into(), u.id.clone().into());
+    m.insert("twoFactorEnabled".into(), u.two_factor_enabled.into());
+    m.insert("role".into(), u.role.clone().map(Value::String).unwrap_or(Value::Null));
+    m.insert("banned".into(), u.banned.map(Value::Bool).unwrap_or(Value::Null));
+    m.insert("banReason".into(), u.ban_reason.clone().map(Value::String).unwrap_or(Value::Null));
+    m.insert("banExpires".into(), opt_date(&u.ban_expires));
+    for service in provision_services {
+        m.insert(
+            has_account_key(service),
+            u.services.iter().any(|s| s == service).into(),
+        );
+    }
+    Value::Object(m)
+}
+
+/// The session object (includes the token, as BetterAuth does).
+pub fn session(s: &Session) -> Value {
+    let mut m = Map::new();
+    m.insert("expiresAt".into(), date(&s.expires_at));
+    m.insert("token".into(), s.token.clone().into());
+    m.insert("createdAt".into(), date(&s.created_at));
+    m.insert("updatedAt".into(), date(&s.updated_at));
+    m.insert("ipAddress".into(), s.ip_address.clone().unwrap_or_default().into());
+    m.insert("userAgent".into(), s.user_agent.clone().unwrap_or_default().into());
+    m.insert("userId".into(), s.user_id.clone().into());
+    m.insert("id".into(), s.id.clone().into());
+    m.insert(
+        "impersonatedBy".into(),
+        s.impersonated_by.clone().map(Value::String).unwrap_or(Value::Null),
+    );
+    Value::Object(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_names_are_camel_cased() {
+        assert_eq!(has_account_key("core"), "hasCoreAccount");
+        assert_eq!(has_account_key("my-svc"), "hasMySvcAccount");
+        assert_eq!(has_account_key("wallet2"), "hasWallet2Account");
+    }
+
+    #[test]
+    fn dates_look_like_javascript() {
+        use chrono::TimeZone;
+        let d = Utc.with_ymd_and_hms(2026, 11, 24, 2, 2, 28).unwrap() + chrono::Duration::milliseconds(476);
+        assert_eq!(date(&d), Value::String("2026-11-24T02:02:28.476Z".into()));
+    }
+}

@@ -1,0 +1,142 @@
+//! Per-client-IP rate limits on the endpoints that attackers hammer (credential stuffing, mail
+//! bombing), with BetterAuth's production rules and algorithm (reference §4):
+//!
+//! * `/sign-in/*`, `/sign-up/*`, `/change-password`, `/two-factor/*`: 3 requests per 10 s;
+//! * `/request-password-reset`, `/send-verification-email`: 3 per 60 s.
+//!
+//! `get-session` and `provision` are deliberately **not** limited: base services call them
+//! server-to-server from a handful of addresses, and throttling them would log users out across
+//! the whole stack (better-auth#6335, #977).
+//!
+//! Counters live in memory (one auth process is the trust anchor); the key is `ip|rule`.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rule {
+    pub name: &'static str,
+    pub window: Duration,
+    pub max: u32,
+}
+
+/// The limit for a path under `/api/auth`, if any.
+pub fn rule_for(path: &str) -> Option<Rule> {
+    let p = path.strip_prefix("/api/auth").unwrap_or(path);
+    let short = |name| Rule { name, window: Duration::from_secs(10), max: 3 };
+    let long = |name| Rule { name, window: Duration::from_secs(60), max: 3 };
+    if p.starts_with("/sign-in") {
+        Some(short("sign-in"))
+    } else if p.starts_with("/sign-up") {
+        Some(short("sign-up"))
+    } else if p.starts_with("/change-password") {
+        Some(short("change-password"))
+    } else if p.starts_with("/two-factor/") {
+        Some(short("two-factor"))
+    } else if p.starts_with("/request-password-reset") {
+        Some(long("request-password-reset"))
+    } else if p.starts_with("/send-verification-email") {
+        Some(long("send-verification-email"))
+    } else {
+        None
+    }
+}
+
+struct Bucket {
+    count: u32,
+    last: Instant,
+}
+
+pub struct RateLimiter {
+    enabled: bool,
+    buckets: Mutex<HashMap<String, Bucket>>,
+}
+
+/// Upper bound on tracked keys, so a flood of spoofed addresses cannot exhaust memory.
+const MAX_KEYS: usize = 100_000;
+
+impl RateLimiter {
+    pub fn new(enabled: bool) -> Self {
+        RateLimiter { enabled, buckets: Mutex::new(HashMap::new()) }
+    }
+
+    /// BetterAuth's `decideConsume`: reset after a quiet window, else count up to `max`.
+    /// `Err(seconds)` says how long to wait.
+    pub fn consume(&self, ip: &str, rule: Rule, now: Instant) -> Result<(), u64> {
+        if !self.enabled {
+            return Ok(());
+        }
+        let key = format!("{ip}|{}", rule.name);
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if buckets.len() >= MAX_KEYS {
+            buckets.retain(|_, b| now.duration_since(b.last) < Duration::from_secs(60));
+        }
+        let bucket = buckets.entry(key).or_insert(Bucket { count: 0, last: now });
+        let elapsed = now.duration_since(bucket.last);
+        if bucket.count == 0 || elapsed >= rule.window {
+            bucket.count = 1;
+            bucket.last = now;
+            Ok(())
+        } else if bucket.count >= rule.max {
+            let wait = rule.window.saturating_sub(elapsed);
+            Err(wait.as_secs_f64().ceil().max(1.0) as u64)
+        } else {
+            bucket.count += 1;
+            bucket.last = now;
+            Ok(())
+        }
+    }
+}
+
+/// Middleware: `429 {"message":"Too many requests. Please try again later."}` + `X-Retry-After`.
+pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if let Some(rule) = rule_for(req.uri().path()) {
+        let (parts, body) = req.into_parts();
+        let ip = crate::client_ip::resolve(&parts, state.config.trust_forwarded_for);
+        if let Err(wait) = state.rate_limiter.consume(&ip, rule, Instant::now()) {
+            tracing::warn!(rule = rule.name, ip = %ip, "rate limit hit");
+            return ApiError::message_only(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many requests. Please try again later.",
+            )
+            .with_header("x-retry-after", wait.to_string())
+            .into_response();
+        }
+        return next.run(Request::from_parts(parts, body)).await;
+    }
+    next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn three_per_window_then_blocked_then_reset() {
+        let rl = RateLimiter::new(true);
+        let rule = rule_for("/api/auth/sign-in/email").unwrap();
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            assert!(rl.consume("1.2.3.4", rule, t0).is_ok());
+        }
+        assert!(rl.consume("1.2.3.4", rule, t0).is_err());
+        // Another client is unaffected.
+        assert!(rl.consume("5.6.7.8", rule, t0).is_ok());
+        assert!(rl.consume("1.2.3.4", rule, t0 + Duration::from_secs(11)).is_ok());
+    }
+
+    #[test]
+    fn get_session_is_never_limited() {
+        assert_eq!(rule_for("/api/auth/get-session"), None);
+        assert_eq!(rule_for("/api/auth/provision"), None);
+    }
+}

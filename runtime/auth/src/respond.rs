@@ -1,0 +1,36 @@
+//! Building responses with `Set-Cookie` headers.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+/// JSON response plus cookies.
+pub fn json_with_cookies(status: StatusCode, body: Value, cookies: Vec<String>) -> Response {
+    let mut res = (status, axum::Json(body)).into_response();
+    add_cookies(&mut res, cookies);
+    res
+}
+
+pub fn ok_json(body: Value) -> Response {
+    json_with_cookies(StatusCode::OK, body, Vec::new())
+}
+
+pub fn add_cookies(res: &mut Response, cookies: Vec<String>) {
+    for c in cookies {
+        if let Ok(v) = HeaderValue::from_str(&c) {
+            res.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+}
+
+/// `302` to `location` with an empty body (BetterAuth keeps `content-type: application/json`).
+pub fn redirect(location: &str, cookies: Vec<String>) -> Response {
+    let mut res = StatusCode::FOUND.into_response();
+    if let Ok(v) = HeaderValue::from_str(location) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    add_cookies(&mut res, cookies);
+    res
+}

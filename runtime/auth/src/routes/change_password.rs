@@ -1,0 +1,66 @@
+//! `POST /api/auth/change-password {newPassword, currentPassword, revokeOtherSessions?}`.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde_json::json;
+
+use crate::body::Body;
+use crate::client_ip::{user_agent, ClientIp};
+use crate::current_session;
+use crate::db::{accounts, sessions};
+use crate::error::{ApiError, ApiResult};
+use crate::password;
+use crate::respond;
+use crate::state::AppState;
+
+pub async fn post(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult<Response> {
+    let mut body = Body::parse(&headers, &bytes, false)?;
+    let new_password = body.string("newPassword");
+    let current_password = body.string("currentPassword");
+    let revoke_others = body.opt_bool("revokeOtherSessions").unwrap_or(false);
+    body.check()?;
+    let current = current_session::require(&state, &headers).await?;
+    password::check_length(&new_password)?;
+    let client = state.db().await?;
+    match accounts::credential_password(&client, &current.user.id).await? {
+        Some(Some(_)) => {}
+        _ => {
+            return Err(ApiError::bad_request(
+                "CREDENTIAL_ACCOUNT_NOT_FOUND",
+                "Credential account not found",
+            ))
+        }
+    }
+    if !crate::routes::sign_in::check_password(&state, &client, &current.user.id, current_password).await? {
+        return Err(ApiError::bad_request("INVALID_PASSWORD", "Invalid password"));
+    }
+    let hash = tokio::task::spawn_blocking(move || password::hash(&new_password))
+        .await
+        .map_err(ApiError::internal)??;
+    accounts::set_credential_password(&client, &current.user.id, &hash).await?;
+    if revoke_others {
+        sessions::delete_all_for_user(&client, &current.user.id).await?;
+        let issued = current_session::issue(
+            &state,
+            &client,
+            &current.user.id,
+            !current.dont_remember,
+            &ip,
+            &user_agent(&headers),
+        )
+        .await?;
+        return Ok(respond::json_with_cookies(
+            StatusCode::OK,
+            json!({"token": issued.session.token, "user": state.user_json(&current.user)}),
+            issued.cookies,
+        ));
+    }
+    Ok(respond::ok_json(json!({"token": null, "user": state.user_json(&current.user)})))
+}

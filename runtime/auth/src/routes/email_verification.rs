@@ -1,0 +1,134 @@
+//! `POST /send-verification-email` and `GET /verify-email` (stateless HS256 JWT links).
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use crate::body::Body;
+use crate::cookie::encode_uri_component;
+use crate::current_session::{self, Lookup};
+use crate::db::models::User;
+use crate::db::users;
+use crate::error::{ApiError, ApiResult};
+use crate::jwt;
+use crate::mail::OutgoingMail;
+use crate::respond;
+use crate::state::AppState;
+
+/// BetterAuth's `emailVerification.expiresIn` default.
+const LINK_LIFETIME_SECS: i64 = 3600;
+/// Anonymous requests always take at least this long, so timing reveals nothing about accounts.
+const ANONYMOUS_FLOOR: Duration = Duration::from_millis(500);
+
+/// Mails a verification link to `user` (in the background).
+pub fn send_verification_mail(state: &AppState, user: &User, callback_url: Option<&str>) {
+    let now = chrono::Utc::now().timestamp();
+    let mut claims = Map::new();
+    claims.insert("email".into(), user.email.clone().into());
+    claims.insert("userId".into(), user.id.clone().into());
+    claims.insert("iat".into(), now.into());
+    claims.insert("exp".into(), (now + LINK_LIFETIME_SECS).into());
+    let token = jwt::encode(state.secret(), &claims);
+    let url = format!(
+        "{}/api/auth/verify-email?token={}&callbackURL={}",
+        state.config.base(),
+        token,
+        encode_uri_component(callback_url.unwrap_or("/"))
+    );
+    state.mailer.send_in_background(OutgoingMail {
+        to: user.email.clone(),
+        subject: "Verify your email address".into(),
+        text: format!("Hello {},\n\nClick the link to verify your email:\n{url}\n", user.name),
+    });
+}
+
+pub async fn send(State(state): State<AppState>, headers: HeaderMap, bytes: Bytes) -> ApiResult<Response> {
+    let started = Instant::now();
+    let mut body = Body::parse(&headers, &bytes, false)?;
+    let email = body.email("email");
+    let callback_url = body.opt_string("callbackURL");
+    body.check()?;
+    if !state.mailer.is_enabled() {
+        return Err(ApiError::bad_request(
+            "VERIFICATION_EMAIL_NOT_ENABLED",
+            "Verification email isn't enabled",
+        ));
+    }
+    if let Some(cb) = &callback_url {
+        if !state.trusted.is_trusted_url(cb) {
+            return Err(ApiError::forbidden("INVALID_CALLBACK_URL", "Invalid callbackURL"));
+        }
+    }
+    if let Lookup::Found(current) = current_session::lookup(&state, &headers).await? {
+        if current.user.email != email {
+            return Err(ApiError::bad_request("EMAIL_MISMATCH", "Email mismatch"));
+        }
+        if current.user.email_verified {
+            return Err(ApiError::bad_request("EMAIL_ALREADY_VERIFIED", "Email is already verified"));
+        }
+        send_verification_mail(&state, &current.user, callback_url.as_deref());
+        return Ok(respond::ok_json(json!({"status": true})));
+    }
+    let client = state.db().await?;
+    if let Some(user) = users::by_email(&client, &email).await? {
+        if !user.email_verified {
+            send_verification_mail(&state, &user, callback_url.as_deref());
+        }
+    }
+    if let Some(rest) = ANONYMOUS_FLOOR.checked_sub(started.elapsed()) {
+        tokio::time::sleep(rest).await;
+    }
+    Ok(respond::ok_json(json!({"status": true})))
+}
+
+fn failure(code: &str, message: &str, status: StatusCode, callback: Option<&str>) -> Response {
+    match callback {
+        Some(cb) => {
+            let sep = if cb.contains('?') { '&' } else { '?' };
+            respond::redirect(&format!("{cb}{sep}error={code}"), Vec::new())
+        }
+        None => axum::response::IntoResponse::into_response(ApiError::new(status, code, message)),
+    }
+}
+
+pub async fn verify(
+    State(state): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult<Response> {
+    let Some(token) = query.get("token") else {
+        return Err(ApiError::validation(
+            "[query.token] Invalid input: expected string, received undefined",
+        ));
+    };
+    let callback = query.get("callbackURL").map(String::as_str);
+    if let Some(cb) = callback {
+        if !state.trusted.is_trusted_url(cb) {
+            return Err(ApiError::forbidden("INVALID_CALLBACK_URL", "Invalid callbackURL"));
+        }
+    }
+    let claims = match jwt::decode(state.secret(), token, chrono::Utc::now().timestamp()) {
+        Ok(c) => c,
+        Err(jwt::JwtError::Expired) => {
+            return Ok(failure("TOKEN_EXPIRED", "Token expired", StatusCode::UNAUTHORIZED, callback))
+        }
+        Err(jwt::JwtError::Invalid) => {
+            return Ok(failure("INVALID_TOKEN", "Invalid token", StatusCode::UNAUTHORIZED, callback))
+        }
+    };
+    let email = claims.get("email").and_then(Value::as_str).unwrap_or("");
+    let client = state.db().await?;
+    let Some(user) = users::by_email(&client, &email.to_lowercase()).await? else {
+        return Ok(failure("USER_NOT_FOUND", "User not found", StatusCode::UNAUTHORIZED, callback));
+    };
+    if !user.email_verified {
+        users::set_email_verified(&client, &user.id).await?;
+    }
+    Ok(match callback {
+        Some(cb) => respond::redirect(cb, Vec::new()),
+        None => respond::ok_json(json!({"status": true, "user": null})),
+    })
+}

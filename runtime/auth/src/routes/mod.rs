@@ -1,0 +1,57 @@
+//! The HTTP surface: BetterAuth's routes under `/api/auth`, plus `/health`.
+
+pub mod change_password;
+pub mod email_verification;
+pub mod get_session;
+pub mod ok;
+pub mod password_reset;
+pub mod provision;
+pub mod sessions;
+pub mod sign_in;
+pub mod sign_out;
+pub mod sign_up;
+pub mod two_factor;
+pub mod update_user;
+
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::state::AppState;
+
+/// Routes relative to `/api/auth`.
+fn auth_routes() -> Router<AppState> {
+    Router::new()
+        .route("/ok", get(ok::ok))
+        .route("/sign-up/email", post(sign_up::post))
+        .route("/sign-in/email", post(sign_in::post))
+        .route("/get-session", get(get_session::get).post(get_session::post))
+        .route("/sign-out", post(sign_out::post))
+        .route("/list-sessions", get(sessions::list))
+        .route("/revoke-session", post(sessions::revoke_one))
+        .route("/revoke-sessions", post(sessions::revoke_all))
+        .route("/revoke-other-sessions", post(sessions::revoke_others))
+        .route("/change-password", post(change_password::post))
+        .route("/update-user", post(update_user::post))
+        .route("/send-verification-email", post(email_verification::send))
+        .route("/verify-email", get(email_verification::verify))
+        .route("/request-password-reset", post(password_reset::request))
+        .route("/reset-password/{token}", get(password_reset::link))
+        .route("/reset-password", post(password_reset::reset))
+        .route("/provision", post(provision::post))
+}
+
+/// The full application: routes, origin/CSRF guard, rate limits.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .nest("/api/auth", auth_routes())
+        .route("/health", get(ok::health))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::rate_limit::limit,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::origin::guard,
+        ))
+        .with_state(state)
+}

@@ -1,0 +1,122 @@
+//! Password reset: `POST /request-password-reset`, `GET /reset-password/:token`,
+//! `POST /reset-password`. Tokens are 24 random characters stored in `verification` as
+//! `reset-password:<token>` → user id, valid one hour, consumed atomically.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde_json::json;
+
+use crate::body::Body;
+use crate::cookie::encode_uri_component;
+use crate::db::{accounts, sessions, users, verification};
+use crate::error::{ApiError, ApiResult};
+use crate::mail::OutgoingMail;
+use crate::password;
+use crate::respond;
+use crate::state::AppState;
+
+const TOKEN_LIFETIME_SECS: i64 = 3600;
+/// Constant answer time, so "no such user" and "mail sent" look alike.
+const FLOOR: Duration = Duration::from_millis(300);
+
+fn identifier(token: &str) -> String {
+    format!("reset-password:{token}")
+}
+
+pub async fn request(State(state): State<AppState>, headers: HeaderMap, bytes: Bytes) -> ApiResult<Response> {
+    let started = Instant::now();
+    let mut body = Body::parse(&headers, &bytes, false)?;
+    let email = body.email("email");
+    let redirect_to = body.opt_string("redirectTo");
+    body.check()?;
+    if !state.mailer.is_enabled() {
+        return Err(ApiError::bad_request("RESET_PASSWORD_DISABLED", "Reset password isn't enabled"));
+    }
+    if let Some(r) = &redirect_to {
+        if !state.trusted.is_trusted_url(r) {
+            return Err(ApiError::forbidden("INVALID_REDIRECT_URL", "Invalid redirectURL"));
+        }
+    }
+    let client = state.db().await?;
+    if let Some(user) = users::by_email(&client, &email).await? {
+        let token = crate::ids::random_string(24);
+        let expires = crate::db::now_ms() + chrono::Duration::seconds(TOKEN_LIFETIME_SECS);
+        verification::insert(&client, &identifier(&token), &user.id, expires).await?;
+        let url = format!(
+            "{}/api/auth/reset-password/{token}?callbackURL={}",
+            state.config.base(),
+            encode_uri_component(redirect_to.as_deref().unwrap_or("/"))
+        );
+        state.mailer.send_in_background(OutgoingMail {
+            to: user.email.clone(),
+            subject: "Reset your password".into(),
+            text: format!("Hello {},\n\nClick the link to reset your password:\n{url}\n\nIf you did not ask for this, ignore this mail.\n", user.name),
+        });
+    }
+    if let Some(rest) = FLOOR.checked_sub(started.elapsed()) {
+        tokio::time::sleep(rest).await;
+    }
+    Ok(respond::ok_json(json!({
+        "status": true,
+        "message": "If this email exists in our system, check your email for the reset link",
+    })))
+}
+
+/// The link in the mail: checks the token (without consuming it) and forwards to the app's page.
+pub async fn link(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult<Response> {
+    let Some(callback) = query.get("callbackURL") else {
+        return Err(ApiError::validation(
+            "[query.callbackURL] Invalid input: expected string, received undefined",
+        ));
+    };
+    if !state.trusted.is_trusted_url(callback) {
+        return Err(ApiError::forbidden("INVALID_CALLBACK_URL", "Invalid callbackURL"));
+    }
+    let sep = if callback.contains('?') { '&' } else { '?' };
+    let client = state.db().await?;
+    let valid = verification::peek(&client, &identifier(&token)).await?.is_some();
+    let location = if valid {
+        format!("{callback}{sep}token={}", encode_uri_component(&token))
+    } else {
+        format!("{callback}{sep}error=INVALID_TOKEN")
+    };
+    Ok(respond::redirect(&location, Vec::new()))
+}
+
+/// Sets the new password. All the user's sessions are revoked: a reset usually means the old
+/// password leaked, so sessions opened with it must not survive (BetterAuth makes this optional).
+pub async fn reset(
+    State(state): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult<Response> {
+    let mut body = Body::parse(&headers, &bytes, false)?;
+    let new_password = body.string("newPassword");
+    let token = body.opt_string("token").or_else(|| query.get("token").cloned());
+    body.check()?;
+    let invalid = || ApiError::bad_request("INVALID_TOKEN", "Invalid token");
+    let Some(token) = token else {
+        return Err(invalid());
+    };
+    password::check_length(&new_password)?;
+    let client = state.db().await?;
+    let Some(user_id) = verification::take(&client, &identifier(&token)).await? else {
+        return Err(invalid());
+    };
+    let hash = tokio::task::spawn_blocking(move || password::hash(&new_password))
+        .await
+        .map_err(ApiError::internal)??;
+    accounts::set_credential_password(&client, &user_id, &hash).await?;
+    sessions::delete_all_for_user(&client, &user_id).await?;
+    Ok(respond::ok_json(json!({"status": true})))
+}

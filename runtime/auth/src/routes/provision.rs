@@ -1,0 +1,59 @@
+//! `POST /api/auth/provision` (docs/runtime-contract.md): a base service reports that it created
+//! its record for the signed-in user. Proven twice: the user's forwarded cookie AND the calling
+//! service's credential (`authorization: Bearer …`, compared in constant time). A user alone can
+//! never set `has<Service>Account`.
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap};
+use axum::response::Response;
+use serde_json::json;
+use subtle::ConstantTimeEq;
+
+use crate::current_session;
+use crate::db::service_accounts;
+use crate::error::{ApiError, ApiResult};
+use crate::respond;
+use crate::state::AppState;
+
+fn invalid_credential() -> ApiError {
+    ApiError::forbidden("INVALID_SERVICE_CREDENTIAL", "Invalid service credential")
+}
+
+/// Constant-time check of the presented credential for `service`. Unknown services are compared
+/// against a dummy so timing does not reveal which service names exist.
+fn credential_ok(state: &AppState, service: &str, presented: &[u8]) -> bool {
+    match state.config.provision_services.get(service) {
+        Some(expected) => bool::from(expected.expose().ct_eq(presented)),
+        None => {
+            let _ = [0u8; 48].as_slice().ct_eq(presented);
+            false
+        }
+    }
+}
+
+pub async fn post(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+    let service = headers
+        .get("x-stackr-service")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .trim()
+        .to_owned();
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("")
+        .trim();
+    if service.is_empty() || presented.is_empty() || !credential_ok(&state, &service, presented.as_bytes()) {
+        tracing::warn!(service = %service, "provision refused: invalid service credential");
+        return Err(invalid_credential());
+    }
+    let current = current_session::require(&state, &headers).await?;
+    let client = state.db().await?;
+    service_accounts::provision(&client, &current.user.id, &service).await?;
+    Ok(respond::ok_json(json!({
+        "service": service,
+        "userId": current.user.id,
+        "provisioned": true,
+    })))
+}

@@ -1,0 +1,135 @@
+//! `POST /api/auth/sign-in/email`.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use serde_json::{Map, Value};
+
+use crate::body::Body;
+use crate::client_ip::{user_agent, ClientIp};
+use crate::current_session;
+use crate::db::{accounts, users};
+use crate::error::{ApiError, ApiResult};
+use crate::password::{self, Verdict};
+use crate::respond;
+use crate::state::AppState;
+
+fn invalid_credentials() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "INVALID_EMAIL_OR_PASSWORD",
+        "Invalid email or password",
+    )
+}
+
+pub fn banned_error() -> ApiError {
+    ApiError::forbidden(
+        "BANNED_USER",
+        "You have been banned from this application. Please contact support if you believe this is an error.",
+    )
+}
+
+/// Checks `password` against the user's credential account on the blocking pool, upgrading a
+/// legacy BetterAuth scrypt hash to argon2id when it matches. `Ok(false)` = wrong password or no
+/// credential account.
+pub async fn check_password(
+    state: &AppState,
+    client: &crate::db::Client,
+    user_id: &str,
+    password_in: String,
+) -> ApiResult<bool> {
+    let Some(Some(stored)) = accounts::credential_password(client, user_id).await? else {
+        tokio::task::spawn_blocking(move || password::verify_dummy(&password_in))
+            .await
+            .map_err(ApiError::internal)?;
+        return Ok(false);
+    };
+    let (verdict, password_in) = tokio::task::spawn_blocking(move || {
+        let v = password::verify(&password_in, &stored);
+        (v, password_in)
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    if verdict == Verdict::MatchNeedsUpgrade {
+        let new_hash = tokio::task::spawn_blocking(move || password::hash(&password_in))
+            .await
+            .map_err(ApiError::internal)??;
+        accounts::set_credential_password(client, user_id, &new_hash).await?;
+        tracing::info!(user_id, "upgraded a BetterAuth scrypt password hash to argon2id");
+    }
+    let _ = state;
+    Ok(verdict.is_match())
+}
+
+pub async fn post(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult<Response> {
+    let mut body = Body::parse(&headers, &bytes, true)?;
+    let email = body.string("email").trim().to_lowercase();
+    let password_in = body.string("password");
+    let callback_url = body.opt_string("callbackURL");
+    let remember = body.opt_bool("rememberMe").unwrap_or(true);
+    body.check()?;
+    if let Some(cb) = &callback_url {
+        if !state.trusted.is_trusted_url(cb) {
+            return Err(ApiError::forbidden("INVALID_CALLBACK_URL", "Invalid callbackURL"));
+        }
+    }
+
+    let client = state.db().await?;
+    let Some(mut user) = users::by_email(&client, &email).await? else {
+        // Same work as a real check, so response time does not reveal which emails exist.
+        tokio::task::spawn_blocking(move || password::verify_dummy(&password_in))
+            .await
+            .map_err(ApiError::internal)?;
+        return Err(invalid_credentials());
+    };
+    if !check_password(&state, &client, &user.id, password_in).await? {
+        return Err(invalid_credentials());
+    }
+    if state.config.require_email_verification && !user.email_verified {
+        return Err(ApiError::forbidden("EMAIL_NOT_VERIFIED", "Email not verified"));
+    }
+    let now = chrono::Utc::now();
+    if user.is_banned(now) {
+        return Err(banned_error());
+    }
+    if user.banned == Some(true) {
+        // The ban has expired: lift it, as BetterAuth's admin plugin does lazily.
+        users::set_ban(&client, &user.id, false, None, None).await?;
+        user.banned = Some(false);
+        user.ban_reason = None;
+        user.ban_expires = None;
+    }
+    let mut extra_cookies = Vec::new();
+    if user.two_factor_enabled {
+        match crate::routes::two_factor::trusted_device(&state, &headers, &user.id).await? {
+            Some(rotated) => extra_cookies = rotated,
+            None => {
+                return crate::routes::two_factor::start_challenge(&state, &client, &user.id).await;
+            }
+        }
+    }
+
+    let issued = current_session::issue(&state, &client, &user.id, remember, &ip, &user_agent(&headers)).await?;
+    let mut out = Map::new();
+    out.insert("redirect".into(), Value::Bool(callback_url.is_some()));
+    out.insert("token".into(), issued.session.token.clone().into());
+    if let Some(cb) = &callback_url {
+        out.insert("url".into(), cb.clone().into());
+    }
+    out.insert("user".into(), state.user_json(&user));
+    let mut cookies = issued.cookies;
+    cookies.extend(extra_cookies);
+    let mut res = respond::json_with_cookies(StatusCode::OK, Value::Object(out), cookies);
+    if let Some(cb) = callback_url {
+        if let Ok(v) = HeaderValue::from_str(&cb) {
+            res.headers_mut().insert(header::LOCATION, v);
+        }
+    }
+    Ok(res)
+}

@@ -1,0 +1,121 @@
+//! `POST /api/auth/sign-up/email`.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde_json::json;
+
+use crate::body::Body;
+use crate::client_ip::{user_agent, ClientIp};
+use crate::current_session;
+use crate::db::{accounts, users};
+use crate::error::{ApiError, ApiResult};
+use crate::password;
+use crate::respond;
+use crate::state::AppState;
+
+/// Fields owned by plugins that a user must never set on themselves (`input: false`).
+pub const SERVER_ONLY_FIELDS: &[&str] = &[
+    "role",
+    "banned",
+    "banReason",
+    "banExpires",
+    "twoFactorEnabled",
+    "impersonatedBy",
+    "emailVerified",
+];
+
+pub fn reject_server_only_fields(body: &Body) -> ApiResult<()> {
+    for field in SERVER_ONLY_FIELDS {
+        if body.has(field) {
+            return Err(ApiError::bad_request(
+                "FIELD_NOT_ALLOWED",
+                &format!("{field} is not allowed to be set"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub async fn post(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult<Response> {
+    let mut body = Body::parse(&headers, &bytes, true)?;
+    let name = body.string("name");
+    let email = body.email("email");
+    let password_in = body.non_empty("password");
+    let image = body.opt_string("image");
+    let callback_url = body.opt_string("callbackURL");
+    let remember = body.opt_bool("rememberMe").unwrap_or(true);
+    body.check()?;
+    reject_server_only_fields(&body)?;
+    if let Some(cb) = &callback_url {
+        if !state.trusted.is_trusted_url(cb) {
+            return Err(ApiError::forbidden("INVALID_CALLBACK_URL", "Invalid callbackURL"));
+        }
+    }
+    password::check_length(&password_in)?;
+
+    let hash = tokio::task::spawn_blocking(move || password::hash(&password_in))
+        .await
+        .map_err(ApiError::internal)??;
+
+    let mut client = state.db().await?;
+    let tx = client.transaction().await?;
+    let user_id = crate::ids::new_id();
+    let created = users::insert(&tx, &user_id, &name, &email, image.as_deref()).await?;
+    if !created {
+        drop(tx);
+        if state.config.require_email_verification {
+            // Enumeration protection: a duplicate looks like a success that needs verification.
+            let now = crate::db::now_ms();
+            let fake = crate::db::models::User {
+                id: crate::ids::new_id(),
+                name,
+                email,
+                email_verified: false,
+                image,
+                created_at: now,
+                updated_at: now,
+                two_factor_enabled: false,
+                role: Some("user".into()),
+                banned: Some(false),
+                ban_reason: None,
+                ban_expires: None,
+                services: Vec::new(),
+            };
+            return Ok(respond::ok_json(json!({"token": null, "user": state.user_json(&fake)})));
+        }
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL",
+            "User already exists. Use another email.",
+        ));
+    }
+    accounts::insert_credential(&tx, &user_id, &hash).await?;
+    let issued = if state.config.require_email_verification {
+        None
+    } else {
+        Some(current_session::issue(&state, &tx, &user_id, remember, &ip, &user_agent(&headers)).await?)
+    };
+    let user = users::by_id(&tx, &user_id)
+        .await?
+        .ok_or_else(|| ApiError::internal("user vanished inside its own transaction"))?;
+    tx.commit().await?;
+
+    if state.config.require_email_verification {
+        crate::routes::email_verification::send_verification_mail(&state, &user, callback_url.as_deref());
+    }
+    Ok(match issued {
+        Some(issued) => respond::json_with_cookies(
+            StatusCode::OK,
+            json!({"token": issued.session.token, "user": state.user_json(&user)}),
+            issued.cookies,
+        ),
+        None => respond::ok_json(json!({"token": null, "user": state.user_json(&user)})),
+    })
+}

@@ -1,0 +1,45 @@
+//! `POST /api/auth/update-user`: `name` and `image` only; email changes and plugin-owned fields
+//! are refused with BetterAuth's errors.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde_json::{json, Value};
+
+use crate::body::Body;
+use crate::current_session;
+use crate::db::users;
+use crate::error::{ApiError, ApiResult};
+use crate::respond;
+use crate::state::AppState;
+
+pub async fn post(State(state): State<AppState>, headers: HeaderMap, bytes: Bytes) -> ApiResult<Response> {
+    let mut body = Body::parse(&headers, &bytes, false)?;
+    let current = current_session::require(&state, &headers).await?;
+    if body.has("email") {
+        return Err(ApiError::bad_request("EMAIL_CAN_NOT_BE_UPDATED", "Email can not be updated"));
+    }
+    crate::routes::sign_up::reject_server_only_fields(&body)?;
+    let name = body.opt_string("name");
+    let image: Option<Option<String>> = match body.map().get("image") {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(_) => Some(body.opt_string("image")),
+    };
+    body.check()?;
+    if name.is_none() && image.is_none() {
+        return Err(ApiError::message_only(StatusCode::BAD_REQUEST, "No fields to update"));
+    }
+    let client = state.db().await?;
+    users::update_profile(
+        &client,
+        &current.user.id,
+        name.as_deref(),
+        image.as_ref().map(|i| i.as_deref()),
+    )
+    .await?;
+    // BetterAuth re-sets the session cookie after an update.
+    let cookies = current_session::session_cookies(&state, &current.session.token, !current.dont_remember);
+    Ok(respond::json_with_cookies(StatusCode::OK, json!({"status": true}), cookies))
+}

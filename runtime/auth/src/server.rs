@@ -1,0 +1,69 @@
+//! Running the service: bind, serve with client addresses, shut down gracefully.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+
+use crate::config::AuthConfig;
+use crate::state::AppState;
+
+/// Reads the environment, connects, migrates and serves until SIGINT/SIGTERM.
+pub async fn run_from_env() -> anyhow::Result<()> {
+    let config = AuthConfig::from_env()?;
+    run(config).await
+}
+
+/// Same as `run_from_env` with an explicit configuration.
+pub async fn run(config: AuthConfig) -> anyhow::Result<()> {
+    let port = config.port;
+    let admin_port = config.admin_port;
+    let state = AppState::connect(config).await?;
+    let listener = tokio::net::TcpListener::bind(("0.0.0.0", port))
+        .await
+        .with_context(|| format!("cannot listen on PORT {port}"))?;
+    tracing::info!(port, base_url = %state.config.base_url, "stackr-auth listening");
+    if let Some(admin_port) = admin_port {
+        let admin = crate::admin_page::router(state.clone());
+        let admin_listener = tokio::net::TcpListener::bind(("127.0.0.1", admin_port))
+            .await
+            .with_context(|| format!("cannot listen on AUTH_ADMIN_PORT {admin_port}"))?;
+        tracing::info!(port = admin_port, "admin page listening on loopback");
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(admin_listener, admin).await {
+                tracing::error!(error = %e, "admin page server stopped");
+            }
+        });
+    }
+    serve(listener, state).await
+}
+
+/// Serves the API on an already-bound listener (tests bind port 0 and read the address).
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> anyhow::Result<()> {
+    let app = crate::routes::router(state);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("HTTP server failed")
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,70 @@
+//! Shared state of a running auth service.
+
+use std::sync::Arc;
+
+use crate::config::AuthConfig;
+use crate::cookie::CookieNames;
+use crate::db::Pool;
+use crate::mail::Mailer;
+use crate::origin::TrustedOrigins;
+use crate::rate_limit::RateLimiter;
+
+pub struct Inner {
+    pub config: AuthConfig,
+    pub pool: Pool,
+    pub cookies: CookieNames,
+    pub trusted: TrustedOrigins,
+    pub rate_limiter: RateLimiter,
+    pub mailer: Mailer,
+    /// Services allowed to provision (sorted), reported as `has<Service>Account`.
+    pub provision_services: Vec<String>,
+}
+
+/// Cheap to clone; handed to every handler.
+#[derive(Clone)]
+pub struct AppState(pub Arc<Inner>);
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Connects to PostgreSQL, runs migrations and builds the mailer.
+    pub async fn connect(config: AuthConfig) -> anyhow::Result<Self> {
+        let pool = crate::db::connect_and_migrate(&config.database, config.pool_size).await?;
+        let mailer = Mailer::from_config(&config)?;
+        Ok(Self::new(config, pool, mailer))
+    }
+
+    pub fn new(config: AuthConfig, pool: Pool, mailer: Mailer) -> Self {
+        let cookies = CookieNames::new(config.secure_cookies());
+        let trusted = TrustedOrigins::new(&config.base_url, &config.trusted_origins);
+        let rate_limiter = RateLimiter::new(config.rate_limits);
+        let provision_services = config.provision_services.keys().cloned().collect();
+        AppState(Arc::new(Inner {
+            config,
+            pool,
+            cookies,
+            trusted,
+            rate_limiter,
+            mailer,
+            provision_services,
+        }))
+    }
+
+    pub fn secret(&self) -> &[u8] {
+        self.config.secret.expose()
+    }
+
+    /// User JSON with this service's `has<Service>Account` fields.
+    pub fn user_json(&self, user: &crate::db::models::User) -> serde_json::Value {
+        crate::json::user(user, &self.provision_services)
+    }
+
+    pub async fn db(&self) -> Result<crate::db::Client, crate::error::ApiError> {
+        Ok(self.pool.get().await?)
+    }
+}
