@@ -20,21 +20,6 @@ pub struct RustFile {
 impl RustFile {
     pub fn parse(file: TextFile, warnings: &mut Vec<Warning>) -> RustFile {
         let TextFile { path, text } = file;
-        let syntax = match syn::parse_file(&text) {
-            Ok(syntax) => Some(syntax),
-            Err(error) => {
-                let (line, column) = position(error.span());
-                warnings.push(Warning {
-                    file: path.clone(),
-                    line,
-                    column,
-                    message: format!(
-                        "not checked by syntax-based rules: Rust does not parse: {error}"
-                    ),
-                });
-                None
-            }
-        };
         // Lexing is more forgiving than parsing: the token-based checks still run on a file
         // with a syntax error. A shebang line is not a token.
         let lexable = if text.starts_with("#!") && !text.starts_with("#![") {
@@ -42,7 +27,26 @@ impl RustFile {
         } else {
             &text
         };
-        let tokens = lexable.parse().unwrap_or_default();
+        let lexed: Option<TokenStream> = lexable.parse().ok();
+        let syntax = match syn::parse_file(&text) {
+            Ok(syntax) => Some(syntax),
+            Err(error) => {
+                let (line, column) = position(error.span());
+                let unchecked = if lexed.is_some() {
+                    "by syntax-based rules"
+                } else {
+                    "at all"
+                };
+                warnings.push(Warning {
+                    file: path.clone(),
+                    line,
+                    column,
+                    message: format!("not checked {unchecked}: Rust does not parse: {error}"),
+                });
+                None
+            }
+        };
+        let tokens = lexed.unwrap_or_default();
         RustFile {
             path,
             syntax,
@@ -223,6 +227,28 @@ mod tests {
         let offset = literal.value.find("TABLE").unwrap();
         assert_eq!(literal.position_of(offset), (2, 10));
         assert_eq!(literal.position_of_line_column(1, 1), (1, 20));
+    }
+
+    #[test]
+    fn unparsable_files_warn_but_keep_their_tokens() {
+        let mut warnings = Vec::new();
+        // Balanced delimiters (so it lexes) but not Rust (so it does not parse).
+        let text = "fn broken() {\n    let = \"x-user-id\";\n}\n".to_owned();
+        let file = RustFile::parse(
+            TextFile {
+                path: "x.rs".into(),
+                text,
+            },
+            &mut warnings,
+        );
+        assert!(file.syntax.is_none());
+        assert_eq!(warnings.len(), 1);
+        assert!(
+            warnings[0].message.contains("does not parse"),
+            "{}",
+            warnings[0].message
+        );
+        assert_eq!(file.string_literals()[0].value, "x-user-id");
     }
 
     #[test]

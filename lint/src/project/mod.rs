@@ -63,6 +63,8 @@ impl Project {
     /// Reads the config and every service's files. Problems that stop linting altogether (no
     /// config, invalid JSON) are errors; files that cannot be parsed become warnings.
     pub fn load(root: &Path) -> Result<(Project, Vec<Warning>)> {
+        // Absolute, so `#[path = "/abs/…"]` and friends can be compared with it.
+        let root = &std::fs::canonicalize(root).unwrap_or_else(|_| root.to_owned());
         let configured = config::read_config(root)?;
         let mut warnings = Vec::new();
         let mut services = Vec::new();
