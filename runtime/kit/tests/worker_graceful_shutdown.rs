@@ -1,0 +1,141 @@
+//! SIGTERM on the worker process (what systemd and process-compose send): no new job is
+//! fetched, in-flight jobs finish within the grace period, and jobs still running when it ends
+//! are handed back to the queue without an attempt being counted.
+
+mod worker_support;
+
+use std::time::{Duration, Instant};
+
+use redis::AsyncCommands;
+use serde_json::{json, Value};
+use stackr_kit::worker::{self, Handlers, Job, JobError, Producer};
+use stackr_testkit::TempRedis;
+use worker_support::*;
+
+async fn add_work(producer: &Producer, count: usize, ms: u64) -> Vec<String> {
+    let mut ids = Vec::new();
+    for _ in 0..count {
+        ids.push(producer.add("work", json!({ "ms": ms })).await.unwrap());
+    }
+    ids
+}
+
+async fn executions(conn: &mut redis::aio::MultiplexedConnection, id: &str) -> u32 {
+    conn.get::<_, Option<u32>>(format!("fixture:executions:{id}")).await.unwrap().unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_in_flight_jobs_finish_and_fetches_nothing_new() {
+    let redis = TempRedis::start();
+    let queue = queue_config(&redis.url(), "core");
+    let mut conn = redis_conn(&redis.url()).await;
+    let producer = Producer::new(queue.clone());
+    let ids = add_work(&producer, 5, 1_500).await;
+
+    let env = [("WORKER_CONCURRENCY", "3"), ("WORKER_SHUTDOWN_GRACE_MS", "8000")];
+    let mut child = fixture_command(&queue, &env).spawn().unwrap();
+    eventually(Duration::from_secs(10), "3 jobs running", || {
+        let mut conn = conn.clone();
+        let ids = ids.clone();
+        async move {
+            let mut started = 0;
+            for id in &ids {
+                started += executions(&mut conn, id).await;
+            }
+            started == 3
+        }
+    })
+    .await;
+    let signalled = Instant::now();
+    sigterm(&child);
+    let status = wait_exit(&mut child, Duration::from_secs(12));
+    let took = signalled.elapsed();
+
+    assert!(status.success(), "worker exited with {status}");
+    assert!(took < Duration::from_millis(1_500 + 3_000), "shutdown took {took:?}");
+    let completed: Vec<String> = conn.zrange("bull:core:completed", 0, -1).await.unwrap();
+    let waiting: Vec<String> = conn.lrange("bull:core:wait", 0, -1).await.unwrap();
+    assert_eq!(completed.len(), 3, "the 3 in-flight jobs finish");
+    assert_eq!(waiting.len(), 2, "the 2 queued jobs are not fetched during shutdown");
+    for id in &waiting {
+        assert_eq!(executions(&mut conn, id).await, 0);
+    }
+    assert_eq!(conn.llen::<_, usize>("bull:core:active").await.unwrap(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_still_running_after_the_grace_period_are_handed_back_and_run_next() {
+    let redis = TempRedis::start();
+    let queue = queue_config(&redis.url(), "core");
+    let mut conn = redis_conn(&redis.url()).await;
+    let producer = Producer::new(queue.clone());
+    let ids = add_work(&producer, 2, 60_000).await;
+
+    let env = [("WORKER_CONCURRENCY", "2"), ("WORKER_SHUTDOWN_GRACE_MS", "300")];
+    let mut child = fixture_command(&queue, &env).spawn().unwrap();
+    eventually(Duration::from_secs(10), "both jobs running", || {
+        let mut conn = conn.clone();
+        let ids = ids.clone();
+        async move {
+            let mut started = 0;
+            for id in &ids {
+                started += executions(&mut conn, id).await;
+            }
+            started == 2
+        }
+    })
+    .await;
+    let signalled = Instant::now();
+    sigterm(&child);
+    let status = wait_exit(&mut child, Duration::from_secs(10));
+    assert!(status.success(), "worker exited with {status}");
+    assert!(signalled.elapsed() < Duration::from_secs(3), "took {:?}", signalled.elapsed());
+
+    // Back in wait, unlocked, no attempt counted: visible to Node as plain waiting jobs.
+    let seen = node_inspect(&queue, &ids);
+    for job in seen["jobs"].as_array().unwrap() {
+        assert_eq!(job["state"], "waiting", "{job:#}");
+        assert_eq!(job["attemptsMade"], 0, "{job:#}");
+    }
+    for id in &ids {
+        assert!(!conn.exists::<_, bool>(format!("bull:core:{id}:lock")).await.unwrap());
+    }
+
+    // The next worker runs them (quickly this time) and they complete on their first attempt.
+    let handlers = Handlers::new().on("work", |job: Job| async move {
+        Ok::<_, JobError>(json!({ "id": job.id(), "second_run": true }))
+    });
+    let running = worker::start(fast_worker_config(queue.clone(), 2), handlers).await.unwrap();
+    let jobs = node_wait_finished(&queue, &ids, Duration::from_secs(10));
+    running.shutdown().await.unwrap();
+    for job in &jobs {
+        assert_eq!(job["state"], "completed");
+        assert_eq!(job["attemptsMade"], 1);
+        assert_eq!(job["returnvalue"]["second_run"], Value::Bool(true));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_worker_stops_promptly() {
+    let redis = TempRedis::start();
+    let queue = queue_config(&redis.url(), "core");
+    let mut child = fixture_command(&queue, &[]).spawn().unwrap();
+    // Let it reach its blocking wait on the empty queue's marker.
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    let signalled = Instant::now();
+    sigterm(&child);
+    assert!(wait_exit(&mut child, Duration::from_secs(10)).success());
+    assert!(signalled.elapsed() < Duration::from_secs(2), "took {:?}", signalled.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_misconfigured_worker_exits_non_zero_naming_the_variable() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_worker_test_fixture"))
+        .env_clear()
+        .env("REDIS_URL", "redis://127.0.0.1:1")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("STACKR_QUEUE is not set"), "{stderr}");
+}
