@@ -108,6 +108,9 @@ impl Loader<'_> {
     /// Warns about each unknown key under `at`, and about known keys this supervisor ignores.
     fn unknown(&mut self, at: &str, fields: &BTreeMap<String, Value>) {
         for key in fields.keys() {
+            if ACCEPTED_SILENTLY.contains(&key.as_str()) {
+                continue;
+            }
             let what = if SUPPORTED_ELSEWHERE.contains(&key.as_str()) {
                 "is a process-compose feature the embedded supervisor does not implement; ignored"
             } else {
@@ -384,6 +387,10 @@ impl Loader<'_> {
     }
 }
 
+/// Fields that change nothing here: documentation, and switches for behaviour the embedded
+/// supervisor always has (ordered shutdown) or that only concern process-compose's own checks.
+const ACCEPTED_SILENTLY: &[&str] = &["description", "ordered_shutdown", "is_strict"];
+
 /// Fields of process-compose's schema that the embedded supervisor knows about but ignores
 /// (warned about with a clearer message than a plain unknown field).
 const SUPPORTED_ELSEWHERE: &[&str] = &[
@@ -392,12 +399,10 @@ const SUPPORTED_ELSEWHERE: &[&str] = &[
     "log_length",
     "log_configuration",
     "log_format",
-    "is_strict",
     "vars",
     "is_tui_disabled",
     "extends",
     "env_cmds",
-    "ordered_shutdown",
     "mcp_server",
     "entrypoint",
     "env_file",
@@ -406,7 +411,6 @@ const SUPPORTED_ELSEWHERE: &[&str] = &[
     "disable_ansi_colors",
     "namespace",
     "replicas",
-    "description",
     "is_foreground",
     "is_tty",
     "is_elevated",

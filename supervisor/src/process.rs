@@ -46,7 +46,7 @@ impl Launch {
             .stderr(Stdio::piped())
             .process_group(0)
             .kill_on_drop(false);
-        // SAFETY: only async-signal-safe calls (signal) between fork and exec.
+        // SAFETY: only async-signal-safe calls (signal, prctl) between fork and exec.
         unsafe {
             cmd.pre_exec(|| {
                 // A supervisor started in the background by a shell inherits SIGINT/SIGQUIT as
@@ -54,6 +54,11 @@ impl Launch {
                 for sig in [libc::SIGINT, libc::SIGQUIT, libc::SIGTERM, libc::SIGHUP, libc::SIGPIPE] {
                     libc::signal(sig, libc::SIG_DFL);
                 }
+                // Safety net for the one case the ordered shutdown cannot cover, the supervisor
+                // itself being SIGKILLed: the kernel then sends SIGTERM to the direct child (the
+                // shell, or the server it exec'd), so a killed `stackr dev` does not leave
+                // servers holding their ports.
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
                 Ok(())
             });
         }

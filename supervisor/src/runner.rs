@@ -112,11 +112,21 @@ struct Ctx {
     groups: Vec<Mutex<Option<i32>>>,
     stop: watch::Sender<Option<StopReason>>,
     started: Instant,
+    /// When every process was first ready (or completed successfully).
+    all_ready_at: Mutex<Option<Duration>>,
 }
 
 impl Ctx {
     fn set(&self, i: usize, s: ProcState) {
-        self.states.send_modify(|v| v[i] = s);
+        self.states.send_modify(|v| {
+            v[i] = s;
+            // Recorded here, synchronously with the change, so the time is exact and already
+            // known to anyone who reacts to the same change.
+            if all_ready(v) {
+                let mut at = self.all_ready_at.lock().unwrap_or_else(|e| e.into_inner());
+                at.get_or_insert_with(|| self.started.elapsed());
+            }
+        });
     }
 
     fn request_stop(&self, reason: StopReason) {
@@ -159,6 +169,7 @@ impl Supervisor {
                 states,
                 stop,
                 started: Instant::now(),
+                all_ready_at: Mutex::new(None),
             }),
         }
     }
@@ -186,16 +197,14 @@ impl Supervisor {
             tasks.spawn(supervise(ctx.clone(), i));
         }
 
-        // Announce "all ready" once, and remember when.
-        let ready_at: Arc<Mutex<Option<Duration>>> = Arc::default();
+        // Announce "all ready" once.
         {
             let ctx = ctx.clone();
-            let ready_at = ready_at.clone();
             let mut watcher = Watcher { rx: ctx.states.subscribe() };
             tokio::spawn(async move {
                 if watcher.all_ready().await {
-                    let after = ctx.started.elapsed();
-                    *ready_at.lock().unwrap_or_else(|e| e.into_inner()) = Some(after);
+                    let at = *ctx.all_ready_at.lock().unwrap_or_else(|e| e.into_inner());
+                    let after = at.unwrap_or_else(|| ctx.started.elapsed());
                     ctx.console.note(&format!("all {n} processes ready in {}", secs(after)));
                 }
             });
@@ -225,7 +234,7 @@ impl Supervisor {
             Some(StopReason::ProcessEnded { code, .. }) => clamp_code(*code).max(u8::from(failed_on_its_own)),
             Some(StopReason::Signal(_) | StopReason::Requested) | None => u8::from(failed_on_its_own),
         };
-        let all_ready_after = *ready_at.lock().unwrap_or_else(|e| e.into_inner());
+        let all_ready_after = *ctx.all_ready_at.lock().unwrap_or_else(|e| e.into_inner());
         Outcome {
             code,
             reason,
@@ -378,8 +387,10 @@ async fn supervise(ctx: Arc<Ctx>, i: usize) {
             match &spec.readiness {
                 Some(p) => {
                     readiness_loop(p, spec, &ctx.launch, || {
-                        ctx.set(i, ProcState::Running { ready: true });
+                        // Print first: setting the state releases dependents, whose "starting"
+                        // lines should come after this one.
                         ctx.console.phase(i, &Phase::Ready { after: started.elapsed() });
+                        ctx.set(i, ProcState::Running { ready: true });
                     })
                     .await
                 }

@@ -49,6 +49,23 @@ fn rand_nanos() -> u128 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
 }
 
+/// Pids (and command lines) of live processes whose working directory is inside `dir`. Catches
+/// servers that overwrite their environment for their process title (redis-server does).
+pub fn processes_inside(dir: &Path) -> Vec<(u32, String)> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else { return found };
+    for entry in entries.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(cwd) = std::fs::read_link(entry.path().join("cwd")) else { continue };
+        let cwd = cwd.to_string_lossy().trim_end_matches(" (deleted)").to_owned();
+        if Path::new(&cwd).starts_with(dir) {
+            let cmd = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+            found.push((pid, String::from_utf8_lossy(&cmd).replace('\0', " ")));
+        }
+    }
+    found
+}
+
 /// Pids (and command lines) of live processes whose environment carries `mark`.
 pub fn processes_with_mark(mark: &str) -> Vec<(u32, String)> {
     let needle = format!("STACKR_TEST_MARK={mark}");
@@ -199,9 +216,21 @@ impl Supervised {
 }
 
 impl Drop for Supervised {
+    /// A test that failed half-way still stops its stack the proper way (SIGTERM, so the
+    /// supervisor stops its processes); SIGKILL only if the supervisor itself hangs.
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Ok(None) = self.child.try_wait() {
+            self.signal(libc::SIGTERM);
+            let deadline = Instant::now() + Duration::from_secs(40);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 
@@ -220,3 +249,5 @@ pub fn read_lines(path: &Path) -> Vec<String> {
         .map(str::to_owned)
         .collect()
 }
+
+pub mod two_services;
