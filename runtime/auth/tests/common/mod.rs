@@ -84,7 +84,8 @@ impl TestServer {
     }
 
     pub fn psql(&self, sql: &str) -> String {
-        self.pg.psql("auth", sql)
+        let db = self.db_url.rsplit('/').next().unwrap();
+        self.pg.psql(db, sql)
     }
 
     /// Mail files in the dev mailbox, oldest first.

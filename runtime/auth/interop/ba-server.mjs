@@ -1,0 +1,35 @@
+// A real BetterAuth 1.7.25 server, configured like stackr-auth (twoFactor + admin plugins, same
+// cookie names), for side-by-side interop tests and the benchmark.
+//
+// env: BETTER_AUTH_SECRET, DATABASE_URL, PORT, BASE_URL (default http://localhost:$PORT),
+//      TRUSTED_ORIGINS (comma list), POOL_SIZE (default 10).
+// Runs BetterAuth's own migrations first, then serves; prints "listening <port>" when ready.
+import http from "node:http";
+import { betterAuth } from "better-auth";
+import { twoFactor, admin } from "better-auth/plugins";
+import { toNodeHandler } from "better-auth/node";
+import { getMigrations } from "better-auth/db/migration";
+import pg from "pg";
+
+const port = Number(process.env.PORT);
+const auth = betterAuth({
+  baseURL: process.env.BASE_URL || `http://localhost:${port}`,
+  secret: process.env.BETTER_AUTH_SECRET,
+  database: new pg.Pool({
+    connectionString: process.env.DATABASE_URL,
+    max: Number(process.env.POOL_SIZE || 10),
+  }),
+  trustedOrigins: (process.env.TRUSTED_ORIGINS || "").split(",").filter(Boolean),
+  emailAndPassword: { enabled: true },
+  // Rate limiting is off outside NODE_ENV=production; keep it off explicitly so the benchmark
+  // measures session validation, not the limiter.
+  rateLimit: { enabled: false },
+  plugins: [twoFactor(), admin()],
+});
+
+const { runMigrations } = await getMigrations(auth.options);
+await runMigrations();
+
+http.createServer(toNodeHandler(auth)).listen(port, "127.0.0.1", () => {
+  console.log(`listening ${port}`);
+});
