@@ -15,6 +15,7 @@
 
 mod cli;
 mod connection_strings;
+mod env_reads;
 mod finding;
 mod identity_headers;
 mod paths;

@@ -6,6 +6,7 @@
 
 use super::{finding, Rule};
 use crate::connection_strings::{addresses_in, Address, Store};
+use crate::env_reads::variable_literals;
 use crate::finding::LintReport;
 use crate::project::{Project, Service};
 use crate::text_position::line_column;
@@ -54,7 +55,7 @@ const AUTH_ONLY_VARIABLES: [&str; 9] = [
 fn check(project: &Project, report: &mut LintReport) {
     for service in &project.services {
         for file in &service.rust_files {
-            for literal in file.string_literals() {
+            for literal in variable_literals(&file.tokens) {
                 if let Some(message) = foreign_variable(project, service, &literal.value) {
                     report.findings.push(finding(
                         NAME,
@@ -63,6 +64,8 @@ fn check(project: &Project, report: &mut LintReport) {
                         message,
                     ));
                 }
+            }
+            for literal in file.string_literals() {
                 for (offset, message) in foreign_addresses(project, service, &literal.value) {
                     report.findings.push(finding(
                         NAME,
@@ -86,15 +89,10 @@ fn check(project: &Project, report: &mut LintReport) {
     }
 }
 
-/// A string that is exactly an environment variable name (or an `envy::prefixed` prefix)
-/// belonging to another service.
+/// An environment variable name (or an `envy::prefixed` prefix) that belongs to another
+/// service.
 fn foreign_variable(project: &Project, service: &Service, text: &str) -> Option<String> {
-    let is_variable_name = text.len() > 1
-        && text.starts_with(|c: char| c.is_ascii_uppercase())
-        && text
-            .chars()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
-    if !is_variable_name || CONTRACT_VARIABLES.contains(&text) {
+    if CONTRACT_VARIABLES.contains(&text) {
         return None;
     }
     if !service.is_auth() && AUTH_ONLY_VARIABLES.contains(&text) {

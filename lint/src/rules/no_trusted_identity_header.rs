@@ -171,8 +171,8 @@ impl HeaderReads<'_> {
                 let name = path.path.segments.last()?.ident.to_string();
                 // A constant defined elsewhere (another crate) is judged by its name, but only
                 // when read from headers: `claims.get(USER_ID)` is not a header read.
-                let named_like_header = receiver_is_headers
-                    && is_identity_header(name.trim_end_matches("_HEADER"));
+                let named_like_header =
+                    receiver_is_headers && is_identity_header(name.trim_end_matches("_HEADER"));
                 let is_identity = self.names.is_identity_constant(&name) || named_like_header;
                 is_identity.then(|| format!("request header `{name}` (an identity header name)"))
             }
