@@ -246,3 +246,33 @@ fn unlisted_service_crates_are_linted_as_base_services() {
         .iter()
         .any(|w| w.file == Path::new("services/rogue")));
 }
+
+/// The auth service's exemption comes from its `kind`, not its name or location: the same crate
+/// declared as a base service is reported for the very tables it was allowed before.
+#[test]
+fn identity_tables_are_allowed_because_the_service_is_auth() {
+    let copy = tempfile::tempdir().unwrap();
+    copy_tree(&fixture("no-auth-tables-outside-auth"), copy.path());
+    let config_path = copy.path().join("stackr.config.json");
+    let mut config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&config_path).unwrap()).unwrap();
+    config["services"][0]["kind"] = "base".into();
+    std::fs::write(&config_path, config.to_string()).unwrap();
+
+    let findings = lint_project(copy.path()).unwrap();
+    let in_auth: Vec<(&str, usize)> = findings
+        .iter()
+        .filter(|f| f.file.starts_with("services/auth"))
+        .map(|f| (f.file.to_str().unwrap(), f.line))
+        .collect();
+    assert_eq!(
+        in_auth,
+        vec![
+            ("services/auth/migrations/0001_identity.sql", 2),
+            ("services/auth/migrations/0001_identity.sql", 11),
+            ("services/auth/migrations/0001_identity.sql", 18),
+            ("services/auth/migrations/0001_identity.sql", 25),
+            ("services/auth/src/schema.rs", 3),
+        ]
+    );
+}
