@@ -39,5 +39,5 @@ pub use guard::{
     Principal,
 };
 pub use migrate::Migration;
-pub use runtime::{ServiceRuntime, ServiceState};
+pub use runtime::{ServiceRuntime, ServiceSpec, ServiceState};
 pub use server::serve;

@@ -42,13 +42,18 @@ impl ServiceRuntime {
     /// Reads the environment, connects to the service's own PostgreSQL and Redis, runs the
     /// migrations and builds the guard. Errors name the variable or resource at fault.
     pub async fn from_env(spec: ServiceSpec) -> anyhow::Result<Self> {
-        let env = ApiEnv::from_env()?;
+        Self::from_lookup(spec, &crate::config::process_env).await
+    }
+
+    /// [`ServiceRuntime::from_env`] with variables from `lookup` (tests, embedding).
+    pub async fn from_lookup(spec: ServiceSpec, lookup: &(dyn Fn(&str) -> Option<String> + Sync)) -> anyhow::Result<Self> {
+        let env = ApiEnv::from_lookup(lookup)?;
         let name = env.service.service.clone();
         let db = crate::db::connect(&env.service.database_url, &name, crate::db::DEFAULT_POOL_SIZE).await?;
         let redis = crate::redis_conn::connect(&env.service.redis_url).await?;
         crate::migrate::run(&db, spec.migrations).await?;
         let guard = if spec.flavor.needs_auth() {
-            let auth_env = AuthEnv::from_env()?;
+            let auth_env = AuthEnv::from_lookup(lookup)?;
             let auth = AuthClient::new(&auth_env.auth_url, &name, auth_env.credential.clone());
             Guard::builder(spec.flavor, auth)
                 .session_cache_ttl(auth_env.session_cache_ttl)
@@ -66,14 +71,20 @@ impl ServiceRuntime {
         &self.state
     }
 
-    /// Adds `/health` and request tracing to `app` and serves it on `PORT` until SIGTERM/Ctrl-C.
-    pub async fn serve(self, app: Router<ServiceState>) -> anyhow::Result<()> {
+    /// `app` plus `/health` and request tracing, with the state applied: ready to serve.
+    pub fn router(&self, app: Router<ServiceState>) -> Router {
         let health = HealthChecks::new(self.env.service.service.clone(), self.state.db.clone(), self.state.redis.clone());
-        let app = app
-            .route("/health", health.route())
+        app.route("/health", health.route())
             .layer(TraceLayer::new_for_http())
-            .with_state(self.state);
-        crate::server::serve(app, self.env.port).await?;
-        Ok(())
+            .with_state(self.state.clone())
+    }
+
+    /// Serves [`ServiceRuntime::router`] on `PORT` until SIGTERM/Ctrl-C, then finishes in-flight
+    /// requests.
+    pub async fn serve(self, app: Router<ServiceState>) -> anyhow::Result<()> {
+        let router = self.router(app);
+        crate::server::serve(router, self.env.port)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot serve on PORT {}: {e}", self.env.port))
     }
 }

@@ -1,0 +1,14 @@
+//! A real stack for the guard's behavioural tests: one throwaway PostgreSQL (auth's database and
+//! the service's own, with its own role), one Redis, the real stackr-auth served in-process, and
+//! a base service wired by `ServiceRuntime::from_lookup` exactly as a scaffolded service is.
+#![allow(dead_code)]
+
+pub mod auth_server;
+pub mod browser;
+pub mod counting_proxy;
+pub mod service;
+
+pub use auth_server::AuthServer;
+pub use browser::{Browser, SignedIn};
+pub use counting_proxy::CountingProxy;
+pub use service::{Stack, StackOptions};
