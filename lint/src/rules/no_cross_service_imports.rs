@@ -3,17 +3,16 @@
 //! `include_str!`, `sqlx::migrate!` …), couples their deployments and bypasses the other
 //! service's API and authorisation.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use proc_macro2::{Delimiter, TokenStream, TokenTree};
-use toml_edit::{ImDocument, Item, TableLike};
 
 use super::{finding, Rule};
-use crate::finding::{LintReport, Warning};
+use crate::finding::LintReport;
+use crate::manifest_dependencies::dependencies;
 use crate::paths::{owning_service, resolve};
 use crate::project::{Project, Service, TextFile};
 use crate::rust_source::{string_literal, RustFile};
-use crate::text_position::line_column;
 
 pub const RULE: Rule = Rule {
     name: NAME,
@@ -22,13 +21,6 @@ pub const RULE: Rule = Rule {
 };
 
 const NAME: &str = "no-cross-service-imports";
-
-const DEPENDENCY_TABLES: [&str; 4] = [
-    "dependencies",
-    "dev-dependencies",
-    "build-dependencies",
-    "dev_dependencies",
-];
 
 fn check(project: &Project, report: &mut LintReport) {
     for service in &project.services {
@@ -54,111 +46,34 @@ fn check_manifest(
     manifest: &TextFile,
     report: &mut LintReport,
 ) {
-    let document = match ImDocument::parse(manifest.text.as_str()) {
-        Ok(document) => document,
-        Err(error) => {
-            let (line, column) = error
-                .span()
-                .map_or((1, 1), |s| line_column(&manifest.text, s.start));
-            report.warnings.push(Warning {
-                file: manifest.path.clone(),
-                line,
-                column,
-                message: format!(
-                    "Cargo.toml does not parse, dependencies not checked: {}",
-                    error.message()
-                ),
-            });
-            return;
-        }
+    let dependencies = match dependencies(project, &service.dir, manifest) {
+        Ok(dependencies) => dependencies,
+        Err(warning) => return report.warnings.push(warning),
     };
-    let workspace_paths = workspace_dependency_paths(project);
-    let mut tables: Vec<&dyn TableLike> = dependency_tables(document.as_table());
-    if let Some(targets) = document.get("target").and_then(Item::as_table_like) {
-        for (_, target) in targets.iter() {
-            if let Some(target) = target.as_table_like() {
-                tables.extend(dependency_tables(target));
-            }
-        }
+    for dependency in dependencies {
+        let by_path = dependency
+            .path
+            .as_deref()
+            .and_then(|p| foreign(project, service, p));
+        let by_name = project
+            .others(service)
+            .find(|o| o.package_name() == dependency.package);
+        let (other, at) = match (by_path, by_name) {
+            (Some(other), _) => (other, dependency.path_position),
+            (None, Some(other)) => (other, dependency.key_position),
+            (None, None) => continue,
+        };
+        report.findings.push(finding(
+            NAME,
+            &manifest.path,
+            at,
+            format!(
+                "service `{}` depends on `{}`, the crate of service `{}`; call its HTTP API \
+                 instead, and move genuinely shared code into a library outside services/",
+                service.name, dependency.package, other.name
+            ),
+        ));
     }
-    for table in tables {
-        for (key, dependency) in table.iter() {
-            let key_span = table.key(key).and_then(|k| k.span());
-            let at = |span: Option<std::ops::Range<usize>>| {
-                line_column(
-                    &manifest.text,
-                    span.or(key_span.clone()).map_or(0, |s| s.start),
-                )
-            };
-            let package = dependency
-                .get("package")
-                .and_then(Item::as_str)
-                .unwrap_or(key);
-            let path_item = dependency.get("path");
-            let inherits = dependency.get("workspace").and_then(Item::as_bool) == Some(true);
-            let target: Option<PathBuf> = match path_item.and_then(Item::as_str) {
-                Some(path) => Some(resolve(project, &service.dir, path)),
-                None if inherits => workspace_paths
-                    .iter()
-                    .find(|(k, _)| k == key)
-                    .map(|(_, p)| p.clone()),
-                None => None,
-            };
-            let by_path = target.as_deref().and_then(|p| foreign(project, service, p));
-            let by_name = project
-                .others(service)
-                .find(|o| o.package_name() == package);
-            if let Some(other) = by_path.or(by_name) {
-                let span = if by_path.is_some() {
-                    path_item.and_then(Item::span)
-                } else {
-                    None
-                };
-                report.findings.push(finding(
-                    NAME,
-                    &manifest.path,
-                    at(span),
-                    format!(
-                        "service `{}` depends on `{package}`, the crate of service `{}`; call its \
-                         HTTP API instead, and move genuinely shared code into a library outside services/",
-                        service.name, other.name
-                    ),
-                ));
-            }
-        }
-    }
-}
-
-fn dependency_tables(table: &dyn TableLike) -> Vec<&dyn TableLike> {
-    DEPENDENCY_TABLES
-        .iter()
-        .filter_map(|name| table.get(name)?.as_table_like())
-        .collect()
-}
-
-/// `[workspace.dependencies]` entries with a `path`, resolved from the root, so that
-/// `wallet-service = { workspace = true }` is seen through.
-fn workspace_dependency_paths(project: &Project) -> Vec<(String, PathBuf)> {
-    let Some(manifest) = &project.workspace_manifest else {
-        return Vec::new();
-    };
-    let Ok(document) = ImDocument::parse(manifest.text.as_str()) else {
-        return Vec::new();
-    };
-    let Some(dependencies) = document
-        .get("workspace")
-        .and_then(|w| w.get("dependencies"))
-        .and_then(Item::as_table_like)
-    else {
-        return Vec::new();
-    };
-    dependencies
-        .iter()
-        .filter_map(|(key, item)| {
-            let path = item.get("path")?.as_str()?;
-            Some((key.to_owned(), resolve(project, Path::new(""), path)))
-        })
-        .collect()
 }
 
 // ---- Rust sources ------------------------------------------------------------------------
