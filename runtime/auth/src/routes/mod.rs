@@ -1,5 +1,6 @@
 //! The HTTP surface: BetterAuth's routes under `/api/auth`, plus `/health`.
 
+pub mod admin;
 pub mod change_password;
 pub mod email_verification;
 pub mod get_session;
@@ -38,6 +39,11 @@ fn auth_routes() -> Router<AppState> {
         .route("/reset-password/{token}", get(password_reset::link))
         .route("/reset-password", post(password_reset::reset))
         .route("/provision", post(provision::post))
+        .route("/admin/list-users", get(admin::list_users))
+        .route("/admin/get-user", get(admin::get_user))
+        .route("/admin/set-role", post(admin::set_role))
+        .route("/admin/ban-user", post(admin::ban_user))
+        .route("/admin/unban-user", post(admin::unban_user))
 }
 
 /// The full application: routes, origin/CSRF guard, rate limits.

@@ -1,0 +1,89 @@
+//! Roles and admin endpoints; per-IP rate limits that leave get-session alone.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+
+#[tokio::test]
+async fn admin_can_list_set_roles_ban_and_unban() {
+    let server = TestServer::start().await;
+    let mut admin = server.client();
+    admin.sign_up("Root", "root@example.com", "password-123").await;
+    let mut user = server.client();
+    let uid = user.sign_up("Uma", "uma@example.com", "password-123").await.json()["user"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(user.session().await["user"]["role"], "user");
+
+    // Not signed in: 401 with an empty body. Plain user: 403 with the plugin's code.
+    let mut anon = server.client();
+    let r = anon.get("/api/auth/admin/list-users").await;
+    assert_eq!((r.status, r.text.as_str()), (401, ""));
+    let r = user.get("/api/auth/admin/list-users").await;
+    assert_eq!(r.json(), json!({"message": "You are not allowed to list users", "code": "YOU_ARE_NOT_ALLOWED_TO_LIST_USERS"}));
+    let r = user.post("/api/auth/admin/set-role", json!({"userId": uid, "role": "admin"})).await;
+    assert_eq!((r.status, r.code()), (403, "YOU_ARE_NOT_ALLOWED_TO_CHANGE_USERS_ROLE".into()));
+
+    // The operator makes the first admin with the binary.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_stackr-auth"))
+        .args(["set-role", "root@example.com", "admin"])
+        .env("DATABASE_URL", &server.db_url)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let r = admin.get("/api/auth/admin/list-users?limit=1&sortBy=email").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let body = r.json();
+    assert_eq!((body["total"].as_i64(), body["limit"].as_i64()), (Some(2), Some(1)));
+    assert_eq!(body["users"][0]["email"], "root@example.com");
+    let r = admin.get("/api/auth/admin/list-users?searchValue=uma&searchField=email").await;
+    assert_eq!(r.json()["users"].as_array().unwrap().len(), 1);
+
+    let r = admin.post("/api/auth/admin/set-role", json!({"userId": uid, "role": "superuser"})).await;
+    assert_eq!(r.status, 400);
+    let r = admin.post("/api/auth/admin/set-role", json!({"userId": uid, "role": "admin"})).await;
+    assert_eq!(r.json()["user"]["role"], "admin");
+    assert_eq!(user.session().await["user"]["role"], "admin");
+    admin.post("/api/auth/admin/set-role", json!({"userId": uid, "role": "user"})).await;
+
+    // Ban: sessions end at once, sign-in is refused, unban restores it.
+    let r = admin.post("/api/auth/admin/ban-user", json!({"userId": uid, "banReason": "spam"})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!((r.json()["user"]["banned"].clone(), r.json()["user"]["banReason"].clone()), (json!(true), json!("spam")));
+    assert_eq!(user.get("/api/auth/get-session").await.text, "null");
+    let r = user.sign_in("uma@example.com", "password-123").await;
+    assert_eq!((r.status, r.code()), (403, "BANNED_USER".into()));
+    let r = admin.post("/api/auth/admin/unban-user", json!({"userId": uid})).await;
+    assert_eq!(r.json()["user"]["banned"], false);
+    assert_eq!(user.sign_in("uma@example.com", "password-123").await.status, 200);
+
+    // A ban with an expiry lifts itself.
+    admin.post("/api/auth/admin/ban-user", json!({"userId": uid, "banExpiresIn": 1})).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    assert_eq!(user.sign_in("uma@example.com", "password-123").await.status, 200);
+}
+
+#[tokio::test]
+async fn sign_in_is_rate_limited_per_ip_but_get_session_is_not() {
+    let server = TestServer::start_with(Options { rate_limits: true, ..Options::default() }).await;
+    let mut c = server.client();
+    assert_eq!(c.sign_up("Vic", "vic@example.com", "password-123").await.status, 200);
+    let mut attacker = server.client();
+    let mut statuses = vec![];
+    for _ in 0..4 {
+        statuses.push(attacker.sign_in("vic@example.com", "wrong-password").await);
+    }
+    assert_eq!(statuses.iter().map(|r| r.status).collect::<Vec<_>>(), [401, 401, 401, 429]);
+    let limited = &statuses[3];
+    assert_eq!(limited.json(), json!({"message": "Too many requests. Please try again later."}));
+    let wait: u64 = limited.headers["x-retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=10).contains(&wait), "{wait}");
+
+    // Hundreds of service-to-service get-session calls from the same address all succeed.
+    let cookie = c.cookie_header();
+    let http = reqwest::Client::new();
+    for _ in 0..300 {
+        let r = http.get(c.url("/api/auth/get-session")).header("cookie", cookie.clone()).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+    }
+}

@@ -1,0 +1,101 @@
+//! The `stackr-auth` binary's configuration errors name the variable to fix, and it serves from
+//! the environment alone (the same variables the generated auth service gets).
+
+use std::process::Command;
+
+fn run_with(env: &[(&str, &str)]) -> (bool, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_stackr-auth"));
+    cmd.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn missing_variables_are_named() {
+    let (ok, err) = run_with(&[]);
+    assert!(!ok);
+    assert!(err.contains("AUTH_BASE_URL"), "{err}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, err) = run_with(&[("AUTH_BASE_URL", "http://localhost:8888")]);
+    assert!(!ok);
+    assert!(err.contains("AUTH_SECRET_FILE"), "{err}");
+
+    let short = dir.path().join("short");
+    std::fs::write(&short, "too-short\n").unwrap();
+    let (ok, err) = run_with(&[("AUTH_BASE_URL", "http://localhost:8888"), ("AUTH_SECRET_FILE", short.to_str().unwrap())]);
+    assert!(!ok);
+    assert!(err.contains("shorter than 32"), "{err}");
+    assert!(!err.contains("too-short"), "the secret itself is never printed: {err}");
+
+    let secret = dir.path().join("secret");
+    std::fs::write(&secret, "0123456789abcdef0123456789abcdef0123456789abcdef\n").unwrap();
+    let (ok, err) = run_with(&[("AUTH_BASE_URL", "http://localhost:8888"), ("AUTH_SECRET_FILE", secret.to_str().unwrap())]);
+    assert!(!ok);
+    assert!(err.contains("DATABASE_URL"), "{err}");
+
+    let (ok, err) = run_with(&[
+        ("AUTH_BASE_URL", "http://localhost:8888"),
+        ("AUTH_SECRET_FILE", secret.to_str().unwrap()),
+        ("DATABASE_URL", "postgres://auth@127.0.0.1:1/auth"),
+        ("AUTH_PROVISION_SERVICES", "core"),
+    ]);
+    assert!(!ok);
+    assert!(err.contains("AUTH_SERVICE_CREDENTIALS_DIR"), "{err}");
+
+    let (ok, err) = run_with(&[
+        ("AUTH_BASE_URL", "http://localhost:8888"),
+        ("AUTH_SECRET_FILE", secret.to_str().unwrap()),
+        ("DATABASE_URL", "postgres://auth@127.0.0.1:1/auth"),
+        ("AUTH_PROVISION_SERVICES", "core"),
+        ("AUTH_SERVICE_CREDENTIALS_DIR", dir.path().to_str().unwrap()),
+    ]);
+    assert!(!ok);
+    assert!(err.contains("core-credential"), "{err}");
+}
+
+#[test]
+fn serves_from_the_environment_with_password_file() {
+    let pg = stackr_testkit::TempPostgres::start();
+    let url_with_pw = pg.create_service_database("auth", "s3cret-db-pw");
+    let url = url_with_pw.replace(":s3cret-db-pw@", "@");
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("auth-secret");
+    std::fs::write(&secret, "0123456789abcdef0123456789abcdef0123456789abcdef").unwrap();
+    let pw = dir.path().join("auth-db-password");
+    std::fs::write(&pw, "s3cret-db-pw\n").unwrap();
+    std::fs::write(dir.path().join("core-credential"), "core-cred-0123456789abcdef").unwrap();
+    let port = stackr_testkit::free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stackr-auth"))
+        .env("AUTH_BASE_URL", format!("http://localhost:{port}"))
+        .env("AUTH_SECRET_FILE", &secret)
+        .env("DATABASE_URL", &url)
+        .env("DATABASE_PASSWORD_FILE", &pw)
+        .env("PORT", port.to_string())
+        .env("AUTH_PROVISION_SERVICES", "core")
+        .env("AUTH_SERVICE_CREDENTIALS_DIR", dir.path())
+        .env("AUTH_MAIL_DIR", dir.path().join("mail"))
+        .spawn()
+        .unwrap();
+    let mut healthy = false;
+    for _ in 0..100 {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            use std::io::{Read, Write};
+            s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+            let mut resp = String::new();
+            let _ = s.read_to_string(&mut resp);
+            if resp.starts_with("HTTP/1.1 200") {
+                healthy = true;
+                break;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(healthy, "the binary became healthy with DATABASE_PASSWORD_FILE");
+    assert!(dir.path().join("mail").is_dir(), "mailbox folder created");
+}
