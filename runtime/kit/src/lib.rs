@@ -41,3 +41,7 @@ pub use guard::{
 pub use migrate::Migration;
 pub use runtime::{ServiceRuntime, ServiceSpec, ServiceState};
 pub use server::serve;
+
+/// Re-exported so service crates use exactly the kit's versions (`State<Pool>` must be the
+/// kit's `Pool` type to extract from [`ServiceState`]).
+pub use {deadpool_postgres, redis, tokio_postgres};

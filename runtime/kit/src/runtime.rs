@@ -29,6 +29,10 @@ pub struct ServiceSpec {
     pub flavor: Flavor,
     /// Role-gated: roles that pass besides `admin`.
     pub roles: &'static [&'static str],
+    /// First-call provisioning (own `stackr_user` record + auth's provision endpoint). The
+    /// scaffold sets it to `flavor == Flexible`; any base service listed in auth's
+    /// `AUTH_PROVISION_SERVICES` may turn it on.
+    pub provisioning: bool,
     /// The service's own `migrations/*.sql`, in order.
     pub migrations: &'static [Migration],
 }
@@ -47,21 +51,27 @@ impl ServiceRuntime {
 
     /// [`ServiceRuntime::from_env`] with variables from `lookup` (tests, embedding).
     pub async fn from_lookup(spec: ServiceSpec, lookup: &(dyn Fn(&str) -> Option<String> + Sync)) -> anyhow::Result<Self> {
+        // All configuration first, so a missing variable is reported before any connection.
         let env = ApiEnv::from_lookup(lookup)?;
+        let auth_env = if spec.flavor.needs_auth() { Some(AuthEnv::from_lookup(lookup)?) } else { None };
+        if spec.provisioning && auth_env.as_ref().is_some_and(|a| a.credential.is_none()) {
+            return Err(crate::config::ConfigError::Missing { var: "SERVICE_CREDENTIAL_FILE" }.into());
+        }
         let name = env.service.service.clone();
         let db = crate::db::connect(&env.service.database_url, &name, crate::db::DEFAULT_POOL_SIZE).await?;
         let redis = crate::redis_conn::connect(&env.service.redis_url).await?;
         crate::migrate::run(&db, spec.migrations).await?;
-        let guard = if spec.flavor.needs_auth() {
-            let auth_env = AuthEnv::from_lookup(lookup)?;
-            let auth = AuthClient::new(&auth_env.auth_url, &name, auth_env.credential.clone());
-            Guard::builder(spec.flavor, auth)
-                .session_cache_ttl(auth_env.session_cache_ttl)
-                .allowed_roles(spec.roles.iter().copied())
-                .database(db.clone())
-                .build()?
-        } else {
-            Guard::disabled()
+        let guard = match auth_env {
+            Some(auth_env) => {
+                let auth = AuthClient::new(&auth_env.auth_url, &name, auth_env.credential.clone());
+                Guard::builder(spec.flavor, auth)
+                    .session_cache_ttl(auth_env.session_cache_ttl)
+                    .allowed_roles(spec.roles.iter().copied())
+                    .provisioning(spec.provisioning)
+                    .database(db.clone())
+                    .build()?
+            }
+            None => Guard::disabled(),
         };
         tracing::info!(service = %name, flavor = %spec.flavor, database = %env.service.database_url, redis = %env.service.redis_url, "service configured");
         Ok(ServiceRuntime { env, state: ServiceState { guard, db, redis } })

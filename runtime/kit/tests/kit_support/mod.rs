@@ -1,7 +1,7 @@
 //! A real stack for the guard's behavioural tests: one throwaway PostgreSQL (auth's database and
 //! the service's own, with its own role), one Redis, the real stackr-auth served in-process, and
 //! a base service wired by `ServiceRuntime::from_lookup` exactly as a scaffolded service is.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 pub mod auth_server;
 pub mod browser;

@@ -90,7 +90,7 @@ impl Stack {
             ("SESSION_CACHE_TTL_MS", options.cache_ttl_ms.to_string()),
         ]);
         let lookup = move |k: &str| env.get(k).cloned();
-        let spec = ServiceSpec { flavor: options.flavor, roles: options.roles, migrations: &[] };
+        let spec = ServiceSpec { flavor: options.flavor, roles: options.roles, provisioning: options.flavor.provisions(), migrations: &[] };
         let runtime = ServiceRuntime::from_lookup(spec, &lookup).await.expect("service runtime from env");
         let router = runtime.router(test_routes(options.flavor));
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();

@@ -1,0 +1,143 @@
+//! The scaffold (runtime/kit/scaffold, built as the `scaffold-api` example) run as a real process
+//! with the environment a generated process-compose.yaml gives it.
+
+mod kit_support;
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use kit_support::{AuthServer, Browser};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use stackr_testkit::{free_port, TempPostgres, TempRedis};
+
+const CREDENTIAL: &str = "example-credential-0123456789abcdefghijklmnopq";
+
+fn example_binary() -> PathBuf {
+    // tests live in target/<profile>/deps; cargo builds examples into target/<profile>/examples.
+    let deps = std::env::current_exe().unwrap().parent().unwrap().to_owned();
+    let bin = deps.parent().unwrap().join("examples").join("scaffold-api");
+    assert!(bin.exists(), "{} missing: run through `cargo test -p stackr-kit`, which builds examples", bin.display());
+    bin
+}
+
+struct Fixture {
+    pg: TempPostgres,
+    _redis: TempRedis,
+    auth: AuthServer,
+    secrets: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn start() -> Fixture {
+        let pg = TempPostgres::start();
+        let redis = TempRedis::start_with_password(Some("example-redis-pw"));
+        let auth_db = pg.create_service_database("auth", "auth-pw");
+        pg.create_service_database("example", "example-db-pw");
+        let auth = AuthServer::start(&auth_db, &[("example", CREDENTIAL)]);
+        let secrets = tempfile::tempdir().unwrap();
+        for (file, value) in [
+            ("example-db-password", "example-db-pw"),
+            ("example-redis-password", "example-redis-pw"),
+            ("example-credential", CREDENTIAL),
+        ] {
+            std::fs::write(secrets.path().join(file), format!("{value}\n")).unwrap();
+        }
+        let env = Fixture { pg, _redis: redis, auth, secrets };
+        env
+    }
+
+    fn env(&self, port: u16) -> Vec<(&'static str, String)> {
+        let secret = |f: &str| self.secrets.path().join(f).to_str().unwrap().to_owned();
+        vec![
+            ("STACKR_SERVICE", "example".into()),
+            ("PORT", port.to_string()),
+            ("DATABASE_URL", format!("postgres://example@127.0.0.1:{}/example", self.pg.port())),
+            ("DATABASE_PASSWORD_FILE", secret("example-db-password")),
+            ("REDIS_URL", format!("redis://127.0.0.1:{}", self._redis.port())),
+            ("REDIS_PASSWORD_FILE", secret("example-redis-password")),
+            ("AUTH_URL", self.auth.url.clone()),
+            ("SERVICE_CREDENTIAL_FILE", secret("example-credential")),
+            ("SESSION_CACHE_TTL_MS", "3000".into()),
+            ("RUST_LOG", "warn".into()),
+        ]
+    }
+
+    fn spawn(&self, env: Vec<(&'static str, String)>) -> Child {
+        Command::new(example_binary())
+            .env_clear()
+            .envs(env)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn scaffold-api")
+    }
+}
+
+async fn wait_healthy(http: &reqwest::Client, base: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(res) = http.get(format!("{base}/health")).send().await {
+            if res.status() == 200 {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("scaffold-api never became healthy");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scaffold_serves_health_me_domain_and_devices_then_shuts_down_gracefully() {
+    let fx = Fixture::start();
+    let port = free_port();
+    let mut child = fx.spawn(fx.env(port));
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    wait_healthy(&http, &base).await;
+
+    let status = |r: reqwest::Response| r.status();
+    assert_eq!(status(http.get(format!("{base}/me")).send().await.unwrap()), StatusCode::UNAUTHORIZED);
+
+    let alice = Browser::new(&fx.auth.url).sign_up("alice@example.com").await;
+    let res = http.get(format!("{base}/me")).header("cookie", &alice.cookie).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let me: Value = res.json().await.unwrap();
+    assert_eq!(me["user"]["id"], alice.user_id.as_str());
+    // Flexible: the first call provisioned alice in the service's own database.
+    assert_eq!(
+        fx.pg.psql("example", &format!("SELECT count(*) FROM stackr_user WHERE user_id = '{}' AND provisioned_at IS NOT NULL", alice.user_id)),
+        "1"
+    );
+
+    let res = http.post(format!("{base}/notes")).header("cookie", &alice.cookie).json(&json!({"text": "hello"})).send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    let created: Value = http.post(format!("{base}/device-sessions")).header("cookie", &alice.cookie).send().await.unwrap().json().await.unwrap();
+    let token = created["token"].as_str().unwrap();
+    let notes: Value = http.get(format!("{base}/notes")).header("x-device-session-token", token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(notes["notes"][0]["text"], "hello", "the device acts for alice");
+
+    // SIGTERM: graceful shutdown, exit status 0.
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "exit status after SIGTERM: {status}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "scaffold-api did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_variable_is_named_and_the_process_fails() {
+    let fx = Fixture::start();
+    let env: Vec<_> = fx.env(free_port()).into_iter().filter(|(k, _)| *k != "AUTH_URL").collect();
+    let child = fx.spawn(env);
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("AUTH_URL"), "stderr: {stderr}");
+}
