@@ -39,6 +39,7 @@ pub mod cli;
 pub mod client_ip;
 pub mod config;
 pub mod cookie;
+pub mod crypto;
 pub mod current_session;
 pub mod db;
 pub mod error;
@@ -53,6 +54,7 @@ pub mod respond;
 pub mod routes;
 pub mod server;
 pub mod state;
+pub mod totp;
 
 pub use config::AuthConfig;
 pub use routes::router;

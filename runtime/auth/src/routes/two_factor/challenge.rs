@@ -1,18 +1,30 @@
-//! The sign-in challenge: when a user has 2FA on, sign-in answers
-//! `{"twoFactorRedirect":true,"twoFactorMethods":["totp"]}` with no session, and a signed
-//! `two_factor` cookie pointing at a 10-minute `verification` row `2fa-<20 chars>` → user id.
+//! The sign-in challenge and trusted devices.
+//!
+//! With 2FA on, sign-in answers `{"twoFactorRedirect":true,"twoFactorMethods":["totp"]}` with no
+//! session, and a signed `two_factor` cookie naming a 10-minute `verification` row
+//! `2fa-<20 chars>` → user id. A `trust_device` cookie (30 days, rotated on use) lets a device
+//! skip the challenge: `<b64url HMAC(secret, "<userId>!<id>")>!<id>`, signed, with `id` =
+//! `trust-device-<32 chars>` recorded in `verification`.
 
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use hmac::{Hmac, Mac};
 use serde_json::json;
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
 
 use crate::cookie;
 use crate::db::verification;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::respond;
 use crate::state::AppState;
 
 pub const CHALLENGE_SECS: i64 = 600;
+pub const TRUST_DEVICE_SECS: i64 = 30 * 24 * 3600;
+/// Wrong codes allowed per challenge before a new sign-in is needed.
+pub const MAX_ATTEMPTS: u32 = 5;
 
 pub async fn start_challenge(
     state: &AppState,
@@ -22,16 +34,17 @@ pub async fn start_challenge(
     let identifier = format!("2fa-{}", crate::ids::random_string(20));
     let expires = crate::db::now_ms() + chrono::Duration::seconds(CHALLENGE_SECS);
     verification::insert(client, &identifier, user_id, expires).await?;
+    verification::insert(client, &attempts_identifier(&identifier), "0", expires).await?;
     let names = &state.cookies;
-    let mut cookies = vec![
+    let cookies = vec![
         names.expire(&names.session_token),
         names.expire(&names.session_data),
+        names.set_cookie(
+            &names.two_factor,
+            &cookie::sign_for_cookie(state.secret(), &identifier),
+            Some(CHALLENGE_SECS),
+        ),
     ];
-    cookies.push(names.set_cookie(
-        &names.two_factor,
-        &cookie::sign_for_cookie(state.secret(), &identifier),
-        Some(CHALLENGE_SECS),
-    ));
     Ok(respond::json_with_cookies(
         StatusCode::OK,
         json!({"twoFactorRedirect": true, "twoFactorMethods": ["totp"]}),
@@ -39,11 +52,91 @@ pub async fn start_challenge(
     ))
 }
 
+pub fn attempts_identifier(identifier: &str) -> String {
+    format!("2fa-attempts-{identifier}")
+}
+
+/// A pending challenge resolved from the `two_factor` cookie.
+pub struct Pending {
+    pub identifier: String,
+    pub user_id: String,
+}
+
+pub fn invalid_cookie() -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, "INVALID_TWO_FACTOR_COOKIE", "Invalid two factor cookie")
+}
+
+pub async fn pending(state: &AppState, client: &crate::db::Client, headers: &HeaderMap) -> ApiResult<Pending> {
+    let identifier = cookie::find(headers, &state.cookies.two_factor)
+        .and_then(|v| cookie::verify(state.secret(), v))
+        .ok_or_else(invalid_cookie)?;
+    let user_id = verification::peek(client, &identifier).await?.ok_or_else(invalid_cookie)?;
+    Ok(Pending { identifier, user_id })
+}
+
+/// Counts a wrong code against the challenge; `Err` once the challenge is used up.
+pub async fn count_failure(client: &crate::db::Client, pending: &Pending) -> ApiResult<()> {
+    let key = attempts_identifier(&pending.identifier);
+    let attempts: u32 = verification::peek(client, &key).await?.and_then(|v| v.parse().ok()).unwrap_or(0) + 1;
+    verification::set_value(client, &key, &attempts.to_string()).await?;
+    if attempts >= MAX_ATTEMPTS {
+        verification::delete(client, &pending.identifier).await?;
+        verification::delete(client, &key).await?;
+        return Err(ApiError::bad_request(
+            "TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE",
+            "Too many attempts. Please request a new code.",
+        ));
+    }
+    Ok(())
+}
+
+pub async fn finish(client: &crate::db::Client, pending: &Pending) -> ApiResult<()> {
+    verification::delete(client, &pending.identifier).await?;
+    verification::delete(client, &attempts_identifier(&pending.identifier)).await?;
+    Ok(())
+}
+
+fn device_mac(state: &AppState, user_id: &str, id: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(state.secret()).expect("any key length");
+    mac.update(format!("{user_id}!{id}").as_bytes());
+    URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+}
+
+/// Issues a new trust-device cookie for `user_id`.
+pub async fn trust_device_cookie(state: &AppState, client: &crate::db::Client, user_id: &str) -> ApiResult<String> {
+    let id = format!("trust-device-{}", crate::ids::random_string(32));
+    let expires = crate::db::now_ms() + chrono::Duration::seconds(TRUST_DEVICE_SECS);
+    verification::insert(client, &id, user_id, expires).await?;
+    let value = format!("{}!{id}", device_mac(state, user_id, &id));
+    Ok(state.cookies.set_cookie(
+        &state.cookies.trust_device,
+        &cookie::sign_for_cookie(state.secret(), &value),
+        Some(TRUST_DEVICE_SECS),
+    ))
+}
+
 /// A valid trust-device cookie lets sign-in skip the challenge; returns the rotated cookie.
 pub async fn trusted_device(
-    _state: &AppState,
-    _headers: &HeaderMap,
-    _user_id: &str,
+    state: &AppState,
+    headers: &HeaderMap,
+    user_id: &str,
 ) -> ApiResult<Option<Vec<String>>> {
-    Ok(None)
+    let Some(value) = cookie::find(headers, &state.cookies.trust_device)
+        .and_then(|v| cookie::verify(state.secret(), v))
+    else {
+        return Ok(None);
+    };
+    let Some((mac, id)) = value.split_once('!') else {
+        return Ok(None);
+    };
+    if !bool::from(device_mac(state, user_id, id).as_bytes().ct_eq(mac.as_bytes())) {
+        return Ok(None);
+    }
+    let client = state.db().await?;
+    match verification::take(&client, id).await? {
+        Some(owner) if owner == user_id => {
+            Ok(Some(vec![trust_device_cookie(state, &client, user_id).await?]))
+        }
+        _ => Ok(None),
+    }
 }

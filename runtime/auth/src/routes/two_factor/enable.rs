@@ -1,0 +1,77 @@
+//! `enable`, `disable`, `get-totp-uri` (all need the session and the password).
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde_json::json;
+
+use crate::body::Body;
+use crate::client_ip::{user_agent, ClientIp};
+use crate::current_session;
+use crate::db::{sessions, two_factor, users};
+use crate::error::ApiResult;
+use crate::respond;
+use crate::state::AppState;
+
+const DEFAULT_ISSUER: &str = "stackr";
+
+/// `POST /two-factor/enable {password, issuer?}` → `{"totpURI","backupCodes"}`; 2FA turns on only
+/// after the first successful `verify-totp`.
+pub async fn enable(State(state): State<AppState>, headers: HeaderMap, bytes: Bytes) -> ApiResult<Response> {
+    let mut body = Body::parse(&headers, &bytes, false)?;
+    let password = body.string("password");
+    let issuer = body.opt_string("issuer").unwrap_or_else(|| DEFAULT_ISSUER.into());
+    body.check()?;
+    let current = current_session::require(&state, &headers).await?;
+    let mut client = state.db().await?;
+    super::require_password(&state, &client, &current.user.id, password).await?;
+    let secret = crate::ids::random_string(32);
+    let codes = super::backup_codes::new_codes();
+    two_factor::replace(
+        &mut client,
+        &current.user.id,
+        &crate::crypto::encrypt(state.secret(), &secret),
+        &super::backup_codes::seal(&state, &codes),
+    )
+    .await?;
+    Ok(respond::ok_json(json!({
+        "method": "totp",
+        "totpURI": crate::totp::uri(&issuer, &current.user.email, secret.as_bytes()),
+        "backupCodes": codes,
+    })))
+}
+
+/// `POST /two-factor/get-totp-uri {password}` → `{"totpURI"}`.
+pub async fn get_totp_uri(State(state): State<AppState>, headers: HeaderMap, bytes: Bytes) -> ApiResult<Response> {
+    let mut body = Body::parse(&headers, &bytes, false)?;
+    let password = body.string("password");
+    body.check()?;
+    let current = current_session::require(&state, &headers).await?;
+    let client = state.db().await?;
+    super::require_password(&state, &client, &current.user.id, password).await?;
+    let enrolment = super::load_enrolment(&state, &client, &current.user.id).await?;
+    Ok(respond::ok_json(json!({
+        "totpURI": crate::totp::uri(DEFAULT_ISSUER, &current.user.email, &enrolment.key),
+    })))
+}
+
+/// `POST /two-factor/disable {password}` → `{"status":true}`; rotates the session (privilege change).
+pub async fn disable(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult<Response> {
+    let mut body = Body::parse(&headers, &bytes, false)?;
+    let password = body.string("password");
+    body.check()?;
+    let current = current_session::require(&state, &headers).await?;
+    let client = state.db().await?;
+    super::require_password(&state, &client, &current.user.id, password).await?;
+    two_factor::delete_for_user(&client, &current.user.id).await?;
+    users::set_two_factor_enabled(&client, &current.user.id, false).await?;
+    let issued = current_session::issue(&state, &client, &current.user.id, !current.dont_remember, &ip, &user_agent(&headers)).await?;
+    sessions::delete_by_token(&client, &current.session.token).await?;
+    Ok(respond::json_with_cookies(StatusCode::OK, json!({"status": true}), issued.cookies))
+}
