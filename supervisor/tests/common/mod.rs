@@ -11,6 +11,10 @@ use std::time::{Duration, Instant};
 
 const CHILD_VAR: &str = "STACKR_SUPERVISOR_TEST_CHILD";
 
+/// Whether the supervisor's output is echoed (to stderr, shown for failing tests); the
+/// benchmark turns it off to keep its report readable.
+pub static ECHO: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
 /// Call from a `#[test]` named `supervisor_child_entry` in every test file that uses
 /// [`Supervised`]: in the re-executed child it runs the supervisor and exits; in a normal test
 /// run it returns at once.
@@ -139,7 +143,9 @@ impl Supervised {
             let out = out.clone();
             std::thread::spawn(move || {
                 for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                    eprintln!("  [supervisor] {line}");
+                    if ECHO.load(std::sync::atomic::Ordering::Relaxed) {
+                        eprintln!("  [supervisor] {line}");
+                    }
                     out.0.lock().unwrap().push(line);
                     out.1.notify_all();
                 }

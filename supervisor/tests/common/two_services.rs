@@ -65,6 +65,11 @@ impl Project {
         self.ports.iter().find(|(k, _)| k == name).map(|(_, p)| *p).unwrap()
     }
 
+    /// The environment the fixture expects (ports, fixtures folder, marker).
+    pub fn env_vars(&self) -> Vec<(String, String)> {
+        self.env.clone()
+    }
+
     pub fn start(&self) -> Supervised {
         let env: Vec<(&str, &str)> = self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         Supervised::start(&self.file(), &[], &env)
