@@ -22,8 +22,9 @@ pub struct Project {
 /// Loads and validates `<root>/stackr.config.json`.
 pub fn load_project(root: &Path) -> Result<Project, ConfigError> {
     let file = root.join(CONFIG_FILE);
-    let (config, text) = load_config_file(&file)?;
-    let model = validate(&config, &display_path(root, &file), &text)?;
+    let label = display_path(root, &file);
+    let (config, text) = load_config_file(&file).map_err(|err| ConfigError { file: label.clone(), ..err })?;
+    let model = validate(&config, &label, &text)?;
     let plan = plan(&model);
     Ok(Project { root: root.to_owned(), config, model, plan })
 }

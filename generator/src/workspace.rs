@@ -22,8 +22,13 @@ pub fn add_member(text: &str, member: &str) -> Result<String> {
     if covered {
         return Ok(text.to_owned());
     }
-    // Reuse the last element's leading whitespace so a one-per-line list stays one-per-line.
-    let prefix = members.iter().last().and_then(|v| v.decor().prefix()).and_then(|p| p.as_str()).map(str::to_owned);
+    // Reuse the last element's indentation so a one-per-line list stays one-per-line. Its prefix
+    // may also hold a comment that belongs to the line before (`"a", # note`): keep only the
+    // whitespace after the last newline.
+    let prefix = members.iter().last().and_then(|v| v.decor().prefix()).and_then(|p| p.as_str()).map(|p| match p.rfind('\n') {
+        Some(newline) => format!("\n{}", &p[newline + 1..]),
+        None => p.to_owned(),
+    });
     members.push(member);
     if let (Some(prefix), Some(last)) = (prefix, members.iter_mut().last()) {
         last.decor_mut().set_prefix(prefix);

@@ -134,7 +134,7 @@ mod tests {
     fn finds_nested_values() {
         assert_eq!(locate(TEXT, &JsonPath::root().key("name")), Some((2, 11)));
         assert_eq!(locate(TEXT, &JsonPath::service(0).key("name")), Some((4, 14)));
-        assert_eq!(locate(TEXT, &JsonPath::service(1).key("port")), Some((6, 29)));
+        assert_eq!(locate(TEXT, &JsonPath::service(1).key("port")), Some((6, 31)));
     }
 
     #[test]

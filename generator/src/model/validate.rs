@@ -118,7 +118,7 @@ fn check_auth_presence(config: &StackrConfig, report: &Reporter) -> Result<(), C
             return Err(report.error(
                 JsonPath::service(index),
                 format!("base service `{}` uses auth middleware `{}` but the stack has no auth service", config.services[index].name, config.services[index].auth_middleware.unwrap_or_default().as_str()),
-                "add a service with `\"kind\": \"auth\"` (stackr add service auth is not enough: set its kind), or set `\"authMiddleware\": \"none\"`",
+                "add a service with `\"kind\": \"auth\"` to the config, or set `\"authMiddleware\": \"none\"` on this service",
             ));
         }
     }

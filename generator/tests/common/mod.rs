@@ -1,0 +1,73 @@
+//! Helpers shared by the integration tests: running the real binary and fingerprinting trees.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const FIXTURES: &[&str] = &["minimal", "no-auth", "five-services"];
+
+pub fn fixture_dir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+}
+
+pub fn fixture_config(name: &str) -> String {
+    std::fs::read_to_string(fixture_dir(name).join("stackr.config.json")).expect("fixture config")
+}
+
+/// Runs `stackr ARGS` in `dir` (with the failure hook cleared unless `env` sets it).
+pub fn stackr_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_stackr"));
+    command.args(args).current_dir(dir).env_remove("STACKR_TEST_FAIL_AFTER");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().expect("running stackr")
+}
+
+pub fn stackr(dir: &Path, args: &[&str]) -> Output {
+    stackr_with_env(dir, args, &[])
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Every file under `root` (relative path -> bytes): two equal trees are byte-identical.
+pub fn tree(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    let mut pending = vec![root.to_owned()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).expect("readable dir") {
+            let path = entry.expect("dir entry").path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                files.insert(path.strip_prefix(root).unwrap().to_owned(), std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    files
+}
+
+/// A fresh project made by `stackr init NAME --defaults` inside a temp dir.
+pub fn init_project(extra: &[&str]) -> (tempfile::TempDir, PathBuf) {
+    let parent = tempfile::tempdir().expect("temp dir");
+    let mut args = vec!["init", "shop", "--defaults"];
+    args.extend_from_slice(extra);
+    let output = stackr(parent.path(), &args);
+    assert!(output.status.success(), "init failed: {}", stderr(&output));
+    let root = parent.path().join("shop");
+    (parent, root)
+}
+
+/// Writes a config into a fresh temp project folder and returns it.
+pub fn project_with_config(text: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("stackr.config.json"), text).unwrap();
+    dir
+}

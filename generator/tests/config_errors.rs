@@ -1,0 +1,96 @@
+//! Each config mistake is reported by the real binary with the file, JSON path, line, a hint,
+//! exit code 2, no panic, and nothing written.
+
+mod common;
+
+use common::{project_with_config, stackr, stderr, tree};
+
+/// Runs `stackr generate` on `config` and returns stderr, asserting exit code 2, no panic and an
+/// untouched project.
+fn generate_error(config: &str) -> String {
+    let dir = project_with_config(config);
+    let before = tree(dir.path());
+    let output = stackr(dir.path(), &["generate"]);
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "stderr: {message}");
+    assert!(!message.contains("panicked"), "{message}");
+    assert_eq!(tree(dir.path()), before, "a failed generate must write nothing");
+    message
+}
+
+const VALID_HEAD: &str = "{\n  \"name\": \"shop\",\n  \"services\": [\n";
+
+#[test]
+fn malformed_json_points_at_line_and_column() {
+    let message = generate_error("{\n  \"name\": \"shop\",\n  \"services\": [\n    { \"name\": \"auth\", \"kind\": \"auth\" },\n  ]\n}\n");
+    assert!(message.contains("stackr.config.json:5:"), "{message}");
+    assert!(message.contains("not valid JSON"), "{message}");
+}
+
+#[test]
+fn unknown_field_names_the_path() {
+    let message = generate_error(&format!("{VALID_HEAD}    {{ \"name\": \"auth\", \"kind\": \"auth\" }},\n    {{ \"name\": \"core\", \"prot\": 8080 }}\n  ]\n}}\n"));
+    assert!(message.contains("stackr.config.json:5:"), "{message}");
+    assert!(message.contains("services[1]"), "{message}");
+    assert!(message.contains("unknown field `prot`"), "{message}");
+    assert!(message.contains("help:"), "{message}");
+}
+
+#[test]
+fn duplicate_names_point_at_the_second() {
+    let message = generate_error(&format!("{VALID_HEAD}    {{ \"name\": \"auth\", \"kind\": \"auth\" }},\n    {{ \"name\": \"core\" }},\n    {{ \"name\": \"core\" }}\n  ]\n}}\n"));
+    assert!(message.contains("stackr.config.json:6:15"), "{message}");
+    assert!(message.contains("services[2].name"), "{message}");
+    assert!(message.contains("duplicate service name `core`"), "{message}");
+    assert!(message.contains("line 5"), "{message}");
+}
+
+#[test]
+fn invalid_and_reserved_names_are_refused() {
+    let invalid = generate_error(&format!("{VALID_HEAD}    {{ \"name\": \"auth\", \"kind\": \"auth\" }},\n    {{ \"name\": \"Core_1\" }}\n  ]\n}}\n"));
+    assert!(invalid.contains(":5:") && invalid.contains("services[1].name") && invalid.contains("lowercase"), "{invalid}");
+    let reserved = generate_error(&format!("{VALID_HEAD}    {{ \"name\": \"auth\", \"kind\": \"auth\" }},\n    {{ \"name\": \"postgres\" }}\n  ]\n}}\n"));
+    assert!(reserved.contains("services[1].name") && reserved.contains("reserved"), "{reserved}");
+}
+
+#[test]
+fn port_collisions_are_refused() {
+    let message = generate_error(&format!("{VALID_HEAD}    {{ \"name\": \"auth\", \"kind\": \"auth\" }},\n    {{ \"name\": \"core\", \"port\": 8080 }},\n    {{\n      \"name\": \"wallet\",\n      \"port\": 8080\n    }}\n  ]\n}}\n"));
+    assert!(message.contains("stackr.config.json:8:"), "{message}");
+    assert!(message.contains("services[2].port") && message.contains("port collision"), "{message}");
+    assert!(message.contains("API port of `core`"), "{message}");
+}
+
+#[test]
+fn dev_range_over_system_ports_is_refused() {
+    let message = generate_error("{\n  \"name\": \"shop\",\n  \"dev\": { \"postgresPortStart\": 5430 },\n  \"services\": [ { \"name\": \"auth\", \"kind\": \"auth\" }, { \"name\": \"a\" }, { \"name\": \"b\" } ]\n}\n");
+    assert!(message.contains(":3:") && message.contains("dev.postgresPortStart") && message.contains("5432"), "{message}");
+}
+
+#[test]
+fn base_service_without_auth_is_refused() {
+    let message = generate_error(&format!("{VALID_HEAD}    {{ \"name\": \"core\", \"authMiddleware\": \"standard\" }}\n  ]\n}}\n"));
+    assert!(message.contains("services[0]") && message.contains("no auth service"), "{message}");
+    assert!(message.contains("\"authMiddleware\": \"none\""), "{message}");
+}
+
+#[test]
+fn two_auth_services_are_refused() {
+    let message = generate_error(&format!("{VALID_HEAD}    {{ \"name\": \"auth\", \"kind\": \"auth\" }},\n    {{ \"name\": \"login\", \"kind\": \"auth\" }}\n  ]\n}}\n"));
+    assert!(message.contains(":5:") && message.contains("services[1].kind"), "{message}");
+    assert!(message.contains("more than one auth service"), "{message}");
+}
+
+#[test]
+fn missing_config_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = stackr(dir.path(), &["generate"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("stackr init"), "{}", stderr(&output));
+}
+
+#[test]
+fn wrong_types_are_refused() {
+    let message = generate_error(&format!("{VALID_HEAD}    {{ \"name\": \"auth\", \"kind\": \"auth\", \"port\": \"8888\" }}\n  ]\n}}\n"));
+    assert!(message.contains(":4:") && message.contains("services[0].port"), "{message}");
+}

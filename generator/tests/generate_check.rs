@@ -1,0 +1,53 @@
+//! `stackr generate --check` writes nothing and lists drifted files; `generate` repairs them.
+
+mod common;
+
+use common::{init_project, stackr, stderr, stdout, tree};
+
+#[test]
+fn check_reports_modified_and_missing_files() {
+    let (_parent, root) = init_project(&[]);
+    std::fs::write(root.join("process-compose.yaml"), "tampered\n").unwrap();
+    std::fs::remove_file(root.join("nix/vm-test.nix")).unwrap();
+    let before = tree(&root);
+    let output = stackr(&root, &["generate", "--check"]);
+    assert_eq!(output.status.code(), Some(1));
+    let message = stderr(&output);
+    assert!(message.contains("modified: process-compose.yaml"), "{message}");
+    assert!(message.contains("missing:  nix/vm-test.nix"), "{message}");
+    assert!(!message.contains("AGENTS.md"), "only drifted files are listed: {message}");
+    assert_eq!(tree(&root), before, "--check writes nothing");
+
+    let output = stackr(&root, &["generate"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("process-compose.yaml"));
+    assert!(stackr(&root, &["generate", "--check"]).status.success());
+}
+
+#[test]
+fn config_change_is_drift_until_regenerated() {
+    let (_parent, root) = init_project(&[]);
+    let config = std::fs::read_to_string(root.join("stackr.config.json")).unwrap();
+    std::fs::write(root.join("stackr.config.json"), config.replace("\"port\": 8080", "\"port\": 8090")).unwrap();
+    let output = stackr(&root, &["generate", "--check"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("process-compose.yaml"));
+    assert!(stderr(&output).contains("nix/stackr.nix"));
+}
+
+#[test]
+fn generate_is_idempotent() {
+    let (_parent, root) = init_project(&[]);
+    let before = tree(&root);
+    let output = stackr(&root, &["generate"]);
+    assert!(output.status.success());
+    assert!(stdout(&output).contains("up to date"));
+    assert_eq!(tree(&root), before);
+}
+
+#[test]
+fn the_repository_itself_is_up_to_date() {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let output = stackr(repo, &["generate", "--check"]);
+    assert!(output.status.success(), "run `stackr generate` at the repo root: {}", stderr(&output));
+}
