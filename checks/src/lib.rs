@@ -10,7 +10,11 @@
 //! the next run ([`containers::remove_leftovers`]).
 
 pub mod containers;
+pub mod fixture;
+pub mod http;
 pub mod image;
 pub mod secret;
+pub mod stack;
 
-pub use containers::{PostgresContainer, RedisContainer};
+pub use containers::{PostgresContainer, RedisContainer, ServiceDatabase};
+pub use stack::{Binaries, RunningService, Stack};

@@ -118,11 +118,19 @@ impl PostgresContainer {
     /// Creates the service's role and database (role = database = service name with `-` → `_`),
     /// with a fresh random password; nobody else may connect to that database.
     pub async fn create_service_database(&self) -> anyhow::Result<ServiceDatabase> {
-        let name = self.service.replace('-', "_");
-        let password = random_secret(32);
+        self.create_database(&self.service.replace('-', "_"), &random_secret(32)).await
+    }
+
+    /// Creates role `name` with `password` and its database `name`; nobody else may connect to it.
+    /// `name` must be a stackr database name (`[a-z][a-z0-9_]*`) and `password` alphanumeric.
+    pub async fn create_database(&self, name: &str, password: &str) -> anyhow::Result<ServiceDatabase> {
+        anyhow::ensure!(
+            name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                && password.chars().all(|c| c.is_ascii_alphanumeric()),
+            "database names are [a-z0-9_] and passwords alphanumeric"
+        );
         let admin = self.superuser("postgres").await?;
-        // Names are stackr service names ([a-z][a-z0-9_]*) and the password is alphanumeric, so
-        // quoting cannot be escaped; the statements are still quoted for form.
+        // The checks above make the literals below impossible to break out of.
         // One statement per call: CREATE DATABASE refuses to run inside a multi-statement batch.
         for statement in [
             format!("CREATE ROLE \"{name}\" LOGIN PASSWORD '{password}'"),
@@ -131,7 +139,12 @@ impl PostgresContainer {
         ] {
             admin.batch_execute(&statement).await.with_context(|| format!("creating role and database `{name}`"))?;
         }
-        Ok(ServiceDatabase { role: name.clone(), database: name, password, port: self.host_port })
+        Ok(ServiceDatabase {
+            role: name.to_owned(),
+            database: name.to_owned(),
+            password: password.to_owned(),
+            port: self.host_port,
+        })
     }
 
     /// Kills the server (the blast-radius check): no graceful shutdown, as in a crash.

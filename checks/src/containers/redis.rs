@@ -27,9 +27,14 @@ pub struct RedisContainer {
 }
 
 impl RedisContainer {
-    /// Starts `service`'s Redis and waits until an authenticated PING answers.
+    /// Starts `service`'s Redis with a fresh random password.
     pub async fn start(service: &str) -> anyhow::Result<Self> {
-        let password = random_secret(32);
+        Self::start_with_password(service, &random_secret(32)).await
+    }
+
+    /// Starts `service`'s Redis with `password` and waits until an authenticated PING answers.
+    pub async fn start_with_password(service: &str, password: &str) -> anyhow::Result<Self> {
+        let password = password.to_owned();
         let container = checks_container(REDIS_PORT, WaitFor::message_on_stdout("Ready to accept connections"), "redis")
             .with_env_var("REDIS_PASSWORD", &password)
             .with_cmd(["sh", "-c", ENTRY])
