@@ -117,7 +117,12 @@ pub fn run(cli: Cli) -> ExitCode {
     let outcome = match cli.command {
         Command::Init(args) => init::run(
             &root,
-            &init::InitOptions { path: args.name, defaults: args.defaults, with_services: args.with_services, no_auth: args.no_auth },
+            &init::InitOptions {
+                path: args.name,
+                defaults: args.defaults,
+                with_services: args.with_services,
+                no_auth: args.no_auth,
+            },
         ),
         Command::Add(AddCommand::Service(args)) => add_service::run(
             &root,

@@ -23,10 +23,18 @@ pub struct Project {
 pub fn load_project(root: &Path) -> Result<Project, ConfigError> {
     let file = root.join(CONFIG_FILE);
     let label = display_path(root, &file);
-    let (config, text) = load_config_file(&file).map_err(|err| ConfigError { file: label.clone(), ..err })?;
+    let (config, text) = load_config_file(&file).map_err(|err| ConfigError {
+        file: label.clone(),
+        ..err
+    })?;
     let model = validate(&config, &label, &text)?;
     let plan = plan(&model);
-    Ok(Project { root: root.to_owned(), config, model, plan })
+    Ok(Project {
+        root: root.to_owned(),
+        config,
+        model,
+        plan,
+    })
 }
 
 /// Parses and validates config text (`file` labels errors).

@@ -7,7 +7,9 @@ use toml_edit::{DocumentMut, Value};
 /// Returns `text` with `member` appended to `[workspace].members` (unchanged if already covered,
 /// including by a `dir/*` glob).
 pub fn add_member(text: &str, member: &str) -> Result<String> {
-    let mut doc: DocumentMut = text.parse().context("the root Cargo.toml is not valid TOML")?;
+    let mut doc: DocumentMut = text
+        .parse()
+        .context("the root Cargo.toml is not valid TOML")?;
     let Some(members) = doc
         .get_mut("workspace")
         .and_then(|w| w.get_mut("members"))
@@ -17,7 +19,11 @@ pub fn add_member(text: &str, member: &str) -> Result<String> {
     };
     let covered = members.iter().filter_map(Value::as_str).any(|existing| {
         existing == member
-            || existing.strip_suffix("/*").is_some_and(|dir| member.rsplit_once('/').is_some_and(|(parent, _)| parent == dir))
+            || existing.strip_suffix("/*").is_some_and(|dir| {
+                member
+                    .rsplit_once('/')
+                    .is_some_and(|(parent, _)| parent == dir)
+            })
     });
     if covered {
         return Ok(text.to_owned());
@@ -25,10 +31,15 @@ pub fn add_member(text: &str, member: &str) -> Result<String> {
     // Reuse the last element's indentation so a one-per-line list stays one-per-line. Its prefix
     // may also hold a comment that belongs to the line before (`"a", # note`): keep only the
     // whitespace after the last newline.
-    let prefix = members.iter().last().and_then(|v| v.decor().prefix()).and_then(|p| p.as_str()).map(|p| match p.rfind('\n') {
-        Some(newline) => format!("\n{}", &p[newline + 1..]),
-        None => p.to_owned(),
-    });
+    let prefix = members
+        .iter()
+        .last()
+        .and_then(|v| v.decor().prefix())
+        .and_then(|p| p.as_str())
+        .map(|p| match p.rfind('\n') {
+            Some(newline) => format!("\n{}", &p[newline + 1..]),
+            None => p.to_owned(),
+        });
     members.push(member);
     if let (Some(prefix), Some(last)) = (prefix, members.iter_mut().last()) {
         last.decor_mut().set_prefix(prefix);

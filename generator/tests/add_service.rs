@@ -10,22 +10,34 @@ fn adds_a_service_end_to_end() {
     let (_parent, root) = init_project(&[]);
     // A user comment that toml_edit must keep.
     let cargo = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
-    let cargo = cargo.replace("[workspace.dependencies]", "# pinned on purpose\n[workspace.dependencies]");
+    let cargo = cargo.replace(
+        "[workspace.dependencies]",
+        "# pinned on purpose\n[workspace.dependencies]",
+    );
     std::fs::write(root.join("Cargo.toml"), &cargo).unwrap();
 
-    let output = stackr(&root, &["add", "service", "wallet", "--roles", "finance,audit"]);
+    let output = stackr(
+        &root,
+        &["add", "service", "wallet", "--roles", "finance,audit"],
+    );
     assert!(output.status.success(), "{}", stderr(&output));
 
     let config = std::fs::read_to_string(root.join("stackr.config.json")).unwrap();
     assert!(config.contains("\"name\": \"wallet\""));
-    assert!(config.contains("\"port\": 8081"), "next free port after core's 8080: {config}");
+    assert!(
+        config.contains("\"port\": 8081"),
+        "next free port after core's 8080: {config}"
+    );
     assert!(config.contains("\"authMiddleware\": \"role-gated\""));
     let cargo = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
     assert!(cargo.contains("    \"services/wallet\",\n]"), "{cargo}");
     assert!(cargo.contains("# pinned on purpose"), "{cargo}");
     assert!(root.join("services/wallet/src/bin/worker.rs").is_file());
     let compose = std::fs::read_to_string(root.join("process-compose.yaml")).unwrap();
-    assert!(compose.contains("wallet-api:") && compose.contains("AUTH_PROVISION_SERVICES=core,wallet"), "auth provisions the new service");
+    assert!(
+        compose.contains("wallet-api:") && compose.contains("AUTH_PROVISION_SERVICES=core,wallet"),
+        "auth provisions the new service"
+    );
     let check = stackr(&root, &["generate", "--check"]);
     assert!(check.status.success(), "{}", stderr(&check));
 }
@@ -33,10 +45,26 @@ fn adds_a_service_end_to_end() {
 #[test]
 fn explicit_port_flavor_and_no_worker() {
     let (_parent, root) = init_project(&[]);
-    let output = stackr(&root, &["add", "service", "feed", "--port", "9100", "--auth-middleware", "flexible", "--no-worker"]);
+    let output = stackr(
+        &root,
+        &[
+            "add",
+            "service",
+            "feed",
+            "--port",
+            "9100",
+            "--auth-middleware",
+            "flexible",
+            "--no-worker",
+        ],
+    );
     assert!(output.status.success(), "{}", stderr(&output));
     let config = std::fs::read_to_string(root.join("stackr.config.json")).unwrap();
-    assert!(config.contains("\"port\": 9100") && config.contains("\"flexible\"") && config.contains("\"worker\": false"));
+    assert!(
+        config.contains("\"port\": 9100")
+            && config.contains("\"flexible\"")
+            && config.contains("\"worker\": false")
+    );
     assert!(!root.join("services/feed/src/bin/worker.rs").exists());
 }
 
@@ -48,10 +76,23 @@ fn refusals_change_nothing() {
         vec!["add", "service", "core"],
         vec!["add", "service", "Bad"],
         vec!["add", "service", "x", "--port", "8080"],
-        vec!["add", "service", "x", "--auth-middleware", "standard", "--roles", "a"],
+        vec![
+            "add",
+            "service",
+            "x",
+            "--auth-middleware",
+            "standard",
+            "--roles",
+            "a",
+        ],
     ] {
         let output = stackr(&root, &args);
-        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", stderr(&output));
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&output)
+        );
         assert!(!stderr(&output).contains("panicked"));
         assert_eq!(tree(&root), before, "{args:?} changed the project");
     }
@@ -63,10 +104,22 @@ fn injected_failure_rolls_everything_back() {
     let before = tree(&root);
     // Fail at several points of the commit: first file, middle, last.
     for fail_after in ["0", "3", "8"] {
-        let output = stackr_with_env(&root, &["add", "service", "wallet"], &[("STACKR_TEST_FAIL_AFTER", fail_after)]);
+        let output = stackr_with_env(
+            &root,
+            &["add", "service", "wallet"],
+            &[("STACKR_TEST_FAIL_AFTER", fail_after)],
+        );
         assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-        assert!(stderr(&output).contains("injected failure"), "{}", stderr(&output));
-        assert_eq!(tree(&root), before, "project changed after a failure at {fail_after}");
+        assert!(
+            stderr(&output).contains("injected failure"),
+            "{}",
+            stderr(&output)
+        );
+        assert_eq!(
+            tree(&root),
+            before,
+            "project changed after a failure at {fail_after}"
+        );
     }
     // Without the injected failure the same command succeeds.
     let output = stackr(&root, &["add", "service", "wallet"]);

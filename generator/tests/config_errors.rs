@@ -14,7 +14,11 @@ fn generate_error(config: &str) -> String {
     let message = stderr(&output);
     assert_eq!(output.status.code(), Some(2), "stderr: {message}");
     assert!(!message.contains("panicked"), "{message}");
-    assert_eq!(tree(dir.path()), before, "a failed generate must write nothing");
+    assert_eq!(
+        tree(dir.path()),
+        before,
+        "a failed generate must write nothing"
+    );
     message
 }
 
@@ -41,43 +45,73 @@ fn duplicate_names_point_at_the_second() {
     let message = generate_error(&format!("{VALID_HEAD}    {{ \"name\": \"auth\", \"kind\": \"auth\" }},\n    {{ \"name\": \"core\" }},\n    {{ \"name\": \"core\" }}\n  ]\n}}\n"));
     assert!(message.contains("stackr.config.json:6:15"), "{message}");
     assert!(message.contains("services[2].name"), "{message}");
-    assert!(message.contains("duplicate service name `core`"), "{message}");
+    assert!(
+        message.contains("duplicate service name `core`"),
+        "{message}"
+    );
     assert!(message.contains("line 5"), "{message}");
 }
 
 #[test]
 fn invalid_and_reserved_names_are_refused() {
     let invalid = generate_error(&format!("{VALID_HEAD}    {{ \"name\": \"auth\", \"kind\": \"auth\" }},\n    {{ \"name\": \"Core_1\" }}\n  ]\n}}\n"));
-    assert!(invalid.contains(":5:") && invalid.contains("services[1].name") && invalid.contains("lowercase"), "{invalid}");
+    assert!(
+        invalid.contains(":5:")
+            && invalid.contains("services[1].name")
+            && invalid.contains("lowercase"),
+        "{invalid}"
+    );
     let reserved = generate_error(&format!("{VALID_HEAD}    {{ \"name\": \"auth\", \"kind\": \"auth\" }},\n    {{ \"name\": \"postgres\" }}\n  ]\n}}\n"));
-    assert!(reserved.contains("services[1].name") && reserved.contains("reserved"), "{reserved}");
+    assert!(
+        reserved.contains("services[1].name") && reserved.contains("reserved"),
+        "{reserved}"
+    );
 }
 
 #[test]
 fn port_collisions_are_refused() {
     let message = generate_error(&format!("{VALID_HEAD}    {{ \"name\": \"auth\", \"kind\": \"auth\" }},\n    {{ \"name\": \"core\", \"port\": 8080 }},\n    {{\n      \"name\": \"wallet\",\n      \"port\": 8080\n    }}\n  ]\n}}\n"));
     assert!(message.contains("stackr.config.json:8:"), "{message}");
-    assert!(message.contains("services[2].port") && message.contains("port collision"), "{message}");
+    assert!(
+        message.contains("services[2].port") && message.contains("port collision"),
+        "{message}"
+    );
     assert!(message.contains("API port of `core`"), "{message}");
 }
 
 #[test]
 fn dev_range_over_system_ports_is_refused() {
     let message = generate_error("{\n  \"name\": \"shop\",\n  \"dev\": { \"postgresPortStart\": 5430 },\n  \"services\": [ { \"name\": \"auth\", \"kind\": \"auth\" }, { \"name\": \"a\" }, { \"name\": \"b\" } ]\n}\n");
-    assert!(message.contains(":3:") && message.contains("dev.postgresPortStart") && message.contains("5432"), "{message}");
+    assert!(
+        message.contains(":3:")
+            && message.contains("dev.postgresPortStart")
+            && message.contains("5432"),
+        "{message}"
+    );
 }
 
 #[test]
 fn base_service_without_auth_is_refused() {
-    let message = generate_error(&format!("{VALID_HEAD}    {{ \"name\": \"core\", \"authMiddleware\": \"standard\" }}\n  ]\n}}\n"));
-    assert!(message.contains("services[0]") && message.contains("no auth service"), "{message}");
-    assert!(message.contains("\"authMiddleware\": \"none\""), "{message}");
+    let message = generate_error(&format!(
+        "{VALID_HEAD}    {{ \"name\": \"core\", \"authMiddleware\": \"standard\" }}\n  ]\n}}\n"
+    ));
+    assert!(
+        message.contains("services[0]") && message.contains("no auth service"),
+        "{message}"
+    );
+    assert!(
+        message.contains("\"authMiddleware\": \"none\""),
+        "{message}"
+    );
 }
 
 #[test]
 fn two_auth_services_are_refused() {
     let message = generate_error(&format!("{VALID_HEAD}    {{ \"name\": \"auth\", \"kind\": \"auth\" }},\n    {{ \"name\": \"login\", \"kind\": \"auth\" }}\n  ]\n}}\n"));
-    assert!(message.contains(":5:") && message.contains("services[1].kind"), "{message}");
+    assert!(
+        message.contains(":5:") && message.contains("services[1].kind"),
+        "{message}"
+    );
     assert!(message.contains("more than one auth service"), "{message}");
 }
 
@@ -86,11 +120,18 @@ fn missing_config_says_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
     let output = stackr(dir.path(), &["generate"]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("stackr init"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("stackr init"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
 fn wrong_types_are_refused() {
     let message = generate_error(&format!("{VALID_HEAD}    {{ \"name\": \"auth\", \"kind\": \"auth\", \"port\": \"8888\" }}\n  ]\n}}\n"));
-    assert!(message.contains(":4:") && message.contains("services[0].port"), "{message}");
+    assert!(
+        message.contains(":4:") && message.contains("services[0].port"),
+        "{message}"
+    );
 }

@@ -13,9 +13,15 @@ fn check_reports_modified_and_missing_files() {
     let output = stackr(&root, &["generate", "--check"]);
     assert_eq!(output.status.code(), Some(1));
     let message = stderr(&output);
-    assert!(message.contains("modified: process-compose.yaml"), "{message}");
+    assert!(
+        message.contains("modified: process-compose.yaml"),
+        "{message}"
+    );
     assert!(message.contains("missing:  nix/vm-test.nix"), "{message}");
-    assert!(!message.contains("AGENTS.md"), "only drifted files are listed: {message}");
+    assert!(
+        !message.contains("AGENTS.md"),
+        "only drifted files are listed: {message}"
+    );
     assert_eq!(tree(&root), before, "--check writes nothing");
 
     let output = stackr(&root, &["generate"]);
@@ -28,7 +34,11 @@ fn check_reports_modified_and_missing_files() {
 fn config_change_is_drift_until_regenerated() {
     let (_parent, root) = init_project(&[]);
     let config = std::fs::read_to_string(root.join("stackr.config.json")).unwrap();
-    std::fs::write(root.join("stackr.config.json"), config.replace("\"port\": 8080", "\"port\": 8090")).unwrap();
+    std::fs::write(
+        root.join("stackr.config.json"),
+        config.replace("\"port\": 8080", "\"port\": 8090"),
+    )
+    .unwrap();
     let output = stackr(&root, &["generate", "--check"]);
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("process-compose.yaml"));
@@ -47,7 +57,13 @@ fn generate_is_idempotent() {
 
 #[test]
 fn the_repository_itself_is_up_to_date() {
-    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap();
     let output = stackr(repo, &["generate", "--check"]);
-    assert!(output.status.success(), "run `stackr generate` at the repo root: {}", stderr(&output));
+    assert!(
+        output.status.success(),
+        "run `stackr generate` at the repo root: {}",
+        stderr(&output)
+    );
 }

@@ -8,10 +8,22 @@ use common::{init_project, stackr, stderr, stdout};
 fn creates_a_complete_project() {
     let (_parent, root) = init_project(&["--with-services", "orders,billing"]);
     for path in [
-        "stackr.config.json", "stackr.schema.json", "flake.nix", "Cargo.toml", ".gitignore", "AGENTS.md",
-        "process-compose.yaml", "nix/stackr.nix", "nix/packages.nix", "nix/vm-test.nix", "nix/dev.nix",
-        "services/auth/Cargo.toml", "services/auth/src/bin/api.rs",
-        "services/orders/Cargo.toml", "services/orders/src/bin/api.rs", "services/orders/src/bin/worker.rs",
+        "stackr.config.json",
+        "stackr.schema.json",
+        "flake.nix",
+        "Cargo.toml",
+        ".gitignore",
+        "AGENTS.md",
+        "process-compose.yaml",
+        "nix/stackr.nix",
+        "nix/packages.nix",
+        "nix/vm-test.nix",
+        "nix/dev.nix",
+        "services/auth/Cargo.toml",
+        "services/auth/src/bin/api.rs",
+        "services/orders/Cargo.toml",
+        "services/orders/src/bin/api.rs",
+        "services/orders/src/bin/worker.rs",
         "services/billing/Cargo.toml",
     ] {
         assert!(root.join(path).is_file(), "missing {path}");
@@ -30,7 +42,10 @@ fn creates_a_complete_project() {
 fn defaults_give_auth_and_core() {
     let (_parent, root) = init_project(&[]);
     let config = std::fs::read_to_string(root.join("stackr.config.json")).unwrap();
-    assert!(config.contains("\"kind\": \"auth\"") && config.contains("\"name\": \"core\""), "{config}");
+    assert!(
+        config.contains("\"kind\": \"auth\"") && config.contains("\"name\": \"core\""),
+        "{config}"
+    );
     assert!(config.contains("\"port\": 8080"));
 }
 
@@ -55,15 +70,25 @@ fn refuses_an_existing_folder_and_bad_names() {
     let output = stackr(parent.path(), &["init", "Bad_Name", "--defaults"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(!parent.path().join("Bad_Name").exists());
-    let output = stackr(parent.path(), &["init", "shop", "--with-services", "postgres"]);
+    let output = stackr(
+        parent.path(),
+        &["init", "shop", "--with-services", "postgres"],
+    );
     assert_eq!(output.status.code(), Some(2), "{}", stdout(&output));
-    assert!(!parent.path().join("shop").exists(), "a refused init leaves nothing behind");
+    assert!(
+        !parent.path().join("shop").exists(),
+        "a refused init leaves nothing behind"
+    );
 }
 
 #[test]
 fn failed_init_leaves_nothing_behind() {
     let parent = tempfile::tempdir().unwrap();
-    let output = common::stackr_with_env(parent.path(), &["init", "shop", "--defaults"], &[("STACKR_TEST_FAIL_AFTER", "5")]);
+    let output = common::stackr_with_env(
+        parent.path(),
+        &["init", "shop", "--defaults"],
+        &[("STACKR_TEST_FAIL_AFTER", "5")],
+    );
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     assert!(stderr(&output).contains("nothing was changed"));
     assert!(!parent.path().join("shop").exists());

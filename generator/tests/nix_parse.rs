@@ -42,17 +42,33 @@ fn shipped_nix() -> Vec<(String, String)> {
         }
     }
     paths.sort();
-    paths.into_iter().map(|p| (p.display().to_string(), std::fs::read_to_string(&p).unwrap())).collect()
+    paths
+        .into_iter()
+        .map(|p| {
+            (
+                p.display().to_string(),
+                std::fs::read_to_string(&p).unwrap(),
+            )
+        })
+        .collect()
 }
 
 fn rnix_errors(text: &str) -> Vec<String> {
-    rnix::Root::parse(text).errors().iter().map(ToString::to_string).collect()
+    rnix::Root::parse(text)
+        .errors()
+        .iter()
+        .map(ToString::to_string)
+        .collect()
 }
 
 #[test]
 fn rnix_parses_every_nix_file() {
     let files: Vec<_> = emitted_nix().into_iter().chain(shipped_nix()).collect();
-    assert!(files.len() >= 3 * 5, "expected generated and shipped files, got {}", files.len());
+    assert!(
+        files.len() >= 3 * 5,
+        "expected generated and shipped files, got {}",
+        files.len()
+    );
     for (label, text) in files {
         let errors = rnix_errors(&text);
         assert!(errors.is_empty(), "{label}: {errors:?}");
@@ -66,7 +82,11 @@ fn rnix_rejects_broken_nix() {
 
 #[test]
 fn nix_instantiate_parses_every_nix_file_when_available() {
-    if Command::new("nix-instantiate").arg("--version").output().is_err() {
+    if Command::new("nix-instantiate")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         eprintln!("nix-instantiate not installed: skipped (rnix still checks every file)");
         return;
     }
@@ -74,7 +94,15 @@ fn nix_instantiate_parses_every_nix_file_when_available() {
     for (index, (label, text)) in emitted_nix().into_iter().chain(shipped_nix()).enumerate() {
         let file = dir.path().join(format!("{index}.nix"));
         std::fs::write(&file, &text).unwrap();
-        let output = Command::new("nix-instantiate").arg("--parse").arg(&file).output().unwrap();
-        assert!(output.status.success(), "{label}: {}", String::from_utf8_lossy(&output.stderr));
+        let output = Command::new("nix-instantiate")
+            .arg("--parse")
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{label}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
 }

@@ -9,13 +9,18 @@ use common::{fixture_config, fixture_dir, FIXTURES};
 use serde_json::Value;
 
 fn schema() -> Value {
-    let text = std::fs::read_to_string(fixture_dir("process-compose-schema.json")).expect("schema fixture");
+    let text = std::fs::read_to_string(fixture_dir("process-compose-schema.json"))
+        .expect("schema fixture");
     serde_json::from_str(&text).expect("schema is JSON")
 }
 
 fn process_compose(fixture: &str) -> Value {
     let files = stackr::generate_in_memory(&fixture_config(fixture)).unwrap();
-    let yaml = &files.iter().find(|f| f.path == "process-compose.yaml").unwrap().content;
+    let yaml = &files
+        .iter()
+        .find(|f| f.path == "process-compose.yaml")
+        .unwrap()
+        .content;
     serde_yaml::from_str(yaml).expect("generated process-compose.yaml is YAML")
 }
 
@@ -24,7 +29,10 @@ fn validates_against_the_process_compose_schema() {
     let validator = jsonschema::validator_for(&schema()).expect("schema compiles");
     for fixture in FIXTURES {
         let document = process_compose(fixture);
-        let errors: Vec<String> = validator.iter_errors(&document).map(|e| format!("{} at {}", e, e.instance_path)).collect();
+        let errors: Vec<String> = validator
+            .iter_errors(&document)
+            .map(|e| format!("{} at {}", e, e.instance_path))
+            .collect();
         assert!(errors.is_empty(), "{fixture}: {errors:#?}");
     }
 }
@@ -34,7 +42,8 @@ fn the_schema_check_can_fail() {
     // Guards the test above against a schema that accepts anything.
     let validator = jsonschema::validator_for(&schema()).unwrap();
     let mut document = process_compose("minimal");
-    document["processes"]["core-api"]["depends_on"]["build"]["condition"] = "process_finished".into();
+    document["processes"]["core-api"]["depends_on"]["build"]["condition"] =
+        "process_finished".into();
     assert!(!validator.is_valid(&document));
 }
 
@@ -47,7 +56,10 @@ fn dependencies_point_at_existing_processes() {
         for (name, process) in processes {
             if let Some(deps) = process["depends_on"].as_object() {
                 for dep in deps.keys() {
-                    assert!(names.contains(dep.as_str()), "{fixture}: {name} depends on missing {dep}");
+                    assert!(
+                        names.contains(dep.as_str()),
+                        "{fixture}: {name} depends on missing {dep}"
+                    );
                 }
             }
         }
@@ -60,16 +72,28 @@ fn every_service_has_its_processes_and_base_apis_wait_for_auth() {
     let processes = &document["processes"];
     for service in ["identity", "profile", "ledger", "my-feed", "status"] {
         for suffix in ["db-init", "postgres", "db-setup", "redis", "api"] {
-            assert!(processes.get(format!("{service}-{suffix}")).is_some(), "{service}-{suffix}");
+            assert!(
+                processes.get(format!("{service}-{suffix}")).is_some(),
+                "{service}-{suffix}"
+            );
         }
         let api = &processes[format!("{service}-api")];
         assert_eq!(api["readiness_probe"]["http_get"]["path"], "/health");
-        assert_eq!(api["depends_on"]["build"]["condition"], "process_completed_successfully");
+        assert_eq!(
+            api["depends_on"]["build"]["condition"],
+            "process_completed_successfully"
+        );
         if service != "identity" {
-            assert_eq!(api["depends_on"]["identity-api"]["condition"], "process_healthy", "{service}");
+            assert_eq!(
+                api["depends_on"]["identity-api"]["condition"], "process_healthy",
+                "{service}"
+            );
         }
     }
-    assert!(processes.get("status-worker").is_none(), "status has no worker");
+    assert!(
+        processes.get("status-worker").is_none(),
+        "status has no worker"
+    );
     assert!(processes.get("ledger-worker").is_some());
     assert!(processes.get("secrets").is_some() && processes.get("build").is_some());
 }
@@ -78,17 +102,34 @@ fn every_service_has_its_processes_and_base_apis_wait_for_auth() {
 fn dev_ports_avoid_system_defaults_and_secrets_are_files() {
     for fixture in FIXTURES {
         let files = stackr::generate_in_memory(&fixture_config(fixture)).unwrap();
-        let yaml = &files.iter().find(|f| f.path == "process-compose.yaml").unwrap().content;
-        let numbers: BTreeSet<&str> = yaml.split(|c: char| !c.is_ascii_digit()).filter(|n| !n.is_empty()).collect();
-        assert!(!numbers.contains("5432") && !numbers.contains("6379"), "{fixture} uses a system default port");
-        assert!(numbers.contains("54320") || numbers.contains("55000"), "{fixture}: expected a dev PostgreSQL port");
+        let yaml = &files
+            .iter()
+            .find(|f| f.path == "process-compose.yaml")
+            .unwrap()
+            .content;
+        let numbers: BTreeSet<&str> = yaml
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|n| !n.is_empty())
+            .collect();
+        assert!(
+            !numbers.contains("5432") && !numbers.contains("6379"),
+            "{fixture} uses a system default port"
+        );
+        assert!(
+            numbers.contains("54320") || numbers.contains("55000"),
+            "{fixture}: expected a dev PostgreSQL port"
+        );
         let document: Value = serde_yaml::from_str(yaml).unwrap();
         for (name, process) in document["processes"].as_object().unwrap() {
             for entry in process["environment"].as_array().into_iter().flatten() {
                 let entry = entry.as_str().unwrap();
                 let key = entry.split('=').next().unwrap();
                 assert!(
-                    !(key.contains("PASSWORD") || key.contains("SECRET") || key.contains("CREDENTIAL")) || key.ends_with("_FILE") || key.ends_with("_DIR"),
+                    !(key.contains("PASSWORD")
+                        || key.contains("SECRET")
+                        || key.contains("CREDENTIAL"))
+                        || key.ends_with("_FILE")
+                        || key.ends_with("_DIR"),
                     "{fixture}: {name} passes a secret by value: {entry}"
                 );
             }

@@ -15,7 +15,8 @@ fn snapshot_name(fixture: &str, path: &str) -> String {
 fn generated_artifacts() {
     for fixture in FIXTURES {
         let text = fixture_config(fixture);
-        let (_, model) = check_config_text(std::path::Path::new("stackr.config.json"), &text).unwrap();
+        let (_, model) =
+            check_config_text(std::path::Path::new("stackr.config.json"), &text).unwrap();
         for file in render_generated(&plan(&model)).unwrap() {
             if file.path == "stackr.schema.json" {
                 continue; // identical for every fixture: snapshot once below
@@ -29,14 +30,18 @@ fn generated_artifacts() {
 fn scaffolded_files() {
     for fixture in FIXTURES {
         let text = fixture_config(fixture);
-        let (_, model) = check_config_text(std::path::Path::new("stackr.config.json"), &text).unwrap();
+        let (_, model) =
+            check_config_text(std::path::Path::new("stackr.config.json"), &text).unwrap();
         let plan = plan(&model);
         let mut files = scaffold::project_files(&plan).unwrap();
         for service in &plan.services {
             files.extend(scaffold::service_crate(&plan, service).unwrap());
         }
         for file in files {
-            insta::assert_snapshot!(format!("scaffold__{}", snapshot_name(fixture, &file.path)), file.content);
+            insta::assert_snapshot!(
+                format!("scaffold__{}", snapshot_name(fixture, &file.path)),
+                file.content
+            );
         }
     }
 }

@@ -25,21 +25,40 @@ pub struct AddServiceOptions {
 pub fn run(root: &Path, options: &AddServiceOptions) -> Result<ExitCode> {
     let project = load_project(root)?;
     let name = &options.name;
-    check_name(name).map_err(|why| UsageError::new(format!("invalid service name: {why}"), "use a lowercase name like `billing`"))?;
+    check_name(name).map_err(|why| {
+        UsageError::new(
+            format!("invalid service name: {why}"),
+            "use a lowercase name like `billing`",
+        )
+    })?;
     if project.config.services.iter().any(|s| &s.name == name) {
-        return Err(UsageError::new(format!("the project already has a service named `{name}`"), "pick another name").into());
+        return Err(UsageError::new(
+            format!("the project already has a service named `{name}`"),
+            "pick another name",
+        )
+        .into());
     }
     if root.join("services").join(name).exists() {
-        return Err(UsageError::new(format!("services/{name} already exists"), "remove or rename that folder first").into());
+        return Err(UsageError::new(
+            format!("services/{name} already exists"),
+            "remove or rename that folder first",
+        )
+        .into());
     }
     let has_auth = project.model.auth().is_some();
-    let middleware = options.middleware.unwrap_or(match (has_auth, options.roles.is_empty()) {
-        (false, _) => AuthMiddleware::None,
-        (true, true) => AuthMiddleware::Standard,
-        (true, false) => AuthMiddleware::RoleGated,
-    });
+    let middleware = options
+        .middleware
+        .unwrap_or(match (has_auth, options.roles.is_empty()) {
+            (false, _) => AuthMiddleware::None,
+            (true, true) => AuthMiddleware::Standard,
+            (true, false) => AuthMiddleware::RoleGated,
+        });
     let mut service = ServiceConfig::named(name, ServiceKind::Base);
-    service.port = Some(options.port.unwrap_or_else(|| next_free_base_port(&project.config.services)));
+    service.port = Some(
+        options
+            .port
+            .unwrap_or_else(|| next_free_base_port(&project.config.services)),
+    );
     service.auth_middleware = Some(middleware);
     service.roles = options.roles.clone();
     service.worker = options.no_worker.then_some(false);
@@ -48,12 +67,18 @@ pub fn run(root: &Path, options: &AddServiceOptions) -> Result<ExitCode> {
     config.services.push(service);
     let text = config_text(&config);
     let label = format!("{CONFIG_FILE} (with `{name}` added)");
-    let (_, model) = check_config_text(Path::new(&label), &text).map_err(|err| UsageError::new(err.message, err.help))?;
-    let cargo_toml = std::fs::read_to_string(root.join("Cargo.toml")).context("reading the root Cargo.toml")?;
+    let (_, model) = check_config_text(Path::new(&label), &text)
+        .map_err(|err| UsageError::new(err.message, err.help))?;
+    let cargo_toml =
+        std::fs::read_to_string(root.join("Cargo.toml")).context("reading the root Cargo.toml")?;
     let mut changes = regenerate(root, &plan(&model), Some(cargo_toml))?;
     changes.add(CONFIG_FILE, text);
     let written = commit(root, &changes)?;
     let port = model.services.last().map(|s| s.port).unwrap_or_default();
-    println!("added service `{name}` (API port {port}, guard `{}`); wrote {} file(s)", middleware.as_str(), written.len());
+    println!(
+        "added service `{name}` (API port {port}, guard `{}`); wrote {} file(s)",
+        middleware.as_str(),
+        written.len()
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -18,10 +18,16 @@ pub fn run(root: &Path, check: bool) -> Result<ExitCode> {
         let files = render_generated(&project.plan)?;
         let drifted = drift(root, &files);
         if drifted.is_empty() {
-            println!("stackr generate --check: all {} generated files are up to date", files.len());
+            println!(
+                "stackr generate --check: all {} generated files are up to date",
+                files.len()
+            );
             return Ok(ExitCode::SUCCESS);
         }
-        eprintln!("stackr generate --check: {} generated file(s) differ from stackr.config.json:", drifted.len());
+        eprintln!(
+            "stackr generate --check: {} generated file(s) differ from stackr.config.json:",
+            drifted.len()
+        );
         for entry in &drifted {
             eprintln!("  {entry}");
         }

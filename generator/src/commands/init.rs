@@ -7,7 +7,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
-use crate::config::{AuthMiddleware, RuntimeSource, ServiceConfig, ServiceKind, StackrConfig, CONFIG_FILE, SCHEMA_FILE};
+use crate::config::{
+    AuthMiddleware, RuntimeSource, ServiceConfig, ServiceKind, StackrConfig, CONFIG_FILE,
+    SCHEMA_FILE,
+};
 use crate::model::{check_name, next_free_base_port, AUTH_ADMIN_PORT, AUTH_PORT};
 use crate::plan::plan;
 use crate::project::{add_files, check_config_text, config_text};
@@ -28,19 +31,40 @@ pub struct InitOptions {
 
 pub fn run(parent: &Path, options: &InitOptions) -> Result<ExitCode> {
     let dir = parent.join(&options.path);
-    let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
-    check_name(&name).map_err(|why| UsageError::new(format!("invalid project name: {why}"), "name the project folder like `my-stack`"))?;
-    if dir.exists() && dir.read_dir().map(|mut d| d.next().is_some()).unwrap_or(true) {
-        return Err(UsageError::new(format!("{} already exists and is not empty", dir.display()), "choose a new folder name, or remove the folder").into());
+    let name = dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+        .to_owned();
+    check_name(&name).map_err(|why| {
+        UsageError::new(
+            format!("invalid project name: {why}"),
+            "name the project folder like `my-stack`",
+        )
+    })?;
+    if dir.exists()
+        && dir
+            .read_dir()
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true)
+    {
+        return Err(UsageError::new(
+            format!("{} already exists and is not empty", dir.display()),
+            "choose a new folder name, or remove the folder",
+        )
+        .into());
     }
     let services = match &options.with_services {
         Some(list) => list.clone(),
-        None if options.defaults || !std::io::stdin().is_terminal() => DEFAULT_SERVICES.iter().map(|s| s.to_string()).collect(),
+        None if options.defaults || !std::io::stdin().is_terminal() => {
+            DEFAULT_SERVICES.iter().map(|s| s.to_string()).collect()
+        }
         None => prompt_services()?,
     };
     let config = initial_config(&name, &services, !options.no_auth);
     let text = config_text(&config);
-    let (_, model) = check_config_text(Path::new(CONFIG_FILE), &text).map_err(|err| UsageError::new(err.message, err.help))?;
+    let (_, model) = check_config_text(Path::new(CONFIG_FILE), &text)
+        .map_err(|err| UsageError::new(err.message, err.help))?;
     let plan = plan(&model);
 
     let mut changes = Changeset::default();
@@ -59,8 +83,19 @@ pub fn run(parent: &Path, options: &InitOptions) -> Result<ExitCode> {
         }
         return Err(err);
     }
-    println!("created {} with services: {}", dir.display(), plan.services.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", "));
-    println!("next: cd {} && cargo build && nix run .#dev   (or `stackr dev`)", options.path);
+    println!(
+        "created {} with services: {}",
+        dir.display(),
+        plan.services
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
+        "next: cd {} && cargo build && nix run .#dev   (or `stackr dev`)",
+        options.path
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -77,14 +112,21 @@ pub fn initial_config(name: &str, services: &[String], with_auth: bool) -> Stack
     for service in services {
         let mut base = ServiceConfig::named(service, ServiceKind::Base);
         base.port = Some(next_free_base_port(&list));
-        base.auth_middleware = Some(if with_auth { AuthMiddleware::Standard } else { AuthMiddleware::None });
+        base.auth_middleware = Some(if with_auth {
+            AuthMiddleware::Standard
+        } else {
+            AuthMiddleware::None
+        });
         list.push(base);
     }
     StackrConfig {
         schema: Some(format!("./{SCHEMA_FILE}")),
         name: name.to_owned(),
         state_dir: ".stackr".to_owned(),
-        runtime: RuntimeSource { version: Some(format!("={}", env!("CARGO_PKG_VERSION"))), ..RuntimeSource::default() },
+        runtime: RuntimeSource {
+            version: Some(format!("={}", env!("CARGO_PKG_VERSION"))),
+            ..RuntimeSource::default()
+        },
         dev: Default::default(),
         deploy: Default::default(),
         services: list,
@@ -92,15 +134,26 @@ pub fn initial_config(name: &str, services: &[String], with_auth: bool) -> Stack
 }
 
 fn prompt_services() -> Result<Vec<String>> {
-    print!("base services, comma-separated [{}]: ", DEFAULT_SERVICES.join(","));
+    print!(
+        "base services, comma-separated [{}]: ",
+        DEFAULT_SERVICES.join(",")
+    );
     std::io::stdout().flush()?;
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
     let names = split_list(&line);
-    Ok(if names.is_empty() { DEFAULT_SERVICES.iter().map(|s| s.to_string()).collect() } else { names })
+    Ok(if names.is_empty() {
+        DEFAULT_SERVICES.iter().map(|s| s.to_string()).collect()
+    } else {
+        names
+    })
 }
 
 /// `a, b,,c` -> [a, b, c].
 pub fn split_list(text: &str) -> Vec<String> {
-    text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
 }

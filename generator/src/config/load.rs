@@ -39,12 +39,15 @@ pub fn parse_config(file: &Path, text: &str) -> Result<StackrConfig, ConfigError
             help,
         }
     };
-    let config: StackrConfig = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
-        let path = convert_path(err.path());
-        located(path, err.into_inner())
-    })?;
+    let config: StackrConfig =
+        serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+            let path = convert_path(err.path());
+            located(path, err.into_inner())
+        })?;
     // Trailing characters after the document.
-    deserializer.end().map_err(|err| located(JsonPath::root(), err))?;
+    deserializer
+        .end()
+        .map_err(|err| located(JsonPath::root(), err))?;
     Ok(config)
 }
 

@@ -7,7 +7,10 @@ use super::error::{JsonPath, PathSegment};
 
 /// 1-based (line, column) of the value at `path`, or `None` if the path does not exist.
 pub fn locate(text: &str, path: &JsonPath) -> Option<(usize, usize)> {
-    let mut scanner = Scanner { bytes: text.as_bytes(), at: 0 };
+    let mut scanner = Scanner {
+        bytes: text.as_bytes(),
+        at: 0,
+    };
     scanner.whitespace();
     for segment in &path.0 {
         match segment {
@@ -115,7 +118,10 @@ impl Scanner<'_> {
                 }
             }
             _ => {
-                while !matches!(self.peek(), None | Some(b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t')) {
+                while !matches!(
+                    self.peek(),
+                    None | Some(b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t')
+                ) {
                     self.at += 1;
                 }
                 Some(())
@@ -133,8 +139,14 @@ mod tests {
     #[test]
     fn finds_nested_values() {
         assert_eq!(locate(TEXT, &JsonPath::root().key("name")), Some((2, 11)));
-        assert_eq!(locate(TEXT, &JsonPath::service(0).key("name")), Some((4, 14)));
-        assert_eq!(locate(TEXT, &JsonPath::service(1).key("port")), Some((6, 31)));
+        assert_eq!(
+            locate(TEXT, &JsonPath::service(0).key("name")),
+            Some((4, 14))
+        );
+        assert_eq!(
+            locate(TEXT, &JsonPath::service(1).key("port")),
+            Some((6, 31))
+        );
     }
 
     #[test]

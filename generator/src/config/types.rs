@@ -76,7 +76,10 @@ fn default_dev_redis() -> u16 {
 
 impl Default for DevSettings {
     fn default() -> Self {
-        Self { postgres_port_start: default_dev_postgres(), redis_port_start: default_dev_redis() }
+        Self {
+            postgres_port_start: default_dev_postgres(),
+            redis_port_start: default_dev_redis(),
+        }
     }
 }
 

@@ -29,7 +29,10 @@ pub struct Model {
 pub enum Runtime {
     /// Folder relative to the project root containing `auth/` and `kit/`.
     Path(String),
-    Git { url: String, rev: String },
+    Git {
+        url: String,
+        rev: String,
+    },
     Version(String),
 }
 

@@ -4,8 +4,20 @@
 
 /// Names that would clash with system users, PostgreSQL built-ins or stackr's own processes.
 pub const RESERVED_NAMES: &[&str] = &[
-    "stackr", "postgres", "postgresql", "redis", "root", "template0", "template1", "public",
-    "build", "secrets", "all", "default", "nix", "target",
+    "stackr",
+    "postgres",
+    "postgresql",
+    "redis",
+    "root",
+    "template0",
+    "template1",
+    "public",
+    "build",
+    "secrets",
+    "all",
+    "default",
+    "nix",
+    "target",
 ];
 
 /// Longest accepted name; keeps unit names and PostgreSQL identifiers (max 63) comfortable.
@@ -21,8 +33,11 @@ pub fn check_name(name: &str) -> Result<(), String> {
         }
         _ => {}
     }
-    if let Some(bad) = chars.find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')) {
-        return Err(format!("`{name}` contains `{bad}`; only a-z, 0-9 and `-` are allowed"));
+    if let Some(bad) = chars.find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+    {
+        return Err(format!(
+            "`{name}` contains `{bad}`; only a-z, 0-9 and `-` are allowed"
+        ));
     }
     if name.ends_with('-') || name.contains("--") {
         return Err(format!("`{name}` must not end with `-` or contain `--`"));
@@ -31,7 +46,10 @@ pub fn check_name(name: &str) -> Result<(), String> {
         return Err(format!("`{name}` is longer than {MAX_NAME_LEN} characters"));
     }
     if RESERVED_NAMES.contains(&name) {
-        return Err(format!("`{name}` is reserved (reserved names: {})", RESERVED_NAMES.join(", ")));
+        return Err(format!(
+            "`{name}` is reserved (reserved names: {})",
+            RESERVED_NAMES.join(", ")
+        ));
     }
     Ok(())
 }
@@ -49,7 +67,9 @@ mod tests {
 
     #[test]
     fn refuses_bad_names() {
-        for bad in ["", "Core", "1core", "my_svc", "core-", "a--b", "postgres", "build", "x.y"] {
+        for bad in [
+            "", "Core", "1core", "my_svc", "core-", "a--b", "postgres", "build", "x.y",
+        ] {
             assert!(check_name(bad).is_err(), "{bad}");
         }
     }

@@ -36,6 +36,8 @@ pub fn next_free_base_port(services: &[ServiceConfig]) -> u16 {
     let used = resolve_api_ports(services);
     let admin: Vec<u16> = services.iter().filter_map(|s| s.admin_port).collect();
     (FIRST_BASE_PORT..=u16::MAX)
-        .find(|p| !used.contains(p) && !admin.contains(p) && *p != AUTH_PORT && *p != AUTH_ADMIN_PORT)
+        .find(|p| {
+            !used.contains(p) && !admin.contains(p) && *p != AUTH_PORT && *p != AUTH_ADMIN_PORT
+        })
         .unwrap_or(u16::MAX)
 }

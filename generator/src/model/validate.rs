@@ -10,11 +10,25 @@ use crate::config::{locate, AuthMiddleware, ConfigError, JsonPath, ServiceKind, 
 
 /// Env vars stackr sets itself; user `environment` entries may not override them.
 const CONTRACT_ENV: &[&str] = &[
-    "STACKR_SERVICE", "PORT", "DATABASE_URL", "DATABASE_PASSWORD_FILE", "REDIS_URL",
-    "REDIS_PASSWORD_FILE", "AUTH_URL", "SERVICE_CREDENTIAL_FILE", "STACKR_QUEUE",
-    "STACKR_QUEUE_PREFIX", "WORKER_CONCURRENCY", "AUTH_SECRET_FILE", "AUTH_BASE_URL",
-    "AUTH_TRUSTED_ORIGINS", "AUTH_ADMIN_PORT", "AUTH_PROVISION_SERVICES",
-    "AUTH_SERVICE_CREDENTIALS_DIR", "AUTH_MAIL_DIR", "CREDENTIALS_DIRECTORY",
+    "STACKR_SERVICE",
+    "PORT",
+    "DATABASE_URL",
+    "DATABASE_PASSWORD_FILE",
+    "REDIS_URL",
+    "REDIS_PASSWORD_FILE",
+    "AUTH_URL",
+    "SERVICE_CREDENTIAL_FILE",
+    "STACKR_QUEUE",
+    "STACKR_QUEUE_PREFIX",
+    "WORKER_CONCURRENCY",
+    "AUTH_SECRET_FILE",
+    "AUTH_BASE_URL",
+    "AUTH_TRUSTED_ORIGINS",
+    "AUTH_ADMIN_PORT",
+    "AUTH_PROVISION_SERVICES",
+    "AUTH_SERVICE_CREDENTIALS_DIR",
+    "AUTH_MAIL_DIR",
+    "CREDENTIALS_DIRECTORY",
 ];
 
 /// Builds located errors against one config text.
@@ -24,7 +38,12 @@ struct Reporter<'a> {
 }
 
 impl Reporter<'_> {
-    fn error(&self, path: JsonPath, message: impl Into<String>, help: impl Into<String>) -> ConfigError {
+    fn error(
+        &self,
+        path: JsonPath,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) -> ConfigError {
         ConfigError {
             file: self.file.to_owned(),
             position: locate(self.text, &path),
@@ -39,10 +58,19 @@ impl Reporter<'_> {
 pub fn validate(config: &StackrConfig, file: &Path, text: &str) -> Result<Model, ConfigError> {
     let report = Reporter { file, text };
     check_name(&config.name).map_err(|why| {
-        report.error(JsonPath::root().key("name"), format!("invalid project name: {why}"), "use a lowercase name like `my-stack`")
+        report.error(
+            JsonPath::root().key("name"),
+            format!("invalid project name: {why}"),
+            "use a lowercase name like `my-stack`",
+        )
     })?;
-    check_state_dir(&config.state_dir)
-        .map_err(|why| report.error(JsonPath::root().key("stateDir"), why, "use a relative folder inside the project, like `.stackr`"))?;
+    check_state_dir(&config.state_dir).map_err(|why| {
+        report.error(
+            JsonPath::root().key("stateDir"),
+            why,
+            "use a relative folder inside the project, like `.stackr`",
+        )
+    })?;
     let runtime = resolve_runtime(config, &report)?;
     check_service_names(config, &report)?;
     check_auth_presence(config, &report)?;
@@ -61,10 +89,17 @@ pub fn validate(config: &StackrConfig, file: &Path, text: &str) -> Result<Model,
 
 fn check_state_dir(dir: &str) -> Result<(), String> {
     if dir.is_empty() || dir.starts_with('/') || dir.split('/').any(|part| part == "..") {
-        return Err(format!("stateDir `{dir}` must be a non-empty relative path without `..`"));
+        return Err(format!(
+            "stateDir `{dir}` must be a non-empty relative path without `..`"
+        ));
     }
-    if dir.chars().any(|c| c.is_whitespace() || "'\"$`\\".contains(c)) {
-        return Err(format!("stateDir `{dir}` contains whitespace, quotes, `$` or backslashes"));
+    if dir
+        .chars()
+        .any(|c| c.is_whitespace() || "'\"$`\\".contains(c))
+    {
+        return Err(format!(
+            "stateDir `{dir}` contains whitespace, quotes, `$` or backslashes"
+        ));
     }
     Ok(())
 }
@@ -72,11 +107,19 @@ fn check_state_dir(dir: &str) -> Result<(), String> {
 fn resolve_runtime(config: &StackrConfig, report: &Reporter) -> Result<Runtime, ConfigError> {
     let source = &config.runtime;
     let path = JsonPath::root().key("runtime");
-    let help = "set exactly one of `path` (folder with auth/ and kit/), `git` + `rev`, or `version`";
+    let help =
+        "set exactly one of `path` (folder with auth/ and kit/), `git` + `rev`, or `version`";
     match (&source.path, &source.git, &source.rev, &source.version) {
         (Some(p), None, None, None) => Ok(Runtime::Path(p.trim_end_matches('/').to_owned())),
-        (None, Some(url), Some(rev), None) => Ok(Runtime::Git { url: url.clone(), rev: rev.clone() }),
-        (None, Some(_), None, None) => Err(report.error(path, "`runtime.git` needs a pinned `rev`", "add `\"rev\": \"<full commit hash>\"` so builds are reproducible")),
+        (None, Some(url), Some(rev), None) => Ok(Runtime::Git {
+            url: url.clone(),
+            rev: rev.clone(),
+        }),
+        (None, Some(_), None, None) => Err(report.error(
+            path,
+            "`runtime.git` needs a pinned `rev`",
+            "add `\"rev\": \"<full commit hash>\"` so builds are reproducible",
+        )),
         (None, None, None, Some(v)) => Ok(Runtime::Version(v.clone())),
         (None, None, None, None) => Ok(Runtime::Version(format!("={}", env!("CARGO_PKG_VERSION")))),
         _ => Err(report.error(path, "the runtime source is ambiguous", help)),
@@ -88,14 +131,21 @@ fn check_service_names(config: &StackrConfig, report: &Reporter) -> Result<(), C
     for (index, service) in config.services.iter().enumerate() {
         let path = JsonPath::service(index).key("name");
         check_name(&service.name).map_err(|why| {
-            report.error(path.clone(), format!("invalid service name: {why}"), "use a lowercase name like `billing` or `user-profile`")
+            report.error(
+                path.clone(),
+                format!("invalid service name: {why}"),
+                "use a lowercase name like `billing` or `user-profile`",
+            )
         })?;
         if let Some(first) = seen.insert(&service.name, index) {
             let first_line = locate(report.text, &JsonPath::service(first).key("name"))
                 .map_or(String::new(), |(line, _)| format!(" (line {line})"));
             return Err(report.error(
                 path,
-                format!("duplicate service name `{}`: already used by services[{first}]{first_line}", service.name),
+                format!(
+                    "duplicate service name `{}`: already used by services[{first}]{first_line}",
+                    service.name
+                ),
                 "give every service a unique name",
             ));
         }
@@ -104,16 +154,28 @@ fn check_service_names(config: &StackrConfig, report: &Reporter) -> Result<(), C
 }
 
 fn check_auth_presence(config: &StackrConfig, report: &Reporter) -> Result<(), ConfigError> {
-    let auths: Vec<usize> = config.services.iter().enumerate().filter(|(_, s)| s.kind == ServiceKind::Auth).map(|(i, _)| i).collect();
+    let auths: Vec<usize> = config
+        .services
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.kind == ServiceKind::Auth)
+        .map(|(i, _)| i)
+        .collect();
     if let [first, second, ..] = auths[..] {
         return Err(report.error(
             JsonPath::service(second).key("kind"),
-            format!("more than one auth service: `{}` and `{}`", config.services[first].name, config.services[second].name),
+            format!(
+                "more than one auth service: `{}` and `{}`",
+                config.services[first].name, config.services[second].name
+            ),
             "a stack has exactly one auth service; make the others `\"kind\": \"base\"`",
         ));
     }
     if auths.is_empty() {
-        let guarded = config.services.iter().position(|s| s.auth_middleware.unwrap_or_default() != AuthMiddleware::None);
+        let guarded = config
+            .services
+            .iter()
+            .position(|s| s.auth_middleware.unwrap_or_default() != AuthMiddleware::None);
         if let Some(index) = guarded {
             return Err(report.error(
                 JsonPath::service(index),
@@ -183,17 +245,41 @@ fn resolve_services(config: &StackrConfig, report: &Reporter) -> Result<Vec<Serv
 }
 
 /// API and admin ports must be distinct and non-zero.
-fn check_port_collisions(config: &StackrConfig, services: &[Service], report: &Reporter) -> Result<(), ConfigError> {
+fn check_port_collisions(
+    config: &StackrConfig,
+    services: &[Service],
+    report: &Reporter,
+) -> Result<(), ConfigError> {
     let mut used: Vec<(u16, JsonPath, String)> = Vec::new();
     for (index, service) in services.iter().enumerate() {
         let explicit = &config.services[index];
-        let mut claims = vec![(service.port, if explicit.port.is_some() { JsonPath::service(index).key("port") } else { JsonPath::service(index) }, format!("the API port of `{}`", service.name))];
+        let mut claims = vec![(
+            service.port,
+            if explicit.port.is_some() {
+                JsonPath::service(index).key("port")
+            } else {
+                JsonPath::service(index)
+            },
+            format!("the API port of `{}`", service.name),
+        )];
         if let Some(admin) = service.admin_port {
-            claims.push((admin, if explicit.admin_port.is_some() { JsonPath::service(index).key("adminPort") } else { JsonPath::service(index) }, format!("the admin port of `{}`", service.name)));
+            claims.push((
+                admin,
+                if explicit.admin_port.is_some() {
+                    JsonPath::service(index).key("adminPort")
+                } else {
+                    JsonPath::service(index)
+                },
+                format!("the admin port of `{}`", service.name),
+            ));
         }
         for (port, path, what) in claims {
             if port < 1024 {
-                return Err(report.error(path, format!("{what} is {port}; ports below 1024 need root"), "pick a port from 1024 to 65535"));
+                return Err(report.error(
+                    path,
+                    format!("{what} is {port}; ports below 1024 need root"),
+                    "pick a port from 1024 to 65535",
+                ));
             }
             if let Some((_, _, other)) = used.iter().find(|(p, _, _)| *p == port) {
                 return Err(report.error(path, format!("port collision: {what} is {port}, already {other}"), "give each API and admin page its own port (`stackr add service` picks a free one)"));
@@ -206,19 +292,49 @@ fn check_port_collisions(config: &StackrConfig, services: &[Service], report: &R
 
 /// Dev PostgreSQL/Redis and deploy Redis ranges (one port per service) must avoid the system
 /// defaults, each other and the API ports.
-fn check_port_ranges(config: &StackrConfig, services: &[Service], report: &Reporter) -> Result<(), ConfigError> {
+fn check_port_ranges(
+    config: &StackrConfig,
+    services: &[Service],
+    report: &Reporter,
+) -> Result<(), ConfigError> {
     let count = services.len().max(1) as u32;
-    let api: Vec<u16> = services.iter().flat_map(|s| std::iter::once(s.port).chain(s.admin_port)).collect();
+    let api: Vec<u16> = services
+        .iter()
+        .flat_map(|s| std::iter::once(s.port).chain(s.admin_port))
+        .collect();
     let ranges = [
-        (JsonPath::root().key("dev").key("postgresPortStart"), config.dev.postgres_port_start, "dev PostgreSQL"),
-        (JsonPath::root().key("dev").key("redisPortStart"), config.dev.redis_port_start, "dev Redis"),
-        (JsonPath::root().key("deploy").key("redisPortStart"), config.deploy.redis_port_start, "deployed Redis"),
+        (
+            JsonPath::root().key("dev").key("postgresPortStart"),
+            config.dev.postgres_port_start,
+            "dev PostgreSQL",
+        ),
+        (
+            JsonPath::root().key("dev").key("redisPortStart"),
+            config.dev.redis_port_start,
+            "dev Redis",
+        ),
+        (
+            JsonPath::root().key("deploy").key("redisPortStart"),
+            config.deploy.redis_port_start,
+            "deployed Redis",
+        ),
     ];
     for (i, (path, start, what)) in ranges.iter().enumerate() {
         let end = u32::from(*start) + count; // exclusive
-        let path = if locate(report.text, path).is_some() { path.clone() } else { JsonPath::root() };
+        let path = if locate(report.text, path).is_some() {
+            path.clone()
+        } else {
+            JsonPath::root()
+        };
         if *start < 1024 || end > 65536 {
-            return Err(report.error(path, format!("the {what} port range {start}..{} does not fit in 1024..65535", end - 1), "choose a start port so that one port per service fits"));
+            return Err(report.error(
+                path,
+                format!(
+                    "the {what} port range {start}..{} does not fit in 1024..65535",
+                    end - 1
+                ),
+                "choose a start port so that one port per service fits",
+            ));
         }
         let contains = |port: u16| (u32::from(*start)..end).contains(&u32::from(port));
         for system in [SYSTEM_POSTGRES_PORT, SYSTEM_REDIS_PORT] {
@@ -227,14 +343,27 @@ fn check_port_ranges(config: &StackrConfig, services: &[Service], report: &Repor
             }
         }
         if let Some(port) = api.iter().find(|p| contains(**p)) {
-            return Err(report.error(path, format!("port collision: the {what} port range {start}..{} includes API port {port}", end - 1), "move the range away from the API ports"));
+            return Err(report.error(
+                path,
+                format!(
+                    "port collision: the {what} port range {start}..{} includes API port {port}",
+                    end - 1
+                ),
+                "move the range away from the API ports",
+            ));
         }
         // Dev ranges collide only with each other; the deploy range lives on another machine.
         if i == 1 {
             let (_, other, other_what) = &ranges[0];
             let other_end = u32::from(*other) + count;
             if u32::from(*start) < other_end && u32::from(*other) < end {
-                return Err(report.error(path, format!("port collision: the {what} port range overlaps the {other_what} range"), "keep the dev PostgreSQL and Redis ranges apart"));
+                return Err(report.error(
+                    path,
+                    format!(
+                        "port collision: the {what} port range overlaps the {other_what} range"
+                    ),
+                    "keep the dev PostgreSQL and Redis ranges apart",
+                ));
             }
         }
     }

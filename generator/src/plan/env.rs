@@ -14,7 +14,10 @@ pub struct EnvVar {
 
 impl EnvVar {
     pub fn new(name: &str, value: impl Into<String>) -> Self {
-        Self { name: name.to_owned(), value: value.into() }
+        Self {
+            name: name.to_owned(),
+            value: value.into(),
+        }
     }
 }
 
@@ -29,25 +32,52 @@ const SESSION_CACHE_TTL_MS: &str = "3000";
 /// BullMQ's default key prefix.
 const QUEUE_PREFIX: &str = "bull";
 
-pub fn dev_env(service: &ServicePlan, model: &Model, provision: &[String], process: Process) -> Vec<EnvVar> {
+pub fn dev_env(
+    service: &ServicePlan,
+    model: &Model,
+    provision: &[String],
+    process: Process,
+) -> Vec<EnvVar> {
     let state = &model.state_dir;
     let mut env = vec![EnvVar::new("STACKR_SERVICE", service.name.clone())];
     if process == Process::Api {
         env.push(EnvVar::new("PORT", service.port.to_string()));
     }
     env.extend([
-        EnvVar::new("DATABASE_URL", format!("postgres://{db}@127.0.0.1:{port}/{db}", db = service.db_name, port = service.dev_postgres_port)),
-        EnvVar::new("DATABASE_PASSWORD_FILE", service.dev.db_password_file.clone()),
-        EnvVar::new("REDIS_URL", format!("redis://127.0.0.1:{}", service.dev_redis_port)),
-        EnvVar::new("REDIS_PASSWORD_FILE", service.dev.redis_password_file.clone()),
+        EnvVar::new(
+            "DATABASE_URL",
+            format!(
+                "postgres://{db}@127.0.0.1:{port}/{db}",
+                db = service.db_name,
+                port = service.dev_postgres_port
+            ),
+        ),
+        EnvVar::new(
+            "DATABASE_PASSWORD_FILE",
+            service.dev.db_password_file.clone(),
+        ),
+        EnvVar::new(
+            "REDIS_URL",
+            format!("redis://127.0.0.1:{}", service.dev_redis_port),
+        ),
+        EnvVar::new(
+            "REDIS_PASSWORD_FILE",
+            service.dev.redis_password_file.clone(),
+        ),
         EnvVar::new("RUST_LOG", "info"),
     ]);
     if service.is_auth {
         env.extend([
             EnvVar::new("AUTH_SECRET_FILE", format!("{state}/secrets/auth-secret")),
-            EnvVar::new("AUTH_BASE_URL", service.base_url.clone().unwrap_or_default()),
+            EnvVar::new(
+                "AUTH_BASE_URL",
+                service.base_url.clone().unwrap_or_default(),
+            ),
             EnvVar::new("AUTH_TRUSTED_ORIGINS", service.trusted_origins.join(",")),
-            EnvVar::new("AUTH_ADMIN_PORT", service.admin_port.unwrap_or_default().to_string()),
+            EnvVar::new(
+                "AUTH_ADMIN_PORT",
+                service.admin_port.unwrap_or_default().to_string(),
+            ),
             EnvVar::new("AUTH_PROVISION_SERVICES", provision.join(",")),
             EnvVar::new("AUTH_SERVICE_CREDENTIALS_DIR", format!("{state}/secrets")),
             EnvVar::new("AUTH_MAIL_DIR", format!("{state}/mail")),
@@ -60,9 +90,15 @@ pub fn dev_env(service: &ServicePlan, model: &Model, provision: &[String], proce
                 EnvVar::new("SESSION_CACHE_TTL_MS", SESSION_CACHE_TTL_MS),
             ]);
         }
-        env.extend([EnvVar::new("STACKR_QUEUE", service.name.clone()), EnvVar::new("STACKR_QUEUE_PREFIX", QUEUE_PREFIX)]);
+        env.extend([
+            EnvVar::new("STACKR_QUEUE", service.name.clone()),
+            EnvVar::new("STACKR_QUEUE_PREFIX", QUEUE_PREFIX),
+        ]);
         if process == Process::Worker {
-            env.push(EnvVar::new("WORKER_CONCURRENCY", service.worker_concurrency.to_string()));
+            env.push(EnvVar::new(
+                "WORKER_CONCURRENCY",
+                service.worker_concurrency.to_string(),
+            ));
         }
     }
     env.extend(service.extra_env.iter().cloned());

@@ -77,7 +77,12 @@ pub fn plan(model: &Model) -> Plan {
     let state = &model.state_dir;
     let auth = model.auth();
     let provision_services: Vec<String> = if auth.is_some() {
-        model.services.iter().filter(|s| s.kind == ServiceKind::Base).map(|s| s.name.clone()).collect()
+        model
+            .services
+            .iter()
+            .filter(|s| s.kind == ServiceKind::Base)
+            .map(|s| s.name.clone())
+            .collect()
     } else {
         Vec::new()
     };
@@ -120,10 +125,20 @@ pub fn plan(model: &Model) -> Plan {
                 dev,
                 api_env: Vec::new(),
                 worker_env: Vec::new(),
-                extra_env: service.environment.iter().map(|(k, v)| EnvVar::new(k, v)).collect(),
+                extra_env: service
+                    .environment
+                    .iter()
+                    .map(|(k, v)| EnvVar::new(k, v))
+                    .collect(),
             };
-            service_plan.api_env = env::dev_env(&service_plan, model, &provision_services, env::Process::Api);
-            service_plan.worker_env = env::dev_env(&service_plan, model, &provision_services, env::Process::Worker);
+            service_plan.api_env =
+                env::dev_env(&service_plan, model, &provision_services, env::Process::Api);
+            service_plan.worker_env = env::dev_env(
+                &service_plan,
+                model,
+                &provision_services,
+                env::Process::Worker,
+            );
             service_plan
         })
         .collect();
@@ -144,7 +159,9 @@ fn camel_case(name: &str) -> String {
     name.split('-')
         .map(|part| {
             let mut chars = part.chars();
-            chars.next().map_or(String::new(), |first| first.to_ascii_uppercase().to_string() + chars.as_str())
+            chars.next().map_or(String::new(), |first| {
+                first.to_ascii_uppercase().to_string() + chars.as_str()
+            })
         })
         .collect()
 }

@@ -15,11 +15,21 @@ impl RuntimeDeps {
     pub fn from_model(runtime: &Runtime) -> Self {
         let spec = |crate_dir: &str| match runtime {
             // Service crates live two levels below the project root.
-            Runtime::Path(root) => format!("{{ path = {} }}", toml_string(&format!("../../{root}/{crate_dir}"))),
-            Runtime::Git { url, rev } => format!("{{ git = {}, rev = {} }}", toml_string(url), toml_string(rev)),
+            Runtime::Path(root) => format!(
+                "{{ path = {} }}",
+                toml_string(&format!("../../{root}/{crate_dir}"))
+            ),
+            Runtime::Git { url, rev } => format!(
+                "{{ git = {}, rev = {} }}",
+                toml_string(url),
+                toml_string(rev)
+            ),
             Runtime::Version(version) => toml_string(version),
         };
-        Self { auth: spec("auth"), kit: spec("kit") }
+        Self {
+            auth: spec("auth"),
+            kit: spec("kit"),
+        }
     }
 }
 

@@ -15,13 +15,25 @@ pub struct Secret {
 pub fn dev_secrets(state_dir: &str, services: &[ServicePlan]) -> Vec<Secret> {
     let mut secrets = Vec::new();
     if services.iter().any(|s| s.is_auth) {
-        secrets.push(Secret { file: format!("{state_dir}/secrets/auth-secret"), purpose: "auth cookie/HMAC secret".to_owned() });
+        secrets.push(Secret {
+            file: format!("{state_dir}/secrets/auth-secret"),
+            purpose: "auth cookie/HMAC secret".to_owned(),
+        });
     }
     for service in services {
-        secrets.push(Secret { file: service.dev.db_password_file.clone(), purpose: format!("PostgreSQL password of role {}", service.db_name) });
-        secrets.push(Secret { file: service.dev.redis_password_file.clone(), purpose: format!("Redis password of {}", service.name) });
+        secrets.push(Secret {
+            file: service.dev.db_password_file.clone(),
+            purpose: format!("PostgreSQL password of role {}", service.db_name),
+        });
+        secrets.push(Secret {
+            file: service.dev.redis_password_file.clone(),
+            purpose: format!("Redis password of {}", service.name),
+        });
         if let Some(credential) = &service.dev.credential_file {
-            secrets.push(Secret { file: credential.clone(), purpose: format!("credential of {} towards auth", service.name) });
+            secrets.push(Secret {
+                file: credential.clone(),
+                purpose: format!("credential of {} towards auth", service.name),
+            });
         }
     }
     secrets

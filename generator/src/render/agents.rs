@@ -29,7 +29,12 @@ pub fn render(plan: &Plan) -> Result<String> {
     let services = plan
         .services
         .iter()
-        .map(|s| Service { name: &s.name, kind: s.kind, middleware: s.middleware, port: s.port })
+        .map(|s| Service {
+            name: &s.name,
+            kind: s.kind,
+            middleware: s.middleware,
+            port: s.port,
+        })
         .collect();
     engine::render(
         "AGENTS.md.tera",

@@ -37,7 +37,8 @@ fn engine() -> &'static Tera {
     static ENGINE: OnceLock<Tera> = OnceLock::new();
     ENGINE.get_or_init(|| {
         let mut tera = Tera::default();
-        tera.add_raw_templates(TEMPLATES.iter().copied()).expect("embedded templates are valid (checked by tests)");
+        tera.add_raw_templates(TEMPLATES.iter().copied())
+            .expect("embedded templates are valid (checked by tests)");
         tera.register_filter("nix_str", nix_str);
         tera.autoescape_on(Vec::new());
         tera
@@ -46,9 +47,12 @@ fn engine() -> &'static Tera {
 
 /// Renders `template` with a typed context plus the generated-file header.
 pub fn render<C: Serialize>(template: &str, context: &C) -> Result<String> {
-    let mut ctx = tera::Context::from_serialize(context).context("building the template context")?;
+    let mut ctx =
+        tera::Context::from_serialize(context).context("building the template context")?;
     ctx.insert("header", GENERATED_HEADER);
-    engine().render(template, &ctx).with_context(|| format!("rendering template {template}"))
+    engine()
+        .render(template, &ctx)
+        .with_context(|| format!("rendering template {template}"))
 }
 
 /// A Nix double-quoted string literal: escapes `\`, `"` and `${`.
@@ -61,7 +65,10 @@ fn nix_str(value: &Value, _: &std::collections::HashMap<String, Value>) -> tera:
 }
 
 pub fn nix_string_literal(text: &str) -> String {
-    let escaped = text.replace('\\', "\\\\").replace('"', "\\\"").replace("${", "\\${");
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace("${", "\\${");
     format!("\"{escaped}\"")
 }
 

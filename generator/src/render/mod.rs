@@ -26,7 +26,10 @@ pub struct RenderedFile {
 
 impl RenderedFile {
     pub fn new(path: impl Into<String>, content: impl Into<String>) -> Self {
-        Self { path: path.into(), content: content.into() }
+        Self {
+            path: path.into(),
+            content: content.into(),
+        }
     }
 }
 

@@ -14,5 +14,10 @@ struct Context<'a> {
 }
 
 pub fn render(plan: &Plan) -> Result<String> {
-    engine::render("nix/dev.nix.tera", &Context { project: &plan.project })
+    engine::render(
+        "nix/dev.nix.tera",
+        &Context {
+            project: &plan.project,
+        },
+    )
 }

@@ -20,6 +20,13 @@ struct Context<'a> {
 }
 
 pub fn render(plan: &Plan) -> Result<String> {
-    let packages = plan.services.iter().map(|s| Package { name: &s.name, package: &s.package }).collect();
+    let packages = plan
+        .services
+        .iter()
+        .map(|s| Package {
+            name: &s.name,
+            package: &s.package,
+        })
+        .collect();
     engine::render("nix/packages.nix.tera", &Context { packages })
 }

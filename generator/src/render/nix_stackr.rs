@@ -60,6 +60,11 @@ pub fn render(plan: &Plan) -> Result<String> {
         .collect();
     engine::render(
         "nix/stackr.nix.tera",
-        &Context { state_dir: &plan.deploy_state_dir, postgres_port: plan.deploy_postgres_port, auth, services },
+        &Context {
+            state_dir: &plan.deploy_state_dir,
+            postgres_port: plan.deploy_postgres_port,
+            auth,
+            services,
+        },
     )
 }

@@ -37,5 +37,11 @@ pub fn render(plan: &Plan) -> Result<String> {
             worker: s.worker_bin.is_some(),
         })
         .collect();
-    engine::render("nix/vm-test.nix.tera", &Context { project: &plan.project, services })
+    engine::render(
+        "nix/vm-test.nix.tera",
+        &Context {
+            project: &plan.project,
+            services,
+        },
+    )
 }

@@ -34,8 +34,14 @@ pub fn service_crate(plan: &Plan, service: &ServicePlan) -> Result<Vec<RenderedF
     };
     let dir = format!("services/{}", service.name);
     let mut files = vec![
-        RenderedFile::new(format!("{dir}/Cargo.toml"), engine::render("scaffold/service/Cargo.toml.tera", &context)?),
-        RenderedFile::new(format!("{dir}/src/bin/api.rs"), engine::render("scaffold/service/src/bin/api.rs.tera", &context)?),
+        RenderedFile::new(
+            format!("{dir}/Cargo.toml"),
+            engine::render("scaffold/service/Cargo.toml.tera", &context)?,
+        ),
+        RenderedFile::new(
+            format!("{dir}/src/bin/api.rs"),
+            engine::render("scaffold/service/src/bin/api.rs.tera", &context)?,
+        ),
     ];
     if service.worker_bin.is_some() {
         files.push(RenderedFile::new(
@@ -63,11 +69,24 @@ pub fn project_files(plan: &Plan) -> Result<Vec<RenderedFile>> {
     let context = ProjectContext {
         project: &plan.project,
         state_dir: &plan.state_dir,
-        services: plan.services.iter().map(|s| Member { name: &s.name }).collect(),
+        services: plan
+            .services
+            .iter()
+            .map(|s| Member { name: &s.name })
+            .collect(),
     };
     Ok(vec![
-        RenderedFile::new("flake.nix", engine::render("scaffold/project/flake.nix.tera", &context)?),
-        RenderedFile::new("Cargo.toml", engine::render("scaffold/project/Cargo.toml.tera", &context)?),
-        RenderedFile::new(".gitignore", engine::render("scaffold/project/gitignore.tera", &context)?),
+        RenderedFile::new(
+            "flake.nix",
+            engine::render("scaffold/project/flake.nix.tera", &context)?,
+        ),
+        RenderedFile::new(
+            "Cargo.toml",
+            engine::render("scaffold/project/Cargo.toml.tera", &context)?,
+        ),
+        RenderedFile::new(
+            ".gitignore",
+            engine::render("scaffold/project/gitignore.tera", &context)?,
+        ),
     ])
 }

@@ -54,7 +54,9 @@ pub fn commit(root: &Path, changes: &Changeset) -> Result<Vec<String>> {
         fs::write(staging.path().join(format!("new-{index}")), content)
             .with_context(|| format!("staging {path}"))?;
     }
-    let fail_after: Option<usize> = std::env::var(FAIL_AFTER_ENV).ok().and_then(|n| n.parse().ok());
+    let fail_after: Option<usize> = std::env::var(FAIL_AFTER_ENV)
+        .ok()
+        .and_then(|n| n.parse().ok());
     let mut placed = Vec::new();
     let mut created_dirs = Vec::new();
     let result = (|| -> Result<()> {
@@ -67,7 +69,10 @@ pub fn commit(root: &Path, changes: &Changeset) -> Result<Vec<String>> {
             if target.exists() {
                 let backup = staging.path().join(format!("old-{index}"));
                 fs::copy(&target, &backup).with_context(|| format!("backing up {path}"))?;
-                placed.push(Placed::Replaced { target: target.clone(), backup });
+                placed.push(Placed::Replaced {
+                    target: target.clone(),
+                    backup,
+                });
             } else {
                 placed.push(Placed::Created(target.clone()));
             }
@@ -99,7 +104,9 @@ fn roll_back(placed: Vec<Placed>, created_dirs: Vec<PathBuf>) {
         // Best effort: report but keep restoring the rest.
         let outcome = match &step {
             Placed::Created(target) => fs::remove_file(target),
-            Placed::Replaced { target, backup } => fs::rename(backup, target).or_else(|_| fs::copy(backup, target).map(drop)),
+            Placed::Replaced { target, backup } => {
+                fs::rename(backup, target).or_else(|_| fs::copy(backup, target).map(drop))
+            }
         };
         if let Err(err) = outcome {
             let target = match &step {

@@ -25,7 +25,9 @@ pub fn drift(root: &Path, files: &[RenderedFile]) -> Vec<Drift> {
         .iter()
         .filter_map(|file| match std::fs::read(root.join(&file.path)) {
             Err(_) => Some(Drift::Missing(file.path.clone())),
-            Ok(bytes) if bytes != file.content.as_bytes() => Some(Drift::Modified(file.path.clone())),
+            Ok(bytes) if bytes != file.content.as_bytes() => {
+                Some(Drift::Modified(file.path.clone()))
+            }
             Ok(_) => None,
         })
         .collect()

@@ -8,7 +8,9 @@ use std::process::{Command, Output};
 pub const FIXTURES: &[&str] = &["minimal", "no-auth", "five-services"];
 
 pub fn fixture_dir(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 pub fn fixture_config(name: &str) -> String {
@@ -18,7 +20,10 @@ pub fn fixture_config(name: &str) -> String {
 /// Runs `stackr ARGS` in `dir` (with the failure hook cleared unless `env` sets it).
 pub fn stackr_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_stackr"));
-    command.args(args).current_dir(dir).env_remove("STACKR_TEST_FAIL_AFTER");
+    command
+        .args(args)
+        .current_dir(dir)
+        .env_remove("STACKR_TEST_FAIL_AFTER");
     for (key, value) in env {
         command.env(key, value);
     }
@@ -47,7 +52,10 @@ pub fn tree(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
             if path.is_dir() {
                 pending.push(path);
             } else {
-                files.insert(path.strip_prefix(root).unwrap().to_owned(), std::fs::read(&path).unwrap());
+                files.insert(
+                    path.strip_prefix(root).unwrap().to_owned(),
+                    std::fs::read(&path).unwrap(),
+                );
             }
         }
     }
