@@ -106,3 +106,18 @@ fn demo_process_compose_and_vm_test_come_from_one_plan_and_are_up_to_date() {
         assert!(committed == file(&files, path), "the demo's {path} is not what its plan renders; run `stackr generate`");
     }
 }
+
+/// The comparison above can fail: a plan that no longer matches the rendered files is caught.
+#[test]
+fn a_plan_that_drifted_from_the_files_is_caught() {
+    let plan = fixture_plan().unwrap();
+    let files = render_generated(&plan).unwrap();
+    let mut other_port = plan.clone();
+    other_port.services[1].port += 1000;
+    let mut other_env = plan.clone();
+    other_env.services[2].api_env.retain(|v| v.name != "SESSION_CACHE_TTL_MS");
+    for (what, drifted) in [("port", other_port), ("environment", other_env)] {
+        let caught = std::panic::catch_unwind(|| assert_artifacts_follow_plan("drifted", &drifted, &files));
+        assert!(caught.is_err(), "a drifted {what} went unnoticed");
+    }
+}
