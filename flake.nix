@@ -23,7 +23,7 @@
         meta.mainProgram = "stackr";
       };
 
-      servicePackages = pkgs: import ./nix/packages.nix { inherit pkgs src; };
+      servicePackages = pkgs: import ./nix/packages.nix { inherit pkgs src; lockFile = ./Cargo.lock; };
 
       # The demo stack: the module library plus the generated values.
       demoModule = {

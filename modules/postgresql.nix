@@ -7,9 +7,9 @@ let
   stackrLib = import ./lib.nix { inherit lib; };
   inherit (stackrLib) dbName;
   names = lib.attrNames cfg.services;
-  # Newer nixpkgs applies ensureUsers/ensureDatabases in postgresql-setup.service.
-  setupUnits = [ "postgresql.service" ]
-    ++ lib.optional (config.systemd.services ? postgresql-setup) "postgresql-setup.service";
+  # Newer nixpkgs applies ensureUsers/ensureDatabases in postgresql-setup.service, older ones in
+  # postgresql.service itself; ordering after a unit that does not exist is a no-op.
+  setupUnits = [ "postgresql.service" "postgresql-setup.service" ];
 in
 {
   config = lib.mkIf (cfg.enable && names != [ ]) {

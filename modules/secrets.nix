@@ -14,7 +14,10 @@ let
   );
   consumers = [ "postgresql.service" ]
     ++ map (name: stackrLib.redisUnit name) (lib.attrNames cfg.services)
-    ++ lib.concatMap (name: [ "stackr-${name}-api.service" "stackr-${name}-worker.service" "stackr-${name}-db-password.service" ]) (lib.attrNames cfg.services);
+    ++ lib.concatLists (lib.mapAttrsToList
+      (name: svc: [ "stackr-${name}-api.service" "stackr-${name}-db-password.service" ]
+        ++ lib.optional svc.worker.enable "stackr-${name}-worker.service")
+      cfg.services);
 in
 {
   config = lib.mkIf (cfg.enable && cfg.secrets.generate) {

@@ -2,14 +2,15 @@
 #
 # One package per service crate of the workspace; each provides bin/<name>-api (and
 # bin/<name>-worker when the service has a worker).
-{ pkgs, src }:
+# `lockFile` is the workspace Cargo.lock (a path, so it need not be read out of `src`).
+{ pkgs, src, lockFile }:
 let
   buildService = pname:
     pkgs.rustPlatform.buildRustPackage {
       inherit pname src;
       version = "0.1.0";
       cargoLock = {
-        lockFile = src + "/Cargo.lock";
+        inherit lockFile;
         # Runtime crates pinned by git revision resolve without hand-written hashes.
         allowBuiltinFetchGit = true;
       };

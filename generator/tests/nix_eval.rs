@@ -1,0 +1,129 @@
+//! Evaluates the generated Nix with `nix-instantiate --eval` (pure expressions, stubbed `pkgs`)
+//! and compares the values with the plan: the Nix says what the config says. Skipped when
+//! nix-instantiate is not installed (nixpkgs itself is never needed).
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{fixture_config, FIXTURES};
+use serde_json::Value;
+use stackr::plan::{plan, Plan};
+use stackr::project::check_config_text;
+
+fn nix_available() -> bool {
+    Command::new("nix-instantiate").arg("--version").output().is_ok_and(|o| o.status.success())
+}
+
+fn plan_of(fixture: &str) -> Plan {
+    let (_, model) = check_config_text(Path::new("stackr.config.json"), &fixture_config(fixture)).unwrap();
+    plan(&model)
+}
+
+/// Writes the fixture's generated files into a temp dir and evaluates `expression` there.
+fn eval(fixture: &str, expression: &str) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    for file in stackr::generate_in_memory(&fixture_config(fixture)).unwrap() {
+        let path = dir.path().join(&file.path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, file.content).unwrap();
+    }
+    let output = Command::new("nix-instantiate")
+        .args(["--eval", "--strict", "--json", "-E", expression])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{fixture}: {}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[test]
+fn stackr_nix_sets_the_planned_values() {
+    if !nix_available() {
+        eprintln!("nix-instantiate not installed: skipped");
+        return;
+    }
+    for fixture in FIXTURES {
+        let plan = plan_of(fixture);
+        let value = eval(
+            fixture,
+            "let m = import ./nix/stackr.nix { packagesFor = pkgs: builtins.mapAttrs (n: _: \"pkg-\" + n) (import ./nix/packages.nix { inherit pkgs; src = /src; lockFile = /lock; }); }; \
+             in (m { pkgs = { rustPlatform.buildRustPackage = a: a; }; }).stackr",
+        );
+        assert_eq!(value["enable"], true);
+        assert_eq!(value["stateDir"], plan.deploy_state_dir);
+        let services = value["services"].as_object().unwrap();
+        assert_eq!(services.len(), plan.services.len(), "{fixture}");
+        for service in &plan.services {
+            let nix = &value["services"][&service.name];
+            assert_eq!(nix["kind"], service.kind, "{fixture}/{}", service.name);
+            assert_eq!(nix["package"], format!("pkg-{}", service.name));
+            assert_eq!(nix["port"], service.port);
+            assert_eq!(nix["redis"]["port"], service.deploy_redis_port);
+            assert_eq!(nix["postgres"]["port"], plan.deploy_postgres_port);
+            assert_eq!(nix["worker"]["enable"], service.worker_bin.is_some());
+            assert_eq!(nix["worker"]["concurrency"], service.worker_concurrency);
+            match service.middleware {
+                Some(flavor) => assert_eq!(nix["authMiddleware"], flavor),
+                None => assert!(nix.get("authMiddleware").is_none()),
+            }
+            for extra in &service.extra_env {
+                assert_eq!(nix["environment"][&extra.name], extra.value);
+            }
+        }
+        match plan.services.iter().find(|s| s.is_auth) {
+            Some(auth) => {
+                assert_eq!(value["auth"]["baseUrl"], auth.base_url.clone().unwrap());
+                assert_eq!(value["auth"]["trustedOrigins"], serde_json::json!(auth.trusted_origins));
+            }
+            None => assert!(value.get("auth").is_none(), "{fixture}"),
+        }
+    }
+}
+
+#[test]
+fn packages_nix_builds_each_service_package() {
+    if !nix_available() {
+        return;
+    }
+    for fixture in FIXTURES {
+        let plan = plan_of(fixture);
+        let value = eval(fixture, "import ./nix/packages.nix { pkgs = { rustPlatform.buildRustPackage = a: a; }; src = \"/src\"; lockFile = \"/lock\"; }");
+        for service in &plan.services {
+            let package = &value[&service.name];
+            assert_eq!(package["pname"], service.package);
+            assert_eq!(package["cargoBuildFlags"], serde_json::json!(["--package", service.package]));
+        }
+    }
+}
+
+#[test]
+fn vm_test_curls_every_api_and_probes_isolation() {
+    if !nix_available() {
+        return;
+    }
+    for fixture in FIXTURES {
+        let plan = plan_of(fixture);
+        let value = eval(fixture, "import ./nix/vm-test.nix { pkgs = { testers.runNixOSTest = t: { inherit (t) name testScript; }; }; module = { }; }");
+        assert_eq!(value["name"], format!("stackr-{}", plan.project));
+        let script = value["testScript"].as_str().unwrap();
+        for service in &plan.services {
+            assert!(script.contains(&format!("http://127.0.0.1:{}/health", service.port)), "{fixture}: {script}");
+            assert!(script.contains(&format!("stackr-{}-api.service", service.name)));
+        }
+        if plan.services.len() > 1 {
+            assert!(script.contains("machine.fail("), "{fixture}: isolation checks expected");
+        }
+    }
+}
+
+#[test]
+fn dev_app_runs_process_compose() {
+    if !nix_available() {
+        return;
+    }
+    let value = eval("minimal", "import ./nix/dev.nix { pkgs = { writeShellApplication = a: { inherit (a) name text; }; process-compose = 1; postgresql = 1; redis = 1; cargo = 1; rustc = 1; stdenv.cc = 1; util-linux = 1; coreutils = 1; gnugrep = 1; git = 1; }; }");
+    assert_eq!(value["name"], "minimal-dev");
+    assert!(value["text"].as_str().unwrap().contains("process-compose --config process-compose.yaml up"));
+}
