@@ -47,7 +47,11 @@ fn main() {
     println!(
         "stackr dev start-up, wall time from launch to all ready, {PROCESS_COUNT} processes \
          (2 services: PostgreSQL, Redis, API each; load average at start: {}):",
-        std::fs::read_to_string("/proc/loadavg").unwrap_or_default().split(' ').next().unwrap_or("?")
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .split(' ')
+            .next()
+            .unwrap_or("?")
     );
     report("cold (empty state, initdb)", &cold, COLD_TARGET);
     report("warm (state reused)", &warm, WARM_TARGET);
@@ -62,7 +66,10 @@ fn start_until_ready(project: &Project) -> Duration {
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         Supervised::start(&project.file(), &[], &env)
     };
-    let line = sup.wait_for_line(&format!("all {PROCESS_COUNT} processes ready"), Duration::from_secs(120));
+    let line = sup.wait_for_line(
+        &format!("all {PROCESS_COUNT} processes ready"),
+        Duration::from_secs(120),
+    );
     let took = launched.elapsed();
     eprintln!("  {line}  (wall {:.2}s from launch)", took.as_secs_f64());
     sup.signal(libc::SIGINT);
@@ -81,7 +88,10 @@ fn report(what: &str, runs: &[Duration], target: Duration) {
     let mut sorted = runs.to_vec();
     sorted.sort();
     let median = sorted[sorted.len() / 2];
-    let all: Vec<String> = runs.iter().map(|d| format!("{:.2}s", d.as_secs_f64())).collect();
+    let all: Vec<String> = runs
+        .iter()
+        .map(|d| format!("{:.2}s", d.as_secs_f64()))
+        .collect();
     let verdict = if median < target { "meets" } else { "MISSES" };
     println!(
         "  {what:<28} median {:.2}s  runs [{}]  target < {}s: {verdict}",

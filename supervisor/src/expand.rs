@@ -106,6 +106,9 @@ mod tests {
 
     #[test]
     fn lone_dollars_stay() {
-        assert_eq!(expand("cost: 5$ and $ and $1 and ${open", &env), "cost: 5$ and $ and $1 and ${open");
+        assert_eq!(
+            expand("cost: 5$ and $ and $1 and ${open", &env),
+            "cost: 5$ and $ and $1 and ${open"
+        );
     }
 }

@@ -54,7 +54,11 @@ pub fn start_order(names: &[String], deps: &[Vec<usize>]) -> Result<Vec<usize>, 
 
 /// Index of each name, for resolving `depends_on` keys.
 pub fn index_by_name(names: &[String]) -> BTreeMap<&str, usize> {
-    names.iter().enumerate().map(|(i, n)| (n.as_str(), i)).collect()
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), i))
+        .collect()
 }
 
 #[cfg(test)]

@@ -158,7 +158,10 @@ where
 fn run_process_compose(pc: &std::path::Path, opts: &DevOptions) -> Result<ExitCode> {
     let _ = prepare(opts)?;
     let mut cmd = std::process::Command::new(pc);
-    cmd.arg("up").arg("--config").arg(&opts.file).current_dir(&opts.project_dir);
+    cmd.arg("up")
+        .arg("--config")
+        .arg(&opts.file)
+        .current_dir(&opts.project_dir);
     if opts.plain {
         cmd.arg("--tui=false");
     }
@@ -166,6 +169,9 @@ fn run_process_compose(pc: &std::path::Path, opts: &DevOptions) -> Result<ExitCo
         .status()
         .with_context(|| format!("cannot run {}", pc.display()))?;
     Ok(ExitCode::from(
-        status.code().and_then(|c| u8::try_from(c).ok()).unwrap_or(1),
+        status
+            .code()
+            .and_then(|c| u8::try_from(c).ok())
+            .unwrap_or(1),
     ))
 }

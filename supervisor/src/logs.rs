@@ -80,7 +80,10 @@ mod tests {
         let p = Prefixer::new(["db", "api-server"].into_iter(), false);
         assert_eq!(p.prefix("db"), "db         | ");
         let c = Prefixer::new(["db"].into_iter(), true);
-        assert_eq!(c.prefix("db"), format!("\x1b[{}mdb     |\x1b[0m ", colour_of("db")));
+        assert_eq!(
+            c.prefix("db"),
+            format!("\x1b[{}mdb     |\x1b[0m ", colour_of("db"))
+        );
         assert_eq!(colour_of("postgres"), colour_of("postgres"));
     }
 

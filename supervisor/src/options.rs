@@ -8,7 +8,12 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, clap::Args)]
 pub struct DevArgs {
     /// The process-compose file to run.
-    #[arg(short = 'f', long = "file", value_name = "FILE", default_value = "process-compose.yaml")]
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "FILE",
+        default_value = "process-compose.yaml"
+    )]
     pub file: PathBuf,
 
     /// Plain output: prefixed log lines and one line per status change, no live status.

@@ -58,7 +58,10 @@ pub fn load_file(path: &Path, base_dir: &Path) -> Result<Stack, LoadError> {
 /// Validates YAML `text`; `path` only names the file in messages.
 pub fn load_str(text: &str, path: &Path, base_dir: &Path) -> Result<Stack, LoadError> {
     let file: ProjectFile = serde_yaml::from_str(text).map_err(|e| {
-        let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((0, 0));
+        let (line, column) = e
+            .location()
+            .map(|l| (l.line(), l.column()))
+            .unwrap_or((0, 0));
         LoadError::Syntax {
             path: path.to_owned(),
             line,
@@ -148,7 +151,9 @@ impl Loader<'_> {
         let processes = order
             .iter()
             .map(|&old| {
-                let mut p = slots[old].take().expect("each index appears once in the order");
+                let mut p = slots[old]
+                    .take()
+                    .expect("each index appears once in the order");
                 for d in &mut p.depends_on {
                     d.process = new_index[d.process];
                 }
@@ -175,12 +180,20 @@ impl Loader<'_> {
         if let Ok(s) = std::env::var("COMPOSE_SHELL") {
             return (s, "-c".into());
         }
-        let shell = if find_on_path("bash").is_some() { "bash" } else { "sh" };
+        let shell = if find_on_path("bash").is_some() {
+            "bash"
+        } else {
+            "sh"
+        };
         (shell.into(), "-c".into())
     }
 
     /// `K=V` entries; values are expanded but never echoed (they may be secrets).
-    fn environment(&mut self, at: &str, list: &[String]) -> Result<Vec<(String, String)>, LoadError> {
+    fn environment(
+        &mut self,
+        at: &str,
+        list: &[String],
+    ) -> Result<Vec<(String, String)>, LoadError> {
         let mut out = Vec::with_capacity(list.len());
         for entry in list {
             match entry.split_once('=') {
@@ -243,7 +256,10 @@ impl Loader<'_> {
                 }
             };
             match index.get(dep.as_str()) {
-                Some(&i) => depends_on.push(Dependency { process: i, condition }),
+                Some(&i) => depends_on.push(Dependency {
+                    process: i,
+                    condition,
+                }),
                 None if disabled.iter().any(|(n, _)| n.as_str() == dep) => {
                     self.warnings.push(format!(
                         "{at}.depends_on.{dep}: `{dep}` is disabled; the dependency is ignored"
@@ -258,7 +274,9 @@ impl Loader<'_> {
         }
 
         let readiness = match &p.readiness_probe {
-            Some(probe) => Some(self.probe(&format!("{at}.readiness_probe"), probe, &working_dir)?),
+            Some(probe) => {
+                Some(self.probe(&format!("{at}.readiness_probe"), probe, &working_dir)?)
+            }
             None => None,
         };
         let restart = self.restart(&at, p)?;
@@ -268,7 +286,9 @@ impl Loader<'_> {
                 ShutdownSpec {
                     signal: s.signal.unwrap_or(libc::SIGTERM),
                     timeout: Duration::from_secs(
-                        s.timeout_seconds.filter(|&t| t > 0).unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT),
+                        s.timeout_seconds
+                            .filter(|&t| t > 0)
+                            .unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT),
                     ),
                 }
             }
@@ -369,13 +389,23 @@ impl Loader<'_> {
                 ProbeCheck::HttpGet {
                     host: self.text(h.host.as_deref().unwrap_or("127.0.0.1")),
                     port,
-                    path: if path.starts_with('/') { path } else { format!("/{path}") },
-                    headers: h.headers.iter().map(|(k, v)| (k.clone(), self.text(v))).collect(),
+                    path: if path.starts_with('/') {
+                        path
+                    } else {
+                        format!("/{path}")
+                    },
+                    headers: h
+                        .headers
+                        .iter()
+                        .map(|(k, v)| (k.clone(), self.text(v)))
+                        .collect(),
                     status_code: h.status_code.unwrap_or(200),
                 }
             }
         };
-        let secs = |v: Option<u64>, default: u64, min: u64| Duration::from_secs(v.unwrap_or(default).max(min));
+        let secs = |v: Option<u64>, default: u64, min: u64| {
+            Duration::from_secs(v.unwrap_or(default).max(min))
+        };
         Ok(Probe {
             check,
             initial_delay: secs(p.initial_delay_seconds, 0, 0),
@@ -457,8 +487,14 @@ mod tests {
         assert_eq!(names, ["db", "migrate", "api"]);
         let api = &s.processes[2];
         assert_eq!(api.depends_on.len(), 2);
-        assert!(api.depends_on.contains(&Dependency { process: 0, condition: Condition::Healthy }));
-        assert!(api.depends_on.contains(&Dependency { process: 1, condition: Condition::CompletedSuccessfully }));
+        assert!(api.depends_on.contains(&Dependency {
+            process: 0,
+            condition: Condition::Healthy
+        }));
+        assert!(api.depends_on.contains(&Dependency {
+            process: 1,
+            condition: Condition::CompletedSuccessfully
+        }));
         assert_eq!(s.processes[1].working_dir, Path::new("/proj/sub"));
         let probe = s.processes[0].readiness.as_ref().unwrap();
         assert_eq!(probe.period, Duration::from_secs(10));
@@ -469,10 +505,17 @@ mod tests {
 
     #[test]
     fn unknown_and_unsupported_fields_warn() {
-        let s = load("processes:\n  a:\n    command: x\n    colour: red\n    liveness_probe: {}\n").unwrap();
+        let s = load("processes:\n  a:\n    command: x\n    colour: red\n    liveness_probe: {}\n")
+            .unwrap();
         assert_eq!(s.warnings.len(), 2, "{:?}", s.warnings);
-        assert!(s.warnings.iter().any(|w| w.contains("processes.a.colour is not a known")));
-        assert!(s.warnings.iter().any(|w| w.contains("liveness_probe is a process-compose feature")));
+        assert!(s
+            .warnings
+            .iter()
+            .any(|w| w.contains("processes.a.colour is not a known")));
+        assert!(s
+            .warnings
+            .iter()
+            .any(|w| w.contains("liveness_probe is a process-compose feature")));
     }
 
     #[test]
@@ -483,14 +526,20 @@ mod tests {
         assert!(e.to_string().contains("no process named `b`"), "{e}");
         let e = load("processes:\n  a:\n    command: x\n    depends_on: {a: {}}\n").unwrap_err();
         assert!(e.to_string().contains("cycle: a -> a"), "{e}");
-        let e = load("processes:\n  a:\n    command: x\n    availability: {restart: sometimes}\n").unwrap_err();
+        let e = load("processes:\n  a:\n    command: x\n    availability: {restart: sometimes}\n")
+            .unwrap_err();
         assert!(e.to_string().contains("sometimes"), "{e}");
     }
 
     #[test]
     fn environment_values_are_never_in_warnings() {
-        let s = load("environment: ['NOVALUE', 'K=secret-value']\nprocesses:\n  a:\n    command: x\n").unwrap();
-        assert_eq!(s.processes[0].environment, [("K".to_string(), "secret-value".to_string())]);
+        let s =
+            load("environment: ['NOVALUE', 'K=secret-value']\nprocesses:\n  a:\n    command: x\n")
+                .unwrap();
+        assert_eq!(
+            s.processes[0].environment,
+            [("K".to_string(), "secret-value".to_string())]
+        );
         assert!(s.warnings.iter().all(|w| !w.contains("secret-value")));
         assert_eq!(s.warnings.len(), 1);
     }
@@ -507,8 +556,13 @@ mod tests {
     fn http_probe_port_forms() {
         let s = load("processes:\n  a:\n    command: x\n    readiness_probe:\n      http_get: {port: '8080', path: health}\n  b:\n    command: x\n    readiness_probe:\n      http_get: {num_port: 9000}\n").unwrap();
         match &s.processes[0].readiness.as_ref().unwrap().check {
-            ProbeCheck::HttpGet { port, path, host, .. } => {
-                assert_eq!((*port, path.as_str(), host.as_str()), (8080, "/health", "127.0.0.1"))
+            ProbeCheck::HttpGet {
+                port, path, host, ..
+            } => {
+                assert_eq!(
+                    (*port, path.as_str(), host.as_str()),
+                    (8080, "/health", "127.0.0.1")
+                )
             }
             other => panic!("{other:?}"),
         }

@@ -34,9 +34,14 @@ pub async fn check_once(probe: &Probe, spec: &ProcessSpec, launch: &Launch) -> R
         } => {
             match tokio::time::timeout(probe.timeout, http_get(host, *port, path, headers)).await {
                 Ok(Ok(code)) if code == *status_code => Ok(()),
-                Ok(Ok(code)) => Err(format!("GET {path} answered {code}, expected {status_code}")),
+                Ok(Ok(code)) => Err(format!(
+                    "GET {path} answered {code}, expected {status_code}"
+                )),
                 Ok(Err(e)) => Err(format!("GET http://{host}:{port}{path}: {e}")),
-                Err(_) => Err(format!("GET {path} timed out after {}s", probe.timeout.as_secs())),
+                Err(_) => Err(format!(
+                    "GET {path} timed out after {}s",
+                    probe.timeout.as_secs()
+                )),
             }
         }
     }
@@ -70,7 +75,11 @@ async fn exec(
             Err(format!(
                 "`{command}` exited with {}{}",
                 crate::process::exit_code(status),
-                if last.is_empty() { String::new() } else { format!(": {last}") }
+                if last.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {last}")
+                }
             ))
         }
         Ok((Err(e), _)) => Err(format!("probe wait failed: {e}")),
@@ -79,14 +88,22 @@ async fn exec(
                 signal_group(pgid, libc::SIGKILL);
             }
             let _ = child.wait().await;
-            Err(format!("`{command}` timed out after {}s", timeout.as_secs()))
+            Err(format!(
+                "`{command}` timed out after {}s",
+                timeout.as_secs()
+            ))
         }
     }
 }
 
 /// A minimal HTTP/1.1 GET: connect, send, read the status line. Enough for a health check and
 /// it keeps a full HTTP client out of the supervisor's dependencies.
-async fn http_get(host: &str, port: u16, path: &str, headers: &[(String, String)]) -> std::io::Result<u16> {
+async fn http_get(
+    host: &str,
+    port: u16,
+    path: &str,
+    headers: &[(String, String)],
+) -> std::io::Result<u16> {
     let mut stream = TcpStream::connect((host, port)).await?;
     let mut req = format!(
         "GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: stackr-supervisor\r\nAccept: */*\r\nConnection: close\r\n"
@@ -110,7 +127,9 @@ async fn http_get(host: &str, port: u16, path: &str, headers: &[(String, String)
         .split_whitespace()
         .nth(1)
         .and_then(|c| c.parse::<u16>().ok())
-        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, "not an HTTP response"))?;
+        .ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidData, "not an HTTP response")
+        })?;
     Ok(code)
 }
 

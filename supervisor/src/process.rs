@@ -20,7 +20,13 @@ pub struct Launch {
 
 impl Launch {
     /// A shell command in its own process group, output piped, stdin closed.
-    pub fn command(&self, text: &str, dir: &Path, env: &[(String, String)], proc_name: &str) -> Command {
+    pub fn command(
+        &self,
+        text: &str,
+        dir: &Path,
+        env: &[(String, String)],
+        proc_name: &str,
+    ) -> Command {
         let mut cmd = Command::new(&self.shell.0);
         cmd.arg(&self.shell.1).arg(text);
         cmd.current_dir(dir);
@@ -36,7 +42,11 @@ impl Launch {
                 .map(|(_, v)| OsString::from(v))
                 .or_else(|| std::env::var_os("PATH"))
                 .unwrap_or_default();
-            let dirs = self.extra_path.iter().cloned().chain(std::env::split_paths(&base));
+            let dirs = self
+                .extra_path
+                .iter()
+                .cloned()
+                .chain(std::env::split_paths(&base));
             if let Ok(joined) = std::env::join_paths(dirs) {
                 cmd.env("PATH", joined);
             }
@@ -51,7 +61,13 @@ impl Launch {
             cmd.pre_exec(|| {
                 // A supervisor started in the background by a shell inherits SIGINT/SIGQUIT as
                 // ignored; children must not, or a SIGINT shutdown would be silently ignored.
-                for sig in [libc::SIGINT, libc::SIGQUIT, libc::SIGTERM, libc::SIGHUP, libc::SIGPIPE] {
+                for sig in [
+                    libc::SIGINT,
+                    libc::SIGQUIT,
+                    libc::SIGTERM,
+                    libc::SIGHUP,
+                    libc::SIGPIPE,
+                ] {
                     libc::signal(sig, libc::SIG_DFL);
                 }
                 // Safety net for the one case the ordered shutdown cannot cover, the supervisor
@@ -67,8 +83,13 @@ impl Launch {
 
     /// Starts a process of the stack.
     pub fn spawn(&self, spec: &ProcessSpec) -> std::io::Result<Child> {
-        self.command(&spec.command, &spec.working_dir, &spec.environment, &spec.name)
-            .spawn()
+        self.command(
+            &spec.command,
+            &spec.working_dir,
+            &spec.environment,
+            &spec.name,
+        )
+        .spawn()
     }
 }
 

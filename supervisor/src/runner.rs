@@ -44,11 +44,20 @@ pub enum End {
 pub enum StopReason {
     Signal(i32),
     /// A process with `restart: exit_on_failure` failed.
-    ProcessFailed { name: String, code: i32 },
+    ProcessFailed {
+        name: String,
+        code: i32,
+    },
     /// A process with `exit_on_end` ended.
-    ProcessEnded { name: String, code: i32 },
+    ProcessEnded {
+        name: String,
+        code: i32,
+    },
     /// A dependency of `name` can never be met (e.g. a one-shot it needs failed).
-    DependencyFailed { name: String, why: String },
+    DependencyFailed {
+        name: String,
+        why: String,
+    },
     /// Asked through [`StopHandle`].
     Requested,
 }
@@ -86,7 +95,15 @@ impl Watcher {
     /// Resolves once every process is ready or completed successfully; false if that can no
     /// longer happen (something ended otherwise).
     pub async fn all_ready(&mut self) -> bool {
-        match self.rx.wait_for(|s| all_ready(s) || s.iter().any(|p| matches!(p, ProcState::Done(e) if *e != End::Completed(0)))).await {
+        match self
+            .rx
+            .wait_for(|s| {
+                all_ready(s)
+                    || s.iter()
+                        .any(|p| matches!(p, ProcState::Done(e) if *e != End::Completed(0)))
+            })
+            .await
+        {
             Ok(s) => all_ready(&s),
             Err(_) => false,
         }
@@ -99,7 +116,10 @@ impl Watcher {
 
 fn all_ready(states: &[ProcState]) -> bool {
     states.iter().all(|s| {
-        matches!(s, ProcState::Running { ready: true } | ProcState::Done(End::Completed(0)))
+        matches!(
+            s,
+            ProcState::Running { ready: true } | ProcState::Done(End::Completed(0))
+        )
     })
 }
 
@@ -200,12 +220,15 @@ impl Supervisor {
         // Announce "all ready" once.
         {
             let ctx = ctx.clone();
-            let mut watcher = Watcher { rx: ctx.states.subscribe() };
+            let mut watcher = Watcher {
+                rx: ctx.states.subscribe(),
+            };
             tokio::spawn(async move {
                 if watcher.all_ready().await {
                     let at = *ctx.all_ready_at.lock().unwrap_or_else(|e| e.into_inner());
                     let after = at.unwrap_or_else(|| ctx.started.elapsed());
-                    ctx.console.note(&format!("all {n} processes ready in {}", secs(after)));
+                    ctx.console
+                        .note(&format!("all {n} processes ready in {}", secs(after)));
                 }
             });
         }
@@ -218,7 +241,8 @@ impl Supervisor {
         }
         let reason = ctx.stop.borrow().clone();
         if let Some(reason) = &reason {
-            ctx.console.note(&format!("stopping: {}", describe_reason(reason)));
+            ctx.console
+                .note(&format!("stopping: {}", describe_reason(reason)));
             ordered_shutdown(&ctx).await;
         }
         while tasks.join_next().await.is_some() {}
@@ -231,8 +255,12 @@ impl Supervisor {
         let code = match &reason {
             Some(StopReason::ProcessFailed { code, .. }) => clamp_code(*code),
             Some(StopReason::DependencyFailed { .. }) => 1,
-            Some(StopReason::ProcessEnded { code, .. }) => clamp_code(*code).max(u8::from(failed_on_its_own)),
-            Some(StopReason::Signal(_) | StopReason::Requested) | None => u8::from(failed_on_its_own),
+            Some(StopReason::ProcessEnded { code, .. }) => {
+                clamp_code(*code).max(u8::from(failed_on_its_own))
+            }
+            Some(StopReason::Signal(_) | StopReason::Requested) | None => {
+                u8::from(failed_on_its_own)
+            }
         };
         let all_ready_after = *ctx.all_ready_at.lock().unwrap_or_else(|e| e.into_inner());
         Outcome {
@@ -257,7 +285,9 @@ fn describe_reason(r: &StopReason) -> String {
         StopReason::ProcessFailed { name, code } => {
             format!("{name} failed with exit code {code} (restart: exit_on_failure)")
         }
-        StopReason::ProcessEnded { name, code } => format!("{name} ended with {code} (exit_on_end)"),
+        StopReason::ProcessEnded { name, code } => {
+            format!("{name} ended with {code} (exit_on_end)")
+        }
         StopReason::DependencyFailed { name, why } => format!("{name} cannot start: {why}"),
         StopReason::Requested => "stop requested".into(),
     }
@@ -292,14 +322,21 @@ async fn wait_dependencies(ctx: &Ctx, i: usize) -> Result<(), String> {
     let deps = &ctx.stack.processes[i].depends_on;
     let mut rx = ctx.states.subscribe();
     let decided = rx
-        .wait_for(|s| deps.iter().all(|d| condition_met(s[d.process], d.condition).is_some()))
+        .wait_for(|s| {
+            deps.iter()
+                .all(|d| condition_met(s[d.process], d.condition).is_some())
+        })
         .await
         .map(|s| s.clone())
         .map_err(|_| "supervisor closed".to_string())?;
     for d in deps {
         let state = decided[d.process];
         if condition_met(state, d.condition) == Some(false) {
-            return Err(unmet_reason(&ctx.stack.processes[d.process].name, state, d.condition));
+            return Err(unmet_reason(
+                &ctx.stack.processes[d.process].name,
+                state,
+                d.condition,
+            ));
         }
     }
     Ok(())
@@ -341,7 +378,12 @@ async fn supervise(ctx: Arc<Ctx>, i: usize) {
             let mut group = ctx.groups[i].lock().unwrap_or_else(|e| e.into_inner());
             if ctx.stopping() {
                 drop(group);
-                ctx.set(i, ProcState::Done(End::Stopped { started: restarts > 0 }));
+                ctx.set(
+                    i,
+                    ProcState::Done(End::Stopped {
+                        started: restarts > 0,
+                    }),
+                );
                 return;
             }
             match ctx.launch.spawn(spec) {
@@ -360,9 +402,18 @@ async fn supervise(ctx: Arc<Ctx>, i: usize) {
                     spec.name, ctx.launch.shell.0
                 ));
                 ctx.set(i, ProcState::Done(End::Completed(127)));
-                ctx.console.phase(i, &Phase::Completed { code: 127, after: started.elapsed() });
+                ctx.console.phase(
+                    i,
+                    &Phase::Completed {
+                        code: 127,
+                        after: started.elapsed(),
+                    },
+                );
                 if spec.restart.mode == RestartMode::ExitOnFailure {
-                    ctx.request_stop(StopReason::ProcessFailed { name: spec.name.clone(), code: 127 });
+                    ctx.request_stop(StopReason::ProcessFailed {
+                        name: spec.name.clone(),
+                        code: 127,
+                    });
                 }
                 return;
             }
@@ -381,7 +432,14 @@ async fn supervise(ctx: Arc<Ctx>, i: usize) {
 
         let ready_now = spec.readiness.is_none();
         ctx.set(i, ProcState::Running { ready: ready_now });
-        ctx.console.phase(i, if ready_now { &Phase::Running } else { &Phase::Starting });
+        ctx.console.phase(
+            i,
+            if ready_now {
+                &Phase::Running
+            } else {
+                &Phase::Starting
+            },
+        );
 
         let probe = async {
             match &spec.readiness {
@@ -389,7 +447,12 @@ async fn supervise(ctx: Arc<Ctx>, i: usize) {
                     readiness_loop(p, spec, &ctx.launch, || {
                         // Print first: setting the state releases dependents, whose "starting"
                         // lines should come after this one.
-                        ctx.console.phase(i, &Phase::Ready { after: started.elapsed() });
+                        ctx.console.phase(
+                            i,
+                            &Phase::Ready {
+                                after: started.elapsed(),
+                            },
+                        );
                         ctx.set(i, ProcState::Running { ready: true });
                     })
                     .await
@@ -444,12 +507,24 @@ async fn supervise(ctx: Arc<Ctx>, i: usize) {
                 }
             }
         }
-        ctx.console.phase(i, &Phase::Completed { code, after: started.elapsed() });
+        ctx.console.phase(
+            i,
+            &Phase::Completed {
+                code,
+                after: started.elapsed(),
+            },
+        );
         ctx.set(i, ProcState::Done(End::Completed(code)));
         if code != 0 && spec.restart.mode == RestartMode::ExitOnFailure {
-            ctx.request_stop(StopReason::ProcessFailed { name: spec.name.clone(), code });
+            ctx.request_stop(StopReason::ProcessFailed {
+                name: spec.name.clone(),
+                code,
+            });
         } else if spec.restart.exit_on_end {
-            ctx.request_stop(StopReason::ProcessEnded { name: spec.name.clone(), code });
+            ctx.request_stop(StopReason::ProcessEnded {
+                name: spec.name.clone(),
+                code,
+            });
         }
         return;
     }
@@ -475,7 +550,11 @@ async fn ordered_shutdown(ctx: &Arc<Ctx>) {
             let dependents = ctx.stack.dependents_of(i);
             let mut rx = ctx.states.subscribe();
             let _ = rx
-                .wait_for(|s| dependents.iter().all(|&d| matches!(s[d], ProcState::Done(_))))
+                .wait_for(|s| {
+                    dependents
+                        .iter()
+                        .all(|&d| matches!(s[d], ProcState::Done(_)))
+                })
                 .await;
             let group = *ctx.groups[i].lock().unwrap_or_else(|e| e.into_inner());
             if let Some(pgid) = group {
@@ -538,14 +617,38 @@ mod tests {
     fn conditions() {
         use ProcState::*;
         assert_eq!(condition_met(Pending, Condition::Started), None);
-        assert_eq!(condition_met(Running { ready: false }, Condition::Started), Some(true));
-        assert_eq!(condition_met(Running { ready: false }, Condition::Healthy), None);
-        assert_eq!(condition_met(Running { ready: true }, Condition::Healthy), Some(true));
-        assert_eq!(condition_met(Done(End::Completed(0)), Condition::Healthy), Some(false));
-        assert_eq!(condition_met(Done(End::Completed(3)), Condition::Completed), Some(true));
-        assert_eq!(condition_met(Done(End::Completed(3)), Condition::CompletedSuccessfully), Some(false));
-        assert_eq!(condition_met(Restarting, Condition::CompletedSuccessfully), None);
-        assert_eq!(condition_met(Done(End::Skipped), Condition::Started), Some(false));
+        assert_eq!(
+            condition_met(Running { ready: false }, Condition::Started),
+            Some(true)
+        );
+        assert_eq!(
+            condition_met(Running { ready: false }, Condition::Healthy),
+            None
+        );
+        assert_eq!(
+            condition_met(Running { ready: true }, Condition::Healthy),
+            Some(true)
+        );
+        assert_eq!(
+            condition_met(Done(End::Completed(0)), Condition::Healthy),
+            Some(false)
+        );
+        assert_eq!(
+            condition_met(Done(End::Completed(3)), Condition::Completed),
+            Some(true)
+        );
+        assert_eq!(
+            condition_met(Done(End::Completed(3)), Condition::CompletedSuccessfully),
+            Some(false)
+        );
+        assert_eq!(
+            condition_met(Restarting, Condition::CompletedSuccessfully),
+            None
+        );
+        assert_eq!(
+            condition_met(Done(End::Skipped), Condition::Started),
+            Some(false)
+        );
     }
 
     #[test]

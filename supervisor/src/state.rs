@@ -13,8 +13,11 @@ pub fn ensure_state_dir(dir: &Path) -> Result<()> {
         .with_context(|| format!("cannot create the state folder {}", dir.display()))?;
     let ignore = dir.join(".gitignore");
     if !ignore.exists() {
-        std::fs::write(&ignore, "# stackr dev state: databases, Redis data, secrets\n*\n")
-            .with_context(|| format!("cannot write {}", ignore.display()))?;
+        std::fs::write(
+            &ignore,
+            "# stackr dev state: databases, Redis data, secrets\n*\n",
+        )
+        .with_context(|| format!("cannot write {}", ignore.display()))?;
     }
     Ok(())
 }
@@ -56,7 +59,9 @@ pub fn reset_state_dir(dir: &Path, project_dir: &Path, yes: bool) -> Result<bool
 fn guard_against_dangerous_paths(dir: &Path, project_dir: &Path) -> Result<()> {
     let canon = |p: &Path| -> PathBuf { p.canonicalize().unwrap_or_else(|_| p.to_owned()) };
     let d = canon(dir);
-    let home = std::env::var_os("HOME").map(PathBuf::from).map(|h| canon(&h));
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .map(|h| canon(&h));
     let refuse = d.parent().is_none()
         || d == canon(project_dir)
         || home.as_deref() == Some(d.as_path())

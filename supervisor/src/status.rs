@@ -17,10 +17,20 @@ pub enum Phase {
     Starting,
     /// Started and has no readiness probe: running is all we will ever know.
     Running,
-    Ready { after: Duration },
-    Restarting { restarts: u32, code: i32 },
-    Completed { code: i32, after: Duration },
-    Skipped { why: String },
+    Ready {
+        after: Duration,
+    },
+    Restarting {
+        restarts: u32,
+        code: i32,
+    },
+    Completed {
+        code: i32,
+        after: Duration,
+    },
+    Skipped {
+        why: String,
+    },
     Stopping,
     Stopped,
 }
@@ -119,7 +129,11 @@ impl Console {
                     phase,
                     Phase::Completed { .. } | Phase::Skipped { .. } | Phase::Stopped
                 ) {
-                    bar.set_style(fixed_style(if matches!(phase, Phase::Stopped) { "■" } else { "✘" }));
+                    bar.set_style(fixed_style(if matches!(phase, Phase::Stopped) {
+                        "■"
+                    } else {
+                        "✘"
+                    }));
                     bar.finish();
                 } else {
                     bar.set_style(
@@ -169,7 +183,9 @@ pub fn describe(phase: &Phase) -> String {
             format!("exited with {code}, restarting (restart {restarts})")
         }
         Phase::Completed { code: 0, after } => format!("completed in {}", secs(*after)),
-        Phase::Completed { code, after } => format!("failed: exited with {code} after {}", secs(*after)),
+        Phase::Completed { code, after } => {
+            format!("failed: exited with {code} after {}", secs(*after))
+        }
         Phase::Skipped { why } => format!("not started: {why}"),
         Phase::Stopping => "stopping".into(),
         Phase::Stopped => "stopped".into(),

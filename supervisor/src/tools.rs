@@ -126,14 +126,20 @@ mod tests {
 
     #[test]
     fn words_find_tools_inside_shell_text() {
-        let w: Vec<_> = words("[ -f x ] || /usr/lib/postgresql/15/bin/initdb -D \"$D\"; exec redis-server --port 1").collect();
+        let w: Vec<_> = words(
+            "[ -f x ] || /usr/lib/postgresql/15/bin/initdb -D \"$D\"; exec redis-server --port 1",
+        )
+        .collect();
         assert!(w.contains(&"initdb"));
         assert!(w.contains(&"redis-server"));
     }
 
     #[test]
     fn the_message_says_how_to_install() {
-        let text = MissingTools { missing: vec!["initdb".into(), "redis-server".into()] }.to_string();
+        let text = MissingTools {
+            missing: vec!["initdb".into(), "redis-server".into()],
+        }
+        .to_string();
         assert!(text.contains("initdb, redis-server"));
         assert!(text.contains("apt-get install -y postgresql redis-server"));
         assert!(text.contains("nix run .#dev"));

@@ -23,7 +23,10 @@ fn run(dir: &Path, yaml: &str, stop_when_ready: bool) -> (Outcome, Vec<ProcState
     let stack = load_file(&file, dir).expect("fixture loads");
     assert!(stack.warnings.is_empty(), "{:?}", stack.warnings);
     let names = stack.processes.iter().map(|p| p.name.clone()).collect();
-    let launch = Launch { shell: stack.shell.clone(), extra_path: vec![] };
+    let launch = Launch {
+        shell: stack.shell.clone(),
+        extra_path: vec![],
+    };
     let supervisor = Supervisor::new(stack, launch, Console::plain(names));
     let handle = supervisor.stop_handle();
     let mut watcher = supervisor.watcher();
@@ -73,8 +76,8 @@ fn dependencies_start_in_order_and_wait_for_health() {
     command: "echo db-start >> events; sleep 0.5; touch db.ready; echo db-ready >> events; exec sleep 30"
     readiness_probe:
       exec: { command: "test -f db.ready" }
-      period_seconds: 1
-      failure_threshold: 10
+      period_seconds: 10
+      failure_threshold: 3
   cache:
     command: "echo cache-start >> events; exec sleep 30"
     depends_on:
@@ -82,7 +85,12 @@ fn dependencies_start_in_order_and_wait_for_health() {
 "#;
     let (outcome, states) = run(dir.path(), &yaml, true);
     let events = read_lines(&dir.path().join("events"));
-    let pos = |e: &str| events.iter().position(|x| x == e).unwrap_or_else(|| panic!("{e} missing in {events:?}"));
+    let pos = |e: &str| {
+        events
+            .iter()
+            .position(|x| x == e)
+            .unwrap_or_else(|| panic!("{e} missing in {events:?}"))
+    };
     // (process_started only promises db was spawned, not that its first line ran: no order
     // between db-start and cache-start is asserted.)
     pos("cache-start");
@@ -93,8 +101,16 @@ fn dependencies_start_in_order_and_wait_for_health() {
     let ready = outcome.all_ready_after.expect("was all ready");
     // db needs 0.5 s, then migrate 0.3 s: readiness must not be reported before that.
     assert!(ready >= Duration::from_millis(800), "{ready:?}");
-    assert!(ready < Duration::from_secs(5), "fast probe retries keep this short: {ready:?}");
-    assert!(states.iter().all(|s| matches!(s, ProcState::Done(_))), "{states:?}");
+    // The first probe (t = 0) fails; at a 10 s period the next would come at 10 s. Fast retries
+    // until the first success report db ready soon after 0.5 s instead.
+    assert!(
+        ready < Duration::from_secs(8),
+        "fast probe retries keep this short: {ready:?}"
+    );
+    assert!(
+        states.iter().all(|s| matches!(s, ProcState::Done(_))),
+        "{states:?}"
+    );
     assert_no_leftovers(&mark);
 }
 
@@ -118,13 +134,19 @@ fn failing_one_shot_stops_everything_with_non_zero_exit() {
     let started = Instant::now();
     let (outcome, states) = run(dir.path(), &yaml, false);
     assert_eq!(outcome.code, 1, "{outcome:?}");
-    assert!(matches!(&outcome.reason, Some(StopReason::DependencyFailed { name, why }) if name == "api" && why.contains("migrate exited with 3")), "{outcome:?}");
+    assert!(
+        matches!(&outcome.reason, Some(StopReason::DependencyFailed { name, why }) if name == "api" && why.contains("migrate exited with 3")),
+        "{outcome:?}"
+    );
     assert!(!dir.path().join("api-ran").exists(), "api must not start");
     let names = ["db", "migrate", "api"];
     for (name, state) in names.iter().zip(&states) {
         assert!(matches!(state, ProcState::Done(_)), "{name}: {state:?}");
     }
-    assert!(started.elapsed() < Duration::from_secs(10), "db was stopped, not waited out");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "db was stopped, not waited out"
+    );
     assert_no_leftovers(&mark);
 }
 
@@ -142,7 +164,13 @@ fn exit_on_failure_stops_the_stack_with_the_process_exit_code() {
 "#;
     let (outcome, _) = run(dir.path(), &yaml, false);
     assert_eq!(outcome.code, 4);
-    assert_eq!(outcome.reason, Some(StopReason::ProcessFailed { name: "seed".into(), code: 4 }));
+    assert_eq!(
+        outcome.reason,
+        Some(StopReason::ProcessFailed {
+            name: "seed".into(),
+            code: 4
+        })
+    );
     assert_no_leftovers(&mark);
 }
 
@@ -161,10 +189,27 @@ fn on_failure_restarts_up_to_max_restarts_then_reports_failure() {
 "#;
     let started = Instant::now();
     let (outcome, states) = run(dir.path(), &yaml, false);
-    assert_eq!(read_lines(&dir.path().join("runs")).len(), 3, "1 run + 2 restarts");
-    assert_eq!(read_lines(&dir.path().join("ok-runs")).len(), 1, "exit 0 is not a failure");
-    assert!(started.elapsed() >= Duration::from_secs(2), "two 1 s backoffs");
-    assert_eq!(states, [ProcState::Done(End::Completed(2)), ProcState::Done(End::Completed(0))]);
+    assert_eq!(
+        read_lines(&dir.path().join("runs")).len(),
+        3,
+        "1 run + 2 restarts"
+    );
+    assert_eq!(
+        read_lines(&dir.path().join("ok-runs")).len(),
+        1,
+        "exit 0 is not a failure"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "two 1 s backoffs"
+    );
+    assert_eq!(
+        states,
+        [
+            ProcState::Done(End::Completed(2)),
+            ProcState::Done(End::Completed(0))
+        ]
+    );
     assert_eq!(outcome.code, 1, "a process failed on its own");
     assert_eq!(outcome.reason, None, "nothing stopped the stack; it ended");
 }
@@ -182,7 +227,8 @@ fn always_restarts_even_after_success() {
 fn environment_working_dir_and_expansion() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("sub")).unwrap();
-    std::env::set_var("STACKR_TEST_FROM_CALLER", "caller-value");
+    // Load-time expansion uses the caller's environment (HOME is always set in a test run).
+    let home = std::env::var("HOME").unwrap();
     let yaml = r#"
 environment:
   - GLOBAL=g
@@ -193,13 +239,23 @@ processes:
     environment:
       - SHARED=process
       - EQUALS=a=b
-    command: "printf '%s\n' \"$$GLOBAL\" \"$$SHARED\" \"$$EQUALS\" \"$STACKR_TEST_FROM_CALLER\" \"$$PC_PROC_NAME\" \"$$(pwd)\" > ../env-out"
+    command: "printf '%s\n' \"$$GLOBAL\" \"$$SHARED\" \"$$EQUALS\" \"$HOME\" \"$$PC_PROC_NAME\" \"$$(pwd)\" > ../env-out"
 "#;
     let (outcome, _) = run(dir.path(), yaml, false);
     assert_eq!(outcome.code, 0);
     let out = read_lines(&dir.path().join("env-out"));
     let sub = dir.path().join("sub").canonicalize().unwrap();
-    assert_eq!(out, ["g", "process", "a=b", "caller-value", "show", sub.to_str().unwrap()]);
+    assert_eq!(
+        out,
+        [
+            "g",
+            "process",
+            "a=b",
+            home.as_str(),
+            "show",
+            sub.to_str().unwrap()
+        ]
+    );
 }
 
 #[test]
@@ -248,10 +304,16 @@ fn failed_readiness_probe_means_dependents_never_start() {
 "#;
     let started = Instant::now();
     let (outcome, _) = run(dir.path(), &yaml, false);
-    assert!(started.elapsed() >= Duration::from_secs(2), "grace = period × failure_threshold");
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "grace = period × failure_threshold"
+    );
     assert!(started.elapsed() < Duration::from_secs(10));
     assert_eq!(outcome.code, 1);
-    assert!(matches!(outcome.reason, Some(StopReason::DependencyFailed { .. })), "{outcome:?}");
+    assert!(
+        matches!(outcome.reason, Some(StopReason::DependencyFailed { .. })),
+        "{outcome:?}"
+    );
     assert!(!dir.path().join("api-ran").exists());
     assert_no_leftovers(&mark);
 }
@@ -294,7 +356,11 @@ fn sigint_stops_everything_in_reverse_dependency_order_without_orphans() {
     let file = write_stack(dir.path(), &yaml);
     let mut sup = Supervised::start(&file, &[], &[]);
     sup.wait_for_line("all 4 processes ready", Duration::from_secs(20));
-    assert!(processes_with_mark(&mark).len() >= 6, "the stack runs: {:?}", processes_with_mark(&mark));
+    assert!(
+        processes_with_mark(&mark).len() >= 6,
+        "the stack runs: {:?}",
+        processes_with_mark(&mark)
+    );
     sup.signal(libc::SIGINT);
     let code = sup.wait(Duration::from_secs(20));
     let left = wait_no_processes_with_mark(&mark, Duration::from_secs(2));
@@ -302,11 +368,19 @@ fn sigint_stops_everything_in_reverse_dependency_order_without_orphans() {
     assert!(left.is_empty(), "orphans after SIGINT: {left:?}");
     assert_eq!(code, 0, "a requested stop is a clean exit");
     let events = read_lines(&dir.path().join("events"));
-    let pos = |e: &str| events.iter().position(|x| x == e).unwrap_or_else(|| panic!("{e} missing in {events:?}"));
+    let pos = |e: &str| {
+        events
+            .iter()
+            .position(|x| x == e)
+            .unwrap_or_else(|| panic!("{e} missing in {events:?}"))
+    };
     assert!(pos("top-stopped") < pos("middle-stopped"), "{events:?}");
     assert!(pos("middle-stopped") < pos("base-stopped"), "{events:?}");
     sup.wait_for_line("stopping: received SIGINT", Duration::from_secs(1));
-    sup.wait_for_line("stubborn: did not stop within 1s of SIGTERM; killed", Duration::from_secs(1));
+    sup.wait_for_line(
+        "stubborn: did not stop within 1s of SIGTERM; killed",
+        Duration::from_secs(1),
+    );
     // Status lines of plain mode say how long readiness took.
     let base_ready = sup.wait_for_line("base: ready in", Duration::from_secs(1));
     assert!(base_ready.starts_with("stackr   | "), "{base_ready}");
@@ -322,10 +396,21 @@ fn logs_are_prefixed_by_process_name() {
     let mut sup = Supervised::start(&file, &[], &[]);
     assert_eq!(sup.wait(Duration::from_secs(10)), 0);
     let lines = sup.lines();
-    assert!(lines.contains(&"alpha  | hello from alpha".to_string()), "{lines:?}");
+    assert!(
+        lines.contains(&"alpha  | hello from alpha".to_string()),
+        "{lines:?}"
+    );
     assert!(lines.contains(&"alpha  | oops".to_string()), "{lines:?}");
-    assert!(lines.contains(&"b      | hi from b".to_string()), "{lines:?}");
-    assert!(lines.iter().any(|l| l.starts_with("stackr | alpha: completed in")), "{lines:?}");
+    assert!(
+        lines.contains(&"b      | hi from b".to_string()),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("stackr | alpha: completed in")),
+        "{lines:?}"
+    );
 }
 
 #[test]
@@ -352,20 +437,35 @@ fn missing_tools_are_reported_with_how_to_install_them() {
     let mut sup = Supervised::start(&file, &[], &[("PATH", empty_path.path().to_str().unwrap())]);
     assert_eq!(sup.wait(Duration::from_secs(10)), 1);
     let err = sup.stderr();
-    assert!(err.contains("missing tools needed by this stack: redis-server, redis-cli"), "{err}");
-    assert!(err.contains("apt-get install -y postgresql redis-server"), "{err}");
+    assert!(
+        err.contains("missing tools needed by this stack: redis-server, redis-cli"),
+        "{err}"
+    );
+    assert!(
+        err.contains("apt-get install -y postgresql redis-server"),
+        "{err}"
+    );
     assert!(err.contains("nix run .#dev"), "{err}");
 }
 
 #[test]
 fn malformed_yaml_is_a_clear_error_with_its_line() {
     let dir = tempfile::tempdir().unwrap();
-    let file = write_stack(dir.path(), "version: \"0.5\"\nprocesses:\n  a:\n    command: \"unterminated\n");
+    let file = write_stack(
+        dir.path(),
+        "version: \"0.5\"\nprocesses:\n  a:\n    command: \"unterminated\n",
+    );
     let mut sup = Supervised::start(&file, &[], &[]);
     assert_eq!(sup.wait(Duration::from_secs(10)), 1);
     let err = sup.stderr();
-    assert!(err.contains("process-compose.yaml:5:1: found unexpected end of stream"), "{err}");
-    assert!(err.contains("while scanning a quoted scalar at line 4 column 14"), "{err}");
+    assert!(
+        err.contains("process-compose.yaml:5:1: found unexpected end of stream"),
+        "{err}"
+    );
+    assert!(
+        err.contains("while scanning a quoted scalar at line 4 column 14"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -377,15 +477,24 @@ fn unknown_fields_warn_but_the_stack_runs() {
     );
     let mut sup = Supervised::start(&file, &[], &[]);
     assert_eq!(sup.wait(Duration::from_secs(10)), 0);
-    sup.wait_for_line("warning: processes.a.colour is not a known process-compose field", Duration::from_secs(1));
-    sup.wait_for_line("warning: processes.a.liveness_probe is a process-compose feature", Duration::from_secs(1));
+    sup.wait_for_line(
+        "warning: processes.a.colour is not a known process-compose field",
+        Duration::from_secs(1),
+    );
+    sup.wait_for_line(
+        "warning: processes.a.liveness_probe is a process-compose feature",
+        Duration::from_secs(1),
+    );
     sup.wait_for_line("a      | ran", Duration::from_secs(1));
 }
 
 #[test]
 fn daemons_are_refused_with_an_explanation() {
     let dir = tempfile::tempdir().unwrap();
-    let file = write_stack(dir.path(), "processes:\n  pg:\n    command: \"pg_ctl start\"\n    is_daemon: true\n");
+    let file = write_stack(
+        dir.path(),
+        "processes:\n  pg:\n    command: \"pg_ctl start\"\n    is_daemon: true\n",
+    );
     let mut sup = Supervised::start(&file, &[], &[]);
     assert_eq!(sup.wait(Duration::from_secs(10)), 1);
     assert!(sup.stderr().contains("is_daemon"), "{}", sup.stderr());
@@ -410,7 +519,11 @@ fn state_folder_persists_and_reset_needs_confirmation() {
     // No terminal to ask on and no --yes: refuse, delete nothing.
     let mut refused = Supervised::start(&file, &["--reset"], &[]);
     assert_eq!(refused.wait(Duration::from_secs(10)), 1);
-    assert!(refused.stderr().contains("add --yes"), "{}", refused.stderr());
+    assert!(
+        refused.stderr().contains("add --yes"),
+        "{}",
+        refused.stderr()
+    );
     assert!(dir.path().join(".stackr/data/marker").exists());
 
     let mut reset = Supervised::start(&file, &["--reset", "--yes"], &[]);

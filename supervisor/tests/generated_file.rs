@@ -10,10 +10,18 @@ use stackr_supervisor::{check_tools, load_file, Condition};
 fn the_generated_demo_file_loads_without_warnings() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let file = root.join("process-compose.yaml");
-    assert!(file.exists(), "the demo's generated {} is missing", file.display());
+    assert!(
+        file.exists(),
+        "the demo's generated {} is missing",
+        file.display()
+    );
     let stack = load_file(&file, root).unwrap_or_else(|e| panic!("{e}"));
     assert!(stack.warnings.is_empty(), "warnings: {:#?}", stack.warnings);
-    assert!(stack.processes.len() >= 5, "a real stack: {} processes", stack.processes.len());
+    assert!(
+        stack.processes.len() >= 5,
+        "a real stack: {} processes",
+        stack.processes.len()
+    );
     // Start order: every dependency comes before its dependent.
     for (i, p) in stack.processes.iter().enumerate() {
         for d in &p.depends_on {
@@ -25,8 +33,18 @@ fn the_generated_demo_file_loads_without_warnings() {
         for d in &p.depends_on {
             let dep = &stack.processes[d.process];
             if dep.name.ends_with("-postgres") {
-                assert_eq!(d.condition, Condition::Healthy, "{} -> {}", p.name, dep.name);
-                assert!(dep.readiness.is_some(), "{} has a readiness probe", dep.name);
+                assert_eq!(
+                    d.condition,
+                    Condition::Healthy,
+                    "{} -> {}",
+                    p.name,
+                    dep.name
+                );
+                assert!(
+                    dep.readiness.is_some(),
+                    "{} has a readiness probe",
+                    dep.name
+                );
             }
         }
     }

@@ -19,8 +19,12 @@ pub static ECHO: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::
 /// [`Supervised`]: in the re-executed child it runs the supervisor and exits; in a normal test
 /// run it returns at once.
 pub fn child_entry() {
-    let Ok(args) = std::env::var(CHILD_VAR) else { return };
-    let mut opts = stackr_supervisor::DevOptions::for_file(std::env::var("STACKR_SUPERVISOR_TEST_FILE").unwrap());
+    let Ok(args) = std::env::var(CHILD_VAR) else {
+        return;
+    };
+    let mut opts = stackr_supervisor::DevOptions::for_file(
+        std::env::var("STACKR_SUPERVISOR_TEST_FILE").unwrap(),
+    );
     opts.plain = true;
     opts.colour = false;
     for a in args.split_whitespace() {
@@ -46,22 +50,38 @@ pub fn child_entry() {
 /// A unique marker put into every process of a test stack's environment, so leftovers can be
 /// found in /proc even when they escaped their process group.
 pub fn unique_mark(test: &str) -> String {
-    format!("{test}-{}-{}", std::process::id(), Instant::now().elapsed().as_nanos() ^ rand_nanos())
+    format!(
+        "{test}-{}-{}",
+        std::process::id(),
+        Instant::now().elapsed().as_nanos() ^ rand_nanos()
+    )
 }
 
 fn rand_nanos() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
 }
 
 /// Pids (and command lines) of live processes whose working directory is inside `dir`. Catches
 /// servers that overwrite their environment for their process title (redis-server does).
 pub fn processes_inside(dir: &Path) -> Vec<(u32, String)> {
     let mut found = Vec::new();
-    let Ok(entries) = std::fs::read_dir("/proc") else { return found };
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return found;
+    };
     for entry in entries.flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
-        let Ok(cwd) = std::fs::read_link(entry.path().join("cwd")) else { continue };
-        let cwd = cwd.to_string_lossy().trim_end_matches(" (deleted)").to_owned();
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(cwd) = std::fs::read_link(entry.path().join("cwd")) else {
+            continue;
+        };
+        let cwd = cwd
+            .to_string_lossy()
+            .trim_end_matches(" (deleted)")
+            .to_owned();
         if Path::new(&cwd).starts_with(dir) {
             let cmd = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
             found.push((pid, String::from_utf8_lossy(&cmd).replace('\0', " ")));
@@ -74,17 +94,27 @@ pub fn processes_inside(dir: &Path) -> Vec<(u32, String)> {
 pub fn processes_with_mark(mark: &str) -> Vec<(u32, String)> {
     let needle = format!("STACKR_TEST_MARK={mark}");
     let mut found = Vec::new();
-    let Ok(dir) = std::fs::read_dir("/proc") else { return found };
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return found;
+    };
     for entry in dir.flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
         if pid == std::process::id() {
             continue;
         }
-        let Ok(env) = std::fs::read(entry.path().join("environ")) else { continue };
+        let Ok(env) = std::fs::read(entry.path().join("environ")) else {
+            continue;
+        };
         if env.split(|&b| b == 0).any(|kv| kv == needle.as_bytes()) {
             // Zombies already exited; only running (or stopped) processes are leftovers.
             let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-            let state = stat.rsplit(')').next().and_then(|s| s.split_whitespace().next()).unwrap_or("");
+            let state = stat
+                .rsplit(')')
+                .next()
+                .and_then(|s| s.split_whitespace().next())
+                .unwrap_or("");
             if state == "Z" {
                 continue;
             }
@@ -127,12 +157,24 @@ impl Supervised {
     pub fn start(file: &Path, flags: &[&str], env: &[(&str, &str)]) -> Self {
         let exe = std::env::current_exe().unwrap();
         let mut cmd = Command::new(exe);
-        cmd.args(["--exact", "supervisor_child_entry", "--nocapture", "--test-threads=1"])
-            .env(CHILD_VAR, if flags.is_empty() { "-".to_string() } else { flags.join(" ") })
-            .env("STACKR_SUPERVISOR_TEST_FILE", file)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        cmd.args([
+            "--exact",
+            "supervisor_child_entry",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(
+            CHILD_VAR,
+            if flags.is_empty() {
+                "-".to_string()
+            } else {
+                flags.join(" ")
+            },
+        )
+        .env("STACKR_SUPERVISOR_TEST_FILE", file)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -180,7 +222,10 @@ impl Supervised {
             }
             let now = Instant::now();
             if now >= deadline {
-                panic!("no line containing {needle:?} within {within:?}; output:\n{}", lines.join("\n"));
+                panic!(
+                    "no line containing {needle:?} within {within:?}; output:\n{}",
+                    lines.join("\n")
+                );
             }
             lines = cvar.wait_timeout(lines, deadline - now).unwrap().0;
         }
@@ -201,7 +246,10 @@ impl Supervised {
             }
             if Instant::now() >= deadline {
                 let _ = self.child.kill();
-                panic!("supervisor did not exit within {within:?}; output:\n{}", self.lines().join("\n"));
+                panic!(
+                    "supervisor did not exit within {within:?}; output:\n{}",
+                    self.lines().join("\n")
+                );
             }
             std::thread::sleep(Duration::from_millis(20));
         }

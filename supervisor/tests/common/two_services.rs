@@ -1,8 +1,8 @@
 //! The two-service fixture stack (real PostgreSQL and Redis per service, plus a stand-in API):
 //! a project folder with the fixture as its `process-compose.yaml` and free ports for it.
 
-use std::net::TcpStream;
 use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -31,30 +31,52 @@ impl Drop for Project {
 
 impl Project {
     fn leftovers_now(&self) -> Vec<(u32, String)> {
-        let dir = self.dir.path().canonicalize().unwrap_or_else(|_| self.dir.path().to_owned());
+        let dir = self
+            .dir
+            .path()
+            .canonicalize()
+            .unwrap_or_else(|_| self.dir.path().to_owned());
         let mut left = super::processes_with_mark(&self.mark);
         left.extend(super::processes_inside(&dir));
         left
     }
 
     pub fn new(test: &str) -> Self {
-        let dir = tempfile::Builder::new().prefix("stackr-dev-").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("stackr-dev-")
+            .tempdir()
+            .unwrap();
         // The postgres user (root runs) must be able to traverse the project folder.
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-        std::fs::copy(fixtures.join("two-services.yaml"), dir.path().join("process-compose.yaml")).unwrap();
+        std::fs::copy(
+            fixtures.join("two-services.yaml"),
+            dir.path().join("process-compose.yaml"),
+        )
+        .unwrap();
         let mark = unique_mark(test);
         let mut ports = Vec::new();
         for svc in SERVICES {
             for kind in ["PG", "REDIS", "API"] {
-                ports.push((format!("{}_{kind}_PORT", svc.to_uppercase()), stackr_testkit::free_port()));
+                ports.push((
+                    format!("{}_{kind}_PORT", svc.to_uppercase()),
+                    stackr_testkit::free_port(),
+                ));
             }
         }
-        let mut env: Vec<(String, String)> = ports.iter().map(|(k, p)| (k.clone(), p.to_string())).collect();
+        let mut env: Vec<(String, String)> = ports
+            .iter()
+            .map(|(k, p)| (k.clone(), p.to_string()))
+            .collect();
         env.push(("FIXTURES".into(), fixtures.display().to_string()));
         env.push(("STACKR_TEST_MARK".into(), mark.clone()));
-        Project { dir, mark, env, ports }
+        Project {
+            dir,
+            mark,
+            env,
+            ports,
+        }
     }
 
     pub fn file(&self) -> PathBuf {
@@ -62,7 +84,11 @@ impl Project {
     }
 
     pub fn port(&self, name: &str) -> u16 {
-        self.ports.iter().find(|(k, _)| k == name).map(|(_, p)| *p).unwrap()
+        self.ports
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, p)| *p)
+            .unwrap()
     }
 
     /// The environment the fixture expects (ports, fixtures folder, marker).
@@ -71,7 +97,11 @@ impl Project {
     }
 
     pub fn start(&self) -> Supervised {
-        let env: Vec<(&str, &str)> = self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let env: Vec<(&str, &str)> = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         Supervised::start(&self.file(), &[], &env)
     }
 
@@ -84,7 +114,18 @@ impl Project {
     pub fn psql(&self, service: &str, sql: &str) -> Result<String, String> {
         let port = self.port(&format!("{}_PG_PORT", service.to_uppercase()));
         let out = Command::new(stackr_testkit::find_tool("psql"))
-            .args(["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", &port.to_string()])
+            .args([
+                "-X",
+                "-q",
+                "-t",
+                "-A",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
             .args(["-U", service, "-d", service, "-c", sql])
             .env("PGPASSWORD", self.secret(&format!("{service}-db-password")))
             .output()
@@ -102,10 +143,17 @@ impl Project {
         let out = Command::new(stackr_testkit::find_tool("redis-cli"))
             .args(["-h", "127.0.0.1", "-p", &port.to_string()])
             .args(args)
-            .env("REDISCLI_AUTH", self.secret(&format!("{service}-redis-password")))
+            .env(
+                "REDISCLI_AUTH",
+                self.secret(&format!("{service}-redis-password")),
+            )
             .output()
             .unwrap();
-        assert!(out.status.success(), "redis-cli {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "redis-cli {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
     }
 
@@ -139,10 +187,18 @@ impl Project {
 pub fn http_get(port: u16, path: &str) -> (u16, String) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("API listens");
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut resp = String::new();
     s.read_to_string(&mut resp).unwrap();
-    let code = resp.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let code = resp
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
     let body = resp.split("\r\n\r\n").nth(1).unwrap_or("").to_owned();
     (code, body)
 }
