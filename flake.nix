@@ -51,10 +51,12 @@
       });
 
       checks = forAllSystems (pkgs: {
+        # The generator's suite (snapshots, schema, parsing, behaviour). The runtime crates' and
+        # checks' suites need PostgreSQL/Redis/Docker and run outside the sandbox (.ci/run).
         cargo-tests = (stackrCli pkgs).overrideAttrs (_: {
-          pname = "stackr-workspace-tests";
+          pname = "stackr-tests";
           doCheck = true;
-          cargoTestFlags = [ "--workspace" ];
+          cargoTestFlags = [ "--package" "stackr" ];
         });
         generated-up-to-date = pkgs.runCommand "stackr-generate-check" { nativeBuildInputs = [ (stackrCli pkgs) ]; } ''
           cd ${src}
