@@ -162,6 +162,9 @@ fn run_process_compose(pc: &std::path::Path, opts: &DevOptions) -> Result<ExitCo
         .arg("--config")
         .arg(&opts.file)
         .current_dir(&opts.project_dir);
+    // process-compose's control API listens on 8080 by default, the port of the first base
+    // service's API; `stackr dev` does not use that API.
+    cmd.arg("--no-server");
     if opts.plain {
         cmd.arg("--tui=false");
     }
