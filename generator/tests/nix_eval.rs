@@ -13,11 +13,15 @@ use stackr::plan::{plan, Plan};
 use stackr::project::check_config_text;
 
 fn nix_available() -> bool {
-    Command::new("nix-instantiate").arg("--version").output().is_ok_and(|o| o.status.success())
+    Command::new("nix-instantiate")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 fn plan_of(fixture: &str) -> Plan {
-    let (_, model) = check_config_text(Path::new("stackr.config.json"), &fixture_config(fixture)).unwrap();
+    let (_, model) =
+        check_config_text(Path::new("stackr.config.json"), &fixture_config(fixture)).unwrap();
     plan(&model)
 }
 
@@ -34,7 +38,11 @@ fn eval(fixture: &str, expression: &str) -> Value {
         .current_dir(dir.path())
         .output()
         .unwrap();
-    assert!(output.status.success(), "{fixture}: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{fixture}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
@@ -75,7 +83,10 @@ fn stackr_nix_sets_the_planned_values() {
         match plan.services.iter().find(|s| s.is_auth) {
             Some(auth) => {
                 assert_eq!(value["auth"]["baseUrl"], auth.base_url.clone().unwrap());
-                assert_eq!(value["auth"]["trustedOrigins"], serde_json::json!(auth.trusted_origins));
+                assert_eq!(
+                    value["auth"]["trustedOrigins"],
+                    serde_json::json!(auth.trusted_origins)
+                );
             }
             None => assert!(value.get("auth").is_none(), "{fixture}"),
         }
@@ -93,7 +104,10 @@ fn packages_nix_builds_each_service_package() {
         for service in &plan.services {
             let package = &value[&service.name];
             assert_eq!(package["pname"], service.package);
-            assert_eq!(package["cargoBuildFlags"], serde_json::json!(["--package", service.package]));
+            assert_eq!(
+                package["cargoBuildFlags"],
+                serde_json::json!(["--package", service.package])
+            );
         }
     }
 }
@@ -109,11 +123,17 @@ fn vm_test_curls_every_api_and_probes_isolation() {
         assert_eq!(value["name"], format!("stackr-{}", plan.project));
         let script = value["testScript"].as_str().unwrap();
         for service in &plan.services {
-            assert!(script.contains(&format!("http://127.0.0.1:{}/health", service.port)), "{fixture}: {script}");
+            assert!(
+                script.contains(&format!("http://127.0.0.1:{}/health", service.port)),
+                "{fixture}: {script}"
+            );
             assert!(script.contains(&format!("stackr-{}-api.service", service.name)));
         }
         if plan.services.len() > 1 {
-            assert!(script.contains("machine.fail("), "{fixture}: isolation checks expected");
+            assert!(
+                script.contains("machine.fail("),
+                "{fixture}: isolation checks expected"
+            );
         }
     }
 }
@@ -125,5 +145,8 @@ fn dev_app_runs_process_compose() {
     }
     let value = eval("minimal", "import ./nix/dev.nix { pkgs = { writeShellApplication = a: { inherit (a) name text; }; process-compose = 1; postgresql = 1; redis = 1; cargo = 1; rustc = 1; stdenv.cc = 1; util-linux = 1; coreutils = 1; gnugrep = 1; git = 1; }; }");
     assert_eq!(value["name"], "minimal-dev");
-    assert!(value["text"].as_str().unwrap().contains("process-compose --config process-compose.yaml up"));
+    assert!(value["text"]
+        .as_str()
+        .unwrap()
+        .contains("process-compose --config process-compose.yaml up"));
 }
