@@ -50,24 +50,32 @@ pub use tools::{check_tools, find_on_path, MissingTools};
 /// `opts.embedded`), otherwise runs it with the embedded supervisor. Blocks until the stack
 /// stopped; the exit code is the one `stackr dev` should exit with.
 pub fn dev(opts: &DevOptions) -> Result<ExitCode> {
+    dev_status(opts).map(ExitCode::from)
+}
+
+/// [`dev`] with the exit status as a number (what a test or a wrapper can compare).
+pub fn dev_status(opts: &DevOptions) -> Result<u8> {
     if !opts.embedded {
         if let Some(pc) = find_on_path("process-compose") {
             return run_process_compose(&pc, opts);
         }
     }
-    run(opts)
+    run_status(opts)
 }
 
 /// Runs the file with the embedded supervisor (its own tokio runtime; from async code use
 /// [`run_async`]).
 pub fn run(opts: &DevOptions) -> Result<ExitCode> {
+    run_status(opts).map(ExitCode::from)
+}
+
+fn run_status(opts: &DevOptions) -> Result<u8> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let outcome = runtime.block_on(run_async(opts))?;
-    Ok(ExitCode::from(outcome.code))
+    Ok(runtime.block_on(run_async(opts))?.code)
 }
 
 /// Loads, checks and prepares (reset, state folder, tools), then supervises until the stack
@@ -155,7 +163,7 @@ where
 }
 
 /// Hands the file to process-compose, after the same `--reset` and tool checks.
-fn run_process_compose(pc: &std::path::Path, opts: &DevOptions) -> Result<ExitCode> {
+fn run_process_compose(pc: &std::path::Path, opts: &DevOptions) -> Result<u8> {
     let _ = prepare(opts)?;
     let mut cmd = std::process::Command::new(pc);
     cmd.arg("up")
@@ -171,10 +179,8 @@ fn run_process_compose(pc: &std::path::Path, opts: &DevOptions) -> Result<ExitCo
     let status = cmd
         .status()
         .with_context(|| format!("cannot run {}", pc.display()))?;
-    Ok(ExitCode::from(
-        status
-            .code()
-            .and_then(|c| u8::try_from(c).ok())
-            .unwrap_or(1),
-    ))
+    Ok(status
+        .code()
+        .and_then(|c| u8::try_from(c).ok())
+        .unwrap_or(1))
 }

@@ -530,3 +530,59 @@ fn state_folder_persists_and_reset_needs_confirmation() {
     assert_eq!(reset.wait(Duration::from_secs(10)), 0);
     reset.wait_for_line("init   | fresh", Duration::from_secs(1));
 }
+
+#[test]
+fn dev_hands_the_file_to_process_compose_when_it_is_on_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = tempfile::tempdir().unwrap();
+    let file = write_stack(
+        dir.path(),
+        "processes:\n  a:\n    command: \"touch embedded-ran\"\n",
+    );
+    let fake = bin.path().join("process-compose");
+    let record = dir.path().join("pc-call");
+    std::fs::write(
+        &fake,
+        format!(
+            "#!/bin/sh\necho \"$@\" > '{0}'\npwd >> '{0}'\nexit 3\n",
+            record.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap()
+    );
+
+    let mut sup = Supervised::start(&file, &["--dev"], &[("PATH", &path)]);
+    assert_eq!(
+        sup.wait(Duration::from_secs(10)),
+        3,
+        "process-compose's exit code is passed on"
+    );
+    let call = read_lines(&record);
+    let project = dir.path().canonicalize().unwrap();
+    assert_eq!(
+        call,
+        [
+            format!(
+                "up --config {} --no-server --tui=false",
+                project.join("process-compose.yaml").display()
+            ),
+            project.display().to_string(),
+        ]
+    );
+    assert!(!dir.path().join("embedded-ran").exists());
+    assert!(
+        dir.path().join(".stackr").is_dir(),
+        "the state folder is prepared either way"
+    );
+
+    // Without process-compose, the same call runs the embedded supervisor.
+    let mut sup = Supervised::start(&file, &["--dev"], &[]);
+    assert_eq!(sup.wait(Duration::from_secs(10)), 0);
+    assert!(dir.path().join("embedded-ran").exists());
+}

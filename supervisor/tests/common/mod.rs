@@ -27,14 +27,27 @@ pub fn child_entry() {
     );
     opts.plain = true;
     opts.colour = false;
+    let mut via_dev = false;
     for a in args.split_whitespace() {
         match a {
+            "--dev" => via_dev = true,
             "--reset" => opts.reset = true,
             "--yes" => opts.yes = true,
             "--no-tools-check" => opts.check_tools = false,
             "-" => {}
             other => panic!("unknown test flag {other}"),
         }
+    }
+    if via_dev {
+        // `stackr dev` proper: process-compose when on PATH, else the embedded supervisor.
+        let code = match stackr_supervisor::dev_status(&opts) {
+            Ok(code) => i32::from(code),
+            Err(e) => {
+                eprintln!("Error: {e:#}");
+                1
+            }
+        };
+        std::process::exit(code);
     }
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let code = match runtime.block_on(stackr_supervisor::run_async(&opts)) {
