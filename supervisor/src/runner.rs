@@ -89,6 +89,7 @@ impl StopHandle {
 #[derive(Clone)]
 pub struct Watcher {
     rx: watch::Receiver<Vec<ProcState>>,
+    must_complete: Arc<Vec<bool>>,
 }
 
 impl Watcher {
@@ -98,13 +99,13 @@ impl Watcher {
         match self
             .rx
             .wait_for(|s| {
-                all_ready(s)
+                all_ready(s, &self.must_complete)
                     || s.iter()
                         .any(|p| matches!(p, ProcState::Done(e) if *e != End::Completed(0)))
             })
             .await
         {
-            Ok(s) => all_ready(&s),
+            Ok(s) => all_ready(&s, &self.must_complete),
             Err(_) => false,
         }
     }
@@ -114,13 +115,33 @@ impl Watcher {
     }
 }
 
-fn all_ready(states: &[ProcState]) -> bool {
-    states.iter().all(|s| {
-        matches!(
-            s,
-            ProcState::Running { ready: true } | ProcState::Done(End::Completed(0))
-        )
-    })
+/// Every process is ready, or completed successfully. A process others wait for with a
+/// `process_completed*` condition is a one-shot: running is not enough, it must have completed.
+fn all_ready(states: &[ProcState], must_complete: &[bool]) -> bool {
+    states
+        .iter()
+        .zip(must_complete)
+        .all(|(s, &one_shot)| match s {
+            ProcState::Done(End::Completed(0)) => true,
+            ProcState::Running { ready: true } => !one_shot,
+            _ => false,
+        })
+}
+
+/// Which processes some other process waits for to complete.
+fn one_shots(stack: &Stack) -> Vec<bool> {
+    let mut v = vec![false; stack.processes.len()];
+    for p in &stack.processes {
+        for d in &p.depends_on {
+            if matches!(
+                d.condition,
+                Condition::Completed | Condition::CompletedSuccessfully
+            ) {
+                v[d.process] = true;
+            }
+        }
+    }
+    v
 }
 
 struct Ctx {
@@ -134,6 +155,7 @@ struct Ctx {
     started: Instant,
     /// When every process was first ready (or completed successfully).
     all_ready_at: Mutex<Option<Duration>>,
+    must_complete: Arc<Vec<bool>>,
 }
 
 impl Ctx {
@@ -142,7 +164,7 @@ impl Ctx {
             v[i] = s;
             // Recorded here, synchronously with the change, so the time is exact and already
             // known to anyone who reacts to the same change.
-            if all_ready(v) {
+            if all_ready(v, &self.must_complete) {
                 let mut at = self.all_ready_at.lock().unwrap_or_else(|e| e.into_inner());
                 at.get_or_insert_with(|| self.started.elapsed());
             }
@@ -180,6 +202,7 @@ impl Supervisor {
         let n = stack.processes.len();
         let (states, _) = watch::channel(vec![ProcState::Pending; n]);
         let (stop, _) = watch::channel(None);
+        let must_complete = Arc::new(one_shots(&stack));
         Supervisor {
             ctx: Arc::new(Ctx {
                 groups: (0..n).map(|_| Mutex::new(None)).collect(),
@@ -190,6 +213,7 @@ impl Supervisor {
                 stop,
                 started: Instant::now(),
                 all_ready_at: Mutex::new(None),
+                must_complete,
             }),
         }
     }
@@ -203,6 +227,7 @@ impl Supervisor {
     pub fn watcher(&self) -> Watcher {
         Watcher {
             rx: self.ctx.states.subscribe(),
+            must_complete: self.ctx.must_complete.clone(),
         }
     }
 
@@ -222,6 +247,7 @@ impl Supervisor {
             let ctx = ctx.clone();
             let mut watcher = Watcher {
                 rx: ctx.states.subscribe(),
+                must_complete: ctx.must_complete.clone(),
             };
             tokio::spawn(async move {
                 if watcher.all_ready().await {
@@ -649,6 +675,22 @@ mod tests {
             condition_met(Done(End::Skipped), Condition::Started),
             Some(false)
         );
+    }
+
+    #[test]
+    fn one_shots_count_as_ready_only_once_completed() {
+        use ProcState::*;
+        let running = Running { ready: true };
+        assert!(all_ready(
+            &[running, Done(End::Completed(0))],
+            &[false, true]
+        ));
+        assert!(!all_ready(&[running, running], &[false, true]));
+        assert!(!all_ready(
+            &[running, Done(End::Completed(1))],
+            &[false, true]
+        ));
+        assert!(!all_ready(&[Running { ready: false }], &[false]));
     }
 
     #[test]
