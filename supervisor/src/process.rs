@@ -74,6 +74,7 @@ impl Launch {
                 // itself being SIGKILLed: the kernel then sends SIGTERM to the direct child (the
                 // shell, or the server it exec'd), so a killed `stackr dev` does not leave
                 // servers holding their ports.
+                #[cfg(target_os = "linux")]
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
                 Ok(())
             });
