@@ -586,3 +586,19 @@ fn dev_hands_the_file_to_process_compose_when_it_is_on_path() {
     assert_eq!(sup.wait(Duration::from_secs(10)), 0);
     assert!(dir.path().join("embedded-ran").exists());
 }
+
+#[test]
+fn a_killed_supervisor_does_not_leave_servers_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let mark = unique_mark("sigkill");
+    let yaml = header(&mark)
+        + "  server:\n    command: \"exec sleep 300\"\n  other:\n    command: \"exec sleep 301\"\n";
+    let file = write_stack(dir.path(), &yaml);
+    let mut sup = Supervised::start(&file, &[], &[]);
+    sup.wait_for_line("all 2 processes ready", Duration::from_secs(10));
+    assert_eq!(processes_with_mark(&mark).len(), 2);
+    // SIGKILL: no ordered shutdown can run; the parent-death signal is the only safety net.
+    sup.signal(libc::SIGKILL);
+    assert_eq!(sup.wait(Duration::from_secs(5)), -1);
+    assert_no_leftovers(&mark);
+}
