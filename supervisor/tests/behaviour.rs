@@ -602,3 +602,20 @@ fn a_killed_supervisor_does_not_leave_servers_running() {
     assert_eq!(sup.wait(Duration::from_secs(5)), -1);
     assert_no_leftovers(&mark);
 }
+
+#[test]
+fn debian_postgresql_binaries_off_path_are_found_and_put_on_path() {
+    // Debian installs initdb/postgres under /usr/lib/postgresql/<major>/bin, not on PATH.
+    if !Path::new("/usr/lib/postgresql").is_dir() {
+        eprintln!("skipped: no /usr/lib/postgresql on this machine");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_stack(
+        dir.path(),
+        "processes:\n  v:\n    command: \"initdb --version\"\n",
+    );
+    let mut sup = Supervised::start(&file, &[], &[("PATH", "/usr/bin:/bin")]);
+    assert_eq!(sup.wait(Duration::from_secs(10)), 0, "{}", sup.stderr());
+    sup.wait_for_line("v      | initdb (PostgreSQL)", Duration::from_secs(1));
+}
