@@ -1,0 +1,199 @@
+//! Runs the generated dev commands for real (PostgreSQL, Redis, secrets; not the cargo build or
+//! the APIs): initdb on first start (dropping to the `postgres` user when run as root), the
+//! role + database with the password from its file, Redis with `requirepass`, the readiness
+//! probes, and idempotent re-runs. Skipped when PostgreSQL or Redis is not installed.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const CONFIG: &str = r#"{
+  "name": "devtest",
+  "dev": { "postgresPortStart": 45320, "redisPortStart": 45790 },
+  "services": [ { "name": "auth", "kind": "auth" } ]
+}"#;
+
+fn installed(tool: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn bash(dir: &Path, script: &str) -> std::process::Output {
+    Command::new("bash")
+        .args(["-c", script])
+        .current_dir(dir)
+        .output()
+        .expect("bash runs")
+}
+
+fn spawn(dir: &Path, script: &str) -> Child {
+    Command::new("bash")
+        .args(["-c", script])
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn wait_ready(dir: &Path, probe: &str) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(60) {
+        if bash(dir, probe).status.success() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    false
+}
+
+/// Stops a long-running process the way process-compose does (its shutdown signal).
+struct Running(Child, &'static str);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args([self.1, &self.0.id().to_string()])
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn generated_dev_commands_bring_up_postgres_and_redis() {
+    if ![
+        "initdb",
+        "postgres",
+        "psql",
+        "pg_isready",
+        "redis-server",
+        "redis-cli",
+    ]
+    .iter()
+    .all(|t| installed(t))
+    {
+        eprintln!("PostgreSQL/Redis not installed: skipped");
+        return;
+    }
+    // Under the target dir rather than /tmp: when tests run as root the `postgres` user must be
+    // able to traverse every parent folder.
+    let dir = tempfile::Builder::new()
+        .prefix("dev-commands-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let root = dir.path();
+    let files = stackr::generate_in_memory(CONFIG).unwrap();
+    let yaml = &files
+        .iter()
+        .find(|f| f.path == "process-compose.yaml")
+        .unwrap()
+        .content;
+    let compose: Value = serde_yaml::from_str(yaml).unwrap();
+    let processes = &compose["processes"];
+    let command = |name: &str| processes[name]["command"].as_str().unwrap().to_owned();
+    let probe = |name: &str| {
+        processes[name]["readiness_probe"]["exec"]["command"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+
+    // Secrets: created once, private, stable across runs.
+    assert!(bash(root, &command("secrets")).status.success());
+    let secret_file = root.join(".stackr/secrets/auth-db-password");
+    let password = std::fs::read_to_string(&secret_file).unwrap();
+    assert_eq!(password.len(), 48);
+    assert!(password.chars().all(|c| c.is_ascii_alphanumeric()));
+    assert_eq!(
+        std::fs::metadata(&secret_file)
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+    assert!(bash(root, &command("secrets")).status.success());
+    assert_eq!(
+        std::fs::read_to_string(&secret_file).unwrap(),
+        password,
+        "secrets are created once"
+    );
+
+    let init = bash(root, &command("auth-db-init"));
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    assert!(root.join(".stackr/data/auth/postgres/PG_VERSION").is_file());
+    assert!(
+        bash(root, &command("auth-db-init")).status.success(),
+        "db-init is idempotent"
+    );
+
+    let _postgres = Running(spawn(root, &command("auth-postgres")), "-INT");
+    assert!(
+        wait_ready(root, &probe("auth-postgres")),
+        "postgres never became ready"
+    );
+    for _ in 0..2 {
+        let setup = bash(root, &command("auth-db-setup"));
+        assert!(
+            setup.status.success(),
+            "{}",
+            String::from_utf8_lossy(&setup.stderr)
+        );
+    }
+    let login = |pw: &str| {
+        Command::new("psql")
+            .args([
+                "-X",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                "45320",
+                "-U",
+                "auth",
+                "-d",
+                "auth",
+                "-tAc",
+                "select current_user",
+            ])
+            .env("PGPASSWORD", pw)
+            .output()
+            .unwrap()
+    };
+    let ok = login(&password);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&ok.stdout).trim(), "auth");
+    assert!(
+        !login("wrong-password").status.success(),
+        "the role requires its password"
+    );
+
+    let _redis = Running(spawn(root, &command("auth-redis")), "-TERM");
+    assert!(
+        wait_ready(root, &probe("auth-redis")),
+        "redis never became ready"
+    );
+    let anonymous = Command::new("redis-cli")
+        .args(["-h", "127.0.0.1", "-p", "45790", "ping"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&anonymous.stdout).contains("NOAUTH"),
+        "redis must require its password"
+    );
+}
