@@ -253,8 +253,10 @@ impl Supervisor {
                 if watcher.all_ready().await {
                     let at = *ctx.all_ready_at.lock().unwrap_or_else(|e| e.into_inner());
                     let after = at.unwrap_or_else(|| ctx.started.elapsed());
-                    ctx.console
-                        .note(&format!("all {n} processes ready in {}", secs(after)));
+                    ctx.console.note(&match n {
+                        1 => format!("the 1 process is ready in {}", secs(after)),
+                        _ => format!("all {n} processes ready in {}", secs(after)),
+                    });
                 }
             });
         }

@@ -420,7 +420,7 @@ fn sigterm_also_stops_the_stack() {
     let yaml = header(&mark) + "  s:\n    command: \"exec sleep 300\"\n";
     let file = write_stack(dir.path(), &yaml);
     let mut sup = Supervised::start(&file, &[], &[]);
-    sup.wait_for_line("all 1 processes ready", Duration::from_secs(10));
+    sup.wait_for_line("the 1 process is ready", Duration::from_secs(10));
     sup.signal(libc::SIGTERM);
     assert_eq!(sup.wait(Duration::from_secs(10)), 0);
     assert_no_leftovers(&mark);
