@@ -20,7 +20,12 @@ use crate::tools::find_on_path;
 /// Why a file cannot be run.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("cannot read {path}: {source}")]
+    /// Displayed with its cause by `{:#}` (anyhow's chain), e.g. "No such file or directory".
+    #[error("cannot read {}{}", path.display(), if source.kind() == std::io::ErrorKind::NotFound {
+        " (run `stackr generate` to create it, or pass --file)"
+    } else {
+        ""
+    })]
     Read {
         path: PathBuf,
         source: std::io::Error,
