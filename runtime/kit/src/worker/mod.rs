@@ -85,6 +85,7 @@
 //! [`start`] returns a [`RunningWorker`] whose [`RunningWorker::shutdown`] performs the
 //! graceful shutdown; [`run`] takes any future as the shutdown trigger.
 
+mod catch_panic;
 mod config;
 mod connection;
 mod error;
