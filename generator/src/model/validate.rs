@@ -6,7 +6,9 @@ use std::path::Path;
 use super::names::check_name;
 use super::ports::{resolve_api_ports, AUTH_ADMIN_PORT, SYSTEM_POSTGRES_PORT, SYSTEM_REDIS_PORT};
 use super::{Model, Runtime, Service};
-use crate::config::{locate, AuthMiddleware, ConfigError, JsonPath, ServiceKind, StackrConfig};
+use crate::config::{
+    locate, AuthMiddleware, ConfigError, JsonPath, ServiceConfig, ServiceKind, StackrConfig,
+};
 
 /// Env vars stackr sets itself; user `environment` entries may not override them.
 const CONTRACT_ENV: &[&str] = &[
@@ -177,9 +179,14 @@ fn check_auth_presence(config: &StackrConfig, report: &Reporter) -> Result<(), C
             .iter()
             .position(|s| s.auth_middleware.unwrap_or_default() != AuthMiddleware::None);
         if let Some(index) = guarded {
+            let service = &config.services[index];
+            let flavor = service.auth_middleware.unwrap_or_default().as_str();
             return Err(report.error(
                 JsonPath::service(index),
-                format!("base service `{}` uses auth middleware `{}` but the stack has no auth service", config.services[index].name, config.services[index].auth_middleware.unwrap_or_default().as_str()),
+                format!(
+                    "base service `{}` uses auth middleware `{flavor}` but the stack has no auth service",
+                    service.name
+                ),
                 "add a service with `\"kind\": \"auth\"` to the config, or set `\"authMiddleware\": \"none\"` on this service",
             ));
         }
@@ -189,59 +196,135 @@ fn check_auth_presence(config: &StackrConfig, report: &Reporter) -> Result<(), C
 
 fn resolve_services(config: &StackrConfig, report: &Reporter) -> Result<Vec<Service>, ConfigError> {
     let ports = resolve_api_ports(&config.services);
-    config.services.iter().zip(ports).enumerate().map(|(index, (service, port))| {
-        let at = |field: &str| JsonPath::service(index).key(field);
-        let is_auth = service.kind == ServiceKind::Auth;
-        let auth_only = |present: bool, field: &str| -> Result<(), ConfigError> {
-            if present && !is_auth {
-                return Err(report.error(at(field), format!("`{field}` only applies to the auth service"), format!("remove `{field}` from `{}`", service.name)));
-            }
-            Ok(())
-        };
-        auth_only(service.admin_port.is_some(), "adminPort")?;
-        auth_only(service.base_url.is_some(), "baseUrl")?;
-        auth_only(service.trusted_origins.is_some(), "trustedOrigins")?;
-        if is_auth && service.auth_middleware.is_some() {
-            return Err(report.error(at("authMiddleware"), "the auth service has no auth middleware: it is the authority", "remove `authMiddleware` from the auth service"));
+    config
+        .services
+        .iter()
+        .zip(ports)
+        .enumerate()
+        .map(|(index, (service, port))| resolve_service(index, service, port, report))
+        .collect()
+}
+
+/// Checks one service's fields against its kind and fills its defaults.
+fn resolve_service(
+    index: usize,
+    service: &ServiceConfig,
+    port: u16,
+    report: &Reporter,
+) -> Result<Service, ConfigError> {
+    let at = |field: &str| JsonPath::service(index).key(field);
+    let is_auth = service.kind == ServiceKind::Auth;
+    check_kind_specific_fields(service, is_auth, &at, report)?;
+    let middleware = (!is_auth).then(|| service.auth_middleware.unwrap_or_default());
+    if !service.roles.is_empty() && middleware != Some(AuthMiddleware::RoleGated) {
+        return Err(report.error(
+            at("roles"),
+            "`roles` only applies to `role-gated` services",
+            "set `\"authMiddleware\": \"role-gated\"` or remove `roles`",
+        ));
+    }
+    for (role_index, role) in service.roles.iter().enumerate() {
+        let valid = !role.is_empty()
+            && role
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !valid {
+            return Err(report.error(
+                at("roles").index(role_index),
+                format!("invalid role `{role}`"),
+                "roles use letters, digits, `-` and `_`",
+            ));
         }
-        let middleware = (!is_auth).then(|| service.auth_middleware.unwrap_or_default());
-        if !service.roles.is_empty() && middleware != Some(AuthMiddleware::RoleGated) {
-            return Err(report.error(at("roles"), "`roles` only applies to `role-gated` services", "set `\"authMiddleware\": \"role-gated\"` or remove `roles`"));
+    }
+    if let Some(url) = &service.base_url {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(report.error(
+                at("baseUrl"),
+                format!("`{url}` is not an http(s) URL"),
+                "use e.g. `https://auth.example.com`",
+            ));
         }
-        for (role_index, role) in service.roles.iter().enumerate() {
-            if role.is_empty() || !role.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-                return Err(report.error(at("roles").index(role_index), format!("invalid role `{role}`"), "roles use letters, digits, `-` and `_`"));
-            }
+    }
+    for key in service.environment.keys() {
+        if !is_allowed_env_name(key) {
+            return Err(report.error(
+                at("environment").key(key),
+                format!("environment variable `{key}` is not allowed"),
+                "use UPPER_SNAKE_CASE names that stackr does not set itself (PORT, DATABASE_URL, … are generated)",
+            ));
         }
-        if let Some(url) = &service.base_url {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(report.error(at("baseUrl"), format!("`{url}` is not an http(s) URL"), "use e.g. `https://auth.example.com`"));
-            }
+    }
+    if service.worker_concurrency == Some(0) {
+        return Err(report.error(
+            at("workerConcurrency"),
+            "worker concurrency must be at least 1",
+            "use a positive number like 10",
+        ));
+    }
+    Ok(Service {
+        name: service.name.clone(),
+        kind: service.kind,
+        port,
+        admin_port: is_auth.then(|| service.admin_port.unwrap_or(AUTH_ADMIN_PORT)),
+        middleware,
+        roles: service.roles.clone(),
+        worker: service.worker.unwrap_or(!is_auth),
+        worker_concurrency: service.worker_concurrency.unwrap_or(10),
+        base_url: is_auth.then(|| {
+            service
+                .base_url
+                .clone()
+                .unwrap_or_else(|| format!("http://localhost:{port}"))
+        }),
+        trusted_origins: match (is_auth, &service.trusted_origins) {
+            (false, _) => Vec::new(),
+            (true, Some(origins)) => origins.clone(),
+            (true, None) => vec!["http://localhost:3000".to_owned()],
+        },
+        environment: service.environment.clone(),
+    })
+}
+
+/// `adminPort`, `baseUrl` and `trustedOrigins` belong to auth; `authMiddleware` never does.
+fn check_kind_specific_fields(
+    service: &ServiceConfig,
+    is_auth: bool,
+    at: &dyn Fn(&str) -> JsonPath,
+    report: &Reporter,
+) -> Result<(), ConfigError> {
+    let auth_only = [
+        ("adminPort", service.admin_port.is_some()),
+        ("baseUrl", service.base_url.is_some()),
+        ("trustedOrigins", service.trusted_origins.is_some()),
+    ];
+    for (field, present) in auth_only {
+        if present && !is_auth {
+            return Err(report.error(
+                at(field),
+                format!("`{field}` only applies to the auth service"),
+                format!("remove `{field}` from `{}`", service.name),
+            ));
         }
-        for key in service.environment.keys() {
-            let valid = key.chars().next().is_some_and(|c| c.is_ascii_uppercase() || c == '_')
-                && key.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
-            if !valid || CONTRACT_ENV.contains(&key.as_str()) {
-                return Err(report.error(at("environment").key(key), format!("environment variable `{key}` is not allowed"), "use UPPER_SNAKE_CASE names that stackr does not set itself (PORT, DATABASE_URL, … are generated)"));
-            }
-        }
-        if service.worker_concurrency == Some(0) {
-            return Err(report.error(at("workerConcurrency"), "worker concurrency must be at least 1", "use a positive number like 10"));
-        }
-        Ok(Service {
-            name: service.name.clone(),
-            kind: service.kind,
-            port,
-            admin_port: is_auth.then(|| service.admin_port.unwrap_or(AUTH_ADMIN_PORT)),
-            middleware,
-            roles: service.roles.clone(),
-            worker: service.worker.unwrap_or(!is_auth),
-            worker_concurrency: service.worker_concurrency.unwrap_or(10),
-            base_url: is_auth.then(|| service.base_url.clone().unwrap_or_else(|| format!("http://localhost:{port}"))),
-            trusted_origins: if is_auth { service.trusted_origins.clone().unwrap_or_else(|| vec!["http://localhost:3000".to_owned()]) } else { Vec::new() },
-            environment: service.environment.clone(),
-        })
-    }).collect()
+    }
+    if is_auth && service.auth_middleware.is_some() {
+        return Err(report.error(
+            at("authMiddleware"),
+            "the auth service has no auth middleware: it is the authority",
+            "remove `authMiddleware` from the auth service",
+        ));
+    }
+    Ok(())
+}
+
+fn is_allowed_env_name(key: &str) -> bool {
+    let well_formed = key
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_uppercase() || c == '_')
+        && key
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+    well_formed && !CONTRACT_ENV.contains(&key)
 }
 
 /// API and admin ports must be distinct and non-zero.
@@ -282,7 +365,11 @@ fn check_port_collisions(
                 ));
             }
             if let Some((_, _, other)) = used.iter().find(|(p, _, _)| *p == port) {
-                return Err(report.error(path, format!("port collision: {what} is {port}, already {other}"), "give each API and admin page its own port (`stackr add service` picks a free one)"));
+                return Err(report.error(
+                    path,
+                    format!("port collision: {what} is {port}, already {other}"),
+                    "give each API and admin page its own port (`stackr add service` picks a free one)",
+                ));
             }
             used.push((port, path, what));
         }
@@ -339,7 +426,12 @@ fn check_port_ranges(
         let contains = |port: u16| (u32::from(*start)..end).contains(&u32::from(port));
         for system in [SYSTEM_POSTGRES_PORT, SYSTEM_REDIS_PORT] {
             if contains(system) {
-                return Err(report.error(path, format!("the {what} port range {start}..{} includes the system default port {system}", end - 1), "stackr never uses 5432/6379 so it cannot clash with a system database; move the range"));
+                let last = end - 1;
+                return Err(report.error(
+                    path,
+                    format!("the {what} port range {start}..{last} includes the system default port {system}"),
+                    "stackr never uses 5432/6379 so it cannot clash with a system database; move the range",
+                ));
             }
         }
         if let Some(port) = api.iter().find(|p| contains(**p)) {
