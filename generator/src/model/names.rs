@@ -2,7 +2,8 @@
 //! (`<name>-service`), a PostgreSQL role and database (`-` → `_`) and an env prefix, so it must be
 //! valid as all of them.
 
-/// Names that would clash with system users, PostgreSQL built-ins or stackr's own processes.
+/// Names that would clash with system users, PostgreSQL built-ins (including pg_hba keywords,
+/// since database names appear in pg_hba lines) or stackr's own processes.
 pub const RESERVED_NAMES: &[&str] = &[
     "stackr",
     "postgres",
@@ -15,6 +16,9 @@ pub const RESERVED_NAMES: &[&str] = &[
     "build",
     "secrets",
     "all",
+    "sameuser",
+    "samerole",
+    "replication",
     "default",
     "nix",
     "target",
@@ -68,7 +72,16 @@ mod tests {
     #[test]
     fn refuses_bad_names() {
         for bad in [
-            "", "Core", "1core", "my_svc", "core-", "a--b", "postgres", "build", "x.y",
+            "",
+            "Core",
+            "1core",
+            "my_svc",
+            "core-",
+            "a--b",
+            "postgres",
+            "build",
+            "replication",
+            "x.y",
         ] {
             assert!(check_name(bad).is_err(), "{bad}");
         }
