@@ -619,3 +619,60 @@ fn debian_postgresql_binaries_off_path_are_found_and_put_on_path() {
     assert_eq!(sup.wait(Duration::from_secs(10)), 0, "{}", sup.stderr());
     sup.wait_for_line("v      | initdb (PostgreSQL)", Duration::from_secs(1));
 }
+
+#[test]
+fn process_completed_accepts_a_failed_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = r#"
+processes:
+  seed:
+    command: "exit 5"
+  report:
+    command: "echo ran > report-ran"
+    depends_on:
+      seed: { condition: process_completed }
+"#;
+    let (outcome, states) = run(dir.path(), yaml, false);
+    assert!(
+        dir.path().join("report-ran").exists(),
+        "process_completed does not care about the code"
+    );
+    assert_eq!(
+        states,
+        [
+            ProcState::Done(End::Completed(5)),
+            ProcState::Done(End::Completed(0))
+        ]
+    );
+    assert_eq!(outcome.code, 1, "seed still failed on its own");
+}
+
+#[test]
+fn a_failed_readiness_probe_restarts_the_process_under_on_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let mark = unique_mark("proberestart");
+    // Becomes healthy only on its second run: the first run must be stopped by the probe and
+    // restarted by the policy before `client` may start.
+    let yaml = header(&mark)
+        + r#"
+  server:
+    command: "echo run >> runs; [ $$(wc -l < runs) -ge 2 ] && touch healthy; exec sleep 30"
+    readiness_probe:
+      exec: { command: "test -f healthy" }
+      period_seconds: 1
+      failure_threshold: 1
+    availability: { restart: on_failure, max_restarts: 3 }
+  client:
+    command: "touch client-ran; exec sleep 30"
+    readiness_probe:
+      exec: { command: "test -f client-ran" }
+    depends_on:
+      server: { condition: process_healthy }
+"#;
+    let (outcome, _) = run(dir.path(), &yaml, true);
+    assert_eq!(read_lines(&dir.path().join("runs")).len(), 2);
+    assert!(dir.path().join("client-ran").exists());
+    assert_eq!(outcome.reason, Some(StopReason::Requested), "{outcome:?}");
+    assert_eq!(outcome.code, 0);
+    assert_no_leftovers(&mark);
+}
