@@ -90,3 +90,23 @@ async fn unprotected_routes_need_no_session() {
     assert_eq!(status, 200);
     assert_eq!(body["public"], true);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn middleware_form_protects_a_router_and_asks_auth_once_per_request() {
+    let stack = Stack::start(StackOptions::new(Flavor::Standard).cache_ttl_ms(0)).await;
+    let alice = stack.sign_up("alice").await;
+    assert_eq!(stack.get("/layered/me", &[]).await.0, 401);
+    assert_eq!(stack.get("/layered/extension", &[("x-user-id", &alice.user_id)]).await.0, 401);
+
+    let before = stack.proxy.count("/api/auth/get-session");
+    let (status, body) = stack.get("/layered/me", &[("cookie", &alice.cookie)]).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["id"], alice.user_id.as_str());
+    assert_eq!(
+        stack.proxy.count("/api/auth/get-session") - before,
+        1,
+        "the extractor reuses the middleware's verdict instead of asking auth again"
+    );
+    let (status, body) = stack.get("/layered/extension", &[("cookie", &alice.cookie)]).await;
+    assert_eq!((status.as_u16(), body["id"].as_str()), (200, Some(alice.user_id.as_str())));
+}

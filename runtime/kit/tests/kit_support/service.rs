@@ -9,7 +9,8 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use stackr_kit::device::device_session_routes;
 use stackr_kit::runtime::ServiceSpec;
-use stackr_kit::{Authenticated, Flavor, Principal, ServiceRuntime, ServiceState};
+use axum::Extension;
+use stackr_kit::{require_auth, Authenticated, Flavor, Guard, Principal, ServiceRuntime, ServiceState};
 use stackr_testkit::{TempPostgres, TempRedis};
 
 use super::{AuthServer, Browser, CountingProxy, SignedIn};
@@ -92,7 +93,7 @@ impl Stack {
         let lookup = move |k: &str| env.get(k).cloned();
         let spec = ServiceSpec { flavor: options.flavor, roles: options.roles, provisioning: options.flavor.provisions(), migrations: &[] };
         let runtime = ServiceRuntime::from_lookup(spec, &lookup).await.expect("service runtime from env");
-        let router = runtime.router(test_routes(options.flavor));
+        let router = runtime.router(test_routes(options.flavor, runtime.state().guard.clone()));
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(stackr_kit::server::serve_on(listener, router, async move {
@@ -155,11 +156,17 @@ impl Drop for Stack {
     }
 }
 
-/// The routes a scaffolded service would have, plus one unprotected route for comparison.
-fn test_routes(flavor: Flavor) -> Router<ServiceState> {
+/// The routes a scaffolded service would have, plus one unprotected route for comparison and a
+/// router protected as a whole by the middleware form of the guard.
+fn test_routes(flavor: Flavor, guard: Guard) -> Router<ServiceState> {
+    let layered = Router::new()
+        .route("/layered/me", get(me))
+        .route("/layered/extension", get(|Extension(user): Extension<Authenticated>| async move { Json(json!({"id": user.user().id})) }))
+        .route_layer(axum::middleware::from_fn_with_state(guard, require_auth));
     let router = Router::new()
         .route("/public", get(|| async { Json(json!({"public": true})) }))
-        .route("/me", get(me));
+        .route("/me", get(me))
+        .merge(layered);
     if flavor == Flavor::Flexible {
         router.route("/flex/me", get(flex_me)).merge(device_session_routes())
     } else {
