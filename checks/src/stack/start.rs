@@ -24,12 +24,14 @@ const AUTH_EXTRA_ENV: &[(&str, &str)] = &[
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub async fn start(plan: Plan, binaries: &Binaries) -> anyhow::Result<Stack> {
+    let began = Instant::now();
     let root = tempfile::Builder::new().prefix("stackr-checks-").tempdir()?;
     let secrets = write_plan_secrets(root.path(), &plan)?;
     let log_dir = root.path().join(&plan.state_dir).join("logs");
     std::fs::create_dir_all(&log_dir)?;
 
     let containers = try_join_all(plan.services.iter().map(|s| start_containers(s, &secrets))).await?;
+    let containers_ready = began.elapsed();
 
     let mut ports = PortMap::new();
     for (service, (pg, redis, _)) in plan.services.iter().zip(&containers) {
@@ -71,6 +73,14 @@ pub async fn start(plan: Plan, binaries: &Binaries) -> anyhow::Result<Stack> {
     for running in services.iter_mut().filter(|s| !s.plan.is_auth) {
         wait_until_healthy(running).await?;
     }
+    // Shown with --nocapture and in failing tests' output: where a slow start spent its time.
+    eprintln!(
+        "stackr-checks: stack `{}` up in {:.1?} (containers {:.1?}, processes {:.1?})",
+        plan.project,
+        began.elapsed(),
+        containers_ready,
+        began.elapsed() - containers_ready
+    );
     // Back in plan order, so tests can rely on the config's order.
     services.sort_by_key(|s| plan.services.iter().position(|p| p.name == s.plan.name));
     Ok(Stack { plan, services, root })
