@@ -54,9 +54,7 @@ impl Console {
         let prefixer = Prefixer::new(names.iter().map(String::as_str), colour);
         let live = live.then(|| {
             let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stdout());
-            let style = ProgressStyle::with_template("{spinner} {prefix} {wide_msg}")
-                .expect("static template is valid")
-                .tick_chars("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏✔");
+            let style = busy_style();
             let bars = names
                 .iter()
                 .map(|n| {
@@ -136,10 +134,9 @@ impl Console {
                     }));
                     bar.finish();
                 } else {
-                    bar.set_style(
-                        ProgressStyle::with_template("{spinner} {prefix} {wide_msg}")
-                            .expect("static template is valid"),
-                    );
+                    // Starting, restarting, stopping: a spinner and the time spent so far.
+                    bar.set_style(busy_style());
+                    bar.reset_elapsed();
                     bar.enable_steady_tick(Duration::from_millis(120));
                 }
             }
@@ -161,6 +158,12 @@ impl Console {
             }
         }
     }
+}
+
+fn busy_style() -> ProgressStyle {
+    ProgressStyle::with_template("{spinner} {prefix} {msg} {elapsed:.dim}")
+        .expect("static template is valid")
+        .tick_chars("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏ ")
 }
 
 fn fixed_style(mark: &str) -> ProgressStyle {
