@@ -26,12 +26,23 @@ pub struct PostgresContainer {
 }
 
 /// A service's role and database inside its container, as the service connects to them.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ServiceDatabase {
     pub role: String,
     pub database: String,
     pub password: String,
     pub port: u16,
+}
+
+/// Without the password: assertion messages and logs may print a `ServiceDatabase`.
+impl std::fmt::Debug for ServiceDatabase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceDatabase")
+            .field("role", &self.role)
+            .field("database", &self.database)
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ServiceDatabase {
