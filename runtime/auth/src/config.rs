@@ -86,6 +86,9 @@ pub struct AuthConfig {
     pub session: SessionSettings,
     /// Size of the PostgreSQL connection pool.
     pub pool_size: usize,
+    /// get-session cache lifetime (`AUTH_SESSION_CACHE_MS`, default 1000; 0 disables). See
+    /// `crate::session_cache` for why this cannot serve revoked sessions.
+    pub session_cache_ttl: Duration,
 }
 
 /// Reads a variable, treating empty as unset.
@@ -243,6 +246,13 @@ impl AuthConfig {
                 .with_context(|| format!("AUTH_DB_POOL_SIZE={n} is not a number"))?,
             None => 16,
         };
+        let session_cache_ttl = match var("AUTH_SESSION_CACHE_MS") {
+            Some(ms) => Duration::from_millis(
+                ms.parse()
+                    .with_context(|| format!("AUTH_SESSION_CACHE_MS={ms} is not a number of milliseconds"))?,
+            ),
+            None => Duration::from_millis(1000),
+        };
         Ok(AuthConfig {
             secret: secret_from_env()?,
             database: database_from_env()?,
@@ -258,6 +268,7 @@ impl AuthConfig {
             require_email_verification: parse_bool("AUTH_REQUIRE_EMAIL_VERIFICATION", false)?,
             session: SessionSettings::default(),
             pool_size,
+            session_cache_ttl,
         })
     }
 
@@ -278,6 +289,7 @@ impl AuthConfig {
             require_email_verification: false,
             session: SessionSettings::default(),
             pool_size: 16,
+            session_cache_ttl: Duration::from_millis(1000),
         }
     }
 

@@ -16,6 +16,7 @@ pub struct Inner {
     pub trusted: TrustedOrigins,
     pub rate_limiter: RateLimiter,
     pub mailer: Mailer,
+    pub session_cache: crate::session_cache::SessionCache,
     /// Services allowed to provision (sorted), reported as `has<Service>Account`.
     pub provision_services: Vec<String>,
 }
@@ -44,6 +45,7 @@ impl AppState {
         let trusted = TrustedOrigins::new(&config.base_url, &config.trusted_origins);
         let rate_limiter = RateLimiter::new(config.rate_limits);
         let provision_services = config.provision_services.keys().cloned().collect();
+        let session_cache = crate::session_cache::SessionCache::new(config.session_cache_ttl);
         AppState(Arc::new(Inner {
             config,
             pool,
@@ -51,6 +53,7 @@ impl AppState {
             trusted,
             rate_limiter,
             mailer,
+            session_cache,
             provision_services,
         }))
     }

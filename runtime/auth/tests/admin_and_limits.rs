@@ -87,3 +87,28 @@ async fn sign_in_is_rate_limited_per_ip_but_get_session_is_not() {
         assert_eq!(r.status(), 200);
     }
 }
+
+#[tokio::test]
+async fn admin_page_lists_users_for_admins_only() {
+    let server = TestServer::start().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let admin_url = format!("http://127.0.0.1:{}/", listener.local_addr().unwrap().port());
+    let app = stackr_auth::admin_page::router(server.state.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let mut boss = server.client();
+    boss.sign_up("Boss", "boss@example.com", "password-123").await;
+    let mut evil = server.client();
+    evil.sign_up("<script>alert(1)</script>", "evil@example.com", "password-123").await;
+    let http = reqwest::Client::new();
+    let page = |cookie: String| http.get(&admin_url).header("cookie", cookie).send();
+
+    assert_eq!(page(String::new()).await.unwrap().status(), 401);
+    assert_eq!(page(boss.cookie_header()).await.unwrap().status(), 403);
+    server.psql(r#"update "user" set "role" = 'admin' where "email" = 'boss@example.com'"#);
+    let r = page(boss.cookie_header()).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("evil@example.com") && html.contains("boss@example.com"), "{html}");
+    assert!(html.contains("&lt;script&gt;") && !html.contains("<script>"), "names are escaped");
+}

@@ -12,7 +12,8 @@ fn secs_until(iso: &str) -> i64 {
 
 #[tokio::test]
 async fn remember_me_false_gives_a_browser_session_cookie() {
-    let server = TestServer::start().await;
+    // This test edits session rows directly, so the get-session cache is off.
+    let server = TestServer::start_with(Options { session_cache_ms: Some(0), ..Options::default() }).await;
     let mut c = server.client();
     assert_eq!(c.sign_up("Fay", "fay@example.com", "password-123").await.status, 200);
     let mut c2 = server.client();
@@ -41,7 +42,8 @@ async fn remember_me_false_gives_a_browser_session_cookie() {
 
 #[tokio::test]
 async fn sessions_slide_after_update_age_and_expire() {
-    let server = TestServer::start().await;
+    // This test edits session rows directly, so the get-session cache is off.
+    let server = TestServer::start_with(Options { session_cache_ms: Some(0), ..Options::default() }).await;
     let mut c = server.client();
     let r = c.sign_up("Gus", "gus@example.com", "password-123").await;
     let token = r.json()["token"].as_str().unwrap().to_owned();
@@ -135,4 +137,39 @@ async fn https_base_url_uses_secure_prefixed_cookies() {
     let value = c.cookies["__Secure-better-auth.session_token"].clone();
     let r = c.raw().get(c.url("/api/auth/get-session")).header("cookie", format!("better-auth.session_token={value}")).send().await.unwrap();
     assert_eq!(r.text().await.unwrap(), "null");
+}
+
+#[tokio::test]
+async fn cached_sessions_never_outlive_changes_made_through_the_service() {
+    // Default configuration: the get-session cache is on (1 s).
+    let server = TestServer::start().await;
+    assert!(server.state.session_cache.enabled());
+    let mut a = server.client();
+    a.sign_up("Kai", "kai@example.com", "password-123").await;
+    let mut b = server.client();
+    let tb = b.sign_in("kai@example.com", "password-123").await.json()["token"].as_str().unwrap().to_owned();
+    for _ in 0..3 {
+        assert_ne!(b.get("/api/auth/get-session").await.text, "null");
+        assert_ne!(a.get("/api/auth/get-session").await.text, "null");
+    }
+    // Revoked through the API: the very next get-session says null.
+    a.post("/api/auth/revoke-session", json!({"token": tb})).await;
+    assert_eq!(b.get("/api/auth/get-session").await.text, "null");
+    // Profile changes show at once.
+    a.post("/api/auth/update-user", json!({"name": "Kai 2"})).await;
+    assert_eq!(a.session().await["user"]["name"], "Kai 2");
+    // Sign-out: the old cookie is dead at once.
+    let old = a.cookie_header();
+    a.get("/api/auth/get-session").await;
+    a.post("/api/auth/sign-out", json!({})).await;
+    let r = a.raw().get(a.url("/api/auth/get-session")).header("cookie", old).send().await.unwrap();
+    assert_eq!(r.text().await.unwrap(), "null");
+
+    // A change behind the service's back (direct SQL) shows within the TTL.
+    let mut c = server.client();
+    c.sign_in("kai@example.com", "password-123").await;
+    assert_ne!(c.get("/api/auth/get-session").await.text, "null");
+    server.psql(r#"delete from "session""#);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(c.get("/api/auth/get-session").await.text, "null");
 }

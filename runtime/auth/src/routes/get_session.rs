@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{Duration, Utc};
 use serde_json::{json, Value};
 
-use crate::current_session::{self, Lookup};
+use crate::current_session;
 use crate::db::sessions;
 use crate::error::{ApiError, ApiResult};
 use crate::respond;
@@ -36,38 +36,69 @@ pub async fn get(
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let res = match current_session::lookup(&state, &headers).await? {
-        Lookup::Absent => respond::ok_json(Value::Null),
-        Lookup::Gone => respond::json_with_cookies(
+    let Some(token) = current_session::verified_token(&state, &headers) else {
+        return Ok(no_store(respond::ok_json(Value::Null)));
+    };
+    let cfg = &state.config.session;
+    let expires_in = Duration::from_std(cfg.expires_in).unwrap_or(Duration::days(7));
+    let update_age = Duration::from_std(cfg.update_age).unwrap_or(Duration::days(1));
+    let dont_remember = current_session::has_dont_remember(&state, &headers);
+    let may_refresh = !dont_remember && !flag(&query, "disableRefresh");
+    let now = Utc::now();
+    let refresh_due = |s: &crate::db::models::Session| s.expires_at - expires_in + update_age <= now;
+
+    // Fast path: a live, recently read session that needs no refresh (see `session_cache`).
+    if let Some((session, user)) = state.session_cache.get(&token) {
+        if session.expires_at > now && !(may_refresh && refresh_due(&session)) {
+            return Ok(no_store(found(&state, &session, &user, Vec::new())));
+        }
+    }
+
+    let generation = state.session_cache.generation();
+    let client = state.db().await?;
+    let Some((mut session, user)) = sessions::find_with_user(&client, &token).await? else {
+        return Ok(no_store(respond::json_with_cookies(
             StatusCode::OK,
             Value::Null,
             state.cookies.expire_session(),
-        ),
-        Lookup::Found(mut current) => {
-            let mut cookies = Vec::new();
-            let cfg = &state.config.session;
-            let expires_in = Duration::from_std(cfg.expires_in).unwrap_or(Duration::days(7));
-            let update_age = Duration::from_std(cfg.update_age).unwrap_or(Duration::days(1));
-            let due = current.session.expires_at - expires_in + update_age <= Utc::now();
-            if due && !current.dont_remember && !flag(&query, "disableRefresh") {
-                let client = state.db().await?;
-                let new_expiry = crate::db::now_ms() + expires_in;
-                let updated = sessions::extend(&client, &current.session.id, new_expiry).await?;
-                current.session.expires_at = new_expiry;
-                current.session.updated_at = updated;
-                cookies = current_session::session_cookies(&state, &current.session.token, true);
-            }
-            respond::json_with_cookies(
-                StatusCode::OK,
-                json!({
-                    "session": crate::json::session(&current.session),
-                    "user": state.user_json(&current.user),
-                }),
-                cookies,
-            )
-        }
+        )));
     };
-    Ok(no_store(res))
+    if session.expires_at <= now {
+        sessions::delete_by_token(&client, &token).await?;
+        state.session_cache.invalidate_all();
+        return Ok(no_store(respond::json_with_cookies(
+            StatusCode::OK,
+            Value::Null,
+            state.cookies.expire_session(),
+        )));
+    }
+    let mut cookies = Vec::new();
+    if may_refresh && refresh_due(&session) {
+        let new_expiry = crate::db::now_ms() + expires_in;
+        session.updated_at = sessions::extend(&client, &session.id, new_expiry).await?;
+        session.expires_at = new_expiry;
+        state.session_cache.invalidate_all();
+        cookies = current_session::session_cookies(&state, &session.token, true);
+    } else {
+        state.session_cache.put(&token, generation, &session, &user);
+    }
+    Ok(no_store(found(&state, &session, &user, cookies)))
+}
+
+fn found(
+    state: &AppState,
+    session: &crate::db::models::Session,
+    user: &crate::db::models::User,
+    cookies: Vec<String>,
+) -> Response {
+    respond::json_with_cookies(
+        StatusCode::OK,
+        json!({
+            "session": crate::json::session(session),
+            "user": state.user_json(user),
+        }),
+        cookies,
+    )
 }
 
 /// BetterAuth only serves POST when `deferSessionRefresh` is on; we keep its default answer.

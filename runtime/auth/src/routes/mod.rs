@@ -59,6 +59,10 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(ok::health))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            crate::session_cache::invalidate_after_changes,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             crate::rate_limit::limit,
         ))
         .layer(axum::middleware::from_fn_with_state(

@@ -19,11 +19,13 @@ pub struct Options {
     pub rate_limits: bool,
     pub require_email_verification: bool,
     pub https: bool,
+    /// get-session cache TTL; `Some(0)` for tests that edit rows behind the service's back.
+    pub session_cache_ms: Option<u64>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { provision: vec![], rate_limits: false, require_email_verification: false, https: false }
+        Options { provision: vec![], rate_limits: false, require_email_verification: false, https: false, session_cache_ms: None }
     }
 }
 
@@ -67,6 +69,9 @@ impl TestServer {
         config.trusted_origins = vec![APP_ORIGIN.to_owned()];
         config.rate_limits = opts.rate_limits;
         config.require_email_verification = opts.require_email_verification;
+        if let Some(ms) = opts.session_cache_ms {
+            config.session_cache_ttl = std::time::Duration::from_millis(ms);
+        }
         let mail_dir = tempfile::tempdir().unwrap();
         config.mail = MailConfig::Mailbox(mail_dir.path().to_path_buf());
         config.provision_services = opts

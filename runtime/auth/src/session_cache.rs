@@ -1,0 +1,107 @@
+//! A short-lived in-process cache of verified sessions, used by `get-session` only.
+//!
+//! Why: get-session is the hot path of the whole stack (every base-service request ends up here),
+//! and a PostgreSQL round trip per call dominates its cost.
+//!
+//! Why it is safe: every change made through this service invalidates the whole cache *before*
+//! the response of the changing request is sent (a global generation counter is bumped after every
+//! request other than get-session; entries remember the generation they were read under, so an
+//! entry read concurrently with a write is born stale). Sign-out, revocations, bans, role changes,
+//! 2FA changes and provisioning are therefore visible to the very next get-session. Only changes
+//! made behind the service's back (direct SQL, the `set-role` CLI, a second auth instance) can go
+//! unseen, for at most the TTL (`AUTH_SESSION_CACHE_MS`, default 1000 ms; 0 disables the cache).
+//! Unlike BetterAuth's cookie cache, nothing is ever trusted from the client.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::RwLock;
+use std::time::{Duration, Instant};
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use crate::db::models::{Session, User};
+use crate::state::AppState;
+
+/// Entries kept at most; beyond this the cache is simply emptied (it refills from the database).
+const MAX_ENTRIES: usize = 100_000;
+
+struct Entry {
+    session: Session,
+    user: User,
+    generation: u64,
+    fetched: Instant,
+}
+
+pub struct SessionCache {
+    ttl: Duration,
+    generation: AtomicU64,
+    entries: RwLock<HashMap<String, Entry>>,
+}
+
+impl SessionCache {
+    pub fn new(ttl: Duration) -> Self {
+        SessionCache { ttl, generation: AtomicU64::new(0), entries: RwLock::new(HashMap::new()) }
+    }
+
+    pub fn enabled(&self) -> bool {
+        !self.ttl.is_zero()
+    }
+
+    /// Read this before querying the database, and pass it to `put`.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    pub fn get(&self, token: &str) -> Option<(Session, User)> {
+        if !self.enabled() {
+            return None;
+        }
+        let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
+        let e = entries.get(token)?;
+        (e.generation == self.generation() && e.fetched.elapsed() < self.ttl)
+            .then(|| (e.session.clone(), e.user.clone()))
+    }
+
+    pub fn put(&self, token: &str, generation: u64, session: &Session, user: &User) {
+        if !self.enabled() {
+            return;
+        }
+        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= MAX_ENTRIES {
+            entries.clear();
+        }
+        entries.insert(
+            token.to_owned(),
+            Entry { session: session.clone(), user: user.clone(), generation, fetched: Instant::now() },
+        );
+    }
+
+    /// Makes every cached entry stale.
+    pub fn invalidate_all(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        if let Ok(mut entries) = self.entries.try_write() {
+            entries.clear();
+        }
+    }
+}
+
+/// Does this request possibly change users or sessions? Every non-GET does; of the GETs only
+/// `verify-email` writes (get-session invalidates by itself when it refreshes or deletes).
+fn may_change(req: &Request) -> bool {
+    let m = req.method();
+    !(m == axum::http::Method::GET || m == axum::http::Method::HEAD)
+        || req.uri().path() == "/api/auth/verify-email"
+}
+
+/// Middleware: invalidates the cache once a possibly-changing request has been handled, before
+/// its response leaves — so the client that changed something never sees the old state.
+pub async fn invalidate_after_changes(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let changes = may_change(&req);
+    let res = next.run(req).await;
+    if changes {
+        state.session_cache.invalidate_all();
+    }
+    res
+}
