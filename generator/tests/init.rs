@@ -20,9 +20,11 @@ fn creates_a_complete_project() {
         "nix/vm-test.nix",
         "nix/dev.nix",
         "services/auth/Cargo.toml",
-        "services/auth/src/bin/api.rs",
+        "services/auth/src/main.rs",
         "services/orders/Cargo.toml",
-        "services/orders/src/bin/api.rs",
+        "services/orders/src/main.rs",
+        "services/orders/src/domain/mod.rs",
+        "services/orders/migrations/0001_init.sql",
         "services/orders/src/bin/worker.rs",
         "services/billing/Cargo.toml",
     ] {

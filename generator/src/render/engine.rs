@@ -29,7 +29,10 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "scaffold/project/Cargo.toml.tera",
     "scaffold/project/gitignore.tera",
     "scaffold/service/Cargo.toml.tera",
-    "scaffold/service/src/bin/api.rs.tera",
+    "scaffold/service/src/main.rs.tera",
+    "scaffold/service/src/auth_main.rs.tera",
+    "scaffold/service/src/domain/mod.rs.tera",
+    "scaffold/service/migrations/0001_init.sql.tera",
     "scaffold/service/src/bin/worker.rs.tera",
 ];
 

@@ -12,42 +12,76 @@ struct ServiceContext<'a> {
     kind: &'a str,
     is_auth: bool,
     middleware: Option<&'a str>,
+    /// `stackr_kit::Flavor` variant of the guard.
+    flavor_variant: &'static str,
+    /// The roles as Rust string literals: `"a", "b"`.
+    roles_literal: String,
+    /// Whether the guard provisions the user's record on first call (and tells auth).
+    provisioning: bool,
     package: &'a str,
     api_bin: &'a str,
     worker_bin: Option<&'a str>,
-    port: u16,
     runtime: &'a RuntimeDeps,
 }
 
-/// The crate of one service under `services/<name>/`.
+/// The crate of one service under `services/<name>/`. Base services follow stackr-kit's
+/// scaffold (runtime/kit/SCAFFOLD.md); the auth service is a thin main over `stackr-auth`.
 pub fn service_crate(plan: &Plan, service: &ServicePlan) -> Result<Vec<RenderedFile>> {
+    let guarded = service.middleware.is_some_and(|m| m != "none") && plan.auth.is_some();
     let context = ServiceContext {
         name: &service.name,
         kind: service.kind,
         is_auth: service.is_auth,
         middleware: service.middleware,
+        flavor_variant: match service.middleware {
+            Some("role-gated") => "RoleGated",
+            Some("flexible") => "Flexible",
+            Some("none") => "None",
+            _ => "Standard",
+        },
+        roles_literal: service
+            .roles
+            .iter()
+            .map(|r| format!("{r:?}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        // Every guarded base service is one of auth's provisioning targets (it holds a
+        // credential and appears in AUTH_PROVISION_SERVICES), so each one provisions.
+        provisioning: guarded,
         package: &service.package,
         api_bin: &service.api_bin,
         worker_bin: service.worker_bin.as_deref(),
-        port: service.port,
         runtime: &plan.runtime,
     };
     let dir = format!("services/{}", service.name);
-    let mut files = vec![
-        RenderedFile::new(
-            format!("{dir}/Cargo.toml"),
-            engine::render("scaffold/service/Cargo.toml.tera", &context)?,
-        ),
-        RenderedFile::new(
-            format!("{dir}/src/bin/api.rs"),
-            engine::render("scaffold/service/src/bin/api.rs.tera", &context)?,
-        ),
-    ];
+    let file = |path: &str, template: &str| -> Result<RenderedFile> {
+        Ok(RenderedFile::new(
+            format!("{dir}/{path}"),
+            engine::render(template, &context)?,
+        ))
+    };
+    let mut files = vec![file("Cargo.toml", "scaffold/service/Cargo.toml.tera")?];
+    if service.is_auth {
+        files.push(file(
+            "src/main.rs",
+            "scaffold/service/src/auth_main.rs.tera",
+        )?);
+    } else {
+        files.push(file("src/main.rs", "scaffold/service/src/main.rs.tera")?);
+        files.push(file(
+            "src/domain/mod.rs",
+            "scaffold/service/src/domain/mod.rs.tera",
+        )?);
+        files.push(file(
+            "migrations/0001_init.sql",
+            "scaffold/service/migrations/0001_init.sql.tera",
+        )?);
+    }
     if service.worker_bin.is_some() {
-        files.push(RenderedFile::new(
-            format!("{dir}/src/bin/worker.rs"),
-            engine::render("scaffold/service/src/bin/worker.rs.tera", &context)?,
-        ));
+        files.push(file(
+            "src/bin/worker.rs",
+            "scaffold/service/src/bin/worker.rs.tera",
+        )?);
     }
     Ok(files)
 }

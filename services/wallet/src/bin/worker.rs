@@ -1,15 +1,14 @@
-//! Worker of `wallet`: a placeholder that idles until SIGINT/SIGTERM, until the stackr runtime
-//! scaffold gives it a BullMQ queue (`STACKR_QUEUE`).
+//! Worker of service `wallet` (`wallet-worker`): consumes this service's BullMQ queue
+//! (`STACKR_QUEUE`) from its own Redis until SIGTERM. Add a handler per job name.
 
-use tokio::signal::unix::{signal, SignalKind};
+use stackr_kit::worker::{run_from_env, Handlers, Job, JobError};
 
 #[tokio::main]
-async fn main() {
-    let queue = std::env::var("STACKR_QUEUE").unwrap_or_else(|_| "wallet".to_owned());
-    eprintln!("wallet-worker: placeholder worker for queue `{queue}`, waiting for shutdown");
-    let mut terminate = signal(SignalKind::terminate()).expect("wallet-worker: cannot watch SIGTERM");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = terminate.recv() => {}
-    }
+async fn main() -> anyhow::Result<()> {
+    let handlers = Handlers::new().on("wallet", |job: Job| async move {
+        tracing::info!(job = job.name(), "processing");
+        Ok::<_, JobError>(serde_json::json!({ "done": true }))
+    });
+    run_from_env(handlers).await?;
+    Ok(())
 }

@@ -1,0 +1,40 @@
+//! Your code: this service's domain. The example below (notes owned by the caller) shows the
+//! pattern: take the identity from the guard's extractor, keep data keyed by `user_id` in this
+//! service's own database. Replace it with your own routes.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use stackr_kit::deadpool_postgres::Pool;
+use stackr_kit::{Principal, ServiceState};
+
+pub fn routes() -> Router<ServiceState> {
+    Router::new().route("/notes", get(list_notes).post(add_note))
+}
+
+#[derive(Deserialize)]
+struct NewNote {
+    text: String,
+}
+
+async fn list_notes(who: Principal, State(db): State<Pool>) -> Result<Json<Value>, StatusCode> {
+    let client = db.get().await.map_err(|_| StatusCode::SERVICE_UNAVAILABLE)?;
+    let rows = client
+        .query("SELECT id, text FROM note WHERE user_id = $1 ORDER BY id", &[&who.user_id()])
+        .await
+        .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
+    let notes: Vec<Value> = rows.iter().map(|r| json!({ "id": r.get::<_, i64>(0), "text": r.get::<_, String>(1) })).collect();
+    Ok(Json(json!({ "notes": notes })))
+}
+
+async fn add_note(who: Principal, State(db): State<Pool>, Json(note): Json<NewNote>) -> Result<(StatusCode, Json<Value>), StatusCode> {
+    let client = db.get().await.map_err(|_| StatusCode::SERVICE_UNAVAILABLE)?;
+    let row = client
+        .query_one("INSERT INTO note (user_id, text) VALUES ($1, $2) RETURNING id", &[&who.user_id(), &note.text])
+        .await
+        .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
+    Ok((StatusCode::CREATED, Json(json!({ "id": row.get::<_, i64>(0) }))))
+}

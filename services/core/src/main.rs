@@ -1,0 +1,57 @@
+//! API of service `core` (`core-api`): `/health`, `/me`, and the routes in `domain/`.
+//!
+//! Everything stackr-specific is one call, `ServiceRuntime::from_env`: configuration from the
+//! environment (PORT, DATABASE_URL, REDIS_URL, AUTH_URL, …), this service's own PostgreSQL and
+//! Redis, the migrations below, and the auth guard of the flavor chosen in stackr.config.json.
+//! Identity comes only from auth's answer to the request's cookie (or, in flavor `flexible`, from
+//! a device session): never read user ids from headers or bodies.
+
+mod domain;
+
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use stackr_kit::device::device_session_routes;
+use stackr_kit::runtime::ServiceSpec;
+use stackr_kit::{Authenticated, Flavor, Migration, Principal, ServiceRuntime, ServiceState};
+
+/// Chosen in stackr.config.json (`authMiddleware`, `roles`) when the service was scaffolded.
+const SPEC: ServiceSpec = ServiceSpec {
+    flavor: Flavor::Flexible,
+    roles: &[],
+    provisioning: true,
+    migrations: MIGRATIONS,
+};
+
+/// This service's own tables, applied in order at start-up (after the kit's `stackr_*` tables).
+/// Add a file to `migrations/` and a line here; never edit an applied migration.
+const MIGRATIONS: &[Migration] = &[Migration::new("0001_init", include_str!("../migrations/0001_init.sql"))];
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    stackr_kit::telemetry::init();
+    let runtime = ServiceRuntime::from_env(SPEC).await?;
+    runtime.serve(routes()).await
+}
+
+fn routes() -> Router<ServiceState> {
+    let router = Router::new().merge(domain::routes());
+    match SPEC.flavor {
+        // Flexible: a signed-in user or one of their device sessions; devices are managed here.
+        Flavor::Flexible => router.route("/me", get(me_or_device)).merge(device_session_routes()),
+        Flavor::Standard | Flavor::RoleGated => router.route("/me", get(me)),
+        Flavor::None => router,
+    }
+}
+
+/// The signed-in user as auth vouched for them (role-gated: only users with an allowed role).
+async fn me(user: Authenticated) -> Json<Value> {
+    Json(json!({ "user": user.user() }))
+}
+
+async fn me_or_device(who: Principal) -> Json<Value> {
+    match who {
+        Principal::User(user) => Json(json!({ "user": user.user() })),
+        Principal::Device(device) => Json(json!({ "device": device })),
+    }
+}
