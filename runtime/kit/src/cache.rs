@@ -4,8 +4,13 @@
 //! bounded in size, each entry living at most `ttl` and never past the session's own expiry.
 //! Only positive answers are cached: a `null` or a failure is asked again next time, so garbage
 //! cookies cannot fill the cache and an outage is never remembered as a verdict.
+//!
+//! Concurrent misses for the same cookie are coalesced: one request asks auth, the others wait
+//! for it and read its answer from the cache. Without this, every entry's expiry sends one
+//! get-session per in-flight request of that user (a page firing 30 calls costs auth 30 calls).
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -26,6 +31,8 @@ pub struct SessionCache {
     ttl: Duration,
     capacity: usize,
     entries: Mutex<HashMap<CookieHash, Entry>>,
+    /// One lock per cookie currently being verified with auth.
+    in_flight: Mutex<HashMap<CookieHash, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl SessionCache {
@@ -35,6 +42,7 @@ impl SessionCache {
             ttl,
             capacity,
             entries: Mutex::new(HashMap::with_capacity(capacity.min(1024))),
+            in_flight: Mutex::new(HashMap::new()),
         })
     }
 
@@ -54,6 +62,41 @@ impl SessionCache {
             }
             None => None,
         }
+    }
+
+    /// The cached session, or the result of `verify` (cached when positive), with concurrent
+    /// callers for the same cookie sharing one `verify`.
+    pub async fn get_or_verify<F, Fut, E>(&self, cookie: &str, verify: F) -> Result<Option<Arc<VerifiedSession>>, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Option<VerifiedSession>, E>>,
+    {
+        if let Some(hit) = self.get(cookie) {
+            return Ok(Some(hit));
+        }
+        let key = hash(cookie);
+        let lock = self.in_flight.lock().expect("in-flight lock").entry(key).or_default().clone();
+        let result = {
+            let _turn = lock.lock().await;
+            match self.get(cookie) {
+                // Someone ahead of us in the queue just verified it.
+                Some(hit) => Ok(Some(hit)),
+                None => match verify().await {
+                    Ok(Some(verified)) => {
+                        let verified = Arc::new(verified);
+                        self.insert(cookie, verified.clone());
+                        Ok(Some(verified))
+                    }
+                    other => other.map(|none| none.map(Arc::new)),
+                },
+            }
+        };
+        let mut in_flight = self.in_flight.lock().expect("in-flight lock");
+        // Clones are only made under this mutex, so 2 (the map's and ours) means nobody waits.
+        if Arc::strong_count(&lock) == 2 {
+            in_flight.remove(&key);
+        }
+        result
     }
 
     pub fn insert(&self, cookie: &str, session: Arc<VerifiedSession>) {
@@ -140,6 +183,42 @@ mod tests {
         }
         assert_eq!(cache.len(), 3);
         assert!(cache.get("c=9").is_some(), "the newest entry survives");
+    }
+
+    #[tokio::test]
+    async fn concurrent_misses_share_one_verification() {
+        let cache = Arc::new(SessionCache::new(Duration::from_secs(60), 10).unwrap());
+        let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..20)
+            .map(|_| {
+                let (cache, calls) = (cache.clone(), calls.clone());
+                tokio::spawn(async move {
+                    cache
+                        .get_or_verify("c=1", || async {
+                            calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                            Ok::<_, ()>(Some((*session("u", chrono::Duration::days(1))).clone()))
+                        })
+                        .await
+                })
+            })
+            .collect();
+        for t in tasks {
+            assert_eq!(t.await.unwrap().unwrap().unwrap().user.id, "u");
+        }
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert!(cache.in_flight.lock().unwrap().is_empty(), "no lock left behind");
+    }
+
+    #[tokio::test]
+    async fn negative_answers_are_not_cached() {
+        let cache = SessionCache::new(Duration::from_secs(60), 10).unwrap();
+        let none = cache.get_or_verify("c=x", || async { Ok::<_, ()>(None) }).await.unwrap();
+        assert!(none.is_none());
+        assert!(cache.is_empty());
+        let err = cache.get_or_verify("c=x", || async { Err::<Option<VerifiedSession>, _>("down") }).await;
+        assert_eq!(err.unwrap_err(), "down");
+        assert!(cache.is_empty());
     }
 
     #[test]

@@ -110,3 +110,20 @@ async fn middleware_form_protects_a_router_and_asks_auth_once_per_request() {
     let (status, body) = stack.get("/layered/extension", &[("cookie", &alice.cookie)]).await;
     assert_eq!((status.as_u16(), body["id"].as_str()), (200, Some(alice.user_id.as_str())));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_of_requests_with_one_cookie_costs_one_round_trip() {
+    let stack = std::sync::Arc::new(Stack::start(StackOptions::new(Flavor::Standard).cache_ttl_ms(3000)).await);
+    let alice = stack.sign_up("alice").await;
+    let before = stack.proxy.count("/api/auth/get-session");
+    let burst: Vec<_> = (0..20)
+        .map(|_| {
+            let (stack, cookie) = (stack.clone(), alice.cookie.clone());
+            tokio::spawn(async move { stack.get("/me", &[("cookie", &cookie)]).await.0 })
+        })
+        .collect();
+    for call in burst {
+        assert_eq!(call.await.unwrap(), 200);
+    }
+    assert_eq!(stack.proxy.count("/api/auth/get-session") - before, 1, "concurrent misses are coalesced");
+}

@@ -118,17 +118,12 @@ impl Guard {
     }
 
     async fn verify_cookie(&self, auth: &AuthClient, cookie: &str) -> Result<Arc<VerifiedSession>, GuardRejection> {
-        if let Some(hit) = self.inner.cache.as_ref().and_then(|c| c.get(cookie)) {
-            return Ok(hit);
-        }
-        match auth.get_session(cookie).await {
-            Ok(Some(verified)) => {
-                let verified = Arc::new(verified);
-                if let Some(cache) = &self.inner.cache {
-                    cache.insert(cookie, verified.clone());
-                }
-                Ok(verified)
-            }
+        let answer = match &self.inner.cache {
+            Some(cache) => cache.get_or_verify(cookie, || auth.get_session(cookie)).await,
+            None => auth.get_session(cookie).await.map(|v| v.map(Arc::new)),
+        };
+        match answer {
+            Ok(Some(verified)) => Ok(verified),
             Ok(None) => Err(GuardRejection::Unauthenticated),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot verify session with auth; failing closed");

@@ -28,6 +28,9 @@ impl AuthServer {
         );
         // Tests sign many users up from one address.
         config.rate_limits = false;
+        // Tests change auth's tables directly (roles), which auth's own short get-session cache
+        // (invalidated only by changes made through auth) would hide for up to its TTL.
+        config.session_cache_ttl = std::time::Duration::ZERO;
         for (name, credential) in services {
             config.provision_services.insert(name.to_string(), Secret::new(credential.as_bytes().to_vec()));
         }
