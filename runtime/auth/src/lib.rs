@@ -25,7 +25,7 @@
 //! + `AUTH_SERVICE_CREDENTIALS_DIR`, `AUTH_MAIL_DIR`, `AUTH_SMTP_URL` + `AUTH_SMTP_PASSWORD_FILE`,
 //! `AUTH_MAIL_FROM`; stackr-auth specific: `AUTH_RATE_LIMITS` (`on`/`off`, default on),
 //! `AUTH_TRUST_FORWARDED_FOR` (default off), `AUTH_REQUIRE_EMAIL_VERIFICATION` (default off),
-//! `AUTH_DB_POOL_SIZE` (16).
+//! `AUTH_DB_POOL_SIZE` (16), `AUTH_SESSION_CACHE_MS` (1000; see [`session_cache`]).
 //!
 //! ## Database
 //!

@@ -38,7 +38,7 @@ pub async fn post(
             ))
         }
     }
-    if !crate::routes::sign_in::check_password(&state, &client, &current.user.id, current_password).await? {
+    if !crate::routes::sign_in::check_password(&client, &current.user.id, current_password).await? {
         return Err(ApiError::bad_request("INVALID_PASSWORD", "Invalid password"));
     }
     let hash = tokio::task::spawn_blocking(move || password::hash(&new_password))

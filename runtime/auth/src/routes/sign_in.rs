@@ -34,7 +34,6 @@ pub fn banned_error() -> ApiError {
 /// legacy BetterAuth scrypt hash to argon2id when it matches. `Ok(false)` = wrong password or no
 /// credential account.
 pub async fn check_password(
-    state: &AppState,
     client: &crate::db::Client,
     user_id: &str,
     password_in: String,
@@ -58,7 +57,6 @@ pub async fn check_password(
         accounts::set_credential_password(client, user_id, &new_hash).await?;
         tracing::info!(user_id, "upgraded a BetterAuth scrypt password hash to argon2id");
     }
-    let _ = state;
     Ok(verdict.is_match())
 }
 
@@ -88,7 +86,7 @@ pub async fn post(
             .map_err(ApiError::internal)?;
         return Err(invalid_credentials());
     };
-    if !check_password(&state, &client, &user.id, password_in).await? {
+    if !check_password(&client, &user.id, password_in).await? {
         return Err(invalid_credentials());
     }
     if state.config.require_email_verification && !user.email_verified {

@@ -48,7 +48,7 @@ pub(crate) async fn require_password(
     user_id: &str,
     password: String,
 ) -> ApiResult<()> {
-    if crate::routes::sign_in::check_password(state, client, user_id, password).await? {
+    if crate::routes::sign_in::check_password(client, user_id, password).await? {
         Ok(())
     } else {
         Err(ApiError::bad_request("INVALID_PASSWORD", "Invalid password"))
