@@ -63,6 +63,11 @@
           stackr generate --check
           touch $out
         '';
+        architecture-rules = pkgs.runCommand "stackr-lint" { nativeBuildInputs = [ (stackrCli pkgs) ]; } ''
+          cd ${src}
+          stackr lint
+          touch $out
+        '';
         demo-vm = import ./nix/vm-test.nix { inherit pkgs; module = demoModule; };
       });
 

@@ -19,6 +19,7 @@ pkgs.writeShellApplication {
   ];
   text = ''
     cd "$(git rev-parse --show-toplevel 2>/dev/null || pwd)"
-    exec process-compose --config process-compose.yaml up "$@"
+    # --no-server: process-compose's control API would otherwise take port 8080, a base API's port.
+    exec process-compose --config process-compose.yaml up --no-server "$@"
   '';
 }

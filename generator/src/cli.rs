@@ -40,10 +40,13 @@ pub enum Command {
     Add(AddCommand),
     /// Render every generated file from stackr.config.json.
     Generate(GenerateArgs),
-    /// Run the dev stack (process-compose, or stackr's embedded supervisor).
-    Dev,
-    /// Check the project's invariants.
-    Lint,
+    /// Run the dev stack: process-compose when it is on PATH, else stackr's embedded supervisor
+    /// runs the same process-compose.yaml (dependencies, readiness probes, restarts, ordered
+    /// shutdown on Ctrl-C). State lives in the git-ignored .stackr/ and survives restarts.
+    Dev(stackr_supervisor::DevArgs),
+    /// Check the architecture's rules (identity tables only in auth, no cross-service imports, no
+    /// foreign databases, identity only through the kit's guard); `--list` explains each rule.
+    Lint(stackr_lint::Args),
 }
 
 #[derive(Debug, Args)]
@@ -135,8 +138,12 @@ pub fn run(cli: Cli) -> ExitCode {
             },
         ),
         Command::Generate(args) => generate::run(&root, args.check),
-        Command::Dev => not_in_this_build("dev", "stackr-supervisor"),
-        Command::Lint => not_in_this_build("lint", "stackr-lint"),
+        Command::Dev(args) => stackr_supervisor::dev(&args.into_options(&root)),
+        Command::Lint(mut args) => {
+            // `-C DIR` names the project for every subcommand; lint's own PATH argument wins.
+            args.path.get_or_insert(root);
+            stackr_lint::run(args)
+        }
     };
     outcome.unwrap_or_else(|err| {
         if let Some(config) = err.downcast_ref::<ConfigError>() {
@@ -150,11 +157,4 @@ pub fn run(cli: Cli) -> ExitCode {
             ExitCode::FAILURE
         }
     })
-}
-
-/// `dev` and `lint` live in their own crates and are wired in once those land.
-fn not_in_this_build(command: &str, provider: &str) -> anyhow::Result<ExitCode> {
-    Err(anyhow::anyhow!(
-        "`stackr {command}` is provided by the {provider} crate, which this build does not include yet"
-    ))
 }
