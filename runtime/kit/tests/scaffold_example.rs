@@ -44,8 +44,7 @@ impl Fixture {
         ] {
             std::fs::write(secrets.path().join(file), format!("{value}\n")).unwrap();
         }
-        let env = Fixture { pg, _redis: redis, auth, secrets };
-        env
+        Fixture { pg, _redis: redis, auth, secrets }
     }
 
     fn env(&self, port: u16) -> Vec<(&'static str, String)> {
