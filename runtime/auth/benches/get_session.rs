@@ -41,17 +41,24 @@ impl Stats {
 }
 
 /// Reads one HTTP/1.1 response (content-length or chunked); returns (status, body).
-async fn read_response(stream: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<(u16, Vec<u8>)> {
+async fn read_response(
+    stream: &mut TcpStream,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<(u16, Vec<u8>)> {
     let mut tmp = [0u8; 8192];
     loop {
         if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-            let status: u16 = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+            let status: u16 = head
+                .split_whitespace()
+                .nth(1)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
             let body_start = end + 4;
-            if let Some(len) = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap_or(0)))
-            {
+            if let Some(len) = head.lines().find_map(|l| {
+                l.strip_prefix("content-length:")
+                    .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+            }) {
                 while buf.len() < body_start + len {
                     let n = stream.read(&mut tmp).await?;
                     if n == 0 {
@@ -65,7 +72,8 @@ async fn read_response(stream: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Re
             }
             if head.contains("transfer-encoding: chunked") {
                 loop {
-                    if let Some(pos) = buf[body_start..].windows(5).position(|w| w == b"0\r\n\r\n") {
+                    if let Some(pos) = buf[body_start..].windows(5).position(|w| w == b"0\r\n\r\n")
+                    {
                         let end_all = body_start + pos + 5;
                         let body = buf[body_start..end_all].to_vec();
                         buf.drain(..end_all);
@@ -104,7 +112,9 @@ async fn load(port: u16, cookie: &str, expect: &str, connections: usize, secs: u
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::with_capacity(100_000);
             let mut errors = 0usize;
-            let mut stream = TcpStream::connect(("127.0.0.1", port)).await.expect("connect");
+            let mut stream = TcpStream::connect(("127.0.0.1", port))
+                .await
+                .expect("connect");
             stream.set_nodelay(true).ok();
             let mut buf = Vec::with_capacity(16384);
             loop {
@@ -117,7 +127,9 @@ async fn load(port: u16, cookie: &str, expect: &str, connections: usize, secs: u
                         Ok((200, body)) => String::from_utf8_lossy(&body).contains(&expect),
                         Ok(_) => false,
                         Err(_) => {
-                            stream = TcpStream::connect(("127.0.0.1", port)).await.expect("reconnect");
+                            stream = TcpStream::connect(("127.0.0.1", port))
+                                .await
+                                .expect("reconnect");
                             buf.clear();
                             false
                         }
@@ -143,7 +155,12 @@ async fn load(port: u16, cookie: &str, expect: &str, connections: usize, secs: u
         errors += e;
     }
     latencies_us.sort_unstable();
-    Stats { requests: latencies_us.len(), errors, secs: secs as f64, latencies_us }
+    Stats {
+        requests: latencies_us.len(),
+        errors,
+        secs: secs as f64,
+        latencies_us,
+    }
 }
 
 fn wait_http(port: u16) {
@@ -187,16 +204,26 @@ fn print(name: &str, s: &Stats) {
 
 #[tokio::main]
 async fn main() {
-    let secs: u64 = std::env::var("BENCH_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(10);
-    let connections: usize = std::env::var("BENCH_CONNECTIONS").ok().and_then(|s| s.parse().ok()).unwrap_or(64);
-    let pg = tokio::task::spawn_blocking(stackr_testkit::TempPostgres::start).await.unwrap();
+    let secs: u64 = std::env::var("BENCH_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
+    let connections: usize = std::env::var("BENCH_CONNECTIONS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(64);
+    let pg = tokio::task::spawn_blocking(stackr_testkit::TempPostgres::start)
+        .await
+        .unwrap();
     let db_url = pg.create_database("bench");
     let dir = tempfile::tempdir().unwrap();
 
     // BetterAuth creates the schema and the user; stackr-auth adopts the same database.
     let ba = {
         let db_url = db_url.clone();
-        tokio::task::spawn_blocking(move || node::BetterAuthServer::start(&db_url, SECRET, ORIGIN)).await.unwrap()
+        tokio::task::spawn_blocking(move || node::BetterAuthServer::start(&db_url, SECRET, ORIGIN))
+            .await
+            .unwrap()
     };
     let http = reqwest::Client::new();
     let r = http
@@ -207,7 +234,13 @@ async fn main() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200, "BetterAuth sign-up");
-    let cookie = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
     println!("get-session, {connections} connections, {secs} s each (+2 s warm-up), same PostgreSQL, same cookie");
     let ba_stats = load(ba.port, &cookie, "bench@example.com", connections, secs).await;
     print("BetterAuth 1.7.25", &ba_stats);

@@ -34,8 +34,12 @@ fn html(status: StatusCode, body: String) -> Response {
          <body><h1>stackr auth — admin</h1>{body}</body></html>"
     );
     let mut res = (status, doc).into_response();
-    res.headers_mut().insert(header::CONTENT_TYPE, "text/html; charset=utf-8".parse().unwrap());
-    res.headers_mut().insert(header::CACHE_CONTROL, "no-store".parse().unwrap());
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        "text/html; charset=utf-8".parse().unwrap(),
+    );
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, "no-store".parse().unwrap());
     res
 }
 
@@ -54,10 +58,16 @@ async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
         Err(_) => return html(StatusCode::SERVICE_UNAVAILABLE, "<p>Database unavailable.</p>".into()),
     };
     if !current.user.is_admin() {
-        return html(StatusCode::FORBIDDEN, "<p>Your account is not an admin.</p>".into());
+        return html(
+            StatusCode::FORBIDDEN,
+            "<p>Your account is not an admin.</p>".into(),
+        );
     }
     let Ok(client) = state.pool.get().await else {
-        return html(StatusCode::SERVICE_UNAVAILABLE, "<p>Database unavailable.</p>".into());
+        return html(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "<p>Database unavailable.</p>".into(),
+        );
     };
     let query = users::ListQuery {
         search_field: "email",
@@ -68,7 +78,10 @@ async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
         descending: true,
     };
     let Ok((list, total)) = users::list(&client, &query).await else {
-        return html(StatusCode::SERVICE_UNAVAILABLE, "<p>Database unavailable.</p>".into());
+        return html(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "<p>Database unavailable.</p>".into(),
+        );
     };
     let mut rows = String::new();
     for u in &list {
@@ -98,6 +111,9 @@ async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
 mod tests {
     #[test]
     fn escapes_markup() {
-        assert_eq!(super::escape("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+        assert_eq!(
+            super::escape("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
     }
 }

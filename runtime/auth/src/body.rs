@@ -38,14 +38,22 @@ impl Body {
         if bytes.iter().all(|b| b.is_ascii_whitespace()) {
             return Ok(Body::from_map(Map::new()));
         }
-        let Some(ct) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        let Some(ct) = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+        else {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "UNSUPPORTED_MEDIA_TYPE",
                 format!("Content-Type is required. Allowed types: {allowed}"),
             ));
         };
-        let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let mime = ct
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         if mime == "application/json" {
             let value: Value = serde_json::from_slice(bytes).map_err(|_| {
                 ApiError::bad_request("BAD_REQUEST", "Invalid JSON in request body")
@@ -73,7 +81,10 @@ impl Body {
     }
 
     pub fn from_map(map: Map<String, Value>) -> Body {
-        Body { map, errors: Vec::new() }
+        Body {
+            map,
+            errors: Vec::new(),
+        }
     }
 
     pub fn map(&self) -> &Map<String, Value> {
@@ -86,8 +97,9 @@ impl Body {
 
     fn expected(&mut self, key: &str, what: &str) {
         let got = js_type(self.map.get(key));
-        self.errors
-            .push(format!("[body.{key}] Invalid input: expected {what}, received {got}"));
+        self.errors.push(format!(
+            "[body.{key}] Invalid input: expected {what}, received {got}"
+        ));
     }
 
     /// A required string (may be empty).
@@ -105,8 +117,9 @@ impl Body {
     pub fn non_empty(&mut self, key: &str) -> String {
         let s = self.string(key);
         if s.is_empty() && self.map.get(key).is_some_and(Value::is_string) {
-            self.errors
-                .push(format!("[body.{key}] Too small: expected string to have >=1 characters"));
+            self.errors.push(format!(
+                "[body.{key}] Too small: expected string to have >=1 characters"
+            ));
         }
         s
     }
@@ -142,7 +155,8 @@ impl Body {
         match self.map.get(key) {
             Some(Value::String(s)) if looks_like_email(s.trim()) => s.trim().to_lowercase(),
             Some(Value::String(_)) => {
-                self.errors.push(format!("[body.{key}] Invalid email address"));
+                self.errors
+                    .push(format!("[body.{key}] Invalid email address"));
                 String::new()
             }
             _ => {
@@ -157,7 +171,9 @@ impl Body {
         if self.errors.is_empty() {
             Ok(())
         } else {
-            Err(ApiError::validation(std::mem::take(&mut self.errors).join("; ")))
+            Err(ApiError::validation(
+                std::mem::take(&mut self.errors).join("; "),
+            ))
         }
     }
 }

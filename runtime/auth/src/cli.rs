@@ -4,7 +4,10 @@ use anyhow::{bail, Context};
 
 /// Sets a user's role (e.g. to make the first admin), connecting with `DATABASE_URL`.
 pub async fn set_role(email: &str, role: &str) -> anyhow::Result<()> {
-    if !role.split(',').all(|r| matches!(r.trim(), "user" | "admin")) {
+    if !role
+        .split(',')
+        .all(|r| matches!(r.trim(), "user" | "admin"))
+    {
         bail!("role must be `user` or `admin` (or a comma list of them), got {role:?}");
     }
     let db = crate::config::database_from_env()?;

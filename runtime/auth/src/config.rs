@@ -35,7 +35,10 @@ pub enum MailConfig {
     /// Dev mailbox: one file per message plus `mailbox.log` in this folder.
     Mailbox(PathBuf),
     /// SMTP relay (`smtp://`, `smtps://` or `smtp+starttls://`), password from a file.
-    Smtp { url: String, password: Option<Secret> },
+    Smtp {
+        url: String,
+        password: Option<Secret>,
+    },
     /// Nothing configured: mail-dependent endpoints answer as BetterAuth does without a sender.
     Disabled,
 }
@@ -247,10 +250,9 @@ impl AuthConfig {
             None => 16,
         };
         let session_cache_ttl = match var("AUTH_SESSION_CACHE_MS") {
-            Some(ms) => Duration::from_millis(
-                ms.parse()
-                    .with_context(|| format!("AUTH_SESSION_CACHE_MS={ms} is not a number of milliseconds"))?,
-            ),
+            Some(ms) => Duration::from_millis(ms.parse().with_context(|| {
+                format!("AUTH_SESSION_CACHE_MS={ms} is not a number of milliseconds")
+            })?),
             None => Duration::from_millis(1000),
         };
         Ok(AuthConfig {
@@ -262,7 +264,8 @@ impl AuthConfig {
             trusted_origins,
             provision_services: provision_services_from_env()?,
             mail: mail_from_env()?,
-            mail_from: var("AUTH_MAIL_FROM").unwrap_or_else(|| "stackr <no-reply@localhost>".into()),
+            mail_from: var("AUTH_MAIL_FROM")
+                .unwrap_or_else(|| "stackr <no-reply@localhost>".into()),
             rate_limits: parse_bool("AUTH_RATE_LIMITS", true)?,
             trust_forwarded_for: parse_bool("AUTH_TRUST_FORWARDED_FOR", false)?,
             require_email_verification: parse_bool("AUTH_REQUIRE_EMAIL_VERIFICATION", false)?,

@@ -21,7 +21,7 @@ pub enum Lookup {
     Absent,
     /// The signature verified but the session is unknown or expired: cookies should be cleared.
     Gone,
-    Found(CurrentSession),
+    Found(Box<CurrentSession>),
 }
 
 /// The verified session token carried by the request, if any.
@@ -50,17 +50,17 @@ pub async fn lookup(state: &AppState, headers: &HeaderMap) -> ApiResult<Lookup> 
         sessions::delete_by_token(&client, &token).await?;
         return Ok(Lookup::Gone);
     }
-    Ok(Lookup::Found(CurrentSession {
+    Ok(Lookup::Found(Box::new(CurrentSession {
         session,
         user,
         dont_remember: has_dont_remember(state, headers),
-    }))
+    })))
 }
 
 /// Like `lookup`, but answers `401 UNAUTHORIZED` when there is no live session.
 pub async fn require(state: &AppState, headers: &HeaderMap) -> ApiResult<CurrentSession> {
     match lookup(state, headers).await? {
-        Lookup::Found(s) => Ok(s),
+        Lookup::Found(s) => Ok(*s),
         _ => Err(ApiError::unauthorized()),
     }
 }

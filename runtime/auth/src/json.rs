@@ -37,14 +37,29 @@ pub fn user<'a>(u: &User, provision_services: impl IntoIterator<Item = &'a Strin
     m.insert("name".into(), u.name.clone().into());
     m.insert("email".into(), u.email.clone().into());
     m.insert("emailVerified".into(), u.email_verified.into());
-    m.insert("image".into(), u.image.clone().map(Value::String).unwrap_or(Value::Null));
+    m.insert(
+        "image".into(),
+        u.image.clone().map(Value::String).unwrap_or(Value::Null),
+    );
     m.insert("createdAt".into(), date(&u.created_at));
     m.insert("updatedAt".into(), date(&u.updated_at));
     m.insert("id".into(), u.id.clone().into());
     m.insert("twoFactorEnabled".into(), u.two_factor_enabled.into());
-    m.insert("role".into(), u.role.clone().map(Value::String).unwrap_or(Value::Null));
-    m.insert("banned".into(), u.banned.map(Value::Bool).unwrap_or(Value::Null));
-    m.insert("banReason".into(), u.ban_reason.clone().map(Value::String).unwrap_or(Value::Null));
+    m.insert(
+        "role".into(),
+        u.role.clone().map(Value::String).unwrap_or(Value::Null),
+    );
+    m.insert(
+        "banned".into(),
+        u.banned.map(Value::Bool).unwrap_or(Value::Null),
+    );
+    m.insert(
+        "banReason".into(),
+        u.ban_reason
+            .clone()
+            .map(Value::String)
+            .unwrap_or(Value::Null),
+    );
     m.insert("banExpires".into(), opt_date(&u.ban_expires));
     for service in provision_services {
         m.insert(
@@ -62,13 +77,22 @@ pub fn session(s: &Session) -> Value {
     m.insert("token".into(), s.token.clone().into());
     m.insert("createdAt".into(), date(&s.created_at));
     m.insert("updatedAt".into(), date(&s.updated_at));
-    m.insert("ipAddress".into(), s.ip_address.clone().unwrap_or_default().into());
-    m.insert("userAgent".into(), s.user_agent.clone().unwrap_or_default().into());
+    m.insert(
+        "ipAddress".into(),
+        s.ip_address.clone().unwrap_or_default().into(),
+    );
+    m.insert(
+        "userAgent".into(),
+        s.user_agent.clone().unwrap_or_default().into(),
+    );
     m.insert("userId".into(), s.user_id.clone().into());
     m.insert("id".into(), s.id.clone().into());
     m.insert(
         "impersonatedBy".into(),
-        s.impersonated_by.clone().map(Value::String).unwrap_or(Value::Null),
+        s.impersonated_by
+            .clone()
+            .map(Value::String)
+            .unwrap_or(Value::Null),
     );
     Value::Object(m)
 }
@@ -87,7 +111,8 @@ mod tests {
     #[test]
     fn dates_look_like_javascript() {
         use chrono::TimeZone;
-        let d = Utc.with_ymd_and_hms(2026, 11, 24, 2, 2, 28).unwrap() + chrono::Duration::milliseconds(476);
+        let d = Utc.with_ymd_and_hms(2026, 11, 24, 2, 2, 28).unwrap()
+            + chrono::Duration::milliseconds(476);
         assert_eq!(date(&d), Value::String("2026-11-24T02:02:28.476Z".into()));
     }
 }

@@ -15,7 +15,10 @@ pub fn encode(secret: &[u8], claims: &Map<String, Value>) -> String {
     let signing_input = format!("{header}.{payload}");
     let mut mac = HmacSha256::new_from_slice(secret).expect("any key length");
     mac.update(signing_input.as_bytes());
-    format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+    format!(
+        "{signing_input}.{}",
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    )
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -27,7 +30,9 @@ pub enum JwtError {
 /// Verifies signature (constant time, via `verify_slice`), algorithm and `exp`.
 pub fn decode(secret: &[u8], token: &str, now_secs: i64) -> Result<Map<String, Value>, JwtError> {
     let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return Err(JwtError::Invalid);
     };
     let header: Value = URL_SAFE_NO_PAD
@@ -64,8 +69,17 @@ mod tests {
         claims.insert("email".into(), "a@b.co".into());
         claims.insert("exp".into(), 2000.into());
         let t = encode(b"secret-secret-secret-secret-secret", &claims);
-        assert_eq!(decode(b"secret-secret-secret-secret-secret", &t, 1000).unwrap()["email"], "a@b.co");
-        assert_eq!(decode(b"secret-secret-secret-secret-secret", &t, 3000), Err(JwtError::Expired));
-        assert_eq!(decode(b"other-secret-other-secret-other-xx", &t, 1000), Err(JwtError::Invalid));
+        assert_eq!(
+            decode(b"secret-secret-secret-secret-secret", &t, 1000).unwrap()["email"],
+            "a@b.co"
+        );
+        assert_eq!(
+            decode(b"secret-secret-secret-secret-secret", &t, 3000),
+            Err(JwtError::Expired)
+        );
+        assert_eq!(
+            decode(b"other-secret-other-secret-other-xx", &t, 1000),
+            Err(JwtError::Invalid)
+        );
     }
 }

@@ -95,7 +95,10 @@ impl TrustedOrigins {
 }
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok()).filter(|v| !v.is_empty())
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty())
 }
 
 /// Origin of the request: `Origin`, else the origin of `Referer`. `"null"` counts as missing.
@@ -116,7 +119,10 @@ fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
             {
                 return Ok(());
             }
-            Err(ApiError::forbidden("MISSING_OR_NULL_ORIGIN", "Missing or null Origin"))
+            Err(ApiError::forbidden(
+                "MISSING_OR_NULL_ORIGIN",
+                "Missing or null Origin",
+            ))
         }
         Some(o) if state.trusted.is_trusted_origin(&o) => Ok(()),
         Some(_) => Err(ApiError::forbidden("INVALID_ORIGIN", "Invalid origin")),
@@ -143,7 +149,8 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     } else if is_login_form(path) {
         let site = header_str(headers, "sec-fetch-site");
         let mode = header_str(headers, "sec-fetch-mode");
-        let has_fetch_metadata = site.is_some() || mode.is_some() || header_str(headers, "sec-fetch-dest").is_some();
+        let has_fetch_metadata =
+            site.is_some() || mode.is_some() || header_str(headers, "sec-fetch-dest").is_some();
         if has_fetch_metadata {
             if site == Some("cross-site") && mode == Some("navigate") {
                 Err(ApiError::forbidden(
@@ -175,7 +182,10 @@ mod tests {
     fn trusted_origins_and_urls() {
         let t = TrustedOrigins::new(
             &url::Url::parse("http://localhost:8888").unwrap(),
-            &["http://localhost:3000".into(), "https://*.example.com".into()],
+            &[
+                "http://localhost:3000".into(),
+                "https://*.example.com".into(),
+            ],
         );
         assert!(t.is_trusted_origin("http://localhost:8888"));
         assert!(t.is_trusted_origin("http://localhost:3000"));

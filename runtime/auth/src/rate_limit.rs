@@ -32,8 +32,16 @@ pub struct Rule {
 /// The limit for a path under `/api/auth`, if any.
 pub fn rule_for(path: &str) -> Option<Rule> {
     let p = path.strip_prefix("/api/auth").unwrap_or(path);
-    let short = |name| Rule { name, window: Duration::from_secs(10), max: 3 };
-    let long = |name| Rule { name, window: Duration::from_secs(60), max: 3 };
+    let short = |name| Rule {
+        name,
+        window: Duration::from_secs(10),
+        max: 3,
+    };
+    let long = |name| Rule {
+        name,
+        window: Duration::from_secs(60),
+        max: 3,
+    };
     if p.starts_with("/sign-in") {
         Some(short("sign-in"))
     } else if p.starts_with("/sign-up") {
@@ -66,7 +74,10 @@ const MAX_KEYS: usize = 100_000;
 
 impl RateLimiter {
     pub fn new(enabled: bool) -> Self {
-        RateLimiter { enabled, buckets: Mutex::new(HashMap::new()) }
+        RateLimiter {
+            enabled,
+            buckets: Mutex::new(HashMap::new()),
+        }
     }
 
     /// BetterAuth's `decideConsume`: reset after a quiet window, else count up to `max`.
@@ -80,7 +91,10 @@ impl RateLimiter {
         if buckets.len() >= MAX_KEYS {
             buckets.retain(|_, b| now.duration_since(b.last) < Duration::from_secs(60));
         }
-        let bucket = buckets.entry(key).or_insert(Bucket { count: 0, last: now });
+        let bucket = buckets.entry(key).or_insert(Bucket {
+            count: 0,
+            last: now,
+        });
         let elapsed = now.duration_since(bucket.last);
         if bucket.count == 0 || elapsed >= rule.window {
             bucket.count = 1;
@@ -131,7 +145,9 @@ mod tests {
         assert!(rl.consume("1.2.3.4", rule, t0).is_err());
         // Another client is unaffected.
         assert!(rl.consume("5.6.7.8", rule, t0).is_ok());
-        assert!(rl.consume("1.2.3.4", rule, t0 + Duration::from_secs(11)).is_ok());
+        assert!(rl
+            .consume("1.2.3.4", rule, t0 + Duration::from_secs(11))
+            .is_ok());
     }
 
     #[test]

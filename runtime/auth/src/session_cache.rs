@@ -42,7 +42,11 @@ pub struct SessionCache {
 
 impl SessionCache {
     pub fn new(ttl: Duration) -> Self {
-        SessionCache { ttl, generation: AtomicU64::new(0), entries: RwLock::new(HashMap::new()) }
+        SessionCache {
+            ttl,
+            generation: AtomicU64::new(0),
+            entries: RwLock::new(HashMap::new()),
+        }
     }
 
     pub fn enabled(&self) -> bool {
@@ -74,7 +78,12 @@ impl SessionCache {
         }
         entries.insert(
             token.to_owned(),
-            Entry { session: session.clone(), user: user.clone(), generation, fetched: Instant::now() },
+            Entry {
+                session: session.clone(),
+                user: user.clone(),
+                generation,
+                fetched: Instant::now(),
+            },
         );
     }
 
@@ -97,7 +106,11 @@ fn may_change(req: &Request) -> bool {
 
 /// Middleware: invalidates the cache once a possibly-changing request has been handled, before
 /// its response leaves — so the client that changed something never sees the old state.
-pub async fn invalidate_after_changes(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn invalidate_after_changes(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
     let changes = may_change(&req);
     let res = next.run(req).await;
     if changes {

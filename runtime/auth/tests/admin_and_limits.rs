@@ -9,9 +9,17 @@ use serde_json::json;
 async fn admin_can_list_set_roles_ban_and_unban() {
     let server = TestServer::start().await;
     let mut admin = server.client();
-    admin.sign_up("Root", "root@example.com", "password-123").await;
+    admin
+        .sign_up("Root", "root@example.com", "password-123")
+        .await;
     let mut user = server.client();
-    let uid = user.sign_up("Uma", "uma@example.com", "password-123").await.json()["user"]["id"].as_str().unwrap().to_owned();
+    let uid = user
+        .sign_up("Uma", "uma@example.com", "password-123")
+        .await
+        .json()["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(user.session().await["user"]["role"], "user");
 
     // Not signed in: 401 with an empty body. Plain user: 403 with the plugin's code.
@@ -19,9 +27,20 @@ async fn admin_can_list_set_roles_ban_and_unban() {
     let r = anon.get("/api/auth/admin/list-users").await;
     assert_eq!((r.status, r.text.as_str()), (401, ""));
     let r = user.get("/api/auth/admin/list-users").await;
-    assert_eq!(r.json(), json!({"message": "You are not allowed to list users", "code": "YOU_ARE_NOT_ALLOWED_TO_LIST_USERS"}));
-    let r = user.post("/api/auth/admin/set-role", json!({"userId": uid, "role": "admin"})).await;
-    assert_eq!((r.status, r.code()), (403, "YOU_ARE_NOT_ALLOWED_TO_CHANGE_USERS_ROLE".into()));
+    assert_eq!(
+        r.json(),
+        json!({"message": "You are not allowed to list users", "code": "YOU_ARE_NOT_ALLOWED_TO_LIST_USERS"})
+    );
+    let r = user
+        .post(
+            "/api/auth/admin/set-role",
+            json!({"userId": uid, "role": "admin"}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (403, "YOU_ARE_NOT_ALLOWED_TO_CHANGE_USERS_ROLE".into())
+    );
 
     // The operator makes the first admin with the binary.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_stackr-auth"))
@@ -29,61 +48,135 @@ async fn admin_can_list_set_roles_ban_and_unban() {
         .env("DATABASE_URL", &server.db_url)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
-    let r = admin.get("/api/auth/admin/list-users?limit=1&sortBy=email").await;
+    let r = admin
+        .get("/api/auth/admin/list-users?limit=1&sortBy=email")
+        .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let body = r.json();
-    assert_eq!((body["total"].as_i64(), body["limit"].as_i64()), (Some(2), Some(1)));
+    assert_eq!(
+        (body["total"].as_i64(), body["limit"].as_i64()),
+        (Some(2), Some(1))
+    );
     assert_eq!(body["users"][0]["email"], "root@example.com");
-    let r = admin.get("/api/auth/admin/list-users?searchValue=uma&searchField=email").await;
+    let r = admin
+        .get("/api/auth/admin/list-users?searchValue=uma&searchField=email")
+        .await;
     assert_eq!(r.json()["users"].as_array().unwrap().len(), 1);
 
-    let r = admin.post("/api/auth/admin/set-role", json!({"userId": uid, "role": "superuser"})).await;
+    let r = admin
+        .post(
+            "/api/auth/admin/set-role",
+            json!({"userId": uid, "role": "superuser"}),
+        )
+        .await;
     assert_eq!(r.status, 400);
-    let r = admin.post("/api/auth/admin/set-role", json!({"userId": uid, "role": "admin"})).await;
+    let r = admin
+        .post(
+            "/api/auth/admin/set-role",
+            json!({"userId": uid, "role": "admin"}),
+        )
+        .await;
     assert_eq!(r.json()["user"]["role"], "admin");
     assert_eq!(user.session().await["user"]["role"], "admin");
-    admin.post("/api/auth/admin/set-role", json!({"userId": uid, "role": "user"})).await;
+    admin
+        .post(
+            "/api/auth/admin/set-role",
+            json!({"userId": uid, "role": "user"}),
+        )
+        .await;
 
     // Ban: sessions end at once, sign-in is refused, unban restores it.
-    let r = admin.post("/api/auth/admin/ban-user", json!({"userId": uid, "banReason": "spam"})).await;
+    let r = admin
+        .post(
+            "/api/auth/admin/ban-user",
+            json!({"userId": uid, "banReason": "spam"}),
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!((r.json()["user"]["banned"].clone(), r.json()["user"]["banReason"].clone()), (json!(true), json!("spam")));
+    assert_eq!(
+        (
+            r.json()["user"]["banned"].clone(),
+            r.json()["user"]["banReason"].clone()
+        ),
+        (json!(true), json!("spam"))
+    );
     assert_eq!(user.get("/api/auth/get-session").await.text, "null");
     let r = user.sign_in("uma@example.com", "password-123").await;
     assert_eq!((r.status, r.code()), (403, "BANNED_USER".into()));
-    let r = admin.post("/api/auth/admin/unban-user", json!({"userId": uid})).await;
+    let r = admin
+        .post("/api/auth/admin/unban-user", json!({"userId": uid}))
+        .await;
     assert_eq!(r.json()["user"]["banned"], false);
-    assert_eq!(user.sign_in("uma@example.com", "password-123").await.status, 200);
+    assert_eq!(
+        user.sign_in("uma@example.com", "password-123").await.status,
+        200
+    );
 
     // A ban with an expiry lifts itself.
-    admin.post("/api/auth/admin/ban-user", json!({"userId": uid, "banExpiresIn": 1})).await;
+    admin
+        .post(
+            "/api/auth/admin/ban-user",
+            json!({"userId": uid, "banExpiresIn": 1}),
+        )
+        .await;
     tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
-    assert_eq!(user.sign_in("uma@example.com", "password-123").await.status, 200);
+    assert_eq!(
+        user.sign_in("uma@example.com", "password-123").await.status,
+        200
+    );
 }
 
 #[tokio::test]
 async fn sign_in_is_rate_limited_per_ip_but_get_session_is_not() {
-    let server = TestServer::start_with(Options { rate_limits: true, ..Options::default() }).await;
+    let server = TestServer::start_with(Options {
+        rate_limits: true,
+        ..Options::default()
+    })
+    .await;
     let mut c = server.client();
-    assert_eq!(c.sign_up("Vic", "vic@example.com", "password-123").await.status, 200);
+    assert_eq!(
+        c.sign_up("Vic", "vic@example.com", "password-123")
+            .await
+            .status,
+        200
+    );
     let mut attacker = server.client();
     let mut statuses = vec![];
     for _ in 0..4 {
         statuses.push(attacker.sign_in("vic@example.com", "wrong-password").await);
     }
-    assert_eq!(statuses.iter().map(|r| r.status).collect::<Vec<_>>(), [401, 401, 401, 429]);
+    assert_eq!(
+        statuses.iter().map(|r| r.status).collect::<Vec<_>>(),
+        [401, 401, 401, 429]
+    );
     let limited = &statuses[3];
-    assert_eq!(limited.json(), json!({"message": "Too many requests. Please try again later."}));
-    let wait: u64 = limited.headers["x-retry-after"].to_str().unwrap().parse().unwrap();
+    assert_eq!(
+        limited.json(),
+        json!({"message": "Too many requests. Please try again later."})
+    );
+    let wait: u64 = limited.headers["x-retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=10).contains(&wait), "{wait}");
 
     // Hundreds of service-to-service get-session calls from the same address all succeed.
     let cookie = c.cookie_header();
     let http = reqwest::Client::new();
     for _ in 0..300 {
-        let r = http.get(c.url("/api/auth/get-session")).header("cookie", cookie.clone()).send().await.unwrap();
+        let r = http
+            .get(c.url("/api/auth/get-session"))
+            .header("cookie", cookie.clone())
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200);
     }
 }
@@ -92,14 +185,23 @@ async fn sign_in_is_rate_limited_per_ip_but_get_session_is_not() {
 async fn admin_page_lists_users_for_admins_only() {
     let server = TestServer::start().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let admin_url = format!("http://127.0.0.1:{}/", listener.local_addr().unwrap().port());
+    let admin_url = format!(
+        "http://127.0.0.1:{}/",
+        listener.local_addr().unwrap().port()
+    );
     let app = stackr_auth::admin_page::router(server.state.clone());
     tokio::spawn(async move { axum::serve(listener, app).await });
 
     let mut boss = server.client();
-    boss.sign_up("Boss", "boss@example.com", "password-123").await;
+    boss.sign_up("Boss", "boss@example.com", "password-123")
+        .await;
     let mut evil = server.client();
-    evil.sign_up("<script>alert(1)</script>", "evil@example.com", "password-123").await;
+    evil.sign_up(
+        "<script>alert(1)</script>",
+        "evil@example.com",
+        "password-123",
+    )
+    .await;
     let http = reqwest::Client::new();
     let page = |cookie: String| http.get(&admin_url).header("cookie", cookie).send();
 
@@ -109,6 +211,12 @@ async fn admin_page_lists_users_for_admins_only() {
     let r = page(boss.cookie_header()).await.unwrap();
     assert_eq!(r.status(), 200);
     let html = r.text().await.unwrap();
-    assert!(html.contains("evil@example.com") && html.contains("boss@example.com"), "{html}");
-    assert!(html.contains("&lt;script&gt;") && !html.contains("<script>"), "names are escaped");
+    assert!(
+        html.contains("evil@example.com") && html.contains("boss@example.com"),
+        "{html}"
+    );
+    assert!(
+        html.contains("&lt;script&gt;") && !html.contains("<script>"),
+        "names are escaped"
+    );
 }

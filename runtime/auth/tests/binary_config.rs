@@ -5,12 +5,16 @@ use std::process::Command;
 
 fn run_with(env: &[(&str, &str)]) -> (bool, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_stackr-auth"));
-    cmd.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
     for (k, v) in env {
         cmd.env(k, v);
     }
     let out = cmd.output().unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -26,14 +30,27 @@ fn missing_variables_are_named() {
 
     let short = dir.path().join("short");
     std::fs::write(&short, "too-short\n").unwrap();
-    let (ok, err) = run_with(&[("AUTH_BASE_URL", "http://localhost:8888"), ("AUTH_SECRET_FILE", short.to_str().unwrap())]);
+    let (ok, err) = run_with(&[
+        ("AUTH_BASE_URL", "http://localhost:8888"),
+        ("AUTH_SECRET_FILE", short.to_str().unwrap()),
+    ]);
     assert!(!ok);
     assert!(err.contains("shorter than 32"), "{err}");
-    assert!(!err.contains("too-short"), "the secret itself is never printed: {err}");
+    assert!(
+        !err.contains("too-short"),
+        "the secret itself is never printed: {err}"
+    );
 
     let secret = dir.path().join("secret");
-    std::fs::write(&secret, "0123456789abcdef0123456789abcdef0123456789abcdef\n").unwrap();
-    let (ok, err) = run_with(&[("AUTH_BASE_URL", "http://localhost:8888"), ("AUTH_SECRET_FILE", secret.to_str().unwrap())]);
+    std::fs::write(
+        &secret,
+        "0123456789abcdef0123456789abcdef0123456789abcdef\n",
+    )
+    .unwrap();
+    let (ok, err) = run_with(&[
+        ("AUTH_BASE_URL", "http://localhost:8888"),
+        ("AUTH_SECRET_FILE", secret.to_str().unwrap()),
+    ]);
     assert!(!ok);
     assert!(err.contains("DATABASE_URL"), "{err}");
 
@@ -67,7 +84,11 @@ fn serves_from_the_environment_with_password_file() {
     std::fs::write(&secret, "0123456789abcdef0123456789abcdef0123456789abcdef").unwrap();
     let pw = dir.path().join("auth-db-password");
     std::fs::write(&pw, "s3cret-db-pw\n").unwrap();
-    std::fs::write(dir.path().join("core-credential"), "core-cred-0123456789abcdef").unwrap();
+    std::fs::write(
+        dir.path().join("core-credential"),
+        "core-cred-0123456789abcdef",
+    )
+    .unwrap();
     let port = stackr_testkit::free_port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_stackr-auth"))
         .env("AUTH_BASE_URL", format!("http://localhost:{port}"))
@@ -84,7 +105,8 @@ fn serves_from_the_environment_with_password_file() {
     for _ in 0..100 {
         if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
             use std::io::{Read, Write};
-            s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+            s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                .unwrap();
             let mut resp = String::new();
             let _ = s.read_to_string(&mut resp);
             if resp.starts_with("HTTP/1.1 200") {
@@ -96,6 +118,9 @@ fn serves_from_the_environment_with_password_file() {
     }
     let _ = child.kill();
     let _ = child.wait();
-    assert!(healthy, "the binary became healthy with DATABASE_PASSWORD_FILE");
+    assert!(
+        healthy,
+        "the binary became healthy with DATABASE_PASSWORD_FILE"
+    );
     assert!(dir.path().join("mail").is_dir(), "mailbox folder created");
 }

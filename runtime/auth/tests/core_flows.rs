@@ -16,21 +16,39 @@ async fn sign_up_get_session_sign_out_roundtrip() {
     assert_eq!((r.status, r.text.as_str()), (200, "null"));
     assert_eq!(r.headers["cache-control"], "no-store");
 
-    let r = c.sign_up("Alice", "Alice@Example.com", "correct horse battery").await;
+    let r = c
+        .sign_up("Alice", "Alice@Example.com", "correct horse battery")
+        .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let body = r.json();
     let token = body["token"].as_str().unwrap().to_owned();
     assert_eq!(token.len(), 32);
     let user = &body["user"];
-    assert_eq!(user["email"], "alice@example.com", "emails are stored lower-case");
+    assert_eq!(
+        user["email"], "alice@example.com",
+        "emails are stored lower-case"
+    );
     assert_eq!(user["emailVerified"], false);
     assert_eq!(user["image"], json!(null));
     let keys: Vec<&String> = user.as_object().unwrap().keys().collect();
-    assert_eq!(&keys[..7], ["name", "email", "emailVerified", "image", "createdAt", "updatedAt", "id"]);
+    assert_eq!(
+        &keys[..7],
+        [
+            "name",
+            "email",
+            "emailVerified",
+            "image",
+            "createdAt",
+            "updatedAt",
+            "id"
+        ]
+    );
     assert!(user["createdAt"].as_str().unwrap().ends_with('Z'));
 
     // Cookie format and attributes.
-    let set = r.set_cookie("better-auth.session_token").expect("session cookie");
+    let set = r
+        .set_cookie("better-auth.session_token")
+        .expect("session cookie");
     let expected_value = stackr_auth::cookie::sign_for_cookie(SECRET.as_bytes(), &token);
     assert_eq!(
         set,
@@ -42,7 +60,19 @@ async fn sign_up_get_session_sign_out_roundtrip() {
     assert_eq!(s["user"]["email"], "alice@example.com");
     assert_eq!(s["session"]["userId"], s["user"]["id"]);
     let skeys: Vec<&String> = s["session"].as_object().unwrap().keys().collect();
-    assert_eq!(&skeys[..8], ["expiresAt", "token", "createdAt", "updatedAt", "ipAddress", "userAgent", "userId", "id"]);
+    assert_eq!(
+        &skeys[..8],
+        [
+            "expiresAt",
+            "token",
+            "createdAt",
+            "updatedAt",
+            "ipAddress",
+            "userAgent",
+            "userId",
+            "id"
+        ]
+    );
 
     // The raw (not percent-encoded) value is accepted too.
     let raw = stackr_auth::cookie::sign(SECRET.as_bytes(), &token);
@@ -53,10 +83,14 @@ async fn sign_up_get_session_sign_out_roundtrip() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.json::<serde_json::Value>().await.unwrap()["session"]["token"], token.as_str());
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["session"]["token"],
+        token.as_str()
+    );
 
     // A tampered signature is no session (and no Set-Cookie).
-    let forged = stackr_auth::cookie::sign_for_cookie(b"wrong-secret-wrong-secret-wrong-secret", &token);
+    let forged =
+        stackr_auth::cookie::sign_for_cookie(b"wrong-secret-wrong-secret-wrong-secret", &token);
     let r = c
         .raw()
         .get(c.url("/api/auth/get-session"))
@@ -85,7 +119,9 @@ async fn sign_up_get_session_sign_out_roundtrip() {
     assert_eq!(r.text().await.unwrap(), "null");
 
     // Sign in again: a new session, redirect false.
-    let r = c.sign_in("alice@example.com", "correct horse battery").await;
+    let r = c
+        .sign_in("alice@example.com", "correct horse battery")
+        .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json()["redirect"], false);
     assert_ne!(r.json()["token"], token.as_str());
@@ -99,7 +135,12 @@ async fn sign_up_get_session_sign_out_roundtrip() {
 async fn betterauth_error_shapes() {
     let server = TestServer::start().await;
     let mut c = server.client();
-    assert_eq!(c.sign_up("Bob", "bob@example.com", "password-123").await.status, 200);
+    assert_eq!(
+        c.sign_up("Bob", "bob@example.com", "password-123")
+            .await
+            .status,
+        200
+    );
 
     let r = c.sign_up("Bob", "bob@example.com", "password-123").await;
     assert_eq!(r.status, 422);
@@ -111,30 +152,66 @@ async fn betterauth_error_shapes() {
     assert_eq!((r.status, r.code()), (400, "PASSWORD_TOO_SHORT".into()));
     let r = c.sign_up("Bob", "not-an-email", "password-123").await;
     assert_eq!((r.status, r.code()), (400, "VALIDATION_ERROR".into()));
-    assert!(r.json()["message"].as_str().unwrap().contains("[body.email]"));
-    let r = c.post("/api/auth/sign-up/email", json!({"email": "x@y.co", "password": "password-123"})).await;
-    assert_eq!(r.json()["message"], "[body.name] Invalid input: expected string, received undefined");
+    assert!(r.json()["message"]
+        .as_str()
+        .unwrap()
+        .contains("[body.email]"));
     let r = c
-        .post("/api/auth/sign-up/email", json!({"name": "M", "email": "m@y.co", "password": "password-123", "role": "admin"}))
+        .post(
+            "/api/auth/sign-up/email",
+            json!({"email": "x@y.co", "password": "password-123"}),
+        )
         .await;
-    assert_eq!(r.json(), json!({"message": "role is not allowed to be set", "code": "FIELD_NOT_ALLOWED"}));
+    assert_eq!(
+        r.json()["message"],
+        "[body.name] Invalid input: expected string, received undefined"
+    );
+    let r = c
+        .post(
+            "/api/auth/sign-up/email",
+            json!({"name": "M", "email": "m@y.co", "password": "password-123", "role": "admin"}),
+        )
+        .await;
+    assert_eq!(
+        r.json(),
+        json!({"message": "role is not allowed to be set", "code": "FIELD_NOT_ALLOWED"})
+    );
 
     let r = c.sign_in("bob@example.com", "wrong-password").await;
     assert_eq!(r.status, 401);
-    assert_eq!(r.json(), json!({"message": "Invalid email or password", "code": "INVALID_EMAIL_OR_PASSWORD"}));
+    assert_eq!(
+        r.json(),
+        json!({"message": "Invalid email or password", "code": "INVALID_EMAIL_OR_PASSWORD"})
+    );
     let r = c.sign_in("nobody@example.com", "password-123").await;
-    assert_eq!((r.status, r.code()), (401, "INVALID_EMAIL_OR_PASSWORD".into()));
+    assert_eq!(
+        (r.status, r.code()),
+        (401, "INVALID_EMAIL_OR_PASSWORD".into())
+    );
 
     // Content type and JSON errors (a client without cookies: no origin check applies).
     let mut c = server.client();
     let r = c
-        .send(c.raw().post(c.url("/api/auth/sign-in/email")).header("content-type", "text/plain").body("hi"))
+        .send(
+            c.raw()
+                .post(c.url("/api/auth/sign-in/email"))
+                .header("content-type", "text/plain")
+                .body("hi"),
+        )
         .await;
     assert_eq!((r.status, r.code()), (415, "UNSUPPORTED_MEDIA_TYPE".into()));
     let r = c
-        .send(c.raw().post(c.url("/api/auth/sign-in/email")).header("content-type", "application/json").body("{nope"))
+        .send(
+            c.raw()
+                .post(c.url("/api/auth/sign-in/email"))
+                .header("content-type", "application/json")
+                .body("{nope"),
+        )
         .await;
-    assert_eq!(r.json(), json!({"message": "Invalid JSON in request body", "code": "BAD_REQUEST"}));
+    assert_eq!(
+        r.json(),
+        json!({"message": "Invalid JSON in request body", "code": "BAD_REQUEST"})
+    );
 
     // Unknown route: 404 with an empty body.
     let r = c.get("/api/auth/nope").await;
@@ -142,7 +219,10 @@ async fn betterauth_error_shapes() {
     let r = c.get("/api/auth/ok").await;
     assert_eq!(r.json(), json!({"ok": true}));
     let r = c.post("/api/auth/get-session", json!({})).await;
-    assert_eq!((r.status, r.code()), (405, "METHOD_NOT_ALLOWED_DEFER_SESSION_REQUIRED".into()));
+    assert_eq!(
+        (r.status, r.code()),
+        (405, "METHOD_NOT_ALLOWED_DEFER_SESSION_REQUIRED".into())
+    );
     let r = c.get("/health").await;
     assert_eq!(r.status, 200);
 

@@ -18,14 +18,18 @@ use serde_json::json;
 
 #[tokio::test]
 async fn betterauth_client_and_server_interoperate_with_stackr_auth() {
-    let pg = tokio::task::spawn_blocking(stackr_testkit::TempPostgres::start).await.unwrap();
+    let pg = tokio::task::spawn_blocking(stackr_testkit::TempPostgres::start)
+        .await
+        .unwrap();
     let db_url = pg.create_database("shared");
     // BetterAuth creates the schema first; stackr-auth then adopts the same database.
     let ba = {
         let db_url = db_url.clone();
-        tokio::task::spawn_blocking(move || node::BetterAuthServer::start(&db_url, SECRET, APP_ORIGIN))
-            .await
-            .unwrap()
+        tokio::task::spawn_blocking(move || {
+            node::BetterAuthServer::start(&db_url, SECRET, APP_ORIGIN)
+        })
+        .await
+        .unwrap()
     };
     let ours = TestServer::start_on(pg, db_url, Options::default()).await;
 
@@ -34,14 +38,26 @@ async fn betterauth_client_and_server_interoperate_with_stackr_auth() {
     let ba_api = format!("{}/api/auth", ba.base());
     let ((ok_ours, seen_ours), (ok_ba, seen_ba)) = tokio::task::spawn_blocking(move || {
         (
-            node::run_script("client-flow.mjs", &[&our_api, APP_ORIGIN, "client@example.com"]),
-            node::run_script("client-flow.mjs", &[&ba_api, APP_ORIGIN, "client-ba@example.com"]),
+            node::run_script(
+                "client-flow.mjs",
+                &[&our_api, APP_ORIGIN, "client@example.com"],
+            ),
+            node::run_script(
+                "client-flow.mjs",
+                &[&ba_api, APP_ORIGIN, "client-ba@example.com"],
+            ),
         )
     })
     .await
     .unwrap();
-    assert!(ok_ba, "the script itself works against BetterAuth: {seen_ba}");
-    assert!(ok_ours, "BetterAuth client against stackr-auth: {seen_ours}");
+    assert!(
+        ok_ba,
+        "the script itself works against BetterAuth: {seen_ba}"
+    );
+    assert!(
+        ok_ours,
+        "BetterAuth client against stackr-auth: {seen_ours}"
+    );
     assert_eq!(seen_ours["signUpUserEmail"], "client@example.com");
     assert_eq!(seen_ours["sessionEmail"], "client@example.com");
     assert_eq!(seen_ours["sessionToken"], seen_ours["signUpToken"]);
@@ -52,8 +68,14 @@ async fn betterauth_client_and_server_interoperate_with_stackr_auth() {
     assert_eq!(seen_ours["sessionAfterSignIn"], "client@example.com");
     assert_eq!(seen_ours["signInRedirect"], false);
     // Same error the client reports against BetterAuth itself.
-    assert_eq!(seen_ours["wrongPasswordError"], seen_ba["wrongPasswordError"]);
-    assert_eq!(seen_ours["wrongPasswordError"]["code"], "INVALID_EMAIL_OR_PASSWORD");
+    assert_eq!(
+        seen_ours["wrongPasswordError"],
+        seen_ba["wrongPasswordError"]
+    );
+    assert_eq!(
+        seen_ours["wrongPasswordError"]["code"],
+        "INVALID_EMAIL_OR_PASSWORD"
+    );
     assert_eq!(seen_ours["cookieNames"], seen_ba["cookieNames"]);
 
     // 2. A cookie minted by the real BetterAuth is accepted by stackr-auth.
@@ -67,7 +89,10 @@ async fn betterauth_client_and_server_interoperate_with_stackr_auth() {
         .unwrap();
     assert_eq!(r.status(), 200);
     let set_cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
-    let ba_token = r.json::<serde_json::Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+    let ba_token = r.json::<serde_json::Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let ba_cookie = set_cookie.split(';').next().unwrap().to_owned();
     assert!(ba_cookie.starts_with("better-auth.session_token="));
     let ours_view: serde_json::Value = http
@@ -84,7 +109,10 @@ async fn betterauth_client_and_server_interoperate_with_stackr_auth() {
 
     // 3. BetterAuth's scrypt hash verifies in stackr-auth and is upgraded to argon2id.
     let before = ours.psql(r#"select a."password" from "account" a join "user" u on u.id = a."userId" where u.email = 'migrated@example.com'"#);
-    assert!(before.contains(':') && !before.starts_with('$'), "BetterAuth scrypt format: {before}");
+    assert!(
+        before.contains(':') && !before.starts_with('$'),
+        "BetterAuth scrypt format: {before}"
+    );
     let mut c = ours.client();
     let r = c.sign_in("migrated@example.com", "wrong-password-9").await;
     assert_eq!(r.status, 401);
@@ -106,6 +134,9 @@ async fn betterauth_client_and_server_interoperate_with_stackr_auth() {
         .await
         .unwrap();
     assert_eq!(ba_view["user"]["email"], "migrated@example.com");
-    assert_eq!(ba_view["session"]["token"], c.session().await["session"]["token"]);
+    assert_eq!(
+        ba_view["session"]["token"],
+        c.session().await["session"]["token"]
+    );
     drop(ba);
 }

@@ -9,16 +9,31 @@ use serde_json::json;
 async fn cookie_bearing_posts_need_a_trusted_origin() {
     let server = TestServer::start().await;
     let mut c = server.client();
-    assert_eq!(c.sign_up("Carol", "carol@example.com", "password-123").await.status, 200);
+    assert_eq!(
+        c.sign_up("Carol", "carol@example.com", "password-123")
+            .await
+            .status,
+        200
+    );
 
     c.origin = None;
-    let r = c.post("/api/auth/update-user", json!({"name": "Mallory"})).await;
+    let r = c
+        .post("/api/auth/update-user", json!({"name": "Mallory"}))
+        .await;
     assert_eq!(r.status, 403);
-    assert_eq!(r.json(), json!({"message": "Missing or null Origin", "code": "MISSING_OR_NULL_ORIGIN"}));
+    assert_eq!(
+        r.json(),
+        json!({"message": "Missing or null Origin", "code": "MISSING_OR_NULL_ORIGIN"})
+    );
 
     c.origin = Some("https://evil.example".into());
-    let r = c.post("/api/auth/update-user", json!({"name": "Mallory"})).await;
-    assert_eq!(r.json(), json!({"message": "Invalid origin", "code": "INVALID_ORIGIN"}));
+    let r = c
+        .post("/api/auth/update-user", json!({"name": "Mallory"}))
+        .await;
+    assert_eq!(
+        r.json(),
+        json!({"message": "Invalid origin", "code": "INVALID_ORIGIN"})
+    );
 
     // Referer is used when Origin is absent.
     c.origin = None;
@@ -32,7 +47,9 @@ async fn cookie_bearing_posts_need_a_trusted_origin() {
 
     // The base URL's own origin is trusted.
     c.origin = Some(server.state.config.base_url.origin().ascii_serialization());
-    let r = c.post("/api/auth/update-user", json!({"name": "Carol C"})).await;
+    let r = c
+        .post("/api/auth/update-user", json!({"name": "Carol C"}))
+        .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(c.session().await["user"]["name"], "Carol C");
 
@@ -45,7 +62,12 @@ async fn cookie_bearing_posts_need_a_trusted_origin() {
 async fn login_csrf_defence_on_sign_in() {
     let server = TestServer::start().await;
     let mut c = server.client();
-    assert_eq!(c.sign_up("Dan", "dan@example.com", "password-123").await.status, 200);
+    assert_eq!(
+        c.sign_up("Dan", "dan@example.com", "password-123")
+            .await
+            .status,
+        200
+    );
     let mut anon = server.client();
     anon.origin = None;
     // Browser-like (Fetch-Metadata present) without Origin: refused.
@@ -65,7 +87,10 @@ async fn login_csrf_defence_on_sign_in() {
         .header("origin", APP_ORIGIN)
         .json(&json!({"email": "dan@example.com", "password": "password-123"}));
     let r = anon.send(req).await;
-    assert_eq!((r.status, r.code()), (403, "CROSS_SITE_NAVIGATION_LOGIN_BLOCKED".into()));
+    assert_eq!(
+        (r.status, r.code()),
+        (403, "CROSS_SITE_NAVIGATION_LOGIN_BLOCKED".into())
+    );
     // Untrusted origin: refused.
     anon.origin = Some("https://evil.example".into());
     let r = anon.sign_in("dan@example.com", "password-123").await;
@@ -81,12 +106,20 @@ const CORE_CREDENTIAL: &str = "core-credential-0123456789abcdef0123456789abcdef"
 #[tokio::test]
 async fn provisioning_needs_the_user_and_the_service_credential() {
     let server = TestServer::start_with(Options {
-        provision: vec![("core", CORE_CREDENTIAL), ("my-wallet", "wallet-credential-0123456789abcdef0123456789")],
+        provision: vec![
+            ("core", CORE_CREDENTIAL),
+            ("my-wallet", "wallet-credential-0123456789abcdef0123456789"),
+        ],
         ..Options::default()
     })
     .await;
     let mut c = server.client();
-    assert_eq!(c.sign_up("Eve", "eve@example.com", "password-123").await.status, 200);
+    assert_eq!(
+        c.sign_up("Eve", "eve@example.com", "password-123")
+            .await
+            .status,
+        200
+    );
     let user = c.session().await["user"].clone();
     assert_eq!(user["hasCoreAccount"], false);
     assert_eq!(user["hasMyWalletAccount"], false);
@@ -102,19 +135,59 @@ async fn provisioning_needs_the_user_and_the_service_credential() {
     let cookie = c.cookie_header();
 
     // The user alone (cookie, no credential) cannot provision.
-    let r = c.raw().post(c.url("/api/auth/provision")).header("cookie", cookie.clone()).header("x-stackr-service", "core").send().await.unwrap();
+    let r = c
+        .raw()
+        .post(c.url("/api/auth/provision"))
+        .header("cookie", cookie.clone())
+        .header("x-stackr-service", "core")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403);
-    assert_eq!(r.json::<serde_json::Value>().await.unwrap(), json!({"message": "Invalid service credential", "code": "INVALID_SERVICE_CREDENTIAL"}));
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap(),
+        json!({"message": "Invalid service credential", "code": "INVALID_SERVICE_CREDENTIAL"})
+    );
     // Wrong credential, or another service's credential: 403.
-    assert_eq!(provision(cookie.clone(), "core", "nope").await.unwrap().status(), 403);
-    assert_eq!(provision(cookie.clone(), "core", "wallet-credential-0123456789abcdef0123456789").await.unwrap().status(), 403);
-    assert_eq!(provision(cookie.clone(), "unknown", CORE_CREDENTIAL).await.unwrap().status(), 403);
+    assert_eq!(
+        provision(cookie.clone(), "core", "nope")
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    assert_eq!(
+        provision(
+            cookie.clone(),
+            "core",
+            "wallet-credential-0123456789abcdef0123456789"
+        )
+        .await
+        .unwrap()
+        .status(),
+        403
+    );
+    assert_eq!(
+        provision(cookie.clone(), "unknown", CORE_CREDENTIAL)
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
     // Right credential but no session: 401.
-    assert_eq!(provision(String::new(), "core", CORE_CREDENTIAL).await.unwrap().status(), 401);
+    assert_eq!(
+        provision(String::new(), "core", CORE_CREDENTIAL)
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
 
     // Both: 200, idempotent, and visible in get-session.
     for _ in 0..2 {
-        let r = provision(cookie.clone(), "core", CORE_CREDENTIAL).await.unwrap();
+        let r = provision(cookie.clone(), "core", CORE_CREDENTIAL)
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200);
         assert_eq!(
             r.json::<serde_json::Value>().await.unwrap(),

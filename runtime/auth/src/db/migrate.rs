@@ -8,16 +8,31 @@
 use anyhow::Context;
 
 const MIGRATIONS: &[(i32, &str, &str)] = &[
-    (1, "betterauth_core", include_str!("../../migrations/0001_betterauth_core.sql")),
-    (2, "betterauth_plugins", include_str!("../../migrations/0002_betterauth_plugins.sql")),
-    (3, "service_account", include_str!("../../migrations/0003_service_account.sql")),
+    (
+        1,
+        "betterauth_core",
+        include_str!("../../migrations/0001_betterauth_core.sql"),
+    ),
+    (
+        2,
+        "betterauth_plugins",
+        include_str!("../../migrations/0002_betterauth_plugins.sql"),
+    ),
+    (
+        3,
+        "service_account",
+        include_str!("../../migrations/0003_service_account.sql"),
+    ),
 ];
 
 /// Arbitrary constant identifying "stackr-auth migrations" for `pg_advisory_xact_lock`.
 const LOCK_KEY: i64 = 0x5354_4143_4b52_4155; // "STACKRAU"
 
 pub async fn run(client: &mut tokio_postgres::Client) -> anyhow::Result<()> {
-    let tx = client.transaction().await.context("begin migration transaction")?;
+    let tx = client
+        .transaction()
+        .await
+        .context("begin migration transaction")?;
     tx.execute("select pg_advisory_xact_lock($1)", &[&LOCK_KEY])
         .await
         .context("take the migration lock")?;

@@ -13,7 +13,10 @@ pub struct NewSession<'a> {
     pub user_agent: &'a str,
 }
 
-pub async fn insert(client: &impl GenericClient, s: &NewSession<'_>) -> Result<Session, tokio_postgres::Error> {
+pub async fn insert(
+    client: &impl GenericClient,
+    s: &NewSession<'_>,
+) -> Result<Session, tokio_postgres::Error> {
     let now = now_ms();
     let id = crate::ids::new_id();
     let sql = format!(
@@ -23,7 +26,15 @@ pub async fn insert(client: &impl GenericClient, s: &NewSession<'_>) -> Result<S
     let row = client
         .query_one(
             &sql,
-            &[&id, &s.expires_at, &s.token, &now, &s.ip_address, &s.user_agent, &s.user_id],
+            &[
+                &id,
+                &s.expires_at,
+                &s.token,
+                &now,
+                &s.ip_address,
+                &s.user_agent,
+                &s.user_id,
+            ],
         )
         .await?;
     Ok(Session::from_row(&row, 0))
@@ -63,7 +74,10 @@ pub async fn extend(
     Ok(now)
 }
 
-pub async fn delete_by_token(client: &impl GenericClient, token: &str) -> Result<u64, tokio_postgres::Error> {
+pub async fn delete_by_token(
+    client: &impl GenericClient,
+    token: &str,
+) -> Result<u64, tokio_postgres::Error> {
     client
         .execute(r#"delete from "session" where "token" = $1"#, &[&token])
         .await
@@ -83,7 +97,10 @@ pub async fn delete_user_token(
         .await
 }
 
-pub async fn delete_all_for_user(client: &impl GenericClient, user_id: &str) -> Result<u64, tokio_postgres::Error> {
+pub async fn delete_all_for_user(
+    client: &impl GenericClient,
+    user_id: &str,
+) -> Result<u64, tokio_postgres::Error> {
     client
         .execute(r#"delete from "session" where "userId" = $1"#, &[&user_id])
         .await
@@ -102,7 +119,10 @@ pub async fn delete_others(
         .await
 }
 
-pub async fn list_active(client: &Client, user_id: &str) -> Result<Vec<Session>, tokio_postgres::Error> {
+pub async fn list_active(
+    client: &Client,
+    user_id: &str,
+) -> Result<Vec<Session>, tokio_postgres::Error> {
     let sql = format!(
         r#"select {SESSION_COLUMNS} from "session" s where s."userId" = $1 and s."expiresAt" > $2 and s."impersonatedBy" is null order by s."createdAt""#
     );

@@ -11,7 +11,10 @@ pub struct TwoFactorRow {
     pub locked_until: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-pub async fn by_user(client: &Client, user_id: &str) -> Result<Option<TwoFactorRow>, tokio_postgres::Error> {
+pub async fn by_user(
+    client: &Client,
+    user_id: &str,
+) -> Result<Option<TwoFactorRow>, tokio_postgres::Error> {
     Ok(client
         .query_opt(
             r#"select "id", "secret", "backupCodes", coalesce("verified", true), coalesce("failedVerificationCount", 0), "lockedUntil"
@@ -37,8 +40,11 @@ pub async fn replace(
     backup_codes: &str,
 ) -> Result<(), tokio_postgres::Error> {
     let tx = client.transaction().await?;
-    tx.execute(r#"delete from "twoFactor" where "userId" = $1"#, &[&user_id])
-        .await?;
+    tx.execute(
+        r#"delete from "twoFactor" where "userId" = $1"#,
+        &[&user_id],
+    )
+    .await?;
     tx.execute(
         r#"insert into "twoFactor" ("id", "secret", "backupCodes", "userId", "verified", "failedVerificationCount")
            values ($1, $2, $3, $4, false, 0)"#,
@@ -58,9 +64,16 @@ pub async fn mark_verified(client: &Client, id: &str) -> Result<(), tokio_postgr
     Ok(())
 }
 
-pub async fn set_backup_codes(client: &Client, id: &str, codes: &str) -> Result<(), tokio_postgres::Error> {
+pub async fn set_backup_codes(
+    client: &Client,
+    id: &str,
+    codes: &str,
+) -> Result<(), tokio_postgres::Error> {
     client
-        .execute(r#"update "twoFactor" set "backupCodes" = $2 where "id" = $1"#, &[&id, &codes])
+        .execute(
+            r#"update "twoFactor" set "backupCodes" = $2 where "id" = $1"#,
+            &[&id, &codes],
+        )
         .await?;
     Ok(())
 }
@@ -92,7 +105,10 @@ pub async fn reset_failures(client: &Client, id: &str) -> Result<(), tokio_postg
 
 pub async fn delete_for_user(client: &Client, user_id: &str) -> Result<(), tokio_postgres::Error> {
     client
-        .execute(r#"delete from "twoFactor" where "userId" = $1"#, &[&user_id])
+        .execute(
+            r#"delete from "twoFactor" where "userId" = $1"#,
+            &[&user_id],
+        )
         .await?;
     Ok(())
 }

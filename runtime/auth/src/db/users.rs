@@ -8,12 +8,21 @@ use deadpool_postgres::GenericClient;
 pub async fn by_email(client: &Client, email: &str) -> Result<Option<User>, tokio_postgres::Error> {
     let sql = format!(r#"select {USER_COLUMNS} from "user" u where u."email" = $1"#);
     let stmt = client.prepare_cached(&sql).await?;
-    Ok(client.query_opt(&stmt, &[&email]).await?.map(|r| User::from_row(&r, 0)))
+    Ok(client
+        .query_opt(&stmt, &[&email])
+        .await?
+        .map(|r| User::from_row(&r, 0)))
 }
 
-pub async fn by_id(client: &impl GenericClient, id: &str) -> Result<Option<User>, tokio_postgres::Error> {
+pub async fn by_id(
+    client: &impl GenericClient,
+    id: &str,
+) -> Result<Option<User>, tokio_postgres::Error> {
     let sql = format!(r#"select {USER_COLUMNS} from "user" u where u."id" = $1"#);
-    Ok(client.query_opt(&sql, &[&id]).await?.map(|r| User::from_row(&r, 0)))
+    Ok(client
+        .query_opt(&sql, &[&id])
+        .await?
+        .map(|r| User::from_row(&r, 0)))
 }
 
 /// Inserts a user; `Ok(false)` when the email is taken.
@@ -113,7 +122,10 @@ pub struct ListQuery {
     pub descending: bool,
 }
 
-pub async fn list(client: &Client, q: &ListQuery) -> Result<(Vec<User>, i64), tokio_postgres::Error> {
+pub async fn list(
+    client: &Client,
+    q: &ListQuery,
+) -> Result<(Vec<User>, i64), tokio_postgres::Error> {
     // search_field and sort_by come from fixed allow-lists, never from raw input.
     let filter = format!(
         r#"($1::text is null or lower(u."{}") like lower($1))"#,
@@ -128,7 +140,10 @@ pub async fn list(client: &Client, q: &ListQuery) -> Result<(Vec<User>, i64), to
         .query(&sql, &[&q.search_pattern, &q.limit, &q.offset])
         .await?;
     let total: i64 = client
-        .query_one(&format!(r#"select count(*) from "user" u where {filter}"#), &[&q.search_pattern])
+        .query_one(
+            &format!(r#"select count(*) from "user" u where {filter}"#),
+            &[&q.search_pattern],
+        )
         .await?
         .get(0);
     Ok((rows.iter().map(|r| User::from_row(r, 0)).collect(), total))

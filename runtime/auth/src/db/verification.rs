@@ -21,7 +21,10 @@ pub async fn insert(
 }
 
 /// The value of a live (unexpired) row, without consuming it.
-pub async fn peek(client: &Client, identifier: &str) -> Result<Option<String>, tokio_postgres::Error> {
+pub async fn peek(
+    client: &Client,
+    identifier: &str,
+) -> Result<Option<String>, tokio_postgres::Error> {
     Ok(client
         .query_opt(
             r#"select "value" from "verification" where "identifier" = $1 and "expiresAt" > $2 order by "createdAt" desc limit 1"#,
@@ -33,7 +36,10 @@ pub async fn peek(client: &Client, identifier: &str) -> Result<Option<String>, t
 
 /// Consumes a row atomically: exactly one caller gets the value of a live token; expired rows are
 /// deleted but yield nothing.
-pub async fn take(client: &Client, identifier: &str) -> Result<Option<String>, tokio_postgres::Error> {
+pub async fn take(
+    client: &Client,
+    identifier: &str,
+) -> Result<Option<String>, tokio_postgres::Error> {
     let rows = client
         .query(
             r#"delete from "verification" where "identifier" = $1 returning "value", "expiresAt""#,
@@ -47,7 +53,11 @@ pub async fn take(client: &Client, identifier: &str) -> Result<Option<String>, t
         .map(|r| r.get(0)))
 }
 
-pub async fn set_value(client: &Client, identifier: &str, value: &str) -> Result<(), tokio_postgres::Error> {
+pub async fn set_value(
+    client: &Client,
+    identifier: &str,
+    value: &str,
+) -> Result<(), tokio_postgres::Error> {
     client
         .execute(
             r#"update "verification" set "value" = $2, "updatedAt" = $3 where "identifier" = $1"#,
@@ -59,7 +69,10 @@ pub async fn set_value(client: &Client, identifier: &str, value: &str) -> Result
 
 pub async fn delete(client: &Client, identifier: &str) -> Result<(), tokio_postgres::Error> {
     client
-        .execute(r#"delete from "verification" where "identifier" = $1"#, &[&identifier])
+        .execute(
+            r#"delete from "verification" where "identifier" = $1"#,
+            &[&identifier],
+        )
         .await?;
     Ok(())
 }

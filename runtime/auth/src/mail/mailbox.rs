@@ -14,9 +14,8 @@ pub struct MailboxSender {
 
 impl MailboxSender {
     pub fn new(dir: PathBuf, from: String) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(&dir).map_err(|e| {
-            anyhow::anyhow!("cannot create AUTH_MAIL_DIR {}: {e}", dir.display())
-        })?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| anyhow::anyhow!("cannot create AUTH_MAIL_DIR {}: {e}", dir.display()))?;
         Ok(MailboxSender { dir, from })
     }
 
@@ -47,7 +46,14 @@ impl MailboxSender {
             .append(true)
             .mode(0o600)
             .open(self.dir.join("mailbox.log"))?;
-        writeln!(log, "{} to={} subject={:?} file={}", now.to_rfc3339(), mail.to, mail.subject, name)?;
+        writeln!(
+            log,
+            "{} to={} subject={:?} file={}",
+            now.to_rfc3339(),
+            mail.to,
+            mail.subject,
+            name
+        )?;
         tracing::info!(to = %mail.to, subject = %mail.subject, file = %name, "mail written to dev mailbox");
         Ok(())
     }

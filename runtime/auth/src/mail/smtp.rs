@@ -16,8 +16,8 @@ pub struct SmtpSender {
 
 impl SmtpSender {
     pub fn new(url: &str, password: Option<&Secret>, from: &str) -> anyhow::Result<Self> {
-        let parsed = url::Url::parse(url)
-            .map_err(|e| anyhow::anyhow!("AUTH_SMTP_URL is not a URL: {e}"))?;
+        let parsed =
+            url::Url::parse(url).map_err(|e| anyhow::anyhow!("AUTH_SMTP_URL is not a URL: {e}"))?;
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
             .map_err(|e| anyhow::anyhow!("AUTH_SMTP_URL is not a usable SMTP URL: {e}"))?;
         if !parsed.username().is_empty() {
@@ -32,7 +32,10 @@ impl SmtpSender {
         let from = from
             .parse()
             .map_err(|e| anyhow::anyhow!("AUTH_MAIL_FROM is not a mailbox: {e}"))?;
-        Ok(SmtpSender { transport: builder.build(), from })
+        Ok(SmtpSender {
+            transport: builder.build(),
+            from,
+        })
     }
 }
 

@@ -55,7 +55,8 @@ pub fn verify(password: &str, stored: &str) -> Verdict {
 /// same time (no user enumeration through timing).
 pub fn verify_dummy(password: &str) {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let stored = DUMMY.get_or_init(|| argon2id::hash("dummy-password-for-timing").unwrap_or_default());
+    let stored =
+        DUMMY.get_or_init(|| argon2id::hash("dummy-password-for-timing").unwrap_or_default());
     let _ = argon2id::verify(password, stored);
 }
 

@@ -18,7 +18,10 @@ pub fn looks_like_betterauth_hash(stored: &str) -> bool {
         Some((salt, key)) => {
             salt.len() == 32
                 && key.len() == 2 * KEY_LEN
-                && salt.bytes().chain(key.bytes()).all(|b| b.is_ascii_hexdigit())
+                && salt
+                    .bytes()
+                    .chain(key.bytes())
+                    .all(|b| b.is_ascii_hexdigit())
         }
         None => false,
     }
@@ -49,5 +52,8 @@ pub fn verify(password: &str, stored: &str) -> bool {
 /// are always argon2id).
 #[cfg(test)]
 pub fn hash_like_betterauth(password: &str, salt_hex: &str) -> String {
-    format!("{salt_hex}:{}", hex::encode(derive(password, salt_hex).unwrap()))
+    format!(
+        "{salt_hex}:{}",
+        hex::encode(derive(password, salt_hex).unwrap())
+    )
 }

@@ -26,7 +26,7 @@ async fn require_admin(
     denied: (&str, &str),
 ) -> ApiResult<CurrentSession> {
     match current_session::lookup(state, headers).await? {
-        Lookup::Found(current) if current.user.is_admin() => Ok(current),
+        Lookup::Found(current) if current.user.is_admin() => Ok(*current),
         Lookup::Found(_) => Err(ApiError::forbidden(denied.0, denied.1)),
         _ => Err(ApiError::empty(StatusCode::UNAUTHORIZED)),
     }
@@ -38,7 +38,9 @@ fn user_not_found() -> ApiError {
 
 async fn user_response(state: &AppState, id: &str) -> ApiResult<Response> {
     let client = state.db().await?;
-    let user = users::by_id(&client, id).await?.ok_or_else(user_not_found)?;
+    let user = users::by_id(&client, id)
+        .await?
+        .ok_or_else(user_not_found)?;
     Ok(respond::ok_json(json!({"user": state.user_json(&user)})))
 }
 
@@ -47,20 +49,35 @@ pub async fn list_users(
     Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    require_admin(&state, &headers, ("YOU_ARE_NOT_ALLOWED_TO_LIST_USERS", "You are not allowed to list users")).await?;
+    require_admin(
+        &state,
+        &headers,
+        (
+            "YOU_ARE_NOT_ALLOWED_TO_LIST_USERS",
+            "You are not allowed to list users",
+        ),
+    )
+    .await?;
     let search_field = match q.get("searchField").map(String::as_str) {
         Some("name") => "name",
         _ => "email",
     };
     let search_pattern = q.get("searchValue").filter(|v| !v.is_empty()).map(|v| {
-        let escaped = v.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let escaped = v
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
         match q.get("searchOperator").map(String::as_str) {
             Some("starts_with") => format!("{escaped}%"),
             Some("ends_with") => format!("%{escaped}"),
             _ => format!("%{escaped}%"),
         }
     });
-    let parse = |k: &str| q.get(k).and_then(|v| v.parse::<i64>().ok()).filter(|n| *n >= 0);
+    let parse = |k: &str| {
+        q.get(k)
+            .and_then(|v| v.parse::<i64>().ok())
+            .filter(|n| *n >= 0)
+    };
     let limit = parse("limit");
     let offset = parse("offset");
     let sort_by = match q.get("sortBy").map(String::as_str) {
@@ -84,7 +101,10 @@ pub async fn list_users(
     )
     .await?;
     let mut out = serde_json::Map::new();
-    out.insert("users".into(), Value::Array(list.iter().map(|u| state.user_json(u)).collect()));
+    out.insert(
+        "users".into(),
+        Value::Array(list.iter().map(|u| state.user_json(u)).collect()),
+    );
     out.insert("total".into(), total.into());
     if let Some(l) = limit {
         out.insert("limit".into(), l.into());
@@ -100,26 +120,53 @@ pub async fn get_user(
     Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    require_admin(&state, &headers, ("YOU_ARE_NOT_ALLOWED_TO_GET_USER", "You are not allowed to get user")).await?;
-    let id = q.get("id").ok_or_else(|| ApiError::validation("[query.id] Invalid input: expected string, received undefined"))?;
+    require_admin(
+        &state,
+        &headers,
+        (
+            "YOU_ARE_NOT_ALLOWED_TO_GET_USER",
+            "You are not allowed to get user",
+        ),
+    )
+    .await?;
+    let id = q.get("id").ok_or_else(|| {
+        ApiError::validation("[query.id] Invalid input: expected string, received undefined")
+    })?;
     let client = state.db().await?;
-    let user = users::by_id(&client, id).await?.ok_or_else(user_not_found)?;
+    let user = users::by_id(&client, id)
+        .await?
+        .ok_or_else(user_not_found)?;
     Ok(respond::ok_json(state.user_json(&user)))
 }
 
-pub async fn set_role(State(state): State<AppState>, headers: HeaderMap, bytes: Bytes) -> ApiResult<Response> {
+pub async fn set_role(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult<Response> {
     let mut body = Body::parse(&headers, &bytes, false)?;
     let user_id = body.string("userId");
     let roles: Vec<String> = match body.map().get("role") {
         Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(a)) => a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
         _ => {
             body.string("role");
             vec![]
         }
     };
     body.check()?;
-    require_admin(&state, &headers, ("YOU_ARE_NOT_ALLOWED_TO_CHANGE_USERS_ROLE", "You are not allowed to change users role")).await?;
+    require_admin(
+        &state,
+        &headers,
+        (
+            "YOU_ARE_NOT_ALLOWED_TO_CHANGE_USERS_ROLE",
+            "You are not allowed to change users role",
+        ),
+    )
+    .await?;
     if roles.is_empty() || roles.iter().any(|r| !ROLES.contains(&r.as_str())) {
         return Err(ApiError::bad_request(
             "YOU_ARE_NOT_ALLOWED_TO_SET_A_NON_EXISTENT_ROLE_VALUE",
@@ -133,20 +180,44 @@ pub async fn set_role(State(state): State<AppState>, headers: HeaderMap, bytes: 
     user_response(&state, &user_id).await
 }
 
-pub async fn ban_user(State(state): State<AppState>, headers: HeaderMap, bytes: Bytes) -> ApiResult<Response> {
+pub async fn ban_user(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult<Response> {
     let mut body = Body::parse(&headers, &bytes, false)?;
     let user_id = body.string("userId");
     let reason = body.opt_string("banReason");
     let expires_in = body.map().get("banExpiresIn").and_then(Value::as_i64);
     body.check()?;
-    let admin = require_admin(&state, &headers, ("YOU_ARE_NOT_ALLOWED_TO_BAN_USERS", "You are not allowed to ban users")).await?;
+    let admin = require_admin(
+        &state,
+        &headers,
+        (
+            "YOU_ARE_NOT_ALLOWED_TO_BAN_USERS",
+            "You are not allowed to ban users",
+        ),
+    )
+    .await?;
     if admin.user.id == user_id {
-        return Err(ApiError::bad_request("YOU_CANNOT_BAN_YOURSELF", "You cannot ban yourself"));
+        return Err(ApiError::bad_request(
+            "YOU_CANNOT_BAN_YOURSELF",
+            "You cannot ban yourself",
+        ));
     }
     let expires = expires_in.map(|s| crate::db::now_ms() + chrono::Duration::seconds(s));
     let mut client = state.db().await?;
     let tx = client.transaction().await?;
-    if users::set_ban(&tx, &user_id, true, Some(reason.as_deref().unwrap_or("No reason")), expires).await? == 0 {
+    if users::set_ban(
+        &tx,
+        &user_id,
+        true,
+        Some(reason.as_deref().unwrap_or("No reason")),
+        expires,
+    )
+    .await?
+        == 0
+    {
         return Err(user_not_found());
     }
     // A ban ends every session at once (get-session reads the database, so nothing lingers).
@@ -155,11 +226,23 @@ pub async fn ban_user(State(state): State<AppState>, headers: HeaderMap, bytes: 
     user_response(&state, &user_id).await
 }
 
-pub async fn unban_user(State(state): State<AppState>, headers: HeaderMap, bytes: Bytes) -> ApiResult<Response> {
+pub async fn unban_user(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult<Response> {
     let mut body = Body::parse(&headers, &bytes, false)?;
     let user_id = body.string("userId");
     body.check()?;
-    require_admin(&state, &headers, ("YOU_ARE_NOT_ALLOWED_TO_BAN_USERS", "You are not allowed to ban users")).await?;
+    require_admin(
+        &state,
+        &headers,
+        (
+            "YOU_ARE_NOT_ALLOWED_TO_BAN_USERS",
+            "You are not allowed to ban users",
+        ),
+    )
+    .await?;
     let client = state.db().await?;
     if users::set_ban(&client, &user_id, false, None, None).await? == 0 {
         return Err(user_not_found());

@@ -39,7 +39,10 @@ pub async fn post(
         }
     }
     if !crate::routes::sign_in::check_password(&client, &current.user.id, current_password).await? {
-        return Err(ApiError::bad_request("INVALID_PASSWORD", "Invalid password"));
+        return Err(ApiError::bad_request(
+            "INVALID_PASSWORD",
+            "Invalid password",
+        ));
     }
     let hash = tokio::task::spawn_blocking(move || password::hash(&new_password))
         .await
@@ -62,5 +65,7 @@ pub async fn post(
             issued.cookies,
         ));
     }
-    Ok(respond::ok_json(json!({"token": null, "user": state.user_json(&current.user)})))
+    Ok(respond::ok_json(
+        json!({"token": null, "user": state.user_json(&current.user)}),
+    ))
 }

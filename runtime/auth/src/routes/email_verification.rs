@@ -42,11 +42,18 @@ pub fn send_verification_mail(state: &AppState, user: &User, callback_url: Optio
     state.mailer.send_in_background(OutgoingMail {
         to: user.email.clone(),
         subject: "Verify your email address".into(),
-        text: format!("Hello {},\n\nClick the link to verify your email:\n{url}\n", user.name),
+        text: format!(
+            "Hello {},\n\nClick the link to verify your email:\n{url}\n",
+            user.name
+        ),
     });
 }
 
-pub async fn send(State(state): State<AppState>, headers: HeaderMap, bytes: Bytes) -> ApiResult<Response> {
+pub async fn send(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult<Response> {
     let started = Instant::now();
     let mut body = Body::parse(&headers, &bytes, false)?;
     let email = body.email("email");
@@ -60,7 +67,10 @@ pub async fn send(State(state): State<AppState>, headers: HeaderMap, bytes: Byte
     }
     if let Some(cb) = &callback_url {
         if !state.trusted.is_trusted_url(cb) {
-            return Err(ApiError::forbidden("INVALID_CALLBACK_URL", "Invalid callbackURL"));
+            return Err(ApiError::forbidden(
+                "INVALID_CALLBACK_URL",
+                "Invalid callbackURL",
+            ));
         }
     }
     if let Lookup::Found(current) = current_session::lookup(&state, &headers).await? {
@@ -68,7 +78,10 @@ pub async fn send(State(state): State<AppState>, headers: HeaderMap, bytes: Byte
             return Err(ApiError::bad_request("EMAIL_MISMATCH", "Email mismatch"));
         }
         if current.user.email_verified {
-            return Err(ApiError::bad_request("EMAIL_ALREADY_VERIFIED", "Email is already verified"));
+            return Err(ApiError::bad_request(
+                "EMAIL_ALREADY_VERIFIED",
+                "Email is already verified",
+            ));
         }
         send_verification_mail(&state, &current.user, callback_url.as_deref());
         return Ok(respond::ok_json(json!({"status": true})));
@@ -107,22 +120,40 @@ pub async fn verify(
     let callback = query.get("callbackURL").map(String::as_str);
     if let Some(cb) = callback {
         if !state.trusted.is_trusted_url(cb) {
-            return Err(ApiError::forbidden("INVALID_CALLBACK_URL", "Invalid callbackURL"));
+            return Err(ApiError::forbidden(
+                "INVALID_CALLBACK_URL",
+                "Invalid callbackURL",
+            ));
         }
     }
     let claims = match jwt::decode(state.secret(), token, chrono::Utc::now().timestamp()) {
         Ok(c) => c,
         Err(jwt::JwtError::Expired) => {
-            return Ok(failure("TOKEN_EXPIRED", "Token expired", StatusCode::UNAUTHORIZED, callback))
+            return Ok(failure(
+                "TOKEN_EXPIRED",
+                "Token expired",
+                StatusCode::UNAUTHORIZED,
+                callback,
+            ))
         }
         Err(jwt::JwtError::Invalid) => {
-            return Ok(failure("INVALID_TOKEN", "Invalid token", StatusCode::UNAUTHORIZED, callback))
+            return Ok(failure(
+                "INVALID_TOKEN",
+                "Invalid token",
+                StatusCode::UNAUTHORIZED,
+                callback,
+            ))
         }
     };
     let email = claims.get("email").and_then(Value::as_str).unwrap_or("");
     let client = state.db().await?;
     let Some(user) = users::by_email(&client, &email.to_lowercase()).await? else {
-        return Ok(failure("USER_NOT_FOUND", "User not found", StatusCode::UNAUTHORIZED, callback));
+        return Ok(failure(
+            "USER_NOT_FOUND",
+            "User not found",
+            StatusCode::UNAUTHORIZED,
+            callback,
+        ));
     };
     if !user.email_verified {
         users::set_email_verified(&client, &user.id).await?;

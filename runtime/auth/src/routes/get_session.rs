@@ -45,7 +45,8 @@ pub async fn get(
     let dont_remember = current_session::has_dont_remember(&state, &headers);
     let may_refresh = !dont_remember && !flag(&query, "disableRefresh");
     let now = Utc::now();
-    let refresh_due = |s: &crate::db::models::Session| s.expires_at - expires_in + update_age <= now;
+    let refresh_due =
+        |s: &crate::db::models::Session| s.expires_at - expires_in + update_age <= now;
 
     // Fast path: a live, recently read session that needs no refresh (see `session_cache`).
     if let Some((session, user)) = state.session_cache.get(&token) {

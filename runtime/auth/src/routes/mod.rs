@@ -25,7 +25,10 @@ fn auth_routes() -> Router<AppState> {
         .route("/ok", get(ok::ok))
         .route("/sign-up/email", post(sign_up::post))
         .route("/sign-in/email", post(sign_in::post))
-        .route("/get-session", get(get_session::get).post(get_session::post))
+        .route(
+            "/get-session",
+            get(get_session::get).post(get_session::post),
+        )
         .route("/sign-out", post(sign_out::post))
         .route("/list-sessions", get(sessions::list))
         .route("/revoke-session", post(sessions::revoke_one))
@@ -43,8 +46,14 @@ fn auth_routes() -> Router<AppState> {
         .route("/two-factor/disable", post(two_factor::disable))
         .route("/two-factor/get-totp-uri", post(two_factor::get_totp_uri))
         .route("/two-factor/verify-totp", post(two_factor::verify_totp))
-        .route("/two-factor/generate-backup-codes", post(two_factor::generate_backup_codes))
-        .route("/two-factor/verify-backup-code", post(two_factor::verify_backup_code))
+        .route(
+            "/two-factor/generate-backup-codes",
+            post(two_factor::generate_backup_codes),
+        )
+        .route(
+            "/two-factor/verify-backup-code",
+            post(two_factor::verify_backup_code),
+        )
         .route("/admin/list-users", get(admin::list_users))
         .route("/admin/get-user", get(admin::get_user))
         .route("/admin/set-role", post(admin::set_role))

@@ -13,10 +13,11 @@ pub async fn ok() -> Response {
 
 /// Readiness: answers 200 only when PostgreSQL answers, so supervisors wait for a usable service.
 pub async fn health(State(state): State<AppState>) -> Response {
-    let db_ok = match tokio::time::timeout(std::time::Duration::from_secs(2), state.pool.get()).await {
-        Ok(Ok(client)) => client.simple_query("select 1").await.is_ok(),
-        _ => false,
-    };
+    let db_ok =
+        match tokio::time::timeout(std::time::Duration::from_secs(2), state.pool.get()).await {
+            Ok(Ok(client)) => client.simple_query("select 1").await.is_ok(),
+            _ => false,
+        };
     if db_ok {
         axum::Json(json!({"status": "ok", "database": "ok"})).into_response()
     } else {

@@ -28,18 +28,28 @@ fn identifier(token: &str) -> String {
     format!("reset-password:{token}")
 }
 
-pub async fn request(State(state): State<AppState>, headers: HeaderMap, bytes: Bytes) -> ApiResult<Response> {
+pub async fn request(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult<Response> {
     let started = Instant::now();
     let mut body = Body::parse(&headers, &bytes, false)?;
     let email = body.email("email");
     let redirect_to = body.opt_string("redirectTo");
     body.check()?;
     if !state.mailer.is_enabled() {
-        return Err(ApiError::bad_request("RESET_PASSWORD_DISABLED", "Reset password isn't enabled"));
+        return Err(ApiError::bad_request(
+            "RESET_PASSWORD_DISABLED",
+            "Reset password isn't enabled",
+        ));
     }
     if let Some(r) = &redirect_to {
         if !state.trusted.is_trusted_url(r) {
-            return Err(ApiError::forbidden("INVALID_REDIRECT_URL", "Invalid redirectURL"));
+            return Err(ApiError::forbidden(
+                "INVALID_REDIRECT_URL",
+                "Invalid redirectURL",
+            ));
         }
     }
     let client = state.db().await?;
@@ -79,11 +89,16 @@ pub async fn link(
         ));
     };
     if !state.trusted.is_trusted_url(callback) {
-        return Err(ApiError::forbidden("INVALID_CALLBACK_URL", "Invalid callbackURL"));
+        return Err(ApiError::forbidden(
+            "INVALID_CALLBACK_URL",
+            "Invalid callbackURL",
+        ));
     }
     let sep = if callback.contains('?') { '&' } else { '?' };
     let client = state.db().await?;
-    let valid = verification::peek(&client, &identifier(&token)).await?.is_some();
+    let valid = verification::peek(&client, &identifier(&token))
+        .await?
+        .is_some();
     let location = if valid {
         format!("{callback}{sep}token={}", encode_uri_component(&token))
     } else {
@@ -102,7 +117,9 @@ pub async fn reset(
 ) -> ApiResult<Response> {
     let mut body = Body::parse(&headers, &bytes, false)?;
     let new_password = body.string("newPassword");
-    let token = body.opt_string("token").or_else(|| query.get("token").cloned());
+    let token = body
+        .opt_string("token")
+        .or_else(|| query.get("token").cloned());
     body.check()?;
     let invalid = || ApiError::bad_request("INVALID_TOKEN", "Invalid token");
     let Some(token) = token else {

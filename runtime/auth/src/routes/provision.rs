@@ -44,7 +44,10 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap) -> ApiResul
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("")
         .trim();
-    if service.is_empty() || presented.is_empty() || !credential_ok(&state, &service, presented.as_bytes()) {
+    if service.is_empty()
+        || presented.is_empty()
+        || !credential_ok(&state, &service, presented.as_bytes())
+    {
         tracing::warn!(service = %service, "provision refused: invalid service credential");
         return Err(invalid_credential());
     }

@@ -20,7 +20,10 @@ pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> ApiResul
     let current = current_session::require(&state, &headers).await?;
     let fresh_age = Duration::from_std(state.config.session.fresh_age).unwrap_or(Duration::days(1));
     if current.session.created_at + fresh_age < Utc::now() {
-        return Err(ApiError::forbidden("SESSION_NOT_FRESH", "Session is not fresh"));
+        return Err(ApiError::forbidden(
+            "SESSION_NOT_FRESH",
+            "Session is not fresh",
+        ));
     }
     let client = state.db().await?;
     let list = sessions::list_active(&client, &current.user.id).await?;
@@ -46,7 +49,11 @@ pub async fn revoke_one(
     } else {
         Vec::new()
     };
-    Ok(respond::json_with_cookies(StatusCode::OK, json!({"status": true}), cookies))
+    Ok(respond::json_with_cookies(
+        StatusCode::OK,
+        json!({"status": true}),
+        cookies,
+    ))
 }
 
 /// `POST /revoke-sessions`: every session of the caller, cookies cleared.
@@ -62,7 +69,10 @@ pub async fn revoke_all(State(state): State<AppState>, headers: HeaderMap) -> Ap
 }
 
 /// `POST /revoke-other-sessions`: all but the current one.
-pub async fn revoke_others(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+pub async fn revoke_others(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     let current = current_session::require(&state, &headers).await?;
     let client = state.db().await?;
     sessions::delete_others(&client, &current.user.id, &current.session.token).await?;

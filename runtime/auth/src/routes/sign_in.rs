@@ -55,7 +55,10 @@ pub async fn check_password(
             .await
             .map_err(ApiError::internal)??;
         accounts::set_credential_password(client, user_id, &new_hash).await?;
-        tracing::info!(user_id, "upgraded a BetterAuth scrypt password hash to argon2id");
+        tracing::info!(
+            user_id,
+            "upgraded a BetterAuth scrypt password hash to argon2id"
+        );
     }
     Ok(verdict.is_match())
 }
@@ -74,7 +77,10 @@ pub async fn post(
     body.check()?;
     if let Some(cb) = &callback_url {
         if !state.trusted.is_trusted_url(cb) {
-            return Err(ApiError::forbidden("INVALID_CALLBACK_URL", "Invalid callbackURL"));
+            return Err(ApiError::forbidden(
+                "INVALID_CALLBACK_URL",
+                "Invalid callbackURL",
+            ));
         }
     }
 
@@ -90,7 +96,10 @@ pub async fn post(
         return Err(invalid_credentials());
     }
     if state.config.require_email_verification && !user.email_verified {
-        return Err(ApiError::forbidden("EMAIL_NOT_VERIFIED", "Email not verified"));
+        return Err(ApiError::forbidden(
+            "EMAIL_NOT_VERIFIED",
+            "Email not verified",
+        ));
     }
     let now = chrono::Utc::now();
     if user.is_banned(now) {
@@ -113,7 +122,15 @@ pub async fn post(
         }
     }
 
-    let issued = current_session::issue(&state, &client, &user.id, remember, &ip, &user_agent(&headers)).await?;
+    let issued = current_session::issue(
+        &state,
+        &client,
+        &user.id,
+        remember,
+        &ip,
+        &user_agent(&headers),
+    )
+    .await?;
     let mut out = Map::new();
     out.insert("redirect".into(), Value::Bool(callback_url.is_some()));
     out.insert("token".into(), issued.session.token.clone().into());

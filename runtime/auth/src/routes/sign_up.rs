@@ -55,7 +55,10 @@ pub async fn post(
     reject_server_only_fields(&body)?;
     if let Some(cb) = &callback_url {
         if !state.trusted.is_trusted_url(cb) {
-            return Err(ApiError::forbidden("INVALID_CALLBACK_URL", "Invalid callbackURL"));
+            return Err(ApiError::forbidden(
+                "INVALID_CALLBACK_URL",
+                "Invalid callbackURL",
+            ));
         }
     }
     password::check_length(&password_in)?;
@@ -88,7 +91,9 @@ pub async fn post(
                 ban_expires: None,
                 services: Vec::new(),
             };
-            return Ok(respond::ok_json(json!({"token": null, "user": state.user_json(&fake)})));
+            return Ok(respond::ok_json(
+                json!({"token": null, "user": state.user_json(&fake)}),
+            ));
         }
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -100,7 +105,10 @@ pub async fn post(
     let issued = if state.config.require_email_verification {
         None
     } else {
-        Some(current_session::issue(&state, &tx, &user_id, remember, &ip, &user_agent(&headers)).await?)
+        Some(
+            current_session::issue(&state, &tx, &user_id, remember, &ip, &user_agent(&headers))
+                .await?,
+        )
     };
     let user = users::by_id(&tx, &user_id)
         .await?
@@ -108,7 +116,11 @@ pub async fn post(
     tx.commit().await?;
 
     if state.config.require_email_verification {
-        crate::routes::email_verification::send_verification_mail(&state, &user, callback_url.as_deref());
+        crate::routes::email_verification::send_verification_mail(
+            &state,
+            &user,
+            callback_url.as_deref(),
+        );
     }
     Ok(match issued {
         Some(issued) => respond::json_with_cookies(

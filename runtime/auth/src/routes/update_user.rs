@@ -14,11 +14,18 @@ use crate::error::{ApiError, ApiResult};
 use crate::respond;
 use crate::state::AppState;
 
-pub async fn post(State(state): State<AppState>, headers: HeaderMap, bytes: Bytes) -> ApiResult<Response> {
+pub async fn post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult<Response> {
     let mut body = Body::parse(&headers, &bytes, false)?;
     let current = current_session::require(&state, &headers).await?;
     if body.has("email") {
-        return Err(ApiError::bad_request("EMAIL_CAN_NOT_BE_UPDATED", "Email can not be updated"));
+        return Err(ApiError::bad_request(
+            "EMAIL_CAN_NOT_BE_UPDATED",
+            "Email can not be updated",
+        ));
     }
     crate::routes::sign_up::reject_server_only_fields(&body)?;
     let name = body.opt_string("name");
@@ -29,7 +36,10 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, bytes: Byte
     };
     body.check()?;
     if name.is_none() && image.is_none() {
-        return Err(ApiError::message_only(StatusCode::BAD_REQUEST, "No fields to update"));
+        return Err(ApiError::message_only(
+            StatusCode::BAD_REQUEST,
+            "No fields to update",
+        ));
     }
     let client = state.db().await?;
     users::update_profile(
@@ -40,6 +50,11 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, bytes: Byte
     )
     .await?;
     // BetterAuth re-sets the session cookie after an update.
-    let cookies = current_session::session_cookies(&state, &current.session.token, !current.dont_remember);
-    Ok(respond::json_with_cookies(StatusCode::OK, json!({"status": true}), cookies))
+    let cookies =
+        current_session::session_cookies(&state, &current.session.token, !current.dont_remember);
+    Ok(respond::json_with_cookies(
+        StatusCode::OK,
+        json!({"status": true}),
+        cookies,
+    ))
 }

@@ -14,6 +14,7 @@ use stackr_testkit::TempPostgres;
 pub const SECRET: &str = "test-secret-0123456789abcdef0123456789abcdef";
 pub const APP_ORIGIN: &str = "http://localhost:3000";
 
+#[derive(Default)]
 pub struct Options {
     pub provision: Vec<(&'static str, &'static str)>,
     pub rate_limits: bool,
@@ -21,12 +22,6 @@ pub struct Options {
     pub https: bool,
     /// get-session cache TTL; `Some(0)` for tests that edit rows behind the service's back.
     pub session_cache_ms: Option<u64>,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options { provision: vec![], rate_limits: false, require_email_verification: false, https: false, session_cache_ms: None }
-    }
 }
 
 pub struct TestServer {
@@ -50,7 +45,9 @@ impl TestServer {
     }
 
     pub async fn start_with(opts: Options) -> Self {
-        let pg = tokio::task::spawn_blocking(TempPostgres::start).await.unwrap();
+        let pg = tokio::task::spawn_blocking(TempPostgres::start)
+            .await
+            .unwrap();
         let db_url = pg.create_service_database("auth", "auth-db-password");
         Self::start_on(pg, db_url, opts).await
     }
@@ -81,7 +78,14 @@ impl TestServer {
             .collect::<BTreeMap<_, _>>();
         let state = AppState::connect(config).await.expect("auth state");
         let task = tokio::spawn(stackr_auth::serve(listener, state.clone()));
-        TestServer { pg, db_url, base, state, mail_dir, task }
+        TestServer {
+            pg,
+            db_url,
+            base,
+            state,
+            mail_dir,
+            task,
+        }
     }
 
     pub fn client(&self) -> Client {
@@ -101,13 +105,20 @@ impl TestServer {
             .filter(|p| p.extension().is_some_and(|x| x == "eml"))
             .collect();
         files.sort();
-        files.iter().map(|p| std::fs::read_to_string(p).unwrap()).collect()
+        files
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect()
     }
 
     /// Waits for a mail to `to` (mail is sent in the background) and returns the first URL in it.
     pub async fn wait_for_link(&self, to: &str, count: usize) -> String {
         for _ in 0..100 {
-            let mails: Vec<String> = self.mails().into_iter().filter(|m| m.contains(&format!("To: {to}"))).collect();
+            let mails: Vec<String> = self
+                .mails()
+                .into_iter()
+                .filter(|m| m.contains(&format!("To: {to}")))
+                .collect();
             if mails.len() >= count {
                 let m = &mails[count - 1];
                 let start = m.find("http").expect("a link in the mail");
@@ -127,7 +138,8 @@ pub struct Response {
 
 impl Response {
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.text))
+        serde_json::from_str(&self.text)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.text))
     }
     pub fn set_cookies(&self) -> Vec<String> {
         self.headers
@@ -137,7 +149,9 @@ impl Response {
             .collect()
     }
     pub fn set_cookie(&self, name: &str) -> Option<String> {
-        self.set_cookies().into_iter().find(|c| c.starts_with(&format!("{name}=")))
+        self.set_cookies()
+            .into_iter()
+            .find(|c| c.starts_with(&format!("{name}=")))
     }
     pub fn code(&self) -> String {
         self.json()["code"].as_str().unwrap_or_default().to_owned()
@@ -166,7 +180,11 @@ impl Client {
     }
 
     pub fn cookie_header(&self) -> String {
-        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 
     fn absorb(&mut self, headers: &HeaderMap) {
@@ -183,13 +201,21 @@ impl Client {
     }
 
     pub async fn send(&mut self, req: reqwest::RequestBuilder) -> Response {
-        let req = if self.cookies.is_empty() { req } else { req.header("cookie", self.cookie_header()) };
+        let req = if self.cookies.is_empty() {
+            req
+        } else {
+            req.header("cookie", self.cookie_header())
+        };
         let res = req.send().await.expect("request");
         let status = res.status().as_u16();
         let headers = res.headers().clone();
         let text = res.text().await.unwrap();
         self.absorb(&headers);
-        Response { status, headers, text }
+        Response {
+            status,
+            headers,
+            text,
+        }
     }
 
     pub async fn get(&mut self, path: &str) -> Response {

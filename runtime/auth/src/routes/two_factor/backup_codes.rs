@@ -16,12 +16,21 @@ use crate::state::AppState;
 
 pub fn new_codes() -> Vec<String> {
     (0..10)
-        .map(|_| format!("{}-{}", crate::ids::random_string(5), crate::ids::random_string(5)))
+        .map(|_| {
+            format!(
+                "{}-{}",
+                crate::ids::random_string(5),
+                crate::ids::random_string(5)
+            )
+        })
         .collect()
 }
 
 pub fn seal(state: &AppState, codes: &[String]) -> String {
-    crate::crypto::encrypt(state.secret(), &serde_json::to_string(codes).expect("strings serialize"))
+    crate::crypto::encrypt(
+        state.secret(),
+        &serde_json::to_string(codes).expect("strings serialize"),
+    )
 }
 
 /// Removes `code` from `codes` if present (constant-time per comparison); true when it was there.
@@ -40,18 +49,27 @@ pub fn consume(codes: &mut Vec<String>, code: &str) -> bool {
 }
 
 /// `POST /two-factor/generate-backup-codes {password}` → `{"status":true,"backupCodes":[…]}`.
-pub async fn generate(State(state): State<AppState>, headers: HeaderMap, bytes: Bytes) -> ApiResult<Response> {
+pub async fn generate(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult<Response> {
     let mut body = Body::parse(&headers, &bytes, false)?;
     let password = body.string("password");
     body.check()?;
     let current = current_session::require(&state, &headers).await?;
     if !current.user.two_factor_enabled {
-        return Err(ApiError::bad_request("TWO_FACTOR_NOT_ENABLED", "Two factor isn't enabled"));
+        return Err(ApiError::bad_request(
+            "TWO_FACTOR_NOT_ENABLED",
+            "Two factor isn't enabled",
+        ));
     }
     let client = state.db().await?;
-    super::require_password(&state, &client, &current.user.id, password).await?;
+    super::require_password(&client, &current.user.id, password).await?;
     let enrolment = super::load_enrolment(&state, &client, &current.user.id).await?;
     let codes = new_codes();
     two_factor::set_backup_codes(&client, &enrolment.row.id, &seal(&state, &codes)).await?;
-    Ok(respond::ok_json(json!({"status": true, "backupCodes": codes})))
+    Ok(respond::ok_json(
+        json!({"status": true, "backupCodes": codes}),
+    ))
 }

@@ -63,21 +63,38 @@ pub struct Pending {
 }
 
 pub fn invalid_cookie() -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, "INVALID_TWO_FACTOR_COOKIE", "Invalid two factor cookie")
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "INVALID_TWO_FACTOR_COOKIE",
+        "Invalid two factor cookie",
+    )
 }
 
-pub async fn pending(state: &AppState, client: &crate::db::Client, headers: &HeaderMap) -> ApiResult<Pending> {
+pub async fn pending(
+    state: &AppState,
+    client: &crate::db::Client,
+    headers: &HeaderMap,
+) -> ApiResult<Pending> {
     let identifier = cookie::find(headers, &state.cookies.two_factor)
         .and_then(|v| cookie::verify(state.secret(), v))
         .ok_or_else(invalid_cookie)?;
-    let user_id = verification::peek(client, &identifier).await?.ok_or_else(invalid_cookie)?;
-    Ok(Pending { identifier, user_id })
+    let user_id = verification::peek(client, &identifier)
+        .await?
+        .ok_or_else(invalid_cookie)?;
+    Ok(Pending {
+        identifier,
+        user_id,
+    })
 }
 
 /// Counts a wrong code against the challenge; `Err` once the challenge is used up.
 pub async fn count_failure(client: &crate::db::Client, pending: &Pending) -> ApiResult<()> {
     let key = attempts_identifier(&pending.identifier);
-    let attempts: u32 = verification::peek(client, &key).await?.and_then(|v| v.parse().ok()).unwrap_or(0) + 1;
+    let attempts: u32 = verification::peek(client, &key)
+        .await?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+        + 1;
     verification::set_value(client, &key, &attempts.to_string()).await?;
     if attempts >= MAX_ATTEMPTS {
         verification::delete(client, &pending.identifier).await?;
@@ -103,7 +120,11 @@ fn device_mac(state: &AppState, user_id: &str, id: &str) -> String {
 }
 
 /// Issues a new trust-device cookie for `user_id`.
-pub async fn trust_device_cookie(state: &AppState, client: &crate::db::Client, user_id: &str) -> ApiResult<String> {
+pub async fn trust_device_cookie(
+    state: &AppState,
+    client: &crate::db::Client,
+    user_id: &str,
+) -> ApiResult<String> {
     let id = format!("trust-device-{}", crate::ids::random_string(32));
     let expires = crate::db::now_ms() + chrono::Duration::seconds(TRUST_DEVICE_SECS);
     verification::insert(client, &id, user_id, expires).await?;
@@ -129,14 +150,18 @@ pub async fn trusted_device(
     let Some((mac, id)) = value.split_once('!') else {
         return Ok(None);
     };
-    if !bool::from(device_mac(state, user_id, id).as_bytes().ct_eq(mac.as_bytes())) {
+    if !bool::from(
+        device_mac(state, user_id, id)
+            .as_bytes()
+            .ct_eq(mac.as_bytes()),
+    ) {
         return Ok(None);
     }
     let client = state.db().await?;
     match verification::take(&client, id).await? {
-        Some(owner) if owner == user_id => {
-            Ok(Some(vec![trust_device_cookie(state, &client, user_id).await?]))
-        }
+        Some(owner) if owner == user_id => Ok(Some(vec![
+            trust_device_cookie(state, &client, user_id).await?,
+        ])),
         _ => Ok(None),
     }
 }

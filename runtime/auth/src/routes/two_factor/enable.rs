@@ -18,14 +18,20 @@ const DEFAULT_ISSUER: &str = "stackr";
 
 /// `POST /two-factor/enable {password, issuer?}` → `{"totpURI","backupCodes"}`; 2FA turns on only
 /// after the first successful `verify-totp`.
-pub async fn enable(State(state): State<AppState>, headers: HeaderMap, bytes: Bytes) -> ApiResult<Response> {
+pub async fn enable(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult<Response> {
     let mut body = Body::parse(&headers, &bytes, false)?;
     let password = body.string("password");
-    let issuer = body.opt_string("issuer").unwrap_or_else(|| DEFAULT_ISSUER.into());
+    let issuer = body
+        .opt_string("issuer")
+        .unwrap_or_else(|| DEFAULT_ISSUER.into());
     body.check()?;
     let current = current_session::require(&state, &headers).await?;
     let mut client = state.db().await?;
-    super::require_password(&state, &client, &current.user.id, password).await?;
+    super::require_password(&client, &current.user.id, password).await?;
     let secret = crate::ids::random_string(32);
     let codes = super::backup_codes::new_codes();
     two_factor::replace(
@@ -43,13 +49,17 @@ pub async fn enable(State(state): State<AppState>, headers: HeaderMap, bytes: By
 }
 
 /// `POST /two-factor/get-totp-uri {password}` → `{"totpURI"}`.
-pub async fn get_totp_uri(State(state): State<AppState>, headers: HeaderMap, bytes: Bytes) -> ApiResult<Response> {
+pub async fn get_totp_uri(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult<Response> {
     let mut body = Body::parse(&headers, &bytes, false)?;
     let password = body.string("password");
     body.check()?;
     let current = current_session::require(&state, &headers).await?;
     let client = state.db().await?;
-    super::require_password(&state, &client, &current.user.id, password).await?;
+    super::require_password(&client, &current.user.id, password).await?;
     let enrolment = super::load_enrolment(&state, &client, &current.user.id).await?;
     Ok(respond::ok_json(json!({
         "totpURI": crate::totp::uri(DEFAULT_ISSUER, &current.user.email, &enrolment.key),
@@ -68,10 +78,22 @@ pub async fn disable(
     body.check()?;
     let current = current_session::require(&state, &headers).await?;
     let client = state.db().await?;
-    super::require_password(&state, &client, &current.user.id, password).await?;
+    super::require_password(&client, &current.user.id, password).await?;
     two_factor::delete_for_user(&client, &current.user.id).await?;
     users::set_two_factor_enabled(&client, &current.user.id, false).await?;
-    let issued = current_session::issue(&state, &client, &current.user.id, !current.dont_remember, &ip, &user_agent(&headers)).await?;
+    let issued = current_session::issue(
+        &state,
+        &client,
+        &current.user.id,
+        !current.dont_remember,
+        &ip,
+        &user_agent(&headers),
+    )
+    .await?;
     sessions::delete_by_token(&client, &current.session.token).await?;
-    Ok(respond::json_with_cookies(StatusCode::OK, json!({"status": true}), issued.cookies))
+    Ok(respond::json_with_cookies(
+        StatusCode::OK,
+        json!({"status": true}),
+        issued.cookies,
+    ))
 }

@@ -33,17 +33,22 @@ pub(crate) async fn load_enrolment(
         .await?
         .ok_or_else(|| ApiError::bad_request("TOTP_NOT_ENABLED", "TOTP not enabled"))?;
     let key = crypto::decrypt(state.secret(), &row.secret)
-        .ok_or_else(|| ApiError::internal("twoFactor secret does not decrypt with the auth secret"))?
+        .ok_or_else(|| {
+            ApiError::internal("twoFactor secret does not decrypt with the auth secret")
+        })?
         .into_bytes();
     let backup_codes = crypto::decrypt(state.secret(), &row.backup_codes)
         .and_then(|json| serde_json::from_str(&json).ok())
         .unwrap_or_default();
-    Ok(Enrolment { row, key, backup_codes })
+    Ok(Enrolment {
+        row,
+        key,
+        backup_codes,
+    })
 }
 
 /// Password re-check required by enable/disable/get-totp-uri/generate-backup-codes.
 pub(crate) async fn require_password(
-    state: &AppState,
     client: &crate::db::Client,
     user_id: &str,
     password: String,
@@ -51,6 +56,9 @@ pub(crate) async fn require_password(
     if crate::routes::sign_in::check_password(client, user_id, password).await? {
         Ok(())
     } else {
-        Err(ApiError::bad_request("INVALID_PASSWORD", "Invalid password"))
+        Err(ApiError::bad_request(
+            "INVALID_PASSWORD",
+            "Invalid password",
+        ))
     }
 }

@@ -53,21 +53,42 @@ async fn verify(
         if !ok {
             return Err(match method {
                 Method::Totp => invalid_code(),
-                Method::Backup => ApiError::new(StatusCode::UNAUTHORIZED, "INVALID_BACKUP_CODE", "Invalid backup code"),
+                Method::Backup => ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "INVALID_BACKUP_CODE",
+                    "Invalid backup code",
+                ),
             });
         }
         if let Method::Backup = method {
-            two_factor::set_backup_codes(&client, &enrolment.row.id, &super::backup_codes::seal(&state, &enrolment.backup_codes)).await?;
+            two_factor::set_backup_codes(
+                &client,
+                &enrolment.row.id,
+                &super::backup_codes::seal(&state, &enrolment.backup_codes),
+            )
+            .await?;
         }
         if enrolment.row.verified && current.user.two_factor_enabled {
-            return Ok(respond::ok_json(json!({"token": current.session.token, "user": state.user_json(&current.user)})));
+            return Ok(respond::ok_json(
+                json!({"token": current.session.token, "user": state.user_json(&current.user)}),
+            ));
         }
         two_factor::mark_verified(&client, &enrolment.row.id).await?;
         users::set_two_factor_enabled(&client, &current.user.id, true).await?;
         // Privilege change: rotate the session.
-        let issued = current_session::issue(&state, &client, &current.user.id, !current.dont_remember, &ip, &user_agent(&headers)).await?;
+        let issued = current_session::issue(
+            &state,
+            &client,
+            &current.user.id,
+            !current.dont_remember,
+            &ip,
+            &user_agent(&headers),
+        )
+        .await?;
         sessions::delete_by_token(&client, &current.session.token).await?;
-        let user = users::by_id(&client, &current.user.id).await?.ok_or_else(ApiError::unauthorized)?;
+        let user = users::by_id(&client, &current.user.id)
+            .await?
+            .ok_or_else(ApiError::unauthorized)?;
         return Ok(respond::json_with_cookies(
             StatusCode::OK,
             json!({"token": issued.session.token, "user": state.user_json(&user)}),
@@ -96,19 +117,31 @@ async fn verify(
         challenge::count_failure(&client, &pending).await?;
         return Err(match method {
             Method::Totp => invalid_code(),
-            Method::Backup => ApiError::new(StatusCode::UNAUTHORIZED, "INVALID_BACKUP_CODE", "Invalid backup code"),
+            Method::Backup => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "INVALID_BACKUP_CODE",
+                "Invalid backup code",
+            ),
         });
     }
     if let Method::Backup = method {
-        two_factor::set_backup_codes(&client, &enrolment.row.id, &super::backup_codes::seal(&state, &enrolment.backup_codes)).await?;
+        two_factor::set_backup_codes(
+            &client,
+            &enrolment.row.id,
+            &super::backup_codes::seal(&state, &enrolment.backup_codes),
+        )
+        .await?;
     }
     two_factor::reset_failures(&client, &enrolment.row.id).await?;
     challenge::finish(&client, &pending).await?;
-    let user = users::by_id(&client, &pending.user_id).await?.ok_or_else(challenge::invalid_cookie)?;
+    let user = users::by_id(&client, &pending.user_id)
+        .await?
+        .ok_or_else(challenge::invalid_cookie)?;
     if user.is_banned(Utc::now()) {
         return Err(crate::routes::sign_in::banned_error());
     }
-    let issued = current_session::issue(&state, &client, &user.id, true, &ip, &user_agent(&headers)).await?;
+    let issued =
+        current_session::issue(&state, &client, &user.id, true, &ip, &user_agent(&headers)).await?;
     let mut cookies = issued.cookies;
     cookies.push(state.cookies.expire(&state.cookies.two_factor));
     if trust_device {
