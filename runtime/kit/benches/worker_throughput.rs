@@ -9,7 +9,9 @@
 //! rate is JOBS / elapsed (no bullmq-bench-style inflation). Median of REPEATS runs.
 //!
 //! `cargo bench -p stackr-kit --bench worker_throughput`
-//! Env: WORKER_BENCH_JOBS (default 20000), WORKER_BENCH_REPEATS (default 3).
+//! Env: WORKER_BENCH_JOBS (default 20000), WORKER_BENCH_REPEATS (default 3),
+//! WORKER_BENCH_COMMANDSTATS=1 (print Redis's per-command stats after each run),
+//! WORKER_BENCH_RUNTIME=current_thread (our worker on tokio's single-threaded scheduler).
 
 #[path = "../tests/worker_support/mod.rs"]
 mod worker_support;
@@ -31,11 +33,21 @@ enum Side {
     Rust,
 }
 
+/// WORKER_BENCH_RUNTIME=current_thread runs our worker on tokio's single-threaded scheduler;
+/// the default is the multi-threaded one `#[tokio::main]` gives a worker binary.
+fn worker_runtime() -> tokio::runtime::Runtime {
+    let mut builder = match std::env::var("WORKER_BENCH_RUNTIME").as_deref() {
+        Ok("current_thread") => tokio::runtime::Builder::new_current_thread(),
+        _ => tokio::runtime::Builder::new_multi_thread(),
+    };
+    builder.enable_all().build().unwrap()
+}
+
 fn env_number(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::main(flavor = "current_thread")]
 async fn main() {
     let jobs = env_number("WORKER_BENCH_JOBS", 20_000);
     let repeats = env_number("WORKER_BENCH_REPEATS", 3).max(1);
@@ -52,17 +64,20 @@ async fn main() {
         let mut rust_rates = Vec::new();
         let mut node_cost = Vec::new();
         let mut rust_cost = Vec::new();
+        let mut node_cpu = Vec::new();
+        let mut rust_cpu = Vec::new();
         for round in 0..repeats {
             // Alternate who goes first so neither side always gets the warmer machine.
             let order = if round % 2 == 0 { [Side::Node, Side::Rust] } else { [Side::Rust, Side::Node] };
             for side in order {
                 let run = measure(&redis, side, concurrency, jobs).await;
-                let (rates, cost) = match side {
-                    Side::Node => (&mut node_rates, &mut node_cost),
-                    Side::Rust => (&mut rust_rates, &mut rust_cost),
+                let (rates, cost, cpu) = match side {
+                    Side::Node => (&mut node_rates, &mut node_cost, &mut node_cpu),
+                    Side::Rust => (&mut rust_rates, &mut rust_cost, &mut rust_cpu),
                 };
                 rates.push(run.rate);
                 cost.push(run.redis_us_per_job);
+                cpu.push(run.client_cpu_us_per_job);
             }
         }
         let node = median(&mut node_rates);
@@ -70,17 +85,24 @@ async fn main() {
         let ratio = rust / node;
         all_met &= ratio >= 2.0;
         println!(
-            "{concurrency:>11}  {:>16.0} jobs/s  {:>16.0} jobs/s  {ratio:>6.2}x   runs: node {:?}, ours {:?}; redis us/job: node {:.1}, ours {:.1}",
+            "{concurrency:>11}  {:>16.0} jobs/s  {:>16.0} jobs/s  {ratio:>6.2}x   runs: node {:?}, ours {:?}",
             node,
             rust,
             rounded(&node_rates),
             rounded(&rust_rates),
+        );
+        println!(
+            "{:>11}  redis cpu us/job: node {:.1}, ours {:.1};  worker-process cpu us/job: node {:.1}, ours {:.1}",
+            "",
             median(&mut node_cost),
             median(&mut rust_cost),
+            median(&mut node_cpu),
+            median(&mut rust_cpu),
         );
     }
     println!("target (ours >= 2x node at both concurrencies): {}", if all_met { "met" } else { "NOT met" });
-    println!("redis us/job is Redis's own time per job; 1e6 / it is the most one redis-server can do with these scripts");
+    println!("redis cpu us/job: redis-server's CPU time per job (same scripts, same commands for both sides);");
+    println!("1e6 / it is the most jobs/s one redis-server can complete, whoever the client is");
     println!("load average at the end (2-core machine, shared): {}", std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim());
 }
 
@@ -89,6 +111,9 @@ async fn main() {
 struct Run {
     rate: f64,
     redis_us_per_job: f64,
+    /// The worker process's own CPU time per job (user + system), over the timed jobs. Unlike
+    /// the rate, it hardly depends on what else the (shared) machine is running.
+    client_cpu_us_per_job: f64,
 }
 
 async fn measure(redis: &TempRedis, side: Side, concurrency: usize, jobs: usize) -> Run {
@@ -101,45 +126,57 @@ async fn measure(redis: &TempRedis, side: Side, concurrency: usize, jobs: usize)
     let queue = queue_config(&redis.url(), &format!("{name}-c{concurrency}"));
     prefill(&queue, WARMUP + jobs).await;
     let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query_async(&mut conn).await.unwrap();
+    let redis_cpu_before = redis_cpu_micros(&mut conn).await;
 
     let completed_key = format!("{}:{}:completed", queue.prefix, queue.queue);
     let total = WARMUP + jobs;
-    let elapsed = match side {
+    let (elapsed, cpu_us) = match side {
         Side::Node => {
-            let mut child = node_command("bench_worker.js", &[&concurrency.to_string(), &total.to_string()], &queue)
-                .stdout(std::process::Stdio::null())
-                .spawn()
-                .expect("start node bench worker");
+            let child = node_command(
+                "bench_worker.js",
+                &[&concurrency.to_string(), &total.to_string(), &WARMUP.to_string()],
+                &queue,
+            )
+            .spawn()
+            .expect("start node bench worker");
             let elapsed = time_completions(&mut conn, &completed_key, total).await;
-            let status = child.wait().unwrap();
-            assert!(status.success(), "node bench worker failed: {status}");
-            elapsed
+            let output = child.wait_with_output().unwrap();
+            assert!(output.status.success(), "node bench worker failed: {}", output.status);
+            let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("bench_worker.js report");
+            (elapsed, report["cpu_us"].as_f64().unwrap())
         }
         Side::Rust => {
             let mut config = WorkerConfig::with_defaults(queue.clone());
             config.concurrency = concurrency;
             let handlers = Handlers::new().on("bench", |_job: Job| async { Ok::<_, JobError>(json!({ "ok": true })) });
-            let running = worker::start(config, handlers).await.unwrap();
-            let elapsed = time_completions(&mut conn, &completed_key, total).await;
-            running.shutdown().await.unwrap();
-            elapsed
+            // The worker gets a runtime of its own on its own thread, as in a worker binary, so
+            // the harness's polling does not share its scheduler.
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let worker_thread = std::thread::spawn(move || {
+                worker_runtime().block_on(async move {
+                    let running = worker::start(config, handlers).await.unwrap();
+                    let _ = stopped.await;
+                    running.shutdown().await.unwrap();
+                })
+            });
+            // Includes this harness's own polling: counted against us, not for us.
+            let (elapsed, cpu_us) = time_completions_with_cpu(&mut conn, &completed_key, total).await;
+            stop.send(()).unwrap();
+            worker_thread.join().unwrap();
+            (elapsed, cpu_us)
         }
     };
-    let redis_us: f64 = redis_busy_micros(&mut conn).await;
+    // Over the whole run (warm-up included), hence divided by all jobs below.
+    let redis_us = redis_cpu_micros(&mut conn).await - redis_cpu_before;
+    if std::env::var_os("WORKER_BENCH_COMMANDSTATS").is_some() {
+        let info: String = redis::cmd("INFO").arg("commandstats").query_async(&mut conn).await.unwrap();
+        println!("--- {} c={concurrency} redis commandstats:\n{}", queue.queue, info.trim());
+    }
     Run {
         rate: jobs as f64 / elapsed.as_secs_f64(),
         redis_us_per_job: redis_us / (WARMUP + jobs) as f64,
+        client_cpu_us_per_job: cpu_us / jobs as f64,
     }
-}
-
-/// Sum of `usec` over all commands since the last RESETSTAT (Lua time included in EVALSHA).
-async fn redis_busy_micros(conn: &mut redis::aio::MultiplexedConnection) -> f64 {
-    let info: String = redis::cmd("INFO").arg("commandstats").query_async(conn).await.unwrap();
-    info.lines()
-        .filter_map(|line| line.split("usec=").nth(1))
-        .filter_map(|rest| rest.split(',').next())
-        .filter_map(|usec| usec.parse::<f64>().ok())
-        .sum()
 }
 
 async fn prefill(queue: &QueueConfig, count: usize) {
@@ -153,21 +190,53 @@ async fn prefill(queue: &QueueConfig, count: usize) {
     }
 }
 
+/// Redis's CPU time so far (main thread, user + system), in µs: the work the scripts cost it.
+async fn redis_cpu_micros(conn: &mut redis::aio::MultiplexedConnection) -> f64 {
+    let info: String = redis::cmd("INFO").arg("cpu").query_async(conn).await.unwrap();
+    info.lines()
+        .filter(|line| line.starts_with("used_cpu_sys_main_thread:") || line.starts_with("used_cpu_user_main_thread:"))
+        .filter_map(|line| line.split(':').nth(1))
+        .filter_map(|seconds| seconds.trim().parse::<f64>().ok())
+        .sum::<f64>()
+        * 1e6
+}
+
 /// Time from WARMUP completions to `total` completions, seen in Redis every 2 ms.
 async fn time_completions(conn: &mut redis::aio::MultiplexedConnection, key: &str, total: usize) -> Duration {
+    time_completions_with_cpu(conn, key, total).await.0
+}
+
+/// Same, plus this process's CPU time (µs) over that window.
+async fn time_completions_with_cpu(
+    conn: &mut redis::aio::MultiplexedConnection,
+    key: &str,
+    total: usize,
+) -> (Duration, f64) {
     let deadline = Instant::now() + Duration::from_secs(300);
-    let mut started: Option<Instant> = None;
+    let mut started: Option<(Instant, f64)> = None;
     loop {
         let done: usize = conn.zcard(key).await.unwrap();
         if started.is_none() && done >= WARMUP {
-            started = Some(Instant::now());
+            started = Some((Instant::now(), own_cpu_micros()));
         }
         if done >= total {
-            return started.unwrap().elapsed();
+            let (at, cpu) = started.unwrap();
+            return (at.elapsed(), own_cpu_micros() - cpu);
         }
         assert!(Instant::now() < deadline, "benchmark stuck at {done}/{total} completed");
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
+}
+
+/// utime + stime of this process from /proc/self/stat, in µs (clock ticks of 10 ms: Linux's
+/// USER_HZ is 100 on the platforms this runs on; a 20,000-job window spans hundreds of ticks).
+fn own_cpu_micros() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+    ticks * 10_000.0
 }
 
 fn node_bullmq_version() -> String {

@@ -47,7 +47,7 @@ async fn a_job_longer_than_its_lock_runs_once_while_another_worker_checks_for_st
         .await
         .unwrap();
 
-    let jobs = node_wait_finished(&queue, &[id.clone()], Duration::from_secs(15));
+    let jobs = node_wait_finished(&queue, std::slice::from_ref(&id), Duration::from_secs(15));
     first.shutdown().await.unwrap();
     second.shutdown().await.unwrap();
 

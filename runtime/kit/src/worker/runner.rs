@@ -182,19 +182,29 @@ pub fn shutdown_signal() -> Result<impl Future<Output = ()>, WorkerError> {
     })
 }
 
+/// How often the event channel is drained. Draining in batches instead of awaiting each event
+/// saves two task wake-ups per job (`Active`, `Completed`), which is measurable at concurrency 1.
+const EVENT_DRAIN_PERIOD: Duration = Duration::from_millis(50);
+
 /// Drains bullmq-official's event channel (unbounded: unread events would grow forever) and
 /// turns the events an operator cares about into log lines.
 async fn log_events(worker: Arc<bullmq::Worker>) {
-    while let Some(event) = worker.next_event().await {
-        match event {
-            WorkerEvent::Failed { job_id, error } => warn!(job_id, reason = %error, "job attempt failed"),
-            WorkerEvent::Stalled { job_id } => warn!(
-                job_id,
-                "job stalled (its worker died or could not renew the lock); moved back to wait"
-            ),
-            WorkerEvent::Error(message) => error!(%message, "worker error"),
-            WorkerEvent::Closed => break,
-            _ => {}
+    loop {
+        tokio::time::sleep(EVENT_DRAIN_PERIOD).await;
+        // A zero timeout still polls `next_event` once: take what is there, then sleep again.
+        while let Ok(event) = tokio::time::timeout(Duration::ZERO, worker.next_event()).await {
+            match event {
+                Some(WorkerEvent::Failed { job_id, error }) => {
+                    warn!(job_id, reason = %error, "job attempt failed")
+                }
+                Some(WorkerEvent::Stalled { job_id }) => warn!(
+                    job_id,
+                    "job stalled (its worker died or could not renew the lock); moved back to wait"
+                ),
+                Some(WorkerEvent::Error(message)) => error!(%message, "worker error"),
+                Some(WorkerEvent::Closed) | None => return,
+                Some(_) => {}
+            }
         }
     }
 }
