@@ -6,7 +6,8 @@ use axum::extract::FromRef;
 use axum::Router;
 use deadpool_postgres::Pool;
 use redis::aio::ConnectionManager;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 use crate::auth::AuthClient;
 use crate::config::{ApiEnv, AuthEnv};
@@ -85,7 +86,13 @@ impl ServiceRuntime {
     pub fn router(&self, app: Router<ServiceState>) -> Router {
         let health = HealthChecks::new(self.env.service.service.clone(), self.state.db.clone(), self.state.redis.clone());
         app.route("/health", health.route())
-            .layer(TraceLayer::new_for_http())
+            // One INFO line per response (method, path, status, latency). Headers are not
+            // recorded, so cookies and device tokens never reach the log.
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                    .on_response(DefaultOnResponse::new().level(Level::INFO)),
+            )
             .with_state(self.state.clone())
     }
 

@@ -14,12 +14,23 @@ use stackr_testkit::{free_port, TempPostgres, TempRedis};
 
 const CREDENTIAL: &str = "example-credential-0123456789abcdefghijklmnopq";
 
+/// Builds the `scaffold-api` example (cargo builds examples only for a plain `cargo test`, not
+/// for `--test scaffold_example`, and a stale binary would test old code) and returns its path.
 fn example_binary() -> PathBuf {
-    // tests live in target/<profile>/deps; cargo builds examples into target/<profile>/examples.
-    let deps = std::env::current_exe().unwrap().parent().unwrap().to_owned();
-    let bin = deps.parent().unwrap().join("examples").join("scaffold-api");
-    assert!(bin.exists(), "{} missing: run through `cargo test -p stackr-kit`, which builds examples", bin.display());
-    bin
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let status = Command::new(env!("CARGO"))
+                .args(["build", "-p", "stackr-kit", "--example", "scaffold-api"])
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .status()
+                .expect("run cargo build --example scaffold-api");
+            assert!(status.success(), "building the scaffold example failed");
+            // tests live in target/<profile>/deps; examples in target/<profile>/examples.
+            let deps = std::env::current_exe().unwrap().parent().unwrap().to_owned();
+            deps.parent().unwrap().join("examples").join("scaffold-api")
+        })
+        .clone()
 }
 
 struct Fixture {
@@ -59,7 +70,7 @@ impl Fixture {
             ("AUTH_URL", self.auth.url.clone()),
             ("SERVICE_CREDENTIAL_FILE", secret("example-credential")),
             ("SESSION_CACHE_TTL_MS", "3000".into()),
-            ("RUST_LOG", "warn".into()),
+            ("RUST_LOG", "info".into()),
         ]
     }
 
@@ -127,6 +138,16 @@ async fn scaffold_serves_health_me_domain_and_devices_then_shuts_down_gracefully
         }
         assert!(Instant::now() < deadline, "scaffold-api did not stop on SIGTERM");
         std::thread::sleep(Duration::from_millis(50));
+    }
+
+    // The log tells what happened, and never carries a credential.
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut log).unwrap();
+    assert!(log.contains("provisioned user"), "{log}");
+    assert!(log.contains("/notes"), "requests are traced: {log}");
+    let session_token = alice.cookie.split_once('=').unwrap().1.split('.').next().unwrap();
+    for secret in [session_token, token, CREDENTIAL, "example-db-pw", "example-redis-pw"] {
+        assert!(!log.contains(secret), "a secret reached the log: {log}");
     }
 }
 
