@@ -80,6 +80,30 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # What bullmq-official 1.4.4 does differently, and what this module does about it
+//!
+//! - It writes no `failedReason`/`stacktrace` for an attempt that will be retried (Node does,
+//!   via `fieldsToUpdate`). This module records both itself, under the same lock check
+//!   (`failure_fields.rs`); `tests/worker_interop_node.rs` compares the result with Node's.
+//! - Its worker events go to an unbounded channel; this module drains it (and logs failures,
+//!   stalls and errors), otherwise memory would grow by two events per job.
+//! - Its stalled check first runs one `stalled_interval` after start (Node runs it at start),
+//!   so a restarted worker recovers a dead worker's jobs after about two intervals plus the
+//!   lock duration. Lower `WORKER_STALLED_INTERVAL_MS` if that matters.
+//! - Its lock renewal only logs a lost lock; the handler keeps running, and the job's later
+//!   completion is refused by the scripts (the stalled check has already re-queued it).
+//! - It clones each Lua script's source (40 KB for `moveToFinished`) per call: a cost worth an
+//!   upstream fix, not worth forking for.
+//!
+//! # Throughput
+//!
+//! `cargo bench -p stackr-kit --bench worker_throughput` measures this worker and Node
+//! BullMQ 6.5.1's `Worker` on one redis-server, at concurrency 1 and 100. Both run the same
+//! scripts, so Redis does the same work per job for both (the bench prints it: ≈ 50–70 µs of
+//! Redis CPU per job on the 2-core dev VM), which caps either side at roughly 15–20k jobs/s on
+//! one Redis; the worker process itself needs about half the CPU per job that Node's does. On a
+//! busy shared machine the jobs/s figures swing by 2x between runs; read several.
+//!
 //! # Embedding and tests
 //!
 //! [`start`] returns a [`RunningWorker`] whose [`RunningWorker::shutdown`] performs the
