@@ -20,7 +20,9 @@ const auth = betterAuth({
     max: Number(process.env.POOL_SIZE || 10),
   }),
   trustedOrigins: (process.env.TRUSTED_ORIGINS || "").split(",").filter(Boolean),
-  emailAndPassword: { enabled: true },
+  // Mail "senders" that drop the message: enough to enable the same endpoints stackr-auth has.
+  emailAndPassword: { enabled: true, sendResetPassword: async () => {} },
+  emailVerification: { sendVerificationEmail: async () => {} },
   // Rate limiting is off outside NODE_ENV=production; keep it off explicitly so the benchmark
   // measures session validation, not the limiter.
   rateLimit: { enabled: false },

@@ -30,8 +30,9 @@ pub fn has_account_key(service: &str) -> String {
     format!("has{camel}Account")
 }
 
-/// The user object: core fields in BetterAuth's observed order, then the twoFactor/admin plugin
-/// fields, then `has<Service>Account` for every service allowed to provision.
+/// The user object in the key order a BetterAuth 1.7.25 server with the twoFactor and admin
+/// plugins produces (checked by `tests/differential_betterauth.rs`: plugin fields come before
+/// `id`), then `has<Service>Account` for every service allowed to provision.
 pub fn user<'a>(u: &User, provision_services: impl IntoIterator<Item = &'a String>) -> Value {
     let mut m = Map::new();
     m.insert("name".into(), u.name.clone().into());
@@ -43,7 +44,6 @@ pub fn user<'a>(u: &User, provision_services: impl IntoIterator<Item = &'a Strin
     );
     m.insert("createdAt".into(), date(&u.created_at));
     m.insert("updatedAt".into(), date(&u.updated_at));
-    m.insert("id".into(), u.id.clone().into());
     m.insert("twoFactorEnabled".into(), u.two_factor_enabled.into());
     m.insert(
         "role".into(),
@@ -61,6 +61,7 @@ pub fn user<'a>(u: &User, provision_services: impl IntoIterator<Item = &'a Strin
             .unwrap_or(Value::Null),
     );
     m.insert("banExpires".into(), opt_date(&u.ban_expires));
+    m.insert("id".into(), u.id.clone().into());
     for service in provision_services {
         m.insert(
             has_account_key(service),
@@ -86,7 +87,6 @@ pub fn session(s: &Session) -> Value {
         s.user_agent.clone().unwrap_or_default().into(),
     );
     m.insert("userId".into(), s.user_id.clone().into());
-    m.insert("id".into(), s.id.clone().into());
     m.insert(
         "impersonatedBy".into(),
         s.impersonated_by
@@ -94,6 +94,7 @@ pub fn session(s: &Session) -> Value {
             .map(Value::String)
             .unwrap_or(Value::Null),
     );
+    m.insert("id".into(), s.id.clone().into());
     Value::Object(m)
 }
 

@@ -32,7 +32,7 @@ async fn sign_up_get_session_sign_out_roundtrip() {
     assert_eq!(user["image"], json!(null));
     let keys: Vec<&String> = user.as_object().unwrap().keys().collect();
     assert_eq!(
-        &keys[..7],
+        keys,
         [
             "name",
             "email",
@@ -40,8 +40,14 @@ async fn sign_up_get_session_sign_out_roundtrip() {
             "image",
             "createdAt",
             "updatedAt",
+            "twoFactorEnabled",
+            "role",
+            "banned",
+            "banReason",
+            "banExpires",
             "id"
-        ]
+        ],
+        "BetterAuth's key order (plugin fields before id)"
     );
     assert!(user["createdAt"].as_str().unwrap().ends_with('Z'));
 
@@ -61,7 +67,7 @@ async fn sign_up_get_session_sign_out_roundtrip() {
     assert_eq!(s["session"]["userId"], s["user"]["id"]);
     let skeys: Vec<&String> = s["session"].as_object().unwrap().keys().collect();
     assert_eq!(
-        &skeys[..8],
+        skeys,
         [
             "expiresAt",
             "token",
@@ -70,6 +76,7 @@ async fn sign_up_get_session_sign_out_roundtrip() {
             "ipAddress",
             "userAgent",
             "userId",
+            "impersonatedBy",
             "id"
         ]
     );

@@ -130,7 +130,10 @@ async fn password_reset_via_mailed_link() {
     let r = anon
         .get("/api/auth/reset-password/bogus?callbackURL=%2Freset")
         .await;
-    assert_eq!(r.headers["location"], "/reset?error=INVALID_TOKEN");
+    assert_eq!(
+        r.headers["location"].to_str().unwrap(),
+        format!("{}/reset?error=INVALID_TOKEN", server.state.config.base())
+    );
 
     let r = anon
         .post(

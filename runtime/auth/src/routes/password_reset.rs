@@ -94,6 +94,15 @@ pub async fn link(
             "Invalid callbackURL",
         ));
     }
+    // Relative callbacks are resolved against the base URL, as BetterAuth does.
+    let callback = if callback.starts_with('/') {
+        format!(
+            "{}{callback}",
+            state.config.base_url.origin().ascii_serialization()
+        )
+    } else {
+        callback.clone()
+    };
     let sep = if callback.contains('?') { '&' } else { '?' };
     let client = state.db().await?;
     let valid = verification::peek(&client, &identifier(&token))
