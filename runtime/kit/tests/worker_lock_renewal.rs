@@ -32,9 +32,14 @@ async fn a_job_longer_than_its_lock_runs_once_while_another_worker_checks_for_st
     let mut conn = redis_conn(&redis.url()).await;
     let runs = Arc::new(AtomicUsize::new(0));
 
-    // Lock 1 s, stalled check every 0.5 s, job 4 s: without renewal the lock would expire
-    // after 1 s and the second worker would recover and re-run the job.
-    let first = worker::start(fast_worker_config(queue.clone(), 1), counting_handlers(runs.clone(), 4_000))
+    // Lock 2 s (renewed every 1 s), stalled check every 0.5 s, job 6 s: without renewal the lock
+    // would expire after 2 s and the second worker would recover and re-run the job.
+    let config = || {
+        let mut config = fast_worker_config(queue.clone(), 1);
+        config.lock_duration = Duration::from_millis(2_000);
+        config
+    };
+    let first = worker::start(config(), counting_handlers(runs.clone(), 6_000))
         .await
         .unwrap();
     let id = Producer::new(queue.clone()).add("long", json!({})).await.unwrap();
@@ -43,11 +48,11 @@ async fn a_job_longer_than_its_lock_runs_once_while_another_worker_checks_for_st
         async move { runs.load(Ordering::SeqCst) == 1 }
     })
     .await;
-    let second = worker::start(fast_worker_config(queue.clone(), 1), counting_handlers(runs.clone(), 4_000))
+    let second = worker::start(config(), counting_handlers(runs.clone(), 6_000))
         .await
         .unwrap();
 
-    let jobs = node_wait_finished(&queue, std::slice::from_ref(&id), Duration::from_secs(15));
+    let jobs = node_wait_finished(&queue, std::slice::from_ref(&id), Duration::from_secs(20));
     first.shutdown().await.unwrap();
     second.shutdown().await.unwrap();
 
