@@ -147,6 +147,8 @@ async fn verify(
     if trust_device {
         cookies.push(challenge::trust_device_cookie(&state, &client, &user.id).await?);
     }
+    // The challenge remembers the device (rememberMe defaults to true): clear any stale marker.
+    cookies.push(state.cookies.expire(&state.cookies.dont_remember));
     Ok(respond::json_with_cookies(
         StatusCode::OK,
         json!({"token": issued.session.token, "user": state.user_json(&user)}),
