@@ -13,6 +13,7 @@ pub mod containers;
 pub mod fixture;
 pub mod http;
 pub mod image;
+pub mod scaffold_spec;
 pub mod secret;
 pub mod stack;
 

@@ -61,8 +61,7 @@ async fn cookie_forwarding_roles_401s_and_provisioning() {
         let answer = me_as(&stack, service.name(), &member).await;
         assert_eq!(answer.status, StatusCode::OK, "{} with a valid cookie: {answer:?}", service.name());
         let body = answer.json().unwrap();
-        assert_eq!(body["userId"], member.user_id.as_str(), "{} must see auth's user id", service.name());
-        assert_eq!(body["service"], service.name());
+        assert_eq!(body["user"]["id"], member.user_id.as_str(), "{} must see auth's user id", service.name());
     }
 
     // --- 2. role gate: a plain user is refused, a role holder and an admin pass ---
@@ -74,7 +73,7 @@ async fn cookie_forwarding_roles_401s_and_provisioning() {
     for who in [&admin, &member] {
         let answer = me_as(&stack, &gated, who).await;
         assert_eq!(answer.status, StatusCode::OK, "admin/{gated_role} at {gated}: {answer:?}");
-        assert_eq!(answer.json().unwrap()["userId"], who.user_id.as_str());
+        assert_eq!(answer.json().unwrap()["user"]["id"], who.user_id.as_str());
     }
     // The plain user is signed in, so the other flavors let them through.
     assert_eq!(me_as(&stack, &standard, &plain).await.status, StatusCode::OK);
@@ -112,37 +111,56 @@ async fn cookie_forwarding_roles_401s_and_provisioning() {
     }
 
     // --- 3. provisioning: the first call creates the service's record, then auth reports it ---
+    // Flexible services provision (DESIGN.md); whether the others do is their scaffold's SPEC.
+    assert!(stack.service(&flexible).provisions(), "the flexible scaffold provisions");
     let newcomer = sign_up(&stack, "newcomer").await;
-    let flags = |user: &Value| {
-        stack.base_services().map(|s| (s.name().to_owned(), flag(user, &format!("has{}Account", s.plan.camel)))).collect::<Vec<_>>()
+    let mut called: Vec<String> = Vec::new();
+    let expect_state = |called: &Vec<String>, user: &Value, when: &str| {
+        for service in stack.base_services() {
+            let expected = service.provisions() && called.iter().any(|c| c == service.name());
+            let flag = flag(user, &format!("has{}Account", service.plan.camel));
+            assert_eq!(flag, Some(expected), "has{}Account {when}: {user}", service.plan.camel);
+        }
     };
-    let before = browser(&stack).get_session(&newcomer.cookie).await.unwrap();
-    for (service, value) in flags(&before["user"]) {
-        assert_eq!(value, Some(false), "has…Account of {service} before any call: {before}");
+    let session = |stack: &Stack, who: &BrowserSession| {
+        let cookie = who.cookie.clone();
+        let browser = browser(stack);
+        async move { browser.get_session(&cookie).await.unwrap()["user"].clone() }
+    };
+    expect_state(&called, &session(&stack, &newcomer).await, "before any call");
+    for service in stack.base_services() {
+        assert_eq!(provisioned_records(&stack, service.name(), &newcomer.user_id).await, (0, 0), "{}: no record before the first call", service.name());
     }
-    assert_eq!(provisioned_records(&stack, &flexible, &newcomer.user_id).await, (0, 0), "no record before the first call");
-    assert_eq!(me_as(&stack, &standard, &newcomer).await.status, StatusCode::OK);
+
     let answer = me_as(&stack, &flexible, &newcomer).await;
     assert_eq!(answer.status, StatusCode::OK, "first call at {flexible}: {answer:?}");
+    called.push(flexible.clone());
     assert_eq!(provisioned_records(&stack, &flexible, &newcomer.user_id).await, (1, 1), "the first call creates one provisioned record");
+    expect_state(&called, &session(&stack, &newcomer).await, &format!("after calling {flexible} only"));
+
+    // A call the role gate refuses provisions nothing.
+    assert_eq!(me_as(&stack, &gated, &newcomer).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(provisioned_records(&stack, &gated, &newcomer.user_id).await, (0, 0), "a refused call creates no record");
+
+    assert_eq!(me_as(&stack, &standard, &newcomer).await.status, StatusCode::OK);
+    called.push(standard.clone());
+    let expected_standard = if stack.service(&standard).provisions() { (1, 1) } else { (0, 0) };
+    assert_eq!(provisioned_records(&stack, &standard, &newcomer.user_id).await, expected_standard, "{standard} after its first call");
     assert_eq!(me_as(&stack, &flexible, &newcomer).await.status, StatusCode::OK);
     assert_eq!(provisioned_records(&stack, &flexible, &newcomer.user_id).await, (1, 1), "later calls add nothing");
+    expect_state(&called, &session(&stack, &newcomer).await, "after calling the flexible and standard services");
 
-    let after = browser(&stack).get_session(&newcomer.cookie).await.unwrap();
-    for (service, value) in flags(&after["user"]) {
-        // Only the flexible flavor provisions; the standard service was called but keeps no
-        // record, and the role-gated one was never called.
-        let expected = service == flexible;
-        assert_eq!(value, Some(expected), "has…Account of {service} after calls: {after}");
-    }
     let auth = stack.auth();
     let auth_db = auth.postgres.superuser(&auth.database.database).await.unwrap();
-    let pairs: Vec<String> = auth_db
+    let mut pairs: Vec<String> = auth_db
         .query("SELECT service FROM service_account WHERE user_id = $1", &[&newcomer.user_id])
         .await
         .unwrap()
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(pairs, vec![flexible.clone()], "auth records exactly the provisioned service");
+    pairs.sort();
+    let mut expected: Vec<String> = stack.base_services().filter(|s| s.provisions() && called.iter().any(|c| c == s.name())).map(|s| s.name().to_owned()).collect();
+    expected.sort();
+    assert_eq!(pairs, expected, "auth records exactly the provisioned services");
 }

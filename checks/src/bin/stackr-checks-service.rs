@@ -1,74 +1,82 @@
-//! The fixture stack's base-service API: a stackr-kit service like a scaffolded one, whose guard
-//! flavor and roles come from the command line (`--flavor role-gated --roles finance`) because the
-//! harness runs one binary for every base service of the fixture, each with the flavor the
-//! generator's plan gives it. The environment is the plan's, untouched by this binary.
+//! The fixture stack's base-service API: the generated scaffold's `main.rs` (stackr-kit's
+//! `ServiceRuntime`, `/health`, `/me`), with the scaffold's `SPEC` taken from the command line
+//! (`--flavor role-gated --roles finance --provisioning true`) because the harness runs this one
+//! binary for every base service of the fixture, each with the spec its scaffold renders
+//! (see `stackr_checks::scaffold_spec`). The environment is the plan's, untouched.
 //!
-//! Routes besides the kit's `/health`:
-//! - `GET /me`: the guarded identity, `{"service":…, "userId":…}`;
-//! - `POST /jobs`: guarded; enqueues a job on this service's own queue, `{"service":…, "jobId":…}`.
+//! Routes:
+//! - `/health` (the kit's);
+//! - `GET /me`: as the scaffold, `{"user": …}` (flexible: a user or a device session);
+//! - `POST /jobs`: guarded; enqueues a job on this service's own queue, `{"jobId": …}` (the
+//!   checks' addition: the isolation check needs a service to produce a job).
 
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
+use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use serde_json::{json, Value};
+use stackr_kit::device::device_session_routes;
 use stackr_kit::runtime::ServiceSpec;
 use stackr_kit::worker::Producer;
-use stackr_kit::{Authenticated, Flavor, ServiceRuntime};
-
-/// The service's name, read once from `STACKR_SERVICE` (the kit validates it).
-#[derive(Clone)]
-struct ServiceName(Arc<str>);
+use stackr_kit::{Authenticated, Flavor, Principal, ServiceRuntime};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     stackr_kit::telemetry::init();
-    let (flavor, roles) = parse_args(std::env::args().skip(1))?;
-    // ServiceSpec holds 'static slices because scaffolds write them as literals; leaking the few
-    // strings of one process's lifetime is the same thing.
-    let roles: &'static [&'static str] = Box::leak(
-        roles.into_iter().map(|r| &*Box::leak(r.into_boxed_str())).collect::<Vec<&'static str>>().into_boxed_slice(),
-    );
-    // Provisioning as the scaffold decides it: flexible services provision on the first call.
-    let spec = ServiceSpec { flavor, roles, provisioning: flavor == Flavor::Flexible, migrations: &[] };
+    let spec = spec_from_args(std::env::args().skip(1))?;
     let runtime = ServiceRuntime::from_env(spec).await?;
-    let name = ServiceName(runtime.env.service.service.clone().into());
     let producer = Arc::new(Producer::from_env().context("queue configuration")?);
-    let app = Router::new()
-        .route("/me", get(me))
-        .route("/jobs", post(enqueue))
-        .layer(Extension(name))
-        .layer(Extension(producer));
-    runtime.serve(app).await
+    let router = Router::new().route("/jobs", post(enqueue)).layer(Extension(producer));
+    let router = match spec.flavor {
+        Flavor::Flexible => router.route("/me", get(me_or_device)).merge(device_session_routes()),
+        Flavor::Standard | Flavor::RoleGated => router.route("/me", get(me)),
+        Flavor::None => router,
+    };
+    runtime.serve(router).await
 }
 
-async fn me(Extension(name): Extension<ServiceName>, auth: Authenticated) -> Json<Value> {
-    Json(json!({ "service": &*name.0, "userId": auth.user().id }))
+async fn me(user: Authenticated) -> Json<Value> {
+    Json(json!({ "user": user.user() }))
+}
+
+async fn me_or_device(who: Principal) -> Json<Value> {
+    match who {
+        Principal::User(user) => Json(json!({ "user": user.user() })),
+        Principal::Device(device) => Json(json!({ "device": device })),
+    }
 }
 
 async fn enqueue(
-    Extension(name): Extension<ServiceName>,
     Extension(producer): Extension<Arc<Producer>>,
-    auth: Authenticated,
-) -> Result<Json<Value>, (axum::http::StatusCode, String)> {
+    user: Authenticated,
+) -> Result<Json<Value>, (StatusCode, String)> {
     let job_id = producer
-        .add("checks-probe", json!({ "userId": auth.user().id }))
+        .add("checks-probe", json!({ "userId": user.user().id }))
         .await
-        .map_err(|e| (axum::http::StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
-    Ok(Json(json!({ "service": &*name.0, "jobId": job_id })))
+        .map_err(|e| (StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+    Ok(Json(json!({ "jobId": job_id })))
 }
 
-fn parse_args(mut args: impl Iterator<Item = String>) -> anyhow::Result<(Flavor, Vec<String>)> {
-    let mut flavor = None;
-    let mut roles = Vec::new();
+fn spec_from_args(mut args: impl Iterator<Item = String>) -> anyhow::Result<ServiceSpec> {
+    let (mut flavor, mut roles, mut provisioning) = (None, Vec::new(), None);
     while let Some(arg) = args.next() {
         let value = args.next().with_context(|| format!("{arg} needs a value"))?;
         match arg.as_str() {
             "--flavor" => flavor = Some(value.parse::<Flavor>().map_err(anyhow::Error::msg)?),
             "--roles" => roles = value.split(',').filter(|r| !r.is_empty()).map(str::to_owned).collect(),
-            other => bail!("unknown argument {other} (expected --flavor <flavor> [--roles a,b])"),
+            "--provisioning" => provisioning = Some(value.parse::<bool>().context("--provisioning true|false")?),
+            other => bail!("unknown argument {other} (expected --flavor, --roles, --provisioning)"),
         }
     }
-    Ok((flavor.context("--flavor is required")?, roles))
+    // ServiceSpec holds 'static slices because scaffolds write them as literals; leaking the few
+    // strings of one process's lifetime amounts to the same.
+    let roles: Vec<&'static str> = roles.into_iter().map(|r| &*Box::leak(r.into_boxed_str())).collect();
+    Ok(ServiceSpec {
+        flavor: flavor.context("--flavor is required")?,
+        roles: Box::leak(roles.into_boxed_slice()),
+        provisioning: provisioning.context("--provisioning is required")?,
+        migrations: &[],
+    })
 }

@@ -13,6 +13,7 @@ use stackr::plan::{Plan, ServicePlan};
 use tempfile::TempDir;
 
 use crate::containers::{PostgresContainer, RedisContainer, ServiceDatabase};
+use crate::scaffold_spec::ScaffoldSpec;
 pub use env::{remap_env, PortMap};
 pub use process::ServiceProcess;
 
@@ -34,6 +35,8 @@ pub struct Stack {
 /// One service of the stack. Fields drop in order: the process before its containers.
 pub struct RunningService {
     pub plan: ServicePlan,
+    /// The guard spec of the service's generated scaffold (base services only).
+    pub spec: Option<ScaffoldSpec>,
     pub api_port: u16,
     /// The environment the API process was started with.
     pub env: Vec<(String, String)>,
@@ -50,6 +53,11 @@ impl RunningService {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.api_port)
+    }
+
+    /// Whether the service's guard provisions on a user's first call (its scaffold's `SPEC`).
+    pub fn provisions(&self) -> bool {
+        self.spec.as_ref().is_some_and(|s| s.provisioning)
     }
 
     pub fn env_var(&self, name: &str) -> Option<&str> {

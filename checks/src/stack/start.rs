@@ -13,12 +13,17 @@ use super::process::ServiceProcess;
 use super::secrets::write_plan_secrets;
 use super::{Binaries, RunningService, Stack};
 use crate::containers::{PostgresContainer, RedisContainer, ServiceDatabase};
+use crate::scaffold_spec::scaffold_spec;
 
 /// Variables the checks add to auth's planned environment, and why.
 const AUTH_EXTRA_ENV: &[(&str, &str)] = &[
     // The checks sign up several users from 127.0.0.1 within seconds; per-IP rate limits would
     // turn that into 429s that say nothing about the invariants under test.
     ("AUTH_RATE_LIMITS", "off"),
+    // The checks grant roles by editing auth's `user` table directly (as an operator would),
+    // which bypasses the invalidation of auth's own get-session cache; without it a role change
+    // is visible at once instead of after up to a second.
+    ("AUTH_SESSION_CACHE_MS", "0"),
 ];
 
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -51,20 +56,15 @@ pub async fn start(plan: Plan, binaries: &Binaries) -> anyhow::Result<Stack> {
         if service.is_auth {
             env.extend(AUTH_EXTRA_ENV.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         }
-        let (program, args) = if service.is_auth {
-            (&binaries.auth, Vec::new())
-        } else {
-            let flavor = service.middleware.context("a base service has a guard flavor")?;
-            let mut args = vec!["--flavor".to_owned(), flavor.to_owned()];
-            if !service.roles.is_empty() {
-                args.extend(["--roles".to_owned(), service.roles.join(",")]);
-            }
-            (&binaries.service, args)
+        let spec = if service.is_auth { None } else { Some(scaffold_spec(&plan, service)?) };
+        let (program, args) = match &spec {
+            None => (&binaries.auth, Vec::new()),
+            Some(spec) => (&binaries.service, spec.service_args()),
         };
         let process = ServiceProcess::spawn(&service.name, program, &args, &env, root.path(), &log_dir)?;
         let api_port = ports[&service.port];
         let mut running =
-            RunningService { plan: service.clone(), api_port, env, database, process, postgres, redis };
+            RunningService { plan: service.clone(), spec, api_port, env, database, process, postgres, redis };
         if service.is_auth {
             wait_until_healthy(&mut running).await?;
         }
