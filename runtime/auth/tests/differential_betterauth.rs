@@ -82,6 +82,8 @@ async fn scenario(base: &str) -> Vec<(String, Value)> {
         .sign_up("Alice", "alice@example.com", "password-123")
         .await;
     run.record("sign-up", &r, false);
+    run.results
+        .push(("sign-up cookies".into(), cookie_shapes(&r)));
     let r = run
         .client
         .sign_up("Alice", "alice@example.com", "password-123")
@@ -115,6 +117,8 @@ async fn scenario(base: &str) -> Vec<(String, Value)> {
     run.record("sign-in unknown email", &r, true);
     let r = anon.sign_in("alice@example.com", "password-123").await;
     run.record("sign-in", &r, false);
+    run.results
+        .push(("sign-in cookies".into(), cookie_shapes(&r)));
     let r = anon
         .post("/api/auth/sign-in/email", json!({"email": "alice@example.com", "password": "password-123", "callbackURL": "/dashboard"}))
         .await;
@@ -139,6 +143,8 @@ async fn scenario(base: &str) -> Vec<(String, Value)> {
         .post("/api/auth/update-user", json!({"name": "Alice B"}))
         .await;
     run.record("update-user name", &r, true);
+    run.results
+        .push(("update-user cookies".into(), cookie_shapes(&r)));
     run.client.origin = None;
     let r = run
         .client
@@ -168,6 +174,8 @@ async fn scenario(base: &str) -> Vec<(String, Value)> {
         )
         .await;
     run.record("change-password", &r, false);
+    run.results
+        .push(("change-password cookies".into(), cookie_shapes(&r)));
     let r = run.client.get("/api/auth/list-sessions").await;
     run.record("list-sessions", &r, false);
     let r = run
@@ -254,6 +262,23 @@ async fn scenario(base: &str) -> Vec<(String, Value)> {
     let r = anon.send(req).await;
     run.record("sign-in fetch without origin", &r, true);
 
+    let mut forgetful = Client::new(base);
+    let r = forgetful
+        .post(
+            "/api/auth/sign-in/email",
+            json!({"email": "alice@example.com", "password": "password-456", "rememberMe": false}),
+        )
+        .await;
+    run.record("sign-in rememberMe false", &r, false);
+    run.results
+        .push(("sign-in rememberMe false cookies".into(), cookie_shapes(&r)));
+    let r = forgetful
+        .post("/api/auth/update-user", json!({"name": "Alice C"}))
+        .await;
+    run.results.push((
+        "update-user rememberMe false cookies".into(),
+        cookie_shapes(&r),
+    ));
     let r = run.client.post("/api/auth/sign-out", json!({})).await;
     run.record("sign-out", &r, true);
     run.results
