@@ -77,6 +77,11 @@ async fn cookie_forwarding_roles_401s_and_provisioning() {
     }
     // The plain user is signed in, so the other flavors let them through.
     assert_eq!(me_as(&stack, &standard, &plain).await.status, StatusCode::OK);
+    // A header claiming another identity changes nothing: the cookie's user is the caller.
+    for service in stack.base_services() {
+        let answer = me(&stack, service.name(), &[("cookie", &member.cookie), ("x-user-id", &admin.user_id)]).await;
+        assert_eq!(answer.json().unwrap()["user"]["id"], member.user_id.as_str(), "{} trusted x-user-id", service.name());
+    }
 
     // --- 2. 401 without a valid session, whatever else the request claims ---
     let tampered = tamper_signature(&member.cookie);
