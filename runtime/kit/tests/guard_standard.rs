@@ -127,3 +127,15 @@ async fn a_burst_of_requests_with_one_cookie_costs_one_round_trip() {
     }
     assert_eq!(stack.proxy.count("/api/auth/get-session") - before, 1, "concurrent misses are coalesced");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cookies_without_a_session_cookie_are_refused_without_asking_auth() {
+    let stack = Stack::start(StackOptions::new(Flavor::Standard)).await;
+    let before = stack.proxy.count("/api/auth/get-session");
+    assert_eq!(stack.get("/me", &[("cookie", "_ga=GA1.2.3; theme=dark")]).await.0, 401);
+    assert_eq!(stack.proxy.count("/api/auth/get-session"), before);
+    // With the session cookie among others, the whole header goes to auth and works.
+    let alice = stack.sign_up("alice").await;
+    let mixed = format!("_ga=GA1.2.3; {}; theme=dark", alice.cookie);
+    assert_eq!(stack.get("/me", &[("cookie", &mixed)]).await.0, 200);
+}

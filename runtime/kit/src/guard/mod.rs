@@ -27,6 +27,12 @@ use crate::cache::SessionCache;
 use crate::device::DeviceSessions;
 use crate::provision::{ProvisionError, Provisioner};
 
+/// Every cookie name auth can set for a session (`better-auth.session_token`, and the
+/// `__Secure-` variant over https) contains this. A cookie header without it cannot carry a
+/// session, so it is refused without a round trip (anonymous traffic with analytics cookies
+/// must not turn into get-session load on auth). This only ever rejects; it never admits.
+const SESSION_COOKIE_MARKER: &str = "session_token=";
+
 /// The header a device presents instead of a cookie (flavor `flexible`).
 pub const DEVICE_SESSION_HEADER: &str = "x-device-session-token";
 
@@ -145,7 +151,7 @@ impl Guard {
 }
 
 /// The request's cookies exactly as sent (several `cookie` headers, as HTTP/2 allows, are joined
-/// the way HTTP/1.1 would have sent them). `None` when there is nothing to forward.
+/// the way HTTP/1.1 would have sent them). `None` when there is no session cookie to forward.
 fn cookie_header(headers: &HeaderMap) -> Option<String> {
     let parts: Vec<&str> = headers
         .get_all(axum::http::header::COOKIE)
@@ -154,5 +160,36 @@ fn cookie_header(headers: &HeaderMap) -> Option<String> {
         .map(str::trim)
         .filter(|v| !v.is_empty())
         .collect();
-    (!parts.is_empty()).then(|| parts.join("; "))
+    (!parts.is_empty() && parts.iter().any(|p| p.contains(SESSION_COOKIE_MARKER))).then(|| parts.join("; "))
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::{HeaderMap, HeaderValue};
+
+    use super::cookie_header;
+
+    fn headers(values: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append("cookie", HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn forwards_all_cookie_headers_joined_when_a_session_cookie_is_there() {
+        assert_eq!(
+            cookie_header(&headers(&["theme=dark", "better-auth.session_token=abc.sig"])).as_deref(),
+            Some("theme=dark; better-auth.session_token=abc.sig")
+        );
+        assert!(cookie_header(&headers(&["__Secure-better-auth.session_token=abc.sig"])).is_some());
+    }
+
+    #[test]
+    fn no_session_cookie_means_nothing_to_forward() {
+        assert!(cookie_header(&headers(&[])).is_none());
+        assert!(cookie_header(&headers(&["  "])).is_none());
+        assert!(cookie_header(&headers(&["_ga=GA1.2.3; theme=dark"])).is_none());
+    }
 }
