@@ -21,15 +21,24 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use crate::db::models::{Session, User};
+use axum::body::Bytes;
+use chrono::{DateTime, Utc};
+
 use crate::state::AppState;
 
 /// Entries kept at most; beyond this the cache is simply emptied (it refills from the database).
 const MAX_ENTRIES: usize = 100_000;
 
+/// What a cache hit needs: the ready-to-send JSON body (no per-hit serialization or cloning of
+/// rows) and the session's expiry (for the expiry and refresh checks).
+#[derive(Clone)]
+pub struct Cached {
+    pub body: Bytes,
+    pub expires_at: DateTime<Utc>,
+}
+
 struct Entry {
-    session: Session,
-    user: User,
+    cached: Cached,
     generation: u64,
     fetched: Instant,
 }
@@ -58,17 +67,17 @@ impl SessionCache {
         self.generation.load(Ordering::SeqCst)
     }
 
-    pub fn get(&self, token: &str) -> Option<(Session, User)> {
+    pub fn get(&self, token: &str) -> Option<Cached> {
         if !self.enabled() {
             return None;
         }
         let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
         let e = entries.get(token)?;
         (e.generation == self.generation() && e.fetched.elapsed() < self.ttl)
-            .then(|| (e.session.clone(), e.user.clone()))
+            .then(|| e.cached.clone())
     }
 
-    pub fn put(&self, token: &str, generation: u64, session: &Session, user: &User) {
+    pub fn put(&self, token: &str, generation: u64, cached: Cached) {
         if !self.enabled() {
             return;
         }
@@ -79,8 +88,7 @@ impl SessionCache {
         entries.insert(
             token.to_owned(),
             Entry {
-                session: session.clone(),
-                user: user.clone(),
+                cached,
                 generation,
                 fetched: Instant::now(),
             },

@@ -13,10 +13,13 @@ use chrono::{Duration, Utc};
 use serde_json::{json, Value};
 
 use crate::current_session;
+use crate::db::models::{Session, User};
 use crate::db::sessions;
 use crate::error::{ApiError, ApiResult};
 use crate::respond;
+use crate::session_cache::Cached;
 use crate::state::AppState;
+use axum::body::Bytes;
 
 fn no_store(mut res: Response) -> Response {
     res.headers_mut()
@@ -45,13 +48,13 @@ pub async fn get(
     let dont_remember = current_session::has_dont_remember(&state, &headers);
     let may_refresh = !dont_remember && !flag(&query, "disableRefresh");
     let now = Utc::now();
-    let refresh_due =
-        |s: &crate::db::models::Session| s.expires_at - expires_in + update_age <= now;
+    let refresh_due = |s: &Session| s.expires_at - expires_in + update_age <= now;
 
     // Fast path: a live, recently read session that needs no refresh (see `session_cache`).
-    if let Some((session, user)) = state.session_cache.get(&token) {
-        if session.expires_at > now && !(may_refresh && refresh_due(&session)) {
-            return Ok(no_store(found(&state, &session, &user, Vec::new())));
+    if let Some(hit) = state.session_cache.get(&token) {
+        let due = hit.expires_at - expires_in + update_age <= now;
+        if hit.expires_at > now && !(may_refresh && due) {
+            return Ok(no_store(json_bytes(hit.body)));
         }
     }
 
@@ -73,33 +76,44 @@ pub async fn get(
             state.cookies.expire_session(),
         )));
     }
-    let mut cookies = Vec::new();
     if may_refresh && refresh_due(&session) {
         let new_expiry = crate::db::now_ms() + expires_in;
         session.updated_at = sessions::extend(&client, &session.id, new_expiry).await?;
         session.expires_at = new_expiry;
         state.session_cache.invalidate_all();
-        cookies = current_session::session_cookies(&state, &session.token, true);
-    } else {
-        state.session_cache.put(&token, generation, &session, &user);
+        let cookies = current_session::session_cookies(&state, &session.token, true);
+        let mut res = json_bytes(body_bytes(&state, &session, &user));
+        respond::add_cookies(&mut res, cookies);
+        return Ok(no_store(res));
     }
-    Ok(no_store(found(&state, &session, &user, cookies)))
+    let body = body_bytes(&state, &session, &user);
+    state.session_cache.put(
+        &token,
+        generation,
+        Cached {
+            body: body.clone(),
+            expires_at: session.expires_at,
+        },
+    );
+    Ok(no_store(json_bytes(body)))
 }
 
-fn found(
-    state: &AppState,
-    session: &crate::db::models::Session,
-    user: &crate::db::models::User,
-    cookies: Vec<String>,
-) -> Response {
-    respond::json_with_cookies(
-        StatusCode::OK,
-        json!({
-            "session": crate::json::session(session),
-            "user": state.user_json(user),
-        }),
-        cookies,
-    )
+/// `{"session":…,"user":…}` serialized once.
+fn body_bytes(state: &AppState, session: &Session, user: &User) -> Bytes {
+    let value = json!({
+        "session": crate::json::session(session),
+        "user": state.user_json(user),
+    });
+    Bytes::from(serde_json::to_vec(&value).expect("JSON values serialize"))
+}
+
+fn json_bytes(body: Bytes) -> Response {
+    let mut res = (StatusCode::OK, body).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    res
 }
 
 /// BetterAuth only serves POST when `deferSessionRefresh` is on; we keep its default answer.
