@@ -1,5 +1,5 @@
-//! The scaffold (runtime/kit/scaffold, built as the `scaffold-api` example) run as a real process
-//! with the environment a generated process-compose.yaml gives it.
+//! The scaffold as `stackr add service` writes it (the demo's `core` service) run as a real
+//! process with the environment a generated process-compose.yaml gives it.
 
 mod kit_support;
 
@@ -12,23 +12,25 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use stackr_testkit::{free_port, TempPostgres, TempRedis};
 
-const CREDENTIAL: &str = "example-credential-0123456789abcdefghijklmnopq";
+const CREDENTIAL: &str = "core-credential-0123456789abcdefghijklmnopq";
 
-/// Builds the `scaffold-api` example (cargo builds examples only for a plain `cargo test`, not
-/// for `--test scaffold_example`, and a stale binary would test old code) and returns its path.
-fn example_binary() -> PathBuf {
+/// Builds the demo's `core` service, which `stackr generate` scaffolded from
+/// templates/scaffold/service (the flexible flavor: guard, device sessions, provisioning), and
+/// returns its API binary. Built explicitly because `cargo test -p stackr-kit` does not build other
+/// packages, and a stale binary would test old code.
+fn scaffolded_api_binary() -> PathBuf {
     static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     BUILT
         .get_or_init(|| {
             let status = Command::new(env!("CARGO"))
-                .args(["build", "-p", "stackr-kit", "--example", "scaffold-api"])
+                .args(["build", "-p", "core-service", "--bin", "core-api"])
                 .current_dir(env!("CARGO_MANIFEST_DIR"))
                 .status()
-                .expect("run cargo build --example scaffold-api");
-            assert!(status.success(), "building the scaffold example failed");
-            // tests live in target/<profile>/deps; examples in target/<profile>/examples.
+                .expect("run cargo build -p core-service");
+            assert!(status.success(), "building the scaffolded core service failed");
+            // tests live in target/<profile>/deps; binaries in target/<profile>.
             let deps = std::env::current_exe().unwrap().parent().unwrap().to_owned();
-            deps.parent().unwrap().join("examples").join("scaffold-api")
+            deps.parent().unwrap().join("core-api")
         })
         .clone()
 }
@@ -43,15 +45,15 @@ struct Fixture {
 impl Fixture {
     fn start() -> Fixture {
         let pg = TempPostgres::start();
-        let redis = TempRedis::start_with_password(Some("example-redis-pw"));
+        let redis = TempRedis::start_with_password(Some("core-redis-pw"));
         let auth_db = pg.create_service_database("auth", "auth-pw");
-        pg.create_service_database("example", "example-db-pw");
-        let auth = AuthServer::start(&auth_db, &[("example", CREDENTIAL)]);
+        pg.create_service_database("core", "core-db-pw");
+        let auth = AuthServer::start(&auth_db, &[("core", CREDENTIAL)]);
         let secrets = tempfile::tempdir().unwrap();
         for (file, value) in [
-            ("example-db-password", "example-db-pw"),
-            ("example-redis-password", "example-redis-pw"),
-            ("example-credential", CREDENTIAL),
+            ("core-db-password", "core-db-pw"),
+            ("core-redis-password", "core-redis-pw"),
+            ("core-credential", CREDENTIAL),
         ] {
             std::fs::write(secrets.path().join(file), format!("{value}\n")).unwrap();
         }
@@ -61,21 +63,21 @@ impl Fixture {
     fn env(&self, port: u16) -> Vec<(&'static str, String)> {
         let secret = |f: &str| self.secrets.path().join(f).to_str().unwrap().to_owned();
         vec![
-            ("STACKR_SERVICE", "example".into()),
+            ("STACKR_SERVICE", "core".into()),
             ("PORT", port.to_string()),
-            ("DATABASE_URL", format!("postgres://example@127.0.0.1:{}/example", self.pg.port())),
-            ("DATABASE_PASSWORD_FILE", secret("example-db-password")),
+            ("DATABASE_URL", format!("postgres://core@127.0.0.1:{}/core", self.pg.port())),
+            ("DATABASE_PASSWORD_FILE", secret("core-db-password")),
             ("REDIS_URL", format!("redis://127.0.0.1:{}", self._redis.port())),
-            ("REDIS_PASSWORD_FILE", secret("example-redis-password")),
+            ("REDIS_PASSWORD_FILE", secret("core-redis-password")),
             ("AUTH_URL", self.auth.url.clone()),
-            ("SERVICE_CREDENTIAL_FILE", secret("example-credential")),
+            ("SERVICE_CREDENTIAL_FILE", secret("core-credential")),
             ("SESSION_CACHE_TTL_MS", "3000".into()),
             ("RUST_LOG", "info".into()),
         ]
     }
 
     fn spawn(&self, env: Vec<(&'static str, String)>) -> Child {
-        Command::new(example_binary())
+        Command::new(scaffolded_api_binary())
             .env_clear()
             .envs(env)
             .stdout(Stdio::null())
@@ -117,7 +119,7 @@ async fn scaffold_serves_health_me_domain_and_devices_then_shuts_down_gracefully
     assert_eq!(me["user"]["id"], alice.user_id.as_str());
     // Flexible: the first call provisioned alice in the service's own database.
     assert_eq!(
-        fx.pg.psql("example", &format!("SELECT count(*) FROM stackr_user WHERE user_id = '{}' AND provisioned_at IS NOT NULL", alice.user_id)),
+        fx.pg.psql("core", &format!("SELECT count(*) FROM stackr_user WHERE user_id = '{}' AND provisioned_at IS NOT NULL", alice.user_id)),
         "1"
     );
 
@@ -146,7 +148,7 @@ async fn scaffold_serves_health_me_domain_and_devices_then_shuts_down_gracefully
     assert!(log.contains("provisioned user"), "{log}");
     assert!(log.contains("/notes"), "requests are traced: {log}");
     let session_token = alice.cookie.split_once('=').unwrap().1.split('.').next().unwrap();
-    for secret in [session_token, token, CREDENTIAL, "example-db-pw", "example-redis-pw"] {
+    for secret in [session_token, token, CREDENTIAL, "core-db-pw", "core-redis-pw"] {
         assert!(!log.contains(secret), "a secret reached the log: {log}");
     }
 }
