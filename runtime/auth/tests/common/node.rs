@@ -11,7 +11,11 @@ pub fn interop_dir() -> PathBuf {
 }
 
 /// Installs the pinned packages (`npm ci`) when `node_modules` is missing, so a fresh clone works.
+/// Tests of one binary run in parallel: the lock keeps them from running two `npm ci` at once in
+/// the same folder (npm then deletes the other's files half-way).
 pub fn ensure_node_modules() {
+    static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _installing = INSTALL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let dir = interop_dir();
     if dir.join("node_modules/better-auth/package.json").exists() {
         return;
