@@ -202,7 +202,9 @@ fn print(name: &str, s: &Stats) {
     );
 }
 
-#[tokio::main]
+// One client thread, like `wrk -t1`: the load generator shares the 2 cores with the server under test
+// and PostgreSQL, and every extra client thread it runs steals them from the thing being measured.
+#[tokio::main(flavor = "current_thread")]
 async fn main() {
     let secs: u64 = std::env::var("BENCH_SECS")
         .ok()
