@@ -46,29 +46,62 @@ impl Browser {
             .timeout(Duration::from_secs(10))
             .build()
             .expect("a plain HTTP client always builds");
-        Browser { http, auth_url: auth_url.trim_end_matches('/').to_owned(), origin: origin.to_owned() }
+        Browser {
+            http,
+            auth_url: auth_url.trim_end_matches('/').to_owned(),
+            origin: origin.to_owned(),
+        }
     }
 
-    pub async fn sign_up(&self, email: &str, password: &str, name: &str) -> anyhow::Result<BrowserSession> {
+    pub async fn sign_up(
+        &self,
+        email: &str,
+        password: &str,
+        name: &str,
+    ) -> anyhow::Result<BrowserSession> {
         let body = json!({ "email": email, "password": password, "name": name });
-        session_from(self.post_auth("/api/auth/sign-up/email", None, &body).await?, "sign-up").await
+        session_from(
+            self.post_auth("/api/auth/sign-up/email", None, &body)
+                .await?,
+            "sign-up",
+        )
+        .await
     }
 
     pub async fn sign_in(&self, email: &str, password: &str) -> anyhow::Result<BrowserSession> {
         let body = json!({ "email": email, "password": password });
-        session_from(self.post_auth("/api/auth/sign-in/email", None, &body).await?, "sign-in").await
+        session_from(
+            self.post_auth("/api/auth/sign-in/email", None, &body)
+                .await?,
+            "sign-in",
+        )
+        .await
     }
 
     pub async fn sign_out(&self, session: &BrowserSession) -> anyhow::Result<()> {
-        let resp = self.post_auth("/api/auth/sign-out", Some(&session.cookie), &json!({})).await?;
-        anyhow::ensure!(resp.status().is_success(), "sign-out answered {}", resp.status());
+        let resp = self
+            .post_auth("/api/auth/sign-out", Some(&session.cookie), &json!({}))
+            .await?;
+        anyhow::ensure!(
+            resp.status().is_success(),
+            "sign-out answered {}",
+            resp.status()
+        );
         Ok(())
     }
 
     /// Auth's own view of a cookie: `GET /api/auth/get-session` (`null` when not signed in).
     pub async fn get_session(&self, cookie: &str) -> anyhow::Result<Value> {
-        let answer = self.get(&format!("{}/api/auth/get-session", self.auth_url), &[("cookie", cookie)]).await?;
-        anyhow::ensure!(answer.status == StatusCode::OK, "get-session answered {answer:?}");
+        let answer = self
+            .get(
+                &format!("{}/api/auth/get-session", self.auth_url),
+                &[("cookie", cookie)],
+            )
+            .await?;
+        anyhow::ensure!(
+            answer.status == StatusCode::OK,
+            "get-session answered {answer:?}"
+        );
         answer.json()
     }
 
@@ -80,7 +113,10 @@ impl Browser {
         }
         let resp = req.send().await.with_context(|| format!("GET {url}"))?;
         let status = resp.status();
-        Ok(Answer { status, body: resp.text().await.unwrap_or_default() })
+        Ok(Answer {
+            status,
+            body: resp.text().await.unwrap_or_default(),
+        })
     }
 
     /// A POST with exactly the given headers and an empty JSON body.
@@ -91,11 +127,23 @@ impl Browser {
         }
         let resp = req.send().await.with_context(|| format!("POST {url}"))?;
         let status = resp.status();
-        Ok(Answer { status, body: resp.text().await.unwrap_or_default() })
+        Ok(Answer {
+            status,
+            body: resp.text().await.unwrap_or_default(),
+        })
     }
 
-    async fn post_auth(&self, path: &str, cookie: Option<&str>, body: &Value) -> anyhow::Result<reqwest::Response> {
-        let mut req = self.http.post(format!("{}{path}", self.auth_url)).header("origin", &self.origin).json(body);
+    async fn post_auth(
+        &self,
+        path: &str,
+        cookie: Option<&str>,
+        body: &Value,
+    ) -> anyhow::Result<reqwest::Response> {
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.auth_url))
+            .header("origin", &self.origin)
+            .json(body);
         if let Some(cookie) = cookie {
             req = req.header("cookie", cookie);
         }
@@ -115,9 +163,23 @@ async fn session_from(resp: reqwest::Response, what: &str) -> anyhow::Result<Bro
         .map(str::to_owned);
     let body = resp.text().await.unwrap_or_default();
     anyhow::ensure!(status == StatusCode::OK, "{what} answered {status}: {body}");
-    let set_cookie = set_cookie.with_context(|| format!("{what} set no {SESSION_COOKIE} cookie"))?;
-    let cookie = set_cookie.split(';').next().unwrap_or_default().trim().to_owned();
-    let body: Value = serde_json::from_str(&body).with_context(|| format!("{what} body is not JSON"))?;
-    let user_id = body["user"]["id"].as_str().with_context(|| format!("{what} body has no user.id"))?.to_owned();
-    Ok(BrowserSession { user_id, cookie, set_cookie })
+    let set_cookie =
+        set_cookie.with_context(|| format!("{what} set no {SESSION_COOKIE} cookie"))?;
+    let cookie = set_cookie
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    let body: Value =
+        serde_json::from_str(&body).with_context(|| format!("{what} body is not JSON"))?;
+    let user_id = body["user"]["id"]
+        .as_str()
+        .with_context(|| format!("{what} body has no user.id"))?
+        .to_owned();
+    Ok(BrowserSession {
+        user_id,
+        cookie,
+        set_cookie,
+    })
 }

@@ -23,7 +23,9 @@ impl std::fmt::Display for BaseImage {
 
 /// Path of the build script, from this crate's manifest directory.
 pub fn build_script() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("image").join("build.sh")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("image")
+        .join("build.sh")
 }
 
 /// The image, built on first use in this process. Panics with the script's error when Docker or
@@ -53,8 +55,14 @@ fn build() -> anyhow::Result<BaseImage> {
     }
     let stdout = String::from_utf8_lossy(&output.stdout);
     let reference = stdout.lines().last().unwrap_or("").trim();
-    let (repository, tag) = reference
-        .split_once(':')
-        .ok_or_else(|| anyhow::anyhow!("{} printed `{reference}`, not repository:tag", script.display()))?;
-    Ok(BaseImage { repository: repository.to_owned(), tag: tag.to_owned() })
+    let (repository, tag) = reference.split_once(':').ok_or_else(|| {
+        anyhow::anyhow!(
+            "{} printed `{reference}`, not repository:tag",
+            script.display()
+        )
+    })?;
+    Ok(BaseImage {
+        repository: repository.to_owned(),
+        tag: tag.to_owned(),
+    })
 }

@@ -39,20 +39,29 @@ pub fn scaffold_spec(plan: &Plan, service: &ServicePlan) -> anyhow::Result<Scaff
         .find(|f| f.path.ends_with("/src/main.rs"))
         .with_context(|| format!("the scaffold of {} has no src/main.rs", service.name))?;
     parse_spec(&main.content).with_context(|| {
-        format!("the scaffold of {} changed shape; update checks/src/scaffold_spec.rs to read its SPEC", service.name)
+        format!(
+            "the scaffold of {} changed shape; update checks/src/scaffold_spec.rs to read its SPEC",
+            service.name
+        )
     })
 }
 
 fn parse_spec(main_rs: &str) -> anyhow::Result<ScaffoldSpec> {
-    let start = main_rs.find("const SPEC: ServiceSpec").context("no `const SPEC: ServiceSpec`")?;
+    let start = main_rs
+        .find("const SPEC: ServiceSpec")
+        .context("no `const SPEC: ServiceSpec`")?;
     let block = &main_rs[start..];
     let block = &block[..block.find("};").context("SPEC is not closed")?];
     let field = |name: &str| -> anyhow::Result<&str> {
-        let at = block.find(&format!("{name}:")).with_context(|| format!("SPEC has no `{name}`"))?;
+        let at = block
+            .find(&format!("{name}:"))
+            .with_context(|| format!("SPEC has no `{name}`"))?;
         let rest = &block[at + name.len() + 1..];
         Ok(rest[..rest.find(",\n").unwrap_or(rest.len())].trim())
     };
-    let variant = field("flavor")?.strip_prefix("Flavor::").context("flavor is not a Flavor:: variant")?;
+    let variant = field("flavor")?
+        .strip_prefix("Flavor::")
+        .context("flavor is not a Flavor:: variant")?;
     let flavor = match variant {
         "Standard" => "standard",
         "RoleGated" => "role-gated",
@@ -68,8 +77,14 @@ fn parse_spec(main_rs: &str) -> anyhow::Result<ScaffoldSpec> {
         .filter(|r| !r.is_empty())
         .map(str::to_owned)
         .collect();
-    let provisioning = field("provisioning")?.parse().context("provisioning is not a bool literal")?;
-    Ok(ScaffoldSpec { flavor: flavor.to_owned(), roles, provisioning })
+    let provisioning = field("provisioning")?
+        .parse()
+        .context("provisioning is not a bool literal")?;
+    Ok(ScaffoldSpec {
+        flavor: flavor.to_owned(),
+        roles,
+        provisioning,
+    })
 }
 
 #[cfg(test)]
@@ -80,7 +95,14 @@ mod tests {
     fn reads_the_spec_block() {
         let main = "const SPEC: ServiceSpec = ServiceSpec {\n    flavor: Flavor::RoleGated,\n    roles: &[\"finance\", \"ops\"],\n    provisioning: true,\n    migrations: MIGRATIONS,\n};\n";
         let spec = parse_spec(main).unwrap();
-        assert_eq!(spec, ScaffoldSpec { flavor: "role-gated".into(), roles: vec!["finance".into(), "ops".into()], provisioning: true });
+        assert_eq!(
+            spec,
+            ScaffoldSpec {
+                flavor: "role-gated".into(),
+                roles: vec!["finance".into(), "ops".into()],
+                provisioning: true
+            }
+        );
         assert!(parse_spec("fn main() {}").is_err());
     }
 
@@ -89,7 +111,12 @@ mod tests {
         let plan = crate::fixture::fixture_plan().unwrap();
         for service in plan.services.iter().filter(|s| !s.is_auth) {
             let spec = scaffold_spec(&plan, service).unwrap();
-            assert_eq!(Some(spec.flavor.as_str()), service.middleware, "{}", service.name);
+            assert_eq!(
+                Some(spec.flavor.as_str()),
+                service.middleware,
+                "{}",
+                service.name
+            );
             assert_eq!(spec.roles, service.roles, "{}", service.name);
         }
     }

@@ -26,7 +26,11 @@ async fn identity_tables(service: &RunningService) -> (BTreeSet<String>, i64) {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert!(databases.contains(&service.database.database), "{} has its database", service.name());
+    assert!(
+        databases.contains(&service.database.database),
+        "{} has its database",
+        service.name()
+    );
     let mut found = BTreeSet::new();
     let mut own_tables = 0;
     for database in databases {
@@ -56,13 +60,26 @@ fn identity_tables_are_only_in_auth(stack: &Stack) -> impl std::future::Future<O
     async move {
         for service in &stack.services {
             let (found, own_tables) = identity_tables(service).await;
-            assert!(own_tables > 0, "{}'s database has its tables (the service ran its migrations)", service.name());
+            assert!(
+                own_tables > 0,
+                "{}'s database has its tables (the service ran its migrations)",
+                service.name()
+            );
             if service.plan.is_auth {
-                let expected: BTreeSet<String> =
-                    IDENTITY_TABLES.iter().map(|t| format!("{}.{t}", service.database.database)).collect();
-                assert_eq!(found, expected, "auth's database holds the identity tables, and only there");
+                let expected: BTreeSet<String> = IDENTITY_TABLES
+                    .iter()
+                    .map(|t| format!("{}.{t}", service.database.database))
+                    .collect();
+                assert_eq!(
+                    found, expected,
+                    "auth's database holds the identity tables, and only there"
+                );
             } else {
-                assert!(found.is_empty(), "{} holds identity tables: {found:?}", service.name());
+                assert!(
+                    found.is_empty(),
+                    "{} holds identity tables: {found:?}",
+                    service.name()
+                );
             }
         }
     }
@@ -82,11 +99,21 @@ async fn every_foreign_database_refuses_every_role(stack: &Stack) {
                 .dbname(&to.database.database);
             let outcome = cfg.connect(NoTls).await;
             if from.name() == to.name() {
-                assert!(outcome.is_ok(), "{} must reach its own database: {:?}", from.name(), outcome.err());
+                assert!(
+                    outcome.is_ok(),
+                    "{} must reach its own database: {:?}",
+                    from.name(),
+                    outcome.err()
+                );
                 continue;
             }
             let err = match outcome {
-                Ok(_) => panic!("role {} got into {}'s database {}", from.database.role, to.name(), to.database.database),
+                Ok(_) => panic!(
+                    "role {} got into {}'s database {}",
+                    from.database.role,
+                    to.name(),
+                    to.database.database
+                ),
                 Err(e) => e,
             };
             let code = err.as_db_error().map(|db| db.code().code().to_owned());
@@ -104,11 +131,21 @@ async fn no_process_environment_names_another_service(stack: &Stack) {
     for service in &stack.services {
         let env = service.process.environment().unwrap();
         let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-        assert_eq!(get("DATABASE_URL").as_deref(), Some(service.database.url_without_password().as_str()));
-        assert_eq!(get("REDIS_URL").as_deref(), Some(service.redis.url_without_password().as_str()));
+        assert_eq!(
+            get("DATABASE_URL").as_deref(),
+            Some(service.database.url_without_password().as_str())
+        );
+        assert_eq!(
+            get("REDIS_URL").as_deref(),
+            Some(service.redis.url_without_password().as_str())
+        );
         for (name, _) in &env {
             let is_store_url = name.ends_with("DATABASE_URL") || name.ends_with("REDIS_URL");
-            assert!(!is_store_url || name == "DATABASE_URL" || name == "REDIS_URL", "{} has {name}", service.name());
+            assert!(
+                !is_store_url || name == "DATABASE_URL" || name == "REDIS_URL",
+                "{} has {name}",
+                service.name()
+            );
         }
         for other in stack.services.iter().filter(|o| o.name() != service.name()) {
             let foreign = [
@@ -121,7 +158,12 @@ async fn no_process_environment_names_another_service(stack: &Stack) {
             ];
             for (name, value) in &env {
                 for needle in &foreign {
-                    assert!(!value.contains(needle.as_str()), "{}'s {name} names {}'s store ({needle})", service.name(), other.name());
+                    assert!(
+                        !value.contains(needle.as_str()),
+                        "{}'s {name} names {}'s store ({needle})",
+                        service.name(),
+                        other.name()
+                    );
                 }
             }
         }
@@ -133,23 +175,58 @@ async fn jobs_land_only_in_their_own_redis(stack: &Stack) {
     set_role(stack, &caller.user_id, "admin").await;
     let mut enqueued = Vec::new();
     for service in stack.base_services() {
-        let answer = browser(stack).post(&service.url("/jobs"), &[("cookie", &caller.cookie)]).await.unwrap();
-        assert_eq!(answer.status, StatusCode::OK, "enqueue at {}: {answer:?}", service.name());
-        let job_id = answer.json().unwrap()["jobId"].as_str().expect("a job id").to_owned();
-        let queue = service.env_var("STACKR_QUEUE").expect("a base service has a queue").to_owned();
-        let prefix = service.env_var("STACKR_QUEUE_PREFIX").unwrap_or("bull").to_owned();
-        enqueued.push((service.name().to_owned(), format!("{prefix}:{queue}:"), job_id));
+        let answer = browser(stack)
+            .post(&service.url("/jobs"), &[("cookie", &caller.cookie)])
+            .await
+            .unwrap();
+        assert_eq!(
+            answer.status,
+            StatusCode::OK,
+            "enqueue at {}: {answer:?}",
+            service.name()
+        );
+        let job_id = answer.json().unwrap()["jobId"]
+            .as_str()
+            .expect("a job id")
+            .to_owned();
+        let queue = service
+            .env_var("STACKR_QUEUE")
+            .expect("a base service has a queue")
+            .to_owned();
+        let prefix = service
+            .env_var("STACKR_QUEUE_PREFIX")
+            .unwrap_or("bull")
+            .to_owned();
+        enqueued.push((
+            service.name().to_owned(),
+            format!("{prefix}:{queue}:"),
+            job_id,
+        ));
     }
     for holder in &stack.services {
         let mut conn = holder.redis.connect().await.unwrap();
-        let keys: Vec<String> = redis::cmd("KEYS").arg("*").query_async(&mut conn).await.unwrap();
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg("*")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
         for (owner, queue_prefix, job_id) in &enqueued {
             let job_key = format!("{queue_prefix}{job_id}");
-            let queue_keys: Vec<&String> = keys.iter().filter(|k| k.starts_with(queue_prefix.as_str())).collect();
+            let queue_keys: Vec<&String> = keys
+                .iter()
+                .filter(|k| k.starts_with(queue_prefix.as_str()))
+                .collect();
             if holder.name() == owner {
-                assert!(keys.contains(&job_key), "{owner}'s job {job_key} is in its own Redis: {keys:?}");
+                assert!(
+                    keys.contains(&job_key),
+                    "{owner}'s job {job_key} is in its own Redis: {keys:?}"
+                );
             } else {
-                assert!(queue_keys.is_empty(), "{}'s Redis holds keys of {owner}'s queue: {queue_keys:?}", holder.name());
+                assert!(
+                    queue_keys.is_empty(),
+                    "{}'s Redis holds keys of {owner}'s queue: {queue_keys:?}",
+                    holder.name()
+                );
             }
         }
     }

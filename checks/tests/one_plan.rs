@@ -17,7 +17,11 @@ const PROCESS_COMPOSE: &str = "process-compose.yaml";
 const VM_TEST: &str = "nix/vm-test.nix";
 
 fn file<'a>(files: &'a [RenderedFile], path: &str) -> &'a str {
-    &files.iter().find(|f| f.path == path).unwrap_or_else(|| panic!("the generator renders no {path}")).content
+    &files
+        .iter()
+        .find(|f| f.path == path)
+        .unwrap_or_else(|| panic!("the generator renders no {path}"))
+        .content
 }
 
 /// `<service>-api` process -> its `environment` list, from the process-compose YAML.
@@ -30,7 +34,11 @@ fn api_environments(yaml: &str) -> Vec<(String, Vec<String>)> {
             let service = name.as_str()?.strip_suffix("-api")?.to_owned();
             let env = process["environment"]
                 .as_sequence()
-                .map(|s| s.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+                .map(|s| {
+                    s.iter()
+                        .filter_map(|v| v.as_str().map(str::to_owned))
+                        .collect()
+                })
                 .unwrap_or_default();
             Some((service, env))
         })
@@ -53,20 +61,41 @@ fn assert_artifacts_follow_plan(label: &str, plan: &Plan, files: &[RenderedFile]
     let environments = api_environments(file(files, PROCESS_COMPOSE));
     let compose_services: BTreeSet<&str> = environments.iter().map(|(s, _)| s.as_str()).collect();
     let plan_services: BTreeSet<&str> = plan.services.iter().map(|s| s.name.as_str()).collect();
-    assert_eq!(compose_services, plan_services, "{label}: API processes in {PROCESS_COMPOSE}");
+    assert_eq!(
+        compose_services, plan_services,
+        "{label}: API processes in {PROCESS_COMPOSE}"
+    );
     for service in &plan.services {
-        let planned: Vec<String> = service.api_env.iter().map(|v| format!("{}={}", v.name, v.value)).collect();
-        let (_, in_file) = environments.iter().find(|(s, _)| *s == service.name).unwrap();
-        assert_eq!(in_file, &planned, "{label}: environment of {}-api in {PROCESS_COMPOSE}", service.name);
+        let planned: Vec<String> = service
+            .api_env
+            .iter()
+            .map(|v| format!("{}={}", v.name, v.value))
+            .collect();
+        let (_, in_file) = environments
+            .iter()
+            .find(|(s, _)| *s == service.name)
+            .unwrap();
+        assert_eq!(
+            in_file, &planned,
+            "{label}: environment of {}-api in {PROCESS_COMPOSE}",
+            service.name
+        );
     }
 
     // VM test: the same services, on the same API ports, with the same databases.
     let vm = file(files, VM_TEST);
     let units = captures(vm, "wait_for_unit(\"stackr-", "-api.service\")");
-    assert_eq!(units, plan_services.iter().map(|s| s.to_string()).collect(), "{label}: API units the VM test waits for");
+    assert_eq!(
+        units,
+        plan_services.iter().map(|s| s.to_string()).collect(),
+        "{label}: API units the VM test waits for"
+    );
     let health_ports = captures(vm, "http://127.0.0.1:", "/health");
     let plan_ports: BTreeSet<String> = plan.services.iter().map(|s| s.port.to_string()).collect();
-    assert_eq!(health_ports, plan_ports, "{label}: API ports the VM test probes");
+    assert_eq!(
+        health_ports, plan_ports,
+        "{label}: API ports the VM test probes"
+    );
     // Every `psql -U <role> -d <database>` the VM test runs names the plan's roles/databases;
     // each service reaches its own, and at least one foreign pair is tried.
     let pairs: Vec<(String, String)> = vm
@@ -74,17 +103,27 @@ fn assert_artifacts_follow_plan(label: &str, plan: &Plan, files: &[RenderedFile]
         .filter_map(|line| {
             let mut words = line.split(" -U ").nth(1)?.split_whitespace();
             let role = words.next()?;
-            (words.next()? == "-d").then(|| (role.to_owned(), words.next().unwrap_or_default().to_owned()))
+            (words.next()? == "-d")
+                .then(|| (role.to_owned(), words.next().unwrap_or_default().to_owned()))
         })
         .collect();
     let db_names: BTreeSet<&str> = plan.services.iter().map(|s| s.db_name.as_str()).collect();
     for (role, db) in &pairs {
-        assert!(db_names.contains(role.as_str()) && db_names.contains(db.as_str()), "{label}: VM test uses {role}/{db}, not in the plan");
+        assert!(
+            db_names.contains(role.as_str()) && db_names.contains(db.as_str()),
+            "{label}: VM test uses {role}/{db}, not in the plan"
+        );
     }
     for db in &db_names {
-        assert!(pairs.iter().any(|(r, d)| r == db && d == db), "{label}: the VM test connects {db} to its own database");
+        assert!(
+            pairs.iter().any(|(r, d)| r == db && d == db),
+            "{label}: the VM test connects {db} to its own database"
+        );
     }
-    assert!(pairs.iter().any(|(r, d)| r != d), "{label}: the VM test tries a foreign database");
+    assert!(
+        pairs.iter().any(|(r, d)| r != d),
+        "{label}: the VM test tries a foreign database"
+    );
 }
 
 #[test]
@@ -97,13 +136,21 @@ fn fixture_process_compose_and_vm_test_come_from_the_plan_the_checks_run() {
 
 #[test]
 fn demo_process_compose_and_vm_test_come_from_one_plan_and_are_up_to_date() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned();
-    let project = stackr::project::load_project(&root).map_err(|e| e.to_string()).unwrap();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned();
+    let project = stackr::project::load_project(&root)
+        .map_err(|e| e.to_string())
+        .unwrap();
     let files = render_generated(&project.plan).unwrap();
     assert_artifacts_follow_plan("demo", &project.plan, &files);
     for path in [PROCESS_COMPOSE, VM_TEST] {
         let committed = std::fs::read_to_string(root.join(Path::new(path))).unwrap();
-        assert!(committed == file(&files, path), "the demo's {path} is not what its plan renders; run `stackr generate`");
+        assert!(
+            committed == file(&files, path),
+            "the demo's {path} is not what its plan renders; run `stackr generate`"
+        );
     }
 }
 
@@ -115,9 +162,12 @@ fn a_plan_that_drifted_from_the_files_is_caught() {
     let mut other_port = plan.clone();
     other_port.services[1].port += 1000;
     let mut other_env = plan.clone();
-    other_env.services[2].api_env.retain(|v| v.name != "SESSION_CACHE_TTL_MS");
+    other_env.services[2]
+        .api_env
+        .retain(|v| v.name != "SESSION_CACHE_TTL_MS");
     for (what, drifted) in [("port", other_port), ("environment", other_env)] {
-        let caught = std::panic::catch_unwind(|| assert_artifacts_follow_plan("drifted", &drifted, &files));
+        let caught =
+            std::panic::catch_unwind(|| assert_artifacts_follow_plan("drifted", &drifted, &files));
         assert!(caught.is_err(), "a drifted {what} went unnoticed");
     }
 }

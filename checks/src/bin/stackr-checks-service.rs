@@ -28,9 +28,13 @@ async fn main() -> anyhow::Result<()> {
     let spec = spec_from_args(std::env::args().skip(1))?;
     let runtime = ServiceRuntime::from_env(spec).await?;
     let producer = Arc::new(Producer::from_env().context("queue configuration")?);
-    let router = Router::new().route("/jobs", post(enqueue)).layer(Extension(producer));
+    let router = Router::new()
+        .route("/jobs", post(enqueue))
+        .layer(Extension(producer));
     let router = match spec.flavor {
-        Flavor::Flexible => router.route("/me", get(me_or_device)).merge(device_session_routes()),
+        Flavor::Flexible => router
+            .route("/me", get(me_or_device))
+            .merge(device_session_routes()),
         Flavor::Standard | Flavor::RoleGated => router.route("/me", get(me)),
         Flavor::None => router,
     };
@@ -62,17 +66,30 @@ async fn enqueue(
 fn spec_from_args(mut args: impl Iterator<Item = String>) -> anyhow::Result<ServiceSpec> {
     let (mut flavor, mut roles, mut provisioning) = (None, Vec::new(), None);
     while let Some(arg) = args.next() {
-        let value = args.next().with_context(|| format!("{arg} needs a value"))?;
+        let value = args
+            .next()
+            .with_context(|| format!("{arg} needs a value"))?;
         match arg.as_str() {
             "--flavor" => flavor = Some(value.parse::<Flavor>().map_err(anyhow::Error::msg)?),
-            "--roles" => roles = value.split(',').filter(|r| !r.is_empty()).map(str::to_owned).collect(),
-            "--provisioning" => provisioning = Some(value.parse::<bool>().context("--provisioning true|false")?),
+            "--roles" => {
+                roles = value
+                    .split(',')
+                    .filter(|r| !r.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            }
+            "--provisioning" => {
+                provisioning = Some(value.parse::<bool>().context("--provisioning true|false")?)
+            }
             other => bail!("unknown argument {other} (expected --flavor, --roles, --provisioning)"),
         }
     }
     // ServiceSpec holds 'static slices because scaffolds write them as literals; leaking the few
     // strings of one process's lifetime amounts to the same.
-    let roles: Vec<&'static str> = roles.into_iter().map(|r| &*Box::leak(r.into_boxed_str())).collect();
+    let roles: Vec<&'static str> = roles
+        .into_iter()
+        .map(|r| &*Box::leak(r.into_boxed_str()))
+        .collect();
     Ok(ServiceSpec {
         flavor: flavor.context("--flavor is required")?,
         roles: Box::leak(roles.into_boxed_slice()),

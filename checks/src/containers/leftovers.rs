@@ -17,7 +17,14 @@ pub fn remove_leftovers() {
     ONCE.call_once(|| {
         let format = format!("{{{{.ID}}}} {{{{.Label \"{OWNER_LABEL}\"}}}}");
         let Ok(out) = Command::new("docker")
-            .args(["ps", "-a", "--filter", &format!("label={OWNER_LABEL}"), "--format", &format])
+            .args([
+                "ps",
+                "-a",
+                "--filter",
+                &format!("label={OWNER_LABEL}"),
+                "--format",
+                &format,
+            ])
             .output()
         else {
             return;
@@ -29,8 +36,14 @@ pub fn remove_leftovers() {
             .map(|(id, _)| id.to_owned())
             .collect();
         if !orphans.is_empty() {
-            eprintln!("stackr-checks: removing {} container(s) left by an earlier, killed run", orphans.len());
-            let _ = Command::new("docker").args(["rm", "-f", "-v"]).args(&orphans).output();
+            eprintln!(
+                "stackr-checks: removing {} container(s) left by an earlier, killed run",
+                orphans.len()
+            );
+            let _ = Command::new("docker")
+                .args(["rm", "-f", "-v"])
+                .args(&orphans)
+                .output();
         }
     });
 }

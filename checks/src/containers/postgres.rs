@@ -48,7 +48,10 @@ impl std::fmt::Debug for ServiceDatabase {
 impl ServiceDatabase {
     /// `DATABASE_URL` as the runtime contract wants it: no password (that comes from a file).
     pub fn url_without_password(&self) -> String {
-        format!("postgres://{}@127.0.0.1:{}/{}", self.role, self.port, self.database)
+        format!(
+            "postgres://{}@127.0.0.1:{}/{}",
+            self.role, self.port, self.database
+        )
     }
 
     /// A connection config with the password, for the harness's own checks.
@@ -79,7 +82,12 @@ impl PostgresContainer {
         .await
         .with_context(|| format!("starting the PostgreSQL container of `{service}`"))?;
         let host_port = container.get_host_port_ipv4(PG_PORT).await?;
-        let pg = PostgresContainer { service: service.to_owned(), container, host_port, superuser_password };
+        let pg = PostgresContainer {
+            service: service.to_owned(),
+            container,
+            host_port,
+            superuser_password,
+        };
         pg.wait_for_superuser().await?;
         Ok(pg)
     }
@@ -103,7 +111,10 @@ impl PostgresContainer {
             match self.superuser("postgres").await {
                 Ok(_) => return Ok(()),
                 Err(e) if Instant::now() > deadline => {
-                    return Err(e.context(format!("PostgreSQL of `{}` never accepted a login", self.service)))
+                    return Err(e.context(format!(
+                        "PostgreSQL of `{}` never accepted a login",
+                        self.service
+                    )))
                 }
                 Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
             }
@@ -129,14 +140,20 @@ impl PostgresContainer {
     /// Creates the service's role and database (role = database = service name with `-` → `_`),
     /// with a fresh random password; nobody else may connect to that database.
     pub async fn create_service_database(&self) -> anyhow::Result<ServiceDatabase> {
-        self.create_database(&self.service.replace('-', "_"), &random_secret(32)).await
+        self.create_database(&self.service.replace('-', "_"), &random_secret(32))
+            .await
     }
 
     /// Creates role `name` with `password` and its database `name`; nobody else may connect to it.
     /// `name` must be a stackr database name (`[a-z][a-z0-9_]*`) and `password` alphanumeric.
-    pub async fn create_database(&self, name: &str, password: &str) -> anyhow::Result<ServiceDatabase> {
+    pub async fn create_database(
+        &self,
+        name: &str,
+        password: &str,
+    ) -> anyhow::Result<ServiceDatabase> {
         anyhow::ensure!(
-            name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            name.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
                 && password.chars().all(|c| c.is_ascii_alphanumeric()),
             "database names are [a-z0-9_] and passwords alphanumeric"
         );
@@ -148,7 +165,10 @@ impl PostgresContainer {
             format!("CREATE DATABASE \"{name}\" OWNER \"{name}\""),
             format!("REVOKE ALL ON DATABASE \"{name}\" FROM PUBLIC"),
         ] {
-            admin.batch_execute(&statement).await.with_context(|| format!("creating role and database `{name}`"))?;
+            admin
+                .batch_execute(&statement)
+                .await
+                .with_context(|| format!("creating role and database `{name}`"))?;
         }
         Ok(ServiceDatabase {
             role: name.to_owned(),

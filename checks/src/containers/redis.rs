@@ -35,14 +35,23 @@ impl RedisContainer {
     /// Starts `service`'s Redis with `password` and waits until an authenticated PING answers.
     pub async fn start_with_password(service: &str, password: &str) -> anyhow::Result<Self> {
         let password = password.to_owned();
-        let container = checks_container(REDIS_PORT, WaitFor::message_on_stdout("Ready to accept connections"), "redis")
-            .with_env_var("REDIS_PASSWORD", &password)
-            .with_cmd(["sh", "-c", ENTRY])
-            .start()
-            .await
-            .with_context(|| format!("starting the Redis container of `{service}`"))?;
+        let container = checks_container(
+            REDIS_PORT,
+            WaitFor::message_on_stdout("Ready to accept connections"),
+            "redis",
+        )
+        .with_env_var("REDIS_PASSWORD", &password)
+        .with_cmd(["sh", "-c", ENTRY])
+        .start()
+        .await
+        .with_context(|| format!("starting the Redis container of `{service}`"))?;
         let host_port = container.get_host_port_ipv4(REDIS_PORT).await?;
-        let redis = RedisContainer { service: service.to_owned(), container, host_port, password };
+        let redis = RedisContainer {
+            service: service.to_owned(),
+            container,
+            host_port,
+            password,
+        };
         redis.wait_for_ping().await?;
         Ok(redis)
     }
@@ -70,7 +79,10 @@ impl RedisContainer {
 
     /// A client with the password, for the harness's own checks.
     pub fn client(&self) -> anyhow::Result<redis::Client> {
-        Ok(redis::Client::open(format!("redis://:{}@127.0.0.1:{}", self.password, self.host_port))?)
+        Ok(redis::Client::open(format!(
+            "redis://:{}@127.0.0.1:{}",
+            self.password, self.host_port
+        ))?)
     }
 
     pub async fn connect(&self) -> anyhow::Result<redis::aio::MultiplexedConnection> {
@@ -89,7 +101,9 @@ impl RedisContainer {
             match attempt.await {
                 Ok(()) => return Ok(()),
                 Err(e) if Instant::now() > deadline => {
-                    return Err(e.context(format!("Redis of `{}` never answered PING", self.service)))
+                    return Err(
+                        e.context(format!("Redis of `{}` never answered PING", self.service))
+                    )
                 }
                 Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
             }

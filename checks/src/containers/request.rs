@@ -31,8 +31,14 @@ pub(crate) fn checks_container(
         .with_label("dev.stackr.checks.role", role)
         .with_startup_timeout(Duration::from_secs(60))
         .with_host_config_modifier(move |host| {
-            let binding = PortBinding { host_ip: Some("127.0.0.1".into()), host_port: Some(String::new()) };
+            let binding = PortBinding {
+                host_ip: Some("127.0.0.1".into()),
+                host_port: Some(String::new()),
+            };
             host.publish_all_ports = Some(false);
-            host.port_bindings = Some(HashMap::from([(format!("{internal_port}/tcp"), Some(vec![binding]))]));
+            host.port_bindings = Some(HashMap::from([(
+                format!("{internal_port}/tcp"),
+                Some(vec![binding]),
+            )]));
         })
 }

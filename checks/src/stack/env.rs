@@ -20,7 +20,11 @@ pub fn remap_env(planned: &[EnvVar], ports: &PortMap) -> Vec<(String, String)> {
         .iter()
         .map(|var| {
             let value = if PORT_VARS.contains(&var.name.as_str()) {
-                var.value.parse::<u16>().ok().and_then(|p| ports.get(&p)).map_or(var.value.clone(), u16::to_string)
+                var.value
+                    .parse::<u16>()
+                    .ok()
+                    .and_then(|p| ports.get(&p))
+                    .map_or(var.value.clone(), u16::to_string)
             } else {
                 remap_loopback_ports(&var.value, ports)
             };
@@ -38,7 +42,11 @@ fn remap_loopback_ports(value: &str, ports: &PortMap) -> String {
         out.push_str(before);
         out.push_str(host);
         let digits = after.chars().take_while(char::is_ascii_digit).count();
-        match after[..digits].parse::<u16>().ok().and_then(|p| ports.get(&p)) {
+        match after[..digits]
+            .parse::<u16>()
+            .ok()
+            .and_then(|p| ports.get(&p))
+        {
             Some(actual) => out.push_str(&actual.to_string()),
             None => out.push_str(&after[..digits]),
         }
@@ -69,16 +77,25 @@ mod tests {
                 EnvVar::new("PORT", "8080"),
                 EnvVar::new("DATABASE_URL", "postgres://notes@127.0.0.1:54321/notes"),
                 EnvVar::new("AUTH_URL", "http://127.0.0.1:8888"),
-                EnvVar::new("AUTH_TRUSTED_ORIGINS", "http://localhost:3000,http://localhost:8888"),
+                EnvVar::new(
+                    "AUTH_TRUSTED_ORIGINS",
+                    "http://localhost:3000,http://localhost:8888",
+                ),
                 EnvVar::new("STACKR_QUEUE", "notes"),
             ],
             &ports,
         );
         let get = |k: &str| env.iter().find(|(n, _)| n == k).unwrap().1.clone();
         assert_eq!(get("PORT"), "41001");
-        assert_eq!(get("DATABASE_URL"), "postgres://notes@127.0.0.1:32771/notes");
+        assert_eq!(
+            get("DATABASE_URL"),
+            "postgres://notes@127.0.0.1:32771/notes"
+        );
         assert_eq!(get("AUTH_URL"), "http://127.0.0.1:41000");
-        assert_eq!(get("AUTH_TRUSTED_ORIGINS"), "http://localhost:3000,http://localhost:41000");
+        assert_eq!(
+            get("AUTH_TRUSTED_ORIGINS"),
+            "http://localhost:3000,http://localhost:41000"
+        );
         assert_eq!(get("STACKR_QUEUE"), "notes");
     }
 }

@@ -61,7 +61,10 @@ impl RunningService {
     }
 
     pub fn env_var(&self, name: &str) -> Option<&str> {
-        self.env.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.env
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -75,15 +78,24 @@ impl Stack {
     }
 
     pub fn service(&self, name: &str) -> &RunningService {
-        self.services.iter().find(|s| s.name() == name).unwrap_or_else(|| panic!("no service `{name}` in the stack"))
+        self.services
+            .iter()
+            .find(|s| s.name() == name)
+            .unwrap_or_else(|| panic!("no service `{name}` in the stack"))
     }
 
     pub fn service_mut(&mut self, name: &str) -> &mut RunningService {
-        self.services.iter_mut().find(|s| s.name() == name).unwrap_or_else(|| panic!("no service `{name}` in the stack"))
+        self.services
+            .iter_mut()
+            .find(|s| s.name() == name)
+            .unwrap_or_else(|| panic!("no service `{name}` in the stack"))
     }
 
     pub fn auth(&self) -> &RunningService {
-        self.services.iter().find(|s| s.plan.is_auth).expect("the fixture has an auth service")
+        self.services
+            .iter()
+            .find(|s| s.plan.is_auth)
+            .expect("the fixture has an auth service")
     }
 
     pub fn base_services(&self) -> impl Iterator<Item = &RunningService> {
@@ -99,7 +111,11 @@ impl Stack {
 
     /// The public URL auth runs under (`AUTH_BASE_URL`): browsers' requests carry its origin.
     pub fn auth_origin(&self) -> String {
-        self.auth().env_var("AUTH_BASE_URL").expect("auth's env has AUTH_BASE_URL").trim_end_matches('/').to_owned()
+        self.auth()
+            .env_var("AUTH_BASE_URL")
+            .expect("auth's env has AUTH_BASE_URL")
+            .trim_end_matches('/')
+            .to_owned()
     }
 
     /// The guards' verified-session cache TTL (`SESSION_CACHE_TTL_MS` in the base services' env).

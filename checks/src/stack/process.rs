@@ -37,7 +37,11 @@ impl ServiceProcess {
             .stderr(out)
             .spawn()
             .with_context(|| format!("starting {name} ({})", program.display()))?;
-        Ok(ServiceProcess { name: name.to_owned(), child, log })
+        Ok(ServiceProcess {
+            name: name.to_owned(),
+            child,
+            log,
+        })
     }
 
     pub fn name(&self) -> &str {
@@ -69,7 +73,11 @@ impl ServiceProcess {
     /// Fails with the end of the log if the process has exited.
     pub fn ensure_running(&mut self) -> anyhow::Result<()> {
         if let Some(status) = self.child.try_wait()? {
-            anyhow::bail!("{} exited ({status}); end of its log:\n{}", self.name, self.log_tail(40));
+            anyhow::bail!(
+                "{} exited ({status}); end of its log:\n{}",
+                self.name,
+                self.log_tail(40)
+            );
         }
         Ok(())
     }
@@ -79,7 +87,11 @@ impl ServiceProcess {
         let _ = self.child.kill();
         let deadline = Instant::now() + Duration::from_secs(10);
         while self.child.try_wait()?.is_none() {
-            anyhow::ensure!(Instant::now() < deadline, "{} did not die after SIGKILL", self.name);
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "{} did not die after SIGKILL",
+                self.name
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         Ok(())

@@ -30,12 +30,15 @@ const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub async fn start(plan: Plan, binaries: &Binaries) -> anyhow::Result<Stack> {
     let began = Instant::now();
-    let root = tempfile::Builder::new().prefix("stackr-checks-").tempdir()?;
+    let root = tempfile::Builder::new()
+        .prefix("stackr-checks-")
+        .tempdir()?;
     let secrets = write_plan_secrets(root.path(), &plan)?;
     let log_dir = root.path().join(&plan.state_dir).join("logs");
     std::fs::create_dir_all(&log_dir)?;
 
-    let containers = try_join_all(plan.services.iter().map(|s| start_containers(s, &secrets))).await?;
+    let containers =
+        try_join_all(plan.services.iter().map(|s| start_containers(s, &secrets))).await?;
     let containers_ready = began.elapsed();
 
     let mut ports = PortMap::new();
@@ -50,21 +53,42 @@ pub async fn start(plan: Plan, binaries: &Binaries) -> anyhow::Result<Stack> {
 
     let mut services = Vec::new();
     // Auth first: base services' guards need it, and provisioning checks it at their first call.
-    let order = plan.services.iter().zip(containers).partition::<Vec<_>, _>(|(s, _)| s.is_auth);
+    let order = plan
+        .services
+        .iter()
+        .zip(containers)
+        .partition::<Vec<_>, _>(|(s, _)| s.is_auth);
     for (service, (postgres, redis, database)) in order.0.into_iter().chain(order.1) {
         let mut env = remap_env(&service.api_env, &ports);
         if service.is_auth {
-            env.extend(AUTH_EXTRA_ENV.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+            env.extend(
+                AUTH_EXTRA_ENV
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string())),
+            );
         }
-        let spec = if service.is_auth { None } else { Some(scaffold_spec(&plan, service)?) };
+        let spec = if service.is_auth {
+            None
+        } else {
+            Some(scaffold_spec(&plan, service)?)
+        };
         let (program, args) = match &spec {
             None => (&binaries.auth, Vec::new()),
             Some(spec) => (&binaries.service, spec.service_args()),
         };
-        let process = ServiceProcess::spawn(&service.name, program, &args, &env, root.path(), &log_dir)?;
+        let process =
+            ServiceProcess::spawn(&service.name, program, &args, &env, root.path(), &log_dir)?;
         let api_port = ports[&service.port];
-        let mut running =
-            RunningService { plan: service.clone(), spec, api_port, env, database, process, postgres, redis };
+        let mut running = RunningService {
+            plan: service.clone(),
+            spec,
+            api_port,
+            env,
+            database,
+            process,
+            postgres,
+            redis,
+        };
         if service.is_auth {
             wait_until_healthy(&mut running).await?;
         }
@@ -83,7 +107,11 @@ pub async fn start(plan: Plan, binaries: &Binaries) -> anyhow::Result<Stack> {
     );
     // Back in plan order, so tests can rely on the config's order.
     services.sort_by_key(|s| plan.services.iter().position(|p| p.name == s.plan.name));
-    Ok(Stack { plan, services, root })
+    Ok(Stack {
+        plan,
+        services,
+        root,
+    })
 }
 
 /// The service's PostgreSQL (with its role and database, password from the plan's secret file)
@@ -92,7 +120,12 @@ async fn start_containers(
     service: &ServicePlan,
     secrets: &BTreeMap<String, String>,
 ) -> anyhow::Result<(PostgresContainer, RedisContainer, ServiceDatabase)> {
-    let secret = |file: &str| secrets.get(file).cloned().with_context(|| format!("the plan lists no secret {file}"));
+    let secret = |file: &str| {
+        secrets
+            .get(file)
+            .cloned()
+            .with_context(|| format!("the plan lists no secret {file}"))
+    };
     let db_password = secret(&service.dev.db_password_file)?;
     let redis_password = secret(&service.dev.redis_password_file)?;
     let (pg, redis) = tokio::try_join!(
@@ -104,7 +137,9 @@ async fn start_containers(
 }
 
 async fn wait_until_healthy(service: &mut RunningService) -> anyhow::Result<()> {
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(2)).build()?;
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()?;
     let url = service.url("/health");
     let deadline = Instant::now() + READY_TIMEOUT;
     loop {

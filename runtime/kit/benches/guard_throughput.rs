@@ -22,7 +22,10 @@ use stackr_kit::Flavor;
 const REQUIRED_RATIO: f64 = 0.70;
 
 fn knob(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 #[derive(Default)]
@@ -58,7 +61,11 @@ async fn load(url: &str, cookie: Option<&str>, connections: usize, duration: Dur
         .map(|_| {
             let (url, cookie, stop) = (url.to_owned(), cookie.map(str::to_owned), stop.clone());
             tokio::spawn(async move {
-                let http = reqwest::Client::builder().no_proxy().pool_max_idle_per_host(1).build().unwrap();
+                let http = reqwest::Client::builder()
+                    .no_proxy()
+                    .pool_max_idle_per_host(1)
+                    .build()
+                    .unwrap();
                 let mut sample = Sample::default();
                 while !stop.load(Ordering::Relaxed) {
                     let mut req = http.get(&url);
@@ -100,7 +107,13 @@ fn report(label: &str, s: &mut Sample) {
     );
 }
 
-async fn measure(stack: &Stack, cookie: &str, connections: usize, round: Duration, rounds: u64) -> (Sample, Sample) {
+async fn measure(
+    stack: &Stack,
+    cookie: &str,
+    connections: usize,
+    round: Duration,
+    rounds: u64,
+) -> (Sample, Sample) {
     let public = format!("{}/public", stack.service_url);
     let me = format!("{}/me", stack.service_url);
     // Warm-up: connection pools, the session cache, the allocator.
@@ -118,7 +131,10 @@ fn main() {
     let connections = knob("BENCH_CONNECTIONS", 32) as usize;
     let round = Duration::from_millis(knob("BENCH_ROUND_MS", 2000));
     let rounds = knob("BENCH_ROUNDS", 3);
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let cached = Stack::start(StackOptions::new(Flavor::Standard).cache_ttl_ms(3000)).await;
         let alice = cached.sign_up("bench").await;

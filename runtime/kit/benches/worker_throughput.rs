@@ -44,7 +44,10 @@ fn worker_runtime() -> tokio::runtime::Runtime {
 }
 
 fn env_number(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -56,8 +59,19 @@ async fn main() {
     let node_version = node_bullmq_version();
 
     println!("worker throughput: {jobs} jobs after {WARMUP} warm-up, median of {repeats}, one redis-server on loopback");
-    println!("load average at the start: {}", std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim());
-    println!("{:>11}  {:>22}  {:>22}  {:>7}", "concurrency", format!("node bullmq {node_version}"), "stackr-kit worker", "ratio");
+    println!(
+        "load average at the start: {}",
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
+    );
+    println!(
+        "{:>11}  {:>22}  {:>22}  {:>7}",
+        "concurrency",
+        format!("node bullmq {node_version}"),
+        "stackr-kit worker",
+        "ratio"
+    );
     let mut all_met = true;
     for concurrency in CONCURRENCIES {
         let mut node_rates = Vec::new();
@@ -68,7 +82,11 @@ async fn main() {
         let mut rust_cpu = Vec::new();
         for round in 0..repeats {
             // Alternate who goes first so neither side always gets the warmer machine.
-            let order = if round % 2 == 0 { [Side::Node, Side::Rust] } else { [Side::Rust, Side::Node] };
+            let order = if round % 2 == 0 {
+                [Side::Node, Side::Rust]
+            } else {
+                [Side::Rust, Side::Node]
+            };
             for side in order {
                 let run = measure(&redis, side, concurrency, jobs).await;
                 let (rates, cost, cpu) = match side {
@@ -100,10 +118,18 @@ async fn main() {
             median(&mut rust_cpu),
         );
     }
-    println!("target (ours >= 2x node at both concurrencies): {}", if all_met { "met" } else { "NOT met" });
+    println!(
+        "target (ours >= 2x node at both concurrencies): {}",
+        if all_met { "met" } else { "NOT met" }
+    );
     println!("redis cpu us/job: redis-server's CPU time per job (same scripts, same commands for both sides);");
     println!("1e6 / it is the most jobs/s one redis-server can complete, whoever the client is");
-    println!("load average at the end (2-core machine, shared): {}", std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim());
+    println!(
+        "load average at the end (2-core machine, shared): {}",
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
+    );
 }
 
 /// One run's rate, and Redis's own CPU time per job (from INFO commandstats), which tells
@@ -125,7 +151,11 @@ async fn measure(redis: &TempRedis, side: Side, concurrency: usize, jobs: usize)
     };
     let queue = queue_config(&redis.url(), &format!("{name}-c{concurrency}"));
     prefill(&queue, WARMUP + jobs).await;
-    let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query_async(&mut conn).await.unwrap();
+    let _: () = redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
     let redis_cpu_before = redis_cpu_micros(&mut conn).await;
 
     let completed_key = format!("{}:{}:completed", queue.prefix, queue.queue);
@@ -134,21 +164,32 @@ async fn measure(redis: &TempRedis, side: Side, concurrency: usize, jobs: usize)
         Side::Node => {
             let child = node_command(
                 "bench_worker.js",
-                &[&concurrency.to_string(), &total.to_string(), &WARMUP.to_string()],
+                &[
+                    &concurrency.to_string(),
+                    &total.to_string(),
+                    &WARMUP.to_string(),
+                ],
                 &queue,
             )
             .spawn()
             .expect("start node bench worker");
             let elapsed = time_completions(&mut conn, &completed_key, total).await;
             let output = child.wait_with_output().unwrap();
-            assert!(output.status.success(), "node bench worker failed: {}", output.status);
-            let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("bench_worker.js report");
+            assert!(
+                output.status.success(),
+                "node bench worker failed: {}",
+                output.status
+            );
+            let report: serde_json::Value =
+                serde_json::from_slice(&output.stdout).expect("bench_worker.js report");
             (elapsed, report["cpu_us"].as_f64().unwrap())
         }
         Side::Rust => {
             let mut config = WorkerConfig::with_defaults(queue.clone());
             config.concurrency = concurrency;
-            let handlers = Handlers::new().on("bench", |_job: Job| async { Ok::<_, JobError>(json!({ "ok": true })) });
+            let handlers = Handlers::new().on("bench", |_job: Job| async {
+                Ok::<_, JobError>(json!({ "ok": true }))
+            });
             // The worker gets a runtime of its own on its own thread, as in a worker binary, so
             // the harness's polling does not share its scheduler.
             let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -160,7 +201,8 @@ async fn measure(redis: &TempRedis, side: Side, concurrency: usize, jobs: usize)
                 })
             });
             // Includes this harness's own polling: counted against us, not for us.
-            let (elapsed, cpu_us) = time_completions_with_cpu(&mut conn, &completed_key, total).await;
+            let (elapsed, cpu_us) =
+                time_completions_with_cpu(&mut conn, &completed_key, total).await;
             stop.send(()).unwrap();
             worker_thread.join().unwrap();
             (elapsed, cpu_us)
@@ -169,8 +211,16 @@ async fn measure(redis: &TempRedis, side: Side, concurrency: usize, jobs: usize)
     // Over the whole run (warm-up included), hence divided by all jobs below.
     let redis_us = redis_cpu_micros(&mut conn).await - redis_cpu_before;
     if std::env::var_os("WORKER_BENCH_COMMANDSTATS").is_some() {
-        let info: String = redis::cmd("INFO").arg("commandstats").query_async(&mut conn).await.unwrap();
-        println!("--- {} c={concurrency} redis commandstats:\n{}", queue.queue, info.trim());
+        let info: String = redis::cmd("INFO")
+            .arg("commandstats")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        println!(
+            "--- {} c={concurrency} redis commandstats:\n{}",
+            queue.queue,
+            info.trim()
+        );
     }
     Run {
         rate: jobs as f64 / elapsed.as_secs_f64(),
@@ -192,9 +242,16 @@ async fn prefill(queue: &QueueConfig, count: usize) {
 
 /// Redis's CPU time so far (main thread, user + system), in µs: the work the scripts cost it.
 async fn redis_cpu_micros(conn: &mut redis::aio::MultiplexedConnection) -> f64 {
-    let info: String = redis::cmd("INFO").arg("cpu").query_async(conn).await.unwrap();
+    let info: String = redis::cmd("INFO")
+        .arg("cpu")
+        .query_async(conn)
+        .await
+        .unwrap();
     info.lines()
-        .filter(|line| line.starts_with("used_cpu_sys_main_thread:") || line.starts_with("used_cpu_user_main_thread:"))
+        .filter(|line| {
+            line.starts_with("used_cpu_sys_main_thread:")
+                || line.starts_with("used_cpu_user_main_thread:")
+        })
         .filter_map(|line| line.split(':').nth(1))
         .filter_map(|seconds| seconds.trim().parse::<f64>().ok())
         .sum::<f64>()
@@ -202,7 +259,11 @@ async fn redis_cpu_micros(conn: &mut redis::aio::MultiplexedConnection) -> f64 {
 }
 
 /// Time from WARMUP completions to `total` completions, seen in Redis every 2 ms.
-async fn time_completions(conn: &mut redis::aio::MultiplexedConnection, key: &str, total: usize) -> Duration {
+async fn time_completions(
+    conn: &mut redis::aio::MultiplexedConnection,
+    key: &str,
+    total: usize,
+) -> Duration {
     time_completions_with_cpu(conn, key, total).await.0
 }
 
@@ -223,7 +284,10 @@ async fn time_completions_with_cpu(
             let (at, cpu) = started.unwrap();
             return (at.elapsed(), own_cpu_micros() - cpu);
         }
-        assert!(Instant::now() < deadline, "benchmark stuck at {done}/{total} completed");
+        assert!(
+            Instant::now() < deadline,
+            "benchmark stuck at {done}/{total} completed"
+        );
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
 }
@@ -240,7 +304,8 @@ fn own_cpu_micros() -> f64 {
 }
 
 fn node_bullmq_version() -> String {
-    let package = std::fs::read_to_string(interop_dir().join("node_modules/bullmq/package.json")).unwrap();
+    let package =
+        std::fs::read_to_string(interop_dir().join("node_modules/bullmq/package.json")).unwrap();
     let package: serde_json::Value = serde_json::from_str(&package).unwrap();
     package["version"].as_str().unwrap_or("?").to_string()
 }

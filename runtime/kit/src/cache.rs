@@ -66,7 +66,11 @@ impl SessionCache {
 
     /// The cached session, or the result of `verify` (cached when positive), with concurrent
     /// callers for the same cookie sharing one `verify`.
-    pub async fn get_or_verify<F, Fut, E>(&self, cookie: &str, verify: F) -> Result<Option<Arc<VerifiedSession>>, E>
+    pub async fn get_or_verify<F, Fut, E>(
+        &self,
+        cookie: &str,
+        verify: F,
+    ) -> Result<Option<Arc<VerifiedSession>>, E>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Option<VerifiedSession>, E>>,
@@ -75,7 +79,13 @@ impl SessionCache {
             return Ok(Some(hit));
         }
         let key = hash(cookie);
-        let lock = self.in_flight.lock().expect("in-flight lock").entry(key).or_default().clone();
+        let lock = self
+            .in_flight
+            .lock()
+            .expect("in-flight lock")
+            .entry(key)
+            .or_default()
+            .clone();
         let result = {
             let _turn = lock.lock().await;
             match self.get(cookie) {
@@ -101,7 +111,9 @@ impl SessionCache {
 
     pub fn insert(&self, cookie: &str, session: Arc<VerifiedSession>) {
         let now = Instant::now();
-        let until_session_ends = (session.session.expires_at - chrono::Utc::now()).to_std().unwrap_or_default();
+        let until_session_ends = (session.session.expires_at - chrono::Utc::now())
+            .to_std()
+            .unwrap_or_default();
         let lifetime = self.ttl.min(until_session_ends);
         if lifetime.is_zero() {
             return;
@@ -112,12 +124,22 @@ impl SessionCache {
             entries.retain(|_, e| e.expires > now);
             if entries.len() >= self.capacity {
                 // Still full of live entries: drop the one closest to expiry.
-                if let Some(oldest) = entries.iter().min_by_key(|(_, e)| e.expires).map(|(k, _)| *k) {
+                if let Some(oldest) = entries
+                    .iter()
+                    .min_by_key(|(_, e)| e.expires)
+                    .map(|(k, _)| *k)
+                {
                     entries.remove(&oldest);
                 }
             }
         }
-        entries.insert(key, Entry { session, expires: now + lifetime });
+        entries.insert(
+            key,
+            Entry {
+                session,
+                expires: now + lifetime,
+            },
+        );
     }
 
     pub fn len(&self) -> usize {
@@ -179,7 +201,10 @@ mod tests {
     fn size_is_bounded() {
         let cache = SessionCache::new(Duration::from_secs(60), 3).unwrap();
         for i in 0..10 {
-            cache.insert(&format!("c={i}"), session(&i.to_string(), chrono::Duration::days(1)));
+            cache.insert(
+                &format!("c={i}"),
+                session(&i.to_string(), chrono::Duration::days(1)),
+            );
         }
         assert_eq!(cache.len(), 3);
         assert!(cache.get("c=9").is_some(), "the newest entry survives");
@@ -207,16 +232,26 @@ mod tests {
             assert_eq!(t.await.unwrap().unwrap().unwrap().user.id, "u");
         }
         assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
-        assert!(cache.in_flight.lock().unwrap().is_empty(), "no lock left behind");
+        assert!(
+            cache.in_flight.lock().unwrap().is_empty(),
+            "no lock left behind"
+        );
     }
 
     #[tokio::test]
     async fn negative_answers_are_not_cached() {
         let cache = SessionCache::new(Duration::from_secs(60), 10).unwrap();
-        let none = cache.get_or_verify("c=x", || async { Ok::<_, ()>(None) }).await.unwrap();
+        let none = cache
+            .get_or_verify("c=x", || async { Ok::<_, ()>(None) })
+            .await
+            .unwrap();
         assert!(none.is_none());
         assert!(cache.is_empty());
-        let err = cache.get_or_verify("c=x", || async { Err::<Option<VerifiedSession>, _>("down") }).await;
+        let err = cache
+            .get_or_verify("c=x", || async {
+                Err::<Option<VerifiedSession>, _>("down")
+            })
+            .await;
         assert_eq!(err.unwrap_err(), "down");
         assert!(cache.is_empty());
     }

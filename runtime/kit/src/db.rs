@@ -16,12 +16,22 @@ pub const DEFAULT_POOL_SIZE: usize = 16;
 const STARTUP_WAIT: Duration = Duration::from_secs(30);
 
 /// Builds the pool and waits until one connection succeeds.
-pub async fn connect(url: &SecretUrl, application_name: &str, max_size: usize) -> anyhow::Result<Pool> {
+pub async fn connect(
+    url: &SecretUrl,
+    application_name: &str,
+    max_size: usize,
+) -> anyhow::Result<Pool> {
     let mut config = tokio_postgres::Config::from_str(url.expose())
         .with_context(|| format!("DATABASE_URL ({url}) is not a PostgreSQL URL"))?;
     config.application_name(application_name);
     config.connect_timeout(Duration::from_secs(5));
-    let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+    let manager = Manager::from_config(
+        config,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
     let pool = Pool::builder(manager)
         .max_size(max_size)
         .runtime(Runtime::Tokio1)
@@ -40,7 +50,11 @@ pub async fn connect(url: &SecretUrl, application_name: &str, max_size: usize) -
                 tracing::info!(database = %url, error = %e, "waiting for PostgreSQL");
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
-            Err(e) => return Err(anyhow::anyhow!("cannot connect to the service database {url}: {e}")),
+            Err(e) => {
+                return Err(anyhow::anyhow!(
+                    "cannot connect to the service database {url}: {e}"
+                ))
+            }
         }
     }
 }

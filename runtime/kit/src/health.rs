@@ -22,7 +22,11 @@ pub struct HealthChecks {
 
 impl HealthChecks {
     pub fn new(service: impl Into<String>, db: Pool, redis: ConnectionManager) -> Self {
-        HealthChecks { service: service.into(), db, redis }
+        HealthChecks {
+            service: service.into(),
+            db,
+            redis,
+        }
     }
 
     /// The route, usable in any router: `.route("/health", checks.route())`.
@@ -35,7 +39,11 @@ impl HealthChecks {
 
     pub async fn report(&self) -> impl IntoResponse {
         let (db, redis) = tokio::join!(self.check_db(), self.check_redis());
-        let status = if db.is_ok() && redis.is_ok() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+        let status = if db.is_ok() && redis.is_ok() {
+            StatusCode::OK
+        } else {
+            StatusCode::SERVICE_UNAVAILABLE
+        };
         let word = |r: &Result<(), String>| if r.is_ok() { "ok" } else { "unavailable" };
         if let Err(e) = &db {
             tracing::warn!(error = %e, "health: database check failed");
@@ -54,15 +62,26 @@ impl HealthChecks {
     async fn check_db(&self) -> Result<(), String> {
         let probe = async {
             let client = self.db.get().await.map_err(|e| e.to_string())?;
-            client.simple_query("SELECT 1").await.map_err(|e| e.to_string())?;
+            client
+                .simple_query("SELECT 1")
+                .await
+                .map_err(|e| e.to_string())?;
             Ok(())
         };
-        tokio::time::timeout(CHECK_TIMEOUT, probe).await.unwrap_or_else(|_| Err("timed out".into()))
+        tokio::time::timeout(CHECK_TIMEOUT, probe)
+            .await
+            .unwrap_or_else(|_| Err("timed out".into()))
     }
 
     async fn check_redis(&self) -> Result<(), String> {
         let mut conn = self.redis.clone();
-        let probe = async move { crate::redis_conn::ping(&mut conn).await.map_err(|e| e.to_string()) };
-        tokio::time::timeout(CHECK_TIMEOUT, probe).await.unwrap_or_else(|_| Err("timed out".into()))
+        let probe = async move {
+            crate::redis_conn::ping(&mut conn)
+                .await
+                .map_err(|e| e.to_string())
+        };
+        tokio::time::timeout(CHECK_TIMEOUT, probe)
+            .await
+            .unwrap_or_else(|_| Err("timed out".into()))
     }
 }

@@ -24,22 +24,38 @@ impl Migration {
 
 /// The kit's own tables.
 pub const KIT_MIGRATIONS: &[Migration] = &[
-    Migration::new("stackr-kit/0001_stackr_user", include_str!("../migrations/0001_stackr_user.sql")),
-    Migration::new("stackr-kit/0002_stackr_device_session", include_str!("../migrations/0002_stackr_device_session.sql")),
+    Migration::new(
+        "stackr-kit/0001_stackr_user",
+        include_str!("../migrations/0001_stackr_user.sql"),
+    ),
+    Migration::new(
+        "stackr-kit/0002_stackr_device_session",
+        include_str!("../migrations/0002_stackr_device_session.sql"),
+    ),
 ];
 
 /// Arbitrary but fixed: every service has its own database, so one key per database suffices.
 const LOCK_KEY: i64 = 0x5354_4143_4b52; // "STACKR"
 
 pub async fn run(pool: &Pool, service_migrations: &[Migration]) -> anyhow::Result<()> {
-    let mut client = pool.get().await.context("migrations: no database connection")?;
-    client.execute("SELECT pg_advisory_lock($1)", &[&LOCK_KEY]).await?;
+    let mut client = pool
+        .get()
+        .await
+        .context("migrations: no database connection")?;
+    client
+        .execute("SELECT pg_advisory_lock($1)", &[&LOCK_KEY])
+        .await?;
     let result = apply_all(&mut client, service_migrations).await;
-    let _ = client.execute("SELECT pg_advisory_unlock($1)", &[&LOCK_KEY]).await;
+    let _ = client
+        .execute("SELECT pg_advisory_unlock($1)", &[&LOCK_KEY])
+        .await;
     result
 }
 
-async fn apply_all(client: &mut deadpool_postgres::Client, service_migrations: &[Migration]) -> anyhow::Result<()> {
+async fn apply_all(
+    client: &mut deadpool_postgres::Client,
+    service_migrations: &[Migration],
+) -> anyhow::Result<()> {
     client
         .batch_execute(
             "CREATE TABLE IF NOT EXISTS stackr_schema_migrations (
@@ -53,7 +69,10 @@ async fn apply_all(client: &mut deadpool_postgres::Client, service_migrations: &
     for migration in KIT_MIGRATIONS.iter().chain(service_migrations) {
         let checksum = checksum(migration.sql);
         let applied = client
-            .query_opt("SELECT checksum FROM stackr_schema_migrations WHERE name = $1", &[&migration.name])
+            .query_opt(
+                "SELECT checksum FROM stackr_schema_migrations WHERE name = $1",
+                &[&migration.name],
+            )
             .await?;
         match applied {
             Some(row) if row.get::<_, String>(0) == checksum => continue,
@@ -79,5 +98,8 @@ async fn apply_all(client: &mut deadpool_postgres::Client, service_migrations: &
 }
 
 fn checksum(sql: &str) -> String {
-    Sha256::digest(sql.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(sql.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

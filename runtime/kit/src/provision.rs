@@ -41,25 +41,40 @@ pub struct Provisioner {
 
 impl Provisioner {
     pub fn new(pool: Pool, auth: AuthClient) -> Self {
-        Provisioner { pool, auth, provisioned: Mutex::new(HashSet::new()) }
+        Provisioner {
+            pool,
+            auth,
+            provisioned: Mutex::new(HashSet::new()),
+        }
     }
 
     /// Makes sure `user_id` is provisioned; `cookie` is the caller's cookie header, forwarded to
     /// auth unchanged as proof of the user.
     pub async fn ensure(&self, user_id: &str, cookie: &str) -> Result<(), ProvisionError> {
-        if self.provisioned.lock().expect("provisioned set").contains(user_id) {
+        if self
+            .provisioned
+            .lock()
+            .expect("provisioned set")
+            .contains(user_id)
+        {
             return Ok(());
         }
         let mut client = self.pool.get().await?;
         let already = client
-            .query_opt("SELECT provisioned_at IS NOT NULL FROM stackr_user WHERE user_id = $1", &[&user_id])
+            .query_opt(
+                "SELECT provisioned_at IS NOT NULL FROM stackr_user WHERE user_id = $1",
+                &[&user_id],
+            )
             .await?
             .map(|row| row.get::<_, bool>(0))
             .unwrap_or(false);
         if !already {
             let tx = client.transaction().await?;
-            tx.execute("INSERT INTO stackr_user (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING", &[&user_id])
-                .await?;
+            tx.execute(
+                "INSERT INTO stackr_user (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING",
+                &[&user_id],
+            )
+            .await?;
             let done: bool = tx
                 .query_one(
                     "SELECT provisioned_at IS NOT NULL FROM stackr_user WHERE user_id = $1 FOR UPDATE",
@@ -71,11 +86,20 @@ impl Provisioner {
                 match self.auth.provision(cookie).await? {
                     ProvisionOutcome::Provisioned => {}
                     ProvisionOutcome::NoSession => return Err(ProvisionError::SessionGone),
-                    ProvisionOutcome::CredentialRejected => return Err(ProvisionError::CredentialRejected),
+                    ProvisionOutcome::CredentialRejected => {
+                        return Err(ProvisionError::CredentialRejected)
+                    }
                 }
-                tx.execute("UPDATE stackr_user SET provisioned_at = now() WHERE user_id = $1", &[&user_id])
-                    .await?;
-                tracing::info!(user_id, service = self.auth.service(), "provisioned user and told auth");
+                tx.execute(
+                    "UPDATE stackr_user SET provisioned_at = now() WHERE user_id = $1",
+                    &[&user_id],
+                )
+                .await?;
+                tracing::info!(
+                    user_id,
+                    service = self.auth.service(),
+                    "provisioned user and told auth"
+                );
             }
             tx.commit().await?;
         }

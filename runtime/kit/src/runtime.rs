@@ -51,15 +51,30 @@ impl ServiceRuntime {
     }
 
     /// [`ServiceRuntime::from_env`] with variables from `lookup` (tests, embedding).
-    pub async fn from_lookup(spec: ServiceSpec, lookup: &(dyn Fn(&str) -> Option<String> + Sync)) -> anyhow::Result<Self> {
+    pub async fn from_lookup(
+        spec: ServiceSpec,
+        lookup: &(dyn Fn(&str) -> Option<String> + Sync),
+    ) -> anyhow::Result<Self> {
         // All configuration first, so a missing variable is reported before any connection.
         let env = ApiEnv::from_lookup(lookup)?;
-        let auth_env = if spec.flavor.needs_auth() { Some(AuthEnv::from_lookup(lookup)?) } else { None };
+        let auth_env = if spec.flavor.needs_auth() {
+            Some(AuthEnv::from_lookup(lookup)?)
+        } else {
+            None
+        };
         if spec.provisioning && auth_env.as_ref().is_some_and(|a| a.credential.is_none()) {
-            return Err(crate::config::ConfigError::Missing { var: "SERVICE_CREDENTIAL_FILE" }.into());
+            return Err(crate::config::ConfigError::Missing {
+                var: "SERVICE_CREDENTIAL_FILE",
+            }
+            .into());
         }
         let name = env.service.service.clone();
-        let db = crate::db::connect(&env.service.database_url, &name, crate::db::DEFAULT_POOL_SIZE).await?;
+        let db = crate::db::connect(
+            &env.service.database_url,
+            &name,
+            crate::db::DEFAULT_POOL_SIZE,
+        )
+        .await?;
         let redis = crate::redis_conn::connect(&env.service.redis_url).await?;
         crate::migrate::run(&db, spec.migrations).await?;
         let guard = match auth_env {
@@ -75,7 +90,10 @@ impl ServiceRuntime {
             None => Guard::disabled(),
         };
         tracing::info!(service = %name, flavor = %spec.flavor, database = %env.service.database_url, redis = %env.service.redis_url, "service configured");
-        Ok(ServiceRuntime { env, state: ServiceState { guard, db, redis } })
+        Ok(ServiceRuntime {
+            env,
+            state: ServiceState { guard, db, redis },
+        })
     }
 
     pub fn state(&self) -> &ServiceState {
@@ -84,7 +102,11 @@ impl ServiceRuntime {
 
     /// `app` plus `/health` and request tracing, with the state applied: ready to serve.
     pub fn router(&self, app: Router<ServiceState>) -> Router {
-        let health = HealthChecks::new(self.env.service.service.clone(), self.state.db.clone(), self.state.redis.clone());
+        let health = HealthChecks::new(
+            self.env.service.service.clone(),
+            self.state.db.clone(),
+            self.state.redis.clone(),
+        );
         app.route("/health", health.route())
             // One INFO line per response (method, path, status, latency). Headers are not
             // recorded, so cookies and device tokens never reach the log.

@@ -40,5 +40,8 @@ async fn unreachable_auth_url_is_503() {
     let dead = format!("http://127.0.0.1:{}", stackr_testkit::free_port());
     let client = stackr_kit::AuthClient::new(&url::Url::parse(&dead).unwrap(), "core", None);
     let err = client.get_session(&alice.cookie).await.unwrap_err();
-    assert!(matches!(err, stackr_kit::auth::AuthError::Unreachable(_)), "{err}");
+    assert!(
+        matches!(err, stackr_kit::auth::AuthError::Unreachable(_)),
+        "{err}"
+    );
 }

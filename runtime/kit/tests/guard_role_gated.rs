@@ -7,7 +7,8 @@ use stackr_kit::Flavor;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_allowed_roles_and_admin_pass() {
-    let stack = Stack::start(StackOptions::new(Flavor::RoleGated).roles(&["editor", "billing"])).await;
+    let stack =
+        Stack::start(StackOptions::new(Flavor::RoleGated).roles(&["editor", "billing"])).await;
     let plain = stack.sign_up("plain").await;
     let editor = stack.sign_up("editor").await;
     let admin = stack.sign_up("admin").await;
@@ -24,10 +25,31 @@ async fn only_allowed_roles_and_admin_pass() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["id"], editor.user_id.as_str());
 
-    assert_eq!(stack.get("/me", &[("cookie", &admin.cookie)]).await.0, 200, "admin always passes");
-    assert_eq!(stack.get("/me", &[("cookie", &lookalike.cookie)]).await.0, 403, "roles match whole names");
-    assert_eq!(stack.get("/me", &[]).await.0, 401, "no session is 401, not 403");
-    assert_eq!(stack.get("/me", &[("x-user-role", "admin"), ("x-user-id", &admin.user_id)]).await.0, 401);
+    assert_eq!(
+        stack.get("/me", &[("cookie", &admin.cookie)]).await.0,
+        200,
+        "admin always passes"
+    );
+    assert_eq!(
+        stack.get("/me", &[("cookie", &lookalike.cookie)]).await.0,
+        403,
+        "roles match whole names"
+    );
+    assert_eq!(
+        stack.get("/me", &[]).await.0,
+        401,
+        "no session is 401, not 403"
+    );
+    assert_eq!(
+        stack
+            .get(
+                "/me",
+                &[("x-user-role", "admin"), ("x-user-id", &admin.user_id)]
+            )
+            .await
+            .0,
+        401
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

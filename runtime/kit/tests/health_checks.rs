@@ -30,9 +30,22 @@ async fn health_reports_database_and_redis() {
 async fn service_role_cannot_reach_auths_database() {
     let stack = Stack::start(StackOptions::new(Flavor::Standard)).await;
     // The service's own credentials, aimed at auth's database: refused by PostgreSQL.
-    let url = format!("postgres://core:core-db-pw@127.0.0.1:{}/auth", stack.pg.port());
-    let err = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.err();
-    assert!(err.is_some(), "the service role must not connect to another service's database");
-    let own = format!("postgres://core:core-db-pw@127.0.0.1:{}/core", stack.pg.port());
-    assert!(tokio_postgres::connect(&own, tokio_postgres::NoTls).await.is_ok());
+    let url = format!(
+        "postgres://core:core-db-pw@127.0.0.1:{}/auth",
+        stack.pg.port()
+    );
+    let err = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .err();
+    assert!(
+        err.is_some(),
+        "the service role must not connect to another service's database"
+    );
+    let own = format!(
+        "postgres://core:core-db-pw@127.0.0.1:{}/core",
+        stack.pg.port()
+    );
+    assert!(tokio_postgres::connect(&own, tokio_postgres::NoTls)
+        .await
+        .is_ok());
 }

@@ -19,11 +19,22 @@ async fn twenty_concurrent_first_calls_provision_exactly_once() {
     let statuses: Vec<_> = futures_join_all(calls).await;
     assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
 
-    assert_eq!(stack.proxy.count("/api/auth/get-session"), 20, "every first call asked auth (cache off)");
-    assert_eq!(stack.proxy.count("/api/auth/provision"), 1, "auth was told exactly once");
+    assert_eq!(
+        stack.proxy.count("/api/auth/get-session"),
+        20,
+        "every first call asked auth (cache off)"
+    );
+    assert_eq!(
+        stack.proxy.count("/api/auth/provision"),
+        1,
+        "auth was told exactly once"
+    );
     assert_eq!(stack.service_sql("SELECT count(*) FROM stackr_user"), "1");
     assert_eq!(stack.auth_sql("SELECT count(*) FROM service_account"), "1");
-    assert_eq!(stack.browser.session_user(&alice).await["hasCoreAccount"], true);
+    assert_eq!(
+        stack.browser.session_user(&alice).await["hasCoreAccount"],
+        true
+    );
 }
 
 async fn futures_join_all<T>(handles: impl Iterator<Item = tokio::task::JoinHandle<T>>) -> Vec<T> {

@@ -30,11 +30,22 @@ fn base_env() -> Env {
 }
 
 fn spec(flavor: Flavor, migrations: &'static [Migration]) -> ServiceSpec {
-    ServiceSpec { flavor, roles: &[], provisioning: flavor.provisions(), migrations }
+    ServiceSpec {
+        flavor,
+        roles: &[],
+        provisioning: flavor.provisions(),
+        migrations,
+    }
 }
 
-const V1: &[Migration] = &[Migration::new("0001_things", "CREATE TABLE thing (id int PRIMARY KEY)")];
-const V1_EDITED: &[Migration] = &[Migration::new("0001_things", "CREATE TABLE thing (id bigint PRIMARY KEY)")];
+const V1: &[Migration] = &[Migration::new(
+    "0001_things",
+    "CREATE TABLE thing (id int PRIMARY KEY)",
+)];
+const V1_EDITED: &[Migration] = &[Migration::new(
+    "0001_things",
+    "CREATE TABLE thing (id bigint PRIMARY KEY)",
+)];
 const V2: &[Migration] = &[
     Migration::new("0001_things", "CREATE TABLE thing (id int PRIMARY KEY)"),
     Migration::new("0002_more", "ALTER TABLE thing ADD COLUMN name text"),
@@ -52,14 +63,31 @@ async fn migrations_apply_once_in_order_and_edits_are_refused() {
     a.unwrap();
     b.unwrap();
     assert_eq!(
-        env.pg.psql("svc", "SELECT string_agg(name, ',' ORDER BY applied_at, name) FROM stackr_schema_migrations"),
+        env.pg.psql(
+            "svc",
+            "SELECT string_agg(name, ',' ORDER BY applied_at, name) FROM stackr_schema_migrations"
+        ),
         "stackr-kit/0001_stackr_user,stackr-kit/0002_stackr_device_session,0001_things"
     );
-    ServiceRuntime::from_lookup(spec(Flavor::None, V2), &lookup).await.unwrap();
-    assert_eq!(env.pg.psql("svc", "SELECT count(*) FROM information_schema.columns WHERE table_name = 'thing'"), "2");
+    ServiceRuntime::from_lookup(spec(Flavor::None, V2), &lookup)
+        .await
+        .unwrap();
+    assert_eq!(
+        env.pg.psql(
+            "svc",
+            "SELECT count(*) FROM information_schema.columns WHERE table_name = 'thing'"
+        ),
+        "2"
+    );
 
-    let err = ServiceRuntime::from_lookup(spec(Flavor::None, V1_EDITED), &lookup).await.err().unwrap();
-    assert!(format!("{err:#}").contains("0001_things was changed"), "{err:#}");
+    let err = ServiceRuntime::from_lookup(spec(Flavor::None, V1_EDITED), &lookup)
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        format!("{err:#}").contains("0001_things was changed"),
+        "{err:#}"
+    );
     let _ = &env.redis;
 }
 
@@ -67,8 +95,15 @@ async fn migrations_apply_once_in_order_and_edits_are_refused() {
 async fn flavor_none_needs_no_auth_and_its_guard_refuses_to_authenticate() {
     let env = base_env();
     let lookup = |k: &str| env.vars.get(k).cloned();
-    let runtime = ServiceRuntime::from_lookup(spec(Flavor::None, &[]), &lookup).await.unwrap();
-    let rejection = runtime.state().guard.authenticate(&HeaderMap::new()).await.unwrap_err();
+    let runtime = ServiceRuntime::from_lookup(spec(Flavor::None, &[]), &lookup)
+        .await
+        .unwrap();
+    let rejection = runtime
+        .state()
+        .guard
+        .authenticate(&HeaderMap::new())
+        .await
+        .unwrap_err();
     assert_eq!(rejection, GuardRejection::NotConfigured);
 }
 
@@ -77,18 +112,38 @@ async fn configuration_errors_name_the_variable() {
     let env = base_env();
     let without = |skip: &'static str| {
         let vars = env.vars.clone();
-        move |k: &str| if k == skip { None } else { vars.get(k).cloned() }
+        move |k: &str| {
+            if k == skip {
+                None
+            } else {
+                vars.get(k).cloned()
+            }
+        }
     };
-    let err = ServiceRuntime::from_lookup(spec(Flavor::Standard, &[]), &without("")).await.err().unwrap();
+    let err = ServiceRuntime::from_lookup(spec(Flavor::Standard, &[]), &without(""))
+        .await
+        .err()
+        .unwrap();
     assert!(err.to_string().contains("AUTH_URL"), "{err}");
 
     let mut vars = env.vars.clone();
     vars.insert("AUTH_URL", "http://127.0.0.1:9".into());
     let lookup = move |k: &str| vars.get(k).cloned();
-    let err = ServiceRuntime::from_lookup(spec(Flavor::Flexible, &[]), &lookup).await.err().unwrap();
-    assert!(err.to_string().contains("SERVICE_CREDENTIAL_FILE"), "flexible provisions, so it needs its credential: {err}");
-    ServiceRuntime::from_lookup(spec(Flavor::Standard, &[]), &lookup).await.expect("standard needs no credential");
+    let err = ServiceRuntime::from_lookup(spec(Flavor::Flexible, &[]), &lookup)
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        err.to_string().contains("SERVICE_CREDENTIAL_FILE"),
+        "flexible provisions, so it needs its credential: {err}"
+    );
+    ServiceRuntime::from_lookup(spec(Flavor::Standard, &[]), &lookup)
+        .await
+        .expect("standard needs no credential");
 
-    let err = ServiceRuntime::from_lookup(spec(Flavor::None, &[]), &without("DATABASE_URL")).await.err().unwrap();
+    let err = ServiceRuntime::from_lookup(spec(Flavor::None, &[]), &without("DATABASE_URL"))
+        .await
+        .err()
+        .unwrap();
     assert!(err.to_string().contains("DATABASE_URL"), "{err}");
 }

@@ -27,9 +27,16 @@ fn scaffolded_api_binary() -> PathBuf {
                 .current_dir(env!("CARGO_MANIFEST_DIR"))
                 .status()
                 .expect("run cargo build -p core-service");
-            assert!(status.success(), "building the scaffolded core service failed");
+            assert!(
+                status.success(),
+                "building the scaffolded core service failed"
+            );
             // tests live in target/<profile>/deps; binaries in target/<profile>.
-            let deps = std::env::current_exe().unwrap().parent().unwrap().to_owned();
+            let deps = std::env::current_exe()
+                .unwrap()
+                .parent()
+                .unwrap()
+                .to_owned();
             deps.parent().unwrap().join("core-api")
         })
         .clone()
@@ -57,7 +64,12 @@ impl Fixture {
         ] {
             std::fs::write(secrets.path().join(file), format!("{value}\n")).unwrap();
         }
-        Fixture { pg, _redis: redis, auth, secrets }
+        Fixture {
+            pg,
+            _redis: redis,
+            auth,
+            secrets,
+        }
     }
 
     fn env(&self, port: u16) -> Vec<(&'static str, String)> {
@@ -65,9 +77,15 @@ impl Fixture {
         vec![
             ("STACKR_SERVICE", "core".into()),
             ("PORT", port.to_string()),
-            ("DATABASE_URL", format!("postgres://core@127.0.0.1:{}/core", self.pg.port())),
+            (
+                "DATABASE_URL",
+                format!("postgres://core@127.0.0.1:{}/core", self.pg.port()),
+            ),
             ("DATABASE_PASSWORD_FILE", secret("core-db-password")),
-            ("REDIS_URL", format!("redis://127.0.0.1:{}", self._redis.port())),
+            (
+                "REDIS_URL",
+                format!("redis://127.0.0.1:{}", self._redis.port()),
+            ),
             ("REDIS_PASSWORD_FILE", secret("core-redis-password")),
             ("AUTH_URL", self.auth.url.clone()),
             ("SERVICE_CREDENTIAL_FILE", secret("core-credential")),
@@ -110,10 +128,20 @@ async fn scaffold_serves_health_me_domain_and_devices_then_shuts_down_gracefully
     wait_healthy(&http, &base).await;
 
     let status = |r: reqwest::Response| r.status();
-    assert_eq!(status(http.get(format!("{base}/me")).send().await.unwrap()), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        status(http.get(format!("{base}/me")).send().await.unwrap()),
+        StatusCode::UNAUTHORIZED
+    );
 
-    let alice = Browser::new(&fx.auth.url).sign_up("alice@example.com").await;
-    let res = http.get(format!("{base}/me")).header("cookie", &alice.cookie).send().await.unwrap();
+    let alice = Browser::new(&fx.auth.url)
+        .sign_up("alice@example.com")
+        .await;
+    let res = http
+        .get(format!("{base}/me"))
+        .header("cookie", &alice.cookie)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     let me: Value = res.json().await.unwrap();
     assert_eq!(me["user"]["id"], alice.user_id.as_str());
@@ -123,22 +151,53 @@ async fn scaffold_serves_health_me_domain_and_devices_then_shuts_down_gracefully
         "1"
     );
 
-    let res = http.post(format!("{base}/notes")).header("cookie", &alice.cookie).json(&json!({"text": "hello"})).send().await.unwrap();
+    let res = http
+        .post(format!("{base}/notes"))
+        .header("cookie", &alice.cookie)
+        .json(&json!({"text": "hello"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 201);
-    let created: Value = http.post(format!("{base}/device-sessions")).header("cookie", &alice.cookie).send().await.unwrap().json().await.unwrap();
+    let created: Value = http
+        .post(format!("{base}/device-sessions"))
+        .header("cookie", &alice.cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let token = created["token"].as_str().unwrap();
-    let notes: Value = http.get(format!("{base}/notes")).header("x-device-session-token", token).send().await.unwrap().json().await.unwrap();
-    assert_eq!(notes["notes"][0]["text"], "hello", "the device acts for alice");
+    let notes: Value = http
+        .get(format!("{base}/notes"))
+        .header("x-device-session-token", token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        notes["notes"][0]["text"], "hello",
+        "the device acts for alice"
+    );
 
     // SIGTERM: graceful shutdown, exit status 0.
-    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         if let Some(status) = child.try_wait().unwrap() {
             assert!(status.success(), "exit status after SIGTERM: {status}");
             break;
         }
-        assert!(Instant::now() < deadline, "scaffold-api did not stop on SIGTERM");
+        assert!(
+            Instant::now() < deadline,
+            "scaffold-api did not stop on SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 
@@ -147,8 +206,21 @@ async fn scaffold_serves_health_me_domain_and_devices_then_shuts_down_gracefully
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut log).unwrap();
     assert!(log.contains("provisioned user"), "{log}");
     assert!(log.contains("/notes"), "requests are traced: {log}");
-    let session_token = alice.cookie.split_once('=').unwrap().1.split('.').next().unwrap();
-    for secret in [session_token, token, CREDENTIAL, "core-db-pw", "core-redis-pw"] {
+    let session_token = alice
+        .cookie
+        .split_once('=')
+        .unwrap()
+        .1
+        .split('.')
+        .next()
+        .unwrap();
+    for secret in [
+        session_token,
+        token,
+        CREDENTIAL,
+        "core-db-pw",
+        "core-redis-pw",
+    ] {
         assert!(!log.contains(secret), "a secret reached the log: {log}");
     }
 }
@@ -156,7 +228,11 @@ async fn scaffold_serves_health_me_domain_and_devices_then_shuts_down_gracefully
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_variable_is_named_and_the_process_fails() {
     let fx = Fixture::start();
-    let env: Vec<_> = fx.env(free_port()).into_iter().filter(|(k, _)| *k != "AUTH_URL").collect();
+    let env: Vec<_> = fx
+        .env(free_port())
+        .into_iter()
+        .filter(|(k, _)| *k != "AUTH_URL")
+        .collect();
     let child = fx.spawn(env);
     let out = child.wait_with_output().unwrap();
     assert!(!out.status.success());

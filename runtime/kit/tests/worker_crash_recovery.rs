@@ -42,36 +42,70 @@ async fn kill_9_mid_job_loses_nothing_and_completes_nothing_twice() {
         ("WORKER_LOCK_DURATION_MS", "2000"),
         ("WORKER_STALLED_INTERVAL_MS", "1000"),
     ];
-    let mut first = fixture_command(&queue, &env).spawn().expect("start worker fixture");
-    eventually(Duration::from_secs(30), "300 jobs completed by the first worker", || {
-        let mut conn = conn.clone();
-        async move { conn.zcard::<_, usize>("bull:crash:completed").await.unwrap() >= 300 }
-    })
+    let mut first = fixture_command(&queue, &env)
+        .spawn()
+        .expect("start worker fixture");
+    eventually(
+        Duration::from_secs(30),
+        "300 jobs completed by the first worker",
+        || {
+            let mut conn = conn.clone();
+            async move {
+                conn.zcard::<_, usize>("bull:crash:completed")
+                    .await
+                    .unwrap()
+                    >= 300
+            }
+        },
+    )
     .await;
     first.kill().expect("SIGKILL the worker"); // std's kill is SIGKILL on Unix
     first.wait().unwrap();
 
     let in_flight_at_kill: HashSet<String> = conn.lrange("bull:crash:active", 0, -1).await.unwrap();
-    assert!(!in_flight_at_kill.is_empty(), "the kill should have interrupted running jobs");
+    assert!(
+        !in_flight_at_kill.is_empty(),
+        "the kill should have interrupted running jobs"
+    );
 
-    let mut second = fixture_command(&queue, &env).spawn().expect("restart worker fixture");
-    eventually(Duration::from_secs(60), "all 1,000 jobs completed after the restart", || {
-        let mut conn = conn.clone();
-        async move { conn.zcard::<_, usize>("bull:crash:completed").await.unwrap() >= JOBS }
-    })
+    let mut second = fixture_command(&queue, &env)
+        .spawn()
+        .expect("restart worker fixture");
+    eventually(
+        Duration::from_secs(60),
+        "all 1,000 jobs completed after the restart",
+        || {
+            let mut conn = conn.clone();
+            async move {
+                conn.zcard::<_, usize>("bull:crash:completed")
+                    .await
+                    .unwrap()
+                    >= JOBS
+            }
+        },
+    )
     .await;
     sigterm(&second);
     assert!(wait_exit(&mut second, Duration::from_secs(15)).success());
 
     // Nothing lost, nothing left anywhere else.
-    assert_eq!(conn.zcard::<_, usize>("bull:crash:completed").await.unwrap(), JOBS);
-    assert_eq!(conn.zcard::<_, usize>("bull:crash:failed").await.unwrap(), 0);
+    assert_eq!(
+        conn.zcard::<_, usize>("bull:crash:completed")
+            .await
+            .unwrap(),
+        JOBS
+    );
+    assert_eq!(
+        conn.zcard::<_, usize>("bull:crash:failed").await.unwrap(),
+        0
+    );
     assert_eq!(conn.llen::<_, usize>("bull:crash:wait").await.unwrap(), 0);
     assert_eq!(conn.llen::<_, usize>("bull:crash:active").await.unwrap(), 0);
 
     // Completed exactly once each: count the `completed` events moveToFinished writes atomically
     // with the state change, and check every job's own return value.
-    let events: Vec<(String, HashMap<String, String>)> = stream_entries(&mut conn, "bull:crash:events").await;
+    let events: Vec<(String, HashMap<String, String>)> =
+        stream_entries(&mut conn, "bull:crash:events").await;
     let mut completions: HashMap<String, usize> = HashMap::new();
     let mut stalled: HashSet<String> = HashSet::new();
     for (_, fields) in &events {
@@ -85,7 +119,10 @@ async fn kill_9_mid_job_loses_nothing_and_completes_nothing_twice() {
     }
     for id in &ids {
         assert_eq!(completions.get(id), Some(&1), "job {id} completions");
-        let returned: String = conn.hget(format!("bull:crash:{id}"), "returnvalue").await.unwrap();
+        let returned: String = conn
+            .hget(format!("bull:crash:{id}"), "returnvalue")
+            .await
+            .unwrap();
         assert_eq!(returned, json!({ "id": id }).to_string());
     }
 
@@ -105,7 +142,10 @@ async fn kill_9_mid_job_loses_nothing_and_completes_nothing_twice() {
         reruns.difference(&in_flight_at_kill).collect::<Vec<_>>()
     );
     // The interrupted jobs came back through the stalled check, once.
-    assert_eq!(stalled, in_flight_at_kill, "stalled events vs jobs in flight at the kill");
+    assert_eq!(
+        stalled, in_flight_at_kill,
+        "stalled events vs jobs in flight at the kill"
+    );
     for id in &in_flight_at_kill {
         let stalled_count: u32 = conn.hget(format!("bull:crash:{id}"), "stc").await.unwrap();
         assert_eq!(stalled_count, 1, "job {id}");

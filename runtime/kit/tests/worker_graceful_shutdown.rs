@@ -21,7 +21,10 @@ async fn add_work(producer: &Producer, count: usize, ms: u64) -> Vec<String> {
 }
 
 async fn executions(conn: &mut redis::aio::MultiplexedConnection, id: &str) -> u32 {
-    conn.get::<_, Option<u32>>(format!("fixture:executions:{id}")).await.unwrap().unwrap_or(0)
+    conn.get::<_, Option<u32>>(format!("fixture:executions:{id}"))
+        .await
+        .unwrap()
+        .unwrap_or(0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -32,7 +35,10 @@ async fn sigterm_lets_in_flight_jobs_finish_and_fetches_nothing_new() {
     let producer = Producer::new(queue.clone());
     let ids = add_work(&producer, 5, 1_500).await;
 
-    let env = [("WORKER_CONCURRENCY", "3"), ("WORKER_SHUTDOWN_GRACE_MS", "8000")];
+    let env = [
+        ("WORKER_CONCURRENCY", "3"),
+        ("WORKER_SHUTDOWN_GRACE_MS", "8000"),
+    ];
     let mut child = fixture_command(&queue, &env).spawn().unwrap();
     eventually(Duration::from_secs(10), "3 jobs running", || {
         let mut conn = conn.clone();
@@ -52,11 +58,18 @@ async fn sigterm_lets_in_flight_jobs_finish_and_fetches_nothing_new() {
     let took = signalled.elapsed();
 
     assert!(status.success(), "worker exited with {status}");
-    assert!(took < Duration::from_millis(1_500 + 3_000), "shutdown took {took:?}");
+    assert!(
+        took < Duration::from_millis(1_500 + 3_000),
+        "shutdown took {took:?}"
+    );
     let completed: Vec<String> = conn.zrange("bull:core:completed", 0, -1).await.unwrap();
     let waiting: Vec<String> = conn.lrange("bull:core:wait", 0, -1).await.unwrap();
     assert_eq!(completed.len(), 3, "the 3 in-flight jobs finish");
-    assert_eq!(waiting.len(), 2, "the 2 queued jobs are not fetched during shutdown");
+    assert_eq!(
+        waiting.len(),
+        2,
+        "the 2 queued jobs are not fetched during shutdown"
+    );
     for id in &waiting {
         assert_eq!(executions(&mut conn, id).await, 0);
     }
@@ -71,7 +84,10 @@ async fn jobs_still_running_after_the_grace_period_are_handed_back_and_run_next(
     let producer = Producer::new(queue.clone());
     let ids = add_work(&producer, 2, 60_000).await;
 
-    let env = [("WORKER_CONCURRENCY", "2"), ("WORKER_SHUTDOWN_GRACE_MS", "300")];
+    let env = [
+        ("WORKER_CONCURRENCY", "2"),
+        ("WORKER_SHUTDOWN_GRACE_MS", "300"),
+    ];
     let mut child = fixture_command(&queue, &env).spawn().unwrap();
     eventually(Duration::from_secs(10), "both jobs running", || {
         let mut conn = conn.clone();
@@ -89,7 +105,11 @@ async fn jobs_still_running_after_the_grace_period_are_handed_back_and_run_next(
     sigterm(&child);
     let status = wait_exit(&mut child, Duration::from_secs(10));
     assert!(status.success(), "worker exited with {status}");
-    assert!(signalled.elapsed() < Duration::from_secs(3), "took {:?}", signalled.elapsed());
+    assert!(
+        signalled.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        signalled.elapsed()
+    );
 
     // Back in wait, unlocked, no attempt counted: visible to Node as plain waiting jobs.
     let seen = node_inspect(&queue, &ids);
@@ -98,14 +118,19 @@ async fn jobs_still_running_after_the_grace_period_are_handed_back_and_run_next(
         assert_eq!(job["attemptsMade"], 0, "{job:#}");
     }
     for id in &ids {
-        assert!(!conn.exists::<_, bool>(format!("bull:core:{id}:lock")).await.unwrap());
+        assert!(!conn
+            .exists::<_, bool>(format!("bull:core:{id}:lock"))
+            .await
+            .unwrap());
     }
 
     // The next worker runs them (quickly this time) and they complete on their first attempt.
     let handlers = Handlers::new().on("work", |job: Job| async move {
         Ok::<_, JobError>(json!({ "id": job.id(), "second_run": true }))
     });
-    let running = worker::start(fast_worker_config(queue.clone(), 2), handlers).await.unwrap();
+    let running = worker::start(fast_worker_config(queue.clone(), 2), handlers)
+        .await
+        .unwrap();
     let jobs = node_wait_finished(&queue, &ids, Duration::from_secs(10));
     running.shutdown().await.unwrap();
     for job in &jobs {
@@ -125,7 +150,11 @@ async fn an_idle_worker_stops_promptly() {
     let signalled = Instant::now();
     sigterm(&child);
     assert!(wait_exit(&mut child, Duration::from_secs(10)).success());
-    assert!(signalled.elapsed() < Duration::from_secs(2), "took {:?}", signalled.elapsed());
+    assert!(
+        signalled.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        signalled.elapsed()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -26,7 +26,9 @@ async fn a_panicking_handler_is_a_failed_attempt_and_is_retried() {
         }
         Ok::<_, JobError>(json!("recovered"))
     });
-    let running = worker::start(fast_worker_config(queue.clone(), 2), handlers).await.unwrap();
+    let running = worker::start(fast_worker_config(queue.clone(), 2), handlers)
+        .await
+        .unwrap();
     let id = Producer::new(queue.clone())
         .add_with("explodes", json!({}), JobOptions::new().attempts(2))
         .await
@@ -37,7 +39,10 @@ async fn a_panicking_handler_is_a_failed_attempt_and_is_retried() {
     assert_eq!(jobs[0]["state"], "completed", "{:#}", jobs[0]);
     assert_eq!(jobs[0]["attemptsMade"], 2);
     assert_eq!(jobs[0]["returnvalue"], "recovered");
-    assert_eq!(jobs[0]["failedReason"], "the handler panicked: boom on the first attempt");
+    assert_eq!(
+        jobs[0]["failedReason"],
+        "the handler panicked: boom on the first attempt"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -48,21 +53,33 @@ async fn data_that_does_not_fit_the_handler_fails_without_retries() {
         let welcome: Welcome = job.parse()?;
         Ok::<_, JobError>(json!({ "welcomed": welcome.user_id }))
     });
-    let running = worker::start(fast_worker_config(queue.clone(), 2), handlers).await.unwrap();
+    let running = worker::start(fast_worker_config(queue.clone(), 2), handlers)
+        .await
+        .unwrap();
     let id = Producer::new(queue.clone())
-        .add_with("welcome", json!({ "userId": 42 }), JobOptions::new().attempts(5))
+        .add_with(
+            "welcome",
+            json!({ "userId": 42 }),
+            JobOptions::new().attempts(5),
+        )
         .await
         .unwrap();
     let jobs = node_wait_finished(&queue, std::slice::from_ref(&id), Duration::from_secs(10));
     running.shutdown().await.unwrap();
 
     assert_eq!(jobs[0]["state"], "failed");
-    assert_eq!(jobs[0]["attemptsMade"], 1, "a fatal error must not be retried");
+    assert_eq!(
+        jobs[0]["attemptsMade"], 1,
+        "a fatal error must not be retried"
+    );
     let reason = jobs[0]["failedReason"].as_str().unwrap();
     assert!(
         reason.starts_with(&format!("job \"welcome\" ({id}) has data that does not match the handler's type: missing field `user_id`")),
         "{reason}"
     );
     assert_eq!(jobs[0]["stacktrace"].as_array().map(Vec::len), Some(1));
-    assert!(jobs[0]["stacktrace"][0].as_str().unwrap().starts_with("UnrecoverableError: "));
+    assert!(jobs[0]["stacktrace"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("UnrecoverableError: "));
 }

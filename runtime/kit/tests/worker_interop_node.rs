@@ -30,21 +30,29 @@ async fn jobs_added_by_node_complete_on_our_worker_with_return_values_visible_to
             { "name": "welcome", "data": { "userId": "u_late" }, "opts": { "delay": 1500 } },
         ]),
     );
-    let running = worker::start(fast_worker_config(queue.clone(), 4), echo_handlers()).await.unwrap();
+    let running = worker::start(fast_worker_config(queue.clone(), 4), echo_handlers())
+        .await
+        .unwrap();
 
     let jobs = node_wait_finished(&queue, &ids, Duration::from_secs(20));
     running.shutdown().await.unwrap();
 
     for job in &jobs {
         assert_eq!(job["state"], "completed", "{job:#}");
-        assert_eq!(job["returnvalue"], json!({ "by": "rust", "name": job["name"], "data": job["data"] }));
+        assert_eq!(
+            job["returnvalue"],
+            json!({ "by": "rust", "name": job["name"], "data": job["data"] })
+        );
         assert_eq!(job["attemptsMade"], 1, "{job:#}");
         assert_eq!(job["failedReason"], Value::Null, "{job:#}");
     }
     // The delayed job must not have run before it was due.
     let late = &jobs[2];
     let waited = late["processedOn"].as_u64().unwrap() - late["timestamp"].as_u64().unwrap();
-    assert!(waited >= 1500, "the 1500 ms delayed job ran {waited} ms after being added");
+    assert!(
+        waited >= 1500,
+        "the 1500 ms delayed job ran {waited} ms after being added"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -52,19 +60,36 @@ async fn jobs_from_our_producer_complete_on_a_node_worker() {
     let redis = TempRedis::start();
     let queue = queue_config(&redis.url(), "wallet");
     let producer = Producer::new(queue.clone());
-    let plain = producer.add("welcome", json!({ "userId": "u_9" })).await.unwrap();
+    let plain = producer
+        .add("welcome", json!({ "userId": "u_9" }))
+        .await
+        .unwrap();
     let delayed = producer
-        .add_with("reminder", json!({ "in": "1s" }), JobOptions::new().delay(Duration::from_millis(800)))
+        .add_with(
+            "reminder",
+            json!({ "in": "1s" }),
+            JobOptions::new().delay(Duration::from_millis(800)),
+        )
         .await
         .unwrap();
     let prioritized = producer
-        .add_with("report", json!([1, "two"]), JobOptions::new().priority(2).attempts(2))
+        .add_with(
+            "report",
+            json!([1, "two"]),
+            JobOptions::new().priority(2).attempts(2),
+        )
         .await
         .unwrap();
     let ids = vec![plain, delayed, prioritized];
 
-    let node_worker = node_command("run_worker.js", &["echo", "3"], &queue).output().unwrap();
-    assert!(node_worker.status.success(), "{}", String::from_utf8_lossy(&node_worker.stderr));
+    let node_worker = node_command("run_worker.js", &["echo", "3"], &queue)
+        .output()
+        .unwrap();
+    assert!(
+        node_worker.status.success(),
+        "{}",
+        String::from_utf8_lossy(&node_worker.stderr)
+    );
 
     let jobs = node_wait_finished(&queue, &ids, Duration::from_secs(10));
     let expected = [
@@ -76,7 +101,10 @@ async fn jobs_from_our_producer_complete_on_a_node_worker() {
         assert_eq!(job["state"], "completed", "{job:#}");
         assert_eq!(job["name"], name);
         assert_eq!(job["data"], data);
-        assert_eq!(job["returnvalue"], json!({ "by": "node", "name": name, "data": data }));
+        assert_eq!(
+            job["returnvalue"],
+            json!({ "by": "node", "name": name, "data": data })
+        );
     }
     assert_eq!(jobs[2]["opts"]["attempts"], 2);
 }
@@ -102,7 +130,10 @@ async fn failed_and_retried_jobs_look_to_node_as_if_node_had_processed_them() {
     let rust_ids = node_add(&rust_queue, jobs);
     let handlers = Handlers::new()
         .on("always-fails", |job: Job| async move {
-            Err::<Value, _>(JobError::retryable(format!("failure on attempt {}", job.attempts_made() + 1)))
+            Err::<Value, _>(JobError::retryable(format!(
+                "failure on attempt {}",
+                job.attempts_made() + 1
+            )))
         })
         .on("fails-once", |job: Job| async move {
             if job.attempts_made() == 0 {
@@ -110,17 +141,29 @@ async fn failed_and_retried_jobs_look_to_node_as_if_node_had_processed_them() {
             }
             Ok(json!({ "by": "rust" }))
         });
-    let running = worker::start(fast_worker_config(rust_queue.clone(), 4), handlers).await.unwrap();
+    let running = worker::start(fast_worker_config(rust_queue.clone(), 4), handlers)
+        .await
+        .unwrap();
     let by_rust = node_wait_finished(&rust_queue, &rust_ids, Duration::from_secs(20));
     running.shutdown().await.unwrap();
 
     for (node_job, rust_job) in by_node.iter().zip(&by_rust) {
         let context = format!("node: {node_job:#}\nrust: {rust_job:#}");
         assert_eq!(node_job["state"], rust_job["state"], "{context}");
-        assert_eq!(node_job["attemptsMade"], rust_job["attemptsMade"], "{context}");
-        assert_eq!(node_job["failedReason"], rust_job["failedReason"], "{context}");
+        assert_eq!(
+            node_job["attemptsMade"], rust_job["attemptsMade"],
+            "{context}"
+        );
+        assert_eq!(
+            node_job["failedReason"], rust_job["failedReason"],
+            "{context}"
+        );
         // Node stores err.stack (first line "Error: <message>"); we store that first line.
-        assert_eq!(first_lines(&node_job["stacktrace"]), first_lines(&rust_job["stacktrace"]), "{context}");
+        assert_eq!(
+            first_lines(&node_job["stacktrace"]),
+            first_lines(&rust_job["stacktrace"]),
+            "{context}"
+        );
     }
     // And the absolute facts, so the test cannot pass by both sides being wrong the same way.
     assert_eq!(by_rust[0]["state"], "failed");
@@ -139,7 +182,11 @@ fn run_node_worker_until_finished(queue: &stackr_kit::worker::QueueConfig, ids: 
     let output = node_command("run_worker.js", &["by-name", &ids.len().to_string()], queue)
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 fn first_lines(stacktrace: &Value) -> Vec<String> {
@@ -148,7 +195,14 @@ fn first_lines(stacktrace: &Value) -> Vec<String> {
         .map(|entries| {
             entries
                 .iter()
-                .map(|e| e.as_str().unwrap_or_default().lines().next().unwrap_or_default().to_string())
+                .map(|e| {
+                    e.as_str()
+                        .unwrap_or_default()
+                        .lines()
+                        .next()
+                        .unwrap_or_default()
+                        .to_string()
+                })
                 .collect()
         })
         .unwrap_or_default()
@@ -158,13 +212,21 @@ fn first_lines(stacktrace: &Value) -> Vec<String> {
 async fn unknown_job_names_fail_at_once_with_a_reason_naming_the_handlers() {
     let redis = TempRedis::start();
     let queue = queue_config(&redis.url(), "core");
-    let ids = node_add(&queue, json!([{ "name": "mystery", "data": {}, "opts": { "attempts": 3 } }]));
-    let running = worker::start(fast_worker_config(queue.clone(), 2), echo_handlers()).await.unwrap();
+    let ids = node_add(
+        &queue,
+        json!([{ "name": "mystery", "data": {}, "opts": { "attempts": 3 } }]),
+    );
+    let running = worker::start(fast_worker_config(queue.clone(), 2), echo_handlers())
+        .await
+        .unwrap();
     let jobs = node_wait_finished(&queue, &ids, Duration::from_secs(10));
     running.shutdown().await.unwrap();
 
     assert_eq!(jobs[0]["state"], "failed");
-    assert_eq!(jobs[0]["attemptsMade"], 1, "an unknown name must not be retried");
+    assert_eq!(
+        jobs[0]["attemptsMade"], 1,
+        "an unknown name must not be retried"
+    );
     assert_eq!(
         jobs[0]["failedReason"],
         "no handler for job name \"mystery\" on queue \"core\"; this worker handles: report, welcome"
@@ -185,9 +247,17 @@ async fn exponential_backoff_spaces_the_retries() {
             Err::<Value, _>(JobError::retryable("still down"))
         }
     });
-    let running = worker::start(fast_worker_config(queue.clone(), 1), handlers).await.unwrap();
+    let running = worker::start(fast_worker_config(queue.clone(), 1), handlers)
+        .await
+        .unwrap();
     let id = producer
-        .add_with("flaky", json!({}), JobOptions::new().attempts(3).backoff(Backoff::Exponential(300)))
+        .add_with(
+            "flaky",
+            json!({}),
+            JobOptions::new()
+                .attempts(3)
+                .backoff(Backoff::Exponential(300)),
+        )
         .await
         .unwrap();
     let jobs = node_wait_finished(&queue, &[id], Duration::from_secs(10));

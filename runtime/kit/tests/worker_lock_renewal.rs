@@ -42,7 +42,10 @@ async fn a_job_longer_than_its_lock_runs_once_while_another_worker_checks_for_st
     let first = worker::start(config(), counting_handlers(runs.clone(), 6_000))
         .await
         .unwrap();
-    let id = Producer::new(queue.clone()).add("long", json!({})).await.unwrap();
+    let id = Producer::new(queue.clone())
+        .add("long", json!({}))
+        .await
+        .unwrap();
     eventually(Duration::from_secs(5), "job started", || {
         let runs = runs.clone();
         async move { runs.load(Ordering::SeqCst) == 1 }
@@ -57,7 +60,11 @@ async fn a_job_longer_than_its_lock_runs_once_while_another_worker_checks_for_st
     second.shutdown().await.unwrap();
 
     assert_eq!(jobs[0]["state"], "completed");
-    assert_eq!(runs.load(Ordering::SeqCst), 1, "the job ran more than once: its lock was lost");
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        1,
+        "the job ran more than once: its lock was lost"
+    );
     let stalled: Option<u32> = conn.hget(format!("bull:core:{id}"), "stc").await.unwrap();
     assert_eq!(stalled, None, "the job was declared stalled");
 }

@@ -16,7 +16,11 @@ fn crate_commands_dir() -> PathBuf {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("cargo metadata");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let metadata: Value = serde_json::from_slice(&output.stdout).unwrap();
     let package = metadata["packages"]
         .as_array()
@@ -40,13 +44,21 @@ fn node_bullmq_and_bullmq_official_run_identical_lua_scripts() {
         .current_dir(&dir)
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report["node"], "6.5.1");
     for field in ["different", "onlyNode", "onlyRust"] {
         assert_eq!(report[field], Value::Array(vec![]), "{field}: {report:#}");
     }
     let same = report["same"].as_array().unwrap();
-    assert!(same.len() >= 60, "only {} scripts compared: {report:#}", same.len());
+    assert!(
+        same.len() >= 60,
+        "only {} scripts compared: {report:#}",
+        same.len()
+    );
     assert!(same.iter().any(|s| s == "moveToFinished-14.lua"));
 }

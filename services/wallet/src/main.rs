@@ -25,7 +25,10 @@ const SPEC: ServiceSpec = ServiceSpec {
 
 /// This service's own tables, applied in order at start-up (after the kit's `stackr_*` tables).
 /// Add a file to `migrations/` and a line here; never edit an applied migration.
-const MIGRATIONS: &[Migration] = &[Migration::new("0001_init", include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: &[Migration] = &[Migration::new(
+    "0001_init",
+    include_str!("../migrations/0001_init.sql"),
+)];
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -38,7 +41,9 @@ fn routes() -> Router<ServiceState> {
     let router = Router::new().merge(domain::routes());
     match SPEC.flavor {
         // Flexible: a signed-in user or one of their device sessions; devices are managed here.
-        Flavor::Flexible => router.route("/me", get(me_or_device)).merge(device_session_routes()),
+        Flavor::Flexible => router
+            .route("/me", get(me_or_device))
+            .merge(device_session_routes()),
         Flavor::Standard | Flavor::RoleGated => router.route("/me", get(me)),
         Flavor::None => router,
     }

@@ -15,7 +15,9 @@ pub fn interop_dir() -> PathBuf {
 /// the same folder (npm then deletes the other's files half-way).
 pub fn ensure_node_modules() {
     static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _installing = INSTALL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _installing = INSTALL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let dir = interop_dir();
     if dir.join("node_modules/better-auth/package.json").exists() {
         return;

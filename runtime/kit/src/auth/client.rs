@@ -36,7 +36,9 @@ impl AuthClient {
     /// `auth_url` is auth's origin (`AUTH_URL`), e.g. `http://127.0.0.1:8888`.
     pub fn new(auth_url: &Url, service: impl Into<String>, credential: Option<Credential>) -> Self {
         let base = auth_url.as_str().trim_end_matches('/');
-        let endpoint = |path: &str| Url::parse(&format!("{base}/api/auth/{path}")).expect("AUTH_URL was validated as a URL");
+        let endpoint = |path: &str| {
+            Url::parse(&format!("{base}/api/auth/{path}")).expect("AUTH_URL was validated as a URL")
+        };
         let http = reqwest::Client::builder()
             // Service-to-service on a private network: an HTTP(S)_PROXY meant for the outside
             // world must not reroute identity checks.
@@ -99,14 +101,15 @@ impl AuthClient {
             .map_err(AuthError::Unreachable)?;
         match response.status() {
             StatusCode::OK => {
-                let body: serde_json::Value = response
-                    .json()
-                    .await
-                    .map_err(|e| AuthError::Garbage(format!("provision answer is not JSON: {e}")))?;
+                let body: serde_json::Value = response.json().await.map_err(|e| {
+                    AuthError::Garbage(format!("provision answer is not JSON: {e}"))
+                })?;
                 if body.get("provisioned").and_then(|v| v.as_bool()) == Some(true) {
                     Ok(ProvisionOutcome::Provisioned)
                 } else {
-                    Err(AuthError::Garbage("provision answer lacks \"provisioned\": true".into()))
+                    Err(AuthError::Garbage(
+                        "provision answer lacks \"provisioned\": true".into(),
+                    ))
                 }
             }
             StatusCode::UNAUTHORIZED => Ok(ProvisionOutcome::NoSession),
@@ -124,7 +127,9 @@ fn parse_get_session(body: &[u8]) -> Result<Option<VerifiedSession>, AuthError> 
             return Err(AuthError::Garbage("empty user or session id".into()));
         }
         if v.session.user_id != v.user.id {
-            return Err(AuthError::Garbage("session.userId does not match user.id".into()));
+            return Err(AuthError::Garbage(
+                "session.userId does not match user.id".into(),
+            ));
         }
     }
     Ok(parsed)
@@ -137,8 +142,19 @@ mod tests {
     #[test]
     fn null_is_no_session_and_garbage_is_an_error() {
         assert!(parse_get_session(b"null").unwrap().is_none());
-        for garbage in [&b""[..], b"<html>", b"{}", b"{\"session\":null,\"user\":null}", b"[]", b"true"] {
-            assert!(parse_get_session(garbage).is_err(), "{:?}", String::from_utf8_lossy(garbage));
+        for garbage in [
+            &b""[..],
+            b"<html>",
+            b"{}",
+            b"{\"session\":null,\"user\":null}",
+            b"[]",
+            b"true",
+        ] {
+            assert!(
+                parse_get_session(garbage).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(garbage)
+            );
         }
         let mismatched = br#"{"session":{"id":"s","userId":"other","expiresAt":"2030-01-01T00:00:00.000Z"},"user":{"id":"u"}}"#;
         assert!(parse_get_session(mismatched).is_err());

@@ -26,7 +26,12 @@ pub struct User {
 impl User {
     /// The user's roles, split from the comma-joined `role` field, trimmed, empty ones dropped.
     pub fn roles(&self) -> impl Iterator<Item = &str> {
-        self.role.as_deref().unwrap_or("").split(',').map(str::trim).filter(|r| !r.is_empty())
+        self.role
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
     }
 
     pub fn has_role(&self, role: &str) -> bool {
@@ -41,7 +46,9 @@ impl User {
     /// Auth's `has<Service>Account` flag for `service` (`my-svc` -> `hasMySvcAccount`), when auth
     /// reports it (only for services in `AUTH_PROVISION_SERVICES`).
     pub fn has_service_account(&self, service: &str) -> Option<bool> {
-        self.extra.get(&service_account_flag(service)).and_then(Value::as_bool)
+        self.extra
+            .get(&service_account_flag(service))
+            .and_then(Value::as_bool)
     }
 }
 
@@ -52,7 +59,10 @@ pub fn service_account_flag(service: &str) -> String {
         .filter(|p| !p.is_empty())
         .map(|part| {
             let mut chars = part.chars();
-            chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+            chars
+                .next()
+                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
         })
         .collect();
     format!("has{camel}Account")

@@ -14,7 +14,10 @@ pub use service_env::{ApiEnv, AuthEnv, Credential, ServiceEnv, DEFAULT_SESSION_C
 
 /// Reads a variable through `lookup`, treating an empty value like a missing one (an empty
 /// `AUTH_URL=` in an env file is a mistake, not a choice).
-pub(crate) fn required(lookup: &dyn Fn(&str) -> Option<String>, var: &'static str) -> Result<String, ConfigError> {
+pub(crate) fn required(
+    lookup: &dyn Fn(&str) -> Option<String>,
+    var: &'static str,
+) -> Result<String, ConfigError> {
     match lookup(var) {
         Some(v) if !v.trim().is_empty() => Ok(v.trim().to_owned()),
         _ => Err(ConfigError::Missing { var }),
@@ -22,7 +25,9 @@ pub(crate) fn required(lookup: &dyn Fn(&str) -> Option<String>, var: &'static st
 }
 
 pub(crate) fn optional(lookup: &dyn Fn(&str) -> Option<String>, var: &str) -> Option<String> {
-    lookup(var).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+    lookup(var)
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
 }
 
 /// The process environment as a lookup function.

@@ -33,7 +33,11 @@ impl SecretUrl {
                 })?;
             }
             None if parsed.password().is_some() => {}
-            None => return Err(ConfigError::Missing { var: password_file_var }),
+            None => {
+                return Err(ConfigError::Missing {
+                    var: password_file_var,
+                })
+            }
         }
         Ok(SecretUrl(parsed))
     }
@@ -78,7 +82,10 @@ pub(crate) fn read_secret_file(var: &'static str, path: &Path) -> Result<String,
     })?;
     let value = raw.trim_end_matches(['\n', '\r']).to_owned();
     if value.is_empty() {
-        return Err(ConfigError::EmptyFile { var, path: path.to_owned() });
+        return Err(ConfigError::EmptyFile {
+            var,
+            path: path.to_owned(),
+        });
     }
     Ok(value)
 }
@@ -99,7 +106,10 @@ mod tests {
             Some(file.to_str().unwrap()),
         )
         .unwrap();
-        assert_eq!(url.expose(), "postgres://core:s3cr%2Ft%40x@127.0.0.1:54321/core");
+        assert_eq!(
+            url.expose(),
+            "postgres://core:s3cr%2Ft%40x@127.0.0.1:54321/core"
+        );
         assert_eq!(url.to_string(), "postgres://core:***@127.0.0.1:54321/core");
         assert!(!format!("{url:?}").contains("s3cr"));
     }

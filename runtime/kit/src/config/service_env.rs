@@ -30,7 +30,9 @@ impl ServiceEnv {
         if !is_service_name(&service) {
             return Err(ConfigError::Invalid {
                 var: "STACKR_SERVICE",
-                reason: format!("`{service}` is not a stackr service name (lowercase [a-z][a-z0-9-]*)"),
+                reason: format!(
+                    "`{service}` is not a stackr service name (lowercase [a-z][a-z0-9-]*)"
+                ),
             });
         }
         let database_url = SecretUrl::from_url_and_password_file(
@@ -45,7 +47,11 @@ impl ServiceEnv {
             "REDIS_PASSWORD_FILE",
             optional(lookup, "REDIS_PASSWORD_FILE").as_deref(),
         )?;
-        Ok(ServiceEnv { service, database_url, redis_url })
+        Ok(ServiceEnv {
+            service,
+            database_url,
+            redis_url,
+        })
     }
 }
 
@@ -64,10 +70,14 @@ impl ApiEnv {
     pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let service = ServiceEnv::from_lookup(lookup)?;
         let raw = required(lookup, "PORT")?;
-        let port = raw.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(|| ConfigError::Invalid {
-            var: "PORT",
-            reason: format!("`{raw}` is not a TCP port (1-65535)"),
-        })?;
+        let port =
+            raw.parse::<u16>()
+                .ok()
+                .filter(|p| *p != 0)
+                .ok_or_else(|| ConfigError::Invalid {
+                    var: "PORT",
+                    reason: format!("`{raw}` is not a TCP port (1-65535)"),
+                })?;
         Ok(ApiEnv { service, port })
     }
 }
@@ -98,17 +108,28 @@ impl AuthEnv {
                 reason: format!("`{raw}` is not an http(s) URL such as http://127.0.0.1:8888"),
             })?;
         let credential = match optional(lookup, "SERVICE_CREDENTIAL_FILE") {
-            Some(path) => Some(Credential(read_secret_file("SERVICE_CREDENTIAL_FILE", Path::new(&path))?)),
+            Some(path) => Some(Credential(read_secret_file(
+                "SERVICE_CREDENTIAL_FILE",
+                Path::new(&path),
+            )?)),
             None => None,
         };
         let session_cache_ttl = match optional(lookup, "SESSION_CACHE_TTL_MS") {
             None => DEFAULT_SESSION_CACHE_TTL,
-            Some(raw) => Duration::from_millis(raw.parse::<u64>().map_err(|_| ConfigError::Invalid {
-                var: "SESSION_CACHE_TTL_MS",
-                reason: format!("`{raw}` is not a number of milliseconds (0 disables the cache)"),
-            })?),
+            Some(raw) => {
+                Duration::from_millis(raw.parse::<u64>().map_err(|_| ConfigError::Invalid {
+                    var: "SESSION_CACHE_TTL_MS",
+                    reason: format!(
+                        "`{raw}` is not a number of milliseconds (0 disables the cache)"
+                    ),
+                })?)
+            }
         };
-        Ok(AuthEnv { auth_url, credential, session_cache_ttl })
+        Ok(AuthEnv {
+            auth_url,
+            credential,
+            session_cache_ttl,
+        })
     }
 }
 
@@ -145,8 +166,10 @@ mod tests {
     use super::*;
 
     fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k| map.get(k).cloned()
     }
 
@@ -160,7 +183,12 @@ mod tests {
         ];
         ApiEnv::from_lookup(&lookup(&full)).unwrap();
         for skip in 0..full.len() {
-            let partial: Vec<_> = full.iter().enumerate().filter(|(i, _)| *i != skip).map(|(_, p)| *p).collect();
+            let partial: Vec<_> = full
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != skip)
+                .map(|(_, p)| *p)
+                .collect();
             let err = ApiEnv::from_lookup(&lookup(&partial)).unwrap_err();
             assert!(err.to_string().contains(full[skip].0), "{err}");
         }
@@ -171,9 +199,17 @@ mod tests {
         let env = AuthEnv::from_lookup(&lookup(&[("AUTH_URL", "http://127.0.0.1:8888")])).unwrap();
         assert_eq!(env.session_cache_ttl, DEFAULT_SESSION_CACHE_TTL);
         assert!(env.credential.is_none());
-        let off = AuthEnv::from_lookup(&lookup(&[("AUTH_URL", "http://a:1"), ("SESSION_CACHE_TTL_MS", "0")])).unwrap();
+        let off = AuthEnv::from_lookup(&lookup(&[
+            ("AUTH_URL", "http://a:1"),
+            ("SESSION_CACHE_TTL_MS", "0"),
+        ]))
+        .unwrap();
         assert_eq!(off.session_cache_ttl, Duration::ZERO);
-        let err = AuthEnv::from_lookup(&lookup(&[("AUTH_URL", "http://a:1"), ("SESSION_CACHE_TTL_MS", "soon")])).unwrap_err();
+        let err = AuthEnv::from_lookup(&lookup(&[
+            ("AUTH_URL", "http://a:1"),
+            ("SESSION_CACHE_TTL_MS", "soon"),
+        ]))
+        .unwrap_err();
         assert!(err.to_string().contains("SESSION_CACHE_TTL_MS"));
         let err = AuthEnv::from_lookup(&lookup(&[("AUTH_URL", "127.0.0.1:8888")])).unwrap_err();
         assert!(err.to_string().contains("AUTH_URL"));

@@ -7,4 +7,6 @@ mod routes;
 mod store;
 
 pub use routes::device_session_routes;
-pub use store::{DeviceIdentity, DeviceSessionInfo, DeviceSessions, NewDeviceSession, DEFAULT_DEVICE_SESSION_TTL};
+pub use store::{
+    DeviceIdentity, DeviceSessionInfo, DeviceSessions, NewDeviceSession, DEFAULT_DEVICE_SESSION_TTL,
+};

@@ -73,7 +73,11 @@ async fn revoke(State(guard): State<Guard>, who: Principal, Path(id): Path<Strin
     };
     match devices.revoke(who.user_id(), &id).await {
         Ok(true) => StatusCode::NO_CONTENT.into_response(),
-        Ok(false) => (StatusCode::NOT_FOUND, Json(serde_json::json!({"message": "Device session not found", "code": "NOT_FOUND"}))).into_response(),
+        Ok(false) => (
+            StatusCode::NOT_FOUND,
+            Json(serde_json::json!({"message": "Device session not found", "code": "NOT_FOUND"})),
+        )
+            .into_response(),
         Err(e) => {
             tracing::error!(error = %e, "revoking device session failed");
             GuardRejection::ServiceUnavailable.into_response()
@@ -82,5 +86,9 @@ async fn revoke(State(guard): State<Guard>, who: Principal, Path(id): Path<Strin
 }
 
 fn bad_request(message: &str) -> Response {
-    (StatusCode::BAD_REQUEST, Json(serde_json::json!({"message": message, "code": "BAD_REQUEST"}))).into_response()
+    (
+        StatusCode::BAD_REQUEST,
+        Json(serde_json::json!({"message": message, "code": "BAD_REQUEST"})),
+    )
+        .into_response()
 }

@@ -59,13 +59,21 @@ impl DeviceSessions {
         DeviceSessions { pool, ttl }
     }
 
-    pub async fn create(&self, user_id: &str, label: &str) -> Result<NewDeviceSession, DeviceStoreError> {
+    pub async fn create(
+        &self,
+        user_id: &str,
+        label: &str,
+    ) -> Result<NewDeviceSession, DeviceStoreError> {
         // ThreadRng is a CSPRNG (ChaCha12, OS-seeded); scoped so the future stays Send.
         let (id, token) = {
             let mut rng = rand::rng();
-            (Alphanumeric.sample_string(&mut rng, 24), format!("{TOKEN_PREFIX}{}", Alphanumeric.sample_string(&mut rng, 43)))
+            (
+                Alphanumeric.sample_string(&mut rng, 24),
+                format!("{TOKEN_PREFIX}{}", Alphanumeric.sample_string(&mut rng, 43)),
+            )
         };
-        let expires_at = Utc::now() + chrono::Duration::from_std(self.ttl).unwrap_or(chrono::Duration::days(30));
+        let expires_at =
+            Utc::now() + chrono::Duration::from_std(self.ttl).unwrap_or(chrono::Duration::days(30));
         let client = self.pool.get().await?;
         client
             .execute(
@@ -73,7 +81,12 @@ impl DeviceSessions {
                 &[&id, &token_hash(&token), &user_id, &label, &expires_at],
             )
             .await?;
-        Ok(NewDeviceSession { id, token, label: label.to_owned(), expires_at })
+        Ok(NewDeviceSession {
+            id,
+            token,
+            label: label.to_owned(),
+            expires_at,
+        })
     }
 
     /// The live (not expired, not revoked) device session the token belongs to.
@@ -93,11 +106,18 @@ impl DeviceSessions {
         else {
             return Ok(None);
         };
-        let identity = DeviceIdentity { device_session_id: row.get(0), user_id: row.get(1), label: row.get(2) };
+        let identity = DeviceIdentity {
+            device_session_id: row.get(0),
+            user_id: row.get(1),
+            label: row.get(2),
+        };
         // last_used_at is for the user's device list; minute precision spares a write per request.
         if row.get::<_, bool>(3) {
             client
-                .execute("UPDATE stackr_device_session SET last_used_at = now() WHERE id = $1", &[&identity.device_session_id])
+                .execute(
+                    "UPDATE stackr_device_session SET last_used_at = now() WHERE id = $1",
+                    &[&identity.device_session_id],
+                )
                 .await?;
         }
         Ok(Some(identity))
@@ -138,5 +158,8 @@ impl DeviceSessions {
 }
 
 fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

@@ -85,17 +85,25 @@ impl GuardBuilder {
         if needs_db && self.database.is_none() {
             return Err(ConfigError::Invalid {
                 var: "DATABASE_URL",
-                reason: format!("flavor {} needs the service database for provisioning/device sessions", self.flavor),
+                reason: format!(
+                    "flavor {} needs the service database for provisioning/device sessions",
+                    self.flavor
+                ),
             });
         }
         if provisioning && !self.auth.has_credential() {
-            return Err(ConfigError::Missing { var: "SERVICE_CREDENTIAL_FILE" });
+            return Err(ConfigError::Missing {
+                var: "SERVICE_CREDENTIAL_FILE",
+            });
         }
-        let provisioner = provisioning.then(|| Provisioner::new(self.database.clone().expect("checked"), self.auth.clone()));
-        let devices = self
-            .flavor
-            .has_device_sessions()
-            .then(|| DeviceSessions::new(self.database.clone().expect("checked"), self.device_session_ttl));
+        let provisioner = provisioning
+            .then(|| Provisioner::new(self.database.clone().expect("checked"), self.auth.clone()));
+        let devices = self.flavor.has_device_sessions().then(|| {
+            DeviceSessions::new(
+                self.database.clone().expect("checked"),
+                self.device_session_ttl,
+            )
+        });
         Ok(Guard {
             inner: Arc::new(Inner {
                 flavor: self.flavor,

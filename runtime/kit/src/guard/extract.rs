@@ -84,6 +84,8 @@ where
         if let Some(done) = parts.extensions.get::<Principal>() {
             return Ok(done.clone());
         }
-        Guard::from_ref(state).authenticate_or_device(&parts.headers).await
+        Guard::from_ref(state)
+            .authenticate_or_device(&parts.headers)
+            .await
     }
 }

@@ -47,7 +47,9 @@ impl FromStr for Flavor {
             "role-gated" => Ok(Flavor::RoleGated),
             "flexible" => Ok(Flavor::Flexible),
             "none" => Ok(Flavor::None),
-            other => Err(format!("unknown auth flavor `{other}` (standard, role-gated, flexible, none)")),
+            other => Err(format!(
+                "unknown auth flavor `{other}` (standard, role-gated, flexible, none)"
+            )),
         }
     }
 }

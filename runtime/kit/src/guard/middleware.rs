@@ -7,7 +7,11 @@ use super::{Guard, Principal};
 /// Layer form of the guard for a whole router:
 /// `router.route_layer(axum::middleware::from_fn_with_state(guard, require_auth))`.
 /// On success the request carries [`super::Authenticated`] in its extensions.
-pub async fn require_auth(State(guard): State<Guard>, mut request: Request, next: Next) -> Response {
+pub async fn require_auth(
+    State(guard): State<Guard>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     match guard.authenticate(request.headers()).await {
         Ok(user) => {
             request.extensions_mut().insert(user);
@@ -19,7 +23,11 @@ pub async fn require_auth(State(guard): State<Guard>, mut request: Request, next
 
 /// Layer form for flexible routes: a signed-in user or a device session. On success the request
 /// carries a [`Principal`] (and, for a user, [`super::Authenticated`]) in its extensions.
-pub async fn require_auth_or_device_session(State(guard): State<Guard>, mut request: Request, next: Next) -> Response {
+pub async fn require_auth_or_device_session(
+    State(guard): State<Guard>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     match guard.authenticate_or_device(request.headers()).await {
         Ok(principal) => {
             if let Principal::User(user) = &principal {

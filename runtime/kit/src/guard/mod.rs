@@ -88,7 +88,11 @@ impl Guard {
     /// Authenticates a signed-in user from the request's cookie: auth's answer (or a cached copy
     /// younger than the TTL), then the role gate, then first-call provisioning.
     pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Authenticated, GuardRejection> {
-        let auth = self.inner.auth.as_ref().ok_or(GuardRejection::NotConfigured)?;
+        let auth = self
+            .inner
+            .auth
+            .as_ref()
+            .ok_or(GuardRejection::NotConfigured)?;
         let cookie = cookie_header(headers).ok_or(GuardRejection::Unauthenticated)?;
         let verified = self.verify_cookie(auth, &cookie).await?;
         self.check_roles(&verified.user)?;
@@ -108,9 +112,16 @@ impl Guard {
     /// device sessions), otherwise the cookie path of [`Guard::authenticate`]. A presented device
     /// token that is unknown, expired or revoked is a 401: it never falls back to the cookie, so
     /// a request's identity does not depend on which of two credentials happened to work.
-    pub async fn authenticate_or_device(&self, headers: &HeaderMap) -> Result<Principal, GuardRejection> {
-        if let (Some(devices), Some(token)) = (&self.inner.devices, headers.get(DEVICE_SESSION_HEADER)) {
-            let token = token.to_str().map_err(|_| GuardRejection::Unauthenticated)?;
+    pub async fn authenticate_or_device(
+        &self,
+        headers: &HeaderMap,
+    ) -> Result<Principal, GuardRejection> {
+        if let (Some(devices), Some(token)) =
+            (&self.inner.devices, headers.get(DEVICE_SESSION_HEADER))
+        {
+            let token = token
+                .to_str()
+                .map_err(|_| GuardRejection::Unauthenticated)?;
             return match devices.verify(token).await {
                 Ok(Some(device)) => Ok(Principal::Device(device)),
                 Ok(None) => Err(GuardRejection::Unauthenticated),
@@ -123,9 +134,17 @@ impl Guard {
         self.authenticate(headers).await.map(Principal::User)
     }
 
-    async fn verify_cookie(&self, auth: &AuthClient, cookie: &str) -> Result<Arc<VerifiedSession>, GuardRejection> {
+    async fn verify_cookie(
+        &self,
+        auth: &AuthClient,
+        cookie: &str,
+    ) -> Result<Arc<VerifiedSession>, GuardRejection> {
         let answer = match &self.inner.cache {
-            Some(cache) => cache.get_or_verify(cookie, || auth.get_session(cookie)).await,
+            Some(cache) => {
+                cache
+                    .get_or_verify(cookie, || auth.get_session(cookie))
+                    .await
+            }
             None => auth.get_session(cookie).await.map(|v| v.map(Arc::new)),
         };
         match answer {
@@ -160,7 +179,8 @@ fn cookie_header(headers: &HeaderMap) -> Option<String> {
         .map(str::trim)
         .filter(|v| !v.is_empty())
         .collect();
-    (!parts.is_empty() && parts.iter().any(|p| p.contains(SESSION_COOKIE_MARKER))).then(|| parts.join("; "))
+    (!parts.is_empty() && parts.iter().any(|p| p.contains(SESSION_COOKIE_MARKER)))
+        .then(|| parts.join("; "))
 }
 
 #[cfg(test)]
@@ -180,7 +200,11 @@ mod tests {
     #[test]
     fn forwards_all_cookie_headers_joined_when_a_session_cookie_is_there() {
         assert_eq!(
-            cookie_header(&headers(&["theme=dark", "better-auth.session_token=abc.sig"])).as_deref(),
+            cookie_header(&headers(&[
+                "theme=dark",
+                "better-auth.session_token=abc.sig"
+            ]))
+            .as_deref(),
             Some("theme=dark; better-auth.session_token=abc.sig")
         );
         assert!(cookie_header(&headers(&["__Secure-better-auth.session_token=abc.sig"])).is_some());

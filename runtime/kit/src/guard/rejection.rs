@@ -29,7 +29,9 @@ impl GuardRejection {
         match self {
             GuardRejection::Unauthenticated => StatusCode::UNAUTHORIZED,
             GuardRejection::Forbidden => StatusCode::FORBIDDEN,
-            GuardRejection::AuthUnavailable | GuardRejection::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            GuardRejection::AuthUnavailable | GuardRejection::ServiceUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             GuardRejection::NotConfigured => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -57,6 +59,10 @@ impl GuardRejection {
 
 impl IntoResponse for GuardRejection {
     fn into_response(self) -> Response {
-        (self.status(), Json(json!({ "message": self.message(), "code": self.code() }))).into_response()
+        (
+            self.status(),
+            Json(json!({ "message": self.message(), "code": self.code() })),
+        )
+            .into_response()
     }
 }

@@ -14,7 +14,9 @@ pub(crate) struct CatchPanic<F> {
 
 impl<F> CatchPanic<F> {
     pub(crate) fn new(inner: F) -> Self {
-        CatchPanic { inner: Box::pin(inner) }
+        CatchPanic {
+            inner: Box::pin(inner),
+        }
     }
 }
 

@@ -77,7 +77,11 @@ impl QueueConfig {
                 ));
             }
         }
-        Ok(QueueConfig { redis_url, queue, prefix })
+        Ok(QueueConfig {
+            redis_url,
+            queue,
+            prefix,
+        })
     }
 }
 
@@ -92,10 +96,16 @@ impl WorkerConfig {
         let queue = QueueConfig::from_lookup(env)?;
         let concurrency = positive(env, "WORKER_CONCURRENCY", DEFAULT_CONCURRENCY as u64)? as usize;
         let lock_duration = millis(env, "WORKER_LOCK_DURATION_MS", DEFAULT_LOCK_DURATION_MS)?;
-        let stalled_interval =
-            millis(env, "WORKER_STALLED_INTERVAL_MS", DEFAULT_STALLED_INTERVAL_MS)?;
-        let max_stalled_count =
-            number(env, "WORKER_MAX_STALLED_COUNT", DEFAULT_MAX_STALLED_COUNT as u64)? as u32;
+        let stalled_interval = millis(
+            env,
+            "WORKER_STALLED_INTERVAL_MS",
+            DEFAULT_STALLED_INTERVAL_MS,
+        )?;
+        let max_stalled_count = number(
+            env,
+            "WORKER_MAX_STALLED_COUNT",
+            DEFAULT_MAX_STALLED_COUNT as u64,
+        )? as u32;
         let shutdown_grace = match non_empty(env, "WORKER_SHUTDOWN_GRACE_MS") {
             Some(_) => Duration::from_millis(number(env, "WORKER_SHUTDOWN_GRACE_MS", 0)?),
             None => Duration::from_millis(DEFAULT_SHUTDOWN_GRACE_MS),
@@ -130,11 +140,18 @@ fn non_empty(env: &dyn Fn(&str) -> Option<String>, var: &str) -> Option<String> 
     env(var).filter(|value| !value.trim().is_empty())
 }
 
-fn required(env: &dyn Fn(&str) -> Option<String>, var: &'static str) -> Result<String, ConfigError> {
+fn required(
+    env: &dyn Fn(&str) -> Option<String>,
+    var: &'static str,
+) -> Result<String, ConfigError> {
     non_empty(env, var).ok_or(ConfigError::Missing { var })
 }
 
-fn number(env: &dyn Fn(&str) -> Option<String>, var: &'static str, default: u64) -> Result<u64, ConfigError> {
+fn number(
+    env: &dyn Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: u64,
+) -> Result<u64, ConfigError> {
     match non_empty(env, var) {
         None => Ok(default),
         Some(raw) => raw
@@ -144,7 +161,11 @@ fn number(env: &dyn Fn(&str) -> Option<String>, var: &'static str, default: u64)
     }
 }
 
-fn positive(env: &dyn Fn(&str) -> Option<String>, var: &'static str, default: u64) -> Result<u64, ConfigError> {
+fn positive(
+    env: &dyn Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: u64,
+) -> Result<u64, ConfigError> {
     let value = number(env, var, default)?;
     if value == 0 {
         return Err(ConfigError::invalid(var, "0", "must be at least 1"));
@@ -152,7 +173,11 @@ fn positive(env: &dyn Fn(&str) -> Option<String>, var: &'static str, default: u6
     Ok(value)
 }
 
-fn millis(env: &dyn Fn(&str) -> Option<String>, var: &'static str, default: u64) -> Result<Duration, ConfigError> {
+fn millis(
+    env: &dyn Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: u64,
+) -> Result<Duration, ConfigError> {
     Ok(Duration::from_millis(positive(env, var, default)?))
 }
 
@@ -160,10 +185,18 @@ fn millis(env: &dyn Fn(&str) -> Option<String>, var: &'static str, default: u64)
 /// the file does. A URL that already has one keeps it and the file is not needed.
 fn merge_password_file(url: &str, password_file: Option<String>) -> Result<String, ConfigError> {
     let Some((scheme, rest)) = url.split_once("://") else {
-        return Err(ConfigError::invalid("REDIS_URL", url, "must look like redis://host:port"));
+        return Err(ConfigError::invalid(
+            "REDIS_URL",
+            url,
+            "must look like redis://host:port",
+        ));
     };
     if !matches!(scheme, "redis" | "rediss") {
-        return Err(ConfigError::invalid("REDIS_URL", url, "scheme must be redis:// or rediss://"));
+        return Err(ConfigError::invalid(
+            "REDIS_URL",
+            url,
+            "scheme must be redis:// or rediss://",
+        ));
     }
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     if rest[..authority_end].contains('@') {
@@ -214,14 +247,19 @@ mod tests {
     use std::collections::HashMap;
 
     fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |name| map.get(name).cloned()
     }
 
     #[test]
     fn reads_the_pinned_variables_with_defaults() {
-        let env = env_of(&[("REDIS_URL", "redis://127.0.0.1:63791"), ("STACKR_QUEUE", "core")]);
+        let env = env_of(&[
+            ("REDIS_URL", "redis://127.0.0.1:63791"),
+            ("STACKR_QUEUE", "core"),
+        ]);
         let config = WorkerConfig::from_lookup(&env).unwrap();
         assert_eq!(config.queue.queue, "core");
         assert_eq!(config.queue.prefix, "bull");
@@ -246,13 +284,19 @@ mod tests {
                 ("WORKER_CONCURRENCY", bad),
             ]);
             let err = WorkerConfig::from_lookup(&env).unwrap_err().to_string();
-            assert!(err.contains("WORKER_CONCURRENCY") && err.contains(bad), "{err}");
+            assert!(
+                err.contains("WORKER_CONCURRENCY") && err.contains(bad),
+                "{err}"
+            );
         }
     }
 
     #[test]
     fn queue_names_with_colons_are_refused() {
-        let env = env_of(&[("REDIS_URL", "redis://127.0.0.1:1"), ("STACKR_QUEUE", "a:b")]);
+        let env = env_of(&[
+            ("REDIS_URL", "redis://127.0.0.1:1"),
+            ("STACKR_QUEUE", "a:b"),
+        ]);
         assert!(QueueConfig::from_lookup(&env).is_err());
     }
 
@@ -268,7 +312,10 @@ mod tests {
         ]);
         let config = QueueConfig::from_lookup(&env).unwrap();
         assert_eq!(config.redis_url, "redis://:p%40ss%2Fword@127.0.0.1:63791/0");
-        assert!(!format!("{config:?}").contains("word"), "Debug must not leak the password");
+        assert!(
+            !format!("{config:?}").contains("word"),
+            "Debug must not leak the password"
+        );
     }
 
     #[test]
@@ -279,7 +326,10 @@ mod tests {
             ("STACKR_QUEUE", "core"),
         ]);
         let err = QueueConfig::from_lookup(&env).unwrap_err().to_string();
-        assert!(err.contains("/nonexistent/secret") && err.contains("REDIS_PASSWORD_FILE"), "{err}");
+        assert!(
+            err.contains("/nonexistent/secret") && err.contains("REDIS_PASSWORD_FILE"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -289,6 +339,9 @@ mod tests {
             ("REDIS_PASSWORD_FILE", "/nonexistent/secret"),
             ("STACKR_QUEUE", "core"),
         ]);
-        assert_eq!(QueueConfig::from_lookup(&env).unwrap().redis_url, "redis://:x@127.0.0.1:1");
+        assert_eq!(
+            QueueConfig::from_lookup(&env).unwrap().redis_url,
+            "redis://:x@127.0.0.1:1"
+        );
     }
 }

@@ -44,12 +44,22 @@ pub(crate) struct FailedAttempt<'a> {
     pub stack_trace_limit: Option<u32>,
 }
 
-pub(crate) async fn record(conn: &mut ConnectionManager, attempt: FailedAttempt<'_>) -> redis::RedisResult<()> {
+pub(crate) async fn record(
+    conn: &mut ConnectionManager,
+    attempt: FailedAttempt<'_>,
+) -> redis::RedisResult<()> {
     // Node stores `err.stack`, whose first line is "<ErrorClass>: <message>"; Rust errors carry
     // no stack, so the entry is that first line.
-    let class = if attempt.fatal { "UnrecoverableError" } else { "Error" };
+    let class = if attempt.fatal {
+        "UnrecoverableError"
+    } else {
+        "Error"
+    };
     let entry = format!("{class}: {}", attempt.reason);
-    let limit = attempt.stack_trace_limit.map(|l| l.to_string()).unwrap_or_default();
+    let limit = attempt
+        .stack_trace_limit
+        .map(|l| l.to_string())
+        .unwrap_or_default();
     redis::cmd("EVAL")
         .arg(RECORD_FAILURE_LUA)
         .arg(2)

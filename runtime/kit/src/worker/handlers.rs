@@ -10,7 +10,8 @@ use serde::Serialize;
 use super::error::JobError;
 use super::job::Job;
 
-pub(crate) type HandlerFuture = Pin<Box<dyn Future<Output = Result<serde_json::Value, JobError>> + Send>>;
+pub(crate) type HandlerFuture =
+    Pin<Box<dyn Future<Output = Result<serde_json::Value, JobError>> + Send>>;
 type Handler = Arc<dyn Fn(Job) -> HandlerFuture + Send + Sync>;
 
 /// Handlers by job name.

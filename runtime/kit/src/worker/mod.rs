@@ -127,9 +127,9 @@ pub use job::Job;
 pub use producer::Producer;
 pub use runner::{run, run_from_env, shutdown_signal, start, RunningWorker, ShutdownReport};
 
-/// BullMQ job options (`attempts`, `backoff`, `delay`, `priority`, `job_id`, retention…).
-pub use bullmq::JobOptions;
 /// Retry backoff: `Fixed(ms)` or `Exponential(base_ms)` (Node's `{type, delay}`).
 pub use bullmq::types::BackoffStrategy as Backoff;
 /// Retention of finished jobs (`removeOnComplete` / `removeOnFail`).
 pub use bullmq::types::RemoveOnFinish;
+/// BullMQ job options (`attempts`, `backoff`, `delay`, `priority`, `job_id`, retention…).
+pub use bullmq::JobOptions;

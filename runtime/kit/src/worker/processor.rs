@@ -32,7 +32,10 @@ pub(crate) fn build(ctx: ProcessorContext) -> ProcessorFn {
     })
 }
 
-async fn process(ctx: &ProcessorContext, job: bullmq::Job) -> Result<serde_json::Value, bullmq::Error> {
+async fn process(
+    ctx: &ProcessorContext,
+    job: bullmq::Job,
+) -> Result<serde_json::Value, bullmq::Error> {
     let job_id = job.id().to_string();
     let job_name = job.name().to_string();
     let token = job.token().unwrap_or_default().to_string();
@@ -89,4 +92,3 @@ fn to_bullmq_error(err: JobError) -> bullmq::Error {
         bullmq::Error::Unrecoverable(err.message().to_string())
     }
 }
-

@@ -74,7 +74,12 @@ impl Producer {
     /// producer.add_with("reminder", serde_json::json!({ "userId": "u_1" }), opts).await?;
     /// # Ok(()) }
     /// ```
-    pub async fn add_with<T: Serialize>(&self, name: &str, data: T, opts: JobOptions) -> Result<String, WorkerError> {
+    pub async fn add_with<T: Serialize>(
+        &self,
+        name: &str,
+        data: T,
+        opts: JobOptions,
+    ) -> Result<String, WorkerError> {
         // Serialize here so a bad payload is reported with the job name, not as a queue error.
         let data = serde_json::to_value(data).map_err(|source| WorkerError::Data {
             name: name.to_string(),

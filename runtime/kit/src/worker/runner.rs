@@ -103,13 +103,20 @@ impl RunningWorker {
     pub async fn shutdown(mut self) -> Result<ShutdownReport, WorkerError> {
         let in_flight = self.worker.active_count().await;
         let grace = self.config.shutdown_grace;
-        info!(in_flight, grace_ms = grace.as_millis() as u64, "worker shutting down: no new jobs");
+        info!(
+            in_flight,
+            grace_ms = grace.as_millis() as u64,
+            "worker shutting down: no new jobs"
+        );
 
         // bullmq-official's close waits for in-flight jobs up to its timeout, then for its fetch
         // loop. Give it the grace period plus time to hand jobs back and leave a blocking read.
         let close_timeout = grace + Duration::from_secs(DRAIN_DELAY_SECS + 2);
         let mut close = std::pin::pin!(self.worker.close(close_timeout.as_millis() as u64));
-        let marker = format!("{}:{}:marker", self.config.queue.prefix, self.config.queue.queue);
+        let marker = format!(
+            "{}:{}:marker",
+            self.config.queue.prefix, self.config.queue.queue
+        );
         let mut handed_back = false;
         let mut conn = self.conn.clone();
         let mut grace_timer = std::pin::pin!(async move {
@@ -146,12 +153,19 @@ impl RunningWorker {
         let _ = tokio::time::timeout(Duration::from_secs(1), &mut self.events).await;
         self.events.abort();
         info!("worker stopped");
-        Ok(ShutdownReport { in_flight, handed_back })
+        Ok(ShutdownReport {
+            in_flight,
+            handed_back,
+        })
     }
 }
 
 /// Runs until `shutdown` resolves, then shuts down gracefully.
-pub async fn run(config: WorkerConfig, handlers: Handlers, shutdown: impl Future<Output = ()>) -> Result<(), WorkerError> {
+pub async fn run(
+    config: WorkerConfig,
+    handlers: Handlers,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), WorkerError> {
     let worker = start(config, handlers).await?;
     shutdown.await;
     worker.shutdown().await.map(|_| ())

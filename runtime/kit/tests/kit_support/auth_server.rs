@@ -32,12 +32,19 @@ impl AuthServer {
         // (invalidated only by changes made through auth) would hide for up to its TTL.
         config.session_cache_ttl = std::time::Duration::ZERO;
         for (name, credential) in services {
-            config.provision_services.insert(name.to_string(), Secret::new(credential.as_bytes().to_vec()));
+            config.provision_services.insert(
+                name.to_string(),
+                Secret::new(credential.as_bytes().to_vec()),
+            );
         }
         let (ready_tx, ready_rx) = mpsc::channel::<Result<(), String>>();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async move {
                 let state = match AppState::connect(config).await {
                     Ok(s) => s,
@@ -46,7 +53,9 @@ impl AuthServer {
                         return;
                     }
                 };
-                let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+                let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+                    .await
+                    .unwrap();
                 let _ = ready_tx.send(Ok(()));
                 tokio::select! {
                     r = stackr_auth::serve(listener, state) => { r.expect("auth server"); }
@@ -56,8 +65,15 @@ impl AuthServer {
             // Dropping the runtime kills every connection task: auth is really gone.
             rt.shutdown_background();
         });
-        ready_rx.recv().expect("auth thread").expect("stackr-auth failed to start");
-        AuthServer { url, stop: Some(stop_tx), thread: Some(thread) }
+        ready_rx
+            .recv()
+            .expect("auth thread")
+            .expect("stackr-auth failed to start");
+        AuthServer {
+            url,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        }
     }
 
     pub fn stop(&mut self) {

@@ -20,7 +20,10 @@ impl SignedIn {
     /// The same cookie with one character of its HMAC signature changed.
     pub fn tampered_cookie(&self) -> String {
         let (name, value) = self.cookie.split_once('=').unwrap();
-        let decoded = value.replace("%2B", "+").replace("%2F", "/").replace("%3D", "=");
+        let decoded = value
+            .replace("%2B", "+")
+            .replace("%2F", "/")
+            .replace("%3D", "=");
         let dot = decoded.rfind('.').unwrap();
         let (token, sig) = decoded.split_at(dot + 1);
         let first = sig.chars().next().unwrap();
@@ -31,7 +34,10 @@ impl SignedIn {
 
 impl Browser {
     pub fn new(auth_url: &str) -> Self {
-        Browser { http: reqwest::Client::builder().no_proxy().build().unwrap(), auth_url: auth_url.to_owned() }
+        Browser {
+            http: reqwest::Client::builder().no_proxy().build().unwrap(),
+            auth_url: auth_url.to_owned(),
+        }
     }
 
     pub async fn sign_up(&self, email: &str) -> SignedIn {
@@ -54,7 +60,11 @@ impl Browser {
             .expect("sign-up sets the session cookie")
             .to_owned();
         let body: Value = res.json().await.unwrap();
-        SignedIn { user_id: body["user"]["id"].as_str().unwrap().to_owned(), email: email.to_owned(), cookie }
+        SignedIn {
+            user_id: body["user"]["id"].as_str().unwrap().to_owned(),
+            email: email.to_owned(),
+            cookie,
+        }
     }
 
     pub async fn sign_out(&self, who: &SignedIn) {

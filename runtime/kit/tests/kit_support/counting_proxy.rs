@@ -41,7 +41,13 @@ impl CountingProxy {
     }
 
     pub fn count(&self, path: &str) -> usize {
-        self.inner.counts.lock().unwrap().get(path).copied().unwrap_or(0)
+        self.inner
+            .counts
+            .lock()
+            .unwrap()
+            .get(path)
+            .copied()
+            .unwrap_or(0)
     }
 
     pub fn answer_garbage(&self, on: bool) {
@@ -51,7 +57,12 @@ impl CountingProxy {
 
 async fn forward(State(inner): State<Arc<Inner>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    *inner.counts.lock().unwrap().entry(parts.uri.path().to_owned()).or_default() += 1;
+    *inner
+        .counts
+        .lock()
+        .unwrap()
+        .entry(parts.uri.path().to_owned())
+        .or_default() += 1;
     if inner.garbage.load(Ordering::SeqCst) {
         return (StatusCode::OK, "<html>upstream proxy error page</html>").into_response();
     }
@@ -59,8 +70,18 @@ async fn forward(State(inner): State<Arc<Inner>>, request: Request) -> Response 
     relay(&inner, parts.method, &parts.uri, &parts.headers, body).await
 }
 
-async fn relay(inner: &Inner, method: Method, uri: &Uri, headers: &HeaderMap, body: Bytes) -> Response {
-    let target = format!("{}{}", inner.upstream, uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"));
+async fn relay(
+    inner: &Inner,
+    method: Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Response {
+    let target = format!(
+        "{}{}",
+        inner.upstream,
+        uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
+    );
     let mut req = inner.http.request(method, target).body(body);
     for (name, value) in headers {
         if name != "host" && name != "content-length" {

@@ -4,13 +4,15 @@
 use std::collections::HashMap;
 
 use axum::routing::get;
+use axum::Extension;
 use axum::{Json, Router};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use stackr_kit::device::device_session_routes;
 use stackr_kit::runtime::ServiceSpec;
-use axum::Extension;
-use stackr_kit::{require_auth, Authenticated, Flavor, Guard, Principal, ServiceRuntime, ServiceState};
+use stackr_kit::{
+    require_auth, Authenticated, Flavor, Guard, Principal, ServiceRuntime, ServiceState,
+};
 use stackr_testkit::{TempPostgres, TempRedis};
 
 use super::{AuthServer, Browser, CountingProxy, SignedIn};
@@ -29,7 +31,12 @@ pub struct StackOptions {
 
 impl StackOptions {
     pub fn new(flavor: Flavor) -> Self {
-        StackOptions { flavor, roles: &[], cache_ttl_ms: 0, service_credential: CREDENTIAL }
+        StackOptions {
+            flavor,
+            roles: &[],
+            cache_ttl_ms: 0,
+            service_credential: CREDENTIAL,
+        }
     }
 
     pub fn roles(mut self, roles: &'static [&'static str]) -> Self {
@@ -82,19 +89,40 @@ impl Stack {
         let env: HashMap<&str, String> = HashMap::from([
             ("STACKR_SERVICE", SERVICE.to_owned()),
             ("PORT", port.to_string()),
-            ("DATABASE_URL", format!("postgres://core@127.0.0.1:{}/core", pg.port())),
-            ("DATABASE_PASSWORD_FILE", write("core-db-password", db_password)),
+            (
+                "DATABASE_URL",
+                format!("postgres://core@127.0.0.1:{}/core", pg.port()),
+            ),
+            (
+                "DATABASE_PASSWORD_FILE",
+                write("core-db-password", db_password),
+            ),
             ("REDIS_URL", format!("redis://127.0.0.1:{}", redis.port())),
-            ("REDIS_PASSWORD_FILE", write("core-redis-password", "redis-pw")),
+            (
+                "REDIS_PASSWORD_FILE",
+                write("core-redis-password", "redis-pw"),
+            ),
             ("AUTH_URL", proxy.url.clone()),
-            ("SERVICE_CREDENTIAL_FILE", write("core-credential", options.service_credential)),
+            (
+                "SERVICE_CREDENTIAL_FILE",
+                write("core-credential", options.service_credential),
+            ),
             ("SESSION_CACHE_TTL_MS", options.cache_ttl_ms.to_string()),
         ]);
         let lookup = move |k: &str| env.get(k).cloned();
-        let spec = ServiceSpec { flavor: options.flavor, roles: options.roles, provisioning: options.flavor.provisions(), migrations: &[] };
-        let runtime = ServiceRuntime::from_lookup(spec, &lookup).await.expect("service runtime from env");
+        let spec = ServiceSpec {
+            flavor: options.flavor,
+            roles: options.roles,
+            provisioning: options.flavor.provisions(),
+            migrations: &[],
+        };
+        let runtime = ServiceRuntime::from_lookup(spec, &lookup)
+            .await
+            .expect("service runtime from env");
         let router = runtime.router(test_routes(options.flavor, runtime.state().guard.clone()));
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(stackr_kit::server::serve_on(listener, router, async move {
             let _ = stop_rx.await;
@@ -122,8 +150,15 @@ impl Stack {
         self.request(reqwest::Method::GET, path, headers).await
     }
 
-    pub async fn request(&self, method: reqwest::Method, path: &str, headers: &[(&str, &str)]) -> (StatusCode, Value) {
-        let mut req = self.http.request(method, format!("{}{path}", self.service_url));
+    pub async fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.service_url));
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
@@ -144,7 +179,10 @@ impl Stack {
     }
 
     pub fn set_role(&self, user: &SignedIn, role: &str) {
-        self.auth_sql(&format!("UPDATE \"user\" SET role = '{role}' WHERE id = '{}'", user.user_id));
+        self.auth_sql(&format!(
+            "UPDATE \"user\" SET role = '{role}' WHERE id = '{}'",
+            user.user_id
+        ));
     }
 }
 
@@ -161,14 +199,21 @@ impl Drop for Stack {
 fn test_routes(flavor: Flavor, guard: Guard) -> Router<ServiceState> {
     let layered = Router::new()
         .route("/layered/me", get(me))
-        .route("/layered/extension", get(|Extension(user): Extension<Authenticated>| async move { Json(json!({"id": user.user().id})) }))
+        .route(
+            "/layered/extension",
+            get(|Extension(user): Extension<Authenticated>| async move {
+                Json(json!({"id": user.user().id}))
+            }),
+        )
         .route_layer(axum::middleware::from_fn_with_state(guard, require_auth));
     let router = Router::new()
         .route("/public", get(|| async { Json(json!({"public": true})) }))
         .route("/me", get(me))
         .merge(layered);
     if flavor == Flavor::Flexible {
-        router.route("/flex/me", get(flex_me)).merge(device_session_routes())
+        router
+            .route("/flex/me", get(flex_me))
+            .merge(device_session_routes())
     } else {
         router
     }

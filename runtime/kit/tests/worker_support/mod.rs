@@ -15,7 +15,9 @@ use stackr_kit::worker::{QueueConfig, WorkerConfig};
 pub fn interop_dir() -> PathBuf {
     static INSTALL: Mutex<bool> = Mutex::new(false);
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("interop/bullmq");
-    let mut installed = INSTALL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut installed = INSTALL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if !*installed && !dir.join("node_modules/bullmq/package.json").exists() {
         let output = Command::new("npm")
             .args(["ci", "--no-audit", "--no-fund"])
@@ -44,7 +46,9 @@ pub fn queue_env(config: &QueueConfig) -> Vec<(&'static str, String)> {
 
 /// Runs a Node script of interop/bullmq to completion and returns its stdout.
 pub fn node(script: &str, args: &[&str], config: &QueueConfig) -> String {
-    let output = node_command(script, args, config).output().expect("run node");
+    let output = node_command(script, args, config)
+        .output()
+        .expect("run node");
     check(script, &output);
     String::from_utf8(output.stdout).expect("utf-8 stdout")
 }
@@ -90,10 +94,16 @@ pub fn node_wait_finished(config: &QueueConfig, ids: &[String], timeout: Duratio
     loop {
         let seen = node_inspect(config, ids);
         let jobs = seen["jobs"].as_array().unwrap().clone();
-        if jobs.iter().all(|j| j["state"] == "completed" || j["state"] == "failed") {
+        if jobs
+            .iter()
+            .all(|j| j["state"] == "completed" || j["state"] == "failed")
+        {
             return jobs;
         }
-        assert!(Instant::now() < deadline, "jobs not finished in {timeout:?}: {seen:#}");
+        assert!(
+            Instant::now() < deadline,
+            "jobs not finished in {timeout:?}: {seen:#}"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
 }
@@ -132,7 +142,10 @@ where
 {
     let deadline = Instant::now() + timeout;
     while !check().await {
-        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for: {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for: {what}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

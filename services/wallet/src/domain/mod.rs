@@ -21,20 +21,42 @@ struct NewNote {
 }
 
 async fn list_notes(who: Principal, State(db): State<Pool>) -> Result<Json<Value>, StatusCode> {
-    let client = db.get().await.map_err(|_| StatusCode::SERVICE_UNAVAILABLE)?;
+    let client = db
+        .get()
+        .await
+        .map_err(|_| StatusCode::SERVICE_UNAVAILABLE)?;
     let rows = client
-        .query("SELECT id, text FROM note WHERE user_id = $1 ORDER BY id", &[&who.user_id()])
+        .query(
+            "SELECT id, text FROM note WHERE user_id = $1 ORDER BY id",
+            &[&who.user_id()],
+        )
         .await
         .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
-    let notes: Vec<Value> = rows.iter().map(|r| json!({ "id": r.get::<_, i64>(0), "text": r.get::<_, String>(1) })).collect();
+    let notes: Vec<Value> = rows
+        .iter()
+        .map(|r| json!({ "id": r.get::<_, i64>(0), "text": r.get::<_, String>(1) }))
+        .collect();
     Ok(Json(json!({ "notes": notes })))
 }
 
-async fn add_note(who: Principal, State(db): State<Pool>, Json(note): Json<NewNote>) -> Result<(StatusCode, Json<Value>), StatusCode> {
-    let client = db.get().await.map_err(|_| StatusCode::SERVICE_UNAVAILABLE)?;
+async fn add_note(
+    who: Principal,
+    State(db): State<Pool>,
+    Json(note): Json<NewNote>,
+) -> Result<(StatusCode, Json<Value>), StatusCode> {
+    let client = db
+        .get()
+        .await
+        .map_err(|_| StatusCode::SERVICE_UNAVAILABLE)?;
     let row = client
-        .query_one("INSERT INTO note (user_id, text) VALUES ($1, $2) RETURNING id", &[&who.user_id(), &note.text])
+        .query_one(
+            "INSERT INTO note (user_id, text) VALUES ($1, $2) RETURNING id",
+            &[&who.user_id(), &note.text],
+        )
         .await
         .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
-    Ok((StatusCode::CREATED, Json(json!({ "id": row.get::<_, i64>(0) }))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "id": row.get::<_, i64>(0) })),
+    ))
 }
