@@ -10,6 +10,7 @@ scripts/install-system-deps.sh test
 pg_dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
 [ -n "$pg_dir" ] && export PATH="$PATH:$pg_dir"
 
+cargo fmt --all -- --check
 cargo build --workspace --bins --locked
 cargo run --quiet --locked -p stackr -- generate --check
 cargo run --quiet --locked -p stackr -- lint
