@@ -40,12 +40,16 @@ pub enum Command {
     Add(AddCommand),
     /// Render every generated file from stackr.config.json.
     Generate(GenerateArgs),
-    /// Run the dev stack: process-compose when it is on PATH, else stackr's embedded supervisor
-    /// runs the same process-compose.yaml (dependencies, readiness probes, restarts, ordered
+    /// Run the dev stack (process-compose, or stackr's embedded supervisor).
+    ///
+    /// With process-compose on PATH, it is handed process-compose.yaml; otherwise stackr's
+    /// embedded supervisor runs the same file (dependencies, readiness probes, restarts, ordered
     /// shutdown on Ctrl-C). State lives in the git-ignored .stackr/ and survives restarts.
     Dev(stackr_supervisor::DevArgs),
-    /// Check the architecture's rules (identity tables only in auth, no cross-service imports, no
-    /// foreign databases, identity only through the kit's guard); `--list` explains each rule.
+    /// Check the architecture's rules; `--list` explains each one.
+    ///
+    /// Identity tables only in auth, no cross-service imports, no foreign databases, identity only
+    /// through the kit's guard. Findings are printed as file:line:col; exit 1 when there are any.
     Lint(stackr_lint::Args),
 }
 
