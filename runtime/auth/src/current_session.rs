@@ -71,6 +71,39 @@ pub struct Issued {
     pub cookies: Vec<String>,
 }
 
+/// Issues a new session for the signed-in user, keeping the remember-me choice of the current one.
+pub async fn reissue(
+    state: &AppState,
+    client: &impl deadpool_postgres::GenericClient,
+    current: &CurrentSession,
+    ip: &str,
+    headers: &HeaderMap,
+) -> ApiResult<Issued> {
+    issue(
+        state,
+        client,
+        &current.user.id,
+        !current.dont_remember,
+        ip,
+        &crate::client_ip::user_agent(headers),
+    )
+    .await
+}
+
+/// Replaces the current session with a new one (after a privilege change): issues the new
+/// session first, then deletes the old token.
+pub async fn rotate(
+    state: &AppState,
+    client: &impl deadpool_postgres::GenericClient,
+    current: &CurrentSession,
+    ip: &str,
+    headers: &HeaderMap,
+) -> ApiResult<Issued> {
+    let issued = reissue(state, client, current, ip, headers).await?;
+    sessions::delete_by_token(client, &current.session.token).await?;
+    Ok(issued)
+}
+
 /// Creates a session for `user_id`. `remember: false` gives a one-day session in a browser-session
 /// cookie plus the signed `dont_remember` marker, as BetterAuth does.
 pub async fn issue(

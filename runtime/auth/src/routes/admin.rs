@@ -32,6 +32,12 @@ async fn require_admin(
     }
 }
 
+/// Ban and unban share the plugin's denial code.
+const BAN_DENIED: (&str, &str) = (
+    "YOU_ARE_NOT_ALLOWED_TO_BAN_USERS",
+    "You are not allowed to ban users",
+);
+
 fn user_not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "USER_NOT_FOUND", "User not found")
 }
@@ -190,15 +196,7 @@ pub async fn ban_user(
     let reason = body.opt_string("banReason");
     let expires_in = body.map().get("banExpiresIn").and_then(Value::as_i64);
     body.check()?;
-    let admin = require_admin(
-        &state,
-        &headers,
-        (
-            "YOU_ARE_NOT_ALLOWED_TO_BAN_USERS",
-            "You are not allowed to ban users",
-        ),
-    )
-    .await?;
+    let admin = require_admin(&state, &headers, BAN_DENIED).await?;
     if admin.user.id == user_id {
         return Err(ApiError::bad_request(
             "YOU_CANNOT_BAN_YOURSELF",
@@ -234,15 +232,7 @@ pub async fn unban_user(
     let mut body = Body::parse(&headers, &bytes, false)?;
     let user_id = body.string("userId");
     body.check()?;
-    require_admin(
-        &state,
-        &headers,
-        (
-            "YOU_ARE_NOT_ALLOWED_TO_BAN_USERS",
-            "You are not allowed to ban users",
-        ),
-    )
-    .await?;
+    require_admin(&state, &headers, BAN_DENIED).await?;
     let client = state.db().await?;
     if users::set_ban(&client, &user_id, false, None, None).await? == 0 {
         return Err(user_not_found());

@@ -7,7 +7,7 @@ use axum::response::Response;
 use serde_json::json;
 
 use crate::body::Body;
-use crate::client_ip::{user_agent, ClientIp};
+use crate::client_ip::ClientIp;
 use crate::current_session;
 use crate::db::{accounts, sessions};
 use crate::error::{ApiError, ApiResult};
@@ -50,15 +50,7 @@ pub async fn post(
     accounts::set_credential_password(&client, &current.user.id, &hash).await?;
     if revoke_others {
         sessions::delete_all_for_user(&client, &current.user.id).await?;
-        let issued = current_session::issue(
-            &state,
-            &client,
-            &current.user.id,
-            !current.dont_remember,
-            &ip,
-            &user_agent(&headers),
-        )
-        .await?;
+        let issued = current_session::reissue(&state, &client, &current, &ip, &headers).await?;
         return Ok(respond::json_with_cookies(
             StatusCode::OK,
             json!({"token": issued.session.token, "user": state.user_json(&current.user)}),

@@ -65,14 +65,7 @@ pub async fn send(
             "Verification email isn't enabled",
         ));
     }
-    if let Some(cb) = &callback_url {
-        if !state.trusted.is_trusted_url(cb) {
-            return Err(ApiError::forbidden(
-                "INVALID_CALLBACK_URL",
-                "Invalid callbackURL",
-            ));
-        }
-    }
+    super::require_trusted_callback(&state, callback_url.as_deref())?;
     if let Lookup::Found(current) = current_session::lookup(&state, &headers).await? {
         if current.user.email != email {
             return Err(ApiError::bad_request("EMAIL_MISMATCH", "Email mismatch"));
@@ -92,9 +85,7 @@ pub async fn send(
             send_verification_mail(&state, &user, callback_url.as_deref());
         }
     }
-    if let Some(rest) = ANONYMOUS_FLOOR.checked_sub(started.elapsed()) {
-        tokio::time::sleep(rest).await;
-    }
+    super::pad_to_floor(started, ANONYMOUS_FLOOR).await;
     Ok(respond::ok_json(json!({"status": true})))
 }
 
@@ -118,14 +109,7 @@ pub async fn verify(
         ));
     };
     let callback = query.get("callbackURL").map(String::as_str);
-    if let Some(cb) = callback {
-        if !state.trusted.is_trusted_url(cb) {
-            return Err(ApiError::forbidden(
-                "INVALID_CALLBACK_URL",
-                "Invalid callbackURL",
-            ));
-        }
-    }
+    super::require_trusted_callback(&state, callback)?;
     let claims = match jwt::decode(state.secret(), token, chrono::Utc::now().timestamp()) {
         Ok(c) => c,
         Err(jwt::JwtError::Expired) => {

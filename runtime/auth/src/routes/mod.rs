@@ -19,6 +19,31 @@ use axum::Router;
 
 use crate::state::AppState;
 
+/// Sleeps until `floor` has passed since `started`, so that an answer takes the same time whether
+/// or not the account exists (no user enumeration by timing).
+pub(crate) async fn pad_to_floor(started: std::time::Instant, floor: std::time::Duration) {
+    if let Some(rest) = floor.checked_sub(started.elapsed()) {
+        tokio::time::sleep(rest).await;
+    }
+}
+
+/// A `callbackURL`, when given, must be a relative path or on a trusted origin; otherwise 403, so
+/// the service never redirects or links to a foreign site. Shared by every route taking one.
+pub(crate) fn require_trusted_callback(
+    state: &AppState,
+    callback: Option<&str>,
+) -> crate::error::ApiResult<()> {
+    if let Some(cb) = callback {
+        if !state.trusted.is_trusted_url(cb) {
+            return Err(crate::error::ApiError::forbidden(
+                "INVALID_CALLBACK_URL",
+                "Invalid callbackURL",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Routes relative to `/api/auth`.
 fn auth_routes() -> Router<AppState> {
     Router::new()

@@ -68,9 +68,7 @@ pub async fn request(
             text: format!("Hello {},\n\nClick the link to reset your password:\n{url}\n\nIf you did not ask for this, ignore this mail.\n", user.name),
         });
     }
-    if let Some(rest) = FLOOR.checked_sub(started.elapsed()) {
-        tokio::time::sleep(rest).await;
-    }
+    super::pad_to_floor(started, FLOOR).await;
     Ok(respond::ok_json(json!({
         "status": true,
         "message": "If this email exists in our system, check your email for the reset link",
@@ -88,12 +86,7 @@ pub async fn link(
             "[query.callbackURL] Invalid input: expected string, received undefined",
         ));
     };
-    if !state.trusted.is_trusted_url(callback) {
-        return Err(ApiError::forbidden(
-            "INVALID_CALLBACK_URL",
-            "Invalid callbackURL",
-        ));
-    }
+    super::require_trusted_callback(&state, Some(callback))?;
     // Relative callbacks are resolved against the base URL, as BetterAuth does.
     let callback = if callback.starts_with('/') {
         format!(

@@ -75,14 +75,7 @@ pub async fn post(
     let callback_url = body.opt_string("callbackURL");
     let remember = body.opt_bool("rememberMe").unwrap_or(true);
     body.check()?;
-    if let Some(cb) = &callback_url {
-        if !state.trusted.is_trusted_url(cb) {
-            return Err(ApiError::forbidden(
-                "INVALID_CALLBACK_URL",
-                "Invalid callbackURL",
-            ));
-        }
-    }
+    super::require_trusted_callback(&state, callback_url.as_deref())?;
 
     let client = state.db().await?;
     let Some(mut user) = users::by_email(&client, &email).await? else {

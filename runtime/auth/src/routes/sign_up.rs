@@ -53,14 +53,7 @@ pub async fn post(
     let remember = body.opt_bool("rememberMe").unwrap_or(true);
     body.check()?;
     reject_server_only_fields(&body)?;
-    if let Some(cb) = &callback_url {
-        if !state.trusted.is_trusted_url(cb) {
-            return Err(ApiError::forbidden(
-                "INVALID_CALLBACK_URL",
-                "Invalid callbackURL",
-            ));
-        }
-    }
+    super::require_trusted_callback(&state, callback_url.as_deref())?;
     password::check_length(&password_in)?;
 
     let hash = tokio::task::spawn_blocking(move || password::hash(&password_in))

@@ -7,9 +7,9 @@ use axum::response::Response;
 use serde_json::json;
 
 use crate::body::Body;
-use crate::client_ip::{user_agent, ClientIp};
+use crate::client_ip::ClientIp;
 use crate::current_session;
-use crate::db::{sessions, two_factor, users};
+use crate::db::{two_factor, users};
 use crate::error::ApiResult;
 use crate::respond;
 use crate::state::AppState;
@@ -81,16 +81,7 @@ pub async fn disable(
     super::require_password(&client, &current.user.id, password).await?;
     two_factor::delete_for_user(&client, &current.user.id).await?;
     users::set_two_factor_enabled(&client, &current.user.id, false).await?;
-    let issued = current_session::issue(
-        &state,
-        &client,
-        &current.user.id,
-        !current.dont_remember,
-        &ip,
-        &user_agent(&headers),
-    )
-    .await?;
-    sessions::delete_by_token(&client, &current.session.token).await?;
+    let issued = current_session::rotate(&state, &client, &current, &ip, &headers).await?;
     Ok(respond::json_with_cookies(
         StatusCode::OK,
         json!({"status": true}),

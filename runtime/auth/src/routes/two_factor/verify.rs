@@ -12,7 +12,7 @@ use super::challenge::{self, Pending};
 use crate::body::Body;
 use crate::client_ip::{user_agent, ClientIp};
 use crate::current_session::{self, Lookup};
-use crate::db::{sessions, two_factor, users};
+use crate::db::{two_factor, users};
 use crate::error::{ApiError, ApiResult};
 use crate::respond;
 use crate::state::AppState;
@@ -28,6 +28,45 @@ fn invalid_code() -> ApiError {
 enum Method {
     Totp,
     Backup,
+}
+
+/// Checks `code` by `method`; a matching backup code is removed from `enrolment` (in memory only,
+/// see `save_consumed_backup_code`).
+fn code_matches(method: &Method, enrolment: &mut super::Enrolment, code: &str) -> bool {
+    match method {
+        Method::Totp => crate::totp::verify(&enrolment.key, code, crate::totp::now_secs()),
+        Method::Backup => super::backup_codes::consume(&mut enrolment.backup_codes, code),
+    }
+}
+
+/// The error for a code that did not match.
+fn rejection(method: &Method) -> ApiError {
+    match method {
+        Method::Totp => invalid_code(),
+        Method::Backup => ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "INVALID_BACKUP_CODE",
+            "Invalid backup code",
+        ),
+    }
+}
+
+/// After a backup code matched, stores the remaining codes so that one cannot be used again.
+async fn save_consumed_backup_code(
+    state: &AppState,
+    client: &crate::db::Client,
+    method: &Method,
+    enrolment: &super::Enrolment,
+) -> ApiResult<()> {
+    if let Method::Backup = method {
+        two_factor::set_backup_codes(
+            client,
+            &enrolment.row.id,
+            &super::backup_codes::seal(state, &enrolment.backup_codes),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 async fn verify(
@@ -46,28 +85,10 @@ async fn verify(
     // Context 1: a signed-in user confirming their authenticator (turns 2FA on).
     if let Lookup::Found(current) = current_session::lookup(&state, &headers).await? {
         let mut enrolment = super::load_enrolment(&state, &client, &current.user.id).await?;
-        let ok = match method {
-            Method::Totp => crate::totp::verify(&enrolment.key, &code, crate::totp::now_secs()),
-            Method::Backup => super::backup_codes::consume(&mut enrolment.backup_codes, &code),
-        };
-        if !ok {
-            return Err(match method {
-                Method::Totp => invalid_code(),
-                Method::Backup => ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "INVALID_BACKUP_CODE",
-                    "Invalid backup code",
-                ),
-            });
+        if !code_matches(&method, &mut enrolment, &code) {
+            return Err(rejection(&method));
         }
-        if let Method::Backup = method {
-            two_factor::set_backup_codes(
-                &client,
-                &enrolment.row.id,
-                &super::backup_codes::seal(&state, &enrolment.backup_codes),
-            )
-            .await?;
-        }
+        save_consumed_backup_code(&state, &client, &method, &enrolment).await?;
         if enrolment.row.verified && current.user.two_factor_enabled {
             return Ok(respond::ok_json(
                 json!({"token": current.session.token, "user": state.user_json(&current.user)}),
@@ -76,16 +97,7 @@ async fn verify(
         two_factor::mark_verified(&client, &enrolment.row.id).await?;
         users::set_two_factor_enabled(&client, &current.user.id, true).await?;
         // Privilege change: rotate the session.
-        let issued = current_session::issue(
-            &state,
-            &client,
-            &current.user.id,
-            !current.dont_remember,
-            &ip,
-            &user_agent(&headers),
-        )
-        .await?;
-        sessions::delete_by_token(&client, &current.session.token).await?;
+        let issued = current_session::rotate(&state, &client, &current, &ip, &headers).await?;
         let user = users::by_id(&client, &current.user.id)
             .await?
             .ok_or_else(ApiError::unauthorized)?;
@@ -106,32 +118,14 @@ async fn verify(
             "Account temporarily locked due to too many failed attempts",
         ));
     }
-    let ok = match method {
-        Method::Totp => crate::totp::verify(&enrolment.key, &code, crate::totp::now_secs()),
-        Method::Backup => super::backup_codes::consume(&mut enrolment.backup_codes, &code),
-    };
-    if !ok {
+    if !code_matches(&method, &mut enrolment, &code) {
         let lock = (enrolment.row.failed_count + 1 >= LOCK_AFTER)
             .then(|| crate::db::now_ms() + chrono::Duration::seconds(LOCK_SECS));
         two_factor::record_failure(&client, &enrolment.row.id, lock).await?;
         challenge::count_failure(&client, &pending).await?;
-        return Err(match method {
-            Method::Totp => invalid_code(),
-            Method::Backup => ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "INVALID_BACKUP_CODE",
-                "Invalid backup code",
-            ),
-        });
+        return Err(rejection(&method));
     }
-    if let Method::Backup = method {
-        two_factor::set_backup_codes(
-            &client,
-            &enrolment.row.id,
-            &super::backup_codes::seal(&state, &enrolment.backup_codes),
-        )
-        .await?;
-    }
+    save_consumed_backup_code(&state, &client, &method, &enrolment).await?;
     two_factor::reset_failures(&client, &enrolment.row.id).await?;
     challenge::finish(&client, &pending).await?;
     let user = users::by_id(&client, &pending.user_id)
