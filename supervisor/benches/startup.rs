@@ -20,7 +20,8 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
-mod demo;
+
+use common::demo_stack as demo;
 
 use std::time::{Duration, Instant};
 

@@ -317,4 +317,5 @@ pub fn read_lines(path: &Path) -> Vec<String> {
         .collect()
 }
 
+pub mod demo_stack;
 pub mod two_services;

@@ -11,6 +11,9 @@
 //! warm start runs. `CARGO_TARGET_DIR` is set (absolute) to the target folder this benchmark was
 //! built in, so the APIs' `${CARGO_TARGET_DIR:-target}/debug/…` are the binaries built untimed
 //! beforehand.
+//!
+//! Used by `tests/demo_stack.rs` (the integration test: ready, `/health`, Ctrl-C without
+//! orphans, data reused) and `benches/startup.rs` (cold/warm timing).
 
 use std::collections::BTreeSet;
 use std::net::TcpListener;
@@ -18,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::common::{self, Supervised};
+use super::{self as common, Supervised};
 
 /// Longest a single start may take before the benchmark gives up (and says so).
 const READY_TIMEOUT: Duration = Duration::from_secs(180);
@@ -233,7 +236,7 @@ impl DemoProject {
         };
 
         for &port in &self.http_ports {
-            let (code, _) = crate::common::two_services::http_get(port, "/health");
+            let (code, _) = super::two_services::http_get(port, "/health");
             assert_eq!(code, 200, "GET /health on port {port} after all-ready");
         }
 
