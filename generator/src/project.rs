@@ -8,7 +8,7 @@ use anyhow::Result;
 use crate::config::{load_config_file, parse_config, ConfigError, StackrConfig, CONFIG_FILE};
 use crate::model::{validate, Model};
 use crate::plan::{plan, Plan};
-use crate::render::{render_generated, scaffold, RenderedFile};
+use crate::render::{keep_project_sections, render_generated, scaffold, RenderedFile};
 use crate::workspace::add_member;
 use crate::write::Changeset;
 
@@ -75,7 +75,9 @@ pub fn regenerate(root: &Path, plan: &Plan, cargo_toml: Option<String>) -> Resul
     if let Some(text) = manifest {
         changes.add("Cargo.toml", text);
     }
-    add_files(&mut changes, render_generated(plan)?);
+    let mut generated = render_generated(plan)?;
+    keep_project_sections(root, &mut generated);
+    add_files(&mut changes, generated);
     Ok(changes)
 }
 

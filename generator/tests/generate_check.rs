@@ -67,3 +67,39 @@ fn the_repository_itself_is_up_to_date() {
         stderr(&output)
     );
 }
+
+#[test]
+fn agents_md_user_section_survives_generate_and_add_service() {
+    let (_parent, root) = init_project(&[]);
+    let path = root.join("AGENTS.md");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let begin = "<!-- stackr:user-section:begin (kept by stackr generate) -->";
+    let end = "<!-- stackr:user-section:end -->";
+    let (head, rest) = text
+        .split_once(begin)
+        .expect("AGENTS.md has a user section");
+    let (_, tail) = rest.split_once(end).unwrap();
+    let mine = "\nNever call the payments API from a request handler.\n";
+    std::fs::write(&path, format!("{head}{begin}{mine}{end}{tail}")).unwrap();
+
+    // The user's words are not drift, and regenerating keeps them.
+    assert!(stackr(&root, &["generate", "--check"]).status.success());
+    let output = stackr(&root, &["add", "service", "billing"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let after = std::fs::read_to_string(&path).unwrap();
+    assert!(after.contains(mine), "user section lost:\n{after}");
+    assert!(
+        after.contains("`billing`"),
+        "generated part not refreshed:\n{after}"
+    );
+
+    // The generated part is still stackr's: editing it is drift, and generate restores it.
+    std::fs::write(&path, after.replace("## Services", "## My services")).unwrap();
+    assert_eq!(
+        stackr(&root, &["generate", "--check"]).status.code(),
+        Some(1)
+    );
+    assert!(stackr(&root, &["generate"]).status.success());
+    let repaired = std::fs::read_to_string(&path).unwrap();
+    assert!(repaired.contains("## Services") && repaired.contains(mine));
+}

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use crate::project::{load_project, regenerate};
-use crate::render::render_generated;
+use crate::render::{keep_project_sections, render_generated};
 use crate::write::{commit, drift};
 
 /// Exit code of `--check` when files drifted.
@@ -15,7 +15,8 @@ pub const DRIFT_EXIT: u8 = 1;
 pub fn run(root: &Path, check: bool) -> Result<ExitCode> {
     let project = load_project(root)?;
     if check {
-        let files = render_generated(&project.plan)?;
+        let mut files = render_generated(&project.plan)?;
+        keep_project_sections(root, &mut files);
         let drifted = drift(root, &files);
         if drifted.is_empty() {
             println!(

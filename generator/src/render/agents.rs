@@ -8,6 +8,11 @@ use crate::plan::Plan;
 
 pub const PATH: &str = "AGENTS.md";
 
+/// Markers around the part of AGENTS.md that belongs to the user: `stackr generate` rewrites the
+/// rest of the file from the config and carries this part over unchanged.
+pub const USER_BEGIN: &str = "<!-- stackr:user-section:begin (kept by stackr generate) -->";
+pub const USER_END: &str = "<!-- stackr:user-section:end -->";
+
 #[derive(Serialize)]
 struct Service<'a> {
     name: &'a str,
@@ -23,6 +28,8 @@ struct Context<'a> {
     auth: Option<&'a str>,
     services: Vec<Service<'a>>,
     generated: &'a [&'a str],
+    user_begin: &'a str,
+    user_end: &'a str,
 }
 
 pub fn render(plan: &Plan) -> Result<String> {
@@ -44,6 +51,63 @@ pub fn render(plan: &Plan) -> Result<String> {
             auth: plan.auth.as_deref(),
             services,
             generated: super::GENERATED_FILES,
+            user_begin: USER_BEGIN,
+            user_end: USER_END,
         },
     )
+}
+
+/// `rendered` with its user section replaced by the one in `existing` (the project's current
+/// AGENTS.md), when that file still has both markers in order. Without them (a new project, or
+/// markers deleted by hand) the rendered default section stands.
+pub fn keep_user_section(rendered: &str, existing: &str) -> String {
+    let (Some(kept), Some((head, tail))) = (user_section(existing), split_user_section(rendered))
+    else {
+        return rendered.to_owned();
+    };
+    format!("{head}{kept}{tail}")
+}
+
+/// The text between the markers (markers excluded).
+fn user_section(text: &str) -> Option<&str> {
+    let start = text.find(USER_BEGIN)? + USER_BEGIN.len();
+    let len = text[start..].find(USER_END)?;
+    Some(&text[start..start + len])
+}
+
+/// The text up to and including the begin marker, and from the end marker on.
+fn split_user_section(text: &str) -> Option<(&str, &str)> {
+    let start = text.find(USER_BEGIN)? + USER_BEGIN.len();
+    let end = start + text[start..].find(USER_END)?;
+    Some((&text[..start], &text[end..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(generated: &str, user: &str) -> String {
+        format!("# {generated}\n{USER_BEGIN}{user}{USER_END}\nfooter {generated}\n")
+    }
+
+    #[test]
+    fn user_section_survives_and_generated_part_is_rewritten() {
+        let existing = doc("old", "\nmy rule: never call wallet from core\n");
+        let rendered = doc("new", "\ndefault text\n");
+        assert_eq!(
+            keep_user_section(&rendered, &existing),
+            doc("new", "\nmy rule: never call wallet from core\n")
+        );
+    }
+
+    #[test]
+    fn without_markers_in_the_project_the_default_section_stands() {
+        let rendered = doc("new", "\ndefault text\n");
+        assert_eq!(
+            keep_user_section(&rendered, "# hand-written, no markers\n"),
+            rendered
+        );
+        let reversed = format!("{USER_END} x {USER_BEGIN}");
+        assert_eq!(keep_user_section(&rendered, &reversed), rendered);
+    }
 }

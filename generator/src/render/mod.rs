@@ -44,6 +44,16 @@ pub const GENERATED_FILES: &[&str] = &[
     SCHEMA_FILE,
 ];
 
+/// Carries the project's own parts of generated files over into `files` (today: the user section
+/// of AGENTS.md), so `generate`, `generate --check` and `add service` all treat them alike.
+pub fn keep_project_sections(root: &std::path::Path, files: &mut [RenderedFile]) {
+    for file in files.iter_mut().filter(|f| f.path == agents::PATH) {
+        if let Ok(existing) = std::fs::read_to_string(root.join(agents::PATH)) {
+            file.content = agents::keep_user_section(&file.content, &existing);
+        }
+    }
+}
+
 /// Renders every generated artifact, in [`GENERATED_FILES`] order.
 pub fn render_generated(plan: &Plan) -> Result<Vec<RenderedFile>> {
     Ok(vec![
