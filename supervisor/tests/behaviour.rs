@@ -49,6 +49,28 @@ fn header(mark: &str) -> String {
     format!("version: \"0.5\"\nenvironment:\n  - STACKR_TEST_MARK={mark}\nprocesses:\n")
 }
 
+/// A fresh temp dir for a stack and a unique marker for its processes.
+fn marked_dir(test: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let mark = unique_mark(test);
+    (dir, mark)
+}
+
+/// Writes `yaml` as the stack of `dir` and starts the supervisor binary on it, without flags
+/// or extra environment.
+fn start_stack(dir: &Path, yaml: &str) -> Supervised {
+    let file = write_stack(dir, yaml);
+    Supervised::start(&file, &[], &[])
+}
+
+/// Where `event` is in `events`; panics naming it when it is missing.
+fn position_of(events: &[String], event: &str) -> usize {
+    events
+        .iter()
+        .position(|x| x == event)
+        .unwrap_or_else(|| panic!("{event} missing in {events:?}"))
+}
+
 fn assert_no_leftovers(mark: &str) {
     let left = wait_no_processes_with_mark(mark, Duration::from_secs(3));
     kill_marked(mark);
@@ -57,8 +79,7 @@ fn assert_no_leftovers(mark: &str) {
 
 #[test]
 fn dependencies_start_in_order_and_wait_for_health() {
-    let dir = tempfile::tempdir().unwrap();
-    let mark = unique_mark("order");
+    let (dir, mark) = marked_dir("order");
     let yaml = header(&mark)
         + r#"
   api:
@@ -85,12 +106,7 @@ fn dependencies_start_in_order_and_wait_for_health() {
 "#;
     let (outcome, states) = run(dir.path(), &yaml, true);
     let events = read_lines(&dir.path().join("events"));
-    let pos = |e: &str| {
-        events
-            .iter()
-            .position(|x| x == e)
-            .unwrap_or_else(|| panic!("{e} missing in {events:?}"))
-    };
+    let pos = |e: &str| position_of(&events, e);
     // (process_started only promises db was spawned, not that its first line ran: no order
     // between db-start and cache-start is asserted.)
     pos("cache-start");
@@ -116,8 +132,7 @@ fn dependencies_start_in_order_and_wait_for_health() {
 
 #[test]
 fn failing_one_shot_stops_everything_with_non_zero_exit() {
-    let dir = tempfile::tempdir().unwrap();
-    let mark = unique_mark("oneshot");
+    let (dir, mark) = marked_dir("oneshot");
     let yaml = header(&mark)
         + r#"
   db:
@@ -152,8 +167,7 @@ fn failing_one_shot_stops_everything_with_non_zero_exit() {
 
 #[test]
 fn exit_on_failure_stops_the_stack_with_the_process_exit_code() {
-    let dir = tempfile::tempdir().unwrap();
-    let mark = unique_mark("exitonfail");
+    let (dir, mark) = marked_dir("exitonfail");
     let yaml = header(&mark)
         + r#"
   server:
@@ -176,8 +190,7 @@ fn exit_on_failure_stops_the_stack_with_the_process_exit_code() {
 
 #[test]
 fn on_failure_restarts_up_to_max_restarts_then_reports_failure() {
-    let dir = tempfile::tempdir().unwrap();
-    let mark = unique_mark("restart");
+    let (dir, mark) = marked_dir("restart");
     let yaml = header(&mark)
         + r#"
   flaky:
@@ -260,8 +273,7 @@ processes:
 
 #[test]
 fn http_readiness_probe_gates_dependents() {
-    let dir = tempfile::tempdir().unwrap();
-    let mark = unique_mark("http");
+    let (dir, mark) = marked_dir("http");
     let port = stackr_testkit::free_port();
     let yaml = header(&mark)
         + &format!(
@@ -287,8 +299,7 @@ fn http_readiness_probe_gates_dependents() {
 
 #[test]
 fn failed_readiness_probe_means_dependents_never_start() {
-    let dir = tempfile::tempdir().unwrap();
-    let mark = unique_mark("probefail");
+    let (dir, mark) = marked_dir("probefail");
     let yaml = header(&mark)
         + r#"
   db:
@@ -320,8 +331,7 @@ fn failed_readiness_probe_means_dependents_never_start() {
 
 #[test]
 fn sigint_stops_everything_in_reverse_dependency_order_without_orphans() {
-    let dir = tempfile::tempdir().unwrap();
-    let mark = unique_mark("sigint");
+    let (dir, mark) = marked_dir("sigint");
     // `base` forks grandchildren, one of which ignores SIGTERM (it must be SIGKILLed with its
     // group after base's 1 s timeout even though base itself exited), `stubborn` ignores
     // SIGTERM itself, and every other process logs its own stop. Each is ready only once its
@@ -353,8 +363,7 @@ fn sigint_stops_everything_in_reverse_dependency_order_without_orphans() {
     depends_on:
       middle: { condition: process_started }
 "#;
-    let file = write_stack(dir.path(), &yaml);
-    let mut sup = Supervised::start(&file, &[], &[]);
+    let mut sup = start_stack(dir.path(), &yaml);
     sup.wait_for_line("all 4 processes ready", Duration::from_secs(20));
     assert!(
         processes_with_mark(&mark).len() >= 6,
@@ -368,12 +377,7 @@ fn sigint_stops_everything_in_reverse_dependency_order_without_orphans() {
     assert!(left.is_empty(), "orphans after SIGINT: {left:?}");
     assert_eq!(code, 0, "a requested stop is a clean exit");
     let events = read_lines(&dir.path().join("events"));
-    let pos = |e: &str| {
-        events
-            .iter()
-            .position(|x| x == e)
-            .unwrap_or_else(|| panic!("{e} missing in {events:?}"))
-    };
+    let pos = |e: &str| position_of(&events, e);
     assert!(pos("top-stopped") < pos("middle-stopped"), "{events:?}");
     assert!(pos("middle-stopped") < pos("base-stopped"), "{events:?}");
     sup.wait_for_line("stopping: received SIGINT", Duration::from_secs(1));
@@ -389,11 +393,10 @@ fn sigint_stops_everything_in_reverse_dependency_order_without_orphans() {
 #[test]
 fn logs_are_prefixed_by_process_name() {
     let dir = tempfile::tempdir().unwrap();
-    let file = write_stack(
+    let mut sup = start_stack(
         dir.path(),
         "processes:\n  alpha:\n    command: \"echo hello from alpha; echo oops >&2\"\n  b:\n    command: \"echo hi from b\"\n",
     );
-    let mut sup = Supervised::start(&file, &[], &[]);
     assert_eq!(sup.wait(Duration::from_secs(10)), 0);
     let lines = sup.lines();
     assert!(
@@ -415,11 +418,9 @@ fn logs_are_prefixed_by_process_name() {
 
 #[test]
 fn sigterm_also_stops_the_stack() {
-    let dir = tempfile::tempdir().unwrap();
-    let mark = unique_mark("sigterm");
+    let (dir, mark) = marked_dir("sigterm");
     let yaml = header(&mark) + "  s:\n    command: \"exec sleep 300\"\n";
-    let file = write_stack(dir.path(), &yaml);
-    let mut sup = Supervised::start(&file, &[], &[]);
+    let mut sup = start_stack(dir.path(), &yaml);
     sup.wait_for_line("the 1 process is ready", Duration::from_secs(10));
     sup.signal(libc::SIGTERM);
     assert_eq!(sup.wait(Duration::from_secs(10)), 0);
@@ -451,11 +452,10 @@ fn missing_tools_are_reported_with_how_to_install_them() {
 #[test]
 fn malformed_yaml_is_a_clear_error_with_its_line() {
     let dir = tempfile::tempdir().unwrap();
-    let file = write_stack(
+    let mut sup = start_stack(
         dir.path(),
         "version: \"0.5\"\nprocesses:\n  a:\n    command: \"unterminated\n",
     );
-    let mut sup = Supervised::start(&file, &[], &[]);
     assert_eq!(sup.wait(Duration::from_secs(10)), 1);
     let err = sup.stderr();
     assert!(
@@ -471,11 +471,10 @@ fn malformed_yaml_is_a_clear_error_with_its_line() {
 #[test]
 fn unknown_fields_warn_but_the_stack_runs() {
     let dir = tempfile::tempdir().unwrap();
-    let file = write_stack(
+    let mut sup = start_stack(
         dir.path(),
         "processes:\n  a:\n    command: \"echo ran\"\n    colour: blue\n    liveness_probe: {}\n",
     );
-    let mut sup = Supervised::start(&file, &[], &[]);
     assert_eq!(sup.wait(Duration::from_secs(10)), 0);
     sup.wait_for_line(
         "warning: processes.a.colour is not a known process-compose field",
@@ -491,11 +490,10 @@ fn unknown_fields_warn_but_the_stack_runs() {
 #[test]
 fn daemons_are_refused_with_an_explanation() {
     let dir = tempfile::tempdir().unwrap();
-    let file = write_stack(
+    let mut sup = start_stack(
         dir.path(),
         "processes:\n  pg:\n    command: \"pg_ctl start\"\n    is_daemon: true\n",
     );
-    let mut sup = Supervised::start(&file, &[], &[]);
     assert_eq!(sup.wait(Duration::from_secs(10)), 1);
     assert!(sup.stderr().contains("is_daemon"), "{}", sup.stderr());
 }
@@ -589,12 +587,10 @@ fn dev_hands_the_file_to_process_compose_when_it_is_on_path() {
 
 #[test]
 fn a_killed_supervisor_does_not_leave_servers_running() {
-    let dir = tempfile::tempdir().unwrap();
-    let mark = unique_mark("sigkill");
+    let (dir, mark) = marked_dir("sigkill");
     let yaml = header(&mark)
         + "  server:\n    command: \"exec sleep 300\"\n  other:\n    command: \"exec sleep 301\"\n";
-    let file = write_stack(dir.path(), &yaml);
-    let mut sup = Supervised::start(&file, &[], &[]);
+    let mut sup = start_stack(dir.path(), &yaml);
     sup.wait_for_line("all 2 processes ready", Duration::from_secs(10));
     assert_eq!(processes_with_mark(&mark).len(), 2);
     // SIGKILL: no ordered shutdown can run; the parent-death signal is the only safety net.
@@ -649,8 +645,7 @@ processes:
 
 #[test]
 fn a_failed_readiness_probe_restarts_the_process_under_on_failure() {
-    let dir = tempfile::tempdir().unwrap();
-    let mark = unique_mark("proberestart");
+    let (dir, mark) = marked_dir("proberestart");
     // Becomes healthy only on its second run: the first run must be stopped by the probe and
     // restarted by the policy before `client` may start.
     let yaml = header(&mark)

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use redis::AsyncCommands;
 use serde_json::{json, Value};
-use stackr_kit::worker::{self, Handlers, Job, JobError, Producer};
+use stackr_kit::worker::{self, Handlers, Job, JobError, Producer, QueueConfig};
 use stackr_testkit::TempRedis;
 use worker_support::*;
 
@@ -27,34 +27,82 @@ async fn executions(conn: &mut redis::aio::MultiplexedConnection, id: &str) -> u
         .unwrap_or(0)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_lets_in_flight_jobs_finish_and_fetches_nothing_new() {
+/// A fresh Redis with `count` "work" jobs of `ms` each queued on "core".
+struct QueuedWork {
+    _redis: TempRedis,
+    _producer: Producer,
+    queue: QueueConfig,
+    conn: redis::aio::MultiplexedConnection,
+    ids: Vec<String>,
+}
+
+async fn queued_work(count: usize, ms: u64) -> QueuedWork {
     let redis = TempRedis::start();
     let queue = queue_config(&redis.url(), "core");
-    let mut conn = redis_conn(&redis.url()).await;
+    let conn = redis_conn(&redis.url()).await;
     let producer = Producer::new(queue.clone());
-    let ids = add_work(&producer, 5, 1_500).await;
+    let ids = add_work(&producer, count, ms).await;
+    QueuedWork {
+        _redis: redis,
+        _producer: producer,
+        queue,
+        conn,
+        ids,
+    }
+}
+
+/// Waits until the fixture has started `expected` executions across `ids`.
+async fn wait_until_started(
+    conn: &redis::aio::MultiplexedConnection,
+    ids: &[String],
+    expected: u32,
+    timeout: Duration,
+    what: &str,
+) {
+    eventually(timeout, what, || {
+        let mut conn = conn.clone();
+        let ids = ids.to_vec();
+        async move {
+            let mut started = 0;
+            for id in &ids {
+                started += executions(&mut conn, id).await;
+            }
+            started == expected
+        }
+    })
+    .await;
+}
+
+/// Sends SIGTERM and waits (up to `timeout`) for the exit; returns the status and when the
+/// signal was sent.
+fn sigterm_and_wait(
+    child: &mut std::process::Child,
+    timeout: Duration,
+) -> (std::process::ExitStatus, Instant) {
+    let signalled = Instant::now();
+    sigterm(child);
+    let status = wait_exit(child, timeout);
+    (status, signalled)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_in_flight_jobs_finish_and_fetches_nothing_new() {
+    // Bind the guards by name so Redis and the producer live to the end of the test.
+    let QueuedWork {
+        _redis,
+        _producer,
+        queue,
+        mut conn,
+        ids,
+    } = queued_work(5, 1_500).await;
 
     let env = [
         ("WORKER_CONCURRENCY", "3"),
         ("WORKER_SHUTDOWN_GRACE_MS", "8000"),
     ];
     let mut child = fixture_command(&queue, &env).spawn().unwrap();
-    eventually(Duration::from_secs(10), "3 jobs running", || {
-        let mut conn = conn.clone();
-        let ids = ids.clone();
-        async move {
-            let mut started = 0;
-            for id in &ids {
-                started += executions(&mut conn, id).await;
-            }
-            started == 3
-        }
-    })
-    .await;
-    let signalled = Instant::now();
-    sigterm(&child);
-    let status = wait_exit(&mut child, Duration::from_secs(12));
+    wait_until_started(&conn, &ids, 3, Duration::from_secs(10), "3 jobs running").await;
+    let (status, signalled) = sigterm_and_wait(&mut child, Duration::from_secs(12));
     let took = signalled.elapsed();
 
     assert!(status.success(), "worker exited with {status}");
@@ -78,32 +126,22 @@ async fn sigterm_lets_in_flight_jobs_finish_and_fetches_nothing_new() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jobs_still_running_after_the_grace_period_are_handed_back_and_run_next() {
-    let redis = TempRedis::start();
-    let queue = queue_config(&redis.url(), "core");
-    let mut conn = redis_conn(&redis.url()).await;
-    let producer = Producer::new(queue.clone());
-    let ids = add_work(&producer, 2, 60_000).await;
+    // Bind the guards by name so Redis and the producer live to the end of the test.
+    let QueuedWork {
+        _redis,
+        _producer,
+        queue,
+        mut conn,
+        ids,
+    } = queued_work(2, 60_000).await;
 
     let env = [
         ("WORKER_CONCURRENCY", "2"),
         ("WORKER_SHUTDOWN_GRACE_MS", "300"),
     ];
     let mut child = fixture_command(&queue, &env).spawn().unwrap();
-    eventually(Duration::from_secs(10), "both jobs running", || {
-        let mut conn = conn.clone();
-        let ids = ids.clone();
-        async move {
-            let mut started = 0;
-            for id in &ids {
-                started += executions(&mut conn, id).await;
-            }
-            started == 2
-        }
-    })
-    .await;
-    let signalled = Instant::now();
-    sigterm(&child);
-    let status = wait_exit(&mut child, Duration::from_secs(10));
+    wait_until_started(&conn, &ids, 2, Duration::from_secs(10), "both jobs running").await;
+    let (status, signalled) = sigterm_and_wait(&mut child, Duration::from_secs(10));
     assert!(status.success(), "worker exited with {status}");
     assert!(
         signalled.elapsed() < Duration::from_secs(3),
@@ -147,9 +185,8 @@ async fn an_idle_worker_stops_promptly() {
     let mut child = fixture_command(&queue, &[]).spawn().unwrap();
     // Let it reach its blocking wait on the empty queue's marker.
     tokio::time::sleep(Duration::from_millis(1_000)).await;
-    let signalled = Instant::now();
-    sigterm(&child);
-    assert!(wait_exit(&mut child, Duration::from_secs(10)).success());
+    let (status, signalled) = sigterm_and_wait(&mut child, Duration::from_secs(10));
+    assert!(status.success());
     assert!(
         signalled.elapsed() < Duration::from_secs(2),
         "took {:?}",
