@@ -4,25 +4,16 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::Command;
 
-use common::{fixture_config, FIXTURES};
+use common::{fixture_config, fixture_plan, FIXTURES};
 use serde_json::Value;
-use stackr::plan::{plan, Plan};
-use stackr::project::check_config_text;
 
 fn nix_available() -> bool {
     Command::new("nix-instantiate")
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success())
-}
-
-fn plan_of(fixture: &str) -> Plan {
-    let (_, model) =
-        check_config_text(Path::new("stackr.config.json"), &fixture_config(fixture)).unwrap();
-    plan(&model)
 }
 
 /// Writes the fixture's generated files into a temp dir and evaluates `expression` there.
@@ -53,7 +44,7 @@ fn stackr_nix_sets_the_planned_values() {
         return;
     }
     for fixture in FIXTURES {
-        let plan = plan_of(fixture);
+        let plan = fixture_plan(fixture);
         let value = eval(
             fixture,
             "let m = import ./nix/stackr.nix { packagesFor = pkgs: builtins.mapAttrs (n: _: \"pkg-\" + n) (import ./nix/packages.nix { inherit pkgs; src = /src; lockFile = /lock; }); }; \
@@ -99,7 +90,7 @@ fn packages_nix_builds_each_service_package() {
         return;
     }
     for fixture in FIXTURES {
-        let plan = plan_of(fixture);
+        let plan = fixture_plan(fixture);
         let value = eval(fixture, "import ./nix/packages.nix { pkgs = { rustPlatform.buildRustPackage = a: a; }; src = \"/src\"; lockFile = \"/lock\"; }");
         for service in &plan.services {
             let package = &value[&service.name];
@@ -118,7 +109,7 @@ fn vm_test_curls_every_api_and_probes_isolation() {
         return;
     }
     for fixture in FIXTURES {
-        let plan = plan_of(fixture);
+        let plan = fixture_plan(fixture);
         let value = eval(fixture, "import ./nix/vm-test.nix { pkgs = { testers.runNixOSTest = t: { inherit (t) name testScript; }; }; module = { }; }");
         assert_eq!(value["name"], format!("stackr-{}", plan.project));
         let script = value["testScript"].as_str().unwrap();

@@ -6,19 +6,14 @@ mod common;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use common::{fixture_config, FIXTURES};
-use stackr::plan::plan;
-use stackr::project::check_config_text;
+use common::{fixture_plan, FIXTURES};
 use stackr::render::scaffold;
 
 #[test]
 fn scaffolded_rust_is_rustfmt_clean() {
     let mut checked = 0;
     for fixture in FIXTURES {
-        let text = fixture_config(fixture);
-        let (_, model) =
-            check_config_text(std::path::Path::new("stackr.config.json"), &text).unwrap();
-        let plan = plan(&model);
+        let plan = fixture_plan(fixture);
         for service in &plan.services {
             for file in scaffold::service_crate(&plan, service).unwrap() {
                 if !file.path.ends_with(".rs") {

@@ -2,9 +2,7 @@
 
 mod common;
 
-use common::{fixture_config, FIXTURES};
-use stackr::plan::plan;
-use stackr::project::check_config_text;
+use common::{fixture_config, fixture_plan, FIXTURES};
 use stackr::render::{render_generated, scaffold};
 
 fn snapshot_name(fixture: &str, path: &str) -> String {
@@ -14,10 +12,7 @@ fn snapshot_name(fixture: &str, path: &str) -> String {
 #[test]
 fn generated_artifacts() {
     for fixture in FIXTURES {
-        let text = fixture_config(fixture);
-        let (_, model) =
-            check_config_text(std::path::Path::new("stackr.config.json"), &text).unwrap();
-        for file in render_generated(&plan(&model)).unwrap() {
+        for file in render_generated(&fixture_plan(fixture)).unwrap() {
             if file.path == "stackr.schema.json" {
                 continue; // identical for every fixture: snapshot once below
             }
@@ -29,10 +24,7 @@ fn generated_artifacts() {
 #[test]
 fn scaffolded_files() {
     for fixture in FIXTURES {
-        let text = fixture_config(fixture);
-        let (_, model) =
-            check_config_text(std::path::Path::new("stackr.config.json"), &text).unwrap();
-        let plan = plan(&model);
+        let plan = fixture_plan(fixture);
         let mut files = scaffold::project_files(&plan).unwrap();
         for service in &plan.services {
             files.extend(scaffold::service_crate(&plan, service).unwrap());

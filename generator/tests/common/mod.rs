@@ -17,6 +17,14 @@ pub fn fixture_config(name: &str) -> String {
     std::fs::read_to_string(fixture_dir(name).join("stackr.config.json")).expect("fixture config")
 }
 
+/// The validated plan of a fixture config, as `stackr generate` computes it.
+pub fn fixture_plan(name: &str) -> stackr::plan::Plan {
+    let text = fixture_config(name);
+    let (_, model) =
+        stackr::project::check_config_text(Path::new("stackr.config.json"), &text).unwrap();
+    stackr::plan::plan(&model)
+}
+
 /// Runs `stackr ARGS` in `dir` (with the failure hook cleared unless `env` sets it).
 pub fn stackr_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_stackr"));
