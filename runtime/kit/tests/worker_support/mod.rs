@@ -185,3 +185,29 @@ pub fn wait_exit(child: &mut std::process::Child, timeout: Duration) -> std::pro
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// `src/commands` of the bullmq-official crate this package resolved (its Lua scripts, includes
+/// resolved), found via cargo metadata.
+pub fn bullmq_official_commands_dir() -> PathBuf {
+    let output = Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo metadata");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let metadata: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let package = metadata["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "bullmq-official")
+        .expect("bullmq-official in the dependency graph");
+    PathBuf::from(package["manifest_path"].as_str().unwrap())
+        .parent()
+        .unwrap()
+        .join("src/commands")
+}

@@ -8,12 +8,17 @@
 //! completed and stops when WARMUP + JOBS have, so start-up and JIT warm-up are excluded and the
 //! rate is JOBS / elapsed (no bullmq-bench-style inflation). Median of REPEATS runs.
 //!
+//! A third column, the floor (see `floor.rs`), runs the same scripts with no worker around them:
+//! the most any client of BullMQ's scripts can get from this Redis, so the ratio a target asks
+//! for can be checked against what is possible at all.
+//!
 //! `cargo bench -p stackr-kit --bench worker_throughput`
 //! Env: WORKER_BENCH_JOBS (default 20000), WORKER_BENCH_REPEATS (default 3),
 //! WORKER_BENCH_COMMANDSTATS=1 (print Redis's per-command stats after each run),
 //! WORKER_BENCH_RUNTIME=current_thread (our worker on tokio's single-threaded scheduler).
 
-#[path = "../tests/worker_support/mod.rs"]
+mod floor;
+#[path = "../../tests/worker_support/mod.rs"]
 mod worker_support;
 
 use std::time::{Duration, Instant};
@@ -22,7 +27,9 @@ use redis::AsyncCommands;
 use serde_json::json;
 use stackr_kit::worker::{self, Handlers, Job, JobError, Producer, QueueConfig, WorkerConfig};
 use stackr_testkit::TempRedis;
-use worker_support::{interop_dir, node_command, queue_config, redis_conn};
+use worker_support::{
+    bullmq_official_commands_dir, interop_dir, node_command, queue_config, redis_conn,
+};
 
 const WARMUP: usize = 1_000;
 const CONCURRENCIES: [usize; 2] = [1, 100];
@@ -31,6 +38,7 @@ const CONCURRENCIES: [usize; 2] = [1, 100];
 enum Side {
     Node,
     Rust,
+    Floor,
 }
 
 /// WORKER_BENCH_RUNTIME=current_thread runs our worker on tokio's single-threaded scheduler;
@@ -66,64 +74,86 @@ async fn main() {
             .trim()
     );
     println!(
-        "{:>11}  {:>22}  {:>22}  {:>7}",
+        "{:>11}  {:>22}  {:>22}  {:>7}  {:>28}",
         "concurrency",
         format!("node bullmq {node_version}"),
         "stackr-kit worker",
-        "ratio"
+        "ratio",
+        "most any client can get"
     );
+    let commands = bullmq_official_commands_dir();
     let mut all_met = true;
     for concurrency in CONCURRENCIES {
-        let mut node_rates = Vec::new();
-        let mut rust_rates = Vec::new();
-        let mut node_cost = Vec::new();
-        let mut rust_cost = Vec::new();
-        let mut node_cpu = Vec::new();
-        let mut rust_cpu = Vec::new();
+        // The floor bounds a worker only when it, too, has one job in flight.
+        let sides: &[Side] = if concurrency == 1 {
+            &[Side::Node, Side::Rust, Side::Floor]
+        } else {
+            &[Side::Node, Side::Rust]
+        };
+        let mut runs: [Vec<Run>; 3] = Default::default();
         for round in 0..repeats {
-            // Alternate who goes first so neither side always gets the warmer machine.
-            let order = if round % 2 == 0 {
-                [Side::Node, Side::Rust]
-            } else {
-                [Side::Rust, Side::Node]
-            };
+            // Rotate who goes first so no side always gets the warmer machine.
+            let mut order = sides.to_vec();
+            order.rotate_left(round % sides.len());
             for side in order {
-                let run = measure(&redis, side, concurrency, jobs).await;
-                let (rates, cost, cpu) = match side {
-                    Side::Node => (&mut node_rates, &mut node_cost, &mut node_cpu),
-                    Side::Rust => (&mut rust_rates, &mut rust_cost, &mut rust_cpu),
-                };
-                rates.push(run.rate);
-                cost.push(run.redis_us_per_job);
-                cpu.push(run.client_cpu_us_per_job);
+                let run = measure(&redis, side, concurrency, jobs, &commands).await;
+                runs[side as usize].push(run);
             }
         }
-        let node = median(&mut node_rates);
-        let rust = median(&mut rust_rates);
-        let ratio = rust / node;
+        let [node, rust, floor] = runs.map(Summary::of);
+
+        // Redis runs scripts one at a time, so no client gets more jobs/s than 1e6 over the
+        // µs Redis spends inside the scripts per job (the least any side needed).
+        let script_us = [&node, &rust, &floor]
+            .iter()
+            .filter_map(|side| side.as_ref().map(|s| s.script_us))
+            .fold(f64::INFINITY, f64::min);
+        let (bound, why) = match &floor {
+            Some(floor) => (floor.rate, "floor: the scripts alone".to_string()),
+            None => (1e6 / script_us, format!("{script_us:.1} us/job in scripts")),
+        };
+        let (node, rust) = (node.unwrap(), rust.unwrap());
+        let ratio = rust.rate / node.rate;
         all_met &= ratio >= 2.0;
         println!(
-            "{concurrency:>11}  {:>16.0} jobs/s  {:>16.0} jobs/s  {ratio:>6.2}x   runs: node {:?}, ours {:?}",
-            node,
-            rust,
-            rounded(&node_rates),
-            rounded(&rust_rates),
+            "{concurrency:>11}  {:>16.0} jobs/s  {:>16.0} jobs/s  {ratio:>6.2}x  {bound:>9.0} jobs/s ({why})",
+            node.rate, rust.rate,
         );
         println!(
-            "{:>11}  redis cpu us/job: node {:.1}, ours {:.1};  worker-process cpu us/job: node {:.1}, ours {:.1}",
+            "{:>11}  runs: node {:?}, ours {:?}{}",
             "",
-            median(&mut node_cost),
-            median(&mut rust_cost),
-            median(&mut node_cpu),
-            median(&mut rust_cpu),
+            node.runs,
+            rust.runs,
+            floor
+                .as_ref()
+                .map(|f| format!(", floor {:?}", f.runs))
+                .unwrap_or_default(),
+        );
+        println!(
+            "{:>11}  redis cpu us/job: node {:.1}, ours {:.1};  of it in scripts: node {:.1}, ours {:.1};  worker-process cpu us/job: node {:.1}, ours {:.1}",
+            "", node.redis_us, rust.redis_us, node.script_us, rust.script_us, node.client_cpu_us, rust.client_cpu_us,
+        );
+        println!(
+            "{:>11}  ours is {:.0}% of the most any client can get; 2x node is {:.0} jobs/s, {}",
+            "",
+            100.0 * rust.rate / bound,
+            2.0 * node.rate,
+            if 2.0 * node.rate > bound {
+                "more than any client of BullMQ's scripts can get from this Redis"
+            } else {
+                "within reach"
+            }
         );
     }
     println!(
         "target (ours >= 2x node at both concurrencies): {}",
         if all_met { "met" } else { "NOT met" }
     );
-    println!("redis cpu us/job: redis-server's CPU time per job (same scripts, same commands for both sides);");
-    println!("1e6 / it is the most jobs/s one redis-server can complete, whoever the client is");
+    println!(
+        "most any client can get: at concurrency 1 the floor (BullMQ's scripts run back to back by"
+    );
+    println!("no worker at all, one job at a time); above 1, 1e6 / the µs Redis spends inside the scripts");
+    println!("per job, since Redis runs scripts one at a time. Every side runs the same scripts.");
     println!(
         "load average at the end (2-core machine, shared): {}",
         std::fs::read_to_string("/proc/loadavg")
@@ -137,17 +167,58 @@ async fn main() {
 struct Run {
     rate: f64,
     redis_us_per_job: f64,
+    /// Redis's time inside EVAL/EVALSHA per job (INFO commandstats): the scripts' own cost,
+    /// without the network I/O around them.
+    script_us_per_job: f64,
     /// The worker process's own CPU time per job (user + system), over the timed jobs. Unlike
     /// the rate, it hardly depends on what else the (shared) machine is running.
     client_cpu_us_per_job: f64,
 }
 
-async fn measure(redis: &TempRedis, side: Side, concurrency: usize, jobs: usize) -> Run {
+/// The median of one side's runs at one concurrency.
+struct Summary {
+    rate: f64,
+    redis_us: f64,
+    script_us: f64,
+    client_cpu_us: f64,
+    /// Every run's rate, rounded, to show the spread.
+    runs: Vec<u64>,
+}
+
+impl Summary {
+    /// `None` for a side that did not run.
+    fn of(runs: Vec<Run>) -> Option<Summary> {
+        if runs.is_empty() {
+            return None;
+        }
+        let median_of = |field: fn(&Run) -> f64| {
+            let mut values: Vec<f64> = runs.iter().map(field).collect();
+            values.sort_by(|a, b| a.partial_cmp(b).unwrap());
+            values[values.len() / 2]
+        };
+        Some(Summary {
+            rate: median_of(|run| run.rate),
+            redis_us: median_of(|run| run.redis_us_per_job),
+            script_us: median_of(|run| run.script_us_per_job),
+            client_cpu_us: median_of(|run| run.client_cpu_us_per_job),
+            runs: runs.iter().map(|run| run.rate.round() as u64).collect(),
+        })
+    }
+}
+
+async fn measure(
+    redis: &TempRedis,
+    side: Side,
+    concurrency: usize,
+    jobs: usize,
+    commands: &std::path::Path,
+) -> Run {
     let mut conn = redis_conn(&redis.url()).await;
     let _: () = redis::cmd("FLUSHALL").query_async(&mut conn).await.unwrap();
     let name = match side {
         Side::Node => "bench-node",
         Side::Rust => "bench-rust",
+        Side::Floor => "bench-floor",
     };
     let queue = queue_config(&redis.url(), &format!("{name}-c{concurrency}"));
     prefill(&queue, WARMUP + jobs).await;
@@ -207,24 +278,33 @@ async fn measure(redis: &TempRedis, side: Side, concurrency: usize, jobs: usize)
             worker_thread.join().unwrap();
             (elapsed, cpu_us)
         }
+        Side::Floor => {
+            let floor = floor::start(&queue, commands);
+            let (elapsed, cpu_us) =
+                time_completions_with_cpu(&mut conn, &completed_key, total).await;
+            let completed = floor.join().expect("floor thread");
+            assert_eq!(completed, total, "the floor completed every job once");
+            (elapsed, cpu_us)
+        }
     };
     // Over the whole run (warm-up included), hence divided by all jobs below.
     let redis_us = redis_cpu_micros(&mut conn).await - redis_cpu_before;
+    let commandstats: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
     if std::env::var_os("WORKER_BENCH_COMMANDSTATS").is_some() {
-        let info: String = redis::cmd("INFO")
-            .arg("commandstats")
-            .query_async(&mut conn)
-            .await
-            .unwrap();
         println!(
             "--- {} c={concurrency} redis commandstats:\n{}",
             queue.queue,
-            info.trim()
+            commandstats.trim()
         );
     }
     Run {
         rate: jobs as f64 / elapsed.as_secs_f64(),
         redis_us_per_job: redis_us / (WARMUP + jobs) as f64,
+        script_us_per_job: script_micros(&commandstats) / (WARMUP + jobs) as f64,
         client_cpu_us_per_job: cpu_us / jobs as f64,
     }
 }
@@ -256,6 +336,20 @@ async fn redis_cpu_micros(conn: &mut redis::aio::MultiplexedConnection) -> f64 {
         .filter_map(|seconds| seconds.trim().parse::<f64>().ok())
         .sum::<f64>()
         * 1e6
+}
+
+/// µs Redis spent running scripts (EVAL and EVALSHA), from INFO commandstats lines like
+/// `cmdstat_evalsha:calls=21002,usec=1103397,usec_per_call=52.54,…`.
+fn script_micros(commandstats: &str) -> f64 {
+    commandstats
+        .lines()
+        .filter(|line| line.starts_with("cmdstat_eval:") || line.starts_with("cmdstat_evalsha:"))
+        .filter_map(|line| {
+            line.split(',')
+                .find_map(|field| field.strip_prefix("usec="))
+        })
+        .filter_map(|usec| usec.parse::<f64>().ok())
+        .sum()
 }
 
 /// Time from WARMUP completions to `total` completions, seen in Redis every 2 ms.
@@ -308,13 +402,4 @@ fn node_bullmq_version() -> String {
         std::fs::read_to_string(interop_dir().join("node_modules/bullmq/package.json")).unwrap();
     let package: serde_json::Value = serde_json::from_str(&package).unwrap();
     package["version"].as_str().unwrap_or("?").to_string()
-}
-
-fn median(rates: &mut [f64]) -> f64 {
-    rates.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    rates[rates.len() / 2]
-}
-
-fn rounded(rates: &[f64]) -> Vec<u64> {
-    rates.iter().map(|r| r.round() as u64).collect()
 }

@@ -1,0 +1,182 @@
+//! The floor at concurrency 1: the most jobs/s any client that runs BullMQ's scripts one job
+//! at a time can get from this Redis.
+//!
+//! No worker at all. One blocking connection runs `moveToFinished` with fetch-next, the single
+//! round trip per job that Node's Worker and ours take too, call after call. Nothing else
+//! happens: no processing, no lock renewal, no stalled check, no events. A worker at
+//! concurrency 1 has one job in flight, so it waits for every round trip just as the floor does
+//! and adds its own work on top: its rate is at most the floor's.
+
+use std::path::Path;
+use std::thread::JoinHandle;
+
+use redis::Value;
+use stackr_kit::worker::QueueConfig;
+
+/// The worker options both real workers run with (bullmq defaults): 30 s locks, completed jobs
+/// kept, no metrics. The script does the same work for the floor as for them.
+const LOCK_DURATION_MS: u64 = 30_000;
+
+/// Starts the floor on its own thread; it returns how many jobs it completed once the queue is
+/// empty.
+pub fn start(queue: &QueueConfig, commands: &Path) -> JoinHandle<usize> {
+    let queue = queue.clone();
+    let move_to_active = read_script(commands, "moveToActive-11.lua");
+    let move_to_finished = read_script(commands, "moveToFinished-14.lua");
+    std::thread::spawn(move || {
+        let client = redis::Client::open(queue.redis_url.as_str()).expect("redis url");
+        let mut conn = client.get_connection().expect("floor connection");
+        let floor = Floor::new(&mut conn, &queue, &move_to_active, &move_to_finished);
+        floor.run(&mut conn)
+    })
+}
+
+fn read_script(commands: &Path, file: &str) -> String {
+    let path = commands.join(file);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+struct Floor {
+    key_prefix: String,
+    active_sha: String,
+    finished_sha: String,
+    /// KEYS 1-10, shared by moveToActive and moveToFinished.
+    base_keys: Vec<String>,
+    token: String,
+}
+
+impl Floor {
+    fn new(
+        conn: &mut redis::Connection,
+        queue: &QueueConfig,
+        move_to_active: &str,
+        move_to_finished: &str,
+    ) -> Self {
+        let load = |conn: &mut redis::Connection, script: &str| -> String {
+            redis::cmd("SCRIPT")
+                .arg("LOAD")
+                .arg(script)
+                .query(conn)
+                .expect("SCRIPT LOAD")
+        };
+        let key_prefix = format!("{}:{}:", queue.prefix, queue.queue);
+        let base_keys = [
+            "wait",
+            "active",
+            "prioritized",
+            "events",
+            "stalled",
+            "limiter",
+            "delayed",
+            "paused",
+            "meta",
+            "pc",
+        ]
+        .iter()
+        .map(|name| format!("{key_prefix}{name}"))
+        .collect();
+        Floor {
+            active_sha: load(conn, move_to_active),
+            finished_sha: load(conn, move_to_finished),
+            key_prefix,
+            base_keys,
+            token: "floor-token".to_string(),
+        }
+    }
+
+    /// Completes jobs until the queue is empty; returns how many.
+    fn run(&self, conn: &mut redis::Connection) -> usize {
+        let mut next = next_job_id(self.move_to_active().query(conn).expect("moveToActive"));
+        let mut completed = 0;
+        while let Some(job_id) = next {
+            let reply = self.move_to_finished(&job_id).query(conn);
+            next = next_job_id(reply.expect("moveToFinished"));
+            completed += 1;
+        }
+        completed
+    }
+
+    fn move_to_active(&self) -> redis::Cmd {
+        let mut opts = Vec::new();
+        rmp::encode::write_map_len(&mut opts, 2).unwrap();
+        write_pair_str(&mut opts, "token", &self.token);
+        rmp::encode::write_str(&mut opts, "lockDuration").unwrap();
+        rmp::encode::write_uint(&mut opts, LOCK_DURATION_MS).unwrap();
+
+        let mut cmd = redis::cmd("EVALSHA");
+        cmd.arg(&self.active_sha).arg(11).arg(&self.base_keys);
+        cmd.arg(format!("{}marker", self.key_prefix))
+            .arg(&self.key_prefix)
+            .arg(now_ms())
+            .arg(opts);
+        cmd
+    }
+
+    /// Completes `job_id` and fetches the next job, as bullmq-official's worker packs it.
+    fn move_to_finished(&self, job_id: &str) -> redis::Cmd {
+        use rmp::encode::{write_bool, write_map_len, write_sint, write_str, write_uint};
+        let mut opts = Vec::new();
+        write_map_len(&mut opts, 9).unwrap();
+        write_pair_str(&mut opts, "token", &self.token);
+        write_str(&mut opts, "keepJobs").unwrap();
+        write_map_len(&mut opts, 1).unwrap();
+        write_str(&mut opts, "count").unwrap();
+        write_sint(&mut opts, -1).unwrap();
+        write_str(&mut opts, "lockDuration").unwrap();
+        write_uint(&mut opts, LOCK_DURATION_MS).unwrap();
+        write_str(&mut opts, "attempts").unwrap();
+        write_uint(&mut opts, 0).unwrap();
+        write_pair_str(&mut opts, "maxMetricsSize", "");
+        for flag in ["fpof", "cpof", "idof", "rdof"] {
+            write_str(&mut opts, flag).unwrap();
+            write_bool(&mut opts, false).unwrap();
+        }
+
+        let prefix = &self.key_prefix;
+        let mut cmd = redis::cmd("EVALSHA");
+        cmd.arg(&self.finished_sha).arg(14).arg(&self.base_keys);
+        cmd.arg(format!("{prefix}completed"))
+            .arg(format!("{prefix}{job_id}"))
+            .arg(format!("{prefix}metrics:completed"))
+            .arg(format!("{prefix}marker"));
+        cmd.arg(job_id)
+            .arg(now_ms())
+            .arg("returnvalue")
+            .arg(r#"{"ok":true}"#)
+            .arg("completed")
+            .arg("1") // fetch next
+            .arg(prefix)
+            .arg(opts)
+            .arg("");
+        cmd
+    }
+}
+
+fn write_pair_str(buf: &mut Vec<u8>, key: &str, value: &str) {
+    rmp::encode::write_str(buf, key).unwrap();
+    rmp::encode::write_str(buf, value).unwrap();
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+/// The id of the job a script moved to active: a reply is `[job hash, job id, …]` when it
+/// carries a job, and something else (job id "0", nil, an empty hash) when the queue is empty.
+fn next_job_id(reply: Value) -> Option<String> {
+    match reply {
+        Value::Array(parts) => match (parts.first(), parts.get(1)) {
+            (Some(Value::Array(hash)), Some(Value::BulkString(id)))
+                if !hash.is_empty() && id.as_slice() != b"0" =>
+            {
+                Some(String::from_utf8_lossy(id).into_owned())
+            }
+            _ => None,
+        },
+        Value::Int(code) if code < 0 => panic!("script error code {code}"),
+        _ => None,
+    }
+}
