@@ -54,12 +54,7 @@ pub async fn get_totp_uri(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> ApiResult<Response> {
-    let mut body = Body::parse(&headers, &bytes, false)?;
-    let password = body.string("password");
-    body.check()?;
-    let current = current_session::require(&state, &headers).await?;
-    let client = state.db().await?;
-    super::require_password(&client, &current.user.id, password).await?;
+    let (current, client) = confirmed_by_password(&state, &headers, &bytes).await?;
     let enrolment = super::load_enrolment(&state, &client, &current.user.id).await?;
     Ok(respond::ok_json(json!({
         "totpURI": crate::totp::uri(DEFAULT_ISSUER, &current.user.email, &enrolment.key),
@@ -73,12 +68,7 @@ pub async fn disable(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> ApiResult<Response> {
-    let mut body = Body::parse(&headers, &bytes, false)?;
-    let password = body.string("password");
-    body.check()?;
-    let current = current_session::require(&state, &headers).await?;
-    let client = state.db().await?;
-    super::require_password(&client, &current.user.id, password).await?;
+    let (current, client) = confirmed_by_password(&state, &headers, &bytes).await?;
     two_factor::delete_for_user(&client, &current.user.id).await?;
     users::set_two_factor_enabled(&client, &current.user.id, false).await?;
     let issued = current_session::rotate(&state, &client, &current, &ip, &headers).await?;
@@ -87,4 +77,20 @@ pub async fn disable(
         json!({"status": true}),
         issued.cookies,
     ))
+}
+
+/// A `{password}` body, a signed-in user, and that user's password: the session and a database
+/// client once all three check out, in the order BetterAuth checks them (body, session, password).
+async fn confirmed_by_password(
+    state: &AppState,
+    headers: &HeaderMap,
+    bytes: &Bytes,
+) -> ApiResult<(current_session::CurrentSession, crate::db::Client)> {
+    let mut body = Body::parse(headers, bytes, false)?;
+    let password = body.string("password");
+    body.check()?;
+    let current = current_session::require(state, headers).await?;
+    let client = state.db().await?;
+    super::require_password(&client, &current.user.id, password).await?;
+    Ok((current, client))
 }
