@@ -82,14 +82,7 @@ async fn jobs_from_our_producer_complete_on_a_node_worker() {
         .unwrap();
     let ids = vec![plain, delayed, prioritized];
 
-    let node_worker = node_command("run_worker.js", &["echo", "3"], &queue)
-        .output()
-        .unwrap();
-    assert!(
-        node_worker.status.success(),
-        "{}",
-        String::from_utf8_lossy(&node_worker.stderr)
-    );
+    node("run_worker.js", &["echo", "3"], &queue);
 
     let jobs = node_wait_finished(&queue, &ids, Duration::from_secs(10));
     let expected = [
@@ -179,14 +172,7 @@ async fn failed_and_retried_jobs_look_to_node_as_if_node_had_processed_them() {
 /// A Node worker in `by-name` mode fails "always-fails" on every attempt and "fails-once" on
 /// its first attempt only, like the Rust handlers above.
 fn run_node_worker_until_finished(queue: &stackr_kit::worker::QueueConfig, ids: &[String]) {
-    let output = node_command("run_worker.js", &["by-name", &ids.len().to_string()], queue)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    node("run_worker.js", &["by-name", &ids.len().to_string()], queue);
 }
 
 fn first_lines(stacktrace: &Value) -> Vec<String> {
