@@ -17,6 +17,9 @@ use stackr_kit::worker::QueueConfig;
 /// kept, no metrics. The script does the same work for the floor as for them.
 const LOCK_DURATION_MS: u64 = 30_000;
 
+/// The lock token of every job the floor runs (one job at a time, so one token will do).
+const TOKEN: &str = "floor-token";
+
 /// Starts the floor on its own thread; it returns how many jobs it completed once the queue is
 /// empty.
 pub fn start(queue: &QueueConfig, commands: &Path) -> JoinHandle<usize> {
@@ -36,13 +39,20 @@ fn read_script(commands: &Path, file: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// Everything a call needs but the job id and the time, prepared once: the floor's loop does
+/// nothing per job that it could do before.
 struct Floor {
+    /// `<prefix>:<queue>:`, also the start of every job key.
     key_prefix: String,
     active_sha: String,
     finished_sha: String,
     /// KEYS 1-10, shared by moveToActive and moveToFinished.
     base_keys: Vec<String>,
-    token: String,
+    completed_key: String,
+    metrics_key: String,
+    marker_key: String,
+    active_opts: Vec<u8>,
+    finished_opts: Vec<u8>,
 }
 
 impl Floor {
@@ -59,28 +69,29 @@ impl Floor {
                 .query(conn)
                 .expect("SCRIPT LOAD")
         };
-        let key_prefix = format!("{}:{}:", queue.prefix, queue.queue);
-        let base_keys = [
-            "wait",
-            "active",
-            "prioritized",
-            "events",
-            "stalled",
-            "limiter",
-            "delayed",
-            "paused",
-            "meta",
-            "pc",
-        ]
-        .iter()
-        .map(|name| format!("{key_prefix}{name}"))
-        .collect();
+        let keys = bullmq::QueueKeys::new(&queue.queue, Some(&queue.prefix));
+        let base_keys = vec![
+            keys.wait(),
+            keys.active(),
+            keys.prioritized(),
+            keys.events(),
+            keys.stalled(),
+            keys.limiter(),
+            keys.delayed(),
+            keys.paused(),
+            keys.meta(),
+            keys.pc(),
+        ];
         Floor {
             active_sha: load(conn, move_to_active),
             finished_sha: load(conn, move_to_finished),
-            key_prefix,
             base_keys,
-            token: "floor-token".to_string(),
+            completed_key: keys.completed(),
+            metrics_key: keys.get("metrics:completed"),
+            marker_key: keys.marker(),
+            active_opts: move_to_active_opts(),
+            finished_opts: move_to_finished_opts(),
+            key_prefix: keys.key_prefix(),
         }
     }
 
@@ -97,59 +108,67 @@ impl Floor {
     }
 
     fn move_to_active(&self) -> redis::Cmd {
-        let mut opts = Vec::new();
-        rmp::encode::write_map_len(&mut opts, 2).unwrap();
-        write_pair_str(&mut opts, "token", &self.token);
-        rmp::encode::write_str(&mut opts, "lockDuration").unwrap();
-        rmp::encode::write_uint(&mut opts, LOCK_DURATION_MS).unwrap();
-
         let mut cmd = redis::cmd("EVALSHA");
         cmd.arg(&self.active_sha).arg(11).arg(&self.base_keys);
-        cmd.arg(format!("{}marker", self.key_prefix))
+        cmd.arg(&self.marker_key)
             .arg(&self.key_prefix)
             .arg(now_ms())
-            .arg(opts);
+            .arg(&self.active_opts);
         cmd
     }
 
-    /// Completes `job_id` and fetches the next job, as bullmq-official's worker packs it.
+    /// Completes `job_id` and fetches the next job.
     fn move_to_finished(&self, job_id: &str) -> redis::Cmd {
-        use rmp::encode::{write_bool, write_map_len, write_sint, write_str, write_uint};
-        let mut opts = Vec::new();
-        write_map_len(&mut opts, 9).unwrap();
-        write_pair_str(&mut opts, "token", &self.token);
-        write_str(&mut opts, "keepJobs").unwrap();
-        write_map_len(&mut opts, 1).unwrap();
-        write_str(&mut opts, "count").unwrap();
-        write_sint(&mut opts, -1).unwrap();
-        write_str(&mut opts, "lockDuration").unwrap();
-        write_uint(&mut opts, LOCK_DURATION_MS).unwrap();
-        write_str(&mut opts, "attempts").unwrap();
-        write_uint(&mut opts, 0).unwrap();
-        write_pair_str(&mut opts, "maxMetricsSize", "");
-        for flag in ["fpof", "cpof", "idof", "rdof"] {
-            write_str(&mut opts, flag).unwrap();
-            write_bool(&mut opts, false).unwrap();
-        }
-
-        let prefix = &self.key_prefix;
         let mut cmd = redis::cmd("EVALSHA");
         cmd.arg(&self.finished_sha).arg(14).arg(&self.base_keys);
-        cmd.arg(format!("{prefix}completed"))
-            .arg(format!("{prefix}{job_id}"))
-            .arg(format!("{prefix}metrics:completed"))
-            .arg(format!("{prefix}marker"));
+        cmd.arg(&self.completed_key)
+            .arg(format!("{}{job_id}", self.key_prefix))
+            .arg(&self.metrics_key)
+            .arg(&self.marker_key);
         cmd.arg(job_id)
             .arg(now_ms())
             .arg("returnvalue")
             .arg(r#"{"ok":true}"#)
             .arg("completed")
             .arg("1") // fetch next
-            .arg(prefix)
-            .arg(opts)
+            .arg(&self.key_prefix)
+            .arg(&self.finished_opts)
             .arg("");
         cmd
     }
+}
+
+/// moveToActive's options (msgpack), as bullmq-official's worker packs them.
+fn move_to_active_opts() -> Vec<u8> {
+    let mut opts = Vec::new();
+    rmp::encode::write_map_len(&mut opts, 2).unwrap();
+    write_pair_str(&mut opts, "token", TOKEN);
+    rmp::encode::write_str(&mut opts, "lockDuration").unwrap();
+    rmp::encode::write_uint(&mut opts, LOCK_DURATION_MS).unwrap();
+    opts
+}
+
+/// moveToFinished's options (msgpack) for a completed job, as bullmq-official's worker packs
+/// them.
+fn move_to_finished_opts() -> Vec<u8> {
+    use rmp::encode::{write_bool, write_map_len, write_sint, write_str, write_uint};
+    let mut opts = Vec::new();
+    write_map_len(&mut opts, 9).unwrap();
+    write_pair_str(&mut opts, "token", TOKEN);
+    write_str(&mut opts, "keepJobs").unwrap();
+    write_map_len(&mut opts, 1).unwrap();
+    write_str(&mut opts, "count").unwrap();
+    write_sint(&mut opts, -1).unwrap();
+    write_str(&mut opts, "lockDuration").unwrap();
+    write_uint(&mut opts, LOCK_DURATION_MS).unwrap();
+    write_str(&mut opts, "attempts").unwrap();
+    write_uint(&mut opts, 0).unwrap();
+    write_pair_str(&mut opts, "maxMetricsSize", "");
+    for flag in ["fpof", "cpof", "idof", "rdof"] {
+        write_str(&mut opts, flag).unwrap();
+        write_bool(&mut opts, false).unwrap();
+    }
+    opts
 }
 
 fn write_pair_str(buf: &mut Vec<u8>, key: &str, value: &str) {

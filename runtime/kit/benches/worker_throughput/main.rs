@@ -67,12 +67,7 @@ async fn main() {
     let node_version = node_bullmq_version();
 
     println!("worker throughput: {jobs} jobs after {WARMUP} warm-up, median of {repeats}, one redis-server on loopback");
-    println!(
-        "load average at the start: {}",
-        std::fs::read_to_string("/proc/loadavg")
-            .unwrap_or_default()
-            .trim()
-    );
+    println!("load average at the start: {}", load_average());
     println!(
         "{:>11}  {:>22}  {:>22}  {:>7}  {:>28}",
         "concurrency",
@@ -102,17 +97,16 @@ async fn main() {
         }
         let [node, rust, floor] = runs.map(Summary::of);
 
-        // Redis runs scripts one at a time, so no client gets more jobs/s than 1e6 over the
-        // µs Redis spends inside the scripts per job (the least any side needed).
-        let script_us = [&node, &rust, &floor]
-            .iter()
-            .filter_map(|side| side.as_ref().map(|s| s.script_us))
-            .fold(f64::INFINITY, f64::min);
+        let (node, rust) = (node.unwrap(), rust.unwrap());
         let (bound, why) = match &floor {
             Some(floor) => (floor.rate, "floor: the scripts alone".to_string()),
-            None => (1e6 / script_us, format!("{script_us:.1} us/job in scripts")),
+            None => {
+                // Redis runs scripts one at a time, so no client gets more jobs/s than 1e6 over
+                // the µs Redis spends inside the scripts per job (the least either side needed).
+                let script_us = node.script_us.min(rust.script_us);
+                (1e6 / script_us, format!("{script_us:.1} us/job in scripts"))
+            }
         };
-        let (node, rust) = (node.unwrap(), rust.unwrap());
         let ratio = rust.rate / node.rate;
         all_met &= ratio >= 2.0;
         println!(
@@ -156,10 +150,15 @@ async fn main() {
     println!("per job, since Redis runs scripts one at a time. Every side runs the same scripts.");
     println!(
         "load average at the end (2-core machine, shared): {}",
-        std::fs::read_to_string("/proc/loadavg")
-            .unwrap_or_default()
-            .trim()
+        load_average()
     );
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .trim()
+        .to_string()
 }
 
 /// One run's rate, and Redis's own CPU time per job (from INFO commandstats), which tells
