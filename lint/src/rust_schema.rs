@@ -6,7 +6,7 @@
 use proc_macro2::{Delimiter, TokenStream, TokenTree};
 use syn::visit::Visit;
 
-use crate::rust_source::{position, string_literal, RustFile};
+use crate::rust_source::{for_each_attribute, position, string_literal, RustFile};
 
 /// A table an ORM declaration maps onto, where its name is written, and through what.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,22 +48,13 @@ type TableAt = (String, (usize, usize), &'static str);
 /// `#[sea_orm(table_name = "user")]`, `#[diesel(table_name = session)]`,
 /// `#[table_name = "account"]` (diesel 1), `#[ormlite(table = "user")]`, anywhere in the file.
 fn table_name_attributes(tokens: TokenStream, found: &mut Vec<TableAt>) {
-    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
-    for (index, token) in tokens.iter().enumerate() {
-        let TokenTree::Group(group) = token else {
-            continue;
-        };
-        let after_pound =
-            index > 0 && matches!(&tokens[index - 1], TokenTree::Punct(p) if p.as_char() == '#');
-        if after_pound && group.delimiter() == Delimiter::Bracket {
-            let is_doc = matches!(group.stream().into_iter().next(), Some(TokenTree::Ident(i)) if i == "doc");
-            if !is_doc {
-                assignments_to(group.stream(), &["table_name", "table"], found);
-            }
-        } else {
-            table_name_attributes(group.stream(), found);
+    for_each_attribute(tokens, &mut |attribute| {
+        let is_doc =
+            matches!(attribute.clone().into_iter().next(), Some(TokenTree::Ident(i)) if i == "doc");
+        if !is_doc {
+            assignments_to(attribute, &["table_name", "table"], found);
         }
-    }
+    });
 }
 
 /// `key = "name"` or `key = path::to::name` anywhere inside an attribute's tokens.

@@ -112,6 +112,24 @@ impl StringLiteral {
 }
 
 /// Reads a literal token as a string when it is one (`"…"`, `r#"…"#`, `b"…"`).
+/// Calls `visit` with the inside of every `#[…]` attribute anywhere in `tokens`, macro bodies
+/// included (attributes inside an attribute are not visited again).
+pub fn for_each_attribute(tokens: TokenStream, visit: &mut impl FnMut(TokenStream)) {
+    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    for (index, token) in tokens.iter().enumerate() {
+        let TokenTree::Group(group) = token else {
+            continue;
+        };
+        let after_pound =
+            index > 0 && matches!(&tokens[index - 1], TokenTree::Punct(p) if p.as_char() == '#');
+        if after_pound && group.delimiter() == Delimiter::Bracket {
+            visit(group.stream());
+        } else {
+            for_each_attribute(group.stream(), visit);
+        }
+    }
+}
+
 pub fn string_literal(literal: &proc_macro2::Literal) -> Option<StringLiteral> {
     let (value, is_raw) = match syn::Lit::new(literal.clone()) {
         syn::Lit::Str(s) => (s.value(), literal.to_string().starts_with('r')),

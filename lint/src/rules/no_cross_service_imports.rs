@@ -5,14 +5,14 @@
 
 use std::path::Path;
 
-use proc_macro2::{Delimiter, TokenStream, TokenTree};
+use proc_macro2::{TokenStream, TokenTree};
 
 use super::{finding, Rule};
 use crate::finding::LintReport;
 use crate::manifest_dependencies::dependencies;
 use crate::paths::{owning_service, resolve};
 use crate::project::{Project, Service, TextFile};
-use crate::rust_source::{string_literal, RustFile};
+use crate::rust_source::{for_each_attribute, string_literal, RustFile};
 
 pub const RULE: Rule = Rule {
     name: NAME,
@@ -107,29 +107,20 @@ fn check_path_attributes(
     }
 }
 
+/// `#[path = "…"]` attributes: their value and position.
 fn path_attributes(tokens: TokenStream, found: &mut Vec<(String, (usize, usize))>) {
-    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
-    for (index, token) in tokens.iter().enumerate() {
-        let TokenTree::Group(group) = token else {
-            continue;
-        };
-        let after_pound =
-            index > 0 && matches!(&tokens[index - 1], TokenTree::Punct(p) if p.as_char() == '#');
-        if after_pound && group.delimiter() == Delimiter::Bracket {
-            let inner: Vec<TokenTree> = group.stream().into_iter().collect();
-            if let [TokenTree::Ident(name), TokenTree::Punct(eq), TokenTree::Literal(value)] =
-                inner.as_slice()
-            {
-                if name == "path" && eq.as_char() == '=' {
-                    if let Some(literal) = string_literal(value) {
-                        found.push((literal.value, (literal.line, literal.column)));
-                    }
+    for_each_attribute(tokens, &mut |attribute| {
+        let inner: Vec<TokenTree> = attribute.into_iter().collect();
+        if let [TokenTree::Ident(name), TokenTree::Punct(eq), TokenTree::Literal(value)] =
+            inner.as_slice()
+        {
+            if name == "path" && eq.as_char() == '=' {
+                if let Some(literal) = string_literal(value) {
+                    found.push((literal.value, (literal.line, literal.column)));
                 }
             }
-        } else {
-            path_attributes(group.stream(), found);
         }
-    }
+    });
 }
 
 /// Macros that read files at compile time, and what their paths are relative to.
