@@ -304,27 +304,6 @@ fn cookie_shapes(r: &Response) -> Value {
         .collect::<Vec<_>>())
 }
 
-fn key_from_uri(uri: &str) -> Vec<u8> {
-    let u = url::Url::parse(uri).unwrap();
-    let secret = u
-        .query_pairs()
-        .find(|(k, _)| k == "secret")
-        .unwrap()
-        .1
-        .into_owned();
-    data_encoding::BASE32_NOPAD
-        .decode(secret.as_bytes())
-        .unwrap()
-}
-
-fn totp_now(key: &[u8]) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    stackr_auth::totp::code_at(key, now)
-}
-
 /// Admin endpoints and the two-factor flow. `make_admin` runs SQL on the server's own database.
 async fn admin_and_two_factor_scenario(
     base: &str,

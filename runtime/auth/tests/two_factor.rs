@@ -6,27 +6,6 @@ mod common;
 use common::*;
 use serde_json::json;
 
-/// Reads the key out of the otpauth URI the way an authenticator app does (base32).
-fn key_from_uri(uri: &str) -> Vec<u8> {
-    let u = url::Url::parse(uri).unwrap();
-    let secret = u
-        .query_pairs()
-        .find(|(k, _)| k == "secret")
-        .unwrap()
-        .1
-        .into_owned();
-    data_encoding::BASE32_NOPAD
-        .decode(secret.as_bytes())
-        .unwrap()
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
 #[tokio::test]
 async fn totp_enable_challenge_backup_codes_and_disable() {
     let server = TestServer::start().await;
@@ -81,7 +60,7 @@ async fn totp_enable_challenge_backup_codes_and_disable() {
         r.json(),
         json!({"message": "Invalid code", "code": "INVALID_CODE"})
     );
-    let code = stackr_auth::totp::code_at(&key, now());
+    let code = totp_now(&key);
     let r = c
         .post("/api/auth/two-factor/verify-totp", json!({"code": code}))
         .await;
@@ -115,7 +94,7 @@ async fn totp_enable_challenge_backup_codes_and_disable() {
     let r = d
         .post(
             "/api/auth/two-factor/verify-totp",
-            json!({"code": stackr_auth::totp::code_at(&key, now()), "trustDevice": true}),
+            json!({"code": totp_now(&key), "trustDevice": true}),
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
@@ -176,7 +155,7 @@ async fn totp_enable_challenge_backup_codes_and_disable() {
     let r = f
         .post(
             "/api/auth/two-factor/verify-totp",
-            json!({"code": stackr_auth::totp::code_at(&key, now())}),
+            json!({"code": totp_now(&key)}),
         )
         .await;
     assert_eq!(r.code(), "INVALID_TWO_FACTOR_COOKIE");

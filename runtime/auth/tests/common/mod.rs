@@ -261,3 +261,26 @@ impl Client {
         r.json()
     }
 }
+
+/// Reads the key out of an otpauth URI the way an authenticator app does (base32).
+pub fn key_from_uri(uri: &str) -> Vec<u8> {
+    let u = url::Url::parse(uri).unwrap();
+    let secret = u
+        .query_pairs()
+        .find(|(k, _)| k == "secret")
+        .unwrap()
+        .1
+        .into_owned();
+    data_encoding::BASE32_NOPAD
+        .decode(secret.as_bytes())
+        .unwrap()
+}
+
+/// The TOTP code an authenticator app shows for `key` right now.
+pub fn totp_now(key: &[u8]) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    stackr_auth::totp::code_at(key, now)
+}
