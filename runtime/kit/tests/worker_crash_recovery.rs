@@ -15,6 +15,25 @@ use worker_support::*;
 
 const JOBS: usize = 1_000;
 
+/// Waits until `count` jobs of the crash queue are completed.
+async fn completed_at_least(
+    conn: &redis::aio::MultiplexedConnection,
+    count: usize,
+    within: Duration,
+    when: &str,
+) {
+    eventually(within, &format!("{count} jobs completed {when}"), || {
+        let mut conn = conn.clone();
+        async move {
+            conn.zcard::<_, usize>("bull:crash:completed")
+                .await
+                .unwrap()
+                >= count
+        }
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_mid_job_loses_nothing_and_completes_nothing_twice() {
     let redis = TempRedis::start();
@@ -45,20 +64,7 @@ async fn kill_9_mid_job_loses_nothing_and_completes_nothing_twice() {
     let mut first = fixture_command(&queue, &env)
         .spawn()
         .expect("start worker fixture");
-    eventually(
-        Duration::from_secs(30),
-        "300 jobs completed by the first worker",
-        || {
-            let mut conn = conn.clone();
-            async move {
-                conn.zcard::<_, usize>("bull:crash:completed")
-                    .await
-                    .unwrap()
-                    >= 300
-            }
-        },
-    )
-    .await;
+    completed_at_least(&conn, 300, Duration::from_secs(30), "by the first worker").await;
     first.kill().expect("SIGKILL the worker"); // std's kill is SIGKILL on Unix
     first.wait().unwrap();
 
@@ -71,20 +77,7 @@ async fn kill_9_mid_job_loses_nothing_and_completes_nothing_twice() {
     let mut second = fixture_command(&queue, &env)
         .spawn()
         .expect("restart worker fixture");
-    eventually(
-        Duration::from_secs(60),
-        "all 1,000 jobs completed after the restart",
-        || {
-            let mut conn = conn.clone();
-            async move {
-                conn.zcard::<_, usize>("bull:crash:completed")
-                    .await
-                    .unwrap()
-                    >= JOBS
-            }
-        },
-    )
-    .await;
+    completed_at_least(&conn, JOBS, Duration::from_secs(60), "after the restart").await;
     sigterm(&second);
     assert!(wait_exit(&mut second, Duration::from_secs(15)).success());
 
