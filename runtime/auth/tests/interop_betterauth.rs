@@ -16,6 +16,21 @@ mod node;
 use common::*;
 use serde_json::json;
 
+/// Reads the stored password hash of the user BetterAuth signed up.
+const MIGRATED_HASH_QUERY: &str = r#"select a."password" from "account" a join "user" u on u.id = a."userId" where u.email = 'migrated@example.com'"#;
+
+/// What `GET /api/auth/get-session` at `base` answers for `cookie`.
+async fn session_seen_by(http: &reqwest::Client, base: &str, cookie: &str) -> serde_json::Value {
+    http.get(format!("{base}/api/auth/get-session"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn betterauth_client_and_server_interoperate_with_stackr_auth() {
     let pg = tokio::task::spawn_blocking(stackr_testkit::TempPostgres::start)
@@ -95,20 +110,12 @@ async fn betterauth_client_and_server_interoperate_with_stackr_auth() {
         .to_owned();
     let ba_cookie = set_cookie.split(';').next().unwrap().to_owned();
     assert!(ba_cookie.starts_with("better-auth.session_token="));
-    let ours_view: serde_json::Value = http
-        .get(format!("{}/api/auth/get-session", ours.base))
-        .header("cookie", &ba_cookie)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ours_view = session_seen_by(&http, &ours.base, &ba_cookie).await;
     assert_eq!(ours_view["session"]["token"], ba_token.as_str());
     assert_eq!(ours_view["user"]["email"], "migrated@example.com");
 
     // 3. BetterAuth's scrypt hash verifies in stackr-auth and is upgraded to argon2id.
-    let before = ours.psql(r#"select a."password" from "account" a join "user" u on u.id = a."userId" where u.email = 'migrated@example.com'"#);
+    let before = ours.psql(MIGRATED_HASH_QUERY);
     assert!(
         before.contains(':') && !before.starts_with('$'),
         "BetterAuth scrypt format: {before}"
@@ -118,21 +125,13 @@ async fn betterauth_client_and_server_interoperate_with_stackr_auth() {
     assert_eq!(r.status, 401);
     let r = c.sign_in("migrated@example.com", "betterauth-pass-1").await;
     assert_eq!(r.status, 200, "{}", r.text);
-    let after = ours.psql(r#"select a."password" from "account" a join "user" u on u.id = a."userId" where u.email = 'migrated@example.com'"#);
+    let after = ours.psql(MIGRATED_HASH_QUERY);
     assert!(after.starts_with("$argon2id$"), "upgraded: {after}");
     let r = c.sign_in("migrated@example.com", "betterauth-pass-1").await;
     assert_eq!(r.status, 200, "argon2id hash verifies too");
 
     // 4. And a cookie minted by stackr-auth is accepted by BetterAuth.
-    let ba_view: serde_json::Value = http
-        .get(format!("{}/api/auth/get-session", ba.base()))
-        .header("cookie", c.cookie_header())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ba_view = session_seen_by(&http, &ba.base(), &c.cookie_header()).await;
     assert_eq!(ba_view["user"]["email"], "migrated@example.com");
     assert_eq!(
         ba_view["session"]["token"],
