@@ -4,42 +4,21 @@
 
 mod common;
 
-use std::process::Command;
-
-use common::{fixture_config, fixture_plan, FIXTURES};
+use common::{
+    fixture_config, fixture_plan, generated_project, nix_eval_json, nix_instantiate_available,
+    FIXTURES,
+};
 use serde_json::Value;
-
-fn nix_available() -> bool {
-    Command::new("nix-instantiate")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
 
 /// Writes the fixture's generated files into a temp dir and evaluates `expression` there.
 fn eval(fixture: &str, expression: &str) -> Value {
-    let dir = tempfile::tempdir().unwrap();
-    for file in stackr::generate_in_memory(&fixture_config(fixture)).unwrap() {
-        let path = dir.path().join(&file.path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, file.content).unwrap();
-    }
-    let output = Command::new("nix-instantiate")
-        .args(["--eval", "--strict", "--json", "-E", expression])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{fixture}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
+    let project = generated_project(&fixture_config(fixture));
+    nix_eval_json(project.path(), expression, fixture)
 }
 
 #[test]
 fn stackr_nix_sets_the_planned_values() {
-    if !nix_available() {
+    if !nix_instantiate_available() {
         eprintln!("nix-instantiate not installed: skipped");
         return;
     }
@@ -86,7 +65,7 @@ fn stackr_nix_sets_the_planned_values() {
 
 #[test]
 fn packages_nix_builds_each_service_package() {
-    if !nix_available() {
+    if !nix_instantiate_available() {
         return;
     }
     for fixture in FIXTURES {
@@ -105,7 +84,7 @@ fn packages_nix_builds_each_service_package() {
 
 #[test]
 fn vm_test_curls_every_api_and_probes_isolation() {
-    if !nix_available() {
+    if !nix_instantiate_available() {
         return;
     }
     for fixture in FIXTURES {
@@ -131,7 +110,7 @@ fn vm_test_curls_every_api_and_probes_isolation() {
 
 #[test]
 fn dev_app_runs_process_compose() {
-    if !nix_available() {
+    if !nix_instantiate_available() {
         return;
     }
     let value = eval("minimal", "import ./nix/dev.nix { pkgs = { writeShellApplication = a: { inherit (a) name text; }; process-compose = 1; postgresql = 1; redis = 1; cargo = 1; rustc = 1; stdenv.cc = 1; util-linux = 1; coreutils = 1; gnugrep = 1; git = 1; }; }");

@@ -8,30 +8,23 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::Command;
 
-use common::{fixture_config, fixture_dir, FIXTURES};
+use common::{
+    fixture_config, fixture_dir, generated_project, nix_eval_json, nix_instantiate_available,
+    FIXTURES,
+};
 use serde_json::Value;
 use stackr::plan::{plan, Plan};
 use stackr::project::check_config_text;
 
 fn evaluate(fixture: &str) -> Option<(Plan, Value)> {
-    if !Command::new("nix-instantiate")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-    {
+    if !nix_instantiate_available() {
         eprintln!("nix-instantiate not installed: skipped");
         return None;
     }
     let text = fixture_config(fixture);
     let (_, model) = check_config_text(Path::new("stackr.config.json"), &text).unwrap();
-    let project = tempfile::tempdir().unwrap();
-    for file in stackr::generate_in_memory(&text).unwrap() {
-        let path = project.path().join(&file.path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, file.content).unwrap();
-    }
+    let project = generated_project(&text);
     let modules = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../modules")
         .canonicalize()
@@ -42,19 +35,9 @@ fn evaluate(fixture: &str) -> Option<(Plan, Value)> {
         modules.display(),
         project.path().display()
     );
-    let output = Command::new("nix-instantiate")
-        .args(["--eval", "--strict", "--json", "-E", &expression])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{fixture}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    Some((
-        plan(&model),
-        serde_json::from_slice(&output.stdout).unwrap(),
-    ))
+    // Absolute paths in the expression: it evaluates from anywhere.
+    let value = nix_eval_json(project.path(), &expression, fixture);
+    Some((plan(&model), value))
 }
 
 fn keys(value: &Value) -> BTreeSet<String> {

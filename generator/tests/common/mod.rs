@@ -87,3 +87,38 @@ pub fn project_with_config(text: &str) -> tempfile::TempDir {
     std::fs::write(dir.path().join("stackr.config.json"), text).unwrap();
     dir
 }
+
+/// Whether `nix-instantiate` runs here; the Nix evaluation tests skip without it.
+pub fn nix_instantiate_available() -> bool {
+    Command::new("nix-instantiate")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// A temporary directory holding what `stackr generate` makes from `config`.
+pub fn generated_project(config: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for file in stackr::generate_in_memory(config).unwrap() {
+        let path = dir.path().join(&file.path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, file.content).unwrap();
+    }
+    dir
+}
+
+/// The JSON value of `expression` (`nix-instantiate --eval --strict --json`), evaluated in
+/// `dir`; a failure shows `context` and Nix's error.
+pub fn nix_eval_json(dir: &Path, expression: &str, context: &str) -> serde_json::Value {
+    let output = Command::new("nix-instantiate")
+        .args(["--eval", "--strict", "--json", "-E", expression])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{context}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
