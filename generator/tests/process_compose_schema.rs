@@ -14,14 +14,19 @@ fn schema() -> Value {
     serde_json::from_str(&text).expect("schema is JSON")
 }
 
-fn process_compose(fixture: &str) -> Value {
-    let files = stackr::generate_in_memory(&fixture_config(fixture)).unwrap();
-    let yaml = &files
-        .iter()
+/// The text of the fixture's generated process-compose.yaml.
+fn process_compose_yaml(fixture: &str) -> String {
+    stackr::generate_in_memory(&fixture_config(fixture))
+        .unwrap()
+        .into_iter()
         .find(|f| f.path == "process-compose.yaml")
         .unwrap()
-        .content;
-    serde_yaml::from_str(yaml).expect("generated process-compose.yaml is YAML")
+        .content
+}
+
+fn process_compose(fixture: &str) -> Value {
+    serde_yaml::from_str(&process_compose_yaml(fixture))
+        .expect("generated process-compose.yaml is YAML")
 }
 
 #[test]
@@ -101,12 +106,7 @@ fn every_service_has_its_processes_and_base_apis_wait_for_auth() {
 #[test]
 fn dev_ports_avoid_system_defaults_and_secrets_are_files() {
     for fixture in FIXTURES {
-        let files = stackr::generate_in_memory(&fixture_config(fixture)).unwrap();
-        let yaml = &files
-            .iter()
-            .find(|f| f.path == "process-compose.yaml")
-            .unwrap()
-            .content;
+        let yaml = process_compose_yaml(fixture);
         let numbers: BTreeSet<&str> = yaml
             .split(|c: char| !c.is_ascii_digit())
             .filter(|n| !n.is_empty())
@@ -119,7 +119,7 @@ fn dev_ports_avoid_system_defaults_and_secrets_are_files() {
             numbers.contains("54320") || numbers.contains("55000"),
             "{fixture}: expected a dev PostgreSQL port"
         );
-        let document: Value = serde_yaml::from_str(yaml).unwrap();
+        let document: Value = serde_yaml::from_str(&yaml).unwrap();
         for (name, process) in document["processes"].as_object().unwrap() {
             for entry in process["environment"].as_array().into_iter().flatten() {
                 let entry = entry.as_str().unwrap();
