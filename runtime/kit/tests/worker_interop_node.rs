@@ -34,7 +34,7 @@ async fn jobs_added_by_node_complete_on_our_worker_with_return_values_visible_to
         .await
         .unwrap();
 
-    let jobs = node_wait_finished(&queue, &ids, Duration::from_secs(20));
+    let jobs = node_wait_finished(&queue, &ids, Duration::from_secs(60));
     running.shutdown().await.unwrap();
 
     for job in &jobs {
@@ -84,7 +84,7 @@ async fn jobs_from_our_producer_complete_on_a_node_worker() {
 
     node("run_worker.js", &["echo", "3"], &queue);
 
-    let jobs = node_wait_finished(&queue, &ids, Duration::from_secs(10));
+    let jobs = node_wait_finished(&queue, &ids, Duration::from_secs(60));
     let expected = [
         ("welcome", json!({ "userId": "u_9" })),
         ("reminder", json!({ "in": "1s" })),
@@ -116,7 +116,7 @@ async fn failed_and_retried_jobs_look_to_node_as_if_node_had_processed_them() {
     let node_queue = queue_config(&redis.url(), "by-node");
     let node_ids = node_add(&node_queue, jobs.clone());
     run_node_worker_until_finished(&node_queue, &node_ids);
-    let by_node = node_wait_finished(&node_queue, &node_ids, Duration::from_secs(20));
+    let by_node = node_wait_finished(&node_queue, &node_ids, Duration::from_secs(60));
 
     // Ours, with handlers failing the same way.
     let rust_queue = queue_config(&redis.url(), "by-rust");
@@ -137,7 +137,7 @@ async fn failed_and_retried_jobs_look_to_node_as_if_node_had_processed_them() {
     let running = worker::start(fast_worker_config(rust_queue.clone(), 4), handlers)
         .await
         .unwrap();
-    let by_rust = node_wait_finished(&rust_queue, &rust_ids, Duration::from_secs(20));
+    let by_rust = node_wait_finished(&rust_queue, &rust_ids, Duration::from_secs(60));
     running.shutdown().await.unwrap();
 
     for (node_job, rust_job) in by_node.iter().zip(&by_rust) {
@@ -205,7 +205,7 @@ async fn unknown_job_names_fail_at_once_with_a_reason_naming_the_handlers() {
     let running = worker::start(fast_worker_config(queue.clone(), 2), echo_handlers())
         .await
         .unwrap();
-    let jobs = node_wait_finished(&queue, &ids, Duration::from_secs(10));
+    let jobs = node_wait_finished(&queue, &ids, Duration::from_secs(60));
     running.shutdown().await.unwrap();
 
     assert_eq!(jobs[0]["state"], "failed");
@@ -246,7 +246,7 @@ async fn exponential_backoff_spaces_the_retries() {
         )
         .await
         .unwrap();
-    let jobs = node_wait_finished(&queue, &[id], Duration::from_secs(10));
+    let jobs = node_wait_finished(&queue, &[id], Duration::from_secs(60));
     running.shutdown().await.unwrap();
 
     assert_eq!(jobs[0]["attemptsMade"], 3);
@@ -257,5 +257,6 @@ async fn exponential_backoff_spaces_the_retries() {
     let second_gap = at[2] - at[1];
     assert!(first_gap >= Duration::from_millis(300), "{first_gap:?}");
     assert!(second_gap >= Duration::from_millis(600), "{second_gap:?}");
-    assert!(second_gap < Duration::from_millis(3_000), "{second_gap:?}");
+    // Loose: only catches a delay that grew without bound (a loaded machine adds seconds).
+    assert!(second_gap < Duration::from_secs(10), "{second_gap:?}");
 }
