@@ -84,7 +84,7 @@ impl RedisContainer {
     }
 
     async fn wait_for_ping(&self) -> anyhow::Result<()> {
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             let attempt = async {
                 let mut conn = self.connect().await?;

@@ -102,7 +102,9 @@ fn serves_from_the_environment_with_password_file() {
         .spawn()
         .unwrap();
     let mut healthy = false;
-    for _ in 0..100 {
+    // Generous: the binary connects to PostgreSQL and migrates first, slowly on a loaded machine.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
         if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
             use std::io::{Read, Write};
             s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
