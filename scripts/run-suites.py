@@ -47,7 +47,12 @@ def binary_suites(cargo_json: Path):
         package = Path(message["manifest_path"]).parent
         crate = message["package_id"].split("#")[-1].split("@")[0].rsplit("/", 1)[-1]
         kind = target["kind"][0]
-        name = f"{crate}::{target['name']}" if kind == "test" else f"{crate} ({kind} unit tests)"
+        if kind == "test":
+            name = f"{crate}::{target['name']}"
+        elif kind == "bin":
+            name = f"{crate} (unit tests of bin {target['name']})"
+        else:
+            name = f"{crate} ({kind} unit tests)"
         threads = os.environ.get("STACKR_TEST_THREADS", "2")
         argv = [message["executable"], f"--test-threads={threads}"]
         suites.append((name, argv, package))
