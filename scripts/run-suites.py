@@ -4,7 +4,10 @@ per-suite timing summary and the failing tests at the end.
 
 A suite is one test binary that `cargo test --no-run --message-format=json` built (its JSON is
 read from the file given as the first argument), or one of the commands given after it as
-`NAME=COMMAND`. Every suite runs even when others fail; the exit status is 1 when any failed.
+`NAME=COMMAND`. Commands given after `--serial` run first, one at a time, before the others:
+those that take cargo's build lock (doc tests compile), which would otherwise stall suites whose
+tests run `cargo build` themselves. Every suite runs even when others fail; the exit status is 1
+when any failed.
 
 Why not `cargo test`: it runs the binaries one after the other and stops at the first failing
 one. Most suites wait on real servers (PostgreSQL, Redis, Docker, Node) far more than they use
@@ -118,12 +121,21 @@ class Runner:
 
 def main():
     STATE.mkdir(parents=True, exist_ok=True)
-    suites = binary_suites(Path(sys.argv[1])) + command_suites(sys.argv[2:])
+    args = sys.argv[2:]
+    serial_at = args.index("--serial") if "--serial" in args else len(args)
+    parallel_specs, serial_specs = args[:serial_at], args[serial_at + 1:]
+    serial = command_suites(serial_specs)
+    parallel = binary_suites(Path(sys.argv[1])) + command_suites(parallel_specs)
     jobs = int(os.environ.get("STACKR_TEST_JOBS", max(3, 2 * (os.cpu_count() or 1))))
-    print(f"running {len(suites)} suites, {jobs} at a time; logs in {STATE.relative_to(ROOT)}/",
-          flush=True)
+    print(f"running {len(serial)} suites one at a time, then {len(parallel)} suites {jobs} at a "
+          f"time; logs in {STATE.relative_to(ROOT)}/", flush=True)
     wall_start = time.monotonic()
-    runner = Runner(suites, jobs)
+    first = Runner(serial, 1)
+    first.total = len(serial) + len(parallel)
+    first.run()
+    runner = Runner(parallel, jobs)
+    runner.total = first.total
+    runner.results = first.results
     runner.run()
     wall = time.monotonic() - wall_start
 

@@ -18,13 +18,23 @@ for dir in runtime/auth/interop runtime/kit/interop/bullmq; do
   [ -d "$dir/node_modules" ] || (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
 done
 
+# The checks' container image is assembled from Debian packages (disk and network, little CPU):
+# build it while cargo compiles. A failure here shows again, explained, in the checks suites.
+mkdir -p target/test-suites
+bash checks/image/build.sh >/dev/null 2>target/test-suites/checks-image.log &
+image_build=$!
+
+# A from-scratch build gains nothing from incremental compilation, which costs time and gigabytes
+# of disk; the suites' own `cargo build` calls inherit this, so they find everything built.
+export CARGO_INCREMENTAL=0
+
 # One build of everything the suites run, with the whole workspace's features (a `-p` build
 # would resolve features differently and compile much of the graph a second time).
-mkdir -p target/test-suites
 build_json=target/test-suites/cargo-build.json
 echo "stackr: building the workspace and its tests"
 cargo build --workspace --bins --locked
 cargo test --workspace --locked --no-run --message-format=json-render-diagnostics >"$build_json"
+wait "$image_build" || echo "stackr: building the checks image failed (target/test-suites/checks-image.log)"
 built=$(date +%s)
 
 stackr=target/debug/stackr
@@ -33,7 +43,7 @@ python3 scripts/run-suites.py "$build_json" \
   "formatting=cargo fmt --all -- --check" \
   "generated files up to date=$stackr generate --check" \
   "architecture lint=$stackr lint" \
-  "doc tests=cargo test --workspace --locked --doc -- --test-threads=2" || status=$?
+  --serial "doc tests=cargo test --workspace --locked --doc -- --test-threads=2" || status=$?
 
 finished=$(date +%s)
 echo "stackr: test command took $((finished - started))s (set-up and build $((built - started))s, suites $((finished - built))s)"
