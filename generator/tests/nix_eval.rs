@@ -31,6 +31,7 @@ fn stackr_nix_sets_the_planned_values() {
         );
         assert_eq!(value["enable"], true);
         assert_eq!(value["stateDir"], plan.deploy_state_dir);
+        assert_eq!(value["postgresql"]["mode"], plan.deploy_postgres_mode);
         let services = value["services"].as_object().unwrap();
         assert_eq!(services.len(), plan.services.len(), "{fixture}");
         for service in &plan.services {
@@ -39,7 +40,10 @@ fn stackr_nix_sets_the_planned_values() {
             assert_eq!(nix["package"], format!("pkg-{}", service.name));
             assert_eq!(nix["port"], service.port);
             assert_eq!(nix["redis"]["port"], service.deploy_redis_port);
-            assert_eq!(nix["postgres"]["port"], plan.deploy_postgres_port);
+            assert_eq!(
+                nix["postgres"]["port"].as_u64(),
+                service.deploy_postgres_port.map(u64::from)
+            );
             assert_eq!(nix["worker"]["enable"], service.worker_bin.is_some());
             assert_eq!(nix["worker"]["concurrency"], service.worker_concurrency);
             match service.middleware {
@@ -83,7 +87,7 @@ fn packages_nix_builds_each_service_package() {
 }
 
 #[test]
-fn vm_test_curls_every_api_and_probes_isolation() {
+fn vm_test_checks_readiness_and_every_pair_isolation() {
     if !nix_instantiate_available() {
         return;
     }
@@ -99,11 +103,21 @@ fn vm_test_curls_every_api_and_probes_isolation() {
             );
             assert!(script.contains(&format!("stackr-{}-api.service", service.name)));
         }
-        if plan.services.len() > 1 {
-            assert!(
-                script.contains("machine.fail("),
-                "{fixture}: isolation checks expected"
-            );
+        // Every service's role and Redis password are refused by every other service's server.
+        for own in &plan.services {
+            for other in plan.services.iter().filter(|o| o.name != own.name) {
+                let port = other.deploy_postgres_port.unwrap_or(5432);
+                let (name, db, other_db) = (&own.name, &own.db_name, &other.db_name);
+                let refused = format!(
+                    "machine.fail(psql(\"{name}\", \"{db}\", {port}, \"{other_db}\", \"select 1\"))"
+                );
+                assert!(script.contains(&refused), "{fixture}: {refused}");
+                let redis = format!(
+                    "machine.fail(redis(\"{name}\", {}, \"ping\")",
+                    other.deploy_redis_port
+                );
+                assert!(script.contains(&redis), "{fixture}: {redis}");
+            }
         }
     }
 }

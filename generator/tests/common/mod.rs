@@ -5,7 +5,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-pub const FIXTURES: &[&str] = &["minimal", "no-auth", "five-services"];
+pub const FIXTURES: &[&str] = &[
+    "minimal",
+    "no-auth",
+    "five-services",
+    "keyword-names",
+    "shared-postgres",
+];
 
 pub fn fixture_dir(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -122,3 +128,5 @@ pub fn nix_eval_json(dir: &Path, expression: &str, context: &str) -> serde_json:
     );
     serde_json::from_slice(&output.stdout).unwrap()
 }
+
+pub mod nixos;
