@@ -201,6 +201,7 @@ pub fn violations(system: &Value) -> Vec<String> {
                 .join("\n"),
         ));
     }
+    found.extend(database_isolation_violations(system));
     found.extend(secret_file_violations(system));
     found.extend(port_violations(system));
     found.extend(state_folder_violations(units));
@@ -388,4 +389,95 @@ pub fn sql_identifier_violations(context: &str, sql: &str) -> Vec<String> {
             )
         })
         .collect()
+}
+
+/// One pg_hba rule: connection type, database, user, and method (the address is not compared:
+/// stackr's clients all connect from 127.0.0.1).
+struct HbaRule<'a> {
+    kind: &'a str,
+    database: &'a str,
+    user: &'a str,
+    method: &'a str,
+}
+
+fn hba_rules(text: &str) -> Vec<HbaRule<'_>> {
+    text.lines()
+        .map(|line| {
+            line.split('#')
+                .next()
+                .unwrap_or("")
+                .split_whitespace()
+                .collect::<Vec<_>>()
+        })
+        .filter(|fields| fields.len() >= 4)
+        .map(|fields| HbaRule {
+            kind: fields[0],
+            database: fields[1].trim_matches('"'),
+            user: fields[2].trim_matches('"'),
+            method: if fields[0] == "local" {
+                fields[3]
+            } else {
+                fields.get(4).copied().unwrap_or("")
+            },
+        })
+        .collect()
+}
+
+/// The method of the first rule matching a TCP login of `user` to `database` (PostgreSQL stops
+/// at the first match; no match means refused).
+fn tcp_login_method<'a>(rules: &[HbaRule<'a>], database: &str, user: &str) -> &'a str {
+    rules
+        .iter()
+        .find(|r| {
+            r.kind.starts_with("host")
+                && (r.database == "all" || r.database == database)
+                && (r.user == "all" || r.user == user)
+        })
+        .map_or("reject", |r| r.method)
+}
+
+/// Each service's database admits, over TCP, only the service's own role (with a password), in
+/// both PostgreSQL modes; no other service's role, and no `postgres`, gets in.
+fn database_isolation_violations(system: &Value) -> Vec<String> {
+    let services: Vec<String> = system["stackr"]["services"]
+        .as_object()
+        .map(|s| s.keys().cloned().collect())
+        .unwrap_or_default();
+    let db = |service: &str| service.replace('-', "_");
+    let per_service = system["stackr"]["postgresql"]["mode"] == "per-service";
+    let mut found = Vec::new();
+    for owner in &services {
+        let rules_text = if per_service {
+            let pre_start = system["units"][format!("stackr-{owner}-postgresql")]["preStart"]
+                .as_str()
+                .unwrap_or("");
+            pre_start
+                .split_once("<<'HBA'\n")
+                .and_then(|(_, rest)| rest.split_once("\nHBA"))
+                .map_or(String::new(), |(rules, _)| rules.to_owned())
+        } else {
+            system["postgresql"]["authentication"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned()
+        };
+        let rules = hba_rules(&rules_text);
+        let candidates = services
+            .iter()
+            .map(|s| db(s))
+            .chain(["postgres".to_owned()]);
+        for user in candidates {
+            let method = tcp_login_method(&rules, &db(owner), &user);
+            let own = user == db(owner);
+            if own && method != "scram-sha-256" {
+                found.push(format!(
+                    "{owner}'s database does not admit its own role with a password ({method})"
+                ));
+            }
+            if !own && method != "reject" {
+                found.push(format!("{owner}'s database admits role {user} ({method})"));
+            }
+        }
+    }
+    found
 }
