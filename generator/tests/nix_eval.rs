@@ -26,8 +26,8 @@ fn stackr_nix_sets_the_planned_values() {
         let plan = fixture_plan(fixture);
         let value = eval(
             fixture,
-            "let m = import ./nix/stackr.nix { packagesFor = pkgs: builtins.mapAttrs (n: _: \"pkg-\" + n) (import ./nix/packages.nix { inherit pkgs; src = /src; lockFile = /lock; }); }; \
-             in (m { pkgs = { rustPlatform.buildRustPackage = a: a; }; }).stackr",
+            "let m = import ./nix/stackr.nix { packagesFor = pkgs: builtins.mapAttrs (n: _: \"pkg-\" + n) (import ./nix/packages.nix { craneLib = pkgs.craneLib; src = /src; }); }; \
+             in (m { pkgs = { craneLib = { buildDepsOnly = a: a; buildPackage = a: a; }; }; }).stackr",
         );
         assert_eq!(value["enable"], true);
         assert_eq!(value["stateDir"], plan.deploy_state_dir);
@@ -74,14 +74,18 @@ fn packages_nix_builds_each_service_package() {
     }
     for fixture in FIXTURES {
         let plan = fixture_plan(fixture);
-        let value = eval(fixture, "import ./nix/packages.nix { pkgs = { rustPlatform.buildRustPackage = a: a; }; src = \"/src\"; lockFile = \"/lock\"; }");
+        let value = eval(fixture, "import ./nix/packages.nix { craneLib = { buildDepsOnly = a: a // { deps = true; }; buildPackage = a: a; }; src = \"/src\"; }");
         for service in &plan.services {
             let package = &value[&service.name];
             assert_eq!(package["pname"], service.package);
             assert_eq!(
-                package["cargoBuildFlags"],
-                serde_json::json!(["--package", service.package])
+                package["cargoExtraArgs"],
+                format!("--locked --package {}", service.package)
             );
+            // Every service reuses the one dependency build.
+            assert_eq!(package["cargoArtifacts"], value["cargoArtifacts"]);
+            assert_eq!(package["cargoArtifacts"]["deps"], true);
+            assert_eq!(package["src"], "/src");
         }
     }
 }

@@ -6,7 +6,7 @@
 { lib, modules, project, host ? { } }:
 let
   pkgs = import ./stub-pkgs.nix;
-  packagesFor = pkgs: import (project + "/nix/packages.nix") { inherit pkgs; src = "/src"; lockFile = "/lock"; };
+  packagesFor = pkgs: import (project + "/nix/packages.nix") { inherit (pkgs) craneLib; src = "/src"; };
   system = lib.evalModules {
     modules = [
       { _module.args.pkgs = pkgs; }

@@ -1,5 +1,6 @@
 # The packages stackr's modules and generated files refer to, as minimal derivation-shaped values
-# (`type = "derivation"` with an outPath), enough for `types.package` and string interpolation.
+# (`type = "derivation"` with an outPath), enough for `types.package` and string interpolation,
+# plus a stand-in for crane's library that nix/packages.nix calls.
 let
   drv = name: {
     type = "derivation";
@@ -11,5 +12,9 @@ in
 named [ "coreutils" "curl" "redis" "util-linux" "process-compose" "cargo" "rustc" "gnugrep" "git" ]
 // {
   postgresql = drv "postgresql" // { psqlSchema = "16"; };
-  rustPlatform.buildRustPackage = args: drv args.pname;
+  # crane's library (the flake passes `crane.mkLib pkgs`).
+  craneLib = {
+    buildDepsOnly = args: drv "${args.pname}-deps";
+    buildPackage = args: drv args.pname;
+  };
 }
