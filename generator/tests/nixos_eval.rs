@@ -99,3 +99,104 @@ fn units_are_hardened_and_deployed_environment_matches_dev() {
         }
     }
 }
+
+/// The minimal fixture's system on `host` (None when nix-instantiate is missing).
+fn minimal_system(host: &str) -> Option<Value> {
+    if !nix_instantiate_available() {
+        eprintln!("nix-instantiate not installed: skipped");
+        return None;
+    }
+    let project = generated_project(&fixture_config("minimal"));
+    Some(evaluate_system(&modules_dir(), project.path(), host).unwrap())
+}
+
+#[test]
+fn open_firewall_opens_only_the_api_port() {
+    let host =
+        "{ stackr.services.auth.openFirewall = true; stackr.services.core.openFirewall = true; }";
+    let Some(system) = minimal_system(host) else {
+        return;
+    };
+    let plan = fixture_plan("minimal");
+    let mut opened: Vec<u64> = system["firewall"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_u64().unwrap())
+        .collect();
+    opened.sort();
+    let mut apis: Vec<u64> = plan.services.iter().map(|s| u64::from(s.port)).collect();
+    apis.sort();
+    assert_eq!(
+        opened, apis,
+        "the admin page binds loopback and stays closed"
+    );
+}
+
+#[test]
+fn every_service_redis_keeps_an_append_only_file() {
+    let Some(system) = minimal_system("{ }") else {
+        return;
+    };
+    for (name, server) in system["redis"].as_object().unwrap() {
+        assert_eq!(server["appendOnly"], true, "redis {name}");
+    }
+}
+
+#[test]
+fn generated_secrets_live_in_the_state_folder_and_are_created_once() {
+    let Some(system) = minimal_system("{ stackr.secrets.generate = true; }") else {
+        return;
+    };
+    for (name, unit) in system["units"].as_object().unwrap() {
+        for credential in unit["serviceConfig"]["LoadCredential"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let source = credential.as_str().unwrap().split_once(':').unwrap().1;
+            assert!(
+                source.starts_with("/var/lib/stackr/secrets/"),
+                "{name}: {source} would not survive a reboot"
+            );
+        }
+    }
+
+    // The generation script itself, pointed at a temporary folder, run twice.
+    let dir = tempfile::tempdir().unwrap();
+    let host = format!(
+        "{{ stackr.secrets.generate = true; stackr.secretsDir = \"{}\"; }}",
+        dir.path().display()
+    );
+    let system = minimal_system(&host).unwrap();
+    let script = system["units"]["stackr-secrets"]["script"]
+        .as_str()
+        .unwrap();
+    let kept = dir.path().join("core-credential");
+    std::fs::write(&kept, "provisioned-out-of-band").unwrap();
+    let run = || {
+        let output = std::process::Command::new("bash")
+            .args(["-euc", &format!("umask 077\n{script}")])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        common::tree(dir.path())
+    };
+    let first = run();
+    assert_eq!(first.len(), 6, "{:?}", first.keys());
+    for (file, content) in &first {
+        if dir.path().join(file) != kept {
+            assert_eq!(content.len(), 48, "{}", file.display());
+            assert!(content.iter().all(u8::is_ascii_alphanumeric));
+        }
+    }
+    assert_eq!(
+        std::fs::read_to_string(&kept).unwrap(),
+        "provisioned-out-of-band"
+    );
+    assert_eq!(run(), first, "an existing secret is never replaced");
+}
