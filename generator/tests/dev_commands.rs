@@ -21,13 +21,6 @@ const CONFIG: &str = r#"{
   "services": [ { "name": "user", "kind": "auth" } ]
 }"#;
 
-fn installed(tool: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 fn bash(dir: &Path, script: &str) -> std::process::Output {
     Command::new("bash")
         .args(["-c", script])
@@ -80,7 +73,7 @@ fn generated_dev_commands_bring_up_postgres_and_redis() {
         "redis-cli",
     ]
     .iter()
-    .all(|t| installed(t))
+    .all(|t| common::installed(t))
     {
         eprintln!("PostgreSQL/Redis not installed: skipped");
         return;

@@ -16,13 +16,6 @@ use common::{fixture_config, generated_project, nix_instantiate_available};
 
 const PORT: &str = "45410";
 
-fn installed(tool: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 /// Runs `script` with bash as the server's OS user (`postgres` when the tests run as root:
 /// PostgreSQL refuses to run as root), with `env`.
 fn as_server_user(script: &str, env: &[(&str, String)]) -> Command {
@@ -111,7 +104,7 @@ fn own_server_admits_only_the_service_role() {
     if !nix_instantiate_available()
         || !["initdb", "postgres", "psql", "pg_isready"]
             .iter()
-            .all(|t| installed(t))
+            .all(|t| common::installed(t))
     {
         eprintln!("nix-instantiate or PostgreSQL not installed: skipped");
         return;

@@ -94,6 +94,14 @@ pub fn project_with_config(text: &str) -> tempfile::TempDir {
     dir
 }
 
+/// Whether `tool` is on PATH (tests of real servers skip without them).
+pub fn installed(tool: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
 /// Whether `nix-instantiate` runs here; the Nix evaluation tests skip without it.
 pub fn nix_instantiate_available() -> bool {
     Command::new("nix-instantiate")
