@@ -25,7 +25,7 @@ in
   failedAssertions = map (a: a.message) (lib.filter (a: !a.assertion) config.assertions);
   inherit (config) warnings;
   units = lib.mapAttrs (_: unit: lib.getAttrs unitFields unit) (lib.filterAttrs (_: unit: unit.enable) config.systemd.services);
-  postgresql = lib.getAttrs [ "enable" "authentication" "ensureDatabases" "ensureUsers" "settings" ] config.services.postgresql;
+  postgresql = lib.getAttrs [ "enable" "authentication" "settings" ] config.services.postgresql;
   redis = lib.mapAttrs (_: server: lib.getAttrs [ "enable" "port" "bind" "requirePass" "requirePassFile" "appendOnly" "openFirewall" ] server)
     config.services.redis.servers;
   firewall = config.networking.firewall.allowedTCPPorts;

@@ -2,8 +2,10 @@
 # so that nixpkgs' real module system (`lib.evalModules`) checks every definition the modules make
 # as a NixOS system would: unknown or renamed options, wrong types, conflicting values, priorities.
 # Only these declarations are written here; their types follow nixpkgs (file named above each
-# group, as of nixos-unstable with lib 26.11pre). An option nixpkgs has but stackr never touches
-# is left out, so setting it would be reported as missing: add it here (typed as upstream) first.
+# group; checked against nixpkgs sources of 2024-2025: the PostgreSQL module with `settings.port`
+# and postgresql-setup.service, systemd-unit-options with `notify-reload`). An option nixpkgs has
+# but stackr never touches is left out, so setting it is reported as missing: add it here (typed
+# as upstream) first.
 { lib, pkgs, ... }:
 let
   inherit (lib) mkOption mkEnableOption types;
@@ -12,23 +14,20 @@ let
   unitName = types.strMatching "[a-zA-Z0-9@%:_.\\-]+[.](service|socket|device|mount|automount|swap|target|path|timer|scope|slice)";
   unitNames = mkOption { type = types.listOf unitName; default = [ ]; };
 
-  # nixos/lib/systemd-unit-options.nix: `unitOption`. A setting is either repeatable (every
-  # definition is a list, and the lists are concatenated) or single (all definitions must agree).
+  # nixos/lib/systemd-unit-options.nix: `unitOption`. When any definition is a list, the setting
+  # is repeatable and every definition is appended (a single value as a one-element list);
+  # otherwise all definitions must agree.
   unitOption = lib.mkOptionType {
     name = "systemd option";
     merge = loc: defs:
-      let
-        kept = lib.filterOverrides defs;
-        lists = map (d: lib.isList d.value) kept;
-      in
-      if lib.all lib.id lists then lib.concatMap (d: d.value) kept
-      else if lib.any lib.id lists then throw "systemd option ${lib.showOption loc} mixes list and non-list definitions"
+      let kept = lib.filterOverrides defs; in
+      if lib.any (d: lib.isList d.value) kept then lib.concatMap (d: lib.toList d.value) kept
       else lib.mergeEqualOption loc kept;
   };
 
   # nixos/lib/systemd-unit-options.nix: `checkService` only accepts these `Type=` and `Restart=`.
   serviceTypes = [ "exec" "simple" "forking" "oneshot" "dbus" "notify" "notify-reload" "idle" ];
-  restartValues = [ "no" "on-success" "on-failure" "on-abnormal" "on-watchdog" "on-abort" "always" ];
+  restartValues = [ "no" "on-success" "on-failure" "on-abnormal" "on-abort" "always" ];
   checkService = config:
     (!(config ? Type) || lib.elem config.Type serviceTypes)
     && (!(config ? Restart) || lib.elem config.Restart restartValues);
@@ -138,19 +137,7 @@ in
       enable = mkEnableOption "PostgreSQL Server";
       package = mkOption { type = types.package; default = pkgs.postgresql; };
       dataDir = mkOption { type = types.path; default = "/var/lib/postgresql/${pkgs.postgresql.psqlSchema}"; };
-      enableTCPIP = mkOption { type = types.bool; default = false; };
       authentication = mkOption { type = types.lines; default = ""; };
-      identMap = mkOption { type = types.lines; default = ""; };
-      ensureDatabases = mkOption { type = types.listOf types.str; default = [ ]; };
-      ensureUsers = mkOption {
-        type = types.listOf (types.submodule {
-          options = {
-            name = mkOption { type = types.str; };
-            ensureDBOwnership = mkOption { type = types.bool; default = false; };
-          };
-        });
-        default = [ ];
-      };
       settings = mkOption {
         type = types.submodule {
           freeformType = types.attrsOf (types.oneOf [ types.bool types.float types.int types.str ]);

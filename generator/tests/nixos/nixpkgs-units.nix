@@ -28,13 +28,18 @@ in
 
     # nixos/modules/services/databases/postgresql.nix: the server (Type=notify, user postgres,
     # StateDirectory postgresql), the oneshot that applies ensureDatabases/ensureUsers, and the
-    # default pg_hba rules appended after the host's `authentication` lines.
+    # pg_hba rules it puts around the host's `authentication` lines (a comment before, the
+    # defaults after).
     (lib.mkIf pg.enable {
-      services.postgresql.authentication = lib.mkAfter ''
-        local all all peer
-        host all all 127.0.0.1/32 md5
-        host all all ::1/128 md5
-      '';
+      services.postgresql.authentication = lib.mkMerge [
+        (lib.mkBefore "# Generated file; do not edit!")
+        (lib.mkAfter ''
+          local all postgres peer map=postgres
+          local all all peer
+          host all all 127.0.0.1/32 md5
+          host all all ::1/128 md5
+        '')
+      ];
       users.users.postgres = { isSystemUser = true; group = "postgres"; home = pg.dataDir; };
       users.groups.postgres = { };
       systemd.services.postgresql = {
