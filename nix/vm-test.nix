@@ -3,7 +3,8 @@
 # Boots a NixOS VM with the stack deployed by the generated module (secrets generated on the
 # host), then checks: every API is ready and every worker runs; each service's role and Redis
 # password open only that service's own database and Redis; no secret shows in unit files or
-# `systemctl show`; and a reboot keeps the secrets, a database row and a Redis key.
+# `systemctl show`; and a reboot keeps the secrets, a database row, a Redis key (Redis persists
+# queued jobs the same way) and a signed-in session.
 { pkgs, module }:
 pkgs.testers.runNixOSTest {
   name = "stackr-stackr-demo";
@@ -62,6 +63,8 @@ pkgs.testers.runNixOSTest {
             machine.fail(f"systemctl show 'stackr-*' 'redis-*' | grep -F \"{secret}\"")
     machine.succeed(psql("auth", "auth", 5440, "auth", "create table vm_test_kept (x int); insert into vm_test_kept values (42)"))
     machine.succeed(redis("auth", 6380, "set vm-test-kept 42"))
+    signup = '{"email": "vm-test@example.com", "password": "vm-test-password-1", "name": "VM test"}'
+    machine.succeed(f"curl --fail --silent --cookie-jar /root/session -H 'Content-Type: application/json' --data '{signup}' http://127.0.0.1:8888/api/auth/sign-up/email")
     before = machine.succeed(f"sha256sum {secrets}/*")
     machine.shutdown()
     machine.start()
@@ -69,5 +72,7 @@ pkgs.testers.runNixOSTest {
     assert machine.succeed(f"sha256sum {secrets}/*") == before, "secrets changed across a reboot"
     assert machine.succeed(psql("auth", "auth", 5440, "auth", "select x from vm_test_kept")).strip() == "42"
     assert machine.succeed(redis("auth", 6380, "get vm-test-kept")).strip() == "42"
+    # The session made before the reboot is still valid: the auth secret and database persisted.
+    machine.succeed("curl --fail --silent --cookie /root/session http://127.0.0.1:8888/api/auth/get-session | grep -F vm-test@example.com")
   '';
 }

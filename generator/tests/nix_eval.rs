@@ -107,6 +107,15 @@ fn vm_test_checks_readiness_and_every_pair_isolation() {
             );
             assert!(script.contains(&format!("stackr-{}-api.service", service.name)));
         }
+        // With auth, a session signed up before the reboot is checked after it.
+        if let Some(auth) = plan.services.iter().find(|s| s.is_auth) {
+            let check = format!("http://127.0.0.1:{}/api/auth/get-session", auth.port);
+            let reboot = script.find("machine.shutdown()").unwrap();
+            assert!(
+                script.rfind(&check).is_some_and(|at| at > reboot),
+                "{fixture}"
+            );
+        }
         // Every service's role and Redis password are refused by every other service's server.
         for own in &plan.services {
             for other in plan.services.iter().filter(|o| o.name != own.name) {

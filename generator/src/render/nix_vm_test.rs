@@ -26,6 +26,8 @@ struct Context<'a> {
     project: &'a str,
     /// Where `stackr.secrets.generate` keeps the secrets: `<stateDir>/secrets` (modules/options.nix).
     secrets_dir: String,
+    /// Port of the auth API, when the stack has auth (a session must survive a reboot).
+    auth_port: Option<u16>,
     services: Vec<Service<'a>>,
 }
 
@@ -47,6 +49,7 @@ pub fn render(plan: &Plan) -> Result<String> {
         &Context {
             project: &plan.project,
             secrets_dir: format!("{}/secrets", plan.deploy_state_dir),
+            auth_port: plan.services.iter().find(|s| s.is_auth).map(|s| s.port),
             services,
         },
     )
