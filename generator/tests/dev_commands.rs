@@ -148,25 +148,7 @@ fn generated_dev_commands_bring_up_postgres_and_redis() {
             String::from_utf8_lossy(&setup.stderr)
         );
     }
-    let login = |role: &str, pw: &str| {
-        Command::new("psql")
-            .args([
-                "-X",
-                "-h",
-                "127.0.0.1",
-                "-p",
-                "45320",
-                "-U",
-                role,
-                "-d",
-                role,
-                "-tAc",
-                "select current_user",
-            ])
-            .env("PGPASSWORD", pw)
-            .output()
-            .unwrap()
-    };
+    let login = |role: &str, pw: &str| common::tcp_login("45320", role, role, pw);
     let ok = login("user", &password);
     assert!(
         ok.status.success(),

@@ -79,26 +79,6 @@ impl Drop for Server {
     }
 }
 
-fn tcp_login(role: &str, database: &str, password: &str) -> Output {
-    Command::new("psql")
-        .args([
-            "-X",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            PORT,
-            "-U",
-            role,
-            "-d",
-            database,
-            "-tAc",
-            "select current_user",
-        ])
-        .env("PGPASSWORD", password)
-        .output()
-        .unwrap()
-}
-
 #[test]
 fn own_server_admits_only_the_service_role() {
     if !nix_instantiate_available()
@@ -200,18 +180,20 @@ fn own_server_admits_only_the_service_role() {
             boot,
         );
 
-        let own = tcp_login("core", "core", "core-password");
+        let own = common::tcp_login(PORT, "core", "core", "core-password");
         assert_eq!(
             String::from_utf8_lossy(&own.stdout).trim(),
             "core",
             "{boot}: {own:?}"
         );
         assert!(
-            !tcp_login("core", "core", "wrong").status.success(),
+            !common::tcp_login(PORT, "core", "core", "wrong")
+                .status
+                .success(),
             "{boot}: wrong password"
         );
         assert!(
-            !tcp_login("core", "postgres", "core-password")
+            !common::tcp_login(PORT, "core", "postgres", "core-password")
                 .status
                 .success(),
             "{boot}: other database"
@@ -227,11 +209,15 @@ fn own_server_admits_only_the_service_role() {
             "create intruder",
         );
         assert!(
-            !tcp_login("intruder", "core", "x").status.success(),
+            !common::tcp_login(PORT, "intruder", "core", "x")
+                .status
+                .success(),
             "{boot}: other role"
         );
         assert!(
-            !tcp_login("postgres", "core", "").status.success(),
+            !common::tcp_login(PORT, "postgres", "core", "")
+                .status
+                .success(),
             "{boot}: superuser over TCP"
         );
     }

@@ -102,6 +102,27 @@ pub fn installed(tool: &str) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// `psql` logging in over TCP on 127.0.0.1:`port` as `role` to `database` with `password`; on
+/// success stdout is the session's `current_user`.
+pub fn tcp_login(port: &str, role: &str, database: &str, password: &str) -> Output {
+    Command::new("psql")
+        .args([
+            "-X",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            port,
+            "-U",
+            role,
+            "-d",
+            database,
+        ])
+        .args(["-tAc", "select current_user"])
+        .env("PGPASSWORD", password)
+        .output()
+        .expect("running psql")
+}
+
 /// Whether `nix-instantiate` runs here; the Nix evaluation tests skip without it.
 pub fn nix_instantiate_available() -> bool {
     Command::new("nix-instantiate")
