@@ -91,6 +91,21 @@ fn dev_range_over_system_ports_is_refused() {
 }
 
 #[test]
+fn deployed_postgres_range_clashing_with_system_or_redis_ports_is_refused() {
+    let message = generate_error("{\n  \"name\": \"shop\",\n  \"deploy\": { \"postgresPortStart\": 5431 },\n  \"services\": [ { \"name\": \"auth\", \"kind\": \"auth\" }, { \"name\": \"a\" } ]\n}\n");
+    assert!(
+        message.contains("deploy.postgresPortStart") && message.contains("5432"),
+        "{message}"
+    );
+    let message = generate_error("{\n  \"name\": \"shop\",\n  \"deploy\": { \"postgresPortStart\": 6381 },\n  \"services\": [ { \"name\": \"auth\", \"kind\": \"auth\" }, { \"name\": \"a\" } ]\n}\n");
+    assert!(
+        message.contains("deploy.postgresPortStart")
+            && message.contains("overlaps the deployed Redis range"),
+        "{message}"
+    );
+}
+
+#[test]
 fn base_service_without_auth_is_refused() {
     let message = generate_error(&format!(
         "{VALID_HEAD}    {{ \"name\": \"core\", \"authMiddleware\": \"standard\" }}\n  ]\n}}\n"

@@ -377,7 +377,7 @@ fn check_port_collisions(
     Ok(())
 }
 
-/// Dev PostgreSQL/Redis and deploy Redis ranges (one port per service) must avoid the system
+/// Dev and deployed PostgreSQL/Redis ranges (one port per service) must avoid the system
 /// defaults, each other and the API ports.
 fn check_port_ranges(
     config: &StackrConfig,
@@ -405,7 +405,14 @@ fn check_port_ranges(
             config.deploy.redis_port_start,
             "deployed Redis",
         ),
+        (
+            JsonPath::root().key("deploy").key("postgresPortStart"),
+            config.deploy.postgres_port_start,
+            "deployed PostgreSQL",
+        ),
     ];
+    // Ranges that share a machine must not overlap: dev with dev, deploy with deploy.
+    let same_machine = [(1, 0), (3, 2)];
     for (i, (path, start, what)) in ranges.iter().enumerate() {
         let end = u32::from(*start) + count; // exclusive
         let path = if locate(report.text, path).is_some() {
@@ -444,17 +451,16 @@ fn check_port_ranges(
                 "move the range away from the API ports",
             ));
         }
-        // Dev ranges collide only with each other; the deploy range lives on another machine.
-        if i == 1 {
-            let (_, other, other_what) = &ranges[0];
-            let other_end = u32::from(*other) + count;
-            if u32::from(*start) < other_end && u32::from(*other) < end {
+        for (_, other) in same_machine.iter().filter(|(this, _)| *this == i) {
+            let (_, other_start, other_what) = &ranges[*other];
+            let other_end = u32::from(*other_start) + count;
+            if u32::from(*start) < other_end && u32::from(*other_start) < end {
                 return Err(report.error(
                     path,
                     format!(
                         "port collision: the {what} port range overlaps the {other_what} range"
                     ),
-                    "keep the dev PostgreSQL and Redis ranges apart",
+                    "keep the PostgreSQL and Redis ranges apart",
                 ));
             }
         }
