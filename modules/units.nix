@@ -52,15 +52,6 @@ let
     else
       lib.optional (auth != null) "credential:${svc.credentialFile}");
 
-  # Waits in ExecStartPost until the API answers, so that units ordered after it start only once
-  # it serves requests; stops waiting if the process died.
-  readiness = svc: ''
-    until curl --silent --fail --max-time 2 --output /dev/null http://127.0.0.1:${toString svc.port}/health; do
-      kill -0 "$MAINPID" 2>/dev/null || exit 1
-      sleep 0.2
-    done
-  '';
-
   # Every peer of the auth API is local unless it sends mail or is opened to the network.
   localOnly = svc: svc.kind == "auth" && cfg.auth.smtpUrl == null && !svc.openFirewall;
 
@@ -82,9 +73,11 @@ let
         // lib.optionalAttrs isApi { PORT = toString svc.port; }
         // lib.optionalAttrs (!isApi) { WORKER_CONCURRENCY = toString svc.worker.concurrency; }
         // svc.environment;
-      path = lib.optional isApi pkgs.curl;
-      postStart = lib.optionalString isApi (readiness svc);
       serviceConfig = hardening.process // lib.optionalAttrs (localOnly svc) hardening.localhostOnly // {
+        # The binaries send READY=1 once they listen (API) or consume their queue (worker): units
+        # ordered after this one start only then.
+        Type = "notify";
+        NotifyAccess = "main";
         User = user;
         Group = user;
         ExecStart = "${svc.package}/bin/${name}-${role}";

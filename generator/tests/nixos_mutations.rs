@@ -60,6 +60,15 @@ const MUTATIONS: &[Mutation] = &[
         caught: Caught::ByEvaluation("is not of type"),
     },
     Mutation {
+        what: "an API or worker that does not report readiness",
+        file: "units.nix",
+        from: "Type = \"notify\";",
+        to: "Type = \"simple\";",
+        fixture: "minimal",
+        host: "{ }",
+        caught: Caught::ByProperty("is not Type=notify"),
+    },
+    Mutation {
         what: "a dependency on a unit that does not exist",
         file: "lib.nix",
         from: "redisUnit = name: \"redis-${name}.service\";",

@@ -191,6 +191,13 @@ pub fn violations(system: &Value) -> Vec<String> {
                 }
             }
         }
+        // Units ordered after an API or worker wait for a serving process only with readiness.
+        let is_process = name.ends_with("-api") || name.ends_with("-worker");
+        if name.starts_with("stackr-") && is_process && unit["serviceConfig"]["Type"] != "notify" {
+            found.push(format!(
+                "{name} is not Type=notify: units after it may start too early"
+            ));
+        }
         found.extend(credential_violations(name, unit));
         found.extend(sql_identifier_violations(
             name,

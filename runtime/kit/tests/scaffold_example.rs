@@ -126,9 +126,18 @@ async fn wait_healthy(http: &reqwest::Client, base: &str) {
 async fn scaffold_serves_health_me_domain_and_devices_then_shuts_down_gracefully() {
     let fx = Fixture::start();
     let port = free_port();
-    let mut child = fx.spawn(fx.env(port));
+    let notify = stackr_testkit::NotifySocket::bind();
+    let mut env = fx.env(port);
+    env.push(("NOTIFY_SOCKET", notify.path().display().to_string()));
+    let mut child = fx.spawn(env);
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    // systemd (`Type=notify`) starts what depends on this API once it says READY=1.
+    notify.wait_ready(Duration::from_secs(120));
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+        "ready means listening"
+    );
     wait_healthy(&http, &base).await;
 
     let status = |r: reqwest::Response| r.status();

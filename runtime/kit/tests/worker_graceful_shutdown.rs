@@ -228,3 +228,21 @@ async fn a_misconfigured_worker_exits_non_zero_naming_the_variable() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("STACKR_QUEUE is not set"), "{stderr}");
 }
+
+/// systemd (`Type=notify`) orders units after the worker once it says READY=1: connected to its
+/// Redis and consuming.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_worker_tells_systemd_when_it_is_ready() {
+    let redis = TempRedis::start();
+    let queue = queue_config(&redis.url(), "core");
+    let notify = stackr_testkit::NotifySocket::bind();
+    let mut child = KillOnDrop(
+        fixture_command(&queue, &[])
+            .env("NOTIFY_SOCKET", notify.path())
+            .spawn()
+            .unwrap(),
+    );
+    notify.wait_ready(Duration::from_secs(60));
+    let (status, _) = sigterm_and_wait(&mut child.0, Duration::from_secs(60));
+    assert!(status.success());
+}

@@ -175,6 +175,17 @@ pub fn fixture_command(queue: &QueueConfig, extra_env: &[(&str, &str)]) -> Comma
     command
 }
 
+/// A child process killed when dropped, so a failing test leaves no process behind (a leftover
+/// would also hold the test runner's output pipe open).
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Sends SIGTERM (what systemd and process-compose send) to a child process.
 pub fn sigterm(child: &std::process::Child) {
     let status = Command::new("kill")
