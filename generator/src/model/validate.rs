@@ -408,14 +408,18 @@ fn check_port_ranges(
     ];
     for (i, (path, start, what)) in ranges.iter().enumerate() {
         let end = u32::from(*start) + count; // exclusive
-        let path = if locate(report.text, path).is_some() {
-            path.clone()
-        } else {
-            JsonPath::root()
+                                             // Errors point at the field when the config sets it, else at the root. Resolved only
+                                             // for an error: finding a field scans the whole config text.
+        let path = || {
+            if locate(report.text, path).is_some() {
+                path.clone()
+            } else {
+                JsonPath::root()
+            }
         };
         if *start < 1024 || end > 65536 {
             return Err(report.error(
-                path,
+                path(),
                 format!(
                     "the {what} port range {start}..{} does not fit in 1024..65535",
                     end - 1
@@ -428,7 +432,7 @@ fn check_port_ranges(
             if contains(system) {
                 let last = end - 1;
                 return Err(report.error(
-                    path,
+                    path(),
                     format!("the {what} port range {start}..{last} includes the system default port {system}"),
                     "stackr never uses 5432/6379 so it cannot clash with a system database; move the range",
                 ));
@@ -436,7 +440,7 @@ fn check_port_ranges(
         }
         if let Some(port) = api.iter().find(|p| contains(**p)) {
             return Err(report.error(
-                path,
+                path(),
                 format!(
                     "port collision: the {what} port range {start}..{} includes API port {port}",
                     end - 1
@@ -450,7 +454,7 @@ fn check_port_ranges(
             let other_end = u32::from(*other) + count;
             if u32::from(*start) < other_end && u32::from(*other) < end {
                 return Err(report.error(
-                    path,
+                    path(),
                     format!(
                         "port collision: the {what} port range overlaps the {other_what} range"
                     ),
