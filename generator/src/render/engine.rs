@@ -93,16 +93,20 @@ fn lite_template(name: &str) -> Option<&'static lite::Template> {
 /// Renders `template` with a typed context plus the generated-file header: with the lite
 /// renderer when the template and the values allow it, else with tera.
 pub fn render<C: Serialize>(template: &str, context: &C) -> Result<String> {
-    let mut value = serde_json::to_value(context).context("building the template context")?;
-    if let Value::Object(map) = &mut value {
-        map.insert("header".to_owned(), GENERATED_HEADER.into());
-    }
     if !TERA_ONLY.get() {
-        if let Some(text) = lite_template(template).and_then(|t| t.render(&value)) {
-            return Ok(text);
+        if let (Some(parsed), Ok(mut value)) = (
+            lite_template(template),
+            lite::Value::from_serialize(context),
+        ) {
+            value.insert("header", lite::Value::String(GENERATED_HEADER.to_owned()));
+            if let Some(text) = parsed.render(&value) {
+                return Ok(text);
+            }
         }
     }
-    let ctx = tera::Context::from_value(value).context("building the template context")?;
+    let mut ctx =
+        tera::Context::from_serialize(context).context("building the template context")?;
+    ctx.insert("header", GENERATED_HEADER);
     tera()
         .render(template, &ctx)
         .with_context(|| format!("rendering template {template}"))
@@ -110,23 +114,32 @@ pub fn render<C: Serialize>(template: &str, context: &C) -> Result<String> {
 
 /// `nix_str` for tera.
 fn nix_str(value: &Value, _: &std::collections::HashMap<String, Value>) -> tera::Result<Value> {
-    Ok(Value::String(nix_str_of(value)))
+    Ok(Value::String(nix_str_of(value.as_str(), value)))
 }
 
-/// `nix_str`: a value as a Nix string literal (non-strings in their JSON form).
-pub fn nix_str_of(value: &Value) -> String {
-    match value {
-        Value::String(s) => nix_string_literal(s),
-        other => nix_string_literal(&other.to_string()),
+/// `nix_str`: a string as a Nix string literal (`string`), any other value in its JSON text.
+pub fn nix_str_of(string: Option<&str>, value: &impl Serialize) -> String {
+    match string {
+        Some(text) => nix_string_literal(text),
+        None => nix_string_literal(&serde_json::to_string(value).unwrap_or_default()),
     }
 }
 
+/// A Nix double-quoted string literal: escapes `\`, `"` and `${`.
 pub fn nix_string_literal(text: &str) -> String {
-    let escaped = text
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace("${", "\\${");
-    format!("\"{escaped}\"")
+    let mut literal = String::with_capacity(text.len() + 2);
+    literal.push('"');
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' | '"' => literal.push('\\'),
+            '$' if chars.peek() == Some(&'{') => literal.push('\\'),
+            _ => {}
+        }
+        literal.push(c);
+    }
+    literal.push('"');
+    literal
 }
 
 #[cfg(test)]
@@ -141,5 +154,6 @@ mod tests {
     #[test]
     fn nix_strings_escape_interpolation() {
         assert_eq!(nix_string_literal(r#"a"b\c${d}"#), r#""a\"b\\c\${d}""#);
+        assert_eq!(nix_string_literal("$x $${y} $"), r#""$x $\${y} $""#);
     }
 }

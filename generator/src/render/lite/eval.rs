@@ -6,9 +6,10 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use serde_json::Value;
+use serde_json::Number;
 
 use super::syntax::{Compare, Expr, Filter, Node};
+use super::value::Value;
 use crate::render::engine::nix_str_of;
 
 /// A name bound by `for` or `set`, innermost last.
@@ -20,28 +21,27 @@ struct Binding<'n, 'v> {
 struct Renderer<'n, 'v> {
     context: &'v Value,
     scope: Vec<Binding<'n, 'v>>,
-    out: String,
 }
 
 pub fn render(nodes: &[Node], context: &Value) -> Option<String> {
     let mut renderer = Renderer {
         context,
         scope: Vec::new(),
-        out: String::with_capacity(4096),
     };
-    renderer.nodes(nodes)?;
-    Some(renderer.out)
+    let mut out = String::with_capacity(4096);
+    renderer.nodes(nodes, &mut out)?;
+    Some(out)
 }
 
 impl<'n, 'v> Renderer<'n, 'v> {
-    fn nodes(&mut self, nodes: &'n [Node]) -> Option<()> {
+    fn nodes(&mut self, nodes: &'n [Node], out: &mut String) -> Option<()> {
         for node in nodes {
             match node {
-                Node::Text(text) => self.out.push_str(text),
+                Node::Text(text) => out.push_str(text),
                 Node::Comment(_) => {}
                 Node::Var(_, expr) => {
                     let value = self.value(expr)?;
-                    write_value(&mut self.out, &value);
+                    write_value(out, &value);
                 }
                 Node::Set(_, name, expr) => {
                     let value = Cow::Owned(self.value(expr)?.into_owned());
@@ -54,7 +54,7 @@ impl<'n, 'v> Renderer<'n, 'v> {
                     ..
                 } => {
                     // Only containers borrowed from the context: their items can be borrowed too.
-                    let Cow::Borrowed(Value::Array(items)) = self.lookup(container)? else {
+                    let Found::Context(Value::Array(items)) = self.lookup(container)? else {
                         return None;
                     };
                     let base = self.scope.len();
@@ -63,7 +63,7 @@ impl<'n, 'v> Renderer<'n, 'v> {
                             name: var,
                             value: Cow::Borrowed(item),
                         });
-                        self.nodes(body)?;
+                        self.nodes(body, out)?;
                         // `set` inside the body lasts one iteration, as in tera.
                         self.scope.truncate(base);
                     }
@@ -81,7 +81,7 @@ impl<'n, 'v> Renderer<'n, 'v> {
                         }
                     }
                     if let Some(body) = chosen {
-                        self.nodes(body)?;
+                        self.nodes(body, out)?;
                     }
                 }
             }
@@ -91,31 +91,31 @@ impl<'n, 'v> Renderer<'n, 'v> {
 
     /// The value at `path`: bindings innermost first (a binding whose sub-path is missing lets
     /// the search go on outwards, as in tera), then the context.
-    fn lookup(&self, path: &[String]) -> Option<Cow<'v, Value>> {
+    fn lookup(&self, path: &[String]) -> Option<Found<'_, 'v>> {
         let (first, rest) = path.split_first()?;
         for binding in self.scope.iter().rev().filter(|b| b.name == first) {
             let found = match &binding.value {
-                Cow::Borrowed(value) => descend(value, rest).map(Cow::Borrowed),
-                Cow::Owned(value) => descend(value, rest).map(|v| Cow::Owned(v.clone())),
+                Cow::Borrowed(value) => descend(value, rest).map(Found::Context),
+                Cow::Owned(value) => descend(value, rest).map(Found::Scope),
             };
             if found.is_some() {
                 return found;
             }
         }
-        let root = self.context.as_object()?.get(first)?;
-        descend(root, rest).map(Cow::Borrowed)
+        let root = self.context.get(first)?;
+        descend(root, rest).map(Found::Context)
     }
 
-    fn value(&self, expr: &Expr) -> Option<Cow<'v, Value>> {
+    fn value(&self, expr: &Expr) -> Option<Cow<'_, Value>> {
         match expr {
             Expr::Path {
                 path,
                 default,
                 filters,
             } => {
-                let found = self.lookup(path);
+                let found = self.lookup(path).map(|f| Cow::Borrowed(f.value()));
                 let mut value = match (found, default) {
-                    (Some(v), Some(d)) if v.is_null() => self.value(d)?,
+                    (Some(v), Some(d)) if matches!(*v, Value::Null) => self.value(d)?,
                     (None, Some(d)) => self.value(d)?,
                     (found, _) => found?,
                 };
@@ -125,7 +125,7 @@ impl<'n, 'v> Renderer<'n, 'v> {
                 Some(value)
             }
             Expr::Str(text) => Some(Cow::Owned(Value::String(text.clone()))),
-            Expr::Int(n) => Some(Cow::Owned(Value::from(*n))),
+            Expr::Int(n) => Some(Cow::Owned(Value::Number(Number::from(*n)))),
             Expr::Concat(parts) => {
                 let mut text = String::new();
                 for part in parts {
@@ -155,15 +155,21 @@ impl<'n, 'v> Renderer<'n, 'v> {
                 let (a, b) = (self.value(a)?, self.value(b)?);
                 match op {
                     Compare::Eq | Compare::NotEq => {
-                        let same = match (a.as_number(), b.as_number()) {
-                            (Some(x), Some(y)) => x.as_f64() == y.as_f64(),
-                            (None, None) => a == b,
-                            _ => false,
+                        let same = match (&*a, &*b) {
+                            (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+                            (Value::Number(_), _) | (_, Value::Number(_)) => false,
+                            // serde_json compares objects regardless of key order: leave to tera.
+                            (Value::Object(_) | Value::Array(_), _)
+                            | (_, Value::Object(_) | Value::Array(_)) => return None,
+                            (a, b) => a == b,
                         };
                         Some(same == (*op == Compare::Eq))
                     }
                     _ => {
-                        let (x, y) = (a.as_f64()?, b.as_f64()?);
+                        let (Value::Number(x), Value::Number(y)) = (&*a, &*b) else {
+                            return None;
+                        };
+                        let (x, y) = (x.as_f64()?, y.as_f64()?);
                         Some(match op {
                             Compare::Gt => x > y,
                             Compare::Gte => x >= y,
@@ -178,10 +184,25 @@ impl<'n, 'v> Renderer<'n, 'v> {
     }
 }
 
+/// Where a variable was found: in the context (lives as long as the render), or in a value a
+/// `set` computed (lives in the scope).
+enum Found<'s, 'v> {
+    Context(&'v Value),
+    Scope(&'s Value),
+}
+
+impl<'s, 'v: 's> Found<'s, 'v> {
+    fn value(self) -> &'s Value {
+        match self {
+            Found::Context(value) | Found::Scope(value) => value,
+        }
+    }
+}
+
 fn descend<'a>(mut value: &'a Value, path: &[String]) -> Option<&'a Value> {
     for segment in path {
         value = match value {
-            Value::Object(map) => map.get(segment)?,
+            Value::Object(_) => value.get(segment)?,
             Value::Array(items) => items.get(segment.parse::<usize>().ok()?)?,
             _ => return None,
         };
@@ -191,14 +212,17 @@ fn descend<'a>(mut value: &'a Value, path: &[String]) -> Option<&'a Value> {
 
 fn apply(filter: &Filter, value: &Value) -> Option<Value> {
     Some(match filter {
-        Filter::NixStr => Value::String(nix_str_of(value)),
+        Filter::NixStr => Value::String(match value {
+            Value::String(text) => nix_str_of(Some(text), value),
+            other => nix_str_of(None, other),
+        }),
         Filter::JsonEncode => Value::String(serde_json::to_string(value).ok()?),
-        Filter::Length => Value::from(match value {
+        Filter::Length => Value::Number(Number::from(match value {
             Value::Array(items) => items.len(),
-            Value::Object(map) => map.len(),
+            Value::Object(entries) => entries.len(),
             Value::String(text) => text.chars().count(),
             _ => return None,
-        }),
+        } as u64)),
     })
 }
 

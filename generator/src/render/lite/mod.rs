@@ -15,11 +15,11 @@
 
 mod eval;
 mod syntax;
+mod value;
 mod whitespace;
 
-use serde_json::Value;
-
 pub use syntax::Unsupported;
+pub use value::Value;
 
 /// A parsed template.
 #[derive(Debug)]
@@ -36,7 +36,7 @@ impl Template {
         })
     }
 
-    /// Renders against `context` (a JSON object), or `None` where tera would have to decide (an
+    /// Renders against `context` (an object), or `None` where tera would have to decide (an
     /// undefined variable, a value of the wrong type): the caller then renders with tera.
     pub fn render(&self, context: &Value) -> Option<String> {
         eval::render(&self.nodes, context)
