@@ -162,12 +162,12 @@ fn find_close(text: &str, close: &str, comment: bool) -> Option<usize> {
     None
 }
 
-/// Parses nodes up to a closing tag (`elif`, `else`, `endif`, `endfor`), which is returned with
-/// its markers; `None` at the end of the template.
-fn body<'a>(
-    pieces: &[Piece<'a>],
-    at: &mut usize,
-) -> Result<(Vec<Node>, Option<(Ws, &'a str)>), Unsupported> {
+/// The tag that ended a body (`elif …`, `else`, `endif`, `endfor`) with its markers; `None` at
+/// the end of the template.
+type Closing<'a> = Option<(Ws, &'a str)>;
+
+/// Parses nodes up to a closing tag.
+fn body<'a>(pieces: &[Piece<'a>], at: &mut usize) -> Result<(Vec<Node>, Closing<'a>), Unsupported> {
     let mut nodes = Vec::new();
     while let Some(piece) = pieces.get(*at) {
         *at += 1;
@@ -338,6 +338,9 @@ fn expression(text: &str) -> Result<Expr, Unsupported> {
     }
 }
 
+/// A variable's `default` value and its other filters.
+type Filters = (Option<Box<Expr>>, Vec<Filter>);
+
 /// Recursive descent with tera's precedence: `or` < `and` < `not` < comparison < `~` < filters.
 struct Parser {
     tokens: Vec<Token>,
@@ -452,8 +455,7 @@ impl Parser {
     }
 
     /// `| default(value=…)` (first only, as tera honours it) and the other supported filters.
-    #[allow(clippy::type_complexity)]
-    fn filters(&mut self) -> Result<(Option<Box<Expr>>, Vec<Filter>), Unsupported> {
+    fn filters(&mut self) -> Result<Filters, Unsupported> {
         let mut default = None;
         let mut filters = Vec::new();
         while self.symbol("|") {
@@ -461,18 +463,16 @@ impl Parser {
                 return unsupported("a filter without a name");
             };
             let mut value = None;
-            if self.symbol("(") {
+            if self.symbol("(") && !self.symbol(")") {
+                let Some(Token::Ident(arg)) = self.next() else {
+                    return unsupported(format!("arguments of filter `{name}`"));
+                };
+                if arg != "value" || !self.symbol("=") {
+                    return unsupported(format!("argument `{arg}` of filter `{name}`"));
+                }
+                value = Some(self.concat()?);
                 if !self.symbol(")") {
-                    let Some(Token::Ident(arg)) = self.next() else {
-                        return unsupported(format!("arguments of filter `{name}`"));
-                    };
-                    if arg != "value" || !self.symbol("=") {
-                        return unsupported(format!("argument `{arg}` of filter `{name}`"));
-                    }
-                    value = Some(self.concat()?);
-                    if !self.symbol(")") {
-                        return unsupported(format!("arguments of filter `{name}`"));
-                    }
+                    return unsupported(format!("arguments of filter `{name}`"));
                 }
             }
             match (name.as_str(), value) {

@@ -69,7 +69,8 @@ impl Serialize for Value {
     }
 }
 
-/// A value the tree does not hold (bytes, enum variants with fields, non-string map keys).
+/// A value the tree does not hold (bytes, tuples, enum variants with fields, non-string map
+/// keys): no template context has one.
 #[derive(Debug)]
 pub struct Unrepresentable(String);
 
@@ -130,8 +131,8 @@ impl ser::Serializer for Builder {
     type Ok = Value;
     type Error = Unrepresentable;
     type SerializeSeq = Collect;
-    type SerializeTuple = Collect;
-    type SerializeTupleStruct = Collect;
+    type SerializeTuple = ser::Impossible<Value, Unrepresentable>;
+    type SerializeTupleStruct = ser::Impossible<Value, Unrepresentable>;
     type SerializeTupleVariant = ser::Impossible<Value, Unrepresentable>;
     type SerializeMap = Collect;
     type SerializeStruct = Collect;
@@ -217,16 +218,16 @@ impl ser::Serializer for Builder {
         Ok(Collect::new(len))
     }
 
-    fn serialize_tuple(self, len: usize) -> Result<Collect, Unrepresentable> {
-        Ok(Collect::new(Some(len)))
+    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Unrepresentable> {
+        refuse("a tuple")
     }
 
     fn serialize_tuple_struct(
         self,
         _: &'static str,
-        len: usize,
-    ) -> Result<Collect, Unrepresentable> {
-        Ok(Collect::new(Some(len)))
+        _: usize,
+    ) -> Result<Self::SerializeTupleStruct, Unrepresentable> {
+        refuse("a tuple struct")
     }
 
     fn serialize_tuple_variant(
@@ -272,35 +273,6 @@ impl ser::SerializeSeq for Collect {
 
     fn end(self) -> Result<Value, Unrepresentable> {
         Ok(Value::Array(self.items))
-    }
-}
-
-impl ser::SerializeTuple for Collect {
-    type Ok = Value;
-    type Error = Unrepresentable;
-
-    fn serialize_element<T: Serialize + ?Sized>(
-        &mut self,
-        value: &T,
-    ) -> Result<(), Unrepresentable> {
-        ser::SerializeSeq::serialize_element(self, value)
-    }
-
-    fn end(self) -> Result<Value, Unrepresentable> {
-        ser::SerializeSeq::end(self)
-    }
-}
-
-impl ser::SerializeTupleStruct for Collect {
-    type Ok = Value;
-    type Error = Unrepresentable;
-
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Unrepresentable> {
-        ser::SerializeSeq::serialize_element(self, value)
-    }
-
-    fn end(self) -> Result<Value, Unrepresentable> {
-        ser::SerializeSeq::end(self)
     }
 }
 
@@ -350,5 +322,53 @@ impl ser::SerializeMap for Collect {
 
     fn end(self) -> Result<Value, Unrepresentable> {
         Ok(Value::Object(self.entries))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use serde::Serialize;
+
+    use super::*;
+
+    #[derive(Serialize)]
+    enum Kind {
+        Auth,
+        Port(u16),
+    }
+
+    #[derive(Serialize)]
+    struct Context {
+        name: &'static str,
+        port: u16,
+        offset: i32,
+        ratio: f64,
+        missing: Option<String>,
+        kinds: Vec<Kind>,
+        env: BTreeMap<String, String>,
+        flag: bool,
+    }
+
+    #[test]
+    fn writes_back_the_json_serde_json_writes() {
+        let context = Context {
+            name: "a \"quoted\" ${name}",
+            port: 8080,
+            offset: -3,
+            ratio: 0.5,
+            missing: None,
+            kinds: vec![Kind::Auth, Kind::Port(1)],
+            env: BTreeMap::from([("B".into(), "2".into()), ("A".into(), "1".into())]),
+            flag: true,
+        };
+        let tree = Value::from_serialize(&context).unwrap();
+        assert_eq!(
+            serde_json::to_string(&tree).unwrap(),
+            serde_json::to_string(&context).unwrap()
+        );
+        assert_eq!(tree.get("port"), Some(&Value::Number(8080.into())));
+        assert!(Value::from_serialize(&(1, 2)).is_err());
     }
 }
