@@ -56,7 +56,7 @@ pub fn tera_only<T>(f: impl FnOnce() -> T) -> T {
 }
 
 /// tera with every template and our filter: built on first use only, since the lite renderer
-/// covers the generated files (a tera engine costs ~9 ms of template parsing).
+/// covers the generated files (a tera engine costs ~10 ms of template parsing).
 fn tera() -> &'static Tera {
     static ENGINE: OnceLock<Tera> = OnceLock::new();
     ENGINE.get_or_init(build_tera)
@@ -117,7 +117,8 @@ fn nix_str(value: &Value, _: &std::collections::HashMap<String, Value>) -> tera:
     Ok(Value::String(nix_str_of(value.as_str(), value)))
 }
 
-/// `nix_str`: a string as a Nix string literal (`string`), any other value in its JSON text.
+/// The `nix_str` filter: a Nix string literal of `string` when the value is a string, else of
+/// the value's JSON text.
 pub fn nix_str_of(string: Option<&str>, value: &impl Serialize) -> String {
     match string {
         Some(text) => nix_string_literal(text),

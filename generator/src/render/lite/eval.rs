@@ -1,4 +1,4 @@
-//! Renders nodes against a JSON context with tera's rules: variables resolve in the innermost
+//! Renders nodes against a context tree with tera's rules: variables resolve in the innermost
 //! `for`/`set` scope first, then in the context; values print as tera prints them; truthiness,
 //! comparisons and `default` behave as in tera. `None` whenever tera would fail or decide
 //! differently than this subset can, so the caller can let tera render.
