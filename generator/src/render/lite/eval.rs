@@ -127,7 +127,8 @@ impl<'n, 'v> Renderer<'n, 'v> {
             Expr::Str(text) => Some(Cow::Owned(Value::String(text.clone()))),
             Expr::Int(n) => Some(Cow::Owned(Value::Number(Number::from(*n)))),
             Expr::Concat(parts) => {
-                let mut text = String::new();
+                // Room for a typical `NAME=value` line, so it is not regrown piece by piece.
+                let mut text = String::with_capacity(96);
                 for part in parts {
                     match &*self.value(part)? {
                         Value::String(s) => text.push_str(s),
