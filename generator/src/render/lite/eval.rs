@@ -8,7 +8,8 @@ use std::fmt::Write as _;
 
 use serde_json::Number;
 
-use super::syntax::{Compare, Expr, Filter, Node};
+use super::expr::{Compare, Expr, Filter};
+use super::syntax::Node;
 use super::value::Value;
 use crate::render::engine::nix_str_of;
 

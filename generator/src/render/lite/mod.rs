@@ -14,6 +14,7 @@
 //! compare both engines on every template.
 
 mod eval;
+mod expr;
 mod syntax;
 mod value;
 mod whitespace;
