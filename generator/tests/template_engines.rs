@@ -7,7 +7,9 @@ use std::path::Path;
 
 use common::{fixture_plan, FIXTURES};
 use stackr::plan::Plan;
-use stackr::render::{parse_lite, render_generated, scaffold, tera_only, RenderedFile, GENERATED};
+use stackr::render::{
+    parse_lite, render_generated, scaffold, tera_only, tera_renders, RenderedFile, GENERATED,
+};
 
 /// A larger stack exercising what the fixtures do not: many services, values a template must
 /// escape (`"`, `\`, `${`), explicit ports, services without a worker.
@@ -78,6 +80,20 @@ fn lite_renderer_output_is_byte_identical_to_tera() {
 
 #[test]
 fn every_generated_file_renders_without_tera() {
+    for plan in FIXTURES
+        .iter()
+        .map(|f| fixture_plan(f))
+        .chain([varied_plan()])
+    {
+        let before = tera_renders();
+        render_generated(&plan).unwrap();
+        assert_eq!(
+            tera_renders(),
+            before,
+            "a generated file of `{}` fell back to tera, which makes `stackr generate` slow",
+            plan.project
+        );
+    }
     let parsed = parse_lite();
     for artifact in GENERATED
         .iter()

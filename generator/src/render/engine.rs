@@ -44,6 +44,15 @@ const TEMPLATES: &[(&str, &str)] = templates![
 thread_local! {
     /// Set by [`tera_only`]: render with tera even where the lite renderer could.
     static TERA_ONLY: Cell<bool> = const { Cell::new(false) };
+    /// Renders this thread handed to tera outside [`tera_only`] (see [`tera_renders`]).
+    static TERA_RENDERS: Cell<usize> = const { Cell::new(0) };
+}
+
+/// How many renders on this thread fell back to tera (outside [`tera_only`]): a template outside
+/// the lite subset, or values the lite renderer left to tera. Tests use it to prove the
+/// generated files never do.
+pub fn tera_renders() -> usize {
+    TERA_RENDERS.get()
 }
 
 /// Runs `f` with every template rendered by tera, the reference the lite renderer must match
@@ -103,6 +112,9 @@ pub fn render<C: Serialize>(template: &str, context: &C) -> Result<String> {
                 return Ok(text);
             }
         }
+    }
+    if !TERA_ONLY.get() {
+        TERA_RENDERS.set(TERA_RENDERS.get() + 1);
     }
     let mut ctx =
         tera::Context::from_serialize(context).context("building the template context")?;

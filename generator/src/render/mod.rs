@@ -13,7 +13,9 @@ pub mod scaffold;
 
 use anyhow::Result;
 
-pub use engine::{build_tera, nix_string_literal, parse_lite, tera_only, GENERATED_HEADER};
+pub use engine::{
+    build_tera, nix_string_literal, parse_lite, tera_only, tera_renders, GENERATED_HEADER,
+};
 pub use lite::Unsupported;
 
 use crate::config::{config_schema_json, SCHEMA_FILE};
