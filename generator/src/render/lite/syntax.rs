@@ -122,7 +122,7 @@ fn find_close(text: &str, close: &str, comment: bool) -> Option<usize> {
             Some(q) if b == q => quote = None,
             Some(_) => {}
             None if matches!(b, b'"' | b'\'' | b'`') => quote = Some(b),
-            None if text[i..].starts_with(close) => return Some(i),
+            None if bytes[i..].starts_with(close.as_bytes()) => return Some(i),
             None => {}
         }
     }
@@ -262,6 +262,7 @@ mod tests {
             "{% for k, v in m %}{% endfor %}",
             "{% for x in xs %}{% else %}{% endfor %}",
             "{% include \"x\" %}",
+            "{% if é %}{% endif %}",
             "{{ (a) }}",
             "{% if a %}",
             "{{ a | default(value=1) | default(value=2) }}",
