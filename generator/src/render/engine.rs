@@ -164,6 +164,18 @@ mod tests {
         assert_eq!(build_tera().get_template_names().count(), TEMPLATES.len());
     }
 
+    /// Template text is parsed at run time: a cut anywhere must be refused or parsed, never
+    /// panic (each parse's result is discarded; a panic fails the test).
+    #[test]
+    fn lite_parsing_any_cut_of_a_template_never_panics() {
+        for (_, source) in TEMPLATES {
+            for (cut, _) in source.char_indices().step_by(13) {
+                let _ = lite::Template::parse(&source[..cut]);
+                let _ = lite::Template::parse(&source[cut..]);
+            }
+        }
+    }
+
     #[test]
     fn nix_strings_escape_interpolation() {
         assert_eq!(nix_string_literal(r#"a"b\c${d}"#), r#""a\"b\\c\${d}""#);
