@@ -67,7 +67,7 @@ async fn migrations_apply_once_in_order_and_edits_are_refused() {
             "svc",
             "SELECT string_agg(name, ',' ORDER BY applied_at, name) FROM stackr_schema_migrations"
         ),
-        "stackr-kit/0001_stackr_user,stackr-kit/0002_stackr_device_session,0001_things"
+        kit_migrations_then("0001_things")
     );
     ServiceRuntime::from_lookup(spec(Flavor::None, V2), &lookup)
         .await
@@ -146,4 +146,14 @@ async fn configuration_errors_name_the_variable() {
         .err()
         .unwrap();
     assert!(err.to_string().contains("DATABASE_URL"), "{err}");
+}
+
+/// The kit's migration names in order, then the service's `own` ones (comma-joined).
+fn kit_migrations_then(own: &str) -> String {
+    stackr_kit::migrate::KIT_MIGRATIONS
+        .iter()
+        .map(|m| m.name)
+        .chain([own])
+        .collect::<Vec<_>>()
+        .join(",")
 }

@@ -7,11 +7,11 @@ use super::{Flavor, Guard, Inner};
 use crate::auth::AuthClient;
 use crate::cache::{SessionCache, DEFAULT_CAPACITY};
 use crate::config::{ConfigError, DEFAULT_SESSION_CACHE_TTL};
-use crate::device::{DeviceSessions, DEFAULT_DEVICE_SESSION_TTL};
+use crate::device::{DeviceSessions, OwnerStatuses, DEFAULT_DEVICE_SESSION_TTL};
 use crate::provision::Provisioner;
 
 /// Configures a [`Guard`]. Flavor defaults: `flexible` provisions and has device sessions (both
-/// need the service database and, for provisioning, the service credential).
+/// need the service database and the service credential).
 pub struct GuardBuilder {
     flavor: Flavor,
     auth: AuthClient,
@@ -81,8 +81,8 @@ impl GuardBuilder {
             return Ok(Guard::disabled());
         }
         let provisioning = self.provisioning.unwrap_or(self.flavor.provisions());
-        let needs_db = provisioning || self.flavor.has_device_sessions();
-        if needs_db && self.database.is_none() {
+        let needs_db_and_credential = provisioning || self.flavor.has_device_sessions();
+        if needs_db_and_credential && self.database.is_none() {
             return Err(ConfigError::Invalid {
                 var: "DATABASE_URL",
                 reason: format!(
@@ -91,13 +91,18 @@ impl GuardBuilder {
                 ),
             });
         }
-        if provisioning && !self.auth.has_credential() {
+        // Device sessions ask auth about their owners with the service credential.
+        if needs_db_and_credential && !self.auth.has_credential() {
             return Err(ConfigError::Missing {
                 var: "SERVICE_CREDENTIAL_FILE",
             });
         }
         let provisioner = provisioning
             .then(|| Provisioner::new(self.database.clone().expect("checked"), self.auth.clone()));
+        let owners = self
+            .flavor
+            .has_device_sessions()
+            .then(|| OwnerStatuses::new(self.auth.clone(), self.cache_ttl));
         let devices = self.flavor.has_device_sessions().then(|| {
             DeviceSessions::new(
                 self.database.clone().expect("checked"),
@@ -112,6 +117,7 @@ impl GuardBuilder {
                 allowed_roles: self.allowed_roles,
                 provisioner,
                 devices,
+                owners,
             }),
         })
     }

@@ -24,7 +24,7 @@ pub use rejection::GuardRejection;
 
 use crate::auth::{AuthClient, User, VerifiedSession};
 use crate::cache::SessionCache;
-use crate::device::DeviceSessions;
+use crate::device::{DeviceSessions, OwnerStatuses};
 use crate::provision::{ProvisionError, Provisioner};
 
 /// Every cookie name auth can set for a session (`better-auth.session_token`, and the
@@ -50,6 +50,8 @@ struct Inner {
     allowed_roles: Vec<String>,
     provisioner: Option<Provisioner>,
     devices: Option<DeviceSessions>,
+    /// With `devices`: auth's word on each device session's owner.
+    owners: Option<OwnerStatuses>,
 }
 
 impl Guard {
@@ -68,6 +70,7 @@ impl Guard {
                 allowed_roles: Vec::new(),
                 provisioner: None,
                 devices: None,
+                owners: None,
             }),
         }
     }
@@ -110,8 +113,9 @@ impl Guard {
 
     /// A device session when the request carries `x-device-session-token` (and this guard has
     /// device sessions), otherwise the cookie path of [`Guard::authenticate`]. A presented device
-    /// token that is unknown, expired or revoked is a 401: it never falls back to the cookie, so
-    /// a request's identity does not depend on which of two credentials happened to work.
+    /// token that is unknown, expired or revoked, or whose owner auth no longer vouches for
+    /// (banned, deleted, sessions revoked since it was created), is a 401: it never falls back to
+    /// the cookie, so a request's identity does not depend on which of two credentials worked.
     pub async fn authenticate_or_device(
         &self,
         headers: &HeaderMap,
@@ -123,7 +127,12 @@ impl Guard {
                 .to_str()
                 .map_err(|_| GuardRejection::Unauthenticated)?;
             return match devices.verify(token).await {
-                Ok(Some(device)) => Ok(Principal::Device(device)),
+                Ok(Some(device)) => {
+                    self.owners()?
+                        .admit(&device.user_id, device.owner_epoch)
+                        .await?;
+                    Ok(Principal::Device(device))
+                }
                 Ok(None) => Err(GuardRejection::Unauthenticated),
                 Err(e) => {
                     tracing::error!(error = %e, "device session lookup failed");
@@ -132,6 +141,39 @@ impl Guard {
             };
         }
         self.authenticate(headers).await.map(Principal::User)
+    }
+
+    /// The credential epoch to stamp on a device session `user` is creating: read from auth first,
+    /// then the creating cookie is verified again with auth (never from the cache). A revocation
+    /// deletes the sessions before moving the epoch on, so either the cookie check fails or the
+    /// epoch read is already stale and the new device session dies with the others.
+    pub(crate) async fn epoch_for_new_device(
+        &self,
+        user: &Authenticated,
+        headers: &HeaderMap,
+    ) -> Result<i64, GuardRejection> {
+        let auth = self
+            .inner
+            .auth
+            .as_ref()
+            .ok_or(GuardRejection::NotConfigured)?;
+        let epoch = self.owners()?.current_epoch(&user.user().id).await?;
+        let cookie = cookie_header(headers).ok_or(GuardRejection::Unauthenticated)?;
+        match auth.get_session(&cookie).await {
+            Ok(Some(fresh)) if fresh.user.id == user.user().id => Ok(epoch),
+            Ok(_) => Err(GuardRejection::Unauthenticated),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot verify session with auth; failing closed");
+                Err(GuardRejection::AuthUnavailable)
+            }
+        }
+    }
+
+    fn owners(&self) -> Result<&OwnerStatuses, GuardRejection> {
+        self.inner
+            .owners
+            .as_ref()
+            .ok_or(GuardRejection::NotConfigured)
     }
 
     async fn verify_cookie(

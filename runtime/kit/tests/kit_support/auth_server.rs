@@ -12,6 +12,8 @@ pub const AUTH_SECRET: &str = "kit-tests-secret-0123456789abcdef0123456789abcd";
 
 pub struct AuthServer {
     pub url: String,
+    /// Auth's dev mailbox (password-reset links land here).
+    pub mail_dir: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -28,6 +30,8 @@ impl AuthServer {
         );
         // Tests sign many users up from one address.
         config.rate_limits = false;
+        let mail_dir = tempfile::tempdir().unwrap();
+        config.mail = stackr_auth::config::MailConfig::Mailbox(mail_dir.path().to_owned());
         // Tests change auth's tables directly (roles), which auth's own short get-session cache
         // (invalidated only by changes made through auth) would hide for up to its TTL.
         config.session_cache_ttl = std::time::Duration::ZERO;
@@ -71,6 +75,7 @@ impl AuthServer {
             .expect("stackr-auth failed to start");
         AuthServer {
             url,
+            mail_dir,
             stop: Some(stop_tx),
             thread: Some(thread),
         }

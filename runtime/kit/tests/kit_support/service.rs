@@ -168,6 +168,43 @@ impl Stack {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
+    /// `POST /device-sessions` with `who`'s cookie from a trusted origin; the new token.
+    pub async fn create_device_session(&self, who: &SignedIn) -> String {
+        let (status, created) = self
+            .request(
+                reqwest::Method::POST,
+                "/device-sessions",
+                &[("cookie", &who.cookie), ("origin", &self.auth.url)],
+            )
+            .await;
+        assert_eq!(status, 201, "creating a device session: {created}");
+        created["token"].as_str().unwrap().to_owned()
+    }
+
+    /// The status `/flex/me` answers a device presenting `token`.
+    pub async fn device_status(&self, token: &str) -> u16 {
+        self.get("/flex/me", &[("x-device-session-token", token)])
+            .await
+            .0
+            .as_u16()
+    }
+
+    /// Waits (up to `within`) for `/flex/me` to refuse the device token with 401.
+    pub async fn wait_device_refused(&self, token: &str, within: std::time::Duration) {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            let status = self.device_status(token).await;
+            if status == 401 {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the device session still answers {status} {within:?} after its owner's sessions ended"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     /// SQL as superuser in the service's own database.
     pub fn service_sql(&self, sql: &str) -> String {
         self.pg.psql("core", sql)
