@@ -46,6 +46,8 @@ impl AuthClient {
             .no_proxy()
             .timeout(REQUEST_TIMEOUT)
             .connect_timeout(CONNECT_TIMEOUT)
+            // A redirect from auth is not an answer: fail closed rather than ask someone else.
+            .redirect(reqwest::redirect::Policy::none())
             .pool_max_idle_per_host(256)
             .tcp_nodelay(true)
             .build()

@@ -190,8 +190,10 @@ impl Guard {
             None => auth.get_session(cookie).await.map(|v| v.map(Arc::new)),
         };
         match answer {
-            Ok(Some(verified)) => Ok(verified),
-            Ok(None) => Err(GuardRejection::Unauthenticated),
+            // Auth should never vouch for an expired session; if it does (clock trouble, a
+            // stale copy), or a cached copy outlives it, the session's own expiry still wins.
+            Ok(Some(verified)) if verified.session.expires_at > chrono::Utc::now() => Ok(verified),
+            Ok(_) => Err(GuardRejection::Unauthenticated),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot verify session with auth; failing closed");
                 Err(GuardRejection::AuthUnavailable)

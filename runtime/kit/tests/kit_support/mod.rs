@@ -11,5 +11,5 @@ pub mod service;
 
 pub use auth_server::AuthServer;
 pub use browser::{Browser, SignedIn};
-pub use counting_proxy::CountingProxy;
+pub use counting_proxy::{Answer, CountingProxy};
 pub use service::{Stack, StackOptions};
