@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use deadpool_postgres::Pool;
 
-use super::{Flavor, Guard, Inner};
+use super::{Flavor, Guard, Inner, TrustedOrigins};
 use crate::auth::AuthClient;
 use crate::cache::{SessionCache, DEFAULT_CAPACITY};
 use crate::config::{ConfigError, DEFAULT_SESSION_CACHE_TTL};
@@ -18,6 +18,7 @@ pub struct GuardBuilder {
     cache_ttl: Duration,
     cache_capacity: usize,
     allowed_roles: Vec<String>,
+    origins: TrustedOrigins,
     database: Option<Pool>,
     provisioning: Option<bool>,
     device_session_ttl: Duration,
@@ -31,6 +32,7 @@ impl GuardBuilder {
             cache_ttl: DEFAULT_SESSION_CACHE_TTL,
             cache_capacity: DEFAULT_CAPACITY,
             allowed_roles: Vec::new(),
+            origins: TrustedOrigins::default(),
             database: None,
             provisioning: None,
             device_session_ttl: DEFAULT_DEVICE_SESSION_TTL,
@@ -55,6 +57,13 @@ impl GuardBuilder {
         R: Into<String>,
     {
         self.allowed_roles = roles.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Browser origins whose pages may make cookie-authenticated state changes (`TRUSTED_ORIGINS`);
+    /// none by default, so such requests are refused until the deployment names its front ends.
+    pub fn trusted_origins(mut self, origins: TrustedOrigins) -> Self {
+        self.origins = origins;
         self
     }
 
@@ -115,6 +124,7 @@ impl GuardBuilder {
                 cache: SessionCache::new(self.cache_ttl, self.cache_capacity),
                 auth: Some(self.auth),
                 allowed_roles: self.allowed_roles,
+                origins: self.origins,
                 provisioner,
                 devices,
                 owners,

@@ -10,16 +10,18 @@ mod build;
 mod extract;
 mod flavor;
 mod middleware;
+mod origin;
 mod rejection;
 
 use std::sync::Arc;
 
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Method};
 
 pub use build::GuardBuilder;
 pub use extract::{Authenticated, Principal};
 pub use flavor::Flavor;
 pub use middleware::{require_auth, require_auth_or_device_session};
+pub use origin::TrustedOrigins;
 pub use rejection::GuardRejection;
 
 use crate::auth::{AuthClient, User, VerifiedSession};
@@ -48,6 +50,8 @@ struct Inner {
     cache: Option<SessionCache>,
     /// Role-gated only: the roles that pass besides `admin`.
     allowed_roles: Vec<String>,
+    /// Where cookie-carrying state changes may come from.
+    origins: TrustedOrigins,
     provisioner: Option<Provisioner>,
     devices: Option<DeviceSessions>,
     /// With `devices`: auth's word on each device session's owner.
@@ -68,6 +72,7 @@ impl Guard {
                 auth: None,
                 cache: None,
                 allowed_roles: Vec::new(),
+                origins: TrustedOrigins::default(),
                 provisioner: None,
                 devices: None,
                 owners: None,
@@ -86,6 +91,12 @@ impl Guard {
     /// The device-session store (flavor `flexible`), for creating and revoking device sessions.
     pub fn device_sessions(&self) -> Option<&DeviceSessions> {
         self.inner.devices.as_ref()
+    }
+
+    /// The CSRF check every extractor and middleware of the guard runs first: a state-changing
+    /// request carrying a cookie must come from a trusted origin (see [`TrustedOrigins`]).
+    pub fn check_origin(&self, method: &Method, headers: &HeaderMap) -> Result<(), GuardRejection> {
+        self.inner.origins.check(method, headers)
     }
 
     /// Authenticates a signed-in user from the request's cookie: auth's answer (or a cached copy

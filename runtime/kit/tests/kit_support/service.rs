@@ -108,6 +108,8 @@ impl Stack {
                 write("core-credential", options.service_credential),
             ),
             ("SESSION_CACHE_TTL_MS", options.cache_ttl_ms.to_string()),
+            // The pages that may change things with the cookie: the one origin the tests use.
+            ("TRUSTED_ORIGINS", auth.url.clone()),
         ]);
         let lookup = move |k: &str| env.get(k).cloned();
         let spec = ServiceSpec {
@@ -166,6 +168,11 @@ impl Stack {
         let status = res.status();
         let text = res.text().await.unwrap();
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// The browser origin the service trusts (`TRUSTED_ORIGINS`).
+    pub fn trusted_origin(&self) -> &str {
+        &self.auth.url
     }
 
     /// `POST /device-sessions` with `who`'s cookie from a trusted origin; the new token.
@@ -231,11 +238,12 @@ impl Drop for Stack {
     }
 }
 
-/// The routes a scaffolded service would have, plus one unprotected route for comparison and a
-/// router protected as a whole by the middleware form of the guard.
+/// The routes a scaffolded service would have (reads and a state change of the user's own), plus
+/// one unprotected route for comparison and a router protected as a whole by the middleware form
+/// of the guard.
 fn test_routes(flavor: Flavor, guard: Guard) -> Router<ServiceState> {
     let layered = Router::new()
-        .route("/layered/me", get(me))
+        .route("/layered/me", get(me).post(me))
         .route(
             "/layered/extension",
             get(|Extension(user): Extension<Authenticated>| async move {
@@ -246,6 +254,7 @@ fn test_routes(flavor: Flavor, guard: Guard) -> Router<ServiceState> {
     let router = Router::new()
         .route("/public", get(|| async { Json(json!({"public": true})) }))
         .route("/me", get(me))
+        .route("/notes", axum::routing::post(me))
         .merge(layered);
     if flavor == Flavor::Flexible {
         router
