@@ -20,7 +20,16 @@ pub struct AuthServer {
 
 impl AuthServer {
     /// `database_url`: auth's own database; `services`: (name, credential) allowed to provision.
+    /// Rate limits off: tests sign many users up from one address.
     pub fn start(database_url: &str, services: &[(&str, &str)]) -> AuthServer {
+        Self::start_with(database_url, services, false)
+    }
+
+    pub fn start_with(
+        database_url: &str,
+        services: &[(&str, &str)],
+        rate_limits: bool,
+    ) -> AuthServer {
         let port = stackr_testkit::free_port();
         let url = format!("http://localhost:{port}");
         let mut config = AuthConfig::new(
@@ -28,8 +37,7 @@ impl AuthServer {
             tokio_postgres::Config::from_str(database_url).expect("auth database url"),
             url::Url::parse(&url).unwrap(),
         );
-        // Tests sign many users up from one address.
-        config.rate_limits = false;
+        config.rate_limits = rate_limits;
         let mail_dir = tempfile::tempdir().unwrap();
         config.mail = stackr_auth::config::MailConfig::Mailbox(mail_dir.path().to_owned());
         // Tests change auth's tables directly (roles), which auth's own short get-session cache

@@ -37,8 +37,18 @@ impl SignedIn {
 
 impl Browser {
     pub fn new(auth_url: &str) -> Self {
+        Self::from_address(auth_url, [127, 0, 0, 1].into())
+    }
+
+    /// A browser whose connections come from `address` (any of 127.0.0.0/8 reaches auth on
+    /// loopback), so per-address rate limits see a different client.
+    pub fn from_address(auth_url: &str, address: std::net::IpAddr) -> Self {
         Browser {
-            http: reqwest::Client::builder().no_proxy().build().unwrap(),
+            http: reqwest::Client::builder()
+                .no_proxy()
+                .local_address(address)
+                .build()
+                .unwrap(),
             auth_url: auth_url.to_owned(),
         }
     }

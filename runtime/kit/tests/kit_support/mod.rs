@@ -12,4 +12,4 @@ pub mod service;
 pub use auth_server::AuthServer;
 pub use browser::{Browser, SignedIn};
 pub use counting_proxy::{Answer, CountingProxy};
-pub use service::{Stack, StackOptions};
+pub use service::{credential_of, Stack, StackOptions};
