@@ -63,6 +63,15 @@ fn expect(want: u16, got: (StatusCode, Value)) -> Result<(), String> {
     }
 }
 
+/// `Ok` when the answer counts as a refusal, else what came back.
+fn refused(ok: bool, status: StatusCode, body: impl std::fmt::Display) -> Result<(), String> {
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("answered {status} {body}"))
+    }
+}
+
 fn unchanged(what: &str, before: &str, after: &str) -> Result<(), String> {
     if before == after {
         Ok(())
@@ -203,39 +212,25 @@ async fn cookie_attacks(t: &Target, attacks: &mut Attacks) {
             expect(401, t.core(Method::GET, "/me", &[("cookie", &both)]).await)
         })
         .await;
-    attacks
-        .run(
-            "alice's tampered cookie beside mallory's valid one → never alice",
-            async {
-                let both = format!("{tampered}; {}", t.mallory.cookie);
-                let (status, body) = t.core(Method::GET, "/me", &[("cookie", &both)]).await;
-                if body["id"] == t.alice.user_id.as_str() {
-                    Err(format!("answered as alice: {status} {body}"))
-                } else {
-                    Ok(())
-                }
-            },
-        )
-        .await;
-    attacks
-        .run(
-            "mallory's valid cookie in a second cookie header after alice's tampered one → never alice",
-            async {
-                let (status, body) = t
-                    .core(
-                        Method::GET,
-                        "/me",
-                        &[("cookie", &tampered), ("cookie", &t.mallory.cookie)],
-                    )
-                    .await;
-                if body["id"] == t.alice.user_id.as_str() {
-                    Err(format!("answered as alice: {status} {body}"))
-                } else {
-                    Ok(())
-                }
-            },
-        )
-        .await;
+    let joined = format!("{tampered}; {}", t.mallory.cookie);
+    let beside: [(&str, Vec<(&str, &str)>); 2] = [
+        (
+            "alice's tampered cookie beside mallory's valid one",
+            vec![("cookie", &joined)],
+        ),
+        (
+            "mallory's valid cookie in a second cookie header after alice's tampered one",
+            vec![("cookie", &tampered), ("cookie", &t.mallory.cookie)],
+        ),
+    ];
+    for (name, headers) in beside {
+        attacks
+            .run(&format!("{name} → never alice"), async {
+                let (status, body) = t.core(Method::GET, "/me", &headers).await;
+                refused(body["id"] != t.alice.user_id.as_str(), status, body)
+            })
+            .await;
+    }
     attacks
         .run("no user was provisioned by any forged cookie", async {
             unchanged("stackr_user rows", &users_before, &t.core_users())
@@ -324,11 +319,11 @@ async fn header_attacks(t: &Target, attacks: &mut Attacks) {
                             &[("cookie", &t.mallory.cookie), (header, &t.alice.user_id)],
                         )
                         .await;
-                    if status == 200 && body["userId"] == t.mallory.user_id.as_str() {
-                        Ok(())
-                    } else {
-                        Err(format!("answered {status} {body}"))
-                    }
+                    refused(
+                        status == 200 && body["userId"] == t.mallory.user_id.as_str(),
+                        status,
+                        body,
+                    )
                 },
             )
             .await;
@@ -341,7 +336,7 @@ async fn csrf_attacks(t: &Target, attacks: &mut Attacks) {
     let devices_before = t.device_sessions();
     let look_alike = format!("{}.evil.example", t.stack.trusted_origin());
     let null_cross_site: &[(&str, &str)] = &[("origin", "null"), ("sec-fetch-site", "cross-site")];
-    let variants: [(&str, Vec<(&str, &str)>, &str); 6] = [
+    let variants = [
         (
             "foreign Origin, text/plain body",
             vec![("origin", FOREIGN), ("content-type", "text/plain")],
@@ -374,32 +369,22 @@ async fn csrf_attacks(t: &Target, attacks: &mut Attacks) {
         headers.extend(extra.iter().copied());
         let mut editor_headers = vec![("cookie", t.editor.cookie.as_str())];
         editor_headers.extend(extra.iter().copied());
-        attacks
-            .run(
-                &format!("CSRF POST /device-sessions at core, {name} → 403 {code}"),
-                async {
-                    let (status, body) = t.core(Method::POST, "/device-sessions", &headers).await;
-                    if status == 403 && body["code"] == *code {
-                        Ok(())
-                    } else {
-                        Err(format!("answered {status} {body}"))
-                    }
-                },
-            )
-            .await;
-        attacks
-            .run(
-                &format!("CSRF POST /notes at staff, {name} → 403 {code}"),
-                async {
-                    let (status, body) = t.staff(Method::POST, "/notes", &editor_headers).await;
-                    if status == 403 && body["code"] == *code {
-                        Ok(())
-                    } else {
-                        Err(format!("answered {status} {body}"))
-                    }
-                },
-            )
-            .await;
+        let targets = [
+            ("core", &t.stack.service_url, "/device-sessions", &headers),
+            ("staff", &t.staff, "/notes", &editor_headers),
+        ];
+        for (service, base, path, headers) in targets {
+            attacks
+                .run(
+                    &format!("CSRF POST {path} at {service}, {name} → 403 {code}"),
+                    async {
+                        let (status, body) =
+                            t.stack.request_at(base, Method::POST, path, headers).await;
+                        refused(status == 403 && body["code"] == *code, status, body)
+                    },
+                )
+                .await;
+        }
     }
     attacks
         .run(
@@ -550,11 +535,7 @@ async fn provisioning_attacks(t: &Target, attacks: &mut Attacks) {
                 let res = req.send().await.map_err(|e| e.to_string())?;
                 let status = res.status();
                 let body = res.text().await.unwrap_or_default();
-                if status == 403 && !body.contains("credentialEpoch") {
-                    Ok(())
-                } else {
-                    Err(format!("answered {status} {body}"))
-                }
+                refused(status == 403 && !body.contains("credentialEpoch"), status, body)
             })
             .await;
     }

@@ -88,18 +88,24 @@ impl AuthClient {
         parse_get_session(&body)
     }
 
+    /// `request` proving this service (name and credential), or `None` without a credential.
+    fn as_service(&self, request: reqwest::RequestBuilder) -> Option<reqwest::RequestBuilder> {
+        let credential = self.credential.as_ref()?;
+        Some(
+            request
+                .header("x-stackr-service", &self.service)
+                .header(AUTHORIZATION, format!("Bearer {}", credential.expose())),
+        )
+    }
+
     /// Tells auth that this service now holds a record for the cookie's user
     /// (docs/runtime-contract.md, "Provisioning protocol").
     pub async fn provision(&self, cookie: &str) -> Result<ProvisionOutcome, AuthError> {
-        let Some(credential) = &self.credential else {
+        let Some(request) = self.as_service(self.http.post(self.provision_url.clone())) else {
             return Ok(ProvisionOutcome::CredentialRejected);
         };
-        let response = self
-            .http
-            .post(self.provision_url.clone())
+        let response = request
             .header(COOKIE, cookie)
-            .header("x-stackr-service", &self.service)
-            .header(AUTHORIZATION, format!("Bearer {}", credential.expose()))
             .send()
             .await
             .map_err(AuthError::Unreachable)?;
@@ -126,16 +132,11 @@ impl AuthClient {
     /// device session): `Ok(None)` once the user is deleted (docs/runtime-contract.md, "Owner
     /// status protocol"). Proven by this service's credential alone.
     pub async fn user_status(&self, user_id: &str) -> Result<Option<OwnerStatus>, AuthError> {
-        let Some(credential) = &self.credential else {
-            return Err(AuthError::CredentialRejected);
-        };
         let mut url = self.user_status_url.clone();
         url.query_pairs_mut().append_pair("userId", user_id);
         let response = self
-            .http
-            .get(url)
-            .header("x-stackr-service", &self.service)
-            .header(AUTHORIZATION, format!("Bearer {}", credential.expose()))
+            .as_service(self.http.get(url))
+            .ok_or(AuthError::CredentialRejected)?
             .send()
             .await
             .map_err(AuthError::Unreachable)?;
