@@ -24,7 +24,7 @@ pub use middleware::{require_auth, require_auth_or_device_session};
 pub use origin::TrustedOrigins;
 pub use rejection::GuardRejection;
 
-use crate::auth::{AuthClient, User, VerifiedSession};
+use crate::auth::{AuthClient, AuthError, User, VerifiedSession};
 use crate::cache::SessionCache;
 use crate::device::{DeviceSessions, OwnerStatuses};
 use crate::provision::{ProvisionError, Provisioner};
@@ -170,13 +170,11 @@ impl Guard {
             .ok_or(GuardRejection::NotConfigured)?;
         let epoch = self.owners()?.current_epoch(&user.user().id).await?;
         let cookie = cookie_header(headers).ok_or(GuardRejection::Unauthenticated)?;
-        match auth.get_session(&cookie).await {
-            Ok(Some(fresh)) if fresh.user.id == user.user().id => Ok(epoch),
-            Ok(_) => Err(GuardRejection::Unauthenticated),
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot verify session with auth; failing closed");
-                Err(GuardRejection::AuthUnavailable)
-            }
+        let fresh = verdict(auth.get_session(&cookie).await.map(|v| v.map(Arc::new)))?;
+        if fresh.user.id == user.user().id {
+            Ok(epoch)
+        } else {
+            Err(GuardRejection::Unauthenticated)
         }
     }
 
@@ -200,16 +198,7 @@ impl Guard {
             }
             None => auth.get_session(cookie).await.map(|v| v.map(Arc::new)),
         };
-        match answer {
-            // Auth should never vouch for an expired session; if it does (clock trouble, a
-            // stale copy), or a cached copy outlives it, the session's own expiry still wins.
-            Ok(Some(verified)) if verified.session.expires_at > chrono::Utc::now() => Ok(verified),
-            Ok(_) => Err(GuardRejection::Unauthenticated),
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot verify session with auth; failing closed");
-                Err(GuardRejection::AuthUnavailable)
-            }
-        }
+        verdict(answer)
     }
 
     fn check_roles(&self, user: &User) -> Result<(), GuardRejection> {
@@ -220,6 +209,22 @@ impl Guard {
             Ok(())
         } else {
             Err(GuardRejection::Forbidden)
+        }
+    }
+}
+
+/// What auth's answer (or a cached copy of it) about a cookie means for the request.
+fn verdict(
+    answer: Result<Option<Arc<VerifiedSession>>, AuthError>,
+) -> Result<Arc<VerifiedSession>, GuardRejection> {
+    match answer {
+        // Auth should never vouch for an expired session; if it does (clock trouble, a stale
+        // copy), or a cached copy outlives it, the session's own expiry still wins.
+        Ok(Some(verified)) if verified.session.expires_at > chrono::Utc::now() => Ok(verified),
+        Ok(_) => Err(GuardRejection::Unauthenticated),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot verify session with auth; failing closed");
+            Err(GuardRejection::AuthUnavailable)
         }
     }
 }
