@@ -38,6 +38,8 @@ let
     AUTH_URL = "http://127.0.0.1:${toString auth.port}";
     SERVICE_CREDENTIAL_FILE = "%d/credential";
     SESSION_CACHE_TTL_MS = "3000";
+    # The browser origins auth trusts: cookie-authenticated state changes only from those pages.
+    TRUSTED_ORIGINS = lib.concatStringsSep "," ([ cfg.auth.baseUrl ] ++ cfg.auth.trustedOrigins);
   } // {
     STACKR_QUEUE = name;
     STACKR_QUEUE_PREFIX = "bull";

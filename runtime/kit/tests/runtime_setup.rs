@@ -67,7 +67,7 @@ async fn migrations_apply_once_in_order_and_edits_are_refused() {
             "svc",
             "SELECT string_agg(name, ',' ORDER BY applied_at, name) FROM stackr_schema_migrations"
         ),
-        "stackr-kit/0001_stackr_user,stackr-kit/0002_stackr_device_session,0001_things"
+        kit_migrations_then("0001_things")
     );
     ServiceRuntime::from_lookup(spec(Flavor::None, V2), &lookup)
         .await
@@ -164,4 +164,14 @@ async fn the_service_redis_connection_waits_for_slow_replies() {
     );
     let answer: redis::RedisResult<String> = busy.invoke_async(&mut conn).await;
     assert_eq!(answer.as_deref().map_err(|e| e.to_string()), Ok("done"));
+}
+
+/// The kit's migration names in order, then the service's `own` ones (comma-joined).
+fn kit_migrations_then(own: &str) -> String {
+    stackr_kit::migrate::KIT_MIGRATIONS
+        .iter()
+        .map(|m| m.name)
+        .chain([own])
+        .collect::<Vec<_>>()
+        .join(",")
 }

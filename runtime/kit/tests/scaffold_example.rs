@@ -93,6 +93,7 @@ impl Fixture {
             ("AUTH_URL", self.auth.url.clone()),
             ("SERVICE_CREDENTIAL_FILE", secret("core-credential")),
             ("SESSION_CACHE_TTL_MS", "3000".into()),
+            ("TRUSTED_ORIGINS", self.auth.url.clone()),
             ("RUST_LOG", "info".into()),
         ]
     }
@@ -164,9 +165,21 @@ async fn scaffold_serves_health_me_domain_and_devices_then_shuts_down_gracefully
         "1"
     );
 
+    // The scaffold's own state change is CSRF-protected by default: a foreign page is refused.
     let res = http
         .post(format!("{base}/notes"))
         .header("cookie", &alice.cookie)
+        .header("origin", "https://evil.example")
+        .header("content-type", "text/plain")
+        .body(r#"{"text": "forged"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let res = http
+        .post(format!("{base}/notes"))
+        .header("cookie", &alice.cookie)
+        .header("origin", &fx.auth.url)
         .json(&json!({"text": "hello"}))
         .send()
         .await
@@ -175,6 +188,7 @@ async fn scaffold_serves_health_me_domain_and_devices_then_shuts_down_gracefully
     let created: Value = http
         .post(format!("{base}/device-sessions"))
         .header("cookie", &alice.cookie)
+        .header("origin", &fx.auth.url)
         .send()
         .await
         .unwrap()
@@ -194,6 +208,11 @@ async fn scaffold_serves_health_me_domain_and_devices_then_shuts_down_gracefully
     assert_eq!(
         notes["notes"][0]["text"], "hello",
         "the device acts for alice"
+    );
+    assert_eq!(
+        notes["notes"].as_array().map(Vec::len),
+        Some(1),
+        "the forged note was not stored"
     );
 
     // SIGTERM: graceful shutdown, exit status 0.

@@ -23,6 +23,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "service_account",
         include_str!("../../migrations/0003_service_account.sql"),
     ),
+    (
+        4,
+        "credential_epoch",
+        include_str!("../../migrations/0004_credential_epoch.sql"),
+    ),
 ];
 
 /// Arbitrary constant identifying "stackr-auth migrations" for `pg_advisory_xact_lock`.
