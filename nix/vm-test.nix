@@ -24,7 +24,7 @@ pkgs.testers.runNixOSTest {
     def redis(service, port, command):
         return f"REDISCLI_AUTH=$(cat {secrets}/{service}-redis-password) redis-cli -p {port} {command}"
 
-    # An API unit is active only once its /health answers.
+    # API and worker units are Type=notify: active once the process reports ready.
     def ready():
         machine.wait_for_unit("stackr-auth-api.service")
         machine.succeed("curl --fail --silent http://127.0.0.1:8888/health")

@@ -96,15 +96,14 @@ fn assert_artifacts_follow_plan(label: &str, plan: &Plan, files: &[RenderedFile]
         health_ports, plan_ports,
         "{label}: API ports the VM test probes"
     );
-    // Every `psql -U <role> -d <database>` the VM test runs names the plan's roles/databases;
-    // each service reaches its own, and at least one foreign pair is tried.
+    // Every `psql(service, role, port, database, sql)` call of the VM test names the plan's
+    // roles/databases; each service reaches its own, and at least one foreign pair is tried.
     let pairs: Vec<(String, String)> = vm
         .lines()
         .filter_map(|line| {
-            let mut words = line.split(" -U ").nth(1)?.split_whitespace();
-            let role = words.next()?;
-            (words.next()? == "-d")
-                .then(|| (role.to_owned(), words.next().unwrap_or_default().to_owned()))
+            let call = line.split("machine.").nth(1)?.split("psql(").nth(1)?;
+            let args: Vec<&str> = call.splitn(5, ", ").map(|a| a.trim_matches('"')).collect();
+            Some((args.get(1)?.to_string(), args.get(3)?.to_string()))
         })
         .collect();
     let db_names: BTreeSet<&str> = plan.services.iter().map(|s| s.db_name.as_str()).collect();

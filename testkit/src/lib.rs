@@ -6,12 +6,14 @@
 //!
 //! Also a stand-in for systemd's notification socket ([`NotifySocket`]), to check readiness.
 
+mod cargo_env;
 mod notify;
 mod ports;
 mod postgres;
 mod redis;
 mod tools;
 
+pub use cargo_env::without_cargo_package_env;
 pub use notify::NotifySocket;
 pub use ports::free_port;
 pub use postgres::TempPostgres;

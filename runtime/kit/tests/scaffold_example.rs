@@ -25,11 +25,12 @@ fn scaffolded_api_binary() -> PathBuf {
     static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     BUILT
         .get_or_init(|| {
-            let status = Command::new(env!("CARGO"))
-                .args(["build", "--workspace", "--bins"])
-                .current_dir(env!("CARGO_MANIFEST_DIR"))
-                .status()
-                .expect("run cargo build --workspace --bins");
+            let status =
+                stackr_testkit::without_cargo_package_env(&mut Command::new(env!("CARGO")))
+                    .args(["build", "--workspace", "--bins"])
+                    .current_dir(env!("CARGO_MANIFEST_DIR"))
+                    .status()
+                    .expect("run cargo build --workspace --bins");
             assert!(
                 status.success(),
                 "building the scaffolded core service failed"

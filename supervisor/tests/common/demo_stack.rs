@@ -159,7 +159,7 @@ impl DemoProject {
             self.target_dir.display()
         );
         let started = Instant::now();
-        let status = Command::new(&stack.shell.0)
+        let status = stackr_testkit::without_cargo_package_env(&mut Command::new(&stack.shell.0))
             .arg(&stack.shell.1)
             .arg(&build.command)
             .current_dir(&build.working_dir)

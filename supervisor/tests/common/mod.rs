@@ -191,6 +191,8 @@ impl Supervised {
         for (k, v) in env {
             cmd.env(k, v);
         }
+        // The demo stack's `build` process runs cargo: it must find the workspace built.
+        stackr_testkit::without_cargo_package_env(&mut cmd);
         let mut child = cmd.spawn().expect("re-execute the test binary");
         let out: Arc<(Mutex<Vec<String>>, Condvar)> = Arc::default();
         let stdout = child.stdout.take().unwrap();
