@@ -23,6 +23,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "service_account",
         include_str!("../../migrations/0003_service_account.sql"),
     ),
+    (
+        5,
+        "totp_last_step",
+        include_str!("../../migrations/0005_totp_last_step.sql"),
+    ),
 ];
 
 /// Arbitrary constant identifying "stackr-auth migrations" for `pg_advisory_xact_lock`.

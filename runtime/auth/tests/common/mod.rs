@@ -168,9 +168,16 @@ pub struct Client {
 
 impl Client {
     pub fn new(base: &str) -> Self {
+        Self::from_address(base, None)
+    }
+
+    /// A client whose connections come from `address` (any 127.x.y.z works on loopback), so
+    /// per-IP rate limits see it as a client of its own.
+    pub fn from_address(base: &str, address: Option<std::net::IpAddr>) -> Self {
         Client {
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
+                .local_address(address)
                 .build()
                 .unwrap(),
             base: base.to_owned(),
@@ -278,9 +285,13 @@ pub fn key_from_uri(uri: &str) -> Vec<u8> {
 
 /// The TOTP code an authenticator app shows for `key` right now.
 pub fn totp_now(key: &[u8]) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    stackr_auth::totp::code_at(key, now)
+    totp_steps_from_now(key, 0)
+}
+
+/// The code `steps` 30-second steps away from now (the server accepts one step either side). A
+/// step is accepted once per user, so a test that already used the current step uses the next.
+pub fn totp_steps_from_now(key: &[u8], steps: i64) -> String {
+    let now = stackr_auth::totp::now_secs() as i64;
+    let at = now + steps * stackr_auth::totp::PERIOD as i64;
+    stackr_auth::totp::code_at(key, at as u64)
 }

@@ -8,20 +8,19 @@ mod enable;
 mod verify;
 
 pub use backup_codes::generate as generate_backup_codes;
-pub use challenge::{start_challenge, trusted_device};
+pub use challenge::{start_challenge, trusted_device, MAX_ATTEMPTS};
 pub use enable::{disable, enable, get_totp_uri};
-pub use verify::{verify_backup_code, verify_totp};
+pub use verify::{verify_backup_code, verify_totp, LOCK_AFTER};
 
 use crate::crypto;
 use crate::db::two_factor::{self, TwoFactorRow};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
-/// The user's enrolment with its secret and backup codes decrypted.
+/// The user's enrolment with its TOTP key decrypted.
 pub(crate) struct Enrolment {
     pub row: TwoFactorRow,
     pub key: Vec<u8>,
-    pub backup_codes: Vec<String>,
 }
 
 pub(crate) async fn load_enrolment(
@@ -37,14 +36,14 @@ pub(crate) async fn load_enrolment(
             ApiError::internal("twoFactor secret does not decrypt with the auth secret")
         })?
         .into_bytes();
-    let backup_codes = crypto::decrypt(state.secret(), &row.backup_codes)
+    Ok(Enrolment { row, key })
+}
+
+/// The backup codes in their stored (sealed) form; none when they do not open.
+pub(crate) fn open_backup_codes(state: &AppState, sealed: &str) -> Vec<String> {
+    crypto::decrypt(state.secret(), sealed)
         .and_then(|json| serde_json::from_str(&json).ok())
-        .unwrap_or_default();
-    Ok(Enrolment {
-        row,
-        key,
-        backup_codes,
-    })
+        .unwrap_or_default()
 }
 
 /// Password re-check required by enable/disable/get-totp-uri/generate-backup-codes.

@@ -1,0 +1,16 @@
+//! The adversarial suite: attacks a running stackr-auth (real PostgreSQL, rate limits on) the way
+//! an outside attacker would. Each attack states what it tries and what must happen instead, and
+//! checks that nothing was created or changed; the run ends with `attacks tried: N, refused: M`
+//! and fails unless every attack was refused.
+
+#[path = "../common/mod.rs"]
+mod common;
+mod harness;
+mod two_factor;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_attack_is_refused() {
+    let stack = harness::Stack::start().await;
+    let attacks = two_factor::attacks();
+    harness::run_all(stack, attacks).await;
+}
