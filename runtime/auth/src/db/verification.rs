@@ -75,8 +75,9 @@ pub async fn claim_use(
         .and_then(|r| r.get::<_, String>(0).parse().ok()))
 }
 
-/// Deletes every trust-device record of a user (`trust-device-…` → user id).
-pub async fn delete_trusted_devices(
+/// Deletes every row of one kind (identifier prefix) that belongs to a user (value = user id):
+/// a user's trusted devices, or their outstanding reset tokens.
+pub async fn delete_for_user(
     client: &Client,
     user_id: &str,
     prefix: &str,

@@ -133,7 +133,7 @@ pub async fn complete(client: &crate::db::Client, pending: &Pending) -> ApiResul
 
 /// Forgets every device the user trusted (2FA was turned off: re-enabling it must ask again).
 pub async fn forget_trusted_devices(client: &crate::db::Client, user_id: &str) -> ApiResult<()> {
-    Ok(verification::delete_trusted_devices(client, user_id, TRUST_DEVICE_PREFIX).await?)
+    Ok(verification::delete_for_user(client, user_id, TRUST_DEVICE_PREFIX).await?)
 }
 
 fn device_mac(state: &AppState, user_id: &str, id: &str) -> String {
