@@ -6,15 +6,20 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod harness;
+mod open_redirect;
 mod password_reset;
 mod two_factor;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_attack_is_refused() {
     let stack = harness::Stack::start().await;
-    let attacks = [two_factor::attacks(), password_reset::attacks()]
-        .into_iter()
-        .flatten()
-        .collect();
+    let attacks = [
+        two_factor::attacks(),
+        password_reset::attacks(),
+        open_redirect::attacks(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     harness::run_all(stack, attacks).await;
 }
