@@ -82,8 +82,9 @@ pub struct AuthConfig {
     /// Per-IP rate limits on sign-in/sign-up/reset/verification mail (`AUTH_RATE_LIMITS=off`
     /// disables them, e.g. for end-to-end tests that sign many users in from one address).
     pub rate_limits: bool,
-    /// Take the client address from `X-Forwarded-For` (only behind a trusted reverse proxy).
-    pub trust_forwarded_for: bool,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (`AUTH_TRUSTED_PROXIES`; see
+    /// `crate::client_ip`). Empty: the TCP peer is the client.
+    pub trusted_proxies: Vec<crate::client_ip::IpNet>,
     /// Sign-in requires a verified email (BetterAuth `requireEmailVerification`).
     pub require_email_verification: bool,
     pub session: SessionSettings,
@@ -204,6 +205,21 @@ fn provision_services_from_env() -> anyhow::Result<BTreeMap<String, Secret>> {
     Ok(services)
 }
 
+/// `AUTH_TRUSTED_PROXIES`: comma list of addresses or CIDR blocks. The old all-or-nothing switch
+/// is refused rather than ignored, so a deployment relying on it notices.
+fn trusted_proxies_from_env() -> anyhow::Result<Vec<crate::client_ip::IpNet>> {
+    if var("AUTH_TRUST_FORWARDED_FOR").is_some() {
+        bail!("AUTH_TRUST_FORWARDED_FOR is no longer supported: list the addresses of your reverse proxies in AUTH_TRUSTED_PROXIES instead (comma-separated addresses or CIDR blocks)");
+    }
+    var("AUTH_TRUSTED_PROXIES")
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().map_err(|e| anyhow!("AUTH_TRUSTED_PROXIES: {e}")))
+        .collect()
+}
+
 fn mail_from_env() -> anyhow::Result<MailConfig> {
     if let Some(url) = var("AUTH_SMTP_URL") {
         let password = match var("AUTH_SMTP_PASSWORD_FILE") {
@@ -267,7 +283,7 @@ impl AuthConfig {
             mail_from: var("AUTH_MAIL_FROM")
                 .unwrap_or_else(|| "stackr <no-reply@localhost>".into()),
             rate_limits: parse_bool("AUTH_RATE_LIMITS", true)?,
-            trust_forwarded_for: parse_bool("AUTH_TRUST_FORWARDED_FOR", false)?,
+            trusted_proxies: trusted_proxies_from_env()?,
             require_email_verification: parse_bool("AUTH_REQUIRE_EMAIL_VERIFICATION", false)?,
             session: SessionSettings::default(),
             pool_size,
@@ -288,7 +304,7 @@ impl AuthConfig {
             mail: MailConfig::Disabled,
             mail_from: "stackr <no-reply@localhost>".into(),
             rate_limits: true,
-            trust_forwarded_for: false,
+            trusted_proxies: Vec::new(),
             require_email_verification: false,
             session: SessionSettings::default(),
             pool_size: 16,

@@ -24,7 +24,7 @@
 //! `DATABASE_PASSWORD_FILE`, `AUTH_TRUSTED_ORIGINS`, `AUTH_ADMIN_PORT`, `AUTH_PROVISION_SERVICES`
 //! with `AUTH_SERVICE_CREDENTIALS_DIR`, `AUTH_MAIL_DIR`, `AUTH_SMTP_URL` with
 //! `AUTH_SMTP_PASSWORD_FILE`, `AUTH_MAIL_FROM`; stackr-auth specific: `AUTH_RATE_LIMITS` (`on`/`off`, default on),
-//! `AUTH_TRUST_FORWARDED_FOR` (default off), `AUTH_REQUIRE_EMAIL_VERIFICATION` (default off),
+//! `AUTH_TRUSTED_PROXIES` (default none), `AUTH_REQUIRE_EMAIL_VERIFICATION` (default off),
 //! `AUTH_DB_POOL_SIZE` (16), `AUTH_SESSION_CACHE_MS` (1000; see [`session_cache`]).
 //!
 //! ## Database

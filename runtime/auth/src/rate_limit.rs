@@ -115,7 +115,9 @@ impl RateLimiter {
 pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if let Some(rule) = rule_for(req.uri().path()) {
         let (parts, body) = req.into_parts();
-        let ip = crate::client_ip::resolve(&parts, state.config.trust_forwarded_for);
+        let ip = crate::client_ip::resolve(&parts, &state.config.trusted_proxies)
+            .map(|ip| ip.to_string())
+            .unwrap_or_default();
         if let Err(wait) = state.rate_limiter.consume(&ip, rule, Instant::now()) {
             tracing::warn!(rule = rule.name, ip = %ip, "rate limit hit");
             return ApiError::message_only(

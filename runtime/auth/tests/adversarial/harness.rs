@@ -34,6 +34,9 @@ pub struct Attack {
     pub run: Run,
 }
 
+/// The reverse proxy in front of auth (the only address whose `X-Forwarded-For` counts).
+pub const PROXY_ADDRESS: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 9, 9, 9));
+
 /// The stack under attack.
 pub struct Stack {
     pub server: TestServer,
@@ -53,6 +56,7 @@ impl Stack {
     pub async fn start() -> Arc<Self> {
         Self::start_with(Options {
             rate_limits: true,
+            trusted_proxies: vec![PROXY_ADDRESS.to_string()],
             ..Default::default()
         })
         .await

@@ -5,6 +5,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod forwarded_for;
 mod harness;
 mod open_redirect;
 mod password_reset;
@@ -17,6 +18,7 @@ async fn every_attack_is_refused() {
         two_factor::attacks(),
         password_reset::attacks(),
         open_redirect::attacks(),
+        forwarded_for::attacks(),
     ]
     .into_iter()
     .flatten()

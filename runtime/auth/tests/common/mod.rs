@@ -22,6 +22,8 @@ pub struct Options {
     pub https: bool,
     /// get-session cache TTL; `Some(0)` for tests that edit rows behind the service's back.
     pub session_cache_ms: Option<u64>,
+    /// `AUTH_TRUSTED_PROXIES`.
+    pub trusted_proxies: Vec<String>,
 }
 
 pub struct TestServer {
@@ -66,6 +68,11 @@ impl TestServer {
         config.trusted_origins = vec![APP_ORIGIN.to_owned()];
         config.rate_limits = opts.rate_limits;
         config.require_email_verification = opts.require_email_verification;
+        config.trusted_proxies = opts
+            .trusted_proxies
+            .iter()
+            .map(|p| p.parse().unwrap())
+            .collect();
         if let Some(ms) = opts.session_cache_ms {
             config.session_cache_ttl = std::time::Duration::from_millis(ms);
         }
