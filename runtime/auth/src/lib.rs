@@ -33,6 +33,7 @@
 //! so a database created by BetterAuth can be adopted as is; passwords hashed by BetterAuth
 //! (scrypt) are verified and upgraded to argon2id on the next sign-in.
 
+pub mod account_throttle;
 pub mod admin_page;
 pub mod body;
 pub mod cli;

@@ -111,12 +111,24 @@ impl RateLimiter {
     }
 }
 
+/// The key an address is limited under: IPv4 addresses one by one, IPv6 by /64 (one subscriber
+/// usually holds a whole /64 and could otherwise rotate through it).
+pub fn bucket(ip: std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        v4 => v4.to_string(),
+    }
+}
+
 /// Middleware: `429 {"message":"Too many requests. Please try again later."}` + `X-Retry-After`.
 pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if let Some(rule) = rule_for(req.uri().path()) {
         let (parts, body) = req.into_parts();
         let ip = crate::client_ip::resolve(&parts, &state.config.trusted_proxies)
-            .map(|ip| ip.to_string())
+            .map(bucket)
             .unwrap_or_default();
         if let Err(wait) = state.rate_limiter.consume(&ip, rule, Instant::now()) {
             tracing::warn!(rule = rule.name, ip = %ip, "rate limit hit");
@@ -150,6 +162,14 @@ mod tests {
         assert!(rl
             .consume("1.2.3.4", rule, t0 + Duration::from_secs(11))
             .is_ok());
+    }
+
+    #[test]
+    fn ipv6_addresses_share_their_64() {
+        let a = bucket("2001:db8:1:2::1".parse().unwrap());
+        assert_eq!(a, bucket("2001:db8:1:2:ffff::9".parse().unwrap()));
+        assert_ne!(a, bucket("2001:db8:1:3::1".parse().unwrap()));
+        assert_eq!(bucket("192.0.2.1".parse().unwrap()), "192.0.2.1");
     }
 
     #[test]

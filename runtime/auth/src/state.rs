@@ -15,6 +15,7 @@ pub struct Inner {
     pub cookies: CookieNames,
     pub trusted: TrustedOrigins,
     pub rate_limiter: RateLimiter,
+    pub account_throttle: crate::account_throttle::AccountThrottle,
     pub mailer: Mailer,
     pub session_cache: crate::session_cache::SessionCache,
     /// Services allowed to provision (sorted), reported as `has<Service>Account`.
@@ -52,6 +53,7 @@ impl AppState {
             cookies,
             trusted,
             rate_limiter,
+            account_throttle: Default::default(),
             mailer,
             session_cache,
             provision_services,

@@ -5,6 +5,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod credential_stuffing;
 mod forwarded_for;
 mod harness;
 mod open_redirect;
@@ -19,6 +20,7 @@ async fn every_attack_is_refused() {
         password_reset::attacks(),
         open_redirect::attacks(),
         forwarded_for::attacks(),
+        credential_stuffing::attacks(),
     ]
     .into_iter()
     .flatten()
