@@ -150,6 +150,18 @@ impl Body {
         }
     }
 
+    /// An optional number (JSON numbers of any size arrive as `f64`); `null` counts as absent.
+    pub fn opt_number(&mut self, key: &str) -> Option<f64> {
+        match self.map.get(key) {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) => n.as_f64(),
+            Some(_) => {
+                self.expected(key, "number");
+                None
+            }
+        }
+    }
+
     /// A required email address, lower-cased (BetterAuth stores emails lower-case).
     pub fn email(&mut self, key: &str) -> String {
         match self.map.get(key) {

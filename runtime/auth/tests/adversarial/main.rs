@@ -6,6 +6,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod credential_stuffing;
+mod extreme_numbers;
 mod forwarded_for;
 mod harness;
 mod open_redirect;
@@ -21,6 +22,7 @@ async fn every_attack_is_refused() {
         open_redirect::attacks(),
         forwarded_for::attacks(),
         credential_stuffing::attacks(),
+        extreme_numbers::attacks(),
     ]
     .into_iter()
     .flatten()
