@@ -10,6 +10,22 @@ use serde_json::{Map, Value};
 
 use crate::error::{ApiError, ApiResult};
 
+/// Caps on the free-text fields any route stores, mails or echoes, so nobody can park megabytes
+/// in a profile that every service then fetches (passwords have their own limit, answered as
+/// `PASSWORD_TOO_LONG`). Emails: RFC 5321's 254; URLs: what browsers reliably handle.
+pub const MAX_CHARS: &[(&str, usize)] = &[
+    ("name", 256),
+    ("email", 254),
+    ("image", 2048),
+    ("callbackURL", 2048),
+    ("redirectTo", 2048),
+    ("banReason", 1024),
+    ("issuer", 256),
+    ("userId", 256),
+    ("token", 256),
+    ("code", 256),
+];
+
 pub struct Body {
     map: Map<String, Value>,
     errors: Vec<String>,
@@ -178,8 +194,18 @@ impl Body {
         }
     }
 
-    /// Fails with `VALIDATION_ERROR` if any field was wrong.
+    /// Fails with `VALIDATION_ERROR` if any field was wrong or any free-text field is longer than
+    /// its cap (`MAX_CHARS`).
     pub fn check(&mut self) -> ApiResult<()> {
+        for (key, max) in MAX_CHARS {
+            if let Some(Value::String(s)) = self.map.get(*key) {
+                if s.chars().count() > *max {
+                    self.errors.push(format!(
+                        "[body.{key}] Too big: expected string to have <={max} characters"
+                    ));
+                }
+            }
+        }
         if self.errors.is_empty() {
             Ok(())
         } else {

@@ -10,6 +10,7 @@ mod extreme_numbers;
 mod forwarded_for;
 mod harness;
 mod open_redirect;
+mod oversize;
 mod password_reset;
 mod two_factor;
 
@@ -23,6 +24,7 @@ async fn every_attack_is_refused() {
         forwarded_for::attacks(),
         credential_stuffing::attacks(),
         extreme_numbers::attacks(),
+        oversize::attacks(),
     ]
     .into_iter()
     .flatten()
