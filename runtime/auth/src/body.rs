@@ -178,10 +178,12 @@ impl Body {
         }
     }
 
-    /// A required email address, lower-cased (BetterAuth stores emails lower-case).
+    /// A required email address, normalised (see `db::users::normalize_email`).
     pub fn email(&mut self, key: &str) -> String {
         match self.map.get(key) {
-            Some(Value::String(s)) if looks_like_email(s.trim()) => s.trim().to_lowercase(),
+            Some(Value::String(s)) if looks_like_email(s.trim()) => {
+                crate::db::users::normalize_email(s)
+            }
             Some(Value::String(_)) => {
                 self.errors
                     .push(format!("[body.{key}] Invalid email address"));

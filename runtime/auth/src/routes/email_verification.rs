@@ -67,7 +67,7 @@ pub async fn send(
     }
     super::require_trusted_callback(&state, callback_url.as_deref())?;
     if let Lookup::Found(current) = current_session::lookup(&state, &headers).await? {
-        if current.user.email != email {
+        if users::normalize_email(&current.user.email) != email {
             return Err(ApiError::bad_request("EMAIL_MISMATCH", "Email mismatch"));
         }
         if current.user.email_verified {
@@ -131,7 +131,7 @@ pub async fn verify(
     };
     let email = claims.get("email").and_then(Value::as_str).unwrap_or("");
     let client = state.db().await?;
-    let Some(user) = users::by_email(&client, &email.to_lowercase()).await? else {
+    let Some(user) = users::by_email(&client, email).await? else {
         return Ok(failure(
             "USER_NOT_FOUND",
             "User not found",

@@ -70,7 +70,7 @@ pub async fn post(
     bytes: Bytes,
 ) -> ApiResult<Response> {
     let mut body = Body::parse(&headers, &bytes, true)?;
-    let email = body.string("email").trim().to_lowercase();
+    let email = crate::db::users::normalize_email(&body.string("email"));
     let password_in = body.string("password");
     let callback_url = body.opt_string("callbackURL");
     let remember = body.opt_bool("rememberMe").unwrap_or(true);

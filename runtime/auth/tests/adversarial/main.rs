@@ -9,6 +9,7 @@ mod credential_stuffing;
 mod extreme_numbers;
 mod forwarded_for;
 mod harness;
+mod look_alike_emails;
 mod open_redirect;
 mod oversize;
 mod password_reset;
@@ -25,6 +26,7 @@ async fn every_attack_is_refused() {
         credential_stuffing::attacks(),
         extreme_numbers::attacks(),
         oversize::attacks(),
+        look_alike_emails::attacks(),
     ]
     .into_iter()
     .flatten()
