@@ -141,6 +141,8 @@ pub async fn verify(
     };
     if !user.email_verified {
         users::set_email_verified(&client, &user.id).await?;
+        // A GET, so the cache middleware does not see this change.
+        state.session_cache.invalidate_all();
     }
     Ok(match callback {
         Some(cb) => respond::redirect(cb, Vec::new()),

@@ -6,6 +6,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod credential_stuffing;
+mod default_limits;
 mod extreme_numbers;
 mod forwarded_for;
 mod harness;
@@ -27,6 +28,7 @@ async fn every_attack_is_refused() {
         extreme_numbers::attacks(),
         oversize::attacks(),
         look_alike_emails::attacks(),
+        default_limits::attacks(),
     ]
     .into_iter()
     .flatten()
