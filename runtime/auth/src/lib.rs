@@ -53,6 +53,7 @@ pub mod password;
 pub mod rate_limit;
 pub mod respond;
 pub mod routes;
+pub mod secrets;
 pub mod server;
 pub mod session_cache;
 pub mod state;

@@ -60,8 +60,13 @@ impl AppState {
         }))
     }
 
+    /// The secret that signs (see `crate::secrets`; verification goes through `secrets()`).
     pub fn secret(&self) -> &[u8] {
-        self.config.secret.expose()
+        self.config.secrets.current()
+    }
+
+    pub fn secrets(&self) -> &crate::secrets::Secrets {
+        &self.config.secrets
     }
 
     /// User JSON with this service's `has<Service>Account` fields.

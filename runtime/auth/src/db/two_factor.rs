@@ -106,6 +106,22 @@ pub async fn swap_backup_codes(
         == 1)
 }
 
+/// Replaces the sealed TOTP secret if it is still `old` (re-sealing after a secret rotation).
+pub async fn swap_secret(
+    client: &Client,
+    id: &str,
+    old: &str,
+    new: &str,
+) -> Result<bool, tokio_postgres::Error> {
+    Ok(client
+        .execute(
+            r#"update "twoFactor" set "secret" = $3 where "id" = $1 and "secret" = $2"#,
+            &[&id, &old, &new],
+        )
+        .await?
+        == 1)
+}
+
 /// Records `step` as the last accepted TOTP step, unless it is not later than the one recorded:
 /// `false` means the code was already used (or is older than one that was).
 pub async fn accept_totp_step(

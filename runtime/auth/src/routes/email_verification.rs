@@ -110,7 +110,8 @@ pub async fn verify(
     };
     let callback = query.get("callbackURL").map(String::as_str);
     super::require_trusted_callback(&state, callback)?;
-    let claims = match jwt::decode(state.secret(), token, chrono::Utc::now().timestamp()) {
+    let claims = match jwt::decode_any(state.secrets().all(), token, chrono::Utc::now().timestamp())
+    {
         Ok(c) => c,
         Err(jwt::JwtError::Expired) => {
             return Ok(failure(

@@ -24,6 +24,9 @@ pub struct Options {
     pub session_cache_ms: Option<u64>,
     /// `AUTH_TRUSTED_PROXIES`.
     pub trusted_proxies: Vec<String>,
+    /// `AUTH_SECRETS_FILE` entries; `SECRET` stays the unversioned secret unless dropped.
+    pub versioned_secrets: Vec<(u32, &'static str)>,
+    pub drop_unversioned_secret: bool,
 }
 
 pub struct TestServer {
@@ -56,35 +59,8 @@ impl TestServer {
 
     /// Starts the service on an existing database.
     pub async fn start_on(pg: TempPostgres, db_url: String, opts: Options) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let scheme = if opts.https { "https" } else { "http" };
-        let base = format!("http://127.0.0.1:{port}");
-        let mut config = AuthConfig::new(
-            Secret::new(SECRET),
-            db_url.parse().unwrap(),
-            format!("{scheme}://localhost:{port}").parse().unwrap(),
-        );
-        config.trusted_origins = vec![APP_ORIGIN.to_owned()];
-        config.rate_limits = opts.rate_limits;
-        config.require_email_verification = opts.require_email_verification;
-        config.trusted_proxies = opts
-            .trusted_proxies
-            .iter()
-            .map(|p| p.parse().unwrap())
-            .collect();
-        if let Some(ms) = opts.session_cache_ms {
-            config.session_cache_ttl = std::time::Duration::from_millis(ms);
-        }
         let mail_dir = tempfile::tempdir().unwrap();
-        config.mail = MailConfig::Mailbox(mail_dir.path().to_path_buf());
-        config.provision_services = opts
-            .provision
-            .iter()
-            .map(|(svc, cred)| (svc.to_string(), Secret::new(*cred)))
-            .collect::<BTreeMap<_, _>>();
-        let state = AppState::connect(config).await.expect("auth state");
-        let task = tokio::spawn(stackr_auth::serve(listener, state.clone()));
+        let (base, state, task) = launch(&db_url, &mail_dir, opts).await;
         TestServer {
             pg,
             db_url,
@@ -93,6 +69,16 @@ impl TestServer {
             mail_dir,
             task,
         }
+    }
+
+    /// Stops the service and starts it again on the same database with other options (a
+    /// restart with a new configuration); the new address is in `base`.
+    pub async fn restart_with(&mut self, opts: Options) {
+        self.task.abort();
+        let (base, state, task) = launch(&self.db_url, &self.mail_dir, opts).await;
+        self.base = base;
+        self.state = state;
+        self.task = task;
     }
 
     pub fn client(&self) -> Client {
@@ -135,6 +121,55 @@ impl TestServer {
         }
         panic!("no mail #{count} to {to} in the mailbox");
     }
+}
+
+async fn launch(
+    db_url: &str,
+    mail_dir: &tempfile::TempDir,
+    opts: Options,
+) -> (
+    String,
+    AppState,
+    tokio::task::JoinHandle<anyhow::Result<()>>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let scheme = if opts.https { "https" } else { "http" };
+    let base = format!("http://127.0.0.1:{port}");
+    let mut config = AuthConfig::new(
+        Secret::new(SECRET),
+        db_url.parse().unwrap(),
+        format!("{scheme}://localhost:{port}").parse().unwrap(),
+    );
+    if !opts.versioned_secrets.is_empty() {
+        let unversioned = (!opts.drop_unversioned_secret).then(|| Secret::new(SECRET));
+        let versioned = opts
+            .versioned_secrets
+            .iter()
+            .map(|(v, s)| (*v, Secret::new(*s)))
+            .collect();
+        config.secrets = stackr_auth::secrets::Secrets::new(unversioned, versioned).unwrap();
+    }
+    config.trusted_origins = vec![APP_ORIGIN.to_owned()];
+    config.rate_limits = opts.rate_limits;
+    config.require_email_verification = opts.require_email_verification;
+    config.trusted_proxies = opts
+        .trusted_proxies
+        .iter()
+        .map(|p| p.parse().unwrap())
+        .collect();
+    if let Some(ms) = opts.session_cache_ms {
+        config.session_cache_ttl = std::time::Duration::from_millis(ms);
+    }
+    config.mail = MailConfig::Mailbox(mail_dir.path().to_path_buf());
+    config.provision_services = opts
+        .provision
+        .iter()
+        .map(|(svc, cred)| (svc.to_string(), Secret::new(*cred)))
+        .collect::<BTreeMap<_, _>>();
+    let state = AppState::connect(config).await.expect("auth state");
+    let task = tokio::spawn(stackr_auth::serve(listener, state.clone()));
+    (base, state, task)
 }
 
 pub struct Response {

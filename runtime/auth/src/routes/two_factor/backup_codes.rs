@@ -27,10 +27,9 @@ pub fn new_codes() -> Vec<String> {
 }
 
 pub fn seal(state: &AppState, codes: &[String]) -> String {
-    crate::crypto::encrypt(
-        state.secret(),
-        &serde_json::to_string(codes).expect("strings serialize"),
-    )
+    state
+        .secrets()
+        .encrypt(&serde_json::to_string(codes).expect("strings serialize"))
 }
 
 /// Removes `code` from `codes` if present (constant-time per comparison); true when it was there.

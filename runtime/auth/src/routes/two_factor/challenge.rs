@@ -77,7 +77,7 @@ pub async fn pending(
     headers: &HeaderMap,
 ) -> ApiResult<Pending> {
     let identifier = cookie::find(headers, &state.cookies.two_factor)
-        .and_then(|v| cookie::verify(state.secret(), v))
+        .and_then(|v| state.secrets().verify_cookie(v))
         .ok_or_else(invalid_cookie)?;
     let user_id = verification::peek(client, &identifier)
         .await?
@@ -136,8 +136,8 @@ pub async fn forget_trusted_devices(client: &crate::db::Client, user_id: &str) -
     Ok(verification::delete_for_user(client, user_id, TRUST_DEVICE_PREFIX).await?)
 }
 
-fn device_mac(state: &AppState, user_id: &str, id: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(state.secret()).expect("any key length");
+fn device_mac(secret: &[u8], user_id: &str, id: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("any key length");
     mac.update(format!("{user_id}!{id}").as_bytes());
     URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
 }
@@ -151,7 +151,7 @@ pub async fn trust_device_cookie(
     let id = format!("{TRUST_DEVICE_PREFIX}{}", crate::ids::random_string(32));
     let expires = crate::db::now_ms() + chrono::Duration::seconds(TRUST_DEVICE_SECS);
     verification::insert(client, &id, user_id, expires).await?;
-    let value = format!("{}!{id}", device_mac(state, user_id, &id));
+    let value = format!("{}!{id}", device_mac(state.secret(), user_id, &id));
     Ok(state.cookies.set_cookie(
         &state.cookies.trust_device,
         &cookie::sign_for_cookie(state.secret(), &value),
@@ -166,18 +166,21 @@ pub async fn trusted_device(
     user_id: &str,
 ) -> ApiResult<Option<Vec<String>>> {
     let Some(value) = cookie::find(headers, &state.cookies.trust_device)
-        .and_then(|v| cookie::verify(state.secret(), v))
+        .and_then(|v| state.secrets().verify_cookie(v))
     else {
         return Ok(None);
     };
     let Some((mac, id)) = value.split_once('!') else {
         return Ok(None);
     };
-    if !bool::from(
-        device_mac(state, user_id, id)
-            .as_bytes()
-            .ct_eq(mac.as_bytes()),
-    ) {
+    let genuine = state.secrets().all().any(|secret| {
+        bool::from(
+            device_mac(secret, user_id, id)
+                .as_bytes()
+                .ct_eq(mac.as_bytes()),
+        )
+    });
+    if !genuine {
         return Ok(None);
     }
     let client = state.db().await?;

@@ -47,7 +47,7 @@ pub async fn enable(
     two_factor::replace(
         &mut client,
         &current.user.id,
-        &crate::crypto::encrypt(state.secret(), &secret),
+        &state.secrets().encrypt(&secret),
         &super::backup_codes::seal(&state, &codes),
     )
     .await?;

@@ -12,7 +12,6 @@ pub use challenge::{start_challenge, trusted_device, MAX_ATTEMPTS};
 pub use enable::{disable, enable, get_totp_uri};
 pub use verify::{verify_backup_code, verify_totp, LOCK_AFTER};
 
-use crate::crypto;
 use crate::db::two_factor::{self, TwoFactorRow};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -31,18 +30,34 @@ pub(crate) async fn load_enrolment(
     let row = two_factor::by_user(client, user_id)
         .await?
         .ok_or_else(|| ApiError::bad_request("TOTP_NOT_ENABLED", "TOTP not enabled"))?;
-    let key = crypto::decrypt(state.secret(), &row.secret)
-        .ok_or_else(|| {
-            ApiError::internal("twoFactor secret does not decrypt with the auth secret")
-        })?
-        .into_bytes();
-    Ok(Enrolment { row, key })
+    let opened = state.secrets().decrypt(&row.secret).ok_or_else(|| {
+        ApiError::internal(
+            "a twoFactor secret opens with none of the auth secrets (was the secret that sealed it removed from AUTH_SECRETS_FILE?)",
+        )
+    })?;
+    // Re-seal what an older secret sealed with the newest one, so the older one can be retired.
+    if opened.stale {
+        let resealed = state.secrets().encrypt(&opened.plaintext);
+        two_factor::swap_secret(client, &row.id, &row.secret, &resealed).await?;
+    }
+    if let Some(codes) = state.secrets().decrypt(&row.backup_codes) {
+        if codes.stale {
+            let resealed = state.secrets().encrypt(&codes.plaintext);
+            two_factor::swap_backup_codes(client, &row.id, &row.backup_codes, &resealed).await?;
+        }
+    }
+    Ok(Enrolment {
+        row,
+        key: opened.plaintext.into_bytes(),
+    })
 }
 
-/// The backup codes in their stored (sealed) form; none when they do not open.
+/// The backup codes from their stored (sealed) form; none when they do not open.
 pub(crate) fn open_backup_codes(state: &AppState, sealed: &str) -> Vec<String> {
-    crypto::decrypt(state.secret(), sealed)
-        .and_then(|json| serde_json::from_str(&json).ok())
+    state
+        .secrets()
+        .decrypt(sealed)
+        .and_then(|opened| serde_json::from_str(&opened.plaintext).ok())
         .unwrap_or_default()
 }
 
