@@ -37,6 +37,9 @@ pub struct Attack {
 /// The reverse proxy in front of auth (the only address whose `X-Forwarded-For` counts).
 pub const PROXY_ADDRESS: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 9, 9, 9));
 
+/// The base service allowed to provision, and its credential.
+pub const PROVISIONING: (&str, &str) = ("flexible", "flexible-credential-0123456789abcdef");
+
 /// The stack under attack.
 pub struct Stack {
     pub server: TestServer,
@@ -57,6 +60,7 @@ impl Stack {
         Self::start_with(Options {
             rate_limits: true,
             trusted_proxies: vec![PROXY_ADDRESS.to_string()],
+            provision: vec![PROVISIONING],
             ..Default::default()
         })
         .await

@@ -10,6 +10,7 @@ mod default_limits;
 mod extreme_numbers;
 mod forwarded_for;
 mod harness;
+mod identity;
 mod look_alike_emails;
 mod open_redirect;
 mod oversize;
@@ -29,6 +30,7 @@ async fn every_attack_is_refused() {
         oversize::attacks(),
         look_alike_emails::attacks(),
         default_limits::attacks(),
+        identity::attacks(),
     ]
     .into_iter()
     .flatten()
