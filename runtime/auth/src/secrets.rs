@@ -73,7 +73,7 @@ impl Secrets {
                 secret,
             })
             .collect();
-        keys.sort_by(|a, b| b.version.cmp(&a.version));
+        keys.sort_by_key(|k| std::cmp::Reverse(k.version));
         if let Some(w) = keys.windows(2).find(|w| w[0].version == w[1].version) {
             anyhow::bail!("secret version {:?} is listed twice", w[0].version);
         }

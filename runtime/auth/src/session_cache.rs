@@ -123,8 +123,8 @@ const LEFT_TO_THE_HANDLER: &[&str] = &[
 /// `verify-email`, invalidates by itself, as get-session does when it refreshes or deletes.
 fn may_change(req: &Request) -> bool {
     let m = req.method();
-    !(m == axum::http::Method::GET || m == axum::http::Method::HEAD)
-        && !LEFT_TO_THE_HANDLER.contains(&req.uri().path())
+    let reads = m == axum::http::Method::GET || m == axum::http::Method::HEAD;
+    !reads && !LEFT_TO_THE_HANDLER.contains(&req.uri().path())
 }
 
 /// Middleware: invalidates the cache once a possibly-changing request has been handled, before
