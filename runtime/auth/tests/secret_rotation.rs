@@ -41,21 +41,7 @@ async fn rotating_the_secret_keeps_sessions_two_factor_and_links_working() {
     let mut bob = server.client();
     bob.sign_up("Bob", "bob@example.com", "password-bob-12")
         .await;
-    let r = bob
-        .post(
-            "/api/auth/two-factor/enable",
-            json!({"password": "password-bob-12"}),
-        )
-        .await;
-    let key = key_from_uri(r.json()["totpURI"].as_str().unwrap());
-    let backup: Vec<String> = serde_json::from_value(r.json()["backupCodes"].clone()).unwrap();
-    let r = bob
-        .post(
-            "/api/auth/two-factor/verify-totp",
-            json!({"code": totp_steps_from_now(&key, -1)}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
+    let (key, backup) = enable_two_factor(&mut bob, "password-bob-12").await;
     let mut device = server.client();
     device.sign_in("bob@example.com", "password-bob-12").await;
     let r = device

@@ -89,37 +89,32 @@ pub async fn backup_codes(
         .map(|r| r.get(0)))
 }
 
-/// Compare-and-swap of the sealed backup codes: `false` when someone changed them since `old`
-/// was read (the caller re-reads and tries again), so two consumptions never overwrite each other.
-pub async fn swap_backup_codes(
-    client: &Client,
-    id: &str,
-    old: &str,
-    new: &str,
-) -> Result<bool, tokio_postgres::Error> {
-    Ok(client
-        .execute(
-            r#"update "twoFactor" set "backupCodes" = $3 where "id" = $1 and "backupCodes" = $2"#,
-            &[&id, &old, &new],
-        )
-        .await?
-        == 1)
+/// The two sealed (encrypted) columns of an enrolment.
+#[derive(Clone, Copy)]
+pub enum Sealed {
+    Secret,
+    BackupCodes,
 }
 
-/// Replaces the sealed TOTP secret if it is still `old` (re-sealing after a secret rotation).
-pub async fn swap_secret(
+/// Compare-and-swap of a sealed column: `false` when someone changed it since `old` was read
+/// (the caller re-reads and tries again), so two writers never overwrite each other (spending
+/// two backup codes at once, re-sealing after a secret rotation).
+pub async fn swap_sealed(
     client: &Client,
     id: &str,
+    column: Sealed,
     old: &str,
     new: &str,
 ) -> Result<bool, tokio_postgres::Error> {
-    Ok(client
-        .execute(
-            r#"update "twoFactor" set "secret" = $3 where "id" = $1 and "secret" = $2"#,
-            &[&id, &old, &new],
-        )
-        .await?
-        == 1)
+    let sql = match column {
+        Sealed::Secret => {
+            r#"update "twoFactor" set "secret" = $3 where "id" = $1 and "secret" = $2"#
+        }
+        Sealed::BackupCodes => {
+            r#"update "twoFactor" set "backupCodes" = $3 where "id" = $1 and "backupCodes" = $2"#
+        }
+    };
+    Ok(client.execute(sql, &[&id, &old, &new]).await? == 1)
 }
 
 /// Records `step` as the last accepted TOTP step, unless it is not later than the one recorded:

@@ -102,14 +102,7 @@ async fn failure(req: reqwest::RequestBuilder) -> Option<String> {
 
 async fn extreme_numbers_everywhere(stack: Arc<Stack>) -> Outcome {
     let (admin, admin_user) = stack.user("extreme-admin").await;
-    let client = stack.server.state.db().await.unwrap();
-    client
-        .execute(
-            r#"update "user" set "role" = 'admin' where "id" = $1"#,
-            &[&admin_user.id],
-        )
-        .await
-        .unwrap();
+    stack.make_admin(&admin_user.id).await;
     let (_, victim) = stack.user("extreme-victim").await;
     let mut through = Vec::new();
     for (path, fields) in BODIES {

@@ -117,6 +117,18 @@ impl Stack {
         client.query_one(sql, &[&user_id]).await.unwrap().get(0)
     }
 
+    /// Makes a user admin behind the service's back (as the `set-role` CLI does).
+    pub async fn make_admin(&self, user_id: &str) {
+        let client = self.server.state.db().await.unwrap();
+        client
+            .execute(
+                r#"update "user" set "role" = 'admin' where "id" = $1"#,
+                &[&user_id],
+            )
+            .await
+            .unwrap();
+    }
+
     pub async fn sessions_of(&self, user_id: &str) -> i64 {
         self.count(
             r#"select count(*) from "session" where "userId" = $1"#,

@@ -84,13 +84,7 @@ async fn huge_name_on_admin_page(stack: Arc<Stack>) -> Outcome {
         )
         .await
         .unwrap();
-    client
-        .execute(
-            r#"update "user" set "role" = 'admin' where "id" = $1"#,
-            &[&admin_user.id],
-        )
-        .await
-        .unwrap();
+    stack.make_admin(&admin_user.id).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let page_url = format!("http://{}/", listener.local_addr().unwrap());
     let router = stackr_auth::admin_page::router(stack.server.state.clone());

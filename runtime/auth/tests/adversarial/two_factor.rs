@@ -8,7 +8,7 @@ use stackr_auth::routes::two_factor::{LOCK_AFTER, MAX_ATTEMPTS};
 use tokio::task::JoinSet;
 
 use super::harness::{Attack, Outcome, Stack, User};
-use crate::common::{key_from_uri, totp_steps_from_now, Client, SECRET};
+use crate::common::{enable_two_factor, key_from_uri, totp_steps_from_now, Client, SECRET};
 use crate::ensure;
 
 const VERIFY_TOTP: &str = "/api/auth/two-factor/verify-totp";
@@ -22,29 +22,33 @@ struct Enrolled {
     backup: Vec<String>,
 }
 
-/// Turns TOTP on with the code of the previous step, so the current and next steps are still
-/// unused when the attack starts.
 async fn enrolled(stack: &Stack) -> Enrolled {
     let (mut owner, user) = stack.user("tf").await;
-    let r = owner
-        .post(
-            "/api/auth/two-factor/enable",
-            json!({"password": user.password}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "enable: {}", r.text);
-    let key = key_from_uri(r.json()["totpURI"].as_str().unwrap());
-    let backup = serde_json::from_value(r.json()["backupCodes"].clone()).unwrap();
-    let r = owner
-        .post(VERIFY_TOTP, json!({"code": totp_steps_from_now(&key, -1)}))
-        .await;
-    assert_eq!(r.status, 200, "verify-totp: {}", r.text);
+    let (key, backup) = enable_two_factor(&mut owner, &user.password).await;
     Enrolled {
         owner: stack.moved(&owner),
         user,
         key,
         backup,
     }
+}
+
+/// An enrolled user, how many sessions they have now, and `n` pending sign-in challenges.
+async fn enrolled_with_challenges(stack: &Stack, n: usize) -> (Enrolled, i64, Vec<Client>) {
+    let e = enrolled(stack).await;
+    let sessions = stack.sessions_of(&e.user.id).await;
+    let mut challenges = Vec::new();
+    for _ in 0..n {
+        challenges.push(challenge(stack, &e.user).await);
+    }
+    (e, sessions, challenges)
+}
+
+/// The attack must not have opened a session for the user.
+async fn no_new_session(stack: &Stack, user_id: &str, before: i64) -> Outcome {
+    let now = stack.sessions_of(user_id).await;
+    ensure!(now == before, "{} sessions were created", now - before);
+    Ok(())
 }
 
 /// Signs in from a new address and returns the browser holding the pending challenge.
@@ -124,20 +128,12 @@ async fn guesses_race_one_challenge(stack: Arc<Stack>) -> Outcome {
         failures <= i64::from(MAX_ATTEMPTS),
         "{failures} failures recorded for {MAX_ATTEMPTS} allowed guesses"
     );
-    ensure!(
-        stack.sessions_of(&e.user.id).await == sessions,
-        "a session was created"
-    );
+    no_new_session(&stack, &e.user.id, sessions).await?;
     Ok(())
 }
 
 async fn guesses_race_account_limit(stack: Arc<Stack>) -> Outcome {
-    let e = enrolled(&stack).await;
-    let sessions = stack.sessions_of(&e.user.id).await;
-    let mut challenges = Vec::new();
-    for _ in 0..4 {
-        challenges.push(challenge(&stack, &e.user).await);
-    }
+    let (e, sessions, challenges) = enrolled_with_challenges(&stack, 4).await;
     let wrong = &wrong_code(&e.key);
     let codes = all_at_once(
         &stack,
@@ -162,10 +158,7 @@ async fn guesses_race_account_limit(stack: Arc<Stack>) -> Outcome {
         r.status,
         r.text
     );
-    ensure!(
-        stack.sessions_of(&e.user.id).await == sessions,
-        "a session was created"
-    );
+    no_new_session(&stack, &e.user.id, sessions).await?;
     Ok(())
 }
 
@@ -190,50 +183,30 @@ async fn challenge_completed_twice(stack: Arc<Stack>) -> Outcome {
     Ok(())
 }
 
-async fn totp_code_replayed(stack: Arc<Stack>) -> Outcome {
+/// Completes one challenge with the code of step `accepted` (relative to now), then tries a
+/// second challenge with the code of step `tried`: the same code again, or an earlier step.
+async fn second_totp_refused(stack: Arc<Stack>, accepted: i64, tried: i64) -> Outcome {
     let e = enrolled(&stack).await;
     let mut first = challenge(&stack, &e.user).await;
     let mut second = challenge(&stack, &e.user).await;
-    let code = totp_steps_from_now(&e.key, 0);
+    let code = totp_steps_from_now(&e.key, accepted);
     let r = first.post(VERIFY_TOTP, json!({"code": code})).await;
-    assert_eq!(r.status, 200, "first use: {}", r.text);
+    assert_eq!(r.status, 200, "first code: {}", r.text);
     let sessions = stack.sessions_of(&e.user.id).await;
-    let r = second.post(VERIFY_TOTP, json!({"code": code})).await;
+    // The very same string for a replay, so a step boundary in between cannot change it.
+    let tried = if tried == accepted {
+        code
+    } else {
+        totp_steps_from_now(&e.key, tried)
+    };
+    let r = second.post(VERIFY_TOTP, json!({"code": tried})).await;
     ensure!(
         r.status == 401 && r.code() == "INVALID_CODE",
-        "the replayed code answered {} {}",
+        "the second code answered {} {}",
         r.status,
         r.text
     );
-    ensure!(
-        stack.sessions_of(&e.user.id).await == sessions,
-        "a session was created"
-    );
-    Ok(())
-}
-
-async fn totp_earlier_step(stack: Arc<Stack>) -> Outcome {
-    let e = enrolled(&stack).await;
-    let mut first = challenge(&stack, &e.user).await;
-    let mut second = challenge(&stack, &e.user).await;
-    let r = first
-        .post(VERIFY_TOTP, json!({"code": totp_steps_from_now(&e.key, 1)}))
-        .await;
-    assert_eq!(r.status, 200, "next-step code: {}", r.text);
-    let sessions = stack.sessions_of(&e.user.id).await;
-    let r = second
-        .post(VERIFY_TOTP, json!({"code": totp_steps_from_now(&e.key, 0)}))
-        .await;
-    ensure!(
-        r.status == 401 && r.code() == "INVALID_CODE",
-        "a code older than the last accepted one answered {} {}",
-        r.status,
-        r.text
-    );
-    ensure!(
-        stack.sessions_of(&e.user.id).await == sessions,
-        "a session was created"
-    );
+    no_new_session(&stack, &e.user.id, sessions).await?;
     Ok(())
 }
 
@@ -251,12 +224,7 @@ async fn stored_backup_codes(stack: &Stack, user_id: &str) -> Vec<String> {
 }
 
 async fn backup_code_raced(stack: Arc<Stack>) -> Outcome {
-    let e = enrolled(&stack).await;
-    let sessions = stack.sessions_of(&e.user.id).await;
-    let mut challenges = Vec::new();
-    for _ in 0..6 {
-        challenges.push(challenge(&stack, &e.user).await);
-    }
+    let (e, sessions, challenges) = enrolled_with_challenges(&stack, 6).await;
     let codes = all_at_once(
         &stack,
         challenges
@@ -274,11 +242,7 @@ async fn backup_code_raced(stack: Arc<Stack>) -> Outcome {
 }
 
 async fn backup_codes_lost_update(stack: Arc<Stack>) -> Outcome {
-    let e = enrolled(&stack).await;
-    let mut challenges = Vec::new();
-    for _ in 0..4 {
-        challenges.push(challenge(&stack, &e.user).await);
-    }
+    let (e, _, challenges) = enrolled_with_challenges(&stack, 4).await;
     let codes = all_at_once(
         &stack,
         challenges
@@ -402,12 +366,12 @@ pub fn attacks() -> Vec<Attack> {
         Attack {
             attack: "a TOTP code replayed on a second sign-in challenge",
             refusal: "401 INVALID_CODE, no session",
-            run: |s| Box::pin(totp_code_replayed(s)),
+            run: |s| Box::pin(second_totp_refused(s, 0, 0)),
         },
         Attack {
             attack: "a TOTP code of a step before the last accepted one",
             refusal: "401 INVALID_CODE, no session",
-            run: |s| Box::pin(totp_earlier_step(s)),
+            run: |s| Box::pin(second_totp_refused(s, 1, 0)),
         },
         Attack {
             attack: "one backup code on 6 challenges at once",

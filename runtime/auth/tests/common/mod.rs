@@ -337,3 +337,25 @@ pub fn totp_steps_from_now(key: &[u8], steps: i64) -> String {
     let at = now + steps * stackr_auth::totp::PERIOD as i64;
     stackr_auth::totp::code_at(key, at as u64)
 }
+
+/// Turns TOTP on for the signed-in `browser` (enable, then verify with the code of the previous
+/// step, so the current and next steps are still unused); returns the key and backup codes.
+pub async fn enable_two_factor(browser: &mut Client, password: &str) -> (Vec<u8>, Vec<String>) {
+    let r = browser
+        .post(
+            "/api/auth/two-factor/enable",
+            serde_json::json!({"password": password}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "enable: {}", r.text);
+    let key = key_from_uri(r.json()["totpURI"].as_str().unwrap());
+    let backup = serde_json::from_value(r.json()["backupCodes"].clone()).unwrap();
+    let r = browser
+        .post(
+            "/api/auth/two-factor/verify-totp",
+            serde_json::json!({"code": totp_steps_from_now(&key, -1)}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "verify-totp: {}", r.text);
+    (key, backup)
+}

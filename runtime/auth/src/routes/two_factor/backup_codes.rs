@@ -65,7 +65,10 @@ pub async fn spend(
         if !remove(&mut codes, code) {
             return Ok(false);
         }
-        if two_factor::swap_backup_codes(client, id, &sealed, &seal(state, &codes)).await? {
+        let new = seal(state, &codes);
+        if two_factor::swap_sealed(client, id, two_factor::Sealed::BackupCodes, &sealed, &new)
+            .await?
+        {
             return Ok(true);
         }
     }

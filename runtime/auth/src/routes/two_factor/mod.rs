@@ -12,7 +12,7 @@ pub use challenge::{start_challenge, trusted_device, MAX_ATTEMPTS};
 pub use enable::{disable, enable, get_totp_uri};
 pub use verify::{verify_backup_code, verify_totp, LOCK_AFTER};
 
-use crate::db::two_factor::{self, TwoFactorRow};
+use crate::db::two_factor::{self, Sealed, TwoFactorRow};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -38,12 +38,13 @@ pub(crate) async fn load_enrolment(
     // Re-seal what an older secret sealed with the newest one, so the older one can be retired.
     if opened.stale {
         let resealed = state.secrets().encrypt(&opened.plaintext);
-        two_factor::swap_secret(client, &row.id, &row.secret, &resealed).await?;
+        two_factor::swap_sealed(client, &row.id, Sealed::Secret, &row.secret, &resealed).await?;
     }
     if let Some(codes) = state.secrets().decrypt(&row.backup_codes) {
         if codes.stale {
             let resealed = state.secrets().encrypt(&codes.plaintext);
-            two_factor::swap_backup_codes(client, &row.id, &row.backup_codes, &resealed).await?;
+            let (id, old) = (&row.id, &row.backup_codes);
+            two_factor::swap_sealed(client, id, Sealed::BackupCodes, old, &resealed).await?;
         }
     }
     Ok(Enrolment {
