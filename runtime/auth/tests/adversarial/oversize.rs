@@ -108,6 +108,62 @@ async fn huge_name_on_admin_page(stack: Arc<Stack>) -> Outcome {
     Ok(())
 }
 
+async fn huge_body_and_headers(stack: Arc<Stack>) -> Outcome {
+    let c = stack.client();
+    let body = json!({"name": "x".repeat(3_000_000), "email": "bulk@example.com", "password": "password-bulk-1"});
+    let r = c
+        .raw()
+        .post(c.url("/api/auth/sign-up/email"))
+        .header("origin", crate::common::APP_ORIGIN)
+        .json(&body)
+        .send()
+        .await;
+    let status = r.map(|r| r.status().as_u16()).unwrap_or(0);
+    ensure!(
+        (400..500).contains(&status),
+        "a 3 MB body answered {status}"
+    );
+    let mut through = Vec::new();
+    let big_cookie = format!("better-auth.session_token={}", "c".repeat(300_000));
+    let many_cookies: Vec<String> = (0..200)
+        .map(|n| format!("better-auth.session_token=forged-{n}"))
+        .collect();
+    for (what, cookies) in [
+        ("a 300 KB cookie", vec![big_cookie]),
+        ("200 session cookies", many_cookies),
+    ] {
+        let mut req = c.raw().get(c.url("/api/auth/get-session"));
+        for cookie in cookies {
+            req = req.header("cookie", cookie);
+        }
+        match req.send().await {
+            Ok(r) if r.status().is_server_error() => {
+                through.push(format!("{what}: {}", r.status()))
+            }
+            Ok(r) if r.status().is_success() => {
+                let body = r.text().await.unwrap_or_default();
+                if body != "null" {
+                    through.push(format!("{what}: a session {body}"));
+                }
+            }
+            _ => {}
+        }
+    }
+    let alive = stack.client().get("/api/auth/ok").await.status;
+    ensure!(
+        through.is_empty() && alive == 200,
+        "service answers /ok with {alive}; {through:?}"
+    );
+    let created = stack
+        .count(
+            r#"select count(*) from "user" where "email" = $1"#,
+            "bulk@example.com",
+        )
+        .await;
+    ensure!(created == 0, "a user was created");
+    Ok(())
+}
+
 pub fn attacks() -> Vec<Attack> {
     vec![
         Attack {
@@ -119,6 +175,11 @@ pub fn attacks() -> Vec<Attack> {
             attack: "update-user with a 1.5 MB name or a 10 KB image URL",
             refusal: "400 VALIDATION_ERROR, profile unchanged",
             run: |s| Box::pin(huge_profile_update(s)),
+        },
+        Attack {
+            attack: "a 3 MB body, a 300 KB cookie header, 200 forged session cookies",
+            refusal: "4xx or no session, nothing created, the service keeps answering",
+            run: |s| Box::pin(huge_body_and_headers(s)),
         },
         Attack {
             attack: "a 1.5 MB name already in the database, shown on the admin page",
