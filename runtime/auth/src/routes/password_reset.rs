@@ -117,8 +117,9 @@ pub async fn link(
     Ok(respond::redirect(&location, Vec::new()))
 }
 
-/// Sets the new password and invalidates the user's other reset links. All the user's sessions are revoked: a reset usually means the old
-/// password leaked, so sessions opened with it must not survive (BetterAuth makes this optional).
+/// Sets the new password and invalidates the user's other reset links. All the user's sessions
+/// are revoked: a reset usually means the old password leaked, so sessions opened with it must
+/// not survive (BetterAuth makes this optional).
 pub async fn reset(
     State(state): State<AppState>,
     Query(query): Query<HashMap<String, String>>,
