@@ -20,7 +20,8 @@
 //!
 //! ## Environment (docs/runtime-contract.md)
 //!
-//! Required: `AUTH_SECRET_FILE`, `DATABASE_URL`, `AUTH_BASE_URL`. Optional: `PORT` (8888),
+//! Required: `AUTH_SECRET_FILE` (or the versioned `AUTH_SECRETS_FILE`, see [`secrets`]),
+//! `DATABASE_URL`, `AUTH_BASE_URL`. Optional: `PORT` (8888),
 //! `DATABASE_PASSWORD_FILE`, `AUTH_TRUSTED_ORIGINS`, `AUTH_ADMIN_PORT`, `AUTH_PROVISION_SERVICES`
 //! with `AUTH_SERVICE_CREDENTIALS_DIR`, `AUTH_MAIL_DIR`, `AUTH_SMTP_URL` with
 //! `AUTH_SMTP_PASSWORD_FILE`, `AUTH_MAIL_FROM`; stackr-auth specific: `AUTH_RATE_LIMITS` (`on`/`off`, default on),
