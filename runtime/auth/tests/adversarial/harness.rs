@@ -8,8 +8,6 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
-use serde_json::json;
-
 use crate::common::{Client, Options, TestServer};
 
 /// `Err` says what got through.
@@ -147,15 +145,10 @@ impl Stack {
             .and_then(|r| r.get(0))
     }
 
-    /// Signs `user` in from a new address; expects `status` and returns the browser.
+    /// Signs `user` in from a new address; returns the browser and the answer.
     pub async fn sign_in(&self, user: &User) -> (Client, crate::common::Response) {
         let mut c = self.client();
-        let r = c
-            .post(
-                "/api/auth/sign-in/email",
-                json!({"email": user.email, "password": user.password}),
-            )
-            .await;
+        let r = c.sign_in(&user.email, &user.password).await;
         (c, r)
     }
 }
