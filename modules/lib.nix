@@ -1,11 +1,53 @@
-# Small helpers shared by the stackr modules.
+# Names and facts derived from the stackr options, shared by every module: one place for each.
 { lib }:
 rec {
-  # PostgreSQL role and database of a service: `-` is not valid unquoted in SQL identifiers.
+  # PostgreSQL role and database of a service (`-` mapped to `_`).
   dbName = name: builtins.replaceStrings [ "-" ] [ "_" ] name;
+
+  # A PostgreSQL identifier, double-quoted so that a service named like an SQL keyword (`user`,
+  # `order`) is still a name. Names are [a-z0-9_], so no inner quote needs doubling.
+  sqlIdent = name: ''"${name}"'';
 
   # `services.redis.servers.<name>` runs as unit `redis-<name>.service`.
   redisUnit = name: "redis-${name}.service";
+
+  # The identity of a service's API and worker (a static system user, so both units share the
+  # service's state folder), and of its own PostgreSQL server in per-service mode.
+  serviceUser = name: "stackr-${name}";
+  postgresUser = name: "stackr-${name}-pg";
+  postgresUnitName = name: "stackr-${name}-postgresql";
+  # Shared mode: the oneshot that creates the service's role and database in the system server.
+  sharedDbUnitName = name: "stackr-${name}-db";
+
+  perService = cfg: cfg.postgresql.mode == "per-service";
+
+  # Port of the server holding a service's database.
+  postgresPort = config: name:
+    if perService config.stackr then config.stackr.services.${name}.postgres.port
+    else config.services.postgresql.settings.port;
+
+  # Units a service's processes need before they can use their database.
+  databaseUnits = cfg: name:
+    if perService cfg then [ "${postgresUnitName name}.service" ]
+    else [ "postgresql.service" "${sharedDbUnitName name}.service" ];
+
+  # The service's state folder, relative to /var/lib (systemd `StateDirectory=`).
+  stateSubdir = cfg: lib.removePrefix "/var/lib/" cfg.stateDir;
+
+  # psql input, run as the server's superuser with the role's password in the credential
+  # `db-password`: the role (login, that password), its own database, and no access for PUBLIC.
+  provisionSql = name:
+    let
+      db = dbName name;
+      id = sqlIdent db;
+    in
+    ''
+      \set password `cat "$CREDENTIALS_DIRECTORY/db-password"`
+      SELECT 'CREATE ROLE ${id} LOGIN' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${db}')\gexec
+      ALTER ROLE ${id} WITH LOGIN PASSWORD :'password';
+      SELECT 'CREATE DATABASE ${id} OWNER ${id}' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '${db}')\gexec
+      REVOKE ALL ON DATABASE ${id} FROM PUBLIC;
+    '';
 
   authOf = services: lib.findFirst (s: s.kind == "auth") null (lib.attrValues services);
 

@@ -1,9 +1,10 @@
 # Option declarations of stackr. Secrets are plain strings naming files outside the Nix store
 # (a `path` value would be copied into the world-readable store).
-{ config, lib, ... }:
+{ config, lib, pkgs, ... }:
 let
   inherit (lib) mkOption mkEnableOption types;
   cfg = config.stackr;
+  stackrLib = import ./lib.nix { inherit lib; };
 
   secretPath = description: default: mkOption {
     type = types.str;
@@ -56,9 +57,12 @@ let
       };
       postgres = {
         port = mkOption {
-          type = types.port;
-          default = 5432;
-          description = "Port of the shared system PostgreSQL holding this service's own database.";
+          type = types.nullOr types.port;
+          default = null;
+          description = ''
+            Per-service mode: port of the service's own PostgreSQL server (required). Shared mode:
+            leave null; the database lives in the system server at `services.postgresql.settings.port`.
+          '';
         };
         passwordFile = secretPath "File with the password of the service's PostgreSQL role." "${cfg.secretsDir}/${name}-db-password";
       };
@@ -78,7 +82,7 @@ let
       openFirewall = mkOption {
         type = types.bool;
         default = false;
-        description = "Open the API port in the firewall.";
+        description = "Open the API port in the firewall (only that port: the admin page binds loopback).";
       };
     };
   };
@@ -93,16 +97,35 @@ in
     };
     secretsDir = mkOption {
       type = types.str;
-      default = "/run/keys/stackr";
+      default = if cfg.secrets.generate then "${cfg.stateDir}/secrets" else "/run/keys/stackr";
+      defaultText = lib.literalExpression ''if secrets.generate then "''${stateDir}/secrets" else "/run/keys/stackr"'';
       description = "Default folder of the secret files (each secret option can point elsewhere).";
     };
     secrets.generate = mkOption {
       type = types.bool;
       default = false;
       description = ''
-        Create every missing secret file with random content at boot. Meant for tests and demos;
-        production deployments provision the files out of band.
+        Create every missing secret file once, with random content, under `secretsDir` (by default
+        in the state folder, so they survive reboots; an existing file is never replaced). Meant
+        for tests, demos and single hosts; back the folder up with the databases.
       '';
+    };
+    postgresql = {
+      mode = mkOption {
+        type = types.enum [ "per-service" "shared" ];
+        default = "per-service";
+        description = ''
+          `per-service`: each service gets its own PostgreSQL server (own unit, data folder under
+          the state folder, port and role). `shared`: one database and role per service in the
+          system `services.postgresql`, isolated by pg_hba rules; for small hosts.
+        '';
+      };
+      package = mkOption {
+        type = types.package;
+        default = pkgs.postgresql;
+        defaultText = lib.literalExpression "pkgs.postgresql";
+        description = "PostgreSQL of the per-service servers.";
+      };
     };
     auth = {
       baseUrl = mkOption {
@@ -137,10 +160,22 @@ in
   config = lib.mkIf cfg.enable {
     assertions =
       let
+        names = lib.attrNames cfg.services;
         all = lib.attrValues cfg.services;
-        auths = lib.filter (s: s.kind == "auth") (lib.attrValues cfg.services);
+        auths = lib.filter (s: s.kind == "auth") all;
+        perService = stackrLib.perService cfg;
         secretFiles = [ cfg.auth.secretFile ]
           ++ lib.concatMap (s: [ s.postgres.passwordFile s.redis.passwordFile s.credentialFile ]) all;
+        # Everything that listens on this host on behalf of the stack, and the system PostgreSQL.
+        listeners = lib.concatMap
+          (name:
+            let s = cfg.services.${name}; in
+            [ { port = s.port; what = "${name}'s API"; } { port = s.redis.port; what = "${name}'s Redis"; } ]
+            ++ lib.optional (s.adminPort != null) { port = s.adminPort; what = "${name}'s admin page"; }
+            ++ lib.optional (perService && s.postgres.port != null) { port = s.postgres.port; what = "${name}'s PostgreSQL"; })
+          names
+        ++ lib.optional config.services.postgresql.enable { port = config.services.postgresql.settings.port; what = "the system PostgreSQL"; };
+        clashing = lib.filter (l: lib.length (lib.filter (o: o.port == l.port) listeners) > 1) listeners;
       in
       [
         {
@@ -154,6 +189,18 @@ in
         {
           assertion = lib.all (s: s.redis.port != 6379) all;
           message = "stackr: service Redis instances never use 6379 (the default instance's port).";
+        }
+        {
+          assertion = clashing == [ ];
+          message = "stackr: port clash: ${lib.concatMapStringsSep ", " (l: "${l.what} on ${toString l.port}") clashing}.";
+        }
+        {
+          assertion = perService -> lib.all (s: s.postgres.port != null) all;
+          message = "stackr: per-service PostgreSQL needs stackr.services.<name>.postgres.port for every service.";
+        }
+        {
+          assertion = !perService -> lib.all (s: s.postgres.port == null) all;
+          message = "stackr: in shared PostgreSQL mode the databases use services.postgresql.settings.port; leave stackr.services.<name>.postgres.port null.";
         }
       ];
   };

@@ -1,4 +1,6 @@
-# One Redis per service: `services.redis.servers.<name>`, bound to localhost, password from a file.
+# One Redis per service: `services.redis.servers.<name>`, bound to localhost, password from a file,
+# with the append-only file on so that queued jobs survive a crash (snapshots alone lose the
+# writes since the last one).
 { config, lib, ... }:
 let
   cfg = config.stackr;
@@ -11,6 +13,7 @@ in
         port = svc.redis.port;
         bind = "127.0.0.1";
         requirePassFile = svc.redis.passwordFile;
+        appendOnly = true;
       })
       cfg.services;
   };

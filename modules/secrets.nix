@@ -1,6 +1,7 @@
-# Optional boot-time creation of missing secret files (stackr.secrets.generate), for VM tests
-# and demos. Each file gets 48 random [A-Za-z0-9] characters, mode 0600, root-owned; units read
-# them through LoadCredential, so no service user needs access.
+# Optional creation of missing secret files (stackr.secrets.generate). Each file gets 48 random
+# [A-Za-z0-9] characters, mode 0600, root-owned, in `secretsDir` (by default the state folder's
+# `secrets/`, so generated secrets survive reboots); an existing file is never replaced. Units
+# read the files through LoadCredential, so no service identity needs access.
 { config, lib, pkgs, ... }:
 let
   cfg = config.stackr;
@@ -12,33 +13,42 @@ let
       (s: [ s.postgres.passwordFile s.redis.passwordFile ] ++ lib.optional (s.kind == "base") s.credentialFile)
       services
   );
-  consumers = [ "postgresql.service" ]
-    ++ map (name: stackrLib.redisUnit name) (lib.attrNames cfg.services)
-    ++ lib.concatLists (lib.mapAttrsToList
-      (name: svc: [ "stackr-${name}-api.service" "stackr-${name}-db-password.service" ]
-        ++ lib.optional svc.worker.enable "stackr-${name}-worker.service")
-      cfg.services);
+  # Every unit of the stack that loads a secret, and the services' own Redis servers.
+  consumers = lib.attrNames (lib.filterAttrs
+    (name: unit: lib.hasPrefix "stackr-" name && name != "stackr-secrets" && (unit.serviceConfig.LoadCredential or [ ]) != [ ])
+    config.systemd.services)
+    ++ map stackrLib.redisUnit (lib.attrNames cfg.services);
+  consumerUnits = map (name: if lib.hasSuffix ".service" name then name else "${name}.service") consumers;
 in
 {
   config = lib.mkIf (cfg.enable && cfg.secrets.generate) {
+    warnings = [
+      "stackr.secrets.generate: secrets are created once in ${cfg.secretsDir} and kept; back that folder up, or provision the secret files out of band."
+    ];
     systemd.services.stackr-secrets = {
       description = "Create missing stackr secret files";
       wantedBy = [ "multi-user.target" ];
-      before = consumers;
-      requiredBy = consumers;
+      before = consumerUnits;
+      requiredBy = consumerUnits;
       serviceConfig = {
         Type = "oneshot";
         RemainAfterExit = true;
         UMask = "0077";
+        StateDirectory = "${stackrLib.stateSubdir cfg}/secrets";
+        StateDirectoryMode = "0700";
       };
       path = [ pkgs.coreutils ];
+      # Written to a temporary file and renamed, so a crash never leaves a short secret behind.
       script = lib.concatMapStringsSep "\n"
-        (file: ''
-          if [ ! -s ${lib.escapeShellArg file} ]; then
-            mkdir -p "$(dirname ${lib.escapeShellArg file})"
-            tr -dc 'A-Za-z0-9' </dev/urandom | head -c 48 > ${lib.escapeShellArg file} || true
-          fi
-        '')
+        (file:
+          let f = lib.escapeShellArg file; in ''
+            if [ ! -s ${f} ]; then
+              mkdir -p "$(dirname ${f})"
+              head -c 4096 /dev/urandom | tr -dc 'A-Za-z0-9' | head -c 48 > ${f}.new
+              [ "$(wc -c < ${f}.new)" -eq 48 ] || { echo "stackr-secrets: could not create "${f} >&2; exit 1; }
+              mv ${f}.new ${f}
+            fi
+          '')
         files;
     };
   };

@@ -1,18 +1,19 @@
-# systemd units of every service: `stackr-<name>-api` and `stackr-<name>-worker`. Each runs as a
-# dynamic user with a strict sandbox; secrets arrive via LoadCredential and are passed to the
+# systemd units of every service: `stackr-<name>-api` and `stackr-<name>-worker`. Both run as the
+# service's own system user with a strict sandbox, after the service's database and Redis and
+# (base services) after a ready auth API; secrets arrive via LoadCredential and are passed to the
 # process as *_FILE paths inside $CREDENTIALS_DIRECTORY (%d), never as values.
-{ config, lib, ... }:
+{ config, lib, pkgs, ... }:
 let
   cfg = config.stackr;
   stackrLib = import ./lib.nix { inherit lib; };
+  hardening = import ./hardening.nix;
   inherit (stackrLib) dbName redisUnit;
   auth = stackrLib.authOf withNames;
   provisionNames = stackrLib.baseNames cfg.services;
-  stateSubdir = lib.removePrefix "/var/lib/" cfg.stateDir;
 
   commonEnv = name: svc: {
     STACKR_SERVICE = name;
-    DATABASE_URL = "postgres://${dbName name}@127.0.0.1:${toString svc.postgres.port}/${dbName name}";
+    DATABASE_URL = "postgres://${dbName name}@127.0.0.1:${toString (stackrLib.postgresPort config name)}/${dbName name}";
     DATABASE_PASSWORD_FILE = "%d/db-password";
     REDIS_URL = "redis://127.0.0.1:${toString svc.redis.port}";
     REDIS_PASSWORD_FILE = "%d/redis-password";
@@ -37,6 +38,8 @@ let
     AUTH_URL = "http://127.0.0.1:${toString auth.port}";
     SERVICE_CREDENTIAL_FILE = "%d/credential";
     SESSION_CACHE_TTL_MS = "3000";
+    # The browser origins auth trusts: cookie-authenticated state changes only from those pages.
+    TRUSTED_ORIGINS = lib.concatStringsSep "," ([ cfg.auth.baseUrl ] ++ cfg.auth.trustedOrigins);
   } // {
     STACKR_QUEUE = name;
     STACKR_QUEUE_PREFIX = "bull";
@@ -51,36 +54,15 @@ let
     else
       lib.optional (auth != null) "credential:${svc.credentialFile}");
 
-  hardening = {
-    DynamicUser = true;
-    ProtectSystem = "strict";
-    ProtectHome = true;
-    PrivateTmp = true;
-    PrivateDevices = true;
-    NoNewPrivileges = true;
-    ProtectKernelTunables = true;
-    ProtectKernelModules = true;
-    ProtectKernelLogs = true;
-    ProtectControlGroups = true;
-    ProtectClock = true;
-    ProtectHostname = true;
-    RestrictAddressFamilies = [ "AF_INET" "AF_INET6" "AF_UNIX" ];
-    RestrictNamespaces = true;
-    RestrictRealtime = true;
-    RestrictSUIDSGID = true;
-    LockPersonality = true;
-    MemoryDenyWriteExecute = true;
-    SystemCallArchitectures = "native";
-    SystemCallFilter = [ "@system-service" "~@privileged" ];
-    CapabilityBoundingSet = "";
-    UMask = "0077";
-  };
+  # Every peer of the auth API is local unless it sends mail or is opened to the network.
+  localOnly = svc: svc.kind == "auth" && cfg.auth.smtpUrl == null && !svc.openFirewall;
 
   unit = { name, svc, role }:
     let
       isApi = role == "api";
-      authUnit = lib.optional (auth != null && svc.kind == "base" && isApi) "stackr-${auth.name}-api.service";
-      deps = [ "postgresql.service" "stackr-${name}-db-password.service" (redisUnit name) ];
+      user = stackrLib.serviceUser name;
+      authUnit = lib.optional (auth != null && svc.kind == "base") "stackr-${auth.name}-api.service";
+      deps = stackrLib.databaseUnits cfg name ++ [ (redisUnit name) ];
     in
     {
       description = "stackr ${name} ${role}";
@@ -93,9 +75,16 @@ let
         // lib.optionalAttrs isApi { PORT = toString svc.port; }
         // lib.optionalAttrs (!isApi) { WORKER_CONCURRENCY = toString svc.worker.concurrency; }
         // svc.environment;
-      serviceConfig = hardening // {
+      serviceConfig = hardening.process // lib.optionalAttrs (localOnly svc) hardening.localhostOnly // {
+        # The binaries send READY=1 once they listen (API) or consume their queue (worker): units
+        # ordered after this one start only then.
+        Type = "notify";
+        NotifyAccess = "main";
+        User = user;
+        Group = user;
         ExecStart = "${svc.package}/bin/${name}-${role}";
-        StateDirectory = "${stateSubdir}/${name}";
+        # API and worker run as the same identity, so they can share the service's state folder.
+        StateDirectory = "${stackrLib.stateSubdir cfg}/${name}";
         StateDirectoryMode = "0700";
         LoadCredential = credentials name svc;
         Restart = "on-failure";
@@ -116,8 +105,17 @@ in
         })
       withNames);
 
+    users.users = lib.mapAttrs'
+      (name: _: lib.nameValuePair (stackrLib.serviceUser name) {
+        isSystemUser = true;
+        group = stackrLib.serviceUser name;
+        description = "stackr service ${name}";
+      })
+      cfg.services;
+    users.groups = lib.mapAttrs' (name: _: lib.nameValuePair (stackrLib.serviceUser name) { }) cfg.services;
+
+    # The API port only: the admin page binds loopback.
     networking.firewall.allowedTCPPorts =
-      lib.concatMap (svc: lib.optionals svc.openFirewall ([ svc.port ] ++ lib.optional (svc.adminPort != null) svc.adminPort))
-        (lib.attrValues cfg.services);
+      lib.concatMap (svc: lib.optional svc.openFirewall svc.port) (lib.attrValues cfg.services);
   };
 }

@@ -11,6 +11,7 @@ in
   stackr = {
     enable = true;
     stateDir = "/var/lib/stackr";
+    postgresql.mode = "per-service";
     auth = {
       baseUrl = "http://localhost:8888";
       trustedOrigins = [ "http://localhost:3000" "http://localhost:3001" ];
@@ -25,7 +26,7 @@ in
           enable = false;
           concurrency = 10;
         };
-        postgres.port = 5432;
+        postgres.port = 5440;
         redis.port = 6380;
       };
       "core" = {
@@ -37,7 +38,7 @@ in
           enable = true;
           concurrency = 10;
         };
-        postgres.port = 5432;
+        postgres.port = 5441;
         redis.port = 6381;
       };
       "wallet" = {
@@ -50,7 +51,7 @@ in
           enable = true;
           concurrency = 10;
         };
-        postgres.port = 5432;
+        postgres.port = 5442;
         redis.port = 6382;
       };
     };

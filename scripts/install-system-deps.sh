@@ -14,6 +14,7 @@ pg_bin_present || need+=(postgresql)
 have psql || need+=(postgresql-client)
 have redis-server || need+=(redis-server)
 if [ "$purpose" = test ]; then
+  have python3 || need+=(python3) # the suite runner, and SMTP/HTTP peers in some tests
   have node || need+=(nodejs npm)
   have dockerd || need+=(docker.io)
   have debootstrap || need+=(debootstrap)

@@ -1,17 +1,50 @@
 #!/usr/bin/env bash
 # The one command that runs every test of the repository on a fresh Debian machine with only the
-# Rust toolchain: installs the real servers the tests use, then runs the whole workspace's tests
-# (unit, behavioural, interop with the real BetterAuth/BullMQ, end-to-end checks in Docker) and
-# verifies the repo's generated files have not drifted.
+# Rust toolchain: installs the real servers the tests use, builds the workspace once, then runs
+# every suite (unit, behavioural, interop with the real BetterAuth/BullMQ, end-to-end checks in
+# Docker, formatting, generated-file drift, architecture lint) several at a time. Every suite runs
+# even when another fails; the end prints each suite's time and the failing tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+started=$(date +%s)
 scripts/install-system-deps.sh test
 pg_dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
 [ -n "$pg_dir" ] && export PATH="$PATH:$pg_dir"
 
-cargo fmt --all -- --check
+# Node packages of the interop suites, installed once here: several suites use the same folder
+# and run at the same time.
+for dir in runtime/auth/interop runtime/kit/interop/bullmq; do
+  [ -d "$dir/node_modules" ] || (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+done
+
+# The checks' container image is assembled from Debian packages (disk and network, little CPU):
+# build it while cargo compiles. A failure here shows again, explained, in the checks suites.
+mkdir -p target/test-suites
+bash checks/image/build.sh >/dev/null 2>target/test-suites/checks-image.log &
+image_build=$!
+
+# A from-scratch build gains nothing from incremental compilation, which costs time and gigabytes
+# of disk; the suites' own `cargo build` calls inherit this, so they find everything built.
+export CARGO_INCREMENTAL=0
+
+# One build of everything the suites run, with the whole workspace's features (a `-p` build
+# would resolve features differently and compile much of the graph a second time).
+build_json=target/test-suites/cargo-build.json
+echo "stackr: building the workspace and its tests"
 cargo build --workspace --bins --locked
-cargo run --quiet --locked -p stackr -- generate --check
-cargo run --quiet --locked -p stackr -- lint
-cargo test --workspace --locked -- --test-threads=2
+cargo test --workspace --locked --no-run --message-format=json-render-diagnostics >"$build_json"
+wait "$image_build" || echo "stackr: building the checks image failed (target/test-suites/checks-image.log)"
+built=$(date +%s)
+
+stackr=target/debug/stackr
+status=0
+python3 scripts/run-suites.py "$build_json" \
+  "formatting=cargo fmt --all -- --check" \
+  "generated files up to date=$stackr generate --check" \
+  "architecture lint=$stackr lint" \
+  --serial "doc tests=cargo test --workspace --locked --doc -- --test-threads=2" || status=$?
+
+finished=$(date +%s)
+echo "stackr: test command took $((finished - started))s (set-up and build $((built - started))s, suites $((finished - built))s)"
+exit "$status"

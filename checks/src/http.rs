@@ -42,8 +42,10 @@ impl Answer {
 impl Browser {
     /// `auth_url`: where auth listens; `origin`: the origin of its public base URL.
     pub fn new(auth_url: &str, origin: &str) -> Self {
+        // Generous: a sign-up hashes a password, slowly on a loaded machine; a hung request
+        // still ends, with an error naming the request.
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(60))
             .build()
             .expect("a plain HTTP client always builds");
         Browser {

@@ -86,8 +86,9 @@ async fn redis_container_requires_its_password() {
         .unwrap();
     assert_eq!(v, "v");
 
-    let anonymous = redis::Client::open(redis.url_without_password()).unwrap();
-    let mut anon = anonymous.get_multiplexed_async_connection().await.unwrap();
+    let mut anon = stackr_kit::redis_conn::multiplexed(&redis.url_without_password())
+        .await
+        .unwrap();
     let err = redis::cmd("GET")
         .arg("k")
         .query_async::<String>(&mut anon)

@@ -176,7 +176,11 @@ async fn jobs_land_only_in_their_own_redis(stack: &Stack) {
     let mut enqueued = Vec::new();
     for service in stack.base_services() {
         let answer = browser(stack)
-            .post(&service.url("/jobs"), &[("cookie", &caller.cookie)])
+            .post(
+                &service.url("/jobs"),
+                // From the trusted page: a cookie-carrying POST needs a trusted Origin.
+                &[("cookie", &caller.cookie), ("origin", &stack.auth_origin())],
+            )
             .await
             .unwrap();
         assert_eq!(

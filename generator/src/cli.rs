@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::commands::{add_service, generate, init};
+use crate::commands::{add_service, dev, generate, init};
 use crate::config::{AuthMiddleware, ConfigError};
 use crate::UsageError;
 
@@ -44,13 +44,25 @@ pub enum Command {
     ///
     /// With process-compose on PATH, it is handed process-compose.yaml; otherwise stackr's
     /// embedded supervisor runs the same file (dependencies, readiness probes, restarts, ordered
-    /// shutdown on Ctrl-C). State lives in the git-ignored .stackr/ and survives restarts.
-    Dev(stackr_supervisor::DevArgs),
+    /// shutdown on Ctrl-C). State lives in the git-ignored state folder (`stateDir` in
+    /// stackr.config.json, `.stackr` by default) and survives restarts. Refuses to start while
+    /// generated files have drifted from the config.
+    Dev(DevCommandArgs),
     /// Check the architecture's rules; `--list` explains each one.
     ///
     /// Identity tables only in auth, no cross-service imports, no foreign databases, identity only
     /// through the kit's guard. Findings are printed as file:line:col; exit 1 when there are any.
     Lint(stackr_lint::Args),
+}
+
+#[derive(Debug, Args)]
+pub struct DevCommandArgs {
+    #[command(flatten)]
+    pub supervisor: stackr_supervisor::DevArgs,
+    /// Start even when generated files differ from stackr.config.json (by default `dev` refuses,
+    /// as `stackr generate --check` would fail).
+    #[arg(long)]
+    pub no_check: bool,
 }
 
 #[derive(Debug, Args)]
@@ -142,7 +154,7 @@ pub fn run(cli: Cli) -> ExitCode {
             },
         ),
         Command::Generate(args) => generate::run(&root, args.check),
-        Command::Dev(args) => stackr_supervisor::dev(&args.into_options(&root)),
+        Command::Dev(args) => dev::run(&root, args.supervisor, args.no_check),
         Command::Lint(mut args) => {
             // `-C DIR` names the project for every subcommand; lint's own PATH argument wins.
             args.path.get_or_insert(root);

@@ -2,8 +2,9 @@
 //! services.
 //!
 //! Pipeline: [`config`] (serde, located errors) -> [`model`] (validated) -> [`plan`] (every
-//! derived fact once) -> [`render`] (tera, one template per artifact) -> [`write`] (atomic commit
-//! or `--check`). [`commands`] wires them into `init`, `add service` and `generate`.
+//! derived fact once) -> [`render`] (one tera template per artifact, rendered by a lite renderer
+//! for tera's subset) -> [`write`] (atomic commit or `--check`). [`commands`] wires them into
+//! `init`, `add service` and `generate`.
 
 pub mod cli;
 pub mod commands;

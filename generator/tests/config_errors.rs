@@ -80,12 +80,45 @@ fn port_collisions_are_refused() {
 }
 
 #[test]
+fn admin_and_privileged_ports_are_refused_with_their_owner() {
+    let admin = generate_error(&format!("{VALID_HEAD}    {{ \"name\": \"auth\", \"kind\": \"auth\" }},\n    {{ \"name\": \"core\", \"port\": 3333 }}\n  ]\n}}\n"));
+    assert!(
+        admin.contains(
+            "port collision: the API port of `core` is 3333, already the admin port of `auth`"
+        ),
+        "{admin}"
+    );
+    assert!(admin.contains("services[1].port"), "{admin}");
+    let low = generate_error(&format!("{VALID_HEAD}    {{ \"name\": \"auth\", \"kind\": \"auth\", \"adminPort\": 80 }}\n  ]\n}}\n"));
+    assert!(
+        low.contains("the admin port of `auth` is 80; ports below 1024 need root"),
+        "{low}"
+    );
+    assert!(low.contains("services[0].adminPort"), "{low}");
+}
+
+#[test]
 fn dev_range_over_system_ports_is_refused() {
     let message = generate_error("{\n  \"name\": \"shop\",\n  \"dev\": { \"postgresPortStart\": 5430 },\n  \"services\": [ { \"name\": \"auth\", \"kind\": \"auth\" }, { \"name\": \"a\" }, { \"name\": \"b\" } ]\n}\n");
     assert!(
         message.contains(":3:")
             && message.contains("dev.postgresPortStart")
             && message.contains("5432"),
+        "{message}"
+    );
+}
+
+#[test]
+fn deployed_postgres_range_clashing_with_system_or_redis_ports_is_refused() {
+    let message = generate_error("{\n  \"name\": \"shop\",\n  \"deploy\": { \"postgresPortStart\": 5431 },\n  \"services\": [ { \"name\": \"auth\", \"kind\": \"auth\" }, { \"name\": \"a\" } ]\n}\n");
+    assert!(
+        message.contains("deploy.postgresPortStart") && message.contains("5432"),
+        "{message}"
+    );
+    let message = generate_error("{\n  \"name\": \"shop\",\n  \"deploy\": { \"postgresPortStart\": 6381 },\n  \"services\": [ { \"name\": \"auth\", \"kind\": \"auth\" }, { \"name\": \"a\" } ]\n}\n");
+    assert!(
+        message.contains("deploy.postgresPortStart")
+            && message.contains("overlaps the deployed Redis range"),
         "{message}"
     );
 }

@@ -1,7 +1,10 @@
 //! Runs the generated dev commands for real (PostgreSQL, Redis, secrets; not the cargo build or
 //! the APIs): initdb on first start (dropping to the `postgres` user when run as root), the
 //! role + database with the password from its file, Redis with `requirepass`, the readiness
-//! probes, and idempotent re-runs. Skipped when PostgreSQL or Redis is not installed.
+//! probes, and idempotent re-runs. The service is named like an SQL keyword (`user`), so every
+//! generated SQL statement must quote it; the deployment's provisioning SQL (modules/lib.nix) runs
+//! against the same server for a second keyword-named service. Skipped when PostgreSQL or Redis
+//! is not installed.
 
 mod common;
 
@@ -15,15 +18,8 @@ use serde_json::Value;
 const CONFIG: &str = r#"{
   "name": "devtest",
   "dev": { "postgresPortStart": 45320, "redisPortStart": 45790 },
-  "services": [ { "name": "auth", "kind": "auth" } ]
+  "services": [ { "name": "user", "kind": "auth" } ]
 }"#;
-
-fn installed(tool: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
 
 fn bash(dir: &Path, script: &str) -> std::process::Output {
     Command::new("bash")
@@ -77,7 +73,7 @@ fn generated_dev_commands_bring_up_postgres_and_redis() {
         "redis-cli",
     ]
     .iter()
-    .all(|t| installed(t))
+    .all(|t| common::installed(t))
     {
         eprintln!("PostgreSQL/Redis not installed: skipped");
         return;
@@ -108,7 +104,7 @@ fn generated_dev_commands_bring_up_postgres_and_redis() {
 
     // Secrets: created once, private, stable across runs.
     assert!(bash(root, &command("secrets")).status.success());
-    let secret_file = root.join(".stackr/secrets/auth-db-password");
+    let secret_file = root.join(".stackr/secrets/user-db-password");
     let password = std::fs::read_to_string(&secret_file).unwrap();
     assert_eq!(password.len(), 48);
     assert!(password.chars().all(|c| c.is_ascii_alphanumeric()));
@@ -127,65 +123,78 @@ fn generated_dev_commands_bring_up_postgres_and_redis() {
         "secrets are created once"
     );
 
-    let init = bash(root, &command("auth-db-init"));
+    let init = bash(root, &command("user-db-init"));
     assert!(
         init.status.success(),
         "{}",
         String::from_utf8_lossy(&init.stderr)
     );
-    assert!(root.join(".stackr/data/auth/postgres/PG_VERSION").is_file());
+    assert!(root.join(".stackr/data/user/postgres/PG_VERSION").is_file());
     assert!(
-        bash(root, &command("auth-db-init")).status.success(),
+        bash(root, &command("user-db-init")).status.success(),
         "db-init is idempotent"
     );
 
-    let _postgres = Running(spawn(root, &command("auth-postgres")), "-INT");
+    let _postgres = Running(spawn(root, &command("user-postgres")), "-INT");
     assert!(
-        wait_ready(root, &probe("auth-postgres")),
+        wait_ready(root, &probe("user-postgres")),
         "postgres never became ready"
     );
     for _ in 0..2 {
-        let setup = bash(root, &command("auth-db-setup"));
+        let setup = bash(root, &command("user-db-setup"));
         assert!(
             setup.status.success(),
             "{}",
             String::from_utf8_lossy(&setup.stderr)
         );
     }
-    let login = |pw: &str| {
-        Command::new("psql")
-            .args([
-                "-X",
-                "-h",
-                "127.0.0.1",
-                "-p",
-                "45320",
-                "-U",
-                "auth",
-                "-d",
-                "auth",
-                "-tAc",
-                "select current_user",
-            ])
-            .env("PGPASSWORD", pw)
-            .output()
-            .unwrap()
-    };
-    let ok = login(&password);
+    let login = |role: &str, pw: &str| common::tcp_login("45320", role, role, pw);
+    let ok = login("user", &password);
     assert!(
         ok.status.success(),
         "{}",
         String::from_utf8_lossy(&ok.stderr)
     );
-    assert_eq!(String::from_utf8_lossy(&ok.stdout).trim(), "auth");
+    assert_eq!(String::from_utf8_lossy(&ok.stdout).trim(), "user");
     assert!(
-        !login("wrong-password").status.success(),
+        !login("user", "wrong-password").status.success(),
         "the role requires its password"
     );
 
-    let _redis = Running(spawn(root, &command("auth-redis")), "-TERM");
+    // The deployment's provisioning SQL, for a service named `order`, run twice as the superuser
+    // with the password in $CREDENTIALS_DIRECTORY as systemd provides it.
+    if common::nix_instantiate_available() {
+        let credentials = root.join("credentials");
+        std::fs::create_dir(&credentials).unwrap();
+        std::fs::write(credentials.join("db-password"), "order-password").unwrap();
+        let sql = deployment_provision_sql("order");
+        let script = format!(
+            "psql -X -q -v ON_ERROR_STOP=1 -h \"$PWD/.stackr/run/user\" -p 45320 -U stackr -d postgres <<'SQL'\n{sql}SQL\n"
+        );
+        for _ in 0..2 {
+            let run = Command::new("bash")
+                .args(["-c", &script])
+                .current_dir(root)
+                .env("CREDENTIALS_DIRECTORY", &credentials)
+                .output()
+                .unwrap();
+            assert!(
+                run.status.success(),
+                "{}",
+                String::from_utf8_lossy(&run.stderr)
+            );
+        }
+        let order = login("order", "order-password");
+        assert_eq!(
+            String::from_utf8_lossy(&order.stdout).trim(),
+            "order",
+            "{order:?}"
+        );
+    }
+
+    let _redis = Running(spawn(root, &command("user-redis")), "-TERM");
     assert!(
-        wait_ready(root, &probe("auth-redis")),
+        wait_ready(root, &probe("user-redis")),
         "redis never became ready"
     );
     let anonymous = Command::new("redis-cli")
@@ -196,4 +205,17 @@ fn generated_dev_commands_bring_up_postgres_and_redis() {
         String::from_utf8_lossy(&anonymous.stdout).contains("NOAUTH"),
         "redis must require its password"
     );
+}
+
+/// `provisionSql name` of the module library, as the text psql receives.
+fn deployment_provision_sql(name: &str) -> String {
+    let expression = format!(
+        "(import {}/lib.nix {{ lib = import {}/lib; }}).provisionSql \"{name}\"",
+        common::nixos::modules_dir().display(),
+        common::nixos::nixpkgs_lib().display()
+    );
+    common::nix_eval_json(Path::new("."), &expression, "provisionSql")
+        .as_str()
+        .unwrap()
+        .to_owned()
 }

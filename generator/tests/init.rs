@@ -95,3 +95,86 @@ fn failed_init_leaves_nothing_behind() {
     assert!(stderr(&output).contains("nothing was changed"));
     assert!(!parent.path().join("shop").exists());
 }
+
+/// `stackr dev` uses the state folder the config names: `--reset` wipes exactly that folder (its
+/// secrets included), git-ignores it, and leaves every other file of the project alone.
+#[test]
+fn dev_reset_wipes_the_configured_state_folder_and_nothing_else() {
+    let (_parent, root) = init_project(&[]);
+    let config_path = root.join("stackr.config.json");
+    let mut config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&config_path).unwrap()).unwrap();
+    config["stateDir"] = "var/dev".into();
+    std::fs::write(&config_path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+    let generated = stackr(&root, &["generate"]);
+    assert!(generated.status.success(), "{}", stderr(&generated));
+    std::fs::create_dir_all(root.join("var/dev/secrets")).unwrap();
+    std::fs::write(root.join("var/dev/secrets/auth-secret"), "old secret").unwrap();
+    // A stack that only reports whether the old secret survived, instead of starting servers.
+    std::fs::write(
+        root.join("quick.yaml"),
+        "processes:\n  look:\n    command: \"test ! -e var/dev/secrets/auth-secret && echo wiped\"\n",
+    )
+    .unwrap();
+    let before = common::tree(&root);
+
+    let dev = stackr(
+        &root,
+        &[
+            "dev",
+            "--reset",
+            "--yes",
+            "--embedded",
+            "--file",
+            "quick.yaml",
+        ],
+    );
+    assert!(dev.status.success(), "{}\n{}", stdout(&dev), stderr(&dev));
+    assert!(stdout(&dev).contains("wiped"), "{}", stdout(&dev));
+    assert!(!root.join("var/dev/secrets").exists());
+    assert!(
+        root.join("var/dev/.gitignore").is_file(),
+        "the state folder is git-ignored"
+    );
+    assert!(
+        !root.join(".stackr").exists(),
+        "no stray default state folder"
+    );
+    let outside_state = |tree: std::collections::BTreeMap<std::path::PathBuf, Vec<u8>>| {
+        tree.into_iter()
+            .filter(|(path, _)| !path.starts_with("var/dev"))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(outside_state(common::tree(&root)), outside_state(before));
+}
+
+/// A config edited without `stackr generate` would run an outdated stack: `dev` refuses, names
+/// the drifted files and the fix; `--no-check` starts anyway.
+#[test]
+fn dev_refuses_to_start_while_generated_files_drift() {
+    let (_parent, root) = init_project(&[]);
+    std::fs::write(root.join("AGENTS.md"), "edited by hand\n").unwrap();
+    std::fs::write(
+        root.join("quick.yaml"),
+        "processes:\n  look:\n    command: \"echo started\"\n",
+    )
+    .unwrap();
+    let args = ["dev", "--embedded", "--file", "quick.yaml"];
+    let refused = stackr(&root, &args);
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("AGENTS.md"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(
+        stderr(&refused).contains("stackr generate"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(!stdout(&refused).contains("started"));
+
+    let forced = stackr(&root, &[&args[..], &["--no-check"]].concat());
+    assert!(forced.status.success(), "{}", stderr(&forced));
+    assert!(stdout(&forced).contains("started"), "{}", stdout(&forced));
+}

@@ -26,11 +26,12 @@ fn stackr_nix_sets_the_planned_values() {
         let plan = fixture_plan(fixture);
         let value = eval(
             fixture,
-            "let m = import ./nix/stackr.nix { packagesFor = pkgs: builtins.mapAttrs (n: _: \"pkg-\" + n) (import ./nix/packages.nix { inherit pkgs; src = /src; lockFile = /lock; }); }; \
-             in (m { pkgs = { rustPlatform.buildRustPackage = a: a; }; }).stackr",
+            "let m = import ./nix/stackr.nix { packagesFor = pkgs: builtins.mapAttrs (n: _: \"pkg-\" + n) (import ./nix/packages.nix { craneLib = pkgs.craneLib; src = /src; }); }; \
+             in (m { pkgs = { craneLib = { buildDepsOnly = a: a; buildPackage = a: a; }; }; }).stackr",
         );
         assert_eq!(value["enable"], true);
         assert_eq!(value["stateDir"], plan.deploy_state_dir);
+        assert_eq!(value["postgresql"]["mode"], plan.deploy_postgres_mode);
         let services = value["services"].as_object().unwrap();
         assert_eq!(services.len(), plan.services.len(), "{fixture}");
         for service in &plan.services {
@@ -39,7 +40,10 @@ fn stackr_nix_sets_the_planned_values() {
             assert_eq!(nix["package"], format!("pkg-{}", service.name));
             assert_eq!(nix["port"], service.port);
             assert_eq!(nix["redis"]["port"], service.deploy_redis_port);
-            assert_eq!(nix["postgres"]["port"], plan.deploy_postgres_port);
+            assert_eq!(
+                nix["postgres"]["port"].as_u64(),
+                service.deploy_postgres_port.map(u64::from)
+            );
             assert_eq!(nix["worker"]["enable"], service.worker_bin.is_some());
             assert_eq!(nix["worker"]["concurrency"], service.worker_concurrency);
             match service.middleware {
@@ -70,20 +74,24 @@ fn packages_nix_builds_each_service_package() {
     }
     for fixture in FIXTURES {
         let plan = fixture_plan(fixture);
-        let value = eval(fixture, "import ./nix/packages.nix { pkgs = { rustPlatform.buildRustPackage = a: a; }; src = \"/src\"; lockFile = \"/lock\"; }");
+        let value = eval(fixture, "import ./nix/packages.nix { craneLib = { buildDepsOnly = a: a // { deps = true; }; buildPackage = a: a; }; src = \"/src\"; }");
         for service in &plan.services {
             let package = &value[&service.name];
             assert_eq!(package["pname"], service.package);
             assert_eq!(
-                package["cargoBuildFlags"],
-                serde_json::json!(["--package", service.package])
+                package["cargoExtraArgs"],
+                format!("--locked --package {}", service.package)
             );
+            // Every service reuses the one dependency build.
+            assert_eq!(package["cargoArtifacts"], value["cargoArtifacts"]);
+            assert_eq!(package["cargoArtifacts"]["deps"], true);
+            assert_eq!(package["src"], "/src");
         }
     }
 }
 
 #[test]
-fn vm_test_curls_every_api_and_probes_isolation() {
+fn vm_test_checks_readiness_and_every_pair_isolation() {
     if !nix_instantiate_available() {
         return;
     }
@@ -99,11 +107,30 @@ fn vm_test_curls_every_api_and_probes_isolation() {
             );
             assert!(script.contains(&format!("stackr-{}-api.service", service.name)));
         }
-        if plan.services.len() > 1 {
+        // With auth, a session signed up before the reboot is checked after it.
+        if let Some(auth) = plan.services.iter().find(|s| s.is_auth) {
+            let check = format!("http://127.0.0.1:{}/api/auth/get-session", auth.port);
+            let reboot = script.find("machine.shutdown()").unwrap();
             assert!(
-                script.contains("machine.fail("),
-                "{fixture}: isolation checks expected"
+                script.rfind(&check).is_some_and(|at| at > reboot),
+                "{fixture}"
             );
+        }
+        // Every service's role and Redis password are refused by every other service's server.
+        for own in &plan.services {
+            for other in plan.services.iter().filter(|o| o.name != own.name) {
+                let port = other.deploy_postgres_port.unwrap_or(5432);
+                let (name, db, other_db) = (&own.name, &own.db_name, &other.db_name);
+                let refused = format!(
+                    "machine.fail(psql(\"{name}\", \"{db}\", {port}, \"{other_db}\", \"select 1\"))"
+                );
+                assert!(script.contains(&refused), "{fixture}: {refused}");
+                let redis = format!(
+                    "machine.fail(redis(\"{name}\", {}, \"ping\")",
+                    other.deploy_redis_port
+                );
+                assert!(script.contains(&redis), "{fixture}: {redis}");
+            }
         }
     }
 }

@@ -136,3 +136,15 @@ fn dev_ports_avoid_system_defaults_and_secrets_are_files() {
         }
     }
 }
+
+#[test]
+fn dev_sql_quotes_every_role_and_database_name() {
+    for fixture in FIXTURES {
+        let compose = process_compose(fixture);
+        for (name, process) in compose["processes"].as_object().unwrap() {
+            let command = process["command"].as_str().unwrap_or("");
+            let found = common::nixos::sql_identifier_violations(name, command);
+            assert!(found.is_empty(), "{fixture}: {found:?}");
+        }
+    }
+}

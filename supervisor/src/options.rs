@@ -29,7 +29,8 @@ pub struct DevArgs {
     #[arg(short = 'y', long)]
     pub yes: bool,
 
-    /// The state folder [default: .stackr next to the process-compose file].
+    /// The state folder [default: the config's `stateDir`, else .stackr next to the
+    /// process-compose file].
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
 

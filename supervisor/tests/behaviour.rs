@@ -72,7 +72,7 @@ fn position_of(events: &[String], event: &str) -> usize {
 }
 
 fn assert_no_leftovers(mark: &str) {
-    let left = wait_no_processes_with_mark(mark, Duration::from_secs(3));
+    let left = wait_no_processes_with_mark(mark, Duration::from_secs(30));
     kill_marked(mark);
     assert!(left.is_empty(), "processes left running: {left:?}");
 }
@@ -364,15 +364,15 @@ fn sigint_stops_everything_in_reverse_dependency_order_without_orphans() {
       middle: { condition: process_started }
 "#;
     let mut sup = start_stack(dir.path(), &yaml);
-    sup.wait_for_line("all 4 processes ready", Duration::from_secs(20));
+    sup.wait_for_line("all 4 processes ready", Duration::from_secs(60));
     assert!(
         processes_with_mark(&mark).len() >= 6,
         "the stack runs: {:?}",
         processes_with_mark(&mark)
     );
     sup.signal(libc::SIGINT);
-    let code = sup.wait(Duration::from_secs(20));
-    let left = wait_no_processes_with_mark(&mark, Duration::from_secs(2));
+    let code = sup.wait(Duration::from_secs(60));
+    let left = wait_no_processes_with_mark(&mark, Duration::from_secs(30));
     kill_marked(&mark);
     assert!(left.is_empty(), "orphans after SIGINT: {left:?}");
     assert_eq!(code, 0, "a requested stop is a clean exit");
@@ -380,13 +380,13 @@ fn sigint_stops_everything_in_reverse_dependency_order_without_orphans() {
     let pos = |e: &str| position_of(&events, e);
     assert!(pos("top-stopped") < pos("middle-stopped"), "{events:?}");
     assert!(pos("middle-stopped") < pos("base-stopped"), "{events:?}");
-    sup.wait_for_line("stopping: received SIGINT", Duration::from_secs(1));
+    sup.wait_for_line("stopping: received SIGINT", Duration::from_secs(60));
     sup.wait_for_line(
         "stubborn: did not stop within 1s of SIGTERM; killed",
-        Duration::from_secs(1),
+        Duration::from_secs(60),
     );
     // Status lines of plain mode say how long readiness took.
-    let base_ready = sup.wait_for_line("base: ready in", Duration::from_secs(1));
+    let base_ready = sup.wait_for_line("base: ready in", Duration::from_secs(60));
     assert!(base_ready.starts_with("stackr   | "), "{base_ready}");
 }
 
@@ -397,7 +397,7 @@ fn logs_are_prefixed_by_process_name() {
         dir.path(),
         "processes:\n  alpha:\n    command: \"echo hello from alpha; echo oops >&2\"\n  b:\n    command: \"echo hi from b\"\n",
     );
-    assert_eq!(sup.wait(Duration::from_secs(10)), 0);
+    assert_eq!(sup.wait(Duration::from_secs(60)), 0);
     let lines = sup.lines();
     assert!(
         lines.contains(&"alpha  | hello from alpha".to_string()),
@@ -421,9 +421,9 @@ fn sigterm_also_stops_the_stack() {
     let (dir, mark) = marked_dir("sigterm");
     let yaml = header(&mark) + "  s:\n    command: \"exec sleep 300\"\n";
     let mut sup = start_stack(dir.path(), &yaml);
-    sup.wait_for_line("the 1 process is ready", Duration::from_secs(10));
+    sup.wait_for_line("the 1 process is ready", Duration::from_secs(60));
     sup.signal(libc::SIGTERM);
-    assert_eq!(sup.wait(Duration::from_secs(10)), 0);
+    assert_eq!(sup.wait(Duration::from_secs(60)), 0);
     assert_no_leftovers(&mark);
 }
 
@@ -436,7 +436,7 @@ fn missing_tools_are_reported_with_how_to_install_them() {
         "processes:\n  cache:\n    command: \"exec redis-server --port 0\"\n    readiness_probe:\n      exec: { command: \"redis-cli ping\" }\n",
     );
     let mut sup = Supervised::start(&file, &[], &[("PATH", empty_path.path().to_str().unwrap())]);
-    assert_eq!(sup.wait(Duration::from_secs(10)), 1);
+    assert_eq!(sup.wait(Duration::from_secs(60)), 1);
     let err = sup.stderr();
     assert!(
         err.contains("missing tools needed by this stack: redis-server, redis-cli"),
@@ -456,7 +456,7 @@ fn malformed_yaml_is_a_clear_error_with_its_line() {
         dir.path(),
         "version: \"0.5\"\nprocesses:\n  a:\n    command: \"unterminated\n",
     );
-    assert_eq!(sup.wait(Duration::from_secs(10)), 1);
+    assert_eq!(sup.wait(Duration::from_secs(60)), 1);
     let err = sup.stderr();
     assert!(
         err.contains("process-compose.yaml:5:1: found unexpected end of stream"),
@@ -475,16 +475,16 @@ fn unknown_fields_warn_but_the_stack_runs() {
         dir.path(),
         "processes:\n  a:\n    command: \"echo ran\"\n    colour: blue\n    liveness_probe: {}\n",
     );
-    assert_eq!(sup.wait(Duration::from_secs(10)), 0);
+    assert_eq!(sup.wait(Duration::from_secs(60)), 0);
     sup.wait_for_line(
         "warning: processes.a.colour is not a known process-compose field",
-        Duration::from_secs(1),
+        Duration::from_secs(60),
     );
     sup.wait_for_line(
         "warning: processes.a.liveness_probe is a process-compose feature",
-        Duration::from_secs(1),
+        Duration::from_secs(60),
     );
-    sup.wait_for_line("a      | ran", Duration::from_secs(1));
+    sup.wait_for_line("a      | ran", Duration::from_secs(60));
 }
 
 #[test]
@@ -494,7 +494,7 @@ fn daemons_are_refused_with_an_explanation() {
         dir.path(),
         "processes:\n  pg:\n    command: \"pg_ctl start\"\n    is_daemon: true\n",
     );
-    assert_eq!(sup.wait(Duration::from_secs(10)), 1);
+    assert_eq!(sup.wait(Duration::from_secs(60)), 1);
     assert!(sup.stderr().contains("is_daemon"), "{}", sup.stderr());
 }
 
@@ -506,17 +506,17 @@ fn state_folder_persists_and_reset_needs_confirmation() {
         "processes:\n  init:\n    command: \"test -f .stackr/data/marker && echo reused || { mkdir -p .stackr/data; echo fresh; touch .stackr/data/marker; }\"\n",
     );
     let mut first = Supervised::start(&file, &[], &[]);
-    assert_eq!(first.wait(Duration::from_secs(10)), 0);
-    first.wait_for_line("init   | fresh", Duration::from_secs(1));
+    assert_eq!(first.wait(Duration::from_secs(60)), 0);
+    first.wait_for_line("init   | fresh", Duration::from_secs(60));
     assert!(dir.path().join(".stackr/.gitignore").exists());
 
     let mut second = Supervised::start(&file, &[], &[]);
-    assert_eq!(second.wait(Duration::from_secs(10)), 0);
-    second.wait_for_line("init   | reused", Duration::from_secs(1));
+    assert_eq!(second.wait(Duration::from_secs(60)), 0);
+    second.wait_for_line("init   | reused", Duration::from_secs(60));
 
     // No terminal to ask on and no --yes: refuse, delete nothing.
     let mut refused = Supervised::start(&file, &["--reset"], &[]);
-    assert_eq!(refused.wait(Duration::from_secs(10)), 1);
+    assert_eq!(refused.wait(Duration::from_secs(60)), 1);
     assert!(
         refused.stderr().contains("add --yes"),
         "{}",
@@ -525,8 +525,8 @@ fn state_folder_persists_and_reset_needs_confirmation() {
     assert!(dir.path().join(".stackr/data/marker").exists());
 
     let mut reset = Supervised::start(&file, &["--reset", "--yes"], &[]);
-    assert_eq!(reset.wait(Duration::from_secs(10)), 0);
-    reset.wait_for_line("init   | fresh", Duration::from_secs(1));
+    assert_eq!(reset.wait(Duration::from_secs(60)), 0);
+    reset.wait_for_line("init   | fresh", Duration::from_secs(60));
 }
 
 #[test]
@@ -557,7 +557,7 @@ fn dev_hands_the_file_to_process_compose_when_it_is_on_path() {
 
     let mut sup = Supervised::start(&file, &["--dev"], &[("PATH", &path)]);
     assert_eq!(
-        sup.wait(Duration::from_secs(10)),
+        sup.wait(Duration::from_secs(60)),
         3,
         "process-compose's exit code is passed on"
     );
@@ -581,7 +581,7 @@ fn dev_hands_the_file_to_process_compose_when_it_is_on_path() {
 
     // Without process-compose, the same call runs the embedded supervisor.
     let mut sup = Supervised::start(&file, &["--dev"], &[]);
-    assert_eq!(sup.wait(Duration::from_secs(10)), 0);
+    assert_eq!(sup.wait(Duration::from_secs(60)), 0);
     assert!(dir.path().join("embedded-ran").exists());
 }
 
@@ -591,11 +591,11 @@ fn a_killed_supervisor_does_not_leave_servers_running() {
     let yaml = header(&mark)
         + "  server:\n    command: \"exec sleep 300\"\n  other:\n    command: \"exec sleep 301\"\n";
     let mut sup = start_stack(dir.path(), &yaml);
-    sup.wait_for_line("all 2 processes ready", Duration::from_secs(10));
+    sup.wait_for_line("all 2 processes ready", Duration::from_secs(60));
     assert_eq!(processes_with_mark(&mark).len(), 2);
     // SIGKILL: no ordered shutdown can run; the parent-death signal is the only safety net.
     sup.signal(libc::SIGKILL);
-    assert_eq!(sup.wait(Duration::from_secs(5)), -1);
+    assert_eq!(sup.wait(Duration::from_secs(60)), -1);
     assert_no_leftovers(&mark);
 }
 
@@ -612,8 +612,8 @@ fn debian_postgresql_binaries_off_path_are_found_and_put_on_path() {
         "processes:\n  v:\n    command: \"initdb --version\"\n",
     );
     let mut sup = Supervised::start(&file, &[], &[("PATH", "/usr/bin:/bin")]);
-    assert_eq!(sup.wait(Duration::from_secs(10)), 0, "{}", sup.stderr());
-    sup.wait_for_line("v      | initdb (PostgreSQL)", Duration::from_secs(1));
+    assert_eq!(sup.wait(Duration::from_secs(60)), 0, "{}", sup.stderr());
+    sup.wait_for_line("v      | initdb (PostgreSQL)", Duration::from_secs(60));
 }
 
 #[test]

@@ -20,7 +20,7 @@ fn stop_and_check_no_orphans(project: &Project, mut sup: Supervised) {
     let left = project.leftovers();
     assert!(left.is_empty(), "processes left after SIGINT: {left:?}");
     assert_eq!(code, 0, "a Ctrl-C stop is a clean exit");
-    sup.wait_for_line("stopping: received SIGINT", Duration::from_secs(1));
+    sup.wait_for_line("stopping: received SIGINT", Duration::from_secs(60));
 }
 
 #[test]
@@ -31,7 +31,7 @@ fn two_services_with_real_postgres_and_redis() {
     // Cold start: empty state folder, initdb runs.
     let started = Instant::now();
     let sup = project.start();
-    let line = sup.wait_for_line(&all_ready, Duration::from_secs(90));
+    let line = sup.wait_for_line(&all_ready, Duration::from_secs(180));
     eprintln!(
         "cold start: {line} (wall {:.2}s)",
         started.elapsed().as_secs_f64()
@@ -95,7 +95,7 @@ fn two_services_with_real_postgres_and_redis() {
     for svc in SERVICES {
         let line = sup.wait_for_line(
             &format!("reusing the cluster in .stackr/data/{svc}/"),
-            Duration::from_secs(1),
+            Duration::from_secs(60),
         );
         assert!(
             line.starts_with(&format!("{svc}-db-init ")),

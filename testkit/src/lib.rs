@@ -3,12 +3,16 @@
 //! Every test that needs a database or a Redis starts its own server on a free loopback port with
 //! its data in a temporary directory, and the server is stopped when the handle is dropped. This
 //! keeps tests independent of whatever the developer's machine runs on 5432/6379.
+//!
+//! Also a stand-in for systemd's notification socket ([`NotifySocket`]), to check readiness.
 
+mod notify;
 mod ports;
 mod postgres;
 mod redis;
 mod tools;
 
+pub use notify::NotifySocket;
 pub use ports::free_port;
 pub use postgres::TempPostgres;
 pub use redis::TempRedis;

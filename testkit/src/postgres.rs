@@ -51,7 +51,7 @@ impl TempPostgres {
         run(pg_command("pg_ctl")
             .args(["-D"])
             .arg(&data)
-            .args(["-w", "-t", "30", "-l"])
+            .args(["-w", "-t", "120", "-l"])
             .arg(dir.path().join("server.log"))
             .args(["-o", &opts, "start"]));
         TempPostgres { dir, port }

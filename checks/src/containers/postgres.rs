@@ -106,7 +106,7 @@ impl PostgresContainer {
 
     /// The log line can precede the listener by a moment; poll until a login succeeds.
     async fn wait_for_superuser(&self) -> anyhow::Result<()> {
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             match self.superuser("postgres").await {
                 Ok(_) => return Ok(()),

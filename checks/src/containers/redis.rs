@@ -77,20 +77,14 @@ impl RedisContainer {
         format!("redis://127.0.0.1:{}", self.host_port)
     }
 
-    /// A client with the password, for the harness's own checks.
-    pub fn client(&self) -> anyhow::Result<redis::Client> {
-        Ok(redis::Client::open(format!(
-            "redis://:{}@127.0.0.1:{}",
-            self.password, self.host_port
-        ))?)
-    }
-
+    /// A connection with the password, for the harness's own checks.
     pub async fn connect(&self) -> anyhow::Result<redis::aio::MultiplexedConnection> {
-        Ok(self.client()?.get_multiplexed_async_connection().await?)
+        let url = format!("redis://:{}@127.0.0.1:{}", self.password, self.host_port);
+        Ok(stackr_kit::redis_conn::multiplexed(&url).await?)
     }
 
     async fn wait_for_ping(&self) -> anyhow::Result<()> {
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             let attempt = async {
                 let mut conn = self.connect().await?;

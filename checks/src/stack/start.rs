@@ -26,7 +26,8 @@ const AUTH_EXTRA_ENV: &[(&str, &str)] = &[
     ("AUTH_SESSION_CACHE_MS", "0"),
 ];
 
-const READY_TIMEOUT: Duration = Duration::from_secs(60);
+// Generous: the wait ends as soon as every service answers, and a loaded machine is slow.
+const READY_TIMEOUT: Duration = Duration::from_secs(180);
 
 pub async fn start(plan: Plan, binaries: &Binaries) -> anyhow::Result<Stack> {
     let began = Instant::now();

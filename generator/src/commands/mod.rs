@@ -1,5 +1,6 @@
 //! The subcommands. Each returns the process exit code; errors are mapped to codes in `cli`.
 
 pub mod add_service;
+pub mod dev;
 pub mod generate;
 pub mod init;

@@ -83,27 +83,50 @@ impl Default for DevSettings {
     }
 }
 
-/// NixOS deployment: one shared system PostgreSQL (one role + database per service) and one
-/// `services.redis.servers.<name>` per service at `redisPortStart + index`.
+/// NixOS deployment: each service's PostgreSQL (its own server at `postgresPortStart + index`, or
+/// a database in the shared system server) and one `services.redis.servers.<name>` per service at
+/// `redisPortStart + index`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DeploySettings {
     /// `stackr.stateDir` on the host.
     #[serde(default = "default_deploy_state_dir")]
     pub state_dir: String,
-    /// Port of the system PostgreSQL.
+    /// `per-service` (default): each service runs its own PostgreSQL server. `shared`: one
+    /// database and role per service in the host's system PostgreSQL, for small hosts.
+    #[serde(default)]
+    pub postgres_mode: PostgresMode,
+    /// First port of the per-service PostgreSQL servers; never includes 5432 (a system server's).
     #[serde(default = "default_deploy_postgres")]
-    pub postgres_port: u16,
+    pub postgres_port_start: u16,
     /// First Redis port on the host; never 6379 (the default instance).
     #[serde(default = "default_deploy_redis")]
     pub redis_port_start: u16,
+}
+
+/// Where deployed services keep their databases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum PostgresMode {
+    #[default]
+    PerService,
+    Shared,
+}
+
+impl PostgresMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PostgresMode::PerService => "per-service",
+            PostgresMode::Shared => "shared",
+        }
+    }
 }
 
 fn default_deploy_state_dir() -> String {
     "/var/lib/stackr".to_owned()
 }
 fn default_deploy_postgres() -> u16 {
-    5432
+    5440
 }
 fn default_deploy_redis() -> u16 {
     6380
@@ -113,7 +136,8 @@ impl Default for DeploySettings {
     fn default() -> Self {
         Self {
             state_dir: default_deploy_state_dir(),
-            postgres_port: default_deploy_postgres(),
+            postgres_mode: PostgresMode::default(),
+            postgres_port_start: default_deploy_postgres(),
             redis_port_start: default_deploy_redis(),
         }
     }

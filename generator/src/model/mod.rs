@@ -2,12 +2,12 @@
 //! defaults so later stages never re-interpret raw config.
 
 mod names;
-mod ports;
+pub mod ports;
 mod validate;
 
 use std::collections::BTreeMap;
 
-pub use crate::config::{AuthMiddleware, DeploySettings, DevSettings, ServiceKind};
+pub use crate::config::{AuthMiddleware, DeploySettings, DevSettings, PostgresMode, ServiceKind};
 pub use names::{check_name, RESERVED_NAMES};
 pub use ports::{next_free_base_port, AUTH_ADMIN_PORT, AUTH_PORT, FIRST_BASE_PORT};
 pub use validate::validate;

@@ -1,5 +1,7 @@
 //! Port defaults and allocation. Auth is fixed at 8888/3333, base APIs are contiguous from 8080.
 
+use std::collections::HashSet;
+
 use crate::config::{ServiceConfig, ServiceKind};
 
 pub const AUTH_PORT: u16 = 8888;
@@ -12,7 +14,7 @@ pub const SYSTEM_REDIS_PORT: u16 = 6379;
 /// Port of every service in config order, filling defaults: the n-th base service without an
 /// explicit port gets the n-th free port from 8080 not taken by an explicit port.
 pub fn resolve_api_ports(services: &[ServiceConfig]) -> Vec<u16> {
-    let taken: Vec<u16> = services.iter().filter_map(|s| s.port).collect();
+    let taken: HashSet<u16> = services.iter().filter_map(|s| s.port).collect();
     let mut next = FIRST_BASE_PORT;
     services
         .iter()

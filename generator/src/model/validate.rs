@@ -1,6 +1,6 @@
 //! Config -> Model: every semantic rule, each failing with a located, actionable [`ConfigError`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use super::names::check_name;
@@ -327,57 +327,80 @@ fn is_allowed_env_name(key: &str) -> bool {
     well_formed && !CONTRACT_ENV.contains(&key)
 }
 
-/// API and admin ports must be distinct and non-zero.
+/// A port a service claims: its API port, or the admin port of auth.
+#[derive(Clone, Copy)]
+struct Claim {
+    service: usize,
+    admin: bool,
+}
+
+impl Claim {
+    fn describe(self, services: &[Service]) -> String {
+        let which = if self.admin { "admin" } else { "API" };
+        format!("the {which} port of `{}`", services[self.service].name)
+    }
+
+    /// The field that set the port, or the service when the port is a default.
+    fn path(self, config: &StackrConfig) -> JsonPath {
+        let explicit = &config.services[self.service];
+        let (set, field) = if self.admin {
+            (explicit.admin_port.is_some(), "adminPort")
+        } else {
+            (explicit.port.is_some(), "port")
+        };
+        let service = JsonPath::service(self.service);
+        if set {
+            service.key(field)
+        } else {
+            service
+        }
+    }
+}
+
+/// API and admin ports must be distinct and non-zero. Linear: claims are looked up by port, and
+/// messages are built only for an error.
 fn check_port_collisions(
     config: &StackrConfig,
     services: &[Service],
     report: &Reporter,
 ) -> Result<(), ConfigError> {
-    let mut used: Vec<(u16, JsonPath, String)> = Vec::new();
+    let mut used: HashMap<u16, Claim> = HashMap::with_capacity(services.len() + 1);
     for (index, service) in services.iter().enumerate() {
-        let explicit = &config.services[index];
-        let mut claims = vec![(
-            service.port,
-            if explicit.port.is_some() {
-                JsonPath::service(index).key("port")
-            } else {
-                JsonPath::service(index)
-            },
-            format!("the API port of `{}`", service.name),
-        )];
-        if let Some(admin) = service.admin_port {
-            claims.push((
+        let api = (service.port, false);
+        let admin = service.admin_port.map(|port| (port, true));
+        for (port, admin) in std::iter::once(api).chain(admin) {
+            let claim = Claim {
+                service: index,
                 admin,
-                if explicit.admin_port.is_some() {
-                    JsonPath::service(index).key("adminPort")
-                } else {
-                    JsonPath::service(index)
-                },
-                format!("the admin port of `{}`", service.name),
-            ));
-        }
-        for (port, path, what) in claims {
+            };
             if port < 1024 {
                 return Err(report.error(
-                    path,
-                    format!("{what} is {port}; ports below 1024 need root"),
+                    claim.path(config),
+                    format!(
+                        "{} is {port}; ports below 1024 need root",
+                        claim.describe(services)
+                    ),
                     "pick a port from 1024 to 65535",
                 ));
             }
-            if let Some((_, _, other)) = used.iter().find(|(p, _, _)| *p == port) {
+            if let Some(other) = used.get(&port) {
                 return Err(report.error(
-                    path,
-                    format!("port collision: {what} is {port}, already {other}"),
+                    claim.path(config),
+                    format!(
+                        "port collision: {} is {port}, already {}",
+                        claim.describe(services),
+                        other.describe(services)
+                    ),
                     "give each API and admin page its own port (`stackr add service` picks a free one)",
                 ));
             }
-            used.push((port, path, what));
+            used.insert(port, claim);
         }
     }
     Ok(())
 }
 
-/// Dev PostgreSQL/Redis and deploy Redis ranges (one port per service) must avoid the system
+/// Dev and deployed PostgreSQL/Redis ranges (one port per service) must avoid the system
 /// defaults, each other and the API ports.
 fn check_port_ranges(
     config: &StackrConfig,
@@ -405,17 +428,28 @@ fn check_port_ranges(
             config.deploy.redis_port_start,
             "deployed Redis",
         ),
+        (
+            JsonPath::root().key("deploy").key("postgresPortStart"),
+            config.deploy.postgres_port_start,
+            "deployed PostgreSQL",
+        ),
     ];
+    // Ranges that share a machine must not overlap: dev with dev, deploy with deploy.
+    let same_machine = [(1, 0), (3, 2)];
     for (i, (path, start, what)) in ranges.iter().enumerate() {
         let end = u32::from(*start) + count; // exclusive
-        let path = if locate(report.text, path).is_some() {
-            path.clone()
-        } else {
-            JsonPath::root()
+                                             // Errors point at the field when the config sets it, else at the root. Resolved only
+                                             // for an error: finding a field scans the whole config text.
+        let path = || {
+            if locate(report.text, path).is_some() {
+                path.clone()
+            } else {
+                JsonPath::root()
+            }
         };
         if *start < 1024 || end > 65536 {
             return Err(report.error(
-                path,
+                path(),
                 format!(
                     "the {what} port range {start}..{} does not fit in 1024..65535",
                     end - 1
@@ -428,7 +462,7 @@ fn check_port_ranges(
             if contains(system) {
                 let last = end - 1;
                 return Err(report.error(
-                    path,
+                    path(),
                     format!("the {what} port range {start}..{last} includes the system default port {system}"),
                     "stackr never uses 5432/6379 so it cannot clash with a system database; move the range",
                 ));
@@ -436,7 +470,7 @@ fn check_port_ranges(
         }
         if let Some(port) = api.iter().find(|p| contains(**p)) {
             return Err(report.error(
-                path,
+                path(),
                 format!(
                     "port collision: the {what} port range {start}..{} includes API port {port}",
                     end - 1
@@ -444,17 +478,16 @@ fn check_port_ranges(
                 "move the range away from the API ports",
             ));
         }
-        // Dev ranges collide only with each other; the deploy range lives on another machine.
-        if i == 1 {
-            let (_, other, other_what) = &ranges[0];
-            let other_end = u32::from(*other) + count;
-            if u32::from(*start) < other_end && u32::from(*other) < end {
+        for (_, other) in same_machine.iter().filter(|(this, _)| *this == i) {
+            let (_, other_start, other_what) = &ranges[*other];
+            let other_end = u32::from(*other_start) + count;
+            if u32::from(*start) < other_end && u32::from(*other_start) < end {
                 return Err(report.error(
-                    path,
+                    path(),
                     format!(
                         "port collision: the {what} port range overlaps the {other_what} range"
                     ),
-                    "keep the dev PostgreSQL and Redis ranges apart",
+                    "keep the PostgreSQL and Redis ranges apart",
                 ));
             }
         }

@@ -32,6 +32,16 @@ const SESSION_CACHE_TTL_MS: &str = "3000";
 /// BullMQ's default key prefix.
 const QUEUE_PREFIX: &str = "bull";
 
+/// The browser origins auth trusts (its base URL and `trustedOrigins`): base services accept
+/// cookie-authenticated state changes from the same pages, and only from them.
+fn browser_origins(auth: &crate::model::Service) -> Vec<String> {
+    auth.base_url
+        .iter()
+        .chain(&auth.trusted_origins)
+        .cloned()
+        .collect()
+}
+
 pub fn dev_env(
     service: &ServicePlan,
     model: &Model,
@@ -88,6 +98,7 @@ pub fn dev_env(
                 EnvVar::new("AUTH_URL", format!("http://127.0.0.1:{}", auth.port)),
                 EnvVar::new("SERVICE_CREDENTIAL_FILE", credential.clone()),
                 EnvVar::new("SESSION_CACHE_TTL_MS", SESSION_CACHE_TTL_MS),
+                EnvVar::new("TRUSTED_ORIGINS", browser_origins(auth).join(",")),
             ]);
         }
         env.extend([

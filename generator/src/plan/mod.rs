@@ -11,7 +11,7 @@ pub use env::EnvVar;
 pub use runtime_dep::RuntimeDeps;
 pub use secrets::Secret;
 
-use crate::model::{Model, ServiceKind};
+use crate::model::{Model, PostgresMode, ServiceKind};
 
 /// The project-level plan.
 #[derive(Debug, Clone, Serialize)]
@@ -26,7 +26,8 @@ pub struct Plan {
     /// Dev secret files to create once, in order.
     pub secrets: Vec<Secret>,
     pub deploy_state_dir: String,
-    pub deploy_postgres_port: u16,
+    /// `stackr.postgresql.mode`: `per-service` or `shared`.
+    pub deploy_postgres_mode: &'static str,
     pub runtime: RuntimeDeps,
 }
 
@@ -50,6 +51,8 @@ pub struct ServicePlan {
     pub dev_postgres_port: u16,
     pub dev_redis_port: u16,
     pub deploy_redis_port: u16,
+    /// Port of the service's own deployed PostgreSQL server (none in shared mode).
+    pub deploy_postgres_port: Option<u16>,
     /// `my-svc` -> `MySvc`, as in auth's `hasMySvcAccount`.
     pub camel: String,
     pub base_url: Option<String>,
@@ -119,6 +122,8 @@ pub fn plan(model: &Model) -> Plan {
                 dev_postgres_port: model.dev.postgres_port_start + offset,
                 dev_redis_port: model.dev.redis_port_start + offset,
                 deploy_redis_port: model.deploy.redis_port_start + offset,
+                deploy_postgres_port: (model.deploy.postgres_mode == PostgresMode::PerService)
+                    .then(|| model.deploy.postgres_port_start + offset),
                 camel: camel_case(name),
                 base_url: service.base_url.clone(),
                 trusted_origins: service.trusted_origins.clone(),
@@ -150,7 +155,7 @@ pub fn plan(model: &Model) -> Plan {
         provision_services,
         services,
         deploy_state_dir: model.deploy.state_dir.clone(),
-        deploy_postgres_port: model.deploy.postgres_port,
+        deploy_postgres_mode: model.deploy.postgres_mode.as_str(),
         runtime: RuntimeDeps::from_model(&model.runtime),
     }
 }

@@ -27,7 +27,7 @@ struct Context<'a> {
     state_dir: &'a str,
     auth: Option<&'a str>,
     services: Vec<Service<'a>>,
-    generated: &'a [&'a str],
+    generated: Vec<&'static str>,
     user_begin: &'a str,
     user_end: &'a str,
 }
@@ -50,7 +50,7 @@ pub fn render(plan: &Plan) -> Result<String> {
             state_dir: &plan.state_dir,
             auth: plan.auth.as_deref(),
             services,
-            generated: super::GENERATED_FILES,
+            generated: super::GENERATED.iter().map(|a| a.path).collect(),
             user_begin: USER_BEGIN,
             user_end: USER_END,
         },

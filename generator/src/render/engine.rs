@@ -1,11 +1,16 @@
-//! The tera engine with every template compiled into the binary (so `stackr` needs no files at
-//! run time) and the filters the templates use. Built once per process.
+//! Template rendering: every template is compiled into the binary (so `stackr` needs no files at
+//! run time) and rendered by the lite renderer (`lite/`), or by tera where the template or its
+//! values fall outside what the lite renderer implements. Each engine is set up once per process,
+//! on first use.
 
+use std::cell::Cell;
 use std::sync::OnceLock;
 
 use anyhow::{Context as _, Result};
 use serde::Serialize;
 use tera::{Tera, Value};
+
+use super::lite;
 
 /// The header every generated file carries (each template adds its comment syntax).
 pub const GENERATED_HEADER: &str =
@@ -36,43 +41,118 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "scaffold/service/src/bin/worker.rs.tera",
 ];
 
-fn engine() -> &'static Tera {
-    static ENGINE: OnceLock<Tera> = OnceLock::new();
-    ENGINE.get_or_init(|| {
-        let mut tera = Tera::default();
-        tera.add_raw_templates(TEMPLATES.iter().copied())
-            .expect("embedded templates are valid (checked by tests)");
-        tera.register_filter("nix_str", nix_str);
-        tera.autoescape_on(Vec::new());
-        tera
-    })
+thread_local! {
+    /// Set by [`tera_only`]: render with tera even where the lite renderer could.
+    static TERA_ONLY: Cell<bool> = const { Cell::new(false) };
+    /// Renders this thread handed to tera outside [`tera_only`] (see [`tera_renders`]).
+    static TERA_RENDERS: Cell<usize> = const { Cell::new(0) };
 }
 
-/// Renders `template` with a typed context plus the generated-file header.
+/// How many renders on this thread fell back to tera (outside [`tera_only`]): a template outside
+/// the lite subset, or values the lite renderer left to tera. Tests use it to prove the
+/// generated files never do.
+pub fn tera_renders() -> usize {
+    TERA_RENDERS.get()
+}
+
+/// Runs `f` with every template rendered by tera, the reference the lite renderer must match
+/// byte for byte (tests compare the two; the bench times both).
+pub fn tera_only<T>(f: impl FnOnce() -> T) -> T {
+    let before = TERA_ONLY.replace(true);
+    let result = f();
+    TERA_ONLY.set(before);
+    result
+}
+
+/// tera with every template and our filter: built on first use only, since the lite renderer
+/// covers the generated files (a tera engine costs ~10 ms of template parsing).
+fn tera() -> &'static Tera {
+    static ENGINE: OnceLock<Tera> = OnceLock::new();
+    ENGINE.get_or_init(build_tera)
+}
+
+/// A fresh tera engine with every template (public so the bench can time its setup).
+pub fn build_tera() -> Tera {
+    let mut tera = Tera::default();
+    tera.add_raw_templates(TEMPLATES.iter().copied())
+        .expect("embedded templates are valid (checked by tests)");
+    tera.register_filter("nix_str", nix_str);
+    tera.autoescape_on(Vec::new());
+    tera
+}
+
+/// Every template parsed by the lite renderer (in [`TEMPLATES`] order), or why it cannot be.
+pub fn parse_lite() -> Vec<(&'static str, Result<lite::Template, lite::Unsupported>)> {
+    TEMPLATES
+        .iter()
+        .map(|(name, source)| (*name, lite::Template::parse(source)))
+        .collect()
+}
+
+fn lite_template(name: &str) -> Option<&'static lite::Template> {
+    static PARSED: OnceLock<Vec<(&'static str, Result<lite::Template, lite::Unsupported>)>> =
+        OnceLock::new();
+    PARSED
+        .get_or_init(parse_lite)
+        .iter()
+        .find(|(n, _)| *n == name)
+        .and_then(|(_, parsed)| parsed.as_ref().ok())
+}
+
+/// Renders `template` with a typed context plus the generated-file header: with the lite
+/// renderer when the template and the values allow it, else with tera.
 pub fn render<C: Serialize>(template: &str, context: &C) -> Result<String> {
+    if !TERA_ONLY.get() {
+        if let (Some(parsed), Ok(mut value)) = (
+            lite_template(template),
+            lite::Value::from_serialize(context),
+        ) {
+            value.insert("header", lite::Value::String(GENERATED_HEADER.to_owned()));
+            if let Some(text) = parsed.render(&value) {
+                return Ok(text);
+            }
+        }
+    }
+    if !TERA_ONLY.get() {
+        TERA_RENDERS.set(TERA_RENDERS.get() + 1);
+    }
     let mut ctx =
         tera::Context::from_serialize(context).context("building the template context")?;
     ctx.insert("header", GENERATED_HEADER);
-    engine()
+    tera()
         .render(template, &ctx)
         .with_context(|| format!("rendering template {template}"))
 }
 
-/// A Nix double-quoted string literal: escapes `\`, `"` and `${`.
+/// `nix_str` for tera.
 fn nix_str(value: &Value, _: &std::collections::HashMap<String, Value>) -> tera::Result<Value> {
-    let text = match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    Ok(Value::String(nix_string_literal(&text)))
+    Ok(Value::String(nix_str_of(value.as_str(), value)))
 }
 
+/// The `nix_str` filter: a Nix string literal of `string` when the value is a string, else of
+/// the value's JSON text.
+pub fn nix_str_of(string: Option<&str>, value: &impl Serialize) -> String {
+    match string {
+        Some(text) => nix_string_literal(text),
+        None => nix_string_literal(&serde_json::to_string(value).unwrap_or_default()),
+    }
+}
+
+/// A Nix double-quoted string literal: escapes `\`, `"` and `${`.
 pub fn nix_string_literal(text: &str) -> String {
-    let escaped = text
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace("${", "\\${");
-    format!("\"{escaped}\"")
+    let mut literal = String::with_capacity(text.len() + 2);
+    literal.push('"');
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' | '"' => literal.push('\\'),
+            '$' if chars.peek() == Some(&'{') => literal.push('\\'),
+            _ => {}
+        }
+        literal.push(c);
+    }
+    literal.push('"');
+    literal
 }
 
 #[cfg(test)]
@@ -81,11 +161,24 @@ mod tests {
 
     #[test]
     fn every_template_compiles() {
-        assert_eq!(engine().get_template_names().count(), TEMPLATES.len());
+        assert_eq!(build_tera().get_template_names().count(), TEMPLATES.len());
+    }
+
+    /// Template text is parsed at run time: a cut anywhere must be refused or parsed, never
+    /// panic (each parse's result is discarded; a panic fails the test).
+    #[test]
+    fn lite_parsing_any_cut_of_a_template_never_panics() {
+        for (_, source) in TEMPLATES {
+            for (cut, _) in source.char_indices().step_by(13) {
+                let _ = lite::Template::parse(&source[..cut]);
+                let _ = lite::Template::parse(&source[cut..]);
+            }
+        }
     }
 
     #[test]
     fn nix_strings_escape_interpolation() {
         assert_eq!(nix_string_literal(r#"a"b\c${d}"#), r#""a\"b\\c\${d}""#);
+        assert_eq!(nix_string_literal("$x $${y} $"), r#""$x $\${y} $""#);
     }
 }

@@ -3,6 +3,7 @@
 
 mod agents;
 mod engine;
+mod lite;
 mod nix_dev;
 mod nix_packages;
 mod nix_stackr;
@@ -12,7 +13,10 @@ pub mod scaffold;
 
 use anyhow::Result;
 
-pub use engine::{nix_string_literal, GENERATED_HEADER};
+pub use engine::{
+    build_tera, nix_string_literal, parse_lite, tera_only, tera_renders, GENERATED_HEADER,
+};
+pub use lite::Unsupported;
 
 use crate::config::{config_schema_json, SCHEMA_FILE};
 use crate::plan::Plan;
@@ -33,15 +37,42 @@ impl RenderedFile {
     }
 }
 
-/// Paths of every file `stackr generate` owns (always overwritten, checked by `--check`).
-pub const GENERATED_FILES: &[&str] = &[
-    process_compose::PATH,
-    nix_stackr::PATH,
-    nix_packages::PATH,
-    nix_vm_test::PATH,
-    nix_dev::PATH,
-    agents::PATH,
-    SCHEMA_FILE,
+/// A file `stackr generate` owns (always overwritten, checked by `--check`) and its renderer.
+pub struct Artifact {
+    pub path: &'static str,
+    pub render: fn(&Plan) -> Result<String>,
+}
+
+/// Every generated artifact, in the order they are rendered and listed.
+pub const GENERATED: &[Artifact] = &[
+    Artifact {
+        path: process_compose::PATH,
+        render: process_compose::render,
+    },
+    Artifact {
+        path: nix_stackr::PATH,
+        render: nix_stackr::render,
+    },
+    Artifact {
+        path: nix_packages::PATH,
+        render: nix_packages::render,
+    },
+    Artifact {
+        path: nix_vm_test::PATH,
+        render: nix_vm_test::render,
+    },
+    Artifact {
+        path: nix_dev::PATH,
+        render: nix_dev::render,
+    },
+    Artifact {
+        path: agents::PATH,
+        render: agents::render,
+    },
+    Artifact {
+        path: SCHEMA_FILE,
+        render: |_| Ok(config_schema_json()),
+    },
 ];
 
 /// Carries the project's own parts of generated files over into `files` (today: the user section
@@ -54,15 +85,10 @@ pub fn keep_project_sections(root: &std::path::Path, files: &mut [RenderedFile])
     }
 }
 
-/// Renders every generated artifact, in [`GENERATED_FILES`] order.
+/// Renders every generated artifact, in [`GENERATED`] order.
 pub fn render_generated(plan: &Plan) -> Result<Vec<RenderedFile>> {
-    Ok(vec![
-        RenderedFile::new(process_compose::PATH, process_compose::render(plan)?),
-        RenderedFile::new(nix_stackr::PATH, nix_stackr::render(plan)?),
-        RenderedFile::new(nix_packages::PATH, nix_packages::render(plan)?),
-        RenderedFile::new(nix_vm_test::PATH, nix_vm_test::render(plan)?),
-        RenderedFile::new(nix_dev::PATH, nix_dev::render(plan)?),
-        RenderedFile::new(agents::PATH, agents::render(plan)?),
-        RenderedFile::new(SCHEMA_FILE, config_schema_json()),
-    ])
+    GENERATED
+        .iter()
+        .map(|artifact| Ok(RenderedFile::new(artifact.path, (artifact.render)(plan)?)))
+        .collect()
 }

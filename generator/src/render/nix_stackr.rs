@@ -20,6 +20,7 @@ struct Service<'a> {
     worker: bool,
     worker_concurrency: u32,
     redis_port: u16,
+    postgres_port: Option<u16>,
     environment: &'a [EnvVar],
 }
 
@@ -32,7 +33,7 @@ struct Auth<'a> {
 #[derive(Serialize)]
 struct Context<'a> {
     state_dir: &'a str,
-    postgres_port: u16,
+    postgres_mode: &'a str,
     auth: Option<Auth<'a>>,
     services: Vec<Service<'a>>,
 }
@@ -55,6 +56,7 @@ pub fn render(plan: &Plan) -> Result<String> {
             worker: s.worker_bin.is_some(),
             worker_concurrency: s.worker_concurrency,
             redis_port: s.deploy_redis_port,
+            postgres_port: s.deploy_postgres_port,
             environment: &s.extra_env,
         })
         .collect();
@@ -62,7 +64,7 @@ pub fn render(plan: &Plan) -> Result<String> {
         "nix/stackr.nix.tera",
         &Context {
             state_dir: &plan.deploy_state_dir,
-            postgres_port: plan.deploy_postgres_port,
+            postgres_mode: plan.deploy_postgres_mode,
             auth,
             services,
         },

@@ -1,9 +1,11 @@
-//! `nix/vm-test.nix`: a `pkgs.testers.runNixOSTest` that deploys the stack and curls every API.
+//! `nix/vm-test.nix`: a `pkgs.testers.runNixOSTest` that deploys the stack, checks readiness and
+//! isolation of every service, and that a reboot keeps secrets and data.
 
 use anyhow::Result;
 use serde::Serialize;
 
 use super::engine;
+use crate::model::ports::SYSTEM_POSTGRES_PORT;
 use crate::plan::Plan;
 
 pub const PATH: &str = "nix/vm-test.nix";
@@ -12,15 +14,20 @@ pub const PATH: &str = "nix/vm-test.nix";
 struct Service<'a> {
     name: &'a str,
     db_name: &'a str,
-    /// Database of the next service (cyclically): must refuse this service's role.
-    next_db_name: &'a str,
     port: u16,
     worker: bool,
+    /// The service's own server, or in shared mode the system server (on its default port).
+    postgres_port: u16,
+    redis_port: u16,
 }
 
 #[derive(Serialize)]
 struct Context<'a> {
     project: &'a str,
+    /// Where `stackr.secrets.generate` keeps the secrets: `<stateDir>/secrets` (modules/options.nix).
+    secrets_dir: String,
+    /// Port of the auth API, when the stack has auth (a session must survive a reboot).
+    auth_port: Option<u16>,
     services: Vec<Service<'a>>,
 }
 
@@ -28,19 +35,21 @@ pub fn render(plan: &Plan) -> Result<String> {
     let services = plan
         .services
         .iter()
-        .enumerate()
-        .map(|(i, s)| Service {
+        .map(|s| Service {
             name: &s.name,
             db_name: &s.db_name,
-            next_db_name: &plan.services[(i + 1) % plan.services.len()].db_name,
             port: s.port,
             worker: s.worker_bin.is_some(),
+            postgres_port: s.deploy_postgres_port.unwrap_or(SYSTEM_POSTGRES_PORT),
+            redis_port: s.deploy_redis_port,
         })
         .collect();
     engine::render(
         "nix/vm-test.nix.tera",
         &Context {
             project: &plan.project,
+            secrets_dir: format!("{}/secrets", plan.deploy_state_dir),
+            auth_port: plan.services.iter().find(|s| s.is_auth).map(|s| s.port),
             services,
         },
     )

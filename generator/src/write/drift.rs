@@ -1,5 +1,7 @@
 //! `--check`: compares rendered files with what is on disk, writing nothing.
 
+use std::fs::File;
+use std::io::Read;
 use std::path::Path;
 
 use crate::render::RenderedFile;
@@ -23,12 +25,60 @@ impl std::fmt::Display for Drift {
 pub fn drift(root: &Path, files: &[RenderedFile]) -> Vec<Drift> {
     files
         .iter()
-        .filter_map(|file| match std::fs::read(root.join(&file.path)) {
-            Err(_) => Some(Drift::Missing(file.path.clone())),
-            Ok(bytes) if bytes != file.content.as_bytes() => {
-                Some(Drift::Modified(file.path.clone()))
-            }
-            Ok(_) => None,
-        })
+        .filter_map(
+            |file| match holds_exactly(&root.join(&file.path), file.content.as_bytes()) {
+                Err(_) => Some(Drift::Missing(file.path.clone())),
+                Ok(false) => Some(Drift::Modified(file.path.clone())),
+                Ok(true) => None,
+            },
+        )
         .collect()
+}
+
+/// Whether the file at `path` holds exactly `expected`. A file of another size is not read; one
+/// of the right size is compared block by block, so no copy of it is made (`--check` runs before
+/// every `stackr dev` and in CI, on files of up to megabytes).
+fn holds_exactly(path: &Path, expected: &[u8]) -> std::io::Result<bool> {
+    let mut file = File::open(path)?;
+    if file.metadata()?.len() != expected.len() as u64 {
+        return Ok(false);
+    }
+    let mut block = vec![0; 64 * 1024];
+    let mut rest = expected;
+    loop {
+        let read = file.read(&mut block)?;
+        if read == 0 {
+            return Ok(rest.is_empty());
+        }
+        match rest.strip_prefix(&block[..read]) {
+            Some(after) => rest = after,
+            None => return Ok(false),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::holds_exactly;
+
+    #[test]
+    fn compares_every_block_of_a_large_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big");
+        let expected: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &expected).unwrap();
+        assert!(holds_exactly(&path, &expected).unwrap());
+
+        let mut changed = expected.clone();
+        changed[150_000] ^= 1;
+        assert!(
+            !holds_exactly(&path, &changed).unwrap(),
+            "same size, one byte off"
+        );
+        assert!(
+            !holds_exactly(&path, &expected[..199_999]).unwrap(),
+            "shorter"
+        );
+        assert!(holds_exactly(&dir.path().join("absent"), &expected).is_err());
+    }
 }

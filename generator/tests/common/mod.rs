@@ -5,7 +5,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-pub const FIXTURES: &[&str] = &["minimal", "no-auth", "five-services"];
+pub const FIXTURES: &[&str] = &[
+    "minimal",
+    "no-auth",
+    "five-services",
+    "keyword-names",
+    "shared-postgres",
+];
 
 pub fn fixture_dir(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -88,6 +94,35 @@ pub fn project_with_config(text: &str) -> tempfile::TempDir {
     dir
 }
 
+/// Whether `tool` is on PATH (tests of real servers skip without them).
+pub fn installed(tool: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// `psql` logging in over TCP on 127.0.0.1:`port` as `role` to `database` with `password`; on
+/// success stdout is the session's `current_user`.
+pub fn tcp_login(port: &str, role: &str, database: &str, password: &str) -> Output {
+    Command::new("psql")
+        .args([
+            "-X",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            port,
+            "-U",
+            role,
+            "-d",
+            database,
+        ])
+        .args(["-tAc", "select current_user"])
+        .env("PGPASSWORD", password)
+        .output()
+        .expect("running psql")
+}
+
 /// Whether `nix-instantiate` runs here; the Nix evaluation tests skip without it.
 pub fn nix_instantiate_available() -> bool {
     Command::new("nix-instantiate")
@@ -122,3 +157,5 @@ pub fn nix_eval_json(dir: &Path, expression: &str, context: &str) -> serde_json:
     );
     serde_json::from_slice(&output.stdout).unwrap()
 }
+
+pub mod nixos;

@@ -22,7 +22,7 @@ const NAME: &str = "no-foreign-database";
 /// Variables of the runtime contract every service may read, even when one of them starts
 /// with another service's name (`AUTH_URL` and a service called `auth`, `SESSION_…` and a
 /// service called `session`).
-const CONTRACT_VARIABLES: [&str; 13] = [
+const CONTRACT_VARIABLES: [&str; 14] = [
     "STACKR_SERVICE",
     "PORT",
     "DATABASE_URL",
@@ -33,6 +33,7 @@ const CONTRACT_VARIABLES: [&str; 13] = [
     "AUTH_URL",
     "SERVICE_CREDENTIAL_FILE",
     "SESSION_CACHE_TTL_MS",
+    "TRUSTED_ORIGINS",
     "STACKR_QUEUE",
     "STACKR_QUEUE_PREFIX",
     "WORKER_CONCURRENCY",

@@ -34,6 +34,11 @@ pub async fn run(config: AuthConfig) -> anyhow::Result<()> {
             }
         });
     }
+    // `Type=notify` units: ready once both listeners are bound, so units ordered after auth find
+    // it answering. A no-op outside systemd (no `NOTIFY_SOCKET`).
+    if let Err(e) = sd_notify::notify(&[sd_notify::NotifyState::Ready]) {
+        tracing::warn!(error = %e, "could not tell systemd the service is ready");
+    }
     serve(listener, state).await
 }
 

@@ -90,7 +90,9 @@ fn serves_from_the_environment_with_password_file() {
     )
     .unwrap();
     let port = stackr_testkit::free_port();
+    let notify = stackr_testkit::NotifySocket::bind();
     let mut child = Command::new(env!("CARGO_BIN_EXE_stackr-auth"))
+        .env("NOTIFY_SOCKET", notify.path())
         .env("AUTH_BASE_URL", format!("http://localhost:{port}"))
         .env("AUTH_SECRET_FILE", &secret)
         .env("DATABASE_URL", &url)
@@ -101,8 +103,15 @@ fn serves_from_the_environment_with_password_file() {
         .env("AUTH_MAIL_DIR", dir.path().join("mail"))
         .spawn()
         .unwrap();
+    notify.wait_ready(std::time::Duration::from_secs(60));
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+        "ready means listening"
+    );
     let mut healthy = false;
-    for _ in 0..100 {
+    // Generous: the binary connects to PostgreSQL and migrates first, slowly on a loaded machine.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
         if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
             use std::io::{Read, Write};
             s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")

@@ -32,6 +32,10 @@ pub const KIT_MIGRATIONS: &[Migration] = &[
         "stackr-kit/0002_stackr_device_session",
         include_str!("../migrations/0002_stackr_device_session.sql"),
     ),
+    Migration::new(
+        "stackr-kit/0003_stackr_device_session_owner_epoch",
+        include_str!("../migrations/0003_stackr_device_session_owner_epoch.sql"),
+    ),
 ];
 
 /// Arbitrary but fixed: every service has its own database, so one key per database suffices.

@@ -11,7 +11,7 @@ use tracing::Level;
 
 use crate::auth::AuthClient;
 use crate::config::{ApiEnv, AuthEnv};
-use crate::guard::{Flavor, Guard};
+use crate::guard::{Flavor, Guard, TrustedOrigins};
 use crate::health::HealthChecks;
 use crate::migrate::Migration;
 
@@ -83,6 +83,7 @@ impl ServiceRuntime {
                 Guard::builder(spec.flavor, auth)
                     .session_cache_ttl(auth_env.session_cache_ttl)
                     .allowed_roles(spec.roles.iter().copied())
+                    .trusted_origins(TrustedOrigins::new(&auth_env.trusted_origins))
                     .provisioning(spec.provisioning)
                     .database(db.clone())
                     .build()?

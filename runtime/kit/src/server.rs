@@ -20,11 +20,20 @@ pub async fn serve_on(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     tracing::info!(addr = %listener.local_addr()?, "listening");
+    notify_ready();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await?;
     tracing::info!("shut down");
     Ok(())
+}
+
+/// Tells systemd (`Type=notify` units) that the process is ready: the listener is bound, so
+/// units ordered after this one find it answering. A no-op outside systemd (no `NOTIFY_SOCKET`).
+pub fn notify_ready() {
+    if let Err(e) = sd_notify::notify(&[sd_notify::NotifyState::Ready]) {
+        tracing::warn!(error = %e, "could not tell systemd the service is ready");
+    }
 }
 
 /// Completes on SIGTERM (systemd, process-compose) or SIGINT (Ctrl-C).

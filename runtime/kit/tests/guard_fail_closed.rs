@@ -45,3 +45,18 @@ async fn unreachable_auth_url_is_503() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_session_fails_closed_when_auth_cannot_vouch_for_its_owner() {
+    let mut stack = Stack::start(StackOptions::new(Flavor::Flexible)).await;
+    let alice = stack.sign_up("alice").await;
+    let token = stack.create_device_session(&alice).await;
+    assert_eq!(stack.device_status(&token).await, 200);
+
+    stack.auth.stop();
+    let (status, body) = stack
+        .get("/flex/me", &[("x-device-session-token", &token)])
+        .await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["code"], "AUTH_UNAVAILABLE");
+}

@@ -15,7 +15,10 @@ async fn device_session_is_accepted_until_revoked() {
         .request(
             Method::POST,
             "/device-sessions",
-            &[("cookie", &alice.cookie)],
+            &[
+                ("cookie", &alice.cookie),
+                ("origin", stack.trusted_origin()),
+            ],
         )
         .await;
     assert_eq!(status, 201, "{created}");
@@ -73,7 +76,10 @@ async fn device_session_is_accepted_until_revoked() {
         .request(
             Method::DELETE,
             &format!("/device-sessions/{id}"),
-            &[("cookie", &alice.cookie)],
+            &[
+                ("cookie", &alice.cookie),
+                ("origin", stack.trusted_origin()),
+            ],
         )
         .await;
     assert_eq!(status, 204);
@@ -95,7 +101,10 @@ async fn one_user_cannot_revoke_anothers_device() {
         .request(
             Method::POST,
             "/device-sessions",
-            &[("cookie", &alice.cookie)],
+            &[
+                ("cookie", &alice.cookie),
+                ("origin", stack.trusted_origin()),
+            ],
         )
         .await;
     let (id, token) = (
@@ -106,7 +115,10 @@ async fn one_user_cannot_revoke_anothers_device() {
         .request(
             Method::DELETE,
             &format!("/device-sessions/{id}"),
-            &[("cookie", &mallory.cookie)],
+            &[
+                ("cookie", &mallory.cookie),
+                ("origin", stack.trusted_origin()),
+            ],
         )
         .await;
     assert_eq!(status, 404);

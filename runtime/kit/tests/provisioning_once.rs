@@ -14,10 +14,10 @@ async fn twenty_concurrent_first_calls_provision_exactly_once() {
     let calls = (0..20).map(|_| {
         let stack = stack.clone();
         let cookie = alice.cookie.clone();
-        tokio::spawn(async move { stack.get("/me", &[("cookie", &cookie)]).await.0 })
+        tokio::spawn(async move { stack.get("/me", &[("cookie", &cookie)]).await })
     });
-    let statuses: Vec<_> = futures_join_all(calls).await;
-    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    let answers: Vec<_> = futures_join_all(calls).await;
+    assert!(answers.iter().all(|(s, _)| *s == 200), "{answers:#?}");
 
     assert_eq!(
         stack.proxy.count("/api/auth/get-session"),

@@ -67,7 +67,7 @@ async fn migrations_apply_once_in_order_and_edits_are_refused() {
             "svc",
             "SELECT string_agg(name, ',' ORDER BY applied_at, name) FROM stackr_schema_migrations"
         ),
-        "stackr-kit/0001_stackr_user,stackr-kit/0002_stackr_device_session,0001_things"
+        kit_migrations_then("0001_things")
     );
     ServiceRuntime::from_lookup(spec(Flavor::None, V2), &lookup)
         .await
@@ -146,4 +146,32 @@ async fn configuration_errors_name_the_variable() {
         .err()
         .unwrap();
     assert!(err.to_string().contains("DATABASE_URL"), "{err}");
+}
+
+/// A reply Redis takes more than half a second to produce (a loaded machine, a long stream) is
+/// waited for, not failed: the redis crate's default response timeout is 500 ms.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_redis_connection_waits_for_slow_replies() {
+    let redis = TempRedis::start();
+    let url = stackr_kit::config::SecretUrl::new(&redis.url()).unwrap();
+    let mut conn = stackr_kit::redis_conn::connect(&url).await.unwrap();
+    // Busy-waits inside Redis for 1.5 s, then answers.
+    let busy = redis::Script::new(
+        "local function now() local t = redis.call('TIME') return t[1] * 1000000 + t[2] end
+         local start = now()
+         while now() - start < 1500000 do end
+         return 'done'",
+    );
+    let answer: redis::RedisResult<String> = busy.invoke_async(&mut conn).await;
+    assert_eq!(answer.as_deref().map_err(|e| e.to_string()), Ok("done"));
+}
+
+/// The kit's migration names in order, then the service's `own` ones (comma-joined).
+fn kit_migrations_then(own: &str) -> String {
+    stackr_kit::migrate::KIT_MIGRATIONS
+        .iter()
+        .map(|m| m.name)
+        .chain([own])
+        .collect::<Vec<_>>()
+        .join(",")
 }

@@ -17,16 +17,19 @@ const CREDENTIAL: &str = "core-credential-0123456789abcdefghijklmnopq";
 /// Builds the demo's `core` service, which `stackr generate` scaffolded from
 /// templates/scaffold/service (the flexible flavor: guard, device sessions, provisioning), and
 /// returns its API binary. Built explicitly because `cargo test -p stackr-kit` does not build other
-/// packages, and a stale binary would test old code.
+/// packages, and a stale binary would test old code. The build is the demo stack's own
+/// (`--workspace --bins`): a `-p core-service` build resolves features differently and would
+/// compile much of the dependency graph a second time, while this one is a no-op after
+/// `scripts/test.sh`'s build.
 fn scaffolded_api_binary() -> PathBuf {
     static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     BUILT
         .get_or_init(|| {
             let status = Command::new(env!("CARGO"))
-                .args(["build", "-p", "core-service", "--bin", "core-api"])
+                .args(["build", "--workspace", "--bins"])
                 .current_dir(env!("CARGO_MANIFEST_DIR"))
                 .status()
-                .expect("run cargo build -p core-service");
+                .expect("run cargo build --workspace --bins");
             assert!(
                 status.success(),
                 "building the scaffolded core service failed"
@@ -90,6 +93,7 @@ impl Fixture {
             ("AUTH_URL", self.auth.url.clone()),
             ("SERVICE_CREDENTIAL_FILE", secret("core-credential")),
             ("SESSION_CACHE_TTL_MS", "3000".into()),
+            ("TRUSTED_ORIGINS", self.auth.url.clone()),
             ("RUST_LOG", "info".into()),
         ]
     }
@@ -106,7 +110,8 @@ impl Fixture {
 }
 
 async fn wait_healthy(http: &reqwest::Client, base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
+    // Generous: the binary migrates its database first, slowly on a loaded machine.
+    let deadline = Instant::now() + Duration::from_secs(120);
     while Instant::now() < deadline {
         if let Ok(res) = http.get(format!("{base}/health")).send().await {
             if res.status() == 200 {
@@ -122,9 +127,18 @@ async fn wait_healthy(http: &reqwest::Client, base: &str) {
 async fn scaffold_serves_health_me_domain_and_devices_then_shuts_down_gracefully() {
     let fx = Fixture::start();
     let port = free_port();
-    let mut child = fx.spawn(fx.env(port));
+    let notify = stackr_testkit::NotifySocket::bind();
+    let mut env = fx.env(port);
+    env.push(("NOTIFY_SOCKET", notify.path().display().to_string()));
+    let mut child = fx.spawn(env);
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    // systemd (`Type=notify`) starts what depends on this API once it says READY=1.
+    notify.wait_ready(Duration::from_secs(120));
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+        "ready means listening"
+    );
     wait_healthy(&http, &base).await;
 
     let status = |r: reqwest::Response| r.status();
@@ -151,9 +165,21 @@ async fn scaffold_serves_health_me_domain_and_devices_then_shuts_down_gracefully
         "1"
     );
 
+    // The scaffold's own state change is CSRF-protected by default: a foreign page is refused.
     let res = http
         .post(format!("{base}/notes"))
         .header("cookie", &alice.cookie)
+        .header("origin", "https://evil.example")
+        .header("content-type", "text/plain")
+        .body(r#"{"text": "forged"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let res = http
+        .post(format!("{base}/notes"))
+        .header("cookie", &alice.cookie)
+        .header("origin", &fx.auth.url)
         .json(&json!({"text": "hello"}))
         .send()
         .await
@@ -162,6 +188,7 @@ async fn scaffold_serves_health_me_domain_and_devices_then_shuts_down_gracefully
     let created: Value = http
         .post(format!("{base}/device-sessions"))
         .header("cookie", &alice.cookie)
+        .header("origin", &fx.auth.url)
         .send()
         .await
         .unwrap()
@@ -182,13 +209,18 @@ async fn scaffold_serves_health_me_domain_and_devices_then_shuts_down_gracefully
         notes["notes"][0]["text"], "hello",
         "the device acts for alice"
     );
+    assert_eq!(
+        notes["notes"].as_array().map(Vec::len),
+        Some(1),
+        "the forged note was not stored"
+    );
 
     // SIGTERM: graceful shutdown, exit status 0.
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(15);
+    let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if let Some(status) = child.try_wait().unwrap() {
             assert!(status.success(), "exit status after SIGTERM: {status}");

@@ -25,10 +25,8 @@ async fn completed_at_least(
     eventually(within, &format!("{count} jobs completed {when}"), || {
         let mut conn = conn.clone();
         async move {
-            conn.zcard::<_, usize>("bull:crash:completed")
-                .await
-                .unwrap()
-                >= count
+            let completed = conn.zcard::<_, usize>("bull:crash:completed").await;
+            at_least(completed.unwrap(), count, "completed")
         }
     })
     .await;
@@ -64,7 +62,7 @@ async fn kill_9_mid_job_loses_nothing_and_completes_nothing_twice() {
     let mut first = fixture_command(&queue, &env)
         .spawn()
         .expect("start worker fixture");
-    completed_at_least(&conn, 300, Duration::from_secs(30), "by the first worker").await;
+    completed_at_least(&conn, 300, Duration::from_secs(120), "by the first worker").await;
     first.kill().expect("SIGKILL the worker"); // std's kill is SIGKILL on Unix
     first.wait().unwrap();
 
@@ -77,9 +75,9 @@ async fn kill_9_mid_job_loses_nothing_and_completes_nothing_twice() {
     let mut second = fixture_command(&queue, &env)
         .spawn()
         .expect("restart worker fixture");
-    completed_at_least(&conn, JOBS, Duration::from_secs(60), "after the restart").await;
+    completed_at_least(&conn, JOBS, Duration::from_secs(180), "after the restart").await;
     sigterm(&second);
-    assert!(wait_exit(&mut second, Duration::from_secs(15)).success());
+    assert!(wait_exit(&mut second, Duration::from_secs(60)).success());
 
     // Nothing lost, nothing left anywhere else.
     assert_eq!(

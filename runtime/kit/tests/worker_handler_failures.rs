@@ -33,7 +33,7 @@ async fn a_panicking_handler_is_a_failed_attempt_and_is_retried() {
         .add_with("explodes", json!({}), JobOptions::new().attempts(2))
         .await
         .unwrap();
-    let jobs = node_wait_finished(&queue, &[id], Duration::from_secs(10));
+    let jobs = node_wait_finished(&queue, &[id], Duration::from_secs(60));
     running.shutdown().await.unwrap();
 
     assert_eq!(jobs[0]["state"], "completed", "{:#}", jobs[0]);
@@ -64,7 +64,7 @@ async fn data_that_does_not_fit_the_handler_fails_without_retries() {
         )
         .await
         .unwrap();
-    let jobs = node_wait_finished(&queue, std::slice::from_ref(&id), Duration::from_secs(10));
+    let jobs = node_wait_finished(&queue, std::slice::from_ref(&id), Duration::from_secs(60));
     running.shutdown().await.unwrap();
 
     assert_eq!(jobs[0]["state"], "failed");

@@ -46,16 +46,16 @@ async fn a_job_longer_than_its_lock_runs_once_while_another_worker_checks_for_st
         .add("long", json!({}))
         .await
         .unwrap();
-    eventually(Duration::from_secs(5), "job started", || {
+    eventually(Duration::from_secs(60), "job started", || {
         let runs = runs.clone();
-        async move { runs.load(Ordering::SeqCst) == 1 }
+        async move { at_least(runs.load(Ordering::SeqCst), 1, "runs") }
     })
     .await;
     let second = worker::start(config(), counting_handlers(runs.clone(), 6_000))
         .await
         .unwrap();
 
-    let jobs = node_wait_finished(&queue, std::slice::from_ref(&id), Duration::from_secs(20));
+    let jobs = node_wait_finished(&queue, std::slice::from_ref(&id), Duration::from_secs(60));
     first.shutdown().await.unwrap();
     second.shutdown().await.unwrap();
 

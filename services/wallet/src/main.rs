@@ -4,7 +4,9 @@
 //! environment (PORT, DATABASE_URL, REDIS_URL, AUTH_URL, …), this service's own PostgreSQL and
 //! Redis, the migrations below, and the auth guard of the flavor chosen in stackr.config.json.
 //! Identity comes only from auth's answer to the request's cookie (or, in flavor `flexible`, from
-//! a device session): never read user ids from headers or bodies.
+//! a device session): never read user ids from headers or bodies. The same extractors refuse a
+//! cookie-carrying POST/PUT/PATCH/DELETE from a page outside `TRUSTED_ORIGINS` (CSRF), so every
+//! state-changing route that takes `Authenticated` or `Principal` is protected by default.
 
 mod domain;
 

@@ -277,10 +277,10 @@ impl DemoProject {
     }
 
     /// Processes of this benchmark's stack still alive (environment marker, or a working
-    /// directory inside the mirror); waits up to 3 s for them to go.
+    /// directory inside the mirror); waits up to 30 s for them to go.
     pub fn leftovers(&self) -> Vec<(u32, String)> {
         let dir = self.dir.path().canonicalize().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(3);
+        let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let mut left = common::processes_with_mark(&self.mark);
             for (pid, cmd) in common::processes_inside(&dir) {

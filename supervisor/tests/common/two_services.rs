@@ -159,10 +159,10 @@ impl Project {
 
     /// Processes still alive that belong to this project: by the environment marker, by a
     /// working directory inside the project (redis-server overwrites its environment), or by a
-    /// command line naming it. Waits up to 3 s for them to go.
+    /// command line naming it. Waits up to 30 s for them to go.
     pub fn leftovers(&self) -> Vec<(u32, String)> {
         let dir = self.dir.path().canonicalize().unwrap();
-        let deadline = std::time::Instant::now() + Duration::from_secs(3);
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
         loop {
             let mut left = super::processes_with_mark(&self.mark);
             for (pid, cmd) in super::processes_inside(&dir) {

@@ -24,6 +24,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         include_str!("../../migrations/0003_service_account.sql"),
     ),
     (
+        4,
+        "credential_epoch",
+        include_str!("../../migrations/0004_credential_epoch.sql"),
+    ),
+    (
         5,
         "totp_last_step",
         include_str!("../../migrations/0005_totp_last_step.sql"),

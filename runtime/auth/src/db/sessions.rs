@@ -1,7 +1,7 @@
 //! Queries on `"session"`.
 
 use super::models::{Session, User, SESSION_COLUMNS, SESSION_COLUMN_COUNT, USER_COLUMNS};
-use super::{now_ms, Client};
+use super::{credential_epoch, now_ms, Client};
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 
@@ -97,26 +97,34 @@ pub async fn delete_user_token(
         .await
 }
 
+/// Ends every session of the user, and with them every credential a base service derived from
+/// one (device sessions): the user's credential epoch moves on.
 pub async fn delete_all_for_user(
     client: &impl GenericClient,
     user_id: &str,
 ) -> Result<u64, tokio_postgres::Error> {
-    client
+    let deleted = client
         .execute(r#"delete from "session" where "userId" = $1"#, &[&user_id])
-        .await
+        .await?;
+    credential_epoch::bump(client, user_id).await?;
+    Ok(deleted)
 }
 
+/// Ends every session but `keep_token`, and every credential derived from a session (device
+/// sessions, including ones created from the kept session: they are other devices).
 pub async fn delete_others(
     client: &Client,
     user_id: &str,
     keep_token: &str,
 ) -> Result<u64, tokio_postgres::Error> {
-    client
+    let deleted = client
         .execute(
             r#"delete from "session" where "userId" = $1 and "token" <> $2"#,
             &[&user_id, &keep_token],
         )
-        .await
+        .await?;
+    credential_epoch::bump(client, user_id).await?;
+    Ok(deleted)
 }
 
 pub async fn list_active(

@@ -13,6 +13,7 @@ pub mod sign_out;
 pub mod sign_up;
 pub mod two_factor;
 pub mod update_user;
+pub mod user_status;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -67,6 +68,7 @@ fn auth_routes() -> Router<AppState> {
         .route("/reset-password/{token}", get(password_reset::link))
         .route("/reset-password", post(password_reset::reset))
         .route("/provision", post(provision::post))
+        .route("/user-status", get(user_status::get))
         .route("/two-factor/enable", post(two_factor::enable))
         .route("/two-factor/disable", post(two_factor::disable))
         .route("/two-factor/get-totp-uri", post(two_factor::get_totp_uri))

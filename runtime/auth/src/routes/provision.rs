@@ -31,7 +31,9 @@ fn credential_ok(state: &AppState, service: &str, presented: &[u8]) -> bool {
     }
 }
 
-pub async fn post(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+/// The calling service's name, once its `x-stackr-service` and `authorization: Bearer …` headers
+/// prove it; `403 INVALID_SERVICE_CREDENTIAL` otherwise. Shared by every service-to-service route.
+pub(crate) fn authenticate_service(state: &AppState, headers: &HeaderMap) -> ApiResult<String> {
     let service = headers
         .get("x-stackr-service")
         .and_then(|v| v.to_str().ok())
@@ -46,11 +48,16 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap) -> ApiResul
         .trim();
     if service.is_empty()
         || presented.is_empty()
-        || !credential_ok(&state, &service, presented.as_bytes())
+        || !credential_ok(state, &service, presented.as_bytes())
     {
-        tracing::warn!(service = %service, "provision refused: invalid service credential");
+        tracing::warn!(service = %service, "service call refused: invalid service credential");
         return Err(invalid_credential());
     }
+    Ok(service)
+}
+
+pub async fn post(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+    let service = authenticate_service(&state, &headers)?;
     let current = current_session::require(&state, &headers).await?;
     let client = state.db().await?;
     service_accounts::provision(&client, &current.user.id, &service).await?;

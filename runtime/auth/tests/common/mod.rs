@@ -106,7 +106,9 @@ impl TestServer {
 
     /// Waits for a mail to `to` (mail is sent in the background) and returns the first URL in it.
     pub async fn wait_for_link(&self, to: &str, count: usize) -> String {
-        for _ in 0..100 {
+        let within = std::time::Duration::from_secs(60);
+        let deadline = std::time::Instant::now() + within;
+        loop {
             let mails: Vec<String> = self
                 .mails()
                 .into_iter()
@@ -117,9 +119,13 @@ impl TestServer {
                 let start = m.find("http").expect("a link in the mail");
                 return m[start..].split_whitespace().next().unwrap().to_owned();
             }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no mail #{count} to {to} in the mailbox within {within:?}; it holds {} mail(s) to {to}",
+                mails.len()
+            );
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
-        panic!("no mail #{count} to {to} in the mailbox");
     }
 }
 

@@ -4,7 +4,7 @@ use reqwest::header::{AUTHORIZATION, COOKIE};
 use reqwest::StatusCode;
 use url::Url;
 
-use super::{AuthError, VerifiedSession};
+use super::{AuthError, OwnerStatus, VerifiedSession};
 use crate::config::Credential;
 
 /// How long a base service waits for auth before failing closed. Auth answers get-session in
@@ -18,6 +18,7 @@ pub struct AuthClient {
     http: reqwest::Client,
     get_session_url: Url,
     provision_url: Url,
+    user_status_url: Url,
     service: String,
     credential: Option<Credential>,
 }
@@ -45,6 +46,8 @@ impl AuthClient {
             .no_proxy()
             .timeout(REQUEST_TIMEOUT)
             .connect_timeout(CONNECT_TIMEOUT)
+            // A redirect from auth is not an answer: fail closed rather than ask someone else.
+            .redirect(reqwest::redirect::Policy::none())
             .pool_max_idle_per_host(256)
             .tcp_nodelay(true)
             .build()
@@ -53,6 +56,7 @@ impl AuthClient {
             http,
             get_session_url: endpoint("get-session"),
             provision_url: endpoint("provision"),
+            user_status_url: endpoint("user-status"),
             service: service.into(),
             credential,
         }
@@ -84,18 +88,24 @@ impl AuthClient {
         parse_get_session(&body)
     }
 
+    /// `request` proving this service (name and credential), or `None` without a credential.
+    fn as_service(&self, request: reqwest::RequestBuilder) -> Option<reqwest::RequestBuilder> {
+        let credential = self.credential.as_ref()?;
+        Some(
+            request
+                .header("x-stackr-service", &self.service)
+                .header(AUTHORIZATION, format!("Bearer {}", credential.expose())),
+        )
+    }
+
     /// Tells auth that this service now holds a record for the cookie's user
     /// (docs/runtime-contract.md, "Provisioning protocol").
     pub async fn provision(&self, cookie: &str) -> Result<ProvisionOutcome, AuthError> {
-        let Some(credential) = &self.credential else {
+        let Some(request) = self.as_service(self.http.post(self.provision_url.clone())) else {
             return Ok(ProvisionOutcome::CredentialRejected);
         };
-        let response = self
-            .http
-            .post(self.provision_url.clone())
+        let response = request
             .header(COOKIE, cookie)
-            .header("x-stackr-service", &self.service)
-            .header(AUTHORIZATION, format!("Bearer {}", credential.expose()))
             .send()
             .await
             .map_err(AuthError::Unreachable)?;
@@ -114,6 +124,36 @@ impl AuthClient {
             }
             StatusCode::UNAUTHORIZED => Ok(ProvisionOutcome::NoSession),
             StatusCode::FORBIDDEN => Ok(ProvisionOutcome::CredentialRejected),
+            other => Err(AuthError::UnexpectedStatus(other.as_u16())),
+        }
+    }
+
+    /// Auth's view of a user who owns a credential this service derived from a session (a
+    /// device session): `Ok(None)` once the user is deleted (docs/runtime-contract.md, "Owner
+    /// status protocol"). Proven by this service's credential alone.
+    pub async fn user_status(&self, user_id: &str) -> Result<Option<OwnerStatus>, AuthError> {
+        let mut url = self.user_status_url.clone();
+        url.query_pairs_mut().append_pair("userId", user_id);
+        let response = self
+            .as_service(self.http.get(url))
+            .ok_or(AuthError::CredentialRejected)?
+            .send()
+            .await
+            .map_err(AuthError::Unreachable)?;
+        match response.status() {
+            StatusCode::OK => {
+                let body = response.bytes().await.map_err(AuthError::Unreachable)?;
+                let status: OwnerStatus = serde_json::from_slice(&body)
+                    .map_err(|e| AuthError::Garbage(format!("user-status answer: {e}")))?;
+                if status.user_id != user_id {
+                    return Err(AuthError::Garbage(
+                        "user-status answered for another user".into(),
+                    ));
+                }
+                Ok(Some(status))
+            }
+            StatusCode::NOT_FOUND => Ok(None),
+            StatusCode::FORBIDDEN => Err(AuthError::CredentialRejected),
             other => Err(AuthError::UnexpectedStatus(other.as_u16())),
         }
     }

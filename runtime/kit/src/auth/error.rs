@@ -8,4 +8,7 @@ pub enum AuthError {
     UnexpectedStatus(u16),
     #[error("auth service answered something that is not a session: {0}")]
     Garbage(String),
+    /// The service has no credential, or auth refused it: a deployment mistake.
+    #[error("auth refused this service's credential (check SERVICE_CREDENTIAL_FILE and AUTH_PROVISION_SERVICES)")]
+    CredentialRejected,
 }

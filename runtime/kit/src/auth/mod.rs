@@ -7,4 +7,4 @@ mod model;
 
 pub use client::{AuthClient, ProvisionOutcome};
 pub use error::AuthError;
-pub use model::{Session, User, VerifiedSession};
+pub use model::{OwnerStatus, Session, User, VerifiedSession};

@@ -93,6 +93,17 @@ pub struct VerifiedSession {
     pub user: User,
 }
 
+/// Auth's answer about the owner of a credential this service derived from a session.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OwnerStatus {
+    pub user_id: String,
+    pub banned: bool,
+    /// Moves on whenever the owner's sessions are revoked wholesale; a derived credential stamped
+    /// with an older epoch is dead.
+    pub credential_epoch: i64,
+}
+
 /// Accepts BetterAuth's comma-joined string, and also an array (joined), so a future auth that
 /// returns a list does not lock everyone out.
 fn roles_as_joined_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {

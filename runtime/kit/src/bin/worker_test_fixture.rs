@@ -19,9 +19,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let client = redis::Client::open(config.redis_url.as_str()).expect("valid REDIS_URL");
-    let side_effects = client
-        .get_multiplexed_async_connection()
+    let side_effects = stackr_kit::redis_conn::multiplexed(&config.redis_url)
         .await
         .expect("connect to the queue's redis");
 

@@ -91,6 +91,9 @@ pub struct AuthEnv {
     pub credential: Option<Credential>,
     /// `SESSION_CACHE_TTL_MS`; zero disables the verified-session cache.
     pub session_cache_ttl: Duration,
+    /// `TRUSTED_ORIGINS`: comma list of browser origins (and `*` patterns) allowed to make
+    /// cookie-authenticated state changes; empty when unset (all such requests refused).
+    pub trusted_origins: Vec<String>,
 }
 
 impl AuthEnv {
@@ -125,10 +128,20 @@ impl AuthEnv {
                 })?)
             }
         };
+        let trusted_origins = optional(lookup, "TRUSTED_ORIGINS")
+            .map(|list| {
+                list.split(',')
+                    .map(str::trim)
+                    .filter(|o| !o.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
         Ok(AuthEnv {
             auth_url,
             credential,
             session_cache_ttl,
+            trusted_origins,
         })
     }
 }

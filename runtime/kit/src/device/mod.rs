@@ -3,9 +3,11 @@
 //! instead of a cookie. They live only in this service's database; only a SHA-256 of the token
 //! is stored, so a database dump does not hand out working tokens.
 
+mod owner_status;
 mod routes;
 mod store;
 
+pub(crate) use owner_status::OwnerStatuses;
 pub use routes::device_session_routes;
 pub use store::{
     DeviceIdentity, DeviceSessionInfo, DeviceSessions, NewDeviceSession, DEFAULT_DEVICE_SESSION_TTL,

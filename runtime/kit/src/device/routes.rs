@@ -1,6 +1,6 @@
 use axum::body::Bytes;
 use axum::extract::{FromRef, Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use axum::{Json, Router};
@@ -30,7 +30,12 @@ where
         .route("/device-sessions/{id}", delete(revoke))
 }
 
-async fn create(State(guard): State<Guard>, user: Authenticated, body: Bytes) -> Response {
+async fn create(
+    State(guard): State<Guard>,
+    headers: HeaderMap,
+    user: Authenticated,
+    body: Bytes,
+) -> Response {
     let Some(devices) = guard.device_sessions() else {
         return GuardRejection::NotConfigured.into_response();
     };
@@ -45,7 +50,14 @@ async fn create(State(guard): State<Guard>, user: Authenticated, body: Bytes) ->
     if parsed.label.chars().count() > MAX_LABEL_CHARS {
         return bad_request("label is too long (max 100 characters)");
     }
-    match devices.create(&user.user().id, parsed.label.trim()).await {
+    let owner_epoch = match guard.epoch_for_new_device(&user, &headers).await {
+        Ok(epoch) => epoch,
+        Err(rejection) => return rejection.into_response(),
+    };
+    match devices
+        .create(&user.user().id, parsed.label.trim(), owner_epoch)
+        .await
+    {
         Ok(created) => (StatusCode::CREATED, Json(created)).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "creating device session failed");

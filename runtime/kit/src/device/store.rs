@@ -19,6 +19,9 @@ pub struct DeviceIdentity {
     /// The user who created the device session; the device acts for them.
     pub user_id: String,
     pub label: String,
+    /// The owner's credential epoch when the device session was created (see `owner_status`).
+    #[serde(skip)]
+    pub owner_epoch: i64,
 }
 
 /// Returned once, at creation: the only time the token is visible.
@@ -59,10 +62,13 @@ impl DeviceSessions {
         DeviceSessions { pool, ttl }
     }
 
+    /// `owner_epoch`: the owner's credential epoch, read from auth before the creating session
+    /// was last verified.
     pub async fn create(
         &self,
         user_id: &str,
         label: &str,
+        owner_epoch: i64,
     ) -> Result<NewDeviceSession, DeviceStoreError> {
         // ThreadRng is a CSPRNG (ChaCha12, OS-seeded); scoped so the future stays Send.
         let (id, token) = {
@@ -77,8 +83,8 @@ impl DeviceSessions {
         let client = self.pool.get().await?;
         client
             .execute(
-                "INSERT INTO stackr_device_session (id, token_hash, user_id, label, expires_at) VALUES ($1, $2, $3, $4, $5)",
-                &[&id, &token_hash(&token), &user_id, &label, &expires_at],
+                "INSERT INTO stackr_device_session (id, token_hash, user_id, label, expires_at, owner_epoch) VALUES ($1, $2, $3, $4, $5, $6)",
+                &[&id, &token_hash(&token), &user_id, &label, &expires_at, &owner_epoch],
             )
             .await?;
         Ok(NewDeviceSession {
@@ -89,7 +95,8 @@ impl DeviceSessions {
         })
     }
 
-    /// The live (not expired, not revoked) device session the token belongs to.
+    /// The live (not expired, not revoked) device session the token belongs to. Whether its owner
+    /// still stands is auth's to say (the guard asks).
     pub async fn verify(&self, token: &str) -> Result<Option<DeviceIdentity>, DeviceStoreError> {
         if !token.starts_with(TOKEN_PREFIX) {
             return Ok(None);
@@ -97,7 +104,7 @@ impl DeviceSessions {
         let client = self.pool.get().await?;
         let Some(row) = client
             .query_opt(
-                "SELECT id, user_id, label, last_used_at IS NULL OR last_used_at < now() - interval '1 minute' \
+                "SELECT id, user_id, label, owner_epoch, last_used_at IS NULL OR last_used_at < now() - interval '1 minute' \
                  FROM stackr_device_session \
                  WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > now()",
                 &[&token_hash(token)],
@@ -110,9 +117,10 @@ impl DeviceSessions {
             device_session_id: row.get(0),
             user_id: row.get(1),
             label: row.get(2),
+            owner_epoch: row.get(3),
         };
         // last_used_at is for the user's device list; minute precision spares a write per request.
-        if row.get::<_, bool>(3) {
+        if row.get::<_, bool>(4) {
             client
                 .execute(
                     "UPDATE stackr_device_session SET last_used_at = now() WHERE id = $1",

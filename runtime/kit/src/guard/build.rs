@@ -3,21 +3,22 @@ use std::time::Duration;
 
 use deadpool_postgres::Pool;
 
-use super::{Flavor, Guard, Inner};
+use super::{Flavor, Guard, Inner, TrustedOrigins};
 use crate::auth::AuthClient;
 use crate::cache::{SessionCache, DEFAULT_CAPACITY};
 use crate::config::{ConfigError, DEFAULT_SESSION_CACHE_TTL};
-use crate::device::{DeviceSessions, DEFAULT_DEVICE_SESSION_TTL};
+use crate::device::{DeviceSessions, OwnerStatuses, DEFAULT_DEVICE_SESSION_TTL};
 use crate::provision::Provisioner;
 
 /// Configures a [`Guard`]. Flavor defaults: `flexible` provisions and has device sessions (both
-/// need the service database and, for provisioning, the service credential).
+/// need the service database and the service credential).
 pub struct GuardBuilder {
     flavor: Flavor,
     auth: AuthClient,
     cache_ttl: Duration,
     cache_capacity: usize,
     allowed_roles: Vec<String>,
+    origins: TrustedOrigins,
     database: Option<Pool>,
     provisioning: Option<bool>,
     device_session_ttl: Duration,
@@ -31,6 +32,7 @@ impl GuardBuilder {
             cache_ttl: DEFAULT_SESSION_CACHE_TTL,
             cache_capacity: DEFAULT_CAPACITY,
             allowed_roles: Vec::new(),
+            origins: TrustedOrigins::default(),
             database: None,
             provisioning: None,
             device_session_ttl: DEFAULT_DEVICE_SESSION_TTL,
@@ -58,6 +60,13 @@ impl GuardBuilder {
         self
     }
 
+    /// Browser origins whose pages may make cookie-authenticated state changes (`TRUSTED_ORIGINS`);
+    /// none by default, so such requests are refused until the deployment names its front ends.
+    pub fn trusted_origins(mut self, origins: TrustedOrigins) -> Self {
+        self.origins = origins;
+        self
+    }
+
     /// The service's own database (provisioning records, device sessions).
     pub fn database(mut self, pool: Pool) -> Self {
         self.database = Some(pool);
@@ -81,8 +90,8 @@ impl GuardBuilder {
             return Ok(Guard::disabled());
         }
         let provisioning = self.provisioning.unwrap_or(self.flavor.provisions());
-        let needs_db = provisioning || self.flavor.has_device_sessions();
-        if needs_db && self.database.is_none() {
+        let needs_db_and_credential = provisioning || self.flavor.has_device_sessions();
+        if needs_db_and_credential && self.database.is_none() {
             return Err(ConfigError::Invalid {
                 var: "DATABASE_URL",
                 reason: format!(
@@ -91,13 +100,18 @@ impl GuardBuilder {
                 ),
             });
         }
-        if provisioning && !self.auth.has_credential() {
+        // Device sessions ask auth about their owners with the service credential.
+        if needs_db_and_credential && !self.auth.has_credential() {
             return Err(ConfigError::Missing {
                 var: "SERVICE_CREDENTIAL_FILE",
             });
         }
         let provisioner = provisioning
             .then(|| Provisioner::new(self.database.clone().expect("checked"), self.auth.clone()));
+        let owners = self
+            .flavor
+            .has_device_sessions()
+            .then(|| OwnerStatuses::new(self.auth.clone(), self.cache_ttl));
         let devices = self.flavor.has_device_sessions().then(|| {
             DeviceSessions::new(
                 self.database.clone().expect("checked"),
@@ -110,8 +124,10 @@ impl GuardBuilder {
                 cache: SessionCache::new(self.cache_ttl, self.cache_capacity),
                 auth: Some(self.auth),
                 allowed_roles: self.allowed_roles,
+                origins: self.origins,
                 provisioner,
                 devices,
+                owners,
             }),
         })
     }

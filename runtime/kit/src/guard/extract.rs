@@ -48,7 +48,9 @@ where
         if let Some(done) = parts.extensions.get::<Authenticated>() {
             return Ok(done.clone());
         }
-        Guard::from_ref(state).authenticate(&parts.headers).await
+        let guard = Guard::from_ref(state);
+        guard.check_origin(&parts.method, &parts.headers)?;
+        guard.authenticate(&parts.headers).await
     }
 }
 
@@ -84,8 +86,8 @@ where
         if let Some(done) = parts.extensions.get::<Principal>() {
             return Ok(done.clone());
         }
-        Guard::from_ref(state)
-            .authenticate_or_device(&parts.headers)
-            .await
+        let guard = Guard::from_ref(state);
+        guard.check_origin(&parts.method, &parts.headers)?;
+        guard.authenticate_or_device(&parts.headers).await
     }
 }

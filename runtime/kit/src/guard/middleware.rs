@@ -12,6 +12,9 @@ pub async fn require_auth(
     mut request: Request,
     next: Next,
 ) -> Response {
+    if let Err(rejection) = guard.check_origin(request.method(), request.headers()) {
+        return rejection.into_response();
+    }
     match guard.authenticate(request.headers()).await {
         Ok(user) => {
             request.extensions_mut().insert(user);
@@ -28,6 +31,9 @@ pub async fn require_auth_or_device_session(
     mut request: Request,
     next: Next,
 ) -> Response {
+    if let Err(rejection) = guard.check_origin(request.method(), request.headers()) {
+        return rejection.into_response();
+    }
     match guard.authenticate_or_device(request.headers()).await {
         Ok(principal) => {
             if let Principal::User(user) = &principal {

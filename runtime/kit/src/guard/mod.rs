@@ -10,21 +10,23 @@ mod build;
 mod extract;
 mod flavor;
 mod middleware;
+mod origin;
 mod rejection;
 
 use std::sync::Arc;
 
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Method};
 
 pub use build::GuardBuilder;
 pub use extract::{Authenticated, Principal};
 pub use flavor::Flavor;
 pub use middleware::{require_auth, require_auth_or_device_session};
+pub use origin::TrustedOrigins;
 pub use rejection::GuardRejection;
 
-use crate::auth::{AuthClient, User, VerifiedSession};
+use crate::auth::{AuthClient, AuthError, User, VerifiedSession};
 use crate::cache::SessionCache;
-use crate::device::DeviceSessions;
+use crate::device::{DeviceSessions, OwnerStatuses};
 use crate::provision::{ProvisionError, Provisioner};
 
 /// Every cookie name auth can set for a session (`better-auth.session_token`, and the
@@ -48,8 +50,12 @@ struct Inner {
     cache: Option<SessionCache>,
     /// Role-gated only: the roles that pass besides `admin`.
     allowed_roles: Vec<String>,
+    /// Where cookie-carrying state changes may come from.
+    origins: TrustedOrigins,
     provisioner: Option<Provisioner>,
     devices: Option<DeviceSessions>,
+    /// With `devices`: auth's word on each device session's owner.
+    owners: Option<OwnerStatuses>,
 }
 
 impl Guard {
@@ -66,8 +72,10 @@ impl Guard {
                 auth: None,
                 cache: None,
                 allowed_roles: Vec::new(),
+                origins: TrustedOrigins::default(),
                 provisioner: None,
                 devices: None,
+                owners: None,
             }),
         }
     }
@@ -83,6 +91,12 @@ impl Guard {
     /// The device-session store (flavor `flexible`), for creating and revoking device sessions.
     pub fn device_sessions(&self) -> Option<&DeviceSessions> {
         self.inner.devices.as_ref()
+    }
+
+    /// The CSRF check every extractor and middleware of the guard runs first: a state-changing
+    /// request carrying a cookie must come from a trusted origin (see [`TrustedOrigins`]).
+    pub fn check_origin(&self, method: &Method, headers: &HeaderMap) -> Result<(), GuardRejection> {
+        self.inner.origins.check(method, headers)
     }
 
     /// Authenticates a signed-in user from the request's cookie: auth's answer (or a cached copy
@@ -110,8 +124,9 @@ impl Guard {
 
     /// A device session when the request carries `x-device-session-token` (and this guard has
     /// device sessions), otherwise the cookie path of [`Guard::authenticate`]. A presented device
-    /// token that is unknown, expired or revoked is a 401: it never falls back to the cookie, so
-    /// a request's identity does not depend on which of two credentials happened to work.
+    /// token that is unknown, expired or revoked, or whose owner auth no longer vouches for
+    /// (banned, deleted, sessions revoked since it was created), is a 401: it never falls back to
+    /// the cookie, so a request's identity does not depend on which of two credentials worked.
     pub async fn authenticate_or_device(
         &self,
         headers: &HeaderMap,
@@ -123,7 +138,12 @@ impl Guard {
                 .to_str()
                 .map_err(|_| GuardRejection::Unauthenticated)?;
             return match devices.verify(token).await {
-                Ok(Some(device)) => Ok(Principal::Device(device)),
+                Ok(Some(device)) => {
+                    self.owners()?
+                        .admit(&device.user_id, device.owner_epoch)
+                        .await?;
+                    Ok(Principal::Device(device))
+                }
                 Ok(None) => Err(GuardRejection::Unauthenticated),
                 Err(e) => {
                     tracing::error!(error = %e, "device session lookup failed");
@@ -132,6 +152,37 @@ impl Guard {
             };
         }
         self.authenticate(headers).await.map(Principal::User)
+    }
+
+    /// The credential epoch to stamp on a device session `user` is creating: read from auth first,
+    /// then the creating cookie is verified again with auth (never from the cache). A revocation
+    /// deletes the sessions before moving the epoch on, so either the cookie check fails or the
+    /// epoch read is already stale and the new device session dies with the others.
+    pub(crate) async fn epoch_for_new_device(
+        &self,
+        user: &Authenticated,
+        headers: &HeaderMap,
+    ) -> Result<i64, GuardRejection> {
+        let auth = self
+            .inner
+            .auth
+            .as_ref()
+            .ok_or(GuardRejection::NotConfigured)?;
+        let epoch = self.owners()?.current_epoch(&user.user().id).await?;
+        let cookie = cookie_header(headers).ok_or(GuardRejection::Unauthenticated)?;
+        let fresh = verdict(auth.get_session(&cookie).await.map(|v| v.map(Arc::new)))?;
+        if fresh.user.id == user.user().id {
+            Ok(epoch)
+        } else {
+            Err(GuardRejection::Unauthenticated)
+        }
+    }
+
+    fn owners(&self) -> Result<&OwnerStatuses, GuardRejection> {
+        self.inner
+            .owners
+            .as_ref()
+            .ok_or(GuardRejection::NotConfigured)
     }
 
     async fn verify_cookie(
@@ -147,14 +198,7 @@ impl Guard {
             }
             None => auth.get_session(cookie).await.map(|v| v.map(Arc::new)),
         };
-        match answer {
-            Ok(Some(verified)) => Ok(verified),
-            Ok(None) => Err(GuardRejection::Unauthenticated),
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot verify session with auth; failing closed");
-                Err(GuardRejection::AuthUnavailable)
-            }
-        }
+        verdict(answer)
     }
 
     fn check_roles(&self, user: &User) -> Result<(), GuardRejection> {
@@ -165,6 +209,22 @@ impl Guard {
             Ok(())
         } else {
             Err(GuardRejection::Forbidden)
+        }
+    }
+}
+
+/// What auth's answer (or a cached copy of it) about a cookie means for the request.
+fn verdict(
+    answer: Result<Option<Arc<VerifiedSession>>, AuthError>,
+) -> Result<Arc<VerifiedSession>, GuardRejection> {
+    match answer {
+        // Auth should never vouch for an expired session; if it does (clock trouble, a stale
+        // copy), or a cached copy outlives it, the session's own expiry still wins.
+        Ok(Some(verified)) if verified.session.expires_at > chrono::Utc::now() => Ok(verified),
+        Ok(_) => Err(GuardRejection::Unauthenticated),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot verify session with auth; failing closed");
+            Err(GuardRejection::AuthUnavailable)
         }
     }
 }

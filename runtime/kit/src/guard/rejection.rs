@@ -12,6 +12,12 @@ pub enum GuardRejection {
     /// Signed in, but without an allowed role.
     #[error("missing an allowed role")]
     Forbidden,
+    /// A cookie-carrying state change without an `Origin`/`Referer` (or with `Origin: null`).
+    #[error("missing or null Origin")]
+    MissingOrigin,
+    /// A cookie-carrying state change from an origin not in `TRUSTED_ORIGINS`.
+    #[error("untrusted Origin")]
+    UntrustedOrigin,
     /// Auth was unreachable or answered garbage: fail closed.
     #[error("auth service unavailable")]
     AuthUnavailable,
@@ -28,7 +34,9 @@ impl GuardRejection {
     pub fn status(self) -> StatusCode {
         match self {
             GuardRejection::Unauthenticated => StatusCode::UNAUTHORIZED,
-            GuardRejection::Forbidden => StatusCode::FORBIDDEN,
+            GuardRejection::Forbidden
+            | GuardRejection::MissingOrigin
+            | GuardRejection::UntrustedOrigin => StatusCode::FORBIDDEN,
             GuardRejection::AuthUnavailable | GuardRejection::ServiceUnavailable => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -40,6 +48,9 @@ impl GuardRejection {
         match self {
             GuardRejection::Unauthenticated => "UNAUTHORIZED",
             GuardRejection::Forbidden => "FORBIDDEN",
+            // Auth's codes for the same refusals, so clients handle both alike.
+            GuardRejection::MissingOrigin => "MISSING_OR_NULL_ORIGIN",
+            GuardRejection::UntrustedOrigin => "INVALID_ORIGIN",
             GuardRejection::AuthUnavailable => "AUTH_UNAVAILABLE",
             GuardRejection::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             GuardRejection::NotConfigured => "AUTH_NOT_CONFIGURED",
@@ -50,6 +61,8 @@ impl GuardRejection {
         match self {
             GuardRejection::Unauthenticated => "Unauthorized",
             GuardRejection::Forbidden => "Forbidden",
+            GuardRejection::MissingOrigin => "Missing or null Origin",
+            GuardRejection::UntrustedOrigin => "Invalid origin",
             GuardRejection::AuthUnavailable => "Authentication service unavailable",
             GuardRejection::ServiceUnavailable => "Service unavailable",
             GuardRejection::NotConfigured => "Authentication is not configured for this service",

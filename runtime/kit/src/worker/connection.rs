@@ -17,5 +17,7 @@ pub(crate) async fn manager(redis_url: &str) -> Result<ConnectionManager, Worker
         source: Box::new(err),
     };
     let client = redis::Client::open(redis_url).map_err(connect_error)?;
-    ConnectionManager::new(client).await.map_err(connect_error)
+    ConnectionManager::new_with_config(client, crate::redis_conn::manager_config())
+        .await
+        .map_err(connect_error)
 }

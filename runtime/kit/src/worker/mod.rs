@@ -85,6 +85,12 @@
 //! - It writes no `failedReason`/`stacktrace` for an attempt that will be retried (Node does,
 //!   via `fieldsToUpdate`). This module records both itself, under the same lock check
 //!   (`failure_fields.rs`); `tests/worker_interop_node.rs` compares the result with Node's.
+//! - It reads a job's options into integer fields and, when that fails (Node accepts any number:
+//!   `backoff: {type: 'fixed', delay: 100.5}`), runs the job with default options: one attempt,
+//!   retries lost. This module rewrites such numbers to the integer Node behaves like and hands
+//!   the job back before running it; options that stay unreadable fail the job with a reason
+//!   naming the option (`node_options.rs`, tested against Node's worker in
+//!   `tests/worker_interop_node.rs`).
 //! - Its worker events go to an unbounded channel; this module drains it (and logs failures,
 //!   stalls and errors), otherwise memory would grow by two events per job.
 //! - Its stalled check first runs one `stalled_interval` after start (Node runs it at start),
@@ -120,6 +126,7 @@ mod error;
 mod failure_fields;
 mod handlers;
 mod job;
+mod node_options;
 mod processor;
 mod producer;
 mod runner;

@@ -13,6 +13,7 @@ use super::error::JobError;
 use super::failure_fields::{self, FailedAttempt};
 use super::handlers::Handlers;
 use super::job::Job;
+use super::node_options::{self, OptionsCheck};
 
 pub(crate) struct ProcessorContext {
     pub handlers: Handlers,
@@ -40,10 +41,29 @@ async fn process(
     let job_name = job.name().to_string();
     let token = job.token().unwrap_or_default().to_string();
     let stack_trace_limit = job.opts().stack_trace_limit;
+    let key = format!("{}{}", ctx.key_prefix, job_id);
 
-    let outcome = match ctx.handlers.dispatch(Job::new(job), &ctx.queue) {
-        Err(unknown_name) => Err(unknown_name),
-        Ok(handler) => {
+    let options = if node_options::may_have_lost_options(job.opts()) {
+        node_options::check(&mut ctx.conn.clone(), &key, &token).await
+    } else {
+        Ok(OptionsCheck::Readable)
+    };
+    let outcome = match (options, ctx.handlers.dispatch(Job::new(job), &ctx.queue)) {
+        (Err(redis_err), _) => Err(JobError::retryable(format!(
+            "could not read the job's options: {redis_err}"
+        ))),
+        (Ok(OptionsCheck::Repaired), _) => {
+            // Same hand-back as at shutdown (below): the job runs next, no attempt counted, and
+            // this time bullmq-official reads the repaired options.
+            info!(
+                job_id,
+                job_name, "job options rewritten to integers Node would use; job handed back"
+            );
+            return Err(bullmq::Error::RateLimited { delay_ms: 0 });
+        }
+        (Ok(OptionsCheck::Unreadable(reason)), _) => Err(JobError::fatal(reason)),
+        (Ok(OptionsCheck::Readable), Err(unknown_name)) => Err(unknown_name),
+        (Ok(OptionsCheck::Readable), Ok(handler)) => {
             // A panicking handler becomes a failed attempt instead of a job that stays active
             // (and lock-renewed) forever inside bullmq-official's bookkeeping. Caught in place
             // rather than with a spawned task: one less cross-thread hop per job.
@@ -68,7 +88,6 @@ async fn process(
     match outcome {
         Ok(value) => Ok(value),
         Err(err) => {
-            let key = format!("{}{}", ctx.key_prefix, job_id);
             let attempt = FailedAttempt {
                 job_key: &key,
                 token: &token,

@@ -85,6 +85,10 @@ impl Producer {
             name: name.to_string(),
             source,
         })?;
+        let mut opts = opts;
+        // Node's `Queue.add` stores `attempts: 0` when none is given; Node tools show it, and
+        // the worker reads a missing `attempts` as options it may have failed to parse.
+        opts.attempts.get_or_insert(0);
         let queue = self.connect().await?;
         let job = queue.add(name, data).options(opts).await?;
         Ok(job.id().to_string())

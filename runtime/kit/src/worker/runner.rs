@@ -167,6 +167,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), WorkerError> {
     let worker = start(config, handlers).await?;
+    crate::server::notify_ready();
     shutdown.await;
     worker.shutdown().await.map(|_| ())
 }

@@ -12,13 +12,24 @@ pub const AUTH_SECRET: &str = "kit-tests-secret-0123456789abcdef0123456789abcd";
 
 pub struct AuthServer {
     pub url: String,
+    /// Auth's dev mailbox (password-reset links land here).
+    pub mail_dir: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl AuthServer {
     /// `database_url`: auth's own database; `services`: (name, credential) allowed to provision.
+    /// Rate limits off: tests sign many users up from one address.
     pub fn start(database_url: &str, services: &[(&str, &str)]) -> AuthServer {
+        Self::start_with(database_url, services, false)
+    }
+
+    pub fn start_with(
+        database_url: &str,
+        services: &[(&str, &str)],
+        rate_limits: bool,
+    ) -> AuthServer {
         let port = stackr_testkit::free_port();
         let url = format!("http://localhost:{port}");
         let mut config = AuthConfig::new(
@@ -26,8 +37,9 @@ impl AuthServer {
             tokio_postgres::Config::from_str(database_url).expect("auth database url"),
             url::Url::parse(&url).unwrap(),
         );
-        // Tests sign many users up from one address.
-        config.rate_limits = false;
+        config.rate_limits = rate_limits;
+        let mail_dir = tempfile::tempdir().unwrap();
+        config.mail = stackr_auth::config::MailConfig::Mailbox(mail_dir.path().to_owned());
         // Tests change auth's tables directly (roles), which auth's own short get-session cache
         // (invalidated only by changes made through auth) would hide for up to its TTL.
         config.session_cache_ttl = std::time::Duration::ZERO;
@@ -71,6 +83,7 @@ impl AuthServer {
             .expect("stackr-auth failed to start");
         AuthServer {
             url,
+            mail_dir,
             stop: Some(stop_tx),
             thread: Some(thread),
         }

@@ -3,6 +3,9 @@
 use reqwest::header::{COOKIE, SET_COOKIE};
 use serde_json::{json, Value};
 
+/// The password every test user signs up with.
+pub const PASSWORD: &str = "correct horse battery staple";
+
 pub struct Browser {
     http: reqwest::Client,
     auth_url: String,
@@ -34,22 +37,48 @@ impl SignedIn {
 
 impl Browser {
     pub fn new(auth_url: &str) -> Self {
+        Self::from_address(auth_url, [127, 0, 0, 1].into())
+    }
+
+    /// A browser whose connections come from `address` (any of 127.0.0.0/8 reaches auth on
+    /// loopback), so per-address rate limits see a different client.
+    pub fn from_address(auth_url: &str, address: std::net::IpAddr) -> Self {
         Browser {
-            http: reqwest::Client::builder().no_proxy().build().unwrap(),
+            http: reqwest::Client::builder()
+                .no_proxy()
+                .local_address(address)
+                .build()
+                .unwrap(),
             auth_url: auth_url.to_owned(),
         }
     }
 
     pub async fn sign_up(&self, email: &str) -> SignedIn {
+        self.signed_in(
+            "sign-up",
+            json!({"name": "Test User", "email": email, "password": PASSWORD}),
+        )
+        .await
+    }
+
+    /// A new session for an existing user (the password is the one sign-up set).
+    pub async fn sign_in(&self, email: &str) -> SignedIn {
+        self.signed_in("sign-in", json!({"email": email, "password": PASSWORD}))
+            .await
+    }
+
+    /// `POST /{kind}/email`; the session cookie it sets.
+    async fn signed_in(&self, kind: &str, body: Value) -> SignedIn {
+        let email = body["email"].as_str().unwrap().to_owned();
         let res = self
             .http
-            .post(format!("{}/api/auth/sign-up/email", self.auth_url))
+            .post(format!("{}/api/auth/{kind}/email", self.auth_url))
             .header("origin", &self.auth_url)
-            .json(&json!({"name": "Test User", "email": email, "password": "correct horse battery staple"}))
+            .json(&body)
             .send()
             .await
-            .expect("sign-up request");
-        assert_eq!(res.status(), 200, "sign-up failed");
+            .expect("sign-in request");
+        assert_eq!(res.status(), 200, "{kind} failed");
         let cookie = res
             .headers()
             .get_all(SET_COOKIE)
@@ -57,12 +86,12 @@ impl Browser {
             .filter_map(|v| v.to_str().ok())
             .find(|v| v.starts_with("better-auth.session_token="))
             .and_then(|v| v.split(';').next())
-            .expect("sign-up sets the session cookie")
+            .expect("signing in sets the session cookie")
             .to_owned();
         let body: Value = res.json().await.unwrap();
         SignedIn {
             user_id: body["user"]["id"].as_str().unwrap().to_owned(),
-            email: email.to_owned(),
+            email,
             cookie,
         }
     }
@@ -78,6 +107,21 @@ impl Browser {
             .await
             .expect("sign-out request");
         assert_eq!(res.status(), 200, "sign-out failed");
+    }
+
+    /// A JSON POST to auth as a browser on auth's own origin sends it; `(status, body)`.
+    pub async fn post(&self, path: &str, cookie: Option<&str>, body: Value) -> (u16, Value) {
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.auth_url))
+            .header("origin", &self.auth_url)
+            .json(&body);
+        if let Some(cookie) = cookie {
+            req = req.header(COOKIE, cookie);
+        }
+        let res = req.send().await.expect("auth request");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
     }
 
     /// Auth's own view of the user (e.g. `hasCoreAccount`).

@@ -1,9 +1,9 @@
 //! A pass-through HTTP proxy in front of the real auth that counts requests per path (so a test
 //! can prove auth's provision endpoint was called exactly once) and can be switched to answer
-//! garbage (so a test can prove the guard fails closed on nonsense, not only on silence).
+//! what a broken or hostile auth might (garbage, a redirect, a session past its expiry), so a
+//! test can prove the guard fails closed on nonsense, not only on silence.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::body::{Body, Bytes};
@@ -22,7 +22,20 @@ struct Inner {
     upstream: String,
     http: reqwest::Client,
     counts: Mutex<HashMap<String, usize>>,
-    garbage: AtomicBool,
+    mode: Mutex<Answer>,
+}
+
+/// What the proxy answers.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Answer {
+    /// Auth's own answer, unchanged.
+    Relay,
+    /// `200` with an HTML error page.
+    Garbage,
+    /// `307` to the same path on the real auth (which would answer properly if followed).
+    RedirectToAuth,
+    /// Auth's get-session answer with `session.expiresAt` replaced by this instant.
+    SessionExpiringAt(chrono::DateTime<chrono::Utc>),
 }
 
 impl CountingProxy {
@@ -31,7 +44,7 @@ impl CountingProxy {
             upstream: upstream.trim_end_matches('/').to_owned(),
             http: reqwest::Client::builder().no_proxy().build().unwrap(),
             counts: Mutex::new(HashMap::new()),
-            garbage: AtomicBool::new(false),
+            mode: Mutex::new(Answer::Relay),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -51,7 +64,11 @@ impl CountingProxy {
     }
 
     pub fn answer_garbage(&self, on: bool) {
-        self.inner.garbage.store(on, Ordering::SeqCst);
+        self.answer(if on { Answer::Garbage } else { Answer::Relay });
+    }
+
+    pub fn answer(&self, mode: Answer) {
+        *self.inner.mode.lock().unwrap() = mode;
     }
 }
 
@@ -63,11 +80,43 @@ async fn forward(State(inner): State<Arc<Inner>>, request: Request) -> Response 
         .unwrap()
         .entry(parts.uri.path().to_owned())
         .or_default() += 1;
-    if inner.garbage.load(Ordering::SeqCst) {
-        return (StatusCode::OK, "<html>upstream proxy error page</html>").into_response();
+    let mode = *inner.mode.lock().unwrap();
+    match mode {
+        Answer::Garbage => {
+            return (StatusCode::OK, "<html>upstream proxy error page</html>").into_response()
+        }
+        Answer::RedirectToAuth => {
+            let target = format!("{}{}", inner.upstream, parts.uri);
+            return (
+                StatusCode::TEMPORARY_REDIRECT,
+                [(axum::http::header::LOCATION, target)],
+            )
+                .into_response();
+        }
+        Answer::Relay | Answer::SessionExpiringAt(_) => {}
     }
     let body = axum::body::to_bytes(body, 1 << 20).await.unwrap();
-    relay(&inner, parts.method, &parts.uri, &parts.headers, body).await
+    let response = relay(&inner, parts.method, &parts.uri, &parts.headers, body).await;
+    match mode {
+        Answer::SessionExpiringAt(at) if parts.uri.path().ends_with("/get-session") => {
+            with_session_expiry(response, at).await
+        }
+        _ => response,
+    }
+}
+
+async fn with_session_expiry(response: Response, at: chrono::DateTime<chrono::Utc>) -> Response {
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+    let mut json: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    if let Some(session) = json.get_mut("session").and_then(|s| s.as_object_mut()) {
+        session.insert(
+            "expiresAt".into(),
+            at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+                .into(),
+        );
+    }
+    Response::from_parts(parts, Body::from(json.to_string()))
 }
 
 async fn relay(

@@ -6,9 +6,10 @@
 pub mod auth_server;
 pub mod browser;
 pub mod counting_proxy;
+pub mod revocations;
 pub mod service;
 
 pub use auth_server::AuthServer;
 pub use browser::{Browser, SignedIn};
-pub use counting_proxy::CountingProxy;
-pub use service::{Stack, StackOptions};
+pub use counting_proxy::{Answer, CountingProxy};
+pub use service::{credential_of, Stack, StackOptions};

@@ -19,14 +19,23 @@ use super::{AuthServer, Browser, CountingProxy, SignedIn};
 
 pub const SERVICE: &str = "core";
 pub const CREDENTIAL: &str = "core-credential-0123456789abcdefghijklmnopqrstuv";
+/// Every base service auth accepts service calls from; `Stack::add_service` starts the others.
+const SERVICES: [&str; 3] = [SERVICE, "staff", "misconfigured"];
+
+/// The credential auth expects from `service`.
+pub fn credential_of(service: &str) -> String {
+    CREDENTIAL.replacen(SERVICE, service, 1)
+}
 
 pub struct StackOptions {
     pub flavor: Flavor,
     pub roles: &'static [&'static str],
     /// `SESSION_CACHE_TTL_MS`
     pub cache_ttl_ms: u64,
-    /// The credential the service presents (tests of a wrong one).
-    pub service_credential: &'static str,
+    /// The credential the service presents, when not the right one (tests of a wrong one).
+    pub service_credential: Option<&'static str>,
+    /// Auth's per-address rate limits (production default); off, tests sign many users up.
+    pub rate_limits: bool,
 }
 
 impl StackOptions {
@@ -35,7 +44,8 @@ impl StackOptions {
             flavor,
             roles: &[],
             cache_ttl_ms: 0,
-            service_credential: CREDENTIAL,
+            service_credential: None,
+            rate_limits: false,
         }
     }
 
@@ -50,8 +60,29 @@ impl StackOptions {
     }
 
     pub fn service_credential(mut self, credential: &'static str) -> Self {
-        self.service_credential = credential;
+        self.service_credential = Some(credential);
         self
+    }
+
+    pub fn rate_limits(mut self, on: bool) -> Self {
+        self.rate_limits = on;
+        self
+    }
+}
+
+/// A base service running in-process on its own database.
+pub struct Service {
+    pub name: &'static str,
+    pub url: String,
+    _secrets: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
     }
 }
 
@@ -59,13 +90,16 @@ pub struct Stack {
     pub pg: TempPostgres,
     pub redis: TempRedis,
     pub auth: AuthServer,
-    /// Sits between the service and auth; counts calls, can answer garbage.
+    /// Sits between the services and auth; counts calls, can answer garbage.
     pub proxy: CountingProxy,
     pub browser: Browser,
+    /// The first service's URL (`core`, started with the stack's options).
     pub service_url: String,
     http: reqwest::Client,
-    _secrets: tempfile::TempDir,
-    stop_service: Option<tokio::sync::oneshot::Sender<()>>,
+    services: Vec<Service>,
+    rate_limits: bool,
+    /// With rate limits on, each sign-up comes from its own loopback address, as users do.
+    next_address: std::sync::atomic::AtomicU8,
 }
 
 impl Stack {
@@ -73,41 +107,68 @@ impl Stack {
         let pg = TempPostgres::start();
         let redis = TempRedis::start_with_password(Some("redis-pw"));
         let auth_db = pg.create_service_database("auth", "auth-db-pw");
-        let db_password = "core-db-pw";
-        pg.create_service_database("core", db_password);
-        let auth = AuthServer::start(&auth_db, &[(SERVICE, CREDENTIAL)]);
+        let credentials: Vec<(String, String)> = SERVICES
+            .iter()
+            .map(|s| (s.to_string(), credential_of(s)))
+            .collect();
+        let credentials: Vec<(&str, &str)> = credentials
+            .iter()
+            .map(|(s, c)| (s.as_str(), c.as_str()))
+            .collect();
+        let auth = AuthServer::start_with(&auth_db, &credentials, options.rate_limits);
         let proxy = CountingProxy::start(&auth.url).await;
+        let browser = Browser::new(&auth.url);
+        let mut stack = Stack {
+            pg,
+            redis,
+            auth,
+            proxy,
+            browser,
+            service_url: String::new(),
+            http: reqwest::Client::builder().no_proxy().build().unwrap(),
+            services: Vec::new(),
+            rate_limits: options.rate_limits,
+            next_address: std::sync::atomic::AtomicU8::new(2),
+        };
+        stack.service_url = stack.add_service(SERVICE, options).await;
+        stack
+    }
 
+    /// Starts base service `name` (one of `SERVICES`) with its own database, configured through
+    /// the contract's variables and wired by `ServiceRuntime` as a scaffolded service is; its URL.
+    pub async fn add_service(&mut self, name: &'static str, options: StackOptions) -> String {
+        let db_password = format!("{name}-db-pw");
+        self.pg.create_service_database(name, &db_password);
         // Secrets in files, URLs without passwords: the contract's shape.
         let secrets = tempfile::tempdir().unwrap();
-        let write = |name: &str, value: &str| {
-            let path = secrets.path().join(name);
+        let write = |file: &str, value: &str| {
+            let path = secrets.path().join(file);
             std::fs::write(&path, format!("{value}\n")).unwrap();
             path.to_str().unwrap().to_owned()
         };
+        let credential = options
+            .service_credential
+            .map(str::to_owned)
+            .unwrap_or_else(|| credential_of(name));
         let port = stackr_testkit::free_port();
         let env: HashMap<&str, String> = HashMap::from([
-            ("STACKR_SERVICE", SERVICE.to_owned()),
+            ("STACKR_SERVICE", name.to_owned()),
             ("PORT", port.to_string()),
             (
                 "DATABASE_URL",
-                format!("postgres://core@127.0.0.1:{}/core", pg.port()),
+                format!("postgres://{name}@127.0.0.1:{}/{name}", self.pg.port()),
             ),
+            ("DATABASE_PASSWORD_FILE", write("db-password", &db_password)),
             (
-                "DATABASE_PASSWORD_FILE",
-                write("core-db-password", db_password),
+                "REDIS_URL",
+                format!("redis://127.0.0.1:{}", self.redis.port()),
             ),
-            ("REDIS_URL", format!("redis://127.0.0.1:{}", redis.port())),
-            (
-                "REDIS_PASSWORD_FILE",
-                write("core-redis-password", "redis-pw"),
-            ),
-            ("AUTH_URL", proxy.url.clone()),
-            (
-                "SERVICE_CREDENTIAL_FILE",
-                write("core-credential", options.service_credential),
-            ),
+            ("REDIS_PASSWORD_FILE", write("redis-password", "redis-pw")),
+            ("AUTH_URL", self.proxy.url.clone()),
+            ("SERVICE_CREDENTIAL_FILE", write("credential", &credential)),
             ("SESSION_CACHE_TTL_MS", options.cache_ttl_ms.to_string()),
+            // The pages that may change things with the cookie: the one origin the tests use.
+            ("TRUSTED_ORIGINS", self.auth.url.clone()),
         ]);
         let lookup = move |k: &str| env.get(k).cloned();
         let spec = ServiceSpec {
@@ -127,22 +188,27 @@ impl Stack {
         tokio::spawn(stackr_kit::server::serve_on(listener, router, async move {
             let _ = stop_rx.await;
         }));
-        let browser = Browser::new(&auth.url);
-        Stack {
-            pg,
-            redis,
-            auth,
-            proxy,
-            browser,
-            service_url: format!("http://127.0.0.1:{port}"),
-            http: reqwest::Client::builder().no_proxy().build().unwrap(),
+        let url = format!("http://127.0.0.1:{port}");
+        self.services.push(Service {
+            name,
+            url: url.clone(),
             _secrets: secrets,
-            stop_service: Some(stop_tx),
-        }
+            stop: Some(stop_tx),
+        });
+        url
     }
 
     pub async fn sign_up(&self, name: &str) -> SignedIn {
-        self.browser.sign_up(&format!("{name}@example.com")).await
+        let email = format!("{name}@example.com");
+        if !self.rate_limits {
+            return self.browser.sign_up(&email).await;
+        }
+        let n = self
+            .next_address
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Browser::from_address(&self.auth.url, [127, 0, 0, n].into())
+            .sign_up(&email)
+            .await
     }
 
     /// GET on the service with the given headers; the body parsed as JSON (`null` if empty).
@@ -156,9 +222,19 @@ impl Stack {
         path: &str,
         headers: &[(&str, &str)],
     ) -> (StatusCode, Value) {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.service_url));
+        self.request_at(&self.service_url, method, path, headers)
+            .await
+    }
+
+    /// [`Stack::request`] to the service at `base` (see [`Stack::add_service`]).
+    pub async fn request_at(
+        &self,
+        base: &str,
+        method: reqwest::Method,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, Value) {
+        let mut req = self.http.request(method, format!("{base}{path}"));
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
@@ -168,9 +244,51 @@ impl Stack {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
-    /// SQL as superuser in the service's own database.
+    /// The browser origin the service trusts (`TRUSTED_ORIGINS`).
+    pub fn trusted_origin(&self) -> &str {
+        &self.auth.url
+    }
+
+    /// `POST /device-sessions` with `who`'s cookie from a trusted origin; the new token.
+    pub async fn create_device_session(&self, who: &SignedIn) -> String {
+        let (status, created) = self
+            .request(
+                reqwest::Method::POST,
+                "/device-sessions",
+                &[("cookie", &who.cookie), ("origin", &self.auth.url)],
+            )
+            .await;
+        assert_eq!(status, 201, "creating a device session: {created}");
+        created["token"].as_str().unwrap().to_owned()
+    }
+
+    /// The status `/flex/me` answers a device presenting `token`.
+    pub async fn device_status(&self, token: &str) -> u16 {
+        self.get("/flex/me", &[("x-device-session-token", token)])
+            .await
+            .0
+            .as_u16()
+    }
+
+    /// Waits (up to `within`) for `/flex/me` to refuse the device token with 401.
+    pub async fn wait_device_refused(&self, token: &str, within: std::time::Duration) {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            let status = self.device_status(token).await;
+            if status == 401 {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the device session still answers {status} {within:?} after its owner's sessions ended"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// SQL as superuser in the first service's own database.
     pub fn service_sql(&self, sql: &str) -> String {
-        self.pg.psql("core", sql)
+        self.pg.psql(SERVICE, sql)
     }
 
     /// SQL as superuser in auth's database (e.g. granting a role, as an admin would).
@@ -186,19 +304,12 @@ impl Stack {
     }
 }
 
-impl Drop for Stack {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop_service.take() {
-            let _ = stop.send(());
-        }
-    }
-}
-
-/// The routes a scaffolded service would have, plus one unprotected route for comparison and a
-/// router protected as a whole by the middleware form of the guard.
+/// The routes a scaffolded service would have (reads and a state change of the user's own), plus
+/// one unprotected route for comparison and a router protected as a whole by the middleware form
+/// of the guard.
 fn test_routes(flavor: Flavor, guard: Guard) -> Router<ServiceState> {
     let layered = Router::new()
-        .route("/layered/me", get(me))
+        .route("/layered/me", get(me).post(me))
         .route(
             "/layered/extension",
             get(|Extension(user): Extension<Authenticated>| async move {
@@ -209,6 +320,7 @@ fn test_routes(flavor: Flavor, guard: Guard) -> Router<ServiceState> {
     let router = Router::new()
         .route("/public", get(|| async { Json(json!({"public": true})) }))
         .route("/me", get(me))
+        .route("/notes", axum::routing::post(me))
         .merge(layered);
     if flavor == Flavor::Flexible {
         router

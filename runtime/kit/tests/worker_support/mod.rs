@@ -127,26 +127,39 @@ pub fn fast_worker_config(queue: QueueConfig, concurrency: usize) -> WorkerConfi
 }
 
 pub async fn redis_conn(url: &str) -> redis::aio::MultiplexedConnection {
-    redis::Client::open(url)
-        .unwrap()
-        .get_multiplexed_async_connection()
+    stackr_kit::redis_conn::multiplexed(url)
         .await
         .expect("connect to the test redis")
 }
 
-/// Polls `check` every 50 ms until it returns true, or panics after `timeout` with `what`.
+/// Polls `check` every 50 ms until it answers `Ok`, or panics after `timeout` naming `what` it
+/// waited for and the last thing `check` saw (its `Err`). Deadlines are generous: the wait ends
+/// as soon as the condition holds, and a loaded machine can be many times slower than an idle one.
 pub async fn eventually<F, Fut>(timeout: Duration, what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
+    Fut: std::future::Future<Output = Result<(), String>>,
 {
     let deadline = Instant::now() + timeout;
-    while !check().await {
+    loop {
+        let seen = match check().await {
+            Ok(()) => return,
+            Err(seen) => seen,
+        };
         assert!(
             Instant::now() < deadline,
-            "timed out after {timeout:?} waiting for: {what}"
+            "timed out after {timeout:?} waiting for: {what}; last saw: {seen}"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// `Ok` when `seen` is at least `wanted`, else what was seen, for [`eventually`].
+pub fn at_least(seen: usize, wanted: usize, what: &str) -> Result<(), String> {
+    if seen >= wanted {
+        Ok(())
+    } else {
+        Err(format!("{seen} {what}"))
     }
 }
 
@@ -160,6 +173,17 @@ pub fn fixture_command(queue: &QueueConfig, extra_env: &[(&str, &str)]) -> Comma
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());
     command
+}
+
+/// A child process killed when dropped, so a failing test leaves no process behind (a leftover
+/// would also hold the test runner's output pipe open).
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// Sends SIGTERM (what systemd and process-compose send) to a child process.

@@ -1,0 +1,44 @@
+//! `stackr dev`: the stack of this project, with the state folder its config names, refused
+//! while generated files have drifted from the config (they would run an outdated stack).
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use crate::config::CONFIG_FILE;
+use crate::project::load_project;
+use crate::render::{keep_project_sections, render_generated};
+use crate::write::drift;
+
+/// `no_check`: start even when generated files differ from what the config generates.
+pub fn run(root: &Path, args: stackr_supervisor::DevArgs, no_check: bool) -> Result<ExitCode> {
+    let given_state_dir = args.state_dir.is_some();
+    let mut dev = args.into_options(root);
+    // A bare process-compose file (no stackr project around it) keeps the supervisor's defaults.
+    if root.join(CONFIG_FILE).is_file() {
+        let project = load_project(root)?;
+        if !given_state_dir {
+            dev.state_dir = root.join(&project.plan.state_dir);
+        }
+        if !no_check {
+            let mut files = render_generated(&project.plan)?;
+            keep_project_sections(root, &mut files);
+            let drifted = drift(root, &files);
+            if !drifted.is_empty() {
+                eprintln!(
+                    "error: {} generated file(s) differ from {CONFIG_FILE}, so the stack would not be the one the config describes:",
+                    drifted.len()
+                );
+                for entry in &drifted {
+                    eprintln!("  {entry}");
+                }
+                eprintln!(
+                    "run `stackr generate` first (or `stackr dev --no-check` to start anyway)"
+                );
+                return Ok(ExitCode::from(crate::cli::USAGE_EXIT));
+            }
+        }
+    }
+    stackr_supervisor::dev(&dev)
+}

@@ -1,0 +1,90 @@
+//! Evaluates the outputs of the repository's flake and of a scaffolded project's flake with
+//! nixpkgs' real lib and stand-ins for packages and crane (tests/fixtures/nix/flake-outputs.nix):
+//! crane builds with one shared dependency build, rustfmt available to the tests check, app
+//! descriptions, a formatter. Skipped when nix-instantiate is not installed.
+
+mod common;
+
+use std::path::Path;
+
+use common::nixos::{nixpkgs_lib, repo_root};
+use common::{fixture_dir, init_project, nix_eval_json, nix_instantiate_available};
+use serde_json::Value;
+
+fn flake_outputs(root: &Path) -> Value {
+    let expression = format!(
+        "import {} {{ lib = import {}/lib; flake = {}/flake.nix; }}",
+        fixture_dir("nix/flake-outputs.nix").display(),
+        nixpkgs_lib().display(),
+        root.display()
+    );
+    nix_eval_json(root, &expression, &root.display().to_string())
+}
+
+fn check_flake(root: &Path) {
+    let outputs = flake_outputs(root);
+    let context = root.display();
+    assert!(
+        outputs["inputs"]
+            .as_array()
+            .unwrap()
+            .contains(&"crane".into()),
+        "{context}: {outputs}"
+    );
+    for (app, description) in outputs["apps"].as_object().unwrap() {
+        assert!(
+            description.as_str().is_some_and(|d| !d.is_empty()),
+            "{context}: app {app} has no meta.description"
+        );
+    }
+    assert!(outputs["formatter"].is_string(), "{context}: no formatter");
+    let tests = &outputs["checks"]["cargo-tests"];
+    assert_eq!(tests["builder"], "cargoTest", "{context}");
+    assert_eq!(tests["deps"], "buildDepsOnly", "{context}");
+    assert!(
+        tests["nativeBuildInputs"]
+            .as_array()
+            .unwrap()
+            .contains(&"rustfmt".into()),
+        "{context}: the tests check needs rustfmt on PATH"
+    );
+    for (name, package) in outputs["packages"].as_object().unwrap() {
+        if package["builder"] != "buildPackage" {
+            continue;
+        }
+        assert_eq!(package["deps"], "buildDepsOnly", "{context}: {name}");
+        assert!(
+            package["cargoExtraArgs"]
+                .as_str()
+                .unwrap()
+                .starts_with("--locked --package "),
+            "{context}: {name}"
+        );
+    }
+    for file in ["flake.nix", "nix/packages.nix"] {
+        let text = std::fs::read_to_string(root.join(file)).unwrap();
+        assert!(
+            !text.contains("allowBuiltinFetchGit"),
+            "{context}/{file}: crane resolves git dependencies itself"
+        );
+    }
+}
+
+#[test]
+fn repository_flake_builds_with_crane_and_has_app_meta_and_formatter() {
+    if !nix_instantiate_available() {
+        eprintln!("nix-instantiate not installed: skipped");
+        return;
+    }
+    check_flake(&repo_root());
+}
+
+#[test]
+fn scaffolded_flake_builds_with_crane_and_has_app_meta_and_formatter() {
+    if !nix_instantiate_available() {
+        eprintln!("nix-instantiate not installed: skipped");
+        return;
+    }
+    let (_parent, root) = init_project(&[]);
+    check_flake(&root);
+}

@@ -1,0 +1,34 @@
+# Evaluates a stackr project as a NixOS host would, with nixpkgs' real module system: the NixOS
+# option declarations stackr touches (./nixpkgs-options.nix), what nixpkgs' implementations add
+# (./nixpkgs-units.nix), stackr's module library, the project's generated nix/stackr.nix and a
+# host module. Returns the parts of the system the property checks read
+# (tests/common/nixos_properties.rs), as plain data for `nix-instantiate --eval --strict --json`.
+{ lib, modules, project, host ? { } }:
+let
+  pkgs = import ./stub-pkgs.nix;
+  packagesFor = pkgs: import (project + "/nix/packages.nix") { inherit (pkgs) craneLib; src = "/src"; };
+  system = lib.evalModules {
+    modules = [
+      { _module.args.pkgs = pkgs; }
+      ./nixpkgs-options.nix
+      ./nixpkgs-units.nix
+      modules
+      (import (project + "/nix/stackr.nix") { inherit packagesFor; })
+      host
+    ];
+  };
+  config = system.config;
+  unitFields = [ "description" "wantedBy" "requiredBy" "requires" "wants" "after" "before" "bindsTo" "partOf"
+    "environment" "path" "serviceConfig" "script" "preStart" "postStart" ];
+in
+{
+  failedAssertions = map (a: a.message) (lib.filter (a: !a.assertion) config.assertions);
+  inherit (config) warnings;
+  units = lib.mapAttrs (_: unit: lib.getAttrs unitFields unit) (lib.filterAttrs (_: unit: unit.enable) config.systemd.services);
+  postgresql = lib.getAttrs [ "enable" "authentication" "settings" ] config.services.postgresql;
+  redis = lib.mapAttrs (_: server: lib.getAttrs [ "enable" "port" "bind" "requirePass" "requirePassFile" "appendOnly" "openFirewall" ] server)
+    config.services.redis.servers;
+  firewall = config.networking.firewall.allowedTCPPorts;
+  users = lib.mapAttrs (_: user: lib.getAttrs [ "isSystemUser" "group" "home" ] user) config.users.users;
+  inherit (config) stackr;
+}

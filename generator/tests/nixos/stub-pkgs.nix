@@ -1,0 +1,20 @@
+# The packages stackr's modules and generated files refer to, as minimal derivation-shaped values
+# (`type = "derivation"` with an outPath), enough for `types.package` and string interpolation,
+# plus a stand-in for crane's library that nix/packages.nix calls.
+let
+  drv = name: {
+    type = "derivation";
+    inherit name;
+    outPath = "${builtins.storeDir}/00000000000000000000000000000000-${name}";
+  };
+  named = names: builtins.listToAttrs (map (name: { inherit name; value = drv name; }) names);
+in
+named [ "coreutils" "curl" "redis" "util-linux" "process-compose" "cargo" "rustc" "gnugrep" "git" ]
+// {
+  postgresql = drv "postgresql" // { psqlSchema = "16"; };
+  # crane's library (the flake passes `crane.mkLib pkgs`).
+  craneLib = {
+    buildDepsOnly = args: drv "${args.pname}-deps";
+    buildPackage = args: drv args.pname;
+  };
+}

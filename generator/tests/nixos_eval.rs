@@ -1,0 +1,202 @@
+//! Evaluates the module library with every generated project (the repository's own config and
+//! each fixture) as a NixOS host, with nixpkgs' real `lib.evalModules` against NixOS option
+//! declarations typed as nixpkgs types them (tests/nixos/), then checks the system's properties
+//! (tests/common/nixos.rs) and that the deployed processes get what the dev processes get.
+//! Skipped when nix-instantiate is not installed; fails when nixpkgs' lib is missing.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use common::nixos::{evaluate_system, modules_dir, repo_root, violations};
+use common::{
+    fixture_config, fixture_plan, generated_project, nix_instantiate_available, FIXTURES,
+};
+use serde_json::Value;
+use stackr::plan::Plan;
+
+/// Host settings every project is evaluated with: as generated, and as the VM test deploys it.
+const HOSTS: &[&str] = &["{ }", "{ stackr.secrets.generate = true; }"];
+
+/// Each project (name, plan, folder with its generated `nix/`), evaluated on each host.
+fn systems() -> Vec<(String, Plan, Value)> {
+    if !nix_instantiate_available() {
+        eprintln!("nix-instantiate not installed: skipped");
+        return Vec::new();
+    }
+    let mut projects: Vec<(String, Plan, Option<tempfile::TempDir>, PathBuf)> = vec![{
+        let text = std::fs::read_to_string(repo_root().join("stackr.config.json")).unwrap();
+        let (_, model) =
+            stackr::project::check_config_text(std::path::Path::new("stackr.config.json"), &text)
+                .unwrap();
+        (
+            "repository".to_owned(),
+            stackr::plan::plan(&model),
+            None,
+            repo_root(),
+        )
+    }];
+    for fixture in FIXTURES {
+        let dir = generated_project(&fixture_config(fixture));
+        let path = dir.path().to_owned();
+        projects.push((fixture.to_string(), fixture_plan(fixture), Some(dir), path));
+    }
+    let mut systems = Vec::new();
+    for (name, plan, _dir, path) in &projects {
+        for host in HOSTS {
+            let system = evaluate_system(&modules_dir(), path, host)
+                .unwrap_or_else(|error| panic!("{name} with host {host}: {error}"));
+            systems.push((format!("{name} with host {host}"), plan.clone(), system));
+        }
+    }
+    systems
+}
+
+fn keys(value: &Value) -> BTreeSet<String> {
+    value
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn every_project_evaluates_to_a_sound_system() {
+    for (name, _, system) in systems() {
+        let found = violations(&system);
+        assert!(found.is_empty(), "{name}:\n{}", found.join("\n"));
+    }
+}
+
+#[test]
+fn units_are_hardened_and_deployed_environment_matches_dev() {
+    for (name, plan, system) in systems() {
+        let units = &system["units"];
+        for service in &plan.services {
+            let mut processes = vec![("api", &service.api_env)];
+            if service.worker_bin.is_some() {
+                processes.push(("worker", &service.worker_env));
+            }
+            for (role, dev_env) in processes {
+                let unit = &units[format!("stackr-{}-{role}", service.name)];
+                let dev: BTreeSet<String> = dev_env.iter().map(|e| e.name.clone()).collect();
+                assert_eq!(
+                    keys(&unit["environment"]),
+                    dev,
+                    "{name}: {} {role}",
+                    service.name
+                );
+                let config = &unit["serviceConfig"];
+                for (key, wanted) in [
+                    ("NoNewPrivileges", Value::Bool(true)),
+                    ("PrivateTmp", true.into()),
+                    ("ProtectSystem", "strict".into()),
+                    ("CapabilityBoundingSet", "".into()),
+                ] {
+                    assert_eq!(config[key], wanted, "{name}: {} {role} {key}", service.name);
+                }
+            }
+        }
+    }
+}
+
+/// The minimal fixture's system on `host` (None when nix-instantiate is missing).
+fn minimal_system(host: &str) -> Option<Value> {
+    if !nix_instantiate_available() {
+        eprintln!("nix-instantiate not installed: skipped");
+        return None;
+    }
+    let project = generated_project(&fixture_config("minimal"));
+    Some(evaluate_system(&modules_dir(), project.path(), host).unwrap())
+}
+
+#[test]
+fn open_firewall_opens_only_the_api_port() {
+    let host =
+        "{ stackr.services.auth.openFirewall = true; stackr.services.core.openFirewall = true; }";
+    let Some(system) = minimal_system(host) else {
+        return;
+    };
+    let plan = fixture_plan("minimal");
+    let mut opened: Vec<u64> = system["firewall"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_u64().unwrap())
+        .collect();
+    opened.sort();
+    let mut apis: Vec<u64> = plan.services.iter().map(|s| u64::from(s.port)).collect();
+    apis.sort();
+    assert_eq!(
+        opened, apis,
+        "the admin page binds loopback and stays closed"
+    );
+}
+
+#[test]
+fn every_service_redis_keeps_an_append_only_file() {
+    let Some(system) = minimal_system("{ }") else {
+        return;
+    };
+    for (name, server) in system["redis"].as_object().unwrap() {
+        assert_eq!(server["appendOnly"], true, "redis {name}");
+    }
+}
+
+#[test]
+fn generated_secrets_live_in_the_state_folder_and_are_created_once() {
+    let Some(system) = minimal_system("{ stackr.secrets.generate = true; }") else {
+        return;
+    };
+    for (name, unit) in system["units"].as_object().unwrap() {
+        for credential in unit["serviceConfig"]["LoadCredential"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let source = credential.as_str().unwrap().split_once(':').unwrap().1;
+            assert!(
+                source.starts_with("/var/lib/stackr/secrets/"),
+                "{name}: {source} would not survive a reboot"
+            );
+        }
+    }
+
+    // The generation script itself, pointed at a temporary folder, run twice.
+    let dir = tempfile::tempdir().unwrap();
+    let host = format!(
+        "{{ stackr.secrets.generate = true; stackr.secretsDir = \"{}\"; }}",
+        dir.path().display()
+    );
+    let system = minimal_system(&host).unwrap();
+    let script = system["units"]["stackr-secrets"]["script"]
+        .as_str()
+        .unwrap();
+    let kept = dir.path().join("core-credential");
+    std::fs::write(&kept, "provisioned-out-of-band").unwrap();
+    let run = || {
+        let output = std::process::Command::new("bash")
+            .args(["-euc", &format!("umask 077\n{script}")])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        common::tree(dir.path())
+    };
+    let first = run();
+    assert_eq!(first.len(), 6, "{:?}", first.keys());
+    for (file, content) in &first {
+        if dir.path().join(file) != kept {
+            assert_eq!(content.len(), 48, "{}", file.display());
+            assert!(content.iter().all(u8::is_ascii_alphanumeric));
+        }
+    }
+    assert_eq!(
+        std::fs::read_to_string(&kept).unwrap(),
+        "provisioned-out-of-band"
+    );
+    assert_eq!(run(), first, "an existing secret is never replaced");
+}
