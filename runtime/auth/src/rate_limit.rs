@@ -5,7 +5,7 @@
 //! * every other path under `/api/auth` (reset, verification links, admin, revocations, unknown
 //!   paths…): 100 per 10 s per address and path.
 //!
-//! `get-session` and `provision` are deliberately **not** limited: base services call them
+//! `get-session`, `provision` and `user-status` are deliberately **not** limited: base services call them
 //! server-to-server from a handful of addresses, and throttling them would log users out across
 //! the whole stack (better-auth#6335, #977).
 //!
@@ -34,7 +34,7 @@ pub struct Rule {
 
 /// Paths base services call server-to-server from a handful of addresses on behalf of all their
 /// users: never limited (see the module docs). Any other such endpoint belongs here too.
-const SERVER_TO_SERVER: &[&str] = &["/get-session", "/provision"];
+const SERVER_TO_SERVER: &[&str] = &["/get-session", "/provision", "/user-status"];
 
 /// BetterAuth's default: 100 requests per 10 s per address and path.
 const DEFAULT: Rule = Rule {
@@ -198,6 +198,7 @@ mod tests {
     fn get_session_is_never_limited() {
         assert_eq!(rule_for("/api/auth/get-session"), None);
         assert_eq!(rule_for("/api/auth/provision"), None);
+        assert_eq!(rule_for("/api/auth/user-status"), None);
         assert_eq!(rule_for("/health"), None);
     }
 
