@@ -5,9 +5,9 @@
 //! * every other path under `/api/auth` (reset, verification links, admin, revocations, unknown
 //!   paths…): 100 per 10 s per address and path.
 //!
-//! `get-session`, `provision` and `user-status` are deliberately **not** limited: base services call them
-//! server-to-server from a handful of addresses, and throttling them would log users out across
-//! the whole stack (better-auth#6335, #977).
+//! `get-session`, `provision` and `user-status` are deliberately **not** limited: base services
+//! call them server-to-server from a handful of addresses, and throttling them would log users
+//! out across the whole stack (better-auth#6335, #977).
 //!
 //! Counters live in memory (one auth process is the trust anchor); the key is `ip|rule` (`ip|path`
 //! for the default rule). IPv6 clients are limited by /64 (see `bucket`).
