@@ -26,6 +26,18 @@ pub fn escape(s: &str) -> String {
         .replace('\'', "&#39;")
 }
 
+/// Longest text shown in one cell; longer values (stored before the input caps, or written behind
+/// the service's back) are cut, so one row cannot make the page huge.
+const MAX_CELL_CHARS: usize = 120;
+
+/// Escaped and cut to `MAX_CELL_CHARS` (an ellipsis marks the cut).
+fn cell(s: &str) -> String {
+    match s.char_indices().nth(MAX_CELL_CHARS) {
+        Some((end, _)) => format!("{}…", escape(&s[..end])),
+        None => escape(s),
+    }
+}
+
 fn html(status: StatusCode, body: String) -> Response {
     let doc = format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>stackr auth admin</title>\
@@ -87,13 +99,13 @@ async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
     for u in &list {
         rows.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            escape(&u.email),
-            escape(&u.name),
-            escape(u.role.as_deref().unwrap_or("user")),
+            cell(&u.email),
+            cell(&u.name),
+            cell(u.role.as_deref().unwrap_or("user")),
             if u.email_verified { "yes" } else { "no" },
             if u.two_factor_enabled { "yes" } else { "no" },
             if u.banned == Some(true) { "yes" } else { "no" },
-            escape(&u.services.join(", ")),
+            cell(&u.services.join(", ")),
             escape(&u.created_at.to_rfc3339()),
         ));
     }
@@ -102,7 +114,7 @@ async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
         format!(
             "<p>Signed in as {}. {total} users.</p><table><tr><th>email</th><th>name</th><th>role</th>\
              <th>verified</th><th>2FA</th><th>banned</th><th>services</th><th>created</th></tr>{rows}</table>",
-            escape(&current.user.email)
+            cell(&current.user.email)
         ),
     )
 }

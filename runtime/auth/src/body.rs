@@ -10,6 +10,22 @@ use serde_json::{Map, Value};
 
 use crate::error::{ApiError, ApiResult};
 
+/// Caps on the free-text fields any route stores, mails or echoes, so nobody can park megabytes
+/// in a profile that every service then fetches (passwords have their own limit, answered as
+/// `PASSWORD_TOO_LONG`). Emails: RFC 5321's 254; URLs: what browsers reliably handle.
+pub const MAX_CHARS: &[(&str, usize)] = &[
+    ("name", 256),
+    ("email", 254),
+    ("image", 2048),
+    ("callbackURL", 2048),
+    ("redirectTo", 2048),
+    ("banReason", 1024),
+    ("issuer", 256),
+    ("userId", 256),
+    ("token", 256),
+    ("code", 256),
+];
+
 pub struct Body {
     map: Map<String, Value>,
     errors: Vec<String>,
@@ -150,10 +166,24 @@ impl Body {
         }
     }
 
-    /// A required email address, lower-cased (BetterAuth stores emails lower-case).
+    /// An optional number (JSON numbers of any size arrive as `f64`); `null` counts as absent.
+    pub fn opt_number(&mut self, key: &str) -> Option<f64> {
+        match self.map.get(key) {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) => n.as_f64(),
+            Some(_) => {
+                self.expected(key, "number");
+                None
+            }
+        }
+    }
+
+    /// A required email address, normalised (see `db::users::normalize_email`).
     pub fn email(&mut self, key: &str) -> String {
         match self.map.get(key) {
-            Some(Value::String(s)) if looks_like_email(s.trim()) => s.trim().to_lowercase(),
+            Some(Value::String(s)) if looks_like_email(s.trim()) => {
+                crate::db::users::normalize_email(s)
+            }
             Some(Value::String(_)) => {
                 self.errors
                     .push(format!("[body.{key}] Invalid email address"));
@@ -166,8 +196,18 @@ impl Body {
         }
     }
 
-    /// Fails with `VALIDATION_ERROR` if any field was wrong.
+    /// Fails with `VALIDATION_ERROR` if any field was wrong or any free-text field is longer than
+    /// its cap (`MAX_CHARS`).
     pub fn check(&mut self) -> ApiResult<()> {
+        for (key, max) in MAX_CHARS {
+            if let Some(Value::String(s)) = self.map.get(*key) {
+                if s.chars().count() > *max {
+                    self.errors.push(format!(
+                        "[body.{key}] Too big: expected string to have <={max} characters"
+                    ));
+                }
+            }
+        }
         if self.errors.is_empty() {
             Ok(())
         } else {

@@ -64,8 +64,9 @@ impl Default for SessionSettings {
 /// Everything the auth service needs to run.
 #[derive(Debug, Clone)]
 pub struct AuthConfig {
-    /// HMAC key for cookies and verification JWTs (≥ 32 characters).
-    pub secret: Secret,
+    /// Keys for cookies, verification JWTs and 2FA data at rest (each ≥ 32 characters); see
+    /// `crate::secrets` for rotation.
+    pub secrets: crate::secrets::Secrets,
     /// PostgreSQL connection (password already merged in).
     pub database: tokio_postgres::Config,
     pub port: u16,
@@ -82,8 +83,9 @@ pub struct AuthConfig {
     /// Per-IP rate limits on sign-in/sign-up/reset/verification mail (`AUTH_RATE_LIMITS=off`
     /// disables them, e.g. for end-to-end tests that sign many users in from one address).
     pub rate_limits: bool,
-    /// Take the client address from `X-Forwarded-For` (only behind a trusted reverse proxy).
-    pub trust_forwarded_for: bool,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (`AUTH_TRUSTED_PROXIES`; see
+    /// `crate::client_ip`). Empty: the TCP peer is the client.
+    pub trusted_proxies: Vec<crate::client_ip::IpNet>,
     /// Sign-in requires a verified email (BetterAuth `requireEmailVerification`).
     pub require_email_verification: bool,
     pub session: SessionSettings,
@@ -157,18 +159,67 @@ pub fn database_from_env() -> anyhow::Result<tokio_postgres::Config> {
     Ok(cfg)
 }
 
-fn secret_from_env() -> anyhow::Result<Secret> {
-    let path = required(
-        "AUTH_SECRET_FILE",
-        "the path of a file with the auth secret (at least 32 characters)",
-    )?;
-    let secret = read_secret_file(Path::new(&path), "AUTH_SECRET_FILE")?;
-    if secret.expose().len() < 32 {
-        bail!(
-            "the auth secret in AUTH_SECRET_FILE ({path}) is shorter than 32 characters; generate a longer one"
-        );
+const MIN_SECRET_CHARS: usize = 32;
+
+/// `AUTH_SECRET_FILE` (one unversioned secret) and/or `AUTH_SECRETS_FILE` (`<version>:<secret>`
+/// per line, the highest version signing; see `crate::secrets`). At least one is required.
+fn secrets_from_env() -> anyhow::Result<crate::secrets::Secrets> {
+    let unversioned = match var("AUTH_SECRET_FILE") {
+        Some(path) => {
+            let secret = read_secret_file(Path::new(&path), "AUTH_SECRET_FILE")?;
+            if secret.expose().len() < MIN_SECRET_CHARS {
+                bail!(
+                    "the auth secret in AUTH_SECRET_FILE ({path}) is shorter than {MIN_SECRET_CHARS} characters; generate a longer one"
+                );
+            }
+            Some(secret)
+        }
+        None => None,
+    };
+    let versioned = match var("AUTH_SECRETS_FILE") {
+        Some(path) => {
+            let list = read_secret_file(Path::new(&path), "AUTH_SECRETS_FILE")?;
+            parse_versioned_secrets(list.expose())
+                .map_err(|e| anyhow!("AUTH_SECRETS_FILE ({path}): {e}"))?
+        }
+        None => Vec::new(),
+    };
+    if unversioned.is_none() && versioned.is_empty() {
+        required(
+            "AUTH_SECRET_FILE",
+            "the path of a file with the auth secret (at least 32 characters), or set AUTH_SECRETS_FILE",
+        )?;
     }
-    Ok(secret)
+    crate::secrets::Secrets::new(unversioned, versioned)
+}
+
+/// Lines of `<version>:<secret>`; blank lines and `#` comments are skipped. Error messages name
+/// the line, never the secret.
+fn parse_versioned_secrets(bytes: &[u8]) -> Result<Vec<(u32, Secret)>, String> {
+    let text = std::str::from_utf8(bytes).map_err(|_| "is not UTF-8 text".to_owned())?;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let n = i + 1;
+        let (version, secret) = line
+            .split_once(':')
+            .ok_or_else(|| format!("line {n} is not `<version>:<secret>`"))?;
+        let version: u32 = version
+            .trim()
+            .parse()
+            .map_err(|_| format!("line {n}: the version must be a non-negative integer"))?;
+        let secret = secret.trim();
+        if secret.len() < MIN_SECRET_CHARS {
+            return Err(format!(
+                "line {n}: the secret of version {version} is shorter than {MIN_SECRET_CHARS} characters"
+            ));
+        }
+        out.push((version, Secret::new(secret)));
+    }
+    Ok(out)
 }
 
 /// `AUTH_PROVISION_SERVICES` + one `<svc>-credential` file per service in
@@ -202,6 +253,21 @@ fn provision_services_from_env() -> anyhow::Result<BTreeMap<String, Secret>> {
         services.insert(name, secret);
     }
     Ok(services)
+}
+
+/// `AUTH_TRUSTED_PROXIES`: comma list of addresses or CIDR blocks. The old all-or-nothing switch
+/// is refused rather than ignored, so a deployment relying on it notices.
+fn trusted_proxies_from_env() -> anyhow::Result<Vec<crate::client_ip::IpNet>> {
+    if var("AUTH_TRUST_FORWARDED_FOR").is_some() {
+        bail!("AUTH_TRUST_FORWARDED_FOR is no longer supported: list the addresses of your reverse proxies in AUTH_TRUSTED_PROXIES instead (comma-separated addresses or CIDR blocks)");
+    }
+    var("AUTH_TRUSTED_PROXIES")
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().map_err(|e| anyhow!("AUTH_TRUSTED_PROXIES: {e}")))
+        .collect()
 }
 
 fn mail_from_env() -> anyhow::Result<MailConfig> {
@@ -256,7 +322,7 @@ impl AuthConfig {
             None => Duration::from_millis(1000),
         };
         Ok(AuthConfig {
-            secret: secret_from_env()?,
+            secrets: secrets_from_env()?,
             database: database_from_env()?,
             port,
             admin_port,
@@ -267,7 +333,7 @@ impl AuthConfig {
             mail_from: var("AUTH_MAIL_FROM")
                 .unwrap_or_else(|| "stackr <no-reply@localhost>".into()),
             rate_limits: parse_bool("AUTH_RATE_LIMITS", true)?,
-            trust_forwarded_for: parse_bool("AUTH_TRUST_FORWARDED_FOR", false)?,
+            trusted_proxies: trusted_proxies_from_env()?,
             require_email_verification: parse_bool("AUTH_REQUIRE_EMAIL_VERIFICATION", false)?,
             session: SessionSettings::default(),
             pool_size,
@@ -278,7 +344,7 @@ impl AuthConfig {
     /// A configuration for tests and embedding: everything explicit, nothing from the environment.
     pub fn new(secret: Secret, database: tokio_postgres::Config, base_url: url::Url) -> Self {
         AuthConfig {
-            secret,
+            secrets: crate::secrets::Secrets::single(secret),
             database,
             port: 0,
             admin_port: None,
@@ -288,7 +354,7 @@ impl AuthConfig {
             mail: MailConfig::Disabled,
             mail_from: "stackr <no-reply@localhost>".into(),
             rate_limits: true,
-            trust_forwarded_for: false,
+            trusted_proxies: Vec::new(),
             require_email_verification: false,
             session: SessionSettings::default(),
             pool_size: 16,
@@ -304,5 +370,28 @@ impl AuthConfig {
     /// Base URL without trailing slash, e.g. `http://localhost:8888`.
     pub fn base(&self) -> String {
         self.base_url.as_str().trim_end_matches('/').to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versioned_secrets_file() {
+        let parsed = parse_versioned_secrets(
+            b"# rotated 2026-12\n1:first-secret-first-secret-first-secret\n\n2: second-secret-second-secret-second-secret\n",
+        )
+        .unwrap();
+        let versions: Vec<u32> = parsed.iter().map(|(v, _)| *v).collect();
+        assert_eq!(versions, [1, 2]);
+        assert_eq!(
+            parsed[1].1.expose(),
+            b"second-secret-second-secret-second-secret"
+        );
+        let err = parse_versioned_secrets(b"1:tiny-xyz").unwrap_err();
+        assert!(err.contains("line 1") && !err.contains("tiny-xyz"), "{err}");
+        assert!(parse_versioned_secrets(b"x:first-secret-first-secret-first-secret").is_err());
+        assert!(parse_versioned_secrets(b"no separator").is_err());
     }
 }

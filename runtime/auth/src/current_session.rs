@@ -27,12 +27,12 @@ pub enum Lookup {
 /// The verified session token carried by the request, if any.
 pub fn verified_token(state: &AppState, headers: &HeaderMap) -> Option<String> {
     let wire = cookie::find(headers, &state.cookies.session_token)?;
-    cookie::verify(state.secret(), wire)
+    state.secrets().verify_cookie(wire)
 }
 
 pub fn has_dont_remember(state: &AppState, headers: &HeaderMap) -> bool {
     cookie::find(headers, &state.cookies.dont_remember)
-        .and_then(|v| cookie::verify(state.secret(), v))
+        .and_then(|v| state.secrets().verify_cookie(v))
         .is_some()
 }
 

@@ -59,6 +59,22 @@ pub fn decode(secret: &[u8], token: &str, now_secs: i64) -> Result<Map<String, V
     }
 }
 
+/// `decode` with the first of `secrets` whose signature matches (rotated secrets keep links valid).
+pub fn decode_any<'a>(
+    secrets: impl Iterator<Item = &'a [u8]>,
+    token: &str,
+    now_secs: i64,
+) -> Result<Map<String, Value>, JwtError> {
+    let mut result = Err(JwtError::Invalid);
+    for secret in secrets {
+        result = decode(secret, token, now_secs);
+        if result != Err(JwtError::Invalid) {
+            break;
+        }
+    }
+    result
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

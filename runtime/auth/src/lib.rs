@@ -20,11 +20,12 @@
 //!
 //! ## Environment (docs/runtime-contract.md)
 //!
-//! Required: `AUTH_SECRET_FILE`, `DATABASE_URL`, `AUTH_BASE_URL`. Optional: `PORT` (8888),
+//! Required: `AUTH_SECRET_FILE` (or the versioned `AUTH_SECRETS_FILE`, see [`secrets`]),
+//! `DATABASE_URL`, `AUTH_BASE_URL`. Optional: `PORT` (8888),
 //! `DATABASE_PASSWORD_FILE`, `AUTH_TRUSTED_ORIGINS`, `AUTH_ADMIN_PORT`, `AUTH_PROVISION_SERVICES`
 //! with `AUTH_SERVICE_CREDENTIALS_DIR`, `AUTH_MAIL_DIR`, `AUTH_SMTP_URL` with
 //! `AUTH_SMTP_PASSWORD_FILE`, `AUTH_MAIL_FROM`; stackr-auth specific: `AUTH_RATE_LIMITS` (`on`/`off`, default on),
-//! `AUTH_TRUST_FORWARDED_FOR` (default off), `AUTH_REQUIRE_EMAIL_VERIFICATION` (default off),
+//! `AUTH_TRUSTED_PROXIES` (default none), `AUTH_REQUIRE_EMAIL_VERIFICATION` (default off),
 //! `AUTH_DB_POOL_SIZE` (16), `AUTH_SESSION_CACHE_MS` (1000; see [`session_cache`]).
 //!
 //! ## Database
@@ -33,6 +34,7 @@
 //! so a database created by BetterAuth can be adopted as is; passwords hashed by BetterAuth
 //! (scrypt) are verified and upgraded to argon2id on the next sign-in.
 
+pub mod account_throttle;
 pub mod admin_page;
 pub mod body;
 pub mod cli;
@@ -52,6 +54,7 @@ pub mod password;
 pub mod rate_limit;
 pub mod respond;
 pub mod routes;
+pub mod secrets;
 pub mod server;
 pub mod session_cache;
 pub mod state;

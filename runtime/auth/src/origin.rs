@@ -82,16 +82,55 @@ impl TrustedOrigins {
         })
     }
 
-    /// Callback/redirect URLs: relative paths are fine, absolute ones need a trusted origin.
+    /// Callback/redirect URLs: a strict relative path (see `is_plain_relative_path`), or an
+    /// absolute URL on a trusted origin. Nothing with control characters or backslashes passes:
+    /// browsers drop the former and read the latter as `/`, which would turn a harmless-looking
+    /// value into a link to another site.
     pub fn is_trusted_url(&self, url: &str) -> bool {
-        if url.starts_with('/') && !url.starts_with("//") && !url.starts_with("/\\") {
-            return true;
+        if url.starts_with('/') {
+            return is_plain_relative_path(url);
+        }
+        if url
+            .chars()
+            .any(|c| c.is_control() || c == '\\' || c.is_whitespace())
+        {
+            return false;
         }
         match origin_of(url) {
             Some(origin) => self.is_trusted_origin(&origin),
             None => false,
         }
     }
+}
+
+/// A path on this site, as the grammar `/` followed by visible ASCII other than `\`, where the
+/// second character is not `/` (`//host` is another site), and percent escapes are well formed
+/// and never encode a control character, `/` or `\` (which a proxy or browser could decode into
+/// `//host` or `/\host`).
+pub fn is_plain_relative_path(url: &str) -> bool {
+    let bytes = url.as_bytes();
+    if bytes.first() != Some(&b'/') || bytes.get(1) == Some(&b'/') {
+        return false;
+    }
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if !b.is_ascii_graphic() || b == b'\\' {
+            return false;
+        }
+        if b == b'%' {
+            let escaped = url
+                .get(i + 1..i + 3)
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+            match escaped {
+                Some(e) if !e.is_ascii_control() && e != b'/' && e != b'\\' => i += 3,
+                _ => return false,
+            }
+        } else {
+            i += 1;
+        }
+    }
+    true
 }
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -194,7 +233,11 @@ mod tests {
         assert!(!t.is_trusted_origin("https://evil.com"));
         assert!(!t.is_trusted_origin("https://example.com.evil.com"));
         assert!(t.is_trusted_url("/dashboard"));
+        assert!(t.is_trusted_url("/search?q=a%20b&x=%C3%A9#top"));
         assert!(!t.is_trusted_url("//evil.com/x"));
+        assert!(!t.is_trusted_url("/\tevil.com"));
+        assert!(!t.is_trusted_url("/%2F/evil.com"));
+        assert!(!t.is_trusted_url("/%zz"));
         assert!(t.is_trusted_url("http://localhost:3000/reset"));
         assert!(!t.is_trusted_url("https://evil.com/reset"));
     }

@@ -1,14 +1,16 @@
-//! Per-client-IP rate limits on the endpoints that attackers hammer (credential stuffing, mail
-//! bombing), with BetterAuth's production rules and algorithm (reference §4):
+//! Per-client-IP rate limits with BetterAuth's production rules and algorithm (reference §4):
 //!
 //! * `/sign-in/*`, `/sign-up/*`, `/change-password`, `/two-factor/*`: 3 requests per 10 s;
-//! * `/request-password-reset`, `/send-verification-email`: 3 per 60 s.
+//! * `/request-password-reset`, `/send-verification-email`: 3 per 60 s;
+//! * every other path under `/api/auth` (reset, verification links, admin, revocations, unknown
+//!   paths…): 100 per 10 s per address and path.
 //!
-//! `get-session` and `provision` are deliberately **not** limited: base services call them
-//! server-to-server from a handful of addresses, and throttling them would log users out across
-//! the whole stack (better-auth#6335, #977).
+//! `get-session`, `provision` and `user-status` are deliberately **not** limited: base services
+//! call them server-to-server from a handful of addresses, and throttling them would log users
+//! out across the whole stack (better-auth#6335, #977).
 //!
-//! Counters live in memory (one auth process is the trust anchor); the key is `ip|rule`.
+//! Counters live in memory (one auth process is the trust anchor); the key is `ip|rule` (`ip|path`
+//! for the default rule). IPv6 clients are limited by /64 (see `bucket`).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -24,21 +26,33 @@ use crate::state::AppState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rule {
-    pub name: &'static str,
+    /// The counter's name; `None` for the default rule, which counts each path on its own.
+    pub name: Option<&'static str>,
     pub window: Duration,
     pub max: u32,
 }
 
+/// Paths base services call server-to-server from a handful of addresses on behalf of all their
+/// users: never limited (see the module docs). Any other such endpoint belongs here too.
+const SERVER_TO_SERVER: &[&str] = &["/get-session", "/provision", "/user-status"];
+
+/// BetterAuth's default: 100 requests per 10 s per address and path.
+const DEFAULT: Rule = Rule {
+    name: None,
+    window: Duration::from_secs(10),
+    max: 100,
+};
+
 /// The limit for a path under `/api/auth`, if any.
 pub fn rule_for(path: &str) -> Option<Rule> {
-    let p = path.strip_prefix("/api/auth").unwrap_or(path);
+    let p = path.strip_prefix("/api/auth")?;
     let short = |name| Rule {
-        name,
+        name: Some(name),
         window: Duration::from_secs(10),
         max: 3,
     };
     let long = |name| Rule {
-        name,
+        name: Some(name),
         window: Duration::from_secs(60),
         max: 3,
     };
@@ -54,9 +68,16 @@ pub fn rule_for(path: &str) -> Option<Rule> {
         Some(long("request-password-reset"))
     } else if p.starts_with("/send-verification-email") {
         Some(long("send-verification-email"))
-    } else {
+    } else if SERVER_TO_SERVER.contains(&p) {
         None
+    } else {
+        Some(DEFAULT)
     }
+}
+
+/// The counter a request from `ip` to `path` under `rule` goes to.
+pub fn counter_key(ip: &str, rule: Rule, path: &str) -> String {
+    format!("{ip}|{}", rule.name.unwrap_or(path))
 }
 
 struct Bucket {
@@ -82,11 +103,11 @@ impl RateLimiter {
 
     /// BetterAuth's `decideConsume`: reset after a quiet window, else count up to `max`.
     /// `Err(seconds)` says how long to wait.
-    pub fn consume(&self, ip: &str, rule: Rule, now: Instant) -> Result<(), u64> {
+    pub fn consume(&self, key: &str, rule: Rule, now: Instant) -> Result<(), u64> {
         if !self.enabled {
             return Ok(());
         }
-        let key = format!("{ip}|{}", rule.name);
+        let key = key.to_owned();
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if buckets.len() >= MAX_KEYS {
             buckets.retain(|_, b| now.duration_since(b.last) < Duration::from_secs(60));
@@ -111,13 +132,28 @@ impl RateLimiter {
     }
 }
 
+/// The key an address is limited under: IPv4 addresses one by one, IPv6 by /64 (one subscriber
+/// usually holds a whole /64 and could otherwise rotate through it).
+pub fn bucket(ip: std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        v4 => v4.to_string(),
+    }
+}
+
 /// Middleware: `429 {"message":"Too many requests. Please try again later."}` + `X-Retry-After`.
 pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if let Some(rule) = rule_for(req.uri().path()) {
         let (parts, body) = req.into_parts();
-        let ip = crate::client_ip::resolve(&parts, state.config.trust_forwarded_for);
-        if let Err(wait) = state.rate_limiter.consume(&ip, rule, Instant::now()) {
-            tracing::warn!(rule = rule.name, ip = %ip, "rate limit hit");
+        let ip = crate::client_ip::resolve(&parts, &state.config.trusted_proxies)
+            .map(bucket)
+            .unwrap_or_default();
+        let key = counter_key(&ip, rule, parts.uri.path());
+        if let Err(wait) = state.rate_limiter.consume(&key, rule, Instant::now()) {
+            tracing::warn!(counter = %key, "rate limit hit");
             return ApiError::message_only(
                 StatusCode::TOO_MANY_REQUESTS,
                 "Too many requests. Please try again later.",
@@ -139,20 +175,40 @@ mod tests {
         let rl = RateLimiter::new(true);
         let rule = rule_for("/api/auth/sign-in/email").unwrap();
         let t0 = Instant::now();
+        let key = counter_key("1.2.3.4", rule, "/api/auth/sign-in/email");
         for _ in 0..3 {
-            assert!(rl.consume("1.2.3.4", rule, t0).is_ok());
+            assert!(rl.consume(&key, rule, t0).is_ok());
         }
-        assert!(rl.consume("1.2.3.4", rule, t0).is_err());
+        assert!(rl.consume(&key, rule, t0).is_err());
         // Another client is unaffected.
-        assert!(rl.consume("5.6.7.8", rule, t0).is_ok());
-        assert!(rl
-            .consume("1.2.3.4", rule, t0 + Duration::from_secs(11))
-            .is_ok());
+        let other = counter_key("5.6.7.8", rule, "/api/auth/sign-in/email");
+        assert!(rl.consume(&other, rule, t0).is_ok());
+        assert!(rl.consume(&key, rule, t0 + Duration::from_secs(11)).is_ok());
+    }
+
+    #[test]
+    fn ipv6_addresses_share_their_64() {
+        let a = bucket("2001:db8:1:2::1".parse().unwrap());
+        assert_eq!(a, bucket("2001:db8:1:2:ffff::9".parse().unwrap()));
+        assert_ne!(a, bucket("2001:db8:1:3::1".parse().unwrap()));
+        assert_eq!(bucket("192.0.2.1".parse().unwrap()), "192.0.2.1");
     }
 
     #[test]
     fn get_session_is_never_limited() {
         assert_eq!(rule_for("/api/auth/get-session"), None);
         assert_eq!(rule_for("/api/auth/provision"), None);
+        assert_eq!(rule_for("/api/auth/user-status"), None);
+        assert_eq!(rule_for("/health"), None);
+    }
+
+    #[test]
+    fn every_other_path_has_the_default_limit_per_path() {
+        let rule = rule_for("/api/auth/admin/list-users").unwrap();
+        assert_eq!((rule.window, rule.max), (Duration::from_secs(10), 100));
+        assert_ne!(
+            counter_key("1.2.3.4", rule, "/api/auth/admin/list-users"),
+            counter_key("1.2.3.4", rule, "/api/auth/revoke-sessions")
+        );
     }
 }

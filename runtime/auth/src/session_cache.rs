@@ -5,7 +5,7 @@
 //!
 //! Why it is safe: every change made through this service invalidates the whole cache *before*
 //! the response of the changing request is sent (a global generation counter is bumped after every
-//! request other than get-session; entries remember the generation they were read under, so an
+//! successful request that can change users or sessions, see `may_change`; entries remember the generation they were read under, so an
 //! entry read concurrently with a write is born stale). Sign-out, revocations, bans, role changes,
 //! 2FA changes and provisioning are therefore visible to the very next get-session. Only changes
 //! made behind the service's back (direct SQL, the `set-role` CLI, a second auth instance) can go
@@ -104,12 +104,27 @@ impl SessionCache {
     }
 }
 
-/// Does this request possibly change users or sessions? Every non-GET does; of the GETs only
-/// `verify-email` writes (get-session invalidates by itself when it refreshes or deletes).
+/// Non-GET routes the middleware leaves alone: their success changes nothing a cached session
+/// shows (signing in or up only adds sessions, mail requests only send mail, `POST get-session`
+/// reads), or, for sign-out, which answers 200 even without a session, the handler invalidates
+/// exactly when it deleted one.
+const LEFT_TO_THE_HANDLER: &[&str] = &[
+    "/api/auth/get-session",
+    "/api/auth/sign-out",
+    "/api/auth/sign-in/email",
+    "/api/auth/sign-up/email",
+    "/api/auth/request-password-reset",
+    "/api/auth/send-verification-email",
+];
+
+/// Could this request change users or sessions? Non-GET requests outside the list above. Only
+/// their successful answers flush the cache (a refused request changed nothing, and flushing on
+/// every anonymous 4xx would let anyone defeat the cache); the one GET that writes,
+/// `verify-email`, invalidates by itself, as get-session does when it refreshes or deletes.
 fn may_change(req: &Request) -> bool {
     let m = req.method();
-    !(m == axum::http::Method::GET || m == axum::http::Method::HEAD)
-        || req.uri().path() == "/api/auth/verify-email"
+    let reads = m == axum::http::Method::GET || m == axum::http::Method::HEAD;
+    !reads && !LEFT_TO_THE_HANDLER.contains(&req.uri().path())
 }
 
 /// Middleware: invalidates the cache once a possibly-changing request has been handled, before
@@ -121,7 +136,7 @@ pub async fn invalidate_after_changes(
 ) -> Response {
     let changes = may_change(&req);
     let res = next.run(req).await;
-    if changes {
+    if changes && res.status().is_success() {
         state.session_cache.invalidate_all();
     }
     res

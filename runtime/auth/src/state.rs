@@ -15,6 +15,7 @@ pub struct Inner {
     pub cookies: CookieNames,
     pub trusted: TrustedOrigins,
     pub rate_limiter: RateLimiter,
+    pub account_throttle: crate::account_throttle::AccountThrottle,
     pub mailer: Mailer,
     pub session_cache: crate::session_cache::SessionCache,
     /// Services allowed to provision (sorted), reported as `has<Service>Account`.
@@ -52,14 +53,20 @@ impl AppState {
             cookies,
             trusted,
             rate_limiter,
+            account_throttle: Default::default(),
             mailer,
             session_cache,
             provision_services,
         }))
     }
 
+    /// The secret that signs (see `crate::secrets`; verification goes through `secrets()`).
     pub fn secret(&self) -> &[u8] {
-        self.config.secret.expose()
+        self.config.secrets.current()
+    }
+
+    pub fn secrets(&self) -> &crate::secrets::Secrets {
+        &self.config.secrets
     }
 
     /// User JSON with this service's `has<Service>Account` fields.

@@ -33,14 +33,18 @@ pub fn code_at(key: &[u8], unix_secs: u64) -> String {
     hotp(key, unix_secs / PERIOD)
 }
 
-/// Accepts the current step and one either side (clock skew); comparisons are constant-time.
-pub fn verify(key: &[u8], code: &str, unix_secs: u64) -> bool {
+/// The time step `code` belongs to, among the current step and one either side (clock skew);
+/// every candidate is compared, in constant time. Callers must refuse a step that was already
+/// accepted (see `db::two_factor::accept_totp_step`).
+pub fn matching_step(key: &[u8], code: &str, unix_secs: u64) -> Option<u64> {
     let step = unix_secs / PERIOD;
-    let mut ok = false;
-    for s in [step.saturating_sub(1), step, step + 1] {
-        ok |= bool::from(hotp(key, s).as_bytes().ct_eq(code.trim().as_bytes()));
+    let mut matched = None;
+    for s in [step.saturating_sub(1), step, step.saturating_add(1)] {
+        if bool::from(hotp(key, s).as_bytes().ct_eq(code.trim().as_bytes())) {
+            matched = Some(s);
+        }
     }
-    ok
+    matched
 }
 
 pub fn base32(key: &[u8]) -> String {
@@ -81,8 +85,9 @@ mod tests {
     fn window_is_one_step() {
         let key = b"abcdefghijabcdefghijabcdefghijab";
         let t = 1_800_000_000;
-        assert!(verify(key, &code_at(key, t - 30), t));
-        assert!(verify(key, &code_at(key, t + 30), t));
-        assert!(!verify(key, &code_at(key, t - 90), t));
+        let step = t / PERIOD;
+        assert_eq!(matching_step(key, &code_at(key, t - 30), t), Some(step - 1));
+        assert_eq!(matching_step(key, &code_at(key, t + 30), t), Some(step + 1));
+        assert_eq!(matching_step(key, &code_at(key, t - 90), t), None);
     }
 }

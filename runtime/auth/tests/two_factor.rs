@@ -94,7 +94,8 @@ async fn totp_enable_challenge_backup_codes_and_disable() {
     let r = d
         .post(
             "/api/auth/two-factor/verify-totp",
-            json!({"code": totp_now(&key), "trustDevice": true}),
+            // The step after the one that turned 2FA on: a step is accepted once per user.
+            json!({"code": totp_steps_from_now(&key, 1), "trustDevice": true}),
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);

@@ -28,6 +28,16 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "credential_epoch",
         include_str!("../../migrations/0004_credential_epoch.sql"),
     ),
+    (
+        5,
+        "totp_last_step",
+        include_str!("../../migrations/0005_totp_last_step.sql"),
+    ),
+    (
+        6,
+        "email_normalised_index",
+        include_str!("../../migrations/0006_email_normalised_index.sql"),
+    ),
 ];
 
 /// Arbitrary constant identifying "stackr-auth migrations" for `pg_advisory_xact_lock`.

@@ -1,14 +1,13 @@
 //! Queries on `"twoFactor"`. `secret` and `backupCodes` hold ciphertext (see `crate::crypto`).
 
 use super::Client;
+use chrono::{DateTime, Utc};
 
 pub struct TwoFactorRow {
     pub id: String,
     pub secret: String,
     pub backup_codes: String,
     pub verified: bool,
-    pub failed_count: i32,
-    pub locked_until: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 pub async fn by_user(
@@ -17,7 +16,7 @@ pub async fn by_user(
 ) -> Result<Option<TwoFactorRow>, tokio_postgres::Error> {
     Ok(client
         .query_opt(
-            r#"select "id", "secret", "backupCodes", coalesce("verified", true), coalesce("failedVerificationCount", 0), "lockedUntil"
+            r#"select "id", "secret", "backupCodes", coalesce("verified", true)
                from "twoFactor" where "userId" = $1 limit 1"#,
             &[&user_id],
         )
@@ -27,8 +26,6 @@ pub async fn by_user(
             secret: r.get(1),
             backup_codes: r.get(2),
             verified: r.get(3),
-            failed_count: r.get(4),
-            locked_until: r.get(5),
         }))
 }
 
@@ -78,19 +75,89 @@ pub async fn set_backup_codes(
     Ok(())
 }
 
-pub async fn record_failure(
+/// The sealed backup codes as stored now.
+pub async fn backup_codes(
     client: &Client,
     id: &str,
-    lock_until: Option<chrono::DateTime<chrono::Utc>>,
-) -> Result<(), tokio_postgres::Error> {
-    client
-        .execute(
-            r#"update "twoFactor" set "failedVerificationCount" = coalesce("failedVerificationCount", 0) + 1,
-                 "lockedUntil" = coalesce($2, "lockedUntil") where "id" = $1"#,
-            &[&id, &lock_until],
+) -> Result<Option<String>, tokio_postgres::Error> {
+    Ok(client
+        .query_opt(
+            r#"select "backupCodes" from "twoFactor" where "id" = $1"#,
+            &[&id],
         )
-        .await?;
-    Ok(())
+        .await?
+        .map(|r| r.get(0)))
+}
+
+/// The two sealed (encrypted) columns of an enrolment.
+#[derive(Clone, Copy)]
+pub enum Sealed {
+    Secret,
+    BackupCodes,
+}
+
+/// Compare-and-swap of a sealed column: `false` when someone changed it since `old` was read
+/// (the caller re-reads and tries again), so two writers never overwrite each other (spending
+/// two backup codes at once, re-sealing after a secret rotation).
+pub async fn swap_sealed(
+    client: &Client,
+    id: &str,
+    column: Sealed,
+    old: &str,
+    new: &str,
+) -> Result<bool, tokio_postgres::Error> {
+    let sql = match column {
+        Sealed::Secret => {
+            r#"update "twoFactor" set "secret" = $3 where "id" = $1 and "secret" = $2"#
+        }
+        Sealed::BackupCodes => {
+            r#"update "twoFactor" set "backupCodes" = $3 where "id" = $1 and "backupCodes" = $2"#
+        }
+    };
+    Ok(client.execute(sql, &[&id, &old, &new]).await? == 1)
+}
+
+/// Records `step` as the last accepted TOTP step, unless it is not later than the one recorded:
+/// `false` means the code was already used (or is older than one that was).
+pub async fn accept_totp_step(
+    client: &Client,
+    id: &str,
+    step: i64,
+) -> Result<bool, tokio_postgres::Error> {
+    Ok(client
+        .execute(
+            r#"update "twoFactor" set "lastAcceptedStep" = $2
+               where "id" = $1 and coalesce("lastAcceptedStep", -1) < $2"#,
+            &[&id, &step],
+        )
+        .await?
+        == 1)
+}
+
+/// Claims one verification attempt against the account in a single statement (the row lock makes
+/// concurrent claims queue, so at most `limit` succeed): `false` while the account is locked. The
+/// claim that reaches `limit` locks the account until `lock_until`; an expired lock restarts the
+/// count. A success calls `reset_failures`.
+pub async fn claim_attempt(
+    client: &Client,
+    id: &str,
+    limit: i32,
+    lock_until: DateTime<Utc>,
+) -> Result<bool, tokio_postgres::Error> {
+    let now = super::now_ms();
+    Ok(client
+        .execute(
+            r#"update "twoFactor" set
+                 "failedVerificationCount" = case when "lockedUntil" <= $2 then 1
+                                                  else coalesce("failedVerificationCount", 0) + 1 end,
+                 "lockedUntil" = case when "lockedUntil" <= $2 then null
+                                      when coalesce("failedVerificationCount", 0) + 1 >= $3 then $4
+                                      else "lockedUntil" end
+               where "id" = $1 and ("lockedUntil" is null or "lockedUntil" <= $2)"#,
+            &[&id, &now, &limit, &lock_until],
+        )
+        .await?
+        == 1)
 }
 
 pub async fn reset_failures(client: &Client, id: &str) -> Result<(), tokio_postgres::Error> {

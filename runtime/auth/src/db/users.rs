@@ -5,13 +5,28 @@ use super::{now_ms, Client};
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 
+/// The user with this address in any form (see `normalize_email`); a row stored before
+/// addresses were normalised is found by its normalised form (`migrations/0006_…`).
 pub async fn by_email(client: &Client, email: &str) -> Result<Option<User>, tokio_postgres::Error> {
-    let sql = format!(r#"select {USER_COLUMNS} from "user" u where u."email" = $1"#);
+    let email = normalize_email(email);
+    let sql = format!(
+        r#"select {USER_COLUMNS} from "user" u
+           where u."email" = $1 or lower(normalize(u."email", NFC)) = $1
+           order by u."email" = $1 desc limit 1"#
+    );
     let stmt = client.prepare_cached(&sql).await?;
     Ok(client
         .query_opt(&stmt, &[&email])
         .await?
         .map(|r| User::from_row(&r, 0)))
+}
+
+/// The one form an address is stored and compared in: trimmed, Unicode NFC, lower case (so
+/// `José@X.com`, its decomposed form and ` jose@x.com ` are one account).
+pub fn normalize_email(email: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let composed: String = email.trim().nfc().collect();
+    composed.to_lowercase().nfc().collect()
 }
 
 pub async fn by_id(
@@ -25,7 +40,8 @@ pub async fn by_id(
         .map(|r| User::from_row(&r, 0)))
 }
 
-/// Inserts a user; `Ok(false)` when the email is taken.
+/// Inserts a user with the normalised address; `Ok(false)` when the address is taken, in any
+/// form (a legacy row stored unnormalised counts too).
 pub async fn insert(
     client: &impl GenericClient,
     id: &str,
@@ -34,10 +50,12 @@ pub async fn insert(
     image: Option<&str>,
 ) -> Result<bool, tokio_postgres::Error> {
     let now = now_ms();
+    let email = normalize_email(email);
     let n = client
         .execute(
             r#"insert into "user" ("id", "name", "email", "emailVerified", "image", "createdAt", "updatedAt", "twoFactorEnabled", "role", "banned")
-               values ($1, $2, $3, false, $4, $5, $5, false, 'user', false)
+               select $1, $2, $3, false, $4, $5, $5, false, 'user', false
+               where not exists (select 1 from "user" where lower(normalize("email", NFC)) = $3)
                on conflict ("email") do nothing"#,
             &[&id, &name, &email, &image, &now],
         )

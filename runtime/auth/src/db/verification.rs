@@ -53,15 +53,39 @@ pub async fn take(
         .map(|r| r.get(0)))
 }
 
-pub async fn set_value(
+/// Counts one use of a live counter row (value = a number) in a single statement, unless it has
+/// reached `max`: the new count, or `None` when the row is used up, expired or gone. Concurrent
+/// callers queue on the row lock, so no more than `max` ever succeed.
+pub async fn claim_use(
     client: &Client,
     identifier: &str,
-    value: &str,
+    max: i32,
+) -> Result<Option<i32>, tokio_postgres::Error> {
+    Ok(client
+        .query_opt(
+            r#"update "verification"
+               set "value" = (case when "value" ~ '^[0-9]{1,9}$' then "value"::int else $3 end + 1)::text,
+                   "updatedAt" = $2
+               where "identifier" = $1 and "expiresAt" > $2
+                 and (case when "value" ~ '^[0-9]{1,9}$' then "value"::int else $3 end) < $3
+               returning "value""#,
+            &[&identifier, &now_ms(), &max],
+        )
+        .await?
+        .and_then(|r| r.get::<_, String>(0).parse().ok()))
+}
+
+/// Deletes every row of one kind (identifier prefix) that belongs to a user (value = user id):
+/// a user's trusted devices, or their outstanding reset tokens.
+pub async fn delete_for_user(
+    client: &Client,
+    user_id: &str,
+    prefix: &str,
 ) -> Result<(), tokio_postgres::Error> {
     client
         .execute(
-            r#"update "verification" set "value" = $2, "updatedAt" = $3 where "identifier" = $1"#,
-            &[&identifier, &value, &now_ms()],
+            r#"delete from "verification" where starts_with("identifier", $2) and "value" = $1"#,
+            &[&user_id, &prefix],
         )
         .await?;
     Ok(())

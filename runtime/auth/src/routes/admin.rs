@@ -194,7 +194,7 @@ pub async fn ban_user(
     let mut body = Body::parse(&headers, &bytes, false)?;
     let user_id = body.string("userId");
     let reason = body.opt_string("banReason");
-    let expires_in = body.map().get("banExpiresIn").and_then(Value::as_i64);
+    let expires_in = body.opt_number("banExpiresIn");
     body.check()?;
     let admin = require_admin(&state, &headers, BAN_DENIED).await?;
     if admin.user.id == user_id {
@@ -203,7 +203,7 @@ pub async fn ban_user(
             "You cannot ban yourself",
         ));
     }
-    let expires = expires_in.map(|s| crate::db::now_ms() + chrono::Duration::seconds(s));
+    let expires = expires_in.map(ban_expiry);
     let mut client = state.db().await?;
     let tx = client.transaction().await?;
     if users::set_ban(
@@ -222,6 +222,16 @@ pub async fn ban_user(
     sessions::delete_all_for_user(&tx, &user_id).await?;
     tx.commit().await?;
     user_response(&state, &user_id).await
+}
+
+/// Bans end at most this far away (about 100 years); any number JSON can carry is clamped into
+/// range, so the date arithmetic cannot overflow.
+const MAX_BAN_SECS: f64 = 100.0 * 365.25 * 86_400.0;
+
+/// The end of a ban `seconds` from now (negative: already over, as BetterAuth computes it).
+fn ban_expiry(seconds: f64) -> chrono::DateTime<chrono::Utc> {
+    let millis = (seconds.clamp(-MAX_BAN_SECS, MAX_BAN_SECS) * 1000.0) as i64;
+    crate::db::now_ms() + chrono::Duration::milliseconds(millis)
 }
 
 pub async fn unban_user(

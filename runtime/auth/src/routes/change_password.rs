@@ -48,6 +48,7 @@ pub async fn post(
         .await
         .map_err(ApiError::internal)??;
     accounts::set_credential_password(&client, &current.user.id, &hash).await?;
+    crate::routes::password_reset::forget_reset_tokens(&client, &current.user.id).await?;
     if revoke_others {
         sessions::delete_all_for_user(&client, &current.user.id).await?;
         let issued = current_session::reissue(&state, &client, &current, &ip, &headers).await?;

@@ -67,7 +67,7 @@ pub async fn send(
     }
     super::require_trusted_callback(&state, callback_url.as_deref())?;
     if let Lookup::Found(current) = current_session::lookup(&state, &headers).await? {
-        if current.user.email != email {
+        if users::normalize_email(&current.user.email) != email {
             return Err(ApiError::bad_request("EMAIL_MISMATCH", "Email mismatch"));
         }
         if current.user.email_verified {
@@ -110,7 +110,8 @@ pub async fn verify(
     };
     let callback = query.get("callbackURL").map(String::as_str);
     super::require_trusted_callback(&state, callback)?;
-    let claims = match jwt::decode(state.secret(), token, chrono::Utc::now().timestamp()) {
+    let claims = match jwt::decode_any(state.secrets().all(), token, chrono::Utc::now().timestamp())
+    {
         Ok(c) => c,
         Err(jwt::JwtError::Expired) => {
             return Ok(failure(
@@ -131,7 +132,7 @@ pub async fn verify(
     };
     let email = claims.get("email").and_then(Value::as_str).unwrap_or("");
     let client = state.db().await?;
-    let Some(user) = users::by_email(&client, &email.to_lowercase()).await? else {
+    let Some(user) = users::by_email(&client, email).await? else {
         return Ok(failure(
             "USER_NOT_FOUND",
             "User not found",
@@ -141,6 +142,8 @@ pub async fn verify(
     };
     if !user.email_verified {
         users::set_email_verified(&client, &user.id).await?;
+        // A GET, so the cache middleware does not see this change.
+        state.session_cache.invalidate_all();
     }
     Ok(match callback {
         Some(cb) => respond::redirect(cb, Vec::new()),

@@ -24,8 +24,16 @@ const TOKEN_LIFETIME_SECS: i64 = 3600;
 /// Constant answer time, so "no such user" and "mail sent" look alike.
 const FLOOR: Duration = Duration::from_millis(300);
 
+const IDENTIFIER_PREFIX: &str = "reset-password:";
+
 fn identifier(token: &str) -> String {
-    format!("reset-password:{token}")
+    format!("{IDENTIFIER_PREFIX}{token}")
+}
+
+/// Invalidates every reset link the user was sent: after a reset or a password change, an older
+/// link (perhaps in a mailbox the attacker reads) must not set the password again.
+pub async fn forget_reset_tokens(client: &crate::db::Client, user_id: &str) -> ApiResult<()> {
+    Ok(verification::delete_for_user(client, user_id, IDENTIFIER_PREFIX).await?)
 }
 
 pub async fn request(
@@ -109,8 +117,9 @@ pub async fn link(
     Ok(respond::redirect(&location, Vec::new()))
 }
 
-/// Sets the new password. All the user's sessions are revoked: a reset usually means the old
-/// password leaked, so sessions opened with it must not survive (BetterAuth makes this optional).
+/// Sets the new password and invalidates the user's other reset links. All the user's sessions
+/// are revoked: a reset usually means the old password leaked, so sessions opened with it must
+/// not survive (BetterAuth makes this optional).
 pub async fn reset(
     State(state): State<AppState>,
     Query(query): Query<HashMap<String, String>>,
@@ -136,6 +145,7 @@ pub async fn reset(
         .await
         .map_err(ApiError::internal)??;
     accounts::set_credential_password(&client, &user_id, &hash).await?;
+    forget_reset_tokens(&client, &user_id).await?;
     sessions::delete_all_for_user(&client, &user_id).await?;
     Ok(respond::ok_json(json!({"status": true})))
 }

@@ -70,7 +70,7 @@ pub async fn post(
     bytes: Bytes,
 ) -> ApiResult<Response> {
     let mut body = Body::parse(&headers, &bytes, true)?;
-    let email = body.string("email").trim().to_lowercase();
+    let email = crate::db::users::normalize_email(&body.string("email"));
     let password_in = body.string("password");
     let callback_url = body.opt_string("callbackURL");
     let remember = body.opt_bool("rememberMe").unwrap_or(true);
@@ -78,7 +78,16 @@ pub async fn post(
     super::require_trusted_callback(&state, callback_url.as_deref())?;
 
     let client = state.db().await?;
-    let Some(mut user) = users::by_email(&client, &email).await? else {
+    let user = if state
+        .account_throttle
+        .try_attempt(&email, std::time::Instant::now())
+    {
+        users::by_email(&client, &email).await?
+    } else {
+        // Locked: answered like an unknown account (which answers like a wrong password).
+        None
+    };
+    let Some(mut user) = user else {
         // Same work as a real check, so response time does not reveal which emails exist.
         tokio::task::spawn_blocking(move || password::verify_dummy(&password_in))
             .await
@@ -88,6 +97,7 @@ pub async fn post(
     if !check_password(&client, &user.id, password_in).await? {
         return Err(invalid_credentials());
     }
+    state.account_throttle.succeeded(&email);
     if state.config.require_email_verification && !user.email_verified {
         return Err(ApiError::forbidden(
             "EMAIL_NOT_VERIFIED",

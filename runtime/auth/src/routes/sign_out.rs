@@ -15,7 +15,9 @@ use crate::state::AppState;
 pub async fn post(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
     if let Some(token) = current_session::verified_token(&state, &headers) {
         let client = state.db().await?;
-        sessions::delete_by_token(&client, &token).await?;
+        if sessions::delete_by_token(&client, &token).await? > 0 {
+            state.session_cache.invalidate_all();
+        }
     }
     Ok(respond::json_with_cookies(
         StatusCode::OK,

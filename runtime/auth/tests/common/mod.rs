@@ -22,6 +22,11 @@ pub struct Options {
     pub https: bool,
     /// get-session cache TTL; `Some(0)` for tests that edit rows behind the service's back.
     pub session_cache_ms: Option<u64>,
+    /// `AUTH_TRUSTED_PROXIES`.
+    pub trusted_proxies: Vec<String>,
+    /// `AUTH_SECRETS_FILE` entries; `SECRET` stays the unversioned secret unless dropped.
+    pub versioned_secrets: Vec<(u32, &'static str)>,
+    pub drop_unversioned_secret: bool,
 }
 
 pub struct TestServer {
@@ -54,30 +59,8 @@ impl TestServer {
 
     /// Starts the service on an existing database.
     pub async fn start_on(pg: TempPostgres, db_url: String, opts: Options) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let scheme = if opts.https { "https" } else { "http" };
-        let base = format!("http://127.0.0.1:{port}");
-        let mut config = AuthConfig::new(
-            Secret::new(SECRET),
-            db_url.parse().unwrap(),
-            format!("{scheme}://localhost:{port}").parse().unwrap(),
-        );
-        config.trusted_origins = vec![APP_ORIGIN.to_owned()];
-        config.rate_limits = opts.rate_limits;
-        config.require_email_verification = opts.require_email_verification;
-        if let Some(ms) = opts.session_cache_ms {
-            config.session_cache_ttl = std::time::Duration::from_millis(ms);
-        }
         let mail_dir = tempfile::tempdir().unwrap();
-        config.mail = MailConfig::Mailbox(mail_dir.path().to_path_buf());
-        config.provision_services = opts
-            .provision
-            .iter()
-            .map(|(svc, cred)| (svc.to_string(), Secret::new(*cred)))
-            .collect::<BTreeMap<_, _>>();
-        let state = AppState::connect(config).await.expect("auth state");
-        let task = tokio::spawn(stackr_auth::serve(listener, state.clone()));
+        let (base, state, task) = launch(&db_url, &mail_dir, opts).await;
         TestServer {
             pg,
             db_url,
@@ -86,6 +69,16 @@ impl TestServer {
             mail_dir,
             task,
         }
+    }
+
+    /// Stops the service and starts it again on the same database with other options (a
+    /// restart with a new configuration); the new address is in `base`.
+    pub async fn restart_with(&mut self, opts: Options) {
+        self.task.abort();
+        let (base, state, task) = launch(&self.db_url, &self.mail_dir, opts).await;
+        self.base = base;
+        self.state = state;
+        self.task = task;
     }
 
     pub fn client(&self) -> Client {
@@ -136,6 +129,55 @@ impl TestServer {
     }
 }
 
+async fn launch(
+    db_url: &str,
+    mail_dir: &tempfile::TempDir,
+    opts: Options,
+) -> (
+    String,
+    AppState,
+    tokio::task::JoinHandle<anyhow::Result<()>>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let scheme = if opts.https { "https" } else { "http" };
+    let base = format!("http://127.0.0.1:{port}");
+    let mut config = AuthConfig::new(
+        Secret::new(SECRET),
+        db_url.parse().unwrap(),
+        format!("{scheme}://localhost:{port}").parse().unwrap(),
+    );
+    if !opts.versioned_secrets.is_empty() {
+        let unversioned = (!opts.drop_unversioned_secret).then(|| Secret::new(SECRET));
+        let versioned = opts
+            .versioned_secrets
+            .iter()
+            .map(|(v, s)| (*v, Secret::new(*s)))
+            .collect();
+        config.secrets = stackr_auth::secrets::Secrets::new(unversioned, versioned).unwrap();
+    }
+    config.trusted_origins = vec![APP_ORIGIN.to_owned()];
+    config.rate_limits = opts.rate_limits;
+    config.require_email_verification = opts.require_email_verification;
+    config.trusted_proxies = opts
+        .trusted_proxies
+        .iter()
+        .map(|p| p.parse().unwrap())
+        .collect();
+    if let Some(ms) = opts.session_cache_ms {
+        config.session_cache_ttl = std::time::Duration::from_millis(ms);
+    }
+    config.mail = MailConfig::Mailbox(mail_dir.path().to_path_buf());
+    config.provision_services = opts
+        .provision
+        .iter()
+        .map(|(svc, cred)| (svc.to_string(), Secret::new(*cred)))
+        .collect::<BTreeMap<_, _>>();
+    let state = AppState::connect(config).await.expect("auth state");
+    let task = tokio::spawn(stackr_auth::serve(listener, state.clone()));
+    (base, state, task)
+}
+
 pub struct Response {
     pub status: u16,
     pub headers: HeaderMap,
@@ -174,9 +216,16 @@ pub struct Client {
 
 impl Client {
     pub fn new(base: &str) -> Self {
+        Self::from_address(base, None)
+    }
+
+    /// A client whose connections come from `address` (any 127.x.y.z works on loopback), so
+    /// per-IP rate limits see it as a client of its own.
+    pub fn from_address(base: &str, address: Option<std::net::IpAddr>) -> Self {
         Client {
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
+                .local_address(address)
                 .build()
                 .unwrap(),
             base: base.to_owned(),
@@ -284,9 +333,35 @@ pub fn key_from_uri(uri: &str) -> Vec<u8> {
 
 /// The TOTP code an authenticator app shows for `key` right now.
 pub fn totp_now(key: &[u8]) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    stackr_auth::totp::code_at(key, now)
+    totp_steps_from_now(key, 0)
+}
+
+/// The code `steps` 30-second steps away from now (the server accepts one step either side). A
+/// step is accepted once per user, so a test that already used the current step uses the next.
+pub fn totp_steps_from_now(key: &[u8], steps: i64) -> String {
+    let now = stackr_auth::totp::now_secs() as i64;
+    let at = now + steps * stackr_auth::totp::PERIOD as i64;
+    stackr_auth::totp::code_at(key, at as u64)
+}
+
+/// Turns TOTP on for the signed-in `browser` (enable, then verify with the code of the previous
+/// step, so the current and next steps are still unused); returns the key and backup codes.
+pub async fn enable_two_factor(browser: &mut Client, password: &str) -> (Vec<u8>, Vec<String>) {
+    let r = browser
+        .post(
+            "/api/auth/two-factor/enable",
+            serde_json::json!({"password": password}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "enable: {}", r.text);
+    let key = key_from_uri(r.json()["totpURI"].as_str().unwrap());
+    let backup = serde_json::from_value(r.json()["backupCodes"].clone()).unwrap();
+    let r = browser
+        .post(
+            "/api/auth/two-factor/verify-totp",
+            serde_json::json!({"code": totp_steps_from_now(&key, -1)}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "verify-totp: {}", r.text);
+    (key, backup)
 }

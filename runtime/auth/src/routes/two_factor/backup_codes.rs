@@ -27,14 +27,13 @@ pub fn new_codes() -> Vec<String> {
 }
 
 pub fn seal(state: &AppState, codes: &[String]) -> String {
-    crate::crypto::encrypt(
-        state.secret(),
-        &serde_json::to_string(codes).expect("strings serialize"),
-    )
+    state
+        .secrets()
+        .encrypt(&serde_json::to_string(codes).expect("strings serialize"))
 }
 
 /// Removes `code` from `codes` if present (constant-time per comparison); true when it was there.
-pub fn consume(codes: &mut Vec<String>, code: &str) -> bool {
+fn remove(codes: &mut Vec<String>, code: &str) -> bool {
     let code = code.trim();
     let position = codes
         .iter()
@@ -45,6 +44,33 @@ pub fn consume(codes: &mut Vec<String>, code: &str) -> bool {
             true
         }
         None => false,
+    }
+}
+
+/// Spends `code` from the enrolment `id`, as a compare-and-swap on the stored codes: read, remove,
+/// write back only if nobody changed them meanwhile, else start over. A code is therefore spent
+/// once, and spending two codes at once cannot bring either back. `false` when `code` is not
+/// (or no longer) there.
+pub async fn spend(
+    state: &AppState,
+    client: &crate::db::Client,
+    id: &str,
+    code: &str,
+) -> ApiResult<bool> {
+    loop {
+        let Some(sealed) = two_factor::backup_codes(client, id).await? else {
+            return Ok(false);
+        };
+        let mut codes = super::open_backup_codes(state, &sealed);
+        if !remove(&mut codes, code) {
+            return Ok(false);
+        }
+        let new = seal(state, &codes);
+        if two_factor::swap_sealed(client, id, two_factor::Sealed::BackupCodes, &sealed, &new)
+            .await?
+        {
+            return Ok(true);
+        }
     }
 }
 

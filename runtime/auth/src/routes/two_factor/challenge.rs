@@ -23,6 +23,7 @@ use crate::state::AppState;
 
 pub const CHALLENGE_SECS: i64 = 600;
 pub const TRUST_DEVICE_SECS: i64 = 30 * 24 * 3600;
+const TRUST_DEVICE_PREFIX: &str = "trust-device-";
 /// Wrong codes allowed per challenge before a new sign-in is needed.
 pub const MAX_ATTEMPTS: u32 = 5;
 
@@ -76,7 +77,7 @@ pub async fn pending(
     headers: &HeaderMap,
 ) -> ApiResult<Pending> {
     let identifier = cookie::find(headers, &state.cookies.two_factor)
-        .and_then(|v| cookie::verify(state.secret(), v))
+        .and_then(|v| state.secrets().verify_cookie(v))
         .ok_or_else(invalid_cookie)?;
     let user_id = verification::peek(client, &identifier)
         .await?
@@ -87,34 +88,56 @@ pub async fn pending(
     })
 }
 
-/// Counts a wrong code against the challenge; `Err` once the challenge is used up.
-pub async fn count_failure(client: &crate::db::Client, pending: &Pending) -> ApiResult<()> {
+/// Claims one of the challenge's `MAX_ATTEMPTS` attempts before the code is looked at (check and
+/// count are one statement, so concurrent guesses cannot overrun the limit): the attempt number,
+/// or the invalid-cookie error once the challenge is used up.
+pub async fn claim_attempt(client: &crate::db::Client, pending: &Pending) -> ApiResult<u32> {
     let key = attempts_identifier(&pending.identifier);
-    let attempts: u32 = verification::peek(client, &key)
-        .await?
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-        + 1;
-    verification::set_value(client, &key, &attempts.to_string()).await?;
-    if attempts >= MAX_ATTEMPTS {
-        verification::delete(client, &pending.identifier).await?;
-        verification::delete(client, &key).await?;
-        return Err(ApiError::bad_request(
-            "TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE",
-            "Too many attempts. Please request a new code.",
-        ));
+    match verification::claim_use(client, &key, MAX_ATTEMPTS as i32).await? {
+        Some(n) => Ok(n as u32),
+        None => Err(invalid_cookie()),
     }
-    Ok(())
 }
 
-pub async fn finish(client: &crate::db::Client, pending: &Pending) -> ApiResult<()> {
+/// The answer to a wrong code: the last allowed attempt burns the challenge.
+pub async fn failure(
+    client: &crate::db::Client,
+    pending: &Pending,
+    attempt: u32,
+    wrong_code: ApiError,
+) -> ApiError {
+    if attempt < MAX_ATTEMPTS {
+        return wrong_code;
+    }
+    if let Err(e) = delete(client, pending).await {
+        return e;
+    }
+    ApiError::bad_request(
+        "TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE",
+        "Too many attempts. Please request a new code.",
+    )
+}
+
+async fn delete(client: &crate::db::Client, pending: &Pending) -> ApiResult<()> {
     verification::delete(client, &pending.identifier).await?;
     verification::delete(client, &attempts_identifier(&pending.identifier)).await?;
     Ok(())
 }
 
-fn device_mac(state: &AppState, user_id: &str, id: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(state.secret()).expect("any key length");
+/// Consumes the challenge; only one caller ever succeeds, so one challenge issues one session.
+pub async fn complete(client: &crate::db::Client, pending: &Pending) -> ApiResult<()> {
+    let taken = verification::take(client, &pending.identifier).await?;
+    verification::delete(client, &attempts_identifier(&pending.identifier)).await?;
+    taken.map(|_| ()).ok_or_else(invalid_cookie)
+}
+
+/// Forgets every device the user trusted (2FA was turned off: re-enabling it must ask again).
+pub async fn forget_trusted_devices(client: &crate::db::Client, user_id: &str) -> ApiResult<()> {
+    Ok(verification::delete_for_user(client, user_id, TRUST_DEVICE_PREFIX).await?)
+}
+
+fn device_mac(secret: &[u8], user_id: &str, id: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("any key length");
     mac.update(format!("{user_id}!{id}").as_bytes());
     URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
 }
@@ -125,10 +148,10 @@ pub async fn trust_device_cookie(
     client: &crate::db::Client,
     user_id: &str,
 ) -> ApiResult<String> {
-    let id = format!("trust-device-{}", crate::ids::random_string(32));
+    let id = format!("{TRUST_DEVICE_PREFIX}{}", crate::ids::random_string(32));
     let expires = crate::db::now_ms() + chrono::Duration::seconds(TRUST_DEVICE_SECS);
     verification::insert(client, &id, user_id, expires).await?;
-    let value = format!("{}!{id}", device_mac(state, user_id, &id));
+    let value = format!("{}!{id}", device_mac(state.secret(), user_id, &id));
     Ok(state.cookies.set_cookie(
         &state.cookies.trust_device,
         &cookie::sign_for_cookie(state.secret(), &value),
@@ -143,18 +166,21 @@ pub async fn trusted_device(
     user_id: &str,
 ) -> ApiResult<Option<Vec<String>>> {
     let Some(value) = cookie::find(headers, &state.cookies.trust_device)
-        .and_then(|v| cookie::verify(state.secret(), v))
+        .and_then(|v| state.secrets().verify_cookie(v))
     else {
         return Ok(None);
     };
     let Some((mac, id)) = value.split_once('!') else {
         return Ok(None);
     };
-    if !bool::from(
-        device_mac(state, user_id, id)
-            .as_bytes()
-            .ct_eq(mac.as_bytes()),
-    ) {
+    let genuine = state.secrets().all().any(|secret| {
+        bool::from(
+            device_mac(secret, user_id, id)
+                .as_bytes()
+                .ct_eq(mac.as_bytes()),
+        )
+    });
+    if !genuine {
         return Ok(None);
     }
     let client = state.db().await?;

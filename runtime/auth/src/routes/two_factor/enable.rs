@@ -10,7 +10,7 @@ use crate::body::Body;
 use crate::client_ip::ClientIp;
 use crate::current_session;
 use crate::db::{two_factor, users};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::respond;
 use crate::state::AppState;
 
@@ -32,12 +32,22 @@ pub async fn enable(
     let current = current_session::require(&state, &headers).await?;
     let mut client = state.db().await?;
     super::require_password(&client, &current.user.id, password).await?;
+    // Replacing a verified enrolment would silently break the user's authenticator.
+    if two_factor::by_user(&client, &current.user.id)
+        .await?
+        .is_some_and(|row| row.verified)
+    {
+        return Err(ApiError::bad_request(
+            "TOTP_ALREADY_ENABLED",
+            "TOTP is already enabled",
+        ));
+    }
     let secret = crate::ids::random_string(32);
     let codes = super::backup_codes::new_codes();
     two_factor::replace(
         &mut client,
         &current.user.id,
-        &crate::crypto::encrypt(state.secret(), &secret),
+        &state.secrets().encrypt(&secret),
         &super::backup_codes::seal(&state, &codes),
     )
     .await?;
@@ -61,7 +71,8 @@ pub async fn get_totp_uri(
     })))
 }
 
-/// `POST /two-factor/disable {password}` → `{"status":true}`; rotates the session (privilege change).
+/// `POST /two-factor/disable {password}` → `{"status":true}`; rotates the session (privilege
+/// change) and forgets every trusted device, so turning 2FA on again asks every browser again.
 pub async fn disable(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -71,11 +82,16 @@ pub async fn disable(
     let (current, client) = confirmed_by_password(&state, &headers, &bytes).await?;
     two_factor::delete_for_user(&client, &current.user.id).await?;
     users::set_two_factor_enabled(&client, &current.user.id, false).await?;
+    super::challenge::forget_trusted_devices(&client, &current.user.id).await?;
     let issued = current_session::rotate(&state, &client, &current, &ip, &headers).await?;
+    let mut cookies = issued.cookies;
+    if crate::cookie::find(&headers, &state.cookies.trust_device).is_some() {
+        cookies.push(state.cookies.expire(&state.cookies.trust_device));
+    }
     Ok(respond::json_with_cookies(
         StatusCode::OK,
         json!({"status": true}),
-        issued.cookies,
+        cookies,
     ))
 }
 

@@ -8,20 +8,18 @@ mod enable;
 mod verify;
 
 pub use backup_codes::generate as generate_backup_codes;
-pub use challenge::{start_challenge, trusted_device};
+pub use challenge::{start_challenge, trusted_device, MAX_ATTEMPTS};
 pub use enable::{disable, enable, get_totp_uri};
-pub use verify::{verify_backup_code, verify_totp};
+pub use verify::{verify_backup_code, verify_totp, LOCK_AFTER};
 
-use crate::crypto;
-use crate::db::two_factor::{self, TwoFactorRow};
+use crate::db::two_factor::{self, Sealed, TwoFactorRow};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
-/// The user's enrolment with its secret and backup codes decrypted.
+/// The user's enrolment with its TOTP key decrypted.
 pub(crate) struct Enrolment {
     pub row: TwoFactorRow,
     pub key: Vec<u8>,
-    pub backup_codes: Vec<String>,
 }
 
 pub(crate) async fn load_enrolment(
@@ -32,19 +30,36 @@ pub(crate) async fn load_enrolment(
     let row = two_factor::by_user(client, user_id)
         .await?
         .ok_or_else(|| ApiError::bad_request("TOTP_NOT_ENABLED", "TOTP not enabled"))?;
-    let key = crypto::decrypt(state.secret(), &row.secret)
-        .ok_or_else(|| {
-            ApiError::internal("twoFactor secret does not decrypt with the auth secret")
-        })?
-        .into_bytes();
-    let backup_codes = crypto::decrypt(state.secret(), &row.backup_codes)
-        .and_then(|json| serde_json::from_str(&json).ok())
-        .unwrap_or_default();
+    let opened = state.secrets().decrypt(&row.secret).ok_or_else(|| {
+        ApiError::internal(
+            "a twoFactor secret opens with none of the auth secrets (was the secret that sealed it removed from AUTH_SECRETS_FILE?)",
+        )
+    })?;
+    // Re-seal what an older secret sealed with the newest one, so the older one can be retired.
+    if opened.stale {
+        let resealed = state.secrets().encrypt(&opened.plaintext);
+        two_factor::swap_sealed(client, &row.id, Sealed::Secret, &row.secret, &resealed).await?;
+    }
+    if let Some(codes) = state.secrets().decrypt(&row.backup_codes) {
+        if codes.stale {
+            let resealed = state.secrets().encrypt(&codes.plaintext);
+            let (id, old) = (&row.id, &row.backup_codes);
+            two_factor::swap_sealed(client, id, Sealed::BackupCodes, old, &resealed).await?;
+        }
+    }
     Ok(Enrolment {
         row,
-        key,
-        backup_codes,
+        key: opened.plaintext.into_bytes(),
     })
+}
+
+/// The backup codes from their stored (sealed) form; none when they do not open.
+pub(crate) fn open_backup_codes(state: &AppState, sealed: &str) -> Vec<String> {
+    state
+        .secrets()
+        .decrypt(sealed)
+        .and_then(|opened| serde_json::from_str(&opened.plaintext).ok())
+        .unwrap_or_default()
 }
 
 /// Password re-check required by enable/disable/get-totp-uri/generate-backup-codes.

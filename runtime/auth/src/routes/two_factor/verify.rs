@@ -1,5 +1,10 @@
 //! `verify-totp` and `verify-backup-code`, in both contexts: with a session (first verification
 //! turns 2FA on) and with the `two_factor` cookie of a pending sign-in.
+//!
+//! Every single-use thing is spent atomically, so concurrent requests cannot use it twice: a
+//! challenge attempt and an account attempt are claimed (check and count in one statement) before
+//! the code is looked at, a TOTP step is accepted once per user (and never an earlier one), a
+//! backup code is removed by compare-and-swap, and the challenge is taken by exactly one request.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -17,32 +22,42 @@ use crate::error::{ApiError, ApiResult};
 use crate::respond;
 use crate::state::AppState;
 
-/// Failures before the account's 2FA is locked for `LOCK_SECS`.
-const LOCK_AFTER: i32 = 10;
+/// Attempts (over all challenges) before the account's 2FA is locked for `LOCK_SECS`.
+pub const LOCK_AFTER: i32 = 10;
 const LOCK_SECS: i64 = 900;
-
-fn invalid_code() -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, "INVALID_CODE", "Invalid code")
-}
 
 enum Method {
     Totp,
     Backup,
 }
 
-/// Checks `code` by `method`; a matching backup code is removed from `enrolment` (in memory only,
-/// see `save_consumed_backup_code`).
-fn code_matches(method: &Method, enrolment: &mut super::Enrolment, code: &str) -> bool {
+/// Checks `code` by `method` and spends it: the TOTP step is recorded as used, the backup code
+/// removed. `false` when it does not match or was already spent.
+async fn spend_code(
+    state: &AppState,
+    client: &crate::db::Client,
+    method: &Method,
+    enrolment: &super::Enrolment,
+    code: &str,
+) -> ApiResult<bool> {
     match method {
-        Method::Totp => crate::totp::verify(&enrolment.key, code, crate::totp::now_secs()),
-        Method::Backup => super::backup_codes::consume(&mut enrolment.backup_codes, code),
+        Method::Totp => {
+            match crate::totp::matching_step(&enrolment.key, code, crate::totp::now_secs()) {
+                Some(step) => {
+                    let step = i64::try_from(step).map_err(ApiError::internal)?;
+                    Ok(two_factor::accept_totp_step(client, &enrolment.row.id, step).await?)
+                }
+                None => Ok(false),
+            }
+        }
+        Method::Backup => super::backup_codes::spend(state, client, &enrolment.row.id, code).await,
     }
 }
 
 /// The error for a code that did not match.
 fn rejection(method: &Method) -> ApiError {
     match method {
-        Method::Totp => invalid_code(),
+        Method::Totp => ApiError::new(StatusCode::UNAUTHORIZED, "INVALID_CODE", "Invalid code"),
         Method::Backup => ApiError::new(
             StatusCode::UNAUTHORIZED,
             "INVALID_BACKUP_CODE",
@@ -51,22 +66,12 @@ fn rejection(method: &Method) -> ApiError {
     }
 }
 
-/// After a backup code matched, stores the remaining codes so that one cannot be used again.
-async fn save_consumed_backup_code(
-    state: &AppState,
-    client: &crate::db::Client,
-    method: &Method,
-    enrolment: &super::Enrolment,
-) -> ApiResult<()> {
-    if let Method::Backup = method {
-        two_factor::set_backup_codes(
-            client,
-            &enrolment.row.id,
-            &super::backup_codes::seal(state, &enrolment.backup_codes),
-        )
-        .await?;
-    }
-    Ok(())
+fn locked() -> ApiError {
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "ACCOUNT_TEMPORARILY_LOCKED",
+        "Too many failed verification attempts. Your account is temporarily locked. Please try again later.",
+    )
 }
 
 async fn verify(
@@ -84,11 +89,10 @@ async fn verify(
 
     // Context 1: a signed-in user confirming their authenticator (turns 2FA on).
     if let Lookup::Found(current) = current_session::lookup(&state, &headers).await? {
-        let mut enrolment = super::load_enrolment(&state, &client, &current.user.id).await?;
-        if !code_matches(&method, &mut enrolment, &code) {
+        let enrolment = super::load_enrolment(&state, &client, &current.user.id).await?;
+        if !spend_code(&state, &client, &method, &enrolment, &code).await? {
             return Err(rejection(&method));
         }
-        save_consumed_backup_code(&state, &client, &method, &enrolment).await?;
         if enrolment.row.verified && current.user.two_factor_enabled {
             return Ok(respond::ok_json(
                 json!({"token": current.session.token, "user": state.user_json(&current.user)}),
@@ -110,24 +114,17 @@ async fn verify(
 
     // Context 2: completing a sign-in challenge.
     let pending: Pending = challenge::pending(&state, &client, &headers).await?;
-    let mut enrolment = super::load_enrolment(&state, &client, &pending.user_id).await?;
-    if enrolment.row.locked_until.is_some_and(|t| t > Utc::now()) {
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "ACCOUNT_TEMPORARILY_LOCKED",
-            "Account temporarily locked due to too many failed attempts",
-        ));
+    let enrolment = super::load_enrolment(&state, &client, &pending.user_id).await?;
+    let attempt = challenge::claim_attempt(&client, &pending).await?;
+    let lock_until = crate::db::now_ms() + chrono::Duration::seconds(LOCK_SECS);
+    if !two_factor::claim_attempt(&client, &enrolment.row.id, LOCK_AFTER, lock_until).await? {
+        return Err(locked());
     }
-    if !code_matches(&method, &mut enrolment, &code) {
-        let lock = (enrolment.row.failed_count + 1 >= LOCK_AFTER)
-            .then(|| crate::db::now_ms() + chrono::Duration::seconds(LOCK_SECS));
-        two_factor::record_failure(&client, &enrolment.row.id, lock).await?;
-        challenge::count_failure(&client, &pending).await?;
-        return Err(rejection(&method));
+    if !spend_code(&state, &client, &method, &enrolment, &code).await? {
+        return Err(challenge::failure(&client, &pending, attempt, rejection(&method)).await);
     }
-    save_consumed_backup_code(&state, &client, &method, &enrolment).await?;
     two_factor::reset_failures(&client, &enrolment.row.id).await?;
-    challenge::finish(&client, &pending).await?;
+    challenge::complete(&client, &pending).await?;
     let user = users::by_id(&client, &pending.user_id)
         .await?
         .ok_or_else(challenge::invalid_cookie)?;

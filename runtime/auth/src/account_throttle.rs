@@ -1,0 +1,84 @@
+//! A per-account budget of password attempts, on top of the per-IP limits (which an attacker with
+//! many addresses simply spreads out over).
+//!
+//! Every sign-in attempt for an email address takes one unit of its budget *before* the password
+//! is checked (under one lock, so concurrent guesses cannot overdraw it); a successful sign-in
+//! gives the budget back. Once `BUDGET` attempts have failed in a row, the account takes no
+//! further attempt for `LOCK` after the last one, and then one at a time, each failure locking
+//! it again. A refused attempt is answered exactly like a wrong password, after the same work,
+//! so the lock reveals nothing about whether the account exists (unknown addresses are throttled
+//! the same way). Counters live in memory, like the per-IP limits: one auth process is the
+//! trust anchor.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Failed attempts in a row before the account locks.
+pub const BUDGET: u32 = 10;
+/// How long a locked account refuses every attempt.
+pub const LOCK: Duration = Duration::from_secs(15 * 60);
+/// A run of failures is forgotten after this long without attempts.
+const FORGET_AFTER: Duration = Duration::from_secs(24 * 3600);
+/// Upper bound on tracked accounts, so a flood of made-up addresses cannot exhaust memory.
+const MAX_KEYS: usize = 100_000;
+
+struct Run {
+    attempts: u32,
+    last: Instant,
+}
+
+#[derive(Default)]
+pub struct AccountThrottle {
+    runs: Mutex<HashMap<String, Run>>,
+}
+
+impl AccountThrottle {
+    /// Takes one attempt for `email` (already normalised); `false` while the account is locked.
+    pub fn try_attempt(&self, email: &str, now: Instant) -> bool {
+        let mut runs = self.runs.lock().unwrap_or_else(|p| p.into_inner());
+        if runs.len() >= MAX_KEYS {
+            runs.retain(|_, r| now.duration_since(r.last) < LOCK);
+        }
+        let run = runs.entry(email.to_owned()).or_insert(Run {
+            attempts: 0,
+            last: now,
+        });
+        let idle = now.duration_since(run.last);
+        if idle >= FORGET_AFTER {
+            run.attempts = 0;
+        }
+        if run.attempts >= BUDGET && idle < LOCK {
+            return false;
+        }
+        run.attempts = run.attempts.saturating_add(1);
+        run.last = now;
+        true
+    }
+
+    /// The attempt succeeded: the run of failures is over.
+    pub fn succeeded(&self, email: &str) {
+        let mut runs = self.runs.lock().unwrap_or_else(|p| p.into_inner());
+        runs.remove(email);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locks_after_the_budget_then_allows_one_attempt_per_lock() {
+        let t = AccountThrottle::default();
+        let t0 = Instant::now();
+        for _ in 0..BUDGET {
+            assert!(t.try_attempt("a@x.io", t0));
+        }
+        assert!(!t.try_attempt("a@x.io", t0));
+        assert!(t.try_attempt("b@x.io", t0), "other accounts are unaffected");
+        assert!(t.try_attempt("a@x.io", t0 + LOCK));
+        assert!(!t.try_attempt("a@x.io", t0 + LOCK + Duration::from_secs(1)));
+        t.succeeded("a@x.io");
+        assert!(t.try_attempt("a@x.io", t0 + LOCK + Duration::from_secs(2)));
+    }
+}

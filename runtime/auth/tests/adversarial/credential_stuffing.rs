@@ -1,0 +1,81 @@
+//! Password guessing that per-IP limits alone do not stop: many addresses against one account,
+//! and one IPv6 client rotating through its own /64.
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::harness::{Attack, Outcome, Stack, PROXY_ADDRESS};
+use crate::common::Client;
+use crate::ensure;
+
+/// Guesses, all at once from as many addresses: more than the account's budget.
+const GUESSES: u32 = stackr_auth::account_throttle::BUDGET + 5;
+
+async fn many_addresses_one_account(stack: Arc<Stack>) -> Outcome {
+    let (_, user) = stack.user("stuffed").await;
+    let sessions = stack.sessions_of(&user.id).await;
+    let mut guesses = tokio::task::JoinSet::new();
+    for n in 0..GUESSES {
+        let mut c = stack.client();
+        let email = user.email.clone();
+        guesses.spawn(async move { c.sign_in(&email, &format!("guess-number-{n}")).await });
+    }
+    while let Some(r) = guesses.join_next().await {
+        let r = r.unwrap();
+        assert_eq!(r.status, 401, "a guess: {}", r.text);
+    }
+    let right = stack.client().sign_in(&user.email, &user.password).await;
+    let unknown = stack
+        .client()
+        .sign_in("nobody-at-all@example.com", &user.password)
+        .await;
+    ensure!(
+        (right.status, &right.text) == (unknown.status, &unknown.text),
+        "after {GUESSES} wrong guesses from {GUESSES} addresses the right password answered {} {} (an unknown account answers {} {})",
+        right.status,
+        right.text,
+        unknown.status,
+        unknown.text
+    );
+    ensure!(
+        stack.sessions_of(&user.id).await == sessions,
+        "a session was created"
+    );
+    Ok(())
+}
+
+async fn ipv6_rotation_within_a_64(stack: Arc<Stack>) -> Outcome {
+    let mut proxy = Client::from_address(&stack.server.base, Some(PROXY_ADDRESS));
+    let mut statuses = Vec::new();
+    for n in 1..=6 {
+        let req = proxy
+            .raw()
+            .post(proxy.url("/api/auth/sign-up/email"))
+            .header("origin", crate::common::APP_ORIGIN)
+            .header("x-forwarded-for", format!("2001:db8:7:7::{n:x}"))
+            .json(&json!({"name": "v6", "email": "bad", "password": "password-v6-1"}));
+        statuses.push(proxy.send(req).await.status);
+    }
+    ensure!(
+        statuses[3..].iter().all(|s| *s == 429),
+        "addresses of one /64 each got their own limit: {statuses:?}"
+    );
+    Ok(())
+}
+
+pub fn attacks() -> Vec<Attack> {
+    vec![
+        Attack {
+            attack:
+                "15 wrong passwords at once for one account from 15 addresses, then the right one",
+            refusal: "the right one is answered exactly like for an unknown account, no session",
+            run: |s| Box::pin(many_addresses_one_account(s)),
+        },
+        Attack {
+            attack: "an IPv6 client rotating addresses inside its /64 to dodge the sign-up limit",
+            refusal: "one limit for the whole /64: 429 after 3",
+            run: |s| Box::pin(ipv6_rotation_within_a_64(s)),
+        },
+    ]
+}

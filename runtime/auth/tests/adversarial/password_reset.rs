@@ -1,0 +1,128 @@
+//! Attacks on password reset: old reset tokens outliving a reset or a password change, and one
+//! token raced by several requests.
+
+use std::sync::Arc;
+
+use serde_json::json;
+use tokio::task::JoinSet;
+
+use super::harness::{Attack, Outcome, Stack, User};
+use crate::ensure;
+
+/// Asks for a reset mail (from a new address) and returns the token in the `n`-th mail to `user`.
+async fn reset_token(stack: &Stack, user: &User, n: usize) -> String {
+    let r = stack
+        .client()
+        .post(
+            "/api/auth/request-password-reset",
+            json!({"email": user.email}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "request-password-reset: {}", r.text);
+    let link = stack.server.wait_for_link(&user.email, n).await;
+    let path = url::Url::parse(&link).unwrap().path().to_owned();
+    path.rsplit('/').next().unwrap().to_owned()
+}
+
+async fn reset_with(stack: &Stack, token: &str, new_password: &str) -> crate::common::Response {
+    stack
+        .client()
+        .post(
+            "/api/auth/reset-password",
+            json!({"token": token, "newPassword": new_password}),
+        )
+        .await
+}
+
+async fn password_hash(stack: &Stack, user_id: &str) -> Option<String> {
+    stack
+        .text(
+            r#"select "password" from "account" where "userId" = $1 and "providerId" = 'credential'"#,
+            user_id,
+        )
+        .await
+}
+
+/// A token that must be dead: using it fails with `INVALID_TOKEN` and leaves the password alone.
+async fn refused_token(stack: &Stack, user: &User, token: &str) -> Outcome {
+    let hash = password_hash(stack, &user.id).await;
+    let r = reset_with(stack, token, "attacker-password-1").await;
+    ensure!(
+        r.status == 400 && r.code() == "INVALID_TOKEN",
+        "the old token answered {} {}",
+        r.status,
+        r.text
+    );
+    ensure!(
+        password_hash(stack, &user.id).await == hash,
+        "the password changed"
+    );
+    Ok(())
+}
+
+async fn older_token_after_reset(stack: Arc<Stack>) -> Outcome {
+    let (_, user) = stack.user("reset").await;
+    let older = reset_token(&stack, &user, 1).await;
+    let newer = reset_token(&stack, &user, 2).await;
+    let r = reset_with(&stack, &newer, "owner-new-password-1").await;
+    assert_eq!(r.status, 200, "reset: {}", r.text);
+    refused_token(&stack, &user, &older).await
+}
+
+async fn token_after_change_password(stack: Arc<Stack>) -> Outcome {
+    let (owner, user) = stack.user("reset").await;
+    let token = reset_token(&stack, &user, 1).await;
+    let r = stack
+        .moved(&owner)
+        .post(
+            "/api/auth/change-password",
+            json!({"currentPassword": user.password, "newPassword": "owner-new-password-1"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "change-password: {}", r.text);
+    refused_token(&stack, &user, &token).await
+}
+
+async fn token_raced(stack: Arc<Stack>) -> Outcome {
+    let (_, user) = stack.user("reset").await;
+    let token = reset_token(&stack, &user, 1).await;
+    let mut tasks = JoinSet::new();
+    for n in 0..8 {
+        let mut c = stack.client();
+        let token = token.clone();
+        tasks.spawn(async move {
+            c.post(
+                "/api/auth/reset-password",
+                json!({"token": token, "newPassword": format!("racer-password-{n}")}),
+            )
+            .await
+            .status
+        });
+    }
+    let mut ok = 0;
+    while let Some(status) = tasks.join_next().await {
+        ok += usize::from(status.unwrap() == 200);
+    }
+    ensure!(ok == 1, "one reset token set the password {ok} times");
+    Ok(())
+}
+
+pub fn attacks() -> Vec<Attack> {
+    vec![
+        Attack {
+            attack: "an older reset token used after a newer one reset the password",
+            refusal: "400 INVALID_TOKEN, password unchanged",
+            run: |s| Box::pin(older_token_after_reset(s)),
+        },
+        Attack {
+            attack: "a reset token used after the owner changed the password",
+            refusal: "400 INVALID_TOKEN, password unchanged",
+            run: |s| Box::pin(token_after_change_password(s)),
+        },
+        Attack {
+            attack: "one reset token sent by 8 requests at once",
+            refusal: "exactly one of them sets the password",
+            run: |s| Box::pin(token_raced(s)),
+        },
+    ]
+}
