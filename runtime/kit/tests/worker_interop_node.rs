@@ -134,22 +134,12 @@ async fn failed_and_retried_jobs_look_to_node_as_if_node_had_processed_them() {
     // Ours, with handlers failing the same way.
     let rust_queue = queue_config(&redis.url(), "by-rust");
     let rust_ids = node_add(&rust_queue, jobs);
-    let handlers = Handlers::new()
-        .on("always-fails", |job: Job| async move {
-            Err::<Value, _>(JobError::retryable(format!(
-                "failure on attempt {}",
-                job.attempts_made() + 1
-            )))
-        })
-        .on("fails-once", |job: Job| async move {
-            if job.attempts_made() == 0 {
-                return Err(JobError::retryable("failure on attempt 1"));
-            }
-            Ok(json!({ "by": "rust" }))
-        });
-    let running = worker::start(fast_worker_config(rust_queue.clone(), 4), handlers)
-        .await
-        .unwrap();
+    let running = worker::start(
+        fast_worker_config(rust_queue.clone(), 4),
+        by_name_handlers(),
+    )
+    .await
+    .unwrap();
     let by_rust = node_wait_finished(&rust_queue, &rust_ids, Duration::from_secs(60));
     running.shutdown().await.unwrap();
 
@@ -184,6 +174,28 @@ async fn failed_and_retried_jobs_look_to_node_as_if_node_had_processed_them() {
 
 /// A Node worker in `by-name` mode fails "always-fails" on every attempt and "fails-once" on
 /// its first attempt only, like the Rust handlers above.
+/// Our handlers doing what interop/bullmq/run_worker.js does in its `by-name` mode:
+/// `always-fails` fails every attempt, `fails-once` its first, others return Node's echo.
+fn by_name_handlers() -> Handlers {
+    let echo = |job: Job| async move {
+        Ok::<_, JobError>(json!({ "by": "node", "name": job.name(), "data": job.data() }))
+    };
+    Handlers::new()
+        .on("always-fails", |job: Job| async move {
+            Err::<Value, _>(JobError::retryable(format!(
+                "failure on attempt {}",
+                job.attempts_made() + 1
+            )))
+        })
+        .on("fails-once", move |job: Job| async move {
+            if job.attempts_made() == 0 {
+                return Err(JobError::retryable("failure on attempt 1"));
+            }
+            echo(job).await
+        })
+        .on("welcome", echo)
+}
+
 fn run_node_worker_until_finished(queue: &stackr_kit::worker::QueueConfig, ids: &[String]) {
     node("run_worker.js", &["by-name", &ids.len().to_string()], queue);
 }
@@ -313,25 +325,12 @@ async fn every_option_node_accepts_is_honoured_like_on_a_node_worker() {
 
     let rust_queue = queue_config(&redis.url(), "by-rust");
     let rust_ids = node_add(&rust_queue, jobs.clone());
-    let handlers = Handlers::new()
-        .on("always-fails", |job: Job| async move {
-            Err::<Value, _>(JobError::retryable(format!(
-                "failure on attempt {}",
-                job.attempts_made() + 1
-            )))
-        })
-        .on("fails-once", |job: Job| async move {
-            if job.attempts_made() == 0 {
-                return Err(JobError::retryable("failure on attempt 1"));
-            }
-            Ok(json!({ "by": "node", "name": job.name(), "data": job.data() }))
-        })
-        .on("welcome", |job: Job| async move {
-            Ok::<_, JobError>(json!({ "by": "node", "name": job.name(), "data": job.data() }))
-        });
-    let running = worker::start(fast_worker_config(rust_queue.clone(), 4), handlers)
-        .await
-        .unwrap();
+    let running = worker::start(
+        fast_worker_config(rust_queue.clone(), 4),
+        by_name_handlers(),
+    )
+    .await
+    .unwrap();
     // Removed jobs read as "missing"; the rest must reach a final state.
     let by_rust = eventually_finished_or_missing(&rust_queue, &rust_ids).await;
     running.shutdown().await.unwrap();
