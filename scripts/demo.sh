@@ -9,4 +9,9 @@ scripts/install-system-deps.sh demo
 pg_dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
 [ -n "$pg_dir" ] && export PATH="$PATH:$pg_dir"
 
-cargo run --quiet --locked -p stackr -- dev "$@"
+# The stack's own `build` step runs `cargo build --workspace --bins`: building the same set here makes
+# it a no-op. stackr is run directly, not through `cargo run`, whose package variables
+# (CARGO_MANIFEST_DIR, …) the stack's processes would inherit, and some build scripts rerun
+# whenever those change.
+cargo build --quiet --locked --workspace --bins
+exec target/debug/stackr dev "$@"
