@@ -67,8 +67,7 @@ async fn ipv6_rotation_within_a_64(stack: Arc<Stack>) -> Outcome {
 pub fn attacks() -> Vec<Attack> {
     vec![
         Attack {
-            attack:
-                "15 wrong passwords at once for one account from 15 addresses, then the right one",
+            attack: "more wrong passwords than the account's budget, at once from as many addresses, then the right one",
             refusal: "the right one is answered exactly like for an unknown account, no session",
             run: |s| Box::pin(many_addresses_one_account(s)),
         },
