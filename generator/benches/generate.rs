@@ -43,8 +43,10 @@ fn config_with(count: usize) -> String {
             r#"{{ "name": "svc{i}", "authMiddleware": "{flavor}"{roles} }}"#
         ));
     }
+    // The deployed PostgreSQL servers take one port each from `postgresPortStart`; the default
+    // range would reach 6379 (refused) at 1000 services.
     format!(
-        "{{ \"name\": \"bench\", \"services\": [\n{}\n] }}\n",
+        "{{ \"name\": \"bench\", \"deploy\": {{ \"postgresPortStart\": 10000 }}, \"services\": [\n{}\n] }}\n",
         services.join(",\n")
     )
 }
