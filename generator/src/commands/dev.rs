@@ -8,8 +8,6 @@ use anyhow::Result;
 
 use crate::config::CONFIG_FILE;
 use crate::project::load_project;
-use crate::render::{keep_project_sections, render_generated};
-use crate::write::drift;
 
 /// `no_check`: start even when generated files differ from what the config generates.
 pub fn run(root: &Path, args: stackr_supervisor::DevArgs, no_check: bool) -> Result<ExitCode> {
@@ -22,9 +20,7 @@ pub fn run(root: &Path, args: stackr_supervisor::DevArgs, no_check: bool) -> Res
             dev.state_dir = root.join(&project.plan.state_dir);
         }
         if !no_check {
-            let mut files = render_generated(&project.plan)?;
-            keep_project_sections(root, &mut files);
-            let drifted = drift(root, &files);
+            let (drifted, _) = super::generate::drifted_files(root, &project.plan)?;
             if !drifted.is_empty() {
                 eprintln!(
                     "error: {} generated file(s) differ from {CONFIG_FILE}, so the stack would not be the one the config describes:",

@@ -5,24 +5,27 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
+use crate::plan::Plan;
 use crate::project::{load_project, regenerate};
 use crate::render::{keep_project_sections, render_generated};
-use crate::write::{commit, drift};
+use crate::write::{commit, drift, Drift};
 
 /// Exit code of `--check` when files drifted.
 pub const DRIFT_EXIT: u8 = 1;
 
+/// The generated files that differ from what `plan` renders, and how many files were compared.
+pub fn drifted_files(root: &Path, plan: &Plan) -> Result<(Vec<Drift>, usize)> {
+    let mut files = render_generated(plan)?;
+    keep_project_sections(root, &mut files);
+    Ok((drift(root, &files), files.len()))
+}
+
 pub fn run(root: &Path, check: bool) -> Result<ExitCode> {
     let project = load_project(root)?;
     if check {
-        let mut files = render_generated(&project.plan)?;
-        keep_project_sections(root, &mut files);
-        let drifted = drift(root, &files);
+        let (drifted, compared) = drifted_files(root, &project.plan)?;
         if drifted.is_empty() {
-            println!(
-                "stackr generate --check: all {} generated files are up to date",
-                files.len()
-            );
+            println!("stackr generate --check: all {compared} generated files are up to date");
             return Ok(ExitCode::SUCCESS);
         }
         eprintln!(
