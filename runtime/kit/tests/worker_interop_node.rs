@@ -274,7 +274,7 @@ async fn exponential_backoff_spaces_the_retries() {
     let jobs = node_wait_finished(&queue, &[id], Duration::from_secs(60));
     running.shutdown().await.unwrap();
 
-    assert_eq!(jobs[0]["attemptsMade"], 3);
+    assert_eq!(jobs[0]["attemptsMade"], 3, "{:#}", jobs[0]);
     let at = attempts_at.lock().unwrap().clone();
     assert_eq!(at.len(), 3);
     // Node's exponential backoff: 2^(attempt-1) * delay → 300 ms, then 600 ms.

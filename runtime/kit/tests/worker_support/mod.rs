@@ -116,12 +116,14 @@ pub fn queue_config(redis_url: &str, queue: &str) -> QueueConfig {
     }
 }
 
-/// Short locks and stalled checks so recovery happens within seconds, not minutes.
+/// Stalled checks every second so a test sees recovery within seconds, not minutes. The lock
+/// stays long enough (5 s) that a machine loaded by other suites never makes a job that is
+/// running look stalled; the tests of stall recovery itself set their own, shorter, figures.
 pub fn fast_worker_config(queue: QueueConfig, concurrency: usize) -> WorkerConfig {
     let mut config = WorkerConfig::with_defaults(queue);
     config.concurrency = concurrency;
-    config.lock_duration = Duration::from_millis(1_000);
-    config.stalled_interval = Duration::from_millis(500);
+    config.lock_duration = Duration::from_millis(5_000);
+    config.stalled_interval = Duration::from_millis(1_000);
     config.shutdown_grace = Duration::from_secs(5);
     config
 }
