@@ -1,4 +1,4 @@
-//! The BullMQ-compatible worker and producer of a stackr base service (issue 5).
+//! The BullMQ-compatible worker and producer of a stackr base service.
 //!
 //! Built on [`bullmq-official`](https://crates.io/crates/bullmq-official) `=1.4.4`, the
 //! maintained Rust port that runs BullMQ's own Lua scripts. Its 64 scripts are byte-identical to
