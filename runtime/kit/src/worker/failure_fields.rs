@@ -40,7 +40,8 @@ pub(crate) struct FailedAttempt<'a> {
     pub job_key: &'a str,
     pub token: &'a str,
     pub reason: &'a str,
-    pub fatal: bool,
+    /// The new `stacktrace` entry, in Node's `err.stack` format.
+    pub stack: &'a str,
     pub stack_trace_limit: Option<u32>,
 }
 
@@ -48,14 +49,6 @@ pub(crate) async fn record(
     conn: &mut ConnectionManager,
     attempt: FailedAttempt<'_>,
 ) -> redis::RedisResult<()> {
-    // Node stores `err.stack`, whose first line is "<ErrorClass>: <message>"; Rust errors carry
-    // no stack, so the entry is that first line.
-    let class = if attempt.fatal {
-        "UnrecoverableError"
-    } else {
-        "Error"
-    };
-    let entry = format!("{class}: {}", attempt.reason);
     let limit = attempt
         .stack_trace_limit
         .map(|l| l.to_string())
@@ -67,7 +60,7 @@ pub(crate) async fn record(
         .arg(format!("{}:lock", attempt.job_key))
         .arg(attempt.token)
         .arg(attempt.reason)
-        .arg(entry)
+        .arg(attempt.stack)
         .arg(limit)
         .query_async::<i64>(conn)
         .await

@@ -84,7 +84,13 @@
 //!
 //! - It writes no `failedReason`/`stacktrace` for an attempt that will be retried (Node does,
 //!   via `fieldsToUpdate`). This module records both itself, under the same lock check
-//!   (`failure_fields.rs`); `tests/worker_interop_node.rs` compares the result with Node's.
+//!   (`failure_fields.rs`), each stack entry shaped like Node's `err.stack` with the frames of
+//!   the Rust stack where the [`JobError`] was made (`node_stack.rs`);
+//!   `tests/worker_node_parity.rs` compares the result with Node's.
+//! - Its `Job::log` reads the log limit from `keepLogs`, where Node stores `kl`: [`Job::log`]
+//!   appends and trims itself (`job_log.rs`).
+//! - Its `Queue` records `library` in the queue's meta hash, where Node's records `version`;
+//!   [`Producer`] writes Node's field (`bullmq:` + [`NODE_BULLMQ_VERSION`]).
 //! - It reads a job's options into integer fields and, when that fails (Node accepts any number:
 //!   `backoff: {type: 'fixed', delay: 100.5}`), runs the job with default options: one attempt,
 //!   retries lost. This module rewrites such numbers to the integer Node behaves like and hands
@@ -126,10 +132,17 @@ mod error;
 mod failure_fields;
 mod handlers;
 mod job;
+mod job_log;
 mod node_options;
+mod node_stack;
 mod processor;
 mod producer;
 mod runner;
+
+/// The Node bullmq release whose Lua scripts bullmq-official embeds byte for byte, and so the
+/// release this worker and producer behave as on the wire (`tests/worker_scripts_pinned.rs`
+/// checks it against the release `interop/bullmq` pins).
+pub const NODE_BULLMQ_VERSION: &str = "6.5.1";
 
 pub use config::{QueueConfig, WorkerConfig, DEFAULT_CONCURRENCY, DEFAULT_PREFIX};
 pub use error::{ConfigError, JobError, WorkerError};
