@@ -31,6 +31,9 @@ async function main() {
       finishedOn: job.finishedOn || null,
       delay: job.delay,
       opts: job.opts,
+      priority: job.priority,
+      parentKey: job.parentKey || null,
+      childrenValues: await job.getChildrenValues(),
       progress: job.progress,
       logs: await queue.getJobLogs(id),
     });

@@ -1,5 +1,6 @@
 // A Node BullMQ Worker for interop tests. argv[2]: mode, argv[3]: how many jobs to finish
-// (completed, or failed for good) before exiting. Prints one line per finished job.
+// (completed, or failed for good) before exiting, 0 to run until killed. Prints one line per
+// finished job.
 //   echo      returns { by: 'node', name, data }
 //   by-name   jobs named "always-fails" throw Error('failure on attempt <n>') every time, jobs
 //             named "fails-once" throw on their first attempt only, jobs named "fatal" throw
@@ -35,7 +36,7 @@ async function main() {
   const worker = new Worker(name, processor, { connection, prefix, concurrency });
   let finished = 0;
   await new Promise((resolve) => {
-    const done = () => { finished += 1; if (finished >= expected) resolve(); };
+    const done = () => { finished += 1; if (expected > 0 && finished >= expected) resolve(); };
     worker.on('completed', (job) => { print({ event: 'completed', id: job.id }); done(); });
     worker.on('failed', (job, err) => {
       if (!job) return;

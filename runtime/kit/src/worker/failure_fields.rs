@@ -1,4 +1,5 @@
-//! Writes a failed attempt's `failedReason` and `stacktrace` onto the job hash.
+//! Writes a failed attempt's `failedReason` and `stacktrace` onto the job hash, and the
+//! `stacktrace` of a job failed without its processor running.
 //!
 //! Why this exists: Node BullMQ's `Job.moveToFailed` sends `failedReason` and the grown
 //! `stacktrace` array as `fieldsToUpdate` to `retryJob`/`moveToDelayed`/`moveToFinished`, so
@@ -35,6 +36,20 @@ redis.call("HSET", KEYS[1], "failedReason", ARGV[2], "stacktrace", encoded)
 return 1
 "#;
 
+/// `KEYS[1]` job hash, `KEYS[2]` the failed set; `ARGV[1]` job id, `ARGV[2]` failedReason,
+/// `ARGV[3]` stack entry. For a job failed for good with that reason and no stack recorded
+/// (none is: its processor never ran), writes the entry, unless `stackTraceLimit` is 0.
+const RECORD_UNPROCESSED_LUA: &str = r#"
+if not redis.call("ZSCORE", KEYS[2], ARGV[1]) then return 0 end
+if redis.call("HGET", KEYS[1], "failedReason") ~= ARGV[2] then return 0 end
+local recorded = redis.call("HGET", KEYS[1], "stacktrace")
+if recorded and recorded ~= "[]" then return 0 end
+local ok, opts = pcall(cjson.decode, redis.call("HGET", KEYS[1], "opts") or "{}")
+if ok and type(opts) == "table" and opts["stackTraceLimit"] == 0 then return 0 end
+redis.call("HSET", KEYS[1], "stacktrace", cjson.encode({ARGV[3]}))
+return 1
+"#;
+
 /// The failure to record for one attempt.
 pub(crate) struct FailedAttempt<'a> {
     pub job_key: &'a str,
@@ -62,6 +77,29 @@ pub(crate) async fn record(
         .arg(attempt.reason)
         .arg(attempt.stack)
         .arg(limit)
+        .query_async::<i64>(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Records the stack of a job bullmq-official failed for good without running its processor:
+/// a deferred failure (`defa`: a child failed under `failParentOnFailure`, or the job stalled
+/// too often). Node's worker fails those with an `UnrecoverableError`, whose stack it stores.
+pub(crate) async fn record_unprocessed(
+    conn: &mut ConnectionManager,
+    key_prefix: &str,
+    job_id: &str,
+    reason: &str,
+    stack: &str,
+) -> redis::RedisResult<()> {
+    redis::cmd("EVAL")
+        .arg(RECORD_UNPROCESSED_LUA)
+        .arg(2)
+        .arg(format!("{key_prefix}{job_id}"))
+        .arg(format!("{key_prefix}failed"))
+        .arg(job_id)
+        .arg(reason)
+        .arg(stack)
         .query_async::<i64>(conn)
         .await
         .map(|_| ())

@@ -11,7 +11,8 @@ use tracing::{error, info, warn};
 
 use super::config::{redact_password, WorkerConfig};
 use super::connection;
-use super::error::WorkerError;
+use super::error::{JobError, WorkerError};
+use super::failure_fields;
 use super::handlers::Handlers;
 use super::processor::{self, ProcessorContext};
 
@@ -69,7 +70,8 @@ pub async fn start(config: WorkerConfig, handlers: Handlers) -> Result<RunningWo
             source: Box::new(source),
         })?;
     let worker = Arc::new(worker);
-    let events = tokio::spawn(log_events(worker.clone()));
+    let key_prefix = format!("{}:{}:", queue.prefix, queue.queue);
+    let events = tokio::spawn(log_events(worker.clone(), conn.clone(), key_prefix));
 
     info!(
         queue = %queue.queue,
@@ -201,16 +203,33 @@ pub fn shutdown_signal() -> Result<impl Future<Output = ()>, WorkerError> {
 /// saves two task wake-ups per job (`Active`, `Completed`), which is measurable at concurrency 1.
 const EVENT_DRAIN_PERIOD: Duration = Duration::from_millis(50);
 
-/// Drains bullmq-official's event channel (unbounded: unread events would grow forever) and
-/// turns the events an operator cares about into log lines.
-async fn log_events(worker: Arc<bullmq::Worker>) {
+/// Drains bullmq-official's event channel (unbounded: unread events would grow forever),
+/// turns the events an operator cares about into log lines, and gives the jobs it failed
+/// without running their processor the stack entry Node's worker would have stored.
+async fn log_events(
+    worker: Arc<bullmq::Worker>,
+    mut conn: redis::aio::ConnectionManager,
+    key_prefix: String,
+) {
     loop {
         tokio::time::sleep(EVENT_DRAIN_PERIOD).await;
         // A zero timeout still polls `next_event` once: take what is there, then sleep again.
         while let Ok(event) = tokio::time::timeout(Duration::ZERO, worker.next_event()).await {
             match event {
                 Some(WorkerEvent::Failed { job_id, error }) => {
-                    warn!(job_id, reason = %error, "job attempt failed")
+                    warn!(job_id, reason = %error, "job attempt failed");
+                    // Only ever a fatal failure: a deferred one is never retried.
+                    let stack = JobError::fatal(error.as_str()).node_stack();
+                    let recorded = failure_fields::record_unprocessed(
+                        &mut conn,
+                        &key_prefix,
+                        &job_id,
+                        &error,
+                        &stack,
+                    );
+                    if let Err(redis_err) = recorded.await {
+                        warn!(job_id, error = %redis_err, "could not record the stacktrace");
+                    }
                 }
                 Some(WorkerEvent::Stalled { job_id }) => warn!(
                     job_id,

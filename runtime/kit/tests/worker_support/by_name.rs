@@ -7,7 +7,10 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use stackr_kit::worker::{Handlers, Job, JobError, QueueConfig};
 
-use super::{eventually, fast_worker_config, node, node_add, node_inspect, queue_config};
+use super::{
+    eventually, fast_worker_config, node, node_add, node_command, node_inspect, queue_config,
+    KillOnDrop,
+};
 
 /// `always-fails` fails every attempt ("failure on attempt <n>"), `fails-once` its first only,
 /// `fatal` fails without retries ("fatal failure"), `reports` first records the progress values
@@ -92,15 +95,23 @@ pub async fn eventually_finished_or_missing(queue: &QueueConfig, ids: &[String])
     last
 }
 
-/// Adds `jobs` (`[{name, data, opts}]`) with Node's `Queue.add` to the queues `by-node` and
-/// `by-rust` of one Redis, runs Node's `by-name` worker on the first and ours with
-/// [`by_name_handlers`] on the second, and returns what Node sees of each job, in `jobs` order:
-/// (Node's worker, ours). Jobs removed on completion or failure read as state "missing".
+/// Adds `jobs` (`[{name, data, opts}]`, flows with `children`: see `add_jobs.js`) with Node's
+/// Queue and FlowProducer to the queues `by-node` and `by-rust` of one Redis, runs Node's
+/// `by-name` worker on the first and ours with [`by_name_handlers`] on the second, and returns
+/// what Node sees of each job, in the order `add_jobs.js` prints their ids: (Node's worker,
+/// ours). Jobs removed on completion or failure read as state "missing".
 pub async fn run_on_node_and_ours(redis_url: &str, jobs: &Value) -> (Vec<Value>, Vec<Value>) {
     let node_queue = queue_config(redis_url, "by-node");
     let node_ids = node_add(&node_queue, jobs.clone());
-    run_node_worker_until_finished(&node_queue, &node_ids);
+    // Until killed: a count of finished jobs can't tell removed or deduplicated jobs apart.
+    let node_worker = KillOnDrop(
+        node_command("run_worker.js", &["by-name", "0"], &node_queue)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("start Node's worker"),
+    );
     let by_node = eventually_finished_or_missing(&node_queue, &node_ids).await;
+    drop(node_worker);
 
     let rust_queue = queue_config(redis_url, "by-rust");
     let rust_ids = node_add(&rust_queue, jobs.clone());
