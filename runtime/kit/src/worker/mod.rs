@@ -99,9 +99,8 @@
 //!   `tests/worker_interop_node.rs`).
 //! - Its worker events go to an unbounded channel; this module drains it (and logs failures,
 //!   stalls and errors), otherwise memory would grow by two events per job.
-//! - Its stalled check first runs one `stalled_interval` after start (Node runs it at start),
-//!   so a restarted worker recovers a dead worker's jobs after about two intervals plus the
-//!   lock duration. Lower `WORKER_STALLED_INTERVAL_MS` if that matters.
+//! - Its stalled check first runs one `stalled_interval` after start; Node runs one at start,
+//!   and so does this module, with bullmq-official's own checker (`first_stalled_check.rs`).
 //! - Its lock renewal only logs a lost lock; the handler keeps running, and the job's later
 //!   completion is refused by the scripts (the stalled check has already re-queued it).
 //! - It clones each Lua script's source (40 KB for `moveToFinished`) per call: a cost worth an
@@ -130,6 +129,7 @@ mod config;
 mod connection;
 mod error;
 mod failure_fields;
+mod first_stalled_check;
 mod handlers;
 mod job;
 mod job_log;

@@ -13,6 +13,7 @@ use super::config::{redact_password, WorkerConfig};
 use super::connection;
 use super::error::{JobError, WorkerError};
 use super::failure_fields;
+use super::first_stalled_check;
 use super::handlers::Handlers;
 use super::processor::{self, ProcessorContext};
 
@@ -51,6 +52,9 @@ pub async fn start(config: WorkerConfig, handlers: Handlers) -> Result<RunningWo
         conn: conn.clone(),
         hand_back: hand_back_rx,
     });
+
+    // Before fetching, as Node's worker does: a dead worker's jobs go back to wait first.
+    first_stalled_check::run(&config, &mut conn.clone()).await;
 
     let mut options = bullmq::WorkerOptions::new()
         .connection(connection::options(&queue.redis_url))
@@ -231,14 +235,18 @@ async fn log_events(
                         warn!(job_id, error = %redis_err, "could not record the stacktrace");
                     }
                 }
-                Some(WorkerEvent::Stalled { job_id }) => warn!(
-                    job_id,
-                    "job stalled (its worker died or could not renew the lock); moved back to wait"
-                ),
+                Some(WorkerEvent::Stalled { job_id }) => log_stalled(&job_id),
                 Some(WorkerEvent::Error(message)) => error!(%message, "worker error"),
                 Some(WorkerEvent::Closed) | None => return,
                 Some(_) => {}
             }
         }
     }
+}
+
+pub(crate) fn log_stalled(job_id: &str) {
+    warn!(
+        job_id,
+        "job stalled (its worker died or could not renew the lock); moved back to wait"
+    );
 }
