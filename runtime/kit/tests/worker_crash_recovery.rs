@@ -194,21 +194,12 @@ async fn a_new_worker_takes_back_a_dead_workers_job_as_it_starts() {
             .spawn()
             .expect("start fixture"),
     );
-    eventually(
-        Duration::from_secs(60),
-        "the job running and in the stalled checks' snapshot",
-        || {
-            let mut conn = conn.clone();
-            let id = id.clone();
-            async move {
-                let member: bool = conn.sismember(stalled_set, &id).await.unwrap();
-                if member {
-                    Ok(())
-                } else {
-                    Err("not in the snapshot yet".into())
-                }
-            }
-        },
+    let in_snapshot = redis::cmd("SISMEMBER").arg(stalled_set).arg(&id).clone();
+    redis_answers(
+        &conn,
+        "the job in the stalled checks' snapshot",
+        in_snapshot,
+        true,
     )
     .await;
     dead.0.kill().expect("SIGKILL the worker");
@@ -216,23 +207,8 @@ async fn a_new_worker_takes_back_a_dead_workers_job_as_it_starts() {
     // A renewal may have taken it out of the snapshot just before the kill; the dead worker's
     // next check would have put it back.
     let _: i64 = conn.clone().sadd(stalled_set, &id).await.unwrap();
-    eventually(
-        Duration::from_secs(30),
-        "the dead worker's lock expired",
-        || {
-            let mut conn = conn.clone();
-            let lock = lock.clone();
-            async move {
-                let held: bool = conn.exists(&lock).await.unwrap();
-                if held {
-                    Err("lock still held".into())
-                } else {
-                    Ok(())
-                }
-            }
-        },
-    )
-    .await;
+    let lock_held = redis::cmd("EXISTS").arg(&lock).clone();
+    redis_answers(&conn, "the dead worker's lock expired", lock_held, false).await;
 
     let mut config = fast_worker_config(queue.clone(), 1);
     config.stalled_interval = Duration::from_secs(120);
@@ -251,4 +227,26 @@ async fn a_new_worker_takes_back_a_dead_workers_job_as_it_starts() {
         .await
         .unwrap();
     assert_eq!(stalls, Some(1), "taken back by a stalled check, once");
+}
+
+/// Waits until the yes/no `command` answers `wanted`.
+async fn redis_answers(
+    conn: &redis::aio::MultiplexedConnection,
+    what: &str,
+    command: redis::Cmd,
+    wanted: bool,
+) {
+    eventually(Duration::from_secs(60), what, || {
+        let mut conn = conn.clone();
+        let command = command.clone();
+        async move {
+            let answer: bool = command.query_async(&mut conn).await.unwrap();
+            if answer == wanted {
+                Ok(())
+            } else {
+                Err(format!("{answer}"))
+            }
+        }
+    })
+    .await;
 }
