@@ -1,8 +1,7 @@
 //! The job a handler receives: the BullMQ job, seen through the few things a service needs.
 
-use serde::de::DeserializeOwned;
-
 use redis::aio::ConnectionManager;
+use serde::de::DeserializeOwned;
 
 use super::error::JobError;
 use super::job_log;
