@@ -96,7 +96,10 @@
 //!   retries lost. This module rewrites such numbers to the integer Node behaves like and hands
 //!   the job back before running it; options that stay unreadable fail the job with a reason
 //!   naming the option (`node_options.rs`, tested against Node's worker in
-//!   `tests/worker_interop_node.rs`).
+//!   `tests/worker_option_matrix.rs`).
+//! - It ignores a backoff's `jitter` and always waits the full delay, where Node waits a random
+//!   delay in `[delay × (1 − jitter), delay)`: retries come as often as Node's, each up to
+//!   `jitter` later. Not worked around (the delay is computed inside bullmq-official).
 //! - Its worker events go to an unbounded channel; this module drains it (and logs failures,
 //!   stalls and errors), otherwise memory would grow by two events per job.
 //! - Its stalled check first runs one `stalled_interval` after start; Node runs one at start,
