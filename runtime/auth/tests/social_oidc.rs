@@ -1,0 +1,640 @@
+//! Social sign-in against a real, certified OpenID Connect provider (oidc-provider, run by node
+//! from `interop/oidc/`): the whole authorization-code flow as a browser drives it (redirects,
+//! the provider's login and consent forms, cookies per host), ending with a session that
+//! get-session accepts; account linking and unlinking; and the attacks that must fail.
+
+mod common;
+#[path = "common/node.rs"]
+mod node;
+
+use common::{Client, Options, Response, TestServer, APP_ORIGIN};
+use node::OidcProvider;
+use serde_json::{json, Value};
+use stackr_auth::config::Secret;
+use stackr_auth::oauth::ProviderConfig;
+
+const CLIENT_ID: &str = "stackr-test";
+const CLIENT_SECRET: &str = "client-secret-of-the-test-provider";
+const PROVIDER: &str = "corp";
+
+struct Stack {
+    auth: TestServer,
+    op: OidcProvider,
+}
+
+async fn stack() -> Stack {
+    let op_port = stackr_testkit::free_port();
+    let provider = ProviderConfig {
+        id: PROVIDER.into(),
+        discovery_url: format!("http://127.0.0.1:{op_port}/.well-known/openid-configuration")
+            .parse()
+            .unwrap(),
+        client_id: CLIENT_ID.into(),
+        client_secret: Secret::new(CLIENT_SECRET),
+        scopes: vec!["email".into(), "profile".into()],
+        trusted_for_account_linking: false,
+    };
+    let auth = TestServer::start_with(Options {
+        oauth_providers: vec![provider],
+        ..Default::default()
+    })
+    .await;
+    let redirect_uri = stackr_auth::oauth::redirect_uri(&auth.state.config.base(), PROVIDER);
+    let op = tokio::task::spawn_blocking(move || {
+        OidcProvider::start(op_port, CLIENT_ID, CLIENT_SECRET, &redirect_uri)
+    })
+    .await
+    .unwrap();
+    Stack { auth, op }
+}
+
+/// A browser: one cookie jar for the auth service, one for the provider.
+struct Browser {
+    auth: Client,
+    op: Client,
+    /// The auth service's public base (`http://localhost:<port>`), which redirects name; requests
+    /// for it go to the same server through the test's address.
+    public_base: String,
+}
+
+/// Where a browser's trip ended.
+enum End {
+    /// The auth service's final redirect (to the callback URL or the error URL), as sent.
+    App(String),
+    /// The provider's redirect to the auth callback, not followed (`stop_at_callback`).
+    Callback(String),
+}
+
+impl Browser {
+    fn new(stack: &Stack) -> Self {
+        let mut op = Client::new(&stack.op.issuer());
+        op.origin = None;
+        Browser {
+            auth: stack.auth.client(),
+            op,
+            public_base: stack.auth.state.config.base(),
+        }
+    }
+
+    async fn post_auth(&mut self, path: &str, body: Value) -> Response {
+        self.auth.post(path, body).await
+    }
+
+    /// Follows redirects and fills the provider's forms (login `login`, any password; consent),
+    /// until the browser is sent to the app.
+    async fn follow(&mut self, mut url: String, login: &str, stop_at_callback: bool) -> End {
+        let op_base = self.op.url("");
+        let mut form: Option<Vec<(String, String)>> = None;
+        for _ in 0..30 {
+            let on_auth = url.starts_with(&self.public_base);
+            if on_auth && stop_at_callback && url.contains("/api/auth/callback/") {
+                return End::Callback(url);
+            }
+            let res = if on_auth {
+                let path = &url[self.public_base.len()..];
+                self.auth.get(path).await
+            } else {
+                assert!(url.starts_with(&op_base), "unexpected redirect to {url}");
+                let req = match form.take() {
+                    Some(fields) => self.op.raw().post(&url).form(&fields),
+                    None => self.op.raw().get(&url),
+                };
+                self.op.send(req).await
+            };
+            if let Some(next) = res.headers.get("location") {
+                let next = next.to_str().unwrap();
+                if on_auth && !next.starts_with(&op_base) {
+                    return End::App(next.to_owned());
+                }
+                url = if next.starts_with('/') {
+                    format!("{}{next}", op_base.trim_end_matches('/'))
+                } else {
+                    next.to_owned()
+                };
+                continue;
+            }
+            assert_eq!(res.status, 200, "{url}: {}", res.text);
+            let (action, fields) = provider_form(&res.text, login);
+            url = if action.starts_with('/') {
+                format!("{}{action}", op_base.trim_end_matches('/'))
+            } else {
+                action
+            };
+            form = Some(fields);
+        }
+        panic!("no end after 30 steps, last at {url}");
+    }
+
+    /// `sign-in/social` with `body` (provider added), then the whole trip.
+    async fn social(&mut self, login: &str, body: Value) -> End {
+        let mut body = body;
+        body["provider"] = PROVIDER.into();
+        let r = self.post_auth("/api/auth/sign-in/social", body).await;
+        assert_eq!(r.status, 200, "sign-in/social: {}", r.text);
+        let url = r.json()["url"].as_str().unwrap().to_owned();
+        self.follow(url, login, false).await
+    }
+
+    async fn social_until_callback(&mut self, login: &str) -> String {
+        let r = self
+            .post_auth(
+                "/api/auth/sign-in/social",
+                json!({"provider": PROVIDER, "callbackURL": "/dashboard"}),
+            )
+            .await;
+        let url = r.json()["url"].as_str().unwrap().to_owned();
+        match self.follow(url, login, true).await {
+            End::Callback(u) => u,
+            End::App(u) => panic!("expected to stop at the callback, ended at {u}"),
+        }
+    }
+
+    /// Requests an auth-service URL as named in a redirect.
+    async fn open(&mut self, url: &str) -> Response {
+        self.auth.get(&url[self.public_base.len()..]).await
+    }
+}
+
+/// The provider's development form: its action and fields (hidden ones, plus login/password when
+/// it is the login form).
+fn provider_form(html: &str, login: &str) -> (String, Vec<(String, String)>) {
+    let attr = |tag: &str, name: &str| -> Option<String> {
+        let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
+        Some(tag[start..start + tag[start..].find('"')?].to_owned())
+    };
+    let form_at = html
+        .find("<form")
+        .unwrap_or_else(|| panic!("no form in {html}"));
+    let form_tag = &html[form_at..form_at + html[form_at..].find('>').unwrap()];
+    let action = attr(form_tag, "action").unwrap();
+    let mut fields = Vec::new();
+    for part in html[form_at..].split("<input").skip(1) {
+        let tag = &part[..part.find('>').unwrap()];
+        match (attr(tag, "type").as_deref(), attr(tag, "name")) {
+            (Some("hidden"), Some(name)) => {
+                fields.push((name, attr(tag, "value").unwrap_or_default()))
+            }
+            (_, Some(name)) if name == "login" => fields.push((name, login.to_owned())),
+            (_, Some(name)) if name == "password" => fields.push((name, "any".into())),
+            _ => {}
+        }
+    }
+    (action, fields)
+}
+
+fn app(end: End) -> String {
+    match end {
+        End::App(u) => u,
+        End::Callback(u) => panic!("stopped at {u}"),
+    }
+}
+
+fn count(auth: &TestServer, sql: &str) -> i64 {
+    auth.psql(sql).trim().parse().unwrap()
+}
+
+fn corp_accounts(auth: &TestServer) -> i64 {
+    count(
+        auth,
+        r#"select count(*) from "account" where "providerId" = 'corp'"#,
+    )
+}
+
+fn users(auth: &TestServer) -> i64 {
+    count(auth, r#"select count(*) from "user""#)
+}
+
+async fn set_id_token_mode(stack: &Stack, mode: &str) {
+    let r = reqwest::Client::new()
+        .post(format!("{}/test/id-token", stack.op.issuer()))
+        .body(mode.to_owned())
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+}
+
+#[tokio::test]
+async fn first_sign_in_creates_a_user_the_second_reuses_it() {
+    let stack = stack().await;
+    let mut browser = Browser::new(&stack);
+    let to = app(
+        browser
+            .social(
+                "bob",
+                json!({"callbackURL": format!("{APP_ORIGIN}/dashboard"), "newUserCallbackURL": format!("{APP_ORIGIN}/welcome")}),
+            )
+            .await,
+    );
+    assert_eq!(
+        to,
+        format!("{APP_ORIGIN}/welcome"),
+        "a new user goes to newUserCallbackURL"
+    );
+    let session = browser.auth.session().await;
+    assert_eq!(session["user"]["email"], "bob@example.com");
+    assert_eq!(session["user"]["name"], "Bob Provider");
+    assert_eq!(session["user"]["emailVerified"], true);
+    let user_id = session["user"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(corp_accounts(&stack.auth), 1);
+    // Tokens are sealed with the auth secret at rest, never stored as the provider sent them.
+    let stored = stack.auth.psql(
+        r#"select "accessToken" || ' ' || "idToken" from "account" where "providerId" = 'corp'"#,
+    );
+    for sealed in stored.split_whitespace() {
+        assert!(
+            sealed.len() > 64 && sealed.chars().all(|c| c.is_ascii_hexdigit()),
+            "a token is stored unsealed: {sealed}"
+        );
+    }
+
+    let mut again = Browser::new(&stack);
+    let to = app(again
+        .social(
+            "bob",
+            json!({"callbackURL": "/dashboard", "newUserCallbackURL": "/welcome"}),
+        )
+        .await);
+    assert_eq!(to, "/dashboard");
+    assert_eq!(again.auth.session().await["user"]["id"], user_id.as_str());
+    assert_eq!(
+        corp_accounts(&stack.auth),
+        1,
+        "the second sign-in reuses the account"
+    );
+    assert_eq!(users(&stack.auth), 1);
+}
+
+#[tokio::test]
+async fn an_unverified_provider_address_never_takes_over_an_account() {
+    let stack = stack().await;
+    let mut victim = stack.auth.client();
+    assert_eq!(
+        victim
+            .sign_up("Victim", "victim@example.com", "victim-password-1")
+            .await
+            .status,
+        200
+    );
+    stack
+        .auth
+        .psql(r#"update "user" set "emailVerified" = true where "email" = 'victim@example.com'"#);
+
+    let mut mallory = Browser::new(&stack);
+    let to = app(mallory
+        .social(
+            "mallory",
+            json!({"callbackURL": "/dashboard", "errorCallbackURL": "/oops"}),
+        )
+        .await);
+    assert!(to.ends_with("/oops?error=account_not_linked"), "{to}");
+    assert_eq!(corp_accounts(&stack.auth), 0);
+    assert!(mallory.auth.session().await.is_null());
+}
+
+#[tokio::test]
+async fn a_verified_provider_address_links_to_the_verified_local_user() {
+    let stack = stack().await;
+    let mut local = stack.auth.client();
+    let r = local
+        .sign_up("Alice", "alice@example.com", "alice-password-1")
+        .await;
+    let user_id = r.json()["user"]["id"].as_str().unwrap().to_owned();
+
+    // Not yet verified locally: no link (BetterAuth's requireLocalEmailVerified).
+    let mut browser = Browser::new(&stack);
+    let to = app(browser
+        .social("alice", json!({"callbackURL": "/dashboard"}))
+        .await);
+    assert!(to.contains("error=account_not_linked"), "{to}");
+
+    stack
+        .auth
+        .psql(r#"update "user" set "emailVerified" = true where "email" = 'alice@example.com'"#);
+    let mut browser = Browser::new(&stack);
+    let to = app(browser
+        .social("alice", json!({"callbackURL": "/dashboard"}))
+        .await);
+    assert_eq!(to, "/dashboard");
+    assert_eq!(browser.auth.session().await["user"]["id"], user_id.as_str());
+    assert_eq!(corp_accounts(&stack.auth), 1);
+}
+
+#[tokio::test]
+async fn link_list_and_unlink_accounts() {
+    let stack = stack().await;
+    let mut browser = Browser::new(&stack);
+    let r = browser
+        .auth
+        .sign_up("Alice", "alice@example.com", "alice-password-1")
+        .await;
+    assert_eq!(r.status, 200);
+
+    let r = browser.auth.get("/api/auth/list-accounts").await;
+    let accounts = r.json();
+    assert_eq!(accounts.as_array().unwrap().len(), 1);
+    assert_eq!(accounts[0]["providerId"], "credential");
+    let keys: Vec<&String> = accounts[0].as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "accountId",
+            "providerId",
+            "userId",
+            "createdAt",
+            "updatedAt",
+            "id",
+            "scopes"
+        ]
+    );
+
+    let r = browser
+        .post_auth(
+            "/api/auth/link-social",
+            json!({"provider": PROVIDER, "callbackURL": "/settings"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["redirect"], true);
+    let to = app(browser
+        .follow(r.json()["url"].as_str().unwrap().to_owned(), "alice", false)
+        .await);
+    assert_eq!(to, "/settings");
+
+    let accounts = browser.auth.get("/api/auth/list-accounts").await.json();
+    let corp = accounts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["providerId"] == PROVIDER)
+        .expect("the provider identity is linked");
+    assert_eq!(corp["accountId"], "alice");
+    assert_eq!(corp["scopes"], json!(["openid", "email", "profile"]));
+    let credential_id = accounts[0]["id"].as_str().unwrap().to_owned();
+    let corp_id = corp["id"].as_str().unwrap().to_owned();
+
+    // Linking an identity whose address is someone else's is refused.
+    let r = browser
+        .post_auth("/api/auth/link-social", json!({"provider": PROVIDER, "callbackURL": "/settings", "errorCallbackURL": "/settings"}))
+        .await;
+    let mut other_op_user = Browser::new(&stack);
+    other_op_user.auth = std::mem::replace(&mut browser.auth, stack.auth.client());
+    let to = app(other_op_user
+        .follow(r.json()["url"].as_str().unwrap().to_owned(), "bob", false)
+        .await);
+    assert!(to.ends_with("/settings?error=email_does_not_match"), "{to}");
+    browser.auth = other_op_user.auth;
+
+    let r = browser
+        .post_auth(
+            "/api/auth/unlink-account",
+            json!({"accountId": "no-such-account"}),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (400, "ACCOUNT_NOT_FOUND".into()));
+    let r = browser
+        .post_auth(
+            "/api/auth/unlink-account",
+            json!({"accountId": credential_id}),
+        )
+        .await;
+    assert_eq!(r.json(), json!({"status": true}));
+    let r = browser
+        .post_auth("/api/auth/unlink-account", json!({"accountId": corp_id}))
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (400, "FAILED_TO_UNLINK_LAST_ACCOUNT".into())
+    );
+    assert_eq!(corp_accounts(&stack.auth), 1);
+
+    // Without a session: 401.
+    let mut anonymous = stack.auth.client();
+    assert_eq!(anonymous.get("/api/auth/list-accounts").await.status, 401);
+    let r = anonymous
+        .post("/api/auth/link-social", json!({"provider": PROVIDER}))
+        .await;
+    assert_eq!(r.status, 401);
+}
+
+#[tokio::test]
+async fn unknown_provider_and_foreign_callback_urls_are_refused() {
+    let stack = stack().await;
+    let mut browser = Browser::new(&stack);
+    let r = browser
+        .post_auth("/api/auth/sign-in/social", json!({"provider": "nope"}))
+        .await;
+    assert_eq!(
+        (r.status, r.json()),
+        (
+            404,
+            json!({"message": "Provider not found", "code": "PROVIDER_NOT_FOUND"})
+        )
+    );
+    for (field, code) in [
+        ("callbackURL", "INVALID_CALLBACK_URL"),
+        ("errorCallbackURL", "INVALID_ERROR_CALLBACK_URL"),
+        ("newUserCallbackURL", "INVALID_NEW_USER_CALLBACK_URL"),
+    ] {
+        for evil in [
+            "https://evil.example/x",
+            "//evil.example/x",
+            "/\\evil.example",
+        ] {
+            let r = browser
+                .post_auth(
+                    "/api/auth/sign-in/social",
+                    json!({"provider": PROVIDER, field: evil}),
+                )
+                .await;
+            assert_eq!(
+                (r.status, r.code()),
+                (403, code.to_owned()),
+                "{field}={evil}"
+            );
+        }
+    }
+    assert_eq!(
+        count(&stack.auth, r#"select count(*) from "verification""#),
+        0,
+        "no flow was started"
+    );
+
+    let r = browser
+        .post_auth(
+            "/api/auth/sign-in/social",
+            json!({"provider": PROVIDER, "disableRedirect": true}),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert!(r.headers.get("location").is_none());
+    let url = url::Url::parse(r.json()["url"].as_str().unwrap()).unwrap();
+    let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert_eq!(q["response_type"], "code");
+    assert_eq!(q["scope"], "openid email profile");
+    assert_eq!(q["nonce"].len(), 32);
+    assert!(r
+        .set_cookie("better-auth.state")
+        .unwrap()
+        .contains("Max-Age=300"));
+}
+
+#[tokio::test]
+async fn a_callback_from_another_browser_is_refused() {
+    let stack = stack().await;
+    let mut victim = Browser::new(&stack);
+    let callback = victim.social_until_callback("bob").await;
+    // The attacker's browser has no state cookie for this flow (login CSRF / stolen link).
+    let mut attacker = Browser::new(&stack);
+    let r = attacker.open(&callback).await;
+    assert_eq!(r.status, 302);
+    let to = r.headers["location"].to_str().unwrap();
+    assert!(to.ends_with("/api/auth/error?error=state_mismatch"), "{to}");
+    assert!(attacker.auth.session().await.is_null());
+    assert_eq!(users(&stack.auth), 0);
+
+    // No state at all.
+    let r = attacker.auth.get("/api/auth/callback/corp?code=abc").await;
+    assert!(r.headers["location"]
+        .to_str()
+        .unwrap()
+        .ends_with("error=state_not_found"));
+}
+
+#[tokio::test]
+async fn a_replayed_callback_or_code_is_refused() {
+    let stack = stack().await;
+    let mut browser = Browser::new(&stack);
+    let callback = browser.social_until_callback("bob").await;
+    let r = browser.open(&callback).await;
+    assert_eq!(r.headers["location"], "/dashboard");
+    assert_eq!(users(&stack.auth), 1);
+    let sessions = count(&stack.auth, r#"select count(*) from "session""#);
+
+    // The same callback again: the state is spent.
+    let r = browser.open(&callback).await;
+    assert!(r.headers["location"]
+        .to_str()
+        .unwrap()
+        .contains("error=state_mismatch"));
+
+    // The old code with a fresh state of the same browser: the provider refuses the code.
+    let old_code = url::Url::parse(&callback)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let fresh = browser.social_until_callback("bob").await;
+    let mut replay = url::Url::parse(&fresh).unwrap();
+    let pairs: Vec<(String, String)> = replay
+        .query_pairs()
+        .into_owned()
+        .map(|(k, v)| {
+            if k == "code" {
+                (k, old_code.clone())
+            } else {
+                (k, v)
+            }
+        })
+        .collect();
+    replay.query_pairs_mut().clear().extend_pairs(pairs);
+    let r = browser.open(replay.as_str()).await;
+    assert!(
+        r.headers["location"]
+            .to_str()
+            .unwrap()
+            .contains("error=invalid_code"),
+        "{:?}",
+        r.headers
+    );
+    assert_eq!(
+        count(&stack.auth, r#"select count(*) from "session""#),
+        sessions,
+        "no session from a replayed code"
+    );
+}
+
+#[tokio::test]
+async fn bad_id_tokens_are_refused() {
+    let stack = stack().await;
+    for mode in [
+        "wrong-aud",
+        "expired",
+        "wrong-nonce",
+        "tampered",
+        "unknown-key",
+    ] {
+        set_id_token_mode(&stack, mode).await;
+        let mut browser = Browser::new(&stack);
+        let to = app(browser
+            .social(
+                "bob",
+                json!({"callbackURL": "/dashboard", "errorCallbackURL": "/oops"}),
+            )
+            .await);
+        assert!(
+            to.ends_with("/oops?error=unable_to_get_user_info"),
+            "{mode}: {to}"
+        );
+        assert!(browser.auth.session().await.is_null(), "{mode}");
+        assert_eq!(users(&stack.auth), 0, "{mode}");
+    }
+    set_id_token_mode(&stack, "none").await;
+    let mut browser = Browser::new(&stack);
+    let to = app(browser
+        .social("bob", json!({"callbackURL": "/dashboard"}))
+        .await);
+    assert_eq!(to, "/dashboard", "the provider works again");
+}
+
+#[tokio::test]
+async fn keys_rotated_at_the_provider_are_fetched() {
+    let stack = stack().await;
+    let mut browser = Browser::new(&stack);
+    app(browser
+        .social("bob", json!({"callbackURL": "/dashboard"}))
+        .await);
+    let r = reqwest::Client::new()
+        .post(format!("{}/test/rotate-keys", stack.op.issuer()))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let mut browser = Browser::new(&stack);
+    let to = app(browser
+        .social("bob", json!({"callbackURL": "/dashboard"}))
+        .await);
+    assert_eq!(to, "/dashboard");
+}
+
+#[tokio::test]
+async fn the_provider_refusing_ends_on_the_error_url() {
+    let stack = stack().await;
+    let mut browser = Browser::new(&stack);
+    let callback = browser.social_until_callback("bob").await;
+    let mut denied = url::Url::parse(&callback).unwrap();
+    let state = denied
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
+    denied
+        .query_pairs_mut()
+        .clear()
+        .append_pair("error", "access_denied")
+        .append_pair("state", &state);
+    let r = browser.open(denied.as_str()).await;
+    assert!(
+        r.headers["location"]
+            .to_str()
+            .unwrap()
+            .ends_with("error=access_denied"),
+        "{:?}",
+        r.headers
+    );
+    assert_eq!(users(&stack.auth), 0);
+}
