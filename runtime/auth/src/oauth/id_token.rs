@@ -55,9 +55,10 @@ pub async fn verify(
     if claims.get("nonce").and_then(Value::as_str) != Some(expected_nonce) {
         bail!("ID token nonce does not match this sign-in");
     }
-    if !claims
+    if claims
         .get("sub")
-        .is_some_and(|s| s.as_str().is_some_and(|s| !s.is_empty()))
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
     {
         bail!("ID token sub is missing");
     }
