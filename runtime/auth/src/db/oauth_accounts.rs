@@ -7,8 +7,9 @@ use deadpool_postgres::GenericClient;
 
 use super::now_ms;
 
-/// Tokens of one sign-in, sealed.
-pub struct SealedTokens {
+/// Tokens of one sign-in, as the token endpoint answered; sealed (`crate::oauth::identity::seal`)
+/// before they are stored. `scope`: the granted scopes, comma-joined as BetterAuth stores them.
+pub struct Tokens {
     pub access_token: Option<String>,
     pub refresh_token: Option<String>,
     pub id_token: Option<String>,
@@ -66,7 +67,7 @@ pub async fn insert(
     user_id: &str,
     provider_id: &str,
     account_id: &str,
-    t: &SealedTokens,
+    t: &Tokens,
 ) -> Result<(), tokio_postgres::Error> {
     client
         .execute(
@@ -96,7 +97,7 @@ pub async fn insert(
 pub async fn update_tokens(
     client: &impl GenericClient,
     id: &str,
-    t: &SealedTokens,
+    t: &Tokens,
 ) -> Result<(), tokio_postgres::Error> {
     client
         .execute(

@@ -7,16 +7,7 @@ use serde_json::{Map, Value};
 use super::discovery::Provider;
 use super::http::{get_json, read_json};
 
-/// What the token endpoint answered.
-pub struct Tokens {
-    pub access_token: Option<String>,
-    pub refresh_token: Option<String>,
-    pub id_token: Option<String>,
-    pub access_token_expires_at: Option<DateTime<Utc>>,
-    pub refresh_token_expires_at: Option<DateTime<Utc>>,
-    /// Granted scopes, stored comma-joined as BetterAuth does.
-    pub scope: Option<String>,
-}
+pub use crate::db::oauth_accounts::Tokens;
 
 /// The person behind a sign-in, as the provider describes them.
 #[derive(Debug, Clone)]

@@ -10,12 +10,12 @@
 //! Each decision runs in a transaction holding a lock on the identity.
 
 use crate::db::models::User;
-use crate::db::oauth_accounts::{self, SealedTokens};
+use crate::db::oauth_accounts::{self, Tokens};
 use crate::db::{sessions, users};
 use crate::error::ApiResult;
 use crate::state::AppState;
 
-use super::exchange::{Profile, Tokens};
+use super::exchange::Profile;
 use super::flow_state::Link;
 use super::ProviderConfig;
 
@@ -27,9 +27,9 @@ pub const EMAIL_DOES_NOT_MATCH: &str = "email_does_not_match";
 pub const ALREADY_LINKED_TO_ANOTHER_USER: &str = "account_already_linked_to_different_user";
 
 /// Tokens sealed with the auth secret before they touch the database.
-pub fn seal(state: &AppState, t: &Tokens) -> SealedTokens {
+pub fn seal(state: &AppState, t: &Tokens) -> Tokens {
     let seal = |v: &Option<String>| v.as_deref().map(|v| state.secrets().encrypt(v));
-    SealedTokens {
+    Tokens {
         access_token: seal(&t.access_token),
         refresh_token: seal(&t.refresh_token),
         id_token: seal(&t.id_token),
@@ -46,7 +46,7 @@ pub async fn sign_in(
     provider: &ProviderConfig,
     profile: &Profile,
     email: &str,
-    tokens: &SealedTokens,
+    tokens: &Tokens,
 ) -> ApiResult<Result<(User, bool), &'static str>> {
     let email = users::normalize_email(email);
     let mut client = state.db().await?;
@@ -103,7 +103,7 @@ pub async fn link(
     provider: &ProviderConfig,
     profile: &Profile,
     link: &Link,
-    tokens: &SealedTokens,
+    tokens: &Tokens,
 ) -> ApiResult<Result<(), &'static str>> {
     let mut client = state.db().await?;
     // The session that asked must still be alive and the user's (BetterAuth checks the same).
