@@ -6,16 +6,13 @@
 mod common;
 #[path = "common/node.rs"]
 mod node;
+#[path = "common/oidc_browser.rs"]
+mod oidc_browser;
 
-use common::{Client, Options, Response, TestServer, APP_ORIGIN};
+use common::{Options, TestServer, APP_ORIGIN};
 use node::OidcProvider;
-use serde_json::{json, Value};
-use stackr_auth::config::Secret;
-use stackr_auth::oauth::ProviderConfig;
-
-const CLIENT_ID: &str = "stackr-test";
-const CLIENT_SECRET: &str = "client-secret-of-the-test-provider";
-const PROVIDER: &str = "corp";
+use oidc_browser::{app, provider_config, Browser, CLIENT_ID, CLIENT_SECRET, PROVIDER};
+use serde_json::json;
 
 struct Stack {
     auth: TestServer,
@@ -24,169 +21,18 @@ struct Stack {
 
 async fn stack() -> Stack {
     let op_port = stackr_testkit::free_port();
-    let provider = ProviderConfig {
-        id: PROVIDER.into(),
-        discovery_url: format!("http://127.0.0.1:{op_port}/.well-known/openid-configuration")
-            .parse()
-            .unwrap(),
-        client_id: CLIENT_ID.into(),
-        client_secret: Secret::new(CLIENT_SECRET),
-        scopes: vec!["email".into(), "profile".into()],
-        trusted_for_account_linking: false,
-    };
     let auth = TestServer::start_with(Options {
-        oauth_providers: vec![provider],
+        oauth_providers: vec![provider_config(op_port)],
         ..Default::default()
     })
     .await;
     let redirect_uri = stackr_auth::oauth::redirect_uri(&auth.state.config.base(), PROVIDER);
     let op = tokio::task::spawn_blocking(move || {
-        OidcProvider::start(op_port, CLIENT_ID, CLIENT_SECRET, &redirect_uri)
+        OidcProvider::start(op_port, CLIENT_ID, CLIENT_SECRET, &[redirect_uri])
     })
     .await
     .unwrap();
     Stack { auth, op }
-}
-
-/// A browser: one cookie jar for the auth service, one for the provider.
-struct Browser {
-    auth: Client,
-    op: Client,
-    /// The auth service's public base (`http://localhost:<port>`), which redirects name; requests
-    /// for it go to the same server through the test's address.
-    public_base: String,
-}
-
-/// Where a browser's trip ended.
-enum End {
-    /// The auth service's final redirect (to the callback URL or the error URL), as sent.
-    App(String),
-    /// The provider's redirect to the auth callback, not followed (`stop_at_callback`).
-    Callback(String),
-}
-
-impl Browser {
-    fn new(stack: &Stack) -> Self {
-        let mut op = Client::new(&stack.op.issuer());
-        op.origin = None;
-        Browser {
-            auth: stack.auth.client(),
-            op,
-            public_base: stack.auth.state.config.base(),
-        }
-    }
-
-    async fn post_auth(&mut self, path: &str, body: Value) -> Response {
-        self.auth.post(path, body).await
-    }
-
-    /// Follows redirects and fills the provider's forms (login `login`, any password; consent),
-    /// until the browser is sent to the app.
-    async fn follow(&mut self, mut url: String, login: &str, stop_at_callback: bool) -> End {
-        let op_base = self.op.url("");
-        let mut form: Option<Vec<(String, String)>> = None;
-        for _ in 0..30 {
-            let on_auth = url.starts_with(&self.public_base);
-            if on_auth && stop_at_callback && url.contains("/api/auth/callback/") {
-                return End::Callback(url);
-            }
-            let res = if on_auth {
-                let path = &url[self.public_base.len()..];
-                self.auth.get(path).await
-            } else {
-                assert!(url.starts_with(&op_base), "unexpected redirect to {url}");
-                let req = match form.take() {
-                    Some(fields) => self.op.raw().post(&url).form(&fields),
-                    None => self.op.raw().get(&url),
-                };
-                self.op.send(req).await
-            };
-            if let Some(next) = res.headers.get("location") {
-                let next = next.to_str().unwrap();
-                if on_auth && !next.starts_with(&op_base) {
-                    return End::App(next.to_owned());
-                }
-                url = if next.starts_with('/') {
-                    format!("{}{next}", op_base.trim_end_matches('/'))
-                } else {
-                    next.to_owned()
-                };
-                continue;
-            }
-            assert_eq!(res.status, 200, "{url}: {}", res.text);
-            let (action, fields) = provider_form(&res.text, login);
-            url = if action.starts_with('/') {
-                format!("{}{action}", op_base.trim_end_matches('/'))
-            } else {
-                action
-            };
-            form = Some(fields);
-        }
-        panic!("no end after 30 steps, last at {url}");
-    }
-
-    /// `sign-in/social` with `body` (provider added), then the whole trip.
-    async fn social(&mut self, login: &str, body: Value) -> End {
-        let mut body = body;
-        body["provider"] = PROVIDER.into();
-        let r = self.post_auth("/api/auth/sign-in/social", body).await;
-        assert_eq!(r.status, 200, "sign-in/social: {}", r.text);
-        let url = r.json()["url"].as_str().unwrap().to_owned();
-        self.follow(url, login, false).await
-    }
-
-    async fn social_until_callback(&mut self, login: &str) -> String {
-        let r = self
-            .post_auth(
-                "/api/auth/sign-in/social",
-                json!({"provider": PROVIDER, "callbackURL": "/dashboard"}),
-            )
-            .await;
-        let url = r.json()["url"].as_str().unwrap().to_owned();
-        match self.follow(url, login, true).await {
-            End::Callback(u) => u,
-            End::App(u) => panic!("expected to stop at the callback, ended at {u}"),
-        }
-    }
-
-    /// Requests an auth-service URL as named in a redirect.
-    async fn open(&mut self, url: &str) -> Response {
-        self.auth.get(&url[self.public_base.len()..]).await
-    }
-}
-
-/// The provider's development form: its action and fields (hidden ones, plus login/password when
-/// it is the login form).
-fn provider_form(html: &str, login: &str) -> (String, Vec<(String, String)>) {
-    let attr = |tag: &str, name: &str| -> Option<String> {
-        let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
-        Some(tag[start..start + tag[start..].find('"')?].to_owned())
-    };
-    let form_at = html
-        .find("<form")
-        .unwrap_or_else(|| panic!("no form in {html}"));
-    let form_tag = &html[form_at..form_at + html[form_at..].find('>').unwrap()];
-    let action = attr(form_tag, "action").unwrap();
-    let mut fields = Vec::new();
-    for part in html[form_at..].split("<input").skip(1) {
-        let tag = &part[..part.find('>').unwrap()];
-        match (attr(tag, "type").as_deref(), attr(tag, "name")) {
-            (Some("hidden"), Some(name)) => {
-                fields.push((name, attr(tag, "value").unwrap_or_default()))
-            }
-            (_, Some(name)) if name == "login" => fields.push((name, login.to_owned())),
-            (_, Some(name)) if name == "password" => fields.push((name, "any".into())),
-            _ => {}
-        }
-    }
-    (action, fields)
-}
-
-fn app(end: End) -> String {
-    match end {
-        End::App(u) => u,
-        End::Callback(u) => panic!("stopped at {u}"),
-    }
 }
 
 fn count(auth: &TestServer, sql: &str) -> i64 {
@@ -204,6 +50,14 @@ fn users(auth: &TestServer) -> i64 {
     count(auth, r#"select count(*) from "user""#)
 }
 
+fn new_browser(stack: &Stack) -> Browser {
+    Browser::new(
+        stack.auth.client(),
+        stack.auth.state.config.base(),
+        &stack.op.issuer(),
+    )
+}
+
 async fn set_id_token_mode(stack: &Stack, mode: &str) {
     let r = reqwest::Client::new()
         .post(format!("{}/test/id-token", stack.op.issuer()))
@@ -217,7 +71,7 @@ async fn set_id_token_mode(stack: &Stack, mode: &str) {
 #[tokio::test]
 async fn first_sign_in_creates_a_user_the_second_reuses_it() {
     let stack = stack().await;
-    let mut browser = Browser::new(&stack);
+    let mut browser = new_browser(&stack);
     let to = app(
         browser
             .social(
@@ -248,7 +102,7 @@ async fn first_sign_in_creates_a_user_the_second_reuses_it() {
         );
     }
 
-    let mut again = Browser::new(&stack);
+    let mut again = new_browser(&stack);
     let to = app(again
         .social(
             "bob",
@@ -280,7 +134,7 @@ async fn an_unverified_provider_address_never_takes_over_an_account() {
         .auth
         .psql(r#"update "user" set "emailVerified" = true where "email" = 'victim@example.com'"#);
 
-    let mut mallory = Browser::new(&stack);
+    let mut mallory = new_browser(&stack);
     let to = app(mallory
         .social(
             "mallory",
@@ -302,7 +156,7 @@ async fn a_verified_provider_address_links_to_the_verified_local_user() {
     let user_id = r.json()["user"]["id"].as_str().unwrap().to_owned();
 
     // Not yet verified locally: no link (BetterAuth's requireLocalEmailVerified).
-    let mut browser = Browser::new(&stack);
+    let mut browser = new_browser(&stack);
     let to = app(browser
         .social("alice", json!({"callbackURL": "/dashboard"}))
         .await);
@@ -311,7 +165,7 @@ async fn a_verified_provider_address_links_to_the_verified_local_user() {
     stack
         .auth
         .psql(r#"update "user" set "emailVerified" = true where "email" = 'alice@example.com'"#);
-    let mut browser = Browser::new(&stack);
+    let mut browser = new_browser(&stack);
     let to = app(browser
         .social("alice", json!({"callbackURL": "/dashboard"}))
         .await);
@@ -323,7 +177,7 @@ async fn a_verified_provider_address_links_to_the_verified_local_user() {
 #[tokio::test]
 async fn link_list_and_unlink_accounts() {
     let stack = stack().await;
-    let mut browser = Browser::new(&stack);
+    let mut browser = new_browser(&stack);
     let r = browser
         .auth
         .sign_up("Alice", "alice@example.com", "alice-password-1")
@@ -377,7 +231,7 @@ async fn link_list_and_unlink_accounts() {
     let r = browser
         .post_auth("/api/auth/link-social", json!({"provider": PROVIDER, "callbackURL": "/settings", "errorCallbackURL": "/settings"}))
         .await;
-    let mut other_op_user = Browser::new(&stack);
+    let mut other_op_user = new_browser(&stack);
     other_op_user.auth = std::mem::replace(&mut browser.auth, stack.auth.client());
     let to = app(other_op_user
         .follow(r.json()["url"].as_str().unwrap().to_owned(), "bob", false)
@@ -420,7 +274,7 @@ async fn link_list_and_unlink_accounts() {
 #[tokio::test]
 async fn unknown_provider_and_foreign_callback_urls_are_refused() {
     let stack = stack().await;
-    let mut browser = Browser::new(&stack);
+    let mut browser = new_browser(&stack);
     let r = browser
         .post_auth("/api/auth/sign-in/social", json!({"provider": "nope"}))
         .await;
@@ -483,10 +337,10 @@ async fn unknown_provider_and_foreign_callback_urls_are_refused() {
 #[tokio::test]
 async fn a_callback_from_another_browser_is_refused() {
     let stack = stack().await;
-    let mut victim = Browser::new(&stack);
+    let mut victim = new_browser(&stack);
     let callback = victim.social_until_callback("bob").await;
     // The attacker's browser has no state cookie for this flow (login CSRF / stolen link).
-    let mut attacker = Browser::new(&stack);
+    let mut attacker = new_browser(&stack);
     let r = attacker.open(&callback).await;
     assert_eq!(r.status, 302);
     let to = r.headers["location"].to_str().unwrap();
@@ -505,7 +359,7 @@ async fn a_callback_from_another_browser_is_refused() {
 #[tokio::test]
 async fn a_replayed_callback_or_code_is_refused() {
     let stack = stack().await;
-    let mut browser = Browser::new(&stack);
+    let mut browser = new_browser(&stack);
     let callback = browser.social_until_callback("bob").await;
     let r = browser.open(&callback).await;
     assert_eq!(r.headers["location"], "/dashboard");
@@ -568,7 +422,7 @@ async fn bad_id_tokens_are_refused() {
         "unknown-key",
     ] {
         set_id_token_mode(&stack, mode).await;
-        let mut browser = Browser::new(&stack);
+        let mut browser = new_browser(&stack);
         let to = app(browser
             .social(
                 "bob",
@@ -583,7 +437,7 @@ async fn bad_id_tokens_are_refused() {
         assert_eq!(users(&stack.auth), 0, "{mode}");
     }
     set_id_token_mode(&stack, "none").await;
-    let mut browser = Browser::new(&stack);
+    let mut browser = new_browser(&stack);
     let to = app(browser
         .social("bob", json!({"callbackURL": "/dashboard"}))
         .await);
@@ -593,7 +447,7 @@ async fn bad_id_tokens_are_refused() {
 #[tokio::test]
 async fn keys_rotated_at_the_provider_are_fetched() {
     let stack = stack().await;
-    let mut browser = Browser::new(&stack);
+    let mut browser = new_browser(&stack);
     app(browser
         .social("bob", json!({"callbackURL": "/dashboard"}))
         .await);
@@ -603,7 +457,7 @@ async fn keys_rotated_at_the_provider_are_fetched() {
         .await
         .unwrap();
     assert!(r.status().is_success());
-    let mut browser = Browser::new(&stack);
+    let mut browser = new_browser(&stack);
     let to = app(browser
         .social("bob", json!({"callbackURL": "/dashboard"}))
         .await);
@@ -613,7 +467,7 @@ async fn keys_rotated_at_the_provider_are_fetched() {
 #[tokio::test]
 async fn the_provider_refusing_ends_on_the_error_url() {
     let stack = stack().await;
-    let mut browser = Browser::new(&stack);
+    let mut browser = new_browser(&stack);
     let callback = browser.social_until_callback("bob").await;
     let mut denied = url::Url::parse(&callback).unwrap();
     let state = denied

@@ -1,7 +1,8 @@
 // A real OpenID Connect provider (panva's certified oidc-provider) for stackr-auth's social
 // sign-in tests: one confidential client, three users, the development login and consent forms.
 //
-// Environment: PORT, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI. Prints `listening <port>` when ready.
+// Environment: PORT, CLIENT_ID, CLIENT_SECRET, REDIRECT_URIS (comma list). Prints
+// `listening <port>` when ready.
 //
 // Test controls, as a misbehaving provider or a network attacker would act:
 //   POST /test/id-token  body = one of none | wrong-aud | expired | wrong-nonce | tampered |
@@ -62,7 +63,7 @@ function buildProvider() {
     clients: [{
       client_id: process.env.CLIENT_ID,
       client_secret: process.env.CLIENT_SECRET,
-      redirect_uris: [process.env.REDIRECT_URI],
+      redirect_uris: process.env.REDIRECT_URIS.split(','),
       token_endpoint_auth_method: 'client_secret_post',
       grant_types: ['authorization_code'],
       response_types: ['code'],

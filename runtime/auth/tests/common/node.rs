@@ -45,8 +45,24 @@ pub struct BetterAuthServer {
 
 impl BetterAuthServer {
     pub fn start(database_url: &str, secret: &str, trusted_origins: &str) -> Self {
+        Self::start_with(
+            stackr_testkit::free_port(),
+            database_url,
+            secret,
+            trusted_origins,
+            &[],
+        )
+    }
+
+    /// On a given port, with extra environment (e.g. `OIDC_*` for an OpenID provider).
+    pub fn start_with(
+        port: u16,
+        database_url: &str,
+        secret: &str,
+        trusted_origins: &str,
+        env: &[(&str, String)],
+    ) -> Self {
         ensure_node_modules();
-        let port = stackr_testkit::free_port();
         let mut command = Command::new("node");
         command
             .arg("ba-server.mjs")
@@ -55,7 +71,8 @@ impl BetterAuthServer {
             .env("DATABASE_URL", database_url)
             .env("PORT", port.to_string())
             .env("TRUSTED_ORIGINS", trusted_origins)
-            .env("POOL_SIZE", "16");
+            .env("POOL_SIZE", "16")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())));
         let child = spawn_until_listening(command, "BetterAuth server");
         BetterAuthServer { child, port }
     }
@@ -121,7 +138,12 @@ pub struct OidcProvider {
 }
 
 impl OidcProvider {
-    pub fn start(port: u16, client_id: &str, client_secret: &str, redirect_uri: &str) -> Self {
+    pub fn start(
+        port: u16,
+        client_id: &str,
+        client_secret: &str,
+        redirect_uris: &[String],
+    ) -> Self {
         let dir = interop_dir().join("oidc");
         ensure_packages(&dir, "oidc-provider");
         let mut command = Command::new("node");
@@ -131,7 +153,7 @@ impl OidcProvider {
             .env("PORT", port.to_string())
             .env("CLIENT_ID", client_id)
             .env("CLIENT_SECRET", client_secret)
-            .env("REDIRECT_URI", redirect_uri);
+            .env("REDIRECT_URIS", redirect_uris.join(","));
         let child = spawn_until_listening(command, "the OpenID provider");
         OidcProvider { child, port }
     }
