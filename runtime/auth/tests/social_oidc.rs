@@ -492,3 +492,121 @@ async fn the_provider_refusing_ends_on_the_error_url() {
     );
     assert_eq!(users(&stack.auth), 0);
 }
+
+#[tokio::test]
+async fn a_callback_naming_another_issuer_is_refused() {
+    let stack = stack().await;
+    let mut browser = new_browser(&stack);
+    let callback = url::Url::parse(&browser.social_until_callback("bob").await).unwrap();
+    let mut mixed_up = callback.clone();
+    let pairs: Vec<(String, String)> = callback
+        .query_pairs()
+        .into_owned()
+        .map(|(k, v)| {
+            if k == "iss" {
+                (k, "https://evil.example".to_owned())
+            } else {
+                (k, v)
+            }
+        })
+        .collect();
+    assert!(
+        pairs.iter().any(|(k, _)| k == "iss"),
+        "the provider sends iss (RFC 9207)"
+    );
+    mixed_up.query_pairs_mut().clear().extend_pairs(pairs);
+    let r = browser.open(mixed_up.as_str()).await;
+    assert!(
+        r.headers["location"]
+            .to_str()
+            .unwrap()
+            .ends_with("error=issuer_mismatch"),
+        "{:?}",
+        r.headers
+    );
+    assert_eq!(users(&stack.auth), 0);
+}
+
+#[tokio::test]
+async fn a_banned_user_gets_no_session() {
+    let stack = stack().await;
+    app(new_browser(&stack)
+        .social("bob", json!({"callbackURL": "/dashboard"}))
+        .await);
+    stack
+        .auth
+        .psql(r#"update "user" set "banned" = true where "email" = 'bob@example.com'"#);
+    let sessions = count(&stack.auth, r#"select count(*) from "session""#);
+    let mut browser = new_browser(&stack);
+    let to = app(browser
+        .social(
+            "bob",
+            json!({"callbackURL": "/dashboard", "errorCallbackURL": "/oops"}),
+        )
+        .await);
+    assert!(
+        to.starts_with("/oops?error=BANNED_USER&error_description="),
+        "{to}"
+    );
+    assert!(browser.auth.session().await.is_null());
+    assert_eq!(
+        count(&stack.auth, r#"select count(*) from "session""#),
+        sessions
+    );
+}
+
+#[tokio::test]
+async fn one_callback_wins_when_the_same_one_arrives_twice_at_once() {
+    let stack = stack().await;
+    let mut browser = new_browser(&stack);
+    let callback = browser.social_until_callback("bob").await;
+    let path = &callback[stack.auth.state.config.base().len()..];
+    let send = || {
+        browser
+            .auth
+            .raw()
+            .get(browser.auth.url(path))
+            .header("cookie", browser.auth.cookie_header())
+            .send()
+    };
+    let (a, b) = tokio::join!(send(), send());
+    let mut locations: Vec<String> = [a.unwrap(), b.unwrap()]
+        .iter()
+        .map(|r| r.headers()["location"].to_str().unwrap().to_owned())
+        .collect();
+    locations.sort();
+    assert_eq!(locations[0], "/dashboard", "{locations:?}");
+    assert!(
+        locations[1].ends_with("error=state_mismatch"),
+        "{locations:?}"
+    );
+    assert_eq!(count(&stack.auth, r#"select count(*) from "session""#), 1);
+}
+
+#[tokio::test]
+async fn a_form_post_callback_is_redirected_to_the_same_callback_path() {
+    let stack = stack().await;
+    let public = stack.auth.state.config.base();
+    let mut browser = new_browser(&stack);
+    for (provider, expected) in [
+        (
+            "corp",
+            format!("{public}/api/auth/callback/corp?code=abc&state=xyz"),
+        ),
+        // An encoded slash in the provider id must not walk out of the callback path.
+        (
+            "a%2F..%2F..%2F..%2Fx",
+            format!("{public}/api/auth/callback/a%2F..%2F..%2F..%2Fx?code=abc&state=xyz"),
+        ),
+    ] {
+        let req = browser
+            .auth
+            .raw()
+            .post(browser.auth.url(&format!("/api/auth/callback/{provider}")))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("code=abc&state=xyz&unrelated=1");
+        let r = browser.auth.send(req).await;
+        assert_eq!(r.status, 302);
+        assert_eq!(r.headers["location"], expected.as_str());
+    }
+}

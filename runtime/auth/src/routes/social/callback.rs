@@ -87,6 +87,8 @@ pub async fn post(
             merged.append_pair(key, &v);
         }
     }
+    // The id comes decoded from the path: encoded again, so `%2F..` cannot leave the path.
+    let id = crate::cookie::encode_uri_component(&id);
     let target = format!(
         "{}?{}",
         crate::oauth::redirect_uri(&state.config.base(), &id),
@@ -121,7 +123,7 @@ pub async fn get(
                 Refused::NotFound => (None, "state_not_found"),
                 Refused::Mismatch { error_url } => (error_url, "state_mismatch"),
             };
-            tracing::warn!(provider = %id, code, "OAuth callback refused: state");
+            tracing::warn!(provider = ?id, code, "OAuth callback refused: state");
             let to = error_url.unwrap_or_else(|| default_error_url(&state));
             return Ok(respond::redirect(&with_error(&to, code, None), Vec::new()));
         }
@@ -131,7 +133,9 @@ pub async fn get(
         .clone()
         .unwrap_or_else(|| default_error_url(&state));
     let fail = |code: &str, description: Option<&str>| {
-        tracing::warn!(provider = %id, code, "OAuth callback refused");
+        // The id and a provider-sent `error` come from the request: Debug-quoted, so they cannot
+        // forge log lines.
+        tracing::warn!(provider = ?id, code = ?code, "OAuth callback refused");
         respond::redirect(
             &with_error(&error_url, code, description),
             expire_state.clone(),
