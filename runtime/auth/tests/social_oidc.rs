@@ -610,3 +610,32 @@ async fn a_form_post_callback_is_redirected_to_the_same_callback_path() {
         assert_eq!(r.headers["location"], expected.as_str());
     }
 }
+
+#[tokio::test]
+async fn the_default_error_page_shows_the_code_and_escapes_the_rest() {
+    let auth = TestServer::start().await;
+    let mut browser = auth.client();
+    let r = browser
+        .get("/api/auth/error?error=state_mismatch&error_description=%3Cscript%3Ealert(1)%3C%2Fscript%3E")
+        .await;
+    assert_eq!(r.status, 200);
+    assert!(r.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(r.text.contains("state_mismatch"), "{}", r.text);
+    assert!(
+        r.text.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{}",
+        r.text
+    );
+    assert!(!r.text.contains("<script>"), "{}", r.text);
+    let r = browser
+        .get("/api/auth/error?error=%3Cimg%20src%3Dx%3E")
+        .await;
+    assert!(
+        r.text.contains("UNKNOWN") && !r.text.contains("<img"),
+        "{}",
+        r.text
+    );
+}

@@ -88,6 +88,7 @@ fn auth_routes() -> Router<AppState> {
             get(social::callback::get).post(social::callback::post),
         )
         .route("/link-social", post(social::link::post))
+        .route("/error", get(social::error_page::get))
         .route("/list-accounts", get(social::accounts::list))
         .route("/unlink-account", post(social::accounts::unlink))
         .route("/admin/list-users", get(admin::list_users))

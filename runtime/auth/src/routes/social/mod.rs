@@ -1,8 +1,10 @@
 //! BetterAuth's social sign-in routes for the OpenID Connect providers of `crate::oauth`:
-//! `sign-in/social`, `callback/:id`, `link-social`, `list-accounts`, `unlink-account`.
+//! `sign-in/social`, `callback/:id`, `link-social`, `list-accounts`, `unlink-account`, and the
+//! default error page `error`.
 
 pub mod accounts;
 pub mod callback;
+pub mod error_page;
 pub mod link;
 pub mod sign_in;
 
