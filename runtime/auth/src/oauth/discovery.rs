@@ -206,3 +206,98 @@ fn pick(set: &JwkSet, kid: Option<&str>, alg: Algorithm) -> Option<Jwk> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> ProviderConfig {
+        ProviderConfig {
+            id: "corp".into(),
+            discovery_url: "https://id.example.com/.well-known/openid-configuration"
+                .parse()
+                .unwrap(),
+            client_id: "stackr".into(),
+            client_secret: crate::config::Secret::new("s"),
+            scopes: vec![],
+            trusted_for_account_linking: false,
+        }
+    }
+
+    fn doc(
+        edit: impl FnOnce(&mut serde_json::Value),
+    ) -> serde_json::Map<String, serde_json::Value> {
+        let mut d = serde_json::json!({
+            "issuer": "https://id.example.com",
+            "authorization_endpoint": "https://id.example.com/auth",
+            "token_endpoint": "https://id.example.com/token",
+            "userinfo_endpoint": "https://id.example.com/me",
+            "jwks_uri": "https://id.example.com/jwks",
+            "id_token_signing_alg_values_supported": ["RS256", "HS256", "none"]
+        });
+        edit(&mut d);
+        d.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn keeps_only_what_can_be_trusted() {
+        let d = parse_discovery(&config(), &doc(|_| {})).unwrap();
+        assert_eq!(
+            d.algorithms,
+            [Algorithm::RS256],
+            "HS256 and none are never accepted"
+        );
+        let err = |e: &dyn Fn(&mut serde_json::Value)| {
+            format!("{:#}", parse_discovery(&config(), &doc(e)).unwrap_err())
+        };
+        assert!(err(&|d| d["issuer"] = "https://evil.example".into()).contains("issuer"));
+        assert!(
+            err(&|d| d["id_token_signing_alg_values_supported"] = serde_json::json!(["HS256"]))
+                .contains("asymmetric")
+        );
+        assert!(
+            err(&|d| d["token_endpoint"] = "http://id.example.com/token".into())
+                .contains("token_endpoint")
+        );
+        assert!(err(&|d| d["jwks_uri"] = serde_json::Value::Null).contains("jwks_uri"));
+    }
+
+    #[test]
+    fn picks_the_named_signing_key() {
+        let set: JwkSet = serde_json::from_value(serde_json::json!({"keys": [
+            {"kty": "RSA", "kid": "a", "use": "sig", "alg": "RS256", "n": "sXch", "e": "AQAB"},
+            {"kty": "RSA", "kid": "b", "use": "enc", "n": "sXch", "e": "AQAB"},
+            {"kty": "EC", "kid": "c", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}
+        ]}))
+        .unwrap();
+        assert_eq!(
+            pick(&set, Some("a"), Algorithm::RS256)
+                .unwrap()
+                .common
+                .key_id
+                .as_deref(),
+            Some("a")
+        );
+        assert!(
+            pick(&set, Some("a"), Algorithm::RS384).is_none(),
+            "the key declares RS256"
+        );
+        assert!(
+            pick(&set, Some("b"), Algorithm::RS256).is_none(),
+            "an encryption key"
+        );
+        assert!(
+            pick(&set, Some("c"), Algorithm::RS256).is_none(),
+            "another key family"
+        );
+        assert!(pick(&set, Some("zz"), Algorithm::RS256).is_none());
+        assert_eq!(
+            pick(&set, None, Algorithm::ES256)
+                .unwrap()
+                .common
+                .key_id
+                .as_deref(),
+            Some("c")
+        );
+    }
+}

@@ -240,3 +240,17 @@ async fn verified_identity(
         .map_err(|e| (unable, e))?;
     Ok((profile, tokens))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::with_error;
+
+    #[test]
+    fn error_codes_are_added_as_query_parameters() {
+        assert_eq!(with_error("/oops", "no_code", None), "/oops?error=no_code");
+        assert_eq!(
+            with_error("/oops?x=1#top", "access_denied", Some("a b&c")),
+            "/oops?x=1&error=access_denied&error_description=a+b%26c#top"
+        );
+    }
+}
