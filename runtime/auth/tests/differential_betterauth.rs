@@ -691,40 +691,22 @@ async fn social_scenario(public_base: &str, base: &str, op: &str) -> Vec<(String
     let r = new_browser().open(&callback).await;
     run.results.push((
         "social: callback from another browser".into(),
-        json!([
-            r.status,
-            normalize_base(r.headers["location"].to_str().unwrap())
-        ]),
+        json!([r.status, normalize_base(oidc_browser::location(&r))]),
     ));
     let r = run.client.get("/api/auth/callback/corp?code=abc").await;
     run.results.push((
         "social: callback without state".into(),
-        json!([
-            r.status,
-            normalize_base(r.headers["location"].to_str().unwrap())
-        ]),
+        json!([r.status, normalize_base(oidc_browser::location(&r))]),
     ));
     let mut denied_browser = new_browser();
-    let callback = url::Url::parse(&denied_browser.social_until_callback("bob").await).unwrap();
-    let state = callback
-        .query_pairs()
-        .find(|(k, _)| k == "state")
-        .unwrap()
-        .1
-        .into_owned();
-    let mut denied = callback.clone();
-    denied
-        .query_pairs_mut()
-        .clear()
-        .append_pair("error", "access_denied")
-        .append_pair("state", &state);
-    let r = denied_browser.open(denied.as_str()).await;
+    let callback = denied_browser.social_until_callback("bob").await;
+    let state = oidc_browser::query_param(&callback, "state");
+    let denied =
+        oidc_browser::with_query(&callback, &[("error", "access_denied"), ("state", &state)]);
+    let r = denied_browser.open(&denied).await;
     run.results.push((
         "social: provider answers access_denied".into(),
-        json!([
-            r.status,
-            normalize_base(r.headers["location"].to_str().unwrap())
-        ]),
+        json!([r.status, normalize_base(oidc_browser::location(&r))]),
     ));
 
     let mut victim = Client::new(base);

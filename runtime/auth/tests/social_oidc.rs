@@ -11,7 +11,10 @@ mod oidc_browser;
 
 use common::{Options, TestServer, APP_ORIGIN};
 use node::OidcProvider;
-use oidc_browser::{app, provider_config, Browser, CLIENT_ID, CLIENT_SECRET, PROVIDER};
+use oidc_browser::{
+    app, location, provider_config, query_param, with_query, Browser, CLIENT_ID, CLIENT_SECRET,
+    PROVIDER,
+};
 use serde_json::json;
 
 struct Stack {
@@ -343,17 +346,14 @@ async fn a_callback_from_another_browser_is_refused() {
     let mut attacker = new_browser(&stack);
     let r = attacker.open(&callback).await;
     assert_eq!(r.status, 302);
-    let to = r.headers["location"].to_str().unwrap();
+    let to = location(&r);
     assert!(to.ends_with("/api/auth/error?error=state_mismatch"), "{to}");
     assert!(attacker.auth.session().await.is_null());
     assert_eq!(users(&stack.auth), 0);
 
     // No state at all.
     let r = attacker.auth.get("/api/auth/callback/corp?code=abc").await;
-    assert!(r.headers["location"]
-        .to_str()
-        .unwrap()
-        .ends_with("error=state_not_found"));
+    assert!(location(&r).ends_with("error=state_not_found"));
 }
 
 #[tokio::test]
@@ -368,39 +368,21 @@ async fn a_replayed_callback_or_code_is_refused() {
 
     // The same callback again: the state is spent.
     let r = browser.open(&callback).await;
-    assert!(r.headers["location"]
-        .to_str()
-        .unwrap()
-        .contains("error=state_mismatch"));
+    assert!(location(&r).contains("error=state_mismatch"));
 
     // The old code with a fresh state of the same browser: the provider refuses the code.
-    let old_code = url::Url::parse(&callback)
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == "code")
-        .unwrap()
-        .1
-        .into_owned();
     let fresh = browser.social_until_callback("bob").await;
-    let mut replay = url::Url::parse(&fresh).unwrap();
-    let pairs: Vec<(String, String)> = replay
-        .query_pairs()
-        .into_owned()
-        .map(|(k, v)| {
-            if k == "code" {
-                (k, old_code.clone())
-            } else {
-                (k, v)
-            }
-        })
-        .collect();
-    replay.query_pairs_mut().clear().extend_pairs(pairs);
-    let r = browser.open(replay.as_str()).await;
+    let replay = with_query(
+        &fresh,
+        &[
+            ("code", &query_param(&callback, "code")),
+            ("state", &query_param(&fresh, "state")),
+            ("iss", &query_param(&fresh, "iss")),
+        ],
+    );
+    let r = browser.open(&replay).await;
     assert!(
-        r.headers["location"]
-            .to_str()
-            .unwrap()
-            .contains("error=invalid_code"),
+        location(&r).contains("error=invalid_code"),
         "{:?}",
         r.headers
     );
@@ -469,24 +451,11 @@ async fn the_provider_refusing_ends_on_the_error_url() {
     let stack = stack().await;
     let mut browser = new_browser(&stack);
     let callback = browser.social_until_callback("bob").await;
-    let mut denied = url::Url::parse(&callback).unwrap();
-    let state = denied
-        .query_pairs()
-        .find(|(k, _)| k == "state")
-        .unwrap()
-        .1
-        .into_owned();
-    denied
-        .query_pairs_mut()
-        .clear()
-        .append_pair("error", "access_denied")
-        .append_pair("state", &state);
-    let r = browser.open(denied.as_str()).await;
+    let state = query_param(&callback, "state");
+    let denied = with_query(&callback, &[("error", "access_denied"), ("state", &state)]);
+    let r = browser.open(&denied).await;
     assert!(
-        r.headers["location"]
-            .to_str()
-            .unwrap()
-            .ends_with("error=access_denied"),
+        location(&r).ends_with("error=access_denied"),
         "{:?}",
         r.headers
     );
@@ -497,30 +466,20 @@ async fn the_provider_refusing_ends_on_the_error_url() {
 async fn a_callback_naming_another_issuer_is_refused() {
     let stack = stack().await;
     let mut browser = new_browser(&stack);
-    let callback = url::Url::parse(&browser.social_until_callback("bob").await).unwrap();
-    let mut mixed_up = callback.clone();
-    let pairs: Vec<(String, String)> = callback
-        .query_pairs()
-        .into_owned()
-        .map(|(k, v)| {
-            if k == "iss" {
-                (k, "https://evil.example".to_owned())
-            } else {
-                (k, v)
-            }
-        })
-        .collect();
-    assert!(
-        pairs.iter().any(|(k, _)| k == "iss"),
-        "the provider sends iss (RFC 9207)"
+    let callback = browser.social_until_callback("bob").await;
+    // The provider sends `iss` (RFC 9207): `query_param` fails if it does not.
+    assert_eq!(query_param(&callback, "iss"), stack.op.issuer());
+    let mixed_up = with_query(
+        &callback,
+        &[
+            ("code", &query_param(&callback, "code")),
+            ("state", &query_param(&callback, "state")),
+            ("iss", "https://evil.example"),
+        ],
     );
-    mixed_up.query_pairs_mut().clear().extend_pairs(pairs);
-    let r = browser.open(mixed_up.as_str()).await;
+    let r = browser.open(&mixed_up).await;
     assert!(
-        r.headers["location"]
-            .to_str()
-            .unwrap()
-            .ends_with("error=issuer_mismatch"),
+        location(&r).ends_with("error=issuer_mismatch"),
         "{:?}",
         r.headers
     );

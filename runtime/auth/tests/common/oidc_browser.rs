@@ -171,3 +171,26 @@ pub fn app(end: End) -> String {
         End::Callback(u) => panic!("stopped at {u}"),
     }
 }
+
+/// The value of query parameter `name` in `url`.
+pub fn query_param(url: &str, name: &str) -> String {
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .unwrap_or_else(|| panic!("no {name} in {url}"))
+        .1
+        .into_owned()
+}
+
+/// `url` with its query replaced by `pairs`.
+pub fn with_query(url: &str, pairs: &[(&str, &str)]) -> String {
+    let mut u = url::Url::parse(url).unwrap();
+    u.query_pairs_mut().clear().extend_pairs(pairs);
+    u.into()
+}
+
+/// The `Location` of a redirect.
+pub fn location(r: &Response) -> &str {
+    r.headers["location"].to_str().unwrap()
+}

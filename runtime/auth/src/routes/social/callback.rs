@@ -1,7 +1,8 @@
 //! `GET|POST /api/auth/callback/:id`: where the provider sends the browser back. Every outcome
 //! is a redirect: to the flow's callback URL with a session cookie, or to its error URL (default
 //! `<base>/api/auth/error`) with BetterAuth's `?error=<code>`. Nothing is created unless every
-//! check passed, and refusals are logged with their reason, never with a code or token.
+//! check passed, and refusals are logged with their reason, never with an authorization code or
+//! a token.
 
 use std::collections::HashMap;
 
