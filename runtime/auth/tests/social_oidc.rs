@@ -446,44 +446,42 @@ async fn keys_rotated_at_the_provider_are_fetched() {
     assert_eq!(to, "/dashboard");
 }
 
+/// The provider saying no, and a callback naming another issuer (RFC 9207 mix-up): each ends on
+/// the error URL with its code and creates nobody.
 #[tokio::test]
-async fn the_provider_refusing_ends_on_the_error_url() {
+async fn a_refusing_or_mixed_up_callback_ends_on_the_error_url() {
     let stack = stack().await;
-    let mut browser = new_browser(&stack);
-    let callback = browser.social_until_callback("bob").await;
-    let state = query_param(&callback, "state");
-    let denied = with_query(&callback, &[("error", "access_denied"), ("state", &state)]);
-    let r = browser.open(&denied).await;
-    assert!(
-        location(&r).ends_with("error=access_denied"),
-        "{:?}",
-        r.headers
-    );
-    assert_eq!(users(&stack.auth), 0);
-}
-
-#[tokio::test]
-async fn a_callback_naming_another_issuer_is_refused() {
-    let stack = stack().await;
-    let mut browser = new_browser(&stack);
-    let callback = browser.social_until_callback("bob").await;
-    // The provider sends `iss` (RFC 9207): `query_param` fails if it does not.
-    assert_eq!(query_param(&callback, "iss"), stack.op.issuer());
-    let mixed_up = with_query(
-        &callback,
-        &[
-            ("code", &query_param(&callback, "code")),
-            ("state", &query_param(&callback, "state")),
-            ("iss", "https://evil.example"),
-        ],
-    );
-    let r = browser.open(&mixed_up).await;
-    assert!(
-        location(&r).ends_with("error=issuer_mismatch"),
-        "{:?}",
-        r.headers
-    );
-    assert_eq!(users(&stack.auth), 0);
+    type Alter = fn(&str) -> Vec<(&'static str, String)>;
+    let cases: [(&str, Alter); 2] = [
+        ("access_denied", |cb| {
+            vec![
+                ("error", "access_denied".into()),
+                ("state", query_param(cb, "state")),
+            ]
+        }),
+        ("issuer_mismatch", |cb| {
+            vec![
+                ("code", query_param(cb, "code")),
+                ("state", query_param(cb, "state")),
+                ("iss", "https://evil.example".into()),
+            ]
+        }),
+    ];
+    for (expected, alter) in cases {
+        let mut browser = new_browser(&stack);
+        let callback = browser.social_until_callback("bob").await;
+        // The provider sends `iss` (RFC 9207): `query_param` fails if it does not.
+        assert_eq!(query_param(&callback, "iss"), stack.op.issuer());
+        let pairs = alter(&callback);
+        let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = browser.open(&with_query(&callback, &pairs)).await;
+        assert!(
+            location(&r).ends_with(&format!("error={expected}")),
+            "{expected}: {:?}",
+            r.headers
+        );
+        assert_eq!(users(&stack.auth), 0, "{expected}");
+    }
 }
 
 #[tokio::test]
