@@ -596,3 +596,24 @@ async fn the_default_error_page_shows_the_code_and_escapes_the_rest() {
         r.text
     );
 }
+
+#[tokio::test]
+async fn a_provider_that_is_down_ends_on_the_error_url() {
+    let Stack { auth, op } = stack().await;
+    let mut browser = Browser::new(auth.client(), auth.state.config.base(), &op.issuer());
+    let r = browser
+        .post_auth(
+            "/api/auth/sign-in/social",
+            json!({"provider": PROVIDER, "errorCallbackURL": "/oops"}),
+        )
+        .await;
+    let url = r.json()["url"].as_str().unwrap().to_owned();
+    let callback = match browser.follow(url, "bob", true).await {
+        oidc_browser::End::Callback(u) => u,
+        oidc_browser::End::App(u) => panic!("ended at {u}"),
+    };
+    drop(op);
+    let r = browser.open(&callback).await;
+    assert_eq!(location(&r), "/oops?error=invalid_code");
+    assert_eq!(users(&auth), 0);
+}
