@@ -158,7 +158,8 @@ pub async fn get(
     {
         Ok(found) => found,
         Err((code, reason)) => {
-            tracing::warn!(provider = %id, reason = %format!("{reason:#}"), "OAuth sign-in failed");
+            // Debug-quoted: the reason can carry text a provider sent.
+            tracing::warn!(provider = %id, reason = ?format!("{reason:#}"), "OAuth sign-in failed");
             return Ok(fail(code, None));
         }
     };

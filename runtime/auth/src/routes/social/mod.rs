@@ -135,7 +135,7 @@ pub async fn start_flow(
     let discovered = provider.discovered().await.map_err(|e| {
         // An unreachable provider is answered as BetterAuth answers a provider whose discovery
         // failed: it is not available.
-        tracing::warn!(provider = %provider.config.id, error = %format!("{e:#}"), "provider discovery failed");
+        tracing::warn!(provider = %provider.config.id, error = ?format!("{e:#}"), "provider discovery failed");
         provider_not_found()
     })?;
     let (oauth_state, code_verifier, nonce) = flow_state::new_secrets();
