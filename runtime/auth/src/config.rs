@@ -94,6 +94,8 @@ pub struct AuthConfig {
     /// get-session cache lifetime (`AUTH_SESSION_CACHE_MS`, default 1000; 0 disables). See
     /// `crate::session_cache` for why this cannot serve revoked sessions.
     pub session_cache_ttl: Duration,
+    /// OpenID Connect providers (`AUTH_OAUTH_PROVIDERS_FILE`, see `crate::oauth::providers`).
+    pub oauth_providers: Vec<crate::oauth::ProviderConfig>,
 }
 
 /// Reads a variable, treating empty as unset.
@@ -338,6 +340,10 @@ impl AuthConfig {
             session: SessionSettings::default(),
             pool_size,
             session_cache_ttl,
+            oauth_providers: match var("AUTH_OAUTH_PROVIDERS_FILE") {
+                Some(path) => crate::oauth::providers::load(Path::new(&path))?,
+                None => Vec::new(),
+            },
         })
     }
 
@@ -359,6 +365,7 @@ impl AuthConfig {
             session: SessionSettings::default(),
             pool_size: 16,
             session_cache_ttl: Duration::from_millis(1000),
+            oauth_providers: Vec::new(),
         }
     }
 

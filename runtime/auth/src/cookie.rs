@@ -94,6 +94,8 @@ pub struct CookieNames {
     pub dont_remember: String,
     pub two_factor: String,
     pub trust_device: String,
+    /// Binds an OAuth sign-in to the browser that started it (`crate::oauth::flow_state`).
+    pub state: String,
 }
 
 impl CookieNames {
@@ -112,6 +114,7 @@ impl CookieNames {
             dont_remember: name("dont_remember"),
             two_factor: name("two_factor"),
             trust_device: name("trust_device"),
+            state: name("state"),
         }
     }
 

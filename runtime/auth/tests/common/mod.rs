@@ -27,6 +27,8 @@ pub struct Options {
     /// `AUTH_SECRETS_FILE` entries; `SECRET` stays the unversioned secret unless dropped.
     pub versioned_secrets: Vec<(u32, &'static str)>,
     pub drop_unversioned_secret: bool,
+    /// OpenID Connect providers for social sign-in.
+    pub oauth_providers: Vec<stackr_auth::oauth::ProviderConfig>,
 }
 
 pub struct TestServer {
@@ -167,6 +169,7 @@ async fn launch(
     if let Some(ms) = opts.session_cache_ms {
         config.session_cache_ttl = std::time::Duration::from_millis(ms);
     }
+    config.oauth_providers = opts.oauth_providers;
     config.mail = MailConfig::Mailbox(mail_dir.path().to_path_buf());
     config.provision_services = opts
         .provision
