@@ -257,3 +257,49 @@ mod tests {
         assert!(!looks_like_email("alice example@x.com"));
     }
 }
+
+/// Extractor for the routes that take JSON only: the body parsed as [`Body::parse`] does, its
+/// errors answered before the handler runs (BetterAuth validates the body before anything else).
+pub struct JsonBody(pub Body);
+
+/// Extractor for the routes that also take an urlencoded form (sign-in, sign-up, the form-posted
+/// OAuth callback).
+pub struct JsonOrFormBody(pub Body);
+
+async fn parse_request<S: Send + Sync>(
+    request: axum::extract::Request,
+    state: &S,
+    allow_form: bool,
+) -> Result<Body, axum::response::Response> {
+    use axum::extract::FromRequest;
+    use axum::response::IntoResponse;
+    let headers = request.headers().clone();
+    let bytes = axum::body::Bytes::from_request(request, state)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    Body::parse(&headers, &bytes, allow_form).map_err(IntoResponse::into_response)
+}
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for JsonBody {
+    type Rejection = axum::response::Response;
+
+    async fn from_request(
+        request: axum::extract::Request,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        parse_request(request, state, false).await.map(JsonBody)
+    }
+}
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for JsonOrFormBody {
+    type Rejection = axum::response::Response;
+
+    async fn from_request(
+        request: axum::extract::Request,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        parse_request(request, state, true)
+            .await
+            .map(JsonOrFormBody)
+    }
+}

@@ -4,13 +4,12 @@
 
 use std::collections::HashMap;
 
-use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{json, Value};
 
-use crate::body::Body;
+use crate::body::JsonBody;
 use crate::current_session::{self, CurrentSession, Lookup};
 use crate::db::{sessions, users};
 use crate::error::{ApiError, ApiResult};
@@ -148,9 +147,8 @@ pub async fn get_user(
 pub async fn set_role(
     State(state): State<AppState>,
     headers: HeaderMap,
-    bytes: Bytes,
+    JsonBody(mut body): JsonBody,
 ) -> ApiResult<Response> {
-    let mut body = Body::parse(&headers, &bytes, false)?;
     let user_id = body.string("userId");
     let roles: Vec<String> = match body.map().get("role") {
         Some(Value::String(s)) => vec![s.clone()],
@@ -189,9 +187,8 @@ pub async fn set_role(
 pub async fn ban_user(
     State(state): State<AppState>,
     headers: HeaderMap,
-    bytes: Bytes,
+    JsonBody(mut body): JsonBody,
 ) -> ApiResult<Response> {
-    let mut body = Body::parse(&headers, &bytes, false)?;
     let user_id = body.string("userId");
     let reason = body.opt_string("banReason");
     let expires_in = body.opt_number("banExpiresIn");
@@ -237,9 +234,8 @@ fn ban_expiry(seconds: f64) -> chrono::DateTime<chrono::Utc> {
 pub async fn unban_user(
     State(state): State<AppState>,
     headers: HeaderMap,
-    bytes: Bytes,
+    JsonBody(mut body): JsonBody,
 ) -> ApiResult<Response> {
-    let mut body = Body::parse(&headers, &bytes, false)?;
     let user_id = body.string("userId");
     body.check()?;
     require_admin(&state, &headers, BAN_DENIED).await?;

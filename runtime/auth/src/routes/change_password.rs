@@ -1,12 +1,11 @@
 //! `POST /api/auth/change-password {newPassword, currentPassword, revokeOtherSessions?}`.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::json;
 
-use crate::body::Body;
+use crate::body::JsonBody;
 use crate::client_ip::ClientIp;
 use crate::current_session;
 use crate::db::{accounts, sessions};
@@ -19,9 +18,8 @@ pub async fn post(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    bytes: Bytes,
+    JsonBody(mut body): JsonBody,
 ) -> ApiResult<Response> {
-    let mut body = Body::parse(&headers, &bytes, false)?;
     let new_password = body.string("newPassword");
     let current_password = body.string("currentPassword");
     let revoke_others = body.opt_bool("revokeOtherSessions").unwrap_or(false);

@@ -1,6 +1,5 @@
 //! `POST /send-verification-email` and `GET /verify-email` (stateless HS256 JWT links).
 
-use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -8,7 +7,7 @@ use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use crate::body::Body;
+use crate::body::JsonBody;
 use crate::cookie::encode_uri_component;
 use crate::current_session::{self, Lookup};
 use crate::db::models::User;
@@ -52,10 +51,9 @@ pub fn send_verification_mail(state: &AppState, user: &User, callback_url: Optio
 pub async fn send(
     State(state): State<AppState>,
     headers: HeaderMap,
-    bytes: Bytes,
+    JsonBody(mut body): JsonBody,
 ) -> ApiResult<Response> {
     let started = Instant::now();
-    let mut body = Body::parse(&headers, &bytes, false)?;
     let email = body.email("email");
     let callback_url = body.opt_string("callbackURL");
     body.check()?;

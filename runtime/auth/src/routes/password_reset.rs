@@ -5,13 +5,11 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::json;
 
-use crate::body::Body;
+use crate::body::JsonBody;
 use crate::cookie::encode_uri_component;
 use crate::db::{accounts, sessions, users, verification};
 use crate::error::{ApiError, ApiResult};
@@ -38,11 +36,9 @@ pub async fn forget_reset_tokens(client: &crate::db::Client, user_id: &str) -> A
 
 pub async fn request(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    bytes: Bytes,
+    JsonBody(mut body): JsonBody,
 ) -> ApiResult<Response> {
     let started = Instant::now();
-    let mut body = Body::parse(&headers, &bytes, false)?;
     let email = body.email("email");
     let redirect_to = body.opt_string("redirectTo");
     body.check()?;
@@ -123,10 +119,8 @@ pub async fn link(
 pub async fn reset(
     State(state): State<AppState>,
     Query(query): Query<HashMap<String, String>>,
-    headers: HeaderMap,
-    bytes: Bytes,
+    JsonBody(mut body): JsonBody,
 ) -> ApiResult<Response> {
-    let mut body = Body::parse(&headers, &bytes, false)?;
     let new_password = body.string("newPassword");
     let token = body
         .opt_string("token")

@@ -1,13 +1,12 @@
 //! Session management: `list-sessions`, `revoke-session`, `revoke-sessions`,
 //! `revoke-other-sessions`. All re-read the session from the database.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{json, Value};
 
-use crate::body::Body;
+use crate::body::JsonBody;
 use crate::current_session;
 use crate::db::sessions;
 use crate::error::ApiResult;
@@ -28,9 +27,8 @@ pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> ApiResul
 pub async fn revoke_one(
     State(state): State<AppState>,
     headers: HeaderMap,
-    bytes: Bytes,
+    JsonBody(mut body): JsonBody,
 ) -> ApiResult<Response> {
-    let mut body = Body::parse(&headers, &bytes, false)?;
     let token = body.string("token");
     body.check()?;
     let current = current_session::require(&state, &headers).await?;

@@ -1,12 +1,11 @@
 //! `POST /api/auth/sign-in/email`.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use serde_json::{Map, Value};
 
-use crate::body::Body;
+use crate::body::JsonOrFormBody;
 use crate::client_ip::{user_agent, ClientIp};
 use crate::current_session;
 use crate::db::{accounts, users};
@@ -67,9 +66,8 @@ pub async fn post(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    bytes: Bytes,
+    JsonOrFormBody(mut body): JsonOrFormBody,
 ) -> ApiResult<Response> {
-    let mut body = Body::parse(&headers, &bytes, true)?;
     let email = crate::db::users::normalize_email(&body.string("email"));
     let password_in = body.string("password");
     let callback_url = body.opt_string("callbackURL");

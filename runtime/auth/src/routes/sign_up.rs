@@ -1,12 +1,11 @@
 //! `POST /api/auth/sign-up/email`.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::json;
 
-use crate::body::Body;
+use crate::body::{Body, JsonOrFormBody};
 use crate::client_ip::{user_agent, ClientIp};
 use crate::current_session;
 use crate::db::{accounts, users};
@@ -42,9 +41,8 @@ pub async fn post(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    bytes: Bytes,
+    JsonOrFormBody(mut body): JsonOrFormBody,
 ) -> ApiResult<Response> {
-    let mut body = Body::parse(&headers, &bytes, true)?;
     let name = body.string("name");
     let email = body.email("email");
     let password_in = body.non_empty("password");

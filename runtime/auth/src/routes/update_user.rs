@@ -1,13 +1,12 @@
 //! `POST /api/auth/update-user`: `name` and `image` only; email changes and plugin-owned fields
 //! are refused with BetterAuth's errors.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{json, Value};
 
-use crate::body::Body;
+use crate::body::JsonBody;
 use crate::current_session;
 use crate::db::users;
 use crate::error::{ApiError, ApiResult};
@@ -17,9 +16,8 @@ use crate::state::AppState;
 pub async fn post(
     State(state): State<AppState>,
     headers: HeaderMap,
-    bytes: Bytes,
+    JsonBody(mut body): JsonBody,
 ) -> ApiResult<Response> {
-    let mut body = Body::parse(&headers, &bytes, false)?;
     let current = current_session::require(&state, &headers).await?;
     if body.has("email") {
         return Err(ApiError::bad_request(

@@ -6,12 +6,11 @@
 
 use std::collections::HashMap;
 
-use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 
-use crate::body::Body;
+use crate::body::JsonOrFormBody;
 use crate::client_ip::{user_agent, ClientIp};
 use crate::current_session;
 use crate::error::ApiResult;
@@ -71,10 +70,8 @@ pub async fn post(
     State(state): State<AppState>,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    bytes: Bytes,
+    JsonOrFormBody(body): JsonOrFormBody,
 ) -> ApiResult<Response> {
-    let body = Body::parse(&headers, &bytes, true)?;
     let mut merged = url::form_urlencoded::Serializer::new(String::new());
     let from_query = parse_query(query.as_deref());
     for key in PARAMS {

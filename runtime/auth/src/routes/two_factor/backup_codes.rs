@@ -1,13 +1,12 @@
 //! Backup codes: 10 one-time codes `XXXXX-XXXXX`, stored encrypted as a JSON array.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
-use crate::body::Body;
+use crate::body::JsonBody;
 use crate::current_session;
 use crate::db::two_factor;
 use crate::error::{ApiError, ApiResult};
@@ -78,9 +77,8 @@ pub async fn spend(
 pub async fn generate(
     State(state): State<AppState>,
     headers: HeaderMap,
-    bytes: Bytes,
+    JsonBody(mut body): JsonBody,
 ) -> ApiResult<Response> {
-    let mut body = Body::parse(&headers, &bytes, false)?;
     let password = body.string("password");
     body.check()?;
     let current = current_session::require(&state, &headers).await?;

@@ -1,12 +1,11 @@
 //! `enable`, `disable`, `get-totp-uri` (all need the session and the password).
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::json;
 
-use crate::body::Body;
+use crate::body::{Body, JsonBody};
 use crate::client_ip::ClientIp;
 use crate::current_session;
 use crate::db::{two_factor, users};
@@ -21,9 +20,8 @@ const DEFAULT_ISSUER: &str = "stackr";
 pub async fn enable(
     State(state): State<AppState>,
     headers: HeaderMap,
-    bytes: Bytes,
+    JsonBody(mut body): JsonBody,
 ) -> ApiResult<Response> {
-    let mut body = Body::parse(&headers, &bytes, false)?;
     let password = body.string("password");
     let issuer = body
         .opt_string("issuer")
@@ -62,9 +60,9 @@ pub async fn enable(
 pub async fn get_totp_uri(
     State(state): State<AppState>,
     headers: HeaderMap,
-    bytes: Bytes,
+    JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
-    let (current, client) = confirmed_by_password(&state, &headers, &bytes).await?;
+    let (current, client) = confirmed_by_password(&state, &headers, body).await?;
     let enrolment = super::load_enrolment(&state, &client, &current.user.id).await?;
     Ok(respond::ok_json(json!({
         "totpURI": crate::totp::uri(DEFAULT_ISSUER, &current.user.email, &enrolment.key),
@@ -77,9 +75,9 @@ pub async fn disable(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    bytes: Bytes,
+    JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
-    let (current, client) = confirmed_by_password(&state, &headers, &bytes).await?;
+    let (current, client) = confirmed_by_password(&state, &headers, body).await?;
     two_factor::delete_for_user(&client, &current.user.id).await?;
     users::set_two_factor_enabled(&client, &current.user.id, false).await?;
     super::challenge::forget_trusted_devices(&client, &current.user.id).await?;
@@ -100,9 +98,8 @@ pub async fn disable(
 async fn confirmed_by_password(
     state: &AppState,
     headers: &HeaderMap,
-    bytes: &Bytes,
+    mut body: Body,
 ) -> ApiResult<(current_session::CurrentSession, crate::db::Client)> {
-    let mut body = Body::parse(headers, bytes, false)?;
     let password = body.string("password");
     body.check()?;
     let current = current_session::require(state, headers).await?;

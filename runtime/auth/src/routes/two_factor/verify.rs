@@ -6,7 +6,6 @@
 //! the code is looked at, a TOTP step is accepted once per user (and never an earlier one), a
 //! backup code is removed by compare-and-swap, and the challenge is taken by exactly one request.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -14,7 +13,7 @@ use chrono::Utc;
 use serde_json::json;
 
 use super::challenge::{self, Pending};
-use crate::body::Body;
+use crate::body::{Body, JsonBody};
 use crate::client_ip::{user_agent, ClientIp};
 use crate::current_session::{self, Lookup};
 use crate::db::{two_factor, users};
@@ -78,10 +77,9 @@ async fn verify(
     state: AppState,
     ip: String,
     headers: HeaderMap,
-    bytes: Bytes,
+    mut body: Body,
     method: Method,
 ) -> ApiResult<Response> {
-    let mut body = Body::parse(&headers, &bytes, false)?;
     let code = body.string("code");
     let trust_device = body.opt_bool("trustDevice").unwrap_or(false);
     body.check()?;
@@ -151,16 +149,16 @@ pub async fn verify_totp(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    bytes: Bytes,
+    JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
-    verify(state, ip, headers, bytes, Method::Totp).await
+    verify(state, ip, headers, body, Method::Totp).await
 }
 
 pub async fn verify_backup_code(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    bytes: Bytes,
+    JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
-    verify(state, ip, headers, bytes, Method::Backup).await
+    verify(state, ip, headers, body, Method::Backup).await
 }
