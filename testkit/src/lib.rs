@@ -7,6 +7,7 @@
 //! Also a stand-in for systemd's notification socket ([`NotifySocket`]), to check readiness.
 
 mod cargo_env;
+mod nixos;
 mod notify;
 mod ports;
 mod postgres;
@@ -14,6 +15,7 @@ mod redis;
 mod tools;
 
 pub use cargo_env::without_cargo_package_env;
+pub use nixos::{evaluate_nixos_system, nixpkgs_lib, repo_root};
 pub use notify::NotifySocket;
 pub use ports::free_port;
 pub use postgres::TempPostgres;
