@@ -401,8 +401,9 @@ fn each_service_is_locked_out_of_the_others_stores(d: &Deployment) {
     }
 }
 
-/// No secret value appears in any unit's `systemctl show` nor in any process's environment.
-fn no_secret_in_unit_properties_or_process_environments(d: &Deployment) {
+/// No secret value appears in any unit's `systemctl show`, any process's environment or command
+/// line, nor in the store (the rendered unit scripts and configs).
+fn no_secret_in_unit_properties_process_environments_or_the_store(d: &Deployment) {
     let files = d.sh(&format!("ls {}", d.secrets_dir));
     let secrets: BTreeMap<String, String> = files
         .split_whitespace()
@@ -413,6 +414,12 @@ fn no_secret_in_unit_properties_or_process_environments(d: &Deployment) {
     let environments =
         d.sh("for f in /proc/[0-9]*/environ; do tr '\\0' '\\n' < $f 2>/dev/null; done");
     let processes = d.sh("ps -eo user,args --no-headers");
+    // Symlinks (the table's packages) are not followed: only the store files the units name.
+    let store = d.sh("cat $(find /nix/store -type f)");
+    assert!(
+        store.contains("requirepass"),
+        "the store files were not read"
+    );
     for (file, value) in &secrets {
         assert_eq!(value.len(), 48, "{file}");
         assert!(
@@ -427,6 +434,7 @@ fn no_secret_in_unit_properties_or_process_environments(d: &Deployment) {
             !processes.contains(value.as_str()),
             "a command line holds {file}"
         );
+        assert!(!store.contains(value.as_str()), "the store holds {file}");
     }
     // The environments were really read: the services' variables are in them.
     assert!(
@@ -540,7 +548,7 @@ fn the_nixos_units_run_under_a_real_systemd() {
     let (cookie, user_id) = sign_up_and_provisioning_work(&d);
     a_job_runs_through_each_worker(&d);
     each_service_is_locked_out_of_the_others_stores(&d);
-    no_secret_in_unit_properties_or_process_environments(&d);
+    no_secret_in_unit_properties_process_environments_or_the_store(&d);
     each_service_owns_its_files_alone(&d);
     a_stopped_database_leaves_the_others_serving(&d, &cookie);
     a_reboot_keeps_users_sessions_and_queued_jobs(&d, &cookie, &user_id);

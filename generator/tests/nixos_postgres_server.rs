@@ -190,6 +190,19 @@ fn own_server_admits_only_the_service_role() {
             boot,
         );
 
+        // Without a readable credential the setup fails rather than clearing the password.
+        let no_credentials = as_server_user(
+            &localise(db_unit["script"].as_str().unwrap().to_owned()),
+            &env,
+        )
+        .env("CREDENTIALS_DIRECTORY", here("run"))
+        .output()
+        .unwrap();
+        assert!(
+            !no_credentials.status.success(),
+            "{boot}: the setup ran without its credential"
+        );
+
         let own = common::tcp_login(PORT, "core", "core", "core-password");
         assert_eq!(
             String::from_utf8_lossy(&own.stdout).trim(),
