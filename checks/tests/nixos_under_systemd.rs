@@ -443,6 +443,43 @@ fn no_secret_in_unit_properties_process_environments_or_the_store(d: &Deployment
     );
 }
 
+/// The sandbox settings that apply in the container do their job: a unit with
+/// `IPAddressAllow=localhost` is unreachable from another host while the others answer, and a
+/// unit with `PrivateUsers=` (kept where the container allows it) runs in its own user namespace.
+fn network_and_user_namespace_sandboxing_apply(d: &Deployment) {
+    let address = d.machine.address().unwrap();
+    let reachable = |port: u64| {
+        let target = format!("{address}:{port}").parse().unwrap();
+        std::net::TcpStream::connect_timeout(&target, Duration::from_secs(5)).is_ok()
+    };
+    for s in &d.services {
+        let config = &d.system["units"][format!("stackr-{}-api", s.name)]["serviceConfig"];
+        let local_only = config["IPAddressAllow"] == "localhost";
+        assert_eq!(
+            reachable(s.port),
+            !local_only,
+            "{} API from another host (IPAddressAllow={})",
+            s.name,
+            config["IPAddressAllow"]
+        );
+    }
+    for s in &d.services {
+        let unit = format!("redis-{}", s.name);
+        assert_eq!(
+            d.system["units"][&unit]["serviceConfig"]["PrivateUsers"],
+            true
+        );
+        let pid = d.sh(&format!(
+            "systemctl show --property=MainPID --value {unit}.service"
+        ));
+        let map = d.sh(&format!("cat /proc/{}/uid_map", pid.trim()));
+        assert!(
+            !map.split_whitespace().eq(["0", "0", "4294967295"]),
+            "{unit} runs in the initial user namespace: {map}"
+        );
+    }
+}
+
 /// Each service's state, database and Redis folders belong to its own identity, mode 0700, and
 /// no other service identity can list them.
 fn each_service_owns_its_files_alone(d: &Deployment) {
@@ -550,6 +587,7 @@ fn the_nixos_units_run_under_a_real_systemd() {
     each_service_is_locked_out_of_the_others_stores(&d);
     no_secret_in_unit_properties_process_environments_or_the_store(&d);
     each_service_owns_its_files_alone(&d);
+    network_and_user_namespace_sandboxing_apply(&d);
     a_stopped_database_leaves_the_others_serving(&d, &cookie);
     a_reboot_keeps_users_sessions_and_queued_jobs(&d, &cookie, &user_id);
 }

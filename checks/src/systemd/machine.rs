@@ -125,6 +125,17 @@ impl Machine {
         }
     }
 
+    /// The container's address on Docker's network (what a remote peer would connect to).
+    pub fn address(&self) -> anyhow::Result<String> {
+        let address = docker(&[
+            "inspect",
+            "--format",
+            "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+            &self.id,
+        ])?;
+        Ok(address.trim().to_owned())
+    }
+
     /// A reboot: the container stops (systemd shuts every unit down) and starts again with its
     /// file system as it was.
     pub fn reboot(&self) -> anyhow::Result<()> {
