@@ -168,6 +168,17 @@ impl Deployment {
         format!("http://127.0.0.1:{}{path}", self.service(service).port)
     }
 
+    /// `GET path` at `service`'s API, with the session `cookie` if given.
+    fn get(&self, service: &str, path: &str, cookie: Option<&str>) -> Answer {
+        let headers: Vec<(&str, &str)> = cookie.map(|c| ("cookie", c)).into_iter().collect();
+        self.http("GET", &self.url(service, path), &headers, None)
+    }
+
+    /// Auth's view of a session cookie (`GET /api/auth/get-session`).
+    fn session(&self, cookie: &str) -> Answer {
+        self.get(&self.auth().name, "/api/auth/get-session", Some(cookie))
+    }
+
     /// Signs up a fresh user at auth as a browser on auth's own page would; the session cookie.
     fn sign_up(&self, email: &str, password: &str) -> (String, String) {
         let origin = self.system["stackr"]["auth"]["baseUrl"]
@@ -332,7 +343,7 @@ fn every_unit_is_active_through_its_readiness_notification(d: &Deployment) {
 
 fn every_api_is_healthy(d: &Deployment) {
     for service in &d.services {
-        let answer = d.http("GET", &d.url(&service.name, "/health"), &[], None);
+        let answer = d.get(&service.name, "/health", None);
         assert_eq!(answer.status, 200, "{} /health: {answer:?}", service.name);
     }
 }
@@ -343,12 +354,7 @@ fn sign_up_and_provisioning_work(d: &Deployment) -> (String, String) {
     let email = format!("systemd-{}@example.com", random_secret(8).to_lowercase());
     let (cookie, user_id) = d.sign_up(&email, &random_secret(24));
     let provisioning = d.service("core");
-    let answer = d.http(
-        "GET",
-        &d.url(&provisioning.name, "/me"),
-        &[("cookie", &cookie)],
-        None,
-    );
+    let answer = d.get(&provisioning.name, "/me", Some(&cookie));
     assert_eq!(answer.status, 200, "core /me: {answer:?}");
     assert!(answer.body.contains(&user_id), "core /me: {answer:?}");
     let stored = d
@@ -520,29 +526,24 @@ fn each_service_owns_its_files_alone(d: &Deployment) {
 }
 
 /// One service's PostgreSQL stopped: that service goes down with it, every other keeps serving.
-fn a_stopped_database_leaves_the_others_serving(d: &Deployment, cookie: &str) {
+fn a_stopped_database_leaves_the_others_serving(d: &Deployment, cookie: &str, user_id: &str) {
     d.sh("systemctl stop stackr-core-postgresql.service");
     for s in d.services.iter().filter(|s| s.name != "core") {
-        let answer = d.http("GET", &d.url(&s.name, "/health"), &[], None);
+        let answer = d.get(&s.name, "/health", None);
         assert_eq!(
             answer.status, 200,
             "{} with core's database stopped: {answer:?}",
             s.name
         );
     }
-    let session = d.http(
-        "GET",
-        &d.url(&d.auth().name, "/api/auth/get-session"),
-        &[("cookie", cookie)],
-        None,
-    );
-    assert_eq!(
-        session.status, 200,
+    let session = d.session(cookie);
+    assert!(
+        session.status == 200 && session.body.contains(user_id),
         "auth with core's database stopped: {session:?}"
     );
     d.sh("timeout 600 systemctl start multi-user.target");
     d.wait_for("core to serve again", SETTLE, || {
-        let answer = d.http("GET", &d.url("core", "/health"), &[], None);
+        let answer = d.get("core", "/health", None);
         (answer.status == 200)
             .then_some(())
             .ok_or(format!("{answer:?}"))
@@ -562,17 +563,12 @@ fn a_reboot_keeps_users_sessions_and_queued_jobs(d: &Deployment, cookie: &str, u
         secret_before,
         "the secrets were regenerated"
     );
-    let session = d.http(
-        "GET",
-        &d.url(&d.auth().name, "/api/auth/get-session"),
-        &[("cookie", cookie)],
-        None,
-    );
+    let session = d.session(cookie);
     assert!(
         session.status == 200 && session.body.contains(user_id),
         "the session did not survive the reboot: {session:?}"
     );
-    let me = d.http("GET", &d.url("core", "/me"), &[("cookie", cookie)], None);
+    let me = d.get("core", "/me", Some(cookie));
     assert_eq!(me.status, 200, "core after the reboot: {me:?}");
     d.wait_for_job("core", &queued);
 }
@@ -588,6 +584,6 @@ fn the_nixos_units_run_under_a_real_systemd() {
     no_secret_in_unit_properties_process_environments_or_the_store(&d);
     each_service_owns_its_files_alone(&d);
     network_and_user_namespace_sandboxing_apply(&d);
-    a_stopped_database_leaves_the_others_serving(&d, &cookie);
+    a_stopped_database_leaves_the_others_serving(&d, &cookie, &user_id);
     a_reboot_keeps_users_sessions_and_queued_jobs(&d, &cookie, &user_id);
 }

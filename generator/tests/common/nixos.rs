@@ -6,6 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
+// Not every test binary that includes common/ uses both.
+#[allow(unused_imports)]
 pub use stackr_testkit::{nixpkgs_lib, repo_root};
 
 /// The repository's hand-written module library.

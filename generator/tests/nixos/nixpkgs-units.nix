@@ -1,6 +1,8 @@
 # What nixpkgs' own modules add to a system from the options stackr sets: the units and users that
-# stackr's units name or depend on. Only facts the property checks need (names, users, state
-# folders, ports, ordering, default pg_hba rules) are modelled; each block names the nixpkgs file.
+# stackr's units name or depend on. The system PostgreSQL is modelled as far as the property checks
+# need (names, users, state folder, port, ordering, default pg_hba rules); the Redis servers'
+# units completely, as nixpkgs writes them, because the systemd checks (checks/) run them. Each
+# block names the nixpkgs file.
 { config, lib, pkgs, ... }:
 let
   pg = config.services.postgresql;
