@@ -58,32 +58,31 @@ pub fn store_entries(
         .values()
         .filter_map(|s| s["package"].as_str().map(str::to_owned))
         .collect();
-    let texts = units
+    let named: Vec<String> = units
         .values()
-        .chain(entries.clone().values())
+        .chain(entries.values())
         .filter_map(|e| match e {
-            Entry::File { content, .. } => Some(content.clone()),
+            Entry::File { content, .. } => Some(store_paths(content)),
             Entry::Symlink { .. } => None,
         })
-        .collect::<Vec<_>>();
-    for text in &texts {
-        for path in store_paths(text) {
-            if files.contains_key(&path) {
-                continue;
-            }
-            let target = if workspace.contains(&path) {
-                WORKSPACE_PACKAGE.to_owned()
-            } else {
-                let package = package_name(&path);
-                match DEBIAN_PACKAGES.iter().find(|(name, _)| *name == package) {
-                    Some((_, folder)) => (*folder).to_owned(),
-                    None => {
-                        bail!("{path} is named by a unit but the store table has no `{package}`")
-                    }
-                }
-            };
-            entries.insert(relative(&path)?, Entry::Symlink { target });
+        .flatten()
+        .collect();
+    for path in named {
+        if files.contains_key(&path) {
+            continue;
         }
+        let target = if workspace.contains(&path) {
+            WORKSPACE_PACKAGE.to_owned()
+        } else {
+            let package = package_name(&path);
+            match DEBIAN_PACKAGES.iter().find(|(name, _)| *name == package) {
+                Some((_, folder)) => (*folder).to_owned(),
+                None => {
+                    bail!("{path} is named by a unit but the store table has no `{package}`")
+                }
+            }
+        };
+        entries.insert(relative(&path)?, Entry::Symlink { target });
     }
     Ok(entries)
 }
@@ -145,6 +144,50 @@ fn relative(path: &str) -> anyhow::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    fn unit(text: &str) -> BTreeMap<String, Entry> {
+        BTreeMap::from([(
+            "etc/systemd/system/x.service".to_owned(),
+            Entry::File {
+                content: text.to_owned(),
+                executable: false,
+            },
+        )])
+    }
+
+    #[test]
+    fn maps_every_named_package_by_the_table_and_refuses_an_unknown_one() {
+        let hash = "0".repeat(32);
+        let system = json!({
+            "storeFiles": { "/nix/store/unit-script-x-start": format!("#!/nix/store/{hash}-bash/bin/bash\n") },
+            "stackr": { "services": { "core": { "package": format!("/nix/store/{hash}-core-service") } } },
+        });
+        let units = unit(&format!(
+            "ExecStart=/nix/store/{hash}-core-service/bin/core-api\n\
+             ExecStartPre=/nix/store/unit-script-x-start\n\
+             Environment=\"PATH=/nix/store/{hash}-postgresql/bin\"\n"
+        ));
+        let entries = store_entries(&system, &units).unwrap();
+        let link = |name: &str| match &entries[&format!("nix/store/{hash}-{name}")] {
+            Entry::Symlink { target } => target.clone(),
+            other => panic!("{name}: {other:?}"),
+        };
+        assert_eq!(link("core-service"), WORKSPACE_PACKAGE);
+        assert_eq!(link("postgresql"), "/usr/lib/postgresql/15");
+        assert_eq!(link("bash"), "/usr");
+        assert!(matches!(
+            entries["nix/store/unit-script-x-start"],
+            Entry::File {
+                executable: true,
+                ..
+            }
+        ));
+
+        let unknown = unit(&format!("ExecStart=/nix/store/{hash}-nginx/bin/nginx\n"));
+        let error = store_entries(&system, &unknown).unwrap_err().to_string();
+        assert!(error.contains("no `nginx`"), "{error}");
+    }
 
     #[test]
     fn finds_store_paths_and_their_package_names() {
