@@ -19,11 +19,20 @@ const BOOT: Duration = Duration::from_secs(600);
 /// For a condition that needs a few requests or a job round trip.
 const SETTLE: Duration = Duration::from_secs(120);
 
-/// The workspace's binaries the units run, as `scripts/test.sh` builds them (a no-op there).
+/// The workspace's binaries the units run, as `scripts/test.sh` builds them (a no-op there), in
+/// the profile of this test (whose folder is mounted).
 fn build_workspace_binaries() {
     let mut cargo = std::process::Command::new(env!("CARGO"));
-    let status = stackr_testkit::without_cargo_package_env(&mut cargo)
-        .args(["build", "--workspace", "--bins", "--locked"])
+    stackr_testkit::without_cargo_package_env(&mut cargo).args([
+        "build",
+        "--workspace",
+        "--bins",
+        "--locked",
+    ]);
+    if workspace_bin_dir().unwrap().ends_with("release") {
+        cargo.arg("--release");
+    }
+    let status = cargo
         .current_dir(stackr_testkit::repo_root())
         .status()
         .expect("running cargo build");
