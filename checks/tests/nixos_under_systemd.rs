@@ -495,6 +495,21 @@ fn network_and_user_namespace_sandboxing_apply(d: &Deployment) {
     }
 }
 
+/// Every process of the stack runs as its unit's identity: no service process runs as root.
+fn every_process_runs_as_its_units_identity(d: &Deployment) {
+    for unit in d.units() {
+        let config = &d.system["units"][&unit]["serviceConfig"];
+        if config["Type"] == "oneshot" {
+            continue;
+        }
+        let pid = d.sh(&format!(
+            "systemctl show --property=MainPID --value {unit}.service"
+        ));
+        let user = d.sh(&format!("ps -o user= -p {}", pid.trim()));
+        assert_eq!(user.trim(), config["User"].as_str().unwrap(), "{unit}");
+    }
+}
+
 /// Each service's state, database and Redis folders belong to its own identity, mode 0700, and
 /// no other service identity can list them.
 fn each_service_owns_its_files_alone(d: &Deployment) {
@@ -591,6 +606,7 @@ fn the_nixos_units_run_under_a_real_systemd() {
     a_job_runs_through_each_worker(&d);
     each_service_is_locked_out_of_the_others_stores(&d);
     no_secret_in_unit_properties_process_environments_or_the_store(&d);
+    every_process_runs_as_its_units_identity(&d);
     each_service_owns_its_files_alone(&d);
     network_and_user_namespace_sandboxing_apply(&d);
     a_stopped_database_leaves_the_others_serving(&d, &cookie, &user_id);
