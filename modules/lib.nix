@@ -16,8 +16,10 @@ rec {
   serviceUser = name: "stackr-${name}";
   postgresUser = name: "stackr-${name}-pg";
   postgresUnitName = name: "stackr-${name}-postgresql";
-  # Shared mode: the oneshot that creates the service's role and database in the system server.
-  sharedDbUnitName = name: "stackr-${name}-db";
+  # The oneshot that creates the service's role and database once its server is ready (either
+  # mode). A unit of its own, not the server's ExecStartPost: before systemd 256 a sandboxed
+  # unit's ExecStartPost cannot read the unit's credentials.
+  dbUnitName = name: "stackr-${name}-db";
 
   perService = cfg: cfg.postgresql.mode == "per-service";
 
@@ -28,25 +30,32 @@ rec {
 
   # Units a service's processes need before they can use their database.
   databaseUnits = cfg: name:
-    if perService cfg then [ "${postgresUnitName name}.service" ]
-    else [ "postgresql.service" "${sharedDbUnitName name}.service" ];
+    [ (if perService cfg then "${postgresUnitName name}.service" else "postgresql.service") "${dbUnitName name}.service" ];
 
   # The service's state folder, relative to /var/lib (systemd `StateDirectory=`).
   stateSubdir = cfg: lib.removePrefix "/var/lib/" cfg.stateDir;
 
-  # psql input, run as the server's superuser with the role's password in the credential
-  # `db-password`: the role (login, that password), its own database, and no access for PUBLIC.
-  provisionSql = name:
+  # Shell script run by psql's caller as the server's superuser, with the role's password in the
+  # credential `db-password`: the role (login, that password), its own database, and no access for
+  # PUBLIC. An unreadable or empty credential stops it: psql would otherwise set an empty
+  # password (a failing backquote command is no error to psql) and the unit would succeed.
+  provisionScript = name:
     let
       db = dbName name;
       id = sqlIdent db;
     in
     ''
+      if [ ! -s "$CREDENTIALS_DIRECTORY/db-password" ] || [ ! -r "$CREDENTIALS_DIRECTORY/db-password" ]; then
+        echo "stackr: credential db-password of ${name} is missing, empty or unreadable" >&2
+        exit 1
+      fi
+      psql -X -q -v ON_ERROR_STOP=1 -d postgres <<'SQL'
       \set password `cat "$CREDENTIALS_DIRECTORY/db-password"`
       SELECT 'CREATE ROLE ${id} LOGIN' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${db}')\gexec
       ALTER ROLE ${id} WITH LOGIN PASSWORD :'password';
       SELECT 'CREATE DATABASE ${id} OWNER ${id}' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '${db}')\gexec
       REVOKE ALL ON DATABASE ${id} FROM PUBLIC;
+      SQL
     '';
 
   authOf = services: lib.findFirst (s: s.kind == "auth") null (lib.attrValues services);

@@ -3,7 +3,8 @@
 # letting in only its role (over TCP, with its password) and the server's own superuser (over a
 # socket only that identity can reach). Shared mode: one role and database per service in the
 # system `services.postgresql`, whose pg_hba lines (first match wins) let only that role open it.
-# Either way the role, database and password are applied by psql as the superuser (provisionSql).
+# Either way the oneshot `stackr-<name>-db` applies the role, database and password with psql as
+# the superuser once the server is ready (provisionScript).
 { config, lib, ... }:
 let
   cfg = config.stackr;
@@ -11,7 +12,6 @@ let
   hardening = import ./hardening.nix;
   inherit (stackrLib) dbName sqlIdent;
   names = lib.attrNames cfg.services;
-  psql = "psql -X -q -v ON_ERROR_STOP=1 -d postgres";
 
   ownServer = name:
     let
@@ -26,12 +26,10 @@ let
       description = "PostgreSQL of stackr service ${name}";
       wantedBy = [ "multi-user.target" ];
       after = [ "network.target" ];
-      # The server reads PGDATA/PGPORT; psql below reads PGHOST/PGPORT/PGUSER.
+      # The server reads PGDATA/PGPORT.
       environment = {
         PGDATA = dataDir;
         PGPORT = toString svc.postgres.port;
-        PGHOST = socketDir;
-        PGUSER = "postgres";
       };
       path = [ cfg.postgresql.package ];
       # The rules are rewritten at every start, so they always match this configuration.
@@ -45,11 +43,6 @@ let
         HBA
         echo 'superuser ${user} postgres' > "$PGDATA/pg_ident.conf"
       '';
-      postStart = ''
-        ${psql} <<'SQL'
-        ${stackrLib.provisionSql name}
-        SQL
-      '';
       serviceConfig = hardening.process // hardening.localhostOnly // {
         Type = "notify";
         User = user;
@@ -59,7 +52,6 @@ let
         StateDirectoryMode = "0700";
         RuntimeDirectory = unit;
         RuntimeDirectoryMode = "0700";
-        LoadCredential = [ "db-password:${svc.postgres.passwordFile}" ];
         # Fast shutdown, with time to finish it.
         KillSignal = "SIGINT";
         KillMode = "mixed";
@@ -68,30 +60,44 @@ let
       };
     };
 
-  sharedDatabase = name:
-    let svc = cfg.services.${name}; in
+  # The oneshot that applies the role, database and password once the server is ready, as the
+  # server's superuser over its Unix socket.
+  database = name:
+    let
+      svc = cfg.services.${name};
+      perService = stackrLib.perService cfg;
+      server = if perService then "${stackrLib.postgresUnitName name}.service" else "postgresql.service";
+      user = stackrLib.postgresUser name;
+    in
     {
-      description = "Role and database of stackr service ${name} in the system PostgreSQL";
+      description = "Role and database of stackr service ${name} in ${if perService then "its" else "the system"} PostgreSQL";
       wantedBy = [ "multi-user.target" ];
-      after = [ "postgresql.service" ];
-      requires = [ "postgresql.service" ];
-      environment.PGPORT = toString config.services.postgresql.settings.port;
-      path = [ config.services.postgresql.package ];
-      script = ''
-        ${psql} <<'SQL'
-        ${stackrLib.provisionSql name}
-        SQL
-      '';
-      serviceConfig = {
+      after = [ server ];
+      requires = [ server ];
+      # psql reads PGHOST/PGPORT/PGUSER.
+      environment = if perService then {
+        PGHOST = "/run/${stackrLib.postgresUnitName name}";
+        PGPORT = toString svc.postgres.port;
+        PGUSER = "postgres";
+      } else {
+        PGPORT = toString config.services.postgresql.settings.port;
+      };
+      path = [ (if perService then cfg.postgresql.package else config.services.postgresql.package) ];
+      script = stackrLib.provisionScript name;
+      serviceConfig = lib.optionalAttrs perService (hardening.process // hardening.localhostOnly) // {
         Type = "oneshot";
         RemainAfterExit = true;
-        User = "postgres";
+        # Per-service: the server's own identity, which pg_ident maps to its superuser.
+        User = if perService then user else "postgres";
         LoadCredential = [ "db-password:${svc.postgres.passwordFile}" ];
-      };
+      } // lib.optionalAttrs perService { Group = user; };
     };
 in
 {
   config = lib.mkIf (cfg.enable && names != [ ]) (lib.mkMerge [
+    {
+      systemd.services = lib.listToAttrs (map (name: lib.nameValuePair (stackrLib.dbUnitName name) (database name)) names);
+    }
     (lib.mkIf (stackrLib.perService cfg) {
       systemd.services = lib.listToAttrs (map (name: lib.nameValuePair (stackrLib.postgresUnitName name) (ownServer name)) names);
       users.users = lib.listToAttrs (map
@@ -118,7 +124,6 @@ in
             '')
           names;
       };
-      systemd.services = lib.listToAttrs (map (name: lib.nameValuePair (stackrLib.sharedDbUnitName name) (sharedDatabase name)) names);
     })
   ]);
 }

@@ -18,10 +18,10 @@ for dir in runtime/auth/interop runtime/auth/interop/oidc runtime/kit/interop/bu
   [ -d "$dir/node_modules" ] || (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
 done
 
-# The checks' container image is assembled from Debian packages (disk and network, little CPU):
-# build it while cargo compiles. A failure here shows again, explained, in the checks suites.
+# The checks' container images are assembled from Debian packages (disk and network, little CPU):
+# build them while cargo compiles. A failure here shows again, explained, in the checks suites.
 mkdir -p target/test-suites
-bash checks/image/build.sh >/dev/null 2>target/test-suites/checks-image.log &
+{ bash checks/image/build.sh && bash checks/image/build.sh systemd; } >/dev/null 2>target/test-suites/checks-image.log &
 image_build=$!
 
 # A from-scratch build gains nothing from incremental compilation, which costs time and gigabytes
@@ -34,7 +34,7 @@ build_json=target/test-suites/cargo-build.json
 echo "stackr: building the workspace and its tests"
 cargo build --workspace --bins --locked
 cargo test --workspace --locked --no-run --message-format=json-render-diagnostics >"$build_json"
-wait "$image_build" || echo "stackr: building the checks image failed (target/test-suites/checks-image.log)"
+wait "$image_build" || echo "stackr: building the checks images failed (target/test-suites/checks-image.log)"
 built=$(date +%s)
 
 stackr=target/debug/stackr

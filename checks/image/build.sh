@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Builds the local Docker image the end-to-end checks run PostgreSQL and Redis from.
+# Builds a local Docker image of the end-to-end checks: `build.sh` (or `build.sh base`) the one
+# they run PostgreSQL and Redis from, `build.sh systemd` the one that boots systemd as PID 1 to run
+# the NixOS units (checks/src/systemd/).
 #
-# No image registry is reachable, so the image is assembled from Debian packages: debootstrap a
-# minimal bookworm rootfs with postgresql-15, redis-server and ca-certificates, add the files under
-# ./files, tar it and `docker import` it. The tag is a hash of this script and ./files, so editing
-# either yields a new image while an unchanged one is reused (the script is idempotent and cheap
-# when the image exists).
+# No image registry is reachable, so an image is assembled from Debian packages: debootstrap a
+# minimal bookworm rootfs with the image's packages, add the image's files (./files or
+# ./systemd-files), tar it and `docker import` it. The tag is a hash of this script and those
+# files, so editing either
+# yields a new image while an unchanged one is reused (the script is idempotent and cheap when the
+# image exists).
 #
 # Starts dockerd when no engine answers. Prints progress on stderr and the image reference
 # (`stackr-checks-base:<hash>`) as the only line on stdout, which is what the Rust harness reads.
@@ -18,10 +21,42 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cache="${STACKR_CHECKS_CACHE:-/var/cache/stackr-checks}"
 suite=bookworm
-packages=postgresql-15,redis-server,ca-certificates
-repository=stackr-checks-base
-# Bump when build_rootfs_tarball changes what it produces, so the cached rootfs is rebuilt.
-rootfs_format=1
+flavor="${1:-base}"
+case "$flavor" in
+    base)
+        packages=postgresql-15,redis-server,ca-certificates
+        repository=stackr-checks-base
+        files=files
+        # Bump when build_rootfs_tarball changes what it produces, so the cached rootfs is rebuilt.
+        rootfs_format=1
+        import_changes=(
+            --change 'ENV PATH=/usr/lib/postgresql/15/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+            --change 'ENV LANG=C.UTF-8'
+            --change 'ENV PGDATA=/var/lib/postgresql/data'
+            --change 'EXPOSE 5432 6379'
+            --change 'CMD ["/usr/local/bin/stackr-postgres-entry"]'
+        )
+        ;;
+    systemd)
+        # systemd as init; the servers the NixOS units run (PostgreSQL 15, Redis) with their
+        # clients (the checks' probes), curl for HTTP probes inside the container, acl and procps
+        # to inspect credentials and processes.
+        packages=systemd,systemd-sysv,dbus,postgresql-15,redis-server,ca-certificates,curl,acl,procps
+        repository=stackr-checks-systemd
+        files=systemd-files
+        rootfs_format=systemd-1
+        # `container=docker` tells systemd it runs in a container. (Its halt signal, SIGRTMIN+3,
+        # is given at `docker create`: `docker import` cannot set STOPSIGNAL.)
+        import_changes=(
+            --change 'ENV container=docker'
+            --change 'CMD ["/sbin/init"]'
+        )
+        ;;
+    *)
+        printf 'usage: %s [base|systemd]\n' "$0" >&2
+        exit 2
+        ;;
+esac
 
 log() { printf 'stackr-checks image: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -31,8 +66,8 @@ content_tag() {
     (
         cd "$here"
         sha256sum build.sh
-        find files -type f | LC_ALL=C sort | xargs sha256sum
-        find files -type f | LC_ALL=C sort | xargs stat -c '%a %n'
+        find "$files" -type f | LC_ALL=C sort | xargs sha256sum
+        find "$files" -type f | LC_ALL=C sort | xargs stat -c '%a %n'
     ) | sha256sum | cut -c1-16
 }
 
@@ -78,6 +113,13 @@ build_rootfs_tarball() {
     rm -rf "$rootfs/var/lib/postgresql/15/main" "$rootfs/etc/postgresql/15/main" \
         "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* \
         "$rootfs"/usr/share/doc/* "$rootfs"/usr/share/man/* "$rootfs"/usr/share/locale/*
+    if [ "$flavor" = systemd ]; then
+        # Only the units under test run: not Debian's own PostgreSQL and Redis services, and no
+        # login prompts on consoles a container does not have.
+        rm -f "$rootfs"/etc/systemd/system/multi-user.target.wants/postgresql.service \
+            "$rootfs"/etc/systemd/system/multi-user.target.wants/redis-server.service \
+            "$rootfs"/etc/systemd/system/getty.target.wants/*
+    fi
     tar --numeric-owner -C "$rootfs" -cf "$tarball.partial" .
     mv "$tarball.partial" "$tarball"
     rm -rf "$rootfs"
@@ -114,20 +156,20 @@ main() {
     fi
     tarball="$cache/image-$tag.tar"
     cp "$base_tarball" "$tarball.partial"
-    # Only regular files: their directories are already in the rootfs, and docker import refuses
-    # an archive that lists a path twice.
-    (cd "$here/files" && find . -type f | LC_ALL=C sort \
-        | tar --owner=0 --group=0 --no-recursion -rf "$tarball.partial" -T -)
+    # Regular files, and the directories the rootfs lacks: docker import refuses an archive that
+    # lists a path twice.
+    local rootfs_dirs
+    rootfs_dirs="$(mktemp)"
+    tar -tf "$base_tarball" | grep '/$' | sed 's|/$||' | LC_ALL=C sort -u >"$rootfs_dirs"
+    (cd "$here/$files" && {
+        find . -mindepth 1 -type d | LC_ALL=C sort | LC_ALL=C comm -23 - "$rootfs_dirs"
+        find . -type f | LC_ALL=C sort
+    } | tar --owner=0 --group=0 --no-recursion -rf "$tarball.partial" -T -)
+    rm -f "$rootfs_dirs"
     mv "$tarball.partial" "$tarball"
 
     log "importing $tarball as $image"
-    docker import \
-        --change 'ENV PATH=/usr/lib/postgresql/15/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-        --change 'ENV LANG=C.UTF-8' \
-        --change 'ENV PGDATA=/var/lib/postgresql/data' \
-        --change 'EXPOSE 5432 6379' \
-        --change 'CMD ["/usr/local/bin/stackr-postgres-entry"]' \
-        "$tarball" "$image" >/dev/null
+    docker import "${import_changes[@]}" "$tarball" "$image" >/dev/null
     rm -f "$tarball"
     # Older tags of this image are leftovers of earlier versions of this script: drop them.
     docker image ls --format '{{.Repository}}:{{.Tag}}' "$repository" | grep -vxF "$image" \

@@ -28,25 +28,38 @@ pub fn build_script() -> PathBuf {
         .join("build.sh")
 }
 
-/// The image, built on first use in this process. Panics with the script's error when Docker or
-/// the image cannot be had: the checks cannot run without them, and must not pass silently.
+/// The image PostgreSQL and Redis containers run from, built on first use in this process.
+/// Panics with the script's error when Docker or the image cannot be had: the checks cannot run
+/// without them, and must not pass silently.
 pub fn base_image() -> &'static BaseImage {
     static IMAGE: OnceLock<BaseImage> = OnceLock::new();
-    IMAGE.get_or_init(|| match build() {
+    IMAGE.get_or_init(|| built("base"))
+}
+
+/// The image that boots systemd as PID 1 (`build.sh systemd`), built on first use; panics as
+/// [`base_image`].
+pub fn systemd_image() -> &'static BaseImage {
+    static IMAGE: OnceLock<BaseImage> = OnceLock::new();
+    IMAGE.get_or_init(|| built("systemd"))
+}
+
+fn built(flavor: &str) -> BaseImage {
+    match build(flavor) {
         Ok(image) => image,
         Err(e) => panic!(
             "stackr-checks needs Docker and its locally built image, and could not get them:\n{e:#}\n\
              On a fresh Debian machine, as root: apt-get install -y docker.io debootstrap \
              (the script starts dockerd itself)."
         ),
-    })
+    }
 }
 
-fn build() -> anyhow::Result<BaseImage> {
+fn build(flavor: &str) -> anyhow::Result<BaseImage> {
     let script = build_script();
     // stderr is inherited so the build's progress shows under `cargo test -- --nocapture` and in CI.
     let output = Command::new("bash")
         .arg(&script)
+        .arg(flavor)
         .stderr(std::process::Stdio::inherit())
         .output()
         .map_err(|e| anyhow::anyhow!("cannot run {}: {e}", script.display()))?;

@@ -4,6 +4,7 @@
 //! testcontainers from an image built locally from Debian packages ([`image`]; no registry is
 //! reachable). The service processes themselves run on the host. The tests under `tests/` prove
 //! the architecture's invariants: cookie-forwarding auth, provisioning, isolation, blast radius.
+//! [`systemd`] runs the NixOS deployment's units under a real systemd in a container.
 //!
 //! Containers carry the label [`containers::OWNER_LABEL`] with the test process's id, and are
 //! removed when their handle drops; containers left behind by a killed test run are removed by
@@ -16,6 +17,7 @@ pub mod image;
 pub mod scaffold_spec;
 pub mod secret;
 pub mod stack;
+pub mod systemd;
 
 pub use containers::{PostgresContainer, RedisContainer, ServiceDatabase};
 pub use stack::{Binaries, RunningService, Stack};

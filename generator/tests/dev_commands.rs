@@ -161,21 +161,21 @@ fn generated_dev_commands_bring_up_postgres_and_redis() {
         "the role requires its password"
     );
 
-    // The deployment's provisioning SQL, for a service named `order`, run twice as the superuser
+    // The deployment's provisioning script, for a service named `order`, run twice as the superuser
     // with the password in $CREDENTIALS_DIRECTORY as systemd provides it.
     if common::nix_instantiate_available() {
         let credentials = root.join("credentials");
         std::fs::create_dir(&credentials).unwrap();
         std::fs::write(credentials.join("db-password"), "order-password").unwrap();
-        let sql = deployment_provision_sql("order");
-        let script = format!(
-            "psql -X -q -v ON_ERROR_STOP=1 -h \"$PWD/.stackr/run/user\" -p 45320 -U stackr -d postgres <<'SQL'\n{sql}SQL\n"
-        );
+        let script = deployment_provision_script("order");
         for _ in 0..2 {
             let run = Command::new("bash")
-                .args(["-c", &script])
+                .args(["-euc", &script])
                 .current_dir(root)
                 .env("CREDENTIALS_DIRECTORY", &credentials)
+                .env("PGHOST", root.join(".stackr/run/user"))
+                .env("PGPORT", "45320")
+                .env("PGUSER", "stackr")
                 .output()
                 .unwrap();
             assert!(
@@ -207,14 +207,14 @@ fn generated_dev_commands_bring_up_postgres_and_redis() {
     );
 }
 
-/// `provisionSql name` of the module library, as the text psql receives.
-fn deployment_provision_sql(name: &str) -> String {
+/// `provisionScript name` of the module library: the shell script the `-db` unit runs.
+fn deployment_provision_script(name: &str) -> String {
     let expression = format!(
-        "(import {}/lib.nix {{ lib = import {}/lib; }}).provisionSql \"{name}\"",
+        "(import {}/lib.nix {{ lib = import {}/lib; }}).provisionScript \"{name}\"",
         common::nixos::modules_dir().display(),
         common::nixos::nixpkgs_lib().display()
     );
-    common::nix_eval_json(Path::new("."), &expression, "provisionSql")
+    common::nix_eval_json(Path::new("."), &expression, "provisionScript")
         .as_str()
         .unwrap()
         .to_owned()

@@ -1,5 +1,6 @@
-//! Runs a service's own PostgreSQL server the way the module library's unit defines it (its
-//! preStart, ExecStart and postStart, taken from the evaluated NixOS system) against a real
+//! Runs a service's own PostgreSQL server the way the module library's units define it (the
+//! server's preStart and ExecStart, then the script of its `-db` unit, taken from the evaluated
+//! NixOS system) against a real
 //! PostgreSQL, twice (first boot, then a restart), and checks the isolation it promises: the
 //! service's role logs in over TCP with its password only, and neither the superuser nor any
 //! other role gets in over TCP. Paths, port and the server's OS user are the test's own; the
@@ -13,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use common::nixos::{evaluate_system, modules_dir};
 use common::{fixture_config, generated_project, nix_instantiate_available};
+use serde_json::Value;
 
 const PORT: &str = "45410";
 
@@ -92,9 +94,14 @@ fn own_server_admits_only_the_service_role() {
     let project = generated_project(&fixture_config("minimal"));
     let system = evaluate_system(&modules_dir(), project.path(), "{ }").unwrap();
     let unit = &system["units"]["stackr-core-postgresql"];
+    let db_unit = &system["units"]["stackr-core-db"];
     let text = |key: &str| unit[key].as_str().unwrap().to_owned();
-    let env_of = |key: &str| unit["environment"][key].as_str().unwrap().to_owned();
-    let (data, socket) = (env_of("PGDATA"), env_of("PGHOST"));
+    let env_of = |unit: &Value, key: &str| unit["environment"][key].as_str().unwrap().to_owned();
+    let (data, socket) = (env_of(unit, "PGDATA"), env_of(db_unit, "PGHOST"));
+    assert_eq!(
+        db_unit["serviceConfig"]["User"], unit["serviceConfig"]["User"],
+        "the -db unit runs as the server's identity, which pg_ident maps to the superuser"
+    );
     let os_user = unit["serviceConfig"]["User"].as_str().unwrap().to_owned();
 
     let dir = tempfile::Builder::new()
@@ -133,7 +140,7 @@ fn own_server_admits_only_the_service_role() {
         ("PGDATA", here("data")),
         ("PGHOST", here("run")),
         ("PGPORT", PORT.to_owned()),
-        ("PGUSER", env_of("PGUSER")),
+        ("PGUSER", env_of(db_unit, "PGUSER")),
         ("CREDENTIALS_DIRECTORY", here("credentials")),
         ("PATH", std::env::var("PATH").unwrap()),
     ];
@@ -174,10 +181,26 @@ fn own_server_admits_only_the_service_role() {
             std::thread::sleep(Duration::from_millis(200));
         }
         succeeded(
-            as_server_user(&localise(text("postStart")), &env)
-                .output()
-                .unwrap(),
+            as_server_user(
+                &localise(db_unit["script"].as_str().unwrap().to_owned()),
+                &env,
+            )
+            .output()
+            .unwrap(),
             boot,
+        );
+
+        // Without a readable credential the setup fails rather than clearing the password.
+        let no_credentials = as_server_user(
+            &localise(db_unit["script"].as_str().unwrap().to_owned()),
+            &env,
+        )
+        .env("CREDENTIALS_DIRECTORY", here("run"))
+        .output()
+        .unwrap();
+        assert!(
+            !no_credentials.status.success(),
+            "{boot}: the setup ran without its credential"
         );
 
         let own = common::tcp_login(PORT, "core", "core", "core-password");

@@ -8,6 +8,7 @@
 //! a recording stand-in for the VM a generated NixOS test script drives ([`machine_calls`]).
 
 mod cargo_env;
+mod nixos;
 mod notify;
 mod ports;
 mod postgres;
@@ -16,6 +17,7 @@ mod tools;
 mod vm_test_script;
 
 pub use cargo_env::without_cargo_package_env;
+pub use nixos::{evaluate_nixos_system, nixpkgs_lib, repo_root};
 pub use notify::NotifySocket;
 pub use ports::free_port;
 pub use postgres::TempPostgres;

@@ -1,39 +1,14 @@
 //! Evaluates a generated project as a NixOS host with nixpkgs' real module system
-//! (`tests/nixos/evaluate.nix`) and checks properties of the resulting system.
-//!
-//! nixpkgs' `lib` is not part of this repository (it is MIT-licensed upstream code, used read-only
-//! by the tests): `STACKR_NIXPKGS_LIB` names a checkout of it (a folder holding `lib/default.nix`,
-//! e.g. nix-community/nixpkgs.lib); unset, it defaults to `../shared/third_party/nixpkgs-lib`
-//! relative to the repository root. When nix-instantiate is installed but the lib cannot be found,
-//! the tests fail instead of skipping, so a missing lib is never mistaken for a pass.
+//! (`tests/nixos/evaluate.nix`, run by `stackr_testkit::evaluate_nixos_system`, which also says
+//! where nixpkgs' lib is found) and checks properties of the resulting system.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
-
-/// The repository's root (the generator crate's parent).
-pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .canonicalize()
-        .unwrap()
-}
-
-/// nixpkgs' lib folder (see the module docs), checked to hold `lib/default.nix`.
-pub fn nixpkgs_lib() -> PathBuf {
-    let dir = std::env::var_os("STACKR_NIXPKGS_LIB")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("../shared/third_party/nixpkgs-lib"));
-    assert!(
-        dir.join("lib/default.nix").is_file(),
-        "nixpkgs' lib not found at {}: set STACKR_NIXPKGS_LIB to a folder holding lib/default.nix \
-         (a checkout of nix-community/nixpkgs.lib)",
-        dir.display()
-    );
-    dir
-}
+// Not every test binary that includes common/ uses both.
+#[allow(unused_imports)]
+pub use stackr_testkit::{nixpkgs_lib, repo_root};
 
 /// The repository's hand-written module library.
 pub fn modules_dir() -> PathBuf {
@@ -44,23 +19,8 @@ pub fn modules_dir() -> PathBuf {
 /// plus `host` (a NixOS module as Nix text), as the data `tests/nixos/evaluate.nix` returns.
 /// `Err` holds Nix's error output.
 pub fn evaluate_system(modules: &Path, project: &Path, host: &str) -> Result<Value, String> {
-    let evaluate = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/nixos/evaluate.nix");
-    let expression = format!(
-        "import {} {{ lib = import {}/lib; modules = {}; project = {}; host = {host}; }}",
-        evaluate.display(),
-        nixpkgs_lib().display(),
-        modules.display(),
-        project.display()
-    );
-    let output = Command::new("nix-instantiate")
-        .args(["--eval", "--strict", "--json", "-E", &expression])
-        .current_dir(project)
-        .output()
-        .expect("running nix-instantiate");
-    if !output.status.success() {
-        return Err(String::from_utf8_lossy(&output.stderr).into_owned());
-    }
-    Ok(serde_json::from_slice(&output.stdout).expect("nix-instantiate prints JSON"))
+    let json = stackr_testkit::evaluate_nixos_system(modules, project, host)?;
+    Ok(serde_json::from_slice(&json).expect("nix-instantiate prints JSON"))
 }
 
 /// Targets systemd itself provides; every other referenced unit must be defined by the system.
@@ -225,9 +185,21 @@ fn in_stack(system: &Value, unit: &str) -> bool {
             .is_some_and(|service| system["stackr"]["services"].get(service).is_some())
 }
 
-/// `*_FILE` variables name a credential the unit loads; no credential comes from the store.
+/// `*_FILE` variables name a credential the unit loads; no credential comes from the store;
+/// credentials are read only where systemd provides them. Before systemd 256, a sandboxed unit
+/// (any mount namespace: ProtectSystem, PrivateTmp, …) gets its credentials only in ExecStart and
+/// the first ExecStartPre; ExecStartPost finds the folder inaccessible (measured with systemd 252:
+/// checks/tests/nixos_under_systemd.rs).
 fn credential_violations(name: &str, unit: &Value) -> Vec<String> {
     let mut found = Vec::new();
+    if unit["postStart"]
+        .as_str()
+        .is_some_and(|s| s.contains("CREDENTIALS_DIRECTORY"))
+    {
+        found.push(format!(
+            "{name} reads a credential in postStart, where systemd before 256 does not provide it"
+        ));
+    }
     let loaded = credentials(unit);
     for (id, source) in &loaded {
         if source.starts_with("/nix/store") {

@@ -36,7 +36,18 @@ let
   # `stage2ServiceOptions`. A non-empty `script`/`preStart`/`postStart` becomes
   # ExecStart/ExecStartPre/ExecStartPost (a store script), which is why a unit cannot have both
   # `script` and its own `ExecStart`.
-  serviceModule = { name, config, ... }: {
+  serviceModule = { name, config, ... }:
+    let
+      # nixos/lib/systemd-lib.nix `makeJobScript`: a shell script in the store running the text
+      # under `set -e`. Its path, and its content in `storeFiles`.
+      jobScript = option: kind: field:
+        let path = "${builtins.storeDir}/unit-script-${name}-${kind}"; in
+        lib.mkIf (config.${option} != "") {
+          serviceConfig.${field} = if field == "ExecStart" then path else [ path ];
+          storeFiles.${path} = "#!${pkgs.bash}/bin/bash\nset -e\n${config.${option}}";
+        };
+    in
+    {
     options = {
       enable = mkOption { type = types.bool; default = true; };
       description = mkOption { type = types.singleLineStr; default = ""; };
@@ -72,11 +83,14 @@ let
       postStart = mkOption { type = types.lines; default = ""; };
       preStop = mkOption { type = types.lines; default = ""; };
       postStop = mkOption { type = types.lines; default = ""; };
+      # Not a NixOS option: the files the unit's store paths hold (path -> content), which NixOS
+      # builds as derivations and the systemd checks (checks/src/systemd/) write out.
+      storeFiles = mkOption { type = types.attrsOf types.str; internal = true; default = { }; };
     };
     config = lib.mkMerge [
-      (lib.mkIf (config.script != "") { serviceConfig.ExecStart = "${builtins.storeDir}/unit-script-${name}-start"; })
-      (lib.mkIf (config.preStart != "") { serviceConfig.ExecStartPre = [ "${builtins.storeDir}/unit-script-${name}-pre-start" ]; })
-      (lib.mkIf (config.postStart != "") { serviceConfig.ExecStartPost = [ "${builtins.storeDir}/unit-script-${name}-post-start" ]; })
+      (jobScript "script" "start" "ExecStart")
+      (jobScript "preStart" "pre-start" "ExecStartPre")
+      (jobScript "postStart" "post-start" "ExecStartPost")
     ];
   };
 in

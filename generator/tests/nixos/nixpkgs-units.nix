@@ -1,11 +1,41 @@
 # What nixpkgs' own modules add to a system from the options stackr sets: the units and users that
-# stackr's units name or depend on. Only facts the property checks need (names, users, state
-# folders, ports, ordering, default pg_hba rules) are modelled; each block names the nixpkgs file.
-{ config, lib, ... }:
+# stackr's units name or depend on. The system PostgreSQL is modelled as far as the property checks
+# need (names, users, state folder, port, ordering, default pg_hba rules); the Redis servers'
+# units completely, as nixpkgs writes them, because the systemd checks (checks/) run them. Each
+# block names the nixpkgs file.
+{ config, lib, pkgs, ... }:
 let
   pg = config.services.postgresql;
   redisServers = lib.filterAttrs (_: server: server.enable) config.services.redis.servers;
   redisName = name: if name == "" then "redis" else "redis-${name}";
+  # nixos/modules/services/databases/redis.nix: `settings` of a server (the defaults of the
+  # options stackr leaves alone written in), and the config file made from them.
+  redisSettings = name: server: {
+    inherit (server) port appendOnly;
+    logfile = "/dev/null";
+    databases = 16;
+    maxclients = 10000;
+    daemonize = false;
+    supervised = "systemd";
+    loglevel = "notice";
+    syslog-enabled = true;
+    save = map (d: "${toString (builtins.elemAt d 0)} ${toString (builtins.elemAt d 1)}") server.save;
+    dbfilename = "dump.rdb";
+    dir = "/var/lib/${redisName name}";
+    appendfsync = server.appendFsync;
+    slowlog-log-slower-than = 10000;
+    slowlog-max-len = 128;
+  } // lib.optionalAttrs (server.bind != null) { inherit (server) bind; }
+  // lib.optionalAttrs (server.unixSocket != null) { unixsocket = server.unixSocket; unixsocketperm = "660"; }
+  // lib.optionalAttrs (server.requirePass != null) { requirepass = server.requirePass; }
+  // server.settings;
+  redisConfig = settings: lib.generators.toKeyValue
+    {
+      listsAsDuplicateKeys = true;
+      mkKeyValue = lib.generators.mkKeyValueDefault
+        { mkValueString = v: if v == true then "yes" else if v == false then "no" else lib.generators.mkValueStringDefault { } v; } " ";
+    }
+    settings;
 in
 {
   config = lib.mkMerge [
@@ -65,22 +95,79 @@ in
     })
 
     # nixos/modules/services/databases/redis.nix: one `redis-<name>` unit and user per enabled
-    # server (Type=notify, StateDirectory redis-<name>), and its port in the firewall on request.
+    # server, its port in the firewall on request. The unit as nixpkgs writes it: a root
+    # (`+`) pre-start script that writes the config (including the store config and, from
+    # `requirePassFile`, the password) into the state folder, then redis-server on it, sandboxed.
     {
       users.users = lib.mapAttrs' (name: server: lib.nameValuePair server.user { isSystemUser = true; group = server.user; }) redisServers;
       users.groups = lib.mapAttrs' (name: server: lib.nameValuePair server.user { }) redisServers;
       systemd.services = lib.mapAttrs'
-        (name: server: lib.nameValuePair (redisName name) {
-          description = "Redis Server - ${redisName name}";
-          wantedBy = [ "multi-user.target" ];
-          after = [ "network.target" ];
-          serviceConfig = {
-            Type = "notify";
-            User = server.user;
-            Group = server.user;
-            StateDirectory = redisName name;
-          };
-        })
+        (name: server:
+          let
+            unit = redisName name;
+            confVar = "/var/lib/${unit}/redis.conf";
+            confRun = "/run/${unit}/nixos.conf";
+            confStore = "${builtins.storeDir}/${unit}-redis.conf";
+            prepConf = "${builtins.storeDir}/${unit}-prep-conf";
+          in
+          lib.nameValuePair unit {
+            description = "Redis Server - ${unit}";
+            wantedBy = [ "multi-user.target" ];
+            after = [ "network.target" ];
+            storeFiles = {
+              ${confStore} = redisConfig (redisSettings name server);
+              ${prepConf} = ''
+                #!${pkgs.bash}/bin/bash
+                touch "${confVar}" "${confRun}"
+                chown '${server.user}' "${confVar}" "${confRun}"
+                chmod 0600 "${confVar}" "${confRun}"
+                if [ ! -s ${confVar} ]; then
+                  echo 'include "${confRun}"' > "${confVar}"
+                fi
+                echo 'include "${confStore}"' > "${confRun}"
+              '' + lib.optionalString (server.requirePassFile != null) ''
+                {
+                  echo -n "requirepass "
+                  cat ${lib.escapeShellArg server.requirePassFile}
+                } >> "${confRun}"
+              '';
+            };
+            serviceConfig = {
+              ExecStart = "${config.services.redis.package}/bin/redis-server ${confVar} ";
+              ExecStartPre = "+${prepConf}";
+              Type = "notify";
+              User = server.user;
+              Group = server.user;
+              RuntimeDirectory = unit;
+              RuntimeDirectoryMode = "0750";
+              StateDirectory = unit;
+              StateDirectoryMode = "0700";
+              UMask = "0077";
+              CapabilityBoundingSet = "";
+              NoNewPrivileges = true;
+              LimitNOFILE = lib.mkDefault "10032";
+              ProtectSystem = "strict";
+              ProtectHome = true;
+              PrivateTmp = true;
+              PrivateDevices = true;
+              PrivateUsers = true;
+              ProtectClock = true;
+              ProtectHostname = true;
+              ProtectKernelLogs = true;
+              ProtectKernelModules = true;
+              ProtectKernelTunables = true;
+              ProtectControlGroups = true;
+              RestrictAddressFamilies = [ "AF_INET" "AF_INET6" "AF_UNIX" ];
+              RestrictNamespaces = true;
+              LockPersonality = true;
+              MemoryDenyWriteExecute = true;
+              RestrictRealtime = true;
+              RestrictSUIDSGID = true;
+              PrivateMounts = true;
+              SystemCallArchitectures = "native";
+              SystemCallFilter = "~@cpu-emulation @debug @keyring @memlock @mount @obsolete @privileged @resources @setuid";
+            };
+          })
         redisServers;
       networking.firewall.allowedTCPPorts = lib.concatMap (server: lib.optional server.openFirewall server.port) (lib.attrValues redisServers);
     }

@@ -9,7 +9,7 @@ let
   };
   named = names: builtins.listToAttrs (map (name: { inherit name; value = drv name; }) names);
 in
-named [ "coreutils" "curl" "redis" "util-linux" "process-compose" "cargo" "rustc" "gnugrep" "git" ]
+named [ "coreutils" "curl" "redis" "util-linux" "process-compose" "cargo" "rustc" "gnugrep" "git" "bash" "findutils" "gnused" "systemd" ]
 // {
   postgresql = drv "postgresql" // { psqlSchema = "16"; };
   # crane's library (the flake passes `crane.mkLib pkgs`).

@@ -1,0 +1,165 @@
+//! A Docker container booting systemd as PID 1 from the locally built image
+//! (`checks/image/build.sh systemd`), with a rendered system copied in before it boots.
+//!
+//! Run with the least Docker allows systemd here: `CAP_SYS_ADMIN` (mounts for the sandboxing
+//! settings), tmpfs on /run and /run/lock, and the host's cgroup tree writable (systemd makes a
+//! cgroup per unit). `--privileged` is not used: it needs capabilities some hosts withhold.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+
+use super::render::Entry;
+use super::store::WORKSPACE_PACKAGE;
+use crate::containers::{remove_leftovers, OWNER_LABEL};
+
+pub struct Machine {
+    id: String,
+}
+
+impl Machine {
+    /// Creates the container, copies `root` (paths relative to `/`) into it, mounts
+    /// `workspace_bin` read-only as the workspace package's `bin/`, and starts systemd.
+    pub fn boot(
+        image: &str,
+        root: &BTreeMap<String, Entry>,
+        workspace_bin: &Path,
+    ) -> anyhow::Result<Machine> {
+        remove_leftovers();
+        let staging = tempfile::tempdir()?;
+        for (path, entry) in root {
+            let at = staging.path().join(path);
+            std::fs::create_dir_all(at.parent().expect("entries are below the root"))?;
+            match entry {
+                Entry::File {
+                    content,
+                    executable,
+                } => {
+                    std::fs::write(&at, content)?;
+                    let mode = if *executable { 0o755 } else { 0o644 };
+                    std::fs::set_permissions(&at, std::fs::Permissions::from_mode(mode))?;
+                }
+                Entry::Symlink { target } => std::os::unix::fs::symlink(target, &at)?,
+            }
+        }
+        let id = docker(&[
+            "create",
+            "--label",
+            &format!("{OWNER_LABEL}={}", std::process::id()),
+            "--cap-add",
+            "SYS_ADMIN",
+            // systemd's halt signal (`docker import` cannot record it in the image).
+            "--stop-signal",
+            "SIGRTMIN+3",
+            "--tmpfs",
+            "/run",
+            "--tmpfs",
+            "/run/lock",
+            "-v",
+            "/sys/fs/cgroup:/sys/fs/cgroup:rw",
+            "-v",
+            &format!("{}:{WORKSPACE_PACKAGE}/bin:ro", workspace_bin.display()),
+            image,
+        ])?
+        .trim()
+        .to_owned();
+        let machine = Machine { id };
+        docker(&[
+            "cp",
+            &format!("{}/.", staging.path().display()),
+            &format!("{}:/", machine.id),
+        ])?;
+        docker(&["start", &machine.id])?;
+        Ok(machine)
+    }
+
+    /// Runs `script` with bash in the container, as root; its stdout, or an error with its output.
+    pub fn sh(&self, script: &str) -> anyhow::Result<String> {
+        let output = self.run(script)?;
+        if !output.status.success() {
+            bail!(
+                "in the container, `{script}` failed ({}):\n{}{}",
+                output.status,
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+
+    /// Runs `script` with bash in the container and returns its whole output, whatever its status.
+    pub fn run(&self, script: &str) -> anyhow::Result<Output> {
+        Command::new("docker")
+            .args(["exec", &self.id, "bash", "-c", script])
+            .output()
+            .context("running docker exec")
+    }
+
+    /// Waits until systemd has finished booting (`is-system-running` is no longer `starting`).
+    pub fn wait_for_boot(&self, deadline: Duration) -> anyhow::Result<String> {
+        let started = Instant::now();
+        loop {
+            // Before systemd has set up its bus the command prints nothing (its error goes to
+            // stderr): keep waiting, as for the states of a boot in progress.
+            if let Ok(output) = self.run("systemctl is-system-running") {
+                let state = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+                if !["", "offline", "initializing", "starting"].contains(&state.as_str()) {
+                    return Ok(state);
+                }
+            }
+            if started.elapsed() > deadline {
+                bail!(
+                    "systemd did not finish booting within {deadline:?}; jobs:\n{}",
+                    self.sh("systemctl list-jobs --no-pager")
+                        .unwrap_or_default()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
+    /// The container's address on Docker's network (what a remote peer would connect to).
+    pub fn address(&self) -> anyhow::Result<String> {
+        let address = docker(&[
+            "inspect",
+            "--format",
+            "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+            &self.id,
+        ])?;
+        Ok(address.trim().to_owned())
+    }
+
+    /// A reboot: the container stops (systemd shuts every unit down) and starts again with its
+    /// file system as it was.
+    pub fn reboot(&self) -> anyhow::Result<()> {
+        docker(&["restart", "--time", "120", &self.id])?;
+        Ok(())
+    }
+}
+
+impl Drop for Machine {
+    fn drop(&mut self) {
+        let _ = Command::new("docker")
+            .args(["rm", "-f", "-v", &self.id])
+            .output();
+    }
+}
+
+fn docker(args: &[&str]) -> anyhow::Result<String> {
+    let output = Command::new("docker")
+        .args(args)
+        .output()
+        .context("running docker")?;
+    if !output.status.success() {
+        bail!(
+            "docker {} failed: {}",
+            args.first().unwrap_or(&""),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}

@@ -1,0 +1,60 @@
+//! The NixOS deployment run under a real systemd: the units of the module evaluation
+//! (`generator/tests/nixos/evaluate.nix`, nixpkgs' real `lib.evalModules`) rendered as NixOS writes
+//! them ([`render`]), their store paths mapped by one table to Debian's programs and the
+//! workspace's binaries ([`store`]), booted in a container whose PID 1 is systemd ([`machine`]).
+
+pub mod container_limits;
+pub mod machine;
+pub mod render;
+pub mod store;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::Context;
+use serde_json::Value;
+
+pub use machine::Machine;
+pub use render::Entry;
+
+/// The repository's own project as a NixOS host deploys it with `host` (a NixOS module as Nix
+/// text): the JSON `evaluate.nix` returns.
+pub fn evaluate_repository(host: &str) -> anyhow::Result<Value> {
+    let root = stackr_testkit::repo_root();
+    let json = stackr_testkit::evaluate_nixos_system(&root.join("modules"), &root, host)
+        .map_err(|e| anyhow::anyhow!("the module evaluation failed:\n{e}"))?;
+    let system: Value = serde_json::from_slice(&json).context("evaluate.nix printed no JSON")?;
+    let failed = &system["failedAssertions"];
+    anyhow::ensure!(
+        failed.as_array().is_some_and(Vec::is_empty),
+        "the system fails its assertions: {failed}"
+    );
+    Ok(system)
+}
+
+/// Every file of the rendered system, by path relative to `/`: unit files and links, store
+/// files and package links, system users. `system` is as evaluated, minus what
+/// [`container_limits`] removes (returned, to be shown).
+pub fn render_system(system: &Value) -> anyhow::Result<(BTreeMap<String, Entry>, Vec<String>)> {
+    let mut system = system.clone();
+    let adapted = container_limits::drop_private_users_beside_protect_proc(&mut system);
+    let system = &system;
+    let mut root = render::unit_files(system)?;
+    let store = store::store_entries(system, &root)?;
+    root.extend(store);
+    let (path, users) = store::sysusers(system)?;
+    root.insert(path, users);
+    Ok((root, adapted))
+}
+
+/// The cargo profile folder holding the workspace's binaries (this test's own, so the mounted
+/// binaries are the ones built with it).
+pub fn workspace_bin_dir() -> anyhow::Result<std::path::PathBuf> {
+    let exe = std::env::current_exe()?;
+    // target/<profile>/deps/<test binary>
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .context("the test binary is not in target/<profile>/deps")?;
+    Ok(dir.to_owned())
+}

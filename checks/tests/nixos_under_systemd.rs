@@ -1,0 +1,614 @@
+//! The NixOS deployment of the repository's own project, run for real: the units of the module
+//! evaluation rendered as NixOS writes them, booted by systemd as PID 1 in a container
+//! (`stackr_checks::systemd`), then checked from inside as the generated VM test checks a NixOS
+//! machine, and more. One boot serves every check (booting initialises three PostgreSQL
+//! clusters): the checks run in order, the disruptive ones (a stopped database, a reboot) last.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use stackr_checks::image::systemd_image;
+use stackr_checks::secret::random_secret;
+use stackr_checks::systemd::{evaluate_repository, render_system, workspace_bin_dir, Machine};
+
+/// As the generated VM test deploys it: secrets created once on the host, kept across reboots.
+const HOST: &str = "{ stackr.secrets.generate = true; }";
+/// Booting runs initdb three times and starts every service: minutes on a loaded 2-core machine.
+const BOOT: Duration = Duration::from_secs(600);
+/// For a condition that needs a few requests or a job round trip.
+const SETTLE: Duration = Duration::from_secs(120);
+
+/// The workspace's binaries the units run, as `scripts/test.sh` builds them (a no-op there), in
+/// the profile of this test (whose folder is mounted).
+fn build_workspace_binaries() {
+    let mut cargo = std::process::Command::new(env!("CARGO"));
+    stackr_testkit::without_cargo_package_env(&mut cargo).args([
+        "build",
+        "--workspace",
+        "--bins",
+        "--locked",
+    ]);
+    if workspace_bin_dir().unwrap().ends_with("release") {
+        cargo.arg("--release");
+    }
+    let status = cargo
+        .current_dir(stackr_testkit::repo_root())
+        .status()
+        .expect("running cargo build");
+    assert!(status.success(), "cargo build --workspace --bins failed");
+}
+
+/// Single-quotes `text` for bash.
+fn quoted(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+struct Service {
+    name: String,
+    port: u64,
+    postgres_port: u64,
+    redis_port: u64,
+    has_worker: bool,
+    is_auth: bool,
+}
+
+struct Deployment {
+    system: Value,
+    machine: Machine,
+    services: Vec<Service>,
+    secrets_dir: String,
+}
+
+/// An HTTP answer, from curl inside the container.
+#[derive(Debug)]
+struct Answer {
+    status: u16,
+    headers: String,
+    body: String,
+}
+
+impl Deployment {
+    fn boot() -> Deployment {
+        build_workspace_binaries();
+        let system = evaluate_repository(HOST).unwrap();
+        let (root, adapted) = render_system(&system).unwrap();
+        eprintln!("changed for the container:\n  {}", adapted.join("\n  "));
+        let image = systemd_image().to_string();
+        let machine = Machine::boot(&image, &root, &workspace_bin_dir().unwrap()).unwrap();
+        let services = system["stackr"]["services"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(name, s)| Service {
+                name: name.clone(),
+                port: s["port"].as_u64().unwrap(),
+                postgres_port: s["postgres"]["port"].as_u64().unwrap(),
+                redis_port: s["redis"]["port"].as_u64().unwrap(),
+                has_worker: s["worker"]["enable"] == true,
+                is_auth: s["kind"] == "auth",
+            })
+            .collect();
+        let secrets_dir = system["stackr"]["secretsDir"].as_str().unwrap().to_owned();
+        let deployment = Deployment {
+            system,
+            machine,
+            services,
+            secrets_dir,
+        };
+        deployment.start();
+        deployment
+    }
+
+    /// Boot finished, then `systemctl start multi-user.target` (which waits for its jobs).
+    fn start(&self) {
+        let state = self.machine.wait_for_boot(BOOT).unwrap();
+        eprintln!("systemd finished booting: {state}");
+        self.machine
+            .sh("timeout 600 systemctl start multi-user.target")
+            .unwrap_or_else(|e| panic!("{e:#}\n{}", self.diagnostics()));
+    }
+
+    fn units(&self) -> Vec<String> {
+        self.system["units"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    fn service(&self, name: &str) -> &Service {
+        self.services.iter().find(|s| s.name == name).unwrap()
+    }
+
+    fn auth(&self) -> &Service {
+        self.services.iter().find(|s| s.is_auth).unwrap()
+    }
+
+    fn sh(&self, script: &str) -> String {
+        self.machine
+            .sh(script)
+            .unwrap_or_else(|e| panic!("{e:#}\n{}", self.diagnostics()))
+    }
+
+    /// Whether `script` succeeds in the container.
+    fn succeeds(&self, script: &str) -> bool {
+        self.machine.run(script).unwrap().status.success()
+    }
+
+    fn secret(&self, file: &str) -> String {
+        self.sh(&format!("cat {}/{file}", self.secrets_dir))
+    }
+
+    /// A request from inside the container (the auth API accepts loopback peers only).
+    fn http(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> Answer {
+        let mut command = format!("curl -sS -i --max-time 60 -X {method} {}", quoted(url));
+        for (name, value) in headers {
+            command += &format!(" -H {}", quoted(&format!("{name}: {value}")));
+        }
+        if let Some(body) = body {
+            command += &format!(
+                " -H 'content-type: application/json' --data-binary {}",
+                quoted(body)
+            );
+        }
+        let raw = self.sh(&command);
+        let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+        let status = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no HTTP status in {raw}"));
+        Answer {
+            status,
+            headers: head.to_owned(),
+            body: body.to_owned(),
+        }
+    }
+
+    fn url(&self, service: &str, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.service(service).port)
+    }
+
+    /// `GET path` at `service`'s API, with the session `cookie` if given.
+    fn get(&self, service: &str, path: &str, cookie: Option<&str>) -> Answer {
+        let headers: Vec<(&str, &str)> = cookie.map(|c| ("cookie", c)).into_iter().collect();
+        self.http("GET", &self.url(service, path), &headers, None)
+    }
+
+    /// Auth's view of a session cookie (`GET /api/auth/get-session`).
+    fn session(&self, cookie: &str) -> Answer {
+        self.get(&self.auth().name, "/api/auth/get-session", Some(cookie))
+    }
+
+    /// Signs up a fresh user at auth as a browser on auth's own page would; the session cookie.
+    fn sign_up(&self, email: &str, password: &str) -> (String, String) {
+        let origin = self.system["stackr"]["auth"]["baseUrl"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let body =
+            serde_json::json!({ "email": email, "password": password, "name": "Systemd Check" });
+        let answer = self.http(
+            "POST",
+            &self.url(&self.auth().name, "/api/auth/sign-up/email"),
+            &[("origin", &origin)],
+            Some(&body.to_string()),
+        );
+        assert_eq!(answer.status, 200, "sign-up: {answer:?}");
+        let cookie = answer
+            .headers
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .starts_with("set-cookie:")
+                    .then(|| l.split_once(':').unwrap().1.trim())
+            })
+            .and_then(|v| v.split(';').next())
+            .unwrap_or_else(|| panic!("sign-up set no cookie: {answer:?}"))
+            .to_owned();
+        let user: Value = serde_json::from_str(&answer.body).unwrap();
+        (cookie, user["user"]["id"].as_str().unwrap().to_owned())
+    }
+
+    /// Waits for `check` (which describes what it saw on failure) within `deadline`.
+    fn wait_for(&self, what: &str, deadline: Duration, check: impl Fn() -> Result<(), String>) {
+        let started = Instant::now();
+        loop {
+            match check() {
+                Ok(()) => return,
+                Err(seen) if started.elapsed() > deadline => panic!(
+                    "waited {deadline:?} for {what}; last seen: {seen}\n{}",
+                    self.diagnostics()
+                ),
+                Err(_) => std::thread::sleep(Duration::from_millis(500)),
+            }
+        }
+    }
+
+    /// `redis-cli` against `service`'s Redis with `password_of`'s password (given through the
+    /// environment, not argv).
+    fn redis(&self, service: &str, password_of: &str, command: &str) -> String {
+        let password = self.secret(&format!("{password_of}-redis-password"));
+        let output = self
+            .machine
+            .run(&format!(
+                "REDISCLI_AUTH={} redis-cli --no-auth-warning -p {} {command} 2>&1",
+                quoted(&password),
+                self.service(service).redis_port
+            ))
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    }
+
+    /// psql as `role` with its own password against `database` on `server`'s PostgreSQL.
+    fn psql(&self, role: &str, server: &str, database: &str, sql: &str) -> Result<String, String> {
+        let password = self.secret(&format!("{role}-db-password"));
+        let output = self
+            .machine
+            .run(&format!(
+                "PGPASSWORD={} psql -X -At -h 127.0.0.1 -p {} -U {role} -d {database} -c {}",
+                quoted(&password),
+                self.service(server).postgres_port,
+                quoted(sql)
+            ))
+            .unwrap();
+        if output.status.success() {
+            Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+        } else {
+            Err(String::from_utf8_lossy(&output.stderr).trim().to_owned())
+        }
+    }
+
+    /// Adds a job to `service`'s queue as its own processes would; the job id.
+    fn enqueue(&self, service: &str, job: &str) -> String {
+        let s = self.service(service);
+        self.sh(&format!(
+            "REDIS_URL=redis://127.0.0.1:{} REDIS_PASSWORD_FILE={}/{service}-redis-password \
+             STACKR_QUEUE={service} STACKR_QUEUE_PREFIX=bull \
+             /opt/stackr/workspace/bin/stackr-checks-enqueue {job}",
+            s.redis_port, self.secrets_dir
+        ))
+        .trim()
+        .to_owned()
+    }
+
+    /// Waits until `service`'s worker has completed job `id`.
+    fn wait_for_job(&self, service: &str, id: &str) {
+        self.wait_for(&format!("{service} job {id} to complete"), SETTLE, || {
+            let finished = self.redis(
+                service,
+                service,
+                &format!("HGET bull:{service}:{id} finishedOn"),
+            );
+            let value = self.redis(
+                service,
+                service,
+                &format!("HGET bull:{service}:{id} returnvalue"),
+            );
+            if !finished.is_empty() && value.contains("done") {
+                Ok(())
+            } else {
+                Err(format!("finishedOn={finished:?} returnvalue={value:?}"))
+            }
+        });
+    }
+
+    fn show(&self, unit: &str, properties: &str) -> String {
+        self.sh(&format!(
+            "systemctl show --property={properties} {unit}.service"
+        ))
+    }
+
+    /// Failed units and the journal's tail, for a failing assertion's message.
+    fn diagnostics(&self) -> String {
+        self.machine
+            .sh("systemctl --failed --no-pager; systemctl list-jobs --no-pager; journalctl -b --no-pager | tail -n 60")
+            .unwrap_or_else(|e| format!("(no diagnostics: {e:#})"))
+    }
+}
+
+/// Every unit of the evaluation is active; a `Type=notify` unit is active only once its process
+/// sent READY=1, so "active" with `Type=notify` is readiness reached, with no restart before.
+fn every_unit_is_active_through_its_readiness_notification(d: &Deployment) {
+    for unit in d.units() {
+        let config = &d.system["units"][&unit]["serviceConfig"];
+        let shown = d.show(&unit, "Type,ActiveState,SubState,NRestarts");
+        let expected_type = config["Type"].as_str().unwrap_or("simple");
+        let want_sub = if expected_type == "oneshot" {
+            "exited"
+        } else {
+            "running"
+        };
+        assert!(
+            shown.contains(&format!("Type={expected_type}\n"))
+                && shown.contains("ActiveState=active\n")
+                && shown.contains(&format!("SubState={want_sub}\n"))
+                && shown.contains("NRestarts=0\n"),
+            "{unit}:\n{shown}\n{}",
+            d.diagnostics()
+        );
+    }
+    for service in &d.services {
+        for role in ["api", "worker"] {
+            let unit = &d.system["units"][format!("stackr-{}-{role}", service.name)];
+            if !unit.is_null() {
+                assert_eq!(
+                    unit["serviceConfig"]["Type"], "notify",
+                    "{} {role}",
+                    service.name
+                );
+            }
+        }
+    }
+}
+
+fn every_api_is_healthy(d: &Deployment) {
+    for service in &d.services {
+        let answer = d.get(&service.name, "/health", None);
+        assert_eq!(answer.status, 200, "{} /health: {answer:?}", service.name);
+    }
+}
+
+/// Sign-up at auth, the session accepted by every base service, and the first call provisioning
+/// the user in the service's own database. Returns the session cookie and user id.
+fn sign_up_and_provisioning_work(d: &Deployment) -> (String, String) {
+    let email = format!("systemd-{}@example.com", random_secret(8).to_lowercase());
+    let (cookie, user_id) = d.sign_up(&email, &random_secret(24));
+    let provisioning = d.service("core");
+    let answer = d.get(&provisioning.name, "/me", Some(&cookie));
+    assert_eq!(answer.status, 200, "core /me: {answer:?}");
+    assert!(answer.body.contains(&user_id), "core /me: {answer:?}");
+    let stored = d
+        .psql(
+            "core",
+            "core",
+            "core",
+            &format!("SELECT count(*) FROM stackr_user WHERE user_id = '{user_id}'"),
+        )
+        .unwrap();
+    assert_eq!(
+        stored, "1",
+        "the user is provisioned in core's own database"
+    );
+    (cookie, user_id)
+}
+
+fn a_job_runs_through_each_worker(d: &Deployment) {
+    for service in d.services.iter().filter(|s| s.has_worker) {
+        let id = d.enqueue(&service.name, &service.name);
+        d.wait_for_job(&service.name, &id);
+    }
+}
+
+fn each_service_is_locked_out_of_the_others_stores(d: &Deployment) {
+    for own in &d.services {
+        d.psql(&own.name, &own.name, &own.name, "SELECT 1")
+            .unwrap_or_else(|e| panic!("{} cannot open its own database: {e}", own.name));
+        assert_eq!(
+            d.redis(&own.name, &own.name, "PING"),
+            "PONG",
+            "{}",
+            own.name
+        );
+        for other in d.services.iter().filter(|o| o.name != own.name) {
+            let refused = d.psql(&own.name, &other.name, &other.name, "SELECT 1");
+            assert!(
+                refused.is_err(),
+                "role {} opened {}'s database: {refused:?}",
+                own.name,
+                other.name
+            );
+            let answer = d.redis(&other.name, &own.name, "PING");
+            assert_ne!(
+                answer, "PONG",
+                "{}'s Redis took {}'s password",
+                other.name, own.name
+            );
+        }
+    }
+}
+
+/// No secret value appears in any unit's `systemctl show`, any process's environment or command
+/// line, nor in the store (the rendered unit scripts and configs).
+fn no_secret_in_unit_properties_process_environments_or_the_store(d: &Deployment) {
+    let files = d.sh(&format!("ls {}", d.secrets_dir));
+    let secrets: BTreeMap<String, String> = files
+        .split_whitespace()
+        .map(|f| (f.to_owned(), d.secret(f)))
+        .collect();
+    assert!(secrets.len() >= d.services.len() * 2, "{secrets:?}");
+    let shown = d.sh("systemctl show '*' --no-pager");
+    let environments =
+        d.sh("for f in /proc/[0-9]*/environ; do tr '\\0' '\\n' < $f 2>/dev/null; done");
+    let processes = d.sh("ps -eo user,args --no-headers");
+    // Symlinks (the table's packages) are not followed: only the store files the units name.
+    let store = d.sh("cat $(find /nix/store -type f)");
+    assert!(
+        store.contains("requirepass"),
+        "the store files were not read"
+    );
+    for (file, value) in &secrets {
+        assert_eq!(value.len(), 48, "{file}");
+        assert!(
+            !shown.contains(value.as_str()),
+            "systemctl show reveals {file}"
+        );
+        assert!(
+            !environments.contains(value.as_str()),
+            "a process environment holds {file}"
+        );
+        assert!(
+            !processes.contains(value.as_str()),
+            "a command line holds {file}"
+        );
+        assert!(!store.contains(value.as_str()), "the store holds {file}");
+    }
+    // The environments were really read: the services' variables are in them.
+    assert!(
+        environments.contains("DATABASE_PASSWORD_FILE="),
+        "no service environment was read"
+    );
+}
+
+/// The sandbox settings that apply in the container do their job: a unit with
+/// `IPAddressAllow=localhost` is unreachable from another host while the others answer, and a
+/// unit with `PrivateUsers=` (kept where the container allows it) runs in its own user namespace.
+fn network_and_user_namespace_sandboxing_apply(d: &Deployment) {
+    let address = d.machine.address().unwrap();
+    let reachable = |port: u64| {
+        let target = format!("{address}:{port}").parse().unwrap();
+        std::net::TcpStream::connect_timeout(&target, Duration::from_secs(5)).is_ok()
+    };
+    for s in &d.services {
+        let config = &d.system["units"][format!("stackr-{}-api", s.name)]["serviceConfig"];
+        let local_only = config["IPAddressAllow"] == "localhost";
+        assert_eq!(
+            reachable(s.port),
+            !local_only,
+            "{} API from another host (IPAddressAllow={})",
+            s.name,
+            config["IPAddressAllow"]
+        );
+    }
+    for s in &d.services {
+        let unit = format!("redis-{}", s.name);
+        assert_eq!(
+            d.system["units"][&unit]["serviceConfig"]["PrivateUsers"],
+            true
+        );
+        let pid = d.sh(&format!(
+            "systemctl show --property=MainPID --value {unit}.service"
+        ));
+        let map = d.sh(&format!("cat /proc/{}/uid_map", pid.trim()));
+        assert!(
+            !map.split_whitespace().eq(["0", "0", "4294967295"]),
+            "{unit} runs in the initial user namespace: {map}"
+        );
+    }
+}
+
+/// Every process of the stack runs as its unit's identity: no service process runs as root.
+fn every_process_runs_as_its_units_identity(d: &Deployment) {
+    for unit in d.units() {
+        let config = &d.system["units"][&unit]["serviceConfig"];
+        if config["Type"] == "oneshot" {
+            continue;
+        }
+        let pid = d.sh(&format!(
+            "systemctl show --property=MainPID --value {unit}.service"
+        ));
+        let user = d.sh(&format!("ps -o user= -p {}", pid.trim()));
+        assert_eq!(user.trim(), config["User"].as_str().unwrap(), "{unit}");
+    }
+}
+
+/// Each service's state, database and Redis folders belong to its own identity, mode 0700, and
+/// no other service identity can list them.
+fn each_service_owns_its_files_alone(d: &Deployment) {
+    let state_dir = d.system["stackr"]["stateDir"].as_str().unwrap();
+    let mut folders = Vec::new();
+    for s in &d.services {
+        folders.push((
+            format!("{state_dir}/{}", s.name),
+            format!("stackr-{}", s.name),
+        ));
+        folders.push((
+            format!("{state_dir}/postgresql/{}", s.name),
+            format!("stackr-{}-pg", s.name),
+        ));
+        folders.push((
+            format!("/var/lib/redis-{}", s.name),
+            format!("redis-{}", s.name),
+        ));
+    }
+    for (folder, owner) in &folders {
+        let stat = d.sh(&format!("stat -c '%U %a' {folder}"));
+        assert_eq!(stat.trim(), format!("{owner} 700"), "{folder}");
+        for (_, other) in folders.iter().filter(|(_, o)| o != owner) {
+            assert!(
+                !d.succeeds(&format!(
+                    "setpriv --reuid={other} --regid={other} --clear-groups ls {folder}"
+                )),
+                "{other} can list {folder}"
+            );
+        }
+        assert!(
+            d.succeeds(&format!(
+                "setpriv --reuid={owner} --regid={owner} --clear-groups ls {folder}"
+            )),
+            "{owner} cannot list its own {folder}"
+        );
+    }
+}
+
+/// One service's PostgreSQL stopped: that service goes down with it, every other keeps serving.
+fn a_stopped_database_leaves_the_others_serving(d: &Deployment, cookie: &str, user_id: &str) {
+    d.sh("systemctl stop stackr-core-postgresql.service");
+    for s in d.services.iter().filter(|s| s.name != "core") {
+        let answer = d.get(&s.name, "/health", None);
+        assert_eq!(
+            answer.status, 200,
+            "{} with core's database stopped: {answer:?}",
+            s.name
+        );
+    }
+    let session = d.session(cookie);
+    assert!(
+        session.status == 200 && session.body.contains(user_id),
+        "auth with core's database stopped: {session:?}"
+    );
+    d.sh("timeout 600 systemctl start multi-user.target");
+    d.wait_for("core to serve again", SETTLE, || {
+        let answer = d.get("core", "/health", None);
+        (answer.status == 200)
+            .then_some(())
+            .ok_or(format!("{answer:?}"))
+    });
+}
+
+/// A reboot keeps users, sessions and jobs queued before it (and the generated secrets).
+fn a_reboot_keeps_users_sessions_and_queued_jobs(d: &Deployment, cookie: &str, user_id: &str) {
+    let secret_before = d.secret("auth-secret");
+    d.sh("systemctl stop stackr-core-worker.service");
+    let queued = d.enqueue("core", "core");
+    d.machine.reboot().unwrap();
+    d.start();
+    every_unit_is_active_through_its_readiness_notification(d);
+    assert_eq!(
+        d.secret("auth-secret"),
+        secret_before,
+        "the secrets were regenerated"
+    );
+    let session = d.session(cookie);
+    assert!(
+        session.status == 200 && session.body.contains(user_id),
+        "the session did not survive the reboot: {session:?}"
+    );
+    let me = d.get("core", "/me", Some(cookie));
+    assert_eq!(me.status, 200, "core after the reboot: {me:?}");
+    d.wait_for_job("core", &queued);
+}
+
+#[test]
+fn the_nixos_units_run_under_a_real_systemd() {
+    let d = Deployment::boot();
+    every_unit_is_active_through_its_readiness_notification(&d);
+    every_api_is_healthy(&d);
+    let (cookie, user_id) = sign_up_and_provisioning_work(&d);
+    a_job_runs_through_each_worker(&d);
+    each_service_is_locked_out_of_the_others_stores(&d);
+    no_secret_in_unit_properties_process_environments_or_the_store(&d);
+    every_process_runs_as_its_units_identity(&d);
+    each_service_owns_its_files_alone(&d);
+    network_and_user_namespace_sandboxing_apply(&d);
+    a_stopped_database_leaves_the_others_serving(&d, &cookie, &user_id);
+    a_reboot_keeps_users_sessions_and_queued_jobs(&d, &cookie, &user_id);
+}

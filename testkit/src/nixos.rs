@@ -1,0 +1,61 @@
+//! Evaluation of a generated project as a NixOS host with nixpkgs' real module system
+//! (`generator/tests/nixos/evaluate.nix`): shared by the generator's property checks and the
+//! checks crate, which runs the evaluated units under a real systemd.
+//!
+//! nixpkgs' `lib` is not part of this repository (it is MIT-licensed upstream code, used read-only
+//! by the tests): `STACKR_NIXPKGS_LIB` names a checkout of it (a folder holding `lib/default.nix`,
+//! e.g. nix-community/nixpkgs.lib); unset, it defaults to `../shared/third_party/nixpkgs-lib`
+//! relative to the repository root. When nix-instantiate is installed but the lib cannot be found,
+//! evaluation panics instead of skipping, so a missing lib is never mistaken for a pass.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The repository's root (this crate's parent).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()
+        .expect("the testkit crate lives in the repository")
+}
+
+/// nixpkgs' lib folder (see the module docs), checked to hold `lib/default.nix`.
+pub fn nixpkgs_lib() -> PathBuf {
+    let dir = std::env::var_os("STACKR_NIXPKGS_LIB")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("../shared/third_party/nixpkgs-lib"));
+    assert!(
+        dir.join("lib/default.nix").is_file(),
+        "nixpkgs' lib not found at {}: set STACKR_NIXPKGS_LIB to a folder holding lib/default.nix \
+         (a checkout of nix-community/nixpkgs.lib)",
+        dir.display()
+    );
+    dir
+}
+
+/// Evaluates `project` (a folder with the generated `nix/`) with the module library at `modules`
+/// plus `host` (a NixOS module as Nix text): the JSON `evaluate.nix` returns. `Err` holds Nix's
+/// error output.
+pub fn evaluate_nixos_system(
+    modules: &Path,
+    project: &Path,
+    host: &str,
+) -> Result<Vec<u8>, String> {
+    let evaluate = repo_root().join("generator/tests/nixos/evaluate.nix");
+    let expression = format!(
+        "import {} {{ lib = import {}/lib; modules = {}; project = {}; host = {host}; }}",
+        evaluate.display(),
+        nixpkgs_lib().display(),
+        modules.display(),
+        project.display()
+    );
+    let output = Command::new("nix-instantiate")
+        .args(["--eval", "--strict", "--json", "-E", &expression])
+        .current_dir(project)
+        .output()
+        .map_err(|e| format!("cannot run nix-instantiate: {e}"))?;
+    if !output.status.success() {
+        return Err(String::from_utf8_lossy(&output.stderr).into_owned());
+    }
+    Ok(output.stdout)
+}
