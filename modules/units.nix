@@ -26,6 +26,7 @@ let
     AUTH_TRUSTED_ORIGINS = lib.concatStringsSep "," cfg.auth.trustedOrigins;
     AUTH_ADMIN_PORT = toString svc.adminPort;
     AUTH_PROVISION_SERVICES = lib.concatStringsSep "," provisionNames;
+    AUTH_ROLES = lib.concatStringsSep "," (stackrLib.declaredRoles cfg.services);
     AUTH_SERVICE_CREDENTIALS_DIR = "%d";
     AUTH_MAIL_DIR = "${cfg.stateDir}/${name}/mail";
   } // lib.optionalAttrs (cfg.auth.smtpUrl != null) {

@@ -38,6 +38,10 @@ fn adds_a_service_end_to_end() {
         compose.contains("wallet-api:") && compose.contains("AUTH_PROVISION_SERVICES=core,wallet"),
         "auth provisions the new service"
     );
+    assert!(
+        compose.contains("AUTH_ROLES=audit,finance"),
+        "auth accepts the roles the new service declares: {compose}"
+    );
     let check = stackr(&root, &["generate", "--check"]);
     assert!(check.status.success(), "{}", stderr(&check));
 }

@@ -86,6 +86,14 @@ fn units_are_hardened_and_deployed_environment_matches_dev() {
                     "{name}: {} {role}",
                     service.name
                 );
+                // The roles auth lets an admin give are the config's, deployed as in dev.
+                if let Some(roles) = dev_env.iter().find(|e| e.name == "AUTH_ROLES") {
+                    assert_eq!(
+                        unit["environment"]["AUTH_ROLES"],
+                        roles.value.as_str(),
+                        "{name}"
+                    );
+                }
                 let config = &unit["serviceConfig"];
                 for (key, wanted) in [
                     ("NoNewPrivileges", Value::Bool(true)),

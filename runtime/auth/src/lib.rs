@@ -53,6 +53,7 @@ pub mod origin;
 pub mod password;
 pub mod rate_limit;
 pub mod respond;
+pub mod roles;
 pub mod routes;
 pub mod secrets;
 pub mod server;

@@ -27,6 +27,8 @@ pub struct Options {
     /// `AUTH_SECRETS_FILE` entries; `SECRET` stays the unversioned secret unless dropped.
     pub versioned_secrets: Vec<(u32, &'static str)>,
     pub drop_unversioned_secret: bool,
+    /// `AUTH_ROLES`: the roles the stack declares besides `user` and `admin`.
+    pub roles: &'static str,
 }
 
 pub struct TestServer {
@@ -168,6 +170,7 @@ async fn launch(
         config.session_cache_ttl = std::time::Duration::from_millis(ms);
     }
     config.mail = MailConfig::Mailbox(mail_dir.path().to_path_buf());
+    config.roles = stackr_auth::roles::Roles::parse(opts.roles).unwrap();
     config.provision_services = opts
         .provision
         .iter()
