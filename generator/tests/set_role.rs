@@ -7,24 +7,14 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
+use common::local_build::{in_shared_target, use_local_runtime};
 use common::{init_project, stderr};
-use stackr_testkit::{without_cargo_package_env, TempPostgres};
+use stackr_testkit::TempPostgres;
 
 const PASSWORD: &str = "dev-db-password";
 
-/// Points the project at this repository's runtime crates and auth's dev PostgreSQL at `pg`.
-fn use_local_runtime_and_database(root: &Path, pg: &TempPostgres) {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let cargo = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
-    let patch = format!(
-        "\n[patch.crates-io]\nstackr-auth = {{ path = {auth:?} }}\nstackr-kit = {{ path = {kit:?} }}\n",
-        auth = repo.join("runtime/auth"),
-        kit = repo.join("runtime/kit"),
-    );
-    std::fs::write(root.join("Cargo.toml"), cargo + &patch).unwrap();
-    // The repository's lock file: the same dependency versions, so the shared target folder
-    // already holds them compiled.
-    std::fs::copy(repo.join("Cargo.lock"), root.join("Cargo.lock")).unwrap();
+/// Points auth's dev PostgreSQL at `pg` and makes `core` role-gated for `finance`.
+fn use_database_and_roles(root: &Path, pg: &TempPostgres) {
     let config = std::fs::read_to_string(root.join("stackr.config.json")).unwrap();
     let config = config.replace("54320", &pg.port().to_string()).replace(
         "\"authMiddleware\": \"standard\"",
@@ -38,12 +28,9 @@ fn use_local_runtime_and_database(root: &Path, pg: &TempPostgres) {
 }
 
 fn set_role(root: &Path, email: &str, role: &str) -> Output {
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_stackr"));
-    without_cargo_package_env(&mut command)
+    in_shared_target(Command::new(env!("CARGO_BIN_EXE_stackr")))
         .current_dir(root)
         .args(["set-role", email, role])
-        .env("CARGO_TARGET_DIR", target)
         .output()
         .unwrap()
 }
@@ -52,7 +39,8 @@ fn set_role(root: &Path, email: &str, role: &str) -> Output {
 fn set_role_makes_the_first_admin_and_gives_declared_roles() {
     let pg = TempPostgres::start();
     let (_parent, root) = init_project(&[]);
-    use_local_runtime_and_database(&root, &pg);
+    use_local_runtime(&root);
+    use_database_and_roles(&root, &pg);
 
     // Nobody has signed up yet: the command says so (and has created auth's tables meanwhile).
     let out = set_role(&root, "root@example.com", "admin");
