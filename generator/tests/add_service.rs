@@ -47,6 +47,24 @@ fn adds_a_service_end_to_end() {
 }
 
 #[test]
+fn default_port_follows_the_highest_one_in_use() {
+    let (_parent, root) = init_project(&[]);
+    let config = std::fs::read_to_string(root.join("stackr.config.json")).unwrap();
+    std::fs::write(
+        root.join("stackr.config.json"),
+        config.replace("\"port\": 8080", "\"port\": 9000"),
+    )
+    .unwrap();
+    let output = stackr(&root, &["add", "service", "billing"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let config = std::fs::read_to_string(root.join("stackr.config.json")).unwrap();
+    assert!(
+        config.contains("\"name\": \"billing\",\n      \"port\": 9001"),
+        "the port after core's 9000: {config}"
+    );
+}
+
+#[test]
 fn explicit_port_flavor_and_no_worker() {
     let (_parent, root) = init_project(&[]);
     let output = stackr(

@@ -168,3 +168,39 @@ fn wrong_types_are_refused() {
         "{message}"
     );
 }
+
+#[test]
+fn api_port_of_a_system_database_is_refused() {
+    let message = generate_error(&format!("{VALID_HEAD}    {{ \"name\": \"auth\", \"kind\": \"auth\" }},\n    {{ \"name\": \"core\", \"port\": 5432 }}\n  ]\n}}\n"));
+    assert!(message.contains("stackr.config.json:5:"), "{message}");
+    assert!(
+        message.contains("services[1].port")
+            && message.contains("the API port of `core` is 5432")
+            && message.contains("PostgreSQL"),
+        "{message}"
+    );
+}
+
+#[test]
+fn role_gated_without_roles_is_refused() {
+    let message = generate_error(&format!("{VALID_HEAD}    {{ \"name\": \"auth\", \"kind\": \"auth\" }},\n    {{ \"name\": \"billing\", \"authMiddleware\": \"role-gated\" }}\n  ]\n}}\n"));
+    assert!(message.contains("stackr.config.json:5:"), "{message}");
+    assert!(
+        message.contains("services[1].authMiddleware") && message.contains("no roles"),
+        "{message}"
+    );
+    assert!(
+        message.contains("help:") && message.contains("\"roles\""),
+        "{message}"
+    );
+}
+
+#[test]
+fn trusted_origin_that_is_not_an_origin_is_refused() {
+    let message = generate_error(&format!("{VALID_HEAD}    {{\n      \"name\": \"auth\",\n      \"kind\": \"auth\",\n      \"trustedOrigins\": [\"http://localhost:3000\", \"not a url\"]\n    }}\n  ]\n}}\n"));
+    assert!(message.contains("stackr.config.json:7:"), "{message}");
+    assert!(
+        message.contains("services[0].trustedOrigins[1]") && message.contains("`not a url`"),
+        "{message}"
+    );
+}

@@ -32,14 +32,33 @@ pub fn resolve_api_ports(services: &[ServiceConfig]) -> Vec<u16> {
         .collect()
 }
 
-/// The lowest port from 8080 that no service (explicit or defaulted) uses: what `stackr add
-/// service` writes into the config.
+/// What `stackr add service` writes into the config: the first free port after the highest base
+/// API port (8080 for the first base service), so a new service follows the ones the user moved;
+/// ports any service, auth's defaults or a system database use are skipped. When nothing is free
+/// above, the lowest free port from 8080.
 pub fn next_free_base_port(services: &[ServiceConfig]) -> u16 {
     let used = resolve_api_ports(services);
     let admin: Vec<u16> = services.iter().filter_map(|s| s.admin_port).collect();
-    (FIRST_BASE_PORT..=u16::MAX)
-        .find(|p| {
-            !used.contains(p) && !admin.contains(p) && *p != AUTH_PORT && *p != AUTH_ADMIN_PORT
-        })
+    let free = |p: &u16| {
+        !used.contains(p)
+            && !admin.contains(p)
+            && ![
+                AUTH_PORT,
+                AUTH_ADMIN_PORT,
+                SYSTEM_POSTGRES_PORT,
+                SYSTEM_REDIS_PORT,
+            ]
+            .contains(p)
+    };
+    let start = services
+        .iter()
+        .zip(&used)
+        .filter(|(service, _)| service.kind == ServiceKind::Base)
+        .map(|(_, port)| port.saturating_add(1))
+        .max()
+        .unwrap_or(FIRST_BASE_PORT);
+    (start..=u16::MAX)
+        .find(free)
+        .or_else(|| (FIRST_BASE_PORT..=u16::MAX).find(free))
         .unwrap_or(u16::MAX)
 }
