@@ -57,7 +57,7 @@ pub fn run(root: &Path, options: &AddServiceOptions) -> Result<ExitCode> {
     service.port = Some(
         options
             .port
-            .unwrap_or_else(|| next_free_base_port(&project.config.services)),
+            .unwrap_or_else(|| next_free_base_port(&project.config)),
     );
     service.auth_middleware = Some(middleware);
     service.roles = options.roles.clone();
