@@ -28,6 +28,7 @@ pub fn load_project(root: &Path) -> Result<Project, ConfigError> {
         ..err
     })?;
     let model = validate(&config, &label, &text)?;
+    crate::crates_on_disk::check(root, &config, &label, &text)?;
     let plan = plan(&model);
     Ok(Project {
         root: root.to_owned(),

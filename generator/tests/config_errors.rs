@@ -204,3 +204,46 @@ fn trusted_origin_that_is_not_an_origin_is_refused() {
         "{message}"
     );
 }
+
+/// Runs `stackr generate` in an initialised project after `edit` changed its config, asserting
+/// exit code 2, no panic and nothing written; returns stderr.
+fn generate_error_in_project(edit: impl FnOnce(String) -> String) -> String {
+    let (_parent, root) = common::init_project(&[]);
+    let file = root.join("stackr.config.json");
+    std::fs::write(&file, edit(std::fs::read_to_string(&file).unwrap())).unwrap();
+    let before = tree(&root);
+    let output = stackr(&root, &["generate"]);
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "stderr: {message}");
+    assert!(!message.contains("panicked"), "{message}");
+    assert_eq!(tree(&root), before, "a failed generate must write nothing");
+    message
+}
+
+#[test]
+fn workspace_crates_without_a_service_are_refused() {
+    let message = generate_error_in_project(|config| {
+        let start = config.find("\"services\": [").unwrap();
+        format!("{}\"services\": []\n}}\n", &config[..start])
+    });
+    assert!(message.contains("at `services`"), "{message}");
+    assert!(
+        message.contains("`services/auth`") && message.contains("Cargo.toml"),
+        "names the orphan crate and where it is listed: {message}"
+    );
+    assert!(message.contains("help:"), "{message}");
+}
+
+#[test]
+fn base_service_reusing_the_auth_crate_is_refused() {
+    let message = generate_error_in_project(|config| {
+        config
+            .replacen("\"name\": \"auth\"", "\"name\": \"identity\"", 1)
+            .replace("\"name\": \"core\"", "\"name\": \"auth\"")
+    });
+    assert!(message.contains("services[1].name"), "{message}");
+    assert!(
+        message.contains("services/auth") && message.contains("auth service's crate"),
+        "{message}"
+    );
+}

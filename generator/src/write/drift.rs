@@ -4,7 +4,6 @@ use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
-
 /// A generated file whose disk content differs from what `stackr generate` would write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Drift {
