@@ -247,3 +247,51 @@ fn base_service_reusing_the_auth_crate_is_refused() {
         "{message}"
     );
 }
+
+#[test]
+fn empty_bom_and_non_object_files_say_what_is_wrong() {
+    let empty = generate_error("");
+    assert!(
+        empty.contains("the config file is empty") && !empty.contains(":0:"),
+        "{empty}"
+    );
+    let bom = generate_error("\u{feff}{\"name\": \"shop\", \"services\": []}\n");
+    assert!(
+        bom.contains("stackr.config.json:1:1:") && bom.contains("byte order mark"),
+        "{bom}"
+    );
+    let array = generate_error("\n  []\n");
+    assert!(
+        array.contains("stackr.config.json:2:3:")
+            && array.contains("must be a JSON object")
+            && array.contains("an array")
+            && !array.contains("invalid length"),
+        "{array}"
+    );
+}
+
+#[test]
+fn a_number_out_of_range_for_a_port_is_called_so() {
+    let message = generate_error(&format!(
+        "{VALID_HEAD}    {{ \"name\": \"auth\", \"kind\": \"auth\", \"port\": 1e+25 }}\n  ]\n}}\n"
+    ));
+    assert!(message.contains("services[0].port"), "{message}");
+    assert!(
+        message.contains("`1e+25`")
+            && message.contains("whole number from 0 to 65535")
+            && !message.contains("floating point"),
+        "{message}"
+    );
+}
+
+#[test]
+fn dev_without_a_project_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = stackr(dir.path(), &["dev"]);
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{message}");
+    assert!(
+        message.contains("stackr.config.json") && message.contains("stackr init"),
+        "{message}"
+    );
+}

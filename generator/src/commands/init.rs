@@ -94,7 +94,8 @@ pub fn run(parent: &Path, options: &InitOptions) -> Result<ExitCode> {
     );
     println!(
         "next: cd {} && cargo build && nix run .#dev   (or `stackr dev`)",
-        options.path
+        // Relative to where the user is, `-C DIR` included; `./` adds nothing.
+        dir.strip_prefix(".").unwrap_or(&dir).display()
     );
     Ok(ExitCode::SUCCESS)
 }
