@@ -28,14 +28,8 @@ pub fn load_config_file(file: &Path) -> Result<(StackrConfig, String), ConfigErr
 
 /// Deserializes config text; `file` only labels errors.
 pub fn parse_config(file: &Path, text: &str) -> Result<StackrConfig, ConfigError> {
-    if let Some((position, message, help)) = not_an_object(text) {
-        return Err(ConfigError {
-            file: file.to_owned(),
-            path: JsonPath::root(),
-            position,
-            message,
-            help: help.to_owned(),
-        });
+    if let Some(error) = not_an_object(file, text) {
+        return Err(error);
     }
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let located = |path: JsonPath, inner: serde_json::Error| {
@@ -76,18 +70,25 @@ fn convert_path(path: &serde_path_to_error::Path) -> JsonPath {
 
 /// Files that are no JSON object at all, with what is wrong in words serde would not find: empty,
 /// starting with a byte order mark, or holding another kind of JSON value.
-fn not_an_object(text: &str) -> Option<(Option<(usize, usize)>, String, &'static str)> {
+fn not_an_object(file: &Path, text: &str) -> Option<ConfigError> {
+    let error = |position, message: &str, help: &str| ConfigError {
+        file: file.to_owned(),
+        path: JsonPath::root(),
+        position,
+        message: message.to_owned(),
+        help: help.to_owned(),
+    };
     const EXAMPLE: &str = "a config is an object like `{ \"name\": \"shop\", \"services\": [ { \"name\": \"auth\", \"kind\": \"auth\" } ] }`; `stackr init NAME` writes one";
     if text.starts_with('\u{feff}') {
-        return Some((
+        return Some(error(
             Some((1, 1)),
-            "the file starts with a byte order mark (BOM), which JSON does not allow".to_owned(),
+            "the file starts with a byte order mark (BOM), which JSON does not allow",
             "save the file as UTF-8 without a BOM",
         ));
     }
     let start = text.find(|c: char| !c.is_whitespace());
     let Some(start) = start else {
-        return Some((None, "the config file is empty".to_owned(), EXAMPLE));
+        return Some(error(None, "the config file is empty", EXAMPLE));
     };
     if text[start..].starts_with('{') {
         return None;
@@ -102,9 +103,9 @@ fn not_an_object(text: &str) -> Option<(Option<(usize, usize)>, String, &'static
     };
     let line = text[..start].matches('\n').count() + 1;
     let column = start - text[..start].rfind('\n').map_or(0, |n| n + 1) + 1;
-    Some((
+    Some(error(
         Some((line, column)),
-        format!("the config must be a JSON object, but the file holds {kind}"),
+        &format!("the config must be a JSON object, but the file holds {kind}"),
         EXAMPLE,
     ))
 }
