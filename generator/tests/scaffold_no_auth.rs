@@ -53,8 +53,8 @@ fn no_auth_scaffold_serves_its_example_routes() {
     let api_port = free_port();
     let config = std::fs::read_to_string(root.join("stackr.config.json"))
         .unwrap()
-        .replace("54320", &pg.port().to_string())
-        .replace("63790", &redis.port().to_string())
+        .replace("15440", &pg.port().to_string())
+        .replace("17380", &redis.port().to_string())
         .replace("8080", &api_port.to_string());
     std::fs::write(root.join("stackr.config.json"), config).unwrap();
     let generate = stackr(&root, &["generate"]);

@@ -16,7 +16,7 @@ const PASSWORD: &str = "dev-db-password";
 /// Points auth's dev PostgreSQL at `pg` and makes `core` role-gated for `finance`.
 fn use_database_and_roles(root: &Path, pg: &TempPostgres) {
     let config = std::fs::read_to_string(root.join("stackr.config.json")).unwrap();
-    let config = config.replace("54320", &pg.port().to_string()).replace(
+    let config = config.replace("15440", &pg.port().to_string()).replace(
         "\"authMiddleware\": \"standard\"",
         "\"authMiddleware\": \"role-gated\", \"roles\": [\"finance\"]",
     );

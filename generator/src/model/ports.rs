@@ -83,6 +83,20 @@ mod tests {
     }
 
     #[test]
+    fn default_dev_ranges_of_1000_services_stay_below_the_ephemeral_range() {
+        let dev = crate::config::DevSettings::default();
+        let (postgres, redis) = (
+            u32::from(dev.postgres_port_start),
+            u32::from(dev.redis_port_start),
+        );
+        assert!(
+            postgres + 1000 <= redis || redis + 1000 <= postgres,
+            "{dev:?}"
+        );
+        assert!(postgres.max(redis) + 1000 < 32_768, "{dev:?}");
+    }
+
+    #[test]
     fn next_port_follows_the_highest_and_skips_ranges_and_system_ports() {
         let moved = config(
             r#"{"name":"s","services":[{"name":"auth","kind":"auth"},{"name":"a","port":9000}]}"#,
