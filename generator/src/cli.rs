@@ -46,7 +46,9 @@ pub enum Command {
     /// embedded supervisor runs the same file (dependencies, readiness probes, restarts, ordered
     /// shutdown on Ctrl-C). State lives in the git-ignored state folder (`stateDir` in
     /// stackr.config.json, `.stackr` by default) and survives restarts. Refuses to start while
-    /// generated files have drifted from the config.
+    /// generated files have drifted from the config, while another `stackr dev` runs the same
+    /// project (a lock in the state folder), or while a port of the stack is taken (naming the
+    /// process holding it).
     Dev(DevCommandArgs),
     /// Check the architecture's rules; `--list` explains each one.
     ///

@@ -30,6 +30,7 @@ pub fn run(root: &Path, args: stackr_supervisor::DevArgs, no_check: bool) -> Res
         if !given_state_dir {
             dev.state_dir = root.join(&project.plan.state_dir);
         }
+        dev.ports = project.plan.dev_ports();
         if !no_check {
             let (drifted, _) = super::generate::drifted_files(root, &project.plan)?;
             if !drifted.is_empty() {
