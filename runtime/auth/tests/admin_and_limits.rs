@@ -5,9 +5,9 @@ mod common;
 use common::*;
 use serde_json::json;
 
-#[tokio::test]
-async fn admin_can_list_set_roles_ban_and_unban() {
-    let server = TestServer::start().await;
+/// Signs up root@example.com (to be made admin) and uma@example.com; returns their clients and
+/// Uma's user id.
+async fn root_and_uma(server: &TestServer) -> (Client, Client, String) {
     let mut admin = server.client();
     admin
         .sign_up("Root", "root@example.com", "password-123")
@@ -20,6 +20,13 @@ async fn admin_can_list_set_roles_ban_and_unban() {
         .as_str()
         .unwrap()
         .to_owned();
+    (admin, user, uid)
+}
+
+#[tokio::test]
+async fn admin_can_list_set_roles_ban_and_unban() {
+    let server = TestServer::start().await;
+    let (mut admin, mut user, uid) = root_and_uma(&server).await;
     assert_eq!(user.session().await["user"]["role"], "user");
 
     // Not signed in: 401 with an empty body. Plain user: 403 with the plugin's code.
@@ -156,18 +163,7 @@ async fn roles_the_stack_declares_can_be_given_and_no_others() {
         ..Options::default()
     })
     .await;
-    let mut admin = server.client();
-    admin
-        .sign_up("Root", "root@example.com", "password-123")
-        .await;
-    let mut user = server.client();
-    let uid = user
-        .sign_up("Uma", "uma@example.com", "password-123")
-        .await
-        .json()["user"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (mut admin, mut user, uid) = root_and_uma(&server).await;
     let out = set_role_command(&server, "root@example.com", "admin", "finance");
     assert!(
         out.status.success(),
