@@ -24,45 +24,43 @@ pkgs.testers.runNixOSTest {
     def redis(service, port, command):
         return f"REDISCLI_AUTH=$(cat {secrets}/{service}-redis-password) redis-cli -p {port} {command}"
 
+    # One row per service; the checks below loop over it (every pair is tried in the VM, while
+    # this file stays linear in the number of services).
+    services = [
+        {"name": "auth", "db": "auth", "port": 8888, "worker": False, "postgres_port": 5440, "redis_port": 6380},
+        {"name": "core", "db": "core", "port": 8080, "worker": True, "postgres_port": 5441, "redis_port": 6381},
+        {"name": "wallet", "db": "wallet", "port": 8081, "worker": True, "postgres_port": 5442, "redis_port": 6382},
+    ]
+
     # API and worker units are Type=notify: active once the process reports ready.
     def ready():
-        machine.wait_for_unit("stackr-auth-api.service")
-        machine.succeed("curl --fail --silent http://127.0.0.1:8888/health")
-        machine.wait_for_unit("stackr-core-api.service")
-        machine.succeed("curl --fail --silent http://127.0.0.1:8080/health")
-        machine.wait_for_unit("stackr-core-worker.service")
-        machine.wait_for_unit("stackr-wallet-api.service")
-        machine.succeed("curl --fail --silent http://127.0.0.1:8081/health")
-        machine.wait_for_unit("stackr-wallet-worker.service")
+        for s in services:
+            machine.wait_for_unit(f"stackr-{s['name']}-api.service")
+            machine.succeed(f"curl --fail --silent http://127.0.0.1:{s['port']}/health")
+            if s["worker"]:
+                machine.wait_for_unit(f"stackr-{s['name']}-worker.service")
 
     machine.start()
     ready()
-    machine.succeed(psql("auth", "auth", 5440, "auth", "select 1"))
-    machine.succeed(redis("auth", 6380, "ping") + " | grep -x PONG")
-    machine.succeed(psql("core", "core", 5441, "core", "select 1"))
-    machine.succeed(redis("core", 6381, "ping") + " | grep -x PONG")
-    machine.succeed(psql("wallet", "wallet", 5442, "wallet", "select 1"))
-    machine.succeed(redis("wallet", 6382, "ping") + " | grep -x PONG")
-    machine.fail(psql("auth", "auth", 5441, "core", "select 1"))
-    machine.fail(redis("auth", 6381, "ping") + " | grep -x PONG")
-    machine.fail(psql("auth", "auth", 5442, "wallet", "select 1"))
-    machine.fail(redis("auth", 6382, "ping") + " | grep -x PONG")
-    machine.fail(psql("core", "core", 5440, "auth", "select 1"))
-    machine.fail(redis("core", 6380, "ping") + " | grep -x PONG")
-    machine.fail(psql("core", "core", 5442, "wallet", "select 1"))
-    machine.fail(redis("core", 6382, "ping") + " | grep -x PONG")
-    machine.fail(psql("wallet", "wallet", 5440, "auth", "select 1"))
-    machine.fail(redis("wallet", 6380, "ping") + " | grep -x PONG")
-    machine.fail(psql("wallet", "wallet", 5441, "core", "select 1"))
-    machine.fail(redis("wallet", 6381, "ping") + " | grep -x PONG")
+    for s in services:
+        machine.succeed(psql(s["name"], s["db"], s["postgres_port"], s["db"], "select 1"))
+        machine.succeed(redis(s["name"], s["redis_port"], "ping") + " | grep -x PONG")
+    # Each service's role and Redis password are refused by every other service's servers.
+    for s in services:
+        for other in services:
+            if other is not s:
+                machine.fail(psql(s["name"], s["db"], other["postgres_port"], other["db"], "select 1"))
+                machine.fail(redis(s["name"], other["redis_port"], "ping") + " | grep -x PONG")
 
-    for service in ["auth", "core", "wallet", ]:
+    for s in services:
         for kind in ["db-password", "redis-password"]:
-            secret = f"$(cat {secrets}/{service}-{kind})"
+            secret = f"$(cat {secrets}/{s['name']}-{kind})"
             machine.fail(f"grep -rlF \"{secret}\" -R /etc/systemd/system/")
             machine.fail(f"systemctl show 'stackr-*' 'redis-*' | grep -F \"{secret}\"")
-    machine.succeed(psql("auth", "auth", 5440, "auth", "create table vm_test_kept (x int); insert into vm_test_kept values (42)"))
-    machine.succeed(redis("auth", 6380, "set vm-test-kept 42"))
+
+    first = services[0]
+    machine.succeed(psql(first["name"], first["db"], first["postgres_port"], first["db"], "create table vm_test_kept (x int); insert into vm_test_kept values (42)"))
+    machine.succeed(redis(first["name"], first["redis_port"], "set vm-test-kept 42"))
     signup = '{"email": "vm-test@example.com", "password": "vm-test-password-1", "name": "VM test"}'
     machine.succeed(f"curl --fail --silent --cookie-jar /root/session -H 'Content-Type: application/json' --data '{signup}' http://127.0.0.1:8888/api/auth/sign-up/email")
     before = machine.succeed(f"sha256sum {secrets}/*")
@@ -70,8 +68,8 @@ pkgs.testers.runNixOSTest {
     machine.start()
     ready()
     assert machine.succeed(f"sha256sum {secrets}/*") == before, "secrets changed across a reboot"
-    assert machine.succeed(psql("auth", "auth", 5440, "auth", "select x from vm_test_kept")).strip() == "42"
-    assert machine.succeed(redis("auth", 6380, "get vm-test-kept")).strip() == "42"
+    assert machine.succeed(psql(first["name"], first["db"], first["postgres_port"], first["db"], "select x from vm_test_kept")).strip() == "42"
+    assert machine.succeed(redis(first["name"], first["redis_port"], "get vm-test-kept")).strip() == "42"
     # The session made before the reboot is still valid: the auth secret and database persisted.
     machine.succeed("curl --fail --silent --cookie /root/session http://127.0.0.1:8888/api/auth/get-session | grep -F vm-test@example.com")
   '';

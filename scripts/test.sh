@@ -14,7 +14,7 @@ pg_dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || tr
 
 # Node packages of the interop suites, installed once here: several suites use the same folder
 # and run at the same time.
-for dir in runtime/auth/interop runtime/kit/interop/bullmq; do
+for dir in runtime/auth/interop runtime/auth/interop/oidc runtime/kit/interop/bullmq; do
   [ -d "$dir/node_modules" ] || (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
 done
 

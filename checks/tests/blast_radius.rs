@@ -1,4 +1,4 @@
-//! Check 5 of issue 7 on the fixture stack: one service's PostgreSQL going down leaves the other
+//! On the fixture stack: one service's PostgreSQL going down leaves the other
 //! services answering; auth going down makes every base service fail closed (503), never open.
 
 mod common;

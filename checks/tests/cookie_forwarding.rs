@@ -1,4 +1,4 @@
-//! Checks 1-3 of issue 7 on the fixture stack: the session cookie auth sets is what identifies a
+//! On the fixture stack: the session cookie auth sets is what identifies a
 //! user at every base service (forwarded, never trusted from the client), the role gate, the 401
 //! cases, and first-call provisioning with auth's `has<Service>Account` flags.
 

@@ -1,4 +1,4 @@
-//! Check 4 of issue 7 on the fixture stack: identity data lives only in auth's database, no
+//! On the fixture stack: identity data lives only in auth's database, no
 //! service's database role gets into another service's database, no process's environment names
 //! another service's database or Redis, and a job a service enqueues lands only in its own Redis.
 

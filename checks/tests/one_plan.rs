@@ -1,9 +1,10 @@
-//! Check 6 of issue 7: the process-compose file and the NixOS VM test are rendered from the same
-//! plan the end-to-end checks run, for the fixture and for the demo stack: one source of truth.
+//! The process-compose file and the NixOS VM test are rendered from the same plan the end-to-end
+//! checks run, for the fixture and for the demo stack: one source of truth.
 //!
 //! For each config: every API process in process-compose.yaml has exactly the environment the
 //! checks give that service's process (before remapping ports), and the VM test waits for exactly
-//! the plan's services on the plan's ports and tries the plan's databases. For the demo, the
+//! the plan's services on the plan's ports and tries the plan's databases (read from the commands
+//! its script runs against a recording stand-in for the VM). For the demo, the
 //! committed files are also byte-identical to what the generator renders from its config now.
 
 use std::collections::BTreeSet;
@@ -12,6 +13,7 @@ use std::path::{Path, PathBuf};
 use stackr::plan::Plan;
 use stackr::render::{render_generated, RenderedFile};
 use stackr_checks::fixture::{fixture_dir, fixture_plan};
+use stackr_testkit::{machine_calls, test_script_of};
 
 const PROCESS_COMPOSE: &str = "process-compose.yaml";
 const VM_TEST: &str = "nix/vm-test.nix";
@@ -83,27 +85,38 @@ fn assert_artifacts_follow_plan(label: &str, plan: &Plan, files: &[RenderedFile]
     }
 
     // VM test: the same services, on the same API ports, with the same databases.
-    let vm = file(files, VM_TEST);
-    let units = captures(vm, "wait_for_unit(\"stackr-", "-api.service\")");
+    let calls = machine_calls(test_script_of(file(files, VM_TEST)));
+    let commands: String = calls.iter().map(|c| format!("{}\n", c.argument)).collect();
+    let units: BTreeSet<String> = calls
+        .iter()
+        .filter(|c| c.method == "wait_for_unit")
+        .filter_map(|c| {
+            c.argument
+                .strip_prefix("stackr-")?
+                .strip_suffix("-api.service")
+        })
+        .map(str::to_owned)
+        .collect();
     assert_eq!(
         units,
         plan_services.iter().map(|s| s.to_string()).collect(),
         "{label}: API units the VM test waits for"
     );
-    let health_ports = captures(vm, "http://127.0.0.1:", "/health");
+    let health_ports = captures(&commands, "http://127.0.0.1:", "/health");
     let plan_ports: BTreeSet<String> = plan.services.iter().map(|s| s.port.to_string()).collect();
     assert_eq!(
         health_ports, plan_ports,
         "{label}: API ports the VM test probes"
     );
-    // Every `psql(service, role, port, database, sql)` call of the VM test names the plan's
-    // roles/databases; each service reaches its own, and at least one foreign pair is tried.
-    let pairs: Vec<(String, String)> = vm
-        .lines()
-        .filter_map(|line| {
-            let call = line.split("machine.").nth(1)?.split("psql(").nth(1)?;
-            let args: Vec<&str> = call.splitn(5, ", ").map(|a| a.trim_matches('"')).collect();
-            Some((args.get(1)?.to_string(), args.get(3)?.to_string()))
+    // Every psql command of the VM test names the plan's roles/databases; each service reaches
+    // its own, and at least one foreign pair is tried.
+    let pairs: Vec<(String, String)> = calls
+        .iter()
+        .filter(|c| c.argument.contains(" psql "))
+        .map(|c| {
+            let role = captures(&c.argument, "-U '", "'");
+            let db = captures(&c.argument, "-d '", "'");
+            (role.into_iter().collect(), db.into_iter().collect())
         })
         .collect();
     let db_names: BTreeSet<&str> = plan.services.iter().map(|s| s.db_name.as_str()).collect();

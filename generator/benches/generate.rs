@@ -28,28 +28,9 @@ use std::time::{Duration, Instant};
 
 use stackr::render::{tera_only, GENERATED};
 
-/// A stack of `count` services: auth plus `count - 1` base services cycling through the flavors.
-fn config_with(count: usize) -> String {
-    let flavors = ["standard", "role-gated", "flexible", "none"];
-    let mut services = vec![r#"{ "name": "auth", "kind": "auth" }"#.to_owned()];
-    for i in 1..count {
-        let flavor = flavors[i % flavors.len()];
-        let roles = if flavor == "role-gated" {
-            r#", "roles": ["finance"]"#
-        } else {
-            ""
-        };
-        services.push(format!(
-            r#"{{ "name": "svc{i}", "authMiddleware": "{flavor}"{roles} }}"#
-        ));
-    }
-    // The deployed PostgreSQL servers take one port each from `postgresPortStart`; the default
-    // range would reach 6379 (refused) at 1000 services.
-    format!(
-        "{{ \"name\": \"bench\", \"deploy\": {{ \"postgresPortStart\": 10000 }}, \"services\": [\n{}\n] }}\n",
-        services.join(",\n")
-    )
-}
+#[path = "../tests/common/stack_of.rs"]
+mod stack_of;
+use stack_of::config_with;
 
 /// The 1-minute load average, to read every wall-clock figure against.
 fn load() -> String {

@@ -9,6 +9,7 @@ use common::{
     FIXTURES,
 };
 use serde_json::Value;
+use stackr_testkit::machine_calls;
 
 /// Writes the fixture's generated files into a temp dir and evaluates `expression` there.
 fn eval(fixture: &str, expression: &str) -> Value {
@@ -99,37 +100,63 @@ fn vm_test_checks_readiness_and_every_pair_isolation() {
         let plan = fixture_plan(fixture);
         let value = eval(fixture, "import ./nix/vm-test.nix { pkgs = { testers.runNixOSTest = t: { inherit (t) name testScript; }; }; module = { }; }");
         assert_eq!(value["name"], format!("stackr-{}", plan.project));
-        let script = value["testScript"].as_str().unwrap();
+        let calls = machine_calls(value["testScript"].as_str().unwrap());
+        let ran = |method: &str, parts: &[&str]| {
+            calls
+                .iter()
+                .any(|c| c.method == method && parts.iter().all(|part| c.argument.contains(part)))
+        };
+        let secrets = format!("{}/secrets", plan.deploy_state_dir);
         for service in &plan.services {
-            assert!(
-                script.contains(&format!("http://127.0.0.1:{}/health", service.port)),
-                "{fixture}: {script}"
-            );
-            assert!(script.contains(&format!("stackr-{}-api.service", service.name)));
+            let api = format!("stackr-{}-api.service", service.name);
+            assert!(ran("wait_for_unit", &[&api]), "{fixture}: waits for {api}");
+            let health = format!("http://127.0.0.1:{}/health", service.port);
+            assert!(ran("succeed", &[&health]), "{fixture}: probes {health}");
+            if service.worker_bin.is_some() {
+                let worker = format!("stackr-{}-worker.service", service.name);
+                assert!(
+                    ran("wait_for_unit", &[&worker]),
+                    "{fixture}: waits for {worker}"
+                );
+            }
         }
         // With auth, a session signed up before the reboot is checked after it.
         if let Some(auth) = plan.services.iter().find(|s| s.is_auth) {
             let check = format!("http://127.0.0.1:{}/api/auth/get-session", auth.port);
-            let reboot = script.find("machine.shutdown()").unwrap();
+            let reboot = calls.iter().position(|c| c.method == "shutdown").unwrap();
             assert!(
-                script.rfind(&check).is_some_and(|at| at > reboot),
-                "{fixture}"
+                calls[reboot..].iter().any(|c| c.argument.contains(&check)),
+                "{fixture}: {check} after the reboot"
             );
         }
-        // Every service's role and Redis password are refused by every other service's server.
+        // Every service's role and Redis password are refused by every other service's server,
+        // and open its own.
         for own in &plan.services {
-            for other in plan.services.iter().filter(|o| o.name != own.name) {
-                let port = other.deploy_postgres_port.unwrap_or(5432);
-                let (name, db, other_db) = (&own.name, &own.db_name, &other.db_name);
-                let refused = format!(
-                    "machine.fail(psql(\"{name}\", \"{db}\", {port}, \"{other_db}\", \"select 1\"))"
+            let db_password = format!("cat {secrets}/{}-db-password", own.name);
+            let redis_password = format!("cat {secrets}/{}-redis-password", own.name);
+            for other in &plan.services {
+                let port = other
+                    .deploy_postgres_port
+                    .unwrap_or(stackr::model::ports::SYSTEM_POSTGRES_PORT);
+                let target = format!("-p {port} -U '{}' -d '{}'", own.db_name, other.db_name);
+                let redis = format!("redis-cli -p {} ping", other.deploy_redis_port);
+                let expected = if other.name == own.name {
+                    "succeed"
+                } else {
+                    "fail"
+                };
+                assert!(
+                    ran(expected, &[&db_password, &target]),
+                    "{fixture}: {own_name}'s role at {other_name}'s database must {expected}",
+                    own_name = own.name,
+                    other_name = other.name
                 );
-                assert!(script.contains(&refused), "{fixture}: {refused}");
-                let redis = format!(
-                    "machine.fail(redis(\"{name}\", {}, \"ping\")",
-                    other.deploy_redis_port
+                assert!(
+                    ran(expected, &[&redis_password, &redis]),
+                    "{fixture}: {own_name}'s password at {other_name}'s Redis must {expected}",
+                    own_name = own.name,
+                    other_name = other.name
                 );
-                assert!(script.contains(&redis), "{fixture}: {redis}");
             }
         }
     }

@@ -14,7 +14,7 @@
 //!   PostgreSQL cluster is created by initdb (and the demo's dev secrets are created);
 //! - warm: the state folder of the previous run is reused.
 //!
-//! Targets (issue 6, 2-core machine, for the demo stack): warm < 3 s, cold < 8 s; the fixture is
+//! Targets (2-core machine, for the demo stack): warm < 3 s, cold < 8 s; the fixture is
 //! held to the same. Every start is stopped with SIGINT and must leave no process behind. Run
 //! with `cargo bench -p stackr-supervisor --bench startup`.
 

@@ -19,11 +19,11 @@
 //! Decisions where process-compose is silent or where the embedded supervisor differs are
 //! written down in `supervisor/README.md`.
 
+mod compose_file;
 mod expand;
 mod graph;
 mod lock;
 mod logs;
-mod model;
 mod options;
 mod parse;
 mod ports;
@@ -39,6 +39,7 @@ mod tools;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use nix::sys::signal::Signal;
 
 pub use lock::DevLock;
 pub use options::{DevArgs, DevOptions};
@@ -125,52 +126,40 @@ pub fn prepare(opts: &DevOptions) -> Result<(Stack, Launch, DevLock)> {
     Ok((stack, launch, lock))
 }
 
+/// The signals that stop the stack: the first stops it in order, a second kills everything.
 async fn forward_signals(handle: StopHandle) {
     use tokio::signal::unix::{signal, SignalKind};
-    let kinds = [
-        (SignalKind::interrupt(), libc::SIGINT),
-        (SignalKind::terminate(), libc::SIGTERM),
-        (SignalKind::hangup(), libc::SIGHUP),
-    ];
-    let mut streams = Vec::new();
-    for (kind, num) in kinds {
-        match signal(kind) {
-            Ok(s) => streams.push((s, num)),
-            Err(e) => eprintln!("stackr: cannot listen for signal {num}: {e}"),
-        }
-    }
+    let listen = |kind: SignalKind, which: Signal| {
+        signal(kind)
+            .map_err(|e| eprintln!("stackr: cannot listen for {which}: {e}"))
+            .ok()
+            .map(|stream| (stream, which))
+    };
+    let mut streams: Vec<_> = [
+        listen(SignalKind::interrupt(), Signal::SIGINT),
+        listen(SignalKind::terminate(), Signal::SIGTERM),
+        listen(SignalKind::hangup(), Signal::SIGHUP),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     loop {
-        let futures = streams.iter_mut().map(|(s, num)| {
-            let num = *num;
-            Box::pin(async move {
-                s.recv().await;
-                num
-            })
-        });
-        let (num, _, _) = futures_select_all(futures.collect()).await;
+        let received = std::future::poll_fn(|cx| {
+            for (stream, which) in streams.iter_mut() {
+                if stream.poll_recv(cx).is_ready() {
+                    return std::task::Poll::Ready(*which);
+                }
+            }
+            std::task::Poll::Pending
+        })
+        .await;
         if handle.is_stopping() {
             eprintln!("stackr: second signal, killing every process now");
             runner::kill_everything(&handle);
         } else {
-            handle.stop_for_signal(num);
+            handle.stop_for_signal(received);
         }
     }
-}
-
-/// Waits for the first of a few boxed futures (avoids a `futures` dependency for one call).
-async fn futures_select_all<F>(mut futs: Vec<std::pin::Pin<Box<F>>>) -> (i32, usize, ())
-where
-    F: std::future::Future<Output = i32> + ?Sized,
-{
-    std::future::poll_fn(move |cx| {
-        for (i, f) in futs.iter_mut().enumerate() {
-            if let std::task::Poll::Ready(v) = f.as_mut().poll(cx) {
-                return std::task::Poll::Ready((v, i, ()));
-            }
-        }
-        std::task::Poll::Pending
-    })
-    .await
 }
 
 /// Hands the file to process-compose, after the same `--reset` and tool checks.

@@ -5,17 +5,17 @@
 
 use std::fs::File;
 use std::io::{Read, Seek, Write};
-use std::os::fd::AsRawFd;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
+use nix::fcntl::{Flock, FlockArg};
 
 const LOCK_FILE: &str = "dev.lock";
 
 /// Held while the stack runs; dropping it releases the lock.
 #[derive(Debug)]
 pub struct DevLock {
-    _file: File,
+    _file: Flock<File>,
 }
 
 impl DevLock {
@@ -24,27 +24,29 @@ impl DevLock {
         std::fs::create_dir_all(state_dir)
             .with_context(|| format!("cannot create the state folder {}", state_dir.display()))?;
         let path = state_dir.join(LOCK_FILE);
-        let mut file = File::options()
+        let file = File::options()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
             .open(&path)
             .with_context(|| format!("cannot open {}", path.display()))?;
-        // SAFETY: flock on a descriptor this function owns; no memory is involved.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-            let mut holder = String::new();
-            let _ = file.read_to_string(&mut holder);
-            let holder = match holder.trim() {
-                "" => String::new(),
-                pid => format!(" (pid {pid})"),
-            };
-            bail!(
-                "another `stackr dev` is already running for this project{holder}: it holds {}. \
-                 Stop it first (Ctrl-C in its terminal), then start again",
-                path.display()
-            );
-        }
+        let mut file = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(locked) => locked,
+            Err((mut file, _)) => {
+                let mut holder = String::new();
+                let _ = file.read_to_string(&mut holder);
+                let holder = match holder.trim() {
+                    "" => String::new(),
+                    pid => format!(" (pid {pid})"),
+                };
+                bail!(
+                    "another `stackr dev` is already running for this project{holder}: it holds {}. \
+                     Stop it first (Ctrl-C in its terminal), then start again",
+                    path.display()
+                );
+            }
+        };
         file.set_len(0)?;
         file.rewind()?;
         write!(file, "{}", std::process::id())?;

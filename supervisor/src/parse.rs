@@ -6,11 +6,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use nix::sys::signal::Signal;
 use serde_yaml::Value;
 
+use crate::compose_file::{PortValue, ProbeFile, ProcessFile, ProjectFile};
 use crate::expand::expand_from_env;
 use crate::graph::{index_by_name, start_order};
-use crate::model::{PortValue, ProbeFile, ProcessFile, ProjectFile};
 use crate::spec::{
     Condition, Dependency, Probe, ProbeCheck, ProcessSpec, RestartMode, RestartPolicy,
     ShutdownSpec, Stack,
@@ -288,8 +289,16 @@ impl Loader<'_> {
         let shutdown = match &p.shutdown {
             Some(s) => {
                 self.unknown(&format!("{at}.shutdown."), &s.unknown);
+                let signal = match s.signal {
+                    None => Signal::SIGTERM,
+                    Some(number) => Signal::try_from(number).map_err(|_| {
+                        self.invalid(format!(
+                            "{at}.shutdown.signal: {number} is not a signal number"
+                        ))
+                    })?,
+                };
                 ShutdownSpec {
-                    signal: s.signal.unwrap_or(libc::SIGTERM),
+                    signal,
                     timeout: Duration::from_secs(
                         s.timeout_seconds
                             .filter(|&t| t > 0)
@@ -298,16 +307,10 @@ impl Loader<'_> {
                 }
             }
             None => ShutdownSpec {
-                signal: libc::SIGTERM,
+                signal: Signal::SIGTERM,
                 timeout: Duration::from_secs(DEFAULT_SHUTDOWN_TIMEOUT),
             },
         };
-        if !(1..=64).contains(&shutdown.signal) {
-            return Err(self.invalid(format!(
-                "{at}.shutdown.signal: {} is not a signal number",
-                shutdown.signal
-            )));
-        }
         Ok(ProcessSpec {
             name: name.to_owned(),
             command,
@@ -504,7 +507,7 @@ mod tests {
         let probe = s.processes[0].readiness.as_ref().unwrap();
         assert_eq!(probe.period, Duration::from_secs(10));
         assert_eq!(probe.failure_threshold, 3);
-        assert_eq!(s.processes[0].shutdown.signal, libc::SIGTERM);
+        assert_eq!(s.processes[0].shutdown.signal, Signal::SIGTERM);
         assert!(s.warnings.is_empty(), "{:?}", s.warnings);
     }
 

@@ -9,6 +9,7 @@
 
 use std::time::{Duration, Instant};
 
+use nix::sys::signal::Signal;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -85,7 +86,7 @@ async fn exec(
         Ok((Err(e), _)) => Err(format!("probe wait failed: {e}")),
         Err(_) => {
             if let Some(pgid) = pgid {
-                signal_group(pgid, libc::SIGKILL);
+                signal_group(pgid, Signal::SIGKILL);
             }
             let _ = child.wait().await;
             Err(format!(

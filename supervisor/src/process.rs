@@ -2,6 +2,7 @@
 //! environment plus the file's), except that each command gets its own process group so it can
 //! be stopped as a whole.
 
+use nix::sys::signal::{signal, SigHandler, Signal};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -62,20 +63,20 @@ impl Launch {
                 // A supervisor started in the background by a shell inherits SIGINT/SIGQUIT as
                 // ignored; children must not, or a SIGINT shutdown would be silently ignored.
                 for sig in [
-                    libc::SIGINT,
-                    libc::SIGQUIT,
-                    libc::SIGTERM,
-                    libc::SIGHUP,
-                    libc::SIGPIPE,
+                    Signal::SIGINT,
+                    Signal::SIGQUIT,
+                    Signal::SIGTERM,
+                    Signal::SIGHUP,
+                    Signal::SIGPIPE,
                 ] {
-                    libc::signal(sig, libc::SIG_DFL);
+                    signal(sig, SigHandler::SigDfl)?;
                 }
                 // Safety net for the one case the ordered shutdown cannot cover, the supervisor
                 // itself being SIGKILLed: the kernel then sends SIGTERM to the direct child (the
                 // shell, or the server it exec'd), so a killed `stackr dev` does not leave
                 // servers holding their ports.
                 #[cfg(target_os = "linux")]
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                nix::sys::prctl::set_pdeathsig(Signal::SIGTERM)?;
                 Ok(())
             });
         }

@@ -6,13 +6,15 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use nix::sys::signal::Signal;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 
 use crate::logs::pump_lines;
 use crate::probe::{readiness_loop, ProbeEnd};
 use crate::process::{exit_code, Launch};
-use crate::shutdown::{group_alive, signal_group, signal_name, stop_group, StopOutcome};
+use crate::shutdown::{group_alive, signal_group, stop_group, StopOutcome};
 use crate::spec::{Condition, RestartMode, Stack};
 use crate::status::{secs, Console, Phase};
 
@@ -42,7 +44,7 @@ pub enum End {
 /// Why the stack is being stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StopReason {
-    Signal(i32),
+    Signal(Signal),
     /// A process with `restart: exit_on_failure` failed.
     ProcessFailed {
         name: String,
@@ -151,7 +153,9 @@ struct Ctx {
     states: watch::Sender<Vec<ProcState>>,
     /// Current process group of each process while its command runs.
     groups: Vec<Mutex<Option<i32>>>,
-    stop: watch::Sender<Option<StopReason>>,
+    /// Cancelled once, when the stack starts stopping; `stop_reason` says why (set first).
+    stop: CancellationToken,
+    stop_reason: Mutex<Option<StopReason>>,
     started: Instant,
     /// When every process was first ready (or completed successfully).
     all_ready_at: Mutex<Option<Duration>>,
@@ -171,24 +175,21 @@ impl Ctx {
         });
     }
 
+    /// The first reason wins; later ones (a process failing while the stack stops) are dropped.
     fn request_stop(&self, reason: StopReason) {
-        self.stop.send_if_modified(|r| {
-            if r.is_none() {
-                *r = Some(reason);
-                true
-            } else {
-                false
-            }
-        });
+        self.stop_reason
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert(reason);
+        self.stop.cancel();
     }
 
     fn stopping(&self) -> bool {
-        self.stop.borrow().is_some()
+        self.stop.is_cancelled()
     }
 
     async fn until_stopping(&self) {
-        let mut rx = self.stop.subscribe();
-        let _ = rx.wait_for(Option::is_some).await;
+        self.stop.cancelled().await
     }
 }
 
@@ -201,7 +202,6 @@ impl Supervisor {
     pub fn new(stack: Stack, launch: Launch, console: Console) -> Self {
         let n = stack.processes.len();
         let (states, _) = watch::channel(vec![ProcState::Pending; n]);
-        let (stop, _) = watch::channel(None);
         let must_complete = Arc::new(one_shots(&stack));
         Supervisor {
             ctx: Arc::new(Ctx {
@@ -210,7 +210,8 @@ impl Supervisor {
                 launch,
                 console,
                 states,
-                stop,
+                stop: CancellationToken::new(),
+                stop_reason: Mutex::new(None),
                 started: Instant::now(),
                 all_ready_at: Mutex::new(None),
                 must_complete,
@@ -267,7 +268,11 @@ impl Supervisor {
             _ = ctx.until_stopping() => {}
             _ = states.wait_for(|s| s.iter().all(|p| matches!(p, ProcState::Done(_)))) => {}
         }
-        let reason = ctx.stop.borrow().clone();
+        let reason = ctx
+            .stop_reason
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         if let Some(reason) = &reason {
             ctx.console
                 .note(&format!("stopping: {}", describe_reason(reason)));
@@ -309,7 +314,7 @@ fn clamp_code(code: i32) -> u8 {
 
 fn describe_reason(r: &StopReason) -> String {
     match r {
-        StopReason::Signal(s) => format!("received {}", signal_name(*s)),
+        StopReason::Signal(s) => format!("received {s}"),
         StopReason::ProcessFailed { name, code } => {
             format!("{name} failed with exit code {code} (restart: exit_on_failure)")
         }
@@ -370,192 +375,230 @@ async fn wait_dependencies(ctx: &Ctx, i: usize) -> Result<(), String> {
     Ok(())
 }
 
-/// The life of process `i`.
+/// The life of process `i`: wait for its dependencies, then run it until it ends for good.
 async fn supervise(ctx: Arc<Ctx>, i: usize) {
+    if !dependencies_allow_start(&ctx, i).await {
+        return;
+    }
+    let mut restarts = 0u32;
+    while let RunEnd::Exited { code, started } = run_once(&ctx, i, restarts).await {
+        if !restart_after_exit(&ctx, i, code, started, restarts).await {
+            return;
+        }
+        restarts += 1;
+    }
+}
+
+/// Waits for the dependencies of `i`; false (with the final state set) when it must not start.
+async fn dependencies_allow_start(ctx: &Ctx, i: usize) -> bool {
     let spec = &ctx.stack.processes[i];
     if !spec.depends_on.is_empty() {
         ctx.console.phase(i, &Phase::Waiting);
     }
     let deps = tokio::select! {
-        r = wait_dependencies(&ctx, i) => r,
+        r = wait_dependencies(ctx, i) => r,
         _ = ctx.until_stopping() => {
             ctx.set(i, ProcState::Done(End::Stopped { started: false }));
-            return;
+            return false;
         }
     };
-    if let Err(why) = deps {
-        if ctx.stopping() {
-            ctx.set(i, ProcState::Done(End::Stopped { started: false }));
-            return;
-        }
-        ctx.console.phase(i, &Phase::Skipped { why: why.clone() });
-        ctx.set(i, ProcState::Done(End::Skipped));
-        ctx.request_stop(StopReason::DependencyFailed {
-            name: spec.name.clone(),
-            why,
-        });
-        return;
+    let Err(why) = deps else {
+        return true;
+    };
+    if ctx.stopping() {
+        ctx.set(i, ProcState::Done(End::Stopped { started: false }));
+        return false;
     }
+    ctx.console.phase(i, &Phase::Skipped { why: why.clone() });
+    ctx.set(i, ProcState::Done(End::Skipped));
+    ctx.request_stop(StopReason::DependencyFailed {
+        name: spec.name.clone(),
+        why,
+    });
+    false
+}
 
-    let mut restarts = 0u32;
-    loop {
-        let started = Instant::now();
-        // Spawn under the group lock, after checking the stop flag: the shutdown sets the flag
-        // first and then reads the group, so a process can never start unseen by it.
-        let spawned = {
-            let mut group = ctx.groups[i].lock().unwrap_or_else(|e| e.into_inner());
-            if ctx.stopping() {
-                drop(group);
-                ctx.set(
-                    i,
-                    ProcState::Done(End::Stopped {
-                        started: restarts > 0,
-                    }),
-                );
-                return;
-            }
-            match ctx.launch.spawn(spec) {
-                Ok(child) => {
-                    *group = child.id().map(|p| p as i32);
-                    Ok(child)
-                }
-                Err(e) => Err(e),
-            }
-        };
-        let mut child = match spawned {
-            Ok(c) => c,
-            Err(e) => {
-                ctx.console.warn(&format!(
-                    "{}: cannot start `{}`: {e}",
-                    spec.name, ctx.launch.shell.0
-                ));
-                ctx.set(i, ProcState::Done(End::Completed(127)));
-                ctx.console.phase(
-                    i,
-                    &Phase::Completed {
-                        code: 127,
-                        after: started.elapsed(),
-                    },
-                );
-                if spec.restart.mode == RestartMode::ExitOnFailure {
-                    ctx.request_stop(StopReason::ProcessFailed {
-                        name: spec.name.clone(),
-                        code: 127,
-                    });
-                }
-                return;
-            }
-        };
-        let pgid = child.id().map(|p| p as i32).unwrap_or(0);
+/// How one run of a process ended.
+enum RunEnd {
+    /// Its command exited (or was stopped by a failed readiness probe) with `code`.
+    Exited { code: i32, started: Instant },
+    /// It did not run (the stack was stopping, or the command could not start): its final state
+    /// is already set.
+    Over,
+}
 
-        let mut pumps = JoinSet::new();
-        if let Some(out) = child.stdout.take() {
-            let ctx = ctx.clone();
-            pumps.spawn(async move { pump_lines(out, |l| ctx.console.log(i, false, l)).await });
+/// Starts process `i` once and follows it until its command has exited.
+async fn run_once(ctx: &Arc<Ctx>, i: usize, restarts: u32) -> RunEnd {
+    let spec = &ctx.stack.processes[i];
+    let started = Instant::now();
+    // Spawn under the group lock, after checking the stop flag: the shutdown sets the flag
+    // first and then reads the group, so a process can never start unseen by it.
+    let spawned = {
+        let mut group = ctx.groups[i].lock().unwrap_or_else(|e| e.into_inner());
+        if ctx.stopping() {
+            drop(group);
+            ctx.set(
+                i,
+                ProcState::Done(End::Stopped {
+                    started: restarts > 0,
+                }),
+            );
+            return RunEnd::Over;
         }
-        if let Some(err) = child.stderr.take() {
-            let ctx = ctx.clone();
-            pumps.spawn(async move { pump_lines(err, |l| ctx.console.log(i, true, l)).await });
-        }
-
-        let ready_now = spec.readiness.is_none();
-        ctx.set(i, ProcState::Running { ready: ready_now });
-        ctx.console.phase(
-            i,
-            if ready_now {
-                &Phase::Running
-            } else {
-                &Phase::Starting
-            },
-        );
-
-        let probe = async {
-            match &spec.readiness {
-                Some(p) => {
-                    readiness_loop(p, spec, &ctx.launch, || {
-                        // Print first: setting the state releases dependents, whose "starting"
-                        // lines should come after this one.
-                        ctx.console.phase(
-                            i,
-                            &Phase::Ready {
-                                after: started.elapsed(),
-                            },
-                        );
-                        ctx.set(i, ProcState::Running { ready: true });
-                    })
-                    .await
-                }
-                None => std::future::pending().await,
-            }
-        };
-        let status = tokio::select! {
-            status = child.wait() => status,
-            ProbeEnd::Failed { last_error } = probe => {
-                ctx.console.warn(&format!(
-                    "{}: readiness probe failed ({last_error}); stopping it",
-                    spec.name
-                ));
-                // Reap the shell while waiting for its group to empty: an unreaped zombie
-                // still counts as a member of the group.
-                let (_, status) = tokio::join!(
-                    stop_group(pgid, spec.shutdown.signal, spec.shutdown.timeout),
-                    child.wait()
-                );
-                status
-            }
-        };
-        let code = status.map(exit_code).unwrap_or(1);
-        // The shell is gone; anything it left in its group must not outlive it.
-        if group_alive(pgid) {
-            let (sig, timeout) = (spec.shutdown.signal, spec.shutdown.timeout);
-            tokio::spawn(async move { stop_group(pgid, sig, timeout).await });
-        }
-        // Let the last lines of output through before the status line.
-        let _ = tokio::time::timeout(Duration::from_millis(500), async {
-            while pumps.join_next().await.is_some() {}
+        ctx.launch.spawn(spec).inspect(|child| {
+            *group = child.id().map(|p| p as i32);
         })
-        .await;
-        *ctx.groups[i].lock().unwrap_or_else(|e| e.into_inner()) = None;
-
-        if ctx.stopping() {
-            ctx.console.phase(i, &Phase::Stopped);
-            ctx.set(i, ProcState::Done(End::Stopped { started: true }));
-            return;
-        }
-        if should_restart(spec.restart.mode, spec.restart.max_restarts, code, restarts) {
-            restarts += 1;
-            ctx.set(i, ProcState::Restarting);
-            ctx.console.phase(i, &Phase::Restarting { restarts, code });
-            tokio::select! {
-                _ = tokio::time::sleep(spec.restart.backoff) => continue,
-                _ = ctx.until_stopping() => {
-                    ctx.console.phase(i, &Phase::Stopped);
-                    ctx.set(i, ProcState::Done(End::Stopped { started: true }));
-                    return;
-                }
+    };
+    let mut child = match spawned {
+        Ok(c) => c,
+        Err(e) => {
+            ctx.console.warn(&format!(
+                "{}: cannot start `{}`: {e}",
+                spec.name, ctx.launch.shell.0
+            ));
+            ctx.set(i, ProcState::Done(End::Completed(127)));
+            ctx.console.phase(
+                i,
+                &Phase::Completed {
+                    code: 127,
+                    after: started.elapsed(),
+                },
+            );
+            if spec.restart.mode == RestartMode::ExitOnFailure {
+                ctx.request_stop(StopReason::ProcessFailed {
+                    name: spec.name.clone(),
+                    code: 127,
+                });
             }
+            return RunEnd::Over;
         }
+    };
+    let pgid = child.id().map(|p| p as i32).unwrap_or(0);
+
+    let mut pumps = JoinSet::new();
+    if let Some(out) = child.stdout.take() {
+        let ctx = ctx.clone();
+        pumps.spawn(async move { pump_lines(out, |l| ctx.console.log(i, false, l)).await });
+    }
+    if let Some(err) = child.stderr.take() {
+        let ctx = ctx.clone();
+        pumps.spawn(async move { pump_lines(err, |l| ctx.console.log(i, true, l)).await });
+    }
+
+    let ready_now = spec.readiness.is_none();
+    ctx.set(i, ProcState::Running { ready: ready_now });
+    ctx.console.phase(
+        i,
+        if ready_now {
+            &Phase::Running
+        } else {
+            &Phase::Starting
+        },
+    );
+
+    let probe = async {
+        match &spec.readiness {
+            Some(p) => {
+                readiness_loop(p, spec, &ctx.launch, || {
+                    // Print first: setting the state releases dependents, whose "starting"
+                    // lines should come after this one.
+                    ctx.console.phase(
+                        i,
+                        &Phase::Ready {
+                            after: started.elapsed(),
+                        },
+                    );
+                    ctx.set(i, ProcState::Running { ready: true });
+                })
+                .await
+            }
+            None => std::future::pending().await,
+        }
+    };
+    let status = tokio::select! {
+        status = child.wait() => status,
+        ProbeEnd::Failed { last_error } = probe => {
+            ctx.console.warn(&format!(
+                "{}: readiness probe failed ({last_error}); stopping it",
+                spec.name
+            ));
+            // Reap the shell while waiting for its group to empty: an unreaped zombie
+            // still counts as a member of the group.
+            let (_, status) = tokio::join!(
+                stop_group(pgid, spec.shutdown.signal, spec.shutdown.timeout),
+                child.wait()
+            );
+            status
+        }
+    };
+    let code = status.map(exit_code).unwrap_or(1);
+    // The shell is gone; anything it left in its group must not outlive it.
+    if group_alive(pgid) {
+        let (sig, timeout) = (spec.shutdown.signal, spec.shutdown.timeout);
+        tokio::spawn(async move { stop_group(pgid, sig, timeout).await });
+    }
+    // Let the last lines of output through before the status line.
+    let _ = tokio::time::timeout(Duration::from_millis(500), async {
+        while pumps.join_next().await.is_some() {}
+    })
+    .await;
+    *ctx.groups[i].lock().unwrap_or_else(|e| e.into_inner()) = None;
+    RunEnd::Exited { code, started }
+}
+
+/// After process `i` exited with `code`: true to run it again (after its backoff); otherwise
+/// sets its final state and, if its restart rules say so, stops the stack.
+async fn restart_after_exit(
+    ctx: &Ctx,
+    i: usize,
+    code: i32,
+    started: Instant,
+    restarts: u32,
+) -> bool {
+    let spec = &ctx.stack.processes[i];
+    if ctx.stopping() {
+        ctx.console.phase(i, &Phase::Stopped);
+        ctx.set(i, ProcState::Done(End::Stopped { started: true }));
+        return false;
+    }
+    if should_restart(spec.restart.mode, spec.restart.max_restarts, code, restarts) {
+        ctx.set(i, ProcState::Restarting);
         ctx.console.phase(
             i,
-            &Phase::Completed {
+            &Phase::Restarting {
+                restarts: restarts + 1,
                 code,
-                after: started.elapsed(),
             },
         );
-        ctx.set(i, ProcState::Done(End::Completed(code)));
-        if code != 0 && spec.restart.mode == RestartMode::ExitOnFailure {
-            ctx.request_stop(StopReason::ProcessFailed {
-                name: spec.name.clone(),
-                code,
-            });
-        } else if spec.restart.exit_on_end {
-            ctx.request_stop(StopReason::ProcessEnded {
-                name: spec.name.clone(),
-                code,
-            });
+        tokio::select! {
+            _ = tokio::time::sleep(spec.restart.backoff) => return true,
+            _ = ctx.until_stopping() => {
+                ctx.console.phase(i, &Phase::Stopped);
+                ctx.set(i, ProcState::Done(End::Stopped { started: true }));
+                return false;
+            }
         }
-        return;
     }
+    ctx.console.phase(
+        i,
+        &Phase::Completed {
+            code,
+            after: started.elapsed(),
+        },
+    );
+    ctx.set(i, ProcState::Done(End::Completed(code)));
+    if code != 0 && spec.restart.mode == RestartMode::ExitOnFailure {
+        ctx.request_stop(StopReason::ProcessFailed {
+            name: spec.name.clone(),
+            code,
+        });
+    } else if spec.restart.exit_on_end {
+        ctx.request_stop(StopReason::ProcessEnded {
+            name: spec.name.clone(),
+            code,
+        });
+    }
+    false
 }
 
 /// process-compose's rule (`isRestartable`), minus the stop flag the caller checks first.
@@ -594,7 +637,7 @@ async fn ordered_shutdown(ctx: &Arc<Ctx>) {
                         "{}: did not stop within {}s of {}; killed",
                         spec.name,
                         spec.shutdown.timeout.as_secs(),
-                        signal_name(spec.shutdown.signal)
+                        spec.shutdown.signal
                     ));
                 }
             }
@@ -608,14 +651,14 @@ async fn ordered_shutdown(ctx: &Arc<Ctx>) {
 pub fn kill_everything(handle: &StopHandle) {
     for g in &handle.ctx.groups {
         if let Some(pgid) = *g.lock().unwrap_or_else(|e| e.into_inner()) {
-            signal_group(pgid, libc::SIGKILL);
+            signal_group(pgid, Signal::SIGKILL);
         }
     }
 }
 
 impl StopHandle {
     /// Stops because of a signal the embedding program received.
-    pub fn stop_for_signal(&self, signal: i32) {
+    pub fn stop_for_signal(&self, signal: Signal) {
         self.ctx.request_stop(StopReason::Signal(signal));
     }
 

@@ -4,23 +4,24 @@
 
 use std::time::{Duration, Instant};
 
+use nix::errno::Errno;
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+
 /// Sends `signal` to every process of group `pgid`. False when the group no longer exists.
-pub fn signal_group(pgid: i32, signal: i32) -> bool {
-    if pgid <= 1 {
-        return false; // never signal our own group or every process we may signal
-    }
-    // SAFETY: kill has no memory-safety preconditions; a negative pid addresses a group.
-    unsafe { libc::kill(-pgid, signal) == 0 }
+pub fn signal_group(pgid: i32, signal: Signal) -> bool {
+    // Never our own group (0) or every process we may signal (1 and below).
+    pgid > 1 && killpg(Pid::from_raw(pgid), signal).is_ok()
 }
 
 /// Whether any process (zombies included) is still in group `pgid`.
 pub fn group_alive(pgid: i32) -> bool {
-    if pgid <= 1 {
-        return false;
-    }
-    // SAFETY: signal 0 only checks for existence and permission.
-    let rc = unsafe { libc::kill(-pgid, 0) };
-    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    // No signal only checks for existence (EPERM: it exists, owned by someone else).
+    pgid > 1
+        && matches!(
+            killpg(Pid::from_raw(pgid), None),
+            Ok(()) | Err(Errno::EPERM)
+        )
 }
 
 /// Polls until group `pgid` is empty or `within` has passed; true when it emptied.
@@ -47,29 +48,15 @@ pub enum StopOutcome {
 }
 
 /// The configured signal, then SIGKILL when the group outlives `timeout`.
-pub async fn stop_group(pgid: i32, signal: i32, timeout: Duration) -> StopOutcome {
+pub async fn stop_group(pgid: i32, signal: Signal, timeout: Duration) -> StopOutcome {
     if !signal_group(pgid, signal) {
         return StopOutcome::Graceful;
     }
     if wait_group_gone(pgid, timeout).await {
         return StopOutcome::Graceful;
     }
-    signal_group(pgid, libc::SIGKILL);
+    signal_group(pgid, Signal::SIGKILL);
     // SIGKILL cannot be ignored; the wait only covers the kernel reaping and our SIGCHLD reaper.
     wait_group_gone(pgid, Duration::from_secs(5)).await;
     StopOutcome::Killed
-}
-
-/// Human name of a signal for messages (`SIGTERM`), or its number.
-pub fn signal_name(signal: i32) -> String {
-    match signal {
-        libc::SIGHUP => "SIGHUP".into(),
-        libc::SIGINT => "SIGINT".into(),
-        libc::SIGQUIT => "SIGQUIT".into(),
-        libc::SIGKILL => "SIGKILL".into(),
-        libc::SIGUSR1 => "SIGUSR1".into(),
-        libc::SIGUSR2 => "SIGUSR2".into(),
-        libc::SIGTERM => "SIGTERM".into(),
-        other => format!("signal {other}"),
-    }
 }

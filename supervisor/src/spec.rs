@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use nix::sys::signal::Signal;
+
 /// A whole stack, processes in start order (dependencies before dependents).
 #[derive(Debug, Clone)]
 pub struct Stack {
@@ -126,6 +128,6 @@ pub struct RestartPolicy {
 
 #[derive(Debug, Clone, Copy)]
 pub struct ShutdownSpec {
-    pub signal: i32,
+    pub signal: Signal,
     pub timeout: Duration,
 }

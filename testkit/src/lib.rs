@@ -4,7 +4,8 @@
 //! its data in a temporary directory, and the server is stopped when the handle is dropped. This
 //! keeps tests independent of whatever the developer's machine runs on 5432/6379.
 //!
-//! Also a stand-in for systemd's notification socket ([`NotifySocket`]), to check readiness.
+//! Also a stand-in for systemd's notification socket ([`NotifySocket`]), to check readiness, and
+//! a recording stand-in for the VM a generated NixOS test script drives ([`machine_calls`]).
 
 mod cargo_env;
 mod notify;
@@ -12,6 +13,7 @@ mod ports;
 mod postgres;
 mod redis;
 mod tools;
+mod vm_test_script;
 
 pub use cargo_env::without_cargo_package_env;
 pub use notify::NotifySocket;
@@ -19,3 +21,4 @@ pub use ports::free_port;
 pub use postgres::TempPostgres;
 pub use redis::TempRedis;
 pub use tools::find_tool;
+pub use vm_test_script::{machine_calls, test_script_of, MachineCall};

@@ -2,11 +2,12 @@
 // cookie names), for side-by-side interop tests and the benchmark.
 //
 // env: BETTER_AUTH_SECRET, DATABASE_URL, PORT, BASE_URL (default http://localhost:$PORT),
-//      TRUSTED_ORIGINS (comma list), POOL_SIZE (default 10).
+//      TRUSTED_ORIGINS (comma list), POOL_SIZE (default 10); with OIDC_DISCOVERY_URL,
+//      OIDC_CLIENT_ID and OIDC_CLIENT_SECRET also the OpenID provider `corp` (genericOAuth).
 // Runs BetterAuth's own migrations first, then serves; prints "listening <port>" when ready.
 import http from "node:http";
 import { betterAuth } from "better-auth";
-import { twoFactor, admin } from "better-auth/plugins";
+import { twoFactor, admin, genericOAuth } from "better-auth/plugins";
 import { toNodeHandler } from "better-auth/node";
 import { getMigrations } from "better-auth/db/migration";
 import pg from "pg";
@@ -26,7 +27,19 @@ const auth = betterAuth({
   // Rate limiting is off outside NODE_ENV=production; keep it off explicitly so the benchmark
   // measures session validation, not the limiter.
   rateLimit: { enabled: false },
-  plugins: [twoFactor(), admin()],
+  plugins: [
+    twoFactor(),
+    admin(),
+    ...(process.env.OIDC_DISCOVERY_URL
+      ? [genericOAuth({ config: [{
+          providerId: "corp",
+          discoveryUrl: process.env.OIDC_DISCOVERY_URL,
+          clientId: process.env.OIDC_CLIENT_ID,
+          clientSecret: process.env.OIDC_CLIENT_SECRET,
+          scopes: ["email", "profile"],
+        }] })]
+      : []),
+  ],
 });
 
 const { runMigrations } = await getMigrations(auth.options);

@@ -1,4 +1,4 @@
--- BetterAuth 1.7 core schema, exactly as its own migrator creates it (reference §3), so a
+-- BetterAuth 1.7 core schema, exactly as its own migrator creates it, so a
 -- database created by BetterAuth and one created by stackr-auth are interchangeable.
 -- IF NOT EXISTS everywhere: adopting an existing BetterAuth database must be a no-op here.
 create table if not exists "user" (

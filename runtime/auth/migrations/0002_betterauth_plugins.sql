@@ -1,4 +1,4 @@
--- Columns and table of BetterAuth's twoFactor() and admin() plugins (reference §3, plugins-ddl).
+-- Columns and table of BetterAuth's twoFactor() and admin() plugins, as their migrations create them.
 alter table "user" add column if not exists "twoFactorEnabled" boolean;
 alter table "user" add column if not exists "role" text;
 alter table "user" add column if not exists "banned" boolean;

@@ -96,6 +96,8 @@ pub struct AuthConfig {
     pub session_cache_ttl: Duration,
     /// Roles `set-role` accepts besides `user` and `admin` (`AUTH_ROLES`).
     pub roles: crate::roles::Roles,
+    /// OpenID Connect providers (`AUTH_OAUTH_PROVIDERS_FILE`, see `crate::oauth::providers`).
+    pub oauth_providers: Vec<crate::oauth::ProviderConfig>,
 }
 
 /// Reads a variable, treating empty as unset.
@@ -346,6 +348,10 @@ impl AuthConfig {
             pool_size,
             session_cache_ttl,
             roles: roles_from_env()?,
+            oauth_providers: match var("AUTH_OAUTH_PROVIDERS_FILE") {
+                Some(path) => crate::oauth::providers::load(Path::new(&path))?,
+                None => Vec::new(),
+            },
         })
     }
 
@@ -368,6 +374,7 @@ impl AuthConfig {
             pool_size: 16,
             session_cache_ttl: Duration::from_millis(1000),
             roles: crate::roles::Roles::default(),
+            oauth_providers: Vec::new(),
         }
     }
 

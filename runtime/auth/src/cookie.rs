@@ -2,7 +2,7 @@
 //!
 //! Value on the wire: `encodeURIComponent(value + "." + base64std(HMAC-SHA256(secret, value)))`.
 //! On input both the percent-encoded and the raw form are accepted, the value is split at the
-//! **last** `.`, and the signature must be 44 characters ending in `=` (reference §2).
+//! **last** `.`, and the signature must be 44 characters ending in `=`.
 
 use hmac::{Hmac, Mac};
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -94,6 +94,8 @@ pub struct CookieNames {
     pub dont_remember: String,
     pub two_factor: String,
     pub trust_device: String,
+    /// Binds an OAuth sign-in to the browser that started it (`crate::oauth::flow_state`).
+    pub state: String,
 }
 
 impl CookieNames {
@@ -112,6 +114,7 @@ impl CookieNames {
             dont_remember: name("dont_remember"),
             two_factor: name("two_factor"),
             trust_device: name("trust_device"),
+            state: name("state"),
         }
     }
 
@@ -153,7 +156,7 @@ mod tests {
 
     #[test]
     fn signs_exactly_like_the_betterauth_lab_server() {
-        // Value captured from a real BetterAuth 1.7.25 server (reference §2).
+        // Value captured from a real BetterAuth 1.7.25 server.
         assert_eq!(
             sign_for_cookie(LAB_SECRET, "AJ0gr938b3TZrmZ8h3XL9XPKGR9fp8s5"),
             "AJ0gr938b3TZrmZ8h3XL9XPKGR9fp8s5.Za8OgFn%2BOAgVf2xUUQvL7bwZiUuO7sGQN1wAWqMzCYc%3D"

@@ -65,6 +65,20 @@ pub async fn require(state: &AppState, headers: &HeaderMap) -> ApiResult<Current
     }
 }
 
+/// Like `require`, but also `403 SESSION_NOT_FRESH` when the session was created more than
+/// `freshAge` ago (BetterAuth's `freshSessionMiddleware`).
+pub async fn require_fresh(state: &AppState, headers: &HeaderMap) -> ApiResult<CurrentSession> {
+    let current = require(state, headers).await?;
+    let fresh_age = Duration::from_std(state.config.session.fresh_age).unwrap_or(Duration::days(1));
+    if current.session.created_at + fresh_age < Utc::now() {
+        return Err(ApiError::forbidden(
+            "SESSION_NOT_FRESH",
+            "Session is not fresh",
+        ));
+    }
+    Ok(current)
+}
+
 /// A freshly created session and the cookies that hand it to the browser.
 pub struct Issued {
     pub session: Session,

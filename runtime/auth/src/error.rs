@@ -63,6 +63,13 @@ impl ApiError {
         }
     }
 
+    pub fn message(&self) -> Option<&str> {
+        match &self.body {
+            Body::Coded { message, .. } | Body::MessageOnly(message) => Some(message),
+            Body::Empty => None,
+        }
+    }
+
     pub fn unauthorized() -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", "Unauthorized")
     }

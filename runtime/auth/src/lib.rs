@@ -49,6 +49,7 @@ pub mod ids;
 pub mod json;
 pub mod jwt;
 pub mod mail;
+pub mod oauth;
 pub mod origin;
 pub mod password;
 pub mod rate_limit;

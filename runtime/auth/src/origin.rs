@@ -1,4 +1,4 @@
-//! Trusted origins and BetterAuth's CSRF defences (reference §4).
+//! Trusted origins and BetterAuth's CSRF defences.
 //!
 //! 1. Every non-GET/HEAD/OPTIONS request that carries a `Cookie` header must come from a trusted
 //!    `Origin` (or `Referer` when there is no Origin): missing → `403 MISSING_OR_NULL_ORIGIN`,

@@ -1,4 +1,4 @@
-//! Per-client-IP rate limits with BetterAuth's production rules and algorithm (reference §4):
+//! Per-client-IP rate limits with BetterAuth's production rules and algorithm:
 //!
 //! * `/sign-in/*`, `/sign-up/*`, `/change-password`, `/two-factor/*`: 3 requests per 10 s;
 //! * `/request-password-reset`, `/send-verification-email`: 3 per 60 s;

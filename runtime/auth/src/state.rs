@@ -20,6 +20,8 @@ pub struct Inner {
     pub session_cache: crate::session_cache::SessionCache,
     /// Services allowed to provision (sorted), reported as `has<Service>Account`.
     pub provision_services: Vec<String>,
+    /// OpenID Connect providers for social sign-in, with their cached documents.
+    pub oauth: crate::oauth::Providers,
 }
 
 /// Cheap to clone; handed to every handler.
@@ -47,6 +49,7 @@ impl AppState {
         let rate_limiter = RateLimiter::new(config.rate_limits);
         let provision_services = config.provision_services.keys().cloned().collect();
         let session_cache = crate::session_cache::SessionCache::new(config.session_cache_ttl);
+        let oauth = crate::oauth::Providers::new(&config.oauth_providers);
         AppState(Arc::new(Inner {
             config,
             pool,
@@ -57,6 +60,7 @@ impl AppState {
             mailer,
             session_cache,
             provision_services,
+            oauth,
         }))
     }
 

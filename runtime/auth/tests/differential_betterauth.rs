@@ -5,6 +5,8 @@
 mod common;
 #[path = "common/node.rs"]
 mod node;
+#[path = "common/oidc_browser.rs"]
+mod oidc_browser;
 
 use common::*;
 use serde_json::{json, Value};
@@ -290,8 +292,11 @@ async fn scenario(base: &str) -> Vec<(String, Value)> {
 
 /// `name=value; attrs` → `name=<v>; attrs` (values differ by nature; names and attributes must not).
 fn cookie_shapes(r: &Response) -> Value {
-    json!(r
-        .set_cookies()
+    cookie_list_shapes(&r.set_cookies())
+}
+
+fn cookie_list_shapes(cookies: &[String]) -> Value {
+    json!(cookies
         .iter()
         .map(|c| {
             let (pair, attrs) = c.split_once(';').unwrap_or((c, ""));
@@ -576,6 +581,222 @@ async fn stackr_auth_answers_like_betterauth() {
 
     let theirs = scenario(&ba.base()).await;
     let mine = scenario(&ours.base).await;
+    compare(&theirs, &mine);
+    drop(ba);
+}
+
+/// Social sign-in with an OpenID provider (the real oidc-provider), as BetterAuth's genericOAuth
+/// plugin serves it: `public_base` is the server's configured base URL, `base` where the test
+/// reaches it.
+async fn social_scenario(public_base: &str, base: &str, op: &str) -> Vec<(String, Value)> {
+    use oidc_browser::{app, Browser, PROVIDER};
+    let new_browser = || Browser::new(Client::new(base), public_base.to_owned(), op);
+    let mut run = Run {
+        client: Client::new(base),
+        results: vec![],
+    };
+    let r = run
+        .client
+        .post("/api/auth/sign-in/social", json!({"provider": "nope"}))
+        .await;
+    run.record("social: unknown provider", &r, true);
+    for field in ["callbackURL", "errorCallbackURL", "newUserCallbackURL"] {
+        let r = run
+            .client
+            .post(
+                "/api/auth/sign-in/social",
+                json!({"provider": PROVIDER, field: "https://evil.example/x"}),
+            )
+            .await;
+        run.record(&format!("social: foreign {field}"), &r, true);
+    }
+    let r = run
+        .client
+        .post(
+            "/api/auth/sign-in/social",
+            json!({"provider": PROVIDER, "callbackURL": "/dashboard", "disableRedirect": true}),
+        )
+        .await;
+    run.record("social: sign-in without redirect", &r, false);
+    run.results
+        .push(("social: sign-in cookies".into(), cookie_shapes(&r)));
+    let url = url::Url::parse(r.json()["url"].as_str().unwrap()).unwrap();
+    let params: Vec<String> = url
+        .query_pairs()
+        .map(|(k, v)| match k.as_ref() {
+            "response_type" | "scope" | "code_challenge_method" | "client_id" => format!("{k}={v}"),
+            _ => k.into_owned(),
+        })
+        .collect();
+    run.results
+        .push(("social: authorization URL".into(), json!(params)));
+    let r = run
+        .client
+        .post(
+            "/api/auth/sign-in/social",
+            json!({"provider": PROVIDER, "callbackURL": "/dashboard"}),
+        )
+        .await;
+    run.results.push((
+        "social: sign-in redirect".into(),
+        json!([r.json()["redirect"], r.headers.contains_key("location")]),
+    ));
+
+    let mut bob = new_browser();
+    let end = app(
+        bob.social(
+            "bob",
+            json!({"callbackURL": "/dashboard", "newUserCallbackURL": "/welcome", "errorCallbackURL": "/oops"}),
+        )
+        .await,
+    );
+    run.results
+        .push(("social: new user lands on".into(), json!(end)));
+    run.results.push((
+        "social: callback cookies".into(),
+        cookie_list_shapes(&bob.last_set_cookies),
+    ));
+    let session = bob.auth.session().await;
+    run.results
+        .push(("social: get-session".into(), shape(&session)));
+    run.results.push((
+        "social: provider user".into(),
+        json!([
+            session["user"]["email"],
+            session["user"]["name"],
+            session["user"]["emailVerified"]
+        ]),
+    ));
+    let r = bob.auth.get("/api/auth/list-accounts").await;
+    run.record("social: list-accounts", &r, false);
+    let account = r.json()[0]["id"].as_str().unwrap().to_owned();
+    let r = bob
+        .post_auth("/api/auth/unlink-account", json!({"accountId": account}))
+        .await;
+    run.record("social: unlink the last account", &r, true);
+    let r = bob
+        .post_auth("/api/auth/unlink-account", json!({"accountId": "nope"}))
+        .await;
+    run.record("social: unlink unknown with one account", &r, true);
+    let end = app(new_browser()
+        .social(
+            "bob",
+            json!({"callbackURL": "/dashboard", "newUserCallbackURL": "/welcome"}),
+        )
+        .await);
+    run.results
+        .push(("social: known user lands on".into(), json!(end)));
+
+    let callback = new_browser().social_until_callback("bob").await;
+    let r = new_browser().open(&callback).await;
+    run.results.push((
+        "social: callback from another browser".into(),
+        json!([r.status, normalize_base(oidc_browser::location(&r))]),
+    ));
+    let r = run.client.get("/api/auth/callback/corp?code=abc").await;
+    run.results.push((
+        "social: callback without state".into(),
+        json!([r.status, normalize_base(oidc_browser::location(&r))]),
+    ));
+    let mut denied_browser = new_browser();
+    let callback = denied_browser.social_until_callback("bob").await;
+    let state = oidc_browser::query_param(&callback, "state");
+    let denied =
+        oidc_browser::with_query(&callback, &[("error", "access_denied"), ("state", &state)]);
+    let r = denied_browser.open(&denied).await;
+    run.results.push((
+        "social: provider answers access_denied".into(),
+        json!([r.status, normalize_base(oidc_browser::location(&r))]),
+    ));
+
+    let mut victim = Client::new(base);
+    victim
+        .sign_up("Victim", "victim@example.com", "victim-password-1")
+        .await;
+    let end = app(new_browser()
+        .social(
+            "mallory",
+            json!({"callbackURL": "/dashboard", "errorCallbackURL": "/oops"}),
+        )
+        .await);
+    run.results.push((
+        "social: unverified address of an existing user".into(),
+        json!(end),
+    ));
+
+    let mut alice = new_browser();
+    alice
+        .auth
+        .sign_up("Alice", "alice@example.com", "alice-password-1")
+        .await;
+    let r = alice
+        .post_auth(
+            "/api/auth/link-social",
+            json!({"provider": PROVIDER, "callbackURL": "/settings"}),
+        )
+        .await;
+    run.record("social: link-social", &r, false);
+    let end = app(alice
+        .follow(r.json()["url"].as_str().unwrap().to_owned(), "alice", false)
+        .await);
+    run.results
+        .push(("social: linked lands on".into(), json!(end)));
+    let r = alice.auth.get("/api/auth/list-accounts").await;
+    run.record("social: list-accounts after link", &r, false);
+    let r = Client::new(base)
+        .post("/api/auth/link-social", json!({"provider": PROVIDER}))
+        .await;
+    run.record("social: link-social without session", &r, true);
+    run.results
+}
+
+#[tokio::test]
+async fn social_sign_in_answers_like_betterauth() {
+    use oidc_browser::{provider_config, CLIENT_ID, CLIENT_SECRET, PROVIDER};
+    let pg = tokio::task::spawn_blocking(stackr_testkit::TempPostgres::start)
+        .await
+        .unwrap();
+    let ba_db = pg.create_database("ba");
+    let our_db = pg.create_database("ours");
+    let op_port = stackr_testkit::free_port();
+    let ba_port = stackr_testkit::free_port();
+    let ours = TestServer::start_on(
+        pg,
+        our_db,
+        Options {
+            oauth_providers: vec![provider_config(op_port)],
+            ..Default::default()
+        },
+    )
+    .await;
+    let ba_public = format!("http://localhost:{ba_port}");
+    let redirect_uris = [
+        stackr_auth::oauth::redirect_uri(&ours.state.config.base(), PROVIDER),
+        stackr_auth::oauth::redirect_uri(&ba_public, PROVIDER),
+    ];
+    let op = tokio::task::spawn_blocking(move || {
+        node::OidcProvider::start(op_port, CLIENT_ID, CLIENT_SECRET, &redirect_uris)
+    })
+    .await
+    .unwrap();
+    let discovery = format!("{}/.well-known/openid-configuration", op.issuer());
+    let ba = tokio::task::spawn_blocking(move || {
+        node::BetterAuthServer::start_with(
+            ba_port,
+            &ba_db,
+            SECRET,
+            APP_ORIGIN,
+            &[
+                ("OIDC_DISCOVERY_URL", discovery),
+                ("OIDC_CLIENT_ID", CLIENT_ID.to_owned()),
+                ("OIDC_CLIENT_SECRET", CLIENT_SECRET.to_owned()),
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    let theirs = social_scenario(&ba_public, &ba.base(), &op.issuer()).await;
+    let mine = social_scenario(&ours.state.config.base(), &ours.base, &op.issuer()).await;
     compare(&theirs, &mine);
     drop(ba);
 }

@@ -15,7 +15,7 @@
 //! - [`device`]: device sessions (`x-device-session-token`) stored in the service's own database;
 //! - [`db`], [`migrate`], [`redis_conn`], [`health`], [`server`], [`telemetry`]: plumbing;
 //! - [`runtime`]: one call that wires all of the above from the environment for a scaffolded service;
-//! - [`worker`]: the BullMQ-compatible worker (issue 5).
+//! - [`worker`]: the BullMQ-compatible worker.
 
 pub mod auth;
 pub mod cache;

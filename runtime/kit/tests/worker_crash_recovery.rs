@@ -1,6 +1,7 @@
 //! Crash safety: the worker process is killed with SIGKILL in the middle of jobs, restarted, and
-//! the stalled check recovers what it was running. Of 1,000 jobs none is lost, none is completed
-//! twice, and only jobs that were in flight at the kill ran more than once.
+//! the stalled check recovers what it was running, starting with the check a worker runs as it
+//! starts. Of 1,000 jobs none is lost, none is completed twice, and only jobs that were in
+//! flight at the kill ran more than once.
 
 mod worker_support;
 
@@ -9,7 +10,7 @@ use std::time::Duration;
 
 use redis::AsyncCommands;
 use serde_json::json;
-use stackr_kit::worker::Producer;
+use stackr_kit::worker::{self, Handlers, Job, JobError, Producer};
 use stackr_testkit::TempRedis;
 use worker_support::*;
 
@@ -165,4 +166,87 @@ async fn stream_entries(
             (entry.id, fields)
         })
         .collect()
+}
+
+/// Node's worker runs a stalled check as it starts, so a worker started after a crash takes the
+/// dead worker's job back at once, not one stalled interval (here 2 minutes) later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_worker_takes_back_a_dead_workers_job_as_it_starts() {
+    let redis = TempRedis::start();
+    let queue = queue_config(&redis.url(), "restart");
+    let conn = redis_conn(&redis.url()).await;
+    let id = Producer::new(queue.clone())
+        .add("work", json!({ "ms": 600_000 }))
+        .await
+        .unwrap();
+    let stalled_set = "bull:restart:stalled";
+    let lock = format!("bull:restart:{id}:lock");
+
+    // Checks every 200 ms, lock renewals (which take the job out of the checks' snapshot) every
+    // 2 s: the job is in the snapshot most of the time.
+    let env = [
+        ("WORKER_CONCURRENCY", "1"),
+        ("WORKER_LOCK_DURATION_MS", "4000"),
+        ("WORKER_STALLED_INTERVAL_MS", "200"),
+    ];
+    let mut dead = KillOnDrop(
+        fixture_command(&queue, &env)
+            .spawn()
+            .expect("start fixture"),
+    );
+    let in_snapshot = redis::cmd("SISMEMBER").arg(stalled_set).arg(&id).clone();
+    redis_answers(
+        &conn,
+        "the job in the stalled checks' snapshot",
+        in_snapshot,
+        true,
+    )
+    .await;
+    dead.0.kill().expect("SIGKILL the worker");
+    dead.0.wait().unwrap();
+    // A renewal may have taken it out of the snapshot just before the kill; the dead worker's
+    // next check would have put it back.
+    let _: i64 = conn.clone().sadd(stalled_set, &id).await.unwrap();
+    let lock_held = redis::cmd("EXISTS").arg(&lock).clone();
+    redis_answers(&conn, "the dead worker's lock expired", lock_held, false).await;
+
+    let mut config = fast_worker_config(queue.clone(), 1);
+    config.stalled_interval = Duration::from_secs(120);
+    let handlers = Handlers::new().on("work", |_job: Job| async move {
+        Ok::<_, JobError>(json!("recovered"))
+    });
+    let running = worker::start(config, handlers).await.unwrap();
+    let jobs = node_wait_finished(&queue, std::slice::from_ref(&id), Duration::from_secs(60));
+    running.shutdown().await.unwrap();
+
+    assert_eq!(jobs[0]["state"], "completed", "{:#}", jobs[0]);
+    assert_eq!(jobs[0]["returnvalue"], "recovered");
+    let stalls: Option<i64> = conn
+        .clone()
+        .hget(format!("bull:restart:{id}"), "stc")
+        .await
+        .unwrap();
+    assert_eq!(stalls, Some(1), "taken back by a stalled check, once");
+}
+
+/// Waits until the yes/no `command` answers `wanted`.
+async fn redis_answers(
+    conn: &redis::aio::MultiplexedConnection,
+    what: &str,
+    command: redis::Cmd,
+    wanted: bool,
+) {
+    eventually(Duration::from_secs(60), what, || {
+        let mut conn = conn.clone();
+        let command = command.clone();
+        async move {
+            let answer: bool = command.query_async(&mut conn).await.unwrap();
+            if answer == wanted {
+                Ok(())
+            } else {
+                Err(format!("{answer}"))
+            }
+        }
+    })
+    .await;
 }

@@ -24,7 +24,7 @@ fn node_bullmq_and_bullmq_official_run_identical_lua_scripts() {
         String::from_utf8_lossy(&output.stderr)
     );
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(report["node"], "6.5.1");
+    assert_eq!(report["node"], stackr_kit::worker::NODE_BULLMQ_VERSION);
     for field in ["different", "onlyNode", "onlyRust"] {
         assert_eq!(report[field], Value::Array(vec![]), "{field}: {report:#}");
     }

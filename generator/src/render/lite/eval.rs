@@ -219,11 +219,6 @@ fn apply(filter: &Filter, value: &Value) -> Option<Value> {
             other => nix_str_of(None, other),
         }),
         Filter::JsonEncode => Value::String(serde_json::to_string(value).ok()?),
-        // An empty list is left to tera, which decides what `first` of it is.
-        Filter::First => match value {
-            Value::Array(items) => items.first()?.clone(),
-            _ => return None,
-        },
         Filter::Length => Value::Number(Number::from(match value {
             Value::Array(items) => items.len(),
             Value::Object(entries) => entries.len(),

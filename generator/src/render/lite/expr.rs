@@ -18,7 +18,6 @@ pub enum Filter {
     NixStr,
     JsonEncode,
     Length,
-    First,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -241,7 +240,6 @@ impl Parser {
                 ("nix_str", None) => filters.push(Filter::NixStr),
                 ("json_encode", None) => filters.push(Filter::JsonEncode),
                 ("length", None) => filters.push(Filter::Length),
-                ("first", None) => filters.push(Filter::First),
                 (other, _) => return unsupported(format!("filter `{other}` here")),
             }
         }

@@ -1,6 +1,6 @@
 //! A small renderer for the part of tera's template language the generated files use: text,
 //! `{{ expr }}`, `{% if/elif/else %}`, `{% for x in path %}`, `{% set %}`, comments, the `-`
-//! whitespace markers, `not/and/or`, comparisons, `~` and the filters `nix_str`, `json_encode`, `first`,
+//! whitespace markers, `not/and/or`, comparisons, `~` and the filters `nix_str`, `json_encode`,
 //! `length` and `default`.
 //!
 //! Why it exists: tera parses templates with pest (~10 ms for ours, paid by every `stackr`

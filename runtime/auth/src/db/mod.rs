@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod credential_epoch;
 pub mod migrate;
 pub mod models;
+pub mod oauth_accounts;
 pub mod service_accounts;
 pub mod sessions;
 pub mod two_factor;

@@ -7,7 +7,10 @@ use deadpool_postgres::GenericClient;
 
 /// The user with this address in any form (see `normalize_email`); a row stored before
 /// addresses were normalised is found by its normalised form (`migrations/0006_…`).
-pub async fn by_email(client: &Client, email: &str) -> Result<Option<User>, tokio_postgres::Error> {
+pub async fn by_email(
+    client: &impl GenericClient,
+    email: &str,
+) -> Result<Option<User>, tokio_postgres::Error> {
     let email = normalize_email(email);
     let sql = format!(
         r#"select {USER_COLUMNS} from "user" u
@@ -63,7 +66,10 @@ pub async fn insert(
     Ok(n == 1)
 }
 
-pub async fn set_email_verified(client: &Client, id: &str) -> Result<(), tokio_postgres::Error> {
+pub async fn set_email_verified(
+    client: &impl GenericClient,
+    id: &str,
+) -> Result<(), tokio_postgres::Error> {
     client
         .execute(
             r#"update "user" set "emailVerified" = true, "updatedAt" = $2 where "id" = $1"#,

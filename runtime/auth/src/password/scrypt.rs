@@ -2,7 +2,7 @@
 //! sign in (and are then upgraded to argon2id).
 //!
 //! Format `<32 hex salt>:<128 hex key>`; scrypt N=16384 r=16 p=1 dkLen=64 over the NFKC-normalised
-//! password. Quirk (reference §3): the scrypt salt is the **hex string's ASCII bytes**, not the 16
+//! password. Quirk: the scrypt salt is the **hex string's ASCII bytes**, not the 16
 //! bytes it encodes.
 
 use subtle::ConstantTimeEq;

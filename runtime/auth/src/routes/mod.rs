@@ -11,6 +11,7 @@ pub mod sessions;
 pub mod sign_in;
 pub mod sign_out;
 pub mod sign_up;
+pub mod social;
 pub mod two_factor;
 pub mod update_user;
 pub mod user_status;
@@ -81,6 +82,15 @@ fn auth_routes() -> Router<AppState> {
             "/two-factor/verify-backup-code",
             post(two_factor::verify_backup_code),
         )
+        .route("/sign-in/social", post(social::sign_in::post))
+        .route(
+            "/callback/{id}",
+            get(social::callback::get).post(social::callback::post),
+        )
+        .route("/link-social", post(social::link::post))
+        .route("/error", get(social::error_page::get))
+        .route("/list-accounts", get(social::accounts::list))
+        .route("/unlink-account", post(social::accounts::unlink))
         .route("/admin/list-users", get(admin::list_users))
         .route("/admin/get-user", get(admin::get_user))
         .route("/admin/set-role", post(admin::set_role))

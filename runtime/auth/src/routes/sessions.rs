@@ -5,26 +5,18 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use chrono::{Duration, Utc};
 use serde_json::{json, Value};
 
 use crate::body::Body;
 use crate::current_session;
 use crate::db::sessions;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::respond;
 use crate::state::AppState;
 
 /// `GET /list-sessions`: needs a *fresh* session (created less than `freshAge` ago).
 pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
-    let current = current_session::require(&state, &headers).await?;
-    let fresh_age = Duration::from_std(state.config.session.fresh_age).unwrap_or(Duration::days(1));
-    if current.session.created_at + fresh_age < Utc::now() {
-        return Err(ApiError::forbidden(
-            "SESSION_NOT_FRESH",
-            "Session is not fresh",
-        ));
-    }
+    let current = current_session::require_fresh(&state, &headers).await?;
     let client = state.db().await?;
     let list = sessions::list_active(&client, &current.user.id).await?;
     Ok(respond::ok_json(Value::Array(

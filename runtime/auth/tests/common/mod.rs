@@ -29,6 +29,8 @@ pub struct Options {
     pub drop_unversioned_secret: bool,
     /// `AUTH_ROLES`: the roles the stack declares besides `user` and `admin`.
     pub roles: &'static str,
+    /// OpenID Connect providers for social sign-in.
+    pub oauth_providers: Vec<stackr_auth::oauth::ProviderConfig>,
 }
 
 pub struct TestServer {
@@ -169,6 +171,7 @@ async fn launch(
     if let Some(ms) = opts.session_cache_ms {
         config.session_cache_ttl = std::time::Duration::from_millis(ms);
     }
+    config.oauth_providers = opts.oauth_providers;
     config.mail = MailConfig::Mailbox(mail_dir.path().to_path_buf());
     config.roles = stackr_auth::roles::Roles::parse(opts.roles).unwrap();
     config.provision_services = opts

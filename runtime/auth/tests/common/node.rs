@@ -14,19 +14,26 @@ pub fn interop_dir() -> PathBuf {
 /// Tests of one binary run in parallel: the lock keeps them from running two `npm ci` at once in
 /// the same folder (npm then deletes the other's files half-way).
 pub fn ensure_node_modules() {
+    ensure_packages(&interop_dir(), "better-auth");
+}
+
+/// `npm ci` in `dir` unless `package` is installed there.
+pub fn ensure_packages(dir: &std::path::Path, package: &str) {
     static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _installing = INSTALL
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let dir = interop_dir();
-    if dir.join("node_modules/better-auth/package.json").exists() {
+    if dir
+        .join(format!("node_modules/{package}/package.json"))
+        .exists()
+    {
         return;
     }
     let status = Command::new("npm")
         .args(["ci", "--no-audit", "--no-fund"])
-        .current_dir(&dir)
+        .current_dir(dir)
         .status()
-        .expect("npm must be on PATH to install the pinned better-auth (Node >= 20.19)");
+        .expect("npm must be on PATH to install the pinned interop packages (Node >= 20.19)");
     assert!(status.success(), "npm ci failed in {}", dir.display());
 }
 
@@ -38,9 +45,26 @@ pub struct BetterAuthServer {
 
 impl BetterAuthServer {
     pub fn start(database_url: &str, secret: &str, trusted_origins: &str) -> Self {
+        Self::start_with(
+            stackr_testkit::free_port(),
+            database_url,
+            secret,
+            trusted_origins,
+            &[],
+        )
+    }
+
+    /// On a given port, with extra environment (e.g. `OIDC_*` for an OpenID provider).
+    pub fn start_with(
+        port: u16,
+        database_url: &str,
+        secret: &str,
+        trusted_origins: &str,
+        env: &[(&str, String)],
+    ) -> Self {
         ensure_node_modules();
-        let port = stackr_testkit::free_port();
-        let mut child = Command::new("node")
+        let mut command = Command::new("node");
+        command
             .arg("ba-server.mjs")
             .current_dir(interop_dir())
             .env("BETTER_AUTH_SECRET", secret)
@@ -48,21 +72,8 @@ impl BetterAuthServer {
             .env("PORT", port.to_string())
             .env("TRUSTED_ORIGINS", trusted_origins)
             .env("POOL_SIZE", "16")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("node must be on PATH (Node >= 20.19)");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if line.starts_with("listening") {
-                    let _ = tx.send(());
-                }
-            }
-        });
-        rx.recv_timeout(Duration::from_secs(90))
-            .expect("BetterAuth server did not start within 90 s");
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())));
+        let child = spawn_until_listening(command, "BetterAuth server");
         BetterAuthServer { child, port }
     }
 
@@ -96,4 +107,65 @@ pub fn run_script(script: &str, args: &[&str]) -> (bool, serde_json::Value) {
         )
     });
     (out.status.success(), value)
+}
+
+/// Starts a Node server and waits (up to 90 s) for the `listening` line it prints when ready.
+fn spawn_until_listening(mut command: Command, what: &str) -> Child {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("node must be on PATH (Node >= 20.19)");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.starts_with("listening") {
+                let _ = tx.send(());
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(90))
+        .unwrap_or_else(|_| panic!("{what} did not start within 90 s"));
+    child
+}
+
+/// A real OpenID Connect provider (oidc-provider, pinned in `interop/oidc/`) on `port`, with one
+/// client; killed on drop. See `interop/oidc/op-server.mjs` for its users and test controls.
+pub struct OidcProvider {
+    child: Child,
+    pub port: u16,
+}
+
+impl OidcProvider {
+    pub fn start(
+        port: u16,
+        client_id: &str,
+        client_secret: &str,
+        redirect_uris: &[String],
+    ) -> Self {
+        let dir = interop_dir().join("oidc");
+        ensure_packages(&dir, "oidc-provider");
+        let mut command = Command::new("node");
+        command
+            .arg("op-server.mjs")
+            .current_dir(dir)
+            .env("PORT", port.to_string())
+            .env("CLIENT_ID", client_id)
+            .env("CLIENT_SECRET", client_secret)
+            .env("REDIRECT_URIS", redirect_uris.join(","));
+        let child = spawn_until_listening(command, "the OpenID provider");
+        OidcProvider { child, port }
+    }
+
+    pub fn issuer(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for OidcProvider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

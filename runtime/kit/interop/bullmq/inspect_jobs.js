@@ -1,4 +1,5 @@
-// Prints what Node BullMQ sees of the given job ids: state, returnvalue, attemptsMade, failedReason…
+// Prints what Node BullMQ sees of the given job ids: state, returnvalue, attemptsMade, failedReason,
+// progress, logs…
 'use strict';
 const { Queue } = require('bullmq');
 const { queueTarget, connect, print } = require('./common');
@@ -6,7 +7,8 @@ const { queueTarget, connect, print } = require('./common');
 async function main() {
   const { url, queue: name, prefix } = queueTarget();
   const connection = connect(url);
-  const queue = new Queue(name, { connection, prefix });
+  // An observer: skipMetasUpdate keeps this Queue from writing its version into the queue's meta.
+  const queue = new Queue(name, { connection, prefix, skipMetasUpdate: true });
   const jobs = [];
   for (const id of process.argv.slice(2)) {
     const job = await queue.getJob(id);
@@ -29,6 +31,11 @@ async function main() {
       finishedOn: job.finishedOn || null,
       delay: job.delay,
       opts: job.opts,
+      priority: job.priority,
+      parentKey: job.parentKey || null,
+      childrenValues: await job.getChildrenValues(),
+      progress: job.progress,
+      logs: await queue.getJobLogs(id),
     });
   }
   print({ jobs, counts: await queue.getJobCounts() });

@@ -1,4 +1,5 @@
-//! Writes a failed attempt's `failedReason` and `stacktrace` onto the job hash.
+//! Writes a failed attempt's `failedReason` and `stacktrace` onto the job hash, and the
+//! `stacktrace` of a job failed without its processor running.
 //!
 //! Why this exists: Node BullMQ's `Job.moveToFailed` sends `failedReason` and the grown
 //! `stacktrace` array as `fieldsToUpdate` to `retryJob`/`moveToDelayed`/`moveToFinished`, so
@@ -35,12 +36,27 @@ redis.call("HSET", KEYS[1], "failedReason", ARGV[2], "stacktrace", encoded)
 return 1
 "#;
 
+/// `KEYS[1]` job hash, `KEYS[2]` the failed set; `ARGV[1]` job id, `ARGV[2]` failedReason,
+/// `ARGV[3]` stack entry. For a job failed for good with that reason and no stack recorded
+/// (none is: its processor never ran), writes the entry, unless `stackTraceLimit` is 0.
+const RECORD_UNPROCESSED_LUA: &str = r#"
+if not redis.call("ZSCORE", KEYS[2], ARGV[1]) then return 0 end
+if redis.call("HGET", KEYS[1], "failedReason") ~= ARGV[2] then return 0 end
+local recorded = redis.call("HGET", KEYS[1], "stacktrace")
+if recorded and recorded ~= "[]" then return 0 end
+local ok, opts = pcall(cjson.decode, redis.call("HGET", KEYS[1], "opts") or "{}")
+if ok and type(opts) == "table" and opts["stackTraceLimit"] == 0 then return 0 end
+redis.call("HSET", KEYS[1], "stacktrace", cjson.encode({ARGV[3]}))
+return 1
+"#;
+
 /// The failure to record for one attempt.
 pub(crate) struct FailedAttempt<'a> {
     pub job_key: &'a str,
     pub token: &'a str,
     pub reason: &'a str,
-    pub fatal: bool,
+    /// The new `stacktrace` entry, in Node's `err.stack` format.
+    pub stack: &'a str,
     pub stack_trace_limit: Option<u32>,
 }
 
@@ -48,14 +64,6 @@ pub(crate) async fn record(
     conn: &mut ConnectionManager,
     attempt: FailedAttempt<'_>,
 ) -> redis::RedisResult<()> {
-    // Node stores `err.stack`, whose first line is "<ErrorClass>: <message>"; Rust errors carry
-    // no stack, so the entry is that first line.
-    let class = if attempt.fatal {
-        "UnrecoverableError"
-    } else {
-        "Error"
-    };
-    let entry = format!("{class}: {}", attempt.reason);
     let limit = attempt
         .stack_trace_limit
         .map(|l| l.to_string())
@@ -67,8 +75,31 @@ pub(crate) async fn record(
         .arg(format!("{}:lock", attempt.job_key))
         .arg(attempt.token)
         .arg(attempt.reason)
-        .arg(entry)
+        .arg(attempt.stack)
         .arg(limit)
+        .query_async::<i64>(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Records the stack of a job bullmq-official failed for good without running its processor:
+/// a deferred failure (`defa`: a child failed under `failParentOnFailure`, or the job stalled
+/// too often). Node's worker fails those with an `UnrecoverableError`, whose stack it stores.
+pub(crate) async fn record_unprocessed(
+    conn: &mut ConnectionManager,
+    key_prefix: &str,
+    job_id: &str,
+    reason: &str,
+    stack: &str,
+) -> redis::RedisResult<()> {
+    redis::cmd("EVAL")
+        .arg(RECORD_UNPROCESSED_LUA)
+        .arg(2)
+        .arg(format!("{key_prefix}{job_id}"))
+        .arg(format!("{key_prefix}failed"))
+        .arg(job_id)
+        .arg(reason)
+        .arg(stack)
         .query_async::<i64>(conn)
         .await
         .map(|_| ())

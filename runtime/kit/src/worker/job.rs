@@ -1,17 +1,22 @@
 //! The job a handler receives: the BullMQ job, seen through the few things a service needs.
 
+use redis::aio::ConnectionManager;
 use serde::de::DeserializeOwned;
 
 use super::error::JobError;
+use super::job_log;
 
 /// One job being processed. Data and return values are JSON, as in Node BullMQ.
 pub struct Job {
     inner: bullmq::Job,
+    conn: ConnectionManager,
+    /// `<prefix>:<queue>:<id>`
+    key: String,
 }
 
 impl Job {
-    pub(crate) fn new(inner: bullmq::Job) -> Self {
-        Job { inner }
+    pub(crate) fn new(inner: bullmq::Job, conn: ConnectionManager, key: String) -> Self {
+        Job { inner, conn, key }
     }
 
     /// The job id (`bull:<queue>:<id>` in Redis).
@@ -60,13 +65,19 @@ impl Job {
             .map_err(|err| JobError::retryable(format!("cannot record progress: {err}")))
     }
 
-    /// Appends a line to the job's log (`queue.getJobLogs` in Node).
+    /// Appends a line to the job's log (`queue.getJobLogs` in Node), keeping only the last
+    /// `keepLogs` lines when the job has that option.
     pub async fn log(&self, line: &str) -> Result<(), JobError> {
-        self.inner
-            .log(line)
-            .await
-            .map(|_| ())
-            .map_err(|err| JobError::retryable(format!("cannot append to the job log: {err}")))
+        match job_log::append(&mut self.conn.clone(), &self.key, line).await {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) => Err(JobError::retryable(format!(
+                "cannot append to the log of job {}: it no longer exists",
+                self.id()
+            ))),
+            Err(err) => Err(JobError::retryable(format!(
+                "cannot append to the job log: {err}"
+            ))),
+        }
     }
 
     /// The underlying `bullmq-official` job, for what this wrapper does not expose.

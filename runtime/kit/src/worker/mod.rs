@@ -1,4 +1,4 @@
-//! The BullMQ-compatible worker and producer of a stackr base service (issue 5).
+//! The BullMQ-compatible worker and producer of a stackr base service.
 //!
 //! Built on [`bullmq-official`](https://crates.io/crates/bullmq-official) `=1.4.4`, the
 //! maintained Rust port that runs BullMQ's own Lua scripts. Its 64 scripts are byte-identical to
@@ -84,18 +84,26 @@
 //!
 //! - It writes no `failedReason`/`stacktrace` for an attempt that will be retried (Node does,
 //!   via `fieldsToUpdate`). This module records both itself, under the same lock check
-//!   (`failure_fields.rs`); `tests/worker_interop_node.rs` compares the result with Node's.
+//!   (`failure_fields.rs`), each stack entry shaped like Node's `err.stack` with the frames of
+//!   the Rust stack where the [`JobError`] was made (`node_stack.rs`);
+//!   `tests/worker_node_parity.rs` compares the result with Node's.
+//! - Its `Job::log` reads the log limit from `keepLogs`, where Node stores `kl`: [`Job::log`]
+//!   appends and trims itself (`job_log.rs`).
+//! - Its `Queue` records `library` in the queue's meta hash, where Node's records `version`;
+//!   [`Producer`] writes Node's field (`bullmq:` + [`NODE_BULLMQ_VERSION`]).
 //! - It reads a job's options into integer fields and, when that fails (Node accepts any number:
 //!   `backoff: {type: 'fixed', delay: 100.5}`), runs the job with default options: one attempt,
 //!   retries lost. This module rewrites such numbers to the integer Node behaves like and hands
 //!   the job back before running it; options that stay unreadable fail the job with a reason
 //!   naming the option (`node_options.rs`, tested against Node's worker in
-//!   `tests/worker_interop_node.rs`).
+//!   `tests/worker_option_matrix.rs`).
+//! - It ignores a backoff's `jitter` and always waits the full delay, where Node waits a random
+//!   delay in `[delay × (1 − jitter), delay)`: retries come as often as Node's, each up to
+//!   `jitter` later. Not worked around (the delay is computed inside bullmq-official).
 //! - Its worker events go to an unbounded channel; this module drains it (and logs failures,
 //!   stalls and errors), otherwise memory would grow by two events per job.
-//! - Its stalled check first runs one `stalled_interval` after start (Node runs it at start),
-//!   so a restarted worker recovers a dead worker's jobs after about two intervals plus the
-//!   lock duration. Lower `WORKER_STALLED_INTERVAL_MS` if that matters.
+//! - Its stalled check first runs one `stalled_interval` after start; Node runs one at start,
+//!   and so does this module, with bullmq-official's own checker (`first_stalled_check.rs`).
 //! - Its lock renewal only logs a lost lock; the handler keeps running, and the job's later
 //!   completion is refused by the scripts (the stalled check has already re-queued it).
 //! - It clones each Lua script's source (40 KB for `moveToFinished`) per call: a cost worth an
@@ -124,12 +132,20 @@ mod config;
 mod connection;
 mod error;
 mod failure_fields;
+mod first_stalled_check;
 mod handlers;
 mod job;
+mod job_log;
 mod node_options;
+mod node_stack;
 mod processor;
 mod producer;
 mod runner;
+
+/// The Node bullmq release whose Lua scripts bullmq-official embeds byte for byte, and so the
+/// release this worker and producer behave as on the wire (`tests/worker_scripts_pinned.rs`
+/// checks it against the release `interop/bullmq` pins).
+pub const NODE_BULLMQ_VERSION: &str = "6.5.1";
 
 pub use config::{QueueConfig, WorkerConfig, DEFAULT_CONCURRENCY, DEFAULT_PREFIX};
 pub use error::{ConfigError, JobError, WorkerError};

@@ -48,10 +48,13 @@ const NUMERIC_OPTIONS: &[(&[&str], Rounding)] = &[
 ];
 
 /// `KEYS[1]` job hash, `KEYS[2]` its lock; `ARGV[1]` lock token, `ARGV[2]` the repaired options.
+/// The fetch that handed us the job counted a started attempt (`ats`); the job is handed back
+/// unstarted, so that count is taken back: Node sees the attempts its own worker would make.
 const WRITE_OPTS_LUA: &str = r#"
 if redis.call("GET", KEYS[2]) ~= ARGV[1] then return 0 end
 if redis.call("EXISTS", KEYS[1]) == 0 then return 0 end
 redis.call("HSET", KEYS[1], "opts", ARGV[2])
+redis.call("HINCRBY", KEYS[1], "ats", -1)
 return 1
 "#;
 

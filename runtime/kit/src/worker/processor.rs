@@ -48,7 +48,11 @@ async fn process(
     } else {
         Ok(OptionsCheck::Readable)
     };
-    let outcome = match (options, ctx.handlers.dispatch(Job::new(job), &ctx.queue)) {
+    let outcome = match (
+        options,
+        ctx.handlers
+            .dispatch(Job::new(job, ctx.conn.clone(), key.clone()), &ctx.queue),
+    ) {
         (Err(redis_err), _) => Err(JobError::retryable(format!(
             "could not read the job's options: {redis_err}"
         ))),
@@ -88,11 +92,12 @@ async fn process(
     match outcome {
         Ok(value) => Ok(value),
         Err(err) => {
+            let stack = err.node_stack();
             let attempt = FailedAttempt {
                 job_key: &key,
                 token: &token,
                 reason: err.message(),
-                fatal: !err.is_retryable(),
+                stack: &stack,
                 stack_trace_limit,
             };
             if let Err(redis_err) = failure_fields::record(&mut ctx.conn.clone(), attempt).await {

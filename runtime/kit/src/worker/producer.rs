@@ -7,6 +7,7 @@ use tokio::sync::OnceCell;
 use super::config::{redact_password, QueueConfig};
 use super::connection;
 use super::error::{ConfigError, WorkerError};
+use super::NODE_BULLMQ_VERSION;
 
 /// Enqueues jobs on the service's queue (`STACKR_QUEUE` on its own Redis).
 ///
@@ -42,15 +43,33 @@ impl Producer {
     pub async fn connect(&self) -> Result<&bullmq::Queue, WorkerError> {
         self.queue
             .get_or_try_init(|| async {
+                let connect_error = |source: bullmq::Error| WorkerError::Connect {
+                    url: redact_password(&self.config.redis_url),
+                    source: Box::new(source),
+                };
                 let options = bullmq::QueueOptions::new()
                     .connection(connection::options(&self.config.redis_url))
                     .prefix(self.config.prefix.clone());
-                bullmq::Queue::with_options(&self.config.queue, options)
+                let queue = bullmq::Queue::with_options(&self.config.queue, options)
                     .await
-                    .map_err(|source| WorkerError::Connect {
-                        url: redact_password(&self.config.redis_url),
-                        source: Box::new(source),
-                    })
+                    .map_err(connect_error)?;
+                // Node's Queue records `version: "bullmq:<release>"` in the queue's meta hash
+                // (what `queue.getVersion()` reads); bullmq-official records a `library` field
+                // instead. Leave what Node's Queue of the release whose scripts run here leaves.
+                let meta = queue.keys().meta();
+                let mut record = redis::pipe();
+                record
+                    .atomic()
+                    .hset(&meta, "version", format!("bullmq:{NODE_BULLMQ_VERSION}"))
+                    .ignore()
+                    .hdel(&meta, "library")
+                    .ignore();
+                queue
+                    .connection()
+                    .pipe::<()>(&record)
+                    .await
+                    .map_err(connect_error)?;
+                Ok(queue)
             })
             .await
     }

@@ -11,7 +11,9 @@ use tracing::{error, info, warn};
 
 use super::config::{redact_password, WorkerConfig};
 use super::connection;
-use super::error::WorkerError;
+use super::error::{JobError, WorkerError};
+use super::failure_fields;
+use super::first_stalled_check;
 use super::handlers::Handlers;
 use super::processor::{self, ProcessorContext};
 
@@ -51,6 +53,9 @@ pub async fn start(config: WorkerConfig, handlers: Handlers) -> Result<RunningWo
         hand_back: hand_back_rx,
     });
 
+    // Before fetching, as Node's worker does: a dead worker's jobs go back to wait first.
+    first_stalled_check::run(&config, &mut conn.clone()).await;
+
     let mut options = bullmq::WorkerOptions::new()
         .connection(connection::options(&queue.redis_url))
         .prefix(queue.prefix.clone())
@@ -69,7 +74,8 @@ pub async fn start(config: WorkerConfig, handlers: Handlers) -> Result<RunningWo
             source: Box::new(source),
         })?;
     let worker = Arc::new(worker);
-    let events = tokio::spawn(log_events(worker.clone()));
+    let key_prefix = format!("{}:{}:", queue.prefix, queue.queue);
+    let events = tokio::spawn(log_events(worker.clone(), conn.clone(), key_prefix));
 
     info!(
         queue = %queue.queue,
@@ -201,25 +207,46 @@ pub fn shutdown_signal() -> Result<impl Future<Output = ()>, WorkerError> {
 /// saves two task wake-ups per job (`Active`, `Completed`), which is measurable at concurrency 1.
 const EVENT_DRAIN_PERIOD: Duration = Duration::from_millis(50);
 
-/// Drains bullmq-official's event channel (unbounded: unread events would grow forever) and
-/// turns the events an operator cares about into log lines.
-async fn log_events(worker: Arc<bullmq::Worker>) {
+/// Drains bullmq-official's event channel (unbounded: unread events would grow forever),
+/// turns the events an operator cares about into log lines, and gives the jobs it failed
+/// without running their processor the stack entry Node's worker would have stored.
+async fn log_events(
+    worker: Arc<bullmq::Worker>,
+    mut conn: redis::aio::ConnectionManager,
+    key_prefix: String,
+) {
     loop {
         tokio::time::sleep(EVENT_DRAIN_PERIOD).await;
         // A zero timeout still polls `next_event` once: take what is there, then sleep again.
         while let Ok(event) = tokio::time::timeout(Duration::ZERO, worker.next_event()).await {
             match event {
                 Some(WorkerEvent::Failed { job_id, error }) => {
-                    warn!(job_id, reason = %error, "job attempt failed")
+                    warn!(job_id, reason = %error, "job attempt failed");
+                    // Only ever a fatal failure: a deferred one is never retried.
+                    let stack = JobError::fatal(error.as_str()).node_stack();
+                    let recorded = failure_fields::record_unprocessed(
+                        &mut conn,
+                        &key_prefix,
+                        &job_id,
+                        &error,
+                        &stack,
+                    );
+                    if let Err(redis_err) = recorded.await {
+                        warn!(job_id, error = %redis_err, "could not record the stacktrace");
+                    }
                 }
-                Some(WorkerEvent::Stalled { job_id }) => warn!(
-                    job_id,
-                    "job stalled (its worker died or could not renew the lock); moved back to wait"
-                ),
+                Some(WorkerEvent::Stalled { job_id }) => log_stalled(&job_id),
                 Some(WorkerEvent::Error(message)) => error!(%message, "worker error"),
                 Some(WorkerEvent::Closed) | None => return,
                 Some(_) => {}
             }
         }
     }
+}
+
+pub(crate) fn log_stalled(job_id: &str) {
+    warn!(
+        job_id,
+        "job stalled (its worker died or could not renew the lock); moved back to wait"
+    );
 }

@@ -2,6 +2,10 @@
 //! BullMQ side (real `bullmq` from npm, pinned in interop/bullmq), queue configs on a real Redis.
 #![allow(dead_code)] // each test crate uses a different subset
 
+mod by_name;
+#[allow(unused_imports)] // like dead_code above: not every test crate uses these
+pub use by_name::*;
+
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::Mutex;

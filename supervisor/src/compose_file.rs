@@ -1,5 +1,6 @@
 //! The process-compose file as written: serde types mirroring the fields of process-compose's
-//! JSON Schema (`shared/schemas/process-compose-schema.json`) that the embedded supervisor reads.
+//! JSON Schema (a copy is `generator/tests/fixtures/process-compose-schema.json`) that the embedded
+//! supervisor reads.
 //!
 //! Every struct keeps the fields it does not know in `unknown`, so loading can warn about them
 //! instead of failing: a file written for a newer process-compose must still run here, and a

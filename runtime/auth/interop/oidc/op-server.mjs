@@ -1,0 +1,109 @@
+// A real OpenID Connect provider (panva's certified oidc-provider) for stackr-auth's social
+// sign-in tests: one confidential client, three users, the development login and consent forms.
+//
+// Environment: PORT, CLIENT_ID, CLIENT_SECRET, REDIRECT_URIS (comma list). Prints
+// `listening <port>` when ready.
+//
+// Test controls, as a misbehaving provider or a network attacker would act:
+//   POST /test/id-token  body = one of none | wrong-aud | expired | wrong-nonce | tampered |
+//                        unknown-key: how the next token responses' ID tokens are altered
+//                        (re-signed with the provider's own key, or not, or with another key).
+//   POST /test/rotate-keys  a new signing key signs from now on; the old one stays published.
+import http from 'node:http';
+import Provider from 'oidc-provider';
+import * as jose from 'jose';
+
+const port = Number(process.env.PORT);
+const issuer = `http://127.0.0.1:${port}`;
+
+// login -> claims. `mallory` claims an address she has not verified.
+const users = {
+  alice: { email: 'alice@example.com', email_verified: true, name: 'Alice Provider' },
+  bob: { email: 'bob@example.com', email_verified: true, name: 'Bob Provider' },
+  mallory: { email: 'victim@example.com', email_verified: false, name: 'Mallory' },
+};
+
+async function newKey(kid) {
+  const { privateKey } = await jose.generateKeyPair('RS256', { extractable: true });
+  return { ...(await jose.exportJWK(privateKey)), kid, alg: 'RS256', use: 'sig' };
+}
+
+let keys = [await newKey('key-1')];
+let idTokenMode = 'none';
+
+async function alter(idToken) {
+  const [, payloadPart] = idToken.split('.');
+  const claims = JSON.parse(Buffer.from(payloadPart, 'base64url').toString());
+  const now = Math.floor(Date.now() / 1000);
+  const signWith = async (jwk, payload) =>
+    new jose.SignJWT(payload)
+      .setProtectedHeader({ alg: 'RS256', kid: keys[0].kid })
+      .sign(await jose.importJWK(jwk, 'RS256'));
+  switch (idTokenMode) {
+    case 'wrong-aud':
+      return signWith(keys[0], { ...claims, aud: 'another-client', azp: 'another-client' });
+    case 'expired':
+      return signWith(keys[0], { ...claims, iat: now - 7200, exp: now - 3600 });
+    case 'wrong-nonce':
+      return signWith(keys[0], { ...claims, nonce: 'not-the-nonce-of-this-sign-in' });
+    case 'unknown-key':
+      return signWith(await newKey(keys[0].kid), claims);
+    case 'tampered': {
+      const [header, , signature] = idToken.split('.');
+      const forged = Buffer.from(JSON.stringify({ ...claims, email: 'alice@example.com', email_verified: true })).toString('base64url');
+      return `${header}.${forged}.${signature}`;
+    }
+    default:
+      return idToken;
+  }
+}
+
+function buildProvider() {
+  const provider = new Provider(issuer, {
+    clients: [{
+      client_id: process.env.CLIENT_ID,
+      client_secret: process.env.CLIENT_SECRET,
+      redirect_uris: process.env.REDIRECT_URIS.split(','),
+      token_endpoint_auth_method: 'client_secret_post',
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+    }],
+    jwks: { keys },
+    cookies: { keys: ['oidc-provider-test-cookie-key'] },
+    pkce: { required: () => true },
+    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+    findAccount: async (_ctx, id) => {
+      if (!users[id]) return undefined;
+      return { accountId: id, claims: async () => ({ sub: id, ...users[id] }) };
+    },
+  });
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.path === '/token' && ctx.status === 200 && ctx.body?.id_token) {
+      ctx.body = { ...ctx.body, id_token: await alter(ctx.body.id_token) };
+    }
+  });
+  return provider;
+}
+
+let handler = buildProvider().callback();
+
+const server = http.createServer(async (req, res) => {
+  if (req.method === 'POST' && req.url === '/test/id-token') {
+    let body = '';
+    for await (const chunk of req) body += chunk;
+    idTokenMode = body.trim();
+    res.end('ok');
+    return;
+  }
+  if (req.method === 'POST' && req.url === '/test/rotate-keys') {
+    keys = [await newKey(`key-${keys.length + 1}`), ...keys];
+    // Grants and codes live in oidc-provider's process-wide memory store, so a new instance with
+    // the new key set carries on where the old one was.
+    handler = buildProvider().callback();
+    res.end('ok');
+    return;
+  }
+  handler(req, res);
+});
+server.listen(port, '127.0.0.1', () => console.log(`listening ${port}`));

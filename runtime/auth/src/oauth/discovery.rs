@@ -1,0 +1,303 @@
+//! A provider's discovery document and signing keys, fetched when first needed and cached.
+//!
+//! Keys rotate: a token signed by a key id the cached set does not hold makes the set be fetched
+//! again at once, but such unplanned fetches happen at most once per `KEYS_REFETCH_FLOOR`, so
+//! tokens with made-up key ids cannot turn the service into a request cannon against the provider.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context};
+use jsonwebtoken::jwk::{Jwk, JwkSet};
+use jsonwebtoken::Algorithm;
+use tokio::sync::Mutex;
+
+use super::http::get_json;
+use super::providers::{allowed_provider_url, ProviderConfig};
+
+const DISCOVERY_TTL: Duration = Duration::from_secs(3600);
+const KEYS_TTL: Duration = Duration::from_secs(3600);
+const KEYS_REFETCH_FLOOR: Duration = Duration::from_secs(10);
+
+/// What the service uses of a discovery document.
+#[derive(Debug)]
+pub struct Discovered {
+    pub issuer: String,
+    pub authorization_endpoint: url::Url,
+    pub token_endpoint: url::Url,
+    pub userinfo_endpoint: Option<url::Url>,
+    pub jwks_uri: url::Url,
+    /// Asymmetric ID-token algorithms the provider announces (never `none` or HMAC: the client
+    /// secret is not a signing key this service accepts).
+    pub algorithms: Vec<Algorithm>,
+}
+
+/// A configured provider with its cached documents.
+pub struct Provider {
+    pub config: ProviderConfig,
+    http: reqwest::Client,
+    discovered: Mutex<Option<(Arc<Discovered>, Instant)>>,
+    keys: Mutex<Option<(Arc<JwkSet>, Instant)>>,
+    /// When a missing key id last made the set be fetched before its time.
+    last_unplanned_fetch: Mutex<Option<Instant>>,
+}
+
+fn endpoint(
+    doc: &serde_json::Map<String, serde_json::Value>,
+    name: &str,
+) -> anyhow::Result<url::Url> {
+    let raw = doc
+        .get(name)
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| anyhow!("the discovery document has no {name}"))?;
+    url::Url::parse(raw)
+        .ok()
+        .filter(allowed_provider_url)
+        .ok_or_else(|| anyhow!("{name} {raw:?} is not an https URL"))
+}
+
+fn asymmetric(alg: &str) -> Option<Algorithm> {
+    use Algorithm::*;
+    let alg: Algorithm = alg.parse().ok()?;
+    matches!(
+        alg,
+        RS256 | RS384 | RS512 | PS256 | PS384 | PS512 | ES256 | ES384 | EdDSA
+    )
+    .then_some(alg)
+}
+
+fn parse_discovery(
+    config: &ProviderConfig,
+    doc: &serde_json::Map<String, serde_json::Value>,
+) -> anyhow::Result<Discovered> {
+    let issuer = doc
+        .get("issuer")
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| anyhow!("the discovery document has no issuer"))?
+        .to_owned();
+    // OpenID Connect Discovery §4.3: the issuer must be the URL the document was fetched under.
+    let expected = config
+        .discovery_url
+        .as_str()
+        .trim_end_matches("/.well-known/openid-configuration");
+    if issuer.trim_end_matches('/') != expected.trim_end_matches('/') {
+        bail!("the discovery document names issuer {issuer:?}, not the one it was fetched from");
+    }
+    let algorithms: Vec<Algorithm> = doc
+        .get("id_token_signing_alg_values_supported")
+        .and_then(|v| v.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().and_then(asymmetric))
+                .collect()
+        })
+        .unwrap_or_default();
+    if algorithms.is_empty() {
+        bail!("the provider announces no asymmetric ID-token signing algorithm");
+    }
+    Ok(Discovered {
+        issuer,
+        authorization_endpoint: endpoint(doc, "authorization_endpoint")?,
+        token_endpoint: endpoint(doc, "token_endpoint")?,
+        userinfo_endpoint: endpoint(doc, "userinfo_endpoint").ok(),
+        jwks_uri: endpoint(doc, "jwks_uri")?,
+        algorithms,
+    })
+}
+
+impl Provider {
+    pub fn new(config: ProviderConfig, http: reqwest::Client) -> Self {
+        Provider {
+            config,
+            http,
+            discovered: Mutex::new(None),
+            keys: Mutex::new(None),
+            last_unplanned_fetch: Mutex::new(None),
+        }
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// The discovery document, fetched when missing or older than an hour.
+    pub async fn discovered(&self) -> anyhow::Result<Arc<Discovered>> {
+        let mut cached = self.discovered.lock().await;
+        if let Some((doc, at)) = cached.as_ref() {
+            if at.elapsed() < DISCOVERY_TTL {
+                return Ok(doc.clone());
+            }
+        }
+        let doc = get_json(&self.http, &self.config.discovery_url, None).await?;
+        let doc = Arc::new(
+            parse_discovery(&self.config, &doc)
+                .with_context(|| format!("provider {:?}", self.config.id))?,
+        );
+        *cached = Some((doc.clone(), Instant::now()));
+        Ok(doc)
+    }
+
+    /// The key that verifies a token signed with `alg` under key id `kid`, fetching the key set
+    /// again when the cached one lacks it (see the module comment for the bound on refetches).
+    pub async fn key(&self, kid: Option<&str>, alg: Algorithm) -> anyhow::Result<Jwk> {
+        let mut cached = self.keys.lock().await;
+        if let Some((set, at)) = cached.as_ref() {
+            let fresh = at.elapsed() < KEYS_TTL;
+            if let (true, Some(key)) = (fresh, pick(set, kid, alg)) {
+                return Ok(key);
+            }
+            if fresh {
+                let mut last = self.last_unplanned_fetch.lock().await;
+                if last.is_some_and(|t| t.elapsed() < KEYS_REFETCH_FLOOR) {
+                    bail!("no key {kid:?} for {alg:?} in the provider's key set");
+                }
+                *last = Some(Instant::now());
+            }
+        }
+        let jwks_uri = self.discovered().await?.jwks_uri.clone();
+        let doc = get_json(&self.http, &jwks_uri, None).await?;
+        let set: JwkSet = serde_json::from_value(serde_json::Value::Object(doc))
+            .context("the provider's jwks_uri does not hold a JSON Web Key Set")?;
+        let set = Arc::new(set);
+        *cached = Some((set.clone(), Instant::now()));
+        pick(&set, kid, alg)
+            .ok_or_else(|| anyhow!("no key {kid:?} for {alg:?} in the provider's key set"))
+    }
+}
+
+/// The signing key with this id (or the only one fit for `alg` when the token names none).
+fn pick(set: &JwkSet, kid: Option<&str>, alg: Algorithm) -> Option<Jwk> {
+    use jsonwebtoken::jwk::{AlgorithmParameters, PublicKeyUse};
+    let fits = |k: &&Jwk| {
+        let for_signing = !matches!(k.common.public_key_use, Some(PublicKeyUse::Encryption));
+        let family = matches!(
+            (&k.algorithm, alg),
+            (
+                AlgorithmParameters::RSA(_),
+                Algorithm::RS256
+                    | Algorithm::RS384
+                    | Algorithm::RS512
+                    | Algorithm::PS256
+                    | Algorithm::PS384
+                    | Algorithm::PS512
+            ) | (
+                AlgorithmParameters::EllipticCurve(_),
+                Algorithm::ES256 | Algorithm::ES384
+            ) | (AlgorithmParameters::OctetKeyPair(_), Algorithm::EdDSA)
+        );
+        let declared = k
+            .common
+            .key_algorithm
+            .map(|a| a.to_string() == format!("{alg:?}"))
+            .unwrap_or(true);
+        for_signing && family && declared
+    };
+    match kid {
+        Some(kid) => set
+            .keys
+            .iter()
+            .filter(fits)
+            .find(|k| k.common.key_id.as_deref() == Some(kid))
+            .cloned(),
+        None => {
+            let mut candidates = set.keys.iter().filter(fits);
+            let only = candidates.next()?;
+            candidates.next().is_none().then(|| only.clone())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> ProviderConfig {
+        ProviderConfig {
+            id: "corp".into(),
+            discovery_url: "https://id.example.com/.well-known/openid-configuration"
+                .parse()
+                .unwrap(),
+            client_id: "stackr".into(),
+            client_secret: crate::config::Secret::new("s"),
+            scopes: vec![],
+            trusted_for_account_linking: false,
+        }
+    }
+
+    fn doc(
+        edit: impl FnOnce(&mut serde_json::Value),
+    ) -> serde_json::Map<String, serde_json::Value> {
+        let mut d = serde_json::json!({
+            "issuer": "https://id.example.com",
+            "authorization_endpoint": "https://id.example.com/auth",
+            "token_endpoint": "https://id.example.com/token",
+            "userinfo_endpoint": "https://id.example.com/me",
+            "jwks_uri": "https://id.example.com/jwks",
+            "id_token_signing_alg_values_supported": ["RS256", "HS256", "none"]
+        });
+        edit(&mut d);
+        d.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn keeps_only_what_can_be_trusted() {
+        let d = parse_discovery(&config(), &doc(|_| {})).unwrap();
+        assert_eq!(
+            d.algorithms,
+            [Algorithm::RS256],
+            "HS256 and none are never accepted"
+        );
+        let err = |e: &dyn Fn(&mut serde_json::Value)| {
+            format!("{:#}", parse_discovery(&config(), &doc(e)).unwrap_err())
+        };
+        assert!(err(&|d| d["issuer"] = "https://evil.example".into()).contains("issuer"));
+        assert!(
+            err(&|d| d["id_token_signing_alg_values_supported"] = serde_json::json!(["HS256"]))
+                .contains("asymmetric")
+        );
+        assert!(
+            err(&|d| d["token_endpoint"] = "http://id.example.com/token".into())
+                .contains("token_endpoint")
+        );
+        assert!(err(&|d| d["jwks_uri"] = serde_json::Value::Null).contains("jwks_uri"));
+    }
+
+    #[test]
+    fn picks_the_named_signing_key() {
+        let set: JwkSet = serde_json::from_value(serde_json::json!({"keys": [
+            {"kty": "RSA", "kid": "a", "use": "sig", "alg": "RS256", "n": "sXch", "e": "AQAB"},
+            {"kty": "RSA", "kid": "b", "use": "enc", "n": "sXch", "e": "AQAB"},
+            {"kty": "EC", "kid": "c", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}
+        ]}))
+        .unwrap();
+        assert_eq!(
+            pick(&set, Some("a"), Algorithm::RS256)
+                .unwrap()
+                .common
+                .key_id
+                .as_deref(),
+            Some("a")
+        );
+        assert!(
+            pick(&set, Some("a"), Algorithm::RS384).is_none(),
+            "the key declares RS256"
+        );
+        assert!(
+            pick(&set, Some("b"), Algorithm::RS256).is_none(),
+            "an encryption key"
+        );
+        assert!(
+            pick(&set, Some("c"), Algorithm::RS256).is_none(),
+            "another key family"
+        );
+        assert!(pick(&set, Some("zz"), Algorithm::RS256).is_none());
+        assert_eq!(
+            pick(&set, None, Algorithm::ES256)
+                .unwrap()
+                .common
+                .key_id
+                .as_deref(),
+            Some("c")
+        );
+    }
+}

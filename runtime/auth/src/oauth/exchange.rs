@@ -1,0 +1,119 @@
+//! The back-channel half of a sign-in: trading the code for tokens, and reading who signed in.
+
+use anyhow::{anyhow, bail, Context};
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+use super::discovery::Provider;
+use super::http::{get_json, read_json};
+
+pub use crate::db::oauth_accounts::Tokens;
+
+/// The person behind a sign-in, as the provider describes them.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    /// The provider's subject: the `accountId` of the account row.
+    pub subject: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub name: Option<String>,
+    pub image: Option<String>,
+}
+
+fn string(map: &Map<String, Value>, key: &str) -> Option<String> {
+    map.get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+fn expiry(map: &Map<String, Value>, key: &str) -> Option<DateTime<Utc>> {
+    let secs = map.get(key).and_then(Value::as_i64)?;
+    Some(Utc::now() + chrono::Duration::seconds(secs.clamp(0, 10 * 365 * 86_400)))
+}
+
+/// Authorization code + PKCE verifier → tokens (`client_secret_post`, BetterAuth's default).
+pub async fn redeem_code(
+    provider: &Provider,
+    code: &str,
+    code_verifier: &str,
+    redirect_uri: &str,
+) -> anyhow::Result<Tokens> {
+    let discovered = provider.discovered().await?;
+    let secret = std::str::from_utf8(provider.config.client_secret.expose())
+        .context("the client secret is not UTF-8")?;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("code_verifier", code_verifier),
+        ("redirect_uri", redirect_uri),
+        ("client_id", &provider.config.client_id),
+        ("client_secret", secret),
+    ];
+    let res = provider
+        .http()
+        .post(discovered.token_endpoint.clone())
+        .header("accept", "application/json")
+        .form(&form)
+        .send()
+        .await
+        .context("the token endpoint did not answer")?;
+    let (status, body) = read_json(res).await?;
+    let Value::Object(map) = body else {
+        bail!("the token endpoint answered {status} without a JSON object");
+    };
+    if status != 200 {
+        let error = string(&map, "error").unwrap_or_default();
+        bail!("the token endpoint answered {status} {error}");
+    }
+    Ok(Tokens {
+        access_token: string(&map, "access_token"),
+        refresh_token: string(&map, "refresh_token"),
+        id_token: string(&map, "id_token"),
+        access_token_expires_at: expiry(&map, "expires_in"),
+        refresh_token_expires_at: expiry(&map, "refresh_token_expires_in"),
+        scope: string(&map, "scope").map(|s| s.split_whitespace().collect::<Vec<_>>().join(",")),
+    })
+}
+
+/// `email_verified` as providers send it: a boolean, or the strings `"true"`/`"false"`.
+fn flag(map: &Map<String, Value>, key: &str) -> bool {
+    match map.get(key) {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => s == "true",
+        _ => false,
+    }
+}
+
+fn profile_of(subject: String, map: &Map<String, Value>) -> Profile {
+    Profile {
+        subject,
+        email: string(map, "email"),
+        email_verified: flag(map, "email_verified"),
+        name: string(map, "name"),
+        image: string(map, "picture"),
+    }
+}
+
+/// The profile from verified ID-token claims; when they carry no email (providers following
+/// OpenID Connect's advice put profile claims in userinfo only), from the userinfo endpoint,
+/// whose `sub` must be the token's.
+pub async fn profile(
+    provider: &Provider,
+    claims: &Map<String, Value>,
+    access_token: Option<&str>,
+) -> anyhow::Result<Profile> {
+    let subject = string(claims, "sub").ok_or_else(|| anyhow!("the ID token has no sub"))?;
+    if claims.contains_key("email") {
+        return Ok(profile_of(subject, claims));
+    }
+    let discovered = provider.discovered().await?;
+    let (Some(userinfo), Some(token)) = (&discovered.userinfo_endpoint, access_token) else {
+        return Ok(profile_of(subject, claims));
+    };
+    let info = get_json(provider.http(), userinfo, Some(token)).await?;
+    if string(&info, "sub").as_deref() != Some(subject.as_str()) {
+        bail!("userinfo describes another subject than the ID token");
+    }
+    Ok(profile_of(subject, &info))
+}

@@ -1,0 +1,146 @@
+//! From a provider identity to a user, with BetterAuth's account-linking rules:
+//!
+//! * an identity already held by an account signs its user in;
+//! * a new identity whose address belongs to an existing user is linked to that user only when
+//!   the provider says the address is verified (or is trusted for linking) **and** the existing
+//!   user has verified it too; otherwise `account_not_linked`, so an address someone typed into a
+//!   provider never takes over an account;
+//! * otherwise a new user is created, verified when the provider says so.
+//!
+//! Each decision runs in a transaction holding a lock on the identity.
+
+use crate::db::models::User;
+use crate::db::oauth_accounts::{self, Tokens};
+use crate::db::{sessions, users};
+use crate::error::ApiResult;
+use crate::state::AppState;
+
+use super::exchange::Profile;
+use super::flow_state::Link;
+use super::ProviderConfig;
+
+/// BetterAuth's `?error=` codes for refused identities.
+pub const ACCOUNT_NOT_LINKED: &str = "account_not_linked";
+pub const UNABLE_TO_CREATE_USER: &str = "unable_to_create_user";
+pub const UNABLE_TO_LINK_ACCOUNT: &str = "unable_to_link_account";
+pub const EMAIL_DOES_NOT_MATCH: &str = "email_does_not_match";
+pub const ALREADY_LINKED_TO_ANOTHER_USER: &str = "account_already_linked_to_different_user";
+
+/// Tokens sealed with the auth secret before they touch the database.
+pub fn seal(state: &AppState, t: &Tokens) -> Tokens {
+    let seal = |v: &Option<String>| v.as_deref().map(|v| state.secrets().encrypt(v));
+    Tokens {
+        access_token: seal(&t.access_token),
+        refresh_token: seal(&t.refresh_token),
+        id_token: seal(&t.id_token),
+        access_token_expires_at: t.access_token_expires_at,
+        refresh_token_expires_at: t.refresh_token_expires_at,
+        scope: t.scope.clone(),
+    }
+}
+
+/// Signs a provider identity in: `Ok((user, created))`, or the refusal code. The profile's email
+/// must be present (the caller answers `email_not_found` otherwise).
+pub async fn sign_in(
+    state: &AppState,
+    provider: &ProviderConfig,
+    profile: &Profile,
+    email: &str,
+    tokens: &Tokens,
+) -> ApiResult<Result<(User, bool), &'static str>> {
+    let email = users::normalize_email(email);
+    let mut client = state.db().await?;
+    let tx = client.transaction().await?;
+    oauth_accounts::lock_identity(&tx, &provider.id, &profile.subject).await?;
+    let outcome = match oauth_accounts::owner(&tx, &provider.id, &profile.subject).await? {
+        Some((account_row, user_id)) => {
+            oauth_accounts::update_tokens(&tx, &account_row, tokens).await?;
+            match users::by_id(&tx, &user_id).await? {
+                Some(user) => Ok((user, false)),
+                None => Err(UNABLE_TO_LINK_ACCOUNT),
+            }
+        }
+        None => match users::by_email(&tx, &email).await? {
+            Some(user) => {
+                let provider_vouches =
+                    profile.email_verified || provider.trusted_for_account_linking;
+                if provider_vouches && user.email_verified {
+                    oauth_accounts::insert(&tx, &user.id, &provider.id, &profile.subject, tokens)
+                        .await?;
+                    Ok((user, false))
+                } else {
+                    Err(ACCOUNT_NOT_LINKED)
+                }
+            }
+            None => {
+                let id = crate::ids::new_id();
+                let name = profile.name.as_deref().unwrap_or("");
+                if users::insert(&tx, &id, name, &email, profile.image.as_deref()).await? {
+                    if profile.email_verified {
+                        users::set_email_verified(&tx, &id).await?;
+                    }
+                    oauth_accounts::insert(&tx, &id, &provider.id, &profile.subject, tokens)
+                        .await?;
+                    match users::by_id(&tx, &id).await? {
+                        Some(user) => Ok((user, true)),
+                        None => Err(UNABLE_TO_CREATE_USER),
+                    }
+                } else {
+                    Err(UNABLE_TO_CREATE_USER)
+                }
+            }
+        },
+    };
+    if outcome.is_ok() {
+        tx.commit().await?;
+    }
+    Ok(outcome)
+}
+
+/// Links a provider identity to the user who asked (`link-social`): `Ok(())` or the refusal code.
+pub async fn link(
+    state: &AppState,
+    provider: &ProviderConfig,
+    profile: &Profile,
+    link: &Link,
+    tokens: &Tokens,
+) -> ApiResult<Result<(), &'static str>> {
+    let mut client = state.db().await?;
+    // The session that asked must still be alive and the user's (BetterAuth checks the same).
+    let token = link
+        .encrypted_session_token
+        .as_deref()
+        .and_then(|sealed| state.secrets().decrypt(sealed));
+    let live = match token {
+        Some(opened) => sessions::find_with_user(&client, &opened.plaintext)
+            .await?
+            .is_some_and(|(s, _)| s.user_id == link.user_id && s.expires_at > chrono::Utc::now()),
+        None => false,
+    };
+    if !live || !(profile.email_verified || provider.trusted_for_account_linking) {
+        return Ok(Err(UNABLE_TO_LINK_ACCOUNT));
+    }
+    let same_email = profile
+        .email
+        .as_deref()
+        .is_some_and(|e| users::normalize_email(e) == users::normalize_email(&link.email));
+    if !same_email {
+        return Ok(Err(EMAIL_DOES_NOT_MATCH));
+    }
+    let tx = client.transaction().await?;
+    oauth_accounts::lock_identity(&tx, &provider.id, &profile.subject).await?;
+    let outcome = match oauth_accounts::owner(&tx, &provider.id, &profile.subject).await? {
+        Some((_, owner)) if owner != link.user_id => Err(ALREADY_LINKED_TO_ANOTHER_USER),
+        Some((account_row, _)) => {
+            oauth_accounts::update_tokens(&tx, &account_row, tokens).await?;
+            Ok(())
+        }
+        None => {
+            oauth_accounts::insert(&tx, &link.user_id, &provider.id, &profile.subject, tokens)
+                .await?;
+            Ok(())
+        }
+    };
+    tx.commit().await?;
+    Ok(outcome)
+}
