@@ -344,7 +344,8 @@ fn is_origin(origin: &str) -> bool {
     };
     let rest = rest.strip_suffix('/').unwrap_or(rest);
     let (host, port) = match rest.rsplit_once(':') {
-        Some((host, port)) if !host.ends_with(']') || host.starts_with('[') => (host, Some(port)),
+        // `[::1]` is a host alone; `[::1]:8080` and `localhost:3000` end in a port.
+        Some((host, port)) if !rest.ends_with(']') => (host, Some(port)),
         _ => (rest, None),
     };
     let host = host.strip_prefix("*.").unwrap_or(host);
@@ -551,4 +552,32 @@ fn check_port_ranges(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_origin;
+
+    #[test]
+    fn origins_are_scheme_host_and_optional_port() {
+        for good in [
+            "http://localhost:3000",
+            "https://app.example.com/",
+            "https://*.example.com",
+            "http://[::1]",
+            "http://[::1]:8080",
+        ] {
+            assert!(is_origin(good), "{good}");
+        }
+        for bad in [
+            "not a url",
+            "localhost:3000",
+            "ftp://example.com",
+            "https://",
+            "http://example.com:0",
+            "http://example.com/app",
+        ] {
+            assert!(!is_origin(bad), "{bad}");
+        }
+    }
 }
