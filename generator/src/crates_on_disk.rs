@@ -1,5 +1,5 @@
-//! The config against the service crates on disk: every crate the root `Cargo.toml` lists under
-//! `services/` must be a configured service, and an existing crate must be of its service's kind
+//! The config against the service crates on disk: every service crate the root `Cargo.toml` lists
+//! under `services/` must be a configured service, and an existing crate must be of its service's kind
 //! (a base service named like a renamed auth service would otherwise reuse the old auth crate).
 
 use std::path::Path;
@@ -48,8 +48,11 @@ pub fn check(
             ));
         }
     }
+    // Only service crates (on stackr-auth or stackr-kit) count: a library of the user's own
+    // under services/ is not a forgotten service.
     for name in workspace_service_crates(root) {
-        if !config.services.iter().any(|s| s.name == name) {
+        let is_service_crate = crate_kind(&root.join("services").join(&name)).is_some();
+        if is_service_crate && !config.services.iter().any(|s| s.name == name) {
             return Err(error(
                 JsonPath::root().key("services"),
                 format!("`services/{name}` is a workspace member in Cargo.toml, but no service is named `{name}`"),
