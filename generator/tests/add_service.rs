@@ -65,6 +65,26 @@ fn default_port_follows_the_highest_one_in_use() {
 }
 
 #[test]
+fn role_gated_without_roles_asks_for_the_flag() {
+    let (_parent, root) = init_project(&[]);
+    let before = tree(&root);
+    let output = stackr(
+        &root,
+        &[
+            "add",
+            "service",
+            "billing",
+            "--auth-middleware",
+            "role-gated",
+        ],
+    );
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{message}");
+    assert!(message.contains("--roles"), "{message}");
+    assert_eq!(tree(&root), before, "nothing written");
+}
+
+#[test]
 fn explicit_port_flavor_and_no_worker() {
     let (_parent, root) = init_project(&[]);
     let output = stackr(
