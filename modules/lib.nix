@@ -60,6 +60,11 @@ rec {
 
   authOf = services: lib.findFirst (s: s.kind == "auth") null (lib.attrValues services);
 
+  # The roles auth lets an admin give besides `user` and `admin` (`AUTH_ROLES`): every role a
+  # service declares, sorted and without repeats, as the generator lists them in dev.
+  declaredRoles = services:
+    lib.sort lib.lessThan (lib.unique (lib.concatMap (s: s.roles) (lib.attrValues services)));
+
   # Base services are auth's provisioning targets.
   baseNames = services: lib.attrNames (lib.filterAttrs (_: s: s.kind == "base") services);
 }

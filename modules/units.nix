@@ -26,6 +26,7 @@ let
     AUTH_TRUSTED_ORIGINS = lib.concatStringsSep "," cfg.auth.trustedOrigins;
     AUTH_ADMIN_PORT = toString svc.adminPort;
     AUTH_PROVISION_SERVICES = lib.concatStringsSep "," provisionNames;
+    AUTH_ROLES = lib.concatStringsSep "," (stackrLib.declaredRoles cfg.services);
     AUTH_SERVICE_CREDENTIALS_DIR = "%d";
     AUTH_MAIL_DIR = "${cfg.stateDir}/${name}/mail";
   } // lib.optionalAttrs (cfg.auth.smtpUrl != null) {
@@ -92,6 +93,23 @@ let
       };
     };
 
+  # `stackr-set-role EMAIL ROLE` (run as root) gives a user roles, e.g. makes the first admin: the
+  # auth API's own binary runs once as the unit's user, with its database credential, database URL
+  # and declared roles, and the password handed over as a file, as the unit does.
+  setRoleScript = svc:
+    let
+      env = commonEnv svc.name svc // authEnv svc.name svc;
+      user = stackrLib.serviceUser svc.name;
+    in
+    ''
+      exec systemd-run --quiet --wait --pipe --collect --uid=${user} --gid=${user} \
+        --property=LoadCredential=${lib.escapeShellArg "db-password:${svc.postgres.passwordFile}"} \
+        --setenv=DATABASE_URL=${lib.escapeShellArg env.DATABASE_URL} \
+        --setenv=AUTH_ROLES=${lib.escapeShellArg env.AUTH_ROLES} \
+        /bin/sh -c 'DATABASE_PASSWORD_FILE="$CREDENTIALS_DIRECTORY/db-password" exec "$0" set-role "$@"' \
+        ${svc.package}/bin/${svc.name}-api "$@"
+    '';
+
   # `auth` is looked up by name in unit dependencies; attach the name to the record.
   withNames = lib.mapAttrs (name: svc: svc // { inherit name; }) cfg.services;
 in
@@ -113,6 +131,9 @@ in
       })
       cfg.services;
     users.groups = lib.mapAttrs' (name: _: lib.nameValuePair (stackrLib.serviceUser name) { }) cfg.services;
+
+    environment.systemPackages =
+      lib.optional (auth != null) (pkgs.writeShellScriptBin "stackr-set-role" (setRoleScript auth));
 
     # The API port only: the admin page binds loopback.
     networking.firewall.allowedTCPPorts =

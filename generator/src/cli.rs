@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::commands::{add_service, dev, generate, init};
+use crate::commands::{add_service, dev, generate, init, set_role};
 use crate::config::{AuthMiddleware, ConfigError};
 use crate::UsageError;
 
@@ -46,13 +46,30 @@ pub enum Command {
     /// embedded supervisor runs the same file (dependencies, readiness probes, restarts, ordered
     /// shutdown on Ctrl-C). State lives in the git-ignored state folder (`stateDir` in
     /// stackr.config.json, `.stackr` by default) and survives restarts. Refuses to start while
-    /// generated files have drifted from the config.
+    /// generated files have drifted from the config, while another `stackr dev` runs the same
+    /// project (a lock in the state folder), or while a port of the stack is taken (naming the
+    /// process holding it).
     Dev(DevCommandArgs),
     /// Check the architecture's rules; `--list` explains each one.
     ///
     /// Identity tables only in auth, no cross-service imports, no foreign databases, identity only
     /// through the kit's guard. Findings are printed as file:line:col; exit 1 when there are any.
     Lint(stackr_lint::Args),
+    /// Give a user of the dev stack a role, e.g. make the first admin: `stackr set-role EMAIL admin`.
+    ///
+    /// Runs the project's auth binary (`cargo run -p <auth>-service --bin <auth>-api -- set-role`)
+    /// with the auth service's dev environment, against the PostgreSQL `stackr dev` runs. Roles
+    /// are `user`, `admin` and those the config's `role-gated` services declare; give several as a
+    /// comma list. On a NixOS host, run the deployed auth binary the same way (docs/runtime-contract.md).
+    SetRole(SetRoleArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SetRoleArgs {
+    /// Email the user signed up with.
+    pub email: String,
+    /// Role, or comma list of roles (e.g. `admin`, `finance`, `user,finance`).
+    pub role: String,
 }
 
 #[derive(Debug, Args)]
@@ -155,6 +172,7 @@ pub fn run(cli: Cli) -> ExitCode {
         ),
         Command::Generate(args) => generate::run(&root, args.check),
         Command::Dev(args) => dev::run(&root, args.supervisor, args.no_check),
+        Command::SetRole(args) => set_role::run(&root, &args.email, &args.role),
         Command::Lint(mut args) => {
             // `-C DIR` names the project for every subcommand; lint's own PATH argument wins.
             args.path.get_or_insert(root);

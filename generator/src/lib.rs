@@ -9,6 +9,7 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod crates_on_disk;
 pub mod model;
 pub mod plan;
 pub mod project;

@@ -28,6 +28,7 @@ pub fn load_project(root: &Path) -> Result<Project, ConfigError> {
         ..err
     })?;
     let model = validate(&config, &label, &text)?;
+    crate::crates_on_disk::check(root, &config, &label, &text)?;
     let plan = plan(&model);
     Ok(Project {
         root: root.to_owned(),
@@ -58,22 +59,31 @@ pub fn generate_in_memory(text: &str) -> Result<Vec<RenderedFile>> {
     render_generated(&plan(&model))
 }
 
-/// Generated files, plus the crate and workspace membership of every service whose crate does
-/// not exist yet. `cargo_toml` is the current root manifest text (if any).
+/// Files a project's own scaffold created that stackr puts back when they are deleted (never
+/// overwritten once they exist: they belong to the user).
+const RESTORED_PROJECT_FILES: &[&str] = &["flake.nix"];
+
+/// Everything stackr owns or manages, as it should be on disk: generated files, the crate of
+/// every service whose folder is missing, every service as a workspace member of the root
+/// `Cargo.toml` (`cargo_toml`, its current text, if any), and a deleted `flake.nix`.
 pub fn regenerate(root: &Path, plan: &Plan, cargo_toml: Option<String>) -> Result<Changeset> {
     let mut changes = Changeset::default();
     let mut manifest = cargo_toml;
     for service in &plan.services {
-        if root.join("services").join(&service.name).exists() {
-            continue;
+        if !root.join("services").join(&service.name).exists() {
+            add_files(&mut changes, scaffold::service_crate(plan, service)?);
         }
-        add_files(&mut changes, scaffold::service_crate(plan, service)?);
         if let Some(text) = &manifest {
             manifest = Some(add_member(text, &format!("services/{}", service.name))?);
         }
     }
     if let Some(text) = manifest {
         changes.add("Cargo.toml", text);
+    }
+    for file in scaffold::project_files(plan)? {
+        if RESTORED_PROJECT_FILES.contains(&file.path.as_str()) && !root.join(&file.path).exists() {
+            changes.add(file.path, file.content);
+        }
     }
     let mut generated = render_generated(plan)?;
     keep_project_sections(root, &mut generated);

@@ -38,8 +38,50 @@ fn adds_a_service_end_to_end() {
         compose.contains("wallet-api:") && compose.contains("AUTH_PROVISION_SERVICES=core,wallet"),
         "auth provisions the new service"
     );
+    assert!(
+        compose.contains("AUTH_ROLES=audit,finance"),
+        "auth accepts the roles the new service declares: {compose}"
+    );
     let check = stackr(&root, &["generate", "--check"]);
     assert!(check.status.success(), "{}", stderr(&check));
+}
+
+#[test]
+fn default_port_follows_the_highest_one_in_use() {
+    let (_parent, root) = init_project(&[]);
+    let config = std::fs::read_to_string(root.join("stackr.config.json")).unwrap();
+    std::fs::write(
+        root.join("stackr.config.json"),
+        config.replace("\"port\": 8080", "\"port\": 9000"),
+    )
+    .unwrap();
+    let output = stackr(&root, &["add", "service", "billing"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let config = std::fs::read_to_string(root.join("stackr.config.json")).unwrap();
+    assert!(
+        config.contains("\"name\": \"billing\",\n      \"port\": 9001"),
+        "the port after core's 9000: {config}"
+    );
+}
+
+#[test]
+fn role_gated_without_roles_asks_for_the_flag() {
+    let (_parent, root) = init_project(&[]);
+    let before = tree(&root);
+    let output = stackr(
+        &root,
+        &[
+            "add",
+            "service",
+            "billing",
+            "--auth-middleware",
+            "role-gated",
+        ],
+    );
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{message}");
+    assert!(message.contains("--roles"), "{message}");
+    assert_eq!(tree(&root), before, "nothing written");
 }
 
 #[test]

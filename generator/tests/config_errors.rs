@@ -168,3 +168,130 @@ fn wrong_types_are_refused() {
         "{message}"
     );
 }
+
+#[test]
+fn api_port_of_a_system_database_is_refused() {
+    let message = generate_error(&format!("{VALID_HEAD}    {{ \"name\": \"auth\", \"kind\": \"auth\" }},\n    {{ \"name\": \"core\", \"port\": 5432 }}\n  ]\n}}\n"));
+    assert!(message.contains("stackr.config.json:5:"), "{message}");
+    assert!(
+        message.contains("services[1].port")
+            && message.contains("the API port of `core` is 5432")
+            && message.contains("PostgreSQL"),
+        "{message}"
+    );
+}
+
+#[test]
+fn role_gated_without_roles_is_refused() {
+    let message = generate_error(&format!("{VALID_HEAD}    {{ \"name\": \"auth\", \"kind\": \"auth\" }},\n    {{ \"name\": \"billing\", \"authMiddleware\": \"role-gated\" }}\n  ]\n}}\n"));
+    assert!(message.contains("stackr.config.json:5:"), "{message}");
+    assert!(
+        message.contains("services[1].authMiddleware") && message.contains("no roles"),
+        "{message}"
+    );
+    assert!(
+        message.contains("help:") && message.contains("\"roles\""),
+        "{message}"
+    );
+}
+
+#[test]
+fn trusted_origin_that_is_not_an_origin_is_refused() {
+    let message = generate_error(&format!("{VALID_HEAD}    {{\n      \"name\": \"auth\",\n      \"kind\": \"auth\",\n      \"trustedOrigins\": [\"http://localhost:3000\", \"not a url\"]\n    }}\n  ]\n}}\n"));
+    assert!(message.contains("stackr.config.json:7:"), "{message}");
+    assert!(
+        message.contains("services[0].trustedOrigins[1]") && message.contains("`not a url`"),
+        "{message}"
+    );
+}
+
+/// Runs `stackr generate` in an initialised project after `edit` changed its config, asserting
+/// exit code 2, no panic and nothing written; returns stderr.
+fn generate_error_in_project(edit: impl FnOnce(String) -> String) -> String {
+    let (_parent, root) = common::init_project(&[]);
+    let file = root.join("stackr.config.json");
+    std::fs::write(&file, edit(std::fs::read_to_string(&file).unwrap())).unwrap();
+    let before = tree(&root);
+    let output = stackr(&root, &["generate"]);
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "stderr: {message}");
+    assert!(!message.contains("panicked"), "{message}");
+    assert_eq!(tree(&root), before, "a failed generate must write nothing");
+    message
+}
+
+#[test]
+fn workspace_crates_without_a_service_are_refused() {
+    let message = generate_error_in_project(|config| {
+        let start = config.find("\"services\": [").unwrap();
+        format!("{}\"services\": []\n}}\n", &config[..start])
+    });
+    assert!(message.contains("at `services`"), "{message}");
+    assert!(
+        message.contains("`services/auth`") && message.contains("Cargo.toml"),
+        "names the orphan crate and where it is listed: {message}"
+    );
+    assert!(message.contains("help:"), "{message}");
+}
+
+#[test]
+fn base_service_reusing_the_auth_crate_is_refused() {
+    let message = generate_error_in_project(|config| {
+        config
+            .replacen("\"name\": \"auth\"", "\"name\": \"identity\"", 1)
+            .replace("\"name\": \"core\"", "\"name\": \"auth\"")
+    });
+    assert!(message.contains("services[1].name"), "{message}");
+    assert!(
+        message.contains("services/auth") && message.contains("auth service's crate"),
+        "{message}"
+    );
+}
+
+#[test]
+fn empty_bom_and_non_object_files_say_what_is_wrong() {
+    let empty = generate_error("");
+    assert!(
+        empty.contains("the config file is empty") && !empty.contains(":0:"),
+        "{empty}"
+    );
+    let bom = generate_error("\u{feff}{\"name\": \"shop\", \"services\": []}\n");
+    assert!(
+        bom.contains("stackr.config.json:1:1:") && bom.contains("byte order mark"),
+        "{bom}"
+    );
+    let array = generate_error("\n  []\n");
+    assert!(
+        array.contains("stackr.config.json:2:3:")
+            && array.contains("must be a JSON object")
+            && array.contains("an array")
+            && !array.contains("invalid length"),
+        "{array}"
+    );
+}
+
+#[test]
+fn a_number_out_of_range_for_a_port_is_called_so() {
+    let message = generate_error(&format!(
+        "{VALID_HEAD}    {{ \"name\": \"auth\", \"kind\": \"auth\", \"port\": 1e+25 }}\n  ]\n}}\n"
+    ));
+    assert!(message.contains("services[0].port"), "{message}");
+    assert!(
+        message.contains("`1e+25`")
+            && message.contains("whole number from 0 to 65535")
+            && !message.contains("floating point"),
+        "{message}"
+    );
+}
+
+#[test]
+fn dev_without_a_project_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = stackr(dir.path(), &["dev"]);
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{message}");
+    assert!(
+        message.contains("stackr.config.json") && message.contains("stackr init"),
+        "{message}"
+    );
+}

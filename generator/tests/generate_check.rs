@@ -31,6 +31,43 @@ fn check_reports_modified_and_missing_files() {
 }
 
 #[test]
+fn check_covers_workspace_members_and_scaffolded_files() {
+    let (_parent, root) = init_project(&[]);
+    let cargo = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    std::fs::write(
+        root.join("Cargo.toml"),
+        cargo.replace("    \"services/core\",\n", ""),
+    )
+    .unwrap();
+    std::fs::remove_file(root.join("flake.nix")).unwrap();
+    std::fs::remove_dir_all(root.join("services/auth")).unwrap();
+    let before = tree(&root);
+    let output = stackr(&root, &["generate", "--check"]);
+    assert_eq!(output.status.code(), Some(1));
+    let message = stderr(&output);
+    assert!(message.contains("modified: Cargo.toml"), "{message}");
+    assert!(message.contains("missing:  flake.nix"), "{message}");
+    assert!(
+        message.contains("missing:  services/auth/src/main.rs"),
+        "{message}"
+    );
+    assert!(
+        message.contains("run `stackr generate` to restore"),
+        "says how to restore: {message}"
+    );
+    assert_eq!(tree(&root), before, "--check writes nothing");
+
+    let output = stackr(&root, &["generate"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let cargo = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    assert!(cargo.contains("\"services/core\""), "{cargo}");
+    assert!(root.join("flake.nix").is_file());
+    assert!(root.join("services/auth/src/main.rs").is_file());
+    let check = stackr(&root, &["generate", "--check"]);
+    assert!(check.status.success(), "{}", stderr(&check));
+}
+
+#[test]
 fn config_change_is_drift_until_regenerated() {
     let (_parent, root) = init_project(&[]);
     let config = std::fs::read_to_string(root.join("stackr.config.json")).unwrap();

@@ -178,3 +178,16 @@ fn dev_refuses_to_start_while_generated_files_drift() {
     assert!(forced.status.success(), "{}", stderr(&forced));
     assert!(stdout(&forced).contains("started"), "{}", stdout(&forced));
 }
+
+#[test]
+fn init_in_another_folder_says_where_to_cd() {
+    let parent = tempfile::tempdir().unwrap();
+    std::fs::create_dir(parent.path().join("work")).unwrap();
+    let output = stackr(parent.path(), &["-C", "work", "init", "shop", "--defaults"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("next: cd work/shop &&"),
+        "{}",
+        stdout(&output)
+    );
+}

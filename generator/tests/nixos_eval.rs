@@ -86,6 +86,14 @@ fn units_are_hardened_and_deployed_environment_matches_dev() {
                     "{name}: {} {role}",
                     service.name
                 );
+                // The roles auth lets an admin give are the config's, deployed as in dev.
+                if let Some(roles) = dev_env.iter().find(|e| e.name == "AUTH_ROLES") {
+                    assert_eq!(
+                        unit["environment"]["AUTH_ROLES"],
+                        roles.value.as_str(),
+                        "{name}"
+                    );
+                }
                 let config = &unit["serviceConfig"];
                 for (key, wanted) in [
                     ("NoNewPrivileges", Value::Bool(true)),
@@ -199,4 +207,41 @@ fn generated_secrets_live_in_the_state_folder_and_are_created_once() {
         "provisioned-out-of-band"
     );
     assert_eq!(run(), first, "an existing secret is never replaced");
+}
+
+#[test]
+fn hosts_with_auth_get_a_set_role_command_with_the_units_database_and_roles() {
+    for (name, plan, system) in systems() {
+        let packages = system["packages"].as_array().cloned().unwrap_or_default();
+        let script = packages
+            .iter()
+            .find(|p| p["name"] == "stackr-set-role")
+            .and_then(|p| p["text"].as_str());
+        let Some(auth) = plan.auth.as_ref() else {
+            assert!(script.is_none(), "{name}: no auth, no set-role command");
+            continue;
+        };
+        let script = script.unwrap_or_else(|| panic!("{name}: no stackr-set-role command"));
+        let env = &system["units"][format!("stackr-{auth}-api")]["environment"];
+        for (key, wanted) in [
+            ("DATABASE_URL", env["DATABASE_URL"].as_str().unwrap()),
+            ("AUTH_ROLES", env["AUTH_ROLES"].as_str().unwrap()),
+        ] {
+            // Shell-quoted when the value needs it (nixpkgs' escapeShellArg leaves safe words bare).
+            let bare = format!("--setenv={key}={wanted} ");
+            let quoted = format!("--setenv={key}='{wanted}' ");
+            assert!(
+                script.contains(&bare) || script.contains(&quoted),
+                "{name}: {key}={wanted} in\n{script}"
+            );
+        }
+        assert!(
+            script.contains(&format!("--uid=stackr-{auth}"))
+                && script.contains("LoadCredential=")
+                && script.contains("db-password:")
+                && script.contains(&format!("/bin/{auth}-api \"$@\""))
+                && script.contains("exec \"$0\" set-role \"$@\""),
+            "{name}:\n{script}"
+        );
+    }
 }

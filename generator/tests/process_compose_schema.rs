@@ -116,7 +116,7 @@ fn dev_ports_avoid_system_defaults_and_secrets_are_files() {
             "{fixture} uses a system default port"
         );
         assert!(
-            numbers.contains("54320") || numbers.contains("55000"),
+            numbers.contains("15440") || numbers.contains("55000"),
             "{fixture}: expected a dev PostgreSQL port"
         );
         let document: Value = serde_yaml::from_str(&yaml).unwrap();

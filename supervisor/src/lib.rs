@@ -22,9 +22,11 @@
 mod compose_file;
 mod expand;
 mod graph;
+mod lock;
 mod logs;
 mod options;
 mod parse;
+mod ports;
 mod probe;
 mod process;
 mod runner;
@@ -39,6 +41,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use nix::sys::signal::Signal;
 
+pub use lock::DevLock;
 pub use options::{DevArgs, DevOptions};
 pub use parse::{load_file, load_str, LoadError};
 pub use process::Launch;
@@ -82,7 +85,7 @@ fn run_status(opts: &DevOptions) -> Result<u8> {
 /// Loads, checks and prepares (reset, state folder, tools), then supervises until the stack
 /// stops. SIGINT, SIGTERM and SIGHUP start the ordered shutdown; a second one kills at once.
 pub async fn run_async(opts: &DevOptions) -> Result<Outcome> {
-    let (stack, launch) = prepare(opts)?;
+    let (stack, launch, _lock) = prepare(opts)?;
     let names = stack.processes.iter().map(|p| p.name.clone()).collect();
     let console = Console::new(names, !opts.plain, opts.colour);
     for w in &stack.warnings {
@@ -96,13 +99,21 @@ pub async fn run_async(opts: &DevOptions) -> Result<Outcome> {
     Ok(outcome)
 }
 
-/// Everything before the first process starts: `--reset`, the state folder, parsing, tools.
-pub fn prepare(opts: &DevOptions) -> Result<(Stack, Launch)> {
+/// Everything before the first process starts: the project's dev lock (held until the returned
+/// [`DevLock`] is dropped), `--reset`, the state folder, parsing, tools.
+pub fn prepare(opts: &DevOptions) -> Result<(Stack, Launch, DevLock)> {
     let stack = load_file(&opts.file, &opts.project_dir)?;
+    // Taken before `--reset`, so a reset never wipes the data of a stack that is running.
+    let mut lock = DevLock::acquire(&opts.state_dir)?;
     if opts.reset {
         state::reset_state_dir(&opts.state_dir, &opts.project_dir, opts.yes)?;
+        state::ensure_state_dir(&opts.state_dir)?;
+        // The reset deleted the lock file with the folder: lock the new one before letting go
+        // of the old.
+        lock = DevLock::acquire(&opts.state_dir)?;
     }
     state::ensure_state_dir(&opts.state_dir)?;
+    ports::check_free(&opts.ports)?;
     let extra_path = if opts.check_tools {
         check_tools(&stack)?.extra_path
     } else {
@@ -112,7 +123,7 @@ pub fn prepare(opts: &DevOptions) -> Result<(Stack, Launch)> {
         shell: stack.shell.clone(),
         extra_path,
     };
-    Ok((stack, launch))
+    Ok((stack, launch, lock))
 }
 
 /// The signals that stop the stack: the first stops it in order, a second kills everything.
@@ -153,7 +164,7 @@ async fn forward_signals(handle: StopHandle) {
 
 /// Hands the file to process-compose, after the same `--reset` and tool checks.
 fn run_process_compose(pc: &std::path::Path, opts: &DevOptions) -> Result<u8> {
-    let _ = prepare(opts)?;
+    let (_, _, _lock) = prepare(opts)?;
     let mut cmd = std::process::Command::new(pc);
     cmd.arg("up")
         .arg("--config")

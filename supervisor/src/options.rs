@@ -59,6 +59,9 @@ pub struct DevOptions {
     pub embedded: bool,
     /// Check for PostgreSQL/Redis binaries before starting (on by default).
     pub check_tools: bool,
+    /// Ports the stack's processes listen on, each with what it is for; all must be free before
+    /// anything starts (the file alone does not say which ports its processes take).
+    pub ports: Vec<(u16, String)>,
 }
 
 impl DevOptions {
@@ -82,6 +85,7 @@ impl DevOptions {
             yes: false,
             embedded: false,
             check_tools: true,
+            ports: Vec::new(),
         }
     }
 }

@@ -671,3 +671,47 @@ fn a_failed_readiness_probe_restarts_the_process_under_on_failure() {
     assert_eq!(outcome.code, 0);
     assert_no_leftovers(&mark);
 }
+
+#[test]
+fn a_second_dev_on_the_same_project_is_refused_and_leaves_the_first_alone() {
+    let (dir, mark) = marked_dir("second-dev");
+    let yaml = header(&mark)
+        + r#"
+  api:
+    command: "touch api.ready; exec sleep 60"
+    readiness_probe:
+      exec: { command: "test -f api.ready" }
+"#;
+    let mut first = start_stack(dir.path(), &yaml);
+    first.wait_for_line("the 1 process is ready", Duration::from_secs(60));
+    let file = dir.path().join("process-compose.yaml");
+    for flags in [&[][..], &["--reset", "--yes"][..]] {
+        let mut second = Supervised::start(&file, flags, &[]);
+        let code = second.wait(Duration::from_secs(60));
+        let message = second.stderr();
+        assert_eq!(code, 1, "{flags:?}: {message}");
+        assert!(
+            message.contains("already running for this project")
+                && message.contains(&format!("pid {}", first.pid())),
+            "{flags:?}: names the running one: {message}"
+        );
+        assert!(
+            dir.path().join(".stackr").is_dir(),
+            "{flags:?}: the running stack's state survives"
+        );
+    }
+    assert_eq!(
+        processes_with_mark(&mark).len(),
+        1,
+        "only the first stack's process runs"
+    );
+    first.signal(libc::SIGINT);
+    assert_eq!(first.wait(Duration::from_secs(60)), 0);
+    assert_no_leftovers(&mark);
+    // Once the first stopped, the project can be started again.
+    let mut again = start_stack(dir.path(), &yaml);
+    again.wait_for_line("the 1 process is ready", Duration::from_secs(60));
+    again.signal(libc::SIGINT);
+    assert_eq!(again.wait(Duration::from_secs(60)), 0);
+    assert_no_leftovers(&mark);
+}

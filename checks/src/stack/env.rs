@@ -1,6 +1,6 @@
 //! A process's environment: the plan's, with the planned ports swapped for the real ones.
 //!
-//! The plan pins dev ports (APIs 8080…, PostgreSQL 54320…, Redis 63790…). The checks must not
+//! The plan pins dev ports (APIs 8080…, PostgreSQL 15440…, Redis 17380…). The checks must not
 //! collide with a dev stack running on the same machine, so each planned port is mapped to a
 //! free one (APIs) or to a container's published port (PostgreSQL, Redis). Nothing else changes:
 //! variable names, URLs' users and databases, secret file paths are the plan's.

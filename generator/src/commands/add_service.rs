@@ -53,11 +53,18 @@ pub fn run(root: &Path, options: &AddServiceOptions) -> Result<ExitCode> {
             (true, true) => AuthMiddleware::Standard,
             (true, false) => AuthMiddleware::RoleGated,
         });
+    if middleware == AuthMiddleware::RoleGated && options.roles.is_empty() {
+        return Err(UsageError::new(
+            format!("`{name}` would be role-gated with no roles, so only admins could call it"),
+            "name the roles it lets through with `--roles finance,audit`",
+        )
+        .into());
+    }
     let mut service = ServiceConfig::named(name, ServiceKind::Base);
     service.port = Some(
         options
             .port
-            .unwrap_or_else(|| next_free_base_port(&project.config.services)),
+            .unwrap_or_else(|| next_free_base_port(&project.config)),
     );
     service.auth_middleware = Some(middleware);
     service.roles = options.roles.clone();

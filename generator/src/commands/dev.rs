@@ -12,6 +12,17 @@ use crate::project::load_project;
 /// `no_check`: start even when generated files differ from what the config generates.
 pub fn run(root: &Path, args: stackr_supervisor::DevArgs, no_check: bool) -> Result<ExitCode> {
     let given_state_dir = args.state_dir.is_some();
+    if !root.join(CONFIG_FILE).is_file() && !root.join(&args.file).is_file() {
+        return Err(crate::UsageError::new(
+            format!(
+                "no {CONFIG_FILE} and no {} in {}: there is no stack to run here",
+                args.file.display(),
+                root.display()
+            ),
+            "run stackr from a project's root (or pass -C DIR), or create a project with `stackr init NAME`",
+        )
+        .into());
+    }
     let mut dev = args.into_options(root);
     // A bare process-compose file (no stackr project around it) keeps the supervisor's defaults.
     if root.join(CONFIG_FILE).is_file() {
@@ -19,6 +30,7 @@ pub fn run(root: &Path, args: stackr_supervisor::DevArgs, no_check: bool) -> Res
         if !given_state_dir {
             dev.state_dir = root.join(&project.plan.state_dir);
         }
+        dev.ports = project.plan.dev_ports();
         if !no_check {
             let (drifted, _) = super::generate::drifted_files(root, &project.plan)?;
             if !drifted.is_empty() {

@@ -7,17 +7,21 @@ use anyhow::Result;
 
 use crate::plan::Plan;
 use crate::project::{load_project, regenerate};
-use crate::render::{keep_project_sections, render_generated};
 use crate::write::{commit, drift, Drift};
 
 /// Exit code of `--check` when files drifted.
 pub const DRIFT_EXIT: u8 = 1;
 
-/// The generated files that differ from what `plan` renders, and how many files were compared.
+/// The files stackr owns or manages (see [`regenerate`]) that differ from what `plan` wants, and
+/// how many files were compared.
 pub fn drifted_files(root: &Path, plan: &Plan) -> Result<(Vec<Drift>, usize)> {
-    let mut files = render_generated(plan)?;
-    keep_project_sections(root, &mut files);
-    Ok((drift(root, &files), files.len()))
+    let changes = regenerate(root, plan, read_manifest(root))?;
+    Ok((drift(root, changes.files()), changes.files().count()))
+}
+
+/// The root `Cargo.toml`, if the project has one.
+fn read_manifest(root: &Path) -> Option<String> {
+    std::fs::read_to_string(root.join("Cargo.toml")).ok()
 }
 
 pub fn run(root: &Path, check: bool) -> Result<ExitCode> {
@@ -25,7 +29,7 @@ pub fn run(root: &Path, check: bool) -> Result<ExitCode> {
     if check {
         let (drifted, compared) = drifted_files(root, &project.plan)?;
         if drifted.is_empty() {
-            println!("stackr generate --check: all {compared} generated files are up to date");
+            println!("stackr generate --check: all {compared} generated and managed files are up to date");
             return Ok(ExitCode::SUCCESS);
         }
         eprintln!(
@@ -35,11 +39,10 @@ pub fn run(root: &Path, check: bool) -> Result<ExitCode> {
         for entry in &drifted {
             eprintln!("  {entry}");
         }
-        eprintln!("run `stackr generate` and commit the result");
+        eprintln!("run `stackr generate` to restore them (it rewrites generated files, registers every service as a workspace member and recreates deleted scaffolded files without touching existing ones), then commit the result");
         return Ok(ExitCode::from(DRIFT_EXIT));
     }
-    let cargo_toml = std::fs::read_to_string(root.join("Cargo.toml")).ok();
-    let changes = regenerate(root, &project.plan, cargo_toml)?;
+    let changes = regenerate(root, &project.plan, read_manifest(root))?;
     let written = commit(root, &changes)?;
     if written.is_empty() {
         println!("stackr generate: everything is up to date");

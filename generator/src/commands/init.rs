@@ -94,7 +94,8 @@ pub fn run(parent: &Path, options: &InitOptions) -> Result<ExitCode> {
     );
     println!(
         "next: cd {} && cargo build && nix run .#dev   (or `stackr dev`)",
-        options.path
+        // Relative to where the user is, `-C DIR` included; `./` adds nothing.
+        dir.strip_prefix(".").unwrap_or(&dir).display()
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -102,24 +103,7 @@ pub fn run(parent: &Path, options: &InitOptions) -> Result<ExitCode> {
 /// The config `init` writes: auth (unless `with_auth` is false) and one base service per name,
 /// with explicit ports so the file documents them.
 pub fn initial_config(name: &str, services: &[String], with_auth: bool) -> StackrConfig {
-    let mut list = Vec::new();
-    if with_auth {
-        let mut auth = ServiceConfig::named("auth", ServiceKind::Auth);
-        auth.port = Some(AUTH_PORT);
-        auth.admin_port = Some(AUTH_ADMIN_PORT);
-        list.push(auth);
-    }
-    for service in services {
-        let mut base = ServiceConfig::named(service, ServiceKind::Base);
-        base.port = Some(next_free_base_port(&list));
-        base.auth_middleware = Some(if with_auth {
-            AuthMiddleware::Standard
-        } else {
-            AuthMiddleware::None
-        });
-        list.push(base);
-    }
-    StackrConfig {
+    let mut config = StackrConfig {
         schema: Some(format!("./{SCHEMA_FILE}")),
         name: name.to_owned(),
         state_dir: ".stackr".to_owned(),
@@ -129,8 +113,25 @@ pub fn initial_config(name: &str, services: &[String], with_auth: bool) -> Stack
         },
         dev: Default::default(),
         deploy: Default::default(),
-        services: list,
+        services: Vec::new(),
+    };
+    if with_auth {
+        let mut auth = ServiceConfig::named("auth", ServiceKind::Auth);
+        auth.port = Some(AUTH_PORT);
+        auth.admin_port = Some(AUTH_ADMIN_PORT);
+        config.services.push(auth);
     }
+    for service in services {
+        let mut base = ServiceConfig::named(service, ServiceKind::Base);
+        base.port = Some(next_free_base_port(&config));
+        base.auth_middleware = Some(if with_auth {
+            AuthMiddleware::Standard
+        } else {
+            AuthMiddleware::None
+        });
+        config.services.push(base);
+    }
+    config
 }
 
 fn prompt_services() -> Result<Vec<String>> {

@@ -4,3 +4,4 @@ pub mod add_service;
 pub mod dev;
 pub mod generate;
 pub mod init;
+pub mod set_role;

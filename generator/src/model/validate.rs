@@ -28,6 +28,7 @@ const CONTRACT_ENV: &[&str] = &[
     "AUTH_TRUSTED_ORIGINS",
     "AUTH_ADMIN_PORT",
     "AUTH_PROVISION_SERVICES",
+    "AUTH_ROLES",
     "AUTH_SERVICE_CREDENTIALS_DIR",
     "AUTH_MAIL_DIR",
     "CREDENTIALS_DIRECTORY",
@@ -223,6 +224,13 @@ fn resolve_service(
             "set `\"authMiddleware\": \"role-gated\"` or remove `roles`",
         ));
     }
+    if middleware == Some(AuthMiddleware::RoleGated) && service.roles.is_empty() {
+        return Err(report.error(
+            at("authMiddleware"),
+            format!("`{}` is role-gated but lists no roles, so only admins could call it", service.name),
+            "add the roles it lets through, e.g. `\"roles\": [\"finance\"]`, or choose another `authMiddleware`",
+        ));
+    }
     for (role_index, role) in service.roles.iter().enumerate() {
         let valid = !role.is_empty()
             && role
@@ -242,6 +250,15 @@ fn resolve_service(
                 at("baseUrl"),
                 format!("`{url}` is not an http(s) URL"),
                 "use e.g. `https://auth.example.com`",
+            ));
+        }
+    }
+    for (origin_index, origin) in service.trusted_origins.iter().flatten().enumerate() {
+        if !is_origin(origin) {
+            return Err(report.error(
+                at("trustedOrigins").index(origin_index),
+                format!("`{origin}` is not a browser origin"),
+                "use `scheme://host[:port]` with http or https, e.g. `https://app.example.com` (a `*.` wildcard may start the host)",
             ));
         }
     }
@@ -316,6 +333,30 @@ fn check_kind_specific_fields(
     Ok(())
 }
 
+/// `http(s)://host[:port]`, optionally `/`-terminated, the host possibly starting with `*.`:
+/// what auth's and the guard's origin lists accept.
+fn is_origin(origin: &str) -> bool {
+    let Some(rest) = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    let (host, port) = match rest.rsplit_once(':') {
+        // `[::1]` is a host alone; `[::1]:8080` and `localhost:3000` end in a port.
+        Some((host, port)) if !rest.ends_with(']') => (host, Some(port)),
+        _ => (rest, None),
+    };
+    let host = host.strip_prefix("*.").unwrap_or(host);
+    let host_ok = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-.[]:".contains(c));
+    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0));
+    host_ok && port_ok
+}
+
 fn is_allowed_env_name(key: &str) -> bool {
     let well_formed = key
         .chars()
@@ -381,6 +422,24 @@ fn check_port_collisions(
                         claim.describe(services)
                     ),
                     "pick a port from 1024 to 65535",
+                ));
+            }
+            if let Some(system) = [
+                (SYSTEM_POSTGRES_PORT, "PostgreSQL"),
+                (SYSTEM_REDIS_PORT, "Redis"),
+            ]
+            .iter()
+            .find(|(system, _)| *system == port)
+            {
+                return Err(report.error(
+                    claim.path(config),
+                    format!(
+                        "{} is {port}, the system {} port (a deployment's {} listens there)",
+                        claim.describe(services),
+                        system.1,
+                        system.1
+                    ),
+                    "pick another port, e.g. the next free one from 8080",
                 ));
             }
             if let Some(other) = used.get(&port) {
@@ -493,4 +552,32 @@ fn check_port_ranges(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_origin;
+
+    #[test]
+    fn origins_are_scheme_host_and_optional_port() {
+        for good in [
+            "http://localhost:3000",
+            "https://app.example.com/",
+            "https://*.example.com",
+            "http://[::1]",
+            "http://[::1]:8080",
+        ] {
+            assert!(is_origin(good), "{good}");
+        }
+        for bad in [
+            "not a url",
+            "localhost:3000",
+            "ftp://example.com",
+            "https://",
+            "http://example.com:0",
+            "http://example.com/app",
+        ] {
+            assert!(!is_origin(bad), "{bad}");
+        }
+    }
 }

@@ -42,6 +42,14 @@ fn browser_origins(auth: &crate::model::Service) -> Vec<String> {
         .collect()
 }
 
+/// The roles an admin may give besides `user` and `admin`: every role a service declares, sorted
+/// and without repeats (the NixOS module computes the same list from its options).
+pub fn declared_roles(model: &Model) -> Vec<String> {
+    let roles: std::collections::BTreeSet<&String> =
+        model.services.iter().flat_map(|s| &s.roles).collect();
+    roles.into_iter().cloned().collect()
+}
+
 pub fn dev_env(
     service: &ServicePlan,
     model: &Model,
@@ -89,6 +97,7 @@ pub fn dev_env(
                 service.admin_port.unwrap_or_default().to_string(),
             ),
             EnvVar::new("AUTH_PROVISION_SERVICES", provision.join(",")),
+            EnvVar::new("AUTH_ROLES", declared_roles(model).join(",")),
             EnvVar::new("AUTH_SERVICE_CREDENTIALS_DIR", format!("{state}/secrets")),
             EnvVar::new("AUTH_MAIL_DIR", format!("{state}/mail")),
         ]);

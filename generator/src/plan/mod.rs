@@ -160,6 +160,26 @@ pub fn plan(model: &Model) -> Plan {
     }
 }
 
+impl Plan {
+    /// Every port the dev stack listens on, with what listens there (what `stackr dev` checks is
+    /// free before it starts anything).
+    pub fn dev_ports(&self) -> Vec<(u16, String)> {
+        let mut ports = Vec::new();
+        for s in &self.services {
+            ports.push((s.port, format!("the API of `{}`", s.name)));
+            if let Some(admin) = s.admin_port {
+                ports.push((admin, format!("the admin page of `{}`", s.name)));
+            }
+            ports.push((
+                s.dev_postgres_port,
+                format!("the dev PostgreSQL of `{}`", s.name),
+            ));
+            ports.push((s.dev_redis_port, format!("the dev Redis of `{}`", s.name)));
+        }
+        ports
+    }
+}
+
 fn camel_case(name: &str) -> String {
     name.split('-')
         .map(|part| {

@@ -37,6 +37,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "scaffold/service/src/main.rs.tera",
     "scaffold/service/src/auth_main.rs.tera",
     "scaffold/service/src/domain/mod.rs.tera",
+    "scaffold/service/src/domain/mod_unguarded.rs.tera",
     "scaffold/service/migrations/0001_init.sql.tera",
     "scaffold/service/src/bin/worker.rs.tera",
 ];

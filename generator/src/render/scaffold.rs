@@ -16,6 +16,8 @@ struct ServiceContext<'a> {
     flavor_variant: &'static str,
     /// The roles as Rust string literals: `"a", "b"`.
     roles_literal: String,
+    /// Whether requests pass an auth guard (a flavor other than `none`, and an auth service).
+    guarded: bool,
     /// Whether the guard provisions the user's record on first call (and tells auth).
     provisioning: bool,
     package: &'a str,
@@ -48,6 +50,7 @@ pub fn service_crate(plan: &Plan, service: &ServicePlan) -> Result<Vec<RenderedF
         // Every guarded base service is one of auth's provisioning targets (it holds a
         // credential and appears in AUTH_PROVISION_SERVICES), so each one provisions.
         provisioning: guarded,
+        guarded,
         package: &service.package,
         api_bin: &service.api_bin,
         worker_bin: service.worker_bin.as_deref(),
@@ -68,10 +71,13 @@ pub fn service_crate(plan: &Plan, service: &ServicePlan) -> Result<Vec<RenderedF
         )?);
     } else {
         files.push(file("src/main.rs", "scaffold/service/src/main.rs.tera")?);
-        files.push(file(
-            "src/domain/mod.rs",
-            "scaffold/service/src/domain/mod.rs.tera",
-        )?);
+        // Without a guard the example routes cannot ask who calls: they use no identity.
+        let domain = if guarded {
+            "scaffold/service/src/domain/mod.rs.tera"
+        } else {
+            "scaffold/service/src/domain/mod_unguarded.rs.tera"
+        };
+        files.push(file("src/domain/mod.rs", domain)?);
         files.push(file(
             "migrations/0001_init.sql",
             "scaffold/service/migrations/0001_init.sql.tera",

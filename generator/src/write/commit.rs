@@ -27,6 +27,11 @@ impl Changeset {
     pub fn paths(&self) -> impl Iterator<Item = &str> {
         self.files.keys().map(String::as_str)
     }
+
+    /// Each file's path and content.
+    pub fn files(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.files.iter().map(|(p, c)| (p.as_str(), c.as_slice()))
+    }
 }
 
 /// What placing one file did, so it can be undone.

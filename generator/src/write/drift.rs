@@ -4,8 +4,6 @@ use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
-use crate::render::RenderedFile;
-
 /// A generated file whose disk content differs from what `stackr generate` would write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Drift {
@@ -22,13 +20,14 @@ impl std::fmt::Display for Drift {
     }
 }
 
-pub fn drift(root: &Path, files: &[RenderedFile]) -> Vec<Drift> {
+/// The files (path, wanted content) whose disk content differs.
+pub fn drift<'a>(root: &Path, files: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Vec<Drift> {
     files
-        .iter()
+        .into_iter()
         .filter_map(
-            |file| match holds_exactly(&root.join(&file.path), file.content.as_bytes()) {
-                Err(_) => Some(Drift::Missing(file.path.clone())),
-                Ok(false) => Some(Drift::Modified(file.path.clone())),
+            |(path, content)| match holds_exactly(&root.join(path), content) {
+                Err(_) => Some(Drift::Missing(path.to_owned())),
+                Ok(false) => Some(Drift::Modified(path.to_owned())),
                 Ok(true) => None,
             },
         )

@@ -32,6 +32,7 @@ in
   redis = lib.mapAttrs (_: server: lib.getAttrs [ "enable" "port" "bind" "requirePass" "requirePassFile" "appendOnly" "openFirewall" ] server)
     config.services.redis.servers;
   firewall = config.networking.firewall.allowedTCPPorts;
+  packages = map (p: { inherit (p) name; text = p.text or ""; }) config.environment.systemPackages;
   users = lib.mapAttrs (_: user: lib.getAttrs [ "isSystemUser" "group" "home" ] user) config.users.users;
   inherit (config) stackr;
   # nixos/lib/systemd-lib.nix (`serviceConfig` of every unit): PATH is the unit's `path` plus these.

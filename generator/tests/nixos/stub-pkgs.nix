@@ -12,6 +12,8 @@ in
 named [ "coreutils" "curl" "redis" "util-linux" "process-compose" "cargo" "rustc" "gnugrep" "git" "bash" "findutils" "gnused" "systemd" ]
 // {
   postgresql = drv "postgresql" // { psqlSchema = "16"; };
+  # The script's text is kept, so tests can read what a command would run.
+  writeShellScriptBin = name: text: drv name // { inherit text; };
   # crane's library (the flake passes `crane.mkLib pkgs`).
   craneLib = {
     buildDepsOnly = args: drv "${args.pname}-deps";

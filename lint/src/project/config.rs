@@ -11,8 +11,8 @@ pub const CONFIG_FILE: &str = "stackr.config.json";
 
 /// Defaults mirrored from the generator (`dev.postgresPortStart`, `dev.redisPortStart`,
 /// `deploy.redisPortStart`): each service gets `start + its index in the services list`.
-const DEFAULT_DEV_POSTGRES_PORT_START: u64 = 54320;
-const DEFAULT_DEV_REDIS_PORT_START: u64 = 63790;
+const DEFAULT_DEV_POSTGRES_PORT_START: u64 = 15440;
+const DEFAULT_DEV_REDIS_PORT_START: u64 = 17380;
 const DEFAULT_DEPLOY_REDIS_PORT_START: u64 = 6380;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,7 +119,7 @@ mod tests {
         assert_eq!(services[0].kind, ServiceKind::Auth);
         assert_eq!(services[1].kind, ServiceKind::Base);
         assert_eq!(services[1].postgres_ports, vec![40001]);
-        assert_eq!(services[1].redis_ports, vec![63791, 6381]);
+        assert_eq!(services[1].redis_ports, vec![17381, 6381]);
     }
 
     #[test]

@@ -62,7 +62,7 @@ async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
             return html(
                 StatusCode::UNAUTHORIZED,
                 format!(
-                    "<p>Sign in as an admin at <code>{}</code> first (make one with <code>stackr-auth set-role EMAIL admin</code>).</p>",
+                    "<p>Sign in as an admin at <code>{}</code> first (make one with <code>stackr set-role EMAIL admin</code> in the project, or the auth binary's <code>set-role EMAIL admin</code>).</p>",
                     escape(&state.config.base())
                 ),
             )

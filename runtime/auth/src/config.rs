@@ -94,6 +94,8 @@ pub struct AuthConfig {
     /// get-session cache lifetime (`AUTH_SESSION_CACHE_MS`, default 1000; 0 disables). See
     /// `crate::session_cache` for why this cannot serve revoked sessions.
     pub session_cache_ttl: Duration,
+    /// Roles `set-role` accepts besides `user` and `admin` (`AUTH_ROLES`).
+    pub roles: crate::roles::Roles,
     /// OpenID Connect providers (`AUTH_OAUTH_PROVIDERS_FILE`, see `crate::oauth::providers`).
     pub oauth_providers: Vec<crate::oauth::ProviderConfig>,
 }
@@ -272,6 +274,11 @@ fn trusted_proxies_from_env() -> anyhow::Result<Vec<crate::client_ip::IpNet>> {
         .collect()
 }
 
+/// `AUTH_ROLES`: the roles the stack declares (also read by the `set-role` command).
+pub fn roles_from_env() -> anyhow::Result<crate::roles::Roles> {
+    crate::roles::Roles::parse(&var("AUTH_ROLES").unwrap_or_default())
+}
+
 fn mail_from_env() -> anyhow::Result<MailConfig> {
     if let Some(url) = var("AUTH_SMTP_URL") {
         let password = match var("AUTH_SMTP_PASSWORD_FILE") {
@@ -340,6 +347,7 @@ impl AuthConfig {
             session: SessionSettings::default(),
             pool_size,
             session_cache_ttl,
+            roles: roles_from_env()?,
             oauth_providers: match var("AUTH_OAUTH_PROVIDERS_FILE") {
                 Some(path) => crate::oauth::providers::load(Path::new(&path))?,
                 None => Vec::new(),
@@ -365,6 +373,7 @@ impl AuthConfig {
             session: SessionSettings::default(),
             pool_size: 16,
             session_cache_ttl: Duration::from_millis(1000),
+            roles: crate::roles::Roles::default(),
             oauth_providers: Vec::new(),
         }
     }

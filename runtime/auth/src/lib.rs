@@ -10,10 +10,11 @@
 //! ```no_run
 //! #[tokio::main]
 //! async fn main() -> anyhow::Result<()> {
-//!     stackr_auth::init_tracing();
-//!     stackr_auth::run_from_env().await
+//!     stackr_auth::cli::main().await
 //! }
 //! ```
+//!
+//! It serves, or with `set-role EMAIL ROLE` gives a user a role (see [`cli`]).
 //!
 //! Or build the router yourself: `AuthConfig::from_env()` → `AppState::connect(config)` →
 //! `router(state)`.
@@ -22,7 +23,7 @@
 //!
 //! Required: `AUTH_SECRET_FILE` (or the versioned `AUTH_SECRETS_FILE`, see [`secrets`]),
 //! `DATABASE_URL`, `AUTH_BASE_URL`. Optional: `PORT` (8888),
-//! `DATABASE_PASSWORD_FILE`, `AUTH_TRUSTED_ORIGINS`, `AUTH_ADMIN_PORT`, `AUTH_PROVISION_SERVICES`
+//! `DATABASE_PASSWORD_FILE`, `AUTH_TRUSTED_ORIGINS`, `AUTH_ADMIN_PORT`, `AUTH_ROLES` (see [`roles`]), `AUTH_PROVISION_SERVICES`
 //! with `AUTH_SERVICE_CREDENTIALS_DIR`, `AUTH_MAIL_DIR`, `AUTH_SMTP_URL` with
 //! `AUTH_SMTP_PASSWORD_FILE`, `AUTH_MAIL_FROM`; stackr-auth specific: `AUTH_RATE_LIMITS` (`on`/`off`, default on),
 //! `AUTH_TRUSTED_PROXIES` (default none), `AUTH_REQUIRE_EMAIL_VERIFICATION` (default off),
@@ -54,6 +55,7 @@ pub mod origin;
 pub mod password;
 pub mod rate_limit;
 pub mod respond;
+pub mod roles;
 pub mod routes;
 pub mod secrets;
 pub mod server;

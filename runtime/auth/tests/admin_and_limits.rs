@@ -5,9 +5,9 @@ mod common;
 use common::*;
 use serde_json::json;
 
-#[tokio::test]
-async fn admin_can_list_set_roles_ban_and_unban() {
-    let server = TestServer::start().await;
+/// Signs up root@example.com (to be made admin) and uma@example.com; returns their clients and
+/// Uma's user id.
+async fn root_and_uma(server: &TestServer) -> (Client, Client, String) {
     let mut admin = server.client();
     admin
         .sign_up("Root", "root@example.com", "password-123")
@@ -20,6 +20,13 @@ async fn admin_can_list_set_roles_ban_and_unban() {
         .as_str()
         .unwrap()
         .to_owned();
+    (admin, user, uid)
+}
+
+#[tokio::test]
+async fn admin_can_list_set_roles_ban_and_unban() {
+    let server = TestServer::start().await;
+    let (mut admin, mut user, uid) = root_and_uma(&server).await;
     assert_eq!(user.session().await["user"]["role"], "user");
 
     // Not signed in: 401 with an empty body. Plain user: 403 with the plugin's code.
@@ -130,6 +137,77 @@ async fn admin_can_list_set_roles_ban_and_unban() {
         user.sign_in("uma@example.com", "password-123").await.status,
         200
     );
+}
+
+/// Runs `stackr-auth set-role EMAIL ROLE` against the server's database with `AUTH_ROLES`.
+fn set_role_command(
+    server: &TestServer,
+    email: &str,
+    role: &str,
+    declared: &str,
+) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_stackr-auth"))
+        .args(["set-role", email, role])
+        .env("DATABASE_URL", &server.db_url)
+        .env("AUTH_ROLES", declared)
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn roles_the_stack_declares_can_be_given_and_no_others() {
+    let server = TestServer::start_with(Options {
+        roles: "finance",
+        // The operator command writes the database directly: no cached answer may hide it.
+        session_cache_ms: Some(0),
+        ..Options::default()
+    })
+    .await;
+    let (mut admin, mut user, uid) = root_and_uma(&server).await;
+    let out = set_role_command(&server, "root@example.com", "admin", "finance");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let r = admin
+        .post(
+            "/api/auth/admin/set-role",
+            json!({"userId": uid, "role": "finance"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(user.session().await["user"]["role"], "finance");
+    let r = admin
+        .post(
+            "/api/auth/admin/set-role",
+            json!({"userId": uid, "role": ["finance", "auditor"]}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (
+            400,
+            "YOU_ARE_NOT_ALLOWED_TO_SET_A_NON_EXISTENT_ROLE_VALUE".into()
+        )
+    );
+    assert_eq!(user.session().await["user"]["role"], "finance");
+
+    // The operator command accepts the same roles, and names them when it refuses one.
+    let out = set_role_command(&server, "uma@example.com", "auditor", "finance");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("`finance`") && stderr.contains("auditor"),
+        "{stderr}"
+    );
+    let out = set_role_command(&server, "uma@example.com", "user,finance", "finance");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(user.session().await["user"]["role"], "user,finance");
 }
 
 #[tokio::test]

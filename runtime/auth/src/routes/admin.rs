@@ -1,5 +1,6 @@
 //! Admin endpoints (BetterAuth `admin` plugin subset): `list-users`, `get-user`, `set-role`,
-//! `ban-user`, `unban-user`. Roles are `user` and `admin`, stored comma-joined in `user.role`.
+//! `ban-user`, `unban-user`. Roles are `user`, `admin` and the stack's declared ones (see
+//! [`crate::roles`]), stored comma-joined in `user.role`.
 //! No session → `401` with an empty body; a non-admin → `403` with the plugin's codes.
 
 use std::collections::HashMap;
@@ -15,8 +16,6 @@ use crate::db::{sessions, users};
 use crate::error::{ApiError, ApiResult};
 use crate::respond;
 use crate::state::AppState;
-
-pub const ROLES: &[&str] = &["user", "admin"];
 
 /// The caller must be a signed-in admin; `denied` is the plugin's code for this action.
 async fn require_admin(
@@ -171,7 +170,7 @@ pub async fn set_role(
         ),
     )
     .await?;
-    if roles.is_empty() || roles.iter().any(|r| !ROLES.contains(&r.as_str())) {
+    if roles.is_empty() || roles.iter().any(|r| !state.config.roles.accepts(r)) {
         return Err(ApiError::bad_request(
             "YOU_ARE_NOT_ALLOWED_TO_SET_A_NON_EXISTENT_ROLE_VALUE",
             "You are not allowed to set a non-existent role value",

@@ -27,6 +27,8 @@ pub struct Options {
     /// `AUTH_SECRETS_FILE` entries; `SECRET` stays the unversioned secret unless dropped.
     pub versioned_secrets: Vec<(u32, &'static str)>,
     pub drop_unversioned_secret: bool,
+    /// `AUTH_ROLES`: the roles the stack declares besides `user` and `admin`.
+    pub roles: &'static str,
     /// OpenID Connect providers for social sign-in.
     pub oauth_providers: Vec<stackr_auth::oauth::ProviderConfig>,
 }
@@ -171,6 +173,7 @@ async fn launch(
     }
     config.oauth_providers = opts.oauth_providers;
     config.mail = MailConfig::Mailbox(mail_dir.path().to_path_buf());
+    config.roles = stackr_auth::roles::Roles::parse(opts.roles).unwrap();
     config.provision_services = opts
         .provision
         .iter()

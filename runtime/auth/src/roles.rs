@@ -1,0 +1,67 @@
+//! The roles an admin may give: the built-in `user` and `admin`, plus the roles the stack declares
+//! (`AUTH_ROLES`, which stackr fills with every role its `role-gated` services let through).
+
+use anyhow::bail;
+
+/// Roles every stack has: `user` (the default of a new account) and `admin` (passes every guard).
+pub const BUILT_IN: &[&str] = &["user", "admin"];
+
+/// Roles `set-role` accepts. Stored comma-joined in `user.role`, so a role name never contains a
+/// comma: names are letters, digits, `-` and `_` (the same rule stackr applies to its config).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Roles {
+    declared: Vec<String>,
+}
+
+impl Roles {
+    /// Parses `AUTH_ROLES`: a comma list of role names; empty entries are skipped.
+    pub fn parse(list: &str) -> anyhow::Result<Self> {
+        let mut declared = Vec::new();
+        for name in list.split(',').map(str::trim).filter(|r| !r.is_empty()) {
+            if !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                bail!("AUTH_ROLES contains an invalid role {name:?}: roles use letters, digits, `-` and `_`");
+            }
+            if !BUILT_IN.contains(&name) && !declared.iter().any(|d| d == name) {
+                declared.push(name.to_owned());
+            }
+        }
+        Ok(Roles { declared })
+    }
+
+    /// Whether `role` may be given to a user.
+    pub fn accepts(&self, role: &str) -> bool {
+        BUILT_IN.contains(&role) || self.declared.iter().any(|d| d == role)
+    }
+
+    /// Every accepted role, built-in first, for messages.
+    pub fn describe(&self) -> String {
+        BUILT_IN
+            .iter()
+            .copied()
+            .chain(self.declared.iter().map(String::as_str))
+            .map(|r| format!("`{r}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn declared_roles_join_the_built_in_ones() {
+        let roles = Roles::parse(" finance, ops ,,admin").unwrap();
+        assert!(roles.accepts("finance") && roles.accepts("ops") && roles.accepts("user"));
+        assert!(!roles.accepts("auditor"));
+        assert_eq!(roles.describe(), "`user`, `admin`, `finance`, `ops`");
+        let err = Roles::parse("finance,a b").unwrap_err().to_string();
+        assert!(
+            err.contains("AUTH_ROLES") && err.contains("\"a b\""),
+            "{err}"
+        );
+    }
+}
