@@ -123,7 +123,8 @@ pub struct AddServiceArgs {
 
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
-    /// Write nothing; exit 1 and list the files that differ from what would be generated.
+    /// Write nothing; exit 1, list the files that differ from what would be generated and print a
+    /// unified diff of each modified one on stdout (a patch `git apply` can apply).
     #[arg(long)]
     pub check: bool,
 }

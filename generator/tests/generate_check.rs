@@ -140,3 +140,45 @@ fn agents_md_user_section_survives_generate_and_add_service() {
     let repaired = std::fs::read_to_string(&path).unwrap();
     assert!(repaired.contains("## Services") && repaired.contains(mine));
 }
+
+/// Each modified file comes with a unified diff on stdout, from the file on disk (`a/`) to what
+/// `generate` would write (`b/`): read to see what changed, or applied with `git apply`.
+#[test]
+fn check_prints_a_unified_diff_of_each_modified_file() {
+    let (_parent, root) = init_project(&[]);
+    let agents = std::fs::read_to_string(root.join("AGENTS.md")).unwrap();
+    let first_line = agents.lines().next().unwrap().to_owned();
+    std::fs::write(
+        root.join("AGENTS.md"),
+        agents.replacen(&first_line, "edited by hand", 1),
+    )
+    .unwrap();
+    std::fs::remove_file(root.join("nix/vm-test.nix")).unwrap();
+
+    let output = stackr(&root, &["generate", "--check"]);
+    assert_eq!(output.status.code(), Some(1));
+    let patch = stdout(&output);
+    assert!(
+        patch.contains("--- a/AGENTS.md\n+++ b/AGENTS.md\n"),
+        "{patch}"
+    );
+    assert!(patch.contains("\n-edited by hand\n"), "{patch}");
+    assert!(patch.contains(&format!("\n+{first_line}\n")), "{patch}");
+    assert!(
+        !patch.contains("vm-test.nix"),
+        "a missing file is listed, not diffed: {patch}"
+    );
+
+    // The diff is exact: applied, it restores the file.
+    std::fs::write(root.join("drift.patch"), &patch).unwrap();
+    let applied = std::process::Command::new("git")
+        .args(["apply", "drift.patch"])
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    assert!(applied.status.success(), "{}", stderr(&applied));
+    assert_eq!(
+        std::fs::read_to_string(root.join("AGENTS.md")).unwrap(),
+        agents
+    );
+}

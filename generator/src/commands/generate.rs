@@ -7,7 +7,7 @@ use anyhow::Result;
 
 use crate::plan::Plan;
 use crate::project::{load_project, regenerate};
-use crate::write::{commit, drift, Drift};
+use crate::write::{commit, drift, unified_diff, Drift};
 
 /// Exit code of `--check` when files drifted.
 pub const DRIFT_EXIT: u8 = 1;
@@ -27,8 +27,10 @@ fn read_manifest(root: &Path) -> Option<String> {
 pub fn run(root: &Path, check: bool) -> Result<ExitCode> {
     let project = load_project(root)?;
     if check {
-        let (drifted, compared) = drifted_files(root, &project.plan)?;
+        let changes = regenerate(root, &project.plan, read_manifest(root))?;
+        let drifted = drift(root, changes.files());
         if drifted.is_empty() {
+            let compared = changes.files().count();
             println!("stackr generate --check: all {compared} generated and managed files are up to date");
             return Ok(ExitCode::SUCCESS);
         }
@@ -39,7 +41,15 @@ pub fn run(root: &Path, check: bool) -> Result<ExitCode> {
         for entry in &drifted {
             eprintln!("  {entry}");
         }
-        eprintln!("run `stackr generate` to restore them (it rewrites generated files, registers every service as a workspace member and recreates deleted scaffolded files without touching existing ones), then commit the result");
+        // On stdout, a patch that `git apply` turns into what `generate` would write.
+        for (path, wanted) in changes.files() {
+            if drifted.contains(&Drift::Modified(path.to_owned())) {
+                if let Some(diff) = unified_diff(root, path, wanted) {
+                    print!("{diff}");
+                }
+            }
+        }
+        eprintln!("the diff of each modified file is on stdout; run `stackr generate` to restore them (it rewrites generated files, registers every service as a workspace member and recreates deleted scaffolded files without touching existing ones), then commit the result");
         return Ok(ExitCode::from(DRIFT_EXIT));
     }
     let changes = regenerate(root, &project.plan, read_manifest(root))?;

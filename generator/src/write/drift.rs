@@ -34,6 +34,20 @@ pub fn drift<'a>(root: &Path, files: impl IntoIterator<Item = (&'a str, &'a [u8]
         .collect()
 }
 
+/// A unified diff from the file at `root/path` (`a/path`) to `wanted` (`b/path`), for text files;
+/// `None` when either side is not UTF-8 or the file cannot be read.
+pub fn unified_diff(root: &Path, path: &str, wanted: &[u8]) -> Option<String> {
+    let on_disk = std::fs::read_to_string(root.join(path)).ok()?;
+    let wanted = std::str::from_utf8(wanted).ok()?;
+    let diff = similar::TextDiff::from_lines(on_disk.as_str(), wanted);
+    Some(
+        diff.unified_diff()
+            .context_radius(3)
+            .header(&format!("a/{path}"), &format!("b/{path}"))
+            .to_string(),
+    )
+}
+
 /// Whether the file at `path` holds exactly `expected`. A file of another size is not read; one
 /// of the right size is compared block by block, so no copy of it is made (`--check` runs before
 /// every `stackr dev` and in CI, on files of up to megabytes).

@@ -4,4 +4,4 @@ mod commit;
 mod drift;
 
 pub use commit::{commit, Changeset, FAIL_AFTER_ENV};
-pub use drift::{drift, Drift};
+pub use drift::{drift, unified_diff, Drift};
