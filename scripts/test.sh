@@ -2,8 +2,10 @@
 # The one command that runs every test of the repository on a fresh Debian machine with only the
 # Rust toolchain: installs the real servers the tests use, builds the workspace once, then runs
 # every suite (unit, behavioural, interop with the real BetterAuth/BullMQ, end-to-end checks in
-# Docker, formatting, generated-file drift, architecture lint) several at a time. Every suite runs
-# even when another fails; the end prints each suite's time and the failing tests.
+# Docker, formatting, clippy and API docs with warnings denied, generated-file drift, architecture
+# lint) several at a time. Every suite runs even when another fails; the end prints each suite's
+# time and the failing tests. Clippy and rustdoc share their own target folder, so they never wait
+# for the lock of the one the test suites build generated projects in.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,6 +45,8 @@ python3 scripts/run-suites.py "$build_json" \
   "formatting=cargo fmt --all -- --check" \
   "generated files up to date=$stackr generate --check" \
   "architecture lint=$stackr lint" \
+  "clippy=CARGO_TARGET_DIR=target/lints cargo clippy --workspace --all-targets --locked -- -D warnings" \
+  "api docs=CARGO_TARGET_DIR=target/lints RUSTDOCFLAGS='-D warnings' cargo doc --workspace --no-deps --locked" \
   --serial "doc tests=cargo test --workspace --locked --doc -- --test-threads=2" || status=$?
 
 finished=$(date +%s)

@@ -56,31 +56,29 @@ async fn identity_tables(service: &RunningService) -> (BTreeSet<String>, i64) {
     (found, own_tables)
 }
 
-fn identity_tables_are_only_in_auth(stack: &Stack) -> impl std::future::Future<Output = ()> + '_ {
-    async move {
-        for service in &stack.services {
-            let (found, own_tables) = identity_tables(service).await;
+async fn identity_tables_are_only_in_auth(stack: &Stack) {
+    for service in &stack.services {
+        let (found, own_tables) = identity_tables(service).await;
+        assert!(
+            own_tables > 0,
+            "{}'s database has its tables (the service ran its migrations)",
+            service.name()
+        );
+        if service.plan.is_auth {
+            let expected: BTreeSet<String> = IDENTITY_TABLES
+                .iter()
+                .map(|t| format!("{}.{t}", service.database.database))
+                .collect();
+            assert_eq!(
+                found, expected,
+                "auth's database holds the identity tables, and only there"
+            );
+        } else {
             assert!(
-                own_tables > 0,
-                "{}'s database has its tables (the service ran its migrations)",
+                found.is_empty(),
+                "{} holds identity tables: {found:?}",
                 service.name()
             );
-            if service.plan.is_auth {
-                let expected: BTreeSet<String> = IDENTITY_TABLES
-                    .iter()
-                    .map(|t| format!("{}.{t}", service.database.database))
-                    .collect();
-                assert_eq!(
-                    found, expected,
-                    "auth's database holds the identity tables, and only there"
-                );
-            } else {
-                assert!(
-                    found.is_empty(),
-                    "{} holds identity tables: {found:?}",
-                    service.name()
-                );
-            }
         }
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! Pipeline: [`config`] (serde, located errors) -> [`model`] (validated) -> [`plan`] (every
 //! derived fact once) -> [`render`] (one tera template per artifact, rendered by a lite renderer
-//! for tera's subset) -> [`write`] (atomic commit or `--check`). [`commands`] wires them into
+//! for tera's subset) -> [`mod@write`] (atomic commit or `--check`). [`commands`] wires them into
 //! `init`, `add service` and `generate`.
 
 pub mod cli;

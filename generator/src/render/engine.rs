@@ -82,7 +82,8 @@ pub fn build_tera() -> Tera {
     tera
 }
 
-/// Every template parsed by the lite renderer (in [`TEMPLATES`] order), or why it cannot be.
+/// Every template parsed by the lite renderer (in the order templates are embedded), or why it
+/// cannot be.
 pub fn parse_lite() -> Vec<(&'static str, Result<lite::Template, lite::Unsupported>)> {
     TEMPLATES
         .iter()

@@ -237,27 +237,6 @@ pub fn looks_like_email(s: &str) -> bool {
         && !s.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn zod_style_messages() {
-        let mut b = Body::from_map(serde_json::from_str(r#"{"email":"nope"}"#).unwrap());
-        b.string("name");
-        b.email("email");
-        let err = b.check().unwrap_err();
-        assert_eq!(err.code(), Some("VALIDATION_ERROR"));
-    }
-
-    #[test]
-    fn emails() {
-        assert!(looks_like_email("alice@example.com"));
-        assert!(!looks_like_email("alice@example"));
-        assert!(!looks_like_email("alice example@x.com"));
-    }
-}
-
 /// Extractor for the routes that take JSON only: the body parsed as [`Body::parse`] does, its
 /// errors answered before the handler runs (BetterAuth validates the body before anything else).
 pub struct JsonBody(pub Body);
@@ -301,5 +280,26 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for JsonOrFormBody {
         parse_request(request, state, true)
             .await
             .map(JsonOrFormBody)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zod_style_messages() {
+        let mut b = Body::from_map(serde_json::from_str(r#"{"email":"nope"}"#).unwrap());
+        b.string("name");
+        b.email("email");
+        let err = b.check().unwrap_err();
+        assert_eq!(err.code(), Some("VALIDATION_ERROR"));
+    }
+
+    #[test]
+    fn emails() {
+        assert!(looks_like_email("alice@example.com"));
+        assert!(!looks_like_email("alice@example"));
+        assert!(!looks_like_email("alice example@x.com"));
     }
 }
