@@ -7,16 +7,16 @@ use anyhow::Result;
 
 use crate::plan::Plan;
 use crate::project::{load_project, regenerate};
-use crate::write::{commit, drift, unified_diff, Drift};
+use crate::write::{commit, drift, unified_diff, Changeset, Drift};
 
 /// Exit code of `--check` when files drifted.
 pub const DRIFT_EXIT: u8 = 1;
 
 /// The files stackr owns or manages (see [`regenerate`]) that differ from what `plan` wants, and
-/// how many files were compared.
-pub fn drifted_files(root: &Path, plan: &Plan) -> Result<(Vec<Drift>, usize)> {
+/// everything `plan` wants written (what they were compared with).
+pub fn drifted_files(root: &Path, plan: &Plan) -> Result<(Vec<Drift>, Changeset)> {
     let changes = regenerate(root, plan, read_manifest(root))?;
-    Ok((drift(root, changes.files()), changes.files().count()))
+    Ok((drift(root, changes.files()), changes))
 }
 
 /// The root `Cargo.toml`, if the project has one.
@@ -27,8 +27,7 @@ fn read_manifest(root: &Path) -> Option<String> {
 pub fn run(root: &Path, check: bool) -> Result<ExitCode> {
     let project = load_project(root)?;
     if check {
-        let changes = regenerate(root, &project.plan, read_manifest(root))?;
-        let drifted = drift(root, changes.files());
+        let (drifted, changes) = drifted_files(root, &project.plan)?;
         if drifted.is_empty() {
             let compared = changes.files().count();
             println!("stackr generate --check: all {compared} generated and managed files are up to date");
