@@ -21,13 +21,22 @@ use crate::UsageError;
 pub fn run(root: &Path, force: bool) -> Result<ExitCode> {
     let project = load_project(root)?;
     if !force {
-        // This stackr carries only its own runtime: a vendored runtime of another version cannot
-        // be compared, so its folder is left out of the check.
+        // This stackr carries only its own runtime: the crates of another version cannot be
+        // compared, so the check sees the project as vendoring ours and leaves that folder out.
         let mut current = project.plan.clone();
-        if current.runtime.vendored.as_deref() != Some(VERSION) {
-            current.runtime.vendored = None;
+        let foreign = current
+            .runtime
+            .vendored
+            .as_deref()
+            .is_some_and(|v| v != VERSION);
+        if foreign {
+            current.runtime.vendored = Some(VERSION.to_owned());
         }
-        let (drifted, _) = drifted_files(root, &current)?;
+        let (mut drifted, _) = drifted_files(root, &current)?;
+        if foreign {
+            let vendored = format!("{VENDORED_DIR}/");
+            drifted.retain(|drift| !drift.path().starts_with(&vendored));
+        }
         if !drifted.is_empty() {
             print_drift(
                 &format!(
