@@ -71,7 +71,8 @@ pub enum Command {
     /// `runtime.vendored` to this stackr's version, rewrites stackr-runtime/ with its crates,
     /// points every service's Cargo.toml at them and regenerates every file, all or nothing. A
     /// project on another runtime source (`version`, `path`, `git`) is moved to the vendored one
-    /// the same way.
+    /// the same way. Files of the older runtime that this one no longer has are named for you to
+    /// delete.
     ///
     /// Refuses while files stackr manages differ from what `stackr generate` writes for the
     /// current config (the upgrade would overwrite those edits): `stackr generate --check` shows

@@ -175,9 +175,19 @@ fn upgrade_moves_a_project_to_this_stackrs_runtime() {
     set_runtime(&root, serde_json::json!({ "vendored": "0.0.1" }));
     let lib = root.join("stackr-runtime/auth/src/lib.rs");
     std::fs::write(&lib, "// the runtime of stackr 0.0.1\n").unwrap();
+    std::fs::write(
+        root.join("stackr-runtime/auth/src/gone.rs"),
+        "// only in 0.0.1\n",
+    )
+    .unwrap();
 
     let upgrade = stackr(&root, &["upgrade"]);
     assert!(upgrade.status.success(), "{}", stderr(&upgrade));
+    assert!(
+        stderr(&upgrade).contains("delete them:\n  stackr-runtime/auth/src/gone.rs"),
+        "a file of the old runtime is named: {}",
+        stderr(&upgrade)
+    );
     let said = stdout(&upgrade);
     assert!(
         said.contains("of stackr 0.0.1") && said.contains(&format!("stackr {VERSION}")),

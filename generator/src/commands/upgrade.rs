@@ -2,6 +2,7 @@
 //! into `stackr-runtime/`), from whatever runtime source it had, in one atomic commit. Refused
 //! while files stackr manages have drifted, as the upgrade would overwrite those edits.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -13,7 +14,7 @@ use crate::config::{RuntimeSource, CONFIG_FILE};
 use crate::model::Runtime;
 use crate::plan::plan;
 use crate::project::{check_config_text, config_text, load_project, regenerate};
-use crate::runtime_sources::{VENDORED_DIR, VERSION};
+use crate::runtime_sources::{vendored_files, VENDORED_DIR, VERSION};
 use crate::write::commit;
 use crate::UsageError;
 
@@ -78,7 +79,38 @@ pub fn run(root: &Path, force: bool) -> Result<ExitCode> {
         }
         println!("next: cargo build, then commit the result");
     }
+    let leftovers = leftover_files(root)?;
+    if !leftovers.is_empty() {
+        eprintln!("warning: {} file(s) in {VENDORED_DIR}/ are not part of the runtime of stackr {VERSION} (an older runtime left them); delete them:", leftovers.len());
+        for path in leftovers {
+            eprintln!("  {path}");
+        }
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Files under the vendored folder that this stackr's runtime does not write.
+fn leftover_files(root: &Path) -> Result<Vec<String>> {
+    let ours: BTreeSet<String> = vendored_files()?.into_iter().map(|f| f.path).collect();
+    let mut found = Vec::new();
+    let mut pending = vec![root.join(VENDORED_DIR)];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry?.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if let Some(relative) = path.strip_prefix(root).ok().and_then(Path::to_str) {
+                if !ours.contains(relative) {
+                    found.push(relative.to_owned());
+                }
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
 }
 
 fn describe(runtime: &Runtime) -> String {
