@@ -45,13 +45,13 @@ pub fn run(root: &Path, args: stackr_supervisor::DevArgs, no_check: bool) -> Res
         if !no_check {
             let (drifted, _) = super::generate::drifted_files(root, &project.plan)?;
             if !drifted.is_empty() {
-                eprintln!(
-                    "error: {} generated file(s) differ from {CONFIG_FILE}, so the stack would not be the one the config describes:",
-                    drifted.len()
+                super::generate::print_drift(
+                    &format!(
+                        "error: {} generated file(s) differ from {CONFIG_FILE}, so the stack would not be the one the config describes:",
+                        drifted.len()
+                    ),
+                    &drifted,
                 );
-                for entry in &drifted {
-                    eprintln!("  {entry}");
-                }
                 eprintln!(
                     "run `stackr generate` first (or `stackr dev --no-check` to start anyway)"
                 );
