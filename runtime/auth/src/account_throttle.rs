@@ -20,7 +20,8 @@ pub const BUDGET: u32 = 10;
 pub const LOCK: Duration = Duration::from_secs(15 * 60);
 /// A run of failures is forgotten after this long without attempts.
 const FORGET_AFTER: Duration = Duration::from_secs(24 * 3600);
-/// Upper bound on tracked accounts, so a flood of made-up addresses cannot exhaust memory.
+/// Past this many tracked addresses, runs idle longer than the lock are pruned (except those that
+/// used up their budget), so made-up addresses do not pile up in memory.
 const MAX_KEYS: usize = 100_000;
 
 struct Run {
@@ -38,7 +39,12 @@ impl AccountThrottle {
     pub fn try_attempt(&self, email: &str, now: Instant) -> bool {
         let mut runs = self.runs.lock().unwrap_or_else(|p| p.into_inner());
         if runs.len() >= MAX_KEYS {
-            runs.retain(|_, r| now.duration_since(r.last) < LOCK);
+            // Forget runs idle past the lock, but never a run that used up its budget: forgetting
+            // it would hand whoever floods the table with made-up addresses a fresh budget.
+            runs.retain(|_, r| {
+                let idle = now.duration_since(r.last);
+                idle < LOCK || (r.attempts >= BUDGET && idle < FORGET_AFTER)
+            });
         }
         let run = runs.entry(email.to_owned()).or_insert(Run {
             attempts: 0,
@@ -80,5 +86,25 @@ mod tests {
         assert!(!t.try_attempt("a@x.io", t0 + LOCK + Duration::from_secs(1)));
         t.succeeded("a@x.io");
         assert!(t.try_attempt("a@x.io", t0 + LOCK + Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn a_flood_of_made_up_addresses_does_not_give_a_locked_account_a_new_budget() {
+        let t = AccountThrottle::default();
+        let t0 = Instant::now();
+        for _ in 0..BUDGET {
+            assert!(t.try_attempt("victim@x.io", t0));
+        }
+        // Past the lock the account takes one attempt at a time; the guesser first fills the
+        // table with made-up addresses so that pruning runs.
+        let later = t0 + LOCK + Duration::from_secs(1);
+        for n in 0..MAX_KEYS {
+            t.try_attempt(&format!("made-up-{n}@x.io"), later);
+        }
+        assert!(t.try_attempt("victim@x.io", later));
+        assert!(
+            !t.try_attempt("victim@x.io", later),
+            "a second attempt in a row: the run was forgotten"
+        );
     }
 }

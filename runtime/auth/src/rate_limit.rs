@@ -3,20 +3,23 @@
 //! * `/sign-in/*`, `/sign-up/*`, `/change-password`, `/two-factor/*`: 3 requests per 10 s;
 //! * `/request-password-reset`, `/send-verification-email`: 3 per 60 s;
 //! * every other path under `/api/auth` (reset, verification links, admin, revocations, unknown
-//!   paths…): 100 per 10 s per address and path.
+//!   paths…): 100 per 10 s per address and route.
 //!
 //! `get-session`, `provision` and `user-status` are deliberately **not** limited: base services
 //! call them server-to-server from a handful of addresses, and throttling them would log users
 //! out across the whole stack (better-auth#6335, #977).
 //!
-//! Counters live in memory (one auth process is the trust anchor); the key is `ip|rule` (`ip|path`
-//! for the default rule). IPv6 clients are limited by /64 (see `bucket`).
+//! Counters live in memory (one auth process is the trust anchor); the key is `ip|rule` (`ip|route`
+//! for the default rule, the route being the router's pattern such as `/reset-password/{token}`,
+//! and one shared name for paths no route matches). Counting by route rather than by path means
+//! a client cannot dodge the limit, or grow the table, by sending each request to a path of its
+//! own (a new token in a link, a made-up path). IPv6 clients are limited by /64 (see `bucket`).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -26,7 +29,7 @@ use crate::state::AppState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rule {
-    /// The counter's name; `None` for the default rule, which counts each path on its own.
+    /// The counter's name; `None` for the default rule, which counts each route on its own.
     pub name: Option<&'static str>,
     pub window: Duration,
     pub max: u32,
@@ -36,7 +39,7 @@ pub struct Rule {
 /// users: never limited (see the module docs). Any other such endpoint belongs here too.
 const SERVER_TO_SERVER: &[&str] = &["/get-session", "/provision", "/user-status"];
 
-/// BetterAuth's default: 100 requests per 10 s per address and path.
+/// BetterAuth's default: 100 requests per 10 s per address and path (here: route).
 const DEFAULT: Rule = Rule {
     name: None,
     window: Duration::from_secs(10),
@@ -75,9 +78,12 @@ pub fn rule_for(path: &str) -> Option<Rule> {
     }
 }
 
-/// The counter a request from `ip` to `path` under `rule` goes to.
-pub fn counter_key(ip: &str, rule: Rule, path: &str) -> String {
-    format!("{ip}|{}", rule.name.unwrap_or(path))
+/// The route name of requests no route matches: they share one counter per address.
+const NO_ROUTE: &str = "(no route)";
+
+/// The counter a request from `ip` to `route` under `rule` goes to.
+pub fn counter_key(ip: &str, rule: Rule, route: &str) -> String {
+    format!("{ip}|{}", rule.name.unwrap_or(route))
 }
 
 struct Bucket {
@@ -90,7 +96,7 @@ pub struct RateLimiter {
     buckets: Mutex<HashMap<String, Bucket>>,
 }
 
-/// Upper bound on tracked keys, so a flood of spoofed addresses cannot exhaust memory.
+/// Past this many tracked keys, keys idle for longer than every window are dropped.
 const MAX_KEYS: usize = 100_000;
 
 impl RateLimiter {
@@ -151,7 +157,11 @@ pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> R
         let ip = crate::client_ip::resolve(&parts, &state.config.trusted_proxies)
             .map(bucket)
             .unwrap_or_default();
-        let key = counter_key(&ip, rule, parts.uri.path());
+        let route = parts
+            .extensions
+            .get::<MatchedPath>()
+            .map_or(NO_ROUTE, MatchedPath::as_str);
+        let key = counter_key(&ip, rule, route);
         if let Err(wait) = state.rate_limiter.consume(&key, rule, Instant::now()) {
             tracing::warn!(counter = %key, "rate limit hit");
             return ApiError::message_only(
@@ -203,7 +213,7 @@ mod tests {
     }
 
     #[test]
-    fn every_other_path_has_the_default_limit_per_path() {
+    fn every_other_path_has_the_default_limit_per_route() {
         let rule = rule_for("/api/auth/admin/list-users").unwrap();
         assert_eq!((rule.window, rule.max), (Duration::from_secs(10), 100));
         assert_ne!(

@@ -10,6 +10,7 @@
 mod kit_support;
 
 use std::future::Future;
+use std::io::Write;
 use std::time::Duration;
 
 use kit_support::{credential_of, SignedIn, Stack, StackOptions};
@@ -41,7 +42,10 @@ impl Attacks {
     }
 
     fn finish(self) {
-        println!(
+        // Straight to stderr, past the test harness's capture, so the summary is in the log of
+        // every run (scripts/test.sh keeps a passing suite's output otherwise hidden).
+        let _ = writeln!(
+            std::io::stderr(),
             "attacks tried: {}, refused: {}",
             self.tried,
             self.tried - self.got_through.len()

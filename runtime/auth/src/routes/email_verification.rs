@@ -21,7 +21,7 @@ use crate::state::AppState;
 /// BetterAuth's `emailVerification.expiresIn` default.
 const LINK_LIFETIME_SECS: i64 = 3600;
 /// Anonymous requests always take at least this long, so timing reveals nothing about accounts.
-const ANONYMOUS_FLOOR: Duration = Duration::from_millis(500);
+pub const ANONYMOUS_FLOOR: Duration = Duration::from_millis(500);
 
 /// Mails a verification link to `user` (in the background).
 pub fn send_verification_mail(state: &AppState, user: &User, callback_url: Option<&str>) {

@@ -20,7 +20,7 @@ use crate::state::AppState;
 
 const TOKEN_LIFETIME_SECS: i64 = 3600;
 /// Constant answer time, so "no such user" and "mail sent" look alike.
-const FLOOR: Duration = Duration::from_millis(300);
+pub const FLOOR: Duration = Duration::from_millis(300);
 
 const IDENTIFIER_PREFIX: &str = "reset-password:";
 

@@ -1,5 +1,6 @@
-//! Hammering the endpoints that had no rate limit (reset, verification, admin, revocation), and
-//! defeating the get-session cache with cheap anonymous requests.
+//! Hammering the endpoints that had no rate limit (reset, verification, admin, revocation),
+//! dodging the limit (and filling its memory) with a new path per request, and defeating the
+//! get-session cache with cheap anonymous requests.
 
 use std::sync::Arc;
 
@@ -47,6 +48,29 @@ async fn unlimited_endpoints(stack: Arc<Stack>) -> Outcome {
     ensure!(
         through.is_empty(),
         "{FLOOD} requests from one address, no 429: {through:?}"
+    );
+    Ok(())
+}
+
+/// Each request to its own path: a reset link with a new token, or a path that does not exist.
+async fn distinct_paths(stack: Arc<Stack>) -> Outcome {
+    let mut through = Vec::new();
+    for (what, path) in [
+        ("reset links", "/api/auth/reset-password/guess-"),
+        ("unknown paths", "/api/auth/no-such-route-"),
+    ] {
+        let mut c = stack.client();
+        let mut statuses = Vec::new();
+        for n in 0..FLOOD {
+            statuses.push(c.get(&format!("{path}{n}?callbackURL=/")).await.status);
+        }
+        if !statuses.contains(&429) {
+            through.push(what);
+        }
+    }
+    ensure!(
+        through.is_empty(),
+        "{FLOOD} requests from one address, each to a path of its own, no 429: {through:?}"
     );
     Ok(())
 }
@@ -106,6 +130,12 @@ pub fn attacks() -> Vec<Attack> {
                 "110 requests from one address to reset-password, verify-email, admin, revocation",
             refusal: "429 once the default limit (100 per 10 s) is reached",
             run: |s| Box::pin(unlimited_endpoints(s)),
+        },
+        Attack {
+            attack:
+                "110 requests from one address, each to its own reset-link token or unknown path",
+            refusal: "429 once the default limit is reached: one counter per route, not per path",
+            run: |s| Box::pin(distinct_paths(s)),
         },
         Attack {
             attack: "anonymous non-GET requests (405, 404, 401) to flush auth's session cache",

@@ -3,6 +3,7 @@
 //! attack through to the logic it targets), and a runner that counts refused attacks.
 
 use std::future::Future;
+use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -175,7 +176,13 @@ pub async fn run_all(stack: Arc<Stack>, attacks: Vec<Attack>) {
             }
         }
     }
-    println!("attacks tried: {tried}, refused: {}", tried - through.len());
+    // Straight to stderr, past the test harness's capture, so the summary is in the log of every
+    // run (scripts/test.sh keeps a passing suite's output otherwise hidden).
+    let _ = writeln!(
+        std::io::stderr(),
+        "attacks tried: {tried}, refused: {}",
+        tried - through.len()
+    );
     assert!(
         through.is_empty(),
         "{} attacks got through:\n{}",

@@ -1,12 +1,13 @@
 //! Attacks on identity itself: forged and tampered session cookies, identity headers, role
-//! escalation, cross-site requests, account enumeration and provisioning without the service's
-//! credential.
+//! escalation, cross-site requests, account enumeration (by answer and by time) and provisioning
+//! without the service's credential.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use serde_json::json;
+use serde_json::{json, Value};
 
-use super::harness::{Attack, Outcome, Stack, PROVISIONING};
+use super::harness::{Attack, Outcome, Stack, User, PROVISIONING};
 use crate::common::{Client, SECRET};
 use crate::ensure;
 
@@ -186,36 +187,100 @@ async fn cross_site_requests(stack: Arc<Stack>) -> Outcome {
     Ok(())
 }
 
+/// A request that must not tell a known account from an unknown one.
+struct Probe {
+    path: &'static str,
+    /// The body naming the known account, and the same body naming an address nobody has.
+    known: Value,
+    unknown: Value,
+    /// The time every answer is padded to (the mail endpoints: a few milliseconds of database
+    /// work for a known account vanish under it); sign-in instead does the same password-hash
+    /// work for every account.
+    floor: Option<Duration>,
+}
+
+fn account_probes(user: &User) -> [Probe; 3] {
+    use stackr_auth::routes::{email_verification, password_reset};
+    [
+        Probe {
+            path: "/api/auth/sign-in/email",
+            known: json!({"email": user.email, "password": "not-the-password"}),
+            unknown: json!({"email": "no-such-user@example.com", "password": "not-the-password"}),
+            floor: None,
+        },
+        Probe {
+            path: "/api/auth/request-password-reset",
+            known: json!({"email": user.email}),
+            unknown: json!({"email": "no-such-user@example.com"}),
+            floor: Some(password_reset::FLOOR),
+        },
+        Probe {
+            path: "/api/auth/send-verification-email",
+            known: json!({"email": user.email}),
+            unknown: json!({"email": "no-such-user@example.com"}),
+            floor: Some(email_verification::ANONYMOUS_FLOOR),
+        },
+    ]
+}
+
 async fn enumeration_by_answer(stack: Arc<Stack>) -> Outcome {
     let (_, user) = stack.user("enumerated").await;
     let mut through = Vec::new();
-    for (path, known, unknown) in [
-        (
-            "/api/auth/sign-in/email",
-            json!({"email": user.email, "password": "not-the-password"}),
-            json!({"email": "no-such-user@example.com", "password": "not-the-password"}),
-        ),
-        (
-            "/api/auth/request-password-reset",
-            json!({"email": user.email}),
-            json!({"email": "no-such-user@example.com"}),
-        ),
-        (
-            "/api/auth/send-verification-email",
-            json!({"email": user.email}),
-            json!({"email": "no-such-user@example.com"}),
-        ),
-    ] {
-        let a = stack.client().post(path, known).await;
-        let b = stack.client().post(path, unknown).await;
+    for p in account_probes(&user) {
+        let a = stack.client().post(p.path, p.known).await;
+        let b = stack.client().post(p.path, p.unknown).await;
         if (a.status, &a.text) != (b.status, &b.text) {
             through.push(format!(
-                "{path}: {} {} vs {} {}",
-                a.status, a.text, b.status, b.text
+                "{}: {} {} vs {} {}",
+                p.path, a.status, a.text, b.status, b.text
             ));
         }
     }
     ensure!(through.is_empty(), "answers differ: {through:?}");
+    Ok(())
+}
+
+/// Timed probes per kind of account and path; the median resists a loaded machine's stalls.
+const TIMED_PROBES: usize = 7;
+
+/// How long `body` takes to be answered at `path`, from a new address (so per-IP limits stay out
+/// of the way).
+async fn answer_time(stack: &Stack, path: &str, body: &Value) -> Duration {
+    let mut c = stack.client();
+    let started = Instant::now();
+    c.post(path, body.clone()).await;
+    started.elapsed()
+}
+
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+async fn enumeration_by_timing(stack: Arc<Stack>) -> Outcome {
+    let (_, user) = stack.user("timed").await;
+    let mut through = Vec::new();
+    for p in account_probes(&user) {
+        let (mut known_times, mut unknown_times) = (Vec::new(), Vec::new());
+        // Interleaved, so a burst of load from elsewhere slows both kinds alike.
+        for _ in 0..TIMED_PROBES {
+            known_times.push(answer_time(&stack, p.path, &p.known).await);
+            unknown_times.push(answer_time(&stack, p.path, &p.unknown).await);
+        }
+        let fastest = known_times.iter().chain(&unknown_times).min().copied();
+        if let (Some(floor), Some(fastest)) = (p.floor, fastest) {
+            if fastest < floor {
+                through.push(format!("{}: an answer in {fastest:?}", p.path));
+            }
+        }
+        let (k, u) = (median(known_times), median(unknown_times));
+        // Skipped work (a password hash) shows as a several-fold gap; the same work differs by
+        // noise only.
+        if k.min(u) * 2 < k.max(u) {
+            through.push(format!("{}: known {k:?}, unknown {u:?} (medians)", p.path));
+        }
+    }
+    ensure!(through.is_empty(), "answer times differ: {through:?}");
     Ok(())
 }
 
@@ -283,6 +348,11 @@ pub fn attacks() -> Vec<Attack> {
             attack: "telling known from unknown accounts by status or body",
             refusal: "identical answers on sign-in, reset and verification requests",
             run: |s| Box::pin(enumeration_by_answer(s)),
+        },
+        Attack {
+            attack: "telling known from unknown accounts by response time",
+            refusal: "the same work either way (median times within a factor of 2), mail endpoints padded to their floor",
+            run: |s| Box::pin(enumeration_by_timing(s)),
         },
         Attack {
             attack: "provisioning with a missing, wrong, truncated or other service's credential",

@@ -16,6 +16,7 @@ mod open_redirect;
 mod oversize;
 mod password_reset;
 mod two_factor;
+mod verification_link;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_attack_is_refused() {
@@ -31,6 +32,7 @@ async fn every_attack_is_refused() {
         look_alike_emails::attacks(),
         default_limits::attacks(),
         identity::attacks(),
+        verification_link::attacks(),
     ]
     .into_iter()
     .flatten()

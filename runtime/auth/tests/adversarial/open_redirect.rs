@@ -1,5 +1,6 @@
 //! Open-redirect attacks: callback and redirect URLs that look relative (or trusted) but send a
-//! browser to another site, on every route that takes one.
+//! browser to another site, on every route that takes one (social sign-in's are attacked in
+//! `tests/social_oidc.rs`, which runs an OpenID provider).
 
 use std::sync::Arc;
 
@@ -70,6 +71,42 @@ async fn sign_in_callback(stack: Arc<Stack>) -> Outcome {
     .await
 }
 
+async fn sign_up_callback(stack: Arc<Stack>) -> Outcome {
+    let email = "redirected-sign-up@example.com";
+    refuses_all(403, "INVALID_CALLBACK_URL", |url| {
+        let mut c = stack.client();
+        async move {
+            c.post(
+                "/api/auth/sign-up/email",
+                json!({"name": "R", "email": email, "password": "password-123", "callbackURL": url}),
+            )
+            .await
+        }
+    })
+    .await?;
+    let created = stack
+        .count(r#"select count(*) from "user" where "email" = $1"#, email)
+        .await;
+    ensure!(created == 0, "a user was created");
+    Ok(())
+}
+
+async fn send_verification_callback(stack: Arc<Stack>) -> Outcome {
+    let (owner, user) = stack.user("unverified").await;
+    refuses_all(403, "INVALID_CALLBACK_URL", |url| {
+        let mut c = stack.moved(&owner);
+        let email = user.email.clone();
+        async move {
+            c.post(
+                "/api/auth/send-verification-email",
+                json!({"email": email, "callbackURL": url}),
+            )
+            .await
+        }
+    })
+    .await
+}
+
 async fn verify_email_callback(stack: Arc<Stack>) -> Outcome {
     refuses_all(403, "INVALID_CALLBACK_URL", |url| {
         let mut c = stack.client();
@@ -118,6 +155,16 @@ pub fn attacks() -> Vec<Attack> {
             attack: "sign-in with a foreign callbackURL disguised as a relative path",
             refusal: "403 INVALID_CALLBACK_URL, no Location",
             run: |s| Box::pin(sign_in_callback(s)),
+        },
+        Attack {
+            attack: "sign-up with a foreign callbackURL (it would end up in the verification link)",
+            refusal: "403 INVALID_CALLBACK_URL, no user created",
+            run: |s| Box::pin(sign_up_callback(s)),
+        },
+        Attack {
+            attack: "send-verification-email with a foreign callbackURL",
+            refusal: "403 INVALID_CALLBACK_URL",
+            run: |s| Box::pin(send_verification_callback(s)),
         },
         Attack {
             attack: "verify-email link with a foreign callbackURL",

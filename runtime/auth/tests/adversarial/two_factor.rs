@@ -1,5 +1,6 @@
 //! Attacks on the second factor: racing the attempt counters, replaying TOTP steps and backup
-//! codes, re-enrolling over a working authenticator, and trusted devices surviving a disable.
+//! codes, racing codes and trust-device cookies, re-enrolling over a working authenticator, and
+//! trusted devices surviving a disable.
 
 use std::sync::Arc;
 
@@ -210,6 +211,25 @@ async fn second_totp_refused(stack: Arc<Stack>, accepted: i64, tried: i64) -> Ou
     Ok(())
 }
 
+async fn totp_code_raced(stack: Arc<Stack>) -> Outcome {
+    let (e, sessions, challenges) = enrolled_with_challenges(&stack, 6).await;
+    let code = totp_steps_from_now(&e.key, 0);
+    let codes = all_at_once(
+        &stack,
+        challenges
+            .iter()
+            .map(|c| (c, VERIFY_TOTP, code.clone()))
+            .collect(),
+    )
+    .await;
+    let created = stack.sessions_of(&e.user.id).await - sessions;
+    ensure!(
+        created == 1 && successes(&codes) == 1,
+        "one TOTP code opened {created} sessions: {codes:?}"
+    );
+    Ok(())
+}
+
 /// The backup codes the database still holds for the user.
 async fn stored_backup_codes(stack: &Stack, user_id: &str) -> Vec<String> {
     let sealed = stack
@@ -289,9 +309,10 @@ async fn enable_again_over_working_authenticator(stack: Arc<Stack>) -> Outcome {
     Ok(())
 }
 
-async fn trusted_device_survives_disable(stack: Arc<Stack>) -> Outcome {
-    let e = enrolled(&stack).await;
-    let mut device = challenge(&stack, &e.user).await;
+/// Completes a challenge asking to trust the browser; returns the browser holding only the
+/// trust-device cookie.
+async fn trusted_browser(stack: &Stack, e: &Enrolled) -> Client {
+    let mut device = challenge(stack, &e.user).await;
     let r = device
         .post(
             VERIFY_TOTP,
@@ -299,6 +320,38 @@ async fn trusted_device_survives_disable(stack: Arc<Stack>) -> Outcome {
         )
         .await;
     assert_eq!(r.status, 200, "trusting the device: {}", r.text);
+    device
+        .cookies
+        .retain(|name, _| name.contains("trust_device"));
+    device
+}
+
+async fn trust_device_cookie_raced(stack: Arc<Stack>) -> Outcome {
+    let e = enrolled(&stack).await;
+    let device = trusted_browser(&stack, &e).await;
+    let sessions = stack.sessions_of(&e.user.id).await;
+    let mut tasks = JoinSet::new();
+    for _ in 0..4 {
+        let mut c = stack.moved(&device);
+        let (email, password) = (e.user.email.clone(), e.user.password.clone());
+        tasks.spawn(async move { c.sign_in(&email, &password).await });
+    }
+    let mut skipped = 0;
+    while let Some(r) = tasks.join_next().await {
+        let r = r.unwrap();
+        skipped += usize::from(r.status == 200 && r.json()["twoFactorRedirect"] != true);
+    }
+    let created = stack.sessions_of(&e.user.id).await - sessions;
+    ensure!(
+        skipped == 1 && created == 1,
+        "one trust-device cookie skipped the second factor {skipped} times ({created} sessions)"
+    );
+    Ok(())
+}
+
+async fn trusted_device_survives_disable(stack: Arc<Stack>) -> Outcome {
+    let e = enrolled(&stack).await;
+    let device = trusted_browser(&stack, &e).await;
     let mut owner = stack.moved(&e.owner);
     let r = owner
         .post(
@@ -328,9 +381,6 @@ async fn trusted_device_survives_disable(stack: Arc<Stack>) -> Outcome {
         .post(VERIFY_TOTP, json!({"code": totp_steps_from_now(&key, 0)}))
         .await;
     assert_eq!(r.status, 200, "re-enable: {}", r.text);
-    device
-        .cookies
-        .retain(|name, _| name.contains("trust_device"));
     let mut device = stack.moved(&device);
     let r = device
         .post(
@@ -374,6 +424,11 @@ pub fn attacks() -> Vec<Attack> {
             run: |s| Box::pin(second_totp_refused(s, 1, 0)),
         },
         Attack {
+            attack: "one TOTP code on 6 challenges at once",
+            refusal: "one session only",
+            run: |s| Box::pin(totp_code_raced(s)),
+        },
+        Attack {
             attack: "one backup code on 6 challenges at once",
             refusal: "one session only",
             run: |s| Box::pin(backup_code_raced(s)),
@@ -387,6 +442,11 @@ pub fn attacks() -> Vec<Attack> {
             attack: "two-factor/enable while TOTP is on (replaces a working authenticator)",
             refusal: "400 TOTP_ALREADY_ENABLED, enrolment unchanged",
             run: |s| Box::pin(enable_again_over_working_authenticator(s)),
+        },
+        Attack {
+            attack: "one trust-device cookie on 4 sign-ins at once",
+            refusal: "it skips the second factor once (it is rotated on use)",
+            run: |s| Box::pin(trust_device_cookie_raced(s)),
         },
         Attack {
             attack: "a trust-device cookie from before 2FA was disabled and re-enabled",
