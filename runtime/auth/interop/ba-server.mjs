@@ -3,7 +3,9 @@
 //
 // env: BETTER_AUTH_SECRET, DATABASE_URL, PORT, BASE_URL (default http://localhost:$PORT),
 //      TRUSTED_ORIGINS (comma list), POOL_SIZE (default 10); with OIDC_DISCOVERY_URL,
-//      OIDC_CLIENT_ID and OIDC_CLIENT_SECRET also the OpenID provider `corp` (genericOAuth).
+//      OIDC_CLIENT_ID and OIDC_CLIENT_SECRET also the OpenID provider `corp` (genericOAuth);
+//      BA_PLUGINS=off drops twoFactor and admin, BA_COOKIE_CACHE=on turns BetterAuth's session
+//      cookie cache on (both for the get-session benchmark's like-for-like table).
 // Runs BetterAuth's own migrations first, then serves; prints "listening <port>" when ready.
 import http from "node:http";
 import { betterAuth } from "better-auth";
@@ -27,9 +29,11 @@ const auth = betterAuth({
   // Rate limiting is off outside NODE_ENV=production; keep it off explicitly so the benchmark
   // measures session validation, not the limiter.
   rateLimit: { enabled: false },
+  ...(process.env.BA_COOKIE_CACHE === "on"
+    ? { session: { cookieCache: { enabled: true, maxAge: 300 } } }
+    : {}),
   plugins: [
-    twoFactor(),
-    admin(),
+    ...(process.env.BA_PLUGINS === "off" ? [] : [twoFactor(), admin()]),
     ...(process.env.OIDC_DISCOVERY_URL
       ? [genericOAuth({ config: [{
           providerId: "corp",
