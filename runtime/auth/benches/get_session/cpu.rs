@@ -1,22 +1,9 @@
-//! Who gets which core, and how much CPU each side spent: on a 2-core machine the load generator
-//! and the server under test would otherwise fight over the same cores, and a server starved by
-//! the generator looks slower than it is.
+//! Where the load generator runs, and how much CPU each side spent: on a 2-core machine a server
+//! starved by the generator would look slower than it is.
 
 use std::time::Instant;
 
-/// Pins every thread of process `pid` (threads it starts later inherit it) to `cpu`. Returns
-/// false when the machine has one core or the kernel refuses.
-pub fn pin_process(pid: u32, cpu: usize) -> bool {
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return false;
-    };
-    tasks
-        .flatten()
-        .filter_map(|t| t.file_name().to_str()?.parse::<libc::pid_t>().ok())
-        .all(|tid| pin_thread(tid, cpu))
-}
-
-/// Pins the calling thread (`tid` 0) or thread `tid` to `cpu`.
+/// Pins the calling thread (`tid` 0) or thread `tid` to `cpu`; false when the kernel refuses.
 pub fn pin_thread(tid: libc::pid_t, cpu: usize) -> bool {
     // SAFETY: cpu_set_t is plain data; CPU_SET and sched_setaffinity only read/write the set.
     unsafe {
