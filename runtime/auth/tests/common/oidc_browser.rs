@@ -13,13 +13,16 @@ pub const CLIENT_SECRET: &str = "client-secret-of-the-test-provider";
 
 /// stackr-auth's configuration for the test provider listening on `op_port`.
 pub fn provider_config(op_port: u16) -> stackr_auth::oauth::ProviderConfig {
+    use stackr_auth::oauth::providers::{ClientSecret, Source};
     stackr_auth::oauth::ProviderConfig {
         id: PROVIDER.into(),
-        discovery_url: format!("http://127.0.0.1:{op_port}/.well-known/openid-configuration")
-            .parse()
-            .unwrap(),
+        source: Source::Discovery(
+            format!("http://127.0.0.1:{op_port}/.well-known/openid-configuration")
+                .parse()
+                .unwrap(),
+        ),
         client_id: CLIENT_ID.into(),
-        client_secret: stackr_auth::config::Secret::new(CLIENT_SECRET),
+        client_secret: ClientSecret::Shared(stackr_auth::config::Secret::new(CLIENT_SECRET)),
         scopes: vec!["email".into(), "profile".into()],
         trusted_for_account_linking: false,
     }
@@ -110,8 +113,13 @@ impl Browser {
 
     /// `sign-in/social` with `body` (provider added), then the whole trip.
     pub async fn social(&mut self, login: &str, body: Value) -> End {
+        self.social_via(PROVIDER, login, body).await
+    }
+
+    /// `social` through the provider configured as `provider`.
+    pub async fn social_via(&mut self, provider: &str, login: &str, body: Value) -> End {
         let mut body = body;
-        body["provider"] = PROVIDER.into();
+        body["provider"] = provider.into();
         let r = self.post_auth("/api/auth/sign-in/social", body).await;
         assert_eq!(r.status, 200, "sign-in/social: {}", r.text);
         let url = r.json()["url"].as_str().unwrap().to_owned();
