@@ -58,7 +58,7 @@ pub enum Source {
     /// A generic OpenID Connect provider: its discovery document's URL.
     Discovery(url::Url),
     /// A built-in provider, with its defaults and the file's replacements merged.
-    Preset(Preset, Endpoints),
+    Preset(Preset, Box<Endpoints>),
 }
 
 /// What authenticates this service at the provider's token endpoint.
@@ -239,7 +239,7 @@ fn entry(e: Entry, credentials_dir: Option<&Path>) -> anyhow::Result<ProviderCon
             let preset = Preset::parse(name).ok_or_else(|| {
                 anyhow!("preset {name:?} is not one of {}", Preset::NAMES.join(", "))
             })?;
-            Source::Preset(preset, endpoints(preset, e.endpoints)?)
+            Source::Preset(preset, Box::new(endpoints(preset, e.endpoints)?))
         }
         (None, Some(raw)) => {
             if e.endpoints.is_some() {

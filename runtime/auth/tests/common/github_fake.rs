@@ -263,13 +263,13 @@ async fn access_token(
 }
 
 /// The account and granted scope behind a request's token, or GitHub's refusal.
-fn caller(s: &Shared, headers: &HeaderMap) -> Result<(Account, String), Response> {
+fn caller(s: &Shared, headers: &HeaderMap) -> Result<(Account, String), Box<Response>> {
     if !headers.contains_key(header::USER_AGENT) {
-        return Err((
+        return Err(Box::new((
             StatusCode::FORBIDDEN,
             "Request forbidden by administrative rules. Please make sure your request has a User-Agent header.",
         )
-            .into_response());
+            .into_response()));
     }
     let auth = headers
         .get(header::AUTHORIZATION)
@@ -282,18 +282,20 @@ fn caller(s: &Shared, headers: &HeaderMap) -> Result<(Account, String), Response
     let inner = s.lock().unwrap();
     match inner.tokens.get(token) {
         Some((login, scope)) => Ok((inner.accounts[login].clone(), scope.clone())),
-        None => Err((
-            StatusCode::UNAUTHORIZED,
-            Json(json!({"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"})),
-        )
-            .into_response()),
+        None => Err(Box::new(
+            (
+                StatusCode::UNAUTHORIZED,
+                Json(json!({"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"})),
+            )
+                .into_response(),
+        )),
     }
 }
 
 async fn user(State(s): State<Shared>, headers: HeaderMap) -> Response {
     let (a, _) = match caller(&s, &headers) {
         Ok(found) => found,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     Json(json!({
         "login": a.login,
@@ -310,7 +312,7 @@ async fn user(State(s): State<Shared>, headers: HeaderMap) -> Response {
 async fn emails(State(s): State<Shared>, headers: HeaderMap) -> Response {
     let (a, scope) = match caller(&s, &headers) {
         Ok(found) => found,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     if !scope
         .split_whitespace()
