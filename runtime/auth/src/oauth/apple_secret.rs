@@ -58,18 +58,9 @@ mod tests {
     use super::*;
     use jsonwebtoken::{DecodingKey, Validation};
 
-    /// A P-256 key made for this test only.
-    const KEY: &str = "-----BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgrUqkJ315diuawdfE
-j2BVVzN+VvWGvlHivUyNnFUhOJChRANCAAQGdYga5DqulPcxQm/B3dapwfbJ21HK
-BG7UgEEd+fSxzL/F1BJ/cTxcdcC3LgQ9h5DqTLRIGywATJa3+MAxfLKy
------END PRIVATE KEY-----
-";
-    const PUBLIC: &str = "-----BEGIN PUBLIC KEY-----
-MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEBnWIGuQ6rpT3MUJvwd3WqcH2ydtR
-ygRu1IBBHfn0scy/xdQSf3E8XHXAty4EPYeQ6ky0SBssAEyWt/jAMXyysg==
------END PUBLIC KEY-----
-";
+    /// A P-256 key made for the tests only (also the client key of `tests/social_apple.rs`).
+    const KEY: &str = include_str!("../../tests/fixtures/apple/client-key.p8");
+    const PUBLIC: &str = include_str!("../../tests/fixtures/apple/client-key.pub.pem");
 
     #[test]
     fn signs_a_secret_apple_can_verify() {

@@ -76,7 +76,18 @@ impl Browser {
             }
             let res = if on_auth {
                 let path = &url[self.public_base.len()..];
-                let res = self.auth.get(path).await;
+                // A provider's page may post its form to the auth service (form_post): a
+                // cross-site POST, on which a browser sends no `SameSite=Lax` cookie.
+                let res = match form.take() {
+                    Some(fields) => {
+                        let jar = std::mem::take(&mut self.auth.cookies);
+                        let req = self.auth.raw().post(self.auth.url(path)).form(&fields);
+                        let res = self.auth.send(req).await;
+                        self.auth.cookies = jar;
+                        res
+                    }
+                    None => self.auth.get(path).await,
+                };
                 self.last_set_cookies = res.set_cookies();
                 res
             } else {
@@ -89,7 +100,10 @@ impl Browser {
             };
             if let Some(next) = res.headers.get("location") {
                 let next = next.to_str().unwrap();
-                if on_auth && !next.starts_with(&op_base) {
+                // The auth service sends a posted callback on to its own GET callback.
+                let own_callback = next.starts_with(&self.public_base)
+                    && next[self.public_base.len()..].starts_with("/api/auth/callback/");
+                if on_auth && !next.starts_with(&op_base) && !own_callback {
                     return End::App(next.to_owned());
                 }
                 url = if next.starts_with('/') {
@@ -151,7 +165,13 @@ impl Browser {
 pub fn provider_form(html: &str, login: &str) -> (String, Vec<(String, String)>) {
     let attr = |tag: &str, name: &str| -> Option<String> {
         let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
-        Some(tag[start..start + tag[start..].find('"')?].to_owned())
+        let raw = &tag[start..start + tag[start..].find('"')?];
+        // Attribute values as a browser reads them.
+        Some(
+            raw.replace("&quot;", "\"")
+                .replace("&lt;", "<")
+                .replace("&amp;", "&"),
+        )
     };
     let form_at = html
         .find("<form")
