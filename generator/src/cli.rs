@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::commands::{add_service, dev, generate, init, set_role};
+use crate::commands::{add_service, dev, generate, init, set_role, upgrade};
 use crate::config::{AuthMiddleware, ConfigError};
 use crate::UsageError;
 
@@ -62,6 +62,29 @@ pub enum Command {
     /// are `user`, `admin` and those the config's `role-gated` services declare; give several as a
     /// comma list. On a NixOS host, run the deployed auth binary the same way (docs/runtime-contract.md).
     SetRole(SetRoleArgs),
+    /// Move the project to the runtime crates of this stackr (vendored in stackr-runtime/).
+    ///
+    /// A project builds from the runtime crates (`stackr-auth`, `stackr-kit`) stackr writes into
+    /// its stackr-runtime/ folder: those of the stackr version `runtime.vendored` in
+    /// stackr.config.json names. `generate` only ever writes its own version's crates and refuses
+    /// a project on another version. Run `upgrade` with the newer stackr: it sets
+    /// `runtime.vendored` to this stackr's version, rewrites stackr-runtime/ with its crates,
+    /// points every service's Cargo.toml at them and regenerates every file, all or nothing. A
+    /// project on another runtime source (`version`, `path`, `git`) is moved to the vendored one
+    /// the same way. Files of the older runtime that this one no longer has are named for you to
+    /// delete.
+    ///
+    /// Refuses while files stackr manages differ from what `stackr generate` writes for the
+    /// current config (the upgrade would overwrite those edits): `stackr generate --check` shows
+    /// them. Then `cargo build` and commit.
+    Upgrade(UpgradeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UpgradeArgs {
+    /// Upgrade even when files stackr manages were edited, overwriting those edits.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -174,6 +197,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Generate(args) => generate::run(&root, args.check),
         Command::Dev(args) => dev::run(&root, args.supervisor, args.no_check),
         Command::SetRole(args) => set_role::run(&root, &args.email, &args.role),
+        Command::Upgrade(args) => upgrade::run(&root, args.force),
         Command::Lint(mut args) => {
             // `-C DIR` names the project for every subcommand; lint's own PATH argument wins.
             args.path.get_or_insert(root);

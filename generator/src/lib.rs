@@ -14,6 +14,8 @@ pub mod model;
 pub mod plan;
 pub mod project;
 pub mod render;
+pub mod runtime_sources;
+pub mod service_manifest;
 pub mod workspace;
 pub mod write;
 

@@ -3,14 +3,17 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use crate::config::{load_config_file, parse_config, ConfigError, StackrConfig, CONFIG_FILE};
 use crate::model::{validate, Model};
 use crate::plan::{plan, Plan};
 use crate::render::{keep_project_sections, render_generated, scaffold, RenderedFile};
+use crate::runtime_sources;
+use crate::service_manifest::set_runtime_deps;
 use crate::workspace::add_member;
 use crate::write::Changeset;
+use crate::UsageError;
 
 pub struct Project {
     pub root: PathBuf,
@@ -63,15 +66,23 @@ pub fn generate_in_memory(text: &str) -> Result<Vec<RenderedFile>> {
 /// overwritten once they exist: they belong to the user).
 const RESTORED_PROJECT_FILES: &[&str] = &["flake.nix"];
 
-/// Everything stackr owns or manages, as it should be on disk: generated files, the crate of
-/// every service whose folder is missing, every service as a workspace member of the root
-/// `Cargo.toml` (`cargo_toml`, its current text, if any), and a deleted `flake.nix`.
+/// Everything stackr owns or manages, as it should be on disk: generated files, the vendored
+/// runtime crates (when the config vendors them), the crate of every service whose folder is
+/// missing, the runtime dependencies of the existing service crates, every service as a workspace
+/// member of the root `Cargo.toml` (`cargo_toml`, its current text, if any), and a deleted
+/// `flake.nix`.
 pub fn regenerate(root: &Path, plan: &Plan, cargo_toml: Option<String>) -> Result<Changeset> {
     let mut changes = Changeset::default();
+    add_files(&mut changes, vendored_runtime(plan)?);
     let mut manifest = cargo_toml;
     for service in &plan.services {
-        if !root.join("services").join(&service.name).exists() {
+        let dir = root.join("services").join(&service.name);
+        if !dir.exists() {
             add_files(&mut changes, scaffold::service_crate(plan, service)?);
+        } else if let Ok(text) = std::fs::read_to_string(dir.join("Cargo.toml")) {
+            let path = format!("services/{}/Cargo.toml", service.name);
+            let edited = set_runtime_deps(&text, &plan.runtime).with_context(|| path.clone())?;
+            changes.add(path, edited);
         }
         if let Some(text) = &manifest {
             manifest = Some(add_member(text, &format!("services/{}", service.name))?);
@@ -89,6 +100,23 @@ pub fn regenerate(root: &Path, plan: &Plan, cargo_toml: Option<String>) -> Resul
     keep_project_sections(root, &mut generated);
     add_files(&mut changes, generated);
     Ok(changes)
+}
+
+/// The runtime crates the project vendors (none unless the config says `vendored`), refused when
+/// the config names another stackr version than this one: only its own runtime can be written.
+pub fn vendored_runtime(plan: &Plan) -> Result<Vec<RenderedFile>> {
+    let Some(version) = &plan.runtime.vendored else {
+        return Ok(Vec::new());
+    };
+    let this = runtime_sources::VERSION;
+    if version != this {
+        return Err(UsageError::new(
+            format!("this project vendors the runtime of stackr {version} (`runtime.vendored` in {CONFIG_FILE}), but this is stackr {this}"),
+            format!("run `stackr upgrade` to move the project to the runtime of stackr {this}, or use stackr {version}"),
+        )
+        .into());
+    }
+    runtime_sources::vendored_files()
 }
 
 pub fn add_files(changes: &mut Changeset, files: Vec<RenderedFile>) {

@@ -357,3 +357,21 @@ fn oauth_providers_belong_to_auth() {
         "{message}"
     );
 }
+
+#[test]
+fn runtime_sources_are_exclusive_and_complete() {
+    let config = |runtime: &str| {
+        format!("{{\n  \"name\": \"shop\",\n  \"runtime\": {runtime},\n  \"services\": [\n    {{ \"name\": \"auth\", \"kind\": \"auth\" }}\n  ]\n}}\n")
+    };
+    let both = generate_error(&config(r#"{ "vendored": "0.1.0", "path": "runtime" }"#));
+    assert!(both.contains("stackr.config.json:3:"), "{both}");
+    assert!(
+        both.contains("ambiguous") && both.contains("`vendored`"),
+        "{both}"
+    );
+    let rev_only = generate_error(&config(r#"{ "rev": "0123abc" }"#));
+    assert!(
+        rev_only.contains("`runtime.rev` is given without `git`"),
+        "{rev_only}"
+    );
+}

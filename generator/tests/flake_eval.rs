@@ -12,8 +12,13 @@ use common::{fixture_dir, init_project, nix_eval_json, nix_instantiate_available
 use serde_json::Value;
 
 fn flake_outputs(root: &Path) -> Value {
+    flake_outputs_with(root, false)
+}
+
+/// `list_sources`: also list the files the services' builds see (`buildSources`).
+fn flake_outputs_with(root: &Path, list_sources: bool) -> Value {
     let expression = format!(
-        "import {} {{ lib = import {}/lib; flake = {}/flake.nix; }}",
+        "import {} {{ lib = import {}/lib; flake = {}/flake.nix; listSources = {list_sources}; }}",
         fixture_dir("nix/flake-outputs.nix").display(),
         nixpkgs_lib().display(),
         root.display()
@@ -87,4 +92,40 @@ fn scaffolded_flake_builds_with_crane_and_has_app_meta_and_formatter() {
     }
     let (_parent, root) = init_project(&[]);
     check_flake(&root);
+}
+
+/// The project's flake builds the services from the runtime crates vendored in the project: every
+/// file of `stackr-runtime/` (manifests, sources, SQL migrations) passes its source filter.
+#[test]
+fn scaffolded_flake_builds_from_the_vendored_runtime() {
+    if !nix_instantiate_available() {
+        eprintln!("nix-instantiate not installed: skipped");
+        return;
+    }
+    let (_parent, root) = init_project(&[]);
+    let outputs = flake_outputs_with(&root, true);
+    let seen: Vec<&str> = outputs["buildSources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let vendored = common::tree(&root.join("stackr-runtime"));
+    let needed: Vec<String> = vendored
+        .keys()
+        .map(|path| format!("stackr-runtime/{}", path.display()))
+        .filter(|path| !path.ends_with("README.md"))
+        .collect();
+    assert!(needed.iter().any(|p| p.ends_with(".sql")), "{needed:?}");
+    for path in &needed {
+        assert!(
+            seen.contains(&path.as_str()),
+            "the flake's build does not see {path}: {seen:?}"
+        );
+    }
+    assert!(seen.contains(&"services/core/Cargo.toml"), "{seen:?}");
+    assert!(
+        !seen.contains(&"stackr.config.json"),
+        "only what cargo reads: {seen:?}"
+    );
 }

@@ -34,6 +34,7 @@ mod shutdown;
 mod spec;
 mod state;
 mod status;
+mod subset;
 mod tools;
 
 use std::process::ExitCode;
@@ -102,7 +103,12 @@ pub async fn run_async(opts: &DevOptions) -> Result<Outcome> {
 /// Everything before the first process starts: the project's dev lock (held until the returned
 /// [`DevLock`] is dropped), `--reset`, the state folder, parsing, tools.
 pub fn prepare(opts: &DevOptions) -> Result<(Stack, Launch, DevLock)> {
-    let stack = load_file(&opts.file, &opts.project_dir)?;
+    let mut stack = load_file(&opts.file, &opts.project_dir)?;
+    if !opts.only.is_empty() {
+        stack = stack
+            .only(&opts.only)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", opts.file.display()))?;
+    }
     // Taken before `--reset`, so a reset never wipes the data of a stack that is running.
     let mut lock = DevLock::acquire(&opts.state_dir)?;
     if opts.reset {
@@ -176,6 +182,9 @@ fn run_process_compose(pc: &std::path::Path, opts: &DevOptions) -> Result<u8> {
     if opts.plain {
         cmd.arg("--tui=false");
     }
+    // process-compose starts the named processes and their dependencies, as the embedded
+    // supervisor does.
+    cmd.args(&opts.only);
     let status = cmd
         .status()
         .with_context(|| format!("cannot run {}", pc.display()))?;

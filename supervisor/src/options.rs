@@ -37,6 +37,11 @@ pub struct DevArgs {
     /// Use stackr's embedded supervisor even when process-compose is on PATH.
     #[arg(long)]
     pub embedded: bool,
+
+    /// Start only these services (comma-separated) and what they need: auth and their own
+    /// PostgreSQL and Redis. For a process-compose file outside a stackr project, process names.
+    #[arg(long, value_name = "SERVICES", value_delimiter = ',')]
+    pub only: Vec<String>,
 }
 
 /// Resolved options of one `stackr dev` run.
@@ -62,6 +67,8 @@ pub struct DevOptions {
     /// Ports the stack's processes listen on, each with what it is for; all must be free before
     /// anything starts (the file alone does not say which ports its processes take).
     pub ports: Vec<(u16, String)>,
+    /// When not empty, only these processes and those they depend on are started.
+    pub only: Vec<String>,
 }
 
 impl DevOptions {
@@ -86,6 +93,7 @@ impl DevOptions {
             embedded: false,
             check_tools: true,
             ports: Vec::new(),
+            only: Vec::new(),
         }
     }
 }
@@ -98,6 +106,7 @@ impl DevArgs {
         o.reset = self.reset;
         o.yes = self.yes;
         o.embedded = self.embedded;
+        o.only = self.only;
         if let Some(dir) = self.state_dir {
             o.state_dir = cwd.join(dir);
         }

@@ -715,3 +715,42 @@ fn a_second_dev_on_the_same_project_is_refused_and_leaves_the_first_alone() {
     assert_eq!(again.wait(Duration::from_secs(60)), 0);
     assert_no_leftovers(&mark);
 }
+
+#[test]
+fn only_starts_the_named_processes_and_their_dependencies() {
+    let (dir, mark) = marked_dir("only");
+    let yaml = header(&mark)
+        + r#"
+  db:
+    command: "echo db >> events; exec sleep 30"
+  other-db:
+    command: "echo other-db >> events; exec sleep 30"
+  api:
+    command: "echo api >> events; exec sleep 30"
+    depends_on:
+      db: { condition: process_started }
+  other-api:
+    command: "echo other-api >> events; exec sleep 30"
+    depends_on:
+      other-db: { condition: process_started }
+"#;
+    let file = write_stack(dir.path(), &yaml);
+    let mut stack = Supervised::start(&file, &["--no-tools-check", "--only=api"], &[]);
+    stack.wait_for_line("all 2 processes ready", Duration::from_secs(30));
+    stack.signal(libc::SIGINT);
+    assert_eq!(stack.wait(Duration::from_secs(30)), 0);
+    let mut events = read_lines(&dir.path().join("events"));
+    events.sort();
+    assert_eq!(events, ["api", "db"], "only api and what it depends on ran");
+    assert_no_leftovers(&mark);
+
+    let mut refused = Supervised::start(&file, &["--no-tools-check", "--only=api,wallet"], &[]);
+    assert_eq!(refused.wait(Duration::from_secs(30)), 1);
+    assert!(
+        refused
+            .stderr()
+            .contains("no process named wallet in this stack; its processes are: db, api, other-db, other-api"),
+        "{}",
+        refused.stderr()
+    );
+}

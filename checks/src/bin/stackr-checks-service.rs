@@ -14,13 +14,12 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::post;
 use axum::{Extension, Json, Router};
 use serde_json::{json, Value};
-use stackr_kit::device::device_session_routes;
 use stackr_kit::runtime::ServiceSpec;
 use stackr_kit::worker::Producer;
-use stackr_kit::{Authenticated, Flavor, Principal, ServiceRuntime};
+use stackr_kit::{identity_routes, Authenticated, Flavor, ServiceRuntime};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -30,26 +29,9 @@ async fn main() -> anyhow::Result<()> {
     let producer = Arc::new(Producer::from_env().context("queue configuration")?);
     let router = Router::new()
         .route("/jobs", post(enqueue))
-        .layer(Extension(producer));
-    let router = match spec.flavor {
-        Flavor::Flexible => router
-            .route("/me", get(me_or_device))
-            .merge(device_session_routes()),
-        Flavor::Standard | Flavor::RoleGated => router.route("/me", get(me)),
-        Flavor::None => router,
-    };
+        .layer(Extension(producer))
+        .merge(identity_routes(spec.flavor));
     runtime.serve(router).await
-}
-
-async fn me(user: Authenticated) -> Json<Value> {
-    Json(json!({ "user": user.user() }))
-}
-
-async fn me_or_device(who: Principal) -> Json<Value> {
-    match who {
-        Principal::User(user) => Json(json!({ "user": user.user() })),
-        Principal::Device(device) => Json(json!({ "device": device })),
-    }
 }
 
 async fn enqueue(

@@ -1,5 +1,6 @@
 //! `stackr dev`: the stack of this project, with the state folder its config names, refused
-//! while generated files have drifted from the config (they would run an outdated stack).
+//! while generated files have drifted from the config (they would run an outdated stack);
+//! `--only` starts some services (by name) with what they need.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -7,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use crate::config::CONFIG_FILE;
+use crate::plan::{Plan, ServicePlan};
 use crate::project::load_project;
 
 /// `no_check`: start even when generated files differ from what the config generates.
@@ -31,16 +33,25 @@ pub fn run(root: &Path, args: stackr_supervisor::DevArgs, no_check: bool) -> Res
             dev.state_dir = root.join(&project.plan.state_dir);
         }
         dev.ports = project.plan.dev_ports();
+        if !dev.only.is_empty() {
+            let services = only_services(&project.plan, &dev.only)?;
+            dev.ports = services.iter().flat_map(|s| s.dev_ports()).collect();
+            dev.only = services
+                .iter()
+                .flat_map(|s| s.dev_programs())
+                .map(str::to_owned)
+                .collect();
+        }
         if !no_check {
             let (drifted, _) = super::generate::drifted_files(root, &project.plan)?;
             if !drifted.is_empty() {
-                eprintln!(
-                    "error: {} generated file(s) differ from {CONFIG_FILE}, so the stack would not be the one the config describes:",
-                    drifted.len()
+                super::generate::print_drift(
+                    &format!(
+                        "error: {} generated file(s) differ from {CONFIG_FILE}, so the stack would not be the one the config describes:",
+                        drifted.len()
+                    ),
+                    &drifted,
                 );
-                for entry in &drifted {
-                    eprintln!("  {entry}");
-                }
                 eprintln!(
                     "run `stackr generate` first (or `stackr dev --no-check` to start anyway)"
                 );
@@ -49,4 +60,30 @@ pub fn run(root: &Path, args: stackr_supervisor::DevArgs, no_check: bool) -> Res
         }
     }
     stackr_supervisor::dev(&dev)
+}
+
+/// The services `--only` names, plus auth (every base service's API needs it), in the config's
+/// order. Unknown names are a usage error listing the services there are.
+fn only_services<'p>(plan: &'p Plan, names: &[String]) -> Result<Vec<&'p ServicePlan>> {
+    let unknown: Vec<&str> = names
+        .iter()
+        .filter(|n| !plan.services.iter().any(|s| &s.name == *n))
+        .map(String::as_str)
+        .collect();
+    if !unknown.is_empty() {
+        let known: Vec<&str> = plan.services.iter().map(|s| s.name.as_str()).collect();
+        return Err(crate::UsageError::new(
+            format!(
+                "--only: no service named {} in {CONFIG_FILE}",
+                unknown.join(", ")
+            ),
+            format!("name services of this project: {}", known.join(", ")),
+        )
+        .into());
+    }
+    Ok(plan
+        .services
+        .iter()
+        .filter(|s| s.is_auth || names.contains(&s.name))
+        .collect())
 }

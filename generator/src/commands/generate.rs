@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
+use crate::config::CONFIG_FILE;
 use crate::plan::Plan;
 use crate::project::{load_project, regenerate};
 use crate::write::{commit, drift, unified_diff, Changeset, Drift};
@@ -20,8 +21,16 @@ pub fn drifted_files(root: &Path, plan: &Plan) -> Result<(Vec<Drift>, Changeset)
 }
 
 /// The root `Cargo.toml`, if the project has one.
-fn read_manifest(root: &Path) -> Option<String> {
+pub(crate) fn read_manifest(root: &Path) -> Option<String> {
     std::fs::read_to_string(root.join("Cargo.toml")).ok()
+}
+
+/// On stderr: `headline`, then each drifted file on its own line.
+pub fn print_drift(headline: &str, drifted: &[Drift]) {
+    eprintln!("{headline}");
+    for entry in drifted {
+        eprintln!("  {entry}");
+    }
 }
 
 pub fn run(root: &Path, check: bool) -> Result<ExitCode> {
@@ -33,13 +42,13 @@ pub fn run(root: &Path, check: bool) -> Result<ExitCode> {
             println!("stackr generate --check: all {compared} generated and managed files are up to date");
             return Ok(ExitCode::SUCCESS);
         }
-        eprintln!(
-            "stackr generate --check: {} generated file(s) differ from stackr.config.json:",
-            drifted.len()
+        print_drift(
+            &format!(
+                "stackr generate --check: {} generated file(s) differ from {CONFIG_FILE}:",
+                drifted.len()
+            ),
+            &drifted,
         );
-        for entry in &drifted {
-            eprintln!("  {entry}");
-        }
         // On stdout, a patch that `git apply` turns into what `generate` would write.
         for (path, wanted) in changes.files() {
             if drifted.contains(&Drift::Modified(path.to_owned())) {
@@ -48,7 +57,7 @@ pub fn run(root: &Path, check: bool) -> Result<ExitCode> {
                 }
             }
         }
-        eprintln!("the diff of each modified file is on stdout; run `stackr generate` to restore them (it rewrites generated files, registers every service as a workspace member and recreates deleted scaffolded files without touching existing ones), then commit the result");
+        eprintln!("the diff of each modified file is on stdout; run `stackr generate` to restore them (it rewrites generated files and the vendored runtime crates, registers every service as a workspace member, points the services' Cargo.toml at the configured runtime and recreates deleted scaffolded files, leaving the rest of your files alone), then commit the result");
         return Ok(ExitCode::from(DRIFT_EXIT));
     }
     let changes = regenerate(root, &project.plan, read_manifest(root))?;

@@ -13,8 +13,9 @@ use crate::config::{
 };
 use crate::model::{check_name, next_free_base_port, AUTH_ADMIN_PORT, AUTH_PORT};
 use crate::plan::plan;
-use crate::project::{add_files, check_config_text, config_text};
+use crate::project::{add_files, check_config_text, config_text, vendored_runtime};
 use crate::render::{render_generated, scaffold};
+use crate::runtime_sources;
 use crate::write::{commit, Changeset};
 use crate::UsageError;
 
@@ -73,6 +74,7 @@ pub fn run(parent: &Path, options: &InitOptions) -> Result<ExitCode> {
     for service in &plan.services {
         add_files(&mut changes, scaffold::service_crate(&plan, service)?);
     }
+    add_files(&mut changes, vendored_runtime(&plan)?);
     add_files(&mut changes, render_generated(&plan)?);
 
     let created_dir = !dir.exists();
@@ -108,7 +110,7 @@ pub fn initial_config(name: &str, services: &[String], with_auth: bool) -> Stack
         name: name.to_owned(),
         state_dir: ".stackr".to_owned(),
         runtime: RuntimeSource {
-            version: Some(format!("={}", env!("CARGO_PKG_VERSION"))),
+            vendored: Some(runtime_sources::VERSION.to_owned()),
             ..RuntimeSource::default()
         },
         dev: Default::default(),

@@ -5,3 +5,4 @@ pub mod dev;
 pub mod generate;
 pub mod init;
 pub mod set_role;
+pub mod upgrade;

@@ -20,6 +20,7 @@ pub struct StackrConfig {
     #[serde(default = "default_state_dir")]
     pub state_dir: String,
     /// Where scaffolded services get the stackr runtime crates (`stackr-auth`, `stackr-kit`) from.
+    /// Default: vendored, at the version of the stackr that runs.
     #[serde(default)]
     pub runtime: RuntimeSource,
     /// Local development (process-compose) settings.
@@ -36,10 +37,15 @@ fn default_state_dir() -> String {
     ".stackr".to_owned()
 }
 
-/// Exactly one of `path`, `git` or `version`.
+/// Exactly one of `vendored`, `path`, `git` or `version`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RuntimeSource {
+    /// Version of stackr whose runtime crates stackr writes into the project's `stackr-runtime/`
+    /// folder (managed like generated files; what `stackr init` picks). `stackr upgrade` moves the
+    /// project to the runtime of the stackr that runs it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendored: Option<String>,
     /// Folder (relative to the project root) holding `auth/` and `kit/` crates. The stackr
     /// repository itself uses `runtime`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -50,7 +56,7 @@ pub struct RuntimeSource {
     /// Pinned git revision (full commit hash) for `git`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rev: Option<String>,
-    /// Cargo version requirement of the runtime crates, e.g. `=0.1.0`.
+    /// Cargo version requirement of the runtime crates in a registry, e.g. `=0.1.0`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
 }

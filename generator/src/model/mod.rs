@@ -31,6 +31,8 @@ pub struct Model {
 /// Where service crates get `stackr-auth` / `stackr-kit` from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Runtime {
+    /// The crates of this stackr version, written into the project (`stackr-runtime/`).
+    Vendored(String),
     /// Folder relative to the project root containing `auth/` and `kit/`.
     Path(String),
     Git {

@@ -111,22 +111,43 @@ fn check_state_dir(dir: &str) -> Result<(), String> {
 fn resolve_runtime(config: &StackrConfig, report: &Reporter) -> Result<Runtime, ConfigError> {
     let source = &config.runtime;
     let path = JsonPath::root().key("runtime");
-    let help =
-        "set exactly one of `path` (folder with auth/ and kit/), `git` + `rev`, or `version`";
-    match (&source.path, &source.git, &source.rev, &source.version) {
-        (Some(p), None, None, None) => Ok(Runtime::Path(p.trim_end_matches('/').to_owned())),
-        (None, Some(url), Some(rev), None) => Ok(Runtime::Git {
+    let help = "set exactly one of `vendored` (a stackr version), `path` (folder with auth/ and kit/), `git` + `rev`, or `version`";
+    let sources = [
+        source.vendored.is_some(),
+        source.path.is_some(),
+        source.git.is_some() || source.rev.is_some(),
+        source.version.is_some(),
+    ];
+    if sources.into_iter().filter(|given| *given).count() > 1 {
+        return Err(report.error(path, "the runtime source is ambiguous", help));
+    }
+    match (
+        &source.vendored,
+        &source.path,
+        &source.git,
+        &source.rev,
+        &source.version,
+    ) {
+        (Some(v), ..) => Ok(Runtime::Vendored(v.clone())),
+        (_, Some(p), ..) => Ok(Runtime::Path(p.trim_end_matches('/').to_owned())),
+        (_, _, Some(url), Some(rev), _) => Ok(Runtime::Git {
             url: url.clone(),
             rev: rev.clone(),
         }),
-        (None, Some(_), None, None) => Err(report.error(
+        (_, _, Some(_), None, _) => Err(report.error(
             path,
             "`runtime.git` needs a pinned `rev`",
             "add `\"rev\": \"<full commit hash>\"` so builds are reproducible",
         )),
-        (None, None, None, Some(v)) => Ok(Runtime::Version(v.clone())),
-        (None, None, None, None) => Ok(Runtime::Version(format!("={}", env!("CARGO_PKG_VERSION")))),
-        _ => Err(report.error(path, "the runtime source is ambiguous", help)),
+        (_, _, None, Some(_), _) => Err(report.error(
+            path,
+            "`runtime.rev` is given without `git`",
+            "add `\"git\": \"<repository URL>\"`, or remove `rev`",
+        )),
+        (_, _, _, _, Some(v)) => Ok(Runtime::Version(v.clone())),
+        (None, None, None, None, None) => Ok(Runtime::Vendored(
+            crate::runtime_sources::VERSION.to_owned(),
+        )),
     }
 }
 

@@ -172,19 +172,35 @@ impl Plan {
     /// Every port the dev stack listens on, with what listens there (what `stackr dev` checks is
     /// free before it starts anything).
     pub fn dev_ports(&self) -> Vec<(u16, String)> {
-        let mut ports = Vec::new();
-        for s in &self.services {
-            ports.push((s.port, format!("the API of `{}`", s.name)));
-            if let Some(admin) = s.admin_port {
-                ports.push((admin, format!("the admin page of `{}`", s.name)));
-            }
-            ports.push((
-                s.dev_postgres_port,
-                format!("the dev PostgreSQL of `{}`", s.name),
-            ));
-            ports.push((s.dev_redis_port, format!("the dev Redis of `{}`", s.name)));
+        self.services
+            .iter()
+            .flat_map(ServicePlan::dev_ports)
+            .collect()
+    }
+}
+
+impl ServicePlan {
+    /// The ports this service's dev processes listen on, each with what it is for.
+    pub fn dev_ports(&self) -> Vec<(u16, String)> {
+        let mut ports = vec![(self.port, format!("the API of `{}`", self.name))];
+        if let Some(admin) = self.admin_port {
+            ports.push((admin, format!("the admin page of `{}`", self.name)));
         }
+        ports.push((
+            self.dev_postgres_port,
+            format!("the dev PostgreSQL of `{}`", self.name),
+        ));
+        ports.push((
+            self.dev_redis_port,
+            format!("the dev Redis of `{}`", self.name),
+        ));
         ports
+    }
+
+    /// The dev processes running this service's own programs (API, worker), which are named
+    /// after their binaries; their stores and auth are what they depend on.
+    pub fn dev_programs(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.api_bin.as_str()).chain(self.worker_bin.as_deref())
     }
 }
 

@@ -3,22 +3,29 @@
 use serde::Serialize;
 
 use crate::model::Runtime;
+use crate::runtime_sources::{AUTH_CRATE_DIR, KIT_CRATE_DIR, VENDORED_DIR};
 
 /// Inline-table TOML for `stackr-auth` and `stackr-kit`, as seen from `services/<name>/Cargo.toml`.
 #[derive(Debug, Clone, Serialize)]
 pub struct RuntimeDeps {
     pub auth: String,
     pub kit: String,
+    /// The stackr version whose runtime crates the project vendors, if it does.
+    pub vendored: Option<String>,
 }
 
 impl RuntimeDeps {
     pub fn from_model(runtime: &Runtime) -> Self {
-        let spec = |crate_dir: &str| match runtime {
-            // Service crates live two levels below the project root.
-            Runtime::Path(root) => format!(
+        // Service crates live two levels below the project root.
+        let path = |root: &str, crate_dir: &str| {
+            format!(
                 "{{ path = {} }}",
                 toml_string(&format!("../../{root}/{crate_dir}"))
-            ),
+            )
+        };
+        let spec = |crate_dir: &str| match runtime {
+            Runtime::Vendored(_) => path(VENDORED_DIR, crate_dir),
+            Runtime::Path(root) => path(root, crate_dir),
             Runtime::Git { url, rev } => format!(
                 "{{ git = {}, rev = {} }}",
                 toml_string(url),
@@ -27,8 +34,12 @@ impl RuntimeDeps {
             Runtime::Version(version) => toml_string(version),
         };
         Self {
-            auth: spec("auth"),
-            kit: spec("kit"),
+            auth: spec(AUTH_CRATE_DIR),
+            kit: spec(KIT_CRATE_DIR),
+            vendored: match runtime {
+                Runtime::Vendored(version) => Some(version.clone()),
+                _ => None,
+            },
         }
     }
 }

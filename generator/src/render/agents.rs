@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use super::engine;
 use crate::plan::Plan;
+use crate::runtime_sources::VENDORED_DIR;
 
 pub const PATH: &str = "AGENTS.md";
 
@@ -28,6 +29,8 @@ struct Context<'a> {
     auth: Option<&'a str>,
     services: Vec<Service<'a>>,
     generated: Vec<&'static str>,
+    /// The folder of the vendored runtime crates, when the project vendors them.
+    vendored_dir: Option<&'static str>,
     user_begin: &'a str,
     user_end: &'a str,
 }
@@ -51,6 +54,7 @@ pub fn render(plan: &Plan) -> Result<String> {
             auth: plan.auth.as_deref(),
             services,
             generated: super::GENERATED.iter().map(|a| a.path).collect(),
+            vendored_dir: plan.runtime.vendored.as_ref().map(|_| VENDORED_DIR),
             user_begin: USER_BEGIN,
             user_end: USER_END,
         },

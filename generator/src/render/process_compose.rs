@@ -1,5 +1,6 @@
 //! `process-compose.yaml`: the dev stack (per service: db-init, postgres, db-setup, redis, api,
-//! worker; plus the one-shot `secrets` and `build`).
+//! worker; plus the one-shot `secrets` and `build`). The API's and the worker's processes are
+//! named after their binaries, which is how `stackr dev --only` finds a service's programs.
 
 use anyhow::Result;
 use serde::Serialize;
@@ -34,7 +35,8 @@ struct Context<'a> {
     secrets: &'a [Secret],
     oauth: Option<&'a DevOAuth>,
     services: Vec<Service<'a>>,
-    auth: Option<&'a str>,
+    /// The auth API's process, which every base service's API waits for.
+    auth_api: Option<&'a str>,
 }
 
 pub fn render(plan: &Plan) -> Result<String> {
@@ -64,7 +66,11 @@ pub fn render(plan: &Plan) -> Result<String> {
             secrets: &plan.secrets,
             oauth: plan.dev_oauth.as_ref(),
             services,
-            auth: plan.auth.as_deref(),
+            auth_api: plan
+                .services
+                .iter()
+                .find(|s| s.is_auth)
+                .map(|s| s.api_bin.as_str()),
         },
     )
 }

@@ -11,6 +11,15 @@ pub enum Drift {
     Modified(String),
 }
 
+impl Drift {
+    /// The file, relative to the project root.
+    pub fn path(&self) -> &str {
+        match self {
+            Drift::Missing(path) | Drift::Modified(path) => path,
+        }
+    }
+}
+
 impl std::fmt::Display for Drift {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

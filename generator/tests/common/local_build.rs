@@ -10,17 +10,25 @@ pub fn repo_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
 }
 
-/// Makes `root` (a project from `stackr init`) build against this repository's runtime crates.
+/// Makes `root` (a project from `stackr init`) build against this repository's runtime crates
+/// instead of its vendored copies, so cargo reuses what this worktree already compiled: the
+/// config's `runtime.path` names `runtime/` here and `stackr generate` points the services at it.
 pub fn use_local_runtime(root: &Path) {
-    let repo = repo_root();
-    let cargo = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
-    let patch = format!(
-        "\n[patch.crates-io]\nstackr-auth = {{ path = {auth:?} }}\nstackr-kit = {{ path = {kit:?} }}\n",
-        auth = repo.join("runtime/auth"),
-        kit = repo.join("runtime/kit"),
+    let root = root.canonicalize().unwrap();
+    // `runtime.path` is relative to the project root: up to `/`, then down to the repository.
+    let up = "../".repeat(root.components().count() - 1);
+    let runtime = format!(
+        "{up}{}",
+        repo_root()
+            .join("runtime")
+            .display()
+            .to_string()
+            .trim_start_matches('/')
     );
-    std::fs::write(root.join("Cargo.toml"), cargo + &patch).unwrap();
-    std::fs::copy(repo.join("Cargo.lock"), root.join("Cargo.lock")).unwrap();
+    super::set_runtime(&root, serde_json::json!({ "path": runtime }));
+    let generate = super::stackr(&root, &["generate"]);
+    assert!(generate.status.success(), "{}", super::stderr(&generate));
+    std::fs::copy(repo_root().join("Cargo.lock"), root.join("Cargo.lock")).unwrap();
 }
 
 /// A command whose cargo builds land in this worktree's target folder, without the variables

@@ -87,6 +87,15 @@ pub fn init_project(extra: &[&str]) -> (tempfile::TempDir, PathBuf) {
     (parent, root)
 }
 
+/// Replaces the `runtime` entry of the project's config with `runtime` (JSON).
+pub fn set_runtime(root: &Path, runtime: serde_json::Value) {
+    let path = root.join("stackr.config.json");
+    let mut config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    config["runtime"] = runtime;
+    std::fs::write(path, serde_json::to_string_pretty(&config).unwrap() + "\n").unwrap();
+}
+
 /// Writes a config into a fresh temp project folder and returns it.
 pub fn project_with_config(text: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");

@@ -13,6 +13,7 @@
 //!   and middleware, with the optional verified-session [`cache`];
 //! - [`provision`]: first-call provisioning (own record keyed by `user.id`, then auth is told);
 //! - [`device`]: device sessions (`x-device-session-token`) stored in the service's own database;
+//! - [`identity_routes`]: `GET /me` for a guard flavor (and flexible's device-session routes);
 //! - [`db`], [`migrate`], [`redis_conn`], [`health`], [`server`], [`telemetry`]: plumbing;
 //! - [`runtime`]: one call that wires all of the above from the environment for a scaffolded service;
 //! - [`worker`]: the BullMQ-compatible worker.
@@ -24,6 +25,7 @@ pub mod db;
 pub mod device;
 pub mod guard;
 pub mod health;
+mod identity_routes;
 pub mod migrate;
 pub mod provision;
 pub mod redis_conn;
@@ -38,6 +40,7 @@ pub use guard::{
     require_auth, require_auth_or_device_session, Authenticated, Flavor, Guard, GuardRejection,
     Principal,
 };
+pub use identity_routes::identity_routes;
 pub use migrate::Migration;
 pub use runtime::{ServiceRuntime, ServiceSpec, ServiceState};
 pub use server::serve;

@@ -10,12 +10,9 @@
 
 mod domain;
 
-use axum::routing::get;
-use axum::{Json, Router};
-use serde_json::{json, Value};
-use stackr_kit::device::device_session_routes;
+use axum::Router;
 use stackr_kit::runtime::ServiceSpec;
-use stackr_kit::{Authenticated, Flavor, Migration, Principal, ServiceRuntime, ServiceState};
+use stackr_kit::{identity_routes, Flavor, Migration, ServiceRuntime, ServiceState};
 
 /// Chosen in stackr.config.json (`authMiddleware`, `roles`) when the service was scaffolded.
 const SPEC: ServiceSpec = ServiceSpec {
@@ -39,26 +36,9 @@ async fn main() -> anyhow::Result<()> {
     runtime.serve(routes()).await
 }
 
+/// `/me` (and, in flavor `flexible`, the device-session routes) come from the kit.
 fn routes() -> Router<ServiceState> {
-    let router = Router::new().merge(domain::routes());
-    match SPEC.flavor {
-        // Flexible: a signed-in user or one of their device sessions; devices are managed here.
-        Flavor::Flexible => router
-            .route("/me", get(me_or_device))
-            .merge(device_session_routes()),
-        Flavor::Standard | Flavor::RoleGated => router.route("/me", get(me)),
-        Flavor::None => router,
-    }
-}
-
-/// The signed-in user as auth vouched for them (role-gated: only users with an allowed role).
-async fn me(user: Authenticated) -> Json<Value> {
-    Json(json!({ "user": user.user() }))
-}
-
-async fn me_or_device(who: Principal) -> Json<Value> {
-    match who {
-        Principal::User(user) => Json(json!({ "user": user.user() })),
-        Principal::Device(device) => Json(json!({ "device": device })),
-    }
+    Router::new()
+        .merge(domain::routes())
+        .merge(identity_routes(SPEC.flavor))
 }

@@ -35,6 +35,12 @@ pub fn child_entry() {
             "--yes" => opts.yes = true,
             "--no-tools-check" => opts.check_tools = false,
             "-" => {}
+            other if other.starts_with("--only=") => {
+                opts.only = other["--only=".len()..]
+                    .split(',')
+                    .map(str::to_owned)
+                    .collect();
+            }
             other => panic!("unknown test flag {other}"),
         }
     }

@@ -4,6 +4,20 @@
 const { Queue } = require('bullmq');
 const { queueTarget, connect, print } = require('./common');
 
+// The job's fields and its state are two reads, and a worker may move the job between them: a
+// job read while running its last attempt and found 'failed' just after would show a final state
+// with the attempt count of the run before. The state is read before and after the fields, and
+// the pair is kept only when the job did not move in between (a finished job never moves again).
+async function snapshot(queue, id) {
+  for (;;) {
+    const before = await queue.getJobState(id);
+    const job = await queue.getJob(id);
+    const after = await queue.getJobState(id);
+    if (!job) return { job: undefined, state: 'missing' };
+    if (before === after) return { job, state: after };
+  }
+}
+
 async function main() {
   const { url, queue: name, prefix } = queueTarget();
   const connection = connect(url);
@@ -11,7 +25,7 @@ async function main() {
   const queue = new Queue(name, { connection, prefix, skipMetasUpdate: true });
   const jobs = [];
   for (const id of process.argv.slice(2)) {
-    const job = await queue.getJob(id);
+    const { job, state } = await snapshot(queue, id);
     if (!job) {
       jobs.push({ id, state: 'missing' });
       continue;
@@ -20,7 +34,7 @@ async function main() {
       id: job.id,
       name: job.name,
       data: job.data,
-      state: await job.getState(),
+      state,
       returnvalue: job.returnvalue === undefined ? null : job.returnvalue,
       attemptsMade: job.attemptsMade,
       attemptsStarted: job.attemptsStarted,

@@ -1,0 +1,68 @@
+//! Embeds the libraries of the runtime crates (`runtime/auth`, `runtime/kit`) into the stackr
+//! binary, with the workspace manifest they inherit from: `stackr init` and `generate` write them
+//! into a project, so the project builds without this repository and without unpublished crates.
+//! Only what the library needs is embedded: the manifest, `src/` without binaries, `migrations/`.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// The runtime crates, as folders of `runtime/`.
+const CRATES: &[&str] = &["auth", "kit"];
+/// What of each crate is embedded (folders are taken whole, minus [`BINARIES`]).
+const PARTS: &[&str] = &["Cargo.toml", "src", "migrations"];
+/// Binary targets: tools and test fixtures of the repository, not part of the library.
+const BINARIES: &[&str] = &["src/main.rs", "src/bin"];
+
+fn main() {
+    let generator = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap());
+    let repo = generator.parent().unwrap();
+    let workspace_manifest = repo.join("Cargo.toml");
+    println!("cargo:rerun-if-changed={}", workspace_manifest.display());
+    let mut files = Vec::new();
+    for name in CRATES {
+        let dir = repo.join("runtime").join(name);
+        for part in PARTS {
+            let path = dir.join(part);
+            println!("cargo:rerun-if-changed={}", path.display());
+            collect(&dir, &path, &mut files);
+        }
+    }
+    files.sort();
+    let mut code = String::new();
+    writeln!(
+        code,
+        "/// The root `Cargo.toml` of the repository the runtime crates inherit settings from.\npub const WORKSPACE_MANIFEST: &str = include_str!({:?});",
+        workspace_manifest.display().to_string()
+    )
+    .unwrap();
+    code.push_str("/// Each embedded file: path below `runtime/` and content.\npub const FILES: &[(&str, &str)] = &[\n");
+    for (relative, absolute) in &files {
+        writeln!(code, "    ({relative:?}, include_str!({absolute:?})),").unwrap();
+    }
+    code.push_str("];\n");
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").unwrap()).join("embedded_runtime.rs");
+    std::fs::write(out, code).unwrap();
+}
+
+/// Adds `path` (a file, or every file below a folder) as (path below `runtime/`, absolute path).
+fn collect(crate_dir: &Path, path: &Path, files: &mut Vec<(String, String)>) {
+    let below_crate = path.strip_prefix(crate_dir).unwrap();
+    if BINARIES
+        .iter()
+        .any(|binary| below_crate == Path::new(binary))
+    {
+        return;
+    }
+    if path.is_dir() {
+        for entry in std::fs::read_dir(path).unwrap() {
+            collect(crate_dir, &entry.unwrap().path(), files);
+        }
+    } else if path.is_file() {
+        let runtime_dir = crate_dir.parent().unwrap();
+        let relative = path.strip_prefix(runtime_dir).unwrap();
+        files.push((
+            relative.to_str().unwrap().to_owned(),
+            path.to_str().unwrap().to_owned(),
+        ));
+    }
+}
