@@ -12,7 +12,7 @@ mod oidc_browser;
 
 use apple_fake::AppleFake;
 use common::{Options, TestServer};
-use oidc_browser::{app, query_param, Browser};
+use oidc_browser::{app, providers_from_file, query_param, Browser};
 use serde_json::json;
 
 const PROVIDER: &str = "apple";
@@ -23,26 +23,15 @@ async fn apple_preset_signs_in_through_a_form_post_with_a_signed_client_secret()
     let files = tempfile::tempdir().unwrap();
     let key = files.path().join("apple-private-key");
     std::fs::write(&key, apple_fake::CLIENT_KEY).unwrap();
-    let list = files.path().join("providers.json");
-    std::fs::write(
-        &list,
-        json!([apple.preset_entry(PROVIDER, &key)]).to_string(),
-    )
-    .unwrap();
+    let entries = json!([apple.preset_entry(PROVIDER, &key)]);
     let auth = TestServer::start_with(Options {
-        oauth_providers: stackr_auth::oauth::providers::load(&list).unwrap(),
+        oauth_providers: providers_from_file(files.path(), entries),
         ..Default::default()
     })
     .await;
 
     let mut browser = Browser::new(auth.client(), auth.state.config.base(), &apple.base);
-    let r = browser
-        .post_auth(
-            "/api/auth/sign-in/social",
-            json!({"provider": PROVIDER, "disableRedirect": true}),
-        )
-        .await;
-    let url = r.json()["url"].as_str().unwrap().to_owned();
+    let url = browser.authorization_url(PROVIDER).await;
     assert_eq!(query_param(&url, "scope"), "email name");
     assert_eq!(query_param(&url, "response_type"), "code id_token");
     assert_eq!(query_param(&url, "response_mode"), "form_post");

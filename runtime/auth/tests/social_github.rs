@@ -11,7 +11,7 @@ mod oidc_browser;
 
 use common::{Options, TestServer};
 use github_fake::{Account, Email, GithubFake};
-use oidc_browser::{app, Browser};
+use oidc_browser::{app, providers_from_file, Browser};
 use serde_json::json;
 
 const PROVIDER: &str = "github";
@@ -83,14 +83,9 @@ async fn stack() -> Stack {
     let files = tempfile::tempdir().unwrap();
     let secret = files.path().join("github-client-secret");
     std::fs::write(&secret, github_fake::CLIENT_SECRET).unwrap();
-    let list = files.path().join("providers.json");
-    std::fs::write(
-        &list,
-        json!([github.preset_entry(PROVIDER, &secret)]).to_string(),
-    )
-    .unwrap();
+    let entries = json!([github.preset_entry(PROVIDER, &secret)]);
     let auth = TestServer::start_with(Options {
-        oauth_providers: stackr_auth::oauth::providers::load(&list).unwrap(),
+        oauth_providers: providers_from_file(files.path(), entries),
         ..Default::default()
     })
     .await;
@@ -124,13 +119,7 @@ fn new_browser(stack: &Stack) -> Browser {
 async fn first_sign_in_creates_a_user_from_the_primary_address_the_second_reuses_it() {
     let stack = stack().await;
     let mut browser = new_browser(&stack);
-    let r = browser
-        .post_auth(
-            "/api/auth/sign-in/social",
-            json!({"provider": PROVIDER, "disableRedirect": true}),
-        )
-        .await;
-    let url = url::Url::parse(r.json()["url"].as_str().unwrap()).unwrap();
+    let url = url::Url::parse(&browser.authorization_url(PROVIDER).await).unwrap();
     let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
     assert_eq!(
         q["scope"], "read:user user:email",

@@ -11,7 +11,7 @@ mod oidc_browser;
 
 use common::{Options, TestServer};
 use node::OidcProvider;
-use oidc_browser::{app, query_param, Browser, CLIENT_ID, CLIENT_SECRET};
+use oidc_browser::{app, providers_from_file, query_param, Browser, CLIENT_ID, CLIENT_SECRET};
 use serde_json::json;
 
 const PROVIDER: &str = "google";
@@ -23,7 +23,6 @@ async fn google_preset_signs_in_from_the_id_token() {
     let files = tempfile::tempdir().unwrap();
     let secret = files.path().join("google-client-secret");
     std::fs::write(&secret, CLIENT_SECRET).unwrap();
-    let list = files.path().join("providers.json");
     let entry = json!({
         "providerId": PROVIDER,
         "preset": "google",
@@ -36,9 +35,8 @@ async fn google_preset_signs_in_from_the_id_token() {
             "jwks": format!("{issuer}/jwks"),
         }
     });
-    std::fs::write(&list, json!([entry]).to_string()).unwrap();
     let auth = TestServer::start_with(Options {
-        oauth_providers: stackr_auth::oauth::providers::load(&list).unwrap(),
+        oauth_providers: providers_from_file(files.path(), json!([entry])),
         ..Default::default()
     })
     .await;
@@ -56,13 +54,7 @@ async fn google_preset_signs_in_from_the_id_token() {
     assert!(r.status().is_success());
 
     let mut browser = Browser::new(auth.client(), auth.state.config.base(), &op.issuer());
-    let r = browser
-        .post_auth(
-            "/api/auth/sign-in/social",
-            json!({"provider": PROVIDER, "disableRedirect": true}),
-        )
-        .await;
-    let url = r.json()["url"].as_str().unwrap().to_owned();
+    let url = browser.authorization_url(PROVIDER).await;
     assert_eq!(query_param(&url, "scope"), "email profile openid");
     assert_eq!(query_param(&url, "include_granted_scopes"), "true");
     assert_eq!(query_param(&url, "code_challenge_method"), "S256");

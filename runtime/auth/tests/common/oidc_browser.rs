@@ -140,6 +140,18 @@ impl Browser {
         self.follow(url, login, false).await
     }
 
+    /// `sign-in/social` for `provider` with `disableRedirect`: the authorization URL it answers.
+    pub async fn authorization_url(&mut self, provider: &str) -> String {
+        let r = self
+            .post_auth(
+                "/api/auth/sign-in/social",
+                json!({"provider": provider, "disableRedirect": true}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "sign-in/social: {}", r.text);
+        r.json()["url"].as_str().unwrap().to_owned()
+    }
+
     pub async fn social_until_callback(&mut self, login: &str) -> String {
         let r = self
             .post_auth(
@@ -221,4 +233,15 @@ pub fn with_query(url: &str, pairs: &[(&str, &str)]) -> String {
 /// The `Location` of a redirect.
 pub fn location(r: &Response) -> &str {
     r.headers["location"].to_str().unwrap()
+}
+
+/// The providers of a providers file holding `entries`, written into `dir` and read as the
+/// binary reads `AUTH_OAUTH_PROVIDERS_FILE`.
+pub fn providers_from_file(
+    dir: &std::path::Path,
+    entries: Value,
+) -> Vec<stackr_auth::oauth::ProviderConfig> {
+    let list = dir.join("providers.json");
+    std::fs::write(&list, entries.to_string()).unwrap();
+    stackr_auth::oauth::providers::load(&list).unwrap()
 }
