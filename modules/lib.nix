@@ -65,6 +65,27 @@ rec {
   declaredRoles = services:
     lib.sort lib.lessThan (lib.unique (lib.concatMap (s: s.roles) (lib.attrValues services)));
 
+  # A sign-in provider's secret: its credential name (the file name the generator uses in dev)
+  # and the file on the host. Apple's is the private key that signs a secret.
+  oauthSecret = p:
+    if p.preset == "apple"
+    then { name = "oauth-${p.id}-private-key"; file = p.privateKeyFile; }
+    else { name = "oauth-${p.id}-client-secret"; file = p.clientSecretFile; };
+
+  # Auth's providers file (`AUTH_OAUTH_PROVIDERS_FILE`): no secret in it, only credential names,
+  # which auth looks up in its credentials folder.
+  oauthProvidersJson = providers: builtins.toJSON (map
+    (p:
+      let secret = oauthSecret p; in
+      { providerId = p.id; clientId = p.clientId; trustedForAccountLinking = p.trustedForAccountLinking; }
+      // lib.optionalAttrs (p.preset != null) { inherit (p) preset; }
+      // lib.optionalAttrs (p.issuer != null) { inherit (p) issuer; }
+      // lib.optionalAttrs (p.scopes != [ ]) { inherit (p) scopes; }
+      // (if p.preset == "apple"
+      then { inherit (p) teamId keyId; privateKeyFile = secret.name; }
+      else { clientSecretFile = secret.name; }))
+    providers);
+
   # Base services are auth's provisioning targets.
   baseNames = services: lib.attrNames (lib.filterAttrs (_: s: s.kind == "base") services);
 }

@@ -12,6 +12,52 @@ let
     example = "/run/keys/stackr/secret";
   };
 
+  # A sign-in provider of auth, as `oauthProviders` in stackr.config.json.
+  oauthProviderOptions = { config, ... }: {
+    options = {
+      id = mkOption {
+        type = types.strMatching "[a-z0-9_-]{1,64}";
+        description = "Provider id: `signIn.social`'s `provider`; the redirect URI is `<baseUrl>/api/auth/callback/<id>`.";
+      };
+      preset = mkOption {
+        type = types.nullOr (types.enum [ "google" "github" "apple" ]);
+        default = null;
+        description = "A built-in provider; null for a generic OpenID Connect provider given by `issuer`.";
+      };
+      issuer = mkOption {
+        type = types.nullOr types.str;
+        default = null;
+        description = "Issuer URL of a generic OpenID Connect provider.";
+      };
+      clientId = mkOption {
+        type = types.str;
+        description = "The client id the provider issued.";
+      };
+      scopes = mkOption {
+        type = types.listOf types.str;
+        default = [ ];
+        description = "Scopes besides the preset's own (generic providers: besides `openid`; default `email profile`).";
+      };
+      teamId = mkOption {
+        type = types.nullOr types.str;
+        default = null;
+        description = "Apple only: Team ID.";
+      };
+      keyId = mkOption {
+        type = types.nullOr types.str;
+        default = null;
+        description = "Apple only: Key ID of the Sign in with Apple key.";
+      };
+      trustedForAccountLinking = mkOption {
+        type = types.bool;
+        default = false;
+        description = "Link to an existing user with the same address even when the provider does not say it is verified.";
+      };
+      clientSecretFile = secretPath "File with the provider's client secret (not Apple)." "${cfg.secretsDir}/oauth-${config.id}-client-secret";
+      privateKeyFile = secretPath "Apple only: file with the Sign in with Apple private key (.p8)." "${cfg.secretsDir}/oauth-${config.id}-private-key";
+    };
+  };
+
   serviceOptions = { name, config, ... }: {
     options = {
       kind = mkOption {
@@ -149,6 +195,14 @@ in
         default = null;
         description = "File with the SMTP password.";
       };
+      oauthProviders = mkOption {
+        type = types.listOf (types.submodule oauthProviderOptions);
+        default = [ ];
+        description = ''
+          Sign-in providers (`AUTH_OAUTH_PROVIDERS_FILE`). The providers file holds no secret;
+          each provider's secret file reaches auth through LoadCredential.
+        '';
+      };
     };
     services = mkOption {
       type = types.attrsOf (types.submodule serviceOptions);
@@ -165,6 +219,7 @@ in
         auths = lib.filter (s: s.kind == "auth") all;
         perService = stackrLib.perService cfg;
         secretFiles = [ cfg.auth.secretFile ]
+          ++ map (p: (stackrLib.oauthSecret p).file) cfg.auth.oauthProviders
           ++ lib.concatMap (s: [ s.postgres.passwordFile s.redis.passwordFile s.credentialFile ]) all;
         # Everything that listens on this host on behalf of the stack, and the system PostgreSQL.
         listeners = lib.concatMap
@@ -181,6 +236,10 @@ in
         {
           assertion = lib.length auths <= 1;
           message = "stackr: at most one service may have kind = \"auth\".";
+        }
+        {
+          assertion = lib.all (p: (p.preset == null) != (p.issuer == null)) cfg.auth.oauthProviders;
+          message = "stackr: each of stackr.auth.oauthProviders needs either preset or issuer, not both.";
         }
         {
           assertion = lib.all (f: !(lib.hasPrefix builtins.storeDir f)) secretFiles;

@@ -33,6 +33,8 @@ let
     AUTH_SMTP_URL = cfg.auth.smtpUrl;
   } // lib.optionalAttrs (cfg.auth.smtpPasswordFile != null) {
     AUTH_SMTP_PASSWORD_FILE = "%d/smtp-password";
+  } // lib.optionalAttrs (cfg.auth.oauthProviders != [ ]) {
+    AUTH_OAUTH_PROVIDERS_FILE = "${pkgs.writeText "stackr-oauth-providers.json" (stackrLib.oauthProvidersJson cfg.auth.oauthProviders)}";
   };
 
   baseEnv = name: svc: lib.optionalAttrs (auth != null) {
@@ -52,11 +54,13 @@ let
       [ "auth-secret:${cfg.auth.secretFile}" ]
       ++ map (base: "${base}-credential:${cfg.services.${base}.credentialFile}") provisionNames
       ++ lib.optional (cfg.auth.smtpPasswordFile != null) "smtp-password:${cfg.auth.smtpPasswordFile}"
+      ++ map (p: let s = stackrLib.oauthSecret p; in "${s.name}:${s.file}") cfg.auth.oauthProviders
     else
       lib.optional (auth != null) "credential:${svc.credentialFile}");
 
-  # Every peer of the auth API is local unless it sends mail or is opened to the network.
-  localOnly = svc: svc.kind == "auth" && cfg.auth.smtpUrl == null && !svc.openFirewall;
+  # Every peer of the auth API is local unless it sends mail, signs in through providers, or is
+  # opened to the network.
+  localOnly = svc: svc.kind == "auth" && cfg.auth.smtpUrl == null && cfg.auth.oauthProviders == [ ] && !svc.openFirewall;
 
   unit = { name, svc, role }:
     let

@@ -296,6 +296,68 @@ fn dev_without_a_project_is_a_usage_error() {
     );
 }
 
+/// A stack whose auth service declares `providers` (JSON list text, one provider a line).
+fn with_providers(providers: &str) -> String {
+    format!("{VALID_HEAD}    {{\n      \"name\": \"auth\",\n      \"kind\": \"auth\",\n      \"oauthProviders\": [\n{providers}\n      ]\n    }}\n  ]\n}}\n")
+}
+
+#[test]
+fn oauth_provider_mistakes_point_at_the_field() {
+    let both = generate_error(&with_providers(
+        r#"        { "id": "corp", "preset": "google", "issuer": "https://id.example.com", "clientId": "c" }"#,
+    ));
+    assert!(both.contains("stackr.config.json:8:"), "{both}");
+    assert!(both.contains("oauthProviders[0].preset"), "{both}");
+    assert!(both.contains("not both"), "{both}");
+
+    let plain_http = generate_error(&with_providers(
+        "        { \"id\": \"google\", \"preset\": \"google\", \"clientId\": \"g\" },\n        { \"id\": \"corp\", \"issuer\": \"http://id.example.com\", \"clientId\": \"c\" }",
+    ));
+    assert!(plain_http.contains("stackr.config.json:9:"), "{plain_http}");
+    assert!(
+        plain_http.contains("oauthProviders[1].issuer"),
+        "{plain_http}"
+    );
+    assert!(plain_http.contains("https"), "{plain_http}");
+
+    let twice = generate_error(&with_providers(
+        "        { \"id\": \"google\", \"preset\": \"google\", \"clientId\": \"g\" },\n        { \"id\": \"google\", \"preset\": \"github\", \"clientId\": \"h\" }",
+    ));
+    assert!(twice.contains("oauthProviders[1].id"), "{twice}");
+    assert!(
+        twice.contains("already used by oauthProviders[0]"),
+        "{twice}"
+    );
+
+    let apple = generate_error(&with_providers(
+        r#"        { "id": "apple", "preset": "apple", "clientId": "com.example.web", "teamId": "TEAM123456" }"#,
+    ));
+    assert!(apple.contains("oauthProviders[0].keyId"), "{apple}");
+    assert!(apple.contains("Apple needs `keyId`"), "{apple}");
+
+    let bad_id = generate_error(&with_providers(
+        r#"        { "id": "Google", "preset": "google", "clientId": "g" }"#,
+    ));
+    assert!(bad_id.contains("oauthProviders[0].id"), "{bad_id}");
+
+    // The secret never goes in the config: there is no field for it.
+    let secret = generate_error(&with_providers(
+        r#"        { "id": "google", "preset": "google", "clientId": "g", "clientSecret": "s3cret" }"#,
+    ));
+    assert!(secret.contains("unknown field `clientSecret`"), "{secret}");
+    assert!(!secret.contains("s3cret"), "{secret}");
+}
+
+#[test]
+fn oauth_providers_belong_to_auth() {
+    let message = generate_error(&format!("{VALID_HEAD}    {{ \"name\": \"auth\", \"kind\": \"auth\" }},\n    {{ \"name\": \"core\", \"oauthProviders\": [{{ \"id\": \"google\", \"preset\": \"google\", \"clientId\": \"g\" }}] }}\n  ]\n}}\n"));
+    assert!(message.contains("services[1].oauthProviders"), "{message}");
+    assert!(
+        message.contains("only applies to the auth service"),
+        "{message}"
+    );
+}
+
 #[test]
 fn runtime_sources_are_exclusive_and_complete() {
     let config = |runtime: &str| {

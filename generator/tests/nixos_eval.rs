@@ -245,3 +245,90 @@ fn hosts_with_auth_get_a_set_role_command_with_the_units_database_and_roles() {
         );
     }
 }
+
+/// `lib.oauthProvidersJson` of the module library applied to `providers` (resolved option
+/// values, as JSON): the providers file the auth unit is given.
+fn deployed_providers_file(providers: &Value) -> Value {
+    let expression = format!(
+        "(import {}/lib.nix {{ lib = import {}/lib; }}).oauthProvidersJson (builtins.fromJSON {})",
+        modules_dir().display(),
+        common::nixos::nixpkgs_lib().display(),
+        serde_json::to_string(&providers.to_string()).unwrap()
+    );
+    let output = std::process::Command::new("nix-instantiate")
+        .args(["--eval", "--strict", "--json", "-E", &expression])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text: String = serde_json::from_slice(&output.stdout).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn sign_in_providers_are_deployed_as_in_dev_with_their_secrets_as_credentials() {
+    if !nix_instantiate_available() {
+        eprintln!("nix-instantiate not installed: skipped");
+        return;
+    }
+    let plan = fixture_plan("five-services");
+    let dev = plan
+        .dev_oauth
+        .as_ref()
+        .expect("the fixture declares providers");
+    let project = generated_project(&fixture_config("five-services"));
+    let system = evaluate_system(&modules_dir(), project.path(), "{ }").unwrap();
+    let unit = &system["units"]["stackr-identity-api"];
+    let file = unit["environment"]["AUTH_OAUTH_PROVIDERS_FILE"]
+        .as_str()
+        .unwrap();
+    assert!(file.starts_with("/nix/store/"), "{file}");
+    assert!(
+        unit["serviceConfig"]["IPAddressDeny"].is_null(),
+        "auth must reach the providers"
+    );
+    let credentials: Vec<&str> = unit["serviceConfig"]["LoadCredential"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    for secret in &dev.secrets {
+        let name = secret.file.rsplit('/').next().unwrap();
+        let wanted = format!("{name}:/run/keys/stackr/{name}");
+        assert!(
+            credentials.contains(&wanted.as_str()),
+            "{wanted} in {credentials:?}"
+        );
+    }
+
+    // The same entries as dev's file, each naming its secret by the credential's name (auth
+    // looks relative names up in its credentials folder) instead of a dev path.
+    let deployed = deployed_providers_file(&system["stackr"]["auth"]["oauthProviders"]);
+    let dev_entries: Value = serde_json::from_str(&dev.json).unwrap();
+    let deployed = deployed.as_array().unwrap();
+    assert_eq!(deployed.len(), dev_entries.as_array().unwrap().len());
+    for (deployed, dev) in deployed.iter().zip(dev_entries.as_array().unwrap()) {
+        let mut deployed = deployed.as_object().unwrap().clone();
+        let mut dev = dev.as_object().unwrap().clone();
+        if deployed.get("trustedForAccountLinking") == Some(&Value::Bool(false)) {
+            deployed.remove("trustedForAccountLinking");
+        }
+        for key in ["clientSecretFile", "privateKeyFile"] {
+            if let Some(path) = dev.get_mut(key) {
+                let name = path
+                    .as_str()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .to_owned();
+                *path = name.into();
+            }
+        }
+        assert_eq!(Value::Object(deployed), Value::Object(dev));
+    }
+}

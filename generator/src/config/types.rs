@@ -220,9 +220,71 @@ pub struct ServiceConfig {
     /// Auth only: browser origins allowed to call auth (default `http://localhost:3000`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trusted_origins: Option<Vec<String>>,
+    /// Auth only: providers users may sign in with (Google, GitHub, Apple, or any OpenID
+    /// Connect issuer).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub oauth_providers: Vec<OAuthProviderConfig>,
     /// Extra non-secret environment variables for the API and worker.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub environment: BTreeMap<String, String>,
+}
+
+/// A sign-in provider of the auth service. Its secret is never written here: in dev auth reads it
+/// from `<stateDir>/secrets/oauth-<id>-client-secret` (Apple: `oauth-<id>-private-key`, the `.p8`
+/// key), on NixOS from the file `stackr.auth.oauthProviders.*.clientSecretFile` (or
+/// `privateKeyFile`) names, through systemd's LoadCredential.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OAuthProviderConfig {
+    /// Lowercase `[a-z0-9_-]`: the `provider` of BetterAuth's `signIn.social` and the last part
+    /// of the redirect URI to register, `<baseUrl>/api/auth/callback/<id>`.
+    pub id: String,
+    /// A built-in provider; leave out for a generic OpenID Connect provider and give `issuer`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<OAuthPreset>,
+    /// A generic OpenID Connect provider's issuer URL (https), whose discovery document is
+    /// `<issuer>/.well-known/openid-configuration`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// The client id the provider issued.
+    pub client_id: String,
+    /// Scopes asked for besides the preset's own (generic providers: besides `openid`; default
+    /// `email` and `profile`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<String>,
+    /// Apple only: the Team ID of the developer account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team_id: Option<String>,
+    /// Apple only: the Key ID of the Sign in with Apple private key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+    /// Link a sign-in to an existing user with the same address even when the provider does not
+    /// say the address is verified. Only for providers that never hand out unverified addresses.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub trusted_for_account_linking: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !b
+}
+
+/// The built-in providers, configured as BetterAuth configures them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum OAuthPreset {
+    Google,
+    Github,
+    Apple,
+}
+
+impl OAuthPreset {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Google => "google",
+            Self::Github => "github",
+            Self::Apple => "apple",
+        }
+    }
 }
 
 fn is_base(kind: &ServiceKind) -> bool {
@@ -243,6 +305,7 @@ impl ServiceConfig {
             worker_concurrency: None,
             base_url: None,
             trusted_origins: None,
+            oauth_providers: Vec::new(),
             environment: BTreeMap::new(),
         }
     }

@@ -2,12 +2,16 @@
 //! defaults so later stages never re-interpret raw config.
 
 mod names;
+mod oauth;
 pub mod ports;
 mod validate;
 
 use std::collections::BTreeMap;
 
-pub use crate::config::{AuthMiddleware, DeploySettings, DevSettings, PostgresMode, ServiceKind};
+pub use crate::config::{
+    AuthMiddleware, DeploySettings, DevSettings, OAuthPreset, OAuthProviderConfig, PostgresMode,
+    ServiceKind,
+};
 pub use names::{check_name, RESERVED_NAMES};
 pub use ports::{next_free_base_port, AUTH_ADMIN_PORT, AUTH_PORT, FIRST_BASE_PORT};
 pub use validate::validate;
@@ -55,6 +59,8 @@ pub struct Service {
     pub base_url: Option<String>,
     /// Auth only.
     pub trusted_origins: Vec<String>,
+    /// Auth only: sign-in providers, checked.
+    pub oauth_providers: Vec<OAuthProviderConfig>,
     pub environment: BTreeMap<String, String>,
 }
 

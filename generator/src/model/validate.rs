@@ -31,6 +31,7 @@ const CONTRACT_ENV: &[&str] = &[
     "AUTH_ROLES",
     "AUTH_SERVICE_CREDENTIALS_DIR",
     "AUTH_MAIL_DIR",
+    "AUTH_OAUTH_PROVIDERS_FILE",
     "CREDENTIALS_DIRECTORY",
 ];
 
@@ -292,6 +293,13 @@ fn resolve_service(
             ));
         }
     }
+    super::oauth::check(&service.oauth_providers).map_err(|refused| {
+        report.error(
+            at("oauthProviders").index(refused.index).key(refused.field),
+            refused.message,
+            refused.help,
+        )
+    })?;
     if service.worker_concurrency == Some(0) {
         return Err(report.error(
             at("workerConcurrency"),
@@ -319,11 +327,12 @@ fn resolve_service(
             (true, Some(origins)) => origins.clone(),
             (true, None) => vec!["http://localhost:3000".to_owned()],
         },
+        oauth_providers: service.oauth_providers.clone(),
         environment: service.environment.clone(),
     })
 }
 
-/// `adminPort`, `baseUrl` and `trustedOrigins` belong to auth; `authMiddleware` never does.
+/// `adminPort`, `baseUrl`, `trustedOrigins` and `oauthProviders` belong to auth; `authMiddleware` never does.
 fn check_kind_specific_fields(
     service: &ServiceConfig,
     is_auth: bool,
@@ -334,6 +343,7 @@ fn check_kind_specific_fields(
         ("adminPort", service.admin_port.is_some()),
         ("baseUrl", service.base_url.is_some()),
         ("trustedOrigins", service.trusted_origins.is_some()),
+        ("oauthProviders", !service.oauth_providers.is_empty()),
     ];
     for (field, present) in auth_only {
         if present && !is_auth {

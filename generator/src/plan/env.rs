@@ -101,6 +101,12 @@ pub fn dev_env(
             EnvVar::new("AUTH_SERVICE_CREDENTIALS_DIR", format!("{state}/secrets")),
             EnvVar::new("AUTH_MAIL_DIR", format!("{state}/mail")),
         ]);
+        if model.auth().is_some_and(|a| !a.oauth_providers.is_empty()) {
+            env.push(EnvVar::new(
+                "AUTH_OAUTH_PROVIDERS_FILE",
+                super::oauth::dev_file(state),
+            ));
+        }
     } else {
         if let (Some(auth), Some(credential)) = (model.auth(), &service.dev.credential_file) {
             env.extend([

@@ -2,12 +2,14 @@
 //! secrets, dependency specs). Renderers only format what is here.
 
 mod env;
+mod oauth;
 mod runtime_dep;
 mod secrets;
 
 use serde::Serialize;
 
 pub use env::EnvVar;
+pub use oauth::DevOAuth;
 pub use runtime_dep::RuntimeDeps;
 pub use secrets::Secret;
 
@@ -25,6 +27,8 @@ pub struct Plan {
     pub provision_services: Vec<String>,
     /// Dev secret files to create once, in order.
     pub secrets: Vec<Secret>,
+    /// Auth's sign-in providers in dev, when it has any.
+    pub dev_oauth: Option<DevOAuth>,
     pub deploy_state_dir: String,
     /// `stackr.postgresql.mode`: `per-service` or `shared`.
     pub deploy_postgres_mode: &'static str,
@@ -57,6 +61,8 @@ pub struct ServicePlan {
     pub camel: String,
     pub base_url: Option<String>,
     pub trusted_origins: Vec<String>,
+    /// Auth only: sign-in providers.
+    pub oauth_providers: Vec<crate::model::OAuthProviderConfig>,
     pub dev: DevPaths,
     pub api_env: Vec<EnvVar>,
     pub worker_env: Vec<EnvVar>,
@@ -127,6 +133,7 @@ pub fn plan(model: &Model) -> Plan {
                 camel: camel_case(name),
                 base_url: service.base_url.clone(),
                 trusted_origins: service.trusted_origins.clone(),
+                oauth_providers: service.oauth_providers.clone(),
                 dev,
                 api_env: Vec::new(),
                 worker_env: Vec::new(),
@@ -151,6 +158,7 @@ pub fn plan(model: &Model) -> Plan {
         project: model.name.clone(),
         state_dir: state.clone(),
         secrets: secrets::dev_secrets(state, &services),
+        dev_oauth: auth.and_then(|a| oauth::dev_oauth(state, a)),
         auth: auth.map(|a| a.name.clone()),
         provision_services,
         services,

@@ -28,6 +28,20 @@ struct Service<'a> {
 struct Auth<'a> {
     base_url: &'a str,
     trusted_origins: &'a [String],
+    oauth_providers: Vec<OAuthProvider<'a>>,
+}
+
+/// `stackr.auth.oauthProviders` entry; its secret file is the module's default.
+#[derive(Serialize)]
+struct OAuthProvider<'a> {
+    id: &'a str,
+    preset: Option<&'static str>,
+    issuer: Option<&'a str>,
+    client_id: &'a str,
+    scopes: &'a [String],
+    team_id: Option<&'a str>,
+    key_id: Option<&'a str>,
+    trusted_for_account_linking: bool,
 }
 
 #[derive(Serialize)]
@@ -42,6 +56,20 @@ pub fn render(plan: &Plan) -> Result<String> {
     let auth = plan.services.iter().find(|s| s.is_auth).map(|s| Auth {
         base_url: s.base_url.as_deref().unwrap_or_default(),
         trusted_origins: &s.trusted_origins,
+        oauth_providers: s
+            .oauth_providers
+            .iter()
+            .map(|p| OAuthProvider {
+                id: &p.id,
+                preset: p.preset.map(|p| p.as_str()),
+                issuer: p.issuer.as_deref(),
+                client_id: &p.client_id,
+                scopes: &p.scopes,
+                team_id: p.team_id.as_deref(),
+                key_id: p.key_id.as_deref(),
+                trusted_for_account_linking: p.trusted_for_account_linking,
+            })
+            .collect(),
     });
     let services = plan
         .services

@@ -6,7 +6,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::engine;
-use crate::plan::{DevPaths, EnvVar, Plan, Secret};
+use crate::plan::{DevOAuth, DevPaths, EnvVar, Plan, Secret};
 
 pub const PATH: &str = "process-compose.yaml";
 
@@ -33,6 +33,7 @@ struct Context<'a> {
     project: &'a str,
     state_dir: &'a str,
     secrets: &'a [Secret],
+    oauth: Option<&'a DevOAuth>,
     services: Vec<Service<'a>>,
     /// The auth API's process, which every base service's API waits for.
     auth_api: Option<&'a str>,
@@ -63,6 +64,7 @@ pub fn render(plan: &Plan) -> Result<String> {
             project: &plan.project,
             state_dir: &plan.state_dir,
             secrets: &plan.secrets,
+            oauth: plan.dev_oauth.as_ref(),
             services,
             auth_api: plan
                 .services

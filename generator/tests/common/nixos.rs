@@ -185,7 +185,11 @@ fn in_stack(system: &Value, unit: &str) -> bool {
             .is_some_and(|service| system["stackr"]["services"].get(service).is_some())
 }
 
-/// `*_FILE` variables name a credential the unit loads; no credential comes from the store;
+/// `*_FILE` variables that name configuration, not a secret: a file in the Nix store.
+const CONFIG_FILES: &[&str] = &["AUTH_OAUTH_PROVIDERS_FILE"];
+
+/// `*_FILE` variables name a credential the unit loads (but `CONFIG_FILES`, which are in the
+/// store); no credential comes from the store;
 /// credentials are read only where systemd provides them. Before systemd 256, a sandboxed unit
 /// (any mount namespace: ProtectSystem, PrivateTmp, …) gets its credentials only in ExecStart and
 /// the first ExecStartPre; ExecStartPost finds the folder inaccessible (measured with systemd 252:
@@ -213,6 +217,14 @@ fn credential_violations(name: &str, unit: &Value) -> Vec<String> {
             continue;
         }
         let value = value.as_str().unwrap_or("");
+        if CONFIG_FILES.contains(&key.as_str()) {
+            if !value.starts_with("/nix/store/") {
+                found.push(format!(
+                    "{name}: {key}={value} is not a file of the Nix store"
+                ));
+            }
+            continue;
+        }
         match value.strip_prefix("%d/") {
             Some(id) if loaded.iter().any(|(loaded_id, _)| loaded_id == &id) => {}
             _ => found.push(format!(

@@ -14,6 +14,7 @@ named [ "coreutils" "curl" "redis" "util-linux" "process-compose" "cargo" "rustc
   postgresql = drv "postgresql" // { psqlSchema = "16"; };
   # The script's text is kept, so tests can read what a command would run.
   writeShellScriptBin = name: text: drv name // { inherit text; };
+  writeText = name: text: drv name // { inherit text; };
   # crane's library (the flake passes `crane.mkLib pkgs`).
   craneLib = {
     buildDepsOnly = args: drv "${args.pname}-deps";

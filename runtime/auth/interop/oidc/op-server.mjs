@@ -9,6 +9,8 @@
 //                        unknown-key: how the next token responses' ID tokens are altered
 //                        (re-signed with the provider's own key, or not, or with another key).
 //   POST /test/rotate-keys  a new signing key signs from now on; the old one stays published.
+//   POST /test/claims-in-id-token  from now on the profile claims (email, name) are in the ID
+//                        token itself, as Google and Apple send them, not only at userinfo.
 import http from 'node:http';
 import Provider from 'oidc-provider';
 import * as jose from 'jose';
@@ -30,6 +32,7 @@ async function newKey(kid) {
 
 let keys = [await newKey('key-1')];
 let idTokenMode = 'none';
+let claimsInIdToken = false;
 
 async function alter(idToken) {
   const [, payloadPart] = idToken.split('.');
@@ -71,6 +74,7 @@ function buildProvider() {
     jwks: { keys },
     cookies: { keys: ['oidc-provider-test-cookie-key'] },
     pkce: { required: () => true },
+    conformIdTokenClaims: !claimsInIdToken,
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
     findAccount: async (_ctx, id) => {
       if (!users[id]) return undefined;
@@ -93,6 +97,12 @@ const server = http.createServer(async (req, res) => {
     let body = '';
     for await (const chunk of req) body += chunk;
     idTokenMode = body.trim();
+    res.end('ok');
+    return;
+  }
+  if (req.method === 'POST' && req.url === '/test/claims-in-id-token') {
+    claimsInIdToken = true;
+    handler = buildProvider().callback();
     res.end('ok');
     return;
   }

@@ -1,4 +1,5 @@
-//! A provider's discovery document and signing keys, fetched when first needed and cached.
+//! A provider's endpoints (its discovery document, or a preset's fixed list) and signing keys,
+//! fetched when first needed and cached.
 //!
 //! Keys rotate: a token signed by a key id the cached set does not hold makes the set be fetched
 //! again at once, but such unplanned fetches happen at most once per `KEYS_REFETCH_FLOOR`, so
@@ -13,20 +14,25 @@ use jsonwebtoken::Algorithm;
 use tokio::sync::Mutex;
 
 use super::http::get_json;
-use super::providers::{allowed_provider_url, ProviderConfig};
+use super::presets::{Endpoints, Preset};
+use super::providers::{allowed_provider_url, ProviderConfig, Source};
 
 const DISCOVERY_TTL: Duration = Duration::from_secs(3600);
 const KEYS_TTL: Duration = Duration::from_secs(3600);
 const KEYS_REFETCH_FLOOR: Duration = Duration::from_secs(10);
 
-/// What the service uses of a discovery document.
+/// What the service uses of a discovery document or preset.
 #[derive(Debug)]
 pub struct Discovered {
-    pub issuer: String,
+    /// The issuers the provider's ID tokens may name, the canonical one first; empty for a plain
+    /// OAuth 2.0 provider, which issues no ID tokens.
+    pub issuers: Vec<String>,
     pub authorization_endpoint: url::Url,
     pub token_endpoint: url::Url,
     pub userinfo_endpoint: Option<url::Url>,
-    pub jwks_uri: url::Url,
+    /// GitHub's list of the user's addresses.
+    pub emails_endpoint: Option<url::Url>,
+    pub jwks_uri: Option<url::Url>,
     /// Asymmetric ID-token algorithms the provider announces (never `none` or HMAC: the client
     /// secret is not a signing key this service accepts).
     pub algorithms: Vec<Algorithm>,
@@ -67,7 +73,7 @@ fn asymmetric(alg: &str) -> Option<Algorithm> {
 }
 
 fn parse_discovery(
-    config: &ProviderConfig,
+    discovery_url: &url::Url,
     doc: &serde_json::Map<String, serde_json::Value>,
 ) -> anyhow::Result<Discovered> {
     let issuer = doc
@@ -76,8 +82,7 @@ fn parse_discovery(
         .ok_or_else(|| anyhow!("the discovery document has no issuer"))?
         .to_owned();
     // OpenID Connect Discovery §4.3: the issuer must be the URL the document was fetched under.
-    let expected = config
-        .discovery_url
+    let expected = discovery_url
         .as_str()
         .trim_end_matches("/.well-known/openid-configuration");
     if issuer.trim_end_matches('/') != expected.trim_end_matches('/') {
@@ -96,13 +101,33 @@ fn parse_discovery(
         bail!("the provider announces no asymmetric ID-token signing algorithm");
     }
     Ok(Discovered {
-        issuer,
+        issuers: vec![issuer],
         authorization_endpoint: endpoint(doc, "authorization_endpoint")?,
         token_endpoint: endpoint(doc, "token_endpoint")?,
         userinfo_endpoint: endpoint(doc, "userinfo_endpoint").ok(),
-        jwks_uri: endpoint(doc, "jwks_uri")?,
+        emails_endpoint: None,
+        jwks_uri: Some(endpoint(doc, "jwks_uri")?),
         algorithms,
     })
+}
+
+/// A preset's endpoints in the shape a discovery document gives.
+fn preset_discovered(preset: Preset, e: &Endpoints) -> Discovered {
+    let issuers = e
+        .issuer
+        .iter()
+        .cloned()
+        .chain(preset.issuer_aliases().iter().map(|a| a.to_string()))
+        .collect();
+    Discovered {
+        issuers,
+        authorization_endpoint: e.authorization.clone(),
+        token_endpoint: e.token.clone(),
+        userinfo_endpoint: e.userinfo.clone(),
+        emails_endpoint: e.emails.clone(),
+        jwks_uri: e.jwks.clone(),
+        algorithms: preset.algorithms(),
+    }
 }
 
 impl Provider {
@@ -122,15 +147,21 @@ impl Provider {
 
     /// The discovery document, fetched when missing or older than an hour.
     pub async fn discovered(&self) -> anyhow::Result<Arc<Discovered>> {
+        let discovery_url = match &self.config.source {
+            Source::Discovery(url) => url,
+            Source::Preset(preset, endpoints) => {
+                return Ok(Arc::new(preset_discovered(*preset, endpoints)))
+            }
+        };
         let mut cached = self.discovered.lock().await;
         if let Some((doc, at)) = cached.as_ref() {
             if at.elapsed() < DISCOVERY_TTL {
                 return Ok(doc.clone());
             }
         }
-        let doc = get_json(&self.http, &self.config.discovery_url, None).await?;
+        let doc = get_json(&self.http, discovery_url, None).await?;
         let doc = Arc::new(
-            parse_discovery(&self.config, &doc)
+            parse_discovery(discovery_url, &doc)
                 .with_context(|| format!("provider {:?}", self.config.id))?,
         );
         *cached = Some((doc.clone(), Instant::now()));
@@ -154,7 +185,12 @@ impl Provider {
                 *last = Some(Instant::now());
             }
         }
-        let jwks_uri = self.discovered().await?.jwks_uri.clone();
+        let jwks_uri = self
+            .discovered()
+            .await?
+            .jwks_uri
+            .clone()
+            .ok_or_else(|| anyhow!("the provider publishes no signing keys"))?;
         let doc = get_json(&self.http, &jwks_uri, None).await?;
         let set: JwkSet = serde_json::from_value(serde_json::Value::Object(doc))
             .context("the provider's jwks_uri does not hold a JSON Web Key Set")?;
@@ -211,17 +247,10 @@ fn pick(set: &JwkSet, kid: Option<&str>, alg: Algorithm) -> Option<Jwk> {
 mod tests {
     use super::*;
 
-    fn config() -> ProviderConfig {
-        ProviderConfig {
-            id: "corp".into(),
-            discovery_url: "https://id.example.com/.well-known/openid-configuration"
-                .parse()
-                .unwrap(),
-            client_id: "stackr".into(),
-            client_secret: crate::config::Secret::new("s"),
-            scopes: vec![],
-            trusted_for_account_linking: false,
-        }
+    fn discovery_url() -> url::Url {
+        "https://id.example.com/.well-known/openid-configuration"
+            .parse()
+            .unwrap()
     }
 
     fn doc(
@@ -241,14 +270,17 @@ mod tests {
 
     #[test]
     fn keeps_only_what_can_be_trusted() {
-        let d = parse_discovery(&config(), &doc(|_| {})).unwrap();
+        let d = parse_discovery(&discovery_url(), &doc(|_| {})).unwrap();
         assert_eq!(
             d.algorithms,
             [Algorithm::RS256],
             "HS256 and none are never accepted"
         );
         let err = |e: &dyn Fn(&mut serde_json::Value)| {
-            format!("{:#}", parse_discovery(&config(), &doc(e)).unwrap_err())
+            format!(
+                "{:#}",
+                parse_discovery(&discovery_url(), &doc(e)).unwrap_err()
+            )
         };
         assert!(err(&|d| d["issuer"] = "https://evil.example".into()).contains("issuer"));
         assert!(

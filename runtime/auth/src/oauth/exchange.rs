@@ -4,8 +4,9 @@ use anyhow::{anyhow, bail, Context};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
-use super::discovery::Provider;
+use super::discovery::{Discovered, Provider};
 use super::http::{get_json, read_json};
+use super::providers::ClientSecret;
 
 pub use crate::db::oauth_accounts::Tokens;
 
@@ -20,7 +21,7 @@ pub struct Profile {
     pub image: Option<String>,
 }
 
-fn string(map: &Map<String, Value>, key: &str) -> Option<String> {
+pub(super) fn string(map: &Map<String, Value>, key: &str) -> Option<String> {
     map.get(key)
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
@@ -32,7 +33,29 @@ fn expiry(map: &Map<String, Value>, key: &str) -> Option<DateTime<Utc>> {
     Some(Utc::now() + chrono::Duration::seconds(secs.clamp(0, 10 * 365 * 86_400)))
 }
 
-/// Authorization code + PKCE verifier → tokens (`client_secret_post`, BetterAuth's default).
+/// What goes in the token request's `client_secret`.
+fn client_secret(provider: &Provider, discovered: &Discovered) -> anyhow::Result<String> {
+    let config = &provider.config;
+    match &config.client_secret {
+        ClientSecret::Shared(secret) => std::str::from_utf8(secret.expose())
+            .map(str::to_owned)
+            .context("the client secret is not UTF-8"),
+        ClientSecret::AppleKey {
+            team_id,
+            key_id,
+            private_key,
+        } => {
+            let audience = discovered
+                .issuers
+                .first()
+                .ok_or_else(|| anyhow!("Apple's issuer is not configured"))?;
+            super::apple_secret::sign(team_id, key_id, private_key, &config.client_id, audience)
+        }
+    }
+}
+
+/// Authorization code (+ PKCE verifier where the provider takes one) → tokens
+/// (`client_secret_post`, BetterAuth's default).
 pub async fn redeem_code(
     provider: &Provider,
     code: &str,
@@ -40,16 +63,17 @@ pub async fn redeem_code(
     redirect_uri: &str,
 ) -> anyhow::Result<Tokens> {
     let discovered = provider.discovered().await?;
-    let secret = std::str::from_utf8(provider.config.client_secret.expose())
-        .context("the client secret is not UTF-8")?;
-    let form = [
+    let secret = client_secret(provider, &discovered)?;
+    let mut form = vec![
         ("grant_type", "authorization_code"),
         ("code", code),
-        ("code_verifier", code_verifier),
         ("redirect_uri", redirect_uri),
         ("client_id", &provider.config.client_id),
-        ("client_secret", secret),
+        ("client_secret", &secret),
     ];
+    if provider.config.uses_pkce() {
+        form.push(("code_verifier", code_verifier));
+    }
     let res = provider
         .http()
         .post(discovered.token_endpoint.clone())
@@ -62,9 +86,10 @@ pub async fn redeem_code(
     let Value::Object(map) = body else {
         bail!("the token endpoint answered {status} without a JSON object");
     };
-    if status != 200 {
+    // GitHub answers a refused code with 200 and an `error` member.
+    if status != 200 || map.contains_key("error") {
         let error = string(&map, "error").unwrap_or_default();
-        bail!("the token endpoint answered {status} {error}");
+        bail!("the token endpoint answered {status} {error:?}");
     }
     Ok(Tokens {
         access_token: string(&map, "access_token"),
@@ -85,7 +110,7 @@ fn flag(map: &Map<String, Value>, key: &str) -> bool {
     }
 }
 
-fn profile_of(subject: String, map: &Map<String, Value>) -> Profile {
+pub(super) fn profile_of(subject: String, map: &Map<String, Value>) -> Profile {
     Profile {
         subject,
         email: string(map, "email"),
@@ -116,4 +141,30 @@ pub async fn profile(
         bail!("userinfo describes another subject than the ID token");
     }
     Ok(profile_of(subject, &info))
+}
+
+/// The name in Apple's `user` callback parameter (`{"name":{"firstName","lastName"}}`), sent
+/// the first time a person signs in to the app and never again.
+pub fn apple_user_name(user: &str) -> Option<String> {
+    let user: Value = serde_json::from_str(user).ok()?;
+    let part = |key: &str| user["name"][key].as_str().unwrap_or("").to_owned();
+    let name = format!("{} {}", part("firstName"), part("lastName"));
+    Some(name.trim().to_owned()).filter(|n| !n.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::apple_user_name;
+
+    #[test]
+    fn reads_the_name_apple_sends_once() {
+        let user = r#"{"name":{"firstName":"Ada","lastName":"Lovelace"},"email":"a@example.com"}"#;
+        assert_eq!(apple_user_name(user).as_deref(), Some("Ada Lovelace"));
+        assert_eq!(
+            apple_user_name(r#"{"name":{"firstName":"Ada"}}"#).as_deref(),
+            Some("Ada")
+        );
+        assert_eq!(apple_user_name(r#"{"email":"a@example.com"}"#), None);
+        assert_eq!(apple_user_name("not json"), None);
+    }
 }

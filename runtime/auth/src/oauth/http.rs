@@ -37,12 +37,12 @@ pub async fn read_json(res: reqwest::Response) -> anyhow::Result<(u16, Value)> {
     Ok((status, serde_json::from_slice(&body).unwrap_or(Value::Null)))
 }
 
-/// `GET` a JSON object, with an optional bearer token; any status but 200 is an error.
-pub async fn get_json(
+/// `GET` a JSON value, with an optional bearer token; any status but 200 is an error.
+pub async fn get_value(
     http: &reqwest::Client,
     url: &url::Url,
     bearer: Option<&str>,
-) -> anyhow::Result<serde_json::Map<String, Value>> {
+) -> anyhow::Result<Value> {
     let mut req = http.get(url.clone()).header("accept", "application/json");
     if let Some(token) = bearer {
         req = req.bearer_auth(token);
@@ -52,7 +52,19 @@ pub async fn get_json(
         .await
         .with_context(|| format!("GET {url} failed"))?;
     match read_json(res).await? {
-        (200, Value::Object(map)) => Ok(map),
-        (status, _) => bail!("GET {url} answered {status} without a JSON object"),
+        (200, value) if !value.is_null() => Ok(value),
+        (status, _) => bail!("GET {url} answered {status} without JSON"),
+    }
+}
+
+/// `GET` a JSON object, with an optional bearer token; any status but 200 is an error.
+pub async fn get_json(
+    http: &reqwest::Client,
+    url: &url::Url,
+    bearer: Option<&str>,
+) -> anyhow::Result<serde_json::Map<String, Value>> {
+    match get_value(http, url, bearer).await? {
+        Value::Object(map) => Ok(map),
+        _ => bail!("GET {url} answered without a JSON object"),
     }
 }

@@ -18,6 +18,9 @@ pub async fn verify(
     expected_nonce: &str,
 ) -> anyhow::Result<Map<String, Value>> {
     let discovered = provider.discovered().await?;
+    if discovered.issuers.is_empty() {
+        bail!("the provider issues no ID tokens");
+    }
     let header = jsonwebtoken::decode_header(token)
         .map_err(|e| anyhow!("unreadable ID token header: {e}"))?;
     if !discovered.algorithms.contains(&header.alg) {
@@ -31,7 +34,7 @@ pub async fn verify(
     let client_id = &provider.config.client_id;
     let mut validation = Validation::new(header.alg);
     validation.set_audience(&[client_id]);
-    validation.set_issuer(&[&discovered.issuer]);
+    validation.set_issuer(&discovered.issuers);
     validation.set_required_spec_claims(&["iss", "sub", "aud", "exp", "iat"]);
     validation.leeway = LEEWAY_SECS;
     validation.validate_nbf = true;

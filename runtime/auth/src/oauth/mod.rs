@@ -1,16 +1,19 @@
-//! Sign-in with OpenID Connect providers, on BetterAuth's social sign-in wire protocol
+//! Sign-in with OpenID Connect providers and the Google, GitHub and Apple presets, on BetterAuth's social sign-in wire protocol
 //! (`sign-in/social`, `callback/:id`, `link-social`; BetterAuth 1.7 serves its generic OAuth
 //! providers through these same routes). The routes are in `crate::routes::social`; this module
 //! holds what they share: the configured providers with their cached discovery documents and
 //! keys, the per-browser flow state, the code exchange, ID-token validation, and the rules that
 //! turn a provider identity into a user.
 
+pub mod apple_secret;
 pub mod discovery;
 pub mod exchange;
 pub mod flow_state;
+pub mod github;
 pub mod http;
 pub mod id_token;
 pub mod identity;
+pub mod presets;
 pub mod providers;
 
 use std::sync::Arc;

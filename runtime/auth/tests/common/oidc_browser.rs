@@ -13,13 +13,16 @@ pub const CLIENT_SECRET: &str = "client-secret-of-the-test-provider";
 
 /// stackr-auth's configuration for the test provider listening on `op_port`.
 pub fn provider_config(op_port: u16) -> stackr_auth::oauth::ProviderConfig {
+    use stackr_auth::oauth::providers::{ClientSecret, Source};
     stackr_auth::oauth::ProviderConfig {
         id: PROVIDER.into(),
-        discovery_url: format!("http://127.0.0.1:{op_port}/.well-known/openid-configuration")
-            .parse()
-            .unwrap(),
+        source: Source::Discovery(
+            format!("http://127.0.0.1:{op_port}/.well-known/openid-configuration")
+                .parse()
+                .unwrap(),
+        ),
         client_id: CLIENT_ID.into(),
-        client_secret: stackr_auth::config::Secret::new(CLIENT_SECRET),
+        client_secret: ClientSecret::Shared(stackr_auth::config::Secret::new(CLIENT_SECRET)),
         scopes: vec!["email".into(), "profile".into()],
         trusted_for_account_linking: false,
     }
@@ -73,7 +76,18 @@ impl Browser {
             }
             let res = if on_auth {
                 let path = &url[self.public_base.len()..];
-                let res = self.auth.get(path).await;
+                // A provider's page may post its form to the auth service (form_post): a
+                // cross-site POST, on which a browser sends no `SameSite=Lax` cookie.
+                let res = match form.take() {
+                    Some(fields) => {
+                        let jar = std::mem::take(&mut self.auth.cookies);
+                        let req = self.auth.raw().post(self.auth.url(path)).form(&fields);
+                        let res = self.auth.send(req).await;
+                        self.auth.cookies = jar;
+                        res
+                    }
+                    None => self.auth.get(path).await,
+                };
                 self.last_set_cookies = res.set_cookies();
                 res
             } else {
@@ -86,7 +100,10 @@ impl Browser {
             };
             if let Some(next) = res.headers.get("location") {
                 let next = next.to_str().unwrap();
-                if on_auth && !next.starts_with(&op_base) {
+                // The auth service sends a posted callback on to its own GET callback.
+                let own_callback = next.starts_with(&self.public_base)
+                    && next[self.public_base.len()..].starts_with("/api/auth/callback/");
+                if on_auth && !next.starts_with(&op_base) && !own_callback {
                     return End::App(next.to_owned());
                 }
                 url = if next.starts_with('/') {
@@ -110,12 +127,29 @@ impl Browser {
 
     /// `sign-in/social` with `body` (provider added), then the whole trip.
     pub async fn social(&mut self, login: &str, body: Value) -> End {
+        self.social_via(PROVIDER, login, body).await
+    }
+
+    /// `social` through the provider configured as `provider`.
+    pub async fn social_via(&mut self, provider: &str, login: &str, body: Value) -> End {
         let mut body = body;
-        body["provider"] = PROVIDER.into();
+        body["provider"] = provider.into();
         let r = self.post_auth("/api/auth/sign-in/social", body).await;
         assert_eq!(r.status, 200, "sign-in/social: {}", r.text);
         let url = r.json()["url"].as_str().unwrap().to_owned();
         self.follow(url, login, false).await
+    }
+
+    /// `sign-in/social` for `provider` with `disableRedirect`: the authorization URL it answers.
+    pub async fn authorization_url(&mut self, provider: &str) -> String {
+        let r = self
+            .post_auth(
+                "/api/auth/sign-in/social",
+                json!({"provider": provider, "disableRedirect": true}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "sign-in/social: {}", r.text);
+        r.json()["url"].as_str().unwrap().to_owned()
     }
 
     pub async fn social_until_callback(&mut self, login: &str) -> String {
@@ -143,7 +177,13 @@ impl Browser {
 pub fn provider_form(html: &str, login: &str) -> (String, Vec<(String, String)>) {
     let attr = |tag: &str, name: &str| -> Option<String> {
         let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
-        Some(tag[start..start + tag[start..].find('"')?].to_owned())
+        let raw = &tag[start..start + tag[start..].find('"')?];
+        // Attribute values as a browser reads them.
+        Some(
+            raw.replace("&quot;", "\"")
+                .replace("&lt;", "<")
+                .replace("&amp;", "&"),
+        )
     };
     let form_at = html
         .find("<form")
@@ -193,4 +233,15 @@ pub fn with_query(url: &str, pairs: &[(&str, &str)]) -> String {
 /// The `Location` of a redirect.
 pub fn location(r: &Response) -> &str {
     r.headers["location"].to_str().unwrap()
+}
+
+/// The providers of a providers file holding `entries`, written into `dir` and read as the
+/// binary reads `AUTH_OAUTH_PROVIDERS_FILE`.
+pub fn providers_from_file(
+    dir: &std::path::Path,
+    entries: Value,
+) -> Vec<stackr_auth::oauth::ProviderConfig> {
+    let list = dir.join("providers.json");
+    std::fs::write(&list, entries.to_string()).unwrap();
+    stackr_auth::oauth::providers::load(&list).unwrap()
 }

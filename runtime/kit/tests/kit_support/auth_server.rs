@@ -22,13 +22,15 @@ impl AuthServer {
     /// `database_url`: auth's own database; `services`: (name, credential) allowed to provision.
     /// Rate limits off: tests sign many users up from one address.
     pub fn start(database_url: &str, services: &[(&str, &str)]) -> AuthServer {
-        Self::start_with(database_url, services, false)
+        Self::start_with(database_url, services, false, Vec::new())
     }
 
+    /// `oauth_providers`: what auth's providers file would configure.
     pub fn start_with(
         database_url: &str,
         services: &[(&str, &str)],
         rate_limits: bool,
+        oauth_providers: Vec<stackr_auth::oauth::ProviderConfig>,
     ) -> AuthServer {
         let port = stackr_testkit::free_port();
         let url = format!("http://localhost:{port}");
@@ -38,6 +40,7 @@ impl AuthServer {
             url::Url::parse(&url).unwrap(),
         );
         config.rate_limits = rate_limits;
+        config.oauth_providers = oauth_providers;
         let mail_dir = tempfile::tempdir().unwrap();
         config.mail = stackr_auth::config::MailConfig::Mailbox(mail_dir.path().to_owned());
         // Tests change auth's tables directly (roles), which auth's own short get-session cache

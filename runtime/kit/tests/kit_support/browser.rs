@@ -79,19 +79,68 @@ impl Browser {
             .await
             .expect("sign-in request");
         assert_eq!(res.status(), 200, "{kind} failed");
-        let cookie = res
-            .headers()
-            .get_all(SET_COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|v| v.starts_with("better-auth.session_token="))
-            .and_then(|v| v.split(';').next())
-            .expect("signing in sets the session cookie")
-            .to_owned();
+        let cookie = cookie_set(&res, "better-auth.session_token=");
         let body: Value = res.json().await.unwrap();
         SignedIn {
             user_id: body["user"]["id"].as_str().unwrap().to_owned(),
             email,
+            cookie,
+        }
+    }
+
+    /// Signs in through provider `provider` at `provider_base`, whose sign-in form takes the
+    /// authorization request's parameters and a `login` (as the test fake GitHub's does):
+    /// `sign-in/social`, the provider's form, then auth's callback with the state cookie.
+    pub async fn social_sign_in(
+        &self,
+        provider: &str,
+        provider_base: &str,
+        login: &str,
+    ) -> SignedIn {
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let res = http
+            .post(format!("{}/api/auth/sign-in/social", self.auth_url))
+            .header("origin", &self.auth_url)
+            .json(&json!({"provider": provider, "callbackURL": "/", "disableRedirect": true}))
+            .send()
+            .await
+            .expect("sign-in/social request");
+        assert_eq!(res.status(), 200, "sign-in/social failed");
+        let state_cookie = cookie_set(&res, "better-auth.state=");
+        let body: Value = res.json().await.unwrap();
+        let authorize = url::Url::parse(body["url"].as_str().unwrap()).unwrap();
+        assert!(authorize.as_str().starts_with(provider_base), "{authorize}");
+        let mut form: Vec<(String, String)> = authorize.query_pairs().into_owned().collect();
+        form.push(("login".into(), login.into()));
+        let res = http
+            .post(format!("{provider_base}/login/oauth/authorize"))
+            .form(&form)
+            .send()
+            .await
+            .expect("provider sign-in form");
+        let callback = res.headers()["location"].to_str().unwrap().to_owned();
+        let res = http
+            .get(&callback)
+            .header(COOKIE, &state_cookie)
+            .send()
+            .await
+            .expect("auth callback");
+        assert_eq!(res.status(), 302, "the callback redirects");
+        let cookie = cookie_set(&res, "better-auth.session_token=");
+        let user = self
+            .session_user(&SignedIn {
+                user_id: String::new(),
+                email: String::new(),
+                cookie: cookie.clone(),
+            })
+            .await;
+        SignedIn {
+            user_id: user["id"].as_str().expect("a session").to_owned(),
+            email: user["email"].as_str().unwrap().to_owned(),
             cookie,
         }
     }
@@ -136,4 +185,16 @@ impl Browser {
         let body: Value = res.json().await.unwrap();
         body["user"].clone()
     }
+}
+
+/// `name=value` of the cookie `prefix` (`name=`) that `res` sets.
+fn cookie_set(res: &reqwest::Response, prefix: &str) -> String {
+    res.headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(prefix))
+        .and_then(|v| v.split(';').next())
+        .unwrap_or_else(|| panic!("no {prefix} cookie set"))
+        .to_owned()
 }

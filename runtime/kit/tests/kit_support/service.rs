@@ -36,6 +36,8 @@ pub struct StackOptions {
     pub service_credential: Option<&'static str>,
     /// Auth's per-address rate limits (production default); off, tests sign many users up.
     pub rate_limits: bool,
+    /// Auth's sign-in providers.
+    pub oauth_providers: Vec<stackr_auth::oauth::ProviderConfig>,
 }
 
 impl StackOptions {
@@ -46,7 +48,13 @@ impl StackOptions {
             cache_ttl_ms: 0,
             service_credential: None,
             rate_limits: false,
+            oauth_providers: Vec::new(),
         }
+    }
+
+    pub fn oauth_providers(mut self, providers: Vec<stackr_auth::oauth::ProviderConfig>) -> Self {
+        self.oauth_providers = providers;
+        self
     }
 
     pub fn roles(mut self, roles: &'static [&'static str]) -> Self {
@@ -103,7 +111,7 @@ pub struct Stack {
 }
 
 impl Stack {
-    pub async fn start(options: StackOptions) -> Stack {
+    pub async fn start(mut options: StackOptions) -> Stack {
         let pg = TempPostgres::start();
         let redis = TempRedis::start_with_password(Some("redis-pw"));
         let auth_db = pg.create_service_database("auth", "auth-db-pw");
@@ -115,7 +123,12 @@ impl Stack {
             .iter()
             .map(|(s, c)| (s.as_str(), c.as_str()))
             .collect();
-        let auth = AuthServer::start_with(&auth_db, &credentials, options.rate_limits);
+        let auth = AuthServer::start_with(
+            &auth_db,
+            &credentials,
+            options.rate_limits,
+            std::mem::take(&mut options.oauth_providers),
+        );
         let proxy = CountingProxy::start(&auth.url).await;
         let browser = Browser::new(&auth.url);
         let mut stack = Stack {

@@ -15,7 +15,8 @@ use crate::client_ip::{user_agent, ClientIp};
 use crate::current_session;
 use crate::error::ApiResult;
 use crate::oauth::flow_state::{self, FlowState, Refused};
-use crate::oauth::{exchange, id_token, identity, Provider};
+use crate::oauth::presets::Preset;
+use crate::oauth::{exchange, github, id_token, identity, Provider};
 use crate::respond;
 use crate::state::AppState;
 
@@ -151,8 +152,7 @@ pub async fn get(
     let Some(provider) = state.oauth.get(&id) else {
         return Ok(fail("oauth_provider_not_found", None));
     };
-    let identity = match verified_identity(&state, &provider, &flow, code, params.get("iss")).await
-    {
+    let identity = match verified_identity(&state, &provider, &flow, code, &params).await {
         Ok(found) => found,
         Err((code, reason)) => {
             // Debug-quoted: the reason can carry text a provider sent.
@@ -207,14 +207,17 @@ async fn verified_identity(
     provider: &Provider,
     flow: &FlowState,
     code: &str,
-    iss: Option<&String>,
+    params: &HashMap<String, String>,
 ) -> Result<(exchange::Profile, exchange::Tokens), Refusal> {
     let discovered = provider
         .discovered()
         .await
         .map_err(|e| ("invalid_code", e))?;
     // RFC 9207: an `iss` in the callback must be this provider's (mix-up defence).
-    if iss.is_some_and(|iss| *iss != discovered.issuer) {
+    if params
+        .get("iss")
+        .is_some_and(|iss| !discovered.issuers.contains(iss))
+    {
         return Err((
             "issuer_mismatch",
             anyhow::anyhow!("the callback names another issuer"),
@@ -225,6 +228,18 @@ async fn verified_identity(
         .await
         .map_err(|e| ("invalid_code", e))?;
     let unable = "unable_to_get_user_info";
+    if provider.config.preset() == Some(Preset::Github) {
+        let access_token = tokens.access_token.as_deref().ok_or_else(|| {
+            (
+                unable,
+                anyhow::anyhow!("the token response has no access_token"),
+            )
+        })?;
+        let profile = github::profile(provider, access_token)
+            .await
+            .map_err(|e| (unable, e))?;
+        return Ok((profile, tokens));
+    }
     let id_token = tokens.id_token.as_deref().ok_or_else(|| {
         (
             unable,
@@ -234,9 +249,17 @@ async fn verified_identity(
     let claims = id_token::verify(provider, id_token, &flow.id_token_nonce)
         .await
         .map_err(|e| (unable, e))?;
-    let profile = exchange::profile(provider, &claims, tokens.access_token.as_deref())
+    let mut profile = exchange::profile(provider, &claims, tokens.access_token.as_deref())
         .await
         .map_err(|e| (unable, e))?;
+    if provider.config.preset() == Some(Preset::Apple) {
+        if let Some(name) = params
+            .get("user")
+            .and_then(|u| exchange::apple_user_name(u))
+        {
+            profile.name = Some(name);
+        }
+    }
     Ok((profile, tokens))
 }
 

@@ -157,17 +157,23 @@ pub async fn start_flow(
     let client = state.db().await?;
     let state_cookie = flow_state::save(state, &client, &flow).await?;
 
-    let mut scopes = vec!["openid".to_owned()];
-    for s in request.scopes.iter().chain(&provider.config.scopes) {
-        if !scopes.contains(s) {
-            scopes.push(s.clone());
+    let config = &provider.config;
+    let mut scopes: Vec<String> = Vec::new();
+    let base_scopes = config.base_scopes().iter().map(|s| s.to_string());
+    for s in base_scopes
+        .chain(request.scopes)
+        .chain(config.scopes.clone())
+    {
+        if !scopes.contains(&s) {
+            scopes.push(s);
         }
     }
+    let (response_type, extra_params) = config.authorization_params();
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(flow.code_verifier.as_bytes()));
     let mut url = discovered.authorization_endpoint.clone();
     {
         let mut q = url.query_pairs_mut();
-        q.append_pair("response_type", "code")
+        q.append_pair("response_type", response_type)
             .append_pair("client_id", &provider.config.client_id)
             .append_pair("state", &flow.oauth_state)
             .append_pair("scope", &scopes.join(" "))
@@ -178,9 +184,15 @@ pub async fn start_flow(
         if let Some(hint) = &request.login_hint {
             q.append_pair("login_hint", hint);
         }
-        q.append_pair("nonce", &flow.id_token_nonce)
-            .append_pair("code_challenge_method", "S256")
-            .append_pair("code_challenge", &challenge);
+        // A nonce only where an ID token will carry it back.
+        if !discovered.issuers.is_empty() {
+            q.append_pair("nonce", &flow.id_token_nonce);
+        }
+        if config.uses_pkce() {
+            q.append_pair("code_challenge_method", "S256")
+                .append_pair("code_challenge", &challenge);
+        }
+        q.extend_pairs(extra_params);
     }
     let mut out = Map::new();
     out.insert("url".into(), url.as_str().into());

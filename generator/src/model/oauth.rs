@@ -1,0 +1,152 @@
+//! Rules of the auth service's `oauthProviders`: what auth's providers file accepts, checked
+//! here so a mistake is reported at its place in the config instead of when auth starts.
+
+use std::collections::BTreeMap;
+
+use crate::config::{OAuthPreset, OAuthProviderConfig};
+
+/// A refused provider: the field (relative to `oauthProviders[index]`), what is wrong, and what
+/// to do.
+pub struct Refusal {
+    pub index: usize,
+    pub field: &'static str,
+    pub message: String,
+    pub help: String,
+}
+
+fn refuse(index: usize, field: &'static str, message: String, help: &str) -> Refusal {
+    Refusal {
+        index,
+        field,
+        message,
+        help: help.to_owned(),
+    }
+}
+
+/// Provider ids appear in URL paths and file names.
+fn valid_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+/// A single printable word: what client ids, Apple ids and scopes are.
+fn word(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_graphic())
+}
+
+/// https, or http on the loopback interface (a provider run next to auth).
+fn provider_url(url: &str) -> bool {
+    let loopback = ["http://localhost", "http://127.0.0.1", "http://[::1]"];
+    let rest_ok = |rest: &str| rest.is_empty() || rest.starts_with([':', '/']);
+    url.strip_prefix("https://")
+        .is_some_and(|host| !host.is_empty() && !host.starts_with('/'))
+        || loopback
+            .iter()
+            .any(|l| url.strip_prefix(l).is_some_and(rest_ok))
+}
+
+pub fn check(providers: &[OAuthProviderConfig]) -> Result<(), Refusal> {
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for (index, p) in providers.iter().enumerate() {
+        if !valid_id(&p.id) {
+            return Err(refuse(
+                index,
+                "id",
+                format!("invalid provider id `{}`", p.id),
+                "use 1 to 64 characters of a-z, 0-9, `-` and `_`, like `google` or `corp-sso`",
+            ));
+        }
+        if let Some(first) = seen.insert(&p.id, index) {
+            return Err(refuse(
+                index,
+                "id",
+                format!(
+                    "provider id `{}` is already used by oauthProviders[{first}]",
+                    p.id
+                ),
+                "give every provider its own id",
+            ));
+        }
+        match (&p.preset, &p.issuer) {
+            (Some(_), None) => {}
+            (None, Some(issuer)) if provider_url(issuer) => {}
+            (None, Some(issuer)) => {
+                return Err(refuse(
+                    index,
+                    "issuer",
+                    format!("issuer `{issuer}` is not an https URL"),
+                    "use the provider's issuer, e.g. `https://id.example.com` (http only on localhost)",
+                ))
+            }
+            _ => {
+                return Err(refuse(
+                    index,
+                    "preset",
+                    format!("provider `{}` needs either `preset` or `issuer`, not both", p.id),
+                    "use `\"preset\": \"google\"` (or `github`, `apple`), or the `issuer` URL of an OpenID Connect provider",
+                ))
+            }
+        }
+        if !word(&p.client_id) {
+            return Err(refuse(
+                index,
+                "clientId",
+                format!("clientId `{}` is empty or holds spaces", p.client_id),
+                "copy the client id from the provider's console",
+            ));
+        }
+        if let Some(bad) = p.scopes.iter().position(|s| !word(s)) {
+            return Err(refuse(
+                index,
+                "scopes",
+                format!(
+                    "scope `{}` (scopes[{bad}]) is empty or holds spaces",
+                    p.scopes[bad]
+                ),
+                "list one scope per entry, e.g. `[\"email\", \"profile\"]`",
+            ));
+        }
+        let apple = p.preset == Some(OAuthPreset::Apple);
+        for (field, value) in [("teamId", &p.team_id), ("keyId", &p.key_id)] {
+            match (apple, value) {
+                (true, Some(v)) if v.chars().all(|c| c.is_ascii_alphanumeric()) && !v.is_empty() => {}
+                (true, _) => {
+                    return Err(refuse(
+                        index,
+                        field,
+                        format!("Apple needs `{field}`, letters and digits"),
+                        "copy the Team ID and the Key ID of the Sign in with Apple key from Apple's developer account",
+                    ))
+                }
+                (false, Some(_)) => {
+                    return Err(refuse(
+                        index,
+                        field,
+                        format!("`{field}` only applies to the `apple` preset"),
+                        "remove it",
+                    ))
+                }
+                (false, None) => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::provider_url;
+
+    #[test]
+    fn provider_urls_are_https_or_loopback() {
+        assert!(provider_url("https://id.example.com"));
+        assert!(provider_url("http://localhost:9000/realms/x"));
+        assert!(provider_url("http://127.0.0.1"));
+        assert!(!provider_url("http://id.example.com"));
+        assert!(!provider_url("http://localhost.evil.example"));
+        assert!(!provider_url("https://"));
+        assert!(!provider_url("ftp://id.example.com"));
+    }
+}

@@ -1,0 +1,60 @@
+//! GitHub's profile: plain OAuth 2.0 has no ID token, so who signed in is read from the REST API
+//! with the access token, as BetterAuth does:
+//!
+//! * `GET /user`: `id` (a number, the account id), `login`, `name`, `avatar_url`, and `email`,
+//!   the public address or `null`;
+//! * `GET /user/emails`: `[{email, primary, verified, visibility}]`, every address.
+//!
+//! The address is the public one, else the primary one, else the first listed; it counts as
+//! verified only when the list says that very address is verified.
+
+use anyhow::anyhow;
+use serde_json::Value;
+
+use super::discovery::Provider;
+use super::exchange::{string, Profile};
+use super::http::{get_json, get_value};
+
+pub async fn profile(provider: &Provider, access_token: &str) -> anyhow::Result<Profile> {
+    let discovered = provider.discovered().await?;
+    let (Some(user_url), Some(emails_url)) =
+        (&discovered.userinfo_endpoint, &discovered.emails_endpoint)
+    else {
+        return Err(anyhow!(
+            "GitHub's user and emails endpoints are not configured"
+        ));
+    };
+    let user = get_json(provider.http(), user_url, Some(access_token)).await?;
+    let subject = match user.get("id") {
+        Some(Value::Number(n)) => n.to_string(),
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        _ => return Err(anyhow!("GitHub's user has no id")),
+    };
+    // BetterAuth reads the list leniently: a failed request is an empty list.
+    let emails = get_value(provider.http(), emails_url, Some(access_token))
+        .await
+        .ok()
+        .and_then(|v| v.as_array().cloned())
+        .unwrap_or_default();
+    let listed = |e: &Value| e["email"].as_str().map(str::to_owned);
+    let email = string(&user, "email").or_else(|| {
+        emails
+            .iter()
+            .find(|e| e["primary"] == Value::Bool(true))
+            .or(emails.first())
+            .and_then(listed)
+    });
+    let email_verified = email.as_deref().is_some_and(|address| {
+        emails
+            .iter()
+            .find(|e| e["email"].as_str() == Some(address))
+            .is_some_and(|e| e["verified"] == Value::Bool(true))
+    });
+    Ok(Profile {
+        subject,
+        email,
+        email_verified,
+        name: string(&user, "name").or_else(|| string(&user, "login")),
+        image: string(&user, "avatar_url"),
+    })
+}
