@@ -93,6 +93,7 @@ pub async fn run_async(opts: &DevOptions) -> Result<Outcome> {
         console.warn(w);
     }
     let supervisor = Supervisor::new(stack, launch, console);
+    supervisor.set_ready_banner(opts.ready_banner.clone());
     let handle = supervisor.stop_handle();
     let signals = tokio::spawn(forward_signals(handle));
     let outcome = supervisor.run().await;

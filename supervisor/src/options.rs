@@ -69,6 +69,9 @@ pub struct DevOptions {
     pub ports: Vec<(u16, String)>,
     /// When not empty, only these processes and those they depend on are started.
     pub only: Vec<String>,
+    /// Printed under "all N processes ready" (the embedded supervisor; process-compose shows
+    /// its own view).
+    pub ready_banner: Vec<String>,
 }
 
 impl DevOptions {
@@ -94,6 +97,7 @@ impl DevOptions {
             check_tools: true,
             ports: Vec::new(),
             only: Vec::new(),
+            ready_banner: Vec::new(),
         }
     }
 }

@@ -160,6 +160,8 @@ struct Ctx {
     /// When every process was first ready (or completed successfully).
     all_ready_at: Mutex<Option<Duration>>,
     must_complete: Arc<Vec<bool>>,
+    /// Lines printed under the "all ready" line (what to open, how to stop).
+    ready_banner: Mutex<Vec<String>>,
 }
 
 impl Ctx {
@@ -215,8 +217,18 @@ impl Supervisor {
                 started: Instant::now(),
                 all_ready_at: Mutex::new(None),
                 must_complete,
+                ready_banner: Mutex::new(Vec::new()),
             }),
         }
+    }
+
+    /// Lines to print once every process is ready, under the line saying so.
+    pub fn set_ready_banner(&self, lines: Vec<String>) {
+        *self
+            .ctx
+            .ready_banner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = lines;
     }
 
     pub fn stop_handle(&self) -> StopHandle {
@@ -258,6 +270,14 @@ impl Supervisor {
                         1 => format!("the 1 process is ready in {}", secs(after)),
                         _ => format!("all {n} processes ready in {}", secs(after)),
                     });
+                    let banner = ctx
+                        .ready_banner
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .clone();
+                    for line in banner {
+                        ctx.console.note(&line);
+                    }
                 }
             });
         }

@@ -717,7 +717,7 @@ fn a_second_dev_on_the_same_project_is_refused_and_leaves_the_first_alone() {
 }
 
 #[test]
-fn only_starts_the_named_processes_and_their_dependencies() {
+fn only_starts_the_named_processes_and_their_dependencies_then_prints_the_ready_banner() {
     let (dir, mark) = marked_dir("only");
     let yaml = header(&mark)
         + r#"
@@ -735,8 +735,24 @@ fn only_starts_the_named_processes_and_their_dependencies() {
       other-db: { condition: process_started }
 "#;
     let file = write_stack(dir.path(), &yaml);
-    let mut stack = Supervised::start(&file, &["--no-tools-check", "--only=api"], &[]);
-    stack.wait_for_line("all 2 processes ready", Duration::from_secs(30));
+    let mut stack = Supervised::start(
+        &file,
+        &[
+            "--no-tools-check",
+            "--only=api",
+            "--ready-banner=open-the-api",
+        ],
+        &[],
+    );
+    stack.wait_for_line("open-the-api", Duration::from_secs(30));
+    let ready = stack
+        .line_index("all 2 processes ready")
+        .expect("the all-ready line");
+    assert!(
+        stack.line_index("open-the-api").unwrap() > ready,
+        "the banner comes under the all-ready line: {:?}",
+        stack.lines()
+    );
     stack.signal(libc::SIGINT);
     assert_eq!(stack.wait(Duration::from_secs(30)), 0);
     let mut events = read_lines(&dir.path().join("events"));

@@ -32,16 +32,19 @@ pub fn run(root: &Path, args: stackr_supervisor::DevArgs, no_check: bool) -> Res
         if !given_state_dir {
             dev.state_dir = root.join(&project.plan.state_dir);
         }
-        dev.ports = project.plan.dev_ports();
-        if !dev.only.is_empty() {
+        let services: Vec<&ServicePlan> = if dev.only.is_empty() {
+            project.plan.services.iter().collect()
+        } else {
             let services = only_services(&project.plan, &dev.only)?;
-            dev.ports = services.iter().flat_map(|s| s.dev_ports()).collect();
             dev.only = services
                 .iter()
                 .flat_map(|s| s.dev_programs())
                 .map(str::to_owned)
                 .collect();
-        }
+            services
+        };
+        dev.ports = services.iter().flat_map(|s| s.dev_ports()).collect();
+        dev.ready_banner = ready_banner(&services);
         if !no_check {
             let (drifted, _) = super::generate::drifted_files(root, &project.plan)?;
             if !drifted.is_empty() {
@@ -86,4 +89,51 @@ fn only_services<'p>(plan: &'p Plan, names: &[String]) -> Result<Vec<&'p Service
         .iter()
         .filter(|s| s.is_auth || names.contains(&s.name))
         .collect())
+}
+
+/// What to open once the stack is ready: each API (and auth's admin page and dev mailbox), and how
+/// to stop.
+fn ready_banner(services: &[&ServicePlan]) -> Vec<String> {
+    let width = services.iter().map(|s| s.name.len()).max().unwrap_or(0);
+    let mut lines = Vec::new();
+    for s in services {
+        lines.push(format!("  {:<width$}  http://127.0.0.1:{}", s.name, s.port));
+        if let Some(admin) = s.admin_port {
+            lines.push(format!(
+                "  {:<width$}  http://127.0.0.1:{admin}  (admin page)",
+                ""
+            ));
+        }
+        if let Some(mail) = s.api_env.iter().find(|e| e.name == "AUTH_MAIL_DIR") {
+            lines.push(format!(
+                "  {:<width$}  {}/  (dev mailbox: sign-up, reset and verification mails)",
+                "", mail.value
+            ));
+        }
+    }
+    lines.push("Ctrl-C stops the stack.".to_owned());
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_banner_lists_each_api_the_admin_page_and_the_mailbox() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let project = load_project(&root).expect("the repository's demo project loads");
+        let services: Vec<&ServicePlan> = project.plan.services.iter().collect();
+        assert_eq!(
+            ready_banner(&services),
+            [
+                "  auth    http://127.0.0.1:8888",
+                "          http://127.0.0.1:3333  (admin page)",
+                "          .stackr/mail/  (dev mailbox: sign-up, reset and verification mails)",
+                "  core    http://127.0.0.1:8080",
+                "  wallet  http://127.0.0.1:8081",
+                "Ctrl-C stops the stack.",
+            ]
+        );
+    }
 }

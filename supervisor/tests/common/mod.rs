@@ -35,6 +35,9 @@ pub fn child_entry() {
             "--yes" => opts.yes = true,
             "--no-tools-check" => opts.check_tools = false,
             "-" => {}
+            other if other.starts_with("--ready-banner=") => {
+                opts.ready_banner = vec![other["--ready-banner=".len()..].to_owned()];
+            }
             other if other.starts_with("--only=") => {
                 opts.only = other["--only=".len()..]
                     .split(',')
