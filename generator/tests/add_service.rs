@@ -57,6 +57,12 @@ fn default_port_follows_the_highest_one_in_use() {
     .unwrap();
     let output = stackr(&root, &["add", "service", "billing"]);
     assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains(
+            "if `stackr dev` is running, stop it (Ctrl-C) and start it again to run `billing`"
+        ),
+        "add service says a running stack must be restarted"
+    );
     let config = std::fs::read_to_string(root.join("stackr.config.json")).unwrap();
     assert!(
         config.contains("\"name\": \"billing\",\n      \"port\": 9001"),

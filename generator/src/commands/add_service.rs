@@ -87,5 +87,7 @@ pub fn run(root: &Path, options: &AddServiceOptions) -> Result<ExitCode> {
         middleware.as_str(),
         written.len()
     );
+    // A running `stackr dev` keeps the stack it started with.
+    println!("if `stackr dev` is running, stop it (Ctrl-C) and start it again to run `{name}`");
     Ok(ExitCode::SUCCESS)
 }
