@@ -118,6 +118,40 @@ pub struct InitArgs {
     /// No auth service: base services run without a guard (`authMiddleware: none`).
     #[arg(long)]
     pub no_auth: bool,
+    /// Guard flavor of one base service, as SERVICE=FLAVOR (repeatable): standard, role-gated,
+    /// flexible or none. Default as in `add service`: role-gated when it has --roles, else
+    /// standard (none without auth).
+    #[arg(long, value_name = "SERVICE=FLAVOR", value_parser = service_flavor)]
+    pub auth_middleware: Vec<(String, MiddlewareArg)>,
+    /// Roles one base service's role-gated guard lets through, as SERVICE=ROLE,ROLE (repeatable;
+    /// admin always passes).
+    #[arg(long, value_name = "SERVICE=ROLES", value_parser = service_roles)]
+    pub roles: Vec<(String, Vec<String>)>,
+}
+
+fn service_and_value(text: &str) -> Result<(String, &str), String> {
+    match text.split_once('=') {
+        Some((service, value)) if !service.trim().is_empty() => {
+            Ok((service.trim().to_owned(), value))
+        }
+        _ => Err(format!(
+            "`{text}` is not SERVICE=VALUE (e.g. `wallet=role-gated`)"
+        )),
+    }
+}
+
+fn service_flavor(text: &str) -> Result<(String, MiddlewareArg), String> {
+    let (service, flavor) = service_and_value(text)?;
+    let flavor =
+        <MiddlewareArg as clap::ValueEnum>::from_str(flavor.trim(), false).map_err(|_| {
+            format!("`{flavor}` is not a guard flavor: use standard, role-gated, flexible or none")
+        })?;
+    Ok((service, flavor))
+}
+
+fn service_roles(text: &str) -> Result<(String, Vec<String>), String> {
+    let (service, roles) = service_and_value(text)?;
+    Ok((service, init::split_list(roles)))
 }
 
 #[derive(Debug, Subcommand)]
@@ -182,6 +216,12 @@ pub fn run(cli: Cli) -> ExitCode {
                 defaults: args.defaults,
                 with_services: args.with_services,
                 no_auth: args.no_auth,
+                middleware: args
+                    .auth_middleware
+                    .into_iter()
+                    .map(|(service, flavor)| (service, flavor.into()))
+                    .collect(),
+                roles: args.roles,
             },
         ),
         Command::Add(AddCommand::Service(args)) => add_service::run(

@@ -191,3 +191,80 @@ fn init_in_another_folder_says_where_to_cd() {
         stdout(&output)
     );
 }
+
+#[test]
+fn init_sets_each_base_services_guard_and_roles() {
+    let parent = tempfile::tempdir().unwrap();
+    let output = stackr(
+        parent.path(),
+        &[
+            "init",
+            "shop",
+            "--with-services",
+            "core,wallet,ledger",
+            "--auth-middleware",
+            "core=flexible",
+            "--roles",
+            "wallet=finance,audit",
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let config: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(parent.path().join("shop/stackr.config.json")).unwrap(),
+    )
+    .unwrap();
+    let service = |name: &str| {
+        config["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(service("core")["authMiddleware"], "flexible");
+    assert_eq!(service("wallet")["authMiddleware"], "role-gated");
+    assert_eq!(
+        service("wallet")["roles"],
+        serde_json::json!(["finance", "audit"])
+    );
+    assert_eq!(service("ledger")["authMiddleware"], "standard");
+}
+
+#[test]
+fn init_refuses_guards_it_cannot_give_and_writes_nothing() {
+    let parent = tempfile::tempdir().unwrap();
+    for (args, expected) in [
+        (
+            &["--auth-middleware", "core=role-gated"][..],
+            "`core` would be role-gated with no roles",
+        ),
+        (
+            &["--roles", "billing=finance"][..],
+            "--roles names `billing`, which is not a base service of this project",
+        ),
+        (
+            &["--auth-middleware", "core=sometimes"][..],
+            "`sometimes` is not a guard flavor",
+        ),
+    ] {
+        let mut all = vec!["init", "shop", "--defaults"];
+        all.extend_from_slice(args);
+        let output = stackr(parent.path(), &all);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(
+            stderr(&output).contains(expected),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(
+            !parent.path().join("shop").exists(),
+            "{args:?} left a project behind"
+        );
+    }
+}

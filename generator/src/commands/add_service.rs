@@ -22,6 +22,30 @@ pub struct AddServiceOptions {
     pub no_worker: bool,
 }
 
+/// A role-gated guard given no roles: only admins could call the service.
+pub struct NoRoles(pub String);
+
+/// The guard flavor of a new base service: the one asked for, else `role-gated` when it has
+/// roles, `standard` with auth and `none` without. Role-gated without roles is refused.
+pub fn guard_of(
+    name: &str,
+    has_auth: bool,
+    asked: Option<AuthMiddleware>,
+    roles: &[String],
+) -> std::result::Result<AuthMiddleware, NoRoles> {
+    let middleware = asked.unwrap_or(match (has_auth, roles.is_empty()) {
+        (false, _) => AuthMiddleware::None,
+        (true, true) => AuthMiddleware::Standard,
+        (true, false) => AuthMiddleware::RoleGated,
+    });
+    if middleware == AuthMiddleware::RoleGated && roles.is_empty() {
+        return Err(NoRoles(format!(
+            "`{name}` would be role-gated with no roles, so only admins could call it"
+        )));
+    }
+    Ok(middleware)
+}
+
 pub fn run(root: &Path, options: &AddServiceOptions) -> Result<ExitCode> {
     let project = load_project(root)?;
     let name = &options.name;
@@ -46,20 +70,13 @@ pub fn run(root: &Path, options: &AddServiceOptions) -> Result<ExitCode> {
         .into());
     }
     let has_auth = project.model.auth().is_some();
-    let middleware = options
-        .middleware
-        .unwrap_or(match (has_auth, options.roles.is_empty()) {
-            (false, _) => AuthMiddleware::None,
-            (true, true) => AuthMiddleware::Standard,
-            (true, false) => AuthMiddleware::RoleGated,
-        });
-    if middleware == AuthMiddleware::RoleGated && options.roles.is_empty() {
-        return Err(UsageError::new(
-            format!("`{name}` would be role-gated with no roles, so only admins could call it"),
-            "name the roles it lets through with `--roles finance,audit`",
-        )
-        .into());
-    }
+    let middleware =
+        guard_of(name, has_auth, options.middleware, &options.roles).map_err(|help| {
+            UsageError::new(
+                help.0,
+                "name the roles it lets through with `--roles finance,audit`",
+            )
+        })?;
     let mut service = ServiceConfig::named(name, ServiceKind::Base);
     service.port = Some(
         options

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
+use super::add_service::guard_of;
 use crate::config::{
     AuthMiddleware, RuntimeSource, ServiceConfig, ServiceKind, StackrConfig, CONFIG_FILE,
     SCHEMA_FILE,
@@ -28,6 +29,10 @@ pub struct InitOptions {
     pub defaults: bool,
     pub with_services: Option<Vec<String>>,
     pub no_auth: bool,
+    /// Guard flavor per base service (`--auth-middleware SERVICE=FLAVOR`).
+    pub middleware: Vec<(String, AuthMiddleware)>,
+    /// Roles per base service (`--roles SERVICE=ROLE,ROLE`).
+    pub roles: Vec<(String, Vec<String>)>,
 }
 
 pub fn run(parent: &Path, options: &InitOptions) -> Result<ExitCode> {
@@ -62,7 +67,8 @@ pub fn run(parent: &Path, options: &InitOptions) -> Result<ExitCode> {
         }
         None => prompt_services()?,
     };
-    let config = initial_config(&name, &services, !options.no_auth);
+    let mut config = initial_config(&name, &services, !options.no_auth);
+    set_guards(&mut config, options)?;
     let text = config_text(&config);
     let (_, model) = check_config_text(Path::new(CONFIG_FILE), &text)
         .map_err(|err| UsageError::new(err.message, err.help))?;
@@ -134,6 +140,67 @@ pub fn initial_config(name: &str, services: &[String], with_auth: bool) -> Stack
         config.services.push(base);
     }
     config
+}
+
+/// Applies `--auth-middleware` and `--roles` to the base services being created, with the
+/// defaults `add service` uses.
+fn set_guards(config: &mut StackrConfig, options: &InitOptions) -> Result<()> {
+    let with_auth = !options.no_auth;
+    let names: Vec<String> = config
+        .services
+        .iter()
+        .filter(|s| s.kind == ServiceKind::Base)
+        .map(|s| s.name.clone())
+        .collect();
+    let named = options
+        .middleware
+        .iter()
+        .map(|(service, _)| ("--auth-middleware", service))
+        .chain(
+            options
+                .roles
+                .iter()
+                .map(|(service, _)| ("--roles", service)),
+        );
+    for (flag, service) in named {
+        if !names.contains(service) {
+            return Err(UsageError::new(
+                format!("{flag} names `{service}`, which is not a base service of this project"),
+                format!("name one of: {}", names.join(", ")),
+            )
+            .into());
+        }
+    }
+    for service in config
+        .services
+        .iter_mut()
+        .filter(|s| s.kind == ServiceKind::Base)
+    {
+        let asked = options
+            .middleware
+            .iter()
+            .rev()
+            .find(|(name, _)| *name == service.name)
+            .map(|(_, flavor)| *flavor);
+        let roles: Vec<String> = options
+            .roles
+            .iter()
+            .filter(|(name, _)| *name == service.name)
+            .flat_map(|(_, roles)| roles.iter().cloned())
+            .collect();
+        let guard = guard_of(&service.name, with_auth, asked, &roles).map_err(|no_roles| {
+            UsageError::new(
+                no_roles.0,
+                format!(
+                    "name the roles it lets through with `--roles {}=finance,audit`",
+                    service.name
+                ),
+            )
+        })?;
+        service.auth_middleware = Some(guard);
+        service.roles = roles;
+    }
+    Ok(())
 }
 
 fn prompt_services() -> Result<Vec<String>> {
