@@ -8,6 +8,8 @@
 
 mod common;
 
+use common::bash;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -20,14 +22,6 @@ const CONFIG: &str = r#"{
   "dev": { "postgresPortStart": 45320, "redisPortStart": 45790 },
   "services": [ { "name": "user", "kind": "auth" } ]
 }"#;
-
-fn bash(dir: &Path, script: &str) -> std::process::Output {
-    Command::new("bash")
-        .args(["-c", script])
-        .current_dir(dir)
-        .output()
-        .expect("bash runs")
-}
 
 fn spawn(dir: &Path, script: &str) -> Child {
     Command::new("bash")

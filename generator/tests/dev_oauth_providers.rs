@@ -2,9 +2,9 @@
 //! start while a provider's secret file is missing (naming each one), and once they are there it
 //! writes auth's providers file, which names the secret files and holds no secret.
 
-use std::path::Path;
-use std::process::Command;
+mod common;
 
+use common::bash;
 use serde_json::Value;
 
 const CONFIG: &str = r#"{
@@ -14,14 +14,6 @@ const CONFIG: &str = r#"{
     { "id": "apple", "preset": "apple", "clientId": "com.example.web", "teamId": "TEAM123456", "keyId": "KEY1234567" }
   ] } ]
 }"#;
-
-fn run(dir: &Path, script: &str) -> std::process::Output {
-    Command::new("bash")
-        .args(["-c", script])
-        .current_dir(dir)
-        .output()
-        .expect("bash runs")
-}
 
 #[test]
 fn the_secrets_process_wants_each_provider_secret_then_writes_the_providers_file() {
@@ -44,7 +36,7 @@ fn the_secrets_process_wants_each_provider_secret_then_writes_the_providers_file
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
 
-    let missing = run(root, script);
+    let missing = bash(root, script);
     assert!(!missing.status.success());
     let stderr = String::from_utf8_lossy(&missing.stderr);
     assert!(
@@ -64,7 +56,7 @@ fn the_secrets_process_wants_each_provider_secret_then_writes_the_providers_file
         "-----BEGIN PRIVATE KEY-----",
     )
     .unwrap();
-    let ok = run(root, script);
+    let ok = bash(root, script);
     assert!(
         ok.status.success(),
         "{}",

@@ -169,3 +169,12 @@ pub fn nix_eval_json(dir: &Path, expression: &str, context: &str) -> serde_json:
 
 pub mod local_build;
 pub mod nixos;
+
+/// `bash -c SCRIPT` in `dir`, as the generated dev commands run; its whole output.
+pub fn bash(dir: &Path, script: &str) -> Output {
+    Command::new("bash")
+        .args(["-c", script])
+        .current_dir(dir)
+        .output()
+        .expect("bash runs")
+}
