@@ -36,6 +36,7 @@
 //! (scrypt) are verified and upgraded to argon2id on the next sign-in.
 
 pub mod account_throttle;
+pub mod admin_actions;
 pub mod admin_page;
 pub mod body;
 pub mod cli;
@@ -53,6 +54,7 @@ pub mod mail;
 pub mod oauth;
 pub mod origin;
 pub mod password;
+pub mod permissions;
 pub mod rate_limit;
 pub mod respond;
 pub mod roles;

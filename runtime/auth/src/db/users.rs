@@ -112,7 +112,11 @@ pub async fn set_two_factor_enabled(
     Ok(())
 }
 
-pub async fn set_role(client: &Client, id: &str, role: &str) -> Result<u64, tokio_postgres::Error> {
+pub async fn set_role(
+    client: &impl GenericClient,
+    id: &str,
+    role: &str,
+) -> Result<u64, tokio_postgres::Error> {
     client
         .execute(
             r#"update "user" set "role" = $2, "updatedAt" = $3 where "id" = $1"#,
@@ -133,6 +137,60 @@ pub async fn set_ban(
             r#"update "user" set "banned" = $2, "banReason" = $3, "banExpires" = $4, "updatedAt" = $5 where "id" = $1"#,
             &[&id, &banned, &reason, &expires, &now_ms()],
         )
+        .await
+}
+
+/// What an admin changes on a user; `None` leaves a column as it is.
+#[derive(Debug, Default)]
+pub struct Changes {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub email_verified: Option<bool>,
+    pub image: Option<Option<String>>,
+    /// Comma-joined, as stored.
+    pub role: Option<String>,
+    pub banned: Option<bool>,
+    pub ban_reason: Option<Option<String>>,
+    pub ban_expires: Option<Option<DateTime<Utc>>>,
+}
+
+pub async fn update(
+    client: &impl GenericClient,
+    id: &str,
+    c: &Changes,
+) -> Result<u64, tokio_postgres::Error> {
+    client
+        .execute(
+            r#"update "user" set "name" = coalesce($2, "name"), "email" = coalesce($3, "email"),
+                 "emailVerified" = coalesce($4, "emailVerified"),
+                 "image" = case when $5 then $6 else "image" end, "role" = coalesce($7, "role"),
+                 "banned" = coalesce($8, "banned"),
+                 "banReason" = case when $9 then $10 else "banReason" end,
+                 "banExpires" = case when $11 then $12 else "banExpires" end,
+                 "updatedAt" = $13 where "id" = $1"#,
+            &[
+                &id,
+                &c.name,
+                &c.email.as_deref().map(normalize_email),
+                &c.email_verified,
+                &c.image.is_some(),
+                &c.image.clone().flatten(),
+                &c.role,
+                &c.banned,
+                &c.ban_reason.is_some(),
+                &c.ban_reason.clone().flatten(),
+                &c.ban_expires.is_some(),
+                &c.ban_expires.flatten(),
+                &now_ms(),
+            ],
+        )
+        .await
+}
+
+/// Deletes the user; sessions, accounts, 2FA and provisioning records go with it (cascade).
+pub async fn delete(client: &impl GenericClient, id: &str) -> Result<u64, tokio_postgres::Error> {
+    client
+        .execute(r#"delete from "user" where "id" = $1"#, &[&id])
         .await
 }
 
