@@ -303,6 +303,13 @@ async fn has_permission_follows_the_admin_role() {
     let r = admin
         .post("/api/auth/admin/has-permission", json!({}))
         .await;
+    assert_eq!((r.status, r.code()), (400, "VALIDATION_ERROR".into()));
+    let r = admin
+        .post(
+            "/api/auth/admin/has-permission",
+            json!({"permission": {"user": ["list"]}}),
+        )
+        .await;
     assert_eq!(
         (r.status, r.json()["message"].clone()),
         (

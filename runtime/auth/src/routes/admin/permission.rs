@@ -20,6 +20,11 @@ pub async fn has_permission(
     body.opt_string("userId");
     body.opt_string("role");
     body.check()?;
+    // Exactly one of `permission` (the older name, which no longer checks anything) and
+    // `permissions` must be given.
+    if body.has("permission") == permissions.is_some() {
+        return Err(ApiError::validation("[body] Invalid input"));
+    }
     let Some(permissions) = permissions else {
         return Err(ApiError::message_only(
             StatusCode::BAD_REQUEST,

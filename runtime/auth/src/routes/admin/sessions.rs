@@ -154,8 +154,12 @@ pub async fn stop_impersonating(
     .await?;
     tx.commit().await?;
     state.session_cache.invalidate_all();
-    let mut cookies =
-        current_session::session_cookies(&state, &admin_session.token, dont_remember.is_empty());
+    let remember = dont_remember.is_empty();
+    let mut cookies = current_session::session_cookies(&state, &admin_session.token, remember);
+    if remember {
+        // The impersonation set the marker; the admin's own session did not have it.
+        cookies.push(state.cookies.expire(&state.cookies.dont_remember));
+    }
     cookies.push(state.cookies.expire(&state.cookies.admin_session));
     Ok(respond::json_with_cookies(
         StatusCode::OK,
