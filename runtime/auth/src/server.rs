@@ -29,6 +29,7 @@ pub async fn run(config: AuthConfig) -> anyhow::Result<()> {
             .with_context(|| format!("cannot listen on AUTH_ADMIN_PORT {admin_port}"))?;
         tracing::info!(port = admin_port, "admin page listening on loopback");
         tokio::spawn(async move {
+            let admin = admin.into_make_service_with_connect_info::<SocketAddr>();
             if let Err(e) = axum::serve(admin_listener, admin).await {
                 tracing::error!(error = %e, "admin page server stopped");
             }

@@ -202,6 +202,10 @@ pub struct ListQuery {
     pub offset: i64,
     pub sort_by: &'static str,
     pub descending: bool,
+    /// Only users holding this role (users without a role count as `user`).
+    pub role: Option<String>,
+    /// Only banned (`true`) or only not banned (`false`) users.
+    pub banned: Option<bool>,
 }
 
 pub async fn list(
@@ -210,21 +214,26 @@ pub async fn list(
 ) -> Result<(Vec<User>, i64), tokio_postgres::Error> {
     // search_field and sort_by come from fixed allow-lists, never from raw input.
     let filter = format!(
-        r#"($1::text is null or lower(u."{}") like lower($1))"#,
+        r#"($1::text is null or lower(u."{}") like lower($1))
+           and ($2::text is null or $2 = any(string_to_array(coalesce(u."role", 'user'), ',')))
+           and ($3::bool is null or coalesce(u."banned", false) = $3)"#,
         q.search_field
     );
     let dir = if q.descending { "desc" } else { "asc" };
     let sql = format!(
-        r#"select {USER_COLUMNS} from "user" u where {filter} order by u."{}" {dir}, u."id" limit $2 offset $3"#,
+        r#"select {USER_COLUMNS} from "user" u where {filter} order by u."{}" {dir}, u."id" limit $4 offset $5"#,
         q.sort_by
     );
     let rows = client
-        .query(&sql, &[&q.search_pattern, &q.limit, &q.offset])
+        .query(
+            &sql,
+            &[&q.search_pattern, &q.role, &q.banned, &q.limit, &q.offset],
+        )
         .await?;
     let total: i64 = client
         .query_one(
             &format!(r#"select count(*) from "user" u where {filter}"#),
-            &[&q.search_pattern],
+            &[&q.search_pattern, &q.role, &q.banned],
         )
         .await?
         .get(0);

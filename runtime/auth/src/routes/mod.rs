@@ -1,6 +1,7 @@
 //! The HTTP surface: BetterAuth's routes under `/api/auth`, plus `/health`.
 
 pub mod admin;
+pub use admin::ban_expiry as admin_ban_expiry;
 pub mod change_password;
 pub mod email_verification;
 pub mod get_session;

@@ -9,6 +9,8 @@ mod permission;
 mod sessions;
 mod users;
 
+pub use moderation::ban_expiry;
+
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::Router;

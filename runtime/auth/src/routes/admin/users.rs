@@ -70,6 +70,8 @@ pub async fn list_users(
             offset: offset.unwrap_or(0),
             sort_by,
             descending,
+            role: None,
+            banned: None,
         },
     )
     .await?;
