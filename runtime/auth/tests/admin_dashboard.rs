@@ -352,3 +352,127 @@ async fn users_who_are_not_admins_are_refused() {
     let css = reqwest::get(format!("{dash}/dashboard.css")).await.unwrap();
     assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
 }
+
+/// The value of the hidden `name` field that follows `after` on the page.
+fn hidden_after(page: &Response, after: &str, name: &str) -> String {
+    let from = page.text.find(after).expect("the anchor") + after.len();
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = from + page.text[from..].find(&marker).expect("the field") + marker.len();
+    page.text[start..].split('"').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn sessions_bans_and_reset_mails_from_the_dashboard() {
+    let server = TestServer::start().await;
+    let dash = dashboard(&server).await;
+    server
+        .client()
+        .sign_up("Root", "root@example.com", "password-123")
+        .await;
+    server.psql(r#"update "user" set "role" = 'admin' where "email" = 'root@example.com'"#);
+    let mut phone = server.client();
+    let uid = phone
+        .sign_up("Uma", "uma@example.com", "password-123")
+        .await
+        .json()["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut laptop = server.client();
+    laptop.sign_in("uma@example.com", "password-123").await;
+    let mut admin = browser(&dash);
+    let r = post_form(
+        &mut admin,
+        "/login",
+        &[("email", "root@example.com"), ("password", "password-123")],
+    )
+    .await;
+    assert_eq!(r.status, 303, "an admin without 2FA goes straight in");
+    let user_page = format!("/users/{uid}");
+    let act = |r: &Response, action: &'static str| (action, token(r, action));
+
+    let r = admin.get(&user_page).await;
+    assert!(r.text.contains("Sessions (2)"), "{}", r.text);
+    let (action, csrf) = act(&r, "revoke-session");
+    let first = hidden_after(&r, "value=\"revoke-session\">", "session");
+    let r = post_form(
+        &mut admin,
+        &user_page,
+        &[("action", action), ("csrf", &csrf), ("session", &first)],
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let phone_alive = phone.session().await != json!(null);
+    let laptop_alive = laptop.session().await != json!(null);
+    assert!(phone_alive != laptop_alive, "exactly one session ended");
+    let r = post_form(
+        &mut admin,
+        &user_page,
+        &[("action", action), ("csrf", &csrf), ("session", &first)],
+    )
+    .await;
+    assert_eq!(r.status, 400, "an ended session cannot be ended twice");
+
+    let r = admin.get(&user_page).await;
+    let (action, csrf) = act(&r, "revoke-sessions");
+    let r = post_form(
+        &mut admin,
+        &user_page,
+        &[("action", action), ("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(r.status, 303);
+    assert_eq!(phone.session().await, json!(null));
+    assert_eq!(laptop.session().await, json!(null));
+
+    let r = admin.get(&user_page).await;
+    let (ban, ban_csrf) = act(&r, "ban");
+    let (unban, unban_csrf) = act(&r, "unban");
+    let (reset, reset_csrf) = act(&r, "reset-mail");
+    post_form(
+        &mut admin,
+        &user_page,
+        &[
+            ("action", ban),
+            ("csrf", &ban_csrf),
+            ("reason", ""),
+            ("length", ""),
+        ],
+    )
+    .await;
+    assert_eq!(
+        phone
+            .sign_in("uma@example.com", "password-123")
+            .await
+            .code(),
+        "BANNED_USER"
+    );
+    let r = post_form(
+        &mut admin,
+        &user_page,
+        &[("action", unban), ("csrf", &unban_csrf)],
+    )
+    .await;
+    assert_eq!(r.status, 303);
+    assert_eq!(
+        phone
+            .sign_in("uma@example.com", "password-123")
+            .await
+            .status,
+        200
+    );
+    let r = post_form(
+        &mut admin,
+        &user_page,
+        &[("action", reset), ("csrf", &reset_csrf)],
+    )
+    .await;
+    assert_eq!(r.status, 303);
+    let link = server.wait_for_link("uma@example.com", 1).await;
+    assert!(link.contains("/api/auth/reset-password/"), "{link}");
+
+    assert_eq!(
+        server.psql(r#"select string_agg("action", ',' order by "id") from "admin_audit""#),
+        "revoke-user-session,revoke-user-sessions,ban-user,unban-user,send-password-reset"
+    );
+}
