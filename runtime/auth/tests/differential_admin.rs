@@ -268,28 +268,8 @@ async fn scenario(base: &str, make_admin: impl Fn(&str)) -> Vec<(String, Value)>
 
 #[tokio::test]
 async fn admin_plugin_answers_like_betterauth() {
-    let pg = tokio::task::spawn_blocking(stackr_testkit::TempPostgres::start)
-        .await
-        .unwrap();
-    let ba_db = pg.create_database("ba");
-    let our_db = pg.create_database("ours");
-    let ba = tokio::task::spawn_blocking(move || {
-        node::BetterAuthServer::start(&ba_db, SECRET, APP_ORIGIN)
-    })
-    .await
-    .unwrap();
-    let ours = TestServer::start_on(pg, our_db, Options::default()).await;
-    let promote = |db: &'static str| {
-        let pg = &ours.pg;
-        move |email: &str| {
-            pg.psql(
-                db,
-                &format!(r#"update "user" set "role" = 'admin' where "email" = '{email}'"#),
-            );
-        }
-    };
-    let theirs = scenario(&ba.base(), promote("ba")).await;
-    let mine = scenario(&ours.base, promote("ours")).await;
+    let pair = Pair::start().await;
+    let theirs = scenario(&pair.ba.base(), pair.promoter("ba")).await;
+    let mine = scenario(&pair.ours.base, pair.promoter("ours")).await;
     compare(&theirs, &mine, DELIBERATE);
-    drop(ba);
 }

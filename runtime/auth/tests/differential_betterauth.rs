@@ -434,30 +434,10 @@ async fn admin_and_two_factor_scenario(
 
 #[tokio::test]
 async fn admin_and_two_factor_answer_like_betterauth() {
-    let pg = tokio::task::spawn_blocking(stackr_testkit::TempPostgres::start)
-        .await
-        .unwrap();
-    let ba_db = pg.create_database("ba");
-    let our_db = pg.create_database("ours");
-    let ba = tokio::task::spawn_blocking(move || {
-        node::BetterAuthServer::start(&ba_db, SECRET, APP_ORIGIN)
-    })
-    .await
-    .unwrap();
-    let ours = TestServer::start_on(pg, our_db, Options::default()).await;
-    let promote = |db: &'static str| {
-        let pg = &ours.pg;
-        move |email: &str| {
-            pg.psql(
-                db,
-                &format!(r#"update "user" set "role" = 'admin' where "email" = '{email}'"#),
-            );
-        }
-    };
-    let theirs = admin_and_two_factor_scenario(&ba.base(), promote("ba")).await;
-    let mine = admin_and_two_factor_scenario(&ours.base, promote("ours")).await;
+    let pair = Pair::start().await;
+    let theirs = admin_and_two_factor_scenario(&pair.ba.base(), pair.promoter("ba")).await;
+    let mine = admin_and_two_factor_scenario(&pair.ours.base, pair.promoter("ours")).await;
     compare(&theirs, &mine, DELIBERATE);
-    drop(ba);
 }
 
 /// Differences we keep on purpose (each is documented in the README).
@@ -468,22 +448,11 @@ const DELIBERATE: &[(&str, &str)] = &[(
 
 #[tokio::test]
 async fn stackr_auth_answers_like_betterauth() {
-    let pg = tokio::task::spawn_blocking(stackr_testkit::TempPostgres::start)
-        .await
-        .unwrap();
-    let ba_db = pg.create_database("ba");
-    let our_db = pg.create_database("ours");
-    let ba = tokio::task::spawn_blocking(move || {
-        node::BetterAuthServer::start(&ba_db, SECRET, APP_ORIGIN)
-    })
-    .await
-    .unwrap();
-    let ours = TestServer::start_on(pg, our_db, Options::default()).await;
+    let pair = Pair::start().await;
 
-    let theirs = scenario(&ba.base()).await;
-    let mine = scenario(&ours.base).await;
+    let theirs = scenario(&pair.ba.base()).await;
+    let mine = scenario(&pair.ours.base).await;
     compare(&theirs, &mine, DELIBERATE);
-    drop(ba);
 }
 
 /// Social sign-in with an OpenID provider (the real oidc-provider), as BetterAuth's genericOAuth
@@ -699,5 +668,4 @@ async fn social_sign_in_answers_like_betterauth() {
     let theirs = social_scenario(&ba_public, &ba.base(), &op.issuer()).await;
     let mine = social_scenario(&ours.state.config.base(), &ours.base, &op.issuer()).await;
     compare(&theirs, &mine, DELIBERATE);
-    drop(ba);
 }

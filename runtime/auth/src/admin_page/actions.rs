@@ -9,9 +9,9 @@ use axum::http::Extensions;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
+use super::form;
 use super::html;
 use super::users_list::url_segment;
-use super::{csrf, form};
 use crate::admin_actions::{self, Actor};
 use crate::client_ip;
 use crate::db::{sessions, users};
@@ -40,14 +40,13 @@ pub async fn post(
     let fields = form(&body);
     let get = |k: &str| fields.get(k).map(String::as_str).unwrap_or_default();
     let action = get("action");
-    if !csrf::same_origin(&headers)
-        || !csrf::valid(
-            &state,
-            &current.session.token,
-            &form_name(action, &id),
-            get("csrf"),
-        )
-    {
+    if !super::post_allowed(
+        &state,
+        &headers,
+        &current,
+        &form_name(action, &id),
+        get("csrf"),
+    ) {
         return super::login::cross_site();
     }
     let ip = client_ip_of(&state, &headers, &extensions);

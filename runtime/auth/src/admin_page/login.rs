@@ -198,9 +198,7 @@ pub async fn logout(
         Err(res) => return res,
     };
     let given = form(&body).remove("csrf").unwrap_or_default();
-    if !csrf::same_origin(&headers)
-        || !csrf::valid(&state, &current.session.token, "logout", &given)
-    {
+    if !super::post_allowed(&state, &headers, &current, "logout", &given) {
         return cross_site();
     }
     let answer = call_api(

@@ -86,6 +86,18 @@ fn nav(state: &AppState, current: &CurrentSession) -> html::Nav {
     }
 }
 
+/// Whether a form post may act: sent from a dashboard page (origin check) with the token of
+/// `form_name` in the admin's session.
+fn post_allowed(
+    state: &AppState,
+    headers: &HeaderMap,
+    current: &CurrentSession,
+    form_name: &str,
+    given: &str,
+) -> bool {
+    csrf::same_origin(headers) && csrf::valid(state, &current.session.token, form_name, given)
+}
+
 /// A urlencoded form body as a map (later duplicates win).
 fn form(bytes: &[u8]) -> std::collections::HashMap<String, String> {
     url::form_urlencoded::parse(bytes).into_owned().collect()

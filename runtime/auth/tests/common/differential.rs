@@ -4,7 +4,8 @@
 
 use serde_json::{json, Value};
 
-use super::common::{Client, Response};
+use super::common::{Client, Options, Response, TestServer, APP_ORIGIN, SECRET};
+use super::node;
 
 /// What we compare for one request: status, and either the full body (errors, small answers) or
 /// its shape (key lists) when values are necessarily different (ids, tokens, dates).
@@ -107,4 +108,37 @@ pub fn compare(theirs: &[(String, Value)], mine: &[(String, Value)], deliberate:
         differences.len(),
         differences.join("\n")
     );
+}
+
+/// The real BetterAuth and stackr-auth, each on its own database (`ba`, `ours`) of one PostgreSQL.
+pub struct Pair {
+    pub ba: node::BetterAuthServer,
+    pub ours: TestServer,
+}
+
+impl Pair {
+    pub async fn start() -> Self {
+        let pg = tokio::task::spawn_blocking(stackr_testkit::TempPostgres::start)
+            .await
+            .unwrap();
+        let ba_db = pg.create_database("ba");
+        let our_db = pg.create_database("ours");
+        let ba = tokio::task::spawn_blocking(move || {
+            node::BetterAuthServer::start(&ba_db, SECRET, APP_ORIGIN)
+        })
+        .await
+        .unwrap();
+        let ours = TestServer::start_on(pg, our_db, Options::default()).await;
+        Pair { ba, ours }
+    }
+
+    /// Makes a user an admin with SQL on the database `db` (`ba` or `ours`).
+    pub fn promoter(&self, db: &'static str) -> impl Fn(&str) + '_ {
+        move |email: &str| {
+            self.ours.pg.psql(
+                db,
+                &format!(r#"update "user" set "role" = 'admin' where "email" = '{email}'"#),
+            );
+        }
+    }
 }

@@ -56,6 +56,24 @@ async fn require_actor(state: &AppState, headers: &HeaderMap, ip: String) -> Api
     }
 }
 
+/// A body with one required string field (`userId`, `sessionToken`): its value, and the caller.
+async fn field_and_actor(
+    state: &AppState,
+    headers: &HeaderMap,
+    ip: String,
+    body: &mut Body,
+    key: &str,
+) -> ApiResult<(String, Actor)> {
+    let value = body.string(key);
+    body.check()?;
+    Ok((value, require_actor(state, headers, ip).await?))
+}
+
+/// The plugin's `{"success": true}`.
+fn success() -> axum::response::Response {
+    crate::respond::ok_json(serde_json::json!({"success": true}))
+}
+
 /// A role field: one role or a list of roles (`None` when absent). A list entry that is not a
 /// string is the plugin's `INVALID_ROLE_TYPE`.
 fn roles_field(body: &mut Body, key: &str) -> ApiResult<Option<Vec<String>>> {

@@ -5,7 +5,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::json;
 
-use super::{require_actor, roles_field};
+use super::{field_and_actor, require_actor, roles_field};
 use crate::admin_actions;
 use crate::body::JsonBody;
 use crate::client_ip::ClientIp;
@@ -64,9 +64,7 @@ pub async fn unban_user(
     headers: HeaderMap,
     JsonBody(mut body): JsonBody,
 ) -> ApiResult<Response> {
-    let user_id = body.string("userId");
-    body.check()?;
-    let actor = require_actor(&state, &headers, ip).await?;
+    let (user_id, actor) = field_and_actor(&state, &headers, ip, &mut body, "userId").await?;
     let user = admin_actions::unban(&state, &actor, &user_id).await?;
     Ok(respond::ok_json(json!({"user": state.user_json(&user)})))
 }

@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{json, Value};
 
-use super::require_actor;
+use super::{field_and_actor, require_actor, success};
 use crate::admin_actions::{self, Actor};
 use crate::body::JsonBody;
 use crate::client_ip::{user_agent, ClientIp};
@@ -46,11 +46,9 @@ pub async fn revoke_user_session(
     headers: HeaderMap,
     JsonBody(mut body): JsonBody,
 ) -> ApiResult<Response> {
-    let token = body.string("sessionToken");
-    body.check()?;
-    let actor = require_actor(&state, &headers, ip).await?;
+    let (token, actor) = field_and_actor(&state, &headers, ip, &mut body, "sessionToken").await?;
     admin_actions::revoke_session(&state, &actor, &token).await?;
-    Ok(respond::ok_json(json!({"success": true})))
+    Ok(success())
 }
 
 pub async fn revoke_user_sessions(
@@ -59,11 +57,9 @@ pub async fn revoke_user_sessions(
     headers: HeaderMap,
     JsonBody(mut body): JsonBody,
 ) -> ApiResult<Response> {
-    let user_id = body.string("userId");
-    body.check()?;
-    let actor = require_actor(&state, &headers, ip).await?;
+    let (user_id, actor) = field_and_actor(&state, &headers, ip, &mut body, "userId").await?;
     admin_actions::revoke_sessions(&state, &actor, &user_id).await?;
-    Ok(respond::ok_json(json!({"success": true})))
+    Ok(success())
 }
 
 /// Switches the browser to a new session as the user. The admin's own session token (and whether

@@ -8,7 +8,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::{json, Map, Value};
 
-use super::{require_actor, roles_field};
+use super::{field_and_actor, require_actor, roles_field, success};
 use crate::admin_actions;
 use crate::body::JsonBody;
 use crate::client_ip::ClientIp;
@@ -240,11 +240,9 @@ pub async fn remove_user(
     headers: HeaderMap,
     JsonBody(mut body): JsonBody,
 ) -> ApiResult<Response> {
-    let user_id = body.string("userId");
-    body.check()?;
-    let actor = require_actor(&state, &headers, ip).await?;
+    let (user_id, actor) = field_and_actor(&state, &headers, ip, &mut body, "userId").await?;
     admin_actions::remove_user(&state, &actor, &user_id).await?;
-    Ok(respond::ok_json(json!({"success": true})))
+    Ok(success())
 }
 
 pub async fn set_user_password(
