@@ -476,3 +476,45 @@ async fn sessions_bans_and_reset_mails_from_the_dashboard() {
         "revoke-user-session,revoke-user-sessions,ban-user,unban-user,send-password-reset"
     );
 }
+
+#[tokio::test]
+async fn the_user_list_comes_in_pages() {
+    let server = TestServer::start().await;
+    let dash = dashboard(&server).await;
+    server
+        .client()
+        .sign_up("Root", "root@example.com", "password-123")
+        .await;
+    server.psql(r#"update "user" set "role" = 'admin' where "email" = 'root@example.com'"#);
+    server.psql(
+        r#"insert into "user" ("id", "name", "email", "emailVerified", "createdAt", "updatedAt")
+           select 'bulk-' || n, 'Bulk ' || n, 'bulk' || lpad(n::text, 3, '0') || '@example.com', false, now(), now()
+           from generate_series(1, 60) n"#,
+    );
+    let mut admin = browser(&dash);
+    post_form(
+        &mut admin,
+        "/login",
+        &[("email", "root@example.com"), ("password", "password-123")],
+    )
+    .await;
+    let rows = |r: &Response| r.text.matches("<tr><td><a href=\"/users/").count();
+    let r = admin.get("/?q=bulk&sort=email&dir=asc").await;
+    assert_valid(&r);
+    assert_eq!(rows(&r), 50);
+    assert!(r.text.contains("Page 1 of 2 (60 users)"), "{}", r.text);
+    assert!(r.text.contains("bulk001@") && !r.text.contains("bulk051@"));
+    assert!(r.text.contains("rel=\"next\"") && !r.text.contains("rel=\"prev\""));
+    let r = admin.get("/?q=bulk&sort=email&dir=asc&page=2").await;
+    assert_valid(&r);
+    assert_eq!(rows(&r), 10);
+    assert!(r.text.contains("bulk051@") && r.text.contains("bulk060@"));
+    assert!(r.text.contains("rel=\"prev\"") && !r.text.contains("rel=\"next\""));
+    let r = admin.get("/?banned=yes").await;
+    assert_eq!(rows(&r), 0, "nobody is banned");
+    let r = admin
+        .get("/?page=-5&sort=nonsense&dir=sideways&banned=maybe")
+        .await;
+    assert_eq!(r.status, 200, "odd parameters fall back to defaults");
+    assert_valid(&r);
+}
