@@ -272,6 +272,8 @@ async fn admins_sign_in_with_two_factor_and_manage_users() {
     )
     .await;
     assert_eq!(r.status, 303, "{}", r.text);
+    let r = admin.get(location(&r).to_owned().as_str()).await;
+    assert!(r.text.contains("The user was deleted."), "{}", r.text);
     assert_eq!(
         server.psql(&format!(
             r#"select count(*) from "user" where "id" = '{uid}'"#

@@ -191,7 +191,11 @@ pub async fn get(
         filter_form(&state, &p)
     );
     let nav = super::nav(&state, &current);
-    html::page(StatusCode::OK, "Users", Some(nav), None, &body)
+    // After a deletion the dashboard lands here (the user's page is gone).
+    let status = query
+        .contains_key("deleted")
+        .then_some("The user was deleted.");
+    html::page(StatusCode::OK, "Users", Some(nav), status, &body)
 }
 
 /// A user id as one path segment.
