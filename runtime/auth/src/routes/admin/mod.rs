@@ -74,21 +74,26 @@ fn success() -> axum::response::Response {
     crate::respond::ok_json(serde_json::json!({"success": true}))
 }
 
-/// A role field: one role or a list of roles (`None` when absent). A list entry that is not a
-/// string is the plugin's `INVALID_ROLE_TYPE`.
+/// A role value: one role or a list of roles. Anything else, or a list entry that is not a
+/// string, is the plugin's `INVALID_ROLE_TYPE`.
+fn roles_of(v: &Value) -> ApiResult<Vec<String>> {
+    let invalid = || ApiError::bad_request("INVALID_ROLE_TYPE", "Invalid role type");
+    match v {
+        Value::String(s) => Ok(vec![s.clone()]),
+        Value::Array(a) => a
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned).ok_or_else(invalid))
+            .collect(),
+        _ => Err(invalid()),
+    }
+}
+
+/// A role field of the body (`None` when absent); a value of the wrong type is a validation
+/// error, as the plugin's schema makes it.
 fn roles_field(body: &mut Body, key: &str) -> ApiResult<Option<Vec<String>>> {
     match body.map().get(key) {
         None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(vec![s.clone()])),
-        Some(Value::Array(a)) => a
-            .iter()
-            .map(|v| {
-                v.as_str()
-                    .map(str::to_owned)
-                    .ok_or_else(|| ApiError::bad_request("INVALID_ROLE_TYPE", "Invalid role type"))
-            })
-            .collect::<ApiResult<Vec<_>>>()
-            .map(Some),
+        Some(v @ (Value::String(_) | Value::Array(_))) => roles_of(v).map(Some),
         Some(_) => {
             body.string(key);
             Ok(None)

@@ -8,7 +8,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::{json, Map, Value};
 
-use super::{field_and_actor, require_actor, roles_field, success};
+use super::{field_and_actor, require_actor, roles_field, roles_of, success};
 use crate::admin_actions;
 use crate::body::JsonBody;
 use crate::client_ip::ClientIp;
@@ -131,7 +131,7 @@ pub async fn create_user(
     body.check()?;
     let actor = require_actor(&state, &headers, ip).await?;
     if matches!(roles, Ok(None)) {
-        roles = role_value(data.get("role"));
+        roles = data.get("role").map(roles_of).transpose();
     }
     let new = admin_actions::NewUser {
         email,
@@ -142,21 +142,6 @@ pub async fn create_user(
     };
     let user = admin_actions::create_user(&state, &actor, new).await?;
     Ok(respond::ok_json(json!({"user": state.user_json(&user)})))
-}
-
-/// A role value inside `data`: one role or a list.
-fn role_value(v: Option<&Value>) -> ApiResult<Option<Vec<String>>> {
-    let mut holder = crate::body::Body::from_map(Map::new());
-    if let Some(v) = v {
-        let mut m = Map::new();
-        m.insert("role".into(), v.clone());
-        holder = crate::body::Body::from_map(m);
-    }
-    let roles = roles_field(&mut holder, "role")?;
-    holder
-        .check()
-        .map_err(|_| ApiError::bad_request("INVALID_ROLE_TYPE", "Invalid role type"))?;
-    Ok(roles)
 }
 
 fn bad(code: &str, message: &str) -> ApiError {
@@ -196,7 +181,7 @@ fn changes_from(data: &Map<String, Value>) -> ApiResult<(users::Changes, Option<
             "email" => c.email = Some(text(key, v)?),
             "emailVerified" => c.email_verified = Some(flag(key, v)?),
             "image" => c.image = Some(opt_text(key, v)?),
-            "role" => roles = role_value(Some(v))?,
+            "role" => roles = Some(roles_of(v)?),
             "banned" => c.banned = Some(flag(key, v)?),
             "banReason" => c.ban_reason = Some(opt_text(key, v)?),
             "banExpires" => {
