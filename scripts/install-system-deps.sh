@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system programs stackr's demo stack and test suite run for real: PostgreSQL,
 # Redis, Node (interop tests against the real BetterAuth and BullMQ), Docker + debootstrap (the
-# checks/ image is assembled locally) and nix-bin (parses generated Nix). Only what is missing is
+# checks/ image is assembled locally), nix-bin (parses generated Nix) and Chromium with its
+# WebDriver (the auth admin dashboard's browser test). Only what is missing is
 # installed, so re-running is cheap. Usage: scripts/install-system-deps.sh [demo|test]
 set -euo pipefail
 purpose="${1:-test}"
@@ -19,6 +20,7 @@ if [ "$purpose" = test ]; then
   have dockerd || need+=(docker.io)
   have debootstrap || need+=(debootstrap)
   have nix-instantiate || need+=(nix-bin)
+  have chromedriver || need+=(chromium chromium-driver)
 fi
 
 if [ ${#need[@]} -gt 0 ]; then

@@ -157,6 +157,17 @@ impl Body {
         }
     }
 
+    /// A required JSON object (zod's `record`).
+    pub fn object(&mut self, key: &str) -> Map<String, Value> {
+        match self.map.get(key) {
+            Some(Value::Object(m)) => m.clone(),
+            _ => {
+                self.expected(key, "record");
+                Map::new()
+            }
+        }
+    }
+
     /// An optional boolean (form bodies carry `"true"`/`"false"`).
     pub fn opt_bool(&mut self, key: &str) -> Option<bool> {
         match self.map.get(key) {

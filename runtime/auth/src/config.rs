@@ -70,8 +70,11 @@ pub struct AuthConfig {
     /// PostgreSQL connection (password already merged in).
     pub database: tokio_postgres::Config,
     pub port: u16,
-    /// Port of the admin page; `None` disables it.
+    /// Port of the admin dashboard; `None` disables it.
     pub admin_port: Option<u16>,
+    /// Address the admin dashboard listens on (`AUTH_ADMIN_BIND`): loopback unless an operator
+    /// opens it to a private network.
+    pub admin_bind: std::net::IpAddr,
     /// Public URL of this service (`https://` switches cookies to `__Secure-` + `Secure`).
     pub base_url: url::Url,
     /// Extra trusted origins (the base URL's origin is always trusted).
@@ -131,6 +134,9 @@ fn parse_bool(name: &str, default: bool) -> anyhow::Result<bool> {
         Some(other) => bail!("{name}={other} is not a boolean (use true/false, on/off, 1/0)"),
     }
 }
+
+/// Where the admin dashboard listens by default.
+const LOOPBACK: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
 
 fn parse_port(name: &str, value: &str) -> anyhow::Result<u16> {
     value
@@ -310,6 +316,12 @@ impl AuthConfig {
             Some(p) => Some(parse_port("AUTH_ADMIN_PORT", &p)?),
             None => None,
         };
+        let admin_bind = match var("AUTH_ADMIN_BIND") {
+            Some(a) => a.parse().with_context(|| {
+                format!("AUTH_ADMIN_BIND={a} is not an IP address (e.g. 127.0.0.1 or 10.0.0.5)")
+            })?,
+            None => LOOPBACK,
+        };
         let trusted_origins = var("AUTH_TRUSTED_ORIGINS")
             .map(|s| {
                 s.split(',')
@@ -335,6 +347,7 @@ impl AuthConfig {
             database: database_from_env()?,
             port,
             admin_port,
+            admin_bind,
             base_url,
             trusted_origins,
             provision_services: provision_services_from_env()?,
@@ -362,6 +375,7 @@ impl AuthConfig {
             database,
             port: 0,
             admin_port: None,
+            admin_bind: LOOPBACK,
             base_url,
             trusted_origins: Vec::new(),
             provision_services: BTreeMap::new(),

@@ -96,6 +96,8 @@ pub struct CookieNames {
     pub trust_device: String,
     /// Binds an OAuth sign-in to the browser that started it (`crate::oauth::flow_state`).
     pub state: String,
+    /// During an impersonation: the admin's own session token, to return to afterwards.
+    pub admin_session: String,
 }
 
 impl CookieNames {
@@ -115,6 +117,7 @@ impl CookieNames {
             two_factor: name("two_factor"),
             trust_device: name("trust_device"),
             state: name("state"),
+            admin_session: name("admin_session"),
         }
     }
 

@@ -142,6 +142,7 @@ pub async fn issue(
             expires_at: db::now_ms() + lifetime,
             ip_address: ip,
             user_agent,
+            impersonated_by: None,
         },
     )
     .await?;

@@ -23,7 +23,7 @@
 //!
 //! Required: `AUTH_SECRET_FILE` (or the versioned `AUTH_SECRETS_FILE`, see [`secrets`]),
 //! `DATABASE_URL`, `AUTH_BASE_URL`. Optional: `PORT` (8888),
-//! `DATABASE_PASSWORD_FILE`, `AUTH_TRUSTED_ORIGINS`, `AUTH_ADMIN_PORT`, `AUTH_ROLES` (see [`roles`]), `AUTH_PROVISION_SERVICES`
+//! `DATABASE_PASSWORD_FILE`, `AUTH_TRUSTED_ORIGINS`, `AUTH_ADMIN_PORT` with `AUTH_ADMIN_BIND`, `AUTH_ROLES` (see [`roles`]), `AUTH_PROVISION_SERVICES`
 //! with `AUTH_SERVICE_CREDENTIALS_DIR`, `AUTH_MAIL_DIR`, `AUTH_SMTP_URL` with
 //! `AUTH_SMTP_PASSWORD_FILE`, `AUTH_MAIL_FROM`; stackr-auth specific: `AUTH_RATE_LIMITS` (`on`/`off`, default on),
 //! `AUTH_TRUSTED_PROXIES` (default none), `AUTH_REQUIRE_EMAIL_VERIFICATION` (default off),
@@ -36,6 +36,7 @@
 //! (scrypt) are verified and upgraded to argon2id on the next sign-in.
 
 pub mod account_throttle;
+pub mod admin_actions;
 pub mod admin_page;
 pub mod body;
 pub mod cli;
@@ -53,6 +54,7 @@ pub mod mail;
 pub mod oauth;
 pub mod origin;
 pub mod password;
+pub mod permissions;
 pub mod rate_limit;
 pub mod respond;
 pub mod roles;

@@ -36,12 +36,17 @@ impl Roles {
         BUILT_IN.contains(&role) || self.declared.iter().any(|d| d == role)
     }
 
-    /// Every accepted role, built-in first, for messages.
-    pub fn describe(&self) -> String {
+    /// Every accepted role, built-in first.
+    pub fn all(&self) -> impl Iterator<Item = &str> {
         BUILT_IN
             .iter()
             .copied()
             .chain(self.declared.iter().map(String::as_str))
+    }
+
+    /// Every accepted role, built-in first, for messages.
+    pub fn describe(&self) -> String {
+        self.all()
             .map(|r| format!("`{r}`"))
             .collect::<Vec<_>>()
             .join(", ")

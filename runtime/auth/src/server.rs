@@ -17,6 +17,7 @@ pub async fn run_from_env() -> anyhow::Result<()> {
 pub async fn run(config: AuthConfig) -> anyhow::Result<()> {
     let port = config.port;
     let admin_port = config.admin_port;
+    let admin_bind = config.admin_bind;
     let state = AppState::connect(config).await?;
     let listener = tokio::net::TcpListener::bind(("0.0.0.0", port))
         .await
@@ -24,11 +25,16 @@ pub async fn run(config: AuthConfig) -> anyhow::Result<()> {
     tracing::info!(port, base_url = %state.config.base_url, "stackr-auth listening");
     if let Some(admin_port) = admin_port {
         let admin = crate::admin_page::router(state.clone());
-        let admin_listener = tokio::net::TcpListener::bind(("127.0.0.1", admin_port))
+        let admin_listener = tokio::net::TcpListener::bind((admin_bind, admin_port))
             .await
-            .with_context(|| format!("cannot listen on AUTH_ADMIN_PORT {admin_port}"))?;
-        tracing::info!(port = admin_port, "admin page listening on loopback");
+            .with_context(|| {
+                format!(
+                    "cannot listen on AUTH_ADMIN_BIND {admin_bind} AUTH_ADMIN_PORT {admin_port}"
+                )
+            })?;
+        tracing::info!(%admin_bind, port = admin_port, "admin dashboard listening");
         tokio::spawn(async move {
+            let admin = admin.into_make_service_with_connect_info::<SocketAddr>();
             if let Err(e) = axum::serve(admin_listener, admin).await {
                 tracing::error!(error = %e, "admin page server stopped");
             }

@@ -280,10 +280,21 @@ async fn admin_page_lists_users_for_admins_only() {
         "password-123",
     )
     .await;
-    let http = reqwest::Client::new();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let page = |cookie: String| http.get(&admin_url).header("cookie", cookie).send();
 
-    assert_eq!(page(String::new()).await.unwrap().status(), 401);
+    let anonymous = page(String::new()).await.unwrap();
+    assert_eq!(
+        (
+            anonymous.status().as_u16(),
+            anonymous.headers()["location"].to_str().unwrap()
+        ),
+        (303, "/login"),
+        "without a session: to the dashboard's sign-in"
+    );
     assert_eq!(page(boss.cookie_header()).await.unwrap().status(), 403);
     server.psql(r#"update "user" set "role" = 'admin' where "email" = 'boss@example.com'"#);
     let r = page(boss.cookie_header()).await.unwrap();

@@ -23,6 +23,13 @@ fn missing_variables_are_named() {
     assert!(!ok);
     assert!(err.contains("AUTH_BASE_URL"), "{err}");
 
+    let (ok, err) = run_with(&[
+        ("AUTH_BASE_URL", "http://localhost:8888"),
+        ("AUTH_ADMIN_BIND", "localhost"),
+    ]);
+    assert!(!ok);
+    assert!(err.contains("AUTH_ADMIN_BIND=localhost"), "{err}");
+
     let dir = tempfile::tempdir().unwrap();
     let (ok, err) = run_with(&[("AUTH_BASE_URL", "http://localhost:8888")]);
     assert!(!ok);
@@ -74,6 +81,23 @@ fn missing_variables_are_named() {
     assert!(err.contains("core-credential"), "{err}");
 }
 
+/// The binary under test: stopped even when an assertion fails first (it would otherwise hold
+/// the test's output pipes open).
+struct KillOnDrop(std::process::Child);
+
+impl KillOnDrop {
+    fn stop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
 #[test]
 fn serves_from_the_environment_with_password_file() {
     let pg = stackr_testkit::TempPostgres::start();
@@ -90,23 +114,37 @@ fn serves_from_the_environment_with_password_file() {
     )
     .unwrap();
     let port = stackr_testkit::free_port();
+    let admin_port = stackr_testkit::free_port();
     let notify = stackr_testkit::NotifySocket::bind();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stackr-auth"))
-        .env("NOTIFY_SOCKET", notify.path())
-        .env("AUTH_BASE_URL", format!("http://localhost:{port}"))
-        .env("AUTH_SECRET_FILE", &secret)
-        .env("DATABASE_URL", &url)
-        .env("DATABASE_PASSWORD_FILE", &pw)
-        .env("PORT", port.to_string())
-        .env("AUTH_PROVISION_SERVICES", "core")
-        .env("AUTH_SERVICE_CREDENTIALS_DIR", dir.path())
-        .env("AUTH_MAIL_DIR", dir.path().join("mail"))
-        .spawn()
-        .unwrap();
+    let mut child = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_stackr-auth"))
+            .env("NOTIFY_SOCKET", notify.path())
+            .env("AUTH_BASE_URL", format!("http://localhost:{port}"))
+            .env("AUTH_SECRET_FILE", &secret)
+            .env("DATABASE_URL", &url)
+            .env("DATABASE_PASSWORD_FILE", &pw)
+            .env("PORT", port.to_string())
+            .env("AUTH_ADMIN_PORT", admin_port.to_string())
+            // A private-network address instead of loopback (any 127.x address stands in for one).
+            .env("AUTH_ADMIN_BIND", "127.0.0.2")
+            .env("AUTH_PROVISION_SERVICES", "core")
+            .env("AUTH_SERVICE_CREDENTIALS_DIR", dir.path())
+            .env("AUTH_MAIL_DIR", dir.path().join("mail"))
+            .spawn()
+            .unwrap(),
+    );
     notify.wait_ready(std::time::Duration::from_secs(60));
     assert!(
         std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
         "ready means listening"
+    );
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.2", admin_port)).is_ok(),
+        "the dashboard listens on AUTH_ADMIN_BIND"
+    );
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", admin_port)).is_err(),
+        "and only there"
     );
     let mut healthy = false;
     // Generous: the binary connects to PostgreSQL and migrates first, slowly on a loaded machine.
@@ -125,8 +163,7 @@ fn serves_from_the_environment_with_password_file() {
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    let _ = child.kill();
-    let _ = child.wait();
+    child.stop();
     assert!(
         healthy,
         "the binary became healthy with DATABASE_PASSWORD_FILE"

@@ -3,73 +3,16 @@
 //! order of success bodies. Any difference fails the test and is printed side by side.
 
 mod common;
+#[path = "common/differential.rs"]
+mod differential;
 #[path = "common/node.rs"]
 mod node;
 #[path = "common/oidc_browser.rs"]
 mod oidc_browser;
 
 use common::*;
+use differential::*;
 use serde_json::{json, Value};
-
-/// What we compare for one request: status, and either the full body (errors, small answers) or
-/// its shape (key lists) when values are necessarily different (ids, tokens, dates).
-fn shape(v: &Value) -> Value {
-    match v {
-        Value::Object(m) => Value::Array(
-            m.iter()
-                .map(|(k, v)| match v {
-                    Value::Object(_) => json!({ k.clone(): shape(v) }),
-                    _ => Value::String(k.clone()),
-                })
-                .collect(),
-        ),
-        Value::Array(a) => json!({"array_len": a.len(), "first": a.first().map(shape)}),
-        other => json!(format!(
-            "<{}>",
-            if other.is_null() { "null" } else { "value" }
-        )),
-    }
-}
-
-/// `http://localhost:<port>` → `<baseURL>` (the two servers listen on different ports).
-fn normalize_base(location: &str) -> String {
-    match location.strip_prefix("http://localhost:") {
-        Some(rest) => format!(
-            "<baseURL>{}",
-            rest.trim_start_matches(|c: char| c.is_ascii_digit())
-        ),
-        None => location.to_owned(),
-    }
-}
-
-struct Run {
-    client: Client,
-    results: Vec<(String, Value)>,
-}
-
-impl Run {
-    fn record(&mut self, name: &str, r: &Response, full: bool) {
-        let body = if r.text.is_empty() {
-            json!("<empty>")
-        } else {
-            match serde_json::from_str::<Value>(&r.text) {
-                Ok(v) if full => v,
-                Ok(v) => shape(&v),
-                Err(_) => json!("<not json>"),
-            }
-        };
-        self.results
-            .push((name.to_owned(), json!({"status": r.status, "body": body})));
-    }
-
-    fn record_code(&mut self, name: &str, r: &Response) {
-        let code = serde_json::from_str::<Value>(&r.text)
-            .ok()
-            .and_then(|v| v.get("code").cloned());
-        self.results
-            .push((name.to_owned(), json!({"status": r.status, "code": code})));
-    }
-}
 
 async fn scenario(base: &str) -> Vec<(String, Value)> {
     let mut run = Run {
@@ -290,25 +233,6 @@ async fn scenario(base: &str) -> Vec<(String, Value)> {
     run.results
 }
 
-/// `name=value; attrs` → `name=<v>; attrs` (values differ by nature; names and attributes must not).
-fn cookie_shapes(r: &Response) -> Value {
-    cookie_list_shapes(&r.set_cookies())
-}
-
-fn cookie_list_shapes(cookies: &[String]) -> Value {
-    json!(cookies
-        .iter()
-        .map(|c| {
-            let (pair, attrs) = c.split_once(';').unwrap_or((c, ""));
-            let (name, value) = pair.split_once('=').unwrap();
-            format!(
-                "{name}={};{attrs}",
-                if value.is_empty() { "" } else { "<v>" }
-            )
-        })
-        .collect::<Vec<_>>())
-}
-
 /// Admin endpoints and the two-factor flow. `make_admin` runs SQL on the server's own database.
 async fn admin_and_two_factor_scenario(
     base: &str,
@@ -510,30 +434,10 @@ async fn admin_and_two_factor_scenario(
 
 #[tokio::test]
 async fn admin_and_two_factor_answer_like_betterauth() {
-    let pg = tokio::task::spawn_blocking(stackr_testkit::TempPostgres::start)
-        .await
-        .unwrap();
-    let ba_db = pg.create_database("ba");
-    let our_db = pg.create_database("ours");
-    let ba = tokio::task::spawn_blocking(move || {
-        node::BetterAuthServer::start(&ba_db, SECRET, APP_ORIGIN)
-    })
-    .await
-    .unwrap();
-    let ours = TestServer::start_on(pg, our_db, Options::default()).await;
-    let promote = |db: &'static str| {
-        let pg = &ours.pg;
-        move |email: &str| {
-            pg.psql(
-                db,
-                &format!(r#"update "user" set "role" = 'admin' where "email" = '{email}'"#),
-            );
-        }
-    };
-    let theirs = admin_and_two_factor_scenario(&ba.base(), promote("ba")).await;
-    let mine = admin_and_two_factor_scenario(&ours.base, promote("ours")).await;
-    compare(&theirs, &mine);
-    drop(ba);
+    let pair = Pair::start().await;
+    let theirs = admin_and_two_factor_scenario(&pair.ba.base(), pair.promoter("ba")).await;
+    let mine = admin_and_two_factor_scenario(&pair.ours.base, pair.promoter("ours")).await;
+    compare(&theirs, &mine, DELIBERATE);
 }
 
 /// Differences we keep on purpose (each is documented in the README).
@@ -542,47 +446,13 @@ const DELIBERATE: &[(&str, &str)] = &[(
     "BetterAuth stores any role string; stackr-auth only accepts the roles it knows (user, admin)",
 )];
 
-fn compare(theirs: &[(String, Value)], mine: &[(String, Value)]) {
-    let mut differences = vec![];
-    for ((name, a), (_, b)) in theirs.iter().zip(mine.iter()) {
-        if let Some((_, why)) = DELIBERATE.iter().find(|(n, _)| n == name) {
-            assert_ne!(
-                a, b,
-                "{name}: listed as a deliberate difference ({why}) but now identical; remove it"
-            );
-            continue;
-        }
-        if a != b {
-            differences.push(format!("{name}\n  BetterAuth:  {a}\n  stackr-auth: {b}"));
-        }
-    }
-    assert_eq!(theirs.len(), mine.len());
-    assert!(
-        differences.is_empty(),
-        "{} difference(s):\n{}",
-        differences.len(),
-        differences.join("\n")
-    );
-}
-
 #[tokio::test]
 async fn stackr_auth_answers_like_betterauth() {
-    let pg = tokio::task::spawn_blocking(stackr_testkit::TempPostgres::start)
-        .await
-        .unwrap();
-    let ba_db = pg.create_database("ba");
-    let our_db = pg.create_database("ours");
-    let ba = tokio::task::spawn_blocking(move || {
-        node::BetterAuthServer::start(&ba_db, SECRET, APP_ORIGIN)
-    })
-    .await
-    .unwrap();
-    let ours = TestServer::start_on(pg, our_db, Options::default()).await;
+    let pair = Pair::start().await;
 
-    let theirs = scenario(&ba.base()).await;
-    let mine = scenario(&ours.base).await;
-    compare(&theirs, &mine);
-    drop(ba);
+    let theirs = scenario(&pair.ba.base()).await;
+    let mine = scenario(&pair.ours.base).await;
+    compare(&theirs, &mine, DELIBERATE);
 }
 
 /// Social sign-in with an OpenID provider (the real oidc-provider), as BetterAuth's genericOAuth
@@ -797,6 +667,5 @@ async fn social_sign_in_answers_like_betterauth() {
     .unwrap();
     let theirs = social_scenario(&ba_public, &ba.base(), &op.issuer()).await;
     let mine = social_scenario(&ours.state.config.base(), &ours.base, &op.issuer()).await;
-    compare(&theirs, &mine);
-    drop(ba);
+    compare(&theirs, &mine, DELIBERATE);
 }

@@ -1,6 +1,6 @@
 //! Queries on `"account"` (only the `credential` provider: email + password).
 
-use super::{now_ms, Client};
+use super::now_ms;
 use deadpool_postgres::GenericClient;
 
 pub const CREDENTIAL: &str = "credential";
@@ -38,7 +38,7 @@ pub async fn insert_credential(
 /// Replaces the credential password, creating the credential account when missing
 /// (BetterAuth's reset-password does the same). Returns whether an account existed.
 pub async fn set_credential_password(
-    client: &Client,
+    client: &impl GenericClient,
     user_id: &str,
     hash: &str,
 ) -> Result<(), tokio_postgres::Error> {

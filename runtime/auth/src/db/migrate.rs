@@ -38,6 +38,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "email_normalised_index",
         include_str!("../../migrations/0006_email_normalised_index.sql"),
     ),
+    (
+        7,
+        "admin_audit",
+        include_str!("../../migrations/0007_admin_audit.sql"),
+    ),
 ];
 
 /// Arbitrary constant identifying "stackr-auth migrations" for `pg_advisory_xact_lock`.

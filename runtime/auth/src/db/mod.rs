@@ -7,6 +7,7 @@
 //! machine. Column names are BetterAuth's quoted camelCase so the two can share a database.
 
 pub mod accounts;
+pub mod audit;
 pub mod credential_epoch;
 pub mod migrate;
 pub mod models;

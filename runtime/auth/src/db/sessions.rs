@@ -11,6 +11,8 @@ pub struct NewSession<'a> {
     pub expires_at: DateTime<Utc>,
     pub ip_address: &'a str,
     pub user_agent: &'a str,
+    /// The admin acting as this user (an impersonation session).
+    pub impersonated_by: Option<&'a str>,
 }
 
 pub async fn insert(
@@ -20,8 +22,8 @@ pub async fn insert(
     let now = now_ms();
     let id = crate::ids::new_id();
     let sql = format!(
-        r#"insert into "session" as s ("id", "expiresAt", "token", "createdAt", "updatedAt", "ipAddress", "userAgent", "userId")
-           values ($1, $2, $3, $4, $4, $5, $6, $7) returning {SESSION_COLUMNS}"#
+        r#"insert into "session" as s ("id", "expiresAt", "token", "createdAt", "updatedAt", "ipAddress", "userAgent", "userId", "impersonatedBy")
+           values ($1, $2, $3, $4, $4, $5, $6, $7, $8) returning {SESSION_COLUMNS}"#
     );
     let row = client
         .query_one(
@@ -34,6 +36,7 @@ pub async fn insert(
                 &s.ip_address,
                 &s.user_agent,
                 &s.user_id,
+                &s.impersonated_by,
             ],
         )
         .await?;
@@ -136,4 +139,28 @@ pub async fn list_active(
     );
     let rows = client.query(&sql, &[&user_id, &now_ms()]).await?;
     Ok(rows.iter().map(|r| Session::from_row(r, 0)).collect())
+}
+
+/// Every live session of the user, impersonations included (what an admin sees).
+pub async fn list_live(
+    client: &impl GenericClient,
+    user_id: &str,
+) -> Result<Vec<Session>, tokio_postgres::Error> {
+    let sql = format!(
+        r#"select {SESSION_COLUMNS} from "session" s where s."userId" = $1 and s."expiresAt" > $2 order by s."createdAt""#
+    );
+    let rows = client.query(&sql, &[&user_id, &now_ms()]).await?;
+    Ok(rows.iter().map(|r| Session::from_row(r, 0)).collect())
+}
+
+/// The session with this token, live or not.
+pub async fn by_token(
+    client: &impl GenericClient,
+    token: &str,
+) -> Result<Option<Session>, tokio_postgres::Error> {
+    let sql = format!(r#"select {SESSION_COLUMNS} from "session" s where s."token" = $1"#);
+    Ok(client
+        .query_opt(&sql, &[&token])
+        .await?
+        .map(|r| Session::from_row(&r, 0)))
 }

@@ -112,7 +112,11 @@ pub async fn set_two_factor_enabled(
     Ok(())
 }
 
-pub async fn set_role(client: &Client, id: &str, role: &str) -> Result<u64, tokio_postgres::Error> {
+pub async fn set_role(
+    client: &impl GenericClient,
+    id: &str,
+    role: &str,
+) -> Result<u64, tokio_postgres::Error> {
     client
         .execute(
             r#"update "user" set "role" = $2, "updatedAt" = $3 where "id" = $1"#,
@@ -136,6 +140,60 @@ pub async fn set_ban(
         .await
 }
 
+/// What an admin changes on a user; `None` leaves a column as it is.
+#[derive(Debug, Default)]
+pub struct Changes {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub email_verified: Option<bool>,
+    pub image: Option<Option<String>>,
+    /// Comma-joined, as stored.
+    pub role: Option<String>,
+    pub banned: Option<bool>,
+    pub ban_reason: Option<Option<String>>,
+    pub ban_expires: Option<Option<DateTime<Utc>>>,
+}
+
+pub async fn update(
+    client: &impl GenericClient,
+    id: &str,
+    c: &Changes,
+) -> Result<u64, tokio_postgres::Error> {
+    client
+        .execute(
+            r#"update "user" set "name" = coalesce($2, "name"), "email" = coalesce($3, "email"),
+                 "emailVerified" = coalesce($4, "emailVerified"),
+                 "image" = case when $5 then $6 else "image" end, "role" = coalesce($7, "role"),
+                 "banned" = coalesce($8, "banned"),
+                 "banReason" = case when $9 then $10 else "banReason" end,
+                 "banExpires" = case when $11 then $12 else "banExpires" end,
+                 "updatedAt" = $13 where "id" = $1"#,
+            &[
+                &id,
+                &c.name,
+                &c.email.as_deref().map(normalize_email),
+                &c.email_verified,
+                &c.image.is_some(),
+                &c.image.clone().flatten(),
+                &c.role,
+                &c.banned,
+                &c.ban_reason.is_some(),
+                &c.ban_reason.clone().flatten(),
+                &c.ban_expires.is_some(),
+                &c.ban_expires.flatten(),
+                &now_ms(),
+            ],
+        )
+        .await
+}
+
+/// Deletes the user; sessions, accounts, 2FA and provisioning records go with it (cascade).
+pub async fn delete(client: &impl GenericClient, id: &str) -> Result<u64, tokio_postgres::Error> {
+    client
+        .execute(r#"delete from "user" where "id" = $1"#, &[&id])
+        .await
+}
+
 /// Admin listing: optional search on email or name, paging, newest first by default.
 pub struct ListQuery {
     pub search_field: &'static str,
@@ -144,6 +202,10 @@ pub struct ListQuery {
     pub offset: i64,
     pub sort_by: &'static str,
     pub descending: bool,
+    /// Only users holding this role (users without a role count as `user`).
+    pub role: Option<String>,
+    /// Only banned (`true`) or only not banned (`false`) users.
+    pub banned: Option<bool>,
 }
 
 pub async fn list(
@@ -152,21 +214,26 @@ pub async fn list(
 ) -> Result<(Vec<User>, i64), tokio_postgres::Error> {
     // search_field and sort_by come from fixed allow-lists, never from raw input.
     let filter = format!(
-        r#"($1::text is null or lower(u."{}") like lower($1))"#,
+        r#"($1::text is null or lower(u."{}") like lower($1))
+           and ($2::text is null or $2 = any(string_to_array(coalesce(u."role", 'user'), ',')))
+           and ($3::bool is null or coalesce(u."banned", false) = $3)"#,
         q.search_field
     );
     let dir = if q.descending { "desc" } else { "asc" };
     let sql = format!(
-        r#"select {USER_COLUMNS} from "user" u where {filter} order by u."{}" {dir}, u."id" limit $2 offset $3"#,
+        r#"select {USER_COLUMNS} from "user" u where {filter} order by u."{}" {dir}, u."id" limit $4 offset $5"#,
         q.sort_by
     );
     let rows = client
-        .query(&sql, &[&q.search_pattern, &q.limit, &q.offset])
+        .query(
+            &sql,
+            &[&q.search_pattern, &q.role, &q.banned, &q.limit, &q.offset],
+        )
         .await?;
     let total: i64 = client
         .query_one(
             &format!(r#"select count(*) from "user" u where {filter}"#),
-            &[&q.search_pattern],
+            &[&q.search_pattern, &q.role, &q.banned],
         )
         .await?
         .get(0);

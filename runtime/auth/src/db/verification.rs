@@ -4,7 +4,7 @@ use super::{now_ms, Client};
 use chrono::{DateTime, Utc};
 
 pub async fn insert(
-    client: &Client,
+    client: &impl deadpool_postgres::GenericClient,
     identifier: &str,
     value: &str,
     expires_at: DateTime<Utc>,

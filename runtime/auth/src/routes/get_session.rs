@@ -76,7 +76,8 @@ pub async fn get(
             state.cookies.expire_session(),
         )));
     }
-    if may_refresh && refresh_due(&session) {
+    // An impersonation lasts what it was given, however often it is used.
+    if may_refresh && session.impersonated_by.is_none() && refresh_due(&session) {
         let new_expiry = crate::db::now_ms() + expires_in;
         session.updated_at = sessions::extend(&client, &session.id, new_expiry).await?;
         session.expires_at = new_expiry;

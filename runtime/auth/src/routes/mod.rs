@@ -1,6 +1,7 @@
 //! The HTTP surface: BetterAuth's routes under `/api/auth`, plus `/health`.
 
 pub mod admin;
+pub use admin::ban_expiry as admin_ban_expiry;
 pub mod change_password;
 pub mod email_verification;
 pub mod get_session;
@@ -91,11 +92,7 @@ fn auth_routes() -> Router<AppState> {
         .route("/error", get(social::error_page::get))
         .route("/list-accounts", get(social::accounts::list))
         .route("/unlink-account", post(social::accounts::unlink))
-        .route("/admin/list-users", get(admin::list_users))
-        .route("/admin/get-user", get(admin::get_user))
-        .route("/admin/set-role", post(admin::set_role))
-        .route("/admin/ban-user", post(admin::ban_user))
-        .route("/admin/unban-user", post(admin::unban_user))
+        .nest("/admin", admin::routes())
 }
 
 /// The full application: routes, origin/CSRF guard, rate limits.

@@ -58,25 +58,37 @@ pub async fn request(
     }
     let client = state.db().await?;
     if let Some(user) = users::by_email(&client, &email).await? {
-        let token = crate::ids::random_string(24);
-        let expires = crate::db::now_ms() + chrono::Duration::seconds(TOKEN_LIFETIME_SECS);
-        verification::insert(&client, &identifier(&token), &user.id, expires).await?;
-        let url = format!(
-            "{}/api/auth/reset-password/{token}?callbackURL={}",
-            state.config.base(),
-            encode_uri_component(redirect_to.as_deref().unwrap_or("/"))
-        );
-        state.mailer.send_in_background(OutgoingMail {
-            to: user.email.clone(),
-            subject: "Reset your password".into(),
-            text: format!("Hello {},\n\nClick the link to reset your password:\n{url}\n\nIf you did not ask for this, ignore this mail.\n", user.name),
-        });
+        send_reset_mail(&state, &client, &user, redirect_to.as_deref()).await?;
     }
     super::pad_to_floor(started, FLOOR).await;
     Ok(respond::ok_json(json!({
         "status": true,
         "message": "If this email exists in our system, check your email for the reset link",
     })))
+}
+
+/// Stores a fresh reset token for `user` and mails them the link (sent in the background);
+/// `redirect_to` is where the link lands after the token checks out (`/` when absent).
+pub async fn send_reset_mail(
+    state: &AppState,
+    client: &impl deadpool_postgres::GenericClient,
+    user: &crate::db::models::User,
+    redirect_to: Option<&str>,
+) -> ApiResult<()> {
+    let token = crate::ids::random_string(24);
+    let expires = crate::db::now_ms() + chrono::Duration::seconds(TOKEN_LIFETIME_SECS);
+    verification::insert(client, &identifier(&token), &user.id, expires).await?;
+    let url = format!(
+        "{}/api/auth/reset-password/{token}?callbackURL={}",
+        state.config.base(),
+        encode_uri_component(redirect_to.unwrap_or("/"))
+    );
+    state.mailer.send_in_background(OutgoingMail {
+        to: user.email.clone(),
+        subject: "Reset your password".into(),
+        text: format!("Hello {},\n\nClick the link to reset your password:\n{url}\n\nIf you did not ask for this, ignore this mail.\n", user.name),
+    });
+    Ok(())
 }
 
 /// The link in the mail: checks the token (without consuming it) and forwards to the app's page.

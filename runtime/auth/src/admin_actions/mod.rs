@@ -1,0 +1,97 @@
+//! Admin actions: the one code path behind the admin API and the dashboard. Each action checks
+//! the actor's permission, changes the database and writes its audit entry in one transaction,
+//! then drops cached sessions so every base service sees the change at its next get-session.
+
+mod moderation;
+mod sessions;
+mod users;
+
+pub use moderation::{ban, set_role, unban};
+pub use sessions::{impersonate, revoke_session, revoke_sessions, IMPERSONATION_LIFETIME};
+pub use users::{
+    create_user, remove_user, send_password_reset, set_password, update_user, NewUser,
+    UPDATE_DENIED,
+};
+
+use axum::http::StatusCode;
+
+use crate::db::audit;
+use crate::db::models::User;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// The signed-in admin doing something, and the address the request came from.
+pub struct Actor {
+    pub user: User,
+    pub ip: String,
+}
+
+/// A refusal in the admin plugin's words: its code and message.
+pub type Denied = (&'static str, &'static str);
+
+impl Actor {
+    /// `403` with `denied` unless the actor's roles grant `action` on `resource`.
+    pub fn authorize(&self, resource: &str, action: &str, denied: Denied) -> ApiResult<()> {
+        if crate::permissions::allows_one(&self.user, resource, action) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(denied.0, denied.1))
+        }
+    }
+
+    /// Writes the audit entry for an action on `target` (the user acted on, if any).
+    async fn record(
+        &self,
+        client: &impl deadpool_postgres::GenericClient,
+        action: &str,
+        target: Option<&User>,
+        detail: &str,
+    ) -> ApiResult<()> {
+        audit::insert(
+            client,
+            &audit::Entry {
+                actor_id: &self.user.id,
+                actor_email: &self.user.email,
+                action,
+                target_id: target.map(|t| t.id.as_str()),
+                target_email: target.map(|t| t.email.as_str()),
+                detail,
+                ip: &self.ip,
+            },
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+pub fn user_not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "USER_NOT_FOUND", "User not found")
+}
+
+/// The user with this id, or `404 USER_NOT_FOUND`.
+async fn existing(client: &impl deadpool_postgres::GenericClient, id: &str) -> ApiResult<User> {
+    crate::db::users::by_id(client, id)
+        .await?
+        .ok_or_else(user_not_found)
+}
+
+/// After a committed change: no base service may keep answering from a stale cached session.
+fn changed(state: &AppState) {
+    state.session_cache.invalidate_all();
+}
+
+/// The plugin's refusal for roles it does not know.
+fn unknown_role() -> ApiError {
+    ApiError::bad_request(
+        "YOU_ARE_NOT_ALLOWED_TO_SET_A_NON_EXISTENT_ROLE_VALUE",
+        "You are not allowed to set a non-existent role value",
+    )
+}
+
+/// Checks roles against the stack's list and joins them the way they are stored.
+fn stored_roles(state: &AppState, roles: &[String]) -> ApiResult<String> {
+    if roles.is_empty() || roles.iter().any(|r| !state.config.roles.accepts(r)) {
+        return Err(unknown_role());
+    }
+    Ok(roles.join(","))
+}

@@ -1,0 +1,88 @@
+//! Roles and bans.
+
+use chrono::{DateTime, Utc};
+
+use super::{changed, existing, stored_roles, Actor, Denied};
+use crate::db::models::User;
+use crate::db::{sessions, users};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+pub const ROLE_DENIED: Denied = (
+    "YOU_ARE_NOT_ALLOWED_TO_CHANGE_USERS_ROLE",
+    "You are not allowed to change users role",
+);
+pub const BAN_DENIED: Denied = (
+    "YOU_ARE_NOT_ALLOWED_TO_BAN_USERS",
+    "You are not allowed to ban users",
+);
+
+pub async fn set_role(
+    state: &AppState,
+    actor: &Actor,
+    user_id: &str,
+    roles: &[String],
+) -> ApiResult<User> {
+    actor.authorize("user", "set-role", ROLE_DENIED)?;
+    let role = stored_roles(state, roles)?;
+    let mut client = state.db().await?;
+    let tx = client.transaction().await?;
+    let target = existing(&tx, user_id).await?;
+    users::set_role(&tx, user_id, &role).await?;
+    actor
+        .record(&tx, "set-role", Some(&target), &format!("role={role}"))
+        .await?;
+    let user = existing(&tx, user_id).await?;
+    tx.commit().await?;
+    changed(state);
+    Ok(user)
+}
+
+/// Bans `user_id` (until `expires`, or for good) and ends all their sessions at once.
+pub async fn ban(
+    state: &AppState,
+    actor: &Actor,
+    user_id: &str,
+    reason: Option<&str>,
+    expires: Option<DateTime<Utc>>,
+) -> ApiResult<User> {
+    actor.authorize("user", "ban", BAN_DENIED)?;
+    let mut client = state.db().await?;
+    let tx = client.transaction().await?;
+    let target = existing(&tx, user_id).await?;
+    if actor.user.id == user_id {
+        return Err(ApiError::bad_request(
+            "YOU_CANNOT_BAN_YOURSELF",
+            "You cannot ban yourself",
+        ));
+    }
+    let reason = reason.filter(|r| !r.is_empty()).unwrap_or("No reason");
+    users::set_ban(&tx, user_id, true, Some(reason), expires).await?;
+    sessions::delete_all_for_user(&tx, user_id).await?;
+    let until = expires.map_or("never".to_owned(), |e| e.to_rfc3339());
+    actor
+        .record(
+            &tx,
+            "ban-user",
+            Some(&target),
+            &format!("reason={reason}; until={until}"),
+        )
+        .await?;
+    let user = existing(&tx, user_id).await?;
+    tx.commit().await?;
+    changed(state);
+    Ok(user)
+}
+
+pub async fn unban(state: &AppState, actor: &Actor, user_id: &str) -> ApiResult<User> {
+    actor.authorize("user", "ban", BAN_DENIED)?;
+    let mut client = state.db().await?;
+    let tx = client.transaction().await?;
+    let target = existing(&tx, user_id).await?;
+    users::set_ban(&tx, user_id, false, None, None).await?;
+    actor.record(&tx, "unban-user", Some(&target), "").await?;
+    let user = existing(&tx, user_id).await?;
+    tx.commit().await?;
+    changed(state);
+    Ok(user)
+}

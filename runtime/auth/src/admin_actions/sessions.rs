@@ -1,0 +1,114 @@
+//! Ending a user's sessions, and impersonating a user.
+
+use chrono::Duration;
+
+use super::{changed, existing, Actor, Denied};
+use crate::db::models::{Session, User};
+use crate::db::{self, sessions};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+const REVOKE_DENIED: Denied = (
+    "YOU_ARE_NOT_ALLOWED_TO_REVOKE_USERS_SESSIONS",
+    "You are not allowed to revoke users sessions",
+);
+const IMPERSONATE_DENIED: Denied = (
+    "YOU_ARE_NOT_ALLOWED_TO_IMPERSONATE_USERS",
+    "You are not allowed to impersonate users",
+);
+
+/// How long an impersonation session lives (BetterAuth's default); it is never extended.
+pub const IMPERSONATION_LIFETIME: Duration = Duration::hours(1);
+
+/// Ends one session by its token; an unknown token succeeds and records nothing.
+pub async fn revoke_session(state: &AppState, actor: &Actor, token: &str) -> ApiResult<()> {
+    actor.authorize("session", "revoke", REVOKE_DENIED)?;
+    let mut client = state.db().await?;
+    let tx = client.transaction().await?;
+    let Some(session) = sessions::by_token(&tx, token).await? else {
+        return Ok(());
+    };
+    let owner = existing(&tx, &session.user_id).await?;
+    sessions::delete_by_token(&tx, token).await?;
+    actor
+        .record(
+            &tx,
+            "revoke-user-session",
+            Some(&owner),
+            &format!("session={}", session.id),
+        )
+        .await?;
+    tx.commit().await?;
+    changed(state);
+    Ok(())
+}
+
+/// Ends every session of the user (and every credential derived from one).
+pub async fn revoke_sessions(state: &AppState, actor: &Actor, user_id: &str) -> ApiResult<()> {
+    actor.authorize("session", "revoke", REVOKE_DENIED)?;
+    let mut client = state.db().await?;
+    let tx = client.transaction().await?;
+    let target = existing(&tx, user_id).await?;
+    let n = sessions::delete_all_for_user(&tx, user_id).await?;
+    actor
+        .record(
+            &tx,
+            "revoke-user-sessions",
+            Some(&target),
+            &format!("sessions={n}"),
+        )
+        .await?;
+    tx.commit().await?;
+    changed(state);
+    Ok(())
+}
+
+/// Opens a session as `user_id` marked with the admin's id, valid `IMPERSONATION_LIFETIME`.
+/// Admins cannot be impersonated (no role holds `impersonate-admins`).
+pub async fn impersonate(
+    state: &AppState,
+    actor: &Actor,
+    user_id: &str,
+    user_agent: &str,
+) -> ApiResult<(Session, User)> {
+    actor.authorize("user", "impersonate", IMPERSONATE_DENIED)?;
+    let mut client = state.db().await?;
+    let tx = client.transaction().await?;
+    let target = existing(&tx, user_id).await?;
+    if target.is_admin()
+        && !crate::permissions::allows_one(&actor.user, "user", "impersonate-admins")
+    {
+        return Err(ApiError::forbidden(
+            "YOU_CANNOT_IMPERSONATE_ADMINS",
+            "You cannot impersonate admins",
+        ));
+    }
+    let token = crate::ids::new_session_token();
+    let session = sessions::insert(
+        &tx,
+        &sessions::NewSession {
+            user_id,
+            token: &token,
+            expires_at: db::now_ms() + IMPERSONATION_LIFETIME,
+            ip_address: &actor.ip,
+            user_agent,
+            impersonated_by: Some(&actor.user.id),
+        },
+    )
+    .await?;
+    actor
+        .record(
+            &tx,
+            "impersonate-user",
+            Some(&target),
+            &format!(
+                "session={}; until={}",
+                session.id,
+                session.expires_at.to_rfc3339()
+            ),
+        )
+        .await?;
+    tx.commit().await?;
+    changed(state);
+    Ok((session, target))
+}

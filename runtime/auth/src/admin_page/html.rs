@@ -1,0 +1,133 @@
+//! Page layout, escaping and the small pieces every page uses.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+/// Escapes text for HTML element and attribute content.
+pub fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// Longest text shown in one cell; longer values (stored before the input caps, or written behind
+/// the service's back) are cut, so one row cannot make the page huge.
+const MAX_CELL_CHARS: usize = 120;
+
+/// Escaped and cut to `MAX_CELL_CHARS` (an ellipsis marks the cut).
+pub fn cell(s: &str) -> String {
+    match s.char_indices().nth(MAX_CELL_CHARS) {
+        Some((end, _)) => format!("{}…", escape(&s[..end])),
+        None => escape(s),
+    }
+}
+
+/// Navigation shown to a signed-in admin (`who` is their email); `None` on the sign-in pages.
+pub struct Nav {
+    pub who: String,
+    pub logout_token: String,
+}
+
+/// A whole page: `body` is already-escaped HTML; `status` is a message read out after an action.
+pub fn page(
+    code: StatusCode,
+    title: &str,
+    nav: Option<Nav>,
+    status: Option<&str>,
+    body: &str,
+) -> Response {
+    let nav = match nav {
+        Some(n) => format!(
+            "<nav aria-label=\"Main\"><a href=\"/\">Users</a> <a href=\"/audit\">Audit log</a>\
+             <form method=\"post\" action=\"/logout\" class=\"inline\">\
+             <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+             <span>{}</span> <button type=\"submit\">Sign out</button></form></nav>",
+            escape(&n.logout_token),
+            cell(&n.who)
+        ),
+        None => String::new(),
+    };
+    let status = status
+        .map(|s| format!("<p role=\"status\" class=\"status\">{}</p>", escape(s)))
+        .unwrap_or_default();
+    let doc = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title} — stackr admin</title><link rel=\"stylesheet\" href=\"/dashboard.css\">\
+         </head><body><header><p class=\"brand\">stackr auth admin</p>{nav}</header>\
+         <main><h1>{title}</h1>{status}{body}</main></body></html>",
+        title = escape(title)
+    );
+    let mut res = (code, doc).into_response();
+    let headers = res.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // No scripts, frames or foreign assets on any page.
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    res
+}
+
+/// A page that only says something went wrong (refusals, unknown users, failures).
+pub fn problem(code: StatusCode, title: &str, message: &str) -> Response {
+    page(
+        code,
+        title,
+        None,
+        None,
+        &format!(
+            "<p>{}</p><p><a href=\"/\">Back to the dashboard</a></p>",
+            escape(message)
+        ),
+    )
+}
+
+/// `303 See Other` to `location` (after a form post), with cookies.
+pub fn see_other(location: &str, cookies: Vec<String>) -> Response {
+    let mut res = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(location) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    crate::respond::add_cookies(&mut res, cookies);
+    res
+}
+
+/// A form field: label, then the control.
+pub fn field(id: &str, label: &str, control: &str) -> String {
+    format!(
+        "<p><label for=\"{id}\">{}</label> {control}</p>",
+        escape(label)
+    )
+}
+
+/// A hidden CSRF token field.
+pub fn csrf_field(token: &str) -> String {
+    format!(
+        "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
+        escape(token)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(
+            super::escape("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
+    }
+}

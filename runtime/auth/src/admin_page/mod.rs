@@ -1,0 +1,104 @@
+//! The admin dashboard on `AUTH_ADMIN_PORT` (loopback unless `AUTH_ADMIN_BIND` says otherwise):
+//! server-rendered HTML that works without JavaScript, one stylesheet, no external assets.
+//!
+//! Admins sign in here with their email, password and second factor; the dashboard runs auth's
+//! own sign-in and two-factor routes for that, so the session cookie is the API's. Anyone else gets
+//! a 403 page. Every action goes through [`crate::admin_actions`] (the admin API's code path, so it
+//! is permission-checked and audited) and every form post is CSRF-checked (see [`csrf`]).
+
+mod actions;
+mod audit_page;
+pub mod csrf;
+pub mod html;
+mod login;
+mod user_detail;
+mod users_list;
+
+pub use html::escape;
+
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::current_session::{self, CurrentSession, Lookup};
+use crate::state::AppState;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(users_list::get))
+        .route("/users/{id}", get(user_detail::get).post(actions::post))
+        .route("/audit", get(audit_page::get))
+        .route("/login", get(login::page).post(login::post))
+        .route("/login/two-factor", post(login::two_factor))
+        .route("/logout", post(login::logout))
+        .route("/dashboard.css", get(stylesheet))
+        .with_state(state)
+}
+
+async fn stylesheet() -> Response {
+    use axum::response::IntoResponse;
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (axum::http::header::CACHE_CONTROL, "max-age=3600"),
+        ],
+        include_str!("dashboard.css"),
+    )
+        .into_response()
+}
+
+/// The signed-in admin, or the response to send instead: to the sign-in page without a session,
+/// a 403 page for a user who is not an admin.
+pub async fn require_admin(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<CurrentSession, Response> {
+    match current_session::lookup(state, headers).await {
+        Ok(Lookup::Found(current)) if current.user.is_admin() => Ok(*current),
+        Ok(Lookup::Found(_)) => Err(forbidden()),
+        Ok(_) => Err(html::see_other("/login", Vec::new())),
+        Err(_) => Err(unavailable()),
+    }
+}
+
+pub fn forbidden() -> Response {
+    html::problem(
+        StatusCode::FORBIDDEN,
+        "Not allowed",
+        "Your account is not an admin, so it cannot use this dashboard. Ask an admin to give you the admin role.",
+    )
+}
+
+pub fn unavailable() -> Response {
+    html::problem(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Unavailable",
+        "The database is not answering; try again shortly.",
+    )
+}
+
+/// The navigation of a signed-in admin's pages.
+fn nav(state: &AppState, current: &CurrentSession) -> html::Nav {
+    html::Nav {
+        who: current.user.email.clone(),
+        logout_token: csrf::token(state, &current.session.token, "logout"),
+    }
+}
+
+/// Whether a form post may act: sent from a dashboard page (origin check) with the token of
+/// `form_name` in the admin's session.
+fn post_allowed(
+    state: &AppState,
+    headers: &HeaderMap,
+    current: &CurrentSession,
+    form_name: &str,
+    given: &str,
+) -> bool {
+    csrf::same_origin(headers) && csrf::valid(state, &current.session.token, form_name, given)
+}
+
+/// A urlencoded form body as a map (later duplicates win).
+fn form(bytes: &[u8]) -> std::collections::HashMap<String, String> {
+    url::form_urlencoded::parse(bytes).into_owned().collect()
+}

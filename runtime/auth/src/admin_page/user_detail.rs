@@ -1,0 +1,290 @@
+//! `GET /users/{id}`: one user (profile, sessions, linked accounts, 2FA, provisioned services)
+//! and the forms of every action on them.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+
+use super::html::{self, cell, csrf_field, escape, field};
+use super::users_list::url_segment;
+use crate::current_session::CurrentSession;
+use crate::db::models::{Session, User};
+use crate::db::{oauth_accounts, sessions, users};
+use crate::state::AppState;
+
+/// The message read out after an action (`?done=`), by action; unknown values show nothing.
+const DONE: &[(&str, &str)] = &[
+    ("set-role", "The role was changed."),
+    ("ban", "The user was banned and signed out everywhere."),
+    ("unban", "The ban was lifted."),
+    ("revoke-session", "The session was ended."),
+    ("revoke-sessions", "All sessions were ended."),
+    ("reset-mail", "A password reset mail was sent."),
+];
+
+/// How long a ban lasts: form value (seconds, empty for ever) and label.
+pub const BAN_LENGTHS: &[(&str, &str)] = &[
+    ("3600", "1 hour"),
+    ("86400", "1 day"),
+    ("604800", "7 days"),
+    ("2592000", "30 days"),
+    ("", "Until lifted"),
+];
+
+fn when(d: &chrono::DateTime<chrono::Utc>) -> String {
+    escape(&d.format("%Y-%m-%d %H:%M UTC").to_string())
+}
+
+/// One action form: hidden action name and token, the given controls, a submit button.
+fn action_form(
+    state: &AppState,
+    current: &CurrentSession,
+    user: &User,
+    action: &str,
+    controls: &str,
+    button: &str,
+) -> String {
+    let token = super::csrf::token(
+        state,
+        &current.session.token,
+        &super::actions::form_name(action, &user.id),
+    );
+    format!(
+        "<form method=\"post\" action=\"/users/{}\"><input type=\"hidden\" name=\"action\" value=\"{action}\">{}{controls}\
+         <p><button type=\"submit\">{}</button></p></form>",
+        escape(&url_segment(&user.id)),
+        csrf_field(&token),
+        escape(button)
+    )
+}
+
+fn profile(state: &AppState, user: &User) -> String {
+    let now = chrono::Utc::now();
+    let ban = if user.is_banned(now) {
+        format!(
+            "banned ({}; until {})",
+            cell(user.ban_reason.as_deref().unwrap_or("no reason")),
+            user.ban_expires.as_ref().map_or("lifted".to_owned(), when)
+        )
+    } else {
+        "active".to_owned()
+    };
+    let services: String = state
+        .provision_services
+        .iter()
+        .map(|s| {
+            let has = user.services.iter().any(|x| x == s);
+            format!(
+                "<tr><th scope=\"row\">{}</th><td>{}</td></tr>",
+                escape(&crate::json::has_account_key(s)),
+                if has { "yes" } else { "no" }
+            )
+        })
+        .collect();
+    format!(
+        "<table><caption>Profile</caption><tbody>\
+         <tr><th scope=\"row\">Email</th><td>{}</td></tr><tr><th scope=\"row\">Name</th><td>{}</td></tr>\
+         <tr><th scope=\"row\">Role</th><td>{}</td></tr><tr><th scope=\"row\">Email verified</th><td>{}</td></tr>\
+         <tr><th scope=\"row\">Two-factor</th><td>{}</td></tr><tr><th scope=\"row\">Status</th><td>{ban}</td></tr>\
+         <tr><th scope=\"row\">Created</th><td>{}</td></tr>{services}</tbody></table>",
+        cell(&user.email),
+        cell(&user.name),
+        cell(user.role.as_deref().unwrap_or("user")),
+        if user.email_verified { "yes" } else { "no" },
+        if user.two_factor_enabled { "on" } else { "off" },
+        when(&user.created_at),
+    )
+}
+
+fn session_rows(
+    state: &AppState,
+    current: &CurrentSession,
+    user: &User,
+    list: &[Session],
+) -> String {
+    let rows: String = list
+        .iter()
+        .map(|s| {
+            let token_field = format!(
+                "<input type=\"hidden\" name=\"session\" value=\"{}\">",
+                escape(&s.id)
+            );
+            format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                cell(s.user_agent.as_deref().unwrap_or("")),
+                cell(s.ip_address.as_deref().unwrap_or("")),
+                when(&s.created_at),
+                when(&s.updated_at),
+                if s.impersonated_by.is_some() {
+                    "impersonation"
+                } else {
+                    ""
+                },
+                action_form(
+                    state,
+                    current,
+                    user,
+                    "revoke-session",
+                    &token_field,
+                    "End this session"
+                ),
+            )
+        })
+        .collect();
+    format!(
+        "<table><caption>Sessions ({})</caption><thead><tr><th scope=\"col\">Device</th><th scope=\"col\">IP</th>\
+         <th scope=\"col\">Created</th><th scope=\"col\">Last seen</th><th scope=\"col\">Kind</th><th scope=\"col\">Action</th></tr></thead>\
+         <tbody>{rows}</tbody></table>",
+        list.len()
+    )
+}
+
+fn actions(state: &AppState, current: &CurrentSession, user: &User) -> String {
+    let roles: String = state
+        .config
+        .roles
+        .all()
+        .map(|r| {
+            let selected = user.roles().any(|mine| mine == r);
+            format!(
+                "<option value=\"{0}\"{1}>{0}</option>",
+                escape(r),
+                if selected { " selected" } else { "" }
+            )
+        })
+        .collect();
+    let lengths: String = BAN_LENGTHS
+        .iter()
+        .map(|(v, l)| format!("<option value=\"{v}\">{l}</option>"))
+        .collect();
+    let set_role = action_form(
+        state,
+        current,
+        user,
+        "set-role",
+        &field(
+            "role",
+            "Role",
+            &format!("<select id=\"role\" name=\"role\">{roles}</select>"),
+        ),
+        "Set role",
+    );
+    let ban = action_form(
+        state,
+        current,
+        user,
+        "ban",
+        &format!(
+            "{}{}",
+            field(
+                "ban-reason",
+                "Reason",
+                "<input id=\"ban-reason\" name=\"reason\" maxlength=\"1024\">"
+            ),
+            field(
+                "ban-length",
+                "Length",
+                &format!("<select id=\"ban-length\" name=\"length\">{lengths}</select>")
+            )
+        ),
+        "Ban",
+    );
+    let unban = action_form(state, current, user, "unban", "", "Lift the ban");
+    let revoke_all = action_form(
+        state,
+        current,
+        user,
+        "revoke-sessions",
+        "",
+        "End all sessions",
+    );
+    let reset = action_form(
+        state,
+        current,
+        user,
+        "reset-mail",
+        "",
+        "Send a password reset mail",
+    );
+    let delete = action_form(
+        state,
+        current,
+        user,
+        "delete",
+        &field(
+            "confirm-email",
+            "Type the user's email to confirm",
+            "<input id=\"confirm-email\" name=\"confirm_email\" autocomplete=\"off\" required>",
+        ),
+        "Delete this user",
+    );
+    format!(
+        "<fieldset><legend>Role</legend>{set_role}</fieldset><fieldset><legend>Ban</legend>{ban}{unban}</fieldset>\
+         <fieldset><legend>Sessions and password</legend>{revoke_all}{reset}</fieldset>\
+         <fieldset class=\"danger\"><legend>Delete</legend>{delete}</fieldset>"
+    )
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let current = match super::require_admin(&state, &headers).await {
+        Ok(c) => c,
+        Err(res) => return res,
+    };
+    let Ok(client) = state.db().await else {
+        return super::unavailable();
+    };
+    let user = match users::by_id(&client, &id).await {
+        Ok(Some(u)) => u,
+        Ok(None) => {
+            return html::problem(
+                StatusCode::NOT_FOUND,
+                "No such user",
+                "There is no user with this id (perhaps deleted).",
+            )
+        }
+        Err(_) => return super::unavailable(),
+    };
+    let (Ok(list), Ok(accounts)) = (
+        sessions::list_live(&client, &user.id).await,
+        oauth_accounts::list(&client, &user.id).await,
+    ) else {
+        return super::unavailable();
+    };
+    let linked: String = accounts
+        .iter()
+        .map(|a| {
+            format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                cell(&a.provider_id),
+                cell(&a.account_id),
+                when(&a.created_at)
+            )
+        })
+        .collect();
+    let status = query
+        .get("done")
+        .and_then(|d| DONE.iter().find(|(k, _)| k == d))
+        .map(|(_, m)| *m);
+    let body = format!(
+        "{}{}<table><caption>Linked accounts</caption><thead><tr><th scope=\"col\">Provider</th><th scope=\"col\">Account</th>\
+         <th scope=\"col\">Linked</th></tr></thead><tbody>{linked}</tbody></table>{}",
+        profile(&state, &user),
+        session_rows(&state, &current, &user, &list),
+        actions(&state, &current, &user),
+    );
+    let nav = super::nav(&state, &current);
+    html::page(
+        StatusCode::OK,
+        &format!("User {}", user.email),
+        Some(nav),
+        status,
+        &body,
+    )
+}
