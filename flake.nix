@@ -15,13 +15,14 @@
       forAllSystems = f: nixpkgs.lib.genAttrs systems (system: f nixpkgs.legacyPackages.${system});
       craneLibFor = pkgs: crane.mkLib pkgs;
 
-      # What cargo builds from: Rust sources and manifests, plus the SQL migrations and the
-      # templates that crates embed (include_str!). A change anywhere else rebuilds nothing.
+      # What cargo builds from: Rust sources and manifests, plus the SQL migrations, the CSS and
+      # the templates that crates embed (include_str!, and the generator's copy of the runtime).
+      # A change anywhere else rebuilds nothing.
       buildSrc = pkgs: pkgs.lib.cleanSourceWith {
         src = ./.;
         filter = path: type:
           (craneLibFor pkgs).filterCargoSources path type
-          || builtins.match ".*\\.sql$" path != null
+          || builtins.match ".*\\.(sql|css)$" path != null
           || builtins.match ".*/templates(/.*)?$" path != null;
       };
       # The whole repository (tests and checks read fixtures, snapshots, modules, generated files).

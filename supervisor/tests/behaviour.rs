@@ -753,9 +753,20 @@ fn only_starts_the_named_processes_and_their_dependencies_then_prints_the_ready_
         "the banner comes under the all-ready line: {:?}",
         stack.lines()
     );
+    // Ready means started (no probes here): wait for api's first line before stopping it.
+    let events_file = dir.path().join("events");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !read_lines(&events_file).contains(&"api".to_owned()) {
+        assert!(
+            Instant::now() < deadline,
+            "api never ran: {:?}",
+            read_lines(&events_file)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     stack.signal(libc::SIGINT);
     assert_eq!(stack.wait(Duration::from_secs(30)), 0);
-    let mut events = read_lines(&dir.path().join("events"));
+    let mut events = read_lines(&events_file);
     events.sort();
     assert_eq!(events, ["api", "db"], "only api and what it depends on ran");
     assert_no_leftovers(&mark);
