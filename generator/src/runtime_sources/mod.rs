@@ -25,7 +25,7 @@ pub const KIT_CRATE_DIR: &str = "kit";
 const README: &str = "# Runtime crates of stackr {version}\n\nManaged by stackr: `stackr-auth` (auth/) and `stackr-kit` (kit/) exactly as the stackr binary\nthat wrote them was built with, so this project builds with nothing but the package registries.\n`stackr generate` rewrites this folder and `stackr generate --check` reports any edit; `stackr\nupgrade` moves it to the runtime of a newer stackr. The services depend on these crates by path.\n";
 
 /// Every file of the vendored runtime, with paths relative to the project root. Manifests are
-/// made standalone (see [`manifest::standalone`]); sources are written byte for byte.
+/// made standalone (see `manifest::standalone`); sources are written byte for byte.
 pub fn vendored_files() -> Result<Vec<RenderedFile>> {
     let mut files = vec![RenderedFile::new(
         format!("{VENDORED_DIR}/README.md"),
