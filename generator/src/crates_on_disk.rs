@@ -51,8 +51,11 @@ pub fn check(
     // Only service crates (on stackr-auth or stackr-kit) count: a library of the user's own
     // under services/ is not a forgotten service.
     for name in workspace_service_crates(root) {
-        let is_service_crate = crate_kind(&root.join("services").join(&name)).is_some();
-        if is_service_crate && !config.services.iter().any(|s| s.name == name) {
+        // Configured services were checked above; only the others' manifests need reading.
+        if config.services.iter().any(|s| s.name == name) {
+            continue;
+        }
+        if crate_kind(&root.join("services").join(&name)).is_some() {
             return Err(error(
                 JsonPath::root().key("services"),
                 format!("`services/{name}` is a workspace member in Cargo.toml, but no service is named `{name}`"),

@@ -11,7 +11,7 @@ use crate::plan::{plan, Plan};
 use crate::render::{keep_project_sections, render_generated, scaffold, RenderedFile};
 use crate::runtime_sources;
 use crate::service_manifest::set_runtime_deps;
-use crate::workspace::add_member;
+use crate::workspace::add_members;
 use crate::write::Changeset;
 use crate::UsageError;
 
@@ -74,7 +74,7 @@ const RESTORED_PROJECT_FILES: &[&str] = &["flake.nix"];
 pub fn regenerate(root: &Path, plan: &Plan, cargo_toml: Option<String>) -> Result<Changeset> {
     let mut changes = Changeset::default();
     add_files(&mut changes, vendored_runtime(plan)?);
-    let mut manifest = cargo_toml;
+    let manifest = cargo_toml;
     for service in &plan.services {
         let dir = root.join("services").join(&service.name);
         if !dir.exists() {
@@ -84,12 +84,15 @@ pub fn regenerate(root: &Path, plan: &Plan, cargo_toml: Option<String>) -> Resul
             let edited = set_runtime_deps(&text, &plan.runtime).with_context(|| path.clone())?;
             changes.add(path, edited);
         }
-        if let Some(text) = &manifest {
-            manifest = Some(add_member(text, &format!("services/{}", service.name))?);
-        }
     }
     if let Some(text) = manifest {
-        changes.add("Cargo.toml", text);
+        let members: Vec<String> = plan
+            .services
+            .iter()
+            .map(|s| format!("services/{}", s.name))
+            .collect();
+        let members: Vec<&str> = members.iter().map(String::as_str).collect();
+        changes.add("Cargo.toml", add_members(&text, &members)?);
     }
     for file in scaffold::project_files(plan)? {
         if RESTORED_PROJECT_FILES.contains(&file.path.as_str()) && !root.join(&file.path).exists() {
