@@ -216,12 +216,12 @@ async fn cookie_forwarding_roles_401s_and_provisioning() {
     let expect_state = |called: &Vec<String>, user: &Value, when: &str| {
         for service in stack.base_services() {
             let expected = service.provisions() && called.iter().any(|c| c == service.name());
-            let flag = flag(user, &format!("has{}Account", service.plan.camel));
+            let flag = flag(user, &service.plan.has_account_field);
             assert_eq!(
                 flag,
                 Some(expected),
-                "has{}Account {when}: {user}",
-                service.plan.camel
+                "{} {when}: {user}",
+                service.plan.has_account_field
             );
         }
     };

@@ -2,16 +2,13 @@
 //! services.
 //!
 //! Pipeline: [`config`] (serde, located errors) -> [`model`] (validated) -> [`plan`] (every
-//! derived fact once) -> [`render`] (one tera template per artifact, rendered by a lite renderer
+//! derived fact once; these three are the `stackr-plan` crate) -> [`render`] (one tera template per artifact, rendered by a lite renderer
 //! for tera's subset) -> [`mod@write`] (atomic commit or `--check`). [`commands`] wires them into
 //! `init`, `add service` and `generate`.
 
 pub mod cli;
 pub mod commands;
-pub mod config;
 pub mod crates_on_disk;
-pub mod model;
-pub mod plan;
 pub mod project;
 pub mod render;
 pub mod runtime_sources;
@@ -20,6 +17,8 @@ pub mod workspace;
 pub mod write;
 
 pub use project::generate_in_memory;
+/// The config, its validation and the plan live in their own crate, which lint shares.
+pub use stackr_plan::{config, model, plan};
 
 /// A mistake in how stackr was invoked (not a bug, not an I/O failure): exit code 2.
 #[derive(Debug, thiserror::Error)]

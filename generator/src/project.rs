@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::config::{load_config_file, parse_config, ConfigError, StackrConfig, CONFIG_FILE};
+use crate::config::{parse_config, ConfigError, StackrConfig, CONFIG_FILE};
 use crate::model::{validate, Model};
 use crate::plan::{plan, Plan};
 use crate::render::{keep_project_sections, render_generated, scaffold, RenderedFile};
@@ -22,22 +22,16 @@ pub struct Project {
     pub plan: Plan,
 }
 
-/// Loads and validates `<root>/stackr.config.json`.
+/// Loads and validates `<root>/stackr.config.json`, and checks the service crates on disk
+/// against it.
 pub fn load_project(root: &Path) -> Result<Project, ConfigError> {
-    let file = root.join(CONFIG_FILE);
-    let label = display_path(root, &file);
-    let (config, text) = load_config_file(&file).map_err(|err| ConfigError {
-        file: label.clone(),
-        ..err
-    })?;
-    let model = validate(&config, &label, &text)?;
-    crate::crates_on_disk::check(root, &config, &label, &text)?;
-    let plan = plan(&model);
+    let loaded = stackr_plan::load_planned(root)?;
+    crate::crates_on_disk::check(root, &loaded.config, &loaded.label, &loaded.text)?;
     Ok(Project {
         root: root.to_owned(),
-        config,
-        model,
-        plan,
+        config: loaded.config,
+        model: loaded.model,
+        plan: loaded.plan,
     })
 }
 
@@ -125,14 +119,5 @@ pub fn vendored_runtime(plan: &Plan) -> Result<Vec<RenderedFile>> {
 pub fn add_files(changes: &mut Changeset, files: Vec<RenderedFile>) {
     for file in files {
         changes.add(file.path, file.content);
-    }
-}
-
-/// `root/file` shown relative to the working directory when possible, for error messages.
-fn display_path(root: &Path, file: &Path) -> PathBuf {
-    if root == Path::new(".") {
-        PathBuf::from(CONFIG_FILE)
-    } else {
-        file.to_owned()
     }
 }

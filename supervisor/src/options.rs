@@ -86,7 +86,7 @@ impl DevOptions {
         let project_dir = project_dir.canonicalize().unwrap_or(project_dir);
         let tty = std::io::stdout().is_terminal();
         DevOptions {
-            state_dir: project_dir.join(".stackr"),
+            state_dir: project_dir.join(stackr_contract::DEFAULT_STATE_DIR),
             project_dir,
             file,
             plain: !tty,

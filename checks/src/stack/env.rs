@@ -5,6 +5,7 @@
 //! free one (APIs) or to a container's published port (PostgreSQL, Redis). Nothing else changes:
 //! variable names, URLs' users and databases, secret file paths are the plan's.
 
+use stackr_contract::env as contract;
 use std::collections::BTreeMap;
 
 use stackr::plan::EnvVar;
@@ -13,7 +14,7 @@ use stackr::plan::EnvVar;
 pub type PortMap = BTreeMap<u16, u16>;
 
 /// Variables whose whole value is a port.
-const PORT_VARS: &[&str] = &["PORT", "AUTH_ADMIN_PORT"];
+const PORT_VARS: &[&str] = &[contract::PORT, contract::AUTH_ADMIN_PORT];
 
 pub fn remap_env(planned: &[EnvVar], ports: &PortMap) -> Vec<(String, String)> {
     planned

@@ -6,6 +6,7 @@ mod process;
 mod secrets;
 mod start;
 
+use stackr_contract::env as contract;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -112,7 +113,7 @@ impl Stack {
     /// The public URL auth runs under (`AUTH_BASE_URL`): browsers' requests carry its origin.
     pub fn auth_origin(&self) -> String {
         self.auth()
-            .env_var("AUTH_BASE_URL")
+            .env_var(contract::AUTH_BASE_URL)
             .expect("auth's env has AUTH_BASE_URL")
             .trim_end_matches('/')
             .to_owned()
@@ -122,7 +123,7 @@ impl Stack {
     pub fn session_cache_ttl(&self) -> Duration {
         let ms = self
             .base_services()
-            .filter_map(|s| s.env_var("SESSION_CACHE_TTL_MS"))
+            .filter_map(|s| s.env_var(contract::SESSION_CACHE_TTL_MS))
             .filter_map(|v| v.parse::<u64>().ok())
             .max()
             .unwrap_or(0);

@@ -114,7 +114,7 @@ pub fn initial_config(name: &str, services: &[String], with_auth: bool) -> Stack
     let mut config = StackrConfig {
         schema: Some(format!("./{SCHEMA_FILE}")),
         name: name.to_owned(),
-        state_dir: ".stackr".to_owned(),
+        state_dir: stackr_plan::config::default_state_dir(),
         runtime: RuntimeSource {
             vendored: Some(runtime_sources::VERSION.to_owned()),
             ..RuntimeSource::default()

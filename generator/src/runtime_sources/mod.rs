@@ -1,4 +1,4 @@
-//! The runtime crates (`stackr-auth`, `stackr-kit`) this stackr binary was built with, embedded by
+//! The runtime crates (`stackr-auth`, `stackr-kit`, `stackr-contract`) this stackr binary was built with, embedded by
 //! `build.rs`: a project whose config says `"runtime": { "vendored": VERSION }` gets them written
 //! into [`VENDORED_DIR`] as managed files, so it builds with nothing but the package registries.
 
@@ -12,17 +12,10 @@ mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded_runtime.rs"));
 }
 
-/// The stackr version whose runtime crates are embedded (they share the workspace's version).
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub use stackr_plan::layout::{AUTH_CRATE_DIR, KIT_CRATE_DIR, VENDORED_DIR, VERSION};
 
-/// Folder of a project holding the vendored runtime crates, one sub-folder per crate.
-pub const VENDORED_DIR: &str = "stackr-runtime";
-
-/// The folders of the runtime crates below `runtime/` (and below [`VENDORED_DIR`]).
-pub const AUTH_CRATE_DIR: &str = "auth";
-pub const KIT_CRATE_DIR: &str = "kit";
-
-const README: &str = "# Runtime crates of stackr {version}\n\nManaged by stackr: `stackr-auth` (auth/) and `stackr-kit` (kit/) exactly as the stackr binary\nthat wrote them was built with, so this project builds with nothing but the package registries.\n`stackr generate` rewrites this folder and `stackr generate --check` reports any edit; `stackr\nupgrade` moves it to the runtime of a newer stackr. The services depend on these crates by path.\n";
+const README: &str = "# Runtime crates of stackr {version}\n\nManaged by stackr: `stackr-auth` (auth/), `stackr-kit` (kit/) and the `stackr-contract` they share
+(contract/), exactly as the stackr binary\nthat wrote them was built with, so this project builds with nothing but the package registries.\n`stackr generate` rewrites this folder and `stackr generate --check` reports any edit; `stackr\nupgrade` moves it to the runtime of a newer stackr. The services depend on these crates by path.\n";
 
 /// Every file of the vendored runtime, with paths relative to the project root. Manifests are
 /// made standalone (see `manifest::standalone`); sources are written byte for byte.
@@ -61,6 +54,8 @@ mod tests {
             "kit/Cargo.toml",
             "kit/src/lib.rs",
             "kit/migrations/0001_stackr_user.sql",
+            "contract/Cargo.toml",
+            "contract/src/lib.rs",
         ] {
             assert!(has(path), "{path} is not vendored");
         }

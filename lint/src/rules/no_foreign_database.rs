@@ -4,6 +4,8 @@
 //! (its dev port, its database name, its password file) breaks that isolation, and on NixOS it
 //! would be refused anyway: only the owner's role may connect.
 
+use stackr_contract::env::{self, Scope};
+
 use super::{finding, Rule};
 use crate::connection_strings::{addresses_in, Address, Store};
 use crate::env_reads::variable_literals;
@@ -22,36 +24,15 @@ const NAME: &str = "no-foreign-database";
 /// Variables of the runtime contract every service may read, even when one of them starts
 /// with another service's name (`AUTH_URL` and a service called `auth`, `SESSION_…` and a
 /// service called `session`).
-const CONTRACT_VARIABLES: [&str; 14] = [
-    "STACKR_SERVICE",
-    "PORT",
-    "DATABASE_URL",
-    "DATABASE_PASSWORD_FILE",
-    "REDIS_URL",
-    "REDIS_PASSWORD_FILE",
-    "RUST_LOG",
-    "AUTH_URL",
-    "SERVICE_CREDENTIAL_FILE",
-    "SESSION_CACHE_TTL_MS",
-    "TRUSTED_ORIGINS",
-    "STACKR_QUEUE",
-    "STACKR_QUEUE_PREFIX",
-    "WORKER_CONCURRENCY",
-];
+fn is_service_variable(name: &str) -> bool {
+    env::read_by(&[Scope::Every, Scope::Api, Scope::Base, Scope::Worker]).any(|v| v.name == name)
+}
 
-/// The auth service's own variables (runtime contract): its secret, SMTP password, the other
-/// services' credentials. Whatever auth is called, a base service has no business with them.
-const AUTH_ONLY_VARIABLES: [&str; 9] = [
-    "AUTH_SECRET_FILE",
-    "AUTH_BASE_URL",
-    "AUTH_TRUSTED_ORIGINS",
-    "AUTH_ADMIN_PORT",
-    "AUTH_PROVISION_SERVICES",
-    "AUTH_SERVICE_CREDENTIALS_DIR",
-    "AUTH_MAIL_DIR",
-    "AUTH_SMTP_URL",
-    "AUTH_SMTP_PASSWORD_FILE",
-];
+/// The auth service's own variables (its secret, SMTP password, the other services'
+/// credentials): whatever auth is called, a base service has no business with them.
+fn is_auth_variable(name: &str) -> bool {
+    env::read_by(&[Scope::Auth]).any(|v| v.name == name)
+}
 
 fn check(project: &Project, report: &mut LintReport) {
     for service in &project.services {
@@ -93,10 +74,10 @@ fn check(project: &Project, report: &mut LintReport) {
 /// An environment variable name (or an `envy::prefixed` prefix) that belongs to another
 /// service.
 fn foreign_variable(project: &Project, service: &Service, text: &str) -> Option<String> {
-    if CONTRACT_VARIABLES.contains(&text) {
+    if is_service_variable(text) {
         return None;
     }
-    if !service.is_auth() && AUTH_ONLY_VARIABLES.contains(&text) {
+    if !service.is_auth() && is_auth_variable(text) {
         return Some(format!(
             "service `{}` reads `{text}`, a variable of the auth service; base services know auth \
              only through AUTH_URL and SERVICE_CREDENTIAL_FILE",

@@ -4,6 +4,7 @@
 //! `AUTH_SERVICE_CREDENTIALS_DIR/<svc>-credential`, `AUTH_SMTP_PASSWORD_FILE`), never from the
 //! command line, and never appear in `Debug` output or logs.
 
+use stackr_contract::env as contract;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -147,15 +148,15 @@ fn parse_port(name: &str, value: &str) -> anyhow::Result<u16> {
 /// `DATABASE_URL` (no password) + `DATABASE_PASSWORD_FILE`, merged.
 pub fn database_from_env() -> anyhow::Result<tokio_postgres::Config> {
     let url = required(
-        "DATABASE_URL",
+        contract::DATABASE_URL,
         "the auth database URL, e.g. postgres://auth@127.0.0.1:54321/auth",
     )?;
     let mut cfg: tokio_postgres::Config = url
         .parse()
         .map_err(|e| anyhow!("DATABASE_URL is not a valid PostgreSQL URL: {e}"))?;
-    match var("DATABASE_PASSWORD_FILE") {
+    match var(contract::DATABASE_PASSWORD_FILE) {
         Some(path) => {
-            let pw = read_secret_file(Path::new(&path), "DATABASE_PASSWORD_FILE")?;
+            let pw = read_secret_file(Path::new(&path), contract::DATABASE_PASSWORD_FILE)?;
             cfg.password(pw.expose());
         }
         None if cfg.get_password().is_none() => {
@@ -174,9 +175,9 @@ const MIN_SECRET_CHARS: usize = 32;
 /// `AUTH_SECRET_FILE` (one unversioned secret) and/or `AUTH_SECRETS_FILE` (`<version>:<secret>`
 /// per line, the highest version signing; see `crate::secrets`). At least one is required.
 fn secrets_from_env() -> anyhow::Result<crate::secrets::Secrets> {
-    let unversioned = match var("AUTH_SECRET_FILE") {
+    let unversioned = match var(contract::AUTH_SECRET_FILE) {
         Some(path) => {
-            let secret = read_secret_file(Path::new(&path), "AUTH_SECRET_FILE")?;
+            let secret = read_secret_file(Path::new(&path), contract::AUTH_SECRET_FILE)?;
             if secret.expose().len() < MIN_SECRET_CHARS {
                 bail!(
                     "the auth secret in AUTH_SECRET_FILE ({path}) is shorter than {MIN_SECRET_CHARS} characters; generate a longer one"
@@ -196,7 +197,7 @@ fn secrets_from_env() -> anyhow::Result<crate::secrets::Secrets> {
     };
     if unversioned.is_none() && versioned.is_empty() {
         required(
-            "AUTH_SECRET_FILE",
+            contract::AUTH_SECRET_FILE,
             "the path of a file with the auth secret (at least 32 characters), or set AUTH_SECRETS_FILE",
         )?;
     }
@@ -236,7 +237,7 @@ fn parse_versioned_secrets(bytes: &[u8]) -> Result<Vec<(u32, Secret)>, String> {
 /// `AUTH_SERVICE_CREDENTIALS_DIR`.
 fn provision_services_from_env() -> anyhow::Result<BTreeMap<String, Secret>> {
     let mut services = BTreeMap::new();
-    let Some(list) = var("AUTH_PROVISION_SERVICES") else {
+    let Some(list) = var(contract::AUTH_PROVISION_SERVICES) else {
         return Ok(services);
     };
     let names: Vec<String> = list
@@ -248,7 +249,7 @@ fn provision_services_from_env() -> anyhow::Result<BTreeMap<String, Secret>> {
         return Ok(services);
     }
     let dir = required(
-        "AUTH_SERVICE_CREDENTIALS_DIR",
+        contract::AUTH_SERVICE_CREDENTIALS_DIR,
         "the folder holding <service>-credential files for the services in AUTH_PROVISION_SERVICES",
     )?;
     for name in names {
@@ -259,7 +260,7 @@ fn provision_services_from_env() -> anyhow::Result<BTreeMap<String, Secret>> {
             bail!("AUTH_PROVISION_SERVICES contains an invalid service name {name:?}");
         }
         let path = Path::new(&dir).join(format!("{name}-credential"));
-        let secret = read_secret_file(&path, "AUTH_SERVICE_CREDENTIALS_DIR")?;
+        let secret = read_secret_file(&path, contract::AUTH_SERVICE_CREDENTIALS_DIR)?;
         services.insert(name, secret);
     }
     Ok(services)
@@ -282,18 +283,21 @@ fn trusted_proxies_from_env() -> anyhow::Result<Vec<crate::client_ip::IpNet>> {
 
 /// `AUTH_ROLES`: the roles the stack declares (also read by the `set-role` command).
 pub fn roles_from_env() -> anyhow::Result<crate::roles::Roles> {
-    crate::roles::Roles::parse(&var("AUTH_ROLES").unwrap_or_default())
+    crate::roles::Roles::parse(&var(contract::AUTH_ROLES).unwrap_or_default())
 }
 
 fn mail_from_env() -> anyhow::Result<MailConfig> {
-    if let Some(url) = var("AUTH_SMTP_URL") {
-        let password = match var("AUTH_SMTP_PASSWORD_FILE") {
-            Some(p) => Some(read_secret_file(Path::new(&p), "AUTH_SMTP_PASSWORD_FILE")?),
+    if let Some(url) = var(contract::AUTH_SMTP_URL) {
+        let password = match var(contract::AUTH_SMTP_PASSWORD_FILE) {
+            Some(p) => Some(read_secret_file(
+                Path::new(&p),
+                contract::AUTH_SMTP_PASSWORD_FILE,
+            )?),
             None => None,
         };
         return Ok(MailConfig::Smtp { url, password });
     }
-    if let Some(dir) = var("AUTH_MAIL_DIR") {
+    if let Some(dir) = var(contract::AUTH_MAIL_DIR) {
         return Ok(MailConfig::Mailbox(PathBuf::from(dir)));
     }
     Ok(MailConfig::Disabled)
@@ -303,17 +307,17 @@ impl AuthConfig {
     /// Reads the whole configuration; errors name the variable to fix.
     pub fn from_env() -> anyhow::Result<Self> {
         let base_url_raw = required(
-            "AUTH_BASE_URL",
+            contract::AUTH_BASE_URL,
             "the public URL of the auth service, e.g. http://localhost:8888",
         )?;
         let base_url = url::Url::parse(&base_url_raw)
             .with_context(|| format!("AUTH_BASE_URL={base_url_raw} is not a URL"))?;
-        let port = match var("PORT") {
-            Some(p) => parse_port("PORT", &p)?,
+        let port = match var(contract::PORT) {
+            Some(p) => parse_port(contract::PORT, &p)?,
             None => 8888,
         };
-        let admin_port = match var("AUTH_ADMIN_PORT") {
-            Some(p) => Some(parse_port("AUTH_ADMIN_PORT", &p)?),
+        let admin_port = match var(contract::AUTH_ADMIN_PORT) {
+            Some(p) => Some(parse_port(contract::AUTH_ADMIN_PORT, &p)?),
             None => None,
         };
         let admin_bind = match var("AUTH_ADMIN_BIND") {
@@ -322,7 +326,7 @@ impl AuthConfig {
             })?,
             None => LOOPBACK,
         };
-        let trusted_origins = var("AUTH_TRUSTED_ORIGINS")
+        let trusted_origins = var(contract::AUTH_TRUSTED_ORIGINS)
             .map(|s| {
                 s.split(',')
                     .map(|o| o.trim().trim_end_matches('/').to_owned())
@@ -361,7 +365,7 @@ impl AuthConfig {
             pool_size,
             session_cache_ttl,
             roles: roles_from_env()?,
-            oauth_providers: match var("AUTH_OAUTH_PROVIDERS_FILE") {
+            oauth_providers: match var(contract::AUTH_OAUTH_PROVIDERS_FILE) {
                 Some(path) => crate::oauth::providers::load(Path::new(&path))?,
                 None => Vec::new(),
             },

@@ -14,21 +14,7 @@ fn opt_date(d: &Option<DateTime<Utc>>) -> Value {
     d.as_ref().map(date).unwrap_or(Value::Null)
 }
 
-/// `my-svc` → `hasMySvcAccount` (runtime contract, provisioning).
-pub fn has_account_key(service: &str) -> String {
-    let camel: String = service
-        .split(['-', '_'])
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let mut c = p.chars();
-            match c.next() {
-                Some(f) => f.to_ascii_uppercase().to_string() + c.as_str(),
-                None => String::new(),
-            }
-        })
-        .collect();
-    format!("has{camel}Account")
-}
+use stackr_contract::has_account_field;
 
 /// The user object in the key order a BetterAuth 1.7.25 server with the twoFactor and admin
 /// plugins produces (checked by `tests/differential_betterauth.rs`: plugin fields come before
@@ -64,7 +50,7 @@ pub fn user<'a>(u: &User, provision_services: impl IntoIterator<Item = &'a Strin
     m.insert("id".into(), u.id.clone().into());
     for service in provision_services {
         m.insert(
-            has_account_key(service),
+            has_account_field(service),
             u.services.iter().any(|s| s == service).into(),
         );
     }
@@ -101,13 +87,6 @@ pub fn session(s: &Session) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn service_names_are_camel_cased() {
-        assert_eq!(has_account_key("core"), "hasCoreAccount");
-        assert_eq!(has_account_key("my-svc"), "hasMySvcAccount");
-        assert_eq!(has_account_key("wallet2"), "hasWallet2Account");
-    }
 
     #[test]
     fn dates_look_like_javascript() {

@@ -15,71 +15,29 @@ use axum::http::{header, HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+pub use stackr_contract::origin::origin_of;
+use stackr_contract::origin::OriginPatterns;
+
 use crate::error::ApiError;
 use crate::state::AppState;
 
 #[derive(Debug, Clone)]
 pub struct TrustedOrigins {
-    /// Exact origins (`scheme://host[:port]`) and wildcard patterns (`https://*.example.com`,
-    /// `*.example.com`).
-    patterns: Vec<String>,
-}
-
-/// `scheme://host[:port]` of a URL (default ports omitted), or `None` when it has no origin.
-pub fn origin_of(url: &str) -> Option<String> {
-    let u = url::Url::parse(url).ok()?;
-    match u.origin() {
-        url::Origin::Tuple(..) => Some(u.origin().ascii_serialization()),
-        url::Origin::Opaque(_) => None,
-    }
-}
-
-fn wildcard_match(pattern: &str, text: &str) -> bool {
-    // `*` matches any run of characters; patterns are short, so a simple recursive match is fine.
-    fn go(p: &[u8], t: &[u8]) -> bool {
-        match p.split_first() {
-            None => t.is_empty(),
-            Some((b'*', rest)) => (0..=t.len()).any(|i| go(rest, &t[i..])),
-            Some((c, rest)) => t.first() == Some(c) && go(rest, &t[1..]),
-        }
-    }
-    go(pattern.as_bytes(), text.as_bytes())
+    /// The base URL's origin, then the configured ones.
+    patterns: OriginPatterns,
 }
 
 impl TrustedOrigins {
     pub fn new(base_url: &url::Url, extra: &[String]) -> Self {
-        let mut patterns = vec![base_url.origin().ascii_serialization()];
-        for o in extra {
-            let o = o.trim().trim_end_matches('/');
-            if o.contains('*') {
-                patterns.push(o.to_owned());
-            } else if let Some(origin) = origin_of(o) {
-                patterns.push(origin);
-            }
+        let base = base_url.origin().ascii_serialization();
+        TrustedOrigins {
+            patterns: OriginPatterns::new(std::iter::once(&base).chain(extra)),
         }
-        TrustedOrigins { patterns }
     }
 
     /// Is this origin (`scheme://host[:port]`) trusted?
     pub fn is_trusted_origin(&self, origin: &str) -> bool {
-        let Some(normalized) = origin_of(origin) else {
-            return false;
-        };
-        let host = url::Url::parse(&normalized)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_owned))
-            .unwrap_or_default();
-        self.patterns.iter().any(|p| {
-            if p.contains('*') {
-                if p.contains("://") {
-                    wildcard_match(p, &normalized)
-                } else {
-                    wildcard_match(p, &host)
-                }
-            } else {
-                *p == normalized
-            }
-        })
+        self.patterns.is_trusted(origin)
     }
 
     /// Callback/redirect URLs: a strict relative path (see `is_plain_relative_path`), or an

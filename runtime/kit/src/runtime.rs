@@ -6,6 +6,7 @@ use axum::extract::FromRef;
 use axum::Router;
 use deadpool_postgres::Pool;
 use redis::aio::ConnectionManager;
+use stackr_contract::env as contract;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -64,7 +65,7 @@ impl ServiceRuntime {
         };
         if spec.provisioning && auth_env.as_ref().is_some_and(|a| a.credential.is_none()) {
             return Err(crate::config::ConfigError::Missing {
-                var: "SERVICE_CREDENTIAL_FILE",
+                var: contract::SERVICE_CREDENTIAL_FILE,
             }
             .into());
         }

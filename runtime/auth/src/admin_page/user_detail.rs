@@ -78,7 +78,7 @@ fn profile(state: &AppState, user: &User) -> String {
             let has = user.services.iter().any(|x| x == s);
             format!(
                 "<tr><th scope=\"row\">{}</th><td>{}</td></tr>",
-                escape(&crate::json::has_account_key(s)),
+                escape(&stackr_contract::has_account_field(s)),
                 if has { "yes" } else { "no" }
             )
         })

@@ -1,3 +1,4 @@
+use stackr_contract::env as contract;
 use std::fmt;
 use std::path::Path;
 use std::time::Duration;
@@ -26,26 +27,26 @@ impl ServiceEnv {
     }
 
     pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let service = required(lookup, "STACKR_SERVICE")?;
+        let service = required(lookup, contract::STACKR_SERVICE)?;
         if !is_service_name(&service) {
             return Err(ConfigError::Invalid {
-                var: "STACKR_SERVICE",
+                var: contract::STACKR_SERVICE,
                 reason: format!(
                     "`{service}` is not a stackr service name (lowercase [a-z][a-z0-9-]*)"
                 ),
             });
         }
         let database_url = SecretUrl::from_url_and_password_file(
-            "DATABASE_URL",
-            &required(lookup, "DATABASE_URL")?,
-            "DATABASE_PASSWORD_FILE",
-            optional(lookup, "DATABASE_PASSWORD_FILE").as_deref(),
+            contract::DATABASE_URL,
+            &required(lookup, contract::DATABASE_URL)?,
+            contract::DATABASE_PASSWORD_FILE,
+            optional(lookup, contract::DATABASE_PASSWORD_FILE).as_deref(),
         )?;
         let redis_url = SecretUrl::from_url_and_password_file(
-            "REDIS_URL",
-            &required(lookup, "REDIS_URL")?,
-            "REDIS_PASSWORD_FILE",
-            optional(lookup, "REDIS_PASSWORD_FILE").as_deref(),
+            contract::REDIS_URL,
+            &required(lookup, contract::REDIS_URL)?,
+            contract::REDIS_PASSWORD_FILE,
+            optional(lookup, contract::REDIS_PASSWORD_FILE).as_deref(),
         )?;
         Ok(ServiceEnv {
             service,
@@ -69,13 +70,13 @@ impl ApiEnv {
 
     pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let service = ServiceEnv::from_lookup(lookup)?;
-        let raw = required(lookup, "PORT")?;
+        let raw = required(lookup, contract::PORT)?;
         let port =
             raw.parse::<u16>()
                 .ok()
                 .filter(|p| *p != 0)
                 .ok_or_else(|| ConfigError::Invalid {
-                    var: "PORT",
+                    var: contract::PORT,
                     reason: format!("`{raw}` is not a TCP port (1-65535)"),
                 })?;
         Ok(ApiEnv { service, port })
@@ -102,33 +103,33 @@ impl AuthEnv {
     }
 
     pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let raw = required(lookup, "AUTH_URL")?;
+        let raw = required(lookup, contract::AUTH_URL)?;
         let auth_url = Url::parse(&raw)
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
             .ok_or_else(|| ConfigError::Invalid {
-                var: "AUTH_URL",
+                var: contract::AUTH_URL,
                 reason: format!("`{raw}` is not an http(s) URL such as http://127.0.0.1:8888"),
             })?;
-        let credential = match optional(lookup, "SERVICE_CREDENTIAL_FILE") {
+        let credential = match optional(lookup, contract::SERVICE_CREDENTIAL_FILE) {
             Some(path) => Some(Credential(read_secret_file(
-                "SERVICE_CREDENTIAL_FILE",
+                contract::SERVICE_CREDENTIAL_FILE,
                 Path::new(&path),
             )?)),
             None => None,
         };
-        let session_cache_ttl = match optional(lookup, "SESSION_CACHE_TTL_MS") {
+        let session_cache_ttl = match optional(lookup, contract::SESSION_CACHE_TTL_MS) {
             None => DEFAULT_SESSION_CACHE_TTL,
             Some(raw) => {
                 Duration::from_millis(raw.parse::<u64>().map_err(|_| ConfigError::Invalid {
-                    var: "SESSION_CACHE_TTL_MS",
+                    var: contract::SESSION_CACHE_TTL_MS,
                     reason: format!(
                         "`{raw}` is not a number of milliseconds (0 disables the cache)"
                     ),
                 })?)
             }
         };
-        let trusted_origins = optional(lookup, "TRUSTED_ORIGINS")
+        let trusted_origins = optional(lookup, contract::TRUSTED_ORIGINS)
             .map(|list| {
                 list.split(',')
                     .map(str::trim)

@@ -1,3 +1,4 @@
+use stackr_contract::env as contract;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -93,7 +94,7 @@ impl GuardBuilder {
         let needs_db_and_credential = provisioning || self.flavor.has_device_sessions();
         if needs_db_and_credential && self.database.is_none() {
             return Err(ConfigError::Invalid {
-                var: "DATABASE_URL",
+                var: contract::DATABASE_URL,
                 reason: format!(
                     "flavor {} needs the service database for provisioning/device sessions",
                     self.flavor
@@ -103,7 +104,7 @@ impl GuardBuilder {
         // Device sessions ask auth about their owners with the service credential.
         if needs_db_and_credential && !self.auth.has_credential() {
             return Err(ConfigError::Missing {
-                var: "SERVICE_CREDENTIAL_FILE",
+                var: contract::SERVICE_CREDENTIAL_FILE,
             });
         }
         let provisioner = provisioning

@@ -13,12 +13,13 @@
 
 use axum::http::{header, HeaderMap, Method};
 
+use stackr_contract::origin::{origin_of, OriginPatterns};
+
 use super::GuardRejection;
 
 #[derive(Clone, Debug, Default)]
 pub struct TrustedOrigins {
-    /// Serialized origins (`scheme://host[:port]`, default port omitted) and wildcard patterns.
-    patterns: Vec<String>,
+    patterns: OriginPatterns,
 }
 
 impl TrustedOrigins {
@@ -29,35 +30,13 @@ impl TrustedOrigins {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let patterns = entries
-            .into_iter()
-            .filter_map(|entry| {
-                let entry = entry.as_ref().trim().trim_end_matches('/');
-                if entry.contains('*') {
-                    Some(entry.to_owned())
-                } else {
-                    origin_of(entry)
-                }
-            })
-            .collect();
-        TrustedOrigins { patterns }
+        TrustedOrigins {
+            patterns: OriginPatterns::new(entries),
+        }
     }
 
     pub fn is_trusted(&self, origin: &str) -> bool {
-        let Some(origin) = origin_of(origin) else {
-            return false;
-        };
-        let host = url::Url::parse(&origin)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_owned))
-            .unwrap_or_default();
-        self.patterns
-            .iter()
-            .any(|p| match (p.contains('*'), p.contains("://")) {
-                (false, _) => *p == origin,
-                (true, true) => wildcard_match(p, &origin),
-                (true, false) => wildcard_match(p, &host),
-            })
+        self.patterns.is_trusted(origin)
     }
 
     /// The check described in the module docs.
@@ -87,30 +66,11 @@ impl TrustedOrigins {
     }
 }
 
-/// `scheme://host[:port]` of a URL, or `None` when it has no (tuple) origin.
-fn origin_of(url: &str) -> Option<String> {
-    let parsed = url::Url::parse(url).ok()?;
-    let origin = parsed.origin();
-    origin.is_tuple().then(|| origin.ascii_serialization())
-}
-
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get(name)
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty())
-}
-
-/// `*` matches any run of characters (patterns are a few dozen bytes at most).
-fn wildcard_match(pattern: &str, text: &str) -> bool {
-    fn go(p: &[u8], t: &[u8]) -> bool {
-        match p.split_first() {
-            None => t.is_empty(),
-            Some((b'*', rest)) => (0..=t.len()).any(|i| go(rest, &t[i..])),
-            Some((c, rest)) => t.first() == Some(c) && go(rest, &t[1..]),
-        }
-    }
-    go(pattern.as_bytes(), text.as_bytes())
 }
 
 #[cfg(test)]

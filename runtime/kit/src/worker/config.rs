@@ -3,6 +3,7 @@
 //! Every reader takes a lookup function instead of touching `std::env` directly, so the rules can
 //! be unit-tested without mutating the process environment (tests run in parallel threads).
 
+use stackr_contract::env as contract;
 use std::time::Duration;
 
 use super::error::ConfigError;
@@ -63,12 +64,17 @@ impl QueueConfig {
     }
 
     pub fn from_lookup(env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let redis_url = required(env, "REDIS_URL")?;
-        let redis_url = merge_password_file(&redis_url, non_empty(env, "REDIS_PASSWORD_FILE"))?;
-        let queue = required(env, "STACKR_QUEUE")?;
-        let prefix = non_empty(env, "STACKR_QUEUE_PREFIX").unwrap_or_else(|| DEFAULT_PREFIX.into());
+        let redis_url = required(env, contract::REDIS_URL)?;
+        let redis_url =
+            merge_password_file(&redis_url, non_empty(env, contract::REDIS_PASSWORD_FILE))?;
+        let queue = required(env, contract::STACKR_QUEUE)?;
+        let prefix =
+            non_empty(env, contract::STACKR_QUEUE_PREFIX).unwrap_or_else(|| DEFAULT_PREFIX.into());
         // BullMQ joins keys with ':' and parses them back, so neither part may contain one.
-        for (var, value) in [("STACKR_QUEUE", &queue), ("STACKR_QUEUE_PREFIX", &prefix)] {
+        for (var, value) in [
+            (contract::STACKR_QUEUE, &queue),
+            (contract::STACKR_QUEUE_PREFIX, &prefix),
+        ] {
             if value.contains(':') || value.trim() != value.as_str() {
                 return Err(ConfigError::invalid(
                     var,
@@ -94,7 +100,11 @@ impl WorkerConfig {
 
     pub fn from_lookup(env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let queue = QueueConfig::from_lookup(env)?;
-        let concurrency = positive(env, "WORKER_CONCURRENCY", DEFAULT_CONCURRENCY as u64)? as usize;
+        let concurrency = positive(
+            env,
+            contract::WORKER_CONCURRENCY,
+            DEFAULT_CONCURRENCY as u64,
+        )? as usize;
         let lock_duration = millis(env, "WORKER_LOCK_DURATION_MS", DEFAULT_LOCK_DURATION_MS)?;
         let stalled_interval = millis(
             env,
@@ -110,7 +120,8 @@ impl WorkerConfig {
             Some(_) => Duration::from_millis(number(env, "WORKER_SHUTDOWN_GRACE_MS", 0)?),
             None => Duration::from_millis(DEFAULT_SHUTDOWN_GRACE_MS),
         };
-        let name = non_empty(env, "STACKR_SERVICE").map(|service| format!("{service}-worker"));
+        let name =
+            non_empty(env, contract::STACKR_SERVICE).map(|service| format!("{service}-worker"));
         Ok(WorkerConfig {
             queue,
             concurrency,
@@ -186,14 +197,14 @@ fn millis(
 fn merge_password_file(url: &str, password_file: Option<String>) -> Result<String, ConfigError> {
     let Some((scheme, rest)) = url.split_once("://") else {
         return Err(ConfigError::invalid(
-            "REDIS_URL",
+            contract::REDIS_URL,
             url,
             "must look like redis://host:port",
         ));
     };
     if !matches!(scheme, "redis" | "rediss") {
         return Err(ConfigError::invalid(
-            "REDIS_URL",
+            contract::REDIS_URL,
             url,
             "scheme must be redis:// or rediss://",
         ));
@@ -206,7 +217,7 @@ fn merge_password_file(url: &str, password_file: Option<String>) -> Result<Strin
         return Ok(url.to_string());
     };
     let password = std::fs::read_to_string(&path).map_err(|source| ConfigError::PasswordFile {
-        var: "REDIS_PASSWORD_FILE",
+        var: contract::REDIS_PASSWORD_FILE,
         path: path.clone(),
         reason: source.to_string(),
     })?;
@@ -214,7 +225,7 @@ fn merge_password_file(url: &str, password_file: Option<String>) -> Result<Strin
     let password = password.trim_end_matches(['\n', '\r']);
     if password.is_empty() {
         return Err(ConfigError::PasswordFile {
-            var: "REDIS_PASSWORD_FILE",
+            var: contract::REDIS_PASSWORD_FILE,
             path,
             reason: "the file is empty".into(),
         });

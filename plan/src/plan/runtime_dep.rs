@@ -2,8 +2,8 @@
 
 use serde::Serialize;
 
+use crate::layout::{AUTH_CRATE_DIR, KIT_CRATE_DIR, VENDORED_DIR};
 use crate::model::Runtime;
-use crate::runtime_sources::{AUTH_CRATE_DIR, KIT_CRATE_DIR, VENDORED_DIR};
 
 /// Inline-table TOML for `stackr-auth` and `stackr-kit`, as seen from `services/<name>/Cargo.toml`.
 #[derive(Debug, Clone, Serialize)]

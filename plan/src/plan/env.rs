@@ -2,6 +2,7 @@
 //! always passed as `*_FILE` paths, never as values.
 
 use serde::Serialize;
+use stackr_contract::env as contract;
 
 use super::ServicePlan;
 use crate::model::Model;
@@ -57,13 +58,13 @@ pub fn dev_env(
     process: Process,
 ) -> Vec<EnvVar> {
     let state = &model.state_dir;
-    let mut env = vec![EnvVar::new("STACKR_SERVICE", service.name.clone())];
+    let mut env = vec![EnvVar::new(contract::STACKR_SERVICE, service.name.clone())];
     if process == Process::Api {
-        env.push(EnvVar::new("PORT", service.port.to_string()));
+        env.push(EnvVar::new(contract::PORT, service.port.to_string()));
     }
     env.extend([
         EnvVar::new(
-            "DATABASE_URL",
+            contract::DATABASE_URL,
             format!(
                 "postgres://{db}@127.0.0.1:{port}/{db}",
                 db = service.db_name,
@@ -71,58 +72,70 @@ pub fn dev_env(
             ),
         ),
         EnvVar::new(
-            "DATABASE_PASSWORD_FILE",
+            contract::DATABASE_PASSWORD_FILE,
             service.dev.db_password_file.clone(),
         ),
         EnvVar::new(
-            "REDIS_URL",
+            contract::REDIS_URL,
             format!("redis://127.0.0.1:{}", service.dev_redis_port),
         ),
         EnvVar::new(
-            "REDIS_PASSWORD_FILE",
+            contract::REDIS_PASSWORD_FILE,
             service.dev.redis_password_file.clone(),
         ),
-        EnvVar::new("RUST_LOG", "info"),
+        EnvVar::new(contract::RUST_LOG, "info"),
     ]);
     if service.is_auth {
         env.extend([
-            EnvVar::new("AUTH_SECRET_FILE", format!("{state}/secrets/auth-secret")),
             EnvVar::new(
-                "AUTH_BASE_URL",
+                contract::AUTH_SECRET_FILE,
+                format!("{state}/secrets/auth-secret"),
+            ),
+            EnvVar::new(
+                contract::AUTH_BASE_URL,
                 service.base_url.clone().unwrap_or_default(),
             ),
-            EnvVar::new("AUTH_TRUSTED_ORIGINS", service.trusted_origins.join(",")),
             EnvVar::new(
-                "AUTH_ADMIN_PORT",
+                contract::AUTH_TRUSTED_ORIGINS,
+                service.trusted_origins.join(","),
+            ),
+            EnvVar::new(
+                contract::AUTH_ADMIN_PORT,
                 service.admin_port.unwrap_or_default().to_string(),
             ),
-            EnvVar::new("AUTH_PROVISION_SERVICES", provision.join(",")),
-            EnvVar::new("AUTH_ROLES", declared_roles(model).join(",")),
-            EnvVar::new("AUTH_SERVICE_CREDENTIALS_DIR", format!("{state}/secrets")),
-            EnvVar::new("AUTH_MAIL_DIR", format!("{state}/mail")),
+            EnvVar::new(contract::AUTH_PROVISION_SERVICES, provision.join(",")),
+            EnvVar::new(contract::AUTH_ROLES, declared_roles(model).join(",")),
+            EnvVar::new(
+                contract::AUTH_SERVICE_CREDENTIALS_DIR,
+                format!("{state}/secrets"),
+            ),
+            EnvVar::new(contract::AUTH_MAIL_DIR, format!("{state}/mail")),
         ]);
         if model.auth().is_some_and(|a| !a.oauth_providers.is_empty()) {
             env.push(EnvVar::new(
-                "AUTH_OAUTH_PROVIDERS_FILE",
+                contract::AUTH_OAUTH_PROVIDERS_FILE,
                 super::oauth::dev_file(state),
             ));
         }
     } else {
         if let (Some(auth), Some(credential)) = (model.auth(), &service.dev.credential_file) {
             env.extend([
-                EnvVar::new("AUTH_URL", format!("http://127.0.0.1:{}", auth.port)),
-                EnvVar::new("SERVICE_CREDENTIAL_FILE", credential.clone()),
-                EnvVar::new("SESSION_CACHE_TTL_MS", SESSION_CACHE_TTL_MS),
-                EnvVar::new("TRUSTED_ORIGINS", browser_origins(auth).join(",")),
+                EnvVar::new(
+                    contract::AUTH_URL,
+                    format!("http://127.0.0.1:{}", auth.port),
+                ),
+                EnvVar::new(contract::SERVICE_CREDENTIAL_FILE, credential.clone()),
+                EnvVar::new(contract::SESSION_CACHE_TTL_MS, SESSION_CACHE_TTL_MS),
+                EnvVar::new(contract::TRUSTED_ORIGINS, browser_origins(auth).join(",")),
             ]);
         }
         env.extend([
-            EnvVar::new("STACKR_QUEUE", service.name.clone()),
-            EnvVar::new("STACKR_QUEUE_PREFIX", QUEUE_PREFIX),
+            EnvVar::new(contract::STACKR_QUEUE, service.name.clone()),
+            EnvVar::new(contract::STACKR_QUEUE_PREFIX, QUEUE_PREFIX),
         ]);
         if process == Process::Worker {
             env.push(EnvVar::new(
-                "WORKER_CONCURRENCY",
+                contract::WORKER_CONCURRENCY,
                 service.worker_concurrency.to_string(),
             ));
         }

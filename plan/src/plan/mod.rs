@@ -57,8 +57,8 @@ pub struct ServicePlan {
     pub deploy_redis_port: u16,
     /// Port of the service's own deployed PostgreSQL server (none in shared mode).
     pub deploy_postgres_port: Option<u16>,
-    /// `my-svc` -> `MySvc`, as in auth's `hasMySvcAccount`.
-    pub camel: String,
+    /// The user field auth sets once this service provisioned the user (`hasMySvcAccount`).
+    pub has_account_field: String,
     pub base_url: Option<String>,
     pub trusted_origins: Vec<String>,
     /// Auth only: sign-in providers.
@@ -130,7 +130,7 @@ pub fn plan(model: &Model) -> Plan {
                 deploy_redis_port: model.deploy.redis_port_start + offset,
                 deploy_postgres_port: (model.deploy.postgres_mode == PostgresMode::PerService)
                     .then(|| model.deploy.postgres_port_start + offset),
-                camel: camel_case(name),
+                has_account_field: stackr_contract::has_account_field(name),
                 base_url: service.base_url.clone(),
                 trusted_origins: service.trusted_origins.clone(),
                 oauth_providers: service.oauth_providers.clone(),
@@ -201,28 +201,5 @@ impl ServicePlan {
     /// after their binaries; their stores and auth are what they depend on.
     pub fn dev_programs(&self) -> impl Iterator<Item = &str> {
         std::iter::once(self.api_bin.as_str()).chain(self.worker_bin.as_deref())
-    }
-}
-
-fn camel_case(name: &str) -> String {
-    name.split('-')
-        .map(|part| {
-            let mut chars = part.chars();
-            chars.next().map_or(String::new(), |first| {
-                first.to_ascii_uppercase().to_string() + chars.as_str()
-            })
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::camel_case;
-
-    #[test]
-    fn camel_cases_service_names() {
-        assert_eq!(camel_case("core"), "Core");
-        assert_eq!(camel_case("my-svc"), "MySvc");
-        assert_eq!(camel_case("a1-b2-c"), "A1B2C");
     }
 }

@@ -33,8 +33,8 @@ pub struct StackrConfig {
     pub services: Vec<ServiceConfig>,
 }
 
-fn default_state_dir() -> String {
-    ".stackr".to_owned()
+pub fn default_state_dir() -> String {
+    stackr_contract::DEFAULT_STATE_DIR.to_owned()
 }
 
 /// Exactly one of `vendored`, `path`, `git` or `version`.

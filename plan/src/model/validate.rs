@@ -10,31 +10,6 @@ use crate::config::{
     locate, AuthMiddleware, ConfigError, JsonPath, ServiceConfig, ServiceKind, StackrConfig,
 };
 
-/// Env vars stackr sets itself; user `environment` entries may not override them.
-const CONTRACT_ENV: &[&str] = &[
-    "STACKR_SERVICE",
-    "PORT",
-    "DATABASE_URL",
-    "DATABASE_PASSWORD_FILE",
-    "REDIS_URL",
-    "REDIS_PASSWORD_FILE",
-    "AUTH_URL",
-    "SERVICE_CREDENTIAL_FILE",
-    "STACKR_QUEUE",
-    "STACKR_QUEUE_PREFIX",
-    "WORKER_CONCURRENCY",
-    "AUTH_SECRET_FILE",
-    "AUTH_BASE_URL",
-    "AUTH_TRUSTED_ORIGINS",
-    "AUTH_ADMIN_PORT",
-    "AUTH_PROVISION_SERVICES",
-    "AUTH_ROLES",
-    "AUTH_SERVICE_CREDENTIALS_DIR",
-    "AUTH_MAIL_DIR",
-    "AUTH_OAUTH_PROVIDERS_FILE",
-    "CREDENTIALS_DIRECTORY",
-];
-
 /// Builds located errors against one config text.
 struct Reporter<'a> {
     file: &'a Path,
@@ -145,9 +120,7 @@ fn resolve_runtime(config: &StackrConfig, report: &Reporter) -> Result<Runtime, 
             "add `\"git\": \"<repository URL>\"`, or remove `rev`",
         )),
         (_, _, _, _, Some(v)) => Ok(Runtime::Version(v.clone())),
-        (None, None, None, None, None) => Ok(Runtime::Vendored(
-            crate::runtime_sources::VERSION.to_owned(),
-        )),
+        (None, None, None, None, None) => Ok(Runtime::Vendored(crate::layout::VERSION.to_owned())),
     }
 }
 
@@ -396,7 +369,7 @@ fn is_allowed_env_name(key: &str) -> bool {
         && key
             .chars()
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
-    well_formed && !CONTRACT_ENV.contains(&key)
+    well_formed && !stackr_contract::env::is_reserved(key)
 }
 
 /// A port a service claims: its API port, or the admin port of auth.

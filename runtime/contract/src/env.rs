@@ -1,0 +1,151 @@
+//! The environment of each process of a stack: every name in [`CONTRACT`] with the processes that
+//! read it. Those stackr sets itself are `reserved`: a config's `environment` may not override
+//! them.
+
+/// Which processes of a stack get a variable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Every API and worker, auth included.
+    Every,
+    /// Every API (auth's and the base services'), not workers.
+    Api,
+    /// Base services' APIs and workers.
+    Base,
+    /// Base services' workers.
+    Worker,
+    /// The auth service.
+    Auth,
+    /// Set by systemd on NixOS hosts (`LoadCredential`), never by stackr in dev.
+    Systemd,
+}
+
+/// One variable of the contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContractVar {
+    pub name: &'static str,
+    pub scope: Scope,
+    /// The value is a path to a file holding a secret (secrets never travel as values).
+    pub secret_file: bool,
+    /// stackr always sets it; a config's `environment` may not.
+    pub reserved: bool,
+}
+
+pub const STACKR_SERVICE: &str = "STACKR_SERVICE";
+pub const PORT: &str = "PORT";
+pub const DATABASE_URL: &str = "DATABASE_URL";
+pub const DATABASE_PASSWORD_FILE: &str = "DATABASE_PASSWORD_FILE";
+pub const REDIS_URL: &str = "REDIS_URL";
+pub const REDIS_PASSWORD_FILE: &str = "REDIS_PASSWORD_FILE";
+pub const AUTH_URL: &str = "AUTH_URL";
+pub const SERVICE_CREDENTIAL_FILE: &str = "SERVICE_CREDENTIAL_FILE";
+pub const SESSION_CACHE_TTL_MS: &str = "SESSION_CACHE_TTL_MS";
+pub const TRUSTED_ORIGINS: &str = "TRUSTED_ORIGINS";
+pub const STACKR_QUEUE: &str = "STACKR_QUEUE";
+pub const STACKR_QUEUE_PREFIX: &str = "STACKR_QUEUE_PREFIX";
+pub const WORKER_CONCURRENCY: &str = "WORKER_CONCURRENCY";
+pub const AUTH_SECRET_FILE: &str = "AUTH_SECRET_FILE";
+pub const AUTH_BASE_URL: &str = "AUTH_BASE_URL";
+pub const AUTH_TRUSTED_ORIGINS: &str = "AUTH_TRUSTED_ORIGINS";
+pub const AUTH_ADMIN_PORT: &str = "AUTH_ADMIN_PORT";
+pub const AUTH_PROVISION_SERVICES: &str = "AUTH_PROVISION_SERVICES";
+pub const AUTH_ROLES: &str = "AUTH_ROLES";
+pub const AUTH_SERVICE_CREDENTIALS_DIR: &str = "AUTH_SERVICE_CREDENTIALS_DIR";
+pub const AUTH_MAIL_DIR: &str = "AUTH_MAIL_DIR";
+pub const AUTH_OAUTH_PROVIDERS_FILE: &str = "AUTH_OAUTH_PROVIDERS_FILE";
+pub const CREDENTIALS_DIRECTORY: &str = "CREDENTIALS_DIRECTORY";
+pub const RUST_LOG: &str = "RUST_LOG";
+pub const AUTH_SMTP_URL: &str = "AUTH_SMTP_URL";
+pub const AUTH_SMTP_PASSWORD_FILE: &str = "AUTH_SMTP_PASSWORD_FILE";
+
+const fn var(name: &'static str, scope: Scope) -> ContractVar {
+    ContractVar {
+        name,
+        scope,
+        secret_file: false,
+        reserved: true,
+    }
+}
+
+/// Read by the runtime, set by stackr only where the config asks for it (or by the developer).
+const fn optional(name: &'static str, scope: Scope, secret_file: bool) -> ContractVar {
+    ContractVar {
+        name,
+        scope,
+        secret_file,
+        reserved: false,
+    }
+}
+
+const fn secret(name: &'static str, scope: Scope) -> ContractVar {
+    ContractVar {
+        name,
+        scope,
+        secret_file: true,
+        reserved: true,
+    }
+}
+
+/// Every variable of the contract.
+pub const CONTRACT: &[ContractVar] = &[
+    var(STACKR_SERVICE, Scope::Every),
+    var(PORT, Scope::Api),
+    var(DATABASE_URL, Scope::Every),
+    secret(DATABASE_PASSWORD_FILE, Scope::Every),
+    var(REDIS_URL, Scope::Every),
+    secret(REDIS_PASSWORD_FILE, Scope::Every),
+    var(AUTH_URL, Scope::Base),
+    secret(SERVICE_CREDENTIAL_FILE, Scope::Base),
+    var(SESSION_CACHE_TTL_MS, Scope::Base),
+    var(TRUSTED_ORIGINS, Scope::Base),
+    var(STACKR_QUEUE, Scope::Base),
+    var(STACKR_QUEUE_PREFIX, Scope::Base),
+    var(WORKER_CONCURRENCY, Scope::Worker),
+    secret(AUTH_SECRET_FILE, Scope::Auth),
+    var(AUTH_BASE_URL, Scope::Auth),
+    var(AUTH_TRUSTED_ORIGINS, Scope::Auth),
+    var(AUTH_ADMIN_PORT, Scope::Auth),
+    var(AUTH_PROVISION_SERVICES, Scope::Auth),
+    var(AUTH_ROLES, Scope::Auth),
+    var(AUTH_SERVICE_CREDENTIALS_DIR, Scope::Auth),
+    var(AUTH_MAIL_DIR, Scope::Auth),
+    var(AUTH_OAUTH_PROVIDERS_FILE, Scope::Auth),
+    var(CREDENTIALS_DIRECTORY, Scope::Systemd),
+    // stackr gives it a default; a config may change it.
+    optional(RUST_LOG, Scope::Every, false),
+    // Set by the NixOS module from its SMTP options; in dev the file mailbox is used unless the
+    // developer sets them.
+    optional(AUTH_SMTP_URL, Scope::Auth, false),
+    optional(AUTH_SMTP_PASSWORD_FILE, Scope::Auth, true),
+];
+
+/// Whether stackr sets `name` itself (so a config may not).
+pub fn is_reserved(name: &str) -> bool {
+    CONTRACT.iter().any(|v| v.name == name && v.reserved)
+}
+
+/// The contract's variables a process of this kind may read.
+pub fn read_by(scopes: &[Scope]) -> impl Iterator<Item = &'static ContractVar> + '_ {
+    CONTRACT.iter().filter(move |v| scopes.contains(&v.scope))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_secret_files_say_so() {
+        for (i, v) in CONTRACT.iter().enumerate() {
+            assert!(
+                !CONTRACT[..i].iter().any(|w| w.name == v.name),
+                "{} is listed twice",
+                v.name
+            );
+            assert_eq!(
+                v.secret_file,
+                v.name.ends_with("_FILE") && v.name != AUTH_OAUTH_PROVIDERS_FILE,
+                "{}: a secret travels as a *_FILE path, and only a secret (the providers file holds none)",
+                v.name
+            );
+        }
+    }
+}

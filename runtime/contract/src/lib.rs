@@ -1,0 +1,40 @@
+//! Facts every side of a stackr project must agree on, in one place: the generator writes them,
+//! the runtime crates (auth, the kit) read them, lint and the checks test them. One dependency (`url`),
+//! so the runtime crates can carry it wherever they are vendored. docs/runtime-contract.md
+//! explains each name.
+
+pub mod env;
+pub mod origin;
+
+/// The state folder of `stackr dev` when the config names none (`stateDir`): secrets, data,
+/// sockets and the dev mailbox, git-ignored.
+pub const DEFAULT_STATE_DIR: &str = ".stackr";
+
+/// The user field auth answers for each base service, true once that service provisioned the
+/// user: `my-svc` → `hasMySvcAccount` (each part of the name capitalised, separators dropped).
+pub fn has_account_field(service: &str) -> String {
+    let camel: String = service
+        .split(['-', '_'])
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let mut chars = part.chars();
+            chars.next().map_or_else(String::new, |first| {
+                first.to_ascii_uppercase().to_string() + chars.as_str()
+            })
+        })
+        .collect();
+    format!("has{camel}Account")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_account_field;
+
+    #[test]
+    fn has_account_fields_camel_case_the_service_name() {
+        assert_eq!(has_account_field("core"), "hasCoreAccount");
+        assert_eq!(has_account_field("my-svc"), "hasMySvcAccount");
+        assert_eq!(has_account_field("a1-b2-c"), "hasA1B2CAccount");
+        assert_eq!(has_account_field("wallet2"), "hasWallet2Account");
+    }
+}
