@@ -44,8 +44,8 @@ const MUTATIONS: &[Mutation] = &[
     Mutation {
         what: "a value of the wrong type",
         file: "redis.nix",
-        from: "port = svc.redis.port;",
-        to: "port = toString svc.redis.port;",
+        from: "port = if tls then 0 else svc.redis.port;",
+        to: "port = if tls then 0 else toString svc.redis.port;",
         fixture: "minimal",
         host: "{ }",
         caught: Caught::ByEvaluation("is not of type"),
@@ -107,8 +107,8 @@ const MUTATIONS: &[Mutation] = &[
     Mutation {
         what: "a base service not ordered after auth",
         file: "units.nix",
-        from: "after = [ \"network.target\" ] ++ deps ++ authUnit;",
-        to: "after = [ \"network.target\" ] ++ deps;",
+        from: "after = [ \"network.target\" ] ++ network ++ deps ++ authUnit;",
+        to: "after = [ \"network.target\" ] ++ network ++ deps;",
         fixture: "minimal",
         host: "{ }",
         caught: Caught::ByProperty(
@@ -159,8 +159,8 @@ const MUTATIONS: &[Mutation] = &[
     Mutation {
         what: "a per-service server admitting every role",
         file: "postgresql.nix",
-        from: "host ${id} ${id} 127.0.0.1/32 scram-sha-256\n        HBA",
-        to: "host all all 127.0.0.1/32 scram-sha-256\n        HBA",
+        from: "host ${id} ${id} 127.0.0.1/32 scram-sha-256\n        ${lib.concatMapStrings",
+        to: "host all all 127.0.0.1/32 scram-sha-256\n        ${lib.concatMapStrings",
         fixture: "minimal",
         host: "{ }",
         caught: Caught::ByProperty("core's database admits role postgres (scram-sha-256)"),
@@ -168,8 +168,8 @@ const MUTATIONS: &[Mutation] = &[
     Mutation {
         what: "two listeners on one port",
         file: "redis.nix",
-        from: "port = svc.redis.port;",
-        to: "port = svc.port;",
+        from: "else svc.redis.port;",
+        to: "else svc.port;",
         fixture: "minimal",
         host: "{ }",
         caught: Caught::ByProperty("port 8080 is used by stackr-core-api (PORT) and redis-core"),

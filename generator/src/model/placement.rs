@@ -33,8 +33,7 @@ pub struct ServicePlacement {
     pub worker: Option<Replicas>,
     pub postgres: usize,
     pub redis: usize,
-    /// Loopback ports of the API replicas when there are several (behind the load balancer on
-    /// the service's port); empty for a single API, which listens on the service's port itself.
+    /// Loopback ports of the API replicas, behind the load balancer on the service's port.
     pub replica_ports: Vec<u16>,
 }
 
@@ -44,15 +43,14 @@ pub struct Replicas {
     pub count: u32,
 }
 
-/// The deployed PostgreSQL and Redis ports of the service at `index` (PostgreSQL: its own server
-/// in per-service mode, the system server's otherwise).
-pub fn deploy_store_ports(config: &StackrConfig, index: usize) -> (u16, u16) {
+/// The ports of the deployed PostgreSQL server (per-service mode) and Redis of the service at
+/// `index`.
+pub fn deploy_store_ports(deploy: &super::DeploySettings, index: usize) -> (u16, u16) {
     let offset = index as u16; // validation keeps every range inside u16
-    let postgres = match config.deploy.postgres_mode {
-        PostgresMode::PerService => config.deploy.postgres_port_start + offset,
-        PostgresMode::Shared => super::ports::SYSTEM_POSTGRES_PORT,
-    };
-    (postgres, config.deploy.redis_port_start + offset)
+    (
+        deploy.postgres_port_start + offset,
+        deploy.redis_port_start + offset,
+    )
 }
 
 /// The parts of a service found so far while reading the hosts: (host, count or 1, path).
@@ -80,6 +78,13 @@ pub(super) fn resolve(
             root.key("hosts"),
             "`placement.hosts` is empty",
             "list the hosts with the parts each runs, or leave `placement` out to run everything on one host",
+        ));
+    }
+    if config.deploy.postgres_mode == PostgresMode::Shared {
+        return Err(report.error(
+            JsonPath::root().key("deploy").key("postgresMode"),
+            "`placement` needs each service's own PostgreSQL server (`per-service` mode)",
+            "remove `\"postgresMode\": \"shared\"`, or leave `placement` out",
         ));
     }
     let hosts = resolve_hosts(placement, report)?;
@@ -275,11 +280,11 @@ fn complete(
     })
 }
 
-/// Several API replicas of a service listen on loopback ports from `replicaPortStart`, counted
-/// per host in service order.
+/// API replicas listen on loopback ports from `replicaPortStart`, counted per host in service
+/// order; the load balancer in front of them listens on the service's port (for auth with TLS).
 fn assign_replica_ports(placement: &PlacementConfig, services: &mut [ServicePlacement]) {
     let mut next: BTreeMap<usize, u32> = BTreeMap::new();
-    for service in services.iter_mut().filter(|s| s.api.count > 1) {
+    for service in services.iter_mut() {
         let port = next
             .entry(service.api.host)
             .or_insert(u32::from(placement.replica_port_start));
@@ -299,7 +304,7 @@ fn check_host_ports(
 ) -> Result<(), ConfigError> {
     let mut listeners: BTreeMap<(usize, u16), String> = BTreeMap::new();
     for (index, (service, placed)) in services.iter().zip(&placement.services).enumerate() {
-        let (postgres, redis) = deploy_store_ports(config, index);
+        let (postgres, redis) = deploy_store_ports(&config.deploy, index);
         let name = &service.name;
         let mut ports = vec![(
             placed.api.host,
@@ -323,14 +328,12 @@ fn check_host_ports(
             )
         }));
         ports.push((placed.redis, redis, format!("the Redis of `{name}`")));
-        let shared = config.deploy.postgres_mode == PostgresMode::Shared;
-        for (host, port, what) in ports.into_iter().chain((!shared).then(|| {
-            (
-                placed.postgres,
-                postgres,
-                format!("the PostgreSQL of `{name}`"),
-            )
-        })) {
+        ports.push((
+            placed.postgres,
+            postgres,
+            format!("the PostgreSQL of `{name}`"),
+        ));
+        for (host, port, what) in ports {
             let host_name = &placement.hosts[host].name;
             if port == 0 {
                 return Err(report.error(
@@ -386,8 +389,17 @@ mod tests {
         assert_eq!(core.replica_ports, [18080, 18081]);
         // Counted per host: wallet's replicas are on another host.
         assert_eq!(placement.services[2].replica_ports, [18080, 18081]);
-        assert!(placement.services[0].replica_ports.is_empty());
+        assert_eq!(placement.services[0].replica_ports, [18080]);
         assert_eq!(placement.services[0].worker, None);
+    }
+
+    #[test]
+    fn shared_postgres_mode_is_refused() {
+        let shared = fleet_with(
+            r#""name": "fleet","#,
+            r#""name": "fleet", "deploy": { "postgresMode": "shared" },"#,
+        );
+        assert_eq!(error(&shared).path.to_string(), "deploy.postgresMode");
     }
 
     #[test]
@@ -487,7 +499,7 @@ mod tests {
         )
         .replacen(
             r#""placement": {"#,
-            r#""placement": { "replicaPortStart": 5440,"#,
+            r#""placement": { "replicaPortStart": 5441,"#,
             1,
         );
         let error = error(&moved);
