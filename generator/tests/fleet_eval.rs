@@ -158,7 +158,10 @@ fn every_connection_between_hosts_is_tls_verified_by_name() {
                 let server = units(target)
                     .values()
                     .find(|u| {
-                        u["environment"]["PGPORT"] == r.port.to_string()
+                        u["environment"]["PGPORT"]
+                            .as_str()
+                            .and_then(|p| p.parse().ok())
+                            == Some(r.port)
                             && u["serviceConfig"]["ExecStart"]
                                 .as_str()
                                 .is_some_and(|e| e.contains("/bin/postgres "))
@@ -472,4 +475,19 @@ fn a_service_cannot_reach_another_services_database() {
             "{owner}'s Redis is open to {other_host}"
         );
     }
+}
+
+#[test]
+fn only_a_placed_stack_gets_nix_fleet_nix_and_agents_md_names_it_generated() {
+    let files = |fixture: &str| stackr::generate_in_memory(&fixture_config(fixture)).unwrap();
+    let fleet = files("fleet");
+    let agents = &fleet
+        .iter()
+        .find(|f| f.path == "AGENTS.md")
+        .unwrap()
+        .content;
+    assert!(fleet.iter().any(|f| f.path == "nix/fleet.nix"));
+    assert!(agents.contains("`nix/fleet.nix`"), "{agents}");
+    let single = files("minimal");
+    assert!(!single.iter().any(|f| f.path == "nix/fleet.nix"));
 }
