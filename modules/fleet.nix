@@ -10,9 +10,8 @@ let
   cfg = config.stackr;
   fleet = cfg.fleet;
   stackrLib = import ./lib.nix { inherit lib; };
-  inherit (stackrLib) inFleet partHost clientHosts;
+  inherit (stackrLib) inFleet partHost clientHosts secretPath;
 
-  secretPath = description: default: mkOption { type = types.str; inherit default description; };
 
   replicasOptions = extra: types.submodule {
     options = {

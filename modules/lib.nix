@@ -1,6 +1,14 @@
 # Names and facts derived from the stackr options, shared by every module: one place for each.
 { lib }:
 rec {
+  # An option naming a secret file outside the Nix store (a plain string: a `path` value would be
+  # copied into the world-readable store).
+  secretPath = description: default: lib.mkOption {
+    type = lib.types.str;
+    inherit default description;
+    example = "/run/keys/stackr/secret";
+  };
+
   # PostgreSQL role and database of a service (`-` mapped to `_`).
   dbName = name: builtins.replaceStrings [ "-" ] [ "_" ] name;
 

@@ -18,20 +18,26 @@ use serde_json::Value;
 
 /// The evaluated hosts by name (None when nix-instantiate is missing).
 fn fleet() -> Option<BTreeMap<String, Value>> {
+    fleet_in_project().map(|(_, hosts)| hosts)
+}
+
+/// The generated project (with its config) and its evaluated hosts.
+fn fleet_in_project() -> Option<(tempfile::TempDir, BTreeMap<String, Value>)> {
     if !nix_instantiate_available() {
         eprintln!("nix-instantiate not installed: skipped");
         return None;
     }
-    let project = generated_project(&fixture_config("fleet"));
+    let config = fixture_config("fleet");
+    let project = generated_project(&config);
+    std::fs::write(project.path().join("stackr.config.json"), config).unwrap();
     let hosts = evaluate_fleet(project.path());
-    Some(
-        hosts
-            .as_object()
-            .expect("hosts by name")
-            .iter()
-            .map(|(name, system)| (name.clone(), system.clone()))
-            .collect(),
-    )
+    let hosts = hosts
+        .as_object()
+        .expect("hosts by name")
+        .iter()
+        .map(|(name, system)| (name.clone(), system.clone()))
+        .collect();
+    Some((project, hosts))
 }
 
 fn units(system: &Value) -> &serde_json::Map<String, Value> {
@@ -307,6 +313,28 @@ fn no_secret_is_in_the_store_and_colmena_uploads_each_one_a_host_reads() {
             if let Some(key) = vhost["sslCertificateKey"].as_str() {
                 assert!(key.starts_with("/run/credentials/"), "{host}: {key}");
             }
+        }
+    }
+}
+
+#[test]
+fn stackr_secrets_creates_every_file_colmena_uploads() {
+    let Some((project, fleet)) = fleet_in_project() else {
+        return;
+    };
+    let output = common::stackr(project.path(), &["secrets"]);
+    assert!(output.status.success(), "{}", common::stderr(&output));
+    for (host, system) in &fleet {
+        for (name, key) in system["deployment"]["keys"].as_object().unwrap() {
+            let command = strings(&key["keyCommand"]);
+            let [cat, file] = command[..] else {
+                panic!("{host} {name}: {command:?}")
+            };
+            assert_eq!(cat, "cat");
+            assert!(
+                project.path().join(file).is_file(),
+                "{host} {name}: `stackr secrets` did not create {file}"
+            );
         }
     }
 }
