@@ -403,6 +403,18 @@ mod tests {
     }
 
     #[test]
+    fn the_deployment_ca_variable_is_not_the_users_to_set() {
+        let error = error(&fleet_with(
+            r#"{ "name": "core" }"#,
+            r#"{ "name": "core", "environment": { "TLS_CA_FILE": "/etc/ssl/ca.pem" } }"#,
+        ));
+        assert_eq!(
+            error.path.to_string(),
+            "services[1].environment.TLS_CA_FILE"
+        );
+    }
+
+    #[test]
     fn no_placement_is_one_host() {
         let single = r#"{"name":"s","services":[{"name":"auth","kind":"auth"}]}"#;
         assert_eq!(check(single).unwrap().placement, None);

@@ -33,6 +33,7 @@ const CONTRACT_ENV: &[&str] = &[
     "AUTH_MAIL_DIR",
     "AUTH_OAUTH_PROVIDERS_FILE",
     "CREDENTIALS_DIRECTORY",
+    "TLS_CA_FILE",
 ];
 
 /// Builds located errors against one config text.
