@@ -519,3 +519,94 @@ fn only_a_placed_stack_gets_nix_fleet_nix_and_agents_md_names_it_generated() {
     let single = files("minimal");
     assert!(!single.iter().any(|f| f.path == "nix/fleet.nix"));
 }
+
+/// A realistic mistake in the module library and the test of this file that must catch it, with
+/// a text of its failure.
+struct Mistake {
+    file: &'static str,
+    from: &'static str,
+    to: &'static str,
+    test: &'static str,
+    caught: &'static str,
+}
+
+const MISTAKES: &[Mistake] = &[
+    Mistake {
+        file: "redis.nix",
+        from: "port = if tls then 0 else svc.redis.port;",
+        to: "port = svc.redis.port;",
+        test: "every_connection_between_hosts_is_tls_verified_by_name",
+        caught: "a plain listener beside TLS",
+    },
+    Mistake {
+        file: "units.nix",
+        from: "?sslmode=verify-full&sslrootcert=%d/tls-ca",
+        to: "?sslmode=require",
+        test: "every_connection_between_hosts_is_tls_verified_by_name",
+        caught: "not verify-full against a loaded CA",
+    },
+    Mistake {
+        file: "fleet.nix",
+        from: "onlySSL = true;",
+        to: "onlySSL = false;",
+        test: "every_connection_between_hosts_is_tls_verified_by_name",
+        caught: "auth's load balancer without TLS",
+    },
+    Mistake {
+        file: "fleet.nix",
+        from: "clients = others (clientHosts cfg name);",
+        to: "clients = others (lib.attrNames fleet.hosts);",
+        test: "firewalls_open_exactly_the_ports_other_hosts_use_to_those_hosts",
+        caught: "failed: data",
+    },
+    Mistake {
+        file: "postgresql.nix",
+        from: "\"hostssl ${id} ${id} ${cidr a} scram-sha-256\\n\"",
+        to: "\"hostssl ${id} all ${cidr a} scram-sha-256\\n\"",
+        test: "a_service_cannot_reach_another_services_database",
+        caught: "database admits",
+    },
+    Mistake {
+        file: "colmena.nix",
+        from: "permissions = \"0400\";",
+        to: "permissions = \"0444\";",
+        test: "no_secret_is_in_the_store_and_colmena_uploads_each_one_a_host_reads",
+        caught: "0444",
+    },
+    Mistake {
+        file: "fleet.nix",
+        from: "{ max_fails = 2; fail_timeout = \"10s\"; }",
+        to: "{ }",
+        test: "api_replicas_sit_behind_a_health_checked_load_balancer_and_workers_are_placed",
+        caught: "upstream without health checks",
+    },
+];
+
+/// Each test above can fail: run again (this test binary, one test) against a module library
+/// with one mistake, it fails and says why.
+#[test]
+fn each_fleet_check_catches_its_mistake() {
+    if !nix_instantiate_available() || std::env::var_os(common::nixos::MODULES_ENV).is_some() {
+        return;
+    }
+    for mistake in MISTAKES {
+        let modules = common::nixos::mutated_modules(mistake.file, mistake.from, mistake.to);
+        let output = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([mistake.test, "--exact", "--test-threads=1"])
+            .env(common::nixos::MODULES_ENV, modules.path())
+            .env("RUST_BACKTRACE", "0")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&output.stdout).into_owned()
+            + &String::from_utf8_lossy(&output.stderr);
+        assert!(
+            !output.status.success() && text.contains("1 failed") && text.contains(mistake.caught),
+            "{}: `{}` -> `{}` must fail {} with `{}`:\n{text}",
+            mistake.file,
+            mistake.from,
+            mistake.to,
+            mistake.test,
+            mistake.caught
+        );
+    }
+}

@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use common::nixos::{evaluate_system, modules_dir, violations};
+use common::nixos::{evaluate_system, modules_dir, mutated_modules, violations};
 use common::{fixture_config, generated_project, nix_instantiate_available};
 
 /// What the harness must say about a mutation.
@@ -177,24 +177,8 @@ const MUTATIONS: &[Mutation] = &[
 ];
 
 /// A copy of modules/ with `mutation` applied.
-fn mutated_modules(mutation: &Mutation) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(modules_dir()).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
-    }
-    let file = dir.path().join(mutation.file);
-    let text = std::fs::read_to_string(&file).unwrap();
-    assert_eq!(
-        text.matches(mutation.from).count(),
-        1,
-        "{}: `{}` must occur exactly once in modules/{}",
-        mutation.what,
-        mutation.from,
-        mutation.file
-    );
-    std::fs::write(&file, text.replace(mutation.from, mutation.to)).unwrap();
-    dir
+fn mutated(mutation: &Mutation) -> tempfile::TempDir {
+    mutated_modules(mutation.file, mutation.from, mutation.to)
 }
 
 fn verdict(modules: &Path, project: &Path, host: &str) -> Result<Vec<String>, String> {
@@ -218,7 +202,7 @@ fn every_injected_mistake_is_caught() {
             mutation.what
         );
 
-        let modules = mutated_modules(mutation);
+        let modules = mutated(mutation);
         let result = verdict(modules.path(), project.path(), mutation.host);
         match (&mutation.caught, &result) {
             (Caught::ByEvaluation(text), Err(error)) if error.contains(text) => {}

@@ -23,20 +23,44 @@ pub fn evaluate_system(modules: &Path, project: &Path, host: &str) -> Result<Val
     Ok(serde_json::from_slice(&json).expect("nix-instantiate prints JSON"))
 }
 
+/// Names a copy of the module library for the test processes [`evaluate_fleet`] runs in (a
+/// mutation test sets it for the tests it runs again against a mutated library).
+pub const MODULES_ENV: &str = "STACKR_TEST_MODULES";
+
 /// Every host of `project` (a folder with the generated `nix/`, placed on several hosts) through
 /// its flake outputs, as `tests/nixos/evaluate-fleet.nix` returns them: by host, the data of
-/// [`evaluate_system`] plus the colmena node's `deployment`.
+/// [`evaluate_system`] plus the colmena node's `deployment`. The module library is
+/// [`modules_dir`], or the copy [`MODULES_ENV`] names.
 pub fn evaluate_fleet(project: &Path) -> Value {
+    let modules = std::env::var_os(MODULES_ENV).map_or_else(modules_dir, PathBuf::from);
     let expression = format!(
         "import {} {{ lib = import {}/lib; modules = {}; project = {}; }}",
         repo_root()
             .join("generator/tests/nixos/evaluate-fleet.nix")
             .display(),
         nixpkgs_lib().display(),
-        modules_dir().display(),
+        modules.display(),
         project.display()
     );
     super::nix_eval_json(project, &expression, "the fleet")
+}
+
+/// A copy of modules/ with `from` replaced by `to` in `file` (where `from` must occur exactly once).
+pub fn mutated_modules(file: &str, from: &str, to: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(modules_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+    }
+    let path = dir.path().join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(
+        text.matches(from).count(),
+        1,
+        "`{from}` must occur exactly once in modules/{file}"
+    );
+    std::fs::write(&path, text.replace(from, to)).unwrap();
+    dir
 }
 
 /// Targets systemd itself provides; every other referenced unit must be defined by the system.
