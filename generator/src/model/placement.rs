@@ -363,7 +363,8 @@ mod tests {
     const FLEET: &str = include_str!("../../tests/fixtures/fleet/stackr.config.json");
 
     fn check(text: &str) -> Result<crate::model::Model, ConfigError> {
-        crate::project::check_config_text(Path::new("stackr.config.json"), text).map(|(_, m)| m)
+        let file = Path::new("stackr.config.json");
+        super::super::validate(&crate::config::parse_config(file, text)?, file, text)
     }
 
     /// The fleet fixture with `from` replaced by `to` (which must occur).
