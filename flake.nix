@@ -101,6 +101,8 @@
 
       # What generated projects import: the `stackr.*` options and their implementation.
       nixosModules.default = import ./modules;
+      # For a stack placed on several hosts (nix/fleet.nix): colmena's keys of each host.
+      nixosModules.colmena = import ./modules/colmena.nix;
       # The demo stack, deployable as is.
       nixosModules.demo = demoModule;
 

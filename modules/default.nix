@@ -7,5 +7,6 @@
     ./postgresql.nix
     ./redis.nix
     ./units.nix
+    ./fleet.nix
   ];
 }

@@ -1,6 +1,14 @@
 # Names and facts derived from the stackr options, shared by every module: one place for each.
 { lib }:
 rec {
+  # An option naming a secret file outside the Nix store (a plain string: a `path` value would be
+  # copied into the world-readable store).
+  secretPath = description: default: lib.mkOption {
+    type = lib.types.str;
+    inherit default description;
+    example = "/run/keys/stackr/secret";
+  };
+
   # PostgreSQL role and database of a service (`-` mapped to `_`).
   dbName = name: builtins.replaceStrings [ "-" ] [ "_" ] name;
 
@@ -88,4 +96,54 @@ rec {
 
   # Base services are auth's provisioning targets.
   baseNames = services: lib.attrNames (lib.filterAttrs (_: s: s.kind == "base") services);
+
+  # Placement on several hosts (`stackr.fleet`, modules/fleet.nix). Without it every part of
+  # every service runs on this host, as one API and one worker.
+  inFleet = cfg: cfg.fleet.thisHost != null;
+
+  # The host running service `name`'s `part` (api, worker, postgres, redis); null: none, or no fleet.
+  partHost = cfg: name: part:
+    let placed = if inFleet cfg then cfg.fleet.services.${name}.${part} else null; in
+    if placed == null then null else placed.host;
+
+  runsHere = cfg: name: part: !(inFleet cfg) || partHost cfg name part == cfg.fleet.thisHost;
+
+  # Replicas of service `name`'s `role` (api, worker) on this host.
+  localReplicas = cfg: name: role:
+    if !(inFleet cfg) then 1
+    else if runsHere cfg name role then cfg.fleet.services.${name}.${role}.replicas
+    else 0;
+
+  # The hosts whose processes use service `name`'s PostgreSQL and Redis: where its API and
+  # worker run.
+  clientHosts = cfg: name:
+    lib.unique (lib.filter (h: h != null) [ (partHost cfg name "api") (partHost cfg name "worker") ]);
+
+  # Service `name`'s Redis speaks TLS (only) when one of its clients is on another host.
+  redisTls = cfg: name:
+    inFleet cfg && lib.any (h: h != partHost cfg name "redis") (clientHosts cfg name);
+
+  # How this host's processes reach service `name`'s `part`: loopback when it runs here (Redis
+  # with TLS: its host's name, which the certificate carries), else the placed host by name.
+  endpoint = cfg: name: part:
+    let
+      host = partHost cfg name part;
+      remote = inFleet cfg && host != cfg.fleet.thisHost;
+      byName = remote || (part == "redis" && redisTls cfg name);
+    in
+    { inherit remote; host = if byName then host else "127.0.0.1"; };
+
+  # The units of service `name`'s `role` on this host: `stackr-<name>-<role>` on a single host,
+  # numbered replicas `stackr-<name>-<role>-<i>` in a fleet.
+  roleUnits = cfg: name: role:
+    if !(inFleet cfg) then [ "stackr-${name}-${role}" ]
+    else lib.genList (i: "stackr-${name}-${role}-${toString (i + 1)}") (localReplicas cfg name role);
+
+  # Firewall lines letting `addresses` (and nobody else) reach TCP `port`, inserted into the
+  # NixOS firewall's own chain.
+  allowFrom = port: addresses: lib.concatMapStrings
+    (address: ''
+      ${if lib.hasInfix ":" address then "ip6tables" else "iptables"} -A nixos-fw -p tcp -s ${address} --dport ${toString port} -j nixos-fw-accept
+    '')
+    addresses;
 }

@@ -6,11 +6,7 @@ let
   cfg = config.stackr;
   stackrLib = import ./lib.nix { inherit lib; };
 
-  secretPath = description: default: mkOption {
-    type = types.str;
-    inherit default description;
-    example = "/run/keys/stackr/secret";
-  };
+  inherit (stackrLib) secretPath;
 
   # A sign-in provider of auth, as `oauthProviders` in stackr.config.json.
   oauthProviderOptions = { config, ... }: {

@@ -11,7 +11,17 @@ let
   stackrLib = import ./lib.nix { inherit lib; };
   hardening = import ./hardening.nix;
   inherit (stackrLib) dbName sqlIdent;
-  names = lib.attrNames cfg.services;
+  # The services whose database lives on this host.
+  names = lib.filter (name: stackrLib.runsHere cfg name "postgres") (lib.attrNames cfg.services);
+
+  # In a fleet: the addresses of the other hosts running the service's API or worker. They log in
+  # over TLS only (hostssl), as the service's role only, with its password.
+  remoteClients = name:
+    if stackrLib.inFleet cfg then
+      map (host: cfg.fleet.hosts.${host}.address)
+        (lib.filter (host: host != cfg.fleet.thisHost) (stackrLib.clientHosts cfg name))
+    else [ ];
+  cidr = address: "${address}/${if lib.hasInfix ":" address then "128" else "32"}";
 
   ownServer = name:
     let
@@ -21,6 +31,10 @@ let
       dataDir = "${cfg.stateDir}/postgresql/${name}";
       socketDir = "/run/${unit}";
       id = sqlIdent (dbName name);
+      clients = remoteClients name;
+      tls = clients != [ ];
+      listen = lib.concatStringsSep "," ([ "127.0.0.1" ] ++ lib.optional tls cfg.fleet.hosts.${cfg.fleet.thisHost}.address);
+      tlsFlags = lib.optionalString tls " -c ssl=on -c ssl_cert_file=%d/tls-host.crt -c ssl_key_file=%d/tls-host.key -c ssl_min_protocol_version=TLSv1.2";
     in
     {
       description = "PostgreSQL of stackr service ${name}";
@@ -40,14 +54,14 @@ let
         cat > "$PGDATA/pg_hba.conf" <<'HBA'
         local all postgres peer map=superuser
         host ${id} ${id} 127.0.0.1/32 scram-sha-256
-        HBA
+        ${lib.concatMapStrings (a: "hostssl ${id} ${id} ${cidr a} scram-sha-256\n") clients}HBA
         echo 'superuser ${user} postgres' > "$PGDATA/pg_ident.conf"
       '';
       serviceConfig = hardening.process // hardening.localhostOnly // {
         Type = "notify";
         User = user;
         Group = user;
-        ExecStart = "${cfg.postgresql.package}/bin/postgres -c listen_addresses=127.0.0.1 -c unix_socket_directories=${socketDir} -c password_encryption=scram-sha-256 -c jit=off";
+        ExecStart = "${cfg.postgresql.package}/bin/postgres -c listen_addresses=${listen} -c unix_socket_directories=${socketDir} -c password_encryption=scram-sha-256 -c jit=off${tlsFlags}";
         StateDirectory = "${stackrLib.stateSubdir cfg}/postgresql/${name}";
         StateDirectoryMode = "0700";
         RuntimeDirectory = unit;
@@ -57,6 +71,9 @@ let
         KillMode = "mixed";
         TimeoutSec = 120;
         Restart = "on-failure";
+      } // lib.optionalAttrs tls {
+        IPAddressAllow = [ "localhost" ] ++ map cidr clients;
+        LoadCredential = [ "tls-host.crt:${cfg.fleet.tls.certFile}" "tls-host.key:${cfg.fleet.tls.keyFile}" ];
       };
     };
 

@@ -1,20 +1,45 @@
 # One Redis per service: `services.redis.servers.<name>`, bound to localhost, password from a file,
 # with the append-only file on so that queued jobs survive a crash (snapshots alone lose the
-# writes since the last one).
+# writes since the last one). In a fleet, a Redis with clients on other hosts speaks TLS only,
+# with this host's certificate, also on the host's address (the firewall admits its clients).
 { config, lib, ... }:
 let
   cfg = config.stackr;
+  stackrLib = import ./lib.nix { inherit lib; };
+  here = lib.filterAttrs (name: _: stackrLib.runsHere cfg name "redis") cfg.services;
+  tlsServers = lib.filterAttrs (name: _: stackrLib.redisTls cfg name) here;
+  credentials = name: "/run/credentials/${stackrLib.redisUnit name}";
 in
 {
   config = lib.mkIf cfg.enable {
     services.redis.servers = lib.mapAttrs
-      (name: svc: {
-        enable = true;
-        port = svc.redis.port;
-        bind = "127.0.0.1";
-        requirePassFile = svc.redis.passwordFile;
-        appendOnly = true;
+      (name: svc:
+        let tls = stackrLib.redisTls cfg name; in
+        {
+          enable = true;
+          # Port 0: no plain TCP listener; clients use `tls-port`.
+          port = if tls then 0 else svc.redis.port;
+          bind = if tls then "127.0.0.1 ${cfg.fleet.hosts.${cfg.fleet.thisHost}.address}" else "127.0.0.1";
+          requirePassFile = svc.redis.passwordFile;
+          appendOnly = true;
+          settings = lib.optionalAttrs tls {
+            tls-port = svc.redis.port;
+            tls-cert-file = "${credentials name}/tls-host.crt";
+            tls-key-file = "${credentials name}/tls-host.key";
+            tls-ca-cert-file = "${credentials name}/tls-ca";
+            # Clients prove themselves with the password, not a certificate.
+            tls-auth-clients = "no";
+          };
+        })
+      here;
+    systemd.services = lib.mapAttrs'
+      (name: _: lib.nameValuePair (lib.removeSuffix ".service" (stackrLib.redisUnit name)) {
+        serviceConfig.LoadCredential = [
+          "tls-host.crt:${cfg.fleet.tls.certFile}"
+          "tls-host.key:${cfg.fleet.tls.keyFile}"
+          "tls-ca:${cfg.fleet.tls.caFile}"
+        ];
       })
-      cfg.services;
+      tlsServers;
   };
 }

@@ -11,14 +11,26 @@ let
   auth = stackrLib.authOf withNames;
   provisionNames = stackrLib.baseNames cfg.services;
 
-  commonEnv = name: svc: {
-    STACKR_SERVICE = name;
-    DATABASE_URL = "postgres://${dbName name}@127.0.0.1:${toString (stackrLib.postgresPort config name)}/${dbName name}";
-    DATABASE_PASSWORD_FILE = "%d/db-password";
-    REDIS_URL = "redis://127.0.0.1:${toString svc.redis.port}";
-    REDIS_PASSWORD_FILE = "%d/redis-password";
-    RUST_LOG = "info";
-  };
+  inFleet = stackrLib.inFleet cfg;
+
+  # Loopback on a single host; in a fleet the placed host, over TLS verified against the
+  # deployment CA when it is another host (modules/fleet.nix).
+  commonEnv = name: svc:
+    let
+      pg = stackrLib.endpoint cfg name "postgres";
+      redis = stackrLib.endpoint cfg name "redis";
+    in
+    {
+      STACKR_SERVICE = name;
+      DATABASE_URL = "postgres://${dbName name}@${pg.host}:${toString (stackrLib.postgresPort config name)}/${dbName name}"
+        + lib.optionalString pg.remote "?sslmode=verify-full&sslrootcert=%d/tls-ca";
+      DATABASE_PASSWORD_FILE = "%d/db-password";
+      REDIS_URL = "${if stackrLib.redisTls cfg name then "rediss" else "redis"}://${redis.host}:${toString svc.redis.port}";
+      REDIS_PASSWORD_FILE = "%d/redis-password";
+      RUST_LOG = "info";
+    } // lib.optionalAttrs inFleet {
+      TLS_CA_FILE = "%d/tls-ca";
+    };
 
   authEnv = name: svc: {
     AUTH_SECRET_FILE = "%d/auth-secret";
@@ -38,7 +50,9 @@ let
   };
 
   baseEnv = name: svc: lib.optionalAttrs (auth != null) {
-    AUTH_URL = "http://127.0.0.1:${toString auth.port}";
+    # In a fleet auth's load balancer speaks HTTPS (modules/fleet.nix), on whichever host.
+    AUTH_URL = if inFleet then "https://${stackrLib.partHost cfg auth.name "api"}:${toString auth.port}"
+      else "http://127.0.0.1:${toString auth.port}";
     SERVICE_CREDENTIAL_FILE = "%d/credential";
     SESSION_CACHE_TTL_MS = "3000";
     # The browser origins auth trusts: cookie-authenticated state changes only from those pages.
@@ -56,30 +70,39 @@ let
       ++ lib.optional (cfg.auth.smtpPasswordFile != null) "smtp-password:${cfg.auth.smtpPasswordFile}"
       ++ map (p: let s = stackrLib.oauthSecret p; in "${s.name}:${s.file}") cfg.auth.oauthProviders
     else
-      lib.optional (auth != null) "credential:${svc.credentialFile}");
+      lib.optional (auth != null) "credential:${svc.credentialFile}")
+    ++ lib.optional inFleet "tls-ca:${cfg.fleet.tls.caFile}";
 
   # Every peer of the auth API is local unless it sends mail, signs in through providers, or is
   # opened to the network.
-  localOnly = svc: svc.kind == "auth" && cfg.auth.smtpUrl == null && cfg.auth.oauthProviders == [ ] && !svc.openFirewall;
+  localOnly = svc: svc.kind == "auth" && cfg.auth.smtpUrl == null && cfg.auth.oauthProviders == [ ] && !svc.openFirewall
+    && !(stackrLib.endpoint cfg svc.name "postgres").remote && (stackrLib.endpoint cfg svc.name "redis").host == "127.0.0.1";
 
-  unit = { name, svc, role }:
+  # `replica`: its index in a fleet (API replicas listen on their loopback port behind the load
+  # balancer; only the first serves auth's admin page); null on a single host.
+  unit = { name, svc, role, replica ? null }:
     let
       isApi = role == "api";
       user = stackrLib.serviceUser name;
-      authUnit = lib.optional (auth != null && svc.kind == "base") "stackr-${auth.name}-api.service";
-      deps = stackrLib.databaseUnits cfg name ++ [ (redisUnit name) ];
+      authUnit = lib.optionals (auth != null && svc.kind == "base" && stackrLib.runsHere cfg auth.name "api")
+        (map (u: "${u}.service") (stackrLib.roleUnits cfg auth.name "api"));
+      deps = lib.optionals (stackrLib.runsHere cfg name "postgres") (stackrLib.databaseUnits cfg name)
+        ++ lib.optional (stackrLib.runsHere cfg name "redis") (redisUnit name);
+      network = lib.optional inFleet "network-online.target";
+      port = if replica == null then svc.port else builtins.elemAt cfg.fleet.services.${name}.api.ports replica;
     in
     {
       description = "stackr ${name} ${role}";
       wantedBy = [ "multi-user.target" ];
-      after = [ "network.target" ] ++ deps ++ authUnit;
+      after = [ "network.target" ] ++ network ++ deps ++ authUnit;
       requires = deps;
-      wants = authUnit;
-      environment = commonEnv name svc
+      wants = network ++ authUnit;
+      # One admin page per host: the first replica's.
+      environment = removeAttrs (commonEnv name svc
         // (if svc.kind == "auth" then authEnv name svc else baseEnv name svc)
-        // lib.optionalAttrs isApi { PORT = toString svc.port; }
+        // lib.optionalAttrs isApi { PORT = toString port; }
         // lib.optionalAttrs (!isApi) { WORKER_CONCURRENCY = toString svc.worker.concurrency; }
-        // svc.environment;
+        // svc.environment) (lib.optional (replica != null && replica > 0) "AUTH_ADMIN_PORT");
       serviceConfig = hardening.process // lib.optionalAttrs (localOnly svc) hardening.localhostOnly // {
         # The binaries send READY=1 once they listen (API) or consume their queue (worker): units
         # ordered after this one start only then.
@@ -100,15 +123,18 @@ let
   # `stackr-set-role EMAIL ROLE` (run as root) gives a user roles, e.g. makes the first admin: the
   # auth API's own binary runs once as the unit's user, with its database credential, database URL
   # and declared roles, and the password handed over as a file, as the unit does.
+  # In a fleet the transient unit has a fixed name, so the database URL can name the CA
+  # credential's path (systemd expands no `%d` in --setenv).
   setRoleScript = svc:
     let
       env = commonEnv svc.name svc // authEnv svc.name svc;
       user = stackrLib.serviceUser svc.name;
+      credentialsDir = "/run/credentials/stackr-set-role.service";
     in
     ''
       exec systemd-run --quiet --wait --pipe --collect --uid=${user} --gid=${user} \
-        --property=LoadCredential=${lib.escapeShellArg "db-password:${svc.postgres.passwordFile}"} \
-        --setenv=DATABASE_URL=${lib.escapeShellArg env.DATABASE_URL} \
+        --property=LoadCredential=${lib.escapeShellArg "db-password:${svc.postgres.passwordFile}"} ${lib.optionalString inFleet "--unit=stackr-set-role --property=LoadCredential=${lib.escapeShellArg "tls-ca:${cfg.fleet.tls.caFile}"} "}\
+        --setenv=DATABASE_URL=${lib.escapeShellArg (builtins.replaceStrings [ "%d/" ] [ "${credentialsDir}/" ] env.DATABASE_URL)} \
         --setenv=AUTH_ROLES=${lib.escapeShellArg env.AUTH_ROLES} \
         /bin/sh -c 'DATABASE_PASSWORD_FILE="$CREDENTIALS_DIRECTORY/db-password" exec "$0" set-role "$@"' \
         ${svc.package}/bin/${svc.name}-api "$@"
@@ -116,15 +142,22 @@ let
 
   # `auth` is looked up by name in unit dependencies; attach the name to the record.
   withNames = lib.mapAttrs (name: svc: svc // { inherit name; }) cfg.services;
+
+  # Services whose API or worker runs on this host (their identity lives here).
+  processesHere = lib.filterAttrs
+    (name: _: stackrLib.localReplicas cfg name "api" + stackrLib.localReplicas cfg name "worker" > 0)
+    cfg.services;
 in
 {
   config = lib.mkIf cfg.enable {
     systemd.services = lib.mkMerge (lib.mapAttrsToList
       (name: svc:
-        { "stackr-${name}-api" = unit { inherit name svc; role = "api"; }; }
-        // lib.optionalAttrs svc.worker.enable {
-          "stackr-${name}-worker" = unit { inherit name svc; role = "worker"; };
-        })
+        let
+          units = role: lib.imap0
+            (i: unitName: lib.nameValuePair unitName (unit { inherit name svc role; replica = if inFleet then i else null; }))
+            (stackrLib.roleUnits cfg name role);
+        in
+        lib.listToAttrs (units "api" ++ lib.optionals svc.worker.enable (units "worker")))
       withNames);
 
     users.users = lib.mapAttrs'
@@ -133,14 +166,14 @@ in
         group = stackrLib.serviceUser name;
         description = "stackr service ${name}";
       })
-      cfg.services;
-    users.groups = lib.mapAttrs' (name: _: lib.nameValuePair (stackrLib.serviceUser name) { }) cfg.services;
+      processesHere;
+    users.groups = lib.mapAttrs' (name: _: lib.nameValuePair (stackrLib.serviceUser name) { }) processesHere;
 
     environment.systemPackages =
-      lib.optional (auth != null) (pkgs.writeShellScriptBin "stackr-set-role" (setRoleScript auth));
+      lib.optional (auth != null && stackrLib.runsHere cfg auth.name "api") (pkgs.writeShellScriptBin "stackr-set-role" (setRoleScript auth));
 
     # The API port only: the admin page binds loopback.
     networking.firewall.allowedTCPPorts =
-      lib.concatMap (svc: lib.optional svc.openFirewall svc.port) (lib.attrValues cfg.services);
+      lib.concatMap (svc: lib.optional (svc.openFirewall && stackrLib.runsHere cfg svc.name "api") svc.port) (lib.attrValues withNames);
   };
 }

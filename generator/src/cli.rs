@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::commands::{add_service, dev, generate, init, set_role, upgrade};
+use crate::commands::{add_service, dev, generate, init, secrets, set_role, upgrade};
 use crate::config::{AuthMiddleware, ConfigError};
 use crate::UsageError;
 
@@ -62,6 +62,13 @@ pub enum Command {
     /// are `user`, `admin` and those the config's `role-gated` services declare; give several as a
     /// comma list. On a NixOS host, run the deployed auth binary the same way (docs/runtime-contract.md).
     SetRole(SetRoleArgs),
+    /// Create the secrets of a stack placed on several hosts (`placement`), once.
+    ///
+    /// Writes into the git-ignored `<stateDir>/deploy/`: a random value for every secret file
+    /// (auth's secret, each service's database and Redis passwords and credential), the
+    /// deployment's CA and a certificate per host for its name and address. Existing files are
+    /// kept. colmena uploads each host's share (docs/deploy.md); nothing enters the Nix store.
+    Secrets(SecretsArgs),
     /// Move the project to the runtime crates of this stackr (vendored in stackr-runtime/).
     ///
     /// A project builds from the runtime crates (`stackr-auth`, `stackr-kit`) stackr writes into
@@ -85,6 +92,18 @@ pub struct UpgradeArgs {
     /// Upgrade even when files stackr manages were edited, overwriting those edits.
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SecretsArgs {
+    /// Replace the CA and every host certificate; the previous CA stays trusted until
+    /// `--retire-previous-ca`, so hosts not yet redeployed keep connecting.
+    #[arg(long, conflicts_with = "retire_previous_ca")]
+    pub rotate_ca: bool,
+    /// Stop trusting the CA the last `--rotate-ca` replaced (once every host runs the new
+    /// certificates).
+    #[arg(long)]
+    pub retire_previous_ca: bool,
 }
 
 #[derive(Debug, Args)]
@@ -237,6 +256,14 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Generate(args) => generate::run(&root, args.check),
         Command::Dev(args) => dev::run(&root, args.supervisor, args.no_check),
         Command::SetRole(args) => set_role::run(&root, &args.email, &args.role),
+        Command::Secrets(args) => secrets::run(
+            &root,
+            match (args.rotate_ca, args.retire_previous_ca) {
+                (true, _) => secrets::CaAction::Rotate,
+                (_, true) => secrets::CaAction::RetirePrevious,
+                _ => secrets::CaAction::Keep,
+            },
+        ),
         Command::Upgrade(args) => upgrade::run(&root, args.force),
         Command::Lint(mut args) => {
             // `-C DIR` names the project for every subcommand; lint's own PATH argument wins.

@@ -20,6 +20,7 @@ fn fixture_and_repository_configs_validate() {
     .unwrap();
     let configs = FIXTURES
         .iter()
+        .chain(&["fleet"])
         .map(|f| fixture_config(f))
         .chain([repo_config]);
     for text in configs {
@@ -41,6 +42,8 @@ fn schema_rejects_unknown_fields_and_bad_values() {
         r#"{ "name": "x", "services": [ { "name": "a", "port": 70000 } ] }"#,
         r#"{ "name": "x" }"#,
         r#"{ "name": "x", "services": [], "extra": true }"#,
+        r#"{ "name": "x", "services": [], "placement": { "hosts": [ { "name": "h", "address": "10.0.0.1", "runs": { "a": { "api": -1 } } } ] } }"#,
+        r#"{ "name": "x", "services": [], "placement": { "hosts": [ { "name": "h", "adress": "10.0.0.1" } ] } }"#,
     ];
     for text in bad {
         let value: Value = serde_json::from_str(text).unwrap();

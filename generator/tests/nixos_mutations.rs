@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use common::nixos::{evaluate_system, modules_dir, violations};
+use common::nixos::{evaluate_system, modules_dir, mutated_modules, violations};
 use common::{fixture_config, generated_project, nix_instantiate_available};
 
 /// What the harness must say about a mutation.
@@ -44,8 +44,8 @@ const MUTATIONS: &[Mutation] = &[
     Mutation {
         what: "a value of the wrong type",
         file: "redis.nix",
-        from: "port = svc.redis.port;",
-        to: "port = toString svc.redis.port;",
+        from: "port = if tls then 0 else svc.redis.port;",
+        to: "port = if tls then 0 else toString svc.redis.port;",
         fixture: "minimal",
         host: "{ }",
         caught: Caught::ByEvaluation("is not of type"),
@@ -107,8 +107,8 @@ const MUTATIONS: &[Mutation] = &[
     Mutation {
         what: "a base service not ordered after auth",
         file: "units.nix",
-        from: "after = [ \"network.target\" ] ++ deps ++ authUnit;",
-        to: "after = [ \"network.target\" ] ++ deps;",
+        from: "after = [ \"network.target\" ] ++ network ++ deps ++ authUnit;",
+        to: "after = [ \"network.target\" ] ++ network ++ deps;",
         fixture: "minimal",
         host: "{ }",
         caught: Caught::ByProperty(
@@ -159,8 +159,8 @@ const MUTATIONS: &[Mutation] = &[
     Mutation {
         what: "a per-service server admitting every role",
         file: "postgresql.nix",
-        from: "host ${id} ${id} 127.0.0.1/32 scram-sha-256\n        HBA",
-        to: "host all all 127.0.0.1/32 scram-sha-256\n        HBA",
+        from: "host ${id} ${id} 127.0.0.1/32 scram-sha-256\n        ${lib.concatMapStrings",
+        to: "host all all 127.0.0.1/32 scram-sha-256\n        ${lib.concatMapStrings",
         fixture: "minimal",
         host: "{ }",
         caught: Caught::ByProperty("core's database admits role postgres (scram-sha-256)"),
@@ -168,8 +168,8 @@ const MUTATIONS: &[Mutation] = &[
     Mutation {
         what: "two listeners on one port",
         file: "redis.nix",
-        from: "port = svc.redis.port;",
-        to: "port = svc.port;",
+        from: "else svc.redis.port;",
+        to: "else svc.port;",
         fixture: "minimal",
         host: "{ }",
         caught: Caught::ByProperty("port 8080 is used by stackr-core-api (PORT) and redis-core"),
@@ -177,24 +177,8 @@ const MUTATIONS: &[Mutation] = &[
 ];
 
 /// A copy of modules/ with `mutation` applied.
-fn mutated_modules(mutation: &Mutation) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(modules_dir()).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
-    }
-    let file = dir.path().join(mutation.file);
-    let text = std::fs::read_to_string(&file).unwrap();
-    assert_eq!(
-        text.matches(mutation.from).count(),
-        1,
-        "{}: `{}` must occur exactly once in modules/{}",
-        mutation.what,
-        mutation.from,
-        mutation.file
-    );
-    std::fs::write(&file, text.replace(mutation.from, mutation.to)).unwrap();
-    dir
+fn mutated(mutation: &Mutation) -> tempfile::TempDir {
+    mutated_modules(mutation.file, mutation.from, mutation.to)
 }
 
 fn verdict(modules: &Path, project: &Path, host: &str) -> Result<Vec<String>, String> {
@@ -218,7 +202,7 @@ fn every_injected_mistake_is_caught() {
             mutation.what
         );
 
-        let modules = mutated_modules(mutation);
+        let modules = mutated(mutation);
         let result = verdict(modules.path(), project.path(), mutation.host);
         match (&mutation.caught, &result) {
             (Caught::ByEvaluation(text), Err(error)) if error.contains(text) => {}

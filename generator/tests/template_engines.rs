@@ -58,6 +58,7 @@ fn all_files(plan: &Plan) -> Vec<RenderedFile> {
 fn lite_renderer_output_is_byte_identical_to_tera() {
     let plans: Vec<(String, Plan)> = FIXTURES
         .iter()
+        .chain(&["fleet"])
         .map(|f| (f.to_string(), fixture_plan(f)))
         .chain([("varied".to_owned(), varied_plan())])
         .collect();
@@ -82,6 +83,7 @@ fn lite_renderer_output_is_byte_identical_to_tera() {
 fn every_generated_file_renders_without_tera() {
     for plan in FIXTURES
         .iter()
+        .chain(&["fleet"])
         .map(|f| fixture_plan(f))
         .chain([varied_plan()])
     {

@@ -25,7 +25,7 @@ fn covers(scope: Scope, is_auth: bool, is_api: bool) -> bool {
         Scope::Base => !is_auth,
         Scope::Worker => !is_auth && !is_api,
         Scope::Auth => is_auth,
-        Scope::Systemd => false,
+        Scope::Deployment => false,
     }
 }
 
@@ -60,7 +60,7 @@ fn every_variable_set_is_in_the_contract_for_that_process() {
     }
     for entry in CONTRACT
         .iter()
-        .filter(|c| c.reserved && c.scope != Scope::Systemd)
+        .filter(|c| c.reserved && c.scope != Scope::Deployment)
     {
         assert!(
             set.contains(entry.name),

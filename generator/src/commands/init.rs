@@ -122,6 +122,7 @@ pub fn initial_config(name: &str, services: &[String], with_auth: bool) -> Stack
         dev: Default::default(),
         deploy: Default::default(),
         services: Vec::new(),
+        placement: None,
     };
     if with_auth {
         let mut auth = ServiceConfig::named("auth", ServiceKind::Auth);

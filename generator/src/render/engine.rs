@@ -26,6 +26,7 @@ macro_rules! templates {
 const TEMPLATES: &[(&str, &str)] = templates![
     "process-compose.yaml.tera",
     "nix/stackr.nix.tera",
+    "nix/fleet.nix.tera",
     "nix/packages.nix.tera",
     "nix/vm-test.nix.tera",
     "nix/dev.nix.tera",

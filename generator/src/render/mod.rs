@@ -5,6 +5,7 @@ mod agents;
 mod engine;
 mod lite;
 mod nix_dev;
+mod nix_fleet;
 mod nix_packages;
 mod nix_stackr;
 mod nix_vm_test;
@@ -85,10 +86,18 @@ pub fn keep_project_sections(root: &std::path::Path, files: &mut [RenderedFile])
     }
 }
 
-/// Renders every generated artifact, in [`GENERATED`] order.
+/// Renders every generated artifact, in [`GENERATED`] order, then the fleet's file when the
+/// stack is placed on several hosts.
 pub fn render_generated(plan: &Plan) -> Result<Vec<RenderedFile>> {
-    GENERATED
+    let mut files = GENERATED
         .iter()
         .map(|artifact| Ok(RenderedFile::new(artifact.path, (artifact.render)(plan)?)))
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    if let Some(fleet) = &plan.fleet {
+        files.push(RenderedFile::new(
+            nix_fleet::PATH,
+            nix_fleet::render(fleet)?,
+        ));
+    }
+    Ok(files)
 }

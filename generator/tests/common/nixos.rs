@@ -23,6 +23,46 @@ pub fn evaluate_system(modules: &Path, project: &Path, host: &str) -> Result<Val
     Ok(serde_json::from_slice(&json).expect("nix-instantiate prints JSON"))
 }
 
+/// Names a copy of the module library for the test processes [`evaluate_fleet`] runs in (a
+/// mutation test sets it for the tests it runs again against a mutated library).
+pub const MODULES_ENV: &str = "STACKR_TEST_MODULES";
+
+/// Every host of `project` (a folder with the generated `nix/`, placed on several hosts) through
+/// its flake outputs, as `tests/nixos/evaluate-fleet.nix` returns them: by host, the data of
+/// [`evaluate_system`] plus the colmena node's `deployment`. The module library is
+/// [`modules_dir`], or the copy [`MODULES_ENV`] names.
+pub fn evaluate_fleet(project: &Path) -> Value {
+    let modules = std::env::var_os(MODULES_ENV).map_or_else(modules_dir, PathBuf::from);
+    let expression = format!(
+        "import {} {{ lib = import {}/lib; modules = {}; project = {}; }}",
+        repo_root()
+            .join("generator/tests/nixos/evaluate-fleet.nix")
+            .display(),
+        nixpkgs_lib().display(),
+        modules.display(),
+        project.display()
+    );
+    super::nix_eval_json(project, &expression, "the fleet")
+}
+
+/// A copy of modules/ with `from` replaced by `to` in `file` (where `from` must occur exactly once).
+pub fn mutated_modules(file: &str, from: &str, to: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(modules_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+    }
+    let path = dir.path().join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(
+        text.matches(from).count(),
+        1,
+        "`{from}` must occur exactly once in modules/{file}"
+    );
+    std::fs::write(&path, text.replace(from, to)).unwrap();
+    dir
+}
+
 /// Targets systemd itself provides; every other referenced unit must be defined by the system.
 const SYSTEMD_TARGETS: &[&str] = &[
     "multi-user.target",
@@ -41,7 +81,7 @@ const DEPENDENCY_FIELDS: &[&str] = &[
     "partOf",
 ];
 
-fn strings(value: &Value) -> Vec<&str> {
+pub fn strings(value: &Value) -> Vec<&str> {
     match value {
         Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
         Value::String(s) => s.split_whitespace().collect(),
@@ -58,13 +98,24 @@ fn env<'a>(unit: &'a Value, key: &str) -> Option<&'a str> {
 }
 
 /// Port of a `scheme://[user@]host:port[/...]` URL.
-fn url_port(url: &str) -> Option<u16> {
-    let authority = url.split("://").nth(1)?.split('/').next()?;
+pub fn url_port(url: &str) -> Option<u16> {
+    let authority = url.split("://").nth(1)?.split(['/', '?']).next()?;
     authority.rsplit(':').next()?.parse().ok()
 }
 
+/// Host of a `scheme://[user@]host:port[/...]` URL.
+pub fn url_host(url: &str) -> Option<&str> {
+    let authority = url.split("://").nth(1)?.split(['/', '?']).next()?;
+    let host_port = authority.rsplit('@').next()?;
+    Some(
+        host_port
+            .rsplit_once(':')
+            .map_or(host_port, |(host, _)| host),
+    )
+}
+
 /// Credential ids a unit loads (`LoadCredential=id:path`) with their source paths.
-fn credentials(unit: &Value) -> Vec<(&str, &str)> {
+pub fn credentials(unit: &Value) -> Vec<(&str, &str)> {
     strings(&unit["serviceConfig"]["LoadCredential"])
         .into_iter()
         .filter_map(|c| c.split_once(':'))
@@ -104,7 +155,11 @@ fn listeners(system: &Value) -> Listeners {
     }
     for (name, server) in system["redis"].as_object().unwrap() {
         if server["enable"] == true {
-            let port = server["port"].as_u64().unwrap() as u16;
+            // Port 0 turns the plain listener off; a TLS server listens on `tls-port`.
+            let port = match server["port"].as_u64().unwrap() {
+                0 => server["settings"]["tls-port"].as_u64().unwrap_or(0),
+                port => port,
+            } as u16;
             found.redis.insert(port, format!("redis-{name}.service"));
             found.all.push((port, format!("redis-{name}")));
         }
@@ -297,6 +352,10 @@ fn port_violations(system: &Value) -> Vec<String> {
             ("AUTH_URL", &listeners.http, "API"),
         ] {
             let Some(url) = env(unit, key) else { continue };
+            // Another host's server (a fleet): tests/fleet_eval.rs checks those connections.
+            if url_host(url).is_some_and(|host| host != "127.0.0.1") {
+                continue;
+            }
             match url_port(url).and_then(|port| servers.get(&port)) {
                 None => found.push(format!("{name}: {key}={url} reaches no {kind} server")),
                 Some(server)
@@ -438,10 +497,14 @@ fn database_isolation_violations(system: &Value) -> Vec<String> {
     let per_service = system["stackr"]["postgresql"]["mode"] == "per-service";
     let mut found = Vec::new();
     for owner in &services {
+        let server = &system["units"][format!("stackr-{owner}-postgresql")];
+        // In a fleet the database may live on another host (tests/fleet_eval.rs checks it there).
+        let in_fleet = !system["stackr"]["fleet"]["thisHost"].is_null();
+        if per_service && in_fleet && server.is_null() {
+            continue;
+        }
         let rules_text = if per_service {
-            let pre_start = system["units"][format!("stackr-{owner}-postgresql")]["preStart"]
-                .as_str()
-                .unwrap_or("");
+            let pre_start = server["preStart"].as_str().unwrap_or("");
             pre_start
                 .split_once("<<'HBA'\n")
                 .and_then(|(_, rest)| rest.split_once("\nHBA"))

@@ -108,11 +108,68 @@ in
     # nixos/modules/system/boot/systemd.nix (`systemd.services`, typed by systemd-unit-options.nix)
     systemd.services = mkOption { type = types.attrsOf (types.submodule serviceModule); default = { }; };
 
-    # nixos/modules/services/networking/firewall.nix
+    # nixos/modules/services/networking/firewall.nix (extraCommands: firewall-iptables.nix)
     networking.firewall = {
       enable = mkOption { type = types.bool; default = true; };
       allowedTCPPorts = mkOption { type = types.listOf types.port; default = [ ]; };
       allowedUDPPorts = mkOption { type = types.listOf types.port; default = [ ]; };
+      extraCommands = mkOption { type = types.lines; default = ""; };
+    };
+
+    # nixos/modules/config/networking.nix
+    networking.hosts = mkOption { type = types.attrsOf (types.listOf types.str); default = { }; };
+
+    # nixos/modules/services/web-servers/nginx/default.nix, vhost-options.nix, location-options.nix
+    services.nginx = {
+      enable = mkEnableOption "Nginx Web Server";
+      upstreams = mkOption {
+        type = types.attrsOf (types.submodule {
+          options = {
+            servers = mkOption {
+              type = types.attrsOf (types.submodule {
+                freeformType = types.attrsOf (types.oneOf [ types.bool types.int types.str ]);
+                options.backup = mkOption { type = types.bool; default = false; };
+              });
+            };
+            extraConfig = mkOption { type = types.lines; default = ""; };
+          };
+        });
+        default = { };
+      };
+      virtualHosts = mkOption {
+        type = types.attrsOf (types.submodule {
+          options = {
+            listen = mkOption {
+              type = types.listOf (types.submodule {
+                options = {
+                  addr = mkOption { type = types.str; };
+                  port = mkOption { type = types.nullOr types.port; default = null; };
+                  ssl = mkOption { type = types.bool; default = false; };
+                  proxyProtocol = mkOption { type = types.bool; default = false; };
+                  extraParameters = mkOption { type = types.listOf types.str; default = [ ]; };
+                };
+              });
+              default = [ ];
+            };
+            onlySSL = mkOption { type = types.bool; default = false; };
+            addSSL = mkOption { type = types.bool; default = false; };
+            forceSSL = mkOption { type = types.bool; default = false; };
+            sslCertificate = mkOption { type = types.path; };
+            sslCertificateKey = mkOption { type = types.path; };
+            extraConfig = mkOption { type = types.lines; default = ""; };
+            locations = mkOption {
+              type = types.attrsOf (types.submodule {
+                options = {
+                  proxyPass = mkOption { type = types.nullOr types.str; default = null; };
+                  extraConfig = mkOption { type = types.lines; default = ""; };
+                };
+              });
+              default = { };
+            };
+          };
+        });
+        default = { };
+      };
     };
 
     # nixos/modules/config/users-groups.nix

@@ -4,11 +4,13 @@
 mod error;
 mod load;
 mod locate;
+mod placement;
 mod schema;
 mod types;
 
 pub use error::{ConfigError, JsonPath};
 pub use load::{load_config_file, parse_config, CONFIG_FILE};
 pub use locate::locate;
+pub use placement::{HostConfig, PartsConfig, PlacementConfig};
 pub use schema::{config_schema_json, SCHEMA_FILE};
 pub use types::*;

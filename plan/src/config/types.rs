@@ -31,6 +31,9 @@ pub struct StackrConfig {
     pub deploy: DeploySettings,
     /// The services of the stack, in order. Order fixes default ports.
     pub services: Vec<ServiceConfig>,
+    /// Several NixOS hosts: which host runs which part. Absent: everything on one host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placement: Option<super::PlacementConfig>,
 }
 
 pub fn default_state_dir() -> String {

@@ -3,6 +3,7 @@
 
 mod names;
 mod oauth;
+pub mod placement;
 pub mod ports;
 mod validate;
 
@@ -26,6 +27,8 @@ pub struct Model {
     pub deploy: DeploySettings,
     /// In config order; index `i` gets dev ports `start + i`.
     pub services: Vec<Service>,
+    /// Which host runs which part; `None`: everything on one host.
+    pub placement: Option<placement::Placement>,
 }
 
 /// Where service crates get `stackr-auth` / `stackr-kit` from.

@@ -11,13 +11,13 @@ use crate::config::{
 };
 
 /// Builds located errors against one config text.
-struct Reporter<'a> {
+pub(super) struct Reporter<'a> {
     file: &'a Path,
-    text: &'a str,
+    pub(super) text: &'a str,
 }
 
 impl Reporter<'_> {
-    fn error(
+    pub(super) fn error(
         &self,
         path: JsonPath,
         message: impl Into<String>,
@@ -56,6 +56,7 @@ pub fn validate(config: &StackrConfig, file: &Path, text: &str) -> Result<Model,
     let services = resolve_services(config, &report)?;
     check_port_collisions(config, &services, &report)?;
     check_port_ranges(config, &services, &report)?;
+    let placement = super::placement::resolve(config, &services, &report)?;
     Ok(Model {
         name: config.name.clone(),
         state_dir: config.state_dir.trim_end_matches('/').to_owned(),
@@ -63,6 +64,7 @@ pub fn validate(config: &StackrConfig, file: &Path, text: &str) -> Result<Model,
         dev: config.dev.clone(),
         deploy: config.deploy.clone(),
         services,
+        placement,
     })
 }
 

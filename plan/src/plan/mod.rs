@@ -3,6 +3,7 @@
 
 mod env;
 mod oauth;
+pub mod placement;
 mod runtime_dep;
 mod secrets;
 
@@ -33,6 +34,8 @@ pub struct Plan {
     /// `stackr.postgresql.mode`: `per-service` or `shared`.
     pub deploy_postgres_mode: &'static str,
     pub runtime: RuntimeDeps,
+    /// The hosts and what each runs, when the config places the stack on several.
+    pub fleet: Option<placement::FleetPlan>,
 }
 
 /// Everything about one service.
@@ -112,6 +115,7 @@ pub fn plan(model: &Model) -> Plan {
                 credential_file: (!is_auth && auth.is_some()).then(|| secret("credential")),
             };
             let offset = index as u16; // validation keeps every range inside u16
+            let deploy_ports = crate::model::placement::deploy_store_ports(&model.deploy, index);
             let mut service_plan = ServicePlan {
                 name: name.clone(),
                 kind: if is_auth { "auth" } else { "base" },
@@ -127,9 +131,9 @@ pub fn plan(model: &Model) -> Plan {
                 db_name: name.replace('-', "_"),
                 dev_postgres_port: model.dev.postgres_port_start + offset,
                 dev_redis_port: model.dev.redis_port_start + offset,
-                deploy_redis_port: model.deploy.redis_port_start + offset,
+                deploy_redis_port: deploy_ports.1,
                 deploy_postgres_port: (model.deploy.postgres_mode == PostgresMode::PerService)
-                    .then(|| model.deploy.postgres_port_start + offset),
+                    .then_some(deploy_ports.0),
                 has_account_field: stackr_contract::has_account_field(name),
                 base_url: service.base_url.clone(),
                 trusted_origins: service.trusted_origins.clone(),
@@ -165,6 +169,7 @@ pub fn plan(model: &Model) -> Plan {
         deploy_state_dir: model.deploy.state_dir.clone(),
         deploy_postgres_mode: model.deploy.postgres_mode.as_str(),
         runtime: RuntimeDeps::from_model(&model.runtime),
+        fleet: placement::fleet(model),
     }
 }
 

@@ -15,8 +15,9 @@ pub enum Scope {
     Worker,
     /// The auth service.
     Auth,
-    /// Set by systemd on NixOS hosts (`LoadCredential`), never by stackr in dev.
-    Systemd,
+    /// Set only on NixOS hosts (by systemd's `LoadCredential`, or by the modules of a deployment
+    /// placed on several hosts), never in dev.
+    Deployment,
 }
 
 /// One variable of the contract.
@@ -53,6 +54,8 @@ pub const AUTH_SERVICE_CREDENTIALS_DIR: &str = "AUTH_SERVICE_CREDENTIALS_DIR";
 pub const AUTH_MAIL_DIR: &str = "AUTH_MAIL_DIR";
 pub const AUTH_OAUTH_PROVIDERS_FILE: &str = "AUTH_OAUTH_PROVIDERS_FILE";
 pub const CREDENTIALS_DIRECTORY: &str = "CREDENTIALS_DIRECTORY";
+/// The deployment's CA certificate, to verify the TLS of stores and auth on other hosts.
+pub const TLS_CA_FILE: &str = "TLS_CA_FILE";
 pub const RUST_LOG: &str = "RUST_LOG";
 pub const AUTH_SMTP_URL: &str = "AUTH_SMTP_URL";
 pub const AUTH_SMTP_PASSWORD_FILE: &str = "AUTH_SMTP_PASSWORD_FILE";
@@ -109,7 +112,8 @@ pub const CONTRACT: &[ContractVar] = &[
     var(AUTH_SERVICE_CREDENTIALS_DIR, Scope::Auth),
     var(AUTH_MAIL_DIR, Scope::Auth),
     var(AUTH_OAUTH_PROVIDERS_FILE, Scope::Auth),
-    var(CREDENTIALS_DIRECTORY, Scope::Systemd),
+    var(CREDENTIALS_DIRECTORY, Scope::Deployment),
+    var(TLS_CA_FILE, Scope::Deployment),
     // stackr gives it a default; a config may change it.
     optional(RUST_LOG, Scope::Every, false),
     // Set by the NixOS module from its SMTP options; in dev the file mailbox is used unless the
@@ -142,8 +146,8 @@ mod tests {
             );
             assert_eq!(
                 v.secret_file,
-                v.name.ends_with("_FILE") && v.name != AUTH_OAUTH_PROVIDERS_FILE,
-                "{}: a secret travels as a *_FILE path, and only a secret (the providers file holds none)",
+                v.name.ends_with("_FILE") && ![AUTH_OAUTH_PROVIDERS_FILE, TLS_CA_FILE].contains(&v.name),
+                "{}: a secret travels as a *_FILE path, and only a secret (the providers file and the CA certificate are not secret)",
                 v.name
             );
         }

@@ -1,0 +1,212 @@
+//! `stackr secrets`: creates the secrets of a stack placed on several hosts, once, in the
+//! git-ignored deployment folder (`<stateDir>/deploy`), which colmena uploads each host's share
+//! from (modules/colmena.nix): a random value for every secret the dev stack also has (same file
+//! names as the module library's defaults), the deployment's CA, and per host a certificate for
+//! its name and address, signed by that CA. Existing files are kept, so a new host only gets its
+//! certificate. `--rotate-ca` replaces the CA and every host certificate and keeps the previous CA
+//! in the trusted bundle until `--retire-previous-ca`.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, KeyPair, KeyUsagePurpose,
+    SanType,
+};
+
+use crate::plan::placement::FleetPlan;
+use crate::project::load_project;
+use crate::UsageError;
+
+/// Deployed to every host: the CA certificates a connection is verified against.
+pub const CA_BUNDLE: &str = "tls-ca.crt";
+/// Never deployed: the CA's own certificate and key, and the one `--rotate-ca` replaced.
+const CA_CERT: &str = "ca/ca.crt";
+const CA_KEY: &str = "ca/ca.key";
+const PREVIOUS_CA_CERT: &str = "ca/previous-ca.crt";
+/// A host's certificate and key, under `hosts/<host>/`.
+const HOST_CERT: &str = "tls-host.crt";
+const HOST_KEY: &str = "tls-host.key";
+/// Length of a random secret, as the module library and the dev stack create them.
+const SECRET_LENGTH: usize = 48;
+
+/// What to do with the CA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaAction {
+    /// Create it when missing.
+    Keep,
+    /// Replace it and reissue every host certificate.
+    Rotate,
+    /// Stop trusting the CA the last rotation replaced.
+    RetirePrevious,
+}
+
+pub fn run(root: &Path, action: CaAction) -> Result<ExitCode> {
+    let project = load_project(root)?;
+    let fleet = project.plan.fleet.as_ref().ok_or_else(|| {
+        UsageError::new(
+            "this stack runs on one host: its secrets are files you provision (or `stackr.secrets.generate`), see docs/deploy.md",
+            "add `placement` to stackr.config.json to deploy on several hosts",
+        )
+    })?;
+    let dir = root.join(&fleet.secrets_dir);
+    let names: Vec<&str> = project
+        .plan
+        .secrets
+        .iter()
+        .filter_map(|s| s.file.rsplit('/').next())
+        .collect();
+    let created = create(&dir, &names, fleet, action)?;
+    for file in &created {
+        println!("created {}/{file}", fleet.secrets_dir);
+    }
+    if created.is_empty() {
+        println!(
+            "every secret of the deployment exists in {}",
+            fleet.secrets_dir
+        );
+    }
+    if let Some(oauth) = &project.plan.dev_oauth {
+        for secret in &oauth.secrets {
+            let name = secret.file.rsplit('/').next().unwrap_or_default();
+            if !dir.join(name).exists() {
+                println!(
+                    "missing {}/{name}: the sign-in provider's secret, which stackr cannot create",
+                    fleet.secrets_dir
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Creates what is missing in `dir` (and what `action` replaces); returns the files written,
+/// relative to `dir`.
+pub fn create(
+    dir: &Path,
+    secrets: &[&str],
+    fleet: &FleetPlan,
+    action: CaAction,
+) -> Result<Vec<String>> {
+    let mut written = Vec::new();
+    for name in secrets {
+        if !dir.join(name).exists() {
+            write_private(dir, name, &random_secret()?)?;
+            written.push((*name).to_owned());
+        }
+    }
+    let rotate = action == CaAction::Rotate || !dir.join(CA_KEY).exists();
+    if rotate {
+        if dir.join(CA_CERT).exists() {
+            std::fs::rename(dir.join(CA_CERT), dir.join(PREVIOUS_CA_CERT))
+                .context("keeping the previous CA certificate")?;
+        }
+        let (cert, key) = new_ca()?;
+        write_private(dir, CA_KEY, &key)?;
+        write_private(dir, CA_CERT, &cert)?;
+        written.push(CA_CERT.to_owned());
+    }
+    if action == CaAction::RetirePrevious && dir.join(PREVIOUS_CA_CERT).exists() {
+        std::fs::remove_file(dir.join(PREVIOUS_CA_CERT)).context("retiring the previous CA")?;
+    }
+    let ca_cert = std::fs::read_to_string(dir.join(CA_CERT)).context("reading the CA")?;
+    let ca_key = KeyPair::from_pem(&std::fs::read_to_string(dir.join(CA_KEY))?)
+        .context("the CA key in the deployment folder is not a PEM private key")?;
+    // The issuer as rcgen signs with it: the CA's name and key (what a certificate it signs
+    // names and is verified with), not the stored certificate itself.
+    let issuer = ca_params()?.self_signed(&ca_key)?;
+    for host in &fleet.hosts {
+        let folder = format!("hosts/{}", host.name);
+        if rotate || !dir.join(&folder).join(HOST_KEY).exists() {
+            let key = KeyPair::generate()?;
+            let mut params = CertificateParams::new(vec![host.name.clone()])?;
+            params.distinguished_name = name(&host.name);
+            // Names the signing CA's key: during a rotation two CAs of one name are trusted.
+            params.use_authority_key_identifier_extension = true;
+            params.subject_alt_names.push(SanType::IpAddress(
+                host.address.parse().context("host address")?,
+            ));
+            let cert = params.signed_by(&key, &issuer, &ca_key)?;
+            write_private(dir, &format!("{folder}/{HOST_KEY}"), &key.serialize_pem())?;
+            write_private(dir, &format!("{folder}/{HOST_CERT}"), &cert.pem())?;
+            written.push(format!("{folder}/{HOST_CERT}"));
+        }
+    }
+    // The trusted bundle: the current CA, and during a rotation the previous one.
+    let mut bundle = ca_cert;
+    if let Ok(previous) = std::fs::read_to_string(dir.join(PREVIOUS_CA_CERT)) {
+        bundle.push_str(&previous);
+    }
+    if std::fs::read_to_string(dir.join(CA_BUNDLE)).ok().as_deref() != Some(bundle.as_str()) {
+        write_private(dir, CA_BUNDLE, &bundle)?;
+        written.push(CA_BUNDLE.to_owned());
+    }
+    Ok(written)
+}
+
+fn name(common_name: &str) -> DistinguishedName {
+    let mut name = DistinguishedName::new();
+    name.push(DnType::CommonName, common_name);
+    name
+}
+
+/// The deployment CA: may sign only end-entity certificates.
+fn ca_params() -> Result<CertificateParams> {
+    let mut params = CertificateParams::new(Vec::new())?;
+    params.distinguished_name = name("stackr deployment CA");
+    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    Ok(params)
+}
+
+/// A new CA certificate (PEM) and its key (PEM).
+fn new_ca() -> Result<(String, String)> {
+    let key = KeyPair::generate()?;
+    let cert = ca_params()?.self_signed(&key)?;
+    Ok((cert.pem(), key.serialize_pem()))
+}
+
+/// 48 characters of [A-Za-z0-9] from the operating system's random source, without bias.
+fn random_secret() -> Result<String> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut source = std::fs::File::open("/dev/urandom").context("opening /dev/urandom")?;
+    let mut secret = String::with_capacity(SECRET_LENGTH);
+    let mut buffer = [0u8; 64];
+    while secret.len() < SECRET_LENGTH {
+        source.read_exact(&mut buffer)?;
+        // 248 = 4 * 62: bytes above it would favour the first letters.
+        for byte in buffer.iter().filter(|b| **b < 248) {
+            if secret.len() < SECRET_LENGTH {
+                secret.push(ALPHABET[usize::from(*byte) % ALPHABET.len()] as char);
+            }
+        }
+    }
+    Ok(secret)
+}
+
+/// Writes `content` to `dir/relative` readable by the owner only, through a temporary file, so
+/// a crash never leaves a partial secret.
+fn write_private(dir: &Path, relative: &str, content: &str) -> Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    let path: PathBuf = dir.join(relative);
+    let parent = path.parent().expect("a file in the folder");
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(parent)
+        .with_context(|| format!("creating {}", parent.display()))?;
+    let temporary = path.with_extension("new");
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&temporary)
+        .with_context(|| format!("writing {}", temporary.display()))?;
+    std::io::Write::write_all(&mut file, content.as_bytes())?;
+    file.sync_all()?;
+    std::fs::rename(&temporary, &path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}

@@ -1,0 +1,34 @@
+# The parts of an evaluated NixOS system (`config`) that the property checks read
+# (tests/common/nixos.rs), as plain data for `nix-instantiate --eval --strict --json`.
+{ lib, pkgs }:
+config:
+let
+  enabledUnits = lib.filterAttrs (_: unit: unit.enable) config.systemd.services;
+  unitFields = [ "description" "wantedBy" "requiredBy" "requires" "wants" "after" "before" "bindsTo" "partOf"
+    "environment" "path" "serviceConfig" "script" "preStart" "postStart" ];
+in
+{
+  failedAssertions = map (a: a.message) (lib.filter (a: !a.assertion) config.assertions);
+  inherit (config) warnings;
+  units = lib.mapAttrs (_: unit: lib.getAttrs unitFields unit) enabledUnits;
+  # Content of the store files the units name (scripts, configs), by path.
+  storeFiles = lib.foldl' (files: unit: files // unit.storeFiles) { } (lib.attrValues enabledUnits);
+  postgresql = lib.getAttrs [ "enable" "authentication" "settings" ] config.services.postgresql;
+  redis = lib.mapAttrs (_: server: lib.getAttrs [ "enable" "port" "bind" "requirePass" "requirePassFile" "appendOnly" "openFirewall" "settings" ] server)
+    config.services.redis.servers;
+  firewall = config.networking.firewall.allowedTCPPorts;
+  firewallCommands = config.networking.firewall.extraCommands;
+  hosts = config.networking.hosts;
+  nginx = {
+    inherit (config.services.nginx) enable upstreams;
+    virtualHosts = lib.mapAttrs
+      (_: vhost: lib.getAttrs [ "listen" "onlySSL" "locations" ] vhost
+        // lib.optionalAttrs vhost.onlySSL { inherit (vhost) sslCertificate sslCertificateKey; })
+      config.services.nginx.virtualHosts;
+  };
+  packages = map (p: { inherit (p) name; text = p.text or ""; }) config.environment.systemPackages;
+  users = lib.mapAttrs (_: user: lib.getAttrs [ "isSystemUser" "group" "home" ] user) config.users.users;
+  inherit (config) stackr;
+  # nixos/lib/systemd-lib.nix (`serviceConfig` of every unit): PATH is the unit's `path` plus these.
+  defaultUnitPath = [ pkgs.coreutils pkgs.findutils pkgs.gnugrep pkgs.gnused pkgs.systemd ];
+}

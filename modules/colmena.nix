@@ -1,0 +1,35 @@
+# colmena's `deployment.keys` of a fleet host (import it only in a colmena hive: the options are
+# colmena's): every secret file this host's units read, uploaded from the deploying machine's
+# `stackr.fleet.keysSource` folder (filled by `stackr secrets`) to `stackr.secretsDir`, root-only.
+# The units read them through LoadCredential, so no service needs access; nothing of them enters
+# the Nix store (`keyCommand` reads the file when colmena uploads).
+{ config, lib, ... }:
+let
+  cfg = config.stackr;
+  stackrLib = import ./lib.nix { inherit lib; };
+  inherit (cfg.fleet) keysSource thisHost;
+  # Credential sources of every unit of this host, and the Redis servers' password files.
+  sources = lib.concatMap
+    (unit: map (c: lib.last (lib.splitString ":" c)) (lib.toList (unit.serviceConfig.LoadCredential or [ ])))
+    (lib.attrValues config.systemd.services)
+    ++ lib.mapAttrsToList (_: server: server.requirePassFile) (lib.filterAttrs (_: s: s.enable && s.requirePassFile != null) config.services.redis.servers);
+  files = lib.unique (lib.filter (f: lib.hasPrefix "${cfg.secretsDir}/" f) sources);
+  # This host's certificate and key are kept per host on the deploying machine.
+  localFile = name:
+    if lib.hasPrefix "tls-host." name then "${keysSource}/hosts/${thisHost}/${name}" else "${keysSource}/${name}";
+in
+{
+  config = lib.mkIf (cfg.enable && stackrLib.inFleet cfg) {
+    deployment.keys = lib.listToAttrs (map
+      (file:
+        let name = lib.removePrefix "${cfg.secretsDir}/" file; in
+        lib.nameValuePair name {
+          keyCommand = [ "cat" (localFile name) ];
+          destDir = cfg.secretsDir;
+          user = "root";
+          group = "root";
+          permissions = "0400";
+        })
+      files);
+  };
+}

@@ -1,0 +1,170 @@
+# A stack placed on several hosts (`stackr.fleet`, set by the generated nix/fleet.nix): which
+# host runs which part, and what that implies on this host besides the parts themselves (which
+# units.nix, postgresql.nix and redis.nix place): every host's name resolving to its address, the
+# load balancer in front of this host's API replicas, and a firewall that opens each port only to
+# the hosts whose processes use it. Connections between hosts are TLS with certificates of the
+# deployment's CA (`stackr secrets`), verified by host name.
+{ config, lib, ... }:
+let
+  inherit (lib) mkOption types;
+  cfg = config.stackr;
+  fleet = cfg.fleet;
+  stackrLib = import ./lib.nix { inherit lib; };
+  inherit (stackrLib) inFleet partHost clientHosts secretPath;
+
+
+  replicasOptions = extra: types.submodule {
+    options = {
+      host = mkOption { type = types.str; description = "The host running them."; };
+      replicas = mkOption { type = types.ints.positive; default = 1; description = "How many run there."; };
+    } // extra;
+  };
+  placedOn = description: mkOption {
+    type = types.submodule { options.host = mkOption { type = types.str; inherit description; }; };
+  };
+  placementOptions = {
+    options = {
+      api = mkOption {
+        type = replicasOptions {
+          ports = mkOption {
+            type = types.listOf types.port;
+            description = "Loopback port of each replica, behind the load balancer on the service's port.";
+          };
+        };
+        description = "The service's API replicas.";
+      };
+      worker = mkOption {
+        type = types.nullOr (replicasOptions { });
+        default = null;
+        description = "The service's workers, all consuming its one queue; null without a worker.";
+      };
+      postgres = placedOn "The host running the service's PostgreSQL server.";
+      redis = placedOn "The host running the service's Redis.";
+    };
+  };
+
+  here = fleet.thisHost;
+  address = host: fleet.hosts.${host}.address;
+  names = lib.attrNames cfg.services;
+  auth = stackrLib.authOf (lib.mapAttrs (name: svc: svc // { inherit name; }) cfg.services);
+  # Addresses of the other hosts among `hosts`.
+  others = hosts: map address (lib.filter (h: h != here) hosts);
+
+  # The ports this host opens, each to the hosts that need it: a service's PostgreSQL and Redis
+  # to its API and worker hosts, auth's API to the hosts of every base service's API and worker.
+  openings =
+    lib.concatMap
+      (name:
+        let svc = cfg.services.${name}; clients = others (clientHosts cfg name); in
+        lib.optional (partHost cfg name "postgres" == here && clients != [ ]) { port = svc.postgres.port; from = clients; }
+        ++ lib.optional (partHost cfg name "redis" == here && clients != [ ]) { port = svc.redis.port; from = clients; })
+      names
+    ++ lib.optional (auth != null && partHost cfg auth.name "api" == here)
+      {
+        port = auth.port;
+        from = lib.unique (others (lib.concatMap (clientHosts cfg) (stackrLib.baseNames cfg.services)));
+      };
+
+  # The load balancer of each API on this host: its port, in front of the replicas' loopback
+  # ports; auth's with TLS, since the other hosts' services call it.
+  apisHere = lib.filter (name: partHost cfg name "api" == here) names;
+  tlsCredentials = [ "tls-host.crt:${fleet.tls.certFile}" "tls-host.key:${fleet.tls.keyFile}" ];
+in
+{
+  options.stackr.fleet = {
+    thisHost = mkOption {
+      type = types.nullOr types.str;
+      default = null;
+      description = "The host this configuration is for; null: a single host running every part.";
+    };
+    hosts = mkOption {
+      type = types.attrsOf (types.submodule {
+        options = {
+          address = mkOption { type = types.str; description = "The address the other hosts reach this one at."; };
+          tags = mkOption { type = types.listOf types.str; default = [ ]; description = "colmena tags: the services with a part here."; };
+        };
+      });
+      default = { };
+      description = "Every host of the deployment, by name (its certificate's name).";
+    };
+    services = mkOption {
+      type = types.attrsOf (types.submodule placementOptions);
+      default = { };
+      description = "Where each service's parts run.";
+    };
+    keysSource = mkOption {
+      type = types.str;
+      default = ".stackr/deploy";
+      description = "Folder on the deploying machine (relative to where colmena runs) holding the deployment's secrets; read by modules/colmena.nix.";
+    };
+    tls = {
+      caFile = secretPath "The deployment CA's certificate, which every cross-host connection is verified against." "${cfg.secretsDir}/tls-ca.crt";
+      certFile = secretPath "This host's certificate, issued by the deployment CA for the host's name and address." "${cfg.secretsDir}/tls-host.crt";
+      keyFile = secretPath "This host's private key." "${cfg.secretsDir}/tls-host.key";
+    };
+  };
+
+  config = lib.mkIf (cfg.enable && inFleet cfg) {
+    assertions = [
+      {
+        assertion = fleet.hosts ? ${here};
+        message = "stackr.fleet.thisHost = \"${here}\" is not one of stackr.fleet.hosts.";
+      }
+      {
+        assertion = lib.all (name: fleet.services ? ${name}) names;
+        message = "stackr.fleet.services must place every service of stackr.services.";
+      }
+      {
+        assertion = stackrLib.perService cfg;
+        message = "stackr.fleet needs per-service PostgreSQL servers (stackr.postgresql.mode = \"per-service\").";
+      }
+      {
+        assertion = !cfg.secrets.generate;
+        message = "stackr.secrets.generate would give each host its own passwords: on several hosts, provision the secrets of `stackr secrets` (modules/colmena.nix uploads them).";
+      }
+    ];
+
+    # Uploaded by colmena (modules/colmena.nix), kept across reboots (colmena's default, /run/keys,
+    # is emptied by one).
+    stackr.secretsDir = lib.mkDefault "/var/keys/stackr";
+
+    networking.hosts = lib.mapAttrs' (name: host: lib.nameValuePair host.address [ name ]) fleet.hosts;
+
+    networking.firewall.extraCommands = lib.concatMapStrings (o: stackrLib.allowFrom o.port o.from) openings;
+
+    services.nginx = lib.mkIf (apisHere != [ ]) {
+      enable = true;
+      upstreams = lib.listToAttrs (map
+        (name: lib.nameValuePair "stackr-${name}" {
+          # Passive health checks: a replica failing twice is left out for 10 s.
+          servers = lib.listToAttrs (map
+            (port: lib.nameValuePair "127.0.0.1:${toString port}" { max_fails = 2; fail_timeout = "10s"; })
+            fleet.services.${name}.api.ports);
+        })
+        apisHere);
+      virtualHosts = lib.listToAttrs (map
+        (name:
+          let isAuth = auth != null && name == auth.name; in
+          lib.nameValuePair "stackr-${name}" ({
+            listen = [ { addr = "0.0.0.0"; port = cfg.services.${name}.port; ssl = isAuth; } ];
+            locations."/" = {
+              proxyPass = "http://stackr-${name}";
+              # A request a replica could not answer goes to the next one.
+              extraConfig = ''
+                proxy_next_upstream error timeout http_502 http_503 http_504;
+                proxy_set_header Host $host;
+                proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+              '';
+            };
+          } // lib.optionalAttrs isAuth {
+            onlySSL = true;
+            sslCertificate = "/run/credentials/nginx.service/tls-host.crt";
+            sslCertificateKey = "/run/credentials/nginx.service/tls-host.key";
+          }))
+        apisHere);
+    };
+    systemd.services.nginx = lib.mkIf (auth != null && lib.elem auth.name apisHere) {
+      serviceConfig.LoadCredential = tlsCredentials;
+    };
+  };
+}

@@ -1,0 +1,526 @@
+//! `placement` -> which host runs each part of every service: each part on exactly one host,
+//! replica counts of at least 1, usable and distinct addresses, no two listeners of one host on
+//! one port. Every rule fails with a located error.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use super::names::check_name;
+use super::validate::Reporter;
+use super::{PostgresMode, Service, ServiceKind};
+use crate::config::{ConfigError, JsonPath, PartsConfig, PlacementConfig, StackrConfig};
+
+/// The validated placement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Placement {
+    /// In config order.
+    pub hosts: Vec<Host>,
+    /// One per service, in the model's service order.
+    pub services: Vec<ServicePlacement>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Host {
+    pub name: String,
+    pub address: IpAddr,
+}
+
+/// Where one service's parts run; hosts are indexes into [`Placement::hosts`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServicePlacement {
+    pub api: Replicas,
+    /// `None` when the service has no worker.
+    pub worker: Option<Replicas>,
+    pub postgres: usize,
+    pub redis: usize,
+    /// Loopback ports of the API replicas, behind the load balancer on the service's port.
+    pub replica_ports: Vec<u16>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Replicas {
+    pub host: usize,
+    pub count: u32,
+}
+
+/// The ports of the deployed PostgreSQL server (per-service mode) and Redis of the service at
+/// `index`.
+pub fn deploy_store_ports(deploy: &super::DeploySettings, index: usize) -> (u16, u16) {
+    let offset = index as u16; // validation keeps every range inside u16
+    (
+        deploy.postgres_port_start + offset,
+        deploy.redis_port_start + offset,
+    )
+}
+
+/// The parts of a service found so far while reading the hosts: (host, count or 1, path).
+#[derive(Default)]
+struct Found {
+    api: Option<(usize, u32, JsonPath)>,
+    worker: Option<(usize, u32, JsonPath)>,
+    postgres: Option<(usize, u32, JsonPath)>,
+    redis: Option<(usize, u32, JsonPath)>,
+}
+
+const PLACE_HELP: &str = "place every part of a service on exactly one host";
+
+pub(super) fn resolve(
+    config: &StackrConfig,
+    services: &[Service],
+    report: &Reporter,
+) -> Result<Option<Placement>, ConfigError> {
+    let Some(placement) = &config.placement else {
+        return Ok(None);
+    };
+    let root = JsonPath::root().key("placement");
+    if placement.hosts.is_empty() {
+        return Err(report.error(
+            root.key("hosts"),
+            "`placement.hosts` is empty",
+            "list the hosts with the parts each runs, or leave `placement` out to run everything on one host",
+        ));
+    }
+    if config.deploy.postgres_mode == PostgresMode::Shared {
+        return Err(report.error(
+            JsonPath::root().key("deploy").key("postgresMode"),
+            "`placement` needs each service's own PostgreSQL server (`per-service` mode)",
+            "remove `\"postgresMode\": \"shared\"`, or leave `placement` out",
+        ));
+    }
+    let hosts = resolve_hosts(placement, report)?;
+    let mut found: Vec<Found> = services.iter().map(|_| Found::default()).collect();
+    for (host, host_config) in placement.hosts.iter().enumerate() {
+        let at = root.clone().key("hosts").index(host).key("runs");
+        if host_config.runs.is_empty() {
+            return Err(report.error(
+                at,
+                format!("host `{}` runs nothing", host_config.name),
+                "give it parts to run, like `{ \"core\": { \"api\": 1 } }`, or remove the host",
+            ));
+        }
+        for (name, parts) in &host_config.runs {
+            let at = at.clone().key(name);
+            let Some(index) = services.iter().position(|s| &s.name == name) else {
+                return Err(report.error(
+                    at,
+                    format!("no service is named `{name}`"),
+                    "use the name of a service in `services`",
+                ));
+            };
+            record(
+                &mut found[index],
+                &services[index],
+                parts,
+                host,
+                &at,
+                &hosts,
+                report,
+            )?;
+        }
+    }
+    let mut resolved = Vec::with_capacity(services.len());
+    for (service, found) in services.iter().zip(found) {
+        resolved.push(complete(service, found, &root, report)?);
+    }
+    assign_replica_ports(placement, &mut resolved);
+    let placement_model = Placement {
+        hosts,
+        services: resolved,
+    };
+    check_host_ports(config, services, &placement_model, report)?;
+    Ok(Some(placement_model))
+}
+
+fn resolve_hosts(placement: &PlacementConfig, report: &Reporter) -> Result<Vec<Host>, ConfigError> {
+    let mut hosts: Vec<Host> = Vec::with_capacity(placement.hosts.len());
+    for (index, host) in placement.hosts.iter().enumerate() {
+        let at = JsonPath::root().key("placement").key("hosts").index(index);
+        check_name(&host.name).map_err(|why| {
+            report.error(
+                at.clone().key("name"),
+                format!("invalid host name: {why}"),
+                "use a lowercase name like `db-1`",
+            )
+        })?;
+        let address: IpAddr = host.address.parse().map_err(|_| {
+            report.error(
+                at.clone().key("address"),
+                format!("`{}` is not an IP address", host.address),
+                "give the address other hosts reach this one at, like `10.0.0.5` or `fd00::5`",
+            )
+        })?;
+        if address.is_loopback() || address.is_unspecified() || address.is_multicast() {
+            return Err(report.error(
+                at.clone().key("address"),
+                format!(
+                    "`{address}` is not an address other hosts can reach this one at (loopback, unspecified or multicast)"
+                ),
+                "give the host's own address on the network the hosts share",
+            ));
+        }
+        if let Some(other) = hosts
+            .iter()
+            .find(|h| h.name == host.name || h.address == address)
+        {
+            let (field, what) = if other.name == host.name {
+                ("name", format!("host name `{}`", host.name))
+            } else {
+                ("address", format!("address `{address}`"))
+            };
+            return Err(report.error(
+                at.key(field),
+                format!("duplicate {what}: already used by host `{}`", other.name),
+                "give every host its own name and address",
+            ));
+        }
+        hosts.push(Host {
+            name: host.name.clone(),
+            address,
+        });
+    }
+    Ok(hosts)
+}
+
+/// Adds the parts `parts` places on `host` to `found`, refusing a part placed twice, a replica
+/// count of 0 and a worker for a service without one.
+fn record(
+    found: &mut Found,
+    service: &Service,
+    parts: &PartsConfig,
+    host: usize,
+    at: &JsonPath,
+    hosts: &[Host],
+    report: &Reporter,
+) -> Result<(), ConfigError> {
+    let entries = [
+        ("api", "API", parts.api, &mut found.api),
+        ("worker", "worker", parts.worker, &mut found.worker),
+        (
+            "postgres",
+            "PostgreSQL",
+            parts.postgres.then_some(1),
+            &mut found.postgres,
+        ),
+        ("redis", "Redis", parts.redis.then_some(1), &mut found.redis),
+    ];
+    for (field, what, count, slot) in entries {
+        let Some(count) = count else { continue };
+        let path = at.clone().key(field);
+        if count == 0 {
+            return Err(report.error(
+                path,
+                format!("`{}` needs at least one {what} replica here", service.name),
+                format!("set a count of 1 or more, or leave `{field}` out on this host"),
+            ));
+        }
+        if field == "worker" && !service.worker {
+            return Err(report.error(
+                path,
+                format!("`{}` has no worker", service.name),
+                "remove `worker` here, or enable the service's worker in `services`",
+            ));
+        }
+        if let Some((first, _, _)) = slot {
+            return Err(report.error(
+                path,
+                format!(
+                    "the {what} of `{}` is placed twice: already on host `{}`",
+                    service.name, hosts[*first].name
+                ),
+                format!("{PLACE_HELP} (raise the replica count there instead)"),
+            ));
+        }
+        *slot = Some((host, count, path));
+    }
+    Ok(())
+}
+
+/// The service's placement, refusing a part placed on no host.
+fn complete(
+    service: &Service,
+    found: Found,
+    root: &JsonPath,
+    report: &Reporter,
+) -> Result<ServicePlacement, ConfigError> {
+    let missing = |field: &str, what: &str| {
+        report.error(
+            root.clone().key("hosts"),
+            format!("the {what} of `{}` runs on no host", service.name),
+            format!(
+                "add `\"{field}\": {}` under `runs.{}` of the host that should run it",
+                if matches!(field, "api" | "worker") {
+                    "1"
+                } else {
+                    "true"
+                },
+                service.name
+            ),
+        )
+    };
+    let replicas = |(host, count, _): (usize, u32, JsonPath)| Replicas { host, count };
+    let api = found
+        .api
+        .map(replicas)
+        .ok_or_else(|| missing("api", "API"))?;
+    let worker = match (service.worker, found.worker) {
+        (true, None) => return Err(missing("worker", "worker")),
+        (_, worker) => worker.map(replicas),
+    };
+    let postgres = found
+        .postgres
+        .ok_or_else(|| missing("postgres", "PostgreSQL"))?
+        .0;
+    let redis = found.redis.ok_or_else(|| missing("redis", "Redis"))?.0;
+    Ok(ServicePlacement {
+        api,
+        worker,
+        postgres,
+        redis,
+        replica_ports: Vec::new(),
+    })
+}
+
+/// API replicas listen on loopback ports from `replicaPortStart`, counted per host in service
+/// order; the load balancer in front of them listens on the service's port (for auth with TLS).
+fn assign_replica_ports(placement: &PlacementConfig, services: &mut [ServicePlacement]) {
+    let mut next: BTreeMap<usize, u32> = BTreeMap::new();
+    for service in services.iter_mut() {
+        let port = next
+            .entry(service.api.host)
+            .or_insert(u32::from(placement.replica_port_start));
+        service.replica_ports = (0..service.api.count)
+            .map(|i| u16::try_from(*port + i).unwrap_or(0))
+            .collect();
+        *port += service.api.count;
+    }
+}
+
+/// No two listeners of one host share a port (a replica port beyond 65535 is reported as 0).
+fn check_host_ports(
+    config: &StackrConfig,
+    services: &[Service],
+    placement: &Placement,
+    report: &Reporter,
+) -> Result<(), ConfigError> {
+    let mut listeners: BTreeMap<(usize, u16), String> = BTreeMap::new();
+    for (index, (service, placed)) in services.iter().zip(&placement.services).enumerate() {
+        let (postgres, redis) = deploy_store_ports(&config.deploy, index);
+        let name = &service.name;
+        let mut ports = vec![(
+            placed.api.host,
+            service.port,
+            format!("the API of `{name}`"),
+        )];
+        if service.kind == ServiceKind::Auth {
+            if let Some(admin) = service.admin_port {
+                ports.push((
+                    placed.api.host,
+                    admin,
+                    format!("the admin page of `{name}`"),
+                ));
+            }
+        }
+        ports.extend(placed.replica_ports.iter().enumerate().map(|(i, port)| {
+            (
+                placed.api.host,
+                *port,
+                format!("API replica {} of `{name}`", i + 1),
+            )
+        }));
+        ports.push((placed.redis, redis, format!("the Redis of `{name}`")));
+        ports.push((
+            placed.postgres,
+            postgres,
+            format!("the PostgreSQL of `{name}`"),
+        ));
+        for (host, port, what) in ports {
+            let host_name = &placement.hosts[host].name;
+            if port == 0 {
+                return Err(report.error(
+                    JsonPath::root().key("placement").key("replicaPortStart"),
+                    format!("{what} on host `{host_name}` would need a port above 65535"),
+                    "lower `replicaPortStart`",
+                ));
+            }
+            if let Some(other) = listeners.insert((host, port), what.clone()) {
+                return Err(report.error(
+                    JsonPath::root().key("placement").key("replicaPortStart"),
+                    format!("port clash on host `{host_name}`: {what} and {other} both use port {port}"),
+                    "move `replicaPortStart` (default 18080) to a range no other listener of the host uses",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    const FLEET: &str = include_str!("../../../generator/tests/fixtures/fleet/stackr.config.json");
+
+    fn check(text: &str) -> Result<crate::model::Model, ConfigError> {
+        let file = Path::new("stackr.config.json");
+        super::super::validate(&crate::config::parse_config(file, text)?, file, text)
+    }
+
+    /// The fleet fixture with `from` replaced by `to` (which must occur).
+    fn fleet_with(from: &str, to: &str) -> String {
+        assert!(FLEET.contains(from), "{from}");
+        FLEET.replacen(from, to, 1)
+    }
+
+    fn error(text: &str) -> ConfigError {
+        check(text).expect_err("the config must be refused")
+    }
+
+    #[test]
+    fn the_fleet_fixture_places_every_part_once_with_replica_ports() {
+        let model = check(FLEET).unwrap();
+        let placement = model.placement.unwrap();
+        let names: Vec<&str> = placement.hosts.iter().map(|h| h.name.as_str()).collect();
+        assert_eq!(names, ["gate", "app-core", "app-wallet", "data"]);
+        let core = &placement.services[1];
+        assert_eq!(core.api, Replicas { host: 1, count: 2 });
+        assert_eq!(core.worker, Some(Replicas { host: 1, count: 2 }));
+        assert_eq!((core.postgres, core.redis), (3, 3));
+        assert_eq!(core.replica_ports, [18080, 18081]);
+        // Counted per host: wallet's replicas are on another host.
+        assert_eq!(placement.services[2].replica_ports, [18080, 18081]);
+        assert_eq!(placement.services[0].replica_ports, [18080]);
+        assert_eq!(placement.services[0].worker, None);
+    }
+
+    #[test]
+    fn shared_postgres_mode_is_refused() {
+        let shared = fleet_with(
+            r#""name": "fleet","#,
+            r#""name": "fleet", "deploy": { "postgresMode": "shared" },"#,
+        );
+        assert_eq!(error(&shared).path.to_string(), "deploy.postgresMode");
+    }
+
+    #[test]
+    fn the_deployment_ca_variable_is_not_the_users_to_set() {
+        let error = error(&fleet_with(
+            r#"{ "name": "core" }"#,
+            r#"{ "name": "core", "environment": { "TLS_CA_FILE": "/etc/ssl/ca.pem" } }"#,
+        ));
+        assert_eq!(
+            error.path.to_string(),
+            "services[1].environment.TLS_CA_FILE"
+        );
+    }
+
+    #[test]
+    fn no_placement_is_one_host() {
+        let single = r#"{"name":"s","services":[{"name":"auth","kind":"auth"}]}"#;
+        assert_eq!(check(single).unwrap().placement, None);
+    }
+
+    #[test]
+    fn a_part_placed_twice_names_both_hosts() {
+        let twice = fleet_with(
+            r#""core": { "api": 2, "worker": 2 }"#,
+            r#""core": { "api": 2, "worker": 2, "redis": true }"#,
+        );
+        let error = error(&twice);
+        assert_eq!(error.path.to_string(), "placement.hosts[3].runs.core.redis");
+        assert!(
+            error.message.contains("already on host `app-core`"),
+            "{error}"
+        );
+        assert!(error.position.is_some());
+    }
+
+    #[test]
+    fn a_part_on_no_host_is_refused_with_what_to_add() {
+        let error = error(&fleet_with(
+            r#""wallet": { "postgres": true, "redis": true }"#,
+            r#""wallet": { "redis": true }"#,
+        ));
+        assert!(
+            error
+                .message
+                .contains("the PostgreSQL of `wallet` runs on no host"),
+            "{error}"
+        );
+        assert!(error
+            .help
+            .contains("`\"postgres\": true` under `runs.wallet`"));
+    }
+
+    #[test]
+    fn replica_counts_are_at_least_one() {
+        let error = error(&fleet_with(
+            r#""api": 2, "worker": 2 } } },"#,
+            r#""api": 0, "worker": 2 } } },"#,
+        ));
+        assert_eq!(error.path.to_string(), "placement.hosts[1].runs.core.api");
+    }
+
+    #[test]
+    fn addresses_must_be_reachable_distinct_ip_addresses() {
+        for (bad, wanted) in [
+            ("db.example.com", "is not an IP address"),
+            ("127.0.0.1", "loopback"),
+            ("0.0.0.0", "unspecified"),
+            ("10.0.0.10", "duplicate address `10.0.0.10`"),
+        ] {
+            let error = error(&fleet_with("10.0.0.20", bad));
+            assert_eq!(error.path.to_string(), "placement.hosts[3].address");
+            assert!(error.message.contains(wanted), "{bad}: {error}");
+        }
+        let error = error(&fleet_with(r#""name": "data""#, r#""name": "gate""#));
+        assert!(
+            error.message.contains("duplicate host name `gate`"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn unknown_services_and_workers_of_workerless_services_are_refused() {
+        let unknown = error(&fleet_with(
+            r#""wallet": { "postgres""#,
+            r#""wallets": { "postgres""#,
+        ));
+        assert_eq!(unknown.path.to_string(), "placement.hosts[3].runs.wallets");
+        let workerless = error(&fleet_with(
+            r#""auth": { "api": 1,"#,
+            r#""auth": { "api": 1, "worker": 1,"#,
+        ));
+        assert!(
+            workerless.message.contains("`auth` has no worker"),
+            "{workerless}"
+        );
+    }
+
+    #[test]
+    fn replica_ports_clashing_with_a_listener_of_the_host_are_refused() {
+        // core's PostgreSQL is moved onto its API host, at its deployed port 5441.
+        let moved = fleet_with(
+            r#""core": { "api": 2, "worker": 2 }"#,
+            r#""core": { "api": 2, "worker": 2, "postgres": true }"#,
+        )
+        .replacen(
+            r#""core": { "postgres": true, "redis": true }"#,
+            r#""core": { "redis": true }"#,
+            1,
+        )
+        .replacen(
+            r#""placement": {"#,
+            r#""placement": { "replicaPortStart": 5441,"#,
+            1,
+        );
+        let error = error(&moved);
+        assert_eq!(error.path.to_string(), "placement.replicaPortStart");
+        assert!(
+            error.message.contains("port clash on host `app-core`")
+                && error.message.contains("5441"),
+            "{error}"
+        );
+    }
+}
