@@ -175,6 +175,11 @@ impl Browser {
 
     /// Auth's own view of the user (e.g. `hasCoreAccount`).
     pub async fn session_user(&self, who: &SignedIn) -> Value {
+        self.session(who).await["user"].clone()
+    }
+
+    /// Auth's `get-session` answer for `who`'s cookie (`null` once the session ended).
+    pub async fn session(&self, who: &SignedIn) -> Value {
         let res = self
             .http
             .get(format!("{}/api/auth/get-session", self.auth_url))
@@ -182,13 +187,12 @@ impl Browser {
             .send()
             .await
             .unwrap();
-        let body: Value = res.json().await.unwrap();
-        body["user"].clone()
+        res.json().await.unwrap()
     }
 }
 
 /// `name=value` of the cookie `prefix` (`name=`) that `res` sets.
-fn cookie_set(res: &reqwest::Response, prefix: &str) -> String {
+pub(super) fn cookie_set(res: &reqwest::Response, prefix: &str) -> String {
     res.headers()
         .get_all(SET_COOKIE)
         .iter()
