@@ -181,6 +181,16 @@ async fn an_admin_manages_users_in_a_real_browser_without_javascript() {
     assert_eq!(uma.session().await["user"]["role"], "admin");
 
     fill(&b, "ban-reason", "spam").await;
+    assert!(
+        b.find(Locator::Css("#ban-confirm:invalid")).await.is_ok(),
+        "the browser holds the ban back until its confirmation is ticked"
+    );
+    b.find(Locator::Css("label[for='ban-confirm']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     submit(&b, "input[value='ban'] ~ p button").await;
     assert!(page_text(&b).await.contains("The user was banned"));
     assert_eq!(

@@ -74,7 +74,11 @@ async fn a_ban_from_the_dashboard_is_refused_at_every_guard_within_its_ttl() {
     accepted_everywhere(&stack, &staff, &bob).await;
 
     let status = dashboard
-        .act(&alice.user_id, "ban", &[("reason", "spam"), ("length", "")])
+        .act(
+            &alice.user_id,
+            "ban",
+            &[("reason", "spam"), ("length", ""), ("confirm", "yes")],
+        )
         .await;
     let acted = Instant::now();
     assert_eq!(status, 303, "the dashboard accepts the ban");
