@@ -14,6 +14,7 @@ pub mod sign_out;
 pub mod sign_up;
 pub mod social;
 pub mod two_factor;
+pub mod update_session;
 pub mod update_user;
 pub mod user_status;
 
@@ -64,6 +65,7 @@ fn auth_routes() -> Router<AppState> {
         .route("/revoke-other-sessions", post(sessions::revoke_others))
         .route("/change-password", post(change_password::post))
         .route("/update-user", post(update_user::post))
+        .route("/update-session", post(update_session::post))
         .route("/send-verification-email", post(email_verification::send))
         .route("/verify-email", get(email_verification::verify))
         .route("/request-password-reset", post(password_reset::request))
