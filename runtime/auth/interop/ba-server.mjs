@@ -1,15 +1,15 @@
-// A real BetterAuth 1.7.25 server, configured like stackr-auth (twoFactor + admin plugins, same
+// A real BetterAuth 1.7.25 server, configured like stackr-auth (twoFactor, admin and bearer plugins, same
 // cookie names), for side-by-side interop tests and the benchmark.
 //
 // env: BETTER_AUTH_SECRET, DATABASE_URL, PORT, BASE_URL (default http://localhost:$PORT),
 //      TRUSTED_ORIGINS (comma list), POOL_SIZE (default 10); with OIDC_DISCOVERY_URL,
 //      OIDC_CLIENT_ID and OIDC_CLIENT_SECRET also the OpenID provider `corp` (genericOAuth);
-//      BA_PLUGINS=off drops twoFactor and admin, BA_COOKIE_CACHE=on turns BetterAuth's session
+//      BA_PLUGINS=off drops twoFactor, admin and bearer, BA_COOKIE_CACHE=on turns BetterAuth's session
 //      cookie cache on (both for the get-session benchmark's like-for-like table).
 // Runs BetterAuth's own migrations first, then serves; prints "listening <port>" when ready.
 import http from "node:http";
 import { betterAuth } from "better-auth";
-import { twoFactor, admin, genericOAuth } from "better-auth/plugins";
+import { twoFactor, admin, genericOAuth, bearer } from "better-auth/plugins";
 import { toNodeHandler } from "better-auth/node";
 import { getMigrations } from "better-auth/db/migration";
 import pg from "pg";
@@ -33,7 +33,7 @@ const auth = betterAuth({
     ? { session: { cookieCache: { enabled: true, maxAge: 300 } } }
     : {}),
   plugins: [
-    ...(process.env.BA_PLUGINS === "off" ? [] : [twoFactor(), admin()]),
+    ...(process.env.BA_PLUGINS === "off" ? [] : [twoFactor(), admin(), bearer()]),
     ...(process.env.OIDC_DISCOVERY_URL
       ? [genericOAuth({ config: [{
           providerId: "corp",

@@ -102,6 +102,11 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/auth", auth_routes())
         .route("/health", get(ok::health))
+        // Inside the origin check, which must see the request's own cookies (see `bearer`).
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::bearer::layer,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::session_cache::invalidate_after_changes,
