@@ -67,6 +67,33 @@ impl Browser {
             .await
     }
 
+    /// What an app that keeps no cookies does: `POST /sign-in/email` without `Origin`, keeping
+    /// the `set-auth-token` answer header (the value it sends as `Authorization: Bearer` later).
+    pub async fn app_sign_in(&self, email: &str) -> String {
+        let res = self
+            .http
+            .post(format!("{}/api/auth/sign-in/email", self.auth_url))
+            .json(&json!({"email": email, "password": PASSWORD}))
+            .send()
+            .await
+            .expect("sign-in request");
+        assert_eq!(res.status(), 200, "app sign-in failed");
+        res.headers()["set-auth-token"].to_str().unwrap().to_owned()
+    }
+
+    /// `POST /sign-out` as an app: with its bearer token, no cookie and no `Origin`.
+    pub async fn app_sign_out(&self, token: &str) {
+        let res = self
+            .http
+            .post(format!("{}/api/auth/sign-out", self.auth_url))
+            .header("authorization", format!("Bearer {token}"))
+            .json(&json!({}))
+            .send()
+            .await
+            .expect("sign-out request");
+        assert_eq!(res.status(), 200, "app sign-out failed");
+    }
+
     /// `POST /{kind}/email`; the session cookie it sets.
     async fn signed_in(&self, kind: &str, body: Value) -> SignedIn {
         let email = body["email"].as_str().unwrap().to_owned();
