@@ -26,6 +26,8 @@ const auth = betterAuth({
   // Mail "senders" that drop the message: enough to enable the same endpoints stackr-auth has.
   emailAndPassword: { enabled: true, sendResetPassword: async () => {} },
   emailVerification: { sendVerificationEmail: async () => {} },
+  // change-email with a verification mail to the new address (no confirmation by the old one)
+  user: { changeEmail: { enabled: true } },
   // Rate limiting is off outside NODE_ENV=production; keep it off explicitly so the benchmark
   // measures session validation, not the limiter.
   rateLimit: { enabled: false },

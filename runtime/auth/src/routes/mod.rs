@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub use admin::ban_expiry as admin_ban_expiry;
+pub mod change_email;
 pub mod change_password;
 pub mod email_verification;
 pub mod get_session;
@@ -64,6 +65,7 @@ fn auth_routes() -> Router<AppState> {
         .route("/revoke-sessions", post(sessions::revoke_all))
         .route("/revoke-other-sessions", post(sessions::revoke_others))
         .route("/change-password", post(change_password::post))
+        .route("/change-email", post(change_email::post))
         .route("/update-user", post(update_user::post))
         .route("/update-session", post(update_session::post))
         .route("/send-verification-email", post(email_verification::send))
