@@ -15,6 +15,9 @@ import { getMigrations } from "better-auth/db/migration";
 import pg from "pg";
 
 const port = Number(process.env.PORT);
+// The last two-factor one-time code sent to each address: the tests read it from
+// `GET /test/last-otp?email=…` (BetterAuth's own OTP mail stands in for this map).
+const lastOtp = new Map();
 const auth = betterAuth({
   baseURL: process.env.BASE_URL || `http://localhost:${port}`,
   secret: process.env.BETTER_AUTH_SECRET,
@@ -35,7 +38,11 @@ const auth = betterAuth({
     ? { session: { cookieCache: { enabled: true, maxAge: 300 } } }
     : {}),
   plugins: [
-    ...(process.env.BA_PLUGINS === "off" ? [] : [twoFactor(), admin(), bearer()]),
+    ...(process.env.BA_PLUGINS === "off" ? [] : [
+          twoFactor({ otpOptions: { sendOTP: async ({ user, otp }) => { lastOtp.set(user.email, otp); } } }),
+          admin(),
+          bearer(),
+        ]),
     ...(process.env.OIDC_DISCOVERY_URL
       ? [genericOAuth({ config: [{
           providerId: "corp",
@@ -51,6 +58,14 @@ const auth = betterAuth({
 const { runMigrations } = await getMigrations(auth.options);
 await runMigrations();
 
-http.createServer(toNodeHandler(auth)).listen(port, "127.0.0.1", () => {
+const handler = toNodeHandler(auth);
+http.createServer((req, res) => {
+  const url = new URL(req.url, "http://localhost");
+  if (url.pathname === "/test/last-otp") {
+    res.end(lastOtp.get(url.searchParams.get("email")) ?? "");
+    return;
+  }
+  return handler(req, res);
+}).listen(port, "127.0.0.1", () => {
   console.log(`listening ${port}`);
 });

@@ -79,6 +79,8 @@ fn auth_routes() -> Router<AppState> {
         .route("/two-factor/disable", post(two_factor::disable))
         .route("/two-factor/get-totp-uri", post(two_factor::get_totp_uri))
         .route("/two-factor/verify-totp", post(two_factor::verify_totp))
+        .route("/two-factor/send-otp", post(two_factor::send_otp))
+        .route("/two-factor/verify-otp", post(two_factor::verify_otp))
         .route(
             "/two-factor/generate-backup-codes",
             post(two_factor::generate_backup_codes),
