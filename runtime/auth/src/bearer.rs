@@ -69,7 +69,7 @@ fn replace_session_cookie(state: &AppState, headers: &mut HeaderMap, signed: &st
         .flat_map(|h| h.split(';'))
         .map(str::trim)
         .filter(|pair| !pair.is_empty())
-        .filter(|pair| pair.split_once('=').map_or(true, |(k, _)| k.trim() != name))
+        .filter(|pair| pair.split_once('=').is_none_or(|(k, _)| k.trim() != name))
         .map(str::to_owned)
         .collect();
     pairs.push(format!("{name}={}", cookie::encode_uri_component(signed)));
@@ -88,7 +88,7 @@ fn expose_session_token(state: &AppState, res: &mut Response) {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .filter_map(|v| v.strip_prefix(&prefix))
-        .last()
+        .next_back()
         .and_then(|rest| {
             let mut parts = rest.split(';');
             let value = parts.next()?.trim();
