@@ -22,7 +22,8 @@ enum Codes<'a> {
 }
 
 impl Codes<'_> {
-    /// The `count`-th code mailed to `email` (1-based; the reference keeps only the last).
+    /// The `count`-th code sent (1-based) to `email`, the scenario's only user (the reference
+    /// keeps only the last code per address).
     async fn code(&self, email: &str, count: usize) -> String {
         match self {
             Codes::BetterAuth(base) => reqwest::get(format!("{base}/test/last-otp?email={email}"))
@@ -31,27 +32,7 @@ impl Codes<'_> {
                 .text()
                 .await
                 .unwrap(),
-            Codes::Mailbox(server) => {
-                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-                loop {
-                    let codes: Vec<String> = server
-                        .mails()
-                        .iter()
-                        .filter(|m| m.contains(&format!("To: {email}")))
-                        .filter_map(|m| {
-                            m.split_once("code: ").map(|(_, rest)| rest[..6].to_owned())
-                        })
-                        .collect();
-                    if codes.len() >= count {
-                        return codes[count - 1].clone();
-                    }
-                    assert!(
-                        std::time::Instant::now() < deadline,
-                        "no code #{count} mailed to {email} within 60 s"
-                    );
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                }
-            }
+            Codes::Mailbox(server) => server.wait_for_code(count).await,
         }
     }
 }

@@ -24,22 +24,8 @@ async fn with_code(server: &TestServer, count: usize) -> (Client, String) {
     assert_eq!(r.json()["twoFactorRedirect"], true, "{}", r.text);
     let r = c.post("/api/auth/two-factor/send-otp", json!({})).await;
     assert_eq!(r.status, 200, "{}", r.text);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    loop {
-        let codes: Vec<String> = server
-            .mails()
-            .iter()
-            .filter_map(|m| m.split_once("code: ").map(|(_, rest)| rest[..6].to_owned()))
-            .collect();
-        if codes.len() >= count {
-            return (c, codes[count - 1].clone());
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no code #{count} mailed within 60 s"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let code = server.wait_for_code(count).await;
+    (c, code)
 }
 
 fn wrong(code: &str) -> &'static str {

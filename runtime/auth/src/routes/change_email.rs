@@ -10,11 +10,9 @@ use axum::response::Response;
 use serde_json::{json, Map};
 
 use crate::body::JsonBody;
-use crate::cookie::encode_uri_component;
 use crate::current_session;
 use crate::db::users;
 use crate::error::{ApiError, ApiResult};
-use crate::jwt;
 use crate::mail::OutgoingMail;
 use crate::respond;
 use crate::state::AppState;
@@ -46,7 +44,6 @@ pub async fn post(
     }
     let client = state.db().await?;
     if users::by_email(&client, &new_email).await?.is_none() {
-        let now = chrono::Utc::now().timestamp();
         let mut claims = Map::new();
         claims.insert(
             "email".into(),
@@ -55,17 +52,8 @@ pub async fn post(
         claims.insert("updateTo".into(), new_email.clone().into());
         claims.insert("requestType".into(), VERIFICATION_REQUEST.into());
         claims.insert("userId".into(), current.user.id.clone().into());
-        claims.insert("iat".into(), now.into());
-        claims.insert(
-            "exp".into(),
-            (now + super::email_verification::LINK_LIFETIME_SECS).into(),
-        );
-        let url = format!(
-            "{}/api/auth/verify-email?token={}&callbackURL={}",
-            state.config.base(),
-            jwt::encode(state.secret(), &claims),
-            encode_uri_component(callback_url.as_deref().unwrap_or("/"))
-        );
+        let url =
+            super::email_verification::verification_link(&state, claims, callback_url.as_deref());
         state.mailer.send_in_background(OutgoingMail {
             to: new_email,
             subject: "Confirm your new email address".into(),

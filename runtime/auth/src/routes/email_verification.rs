@@ -19,25 +19,33 @@ use crate::respond;
 use crate::state::AppState;
 
 /// BetterAuth's `emailVerification.expiresIn` default.
-pub(crate) const LINK_LIFETIME_SECS: i64 = 3600;
+const LINK_LIFETIME_SECS: i64 = 3600;
 /// Anonymous requests always take at least this long, so timing reveals nothing about accounts.
 pub const ANONYMOUS_FLOOR: Duration = Duration::from_millis(500);
 
+/// A `verify-email` link carrying `claims` (plus `iat` and `exp`) as a signed JWT.
+pub(crate) fn verification_link(
+    state: &AppState,
+    mut claims: Map<String, Value>,
+    callback_url: Option<&str>,
+) -> String {
+    let now = chrono::Utc::now().timestamp();
+    claims.insert("iat".into(), now.into());
+    claims.insert("exp".into(), (now + LINK_LIFETIME_SECS).into());
+    format!(
+        "{}/api/auth/verify-email?token={}&callbackURL={}",
+        state.config.base(),
+        jwt::encode(state.secret(), &claims),
+        encode_uri_component(callback_url.unwrap_or("/"))
+    )
+}
+
 /// Mails a verification link to `user` (in the background).
 pub fn send_verification_mail(state: &AppState, user: &User, callback_url: Option<&str>) {
-    let now = chrono::Utc::now().timestamp();
     let mut claims = Map::new();
     claims.insert("email".into(), user.email.clone().into());
     claims.insert("userId".into(), user.id.clone().into());
-    claims.insert("iat".into(), now.into());
-    claims.insert("exp".into(), (now + LINK_LIFETIME_SECS).into());
-    let token = jwt::encode(state.secret(), &claims);
-    let url = format!(
-        "{}/api/auth/verify-email?token={}&callbackURL={}",
-        state.config.base(),
-        token,
-        encode_uri_component(callback_url.unwrap_or("/"))
-    );
+    let url = verification_link(state, claims, callback_url);
     state.mailer.send_in_background(OutgoingMail {
         to: user.email.clone(),
         subject: "Verify your email address".into(),

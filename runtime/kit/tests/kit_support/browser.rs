@@ -124,11 +124,7 @@ impl Browser {
         provider_base: &str,
         login: &str,
     ) -> SignedIn {
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
+        let http = http_without_redirects();
         let res = http
             .post(format!("{}/api/auth/sign-in/social", self.auth_url))
             .header("origin", &self.auth_url)
@@ -216,6 +212,15 @@ impl Browser {
             .unwrap();
         res.json().await.unwrap()
     }
+}
+
+/// A client that shows redirects instead of following them, as a test needs to see them.
+pub(super) fn http_without_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
 }
 
 /// `name=value` of the cookie `prefix` (`name=`) that `res` sets.

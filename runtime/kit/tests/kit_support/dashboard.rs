@@ -4,7 +4,7 @@
 
 use reqwest::header::COOKIE;
 
-use super::browser::{cookie_set, PASSWORD};
+use super::browser::{cookie_set, http_without_redirects, PASSWORD};
 use super::SignedIn;
 
 pub struct Dashboard {
@@ -17,11 +17,7 @@ pub struct Dashboard {
 impl Dashboard {
     /// Signs `admin` (an admin without 2FA, password [`PASSWORD`]) in on the dashboard at `url`.
     pub async fn sign_in(url: &str, admin: &SignedIn) -> Dashboard {
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
+        let http = http_without_redirects();
         let res = http
             .post(format!("{url}/login"))
             .header("origin", url)
