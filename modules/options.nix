@@ -74,6 +74,16 @@ let
         default = null;
         description = "Auth only: port of the admin page (`AUTH_ADMIN_PORT`).";
       };
+      adminBind = mkOption {
+        type = types.nullOr types.str;
+        default = null;
+        example = "10.0.0.5";
+        description = ''
+          Auth only: IP address the admin page listens on (`AUTH_ADMIN_BIND`); `null` keeps auth's
+          default, loopback. The firewall is left as it is: open `adminPort` on the private
+          interface yourself.
+        '';
+      };
       authMiddleware = mkOption {
         type = types.enum [ "standard" "role-gated" "flexible" "none" ];
         default = "standard";

@@ -41,6 +41,8 @@ let
     AUTH_ROLES = lib.concatStringsSep "," (stackrLib.declaredRoles cfg.services);
     AUTH_SERVICE_CREDENTIALS_DIR = "%d";
     AUTH_MAIL_DIR = "${cfg.stateDir}/${name}/mail";
+  } // lib.optionalAttrs (svc.adminBind != null) {
+    AUTH_ADMIN_BIND = svc.adminBind;
   } // lib.optionalAttrs (cfg.auth.smtpUrl != null) {
     AUTH_SMTP_URL = cfg.auth.smtpUrl;
   } // lib.optionalAttrs (cfg.auth.smtpPasswordFile != null) {

@@ -375,3 +375,18 @@ fn runtime_sources_are_exclusive_and_complete() {
         "{rev_only}"
     );
 }
+
+#[test]
+fn admin_bind_is_an_ip_address_of_the_auth_service() {
+    let base = generate_error(&format!("{VALID_HEAD}    {{ \"name\": \"auth\", \"kind\": \"auth\" }},\n    {{ \"name\": \"core\", \"adminBind\": \"10.0.0.5\" }}\n  ]\n}}\n"));
+    assert!(
+        base.contains("services[1].adminBind") && base.contains("only applies to the auth service"),
+        "{base}"
+    );
+    let name = generate_error(&format!("{VALID_HEAD}    {{ \"name\": \"auth\", \"kind\": \"auth\", \"adminBind\": \"admin.internal\" }}\n  ]\n}}\n"));
+    assert!(
+        name.contains("services[0].adminBind")
+            && name.contains("`admin.internal` is not an IP address"),
+        "{name}"
+    );
+}

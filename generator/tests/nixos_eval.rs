@@ -86,12 +86,17 @@ fn units_are_hardened_and_deployed_environment_matches_dev() {
                     "{name}: {} {role}",
                     service.name
                 );
-                // The roles auth lets an admin give are the config's, deployed as in dev.
-                if let Some(roles) = dev_env.iter().find(|e| e.name == "AUTH_ROLES") {
+                // The roles auth lets an admin give and the dashboard's address are the
+                // config's, deployed as in dev.
+                for var in dev_env
+                    .iter()
+                    .filter(|e| ["AUTH_ROLES", "AUTH_ADMIN_BIND"].contains(&e.name.as_str()))
+                {
                     assert_eq!(
-                        unit["environment"]["AUTH_ROLES"],
-                        roles.value.as_str(),
-                        "{name}"
+                        unit["environment"][&var.name],
+                        var.value.as_str(),
+                        "{name}: {}",
+                        var.name
                     );
                 }
                 let config = &unit["serviceConfig"];
@@ -331,4 +336,27 @@ fn sign_in_providers_are_deployed_as_in_dev_with_their_secrets_as_credentials() 
         }
         assert_eq!(Value::Object(deployed), Value::Object(dev));
     }
+}
+
+#[test]
+fn the_dashboard_address_of_the_config_reaches_auth_in_dev_and_on_nixos() {
+    let plan = fixture_plan("five-services");
+    let auth = plan.services.iter().find(|s| s.is_auth).unwrap();
+    assert!(
+        auth.api_env
+            .iter()
+            .any(|e| e.name == "AUTH_ADMIN_BIND" && e.value == "10.0.0.5"),
+        "dev: {:?}",
+        auth.api_env
+    );
+    if !nix_instantiate_available() {
+        eprintln!("nix-instantiate not installed: NixOS side skipped");
+        return;
+    }
+    let project = generated_project(&fixture_config("five-services"));
+    let system = evaluate_system(&modules_dir(), project.path(), "{ }").unwrap();
+    assert_eq!(
+        system["units"]["stackr-identity-api"]["environment"]["AUTH_ADMIN_BIND"],
+        "10.0.0.5"
+    );
 }

@@ -11,7 +11,7 @@ use stackr_plan::plan::plan;
 const CONFIG: &str = r#"{
   "name": "shop",
   "services": [
-    { "name": "auth", "kind": "auth", "oauthProviders": [
+    { "name": "auth", "kind": "auth", "adminBind": "127.0.0.1", "oauthProviders": [
       { "id": "google", "preset": "google", "clientId": "id.apps" }
     ] },
     { "name": "core", "authMiddleware": "role-gated", "roles": ["finance"] }

@@ -205,6 +205,10 @@ pub struct ServiceConfig {
     /// Auth only: admin page port (default 3333).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admin_port: Option<u16>,
+    /// Auth only: IP address the admin page listens on (default loopback); a private-network
+    /// address to reach it from there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_bind: Option<String>,
     /// Base only: guard flavor (default `standard`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_middleware: Option<AuthMiddleware>,
@@ -302,6 +306,7 @@ impl ServiceConfig {
             kind,
             port: None,
             admin_port: None,
+            admin_bind: None,
             auth_middleware: None,
             roles: Vec::new(),
             worker: None,

@@ -53,6 +53,8 @@ pub struct Service {
     pub port: u16,
     /// Auth only.
     pub admin_port: Option<u16>,
+    /// Auth only, when configured: the admin page's listening address.
+    pub admin_bind: Option<std::net::IpAddr>,
     /// `None` for auth.
     pub middleware: Option<AuthMiddleware>,
     pub roles: Vec<String>,

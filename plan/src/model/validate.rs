@@ -241,6 +241,16 @@ fn resolve_service(
             ));
         }
     }
+    let admin_bind = match &service.admin_bind {
+        Some(address) => Some(address.parse().map_err(|_| {
+            report.error(
+                at("adminBind"),
+                format!("`{address}` is not an IP address"),
+                "use an address of this host, e.g. `10.0.0.5` on a private network (the default is loopback)",
+            )
+        })?),
+        None => None,
+    };
     if let Some(url) = &service.base_url {
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             return Err(report.error(
@@ -287,6 +297,7 @@ fn resolve_service(
         kind: service.kind,
         port,
         admin_port: is_auth.then(|| service.admin_port.unwrap_or(AUTH_ADMIN_PORT)),
+        admin_bind,
         middleware,
         roles: service.roles.clone(),
         worker: service.worker.unwrap_or(!is_auth),
@@ -316,6 +327,7 @@ fn check_kind_specific_fields(
 ) -> Result<(), ConfigError> {
     let auth_only = [
         ("adminPort", service.admin_port.is_some()),
+        ("adminBind", service.admin_bind.is_some()),
         ("baseUrl", service.base_url.is_some()),
         ("trustedOrigins", service.trusted_origins.is_some()),
         ("oauthProviders", !service.oauth_providers.is_empty()),

@@ -111,6 +111,9 @@ pub fn dev_env(
             ),
             EnvVar::new(contract::AUTH_MAIL_DIR, format!("{state}/mail")),
         ]);
+        if let Some(address) = &service.admin_bind {
+            env.push(EnvVar::new(contract::AUTH_ADMIN_BIND, address.clone()));
+        }
         if model.auth().is_some_and(|a| !a.oauth_providers.is_empty()) {
             env.push(EnvVar::new(
                 contract::AUTH_OAUTH_PROVIDERS_FILE,

@@ -50,6 +50,8 @@ pub struct ServicePlan {
     pub worker_bin: Option<String>,
     pub port: u16,
     pub admin_port: Option<u16>,
+    /// Auth only, when configured (`AUTH_ADMIN_BIND`; auth's own default is loopback).
+    pub admin_bind: Option<String>,
     pub middleware: Option<&'static str>,
     pub roles: Vec<String>,
     pub worker_concurrency: u32,
@@ -125,6 +127,7 @@ pub fn plan(model: &Model) -> Plan {
                 worker_bin: service.worker.then(|| format!("{name}-worker")),
                 port: service.port,
                 admin_port: service.admin_port,
+                admin_bind: service.admin_bind.map(|a| a.to_string()),
                 middleware: service.middleware.map(|m| m.as_str()),
                 roles: service.roles.clone(),
                 worker_concurrency: service.worker_concurrency,

@@ -1,20 +1,23 @@
-// A real BetterAuth 1.7.25 server, configured like stackr-auth (twoFactor + admin plugins, same
+// A real BetterAuth 1.7.25 server, configured like stackr-auth (twoFactor, admin and bearer plugins, same
 // cookie names), for side-by-side interop tests and the benchmark.
 //
 // env: BETTER_AUTH_SECRET, DATABASE_URL, PORT, BASE_URL (default http://localhost:$PORT),
 //      TRUSTED_ORIGINS (comma list), POOL_SIZE (default 10); with OIDC_DISCOVERY_URL,
 //      OIDC_CLIENT_ID and OIDC_CLIENT_SECRET also the OpenID provider `corp` (genericOAuth);
-//      BA_PLUGINS=off drops twoFactor and admin, BA_COOKIE_CACHE=on turns BetterAuth's session
+//      BA_PLUGINS=off drops twoFactor, admin and bearer, BA_COOKIE_CACHE=on turns BetterAuth's session
 //      cookie cache on (both for the get-session benchmark's like-for-like table).
 // Runs BetterAuth's own migrations first, then serves; prints "listening <port>" when ready.
 import http from "node:http";
 import { betterAuth } from "better-auth";
-import { twoFactor, admin, genericOAuth } from "better-auth/plugins";
+import { twoFactor, admin, genericOAuth, bearer } from "better-auth/plugins";
 import { toNodeHandler } from "better-auth/node";
 import { getMigrations } from "better-auth/db/migration";
 import pg from "pg";
 
 const port = Number(process.env.PORT);
+// The last two-factor one-time code sent to each address: the tests read it from
+// `GET /test/last-otp?email=…` (BetterAuth's own OTP mail stands in for this map).
+const lastOtp = new Map();
 const auth = betterAuth({
   baseURL: process.env.BASE_URL || `http://localhost:${port}`,
   secret: process.env.BETTER_AUTH_SECRET,
@@ -26,6 +29,8 @@ const auth = betterAuth({
   // Mail "senders" that drop the message: enough to enable the same endpoints stackr-auth has.
   emailAndPassword: { enabled: true, sendResetPassword: async () => {} },
   emailVerification: { sendVerificationEmail: async () => {} },
+  // change-email with a verification mail to the new address (no confirmation by the old one)
+  user: { changeEmail: { enabled: true } },
   // Rate limiting is off outside NODE_ENV=production; keep it off explicitly so the benchmark
   // measures session validation, not the limiter.
   rateLimit: { enabled: false },
@@ -33,7 +38,11 @@ const auth = betterAuth({
     ? { session: { cookieCache: { enabled: true, maxAge: 300 } } }
     : {}),
   plugins: [
-    ...(process.env.BA_PLUGINS === "off" ? [] : [twoFactor(), admin()]),
+    ...(process.env.BA_PLUGINS === "off" ? [] : [
+          twoFactor({ otpOptions: { sendOTP: async ({ user, otp }) => { lastOtp.set(user.email, otp); } } }),
+          admin(),
+          bearer(),
+        ]),
     ...(process.env.OIDC_DISCOVERY_URL
       ? [genericOAuth({ config: [{
           providerId: "corp",
@@ -49,6 +58,14 @@ const auth = betterAuth({
 const { runMigrations } = await getMigrations(auth.options);
 await runMigrations();
 
-http.createServer(toNodeHandler(auth)).listen(port, "127.0.0.1", () => {
+const handler = toNodeHandler(auth);
+http.createServer((req, res) => {
+  const url = new URL(req.url, "http://localhost");
+  if (url.pathname === "/test/last-otp") {
+    res.end(lastOtp.get(url.searchParams.get("email")) ?? "");
+    return;
+  }
+  return handler(req, res);
+}).listen(port, "127.0.0.1", () => {
   console.log(`listening ${port}`);
 });

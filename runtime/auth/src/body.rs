@@ -36,7 +36,7 @@ pub struct Body {
     errors: Vec<String>,
 }
 
-fn js_type(v: Option<&Value>) -> &'static str {
+pub(crate) fn js_type(v: Option<&Value>) -> &'static str {
     match v {
         None => "undefined",
         Some(Value::Null) => "null",

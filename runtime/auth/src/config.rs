@@ -320,7 +320,7 @@ impl AuthConfig {
             Some(p) => Some(parse_port(contract::AUTH_ADMIN_PORT, &p)?),
             None => None,
         };
-        let admin_bind = match var("AUTH_ADMIN_BIND") {
+        let admin_bind = match var(contract::AUTH_ADMIN_BIND) {
             Some(a) => a.parse().with_context(|| {
                 format!("AUTH_ADMIN_BIND={a} is not an IP address (e.g. 127.0.0.1 or 10.0.0.5)")
             })?,

@@ -38,6 +38,7 @@
 pub mod account_throttle;
 pub mod admin_actions;
 pub mod admin_page;
+pub mod bearer;
 pub mod body;
 pub mod cli;
 pub mod client_ip;

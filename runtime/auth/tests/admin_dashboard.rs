@@ -222,16 +222,30 @@ async fn admins_sign_in_with_two_factor_and_manage_users() {
     assert_eq!(uma.session().await["user"]["role"], "admin");
 
     let r = admin.get(&user_page).await;
+    assert!(
+        r.text.contains("name=\"confirm\" value=\"yes\" required>"),
+        "the ban form asks for a confirmation: {}",
+        r.text
+    );
     let ban = token(&r, "ban");
+    let unconfirmed = [
+        ("action", "ban"),
+        ("csrf", ban.as_str()),
+        ("reason", "spam <b>"),
+        ("length", "3600"),
+    ];
+    let r = post_form(&mut admin, &user_page, &unconfirmed).await;
+    assert_eq!(r.status, 400, "a ban needs its confirmation: {}", r.text);
+    assert_valid(&r);
+    assert_ne!(
+        uma.get("/api/auth/get-session").await.json(),
+        json!(null),
+        "an unconfirmed ban changes nothing"
+    );
     let r = post_form(
         &mut admin,
         &user_page,
-        &[
-            ("action", "ban"),
-            ("csrf", &ban),
-            ("reason", "spam <b>"),
-            ("length", "3600"),
-        ],
+        &[unconfirmed.as_slice(), &[("confirm", "yes")]].concat(),
     )
     .await;
     assert_eq!(r.status, 303, "{}", r.text);
@@ -439,6 +453,7 @@ async fn sessions_bans_and_reset_mails_from_the_dashboard() {
             ("csrf", &ban_csrf),
             ("reason", ""),
             ("length", ""),
+            ("confirm", "yes"),
         ],
     )
     .await;

@@ -2,7 +2,7 @@
 //! (Debian's `chromium` and `chromium-driver` packages): an admin signs in with 2FA, searches a
 //! user, promotes them, bans them (and the ban holds at get-session, what base services ask),
 //! ends sessions and reads the audit log; a non-admin is refused; a cross-site form post is
-//! refused. Screenshots of the main pages go to `target/tmp/dashboard-screenshots/`.
+//! refused; Tab reaches every control in order, with a visible focus. Screenshots of the main pages go to `target/tmp/dashboard-screenshots/`.
 
 mod common;
 
@@ -106,6 +106,49 @@ async fn submit(b: &Browser, css: &str) {
     }
 }
 
+/// What a keyboard user can act on: links, buttons and visible form controls.
+const CONTROLS: &str = "a[href], button, input:not([type='hidden']), select, textarea";
+
+/// Pressing Tab from the top of a freshly loaded page (or from its `autofocus` control, which
+/// starts with the focus) moves the focus through every control in document order, and the
+/// focused control shows the dashboard's focus outline.
+async fn assert_keyboard_reaches_every_control(b: &Browser, page: &str) {
+    let controls = b.find_all(Locator::Css(CONTROLS)).await.unwrap();
+    assert!(
+        controls.len() >= 3,
+        "{page}: too few controls to be a real page"
+    );
+    for (i, expected) in controls.iter().enumerate() {
+        let current = b.active_element().await.unwrap();
+        let autofocused = i == 0 && current.element_id() == expected.element_id();
+        if !autofocused {
+            current
+                .send_keys(&fantoccini::key::Key::Tab.to_string())
+                .await
+                .unwrap();
+        }
+        let focused = b.active_element().await.unwrap();
+        assert_eq!(
+            focused.element_id(),
+            expected.element_id(),
+            "{page}: Tab number {} should reach {} but reached {}",
+            i + 1,
+            expected.html(false).await.unwrap(),
+            focused.html(false).await.unwrap()
+        );
+        let outline = (
+            focused.css_value("outline-style").await.unwrap(),
+            focused.css_value("outline-width").await.unwrap(),
+        );
+        assert_eq!(
+            (outline.0.as_str(), outline.1.as_str()),
+            ("solid", "3px"),
+            "{page}: no visible focus on {}",
+            focused.html(false).await.unwrap()
+        );
+    }
+}
+
 async fn page_text(b: &Browser) -> String {
     b.find(Locator::Css("body"))
         .await
@@ -148,6 +191,7 @@ async fn an_admin_manages_users_in_a_real_browser_without_javascript() {
     b.goto(&format!("{dash}/")).await.unwrap();
     assert_eq!(b.current_url().await.unwrap().path(), "/login");
     screenshot(&b, "sign-in.png").await;
+    assert_keyboard_reaches_every_control(&b, "the sign-in page").await;
     fill(&b, "email", "root@example.com").await;
     fill(&b, "password", "password-123").await;
     submit(&b, "form[action='/login'] button").await;
@@ -165,6 +209,7 @@ async fn an_admin_manages_users_in_a_real_browser_without_javascript() {
         "{text}"
     );
     screenshot(&b, "users.png").await;
+    assert_keyboard_reaches_every_control(&b, "the user list").await;
     submit(&b, "a[href^='/users/']").await;
     assert_eq!(
         b.current_url().await.unwrap().path(),
@@ -180,7 +225,18 @@ async fn an_admin_manages_users_in_a_real_browser_without_javascript() {
     assert!(page_text(&b).await.contains("The role was changed."));
     assert_eq!(uma.session().await["user"]["role"], "admin");
 
+    assert_keyboard_reaches_every_control(&b, "a user's page").await;
     fill(&b, "ban-reason", "spam").await;
+    assert!(
+        b.find(Locator::Css("#ban-confirm:invalid")).await.is_ok(),
+        "the browser holds the ban back until its confirmation is ticked"
+    );
+    b.find(Locator::Css("label[for='ban-confirm']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     submit(&b, "input[value='ban'] ~ p button").await;
     assert!(page_text(&b).await.contains("The user was banned"));
     assert_eq!(

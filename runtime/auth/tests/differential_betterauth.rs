@@ -14,6 +14,13 @@ use common::*;
 use differential::*;
 use serde_json::{json, Value};
 
+/// `update-session` without a session.
+async fn anon_update_session(base: &str) -> Response {
+    Client::new(base)
+        .post("/api/auth/update-session", json!({"theme": "dark"}))
+        .await
+}
+
 async fn scenario(base: &str) -> Vec<(String, Value)> {
     let mut run = Run {
         client: Client::new(base),
@@ -90,6 +97,24 @@ async fn scenario(base: &str) -> Vec<(String, Value)> {
     run.record("update-user name", &r, true);
     run.results
         .push(("update-user cookies".into(), cookie_shapes(&r)));
+    for (name, body) in [
+        ("update-session nothing", json!({})),
+        ("update-session unknown field", json!({"theme": "dark"})),
+        (
+            "update-session impersonatedBy",
+            json!({"impersonatedBy": "someone"}),
+        ),
+        (
+            "update-session impersonatedBy empty",
+            json!({"impersonatedBy": ""}),
+        ),
+        ("update-session not an object", json!(["theme"])),
+    ] {
+        let r = run.client.post("/api/auth/update-session", body).await;
+        run.record(name, &r, true);
+    }
+    let r = anon_update_session(base).await;
+    run.record("update-session anonymous", &r, true);
     run.client.origin = None;
     let r = run
         .client

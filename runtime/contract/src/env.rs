@@ -48,6 +48,8 @@ pub const AUTH_SECRET_FILE: &str = "AUTH_SECRET_FILE";
 pub const AUTH_BASE_URL: &str = "AUTH_BASE_URL";
 pub const AUTH_TRUSTED_ORIGINS: &str = "AUTH_TRUSTED_ORIGINS";
 pub const AUTH_ADMIN_PORT: &str = "AUTH_ADMIN_PORT";
+/// The address the admin dashboard listens on (set only when the config names one).
+pub const AUTH_ADMIN_BIND: &str = "AUTH_ADMIN_BIND";
 pub const AUTH_PROVISION_SERVICES: &str = "AUTH_PROVISION_SERVICES";
 pub const AUTH_ROLES: &str = "AUTH_ROLES";
 pub const AUTH_SERVICE_CREDENTIALS_DIR: &str = "AUTH_SERVICE_CREDENTIALS_DIR";
@@ -107,6 +109,7 @@ pub const CONTRACT: &[ContractVar] = &[
     var(AUTH_BASE_URL, Scope::Auth),
     var(AUTH_TRUSTED_ORIGINS, Scope::Auth),
     var(AUTH_ADMIN_PORT, Scope::Auth),
+    var(AUTH_ADMIN_BIND, Scope::Auth),
     var(AUTH_PROVISION_SERVICES, Scope::Auth),
     var(AUTH_ROLES, Scope::Auth),
     var(AUTH_SERVICE_CREDENTIALS_DIR, Scope::Auth),

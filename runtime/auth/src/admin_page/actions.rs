@@ -59,6 +59,9 @@ pub async fn post(
             .await
             .map(drop),
         "ban" => {
+            if get("confirm") != "yes" {
+                return refused("Tick the confirmation box to ban the user; nothing was changed.");
+            }
             let expires = get("length")
                 .parse::<f64>()
                 .ok()

@@ -24,6 +24,10 @@ const DONE: &[(&str, &str)] = &[
     ("reset-mail", "A password reset mail was sent."),
 ];
 
+/// The label of the box that confirms a ban (a destructive action: it ends every session); the
+/// server refuses a ban posted without it, so the step holds with JavaScript off too.
+const BAN_CONFIRMATION: &str = "Yes, ban this user and end all their sessions";
+
 /// How long a ban lasts: form value (seconds, empty for ever) and label.
 pub const BAN_LENGTHS: &[(&str, &str)] = &[
     ("3600", "1 hour"),
@@ -177,7 +181,7 @@ fn actions(state: &AppState, current: &CurrentSession, user: &User) -> String {
         user,
         "ban",
         &format!(
-            "{}{}",
+            "{}{}{}",
             field(
                 "ban-reason",
                 "Reason",
@@ -187,6 +191,11 @@ fn actions(state: &AppState, current: &CurrentSession, user: &User) -> String {
                 "ban-length",
                 "Length",
                 &format!("<select id=\"ban-length\" name=\"length\">{lengths}</select>")
+            ),
+            field(
+                "ban-confirm",
+                BAN_CONFIRMATION,
+                "<input type=\"checkbox\" id=\"ban-confirm\" name=\"confirm\" value=\"yes\" required>"
             )
         ),
         "Ban",

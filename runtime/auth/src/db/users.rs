@@ -79,6 +79,45 @@ pub async fn set_email_verified(
     Ok(())
 }
 
+/// How [`change_email`] ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum EmailChange {
+    Changed,
+    /// The user's address is no longer `from` (the link was used, or overtaken by another).
+    Stale,
+    /// Another user holds the new address (in any form).
+    Taken,
+}
+
+/// Moves user `id` from address `from` to `to` in one statement, only while the address is still
+/// `from` and no user holds `to` in any form.
+pub async fn change_email(
+    client: &impl GenericClient,
+    id: &str,
+    from: &str,
+    to: &str,
+) -> Result<EmailChange, tokio_postgres::Error> {
+    let (from, to) = (normalize_email(from), normalize_email(to));
+    let changed = client
+        .execute(
+            r#"update "user" set "email" = $3, "updatedAt" = $4
+               where "id" = $1 and lower(normalize("email", NFC)) = $2
+                 and not exists (select 1 from "user" where lower(normalize("email", NFC)) = $3)"#,
+            &[&id, &from, &to, &now_ms()],
+        )
+        .await;
+    match changed {
+        Ok(1) => Ok(EmailChange::Changed),
+        // A concurrent insert of the same address lost to the unique index.
+        Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) => {
+            Ok(EmailChange::Taken)
+        }
+        Err(e) => Err(e),
+        Ok(_) if by_email(client, &to).await?.is_some_and(|u| u.id != id) => Ok(EmailChange::Taken),
+        Ok(_) => Ok(EmailChange::Stale),
+    }
+}
+
 pub async fn update_profile(
     client: &Client,
     id: &str,

@@ -23,21 +23,29 @@ const LINK_LIFETIME_SECS: i64 = 3600;
 /// Anonymous requests always take at least this long, so timing reveals nothing about accounts.
 pub const ANONYMOUS_FLOOR: Duration = Duration::from_millis(500);
 
+/// A `verify-email` link carrying `claims` (plus `iat` and `exp`) as a signed JWT.
+pub(crate) fn verification_link(
+    state: &AppState,
+    mut claims: Map<String, Value>,
+    callback_url: Option<&str>,
+) -> String {
+    let now = chrono::Utc::now().timestamp();
+    claims.insert("iat".into(), now.into());
+    claims.insert("exp".into(), (now + LINK_LIFETIME_SECS).into());
+    format!(
+        "{}/api/auth/verify-email?token={}&callbackURL={}",
+        state.config.base(),
+        jwt::encode(state.secret(), &claims),
+        encode_uri_component(callback_url.unwrap_or("/"))
+    )
+}
+
 /// Mails a verification link to `user` (in the background).
 pub fn send_verification_mail(state: &AppState, user: &User, callback_url: Option<&str>) {
-    let now = chrono::Utc::now().timestamp();
     let mut claims = Map::new();
     claims.insert("email".into(), user.email.clone().into());
     claims.insert("userId".into(), user.id.clone().into());
-    claims.insert("iat".into(), now.into());
-    claims.insert("exp".into(), (now + LINK_LIFETIME_SECS).into());
-    let token = jwt::encode(state.secret(), &claims);
-    let url = format!(
-        "{}/api/auth/verify-email?token={}&callbackURL={}",
-        state.config.base(),
-        token,
-        encode_uri_component(callback_url.unwrap_or("/"))
-    );
+    let url = verification_link(state, claims, callback_url);
     state.mailer.send_in_background(OutgoingMail {
         to: user.email.clone(),
         subject: "Verify your email address".into(),
@@ -99,6 +107,7 @@ fn failure(code: &str, message: &str, status: StatusCode, callback: Option<&str>
 
 pub async fn verify(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> ApiResult<Response> {
     let Some(token) = query.get("token") else {
@@ -129,14 +138,39 @@ pub async fn verify(
         }
     };
     let email = claims.get("email").and_then(Value::as_str).unwrap_or("");
-    let client = state.db().await?;
-    let Some(user) = users::by_email(&client, email).await? else {
-        return Ok(failure(
-            "USER_NOT_FOUND",
-            "User not found",
-            StatusCode::UNAUTHORIZED,
+    let user_id = claims.get("userId").and_then(Value::as_str);
+    if let Some(update_to) = claims.get("updateTo").and_then(Value::as_str) {
+        let request_type = claims.get("requestType").and_then(Value::as_str);
+        return change_address(
+            &state,
+            &headers,
+            user_id,
+            email,
+            update_to,
+            request_type,
             callback,
-        ));
+        )
+        .await;
+    }
+    let client = state.db().await?;
+    let Some(user) = users::by_email(&client, email)
+        .await?
+        .filter(|u| user_id.is_none_or(|id| id == u.id))
+    else {
+        return Ok(match user_id {
+            Some(_) => failure(
+                "INVALID_TOKEN",
+                "Invalid token",
+                StatusCode::UNAUTHORIZED,
+                callback,
+            ),
+            None => failure(
+                "USER_NOT_FOUND",
+                "User not found",
+                StatusCode::UNAUTHORIZED,
+                callback,
+            ),
+        });
     };
     if !user.email_verified {
         users::set_email_verified(&client, &user.id).await?;
@@ -146,5 +180,86 @@ pub async fn verify(
     Ok(match callback {
         Some(cb) => respond::redirect(cb, Vec::new()),
         None => respond::ok_json(json!({"status": true, "user": null})),
+    })
+}
+
+/// A change-email link (`updateTo`): moves the user bound by `userId` from `email` to `update_to`,
+/// once (the address must still be `email`), keeping `emailVerified` as it was (as BetterAuth
+/// does). Opened while signed in, it must be the same user's session, whose cookie is then set
+/// again. Only the links [`super::change_email`] mails are accepted (`requestType`).
+async fn change_address(
+    state: &AppState,
+    headers: &HeaderMap,
+    user_id: Option<&str>,
+    email: &str,
+    update_to: &str,
+    request_type: Option<&str>,
+    callback: Option<&str>,
+) -> ApiResult<Response> {
+    let invalid = || {
+        failure(
+            "INVALID_TOKEN",
+            "Invalid token",
+            StatusCode::UNAUTHORIZED,
+            callback,
+        )
+    };
+    let Some(user_id) = user_id else {
+        return Ok(invalid());
+    };
+    let client = state.db().await?;
+    let Some(bound) = users::by_id(&client, user_id).await? else {
+        return Ok(failure(
+            "USER_NOT_FOUND",
+            "User not found",
+            StatusCode::UNAUTHORIZED,
+            callback,
+        ));
+    };
+    if users::normalize_email(&bound.email) != email {
+        return Ok(invalid());
+    }
+    let session = match current_session::lookup(state, headers).await? {
+        Lookup::Found(current) if current.user.id != bound.id => {
+            return Ok(failure(
+                "INVALID_USER",
+                "Invalid user",
+                StatusCode::UNAUTHORIZED,
+                callback,
+            ))
+        }
+        Lookup::Found(current) => Some(current),
+        _ => None,
+    };
+    if request_type != Some(super::change_email::VERIFICATION_REQUEST) {
+        return Ok(invalid());
+    }
+    match users::change_email(&client, &bound.id, email, update_to).await? {
+        users::EmailChange::Changed => {}
+        users::EmailChange::Stale => return Ok(invalid()),
+        users::EmailChange::Taken => {
+            return Ok(failure(
+                "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL",
+                "User already exists. Use another email.",
+                StatusCode::UNPROCESSABLE_ENTITY,
+                callback,
+            ))
+        }
+    }
+    // A GET, so the cache middleware does not see this change.
+    state.session_cache.invalidate_all();
+    let cookies = session
+        .map(|s| current_session::session_cookies(state, &s.session.token, !s.dont_remember))
+        .unwrap_or_default();
+    let user = users::by_id(&client, &bound.id)
+        .await?
+        .ok_or_else(|| ApiError::internal("the user whose address just changed is gone"))?;
+    Ok(match callback {
+        Some(cb) => respond::redirect(cb, cookies),
+        None => respond::json_with_cookies(
+            StatusCode::OK,
+            json!({"status": true, "user": state.user_json(&user)}),
+            cookies,
+        ),
     })
 }

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub use admin::ban_expiry as admin_ban_expiry;
+pub mod change_email;
 pub mod change_password;
 pub mod email_verification;
 pub mod get_session;
@@ -14,6 +15,7 @@ pub mod sign_out;
 pub mod sign_up;
 pub mod social;
 pub mod two_factor;
+pub mod update_session;
 pub mod update_user;
 pub mod user_status;
 
@@ -63,7 +65,9 @@ fn auth_routes() -> Router<AppState> {
         .route("/revoke-sessions", post(sessions::revoke_all))
         .route("/revoke-other-sessions", post(sessions::revoke_others))
         .route("/change-password", post(change_password::post))
+        .route("/change-email", post(change_email::post))
         .route("/update-user", post(update_user::post))
+        .route("/update-session", post(update_session::post))
         .route("/send-verification-email", post(email_verification::send))
         .route("/verify-email", get(email_verification::verify))
         .route("/request-password-reset", post(password_reset::request))
@@ -75,6 +79,8 @@ fn auth_routes() -> Router<AppState> {
         .route("/two-factor/disable", post(two_factor::disable))
         .route("/two-factor/get-totp-uri", post(two_factor::get_totp_uri))
         .route("/two-factor/verify-totp", post(two_factor::verify_totp))
+        .route("/two-factor/send-otp", post(two_factor::send_otp))
+        .route("/two-factor/verify-otp", post(two_factor::verify_otp))
         .route(
             "/two-factor/generate-backup-codes",
             post(two_factor::generate_backup_codes),
@@ -100,6 +106,11 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/auth", auth_routes())
         .route("/health", get(ok::health))
+        // Inside the origin check, which must see the request's own cookies (see `bearer`).
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::bearer::layer,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::session_cache::invalidate_after_changes,

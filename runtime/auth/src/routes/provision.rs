@@ -31,11 +31,15 @@ fn credential_ok(state: &AppState, service: &str, presented: &[u8]) -> bool {
     }
 }
 
+/// The header naming the calling service on service-to-service calls, whose `authorization:
+/// Bearer …` is then that service's credential, never a user's session.
+pub(crate) const SERVICE_HEADER: &str = "x-stackr-service";
+
 /// The calling service's name, once its `x-stackr-service` and `authorization: Bearer …` headers
 /// prove it; `403 INVALID_SERVICE_CREDENTIAL` otherwise. Shared by every service-to-service route.
 pub(crate) fn authenticate_service(state: &AppState, headers: &HeaderMap) -> ApiResult<String> {
     let service = headers
-        .get("x-stackr-service")
+        .get(SERVICE_HEADER)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .trim()

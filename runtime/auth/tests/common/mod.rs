@@ -108,6 +108,28 @@ impl TestServer {
             .collect()
     }
 
+    /// Waits for the `count`-th (1-based) one-time sign-in code mailed (`code: 123456`) and
+    /// returns it.
+    pub async fn wait_for_code(&self, count: usize) -> String {
+        let within = std::time::Duration::from_secs(60);
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            let codes: Vec<String> = self
+                .mails()
+                .iter()
+                .filter_map(|m| m.split_once("code: ").map(|(_, rest)| rest[..6].to_owned()))
+                .collect();
+            if codes.len() >= count {
+                return codes[count - 1].clone();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no code #{count} mailed within {within:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     /// Waits for a mail to `to` (mail is sent in the background) and returns the first URL in it.
     pub async fn wait_for_link(&self, to: &str, count: usize) -> String {
         let within = std::time::Duration::from_secs(60);

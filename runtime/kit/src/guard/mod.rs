@@ -1,4 +1,5 @@
-//! The auth guard: forwards the request's cookie to auth and turns the answer into an identity.
+//! The auth guard: forwards the request's cookie (or the session cookie an app's bearer token
+//! stands for, see [`bearer`]) to auth and turns the answer into an identity.
 //!
 //! Build one [`Guard`] per service (its flavor decides roles, provisioning and device sessions),
 //! put it in the router state, and protect handlers either with the extractors ([`Authenticated`],
@@ -6,6 +7,7 @@
 //! Identity comes only from auth's get-session answer or, in flavor `flexible`, from a device
 //! session in the service's own database. Headers such as `x-user-id` are never read.
 
+mod bearer;
 mod build;
 mod extract;
 mod flavor;
@@ -229,9 +231,14 @@ fn verdict(
     }
 }
 
-/// The request's cookies exactly as sent (several `cookie` headers, as HTTP/2 allows, are joined
-/// the way HTTP/1.1 would have sent them). `None` when there is no session cookie to forward.
+/// What to forward to auth as the request's `cookie` header: the session cookie a signed bearer
+/// token stands for (it wins, as at auth), else the request's cookies exactly as sent (several
+/// `cookie` headers, as HTTP/2 allows, are joined the way HTTP/1.1 would have sent them). `None`
+/// when there is no session to forward.
 fn cookie_header(headers: &HeaderMap) -> Option<String> {
+    if let Some(cookie) = bearer::as_cookie(headers) {
+        return Some(cookie);
+    }
     let parts: Vec<&str> = headers
         .get_all(axum::http::header::COOKIE)
         .iter()

@@ -12,6 +12,8 @@ pub const AUTH_SECRET: &str = "kit-tests-secret-0123456789abcdef0123456789abcd";
 
 pub struct AuthServer {
     pub url: String,
+    /// Auth's admin dashboard (`stackr_auth::admin_page`), served from the same state.
+    pub admin_url: String,
     /// Auth's dev mailbox (password-reset links land here).
     pub mail_dir: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -22,17 +24,27 @@ impl AuthServer {
     /// `database_url`: auth's own database; `services`: (name, credential) allowed to provision.
     /// Rate limits off: tests sign many users up from one address.
     pub fn start(database_url: &str, services: &[(&str, &str)]) -> AuthServer {
-        Self::start_with(database_url, services, false, Vec::new())
+        Self::start_with(
+            database_url,
+            services,
+            false,
+            Vec::new(),
+            std::time::Duration::ZERO,
+        )
     }
 
-    /// `oauth_providers`: what auth's providers file would configure.
+    /// `oauth_providers`: what auth's providers file would configure; `session_cache`: auth's
+    /// get-session cache TTL (tests that change auth's tables directly need it off, since only
+    /// changes made through auth invalidate it).
     pub fn start_with(
         database_url: &str,
         services: &[(&str, &str)],
         rate_limits: bool,
         oauth_providers: Vec<stackr_auth::oauth::ProviderConfig>,
+        session_cache: std::time::Duration,
     ) -> AuthServer {
         let port = stackr_testkit::free_port();
+        let admin_port = stackr_testkit::free_port();
         let url = format!("http://localhost:{port}");
         let mut config = AuthConfig::new(
             Secret::new(AUTH_SECRET.as_bytes().to_vec()),
@@ -43,9 +55,7 @@ impl AuthServer {
         config.oauth_providers = oauth_providers;
         let mail_dir = tempfile::tempdir().unwrap();
         config.mail = stackr_auth::config::MailConfig::Mailbox(mail_dir.path().to_owned());
-        // Tests change auth's tables directly (roles), which auth's own short get-session cache
-        // (invalidated only by changes made through auth) would hide for up to its TTL.
-        config.session_cache_ttl = std::time::Duration::ZERO;
+        config.session_cache_ttl = session_cache;
         for (name, credential) in services {
             config.provision_services.insert(
                 name.to_string(),
@@ -71,6 +81,12 @@ impl AuthServer {
                 let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
                     .await
                     .unwrap();
+                let admin_listener = tokio::net::TcpListener::bind(("127.0.0.1", admin_port))
+                    .await
+                    .unwrap();
+                let dashboard = stackr_auth::admin_page::router(state.clone())
+                    .into_make_service_with_connect_info::<std::net::SocketAddr>();
+                tokio::spawn(async move { axum::serve(admin_listener, dashboard).await });
                 let _ = ready_tx.send(Ok(()));
                 tokio::select! {
                     r = stackr_auth::serve(listener, state) => { r.expect("auth server"); }
@@ -86,6 +102,7 @@ impl AuthServer {
             .expect("stackr-auth failed to start");
         AuthServer {
             url,
+            admin_url: format!("http://127.0.0.1:{admin_port}"),
             mail_dir,
             stop: Some(stop_tx),
             thread: Some(thread),

@@ -67,6 +67,33 @@ impl Browser {
             .await
     }
 
+    /// What an app that keeps no cookies does: `POST /sign-in/email` without `Origin`, keeping
+    /// the `set-auth-token` answer header (the value it sends as `Authorization: Bearer` later).
+    pub async fn app_sign_in(&self, email: &str) -> String {
+        let res = self
+            .http
+            .post(format!("{}/api/auth/sign-in/email", self.auth_url))
+            .json(&json!({"email": email, "password": PASSWORD}))
+            .send()
+            .await
+            .expect("sign-in request");
+        assert_eq!(res.status(), 200, "app sign-in failed");
+        res.headers()["set-auth-token"].to_str().unwrap().to_owned()
+    }
+
+    /// `POST /sign-out` as an app: with its bearer token, no cookie and no `Origin`.
+    pub async fn app_sign_out(&self, token: &str) {
+        let res = self
+            .http
+            .post(format!("{}/api/auth/sign-out", self.auth_url))
+            .header("authorization", format!("Bearer {token}"))
+            .json(&json!({}))
+            .send()
+            .await
+            .expect("sign-out request");
+        assert_eq!(res.status(), 200, "app sign-out failed");
+    }
+
     /// `POST /{kind}/email`; the session cookie it sets.
     async fn signed_in(&self, kind: &str, body: Value) -> SignedIn {
         let email = body["email"].as_str().unwrap().to_owned();
@@ -97,11 +124,7 @@ impl Browser {
         provider_base: &str,
         login: &str,
     ) -> SignedIn {
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
+        let http = http_without_redirects();
         let res = http
             .post(format!("{}/api/auth/sign-in/social", self.auth_url))
             .header("origin", &self.auth_url)
@@ -175,6 +198,11 @@ impl Browser {
 
     /// Auth's own view of the user (e.g. `hasCoreAccount`).
     pub async fn session_user(&self, who: &SignedIn) -> Value {
+        self.session(who).await["user"].clone()
+    }
+
+    /// Auth's `get-session` answer for `who`'s cookie (`null` once the session ended).
+    pub async fn session(&self, who: &SignedIn) -> Value {
         let res = self
             .http
             .get(format!("{}/api/auth/get-session", self.auth_url))
@@ -182,13 +210,21 @@ impl Browser {
             .send()
             .await
             .unwrap();
-        let body: Value = res.json().await.unwrap();
-        body["user"].clone()
+        res.json().await.unwrap()
     }
 }
 
+/// A client that shows redirects instead of following them, as a test needs to see them.
+pub(super) fn http_without_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
 /// `name=value` of the cookie `prefix` (`name=`) that `res` sets.
-fn cookie_set(res: &reqwest::Response, prefix: &str) -> String {
+pub(super) fn cookie_set(res: &reqwest::Response, prefix: &str) -> String {
     res.headers()
         .get_all(SET_COOKIE)
         .iter()

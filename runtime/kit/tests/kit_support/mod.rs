@@ -6,10 +6,12 @@
 pub mod auth_server;
 pub mod browser;
 pub mod counting_proxy;
+pub mod dashboard;
 pub mod revocations;
 pub mod service;
 
 pub use auth_server::AuthServer;
 pub use browser::{Browser, SignedIn};
 pub use counting_proxy::{Answer, CountingProxy};
+pub use dashboard::Dashboard;
 pub use service::{credential_of, Stack, StackOptions};

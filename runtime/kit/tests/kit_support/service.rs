@@ -38,6 +38,9 @@ pub struct StackOptions {
     pub rate_limits: bool,
     /// Auth's sign-in providers.
     pub oauth_providers: Vec<stackr_auth::oauth::ProviderConfig>,
+    /// Auth's own get-session cache TTL; off by default, since tests change auth's tables
+    /// directly (roles) and only changes made through auth invalidate that cache.
+    pub auth_session_cache: std::time::Duration,
 }
 
 impl StackOptions {
@@ -49,7 +52,13 @@ impl StackOptions {
             service_credential: None,
             rate_limits: false,
             oauth_providers: Vec::new(),
+            auth_session_cache: std::time::Duration::ZERO,
         }
+    }
+
+    pub fn auth_session_cache(mut self, ttl: std::time::Duration) -> Self {
+        self.auth_session_cache = ttl;
+        self
     }
 
     pub fn oauth_providers(mut self, providers: Vec<stackr_auth::oauth::ProviderConfig>) -> Self {
@@ -128,6 +137,7 @@ impl Stack {
             &credentials,
             options.rate_limits,
             std::mem::take(&mut options.oauth_providers),
+            options.auth_session_cache,
         );
         let proxy = CountingProxy::start(&auth.url).await;
         let browser = Browser::new(&auth.url);

@@ -46,9 +46,14 @@ pub async fn start_challenge(
             Some(CHALLENGE_SECS),
         ),
     ];
+    // Every user with 2FA on has an authenticator; a one-time code by mail needs a mail sender.
+    let mut methods = vec!["totp"];
+    if state.mailer.is_enabled() {
+        methods.push("otp");
+    }
     Ok(respond::json_with_cookies(
         StatusCode::OK,
-        json!({"twoFactorRedirect": true, "twoFactorMethods": ["totp"]}),
+        json!({"twoFactorRedirect": true, "twoFactorMethods": methods}),
         cookies,
     ))
 }

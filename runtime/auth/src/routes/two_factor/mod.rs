@@ -1,15 +1,18 @@
 //! Two-factor authentication (TOTP + backup codes), BetterAuth's `twoFactor` plugin flow:
 //! `enable` → `verify-totp` (turns it on, rotates the session) → sign-in answers
-//! `twoFactorRedirect` → `verify-totp` / `verify-backup-code` with the `two_factor` cookie.
+//! `twoFactorRedirect` → `verify-totp` / `verify-backup-code` with the `two_factor` cookie, or
+//! `send-otp` → `verify-otp` with a code sent by mail (see [`otp`]).
 
 mod backup_codes;
 mod challenge;
 mod enable;
+mod otp;
 mod verify;
 
 pub use backup_codes::generate as generate_backup_codes;
 pub use challenge::{start_challenge, trusted_device, MAX_ATTEMPTS};
 pub use enable::{disable, enable, get_totp_uri};
+pub use otp::{send_otp, verify_otp};
 pub use verify::{verify_backup_code, verify_totp, LOCK_AFTER};
 
 use crate::db::two_factor::{self, Sealed, TwoFactorRow};

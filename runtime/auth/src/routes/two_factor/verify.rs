@@ -23,7 +23,7 @@ use crate::state::AppState;
 
 /// Attempts (over all challenges) before the account's 2FA is locked for `LOCK_SECS`.
 pub const LOCK_AFTER: i32 = 10;
-const LOCK_SECS: i64 = 900;
+pub(super) const LOCK_SECS: i64 = 900;
 
 enum Method {
     Totp,
@@ -65,7 +65,7 @@ fn rejection(method: &Method) -> ApiError {
     }
 }
 
-fn locked() -> ApiError {
+pub(super) fn locked() -> ApiError {
     ApiError::new(
         StatusCode::TOO_MANY_REQUESTS,
         "ACCOUNT_TEMPORARILY_LOCKED",
@@ -122,19 +122,33 @@ async fn verify(
         return Err(challenge::failure(&client, &pending, attempt, rejection(&method)).await);
     }
     two_factor::reset_failures(&client, &enrolment.row.id).await?;
-    challenge::complete(&client, &pending).await?;
-    let user = users::by_id(&client, &pending.user_id)
+    finish_sign_in(&state, &client, &pending, &ip, &headers, trust_device).await
+}
+
+/// The second factor of sign-in `pending` was right: takes the challenge (once), then issues the
+/// session (unless the user was banned meanwhile), expires the `two_factor` cookie and, when
+/// asked, trusts the device.
+pub(super) async fn finish_sign_in(
+    state: &AppState,
+    client: &crate::db::Client,
+    pending: &Pending,
+    ip: &str,
+    headers: &HeaderMap,
+    trust_device: bool,
+) -> ApiResult<Response> {
+    challenge::complete(client, pending).await?;
+    let user = users::by_id(client, &pending.user_id)
         .await?
         .ok_or_else(challenge::invalid_cookie)?;
     if user.is_banned(Utc::now()) {
         return Err(crate::routes::sign_in::banned_error());
     }
     let issued =
-        current_session::issue(&state, &client, &user.id, true, &ip, &user_agent(&headers)).await?;
+        current_session::issue(state, client, &user.id, true, ip, &user_agent(headers)).await?;
     let mut cookies = issued.cookies;
     cookies.push(state.cookies.expire(&state.cookies.two_factor));
     if trust_device {
-        cookies.push(challenge::trust_device_cookie(&state, &client, &user.id).await?);
+        cookies.push(challenge::trust_device_cookie(state, client, &user.id).await?);
     }
     // The challenge remembers the device (rememberMe defaults to true): clear any stale marker.
     cookies.push(state.cookies.expire(&state.cookies.dont_remember));

@@ -1,0 +1,88 @@
+//! `Authorization: Bearer <token>` from apps that keep no cookies: the value auth sent them in
+//! its `set-auth-token` header (BetterAuth's bearer plugin), `token.signature`, percent-encoded
+//! or not. The guard turns it into the session cookie auth would have set and forwards that, so
+//! everything after (auth's get-session, the cache, provisioning, device sessions) is the
+//! cookie path. The guard does not know whether auth names its cookie with the `__Secure-`
+//! prefix (that follows auth's public URL), so both names carry the value; auth reads its own.
+//!
+//! A bare session token (no signature) is not accepted here: only auth could sign it.
+
+use axum::http::{header, HeaderMap};
+
+/// The scheme, compared without regard to case.
+const SCHEME: &str = "bearer ";
+/// The session cookie's names over http and https.
+const SESSION_COOKIE_NAMES: [&str; 2] = [
+    "better-auth.session_token",
+    "__Secure-better-auth.session_token",
+];
+
+/// The `cookie` header to forward for the request's bearer token, if it carries a signed one.
+pub(super) fn as_cookie(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let scheme = value.get(..SCHEME.len())?;
+    if !scheme.eq_ignore_ascii_case(SCHEME) {
+        return None;
+    }
+    let token = value[SCHEME.len()..].trim();
+    // Only the characters of a signed token (and its percent-encoding): nothing that could end
+    // the cookie pair and smuggle another one in.
+    let well_formed = token.contains('.')
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-%+/=".contains(&b));
+    if !well_formed {
+        return None;
+    }
+    let encoded = token
+        .replace('+', "%2B")
+        .replace('/', "%2F")
+        .replace('=', "%3D");
+    Some(
+        SESSION_COOKIE_NAMES
+            .iter()
+            .map(|name| format!("{name}={encoded}"))
+            .collect::<Vec<_>>()
+            .join("; "),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::{HeaderMap, HeaderValue};
+
+    use super::as_cookie;
+
+    fn with_authorization(value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("authorization", HeaderValue::from_str(value).unwrap());
+        h
+    }
+
+    #[test]
+    fn a_signed_token_becomes_both_session_cookies() {
+        assert_eq!(
+            as_cookie(&with_authorization("bearer abc.s+g/=")).as_deref(),
+            Some("better-auth.session_token=abc.s%2Bg%2F%3D; __Secure-better-auth.session_token=abc.s%2Bg%2F%3D")
+        );
+        assert_eq!(
+            as_cookie(&with_authorization("Bearer abc.s%2Bg%3D")).as_deref(),
+            Some("better-auth.session_token=abc.s%2Bg%3D; __Secure-better-auth.session_token=abc.s%2Bg%3D")
+        );
+    }
+
+    #[test]
+    fn anything_else_is_not_a_session() {
+        for value in [
+            "Bearer ",
+            "Bearer bare-token",
+            "Basic abc.sig",
+            "Bearer abc.sig; better-auth.session_token=other.sig",
+            "Bearer abc.sig,x",
+            "Bear",
+        ] {
+            assert_eq!(as_cookie(&with_authorization(value)), None, "{value}");
+        }
+        assert_eq!(as_cookie(&HeaderMap::new()), None);
+    }
+}
