@@ -1,11 +1,19 @@
 //! Readiness probes: `exec` (a shell command that must exit 0) and `http_get` (a plain HTTP GET
 //! that must answer the expected status), with process-compose's timing fields.
 //!
-//! One deliberate difference from process-compose: until the first success the probe is retried
-//! every [`FAST_RETRY`] instead of every `period_seconds`, within the same grace period
-//! (`initial_delay + period × failure_threshold`). A database that is up after 300 ms is then
-//! reported ready after ~300 ms rather than after the next 10 s period; the decision of when a
-//! process has failed its readiness is unchanged.
+//! Two deliberate differences from process-compose:
+//!
+//! - Until the first success the probe is retried every [`FAST_RETRY`] instead of every
+//!   `period_seconds`, within the same grace period (`initial_delay + period ×
+//!   failure_threshold`). A database that is up after 300 ms is then reported ready after
+//!   ~300 ms rather than after the next 10 s period; the decision of when a process has failed
+//!   its readiness is unchanged.
+//! - Once ready, a probe that keeps passing runs every [`READY_PERIOD`] at the most often
+//!   (`period_seconds` when that is longer). Every exec probe is a shell and a client program
+//!   (and for PostgreSQL a backend it forks): a stack of 25 services probing 50 servers every
+//!   second spends a tenth of a core or more on it, for nothing, since a server that dies is seen
+//!   at once by its exit. After a failed check the probe returns to `period_seconds`, so a hung
+//!   server is given up on at most [`READY_PERIOD`] later than process-compose would.
 
 use std::time::{Duration, Instant};
 
@@ -18,6 +26,7 @@ use crate::shutdown::signal_group;
 use crate::spec::{Probe, ProbeCheck, ProcessSpec};
 
 pub const FAST_RETRY: Duration = Duration::from_millis(100);
+pub const READY_PERIOD: Duration = Duration::from_secs(30);
 
 /// Runs one probe attempt; `Err` carries a short reason for the status line.
 pub async fn check_once(probe: &Probe, spec: &ProcessSpec, launch: &Launch) -> Result<(), String> {
@@ -176,10 +185,15 @@ pub async fn readiness_loop(
     }
     on_ready();
 
-    // Ready: process-compose's rhythm, `failure_threshold` consecutive failures to give up.
+    // Ready: checks spaced by READY_PERIOD while they pass, process-compose's rhythm once one
+    // failed; `failure_threshold` consecutive failures to give up.
     let mut failures = 0u32;
     loop {
-        tokio::time::sleep(probe.period).await;
+        let pause = match failures {
+            0 => probe.period.max(READY_PERIOD),
+            _ => probe.period,
+        };
+        tokio::time::sleep(pause).await;
         match check_once(probe, spec, launch).await {
             Ok(()) => failures = 0,
             Err(e) => {

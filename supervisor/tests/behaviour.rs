@@ -130,6 +130,58 @@ fn dependencies_start_in_order_and_wait_for_health() {
     assert_no_leftovers(&mark);
 }
 
+/// Independent processes start together, not one after another's readiness: each of these two
+/// only becomes ready once it has seen the other start, so started in turn neither would be.
+#[test]
+fn independent_processes_start_concurrently() {
+    let (dir, mark) = marked_dir("concurrent");
+    let rendezvous = |me: &str, other: &str| {
+        format!(
+            r#"
+  {me}:
+    command: "touch {me}.started; for i in $(seq 300); do [ -f {other}.started ] && {{ touch {me}.ready; exec sleep 30; }}; sleep 0.1; done; exit 1"
+    readiness_probe:
+      exec: {{ command: "test -f {me}.ready" }}
+      period_seconds: 10
+      failure_threshold: 6
+"#
+        )
+    };
+    let yaml = header(&mark) + &rendezvous("first", "second") + &rendezvous("second", "first");
+    let (outcome, _) = run(dir.path(), &yaml, true);
+    assert_eq!(outcome.reason, Some(StopReason::Requested), "{outcome:?}");
+    assert!(outcome.all_ready_after.is_some(), "{outcome:?}");
+    assert_no_leftovers(&mark);
+}
+
+/// Once ready, a probe that keeps passing runs far less often than its `period_seconds`: a dev
+/// stack of 25 services probes 50 servers, and at one probe a second each that alone costs more
+/// than a tenth of a core.
+#[test]
+fn a_ready_process_is_probed_rarely() {
+    let (dir, mark) = marked_dir("rareprobe");
+    let yaml = header(&mark)
+        + r#"
+  db:
+    command: "exec sleep 60"
+    readiness_probe:
+      exec: { command: "echo probe >> probes" }
+      period_seconds: 1
+      failure_threshold: 3
+"#;
+    let file = write_stack(dir.path(), &yaml);
+    let mut sup = Supervised::start(&file, &[], &[]);
+    sup.wait_for_line("db: ready in", Duration::from_secs(60));
+    let at_ready = read_lines(&dir.path().join("probes")).len();
+    // Counting what does not happen needs a window: five periods of the file's rhythm.
+    std::thread::sleep(Duration::from_secs(5));
+    let after = read_lines(&dir.path().join("probes")).len() - at_ready;
+    sup.signal(libc::SIGINT);
+    assert_eq!(sup.wait(Duration::from_secs(30)), 0);
+    assert!(after <= 1, "{after} probes in the 5 s after ready");
+    assert_no_leftovers(&mark);
+}
+
 #[test]
 fn failing_one_shot_stops_everything_with_non_zero_exit() {
     let (dir, mark) = marked_dir("oneshot");

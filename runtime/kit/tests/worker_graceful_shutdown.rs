@@ -187,26 +187,7 @@ async fn an_idle_worker_stops_promptly() {
     let queue = queue_config(&redis.url(), "core");
     let conn = redis_conn(&redis.url()).await;
     let mut child = fixture_command(&queue, &[]).spawn().unwrap();
-    eventually(
-        Duration::from_secs(60),
-        "the worker blocked on the empty queue's marker",
-        || {
-            let mut conn = conn.clone();
-            async move {
-                let clients: String = redis::cmd("CLIENT")
-                    .arg("LIST")
-                    .query_async(&mut conn)
-                    .await
-                    .unwrap();
-                if clients.contains("cmd=bzpopmin") {
-                    Ok(())
-                } else {
-                    Err(clients)
-                }
-            }
-        },
-    )
-    .await;
+    wait_until_blocked_on_empty_queue(&conn).await;
     let (status, signalled) = sigterm_and_wait(&mut child, Duration::from_secs(60));
     assert!(status.success());
     // The blocking wait lasts 5 s (the worker's drain delay); stopping must not sit it out.

@@ -203,45 +203,58 @@ pub fn shutdown_signal() -> Result<impl Future<Output = ()>, WorkerError> {
     })
 }
 
-/// How often the event channel is drained. Draining in batches instead of awaiting each event
-/// saves two task wake-ups per job (`Active`, `Completed`), which is measurable at concurrency 1.
+/// How long events are left to gather after one arrived. Draining in batches instead of awaiting
+/// each event saves two task wake-ups per job (`Active`, `Completed`), which is measurable at
+/// concurrency 1.
 const EVENT_DRAIN_PERIOD: Duration = Duration::from_millis(50);
 
 /// Drains bullmq-official's event channel (unbounded: unread events would grow forever),
 /// turns the events an operator cares about into log lines, and gives the jobs it failed
-/// without running their processor the stack entry Node's worker would have stored.
+/// without running their processor the stack entry Node's worker would have stored. It waits
+/// for the first event of a batch without a timer, so an idle worker does not wake up.
 async fn log_events(
     worker: Arc<bullmq::Worker>,
     mut conn: redis::aio::ConnectionManager,
     key_prefix: String,
 ) {
     loop {
+        let first = worker.next_event().await;
+        if !on_event(first, &mut conn, &key_prefix).await {
+            return;
+        }
         tokio::time::sleep(EVENT_DRAIN_PERIOD).await;
-        // A zero timeout still polls `next_event` once: take what is there, then sleep again.
+        // A zero timeout still polls `next_event` once: take what is there, then wait again.
         while let Ok(event) = tokio::time::timeout(Duration::ZERO, worker.next_event()).await {
-            match event {
-                Some(WorkerEvent::Failed { job_id, error }) => {
-                    warn!(job_id, reason = %error, "job attempt failed");
-                    // Only ever a fatal failure: a deferred one is never retried.
-                    let stack = JobError::fatal(error.as_str()).node_stack();
-                    let recorded = failure_fields::record_unprocessed(
-                        &mut conn,
-                        &key_prefix,
-                        &job_id,
-                        &error,
-                        &stack,
-                    );
-                    if let Err(redis_err) = recorded.await {
-                        warn!(job_id, error = %redis_err, "could not record the stacktrace");
-                    }
-                }
-                Some(WorkerEvent::Stalled { job_id }) => log_stalled(&job_id),
-                Some(WorkerEvent::Error(message)) => error!(%message, "worker error"),
-                Some(WorkerEvent::Closed) | None => return,
-                Some(_) => {}
+            if !on_event(event, &mut conn, &key_prefix).await {
+                return;
             }
         }
     }
+}
+
+/// Handles one event of the channel; false once the channel is closed.
+async fn on_event(
+    event: Option<WorkerEvent>,
+    conn: &mut redis::aio::ConnectionManager,
+    key_prefix: &str,
+) -> bool {
+    match event {
+        Some(WorkerEvent::Failed { job_id, error }) => {
+            warn!(job_id, reason = %error, "job attempt failed");
+            // Only ever a fatal failure: a deferred one is never retried.
+            let stack = JobError::fatal(error.as_str()).node_stack();
+            let recorded =
+                failure_fields::record_unprocessed(conn, key_prefix, &job_id, &error, &stack);
+            if let Err(redis_err) = recorded.await {
+                warn!(job_id, error = %redis_err, "could not record the stacktrace");
+            }
+        }
+        Some(WorkerEvent::Stalled { job_id }) => log_stalled(&job_id),
+        Some(WorkerEvent::Error(message)) => error!(%message, "worker error"),
+        Some(WorkerEvent::Closed) | None => return false,
+        Some(_) => {}
+    }
+    true
 }
 
 pub(crate) fn log_stalled(job_id: &str) {

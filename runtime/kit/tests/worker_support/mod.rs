@@ -160,6 +160,31 @@ where
     }
 }
 
+/// Waits until a worker on `conn`'s Redis blocks on its empty queue's marker (BZPOPMIN in
+/// CLIENT LIST): it has started and found nothing to do.
+pub async fn wait_until_blocked_on_empty_queue(conn: &redis::aio::MultiplexedConnection) {
+    eventually(
+        Duration::from_secs(60),
+        "the worker blocked on the empty queue's marker",
+        || {
+            let mut conn = conn.clone();
+            async move {
+                let clients: String = redis::cmd("CLIENT")
+                    .arg("LIST")
+                    .query_async(&mut conn)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if clients.contains("cmd=bzpopmin") {
+                    Ok(())
+                } else {
+                    Err(clients)
+                }
+            }
+        },
+    )
+    .await;
+}
+
 /// `Ok` when `seen` is at least `wanted`, else what was seen, for [`eventually`].
 pub fn at_least(seen: usize, wanted: usize, what: &str) -> Result<(), String> {
     if seen >= wanted {
