@@ -4,5 +4,6 @@ pub mod add_service;
 pub mod dev;
 pub mod generate;
 pub mod init;
+pub mod prompt;
 pub mod set_role;
 pub mod upgrade;
