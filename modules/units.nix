@@ -60,6 +60,8 @@ let
     # The browser origins auth trusts: cookie-authenticated state changes only from those pages.
     TRUSTED_ORIGINS = lib.concatStringsSep "," ([ cfg.auth.baseUrl ] ++ cfg.auth.trustedOrigins);
   } // {
+    # Every base service's API, for calls from one service to another (the user's cookie forwarded).
+    SERVICE_URLS = lib.concatStringsSep "," (map (base: "${base}=http://127.0.0.1:${toString cfg.services.${base}.port}") provisionNames);
     STACKR_QUEUE = name;
     STACKR_QUEUE_PREFIX = "bull";
   };

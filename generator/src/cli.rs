@@ -128,7 +128,8 @@ pub struct DevCommandArgs {
 pub struct InitArgs {
     /// Folder to create; its name becomes the project name (lowercase, `[a-z][a-z0-9-]*`).
     pub name: String,
-    /// Do not ask questions: auth + `core`.
+    /// Do not ask questions: auth + `core`, each guard as its flags or defaults say. (Questions
+    /// are asked only on a terminal, about what no flag said: services, guards, roles.)
     #[arg(long)]
     pub defaults: bool,
     /// Base services to create, comma-separated (e.g. `core,wallet`).
@@ -186,7 +187,8 @@ pub struct AddServiceArgs {
     /// API port (default: the lowest free port from 8080).
     #[arg(long)]
     pub port: Option<u16>,
-    /// Guard flavor (default: `standard`, `role-gated` with --roles, `none` without auth).
+    /// Guard flavor (default: `standard`, `role-gated` with --roles, `none` without auth). On a
+    /// terminal, without this flag or --roles, stackr asks for the flavor (and roles).
     #[arg(long, value_enum)]
     pub auth_middleware: Option<MiddlewareArg>,
     /// Roles allowed through a `role-gated` guard, comma-separated (admin always passes).

@@ -10,17 +10,12 @@
 mod cargo_env;
 mod nixos;
 mod notify;
-mod ports;
-mod postgres;
-mod redis;
-mod tools;
 mod vm_test_script;
 
 pub use cargo_env::without_cargo_package_env;
 pub use nixos::{evaluate_nixos_system, nixpkgs_lib, repo_root};
 pub use notify::NotifySocket;
-pub use ports::free_port;
-pub use postgres::TempPostgres;
-pub use redis::TempRedis;
-pub use tools::find_tool;
+/// The servers live in the kit (feature `testing`), where scaffolded services' own tests find
+/// them; this repository's tests take them from here.
+pub use stackr_kit::testing::{find_tool, free_port, TempPostgres, TempRedis};
 pub use vm_test_script::{machine_calls, test_script_of, MachineCall};

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
+use super::prompt;
 use crate::config::{AuthMiddleware, ServiceConfig, ServiceKind, CONFIG_FILE};
 use crate::model::{check_name, next_free_base_port};
 use crate::plan::plan;
@@ -70,13 +71,22 @@ pub fn run(root: &Path, options: &AddServiceOptions) -> Result<ExitCode> {
         .into());
     }
     let has_auth = project.model.auth().is_some();
-    let middleware =
-        guard_of(name, has_auth, options.middleware, &options.roles).map_err(|help| {
-            UsageError::new(
-                help.0,
-                "name the roles it lets through with `--roles finance,audit`",
-            )
-        })?;
+    let (asked, roles) = if has_auth
+        && options.middleware.is_none()
+        && options.roles.is_empty()
+        && prompt::interactive()
+    {
+        let (flavor, roles) = prompt::ask_guard(&mut prompt::Terminal, name)?;
+        (Some(flavor), roles)
+    } else {
+        (options.middleware, options.roles.clone())
+    };
+    let middleware = guard_of(name, has_auth, asked, &roles).map_err(|help| {
+        UsageError::new(
+            help.0,
+            "name the roles it lets through with `--roles finance,audit`",
+        )
+    })?;
     let mut service = ServiceConfig::named(name, ServiceKind::Base);
     service.port = Some(
         options
@@ -84,7 +94,7 @@ pub fn run(root: &Path, options: &AddServiceOptions) -> Result<ExitCode> {
             .unwrap_or_else(|| next_free_base_port(&project.config)),
     );
     service.auth_middleware = Some(middleware);
-    service.roles = options.roles.clone();
+    service.roles = roles;
     service.worker = options.no_worker.then_some(false);
 
     let mut config = project.config.clone();

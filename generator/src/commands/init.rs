@@ -1,13 +1,13 @@
 //! `stackr init NAME`: a new project folder with config, schema, flake, workspace, service crates
 //! and every generated file, written in one atomic commit.
 
-use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
 use super::add_service::guard_of;
+use super::prompt;
 use crate::config::{
     AuthMiddleware, RuntimeSource, ServiceConfig, ServiceKind, StackrConfig, CONFIG_FILE,
     SCHEMA_FILE,
@@ -60,15 +60,28 @@ pub fn run(parent: &Path, options: &InitOptions) -> Result<ExitCode> {
         )
         .into());
     }
+    let interactive = !options.defaults && prompt::interactive();
     let services = match &options.with_services {
         Some(list) => list.clone(),
-        None if options.defaults || !std::io::stdin().is_terminal() => {
-            DEFAULT_SERVICES.iter().map(|s| s.to_string()).collect()
-        }
-        None => prompt_services()?,
+        None if interactive => prompt::ask_services(&mut prompt::Terminal, DEFAULT_SERVICES)?,
+        None => DEFAULT_SERVICES.iter().map(|s| s.to_string()).collect(),
     };
     let mut config = initial_config(&name, &services, !options.no_auth);
-    set_guards(&mut config, options)?;
+    let mut middleware = options.middleware.clone();
+    let mut roles = options.roles.clone();
+    if interactive && !options.no_auth {
+        // Ask only about the services no flag already set.
+        for service in &services {
+            let flagged = middleware.iter().any(|(s, _)| s == service)
+                || roles.iter().any(|(s, _)| s == service);
+            if !flagged {
+                let (flavor, its_roles) = prompt::ask_guard(&mut prompt::Terminal, service)?;
+                middleware.push((service.clone(), flavor));
+                roles.push((service.clone(), its_roles));
+            }
+        }
+    }
+    set_guards(&mut config, !options.no_auth, &middleware, &roles)?;
     let text = config_text(&config);
     let (_, model) = check_config_text(Path::new(CONFIG_FILE), &text)
         .map_err(|err| UsageError::new(err.message, err.help))?;
@@ -145,24 +158,22 @@ pub fn initial_config(name: &str, services: &[String], with_auth: bool) -> Stack
 
 /// Applies `--auth-middleware` and `--roles` to the base services being created, with the
 /// defaults `add service` uses.
-fn set_guards(config: &mut StackrConfig, options: &InitOptions) -> Result<()> {
-    let with_auth = !options.no_auth;
+fn set_guards(
+    config: &mut StackrConfig,
+    with_auth: bool,
+    middleware: &[(String, AuthMiddleware)],
+    roles: &[(String, Vec<String>)],
+) -> Result<()> {
     let names: Vec<String> = config
         .services
         .iter()
         .filter(|s| s.kind == ServiceKind::Base)
         .map(|s| s.name.clone())
         .collect();
-    let named = options
-        .middleware
+    let named = middleware
         .iter()
         .map(|(service, _)| ("--auth-middleware", service))
-        .chain(
-            options
-                .roles
-                .iter()
-                .map(|(service, _)| ("--roles", service)),
-        );
+        .chain(roles.iter().map(|(service, _)| ("--roles", service)));
     for (flag, service) in named {
         if !names.contains(service) {
             return Err(UsageError::new(
@@ -177,19 +188,17 @@ fn set_guards(config: &mut StackrConfig, options: &InitOptions) -> Result<()> {
         .iter_mut()
         .filter(|s| s.kind == ServiceKind::Base)
     {
-        let asked = options
-            .middleware
+        let asked = middleware
             .iter()
             .rev()
             .find(|(name, _)| *name == service.name)
             .map(|(_, flavor)| *flavor);
-        let roles: Vec<String> = options
-            .roles
+        let its_roles: Vec<String> = roles
             .iter()
             .filter(|(name, _)| *name == service.name)
             .flat_map(|(_, roles)| roles.iter().cloned())
             .collect();
-        let guard = guard_of(&service.name, with_auth, asked, &roles).map_err(|no_roles| {
+        let guard = guard_of(&service.name, with_auth, asked, &its_roles).map_err(|no_roles| {
             UsageError::new(
                 no_roles.0,
                 format!(
@@ -199,25 +208,9 @@ fn set_guards(config: &mut StackrConfig, options: &InitOptions) -> Result<()> {
             )
         })?;
         service.auth_middleware = Some(guard);
-        service.roles = roles;
+        service.roles = its_roles;
     }
     Ok(())
-}
-
-fn prompt_services() -> Result<Vec<String>> {
-    print!(
-        "base services, comma-separated [{}]: ",
-        DEFAULT_SERVICES.join(",")
-    );
-    std::io::stdout().flush()?;
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
-    let names = split_list(&line);
-    Ok(if names.is_empty() {
-        DEFAULT_SERVICES.iter().map(|s| s.to_string()).collect()
-    } else {
-        names
-    })
 }
 
 /// `a, b,,c` -> [a, b, c].

@@ -4,6 +4,7 @@ pub mod add_service;
 pub mod dev;
 pub mod generate;
 pub mod init;
+pub mod prompt;
 pub mod secrets;
 pub mod set_role;
 pub mod upgrade;

@@ -40,7 +40,11 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "scaffold/service/src/domain/mod.rs.tera",
     "scaffold/service/src/domain/mod_unguarded.rs.tera",
     "scaffold/service/migrations/0001_init.sql.tera",
+    "scaffold/service/src/domain/calls.rs.tera",
+    "scaffold/service/src/domain/jobs.rs.tera",
+    "scaffold/service/src/job_names.rs.tera",
     "scaffold/service/src/bin/worker.rs.tera",
+    "scaffold/service/tests/api.rs.tera",
 ];
 
 thread_local! {

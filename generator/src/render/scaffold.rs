@@ -24,6 +24,8 @@ struct ServiceContext<'a> {
     api_bin: &'a str,
     worker_bin: Option<&'a str>,
     runtime: &'a RuntimeDeps,
+    /// The `stackr-kit` dependency with its `testing` feature, for the service's own tests.
+    kit_for_tests: String,
 }
 
 /// The crate of one service under `services/<name>/`. Base services follow stackr-kit's
@@ -55,6 +57,7 @@ pub fn service_crate(plan: &Plan, service: &ServicePlan) -> Result<Vec<RenderedF
         api_bin: &service.api_bin,
         worker_bin: service.worker_bin.as_deref(),
         runtime: &plan.runtime,
+        kit_for_tests: with_feature(&plan.runtime.kit, "testing"),
     };
     let dir = format!("services/{}", service.name);
     let file = |path: &str, template: &str| -> Result<RenderedFile> {
@@ -78,23 +81,67 @@ pub fn service_crate(plan: &Plan, service: &ServicePlan) -> Result<Vec<RenderedF
             "scaffold/service/src/domain/mod_unguarded.rs.tera"
         };
         files.push(file("src/domain/mod.rs", domain)?);
+        // Calling another service as the user needs a user: only guarded services show it.
+        if guarded {
+            files.push(file(
+                "src/domain/calls.rs",
+                "scaffold/service/src/domain/calls.rs.tera",
+            )?);
+        }
+        if service.worker_bin.is_some() {
+            files.push(file(
+                "src/domain/jobs.rs",
+                "scaffold/service/src/domain/jobs.rs.tera",
+            )?);
+        }
         files.push(file(
             "migrations/0001_init.sql",
             "scaffold/service/migrations/0001_init.sql.tera",
         )?);
+        files.push(file("tests/api.rs", "scaffold/service/tests/api.rs.tera")?);
     }
     if service.worker_bin.is_some() {
         files.push(file(
             "src/bin/worker.rs",
             "scaffold/service/src/bin/worker.rs.tera",
         )?);
+        files.push(file(
+            "src/job_names.rs",
+            "scaffold/service/src/job_names.rs.tera",
+        )?);
     }
     Ok(files)
+}
+
+/// A dependency spec (`"=1.0"` or an inline table) with `feature` turned on.
+fn with_feature(spec: &str, feature: &str) -> String {
+    let features = format!("features = [\"{feature}\"]");
+    match spec.strip_suffix('}') {
+        Some(table) => format!("{}, {features} }}", table.trim_end()),
+        None => format!("{{ version = {spec}, {features} }}"),
+    }
 }
 
 #[derive(Serialize)]
 struct Member<'a> {
     name: &'a str,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_feature;
+
+    #[test]
+    fn a_feature_joins_any_dependency_spec() {
+        assert_eq!(
+            with_feature(r#"{ path = "../../stackr-runtime/kit" }"#, "testing"),
+            r#"{ path = "../../stackr-runtime/kit", features = ["testing"] }"#
+        );
+        assert_eq!(
+            with_feature(r#""=0.1.0""#, "testing"),
+            r#"{ version = "=0.1.0", features = ["testing"] }"#
+        );
+    }
 }
 
 #[derive(Serialize)]

@@ -47,6 +47,16 @@ pub fn standalone(member: &str, workspace: &str, stackr_version: &str) -> Result
     package.decor_mut().set_prefix(format!(
         "# `{name}` of stackr {stackr_version}, managed by stackr: `stackr generate` rewrites this folder.\n"
     ));
+    // The vendored crates sit inside the project, so they are members of its workspace and a
+    // plain `cargo test` would build their unit and doc tests, whose fixtures and
+    // dev-dependencies stay in the stackr repository: the project tests its own crates only.
+    let lib = doc
+        .entry("lib")
+        .or_insert(toml_edit::table())
+        .as_table_like_mut()
+        .context("[lib] of a runtime crate is not a table")?;
+    lib.insert("test", toml_edit::value(false));
+    lib.insert("doctest", toml_edit::value(false));
     for table in DEPENDENCY_TABLES {
         let Some(dependencies) = doc.get_mut(table).and_then(Item::as_table_like_mut) else {
             continue;
@@ -175,6 +185,8 @@ harness = false
             .collect();
         assert_eq!(features, ["json", "rustls-tls"], "{text}");
         assert_eq!(doc["dependencies"]["url"].as_str(), Some("2"), "{text}");
+        assert_eq!(doc["lib"]["test"].as_bool(), Some(false), "{text}");
+        assert_eq!(doc["lib"]["doctest"].as_bool(), Some(false), "{text}");
         for gone in ["bin", "bench", "dev-dependencies"] {
             assert!(doc.get(gone).is_none(), "{gone} kept: {text}");
         }

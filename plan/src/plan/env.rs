@@ -51,6 +51,18 @@ pub fn declared_roles(model: &Model) -> Vec<String> {
     roles.into_iter().cloned().collect()
 }
 
+/// `SERVICE_URLS`: every base service's API, for calls from one service to another
+/// (`name=http://127.0.0.1:PORT`, comma-separated, in the config's order).
+fn service_urls(model: &Model) -> String {
+    model
+        .services
+        .iter()
+        .filter(|s| s.kind == crate::model::ServiceKind::Base)
+        .map(|s| format!("{}=http://127.0.0.1:{}", s.name, s.port))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 pub fn dev_env(
     service: &ServicePlan,
     model: &Model,
@@ -133,6 +145,7 @@ pub fn dev_env(
             ]);
         }
         env.extend([
+            EnvVar::new(contract::SERVICE_URLS, service_urls(model)),
             EnvVar::new(contract::STACKR_QUEUE, service.name.clone()),
             EnvVar::new(contract::STACKR_QUEUE_PREFIX, QUEUE_PREFIX),
         ]);

@@ -41,6 +41,8 @@ pub const AUTH_URL: &str = "AUTH_URL";
 pub const SERVICE_CREDENTIAL_FILE: &str = "SERVICE_CREDENTIAL_FILE";
 pub const SESSION_CACHE_TTL_MS: &str = "SESSION_CACHE_TTL_MS";
 pub const TRUSTED_ORIGINS: &str = "TRUSTED_ORIGINS";
+/// `name=url,…`: the API of every base service, for calls made as the signed-in user.
+pub const SERVICE_URLS: &str = "SERVICE_URLS";
 pub const STACKR_QUEUE: &str = "STACKR_QUEUE";
 pub const STACKR_QUEUE_PREFIX: &str = "STACKR_QUEUE_PREFIX";
 pub const WORKER_CONCURRENCY: &str = "WORKER_CONCURRENCY";
@@ -102,6 +104,7 @@ pub const CONTRACT: &[ContractVar] = &[
     secret(SERVICE_CREDENTIAL_FILE, Scope::Base),
     var(SESSION_CACHE_TTL_MS, Scope::Base),
     var(TRUSTED_ORIGINS, Scope::Base),
+    var(SERVICE_URLS, Scope::Base),
     var(STACKR_QUEUE, Scope::Base),
     var(STACKR_QUEUE_PREFIX, Scope::Base),
     var(WORKER_CONCURRENCY, Scope::Worker),

@@ -15,8 +15,11 @@
 //! - [`device`]: device sessions (`x-device-session-token`) stored in the service's own database;
 //! - [`identity_routes`]: `GET /me` for a guard flavor (and flexible's device-session routes);
 //! - [`db`], [`migrate`], [`redis_conn`], [`health`], [`server`], [`telemetry`]: plumbing;
+//! - [`peer`]: calls to the stack's other base services with the user's cookie forwarded;
 //! - [`runtime`]: one call that wires all of the above from the environment for a scaffolded service;
-//! - [`worker`]: the BullMQ-compatible worker.
+//! - [`worker`]: the BullMQ-compatible worker;
+//! - `testing` (feature `testing`): throwaway PostgreSQL and Redis, and a service's binaries run
+//!   against them, for a service's own tests.
 
 pub mod auth;
 pub mod cache;
@@ -27,11 +30,14 @@ pub mod guard;
 pub mod health;
 mod identity_routes;
 pub mod migrate;
+pub mod peer;
 pub mod provision;
 pub mod redis_conn;
 pub mod runtime;
 pub mod server;
 pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod worker;
 
 pub use auth::{AuthClient, Session, User, VerifiedSession};

@@ -2,6 +2,8 @@
 //! Redis, migrations, the flavor's guard, `/health`, tracing of requests and graceful shutdown.
 //! Scaffolded services call this from `main` and only add routes.
 
+use std::sync::Arc;
+
 use axum::extract::FromRef;
 use axum::Router;
 use deadpool_postgres::Pool;
@@ -15,14 +17,20 @@ use crate::config::{ApiEnv, AuthEnv};
 use crate::guard::{Flavor, Guard, TrustedOrigins};
 use crate::health::HealthChecks;
 use crate::migrate::Migration;
+use crate::peer::{PeerClient, PeerUrls};
+use crate::worker::{Producer, QueueConfig};
 
 /// The router state of a scaffolded service. Handlers extract `State<Pool>`, `State<Guard>`,
-/// `State<ConnectionManager>` or the extractors of [`crate::guard`] directly.
+/// `State<ConnectionManager>`, `State<PeerClient>` (calls to the other services),
+/// `State<Arc<Producer>>` (jobs for this service's worker) or the extractors of [`crate::guard`]
+/// directly.
 #[derive(Clone, FromRef)]
 pub struct ServiceState {
     pub guard: Guard,
     pub db: Pool,
     pub redis: ConnectionManager,
+    pub peers: PeerClient,
+    pub jobs: Arc<Producer>,
 }
 
 /// What a service decides at scaffold time.
@@ -46,7 +54,9 @@ pub struct ServiceRuntime {
 
 impl ServiceRuntime {
     /// Reads the environment, connects to the service's own PostgreSQL and Redis, runs the
-    /// migrations and builds the guard. Errors name the variable or resource at fault.
+    /// migrations and builds the guard. Errors name the variable or resource at fault. Besides
+    /// [`ApiEnv`] and (unless flavor `none`) [`AuthEnv`], it reads `STACKR_QUEUE`(`_PREFIX`) for
+    /// the job producer and `SERVICE_URLS` for the peer client.
     pub async fn from_env(spec: ServiceSpec) -> anyhow::Result<Self> {
         Self::from_lookup(spec, &crate::config::process_env).await
     }
@@ -69,6 +79,8 @@ impl ServiceRuntime {
             }
             .into());
         }
+        let queue = QueueConfig::from_lookup(lookup)?;
+        let peers = PeerClient::new(PeerUrls::from_lookup(lookup)?);
         let name = env.service.service.clone();
         let db = crate::db::connect(
             &env.service.database_url,
@@ -94,7 +106,14 @@ impl ServiceRuntime {
         tracing::info!(service = %name, flavor = %spec.flavor, database = %env.service.database_url, redis = %env.service.redis_url, "service configured");
         Ok(ServiceRuntime {
             env,
-            state: ServiceState { guard, db, redis },
+            state: ServiceState {
+                guard,
+                db,
+                redis,
+                peers,
+                // Connects on first use, so a service that never enqueues opens no queue.
+                jobs: Arc::new(Producer::new(queue)),
+            },
         })
     }
 

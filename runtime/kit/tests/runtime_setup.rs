@@ -25,6 +25,7 @@ fn base_env() -> Env {
         ("PORT", "1".to_owned()),
         ("DATABASE_URL", url),
         ("REDIS_URL", redis.url()),
+        ("STACKR_QUEUE", "svc".to_owned()),
     ]);
     Env { pg, redis, vars }
 }

@@ -91,6 +91,7 @@ impl Fixture {
                 format!("redis://127.0.0.1:{}", self._redis.port()),
             ),
             ("REDIS_PASSWORD_FILE", secret("core-redis-password")),
+            ("STACKR_QUEUE", "core".into()),
             ("AUTH_URL", self.auth.url.clone()),
             ("SERVICE_CREDENTIAL_FILE", secret("core-credential")),
             ("SESSION_CACHE_TTL_MS", "3000".into()),

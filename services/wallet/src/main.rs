@@ -9,6 +9,7 @@
 //! state-changing route that takes `Authenticated` or `Principal` is protected by default.
 
 mod domain;
+mod job_names;
 
 use axum::Router;
 use stackr_kit::runtime::ServiceSpec;

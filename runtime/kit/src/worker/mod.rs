@@ -136,6 +136,7 @@ mod first_stalled_check;
 mod handlers;
 mod job;
 mod job_log;
+mod job_status;
 mod node_options;
 mod node_stack;
 mod processor;
@@ -151,6 +152,7 @@ pub use config::{QueueConfig, WorkerConfig, DEFAULT_CONCURRENCY, DEFAULT_PREFIX}
 pub use error::{ConfigError, JobError, WorkerError};
 pub use handlers::Handlers;
 pub use job::Job;
+pub use job_status::JobStatus;
 pub use producer::Producer;
 pub use runner::{run, run_from_env, shutdown_signal, start, RunningWorker, ShutdownReport};
 
@@ -160,3 +162,5 @@ pub use bullmq::types::BackoffStrategy as Backoff;
 pub use bullmq::types::RemoveOnFinish;
 /// BullMQ job options (`attempts`, `backoff`, `delay`, `priority`, `job_id`, retention…).
 pub use bullmq::JobOptions;
+/// A job's state, as [`JobStatus`] reports it.
+pub use bullmq::JobState;

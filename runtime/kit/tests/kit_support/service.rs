@@ -187,6 +187,7 @@ impl Stack {
                 format!("redis://127.0.0.1:{}", self.redis.port()),
             ),
             ("REDIS_PASSWORD_FILE", write("redis-password", "redis-pw")),
+            ("STACKR_QUEUE", name.to_owned()),
             ("AUTH_URL", self.proxy.url.clone()),
             ("SERVICE_CREDENTIAL_FILE", write("credential", &credential)),
             ("SESSION_CACHE_TTL_MS", options.cache_ttl_ms.to_string()),

@@ -1,6 +1,10 @@
-//! Your code: this service's domain. The example below (notes owned by the caller) shows the
-//! pattern: take the identity from the guard's extractor, keep data keyed by `user_id` in this
-//! service's own database. Replace it with your own routes.
+//! Your code: this service's domain. The examples show the patterns: notes owned by the caller
+//! (take the identity from the guard's extractor, keep data keyed by `user_id` in this service's
+//! own database), a call to another service as the same user (`calls`) and a job for this
+//! service's worker (`jobs`). Replace them with your own routes.
+
+mod calls;
+mod jobs;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -12,7 +16,10 @@ use stackr_kit::deadpool_postgres::Pool;
 use stackr_kit::{Principal, ServiceState};
 
 pub fn routes() -> Router<ServiceState> {
-    Router::new().route("/notes", get(list_notes).post(add_note))
+    Router::new()
+        .route("/notes", get(list_notes).post(add_note))
+        .merge(calls::routes())
+        .merge(jobs::routes())
 }
 
 #[derive(Deserialize)]

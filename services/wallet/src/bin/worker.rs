@@ -3,11 +3,20 @@
 
 use stackr_kit::worker::{run_from_env, Handlers, Job, JobError};
 
+// One list of job names for the API and the worker, two binaries of this crate.
+#[path = "../job_names.rs"]
+mod job_names;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let handlers = Handlers::new().on("wallet", |job: Job| async move {
-        tracing::info!(job = job.name(), "processing");
-        Ok::<_, JobError>(serde_json::json!({ "done": true }))
+    let handlers = Handlers::new().on(job_names::EXAMPLE, |job: Job| async move {
+        tracing::info!(job = job.name(), id = job.id(), "processing");
+        let message = job.data()["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        // What a handler returns is stored as the job's result (`GET /jobs/{id}` shows it).
+        Ok::<_, JobError>(serde_json::json!({ "echo": message }))
     });
     run_from_env(handlers).await?;
     Ok(())

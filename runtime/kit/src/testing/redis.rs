@@ -1,7 +1,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::{find_tool, free_port};
+use super::{find_tool, free_port};
 
 /// A redis-server on a free loopback port, persistence off, killed on drop.
 pub struct TempRedis {

@@ -2,8 +2,8 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::tools::running_as_root;
-use crate::{find_tool, free_port};
+use super::tools::running_as_root;
+use super::{find_tool, free_port};
 
 /// A PostgreSQL cluster in a temp dir, listening on a free loopback port, stopped on drop.
 ///

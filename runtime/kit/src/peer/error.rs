@@ -1,0 +1,88 @@
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+/// Why a call to another service gave no answer to use. As a response it keeps the other
+/// service's refusals (401, 403, 404, …) and turns its failures into 502/504, with the
+/// kit's `{message, code}` body; the full reason goes to the log.
+#[derive(Debug, thiserror::Error)]
+pub enum PeerError {
+    #[error("no service `{service}` in SERVICE_URLS (known: {known})")]
+    UnknownService { service: String, known: String },
+    #[error("`{service}` did not answer {url} within {after:?}")]
+    Timeout {
+        service: String,
+        url: String,
+        after: Duration,
+    },
+    #[error("cannot reach `{service}` at {url}: {source}")]
+    Unreachable {
+        service: String,
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("`{service}` answered {status} to {url}: {body}")]
+    Refused {
+        service: String,
+        url: String,
+        status: StatusCode,
+        body: String,
+    },
+    #[error("`{service}` answered {url} with a body that is not the JSON expected: {source}")]
+    InvalidAnswer {
+        service: String,
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+}
+
+impl PeerError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            PeerError::UnknownService { .. } => StatusCode::NOT_FOUND,
+            PeerError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+            PeerError::Refused { status, .. } if status.is_client_error() => *status,
+            PeerError::Unreachable { .. }
+            | PeerError::Refused { .. }
+            | PeerError::InvalidAnswer { .. } => StatusCode::BAD_GATEWAY,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            PeerError::UnknownService { .. } => "UNKNOWN_SERVICE",
+            PeerError::Timeout { .. } => "PEER_TIMEOUT",
+            PeerError::Refused { status, .. } if status.is_client_error() => "PEER_REFUSED",
+            _ => "PEER_UNAVAILABLE",
+        }
+    }
+}
+
+impl IntoResponse for PeerError {
+    fn into_response(self) -> Response {
+        tracing::warn!(error = %self, "call to another service failed");
+        let message = match &self {
+            PeerError::UnknownService { .. } => self.to_string(),
+            PeerError::Refused {
+                service, status, ..
+            } => {
+                format!("service `{service}` answered {status}")
+            }
+            PeerError::Timeout { service, .. }
+            | PeerError::Unreachable { service, .. }
+            | PeerError::InvalidAnswer { service, .. } => {
+                format!("service `{service}` is unavailable")
+            }
+        };
+        (
+            self.status(),
+            Json(json!({ "message": message, "code": self.code() })),
+        )
+            .into_response()
+    }
+}

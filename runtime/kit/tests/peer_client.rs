@@ -1,0 +1,140 @@
+//! The peer client against real HTTP servers: the incoming cookie reaches the other service
+//! unchanged, and every way a call can fail ends in a clear error and a fitting status.
+
+use std::time::{Duration, Instant};
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use stackr_kit::peer::{ForwardedCookie, PeerClient, PeerError, PeerUrls};
+
+/// Serves `app` on a free loopback port; returns its origin.
+async fn serve(app: Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+/// A peer whose `/me` answers with the cookie it received, `/private` refuses, `/slow` never
+/// answers in time and `/garbage` is not JSON.
+async fn peer() -> String {
+    serve(
+        Router::new()
+            .route(
+                "/me",
+                get(|headers: HeaderMap| async move {
+                    let cookie = headers
+                        .get("cookie")
+                        .map(|c| c.to_str().unwrap().to_owned());
+                    Json(json!({ "cookie": cookie }))
+                }),
+            )
+            .route(
+                "/private",
+                get(|| async { (StatusCode::FORBIDDEN, Json(json!({ "code": "FORBIDDEN" }))) }),
+            )
+            .route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                    "late"
+                }),
+            )
+            .route("/garbage", get(|| async { "not json" })),
+    )
+    .await
+}
+
+fn client(url: &str, timeout: Duration) -> PeerClient {
+    PeerClient::with_timeout(PeerUrls::parse(&format!("billing={url}")).unwrap(), timeout)
+}
+
+const COOKIE: &str = "better-auth.session_token=abc.def; theme=dark";
+
+#[tokio::test]
+async fn forwards_the_incoming_cookie_unchanged() {
+    let peers = client(&peer().await, Duration::from_secs(10));
+    let cookie = ForwardedCookie::new(Some(HeaderValue::from_static(COOKIE)));
+    let answer: Value = peers.get("billing", "/me", &cookie).await.unwrap();
+    assert_eq!(answer, json!({ "cookie": COOKIE }));
+    let answer: Value = peers
+        .get("billing", "me", &ForwardedCookie::default())
+        .await
+        .unwrap();
+    assert_eq!(answer, json!({ "cookie": null }), "no cookie in, none out");
+}
+
+#[tokio::test]
+async fn keeps_the_peers_refusal_and_names_it() {
+    let peers = client(&peer().await, Duration::from_secs(10));
+    let error = peers
+        .get::<Value>("billing", "/private", &ForwardedCookie::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, PeerError::Refused { .. }), "{error:?}");
+    assert!(
+        error.to_string().contains("`billing` answered 403"),
+        "{error}"
+    );
+    assert_eq!(error.into_response().status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn gives_up_after_its_timeout() {
+    let peers = client(&peer().await, Duration::from_millis(300));
+    let started = Instant::now();
+    let error = peers
+        .get::<Value>("billing", "/slow", &ForwardedCookie::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, PeerError::Timeout { .. }), "{error:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the timeout held"
+    );
+    assert!(error.to_string().contains("did not answer"), "{error}");
+    assert_eq!(error.into_response().status(), StatusCode::GATEWAY_TIMEOUT);
+}
+
+#[tokio::test]
+async fn an_unknown_service_a_dead_peer_and_garbage_are_told_apart() {
+    let peers = client(&peer().await, Duration::from_secs(10));
+    let error = peers
+        .get::<Value>("shipping", "/me", &ForwardedCookie::default())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "no service `shipping` in SERVICE_URLS (known: billing)"
+    );
+    assert_eq!(error.into_response().status(), StatusCode::NOT_FOUND);
+
+    let error = peers
+        .get::<Value>("billing", "/garbage", &ForwardedCookie::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, PeerError::InvalidAnswer { .. }),
+        "{error:?}"
+    );
+    assert_eq!(error.into_response().status(), StatusCode::BAD_GATEWAY);
+
+    // A port nothing listens on: bound, then released.
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    let error = client(&closed, Duration::from_secs(10))
+        .get::<Value>("billing", "/me", &ForwardedCookie::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, PeerError::Unreachable { .. }), "{error:?}");
+    assert!(
+        error.to_string().contains("cannot reach `billing`"),
+        "{error}"
+    );
+    assert_eq!(error.into_response().status(), StatusCode::BAD_GATEWAY);
+}

@@ -1,0 +1,55 @@
+//! Work for this service's worker: `POST /jobs` puts an example job on this service's own queue
+//! (in its own Redis) and answers its id; `GET /jobs/{id}` says what became of it. The worker
+//! (`src/bin/worker.rs`) picks the job up by its name. Each job carries the id of
+//! the user who asked for it, and only that user can read its status.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use stackr_kit::worker::{JobStatus, Producer};
+use stackr_kit::{Principal, ServiceState};
+
+use crate::job_names;
+
+pub fn routes() -> Router<ServiceState> {
+    Router::new()
+        .route("/jobs", post(enqueue))
+        .route("/jobs/{id}", get(status))
+}
+
+#[derive(Deserialize)]
+struct NewJob {
+    message: String,
+}
+
+async fn enqueue(
+    who: Principal,
+    State(jobs): State<Arc<Producer>>,
+    Json(job): Json<NewJob>,
+) -> Result<(StatusCode, Json<Value>), StatusCode> {
+    let data = json!({ "userId": who.user_id(), "message": job.message });
+    let id = jobs.add(job_names::EXAMPLE, data).await.map_err(|error| {
+        tracing::error!(%error, "cannot enqueue");
+        StatusCode::SERVICE_UNAVAILABLE
+    })?;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "id": id }))))
+}
+
+async fn status(
+    who: Principal,
+    State(jobs): State<Arc<Producer>>,
+    Path(id): Path<String>,
+) -> Result<Json<JobStatus>, StatusCode> {
+    let status = jobs.status(&id).await.map_err(|error| {
+        tracing::error!(%error, "cannot read a job's status");
+        StatusCode::SERVICE_UNAVAILABLE
+    })?;
+    // Another user's job is answered like a missing one: ids are sequential, so guessable.
+    let status = status.filter(|s| s.data["userId"].as_str() == Some(who.user_id()));
+    status.map(Json).ok_or(StatusCode::NOT_FOUND)
+}
