@@ -1,5 +1,5 @@
 //! The auth guard: forwards the request's cookie (or the session cookie an app's bearer token
-//! stands for, see [`bearer`]) to auth and turns the answer into an identity.
+//! stands for, see the `bearer` module) to auth and turns the answer into an identity.
 //!
 //! Build one [`Guard`] per service (its flavor decides roles, provisioning and device sessions),
 //! put it in the router state, and protect handlers either with the extractors ([`Authenticated`],

@@ -1,7 +1,7 @@
 //! Two-factor authentication (TOTP + backup codes), BetterAuth's `twoFactor` plugin flow:
 //! `enable` → `verify-totp` (turns it on, rotates the session) → sign-in answers
 //! `twoFactorRedirect` → `verify-totp` / `verify-backup-code` with the `two_factor` cookie, or
-//! `send-otp` → `verify-otp` with a code sent by mail (see [`otp`]).
+//! `send-otp` → `verify-otp` with a code sent by mail (see the `otp` module).
 
 mod backup_codes;
 mod challenge;
