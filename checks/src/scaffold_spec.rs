@@ -113,7 +113,7 @@ mod tests {
             let spec = scaffold_spec(&plan, service).unwrap();
             assert_eq!(
                 Some(spec.flavor.as_str()),
-                service.middleware,
+                service.middleware.map(|m| m.as_str()),
                 "{}",
                 service.name
             );

@@ -32,12 +32,20 @@ fn stackr_nix_sets_the_planned_values() {
         );
         assert_eq!(value["enable"], true);
         assert_eq!(value["stateDir"], plan.deploy_state_dir);
-        assert_eq!(value["postgresql"]["mode"], plan.deploy_postgres_mode);
+        assert_eq!(
+            value["postgresql"]["mode"],
+            serde_json::json!(plan.deploy_postgres_mode)
+        );
         let services = value["services"].as_object().unwrap();
         assert_eq!(services.len(), plan.services.len(), "{fixture}");
         for service in &plan.services {
             let nix = &value["services"][&service.name];
-            assert_eq!(nix["kind"], service.kind, "{fixture}/{}", service.name);
+            assert_eq!(
+                nix["kind"],
+                serde_json::json!(service.kind),
+                "{fixture}/{}",
+                service.name
+            );
             assert_eq!(nix["package"], format!("pkg-{}", service.name));
             assert_eq!(nix["port"], service.port);
             assert_eq!(nix["redis"]["port"], service.deploy_redis_port);
@@ -48,7 +56,7 @@ fn stackr_nix_sets_the_planned_values() {
             assert_eq!(nix["worker"]["enable"], service.worker_bin.is_some());
             assert_eq!(nix["worker"]["concurrency"], service.worker_concurrency);
             match service.middleware {
-                Some(flavor) => assert_eq!(nix["authMiddleware"], flavor),
+                Some(flavor) => assert_eq!(nix["authMiddleware"], serde_json::json!(flavor)),
                 None => assert!(nix.get("authMiddleware").is_none()),
             }
             for extra in &service.extra_env {

@@ -4,6 +4,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::engine;
+use crate::model::{AuthMiddleware, ServiceKind};
 use crate::plan::Plan;
 use crate::runtime_sources::VENDORED_DIR;
 
@@ -17,8 +18,8 @@ pub const USER_END: &str = "<!-- stackr:user-section:end -->";
 #[derive(Serialize)]
 struct Service<'a> {
     name: &'a str,
-    kind: &'a str,
-    middleware: Option<&'a str>,
+    kind: ServiceKind,
+    middleware: Option<AuthMiddleware>,
     port: u16,
 }
 

@@ -5,6 +5,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::engine;
+use crate::model::{AuthMiddleware, PostgresMode, ServiceKind};
 use crate::plan::{EnvVar, Plan};
 
 pub const PATH: &str = "nix/stackr.nix";
@@ -12,11 +13,11 @@ pub const PATH: &str = "nix/stackr.nix";
 #[derive(Serialize)]
 struct Service<'a> {
     name: &'a str,
-    kind: &'a str,
+    kind: ServiceKind,
     port: u16,
     admin_port: Option<u16>,
     admin_bind: Option<&'a str>,
-    middleware: Option<&'a str>,
+    middleware: Option<AuthMiddleware>,
     roles: &'a [String],
     worker: bool,
     worker_concurrency: u32,
@@ -48,7 +49,7 @@ struct OAuthProvider<'a> {
 #[derive(Serialize)]
 struct Context<'a> {
     state_dir: &'a str,
-    postgres_mode: &'a str,
+    postgres_mode: PostgresMode,
     auth: Option<Auth<'a>>,
     services: Vec<Service<'a>>,
 }

@@ -6,6 +6,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::engine;
+use crate::model::ServiceKind;
 use crate::plan::{DevOAuth, DevPaths, EnvVar, Plan, Secret};
 
 pub const PATH: &str = "process-compose.yaml";
@@ -15,7 +16,7 @@ pub const PATH: &str = "process-compose.yaml";
 #[derive(Serialize)]
 struct Service<'a> {
     name: &'a str,
-    kind: &'a str,
+    kind: ServiceKind,
     is_auth: bool,
     port: u16,
     api_bin: &'a str,

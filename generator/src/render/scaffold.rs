@@ -4,14 +4,15 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::{engine, RenderedFile};
+use crate::model::{AuthMiddleware, ServiceKind};
 use crate::plan::{Plan, RuntimeDeps, ServicePlan};
 
 #[derive(Serialize)]
 struct ServiceContext<'a> {
     name: &'a str,
-    kind: &'a str,
+    kind: ServiceKind,
     is_auth: bool,
-    middleware: Option<&'a str>,
+    middleware: Option<AuthMiddleware>,
     /// `stackr_kit::Flavor` variant of the guard.
     flavor_variant: &'static str,
     /// The roles as Rust string literals: `"a", "b"`.
@@ -31,17 +32,20 @@ struct ServiceContext<'a> {
 /// The crate of one service under `services/<name>/`. Base services follow stackr-kit's
 /// scaffold (runtime/kit/SCAFFOLD.md); the auth service is a thin main over `stackr-auth`.
 pub fn service_crate(plan: &Plan, service: &ServicePlan) -> Result<Vec<RenderedFile>> {
-    let guarded = service.middleware.is_some_and(|m| m != "none") && plan.auth.is_some();
+    let guarded = service
+        .middleware
+        .is_some_and(|m| m != AuthMiddleware::None)
+        && plan.auth.is_some();
     let context = ServiceContext {
         name: &service.name,
         kind: service.kind,
         is_auth: service.is_auth,
         middleware: service.middleware,
-        flavor_variant: match service.middleware {
-            Some("role-gated") => "RoleGated",
-            Some("flexible") => "Flexible",
-            Some("none") => "None",
-            _ => "Standard",
+        flavor_variant: match service.middleware.unwrap_or_default() {
+            AuthMiddleware::RoleGated => "RoleGated",
+            AuthMiddleware::Flexible => "Flexible",
+            AuthMiddleware::None => "None",
+            AuthMiddleware::Standard => "Standard",
         },
         roles_literal: service
             .roles

@@ -14,7 +14,7 @@ pub use oauth::DevOAuth;
 pub use runtime_dep::RuntimeDeps;
 pub use secrets::Secret;
 
-use crate::model::{Model, PostgresMode, ServiceKind};
+use crate::model::{AuthMiddleware, Model, PostgresMode, ServiceKind};
 
 /// The project-level plan.
 #[derive(Debug, Clone, Serialize)]
@@ -32,7 +32,7 @@ pub struct Plan {
     pub dev_oauth: Option<DevOAuth>,
     pub deploy_state_dir: String,
     /// `stackr.postgresql.mode`: `per-service` or `shared`.
-    pub deploy_postgres_mode: &'static str,
+    pub deploy_postgres_mode: PostgresMode,
     pub runtime: RuntimeDeps,
     /// The hosts and what each runs, when the config places the stack on several.
     pub fleet: Option<placement::FleetPlan>,
@@ -42,7 +42,7 @@ pub struct Plan {
 #[derive(Debug, Clone, Serialize)]
 pub struct ServicePlan {
     pub name: String,
-    pub kind: &'static str,
+    pub kind: ServiceKind,
     pub is_auth: bool,
     /// Cargo package, `<name>-service`.
     pub package: String,
@@ -52,7 +52,7 @@ pub struct ServicePlan {
     pub admin_port: Option<u16>,
     /// Auth only, when configured (`AUTH_ADMIN_BIND`; auth's own default is loopback).
     pub admin_bind: Option<String>,
-    pub middleware: Option<&'static str>,
+    pub middleware: Option<AuthMiddleware>,
     pub roles: Vec<String>,
     pub worker_concurrency: u32,
     /// PostgreSQL role and database (`-` mapped to `_`).
@@ -120,7 +120,7 @@ pub fn plan(model: &Model) -> Plan {
             let deploy_ports = crate::model::placement::deploy_store_ports(&model.deploy, index);
             let mut service_plan = ServicePlan {
                 name: name.clone(),
-                kind: if is_auth { "auth" } else { "base" },
+                kind: service.kind,
                 is_auth,
                 package: format!("{name}-service"),
                 api_bin: format!("{name}-api"),
@@ -128,7 +128,7 @@ pub fn plan(model: &Model) -> Plan {
                 port: service.port,
                 admin_port: service.admin_port,
                 admin_bind: service.admin_bind.map(|a| a.to_string()),
-                middleware: service.middleware.map(|m| m.as_str()),
+                middleware: service.middleware,
                 roles: service.roles.clone(),
                 worker_concurrency: service.worker_concurrency,
                 db_name: name.replace('-', "_"),
@@ -170,7 +170,7 @@ pub fn plan(model: &Model) -> Plan {
         provision_services,
         services,
         deploy_state_dir: model.deploy.state_dir.clone(),
-        deploy_postgres_mode: model.deploy.postgres_mode.as_str(),
+        deploy_postgres_mode: model.deploy.postgres_mode,
         runtime: RuntimeDeps::from_model(&model.runtime),
         fleet: placement::fleet(model),
     }
