@@ -381,9 +381,23 @@ fn sign_up_and_provisioning_work(d: &Deployment) -> (String, String) {
     (cookie, user_id)
 }
 
+/// The job a service's worker handles: the `EXAMPLE` name in the `job_names.rs` of the crate
+/// the deployed binaries are built from.
+fn example_job(service: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("../services/{service}/src/job_names.rs"));
+    let source = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let after = source
+        .split("pub const EXAMPLE: &str = \"")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{} declares no EXAMPLE job", path.display()));
+    after[..after.find('"').expect("the name is a string literal")].to_owned()
+}
+
 fn a_job_runs_through_each_worker(d: &Deployment) {
     for service in d.services.iter().filter(|s| s.has_worker) {
-        let id = d.enqueue(&service.name, &service.name);
+        let id = d.enqueue(&service.name, &example_job(&service.name));
         d.wait_for_job(&service.name, &id);
     }
 }
@@ -578,7 +592,7 @@ fn a_stopped_database_leaves_the_others_serving(d: &Deployment, cookie: &str, us
 fn a_reboot_keeps_users_sessions_and_queued_jobs(d: &Deployment, cookie: &str, user_id: &str) {
     let secret_before = d.secret("auth-secret");
     d.sh("systemctl stop stackr-core-worker.service");
-    let queued = d.enqueue("core", "core");
+    let queued = d.enqueue("core", &example_job("core"));
     d.machine.reboot().unwrap();
     d.start();
     every_unit_is_active_through_its_readiness_notification(d);

@@ -4,6 +4,7 @@
 
 use anyhow::Result;
 use serde::Serialize;
+use stackr_contract::env as contract;
 
 use super::engine;
 use crate::model::ServiceKind;
@@ -25,8 +26,9 @@ struct Service<'a> {
     dev_postgres_port: u16,
     dev_redis_port: u16,
     dev: &'a DevPaths,
-    api_env: &'a [EnvVar],
-    worker_env: &'a [EnvVar],
+    /// YAML items of the API's and the worker's `environment` (see [`EnvItems`]).
+    api_env: Vec<String>,
+    worker_env: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -41,6 +43,7 @@ struct Context<'a> {
 }
 
 pub fn render(plan: &Plan) -> Result<String> {
+    let mut env_items = EnvItems::default();
     let services = plan
         .services
         .iter()
@@ -55,8 +58,9 @@ pub fn render(plan: &Plan) -> Result<String> {
             dev_postgres_port: s.dev_postgres_port,
             dev_redis_port: s.dev_redis_port,
             dev: &s.dev,
-            api_env: &s.api_env,
-            worker_env: &s.worker_env,
+            // In the order the template writes them: a service's API, then its worker.
+            api_env: env_items.of(&s.api_env),
+            worker_env: env_items.of(&s.worker_env),
         })
         .collect();
     engine::render(
@@ -74,4 +78,34 @@ pub fn render(plan: &Plan) -> Result<String> {
                 .map(|s| s.api_bin.as_str()),
         },
     )
+}
+
+/// Writes `environment` entries as YAML items. The one value every base service shares, the
+/// address of every base service's API, is written in full once, as a YAML anchor, and by alias
+/// everywhere after: spelled out in each process, it would make the file grow with the square of
+/// the number of services.
+#[derive(Default)]
+struct EnvItems {
+    service_urls_written: bool,
+}
+
+impl EnvItems {
+    const SERVICE_URLS_ANCHOR: &'static str = "service_urls";
+
+    fn of(&mut self, env: &[EnvVar]) -> Vec<String> {
+        env.iter()
+            .map(|var| {
+                let item = serde_json::to_string(&format!("{}={}", var.name, var.value))
+                    .expect("strings always serialize");
+                if var.name != contract::SERVICE_URLS {
+                    item
+                } else if self.service_urls_written {
+                    format!("*{}", Self::SERVICE_URLS_ANCHOR)
+                } else {
+                    self.service_urls_written = true;
+                    format!("&{} {item}", Self::SERVICE_URLS_ANCHOR)
+                }
+            })
+            .collect()
+    }
 }
