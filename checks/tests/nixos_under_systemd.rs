@@ -283,20 +283,22 @@ impl Deployment {
     /// Waits until `service`'s worker has completed job `id`.
     fn wait_for_job(&self, service: &str, id: &str) {
         self.wait_for(&format!("{service} job {id} to complete"), SETTLE, || {
-            let finished = self.redis(
+            // BullMQ keeps each completed job's id in the queue's `completed` set, whatever the
+            // handler returned; a failed one goes to `failed` instead.
+            let completed = self.redis(
                 service,
                 service,
-                &format!("HGET bull:{service}:{id} finishedOn"),
+                &format!("ZSCORE bull:{service}:completed {id}"),
             );
             let value = self.redis(
                 service,
                 service,
                 &format!("HGET bull:{service}:{id} returnvalue"),
             );
-            if !finished.is_empty() && value.contains("done") {
+            if !completed.is_empty() {
                 Ok(())
             } else {
-                Err(format!("finishedOn={finished:?} returnvalue={value:?}"))
+                Err(format!("not in the completed set; returnvalue={value:?}"))
             }
         });
     }
