@@ -2,8 +2,9 @@
 """Runs every test suite of the workspace once it is built, several at a time, and prints a
 per-suite timing summary and the failing tests at the end.
 
-A suite is one test binary that `cargo test --no-run --message-format=json` built (its JSON is
-read from the file given as the first argument), or one of the commands given after it as
+A suite is one unit-test binary that `cargo test --no-run --message-format=json` built (its JSON
+is read from the file given as the first argument), one top-level module of a crate's one
+integration-test binary (`tests/it/`), or one of the commands given after it as
 `NAME=COMMAND`. Commands given after `--serial` run first, one at a time, before the others:
 those that take cargo's build lock (doc tests compile), which would otherwise stall suites whose
 tests run `cargo build` themselves. Every suite runs even when others fail; the exit status is 1
@@ -50,16 +51,34 @@ def binary_suites(cargo_json: Path):
         package = Path(message["manifest_path"]).parent
         crate = message["package_id"].split("#")[-1].split("@")[0].rsplit("/", 1)[-1]
         kind = target["kind"][0]
+        threads = os.environ.get("STACKR_TEST_THREADS", "2")
+        executable = message["executable"]
         if kind == "test":
-            name = f"{crate}::{target['name']}"
-        elif kind == "bin":
+            for module, tests in tests_by_module(executable, package, target["name"]):
+                argv = [executable, "--exact", *tests, f"--test-threads={threads}"]
+                suites.append((f"{crate}::{module}", argv, package))
+            continue
+        if kind == "bin":
             name = f"{crate} (unit tests of bin {target['name']})"
         else:
             name = f"{crate} ({kind} unit tests)"
-        threads = os.environ.get("STACKR_TEST_THREADS", "2")
-        argv = [message["executable"], f"--test-threads={threads}"]
-        suites.append((name, argv, package))
+        suites.append((name, [executable, f"--test-threads={threads}"], package))
     return suites
+
+
+def tests_by_module(executable: str, cwd: Path, binary: str):
+    """A crate's one integration-test binary holds a module per suite: its tests grouped by their
+    top-level module, so each suite runs in its own process as a binary of its own would. Tests
+    at the binary's root (a crate whose few tests need no modules) make one suite."""
+    listing = subprocess.run([executable, "--list", "--format=terse"], cwd=cwd, check=True,
+                             capture_output=True, text=True).stdout
+    modules = {}
+    for line in listing.splitlines():
+        test, _, kind = line.rpartition(": ")
+        if kind == "test":
+            module = test.split("::")[0] if "::" in test else binary
+            modules.setdefault(module, []).append(test)
+    return sorted(modules.items())
 
 
 def command_suites(specs):

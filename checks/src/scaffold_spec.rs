@@ -113,7 +113,9 @@ mod tests {
             let spec = scaffold_spec(&plan, service).unwrap();
             assert_eq!(
                 Some(spec.flavor.as_str()),
-                service.middleware.map(|m| m.as_str()),
+                service
+                    .middleware
+                    .map(stackr::config::AuthMiddleware::as_str),
                 "{}",
                 service.name
             );

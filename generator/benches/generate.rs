@@ -28,7 +28,9 @@ use std::time::{Duration, Instant};
 
 use stackr::render::{tera_only, GENERATED};
 
-#[path = "../tests/common/stack_of.rs"]
+// Shared with the integration tests; a bench uses only part of it.
+#[allow(dead_code, unused_imports)]
+#[path = "../tests/it/common/stack_of.rs"]
 mod stack_of;
 use stack_of::config_with;
 

@@ -69,7 +69,7 @@ pub fn dependencies(
     let mut found = Vec::new();
     for table in tables {
         for (key, item) in table.iter() {
-            let key_position = position(table.key(key).and_then(|k| k.span()));
+            let key_position = position(table.key(key).and_then(toml_edit::Key::span));
             let written_path = item.get("path");
             let inherits = item.get("workspace").and_then(Item::as_bool) == Some(true);
             let path = match written_path.and_then(Item::as_str) {

@@ -105,7 +105,7 @@ fn split_statements(tokens: Vec<TokenWithSpan>) -> Vec<Vec<TokenWithSpan>> {
 fn tables_of_statement(statement: &Statement, tables: &mut Vec<DeclaredTable>) {
     match statement {
         Statement::CreateTable(create) => {
-            tables.extend(declared(&create.name, Declaration::Create))
+            tables.extend(declared(&create.name, Declaration::Create));
         }
         Statement::AlterTable(alter) => {
             for operation in &alter.operations {

@@ -18,7 +18,9 @@
 //! held to the same. Every start is stopped with SIGINT and must leave no process behind. Run
 //! with `cargo bench -p stackr-supervisor --bench startup`.
 
-#[path = "../tests/common/mod.rs"]
+// Shared with the integration tests; a bench uses only part of it.
+#[allow(dead_code, unused_imports)]
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 
 use common::demo_stack as demo;
@@ -125,7 +127,7 @@ fn measure_demo() -> Vec<bool> {
         "demo stack (repo's process-compose.yaml: auth, core, wallet), wall time from launch to \
          all {process_count} processes ready, binaries prebuilt, `build` (no-op cargo build) \
          included (load average at start: {demo_load}; {} cores):",
-        std::thread::available_parallelism().map_or(0, |n| n.get())
+        std::thread::available_parallelism().map_or(0, std::num::NonZero::get)
     );
     let walls = |runs: &[demo::DemoRun]| runs.iter().map(|r| r.wall).collect::<Vec<_>>();
     let cold_ok = report("demo cold (empty state)", &walls(&demo_cold), COLD_TARGET);

@@ -152,7 +152,7 @@ async fn forward_signals(handle: StopHandle) {
     .collect();
     loop {
         let received = std::future::poll_fn(|cx| {
-            for (stream, which) in streams.iter_mut() {
+            for (stream, which) in &mut streams {
                 if stream.poll_recv(cx).is_ready() {
                     return std::task::Poll::Ready(*which);
                 }

@@ -81,8 +81,7 @@ impl DevOptions {
         let project_dir = file
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| PathBuf::from("."));
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
         let project_dir = project_dir.canonicalize().unwrap_or(project_dir);
         let tty = std::io::stdout().is_terminal();
         DevOptions {

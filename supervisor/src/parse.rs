@@ -64,10 +64,7 @@ pub fn load_file(path: &Path, base_dir: &Path) -> Result<Stack, LoadError> {
 /// Validates YAML `text`; `path` only names the file in messages.
 pub fn load_str(text: &str, path: &Path, base_dir: &Path) -> Result<Stack, LoadError> {
     let file: ProjectFile = serde_yaml::from_str(text).map_err(|e| {
-        let (line, column) = e
-            .location()
-            .map(|l| (l.line(), l.column()))
-            .unwrap_or((0, 0));
+        let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
         LoadError::Syntax {
             path: path.to_owned(),
             line,
@@ -570,7 +567,7 @@ mod tests {
                 assert_eq!(
                     (*port, path.as_str(), host.as_str()),
                     (8080, "/health", "127.0.0.1")
-                )
+                );
             }
             other => panic!("{other:?}"),
         }

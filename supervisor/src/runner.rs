@@ -171,7 +171,10 @@ impl Ctx {
             // Recorded here, synchronously with the change, so the time is exact and already
             // known to anyone who reacts to the same change.
             if all_ready(v, &self.must_complete) {
-                let mut at = self.all_ready_at.lock().unwrap_or_else(|e| e.into_inner());
+                let mut at = self
+                    .all_ready_at
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
                 at.get_or_insert_with(|| self.started.elapsed());
             }
         });
@@ -181,7 +184,7 @@ impl Ctx {
     fn request_stop(&self, reason: StopReason) {
         self.stop_reason
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get_or_insert(reason);
         self.stop.cancel();
     }
@@ -191,7 +194,7 @@ impl Ctx {
     }
 
     async fn until_stopping(&self) {
-        self.stop.cancelled().await
+        self.stop.cancelled().await;
     }
 }
 
@@ -228,7 +231,7 @@ impl Supervisor {
             .ctx
             .ready_banner
             .lock()
-            .unwrap_or_else(|e| e.into_inner()) = lines;
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = lines;
     }
 
     pub fn stop_handle(&self) -> StopHandle {
@@ -264,7 +267,10 @@ impl Supervisor {
             };
             tokio::spawn(async move {
                 if watcher.all_ready().await {
-                    let at = *ctx.all_ready_at.lock().unwrap_or_else(|e| e.into_inner());
+                    let at = *ctx
+                        .all_ready_at
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
                     let after = at.unwrap_or_else(|| ctx.started.elapsed());
                     ctx.console.note(&match n {
                         1 => format!("the 1 process is ready in {}", secs(after)),
@@ -273,7 +279,7 @@ impl Supervisor {
                     let banner = ctx
                         .ready_banner
                         .lock()
-                        .unwrap_or_else(|e| e.into_inner())
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
                         .clone();
                     for line in banner {
                         ctx.console.note(&line);
@@ -291,7 +297,7 @@ impl Supervisor {
         let reason = ctx
             .stop_reason
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone();
         if let Some(reason) = &reason {
             ctx.console
@@ -315,7 +321,10 @@ impl Supervisor {
                 u8::from(failed_on_its_own)
             }
         };
-        let all_ready_after = *ctx.all_ready_at.lock().unwrap_or_else(|e| e.into_inner());
+        let all_ready_after = *ctx
+            .all_ready_at
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         Outcome {
             code,
             reason,
@@ -454,7 +463,9 @@ async fn run_once(ctx: &Arc<Ctx>, i: usize, restarts: u32) -> RunEnd {
     // Spawn under the group lock, after checking the stop flag: the shutdown sets the flag
     // first and then reads the group, so a process can never start unseen by it.
     let spawned = {
-        let mut group = ctx.groups[i].lock().unwrap_or_else(|e| e.into_inner());
+        let mut group = ctx.groups[i]
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if ctx.stopping() {
             drop(group);
             ctx.set(
@@ -493,7 +504,7 @@ async fn run_once(ctx: &Arc<Ctx>, i: usize, restarts: u32) -> RunEnd {
             return RunEnd::Over;
         }
     };
-    let pgid = child.id().map(|p| p as i32).unwrap_or(0);
+    let pgid = child.id().map_or(0, |p| p as i32);
 
     let mut pumps = JoinSet::new();
     if let Some(out) = child.stdout.take() {
@@ -551,7 +562,7 @@ async fn run_once(ctx: &Arc<Ctx>, i: usize, restarts: u32) -> RunEnd {
             status
         }
     };
-    let code = status.map(exit_code).unwrap_or(1);
+    let code = status.map_or(1, exit_code);
     // The shell is gone; anything it left in its group must not outlive it.
     if group_alive(pgid) {
         let (sig, timeout) = (spec.shutdown.signal, spec.shutdown.timeout);
@@ -562,7 +573,9 @@ async fn run_once(ctx: &Arc<Ctx>, i: usize, restarts: u32) -> RunEnd {
         while pumps.join_next().await.is_some() {}
     })
     .await;
-    *ctx.groups[i].lock().unwrap_or_else(|e| e.into_inner()) = None;
+    *ctx.groups[i]
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
     RunEnd::Exited { code, started }
 }
 
@@ -647,7 +660,9 @@ async fn ordered_shutdown(ctx: &Arc<Ctx>) {
                         .all(|&d| matches!(s[d], ProcState::Done(_)))
                 })
                 .await;
-            let group = *ctx.groups[i].lock().unwrap_or_else(|e| e.into_inner());
+            let group = *ctx.groups[i]
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             if let Some(pgid) = group {
                 let spec = &ctx.stack.processes[i];
                 ctx.console.phase(i, &Phase::Stopping);
@@ -670,7 +685,7 @@ async fn ordered_shutdown(ctx: &Arc<Ctx>) {
 /// Last resort on a second Ctrl-C: SIGKILL every running group now.
 pub fn kill_everything(handle: &StopHandle) {
     for g in &handle.ctx.groups {
-        if let Some(pgid) = *g.lock().unwrap_or_else(|e| e.into_inner()) {
+        if let Some(pgid) = *g.lock().unwrap_or_else(std::sync::PoisonError::into_inner) {
             signal_group(pgid, Signal::SIGKILL);
         }
     }

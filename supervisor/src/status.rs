@@ -82,7 +82,10 @@ impl Console {
     }
 
     fn emit(&self, line: &str) {
-        let _guard = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        let _guard = self
+            .out
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         match &self.live {
             Some(live) => {
                 let _ = live.multi.println(line);

@@ -102,7 +102,7 @@ pub fn find_on_path(name: &str) -> Option<PathBuf> {
 fn find_in_postgres_lib(name: &str) -> Option<PathBuf> {
     let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
         .ok()?
-        .filter_map(|e| e.ok())
+        .filter_map(std::result::Result::ok)
         .filter_map(|e| {
             let major = e.file_name().to_str()?.parse::<u32>().ok()?;
             Some((major, e.path().join("bin").join(name)))
@@ -116,8 +116,7 @@ fn find_in_postgres_lib(name: &str) -> Option<PathBuf> {
 fn is_executable(p: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     p.metadata()
-        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false)
+        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 #[cfg(test)]

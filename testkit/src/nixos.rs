@@ -21,9 +21,10 @@ pub fn repo_root() -> PathBuf {
 
 /// nixpkgs' lib folder (see the module docs), checked to hold `lib/default.nix`.
 pub fn nixpkgs_lib() -> PathBuf {
-    let dir = std::env::var_os("STACKR_NIXPKGS_LIB")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("../shared/third_party/nixpkgs-lib"));
+    let dir = std::env::var_os("STACKR_NIXPKGS_LIB").map_or_else(
+        || repo_root().join("../shared/third_party/nixpkgs-lib"),
+        PathBuf::from,
+    );
     assert!(
         dir.join("lib/default.nix").is_file(),
         "nixpkgs' lib not found at {}: set STACKR_NIXPKGS_LIB to a folder holding lib/default.nix \

@@ -58,10 +58,10 @@ fn spec_from_args(mut args: impl Iterator<Item = String>) -> anyhow::Result<Serv
                     .split(',')
                     .filter(|r| !r.is_empty())
                     .map(str::to_owned)
-                    .collect()
+                    .collect();
             }
             "--provisioning" => {
-                provisioning = Some(value.parse::<bool>().context("--provisioning true|false")?)
+                provisioning = Some(value.parse::<bool>().context("--provisioning true|false")?);
             }
             other => bail!("unknown argument {other} (expected --flavor, --roles, --provisioning)"),
         }

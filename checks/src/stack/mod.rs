@@ -106,7 +106,12 @@ impl Stack {
     /// The base service with the given guard flavor (the fixture has one per flavor).
     pub fn with_flavor(&self, flavor: &str) -> &RunningService {
         self.base_services()
-            .find(|s| s.plan.middleware.map(|m| m.as_str()) == Some(flavor))
+            .find(|s| {
+                s.plan
+                    .middleware
+                    .map(stackr::config::AuthMiddleware::as_str)
+                    == Some(flavor)
+            })
             .unwrap_or_else(|| panic!("the fixture has no `{flavor}` service"))
     }
 

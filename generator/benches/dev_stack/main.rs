@@ -22,7 +22,9 @@
 //! including its PostgreSQL and Redis, once idle; idle CPU of the 25-service stack ≤ 5% of one
 //! core. The memory target is checked at every size, the others at 25.
 
-#[path = "../../tests/common/mod.rs"]
+// Shared with the integration tests; a bench uses only part of it.
+#[allow(dead_code, unused_imports)]
+#[path = "../../tests/it/common/mod.rs"]
 mod common;
 
 mod anchor;
@@ -64,7 +66,7 @@ fn main() {
     println!(
         "dev stack cost by size: `stackr dev` (embedded supervisor) vs the anchor (stock \
          PostgreSQL + Redis per service); {} cores, load average at start {}",
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        std::thread::available_parallelism().map_or(0, std::num::NonZero::get),
         report::load()
     );
     let mut project = Project::new();

@@ -48,12 +48,7 @@ pub fn run(parent: &Path, options: &InitOptions) -> Result<ExitCode> {
             "name the project folder like `my-stack`",
         )
     })?;
-    if dir.exists()
-        && dir
-            .read_dir()
-            .map(|mut d| d.next().is_some())
-            .unwrap_or(true)
-    {
+    if dir.exists() && dir.read_dir().map_or(true, |mut d| d.next().is_some()) {
         return Err(UsageError::new(
             format!("{} already exists and is not empty", dir.display()),
             "choose a new folder name, or remove the folder",
@@ -64,7 +59,10 @@ pub fn run(parent: &Path, options: &InitOptions) -> Result<ExitCode> {
     let services = match &options.with_services {
         Some(list) => list.clone(),
         None if interactive => prompt::ask_services(&mut prompt::Terminal, DEFAULT_SERVICES)?,
-        None => DEFAULT_SERVICES.iter().map(|s| s.to_string()).collect(),
+        None => DEFAULT_SERVICES
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect(),
     };
     let mut config = initial_config(&name, &services, !options.no_auth);
     let mut middleware = options.middleware.clone();

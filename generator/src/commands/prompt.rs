@@ -66,7 +66,10 @@ pub fn ask_services(ask: &mut dyn Asker, default: &[&str]) -> Result<Vec<String>
     let answer = ask.text("base services, comma-separated", &default.join(","))?;
     let names = split_list(&answer);
     Ok(if names.is_empty() {
-        default.iter().map(|s| s.to_string()).collect()
+        default
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect()
     } else {
         names
     })

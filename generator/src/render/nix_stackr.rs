@@ -63,7 +63,7 @@ pub fn render(plan: &Plan) -> Result<String> {
             .iter()
             .map(|p| OAuthProvider {
                 id: &p.id,
-                preset: p.preset.map(|p| p.as_str()),
+                preset: p.preset.map(stackr_plan::config::OAuthPreset::as_str),
                 issuer: p.issuer.as_deref(),
                 client_id: &p.client_id,
                 scopes: &p.scopes,

@@ -1,13 +1,21 @@
 //! A runtime crate's `Cargo.toml` made standalone for a project: settings inherited from the
 //! stackr workspace (`x.workspace = true`) are written out, and what only the stackr repository
-//! builds (binaries, benches, tests, dev-dependencies) is dropped, so the crate is a library that
-//! builds inside any workspace.
+//! builds or checks (binaries, benches, tests, dev-dependencies, its lint policy) is dropped, so
+//! the crate is a library that builds inside any workspace.
 
 use anyhow::{bail, Context, Result};
 use toml_edit::{DocumentMut, InlineTable, Item, Value};
 
-/// Tables of the repository's own targets and test-only dependencies.
-const DROPPED_TABLES: &[&str] = &["bin", "bench", "test", "example", "dev-dependencies"];
+/// Tables of the repository's own targets, test-only dependencies and lint policy (a project's
+/// lints are its own; the managed crates are checked in the stackr repository).
+const DROPPED_TABLES: &[&str] = &[
+    "bin",
+    "bench",
+    "test",
+    "example",
+    "dev-dependencies",
+    "lints",
+];
 /// Target auto-discovery is off: only the library is vendored.
 const AUTO_TARGETS: &[&str] = &["autobins", "autoexamples", "autotests", "autobenches"];
 const DEPENDENCY_TABLES: &[&str] = &["dependencies", "build-dependencies"];
@@ -163,6 +171,9 @@ stackr-testkit = { path = "../../testkit" }
 [[bench]]
 name = "b"
 harness = false
+
+[lints]
+workspace = true
 "#;
         let text = standalone(member, WORKSPACE, "0.3.0").unwrap();
         let doc: toml_edit::DocumentMut = text.parse().unwrap();
@@ -187,7 +198,7 @@ harness = false
         assert_eq!(doc["dependencies"]["url"].as_str(), Some("2"), "{text}");
         assert_eq!(doc["lib"]["test"].as_bool(), Some(false), "{text}");
         assert_eq!(doc["lib"]["doctest"].as_bool(), Some(false), "{text}");
-        for gone in ["bin", "bench", "dev-dependencies"] {
+        for gone in ["bin", "bench", "dev-dependencies", "lints"] {
             assert!(doc.get(gone).is_none(), "{gone} kept: {text}");
         }
         assert!(!text.contains("workspace"), "{text}");

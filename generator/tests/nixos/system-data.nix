@@ -1,5 +1,5 @@
 # The parts of an evaluated NixOS system (`config`) that the property checks read
-# (tests/common/nixos.rs), as plain data for `nix-instantiate --eval --strict --json`.
+# (tests/it/common/nixos.rs), as plain data for `nix-instantiate --eval --strict --json`.
 { lib, pkgs }:
 config:
 let

@@ -58,10 +58,10 @@ pub(super) fn load_service(
             }
             Some("sql") => service.sql_files.push(TextFile::read(root, &relative)?),
             Some("toml" | "yaml" | "yml" | "json") if name != "Cargo.lock" => {
-                service.config_files.push(TextFile::read(root, &relative)?)
+                service.config_files.push(TextFile::read(root, &relative)?);
             }
             _ if name.starts_with(".env") => {
-                service.config_files.push(TextFile::read(root, &relative)?)
+                service.config_files.push(TextFile::read(root, &relative)?);
             }
             _ => {}
         }
@@ -84,7 +84,7 @@ fn files_under(root: &Path, dir: &Path) -> Vec<PathBuf> {
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| !skipped(e))
-        .filter_map(|e| e.ok())
+        .filter_map(std::result::Result::ok)
         .filter(|e| e.file_type().is_file())
         .filter_map(|e| e.path().strip_prefix(root).ok().map(Path::to_owned))
         .collect()

@@ -208,7 +208,7 @@ fn collect_path_pieces(
                 continue;
             }
             TokenTree::Group(group) => {
-                collect_path_pieces(group.stream(), path, found, manifest_dir)
+                collect_path_pieces(group.stream(), path, found, manifest_dir);
             }
             TokenTree::Literal(literal) => {
                 if let Some(literal) = string_literal(literal) {

@@ -4,7 +4,9 @@
 //!
 //! Run: `cargo bench -p stackr-auth --bench admin_dashboard` (env `BENCH_ROUNDS`, default 50).
 
-#[path = "../tests/common/mod.rs"]
+// Shared with the integration tests; a bench uses only part of it.
+#[allow(dead_code, unused_imports)]
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 
 use std::time::{Duration, Instant};

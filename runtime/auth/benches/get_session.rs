@@ -19,7 +19,9 @@
 //! which is CPU stackr-auth does not get. The summary compares each server at its own best
 //! connection count.
 
-#[path = "../tests/common/node.rs"]
+// Shared with the integration tests; a bench uses only part of it.
+#[allow(dead_code, unused_imports)]
+#[path = "../tests/it/common/node.rs"]
 mod node;
 
 #[path = "get_session/cpu.rs"]

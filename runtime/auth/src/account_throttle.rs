@@ -37,7 +37,10 @@ pub struct AccountThrottle {
 impl AccountThrottle {
     /// Takes one attempt for `email` (already normalised); `false` while the account is locked.
     pub fn try_attempt(&self, email: &str, now: Instant) -> bool {
-        let mut runs = self.runs.lock().unwrap_or_else(|p| p.into_inner());
+        let mut runs = self
+            .runs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if runs.len() >= MAX_KEYS {
             // Forget runs idle past the lock, but never a run that used up its budget: forgetting
             // it would hand whoever floods the table with made-up addresses a fresh budget.
@@ -64,7 +67,10 @@ impl AccountThrottle {
 
     /// The attempt succeeded: the run of failures is over.
     pub fn succeeded(&self, email: &str) {
-        let mut runs = self.runs.lock().unwrap_or_else(|p| p.into_inner());
+        let mut runs = self
+            .runs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         runs.remove(email);
     }
 }

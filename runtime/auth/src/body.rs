@@ -56,7 +56,7 @@ impl Body {
         } else {
             "application/json"
         };
-        if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Body::from_map(Map::new()));
         }
         let Some(ct) = headers

@@ -118,7 +118,7 @@ pub fn read_secret_file(path: &Path, var_name: &str) -> anyhow::Result<Secret> {
     let raw = std::fs::read(path)
         .with_context(|| format!("cannot read {var_name} file {}", path.display()))?;
     let mut v = raw;
-    while matches!(v.last(), Some(b'\n') | Some(b'\r')) {
+    while matches!(v.last(), Some(b'\n' | b'\r')) {
         v.pop();
     }
     if v.is_empty() {

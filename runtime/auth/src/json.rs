@@ -11,13 +11,13 @@ pub fn date(d: &DateTime<Utc>) -> Value {
 }
 
 fn opt_date(d: &Option<DateTime<Utc>>) -> Value {
-    d.as_ref().map(date).unwrap_or(Value::Null)
+    d.as_ref().map_or(Value::Null, date)
 }
 
 use stackr_contract::has_account_field;
 
 /// The user object in the key order a BetterAuth 1.7.25 server with the twoFactor and admin
-/// plugins produces (checked by `tests/differential_betterauth.rs`: plugin fields come before
+/// plugins produces (checked by `tests/it/differential_betterauth.rs`: plugin fields come before
 /// `id`), then `has<Service>Account` for every service allowed to provision.
 pub fn user<'a>(u: &User, provision_services: impl IntoIterator<Item = &'a String>) -> Value {
     let mut m = Map::new();
@@ -26,25 +26,19 @@ pub fn user<'a>(u: &User, provision_services: impl IntoIterator<Item = &'a Strin
     m.insert("emailVerified".into(), u.email_verified.into());
     m.insert(
         "image".into(),
-        u.image.clone().map(Value::String).unwrap_or(Value::Null),
+        u.image.clone().map_or(Value::Null, Value::String),
     );
     m.insert("createdAt".into(), date(&u.created_at));
     m.insert("updatedAt".into(), date(&u.updated_at));
     m.insert("twoFactorEnabled".into(), u.two_factor_enabled.into());
     m.insert(
         "role".into(),
-        u.role.clone().map(Value::String).unwrap_or(Value::Null),
+        u.role.clone().map_or(Value::Null, Value::String),
     );
-    m.insert(
-        "banned".into(),
-        u.banned.map(Value::Bool).unwrap_or(Value::Null),
-    );
+    m.insert("banned".into(), u.banned.map_or(Value::Null, Value::Bool));
     m.insert(
         "banReason".into(),
-        u.ban_reason
-            .clone()
-            .map(Value::String)
-            .unwrap_or(Value::Null),
+        u.ban_reason.clone().map_or(Value::Null, Value::String),
     );
     m.insert("banExpires".into(), opt_date(&u.ban_expires));
     m.insert("id".into(), u.id.clone().into());
@@ -75,10 +69,7 @@ pub fn session(s: &Session) -> Value {
     m.insert("userId".into(), s.user_id.clone().into());
     m.insert(
         "impersonatedBy".into(),
-        s.impersonated_by
-            .clone()
-            .map(Value::String)
-            .unwrap_or(Value::Null),
+        s.impersonated_by.clone().map_or(Value::Null, Value::String),
     );
     m.insert("id".into(), s.id.clone().into());
     Value::Object(m)

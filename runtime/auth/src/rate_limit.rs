@@ -114,7 +114,10 @@ impl RateLimiter {
             return Ok(());
         }
         let key = key.to_owned();
-        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let mut buckets = self
+            .buckets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if buckets.len() >= MAX_KEYS {
             buckets.retain(|_, b| now.duration_since(b.last) < Duration::from_secs(60));
         }

@@ -71,7 +71,10 @@ impl SessionCache {
         if !self.enabled() {
             return None;
         }
-        let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
+        let entries = self
+            .entries
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let e = entries.get(token)?;
         (e.generation == self.generation() && e.fetched.elapsed() < self.ttl)
             .then(|| e.cached.clone())
@@ -81,7 +84,10 @@ impl SessionCache {
         if !self.enabled() {
             return;
         }
-        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        let mut entries = self
+            .entries
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if entries.len() >= MAX_ENTRIES {
             entries.clear();
         }

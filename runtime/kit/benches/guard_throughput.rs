@@ -9,7 +9,9 @@
 //!
 //! Knobs: `BENCH_CONNECTIONS` (default 32), `BENCH_ROUND_MS` (default 2000), `BENCH_ROUNDS` (3).
 
-#[path = "../tests/kit_support/mod.rs"]
+// Shared with the integration tests; a bench uses only part of it.
+#[allow(dead_code, unused_imports)]
+#[path = "../tests/it/kit_support/mod.rs"]
 mod kit_support;
 
 use std::sync::atomic::{AtomicBool, Ordering};

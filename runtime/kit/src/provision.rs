@@ -66,8 +66,7 @@ impl Provisioner {
                 &[&user_id],
             )
             .await?
-            .map(|row| row.get::<_, bool>(0))
-            .unwrap_or(false);
+            .is_some_and(|row| row.get::<_, bool>(0));
         if !already {
             let tx = client.transaction().await?;
             tx.execute(

@@ -235,7 +235,7 @@ impl Parser {
             }
             match (name.as_str(), value) {
                 ("default", Some(value)) if default.is_none() && filters.is_empty() => {
-                    default = Some(Box::new(value))
+                    default = Some(Box::new(value));
                 }
                 ("nix_str", None) => filters.push(Filter::NixStr),
                 ("json_encode", None) => filters.push(Filter::JsonEncode),

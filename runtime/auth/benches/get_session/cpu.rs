@@ -14,7 +14,7 @@ pub fn pin_thread(tid: libc::pid_t, cpu: usize) -> bool {
 }
 
 pub fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
 }
 
 /// CPU time (user + system) of process `pid` so far, in seconds, from `/proc/<pid>/stat`.

@@ -58,7 +58,7 @@ mod tests {
     use super::*;
     use jsonwebtoken::{DecodingKey, Validation};
 
-    /// A P-256 key made for the tests only (also the client key of `tests/social_apple.rs`).
+    /// A P-256 key made for the tests only (also the client key of `tests/it/social_apple.rs`).
     const KEY: &str = include_str!("../../tests/fixtures/apple/client-key.p8");
     const PUBLIC: &str = include_str!("../../tests/fixtures/apple/client-key.pub.pem");
 

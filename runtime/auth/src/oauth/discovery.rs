@@ -117,7 +117,12 @@ fn preset_discovered(preset: Preset, e: &Endpoints) -> Discovered {
         .issuer
         .iter()
         .cloned()
-        .chain(preset.issuer_aliases().iter().map(|a| a.to_string()))
+        .chain(
+            preset
+                .issuer_aliases()
+                .iter()
+                .map(std::string::ToString::to_string),
+        )
         .collect();
     Discovered {
         issuers,
@@ -224,8 +229,7 @@ fn pick(set: &JwkSet, kid: Option<&str>, alg: Algorithm) -> Option<Jwk> {
         let declared = k
             .common
             .key_algorithm
-            .map(|a| a.to_string() == format!("{alg:?}"))
-            .unwrap_or(true);
+            .is_none_or(|a| a.to_string() == format!("{alg:?}"));
         for_signing && family && declared
     };
     match kid {

@@ -18,7 +18,9 @@
 //! WORKER_BENCH_RUNTIME=current_thread (our worker on tokio's single-threaded scheduler).
 
 mod floor;
-#[path = "../../tests/worker_support/mod.rs"]
+// Shared with the integration tests; a bench uses only part of it.
+#[allow(dead_code, unused_imports)]
+#[path = "../../tests/it/worker_support/mod.rs"]
 mod worker_support;
 
 use std::time::{Duration, Instant};
@@ -268,7 +270,7 @@ async fn measure(
                     let running = worker::start(config, handlers).await.unwrap();
                     let _ = stopped.await;
                     running.shutdown().await.unwrap();
-                })
+                });
             });
             // Includes this harness's own polling: counted against us, not for us.
             let (elapsed, cpu_us) =

@@ -114,7 +114,7 @@ impl AuthClient {
                 let body: serde_json::Value = response.json().await.map_err(|e| {
                     AuthError::Garbage(format!("provision answer is not JSON: {e}"))
                 })?;
-                if body.get("provisioned").and_then(|v| v.as_bool()) == Some(true) {
+                if body.get("provisioned").and_then(serde_json::Value::as_bool) == Some(true) {
                     Ok(ProvisionOutcome::Provisioned)
                 } else {
                     Err(AuthError::Garbage(

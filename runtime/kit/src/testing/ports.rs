@@ -19,8 +19,7 @@ pub fn free_port() -> u16 {
     let span = u32::from(RANGE.end - RANGE.start);
     let seed = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0)
+        .map_or(0, |d| d.subsec_nanos())
         ^ std::process::id().wrapping_mul(2_654_435_761);
     for attempt in 0..span {
         let port = RANGE.start + ((seed.wrapping_add(attempt.wrapping_mul(7_919)) % span) as u16);

@@ -20,8 +20,7 @@ pub fn find_tool(name: &str) -> PathBuf {
 fn is_executable(p: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     p.metadata()
-        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false)
+        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 /// PostgreSQL refuses to run as root; when tests run as root (CI containers), the server runs as

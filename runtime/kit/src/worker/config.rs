@@ -114,7 +114,7 @@ impl WorkerConfig {
         let max_stalled_count = number(
             env,
             "WORKER_MAX_STALLED_COUNT",
-            DEFAULT_MAX_STALLED_COUNT as u64,
+            u64::from(DEFAULT_MAX_STALLED_COUNT),
         )? as u32;
         let shutdown_grace = match non_empty(env, "WORKER_SHUTDOWN_GRACE_MS") {
             Some(_) => Duration::from_millis(number(env, "WORKER_SHUTDOWN_GRACE_MS", 0)?),

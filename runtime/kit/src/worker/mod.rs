@@ -86,7 +86,7 @@
 //!   via `fieldsToUpdate`). This module records both itself, under the same lock check
 //!   (`failure_fields.rs`), each stack entry shaped like Node's `err.stack` with the frames of
 //!   the Rust stack where the [`JobError`] was made (`node_stack.rs`);
-//!   `tests/worker_node_parity.rs` compares the result with Node's.
+//!   `tests/it/worker_node_parity.rs` compares the result with Node's.
 //! - Its `Job::log` reads the log limit from `keepLogs`, where Node stores `kl`: [`Job::log`]
 //!   appends and trims itself (`job_log.rs`).
 //! - Its `Queue` records `library` in the queue's meta hash, where Node's records `version`;
@@ -96,7 +96,7 @@
 //!   retries lost. This module rewrites such numbers to the integer Node behaves like and hands
 //!   the job back before running it; options that stay unreadable fail the job with a reason
 //!   naming the option (`node_options.rs`, tested against Node's worker in
-//!   `tests/worker_option_matrix.rs`).
+//!   `tests/it/worker_option_matrix.rs`).
 //! - It ignores a backoff's `jitter` and always waits the full delay, where Node waits a random
 //!   delay in `[delay × (1 − jitter), delay)`: retries come as often as Node's, each up to
 //!   `jitter` later. Not worked around (the delay is computed inside bullmq-official).
@@ -144,7 +144,7 @@ mod producer;
 mod runner;
 
 /// The Node bullmq release whose Lua scripts bullmq-official embeds byte for byte, and so the
-/// release this worker and producer behave as on the wire (`tests/worker_scripts_pinned.rs`
+/// release this worker and producer behave as on the wire (`tests/it/worker_scripts_pinned.rs`
 /// checks it against the release `interop/bullmq` pins).
 pub const NODE_BULLMQ_VERSION: &str = "6.5.1";
 

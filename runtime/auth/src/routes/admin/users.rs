@@ -188,7 +188,7 @@ fn changes_from(data: &Map<String, Value>) -> ApiResult<(users::Changes, Option<
                 c.ban_expires = Some(match opt_text(key, v)? {
                     None => None,
                     Some(s) => Some(s.parse().map_err(|_| invalid(key))?),
-                })
+                });
             }
             other => {
                 return Err(bad(

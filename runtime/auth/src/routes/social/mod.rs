@@ -159,7 +159,10 @@ pub async fn start_flow(
 
     let config = &provider.config;
     let mut scopes: Vec<String> = Vec::new();
-    let base_scopes = config.base_scopes().iter().map(|s| s.to_string());
+    let base_scopes = config
+        .base_scopes()
+        .iter()
+        .map(std::string::ToString::to_string);
     for s in base_scopes
         .chain(request.scopes)
         .chain(config.scopes.clone())

@@ -1,0 +1,176 @@
+//! `stackr add service`: ports, config, workspace member (comments kept), crate, regeneration,
+//! and the all-or-nothing rollback.
+
+use crate::common;
+
+use common::{init_project, stackr, stackr_with_env, stderr, tree};
+
+#[test]
+fn adds_a_service_end_to_end() {
+    let (_parent, root) = init_project(&[]);
+    // A user comment that toml_edit must keep.
+    let cargo = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    let cargo = cargo.replace(
+        "[workspace.dependencies]",
+        "# pinned on purpose\n[workspace.dependencies]",
+    );
+    std::fs::write(root.join("Cargo.toml"), &cargo).unwrap();
+
+    let output = stackr(
+        &root,
+        &["add", "service", "wallet", "--roles", "finance,audit"],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+
+    let config = std::fs::read_to_string(root.join("stackr.config.json")).unwrap();
+    assert!(config.contains("\"name\": \"wallet\""));
+    assert!(
+        config.contains("\"port\": 8081"),
+        "next free port after core's 8080: {config}"
+    );
+    assert!(config.contains("\"authMiddleware\": \"role-gated\""));
+    let cargo = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    assert!(cargo.contains("    \"services/wallet\",\n]"), "{cargo}");
+    assert!(cargo.contains("# pinned on purpose"), "{cargo}");
+    assert!(root.join("services/wallet/src/bin/worker.rs").is_file());
+    let compose = std::fs::read_to_string(root.join("process-compose.yaml")).unwrap();
+    assert!(
+        compose.contains("wallet-api:") && compose.contains("AUTH_PROVISION_SERVICES=core,wallet"),
+        "auth provisions the new service"
+    );
+    assert!(
+        compose.contains("AUTH_ROLES=audit,finance"),
+        "auth accepts the roles the new service declares: {compose}"
+    );
+    let check = stackr(&root, &["generate", "--check"]);
+    assert!(check.status.success(), "{}", stderr(&check));
+}
+
+#[test]
+fn default_port_follows_the_highest_one_in_use() {
+    let (_parent, root) = init_project(&[]);
+    let config = std::fs::read_to_string(root.join("stackr.config.json")).unwrap();
+    std::fs::write(
+        root.join("stackr.config.json"),
+        config.replace("\"port\": 8080", "\"port\": 9000"),
+    )
+    .unwrap();
+    let output = stackr(&root, &["add", "service", "billing"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains(
+            "if `stackr dev` is running, stop it (Ctrl-C) and start it again to run `billing`"
+        ),
+        "add service says a running stack must be restarted"
+    );
+    let config = std::fs::read_to_string(root.join("stackr.config.json")).unwrap();
+    assert!(
+        config.contains("\"name\": \"billing\",\n      \"port\": 9001"),
+        "the port after core's 9000: {config}"
+    );
+}
+
+#[test]
+fn role_gated_without_roles_asks_for_the_flag() {
+    let (_parent, root) = init_project(&[]);
+    let before = tree(&root);
+    let output = stackr(
+        &root,
+        &[
+            "add",
+            "service",
+            "billing",
+            "--auth-middleware",
+            "role-gated",
+        ],
+    );
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{message}");
+    assert!(message.contains("--roles"), "{message}");
+    assert_eq!(tree(&root), before, "nothing written");
+}
+
+#[test]
+fn explicit_port_flavor_and_no_worker() {
+    let (_parent, root) = init_project(&[]);
+    let output = stackr(
+        &root,
+        &[
+            "add",
+            "service",
+            "feed",
+            "--port",
+            "9100",
+            "--auth-middleware",
+            "flexible",
+            "--no-worker",
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let config = std::fs::read_to_string(root.join("stackr.config.json")).unwrap();
+    assert!(
+        config.contains("\"port\": 9100")
+            && config.contains("\"flexible\"")
+            && config.contains("\"worker\": false")
+    );
+    assert!(!root.join("services/feed/src/bin/worker.rs").exists());
+}
+
+#[test]
+fn refusals_change_nothing() {
+    let (_parent, root) = init_project(&[]);
+    let before = tree(&root);
+    for args in [
+        vec!["add", "service", "core"],
+        vec!["add", "service", "Bad"],
+        vec!["add", "service", "x", "--port", "8080"],
+        vec![
+            "add",
+            "service",
+            "x",
+            "--auth-middleware",
+            "standard",
+            "--roles",
+            "a",
+        ],
+    ] {
+        let output = stackr(&root, &args);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(!stderr(&output).contains("panicked"));
+        assert_eq!(tree(&root), before, "{args:?} changed the project");
+    }
+}
+
+#[test]
+fn injected_failure_rolls_everything_back() {
+    let (_parent, root) = init_project(&[]);
+    let before = tree(&root);
+    // Fail at several points of the commit: first file, middle, last.
+    for fail_after in ["0", "3", "8"] {
+        let output = stackr_with_env(
+            &root,
+            &["add", "service", "wallet"],
+            &[("STACKR_TEST_FAIL_AFTER", fail_after)],
+        );
+        assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+        assert!(
+            stderr(&output).contains("injected failure"),
+            "{}",
+            stderr(&output)
+        );
+        assert_eq!(
+            tree(&root),
+            before,
+            "project changed after a failure at {fail_after}"
+        );
+    }
+    // Without the injected failure the same command succeeds.
+    let output = stackr(&root, &["add", "service", "wallet"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_ne!(tree(&root), before);
+}

@@ -1,0 +1,537 @@
+//! Evaluates a generated project as a NixOS host with nixpkgs' real module system
+//! (`tests/nixos/evaluate.nix`, run by `stackr_testkit::evaluate_nixos_system`, which also says
+//! where nixpkgs' lib is found) and checks properties of the resulting system.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+// Not every test binary that includes common/ uses both.
+#[allow(unused_imports)]
+pub use stackr_testkit::{nixpkgs_lib, repo_root};
+
+/// The repository's hand-written module library.
+pub fn modules_dir() -> PathBuf {
+    repo_root().join("modules")
+}
+
+/// Evaluates `project` (a folder with the generated `nix/`) with the module library at `modules`
+/// plus `host` (a NixOS module as Nix text), as the data `tests/nixos/evaluate.nix` returns.
+/// `Err` holds Nix's error output.
+pub fn evaluate_system(modules: &Path, project: &Path, host: &str) -> Result<Value, String> {
+    let json = stackr_testkit::evaluate_nixos_system(modules, project, host)?;
+    Ok(serde_json::from_slice(&json).expect("nix-instantiate prints JSON"))
+}
+
+/// Names a copy of the module library for the test processes [`evaluate_fleet`] runs in (a
+/// mutation test sets it for the tests it runs again against a mutated library).
+pub const MODULES_ENV: &str = "STACKR_TEST_MODULES";
+
+/// Every host of `project` (a folder with the generated `nix/`, placed on several hosts) through
+/// its flake outputs, as `tests/nixos/evaluate-fleet.nix` returns them: by host, the data of
+/// [`evaluate_system`] plus the colmena node's `deployment`. The module library is
+/// [`modules_dir`], or the copy [`MODULES_ENV`] names.
+pub fn evaluate_fleet(project: &Path) -> Value {
+    let modules = std::env::var_os(MODULES_ENV).map_or_else(modules_dir, PathBuf::from);
+    let expression = format!(
+        "import {} {{ lib = import {}/lib; modules = {}; project = {}; }}",
+        repo_root()
+            .join("generator/tests/nixos/evaluate-fleet.nix")
+            .display(),
+        nixpkgs_lib().display(),
+        modules.display(),
+        project.display()
+    );
+    super::nix_eval_json(project, &expression, "the fleet")
+}
+
+/// A copy of modules/ with `from` replaced by `to` in `file` (where `from` must occur exactly once).
+pub fn mutated_modules(file: &str, from: &str, to: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(modules_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+    }
+    let path = dir.path().join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(
+        text.matches(from).count(),
+        1,
+        "`{from}` must occur exactly once in modules/{file}"
+    );
+    std::fs::write(&path, text.replace(from, to)).unwrap();
+    dir
+}
+
+/// Targets systemd itself provides; every other referenced unit must be defined by the system.
+const SYSTEMD_TARGETS: &[&str] = &[
+    "multi-user.target",
+    "network.target",
+    "network-online.target",
+];
+/// Unit fields that name other units.
+const DEPENDENCY_FIELDS: &[&str] = &[
+    "after",
+    "before",
+    "requires",
+    "wants",
+    "requiredBy",
+    "wantedBy",
+    "bindsTo",
+    "partOf",
+];
+
+pub fn strings(value: &Value) -> Vec<&str> {
+    match value {
+        Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
+        Value::String(s) => s.split_whitespace().collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn units(system: &Value) -> &serde_json::Map<String, Value> {
+    system["units"].as_object().expect("units")
+}
+
+fn env<'a>(unit: &'a Value, key: &str) -> Option<&'a str> {
+    unit["environment"][key].as_str()
+}
+
+/// Port of a `scheme://[user@]host:port[/...]` URL.
+pub fn url_port(url: &str) -> Option<u16> {
+    let authority = url.split("://").nth(1)?.split(['/', '?']).next()?;
+    authority.rsplit(':').next()?.parse().ok()
+}
+
+/// Host of a `scheme://[user@]host:port[/...]` URL.
+pub fn url_host(url: &str) -> Option<&str> {
+    let authority = url.split("://").nth(1)?.split(['/', '?']).next()?;
+    let host_port = authority.rsplit('@').next()?;
+    Some(
+        host_port
+            .rsplit_once(':')
+            .map_or(host_port, |(host, _)| host),
+    )
+}
+
+/// Credential ids a unit loads (`LoadCredential=id:path`) with their source paths.
+pub fn credentials(unit: &Value) -> Vec<(&str, &str)> {
+    strings(&unit["serviceConfig"]["LoadCredential"])
+        .into_iter()
+        .filter_map(|c| c.split_once(':'))
+        .collect()
+}
+
+/// What listens where: PostgreSQL servers (units running `bin/postgres`, port from `PGPORT`),
+/// Redis servers, and APIs (units running `*-api`, `PORT` and `AUTH_ADMIN_PORT`).
+#[derive(Default)]
+struct Listeners {
+    postgres: BTreeMap<u16, String>,
+    redis: BTreeMap<u16, String>,
+    http: BTreeMap<u16, String>,
+    all: Vec<(u16, String)>,
+}
+
+fn listeners(system: &Value) -> Listeners {
+    let mut found = Listeners::default();
+    for (name, unit) in units(system) {
+        let exec = unit["serviceConfig"]["ExecStart"].as_str().unwrap_or("");
+        let program = exec.split_whitespace().next().unwrap_or("");
+        let port = |key| env(unit, key).and_then(|p| p.parse::<u16>().ok());
+        if program.ends_with("/bin/postgres") {
+            if let Some(port) = port("PGPORT") {
+                found.postgres.insert(port, format!("{name}.service"));
+                found.all.push((port, format!("{name} (PostgreSQL)")));
+            }
+        }
+        if program.ends_with("-api") {
+            for key in ["PORT", "AUTH_ADMIN_PORT"] {
+                if let Some(port) = port(key) {
+                    found.http.insert(port, format!("{name}.service"));
+                    found.all.push((port, format!("{name} ({key})")));
+                }
+            }
+        }
+    }
+    for (name, server) in system["redis"].as_object().unwrap() {
+        if server["enable"] == true {
+            // Port 0 turns the plain listener off; a TLS server listens on `tls-port`.
+            let port = match server["port"].as_u64().unwrap() {
+                0 => server["settings"]["tls-port"].as_u64().unwrap_or(0),
+                port => port,
+            } as u16;
+            found.redis.insert(port, format!("redis-{name}.service"));
+            found.all.push((port, format!("redis-{name}")));
+        }
+    }
+    found
+}
+
+/// Every property violation of an evaluated system (empty when it is sound).
+pub fn violations(system: &Value) -> Vec<String> {
+    let mut found: Vec<String> = system["failedAssertions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| format!("failed assertion: {}", m.as_str().unwrap_or("")))
+        .collect();
+    let units = units(system);
+    let defined = |reference: &str| match reference.strip_suffix(".service") {
+        Some(service) => units.contains_key(service),
+        None => SYSTEMD_TARGETS.contains(&reference),
+    };
+    for (name, unit) in units {
+        for field in DEPENDENCY_FIELDS {
+            for reference in strings(&unit[*field]) {
+                if !defined(reference) {
+                    found.push(format!("{name}.{field} names missing unit {reference}"));
+                }
+            }
+        }
+        let after = strings(&unit["after"]);
+        for required in strings(&unit["requires"])
+            .into_iter()
+            .chain(strings(&unit["bindsTo"]))
+        {
+            if !after.contains(&required) {
+                found.push(format!(
+                    "{name} requires {required} without being ordered after it"
+                ));
+            }
+        }
+        if name.starts_with("stackr-") {
+            for dependent in strings(&unit["requiredBy"]) {
+                if !in_stack(system, dependent) && !dependent.ends_with(".target") {
+                    found.push(format!("{dependent} is made to require stackr unit {name}"));
+                }
+            }
+        }
+        // Units ordered after an API or worker wait for a serving process only with readiness.
+        let is_process = name.ends_with("-api") || name.ends_with("-worker");
+        if name.starts_with("stackr-") && is_process && unit["serviceConfig"]["Type"] != "notify" {
+            found.push(format!(
+                "{name} is not Type=notify: units after it may start too early"
+            ));
+        }
+        found.extend(credential_violations(name, unit));
+        found.extend(sql_identifier_violations(
+            name,
+            &[&unit["script"], &unit["preStart"], &unit["postStart"]]
+                .iter()
+                .filter_map(|v| v.as_str())
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ));
+    }
+    found.extend(database_isolation_violations(system));
+    found.extend(secret_file_violations(system));
+    found.extend(port_violations(system));
+    found.extend(state_folder_violations(units));
+    found
+}
+
+/// Whether `unit` belongs to the stack: stackr's own units and the services' own Redis servers.
+/// Units outside it (the system PostgreSQL, anything of the host) must not depend on the stack.
+fn in_stack(system: &Value, unit: &str) -> bool {
+    let name = unit.strip_suffix(".service").unwrap_or(unit);
+    name.starts_with("stackr-")
+        || name
+            .strip_prefix("redis-")
+            .is_some_and(|service| system["stackr"]["services"].get(service).is_some())
+}
+
+/// `*_FILE` variables that name configuration, not a secret: a file in the Nix store.
+const CONFIG_FILES: &[&str] = &["AUTH_OAUTH_PROVIDERS_FILE"];
+
+/// `*_FILE` variables name a credential the unit loads (but `CONFIG_FILES`, which are in the
+/// store); no credential comes from the store;
+/// credentials are read only where systemd provides them. Before systemd 256, a sandboxed unit
+/// (any mount namespace: ProtectSystem, PrivateTmp, …) gets its credentials only in ExecStart and
+/// the first ExecStartPre; ExecStartPost finds the folder inaccessible (measured with systemd 252:
+/// checks/tests/nixos_under_systemd.rs).
+fn credential_violations(name: &str, unit: &Value) -> Vec<String> {
+    let mut found = Vec::new();
+    if unit["postStart"]
+        .as_str()
+        .is_some_and(|s| s.contains("CREDENTIALS_DIRECTORY"))
+    {
+        found.push(format!(
+            "{name} reads a credential in postStart, where systemd before 256 does not provide it"
+        ));
+    }
+    let loaded = credentials(unit);
+    for (id, source) in &loaded {
+        if source.starts_with("/nix/store") {
+            found.push(format!(
+                "{name} loads credential {id} from the Nix store ({source})"
+            ));
+        }
+    }
+    for (key, value) in unit["environment"].as_object().into_iter().flatten() {
+        if !key.ends_with("_FILE") {
+            continue;
+        }
+        let value = value.as_str().unwrap_or("");
+        if CONFIG_FILES.contains(&key.as_str()) {
+            if !value.starts_with("/nix/store/") {
+                found.push(format!(
+                    "{name}: {key}={value} is not a file of the Nix store"
+                ));
+            }
+            continue;
+        }
+        match value.strip_prefix("%d/") {
+            Some(id) if loaded.iter().any(|(loaded_id, _)| loaded_id == &id) => {}
+            _ => found.push(format!(
+                "{name}: {key}={value} is not a credential the unit loads"
+            )),
+        }
+    }
+    found
+}
+
+/// Secret file options (any `stackr` option named `*File`, Redis `requirePassFile`) live outside
+/// the store, and no Redis password is written into the configuration.
+fn secret_file_violations(system: &Value) -> Vec<String> {
+    fn walk(path: &str, value: &Value, found: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                for (key, inner) in map {
+                    let inner_path = format!("{path}.{key}");
+                    if key.ends_with("File") {
+                        if let Some(file) = inner.as_str() {
+                            if file.starts_with("/nix/store") {
+                                found.push(format!("{inner_path} = {file} is under /nix/store"));
+                            }
+                        }
+                    }
+                    walk(&inner_path, inner, found);
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|item| walk(path, item, found)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    walk("stackr", &system["stackr"], &mut found);
+    walk("services.redis.servers", &system["redis"], &mut found);
+    for (name, server) in system["redis"].as_object().unwrap() {
+        if !server["requirePass"].is_null() {
+            found.push(format!(
+                "redis {name}: requirePass puts the password in the store"
+            ));
+        }
+    }
+    found
+}
+
+/// No two listeners share a port, and every DATABASE_URL/REDIS_URL/AUTH_URL reaches a listener
+/// of the right kind that the unit is ordered after and depends on.
+fn port_violations(system: &Value) -> Vec<String> {
+    let listeners = listeners(system);
+    let mut found = Vec::new();
+    let mut owners: BTreeMap<u16, Vec<&str>> = BTreeMap::new();
+    for (port, owner) in &listeners.all {
+        owners.entry(*port).or_default().push(owner);
+    }
+    for (port, owners) in owners {
+        if owners.len() > 1 {
+            found.push(format!("port {port} is used by {}", owners.join(" and ")));
+        }
+    }
+    for (name, unit) in units(system) {
+        let after = strings(&unit["after"]);
+        let needed: Vec<&str> = strings(&unit["requires"])
+            .into_iter()
+            .chain(strings(&unit["wants"]))
+            .chain(strings(&unit["bindsTo"]))
+            .collect();
+        for (key, servers, kind) in [
+            ("DATABASE_URL", &listeners.postgres, "PostgreSQL"),
+            ("REDIS_URL", &listeners.redis, "Redis"),
+            ("AUTH_URL", &listeners.http, "API"),
+        ] {
+            let Some(url) = env(unit, key) else { continue };
+            // Another host's server (a fleet): tests/it/fleet_eval.rs checks those connections.
+            if url_host(url).is_some_and(|host| host != "127.0.0.1") {
+                continue;
+            }
+            match url_port(url).and_then(|port| servers.get(&port)) {
+                None => found.push(format!("{name}: {key}={url} reaches no {kind} server")),
+                Some(server)
+                    if !after.contains(&server.as_str()) || !needed.contains(&server.as_str()) =>
+                {
+                    found.push(format!(
+                        "{name} uses {server} ({key}) without After= and Requires=/Wants= on it"
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    found
+}
+
+/// Who a unit runs as: its `User=`, else its own dynamic user, else root.
+fn identity(name: &str, unit: &Value) -> String {
+    let config = &unit["serviceConfig"];
+    match config["User"].as_str() {
+        Some(user) => user.to_owned(),
+        None if config["DynamicUser"] == true => format!("dynamic user of {name}"),
+        None => "root".to_owned(),
+    }
+}
+
+/// One identity per state folder: systemd re-owns a StateDirectory to the starting unit's user,
+/// so two identities on one folder (or one folder inside another identity's) lock each other out.
+fn state_folder_violations(units: &serde_json::Map<String, Value>) -> Vec<String> {
+    let mut owners: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (name, unit) in units {
+        for folder in strings(&unit["serviceConfig"]["StateDirectory"]) {
+            owners
+                .entry(folder.to_owned())
+                .or_default()
+                .insert(identity(name, unit));
+        }
+    }
+    let mut found = Vec::new();
+    for (folder, identities) in &owners {
+        if identities.len() > 1 {
+            found.push(format!(
+                "state folder {folder} is used by several identities: {}",
+                identities.iter().cloned().collect::<Vec<_>>().join(", ")
+            ));
+        }
+        for (inner, inner_identities) in &owners {
+            if inner.starts_with(&format!("{folder}/")) && inner_identities != identities {
+                found.push(format!(
+                    "state folder {inner} lies inside {folder}, which another identity owns"
+                ));
+            }
+        }
+    }
+    found
+}
+
+/// SQL keywords whose next token is an identifier (role or database name).
+const IDENTIFIER_KEYWORDS: &[&str] = &["ROLE", "DATABASE", "OWNER", "USER"];
+/// Tokens that may follow those keywords without being identifiers.
+const NON_IDENTIFIERS: &[&str] = &["WITH", "IF", "PUBLIC", "ALL"];
+
+/// Every role or database name in `sql` is a quoted identifier (`"name"` or psql's `:"var"`),
+/// so service names that are SQL keywords (`user`, `order`) stay valid.
+pub fn sql_identifier_violations(context: &str, sql: &str) -> Vec<String> {
+    let tokens: Vec<&str> = sql
+        .split(|c: char| c.is_whitespace() || c == ';' || c == ',')
+        .filter(|t| !t.is_empty())
+        .collect();
+    tokens
+        .windows(2)
+        .filter(|pair| IDENTIFIER_KEYWORDS.contains(&pair[0].trim_start_matches('\'')))
+        .filter(|pair| {
+            let next = pair[1];
+            !(next.starts_with('"') || next.starts_with(":\"") || NON_IDENTIFIERS.contains(&next))
+        })
+        .map(|pair| {
+            format!(
+                "{context}: unquoted SQL identifier `{} {}`",
+                pair[0], pair[1]
+            )
+        })
+        .collect()
+}
+
+/// One pg_hba rule: connection type, database, user, and method (the address is not compared:
+/// stackr's clients all connect from 127.0.0.1).
+struct HbaRule<'a> {
+    kind: &'a str,
+    database: &'a str,
+    user: &'a str,
+    method: &'a str,
+}
+
+fn hba_rules(text: &str) -> Vec<HbaRule<'_>> {
+    text.lines()
+        .map(|line| {
+            line.split('#')
+                .next()
+                .unwrap_or("")
+                .split_whitespace()
+                .collect::<Vec<_>>()
+        })
+        .filter(|fields| fields.len() >= 4)
+        .map(|fields| HbaRule {
+            kind: fields[0],
+            database: fields[1].trim_matches('"'),
+            user: fields[2].trim_matches('"'),
+            method: if fields[0] == "local" {
+                fields[3]
+            } else {
+                fields.get(4).copied().unwrap_or("")
+            },
+        })
+        .collect()
+}
+
+/// The method of the first rule matching a TCP login of `user` to `database` (PostgreSQL stops
+/// at the first match; no match means refused).
+fn tcp_login_method<'a>(rules: &[HbaRule<'a>], database: &str, user: &str) -> &'a str {
+    rules
+        .iter()
+        .find(|r| {
+            r.kind.starts_with("host")
+                && (r.database == "all" || r.database == database)
+                && (r.user == "all" || r.user == user)
+        })
+        .map_or("reject", |r| r.method)
+}
+
+/// Each service's database admits, over TCP, only the service's own role (with a password), in
+/// both PostgreSQL modes; no other service's role, and no `postgres`, gets in.
+fn database_isolation_violations(system: &Value) -> Vec<String> {
+    let services: Vec<String> = system["stackr"]["services"]
+        .as_object()
+        .map(|s| s.keys().cloned().collect())
+        .unwrap_or_default();
+    let db = |service: &str| service.replace('-', "_");
+    let per_service = system["stackr"]["postgresql"]["mode"] == "per-service";
+    let mut found = Vec::new();
+    for owner in &services {
+        let server = &system["units"][format!("stackr-{owner}-postgresql")];
+        // In a fleet the database may live on another host (tests/it/fleet_eval.rs checks it there).
+        let in_fleet = !system["stackr"]["fleet"]["thisHost"].is_null();
+        if per_service && in_fleet && server.is_null() {
+            continue;
+        }
+        let rules_text = if per_service {
+            let pre_start = server["preStart"].as_str().unwrap_or("");
+            pre_start
+                .split_once("<<'HBA'\n")
+                .and_then(|(_, rest)| rest.split_once("\nHBA"))
+                .map_or(String::new(), |(rules, _)| rules.to_owned())
+        } else {
+            system["postgresql"]["authentication"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned()
+        };
+        let rules = hba_rules(&rules_text);
+        let candidates = services
+            .iter()
+            .map(|s| db(s))
+            .chain(["postgres".to_owned()]);
+        for user in candidates {
+            let method = tcp_login_method(&rules, &db(owner), &user);
+            let own = user == db(owner);
+            if own && method != "scram-sha-256" {
+                found.push(format!(
+                    "{owner}'s database does not admit its own role with a password ({method})"
+                ));
+            }
+            if !own && method != "reject" {
+                found.push(format!("{owner}'s database admits role {user} ({method})"));
+            }
+        }
+    }
+    found
+}

@@ -1,0 +1,106 @@
+//! `stackr dev` checks before it starts anything: every port of the stack (APIs, admin page, dev
+//! PostgreSQL and Redis) must be free, and a taken one is named with its holder.
+
+use crate::common;
+
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::init_project;
+
+#[test]
+fn dev_refuses_a_taken_port_naming_it_and_its_holder() {
+    let (_parent, root) = init_project(&[]);
+    let held = TcpListener::bind(("0.0.0.0", 0)).unwrap();
+    let port = held.local_addr().unwrap().port();
+    let file = root.join("stackr.config.json");
+    let config = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("\"port\": 8080", &format!("\"port\": {port}"));
+    std::fs::write(&file, config).unwrap();
+    assert!(common::stackr(&root, &["generate"]).status.success());
+
+    let output = dev_until_it_refuses(&root, &[]);
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{message}");
+    assert!(
+        message.contains(&format!("port {port} (the API of `core`)"))
+            && message.contains(&format!("pid {}", std::process::id())),
+        "{message}"
+    );
+    assert!(
+        !root.join(".stackr/data").exists(),
+        "nothing started before the check"
+    );
+    drop(held);
+}
+
+/// Runs `stackr dev --no-tui --embedded ARGS` and returns its output once it exits; panics if it
+/// is still running after a minute (it started the stack instead of refusing).
+fn dev_until_it_refuses(root: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let mut dev = Command::new(env!("CARGO_BIN_EXE_stackr"))
+        .args(["dev", "--no-tui", "--embedded"])
+        .args(args)
+        .current_dir(root)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let within = Duration::from_secs(60);
+    let deadline = Instant::now() + within;
+    while dev.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = dev.kill();
+            panic!("stackr dev {args:?} did not refuse within {within:?}: it started the stack");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    dev.wait_with_output().unwrap()
+}
+
+#[test]
+fn dev_only_checks_the_ports_of_the_services_it_starts_and_knows_their_names() {
+    let (_parent, root) = init_project(&[]);
+    assert!(common::stackr(&root, &["add", "service", "billing"])
+        .status
+        .success());
+    let held_auth = TcpListener::bind(("0.0.0.0", 0)).unwrap();
+    let held_core = TcpListener::bind(("0.0.0.0", 0)).unwrap();
+    let port_of = |l: &TcpListener| l.local_addr().unwrap().port();
+    let file = root.join("stackr.config.json");
+    let mut config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    for service in config["services"].as_array_mut().unwrap() {
+        match service["name"].as_str().unwrap() {
+            "auth" => service["port"] = port_of(&held_auth).into(),
+            "core" => service["port"] = port_of(&held_core).into(),
+            _ => {}
+        }
+    }
+    std::fs::write(&file, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+    assert!(common::stackr(&root, &["generate"]).status.success());
+
+    // billing needs auth, whose port is taken; core is not started, so its port does not matter.
+    let output = dev_until_it_refuses(&root, &["--only", "billing"]);
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{message}");
+    assert!(
+        message.contains(&format!("port {} (the API of `auth`)", port_of(&held_auth))),
+        "{message}"
+    );
+    assert!(
+        !message.contains(&format!("port {}", port_of(&held_core))),
+        "core is not started, yet its port was checked: {message}"
+    );
+
+    let output = dev_until_it_refuses(&root, &["--only", "billing,shipping"]);
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{message}");
+    assert!(
+        message.contains("--only: no service named shipping in stackr.config.json")
+            && message.contains("auth, core, billing"),
+        "{message}"
+    );
+}

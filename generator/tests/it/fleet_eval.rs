@@ -1,0 +1,612 @@
+//! Evaluates every host of a stack placed on four hosts (tests/fixtures/fleet: auth's host, two
+//! service hosts with 2 API replicas and 2 workers each, a database host carrying both services'
+//! PostgreSQL and Redis) through the flake outputs of its generated nix/fleet.nix, with nixpkgs'
+//! real module system (tests/nixos/evaluate-fleet.nix), and checks the properties that span
+//! hosts: every connection between hosts is TLS verified by host name, each firewall opens
+//! exactly the ports other hosts' processes use and only to those hosts, no secret is in the
+//! store and colmena uploads every one a host needs, API replicas sit behind a health-checked
+//! load balancer, and a service cannot log in to another service's database.
+//! Skipped when nix-instantiate is not installed; fails when nixpkgs' lib is missing.
+
+use crate::common;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use common::nixos::{credentials, evaluate_fleet, strings, url_host, url_port, violations};
+use common::{fixture_config, fixture_plan, generated_project, nix_instantiate_available};
+use serde_json::Value;
+
+/// The evaluated hosts by name (None when nix-instantiate is missing).
+fn fleet() -> Option<BTreeMap<String, Value>> {
+    fleet_in_project().map(|(_, hosts)| hosts)
+}
+
+/// The generated project (with its config) and its evaluated hosts.
+fn fleet_in_project() -> Option<(tempfile::TempDir, BTreeMap<String, Value>)> {
+    if !nix_instantiate_available() {
+        eprintln!("nix-instantiate not installed: skipped");
+        return None;
+    }
+    let config = fixture_config("fleet");
+    let project = generated_project(&config);
+    std::fs::write(project.path().join("stackr.config.json"), config).unwrap();
+    let hosts = evaluate_fleet(project.path());
+    let hosts = hosts
+        .as_object()
+        .expect("hosts by name")
+        .iter()
+        .map(|(name, system)| (name.clone(), system.clone()))
+        .collect();
+    Some((project, hosts))
+}
+
+fn units(system: &Value) -> &serde_json::Map<String, Value> {
+    system["units"].as_object().unwrap()
+}
+
+/// One connection a process opens to another host: from host, unit, variable, URL.
+struct Remote<'a> {
+    from: &'a str,
+    unit: &'a str,
+    key: &'a str,
+    url: &'a str,
+    host: &'a str,
+    port: u16,
+}
+
+/// Every DATABASE_URL/REDIS_URL/AUTH_URL of every unit that names another host.
+fn remote_connections(fleet: &BTreeMap<String, Value>) -> Vec<Remote<'_>> {
+    let mut found = Vec::new();
+    for (from, system) in fleet {
+        for (unit, config) in units(system) {
+            for key in ["DATABASE_URL", "REDIS_URL", "AUTH_URL"] {
+                let Some(url) = config["environment"][key].as_str() else {
+                    continue;
+                };
+                let host = url_host(url).unwrap();
+                if host == "127.0.0.1" || host == from {
+                    continue;
+                }
+                found.push(Remote {
+                    from,
+                    unit,
+                    key,
+                    url,
+                    host,
+                    port: url_port(url).unwrap(),
+                });
+            }
+        }
+    }
+    found
+}
+
+fn address<'a>(fleet: &'a BTreeMap<String, Value>, host: &str) -> &'a str {
+    fleet[host]["stackr"]["fleet"]["hosts"][host]["address"]
+        .as_str()
+        .unwrap()
+}
+
+/// (port, source address) pairs the host's firewall opens (`-s ADDR --dport PORT` lines).
+fn firewall_openings(system: &Value) -> BTreeSet<(u16, String)> {
+    system["firewallCommands"]
+        .as_str()
+        .unwrap()
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let after = |flag: &str| {
+                let at = words.iter().position(|w| *w == flag).unwrap_or_else(|| {
+                    panic!("firewall line without {flag}: {line}");
+                });
+                words[at + 1]
+            };
+            assert!(
+                line.ends_with("-j nixos-fw-accept") && words.contains(&"-p"),
+                "unexpected firewall line: {line}"
+            );
+            (after("--dport").parse().unwrap(), after("-s").to_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn every_host_evaluates_to_a_sound_system() {
+    let Some(fleet) = fleet() else { return };
+    assert_eq!(
+        fleet.keys().collect::<Vec<_>>(),
+        ["app-core", "app-wallet", "data", "gate"]
+    );
+    for (host, system) in &fleet {
+        let found = violations(system);
+        assert!(found.is_empty(), "{host}:\n{}", found.join("\n"));
+        // Every host resolves every host's name to its address (TLS is verified by name).
+        for other in fleet.keys() {
+            assert_eq!(
+                system["hosts"][address(&fleet, other)],
+                serde_json::json!([other]),
+                "{host}"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_connection_between_hosts_is_tls_verified_by_name() {
+    let Some(fleet) = fleet() else { return };
+    let remote = remote_connections(&fleet);
+    let kinds: BTreeSet<&str> = remote.iter().map(|r| r.key).collect();
+    assert_eq!(
+        kinds,
+        BTreeSet::from(["AUTH_URL", "DATABASE_URL", "REDIS_URL"])
+    );
+    for r in &remote {
+        let context = format!("{} {} {}={}", r.from, r.unit, r.key, r.url);
+        let target = fleet
+            .get(r.host)
+            .unwrap_or_else(|| panic!("{context}: no host named {}", r.host));
+        let loaded: Vec<&str> = credentials(&units(&fleet[r.from])[r.unit])
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        match r.key {
+            "DATABASE_URL" => {
+                let ca = r
+                    .url
+                    .split_once("sslrootcert=%d/")
+                    .map(|(_, id)| id.split('&').next().unwrap());
+                assert!(
+                    r.url.contains("sslmode=verify-full")
+                        && ca.is_some_and(|id| loaded.contains(&id)),
+                    "{context}: not verify-full against a loaded CA ({loaded:?})"
+                );
+                let server = units(target)
+                    .values()
+                    .find(|u| {
+                        u["environment"]["PGPORT"]
+                            .as_str()
+                            .and_then(|p| p.parse().ok())
+                            == Some(r.port)
+                            && u["serviceConfig"]["ExecStart"]
+                                .as_str()
+                                .is_some_and(|e| e.contains("/bin/postgres "))
+                    })
+                    .unwrap_or_else(|| {
+                        panic!("{context}: no PostgreSQL on {} at {}", r.host, r.port)
+                    });
+                let exec = server["serviceConfig"]["ExecStart"].as_str().unwrap();
+                assert!(
+                    exec.contains("-c ssl=on") && exec.contains("ssl_cert_file=%d/tls-host.crt"),
+                    "{context}: server without TLS: {exec}"
+                );
+            }
+            "REDIS_URL" => {
+                assert!(r.url.starts_with("rediss://"), "{context}");
+                let server = target["redis"]
+                    .as_object()
+                    .unwrap()
+                    .values()
+                    .find(|s| s["settings"]["tls-port"] == r.port)
+                    .unwrap_or_else(|| {
+                        panic!("{context}: no TLS Redis on {} at {}", r.host, r.port)
+                    });
+                assert_eq!(server["port"], 0, "{context}: a plain listener beside TLS");
+                assert!(server["settings"]["tls-cert-file"].is_string(), "{context}");
+            }
+            _ => {
+                assert!(r.url.starts_with("https://"), "{context}");
+                let vhost = target["nginx"]["virtualHosts"]
+                    .as_object()
+                    .unwrap()
+                    .values()
+                    .find(|v| {
+                        v["listen"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .any(|l| l["port"] == r.port)
+                    })
+                    .unwrap_or_else(|| {
+                        panic!("{context}: no load balancer on {} at {}", r.host, r.port)
+                    });
+                assert!(
+                    vhost["onlySSL"] == true
+                        && vhost["listen"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .all(|l| l["ssl"] == true),
+                    "{context}: auth's load balancer without TLS: {vhost}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn firewalls_open_exactly_the_ports_other_hosts_use_to_those_hosts() {
+    let Some(fleet) = fleet() else { return };
+    let mut needed: BTreeMap<&str, BTreeSet<(u16, String)>> = fleet
+        .keys()
+        .map(|h| (h.as_str(), BTreeSet::new()))
+        .collect();
+    for r in remote_connections(&fleet) {
+        needed
+            .get_mut(r.host)
+            .unwrap()
+            .insert((r.port, address(&fleet, r.from).to_owned()));
+    }
+    for (host, system) in &fleet {
+        assert_eq!(firewall_openings(system), needed[host.as_str()], "{host}");
+        assert_eq!(
+            system["firewall"],
+            serde_json::json!([]),
+            "{host}: opened to everyone"
+        );
+    }
+    // The database host opens each service's PostgreSQL and Redis to that service's host only.
+    let data = firewall_openings(&fleet["data"]);
+    assert!(data.contains(&(5441, "10.0.0.11".to_owned())), "{data:?}");
+    assert!(!data.contains(&(5441, "10.0.0.12".to_owned())), "{data:?}");
+}
+
+#[test]
+fn no_secret_is_in_the_store_and_colmena_uploads_each_one_a_host_reads() {
+    let Some(fleet) = fleet() else { return };
+    for (host, system) in &fleet {
+        let deployment = &system["deployment"];
+        assert_eq!(deployment["targetHost"], address(&fleet, host), "{host}");
+        let secrets_dir = system["stackr"]["secretsDir"].as_str().unwrap();
+        assert!(!secrets_dir.starts_with("/nix/store") && !secrets_dir.starts_with("/run/"));
+        // What the host's units and Redis servers read from the secrets folder.
+        let mut read: BTreeSet<String> = units(system)
+            .values()
+            .flat_map(|u| {
+                credentials(u)
+                    .into_iter()
+                    .map(|(_, source)| source.to_owned())
+            })
+            .collect();
+        read.extend(
+            system["redis"]
+                .as_object()
+                .unwrap()
+                .values()
+                .filter_map(|s| s["requirePassFile"].as_str().map(str::to_owned)),
+        );
+        let keys = deployment["keys"].as_object().unwrap();
+        let uploaded: BTreeSet<String> = keys
+            .values()
+            .map(|k| k["path"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(
+            uploaded, read,
+            "{host}: uploaded keys and secrets read differ"
+        );
+        for (name, key) in keys {
+            assert!(
+                key["keyFile"].is_null() && key["text"].is_null(),
+                "{host} {name}: a key given as a file or text is copied into the store"
+            );
+            let command = strings(&key["keyCommand"]).join(" ");
+            let source = system["stackr"]["fleet"]["keysSource"].as_str().unwrap();
+            assert!(
+                command.starts_with(&format!("cat {source}/")) && !command.contains("/nix/store"),
+                "{host} {name}: {command}"
+            );
+            assert_eq!(key["permissions"], "0400", "{host} {name}");
+            assert_eq!(key["user"], "root", "{host} {name}");
+        }
+        // Only the host's own certificate is uploaded to it.
+        if let Some(cert) = keys.get("tls-host.key") {
+            assert_eq!(
+                strings(&cert["keyCommand"]).join(" "),
+                format!("cat .stackr/deploy/hosts/{host}/tls-host.key")
+            );
+        }
+        for vhost in system["nginx"]["virtualHosts"]
+            .as_object()
+            .unwrap()
+            .values()
+        {
+            if let Some(key) = vhost["sslCertificateKey"].as_str() {
+                assert!(key.starts_with("/run/credentials/"), "{host}: {key}");
+            }
+        }
+    }
+}
+
+#[test]
+fn stackr_secrets_creates_every_file_colmena_uploads() {
+    let Some((project, fleet)) = fleet_in_project() else {
+        return;
+    };
+    let output = common::stackr(project.path(), &["secrets"]);
+    assert!(output.status.success(), "{}", common::stderr(&output));
+    for (host, system) in &fleet {
+        for (name, key) in system["deployment"]["keys"].as_object().unwrap() {
+            let command = strings(&key["keyCommand"]);
+            let [cat, file] = command[..] else {
+                panic!("{host} {name}: {command:?}")
+            };
+            assert_eq!(cat, "cat");
+            assert!(
+                project.path().join(file).is_file(),
+                "{host} {name}: `stackr secrets` did not create {file}"
+            );
+        }
+    }
+}
+
+#[test]
+fn api_replicas_sit_behind_a_health_checked_load_balancer_and_workers_are_placed() {
+    let Some(fleet) = fleet() else { return };
+    let plan = fixture_plan("fleet");
+    let placed = plan.fleet.as_ref().unwrap();
+    for service in &placed.services {
+        let host = &fleet[&service.api.host];
+        let api_units: Vec<&Value> = (1..=service.api.replicas)
+            .map(|i| &units(host)[&format!("stackr-{}-api-{i}", service.name)])
+            .collect();
+        let ports: BTreeSet<String> = api_units
+            .iter()
+            .map(|u| format!("127.0.0.1:{}", u["environment"]["PORT"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            ports.len() as u32,
+            service.api.replicas,
+            "{}: replicas share a port",
+            service.name
+        );
+        let upstream = &host["nginx"]["upstreams"][format!("stackr-{}", service.name)]["servers"];
+        let servers: BTreeSet<String> = upstream.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(servers, ports, "{}", service.name);
+        for server in upstream.as_object().unwrap().values() {
+            assert!(
+                server["max_fails"].as_u64().is_some_and(|n| n > 0)
+                    && server["fail_timeout"].is_string(),
+                "{}: upstream without health checks: {server}",
+                service.name
+            );
+        }
+        let vhost = &host["nginx"]["virtualHosts"][format!("stackr-{}", service.name)];
+        let port = plan
+            .services
+            .iter()
+            .find(|s| s.name == service.name)
+            .unwrap()
+            .port;
+        assert_eq!(vhost["listen"][0]["port"], port, "{}", service.name);
+        let location = &vhost["locations"]["/"];
+        assert_eq!(
+            location["proxyPass"],
+            format!("http://stackr-{}", service.name)
+        );
+        assert!(location["extraConfig"]
+            .as_str()
+            .unwrap()
+            .contains("proxy_next_upstream error timeout"));
+        // No other host runs this service's API or workers.
+        for (other, system) in &fleet {
+            let count = |role: &str| {
+                units(system)
+                    .keys()
+                    .filter(|u| u.starts_with(&format!("stackr-{}-{role}", service.name)))
+                    .count() as u32
+            };
+            let wanted = |replicas: Option<&stackr::plan::placement::PlacedReplicas>| {
+                replicas
+                    .filter(|r| &r.host == other)
+                    .map_or(0, |r| r.replicas)
+            };
+            assert_eq!(
+                count("api"),
+                wanted(Some(&service.api)),
+                "{other} {}",
+                service.name
+            );
+            assert_eq!(
+                count("worker"),
+                wanted(service.worker.as_ref()),
+                "{other} {}",
+                service.name
+            );
+        }
+    }
+}
+
+/// pg_hba rule fields: type, database, user, address (None for `local`), method.
+fn hba_rules(pre_start: &str) -> Vec<Vec<String>> {
+    let (_, rest) = pre_start.split_once("<<'HBA'\n").expect("pg_hba heredoc");
+    let (rules, _) = rest.split_once("\nHBA").unwrap_or((rest, ""));
+    rules
+        .lines()
+        .map(|l| {
+            l.split_whitespace()
+                .map(|w| w.trim_matches('"').to_owned())
+                .collect::<Vec<_>>()
+        })
+        .filter(|f| !f.is_empty())
+        .collect()
+}
+
+/// Whether a TCP login of `user` to `database` from `source` over TLS gets a password prompt
+/// (first matching rule; `host` rules match TLS too, `hostssl` only TLS).
+fn admitted(rules: &[Vec<String>], database: &str, user: &str, source: &str) -> bool {
+    rules
+        .iter()
+        .find(|r| {
+            matches!(r[0].as_str(), "host" | "hostssl")
+                && (r[1] == "all" || r[1] == database)
+                && (r[2] == "all" || r[2] == user)
+                && (r[3] == "all" || r[3].split('/').next() == Some(source))
+        })
+        .is_some_and(|r| r[4] == "scram-sha-256")
+}
+
+#[test]
+fn a_service_cannot_reach_another_services_database() {
+    let Some(fleet) = fleet() else { return };
+    let data = &fleet["data"];
+    let openings = firewall_openings(data);
+    for (owner, owner_host, other, other_host) in [
+        ("core", "app-core", "wallet", "app-wallet"),
+        ("wallet", "app-wallet", "core", "app-core"),
+    ] {
+        let server = &units(data)[&format!("stackr-{owner}-postgresql")];
+        let port: u16 = server["environment"]["PGPORT"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let rules = hba_rules(server["preStart"].as_str().unwrap());
+        let (own_address, other_address) =
+            (address(&fleet, owner_host), address(&fleet, other_host));
+        assert!(
+            admitted(&rules, owner, owner, own_address),
+            "{owner}: {rules:?}"
+        );
+        assert!(
+            rules
+                .iter()
+                .filter(|r| r[0] != "local")
+                .all(|r| r[0] == "hostssl" || r[3].starts_with("127.")),
+            "{owner}: a rule admits non-TLS logins from another host: {rules:?}"
+        );
+        for (user, source) in [
+            (other, other_address),
+            (other, own_address),
+            (owner, other_address),
+            ("postgres", own_address),
+        ] {
+            assert!(
+                !admitted(&rules, owner, user, source),
+                "{owner}'s database admits {user} from {source}"
+            );
+        }
+        assert!(openings.contains(&(port, own_address.to_owned())));
+        assert!(
+            !openings.contains(&(port, other_address.to_owned())),
+            "{owner}'s PostgreSQL is open to {other_host}"
+        );
+        let allowed = strings(&server["serviceConfig"]["IPAddressAllow"]);
+        assert!(
+            !allowed.iter().any(|a| a.starts_with(other_address)),
+            "{owner}: {allowed:?}"
+        );
+        let redis_port = fleet[owner_host]["stackr"]["services"][owner]["redis"]["port"]
+            .as_u64()
+            .unwrap() as u16;
+        assert!(
+            !openings.contains(&(redis_port, other_address.to_owned())),
+            "{owner}'s Redis is open to {other_host}"
+        );
+    }
+}
+
+#[test]
+fn only_a_placed_stack_gets_nix_fleet_nix_and_agents_md_names_it_generated() {
+    let files = |fixture: &str| stackr::generate_in_memory(&fixture_config(fixture)).unwrap();
+    let fleet = files("fleet");
+    let agents = &fleet
+        .iter()
+        .find(|f| f.path == "AGENTS.md")
+        .unwrap()
+        .content;
+    assert!(fleet.iter().any(|f| f.path == "nix/fleet.nix"));
+    assert!(agents.contains("`nix/fleet.nix`"), "{agents}");
+    let single = files("minimal");
+    assert!(!single.iter().any(|f| f.path == "nix/fleet.nix"));
+}
+
+/// A realistic mistake in the module library and the test of this file that must catch it, with
+/// a text of its failure.
+struct Mistake {
+    file: &'static str,
+    from: &'static str,
+    to: &'static str,
+    test: &'static str,
+    caught: &'static str,
+}
+
+const MISTAKES: &[Mistake] = &[
+    Mistake {
+        file: "redis.nix",
+        from: "port = if tls then 0 else svc.redis.port;",
+        to: "port = svc.redis.port;",
+        test: "every_connection_between_hosts_is_tls_verified_by_name",
+        caught: "a plain listener beside TLS",
+    },
+    Mistake {
+        file: "units.nix",
+        from: "?sslmode=verify-full&sslrootcert=%d/tls-ca",
+        to: "?sslmode=require",
+        test: "every_connection_between_hosts_is_tls_verified_by_name",
+        caught: "not verify-full against a loaded CA",
+    },
+    Mistake {
+        file: "fleet.nix",
+        from: "onlySSL = true;",
+        to: "onlySSL = false;",
+        test: "every_connection_between_hosts_is_tls_verified_by_name",
+        caught: "auth's load balancer without TLS",
+    },
+    Mistake {
+        file: "fleet.nix",
+        from: "clients = others (clientHosts cfg name);",
+        to: "clients = others (lib.attrNames fleet.hosts);",
+        test: "firewalls_open_exactly_the_ports_other_hosts_use_to_those_hosts",
+        caught: "failed: data",
+    },
+    Mistake {
+        file: "postgresql.nix",
+        from: "\"hostssl ${id} ${id} ${cidr a} scram-sha-256\\n\"",
+        to: "\"hostssl ${id} all ${cidr a} scram-sha-256\\n\"",
+        test: "a_service_cannot_reach_another_services_database",
+        caught: "database admits",
+    },
+    Mistake {
+        file: "colmena.nix",
+        from: "permissions = \"0400\";",
+        to: "permissions = \"0444\";",
+        test: "no_secret_is_in_the_store_and_colmena_uploads_each_one_a_host_reads",
+        caught: "0444",
+    },
+    Mistake {
+        file: "fleet.nix",
+        from: "{ max_fails = 2; fail_timeout = \"10s\"; }",
+        to: "{ }",
+        test: "api_replicas_sit_behind_a_health_checked_load_balancer_and_workers_are_placed",
+        caught: "upstream without health checks",
+    },
+];
+
+/// Each test above can fail: run again (this test binary, one test) against a module library
+/// with one mistake, it fails and says why.
+#[test]
+fn each_fleet_check_catches_its_mistake() {
+    if !nix_instantiate_available() || std::env::var_os(common::nixos::MODULES_ENV).is_some() {
+        return;
+    }
+    for mistake in MISTAKES {
+        let modules = common::nixos::mutated_modules(mistake.file, mistake.from, mistake.to);
+        let output = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([mistake.test, "--exact", "--test-threads=1"])
+            .env(common::nixos::MODULES_ENV, modules.path())
+            .env("RUST_BACKTRACE", "0")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&output.stdout).into_owned()
+            + &String::from_utf8_lossy(&output.stderr);
+        assert!(
+            !output.status.success() && text.contains("1 failed") && text.contains(mistake.caught),
+            "{}: `{}` -> `{}` must fail {} with `{}`:\n{text}",
+            mistake.file,
+            mistake.from,
+            mistake.to,
+            mistake.test,
+            mistake.caught
+        );
+    }
+}

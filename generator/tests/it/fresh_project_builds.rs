@@ -1,0 +1,82 @@
+//! A project fresh from `stackr init`, in a folder outside this repository, builds with nothing
+//! but the package registries and the stackr binary: no lock file, `[patch]` or checkout of stackr
+//! is added, and cargo runs offline against the local registry cache (every registry crate the
+//! runtime needs is there, as this repository's build fetched it). Its services' own tests pass
+//! as scaffolded, against real PostgreSQL and Redis the kit's test helper starts.
+
+use crate::common;
+
+use std::process::Command;
+
+use common::local_build::{in_shared_target, repo_root};
+use common::{init_project, stderr, stdout};
+
+#[test]
+fn a_fresh_project_builds_and_passes_its_own_tests_outside_the_repository() {
+    let (_parent, root) = init_project(&[]);
+    let root = root.canonicalize().unwrap();
+    assert!(
+        !root.starts_with(repo_root().canonicalize().unwrap()),
+        "{} must be outside the repository",
+        root.display()
+    );
+    assert!(
+        !root.join("Cargo.lock").exists(),
+        "nothing pins the build to this repository"
+    );
+
+    let built = in_shared_target(Command::new("cargo"))
+        .current_dir(&root)
+        .env("CARGO_NET_OFFLINE", "true")
+        .args(["build", "--quiet", "--workspace", "--bins"])
+        .output()
+        .unwrap();
+    assert!(
+        built.status.success(),
+        "cargo build failed:\n{}",
+        stderr(&built)
+    );
+
+    let tested = in_shared_target(Command::new("cargo"))
+        .current_dir(&root)
+        .env("CARGO_NET_OFFLINE", "true")
+        .args(["test", "--workspace"])
+        .output()
+        .unwrap();
+    let report = stdout(&tested);
+    assert!(
+        tested.status.success(),
+        "cargo test failed:\n{report}\n{}",
+        stderr(&tested)
+    );
+    for test in [
+        "health_reports_its_own_database_and_redis ... ok",
+        "routes_refuse_a_caller_without_a_session ... ok",
+        "the_worker_completes_an_example_job ... ok",
+    ] {
+        assert!(report.contains(test), "`{test}` missing from:\n{report}");
+    }
+
+    // The runtime crates it built are the project's vendored ones, not this repository's.
+    let metadata = in_shared_target(Command::new("cargo"))
+        .current_dir(&root)
+        .env("CARGO_NET_OFFLINE", "true")
+        .args(["metadata", "--format-version", "1"])
+        .output()
+        .unwrap();
+    assert!(metadata.status.success(), "{}", stderr(&metadata));
+    let metadata: serde_json::Value = serde_json::from_slice(&metadata.stdout).unwrap();
+    for name in ["stackr-auth", "stackr-kit"] {
+        let package = metadata["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("{name} is not in the build"));
+        let manifest = package["manifest_path"].as_str().unwrap();
+        assert!(
+            manifest.starts_with(&root.join("stackr-runtime").display().to_string()),
+            "{name} comes from {manifest}"
+        );
+    }
+}

@@ -1,0 +1,184 @@
+//! `stackr generate --check` writes nothing and lists drifted files; `generate` repairs them.
+
+use crate::common;
+
+use common::{init_project, stackr, stderr, stdout, tree};
+
+#[test]
+fn check_reports_modified_and_missing_files() {
+    let (_parent, root) = init_project(&[]);
+    std::fs::write(root.join("process-compose.yaml"), "tampered\n").unwrap();
+    std::fs::remove_file(root.join("nix/vm-test.nix")).unwrap();
+    let before = tree(&root);
+    let output = stackr(&root, &["generate", "--check"]);
+    assert_eq!(output.status.code(), Some(1));
+    let message = stderr(&output);
+    assert!(
+        message.contains("modified: process-compose.yaml"),
+        "{message}"
+    );
+    assert!(message.contains("missing:  nix/vm-test.nix"), "{message}");
+    assert!(
+        !message.contains("AGENTS.md"),
+        "only drifted files are listed: {message}"
+    );
+    assert_eq!(tree(&root), before, "--check writes nothing");
+
+    let output = stackr(&root, &["generate"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("process-compose.yaml"));
+    assert!(stackr(&root, &["generate", "--check"]).status.success());
+}
+
+#[test]
+fn check_covers_workspace_members_and_scaffolded_files() {
+    let (_parent, root) = init_project(&[]);
+    let cargo = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    std::fs::write(
+        root.join("Cargo.toml"),
+        cargo.replace("    \"services/core\",\n", ""),
+    )
+    .unwrap();
+    std::fs::remove_file(root.join("flake.nix")).unwrap();
+    std::fs::remove_dir_all(root.join("services/auth")).unwrap();
+    let before = tree(&root);
+    let output = stackr(&root, &["generate", "--check"]);
+    assert_eq!(output.status.code(), Some(1));
+    let message = stderr(&output);
+    assert!(message.contains("modified: Cargo.toml"), "{message}");
+    assert!(message.contains("missing:  flake.nix"), "{message}");
+    assert!(
+        message.contains("missing:  services/auth/src/main.rs"),
+        "{message}"
+    );
+    assert!(
+        message.contains("run `stackr generate` to restore"),
+        "says how to restore: {message}"
+    );
+    assert_eq!(tree(&root), before, "--check writes nothing");
+
+    let output = stackr(&root, &["generate"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let cargo = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    assert!(cargo.contains("\"services/core\""), "{cargo}");
+    assert!(root.join("flake.nix").is_file());
+    assert!(root.join("services/auth/src/main.rs").is_file());
+    let check = stackr(&root, &["generate", "--check"]);
+    assert!(check.status.success(), "{}", stderr(&check));
+}
+
+#[test]
+fn config_change_is_drift_until_regenerated() {
+    let (_parent, root) = init_project(&[]);
+    let config = std::fs::read_to_string(root.join("stackr.config.json")).unwrap();
+    std::fs::write(
+        root.join("stackr.config.json"),
+        config.replace("\"port\": 8080", "\"port\": 8090"),
+    )
+    .unwrap();
+    let output = stackr(&root, &["generate", "--check"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("process-compose.yaml"));
+    assert!(stderr(&output).contains("nix/stackr.nix"));
+}
+
+#[test]
+fn generate_is_idempotent() {
+    let (_parent, root) = init_project(&[]);
+    let before = tree(&root);
+    let output = stackr(&root, &["generate"]);
+    assert!(output.status.success());
+    assert!(stdout(&output).contains("up to date"));
+    assert_eq!(tree(&root), before);
+}
+
+#[test]
+fn the_repository_itself_is_up_to_date() {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap();
+    let output = stackr(repo, &["generate", "--check"]);
+    assert!(
+        output.status.success(),
+        "run `stackr generate` at the repo root: {}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn agents_md_user_section_survives_generate_and_add_service() {
+    let (_parent, root) = init_project(&[]);
+    let path = root.join("AGENTS.md");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let begin = "<!-- stackr:user-section:begin (kept by stackr generate) -->";
+    let end = "<!-- stackr:user-section:end -->";
+    let (head, rest) = text
+        .split_once(begin)
+        .expect("AGENTS.md has a user section");
+    let (_, tail) = rest.split_once(end).unwrap();
+    let mine = "\nNever call the payments API from a request handler.\n";
+    std::fs::write(&path, format!("{head}{begin}{mine}{end}{tail}")).unwrap();
+
+    // The user's words are not drift, and regenerating keeps them.
+    assert!(stackr(&root, &["generate", "--check"]).status.success());
+    let output = stackr(&root, &["add", "service", "billing"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let after = std::fs::read_to_string(&path).unwrap();
+    assert!(after.contains(mine), "user section lost:\n{after}");
+    assert!(
+        after.contains("`billing`"),
+        "generated part not refreshed:\n{after}"
+    );
+
+    // The generated part is still stackr's: editing it is drift, and generate restores it.
+    std::fs::write(&path, after.replace("## Services", "## My services")).unwrap();
+    assert_eq!(
+        stackr(&root, &["generate", "--check"]).status.code(),
+        Some(1)
+    );
+    assert!(stackr(&root, &["generate"]).status.success());
+    let repaired = std::fs::read_to_string(&path).unwrap();
+    assert!(repaired.contains("## Services") && repaired.contains(mine));
+}
+
+/// Each modified file comes with a unified diff on stdout, from the file on disk (`a/`) to what
+/// `generate` would write (`b/`): read to see what changed, or applied with `git apply`.
+#[test]
+fn check_prints_a_unified_diff_of_each_modified_file() {
+    let (_parent, root) = init_project(&[]);
+    let agents = std::fs::read_to_string(root.join("AGENTS.md")).unwrap();
+    let first_line = agents.lines().next().unwrap().to_owned();
+    std::fs::write(
+        root.join("AGENTS.md"),
+        agents.replacen(&first_line, "edited by hand", 1),
+    )
+    .unwrap();
+    std::fs::remove_file(root.join("nix/vm-test.nix")).unwrap();
+
+    let output = stackr(&root, &["generate", "--check"]);
+    assert_eq!(output.status.code(), Some(1));
+    let patch = stdout(&output);
+    assert!(
+        patch.contains("--- a/AGENTS.md\n+++ b/AGENTS.md\n"),
+        "{patch}"
+    );
+    assert!(patch.contains("\n-edited by hand\n"), "{patch}");
+    assert!(patch.contains(&format!("\n+{first_line}\n")), "{patch}");
+    assert!(
+        !patch.contains("vm-test.nix"),
+        "a missing file is listed, not diffed: {patch}"
+    );
+
+    // The diff is exact: applied, it restores the file.
+    std::fs::write(root.join("drift.patch"), &patch).unwrap();
+    let applied = std::process::Command::new("git")
+        .args(["apply", "drift.patch"])
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    assert!(applied.status.success(), "{}", stderr(&applied));
+    assert_eq!(
+        std::fs::read_to_string(root.join("AGENTS.md")).unwrap(),
+        agents
+    );
+}

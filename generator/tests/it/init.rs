@@ -1,0 +1,270 @@
+//! `stackr init`: a complete project whose generated files are up to date.
+
+use crate::common;
+
+use common::{init_project, stackr, stderr, stdout};
+
+#[test]
+fn creates_a_complete_project() {
+    let (_parent, root) = init_project(&["--with-services", "orders,billing"]);
+    for path in [
+        "stackr.config.json",
+        "stackr.schema.json",
+        "flake.nix",
+        "Cargo.toml",
+        ".gitignore",
+        "AGENTS.md",
+        "process-compose.yaml",
+        "nix/stackr.nix",
+        "nix/packages.nix",
+        "nix/vm-test.nix",
+        "nix/dev.nix",
+        "services/auth/Cargo.toml",
+        "services/auth/src/main.rs",
+        "services/orders/Cargo.toml",
+        "services/orders/src/main.rs",
+        "services/orders/src/domain/mod.rs",
+        "services/orders/migrations/0001_init.sql",
+        "services/orders/src/bin/worker.rs",
+        "services/billing/Cargo.toml",
+    ] {
+        assert!(root.join(path).is_file(), "missing {path}");
+    }
+    let config = std::fs::read_to_string(root.join("stackr.config.json")).unwrap();
+    assert!(config.contains("\"$schema\": \"./stackr.schema.json\""));
+    let gitignore = std::fs::read_to_string(root.join(".gitignore")).unwrap();
+    assert!(gitignore.lines().any(|l| l == "/.stackr/"), "{gitignore}");
+    let cargo = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    assert!(cargo.contains("\"services/orders\"") && cargo.contains("\"services/billing\""));
+    let check = stackr(&root, &["generate", "--check"]);
+    assert!(check.status.success(), "{}", stderr(&check));
+}
+
+#[test]
+fn defaults_give_auth_and_core() {
+    let (_parent, root) = init_project(&[]);
+    let config = std::fs::read_to_string(root.join("stackr.config.json")).unwrap();
+    assert!(
+        config.contains("\"kind\": \"auth\"") && config.contains("\"name\": \"core\""),
+        "{config}"
+    );
+    assert!(config.contains("\"port\": 8080"));
+}
+
+#[test]
+fn no_auth_projects_have_unguarded_services() {
+    let (_parent, root) = init_project(&["--no-auth", "--with-services", "api"]);
+    assert!(!root.join("services/auth").exists());
+    let config = std::fs::read_to_string(root.join("stackr.config.json")).unwrap();
+    assert!(config.contains("\"authMiddleware\": \"none\""), "{config}");
+    let compose = std::fs::read_to_string(root.join("process-compose.yaml")).unwrap();
+    assert!(!compose.contains("AUTH_URL"), "{compose}");
+}
+
+#[test]
+fn refuses_an_existing_folder_and_bad_names() {
+    let parent = tempfile::tempdir().unwrap();
+    std::fs::create_dir(parent.path().join("taken")).unwrap();
+    std::fs::write(parent.path().join("taken/file"), "x").unwrap();
+    let output = stackr(parent.path(), &["init", "taken", "--defaults"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("not empty"));
+    let output = stackr(parent.path(), &["init", "Bad_Name", "--defaults"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(!parent.path().join("Bad_Name").exists());
+    let output = stackr(
+        parent.path(),
+        &["init", "shop", "--with-services", "postgres"],
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", stdout(&output));
+    assert!(
+        !parent.path().join("shop").exists(),
+        "a refused init leaves nothing behind"
+    );
+}
+
+#[test]
+fn failed_init_leaves_nothing_behind() {
+    let parent = tempfile::tempdir().unwrap();
+    let output = common::stackr_with_env(
+        parent.path(),
+        &["init", "shop", "--defaults"],
+        &[("STACKR_TEST_FAIL_AFTER", "5")],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(stderr(&output).contains("nothing was changed"));
+    assert!(!parent.path().join("shop").exists());
+}
+
+/// `stackr dev` uses the state folder the config names: `--reset` wipes exactly that folder (its
+/// secrets included), git-ignores it, and leaves every other file of the project alone.
+#[test]
+fn dev_reset_wipes_the_configured_state_folder_and_nothing_else() {
+    let (_parent, root) = init_project(&[]);
+    let config_path = root.join("stackr.config.json");
+    let mut config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&config_path).unwrap()).unwrap();
+    config["stateDir"] = "var/dev".into();
+    std::fs::write(&config_path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+    let generated = stackr(&root, &["generate"]);
+    assert!(generated.status.success(), "{}", stderr(&generated));
+    std::fs::create_dir_all(root.join("var/dev/secrets")).unwrap();
+    std::fs::write(root.join("var/dev/secrets/auth-secret"), "old secret").unwrap();
+    // A stack that only reports whether the old secret survived, instead of starting servers.
+    std::fs::write(
+        root.join("quick.yaml"),
+        "processes:\n  look:\n    command: \"test ! -e var/dev/secrets/auth-secret && echo wiped\"\n",
+    )
+    .unwrap();
+    let before = common::tree(&root);
+
+    let dev = stackr(
+        &root,
+        &[
+            "dev",
+            "--reset",
+            "--yes",
+            "--embedded",
+            "--file",
+            "quick.yaml",
+        ],
+    );
+    assert!(dev.status.success(), "{}\n{}", stdout(&dev), stderr(&dev));
+    assert!(stdout(&dev).contains("wiped"), "{}", stdout(&dev));
+    assert!(!root.join("var/dev/secrets").exists());
+    assert!(
+        root.join("var/dev/.gitignore").is_file(),
+        "the state folder is git-ignored"
+    );
+    assert!(
+        !root.join(".stackr").exists(),
+        "no stray default state folder"
+    );
+    let outside_state = |tree: std::collections::BTreeMap<std::path::PathBuf, Vec<u8>>| {
+        tree.into_iter()
+            .filter(|(path, _)| !path.starts_with("var/dev"))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(outside_state(common::tree(&root)), outside_state(before));
+}
+
+/// A config edited without `stackr generate` would run an outdated stack: `dev` refuses, names
+/// the drifted files and the fix; `--no-check` starts anyway.
+#[test]
+fn dev_refuses_to_start_while_generated_files_drift() {
+    let (_parent, root) = init_project(&[]);
+    std::fs::write(root.join("AGENTS.md"), "edited by hand\n").unwrap();
+    std::fs::write(
+        root.join("quick.yaml"),
+        "processes:\n  look:\n    command: \"echo started\"\n",
+    )
+    .unwrap();
+    let args = ["dev", "--embedded", "--file", "quick.yaml"];
+    let refused = stackr(&root, &args);
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("AGENTS.md"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(
+        stderr(&refused).contains("stackr generate"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(!stdout(&refused).contains("started"));
+
+    let forced = stackr(&root, &[&args[..], &["--no-check"]].concat());
+    assert!(forced.status.success(), "{}", stderr(&forced));
+    assert!(stdout(&forced).contains("started"), "{}", stdout(&forced));
+}
+
+#[test]
+fn init_in_another_folder_says_where_to_cd() {
+    let parent = tempfile::tempdir().unwrap();
+    std::fs::create_dir(parent.path().join("work")).unwrap();
+    let output = stackr(parent.path(), &["-C", "work", "init", "shop", "--defaults"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("next: cd work/shop &&"),
+        "{}",
+        stdout(&output)
+    );
+}
+
+#[test]
+fn init_sets_each_base_services_guard_and_roles() {
+    let parent = tempfile::tempdir().unwrap();
+    let output = stackr(
+        parent.path(),
+        &[
+            "init",
+            "shop",
+            "--with-services",
+            "core,wallet,ledger",
+            "--auth-middleware",
+            "core=flexible",
+            "--roles",
+            "wallet=finance,audit",
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let config: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(parent.path().join("shop/stackr.config.json")).unwrap(),
+    )
+    .unwrap();
+    let service = |name: &str| {
+        config["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(service("core")["authMiddleware"], "flexible");
+    assert_eq!(service("wallet")["authMiddleware"], "role-gated");
+    assert_eq!(
+        service("wallet")["roles"],
+        serde_json::json!(["finance", "audit"])
+    );
+    assert_eq!(service("ledger")["authMiddleware"], "standard");
+}
+
+#[test]
+fn init_refuses_guards_it_cannot_give_and_writes_nothing() {
+    let parent = tempfile::tempdir().unwrap();
+    for (args, expected) in [
+        (
+            &["--auth-middleware", "core=role-gated"][..],
+            "`core` would be role-gated with no roles",
+        ),
+        (
+            &["--roles", "billing=finance"][..],
+            "--roles names `billing`, which is not a base service of this project",
+        ),
+        (
+            &["--auth-middleware", "core=sometimes"][..],
+            "`sometimes` is not a guard flavor",
+        ),
+    ] {
+        let mut all = vec!["init", "shop", "--defaults"];
+        all.extend_from_slice(args);
+        let output = stackr(parent.path(), &all);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(
+            stderr(&output).contains(expected),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(
+            !parent.path().join("shop").exists(),
+            "{args:?} left a project behind"
+        );
+    }
+}

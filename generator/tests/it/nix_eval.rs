@@ -1,0 +1,184 @@
+//! Evaluates the generated Nix with `nix-instantiate --eval` (pure expressions, stubbed `pkgs`)
+//! and compares the values with the plan: the Nix says what the config says. Skipped when
+//! nix-instantiate is not installed (nixpkgs itself is never needed).
+
+use crate::common;
+
+use common::{
+    fixture_config, fixture_plan, generated_project, nix_eval_json, nix_instantiate_available,
+    FIXTURES,
+};
+use serde_json::Value;
+use stackr_testkit::machine_calls;
+
+/// Writes the fixture's generated files into a temp dir and evaluates `expression` there.
+fn eval(fixture: &str, expression: &str) -> Value {
+    let project = generated_project(&fixture_config(fixture));
+    nix_eval_json(project.path(), expression, fixture)
+}
+
+#[test]
+fn stackr_nix_sets_the_planned_values() {
+    if !nix_instantiate_available() {
+        eprintln!("nix-instantiate not installed: skipped");
+        return;
+    }
+    for fixture in FIXTURES {
+        let plan = fixture_plan(fixture);
+        let value = eval(
+            fixture,
+            "let m = import ./nix/stackr.nix { packagesFor = pkgs: builtins.mapAttrs (n: _: \"pkg-\" + n) (import ./nix/packages.nix { craneLib = pkgs.craneLib; src = /src; }); }; \
+             in (m { pkgs = { craneLib = { buildDepsOnly = a: a; buildPackage = a: a; }; }; }).stackr",
+        );
+        assert_eq!(value["enable"], true);
+        assert_eq!(value["stateDir"], plan.deploy_state_dir);
+        assert_eq!(
+            value["postgresql"]["mode"],
+            serde_json::json!(plan.deploy_postgres_mode)
+        );
+        let services = value["services"].as_object().unwrap();
+        assert_eq!(services.len(), plan.services.len(), "{fixture}");
+        for service in &plan.services {
+            let nix = &value["services"][&service.name];
+            assert_eq!(
+                nix["kind"],
+                serde_json::json!(service.kind),
+                "{fixture}/{}",
+                service.name
+            );
+            assert_eq!(nix["package"], format!("pkg-{}", service.name));
+            assert_eq!(nix["port"], service.port);
+            assert_eq!(nix["redis"]["port"], service.deploy_redis_port);
+            assert_eq!(
+                nix["postgres"]["port"].as_u64(),
+                service.deploy_postgres_port.map(u64::from)
+            );
+            assert_eq!(nix["worker"]["enable"], service.worker_bin.is_some());
+            assert_eq!(nix["worker"]["concurrency"], service.worker_concurrency);
+            match service.middleware {
+                Some(flavor) => assert_eq!(nix["authMiddleware"], serde_json::json!(flavor)),
+                None => assert!(nix.get("authMiddleware").is_none()),
+            }
+            for extra in &service.extra_env {
+                assert_eq!(nix["environment"][&extra.name], extra.value);
+            }
+        }
+        match plan.services.iter().find(|s| s.is_auth) {
+            Some(auth) => {
+                assert_eq!(value["auth"]["baseUrl"], auth.base_url.clone().unwrap());
+                assert_eq!(
+                    value["auth"]["trustedOrigins"],
+                    serde_json::json!(auth.trusted_origins)
+                );
+            }
+            None => assert!(value.get("auth").is_none(), "{fixture}"),
+        }
+    }
+}
+
+#[test]
+fn packages_nix_builds_each_service_package() {
+    if !nix_instantiate_available() {
+        return;
+    }
+    for fixture in FIXTURES {
+        let plan = fixture_plan(fixture);
+        let value = eval(fixture, "import ./nix/packages.nix { craneLib = { buildDepsOnly = a: a // { deps = true; }; buildPackage = a: a; }; src = \"/src\"; }");
+        for service in &plan.services {
+            let package = &value[&service.name];
+            assert_eq!(package["pname"], service.package);
+            assert_eq!(
+                package["cargoExtraArgs"],
+                format!("--locked --package {}", service.package)
+            );
+            // Every service reuses the one dependency build.
+            assert_eq!(package["cargoArtifacts"], value["cargoArtifacts"]);
+            assert_eq!(package["cargoArtifacts"]["deps"], true);
+            assert_eq!(package["src"], "/src");
+        }
+    }
+}
+
+#[test]
+fn vm_test_checks_readiness_and_every_pair_isolation() {
+    if !nix_instantiate_available() {
+        return;
+    }
+    for fixture in FIXTURES {
+        let plan = fixture_plan(fixture);
+        let value = eval(fixture, "import ./nix/vm-test.nix { pkgs = { testers.runNixOSTest = t: { inherit (t) name testScript; }; }; module = { }; }");
+        assert_eq!(value["name"], format!("stackr-{}", plan.project));
+        let calls = machine_calls(value["testScript"].as_str().unwrap());
+        let ran = |method: &str, parts: &[&str]| {
+            calls
+                .iter()
+                .any(|c| c.method == method && parts.iter().all(|part| c.argument.contains(part)))
+        };
+        let secrets = format!("{}/secrets", plan.deploy_state_dir);
+        for service in &plan.services {
+            let api = format!("stackr-{}-api.service", service.name);
+            assert!(ran("wait_for_unit", &[&api]), "{fixture}: waits for {api}");
+            let health = format!("http://127.0.0.1:{}/health", service.port);
+            assert!(ran("succeed", &[&health]), "{fixture}: probes {health}");
+            if service.worker_bin.is_some() {
+                let worker = format!("stackr-{}-worker.service", service.name);
+                assert!(
+                    ran("wait_for_unit", &[&worker]),
+                    "{fixture}: waits for {worker}"
+                );
+            }
+        }
+        // With auth, a session signed up before the reboot is checked after it.
+        if let Some(auth) = plan.services.iter().find(|s| s.is_auth) {
+            let check = format!("http://127.0.0.1:{}/api/auth/get-session", auth.port);
+            let reboot = calls.iter().position(|c| c.method == "shutdown").unwrap();
+            assert!(
+                calls[reboot..].iter().any(|c| c.argument.contains(&check)),
+                "{fixture}: {check} after the reboot"
+            );
+        }
+        // Every service's role and Redis password are refused by every other service's server,
+        // and open its own.
+        for own in &plan.services {
+            let db_password = format!("cat {secrets}/{}-db-password", own.name);
+            let redis_password = format!("cat {secrets}/{}-redis-password", own.name);
+            for other in &plan.services {
+                let port = other
+                    .deploy_postgres_port
+                    .unwrap_or(stackr::model::ports::SYSTEM_POSTGRES_PORT);
+                let target = format!("-p {port} -U '{}' -d '{}'", own.db_name, other.db_name);
+                let redis = format!("redis-cli -p {} ping", other.deploy_redis_port);
+                let expected = if other.name == own.name {
+                    "succeed"
+                } else {
+                    "fail"
+                };
+                assert!(
+                    ran(expected, &[&db_password, &target]),
+                    "{fixture}: {own_name}'s role at {other_name}'s database must {expected}",
+                    own_name = own.name,
+                    other_name = other.name
+                );
+                assert!(
+                    ran(expected, &[&redis_password, &redis]),
+                    "{fixture}: {own_name}'s password at {other_name}'s Redis must {expected}",
+                    own_name = own.name,
+                    other_name = other.name
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn dev_app_runs_process_compose() {
+    if !nix_instantiate_available() {
+        return;
+    }
+    let value = eval("minimal", "import ./nix/dev.nix { pkgs = { writeShellApplication = a: { inherit (a) name text; }; process-compose = 1; postgresql = 1; redis = 1; cargo = 1; rustc = 1; stdenv.cc = 1; util-linux = 1; coreutils = 1; gnugrep = 1; git = 1; }; }");
+    assert_eq!(value["name"], "minimal-dev");
+    assert!(value["text"]
+        .as_str()
+        .unwrap()
+        .contains("process-compose --config process-compose.yaml up"));
+}

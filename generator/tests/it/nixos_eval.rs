@@ -1,0 +1,362 @@
+//! Evaluates the module library with every generated project (the repository's own config and
+//! each fixture) as a NixOS host, with nixpkgs' real `lib.evalModules` against NixOS option
+//! declarations typed as nixpkgs types them (tests/nixos/), then checks the system's properties
+//! (tests/it/common/nixos.rs) and that the deployed processes get what the dev processes get.
+//! Skipped when nix-instantiate is not installed; fails when nixpkgs' lib is missing.
+
+use crate::common;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use common::nixos::{evaluate_system, modules_dir, repo_root, violations};
+use common::{
+    fixture_config, fixture_plan, generated_project, nix_instantiate_available, FIXTURES,
+};
+use serde_json::Value;
+use stackr::plan::Plan;
+
+/// Host settings every project is evaluated with: as generated, and as the VM test deploys it.
+const HOSTS: &[&str] = &["{ }", "{ stackr.secrets.generate = true; }"];
+
+/// Each project (name, plan, folder with its generated `nix/`), evaluated on each host.
+fn systems() -> Vec<(String, Plan, Value)> {
+    if !nix_instantiate_available() {
+        eprintln!("nix-instantiate not installed: skipped");
+        return Vec::new();
+    }
+    let mut projects: Vec<(String, Plan, Option<tempfile::TempDir>, PathBuf)> = vec![{
+        let text = std::fs::read_to_string(repo_root().join("stackr.config.json")).unwrap();
+        let (_, model) =
+            stackr::project::check_config_text(std::path::Path::new("stackr.config.json"), &text)
+                .unwrap();
+        (
+            "repository".to_owned(),
+            stackr::plan::plan(&model),
+            None,
+            repo_root(),
+        )
+    }];
+    for fixture in FIXTURES {
+        let dir = generated_project(&fixture_config(fixture));
+        let path = dir.path().to_owned();
+        projects.push((fixture.to_string(), fixture_plan(fixture), Some(dir), path));
+    }
+    let mut systems = Vec::new();
+    for (name, plan, _dir, path) in &projects {
+        for host in HOSTS {
+            let system = evaluate_system(&modules_dir(), path, host)
+                .unwrap_or_else(|error| panic!("{name} with host {host}: {error}"));
+            systems.push((format!("{name} with host {host}"), plan.clone(), system));
+        }
+    }
+    systems
+}
+
+fn keys(value: &Value) -> BTreeSet<String> {
+    value
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn every_project_evaluates_to_a_sound_system() {
+    for (name, _, system) in systems() {
+        let found = violations(&system);
+        assert!(found.is_empty(), "{name}:\n{}", found.join("\n"));
+    }
+}
+
+#[test]
+fn units_are_hardened_and_deployed_environment_matches_dev() {
+    for (name, plan, system) in systems() {
+        let units = &system["units"];
+        for service in &plan.services {
+            let mut processes = vec![("api", &service.api_env)];
+            if service.worker_bin.is_some() {
+                processes.push(("worker", &service.worker_env));
+            }
+            for (role, dev_env) in processes {
+                let unit = &units[format!("stackr-{}-{role}", service.name)];
+                let dev: BTreeSet<String> = dev_env.iter().map(|e| e.name.clone()).collect();
+                assert_eq!(
+                    keys(&unit["environment"]),
+                    dev,
+                    "{name}: {} {role}",
+                    service.name
+                );
+                // The roles auth lets an admin give and the dashboard's address are the
+                // config's, deployed as in dev.
+                for var in dev_env
+                    .iter()
+                    .filter(|e| ["AUTH_ROLES", "AUTH_ADMIN_BIND"].contains(&e.name.as_str()))
+                {
+                    assert_eq!(
+                        unit["environment"][&var.name],
+                        var.value.as_str(),
+                        "{name}: {}",
+                        var.name
+                    );
+                }
+                let config = &unit["serviceConfig"];
+                for (key, wanted) in [
+                    ("NoNewPrivileges", Value::Bool(true)),
+                    ("PrivateTmp", true.into()),
+                    ("ProtectSystem", "strict".into()),
+                    ("CapabilityBoundingSet", "".into()),
+                ] {
+                    assert_eq!(config[key], wanted, "{name}: {} {role} {key}", service.name);
+                }
+            }
+        }
+    }
+}
+
+/// The minimal fixture's system on `host` (None when nix-instantiate is missing).
+fn minimal_system(host: &str) -> Option<Value> {
+    if !nix_instantiate_available() {
+        eprintln!("nix-instantiate not installed: skipped");
+        return None;
+    }
+    let project = generated_project(&fixture_config("minimal"));
+    Some(evaluate_system(&modules_dir(), project.path(), host).unwrap())
+}
+
+#[test]
+fn open_firewall_opens_only_the_api_port() {
+    let host =
+        "{ stackr.services.auth.openFirewall = true; stackr.services.core.openFirewall = true; }";
+    let Some(system) = minimal_system(host) else {
+        return;
+    };
+    let plan = fixture_plan("minimal");
+    let mut opened: Vec<u64> = system["firewall"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_u64().unwrap())
+        .collect();
+    opened.sort();
+    let mut apis: Vec<u64> = plan.services.iter().map(|s| u64::from(s.port)).collect();
+    apis.sort();
+    assert_eq!(
+        opened, apis,
+        "the admin page binds loopback and stays closed"
+    );
+}
+
+#[test]
+fn every_service_redis_keeps_an_append_only_file() {
+    let Some(system) = minimal_system("{ }") else {
+        return;
+    };
+    for (name, server) in system["redis"].as_object().unwrap() {
+        assert_eq!(server["appendOnly"], true, "redis {name}");
+    }
+}
+
+#[test]
+fn generated_secrets_live_in_the_state_folder_and_are_created_once() {
+    let Some(system) = minimal_system("{ stackr.secrets.generate = true; }") else {
+        return;
+    };
+    for (name, unit) in system["units"].as_object().unwrap() {
+        for credential in unit["serviceConfig"]["LoadCredential"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let source = credential.as_str().unwrap().split_once(':').unwrap().1;
+            assert!(
+                source.starts_with("/var/lib/stackr/secrets/"),
+                "{name}: {source} would not survive a reboot"
+            );
+        }
+    }
+
+    // The generation script itself, pointed at a temporary folder, run twice.
+    let dir = tempfile::tempdir().unwrap();
+    let host = format!(
+        "{{ stackr.secrets.generate = true; stackr.secretsDir = \"{}\"; }}",
+        dir.path().display()
+    );
+    let system = minimal_system(&host).unwrap();
+    let script = system["units"]["stackr-secrets"]["script"]
+        .as_str()
+        .unwrap();
+    let kept = dir.path().join("core-credential");
+    std::fs::write(&kept, "provisioned-out-of-band").unwrap();
+    let run = || {
+        let output = std::process::Command::new("bash")
+            .args(["-euc", &format!("umask 077\n{script}")])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        common::tree(dir.path())
+    };
+    let first = run();
+    assert_eq!(first.len(), 6, "{:?}", first.keys());
+    for (file, content) in &first {
+        if dir.path().join(file) != kept {
+            assert_eq!(content.len(), 48, "{}", file.display());
+            assert!(content.iter().all(u8::is_ascii_alphanumeric));
+        }
+    }
+    assert_eq!(
+        std::fs::read_to_string(&kept).unwrap(),
+        "provisioned-out-of-band"
+    );
+    assert_eq!(run(), first, "an existing secret is never replaced");
+}
+
+#[test]
+fn hosts_with_auth_get_a_set_role_command_with_the_units_database_and_roles() {
+    for (name, plan, system) in systems() {
+        let packages = system["packages"].as_array().cloned().unwrap_or_default();
+        let script = packages
+            .iter()
+            .find(|p| p["name"] == "stackr-set-role")
+            .and_then(|p| p["text"].as_str());
+        let Some(auth) = plan.auth.as_ref() else {
+            assert!(script.is_none(), "{name}: no auth, no set-role command");
+            continue;
+        };
+        let script = script.unwrap_or_else(|| panic!("{name}: no stackr-set-role command"));
+        let env = &system["units"][format!("stackr-{auth}-api")]["environment"];
+        for (key, wanted) in [
+            ("DATABASE_URL", env["DATABASE_URL"].as_str().unwrap()),
+            ("AUTH_ROLES", env["AUTH_ROLES"].as_str().unwrap()),
+        ] {
+            // Shell-quoted when the value needs it (nixpkgs' escapeShellArg leaves safe words bare).
+            let bare = format!("--setenv={key}={wanted} ");
+            let quoted = format!("--setenv={key}='{wanted}' ");
+            assert!(
+                script.contains(&bare) || script.contains(&quoted),
+                "{name}: {key}={wanted} in\n{script}"
+            );
+        }
+        assert!(
+            script.contains(&format!("--uid=stackr-{auth}"))
+                && script.contains("LoadCredential=")
+                && script.contains("db-password:")
+                && script.contains(&format!("/bin/{auth}-api \"$@\""))
+                && script.contains("exec \"$0\" set-role \"$@\""),
+            "{name}:\n{script}"
+        );
+    }
+}
+
+/// `lib.oauthProvidersJson` of the module library applied to `providers` (resolved option
+/// values, as JSON): the providers file the auth unit is given.
+fn deployed_providers_file(providers: &Value) -> Value {
+    let expression = format!(
+        "(import {}/lib.nix {{ lib = import {}/lib; }}).oauthProvidersJson (builtins.fromJSON {})",
+        modules_dir().display(),
+        common::nixos::nixpkgs_lib().display(),
+        serde_json::to_string(&providers.to_string()).unwrap()
+    );
+    let output = std::process::Command::new("nix-instantiate")
+        .args(["--eval", "--strict", "--json", "-E", &expression])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text: String = serde_json::from_slice(&output.stdout).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn sign_in_providers_are_deployed_as_in_dev_with_their_secrets_as_credentials() {
+    if !nix_instantiate_available() {
+        eprintln!("nix-instantiate not installed: skipped");
+        return;
+    }
+    let plan = fixture_plan("five-services");
+    let dev = plan
+        .dev_oauth
+        .as_ref()
+        .expect("the fixture declares providers");
+    let project = generated_project(&fixture_config("five-services"));
+    let system = evaluate_system(&modules_dir(), project.path(), "{ }").unwrap();
+    let unit = &system["units"]["stackr-identity-api"];
+    let file = unit["environment"]["AUTH_OAUTH_PROVIDERS_FILE"]
+        .as_str()
+        .unwrap();
+    assert!(file.starts_with("/nix/store/"), "{file}");
+    assert!(
+        unit["serviceConfig"]["IPAddressDeny"].is_null(),
+        "auth must reach the providers"
+    );
+    let credentials: Vec<&str> = unit["serviceConfig"]["LoadCredential"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    for secret in &dev.secrets {
+        let name = secret.file.rsplit('/').next().unwrap();
+        let wanted = format!("{name}:/run/keys/stackr/{name}");
+        assert!(
+            credentials.contains(&wanted.as_str()),
+            "{wanted} in {credentials:?}"
+        );
+    }
+
+    // The same entries as dev's file, each naming its secret by the credential's name (auth
+    // looks relative names up in its credentials folder) instead of a dev path.
+    let deployed = deployed_providers_file(&system["stackr"]["auth"]["oauthProviders"]);
+    let dev_entries: Value = serde_json::from_str(&dev.json).unwrap();
+    let deployed = deployed.as_array().unwrap();
+    assert_eq!(deployed.len(), dev_entries.as_array().unwrap().len());
+    for (deployed, dev) in deployed.iter().zip(dev_entries.as_array().unwrap()) {
+        let mut deployed = deployed.as_object().unwrap().clone();
+        let mut dev = dev.as_object().unwrap().clone();
+        if deployed.get("trustedForAccountLinking") == Some(&Value::Bool(false)) {
+            deployed.remove("trustedForAccountLinking");
+        }
+        for key in ["clientSecretFile", "privateKeyFile"] {
+            if let Some(path) = dev.get_mut(key) {
+                let name = path
+                    .as_str()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .to_owned();
+                *path = name.into();
+            }
+        }
+        assert_eq!(Value::Object(deployed), Value::Object(dev));
+    }
+}
+
+#[test]
+fn the_dashboard_address_of_the_config_reaches_auth_in_dev_and_on_nixos() {
+    let plan = fixture_plan("five-services");
+    let auth = plan.services.iter().find(|s| s.is_auth).unwrap();
+    assert!(
+        auth.api_env
+            .iter()
+            .any(|e| e.name == "AUTH_ADMIN_BIND" && e.value == "10.0.0.5"),
+        "dev: {:?}",
+        auth.api_env
+    );
+    if !nix_instantiate_available() {
+        eprintln!("nix-instantiate not installed: NixOS side skipped");
+        return;
+    }
+    let project = generated_project(&fixture_config("five-services"));
+    let system = evaluate_system(&modules_dir(), project.path(), "{ }").unwrap();
+    assert_eq!(
+        system["units"]["stackr-identity-api"]["environment"]["AUTH_ADMIN_BIND"],
+        "10.0.0.5"
+    );
+}

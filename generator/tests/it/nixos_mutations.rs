@@ -1,0 +1,219 @@
+//! Proves the NixOS evaluation harness (tests/it/nixos_eval.rs) is not vacuous: each mutation
+//! injects one realistic mistake into a copy of the module library (or the host configuration)
+//! and the harness must report it, either as an evaluation error from nixpkgs' module system or
+//! as a property violation. Skipped when nix-instantiate is not installed.
+
+use crate::common;
+
+use std::path::Path;
+
+use common::nixos::{evaluate_system, modules_dir, mutated_modules, violations};
+use common::{fixture_config, generated_project, nix_instantiate_available};
+
+/// What the harness must say about a mutation.
+enum Caught {
+    /// nixpkgs' module system refuses to evaluate, with this text in its error.
+    ByEvaluation(&'static str),
+    /// The system evaluates, and a property violation contains this text.
+    ByProperty(&'static str),
+}
+
+struct Mutation {
+    what: &'static str,
+    /// File under modules/ and the text replaced in it (which must occur exactly once).
+    file: &'static str,
+    from: &'static str,
+    to: &'static str,
+    fixture: &'static str,
+    host: &'static str,
+    caught: Caught,
+}
+
+const GENERATE: &str = "{ stackr.secrets.generate = true; }";
+
+const MUTATIONS: &[Mutation] = &[
+    Mutation {
+        what: "a renamed nixpkgs option",
+        file: "redis.nix",
+        from: "requirePassFile = svc.redis.passwordFile;",
+        to: "requirePasswordFile = svc.redis.passwordFile;",
+        fixture: "minimal",
+        host: "{ }",
+        caught: Caught::ByEvaluation("requirePasswordFile' does not exist"),
+    },
+    Mutation {
+        what: "a value of the wrong type",
+        file: "redis.nix",
+        from: "port = if tls then 0 else svc.redis.port;",
+        to: "port = if tls then 0 else toString svc.redis.port;",
+        fixture: "minimal",
+        host: "{ }",
+        caught: Caught::ByEvaluation("is not of type"),
+    },
+    Mutation {
+        what: "a systemd Type= systemd does not know",
+        file: "postgresql.nix",
+        from: "Type = \"notify\";",
+        to: "Type = \"notfy\";",
+        fixture: "minimal",
+        host: "{ }",
+        caught: Caught::ByEvaluation("is not of type"),
+    },
+    Mutation {
+        what: "an API or worker that does not report readiness",
+        file: "units.nix",
+        from: "Type = \"notify\";",
+        to: "Type = \"simple\";",
+        fixture: "minimal",
+        host: "{ }",
+        caught: Caught::ByProperty("is not Type=notify"),
+    },
+    Mutation {
+        what: "a dependency on a unit that does not exist",
+        file: "lib.nix",
+        from: "redisUnit = name: \"redis-${name}.service\";",
+        to: "redisUnit = name: \"redis-${name}-server.service\";",
+        fixture: "minimal",
+        host: "{ }",
+        caught: Caught::ByProperty("names missing unit redis-core-server.service"),
+    },
+    Mutation {
+        what: "secrets in the Nix store",
+        file: "options.nix",
+        from: "else \"/run/keys/stackr\";",
+        to: "else \"${builtins.storeDir}/stackr-keys\";",
+        fixture: "minimal",
+        host: "{ }",
+        caught: Caught::ByProperty("loads credential db-password from the Nix store"),
+    },
+    Mutation {
+        what: "unquoted SQL identifiers with services named like SQL keywords",
+        file: "lib.nix",
+        from: "sqlIdent = name: ''\"${name}\"'';",
+        to: "sqlIdent = name: name;",
+        fixture: "keyword-names",
+        host: "{ }",
+        caught: Caught::ByProperty("unquoted SQL identifier `ROLE user`"),
+    },
+    Mutation {
+        what: "API and worker sharing a state folder under two dynamic users",
+        file: "units.nix",
+        from: "User = user;\n        Group = user;",
+        to: "DynamicUser = true;",
+        fixture: "minimal",
+        host: "{ }",
+        caught: Caught::ByProperty("state folder stackr/core is used by several identities"),
+    },
+    Mutation {
+        what: "a base service not ordered after auth",
+        file: "units.nix",
+        from: "after = [ \"network.target\" ] ++ network ++ deps ++ authUnit;",
+        to: "after = [ \"network.target\" ] ++ network ++ deps;",
+        fixture: "minimal",
+        host: "{ }",
+        caught: Caught::ByProperty(
+            "stackr-core-worker uses stackr-auth-api.service (AUTH_URL) without After=",
+        ),
+    },
+    Mutation {
+        what: "a DATABASE_URL port nothing listens on",
+        file: "lib.nix",
+        from: "then config.stackr.services.${name}.postgres.port",
+        to: "then 5432",
+        fixture: "minimal",
+        host: "{ }",
+        caught: Caught::ByProperty("reaches no PostgreSQL server"),
+    },
+    Mutation {
+        what: "a *_FILE variable naming a credential the unit does not load",
+        file: "units.nix",
+        from: "DATABASE_PASSWORD_FILE = \"%d/db-password\";",
+        to: "DATABASE_PASSWORD_FILE = \"%d/database-password\";",
+        fixture: "minimal",
+        host: "{ }",
+        caught: Caught::ByProperty(
+            "DATABASE_PASSWORD_FILE=%d/database-password is not a credential",
+        ),
+    },
+    Mutation {
+        what: "the system PostgreSQL made to require a stackr unit",
+        file: "secrets.nix",
+        from: "++ map stackrLib.redisUnit (lib.attrNames cfg.services);",
+        to:
+            "++ [ \"postgresql.service\" ] ++ map stackrLib.redisUnit (lib.attrNames cfg.services);",
+        fixture: "shared-postgres",
+        host: GENERATE,
+        caught: Caught::ByProperty(
+            "postgresql.service is made to require stackr unit stackr-secrets",
+        ),
+    },
+    Mutation {
+        what: "a shared-mode database open to other roles",
+        file: "postgresql.nix",
+        from: "host ${id} all all reject\n",
+        to: "",
+        fixture: "shared-postgres",
+        host: "{ }",
+        caught: Caught::ByProperty("blog's database admits role auth (md5)"),
+    },
+    Mutation {
+        what: "a per-service server admitting every role",
+        file: "postgresql.nix",
+        from: "host ${id} ${id} 127.0.0.1/32 scram-sha-256\n        ${lib.concatMapStrings",
+        to: "host all all 127.0.0.1/32 scram-sha-256\n        ${lib.concatMapStrings",
+        fixture: "minimal",
+        host: "{ }",
+        caught: Caught::ByProperty("core's database admits role postgres (scram-sha-256)"),
+    },
+    Mutation {
+        what: "two listeners on one port",
+        file: "redis.nix",
+        from: "else svc.redis.port;",
+        to: "else svc.port;",
+        fixture: "minimal",
+        host: "{ }",
+        caught: Caught::ByProperty("port 8080 is used by stackr-core-api (PORT) and redis-core"),
+    },
+];
+
+/// A copy of modules/ with `mutation` applied.
+fn mutated(mutation: &Mutation) -> tempfile::TempDir {
+    mutated_modules(mutation.file, mutation.from, mutation.to)
+}
+
+fn verdict(modules: &Path, project: &Path, host: &str) -> Result<Vec<String>, String> {
+    evaluate_system(modules, project, host).map(|system| violations(&system))
+}
+
+#[test]
+fn every_injected_mistake_is_caught() {
+    if !nix_instantiate_available() {
+        eprintln!("nix-instantiate not installed: skipped");
+        return;
+    }
+    for mutation in MUTATIONS {
+        let project = generated_project(&fixture_config(mutation.fixture));
+        // The unmutated library passes on the same project and host, so the mutation is the cause.
+        let clean = verdict(&modules_dir(), project.path(), mutation.host);
+        assert_eq!(
+            clean,
+            Ok(Vec::new()),
+            "{}: the unmutated library must pass",
+            mutation.what
+        );
+
+        let modules = mutated(mutation);
+        let result = verdict(modules.path(), project.path(), mutation.host);
+        match (&mutation.caught, &result) {
+            (Caught::ByEvaluation(text), Err(error)) if error.contains(text) => {}
+            (Caught::ByProperty(text), Ok(found)) if found.iter().any(|v| v.contains(text)) => {}
+            _ => panic!(
+                "{}: expected to be caught with `{}`, got {result:#?}",
+                mutation.what,
+                match mutation.caught {
+                    Caught::ByEvaluation(text) | Caught::ByProperty(text) => text,
+                }
+            ),
+        }
+    }
+}

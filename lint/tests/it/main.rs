@@ -1,0 +1,5 @@
+//! The linter's integration tests, in one binary: each module is one suite, and
+//! scripts/test.sh runs each in its own process.
+
+mod cli;
+mod fixtures;

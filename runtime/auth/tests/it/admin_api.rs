@@ -1,0 +1,464 @@
+//! The admin plugin's user, password, session, permission and impersonation endpoints, and the
+//! audit log every admin action writes.
+
+use crate::common;
+
+use common::*;
+use serde_json::json;
+
+/// An admin (root@example.com) and a user (uma@example.com), each signed in; Uma's id.
+async fn admin_and_user(server: &TestServer) -> (Client, Client, String) {
+    let mut admin = server.client();
+    admin
+        .sign_up("Root", "root@example.com", "password-123")
+        .await;
+    let mut user = server.client();
+    let uid = user
+        .sign_up("Uma", "uma@example.com", "password-123")
+        .await
+        .json()["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    server.psql(r#"update "user" set "role" = 'admin' where "email" = 'root@example.com'"#);
+    (admin, user, uid)
+}
+
+/// Rows of the audit log, oldest first: `action|target|ip` (the actor is checked separately).
+fn audit(server: &TestServer) -> Vec<String> {
+    server
+        .psql(r#"select "action" || '|' || coalesce("target_id", '') || '|' || "ip" from "admin_audit" order by "id""#)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test]
+async fn admins_create_update_and_remove_users() {
+    let server = TestServer::start_with(Options {
+        session_cache_ms: Some(0),
+        ..Default::default()
+    })
+    .await;
+    let (mut admin, mut user, uid) = admin_and_user(&server).await;
+    let new_user = json!({"email": "New@Example.com", "password": "password-123", "name": "Nu"});
+
+    let r = server
+        .client()
+        .post("/api/auth/admin/create-user", new_user.clone())
+        .await;
+    assert_eq!((r.status, r.text.as_str()), (401, ""));
+    let r = user
+        .post("/api/auth/admin/create-user", new_user.clone())
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (403, "YOU_ARE_NOT_ALLOWED_TO_CREATE_USERS".into())
+    );
+    let r = admin
+        .post("/api/auth/admin/create-user", new_user.clone())
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let created = r.json()["user"].clone();
+    assert_eq!(
+        (&created["email"], &created["name"], &created["role"]),
+        (&json!("new@example.com"), &json!("Nu"), &json!("user"))
+    );
+    assert!(r.set_cookies().is_empty(), "the admin keeps their session");
+    let r = server
+        .client()
+        .sign_in("new@example.com", "password-123")
+        .await;
+    assert_eq!(r.status, 200, "the created user signs in: {}", r.text);
+    let r = admin.post("/api/auth/admin/create-user", new_user).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (400, "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL".into())
+    );
+    let r = admin
+        .post(
+            "/api/auth/admin/create-user",
+            json!({"email": "not-an-email", "name": "X"}),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (400, "INVALID_EMAIL".into()));
+    let r = admin
+        .post(
+            "/api/auth/admin/create-user",
+            json!({"email": "ops@example.com", "name": "Ops", "role": ["admin"]}),
+        )
+        .await;
+    assert_eq!(r.json()["user"]["role"], "admin", "{}", r.text);
+
+    let update = |data| json!({"userId": uid, "data": data});
+    let r = admin
+        .post(
+            "/api/auth/admin/update-user",
+            update(json!({"name": "Renamed"})),
+        )
+        .await;
+    assert_eq!(
+        (r.status, &r.json()["name"], &r.json()["id"]),
+        (200, &json!("Renamed"), &json!(uid)),
+        "update-user answers the bare user: {}",
+        r.text
+    );
+    for (data, code) in [
+        (json!({}), "NO_DATA_TO_UPDATE"),
+        (
+            json!({"password": "x"}),
+            "PASSWORD_CANNOT_BE_UPDATED_VIA_UPDATE_USER",
+        ),
+        (json!({"id": "x"}), "USER_ID_CANNOT_BE_UPDATED"),
+        (
+            json!({"email": "root@example.com"}),
+            "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL",
+        ),
+        (
+            json!({"role": "nope"}),
+            "YOU_ARE_NOT_ALLOWED_TO_SET_A_NON_EXISTENT_ROLE_VALUE",
+        ),
+    ] {
+        let r = admin
+            .post("/api/auth/admin/update-user", update(data.clone()))
+            .await;
+        assert_eq!((r.status, r.code()), (400, code.into()), "{data}");
+    }
+    let r = admin
+        .post(
+            "/api/auth/admin/update-user",
+            json!({"userId": "nobody", "data": {"name": "X"}}),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (404, "USER_NOT_FOUND".into()));
+    let r = admin
+        .post(
+            "/api/auth/admin/update-user",
+            update(json!({"banned": true, "banReason": "spam"})),
+        )
+        .await;
+    assert_eq!(r.json()["banReason"], "spam", "{}", r.text);
+    assert_eq!(
+        user.session().await,
+        json!(null),
+        "a ban through update-user ends the sessions"
+    );
+    admin
+        .post(
+            "/api/auth/admin/update-user",
+            update(json!({"banned": false})),
+        )
+        .await;
+
+    let r = admin
+        .post(
+            "/api/auth/admin/set-user-password",
+            json!({"userId": uid, "newPassword": "short"}),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (400, "PASSWORD_TOO_SHORT".into()));
+    let r = admin
+        .post(
+            "/api/auth/admin/set-user-password",
+            json!({"userId": uid, "newPassword": "new-password-1"}),
+        )
+        .await;
+    assert_eq!(r.json(), json!({"status": true}));
+    let mut uma = server.client();
+    assert_eq!(
+        uma.sign_in("uma@example.com", "password-123").await.status,
+        401
+    );
+    assert_eq!(
+        uma.sign_in("uma@example.com", "new-password-1")
+            .await
+            .status,
+        200
+    );
+
+    let me = admin.session().await["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = admin
+        .post("/api/auth/admin/remove-user", json!({"userId": me}))
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (400, "YOU_CANNOT_REMOVE_YOURSELF".into())
+    );
+    let r = admin
+        .post("/api/auth/admin/remove-user", json!({"userId": uid}))
+        .await;
+    assert_eq!(r.json(), json!({"success": true}));
+    assert_eq!(uma.session().await, json!(null));
+    let r = admin
+        .get(&format!("/api/auth/admin/get-user?id={uid}"))
+        .await;
+    assert_eq!(r.status, 404);
+    let r = admin
+        .post("/api/auth/admin/remove-user", json!({"userId": uid}))
+        .await;
+    assert_eq!((r.status, r.code()), (404, "USER_NOT_FOUND".into()));
+}
+
+#[tokio::test]
+async fn admins_list_and_revoke_a_users_sessions() {
+    let server = TestServer::start_with(Options {
+        session_cache_ms: Some(0),
+        ..Default::default()
+    })
+    .await;
+    let (mut admin, mut user, uid) = admin_and_user(&server).await;
+    let mut laptop = server.client();
+    laptop.sign_in("uma@example.com", "password-123").await;
+    let list = json!({"userId": uid});
+
+    let r = user
+        .post("/api/auth/admin/list-user-sessions", list.clone())
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (403, "YOU_ARE_NOT_ALLOWED_TO_LIST_USERS_SESSIONS".into())
+    );
+    let r = admin
+        .post("/api/auth/admin/list-user-sessions", list.clone())
+        .await;
+    let sessions = r.json()["sessions"].as_array().unwrap().clone();
+    assert_eq!(sessions.len(), 2, "{}", r.text);
+    assert!(sessions.iter().all(|s| s["userId"] == json!(uid)));
+
+    let laptop_token = laptop.session().await["session"]["token"].clone();
+    let r = user
+        .post(
+            "/api/auth/admin/revoke-user-session",
+            json!({"sessionToken": laptop_token}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (403, "YOU_ARE_NOT_ALLOWED_TO_REVOKE_USERS_SESSIONS".into())
+    );
+    let r = admin
+        .post(
+            "/api/auth/admin/revoke-user-session",
+            json!({"sessionToken": laptop_token}),
+        )
+        .await;
+    assert_eq!(r.json(), json!({"success": true}));
+    assert_eq!(laptop.session().await, json!(null));
+    assert_eq!(user.session().await["user"]["id"], json!(uid));
+
+    let r = admin
+        .post("/api/auth/admin/revoke-user-sessions", list.clone())
+        .await;
+    assert_eq!(r.json(), json!({"success": true}));
+    assert_eq!(user.session().await, json!(null));
+    let r = admin.post("/api/auth/admin/list-user-sessions", list).await;
+    assert_eq!(r.json(), json!({"sessions": []}));
+}
+
+#[tokio::test]
+async fn has_permission_follows_the_admin_role() {
+    let server = TestServer::start_with(Options {
+        roles: "finance",
+        ..Default::default()
+    })
+    .await;
+    let (mut admin, mut user, _) = admin_and_user(&server).await;
+    let ask = |permissions| json!({"permissions": permissions});
+    let r = admin
+        .post(
+            "/api/auth/admin/has-permission",
+            ask(json!({"user": ["ban", "set-role"], "session": ["revoke"]})),
+        )
+        .await;
+    assert_eq!(r.json(), json!({"error": null, "success": true}));
+    let r = admin
+        .post(
+            "/api/auth/admin/has-permission",
+            ask(json!({"user": ["impersonate-admins"]})),
+        )
+        .await;
+    assert_eq!(
+        r.json()["success"],
+        false,
+        "admins may not impersonate admins"
+    );
+    let r = admin
+        .post(
+            "/api/auth/admin/has-permission",
+            ask(json!({"billing": ["read"]})),
+        )
+        .await;
+    assert_eq!(r.json()["success"], false, "unknown resources are denied");
+    server.psql(r#"update "user" set "role" = 'finance' where "email" = 'uma@example.com'"#);
+    let r = user
+        .post(
+            "/api/auth/admin/has-permission",
+            ask(json!({"user": ["list"]})),
+        )
+        .await;
+    assert_eq!(r.json(), json!({"error": null, "success": false}));
+    let r = admin
+        .post("/api/auth/admin/has-permission", json!({}))
+        .await;
+    assert_eq!((r.status, r.code()), (400, "VALIDATION_ERROR".into()));
+    let r = admin
+        .post(
+            "/api/auth/admin/has-permission",
+            json!({"permission": {"user": ["list"]}}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.json()["message"].clone()),
+        (
+            400,
+            json!("invalid permission check. no permission(s) were passed.")
+        )
+    );
+    let r = server
+        .client()
+        .post(
+            "/api/auth/admin/has-permission",
+            ask(json!({"user": ["list"]})),
+        )
+        .await;
+    assert_eq!(r.status, 401);
+}
+
+#[tokio::test]
+async fn impersonation_is_time_limited_visible_and_reversible() {
+    let server = TestServer::start_with(Options {
+        session_cache_ms: Some(0),
+        ..Default::default()
+    })
+    .await;
+    let (mut admin, _user, uid) = admin_and_user(&server).await;
+    let admin_id = admin.session().await["user"]["id"].clone();
+
+    let r = admin
+        .post("/api/auth/admin/stop-impersonating", json!({}))
+        .await;
+    assert_eq!(
+        (r.status, r.json()["message"].clone()),
+        (400, json!("You are not impersonating anyone"))
+    );
+    let r = admin
+        .post("/api/auth/admin/impersonate-user", json!({"userId": uid}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["user"]["id"], json!(uid));
+    assert_eq!(r.json()["session"]["impersonatedBy"], admin_id);
+    let expires: chrono::DateTime<chrono::Utc> = r.json()["session"]["expiresAt"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let left = expires - chrono::Utc::now();
+    assert!(
+        left <= chrono::Duration::hours(1) && left > chrono::Duration::minutes(50),
+        "an impersonation lasts an hour, not {left}"
+    );
+    let seen = admin.session().await;
+    assert_eq!(
+        (&seen["user"]["id"], &seen["session"]["impersonatedBy"]),
+        (&json!(uid), &admin_id),
+        "the admin now browses as Uma, visibly"
+    );
+    let impersonation_token = seen["session"]["token"].clone();
+    let r = admin
+        .post("/api/auth/admin/stop-impersonating", json!({}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["user"]["id"], admin_id);
+    assert_eq!(admin.session().await["user"]["id"], admin_id);
+    assert_eq!(
+        server.psql(&format!(
+            r#"select count(*) from "session" where "token" = '{}'"#,
+            impersonation_token.as_str().unwrap()
+        )),
+        "0",
+        "stopping ends the impersonation session"
+    );
+
+    let mut other = server.client();
+    let other_id = other
+        .sign_up("Ada", "ada@example.com", "password-123")
+        .await
+        .json()["user"]["id"]
+        .clone();
+    server.psql(r#"update "user" set "role" = 'admin' where "email" = 'ada@example.com'"#);
+    let r = admin
+        .post(
+            "/api/auth/admin/impersonate-user",
+            json!({"userId": other_id}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (403, "YOU_CANNOT_IMPERSONATE_ADMINS".into())
+    );
+}
+
+#[tokio::test]
+async fn every_admin_action_lands_in_the_audit_log() {
+    let server = TestServer::start().await;
+    let (mut admin, _user, uid) = admin_and_user(&server).await;
+    let admin_id = admin.session().await["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let created = admin
+        .post(
+            "/api/auth/admin/create-user",
+            json!({"email": "c@example.com", "name": "C"}),
+        )
+        .await
+        .json()["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let user = json!({"userId": uid});
+    let calls = [
+        ("set-role", json!({"userId": uid, "role": "admin"})),
+        ("set-role", json!({"userId": uid, "role": "user"})),
+        ("ban-user", json!({"userId": uid, "banReason": "spam"})),
+        ("unban-user", user.clone()),
+        ("update-user", json!({"userId": uid, "data": {"name": "U"}})),
+        (
+            "set-user-password",
+            json!({"userId": uid, "newPassword": "password-456"}),
+        ),
+        ("revoke-user-sessions", user.clone()),
+        ("remove-user", json!({"userId": created})),
+    ];
+    for (path, body) in calls.iter().cloned() {
+        let r = admin.post(&format!("/api/auth/admin/{path}"), body).await;
+        assert_eq!(r.status, 200, "{path}: {}", r.text);
+    }
+    // A refused action changes nothing and is not logged as done.
+    admin
+        .post("/api/auth/admin/remove-user", json!({"userId": "nobody"}))
+        .await;
+    let rows = audit(&server);
+    let expected: Vec<String> =
+        std::iter::once(format!("create-user|{created}|127.0.0.1"))
+            .chain(calls.iter().map(|(path, body)| {
+                format!("{path}|{}|127.0.0.1", body["userId"].as_str().unwrap())
+            }))
+            .collect();
+    assert_eq!(rows, expected);
+    assert_eq!(
+        server.psql(r#"select distinct "actor_id" from "admin_audit""#),
+        admin_id
+    );
+    let detail = server.psql(r#"select "detail" from "admin_audit" where "action" = 'ban-user'"#);
+    assert!(detail.contains("spam"), "{detail}");
+    let detail =
+        server.psql(r#"select "detail" from "admin_audit" where "action" = 'set-user-password'"#);
+    assert!(
+        !detail.contains("password-456"),
+        "no secrets in the log: {detail}"
+    );
+}

@@ -1,0 +1,537 @@
+//! The admin dashboard on the admin port, driven as a browser without JavaScript does: sign-in
+//! with a second factor, admins only, the user list and detail, CSRF-checked actions that take
+//! effect at once and land in the audit log, escaping of hostile data, and valid HTML throughout.
+
+use crate::common;
+
+use common::*;
+use serde_json::json;
+
+/// Serves the dashboard of `server` on a loopback port; returns its base URL.
+async fn dashboard(server: &TestServer) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = stackr_auth::admin_page::router(server.state.clone())
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    base
+}
+
+/// A browser on the dashboard: its own origin on every post.
+fn browser(base: &str) -> Client {
+    let mut c = Client::new(base);
+    c.origin = Some(base.to_owned());
+    c
+}
+
+async fn post_form(c: &mut Client, path: &str, fields: &[(&str, &str)]) -> Response {
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish();
+    let mut req = c
+        .raw()
+        .post(c.url(path))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body);
+    if let Some(o) = &c.origin {
+        req = req.header("origin", o);
+    }
+    c.send(req).await
+}
+
+/// Fails unless html5ever parses the page without a single error.
+fn assert_valid(page: &Response) {
+    use html5ever::tendril::TendrilSink;
+    let dom = html5ever::parse_document(markup5ever_rcdom::RcDom::default(), Default::default())
+        .one(page.text.as_str());
+    let errors = dom.errors.borrow();
+    assert!(
+        errors.is_empty(),
+        "HTML errors {errors:?} in:\n{}",
+        page.text
+    );
+    assert!(page.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"),);
+}
+
+/// The token of the form for `action` on the page.
+fn token(page: &Response, action: &str) -> String {
+    let marker =
+        format!("name=\"action\" value=\"{action}\"><input type=\"hidden\" name=\"csrf\" value=\"");
+    let start = page
+        .text
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {action} form in {}", page.text))
+        + marker.len();
+    page.text[start..].split('"').next().unwrap().to_owned()
+}
+
+fn location(r: &Response) -> &str {
+    r.headers["location"].to_str().unwrap()
+}
+
+const HOSTILE: &str = "<img src=x onerror=alert(1)>\"'&";
+
+#[tokio::test]
+async fn admins_sign_in_with_two_factor_and_manage_users() {
+    let server = TestServer::start().await;
+    let dash = dashboard(&server).await;
+    let mut root = server.client();
+    root.sign_up("Root", "root@example.com", "password-123")
+        .await;
+    let (key, _) = enable_two_factor(&mut root, "password-123").await;
+    server.psql(r#"update "user" set "role" = 'admin' where "email" = 'root@example.com'"#);
+    let mut uma = server.client();
+    let uid = uma
+        .sign_up("Uma", "uma@example.com", "password-123")
+        .await
+        .json()["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    server
+        .client()
+        .sign_up(HOSTILE, "evil@example.com", "password-123")
+        .await;
+
+    let mut admin = browser(&dash);
+    let r = admin.get("/").await;
+    assert_eq!((r.status, location(&r)), (303, "/login"));
+    let r = admin.get("/login").await;
+    assert_eq!(r.status, 200);
+    assert_valid(&r);
+    let r = post_form(
+        &mut admin,
+        "/login",
+        &[
+            ("email", "root@example.com"),
+            ("password", "wrong-password"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    assert_valid(&r);
+    let r = post_form(
+        &mut admin,
+        "/login",
+        &[("email", "root@example.com"), ("password", "password-123")],
+    )
+    .await;
+    assert!(r.text.contains("Authentication code"), "{}", r.text);
+    assert_valid(&r);
+    let r = post_form(&mut admin, "/login/two-factor", &[("code", "000000")]).await;
+    assert!(r.status >= 400, "a wrong code is refused: {}", r.text);
+    assert_valid(&r);
+    let r = post_form(
+        &mut admin,
+        "/login/two-factor",
+        &[("code", &totp_now(&key))],
+    )
+    .await;
+    assert_eq!((r.status, location(&r)), (303, "/"), "{}", r.text);
+    let session_cookie = r.set_cookie("better-auth.session_token").unwrap();
+    assert!(
+        session_cookie.contains("HttpOnly") && session_cookie.contains("SameSite=Lax"),
+        "{session_cookie}"
+    );
+
+    let r = admin.get("/").await;
+    assert_eq!(r.status, 200);
+    assert_valid(&r);
+    assert!(r.text.contains("uma@example.com") && r.text.contains("evil@example.com"));
+    assert!(
+        !r.text.contains("<img")
+            && r.text
+                .contains("&lt;img src=x onerror=alert(1)&gt;&quot;&#39;&amp;"),
+        "hostile names are escaped"
+    );
+    let r = admin.get("/?q=UMA&field=email").await;
+    assert_valid(&r);
+    assert!(r.text.contains("uma@example.com") && !r.text.contains("evil@example.com"));
+    let r = admin.get("/?role=admin&sort=email&dir=asc").await;
+    assert!(r.text.contains("root@example.com") && !r.text.contains("uma@example.com"));
+    let r = admin.get("/?q=%3Cimg&field=name&banned=no&page=1").await;
+    assert_valid(&r);
+    assert!(r.text.contains("evil@example.com") && !r.text.contains("uma@example.com"));
+
+    let user_page = format!("/users/{uid}");
+    let r = admin.get(&user_page).await;
+    assert_eq!(r.status, 200);
+    assert_valid(&r);
+    assert!(r.text.contains("Sessions (1)"), "{}", r.text);
+    let set_role = token(&r, "set-role");
+
+    // Forged posts: right token from another site, or no token from the dashboard.
+    admin.origin = Some("http://evil.example".into());
+    let r = post_form(
+        &mut admin,
+        &user_page,
+        &[
+            ("action", "set-role"),
+            ("csrf", &set_role),
+            ("role", "admin"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    assert_valid(&r);
+    admin.origin = Some(dash.clone());
+    let r = post_form(
+        &mut admin,
+        &user_page,
+        &[("action", "set-role"), ("role", "admin")],
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    let r = post_form(
+        &mut admin,
+        &user_page,
+        &[("action", "ban"), ("csrf", &set_role), ("reason", "x")],
+    )
+    .await;
+    assert_eq!(r.status, 403, "a token is good for its own form only");
+    assert_eq!(
+        server.psql(&format!(
+            r#"select "role" || coalesce("banned"::text, '') from "user" where "id" = '{uid}'"#
+        )),
+        "userfalse",
+        "forged posts changed nothing"
+    );
+
+    let r = post_form(
+        &mut admin,
+        &user_page,
+        &[
+            ("action", "set-role"),
+            ("csrf", &set_role),
+            ("role", "admin"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (r.status, location(&r)),
+        (303, format!("{user_page}?done=set-role").as_str())
+    );
+    let r = admin.get(location(&r).to_owned().as_str()).await;
+    assert!(
+        r.text.contains("role=\"status\""),
+        "a status message follows the action"
+    );
+    assert_eq!(uma.session().await["user"]["role"], "admin");
+
+    let r = admin.get(&user_page).await;
+    assert!(
+        r.text.contains("name=\"confirm\" value=\"yes\" required>"),
+        "the ban form asks for a confirmation: {}",
+        r.text
+    );
+    let ban = token(&r, "ban");
+    let unconfirmed = [
+        ("action", "ban"),
+        ("csrf", ban.as_str()),
+        ("reason", "spam <b>"),
+        ("length", "3600"),
+    ];
+    let r = post_form(&mut admin, &user_page, &unconfirmed).await;
+    assert_eq!(r.status, 400, "a ban needs its confirmation: {}", r.text);
+    assert_valid(&r);
+    assert_ne!(
+        uma.get("/api/auth/get-session").await.json(),
+        json!(null),
+        "an unconfirmed ban changes nothing"
+    );
+    let r = post_form(
+        &mut admin,
+        &user_page,
+        &[unconfirmed.as_slice(), &[("confirm", "yes")]].concat(),
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    assert_eq!(
+        uma.get("/api/auth/get-session").await.json(),
+        json!(null),
+        "the ban ends the user's sessions at once"
+    );
+    assert_eq!(
+        uma.sign_in("uma@example.com", "password-123").await.code(),
+        "BANNED_USER"
+    );
+    let r = admin.get(&user_page).await;
+    assert_valid(&r);
+    assert!(r.text.contains("spam &lt;b&gt;"), "{}", r.text);
+
+    let delete = token(&r, "delete");
+    let r = post_form(
+        &mut admin,
+        &user_page,
+        &[
+            ("action", "delete"),
+            ("csrf", &delete),
+            ("confirm_email", "someone@example.com"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert_valid(&r);
+    let r = post_form(
+        &mut admin,
+        &user_page,
+        &[
+            ("action", "delete"),
+            ("csrf", &delete),
+            ("confirm_email", "UMA@example.com"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let r = admin.get(location(&r).to_owned().as_str()).await;
+    assert!(r.text.contains("The user was deleted."), "{}", r.text);
+    assert_eq!(
+        server.psql(&format!(
+            r#"select count(*) from "user" where "id" = '{uid}'"#
+        )),
+        "0"
+    );
+    assert_eq!(admin.get(&user_page).await.status, 404);
+
+    let r = admin.get("/audit").await;
+    assert_valid(&r);
+    for action in ["set-role", "ban-user", "remove-user"] {
+        assert!(
+            r.text.contains(&format!("<td>{action}</td>")),
+            "{action} in {}",
+            r.text
+        );
+    }
+    assert!(r.text.contains("uma@example.com") && r.text.contains("127.0.0.1"));
+
+    let logout = {
+        let marker = "name=\"csrf\" value=\"";
+        let start = r.text.find(marker).unwrap() + marker.len();
+        r.text[start..].split('"').next().unwrap().to_owned()
+    };
+    let r = post_form(&mut admin, "/logout", &[("csrf", &logout)]).await;
+    assert_eq!((r.status, location(&r)), (303, "/login"));
+    assert_eq!(admin.get("/").await.status, 303);
+}
+
+#[tokio::test]
+async fn users_who_are_not_admins_are_refused() {
+    let server = TestServer::start().await;
+    let dash = dashboard(&server).await;
+    server
+        .client()
+        .sign_up("Pat", "pat@example.com", "password-123")
+        .await;
+    let mut pat = browser(&dash);
+    let r = post_form(
+        &mut pat,
+        "/login",
+        &[("email", "pat@example.com"), ("password", "password-123")],
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    assert_valid(&r);
+    assert!(r.text.contains("not an admin"), "{}", r.text);
+    assert!(
+        pat.cookies.is_empty(),
+        "no session for a non-admin: {:?}",
+        pat.cookies
+    );
+    assert_eq!(
+        server.psql(r#"select count(*) from "session" s join "user" u on u."id" = s."userId" where u."email" = 'pat@example.com'"#),
+        "1",
+        "only the sign-up session remains"
+    );
+
+    // A session from the API does not open the dashboard either.
+    let mut api = server.client();
+    api.sign_in("pat@example.com", "password-123").await;
+    let mut with_api_cookie = browser(&dash);
+    with_api_cookie.cookies = api.cookies.clone();
+    let r = with_api_cookie.get("/").await;
+    assert_eq!(r.status, 403);
+    let r = with_api_cookie.get("/audit").await;
+    assert_eq!(r.status, 403);
+
+    // A cross-site sign-in post is refused before anything is checked.
+    pat.origin = Some("http://evil.example".into());
+    let r = post_form(
+        &mut pat,
+        "/login",
+        &[("email", "pat@example.com"), ("password", "password-123")],
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    let css = reqwest::get(format!("{dash}/dashboard.css")).await.unwrap();
+    assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+}
+
+/// The value of the hidden `name` field that follows `after` on the page.
+fn hidden_after(page: &Response, after: &str, name: &str) -> String {
+    let from = page.text.find(after).expect("the anchor") + after.len();
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = from + page.text[from..].find(&marker).expect("the field") + marker.len();
+    page.text[start..].split('"').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn sessions_bans_and_reset_mails_from_the_dashboard() {
+    let server = TestServer::start().await;
+    let dash = dashboard(&server).await;
+    server
+        .client()
+        .sign_up("Root", "root@example.com", "password-123")
+        .await;
+    server.psql(r#"update "user" set "role" = 'admin' where "email" = 'root@example.com'"#);
+    let mut phone = server.client();
+    let uid = phone
+        .sign_up("Uma", "uma@example.com", "password-123")
+        .await
+        .json()["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut laptop = server.client();
+    laptop.sign_in("uma@example.com", "password-123").await;
+    let mut admin = browser(&dash);
+    let r = post_form(
+        &mut admin,
+        "/login",
+        &[("email", "root@example.com"), ("password", "password-123")],
+    )
+    .await;
+    assert_eq!(r.status, 303, "an admin without 2FA goes straight in");
+    let user_page = format!("/users/{uid}");
+    let act = |r: &Response, action: &'static str| (action, token(r, action));
+
+    let r = admin.get(&user_page).await;
+    assert!(r.text.contains("Sessions (2)"), "{}", r.text);
+    let (action, csrf) = act(&r, "revoke-session");
+    let first = hidden_after(&r, "value=\"revoke-session\">", "session");
+    let r = post_form(
+        &mut admin,
+        &user_page,
+        &[("action", action), ("csrf", &csrf), ("session", &first)],
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let phone_alive = phone.session().await != json!(null);
+    let laptop_alive = laptop.session().await != json!(null);
+    assert!(phone_alive != laptop_alive, "exactly one session ended");
+    let r = post_form(
+        &mut admin,
+        &user_page,
+        &[("action", action), ("csrf", &csrf), ("session", &first)],
+    )
+    .await;
+    assert_eq!(r.status, 400, "an ended session cannot be ended twice");
+
+    let r = admin.get(&user_page).await;
+    let (action, csrf) = act(&r, "revoke-sessions");
+    let r = post_form(
+        &mut admin,
+        &user_page,
+        &[("action", action), ("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(r.status, 303);
+    assert_eq!(phone.session().await, json!(null));
+    assert_eq!(laptop.session().await, json!(null));
+
+    let r = admin.get(&user_page).await;
+    let (ban, ban_csrf) = act(&r, "ban");
+    let (unban, unban_csrf) = act(&r, "unban");
+    let (reset, reset_csrf) = act(&r, "reset-mail");
+    post_form(
+        &mut admin,
+        &user_page,
+        &[
+            ("action", ban),
+            ("csrf", &ban_csrf),
+            ("reason", ""),
+            ("length", ""),
+            ("confirm", "yes"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        phone
+            .sign_in("uma@example.com", "password-123")
+            .await
+            .code(),
+        "BANNED_USER"
+    );
+    let r = post_form(
+        &mut admin,
+        &user_page,
+        &[("action", unban), ("csrf", &unban_csrf)],
+    )
+    .await;
+    assert_eq!(r.status, 303);
+    assert_eq!(
+        phone
+            .sign_in("uma@example.com", "password-123")
+            .await
+            .status,
+        200
+    );
+    let r = post_form(
+        &mut admin,
+        &user_page,
+        &[("action", reset), ("csrf", &reset_csrf)],
+    )
+    .await;
+    assert_eq!(r.status, 303);
+    let link = server.wait_for_link("uma@example.com", 1).await;
+    assert!(link.contains("/api/auth/reset-password/"), "{link}");
+
+    assert_eq!(
+        server.psql(r#"select string_agg("action", ',' order by "id") from "admin_audit""#),
+        "revoke-user-session,revoke-user-sessions,ban-user,unban-user,send-password-reset"
+    );
+}
+
+#[tokio::test]
+async fn the_user_list_comes_in_pages() {
+    let server = TestServer::start().await;
+    let dash = dashboard(&server).await;
+    server
+        .client()
+        .sign_up("Root", "root@example.com", "password-123")
+        .await;
+    server.psql(r#"update "user" set "role" = 'admin' where "email" = 'root@example.com'"#);
+    server.psql(
+        r#"insert into "user" ("id", "name", "email", "emailVerified", "createdAt", "updatedAt")
+           select 'bulk-' || n, 'Bulk ' || n, 'bulk' || lpad(n::text, 3, '0') || '@example.com', false, now(), now()
+           from generate_series(1, 60) n"#,
+    );
+    let mut admin = browser(&dash);
+    post_form(
+        &mut admin,
+        "/login",
+        &[("email", "root@example.com"), ("password", "password-123")],
+    )
+    .await;
+    let rows = |r: &Response| r.text.matches("<tr><td><a href=\"/users/").count();
+    let r = admin.get("/?q=bulk&sort=email&dir=asc").await;
+    assert_valid(&r);
+    assert_eq!(rows(&r), 50);
+    assert!(r.text.contains("Page 1 of 2 (60 users)"), "{}", r.text);
+    assert!(r.text.contains("bulk001@") && !r.text.contains("bulk051@"));
+    assert!(r.text.contains("rel=\"next\"") && !r.text.contains("rel=\"prev\""));
+    let r = admin.get("/?q=bulk&sort=email&dir=asc&page=2").await;
+    assert_valid(&r);
+    assert_eq!(rows(&r), 10);
+    assert!(r.text.contains("bulk051@") && r.text.contains("bulk060@"));
+    assert!(r.text.contains("rel=\"prev\"") && !r.text.contains("rel=\"next\""));
+    let r = admin.get("/?banned=yes").await;
+    assert_eq!(rows(&r), 0, "nobody is banned");
+    let r = admin
+        .get("/?page=-5&sort=nonsense&dir=sideways&banned=maybe")
+        .await;
+    assert_eq!(r.status, 200, "odd parameters fall back to defaults");
+    assert_valid(&r);
+}

@@ -1,0 +1,140 @@
+//! Differential test of `change-email` (verification mail to the new address) and of the link
+//! it mails, `verify-email` with a change-email token, against the real BetterAuth 1.7.25 and
+//! stackr-auth. BetterAuth's test server drops its mails, so the links are minted here with the
+//! shared secret, exactly as both servers mint them.
+
+use crate::common;
+use crate::common::differential;
+
+use common::*;
+use differential::*;
+use serde_json::{json, Map, Value};
+
+/// A change-email verification link's token for `user_id`, from `email` to `update_to`.
+fn change_token(user_id: &str, email: &str, update_to: &str, lifetime: i64) -> String {
+    let now = chrono::Utc::now().timestamp();
+    let mut claims = Map::new();
+    for (k, v) in [
+        ("email", json!(email)),
+        ("updateTo", json!(update_to)),
+        ("requestType", json!("change-email-verification")),
+        ("userId", json!(user_id)),
+        ("iat", json!(now)),
+        ("exp", json!(now + lifetime)),
+    ] {
+        claims.insert(k.into(), v);
+    }
+    stackr_auth::jwt::encode(SECRET.as_bytes(), &claims)
+}
+
+async fn scenario(base: &str) -> Vec<(String, Value)> {
+    let mut run = Run {
+        client: Client::new(base),
+        results: vec![],
+    };
+    let r = Client::new(base)
+        .post(
+            "/api/auth/change-email",
+            json!({"newEmail": "x@example.com"}),
+        )
+        .await;
+    run.record("change-email anonymous", &r, true);
+    run.client
+        .sign_up("Cam", "cam@example.com", "password-123")
+        .await;
+    Client::new(base)
+        .sign_up("Taken", "taken@example.com", "password-123")
+        .await;
+    let user_id = run.client.session().await["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (name, body) in [
+        ("change-email invalid", json!({"newEmail": "not-an-email"})),
+        ("change-email missing", json!({})),
+        ("change-email same", json!({"newEmail": "Cam@example.com"})),
+        (
+            "change-email taken",
+            json!({"newEmail": "taken@example.com"}),
+        ),
+        (
+            "change-email foreign callback",
+            json!({"newEmail": "cam2@example.com", "callbackURL": "https://evil.example/x"}),
+        ),
+        (
+            "change-email",
+            json!({"newEmail": "cam2@example.com", "callbackURL": "/settings"}),
+        ),
+    ] {
+        let r = run.client.post("/api/auth/change-email", body).await;
+        run.record(name, &r, true);
+    }
+    run.results.push((
+        "email before the link".into(),
+        run.client.session().await["user"]["email"].clone(),
+    ));
+
+    let expired = change_token(&user_id, "cam@example.com", "cam2@example.com", -10);
+    let r = run
+        .client
+        .get(&format!("/api/auth/verify-email?token={expired}"))
+        .await;
+    run.record("verify change expired", &r, true);
+    let wrong_user = change_token("no-such-user", "cam@example.com", "cam2@example.com", 600);
+    let r = run
+        .client
+        .get(&format!("/api/auth/verify-email?token={wrong_user}"))
+        .await;
+    run.record("verify change unknown user", &r, true);
+    let token = change_token(&user_id, "cam@example.com", "cam2@example.com", 600);
+    let r = Client::new(base)
+        .get(&format!(
+            "/api/auth/verify-email?token={token}&callbackURL=%2Fsettings"
+        ))
+        .await;
+    run.record("verify change with callback", &r, true);
+    run.results.push((
+        "verify change location".into(),
+        json!(r.headers.get("location").map(|v| v.to_str().unwrap())),
+    ));
+    run.results.push((
+        "email after the link".into(),
+        run.client.session().await["user"]["email"].clone(),
+    ));
+    let r = run
+        .client
+        .get(&format!("/api/auth/verify-email?token={token}"))
+        .await;
+    run.record("verify change replayed", &r, true);
+    let back = change_token(&user_id, "cam2@example.com", "cam3@example.com", 600);
+    let r = run
+        .client
+        .get(&format!("/api/auth/verify-email?token={back}"))
+        .await;
+    run.record("verify change signed in", &r, false);
+    run.results
+        .push(("verify change signed in cookies".into(), cookie_shapes(&r)));
+    run.results.push((
+        "email and verified after the second link".into(),
+        json!([
+            run.client.session().await["user"]["email"].clone(),
+            run.client.session().await["user"]["emailVerified"].clone()
+        ]),
+    ));
+    let mut other = Client::new(base);
+    other.sign_in("taken@example.com", "password-123").await;
+    let foreign = change_token(&user_id, "cam3@example.com", "cam4@example.com", 600);
+    let r = other
+        .get(&format!("/api/auth/verify-email?token={foreign}"))
+        .await;
+    run.record("verify change signed in as someone else", &r, true);
+    run.results
+}
+
+#[tokio::test]
+async fn change_email_answers_like_betterauth() {
+    let pair = Pair::start().await;
+    let theirs = scenario(&pair.ba.base()).await;
+    let mine = scenario(&pair.ours.base).await;
+    compare(&theirs, &mine, &[]);
+}

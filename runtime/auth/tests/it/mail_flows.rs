@@ -1,0 +1,265 @@
+//! Email verification and password reset through the dev mailbox (real files, no mock), plus
+//! change-password and update-user.
+
+use crate::common;
+
+use common::*;
+use serde_json::json;
+
+fn path_and_query(url: &str) -> String {
+    let u = url::Url::parse(url).unwrap();
+    format!("{}?{}", u.path(), u.query().unwrap_or(""))
+}
+
+#[tokio::test]
+async fn email_verification_link_verifies_the_user() {
+    let server = TestServer::start().await;
+    let mut c = server.client();
+    c.sign_up("Kim", "kim@example.com", "password-123").await;
+    assert_eq!(c.session().await["user"]["emailVerified"], false);
+
+    let r = c
+        .post(
+            "/api/auth/send-verification-email",
+            json!({"email": "other@example.com"}),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (400, "EMAIL_MISMATCH".into()));
+    let r = c
+        .post(
+            "/api/auth/send-verification-email",
+            json!({"email": "kim@example.com", "callbackURL": "http://localhost:3000/welcome"}),
+        )
+        .await;
+    assert_eq!((r.status, r.json()), (200, json!({"status": true})));
+    let link = server.wait_for_link("kim@example.com", 1).await;
+    assert!(
+        link.starts_with(&format!(
+            "{}/api/auth/verify-email?token=",
+            server.state.config.base()
+        )),
+        "{link}"
+    );
+    let log = std::fs::read_to_string(server.mail_dir.path().join("mailbox.log")).unwrap();
+    assert!(log.contains("to=kim@example.com"), "{log}");
+
+    // A forged token is refused; the real one redirects to the callback and verifies.
+    let forged = link.replace("token=ey", "token=eX");
+    let r = c
+        .get(
+            &path_and_query(&forged)
+                .replace("&callbackURL=http%3A%2F%2Flocalhost%3A3000%2Fwelcome", ""),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (401, "INVALID_TOKEN".into()));
+    let r = c.get(&path_and_query(&link)).await;
+    assert_eq!(r.status, 302);
+    assert_eq!(r.headers["location"], "http://localhost:3000/welcome");
+    assert_eq!(c.session().await["user"]["emailVerified"], true);
+    let r = c
+        .post(
+            "/api/auth/send-verification-email",
+            json!({"email": "kim@example.com"}),
+        )
+        .await;
+    assert_eq!(r.code(), "EMAIL_ALREADY_VERIFIED");
+
+    // Anonymous requests always say yes, and take at least the floor.
+    let mut anon = server.client();
+    let t = std::time::Instant::now();
+    let r = anon
+        .post(
+            "/api/auth/send-verification-email",
+            json!({"email": "ghost@example.com"}),
+        )
+        .await;
+    assert_eq!((r.status, r.json()), (200, json!({"status": true})));
+    assert!(t.elapsed() >= stackr_auth::routes::email_verification::ANONYMOUS_FLOOR);
+    // Untrusted callback URLs are refused.
+    let r = anon
+        .post(
+            "/api/auth/send-verification-email",
+            json!({"email": "kim@example.com", "callbackURL": "https://evil.example/x"}),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (403, "INVALID_CALLBACK_URL".into()));
+}
+
+#[tokio::test]
+async fn password_reset_via_mailed_link() {
+    let server = TestServer::start().await;
+    let mut c = server.client();
+    c.sign_up("Lea", "lea@example.com", "old-password-1").await;
+
+    let mut anon = server.client();
+    let r = anon
+        .post(
+            "/api/auth/request-password-reset",
+            json!({"email": "lea@example.com", "redirectTo": "http://localhost:3000/reset"}),
+        )
+        .await;
+    assert_eq!(
+        r.json(),
+        json!({"status": true, "message": "If this email exists in our system, check your email for the reset link"})
+    );
+    // Unknown email: same answer, no mail.
+    let r = anon
+        .post(
+            "/api/auth/request-password-reset",
+            json!({"email": "nobody@example.com"}),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let r = anon
+        .post(
+            "/api/auth/request-password-reset",
+            json!({"email": "lea@example.com", "redirectTo": "https://evil.example/"}),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (403, "INVALID_REDIRECT_URL".into()));
+
+    let link = server.wait_for_link("lea@example.com", 1).await;
+    let r = anon.get(&path_and_query(&link)).await;
+    assert_eq!(r.status, 302);
+    let location = r.headers["location"].to_str().unwrap().to_owned();
+    let token = location
+        .strip_prefix("http://localhost:3000/reset?token=")
+        .expect(&location)
+        .to_owned();
+    assert_eq!(token.len(), 24);
+    let r = anon
+        .get("/api/auth/reset-password/bogus?callbackURL=%2Freset")
+        .await;
+    assert_eq!(
+        r.headers["location"].to_str().unwrap(),
+        format!("{}/reset?error=INVALID_TOKEN", server.state.config.base())
+    );
+
+    let r = anon
+        .post(
+            "/api/auth/reset-password",
+            json!({"newPassword": "new-password-1", "token": token}),
+        )
+        .await;
+    assert_eq!((r.status, r.json()), (200, json!({"status": true})));
+    // One use only.
+    let r = anon
+        .post(
+            "/api/auth/reset-password",
+            json!({"newPassword": "new-password-2", "token": token}),
+        )
+        .await;
+    assert_eq!(
+        r.json(),
+        json!({"message": "Invalid token", "code": "INVALID_TOKEN"})
+    );
+    // Old sessions are revoked; the new password works, the old one does not.
+    assert_eq!(c.get("/api/auth/get-session").await.text, "null");
+    assert_eq!(
+        anon.sign_in("lea@example.com", "old-password-1")
+            .await
+            .status,
+        401
+    );
+    assert_eq!(
+        anon.sign_in("lea@example.com", "new-password-1")
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn change_password_and_update_user() {
+    let server = TestServer::start().await;
+    let mut a = server.client();
+    a.sign_up("Max", "max@example.com", "password-123").await;
+    let mut b = server.client();
+    b.sign_in("max@example.com", "password-123").await;
+
+    let r = a
+        .post(
+            "/api/auth/change-password",
+            json!({"currentPassword": "nope-nope-1", "newPassword": "password-456"}),
+        )
+        .await;
+    assert_eq!(
+        r.json(),
+        json!({"message": "Invalid password", "code": "INVALID_PASSWORD"})
+    );
+    let r = a
+        .post(
+            "/api/auth/change-password",
+            json!({"currentPassword": "password-123", "newPassword": "password-456"}),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["token"], json!(null));
+    assert_ne!(
+        b.get("/api/auth/get-session").await.text,
+        "null",
+        "other sessions survive by default"
+    );
+    let r = a
+        .post("/api/auth/change-password", json!({"currentPassword": "password-456", "newPassword": "password-789", "revokeOtherSessions": true}))
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["token"].as_str().unwrap().len(), 32);
+    assert_eq!(b.get("/api/auth/get-session").await.text, "null");
+    assert_ne!(
+        a.get("/api/auth/get-session").await.text,
+        "null",
+        "the caller got a new session"
+    );
+
+    let r = a
+        .post("/api/auth/update-user", json!({"email": "new@example.com"}))
+        .await;
+    assert_eq!(r.code(), "EMAIL_CAN_NOT_BE_UPDATED");
+    let r = a.post("/api/auth/update-user", json!({})).await;
+    assert_eq!(
+        (r.status, r.json()),
+        (400, json!({"message": "No fields to update"}))
+    );
+    let r = a
+        .post("/api/auth/update-user", json!({"banned": false}))
+        .await;
+    assert_eq!(r.code(), "FIELD_NOT_ALLOWED");
+    let r = a
+        .post(
+            "/api/auth/update-user",
+            json!({"name": "Maxine", "image": "https://img.example/m.png"}),
+        )
+        .await;
+    assert_eq!(r.json(), json!({"status": true}));
+    let user = a.session().await["user"].clone();
+    assert_eq!(
+        (user["name"].as_str(), user["image"].as_str()),
+        (Some("Maxine"), Some("https://img.example/m.png"))
+    );
+}
+
+#[tokio::test]
+async fn require_email_verification_blocks_sign_in_until_verified() {
+    let server = TestServer::start_with(Options {
+        require_email_verification: true,
+        ..Options::default()
+    })
+    .await;
+    let mut c = server.client();
+    let r = c.sign_up("Ned", "ned@example.com", "password-123").await;
+    assert_eq!(r.json()["token"], json!(null));
+    assert!(r.set_cookies().is_empty());
+    // Duplicate sign-up looks the same (no enumeration).
+    let r = c.sign_up("Ned", "ned@example.com", "password-123").await;
+    assert_eq!((r.status, r.json()["token"].clone()), (200, json!(null)));
+    let r = c.sign_in("ned@example.com", "password-123").await;
+    assert_eq!((r.status, r.code()), (403, "EMAIL_NOT_VERIFIED".into()));
+    let link = server.wait_for_link("ned@example.com", 1).await;
+    let r = c.get(&path_and_query(&link)).await;
+    assert_eq!(r.status, 302);
+    assert_eq!(
+        c.sign_in("ned@example.com", "password-123").await.status,
+        200
+    );
+}

@@ -1,0 +1,29 @@
+//! stackr-auth's integration tests, in one binary: each module is one suite, and
+//! scripts/test.sh runs each in its own process.
+
+mod admin_and_limits;
+mod admin_api;
+mod admin_dashboard;
+mod adversarial;
+mod binary_config;
+mod change_email;
+mod common;
+mod core_flows;
+mod dashboard_browser;
+mod differential_admin;
+mod differential_bearer;
+mod differential_betterauth;
+mod differential_change_email;
+mod differential_two_factor_otp;
+mod interop_betterauth;
+mod mail_flows;
+mod origin_and_provision;
+mod secret_rotation;
+mod session_lifecycle;
+mod smtp_delivery;
+mod social_apple;
+mod social_github;
+mod social_google;
+mod social_oidc;
+mod two_factor;
+mod two_factor_otp;

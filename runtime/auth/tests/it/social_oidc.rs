@@ -1,0 +1,617 @@
+//! Social sign-in against a real, certified OpenID Connect provider (oidc-provider, run by node
+//! from `interop/oidc/`): the whole authorization-code flow as a browser drives it (redirects,
+//! the provider's login and consent forms, cookies per host), ending with a session that
+//! get-session accepts; account linking and unlinking; and the attacks that must fail.
+
+use crate::common;
+use crate::common::node;
+use crate::common::oidc_browser;
+
+use common::{Options, TestServer, APP_ORIGIN};
+use node::OidcProvider;
+use oidc_browser::{
+    app, location, provider_config, query_param, with_query, Browser, CLIENT_ID, CLIENT_SECRET,
+    PROVIDER,
+};
+use serde_json::json;
+
+struct Stack {
+    auth: TestServer,
+    op: OidcProvider,
+}
+
+async fn stack() -> Stack {
+    let op_port = stackr_testkit::free_port();
+    let auth = TestServer::start_with(Options {
+        oauth_providers: vec![provider_config(op_port)],
+        ..Default::default()
+    })
+    .await;
+    let redirect_uri = stackr_auth::oauth::redirect_uri(&auth.state.config.base(), PROVIDER);
+    let op = tokio::task::spawn_blocking(move || {
+        OidcProvider::start(op_port, CLIENT_ID, CLIENT_SECRET, &[redirect_uri])
+    })
+    .await
+    .unwrap();
+    Stack { auth, op }
+}
+
+fn count(auth: &TestServer, sql: &str) -> i64 {
+    auth.psql(sql).trim().parse().unwrap()
+}
+
+fn corp_accounts(auth: &TestServer) -> i64 {
+    count(
+        auth,
+        r#"select count(*) from "account" where "providerId" = 'corp'"#,
+    )
+}
+
+fn users(auth: &TestServer) -> i64 {
+    count(auth, r#"select count(*) from "user""#)
+}
+
+fn new_browser(stack: &Stack) -> Browser {
+    Browser::new(
+        stack.auth.client(),
+        stack.auth.state.config.base(),
+        &stack.op.issuer(),
+    )
+}
+
+async fn set_id_token_mode(stack: &Stack, mode: &str) {
+    let r = reqwest::Client::new()
+        .post(format!("{}/test/id-token", stack.op.issuer()))
+        .body(mode.to_owned())
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+}
+
+#[tokio::test]
+async fn first_sign_in_creates_a_user_the_second_reuses_it() {
+    let stack = stack().await;
+    let mut browser = new_browser(&stack);
+    let to = app(
+        browser
+            .social(
+                "bob",
+                json!({"callbackURL": format!("{APP_ORIGIN}/dashboard"), "newUserCallbackURL": format!("{APP_ORIGIN}/welcome")}),
+            )
+            .await,
+    );
+    assert_eq!(
+        to,
+        format!("{APP_ORIGIN}/welcome"),
+        "a new user goes to newUserCallbackURL"
+    );
+    let session = browser.auth.session().await;
+    assert_eq!(session["user"]["email"], "bob@example.com");
+    assert_eq!(session["user"]["name"], "Bob Provider");
+    assert_eq!(session["user"]["emailVerified"], true);
+    let user_id = session["user"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(corp_accounts(&stack.auth), 1);
+    // Tokens are sealed with the auth secret at rest, never stored as the provider sent them.
+    let stored = stack.auth.psql(
+        r#"select "accessToken" || ' ' || "idToken" from "account" where "providerId" = 'corp'"#,
+    );
+    for sealed in stored.split_whitespace() {
+        assert!(
+            sealed.len() > 64 && sealed.chars().all(|c| c.is_ascii_hexdigit()),
+            "a token is stored unsealed: {sealed}"
+        );
+    }
+
+    let mut again = new_browser(&stack);
+    let to = app(again
+        .social(
+            "bob",
+            json!({"callbackURL": "/dashboard", "newUserCallbackURL": "/welcome"}),
+        )
+        .await);
+    assert_eq!(to, "/dashboard");
+    assert_eq!(again.auth.session().await["user"]["id"], user_id.as_str());
+    assert_eq!(
+        corp_accounts(&stack.auth),
+        1,
+        "the second sign-in reuses the account"
+    );
+    assert_eq!(users(&stack.auth), 1);
+}
+
+#[tokio::test]
+async fn an_unverified_provider_address_never_takes_over_an_account() {
+    let stack = stack().await;
+    let mut victim = stack.auth.client();
+    assert_eq!(
+        victim
+            .sign_up("Victim", "victim@example.com", "victim-password-1")
+            .await
+            .status,
+        200
+    );
+    stack
+        .auth
+        .psql(r#"update "user" set "emailVerified" = true where "email" = 'victim@example.com'"#);
+
+    let mut mallory = new_browser(&stack);
+    let to = app(mallory
+        .social(
+            "mallory",
+            json!({"callbackURL": "/dashboard", "errorCallbackURL": "/oops"}),
+        )
+        .await);
+    assert!(to.ends_with("/oops?error=account_not_linked"), "{to}");
+    assert_eq!(corp_accounts(&stack.auth), 0);
+    assert!(mallory.auth.session().await.is_null());
+}
+
+#[tokio::test]
+async fn a_verified_provider_address_links_to_the_verified_local_user() {
+    let stack = stack().await;
+    let mut local = stack.auth.client();
+    let r = local
+        .sign_up("Alice", "alice@example.com", "alice-password-1")
+        .await;
+    let user_id = r.json()["user"]["id"].as_str().unwrap().to_owned();
+
+    // Not yet verified locally: no link (BetterAuth's requireLocalEmailVerified).
+    let mut browser = new_browser(&stack);
+    let to = app(browser
+        .social("alice", json!({"callbackURL": "/dashboard"}))
+        .await);
+    assert!(to.contains("error=account_not_linked"), "{to}");
+
+    stack
+        .auth
+        .psql(r#"update "user" set "emailVerified" = true where "email" = 'alice@example.com'"#);
+    let mut browser = new_browser(&stack);
+    let to = app(browser
+        .social("alice", json!({"callbackURL": "/dashboard"}))
+        .await);
+    assert_eq!(to, "/dashboard");
+    assert_eq!(browser.auth.session().await["user"]["id"], user_id.as_str());
+    assert_eq!(corp_accounts(&stack.auth), 1);
+}
+
+#[tokio::test]
+async fn link_list_and_unlink_accounts() {
+    let stack = stack().await;
+    let mut browser = new_browser(&stack);
+    let r = browser
+        .auth
+        .sign_up("Alice", "alice@example.com", "alice-password-1")
+        .await;
+    assert_eq!(r.status, 200);
+
+    let r = browser.auth.get("/api/auth/list-accounts").await;
+    let accounts = r.json();
+    assert_eq!(accounts.as_array().unwrap().len(), 1);
+    assert_eq!(accounts[0]["providerId"], "credential");
+    let keys: Vec<&String> = accounts[0].as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "accountId",
+            "providerId",
+            "userId",
+            "createdAt",
+            "updatedAt",
+            "id",
+            "scopes"
+        ]
+    );
+
+    let r = browser
+        .post_auth(
+            "/api/auth/link-social",
+            json!({"provider": PROVIDER, "callbackURL": "/settings"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["redirect"], true);
+    let to = app(browser
+        .follow(r.json()["url"].as_str().unwrap().to_owned(), "alice", false)
+        .await);
+    assert_eq!(to, "/settings");
+
+    let accounts = browser.auth.get("/api/auth/list-accounts").await.json();
+    let corp = accounts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["providerId"] == PROVIDER)
+        .expect("the provider identity is linked");
+    assert_eq!(corp["accountId"], "alice");
+    assert_eq!(corp["scopes"], json!(["openid", "email", "profile"]));
+    let credential_id = accounts[0]["id"].as_str().unwrap().to_owned();
+    let corp_id = corp["id"].as_str().unwrap().to_owned();
+
+    // Linking an identity whose address is someone else's is refused.
+    let r = browser
+        .post_auth("/api/auth/link-social", json!({"provider": PROVIDER, "callbackURL": "/settings", "errorCallbackURL": "/settings"}))
+        .await;
+    let mut other_op_user = new_browser(&stack);
+    other_op_user.auth = std::mem::replace(&mut browser.auth, stack.auth.client());
+    let to = app(other_op_user
+        .follow(r.json()["url"].as_str().unwrap().to_owned(), "bob", false)
+        .await);
+    assert!(to.ends_with("/settings?error=email_does_not_match"), "{to}");
+    browser.auth = other_op_user.auth;
+
+    let r = browser
+        .post_auth(
+            "/api/auth/unlink-account",
+            json!({"accountId": "no-such-account"}),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (400, "ACCOUNT_NOT_FOUND".into()));
+    let r = browser
+        .post_auth(
+            "/api/auth/unlink-account",
+            json!({"accountId": credential_id}),
+        )
+        .await;
+    assert_eq!(r.json(), json!({"status": true}));
+    let r = browser
+        .post_auth("/api/auth/unlink-account", json!({"accountId": corp_id}))
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (400, "FAILED_TO_UNLINK_LAST_ACCOUNT".into())
+    );
+    assert_eq!(corp_accounts(&stack.auth), 1);
+
+    // Without a session: 401.
+    let mut anonymous = stack.auth.client();
+    assert_eq!(anonymous.get("/api/auth/list-accounts").await.status, 401);
+    let r = anonymous
+        .post("/api/auth/link-social", json!({"provider": PROVIDER}))
+        .await;
+    assert_eq!(r.status, 401);
+}
+
+#[tokio::test]
+async fn unknown_provider_and_foreign_callback_urls_are_refused() {
+    let stack = stack().await;
+    let mut browser = new_browser(&stack);
+    let r = browser
+        .post_auth("/api/auth/sign-in/social", json!({"provider": "nope"}))
+        .await;
+    assert_eq!(
+        (r.status, r.json()),
+        (
+            404,
+            json!({"message": "Provider not found", "code": "PROVIDER_NOT_FOUND"})
+        )
+    );
+    for (field, code) in [
+        ("callbackURL", "INVALID_CALLBACK_URL"),
+        ("errorCallbackURL", "INVALID_ERROR_CALLBACK_URL"),
+        ("newUserCallbackURL", "INVALID_NEW_USER_CALLBACK_URL"),
+    ] {
+        for evil in [
+            "https://evil.example/x",
+            "//evil.example/x",
+            "/\\evil.example",
+        ] {
+            let r = browser
+                .post_auth(
+                    "/api/auth/sign-in/social",
+                    json!({"provider": PROVIDER, field: evil}),
+                )
+                .await;
+            assert_eq!(
+                (r.status, r.code()),
+                (403, code.to_owned()),
+                "{field}={evil}"
+            );
+        }
+    }
+    assert_eq!(
+        count(&stack.auth, r#"select count(*) from "verification""#),
+        0,
+        "no flow was started"
+    );
+
+    let r = browser
+        .post_auth(
+            "/api/auth/sign-in/social",
+            json!({"provider": PROVIDER, "disableRedirect": true}),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert!(r.headers.get("location").is_none());
+    let url = url::Url::parse(r.json()["url"].as_str().unwrap()).unwrap();
+    let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert_eq!(q["response_type"], "code");
+    assert_eq!(q["scope"], "openid email profile");
+    assert_eq!(q["nonce"].len(), 32);
+    assert!(r
+        .set_cookie("better-auth.state")
+        .unwrap()
+        .contains("Max-Age=300"));
+}
+
+#[tokio::test]
+async fn a_callback_from_another_browser_is_refused() {
+    let stack = stack().await;
+    let mut victim = new_browser(&stack);
+    let callback = victim.social_until_callback("bob").await;
+    // The attacker's browser has no state cookie for this flow (login CSRF / stolen link).
+    let mut attacker = new_browser(&stack);
+    let r = attacker.open(&callback).await;
+    assert_eq!(r.status, 302);
+    let to = location(&r);
+    assert!(to.ends_with("/api/auth/error?error=state_mismatch"), "{to}");
+    assert!(attacker.auth.session().await.is_null());
+    assert_eq!(users(&stack.auth), 0);
+
+    // No state at all.
+    let r = attacker.auth.get("/api/auth/callback/corp?code=abc").await;
+    assert!(location(&r).ends_with("error=state_not_found"));
+}
+
+#[tokio::test]
+async fn a_replayed_callback_or_code_is_refused() {
+    let stack = stack().await;
+    let mut browser = new_browser(&stack);
+    let callback = browser.social_until_callback("bob").await;
+    let r = browser.open(&callback).await;
+    assert_eq!(r.headers["location"], "/dashboard");
+    assert_eq!(users(&stack.auth), 1);
+    let sessions = count(&stack.auth, r#"select count(*) from "session""#);
+
+    // The same callback again: the state is spent.
+    let r = browser.open(&callback).await;
+    assert!(location(&r).contains("error=state_mismatch"));
+
+    // The old code with a fresh state of the same browser: the provider refuses the code.
+    let fresh = browser.social_until_callback("bob").await;
+    let replay = with_query(
+        &fresh,
+        &[
+            ("code", &query_param(&callback, "code")),
+            ("state", &query_param(&fresh, "state")),
+            ("iss", &query_param(&fresh, "iss")),
+        ],
+    );
+    let r = browser.open(&replay).await;
+    assert!(
+        location(&r).contains("error=invalid_code"),
+        "{:?}",
+        r.headers
+    );
+    assert_eq!(
+        count(&stack.auth, r#"select count(*) from "session""#),
+        sessions,
+        "no session from a replayed code"
+    );
+}
+
+#[tokio::test]
+async fn bad_id_tokens_are_refused() {
+    let stack = stack().await;
+    for mode in [
+        "wrong-aud",
+        "expired",
+        "wrong-nonce",
+        "tampered",
+        "unknown-key",
+    ] {
+        set_id_token_mode(&stack, mode).await;
+        let mut browser = new_browser(&stack);
+        let to = app(browser
+            .social(
+                "bob",
+                json!({"callbackURL": "/dashboard", "errorCallbackURL": "/oops"}),
+            )
+            .await);
+        assert!(
+            to.ends_with("/oops?error=unable_to_get_user_info"),
+            "{mode}: {to}"
+        );
+        assert!(browser.auth.session().await.is_null(), "{mode}");
+        assert_eq!(users(&stack.auth), 0, "{mode}");
+    }
+    set_id_token_mode(&stack, "none").await;
+    let mut browser = new_browser(&stack);
+    let to = app(browser
+        .social("bob", json!({"callbackURL": "/dashboard"}))
+        .await);
+    assert_eq!(to, "/dashboard", "the provider works again");
+}
+
+#[tokio::test]
+async fn keys_rotated_at_the_provider_are_fetched() {
+    let stack = stack().await;
+    let mut browser = new_browser(&stack);
+    app(browser
+        .social("bob", json!({"callbackURL": "/dashboard"}))
+        .await);
+    let r = reqwest::Client::new()
+        .post(format!("{}/test/rotate-keys", stack.op.issuer()))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let mut browser = new_browser(&stack);
+    let to = app(browser
+        .social("bob", json!({"callbackURL": "/dashboard"}))
+        .await);
+    assert_eq!(to, "/dashboard");
+}
+
+/// The provider saying no, and a callback naming another issuer (RFC 9207 mix-up): each ends on
+/// the error URL with its code and creates nobody.
+#[tokio::test]
+async fn a_refusing_or_mixed_up_callback_ends_on_the_error_url() {
+    let stack = stack().await;
+    type Alter = fn(&str) -> Vec<(&'static str, String)>;
+    let cases: [(&str, Alter); 2] = [
+        ("access_denied", |cb| {
+            vec![
+                ("error", "access_denied".into()),
+                ("state", query_param(cb, "state")),
+            ]
+        }),
+        ("issuer_mismatch", |cb| {
+            vec![
+                ("code", query_param(cb, "code")),
+                ("state", query_param(cb, "state")),
+                ("iss", "https://evil.example".into()),
+            ]
+        }),
+    ];
+    for (expected, alter) in cases {
+        let mut browser = new_browser(&stack);
+        let callback = browser.social_until_callback("bob").await;
+        // The provider sends `iss` (RFC 9207): `query_param` fails if it does not.
+        assert_eq!(query_param(&callback, "iss"), stack.op.issuer());
+        let pairs = alter(&callback);
+        let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = browser.open(&with_query(&callback, &pairs)).await;
+        assert!(
+            location(&r).ends_with(&format!("error={expected}")),
+            "{expected}: {:?}",
+            r.headers
+        );
+        assert_eq!(users(&stack.auth), 0, "{expected}");
+    }
+}
+
+#[tokio::test]
+async fn a_banned_user_gets_no_session() {
+    let stack = stack().await;
+    app(new_browser(&stack)
+        .social("bob", json!({"callbackURL": "/dashboard"}))
+        .await);
+    stack
+        .auth
+        .psql(r#"update "user" set "banned" = true where "email" = 'bob@example.com'"#);
+    let sessions = count(&stack.auth, r#"select count(*) from "session""#);
+    let mut browser = new_browser(&stack);
+    let to = app(browser
+        .social(
+            "bob",
+            json!({"callbackURL": "/dashboard", "errorCallbackURL": "/oops"}),
+        )
+        .await);
+    assert!(
+        to.starts_with("/oops?error=BANNED_USER&error_description="),
+        "{to}"
+    );
+    assert!(browser.auth.session().await.is_null());
+    assert_eq!(
+        count(&stack.auth, r#"select count(*) from "session""#),
+        sessions
+    );
+}
+
+#[tokio::test]
+async fn one_callback_wins_when_the_same_one_arrives_twice_at_once() {
+    let stack = stack().await;
+    let mut browser = new_browser(&stack);
+    let callback = browser.social_until_callback("bob").await;
+    let path = &callback[stack.auth.state.config.base().len()..];
+    let send = || {
+        browser
+            .auth
+            .raw()
+            .get(browser.auth.url(path))
+            .header("cookie", browser.auth.cookie_header())
+            .send()
+    };
+    let (a, b) = tokio::join!(send(), send());
+    let mut locations: Vec<String> = [a.unwrap(), b.unwrap()]
+        .iter()
+        .map(|r| r.headers()["location"].to_str().unwrap().to_owned())
+        .collect();
+    locations.sort();
+    assert_eq!(locations[0], "/dashboard", "{locations:?}");
+    assert!(
+        locations[1].ends_with("error=state_mismatch"),
+        "{locations:?}"
+    );
+    assert_eq!(count(&stack.auth, r#"select count(*) from "session""#), 1);
+}
+
+#[tokio::test]
+async fn a_form_post_callback_is_redirected_to_the_same_callback_path() {
+    let stack = stack().await;
+    let public = stack.auth.state.config.base();
+    let mut browser = new_browser(&stack);
+    for (provider, expected) in [
+        (
+            "corp",
+            format!("{public}/api/auth/callback/corp?code=abc&state=xyz"),
+        ),
+        // An encoded slash in the provider id must not walk out of the callback path.
+        (
+            "a%2F..%2F..%2F..%2Fx",
+            format!("{public}/api/auth/callback/a%2F..%2F..%2F..%2Fx?code=abc&state=xyz"),
+        ),
+    ] {
+        let req = browser
+            .auth
+            .raw()
+            .post(browser.auth.url(&format!("/api/auth/callback/{provider}")))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("code=abc&state=xyz&unrelated=1");
+        let r = browser.auth.send(req).await;
+        assert_eq!(r.status, 302);
+        assert_eq!(r.headers["location"], expected.as_str());
+    }
+}
+
+#[tokio::test]
+async fn the_default_error_page_shows_the_code_and_escapes_the_rest() {
+    let auth = TestServer::start().await;
+    let mut browser = auth.client();
+    let r = browser
+        .get("/api/auth/error?error=state_mismatch&error_description=%3Cscript%3Ealert(1)%3C%2Fscript%3E")
+        .await;
+    assert_eq!(r.status, 200);
+    assert!(r.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(r.text.contains("state_mismatch"), "{}", r.text);
+    assert!(
+        r.text.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{}",
+        r.text
+    );
+    assert!(!r.text.contains("<script>"), "{}", r.text);
+    let r = browser
+        .get("/api/auth/error?error=%3Cimg%20src%3Dx%3E")
+        .await;
+    assert!(
+        r.text.contains("UNKNOWN") && !r.text.contains("<img"),
+        "{}",
+        r.text
+    );
+}
+
+#[tokio::test]
+async fn a_provider_that_is_down_ends_on_the_error_url() {
+    let Stack { auth, op } = stack().await;
+    let mut browser = Browser::new(auth.client(), auth.state.config.base(), &op.issuer());
+    let r = browser
+        .post_auth(
+            "/api/auth/sign-in/social",
+            json!({"provider": PROVIDER, "errorCallbackURL": "/oops"}),
+        )
+        .await;
+    let url = r.json()["url"].as_str().unwrap().to_owned();
+    let callback = match browser.follow(url, "bob", true).await {
+        oidc_browser::End::Callback(u) => u,
+        oidc_browser::End::App(u) => panic!("ended at {u}"),
+    };
+    drop(op);
+    let r = browser.open(&callback).await;
+    assert_eq!(location(&r), "/oops?error=invalid_code");
+    assert_eq!(users(&auth), 0);
+}

@@ -1,0 +1,186 @@
+//! TOTP two-factor: enable, verify (turns it on and rotates the session), the sign-in
+//! `twoFactorRedirect` challenge, backup codes, trusted devices, disable.
+
+use crate::common;
+
+use common::*;
+use serde_json::json;
+
+#[tokio::test]
+async fn totp_enable_challenge_backup_codes_and_disable() {
+    let server = TestServer::start().await;
+    let mut c = server.client();
+    c.sign_up("Tess", "tess@example.com", "password-123").await;
+
+    let r = c
+        .post(
+            "/api/auth/two-factor/enable",
+            json!({"password": "wrong-pass-1"}),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (400, "INVALID_PASSWORD".into()));
+    let r = c
+        .post(
+            "/api/auth/two-factor/enable",
+            json!({"password": "password-123", "issuer": "TestApp"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let body = r.json();
+    let uri = body["totpURI"].as_str().unwrap().to_owned();
+    assert!(
+        uri.starts_with("otpauth://totp/TestApp:tess%40example.com?secret="),
+        "{uri}"
+    );
+    assert!(uri.ends_with("&issuer=TestApp&digits=6&period=30"), "{uri}");
+    let backup: Vec<String> = serde_json::from_value(body["backupCodes"].clone()).unwrap();
+    assert_eq!(backup.len(), 10);
+    assert!(backup
+        .iter()
+        .all(|b| b.len() == 11 && b.as_bytes()[5] == b'-'));
+    let key = key_from_uri(&uri);
+    assert_eq!(key.len(), 32);
+    // Not on until verified; secrets are encrypted at rest.
+    assert_eq!(c.session().await["user"]["twoFactorEnabled"], false);
+    let stored = server.psql(r#"select "secret" from "twoFactor""#);
+    assert!(!stored.contains(std::str::from_utf8(&key).unwrap()));
+
+    let r = c
+        .post(
+            "/api/auth/two-factor/verify-totp",
+            json!({"code": "000000"}),
+        )
+        .await;
+    let wrong = r.status;
+    let old_token = c.session().await["session"]["token"].clone();
+    if wrong == 200 {
+        panic!("000000 accepted (1 in a million chance, or a bug)");
+    }
+    assert_eq!(
+        r.json(),
+        json!({"message": "Invalid code", "code": "INVALID_CODE"})
+    );
+    let code = totp_now(&key);
+    let r = c
+        .post("/api/auth/two-factor/verify-totp", json!({"code": code}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["user"]["twoFactorEnabled"], true);
+    let s = c.session().await;
+    assert_ne!(s["session"]["token"], old_token, "session rotated");
+    assert_eq!(s["user"]["twoFactorEnabled"], true);
+
+    // Sign-in now stops at the challenge: no session.
+    let mut d = server.client();
+    let r = d.sign_in("tess@example.com", "password-123").await;
+    assert_eq!(
+        r.json(),
+        // `otp`: this server has a mail sender (its dev mailbox), so codes can be mailed.
+        json!({"twoFactorRedirect": true, "twoFactorMethods": ["totp", "otp"]})
+    );
+    let tf = r.set_cookie("better-auth.two_factor").unwrap();
+    assert!(
+        tf.contains("Max-Age=600; Path=/; HttpOnly; SameSite=Lax"),
+        "{tf}"
+    );
+    assert!(tf.starts_with("better-auth.two_factor=2fa-"), "{tf}");
+    assert_eq!(d.get("/api/auth/get-session").await.text, "null");
+    let r = d
+        .post(
+            "/api/auth/two-factor/verify-totp",
+            json!({"code": "000001"}),
+        )
+        .await;
+    assert_eq!(r.code(), "INVALID_CODE");
+    let r = d
+        .post(
+            "/api/auth/two-factor/verify-totp",
+            // The step after the one that turned 2FA on: a step is accepted once per user.
+            json!({"code": totp_steps_from_now(&key, 1), "trustDevice": true}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["token"].as_str().unwrap().len(), 32);
+    assert!(r
+        .set_cookie("better-auth.trust_device")
+        .unwrap()
+        .contains("Max-Age=2592000"));
+    assert!(r
+        .set_cookie("better-auth.two_factor")
+        .unwrap()
+        .contains("Max-Age=0"));
+    assert_eq!(d.session().await["user"]["email"], "tess@example.com");
+
+    // The trusted device skips the challenge next time.
+    d.post("/api/auth/sign-out", json!({})).await;
+    let r = d.sign_in("tess@example.com", "password-123").await;
+    assert_eq!(r.json()["redirect"], false, "{}", r.text);
+    assert!(
+        r.set_cookie("better-auth.trust_device").is_some(),
+        "rotated"
+    );
+
+    // A backup code completes a challenge once.
+    let mut e = server.client();
+    e.sign_in("tess@example.com", "password-123").await;
+    let r = e
+        .post(
+            "/api/auth/two-factor/verify-backup-code",
+            json!({"code": backup[0]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let mut f = server.client();
+    f.sign_in("tess@example.com", "password-123").await;
+    let r = f
+        .post(
+            "/api/auth/two-factor/verify-backup-code",
+            json!({"code": backup[0]}),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (401, "INVALID_BACKUP_CODE".into()));
+    // Five wrong codes burn the challenge.
+    for _ in 0..3 {
+        f.post(
+            "/api/auth/two-factor/verify-totp",
+            json!({"code": "999999x"}),
+        )
+        .await;
+    }
+    let r = f
+        .post(
+            "/api/auth/two-factor/verify-totp",
+            json!({"code": "999999x"}),
+        )
+        .await;
+    assert_eq!(r.code(), "TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE");
+    let r = f
+        .post(
+            "/api/auth/two-factor/verify-totp",
+            json!({"code": totp_now(&key)}),
+        )
+        .await;
+    assert_eq!(r.code(), "INVALID_TWO_FACTOR_COOKIE");
+
+    // New backup codes, then disable.
+    let r = c
+        .post(
+            "/api/auth/two-factor/generate-backup-codes",
+            json!({"password": "password-123"}),
+        )
+        .await;
+    assert_eq!(r.json()["backupCodes"].as_array().unwrap().len(), 10);
+    let r = c
+        .post(
+            "/api/auth/two-factor/disable",
+            json!({"password": "password-123"}),
+        )
+        .await;
+    assert_eq!(r.json(), json!({"status": true}));
+    assert_eq!(c.session().await["user"]["twoFactorEnabled"], false);
+    let mut g = server.client();
+    assert_eq!(
+        g.sign_in("tess@example.com", "password-123").await.json()["redirect"],
+        false
+    );
+}

@@ -1,0 +1,108 @@
+//! A device session is never more powerful than the user session it came from: signing out
+//! everywhere, a ban, a password reset, change-password revoking other sessions and deleting the
+//! user all end the user's device sessions at a flexible service, within the guard's cache TTL.
+
+use crate::kit_support;
+
+use std::time::Duration;
+
+use kit_support::{SignedIn, Stack, StackOptions};
+use serde_json::json;
+use stackr_kit::Flavor;
+
+/// With the cache off the refusal is immediate; the wait only absorbs a loaded machine.
+const NO_CACHE_DEADLINE: Duration = Duration::from_secs(10);
+
+/// A flexible service without caches, alice, and a device session she created that works.
+async fn alice_with_device() -> (Stack, SignedIn, String) {
+    let stack = Stack::start(StackOptions::new(Flavor::Flexible)).await;
+    let alice = stack.sign_up("alice").await;
+    let token = stack.create_device_session(&alice).await;
+    assert_eq!(stack.device_status(&token).await, 200);
+    (stack, alice, token)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoke_sessions_ends_device_sessions() {
+    let (stack, alice, token) = alice_with_device().await;
+    stack.revoke_sessions(&alice).await;
+    stack.wait_device_refused(&token, NO_CACHE_DEADLINE).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ban_ends_device_sessions_and_unban_does_not_revive_them() {
+    let (stack, alice, token) = alice_with_device().await;
+    stack.ban(&alice).await;
+    stack.wait_device_refused(&token, NO_CACHE_DEADLINE).await;
+    stack.auth_sql(&format!(
+        "UPDATE \"user\" SET banned = false WHERE id = '{}'",
+        alice.user_id
+    ));
+    assert_eq!(stack.device_status(&token).await, 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_reset_ends_device_sessions() {
+    let (stack, alice, token) = alice_with_device().await;
+    stack.reset_password(&alice).await;
+    stack.wait_device_refused(&token, NO_CACHE_DEADLINE).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn change_password_revoking_other_sessions_ends_device_sessions() {
+    let (stack, alice, token) = alice_with_device().await;
+    let (status, body) = stack
+        .browser
+        .post(
+            "/api/auth/change-password",
+            Some(&alice.cookie),
+            json!({
+                "currentPassword": kit_support::browser::PASSWORD,
+                "newPassword": "another battery staple",
+                "revokeOtherSessions": true,
+            }),
+        )
+        .await;
+    assert_eq!(status, 200, "change-password: {body}");
+    stack.wait_device_refused(&token, NO_CACHE_DEADLINE).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_the_user_ends_device_sessions() {
+    let (stack, alice, token) = alice_with_device().await;
+    stack.delete_user(&alice);
+    stack.wait_device_refused(&token, NO_CACHE_DEADLINE).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_device_session_after_revocation_works_and_the_old_one_stays_dead() {
+    let (stack, alice, old_token) = alice_with_device().await;
+    stack.revoke_sessions(&alice).await;
+    stack
+        .wait_device_refused(&old_token, NO_CACHE_DEADLINE)
+        .await;
+    let again = stack.browser.sign_in(&alice.email).await;
+    let new_token = stack.create_device_session(&again).await;
+    assert_eq!(stack.device_status(&new_token).await, 200);
+    assert_eq!(stack.device_status(&old_token).await, 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_cache_on_revocation_lands_within_the_ttl() {
+    let ttl = Duration::from_millis(1500);
+    let stack =
+        Stack::start(StackOptions::new(Flavor::Flexible).cache_ttl_ms(ttl.as_millis() as u64))
+            .await;
+    let alice = stack.sign_up("alice").await;
+    let token = stack.create_device_session(&alice).await;
+    assert_eq!(stack.device_status(&token).await, 200);
+    stack.revoke_sessions(&alice).await;
+    let revoked = std::time::Instant::now();
+    stack.wait_device_refused(&token, ttl * 10).await;
+    // The owner's status is cached for at most the TTL; polling and a loaded machine add slack.
+    assert!(
+        revoked.elapsed() < ttl + Duration::from_secs(5),
+        "refused only after {:?}",
+        revoked.elapsed()
+    );
+}

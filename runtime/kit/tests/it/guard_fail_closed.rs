@@ -1,0 +1,62 @@
+//! When auth cannot vouch for a session, the guard refuses (503), never lets the request through.
+
+use crate::kit_support;
+
+use kit_support::{Stack, StackOptions};
+use stackr_kit::Flavor;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_down_is_503_and_recovers_nothing_by_itself() {
+    let mut stack = Stack::start(StackOptions::new(Flavor::Standard).cache_ttl_ms(0)).await;
+    let alice = stack.sign_up("alice").await;
+    assert_eq!(stack.get("/me", &[("cookie", &alice.cookie)]).await.0, 200);
+
+    stack.auth.stop();
+    let (status, body) = stack.get("/me", &[("cookie", &alice.cookie)]).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["code"], "AUTH_UNAVAILABLE");
+    // Still no way in without a cookie either (401 before auth is even asked).
+    assert_eq!(stack.get("/me", &[]).await.0, 401);
+    // Unprotected routes keep working.
+    assert_eq!(stack.get("/public", &[]).await.0, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_from_auth_is_503() {
+    let stack = Stack::start(StackOptions::new(Flavor::Standard).cache_ttl_ms(0)).await;
+    let alice = stack.sign_up("alice").await;
+    stack.proxy.answer_garbage(true);
+    let (status, body) = stack.get("/me", &[("cookie", &alice.cookie)]).await;
+    assert_eq!(status, 503, "{body}");
+    stack.proxy.answer_garbage(false);
+    assert_eq!(stack.get("/me", &[("cookie", &alice.cookie)]).await.0, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_auth_url_is_503() {
+    // Nothing listens on this port: connection refused, not a verdict.
+    let stack = Stack::start(StackOptions::new(Flavor::Standard).cache_ttl_ms(0)).await;
+    let alice = stack.sign_up("alice").await;
+    let dead = format!("http://127.0.0.1:{}", stackr_testkit::free_port());
+    let client = stackr_kit::AuthClient::new(&url::Url::parse(&dead).unwrap(), "core", None);
+    let err = client.get_session(&alice.cookie).await.unwrap_err();
+    assert!(
+        matches!(err, stackr_kit::auth::AuthError::Unreachable(_)),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_session_fails_closed_when_auth_cannot_vouch_for_its_owner() {
+    let mut stack = Stack::start(StackOptions::new(Flavor::Flexible)).await;
+    let alice = stack.sign_up("alice").await;
+    let token = stack.create_device_session(&alice).await;
+    assert_eq!(stack.device_status(&token).await, 200);
+
+    stack.auth.stop();
+    let (status, body) = stack
+        .get("/flex/me", &[("x-device-session-token", &token)])
+        .await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["code"], "AUTH_UNAVAILABLE");
+}

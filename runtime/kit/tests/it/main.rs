@@ -1,0 +1,33 @@
+//! stackr-kit's integration tests, in one binary: each module is one suite, and
+//! scripts/test.sh runs each in its own process.
+
+mod adversarial_guard;
+mod dashboard_actions_at_guard;
+mod device_session_revocation;
+#[path = "../../../auth/tests/it/common/github_fake.rs"]
+mod github_fake;
+mod guard_auth_answers;
+mod guard_bearer;
+mod guard_fail_closed;
+mod guard_flexible;
+mod guard_oauth_user;
+mod guard_origin;
+mod guard_role_gated;
+mod guard_standard;
+mod health_checks;
+mod kit_support;
+mod peer_client;
+mod provisioning_once;
+mod runtime_setup;
+mod scaffold_example;
+mod worker_crash_recovery;
+mod worker_graceful_shutdown;
+mod worker_handler_failures;
+mod worker_idle;
+mod worker_interop_node;
+mod worker_job_status;
+mod worker_lock_renewal;
+mod worker_node_parity;
+mod worker_option_matrix;
+mod worker_scripts_pinned;
+mod worker_support;

@@ -1,0 +1,229 @@
+//! SIGTERM on the worker process (what systemd and process-compose send): no new job is
+//! fetched, in-flight jobs finish within the grace period, and jobs still running when it ends
+//! are handed back to the queue without an attempt being counted.
+
+use crate::worker_support;
+
+use std::time::{Duration, Instant};
+
+use redis::AsyncCommands;
+use serde_json::{json, Value};
+use stackr_kit::worker::{self, Handlers, Job, JobError, Producer, QueueConfig};
+use stackr_testkit::TempRedis;
+use worker_support::*;
+
+async fn add_work(producer: &Producer, count: usize, ms: u64) -> Vec<String> {
+    let mut ids = Vec::new();
+    for _ in 0..count {
+        ids.push(producer.add("work", json!({ "ms": ms })).await.unwrap());
+    }
+    ids
+}
+
+async fn executions(conn: &mut redis::aio::MultiplexedConnection, id: &str) -> u32 {
+    conn.get::<_, Option<u32>>(format!("fixture:executions:{id}"))
+        .await
+        .unwrap()
+        .unwrap_or(0)
+}
+
+/// A fresh Redis with `count` "work" jobs of `ms` each queued on "core".
+struct QueuedWork {
+    _redis: TempRedis,
+    _producer: Producer,
+    queue: QueueConfig,
+    conn: redis::aio::MultiplexedConnection,
+    ids: Vec<String>,
+}
+
+async fn queued_work(count: usize, ms: u64) -> QueuedWork {
+    let redis = TempRedis::start();
+    let queue = queue_config(&redis.url(), "core");
+    let conn = redis_conn(&redis.url()).await;
+    let producer = Producer::new(queue.clone());
+    let ids = add_work(&producer, count, ms).await;
+    QueuedWork {
+        _redis: redis,
+        _producer: producer,
+        queue,
+        conn,
+        ids,
+    }
+}
+
+/// Waits until the fixture has started `expected` executions across `ids`.
+async fn wait_until_started(
+    conn: &redis::aio::MultiplexedConnection,
+    ids: &[String],
+    expected: u32,
+    timeout: Duration,
+    what: &str,
+) {
+    eventually(timeout, what, || {
+        let mut conn = conn.clone();
+        let ids = ids.to_vec();
+        async move {
+            let mut started = 0;
+            for id in &ids {
+                started += executions(&mut conn, id).await;
+            }
+            if started == expected {
+                Ok(())
+            } else {
+                Err(format!("{started} executions started"))
+            }
+        }
+    })
+    .await;
+}
+
+/// Sends SIGTERM and waits (up to `timeout`) for the exit; returns the status and when the
+/// signal was sent.
+fn sigterm_and_wait(
+    child: &mut std::process::Child,
+    timeout: Duration,
+) -> (std::process::ExitStatus, Instant) {
+    let signalled = Instant::now();
+    sigterm(child);
+    let status = wait_exit(child, timeout);
+    (status, signalled)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_in_flight_jobs_finish_and_fetches_nothing_new() {
+    // Bind the guards by name so Redis and the producer live to the end of the test.
+    let QueuedWork {
+        _redis,
+        _producer,
+        queue,
+        mut conn,
+        ids,
+    } = queued_work(5, 1_500).await;
+
+    let env = [
+        ("WORKER_CONCURRENCY", "3"),
+        ("WORKER_SHUTDOWN_GRACE_MS", "120000"),
+    ];
+    let mut child = fixture_command(&queue, &env).spawn().unwrap();
+    wait_until_started(&conn, &ids, 3, Duration::from_secs(60), "3 jobs running").await;
+    let (status, signalled) = sigterm_and_wait(&mut child, Duration::from_secs(120));
+    let took = signalled.elapsed();
+
+    assert!(status.success(), "worker exited with {status}");
+    // Far below the grace period: the worker leaves as soon as its jobs are done.
+    assert!(took < Duration::from_secs(60), "shutdown took {took:?}");
+    let completed: Vec<String> = conn.zrange("bull:core:completed", 0, -1).await.unwrap();
+    let waiting: Vec<String> = conn.lrange("bull:core:wait", 0, -1).await.unwrap();
+    assert_eq!(completed.len(), 3, "the 3 in-flight jobs finish");
+    assert_eq!(
+        waiting.len(),
+        2,
+        "the 2 queued jobs are not fetched during shutdown"
+    );
+    for id in &waiting {
+        assert_eq!(executions(&mut conn, id).await, 0);
+    }
+    assert_eq!(conn.llen::<_, usize>("bull:core:active").await.unwrap(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_still_running_after_the_grace_period_are_handed_back_and_run_next() {
+    // Bind the guards by name so Redis and the producer live to the end of the test.
+    let QueuedWork {
+        _redis,
+        _producer,
+        queue,
+        mut conn,
+        ids,
+    } = queued_work(2, 60_000).await;
+
+    let env = [
+        ("WORKER_CONCURRENCY", "2"),
+        ("WORKER_SHUTDOWN_GRACE_MS", "300"),
+    ];
+    let mut child = fixture_command(&queue, &env).spawn().unwrap();
+    wait_until_started(&conn, &ids, 2, Duration::from_secs(60), "both jobs running").await;
+    let (status, signalled) = sigterm_and_wait(&mut child, Duration::from_secs(60));
+    assert!(status.success(), "worker exited with {status}");
+    // Far below the jobs' 60 s: the worker did not wait for them past its grace period.
+    assert!(
+        signalled.elapsed() < Duration::from_secs(30),
+        "took {:?}",
+        signalled.elapsed()
+    );
+
+    // Back in wait, unlocked, no attempt counted: visible to Node as plain waiting jobs.
+    let seen = node_inspect(&queue, &ids);
+    for job in seen["jobs"].as_array().unwrap() {
+        assert_eq!(job["state"], "waiting", "{job:#}");
+        assert_eq!(job["attemptsMade"], 0, "{job:#}");
+    }
+    for id in &ids {
+        assert!(!conn
+            .exists::<_, bool>(format!("bull:core:{id}:lock"))
+            .await
+            .unwrap());
+    }
+
+    // The next worker runs them (quickly this time) and they complete on their first attempt.
+    let handlers = Handlers::new().on("work", |job: Job| async move {
+        Ok::<_, JobError>(json!({ "id": job.id(), "second_run": true }))
+    });
+    let running = worker::start(fast_worker_config(queue.clone(), 2), handlers)
+        .await
+        .unwrap();
+    let jobs = node_wait_finished(&queue, &ids, Duration::from_secs(60));
+    running.shutdown().await.unwrap();
+    for job in &jobs {
+        assert_eq!(job["state"], "completed");
+        assert_eq!(job["attemptsMade"], 1);
+        assert_eq!(job["returnvalue"]["second_run"], Value::Bool(true));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_worker_stops_promptly() {
+    let redis = TempRedis::start();
+    let queue = queue_config(&redis.url(), "core");
+    let conn = redis_conn(&redis.url()).await;
+    let mut child = fixture_command(&queue, &[]).spawn().unwrap();
+    wait_until_blocked_on_empty_queue(&conn).await;
+    let (status, signalled) = sigterm_and_wait(&mut child, Duration::from_secs(60));
+    assert!(status.success());
+    // The blocking wait lasts 5 s (the worker's drain delay); stopping must not sit it out.
+    assert!(
+        signalled.elapsed() < Duration::from_secs(4),
+        "took {:?}",
+        signalled.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_misconfigured_worker_exits_non_zero_naming_the_variable() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_worker_test_fixture"))
+        .env_clear()
+        .env("REDIS_URL", "redis://127.0.0.1:1")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("STACKR_QUEUE is not set"), "{stderr}");
+}
+
+/// systemd (`Type=notify`) orders units after the worker once it says READY=1: connected to its
+/// Redis and consuming.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_worker_tells_systemd_when_it_is_ready() {
+    let redis = TempRedis::start();
+    let queue = queue_config(&redis.url(), "core");
+    let notify = stackr_testkit::NotifySocket::bind();
+    let mut child = KillOnDrop(
+        fixture_command(&queue, &[])
+            .env("NOTIFY_SOCKET", notify.path())
+            .spawn()
+            .unwrap(),
+    );
+    notify.wait_ready(Duration::from_secs(60));
+    let (status, _) = sigterm_and_wait(&mut child.0, Duration::from_secs(60));
+    assert!(status.success());
+}

@@ -1,0 +1,85 @@
+//! How handler failures reach the queue: a panic is a failed, retryable attempt (the job does
+//! not hang in active); data that does not match the handler's type fails at once.
+
+use crate::worker_support;
+
+use std::time::Duration;
+
+use serde_json::json;
+use stackr_kit::worker::{self, Handlers, Job, JobError, JobOptions, Producer};
+use stackr_testkit::TempRedis;
+use worker_support::*;
+
+#[derive(serde::Deserialize)]
+#[allow(dead_code)]
+struct Welcome {
+    user_id: String,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_handler_is_a_failed_attempt_and_is_retried() {
+    let redis = TempRedis::start();
+    let queue = queue_config(&redis.url(), "core");
+    let handlers = Handlers::new().on("explodes", |job: Job| async move {
+        if job.attempts_made() == 0 {
+            panic!("boom on the first attempt");
+        }
+        Ok::<_, JobError>(json!("recovered"))
+    });
+    let running = worker::start(fast_worker_config(queue.clone(), 2), handlers)
+        .await
+        .unwrap();
+    let id = Producer::new(queue.clone())
+        .add_with("explodes", json!({}), JobOptions::new().attempts(2))
+        .await
+        .unwrap();
+    let jobs = node_wait_finished(&queue, &[id], Duration::from_secs(60));
+    running.shutdown().await.unwrap();
+
+    assert_eq!(jobs[0]["state"], "completed", "{:#}", jobs[0]);
+    assert_eq!(jobs[0]["attemptsMade"], 2);
+    assert_eq!(jobs[0]["returnvalue"], "recovered");
+    assert_eq!(
+        jobs[0]["failedReason"],
+        "the handler panicked: boom on the first attempt"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_that_does_not_fit_the_handler_fails_without_retries() {
+    let redis = TempRedis::start();
+    let queue = queue_config(&redis.url(), "core");
+    let handlers = Handlers::new().on("welcome", |job: Job| async move {
+        let welcome: Welcome = job.parse()?;
+        Ok::<_, JobError>(json!({ "welcomed": welcome.user_id }))
+    });
+    let running = worker::start(fast_worker_config(queue.clone(), 2), handlers)
+        .await
+        .unwrap();
+    let id = Producer::new(queue.clone())
+        .add_with(
+            "welcome",
+            json!({ "userId": 42 }),
+            JobOptions::new().attempts(5),
+        )
+        .await
+        .unwrap();
+    let jobs = node_wait_finished(&queue, std::slice::from_ref(&id), Duration::from_secs(60));
+    running.shutdown().await.unwrap();
+
+    assert_eq!(jobs[0]["state"], "failed");
+    assert_eq!(
+        jobs[0]["attemptsMade"], 1,
+        "a fatal error must not be retried"
+    );
+    let reason = jobs[0]["failedReason"].as_str().unwrap();
+    assert!(
+        reason.starts_with(&format!("job \"welcome\" ({id}) has data that does not match the handler's type: missing field `user_id`")),
+        "{reason}"
+    );
+    assert_eq!(jobs[0]["stacktrace"].as_array().map(Vec::len), Some(1));
+    assert!(jobs[0]["stacktrace"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("UnrecoverableError: "));
+}

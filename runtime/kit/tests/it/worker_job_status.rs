@@ -1,0 +1,64 @@
+//! `Producer::status`: what the API that enqueued a job can tell about it, read from the queue
+//! while a real worker runs it.
+
+use crate::worker_support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use stackr_kit::worker::{self, Handlers, Job, JobError, JobState, Producer};
+use stackr_testkit::TempRedis;
+use worker_support::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_follows_a_job_to_its_result_or_its_failure() {
+    let redis = TempRedis::start();
+    let queue = queue_config(&redis.url(), "core");
+    let producer = Producer::new(queue.clone());
+    assert_eq!(producer.status("404").await.unwrap(), None, "no such job");
+
+    let ok = producer
+        .add("echo", json!({ "message": "hi" }))
+        .await
+        .unwrap();
+    let waiting = producer.status(&ok).await.unwrap().unwrap();
+    assert_eq!(waiting.state, JobState::Waiting);
+    assert_eq!(waiting.name, "echo");
+    assert_eq!(waiting.data, json!({ "message": "hi" }));
+    assert_eq!(waiting.return_value, None);
+
+    let bad = producer.add("refuse", json!({})).await.unwrap();
+    let handlers = Handlers::new()
+        .on("echo", |job: Job| async move {
+            Ok::<_, JobError>(json!({ "echo": job.data()["message"] }))
+        })
+        .on("refuse", |_: Job| async move {
+            Err::<(), _>(JobError::fatal("not today"))
+        });
+    let running = worker::start(fast_worker_config(queue, 2), handlers)
+        .await
+        .unwrap();
+    let finished = |state: JobState| matches!(state, JobState::Completed | JobState::Failed);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (ok, bad) = loop {
+        let ok = producer.status(&ok).await.unwrap().unwrap();
+        let bad = producer.status(&bad).await.unwrap().unwrap();
+        if finished(ok.state) && finished(bad.state) {
+            break (ok, bad);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not finished in 60 s: {ok:?} {bad:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    running.shutdown().await.unwrap();
+
+    assert_eq!(ok.state, JobState::Completed);
+    assert_eq!(ok.return_value, Some(json!({ "echo": "hi" })));
+    assert_eq!(bad.state, JobState::Failed);
+    assert_eq!(bad.failed_reason.as_deref(), Some("not today"));
+    let shown = serde_json::to_value(&ok).unwrap();
+    assert_eq!(shown["state"], "completed");
+    assert_eq!(shown["returnValue"], json!({ "echo": "hi" }));
+}

@@ -1,0 +1,235 @@
+//! Every option of Node's `Queue.add` and `FlowProducer`, integer and non-integer numbers alike,
+//! means on our worker what it means on Node's: the same jobs run side by side on a Node worker
+//! and on ours (interop/bullmq, bullmq 6.5.1) end with the same attempts, delays, priorities,
+//! removals, failure records and final state.
+//!
+//! Left out: `repeat` (job schedulers have their own tests), `priority` with a fraction (Node's
+//! `Queue.add` refuses it), retention by a small `count`, which prunes the whole finished set and
+//! so depends on the order in which unrelated jobs finish, and `keepLogs` with a fraction: on
+//! Node's worker the job's first `job.log` then fails with a Redis script error (LTRIM takes
+//! integers only), ours keeps the whole number of lines.
+
+use crate::worker_support;
+
+use std::collections::HashMap;
+
+use redis::AsyncCommands;
+use serde_json::{json, Value};
+use stackr_testkit::TempRedis;
+use worker_support::*;
+
+/// Each row: the job as given to Node, and, for numbers our worker rewrites to the integer Node
+/// behaves like (bullmq-official reads only integers), JSON pointer into `opts` -> that integer.
+/// Flows nest rows in `children`.
+fn matrix() -> Value {
+    json!([
+        // retries and backoff
+        { "name": "always-fails", "opts": { "attempts": 2, "backoff": { "type": "fixed", "delay": 100.5 } }, "rounded": { "/backoff/delay": 101 } },
+        { "name": "always-fails", "opts": { "attempts": 3, "backoff": { "type": "exponential", "delay": 50.25 } }, "rounded": { "/backoff/delay": 51 } },
+        { "name": "always-fails", "opts": { "attempts": 2, "backoff": 80.5 }, "rounded": { "/backoff/delay": 81 } },
+        { "name": "always-fails", "opts": { "attempts": 2, "backoff": 20 } },
+        { "name": "always-fails", "opts": { "attempts": 2.5, "backoff": 10 }, "rounded": { "/attempts": 3 } },
+        { "name": "always-fails", "opts": { "attempts": 2, "backoff": { "type": "fixed", "delay": 40, "jitter": 0.5 } } },
+        { "name": "always-fails", "opts": { "attempts": 0 } },
+        { "name": "fails-once", "opts": { "attempts": 2 } },
+        { "name": "fails-once", "opts": { "attempts": 1.5 }, "rounded": { "/attempts": 2 } },
+        { "name": "fatal", "opts": { "attempts": 3, "backoff": 10 } },
+        // failure records
+        { "name": "always-fails", "opts": { "attempts": 3, "stackTraceLimit": 1.5 }, "rounded": { "/stackTraceLimit": 1 } },
+        { "name": "always-fails", "opts": { "attempts": 2, "stackTraceLimit": 1 } },
+        // delays and timestamps
+        { "name": "fails-once", "opts": { "attempts": 2, "delay": 150.5 }, "rounded": { "/delay": 151 } },
+        { "name": "welcome", "opts": { "delay": 120 } },
+        { "name": "welcome", "opts": { "delay": 100.75, "priority": 2 }, "rounded": { "/delay": 101 } },
+        { "name": "welcome", "opts": { "timestamp": 1700000000000.5 }, "rounded": { "/timestamp": 1700000000000_u64 } },
+        // removal
+        { "name": "always-fails", "opts": { "attempts": 2, "backoff": 10, "removeOnFail": true } },
+        { "name": "always-fails", "opts": { "removeOnFail": false } },
+        { "name": "always-fails", "opts": { "removeOnFail": 100 } },
+        { "name": "always-fails", "opts": { "removeOnFail": { "age": 3600.5, "count": 100 } }, "rounded": { "/removeOnFail/age": 3601 } },
+        { "name": "fails-once", "opts": { "attempts": 2, "removeOnComplete": true } },
+        { "name": "welcome", "opts": { "removeOnComplete": { "age": 3600.5, "count": 100 } }, "rounded": { "/removeOnComplete/age": 3601 } },
+        { "name": "welcome", "opts": { "removeOnComplete": { "age": 3600, "count": 100.5 } }, "rounded": { "/removeOnComplete/count": 100 } },
+        { "name": "welcome", "opts": { "removeOnComplete": 100.5 }, "rounded": { "/removeOnComplete": 100 } },
+        { "name": "welcome", "opts": { "removeOnComplete": false } },
+        // ids, size, deduplication, logs
+        { "name": "welcome", "opts": { "jobId": "custom-1" } },
+        { "name": "welcome", "data": { "n": 1 }, "opts": { "sizeLimit": 100.5 }, "rounded": { "/sizeLimit": 100 } },
+        { "name": "welcome", "opts": { "deduplication": { "id": "once" } } },
+        { "name": "welcome", "opts": { "deduplication": { "id": "once" } } },
+        { "name": "reports", "data": { "logs": ["a", "b", "c"], "progress": [50] }, "opts": { "keepLogs": 2 } },
+        // order: lifo and priorities (see `ORDERED`)
+        { "name": "welcome", "data": { "order": "fifo-1" } },
+        { "name": "welcome", "data": { "order": "lifo" }, "opts": { "lifo": true } },
+        { "name": "welcome", "data": { "order": "priority-5" }, "opts": { "priority": 5 } },
+        { "name": "welcome", "data": { "order": "priority-1" }, "opts": { "priority": 1 } },
+        { "name": "welcome", "data": { "order": "fifo-2" } },
+        // flows
+        { "name": "welcome", "children": [
+            { "name": "welcome", "data": { "child": 1 } },
+            { "name": "fails-once", "opts": { "attempts": 2, "backoff": 20.5 }, "rounded": { "/backoff/delay": 21 } },
+            { "name": "welcome", "children": [{ "name": "welcome", "data": { "grandchild": 1 } }] },
+        ] },
+        { "name": "welcome", "children": [{ "name": "always-fails", "opts": { "failParentOnFailure": true } }] },
+        { "name": "welcome", "children": [{ "name": "always-fails", "opts": { "continueParentOnFailure": true } }] },
+        { "name": "welcome", "children": [{ "name": "always-fails", "opts": { "ignoreDependencyOnFailure": true } }] },
+        { "name": "welcome", "children": [{ "name": "always-fails", "opts": { "removeDependencyOnFailure": true } }] },
+        { "name": "welcome", "opts": { "attempts": 2 }, "children": [
+            { "name": "always-fails", "opts": { "attempts": 2, "backoff": 10.5, "failParentOnFailure": true }, "rounded": { "/backoff/delay": 11 } },
+        ] },
+    ])
+}
+
+/// The `order` data of the rows whose first runs must come in this order, on both workers:
+/// the LIFO job first, then the plain ones in the order they were added, then by priority.
+const ORDERED: [&str; 5] = ["lifo", "fifo-1", "fifo-2", "priority-1", "priority-5"];
+
+/// The rows as `add_jobs.js` prints their ids: each row, a flow's parent before its children.
+fn depth_first(rows: &Value) -> Vec<Value> {
+    fn walk(row: &Value, out: &mut Vec<Value>) {
+        out.push(row.clone());
+        for child in row["children"].as_array().into_iter().flatten() {
+            walk(child, out);
+        }
+    }
+    let mut out = Vec::new();
+    for row in rows.as_array().unwrap() {
+        walk(row, &mut out);
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_option_node_accepts_is_honoured_like_on_a_node_worker() {
+    let redis = TempRedis::start();
+    let matrix = matrix();
+    let rows = depth_first(&matrix);
+    let (by_node, by_rust) = run_on_node_and_ours(&redis.url(), &matrix).await;
+    assert_eq!(by_node.len(), rows.len());
+
+    let by_node = normalized(&by_node, "by-node");
+    let by_rust = normalized(&by_rust, "by-rust");
+    // Every difference is collected, so one run shows them all.
+    let mut differences = Vec::new();
+    for ((row, node_job), rust_job) in rows.iter().zip(&by_node).zip(&by_rust) {
+        let mut row = row.clone();
+        row.as_object_mut().unwrap().remove("children");
+        let mut differ = |what: &str, node: Value, rust: Value| {
+            if node != rust {
+                differences.push(format!(
+                    "{what} of {row}
+  node: {node}
+  ours: {rust}"
+                ));
+            }
+        };
+        for field in [
+            "state",
+            "attemptsMade",
+            "attemptsStarted",
+            "failedReason",
+            "returnvalue",
+            "delay",
+            "priority",
+            "parentKey",
+            "childrenValues",
+            "progress",
+            "logs",
+        ] {
+            differ(field, node_job[field].clone(), rust_job[field].clone());
+        }
+        differ(
+            "stacktrace",
+            json!(first_lines(&node_job["stacktrace"])),
+            json!(first_lines(&rust_job["stacktrace"])),
+        );
+        if node_job["state"] != "missing" {
+            let mut expected_opts = node_job["opts"].clone();
+            for (pointer, number) in row["rounded"].as_object().into_iter().flatten() {
+                *expected_opts
+                    .pointer_mut(pointer)
+                    .expect("a rounded option") = number.clone();
+            }
+            differ("opts", expected_opts, rust_job["opts"].clone());
+        }
+        // Nothing ran before it was due, on either worker.
+        if let Some(delay) = row["opts"]["delay"].as_f64() {
+            for job in [node_job, rust_job] {
+                let waited =
+                    job["processedOn"].as_f64().unwrap() - job["timestamp"].as_f64().unwrap();
+                if waited < delay.ceil() {
+                    differences.push(format!("{row} ran {waited} ms after being added: {job}"));
+                }
+            }
+        }
+    }
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+    // The absolute facts, so the test cannot pass by both sides being wrong the same way.
+    let state_of = |data_order: &str| {
+        let at = rows
+            .iter()
+            .position(|r| r["data"]["order"] == data_order)
+            .unwrap();
+        by_rust[at]["state"].clone()
+    };
+    assert_eq!(state_of("lifo"), "completed");
+    assert_eq!(by_rust[0]["attemptsMade"], 2, "{:#}", by_rust[0]);
+    assert_eq!(
+        by_rust[4]["attemptsMade"], 3,
+        "attempts 2.5: {:#}",
+        by_rust[4]
+    );
+
+    let mut conn = redis_conn(&redis.url()).await;
+    let node_order = first_runs(&mut conn, "by-node").await;
+    let rust_order = first_runs(&mut conn, "by-rust").await;
+    assert_eq!(node_order, ORDERED, "Node's worker");
+    assert_eq!(rust_order, ORDERED, "ours");
+}
+
+/// Node's view of one side with what legitimately differs between the two queues made equal:
+/// the queue's name in keys, and the random ids FlowProducer gives flow jobs (by position).
+fn normalized(jobs: &[Value], queue: &str) -> Vec<Value> {
+    let mut text = Value::Array(jobs.to_vec())
+        .to_string()
+        .replace(&format!("bull:{queue}"), "bull:Q");
+    for (at, job) in jobs.iter().enumerate() {
+        let id = job["id"].as_str().unwrap_or_default();
+        if id.len() > 20 {
+            text = text.replace(id, &format!("#{at}"));
+        }
+    }
+    serde_json::from_str::<Vec<Value>>(&text).unwrap()
+}
+
+/// The `order` data of the ordered rows, in the order of their first `active` event.
+async fn first_runs(conn: &mut redis::aio::MultiplexedConnection, queue: &str) -> Vec<String> {
+    let events: Vec<(String, HashMap<String, String>)> = redis::cmd("XRANGE")
+        .arg(format!("bull:{queue}:events"))
+        .arg("-")
+        .arg("+")
+        .query_async(conn)
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    let mut order = Vec::new();
+    for (_, fields) in events {
+        if fields.get("event").map(String::as_str) != Some("active") {
+            continue;
+        }
+        let id = fields["jobId"].clone();
+        if seen.contains(&id) {
+            continue;
+        }
+        seen.push(id.clone());
+        let data: String = conn
+            .hget(format!("bull:{queue}:{id}"), "data")
+            .await
+            .unwrap_or_default();
+        let data: Value = serde_json::from_str(&data).unwrap_or_default();
+        if let Some(tag) = data["order"].as_str() {
+            order.push(tag.to_string());
+        }
+    }
+    order
+}
