@@ -9,6 +9,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use serde_json::{Map, Value};
 
 use crate::error::{ApiError, ApiResult};
+use crate::error_codes;
 
 /// Caps on the free-text fields any route stores, mails or echoes, so nobody can park megabytes
 /// in a profile that every service then fetches (passwords have their own limit, answered as
@@ -65,7 +66,7 @@ impl Body {
         else {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "UNSUPPORTED_MEDIA_TYPE",
+                error_codes::UNSUPPORTED_MEDIA_TYPE,
                 format!("Content-Type is required. Allowed types: {allowed}"),
             ));
         };
@@ -77,13 +78,13 @@ impl Body {
             .to_ascii_lowercase();
         if mime == "application/json" {
             let value: Value = serde_json::from_slice(bytes).map_err(|_| {
-                ApiError::bad_request("BAD_REQUEST", "Invalid JSON in request body")
+                ApiError::bad_request(error_codes::BAD_REQUEST, "Invalid JSON in request body")
             })?;
             match value {
                 Value::Object(map) => Ok(Body::from_map(map)),
                 Value::Null => Ok(Body::from_map(Map::new())),
                 other => Err(ApiError::bad_request(
-                    "BODY_MUST_BE_AN_OBJECT",
+                    error_codes::BODY_MUST_BE_AN_OBJECT,
                     &format!("Body must be an object, received {}", js_type(Some(&other))),
                 )),
             }
@@ -95,7 +96,7 @@ impl Body {
         } else {
             Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "UNSUPPORTED_MEDIA_TYPE",
+                error_codes::UNSUPPORTED_MEDIA_TYPE,
                 format!("Content-Type \"{mime}\" is not allowed. Allowed types: {allowed}"),
             ))
         }

@@ -7,6 +7,7 @@ use crate::cookie;
 use crate::db::models::{Session, User};
 use crate::db::{self, sessions};
 use crate::error::{ApiError, ApiResult};
+use crate::error_codes;
 use crate::state::AppState;
 
 pub struct CurrentSession {
@@ -72,7 +73,7 @@ pub async fn require_fresh(state: &AppState, headers: &HeaderMap) -> ApiResult<C
     let fresh_age = Duration::from_std(state.config.session.fresh_age).unwrap_or(Duration::days(1));
     if current.session.created_at + fresh_age < Utc::now() {
         return Err(ApiError::forbidden(
-            "SESSION_NOT_FRESH",
+            error_codes::SESSION_NOT_FRESH,
             "Session is not fresh",
         ));
     }

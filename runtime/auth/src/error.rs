@@ -5,6 +5,7 @@
 //! (admin middleware 401). Clients (BetterAuth's own JS client among them) key on `code`, so the
 //! exact strings matter.
 
+use crate::error_codes;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
@@ -71,11 +72,19 @@ impl ApiError {
     }
 
     pub fn unauthorized() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", "Unauthorized")
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            error_codes::UNAUTHORIZED,
+            "Unauthorized",
+        )
     }
 
     pub fn validation(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "VALIDATION_ERROR", message)
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            error_codes::VALIDATION_ERROR,
+            message,
+        )
     }
 
     pub fn bad_request(code: &str, message: &str) -> Self {
@@ -91,7 +100,7 @@ impl ApiError {
         tracing::error!(error = %cause, "internal error");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "INTERNAL_SERVER_ERROR",
+            error_codes::INTERNAL_SERVER_ERROR,
             "Internal Server Error",
         )
     }

@@ -48,6 +48,7 @@ pub mod crypto;
 pub mod current_session;
 pub mod db;
 pub mod error;
+pub mod error_codes;
 pub mod ids;
 pub mod json;
 pub mod jwt;

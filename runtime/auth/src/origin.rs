@@ -19,6 +19,7 @@ pub use stackr_contract::origin::origin_of;
 use stackr_contract::origin::OriginPatterns;
 
 use crate::error::ApiError;
+use crate::error_codes;
 use crate::state::AppState;
 
 #[derive(Debug, Clone)]
@@ -117,12 +118,15 @@ fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
                 return Ok(());
             }
             Err(ApiError::forbidden(
-                "MISSING_OR_NULL_ORIGIN",
+                error_codes::MISSING_OR_NULL_ORIGIN,
                 "Missing or null Origin",
             ))
         }
         Some(o) if state.trusted.is_trusted_origin(&o) => Ok(()),
-        Some(_) => Err(ApiError::forbidden("INVALID_ORIGIN", "Invalid origin")),
+        Some(_) => Err(ApiError::forbidden(
+            error_codes::INVALID_ORIGIN,
+            "Invalid origin",
+        )),
     }
 }
 
@@ -151,7 +155,7 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
         if has_fetch_metadata {
             if site == Some("cross-site") && mode == Some("navigate") {
                 Err(ApiError::forbidden(
-                    "CROSS_SITE_NAVIGATION_LOGIN_BLOCKED",
+                    error_codes::CROSS_SITE_NAVIGATION_LOGIN_BLOCKED,
                     "Cross-site navigation login blocked. This request appears to be a CSRF attack.",
                 ))
             } else {

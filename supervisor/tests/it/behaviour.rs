@@ -12,11 +12,6 @@ use stackr_supervisor::{
     load_file, Console, End, Launch, Outcome, ProcState, StopReason, Supervisor,
 };
 
-#[test]
-fn supervisor_child_entry() {
-    child_entry();
-}
-
 /// Runs `yaml` in-process; with `stop_when_ready`, stops the stack as soon as it is all ready.
 fn run(dir: &Path, yaml: &str, stop_when_ready: bool) -> (Outcome, Vec<ProcState>) {
     let file = write_stack(dir, yaml);

@@ -11,14 +11,7 @@ use crate::common;
 use std::path::Path;
 use std::time::SystemTime;
 
-use common::child_entry;
 use common::demo_stack::{forget_cargo_run_env, DemoProject};
-
-/// The harness re-executes this binary as the supervisor under test (see `common::child_entry`).
-#[test]
-fn supervisor_child_entry() {
-    child_entry();
-}
 
 /// What must survive a restart: the PostgreSQL cluster (initdb ran once) and the dev secrets.
 fn persisted_state(state: &Path) -> (SystemTime, Vec<(String, Vec<u8>)>) {

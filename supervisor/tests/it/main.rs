@@ -6,3 +6,10 @@ mod common;
 mod demo_stack;
 mod generated_file;
 mod real_stack;
+
+/// The harness re-executes this binary as the supervisor under test (see `common::child_entry`);
+/// in a normal run this returns at once.
+#[test]
+fn supervisor_child_entry() {
+    common::child_entry();
+}

@@ -9,11 +9,6 @@ use std::time::{Duration, Instant};
 use common::two_services::{Project, PROCESS_COUNT, SERVICES};
 use common::*;
 
-#[test]
-fn supervisor_child_entry() {
-    child_entry();
-}
-
 fn stop_and_check_no_orphans(project: &Project, mut sup: Supervised) {
     sup.signal(libc::SIGINT);
     let code = sup.wait(Duration::from_secs(60));

@@ -18,6 +18,7 @@ use axum::http::StatusCode;
 use crate::db::audit;
 use crate::db::models::User;
 use crate::error::{ApiError, ApiResult};
+use crate::error_codes;
 use crate::state::AppState;
 
 /// The signed-in admin doing something, and the address the request came from.
@@ -65,7 +66,11 @@ impl Actor {
 }
 
 pub fn user_not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "USER_NOT_FOUND", "User not found")
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        error_codes::USER_NOT_FOUND,
+        "User not found",
+    )
 }
 
 /// The user with this id, or `404 USER_NOT_FOUND`.
@@ -83,7 +88,7 @@ fn changed(state: &AppState) {
 /// The plugin's refusal for roles it does not know.
 fn unknown_role() -> ApiError {
     ApiError::bad_request(
-        "YOU_ARE_NOT_ALLOWED_TO_SET_A_NON_EXISTENT_ROLE_VALUE",
+        error_codes::YOU_ARE_NOT_ALLOWED_TO_SET_A_NON_EXISTENT_ROLE_VALUE,
         "You are not allowed to set a non-existent role value",
     )
 }

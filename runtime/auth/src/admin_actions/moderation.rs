@@ -6,14 +6,15 @@ use super::{changed, existing, stored_roles, Actor, Denied};
 use crate::db::models::User;
 use crate::db::{sessions, users};
 use crate::error::{ApiError, ApiResult};
+use crate::error_codes;
 use crate::state::AppState;
 
 pub const ROLE_DENIED: Denied = (
-    "YOU_ARE_NOT_ALLOWED_TO_CHANGE_USERS_ROLE",
+    error_codes::YOU_ARE_NOT_ALLOWED_TO_CHANGE_USERS_ROLE,
     "You are not allowed to change users role",
 );
 pub const BAN_DENIED: Denied = (
-    "YOU_ARE_NOT_ALLOWED_TO_BAN_USERS",
+    error_codes::YOU_ARE_NOT_ALLOWED_TO_BAN_USERS,
     "You are not allowed to ban users",
 );
 
@@ -52,7 +53,7 @@ pub async fn ban(
     let target = existing(&tx, user_id).await?;
     if actor.user.id == user_id {
         return Err(ApiError::bad_request(
-            "YOU_CANNOT_BAN_YOURSELF",
+            error_codes::YOU_CANNOT_BAN_YOURSELF,
             "You cannot ban yourself",
         ));
     }

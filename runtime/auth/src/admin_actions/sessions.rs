@@ -6,14 +6,15 @@ use super::{changed, existing, Actor, Denied};
 use crate::db::models::{Session, User};
 use crate::db::{self, sessions};
 use crate::error::{ApiError, ApiResult};
+use crate::error_codes;
 use crate::state::AppState;
 
 const REVOKE_DENIED: Denied = (
-    "YOU_ARE_NOT_ALLOWED_TO_REVOKE_USERS_SESSIONS",
+    error_codes::YOU_ARE_NOT_ALLOWED_TO_REVOKE_USERS_SESSIONS,
     "You are not allowed to revoke users sessions",
 );
 const IMPERSONATE_DENIED: Denied = (
-    "YOU_ARE_NOT_ALLOWED_TO_IMPERSONATE_USERS",
+    error_codes::YOU_ARE_NOT_ALLOWED_TO_IMPERSONATE_USERS,
     "You are not allowed to impersonate users",
 );
 
@@ -79,7 +80,7 @@ pub async fn impersonate(
         && !crate::permissions::allows_one(&actor.user, "user", "impersonate-admins")
     {
         return Err(ApiError::forbidden(
-            "YOU_CANNOT_IMPERSONATE_ADMINS",
+            error_codes::YOU_CANNOT_IMPERSONATE_ADMINS,
             "You cannot impersonate admins",
         ));
     }

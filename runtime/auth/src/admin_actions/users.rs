@@ -4,39 +4,40 @@ use super::{changed, existing, stored_roles, Actor, Denied};
 use crate::db::models::User;
 use crate::db::{accounts, sessions, users};
 use crate::error::{ApiError, ApiResult};
+use crate::error_codes;
 use crate::password;
 use crate::state::AppState;
 
 const CREATE_DENIED: Denied = (
-    "YOU_ARE_NOT_ALLOWED_TO_CREATE_USERS",
+    error_codes::YOU_ARE_NOT_ALLOWED_TO_CREATE_USERS,
     "You are not allowed to create users",
 );
 pub const UPDATE_DENIED: Denied = (
-    "YOU_ARE_NOT_ALLOWED_TO_UPDATE_USERS",
+    error_codes::YOU_ARE_NOT_ALLOWED_TO_UPDATE_USERS,
     "You are not allowed to update users",
 );
 const DELETE_DENIED: Denied = (
-    "YOU_ARE_NOT_ALLOWED_TO_DELETE_USERS",
+    error_codes::YOU_ARE_NOT_ALLOWED_TO_DELETE_USERS,
     "You are not allowed to delete users",
 );
 pub(crate) const PASSWORD_DENIED: Denied = (
-    "YOU_ARE_NOT_ALLOWED_TO_SET_USERS_PASSWORD",
+    error_codes::YOU_ARE_NOT_ALLOWED_TO_SET_USERS_PASSWORD,
     "You are not allowed to set users password",
 );
 const EMAIL_DENIED: Denied = (
-    "YOU_ARE_NOT_ALLOWED_TO_SET_USERS_EMAIL",
+    error_codes::YOU_ARE_NOT_ALLOWED_TO_SET_USERS_EMAIL,
     "You are not allowed to update users email",
 );
 
 fn email_taken() -> ApiError {
     ApiError::bad_request(
-        "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL",
+        error_codes::USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL,
         "User already exists. Use another email.",
     )
 }
 
 fn invalid_email() -> ApiError {
-    ApiError::bad_request("INVALID_EMAIL", "Invalid email")
+    ApiError::bad_request(error_codes::INVALID_EMAIL, "Invalid email")
 }
 
 async fn hash(password_in: String) -> ApiResult<String> {
@@ -72,7 +73,7 @@ pub async fn create_user(state: &AppState, actor: &Actor, new: NewUser) -> ApiRe
         Some(p) if !p.is_empty() => {
             if p.chars().count() > password::MAX_LENGTH {
                 return Err(ApiError::bad_request(
-                    "PASSWORD_TOO_LONG",
+                    error_codes::PASSWORD_TOO_LONG,
                     "Password too long",
                 ));
             }
@@ -125,7 +126,7 @@ pub async fn update_user(
         actor.authorize("user", "ban", super::moderation::BAN_DENIED)?;
         if changes.banned == Some(true) && user_id == actor.user.id {
             return Err(ApiError::bad_request(
-                "YOU_CANNOT_BAN_YOURSELF",
+                error_codes::YOU_CANNOT_BAN_YOURSELF,
                 "You cannot ban yourself",
             ));
         }
@@ -166,7 +167,7 @@ pub async fn remove_user(state: &AppState, actor: &Actor, user_id: &str) -> ApiR
     actor.authorize("user", "delete", DELETE_DENIED)?;
     if user_id == actor.user.id {
         return Err(ApiError::bad_request(
-            "YOU_CANNOT_REMOVE_YOURSELF",
+            error_codes::YOU_CANNOT_REMOVE_YOURSELF,
             "You cannot remove yourself",
         ));
     }
@@ -208,7 +209,7 @@ pub async fn send_password_reset(state: &AppState, actor: &Actor, user_id: &str)
     actor.authorize("user", "set-password", PASSWORD_DENIED)?;
     if !state.mailer.is_enabled() {
         return Err(ApiError::bad_request(
-            "RESET_PASSWORD_DISABLED",
+            error_codes::RESET_PASSWORD_DISABLED,
             "Reset password isn't enabled",
         ));
     }

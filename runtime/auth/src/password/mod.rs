@@ -6,6 +6,8 @@
 mod argon2id;
 mod scrypt;
 
+use crate::error_codes;
+
 /// BetterAuth's default length rules (`minPasswordLength` 8, `maxPasswordLength` 128).
 pub const MIN_LENGTH: usize = 8;
 pub const MAX_LENGTH: usize = 128;
@@ -65,12 +67,12 @@ pub fn check_length(password: &str) -> Result<(), crate::error::ApiError> {
     let len = password.chars().count();
     if len < MIN_LENGTH {
         Err(crate::error::ApiError::bad_request(
-            "PASSWORD_TOO_SHORT",
+            error_codes::PASSWORD_TOO_SHORT,
             "Password too short",
         ))
     } else if len > MAX_LENGTH {
         Err(crate::error::ApiError::bad_request(
-            "PASSWORD_TOO_LONG",
+            error_codes::PASSWORD_TOO_LONG,
             "Password too long",
         ))
     } else {

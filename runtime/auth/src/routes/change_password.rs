@@ -10,6 +10,7 @@ use crate::client_ip::ClientIp;
 use crate::current_session;
 use crate::db::{accounts, sessions};
 use crate::error::{ApiError, ApiResult};
+use crate::error_codes;
 use crate::password;
 use crate::respond;
 use crate::state::AppState;
@@ -31,14 +32,14 @@ pub async fn post(
         Some(Some(_)) => {}
         _ => {
             return Err(ApiError::bad_request(
-                "CREDENTIAL_ACCOUNT_NOT_FOUND",
+                error_codes::CREDENTIAL_ACCOUNT_NOT_FOUND,
                 "Credential account not found",
             ))
         }
     }
     if !crate::routes::sign_in::check_password(&client, &current.user.id, current_password).await? {
         return Err(ApiError::bad_request(
-            "INVALID_PASSWORD",
+            error_codes::INVALID_PASSWORD,
             "Invalid password",
         ));
     }

@@ -13,6 +13,7 @@ use crate::current_session::{self, Lookup};
 use crate::db::models::User;
 use crate::db::users;
 use crate::error::{ApiError, ApiResult};
+use crate::error_codes;
 use crate::jwt;
 use crate::mail::OutgoingMail;
 use crate::respond;
@@ -67,18 +68,21 @@ pub async fn send(
     body.check()?;
     if !state.mailer.is_enabled() {
         return Err(ApiError::bad_request(
-            "VERIFICATION_EMAIL_NOT_ENABLED",
+            error_codes::VERIFICATION_EMAIL_NOT_ENABLED,
             "Verification email isn't enabled",
         ));
     }
     super::require_trusted_callback(&state, callback_url.as_deref())?;
     if let Lookup::Found(current) = current_session::lookup(&state, &headers).await? {
         if users::normalize_email(&current.user.email) != email {
-            return Err(ApiError::bad_request("EMAIL_MISMATCH", "Email mismatch"));
+            return Err(ApiError::bad_request(
+                error_codes::EMAIL_MISMATCH,
+                "Email mismatch",
+            ));
         }
         if current.user.email_verified {
             return Err(ApiError::bad_request(
-                "EMAIL_ALREADY_VERIFIED",
+                error_codes::EMAIL_ALREADY_VERIFIED,
                 "Email is already verified",
             ));
         }
@@ -122,7 +126,7 @@ pub async fn verify(
         Ok(c) => c,
         Err(jwt::JwtError::Expired) => {
             return Ok(failure(
-                "TOKEN_EXPIRED",
+                error_codes::TOKEN_EXPIRED,
                 "Token expired",
                 StatusCode::UNAUTHORIZED,
                 callback,
@@ -130,7 +134,7 @@ pub async fn verify(
         }
         Err(jwt::JwtError::Invalid) => {
             return Ok(failure(
-                "INVALID_TOKEN",
+                error_codes::INVALID_TOKEN,
                 "Invalid token",
                 StatusCode::UNAUTHORIZED,
                 callback,
@@ -159,13 +163,13 @@ pub async fn verify(
     else {
         return Ok(match user_id {
             Some(_) => failure(
-                "INVALID_TOKEN",
+                error_codes::INVALID_TOKEN,
                 "Invalid token",
                 StatusCode::UNAUTHORIZED,
                 callback,
             ),
             None => failure(
-                "USER_NOT_FOUND",
+                error_codes::USER_NOT_FOUND,
                 "User not found",
                 StatusCode::UNAUTHORIZED,
                 callback,
@@ -198,7 +202,7 @@ async fn change_address(
 ) -> ApiResult<Response> {
     let invalid = || {
         failure(
-            "INVALID_TOKEN",
+            error_codes::INVALID_TOKEN,
             "Invalid token",
             StatusCode::UNAUTHORIZED,
             callback,
@@ -210,7 +214,7 @@ async fn change_address(
     let client = state.db().await?;
     let Some(bound) = users::by_id(&client, user_id).await? else {
         return Ok(failure(
-            "USER_NOT_FOUND",
+            error_codes::USER_NOT_FOUND,
             "User not found",
             StatusCode::UNAUTHORIZED,
             callback,
@@ -222,7 +226,7 @@ async fn change_address(
     let session = match current_session::lookup(state, headers).await? {
         Lookup::Found(current) if current.user.id != bound.id => {
             return Ok(failure(
-                "INVALID_USER",
+                error_codes::INVALID_USER,
                 "Invalid user",
                 StatusCode::UNAUTHORIZED,
                 callback,
@@ -239,7 +243,7 @@ async fn change_address(
         users::EmailChange::Stale => return Ok(invalid()),
         users::EmailChange::Taken => {
             return Ok(failure(
-                "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL",
+                error_codes::USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL,
                 "User already exists. Use another email.",
                 StatusCode::UNPROCESSABLE_ENTITY,
                 callback,

@@ -16,6 +16,7 @@ use crate::current_session;
 use crate::db::models::{Session, User};
 use crate::db::sessions;
 use crate::error::{ApiError, ApiResult};
+use crate::error_codes;
 use crate::respond;
 use crate::session_cache::Cached;
 use crate::state::AppState;
@@ -121,7 +122,7 @@ fn json_bytes(body: Bytes) -> Response {
 pub async fn post() -> Response {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
-        "METHOD_NOT_ALLOWED_DEFER_SESSION_REQUIRED",
+        error_codes::METHOD_NOT_ALLOWED_DEFER_SESSION_REQUIRED,
         "POST method requires deferSessionRefresh to be enabled in session config",
     )
     .into_response()

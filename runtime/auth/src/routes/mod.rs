@@ -22,6 +22,7 @@ pub mod user_status;
 use axum::routing::{get, post};
 use axum::Router;
 
+use crate::error_codes;
 use crate::state::AppState;
 
 /// Sleeps until `floor` has passed since `started`, so that an answer takes the same time whether
@@ -41,7 +42,7 @@ pub(crate) fn require_trusted_callback(
     if let Some(cb) = callback {
         if !state.trusted.is_trusted_url(cb) {
             return Err(crate::error::ApiError::forbidden(
-                "INVALID_CALLBACK_URL",
+                error_codes::INVALID_CALLBACK_URL,
                 "Invalid callbackURL",
             ));
         }

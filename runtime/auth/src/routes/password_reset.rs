@@ -13,6 +13,7 @@ use crate::body::JsonBody;
 use crate::cookie::encode_uri_component;
 use crate::db::{accounts, sessions, users, verification};
 use crate::error::{ApiError, ApiResult};
+use crate::error_codes;
 use crate::mail::OutgoingMail;
 use crate::password;
 use crate::respond;
@@ -44,14 +45,14 @@ pub async fn request(
     body.check()?;
     if !state.mailer.is_enabled() {
         return Err(ApiError::bad_request(
-            "RESET_PASSWORD_DISABLED",
+            error_codes::RESET_PASSWORD_DISABLED,
             "Reset password isn't enabled",
         ));
     }
     if let Some(r) = &redirect_to {
         if !state.trusted.is_trusted_url(r) {
             return Err(ApiError::forbidden(
-                "INVALID_REDIRECT_URL",
+                error_codes::INVALID_REDIRECT_URL,
                 "Invalid redirectURL",
             ));
         }
@@ -138,7 +139,7 @@ pub async fn reset(
         .opt_string("token")
         .or_else(|| query.get("token").cloned());
     body.check()?;
-    let invalid = || ApiError::bad_request("INVALID_TOKEN", "Invalid token");
+    let invalid = || ApiError::bad_request(error_codes::INVALID_TOKEN, "Invalid token");
     let Some(token) = token else {
         return Err(invalid());
     };

@@ -12,11 +12,15 @@ use subtle::ConstantTimeEq;
 use crate::current_session;
 use crate::db::service_accounts;
 use crate::error::{ApiError, ApiResult};
+use crate::error_codes;
 use crate::respond;
 use crate::state::AppState;
 
 fn invalid_credential() -> ApiError {
-    ApiError::forbidden("INVALID_SERVICE_CREDENTIAL", "Invalid service credential")
+    ApiError::forbidden(
+        error_codes::INVALID_SERVICE_CREDENTIAL,
+        "Invalid service credential",
+    )
 }
 
 /// Constant-time check of the presented credential for `service`. Unknown services are compared

@@ -10,6 +10,7 @@ use crate::client_ip::{user_agent, ClientIp};
 use crate::current_session;
 use crate::db::{accounts, users};
 use crate::error::{ApiError, ApiResult};
+use crate::error_codes;
 use crate::password::{self, Verdict};
 use crate::respond;
 use crate::state::AppState;
@@ -17,14 +18,14 @@ use crate::state::AppState;
 fn invalid_credentials() -> ApiError {
     ApiError::new(
         StatusCode::UNAUTHORIZED,
-        "INVALID_EMAIL_OR_PASSWORD",
+        error_codes::INVALID_EMAIL_OR_PASSWORD,
         "Invalid email or password",
     )
 }
 
 pub fn banned_error() -> ApiError {
     ApiError::forbidden(
-        "BANNED_USER",
+        error_codes::BANNED_USER,
         "You have been banned from this application. Please contact support if you believe this is an error.",
     )
 }
@@ -98,7 +99,7 @@ pub async fn post(
     state.account_throttle.succeeded(&email);
     if state.config.require_email_verification && !user.email_verified {
         return Err(ApiError::forbidden(
-            "EMAIL_NOT_VERIFIED",
+            error_codes::EMAIL_NOT_VERIFIED,
             "Email not verified",
         ));
     }

@@ -10,6 +10,7 @@ use crate::client_ip::{user_agent, ClientIp};
 use crate::current_session;
 use crate::db::{accounts, users};
 use crate::error::{ApiError, ApiResult};
+use crate::error_codes;
 use crate::password;
 use crate::respond;
 use crate::state::AppState;
@@ -29,7 +30,7 @@ pub fn reject_server_only_fields(body: &Body) -> ApiResult<()> {
     for field in SERVER_ONLY_FIELDS {
         if body.has(field) {
             return Err(ApiError::bad_request(
-                "FIELD_NOT_ALLOWED",
+                error_codes::FIELD_NOT_ALLOWED,
                 &format!("{field} is not allowed to be set"),
             ));
         }
@@ -88,7 +89,7 @@ pub async fn post(
         }
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL",
+            error_codes::USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL,
             "User already exists. Use another email.",
         ));
     }

@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::body::{js_type, Body};
 use crate::current_session;
 use crate::error::{ApiError, ApiResult};
+use crate::error_codes;
 use crate::state::AppState;
 
 /// Session fields only the server sets.
@@ -37,7 +38,7 @@ pub async fn post(
         // BetterAuth ignores a falsy value for a server-only field.
         if body.map().get(field).is_some_and(is_truthy) {
             return Err(ApiError::bad_request(
-                "FIELD_NOT_ALLOWED",
+                error_codes::FIELD_NOT_ALLOWED,
                 &format!("{field} is not allowed to be set"),
             ));
         }

@@ -10,6 +10,7 @@ use crate::body::JsonBody;
 use crate::current_session;
 use crate::db::users;
 use crate::error::{ApiError, ApiResult};
+use crate::error_codes;
 use crate::respond;
 use crate::state::AppState;
 
@@ -21,7 +22,7 @@ pub async fn post(
     let current = current_session::require(&state, &headers).await?;
     if body.has("email") {
         return Err(ApiError::bad_request(
-            "EMAIL_CAN_NOT_BE_UPDATED",
+            error_codes::EMAIL_CAN_NOT_BE_UPDATED,
             "Email can not be updated",
         ));
     }

@@ -17,6 +17,7 @@ use serde_json::json;
 use super::provision::authenticate_service;
 use crate::db::credential_epoch;
 use crate::error::{ApiError, ApiResult};
+use crate::error_codes;
 use crate::respond;
 use crate::state::AppState;
 
@@ -30,7 +31,9 @@ pub async fn get(
         .get("userId")
         .map(|id| id.trim())
         .filter(|id| !id.is_empty())
-        .ok_or_else(|| ApiError::bad_request("USER_ID_REQUIRED", "userId is required"))?;
+        .ok_or_else(|| {
+            ApiError::bad_request(error_codes::USER_ID_REQUIRED, "userId is required")
+        })?;
     let client = state.db().await?;
     match credential_epoch::owner_status(&client, user_id).await? {
         Some(status) => Ok(respond::ok_json(json!({
@@ -40,7 +43,7 @@ pub async fn get(
         }))),
         None => Err(ApiError::new(
             StatusCode::NOT_FOUND,
-            "USER_NOT_FOUND",
+            error_codes::USER_NOT_FOUND,
             "User not found",
         )),
     }

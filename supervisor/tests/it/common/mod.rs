@@ -14,8 +14,8 @@ const CHILD_VAR: &str = "STACKR_SUPERVISOR_TEST_CHILD";
 /// benchmark turns it off to keep its report readable.
 pub static ECHO: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
 
-/// Call from a `#[test]` named `supervisor_child_entry` in every test file that uses
-/// [`Supervised`]: in the re-executed child it runs the supervisor and exits; in a normal test
+/// Called by the `#[test]` named `supervisor_child_entry` at the root of the test binary, which
+/// [`Supervised`] re-executes: in the re-executed child it runs the supervisor and exits; in a normal test
 /// run it returns at once.
 pub fn child_entry() {
     let Ok(args) = std::env::var(CHILD_VAR) else {

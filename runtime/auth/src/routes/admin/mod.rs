@@ -20,6 +20,7 @@ use crate::admin_actions::Actor;
 use crate::body::Body;
 use crate::current_session::{self, Lookup};
 use crate::error::{ApiError, ApiResult};
+use crate::error_codes;
 use crate::state::AppState;
 
 /// Routes relative to `/api/auth/admin`.
@@ -77,7 +78,7 @@ fn success() -> axum::response::Response {
 /// A role value: one role or a list of roles. Anything else, or a list entry that is not a
 /// string, is the plugin's `INVALID_ROLE_TYPE`.
 fn roles_of(v: &Value) -> ApiResult<Vec<String>> {
-    let invalid = || ApiError::bad_request("INVALID_ROLE_TYPE", "Invalid role type");
+    let invalid = || ApiError::bad_request(error_codes::INVALID_ROLE_TYPE, "Invalid role type");
     match v {
         Value::String(s) => Ok(vec![s.clone()]),
         Value::Array(a) => a

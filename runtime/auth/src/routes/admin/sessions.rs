@@ -14,6 +14,7 @@ use crate::cookie;
 use crate::current_session::{self, Lookup};
 use crate::db::{sessions, users};
 use crate::error::{ApiError, ApiResult};
+use crate::error_codes;
 use crate::respond;
 use crate::state::AppState;
 
@@ -29,7 +30,7 @@ pub async fn list_user_sessions(
         "session",
         "list",
         (
-            "YOU_ARE_NOT_ALLOWED_TO_LIST_USERS_SESSIONS",
+            error_codes::YOU_ARE_NOT_ALLOWED_TO_LIST_USERS_SESSIONS,
             "You are not allowed to list users sessions",
         ),
     )?;

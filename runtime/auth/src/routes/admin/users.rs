@@ -14,6 +14,7 @@ use crate::body::JsonBody;
 use crate::client_ip::ClientIp;
 use crate::db::users;
 use crate::error::{ApiError, ApiResult};
+use crate::error_codes;
 use crate::respond;
 use crate::state::AppState;
 
@@ -27,7 +28,7 @@ pub async fn list_users(
         "user",
         "list",
         (
-            "YOU_ARE_NOT_ALLOWED_TO_LIST_USERS",
+            error_codes::YOU_ARE_NOT_ALLOWED_TO_LIST_USERS,
             "You are not allowed to list users",
         ),
     )?;
@@ -100,7 +101,7 @@ pub async fn get_user(
         "user",
         "get",
         (
-            "YOU_ARE_NOT_ALLOWED_TO_GET_USER",
+            error_codes::YOU_ARE_NOT_ALLOWED_TO_GET_USER,
             "You are not allowed to get user",
         ),
     )?;
@@ -152,17 +153,17 @@ fn bad(code: &str, message: &str) -> ApiError {
 /// the password and id, are refused.
 fn changes_from(data: &Map<String, Value>) -> ApiResult<(users::Changes, Option<Vec<String>>)> {
     if data.is_empty() {
-        return Err(bad("NO_DATA_TO_UPDATE", "No data to update"));
+        return Err(bad(error_codes::NO_DATA_TO_UPDATE, "No data to update"));
     }
     if data.contains_key("password") {
         return Err(bad(
-            "PASSWORD_CANNOT_BE_UPDATED_VIA_UPDATE_USER",
+            error_codes::PASSWORD_CANNOT_BE_UPDATED_VIA_UPDATE_USER,
             "Password cannot be updated through update-user. Use the set-user-password endpoint instead",
         ));
     }
     if data.contains_key("id") {
         return Err(bad(
-            "USER_ID_CANNOT_BE_UPDATED",
+            error_codes::USER_ID_CANNOT_BE_UPDATED,
             "User id cannot be updated",
         ));
     }
@@ -192,7 +193,7 @@ fn changes_from(data: &Map<String, Value>) -> ApiResult<(users::Changes, Option<
             }
             other => {
                 return Err(bad(
-                    "FIELD_NOT_ALLOWED",
+                    error_codes::FIELD_NOT_ALLOWED,
                     &format!("{other} is not allowed to be set"),
                 ))
             }

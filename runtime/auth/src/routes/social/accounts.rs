@@ -10,6 +10,7 @@ use crate::body::Body;
 use crate::current_session;
 use crate::db::oauth_accounts::{self, Unlinked};
 use crate::error::{ApiError, ApiResult};
+use crate::error_codes;
 use crate::json::date;
 use crate::respond;
 use crate::state::AppState;
@@ -61,11 +62,11 @@ pub async fn unlink(
     match oauth_accounts::unlink(&mut client, &current.user.id, &account_id).await? {
         Unlinked::Done => Ok(respond::ok_json(json!({ "status": true }))),
         Unlinked::LastAccount => Err(ApiError::bad_request(
-            "FAILED_TO_UNLINK_LAST_ACCOUNT",
+            error_codes::FAILED_TO_UNLINK_LAST_ACCOUNT,
             "You can't unlink your last account",
         )),
         Unlinked::NotFound => Err(ApiError::bad_request(
-            "ACCOUNT_NOT_FOUND",
+            error_codes::ACCOUNT_NOT_FOUND,
             "Account not found",
         )),
     }

@@ -14,6 +14,7 @@ use crate::body::JsonOrFormBody;
 use crate::client_ip::{user_agent, ClientIp};
 use crate::current_session;
 use crate::error::ApiResult;
+use crate::error_codes;
 use crate::oauth::flow_state::{self, FlowState, Refused};
 use crate::oauth::presets::Preset;
 use crate::oauth::{exchange, github, id_token, identity, Provider};
@@ -181,7 +182,7 @@ pub async fn get(
         };
     if user.is_banned(chrono::Utc::now()) {
         let banned = crate::routes::sign_in::banned_error();
-        return Ok(fail("BANNED_USER", banned.message()));
+        return Ok(fail(error_codes::BANNED_USER, banned.message()));
     }
     if state.config.require_email_verification && !user.email_verified {
         return Ok(fail("email_not_verified", None));

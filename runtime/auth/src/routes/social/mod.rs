@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 
 use crate::body::Body;
 use crate::error::{ApiError, ApiResult};
+use crate::error_codes;
 use crate::oauth::flow_state::{self, FlowState, Link};
 use crate::oauth::Provider;
 use crate::respond;
@@ -73,17 +74,17 @@ impl FlowRequest {
         for (url, code, message) in [
             (
                 &request.callback_url,
-                "INVALID_CALLBACK_URL",
+                error_codes::INVALID_CALLBACK_URL,
                 "Invalid callbackURL",
             ),
             (
                 &request.error_callback_url,
-                "INVALID_ERROR_CALLBACK_URL",
+                error_codes::INVALID_ERROR_CALLBACK_URL,
                 "Invalid errorCallbackURL",
             ),
             (
                 &request.new_user_callback_url,
-                "INVALID_NEW_USER_CALLBACK_URL",
+                error_codes::INVALID_NEW_USER_CALLBACK_URL,
                 "Invalid newUserCallbackURL",
             ),
         ] {
@@ -108,7 +109,7 @@ impl FlowRequest {
         if self.has_id_token {
             return Err(ApiError::new(
                 StatusCode::NOT_FOUND,
-                "ID_TOKEN_NOT_SUPPORTED",
+                error_codes::ID_TOKEN_NOT_SUPPORTED,
                 "id_token not supported",
             ));
         }
@@ -119,7 +120,7 @@ impl FlowRequest {
 fn provider_not_found() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
-        "PROVIDER_NOT_FOUND",
+        error_codes::PROVIDER_NOT_FOUND,
         "Provider not found",
     )
 }

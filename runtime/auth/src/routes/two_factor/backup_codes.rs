@@ -10,6 +10,7 @@ use crate::body::JsonBody;
 use crate::current_session;
 use crate::db::two_factor;
 use crate::error::{ApiError, ApiResult};
+use crate::error_codes;
 use crate::respond;
 use crate::state::AppState;
 
@@ -84,7 +85,7 @@ pub async fn generate(
     let current = current_session::require(&state, &headers).await?;
     if !current.user.two_factor_enabled {
         return Err(ApiError::bad_request(
-            "TWO_FACTOR_NOT_ENABLED",
+            error_codes::TWO_FACTOR_NOT_ENABLED,
             "Two factor isn't enabled",
         ));
     }

@@ -18,6 +18,7 @@ use subtle::ConstantTimeEq;
 use crate::cookie;
 use crate::db::verification;
 use crate::error::{ApiError, ApiResult};
+use crate::error_codes;
 use crate::respond;
 use crate::state::AppState;
 
@@ -71,7 +72,7 @@ pub struct Pending {
 pub fn invalid_cookie() -> ApiError {
     ApiError::new(
         StatusCode::UNAUTHORIZED,
-        "INVALID_TWO_FACTOR_COOKIE",
+        error_codes::INVALID_TWO_FACTOR_COOKIE,
         "Invalid two factor cookie",
     )
 }
@@ -118,7 +119,7 @@ pub async fn failure(
         return e;
     }
     ApiError::bad_request(
-        "TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE",
+        error_codes::TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE,
         "Too many attempts. Please request a new code.",
     )
 }

@@ -10,6 +10,7 @@ use crate::client_ip::ClientIp;
 use crate::current_session;
 use crate::db::{two_factor, users};
 use crate::error::{ApiError, ApiResult};
+use crate::error_codes;
 use crate::respond;
 use crate::state::AppState;
 
@@ -36,7 +37,7 @@ pub async fn enable(
         .is_some_and(|row| row.verified)
     {
         return Err(ApiError::bad_request(
-            "TOTP_ALREADY_ENABLED",
+            error_codes::TOTP_ALREADY_ENABLED,
             "TOTP is already enabled",
         ));
     }

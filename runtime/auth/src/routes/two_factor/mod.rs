@@ -17,6 +17,7 @@ pub use verify::{verify_backup_code, verify_totp, LOCK_AFTER};
 
 use crate::db::two_factor::{self, Sealed, TwoFactorRow};
 use crate::error::{ApiError, ApiResult};
+use crate::error_codes;
 use crate::state::AppState;
 
 /// The user's enrolment with its TOTP key decrypted.
@@ -32,7 +33,7 @@ pub(crate) async fn load_enrolment(
 ) -> ApiResult<Enrolment> {
     let row = two_factor::by_user(client, user_id)
         .await?
-        .ok_or_else(|| ApiError::bad_request("TOTP_NOT_ENABLED", "TOTP not enabled"))?;
+        .ok_or_else(|| ApiError::bad_request(error_codes::TOTP_NOT_ENABLED, "TOTP not enabled"))?;
     let opened = state.secrets().decrypt(&row.secret).ok_or_else(|| {
         ApiError::internal(
             "a twoFactor secret opens with none of the auth secrets (was the secret that sealed it removed from AUTH_SECRETS_FILE?)",
@@ -75,7 +76,7 @@ pub(crate) async fn require_password(
         Ok(())
     } else {
         Err(ApiError::bad_request(
-            "INVALID_PASSWORD",
+            error_codes::INVALID_PASSWORD,
             "Invalid password",
         ))
     }

@@ -24,6 +24,7 @@ use crate::client_ip::ClientIp;
 use crate::current_session::{self, Lookup};
 use crate::db::{two_factor, users, verification};
 use crate::error::{ApiError, ApiResult};
+use crate::error_codes;
 use crate::mail::OutgoingMail;
 use crate::respond;
 use crate::state::AppState;
@@ -47,11 +48,11 @@ fn digest(code: &str) -> String {
 }
 
 fn not_configured() -> ApiError {
-    ApiError::bad_request("OTP_NOT_CONFIGURED", "otp isn't configured")
+    ApiError::bad_request(error_codes::OTP_NOT_CONFIGURED, "otp isn't configured")
 }
 
 fn expired() -> ApiError {
-    ApiError::bad_request("OTP_HAS_EXPIRED", "OTP has expired")
+    ApiError::bad_request(error_codes::OTP_HAS_EXPIRED, "OTP has expired")
 }
 
 /// The sign-in this request continues. A signed-in caller has no sign-in to finish: turning 2FA
@@ -62,7 +63,10 @@ async fn pending_sign_in(
     headers: &HeaderMap,
 ) -> ApiResult<Pending> {
     if let Lookup::Found(_) = current_session::lookup(state, headers).await? {
-        return Err(ApiError::bad_request("OTP_NOT_ENABLED", "OTP not enabled"));
+        return Err(ApiError::bad_request(
+            error_codes::OTP_NOT_ENABLED,
+            "OTP not enabled",
+        ));
     }
     challenge::pending(state, client, headers).await
 }
@@ -126,14 +130,14 @@ pub async fn verify_otp(
         .is_none()
     {
         return Err(ApiError::bad_request(
-            "TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE",
+            error_codes::TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE,
             "Too many attempts. Please request a new code.",
         ));
     }
     if !bool::from(digest(&code).as_bytes().ct_eq(stored.as_bytes())) {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
-            "INVALID_CODE",
+            error_codes::INVALID_CODE,
             "Invalid code",
         ));
     }

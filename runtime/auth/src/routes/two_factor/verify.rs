@@ -18,6 +18,7 @@ use crate::client_ip::{user_agent, ClientIp};
 use crate::current_session::{self, Lookup};
 use crate::db::{two_factor, users};
 use crate::error::{ApiError, ApiResult};
+use crate::error_codes;
 use crate::respond;
 use crate::state::AppState;
 
@@ -56,10 +57,14 @@ async fn spend_code(
 /// The error for a code that did not match.
 fn rejection(method: &Method) -> ApiError {
     match method {
-        Method::Totp => ApiError::new(StatusCode::UNAUTHORIZED, "INVALID_CODE", "Invalid code"),
+        Method::Totp => ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            error_codes::INVALID_CODE,
+            "Invalid code",
+        ),
         Method::Backup => ApiError::new(
             StatusCode::UNAUTHORIZED,
-            "INVALID_BACKUP_CODE",
+            error_codes::INVALID_BACKUP_CODE,
             "Invalid backup code",
         ),
     }
@@ -68,7 +73,7 @@ fn rejection(method: &Method) -> ApiError {
 pub(super) fn locked() -> ApiError {
     ApiError::new(
         StatusCode::TOO_MANY_REQUESTS,
-        "ACCOUNT_TEMPORARILY_LOCKED",
+        error_codes::ACCOUNT_TEMPORARILY_LOCKED,
         "Too many failed verification attempts. Your account is temporarily locked. Please try again later.",
     )
 }
