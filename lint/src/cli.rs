@@ -58,7 +58,10 @@ pub fn run_with(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Result
     let report = match crate::lint_project_report(&root) {
         Ok(report) => report,
         Err(error) => {
-            writeln!(err, "stackr lint: error: {error:#}")?;
+            match error.downcast_ref::<stackr_plan::config::ConfigError>() {
+                Some(config) => write!(err, "{}", config.report_for_stderr())?,
+                None => writeln!(err, "stackr lint: error: {error:#}")?,
+            }
             return Ok(ExitCode::from(EXIT_CONFIG_ERROR));
         }
     };
