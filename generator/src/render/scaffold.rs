@@ -19,9 +19,9 @@ pub(super) struct ServiceContext<'a> {
     flavor_variant: &'static str,
     /// The roles as Rust string literals: `"a", "b"`.
     roles_literal: String,
-    /// Whether requests pass an auth guard (a flavor other than `none`, and an auth service).
+    /// [`crate::plan::GuardSpec::is_guarded`]: the example routes ask who calls.
     guarded: bool,
-    /// Whether the guard provisions the user's record on first call (and tells auth).
+    /// [`crate::plan::GuardSpec::provisioning`].
     provisioning: bool,
     package: &'a str,
     api_bin: &'a str,
@@ -34,30 +34,26 @@ pub(super) struct ServiceContext<'a> {
 /// The crate of one service under `services/<name>/`. Base services follow stackr-kit's
 /// scaffold (runtime/kit/SCAFFOLD.md); the auth service is a thin main over `stackr-auth`.
 pub fn service_crate(plan: &Plan, service: &ServicePlan) -> Result<Vec<RenderedFile>> {
-    let guarded = service
-        .middleware
-        .is_some_and(|m| m != AuthMiddleware::None)
-        && plan.auth.is_some();
+    let spec = plan.guard_spec(service);
+    let guarded = spec.is_guarded();
     let context = ServiceContext {
         name: &service.name,
         kind: service.kind,
         is_auth: service.is_auth,
         middleware: service.middleware,
-        flavor_variant: match service.middleware.unwrap_or_default() {
+        flavor_variant: match spec.flavor {
             AuthMiddleware::RoleGated => "RoleGated",
             AuthMiddleware::Flexible => "Flexible",
             AuthMiddleware::None => "None",
             AuthMiddleware::Standard => "Standard",
         },
-        roles_literal: service
+        roles_literal: spec
             .roles
             .iter()
             .map(|r| format!("{r:?}"))
             .collect::<Vec<_>>()
             .join(", "),
-        // Every guarded base service is one of auth's provisioning targets (it holds a
-        // credential and appears in AUTH_PROVISION_SERVICES), so each one provisions.
-        provisioning: guarded,
+        provisioning: spec.provisioning,
         guarded,
         package: &service.package,
         api_bin: &service.api_bin,
