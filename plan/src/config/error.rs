@@ -142,13 +142,16 @@ impl ConfigError {
         }
     }
 
-    /// [`Self::report`] as printed on this process's stderr: in color on a terminal, unless
-    /// `NO_COLOR` is set.
+    /// [`Self::report`] as printed on this process's stderr (see [`stderr_in_color`]).
     pub fn report_for_stderr(&self) -> String {
-        use std::io::IsTerminal;
-        let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        self.report(color)
+        self.report(stderr_in_color())
     }
+}
+
+/// Whether reports on this process's stderr are in color: on a terminal, unless `NO_COLOR` is set.
+pub fn stderr_in_color() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
 /// Columns a report is wrapped at.
