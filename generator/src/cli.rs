@@ -275,7 +275,7 @@ pub fn run(cli: Cli) -> ExitCode {
     };
     outcome.unwrap_or_else(|err| {
         if let Some(config) = err.downcast_ref::<ConfigError>() {
-            eprintln!("error: {config}");
+            eprint!("{}", config.report_for_stderr());
             ExitCode::from(USAGE_EXIT)
         } else if let Some(usage) = err.downcast_ref::<UsageError>() {
             eprintln!("error: {usage}");

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use toml_edit::DocumentMut;
 
-use crate::config::{locate, ConfigError, JsonPath, ServiceKind, StackrConfig};
+use crate::config::{ConfigError, JsonPath, ServiceKind, StackrConfig};
 
 /// `label` and `text` are the config's, to locate errors.
 pub fn check(
@@ -15,12 +15,8 @@ pub fn check(
     label: &Path,
     text: &str,
 ) -> Result<(), ConfigError> {
-    let error = |path: JsonPath, message: String, help: String| ConfigError {
-        file: label.to_owned(),
-        position: locate(text, &path),
-        path,
-        message,
-        help,
+    let error = |path: JsonPath, message: String, help: String| {
+        ConfigError::at_path(label, text, path, message, help)
     };
     for (index, service) in config.services.iter().enumerate() {
         let Some(found) = crate_kind(&root.join("services").join(&service.name)) else {

@@ -37,16 +37,22 @@ pub const EXIT_CONFIG_ERROR: u8 = 2;
 
 /// Runs `stackr lint` on the process's stdout and stderr.
 pub fn run(args: Args) -> Result<ExitCode> {
-    run_with(
+    run_on(
         &args,
         &mut std::io::stdout().lock(),
         &mut std::io::stderr().lock(),
+        stackr_plan::config::stderr_in_color(),
     )
 }
 
 /// [`run`] with explicit output streams (findings and JSON on `out`; warnings, errors and the
-/// summary on `err`, so `out` stays machine-readable).
+/// summary on `err`, so `out` stays machine-readable), which are no terminal: no colors.
 pub fn run_with(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitCode> {
+    run_on(args, out, err, false)
+}
+
+/// `color`: whether a config error's report on `err` is in color.
+fn run_on(args: &Args, out: &mut dyn Write, err: &mut dyn Write, color: bool) -> Result<ExitCode> {
     if args.list {
         list_rules(args.format, out)?;
         return Ok(ExitCode::SUCCESS);
@@ -58,7 +64,10 @@ pub fn run_with(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Result
     let report = match crate::lint_project_report(&root) {
         Ok(report) => report,
         Err(error) => {
-            writeln!(err, "stackr lint: error: {error:#}")?;
+            match error.downcast_ref::<stackr_plan::config::ConfigError>() {
+                Some(config) => write!(err, "{}", config.report(color))?,
+                None => writeln!(err, "stackr lint: error: {error:#}")?,
+            }
             return Ok(ExitCode::from(EXIT_CONFIG_ERROR));
         }
     };

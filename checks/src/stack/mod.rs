@@ -10,11 +10,10 @@ use stackr_contract::env as contract;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use stackr::plan::{Plan, ServicePlan};
+use stackr::plan::{GuardSpec, Plan, ServicePlan};
 use tempfile::TempDir;
 
 use crate::containers::{PostgresContainer, RedisContainer, ServiceDatabase};
-use crate::scaffold_spec::ScaffoldSpec;
 pub use env::{remap_env, PortMap};
 pub use process::ServiceProcess;
 
@@ -37,7 +36,7 @@ pub struct Stack {
 pub struct RunningService {
     pub plan: ServicePlan,
     /// The guard spec of the service's generated scaffold (base services only).
-    pub spec: Option<ScaffoldSpec>,
+    pub spec: Option<GuardSpec>,
     pub api_port: u16,
     /// The environment the API process was started with.
     pub env: Vec<(String, String)>,

@@ -13,7 +13,7 @@ use super::process::ServiceProcess;
 use super::secrets::write_plan_secrets;
 use super::{Binaries, RunningService, Stack};
 use crate::containers::{PostgresContainer, RedisContainer, ServiceDatabase};
-use crate::scaffold_spec::scaffold_spec;
+use crate::scaffold_spec::{scaffold_spec, service_args};
 
 /// Variables the checks add to auth's planned environment, and why.
 const AUTH_EXTRA_ENV: &[(&str, &str)] = &[
@@ -71,11 +71,11 @@ pub async fn start(plan: Plan, binaries: &Binaries) -> anyhow::Result<Stack> {
         let spec = if service.is_auth {
             None
         } else {
-            Some(scaffold_spec(&plan, service)?)
+            Some(scaffold_spec(&plan, service))
         };
         let (program, args) = match &spec {
             None => (&binaries.auth, Vec::new()),
-            Some(spec) => (&binaries.service, spec.service_args()),
+            Some(spec) => (&binaries.service, service_args(spec)),
         };
         let process =
             ServiceProcess::spawn(&service.name, program, &args, &env, root.path(), &log_dir)?;

@@ -3,7 +3,7 @@
 use anyhow::Result;
 use serde::Serialize;
 
-use super::engine;
+use super::templates;
 use crate::model::{AuthMiddleware, ServiceKind};
 use crate::plan::Plan;
 use crate::runtime_sources::VENDORED_DIR;
@@ -16,7 +16,7 @@ pub const USER_BEGIN: &str = "<!-- stackr:user-section:begin (kept by stackr gen
 pub const USER_END: &str = "<!-- stackr:user-section:end -->";
 
 #[derive(Serialize)]
-struct Service<'a> {
+pub(super) struct Service<'a> {
     name: &'a str,
     kind: ServiceKind,
     middleware: Option<AuthMiddleware>,
@@ -24,7 +24,7 @@ struct Service<'a> {
 }
 
 #[derive(Serialize)]
-struct Context<'a> {
+pub(super) struct Context<'a> {
     project: &'a str,
     state_dir: &'a str,
     auth: Option<&'a str>,
@@ -47,23 +47,20 @@ pub fn render(plan: &Plan) -> Result<String> {
             port: s.port,
         })
         .collect();
-    engine::render(
-        "AGENTS.md.tera",
-        &Context {
-            project: &plan.project,
-            state_dir: &plan.state_dir,
-            auth: plan.auth.as_deref(),
-            services,
-            generated: super::GENERATED
-                .iter()
-                .map(|a| a.path)
-                .chain(plan.fleet.as_ref().map(|_| super::nix_fleet::PATH))
-                .collect(),
-            vendored_dir: plan.runtime.vendored.as_ref().map(|_| VENDORED_DIR),
-            user_begin: USER_BEGIN,
-            user_end: USER_END,
-        },
-    )
+    templates::AGENTS.render(&Context {
+        project: &plan.project,
+        state_dir: &plan.state_dir,
+        auth: plan.auth.as_deref(),
+        services,
+        generated: super::GENERATED
+            .iter()
+            .map(|a| a.path)
+            .chain(plan.fleet.as_ref().map(|_| super::nix_fleet::PATH))
+            .collect(),
+        vendored_dir: plan.runtime.vendored.as_ref().map(|_| VENDORED_DIR),
+        user_begin: USER_BEGIN,
+        user_end: USER_END,
+    })
 }
 
 /// `rendered` with its user section replaced by the one in `existing` (the project's current

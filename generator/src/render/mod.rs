@@ -11,6 +11,7 @@ mod nix_stackr;
 mod nix_vm_test;
 mod process_compose;
 pub mod scaffold;
+mod templates;
 
 use anyhow::Result;
 

@@ -3,21 +3,18 @@
 use anyhow::Result;
 use serde::Serialize;
 
-use super::engine;
+use super::templates;
 use crate::plan::Plan;
 
 pub const PATH: &str = "nix/dev.nix";
 
 #[derive(Serialize)]
-struct Context<'a> {
+pub(super) struct Context<'a> {
     project: &'a str,
 }
 
 pub fn render(plan: &Plan) -> Result<String> {
-    engine::render(
-        "nix/dev.nix.tera",
-        &Context {
-            project: &plan.project,
-        },
-    )
+    templates::NIX_DEV.render(&Context {
+        project: &plan.project,
+    })
 }

@@ -3,11 +3,11 @@
 
 use anyhow::Result;
 
-use super::engine;
+use super::templates;
 use crate::plan::placement::FleetPlan;
 
 pub const PATH: &str = "nix/fleet.nix";
 
 pub fn render(fleet: &FleetPlan) -> Result<String> {
-    engine::render("nix/fleet.nix.tera", fleet)
+    templates::NIX_FLEET.render(fleet)
 }

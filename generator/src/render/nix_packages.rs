@@ -3,19 +3,19 @@
 use anyhow::Result;
 use serde::Serialize;
 
-use super::engine;
+use super::templates;
 use crate::plan::Plan;
 
 pub const PATH: &str = "nix/packages.nix";
 
 #[derive(Serialize)]
-struct Package<'a> {
+pub(super) struct Package<'a> {
     name: &'a str,
     package: &'a str,
 }
 
 #[derive(Serialize)]
-struct Context<'a> {
+pub(super) struct Context<'a> {
     packages: Vec<Package<'a>>,
 }
 
@@ -28,5 +28,5 @@ pub fn render(plan: &Plan) -> Result<String> {
             package: &s.package,
         })
         .collect();
-    engine::render("nix/packages.nix.tera", &Context { packages })
+    templates::NIX_PACKAGES.render(&Context { packages })
 }

@@ -4,14 +4,14 @@
 use anyhow::Result;
 use serde::Serialize;
 
-use super::engine;
+use super::templates;
 use crate::model::{AuthMiddleware, PostgresMode, ServiceKind};
 use crate::plan::{EnvVar, Plan};
 
 pub const PATH: &str = "nix/stackr.nix";
 
 #[derive(Serialize)]
-struct Service<'a> {
+pub(super) struct Service<'a> {
     name: &'a str,
     kind: ServiceKind,
     port: u16,
@@ -27,7 +27,7 @@ struct Service<'a> {
 }
 
 #[derive(Serialize)]
-struct Auth<'a> {
+pub(super) struct Auth<'a> {
     base_url: &'a str,
     trusted_origins: &'a [String],
     oauth_providers: Vec<OAuthProvider<'a>>,
@@ -35,7 +35,7 @@ struct Auth<'a> {
 
 /// `stackr.auth.oauthProviders` entry; its secret file is the module's default.
 #[derive(Serialize)]
-struct OAuthProvider<'a> {
+pub(super) struct OAuthProvider<'a> {
     id: &'a str,
     preset: Option<&'static str>,
     issuer: Option<&'a str>,
@@ -47,7 +47,7 @@ struct OAuthProvider<'a> {
 }
 
 #[derive(Serialize)]
-struct Context<'a> {
+pub(super) struct Context<'a> {
     state_dir: &'a str,
     postgres_mode: PostgresMode,
     auth: Option<Auth<'a>>,
@@ -91,13 +91,10 @@ pub fn render(plan: &Plan) -> Result<String> {
             environment: &s.extra_env,
         })
         .collect();
-    engine::render(
-        "nix/stackr.nix.tera",
-        &Context {
-            state_dir: &plan.deploy_state_dir,
-            postgres_mode: plan.deploy_postgres_mode,
-            auth,
-            services,
-        },
-    )
+    templates::NIX_STACKR.render(&Context {
+        state_dir: &plan.deploy_state_dir,
+        postgres_mode: plan.deploy_postgres_mode,
+        auth,
+        services,
+    })
 }

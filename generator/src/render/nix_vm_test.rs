@@ -4,14 +4,14 @@
 use anyhow::Result;
 use serde::Serialize;
 
-use super::engine;
+use super::templates;
 use crate::model::ports::SYSTEM_POSTGRES_PORT;
 use crate::plan::Plan;
 
 pub const PATH: &str = "nix/vm-test.nix";
 
 #[derive(Serialize)]
-struct Service<'a> {
+pub(super) struct Service<'a> {
     name: &'a str,
     db_name: &'a str,
     port: u16,
@@ -22,7 +22,7 @@ struct Service<'a> {
 }
 
 #[derive(Serialize)]
-struct Context<'a> {
+pub(super) struct Context<'a> {
     project: &'a str,
     /// Where `stackr.secrets.generate` keeps the secrets: `<stateDir>/secrets` (modules/options.nix).
     secrets_dir: String,
@@ -44,13 +44,10 @@ pub fn render(plan: &Plan) -> Result<String> {
             redis_port: s.deploy_redis_port,
         })
         .collect();
-    engine::render(
-        "nix/vm-test.nix.tera",
-        &Context {
-            project: &plan.project,
-            secrets_dir: format!("{}/secrets", plan.deploy_state_dir),
-            auth_port: plan.services.iter().find(|s| s.is_auth).map(|s| s.port),
-            services,
-        },
-    )
+    templates::NIX_VM_TEST.render(&Context {
+        project: &plan.project,
+        secrets_dir: format!("{}/secrets", plan.deploy_state_dir),
+        auth_port: plan.services.iter().find(|s| s.is_auth).map(|s| s.port),
+        services,
+    })
 }

@@ -6,7 +6,7 @@ use anyhow::Result;
 use serde::Serialize;
 use stackr_contract::env as contract;
 
-use super::engine;
+use super::templates;
 use crate::model::ServiceKind;
 use crate::plan::{DevOAuth, DevPaths, EnvVar, Plan, Secret};
 
@@ -15,7 +15,7 @@ pub const PATH: &str = "process-compose.yaml";
 /// What the template reads of a service: the context is built per render, so it carries
 /// nothing else of the plan.
 #[derive(Serialize)]
-struct Service<'a> {
+pub(super) struct Service<'a> {
     name: &'a str,
     kind: ServiceKind,
     is_auth: bool,
@@ -32,7 +32,7 @@ struct Service<'a> {
 }
 
 #[derive(Serialize)]
-struct Context<'a> {
+pub(super) struct Context<'a> {
     project: &'a str,
     state_dir: &'a str,
     secrets: &'a [Secret],
@@ -63,21 +63,18 @@ pub fn render(plan: &Plan) -> Result<String> {
             worker_env: env_items.of(&s.worker_env),
         })
         .collect();
-    engine::render(
-        "process-compose.yaml.tera",
-        &Context {
-            project: &plan.project,
-            state_dir: &plan.state_dir,
-            secrets: &plan.secrets,
-            oauth: plan.dev_oauth.as_ref(),
-            services,
-            auth_api: plan
-                .services
-                .iter()
-                .find(|s| s.is_auth)
-                .map(|s| s.api_bin.as_str()),
-        },
-    )
+    templates::PROCESS_COMPOSE.render(&Context {
+        project: &plan.project,
+        state_dir: &plan.state_dir,
+        secrets: &plan.secrets,
+        oauth: plan.dev_oauth.as_ref(),
+        services,
+        auth_api: plan
+            .services
+            .iter()
+            .find(|s| s.is_auth)
+            .map(|s| s.api_bin.as_str()),
+    })
 }
 
 /// Writes `environment` entries as YAML items. The one value every base service shares, the

@@ -3,12 +3,14 @@
 use anyhow::Result;
 use serde::Serialize;
 
-use super::{engine, RenderedFile};
+use super::engine::Template;
+use super::templates;
+use super::RenderedFile;
 use crate::model::{AuthMiddleware, ServiceKind};
 use crate::plan::{Plan, RuntimeDeps, ServicePlan};
 
 #[derive(Serialize)]
-struct ServiceContext<'a> {
+pub(super) struct ServiceContext<'a> {
     name: &'a str,
     kind: ServiceKind,
     is_auth: bool,
@@ -17,9 +19,9 @@ struct ServiceContext<'a> {
     flavor_variant: &'static str,
     /// The roles as Rust string literals: `"a", "b"`.
     roles_literal: String,
-    /// Whether requests pass an auth guard (a flavor other than `none`, and an auth service).
+    /// [`crate::plan::GuardSpec::is_guarded`]: the example routes ask who calls.
     guarded: bool,
-    /// Whether the guard provisions the user's record on first call (and tells auth).
+    /// [`crate::plan::GuardSpec::provisioning`].
     provisioning: bool,
     package: &'a str,
     api_bin: &'a str,
@@ -32,30 +34,26 @@ struct ServiceContext<'a> {
 /// The crate of one service under `services/<name>/`. Base services follow stackr-kit's
 /// scaffold (runtime/kit/SCAFFOLD.md); the auth service is a thin main over `stackr-auth`.
 pub fn service_crate(plan: &Plan, service: &ServicePlan) -> Result<Vec<RenderedFile>> {
-    let guarded = service
-        .middleware
-        .is_some_and(|m| m != AuthMiddleware::None)
-        && plan.auth.is_some();
+    let spec = plan.guard_spec(service);
+    let guarded = spec.is_guarded();
     let context = ServiceContext {
         name: &service.name,
         kind: service.kind,
         is_auth: service.is_auth,
         middleware: service.middleware,
-        flavor_variant: match service.middleware.unwrap_or_default() {
+        flavor_variant: match spec.flavor {
             AuthMiddleware::RoleGated => "RoleGated",
             AuthMiddleware::Flexible => "Flexible",
             AuthMiddleware::None => "None",
             AuthMiddleware::Standard => "Standard",
         },
-        roles_literal: service
+        roles_literal: spec
             .roles
             .iter()
             .map(|r| format!("{r:?}"))
             .collect::<Vec<_>>()
             .join(", "),
-        // Every guarded base service is one of auth's provisioning targets (it holds a
-        // credential and appears in AUTH_PROVISION_SERVICES), so each one provisions.
-        provisioning: guarded,
+        provisioning: spec.provisioning,
         guarded,
         package: &service.package,
         api_bin: &service.api_bin,
@@ -64,55 +62,40 @@ pub fn service_crate(plan: &Plan, service: &ServicePlan) -> Result<Vec<RenderedF
         kit_for_tests: with_feature(&plan.runtime.kit, "testing"),
     };
     let dir = format!("services/{}", service.name);
-    let file = |path: &str, template: &str| -> Result<RenderedFile> {
+    let file = |path: &str, template: Template<ServiceContext<'_>>| -> Result<RenderedFile> {
         Ok(RenderedFile::new(
             format!("{dir}/{path}"),
-            engine::render(template, &context)?,
+            template.render(&context)?,
         ))
     };
-    let mut files = vec![file("Cargo.toml", "scaffold/service/Cargo.toml.tera")?];
+    let mut files = vec![file("Cargo.toml", templates::SERVICE_CARGO_TOML)?];
     if service.is_auth {
-        files.push(file(
-            "src/main.rs",
-            "scaffold/service/src/auth_main.rs.tera",
-        )?);
+        files.push(file("src/main.rs", templates::AUTH_MAIN)?);
     } else {
-        files.push(file("src/main.rs", "scaffold/service/src/main.rs.tera")?);
+        files.push(file("src/main.rs", templates::SERVICE_MAIN)?);
         // Without a guard the example routes cannot ask who calls: they use no identity.
         let domain = if guarded {
-            "scaffold/service/src/domain/mod.rs.tera"
+            templates::SERVICE_DOMAIN
         } else {
-            "scaffold/service/src/domain/mod_unguarded.rs.tera"
+            templates::SERVICE_DOMAIN_UNGUARDED
         };
         files.push(file("src/domain/mod.rs", domain)?);
         // Calling another service as the user needs a user: only guarded services show it.
         if guarded {
-            files.push(file(
-                "src/domain/calls.rs",
-                "scaffold/service/src/domain/calls.rs.tera",
-            )?);
+            files.push(file("src/domain/calls.rs", templates::SERVICE_CALLS)?);
         }
         if service.worker_bin.is_some() {
-            files.push(file(
-                "src/domain/jobs.rs",
-                "scaffold/service/src/domain/jobs.rs.tera",
-            )?);
+            files.push(file("src/domain/jobs.rs", templates::SERVICE_JOBS)?);
         }
         files.push(file(
             "migrations/0001_init.sql",
-            "scaffold/service/migrations/0001_init.sql.tera",
+            templates::SERVICE_MIGRATION,
         )?);
-        files.push(file("tests/api.rs", "scaffold/service/tests/api.rs.tera")?);
+        files.push(file("tests/api.rs", templates::SERVICE_API_TEST)?);
     }
     if service.worker_bin.is_some() {
-        files.push(file(
-            "src/bin/worker.rs",
-            "scaffold/service/src/bin/worker.rs.tera",
-        )?);
-        files.push(file(
-            "src/job_names.rs",
-            "scaffold/service/src/job_names.rs.tera",
-        )?);
+        files.push(file("src/bin/worker.rs", templates::SERVICE_WORKER)?);
+        files.push(file("src/job_names.rs", templates::SERVICE_JOB_NAMES)?);
     }
     Ok(files)
 }
@@ -127,7 +110,7 @@ fn with_feature(spec: &str, feature: &str) -> String {
 }
 
 #[derive(Serialize)]
-struct Member<'a> {
+pub(super) struct Member<'a> {
     name: &'a str,
 }
 
@@ -149,7 +132,7 @@ mod tests {
 }
 
 #[derive(Serialize)]
-struct ProjectContext<'a> {
+pub(super) struct ProjectContext<'a> {
     project: &'a str,
     state_dir: &'a str,
     services: Vec<Member<'a>>,
@@ -167,17 +150,11 @@ pub fn project_files(plan: &Plan) -> Result<Vec<RenderedFile>> {
             .collect(),
     };
     Ok(vec![
-        RenderedFile::new(
-            "flake.nix",
-            engine::render("scaffold/project/flake.nix.tera", &context)?,
-        ),
+        RenderedFile::new("flake.nix", templates::PROJECT_FLAKE.render(&context)?),
         RenderedFile::new(
             "Cargo.toml",
-            engine::render("scaffold/project/Cargo.toml.tera", &context)?,
+            templates::PROJECT_CARGO_TOML.render(&context)?,
         ),
-        RenderedFile::new(
-            ".gitignore",
-            engine::render("scaffold/project/gitignore.tera", &context)?,
-        ),
+        RenderedFile::new(".gitignore", templates::PROJECT_GITIGNORE.render(&context)?),
     ])
 }

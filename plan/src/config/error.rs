@@ -1,7 +1,11 @@
-//! A configuration error that says where (file, JSON path, line and column), what, and what to do.
+//! A configuration error that says where (file, JSON path, line and column, the offending line of
+//! the config), what, and what to do.
 
 use std::fmt;
+use std::ops::Range;
 use std::path::PathBuf;
+
+use super::locate::{line_column, value_span};
 
 /// One step of a JSON path: an object key or an array index.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +34,9 @@ impl JsonPath {
     pub fn service(index: usize) -> Self {
         Self::root().key("services").index(index)
     }
+    pub fn is_root(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 impl fmt::Display for JsonPath {
@@ -48,22 +55,113 @@ impl fmt::Display for JsonPath {
     }
 }
 
+/// The config text an error points into, and the bytes it points at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snippet {
+    pub text: String,
+    /// Byte range of the offending token (empty at the end of the text).
+    pub span: Range<usize>,
+    /// What the label under the span says, when not the error's JSON path.
+    pub label: Option<String>,
+}
+
 /// Everything wrong with a config is reported as one of these; the CLI exits with code 2.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
     pub file: PathBuf,
     pub path: JsonPath,
-    /// 1-based line and column of the offending value, when known.
-    pub position: Option<(usize, usize)>,
+    /// Where in the config text, when known (not for a file that cannot be read or is empty).
+    /// Boxed: the error travels up every validation function's `Result`.
+    pub snippet: Option<Box<Snippet>>,
     pub message: String,
     /// What the user should do about it.
     pub help: String,
 }
 
+impl ConfigError {
+    /// An error about the value at `path` in the config `text`. A value the config does not spell
+    /// out (a default) is pointed at through the nearest enclosing value that it does.
+    pub fn at_path(
+        file: impl Into<PathBuf>,
+        text: &str,
+        path: JsonPath,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) -> Self {
+        let mut enclosing = path.clone();
+        let span = loop {
+            if let Some(span) = value_span(text, &enclosing) {
+                break Some(span);
+            }
+            if enclosing.0.pop().is_none() {
+                break None;
+            }
+        };
+        Self {
+            file: file.into(),
+            snippet: span.map(|span| {
+                Box::new(Snippet {
+                    text: text.to_owned(),
+                    span,
+                    label: None,
+                })
+            }),
+            path,
+            message: message.into(),
+            help: help.into(),
+        }
+    }
+
+    /// 1-based line and column of the offending value, when known.
+    pub fn position(&self) -> Option<(usize, usize)> {
+        self.snippet
+            .as_ref()
+            .map(|s| line_column(&s.text, s.span.start))
+    }
+
+    /// The error as a diagnostic: its message, then the config's offending line with the JSON
+    /// path as its label (under `file:line:column`), then what to do. `color` for a terminal;
+    /// lines are wrapped at a fixed width so the text is the same wherever it is printed.
+    pub fn report(&self, color: bool) -> String {
+        use miette::{GraphicalReportHandler, GraphicalTheme};
+        let mut theme = if color {
+            GraphicalTheme::unicode()
+        } else {
+            GraphicalTheme::unicode_nocolor()
+        };
+        theme.characters.error = "error:".to_owned();
+        let handler = GraphicalReportHandler::new_themed(theme)
+            .with_width(REPORT_WIDTH)
+            .with_links(false)
+            .with_urls(false);
+        let mut out = String::new();
+        match handler.render_report(&mut out, &diagnostic::Diagnostic::new(self)) {
+            Ok(()) => out,
+            // Only a span outside the text fails to render: say it without the snippet.
+            Err(_) => format!("error: {self}\n"),
+        }
+    }
+
+    /// [`Self::report`] as printed on this process's stderr (see [`stderr_in_color`]).
+    pub fn report_for_stderr(&self) -> String {
+        self.report(stderr_in_color())
+    }
+}
+
+/// Whether reports on this process's stderr are in color: on a terminal, unless `NO_COLOR` is set.
+pub fn stderr_in_color() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// Columns a report is wrapped at.
+const REPORT_WIDTH: usize = 100;
+
+/// One line: `file:line:column: at `path`: message`, then the help on the next line.
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.file.display())?;
-        if let Some((line, column)) = self.position {
+        if let Some((line, column)) = self.position() {
             write!(f, ":{line}:{column}")?;
         }
         write!(f, ": at `{}`: {}", self.path, self.message)?;
@@ -75,3 +173,67 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
+
+/// The miette view of a [`ConfigError`].
+mod diagnostic {
+    use std::fmt;
+
+    use miette::{LabeledSpan, NamedSource, SourceCode};
+
+    pub struct Diagnostic<'a> {
+        error: &'a super::ConfigError,
+        /// The config text under the file's name, which miette prints above the source lines.
+        source: Option<NamedSource<String>>,
+    }
+
+    impl<'a> Diagnostic<'a> {
+        pub fn new(error: &'a super::ConfigError) -> Self {
+            let source = error.snippet.as_ref().map(|snippet| {
+                NamedSource::new(error.file.display().to_string(), snippet.text.clone())
+            });
+            Self { error, source }
+        }
+    }
+
+    impl fmt::Debug for Diagnostic<'_> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            fmt::Debug::fmt(self.error, f)
+        }
+    }
+
+    /// The headline: the message, after the file's name when no snippet names it.
+    impl fmt::Display for Diagnostic<'_> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            if self.source.is_none() {
+                write!(f, "{}: ", self.error.file.display())?;
+            }
+            f.write_str(&self.error.message)
+        }
+    }
+
+    impl std::error::Error for Diagnostic<'_> {}
+
+    impl miette::Diagnostic for Diagnostic<'_> {
+        fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+            let help = &self.error.help;
+            (!help.is_empty()).then(|| Box::new(help) as Box<dyn fmt::Display>)
+        }
+
+        fn source_code(&self) -> Option<&dyn SourceCode> {
+            self.source.as_ref().map(|s| s as &dyn SourceCode)
+        }
+
+        fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+            let snippet = self.error.snippet.as_ref()?;
+            let label = match &snippet.label {
+                Some(label) => label.clone(),
+                None if self.error.path.is_root() => "here".to_owned(),
+                None => self.error.path.to_string(),
+            };
+            let span = (snippet.span.start, snippet.span.len());
+            Some(Box::new(std::iter::once(
+                LabeledSpan::new_primary_with_span(Some(label), span),
+            )))
+        }
+    }
+}

@@ -1,11 +1,12 @@
 //! Reading and deserializing `stackr.config.json` with errors that carry the JSON path (from
 //! serde_path_to_error) and the line/column (from serde_json).
 
+use std::ops::Range;
 use std::path::Path;
 
 use serde_json::error::Category;
 
-use super::error::{ConfigError, JsonPath, PathSegment};
+use super::error::{ConfigError, JsonPath, PathSegment, Snippet};
 use super::types::StackrConfig;
 
 /// The config file name at a project's root.
@@ -17,7 +18,7 @@ pub fn load_config_file(file: &Path) -> Result<(StackrConfig, String), ConfigErr
     let text = std::fs::read_to_string(file).map_err(|err| ConfigError {
         file: file.to_owned(),
         path: JsonPath::root(),
-        position: None,
+        snippet: None,
         message: format!("cannot read the config: {err}"),
         help: "run `stackr init NAME` to create a project, or run stackr from the project root"
             .to_owned(),
@@ -34,10 +35,22 @@ pub fn parse_config(file: &Path, text: &str) -> Result<StackrConfig, ConfigError
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let located = |path: JsonPath, inner: serde_json::Error| {
         let (message, help) = describe(&inner);
+        let span = serde_span(text, &inner, &message);
+        let syntax = matches!(inner.classify(), Category::Syntax | Category::Eof);
+        let shown = if message.starts_with("unknown field") {
+            without_member_value(text, span.end)
+        } else {
+            text.to_owned()
+        };
         ConfigError {
             file: file.to_owned(),
-            path,
-            position: (inner.line() > 0).then(|| (inner.line(), inner.column())),
+            // Where the parser was says little about a syntax error; the position says it all.
+            path: if syntax { JsonPath::root() } else { path },
+            snippet: Some(Box::new(Snippet {
+                text: shown,
+                span,
+                label: syntax.then(|| "not valid JSON".to_owned()),
+            })),
             message,
             help,
         }
@@ -71,24 +84,31 @@ fn convert_path(path: &serde_path_to_error::Path) -> JsonPath {
 /// Files that are no JSON object at all, with what is wrong in words serde would not find: empty,
 /// starting with a byte order mark, or holding another kind of JSON value.
 fn not_an_object(file: &Path, text: &str) -> Option<ConfigError> {
-    let error = |position, message: &str, help: &str| ConfigError {
+    let error = |span: Option<Range<usize>>, label: &str, message: &str, help: &str| ConfigError {
         file: file.to_owned(),
         path: JsonPath::root(),
-        position,
+        snippet: span.map(|span| {
+            Box::new(Snippet {
+                text: text.to_owned(),
+                span,
+                label: Some(label.to_owned()),
+            })
+        }),
         message: message.to_owned(),
         help: help.to_owned(),
     };
     const EXAMPLE: &str = "a config is an object like `{ \"name\": \"shop\", \"services\": [ { \"name\": \"auth\", \"kind\": \"auth\" } ] }`; `stackr init NAME` writes one";
     if text.starts_with('\u{feff}') {
         return Some(error(
-            Some((1, 1)),
+            Some(0..'\u{feff}'.len_utf8()),
+            "byte order mark",
             "the file starts with a byte order mark (BOM), which JSON does not allow",
             "save the file as UTF-8 without a BOM",
         ));
     }
     let start = text.find(|c: char| !c.is_whitespace());
     let Some(start) = start else {
-        return Some(error(None, "the config file is empty", EXAMPLE));
+        return Some(error(None, "", "the config file is empty", EXAMPLE));
     };
     if text[start..].starts_with('{') {
         return None;
@@ -101,10 +121,11 @@ fn not_an_object(file: &Path, text: &str) -> Option<ConfigError> {
         serde_json::Value::Null => "null",
         serde_json::Value::Object(_) => return None,
     };
-    let line = text[..start].matches('\n').count() + 1;
-    let column = start - text[..start].rfind('\n').map_or(0, |n| n + 1) + 1;
+    let end = text.trim_end().len();
+    let first_line_end = text[start..end].find('\n').map_or(end, |n| start + n);
     Some(error(
-        Some((line, column)),
+        Some(start..first_line_end),
+        &format!("{kind}, not an object"),
         &format!("the config must be a JSON object, but the file holds {kind}"),
         EXAMPLE,
     ))
@@ -149,4 +170,100 @@ fn describe(err: &serde_json::Error) -> (String, String) {
         Category::Io => "check that the file is readable",
     };
     (message, help.to_owned())
+}
+
+/// `text` with the value of the member whose key ends at `key_end` replaced by `"…"`: an unknown
+/// field's value means nothing to stackr, and may be a secret that has no place in the config
+/// (an error must not copy it to a terminal or a CI log). Lines stay where they were.
+fn without_member_value(text: &str, key_end: usize) -> String {
+    let Some(value) = super::locate::member_value(text, key_end) else {
+        return text.to_owned();
+    };
+    let newlines = "\n".repeat(text[value.clone()].matches('\n').count());
+    format!(
+        "{}\"…\"{newlines}{}",
+        &text[..value.start],
+        &text[value.end..]
+    )
+}
+
+/// The bytes serde_json's error points at. Its line and column are those of the last byte it
+/// read, which ends the offending token: a string (an unknown key, a value of the wrong type), a
+/// number or literal, or one structural character. A trailing comma is pointed at itself rather
+/// than at the bracket after it.
+fn serde_span(text: &str, err: &serde_json::Error, message: &str) -> Range<usize> {
+    let line_start = match err.line() {
+        0 | 1 => 0,
+        line => text
+            .match_indices('\n')
+            .nth(line - 2)
+            .map_or(text.len(), |(at, _)| at + 1),
+    };
+    let mut end = (line_start + err.column()).min(text.len());
+    while !text.is_char_boundary(end) {
+        end += 1;
+    }
+    let bytes = text.as_bytes();
+    if message.starts_with("trailing comma") {
+        if let Some(comma) = text[..end].rfind(',') {
+            return comma..comma + 1;
+        }
+    }
+    let Some(&last) = end.checked_sub(1).and_then(|i| bytes.get(i)) else {
+        return end..end;
+    };
+    let line = line_start..end;
+    let start = match last {
+        b'"' => {
+            // Back to the opening quote, past escaped ones.
+            let mut at = end - 1;
+            loop {
+                match text[line.start..at].rfind('"') {
+                    Some(quote) if quote > 0 && bytes[line.start + quote - 1] == b'\\' => {
+                        at = line.start + quote;
+                    }
+                    Some(quote) => break line.start + quote,
+                    None => break end - 1,
+                }
+            }
+        }
+        b'{' | b'}' | b'[' | b']' | b',' | b':' => end - 1,
+        _ => {
+            let token = text[line.start..end]
+                .rfind(|c: char| c.is_whitespace() || "{}[],:\"".contains(c))
+                .map_or(line.start, |at| line.start + at + 1);
+            token.min(end - 1)
+        }
+    };
+    start..end
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(text: &str) -> String {
+        parse_config(Path::new("stackr.config.json"), text)
+            .expect_err("the config must be refused")
+            .report(false)
+    }
+
+    #[test]
+    fn syntax_errors_point_at_the_offending_character() {
+        insta::assert_snapshot!(
+            "comment",
+            report("{\n  // the shop\n  \"name\": \"shop\"\n}\n")
+        );
+        insta::assert_snapshot!("cut_short", report("{\n  \"name\": \"shop\",\n"));
+    }
+
+    /// An unknown field may hold a secret that has no place in the config: the snippet shows
+    /// its key, not its value, whatever the value's shape.
+    #[test]
+    fn an_unknown_fields_value_is_not_shown() {
+        let text = "{\n  \"name\": \"shop\",\n  \"services\": [ { \"name\": \"auth\", \"kind\": \"auth\", \"clientSecret\": {\n    \"value\": \"s3cret\"\n  } } ]\n}\n";
+        let report = report(text);
+        assert!(!report.contains("s3cret"), "{report}");
+        insta::assert_snapshot!(report);
+    }
 }

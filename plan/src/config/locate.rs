@@ -3,10 +3,18 @@
 //! keeps no spans, and the document is already known to be valid JSON when this runs, so a small
 //! scanner that skips values is enough.
 
+use std::ops::Range;
+
 use super::error::{JsonPath, PathSegment};
 
 /// 1-based (line, column) of the value at `path`, or `None` if the path does not exist.
 pub fn locate(text: &str, path: &JsonPath) -> Option<(usize, usize)> {
+    value_span(text, path).map(|span| line_column(text, span.start))
+}
+
+/// Byte range of the value at `path`: the whole value when it fits on one line, else its first
+/// character (an object's `{`), so an error's snippet stays one line long.
+pub fn value_span(text: &str, path: &JsonPath) -> Option<Range<usize>> {
     let mut scanner = Scanner {
         bytes: text.as_bytes(),
         at: 0,
@@ -18,10 +26,31 @@ pub fn locate(text: &str, path: &JsonPath) -> Option<(usize, usize)> {
             PathSegment::Index(index) => scanner.enter_index(*index)?,
         }
     }
-    Some(line_column(text, scanner.at))
+    let start = scanner.at;
+    scanner.skip_value()?;
+    let end = scanner.at.min(text.len());
+    let value = text.get(start..end)?;
+    Some(match value.find('\n') {
+        None => start..end,
+        Some(_) => start..start + value.chars().next().map_or(0, char::len_utf8),
+    })
 }
 
-fn line_column(text: &str, offset: usize) -> (usize, usize) {
+/// Byte range of the value of the object member whose key ends at byte `key_end`.
+pub(super) fn member_value(text: &str, key_end: usize) -> Option<Range<usize>> {
+    let mut scanner = Scanner {
+        bytes: text.as_bytes(),
+        at: key_end,
+    };
+    scanner.expect(b':')?;
+    scanner.whitespace();
+    let start = scanner.at;
+    scanner.skip_value()?;
+    Some(start..scanner.at.min(text.len()))
+}
+
+/// 1-based (line, column) of byte `offset`, columns counted in characters.
+pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;

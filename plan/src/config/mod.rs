@@ -8,7 +8,7 @@ mod placement;
 mod schema;
 mod types;
 
-pub use error::{ConfigError, JsonPath};
+pub use error::{stderr_in_color, ConfigError, JsonPath};
 pub use load::{load_config_file, parse_config, CONFIG_FILE};
 pub use locate::locate;
 pub use placement::{HostConfig, PartsConfig, PlacementConfig};

@@ -23,13 +23,7 @@ impl Reporter<'_> {
         message: impl Into<String>,
         help: impl Into<String>,
     ) -> ConfigError {
-        ConfigError {
-            file: self.file.to_owned(),
-            position: locate(self.text, &path),
-            path,
-            message: message.into(),
-            help: help.into(),
-        }
+        ConfigError::at_path(self.file, self.text, path, message, help)
     }
 }
 

@@ -2,6 +2,7 @@
 //! secrets, dependency specs). Renderers only format what is here.
 
 mod env;
+mod guard;
 mod oauth;
 pub mod placement;
 mod runtime_dep;
@@ -10,6 +11,7 @@ mod secrets;
 use serde::Serialize;
 
 pub use env::EnvVar;
+pub use guard::GuardSpec;
 pub use oauth::DevOAuth;
 pub use runtime_dep::RuntimeDeps;
 pub use secrets::Secret;
