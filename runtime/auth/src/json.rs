@@ -17,9 +17,13 @@ fn opt_date(d: &Option<DateTime<Utc>>) -> Value {
 use stackr_contract::has_account_field;
 
 /// The user object in the key order a BetterAuth 1.7.25 server with the twoFactor and admin
-/// plugins produces (checked by `tests/differential_betterauth.rs`: plugin fields come before
-/// `id`), then `has<Service>Account` for every service allowed to provision.
-pub fn user<'a>(u: &User, provision_services: impl IntoIterator<Item = &'a String>) -> Value {
+/// plugins produces (checked by `tests/differential_betterauth.rs`: plugin fields, then the
+/// additional fields (`tests/differential_user_fields.rs`), come before `id`), then `has<Service>Account` for every service allowed to provision.
+pub fn user<'a>(
+    u: &User,
+    fields: &[crate::user_fields::UserField],
+    provision_services: impl IntoIterator<Item = &'a String>,
+) -> Value {
     let mut m = Map::new();
     m.insert("name".into(), u.name.clone().into());
     m.insert("email".into(), u.email.clone().into());
@@ -47,6 +51,7 @@ pub fn user<'a>(u: &User, provision_services: impl IntoIterator<Item = &'a Strin
             .unwrap_or(Value::Null),
     );
     m.insert("banExpires".into(), opt_date(&u.ban_expires));
+    m.extend(crate::user_fields::output(fields, &u.extra));
     m.insert("id".into(), u.id.clone().into());
     for service in provision_services {
         m.insert(

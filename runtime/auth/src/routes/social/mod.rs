@@ -2,6 +2,7 @@
 //! `sign-in/social`, `callback/:id`, `link-social`, `list-accounts`, `unlink-account`, and the
 //! default error page `error`.
 
+pub mod account_info;
 pub mod accounts;
 pub mod callback;
 pub mod error_page;
