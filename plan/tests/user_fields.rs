@@ -67,8 +67,8 @@ fn declared_fields_reach_auth_and_only_auth() {
         "",
     );
     let file = Path::new("stackr.config.json");
-    let plan = plan(&validate(&parse_config(file, &text).unwrap(), file, &text).unwrap());
-    for service in &plan.services {
+    let with_fields = plan(&validate(&parse_config(file, &text).unwrap(), file, &text).unwrap());
+    for service in &with_fields.services {
         let value = service
             .api_env
             .iter()
@@ -86,8 +86,8 @@ fn declared_fields_reach_auth_and_only_auth() {
         }
     }
     let text = config("", "");
-    let plan = plan(&validate(&parse_config(file, &text).unwrap(), file, &text).unwrap());
-    assert!(plan
+    let without = plan(&validate(&parse_config(file, &text).unwrap(), file, &text).unwrap());
+    assert!(without
         .services
         .iter()
         .all(|s| s.api_env.iter().all(|v| v.name != "AUTH_USER_FIELDS")));
