@@ -112,34 +112,13 @@ async fn scenario(base: &str) -> Vec<(String, Value)> {
 
 #[tokio::test]
 async fn user_fields_answer_like_betterauth() {
-    let pg = tokio::task::spawn_blocking(stackr_testkit::TempPostgres::start)
-        .await
-        .unwrap();
-    let ba_db = pg.create_database("ba");
-    let our_db = pg.create_database("ours");
-    let ours = TestServer::start_on(
-        pg,
-        our_db,
-        Options {
-            user_fields: FIELDS,
-            ..Default::default()
-        },
-    )
-    .await;
-    let ba_port = stackr_testkit::free_port();
-    let ba = tokio::task::spawn_blocking(move || {
-        node::BetterAuthServer::start_with(
-            ba_port,
-            &ba_db,
-            SECRET,
-            APP_ORIGIN,
-            &[("BA_USER_FIELDS", FIELDS.to_owned())],
-        )
-    })
-    .await
-    .unwrap();
-    let theirs = scenario(&ba.base()).await;
-    let mine = scenario(&ours.base).await;
+    let options = Options {
+        user_fields: FIELDS,
+        ..Default::default()
+    };
+    let pair = Pair::start_with(options, &[("BA_USER_FIELDS", FIELDS.to_owned())]).await;
+    let theirs = scenario(&pair.ba.base()).await;
+    let mine = scenario(&pair.ours.base).await;
     compare(&theirs, &mine, DELIBERATE);
 }
 
