@@ -19,8 +19,7 @@ fn error(text: &str) -> String {
     match parse_config(file, text) {
         Err(e) => e.to_string(),
         Ok(config) => validate(&config, file, text)
-            .err()
-            .expect("the config is refused")
+            .expect_err("the config is refused")
             .to_string(),
     }
 }

@@ -20,7 +20,7 @@ fn of_type(kind: UserFieldType, v: &Value) -> bool {
         UserFieldType::String => v.is_string(),
         UserFieldType::Number => v.is_number(),
         UserFieldType::Boolean => v.is_boolean(),
-        UserFieldType::Date => v.as_str().is_some_and(|s| iso_date(s)),
+        UserFieldType::Date => v.as_str().is_some_and(iso_date),
     }
 }
 
@@ -134,7 +134,7 @@ mod tests {
     #[test]
     fn refuses_names_and_defaults_auth_would_refuse() {
         let ok = field(json!({"name": "plan", "type": "string", "defaultValue": "free"}));
-        assert!(check(&[ok.clone()]).is_ok());
+        assert!(check(std::slice::from_ref(&ok)).is_ok());
         for (fields, key, says) in [
             (
                 vec![field(json!({"name": "role", "type": "string"}))],
@@ -166,7 +166,7 @@ mod tests {
                 "is not a date",
             ),
         ] {
-            let refused = check(&fields).err().expect("refused");
+            let refused = check(&fields).expect_err("refused");
             assert_eq!(refused.field, key);
             assert!(refused.message.contains(says), "{}", refused.message);
         }
