@@ -163,14 +163,14 @@ pub fn from_body(
             Some(_) if !f.input && create && f.default.is_some() => {
                 out.insert(f.name.clone(), f.default.clone().unwrap_or_default());
             }
-            Some(v) if !f.input => {
-                if truthy(v) {
-                    return Err(ApiError::bad_request(
-                        "FIELD_NOT_ALLOWED",
-                        &format!("{} is not allowed to be set", f.name),
-                    ));
-                }
+            Some(v) if !f.input && truthy(v) => {
+                return Err(ApiError::bad_request(
+                    "FIELD_NOT_ALLOWED",
+                    &format!("{} is not allowed to be set", f.name),
+                ));
             }
+            // A falsy value of a server-only field is ignored.
+            Some(_) if !f.input => {}
             Some(Value::Null) if !f.required => {
                 out.insert(f.name.clone(), Value::Null);
             }
