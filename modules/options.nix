@@ -209,6 +209,15 @@ in
           each provider's secret file reaches auth through LoadCredential.
         '';
       };
+      userFields = mkOption {
+        type = types.str;
+        default = "";
+        example = ''[{"name":"plan","type":"string","required":false,"input":false,"defaultValue":"free"}]'';
+        description = ''
+          Additional user fields (`AUTH_USER_FIELDS`): the JSON array stackr generates from
+          `userFields` in stackr.config.json; empty for none.
+        '';
+      };
     };
     services = mkOption {
       type = types.attrsOf (types.submodule serviceOptions);

@@ -47,6 +47,9 @@ let
     AUTH_SMTP_URL = cfg.auth.smtpUrl;
   } // lib.optionalAttrs (cfg.auth.smtpPasswordFile != null) {
     AUTH_SMTP_PASSWORD_FILE = "%d/smtp-password";
+  } // lib.optionalAttrs (cfg.auth.userFields != "") {
+    # systemd expands `%` specifiers in Environment=; a literal one is `%%`.
+    AUTH_USER_FIELDS = lib.replaceStrings [ "%" ] [ "%%" ] cfg.auth.userFields;
   } // lib.optionalAttrs (cfg.auth.oauthProviders != [ ]) {
     AUTH_OAUTH_PROVIDERS_FILE = "${pkgs.writeText "stackr-oauth-providers.json" (stackrLib.oauthProvidersJson cfg.auth.oauthProviders)}";
   };

@@ -31,6 +31,8 @@ pub(super) struct Auth<'a> {
     base_url: &'a str,
     trusted_origins: &'a [String],
     oauth_providers: Vec<OAuthProvider<'a>>,
+    /// `AUTH_USER_FIELDS`, empty for none.
+    user_fields: &'a str,
 }
 
 /// `stackr.auth.oauthProviders` entry; its secret file is the module's default.
@@ -72,6 +74,7 @@ pub fn render(plan: &Plan) -> Result<String> {
                 trusted_for_account_linking: p.trusted_for_account_linking,
             })
             .collect(),
+        user_fields: &s.user_fields_json,
     });
     let services = plan
         .services

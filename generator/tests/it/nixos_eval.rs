@@ -360,3 +360,28 @@ fn the_dashboard_address_of_the_config_reaches_auth_in_dev_and_on_nixos() {
         "10.0.0.5"
     );
 }
+
+#[test]
+fn additional_user_fields_reach_auth_in_dev_and_on_nixos() {
+    let plan = fixture_plan("five-services");
+    let auth = plan.services.iter().find(|s| s.is_auth).unwrap();
+    let expected = r#"[{"name":"plan","type":"string","required":true,"input":false,"defaultValue":"free"},{"name":"discount","type":"string","required":false,"input":true,"defaultValue":"10%"}]"#;
+    assert!(
+        auth.api_env
+            .iter()
+            .any(|e| e.name == "AUTH_USER_FIELDS" && e.value == expected),
+        "dev: {:?}",
+        auth.api_env
+    );
+    if !nix_instantiate_available() {
+        eprintln!("nix-instantiate not installed: NixOS side skipped");
+        return;
+    }
+    let project = generated_project(&fixture_config("five-services"));
+    let system = evaluate_system(&modules_dir(), project.path(), "{ }").unwrap();
+    assert_eq!(
+        system["units"]["stackr-identity-api"]["environment"]["AUTH_USER_FIELDS"],
+        expected.replace('%', "%%"),
+        "systemd reads `%%` as a literal `%`"
+    );
+}

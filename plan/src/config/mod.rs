@@ -7,6 +7,7 @@ mod locate;
 mod placement;
 mod schema;
 mod types;
+mod user_fields;
 
 pub use error::{stderr_in_color, ConfigError, JsonPath};
 pub use load::{load_config_file, parse_config, CONFIG_FILE};
@@ -14,3 +15,4 @@ pub use locate::locate;
 pub use placement::{HostConfig, PartsConfig, PlacementConfig};
 pub use schema::{config_schema_json, SCHEMA_FILE};
 pub use types::*;
+pub use user_fields::{UserFieldConfig, UserFieldType};

@@ -231,6 +231,9 @@ pub struct ServiceConfig {
     /// Connect issuer).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub oauth_providers: Vec<OAuthProviderConfig>,
+    /// Auth only: additional fields every user has (BetterAuth's `user.additionalFields`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub user_fields: Vec<super::UserFieldConfig>,
     /// Extra non-secret environment variables for the API and worker.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub environment: BTreeMap<String, String>,
@@ -314,6 +317,7 @@ impl ServiceConfig {
             base_url: None,
             trusted_origins: None,
             oauth_providers: Vec::new(),
+            user_fields: Vec::new(),
             environment: BTreeMap::new(),
         }
     }

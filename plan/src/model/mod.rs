@@ -5,6 +5,7 @@ mod names;
 mod oauth;
 pub mod placement;
 pub mod ports;
+pub mod user_fields;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -66,6 +67,8 @@ pub struct Service {
     pub trusted_origins: Vec<String>,
     /// Auth only: sign-in providers, checked.
     pub oauth_providers: Vec<OAuthProviderConfig>,
+    /// Auth only: additional user fields, checked.
+    pub user_fields: Vec<crate::config::UserFieldConfig>,
     pub environment: BTreeMap<String, String>,
 }
 

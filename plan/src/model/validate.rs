@@ -279,6 +279,13 @@ fn resolve_service(
             refused.help,
         )
     })?;
+    super::user_fields::check(&service.user_fields).map_err(|refused| {
+        report.error(
+            at("userFields").index(refused.index).key(refused.field),
+            refused.message,
+            refused.help,
+        )
+    })?;
     if service.worker_concurrency == Some(0) {
         return Err(report.error(
             at("workerConcurrency"),
@@ -308,11 +315,12 @@ fn resolve_service(
             (true, None) => vec!["http://localhost:3000".to_owned()],
         },
         oauth_providers: service.oauth_providers.clone(),
+        user_fields: service.user_fields.clone(),
         environment: service.environment.clone(),
     })
 }
 
-/// `adminPort`, `baseUrl`, `trustedOrigins` and `oauthProviders` belong to auth; `authMiddleware` never does.
+/// `adminPort`, `baseUrl`, `trustedOrigins`, `oauthProviders` and `userFields` belong to auth; `authMiddleware` never does.
 fn check_kind_specific_fields(
     service: &ServiceConfig,
     is_auth: bool,
@@ -325,6 +333,7 @@ fn check_kind_specific_fields(
         ("baseUrl", service.base_url.is_some()),
         ("trustedOrigins", service.trusted_origins.is_some()),
         ("oauthProviders", !service.oauth_providers.is_empty()),
+        ("userFields", !service.user_fields.is_empty()),
     ];
     for (field, present) in auth_only {
         if present && !is_auth {

@@ -132,6 +132,12 @@ pub fn dev_env(
                 super::oauth::dev_file(state),
             ));
         }
+        if !service.user_fields_json.is_empty() {
+            env.push(EnvVar::new(
+                contract::AUTH_USER_FIELDS,
+                service.user_fields_json.clone(),
+            ));
+        }
     } else {
         if let (Some(auth), Some(credential)) = (model.auth(), &service.dev.credential_file) {
             env.extend([

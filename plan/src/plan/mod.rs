@@ -70,6 +70,8 @@ pub struct ServicePlan {
     pub trusted_origins: Vec<String>,
     /// Auth only: sign-in providers.
     pub oauth_providers: Vec<crate::model::OAuthProviderConfig>,
+    /// Auth only: the additional user fields as `AUTH_USER_FIELDS` carries them (empty for none).
+    pub user_fields_json: String,
     pub dev: DevPaths,
     pub api_env: Vec<EnvVar>,
     pub worker_env: Vec<EnvVar>,
@@ -143,6 +145,11 @@ pub fn plan(model: &Model) -> Plan {
                 base_url: service.base_url.clone(),
                 trusted_origins: service.trusted_origins.clone(),
                 oauth_providers: service.oauth_providers.clone(),
+                user_fields_json: if service.user_fields.is_empty() {
+                    String::new()
+                } else {
+                    crate::model::user_fields::env_value(&service.user_fields)
+                },
                 dev,
                 api_env: Vec::new(),
                 worker_env: Vec::new(),

@@ -4,6 +4,7 @@
 // env: BETTER_AUTH_SECRET, DATABASE_URL, PORT, BASE_URL (default http://localhost:$PORT),
 //      TRUSTED_ORIGINS (comma list), POOL_SIZE (default 10); with OIDC_DISCOVERY_URL,
 //      OIDC_CLIENT_ID and OIDC_CLIENT_SECRET also the OpenID provider `corp` (genericOAuth);
+//      BA_USER_FIELDS: stackr-auth's AUTH_USER_FIELDS JSON, as `user.additionalFields`;
 //      BA_PLUGINS=off drops twoFactor, admin and bearer, BA_COOKIE_CACHE=on turns BetterAuth's session
 //      cookie cache on (both for the get-session benchmark's like-for-like table).
 // Runs BetterAuth's own migrations first, then serves; prints "listening <port>" when ready.
@@ -30,7 +31,12 @@ const auth = betterAuth({
   emailAndPassword: { enabled: true, sendResetPassword: async () => {} },
   emailVerification: { sendVerificationEmail: async () => {} },
   // change-email with a verification mail to the new address (no confirmation by the old one)
-  user: { changeEmail: { enabled: true } },
+  user: {
+    changeEmail: { enabled: true },
+    additionalFields: Object.fromEntries(
+      JSON.parse(process.env.BA_USER_FIELDS || "[]").map(({ name, ...field }) => [name, field]),
+    ),
+  },
   // Rate limiting is off outside NODE_ENV=production; keep it off explicitly so the benchmark
   // measures session validation, not the limiter.
   rateLimit: { enabled: false },

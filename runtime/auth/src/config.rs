@@ -98,6 +98,8 @@ pub struct AuthConfig {
     /// get-session cache lifetime (`AUTH_SESSION_CACHE_MS`, default 1000; 0 disables). See
     /// `crate::session_cache` for why this cannot serve revoked sessions.
     pub session_cache_ttl: Duration,
+    /// Additional user fields (`AUTH_USER_FIELDS`), in the declared order.
+    pub user_fields: Vec<crate::user_fields::UserField>,
     /// Roles `set-role` accepts besides `user` and `admin` (`AUTH_ROLES`).
     pub roles: crate::roles::Roles,
     /// OpenID Connect providers (`AUTH_OAUTH_PROVIDERS_FILE`, see `crate::oauth::providers`).
@@ -365,6 +367,10 @@ impl AuthConfig {
             pool_size,
             session_cache_ttl,
             roles: roles_from_env()?,
+            user_fields: match var(contract::AUTH_USER_FIELDS) {
+                Some(json) => crate::user_fields::parse(&json)?,
+                None => Vec::new(),
+            },
             oauth_providers: match var(contract::AUTH_OAUTH_PROVIDERS_FILE) {
                 Some(path) => crate::oauth::providers::load(Path::new(&path))?,
                 None => Vec::new(),
@@ -392,6 +398,7 @@ impl AuthConfig {
             pool_size: 16,
             session_cache_ttl: Duration::from_millis(1000),
             roles: crate::roles::Roles::default(),
+            user_fields: Vec::new(),
             oauth_providers: Vec::new(),
         }
     }

@@ -11,36 +11,47 @@ pub fn date(d: &DateTime<Utc>) -> Value {
 }
 
 fn opt_date(d: &Option<DateTime<Utc>>) -> Value {
-    d.as_ref().map_or(Value::Null, date)
+    d.as_ref().map(date).unwrap_or(Value::Null)
 }
 
 use stackr_contract::has_account_field;
 
 /// The user object in the key order a BetterAuth 1.7.25 server with the twoFactor and admin
-/// plugins produces (checked by `tests/it/differential_betterauth.rs`: plugin fields come before
-/// `id`), then `has<Service>Account` for every service allowed to provision.
-pub fn user<'a>(u: &User, provision_services: impl IntoIterator<Item = &'a String>) -> Value {
+/// plugins produces (checked by `tests/it/differential_betterauth.rs`: plugin fields, then the
+/// additional fields (`tests/it/differential_user_fields.rs`), come before `id`), then `has<Service>Account` for every service allowed to provision.
+pub fn user<'a>(
+    u: &User,
+    fields: &[crate::user_fields::UserField],
+    provision_services: impl IntoIterator<Item = &'a String>,
+) -> Value {
     let mut m = Map::new();
     m.insert("name".into(), u.name.clone().into());
     m.insert("email".into(), u.email.clone().into());
     m.insert("emailVerified".into(), u.email_verified.into());
     m.insert(
         "image".into(),
-        u.image.clone().map_or(Value::Null, Value::String),
+        u.image.clone().map(Value::String).unwrap_or(Value::Null),
     );
     m.insert("createdAt".into(), date(&u.created_at));
     m.insert("updatedAt".into(), date(&u.updated_at));
     m.insert("twoFactorEnabled".into(), u.two_factor_enabled.into());
     m.insert(
         "role".into(),
-        u.role.clone().map_or(Value::Null, Value::String),
+        u.role.clone().map(Value::String).unwrap_or(Value::Null),
     );
-    m.insert("banned".into(), u.banned.map_or(Value::Null, Value::Bool));
+    m.insert(
+        "banned".into(),
+        u.banned.map(Value::Bool).unwrap_or(Value::Null),
+    );
     m.insert(
         "banReason".into(),
-        u.ban_reason.clone().map_or(Value::Null, Value::String),
+        u.ban_reason
+            .clone()
+            .map(Value::String)
+            .unwrap_or(Value::Null),
     );
     m.insert("banExpires".into(), opt_date(&u.ban_expires));
+    m.extend(crate::user_fields::output(fields, &u.extra));
     m.insert("id".into(), u.id.clone().into());
     for service in provision_services {
         m.insert(
@@ -69,7 +80,10 @@ pub fn session(s: &Session) -> Value {
     m.insert("userId".into(), s.user_id.clone().into());
     m.insert(
         "impersonatedBy".into(),
-        s.impersonated_by.clone().map_or(Value::Null, Value::String),
+        s.impersonated_by
+            .clone()
+            .map(Value::String)
+            .unwrap_or(Value::Null),
     );
     m.insert("id".into(), s.id.clone().into());
     Value::Object(m)

@@ -25,7 +25,7 @@
 //! `DATABASE_URL`, `AUTH_BASE_URL`. Optional: `PORT` (8888),
 //! `DATABASE_PASSWORD_FILE`, `AUTH_TRUSTED_ORIGINS`, `AUTH_ADMIN_PORT` with `AUTH_ADMIN_BIND`, `AUTH_ROLES` (see [`roles`]), `AUTH_PROVISION_SERVICES`
 //! with `AUTH_SERVICE_CREDENTIALS_DIR`, `AUTH_MAIL_DIR`, `AUTH_SMTP_URL` with
-//! `AUTH_SMTP_PASSWORD_FILE`, `AUTH_MAIL_FROM`; stackr-auth specific: `AUTH_RATE_LIMITS` (`on`/`off`, default on),
+//! `AUTH_SMTP_PASSWORD_FILE`, `AUTH_MAIL_FROM`, `AUTH_USER_FIELDS` (see [`user_fields`]); stackr-auth specific: `AUTH_RATE_LIMITS` (`on`/`off`, default on),
 //! `AUTH_TRUSTED_PROXIES` (default none), `AUTH_REQUIRE_EMAIL_VERIFICATION` (default off),
 //! `AUTH_DB_POOL_SIZE` (16), `AUTH_SESSION_CACHE_MS` (1000; see [`session_cache`]).
 //!
@@ -66,6 +66,7 @@ pub mod server;
 pub mod session_cache;
 pub mod state;
 pub mod totp;
+pub mod user_fields;
 
 pub use config::AuthConfig;
 pub use routes::router;

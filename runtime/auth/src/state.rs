@@ -36,9 +36,13 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
-    /// Connects to PostgreSQL, runs migrations and builds the mailer.
+    /// Connects to PostgreSQL, runs migrations (adding the additional user fields' columns) and
+    /// builds the mailer.
     pub async fn connect(config: AuthConfig) -> anyhow::Result<Self> {
         let pool = crate::db::connect_and_migrate(&config.database, config.pool_size).await?;
+        crate::user_fields::ensure_columns(&pool.get().await?, &config.user_fields)
+            .await
+            .map_err(|e| anyhow::anyhow!("adding the columns of AUTH_USER_FIELDS: {e}"))?;
         let mailer = Mailer::from_config(&config)?;
         Ok(Self::new(config, pool, mailer))
     }
@@ -75,7 +79,7 @@ impl AppState {
 
     /// User JSON with this service's `has<Service>Account` fields.
     pub fn user_json(&self, user: &crate::db::models::User) -> serde_json::Value {
-        crate::json::user(user, &self.provision_services)
+        crate::json::user(user, &self.config.user_fields, &self.provision_services)
     }
 
     pub async fn db(&self) -> Result<crate::db::Client, crate::error::ApiError> {

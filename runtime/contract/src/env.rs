@@ -57,6 +57,9 @@ pub const AUTH_ROLES: &str = "AUTH_ROLES";
 pub const AUTH_SERVICE_CREDENTIALS_DIR: &str = "AUTH_SERVICE_CREDENTIALS_DIR";
 pub const AUTH_MAIL_DIR: &str = "AUTH_MAIL_DIR";
 pub const AUTH_OAUTH_PROVIDERS_FILE: &str = "AUTH_OAUTH_PROVIDERS_FILE";
+/// The additional user fields, as JSON (see `crate::user_fields`); set only when the config
+/// declares some.
+pub const AUTH_USER_FIELDS: &str = "AUTH_USER_FIELDS";
 pub const CREDENTIALS_DIRECTORY: &str = "CREDENTIALS_DIRECTORY";
 /// The deployment's CA certificate, to verify the TLS of stores and auth on other hosts.
 pub const TLS_CA_FILE: &str = "TLS_CA_FILE";
@@ -118,6 +121,7 @@ pub const CONTRACT: &[ContractVar] = &[
     var(AUTH_SERVICE_CREDENTIALS_DIR, Scope::Auth),
     var(AUTH_MAIL_DIR, Scope::Auth),
     var(AUTH_OAUTH_PROVIDERS_FILE, Scope::Auth),
+    var(AUTH_USER_FIELDS, Scope::Auth),
     var(CREDENTIALS_DIRECTORY, Scope::Deployment),
     var(TLS_CA_FILE, Scope::Deployment),
     // stackr gives it a default; a config may change it.

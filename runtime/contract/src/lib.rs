@@ -5,6 +5,7 @@
 
 pub mod env;
 pub mod origin;
+pub mod user_fields;
 
 /// The state folder of `stackr dev` when the config names none (`stateDir`): secrets, data,
 /// sockets and the dev mailbox, git-ignored.

@@ -9,6 +9,10 @@
 //                        unknown-key: how the next token responses' ID tokens are altered
 //                        (re-signed with the provider's own key, or not, or with another key).
 //   POST /test/rotate-keys  a new signing key signs from now on; the old one stays published.
+//   POST /test/userinfo  body = ok | refuse: whether userinfo (`/me`) answers, or refuses every
+//                        access token with 401 as for a revoked grant.
+//   POST /test/refresh  body = ok | refuse: whether refresh-token grants succeed, or are
+//                        answered `400 invalid_grant`.
 //   POST /test/claims-in-id-token  from now on the profile claims (email, name) are in the ID
 //                        token itself, as Google and Apple send them, not only at userinfo.
 import http from 'node:http';
@@ -33,6 +37,8 @@ async function newKey(kid) {
 let keys = [await newKey('key-1')];
 let idTokenMode = 'none';
 let claimsInIdToken = false;
+let userinfoRefuses = false;
+let refreshRefused = false;
 
 async function alter(idToken) {
   const [, payloadPart] = idToken.split('.');
@@ -68,12 +74,14 @@ function buildProvider() {
       client_secret: process.env.CLIENT_SECRET,
       redirect_uris: process.env.REDIRECT_URIS.split(','),
       token_endpoint_auth_method: 'client_secret_post',
-      grant_types: ['authorization_code'],
+      // Refresh tokens come with every code grant (below), as most providers issue them.
+      grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
     }],
     jwks: { keys },
     cookies: { keys: ['oidc-provider-test-cookie-key'] },
     pkce: { required: () => true },
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     conformIdTokenClaims: !claimsInIdToken,
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
     findAccount: async (_ctx, id) => {
@@ -82,7 +90,17 @@ function buildProvider() {
     },
   });
   provider.use(async (ctx, next) => {
+    if (userinfoRefuses && ctx.path === '/me') {
+      ctx.status = 401;
+      ctx.body = { error: 'invalid_token' };
+      return;
+    }
     await next();
+    if (refreshRefused && ctx.path === '/token' && ctx.oidc?.params?.grant_type === 'refresh_token') {
+      ctx.status = 400;
+      ctx.body = { error: 'invalid_grant' };
+      return;
+    }
     if (ctx.path === '/token' && ctx.status === 200 && ctx.body?.id_token) {
       ctx.body = { ...ctx.body, id_token: await alter(ctx.body.id_token) };
     }
@@ -97,6 +115,15 @@ const server = http.createServer(async (req, res) => {
     let body = '';
     for await (const chunk of req) body += chunk;
     idTokenMode = body.trim();
+    res.end('ok');
+    return;
+  }
+  if (req.method === 'POST' && (req.url === '/test/userinfo' || req.url === '/test/refresh')) {
+    let body = '';
+    for await (const chunk of req) body += chunk;
+    const refuse = body.trim() === 'refuse';
+    if (req.url === '/test/userinfo') userinfoRefuses = refuse;
+    else refreshRefused = refuse;
     res.end('ok');
     return;
   }

@@ -81,12 +81,19 @@ pub async fn create_user(state: &AppState, actor: &Actor, new: NewUser) -> ApiRe
         }
         _ => None,
     };
+    // The additional fields' defaults (an admin sets no additional field here).
+    let fields = crate::user_fields::from_body(
+        &state.config.user_fields,
+        &serde_json::Map::new(),
+        crate::user_fields::Action::Create,
+    )?;
     let mut client = state.db().await?;
     let tx = client.transaction().await?;
     let id = crate::ids::new_id();
     if !users::insert(&tx, &id, &new.name, &new.email, None).await? {
         return Err(email_taken());
     }
+    crate::user_fields::store(&tx, &id, &fields).await?;
     let changes = users::Changes {
         role,
         email_verified: Some(new.email_verified),

@@ -3,11 +3,13 @@
 use chrono::{DateTime, Utc};
 use tokio_postgres::Row;
 
-/// Columns of `"user" u` in the order `User::from_row` reads them, plus the provisioned services.
+/// Columns of `"user" u` in the order `User::from_row` reads them, plus the provisioned services
+/// and the other columns as a JSON object.
 pub const USER_COLUMNS: &str = r#"u."id", u."name", u."email", u."emailVerified", u."image", u."createdAt", u."updatedAt",
  coalesce(u."twoFactorEnabled", false), u."role", u."banned", u."banReason", u."banExpires",
- coalesce((select array_agg(sa."service" order by sa."service") from "service_account" sa where sa."user_id" = u."id"), '{}'::text[])"#;
-pub const USER_COLUMN_COUNT: usize = 13;
+ coalesce((select array_agg(sa."service" order by sa."service") from "service_account" sa where sa."user_id" = u."id"), '{}'::text[]),
+ (to_jsonb(u) - '{id,name,email,emailVerified,image,createdAt,updatedAt,twoFactorEnabled,role,banned,banReason,banExpires}'::text[])::text"#;
+pub const USER_COLUMN_COUNT: usize = 14;
 
 /// Columns of `"session" s` in the order `Session::from_row` reads them.
 pub const SESSION_COLUMNS: &str = r#"s."id", s."token", s."expiresAt", s."createdAt", s."updatedAt", s."ipAddress", s."userAgent", s."userId", s."impersonatedBy""#;
@@ -29,6 +31,8 @@ pub struct User {
     pub ban_expires: Option<DateTime<Utc>>,
     /// Base services that provisioned a record for this user.
     pub services: Vec<String>,
+    /// The row's other columns (additional user fields among them, see `crate::user_fields`).
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl User {
@@ -47,6 +51,7 @@ impl User {
             ban_reason: row.get(at + 10),
             ban_expires: row.get(at + 11),
             services: row.get(at + 12),
+            extra: serde_json::from_str(row.get(at + 13)).unwrap_or_default(),
         }
     }
 

@@ -181,3 +181,39 @@ pub async fn unlink(
     tx.commit().await?;
     Ok(outcome)
 }
+
+/// One of a user's account rows with its stored (sealed) tokens, for `account-info`.
+pub struct StoredAccount {
+    pub id: String,
+    pub provider_id: String,
+    pub account_id: String,
+    pub access_token: Option<String>,
+    pub refresh_token: Option<String>,
+    pub id_token: Option<String>,
+    pub access_token_expires_at: Option<DateTime<Utc>>,
+}
+
+/// The user's account row `id`, if the user holds it.
+pub async fn of_user(
+    client: &impl GenericClient,
+    user_id: &str,
+    id: &str,
+) -> Result<Option<StoredAccount>, tokio_postgres::Error> {
+    Ok(client
+        .query_opt(
+            r#"select "id", "providerId", "accountId", "accessToken", "refreshToken", "idToken",
+                 "accessTokenExpiresAt"
+               from "account" where "userId" = $1 and "id" = $2"#,
+            &[&user_id, &id],
+        )
+        .await?
+        .map(|r| StoredAccount {
+            id: r.get(0),
+            provider_id: r.get(1),
+            account_id: r.get(2),
+            access_token: r.get(3),
+            refresh_token: r.get(4),
+            id_token: r.get(5),
+            access_token_expires_at: r.get(6),
+        }))
+}

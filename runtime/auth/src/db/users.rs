@@ -119,7 +119,7 @@ pub async fn change_email(
 }
 
 pub async fn update_profile(
-    client: &Client,
+    client: &impl GenericClient,
     id: &str,
     name: Option<&str>,
     image: Option<Option<&str>>,

@@ -62,18 +62,37 @@ pub async fn redeem_code(
     code_verifier: &str,
     redirect_uri: &str,
 ) -> anyhow::Result<Tokens> {
-    let discovered = provider.discovered().await?;
-    let secret = client_secret(provider, &discovered)?;
     let mut form = vec![
         ("grant_type", "authorization_code"),
         ("code", code),
         ("redirect_uri", redirect_uri),
-        ("client_id", &provider.config.client_id),
-        ("client_secret", &secret),
     ];
     if provider.config.uses_pkce() {
         form.push(("code_verifier", code_verifier));
     }
+    token_request(provider, form).await
+}
+
+/// A refresh token → new tokens (`grant_type=refresh_token`, `client_secret_post`), as
+/// BetterAuth refreshes an access token that is about to expire.
+pub async fn refresh(provider: &Provider, refresh_token: &str) -> anyhow::Result<Tokens> {
+    let form = vec![
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token),
+    ];
+    let tokens = token_request(provider, form).await?;
+    if tokens.access_token.is_none() {
+        bail!("the token endpoint answered a refresh without an access token");
+    }
+    Ok(tokens)
+}
+
+/// One request to the token endpoint with the client's credentials added to `form`.
+async fn token_request(provider: &Provider, mut form: Vec<(&str, &str)>) -> anyhow::Result<Tokens> {
+    let discovered = provider.discovered().await?;
+    let secret = client_secret(provider, &discovered)?;
+    form.push(("client_id", &provider.config.client_id));
+    form.push(("client_secret", &secret));
     let res = provider
         .http()
         .post(discovered.token_endpoint.clone())
@@ -102,7 +121,7 @@ pub async fn redeem_code(
 }
 
 /// `email_verified` as providers send it: a boolean, or the strings `"true"`/`"false"`.
-fn flag(map: &Map<String, Value>, key: &str) -> bool {
+pub(super) fn flag(map: &Map<String, Value>, key: &str) -> bool {
     match map.get(key) {
         Some(Value::Bool(b)) => *b,
         Some(Value::String(s)) => s == "true",

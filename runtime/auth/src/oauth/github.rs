@@ -9,13 +9,22 @@
 //! verified only when the list says that very address is verified.
 
 use anyhow::anyhow;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::discovery::Provider;
 use super::exchange::{string, Profile};
 use super::http::{get_json, get_value};
 
 pub async fn profile(provider: &Provider, access_token: &str) -> anyhow::Result<Profile> {
+    Ok(profile_and_user(provider, access_token).await?.0)
+}
+
+/// The profile, and `/user` as GitHub answered it with `email` set to the chosen address when
+/// GitHub gave none (BetterAuth's `account-info` answers this object as `data`).
+pub async fn profile_and_user(
+    provider: &Provider,
+    access_token: &str,
+) -> anyhow::Result<(Profile, Map<String, Value>)> {
     let discovered = provider.discovered().await?;
     let (Some(user_url), Some(emails_url)) =
         (&discovered.userinfo_endpoint, &discovered.emails_endpoint)
@@ -24,7 +33,7 @@ pub async fn profile(provider: &Provider, access_token: &str) -> anyhow::Result<
             "GitHub's user and emails endpoints are not configured"
         ));
     };
-    let user = get_json(provider.http(), user_url, Some(access_token)).await?;
+    let mut user = get_json(provider.http(), user_url, Some(access_token)).await?;
     let subject = match user.get("id") {
         Some(Value::Number(n)) => n.to_string(),
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
@@ -50,11 +59,17 @@ pub async fn profile(provider: &Provider, access_token: &str) -> anyhow::Result<
             .find(|e| e["email"].as_str() == Some(address))
             .is_some_and(|e| e["verified"] == Value::Bool(true))
     });
-    Ok(Profile {
+    let profile = Profile {
         subject,
-        email,
+        email: email.clone(),
         email_verified,
         name: string(&user, "name").or_else(|| string(&user, "login")),
         image: string(&user, "avatar_url"),
-    })
+    };
+    if string(&user, "email").is_none() {
+        if let Some(address) = email {
+            user.insert("email".into(), address.into());
+        }
+    }
+    Ok((profile, user))
 }

@@ -75,7 +75,17 @@ pub async fn sign_in(
             None => {
                 let id = crate::ids::new_id();
                 let name = profile.name.as_deref().unwrap_or("");
+                // The additional fields' defaults, as for a sign-up sending none of them; a
+                // required field without one cannot be filled from a provider's profile.
+                let Ok(fields) = crate::user_fields::from_body(
+                    &state.config.user_fields,
+                    &serde_json::Map::new(),
+                    crate::user_fields::Action::Create,
+                ) else {
+                    return Ok(Err(UNABLE_TO_CREATE_USER));
+                };
                 if users::insert(&tx, &id, name, &email, profile.image.as_deref()).await? {
+                    crate::user_fields::store(&tx, &id, &fields).await?;
                     if profile.email_verified {
                         users::set_email_verified(&tx, &id).await?;
                     }

@@ -15,6 +15,7 @@ pub mod id_token;
 pub mod identity;
 pub mod presets;
 pub mod providers;
+pub mod userinfo;
 
 use std::sync::Arc;
 

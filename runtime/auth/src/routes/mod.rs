@@ -99,6 +99,7 @@ fn auth_routes() -> Router<AppState> {
         .route("/error", get(social::error_page::get))
         .route("/list-accounts", get(social::accounts::list))
         .route("/unlink-account", post(social::accounts::unlink))
+        .route("/account-info", get(social::account_info::get))
         .nest("/admin", admin::routes())
 }
 

@@ -51,6 +51,11 @@ pub async fn post(
     let callback_url = body.opt_string("callbackURL");
     let remember = body.opt_bool("rememberMe").unwrap_or(true);
     body.check()?;
+    let fields = crate::user_fields::from_body(
+        &state.config.user_fields,
+        body.map(),
+        crate::user_fields::Action::Create,
+    )?;
     reject_server_only_fields(&body)?;
     super::require_trusted_callback(&state, callback_url.as_deref())?;
     password::check_length(&password_in)?;
@@ -82,6 +87,7 @@ pub async fn post(
                 ban_reason: None,
                 ban_expires: None,
                 services: Vec::new(),
+                extra: fields,
             };
             return Ok(respond::ok_json(
                 json!({"token": null, "user": state.user_json(&fake)}),
@@ -93,6 +99,7 @@ pub async fn post(
             "User already exists. Use another email.",
         ));
     }
+    crate::user_fields::store(&tx, &user_id, &fields).await?;
     accounts::insert_credential(&tx, &user_id, &hash).await?;
     let issued = if state.config.require_email_verification {
         None

@@ -1,4 +1,4 @@
-//! `POST /api/auth/update-user`: `name` and `image` only; email changes and plugin-owned fields
+//! `POST /api/auth/update-user`: `name`, `image` and the additional user fields a client may set; email changes and plugin-owned fields
 //! are refused with BetterAuth's errors.
 
 use axum::extract::State;
@@ -26,6 +26,11 @@ pub async fn post(
             "Email can not be updated",
         ));
     }
+    let fields = crate::user_fields::from_body(
+        &state.config.user_fields,
+        body.map(),
+        crate::user_fields::Action::Update,
+    )?;
     crate::routes::sign_up::reject_server_only_fields(&body)?;
     let name = body.opt_string("name");
     let image: Option<Option<String>> = match body.map().get("image") {
@@ -34,20 +39,23 @@ pub async fn post(
         Some(_) => Some(body.opt_string("image")),
     };
     body.check()?;
-    if name.is_none() && image.is_none() {
+    if name.is_none() && image.is_none() && fields.is_empty() {
         return Err(ApiError::message_only(
             StatusCode::BAD_REQUEST,
             "No fields to update",
         ));
     }
-    let client = state.db().await?;
+    let mut client = state.db().await?;
+    let tx = client.transaction().await?;
     users::update_profile(
-        &client,
+        &tx,
         &current.user.id,
         name.as_deref(),
         image.as_ref().map(|i| i.as_deref()),
     )
     .await?;
+    crate::user_fields::store(&tx, &current.user.id, &fields).await?;
+    tx.commit().await?;
     // BetterAuth re-sets the session cookie after an update.
     let cookies =
         current_session::session_cookies(&state, &current.session.token, !current.dont_remember);

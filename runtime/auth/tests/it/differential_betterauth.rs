@@ -6,6 +6,7 @@ use crate::common;
 use crate::common::differential;
 use crate::common::node;
 use crate::common::oidc_browser;
+use crate::common::oidc_pair;
 
 use common::*;
 use differential::*;
@@ -644,50 +645,10 @@ async fn social_scenario(public_base: &str, base: &str, op: &str) -> Vec<(String
 
 #[tokio::test]
 async fn social_sign_in_answers_like_betterauth() {
-    use oidc_browser::{provider_config, CLIENT_ID, CLIENT_SECRET, PROVIDER};
-    let pg = tokio::task::spawn_blocking(stackr_testkit::TempPostgres::start)
-        .await
-        .unwrap();
-    let ba_db = pg.create_database("ba");
-    let our_db = pg.create_database("ours");
-    let op_port = stackr_testkit::free_port();
-    let ba_port = stackr_testkit::free_port();
-    let ours = TestServer::start_on(
-        pg,
-        our_db,
-        Options {
-            oauth_providers: vec![provider_config(op_port)],
-            ..Default::default()
-        },
-    )
-    .await;
-    let ba_public = format!("http://localhost:{ba_port}");
-    let redirect_uris = [
-        stackr_auth::oauth::redirect_uri(&ours.state.config.base(), PROVIDER),
-        stackr_auth::oauth::redirect_uri(&ba_public, PROVIDER),
-    ];
-    let op = tokio::task::spawn_blocking(move || {
-        node::OidcProvider::start(op_port, CLIENT_ID, CLIENT_SECRET, &redirect_uris)
-    })
-    .await
-    .unwrap();
-    let discovery = format!("{}/.well-known/openid-configuration", op.issuer());
-    let ba = tokio::task::spawn_blocking(move || {
-        node::BetterAuthServer::start_with(
-            ba_port,
-            &ba_db,
-            SECRET,
-            APP_ORIGIN,
-            &[
-                ("OIDC_DISCOVERY_URL", discovery),
-                ("OIDC_CLIENT_ID", CLIENT_ID.to_owned()),
-                ("OIDC_CLIENT_SECRET", CLIENT_SECRET.to_owned()),
-            ],
-        )
-    })
-    .await
-    .unwrap();
-    let theirs = social_scenario(&ba_public, &ba.base(), &op.issuer()).await;
-    let mine = social_scenario(&ours.state.config.base(), &ours.base, &op.issuer()).await;
+    let pair = oidc_pair::OidcPair::start().await;
+    let op = pair.op.issuer();
+    let theirs = social_scenario(&pair.ba_public, &pair.ba.base(), &op).await;
+    let ours = &pair.ours;
+    let mine = social_scenario(&ours.state.config.base(), &ours.base, &op).await;
     compare(&theirs, &mine, DELIBERATE);
 }

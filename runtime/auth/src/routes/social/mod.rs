@@ -1,7 +1,8 @@
 //! BetterAuth's social sign-in routes for the OpenID Connect providers of `crate::oauth`:
-//! `sign-in/social`, `callback/:id`, `link-social`, `list-accounts`, `unlink-account`, and the
-//! default error page `error`.
+//! `sign-in/social`, `callback/:id`, `link-social`, `list-accounts`, `unlink-account`,
+//! `account-info`, and the default error page `error`.
 
+pub mod account_info;
 pub mod accounts;
 pub mod callback;
 pub mod error_page;

@@ -117,17 +117,36 @@ pub struct Pair {
 
 impl Pair {
     pub async fn start() -> Self {
+        Self::start_with(Options::default(), &[]).await
+    }
+
+    /// With stackr-auth's options and BetterAuth's extra environment (see `interop/ba-server.mjs`).
+    pub async fn start_with(opts: Options, ba_env: &[(&str, String)]) -> Self {
         let pg = tokio::task::spawn_blocking(stackr_testkit::TempPostgres::start)
             .await
             .unwrap();
         let ba_db = pg.create_database("ba");
         let our_db = pg.create_database("ours");
+        let ba_env: Vec<(String, String)> = ba_env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect();
         let ba = tokio::task::spawn_blocking(move || {
-            node::BetterAuthServer::start(&ba_db, SECRET, APP_ORIGIN)
+            let env: Vec<(&str, String)> = ba_env
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.clone()))
+                .collect();
+            node::BetterAuthServer::start_with(
+                stackr_testkit::free_port(),
+                &ba_db,
+                SECRET,
+                APP_ORIGIN,
+                &env,
+            )
         })
         .await
         .unwrap();
-        let ours = TestServer::start_on(pg, our_db, Options::default()).await;
+        let ours = TestServer::start_on(pg, our_db, opts).await;
         Pair { ba, ours }
     }
 

@@ -30,6 +30,8 @@ pub struct Options {
     pub roles: &'static str,
     /// OpenID Connect providers for social sign-in.
     pub oauth_providers: Vec<stackr_auth::oauth::ProviderConfig>,
+    /// `AUTH_USER_FIELDS` (JSON), empty for none.
+    pub user_fields: &'static str,
 }
 
 pub struct TestServer {
@@ -193,6 +195,9 @@ async fn launch(
         config.session_cache_ttl = std::time::Duration::from_millis(ms);
     }
     config.oauth_providers = opts.oauth_providers;
+    if !opts.user_fields.is_empty() {
+        config.user_fields = stackr_auth::user_fields::parse(opts.user_fields).unwrap();
+    }
     config.mail = MailConfig::Mailbox(mail_dir.path().to_path_buf());
     config.roles = stackr_auth::roles::Roles::parse(opts.roles).unwrap();
     config.provision_services = opts
@@ -397,3 +402,4 @@ pub mod differential;
 pub mod github_fake;
 pub mod node;
 pub mod oidc_browser;
+pub mod oidc_pair;

@@ -13,7 +13,7 @@ const CONFIG: &str = r#"{
   "services": [
     { "name": "auth", "kind": "auth", "adminBind": "127.0.0.1", "oauthProviders": [
       { "id": "google", "preset": "google", "clientId": "id.apps" }
-    ] },
+    ], "userFields": [ { "name": "plan", "type": "string", "defaultValue": "free" } ] },
     { "name": "core", "authMiddleware": "role-gated", "roles": ["finance"] }
   ]
 }"#;

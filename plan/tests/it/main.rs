@@ -1,0 +1,5 @@
+//! stackr-plan's integration tests, in one binary: each module is one suite, and scripts/test.sh
+//! runs each in its own process.
+
+mod env_contract;
+mod user_fields;
