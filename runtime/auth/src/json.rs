@@ -11,7 +11,7 @@ pub fn date(d: &DateTime<Utc>) -> Value {
 }
 
 fn opt_date(d: &Option<DateTime<Utc>>) -> Value {
-    d.as_ref().map(date).unwrap_or(Value::Null)
+    d.as_ref().map_or(Value::Null, date)
 }
 
 use stackr_contract::has_account_field;
@@ -30,25 +30,19 @@ pub fn user<'a>(
     m.insert("emailVerified".into(), u.email_verified.into());
     m.insert(
         "image".into(),
-        u.image.clone().map(Value::String).unwrap_or(Value::Null),
+        u.image.clone().map_or(Value::Null, Value::String),
     );
     m.insert("createdAt".into(), date(&u.created_at));
     m.insert("updatedAt".into(), date(&u.updated_at));
     m.insert("twoFactorEnabled".into(), u.two_factor_enabled.into());
     m.insert(
         "role".into(),
-        u.role.clone().map(Value::String).unwrap_or(Value::Null),
+        u.role.clone().map_or(Value::Null, Value::String),
     );
-    m.insert(
-        "banned".into(),
-        u.banned.map(Value::Bool).unwrap_or(Value::Null),
-    );
+    m.insert("banned".into(), u.banned.map_or(Value::Null, Value::Bool));
     m.insert(
         "banReason".into(),
-        u.ban_reason
-            .clone()
-            .map(Value::String)
-            .unwrap_or(Value::Null),
+        u.ban_reason.clone().map_or(Value::Null, Value::String),
     );
     m.insert("banExpires".into(), opt_date(&u.ban_expires));
     m.extend(crate::user_fields::output(fields, &u.extra));
@@ -80,10 +74,7 @@ pub fn session(s: &Session) -> Value {
     m.insert("userId".into(), s.user_id.clone().into());
     m.insert(
         "impersonatedBy".into(),
-        s.impersonated_by
-            .clone()
-            .map(Value::String)
-            .unwrap_or(Value::Null),
+        s.impersonated_by.clone().map_or(Value::Null, Value::String),
     );
     m.insert("id".into(), s.id.clone().into());
     Value::Object(m)

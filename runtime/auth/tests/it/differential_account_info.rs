@@ -5,7 +5,6 @@
 
 use crate::common;
 use crate::common::differential;
-use crate::common::node;
 use crate::common::oidc_browser;
 use crate::common::oidc_pair;
 

@@ -5,7 +5,6 @@
 
 use crate::common;
 use crate::common::differential;
-use crate::common::node;
 
 use common::*;
 use differential::*;

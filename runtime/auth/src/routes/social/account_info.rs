@@ -90,7 +90,7 @@ fn account_id(query: &str) -> ApiResult<String> {
             "accountId" => ids.push(value.into_owned()),
             "userId" => {}
             other if !unrecognized.iter().any(|k| k == other) => {
-                unrecognized.push(other.to_owned())
+                unrecognized.push(other.to_owned());
             }
             _ => {}
         }
