@@ -64,6 +64,7 @@ pub mod secrets;
 pub mod server;
 pub mod session_cache;
 pub mod state;
+pub mod tls;
 pub mod totp;
 
 pub use config::AuthConfig;

@@ -38,7 +38,12 @@ impl std::ops::Deref for AppState {
 impl AppState {
     /// Connects to PostgreSQL, runs migrations and builds the mailer.
     pub async fn connect(config: AuthConfig) -> anyhow::Result<Self> {
-        let pool = crate::db::connect_and_migrate(&config.database, config.pool_size).await?;
+        let pool = crate::db::connect_and_migrate(
+            &config.database,
+            config.database_tls.clone(),
+            config.pool_size,
+        )
+        .await?;
         let mailer = Mailer::from_config(&config)?;
         Ok(Self::new(config, pool, mailer))
     }

@@ -21,7 +21,9 @@ pub enum TlsError {
     UnsupportedSslMode { mode: String },
     #[error("sslmode=verify-full needs the CA to verify the server with: set TLS_CA_FILE, or sslrootcert=<file> in the URL")]
     NoCa,
-    #[error("sslmode=verify-full needs a host name to verify (a host= or URL host, not a Unix socket)")]
+    #[error(
+        "sslmode=verify-full needs a host name to verify (a host= or URL host, not a Unix socket)"
+    )]
     NoHostName,
     #[error("not a PostgreSQL URL: {0}")]
     PostgresUrl(String),

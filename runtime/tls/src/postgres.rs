@@ -179,7 +179,8 @@ where
     fn connect(self, stream: S) -> Self::Future {
         Box::pin(async move {
             let Connect { client, host } = self;
-            let client = client.ok_or_else(|| HandshakeError::NotConfigured { host: host.clone() })?;
+            let client =
+                client.ok_or_else(|| HandshakeError::NotConfigured { host: host.clone() })?;
             let name = ServerName::try_from(host.clone())
                 .map_err(|_| HandshakeError::BadName { host: host.clone() })?;
             tokio_rustls::TlsConnector::from(client)
@@ -260,7 +261,10 @@ mod tests {
         for mode in ["require", "verify-ca", "prefer", "allow"] {
             let url = format!("postgres://core@data:5432/core?sslmode={mode}");
             let err = super::config(&url, None).unwrap_err().to_string();
-            assert!(err.contains(&format!("sslmode={mode} is not supported")), "{err}");
+            assert!(
+                err.contains(&format!("sslmode={mode} is not supported")),
+                "{err}"
+            );
         }
     }
 
@@ -276,6 +280,9 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        assert!(err.contains("/nonexistent/ca.crt") && err.contains("sslrootcert"), "{err}");
+        assert!(
+            err.contains("/nonexistent/ca.crt") && err.contains("sslrootcert"),
+            "{err}"
+        );
     }
 }

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use rustls::ServerConfig;
 
+pub use rustls::ServerConfig;
 pub use tokio_rustls::server::TlsStream;
 pub use tokio_rustls::TlsAcceptor;
 
@@ -36,7 +36,13 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsEr
         .expect("ring supports the default protocol versions")
         .with_no_client_auth()
         .with_single_cert(chain, private_key)
-        .map_err(|e| identity("private key", key, format!("does not match the certificate {} ({e})", cert.display())))?;
+        .map_err(|e| {
+            identity(
+                "private key",
+                key,
+                format!("does not match the certificate {} ({e})", cert.display()),
+            )
+        })?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
