@@ -114,3 +114,35 @@ impl axum::serve::Listener for TlsListener {
         Ok(self.local)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    #[test]
+    fn https_needs_both_files_or_neither() {
+        assert!(https_from_env(&lookup(&[])).unwrap().is_none());
+        let err = https_from_env(&lookup(&[(contract::AUTH_TLS_CERT_FILE, "/x.crt")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(contract::AUTH_TLS_KEY_FILE) && err.contains("set both"),
+            "{err}"
+        );
+        let err = https_from_env(&lookup(&[
+            (contract::AUTH_TLS_CERT_FILE, "/nonexistent/tls-host.crt"),
+            (contract::AUTH_TLS_KEY_FILE, "/nonexistent/tls-host.key"),
+        ]))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("/nonexistent/tls-host.crt"), "{err}");
+    }
+}

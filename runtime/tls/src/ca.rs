@@ -92,3 +92,27 @@ impl fmt::Debug for TrustedCa {
         write!(f, "TrustedCa({})", self.path.display())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unset_is_none_and_a_bad_file_is_named() {
+        assert!(TrustedCa::from_lookup(&|_| None).unwrap().is_none());
+        let missing = TrustedCa::from_lookup(&|_| Some("/nonexistent/tls-ca".into()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            missing.contains("/nonexistent/tls-ca") && missing.contains(contract::TLS_CA_FILE),
+            "{missing}"
+        );
+        let dir = std::env::temp_dir().join(format!("stackr-tls-ca-{}", std::process::id()));
+        std::fs::write(&dir, "not a certificate\n").unwrap();
+        let empty = TrustedCa::from_file(&dir, contract::TLS_CA_FILE)
+            .unwrap_err()
+            .to_string();
+        std::fs::remove_file(&dir).unwrap();
+        assert!(empty.contains("holds no PEM certificate"), "{empty}");
+    }
+}
