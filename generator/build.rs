@@ -1,4 +1,4 @@
-//! Embeds the libraries of the runtime crates (`runtime/auth`, `runtime/kit`, `runtime/contract`)
+//! Embeds the libraries of the runtime crates (`runtime/auth`, `runtime/kit`, `runtime/contract`, `runtime/tls`)
 //! into the stackr binary, with the workspace manifest they inherit from: `stackr init` and `generate` write them
 //! into a project, so the project builds without this repository and without unpublished crates.
 //! Only what the library needs is embedded: the manifest, `src/` without binaries, `migrations/`.
@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// The runtime crates, as folders of `runtime/`.
-const CRATES: &[&str] = &["auth", "kit", "contract"];
+const CRATES: &[&str] = &["auth", "kit", "contract", "tls"];
 /// What of each crate is embedded (folders are taken whole, minus [`BINARIES`]).
 const PARTS: &[&str] = &["Cargo.toml", "src", "migrations"];
 /// Binary targets: tools and test fixtures of the repository, not part of the library.

@@ -18,6 +18,7 @@ pub mod scaffold_spec;
 pub mod secret;
 pub mod stack;
 pub mod systemd;
+pub mod tls_servers;
 
 pub use containers::{PostgresContainer, RedisContainer, ServiceDatabase};
 pub use stack::{Binaries, RunningService, Stack};

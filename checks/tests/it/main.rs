@@ -8,3 +8,4 @@ mod cookie_forwarding;
 mod isolation;
 mod nixos_under_systemd;
 mod one_plan;
+mod runtime_tls;

@@ -1,4 +1,4 @@
-//! The runtime crates (`stackr-auth`, `stackr-kit`, `stackr-contract`) this stackr binary was built with, embedded by
+//! The runtime crates (`stackr-auth`, `stackr-kit`, `stackr-contract`, `stackr-tls`) this stackr binary was built with, embedded by
 //! `build.rs`: a project whose config says `"runtime": { "vendored": VERSION }` gets them written
 //! into [`VENDORED_DIR`] as managed files, so it builds with nothing but the package registries.
 
@@ -14,8 +14,8 @@ mod embedded {
 
 pub use stackr_plan::layout::{AUTH_CRATE_DIR, KIT_CRATE_DIR, VENDORED_DIR, VERSION};
 
-const README: &str = "# Runtime crates of stackr {version}\n\nManaged by stackr: `stackr-auth` (auth/), `stackr-kit` (kit/) and the `stackr-contract` they share
-(contract/), exactly as the stackr binary\nthat wrote them was built with, so this project builds with nothing but the package registries.\n`stackr generate` rewrites this folder and `stackr generate --check` reports any edit; `stackr\nupgrade` moves it to the runtime of a newer stackr. The services depend on these crates by path.\n";
+const README: &str = "# Runtime crates of stackr {version}\n\nManaged by stackr: `stackr-auth` (auth/), `stackr-kit` (kit/) and the `stackr-contract` and `stackr-tls` they share
+(contract/, tls/), exactly as the stackr binary\nthat wrote them was built with, so this project builds with nothing but the package registries.\n`stackr generate` rewrites this folder and `stackr generate --check` reports any edit; `stackr\nupgrade` moves it to the runtime of a newer stackr. The services depend on these crates by path.\n";
 
 /// Every file of the vendored runtime, with paths relative to the project root. Manifests are
 /// made standalone (see `manifest::standalone`); sources are written byte for byte.
@@ -56,6 +56,8 @@ mod tests {
             "kit/migrations/0001_stackr_user.sql",
             "contract/Cargo.toml",
             "contract/src/lib.rs",
+            "tls/Cargo.toml",
+            "tls/src/lib.rs",
         ] {
             assert!(has(path), "{path} is not vendored");
         }

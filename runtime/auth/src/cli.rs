@@ -46,8 +46,8 @@ pub async fn set_role(email: &str, role: &str) -> anyhow::Result<()> {
             roles.describe()
         );
     }
-    let db = crate::config::database_from_env()?;
-    let pool = crate::db::connect_and_migrate(&db, 1).await?;
+    let (db, tls) = crate::config::database_from_env()?;
+    let pool = crate::db::connect_and_migrate(&db, tls, 1).await?;
     let client = pool.get().await.context("connect to PostgreSQL")?;
     let Some(user) = crate::db::users::by_email(&client, email).await? else {
         bail!("no user with email {email}");

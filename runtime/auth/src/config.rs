@@ -70,6 +70,10 @@ pub struct AuthConfig {
     pub secrets: crate::secrets::Secrets,
     /// PostgreSQL connection (password already merged in).
     pub database: tokio_postgres::Config,
+    /// Plain, or TLS verified against the deployment CA (`sslmode=verify-full` in the URL).
+    pub database_tls: stackr_tls::postgres::PostgresTls,
+    /// `AUTH_TLS_CERT_FILE` and `AUTH_TLS_KEY_FILE`: the API serves HTTPS with them.
+    pub https: Option<std::sync::Arc<stackr_tls::server::ServerConfig>>,
     pub port: u16,
     /// Port of the admin dashboard; `None` disables it.
     pub admin_port: Option<u16>,
@@ -147,15 +151,17 @@ fn parse_port(name: &str, value: &str) -> anyhow::Result<u16> {
         .with_context(|| format!("{name}={value} is not a TCP port number"))
 }
 
-/// `DATABASE_URL` (no password) + `DATABASE_PASSWORD_FILE`, merged.
-pub fn database_from_env() -> anyhow::Result<tokio_postgres::Config> {
+/// `DATABASE_URL` (no password) + `DATABASE_PASSWORD_FILE`, merged; TLS when the URL says
+/// `sslmode=verify-full` (verified against its `sslrootcert` or `TLS_CA_FILE`).
+pub fn database_from_env(
+) -> anyhow::Result<(tokio_postgres::Config, stackr_tls::postgres::PostgresTls)> {
     let url = required(
         contract::DATABASE_URL,
         "the auth database URL, e.g. postgres://auth@127.0.0.1:54321/auth",
     )?;
-    let mut cfg: tokio_postgres::Config = url
-        .parse()
-        .map_err(|e| anyhow!("DATABASE_URL is not a valid PostgreSQL URL: {e}"))?;
+    let ca = stackr_tls::TrustedCa::from_lookup(&var)?;
+    let (mut cfg, tls) =
+        stackr_tls::postgres::config(&url, ca.as_ref()).context(contract::DATABASE_URL)?;
     match var(contract::DATABASE_PASSWORD_FILE) {
         Some(path) => {
             let pw = read_secret_file(Path::new(&path), contract::DATABASE_PASSWORD_FILE)?;
@@ -169,7 +175,7 @@ pub fn database_from_env() -> anyhow::Result<tokio_postgres::Config> {
     if cfg.get_connect_timeout().is_none() {
         cfg.connect_timeout(Duration::from_secs(5));
     }
-    Ok(cfg)
+    Ok((cfg, tls))
 }
 
 const MIN_SECRET_CHARS: usize = 32;
@@ -348,9 +354,12 @@ impl AuthConfig {
             })?),
             None => Duration::from_millis(1000),
         };
+        let (database, database_tls) = database_from_env()?;
         Ok(AuthConfig {
             secrets: secrets_from_env()?,
-            database: database_from_env()?,
+            database,
+            database_tls,
+            https: crate::tls::https_from_env(&var)?,
             port,
             admin_port,
             admin_bind,
@@ -383,6 +392,8 @@ impl AuthConfig {
         AuthConfig {
             secrets: crate::secrets::Secrets::single(secret),
             database,
+            database_tls: stackr_tls::postgres::PostgresTls::plain(),
+            https: None,
             port: 0,
             admin_port: None,
             admin_bind: LOOPBACK,

@@ -65,6 +65,7 @@ pub mod secrets;
 pub mod server;
 pub mod session_cache;
 pub mod state;
+pub mod tls;
 pub mod totp;
 pub mod user_fields;
 

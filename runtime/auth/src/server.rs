@@ -18,11 +18,12 @@ pub async fn run(config: AuthConfig) -> anyhow::Result<()> {
     let port = config.port;
     let admin_port = config.admin_port;
     let admin_bind = config.admin_bind;
+    let https = config.https.clone();
     let state = AppState::connect(config).await?;
     let listener = tokio::net::TcpListener::bind(("0.0.0.0", port))
         .await
         .with_context(|| format!("cannot listen on PORT {port}"))?;
-    tracing::info!(port, base_url = %state.config.base_url, "stackr-auth listening");
+    tracing::info!(port, base_url = %state.config.base_url, https = https.is_some(), "stackr-auth listening");
     if let Some(admin_port) = admin_port {
         let admin = crate::admin_page::router(state.clone());
         let admin_listener = tokio::net::TcpListener::bind((admin_bind, admin_port))
@@ -45,7 +46,10 @@ pub async fn run(config: AuthConfig) -> anyhow::Result<()> {
     if let Err(e) = sd_notify::notify(&[sd_notify::NotifyState::Ready]) {
         tracing::warn!(error = %e, "could not tell systemd the service is ready");
     }
-    serve(listener, state).await
+    match https {
+        Some(tls) => serve_tls(listener, tls, state).await,
+        None => serve(listener, state).await,
+    }
 }
 
 /// Serves the API on an already-bound listener (tests bind port 0 and read the address).
@@ -58,6 +62,28 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> anyhow
     .with_graceful_shutdown(shutdown_signal())
     .await
     .context("HTTP server failed")
+}
+
+/// [`serve`] over TLS with `tls` (the host's certificate and key).
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    tls: std::sync::Arc<stackr_tls::server::ServerConfig>,
+    state: AppState,
+) -> anyhow::Result<()> {
+    use axum::serve::ListenerExt;
+    let app = crate::routes::router(state);
+    // `tap_io` only so that axum gives handlers the client's address (`ConnectInfo`), which it
+    // does for a tapped listener of any kind.
+    let listener = crate::tls::TlsListener::new(listener, tls)
+        .context("reading the listener's address")?
+        .tap_io(|_| {});
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("HTTPS server failed")
 }
 
 async fn shutdown_signal() {

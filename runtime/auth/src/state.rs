@@ -39,7 +39,12 @@ impl AppState {
     /// Connects to PostgreSQL, runs migrations (adding the additional user fields' columns) and
     /// builds the mailer.
     pub async fn connect(config: AuthConfig) -> anyhow::Result<Self> {
-        let pool = crate::db::connect_and_migrate(&config.database, config.pool_size).await?;
+        let pool = crate::db::connect_and_migrate(
+            &config.database,
+            config.database_tls.clone(),
+            config.pool_size,
+        )
+        .await?;
         crate::user_fields::ensure_columns(&pool.get().await?, &config.user_fields)
             .await
             .map_err(|e| anyhow::anyhow!("adding the columns of AUTH_USER_FIELDS: {e}"))?;

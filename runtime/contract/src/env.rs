@@ -63,6 +63,9 @@ pub const AUTH_USER_FIELDS: &str = "AUTH_USER_FIELDS";
 pub const CREDENTIALS_DIRECTORY: &str = "CREDENTIALS_DIRECTORY";
 /// The deployment's CA certificate, to verify the TLS of stores and auth on other hosts.
 pub const TLS_CA_FILE: &str = "TLS_CA_FILE";
+/// Auth's own certificate and key: with both, auth serves HTTPS instead of HTTP.
+pub const AUTH_TLS_CERT_FILE: &str = "AUTH_TLS_CERT_FILE";
+pub const AUTH_TLS_KEY_FILE: &str = "AUTH_TLS_KEY_FILE";
 pub const RUST_LOG: &str = "RUST_LOG";
 pub const AUTH_SMTP_URL: &str = "AUTH_SMTP_URL";
 pub const AUTH_SMTP_PASSWORD_FILE: &str = "AUTH_SMTP_PASSWORD_FILE";
@@ -130,6 +133,9 @@ pub const CONTRACT: &[ContractVar] = &[
     // developer sets them.
     optional(AUTH_SMTP_URL, Scope::Auth, false),
     optional(AUTH_SMTP_PASSWORD_FILE, Scope::Auth, true),
+    // Set where auth's API is reached from other hosts without a TLS load balancer in front.
+    optional(AUTH_TLS_CERT_FILE, Scope::Auth, true),
+    optional(AUTH_TLS_KEY_FILE, Scope::Auth, true),
 ];
 
 /// Whether stackr sets `name` itself (so a config may not).

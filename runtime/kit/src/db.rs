@@ -1,11 +1,10 @@
 //! The service's own PostgreSQL pool.
 
-use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Timeouts};
-use tokio_postgres::NoTls;
+use stackr_tls::TrustedCa;
 
 use crate::config::SecretUrl;
 
@@ -15,19 +14,21 @@ pub const DEFAULT_POOL_SIZE: usize = 16;
 /// moment before PostgreSQL accepts connections).
 const STARTUP_WAIT: Duration = Duration::from_secs(30);
 
-/// Builds the pool and waits until one connection succeeds.
+/// Builds the pool and waits until one connection succeeds. With `sslmode=verify-full` in the
+/// URL the connections are TLS, verified against `sslrootcert` or `tls_ca` (`TLS_CA_FILE`).
 pub async fn connect(
     url: &SecretUrl,
+    tls_ca: Option<&TrustedCa>,
     application_name: &str,
     max_size: usize,
 ) -> anyhow::Result<Pool> {
-    let mut config = tokio_postgres::Config::from_str(url.expose())
-        .with_context(|| format!("DATABASE_URL ({url}) is not a PostgreSQL URL"))?;
+    let (mut config, tls) = stackr_tls::postgres::config(url.expose(), tls_ca)
+        .with_context(|| format!("DATABASE_URL ({url})"))?;
     config.application_name(application_name);
     config.connect_timeout(Duration::from_secs(5));
     let manager = Manager::from_config(
         config,
-        NoTls,
+        tls,
         ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         },
@@ -46,13 +47,17 @@ pub async fn connect(
     loop {
         match pool.get().await {
             Ok(_) => return Ok(pool),
-            Err(e) if Instant::now() < deadline => {
+            // A refused certificate stays refused: no point waiting.
+            Err(e)
+                if Instant::now() < deadline && stackr_tls::refusal::tls_refused(&e).is_none() =>
+            {
                 tracing::info!(database = %url, error = %e, "waiting for PostgreSQL");
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
             Err(e) => {
                 return Err(anyhow::anyhow!(
-                    "cannot connect to the service database {url}: {e}"
+                    "cannot connect to the service database {url}: {}",
+                    stackr_tls::refusal::full_message(&e)
                 ))
             }
         }

@@ -28,6 +28,7 @@ pub mod db;
 pub mod device;
 pub mod guard;
 pub mod health;
+mod http;
 mod identity_routes;
 pub mod migrate;
 pub mod peer;

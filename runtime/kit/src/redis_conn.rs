@@ -1,9 +1,11 @@
-//! The service's own Redis, and the timeouts every connection the kit opens to it uses.
+//! The service's own Redis, and the timeouts every connection the kit opens to it uses. A
+//! `rediss://` URL is TLS, verified against the deployment CA (`TLS_CA_FILE`) and the URL's host.
 
 use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
-use redis::AsyncConnectionConfig;
+use redis::{AsyncConnectionConfig, TlsCertificates};
+use stackr_tls::TrustedCa;
 
 use crate::config::SecretUrl;
 
@@ -34,21 +36,49 @@ pub async fn multiplexed(url: &str) -> redis::RedisResult<MultiplexedConnection>
         .await
 }
 
+/// A client for `url`: with `rediss://`, TLS trusting `tls_ca` only when given (else the redis
+/// crate's roots); `#insecure` (no verification) is refused.
+pub fn client(url: &str, tls_ca: Option<&TrustedCa>) -> redis::RedisResult<redis::Client> {
+    if url.contains("#insecure") {
+        return Err(redis::RedisError::from((
+            redis::ErrorKind::InvalidClientConfig,
+            "`#insecure` turns off TLS verification, which stackr never does; remove it",
+        )));
+    }
+    match tls_ca {
+        Some(ca) if url.starts_with("rediss://") => redis::Client::build_with_tls(
+            url,
+            TlsCertificates {
+                client_tls: None,
+                root_cert: Some(ca.pem().to_vec()),
+            },
+        ),
+        _ => redis::Client::open(url),
+    }
+}
+
 /// A self-reconnecting connection, once Redis has answered a first time.
-pub async fn connect(url: &SecretUrl) -> anyhow::Result<ConnectionManager> {
-    let client = redis::Client::open(url.expose())
-        .map_err(|e| anyhow::anyhow!("REDIS_URL ({url}) is not a Redis URL: {e}"))?;
+pub async fn connect(
+    url: &SecretUrl,
+    tls_ca: Option<&TrustedCa>,
+) -> anyhow::Result<ConnectionManager> {
+    let client = client(url.expose(), tls_ca)
+        .map_err(|e| anyhow::anyhow!("REDIS_URL ({url}) cannot be used: {e}"))?;
     let deadline = Instant::now() + STARTUP_WAIT;
     loop {
         match ConnectionManager::new_with_config(client.clone(), manager_config()).await {
             Ok(conn) => return Ok(conn),
-            Err(e) if Instant::now() < deadline => {
+            // A refused certificate stays refused: no point waiting.
+            Err(e)
+                if Instant::now() < deadline && stackr_tls::refusal::tls_refused(&e).is_none() =>
+            {
                 tracing::info!(redis = %url, error = %e, "waiting for Redis");
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
             Err(e) => {
                 return Err(anyhow::anyhow!(
-                    "cannot connect to the service Redis {url}: {e}"
+                    "cannot connect to the service Redis {url}: {}",
+                    stackr_tls::refusal::full_message(&e)
                 ))
             }
         }

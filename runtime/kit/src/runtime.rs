@@ -80,19 +80,27 @@ impl ServiceRuntime {
             .into());
         }
         let queue = QueueConfig::from_lookup(lookup)?;
-        let peers = PeerClient::new(PeerUrls::from_lookup(lookup)?);
+        let peers =
+            PeerClient::trusting(PeerUrls::from_lookup(lookup)?, env.service.tls_ca.as_ref());
         let name = env.service.service.clone();
         let db = crate::db::connect(
             &env.service.database_url,
+            env.service.tls_ca.as_ref(),
             &name,
             crate::db::DEFAULT_POOL_SIZE,
         )
         .await?;
-        let redis = crate::redis_conn::connect(&env.service.redis_url).await?;
+        let redis =
+            crate::redis_conn::connect(&env.service.redis_url, env.service.tls_ca.as_ref()).await?;
         crate::migrate::run(&db, spec.migrations).await?;
         let guard = match auth_env {
             Some(auth_env) => {
-                let auth = AuthClient::new(&auth_env.auth_url, &name, auth_env.credential.clone());
+                let auth = AuthClient::trusting(
+                    &auth_env.auth_url,
+                    &name,
+                    auth_env.credential.clone(),
+                    env.service.tls_ca.as_ref(),
+                );
                 Guard::builder(spec.flavor, auth)
                     .session_cache_ttl(auth_env.session_cache_ttl)
                     .allowed_roles(spec.roles.iter().copied())

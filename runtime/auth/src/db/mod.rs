@@ -27,11 +27,12 @@ pub use deadpool_postgres::{Client, Pool};
 /// Builds the pool, checks connectivity and runs the migrations.
 pub async fn connect_and_migrate(
     config: &tokio_postgres::Config,
+    tls: stackr_tls::postgres::PostgresTls,
     size: usize,
 ) -> anyhow::Result<Pool> {
     let manager = Manager::from_config(
         config.clone(),
-        tokio_postgres::NoTls,
+        tls,
         ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         },

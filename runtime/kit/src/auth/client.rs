@@ -6,6 +6,7 @@ use url::Url;
 
 use super::{AuthError, OwnerStatus, VerifiedSession};
 use crate::config::Credential;
+use stackr_tls::TrustedCa;
 
 /// How long a base service waits for auth before failing closed. Auth answers get-session in
 /// well under a millisecond on loopback; seconds mean it is down or wedged.
@@ -36,11 +37,21 @@ pub enum ProvisionOutcome {
 impl AuthClient {
     /// `auth_url` is auth's origin (`AUTH_URL`), e.g. `http://127.0.0.1:8888`.
     pub fn new(auth_url: &Url, service: impl Into<String>, credential: Option<Credential>) -> Self {
+        Self::trusting(auth_url, service, credential, None)
+    }
+
+    /// [`AuthClient::new`] for an `https://` auth verified against `tls_ca` (`TLS_CA_FILE`).
+    pub fn trusting(
+        auth_url: &Url,
+        service: impl Into<String>,
+        credential: Option<Credential>,
+        tls_ca: Option<&TrustedCa>,
+    ) -> Self {
         let base = auth_url.as_str().trim_end_matches('/');
         let endpoint = |path: &str| {
             Url::parse(&format!("{base}/api/auth/{path}")).expect("AUTH_URL was validated as a URL")
         };
-        let http = reqwest::Client::builder()
+        let http = crate::http::client_builder(tls_ca)
             // Service-to-service on a private network: an HTTP(S)_PROXY meant for the outside
             // world must not reroute identity checks.
             .no_proxy()

@@ -3,6 +3,8 @@ use std::fmt;
 use std::path::Path;
 use std::time::Duration;
 
+use stackr_tls::TrustedCa;
+
 use url::Url;
 
 use super::secret_url::read_secret_file;
@@ -19,6 +21,9 @@ pub struct ServiceEnv {
     pub service: String,
     pub database_url: SecretUrl,
     pub redis_url: SecretUrl,
+    /// `TLS_CA_FILE`: the deployment CA that TLS to the database and Redis on other hosts is
+    /// verified against (`sslmode=verify-full`, `rediss://`); unset on one host.
+    pub tls_ca: Option<TrustedCa>,
 }
 
 impl ServiceEnv {
@@ -52,6 +57,7 @@ impl ServiceEnv {
             service,
             database_url,
             redis_url,
+            tls_ca: tls_ca_from_lookup(lookup)?,
         })
     }
 }
@@ -165,6 +171,16 @@ impl fmt::Debug for Credential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Credential(***)")
     }
+}
+
+/// `TLS_CA_FILE`, read and checked now, so a wrong path is reported before any connection.
+pub(crate) fn tls_ca_from_lookup(
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<TrustedCa>, ConfigError> {
+    TrustedCa::from_lookup(lookup).map_err(|e| ConfigError::Invalid {
+        var: contract::TLS_CA_FILE,
+        reason: e.to_string(),
+    })
 }
 
 fn is_service_name(name: &str) -> bool {

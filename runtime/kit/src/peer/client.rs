@@ -3,6 +3,8 @@ use std::time::Duration;
 use reqwest::header::COOKIE;
 use serde::de::DeserializeOwned;
 
+use stackr_tls::TrustedCa;
+
 use super::{ForwardedCookie, PeerError, PeerUrls};
 
 /// How long a call waits for the connection to another service of the same stack.
@@ -25,15 +27,24 @@ impl PeerClient {
         Self::with_timeout(urls, REQUEST_TIMEOUT)
     }
 
+    /// [`PeerClient::new`] for `https://` services verified against `tls_ca` (`TLS_CA_FILE`).
+    pub fn trusting(urls: PeerUrls, tls_ca: Option<&TrustedCa>) -> Self {
+        Self::build(urls, REQUEST_TIMEOUT, tls_ca)
+    }
+
     /// `timeout` bounds each whole call (connect, request, answer).
     pub fn with_timeout(urls: PeerUrls, timeout: Duration) -> Self {
-        let http = reqwest::Client::builder()
+        Self::build(urls, timeout, None)
+    }
+
+    fn build(urls: PeerUrls, timeout: Duration, tls_ca: Option<&TrustedCa>) -> Self {
+        let http = crate::http::client_builder(tls_ca)
             .connect_timeout(CONNECT_TIMEOUT.min(timeout))
             .timeout(timeout)
             // Redirects would carry the cookie somewhere SERVICE_URLS does not name.
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .expect("a reqwest client without TLS options always builds");
+            .expect("a reqwest client with static settings and parsed roots always builds");
         PeerClient {
             http,
             urls,

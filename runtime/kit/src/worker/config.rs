@@ -17,6 +17,8 @@ pub struct QueueConfig {
     pub queue: String,
     /// BullMQ key prefix (`STACKR_QUEUE_PREFIX`); keys are `<prefix>:<queue>:…`.
     pub prefix: String,
+    /// `TLS_CA_FILE`: what a `rediss://` URL's server is verified against.
+    pub tls_ca: Option<stackr_tls::TrustedCa>,
 }
 
 // Hand-written so a password merged into the URL never reaches a log line.
@@ -26,6 +28,7 @@ impl std::fmt::Debug for QueueConfig {
             .field("redis_url", &redact_password(&self.redis_url))
             .field("queue", &self.queue)
             .field("prefix", &self.prefix)
+            .field("tls_ca", &self.tls_ca)
             .finish()
     }
 }
@@ -58,7 +61,8 @@ const DEFAULT_MAX_STALLED_COUNT: u32 = 1;
 const DEFAULT_SHUTDOWN_GRACE_MS: u64 = 10_000;
 
 impl QueueConfig {
-    /// Reads `REDIS_URL`, `REDIS_PASSWORD_FILE`, `STACKR_QUEUE` and `STACKR_QUEUE_PREFIX`.
+    /// Reads `REDIS_URL`, `REDIS_PASSWORD_FILE`, `STACKR_QUEUE`, `STACKR_QUEUE_PREFIX` and
+    /// `TLS_CA_FILE`.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(&|name| std::env::var(name).ok())
     }
@@ -83,10 +87,17 @@ impl QueueConfig {
                 ));
             }
         }
+        let tls_ca =
+            stackr_tls::TrustedCa::from_lookup(env).map_err(|e| ConfigError::PasswordFile {
+                var: contract::TLS_CA_FILE,
+                path: non_empty(env, contract::TLS_CA_FILE).unwrap_or_default(),
+                reason: e.to_string(),
+            })?;
         Ok(QueueConfig {
             redis_url,
             queue,
             prefix,
+            tls_ca,
         })
     }
 }

@@ -3,20 +3,32 @@
 
 use redis::aio::ConnectionManager;
 
-use super::config::redact_password;
+use super::config::{redact_password, QueueConfig};
 use super::error::WorkerError;
 
-pub(crate) fn options(redis_url: &str) -> bullmq::options::RedisConnectionOptions {
-    bullmq::options::RedisConnectionOptions::new().url(redis_url)
+/// bullmq-official's connection: `rediss://` verified against the deployment CA when there is one
+/// (its `tls_certs` would also turn a `redis://` URL into TLS, so only for `rediss://`).
+pub(crate) fn options(queue: &QueueConfig) -> bullmq::options::RedisConnectionOptions {
+    let options = bullmq::options::RedisConnectionOptions::new().url(&queue.redis_url);
+    match &queue.tls_ca {
+        Some(ca) if queue.redis_url.starts_with("rediss://") => {
+            options.tls_certs(bullmq::options::TlsCerts {
+                root_cert: Some(ca.pem().to_vec()),
+                ..Default::default()
+            })
+        }
+        _ => options,
+    }
 }
 
 /// A self-reconnecting connection (failure bookkeeping, the shutdown wake-up).
-pub(crate) async fn manager(redis_url: &str) -> Result<ConnectionManager, WorkerError> {
+pub(crate) async fn manager(queue: &QueueConfig) -> Result<ConnectionManager, WorkerError> {
     let connect_error = |err: redis::RedisError| WorkerError::Connect {
-        url: redact_password(redis_url),
+        url: redact_password(&queue.redis_url),
         source: Box::new(err),
     };
-    let client = redis::Client::open(redis_url).map_err(connect_error)?;
+    let client = crate::redis_conn::client(&queue.redis_url, queue.tls_ca.as_ref())
+        .map_err(connect_error)?;
     ConnectionManager::new_with_config(client, crate::redis_conn::manager_config())
         .await
         .map_err(connect_error)

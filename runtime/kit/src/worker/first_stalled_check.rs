@@ -41,7 +41,7 @@ pub(crate) async fn run(config: &WorkerConfig, conn: &mut ConnectionManager) {
         }
     }
     let options = bullmq::WorkerOptions::new()
-        .connection(connection::options(&queue.redis_url))
+        .connection(connection::options(queue))
         .prefix(queue.prefix.clone())
         .concurrency(1)
         .stalled_interval(PROBE_INTERVAL)

@@ -48,7 +48,7 @@ impl Producer {
                     source: Box::new(source),
                 };
                 let options = bullmq::QueueOptions::new()
-                    .connection(connection::options(&self.config.redis_url))
+                    .connection(connection::options(&self.config))
                     .prefix(self.config.prefix.clone());
                 let queue = bullmq::Queue::with_options(&self.config.queue, options)
                     .await

@@ -43,7 +43,7 @@ pub struct ShutdownReport {
 /// Starts consuming the configured queue with `handlers`.
 pub async fn start(config: WorkerConfig, handlers: Handlers) -> Result<RunningWorker, WorkerError> {
     let queue = &config.queue;
-    let conn = connection::manager(&queue.redis_url).await?;
+    let conn = connection::manager(queue).await?;
     let (hand_back, hand_back_rx) = watch::channel(false);
     let processor = processor::build(ProcessorContext {
         handlers: handlers.clone(),
@@ -57,7 +57,7 @@ pub async fn start(config: WorkerConfig, handlers: Handlers) -> Result<RunningWo
     first_stalled_check::run(&config, &mut conn.clone()).await;
 
     let mut options = bullmq::WorkerOptions::new()
-        .connection(connection::options(&queue.redis_url))
+        .connection(connection::options(queue))
         .prefix(queue.prefix.clone())
         .concurrency(config.concurrency)
         .lock_duration(config.lock_duration)

@@ -153,7 +153,7 @@ async fn configuration_errors_name_the_variable() {
 async fn the_service_redis_connection_waits_for_slow_replies() {
     let redis = TempRedis::start();
     let url = stackr_kit::config::SecretUrl::new(&redis.url()).unwrap();
-    let mut conn = stackr_kit::redis_conn::connect(&url).await.unwrap();
+    let mut conn = stackr_kit::redis_conn::connect(&url, None).await.unwrap();
     // Busy-waits inside Redis for 1.5 s, then answers.
     let busy = redis::Script::new(
         "local function now() local t = redis.call('TIME') return t[1] * 1000000 + t[2] end

@@ -115,6 +115,7 @@ pub fn queue_config(redis_url: &str, queue: &str) -> QueueConfig {
         redis_url: redis_url.to_string(),
         queue: queue.to_string(),
         prefix: "bull".to_string(),
+        tls_ca: None,
     }
 }
 

@@ -1,0 +1,25 @@
+//! TLS of a stackr stack placed on several hosts, with rustls: every connection that leaves a
+//! host is verified against the deployment's CA (`stackr secrets` creates it; `TLS_CA_FILE` names
+//! its certificate) and the name of the host it goes to. On one host nothing here is used: the
+//! connections stay plain on loopback.
+//!
+//! - [`TrustedCa`]: the CA file, read once, as rustls roots and as PEM for the clients that
+//!   take PEM (Redis, reqwest).
+//! - [`postgres`]: `DATABASE_URL` with libpq's `sslmode=verify-full` (and `sslrootcert`), which
+//!   tokio-postgres does not parse, to a config and a verifying connector.
+//! - [`server`]: the server side (a certificate and key from secret files), for auth's HTTPS.
+//! - [`refusal`]: tells a refused certificate (final) from a server not up yet (worth a retry).
+
+mod ca;
+mod error;
+pub mod postgres;
+pub mod refusal;
+pub mod server;
+
+pub use ca::TrustedCa;
+pub use error::TlsError;
+
+/// The one crypto provider every config here is built with (see Cargo.toml).
+pub(crate) fn provider() -> std::sync::Arc<rustls::crypto::CryptoProvider> {
+    std::sync::Arc::new(rustls::crypto::ring::default_provider())
+}

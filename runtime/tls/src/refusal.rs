@@ -1,0 +1,50 @@
+//! A connection refused by TLS (a certificate not issued by the trusted CA, or not for the host
+//! name, a protocol mismatch) will be refused again: start-up loops that wait for a server to come
+//! up stop at once on it, with its reason, instead of retrying for their whole wait.
+
+use std::error::Error;
+use std::sync::Arc;
+
+/// The TLS error somewhere in `err`'s chain of causes, if any.
+pub fn tls_refused<'a>(err: &'a (dyn Error + 'static)) -> Option<&'a rustls::Error> {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        next = cause(e);
+    }
+    None
+}
+
+/// `err` and each of its causes, as one line: drivers' own messages often stop at "error
+/// performing TLS handshake" and leave the reason (which certificate check failed) to a cause.
+pub fn full_message(err: &(dyn Error + 'static)) -> String {
+    let mut message = err.to_string();
+    let mut next = cause(err);
+    while let Some(e) = next {
+        let part = e.to_string();
+        if !message.contains(&part) {
+            message.push_str(": ");
+            message.push_str(&part);
+        }
+        next = cause(e);
+    }
+    message
+}
+
+fn cause<'a>(err: &'a (dyn Error + 'static)) -> Option<&'a (dyn Error + 'static)> {
+    // io::Error's `source` skips the error it wraps (often another io::Error): look inside.
+    if let Some(inner) = err
+        .downcast_ref::<std::io::Error>()
+        .and_then(|io| io.get_ref())
+    {
+        return Some(inner);
+    }
+    // The redis crate hands its cause out as the `Arc` holding it, whose `source` is the
+    // cause's own (skipping it, for an io::Error): look inside too.
+    if let Some(shared) = err.downcast_ref::<Arc<dyn Error + Send + Sync>>() {
+        return Some(&**shared);
+    }
+    err.source()
+}
