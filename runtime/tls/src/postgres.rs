@@ -87,7 +87,7 @@ fn take_tls_params(url: &str) -> (String, TlsParams) {
         match decoded {
             Some((key, value)) if key == "sslmode" => params.sslmode = Some(value.into_owned()),
             Some((key, value)) if key == "sslrootcert" => {
-                params.sslrootcert = Some(value.into_owned())
+                params.sslrootcert = Some(value.into_owned());
             }
             _ => kept.push(pair),
         }
