@@ -25,9 +25,11 @@ pub struct Project {
     pub root: PathBuf,
 }
 
-/// One `cargo build`: its wall time and the crates it compiled.
+/// One `cargo build`: its wall time, the CPU time of cargo and the compilers it ran (user +
+/// system), and the crates it compiled.
 pub struct Build {
     pub took: Duration,
+    pub cpu: Duration,
     pub compiled: usize,
 }
 
@@ -56,9 +58,20 @@ impl Project {
     /// builds on, no flags), offline: the registry cache holds every crate, so the time is
     /// compiling and linking, not downloading.
     pub fn cargo_build(&self) -> Build {
+        self.build_with(&["build"])
+    }
+
+    /// The stack's `build` process on its own: `cargo build --workspace --bins`.
+    pub fn stack_build(&self) -> Build {
+        self.build_with(&["build", "--workspace", "--bins"])
+    }
+
+    fn build_with(&self, args: &[&str]) -> Build {
+        let cpu_before = children_cpu();
         let started = Instant::now();
-        let out = self.cargo().arg("build").output().expect("running cargo");
+        let out = self.cargo().args(args).output().expect("running cargo");
         let took = started.elapsed();
+        let cpu = children_cpu() - cpu_before;
         assert!(
             out.status.success(),
             "cargo build failed:\n{}",
@@ -68,7 +81,11 @@ impl Project {
             .lines()
             .filter(|l| l.trim_start().starts_with("Compiling "))
             .count();
-        Build { took, compiled }
+        Build {
+            took,
+            cpu,
+            compiled,
+        }
     }
 
     /// The edit a user makes first: a change to one route handler of [`EDITED`].
@@ -111,6 +128,18 @@ pub fn use_user_environment() {
     ] {
         std::env::remove_var(name);
     }
+}
+
+/// User + system CPU time of this process's waited-for children (and theirs).
+fn children_cpu() -> Duration {
+    // SAFETY: getrusage only writes the struct it is given.
+    let usage = unsafe {
+        let mut usage = std::mem::zeroed::<libc::rusage>();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
+        usage
+    };
+    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    time(usage.ru_utime) + time(usage.ru_stime)
 }
 
 fn stackr(dir: &Path, args: &[&str]) -> Output {
