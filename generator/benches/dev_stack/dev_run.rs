@@ -2,12 +2,12 @@
 //! says every process is ready, stopped with SIGINT as Ctrl-C would.
 
 use std::collections::VecDeque;
+use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-use crate::project::Project;
 
 /// Longest a start may take before the benchmark gives up on it (and says so).
 pub const READY_TIMEOUT: Duration = Duration::from_secs(300);
@@ -22,6 +22,8 @@ struct Output {
     ready: Option<(Instant, String)>,
     stopping: bool,
     tail: VecDeque<String>,
+    /// Every "… completed in …" line: how long each one-shot process (the build, a db setup) ran.
+    completions: Vec<String>,
 }
 
 pub struct DevRun {
@@ -31,21 +33,15 @@ pub struct DevRun {
 }
 
 impl DevRun {
-    pub fn start(project: &Project) -> Self {
-        let path = std::env::join_paths(std::iter::once(project.no_build_dir()).chain(
-            std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
-        ))
-        .unwrap();
+    /// `stackr dev` in the project at `root`, with `env` added to this process's environment.
+    pub fn start(root: &Path, env: &[(&str, OsString)]) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_stackr"));
         stackr_testkit::without_cargo_package_env(&mut command);
         command
             .args(["dev", "--embedded", "--no-tui"])
-            .current_dir(&project.root)
-            // The stack's `${CARGO_TARGET_DIR:-target}/debug/…` commands find the binaries
-            // prepared before timing, and its `build` runs the no-op `cargo`.
-            .env("CARGO_TARGET_DIR", project.bin_target_dir())
-            .env("PATH", path)
+            .current_dir(root)
             .env("NO_COLOR", "1")
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -65,6 +61,9 @@ impl DevRun {
                         out.ready = Some((Instant::now(), line.clone()));
                     }
                     out.stopping |= line.contains("stackr") && line.contains("stopping:");
+                    if line.contains(" completed in ") {
+                        out.completions.push(line.clone());
+                    }
                     out.tail.push_back(line);
                     if out.tail.len() > TAIL {
                         out.tail.pop_front();
@@ -79,6 +78,18 @@ impl DevRun {
         }
     }
 
+    /// The supervisor's "completed in" line of the one-shot process `name`, once it completed.
+    #[allow(dead_code)] // used by the first_day bench, which shares this file
+    pub fn completion_of(&self, name: &str) -> Option<String> {
+        let prefix = format!("{name}:");
+        let out = self.output.lock().unwrap();
+        out.completions
+            .iter()
+            .find(|l| l.split_whitespace().any(|w| w == prefix))
+            .cloned()
+    }
+
+    #[allow(dead_code)] // used by the dev_stack bench only
     pub fn pid(&self) -> u32 {
         self.child.id()
     }

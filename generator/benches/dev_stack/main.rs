@@ -163,7 +163,20 @@ fn measure_size(project: &mut Project, template: &anchor::Template, size: usize)
 
 /// Launches `stackr dev` and waits for all ready: the run and its wall time from launch.
 fn start(project: &Project) -> (DevRun, Duration) {
-    let mut dev = DevRun::start(project);
+    let path = std::env::join_paths(std::iter::once(project.no_build_dir()).chain(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+    ))
+    .unwrap();
+    // The stack's `${CARGO_TARGET_DIR:-target}/debug/…` commands find the binaries prepared
+    // before timing, and its `build` runs the no-op `cargo`.
+    let env = [
+        (
+            "CARGO_TARGET_DIR",
+            project.bin_target_dir().into_os_string(),
+        ),
+        ("PATH", path),
+    ];
+    let mut dev = DevRun::start(&project.root, &env);
     match dev.wait_ready() {
         Ok((took, line)) => {
             eprintln!("  {line} (wall {:.2}s)", took.as_secs_f64());

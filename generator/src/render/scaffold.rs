@@ -136,6 +136,14 @@ pub(super) struct ProjectContext<'a> {
     project: &'a str,
     state_dir: &'a str,
     services: Vec<Member<'a>>,
+    /// `[profile.dev.package.NAME] opt-level`, as the stackr workspace has them.
+    optimized: Vec<Optimized>,
+}
+
+#[derive(Serialize)]
+struct Optimized {
+    name: String,
+    opt_level: i64,
 }
 
 /// `flake.nix`, root `Cargo.toml` and `.gitignore` of a new project.
@@ -147,6 +155,10 @@ pub fn project_files(plan: &Plan) -> Result<Vec<RenderedFile>> {
             .services
             .iter()
             .map(|s| Member { name: &s.name })
+            .collect(),
+        optimized: crate::runtime_sources::optimized_dev_packages()?
+            .into_iter()
+            .map(|(name, opt_level)| Optimized { name, opt_level })
             .collect(),
     };
     Ok(vec![

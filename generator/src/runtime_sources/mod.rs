@@ -4,7 +4,7 @@
 
 mod manifest;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use crate::render::RenderedFile;
 
@@ -35,9 +35,39 @@ pub fn vendored_files() -> Result<Vec<RenderedFile>> {
     Ok(files)
 }
 
+/// The crates the stackr workspace's `[profile.dev.package.NAME]` tables optimize in debug builds,
+/// with their `opt-level` (password hashing: unoptimized, one sign-in takes seconds). A project
+/// gets the same tables, so its debug-built auth signs users in as fast as this repository's.
+pub fn optimized_dev_packages() -> Result<Vec<(String, i64)>> {
+    let root: toml_edit::DocumentMut = embedded::WORKSPACE_MANIFEST
+        .parse()
+        .context("the workspace Cargo.toml")?;
+    let Some(packages) = root
+        .get("profile")
+        .and_then(|p| p.get("dev"))
+        .and_then(|d| d.get("package"))
+        .and_then(toml_edit::Item::as_table_like)
+    else {
+        return Ok(Vec::new());
+    };
+    Ok(packages
+        .iter()
+        .filter_map(|(name, settings)| {
+            let level = settings.get("opt-level")?.as_integer()?;
+            Some((name.to_owned(), level))
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_the_optimized_packages_of_the_workspace_profile() {
+        let packages = optimized_dev_packages().unwrap();
+        assert!(packages.contains(&("argon2".to_owned(), 3)), "{packages:?}");
+    }
 
     #[test]
     fn embeds_both_libraries_without_binaries_or_tests() {

@@ -12,6 +12,7 @@ mod dev_preflight;
 mod flake_eval;
 mod fleet_eval;
 mod fresh_project_builds;
+mod fresh_project_crates;
 mod generate_check;
 mod init;
 mod nix_eval;

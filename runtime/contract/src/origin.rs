@@ -95,4 +95,23 @@ mod tests {
         assert!(!t.is_trusted("https://example.org"));
         assert!(t.is_trusted("https://shop.test"));
     }
+
+    /// International hosts compare in their UTS 46 ASCII form, whichever IDNA back end `url` uses
+    /// (case folding, NFC, punycode): a page on `BÜCHER.example` is the configured `bücher.example`.
+    #[test]
+    fn international_hosts_compare_in_their_ascii_form() {
+        let t = OriginPatterns::new(["https://bücher.example"]);
+        assert!(t.is_trusted("https://xn--bcher-kva.example"));
+        assert!(t.is_trusted("https://BU\u{308}CHER.example"));
+        assert!(!t.is_trusted("https://bucher.example"));
+        assert_eq!(
+            origin_of("https://Bücher.example/x").as_deref(),
+            Some("https://xn--bcher-kva.example")
+        );
+        // UTS 46 nontransitional processing: ß is kept, not mapped to ss.
+        assert_eq!(
+            origin_of("https://straße.example").as_deref(),
+            Some("https://xn--strae-oqa.example")
+        );
+    }
 }

@@ -166,6 +166,7 @@ pub fn nix_eval_json(dir: &Path, expression: &str, context: &str) -> serde_json:
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
+pub mod crate_graph;
 pub mod dev_stack;
 pub mod http;
 pub mod local_build;
