@@ -38,7 +38,7 @@ fn main() {
         return; // `cargo bench -- --list` and test discovery
     }
     project::use_user_environment();
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get) as u32;
     println!(
         "first day of a new project (auth + core + wallet from `stackr init`, outside the \
          repository); {cores} cores; cargo offline from the local registry cache; at {}",

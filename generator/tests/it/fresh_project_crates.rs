@@ -50,7 +50,7 @@ fn a_fresh_project_builds_dependencies_without_debug_info_and_hashing_optimized(
         .unwrap();
     let optimized = ours["profile"]["dev"]["package"].as_table().unwrap();
     assert!(!optimized.is_empty());
-    for (name, settings) in optimized.iter() {
+    for (name, settings) in optimized {
         assert_eq!(
             dev["package"][name]["opt-level"].as_integer(),
             settings["opt-level"].as_integer(),
