@@ -75,7 +75,7 @@ mod tests {
     fn every_fixture_base_service_runs_with_the_spec_its_scaffold_renders() {
         let plan = crate::fixture::fixture_plan().unwrap();
         let mut flavors = Vec::new();
-        for service in plan.services.iter().filter(|s| !s.is_auth) {
+        for service in plan.services.iter().filter(|s| !s.is_auth()) {
             let files = stackr::render::scaffold::service_crate(&plan, service).unwrap();
             let main = files
                 .iter()

@@ -94,12 +94,12 @@ impl Stack {
     pub fn auth(&self) -> &RunningService {
         self.services
             .iter()
-            .find(|s| s.plan.is_auth)
+            .find(|s| s.plan.is_auth())
             .expect("the fixture has an auth service")
     }
 
     pub fn base_services(&self) -> impl Iterator<Item = &RunningService> {
-        self.services.iter().filter(|s| !s.plan.is_auth)
+        self.services.iter().filter(|s| !s.plan.is_auth())
     }
 
     /// The base service with the given guard flavor (the fixture has one per flavor).

@@ -58,17 +58,17 @@ pub async fn start(plan: Plan, binaries: &Binaries) -> anyhow::Result<Stack> {
         .services
         .iter()
         .zip(containers)
-        .partition::<Vec<_>, _>(|(s, _)| s.is_auth);
+        .partition::<Vec<_>, _>(|(s, _)| s.is_auth());
     for (service, (postgres, redis, database)) in order.0.into_iter().chain(order.1) {
         let mut env = remap_env(&service.api_env, &ports);
-        if service.is_auth {
+        if service.is_auth() {
             env.extend(
                 AUTH_EXTRA_ENV
                     .iter()
                     .map(|(k, v)| (k.to_string(), v.to_string())),
             );
         }
-        let spec = if service.is_auth {
+        let spec = if service.is_auth() {
             None
         } else {
             Some(scaffold_spec(&plan, service))
@@ -90,12 +90,12 @@ pub async fn start(plan: Plan, binaries: &Binaries) -> anyhow::Result<Stack> {
             postgres,
             redis,
         };
-        if service.is_auth {
+        if service.is_auth() {
             wait_until_healthy(&mut running).await?;
         }
         services.push(running);
     }
-    for running in services.iter_mut().filter(|s| !s.plan.is_auth) {
+    for running in services.iter_mut().filter(|s| !s.plan.is_auth()) {
         wait_until_healthy(running).await?;
     }
     // Shown with --nocapture and in failing tests' output: where a slow start spent its time.

@@ -64,7 +64,7 @@ async fn identity_tables_are_only_in_auth(stack: &Stack) {
             "{}'s database has its tables (the service ran its migrations)",
             service.name()
         );
-        if service.plan.is_auth {
+        if service.plan.is_auth() {
             let expected: BTreeSet<String> = IDENTITY_TABLES
                 .iter()
                 .map(|t| format!("{}.{t}", service.database.database))

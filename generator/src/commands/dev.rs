@@ -87,7 +87,7 @@ fn only_services<'p>(plan: &'p Plan, names: &[String]) -> Result<Vec<&'p Service
     Ok(plan
         .services
         .iter()
-        .filter(|s| s.is_auth || names.contains(&s.name))
+        .filter(|s| s.is_auth() || names.contains(&s.name))
         .collect())
 }
 

@@ -57,7 +57,7 @@ pub(super) struct Context<'a> {
 }
 
 pub fn render(plan: &Plan) -> Result<String> {
-    let auth = plan.services.iter().find(|s| s.is_auth).map(|s| Auth {
+    let auth = plan.services.iter().find(|s| s.is_auth()).map(|s| Auth {
         base_url: s.base_url.as_deref().unwrap_or_default(),
         trusted_origins: &s.trusted_origins,
         oauth_providers: s

@@ -47,7 +47,7 @@ pub fn render(plan: &Plan) -> Result<String> {
     templates::NIX_VM_TEST.render(&Context {
         project: &plan.project,
         secrets_dir: format!("{}/secrets", plan.deploy_state_dir),
-        auth_port: plan.services.iter().find(|s| s.is_auth).map(|s| s.port),
+        auth_port: plan.services.iter().find(|s| s.is_auth()).map(|s| s.port),
         services,
     })
 }

@@ -50,7 +50,7 @@ pub fn render(plan: &Plan) -> Result<String> {
         .map(|s| Service {
             name: &s.name,
             kind: s.kind,
-            is_auth: s.is_auth,
+            is_auth: s.is_auth(),
             port: s.port,
             api_bin: &s.api_bin,
             worker_bin: s.worker_bin.as_deref(),
@@ -72,7 +72,7 @@ pub fn render(plan: &Plan) -> Result<String> {
         auth_api: plan
             .services
             .iter()
-            .find(|s| s.is_auth)
+            .find(|s| s.is_auth())
             .map(|s| s.api_bin.as_str()),
     })
 }

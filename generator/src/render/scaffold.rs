@@ -39,7 +39,7 @@ pub fn service_crate(plan: &Plan, service: &ServicePlan) -> Result<Vec<RenderedF
     let context = ServiceContext {
         name: &service.name,
         kind: service.kind,
-        is_auth: service.is_auth,
+        is_auth: service.is_auth(),
         middleware: service.middleware,
         flavor_variant: match spec.flavor {
             AuthMiddleware::RoleGated => "RoleGated",
@@ -69,7 +69,7 @@ pub fn service_crate(plan: &Plan, service: &ServicePlan) -> Result<Vec<RenderedF
         ))
     };
     let mut files = vec![file("Cargo.toml", templates::SERVICE_CARGO_TOML)?];
-    if service.is_auth {
+    if service.is_auth() {
         files.push(file("src/main.rs", templates::AUTH_MAIN)?);
     } else {
         files.push(file("src/main.rs", templates::SERVICE_MAIN)?);

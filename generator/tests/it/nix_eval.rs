@@ -63,7 +63,7 @@ fn stackr_nix_sets_the_planned_values() {
                 assert_eq!(nix["environment"][&extra.name], extra.value);
             }
         }
-        match plan.services.iter().find(|s| s.is_auth) {
+        match plan.services.iter().find(|s| s.is_auth()) {
             Some(auth) => {
                 assert_eq!(value["auth"]["baseUrl"], auth.base_url.clone().unwrap());
                 assert_eq!(
@@ -129,7 +129,7 @@ fn vm_test_checks_readiness_and_every_pair_isolation() {
             }
         }
         // With auth, a session signed up before the reboot is checked after it.
-        if let Some(auth) = plan.services.iter().find(|s| s.is_auth) {
+        if let Some(auth) = plan.services.iter().find(|s| s.is_auth()) {
             let check = format!("http://127.0.0.1:{}/api/auth/get-session", auth.port);
             let reboot = calls.iter().position(|c| c.method == "shutdown").unwrap();
             assert!(

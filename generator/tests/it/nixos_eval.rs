@@ -341,7 +341,7 @@ fn sign_in_providers_are_deployed_as_in_dev_with_their_secrets_as_credentials() 
 #[test]
 fn the_dashboard_address_of_the_config_reaches_auth_in_dev_and_on_nixos() {
     let plan = fixture_plan("five-services");
-    let auth = plan.services.iter().find(|s| s.is_auth).unwrap();
+    let auth = plan.services.iter().find(|s| s.is_auth()).unwrap();
     assert!(
         auth.api_env
             .iter()
@@ -364,7 +364,7 @@ fn the_dashboard_address_of_the_config_reaches_auth_in_dev_and_on_nixos() {
 #[test]
 fn additional_user_fields_reach_auth_in_dev_and_on_nixos() {
     let plan = fixture_plan("five-services");
-    let auth = plan.services.iter().find(|s| s.is_auth).unwrap();
+    let auth = plan.services.iter().find(|s| s.is_auth()).unwrap();
     let expected = r#"[{"name":"plan","type":"string","required":true,"input":false,"defaultValue":"free"},{"name":"discount","type":"string","required":false,"input":true,"defaultValue":"10%"}]"#;
     assert!(
         auth.api_env

@@ -34,11 +34,7 @@ pub fn services_of(plan: &Plan) -> Vec<ConfiguredService> {
         .iter()
         .map(|s| ConfiguredService {
             name: s.name.clone(),
-            kind: if s.is_auth {
-                ServiceKind::Auth
-            } else {
-                ServiceKind::Base
-            },
+            kind: s.kind,
             postgres_ports: std::iter::once(s.dev_postgres_port)
                 .chain(s.deploy_postgres_port)
                 .collect(),

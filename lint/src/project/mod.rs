@@ -46,12 +46,12 @@ impl Service {
 
     /// PostgreSQL role and database name of this service (hyphens become underscores).
     pub fn database_name(&self) -> String {
-        self.name.replace('-', "_")
+        stackr_plan::plan::database_name(&self.name)
     }
 
     /// Cargo package name of a scaffolded service crate.
     pub fn package_name(&self) -> String {
-        format!("{}-service", self.name)
+        stackr_plan::plan::package_name(&self.name)
     }
 
     pub fn is_auth(&self) -> bool {

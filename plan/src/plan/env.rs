@@ -97,7 +97,7 @@ pub fn dev_env(
         ),
         EnvVar::new(contract::RUST_LOG, "info"),
     ]);
-    if service.is_auth {
+    if service.is_auth() {
         env.extend([
             EnvVar::new(
                 contract::AUTH_SECRET_FILE,

@@ -45,7 +45,6 @@ pub struct Plan {
 pub struct ServicePlan {
     pub name: String,
     pub kind: ServiceKind,
-    pub is_auth: bool,
     /// Cargo package, `<name>-service`.
     pub package: String,
     pub api_bin: String,
@@ -77,6 +76,24 @@ pub struct ServicePlan {
     pub worker_env: Vec<EnvVar>,
     /// User-supplied extra environment (also part of `api_env`/`worker_env`).
     pub extra_env: Vec<EnvVar>,
+}
+
+/// Cargo package of service `name`'s crate.
+pub fn package_name(name: &str) -> String {
+    format!("{name}-service")
+}
+
+/// PostgreSQL role and database of service `name`: hyphens, which unquoted SQL identifiers can't
+/// hold, become underscores.
+pub fn database_name(name: &str) -> String {
+    name.replace('-', "_")
+}
+
+impl ServicePlan {
+    /// Whether this is the stack's auth service (the trust anchor), not a base service.
+    pub fn is_auth(&self) -> bool {
+        self.kind == ServiceKind::Auth
+    }
 }
 
 /// Dev state locations of one service, relative to the project root.
@@ -125,8 +142,7 @@ pub fn plan(model: &Model) -> Plan {
             let mut service_plan = ServicePlan {
                 name: name.clone(),
                 kind: service.kind,
-                is_auth,
-                package: format!("{name}-service"),
+                package: package_name(name),
                 api_bin: format!("{name}-api"),
                 worker_bin: service.worker.then(|| format!("{name}-worker")),
                 port: service.port,
@@ -135,7 +151,7 @@ pub fn plan(model: &Model) -> Plan {
                 middleware: service.middleware,
                 roles: service.roles.clone(),
                 worker_concurrency: service.worker_concurrency,
-                db_name: name.replace('-', "_"),
+                db_name: database_name(name),
                 dev_postgres_port: model.dev.postgres_port_start + offset,
                 dev_redis_port: model.dev.redis_port_start + offset,
                 deploy_redis_port: deploy_ports.1,

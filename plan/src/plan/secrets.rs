@@ -14,7 +14,7 @@ pub struct Secret {
 
 pub fn dev_secrets(state_dir: &str, services: &[ServicePlan]) -> Vec<Secret> {
     let mut secrets = Vec::new();
-    if services.iter().any(|s| s.is_auth) {
+    if services.iter().any(super::ServicePlan::is_auth) {
         secrets.push(Secret {
             file: format!("{state_dir}/secrets/auth-secret"),
             purpose: "auth cookie/HMAC secret".to_owned(),

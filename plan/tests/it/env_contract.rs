@@ -38,7 +38,7 @@ fn every_variable_set_is_in_the_contract_for_that_process() {
     for service in &plan.services {
         let processes = [(true, &service.api_env), (false, &service.worker_env)];
         for (is_api, env) in processes {
-            if !is_api && service.is_auth {
+            if !is_api && service.is_auth() {
                 continue;
             }
             for var in env.iter().filter(|v| !service.extra_env.contains(v)) {
@@ -47,7 +47,7 @@ fn every_variable_set_is_in_the_contract_for_that_process() {
                     .find(|c| c.name == var.name)
                     .unwrap_or_else(|| panic!("{} is set but not in the contract", var.name));
                 assert!(
-                    covers(entry.scope, service.is_auth, is_api),
+                    covers(entry.scope, service.is_auth(), is_api),
                     "{} is set for {} ({}) outside its scope {:?}",
                     var.name,
                     service.name,

@@ -73,7 +73,7 @@ fn declared_fields_reach_auth_and_only_auth() {
             .iter()
             .find(|v| v.name == "AUTH_USER_FIELDS")
             .map(|v| v.value.as_str());
-        if service.is_auth {
+        if service.is_auth() {
             assert_eq!(
                 value,
                 Some(
