@@ -592,7 +592,11 @@ fn each_fleet_check_catches_its_mistake() {
     for mistake in MISTAKES {
         let modules = common::nixos::mutated_modules(mistake.file, mistake.from, mistake.to);
         let output = std::process::Command::new(std::env::current_exe().unwrap())
-            .args([mistake.test, "--exact", "--test-threads=1"])
+            .args([
+                &format!("fleet_eval::{}", mistake.test),
+                "--exact",
+                "--test-threads=1",
+            ])
             .env(common::nixos::MODULES_ENV, modules.path())
             .env("RUST_BACKTRACE", "0")
             .output()

@@ -9,8 +9,9 @@ use common::init_project;
 use common::local_build::repo_root;
 
 /// Crates (name and version, the project's own included) `cargo build` compiles for auth and two
-/// base services. The graph had 263 with ICU4X behind `url`; 244 since.
-const CRATE_BUDGET: usize = 244;
+/// base services. The graph had 263 with ICU4X behind `url`; 244 without it, 245 with the
+/// runtime's own TLS crate (`stackr-tls`; rustls itself was already there).
+const CRATE_BUDGET: usize = 245;
 
 #[test]
 fn a_fresh_three_service_project_compiles_few_crates_and_no_icu4x() {
@@ -50,7 +51,11 @@ fn a_fresh_project_builds_dependencies_without_debug_info_and_hashing_optimized(
         .unwrap();
     let optimized = ours["profile"]["dev"]["package"].as_table().unwrap();
     assert!(!optimized.is_empty());
-    for (name, settings) in optimized {
+    // `package."*"` holds the dependencies' debug setting, not an optimization.
+    for (name, settings) in optimized
+        .iter()
+        .filter(|(_, s)| s.get("opt-level").is_some())
+    {
         assert_eq!(
             dev["package"][name]["opt-level"].as_integer(),
             settings["opt-level"].as_integer(),

@@ -354,9 +354,11 @@ impl AuthConfig {
             })?),
             None => Duration::from_millis(1000),
         };
+        // Secrets first, then the database: a half-configured auth names its secret first.
+        let secrets = secrets_from_env()?;
         let (database, database_tls) = database_from_env()?;
         Ok(AuthConfig {
-            secrets: secrets_from_env()?,
+            secrets,
             database,
             database_tls,
             https: crate::tls::https_from_env(&var)?,
