@@ -371,8 +371,16 @@ pub fn totp_now(key: &[u8]) -> String {
 /// The code `steps` 30-second steps away from now (the server accepts one step either side). A
 /// step is accepted once per user, so a test that already used the current step uses the next.
 pub fn totp_steps_from_now(key: &[u8], steps: i64) -> String {
-    let now = stackr_auth::totp::now_secs() as i64;
-    let at = now + steps * stackr_auth::totp::PERIOD as i64;
+    let period = stackr_auth::totp::PERIOD as i64;
+    let mut now = stackr_auth::totp::now_secs() as i64;
+    // The server counts steps from when the code arrives: near the end of a step, the code could
+    // arrive one step later than it was made for, so wait for the next step to begin.
+    let left = period - now % period;
+    if left <= 3 {
+        std::thread::sleep(std::time::Duration::from_secs(left as u64));
+        now = stackr_auth::totp::now_secs() as i64;
+    }
+    let at = now + steps * period;
     stackr_auth::totp::code_at(key, at as u64)
 }
 
