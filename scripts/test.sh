@@ -39,7 +39,10 @@ cargo test --workspace --locked --no-run --message-format=json-render-diagnostic
 wait "$image_build" || echo "stackr: building the checks images failed (target/test-suites/checks-image.log)"
 built=$(date +%s)
 
-stackr=target/debug/stackr
+# The drift and lint suites run a copy of the binary just built: suites that rebuild the
+# workspace (the demo stack, the scaffold example) relink target/debug/stackr while they run.
+stackr=target/test-suites/stackr
+cp target/debug/stackr "$stackr"
 status=0
 python3 scripts/run-suites.py "$build_json" \
   "formatting=cargo fmt --all -- --check" \

@@ -12,8 +12,8 @@ use common::local_build::{in_shared_target, use_local_runtime};
 use common::{init_project, stackr, stderr};
 use stackr_testkit::{free_port, TempPostgres, TempRedis};
 
-const DB_PASSWORD: &str = "core-db-password";
-const REDIS_PASSWORD: &str = "core-redis-password";
+const DB_PASSWORD: &str = "catalog-db-password";
+const REDIS_PASSWORD: &str = "catalog-redis-password";
 
 /// Kills the service when the test ends, passed or not.
 struct Running(Child);
@@ -48,7 +48,9 @@ fn http(port: u16, method: &str, path: &str, body: &str) -> Option<(u16, String)
 fn no_auth_scaffold_serves_its_example_routes() {
     let pg = TempPostgres::start();
     let redis = TempRedis::start_with_password(Some(REDIS_PASSWORD));
-    let (_parent, root) = init_project(&["--no-auth"]);
+    // Not `core`: the repository's own demo has a `core-api`, and the suites that build it
+    // uplift that binary into the same shared target folder at the same time.
+    let (_parent, root) = init_project(&["--no-auth", "--with-services", "catalog"]);
     use_local_runtime(&root);
     let api_port = free_port();
     let config = std::fs::read_to_string(root.join("stackr.config.json"))
@@ -60,11 +62,11 @@ fn no_auth_scaffold_serves_its_example_routes() {
     let generate = stackr(&root, &["generate"]);
     assert!(generate.status.success(), "{}", stderr(&generate));
     let plan = stackr::project::load_project(&root).unwrap().plan;
-    let core = &plan.services[0];
-    pg.create_service_database("core", DB_PASSWORD);
+    let service = &plan.services[0];
+    pg.create_service_database(&service.name, DB_PASSWORD);
     for (file, secret) in [
-        (&core.dev.db_password_file, DB_PASSWORD),
-        (&core.dev.redis_password_file, REDIS_PASSWORD),
+        (&service.dev.db_password_file, DB_PASSWORD),
+        (&service.dev.redis_password_file, REDIS_PASSWORD),
     ] {
         let path = root.join(file);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -78,20 +80,20 @@ fn no_auth_scaffold_serves_its_example_routes() {
             "build",
             "--quiet",
             "--package",
-            &core.package,
+            &service.package,
             "--bin",
-            &core.api_bin,
+            &service.api_bin,
         ])
         .output()
         .unwrap();
     assert!(built.status.success(), "{}", stderr(&built));
     let binary = common::local_build::repo_root()
         .join("target/debug")
-        .join(&core.api_bin);
+        .join(&service.api_bin);
     let _api = Running(
         Command::new(&binary)
             .current_dir(&root)
-            .envs(core.api_env.iter().map(|e| (&e.name, &e.value)))
+            .envs(service.api_env.iter().map(|e| (&e.name, &e.value)))
             .spawn()
             .unwrap(),
     );
@@ -100,7 +102,8 @@ fn no_auth_scaffold_serves_its_example_routes() {
     while http(api_port, "GET", "/health", "").map(|(s, _)| s) != Some(200) {
         assert!(
             Instant::now() < deadline,
-            "core-api did not answer /health with 200 within {within:?}"
+            "{} did not answer /health with 200 within {within:?}",
+            service.api_bin
         );
         std::thread::sleep(Duration::from_millis(100));
     }

@@ -800,13 +800,16 @@ fn only_starts_the_named_processes_and_their_dependencies_then_prints_the_ready_
         "the banner comes under the all-ready line: {:?}",
         stack.lines()
     );
-    // Ready means started (no probes here): wait for api's first line before stopping it.
+    // Ready means started (no probes here): wait for the first line of api and of db, which it
+    // depends on, before stopping them (on a loaded machine a started process may not have
+    // written yet).
     let events_file = dir.path().join("events");
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !read_lines(&events_file).contains(&"api".to_owned()) {
+    let ran = |name: &str| read_lines(&events_file).contains(&name.to_owned());
+    while !(ran("api") && ran("db")) {
         assert!(
             Instant::now() < deadline,
-            "api never ran: {:?}",
+            "api or db never ran: {:?}",
             read_lines(&events_file)
         );
         std::thread::sleep(Duration::from_millis(20));
