@@ -4,9 +4,9 @@
 //! service) -> stop -> `stackr dev` warm start (nothing changed: its `build` step is cargo's no-op).
 //!
 //! Run: `cargo bench -p stackr --bench first_day`. Cargo runs as the user's would (the project's own
-//! `target/`, incremental on, no flags), offline against the local registry cache: the figures are
-//! compiling and linking, not downloading. Starts use the embedded supervisor, plain output, and
-//! end at its "all N processes ready" line.
+//! `target/`, incremental on, no flags), offline against the local registry cache, which an
+//! untimed `cargo fetch` fills first: the figures are compiling and linking, not downloading.
+//! Starts use the embedded supervisor, plain output, and end at its "all N processes ready" line.
 //!
 //! Targets (an idle 2-core machine): first build <= 5 min; rebuild after the edit <= 20 s; cold
 //! start <= 8 s; warm start <= 3 s. Each figure is printed with the load average when its step

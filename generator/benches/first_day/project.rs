@@ -51,7 +51,27 @@ impl Project {
         let root = parent.join("shop");
         move_ports(&root);
         stackr(&root, &["generate"]);
-        Project { parent, root }
+        let project = Project { parent, root };
+        project.fetch();
+        project
+    }
+
+    /// Downloads what the project needs into the registry cache, untimed, so the timed builds
+    /// compile and link only: on a machine that never built these crates (a fresh CI box) the
+    /// cache lacks some of them.
+    fn fetch(&self) {
+        let mut command = Command::new("cargo");
+        stackr_testkit::without_cargo_package_env(&mut command);
+        let out = command
+            .current_dir(&self.root)
+            .arg("fetch")
+            .output()
+            .expect("running cargo fetch");
+        assert!(
+            out.status.success(),
+            "cargo fetch failed:\n{}",
+            common::stderr(&out)
+        );
     }
 
     /// `cargo build` in the project root, as the user runs it (their own `target/`, incremental
