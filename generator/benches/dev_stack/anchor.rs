@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 
 use stackr_testkit::find_tool;
 
-/// Anchor server ports, apart from the stacks'.
-const POSTGRES_PORT_START: u16 = 35440;
-const REDIS_PORT_START: u16 = 37380;
+/// Anchor server ports, apart from the stacks' and below Linux's ephemeral range (32768-60999),
+/// where a client socket of any other program can hold a port.
+const POSTGRES_PORT_START: u16 = 30440;
+const REDIS_PORT_START: u16 = 31380;
 const READY_TIMEOUT: Duration = Duration::from_secs(120);
 
 fn is_root() -> bool {
@@ -116,13 +117,15 @@ impl Anchor {
                     "--dir",
                 ])
                 .arg(&redis_dir);
-            for mut server in [postgres, redis] {
+            for (mut server, log) in [(postgres, &pg_dir), (redis, &redis_dir)] {
                 use std::os::unix::process::CommandExt;
+                // Beside the data folder, so that a server that does not come up can say why.
+                let log = std::fs::File::create(log.with_extension("log")).expect("anchor log");
                 server
                     .process_group(0)
                     .stdin(Stdio::null())
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null());
+                    .stdout(log.try_clone().expect("anchor log"))
+                    .stderr(log);
                 servers.push(server.spawn().expect("start an anchor server"));
             }
             ports.push((i, pg_port, redis_port));
@@ -157,11 +160,28 @@ impl Anchor {
             while !(postgres_ready() && redis_ready()) {
                 assert!(
                     Instant::now() < deadline,
-                    "anchor servers on ports {pg} and {redis} not ready within {READY_TIMEOUT:?}"
+                    "anchor servers on ports {pg} and {redis} not ready within {READY_TIMEOUT:?}; \
+                     their logs:\n{}",
+                    self.logs()
                 );
                 std::thread::sleep(Duration::from_millis(100));
             }
         }
+    }
+
+    /// The end of every server's log.
+    fn logs(&self) -> String {
+        self.data
+            .iter()
+            .map(|dir| {
+                let log = dir.with_extension("log");
+                let text = std::fs::read_to_string(&log).unwrap_or_default();
+                let tail: Vec<&str> = text.lines().rev().take(5).collect();
+                let tail: Vec<&str> = tail.into_iter().rev().collect();
+                format!("{}:\n  {}", log.display(), tail.join("\n  "))
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     pub fn pids(&self) -> Vec<u32> {
@@ -179,6 +199,7 @@ impl Anchor {
         }
         for dir in &self.data {
             let _ = std::fs::remove_dir_all(dir);
+            let _ = std::fs::remove_file(dir.with_extension("log"));
         }
     }
 }
