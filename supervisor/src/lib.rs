@@ -45,6 +45,7 @@ use nix::sys::signal::Signal;
 pub use lock::DevLock;
 pub use options::{DevArgs, DevOptions};
 pub use parse::{load_file, load_str, LoadError};
+pub use probe::READY_PERIOD;
 pub use process::Launch;
 pub use runner::{End, Outcome, ProcState, StopHandle, StopReason, Supervisor, Watcher};
 pub use spec::{Condition, ProcessSpec, RestartMode, Stack};

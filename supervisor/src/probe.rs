@@ -26,7 +26,7 @@ use crate::shutdown::signal_group;
 use crate::spec::{Probe, ProbeCheck, ProcessSpec};
 
 pub const FAST_RETRY: Duration = Duration::from_millis(100);
-pub const READY_PERIOD: Duration = Duration::from_secs(30);
+pub const READY_PERIOD: Duration = Duration::from_secs(60);
 
 /// Runs one probe attempt; `Err` carries a short reason for the status line.
 pub async fn check_once(probe: &Probe, spec: &ProcessSpec, launch: &Launch) -> Result<(), String> {
