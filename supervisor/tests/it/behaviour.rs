@@ -639,6 +639,12 @@ fn a_killed_supervisor_does_not_leave_servers_running() {
         + "  server:\n    command: \"exec sleep 300\"\n  other:\n    command: \"exec sleep 301\"\n";
     let mut sup = start_stack(dir.path(), &yaml);
     sup.wait_for_line("all 2 processes ready", Duration::from_secs(60));
+    // "Ready" for a process without a probe means spawned: its shell may still be on its way
+    // to `exec sleep` on a loaded machine.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while processes_with_mark(&mark).len() < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
     assert_eq!(processes_with_mark(&mark).len(), 2);
     // SIGKILL: no ordered shutdown can run; the parent-death signal is the only safety net.
     sup.signal(libc::SIGKILL);
