@@ -108,14 +108,13 @@ async fn main() {
     println!();
     println!("target: ours >= {:.0}% of the bound and ours <= {MAX_CPU_RATIO} x node's worker-process CPU per job, at every concurrency", 100.0 * MIN_SHARE_OF_BOUND);
     println!(
-        "{:>4}  {:>16}  {:>26}  {:>26}  {:>8}  {:>6}  {}",
+        "{:>4}  {:>16}  {:>26}  {:>26}  {:>8}  {:>6}  load average",
         "conc",
         "bound",
         "stackr-kit worker",
         format!("node bullmq {node_version}"),
         "cpu o/n",
         "target",
-        "load average"
     );
     for row in &rows {
         row.print();
