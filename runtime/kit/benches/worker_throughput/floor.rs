@@ -1,11 +1,16 @@
-//! The floor at concurrency 1: the most jobs/s any client that runs BullMQ's scripts one job
-//! at a time can get from this Redis.
+//! The floor: the most jobs/s a client of BullMQ's scripts gets from this Redis with
+//! `concurrency` jobs in flight, measured.
 //!
 //! No worker at all. One blocking connection runs `moveToFinished` with fetch-next, the single
-//! round trip per job that Node's Worker and ours take too, call after call. Nothing else
-//! happens: no processing, no lock renewal, no stalled check, no events. A worker at
-//! concurrency 1 has one job in flight, so it waits for every round trip just as the floor does
-//! and adds its own work on top: its rate is at most the floor's.
+//! round trip per job that Node's Worker and ours take too. Nothing else happens: no
+//! processing, no lock renewal, no stalled check, no events.
+//!
+//! At concurrency 1 the calls go one after another: a worker with one job in flight waits for
+//! every round trip just as the floor does and adds its own work on top, so its rate is at most
+//! the floor's. Above 1 the floor sends the calls for all its jobs in flight in one pipeline and
+//! reads the replies (each carries the next job) before sending the next pipeline: Redis reads a
+//! whole batch from one socket and runs the scripts back to back, the least per-job overhead a
+//! client can impose on it.
 
 use std::path::Path;
 use std::thread::JoinHandle;
@@ -17,12 +22,13 @@ use stackr_kit::worker::QueueConfig;
 /// kept, no metrics. The script does the same work for the floor as for them.
 const LOCK_DURATION_MS: u64 = 30_000;
 
-/// The lock token of every job the floor runs (one job at a time, so one token will do).
+/// The lock token of every job the floor runs (each job has its own lock key, so one token will
+/// do for all the jobs in flight).
 const TOKEN: &str = "floor-token";
 
-/// Starts the floor on its own thread; it returns how many jobs it completed once the queue is
-/// empty.
-pub fn start(queue: &QueueConfig, commands: &Path) -> JoinHandle<usize> {
+/// Starts the floor on its own thread with up to `concurrency` jobs in flight; it returns how many
+/// jobs it completed once the queue is empty.
+pub fn start(queue: &QueueConfig, commands: &Path, concurrency: usize) -> JoinHandle<usize> {
     let queue = queue.clone();
     let move_to_active = read_script(commands, "moveToActive-11.lua");
     let move_to_finished = read_script(commands, "moveToFinished-14.lua");
@@ -30,7 +36,7 @@ pub fn start(queue: &QueueConfig, commands: &Path) -> JoinHandle<usize> {
         let client = redis::Client::open(queue.redis_url.as_str()).expect("redis url");
         let mut conn = client.get_connection().expect("floor connection");
         let floor = Floor::new(&mut conn, &queue, &move_to_active, &move_to_finished);
-        floor.run(&mut conn)
+        floor.run(&mut conn, concurrency)
     })
 }
 
@@ -95,14 +101,29 @@ impl Floor {
         }
     }
 
-    /// Completes jobs until the queue is empty; returns how many.
-    fn run(&self, conn: &mut redis::Connection) -> usize {
-        let mut next = next_job_id(self.move_to_active().query(conn).expect("moveToActive"));
+    /// Completes jobs, `concurrency` at a time, until the queue is empty; returns how many.
+    fn run(&self, conn: &mut redis::Connection, concurrency: usize) -> usize {
+        let mut in_flight: Vec<String> = (0..concurrency)
+            .map_while(|_| next_job_id(self.move_to_active().query(conn).expect("moveToActive")))
+            .collect();
         let mut completed = 0;
-        while let Some(job_id) = next {
-            let reply = self.move_to_finished(&job_id).query(conn);
-            next = next_job_id(reply.expect("moveToFinished"));
-            completed += 1;
+        if concurrency == 1 {
+            // No pipeline: exactly the one call per job a worker with one job in flight makes.
+            while let Some(job_id) = in_flight.pop() {
+                let reply = self.move_to_finished(&job_id).query(conn);
+                in_flight.extend(next_job_id(reply.expect("moveToFinished")));
+                completed += 1;
+            }
+            return completed;
+        }
+        while !in_flight.is_empty() {
+            let mut pipeline = redis::pipe();
+            for job_id in &in_flight {
+                pipeline.add_command(self.move_to_finished(job_id));
+            }
+            let replies: Vec<Value> = pipeline.query(conn).expect("moveToFinished pipeline");
+            completed += in_flight.len();
+            in_flight = replies.into_iter().filter_map(next_job_id).collect();
         }
         completed
     }

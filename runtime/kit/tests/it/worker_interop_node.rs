@@ -115,6 +115,37 @@ async fn jobs_from_our_producer_complete_on_a_node_worker() {
     assert_eq!(stored[0], stored[1], "ours, then Node's");
 }
 
+/// A bulk add stores each job as Node's own Queue stores it (`attempts: 0` included, which our
+/// worker relies on to skip re-reading the options), and Node's worker runs them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_added_in_bulk_by_our_producer_are_stored_as_node_stores_them() {
+    let redis = TempRedis::start();
+    let queue = queue_config(&redis.url(), "bulk");
+    let producer = Producer::new(queue.clone());
+    let ids = producer
+        .add_bulk([("first", json!({ "n": 1 })), ("second", json!({ "n": 2 }))])
+        .await
+        .unwrap();
+    assert_eq!(ids.len(), 2);
+    let by_node = node_add(&queue, json!([{ "name": "first", "data": {} }]));
+    let mut conn = redis_conn(&redis.url()).await;
+    let mut stored = Vec::new();
+    for id in [&ids[0], &ids[1], &by_node[0]] {
+        let opts: String = conn.hget(format!("bull:bulk:{id}"), "opts").await.unwrap();
+        stored.push(opts);
+    }
+    assert_eq!(stored[0], stored[2], "ours, then Node's");
+    assert_eq!(stored[1], stored[2], "ours, then Node's");
+
+    node("run_worker.js", &["echo", "3"], &queue);
+    let jobs = node_wait_finished(&queue, &ids, Duration::from_secs(60));
+    for (job, (name, n)) in jobs.iter().zip([("first", 1), ("second", 2)]) {
+        assert_eq!(job["state"], "completed", "{job:#}");
+        assert_eq!(job["name"], name);
+        assert_eq!(job["data"], json!({ "n": n }));
+    }
+}
+
 /// Node's view of a failing job processed by a Node worker and by ours must be the same.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_and_retried_jobs_look_to_node_as_if_node_had_processed_them() {
