@@ -33,16 +33,9 @@ pub const MODULES_ENV: &str = "STACKR_TEST_MODULES";
 /// [`modules_dir`], or the copy [`MODULES_ENV`] names.
 pub fn evaluate_fleet(project: &Path) -> Value {
     let modules = std::env::var_os(MODULES_ENV).map_or_else(modules_dir, PathBuf::from);
-    let expression = format!(
-        "import {} {{ lib = import {}/lib; modules = {}; project = {}; }}",
-        repo_root()
-            .join("generator/tests/nixos/evaluate-fleet.nix")
-            .display(),
-        nixpkgs_lib().display(),
-        modules.display(),
-        project.display()
-    );
-    super::nix_eval_json(project, &expression, "the fleet")
+    let json = stackr_testkit::evaluate_fleet(&modules, project)
+        .unwrap_or_else(|e| panic!("the fleet: {e}"));
+    serde_json::from_slice(&json).unwrap()
 }
 
 /// A copy of modules/ with `from` replaced by `to` in `file` (where `from` must occur exactly once).
