@@ -86,8 +86,7 @@ impl Host {
     /// by the file the credential is loaded from: what a probe needs to connect as the unit does.
     pub fn unit_environment(&self, unit: &str) -> anyhow::Result<Vec<(String, String)>> {
         let config = &self.system["units"][unit];
-        let credentials: Vec<(String, String)> = match &config["serviceConfig"]["LoadCredential"]
-        {
+        let credentials: Vec<(String, String)> = match &config["serviceConfig"]["LoadCredential"] {
             Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
             Value::String(one) => vec![one.as_str()],
             _ => Vec::new(),
@@ -138,7 +137,8 @@ impl Fleet {
     pub fn get(&self, service: &str, path: &str, cookie: Option<&str>) -> anyhow::Result<Answer> {
         let headers: Vec<(&str, &str)> = cookie.map(|c| ("cookie", c)).into_iter().collect();
         let url = format!("http://127.0.0.1:{}{path}", self.port(service));
-        self.host_of(service, "api").http("GET", &url, &headers, None)
+        self.host_of(service, "api")
+            .http("GET", &url, &headers, None)
     }
 
     /// auth's URL as the other hosts reach it (HTTPS, by its host's name).
@@ -153,12 +153,18 @@ impl Fleet {
 
     /// Signs up a fresh user at auth from host `from` (over HTTPS, CA-verified), as a browser on
     /// auth's own page would: the session cookie and the user's id.
-    pub fn sign_up(&self, from: &str, email: &str, password: &str) -> anyhow::Result<(String, String)> {
+    pub fn sign_up(
+        &self,
+        from: &str,
+        email: &str,
+        password: &str,
+    ) -> anyhow::Result<(String, String)> {
         let origin = self.hosts[from].system["stackr"]["auth"]["baseUrl"]
             .as_str()
             .context("auth has no baseUrl")?
             .to_owned();
-        let body = serde_json::json!({ "email": email, "password": password, "name": "Fleet Check" });
+        let body =
+            serde_json::json!({ "email": email, "password": password, "name": "Fleet Check" });
         let answer = self.hosts[from].http(
             "POST",
             &format!("{}/api/auth/sign-up/email", self.auth_url()),
@@ -180,7 +186,10 @@ impl Fleet {
             .with_context(|| format!("sign-up set no cookie: {answer:?}"))?
             .to_owned();
         let user: Value = serde_json::from_str(&answer.body)?;
-        let id = user["user"]["id"].as_str().context("no user id")?.to_owned();
+        let id = user["user"]["id"]
+            .as_str()
+            .context("no user id")?
+            .to_owned();
         Ok((cookie, id))
     }
 
@@ -196,7 +205,11 @@ impl Fleet {
         let environment = host.unit_environment(&self.worker_unit(service))?;
         let variables: String = environment
             .iter()
-            .filter(|(name, _)| name.starts_with("REDIS_") || name.starts_with("STACKR_QUEUE") || name == "TLS_CA_FILE")
+            .filter(|(name, _)| {
+                name.starts_with("REDIS_")
+                    || name.starts_with("STACKR_QUEUE")
+                    || name == "TLS_CA_FILE"
+            })
             .map(|(name, value)| format!("{name}={} ", quoted(value)))
             .collect();
         Ok(host
@@ -213,10 +226,14 @@ impl Fleet {
     /// verified by the Redis host's name).
     pub fn redis(&self, service: &str, command: &str) -> anyhow::Result<String> {
         let host = self.host_of(service, "redis");
-        let port = self.service(service)["redis"]["port"].as_u64().context("redis port")?;
+        let port = self.service(service)["redis"]["port"]
+            .as_u64()
+            .context("redis port")?;
         let password = format!(
             "{}/{service}-redis-password",
-            host.system["stackr"]["secretsDir"].as_str().context("secretsDir")?
+            host.system["stackr"]["secretsDir"]
+                .as_str()
+                .context("secretsDir")?
         );
         let output = host.machine.run(&format!(
             "REDISCLI_AUTH=\"$(cat {})\" redis-cli --no-auth-warning --tls --cacert {} -h {} -p {port} {command} 2>&1",

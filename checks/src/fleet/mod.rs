@@ -65,7 +65,10 @@ impl Fleet {
                 .to_owned();
             let (mut root, adapted) = render_system(&system)?;
             if !adapted.is_empty() {
-                eprintln!("{name}, changed for the container:\n  {}", adapted.join("\n  "));
+                eprintln!(
+                    "{name}, changed for the container:\n  {}",
+                    adapted.join("\n  ")
+                );
             }
             root.extend(keys::key_entries(&system, project.path())?);
             let known_hosts = known_hosts(&system)?;

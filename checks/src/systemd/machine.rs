@@ -144,6 +144,21 @@ impl Machine {
             .context("running docker exec")
     }
 
+    /// Runs `script` with bash in the container with `input` on its stdin (so that a value such as
+    /// a session cookie is in no command line); its whole output.
+    pub fn run_with_input(&self, script: &str, input: &[u8]) -> anyhow::Result<Output> {
+        use std::io::Write;
+        let mut child = Command::new("docker")
+            .args(["exec", "-i", &self.id, "bash", "-c", script])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .context("running docker exec")?;
+        child.stdin.take().context("no stdin")?.write_all(input)?;
+        child.wait_with_output().context("waiting for docker exec")
+    }
+
     /// Waits until systemd has finished booting (`is-system-running` is no longer `starting`).
     pub fn wait_for_boot(&self, deadline: Duration) -> anyhow::Result<String> {
         let started = Instant::now();

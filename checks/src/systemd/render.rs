@@ -13,10 +13,17 @@ use serde_json::Value;
 /// A file of the rendered system, relative to the container's root.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Entry {
-    File { content: String, executable: bool },
+    File {
+        content: String,
+        executable: bool,
+    },
     /// A secret: mode 0400, owned by root.
-    Private { content: Vec<u8> },
-    Symlink { target: String },
+    Private {
+        content: Vec<u8>,
+    },
+    Symlink {
+        target: String,
+    },
 }
 
 /// Every unit of `system` (the JSON of `evaluate.nix`), with its `.wants`/`.requires` links, under

@@ -207,7 +207,9 @@ mod tests {
             }
         );
 
-        let unknown = unit(&format!("ExecStart=/nix/store/{hash}-haproxy/bin/haproxy\n"));
+        let unknown = unit(&format!(
+            "ExecStart=/nix/store/{hash}-haproxy/bin/haproxy\n"
+        ));
         let error = store_entries(&system, &unknown).unwrap_err().to_string();
         assert!(error.contains("no `haproxy`"), "{error}");
     }

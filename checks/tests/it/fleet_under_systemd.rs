@@ -93,7 +93,9 @@ fn every_unit_of_every_host_is_active(fleet: &Fleet) {
         // The evaluated firewall is installed: the chain ends with the refusal.
         let rules = must(fleet, host.sh("iptables -S nixos-fw"));
         assert!(
-            rules.trim_end().ends_with("-A nixos-fw -j nixos-fw-log-refuse"),
+            rules
+                .trim_end()
+                .ends_with("-A nixos-fw -j nixos-fw-log-refuse"),
             "{}: {rules}",
             host.name
         );
@@ -106,7 +108,10 @@ fn every_unit_of_every_host_is_active(fleet: &Fleet) {
 fn sign_up_and_calls_through_both_load_balancers(fleet: &Fleet) -> String {
     let core_host = fleet.host_of("core", "api");
     let email = format!("fleet-{}@example.com", random_secret(8).to_lowercase());
-    let (cookie, user_id) = must(fleet, fleet.sign_up(&core_host.name, &email, &random_secret(24)));
+    let (cookie, user_id) = must(
+        fleet,
+        fleet.sign_up(&core_host.name, &email, &random_secret(24)),
+    );
     let plain = fleet.auth_url().replace("https://", "http://");
     let answer = core_host.http("GET", &format!("{plain}/api/auth/ok"), &[], None);
     assert!(
@@ -115,7 +120,10 @@ fn sign_up_and_calls_through_both_load_balancers(fleet: &Fleet) -> String {
     );
 
     let me = must(fleet, fleet.get("core", "/me", Some(&cookie)));
-    assert!(me.status == 200 && me.body.contains(&user_id), "core /me: {me:?}");
+    assert!(
+        me.status == 200 && me.body.contains(&user_id),
+        "core /me: {me:?}"
+    );
     let stored = psql(
         fleet,
         core_host,
@@ -207,7 +215,11 @@ fn each_services_stores_are_closed_to_the_other_service(fleet: &Fleet) {
         for (port, what) in [(pg_port, "PostgreSQL"), (redis_port, "Redis")] {
             for own in ["api", "worker"] {
                 let own = fleet.host_of(service, own);
-                assert!(connects(own, db_host, port), "{service}'s {what} from {}", own.name);
+                assert!(
+                    connects(own, db_host, port),
+                    "{service}'s {what} from {}",
+                    own.name
+                );
             }
             for foreign in ["api", "worker"] {
                 let foreign = fleet.host_of(other, foreign);
@@ -219,7 +231,10 @@ fn each_services_stores_are_closed_to_the_other_service(fleet: &Fleet) {
             }
         }
         let refused = psql(fleet, db_host, other, service, "SELECT 1");
-        assert!(refused.is_err(), "{other} logged in to {service}'s database: {refused:?}");
+        assert!(
+            refused.is_err(),
+            "{other} logged in to {service}'s database: {refused:?}"
+        );
         let secrets = db_host.system["stackr"]["secretsDir"].as_str().unwrap();
         let answer = must(
             fleet,
@@ -230,8 +245,16 @@ fn each_services_stores_are_closed_to_the_other_service(fleet: &Fleet) {
                 db_host.name
             )),
         );
-        assert_ne!(answer.trim(), "PONG", "{service}'s Redis took {other}'s password");
-        assert_eq!(must(fleet, fleet.redis(service, "PING")), "PONG", "{service}'s own");
+        assert_ne!(
+            answer.trim(),
+            "PONG",
+            "{service}'s Redis took {other}'s password"
+        );
+        assert_eq!(
+            must(fleet, fleet.redis(service, "PING")),
+            "PONG",
+            "{service}'s own"
+        );
     }
 }
 
@@ -254,7 +277,10 @@ fn every_cross_host_connection_is_tls(fleet: &Fleet) {
         .unwrap_or_else(|e| panic!("{service}: {e}"));
         let (plain, all) = counts.split_once(' ').unwrap();
         assert_eq!(plain, "0", "{service}: sessions without TLS ({counts})");
-        assert!(all.parse::<u32>().unwrap() >= 2, "{service}: sessions {counts}");
+        assert!(
+            all.parse::<u32>().unwrap() >= 2,
+            "{service}: sessions {counts}"
+        );
         let redis_host = fleet.host_of(service, "redis");
         let port = fleet.service(service)["redis"]["port"].as_u64().unwrap();
         let plain = api_host.machine.run(&format!(
@@ -262,7 +288,10 @@ fn every_cross_host_connection_is_tls(fleet: &Fleet) {
             redis_host.name
         ));
         let plain = String::from_utf8_lossy(&plain.unwrap().stdout).into_owned();
-        assert!(!plain.contains("PONG") && !plain.contains("NOAUTH"), "{service}'s Redis spoke plain TCP: {plain}");
+        assert!(
+            !plain.contains("PONG") && !plain.contains("NOAUTH"),
+            "{service}'s Redis spoke plain TCP: {plain}"
+        );
     }
 }
 
@@ -281,20 +310,35 @@ fn a_stopped_api_replica_leaves_the_service_answering(fleet: &Fleet, cookie: &st
 fn a_stopped_worker_loses_no_job(fleet: &Fleet) {
     let host = fleet.host_of("core", "worker");
     let ids = enqueue_many(fleet, "core", 20);
-    must(fleet, host.sh("systemctl stop stackr-core-worker-1.service"));
+    must(
+        fleet,
+        host.sh("systemctl stop stackr-core-worker-1.service"),
+    );
     wait_for_jobs(fleet, "core", &ids);
-    must(fleet, host.sh("systemctl start stackr-core-worker-1.service"));
+    must(
+        fleet,
+        host.sh("systemctl start stackr-core-worker-1.service"),
+    );
 }
 
 /// core's PostgreSQL stopped on the database host: wallet (and auth) keep serving.
 fn a_stopped_database_leaves_the_other_service_serving(fleet: &Fleet, cookie: &str) {
     let db_host = fleet.host_of("core", "postgres");
-    must(fleet, db_host.sh("systemctl stop stackr-core-postgresql.service"));
+    must(
+        fleet,
+        db_host.sh("systemctl stop stackr-core-postgresql.service"),
+    );
     for _ in 0..5 {
         let health = must(fleet, fleet.get("wallet", "/health", None));
-        assert_eq!(health.status, 200, "wallet with core's database stopped: {health:?}");
+        assert_eq!(
+            health.status, 200,
+            "wallet with core's database stopped: {health:?}"
+        );
         let gated = must(fleet, fleet.get("wallet", "/me", Some(cookie)));
-        assert_eq!(gated.status, 403, "wallet's session check with core's database stopped: {gated:?}");
+        assert_eq!(
+            gated.status, 403,
+            "wallet's session check with core's database stopped: {gated:?}"
+        );
     }
     let ids = enqueue_many(fleet, "wallet", 3);
     wait_for_jobs(fleet, "wallet", &ids);
