@@ -56,11 +56,16 @@ pub fn mutated_modules(file: &str, from: &str, to: &str) -> tempfile::TempDir {
     dir
 }
 
-/// Targets systemd itself provides; every other referenced unit must be defined by the system.
+/// Units systemd itself provides; every other referenced unit must be defined by the system.
 const SYSTEMD_TARGETS: &[&str] = &[
     "multi-user.target",
     "network.target",
     "network-online.target",
+    // nixpkgs' firewall unit (tests/nixos/nixpkgs-units.nix) runs early in the boot.
+    "sysinit.target",
+    "network-pre.target",
+    "shutdown.target",
+    "systemd-modules-load.service",
 ];
 /// Unit fields that name other units.
 const DEPENDENCY_FIELDS: &[&str] = &[
@@ -170,7 +175,7 @@ pub fn violations(system: &Value) -> Vec<String> {
         .collect();
     let units = units(system);
     let defined = |reference: &str| match reference.strip_suffix(".service") {
-        Some(service) => units.contains_key(service),
+        Some(service) => units.contains_key(service) || SYSTEMD_TARGETS.contains(&reference),
         None => SYSTEMD_TARGETS.contains(&reference),
     };
     for (name, unit) in units {
