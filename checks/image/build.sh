@@ -40,11 +40,12 @@ case "$flavor" in
     systemd)
         # systemd as init; the servers the NixOS units run (PostgreSQL 15, Redis) with their
         # clients (the checks' probes), curl for HTTP probes inside the container, acl and procps
-        # to inspect credentials and processes.
-        packages=systemd,systemd-sysv,dbus,postgresql-15,redis-server,ca-certificates,curl,acl,procps
+        # to inspect credentials and processes; nginx and iptables for the load balancer and
+        # firewall of a host of a stack placed on several hosts.
+        packages=systemd,systemd-sysv,dbus,postgresql-15,redis-server,ca-certificates,curl,acl,procps,nginx,iptables
         repository=stackr-checks-systemd
         files=systemd-files
-        rootfs_format=systemd-1
+        rootfs_format=systemd-2
         # `container=docker` tells systemd it runs in a container. (Its halt signal, SIGRTMIN+3,
         # is given at `docker create`: `docker import` cannot set STOPSIGNAL.)
         import_changes=(
@@ -114,10 +115,11 @@ build_rootfs_tarball() {
         "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* \
         "$rootfs"/usr/share/doc/* "$rootfs"/usr/share/man/* "$rootfs"/usr/share/locale/*
     if [ "$flavor" = systemd ]; then
-        # Only the units under test run: not Debian's own PostgreSQL and Redis services, and no
-        # login prompts on consoles a container does not have.
+        # Only the units under test run: not Debian's own PostgreSQL, Redis and nginx services,
+        # and no login prompts on consoles a container does not have.
         rm -f "$rootfs"/etc/systemd/system/multi-user.target.wants/postgresql.service \
             "$rootfs"/etc/systemd/system/multi-user.target.wants/redis-server.service \
+            "$rootfs"/etc/systemd/system/multi-user.target.wants/nginx.service \
             "$rootfs"/etc/systemd/system/getty.target.wants/*
     fi
     tar --numeric-owner -C "$rootfs" -cf "$tarball.partial" .

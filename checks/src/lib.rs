@@ -4,7 +4,8 @@
 //! testcontainers from an image built locally from Debian packages ([`image`]; no registry is
 //! reachable). The service processes themselves run on the host. The tests under `tests/` prove
 //! the architecture's invariants: cookie-forwarding auth, provisioning, isolation, blast radius.
-//! [`systemd`] runs the NixOS deployment's units under a real systemd in a container.
+//! [`systemd`] runs the NixOS deployment's units under a real systemd in a container, [`fleet`]
+//! a stack placed on several hosts as one such container per host.
 //!
 //! Containers carry the label [`containers::OWNER_LABEL`] with the test process's id, and are
 //! removed when their handle drops; containers left behind by a killed test run are removed by
@@ -12,6 +13,7 @@
 
 pub mod containers;
 pub mod fixture;
+pub mod fleet;
 pub mod http;
 pub mod image;
 pub mod scaffold_spec;

@@ -34,6 +34,22 @@ pub fn nixpkgs_lib() -> PathBuf {
     dir
 }
 
+/// Evaluates every host of `project` (a folder with the generated `nix/`, placed on several
+/// hosts) through the flake outputs of its `nix/fleet.nix`, with the module library at `modules`:
+/// the JSON `evaluate-fleet.nix` returns (by host, the data of [`evaluate_nixos_system`] plus the
+/// colmena node's `deployment`). `Err` holds Nix's error output.
+pub fn evaluate_fleet(modules: &Path, project: &Path) -> Result<Vec<u8>, String> {
+    let evaluate = repo_root().join("generator/tests/nixos/evaluate-fleet.nix");
+    let expression = format!(
+        "import {} {{ lib = import {}/lib; modules = {}; project = {}; }}",
+        evaluate.display(),
+        nixpkgs_lib().display(),
+        modules.display(),
+        project.display()
+    );
+    nix_eval(project, &expression)
+}
+
 /// Evaluates `project` (a folder with the generated `nix/`) with the module library at `modules`
 /// plus `host` (a NixOS module as Nix text): the JSON `evaluate.nix` returns. `Err` holds Nix's
 /// error output.
@@ -50,9 +66,14 @@ pub fn evaluate_nixos_system(
         modules.display(),
         project.display()
     );
+    nix_eval(project, &expression)
+}
+
+/// `nix-instantiate --eval --strict --json` of `expression` in `dir`: its JSON, or Nix's error.
+fn nix_eval(dir: &Path, expression: &str) -> Result<Vec<u8>, String> {
     let output = Command::new("nix-instantiate")
-        .args(["--eval", "--strict", "--json", "-E", &expression])
-        .current_dir(project)
+        .args(["--eval", "--strict", "--json", "-E", expression])
+        .current_dir(dir)
         .output()
         .map_err(|e| format!("cannot run nix-instantiate: {e}"))?;
     if !output.status.success() {

@@ -1,4 +1,4 @@
-//! Removal of containers whose test process is gone.
+//! Removal of containers (and Docker networks) whose test process is gone.
 //!
 //! Handles remove their container on drop, but a test process killed by a signal or a CI timeout
 //! never drops them. Each container is labelled with its owner's pid; the first container request
@@ -45,5 +45,33 @@ pub fn remove_leftovers() {
                 .args(&orphans)
                 .output();
         }
+        remove_leftover_networks();
     });
+}
+
+/// The networks of several-host checks (`crate::fleet`) carry the same label; removed once their
+/// containers are gone.
+fn remove_leftover_networks() {
+    let format = format!("{{{{.ID}}}} {{{{.Label \"{OWNER_LABEL}\"}}}}");
+    let Ok(out) = Command::new("docker")
+        .args([
+            "network",
+            "ls",
+            "--filter",
+            &format!("label={OWNER_LABEL}"),
+            "--format",
+            &format,
+        ])
+        .output()
+    else {
+        return;
+    };
+    for (id, pid) in String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| line.split_once(' '))
+    {
+        if !Path::new("/proc").join(pid.trim()).exists() {
+            let _ = Command::new("docker").args(["network", "rm", id]).output();
+        }
+    }
 }

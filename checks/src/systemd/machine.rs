@@ -21,6 +21,17 @@ pub struct Machine {
     id: String,
 }
 
+/// Where a host of a stack placed on several hosts sits: its name, and its address on a Docker
+/// network. Such a container also gets `CAP_NET_ADMIN`, which nixpkgs' firewall unit needs (it is
+/// skipped without it).
+pub struct Seat<'a> {
+    pub network: &'a str,
+    pub address: &'a str,
+    pub host_name: &'a str,
+    /// Name and address of every host (`networking.hosts`), written to /etc/hosts by Docker.
+    pub known_hosts: &'a [(String, String)],
+}
+
 impl Machine {
     /// Creates the container, copies `root` (paths relative to `/`) into it, mounts
     /// `workspace_bin` read-only as the workspace package's `bin/`, and starts systemd.
@@ -28,6 +39,16 @@ impl Machine {
         image: &str,
         root: &BTreeMap<String, Entry>,
         workspace_bin: &Path,
+    ) -> anyhow::Result<Machine> {
+        Machine::boot_at(image, root, workspace_bin, None)
+    }
+
+    /// As [`Machine::boot`], on `seat`'s network at its address, with its host name.
+    pub fn boot_at(
+        image: &str,
+        root: &BTreeMap<String, Entry>,
+        workspace_bin: &Path,
+        seat: Option<&Seat>,
     ) -> anyhow::Result<Machine> {
         remove_leftovers();
         let staging = tempfile::tempdir()?;
@@ -43,13 +64,20 @@ impl Machine {
                     let mode = if *executable { 0o755 } else { 0o644 };
                     std::fs::set_permissions(&at, std::fs::Permissions::from_mode(mode))?;
                 }
+                Entry::Private { content } => {
+                    std::fs::write(&at, content)?;
+                    std::fs::set_permissions(&at, std::fs::Permissions::from_mode(0o400))?;
+                }
                 Entry::Symlink { target } => std::os::unix::fs::symlink(target, &at)?,
             }
         }
-        let id = docker(&[
+        let owner = format!("{OWNER_LABEL}={}", std::process::id());
+        let binaries = format!("{}:{WORKSPACE_PACKAGE}/bin:ro", workspace_bin.display());
+        let mut add_hosts = Vec::new();
+        let mut create = vec![
             "create",
             "--label",
-            &format!("{OWNER_LABEL}={}", std::process::id()),
+            &owner,
             "--cap-add",
             "SYS_ADMIN",
             // systemd's halt signal (`docker import` cannot record it in the image).
@@ -62,11 +90,28 @@ impl Machine {
             "-v",
             "/sys/fs/cgroup:/sys/fs/cgroup:rw",
             "-v",
-            &format!("{}:{WORKSPACE_PACKAGE}/bin:ro", workspace_bin.display()),
-            image,
-        ])?
-        .trim()
-        .to_owned();
+            &binaries,
+        ];
+        if let Some(seat) = seat {
+            create.extend([
+                "--network",
+                seat.network,
+                "--ip",
+                seat.address,
+                "--hostname",
+                seat.host_name,
+                "--cap-add",
+                "NET_ADMIN",
+            ]);
+            for (name, address) in seat.known_hosts {
+                add_hosts.push(format!("{name}:{address}"));
+            }
+        }
+        for entry in &add_hosts {
+            create.extend(["--add-host", entry]);
+        }
+        create.push(image);
+        let id = docker(&create)?.trim().to_owned();
         let machine = Machine { id };
         docker(&[
             "cp",
@@ -97,6 +142,21 @@ impl Machine {
             .args(["exec", &self.id, "bash", "-c", script])
             .output()
             .context("running docker exec")
+    }
+
+    /// Runs `script` with bash in the container with `input` on its stdin (so that a value such as
+    /// a session cookie is in no command line); its whole output.
+    pub fn run_with_input(&self, script: &str, input: &[u8]) -> anyhow::Result<Output> {
+        use std::io::Write;
+        let mut child = Command::new("docker")
+            .args(["exec", "-i", &self.id, "bash", "-c", script])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .context("running docker exec")?;
+        child.stdin.take().context("no stdin")?.write_all(input)?;
+        child.wait_with_output().context("waiting for docker exec")
     }
 
     /// Waits until systemd has finished booting (`is-system-running` is no longer `starting`).

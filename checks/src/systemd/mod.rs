@@ -58,3 +58,36 @@ pub fn workspace_bin_dir() -> anyhow::Result<std::path::PathBuf> {
         .context("the test binary is not in target/<profile>/deps")?;
     Ok(dir.to_owned())
 }
+
+/// The job a service's worker handles: the `EXAMPLE` name in the `job_names.rs` of the crate
+/// the deployed binaries are built from.
+pub fn example_job(service: &str) -> String {
+    let path = stackr_testkit::repo_root().join(format!("services/{service}/src/job_names.rs"));
+    let source = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let after = source
+        .split("pub const EXAMPLE: &str = \"")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{} declares no EXAMPLE job", path.display()));
+    after[..after.find('"').expect("the name is a string literal")].to_owned()
+}
+
+/// The workspace's binaries the units run, as `scripts/test.sh` builds them (a no-op there), in
+/// the profile of the running test or bench (whose folder is mounted).
+pub fn build_workspace_binaries() {
+    let mut cargo = std::process::Command::new(env!("CARGO"));
+    stackr_testkit::without_cargo_package_env(&mut cargo).args([
+        "build",
+        "--workspace",
+        "--bins",
+        "--locked",
+    ]);
+    if workspace_bin_dir().unwrap().ends_with("release") {
+        cargo.arg("--release");
+    }
+    let status = cargo
+        .current_dir(stackr_testkit::repo_root())
+        .status()
+        .expect("running cargo build");
+    assert!(status.success(), "cargo build --workspace --bins failed");
+}

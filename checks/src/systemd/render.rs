@@ -1,6 +1,6 @@
 //! Unit files from the evaluated system, written as NixOS writes them (nixos/lib/systemd-lib.nix
 //! `serviceToUnit`, `attrsToSection`; nixos/modules/system/boot/systemd.nix): `[Unit]` with the
-//! description and dependencies, `[Service]` with one `Environment=` line per variable (PATH
+//! description, dependencies and `unitConfig` verbatim, `[Service]` with one `Environment=` line per variable (PATH
 //! from the unit's `path` and the default packages) and `serviceConfig` verbatim (a list is one
 //! line per element, booleans `true`/`false`). `wantedBy`/`requiredBy` become `.wants`/`.requires`
 //! links, as NixOS installs them.
@@ -13,8 +13,17 @@ use serde_json::Value;
 /// A file of the rendered system, relative to the container's root.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Entry {
-    File { content: String, executable: bool },
-    Symlink { target: String },
+    File {
+        content: String,
+        executable: bool,
+    },
+    /// A secret: mode 0400, owned by root.
+    Private {
+        content: Vec<u8>,
+    },
+    Symlink {
+        target: String,
+    },
 }
 
 /// Every unit of `system` (the JSON of `evaluate.nix`), with its `.wants`/`.requires` links, under
@@ -60,11 +69,15 @@ fn unit_file(unit: &Value, default_path: &[String]) -> anyhow::Result<String> {
         ("before", "Before"),
         ("bindsTo", "BindsTo"),
         ("partOf", "PartOf"),
+        ("conflicts", "Conflicts"),
     ] {
         let names = strings(&unit[field])?;
         if !names.is_empty() {
             text += &format!("{key}={}\n", names.join(" "));
         }
+    }
+    if let Some(config) = unit["unitConfig"].as_object() {
+        text += &settings(config)?;
     }
     text += "\n[Service]\n";
     let mut environment: BTreeMap<String, String> = BTreeMap::new();
@@ -93,6 +106,14 @@ fn unit_file(unit: &Value, default_path: &[String]) -> anyhow::Result<String> {
     let config = unit["serviceConfig"]
         .as_object()
         .context("no serviceConfig")?;
+    text += &settings(config)?;
+    Ok(text)
+}
+
+/// `Key=value` lines of a `serviceConfig`/`unitConfig` (nixos/lib/systemd-lib.nix
+/// `attrsToSection`): a list is one line per element.
+fn settings(config: &serde_json::Map<String, Value>) -> anyhow::Result<String> {
+    let mut text = String::new();
     // Nix attribute sets are ordered by name.
     let config: BTreeMap<&String, &Value> = config.iter().collect();
     for (key, value) in config {
@@ -144,7 +165,8 @@ mod tests {
             "units": { "demo": {
                 "description": "demo unit",
                 "after": ["a.service", "b.service"], "requires": [], "wants": [],
-                "before": [], "bindsTo": [], "partOf": [],
+                "before": [], "bindsTo": [], "partOf": [], "conflicts": ["shutdown.target"],
+                "unitConfig": { "DefaultDependencies": false },
                 "wantedBy": ["multi-user.target"], "requiredBy": [],
                 "environment": { "FILE": "%d/secret", "QUOTE": "say \"hi\"" },
                 "path": ["/nix/store/x-postgresql"],
@@ -158,7 +180,8 @@ mod tests {
         };
         assert_eq!(
             content,
-            "[Unit]\nDescription=demo unit\nAfter=a.service b.service\n\n[Service]\n\
+            "[Unit]\nDescription=demo unit\nAfter=a.service b.service\n\
+             Conflicts=shutdown.target\nDefaultDependencies=false\n\n[Service]\n\
              Environment=\"FILE=%d/secret\"\n\
              Environment=\"PATH=/nix/store/x-postgresql/bin:/nix/store/x-coreutils/bin:/nix/store/x-postgresql/sbin:/nix/store/x-coreutils/sbin\"\n\
              Environment=\"QUOTE=say \\\"hi\\\"\"\n\

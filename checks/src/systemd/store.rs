@@ -27,6 +27,10 @@ pub const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ("systemd", "/usr"),
 ];
 
+/// nixpkgs packages whose programs Debian keeps in /usr/sbin: their store path becomes a folder
+/// whose `bin` links there.
+pub const DEBIAN_SBIN_PACKAGES: &[&str] = &["nginx", "iptables"];
+
 /// Where the workspace's binaries appear in the container (its `bin/` is the cargo target
 /// folder, mounted read-only): every stackr service package maps here.
 pub const WORKSPACE_PACKAGE: &str = "/opt/stackr/workspace";
@@ -63,7 +67,7 @@ pub fn store_entries(
         .chain(entries.values())
         .filter_map(|e| match e {
             Entry::File { content, .. } => Some(store_paths(content)),
-            Entry::Symlink { .. } => None,
+            Entry::Symlink { .. } | Entry::Private { .. } => None,
         })
         .flatten()
         .collect();
@@ -71,10 +75,20 @@ pub fn store_entries(
         if files.contains_key(&path) {
             continue;
         }
+        let package = package_name(&path);
+        if DEBIAN_SBIN_PACKAGES.contains(&package) {
+            let bin = format!("{}/bin", relative(&path)?);
+            entries.insert(
+                bin,
+                Entry::Symlink {
+                    target: "/usr/sbin".to_owned(),
+                },
+            );
+            continue;
+        }
         let target = if workspace.contains(&path) {
             WORKSPACE_PACKAGE.to_owned()
         } else {
-            let package = package_name(&path);
             match DEBIAN_PACKAGES.iter().find(|(name, _)| *name == package) {
                 Some((_, folder)) => (*folder).to_owned(),
                 None => {
@@ -184,9 +198,20 @@ mod tests {
             }
         ));
 
-        let unknown = unit(&format!("ExecStart=/nix/store/{hash}-nginx/bin/nginx\n"));
+        let sbin = unit(&format!("ExecStart=/nix/store/{hash}-nginx/bin/nginx\n"));
+        let entries = store_entries(&system, &sbin).unwrap();
+        assert_eq!(
+            entries[&format!("nix/store/{hash}-nginx/bin")],
+            Entry::Symlink {
+                target: "/usr/sbin".into()
+            }
+        );
+
+        let unknown = unit(&format!(
+            "ExecStart=/nix/store/{hash}-haproxy/bin/haproxy\n"
+        ));
         let error = store_entries(&system, &unknown).unwrap_err().to_string();
-        assert!(error.contains("no `nginx`"), "{error}");
+        assert!(error.contains("no `haproxy`"), "{error}");
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod blast_radius;
 mod common;
 mod containers_work;
 mod cookie_forwarding;
+mod fleet_under_systemd;
 mod isolation;
 mod nixos_under_systemd;
 mod one_plan;

@@ -1,8 +1,8 @@
 # What nixpkgs' own modules add to a system from the options stackr sets: the units and users that
 # stackr's units name or depend on. The system PostgreSQL is modelled as far as the property checks
-# need (names, users, state folder, port, ordering, default pg_hba rules); the Redis servers'
-# units completely, as nixpkgs writes them, because the systemd checks (checks/) run them. Each
-# block names the nixpkgs file.
+# need (names, users, state folder, port, ordering, default pg_hba rules); the Redis servers',
+# nginx's and the firewall's units completely, as nixpkgs writes them, because the systemd checks
+# (checks/) run them. Each block names the nixpkgs file.
 { config, lib, pkgs, ... }:
 let
   pg = config.services.postgresql;
@@ -36,6 +36,80 @@ let
         { mkValueString = v: if v == true then "yes" else if v == false then "no" else lib.generators.mkValueStringDefault { } v; } " ";
     }
     settings;
+
+  # nixos/modules/services/web-servers/nginx/default.nix: the config file of `upstreams` and
+  # `virtualHosts` (nixpkgs' defaults of the options stackr leaves alone written in), and the
+  # command that runs it.
+  nginx = config.services.nginx;
+  nginxConfigFile = "${builtins.storeDir}/nginx.conf";
+  nginxExec = "${pkgs.nginx}/bin/nginx -c '${nginxConfigFile}'";
+  nginxUpstream = name: upstream: ''
+    upstream ${name} {
+    ${lib.concatStrings (lib.mapAttrsToList (address: server: "  server ${address} ${lib.concatStringsSep " " (lib.mapAttrsToList (k: v: "${k}=${toString v}") (removeAttrs server [ "backup" ]))}${lib.optionalString server.backup " backup"};\n") upstream.servers)}  ${upstream.extraConfig}
+    }
+  '';
+  nginxListen = vhost: listen:
+    "listen ${listen.addr}${lib.optionalString (listen.port != null) ":${toString listen.port}"}${lib.optionalString (listen.ssl || vhost.onlySSL) " ssl"};";
+  nginxServer = name: vhost: ''
+    server {
+      ${lib.concatMapStringsSep "\n  " (nginxListen vhost) vhost.listen}
+      server_name ${name};
+      ${lib.optionalString (vhost.onlySSL || vhost.addSSL || vhost.forceSSL) ''
+      ssl_certificate ${vhost.sslCertificate};
+      ssl_certificate_key ${vhost.sslCertificateKey};
+      ''}
+      ${lib.concatStrings (lib.mapAttrsToList (path: location: ''
+      location ${path} {
+        ${lib.optionalString (location.proxyPass != null) "proxy_pass ${location.proxyPass};"}
+        ${location.extraConfig}
+      }
+      '') vhost.locations)}
+      ${vhost.extraConfig}
+    }
+  '';
+  nginxConfig = ''
+    pid /run/nginx/nginx.pid;
+    error_log stderr;
+    daemon off;
+    events {
+    }
+    http {
+      # nixpkgs builds nginx with these paths compiled in (the unit's cache and logs folders).
+      client_body_temp_path /var/cache/nginx/client_body;
+      proxy_temp_path /var/cache/nginx/proxy;
+      fastcgi_temp_path /var/cache/nginx/fastcgi;
+      uwsgi_temp_path /var/cache/nginx/uwsgi;
+      scgi_temp_path /var/cache/nginx/scgi;
+      access_log /var/log/nginx/access.log;
+      default_type application/octet-stream;
+      ssl_protocols TLSv1.2 TLSv1.3;
+      server_tokens off;
+      ${lib.concatStrings (lib.mapAttrsToList nginxUpstream nginx.upstreams)}
+      ${lib.concatStrings (lib.mapAttrsToList nginxServer nginx.virtualHosts)}
+    }
+  '';
+
+  # nixos/modules/services/networking/firewall-iptables.nix: the start script (nixpkgs' defaults:
+  # drop refused packets, loopback trusted, ping allowed, no reverse-path filter modelled), whose
+  # `ip46tables` is iptables for IPv4 and ip6tables for IPv6, with `-w` (wait for the lock).
+  firewall = config.networking.firewall;
+  firewallStart = "${builtins.storeDir}/firewall-start";
+  firewallStop = "${builtins.storeDir}/firewall-stop";
+  firewallHelpers = ''
+    #!${pkgs.bash}/bin/bash
+    set -e
+    ip46tables() {
+      iptables -w "$@"
+      ip6tables -w "$@"
+    }
+    flush() {
+      ip46tables -D INPUT -j nixos-fw 2> /dev/null || true
+      for chain in nixos-fw nixos-fw-accept nixos-fw-log-refuse nixos-fw-refuse; do
+        ip46tables -F "$chain" 2> /dev/null || true
+        ip46tables -X "$chain" 2> /dev/null || true
+      done
+    }
+  '';
 in
 {
   config = lib.mkMerge [
@@ -171,5 +245,105 @@ in
         redisServers;
       networking.firewall.allowedTCPPorts = lib.concatMap (server: lib.optional server.openFirewall server.port) (lib.attrValues redisServers);
     }
+
+    # nixos/modules/services/web-servers/nginx/default.nix: user and group `nginx`, the config
+    # tested before start (`preStart`), the server run as that user, sandboxed.
+    (lib.mkIf nginx.enable {
+      users.users.nginx = { isSystemUser = true; group = "nginx"; };
+      users.groups.nginx = { };
+      systemd.services.nginx = {
+        description = "Nginx Web Server";
+        wantedBy = [ "multi-user.target" ];
+        after = [ "network.target" ];
+        preStart = "${nginxExec} -t\n";
+        storeFiles.${nginxConfigFile} = nginxConfig;
+        serviceConfig = {
+          ExecStart = nginxExec;
+          ExecReload = [ "${nginxExec} -t" "${pkgs.coreutils}/bin/kill -HUP $MAINPID" ];
+          Restart = "always";
+          RestartSec = "10s";
+          User = "nginx";
+          Group = "nginx";
+          RuntimeDirectory = "nginx";
+          RuntimeDirectoryMode = "0750";
+          CacheDirectory = "nginx";
+          CacheDirectoryMode = "0750";
+          LogsDirectory = "nginx";
+          LogsDirectoryMode = "0750";
+          ProcSubset = "pid";
+          ProtectProc = "invisible";
+          UMask = "0027";
+          AmbientCapabilities = [ "CAP_NET_BIND_SERVICE" "CAP_SYS_RESOURCE" ];
+          CapabilityBoundingSet = [ "CAP_NET_BIND_SERVICE" "CAP_SYS_RESOURCE" ];
+          NoNewPrivileges = true;
+          ProtectSystem = "strict";
+          ProtectHome = true;
+          PrivateTmp = true;
+          PrivateDevices = true;
+          ProtectHostname = true;
+          ProtectClock = true;
+          ProtectKernelTunables = true;
+          ProtectKernelModules = true;
+          ProtectKernelLogs = true;
+          ProtectControlGroups = true;
+          RestrictAddressFamilies = [ "AF_UNIX" "AF_INET" "AF_INET6" ];
+          RestrictNamespaces = true;
+          LockPersonality = true;
+          MemoryDenyWriteExecute = true;
+          RestrictRealtime = true;
+          RestrictSUIDSGID = true;
+          RemoveIPC = true;
+          PrivateMounts = true;
+          SystemCallArchitectures = "native";
+          SystemCallFilter = [ "~@cpu-emulation @debug @keyring @mount @obsolete @privileged @setuid" ];
+        };
+      };
+    })
+
+    # nixos/modules/services/networking/firewall-iptables.nix: the oneshot that installs the
+    # rules before the network comes up (skipped without CAP_NET_ADMIN), and removes them on stop.
+    (lib.mkIf firewall.enable {
+      systemd.services.firewall = {
+        description = "Firewall";
+        wantedBy = [ "sysinit.target" ];
+        wants = [ "network-pre.target" ];
+        after = [ "systemd-modules-load.service" ];
+        before = [ "network-pre.target" "shutdown.target" ];
+        conflicts = [ "shutdown.target" ];
+        path = [ pkgs.iptables ];
+        unitConfig.ConditionCapability = "CAP_NET_ADMIN";
+        unitConfig.DefaultDependencies = false;
+        storeFiles.${firewallStart} = firewallHelpers + ''
+          flush
+          ip46tables -N nixos-fw-accept
+          ip46tables -A nixos-fw-accept -j ACCEPT
+          ip46tables -N nixos-fw-refuse
+          ip46tables -A nixos-fw-refuse -j DROP
+          ip46tables -N nixos-fw-log-refuse
+          ip46tables -A nixos-fw-log-refuse -p tcp --syn -j LOG --log-level info --log-prefix "refused connection: "
+          ip46tables -A nixos-fw-log-refuse -m pkttype ! --pkt-type unicast -j nixos-fw-refuse
+          ip46tables -A nixos-fw-log-refuse -j nixos-fw-refuse
+          ip46tables -N nixos-fw
+          ip46tables -A nixos-fw -i lo -j nixos-fw-accept
+          ip46tables -A nixos-fw -m conntrack --ctstate ESTABLISHED,RELATED -j nixos-fw-accept
+          ${lib.concatMapStrings (port: "ip46tables -A nixos-fw -p tcp --dport ${toString port} -j nixos-fw-accept\n") firewall.allowedTCPPorts}
+          ${lib.concatMapStrings (port: "ip46tables -A nixos-fw -p udp --dport ${toString port} -j nixos-fw-accept\n") firewall.allowedUDPPorts}
+          iptables -w -A nixos-fw -p icmp --icmp-type echo-request -j nixos-fw-accept
+          ip6tables -w -A nixos-fw -p icmpv6 --icmpv6-type echo-request -j nixos-fw-accept
+          ${firewall.extraCommands}
+          ip46tables -A nixos-fw -j nixos-fw-log-refuse
+          ip46tables -A INPUT -j nixos-fw
+        '';
+        storeFiles.${firewallStop} = firewallHelpers + ''
+          flush
+        '';
+        serviceConfig = {
+          Type = "oneshot";
+          RemainAfterExit = true;
+          ExecStart = "@${firewallStart} firewall-start";
+          ExecStop = "@${firewallStop} firewall-stop";
+        };
+      };
+    })
   ];
 }

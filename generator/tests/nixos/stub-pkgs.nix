@@ -9,7 +9,7 @@ let
   };
   named = names: builtins.listToAttrs (map (name: { inherit name; value = drv name; }) names);
 in
-named [ "coreutils" "curl" "redis" "util-linux" "process-compose" "cargo" "rustc" "gnugrep" "git" "bash" "findutils" "gnused" "systemd" ]
+named [ "coreutils" "curl" "redis" "util-linux" "process-compose" "cargo" "rustc" "gnugrep" "git" "bash" "findutils" "gnused" "systemd" "nginx" "iptables" ]
 // {
   postgresql = drv "postgresql" // { psqlSchema = "16"; };
   # The script's text is kept, so tests can read what a command would run.

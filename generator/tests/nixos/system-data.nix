@@ -5,7 +5,7 @@ config:
 let
   enabledUnits = lib.filterAttrs (_: unit: unit.enable) config.systemd.services;
   unitFields = [ "description" "wantedBy" "requiredBy" "requires" "wants" "after" "before" "bindsTo" "partOf"
-    "environment" "path" "serviceConfig" "script" "preStart" "postStart" ];
+    "conflicts" "unitConfig" "environment" "path" "serviceConfig" "script" "preStart" "postStart" ];
 in
 {
   failedAssertions = map (a: a.message) (lib.filter (a: !a.assertion) config.assertions);

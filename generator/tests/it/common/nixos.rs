@@ -33,16 +33,9 @@ pub const MODULES_ENV: &str = "STACKR_TEST_MODULES";
 /// [`modules_dir`], or the copy [`MODULES_ENV`] names.
 pub fn evaluate_fleet(project: &Path) -> Value {
     let modules = std::env::var_os(MODULES_ENV).map_or_else(modules_dir, PathBuf::from);
-    let expression = format!(
-        "import {} {{ lib = import {}/lib; modules = {}; project = {}; }}",
-        repo_root()
-            .join("generator/tests/nixos/evaluate-fleet.nix")
-            .display(),
-        nixpkgs_lib().display(),
-        modules.display(),
-        project.display()
-    );
-    super::nix_eval_json(project, &expression, "the fleet")
+    let json = stackr_testkit::evaluate_fleet(&modules, project)
+        .unwrap_or_else(|e| panic!("the fleet: {e}"));
+    serde_json::from_slice(&json).unwrap()
 }
 
 /// A copy of modules/ with `from` replaced by `to` in `file` (where `from` must occur exactly once).
@@ -63,11 +56,16 @@ pub fn mutated_modules(file: &str, from: &str, to: &str) -> tempfile::TempDir {
     dir
 }
 
-/// Targets systemd itself provides; every other referenced unit must be defined by the system.
+/// Units systemd itself provides; every other referenced unit must be defined by the system.
 const SYSTEMD_TARGETS: &[&str] = &[
     "multi-user.target",
     "network.target",
     "network-online.target",
+    // nixpkgs' firewall unit (tests/nixos/nixpkgs-units.nix) runs early in the boot.
+    "sysinit.target",
+    "network-pre.target",
+    "shutdown.target",
+    "systemd-modules-load.service",
 ];
 /// Unit fields that name other units.
 const DEPENDENCY_FIELDS: &[&str] = &[
@@ -177,7 +175,7 @@ pub fn violations(system: &Value) -> Vec<String> {
         .collect();
     let units = units(system);
     let defined = |reference: &str| match reference.strip_suffix(".service") {
-        Some(service) => units.contains_key(service),
+        Some(service) => units.contains_key(service) || SYSTEMD_TARGETS.contains(&reference),
         None => SYSTEMD_TARGETS.contains(&reference),
     };
     for (name, unit) in units {

@@ -1,0 +1,381 @@
+//! A stack placed on several hosts, run for real (`stackr_checks::fleet`): the repository's own
+//! project with the generator's four-host placement (auth's host; core's and wallet's hosts with
+//! 2 API replicas behind nginx and 2 workers each; one database host carrying both services'
+//! PostgreSQL and Redis), one systemd container per host on one Docker network, each host's units
+//! from its own evaluation of the generated nix/fleet.nix, nginx and the iptables firewall as
+//! nixpkgs runs them, the secrets of `stackr secrets` where colmena uploads them. The checks run
+//! in order, the disruptive ones last. With both services' stores on one host, "the database
+//! host of one service stopped" is that service's PostgreSQL server stopped on it.
+
+use std::time::Duration;
+
+use stackr_checks::fleet::client::quoted;
+use stackr_checks::fleet::{Fleet, Host};
+use stackr_checks::secret::random_secret;
+use stackr_checks::systemd::{build_workspace_binaries, example_job};
+
+/// This test's network: a /24 no other check (nor the bench) uses.
+const SUBNET: &str = "10.231.47";
+/// Booting four hosts (three PostgreSQL clusters initialised) on a loaded 2-core machine.
+const BOOT: Duration = Duration::from_secs(900);
+/// For a condition that needs a few requests or job round trips.
+const SETTLE: Duration = Duration::from_secs(180);
+const SERVICES: [&str; 2] = ["core", "wallet"];
+
+fn boot() -> Fleet {
+    build_workspace_binaries();
+    let fleet = Fleet::boot(SUBNET).unwrap_or_else(|e| panic!("{e:#}"));
+    fleet
+        .start(BOOT)
+        .unwrap_or_else(|e| panic!("{e:#}\n{}", fleet.diagnostics()));
+    fleet
+}
+
+fn must<T>(fleet: &Fleet, result: anyhow::Result<T>) -> T {
+    result.unwrap_or_else(|e| panic!("{e:#}\n{}", fleet.diagnostics()))
+}
+
+/// psql from `host` to `server`'s PostgreSQL (on its host, by name, TLS verified) as `role`
+/// with the password in `role`'s secret file on `host`.
+fn psql(fleet: &Fleet, host: &Host, role: &str, server: &str, sql: &str) -> Result<String, String> {
+    let db_host = fleet.host_of(server, "postgres");
+    let port = fleet.service(server)["postgres"]["port"].as_u64().unwrap();
+    let secrets = host.system["stackr"]["secretsDir"].as_str().unwrap();
+    let target = if db_host.name == host.name {
+        format!("host=127.0.0.1 port={port}")
+    } else {
+        format!(
+            "host={} port={port} sslmode=verify-full sslrootcert={}",
+            db_host.name,
+            host.ca_file()
+        )
+    };
+    let output = host
+        .machine
+        .run(&format!(
+            "PGPASSWORD=\"$(cat {secrets}/{role}-db-password)\" PGCONNECT_TIMEOUT=10 psql -X -At -d {} -c {}",
+            quoted(&format!("{target} user={role} dbname={server}")),
+            quoted(sql)
+        ))
+        .unwrap();
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).trim().to_owned())
+    }
+}
+
+/// Whether a TCP connection from `from` to `to:port` is accepted within 5 s.
+fn connects(from: &Host, to: &Host, port: u64) -> bool {
+    from.succeeds(&format!(
+        "timeout 5 bash -c '</dev/tcp/{}/{port}'",
+        to.address
+    ))
+}
+
+fn every_unit_of_every_host_is_active(fleet: &Fleet) {
+    for host in fleet.hosts.values() {
+        for (unit, config) in host.system["units"].as_object().unwrap() {
+            let shown = must(
+                fleet,
+                host.sh(&format!(
+                    "systemctl show --property=ActiveState,NRestarts {unit}.service"
+                )),
+            );
+            assert!(
+                shown.contains("ActiveState=active\n") && shown.contains("NRestarts=0\n"),
+                "{}: {unit} ({:?}):\n{shown}\n{}",
+                host.name,
+                config["serviceConfig"]["Type"],
+                fleet.diagnostics()
+            );
+        }
+        // The evaluated firewall is installed: the chain ends with the refusal.
+        let rules = must(fleet, host.sh("iptables -S nixos-fw"));
+        assert!(
+            rules
+                .trim_end()
+                .ends_with("-A nixos-fw -j nixos-fw-log-refuse"),
+            "{}: {rules}",
+            host.name
+        );
+    }
+}
+
+/// Sign-up at auth over HTTPS (CA-verified; plain HTTP refused), the session cookie forwarded
+/// by both services' load balancers to their replicas, and core's first call creating the user's
+/// record in core's own database. Returns the cookie.
+fn sign_up_and_calls_through_both_load_balancers(fleet: &Fleet) -> String {
+    let core_host = fleet.host_of("core", "api");
+    let email = format!("fleet-{}@example.com", random_secret(8).to_lowercase());
+    let (cookie, user_id) = must(
+        fleet,
+        fleet.sign_up(&core_host.name, &email, &random_secret(24)),
+    );
+    let plain = fleet.auth_url().replace("https://", "http://");
+    let answer = core_host.http("GET", &format!("{plain}/api/auth/ok"), &[], None);
+    assert!(
+        answer.as_ref().map_or(true, |a| a.status != 200),
+        "auth answered plain HTTP: {answer:?}"
+    );
+
+    let me = must(fleet, fleet.get("core", "/me", Some(&cookie)));
+    assert!(
+        me.status == 200 && me.body.contains(&user_id),
+        "core /me: {me:?}"
+    );
+    let stored = psql(
+        fleet,
+        core_host,
+        "core",
+        "core",
+        &format!("SELECT count(*) FROM stackr_user WHERE user_id = '{user_id}'"),
+    );
+    assert_eq!(stored.as_deref(), Ok("1"), "provisioned in core's database");
+    // wallet is role-gated (role finance): the session is resolved at auth through wallet's
+    // load balancer, and a user without the role is refused, one without session unknown.
+    let gated = must(fleet, fleet.get("wallet", "/me", Some(&cookie)));
+    assert_eq!(gated.status, 403, "wallet /me with a session: {gated:?}");
+    let anonymous = must(fleet, fleet.get("wallet", "/me", None));
+    assert_eq!(anonymous.status, 401, "wallet /me without: {anonymous:?}");
+    // Several calls in a row, so both replicas behind each balancer serve some.
+    for _ in 0..6 {
+        let me = must(fleet, fleet.get("core", "/me", Some(&cookie)));
+        assert_eq!(me.status, 200, "core /me: {me:?}");
+    }
+    cookie
+}
+
+fn workers_of(fleet: &Fleet, service: &str) -> Vec<String> {
+    let replicas = fleet.host_of(service, "worker").system["stackr"]["fleet"]["services"][service]
+        ["worker"]["replicas"]
+        .as_u64()
+        .unwrap();
+    (1..=replicas)
+        .map(|i| format!("stackr-{service}-worker-{i}"))
+        .collect()
+}
+
+fn wait_for_jobs(fleet: &Fleet, service: &str, ids: &[String]) {
+    must(
+        fleet,
+        fleet.wait_for(&format!("{} {service} jobs", ids.len()), SETTLE, || {
+            let pending: Vec<&String> = ids
+                .iter()
+                .filter(|id| !fleet.job_completed(service, id).unwrap_or(false))
+                .collect();
+            if pending.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("not completed: {pending:?}"))
+            }
+        }),
+    );
+}
+
+fn enqueue_many(fleet: &Fleet, service: &str, count: usize) -> Vec<String> {
+    (0..count)
+        .map(|_| must(fleet, fleet.enqueue(service, &example_job(service))))
+        .collect()
+}
+
+/// Both workers of each service consume its one queue: with both running every job completes,
+/// and each one alone (the other stopped) completes jobs too.
+fn both_workers_of_each_service_complete_jobs(fleet: &Fleet) {
+    for service in SERVICES {
+        let ids = enqueue_many(fleet, service, 10);
+        wait_for_jobs(fleet, service, &ids);
+        let host = fleet.host_of(service, "worker");
+        let workers = workers_of(fleet, service);
+        assert_eq!(workers.len(), 2, "{service}: {workers:?}");
+        for alone in &workers {
+            let others: Vec<&String> = workers.iter().filter(|w| *w != alone).collect();
+            for other in &others {
+                must(fleet, host.sh(&format!("systemctl stop {other}.service")));
+            }
+            let ids = enqueue_many(fleet, service, 3);
+            wait_for_jobs(fleet, service, &ids);
+            for other in &others {
+                must(fleet, host.sh(&format!("systemctl start {other}.service")));
+            }
+        }
+    }
+}
+
+/// Each service's PostgreSQL and Redis: reachable from its own hosts, dropped by the database
+/// host's firewall for the other service's hosts, and the other service's credentials refused
+/// even from the database host itself (where the firewall lets loopback through).
+fn each_services_stores_are_closed_to_the_other_service(fleet: &Fleet) {
+    for service in SERVICES {
+        let other = SERVICES.iter().find(|o| **o != service).unwrap();
+        let stores = fleet.service(service);
+        let pg_port = stores["postgres"]["port"].as_u64().unwrap();
+        let redis_port = stores["redis"]["port"].as_u64().unwrap();
+        let db_host = fleet.host_of(service, "postgres");
+        for (port, what) in [(pg_port, "PostgreSQL"), (redis_port, "Redis")] {
+            for own in ["api", "worker"] {
+                let own = fleet.host_of(service, own);
+                assert!(
+                    connects(own, db_host, port),
+                    "{service}'s {what} from {}",
+                    own.name
+                );
+            }
+            for foreign in ["api", "worker"] {
+                let foreign = fleet.host_of(other, foreign);
+                assert!(
+                    !connects(foreign, db_host, port),
+                    "{service}'s {what} reachable from {other}'s host {}",
+                    foreign.name
+                );
+            }
+        }
+        let refused = psql(fleet, db_host, other, service, "SELECT 1");
+        assert!(
+            refused.is_err(),
+            "{other} logged in to {service}'s database: {refused:?}"
+        );
+        let secrets = db_host.system["stackr"]["secretsDir"].as_str().unwrap();
+        let answer = must(
+            fleet,
+            db_host.sh(&format!(
+                "REDISCLI_AUTH=\"$(cat {secrets}/{other}-redis-password)\" redis-cli --no-auth-warning \
+                 --tls --cacert {} -h {} -p {redis_port} PING 2>&1 || true",
+                db_host.ca_file(),
+                db_host.name
+            )),
+        );
+        assert_ne!(
+            answer.trim(),
+            "PONG",
+            "{service}'s Redis took {other}'s password"
+        );
+        assert_eq!(
+            must(fleet, fleet.redis(service, "PING")),
+            "PONG",
+            "{service}'s own"
+        );
+    }
+}
+
+/// Every connection between hosts is TLS: each service's sessions in its PostgreSQL from its
+/// hosts (pg_stat_ssl), its Redis refusing plain TCP, auth refusing plain HTTP (checked at
+/// sign-up).
+fn every_cross_host_connection_is_tls(fleet: &Fleet) {
+    for service in SERVICES {
+        let api_host = fleet.host_of(service, "api");
+        let counts = psql(
+            fleet,
+            api_host,
+            service,
+            service,
+            &format!(
+                "SELECT count(*) FILTER (WHERE NOT s.ssl) || ' ' || count(*) FROM pg_stat_activity a \
+                 JOIN pg_stat_ssl s USING (pid) WHERE a.usename = '{service}' AND a.client_addr IS NOT NULL"
+            ),
+        )
+        .unwrap_or_else(|e| panic!("{service}: {e}"));
+        let (plain, all) = counts.split_once(' ').unwrap();
+        assert_eq!(plain, "0", "{service}: sessions without TLS ({counts})");
+        assert!(
+            all.parse::<u32>().unwrap() >= 2,
+            "{service}: sessions {counts}"
+        );
+        let redis_host = fleet.host_of(service, "redis");
+        let port = fleet.service(service)["redis"]["port"].as_u64().unwrap();
+        let plain = api_host.machine.run(&format!(
+            "timeout 10 redis-cli -h {} -p {port} PING 2>&1",
+            redis_host.name
+        ));
+        let plain = String::from_utf8_lossy(&plain.unwrap().stdout).into_owned();
+        assert!(
+            !plain.contains("PONG") && !plain.contains("NOAUTH"),
+            "{service}'s Redis spoke plain TCP: {plain}"
+        );
+    }
+}
+
+/// How long nginx leaves out a replica that failed (the upstream's `fail_timeout`, in seconds).
+fn fail_timeout(fleet: &Fleet, service: &str) -> Duration {
+    let host = fleet.host_of(service, "api");
+    let servers = host.system["nginx"]["upstreams"][format!("stackr-{service}")]["servers"]
+        .as_object()
+        .unwrap();
+    let seconds = servers.values().next().unwrap()["fail_timeout"]
+        .as_str()
+        .and_then(|t| t.strip_suffix('s'))
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("fail_timeout in seconds: {servers:?}"));
+    Duration::from_secs(seconds)
+}
+
+/// One API replica stopped, then the other: the load balancer keeps answering, every call 200,
+/// so each replica serves through it alone. A replica nginx saw fail is left out for the
+/// upstream's `fail_timeout` even once it is back: the next one is stopped only after that.
+fn a_stopped_api_replica_leaves_the_service_answering(fleet: &Fleet, cookie: &str) {
+    let host = fleet.host_of("core", "api");
+    let left_out = fail_timeout(fleet, "core");
+    for stopped in ["stackr-core-api-1", "stackr-core-api-2"] {
+        must(fleet, host.sh(&format!("systemctl stop {stopped}.service")));
+        for _ in 0..10 {
+            let me = must(fleet, fleet.get("core", "/me", Some(cookie)));
+            assert_eq!(me.status, 200, "core with {stopped} stopped: {me:?}");
+        }
+        must(
+            fleet,
+            host.sh(&format!("systemctl start {stopped}.service")),
+        );
+        std::thread::sleep(left_out + Duration::from_secs(1));
+    }
+}
+
+/// A worker stopped while jobs are queued: none is lost, the other worker completes them all.
+fn a_stopped_worker_loses_no_job(fleet: &Fleet) {
+    let host = fleet.host_of("core", "worker");
+    let ids = enqueue_many(fleet, "core", 20);
+    must(
+        fleet,
+        host.sh("systemctl stop stackr-core-worker-1.service"),
+    );
+    wait_for_jobs(fleet, "core", &ids);
+    must(
+        fleet,
+        host.sh("systemctl start stackr-core-worker-1.service"),
+    );
+}
+
+/// core's PostgreSQL stopped on the database host: wallet (and auth) keep serving.
+fn a_stopped_database_leaves_the_other_service_serving(fleet: &Fleet, cookie: &str) {
+    let db_host = fleet.host_of("core", "postgres");
+    must(
+        fleet,
+        db_host.sh("systemctl stop stackr-core-postgresql.service"),
+    );
+    for _ in 0..5 {
+        let health = must(fleet, fleet.get("wallet", "/health", None));
+        assert_eq!(
+            health.status, 200,
+            "wallet with core's database stopped: {health:?}"
+        );
+        let gated = must(fleet, fleet.get("wallet", "/me", Some(cookie)));
+        assert_eq!(
+            gated.status, 403,
+            "wallet's session check with core's database stopped: {gated:?}"
+        );
+    }
+    let ids = enqueue_many(fleet, "wallet", 3);
+    wait_for_jobs(fleet, "wallet", &ids);
+}
+
+#[test]
+fn a_stack_placed_on_four_hosts_runs_under_systemd() {
+    let fleet = boot();
+    every_unit_of_every_host_is_active(&fleet);
+    let cookie = sign_up_and_calls_through_both_load_balancers(&fleet);
+    both_workers_of_each_service_complete_jobs(&fleet);
+    each_services_stores_are_closed_to_the_other_service(&fleet);
+    every_cross_host_connection_is_tls(&fleet);
+    a_stopped_api_replica_leaves_the_service_answering(&fleet, &cookie);
+    a_stopped_worker_loses_no_job(&fleet);
+    a_stopped_database_leaves_the_other_service_serving(&fleet, &cookie);
+}
