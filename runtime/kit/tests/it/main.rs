@@ -2,6 +2,7 @@
 //! scripts/test.sh runs each in its own process.
 
 mod adversarial_guard;
+mod auth_replicas;
 mod dashboard_actions_at_guard;
 mod device_session_revocation;
 #[path = "../../../auth/tests/it/common/github_fake.rs"]

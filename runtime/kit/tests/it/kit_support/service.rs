@@ -27,6 +27,30 @@ pub fn credential_of(service: &str) -> String {
     CREDENTIAL.replacen(SERVICE, service, 1)
 }
 
+/// Auth on `auth_db`, accepting service calls from every one of `SERVICES`.
+fn start_auth(
+    auth_db: &str,
+    rate_limits: bool,
+    oauth_providers: Vec<stackr_auth::oauth::ProviderConfig>,
+    session_cache: std::time::Duration,
+) -> AuthServer {
+    let credentials: Vec<(String, String)> = SERVICES
+        .iter()
+        .map(|s| (s.to_string(), credential_of(s)))
+        .collect();
+    let credentials: Vec<(&str, &str)> = credentials
+        .iter()
+        .map(|(s, c)| (s.as_str(), c.as_str()))
+        .collect();
+    AuthServer::start_with(
+        auth_db,
+        &credentials,
+        rate_limits,
+        oauth_providers,
+        session_cache,
+    )
+}
+
 pub struct StackOptions {
     pub flavor: Flavor,
     pub roles: &'static [&'static str],
@@ -41,6 +65,9 @@ pub struct StackOptions {
     /// Auth's own get-session cache TTL; off by default, since tests change auth's tables
     /// directly (roles) and only changes made through auth invalidate that cache.
     pub auth_session_cache: std::time::Duration,
+    /// The auth the service calls (`AUTH_URL`), when not the stack's through its proxy: another
+    /// replica ([`Stack::start_auth_replica`]).
+    pub auth_url: Option<String>,
 }
 
 impl StackOptions {
@@ -53,7 +80,13 @@ impl StackOptions {
             rate_limits: false,
             oauth_providers: Vec::new(),
             auth_session_cache: std::time::Duration::ZERO,
+            auth_url: None,
         }
+    }
+
+    pub fn auth_url(mut self, url: &str) -> Self {
+        self.auth_url = Some(url.to_owned());
+        self
     }
 
     pub fn auth_session_cache(mut self, ttl: std::time::Duration) -> Self {
@@ -105,6 +138,8 @@ pub struct Stack {
     pub pg: TempPostgres,
     pub redis: TempRedis,
     pub auth: AuthServer,
+    /// Auth's database, which every auth replica shares.
+    auth_db: String,
     /// Sits between the services and auth; counts calls, can answer garbage.
     pub proxy: CountingProxy,
     pub browser: Browser,
@@ -122,17 +157,8 @@ impl Stack {
         let pg = TempPostgres::start();
         let redis = TempRedis::start_with_password(Some("redis-pw"));
         let auth_db = pg.create_service_database("auth", "auth-db-pw");
-        let credentials: Vec<(String, String)> = SERVICES
-            .iter()
-            .map(|s| (s.to_string(), credential_of(s)))
-            .collect();
-        let credentials: Vec<(&str, &str)> = credentials
-            .iter()
-            .map(|(s, c)| (s.as_str(), c.as_str()))
-            .collect();
-        let auth = AuthServer::start_with(
+        let auth = start_auth(
             &auth_db,
-            &credentials,
             options.rate_limits,
             std::mem::take(&mut options.oauth_providers),
             options.auth_session_cache,
@@ -143,6 +169,7 @@ impl Stack {
             pg,
             redis,
             auth,
+            auth_db,
             proxy,
             browser,
             service_url: String::new(),
@@ -153,6 +180,12 @@ impl Stack {
         };
         stack.service_url = stack.add_service(SERVICE, options).await;
         stack
+    }
+
+    /// A second auth server on the same database with the same secret, as a deployment with
+    /// several auth replicas runs them; `session_cache`: its get-session cache TTL.
+    pub fn start_auth_replica(&self, session_cache: std::time::Duration) -> AuthServer {
+        start_auth(&self.auth_db, self.rate_limits, Vec::new(), session_cache)
     }
 
     /// Starts base service `name` (one of `SERVICES`) with its own database, configured through
@@ -185,7 +218,10 @@ impl Stack {
             ),
             ("REDIS_PASSWORD_FILE", write("redis-password", "redis-pw")),
             ("STACKR_QUEUE", name.to_owned()),
-            ("AUTH_URL", self.proxy.url.clone()),
+            (
+                "AUTH_URL",
+                options.auth_url.unwrap_or_else(|| self.proxy.url.clone()),
+            ),
             ("SERVICE_CREDENTIAL_FILE", write("credential", &credential)),
             ("SESSION_CACHE_TTL_MS", options.cache_ttl_ms.to_string()),
             // The pages that may change things with the cookie: the one origin the tests use.
