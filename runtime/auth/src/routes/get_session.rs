@@ -17,6 +17,7 @@ use crate::db::models::{Session, User};
 use crate::db::sessions;
 use crate::error::{ApiError, ApiResult};
 use crate::error_codes;
+use crate::phase_timings::{self, Phase};
 use crate::respond;
 use crate::session_cache::Cached;
 use crate::state::AppState;
@@ -40,9 +41,11 @@ pub async fn get(
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
+    let timer = phase_timings::start();
     let Some(token) = current_session::verified_token(&state, &headers) else {
         return Ok(no_store(respond::ok_json(Value::Null)));
     };
+    let timer = phase_timings::end(Phase::Verify, timer);
     let cfg = &state.config.session;
     let expires_in = Duration::from_std(cfg.expires_in).unwrap_or(Duration::days(7));
     let update_age = Duration::from_std(cfg.update_age).unwrap_or(Duration::days(1));
@@ -61,7 +64,11 @@ pub async fn get(
 
     let generation = state.session_cache.generation();
     let client = state.db().await?;
-    let Some((mut session, user)) = sessions::find_with_user(&client, &token).await? else {
+    let timer = phase_timings::end(Phase::PoolWait, timer);
+    let found = sessions::find_with_user(&client, &token).await?;
+    let timer = phase_timings::end(Phase::Query, timer);
+    phase_timings::count_request();
+    let Some((mut session, user)) = found else {
         return Ok(no_store(respond::json_with_cookies(
             StatusCode::OK,
             Value::Null,
@@ -83,12 +90,16 @@ pub async fn get(
         session.updated_at = sessions::extend(&client, &session.id, new_expiry).await?;
         session.expires_at = new_expiry;
         state.session_cache.invalidate_all();
+        let timer = phase_timings::end(Phase::Refresh, timer);
         let cookies = current_session::session_cookies(&state, &session.token, true);
-        let mut res = json_bytes(body_bytes(&state, &session, &user));
+        let body = body_bytes(&state, &session, &user);
+        phase_timings::end(Phase::Body, timer);
+        let mut res = json_bytes(body);
         respond::add_cookies(&mut res, cookies);
         return Ok(no_store(res));
     }
     let body = body_bytes(&state, &session, &user);
+    phase_timings::end(Phase::Body, timer);
     state.session_cache.put(
         &token,
         generation,
