@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 /// The environment variable naming the file (a diagnostic of this crate, not of the contract).
 pub const FILE_VAR: &str = "AUTH_PHASE_TIMINGS_FILE";
 
-/// The phases of a get-session that reaches the database, in the file's column order.
+/// The phases of a get-session, in the file's column order. A session-cache hit ends after
+/// `Verify`, so with the cache on the later phases average in its zeros.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Phase {
     /// Finding the cookie and checking its HMAC signature.
@@ -33,7 +34,7 @@ const PHASES: usize = 5;
 /// The phases' names, in the file's column order.
 pub const PHASE_NAMES: [&str; PHASES] = ["verify", "pool wait", "query", "refresh", "body"];
 
-/// One reading of the file: requests timed and nanoseconds per phase, since start-up.
+/// One reading of the file: verified get-sessions and nanoseconds per phase, since start-up.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Totals {
     pub requests: u64,
@@ -64,7 +65,7 @@ impl Totals {
         }
     }
 
-    /// Mean microseconds per timed request of each phase.
+    /// Mean microseconds per verified get-session of each phase.
     pub fn micros_per_request(&self) -> [f64; PHASES] {
         self.ns
             .map(|ns| ns as f64 / 1000.0 / self.requests.max(1) as f64)
@@ -89,7 +90,7 @@ pub fn end(phase: Phase, since: Option<Instant>) -> Option<Instant> {
     Some(now)
 }
 
-/// Counts one get-session that was timed.
+/// Counts one get-session whose cookie verified.
 pub fn count_request() {
     if ENABLED.load(Ordering::Relaxed) {
         REQUESTS.fetch_add(1, Ordering::Relaxed);
