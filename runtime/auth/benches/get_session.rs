@@ -259,7 +259,15 @@ async fn main() {
     );
     println!(
         "{:<28} {:>5} {:>10} {:>9} {:>9} {:>7} {:>14} {:>10} {:>10}",
-        "server", "conns", "req/s", "p50 ms", "p99 ms", "errors", "server µs/req", "pg µs/req", "generator"
+        "server",
+        "conns",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "errors",
+        "server µs/req",
+        "pg µs/req",
+        "generator"
     );
     for (index, setup) in setups.iter().enumerate() {
         let (child, ba, port) = match &setup.kind {

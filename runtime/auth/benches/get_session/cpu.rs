@@ -40,7 +40,12 @@ pub fn process_cpu_secs(pid: u32) -> f64 {
 /// The parent pid of process `pid` (field 4 of its stat), if it still runs.
 fn parent_of(pid: u32) -> Option<u32> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 /// CPU time of `root` and its direct children (PostgreSQL: the postmaster and its backends), in

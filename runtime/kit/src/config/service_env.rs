@@ -67,9 +67,7 @@ impl ServiceEnv {
 }
 
 /// `DATABASE_POOL_SIZE`: a whole number of connections, at least 1.
-fn db_pool_size_from_lookup(
-    lookup: &dyn Fn(&str) -> Option<String>,
-) -> Result<usize, ConfigError> {
+fn db_pool_size_from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<usize, ConfigError> {
     let Some(raw) = optional(lookup, contract::DATABASE_POOL_SIZE) else {
         return Ok(crate::db::DEFAULT_POOL_SIZE);
     };
