@@ -38,11 +38,9 @@ async fn concurrent_get_sessions(server: &TestServer, cookie: &str, calls: usize
 }
 
 /// Awaits every future, concurrently (no extra dependency for `join_all`).
-async fn futures_join_all<F: std::future::Future>(
-    futures: impl Iterator<Item = F>,
-) -> Vec<F::Output>
+async fn futures_join_all<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
 where
-    F: Send + 'static,
+    F: std::future::Future + Send + 'static,
     F::Output: Send + 'static,
 {
     let tasks: Vec<_> = futures.map(tokio::spawn).collect();
