@@ -155,6 +155,14 @@ pub fn dev_env(
             EnvVar::new(contract::STACKR_QUEUE, service.name.clone()),
             EnvVar::new(contract::STACKR_QUEUE_PREFIX, QUEUE_PREFIX),
         ]);
+        let pool_size = match process {
+            Process::Api => super::dev_postgres::API_POOL_SIZE,
+            Process::Worker => super::dev_postgres::WORKER_POOL_SIZE,
+        };
+        env.push(EnvVar::new(
+            contract::DATABASE_POOL_SIZE,
+            pool_size.to_string(),
+        ));
         if process == Process::Worker {
             env.push(EnvVar::new(
                 contract::WORKER_CONCURRENCY,

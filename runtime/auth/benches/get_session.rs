@@ -34,6 +34,7 @@ use std::time::Duration;
 
 use cpu::CpuMeter;
 use load::Stats;
+use stackr_auth::phase_timings::{self, Totals, PHASE_NAMES};
 
 const SECRET: &str = "bench-secret-0123456789abcdef0123456789abcdef";
 const ORIGIN: &str = "http://localhost:3000";
@@ -60,6 +61,7 @@ struct Row {
     connections: usize,
     stats: Stats,
     server_us_per_request: f64,
+    postgres_us_per_request: f64,
     generator_share: f64,
 }
 
@@ -132,6 +134,19 @@ fn wait_http(port: u16) {
     panic!("nothing listens on {port}");
 }
 
+/// The phase timings stackr-auth writes (see `stackr_auth::phase_timings`), zero before the first.
+fn read_phases(file: &std::path::Path) -> Totals {
+    std::fs::read_to_string(file)
+        .ok()
+        .and_then(|line| Totals::parse(&line))
+        .unwrap_or_default()
+}
+
+/// The file a stackr-auth setup writes its phase timings to.
+fn phases_file(dir: &std::path::Path, cache_ms: &str) -> std::path::PathBuf {
+    dir.join(format!("phases-cache-{cache_ms}"))
+}
+
 fn start_ours(db_url: &str, dir: &std::path::Path, cache_ms: &str) -> (Child, u16) {
     let secret = dir.join("auth-secret");
     std::fs::write(&secret, SECRET).unwrap();
@@ -143,6 +158,7 @@ fn start_ours(db_url: &str, dir: &std::path::Path, cache_ms: &str) -> (Child, u1
         .env("PORT", port.to_string())
         .env("AUTH_TRUSTED_ORIGINS", ORIGIN)
         .env("AUTH_SESSION_CACHE_MS", cache_ms)
+        .env(phase_timings::FILE_VAR, phases_file(dir, cache_ms))
         .env("AUTH_MAIL_DIR", dir.join("mail"))
         // The database of the bench has no password; the warning saying so is not a finding.
         .env("RUST_LOG", "error")
@@ -179,6 +195,22 @@ fn connection_counts() -> Vec<usize> {
         .collect()
 }
 
+/// The server's own account of a run: mean wall time per get-session in each phase (concurrent
+/// requests overlap, so pool wait includes queueing; cache hits end after verify).
+fn print_phases(run: &Totals) {
+    let parts: Vec<String> = PHASE_NAMES
+        .iter()
+        .zip(run.micros_per_request())
+        .map(|(name, us)| format!("{name} {us:.1}"))
+        .collect();
+    println!(
+        "{:<34} phases, µs per get-session over {}: {}",
+        "",
+        run.requests,
+        parts.join(", ")
+    );
+}
+
 /// The row of `name` with the most requests per second, over all connection counts.
 fn best<'r>(rows: &'r [Row], setups: &[Setup], name: &str) -> Option<&'r Row> {
     rows.iter()
@@ -199,6 +231,10 @@ async fn main() {
         .await
         .unwrap();
     let db_url = pg.create_database("bench");
+    let postgres_pid: u32 = std::fs::read_to_string(pg.data_dir().join("postmaster.pid"))
+        .ok()
+        .and_then(|s| s.lines().next()?.trim().parse().ok())
+        .expect("postmaster.pid names the server");
     let dir = tempfile::tempdir().unwrap();
 
     // The first BetterAuth creates the schema (plugins included) and the user; the indexes its
@@ -216,8 +252,22 @@ async fn main() {
         }
     );
     println!(
-        "{:<28} {:>5} {:>10} {:>9} {:>9} {:>7} {:>14} {:>10}",
-        "server", "conns", "req/s", "p50 ms", "p99 ms", "errors", "server µs/req", "generator"
+        "machine load average before the run: {}",
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
+    );
+    println!(
+        "{:<28} {:>5} {:>10} {:>9} {:>9} {:>7} {:>14} {:>10} {:>10}",
+        "server",
+        "conns",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "errors",
+        "server µs/req",
+        "pg µs/req",
+        "generator"
     );
     for (index, setup) in setups.iter().enumerate() {
         let (child, ba, port) = match &setup.kind {
@@ -274,21 +324,31 @@ async fn main() {
                 .expect("a session cookie")
                 .to_owned();
         }
+        let phases = match setup.kind {
+            Kind::Ours { cache_ms } => Some(phases_file(dir.path(), cache_ms)),
+            Kind::BetterAuth { .. } => None,
+        };
         for &connections in &counts {
-            let meter = CpuMeter::start(pid);
+            let phases_before = phases.as_deref().map(read_phases);
+            let meter = CpuMeter::start(pid, postgres_pid);
             let stats = load::load(port, &cookie, EMAIL, connections, WARMUP, secs).await;
             let cpu = meter.stop();
+            // CPU is measured over warm-up and run; requests only over the run.
+            let per_request = |cpu_secs: f64| {
+                cpu_secs * 1e6
+                    / (stats.requests.max(1) as f64 * (secs as f64 + WARMUP.as_secs_f64())
+                        / secs as f64)
+            };
             let row = Row {
                 setup: index,
                 connections,
-                server_us_per_request: cpu.server_secs * 1e6
-                    / (stats.requests.max(1) as f64 * (secs as f64 + WARMUP.as_secs_f64())
-                        / secs as f64),
+                server_us_per_request: per_request(cpu.server_secs),
+                postgres_us_per_request: per_request(cpu.postgres_secs),
                 generator_share: cpu.generator_share,
                 stats,
             };
             println!(
-                "{:<28} {:>5} {:>10.0} {:>9.2} {:>9.2} {:>7} {:>14.0} {:>9.0}%",
+                "{:<28} {:>5} {:>10.0} {:>9.2} {:>9.2} {:>7} {:>14.0} {:>10.0} {:>9.0}%",
                 setup.name,
                 connections,
                 row.stats.rps(),
@@ -296,8 +356,14 @@ async fn main() {
                 row.stats.pct(0.99),
                 row.stats.errors,
                 row.server_us_per_request,
+                row.postgres_us_per_request,
                 row.generator_share * 100.0
             );
+            if let (Some(file), Some(before)) = (&phases, phases_before) {
+                // The file is rewritten every 100 ms: wait for the run's last requests to show.
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                print_phases(&read_phases(file).since(&before));
+            }
             rows.push(row);
         }
         if let Some(mut child) = child {

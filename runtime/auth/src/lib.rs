@@ -57,6 +57,7 @@ pub mod oauth;
 pub mod origin;
 pub mod password;
 pub mod permissions;
+pub mod phase_timings;
 pub mod rate_limit;
 pub mod respond;
 pub mod roles;

@@ -20,6 +20,7 @@ pub async fn run(config: AuthConfig) -> anyhow::Result<()> {
     let admin_bind = config.admin_bind;
     let https = config.https.clone();
     let state = AppState::connect(config).await?;
+    crate::phase_timings::start_from_env();
     let listener = tokio::net::TcpListener::bind(("0.0.0.0", port))
         .await
         .with_context(|| format!("cannot listen on PORT {port}"))?;

@@ -18,6 +18,10 @@ pub struct Inner {
     pub account_throttle: crate::account_throttle::AccountThrottle,
     pub mailer: Mailer,
     pub session_cache: crate::session_cache::SessionCache,
+    /// The connections get-session shares (see `db::session_reads`).
+    pub session_reads: crate::db::session_reads::SessionReads,
+    /// get-session's statement, reading only what this configuration shows.
+    pub get_session_sql: String,
     /// Services allowed to provision (sorted), reported as `has<Service>Account`.
     pub provision_services: Vec<String>,
     /// OpenID Connect providers for social sign-in, with their cached documents.
@@ -59,6 +63,11 @@ impl AppState {
         let provision_services = config.provision_services.keys().cloned().collect();
         let session_cache = crate::session_cache::SessionCache::new(config.session_cache_ttl);
         let oauth = crate::oauth::Providers::new(&config.oauth_providers);
+        let session_reads = crate::db::session_reads::SessionReads::new(pool.clone());
+        let get_session_sql = crate::db::sessions::find_with_user_sql(
+            !config.provision_services.is_empty(),
+            !config.user_fields.is_empty(),
+        );
         AppState(Arc::new(Inner {
             config,
             pool,
@@ -68,6 +77,8 @@ impl AppState {
             account_throttle: Default::default(),
             mailer,
             session_cache,
+            session_reads,
+            get_session_sql,
             provision_services,
             oauth,
         }))
@@ -84,7 +95,16 @@ impl AppState {
 
     /// User JSON with this service's `has<Service>Account` fields.
     pub fn user_json(&self, user: &crate::db::models::User) -> serde_json::Value {
-        crate::json::user(user, &self.config.user_fields, &self.provision_services)
+        serde_json::to_value(self.user_view(user)).expect("a user serializes")
+    }
+
+    /// The same user, to serialize directly (no intermediate `Value`).
+    pub fn user_view<'a>(&'a self, user: &'a crate::db::models::User) -> crate::json::UserJson<'a> {
+        crate::json::UserJson {
+            user,
+            fields: &self.config.user_fields,
+            provision_services: &self.provision_services,
+        }
     }
 
     pub async fn db(&self) -> Result<crate::db::Client, crate::error::ApiError> {

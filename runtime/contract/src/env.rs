@@ -46,6 +46,9 @@ pub const SERVICE_URLS: &str = "SERVICE_URLS";
 pub const STACKR_QUEUE: &str = "STACKR_QUEUE";
 pub const STACKR_QUEUE_PREFIX: &str = "STACKR_QUEUE_PREFIX";
 pub const WORKER_CONCURRENCY: &str = "WORKER_CONCURRENCY";
+/// Connections the process's PostgreSQL pool opens at most (small in dev, where every service
+/// runs its own small server; the kit's default when unset).
+pub const DATABASE_POOL_SIZE: &str = "DATABASE_POOL_SIZE";
 pub const AUTH_SECRET_FILE: &str = "AUTH_SECRET_FILE";
 pub const AUTH_BASE_URL: &str = "AUTH_BASE_URL";
 pub const AUTH_TRUSTED_ORIGINS: &str = "AUTH_TRUSTED_ORIGINS";
@@ -114,6 +117,7 @@ pub const CONTRACT: &[ContractVar] = &[
     var(STACKR_QUEUE, Scope::Base),
     var(STACKR_QUEUE_PREFIX, Scope::Base),
     var(WORKER_CONCURRENCY, Scope::Worker),
+    var(DATABASE_POOL_SIZE, Scope::Base),
     secret(AUTH_SECRET_FILE, Scope::Auth),
     var(AUTH_BASE_URL, Scope::Auth),
     var(AUTH_TRUSTED_ORIGINS, Scope::Auth),

@@ -8,6 +8,8 @@ use stackr_tls::TrustedCa;
 
 use crate::config::SecretUrl;
 
+/// The pool's size when `DATABASE_POOL_SIZE` is unset (production): as many requests at once
+/// as a two-core host serves without queueing on the database; dev plans give small pools.
 pub const DEFAULT_POOL_SIZE: usize = 16;
 
 /// How long start-up waits for the database (process-compose and systemd may start the service a

@@ -87,7 +87,7 @@ impl ServiceRuntime {
             &env.service.database_url,
             env.service.tls_ca.as_ref(),
             &name,
-            crate::db::DEFAULT_POOL_SIZE,
+            env.service.db_pool_size,
         )
         .await?;
         let redis =

@@ -13,6 +13,7 @@ pub mod migrate;
 pub mod models;
 pub mod oauth_accounts;
 pub mod service_accounts;
+pub mod session_reads;
 pub mod sessions;
 pub mod two_factor;
 pub mod users;

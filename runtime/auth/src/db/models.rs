@@ -3,12 +3,40 @@
 use chrono::{DateTime, Utc};
 use tokio_postgres::Row;
 
+// The user columns in pieces, so a query that needs neither the provisioned services nor the
+// other columns can read constants in their place (see `sessions::find_with_user_sql`).
+macro_rules! user_base_columns {
+    () => {
+        r#"u."id", u."name", u."email", u."emailVerified", u."image", u."createdAt", u."updatedAt",
+ coalesce(u."twoFactorEnabled", false), u."role", u."banned", u."banReason", u."banExpires""#
+    };
+}
+macro_rules! user_services_column {
+    () => {
+        r#"coalesce((select array_agg(sa."service" order by sa."service") from "service_account" sa where sa."user_id" = u."id"), '{}'::text[])"#
+    };
+}
+macro_rules! user_extra_column {
+    () => {
+        r#"(to_jsonb(u) - '{id,name,email,emailVerified,image,createdAt,updatedAt,twoFactorEnabled,role,banned,banReason,banExpires}'::text[])::text"#
+    };
+}
+
 /// Columns of `"user" u` in the order `User::from_row` reads them, plus the provisioned services
 /// and the other columns as a JSON object.
-pub const USER_COLUMNS: &str = r#"u."id", u."name", u."email", u."emailVerified", u."image", u."createdAt", u."updatedAt",
- coalesce(u."twoFactorEnabled", false), u."role", u."banned", u."banReason", u."banExpires",
- coalesce((select array_agg(sa."service" order by sa."service") from "service_account" sa where sa."user_id" = u."id"), '{}'::text[]),
- (to_jsonb(u) - '{id,name,email,emailVerified,image,createdAt,updatedAt,twoFactorEnabled,role,banned,banReason,banExpires}'::text[])::text"#;
+pub const USER_COLUMNS: &str = concat!(
+    user_base_columns!(),
+    ",\n ",
+    user_services_column!(),
+    ",\n ",
+    user_extra_column!()
+);
+/// The first columns of [`USER_COLUMNS`]: the user's own.
+pub const USER_BASE_COLUMNS: &str = user_base_columns!();
+/// The provisioned services (`User::services`).
+pub const USER_SERVICES_COLUMN: &str = user_services_column!();
+/// The other columns as a JSON object (`User::extra`).
+pub const USER_EXTRA_COLUMN: &str = user_extra_column!();
 pub const USER_COLUMN_COUNT: usize = 14;
 
 /// Columns of `"session" s` in the order `Session::from_row` reads them.

@@ -1,6 +1,9 @@
 //! Queries on `"session"`.
 
-use super::models::{Session, User, SESSION_COLUMNS, SESSION_COLUMN_COUNT, USER_COLUMNS};
+use super::models::{
+    Session, User, SESSION_COLUMNS, SESSION_COLUMN_COUNT, USER_BASE_COLUMNS, USER_EXTRA_COLUMN,
+    USER_SERVICES_COLUMN,
+};
 use super::{credential_epoch, now_ms, Client};
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
@@ -43,16 +46,41 @@ pub async fn insert(
     Ok(Session::from_row(&row, 0))
 }
 
-/// The hot path of every authenticated request in the stack: one indexed join, one round trip,
-/// prepared once per pooled connection.
+/// The session + user statement. The provisioned services and the other columns cost
+/// PostgreSQL a sub-query and a JSON conversion per call: with `services` or `extra` false, a
+/// constant takes their place (an empty list, an empty object), for a service that shows neither.
+pub fn find_with_user_sql(services: bool, extra: bool) -> String {
+    let services = if services {
+        USER_SERVICES_COLUMN
+    } else {
+        "'{}'::text[]"
+    };
+    let extra = if extra { USER_EXTRA_COLUMN } else { "'{}'" };
+    format!(
+        r#"select {SESSION_COLUMNS}, {USER_BASE_COLUMNS}, {services}, {extra} from "session" s join "user" u on u."id" = s."userId" where s."token" = $1"#
+    )
+}
+
+/// The statement with every column, built once.
+static FIND_WITH_USER: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| find_with_user_sql(true, true));
+
+/// The session of `token` with its user, every column read.
 pub async fn find_with_user(
     client: &Client,
     token: &str,
 ) -> Result<Option<(Session, User)>, tokio_postgres::Error> {
-    let sql = format!(
-        r#"select {SESSION_COLUMNS}, {USER_COLUMNS} from "session" s join "user" u on u."id" = s."userId" where s."token" = $1"#
-    );
-    let stmt = client.prepare_cached(&sql).await?;
+    find_with_user_as(client, &FIND_WITH_USER, token).await
+}
+
+/// The hot path of every authenticated request in the stack: one indexed join, one round trip,
+/// prepared once per pooled connection; `sql` is one of [`find_with_user_sql`].
+pub async fn find_with_user_as(
+    client: &Client,
+    sql: &str,
+    token: &str,
+) -> Result<Option<(Session, User)>, tokio_postgres::Error> {
+    let stmt = client.prepare_cached(sql).await?;
     Ok(client.query_opt(&stmt, &[&token]).await?.map(|row| {
         (
             Session::from_row(&row, 0),

@@ -10,13 +10,14 @@ use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{Duration, Utc};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::current_session;
 use crate::db::models::{Session, User};
 use crate::db::sessions;
 use crate::error::{ApiError, ApiResult};
 use crate::error_codes;
+use crate::phase_timings::{self, Phase};
 use crate::respond;
 use crate::session_cache::Cached;
 use crate::state::AppState;
@@ -40,9 +41,12 @@ pub async fn get(
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
+    let timer = phase_timings::start();
     let Some(token) = current_session::verified_token(&state, &headers) else {
         return Ok(no_store(respond::ok_json(Value::Null)));
     };
+    let timer = phase_timings::end(Phase::Verify, timer);
+    phase_timings::count_request();
     let cfg = &state.config.session;
     let expires_in = Duration::from_std(cfg.expires_in).unwrap_or(Duration::days(7));
     let update_age = Duration::from_std(cfg.update_age).unwrap_or(Duration::days(1));
@@ -60,8 +64,19 @@ pub async fn get(
     }
 
     let generation = state.session_cache.generation();
-    let client = state.db().await?;
-    let Some((mut session, user)) = sessions::find_with_user(&client, &token).await? else {
+    let mut client = state.session_reads.connection().await?;
+    let timer = phase_timings::end(Phase::PoolWait, timer);
+    let sql = &state.get_session_sql;
+    let found = match sessions::find_with_user_as(&client, sql, &token).await {
+        // PostgreSQL closed the shared connection (a restart): once more on a new one.
+        Err(_) if client.is_closed() => {
+            client = state.session_reads.connection().await?;
+            sessions::find_with_user_as(&client, sql, &token).await?
+        }
+        found => found?,
+    };
+    let timer = phase_timings::end(Phase::Query, timer);
+    let Some((mut session, user)) = found else {
         return Ok(no_store(respond::json_with_cookies(
             StatusCode::OK,
             Value::Null,
@@ -69,7 +84,7 @@ pub async fn get(
         )));
     };
     if session.expires_at <= now {
-        sessions::delete_by_token(&client, &token).await?;
+        sessions::delete_by_token(client.as_ref(), &token).await?;
         state.session_cache.invalidate_all();
         return Ok(no_store(respond::json_with_cookies(
             StatusCode::OK,
@@ -83,12 +98,16 @@ pub async fn get(
         session.updated_at = sessions::extend(&client, &session.id, new_expiry).await?;
         session.expires_at = new_expiry;
         state.session_cache.invalidate_all();
+        let timer = phase_timings::end(Phase::Refresh, timer);
         let cookies = current_session::session_cookies(&state, &session.token, true);
-        let mut res = json_bytes(body_bytes(&state, &session, &user));
+        let body = body_bytes(&state, &session, &user);
+        phase_timings::end(Phase::Body, timer);
+        let mut res = json_bytes(body);
         respond::add_cookies(&mut res, cookies);
         return Ok(no_store(res));
     }
     let body = body_bytes(&state, &session, &user);
+    phase_timings::end(Phase::Body, timer);
     state.session_cache.put(
         &token,
         generation,
@@ -100,13 +119,20 @@ pub async fn get(
     Ok(no_store(json_bytes(body)))
 }
 
-/// `{"session":…,"user":…}` serialized once.
+/// The answer's body, `{"session":…,"user":…}`.
+#[derive(serde::Serialize)]
+struct Body<'a> {
+    session: crate::json::SessionJson<'a>,
+    user: crate::json::UserJson<'a>,
+}
+
+/// The body serialized once, straight from the rows.
 fn body_bytes(state: &AppState, session: &Session, user: &User) -> Bytes {
-    let value = json!({
-        "session": crate::json::session(session),
-        "user": state.user_json(user),
-    });
-    Bytes::from(serde_json::to_vec(&value).expect("JSON values serialize"))
+    let body = Body {
+        session: crate::json::SessionJson(session),
+        user: state.user_view(user),
+    };
+    Bytes::from(serde_json::to_vec(&body).expect("a session and its user serialize"))
 }
 
 fn json_bytes(body: Bytes) -> Response {

@@ -17,6 +17,7 @@ mod differential_betterauth;
 mod differential_change_email;
 mod differential_two_factor_otp;
 mod differential_user_fields;
+mod get_session_connections;
 mod interop_betterauth;
 mod mail_flows;
 mod origin_and_provision;

@@ -24,6 +24,9 @@ pub struct ServiceEnv {
     /// `TLS_CA_FILE`: the deployment CA that TLS to the database and Redis on other hosts is
     /// verified against (`sslmode=verify-full`, `rediss://`); unset on one host.
     pub tls_ca: Option<TrustedCa>,
+    /// `DATABASE_POOL_SIZE`: connections the process's PostgreSQL pool opens at most
+    /// ([`crate::db::DEFAULT_POOL_SIZE`] when unset).
+    pub db_pool_size: usize,
 }
 
 impl ServiceEnv {
@@ -58,8 +61,24 @@ impl ServiceEnv {
             database_url,
             redis_url,
             tls_ca: tls_ca_from_lookup(lookup)?,
+            db_pool_size: db_pool_size_from_lookup(lookup)?,
         })
     }
+}
+
+/// `DATABASE_POOL_SIZE`: a whole number of connections, at least 1.
+fn db_pool_size_from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<usize, ConfigError> {
+    let Some(raw) = optional(lookup, contract::DATABASE_POOL_SIZE) else {
+        return Ok(crate::db::DEFAULT_POOL_SIZE);
+    };
+    raw.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| ConfigError::Invalid {
+            var: contract::DATABASE_POOL_SIZE,
+            reason: format!("`{raw}` is not a number of connections (at least 1)"),
+        })
 }
 
 /// The API process: [`ServiceEnv`] plus the port it listens on.
@@ -259,6 +278,27 @@ mod tests {
         .unwrap();
         assert_eq!(env.credential.as_ref().unwrap().expose(), "topsecret");
         assert!(!format!("{env:?}").contains("topsecret"));
+    }
+
+    #[test]
+    fn pool_size_defaults_and_refuses_what_is_not_a_size() {
+        let base = [
+            ("STACKR_SERVICE", "core"),
+            ("DATABASE_URL", "postgres://core:pw@127.0.0.1:1/core"),
+            ("REDIS_URL", "redis://:pw@127.0.0.1:2"),
+        ];
+        let with = |size: &str| {
+            let mut pairs = base.to_vec();
+            pairs.push(("DATABASE_POOL_SIZE", size));
+            ServiceEnv::from_lookup(&lookup(&pairs))
+        };
+        let unset = ServiceEnv::from_lookup(&lookup(&base)).unwrap();
+        assert_eq!(unset.db_pool_size, crate::db::DEFAULT_POOL_SIZE);
+        assert_eq!(with("3").unwrap().db_pool_size, 3);
+        for bad in ["0", "-1", "four"] {
+            let err = with(bad).unwrap_err().to_string();
+            assert!(err.contains("DATABASE_POOL_SIZE"), "{bad}: {err}");
+        }
     }
 
     #[test]
