@@ -8,12 +8,6 @@ let
   cfg = config.stackr;
   stackrLib = import ./lib.nix { inherit lib; };
   inherit (cfg.fleet) keysSource thisHost;
-  # Credential sources of every unit of this host, and the Redis servers' password files.
-  sources = lib.concatMap
-    (unit: map (c: lib.last (lib.splitString ":" c)) (lib.toList (unit.serviceConfig.LoadCredential or [ ])))
-    (lib.attrValues config.systemd.services)
-    ++ lib.mapAttrsToList (_: server: server.requirePassFile) (lib.filterAttrs (_: s: s.enable && s.requirePassFile != null) config.services.redis.servers);
-  files = lib.unique (lib.filter (f: lib.hasPrefix "${cfg.secretsDir}/" f) sources);
   # This host's certificate and key are kept per host on the deploying machine.
   localFile = name:
     if lib.hasPrefix "tls-host." name then "${keysSource}/hosts/${thisHost}/${name}" else "${keysSource}/${name}";
@@ -21,8 +15,7 @@ in
 {
   config = lib.mkIf (cfg.enable && stackrLib.inFleet cfg) {
     deployment.keys = lib.listToAttrs (map
-      (file:
-        let name = lib.removePrefix "${cfg.secretsDir}/" file; in
+      (name:
         lib.nameValuePair name {
           keyCommand = [ "cat" (localFile name) ];
           destDir = cfg.secretsDir;
@@ -30,6 +23,6 @@ in
           group = "root";
           permissions = "0400";
         })
-      files);
+      cfg.fleet.keyFiles);
   };
 }

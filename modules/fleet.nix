@@ -97,6 +97,11 @@ in
       default = ".stackr/deploy";
       description = "Folder on the deploying machine (relative to where colmena runs) holding the deployment's secrets; read by modules/colmena.nix.";
     };
+    keyFiles = mkOption {
+      type = types.listOf types.str;
+      readOnly = true;
+      description = "The secret files this host's units read, by name in stackr.secretsDir: what must be provisioned on it (modules/colmena.nix uploads them).";
+    };
     tls = {
       caFile = secretPath "The deployment CA's certificate, which every cross-host connection is verified against." "${cfg.secretsDir}/tls-ca.crt";
       certFile = secretPath "This host's certificate, issued by the deployment CA for the host's name and address." "${cfg.secretsDir}/tls-host.crt";
@@ -104,67 +109,80 @@ in
     };
   };
 
-  config = lib.mkIf (cfg.enable && inFleet cfg) {
-    assertions = [
-      {
-        assertion = fleet.hosts ? ${here};
-        message = "stackr.fleet.thisHost = \"${here}\" is not one of stackr.fleet.hosts.";
-      }
-      {
-        assertion = lib.all (name: fleet.services ? ${name}) names;
-        message = "stackr.fleet.services must place every service of stackr.services.";
-      }
-      {
-        assertion = stackrLib.perService cfg;
-        message = "stackr.fleet needs per-service PostgreSQL servers (stackr.postgresql.mode = \"per-service\").";
-      }
-      {
-        assertion = !cfg.secrets.generate;
-        message = "stackr.secrets.generate would give each host its own passwords: on several hosts, provision the secrets of `stackr secrets` (modules/colmena.nix uploads them).";
-      }
-    ];
+  config = lib.mkMerge [
+    {
+      # Credential sources of every unit of this host, and the Redis servers' password files.
+      stackr.fleet.keyFiles =
+        let
+          sources = lib.concatMap
+            (unit: map (c: lib.last (lib.splitString ":" c)) (lib.toList (unit.serviceConfig.LoadCredential or [ ])))
+            (lib.attrValues config.systemd.services)
+          ++ lib.mapAttrsToList (_: server: server.requirePassFile) (lib.filterAttrs (_: s: s.enable && s.requirePassFile != null) config.services.redis.servers);
+        in
+        map (lib.removePrefix "${cfg.secretsDir}/") (lib.unique (lib.filter (lib.hasPrefix "${cfg.secretsDir}/") sources));
+    }
+    (lib.mkIf (cfg.enable && inFleet cfg) {
+      assertions = [
+        {
+          assertion = fleet.hosts ? ${here};
+          message = "stackr.fleet.thisHost = \"${here}\" is not one of stackr.fleet.hosts.";
+        }
+        {
+          assertion = lib.all (name: fleet.services ? ${name}) names;
+          message = "stackr.fleet.services must place every service of stackr.services.";
+        }
+        {
+          assertion = stackrLib.perService cfg;
+          message = "stackr.fleet needs per-service PostgreSQL servers (stackr.postgresql.mode = \"per-service\").";
+        }
+        {
+          assertion = !cfg.secrets.generate;
+          message = "stackr.secrets.generate would give each host its own passwords: on several hosts, provision the secrets of `stackr secrets` (modules/colmena.nix uploads them).";
+        }
+      ];
 
-    # Uploaded by colmena (modules/colmena.nix), kept across reboots (colmena's default, /run/keys,
-    # is emptied by one).
-    stackr.secretsDir = lib.mkDefault "/var/keys/stackr";
+      # Uploaded by colmena (modules/colmena.nix), kept across reboots (colmena's default, /run/keys,
+      # is emptied by one).
+      stackr.secretsDir = lib.mkDefault "/var/keys/stackr";
 
-    networking.hosts = lib.mapAttrs' (name: host: lib.nameValuePair host.address [ name ]) fleet.hosts;
+      networking.hosts = lib.mapAttrs' (name: host: lib.nameValuePair host.address [ name ]) fleet.hosts;
 
-    networking.firewall.extraCommands = lib.concatMapStrings (o: stackrLib.allowFrom o.port o.from) openings;
+      networking.firewall.extraCommands = lib.concatMapStrings (o: stackrLib.allowFrom o.port o.from) openings;
 
-    services.nginx = lib.mkIf (apisHere != [ ]) {
-      enable = true;
-      upstreams = lib.listToAttrs (map
-        (name: lib.nameValuePair "stackr-${name}" {
-          # Passive health checks: a replica failing twice is left out for 10 s.
-          servers = lib.listToAttrs (map
-            (port: lib.nameValuePair "127.0.0.1:${toString port}" { max_fails = 2; fail_timeout = "10s"; })
-            fleet.services.${name}.api.ports);
-        })
-        apisHere);
-      virtualHosts = lib.listToAttrs (map
-        (name:
-          let isAuth = auth != null && name == auth.name; in
-          lib.nameValuePair "stackr-${name}" ({
-            listen = [ { addr = "0.0.0.0"; port = cfg.services.${name}.port; ssl = isAuth; } ];
-            locations."/" = {
-              proxyPass = "http://stackr-${name}";
-              # A request a replica could not answer goes to the next one.
-              extraConfig = ''
-                proxy_next_upstream error timeout http_502 http_503 http_504;
-                proxy_set_header Host $host;
-                proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-              '';
-            };
-          } // lib.optionalAttrs isAuth {
-            onlySSL = true;
-            sslCertificate = "/run/credentials/nginx.service/tls-host.crt";
-            sslCertificateKey = "/run/credentials/nginx.service/tls-host.key";
-          }))
-        apisHere);
-    };
-    systemd.services.nginx = lib.mkIf (auth != null && lib.elem auth.name apisHere) {
-      serviceConfig.LoadCredential = tlsCredentials;
-    };
-  };
+      services.nginx = lib.mkIf (apisHere != [ ]) {
+        enable = true;
+        upstreams = lib.listToAttrs (map
+          (name: lib.nameValuePair "stackr-${name}" {
+            # Passive health checks: a replica failing twice is left out for 10 s.
+            servers = lib.listToAttrs (map
+              (port: lib.nameValuePair "127.0.0.1:${toString port}" { max_fails = 2; fail_timeout = "10s"; })
+              fleet.services.${name}.api.ports);
+          })
+          apisHere);
+        virtualHosts = lib.listToAttrs (map
+          (name:
+            let isAuth = auth != null && name == auth.name; in
+            lib.nameValuePair "stackr-${name}" ({
+              listen = [ { addr = "0.0.0.0"; port = cfg.services.${name}.port; ssl = isAuth; } ];
+              locations."/" = {
+                proxyPass = "http://stackr-${name}";
+                # A request a replica could not answer goes to the next one.
+                extraConfig = ''
+                  proxy_next_upstream error timeout http_502 http_503 http_504;
+                  proxy_set_header Host $host;
+                  proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+                '';
+              };
+            } // lib.optionalAttrs isAuth {
+              onlySSL = true;
+              sslCertificate = "/run/credentials/nginx.service/tls-host.crt";
+              sslCertificateKey = "/run/credentials/nginx.service/tls-host.key";
+            }))
+          apisHere);
+      };
+      systemd.services.nginx = lib.mkIf (auth != null && lib.elem auth.name apisHere) {
+        serviceConfig.LoadCredential = tlsCredentials;
+      };
+    })
+  ];
 }
