@@ -102,6 +102,11 @@ in
       readOnly = true;
       description = "The secret files this host's units read, by name in stackr.secretsDir: what must be provisioned on it (modules/colmena.nix uploads them).";
     };
+    processUnits = mkOption {
+      type = types.listOf types.str;
+      readOnly = true;
+      description = "The API replicas' and workers' units on this host.";
+    };
     tls = {
       caFile = secretPath "The deployment CA's certificate, which every cross-host connection is verified against." "${cfg.secretsDir}/tls-ca.crt";
       certFile = secretPath "This host's certificate, issued by the deployment CA for the host's name and address." "${cfg.secretsDir}/tls-host.crt";
@@ -120,6 +125,9 @@ in
           ++ lib.mapAttrsToList (_: server: server.requirePassFile) (lib.filterAttrs (_: s: s.enable && s.requirePassFile != null) config.services.redis.servers);
         in
         map (lib.removePrefix "${cfg.secretsDir}/") (lib.unique (lib.filter (lib.hasPrefix "${cfg.secretsDir}/") sources));
+      stackr.fleet.processUnits = lib.concatMap
+        (name: stackrLib.roleUnits cfg name "api" ++ lib.optionals cfg.services.${name}.worker.enable (stackrLib.roleUnits cfg name "worker"))
+        names;
     }
     (lib.mkIf (cfg.enable && inFleet cfg) {
       assertions = [

@@ -13,7 +13,9 @@ mod notify;
 mod vm_test_script;
 
 pub use cargo_env::without_cargo_package_env;
-pub use nixos::{evaluate_fleet, evaluate_nixos_system, nixpkgs_lib, repo_root};
+pub use nixos::{
+    evaluate_fleet, evaluate_fleet_vm_test, evaluate_nixos_system, nixpkgs_lib, repo_root,
+};
 pub use notify::NotifySocket;
 /// The servers live in the kit (feature `testing`), where scaffolded services' own tests find
 /// them; this repository's tests take them from here.

@@ -39,7 +39,18 @@ pub fn nixpkgs_lib() -> PathBuf {
 /// the JSON `evaluate-fleet.nix` returns (by host, the data of [`evaluate_nixos_system`] plus the
 /// colmena node's `deployment`). `Err` holds Nix's error output.
 pub fn evaluate_fleet(modules: &Path, project: &Path) -> Result<Vec<u8>, String> {
-    let evaluate = repo_root().join("generator/tests/nixos/evaluate-fleet.nix");
+    evaluate_with("evaluate-fleet.nix", modules, project)
+}
+
+/// Evaluates the VM test of `project`'s `nix/fleet.nix` (`vmTest`), each node with the module
+/// library at `modules`: the JSON `evaluate-fleet-vm-test.nix` returns (its name, the nodes'
+/// test settings, the test script). `Err` holds Nix's error output.
+pub fn evaluate_fleet_vm_test(modules: &Path, project: &Path) -> Result<Vec<u8>, String> {
+    evaluate_with("evaluate-fleet-vm-test.nix", modules, project)
+}
+
+fn evaluate_with(harness: &str, modules: &Path, project: &Path) -> Result<Vec<u8>, String> {
+    let evaluate = repo_root().join("generator/tests/nixos").join(harness);
     let expression = format!(
         "import {} {{ lib = import {}/lib; modules = {}; project = {}; }}",
         evaluate.display(),

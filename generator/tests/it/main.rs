@@ -11,6 +11,7 @@ mod dev_oauth_providers;
 mod dev_preflight;
 mod flake_eval;
 mod fleet_eval;
+mod fleet_vm_test;
 mod fresh_project_builds;
 mod fresh_project_crates;
 mod generate_check;

@@ -38,6 +38,14 @@ pub fn evaluate_fleet(project: &Path) -> Value {
     serde_json::from_slice(&json).unwrap()
 }
 
+/// The VM test of `project`'s `nix/fleet.nix` as `tests/nixos/evaluate-fleet-vm-test.nix`
+/// returns it: its name, each node's test settings, and the test script.
+pub fn evaluate_fleet_vm_test(project: &Path) -> Value {
+    let json = stackr_testkit::evaluate_fleet_vm_test(&modules_dir(), project)
+        .unwrap_or_else(|e| panic!("the fleet's VM test: {e}"));
+    serde_json::from_slice(&json).unwrap()
+}
+
 /// A copy of modules/ with `from` replaced by `to` in `file` (where `from` must occur exactly once).
 pub fn mutated_modules(file: &str, from: &str, to: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
