@@ -34,25 +34,12 @@ async fn two_replicas() -> (Stack, kit_support::AuthServer, String) {
     (stack, replica, staff)
 }
 
-async fn me(stack: &Stack, base: &str, who: &SignedIn) -> u16 {
-    stack
-        .request_at(
-            base,
-            reqwest::Method::GET,
-            "/me",
-            &[("cookie", &who.cookie)],
-        )
-        .await
-        .0
-        .as_u16()
-}
-
 /// How long after `acted` the service at `base` first answers `expected` for `who`; fails
 /// when that takes longer than both caches' lifetimes and the slack.
 async fn answers_within(stack: &Stack, base: &str, who: &SignedIn, acted: Instant, expected: u16) {
     let deadline = acted + AUTH_CACHE + GUARD_TTL + SLACK;
     loop {
-        let status = me(stack, base, who).await;
+        let status = stack.me_status_at(base, who).await;
         if status == expected {
             return;
         }
@@ -72,8 +59,8 @@ async fn a_sign_out_at_one_replica_is_refused_behind_the_other() {
     let alice = stack.sign_up("alice").await;
     let bob = stack.sign_up("bob").await;
     for who in [&alice, &bob] {
-        assert_eq!(me(&stack, &stack.service_url, who).await, 200);
-        assert_eq!(me(&stack, &staff, who).await, 200);
+        assert_eq!(stack.me_status_at(&stack.service_url, who).await, 200);
+        assert_eq!(stack.me_status_at(&staff, who).await, 200);
     }
 
     stack.browser.sign_out(&alice).await;
@@ -81,7 +68,7 @@ async fn a_sign_out_at_one_replica_is_refused_behind_the_other() {
     answers_within(&stack, &staff, &alice, acted, 401).await;
     answers_within(&stack, &stack.service_url, &alice, acted, 401).await;
     assert_eq!(
-        me(&stack, &staff, &bob).await,
+        stack.me_status_at(&staff, &bob).await,
         200,
         "bob's session is untouched"
     );
@@ -95,7 +82,7 @@ async fn a_ban_at_one_replica_is_refused_behind_the_other() {
     // A new session: the role is read when the session is.
     let admin = stack.browser.sign_in(&admin.email).await;
     let alice = stack.sign_up("alice").await;
-    assert_eq!(me(&stack, &staff, &alice).await, 200);
+    assert_eq!(stack.me_status_at(&staff, &alice).await, 200);
     assert_eq!(
         kit_support::Browser::new(&replica.url)
             .session(&alice)

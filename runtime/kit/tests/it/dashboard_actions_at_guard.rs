@@ -31,24 +31,10 @@ async fn stack_with_admin() -> (Stack, String, Dashboard) {
     (stack, staff, dashboard)
 }
 
-/// The status `/me` answers at the service at `base` for `who`'s cookie.
-async fn me(stack: &Stack, base: &str, who: &SignedIn) -> u16 {
-    stack
-        .request_at(
-            base,
-            reqwest::Method::GET,
-            "/me",
-            &[("cookie", &who.cookie)],
-        )
-        .await
-        .0
-        .as_u16()
-}
-
 /// Both services accept `who` now, which also fills both guards' caches and auth's.
 async fn accepted_everywhere(stack: &Stack, staff: &str, who: &SignedIn) {
-    assert_eq!(me(stack, &stack.service_url, who).await, 200);
-    assert_eq!(me(stack, staff, who).await, 200);
+    assert_eq!(stack.me_status_at(&stack.service_url, who).await, 200);
+    assert_eq!(stack.me_status_at(staff, who).await, 200);
 }
 
 /// Waits out the guards' cache TTL counted from `acted` (every verdict cached before the action
@@ -61,8 +47,12 @@ async fn after_guard_ttl(
     expected: u16,
 ) {
     tokio::time::sleep_until((acted + GUARD_TTL + Duration::from_millis(50)).into()).await;
-    assert_eq!(me(stack, &stack.service_url, who).await, expected, "core");
-    assert_eq!(me(stack, staff, who).await, expected, "staff");
+    assert_eq!(
+        stack.me_status_at(&stack.service_url, who).await,
+        expected,
+        "core"
+    );
+    assert_eq!(stack.me_status_at(staff, who).await, expected, "staff");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -281,6 +281,19 @@ impl Stack {
             .await
     }
 
+    /// The status `/me` answers at the service at `base` for `who`'s cookie.
+    pub async fn me_status_at(&self, base: &str, who: &SignedIn) -> u16 {
+        self.request_at(
+            base,
+            reqwest::Method::GET,
+            "/me",
+            &[("cookie", &who.cookie)],
+        )
+        .await
+        .0
+        .as_u16()
+    }
+
     /// [`Stack::request`] to the service at `base` (see [`Stack::add_service`]).
     pub async fn request_at(
         &self,
