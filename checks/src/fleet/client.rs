@@ -10,18 +10,7 @@ use serde_json::Value;
 
 use super::{Fleet, Host};
 
-/// An HTTP answer, from curl inside a container.
-#[derive(Debug)]
-pub struct Answer {
-    pub status: u16,
-    pub headers: String,
-    pub body: String,
-}
-
-/// Single-quotes `text` for bash.
-pub fn quoted(text: &str) -> String {
-    format!("'{}'", text.replace('\'', r"'\''"))
-}
+pub use crate::systemd::curl::{quoted, Answer};
 
 impl Host {
     /// Runs `script` as root in the host; its stdout.
@@ -46,32 +35,9 @@ impl Host {
         headers: &[(&str, &str)],
         body: Option<&str>,
     ) -> anyhow::Result<Answer> {
-        let mut command = format!(
-            "curl -sS -i --max-time 60 --cacert {} -X {method} {}",
-            quoted(&self.ca_file()),
-            quoted(url)
-        );
-        for (name, value) in headers {
-            command += &format!(" -H {}", quoted(&format!("{name}: {value}")));
-        }
-        if let Some(body) = body {
-            command += &format!(
-                " -H 'content-type: application/json' --data-binary {}",
-                quoted(body)
-            );
-        }
-        let raw = self.sh(&command)?;
-        let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-        let status = head
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .with_context(|| format!("no HTTP status in {raw}"))?;
-        Ok(Answer {
-            status,
-            headers: head.to_owned(),
-            body: body.to_owned(),
-        })
+        self.machine
+            .http(method, url, headers, body, Some(&self.ca_file()))
+            .with_context(|| format!("on {}", self.name))
     }
 
     /// The deployment CA's certificate on this host (`stackr.fleet.tls.caFile`).

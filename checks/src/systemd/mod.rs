@@ -4,6 +4,7 @@
 //! workspace's binaries ([`store`]), booted in a container whose PID 1 is systemd ([`machine`]).
 
 pub mod container_limits;
+pub mod curl;
 pub mod machine;
 pub mod render;
 pub mod store;

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use stackr_checks::image::systemd_image;
+use stackr_checks::systemd::curl::{quoted, Answer};
 use stackr_checks::secret::random_secret;
 use stackr_checks::systemd::{
     build_workspace_binaries, evaluate_repository, example_job, render_system, workspace_bin_dir,
@@ -21,11 +22,6 @@ const HOST: &str = "{ stackr.secrets.generate = true; }";
 const BOOT: Duration = Duration::from_secs(600);
 /// For a condition that needs a few requests or a job round trip.
 const SETTLE: Duration = Duration::from_secs(120);
-
-/// Single-quotes `text` for bash.
-fn quoted(text: &str) -> String {
-    format!("'{}'", text.replace('\'', r"'\''"))
-}
 
 struct Service {
     name: String,
@@ -41,14 +37,6 @@ struct Deployment {
     machine: Machine,
     services: Vec<Service>,
     secrets_dir: String,
-}
-
-/// An HTTP answer, from curl inside the container.
-#[derive(Debug)]
-struct Answer {
-    status: u16,
-    headers: String,
-    body: String,
 }
 
 impl Deployment {
@@ -132,28 +120,7 @@ impl Deployment {
         headers: &[(&str, &str)],
         body: Option<&str>,
     ) -> Answer {
-        let mut command = format!("curl -sS -i --max-time 60 -X {method} {}", quoted(url));
-        for (name, value) in headers {
-            command += &format!(" -H {}", quoted(&format!("{name}: {value}")));
-        }
-        if let Some(body) = body {
-            command += &format!(
-                " -H 'content-type: application/json' --data-binary {}",
-                quoted(body)
-            );
-        }
-        let raw = self.sh(&command);
-        let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-        let status = head
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("no HTTP status in {raw}"));
-        Answer {
-            status,
-            headers: head.to_owned(),
-            body: body.to_owned(),
-        }
+        self.machine.http(method, url, headers, body, None).unwrap()
     }
 
     fn url(&self, service: &str, path: &str) -> String {
