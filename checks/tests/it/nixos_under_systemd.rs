@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use stackr_checks::image::systemd_image;
-use stackr_checks::systemd::curl::{quoted, Answer};
 use stackr_checks::secret::random_secret;
+use stackr_checks::systemd::curl::{quoted, Answer};
 use stackr_checks::systemd::{
     build_workspace_binaries, evaluate_repository, example_job, render_system, workspace_bin_dir,
     Machine,
