@@ -11,52 +11,36 @@ use std::sync::Once;
 
 use super::OWNER_LABEL;
 
-/// Removes (once per process) the checks containers whose owning process has exited.
+/// Removes (once per process) the checks containers whose owning process has exited, then the
+/// networks of several-host checks (`crate::fleet`), which carry the same label.
 pub fn remove_leftovers() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        let format = format!("{{{{.ID}}}} {{{{.Label \"{OWNER_LABEL}\"}}}}");
-        let Ok(out) = Command::new("docker")
-            .args([
-                "ps",
-                "-a",
-                "--filter",
-                &format!("label={OWNER_LABEL}"),
-                "--format",
-                &format,
-            ])
-            .output()
-        else {
-            return;
-        };
-        let orphans: Vec<String> = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|line| line.split_once(' '))
-            .filter(|(_, pid)| !Path::new("/proc").join(pid.trim()).exists())
-            .map(|(id, _)| id.to_owned())
-            .collect();
-        if !orphans.is_empty() {
+        let containers = orphans(&["ps", "-a"]);
+        if !containers.is_empty() {
             eprintln!(
                 "stackr-checks: removing {} container(s) left by an earlier, killed run",
-                orphans.len()
+                containers.len()
             );
             let _ = Command::new("docker")
                 .args(["rm", "-f", "-v"])
-                .args(&orphans)
+                .args(&containers)
                 .output();
         }
-        remove_leftover_networks();
+        for network in orphans(&["network", "ls"]) {
+            let _ = Command::new("docker")
+                .args(["network", "rm", &network])
+                .output();
+        }
     });
 }
 
-/// The networks of several-host checks (`crate::fleet`) carry the same label; removed once their
-/// containers are gone.
-fn remove_leftover_networks() {
+/// The ids `docker <list>` gives of labelled objects whose owning process no longer runs.
+fn orphans(list: &[&str]) -> Vec<String> {
     let format = format!("{{{{.ID}}}} {{{{.Label \"{OWNER_LABEL}\"}}}}");
     let Ok(out) = Command::new("docker")
+        .args(list)
         .args([
-            "network",
-            "ls",
             "--filter",
             &format!("label={OWNER_LABEL}"),
             "--format",
@@ -64,14 +48,12 @@ fn remove_leftover_networks() {
         ])
         .output()
     else {
-        return;
+        return Vec::new();
     };
-    for (id, pid) in String::from_utf8_lossy(&out.stdout)
+    String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|line| line.split_once(' '))
-    {
-        if !Path::new("/proc").join(pid.trim()).exists() {
-            let _ = Command::new("docker").args(["network", "rm", id]).output();
-        }
-    }
+        .filter(|(_, pid)| !Path::new("/proc").join(pid.trim()).exists())
+        .map(|(id, _)| id.to_owned())
+        .collect()
 }
