@@ -20,16 +20,24 @@ async fn cache_off() -> TestServer {
     .await
 }
 
-/// `calls` get-sessions at once with `cookie`; every answer must show the signed-in user.
-async fn concurrent_get_sessions(server: &TestServer, cookie: &str, calls: usize) {
+/// `calls` get-sessions sent at once with `cookie`; their answers.
+async fn get_sessions_at_once(
+    server: &TestServer,
+    cookie: &str,
+    calls: usize,
+) -> Vec<reqwest::Result<reqwest::Response>> {
     let http = reqwest::Client::new();
-    let answers = futures_join_all((0..calls).map(|_| {
+    futures_join_all((0..calls).map(|_| {
         http.get(format!("{}/api/auth/get-session", server.base))
             .header("cookie", cookie)
             .send()
     }))
-    .await;
-    for answer in answers {
+    .await
+}
+
+/// `calls` get-sessions at once with `cookie`; every answer must show the signed-in user.
+async fn concurrent_get_sessions(server: &TestServer, cookie: &str, calls: usize) {
+    for answer in get_sessions_at_once(server, cookie, calls).await {
         let answer = answer.unwrap();
         assert_eq!(answer.status(), 200);
         let body: serde_json::Value = answer.json().await.unwrap();
@@ -95,14 +103,8 @@ async fn get_session_survives_postgres_closing_its_connections() {
 
 /// Whether `calls` concurrent get-sessions all answered 200.
 async fn all_answer(server: &TestServer, cookie: &str, calls: usize) -> bool {
-    let http = reqwest::Client::new();
-    let answers = futures_join_all((0..calls).map(|_| {
-        http.get(format!("{}/api/auth/get-session", server.base))
-            .header("cookie", cookie)
-            .send()
-    }))
-    .await;
-    answers
+    get_sessions_at_once(server, cookie, calls)
+        .await
         .into_iter()
         .all(|a| a.is_ok_and(|a| a.status() == 200))
 }
