@@ -39,20 +39,27 @@ pub fn nixpkgs_lib() -> PathBuf {
 /// the JSON `evaluate-fleet.nix` returns (by host, the data of [`evaluate_nixos_system`] plus the
 /// colmena node's `deployment`). `Err` holds Nix's error output.
 pub fn evaluate_fleet(modules: &Path, project: &Path) -> Result<Vec<u8>, String> {
-    evaluate_with("evaluate-fleet.nix", modules, project)
+    evaluate_with("evaluate-fleet.nix", modules, project, "")
 }
 
 /// Evaluates the VM test of `project`'s `nix/fleet.nix` (`vmTest`), each node with the module
 /// library at `modules`: the JSON `evaluate-fleet-vm-test.nix` returns (its name, the nodes'
 /// test settings, the test script). `Err` holds Nix's error output.
 pub fn evaluate_fleet_vm_test(modules: &Path, project: &Path) -> Result<Vec<u8>, String> {
-    evaluate_with("evaluate-fleet-vm-test.nix", modules, project)
+    evaluate_with("evaluate-fleet-vm-test.nix", modules, project, "")
 }
 
-fn evaluate_with(harness: &str, modules: &Path, project: &Path) -> Result<Vec<u8>, String> {
+/// `harness` (in generator/tests/nixos) applied to nixpkgs' lib, the module library at `modules`,
+/// `project` and the further arguments `extra` (Nix attribute bindings).
+fn evaluate_with(
+    harness: &str,
+    modules: &Path,
+    project: &Path,
+    extra: &str,
+) -> Result<Vec<u8>, String> {
     let evaluate = repo_root().join("generator/tests/nixos").join(harness);
     let expression = format!(
-        "import {} {{ lib = import {}/lib; modules = {}; project = {}; }}",
+        "import {} {{ lib = import {}/lib; modules = {}; project = {}; {extra} }}",
         evaluate.display(),
         nixpkgs_lib().display(),
         modules.display(),
@@ -69,15 +76,7 @@ pub fn evaluate_nixos_system(
     project: &Path,
     host: &str,
 ) -> Result<Vec<u8>, String> {
-    let evaluate = repo_root().join("generator/tests/nixos/evaluate.nix");
-    let expression = format!(
-        "import {} {{ lib = import {}/lib; modules = {}; project = {}; host = {host}; }}",
-        evaluate.display(),
-        nixpkgs_lib().display(),
-        modules.display(),
-        project.display()
-    );
-    nix_eval(project, &expression)
+    evaluate_with("evaluate.nix", modules, project, &format!("host = {host};"))
 }
 
 /// `nix-instantiate --eval --strict --json` of `expression` in `dir`: its JSON, or Nix's error.
