@@ -99,11 +99,7 @@ impl Producer {
         data: T,
         opts: JobOptions,
     ) -> Result<String, WorkerError> {
-        // Serialize here so a bad payload is reported with the job name, not as a queue error.
-        let data = serde_json::to_value(data).map_err(|source| WorkerError::Data {
-            name: name.to_string(),
-            source,
-        })?;
+        let data = job_data(name, data)?;
         let queue = self.connect().await?;
         let job = queue.add(name, data).options(as_node_stores(opts)).await?;
         Ok(job.id().to_string())
@@ -125,13 +121,9 @@ impl Producer {
     ) -> Result<Vec<String>, WorkerError> {
         let mut bulk = Vec::new();
         for (name, data) in jobs {
-            let data = serde_json::to_value(data).map_err(|source| WorkerError::Data {
-                name: name.to_string(),
-                source,
-            })?;
             bulk.push(bullmq::BulkJob::with_options(
                 name,
-                data,
+                job_data(name, data)?,
                 as_node_stores(JobOptions::default()),
             ));
         }
@@ -149,6 +141,15 @@ impl Producer {
     pub async fn queue(&self) -> Result<&bullmq::Queue, WorkerError> {
         self.connect().await
     }
+}
+
+/// A job's payload as JSON, serialized before the queue is reached so that a bad payload is
+/// reported with the job's name, not as a queue error.
+fn job_data<T: Serialize>(name: &str, data: T) -> Result<serde_json::Value, WorkerError> {
+    serde_json::to_value(data).map_err(|source| WorkerError::Data {
+        name: name.to_string(),
+        source,
+    })
 }
 
 /// The options as Node's `Queue.add` stores them: `attempts: 0` when none is given. Node tools
