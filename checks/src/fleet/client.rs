@@ -141,14 +141,7 @@ impl Fleet {
             bail!("sign-up: {answer:?}");
         }
         let cookie = answer
-            .headers
-            .lines()
-            .find_map(|l| {
-                l.to_ascii_lowercase()
-                    .starts_with("set-cookie:")
-                    .then(|| l.split_once(':').expect("a header").1.trim())
-            })
-            .and_then(|v| v.split(';').next())
+            .first_cookie()
             .with_context(|| format!("sign-up set no cookie: {answer:?}"))?
             .to_owned();
         let user: Value = serde_json::from_str(&answer.body)?;

@@ -13,6 +13,20 @@ pub struct Answer {
     pub body: String,
 }
 
+impl Answer {
+    /// The first cookie the answer sets (`name=value`, without its attributes).
+    pub fn first_cookie(&self) -> Option<&str> {
+        self.headers
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .starts_with("set-cookie:")
+                    .then(|| l.split_once(':').expect("a header").1.trim())
+            })
+            .and_then(|v| v.split(';').next())
+    }
+}
+
 /// Single-quotes `text` for bash.
 pub fn quoted(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))

@@ -144,6 +144,20 @@ impl Machine {
             .context("running docker exec")
     }
 
+    /// Runs `script` in the container: its trimmed stdout when it succeeds, else its trimmed
+    /// stderr (a refusal a check expects, such as a login another role may not make). Panics
+    /// when docker itself fails, so that such a failure never passes for a refusal.
+    pub fn outcome(&self, script: &str) -> Result<String, String> {
+        let output = self
+            .run(script)
+            .unwrap_or_else(|e| panic!("docker exec: {e:#}"));
+        if output.status.success() {
+            Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+        } else {
+            Err(String::from_utf8_lossy(&output.stderr).trim().to_owned())
+        }
+    }
+
     /// Runs `script` with bash in the container with `input` on its stdin (so that a value such as
     /// a session cookie is in no command line); its whole output.
     pub fn run_with_input(&self, script: &str, input: &[u8]) -> anyhow::Result<Output> {

@@ -50,19 +50,11 @@ fn psql(fleet: &Fleet, host: &Host, role: &str, server: &str, sql: &str) -> Resu
             host.ca_file()
         )
     };
-    let output = host
-        .machine
-        .run(&format!(
-            "PGPASSWORD=\"$(cat {secrets}/{role}-db-password)\" PGCONNECT_TIMEOUT=10 psql -X -At -d {} -c {}",
-            quoted(&format!("{target} user={role} dbname={server}")),
-            quoted(sql)
-        ))
-        .unwrap();
-    if output.status.success() {
-        Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
-    } else {
-        Err(String::from_utf8_lossy(&output.stderr).trim().to_owned())
-    }
+    host.machine.outcome(&format!(
+        "PGPASSWORD=\"$(cat {secrets}/{role}-db-password)\" PGCONNECT_TIMEOUT=10 psql -X -At -d {} -c {}",
+        quoted(&format!("{target} user={role} dbname={server}")),
+        quoted(sql)
+    ))
 }
 
 /// Whether a TCP connection from `from` to `to:port` is accepted within 5 s.

@@ -154,14 +154,7 @@ impl Deployment {
         );
         assert_eq!(answer.status, 200, "sign-up: {answer:?}");
         let cookie = answer
-            .headers
-            .lines()
-            .find_map(|l| {
-                l.to_ascii_lowercase()
-                    .starts_with("set-cookie:")
-                    .then(|| l.split_once(':').unwrap().1.trim())
-            })
-            .and_then(|v| v.split(';').next())
+            .first_cookie()
             .unwrap_or_else(|| panic!("sign-up set no cookie: {answer:?}"))
             .to_owned();
         let user: Value = serde_json::from_str(&answer.body).unwrap();
@@ -201,20 +194,12 @@ impl Deployment {
     /// psql as `role` with its own password against `database` on `server`'s PostgreSQL.
     fn psql(&self, role: &str, server: &str, database: &str, sql: &str) -> Result<String, String> {
         let password = self.secret(&format!("{role}-db-password"));
-        let output = self
-            .machine
-            .run(&format!(
-                "PGPASSWORD={} psql -X -At -h 127.0.0.1 -p {} -U {role} -d {database} -c {}",
-                quoted(&password),
-                self.service(server).postgres_port,
-                quoted(sql)
-            ))
-            .unwrap();
-        if output.status.success() {
-            Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
-        } else {
-            Err(String::from_utf8_lossy(&output.stderr).trim().to_owned())
-        }
+        self.machine.outcome(&format!(
+            "PGPASSWORD={} psql -X -At -h 127.0.0.1 -p {} -U {role} -d {database} -c {}",
+            quoted(&password),
+            self.service(server).postgres_port,
+            quoted(sql)
+        ))
     }
 
     /// Adds a job to `service`'s queue as its own processes would; the job id.
