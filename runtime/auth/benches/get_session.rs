@@ -1,6 +1,6 @@
 //! get-session benchmark: stackr-auth (the release binary) and the real BetterAuth 1.7.25 (Node,
-//! `interop/ba-server.mjs`) on the **same** PostgreSQL database, validating the same session,
-//! each configured as a production user would run it, compared like for like.
+//! `interop/ba-server.mjs`) on the **same** PostgreSQL database and user, one session per
+//! connection, each configured as a production user would run it, compared like for like.
 //!
 //! Run: `cargo bench -p stackr-auth --bench get_session`. Env: `BENCH_SECS` (measured seconds
 //! per run, default 5, after a 2 s warm-up), `BENCH_CONNECTIONS` (default `1,8,16,64`).
@@ -187,6 +187,29 @@ async fn sign_in(base: &str) -> String {
         .join("; ")
 }
 
+/// One session of the bench user per connection, each as the `Cookie` header a client without a
+/// cookie cache sends (the session token, signed): a server answering 64 connections answers 64
+/// users, as it would in a deployment, and cannot share one lookup between them.
+fn sessions_per_connection(pg: &stackr_testkit::TempPostgres, count: usize) -> Vec<String> {
+    pg.psql(
+        "bench",
+        &format!(
+            "INSERT INTO session (id, token, \"expiresAt\", \"createdAt\", \"updatedAt\", \"ipAddress\", \"userAgent\", \"userId\") \
+             SELECT 'bench-session-' || g, 'bench-token-' || g, now() + interval '7 days', now(), now(), '127.0.0.1', 'stackr-bench', u.id \
+             FROM generate_series(1, {count}) g, \"user\" u WHERE u.email = '{EMAIL}'"
+        ),
+    );
+    (1..=count)
+        .map(|n| {
+            let token = format!("bench-token-{n}");
+            format!(
+                "better-auth.session_token={}",
+                stackr_auth::cookie::sign_for_cookie(SECRET.as_bytes(), &token)
+            )
+        })
+        .collect()
+}
+
 fn connection_counts() -> Vec<usize> {
     std::env::var("BENCH_CONNECTIONS")
         .unwrap_or_else(|_| "1,8,16,64".into())
@@ -196,7 +219,8 @@ fn connection_counts() -> Vec<usize> {
 }
 
 /// The server's own account of a run: mean wall time per get-session in each phase (concurrent
-/// requests overlap, so pool wait includes queueing; cache hits end after verify).
+/// requests overlap: queue is the wait for a batch to go out, query the batch's round trip;
+/// cache hits end after verify).
 fn print_phases(run: &Totals) {
     let parts: Vec<String> = PHASE_NAMES
         .iter()
@@ -242,6 +266,8 @@ async fn main() {
     let mut rows = Vec::new();
     let setups = setups();
     let mut signed_up = false;
+    let max_connections = counts.iter().copied().max().unwrap_or(1);
+    let mut session_cookies = Vec::new();
     println!(
         "get-session, {secs} s per run after a {} s warm-up, same PostgreSQL 15 and user; {}",
         WARMUP.as_secs(),
@@ -315,15 +341,16 @@ async fn main() {
             .as_ref()
             .map_or_else(|| child.as_ref().unwrap().id(), node::BetterAuthServer::pid);
         let base = format!("http://127.0.0.1:{port}");
-        let mut cookie = sign_in(&base).await;
-        if !setup.cookie_cache {
-            // Only the session token: what a client of a server without a cookie cache holds.
-            cookie = cookie
-                .split("; ")
-                .find(|c| c.starts_with("better-auth.session_token="))
-                .expect("a session cookie")
-                .to_owned();
-        }
+        let cookie = sign_in(&base).await;
+        let cookies = if setup.cookie_cache {
+            // Its answer comes from the cookie alone, so one session serves every connection.
+            vec![cookie]
+        } else {
+            if session_cookies.is_empty() {
+                session_cookies = sessions_per_connection(&pg, max_connections);
+            }
+            session_cookies.clone()
+        };
         let phases = match setup.kind {
             Kind::Ours { cache_ms } => Some(phases_file(dir.path(), cache_ms)),
             Kind::BetterAuth { .. } => None,
@@ -331,7 +358,7 @@ async fn main() {
         for &connections in &counts {
             let phases_before = phases.as_deref().map(read_phases);
             let meter = CpuMeter::start(pid, postgres_pid);
-            let stats = load::load(port, &cookie, EMAIL, connections, WARMUP, secs).await;
+            let stats = load::load(port, &cookies, EMAIL, connections, WARMUP, secs).await;
             let cpu = meter.stop();
             // CPU is measured over warm-up and run; requests only over the run.
             let per_request = |cpu_secs: f64| {

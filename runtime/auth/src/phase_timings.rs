@@ -2,7 +2,7 @@
 //! get_session bench (`benches/get_session.rs` prints the breakdown next to its figures).
 //!
 //! Off unless `AUTH_PHASE_TIMINGS_FILE` names a file at start-up: then every 100 ms the totals
-//! are written there as one line, `requests verify_ns pool_wait_ns query_ns refresh_ns body_ns`,
+//! are written there as one line, `requests verify_ns queue_ns query_ns refresh_ns body_ns`,
 //! and the bench reads it before and after each run. Off, a phase costs one relaxed atomic load.
 //! Nothing in the file is secret: counters only.
 
@@ -19,8 +19,8 @@ pub const FILE_VAR: &str = "AUTH_PHASE_TIMINGS_FILE";
 pub enum Phase {
     /// Finding the cookie and checking its HMAC signature.
     Verify,
-    /// Waiting for a pooled PostgreSQL connection.
-    PoolWait,
+    /// Waiting for the batch it joins to be sent (see `db::session_reads`).
+    Queue,
     /// The session + user query, round trip included.
     Query,
     /// The sliding-refresh `update` (only when `updateAge` has passed).
@@ -32,7 +32,7 @@ pub enum Phase {
 const PHASES: usize = 5;
 
 /// The phases' names, in the file's column order.
-pub const PHASE_NAMES: [&str; PHASES] = ["verify", "pool wait", "query", "refresh", "body"];
+pub const PHASE_NAMES: [&str; PHASES] = ["verify", "queue", "query", "refresh", "body"];
 
 /// One reading of the file: verified get-sessions and nanoseconds per phase, since start-up.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -83,11 +83,15 @@ pub fn start() -> Option<Instant> {
 
 /// Adds the time since `since` to `phase` and returns a new start for the next phase.
 pub fn end(phase: Phase, since: Option<Instant>) -> Option<Instant> {
+    split(phase, Some(since?), Instant::now())
+}
+
+/// Adds the time from `since` to `at` to `phase` and returns `at` as the next phase's start.
+pub fn split(phase: Phase, since: Option<Instant>, at: Instant) -> Option<Instant> {
     let since = since?;
-    let now = Instant::now();
-    let ns = u64::try_from((now - since).as_nanos()).unwrap_or(u64::MAX);
+    let ns = u64::try_from(at.saturating_duration_since(since).as_nanos()).unwrap_or(u64::MAX);
     TOTALS_NS[phase as usize].fetch_add(ns, Ordering::Relaxed);
-    Some(now)
+    Some(at)
 }
 
 /// Counts one get-session whose cookie verified.

@@ -18,10 +18,8 @@ pub struct Inner {
     pub account_throttle: crate::account_throttle::AccountThrottle,
     pub mailer: Mailer,
     pub session_cache: crate::session_cache::SessionCache,
-    /// The connections get-session shares (see `db::session_reads`).
+    /// How get-session reads sessions (see `db::session_reads`).
     pub session_reads: crate::db::session_reads::SessionReads,
-    /// get-session's statement, reading only what this configuration shows.
-    pub get_session_sql: String,
     /// Services allowed to provision (sorted), reported as `has<Service>Account`.
     pub provision_services: Vec<String>,
     /// OpenID Connect providers for social sign-in, with their cached documents.
@@ -63,11 +61,13 @@ impl AppState {
         let provision_services = config.provision_services.keys().cloned().collect();
         let session_cache = crate::session_cache::SessionCache::new(config.session_cache_ttl);
         let oauth = crate::oauth::Providers::new(&config.oauth_providers);
-        let session_reads = crate::db::session_reads::SessionReads::new(pool.clone());
-        let get_session_sql = crate::db::sessions::find_with_user_sql(
+        // get-session reads only what this configuration shows.
+        let get_session_sql = crate::db::sessions::find_with_users_sql(
             !config.provision_services.is_empty(),
             !config.user_fields.is_empty(),
         );
+        let session_reads =
+            crate::db::session_reads::SessionReads::new(pool.clone(), get_session_sql);
         AppState(Arc::new(Inner {
             config,
             pool,
@@ -78,7 +78,6 @@ impl AppState {
             mailer,
             session_cache,
             session_reads,
-            get_session_sql,
             provision_services,
             oauth,
         }))

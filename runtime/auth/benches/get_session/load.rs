@@ -84,25 +84,26 @@ async fn read_response(
     }
 }
 
-/// `connections` keep-alive connections each sending get-session with `cookie` back to back for
-/// `warmup` then `secs`; only answers 200 whose body contains `expect` count, after the warm-up.
+/// `connections` keep-alive connections each sending get-session back to back for `warmup` then
+/// `secs`, connection `i` with `cookies[i % len]`; only answers 200 whose body contains `expect`
+/// count, after the warm-up.
 pub async fn load(
     port: u16,
-    cookie: &str,
+    cookies: &[String],
     expect: &str,
     connections: usize,
     warmup: Duration,
     secs: u64,
 ) -> Stats {
-    let request = format!(
-        "GET /api/auth/get-session HTTP/1.1\r\nHost: localhost:{port}\r\nCookie: {cookie}\r\nUser-Agent: stackr-bench\r\n\r\n"
-    );
     let start = Instant::now();
     let measure_from = start + warmup;
     let deadline = measure_from + Duration::from_secs(secs);
     let mut tasks = Vec::new();
-    for _ in 0..connections {
-        let request = request.clone();
+    for connection in 0..connections {
+        let cookie = &cookies[connection % cookies.len()];
+        let request = format!(
+            "GET /api/auth/get-session HTTP/1.1\r\nHost: localhost:{port}\r\nCookie: {cookie}\r\nUser-Agent: stackr-bench\r\n\r\n"
+        );
         let expect = expect.to_owned();
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::with_capacity(100_000);

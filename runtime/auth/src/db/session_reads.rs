@@ -1,80 +1,184 @@
-//! The connections get-session reads sessions on: a few pooled connections that every concurrent
-//! get-session shares. tokio-postgres pipelines the queries of one connection (those queued
-//! together go out in one write and their answers come back in one read), so 64 concurrent
-//! get-sessions cost PostgreSQL a handful of wake-ups instead of 64, and never wait for a
-//! connection of their own. The session + user lookup is one short read-only statement, so
-//! sharing cannot hold anyone up behind a long query or a transaction.
+//! How get-session reads sessions: concurrent get-sessions are answered together. A few readers,
+//! each on a pooled connection of its own, take every lookup waiting when they are free and read
+//! them all with one statement (`token = any($1)`). A lookup that finds a reader free goes out at
+//! once, alone; under load one execution answers many, so PostgreSQL parses, plans and wakes up
+//! once per batch instead of once per request.
 //!
-//! The shared connections are taken from the pool once and kept; one that closed (PostgreSQL
-//! restarted) goes back to the pool, which discards it, and the next read takes a new one.
+//! This is not a cache: a lookup only joins a batch that has not been sent yet, so its answer is
+//! read after it arrived, exactly as with a query of its own.
+//!
+//! A reader keeps its connection; one that PostgreSQL closed (a restart) is dropped, the pool
+//! discards it, and the batch is read once more on a new one.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
-use deadpool_postgres::{Client, Pool, PoolError};
+use deadpool_postgres::{Client, Pool};
+use tokio::sync::{mpsc, oneshot};
 
-/// Connections shared at most: PostgreSQL runs one backend per connection, so a few keep every
-/// core busy; more only split the batches.
-const MAX_SHARED: usize = 4;
+use super::models::{Session, User, SESSION_COLUMN_COUNT};
+use crate::error::ApiError;
 
-struct Slot {
-    current: RwLock<Option<Arc<Client>>>,
-    /// Held while a closed connection is replaced, so one caller connects and the others wait.
-    replacing: tokio::sync::Mutex<()>,
+/// Readers at most: PostgreSQL runs one backend per connection, so a few keep every core busy;
+/// more only split the batches.
+const MAX_READERS: usize = 4;
+
+/// Tokens read by one statement at most.
+const MAX_BATCH: usize = 128;
+
+/// What a lookup gets back: the session with its user, if the token has one, and when the
+/// statement that read it was sent.
+pub struct Found {
+    pub session: Option<(Session, User)>,
+    pub sent: Instant,
 }
+
+struct Lookup {
+    token: String,
+    reply: oneshot::Sender<Result<Found, ApiError>>,
+}
+
+type Queue = mpsc::UnboundedReceiver<Lookup>;
 
 pub struct SessionReads {
     pool: Pool,
-    slots: Vec<Slot>,
-    next: AtomicUsize,
+    /// The batch statement: one of `sessions::find_with_user_sql`, for a token array.
+    sql: Arc<str>,
+    lookups: mpsc::UnboundedSender<Lookup>,
+    readers: usize,
+    /// The queue, until the first lookup starts the readers (they need a running runtime). The
+    /// readers alone hold it afterwards: when they are gone, sending fails instead of waiting.
+    queue: Mutex<Option<Queue>>,
 }
 
 impl SessionReads {
-    /// Shares at most half the pool (the other routes keep the rest); none when the pool has
-    /// fewer than two connections, and then every read takes its own from the pool.
-    pub fn new(pool: Pool) -> Self {
-        let shared = (pool.status().max_size / 2).min(MAX_SHARED);
-        let slots = (0..shared)
-            .map(|_| Slot {
-                current: RwLock::new(None),
-                replacing: tokio::sync::Mutex::new(()),
-            })
-            .collect();
+    /// Takes at most half the pool for readers (the other routes keep the rest); none when the
+    /// pool has fewer than two connections, and then every lookup reads on its own connection.
+    pub fn new(pool: Pool, sql: String) -> Self {
+        let readers = (pool.status().max_size / 2).min(MAX_READERS);
+        let (lookups, queue) = mpsc::unbounded_channel();
         SessionReads {
             pool,
-            slots,
-            next: AtomicUsize::new(0),
+            sql: sql.into(),
+            lookups,
+            readers,
+            queue: Mutex::new(Some(queue)),
         }
     }
 
-    /// A connection to read a session on, shared with other get-sessions (round robin).
-    pub async fn connection(&self) -> Result<Arc<Client>, PoolError> {
-        if self.slots.is_empty() {
-            return Ok(Arc::new(self.pool.get().await?));
+    /// The session of `token` with its user, read after this call began.
+    pub async fn find(&self, token: &str) -> Result<Found, ApiError> {
+        if self.readers == 0 {
+            let mut client = None;
+            let sent = Instant::now();
+            let rows = read(&self.pool, &mut client, &self.sql, &[token]).await?;
+            let session = rows.into_values().next();
+            return Ok(Found { session, sent });
         }
-        let slot = &self.slots[self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len()];
-        if let Some(client) = live(slot) {
-            return Ok(client);
+        self.start_readers();
+        let (reply, answer) = oneshot::channel();
+        let lookup = Lookup {
+            token: token.to_owned(),
+            reply,
+        };
+        if self.lookups.send(lookup).is_err() {
+            return Err(ApiError::internal("get-session's readers stopped"));
         }
-        let _replacing = slot.replacing.lock().await;
-        if let Some(client) = live(slot) {
-            return Ok(client);
+        answer
+            .await
+            .unwrap_or_else(|_| Err(ApiError::internal("get-session's reader stopped")))
+    }
+
+    fn start_readers(&self) {
+        let mut queue = self
+            .queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Some(queue) = queue.take() else {
+            return;
+        };
+        let queue = Arc::new(tokio::sync::Mutex::new(queue));
+        for _ in 0..self.readers {
+            tokio::spawn(reader(self.pool.clone(), self.sql.clone(), queue.clone()));
         }
-        let fresh = Arc::new(self.pool.get().await?);
-        *slot
-            .current
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(fresh.clone());
-        Ok(fresh)
     }
 }
 
-/// The slot's connection unless it closed.
-fn live(slot: &Slot) -> Option<Arc<Client>> {
-    slot.current
-        .read()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .as_ref()
-        .filter(|c| !c.is_closed())
-        .cloned()
+/// Takes every waiting lookup (up to `MAX_BATCH`), reads them in one statement, answers each;
+/// ends when the `SessionReads` is dropped.
+async fn reader(pool: Pool, sql: Arc<str>, queue: Arc<tokio::sync::Mutex<Queue>>) {
+    let mut client = None;
+    loop {
+        let batch = {
+            let mut queue = queue.lock().await;
+            let Some(first) = queue.recv().await else {
+                return;
+            };
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match queue.try_recv() {
+                    Ok(lookup) => batch.push(lookup),
+                    Err(_) => break,
+                }
+            }
+            batch
+        };
+        let tokens: Vec<&str> = batch.iter().map(|l| l.token.as_str()).collect();
+        let sent = Instant::now();
+        match read(&pool, &mut client, &sql, &tokens).await {
+            Ok(found) => {
+                for lookup in batch {
+                    // Cloned: a token can be asked twice in one batch (one user's parallel requests).
+                    let session = found.get(&lookup.token).cloned();
+                    let _ = lookup.reply.send(Ok(Found { session, sent }));
+                }
+            }
+            Err(e) => {
+                for lookup in batch {
+                    let _ = lookup.reply.send(Err(e.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// The sessions of `tokens` with their users, by token, on `client` (taken from the pool when
+/// there is none, replaced once when PostgreSQL closed it).
+async fn read(
+    pool: &Pool,
+    client: &mut Option<Client>,
+    sql: &str,
+    tokens: &[&str],
+) -> Result<HashMap<String, (Session, User)>, ApiError> {
+    let mut retried = false;
+    loop {
+        let connection = match client.take() {
+            Some(c) if !c.is_closed() => c,
+            _ => pool.get().await?,
+        };
+        let rows = match connection.prepare_cached(sql).await {
+            Ok(statement) => connection.query(&statement, &[&tokens]).await,
+            Err(e) => Err(e),
+        };
+        match rows {
+            Ok(rows) => {
+                *client = Some(connection);
+                return Ok(rows
+                    .iter()
+                    .map(|row| {
+                        let session = Session::from_row(row, 0);
+                        let user = User::from_row(row, SESSION_COLUMN_COUNT);
+                        (session.token.clone(), (session, user))
+                    })
+                    .collect());
+            }
+            // PostgreSQL closed the connection (a restart): once more on a new one.
+            Err(_) if connection.is_closed() && !retried => retried = true,
+            Err(e) => {
+                *client = Some(connection);
+                return Err(e.into());
+            }
+        }
+    }
 }

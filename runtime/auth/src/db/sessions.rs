@@ -46,10 +46,11 @@ pub async fn insert(
     Ok(Session::from_row(&row, 0))
 }
 
-/// The session + user statement. The provisioned services and the other columns cost
-/// PostgreSQL a sub-query and a JSON conversion per call: with `services` or `extra` false, a
-/// constant takes their place (an empty list, an empty object), for a service that shows neither.
-pub fn find_with_user_sql(services: bool, extra: bool) -> String {
+/// The session + user statement for a token array (`$1`, `text[]`): what get-session's readers
+/// send (see `session_reads`). The provisioned services and the other columns cost PostgreSQL a
+/// sub-query and a JSON conversion per row: with `services` or `extra` false, a constant takes
+/// their place (an empty list, an empty object), for a service that shows neither.
+pub fn find_with_users_sql(services: bool, extra: bool) -> String {
     let services = if services {
         USER_SERVICES_COLUMN
     } else {
@@ -57,31 +58,21 @@ pub fn find_with_user_sql(services: bool, extra: bool) -> String {
     };
     let extra = if extra { USER_EXTRA_COLUMN } else { "'{}'" };
     format!(
-        r#"select {SESSION_COLUMNS}, {USER_BASE_COLUMNS}, {services}, {extra} from "session" s join "user" u on u."id" = s."userId" where s."token" = $1"#
+        r#"select {SESSION_COLUMNS}, {USER_BASE_COLUMNS}, {services}, {extra} from "session" s join "user" u on u."id" = s."userId" where s."token" = any($1)"#
     )
 }
 
 /// The statement with every column, built once.
 static FIND_WITH_USER: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| find_with_user_sql(true, true));
+    std::sync::LazyLock::new(|| find_with_users_sql(true, true));
 
 /// The session of `token` with its user, every column read.
 pub async fn find_with_user(
     client: &Client,
     token: &str,
 ) -> Result<Option<(Session, User)>, tokio_postgres::Error> {
-    find_with_user_as(client, &FIND_WITH_USER, token).await
-}
-
-/// The hot path of every authenticated request in the stack: one indexed join, one round trip,
-/// prepared once per pooled connection; `sql` is one of [`find_with_user_sql`].
-pub async fn find_with_user_as(
-    client: &Client,
-    sql: &str,
-    token: &str,
-) -> Result<Option<(Session, User)>, tokio_postgres::Error> {
-    let stmt = client.prepare_cached(sql).await?;
-    Ok(client.query_opt(&stmt, &[&token]).await?.map(|row| {
+    let stmt = client.prepare_cached(&FIND_WITH_USER).await?;
+    Ok(client.query_opt(&stmt, &[&&[token][..]]).await?.map(|row| {
         (
             Session::from_row(&row, 0),
             User::from_row(&row, SESSION_COLUMN_COUNT),

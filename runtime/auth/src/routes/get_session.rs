@@ -64,19 +64,10 @@ pub async fn get(
     }
 
     let generation = state.session_cache.generation();
-    let mut client = state.session_reads.connection().await?;
-    let timer = phase_timings::end(Phase::PoolWait, timer);
-    let sql = &state.get_session_sql;
-    let found = match sessions::find_with_user_as(&client, sql, &token).await {
-        // PostgreSQL closed the shared connection (a restart): once more on a new one.
-        Err(_) if client.is_closed() => {
-            client = state.session_reads.connection().await?;
-            sessions::find_with_user_as(&client, sql, &token).await?
-        }
-        found => found?,
-    };
+    let found = state.session_reads.find(&token).await?;
+    let timer = phase_timings::split(Phase::Queue, timer, found.sent);
     let timer = phase_timings::end(Phase::Query, timer);
-    let Some((mut session, user)) = found else {
+    let Some((mut session, user)) = found.session else {
         return Ok(no_store(respond::json_with_cookies(
             StatusCode::OK,
             Value::Null,
@@ -84,7 +75,7 @@ pub async fn get(
         )));
     };
     if session.expires_at <= now {
-        sessions::delete_by_token(client.as_ref(), &token).await?;
+        sessions::delete_by_token(&state.pool.get().await?, &token).await?;
         state.session_cache.invalidate_all();
         return Ok(no_store(respond::json_with_cookies(
             StatusCode::OK,
@@ -95,7 +86,8 @@ pub async fn get(
     // An impersonation lasts what it was given, however often it is used.
     if may_refresh && session.impersonated_by.is_none() && refresh_due(&session) {
         let new_expiry = crate::db::now_ms() + expires_in;
-        session.updated_at = sessions::extend(&client, &session.id, new_expiry).await?;
+        session.updated_at =
+            sessions::extend(&state.pool.get().await?, &session.id, new_expiry).await?;
         session.expires_at = new_expiry;
         state.session_cache.invalidate_all();
         let timer = phase_timings::end(Phase::Refresh, timer);

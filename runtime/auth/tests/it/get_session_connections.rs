@@ -1,5 +1,6 @@
-//! get-session under concurrency, without its cache: concurrent calls share a few connections
-//! (pipelined) instead of one each, survive PostgreSQL closing them, and a fresh session is read,
+//! get-session under concurrency, without its cache: concurrent calls are read together, in
+//! batches, on a few connections instead of one each; every caller gets its own session and
+//! nobody else's; reads survive PostgreSQL closing the connections; a fresh session is read,
 //! never written.
 
 use crate::common::{Options, TestServer};
@@ -128,4 +129,131 @@ async fn a_fresh_session_is_read_never_written() {
         before,
         "no get-session of a fresh session updates its row"
     );
+}
+
+/// `users` signed-up users with `per_user` sessions each (inserted beside the sign-up's own):
+/// (email, token) of every inserted session.
+async fn sessions_of_many_users(
+    server: &TestServer,
+    users: usize,
+    per_user: usize,
+) -> Vec<(String, String)> {
+    let mut sessions = Vec::new();
+    for u in 0..users {
+        let email = format!("user{u}@example.com");
+        server
+            .client()
+            .sign_up(&format!("User {u}"), &email, "password-123")
+            .await;
+        server.psql(&format!(
+            r#"insert into "session" ("id", "token", "expiresAt", "createdAt", "updatedAt", "userId")
+               select 'extra-{u}-' || n, 'token-{u}-' || n, now() + interval '7 days', now(), now(), u."id"
+               from generate_series(1, {per_user}) n, "user" u where u."email" = '{email}'"#
+        ));
+        sessions.extend((1..=per_user).map(|n| (email.clone(), format!("token-{u}-{n}"))));
+    }
+    sessions
+}
+
+/// The `Cookie` header of a client holding session `token`.
+fn session_cookie(token: &str) -> String {
+    format!(
+        "better-auth.session_token={}",
+        stackr_auth::cookie::sign_for_cookie(crate::common::SECRET.as_bytes(), token)
+    )
+}
+
+// Lookups queued together are read by one statement, and each gets its own row. On a
+// current-thread runtime every lookup task below runs (and queues its lookup) before a reader
+// does, so they form one batch.
+#[tokio::test]
+async fn lookups_waiting_together_are_read_by_one_statement_each_getting_its_own_session() {
+    let server = cache_off().await;
+    let sessions = sessions_of_many_users(&server, 4, 16).await;
+    let unknown: Vec<String> = (0..4).map(|n| format!("no-such-token-{n}")).collect();
+    let tokens: Vec<&str> = sessions
+        .iter()
+        .map(|(_, token)| token.as_str())
+        .chain(unknown.iter().map(String::as_str))
+        .collect();
+    let lookups = tokens.iter().map(|token| {
+        let (state, token) = (server.state.clone(), token.to_string());
+        async move {
+            state
+                .session_reads
+                .find(&token)
+                .await
+                .expect("the batch reads")
+        }
+    });
+    let found = futures_join_all(lookups).await;
+    let statements: std::collections::HashSet<_> = found.iter().map(|f| f.sent).collect();
+    assert_eq!(
+        statements.len(),
+        1,
+        "{} lookups waiting together took {} statements",
+        tokens.len(),
+        statements.len()
+    );
+    for ((email, token), f) in sessions.iter().zip(&found) {
+        let (session, user) = f.session.as_ref().expect("a known token finds its session");
+        assert_eq!(&session.token, token);
+        assert_eq!(
+            &user.email, email,
+            "the session of {token} answered with another user"
+        );
+    }
+    for f in &found[sessions.len()..] {
+        assert!(f.session.is_none(), "an unknown token found a session");
+    }
+}
+
+// Over HTTP, many users' get-sessions at once: each answer is its caller's own, unknown tokens
+// get null, and an expired session gets null and is deleted, however the calls are batched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_get_sessions_of_many_users_each_answer_their_own_caller() {
+    let server = cache_off().await;
+    let sessions = sessions_of_many_users(&server, 8, 8).await;
+    let (_, expired) = &sessions[0];
+    server.psql(&format!(
+        r#"update "session" set "expiresAt" = now() - interval '1 minute' where "token" = '{expired}'"#
+    ));
+    let http = reqwest::Client::new();
+    for round in 0..5 {
+        let calls = sessions
+            .iter()
+            .map(|(email, token)| (Some(email.clone()), token.clone()))
+            .chain((0..4).map(|n| (None, format!("no-such-token-{n}"))))
+            .map(|(email, token)| {
+                let request = http
+                    .get(format!("{}/api/auth/get-session", server.base))
+                    .header("cookie", session_cookie(&token))
+                    .send();
+                async move {
+                    let body: serde_json::Value = request.await.unwrap().json().await.unwrap();
+                    (email, token, body)
+                }
+            });
+        for (email, token, body) in futures_join_all(calls).await {
+            match email {
+                Some(email) if &token != expired => {
+                    assert_eq!(
+                        body["user"]["email"],
+                        email.as_str(),
+                        "round {round}, {token}: {body}"
+                    );
+                    assert_eq!(
+                        body["session"]["token"],
+                        token.as_str(),
+                        "round {round}: {body}"
+                    );
+                }
+                _ => assert!(body.is_null(), "round {round}, {token}: {body}"),
+            }
+        }
+    }
+    let left = server.psql(&format!(
+        r#"select count(*) from "session" where "token" = '{expired}'"#
+    ));
+    assert_eq!(left, "0", "the expired session is deleted");
 }
