@@ -1,6 +1,9 @@
 //! The anchor: what a developer otherwise runs for the same services, one PostgreSQL and one
 //! Redis per service with stock settings (the official images' defaults, as create-stackr's
 //! Docker Compose file starts them: no configuration of their own). Servers only, no clients.
+//!
+//! The same servers also run with the least they can idle at, to measure the memory floor of
+//! one base service's stores (see [`Settings::Least`]).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -71,6 +74,50 @@ impl Template {
     }
 }
 
+/// How the servers are configured.
+#[derive(Clone, Copy)]
+pub enum Settings {
+    /// No configuration of their own.
+    Stock,
+    /// Every process and buffer either server can do without turned off: PostgreSQL keeps only
+    /// the processes it cannot run without (postmaster, checkpointer, background writer, WAL
+    /// writer: no autovacuum launcher, no logical replication launcher, no background workers)
+    /// and 128kB of shared buffers; Redis never saves. No dev stack should run like this
+    /// (nothing vacuums), but no configuration of these programs can use less.
+    Least,
+}
+
+impl Settings {
+    fn postgres_args(self) -> &'static [&'static str] {
+        match self {
+            Settings::Stock => &[],
+            Settings::Least => &[
+                "-c",
+                "autovacuum=off",
+                "-c",
+                "max_logical_replication_workers=0",
+                "-c",
+                "max_worker_processes=0",
+                "-c",
+                "max_wal_senders=0",
+                "-c",
+                "shared_buffers=128kB",
+                "-c",
+                "max_connections=2",
+                "-c",
+                "superuser_reserved_connections=0",
+            ],
+        }
+    }
+
+    fn redis_args(self) -> &'static [&'static str] {
+        match self {
+            Settings::Stock => &[],
+            Settings::Least => &["--save", "", "--appendonly", "no"],
+        }
+    }
+}
+
 pub struct Anchor {
     pub servers: Vec<Child>,
     /// (service index, PostgreSQL port, Redis port).
@@ -80,7 +127,7 @@ pub struct Anchor {
 
 impl Anchor {
     /// Starts `count` PostgreSQL and `count` Redis servers and waits until all answer.
-    pub fn start(template: &Template, count: usize) -> Self {
+    pub fn start(template: &Template, count: usize, settings: Settings) -> Self {
         let mut servers = Vec::new();
         let mut ports = Vec::new();
         let mut data = Vec::new();
@@ -106,7 +153,8 @@ impl Anchor {
                     "listen_addresses=127.0.0.1",
                     "-k",
                 ])
-                .arg(&pg_dir);
+                .arg(&pg_dir)
+                .args(settings.postgres_args());
             let mut redis = Command::new(find_tool("redis-server"));
             redis
                 .args([
@@ -116,7 +164,8 @@ impl Anchor {
                     "127.0.0.1",
                     "--dir",
                 ])
-                .arg(&redis_dir);
+                .arg(&redis_dir)
+                .args(settings.redis_args());
             for (mut server, log) in [(postgres, &pg_dir), (redis, &redis_dir)] {
                 use std::os::unix::process::CommandExt;
                 // Beside the data folder, so that a server that does not come up can say why.

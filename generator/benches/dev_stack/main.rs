@@ -17,7 +17,10 @@
 //!   splits shared pages between the processes mapping them), the CPU the whole stack (probes
 //!   included) uses over one period of the supervisor's probes of ready processes (60 s), and
 //!   the TCP ports it listens on;
-//! - the anchor, measured the same way in the same run.
+//! - the anchor, measured the same way in the same run;
+//! - once per run, the floor: one PostgreSQL and one Redis with the least either can idle at
+//!   (`anchor::Settings::Least`), measured the same way: no configuration of the stores of a
+//!   base service uses less memory.
 //!
 //! Targets (2-core machine): 25 services warm start ≤ 10 s; ≤ 60 MB RSS per base service
 //! including its PostgreSQL and Redis, once idle; idle CPU of the 25-service stack ≤ 5% of one
@@ -74,14 +77,15 @@ fn main() {
     );
     let mut project = Project::new();
     let template = anchor::Template::new();
-    let mut verdicts = Verdicts::default();
+    let floor = measure_floor(&template);
+    let mut verdicts = Verdicts::new(floor);
     for &size in &sizes {
         let measured = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             measure_size(&mut project, &template, size)
         }));
         match measured {
             Ok(figures) => {
-                figures.print();
+                figures.print(&floor);
                 verdicts.add(&figures);
             }
             Err(_) => {
@@ -101,6 +105,22 @@ fn main() {
     if !all_met {
         std::process::exit(1);
     }
+}
+
+/// RSS and PSS of one PostgreSQL and one Redis at their least, once idle.
+fn measure_floor(template: &anchor::Template) -> usage::Memory {
+    let servers = anchor::Anchor::start(template, 1, anchor::Settings::Least);
+    std::thread::sleep(SETTLE);
+    let usage = usage::measure(&servers.pids(), None, &Owners::default(), Duration::ZERO);
+    servers.stop();
+    let floor = usage.total();
+    println!(
+        "floor: one PostgreSQL and one Redis at their least (every optional process and buffer          off), idle: RSS {:.1} MB in {} processes, PSS {:.1} MB",
+        floor.rss as f64 / 1e6,
+        floor.processes,
+        floor.pss as f64 / 1e6
+    );
+    floor
 }
 
 fn measure_size(project: &mut Project, template: &anchor::Template, size: usize) -> Figures {
@@ -139,7 +159,7 @@ fn measure_size(project: &mut Project, template: &anchor::Template, size: usize)
     }
 
     let servers = project.server_ports();
-    let anchor = anchor::Anchor::start(template, servers.len());
+    let anchor = anchor::Anchor::start(template, servers.len(), anchor::Settings::Stock);
     std::thread::sleep(SETTLE);
     let anchor_owners = Owners {
         by_port: anchor

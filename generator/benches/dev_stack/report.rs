@@ -65,11 +65,22 @@ impl Figures {
         }
     }
 
+    /// The least RSS a base service could have: the stores at their floor, plus this stack's
+    /// own API and worker as measured.
+    fn least_per_base_service(&self, floor: &Memory) -> u64 {
+        let n = self.services.len() as u64;
+        let programs: u64 = [Kind::Api, Kind::Worker]
+            .iter()
+            .map(|&k| self.stack.of(&self.services, k).rss)
+            .sum();
+        floor.rss + programs / n
+    }
+
     fn warm_median(&self) -> Duration {
         median(&self.warm)
     }
 
-    pub fn print(&self) {
+    pub fn print(&self, floor: &Memory) {
         let n = self.size;
         let warm: Vec<String> = self.warm.iter().map(|d| secs(*d)).collect();
         println!(
@@ -102,6 +113,12 @@ impl Figures {
             mb(anchor.rss),
             mb(anchor.pss),
             met(mb(per.rss) <= RSS_TARGET_MB)
+        );
+        println!(
+            "  per base service at the floor (its stores at their least, {:.1} MB, and this \
+             stack's API and worker): RSS {:.1} MB",
+            mb(floor.rss),
+            mb(self.least_per_base_service(floor))
         );
     }
 
@@ -174,18 +191,29 @@ impl Figures {
 }
 
 /// Which targets were met, over every size measured.
-#[derive(Default)]
 pub struct Verdicts {
     lines: Vec<(String, Option<bool>)>,
+    /// One PostgreSQL and one Redis at their least (see `anchor::Settings::Least`).
+    floor: Memory,
 }
 
 impl Verdicts {
+    pub fn new(floor: Memory) -> Self {
+        Verdicts {
+            lines: Vec::new(),
+            floor,
+        }
+    }
+
     pub fn add(&mut self, f: &Figures) {
         let per = mb(f.per_base_service(&f.stack).rss);
         self.lines.push((
             format!(
-                "{} services: {per:.1} MB RSS per base service <= {RSS_TARGET_MB} MB",
-                f.size
+                "{} services: {per:.1} MB RSS per base service <= {RSS_TARGET_MB} MB (its stores' \
+                 floor alone {:.1} MB; at that floor, with this API and worker, {:.1} MB)",
+                f.size,
+                mb(self.floor.rss),
+                mb(f.least_per_base_service(&self.floor))
             ),
             Some(per <= RSS_TARGET_MB),
         ));

@@ -32,6 +32,7 @@ impl Kind {
 }
 
 /// Which service owns which server port (PostgreSQL and Redis are told apart by their program).
+#[derive(Default)]
 pub struct Owners {
     pub by_port: BTreeMap<u16, String>,
 }
