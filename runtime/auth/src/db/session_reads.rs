@@ -43,7 +43,7 @@ type Queue = mpsc::UnboundedReceiver<Lookup>;
 
 pub struct SessionReads {
     pool: Pool,
-    /// The batch statement: one of `sessions::find_with_user_sql`, for a token array.
+    /// The batch statement: one of `sessions::find_with_users_sql`.
     sql: Arc<str>,
     lookups: mpsc::UnboundedSender<Lookup>,
     readers: usize,
