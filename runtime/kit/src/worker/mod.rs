@@ -146,12 +146,12 @@
 //! [`start`] returns a [`RunningWorker`] whose [`RunningWorker::shutdown`] performs the
 //! graceful shutdown; [`run`] takes any future as the shutdown trigger.
 
-mod catch_panic;
 mod config;
 mod connection;
 mod error;
 mod failure_fields;
 mod first_stalled_check;
+mod handler_task;
 mod handlers;
 mod job;
 mod job_log;
@@ -160,6 +160,8 @@ mod node_options;
 mod node_stack;
 mod processor;
 mod producer;
+mod queue_thread;
+mod queue_worker;
 mod runner;
 
 /// The Node bullmq release whose Lua scripts bullmq-official embeds byte for byte, and so the

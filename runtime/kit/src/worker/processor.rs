@@ -5,12 +5,13 @@ use std::sync::Arc;
 
 use bullmq::worker::{CancellationToken, ProcessorFn};
 use redis::aio::ConnectionManager;
+use tokio::runtime::Handle;
 use tokio::sync::watch;
 use tracing::{info, warn};
 
-use super::catch_panic::CatchPanic;
 use super::error::JobError;
 use super::failure_fields::{self, FailedAttempt};
+use super::handler_task::HandlerTask;
 use super::handlers::Handlers;
 use super::job::Job;
 use super::node_options::{self, OptionsCheck};
@@ -23,6 +24,8 @@ pub(crate) struct ProcessorContext {
     pub conn: ConnectionManager,
     /// Flips to `true` when in-flight jobs must be handed back (shutdown grace is over).
     pub hand_back: watch::Receiver<bool>,
+    /// Where handlers run: the runtime that started the worker, not the queue thread's.
+    pub handler_runtime: Handle,
 }
 
 pub(crate) fn build(ctx: ProcessorContext) -> ProcessorFn {
@@ -68,20 +71,21 @@ async fn process(
         (Ok(OptionsCheck::Unreadable(reason)), _) => Err(JobError::fatal(reason)),
         (Ok(OptionsCheck::Readable), Err(unknown_name)) => Err(unknown_name),
         (Ok(OptionsCheck::Readable), Ok(handler)) => {
-            // A panicking handler becomes a failed attempt instead of a job that stays active
-            // (and lock-renewed) forever inside bullmq-official's bookkeeping. Caught in place
-            // rather than with a spawned task: one less cross-thread hop per job.
-            let mut running = CatchPanic::new(handler);
+            let mut running = HandlerTask::spawn(&ctx.handler_runtime, handler);
             let mut hand_back = ctx.hand_back.clone();
             tokio::select! {
-                caught = &mut running => caught.unwrap_or_else(|panic| {
-                    Err(JobError::retryable(format!("the handler panicked: {panic}")))
-                }),
+                outcome = &mut running => match outcome {
+                    Some(outcome) => outcome,
+                    None => {
+                        info!(job_id, job_name, "the handlers' runtime is shutting down: job handed back to the queue");
+                        return Err(bullmq::Error::RateLimited { delay_ms: 0 });
+                    }
+                },
                 _ = hand_back.wait_for(|give_back| *give_back) => {
                     // bullmq-official answers a processor's RateLimited error by moving the job
                     // from active back to wait (moveJobFromActiveToWait, RPUSH: it runs next),
                     // without counting an attempt. That is exactly "return the job".
-                    // Dropping `running` (on return) drops the handler's future: it stops at its current await.
+                    // Dropping `running` (on return) aborts the handler's task: it stops at its next await.
                     info!(job_id, job_name, "shutdown grace period over: job handed back to the queue");
                     return Err(bullmq::Error::RateLimited { delay_ms: 0 });
                 }
