@@ -54,10 +54,12 @@ pub enum WorkerError {
     },
     #[error("cannot install the shutdown signal handler: {0}")]
     Signal(#[source] std::io::Error),
-    #[error("the worker must be started from within a tokio runtime: its handlers run on it")]
-    NoRuntime,
-    #[error("cannot start the worker's queue thread: {0}")]
-    QueueThread(#[source] std::io::Error),
+    #[error("cannot start the worker's {thread} thread: {source}")]
+    Thread {
+        thread: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("the worker's queue thread stopped unexpectedly (it panicked; see its message above)")]
     QueueThreadDied,
 }

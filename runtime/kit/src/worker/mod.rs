@@ -146,16 +146,19 @@
 //! [`start`] returns a [`RunningWorker`] whose [`RunningWorker::shutdown`] performs the
 //! graceful shutdown; [`run`] takes any future as the shutdown trigger.
 
+mod active_locks;
+mod catch_panic;
 mod config;
 mod connection;
 mod error;
 mod failure_fields;
 mod first_stalled_check;
-mod handler_task;
 mod handlers;
 mod job;
 mod job_log;
 mod job_status;
+mod late_start;
+mod lock_renewal;
 mod node_options;
 mod node_stack;
 mod processor;

@@ -2,18 +2,20 @@
 //! and handing jobs back to the queue when shutdown's grace period runs out.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bullmq::worker::{CancellationToken, ProcessorFn};
 use redis::aio::ConnectionManager;
-use tokio::runtime::Handle;
 use tokio::sync::watch;
 use tracing::{info, warn};
 
+use super::active_locks::ActiveLocks;
+use super::catch_panic::CatchPanic;
 use super::error::JobError;
 use super::failure_fields::{self, FailedAttempt};
-use super::handler_task::HandlerTask;
 use super::handlers::Handlers;
 use super::job::Job;
+use super::late_start;
 use super::node_options::{self, OptionsCheck};
 
 pub(crate) struct ProcessorContext {
@@ -24,8 +26,9 @@ pub(crate) struct ProcessorContext {
     pub conn: ConnectionManager,
     /// Flips to `true` when in-flight jobs must be handed back (shutdown grace is over).
     pub hand_back: watch::Receiver<bool>,
-    /// Where handlers run: the runtime that started the worker, not the queue thread's.
-    pub handler_runtime: Handle,
+    /// Where the lock renewal thread finds the jobs in flight.
+    pub locks: ActiveLocks,
+    pub lock_duration: Duration,
 }
 
 pub(crate) fn build(ctx: ProcessorContext) -> ProcessorFn {
@@ -45,6 +48,15 @@ async fn process(
     let token = job.token().unwrap_or_default().to_string();
     let stack_trace_limit = job.opts().stack_trace_limit;
     let key = format!("{}{}", ctx.key_prefix, job_id);
+    let _renewed = ctx.locks.hold(&job_id, &token);
+    if !late_start::lock_still_ours(&job, &token, ctx.lock_duration).await {
+        warn!(
+            job_id,
+            job_name, "job not run: its lock expired while it waited for a blocked queue thread"
+        );
+        // Handing back checks the lock: with the lock gone it changes nothing.
+        return Err(bullmq::Error::RateLimited { delay_ms: 0 });
+    }
 
     let options = if node_options::may_have_lost_options(job.opts()) {
         node_options::check(&mut ctx.conn.clone(), &key, &token).await
@@ -71,21 +83,20 @@ async fn process(
         (Ok(OptionsCheck::Unreadable(reason)), _) => Err(JobError::fatal(reason)),
         (Ok(OptionsCheck::Readable), Err(unknown_name)) => Err(unknown_name),
         (Ok(OptionsCheck::Readable), Ok(handler)) => {
-            let mut running = HandlerTask::spawn(&ctx.handler_runtime, handler);
+            // A panicking handler becomes a failed attempt instead of a job that stays active
+            // (and lock-renewed) forever inside bullmq-official's bookkeeping. Caught in place
+            // rather than with a spawned task: one less cross-thread hop per job.
+            let mut running = CatchPanic::new(handler);
             let mut hand_back = ctx.hand_back.clone();
             tokio::select! {
-                outcome = &mut running => match outcome {
-                    Some(outcome) => outcome,
-                    None => {
-                        info!(job_id, job_name, "the handlers' runtime is shutting down: job handed back to the queue");
-                        return Err(bullmq::Error::RateLimited { delay_ms: 0 });
-                    }
-                },
+                caught = &mut running => caught.unwrap_or_else(|panic| {
+                    Err(JobError::retryable(format!("the handler panicked: {panic}")))
+                }),
                 _ = hand_back.wait_for(|give_back| *give_back) => {
                     // bullmq-official answers a processor's RateLimited error by moving the job
                     // from active back to wait (moveJobFromActiveToWait, RPUSH: it runs next),
                     // without counting an attempt. That is exactly "return the job".
-                    // Dropping `running` (on return) aborts the handler's task: it stops at its next await.
+                    // Dropping `running` (on return) drops the handler's future: it stops at its current await.
                     info!(job_id, job_name, "shutdown grace period over: job handed back to the queue");
                     return Err(bullmq::Error::RateLimited { delay_ms: 0 });
                 }

@@ -6,7 +6,6 @@
 
 use std::sync::Arc;
 
-use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
 use super::config::WorkerConfig;
@@ -29,11 +28,10 @@ pub(crate) async fn start(
     config: WorkerConfig,
     handlers: Handlers,
 ) -> Result<QueueThread, WorkerError> {
-    let handler_runtime = Handle::try_current().map_err(|_| WorkerError::NoRuntime)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(WorkerError::QueueThread)?;
+        .map_err(queue_thread_error)?;
     let (started_tx, started) = oneshot::channel();
     let (stop, stop_rx) = oneshot::channel::<()>();
     let (stopped_tx, stopped) = oneshot::channel();
@@ -41,14 +39,13 @@ pub(crate) async fn start(
         .name("stackr-worker-queue".to_string())
         .spawn(move || {
             let finished = runtime.block_on(async move {
-                let queue_worker =
-                    match queue_worker::start(config, handlers, handler_runtime).await {
-                        Ok(queue_worker) => queue_worker,
-                        Err(err) => {
-                            let _ = started_tx.send(Err(err));
-                            return None;
-                        }
-                    };
+                let queue_worker = match queue_worker::start(config, handlers).await {
+                    Ok(queue_worker) => queue_worker,
+                    Err(err) => {
+                        let _ = started_tx.send(Err(err));
+                        return None;
+                    }
+                };
                 let _ = started_tx.send(Ok(queue_worker.worker.clone()));
                 // An error means the worker was dropped without shutdown: dropping the runtime
                 // below drops the jobs in flight (and aborts their handlers); their locks
@@ -62,7 +59,7 @@ pub(crate) async fn start(
                 let _ = stopped_tx.send(result);
             }
         })
-        .map_err(WorkerError::QueueThread)?;
+        .map_err(queue_thread_error)?;
     let worker = started.await.map_err(|_| WorkerError::QueueThreadDied)??;
     Ok(QueueThread {
         worker,
@@ -78,5 +75,12 @@ impl QueueThread {
         self.stopped
             .await
             .map_err(|_| WorkerError::QueueThreadDied)?
+    }
+}
+
+fn queue_thread_error(source: std::io::Error) -> WorkerError {
+    WorkerError::Thread {
+        thread: "queue",
+        source,
     }
 }

@@ -6,19 +6,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bullmq::worker::WorkerEvent;
-use tokio::runtime::Handle;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::{error, info, warn};
 
 use super::runner::ShutdownReport;
 
+use super::active_locks::ActiveLocks;
 use super::config::{redact_password, WorkerConfig};
 use super::connection;
 use super::error::{JobError, WorkerError};
 use super::failure_fields;
 use super::first_stalled_check;
 use super::handlers::Handlers;
+use super::lock_renewal::{self, LockRenewal};
 use super::processor::{self, ProcessorContext};
 
 /// How long a BZPOPMIN on the queue's marker blocks when the queue is empty (seconds). Also the
@@ -32,16 +33,19 @@ pub(crate) struct QueueWorker {
     conn: redis::aio::ConnectionManager,
     hand_back: watch::Sender<bool>,
     events: JoinHandle<()>,
+    /// Stops with the worker (when this is dropped, after shutdown).
+    _lock_renewal: LockRenewal,
 }
 
-/// Starts consuming the configured queue with `handlers`, which run on `handler_runtime`.
+/// Starts consuming the configured queue with `handlers`.
 pub(crate) async fn start(
     config: WorkerConfig,
     handlers: Handlers,
-    handler_runtime: Handle,
 ) -> Result<QueueWorker, WorkerError> {
     let queue = &config.queue;
     let conn = connection::manager(queue).await?;
+    let locks = ActiveLocks::default();
+    let lock_renewal = lock_renewal::start(&config, locks.clone()).await?;
     let (hand_back, hand_back_rx) = watch::channel(false);
     let processor = processor::build(ProcessorContext {
         handlers: handlers.clone(),
@@ -49,7 +53,8 @@ pub(crate) async fn start(
         key_prefix: format!("{}:{}:", queue.prefix, queue.queue),
         conn: conn.clone(),
         hand_back: hand_back_rx,
-        handler_runtime,
+        locks,
+        lock_duration: config.lock_duration,
     });
 
     // Before fetching, as Node's worker does: a dead worker's jobs go back to wait first.
@@ -60,6 +65,7 @@ pub(crate) async fn start(
         .prefix(queue.prefix.clone())
         .concurrency(config.concurrency)
         .lock_duration(config.lock_duration)
+        .skip_lock_renewal()
         .stalled_interval(config.stalled_interval)
         .max_stalled_count(config.max_stalled_count)
         .drain_delay(Duration::from_secs(DRAIN_DELAY_SECS));
@@ -89,6 +95,7 @@ pub(crate) async fn start(
         conn,
         hand_back,
         events,
+        _lock_renewal: lock_renewal,
     })
 }
 
