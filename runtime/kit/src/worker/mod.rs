@@ -59,7 +59,15 @@
 //!   `failedReason` and appends to `stacktrace` like Node does; `attemptsMade` counts attempts.
 //!   A handler that panics is a failed (retryable) attempt.
 //! - **Delayed jobs**: `JobOptions::delay`; they run when due (the worker wakes up for them).
-//! - **Locks**: each running job holds a lock renewed every `lock_duration / 2`.
+//! - **Locks**: each running job holds a lock renewed every `lock_duration / 2`, by a thread
+//!   that runs nothing else (`lock_renewal.rs`).
+//! - **Where handlers run**: on the worker's queue thread, with the fetching and BullMQ's
+//!   scripts, on a single-threaded runtime (`queue_thread.rs`), like a Node worker's event loop.
+//!   A handler that blocks its thread (`std::thread::sleep`, a synchronous client) delays the
+//!   other jobs and the fetching, not lock renewal; a job fetched before the block, whose lock
+//!   may have expired while it waited, has its lock checked before it runs and is left to the
+//!   stalled check if it lost it (`late_start.rs`). Blocking or CPU-heavy work belongs in
+//!   `tokio::task::spawn_blocking`, as on any async runtime.
 //! - **Stalled jobs**: a job whose worker died (lock expired) is moved back to wait by the
 //!   stalled check of any live worker of the queue and runs again; after
 //!   `WORKER_MAX_STALLED_COUNT` stalls it fails with "job stalled more than allowable limit".
@@ -104,8 +112,11 @@
 //!   stalls and errors), otherwise memory would grow by two events per job.
 //! - Its stalled check first runs one `stalled_interval` after start; Node runs one at start,
 //!   and so does this module, with bullmq-official's own checker (`first_stalled_check.rs`).
-//! - Its lock renewal only logs a lost lock; the handler keeps running, and the job's later
-//!   completion is refused by the scripts (the stalled check has already re-queued it).
+//! - Its lock renewal runs as a task beside the handlers, so a handler blocking the thread
+//!   stops it. This module turns it off and renews on a thread of its own, with the same
+//!   `extendLock` script (`lock_renewal.rs`). A lost lock is only logged, as bullmq-official
+//!   does: the handler keeps running, and the job's later completion is refused by the scripts
+//!   (the stalled check has already re-queued it).
 //! - It clones each Lua script's source (40 KB for `moveToFinished`) per call: a cost worth an
 //!   upstream fix, not worth forking for.
 //!

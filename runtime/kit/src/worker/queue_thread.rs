@@ -1,8 +1,8 @@
-//! The queue thread: bullmq-official's worker (fetching, the scripts, lock renewal, the stalled
-//! check) and the event drain run on a thread of their own, on a single-threaded runtime, while
-//! handlers run on the runtime that started the worker. Handlers blocking every thread of their
-//! runtime therefore cannot stop lock renewal, and the queue work never wakes another thread of
-//! its own to run (the cost of a multi-threaded scheduler; see the module docs' figures).
+//! The queue thread: bullmq-official's worker (fetching, the scripts, the stalled check), the
+//! handlers and the event drain run on a thread of their own, on a single-threaded runtime, and
+//! lock renewal on another (`lock_renewal.rs`). Why not on the caller's runtime: a worker
+//! binary's `#[tokio::main]` is multi-threaded, and on it the queue work keeps waking one thread
+//! from another, which costs more CPU than the work itself (figures in the module docs).
 
 use std::sync::Arc;
 

@@ -1,6 +1,5 @@
-//! bullmq-official's `Worker` as the queue thread runs it: started, its events drained, shut
-//! down gracefully. Everything here runs on the queue thread (`queue_thread.rs`); only the
-//! handlers run elsewhere.
+//! bullmq-official's `Worker` as the queue thread (`queue_thread.rs`) runs it: started with the
+//! lock renewal thread beside it, its events drained, shut down gracefully.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -9,10 +9,10 @@ use super::error::WorkerError;
 use super::handlers::Handlers;
 use super::queue_thread::{self, QueueThread};
 
-/// A started worker: its queue work runs on a thread of its own, its handlers on the runtime
-/// that called [`start`]. Dropping it without [`RunningWorker::shutdown`] stops the queue thread
-/// and aborts the handlers at their next await, leaving in-flight jobs to the stalled check (they
-/// are not lost, only delayed by up to lock duration + stalled interval).
+/// A started worker: its queue work and handlers run on a thread of its own. Dropping it without
+/// [`RunningWorker::shutdown`] stops that thread, dropping the handlers in flight, and leaves
+/// their jobs to the stalled check (they are not lost, only delayed by up to lock duration +
+/// stalled interval).
 pub struct RunningWorker {
     queue_thread: QueueThread,
     config: WorkerConfig,
@@ -27,8 +27,7 @@ pub struct ShutdownReport {
     pub handed_back: bool,
 }
 
-/// Starts consuming the configured queue with `handlers`, which run as tasks of the calling
-/// tokio runtime.
+/// Starts consuming the configured queue with `handlers`, on a thread of the worker's own.
 pub async fn start(config: WorkerConfig, handlers: Handlers) -> Result<RunningWorker, WorkerError> {
     let queue_thread = queue_thread::start(config.clone(), handlers).await?;
     Ok(RunningWorker {
