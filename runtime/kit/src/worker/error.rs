@@ -60,8 +60,10 @@ pub enum WorkerError {
         #[source]
         source: std::io::Error,
     },
-    #[error("the worker's queue thread stopped unexpectedly (it panicked; see its message above)")]
-    QueueThreadDied,
+    #[error(
+        "the worker's {thread} thread stopped unexpectedly (it panicked; see its message above)"
+    )]
+    ThreadDied { thread: &'static str },
 }
 
 /// The failure a job handler returns.

@@ -15,6 +15,9 @@ use super::config::WorkerConfig;
 use super::error::WorkerError;
 use super::producer::Producer;
 
+/// The thread's name in errors.
+const LOCK_RENEWAL: &str = "lock renewal";
+
 /// The running renewal thread; dropping this stops it.
 pub(crate) struct LockRenewal {
     _stop: oneshot::Sender<()>,
@@ -29,7 +32,7 @@ pub(crate) async fn start(
         .enable_all()
         .build()
         .map_err(|source| WorkerError::Thread {
-            thread: "lock renewal",
+            thread: LOCK_RENEWAL,
             source,
         })?;
     let queue_config = config.queue.clone();
@@ -69,10 +72,12 @@ pub(crate) async fn start(
             });
         })
         .map_err(|source| WorkerError::Thread {
-            thread: "lock renewal",
+            thread: LOCK_RENEWAL,
             source,
         })?;
-    started.await.map_err(|_| WorkerError::QueueThreadDied)??;
+    started.await.map_err(|_| WorkerError::ThreadDied {
+        thread: LOCK_RENEWAL,
+    })??;
     Ok(LockRenewal { _stop: stop })
 }
 

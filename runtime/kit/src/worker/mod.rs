@@ -146,11 +146,16 @@
 //! Where this worker's CPU goes: in a `perf` profile of the bench, this module's own code
 //! (dispatch by name, panic catching, the hand-back watch) is about 5% of the worker threads'
 //! user time; the rest is bullmq-official (job parsing, the per-call script clone) and redis-rs.
-//! The larger cost is threads waking each other: on tokio's single-threaded runtime
-//! (`WORKER_BENCH_RUNTIME=current_thread`) it needed about half the CPU per job at concurrency
-//! 100 (17 against 36 µs in one run at load 6.7). A scaffolded worker keeps the multi-threaded
-//! runtime all the same, so that a handler blocking its thread does not stop lock renewal and
-//! the other jobs.
+//! On a worker binary's multi-threaded runtime a larger cost came on top: the fetch loop, the
+//! redis-rs connection task and each job's task handing work from one thread to another. Hence
+//! the queue thread: fetching, scripts and handlers on one single-threaded runtime, lock renewal
+//! on a thread of its own. In runs of the bench taken one after the other on the shared 2-core
+//! machine (load 3 to 6), ours / Node's CPU per job went, at concurrency 1 and 100, from medians
+//! of 0.45 and 0.49 (everything on the binary's multi-threaded runtime) to 0.47 and 0.40 (the
+//! queue thread); the spread between runs is ±0.1. Running only the queue work there and each
+//! handler as a task of the binary's runtime (one hop there and one back per job) measured 0.56
+//! to 0.68 and 0.44 to 0.64: more than it saved, so handlers share the queue thread, as they
+//! share a Node worker's event loop.
 //!
 //! # Embedding and tests
 //!

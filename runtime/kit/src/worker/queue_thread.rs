@@ -14,6 +14,9 @@ use super::handlers::Handlers;
 use super::queue_worker;
 use super::runner::ShutdownReport;
 
+/// The thread's name in errors.
+const QUEUE: &str = "queue";
+
 /// The running queue thread, seen from the runtime that started it.
 pub(crate) struct QueueThread {
     pub(crate) worker: Arc<bullmq::Worker>,
@@ -60,7 +63,9 @@ pub(crate) async fn start(
             }
         })
         .map_err(queue_thread_error)?;
-    let worker = started.await.map_err(|_| WorkerError::QueueThreadDied)??;
+    let worker = started
+        .await
+        .map_err(|_| WorkerError::ThreadDied { thread: QUEUE })??;
     Ok(QueueThread {
         worker,
         stop,
@@ -74,13 +79,13 @@ impl QueueThread {
         let _ = self.stop.send(());
         self.stopped
             .await
-            .map_err(|_| WorkerError::QueueThreadDied)?
+            .map_err(|_| WorkerError::ThreadDied { thread: QUEUE })?
     }
 }
 
 fn queue_thread_error(source: std::io::Error) -> WorkerError {
     WorkerError::Thread {
-        thread: "queue",
+        thread: QUEUE,
         source,
     }
 }

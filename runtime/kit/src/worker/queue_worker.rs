@@ -9,8 +9,6 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::{error, info, warn};
 
-use super::runner::ShutdownReport;
-
 use super::active_locks::ActiveLocks;
 use super::config::{redact_password, WorkerConfig};
 use super::connection;
@@ -20,6 +18,7 @@ use super::first_stalled_check;
 use super::handlers::Handlers;
 use super::lock_renewal::{self, LockRenewal};
 use super::processor::{self, ProcessorContext};
+use super::runner::ShutdownReport;
 
 /// How long a BZPOPMIN on the queue's marker blocks when the queue is empty (seconds). Also the
 /// worst case for noticing shutdown when another worker swallows our wake-up (see `shutdown`).

@@ -88,7 +88,7 @@ fn blocking_handlers(runs: Arc<AtomicUsize>) -> Handlers {
     })
 }
 
-/// Starts a worker on a multi-threaded runtime of `THREADS` threads of its own, as a worker
+/// Starts a worker from a multi-threaded runtime of `THREADS` threads of its own, as a worker
 /// binary's `#[tokio::main]` on a `THREADS`-core machine, and shuts it down gracefully when
 /// `stop` fires.
 fn worker_on_own_runtime(
