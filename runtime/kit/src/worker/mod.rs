@@ -152,7 +152,9 @@
 //! on a thread of its own. In runs of the bench taken one after the other on the shared 2-core
 //! machine (load 3 to 6), ours / Node's CPU per job went, at concurrency 1 and 100, from medians
 //! of 0.45 and 0.49 (everything on the binary's multi-threaded runtime) to 0.47 and 0.40 (the
-//! queue thread); the spread between runs is ±0.1. Running only the queue work there and each
+//! queue thread); the spread between runs is ±0.1 (the quietest pair, at load 1.4: 0.56 and
+//! 0.58 before, 0.52 and 0.36 after). At concurrency 1 the worker waits on one round trip per
+//! job, and the thread wake-ups it saves are few. Running only the queue work there and each
 //! handler as a task of the binary's runtime (one hop there and one back per job) measured 0.56
 //! to 0.68 and 0.44 to 0.64: more than it saved, so handlers share the queue thread, as they
 //! share a Node worker's event loop.
