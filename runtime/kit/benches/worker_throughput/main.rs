@@ -29,8 +29,7 @@
 //!
 //! `cargo bench -p stackr-kit --bench worker_throughput`
 //! Env: WORKER_BENCH_JOBS (default 20000), WORKER_BENCH_REPEATS (default 3),
-//! WORKER_BENCH_COMMANDSTATS=1 (print Redis's per-command stats after each run),
-//! WORKER_BENCH_RUNTIME=current_thread (our worker on tokio's single-threaded scheduler).
+//! WORKER_BENCH_COMMANDSTATS=1 (print Redis's per-command stats after each run).
 
 mod floor;
 // Shared with the integration tests; a bench uses only part of it.
@@ -58,14 +57,13 @@ enum Side {
     Floor,
 }
 
-/// WORKER_BENCH_RUNTIME=current_thread runs our worker on tokio's single-threaded scheduler;
-/// the default is the multi-threaded one `#[tokio::main]` gives a worker binary.
-fn worker_runtime() -> tokio::runtime::Runtime {
-    let mut builder = match std::env::var("WORKER_BENCH_RUNTIME").as_deref() {
-        Ok("current_thread") => tokio::runtime::Builder::new_current_thread(),
-        _ => tokio::runtime::Builder::new_multi_thread(),
-    };
-    builder.enable_all().build().unwrap()
+/// The runtime a worker binary's `#[tokio::main]` gives `run_from_env`: the worker is started
+/// from it (and then runs on threads of its own).
+fn worker_binary_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 fn env_number(name: &str, default: usize) -> usize {
@@ -350,11 +348,11 @@ async fn measure(
             let handlers = Handlers::new().on("bench", |_job: Job| async {
                 Ok::<_, JobError>(json!({ "ok": true }))
             });
-            // The worker gets a runtime of its own on its own thread, as in a worker binary, so
-            // the harness's polling does not share its scheduler.
+            // Started from a runtime of its own on its own thread, as in a worker binary, so the
+            // harness's polling does not share its scheduler.
             let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
             let worker_thread = std::thread::spawn(move || {
-                worker_runtime().block_on(async move {
+                worker_binary_runtime().block_on(async move {
                     let running = worker::start(config, handlers).await.unwrap();
                     let _ = stopped.await;
                     running.shutdown().await.unwrap();

@@ -54,6 +54,16 @@ pub enum WorkerError {
     },
     #[error("cannot install the shutdown signal handler: {0}")]
     Signal(#[source] std::io::Error),
+    #[error("cannot start the worker's {thread} thread: {source}")]
+    Thread {
+        thread: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "the worker's {thread} thread stopped unexpectedly (it panicked; see its message above)"
+    )]
+    ThreadDied { thread: &'static str },
 }
 
 /// The failure a job handler returns.

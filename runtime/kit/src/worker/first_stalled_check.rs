@@ -18,7 +18,7 @@ use tracing::warn;
 
 use super::config::WorkerConfig;
 use super::connection;
-use super::runner::log_stalled;
+use super::queue_worker::log_stalled;
 
 /// The probe's interval: how soon after start its checker runs.
 const PROBE_INTERVAL: Duration = Duration::from_millis(20);

@@ -59,7 +59,15 @@
 //!   `failedReason` and appends to `stacktrace` like Node does; `attemptsMade` counts attempts.
 //!   A handler that panics is a failed (retryable) attempt.
 //! - **Delayed jobs**: `JobOptions::delay`; they run when due (the worker wakes up for them).
-//! - **Locks**: each running job holds a lock renewed every `lock_duration / 2`.
+//! - **Locks**: each running job holds a lock renewed every `lock_duration / 2`, by a thread
+//!   that runs nothing else (`lock_renewal.rs`).
+//! - **Where handlers run**: on the worker's queue thread, with the fetching and BullMQ's
+//!   scripts, on a single-threaded runtime (`queue_thread.rs`), like a Node worker's event loop.
+//!   A handler that blocks its thread (`std::thread::sleep`, a synchronous client) delays the
+//!   other jobs and the fetching, not lock renewal; a job fetched before the block, whose lock
+//!   may have expired while it waited, has its lock checked before it runs and is left to the
+//!   stalled check if it lost it (`late_start.rs`). Blocking or CPU-heavy work belongs in
+//!   `tokio::task::spawn_blocking`, as on any async runtime.
 //! - **Stalled jobs**: a job whose worker died (lock expired) is moved back to wait by the
 //!   stalled check of any live worker of the queue and runs again; after
 //!   `WORKER_MAX_STALLED_COUNT` stalls it fails with "job stalled more than allowable limit".
@@ -104,8 +112,11 @@
 //!   stalls and errors), otherwise memory would grow by two events per job.
 //! - Its stalled check first runs one `stalled_interval` after start; Node runs one at start,
 //!   and so does this module, with bullmq-official's own checker (`first_stalled_check.rs`).
-//! - Its lock renewal only logs a lost lock; the handler keeps running, and the job's later
-//!   completion is refused by the scripts (the stalled check has already re-queued it).
+//! - Its lock renewal runs as a task beside the handlers, so a handler blocking the thread
+//!   stops it. This module turns it off and renews on a thread of its own, with the same
+//!   `extendLock` script (`lock_renewal.rs`). A lost lock is only logged, as bullmq-official
+//!   does: the handler keeps running, and the job's later completion is refused by the scripts
+//!   (the stalled check has already re-queued it).
 //! - It clones each Lua script's source (40 KB for `moveToFinished`) per call: a cost worth an
 //!   upstream fix, not worth forking for.
 //!
@@ -135,17 +146,25 @@
 //! Where this worker's CPU goes: in a `perf` profile of the bench, this module's own code
 //! (dispatch by name, panic catching, the hand-back watch) is about 5% of the worker threads'
 //! user time; the rest is bullmq-official (job parsing, the per-call script clone) and redis-rs.
-//! The larger cost is threads waking each other: on tokio's single-threaded runtime
-//! (`WORKER_BENCH_RUNTIME=current_thread`) it needed about half the CPU per job at concurrency
-//! 100 (17 against 36 µs in one run at load 6.7). A scaffolded worker keeps the multi-threaded
-//! runtime all the same, so that a handler blocking its thread does not stop lock renewal and
-//! the other jobs.
+//! On a worker binary's multi-threaded runtime a larger cost came on top: the fetch loop, the
+//! redis-rs connection task and each job's task handing work from one thread to another. Hence
+//! the queue thread: fetching, scripts and handlers on one single-threaded runtime, lock renewal
+//! on a thread of its own. In runs of the bench taken one after the other on the shared 2-core
+//! machine (load 3 to 6), ours / Node's CPU per job went, at concurrency 1 and 100, from medians
+//! of 0.45 and 0.49 (everything on the binary's multi-threaded runtime) to 0.47 and 0.40 (the
+//! queue thread); the spread between runs is ±0.1 (the quietest pair, at load 1.4: 0.56 and
+//! 0.58 before, 0.52 and 0.36 after). At concurrency 1 the worker waits on one round trip per
+//! job, and the thread wake-ups it saves are few. Running only the queue work there and each
+//! handler as a task of the binary's runtime (one hop there and one back per job) measured 0.56
+//! to 0.68 and 0.44 to 0.64: more than it saved, so handlers share the queue thread, as they
+//! share a Node worker's event loop.
 //!
 //! # Embedding and tests
 //!
 //! [`start`] returns a [`RunningWorker`] whose [`RunningWorker::shutdown`] performs the
 //! graceful shutdown; [`run`] takes any future as the shutdown trigger.
 
+mod active_locks;
 mod catch_panic;
 mod config;
 mod connection;
@@ -156,10 +175,14 @@ mod handlers;
 mod job;
 mod job_log;
 mod job_status;
+mod late_start;
+mod lock_renewal;
 mod node_options;
 mod node_stack;
 mod processor;
 mod producer;
+mod queue_thread;
+mod queue_worker;
 mod runner;
 
 /// The Node bullmq release whose Lua scripts bullmq-official embeds byte for byte, and so the

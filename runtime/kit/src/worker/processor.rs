@@ -2,17 +2,20 @@
 //! and handing jobs back to the queue when shutdown's grace period runs out.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bullmq::worker::{CancellationToken, ProcessorFn};
 use redis::aio::ConnectionManager;
 use tokio::sync::watch;
 use tracing::{info, warn};
 
+use super::active_locks::ActiveLocks;
 use super::catch_panic::CatchPanic;
 use super::error::JobError;
 use super::failure_fields::{self, FailedAttempt};
 use super::handlers::Handlers;
 use super::job::Job;
+use super::late_start;
 use super::node_options::{self, OptionsCheck};
 
 pub(crate) struct ProcessorContext {
@@ -23,6 +26,9 @@ pub(crate) struct ProcessorContext {
     pub conn: ConnectionManager,
     /// Flips to `true` when in-flight jobs must be handed back (shutdown grace is over).
     pub hand_back: watch::Receiver<bool>,
+    /// Where the lock renewal thread finds the jobs in flight.
+    pub locks: ActiveLocks,
+    pub lock_duration: Duration,
 }
 
 pub(crate) fn build(ctx: ProcessorContext) -> ProcessorFn {
@@ -42,6 +48,15 @@ async fn process(
     let token = job.token().unwrap_or_default().to_string();
     let stack_trace_limit = job.opts().stack_trace_limit;
     let key = format!("{}{}", ctx.key_prefix, job_id);
+    let _renewed = ctx.locks.hold(&job_id, &token);
+    if !late_start::lock_still_ours(&job, &token, ctx.lock_duration).await {
+        warn!(
+            job_id,
+            job_name, "job not run: its lock expired while it waited for a blocked queue thread"
+        );
+        // Handing back checks the lock: with the lock gone it changes nothing.
+        return Err(bullmq::Error::RateLimited { delay_ms: 0 });
+    }
 
     let options = if node_options::may_have_lost_options(job.opts()) {
         node_options::check(&mut ctx.conn.clone(), &key, &token).await

@@ -1,34 +1,21 @@
-//! Starting the worker, watching its events, and shutting it down gracefully.
+//! Starting the worker, running it until a shutdown trigger, and shutting it down gracefully.
 
 use std::future::Future;
-use std::sync::Arc;
-use std::time::Duration;
 
-use bullmq::worker::WorkerEvent;
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
-use tracing::{error, info, warn};
+use tracing::info;
 
-use super::config::{redact_password, WorkerConfig};
-use super::connection;
-use super::error::{JobError, WorkerError};
-use super::failure_fields;
-use super::first_stalled_check;
+use super::config::WorkerConfig;
+use super::error::WorkerError;
 use super::handlers::Handlers;
-use super::processor::{self, ProcessorContext};
+use super::queue_thread::{self, QueueThread};
 
-/// How long a BZPOPMIN on the queue's marker blocks when the queue is empty (seconds). Also the
-/// worst case for noticing shutdown when another worker swallows our wake-up (see `shutdown`).
-const DRAIN_DELAY_SECS: u64 = 5;
-
-/// A started worker. Dropping it without [`RunningWorker::shutdown`] leaves in-flight jobs to
-/// the stalled check (they are not lost, only delayed by up to lock duration + stalled interval).
+/// A started worker: its queue work and handlers run on a thread of its own. Dropping it without
+/// [`RunningWorker::shutdown`] stops that thread, dropping the handlers in flight, and leaves
+/// their jobs to the stalled check (they are not lost, only delayed by up to lock duration +
+/// stalled interval).
 pub struct RunningWorker {
-    worker: Arc<bullmq::Worker>,
+    queue_thread: QueueThread,
     config: WorkerConfig,
-    conn: redis::aio::ConnectionManager,
-    hand_back: watch::Sender<bool>,
-    events: JoinHandle<()>,
 }
 
 /// What happened to the jobs that were running when shutdown began.
@@ -40,63 +27,19 @@ pub struct ShutdownReport {
     pub handed_back: bool,
 }
 
-/// Starts consuming the configured queue with `handlers`.
+/// Starts consuming the configured queue with `handlers`, on a thread of the worker's own.
 pub async fn start(config: WorkerConfig, handlers: Handlers) -> Result<RunningWorker, WorkerError> {
-    let queue = &config.queue;
-    let conn = connection::manager(queue).await?;
-    let (hand_back, hand_back_rx) = watch::channel(false);
-    let processor = processor::build(ProcessorContext {
-        handlers: handlers.clone(),
-        queue: queue.queue.clone(),
-        key_prefix: format!("{}:{}:", queue.prefix, queue.queue),
-        conn: conn.clone(),
-        hand_back: hand_back_rx,
-    });
-
-    // Before fetching, as Node's worker does: a dead worker's jobs go back to wait first.
-    first_stalled_check::run(&config, &mut conn.clone()).await;
-
-    let mut options = bullmq::WorkerOptions::new()
-        .connection(connection::options(queue))
-        .prefix(queue.prefix.clone())
-        .concurrency(config.concurrency)
-        .lock_duration(config.lock_duration)
-        .stalled_interval(config.stalled_interval)
-        .max_stalled_count(config.max_stalled_count)
-        .drain_delay(Duration::from_secs(DRAIN_DELAY_SECS));
-    if let Some(name) = &config.name {
-        options = options.name(name.clone());
-    }
-    let worker = bullmq::Worker::with_options(&queue.queue, processor, options)
-        .await
-        .map_err(|source| WorkerError::Connect {
-            url: redact_password(&queue.redis_url),
-            source: Box::new(source),
-        })?;
-    let worker = Arc::new(worker);
-    let key_prefix = format!("{}:{}:", queue.prefix, queue.queue);
-    let events = tokio::spawn(log_events(worker.clone(), conn.clone(), key_prefix));
-
-    info!(
-        queue = %queue.queue,
-        prefix = %queue.prefix,
-        concurrency = config.concurrency,
-        handlers = ?handlers.names(),
-        "worker started"
-    );
+    let queue_thread = queue_thread::start(config.clone(), handlers).await?;
     Ok(RunningWorker {
-        worker,
+        queue_thread,
         config,
-        conn,
-        hand_back,
-        events,
     })
 }
 
 impl RunningWorker {
     /// Jobs being processed right now.
     pub async fn in_flight(&self) -> usize {
-        self.worker.active_count().await
+        self.queue_thread.worker.active_count().await
     }
 
     pub fn config(&self) -> &WorkerConfig {
@@ -106,63 +49,8 @@ impl RunningWorker {
     /// Stops fetching, lets in-flight jobs finish for `shutdown_grace`, then hands the ones still
     /// running back to the queue (they run again, first, on the next worker; no attempt is
     /// counted). Returns once every in-flight job is finished or handed back.
-    pub async fn shutdown(mut self) -> Result<ShutdownReport, WorkerError> {
-        let in_flight = self.worker.active_count().await;
-        let grace = self.config.shutdown_grace;
-        info!(
-            in_flight,
-            grace_ms = grace.as_millis() as u64,
-            "worker shutting down: no new jobs"
-        );
-
-        // bullmq-official's close waits for in-flight jobs up to its timeout, then for its fetch
-        // loop. Give it the grace period plus time to hand jobs back and leave a blocking read.
-        let close_timeout = grace + Duration::from_secs(DRAIN_DELAY_SECS + 2);
-        let mut close = std::pin::pin!(self.worker.close(close_timeout.as_millis() as u64));
-        let marker = format!(
-            "{}:{}:marker",
-            self.config.queue.prefix, self.config.queue.queue
-        );
-        let mut handed_back = false;
-        let mut conn = self.conn.clone();
-        let mut grace_timer = std::pin::pin!(async move {
-            // The fetch loop may sit in BZPOPMIN on the marker for up to DRAIN_DELAY_SECS. A
-            // "jobs available" marker (member "0", score 0, what every add writes) wakes it so it
-            // sees that it is closing; another worker that wakes instead just finds nothing.
-            let _: Result<(), _> = redis::cmd("ZADD")
-                .arg(&marker)
-                .arg(0)
-                .arg("0")
-                .query_async(&mut conn)
-                .await;
-            tokio::time::sleep(grace).await;
-        });
-
-        // `biased`: close is polled first, so the worker is flagged as closing before the wake-up.
-        let mut grace_over = false;
-        let closed = loop {
-            tokio::select! {
-                biased;
-                result = &mut close => break result,
-                _ = &mut grace_timer, if !grace_over => {
-                    grace_over = true;
-                    handed_back = self.worker.active_count().await > 0;
-                    if handed_back {
-                        warn!("shutdown grace period over: handing in-flight jobs back to the queue");
-                    }
-                    let _ = self.hand_back.send(true);
-                }
-            }
-        };
-        closed?;
-        // The event task ends on the `Closed` event; don't let a stuck one hold the process.
-        let _ = tokio::time::timeout(Duration::from_secs(1), &mut self.events).await;
-        self.events.abort();
-        info!("worker stopped");
-        Ok(ShutdownReport {
-            in_flight,
-            handed_back,
-        })
+    pub async fn shutdown(self) -> Result<ShutdownReport, WorkerError> {
+        self.queue_thread.shutdown().await
     }
 }
 
@@ -201,65 +89,4 @@ pub fn shutdown_signal() -> Result<impl Future<Output = ()>, WorkerError> {
             _ = int.recv() => info!("SIGINT received"),
         }
     })
-}
-
-/// How long events are left to gather after one arrived. Draining in batches instead of awaiting
-/// each event saves two task wake-ups per job (`Active`, `Completed`), which is measurable at
-/// concurrency 1.
-const EVENT_DRAIN_PERIOD: Duration = Duration::from_millis(50);
-
-/// Drains bullmq-official's event channel (unbounded: unread events would grow forever),
-/// turns the events an operator cares about into log lines, and gives the jobs it failed
-/// without running their processor the stack entry Node's worker would have stored. It waits
-/// for the first event of a batch without a timer, so an idle worker does not wake up.
-async fn log_events(
-    worker: Arc<bullmq::Worker>,
-    mut conn: redis::aio::ConnectionManager,
-    key_prefix: String,
-) {
-    loop {
-        let first = worker.next_event().await;
-        if !on_event(first, &mut conn, &key_prefix).await {
-            return;
-        }
-        tokio::time::sleep(EVENT_DRAIN_PERIOD).await;
-        // A zero timeout still polls `next_event` once: take what is there, then wait again.
-        while let Ok(event) = tokio::time::timeout(Duration::ZERO, worker.next_event()).await {
-            if !on_event(event, &mut conn, &key_prefix).await {
-                return;
-            }
-        }
-    }
-}
-
-/// Handles one event of the channel; false once the channel is closed.
-async fn on_event(
-    event: Option<WorkerEvent>,
-    conn: &mut redis::aio::ConnectionManager,
-    key_prefix: &str,
-) -> bool {
-    match event {
-        Some(WorkerEvent::Failed { job_id, error }) => {
-            warn!(job_id, reason = %error, "job attempt failed");
-            // Only ever a fatal failure: a deferred one is never retried.
-            let stack = JobError::fatal(error.as_str()).node_stack();
-            let recorded =
-                failure_fields::record_unprocessed(conn, key_prefix, &job_id, &error, &stack);
-            if let Err(redis_err) = recorded.await {
-                warn!(job_id, error = %redis_err, "could not record the stacktrace");
-            }
-        }
-        Some(WorkerEvent::Stalled { job_id }) => log_stalled(&job_id),
-        Some(WorkerEvent::Error(message)) => error!(%message, "worker error"),
-        Some(WorkerEvent::Closed) | None => return false,
-        Some(_) => {}
-    }
-    true
-}
-
-pub(crate) fn log_stalled(job_id: &str) {
-    warn!(
-        job_id,
-        "job stalled (its worker died or could not renew the lock); moved back to wait"
-    );
 }

@@ -1,6 +1,7 @@
 //! Lock renewal: a job that runs far longer than the lock duration keeps its lock, so another
-//! worker's stalled check never takes it away and it runs exactly once. (That the same check
-//! does recover a job whose lock is *not* renewed is shown by worker_crash_recovery.rs.)
+//! worker's stalled check never takes it away and it runs exactly once, also when its handler
+//! blocks its thread and every other thread of the runtime. (That the same check does recover a
+//! job whose lock is *not* renewed is shown by worker_crash_recovery.rs.)
 
 use crate::worker_support;
 
@@ -10,7 +11,7 @@ use std::time::Duration;
 
 use redis::AsyncCommands;
 use serde_json::{json, Value};
-use stackr_kit::worker::{self, Handlers, Job, JobError, Producer};
+use stackr_kit::worker::{self, Handlers, Job, JobError, Producer, WorkerConfig};
 use stackr_testkit::TempRedis;
 use worker_support::*;
 
@@ -67,4 +68,184 @@ async fn a_job_longer_than_its_lock_runs_once_while_another_worker_checks_for_st
     );
     let stalled: Option<u32> = conn.hget(format!("bull:core:{id}"), "stc").await.unwrap();
     assert_eq!(stalled, None, "the job was declared stalled");
+}
+
+/// Lock 2 s (renewed every 1 s), handlers sleeping 6 s on their thread.
+const LOCK: Duration = Duration::from_millis(2_000);
+const BLOCKED_FOR: Duration = Duration::from_millis(6_000);
+/// Threads of the runtime the blocked worker is started from (a worker binary's `#[tokio::main]`),
+/// and its concurrency: as many blocked handlers as that runtime has threads.
+const THREADS: usize = 2;
+
+fn blocking_handlers(runs: Arc<AtomicUsize>) -> Handlers {
+    Handlers::new().on("block", move |_job: Job| {
+        let runs = runs.clone();
+        async move {
+            runs.fetch_add(1, Ordering::SeqCst);
+            std::thread::sleep(BLOCKED_FOR);
+            Ok::<_, JobError>(json!("blocked worker"))
+        }
+    })
+}
+
+/// Starts a worker from a multi-threaded runtime of `THREADS` threads of its own, as a worker
+/// binary's `#[tokio::main]` on a `THREADS`-core machine, and shuts it down gracefully when
+/// `stop` fires.
+fn worker_on_own_runtime(
+    config: WorkerConfig,
+    handlers: Handlers,
+    stop: tokio::sync::oneshot::Receiver<()>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(THREADS)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let running = worker::start(config, handlers).await.unwrap();
+            let _ = stop.await;
+            running.shutdown().await.unwrap();
+        });
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handlers_blocking_every_runtime_thread_keep_their_locks() {
+    let redis = TempRedis::start();
+    let queue = queue_config(&redis.url(), "core");
+    let mut conn = redis_conn(&redis.url()).await;
+    let runs = Arc::new(AtomicUsize::new(0));
+
+    let mut blocked_config = fast_worker_config(queue.clone(), THREADS);
+    blocked_config.lock_duration = LOCK;
+    let (stop, stopped) = tokio::sync::oneshot::channel();
+    let blocked = worker_on_own_runtime(blocked_config, blocking_handlers(runs.clone()), stopped);
+    let producer = Producer::new(queue.clone());
+    let mut ids = Vec::new();
+    for _ in 0..THREADS {
+        ids.push(producer.add("block", json!({})).await.unwrap());
+    }
+    eventually(Duration::from_secs(60), "every job started", || {
+        let runs = runs.clone();
+        async move { at_least(runs.load(Ordering::SeqCst), THREADS, "runs") }
+    })
+    .await;
+
+    // Another worker, on this test's runtime, checks for stalled jobs every 0.5 s: a job whose
+    // lock expires while its handler blocks is taken back and run again here.
+    let mut checker_config = fast_worker_config(queue.clone(), 1);
+    checker_config.lock_duration = LOCK;
+    checker_config.stalled_interval = Duration::from_millis(500);
+    let checker_handlers = Handlers::new().on("block", {
+        let runs = runs.clone();
+        move |_job: Job| {
+            let runs = runs.clone();
+            async move {
+                runs.fetch_add(1, Ordering::SeqCst);
+                Ok::<_, JobError>(json!("checker"))
+            }
+        }
+    });
+    let checker = worker::start(checker_config, checker_handlers)
+        .await
+        .unwrap();
+
+    let jobs = node_wait_finished(&queue, &ids, Duration::from_secs(60));
+    stop.send(()).unwrap();
+    tokio::task::spawn_blocking(move || blocked.join().unwrap())
+        .await
+        .unwrap();
+    checker.shutdown().await.unwrap();
+
+    for (id, job) in ids.iter().zip(&jobs) {
+        assert_eq!(job["state"], "completed", "{job:#}");
+        assert_eq!(
+            job["returnvalue"], "blocked worker",
+            "job {id} was taken from the blocked worker: {job:#}"
+        );
+        let stalled: Option<u32> = conn.hget(format!("bull:core:{id}"), "stc").await.unwrap();
+        assert_eq!(stalled, None, "job {id} was declared stalled");
+    }
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        THREADS,
+        "a job ran more than once: its lock was lost while its handler blocked"
+    );
+}
+
+/// A job fetched just before a handler blocked the queue thread waits, unseen, while its lock
+/// (taken in Redis at the fetch) expires and a stalled check gives it to another worker. When the
+/// thread is free again it must not run a second time here.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_that_lost_its_lock_while_waiting_for_a_blocked_thread_does_not_run_again() {
+    let redis = TempRedis::start();
+    let queue = queue_config(&redis.url(), "core");
+    let producer = Producer::new(queue.clone());
+    let gate = producer.add("gate", json!({})).await.unwrap();
+    let late = producer.add("late", json!({})).await.unwrap();
+    let late_runs = Arc::new(AtomicUsize::new(0));
+    let gate_started = Arc::new(AtomicUsize::new(0));
+
+    let lock = Duration::from_millis(1_000);
+    let counting = |runs: Arc<AtomicUsize>, by: &'static str| {
+        move |_job: Job| {
+            let runs = runs.clone();
+            async move {
+                runs.fetch_add(1, Ordering::SeqCst);
+                Ok::<_, JobError>(json!(by))
+            }
+        }
+    };
+    // Concurrency 2: the gate job's handler lets the queue thread send the fetch of the late job
+    // (yielding, not waiting on anything), then blocks the thread three locks long.
+    let handlers = Handlers::new()
+        .on("gate", {
+            let started = gate_started.clone();
+            move |_job: Job| {
+                let started = started.clone();
+                async move {
+                    started.fetch_add(1, Ordering::SeqCst);
+                    for _ in 0..3 {
+                        tokio::task::yield_now().await;
+                    }
+                    std::thread::sleep(lock * 3);
+                    Ok::<_, JobError>(json!("gate"))
+                }
+            }
+        })
+        .on("late", counting(late_runs.clone(), "blocked worker"));
+    let mut config = fast_worker_config(queue.clone(), 2);
+    config.lock_duration = lock;
+    let blocked = worker::start(config, handlers).await.unwrap();
+    eventually(Duration::from_secs(60), "the gate job started", || {
+        let started = gate_started.clone();
+        async move { at_least(started.load(Ordering::SeqCst), 1, "gate runs") }
+    })
+    .await;
+
+    let mut checker_config = fast_worker_config(queue.clone(), 1);
+    checker_config.lock_duration = lock;
+    checker_config.stalled_interval = Duration::from_millis(300);
+    let checker = worker::start(
+        checker_config,
+        Handlers::new().on("late", counting(late_runs.clone(), "checker")),
+    )
+    .await
+    .unwrap();
+
+    let ids = [gate, late];
+    let jobs = node_wait_finished(&queue, &ids, Duration::from_secs(60));
+    // Past the block: the blocked worker has seen the late job by now.
+    tokio::time::sleep(lock * 3).await;
+    blocked.shutdown().await.unwrap();
+    checker.shutdown().await.unwrap();
+
+    assert_eq!(jobs[0]["returnvalue"], "gate", "{:#}", jobs[0]);
+    assert_eq!(jobs[1]["state"], "completed", "{:#}", jobs[1]);
+    assert_eq!(
+        late_runs.load(Ordering::SeqCst),
+        1,
+        "the late job ran twice: once where a stalled check sent it, once where it waited"
+    );
 }

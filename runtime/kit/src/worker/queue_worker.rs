@@ -1,0 +1,223 @@
+//! bullmq-official's `Worker` as the queue thread (`queue_thread.rs`) runs it: started with the
+//! lock renewal thread beside it, its events drained, shut down gracefully.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bullmq::worker::WorkerEvent;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::{error, info, warn};
+
+use super::active_locks::ActiveLocks;
+use super::config::{redact_password, WorkerConfig};
+use super::connection;
+use super::error::{JobError, WorkerError};
+use super::failure_fields;
+use super::first_stalled_check;
+use super::handlers::Handlers;
+use super::lock_renewal::{self, LockRenewal};
+use super::processor::{self, ProcessorContext};
+use super::runner::ShutdownReport;
+
+/// How long a BZPOPMIN on the queue's marker blocks when the queue is empty (seconds). Also the
+/// worst case for noticing shutdown when another worker swallows our wake-up (see `shutdown`).
+const DRAIN_DELAY_SECS: u64 = 5;
+
+/// A started bullmq-official worker with its event drain.
+pub(crate) struct QueueWorker {
+    pub(crate) worker: Arc<bullmq::Worker>,
+    config: WorkerConfig,
+    conn: redis::aio::ConnectionManager,
+    hand_back: watch::Sender<bool>,
+    events: JoinHandle<()>,
+    /// Stops with the worker (when this is dropped, after shutdown).
+    _lock_renewal: LockRenewal,
+}
+
+/// Starts consuming the configured queue with `handlers`.
+pub(crate) async fn start(
+    config: WorkerConfig,
+    handlers: Handlers,
+) -> Result<QueueWorker, WorkerError> {
+    let queue = &config.queue;
+    let conn = connection::manager(queue).await?;
+    let locks = ActiveLocks::default();
+    let lock_renewal = lock_renewal::start(&config, locks.clone()).await?;
+    let (hand_back, hand_back_rx) = watch::channel(false);
+    let processor = processor::build(ProcessorContext {
+        handlers: handlers.clone(),
+        queue: queue.queue.clone(),
+        key_prefix: format!("{}:{}:", queue.prefix, queue.queue),
+        conn: conn.clone(),
+        hand_back: hand_back_rx,
+        locks,
+        lock_duration: config.lock_duration,
+    });
+
+    // Before fetching, as Node's worker does: a dead worker's jobs go back to wait first.
+    first_stalled_check::run(&config, &mut conn.clone()).await;
+
+    let mut options = bullmq::WorkerOptions::new()
+        .connection(connection::options(queue))
+        .prefix(queue.prefix.clone())
+        .concurrency(config.concurrency)
+        .lock_duration(config.lock_duration)
+        .skip_lock_renewal()
+        .stalled_interval(config.stalled_interval)
+        .max_stalled_count(config.max_stalled_count)
+        .drain_delay(Duration::from_secs(DRAIN_DELAY_SECS));
+    if let Some(name) = &config.name {
+        options = options.name(name.clone());
+    }
+    let worker = bullmq::Worker::with_options(&queue.queue, processor, options)
+        .await
+        .map_err(|source| WorkerError::Connect {
+            url: redact_password(&queue.redis_url),
+            source: Box::new(source),
+        })?;
+    let worker = Arc::new(worker);
+    let key_prefix = format!("{}:{}:", queue.prefix, queue.queue);
+    let events = tokio::spawn(log_events(worker.clone(), conn.clone(), key_prefix));
+
+    info!(
+        queue = %queue.queue,
+        prefix = %queue.prefix,
+        concurrency = config.concurrency,
+        handlers = ?handlers.names(),
+        "worker started"
+    );
+    Ok(QueueWorker {
+        worker,
+        config,
+        conn,
+        hand_back,
+        events,
+        _lock_renewal: lock_renewal,
+    })
+}
+
+impl QueueWorker {
+    /// Stops fetching, lets in-flight jobs finish for `shutdown_grace`, then hands the ones still
+    /// running back to the queue (they run again, first, on the next worker; no attempt is
+    /// counted). Returns once every in-flight job is finished or handed back.
+    pub(crate) async fn shutdown(mut self) -> Result<ShutdownReport, WorkerError> {
+        let in_flight = self.worker.active_count().await;
+        let grace = self.config.shutdown_grace;
+        info!(
+            in_flight,
+            grace_ms = grace.as_millis() as u64,
+            "worker shutting down: no new jobs"
+        );
+
+        // bullmq-official's close waits for in-flight jobs up to its timeout, then for its fetch
+        // loop. Give it the grace period plus time to hand jobs back and leave a blocking read.
+        let close_timeout = grace + Duration::from_secs(DRAIN_DELAY_SECS + 2);
+        let mut close = std::pin::pin!(self.worker.close(close_timeout.as_millis() as u64));
+        let marker = format!(
+            "{}:{}:marker",
+            self.config.queue.prefix, self.config.queue.queue
+        );
+        let mut handed_back = false;
+        let mut conn = self.conn.clone();
+        let mut grace_timer = std::pin::pin!(async move {
+            // The fetch loop may sit in BZPOPMIN on the marker for up to DRAIN_DELAY_SECS. A
+            // "jobs available" marker (member "0", score 0, what every add writes) wakes it so it
+            // sees that it is closing; another worker that wakes instead just finds nothing.
+            let _: Result<(), _> = redis::cmd("ZADD")
+                .arg(&marker)
+                .arg(0)
+                .arg("0")
+                .query_async(&mut conn)
+                .await;
+            tokio::time::sleep(grace).await;
+        });
+
+        // `biased`: close is polled first, so the worker is flagged as closing before the wake-up.
+        let mut grace_over = false;
+        let closed = loop {
+            tokio::select! {
+                biased;
+                result = &mut close => break result,
+                _ = &mut grace_timer, if !grace_over => {
+                    grace_over = true;
+                    handed_back = self.worker.active_count().await > 0;
+                    if handed_back {
+                        warn!("shutdown grace period over: handing in-flight jobs back to the queue");
+                    }
+                    let _ = self.hand_back.send(true);
+                }
+            }
+        };
+        closed?;
+        // The event task ends on the `Closed` event; don't let a stuck one hold the process.
+        let _ = tokio::time::timeout(Duration::from_secs(1), &mut self.events).await;
+        self.events.abort();
+        info!("worker stopped");
+        Ok(ShutdownReport {
+            in_flight,
+            handed_back,
+        })
+    }
+}
+
+/// How long events are left to gather after one arrived. Draining in batches instead of awaiting
+/// each event saves two task wake-ups per job (`Active`, `Completed`), which is measurable at
+/// concurrency 1.
+const EVENT_DRAIN_PERIOD: Duration = Duration::from_millis(50);
+
+/// Drains bullmq-official's event channel (unbounded: unread events would grow forever),
+/// turns the events an operator cares about into log lines, and gives the jobs it failed
+/// without running their processor the stack entry Node's worker would have stored. It waits
+/// for the first event of a batch without a timer, so an idle worker does not wake up.
+async fn log_events(
+    worker: Arc<bullmq::Worker>,
+    mut conn: redis::aio::ConnectionManager,
+    key_prefix: String,
+) {
+    loop {
+        let first = worker.next_event().await;
+        if !on_event(first, &mut conn, &key_prefix).await {
+            return;
+        }
+        tokio::time::sleep(EVENT_DRAIN_PERIOD).await;
+        // A zero timeout still polls `next_event` once: take what is there, then wait again.
+        while let Ok(event) = tokio::time::timeout(Duration::ZERO, worker.next_event()).await {
+            if !on_event(event, &mut conn, &key_prefix).await {
+                return;
+            }
+        }
+    }
+}
+
+/// Handles one event of the channel; false once the channel is closed.
+async fn on_event(
+    event: Option<WorkerEvent>,
+    conn: &mut redis::aio::ConnectionManager,
+    key_prefix: &str,
+) -> bool {
+    match event {
+        Some(WorkerEvent::Failed { job_id, error }) => {
+            warn!(job_id, reason = %error, "job attempt failed");
+            // Only ever a fatal failure: a deferred one is never retried.
+            let stack = JobError::fatal(error.as_str()).node_stack();
+            let recorded =
+                failure_fields::record_unprocessed(conn, key_prefix, &job_id, &error, &stack);
+            if let Err(redis_err) = recorded.await {
+                warn!(job_id, error = %redis_err, "could not record the stacktrace");
+            }
+        }
+        Some(WorkerEvent::Stalled { job_id }) => log_stalled(&job_id),
+        Some(WorkerEvent::Error(message)) => error!(%message, "worker error"),
+        Some(WorkerEvent::Closed) | None => return false,
+        Some(_) => {}
+    }
+    true
+}
+
+pub(crate) fn log_stalled(job_id: &str) {
+    warn!(
+        job_id,
+        "job stalled (its worker died or could not renew the lock); moved back to wait"
+    );
+}
