@@ -115,7 +115,7 @@ fn measure_floor(template: &anchor::Template) -> usage::Memory {
     servers.stop();
     let floor = usage.total();
     println!(
-        "floor: one PostgreSQL and one Redis at their least (every optional process and buffer          off), idle: RSS {:.1} MB in {} processes, PSS {:.1} MB",
+        "floor: one PostgreSQL and one Redis at their least (every optional process and buffer off), idle: RSS {:.1} MB in {} processes, PSS {:.1} MB",
         floor.rss as f64 / 1e6,
         floor.processes,
         floor.pss as f64 / 1e6
