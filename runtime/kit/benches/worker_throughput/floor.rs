@@ -40,6 +40,32 @@ pub fn start(queue: &QueueConfig, commands: &Path, concurrency: usize) -> JoinHa
     })
 }
 
+/// The floor at concurrency 1 over redis-rs's async connection, on a single-threaded runtime of
+/// its own thread: the same calls, one after another, through the client library and runtime
+/// the worker's queue thread uses. What it costs above [`start`]'s blocking connection is the
+/// async client's own share, which no worker built on it avoids.
+pub fn start_async(queue: &QueueConfig, commands: &Path) -> JoinHandle<usize> {
+    let queue = queue.clone();
+    let move_to_active = read_script(commands, "moveToActive-11.lua");
+    let move_to_finished = read_script(commands, "moveToFinished-14.lua");
+    std::thread::spawn(move || {
+        let client = redis::Client::open(queue.redis_url.as_str()).expect("redis url");
+        let mut setup = client.get_connection().expect("floor connection");
+        let floor = Floor::new(&mut setup, &queue, &move_to_active, &move_to_finished);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("async floor runtime");
+        runtime.block_on(async {
+            let mut conn = client
+                .get_multiplexed_async_connection()
+                .await
+                .expect("async floor connection");
+            floor.run_one_async(&mut conn).await
+        })
+    })
+}
+
 fn read_script(commands: &Path, file: &str) -> String {
     let path = commands.join(file);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
@@ -124,6 +150,19 @@ impl Floor {
             let replies: Vec<Value> = pipeline.query(conn).expect("moveToFinished pipeline");
             completed += in_flight.len();
             in_flight = replies.into_iter().filter_map(next_job_id).collect();
+        }
+        completed
+    }
+
+    /// [`Floor::run`] at concurrency 1, over an async connection.
+    async fn run_one_async(&self, conn: &mut redis::aio::MultiplexedConnection) -> usize {
+        let first = self.move_to_active().query_async(conn).await;
+        let mut next = next_job_id(first.expect("moveToActive"));
+        let mut completed = 0;
+        while let Some(job_id) = next {
+            let reply = self.move_to_finished(&job_id).query_async(conn).await;
+            next = next_job_id(reply.expect("moveToFinished"));
+            completed += 1;
         }
         completed
     }

@@ -20,6 +20,11 @@
 //!   can get (Redis's own CPU is printed as a share of the window: near 100%, Redis is the
 //!   limit and the rest of the gap is Redis's reading and writing of sockets).
 //!
+//! At concurrency 1 a fourth side, the async floor, makes the floor's calls over redis-rs's
+//! async connection on a single-threaded runtime, the client library and runtime our worker's
+//! queue thread uses. It is printed beside the others, not used as the bound: its CPU per job is
+//! what that client costs any worker built on it.
+//!
 //! The target: ours at least 90% of the bound and at most half of Node's worker-process CPU
 //! per job (user + system over the timed window: for ours, /proc/self/stat less the harness
 //! thread's /proc/thread-self/stat, since the worker runs on threads of its own in this process;
@@ -55,6 +60,8 @@ enum Side {
     Node,
     Rust,
     Floor,
+    /// The floor over an async connection; at concurrency 1 only, beside the bound.
+    AsyncFloor,
 }
 
 /// The runtime a worker binary's `#[tokio::main]` gives `run_from_env`: the worker is started
@@ -86,19 +93,28 @@ async fn main() {
     let commands = bullmq_official_commands_dir();
     let mut rows = Vec::new();
     for concurrency in CONCURRENCIES {
-        let sides = [Side::Node, Side::Rust, Side::Floor];
-        let mut runs: [Vec<Run>; 3] = Default::default();
+        let mut sides = vec![Side::Node, Side::Rust, Side::Floor];
+        if concurrency == 1 {
+            sides.push(Side::AsyncFloor);
+        }
+        let mut runs: [Vec<Run>; 4] = Default::default();
         for round in 0..repeats {
             // Rotate who goes first so no side always gets the warmer machine.
-            let mut order = sides.to_vec();
+            let mut order = sides.clone();
             order.rotate_left(round % sides.len());
             for side in order {
                 let run = measure(&redis, side, concurrency, jobs, &commands).await;
                 runs[side as usize].push(run);
             }
         }
-        let [node, rust, floor] = runs.map(|runs| Summary::of(runs).expect("every side ran"));
-        let row = Row::new(concurrency, node, rust, floor, load_average());
+        let [node, rust, floor, async_floor] = runs.map(Summary::of);
+        let ran = |side: Option<Summary>| side.expect("every side ran");
+        let row = Row::new(
+            concurrency,
+            [ran(node), ran(rust), ran(floor)],
+            async_floor,
+            load_average(),
+        );
         row.print_details(&node_version);
         rows.push(row);
     }
@@ -119,6 +135,7 @@ async fn main() {
     }
     println!("bound at 1: the floor, BullMQ's scripts run back to back by no worker (one moveToFinished-with-fetch-next round trip per job, no handler work), measured in this run.");
     println!("bound above 1: 1e6 / the us Redis spends inside the floor's scripts per job (INFO commandstats): Redis runs scripts one at a time, so no client gets more. The floor, pipelining all its calls, shows how close a client can get to it.");
+    println!("async floor (at 1): the floor's calls over redis-rs's async connection on a single-threaded runtime, as our worker's queue thread makes them; its cpu is the client library's own.");
     println!("cpu: the worker process's user + system time per timed job (ours and the floor: /proc/self/stat less the harness thread; node: process.cpuUsage()); o/n = ours / node.");
     let all_met = rows.iter().all(Row::met);
     println!(
@@ -145,11 +162,18 @@ struct Row {
     node: Summary,
     rust: Summary,
     floor: Summary,
+    /// The floor over an async connection, where it ran.
+    async_floor: Option<Summary>,
     load: String,
 }
 
 impl Row {
-    fn new(concurrency: usize, node: Summary, rust: Summary, floor: Summary, load: String) -> Row {
+    fn new(
+        concurrency: usize,
+        [node, rust, floor]: [Summary; 3],
+        async_floor: Option<Summary>,
+        load: String,
+    ) -> Row {
         let (bound, bound_method) = if concurrency == 1 {
             (floor.rate, "floor".to_string())
         } else {
@@ -165,6 +189,7 @@ impl Row {
             node,
             rust,
             floor,
+            async_floor,
             load,
         }
     }
@@ -221,7 +246,13 @@ impl Row {
             (format!("node bullmq {node_version}"), &self.node),
             ("stackr-kit worker".to_string(), &self.rust),
             ("floor (no worker)".to_string(), &self.floor),
-        ] {
+        ]
+        .into_iter()
+        .chain(
+            self.async_floor
+                .as_ref()
+                .map(|summary| ("async floor".to_string(), summary)),
+        ) {
             println!(
                 "  {name:<20} {:>6.0} jobs/s {:>4.0}% of bound  runs {:?}  cpu {:>5.1} us/job  redis: {:>3.0}% busy, {:>5.1} us/job, {:>5.1} of it in scripts",
                 summary.rate,
@@ -306,6 +337,7 @@ async fn measure(
         Side::Node => "bench-node",
         Side::Rust => "bench-rust",
         Side::Floor => "bench-floor",
+        Side::AsyncFloor => "bench-async-floor",
     };
     let queue = queue_config(&redis.url(), &format!("{name}-c{concurrency}"));
     prefill(&queue, WARMUP + jobs).await;
@@ -363,8 +395,12 @@ async fn measure(
             worker_thread.join().unwrap();
             timed
         }
-        Side::Floor => {
-            let floor = floor::start(&queue, commands, concurrency);
+        Side::Floor | Side::AsyncFloor => {
+            let floor = if side == Side::Floor {
+                floor::start(&queue, commands, concurrency)
+            } else {
+                floor::start_async(&queue, commands)
+            };
             let timed = time_completions_with_cpu(&mut conn, &completed_key, total).await;
             let completed = floor.join().expect("floor thread");
             assert_eq!(completed, total, "the floor completed every job once");
