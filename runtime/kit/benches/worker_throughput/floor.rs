@@ -29,13 +29,10 @@ const TOKEN: &str = "floor-token";
 /// Starts the floor on its own thread with up to `concurrency` jobs in flight; it returns how many
 /// jobs it completed once the queue is empty.
 pub fn start(queue: &QueueConfig, commands: &Path, concurrency: usize) -> JoinHandle<usize> {
+    let scripts = Scripts::read(commands);
     let queue = queue.clone();
-    let move_to_active = read_script(commands, "moveToActive-11.lua");
-    let move_to_finished = read_script(commands, "moveToFinished-14.lua");
     std::thread::spawn(move || {
-        let client = redis::Client::open(queue.redis_url.as_str()).expect("redis url");
-        let mut conn = client.get_connection().expect("floor connection");
-        let floor = Floor::new(&mut conn, &queue, &move_to_active, &move_to_finished);
+        let (_, mut conn, floor) = scripts.connect(&queue);
         floor.run(&mut conn, concurrency)
     })
 }
@@ -45,13 +42,10 @@ pub fn start(queue: &QueueConfig, commands: &Path, concurrency: usize) -> JoinHa
 /// the worker's queue thread uses. What it costs above [`start`]'s blocking connection is the
 /// async client's own share, which no worker built on it avoids.
 pub fn start_async(queue: &QueueConfig, commands: &Path) -> JoinHandle<usize> {
+    let scripts = Scripts::read(commands);
     let queue = queue.clone();
-    let move_to_active = read_script(commands, "moveToActive-11.lua");
-    let move_to_finished = read_script(commands, "moveToFinished-14.lua");
     std::thread::spawn(move || {
-        let client = redis::Client::open(queue.redis_url.as_str()).expect("redis url");
-        let mut setup = client.get_connection().expect("floor connection");
-        let floor = Floor::new(&mut setup, &queue, &move_to_active, &move_to_finished);
+        let (client, _, floor) = scripts.connect(&queue);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -64,6 +58,34 @@ pub fn start_async(queue: &QueueConfig, commands: &Path) -> JoinHandle<usize> {
             floor.run_one_async(&mut conn).await
         })
     })
+}
+
+/// The two scripts the floor runs, read before its thread starts.
+struct Scripts {
+    move_to_active: String,
+    move_to_finished: String,
+}
+
+impl Scripts {
+    fn read(commands: &Path) -> Scripts {
+        Scripts {
+            move_to_active: read_script(commands, "moveToActive-11.lua"),
+            move_to_finished: read_script(commands, "moveToFinished-14.lua"),
+        }
+    }
+
+    /// A blocking connection with the scripts loaded, and the floor ready to run on it.
+    fn connect(&self, queue: &QueueConfig) -> (redis::Client, redis::Connection, Floor) {
+        let client = redis::Client::open(queue.redis_url.as_str()).expect("redis url");
+        let mut conn = client.get_connection().expect("floor connection");
+        let floor = Floor::new(
+            &mut conn,
+            queue,
+            &self.move_to_active,
+            &self.move_to_finished,
+        );
+        (client, conn, floor)
+    }
 }
 
 fn read_script(commands: &Path, file: &str) -> String {
