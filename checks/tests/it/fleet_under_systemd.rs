@@ -74,13 +74,19 @@ fn every_unit_of_every_host_is_active(fleet: &Fleet) {
                     "systemctl show --property=ActiveState,NRestarts {unit}.service"
                 )),
             );
-            assert!(
-                shown.contains("ActiveState=active\n") && shown.contains("NRestarts=0\n"),
-                "{}: {unit} ({:?}):\n{shown}\n{}",
-                host.name,
-                config["serviceConfig"]["Type"],
-                fleet.diagnostics()
-            );
+            if !(shown.contains("ActiveState=active\n") && shown.contains("NRestarts=0\n")) {
+                let journal = host
+                    .sh(&format!(
+                        "journalctl -b -u {unit}.service --no-pager | tail -n 40"
+                    ))
+                    .unwrap_or_else(|err| format!("(no journal: {err:#})"));
+                panic!(
+                    "{}: {unit} ({:?}):\n{shown}\n--- its journal ---\n{journal}\n{}",
+                    host.name,
+                    config["serviceConfig"]["Type"],
+                    fleet.diagnostics()
+                );
+            }
         }
         // The evaluated firewall is installed: the chain ends with the refusal.
         let rules = must(fleet, host.sh("iptables -S nixos-fw"));
