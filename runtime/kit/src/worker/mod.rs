@@ -66,7 +66,10 @@
 //!   A handler that blocks its thread (`std::thread::sleep`, a synchronous client) delays the
 //!   other jobs and the fetching, not lock renewal; a job fetched before the block, whose lock
 //!   may have expired while it waited, has its lock checked before it runs and is left to the
-//!   stalled check if it lost it (`late_start.rs`). Blocking or CPU-heavy work belongs in
+//!   stalled check if it lost it (`late_start.rs`). A job whose handler returned just before
+//!   the block sends its completion only after it, and its lock is no longer renewed once the
+//!   handler has returned: if the block outlasts the lock, the stalled check runs that job again
+//!   (BullMQ delivers at least once). Blocking or CPU-heavy work belongs in
 //!   `tokio::task::spawn_blocking`, as on any async runtime.
 //! - **Stalled jobs**: a job whose worker died (lock expired) is moved back to wait by the
 //!   stalled check of any live worker of the queue and runs again; after
