@@ -218,6 +218,15 @@ async fn late_job_behind_a_blocked_thread() -> LateJob {
     let ran_before_block = Arc::new(AtomicBool::new(false));
 
     let lock = Duration::from_millis(1_000);
+    let counting = |runs: Arc<AtomicUsize>, by: &'static str| {
+        move |_job: Job| {
+            let runs = runs.clone();
+            async move {
+                runs.fetch_add(1, Ordering::SeqCst);
+                Ok::<_, JobError>(json!(by))
+            }
+        }
+    };
     // Concurrency 2: the gate job's handler lets the queue thread send the fetch of the late job
     // (yielding, not waiting on anything), then blocks the thread three locks long.
     let handlers = Handlers::new()
@@ -239,18 +248,14 @@ async fn late_job_behind_a_blocked_thread() -> LateJob {
             }
         })
         .on("late", {
-            let runs = late_runs.clone();
+            let count = counting(late_runs.clone(), "blocked worker");
             let blocking = blocking.clone();
             let ran_before_block = ran_before_block.clone();
-            move |_job: Job| {
-                let runs = runs.clone();
+            move |job: Job| {
                 if !blocking.load(Ordering::SeqCst) {
                     ran_before_block.store(true, Ordering::SeqCst);
                 }
-                async move {
-                    runs.fetch_add(1, Ordering::SeqCst);
-                    Ok::<_, JobError>(json!("blocked worker"))
-                }
+                count(job)
             }
         });
     let mut config = fast_worker_config(queue.clone(), 2);
@@ -267,16 +272,7 @@ async fn late_job_behind_a_blocked_thread() -> LateJob {
     checker_config.stalled_interval = Duration::from_millis(300);
     let checker = worker::start(
         checker_config,
-        Handlers::new().on("late", {
-            let runs = late_runs.clone();
-            move |_job: Job| {
-                let runs = runs.clone();
-                async move {
-                    runs.fetch_add(1, Ordering::SeqCst);
-                    Ok::<_, JobError>(json!("checker"))
-                }
-            }
-        }),
+        Handlers::new().on("late", counting(late_runs.clone(), "checker")),
     )
     .await
     .unwrap();
