@@ -64,6 +64,21 @@ pub async fn connect(
 ) -> anyhow::Result<ConnectionManager> {
     let client = client(url.expose(), tls_ca)
         .map_err(|e| anyhow::anyhow!("REDIS_URL ({url}) cannot be used: {e}"))?;
+    manager_once_up(client, url).await.map_err(|e| {
+        anyhow::anyhow!(
+            "cannot connect to the service Redis {url}: {}",
+            stackr_tls::refusal::full_message(&e)
+        )
+    })
+}
+
+/// A self-reconnecting connection to `client`, waiting up to [`STARTUP_WAIT`] for its Redis to
+/// answer a first time: a process may start before its Redis (on another host, or started by
+/// the same boot), and the connection's own retries give up after about 10 s.
+pub(crate) async fn manager_once_up(
+    client: redis::Client,
+    shown_url: &dyn std::fmt::Display,
+) -> redis::RedisResult<ConnectionManager> {
     let deadline = Instant::now() + STARTUP_WAIT;
     loop {
         match ConnectionManager::new_with_config(client.clone(), manager_config()).await {
@@ -72,15 +87,10 @@ pub async fn connect(
             Err(e)
                 if Instant::now() < deadline && stackr_tls::refusal::tls_refused(&e).is_none() =>
             {
-                tracing::info!(redis = %url, error = %e, "waiting for Redis");
+                tracing::info!(redis = %shown_url, error = %e, "waiting for Redis");
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
-            Err(e) => {
-                return Err(anyhow::anyhow!(
-                    "cannot connect to the service Redis {url}: {}",
-                    stackr_tls::refusal::full_message(&e)
-                ))
-            }
+            Err(e) => return Err(e),
         }
     }
 }

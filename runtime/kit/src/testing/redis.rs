@@ -8,7 +8,7 @@ pub struct TempRedis {
     child: Child,
     port: u16,
     password: Option<String>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl TempRedis {
@@ -19,31 +19,23 @@ impl TempRedis {
     pub fn start_with_password(password: Option<&str>) -> Self {
         let dir = tempfile::tempdir().expect("temp dir for redis");
         let port = free_port();
-        let mut cmd = Command::new(find_tool("redis-server"));
-        cmd.args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-        ])
-        .args(["--appendonly", "no", "--dir"])
-        .arg(dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-        if let Some(pw) = password {
-            cmd.args(["--requirepass", pw]);
-        }
-        let child = cmd.spawn().expect("spawn redis-server");
+        let child = spawn(port, password, dir.path());
         let redis = TempRedis {
             child,
             port,
             password: password.map(str::to_owned),
-            _dir: dir,
+            dir,
         };
         redis.wait_ready();
         redis
+    }
+
+    /// Starts the server again, on the same port, after [`TempRedis::kill`] (tests of "Redis
+    /// came back", or of a client started before its Redis).
+    pub fn start_again(&mut self) {
+        self.kill();
+        self.child = spawn(self.port, self.password.as_deref(), self.dir.path());
+        self.wait_ready();
     }
 
     fn wait_ready(&self) {
@@ -84,4 +76,24 @@ impl Drop for TempRedis {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+fn spawn(port: u16, password: Option<&str>, dir: &std::path::Path) -> Child {
+    let mut cmd = Command::new(find_tool("redis-server"));
+    cmd.args([
+        "--port",
+        &port.to_string(),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+    ])
+    .args(["--appendonly", "no", "--dir"])
+    .arg(dir)
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    if let Some(pw) = password {
+        cmd.args(["--requirepass", pw]);
+    }
+    cmd.spawn().expect("spawn redis-server")
 }

@@ -21,7 +21,8 @@ pub(crate) fn options(queue: &QueueConfig) -> bullmq::options::RedisConnectionOp
     }
 }
 
-/// A self-reconnecting connection (failure bookkeeping, the shutdown wake-up).
+/// A self-reconnecting connection (failure bookkeeping, the shutdown wake-up). The worker opens it
+/// first, so this is where it waits for a Redis that is not up yet.
 pub(crate) async fn manager(queue: &QueueConfig) -> Result<ConnectionManager, WorkerError> {
     let connect_error = |err: redis::RedisError| WorkerError::Connect {
         url: redact_password(&queue.redis_url),
@@ -29,7 +30,8 @@ pub(crate) async fn manager(queue: &QueueConfig) -> Result<ConnectionManager, Wo
     };
     let client = crate::redis_conn::client(&queue.redis_url, queue.tls_ca.as_ref())
         .map_err(connect_error)?;
-    ConnectionManager::new_with_config(client, crate::redis_conn::manager_config())
+    let shown_url = redact_password(&queue.redis_url);
+    crate::redis_conn::manager_once_up(client, &shown_url)
         .await
         .map_err(connect_error)
 }

@@ -31,5 +31,6 @@ mod worker_job_status;
 mod worker_lock_renewal;
 mod worker_node_parity;
 mod worker_option_matrix;
+mod worker_redis_startup;
 mod worker_scripts_pinned;
 mod worker_support;

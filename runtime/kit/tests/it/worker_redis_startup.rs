@@ -1,0 +1,50 @@
+//! A worker whose Redis is not up yet (it boots on another host, or systemd started the worker
+//! first) waits for it the way the API does, instead of exiting and counting on a restart.
+
+use crate::worker_support;
+
+use std::time::Duration;
+
+use serde_json::json;
+use stackr_kit::worker::{self, Handlers, Job, JobError, Producer};
+use stackr_testkit::TempRedis;
+use worker_support::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_started_before_its_redis_waits_for_it_then_runs_jobs() {
+    let mut redis = TempRedis::start();
+    let queue = queue_config(&redis.url(), "late");
+    redis.kill();
+
+    let handlers = Handlers::new().on("greet", |_job: Job| async {
+        Ok::<_, JobError>(json!("hello"))
+    });
+    let starting = tokio::spawn(worker::start(
+        fast_worker_config(queue.clone(), 1),
+        handlers,
+    ));
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    assert!(
+        !starting.is_finished(),
+        "the worker gave up before its Redis came up: {:?}",
+        starting.await.unwrap().err()
+    );
+
+    let _redis = tokio::task::spawn_blocking(move || {
+        redis.start_again();
+        redis
+    })
+    .await
+    .unwrap();
+    let running = starting
+        .await
+        .unwrap()
+        .expect("the worker starts once its Redis answers");
+    let id = Producer::new(queue.clone())
+        .add("greet", json!({}))
+        .await
+        .unwrap();
+    let jobs = node_wait_finished(&queue, &[id], Duration::from_secs(60));
+    running.shutdown().await.unwrap();
+    assert_eq!(jobs[0]["state"], "completed", "{:#}", jobs[0]);
+}
