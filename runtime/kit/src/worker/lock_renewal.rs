@@ -4,7 +4,7 @@
 //! client) would stop bullmq-official's own renewal, which runs there too, and the job would be
 //! taken back by a stalled check and run twice.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use tokio::sync::oneshot;
@@ -92,8 +92,9 @@ struct Renewer<'a> {
 
 impl Renewer<'_> {
     async fn renew(&mut self, held: Vec<(String, String)>) {
+        let held_ids: HashSet<&str> = held.iter().map(|(job_id, _)| job_id.as_str()).collect();
         self.jobs
-            .retain(|job_id, _| held.iter().any(|(held_id, _)| held_id == job_id));
+            .retain(|job_id, _| held_ids.contains(job_id.as_str()));
         for (job_id, token) in held {
             if !self.jobs.contains_key(&job_id) {
                 match self.queue.get_job(&job_id).await {
@@ -101,20 +102,29 @@ impl Renewer<'_> {
                         self.jobs.insert(job_id.clone(), job);
                     }
                     // Finished and removed since the snapshot: nothing to renew.
-                    Ok(None) => continue,
+                    Ok(None) => {
+                        self.locks.forget_finished(&job_id, &token);
+                        continue;
+                    }
                     Err(err) => {
-                        if self.locks.holds(&job_id, &token) {
+                        if self.locks.running(&job_id, &token) {
                             warn!(job_id, error = %err, "lock extension failed: cannot read the job");
                         }
                         continue;
                     }
                 }
             }
-            let extended = self.jobs[&job_id].extend_lock(&token, self.lock_ms).await;
-            // A job that finished since the snapshot has no lock left to extend: not worth a word.
-            if let Err(err) = extended {
-                if self.locks.holds(&job_id, &token) {
-                    warn!(job_id, error = %err, "lock extension failed");
+            match self.jobs[&job_id].extend_lock(&token, self.lock_ms).await {
+                Ok(()) => {}
+                // The lock is gone or another's: the job finished here (its completion reached
+                // Redis: nothing more to renew), or a stalled check took it back.
+                Err(bullmq::Error::JobLocked(_)) if !self.locks.running(&job_id, &token) => {
+                    self.locks.forget_finished(&job_id, &token);
+                }
+                Err(err) => {
+                    if self.locks.running(&job_id, &token) {
+                        warn!(job_id, error = %err, "lock extension failed");
+                    }
                 }
             }
         }

@@ -60,17 +60,16 @@
 //!   A handler that panics is a failed (retryable) attempt.
 //! - **Delayed jobs**: `JobOptions::delay`; they run when due (the worker wakes up for them).
 //! - **Locks**: each running job holds a lock renewed every `lock_duration / 2`, by a thread
-//!   that runs nothing else (`lock_renewal.rs`).
+//!   that runs nothing else (`lock_renewal.rs`), until its completion has been sent
+//!   (`active_locks.rs`).
 //! - **Where handlers run**: on the worker's queue thread, with the fetching and BullMQ's
 //!   scripts, on a single-threaded runtime (`queue_thread.rs`), like a Node worker's event loop.
 //!   A handler that blocks its thread (`std::thread::sleep`, a synchronous client) delays the
 //!   other jobs and the fetching, not lock renewal; a job fetched before the block, whose lock
 //!   may have expired while it waited, has its lock checked before it runs and is left to the
-//!   stalled check if it lost it (`late_start.rs`). A job whose handler returned just before
-//!   the block sends its completion only after it, and its lock is no longer renewed once the
-//!   handler has returned: if the block outlasts the lock, the stalled check runs that job again
-//!   (BullMQ delivers at least once). Blocking or CPU-heavy work belongs in
-//!   `tokio::task::spawn_blocking`, as on any async runtime.
+//!   stalled check if it lost it (`late_start.rs`); a job whose handler returned just before
+//!   the block sends its completion after it, its lock renewed meanwhile. Blocking or CPU-heavy
+//!   work belongs in `tokio::task::spawn_blocking`, as on any async runtime.
 //! - **Stalled jobs**: a job whose worker died (lock expired) is moved back to wait by the
 //!   stalled check of any live worker of the queue and runs again; after
 //!   `WORKER_MAX_STALLED_COUNT` stalls it fails with "job stalled more than allowable limit".

@@ -1,7 +1,8 @@
 //! Lock renewal: a job that runs far longer than the lock duration keeps its lock, so another
 //! worker's stalled check never takes it away and it runs exactly once, also when its handler
-//! blocks its thread and every other thread of the runtime. (That the same check does recover a
-//! job whose lock is *not* renewed is shown by worker_crash_recovery.rs.)
+//! blocks its thread and every other thread of the runtime, and until its completion has been
+//! sent. (That the same check does recover a job whose lock is *not* renewed is shown by
+//! worker_crash_recovery.rs.)
 
 use crate::worker_support;
 
@@ -290,4 +291,95 @@ async fn late_job_behind_a_blocked_thread() -> LateJob {
     }
     assert_eq!(jobs[1]["state"], "completed", "{:#}", jobs[1]);
     LateJob::Runs(late_runs.load(Ordering::SeqCst))
+}
+
+/// A job whose handler returned just before another handler blocked the queue thread cannot
+/// send its completion until the block ends. Its lock must still be renewed meanwhile, or a
+/// stalled check gives the finished job to another worker and it runs a second time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finished_job_whose_completion_waits_for_a_blocked_thread_keeps_its_lock() {
+    let redis = TempRedis::start();
+    let queue = queue_config(&redis.url(), "core");
+    let producer = Producer::new(queue.clone());
+    let gate = producer.add("gate", json!({})).await.unwrap();
+    let quick_runs = Arc::new(AtomicUsize::new(0));
+    let quick_finished = Arc::new(tokio::sync::Notify::new());
+
+    let lock = Duration::from_millis(1_000);
+    let quick = |by: &'static str| {
+        let runs = quick_runs.clone();
+        let finished = quick_finished.clone();
+        move |_job: Job| {
+            let runs = runs.clone();
+            let finished = finished.clone();
+            async move {
+                runs.fetch_add(1, Ordering::SeqCst);
+                finished.notify_one();
+                Ok::<_, JobError>(json!(by))
+            }
+        }
+    };
+    // Concurrency 2: the gate job waits until the quick job's handler has returned, then blocks
+    // the thread three locks long. Woken by that handler, the gate task runs before the
+    // connection's task that would send the quick job's completion.
+    let handlers = Handlers::new()
+        .on("gate", {
+            let finished = quick_finished.clone();
+            move |_job: Job| {
+                let finished = finished.clone();
+                async move {
+                    finished.notified().await;
+                    std::thread::sleep(lock * 3);
+                    Ok::<_, JobError>(json!("gate"))
+                }
+            }
+        })
+        .on("quick", quick("blocked worker"));
+    let mut config = fast_worker_config(queue.clone(), 2);
+    config.lock_duration = lock;
+    let blocked = worker::start(config, handlers).await.unwrap();
+    let mut conn = redis_conn(&redis.url()).await;
+    eventually(Duration::from_secs(60), "the gate job started", || {
+        let mut conn = conn.clone();
+        async move {
+            let active: usize = conn.llen("bull:core:active").await.unwrap();
+            at_least(active, 1, "active jobs")
+        }
+    })
+    .await;
+    let quick_id = producer.add("quick", json!({})).await.unwrap();
+    eventually(Duration::from_secs(60), "the quick job ran", || {
+        let runs = quick_runs.clone();
+        async move { at_least(runs.load(Ordering::SeqCst), 1, "quick runs") }
+    })
+    .await;
+
+    // Started only now, so that the quick job's first run is the blocked worker's.
+    let mut checker_config = fast_worker_config(queue.clone(), 1);
+    checker_config.lock_duration = lock;
+    checker_config.stalled_interval = Duration::from_millis(300);
+    let checker = worker::start(
+        checker_config,
+        Handlers::new().on("quick", quick("checker")),
+    )
+    .await
+    .unwrap();
+
+    let ids = [gate, quick_id];
+    let jobs = node_wait_finished(&queue, &ids, Duration::from_secs(60));
+    blocked.shutdown().await.unwrap();
+    checker.shutdown().await.unwrap();
+
+    assert_eq!(jobs[0]["returnvalue"], "gate", "{:#}", jobs[0]);
+    assert_eq!(jobs[1]["returnvalue"], "blocked worker", "{:#}", jobs[1]);
+    let stalled: Option<u32> = conn
+        .hget(format!("bull:core:{}", ids[1]), "stc")
+        .await
+        .unwrap();
+    assert_eq!(stalled, None, "the finished job was declared stalled");
+    assert_eq!(
+        quick_runs.load(Ordering::SeqCst),
+        1,
+        "the finished job ran again"
+    );
 }
