@@ -28,12 +28,15 @@ pub fn manager_config() -> ConnectionManagerConfig {
 
 /// A plain multiplexed connection with the kit's timeouts (one-off clients, tools, tests).
 pub async fn multiplexed(url: &str) -> redis::RedisResult<MultiplexedConnection> {
-    let config = AsyncConnectionConfig::new()
-        .set_response_timeout(Some(RESPONSE_TIMEOUT))
-        .set_connection_timeout(Some(CONNECTION_TIMEOUT));
     redis::Client::open(url)?
-        .get_multiplexed_async_connection_with_config(&config)
+        .get_multiplexed_async_connection_with_config(&connection_config())
         .await
+}
+
+fn connection_config() -> AsyncConnectionConfig {
+    AsyncConnectionConfig::new()
+        .set_response_timeout(Some(RESPONSE_TIMEOUT))
+        .set_connection_timeout(Some(CONNECTION_TIMEOUT))
 }
 
 /// A client for `url`: with `rediss://`, TLS trusting `tls_ca` only when given (else the redis
@@ -74,25 +77,35 @@ pub async fn connect(
 
 /// A self-reconnecting connection to `client`, waiting up to [`STARTUP_WAIT`] for its Redis to
 /// answer a first time: a process may start before its Redis (on another host, or started by
-/// the same boot), and the connection's own retries give up after about 10 s.
+/// the same boot).
 pub(crate) async fn manager_once_up(
     client: redis::Client,
     shown_url: &dyn std::fmt::Display,
 ) -> redis::RedisResult<ConnectionManager> {
     let deadline = Instant::now() + STARTUP_WAIT;
+    let config = connection_config();
     loop {
-        match ConnectionManager::new_with_config(client.clone(), manager_config()).await {
-            Ok(conn) => return Ok(conn),
-            // A refused certificate stays refused: no point waiting.
-            Err(e)
-                if Instant::now() < deadline && stackr_tls::refusal::tls_refused(&e).is_none() =>
-            {
+        // Single attempts until one succeeds: the manager's own retries (about 10 s of them)
+        // would also retry what waiting cannot fix, such as a wrong password.
+        match client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
+        {
+            Ok(_) => return ConnectionManager::new_with_config(client, manager_config()).await,
+            Err(e) if Instant::now() < deadline && may_come_up(&e) => {
                 tracing::info!(redis = %shown_url, error = %e, "waiting for Redis");
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
             Err(e) => return Err(e),
         }
     }
+}
+
+/// Whether `e` is what a Redis that is not up yet gives: no answer, or "loading its data".
+/// A refused certificate or a wrong password stays as it is: no point waiting.
+fn may_come_up(e: &redis::RedisError) -> bool {
+    let not_answering = e.is_io_error() && stackr_tls::refusal::tls_refused(e).is_none();
+    not_answering || e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::BusyLoading)
 }
 
 pub async fn ping(conn: &mut ConnectionManager) -> redis::RedisResult<()> {

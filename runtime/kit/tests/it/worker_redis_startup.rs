@@ -48,3 +48,31 @@ async fn a_worker_started_before_its_redis_waits_for_it_then_runs_jobs() {
     running.shutdown().await.unwrap();
     assert_eq!(jobs[0]["state"], "completed", "{:#}", jobs[0]);
 }
+
+/// Waiting is for a Redis that is not up yet; a wrong password will not get better, so the
+/// worker fails at once and says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_with_a_wrong_redis_password_fails_at_once_naming_it() {
+    let redis = TempRedis::start_with_password(Some("right-password"));
+    let wrong_url = format!("redis://:wrong-password@127.0.0.1:{}", redis.port());
+    let queue = queue_config(&wrong_url, "core");
+    let handlers = Handlers::new().on("greet", |_job: Job| async { Ok::<_, JobError>(json!({})) });
+
+    let started = std::time::Instant::now();
+    let failed = worker::start(fast_worker_config(queue, 1), handlers).await;
+    let took = started.elapsed();
+
+    let message = failed.err().expect("the worker must not start").to_string();
+    assert!(
+        took < Duration::from_secs(5),
+        "failing took {took:?}: it waited for nothing"
+    );
+    assert!(
+        message.to_lowercase().contains("authentication failed"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("wrong-password"),
+        "the password was printed: {message}"
+    );
+}
