@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use redis::AsyncCommands;
 use serde_json::{json, Value};
-use stackr_kit::worker::{self, Handlers, Job, JobError, Producer, WorkerConfig};
+use stackr_kit::worker::{self, Handlers, Job, JobError, Producer, QueueConfig, WorkerConfig};
 use stackr_testkit::TempRedis;
 use worker_support::*;
 
@@ -200,6 +200,19 @@ async fn a_job_that_lost_its_lock_while_waiting_for_a_blocked_thread_does_not_ru
     panic!("in {ATTEMPTS} attempts the late job always ran before the queue thread blocked");
 }
 
+/// A second worker, checking for stalled jobs every 0.3 s: it takes back any job whose `lock`
+/// expired and runs it with `handlers`.
+async fn stalled_checker(
+    queue: &QueueConfig,
+    lock: Duration,
+    handlers: Handlers,
+) -> worker::RunningWorker {
+    let mut config = fast_worker_config(queue.clone(), 1);
+    config.lock_duration = lock;
+    config.stalled_interval = Duration::from_millis(300);
+    worker::start(config, handlers).await.unwrap()
+}
+
 enum LateJob {
     /// The blocked worker ran it before its thread blocked: the case under test did not arise.
     RanBeforeTheBlock,
@@ -268,15 +281,12 @@ async fn late_job_behind_a_blocked_thread() -> LateJob {
     })
     .await;
 
-    let mut checker_config = fast_worker_config(queue.clone(), 1);
-    checker_config.lock_duration = lock;
-    checker_config.stalled_interval = Duration::from_millis(300);
-    let checker = worker::start(
-        checker_config,
+    let checker = stalled_checker(
+        &queue,
+        lock,
         Handlers::new().on("late", counting(late_runs.clone(), "checker")),
     )
-    .await
-    .unwrap();
+    .await;
 
     let ids = [gate, late];
     let jobs = node_wait_finished(&queue, &ids, Duration::from_secs(60));
@@ -355,15 +365,8 @@ async fn a_finished_job_whose_completion_waits_for_a_blocked_thread_keeps_its_lo
     .await;
 
     // Started only now, so that the quick job's first run is the blocked worker's.
-    let mut checker_config = fast_worker_config(queue.clone(), 1);
-    checker_config.lock_duration = lock;
-    checker_config.stalled_interval = Duration::from_millis(300);
-    let checker = worker::start(
-        checker_config,
-        Handlers::new().on("quick", quick("checker")),
-    )
-    .await
-    .unwrap();
+    let checker =
+        stalled_checker(&queue, lock, Handlers::new().on("quick", quick("checker"))).await;
 
     let ids = [gate, quick_id];
     let jobs = node_wait_finished(&queue, &ids, Duration::from_secs(60));
