@@ -13,8 +13,9 @@
 //!   state folder (secrets created, one initdb per service);
 //! - warm start: the same with the state folder of the previous start (median of the runs);
 //! - once idle (settled for a while after all ready): resident memory of each kind of process,
-//!   PostgreSQL as the sum of its processes, per base service and in total (RSS, and PSS, which
-//!   splits shared pages between the processes mapping them), the CPU the whole stack (probes
+//!   PostgreSQL as the sum of its processes, per base service and in total (RSS with the part
+//!   of it mapped from files, the programs' code and libraries, and PSS, which splits shared
+//!   pages between the processes mapping them), the CPU the whole stack (probes
 //!   included) uses over one period of the supervisor's probes of ready processes (60 s), and
 //!   the TCP ports it listens on;
 //! - the anchor, measured the same way in the same run;
@@ -115,8 +116,9 @@ fn measure_floor(template: &anchor::Template) -> usage::Memory {
     servers.stop();
     let floor = usage.total();
     println!(
-        "floor: one PostgreSQL and one Redis at their least (every optional process and buffer off), idle: RSS {:.1} MB in {} processes, PSS {:.1} MB",
+        "floor: one PostgreSQL and one Redis at their least (every optional process and buffer off), idle: RSS {:.1} MB ({:.1} from files) in {} processes, PSS {:.1} MB",
         floor.rss as f64 / 1e6,
+        floor.rss_files as f64 / 1e6,
         floor.processes,
         floor.pss as f64 / 1e6
     );

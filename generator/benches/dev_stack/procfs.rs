@@ -14,6 +14,8 @@ pub struct Proc {
     pub cmdline: Vec<String>,
     /// Resident set size in bytes.
     pub rss: u64,
+    /// The part of `rss` mapped from files: the program's code and data, its libraries.
+    pub rss_files: u64,
     /// Proportional set size in bytes (shared pages split between the processes mapping them).
     pub pss: u64,
     /// CPU time of the process and of its children it has waited for, in clock ticks.
@@ -53,6 +55,7 @@ fn read_proc(pid: u32) -> Option<Proc> {
         exe,
         cmdline,
         rss: kb_field(&status, "VmRSS:"),
+        rss_files: kb_field(&status, "RssFile:"),
         pss: kb_field(&rollup, "Pss:"),
         cpu_ticks,
     })

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::usage::{Kind, Memory, Usage, SERVICE_KINDS};
+use crate::usage::{self, Kind, Memory, Usage, SERVICE_KINDS};
 
 /// The size the start and CPU targets are stated for.
 const TARGET_SIZE: usize = 25;
@@ -50,16 +50,10 @@ impl Figures {
     /// Mean memory of one base service (its PostgreSQL, Redis, API and worker).
     fn per_base_service(&self, usage: &Usage) -> Memory {
         let n = self.services.len() as u64;
-        let total = SERVICE_KINDS
-            .iter()
-            .map(|&k| usage.of(&self.services, k))
-            .fold(Memory::default(), |a, m| Memory {
-                rss: a.rss + m.rss,
-                pss: a.pss + m.pss,
-                processes: a.processes + m.processes,
-            });
+        let total = usage::sum(SERVICE_KINDS.iter().map(|&k| usage.of(&self.services, k)));
         Memory {
             rss: total.rss / n,
+            rss_files: total.rss_files / n,
             pss: total.pss / n,
             processes: total.processes,
         }
@@ -135,9 +129,10 @@ impl Figures {
             .map(|&k| {
                 let m = usage.of(&self.services, k);
                 format!(
-                    "{} {:.1} MB ({:.1} PSS, {} proc)",
+                    "{} {:.1} MB ({:.1} from files, {:.1} PSS, {} proc)",
                     k.label(),
                     mb(m.rss / n),
+                    mb(m.rss_files / n),
                     mb(m.pss / n),
                     m.processes as u64 / n
                 )

@@ -41,6 +41,8 @@ pub struct Owners {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Memory {
     pub rss: u64,
+    /// The part of `rss` mapped from files (see `procfs::Proc::rss_files`).
+    pub rss_files: u64,
     pub pss: u64,
     pub processes: usize,
 }
@@ -58,20 +60,21 @@ pub struct Usage {
 
 impl Usage {
     pub fn total(&self) -> Memory {
-        sum(self.memory.values())
+        sum(self.memory.values().copied())
     }
 
     /// Memory of `kind` summed over `services`.
     pub fn of(&self, services: &[String], kind: Kind) -> Memory {
         sum(services
             .iter()
-            .filter_map(|s| self.memory.get(&(s.clone(), kind))))
+            .filter_map(|s| self.memory.get(&(s.clone(), kind)).copied()))
     }
 }
 
-fn sum<'a>(items: impl Iterator<Item = &'a Memory>) -> Memory {
+pub fn sum(items: impl Iterator<Item = Memory>) -> Memory {
     items.fold(Memory::default(), |a, m| Memory {
         rss: a.rss + m.rss,
+        rss_files: a.rss_files + m.rss_files,
         pss: a.pss + m.pss,
         processes: a.processes + m.processes,
     })
@@ -137,6 +140,7 @@ pub fn measure(roots: &[u32], supervisor: Option<u32>, owners: &Owners, window: 
             .entry(classify(p, &procs, owners, supervisor))
             .or_default();
         entry.rss += p.rss;
+        entry.rss_files += p.rss_files;
         entry.pss += p.pss;
         entry.processes += 1;
     }
