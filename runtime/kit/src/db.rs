@@ -12,10 +12,6 @@ use crate::config::SecretUrl;
 /// as a two-core host serves without queueing on the database; dev plans give small pools.
 pub const DEFAULT_POOL_SIZE: usize = 16;
 
-/// How long start-up waits for the database (process-compose and systemd may start the service a
-/// moment before PostgreSQL accepts connections).
-const STARTUP_WAIT: Duration = Duration::from_secs(30);
-
 /// Builds the pool and waits until one connection succeeds. With `sslmode=verify-full` in the
 /// URL the connections are TLS, verified against `sslrootcert` or `tls_ca` (`TLS_CA_FILE`).
 pub async fn connect(
@@ -45,7 +41,7 @@ pub async fn connect(
         })
         .build()
         .context("building the PostgreSQL pool")?;
-    let deadline = Instant::now() + STARTUP_WAIT;
+    let deadline = Instant::now() + crate::STARTUP_WAIT;
     loop {
         match pool.get().await {
             Ok(_) => return Ok(pool),

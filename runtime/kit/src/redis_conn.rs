@@ -9,8 +9,6 @@ use stackr_tls::TrustedCa;
 
 use crate::config::SecretUrl;
 
-const STARTUP_WAIT: Duration = Duration::from_secs(30);
-
 /// How long one command may take before the client gives up on it. The redis crate's default is
 /// 500 ms, which a loaded machine exceeds on ordinary work (reading a long stream, a busy script)
 /// and which then fails a command that was only slow. 10 s is what bullmq-official uses for the
@@ -75,14 +73,14 @@ pub async fn connect(
     })
 }
 
-/// A self-reconnecting connection to `client`, waiting up to [`STARTUP_WAIT`] for its Redis to
+/// A self-reconnecting connection to `client`, waiting up to [`crate::STARTUP_WAIT`] for its Redis to
 /// answer a first time: a process may start before its Redis (on another host, or started by
 /// the same boot).
 pub(crate) async fn manager_once_up(
     client: redis::Client,
     shown_url: &dyn std::fmt::Display,
 ) -> redis::RedisResult<ConnectionManager> {
-    let deadline = Instant::now() + STARTUP_WAIT;
+    let deadline = Instant::now() + crate::STARTUP_WAIT;
     let config = connection_config();
     loop {
         // Single attempts until one succeeds: the manager's own retries (about 10 s of them)
