@@ -3,14 +3,25 @@
 //! Redis, which happens on the queue thread after the processor returns: a handler that blocks
 //! that thread in between holds the completion back, and the lock must outlive the wait.
 //!
-//! When has the completion surely been sent? The event drain (`queue_worker.rs`) answers it. It
-//! runs on the queue thread too, in batches: a batch begins when an event arrives and ends after
-//! a timer. Entries finished when a batch begins are released when it ends: the connection's
-//! task that writes their completions was woken before the batch's timer was set, and the
-//! single-threaded runtime runs woken tasks in order, so it has run by then.
+//! When has the completion surely been sent? [`ActiveLocks::release_sent`], a task on the queue
+//! thread, answers it in sweeps: a sweep begins when a job finishes, takes every job finished
+//! by then, waits [`SWEEP_DELAY`] and releases them. By then the connection's task that writes
+//! their completions has run: the single-threaded runtime runs woken tasks in the order they
+//! were woken, and the sweep yields once more after its timer, behind the tasks tokio deferred
+//! (a task that used up its budget waits for the runtime's next turn of its driver, after the
+//! timers). A completion the client itself holds back a little longer (a script loaded again
+//! after `NOSCRIPT`, a reconnect) goes out moments after the release, well within the lock.
+//! A completion that fails is not retried: its lock then expires and a stalled check takes the
+//! job back.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+/// How long a sweep leaves the queue thread to send the completions of the jobs it took.
+const SWEEP_DELAY: Duration = Duration::from_millis(50);
 
 /// A job's lock: its id and the token it was taken with. The id alone is not enough: a job that
 /// stalled here can be fetched here again, under a new token, while its first run goes on.
@@ -21,16 +32,18 @@ type Lock = (String, String);
 #[derive(Clone, Default)]
 pub(crate) struct ActiveLocks {
     registry: Arc<Mutex<Registry>>,
+    /// Signalled when a job finishes: a sweep is due.
+    job_finished: Arc<Notify>,
 }
 
 #[derive(Default)]
 struct Registry {
     /// Jobs whose processor is running.
     running: HashSet<Lock>,
-    /// Jobs whose processor returned since the current drain batch began.
+    /// Jobs whose processor returned since the current sweep began.
     finished: HashSet<Lock>,
-    /// Jobs whose processor had returned when the current drain batch began.
-    finished_before_batch: HashSet<Lock>,
+    /// Jobs whose processor had returned when the current sweep began.
+    swept: HashSet<Lock>,
 }
 
 impl ActiveLocks {
@@ -56,7 +69,7 @@ impl ActiveLocks {
         let lock = (job_id.to_string(), token.to_string());
         let mut registry = self.locked();
         registry.finished.remove(&lock);
-        registry.finished_before_batch.remove(&lock);
+        registry.swept.remove(&lock);
     }
 
     /// The locks to renew now, as (job id, token).
@@ -66,21 +79,26 @@ impl ActiveLocks {
             .running
             .iter()
             .chain(&registry.finished)
-            .chain(&registry.finished_before_batch)
+            .chain(&registry.swept)
             .cloned()
             .collect()
     }
 
-    /// A drain batch begins: the jobs finished so far are released when it ends.
-    pub(crate) fn batch_begins(&self) {
-        let mut registry = self.locked();
-        let finished = std::mem::take(&mut registry.finished);
-        registry.finished_before_batch.extend(finished);
-    }
-
-    /// A drain batch ended: the completions of the jobs finished when it began have been sent.
-    pub(crate) fn batch_ends(&self) {
-        self.locked().finished_before_batch.clear();
+    /// Releases finished jobs once their completions have been sent (see the module docs). Runs
+    /// on the queue thread for as long as the worker does; waits without a timer while no job
+    /// finishes.
+    pub(crate) async fn release_sent(self) {
+        loop {
+            self.job_finished.notified().await;
+            {
+                let mut registry = self.locked();
+                let finished = std::mem::take(&mut registry.finished);
+                registry.swept.extend(finished);
+            }
+            tokio::time::sleep(SWEEP_DELAY).await;
+            tokio::task::yield_now().await;
+            self.locked().swept.clear();
+        }
     }
 
     fn locked(&self) -> std::sync::MutexGuard<'_, Registry> {
@@ -99,8 +117,50 @@ pub(crate) struct HeldLock {
 impl Drop for HeldLock {
     fn drop(&mut self) {
         let lock = std::mem::take(&mut self.lock);
-        let mut registry = self.locks.locked();
-        registry.running.remove(&lock);
-        registry.finished.insert(lock);
+        {
+            let mut registry = self.locks.locked();
+            registry.running.remove(&lock);
+            registry.finished.insert(lock);
+        }
+        self.locks.job_finished.notify_one();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(locks: &ActiveLocks) -> Vec<String> {
+        let mut ids: Vec<String> = locks.snapshot().into_iter().map(|(id, _)| id).collect();
+        ids.sort();
+        ids
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_finished_job_is_renewed_until_a_sweep_then_released_without_any_other_event() {
+        let locks = ActiveLocks::default();
+        tokio::spawn(locks.clone().release_sent());
+        drop(locks.hold("1", "token-1"));
+        assert_eq!(
+            ids(&locks),
+            ["1"],
+            "released before its completion went out"
+        );
+        tokio::time::sleep(SWEEP_DELAY * 3).await;
+        assert!(ids(&locks).is_empty(), "still renewed: {:?}", ids(&locks));
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn sweeps_leave_running_jobs_and_a_new_run_of_a_finished_job_alone() {
+        let locks = ActiveLocks::default();
+        tokio::spawn(locks.clone().release_sent());
+        let _running = locks.hold("1", "token-1");
+        drop(locks.hold("2", "token-2"));
+        // Job 2 fetched again (it stalled here) under a new token while the first run finishes.
+        let _second_run = locks.hold("2", "token-3");
+        tokio::time::sleep(SWEEP_DELAY * 3).await;
+        assert_eq!(ids(&locks), ["1", "2"]);
+        assert!(locks.running("2", "token-3"));
+        assert!(!locks.running("2", "token-2"));
     }
 }

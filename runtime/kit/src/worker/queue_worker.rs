@@ -78,7 +78,8 @@ pub(crate) async fn start(
         })?;
     let worker = Arc::new(worker);
     let key_prefix = format!("{}:{}:", queue.prefix, queue.queue);
-    let events = tokio::spawn(log_events(worker.clone(), conn.clone(), key_prefix, locks));
+    let events = tokio::spawn(log_events(worker.clone(), conn.clone(), key_prefix));
+    tokio::spawn(locks.release_sent());
 
     info!(
         queue = %queue.queue,
@@ -169,17 +170,14 @@ const EVENT_DRAIN_PERIOD: Duration = Duration::from_millis(50);
 /// Drains bullmq-official's event channel (unbounded: unread events would grow forever),
 /// turns the events an operator cares about into log lines, and gives the jobs it failed
 /// without running their processor the stack entry Node's worker would have stored. It waits
-/// for the first event of a batch without a timer, so an idle worker does not wake up. Its
-/// batches also tell `locks` when finished jobs' completions have been sent (`active_locks.rs`).
+/// for the first event of a batch without a timer, so an idle worker does not wake up.
 async fn log_events(
     worker: Arc<bullmq::Worker>,
     mut conn: redis::aio::ConnectionManager,
     key_prefix: String,
-    locks: ActiveLocks,
 ) {
     loop {
         let first = worker.next_event().await;
-        locks.batch_begins();
         if !on_event(first, &mut conn, &key_prefix).await {
             return;
         }
@@ -190,7 +188,6 @@ async fn log_events(
                 return;
             }
         }
-        locks.batch_ends();
     }
 }
 
