@@ -84,12 +84,16 @@ pub(crate) async fn manager_once_up(
     let config = connection_config();
     loop {
         // Single attempts until one succeeds: the manager's own retries (about 10 s of them)
-        // would also retry what waiting cannot fix, such as a wrong password.
-        match client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await
-        {
-            Ok(_) => return ConnectionManager::new_with_config(client, manager_config()).await,
+        // would also retry what waiting cannot fix, such as a wrong password. The PING: a Redis
+        // loading its data accepts connections but answers LOADING to commands.
+        let attempt = async {
+            let mut conn = client
+                .get_multiplexed_async_connection_with_config(&config)
+                .await?;
+            redis::cmd("PING").query_async::<()>(&mut conn).await
+        };
+        match attempt.await {
+            Ok(()) => return ConnectionManager::new_with_config(client, manager_config()).await,
             Err(e) if Instant::now() < deadline && may_come_up(&e) => {
                 tracing::info!(redis = %shown_url, error = %e, "waiting for Redis");
                 tokio::time::sleep(Duration::from_millis(500)).await;

@@ -19,7 +19,7 @@ impl TempRedis {
     pub fn start_with_password(password: Option<&str>) -> Self {
         let dir = tempfile::tempdir().expect("temp dir for redis");
         let port = free_port();
-        let child = spawn(port, password, dir.path());
+        let child = spawn(port, password, dir.path(), &[]);
         let redis = TempRedis {
             child,
             port,
@@ -30,11 +30,17 @@ impl TempRedis {
         redis
     }
 
-    /// Starts the server again, on the same port, after [`TempRedis::kill`] (tests of "Redis
-    /// came back", or of a client started before its Redis).
+    /// Starts the server again, on the same port and data folder, after [`TempRedis::kill`]
+    /// (tests of "Redis came back", or of a client started before its Redis).
     pub fn start_again(&mut self) {
+        self.start_again_with(&[]);
+    }
+
+    /// [`TempRedis::start_again`] with more `redis-server` arguments. Returns once it listens,
+    /// which may be before it has loaded its data.
+    pub fn start_again_with(&mut self, args: &[&str]) {
         self.kill();
-        self.child = spawn(self.port, self.password.as_deref(), self.dir.path());
+        self.child = spawn(self.port, self.password.as_deref(), self.dir.path(), args);
         self.wait_ready();
     }
 
@@ -78,7 +84,7 @@ impl Drop for TempRedis {
     }
 }
 
-fn spawn(port: u16, password: Option<&str>, dir: &std::path::Path) -> Child {
+fn spawn(port: u16, password: Option<&str>, dir: &std::path::Path, args: &[&str]) -> Child {
     let mut cmd = Command::new(find_tool("redis-server"));
     cmd.args([
         "--port",
@@ -95,5 +101,6 @@ fn spawn(port: u16, password: Option<&str>, dir: &std::path::Path) -> Child {
     if let Some(pw) = password {
         cmd.args(["--requirepass", pw]);
     }
+    cmd.args(args);
     cmd.spawn().expect("spawn redis-server")
 }

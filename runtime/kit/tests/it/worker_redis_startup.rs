@@ -76,3 +76,60 @@ async fn a_worker_with_a_wrong_redis_password_fails_at_once_naming_it() {
         "the password was printed: {message}"
     );
 }
+
+/// A Redis that restarts with data loads it before it serves commands, answering `LOADING`
+/// meanwhile; a worker started then waits for the load instead of failing on its first command.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_started_while_its_redis_loads_its_data_waits_for_it() {
+    let redis = TempRedis::start();
+    let queue = queue_config(&redis.url(), "loading");
+    let mut conn = redis_conn(&redis.url()).await;
+    let filler = "for i = 1, 10000 do redis.call('SET', 'filler:' .. i, i) end";
+    let () = redis::cmd("EVAL")
+        .arg(filler)
+        .arg(0)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let () = redis::cmd("SAVE").query_async(&mut conn).await.unwrap();
+    drop(conn);
+
+    // 10,000 keys, each loaded after a pause: about 2 s of loading (the pause is at least 10 µs
+    // and, as sleeps go, often 200), answering commands between chunks.
+    let _redis = tokio::task::spawn_blocking(move || {
+        let mut redis = redis;
+        redis.start_again_with(&[
+            "--key-load-delay",
+            "10",
+            "--loading-process-events-interval-bytes",
+            "1024",
+        ]);
+        redis
+    })
+    .await
+    .unwrap();
+    let mut conn = redis_conn(&queue.redis_url).await;
+    let ping: redis::RedisResult<String> = redis::cmd("PING").query_async(&mut conn).await;
+    let still_loading = ping.as_ref().err().map(redis::RedisError::kind)
+        == Some(redis::ErrorKind::Server(
+            redis::ServerErrorKind::BusyLoading,
+        ));
+    assert!(
+        still_loading,
+        "the premise: Redis is loading, but PING gave {ping:?}"
+    );
+
+    let handlers = Handlers::new().on("greet", |_job: Job| async {
+        Ok::<_, JobError>(json!("hello"))
+    });
+    let running = worker::start(fast_worker_config(queue.clone(), 1), handlers)
+        .await
+        .expect("the worker starts once its Redis has loaded its data");
+    let id = Producer::new(queue.clone())
+        .add("greet", json!({}))
+        .await
+        .unwrap();
+    let jobs = node_wait_finished(&queue, &[id], Duration::from_secs(60));
+    running.shutdown().await.unwrap();
+    assert_eq!(jobs[0]["state"], "completed", "{:#}", jobs[0]);
+}
