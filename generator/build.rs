@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// The runtime crates, as folders of `runtime/`.
-const CRATES: &[&str] = &["auth", "kit", "contract", "tls"];
+pub(crate) const CRATES: &[&str] = &["auth", "kit", "contract", "tls"];
 /// What of each crate is embedded (folders are taken whole, minus [`BINARIES`]).
 const PARTS: &[&str] = &["Cargo.toml", "src", "migrations"];
 /// Binary targets: tools and test fixtures of the repository, not part of the library.
@@ -16,18 +16,10 @@ const BINARIES: &[&str] = &["src/main.rs", "src/bin"];
 fn main() {
     let generator = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap());
     let repo = generator.parent().unwrap();
-    let workspace_manifest = repo.join("Cargo.toml");
-    println!("cargo:rerun-if-changed={}", workspace_manifest.display());
-    let mut files = Vec::new();
-    for name in CRATES {
-        let dir = repo.join("runtime").join(name);
-        for part in PARTS {
-            let path = dir.join(part);
-            println!("cargo:rerun-if-changed={}", path.display());
-            collect(&dir, &path, &mut files);
-        }
+    for path in watched(repo) {
+        println!("cargo:rerun-if-changed={}", path.display());
     }
-    files.sort();
+    let workspace_manifest = repo.join("Cargo.toml");
     let mut code = String::new();
     writeln!(
         code,
@@ -36,12 +28,42 @@ fn main() {
     )
     .unwrap();
     code.push_str("/// Each embedded file: path below `runtime/` and content.\npub const FILES: &[(&str, &str)] = &[\n");
-    for (relative, absolute) in &files {
+    for (relative, absolute) in &embedded(repo) {
         writeln!(code, "    ({relative:?}, include_str!({absolute:?})),").unwrap();
     }
     code.push_str("];\n");
     let out = PathBuf::from(std::env::var_os("OUT_DIR").unwrap()).join("embedded_runtime.rs");
     std::fs::write(out, code).unwrap();
+}
+
+/// What cargo watches: the workspace manifest and each crate's parts. A part a crate does not
+/// have is watched through the crate's folder, so that it is noticed when it appears: cargo
+/// takes a watched path that does not exist for changed, on every build.
+pub(crate) fn watched(repo: &Path) -> Vec<PathBuf> {
+    let mut paths = vec![repo.join("Cargo.toml")];
+    for name in CRATES {
+        let dir = repo.join("runtime").join(name);
+        let parts: Vec<PathBuf> = PARTS.iter().map(|part| dir.join(part)).collect();
+        if parts.iter().all(|part| part.exists()) {
+            paths.extend(parts);
+        } else {
+            paths.push(dir);
+        }
+    }
+    paths
+}
+
+/// Every embedded file, as (path below `runtime/`, absolute path), sorted.
+pub(crate) fn embedded(repo: &Path) -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    for name in CRATES {
+        let dir = repo.join("runtime").join(name);
+        for part in PARTS {
+            collect(&dir, &dir.join(part), &mut files);
+        }
+    }
+    files.sort();
+    files
 }
 
 /// Adds `path` (a file, or every file below a folder) as (path below `runtime/`, absolute path).

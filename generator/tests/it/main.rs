@@ -2,6 +2,7 @@
 //! scripts/test.sh runs each in its own process.
 
 mod add_service;
+mod build_script_watch;
 mod common;
 mod config_errors;
 mod config_schema;
