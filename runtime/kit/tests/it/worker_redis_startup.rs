@@ -6,9 +6,26 @@ use crate::worker_support;
 use std::time::Duration;
 
 use serde_json::json;
-use stackr_kit::worker::{self, Handlers, Job, JobError, Producer};
+use stackr_kit::worker::{self, Handlers, Job, JobError, Producer, QueueConfig, RunningWorker};
 use stackr_testkit::TempRedis;
 use worker_support::*;
+
+fn greeter() -> Handlers {
+    Handlers::new().on("greet", |_job: Job| async {
+        Ok::<_, JobError>(json!("hello"))
+    })
+}
+
+/// A job added now completes on `running`, which is then shut down.
+async fn runs_a_job(running: RunningWorker, queue: &QueueConfig) {
+    let id = Producer::new(queue.clone())
+        .add("greet", json!({}))
+        .await
+        .unwrap();
+    let jobs = node_wait_finished(queue, &[id], Duration::from_secs(60));
+    running.shutdown().await.unwrap();
+    assert_eq!(jobs[0]["state"], "completed", "{:#}", jobs[0]);
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_started_before_its_redis_waits_for_it_then_runs_jobs() {
@@ -16,12 +33,9 @@ async fn a_worker_started_before_its_redis_waits_for_it_then_runs_jobs() {
     let queue = queue_config(&redis.url(), "late");
     redis.kill();
 
-    let handlers = Handlers::new().on("greet", |_job: Job| async {
-        Ok::<_, JobError>(json!("hello"))
-    });
     let starting = tokio::spawn(worker::start(
         fast_worker_config(queue.clone(), 1),
-        handlers,
+        greeter(),
     ));
     tokio::time::sleep(Duration::from_secs(12)).await;
     assert!(
@@ -40,13 +54,7 @@ async fn a_worker_started_before_its_redis_waits_for_it_then_runs_jobs() {
         .await
         .unwrap()
         .expect("the worker starts once its Redis answers");
-    let id = Producer::new(queue.clone())
-        .add("greet", json!({}))
-        .await
-        .unwrap();
-    let jobs = node_wait_finished(&queue, &[id], Duration::from_secs(60));
-    running.shutdown().await.unwrap();
-    assert_eq!(jobs[0]["state"], "completed", "{:#}", jobs[0]);
+    runs_a_job(running, &queue).await;
 }
 
 /// Waiting is for a Redis that is not up yet; a wrong password will not get better, so the
@@ -56,10 +64,9 @@ async fn a_worker_with_a_wrong_redis_password_fails_at_once_naming_it() {
     let redis = TempRedis::start_with_password(Some("right-password"));
     let wrong_url = format!("redis://:wrong-password@127.0.0.1:{}", redis.port());
     let queue = queue_config(&wrong_url, "core");
-    let handlers = Handlers::new().on("greet", |_job: Job| async { Ok::<_, JobError>(json!({})) });
 
     let started = std::time::Instant::now();
-    let failed = worker::start(fast_worker_config(queue, 1), handlers).await;
+    let failed = worker::start(fast_worker_config(queue, 1), greeter()).await;
     let took = started.elapsed();
 
     let message = failed.err().expect("the worker must not start").to_string();
@@ -119,17 +126,8 @@ async fn a_worker_started_while_its_redis_loads_its_data_waits_for_it() {
         "the premise: Redis is loading, but PING gave {ping:?}"
     );
 
-    let handlers = Handlers::new().on("greet", |_job: Job| async {
-        Ok::<_, JobError>(json!("hello"))
-    });
-    let running = worker::start(fast_worker_config(queue.clone(), 1), handlers)
+    let running = worker::start(fast_worker_config(queue.clone(), 1), greeter())
         .await
         .expect("the worker starts once its Redis has loaded its data");
-    let id = Producer::new(queue.clone())
-        .add("greet", json!({}))
-        .await
-        .unwrap();
-    let jobs = node_wait_finished(&queue, &[id], Duration::from_secs(60));
-    running.shutdown().await.unwrap();
-    assert_eq!(jobs[0]["state"], "completed", "{:#}", jobs[0]);
+    runs_a_job(running, &queue).await;
 }
