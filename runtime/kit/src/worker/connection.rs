@@ -24,13 +24,13 @@ pub(crate) fn options(queue: &QueueConfig) -> bullmq::options::RedisConnectionOp
 /// A self-reconnecting connection (failure bookkeeping, the shutdown wake-up). The worker opens it
 /// first, so this is where it waits for a Redis that is not up yet.
 pub(crate) async fn manager(queue: &QueueConfig) -> Result<ConnectionManager, WorkerError> {
+    let shown_url = redact_password(&queue.redis_url);
     let connect_error = |err: redis::RedisError| WorkerError::Connect {
-        url: redact_password(&queue.redis_url),
+        url: shown_url.clone(),
         source: Box::new(err),
     };
     let client = crate::redis_conn::client(&queue.redis_url, queue.tls_ca.as_ref())
         .map_err(connect_error)?;
-    let shown_url = redact_password(&queue.redis_url);
     crate::redis_conn::manager_once_up(client, &shown_url)
         .await
         .map_err(connect_error)

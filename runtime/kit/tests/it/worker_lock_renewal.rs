@@ -200,6 +200,17 @@ async fn a_job_that_lost_its_lock_while_waiting_for_a_blocked_thread_does_not_ru
     panic!("in {ATTEMPTS} attempts the late job always ran before the queue thread blocked");
 }
 
+/// A handler that counts its runs in `runs` and returns `by`.
+fn counting(
+    runs: Arc<AtomicUsize>,
+    by: &'static str,
+) -> impl Fn(Job) -> std::future::Ready<Result<Value, JobError>> + Clone {
+    move |_job: Job| {
+        runs.fetch_add(1, Ordering::SeqCst);
+        std::future::ready(Ok(json!(by)))
+    }
+}
+
 /// A second worker, checking for stalled jobs every 0.3 s: it takes back any job whose `lock`
 /// expired and runs it with `handlers`.
 async fn stalled_checker(
@@ -232,15 +243,6 @@ async fn late_job_behind_a_blocked_thread() -> LateJob {
     let ran_before_block = Arc::new(AtomicBool::new(false));
 
     let lock = Duration::from_millis(1_000);
-    let counting = |runs: Arc<AtomicUsize>, by: &'static str| {
-        move |_job: Job| {
-            let runs = runs.clone();
-            async move {
-                runs.fetch_add(1, Ordering::SeqCst);
-                Ok::<_, JobError>(json!(by))
-            }
-        }
-    };
     // Concurrency 2: the gate job's handler lets the queue thread send the fetch of the late job
     // (yielding, not waiting on anything), then blocks the thread three locks long.
     let handlers = Handlers::new()
@@ -317,16 +319,11 @@ async fn a_finished_job_whose_completion_waits_for_a_blocked_thread_keeps_its_lo
 
     let lock = Duration::from_millis(1_000);
     let quick = |by: &'static str| {
-        let runs = quick_runs.clone();
+        let count = counting(quick_runs.clone(), by);
         let finished = quick_finished.clone();
-        move |_job: Job| {
-            let runs = runs.clone();
-            let finished = finished.clone();
-            async move {
-                runs.fetch_add(1, Ordering::SeqCst);
-                finished.notify_one();
-                Ok::<_, JobError>(json!(by))
-            }
+        move |job: Job| {
+            finished.notify_one();
+            count(job)
         }
     };
     // Concurrency 2: the gate job waits until the quick job's handler has returned, then blocks
