@@ -137,6 +137,9 @@ async fn main() {
     println!("bound above 1: 1e6 / the us Redis spends inside the floor's scripts per job (INFO commandstats): Redis runs scripts one at a time, so no client gets more. The floor, pipelining all its calls, shows how close a client can get to it.");
     println!("async floor (at 1): the floor's calls over redis-rs's async connection on a single-threaded runtime, as our worker's queue thread makes them; its cpu is the client library's own.");
     println!("cpu: the worker process's user + system time per timed job (ours and the floor: /proc/self/stat less the harness thread; node: process.cpuUsage()); o/n = ours / node.");
+    for row in &rows {
+        row.print_cpu_limit();
+    }
     let all_met = rows.iter().all(Row::met);
     println!(
         "target (both concurrencies): {}",
@@ -232,6 +235,25 @@ impl Row {
             self.cpu_ratio(),
             if self.met() { "met" } else { "NOT met" },
             self.load,
+        );
+    }
+
+    /// Where the CPU target leaves a worker at concurrency 1: what the floor's bare round trips
+    /// cost already takes most of half of Node's CPU per job, whatever client makes them.
+    fn print_cpu_limit(&self) {
+        let Some(async_floor) = &self.async_floor else {
+            return;
+        };
+        let node = self.node.client_cpu_us;
+        let allowed = MAX_CPU_RATIO * node;
+        println!(
+            "cpu limit at {}: the target allows {MAX_CPU_RATIO} x node's {node:.1} = {allowed:.1} us/job; the floor's blocking round trips alone take {:.1} ({:.2} x node), leaving {:.1} us/job for everything a worker adds to them; over redis-rs's async connection they take {:.1} ({:.2} x node)",
+            self.concurrency,
+            self.floor.client_cpu_us,
+            self.floor.client_cpu_us / node,
+            allowed - self.floor.client_cpu_us,
+            async_floor.client_cpu_us,
+            async_floor.client_cpu_us / node,
         );
     }
 
