@@ -85,15 +85,23 @@ pub(crate) async fn manager_once_up(
     loop {
         // Single attempts until one succeeds: the manager's own retries (about 10 s of them)
         // would also retry what waiting cannot fix, such as a wrong password. The PING: a Redis
-        // loading its data accepts connections but answers LOADING to commands.
+        // loading its data accepts connections but answers LOADING to commands. The manager is
+        // made within the attempt, so a Redis gone again just after the PING is waited for too.
         let attempt = async {
             let mut conn = client
                 .get_multiplexed_async_connection_with_config(&config)
                 .await?;
-            redis::cmd("PING").query_async::<()>(&mut conn).await
+            redis::cmd("PING").query_async::<()>(&mut conn).await?;
+            ConnectionManager::new_with_config(client.clone(), manager_config()).await
         };
-        match attempt.await {
-            Ok(()) => return ConnectionManager::new_with_config(client, manager_config()).await,
+        // An attempt begun near the deadline ends with it: a Redis that accepts connections but
+        // answers nothing would otherwise hold it for the client's own timeouts.
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let outcome = tokio::time::timeout(remaining, attempt)
+            .await
+            .unwrap_or_else(|_| Err(no_answer_within_the_wait()));
+        match outcome {
+            Ok(manager) => return Ok(manager),
             Err(e) if Instant::now() < deadline && may_come_up(&e) => {
                 tracing::info!(redis = %shown_url, error = %e, "waiting for Redis");
                 tokio::time::sleep(Duration::from_millis(500)).await;
@@ -101,6 +109,17 @@ pub(crate) async fn manager_once_up(
             Err(e) => return Err(e),
         }
     }
+}
+
+fn no_answer_within_the_wait() -> redis::RedisError {
+    std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        format!(
+            "no answer within the start-up wait of {}s",
+            crate::STARTUP_WAIT.as_secs()
+        ),
+    )
+    .into()
 }
 
 /// Whether `e` is what a Redis that is not up yet gives: no answer, or "loading its data".

@@ -131,3 +131,39 @@ async fn a_worker_started_while_its_redis_loads_its_data_waits_for_it() {
         .expect("the worker starts once its Redis has loaded its data");
     runs_a_job(running, &queue).await;
 }
+
+/// The wait ends when it says it does: a Redis that comes up late and then hangs (accepts
+/// connections, answers nothing) does not stretch an attempt begun near the end of the wait past
+/// it, where systemd's start timeout would take over with a less useful message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_whose_redis_hangs_near_the_end_of_the_wait_gives_up_when_the_wait_ends() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let comes_up_after = stackr_kit::STARTUP_WAIT - Duration::from_secs(3);
+    std::thread::spawn(move || {
+        std::thread::sleep(comes_up_after);
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+        // Connections are accepted and kept open, and never answered.
+        let held: Vec<_> = listener.incoming().collect();
+        drop(held);
+    });
+    let queue = queue_config(&format!("redis://127.0.0.1:{port}"), "hangs");
+
+    let started = std::time::Instant::now();
+    let failed = worker::start(fast_worker_config(queue, 1), greeter()).await;
+    let took = started.elapsed();
+
+    let message = failed
+        .err()
+        .expect("a Redis that never answers cannot start a worker")
+        .to_string();
+    assert!(message.contains("start-up wait"), "{message}");
+    assert!(
+        took < stackr_kit::STARTUP_WAIT + Duration::from_secs(2),
+        "gave up after {took:?}, well past the start-up wait of {:?}",
+        stackr_kit::STARTUP_WAIT
+    );
+}
