@@ -79,7 +79,7 @@ fn collect(crate_dir: &Path, path: &Path, files: &mut Vec<(String, String)>) {
         for entry in std::fs::read_dir(path).unwrap() {
             collect(crate_dir, &entry.unwrap().path(), files);
         }
-    } else if path.is_file() {
+    } else if path.is_file() && !editor_leftover(path) {
         let runtime_dir = crate_dir.parent().unwrap();
         let relative = path.strip_prefix(runtime_dir).unwrap();
         files.push((
@@ -87,4 +87,17 @@ fn collect(crate_dir: &Path, path: &Path, files: &mut Vec<(String, String)>) {
             path.to_str().unwrap().to_owned(),
         ));
     }
+}
+
+/// Files an editor, a merge or a patch leaves beside the sources (`.lib.rs.swp`, `lib.rs~`,
+/// `#lib.rs#`, `lib.rs.orig`, `lib.rs.rej`): not the library's, so not written into projects, and
+/// a binary one would stop `include_str!` from compiling.
+fn editor_leftover(path: &Path) -> bool {
+    let name = path.file_name().unwrap().to_string_lossy();
+    name.starts_with('.')
+        || name.starts_with('#')
+        || name.ends_with('~')
+        || [".orig", ".rej", ".bak"]
+            .iter()
+            .any(|suffix| name.ends_with(suffix))
 }

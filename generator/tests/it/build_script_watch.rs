@@ -32,3 +32,27 @@ fn every_path_the_build_script_watches_exists_and_covers_what_it_embeds() {
         }
     }
 }
+
+/// Only the library's own files are embedded: what an editor or a merge leaves beside them
+/// would be written into every generated project.
+#[test]
+fn editor_and_merge_leftovers_beside_the_sources_are_not_embedded() {
+    let repo = tempfile::tempdir().unwrap();
+    let src = repo.path().join("runtime/kit/src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("lib.rs"), "pub fn kept() {}\n").unwrap();
+    for leftover in [
+        ".lib.rs.swp",
+        "lib.rs~",
+        "#lib.rs#",
+        "lib.rs.orig",
+        "lib.rs.rej",
+    ] {
+        std::fs::write(src.join(leftover), [0xff, 0xfe, 0x00]).unwrap();
+    }
+    let embedded: Vec<String> = build_script::embedded(repo.path())
+        .into_iter()
+        .map(|(relative, _)| relative)
+        .collect();
+    assert_eq!(embedded, ["kit/src/lib.rs"]);
+}
