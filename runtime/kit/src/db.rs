@@ -43,7 +43,16 @@ pub async fn connect(
         .context("building the PostgreSQL pool")?;
     let deadline = Instant::now() + crate::STARTUP_WAIT;
     loop {
-        match pool.get().await {
+        // An attempt begun near the deadline ends with it: a server that accepts connections but
+        // answers nothing would otherwise hold it for the pool's create timeout.
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let Ok(attempt) = tokio::time::timeout(remaining, pool.get()).await else {
+            return Err(anyhow::anyhow!(
+                "cannot connect to the service database {url}: no answer within the start-up wait of {}s",
+                crate::STARTUP_WAIT.as_secs()
+            ));
+        };
+        match attempt {
             Ok(_) => return Ok(pool),
             // A refused certificate stays refused: no point waiting.
             Err(e)

@@ -5,6 +5,7 @@ mod adversarial_guard;
 mod auth_replicas;
 mod dashboard_actions_at_guard;
 mod db_pool_size;
+mod db_startup_wait;
 mod device_session_revocation;
 #[path = "../../../auth/tests/it/common/github_fake.rs"]
 mod github_fake;

@@ -137,19 +137,7 @@ async fn a_worker_started_while_its_redis_loads_its_data_waits_for_it() {
 /// it, where systemd's start timeout would take over with a less useful message.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_whose_redis_hangs_near_the_end_of_the_wait_gives_up_when_the_wait_ends() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let comes_up_after = stackr_kit::STARTUP_WAIT - Duration::from_secs(3);
-    std::thread::spawn(move || {
-        std::thread::sleep(comes_up_after);
-        let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
-        // Connections are accepted and kept open, and never answered.
-        let held: Vec<_> = listener.incoming().collect();
-        drop(held);
-    });
+    let port = stackr_testkit::silent_after(stackr_kit::STARTUP_WAIT - Duration::from_secs(3));
     let queue = queue_config(&format!("redis://127.0.0.1:{port}"), "hangs");
 
     let started = std::time::Instant::now();
