@@ -4,22 +4,22 @@
 //! its data in a temporary directory, and the server is stopped when the handle is dropped. This
 //! keeps tests independent of whatever the developer's machine runs on 5432/6379.
 //!
-//! Also a server that comes up late and never answers ([`silent_after`]), a stand-in for systemd's
+//! Also servers that come up late ([`silent_after`], [`forwarding_after`]), a stand-in for systemd's
 //! notification socket ([`NotifySocket`]), to check readiness, and
 //! a recording stand-in for the VM a generated NixOS test script drives ([`machine_calls`]).
 
 mod cargo_env;
+mod late_server;
 mod nixos;
 mod notify;
-mod silent_server;
 mod vm_test_script;
 
 pub use cargo_env::without_cargo_package_env;
+pub use late_server::{forwarding_after, silent_after};
 pub use nixos::{
     evaluate_fleet, evaluate_fleet_vm_test, evaluate_nixos_system, nixpkgs_lib, repo_root,
 };
 pub use notify::NotifySocket;
-pub use silent_server::silent_after;
 /// The servers live in the kit (feature `testing`), where scaffolded services' own tests find
 /// them; this repository's tests take them from here.
 pub use stackr_kit::testing::{find_tool, free_port, TempPostgres, TempRedis};

@@ -7,6 +7,11 @@ pub mod env;
 pub mod origin;
 pub mod user_fields;
 
+/// How long a process waits at start-up for its PostgreSQL and Redis to answer: process-compose
+/// and systemd may start it before its stores accept connections, or its stores run on another
+/// host that is still booting.
+pub const STARTUP_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// The state folder of `stackr dev` when the config names none (`stateDir`): secrets, data,
 /// sockets and the dev mailbox, git-ignored.
 pub const DEFAULT_STATE_DIR: &str = ".stackr";

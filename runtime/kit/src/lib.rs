@@ -41,10 +41,7 @@ pub mod telemetry;
 pub mod testing;
 pub mod worker;
 
-/// How long start-up waits for the service's PostgreSQL and Redis to answer: process-compose and
-/// systemd may start a process before its stores accept connections, or its stores run on
-/// another host that is still booting.
-pub const STARTUP_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+pub use stackr_contract::STARTUP_WAIT;
 
 pub use auth::{AuthClient, Session, User, VerifiedSession};
 pub use config::{ApiEnv, AuthEnv, ConfigError, ServiceEnv};

@@ -19,17 +19,22 @@ pub mod two_factor;
 pub mod users;
 pub mod verification;
 
-use anyhow::Context;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{Manager, ManagerConfig, RecyclingMethod};
 
 pub use deadpool_postgres::{Client, Pool};
 
-/// Builds the pool, checks connectivity and runs the migrations.
+/// Builds the pool, waits up to `wait` for PostgreSQL to answer (the server starts it with
+/// [`stackr_contract::STARTUP_WAIT`]: its PostgreSQL may start after it, or on a host still
+/// booting; a one-off command waits for nothing) and runs the migrations.
 pub async fn connect_and_migrate(
     config: &tokio_postgres::Config,
     tls: stackr_tls::postgres::PostgresTls,
     size: usize,
+    wait: Duration,
 ) -> anyhow::Result<Pool> {
     let manager = Manager::from_config(
         config.clone(),
@@ -42,12 +47,42 @@ pub async fn connect_and_migrate(
         .max_size(size.max(1))
         .build()
         .context("build the PostgreSQL pool")?;
-    let mut client = pool
-        .get()
-        .await
-        .context("connect to PostgreSQL (check DATABASE_URL and DATABASE_PASSWORD_FILE)")?;
+    let mut client = first_connection(&pool, wait).await?;
     migrate::run(&mut client).await?;
     Ok(pool)
+}
+
+/// The pool's first connection, retried until `wait` has passed; a refused certificate stays
+/// refused, so it stops at once. An attempt begun near the end of the wait ends with it.
+async fn first_connection(pool: &Pool, wait: Duration) -> anyhow::Result<Client> {
+    let deadline = Instant::now() + wait;
+    loop {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let attempt = if wait.is_zero() {
+            pool.get().await
+        } else {
+            match tokio::time::timeout(remaining, pool.get()).await {
+                Ok(attempt) => attempt,
+                Err(_) => bail!(
+                    "connect to PostgreSQL: no answer within the start-up wait of {}s (check DATABASE_URL and that the server is up)",
+                    wait.as_secs()
+                ),
+            }
+        };
+        match attempt {
+            Ok(client) => return Ok(client),
+            Err(e)
+                if Instant::now() < deadline && stackr_tls::refusal::tls_refused(&e).is_none() =>
+            {
+                tracing::info!(error = %e, "waiting for PostgreSQL");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => bail!(
+                "connect to PostgreSQL (check DATABASE_URL and DATABASE_PASSWORD_FILE): {}",
+                stackr_tls::refusal::full_message(&e)
+            ),
+        }
+    }
 }
 
 /// "now" truncated to milliseconds: BetterAuth (JavaScript `Date`) stores millisecond precision,
