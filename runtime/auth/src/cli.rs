@@ -47,7 +47,7 @@ pub async fn set_role(email: &str, role: &str) -> anyhow::Result<()> {
         );
     }
     let (db, tls) = crate::config::database_from_env()?;
-    let pool = crate::db::connect_and_migrate(&db, tls, 1, std::time::Duration::ZERO).await?;
+    let pool = crate::db::connect_and_migrate(&db, tls, 1, false).await?;
     let client = pool.get().await.context("connect to PostgreSQL")?;
     let Some(user) = crate::db::users::by_email(&client, email).await? else {
         bail!("no user with email {email}");

@@ -45,7 +45,7 @@ impl AppState {
             &config.database,
             config.database_tls.clone(),
             config.pool_size,
-            stackr_contract::STARTUP_WAIT,
+            true,
         )
         .await?;
         crate::user_fields::ensure_columns(&pool.get().await?, &config.user_fields)

@@ -12,6 +12,14 @@ pub mod user_fields;
 /// host that is still booting.
 pub const STARTUP_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// What start-up says of a store that gave no answer within [`STARTUP_WAIT`].
+pub fn no_answer_within_startup_wait() -> String {
+    format!(
+        "no answer within the start-up wait of {}s",
+        STARTUP_WAIT.as_secs()
+    )
+}
+
 /// The state folder of `stackr dev` when the config names none (`stateDir`): secrets, data,
 /// sockets and the dev mailbox, git-ignored.
 pub const DEFAULT_STATE_DIR: &str = ".stackr";

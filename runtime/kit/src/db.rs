@@ -48,8 +48,8 @@ pub async fn connect(
         let remaining = deadline.saturating_duration_since(Instant::now());
         let Ok(attempt) = tokio::time::timeout(remaining, pool.get()).await else {
             return Err(anyhow::anyhow!(
-                "cannot connect to the service database {url}: no answer within the start-up wait of {}s",
-                crate::STARTUP_WAIT.as_secs()
+                "cannot connect to the service database {url}: {}",
+                stackr_contract::no_answer_within_startup_wait()
             ));
         };
         match attempt {

@@ -114,10 +114,7 @@ pub(crate) async fn manager_once_up(
 fn no_answer_within_the_wait() -> redis::RedisError {
     std::io::Error::new(
         std::io::ErrorKind::TimedOut,
-        format!(
-            "no answer within the start-up wait of {}s",
-            crate::STARTUP_WAIT.as_secs()
-        ),
+        stackr_contract::no_answer_within_startup_wait(),
     )
     .into()
 }

@@ -24,17 +24,18 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{Manager, ManagerConfig, RecyclingMethod};
+use stackr_contract::STARTUP_WAIT;
 
 pub use deadpool_postgres::{Client, Pool};
 
-/// Builds the pool, waits up to `wait` for PostgreSQL to answer (the server starts it with
-/// [`stackr_contract::STARTUP_WAIT`]: its PostgreSQL may start after it, or on a host still
-/// booting; a one-off command waits for nothing) and runs the migrations.
+/// Builds the pool and runs the migrations. With `wait` (the server) it waits up to
+/// [`stackr_contract::STARTUP_WAIT`] for PostgreSQL to answer: its PostgreSQL may start after it,
+/// or on a host still booting. A one-off command waits for nothing.
 pub async fn connect_and_migrate(
     config: &tokio_postgres::Config,
     tls: stackr_tls::postgres::PostgresTls,
     size: usize,
-    wait: Duration,
+    wait: bool,
 ) -> anyhow::Result<Pool> {
     let manager = Manager::from_config(
         config.clone(),
@@ -52,22 +53,23 @@ pub async fn connect_and_migrate(
     Ok(pool)
 }
 
-/// The pool's first connection, retried until `wait` has passed; a refused certificate stays
-/// refused, so it stops at once. An attempt begun near the end of the wait ends with it.
-async fn first_connection(pool: &Pool, wait: Duration) -> anyhow::Result<Client> {
-    let deadline = Instant::now() + wait;
+/// The pool's first connection, retried (with `wait`) until the start-up wait has passed; a
+/// refused certificate stays refused, so it stops at once. An attempt begun near the end of the
+/// wait ends with it.
+async fn first_connection(pool: &Pool, wait: bool) -> anyhow::Result<Client> {
+    let deadline = Instant::now() + if wait { STARTUP_WAIT } else { Duration::ZERO };
     loop {
         let remaining = deadline.saturating_duration_since(Instant::now());
-        let attempt = if wait.is_zero() {
-            pool.get().await
-        } else {
+        let attempt = if wait {
             match tokio::time::timeout(remaining, pool.get()).await {
                 Ok(attempt) => attempt,
                 Err(_) => bail!(
-                    "connect to PostgreSQL: no answer within the start-up wait of {}s (check DATABASE_URL and that the server is up)",
-                    wait.as_secs()
+                    "connect to PostgreSQL: {} (check DATABASE_URL and that the server is up)",
+                    stackr_contract::no_answer_within_startup_wait()
                 ),
             }
+        } else {
+            pool.get().await
         };
         match attempt {
             Ok(client) => return Ok(client),
