@@ -1,27 +1,27 @@
 //! The locks this worker's jobs hold, for the lock renewal thread to extend. A job's lock is
-//! renewed from the moment its processor starts until its completion has reached Redis, which
-//! happens on the queue thread after the processor returns: a handler that blocks that thread
-//! in between holds the completion back, and the lock must outlive the wait.
+//! renewed from the moment its processor starts until its completion has surely been sent to
+//! Redis, which happens on the queue thread after the processor returns: a handler that blocks
+//! that thread in between holds the completion back, and the lock must outlive the wait.
 //!
-//! When has the completion reached Redis? bullmq-official says so: it sends the job's
-//! `Completed` or `Failed` event once Redis has answered its `moveToFinished` (or the retry), and
-//! the event drain (`queue_worker.rs`, on the queue thread) then calls
-//! [`ActiveLocks::completion_sent`]. A job whose lock is gone is forgotten by the renewal thread
-//! on its own. What is left, a completion that failed with no event naming the job, is released
-//! by [`ActiveLocks::release_unconfirmed`] after [`UNCONFIRMED_WAIT`]: its lock then expires and
-//! a stalled check takes the job back.
+//! When has the completion surely been sent? [`ActiveLocks::release_sent`], a task on the queue
+//! thread, answers it in sweeps: a sweep begins when a job finishes, takes every job finished
+//! by then, waits [`SWEEP_DELAY`] and releases them. By then the connection's task that writes
+//! their completions has run: the single-threaded runtime runs woken tasks in the order they
+//! were woken, and the sweep yields once more after its timer, behind the tasks tokio deferred
+//! (a task that used up its budget waits for the runtime's next turn of its driver, after the
+//! timers). A completion the client itself holds back a little longer (a script loaded again
+//! after `NOSCRIPT`, a reconnect) goes out moments after the release, well within the lock.
+//! A completion that fails is not retried: its lock then expires and a stalled check takes the
+//! job back.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::Notify;
-use tokio::time::Instant;
 
-/// How long a finished job with no confirmed completion stays renewed: twice the 10 s response
-/// timeout of bullmq-official's connection, so that a completion still being written or
-/// answered has surely ended, one way or the other, by then.
-const UNCONFIRMED_WAIT: Duration = Duration::from_secs(20);
+/// How long a sweep leaves the queue thread to send the completions of the jobs it took.
+const SWEEP_DELAY: Duration = Duration::from_millis(50);
 
 /// A job's lock: its id and the token it was taken with. The id alone is not enough: a job that
 /// stalled here can be fetched here again, under a new token, while its first run goes on.
@@ -32,7 +32,7 @@ type Lock = (String, String);
 #[derive(Clone, Default)]
 pub(crate) struct ActiveLocks {
     registry: Arc<Mutex<Registry>>,
-    /// Signalled when a job finishes: a release of unconfirmed jobs is due.
+    /// Signalled when a job finishes: a sweep is due.
     job_finished: Arc<Notify>,
 }
 
@@ -40,9 +40,10 @@ pub(crate) struct ActiveLocks {
 struct Registry {
     /// Jobs whose processor is running.
     running: HashSet<Lock>,
-    /// Jobs whose processor returned and whose completion is not confirmed yet, by id: the
-    /// token of each run and when it finished.
-    finished: HashMap<String, Vec<(String, Instant)>>,
+    /// Jobs whose processor returned since the current sweep began.
+    finished: HashSet<Lock>,
+    /// Jobs whose processor had returned when the current sweep began.
+    swept: HashSet<Lock>,
 }
 
 impl ActiveLocks {
@@ -65,51 +66,38 @@ impl ActiveLocks {
 
     /// Forgets a finished job whose lock is gone (its completion reached Redis).
     pub(crate) fn forget_finished(&self, job_id: &str, token: &str) {
+        let lock = (job_id.to_string(), token.to_string());
         let mut registry = self.locked();
-        if let Some(runs) = registry.finished.get_mut(job_id) {
-            runs.retain(|(run_token, _)| run_token != token);
-            if runs.is_empty() {
-                registry.finished.remove(job_id);
-            }
-        }
-    }
-
-    /// bullmq-official reported `job_id` completed or failed: Redis has answered the call that
-    /// moved it, so its finished runs need no lock any more. A run still in its processor (the
-    /// job fetched again under a new token) keeps its own.
-    pub(crate) fn completion_sent(&self, job_id: &str) {
-        self.locked().finished.remove(job_id);
+        registry.finished.remove(&lock);
+        registry.swept.remove(&lock);
     }
 
     /// The locks to renew now, as (job id, token).
     pub(crate) fn snapshot(&self) -> Vec<Lock> {
         let registry = self.locked();
-        let finished = registry.finished.iter().flat_map(|(id, runs)| {
-            runs.iter()
-                .map(move |(token, _)| (id.clone(), token.clone()))
-        });
-        registry.running.iter().cloned().chain(finished).collect()
+        registry
+            .running
+            .iter()
+            .chain(&registry.finished)
+            .chain(&registry.swept)
+            .cloned()
+            .collect()
     }
 
-    /// Releases finished jobs whose completion was never confirmed, [`UNCONFIRMED_WAIT`] after
-    /// they finished (see the module docs). Runs on the queue thread for as long as the worker
-    /// does, so a handler blocking that thread holds the release back too; waits without a timer
-    /// while no job is unconfirmed.
-    pub(crate) async fn release_unconfirmed(self) {
+    /// Releases finished jobs once their completions have been sent (see the module docs). Runs
+    /// on the queue thread for as long as the worker does; waits without a timer while no job
+    /// finishes.
+    pub(crate) async fn release_sent(self) {
         loop {
             self.job_finished.notified().await;
-            loop {
-                tokio::time::sleep(UNCONFIRMED_WAIT).await;
-                let now = Instant::now();
+            {
                 let mut registry = self.locked();
-                registry.finished.retain(|_, runs| {
-                    runs.retain(|(_, finished_at)| now - *finished_at < UNCONFIRMED_WAIT);
-                    !runs.is_empty()
-                });
-                if registry.finished.is_empty() {
-                    break;
-                }
+                let finished = std::mem::take(&mut registry.finished);
+                registry.swept.extend(finished);
             }
+            tokio::time::sleep(SWEEP_DELAY).await;
+            tokio::task::yield_now().await;
+            self.locked().swept.clear();
         }
     }
 
@@ -128,15 +116,11 @@ pub(crate) struct HeldLock {
 
 impl Drop for HeldLock {
     fn drop(&mut self) {
-        let (job_id, token) = std::mem::take(&mut self.lock);
+        let lock = std::mem::take(&mut self.lock);
         {
             let mut registry = self.locks.locked();
-            registry.running.remove(&(job_id.clone(), token.clone()));
-            registry
-                .finished
-                .entry(job_id)
-                .or_default()
-                .push((token, Instant::now()));
+            registry.running.remove(&lock);
+            registry.finished.insert(lock);
         }
         self.locks.job_finished.notify_one();
     }
@@ -152,49 +136,29 @@ mod tests {
         ids
     }
 
-    #[tokio::test(flavor = "current_thread", start_paused = true)]
-    async fn a_finished_job_is_renewed_until_its_completion_is_confirmed() {
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_finished_job_is_renewed_until_a_sweep_then_released_without_any_other_event() {
         let locks = ActiveLocks::default();
-        tokio::spawn(locks.clone().release_unconfirmed());
+        tokio::spawn(locks.clone().release_sent());
         drop(locks.hold("1", "token-1"));
-        // Its completion is still being written (a large result, a Redis slow to read it).
-        tokio::time::sleep(UNCONFIRMED_WAIT / 2).await;
         assert_eq!(
             ids(&locks),
             ["1"],
-            "released before its completion reached Redis"
+            "released before its completion went out"
         );
-        locks.completion_sent("1");
+        tokio::time::sleep(SWEEP_DELAY * 3).await;
         assert!(ids(&locks).is_empty(), "still renewed: {:?}", ids(&locks));
     }
 
-    #[tokio::test(flavor = "current_thread", start_paused = true)]
-    async fn a_finished_job_whose_completion_is_never_confirmed_is_released_after_the_wait() {
+    #[tokio::test(flavor = "current_thread")]
+    async fn sweeps_leave_running_jobs_and_a_new_run_of_a_finished_job_alone() {
         let locks = ActiveLocks::default();
-        tokio::spawn(locks.clone().release_unconfirmed());
-        drop(locks.hold("1", "token-1"));
-        tokio::time::sleep(UNCONFIRMED_WAIT / 2).await;
-        drop(locks.hold("2", "token-2"));
-        tokio::time::sleep(UNCONFIRMED_WAIT / 2 + Duration::from_millis(1)).await;
-        assert_eq!(
-            ids(&locks),
-            ["2"],
-            "job 1 is still renewed, or job 2 was released early"
-        );
-        tokio::time::sleep(UNCONFIRMED_WAIT).await;
-        assert!(ids(&locks).is_empty(), "still renewed: {:?}", ids(&locks));
-    }
-
-    #[tokio::test(flavor = "current_thread", start_paused = true)]
-    async fn a_confirmation_leaves_running_jobs_and_a_new_run_of_the_same_job_alone() {
-        let locks = ActiveLocks::default();
-        tokio::spawn(locks.clone().release_unconfirmed());
+        tokio::spawn(locks.clone().release_sent());
         let _running = locks.hold("1", "token-1");
         drop(locks.hold("2", "token-2"));
         // Job 2 fetched again (it stalled here) under a new token while the first run finishes.
         let _second_run = locks.hold("2", "token-3");
-        locks.completion_sent("2");
-        tokio::time::sleep(UNCONFIRMED_WAIT * 3).await;
+        tokio::time::sleep(SWEEP_DELAY * 3).await;
         assert_eq!(ids(&locks), ["1", "2"]);
         assert!(locks.running("2", "token-3"));
         assert!(!locks.running("2", "token-2"));

@@ -78,13 +78,8 @@ pub(crate) async fn start(
         })?;
     let worker = Arc::new(worker);
     let key_prefix = format!("{}:{}:", queue.prefix, queue.queue);
-    let events = tokio::spawn(log_events(
-        worker.clone(),
-        conn.clone(),
-        key_prefix,
-        locks.clone(),
-    ));
-    tokio::spawn(locks.release_unconfirmed());
+    let events = tokio::spawn(log_events(worker.clone(), conn.clone(), key_prefix));
+    tokio::spawn(locks.release_sent());
 
     info!(
         queue = %queue.queue,
@@ -175,23 +170,21 @@ const EVENT_DRAIN_PERIOD: Duration = Duration::from_millis(50);
 /// Drains bullmq-official's event channel (unbounded: unread events would grow forever),
 /// turns the events an operator cares about into log lines, and gives the jobs it failed
 /// without running their processor the stack entry Node's worker would have stored. It waits
-/// for the first event of a batch without a timer, so an idle worker does not wake up. A job's
-/// `Completed` or `Failed` event tells `locks` that its completion reached Redis.
+/// for the first event of a batch without a timer, so an idle worker does not wake up.
 async fn log_events(
     worker: Arc<bullmq::Worker>,
     mut conn: redis::aio::ConnectionManager,
     key_prefix: String,
-    locks: ActiveLocks,
 ) {
     loop {
         let first = worker.next_event().await;
-        if !on_event(first, &mut conn, &key_prefix, &locks).await {
+        if !on_event(first, &mut conn, &key_prefix).await {
             return;
         }
         tokio::time::sleep(EVENT_DRAIN_PERIOD).await;
         // A zero timeout still polls `next_event` once: take what is there, then wait again.
         while let Ok(event) = tokio::time::timeout(Duration::ZERO, worker.next_event()).await {
-            if !on_event(event, &mut conn, &key_prefix, &locks).await {
+            if !on_event(event, &mut conn, &key_prefix).await {
                 return;
             }
         }
@@ -203,12 +196,9 @@ async fn on_event(
     event: Option<WorkerEvent>,
     conn: &mut redis::aio::ConnectionManager,
     key_prefix: &str,
-    locks: &ActiveLocks,
 ) -> bool {
     match event {
-        Some(WorkerEvent::Completed { job_id, .. }) => locks.completion_sent(&job_id),
         Some(WorkerEvent::Failed { job_id, error }) => {
-            locks.completion_sent(&job_id);
             warn!(job_id, reason = %error, "job attempt failed");
             // Only ever a fatal failure: a deferred one is never retried.
             let stack = JobError::fatal(error.as_str()).node_stack();
