@@ -4,9 +4,9 @@
 //! its data in a temporary directory, and the server is stopped when the handle is dropped. This
 //! keeps tests independent of whatever the developer's machine runs on 5432/6379.
 //!
-//! Also servers that come up late ([`silent_after`], [`forwarding_after`]), a stand-in for systemd's
-//! notification socket ([`NotifySocket`]), to check readiness, and
-//! a recording stand-in for the VM a generated NixOS test script drives ([`machine_calls`]).
+//! Also servers that come up late ([`silent_after`], [`forwarding_after`]), a stand-in for
+//! systemd's notification socket ([`NotifySocket`]), to check readiness, and a recording stand-in
+//! for the VM a generated NixOS test script drives ([`machine_calls`]).
 
 mod cargo_env;
 mod late_server;

@@ -48,28 +48,28 @@ pub async fn connect_and_migrate(
         .max_size(size.max(1))
         .build()
         .context("build the PostgreSQL pool")?;
-    let mut client = first_connection(&pool, wait).await?;
+    let mut client = if wait {
+        first_connection(&pool).await?
+    } else {
+        pool.get()
+            .await
+            .context("connect to PostgreSQL (check DATABASE_URL and DATABASE_PASSWORD_FILE)")?
+    };
     migrate::run(&mut client).await?;
     Ok(pool)
 }
 
-/// The pool's first connection, retried (with `wait`) until the start-up wait has passed; a
-/// refused certificate stays refused, so it stops at once. An attempt begun near the end of the
-/// wait ends with it.
-async fn first_connection(pool: &Pool, wait: bool) -> anyhow::Result<Client> {
-    let deadline = Instant::now() + if wait { STARTUP_WAIT } else { Duration::ZERO };
+/// The pool's first connection, retried until [`STARTUP_WAIT`] has passed; a refused certificate
+/// stays refused, so it stops at once. An attempt begun near the end of the wait ends with it.
+async fn first_connection(pool: &Pool) -> anyhow::Result<Client> {
+    let deadline = Instant::now() + STARTUP_WAIT;
     loop {
         let remaining = deadline.saturating_duration_since(Instant::now());
-        let attempt = if wait {
-            match tokio::time::timeout(remaining, pool.get()).await {
-                Ok(attempt) => attempt,
-                Err(_) => bail!(
-                    "connect to PostgreSQL: {} (check DATABASE_URL and that the server is up)",
-                    stackr_contract::no_answer_within_startup_wait()
-                ),
-            }
-        } else {
-            pool.get().await
+        let Ok(attempt) = tokio::time::timeout(remaining, pool.get()).await else {
+            bail!(
+                "connect to PostgreSQL: {} (check DATABASE_URL and that the server is up)",
+                stackr_contract::no_answer_within_startup_wait()
+            );
         };
         match attempt {
             Ok(client) => return Ok(client),
