@@ -180,8 +180,9 @@ async fn handlers_blocking_every_runtime_thread_keep_their_locks() {
 /// thread is free again it must not run a second time here.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_that_lost_its_lock_while_waiting_for_a_blocked_thread_does_not_run_again() {
-    // On a loaded machine the fetch's reply may come back, and the late job run, before the
-    // block begins: not the case under test, so that attempt is set up again.
+    // Should the late job run before the block begins all the same (its fetch sent, run and
+    // answered within one of the gate handler's yields), the case under test did not arise, and
+    // that attempt is set up again.
     const ATTEMPTS: usize = 5;
     for attempt in 1..=ATTEMPTS {
         match late_job_behind_a_blocked_thread().await {
@@ -224,6 +225,22 @@ async fn stalled_checker(
     worker::start(config, handlers).await.unwrap()
 }
 
+/// Whether Redis holds `count` active jobs, or comes to within `wait`: asked over a blocking
+/// connection, so that the thread waits without polling anything else.
+fn active_jobs_reach_within(conn: &mut redis::Connection, count: usize, wait: Duration) -> bool {
+    let deadline = std::time::Instant::now() + wait;
+    loop {
+        let active: usize = redis::cmd("LLEN")
+            .arg("bull:core:active")
+            .query(conn)
+            .unwrap();
+        if active >= count || std::time::Instant::now() >= deadline {
+            return active >= count;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 enum LateJob {
     /// The blocked worker ran it before its thread blocked: the case under test did not arise.
     RanBeforeTheBlock,
@@ -236,25 +253,37 @@ async fn late_job_behind_a_blocked_thread() -> LateJob {
     let queue = queue_config(&redis.url(), "core");
     let producer = Producer::new(queue.clone());
     let gate = producer.add("gate", json!({})).await.unwrap();
-    let late = producer.add("late", json!({})).await.unwrap();
     let late_runs = Arc::new(AtomicUsize::new(0));
     let gate_started = Arc::new(AtomicUsize::new(0));
     let blocking = Arc::new(AtomicBool::new(false));
     let ran_before_block = Arc::new(AtomicBool::new(false));
 
     let lock = Duration::from_millis(1_000);
-    // Concurrency 2: the gate job's handler lets the queue thread send the fetch of the late job
-    // (yielding, not waiting on anything), then blocks the thread three locks long.
+    // Concurrency 2: the gate job's handler blocks the queue thread three locks long as soon as
+    // Redis has moved the late job (added once the gate job runs) to the active jobs, which takes
+    // its lock: its fetch has been sent and run, and its reply not read yet. The handler looks
+    // from a blocking connection of its own, so nothing else on the queue thread is polled
+    // between that look and the block; it yields only while the fetch is still to be sent.
     let handlers = Handlers::new()
         .on("gate", {
             let started = gate_started.clone();
             let blocking = blocking.clone();
+            let late_runs = late_runs.clone();
+            let url = redis.url();
             move |_job: Job| {
                 let started = started.clone();
                 let blocking = blocking.clone();
+                let late_runs = late_runs.clone();
+                let url = url.clone();
                 async move {
                     started.fetch_add(1, Ordering::SeqCst);
-                    for _ in 0..3 {
+                    let mut observer = redis::Client::open(url)
+                        .and_then(|client| client.get_connection())
+                        .unwrap();
+                    // (Or the late job ran already: the attempt is then set up again.)
+                    while late_runs.load(Ordering::SeqCst) == 0
+                        && !active_jobs_reach_within(&mut observer, 2, Duration::from_millis(50))
+                    {
                         tokio::task::yield_now().await;
                     }
                     blocking.store(true, Ordering::SeqCst);
@@ -282,7 +311,14 @@ async fn late_job_behind_a_blocked_thread() -> LateJob {
         async move { at_least(started.load(Ordering::SeqCst), 1, "gate runs") }
     })
     .await;
+    let late = producer.add("late", json!({})).await.unwrap();
+    eventually(Duration::from_secs(60), "the queue thread blocked", || {
+        let blocking = blocking.clone();
+        async move { at_least(usize::from(blocking.load(Ordering::SeqCst)), 1, "blocks") }
+    })
+    .await;
 
+    // Started only now, so that it cannot take the late job from the waiting ones itself.
     let checker = stalled_checker(
         &queue,
         lock,
@@ -302,6 +338,17 @@ async fn late_job_behind_a_blocked_thread() -> LateJob {
         return LateJob::RanBeforeTheBlock;
     }
     assert_eq!(jobs[1]["state"], "completed", "{:#}", jobs[1]);
+    let mut conn = redis_conn(&redis.url()).await;
+    let stalled: Option<u32> = conn
+        .hget(format!("bull:core:{}", ids[1]), "stc")
+        .await
+        .unwrap();
+    assert_eq!(
+        stalled,
+        Some(1),
+        "the late job was not taken back from the blocked worker by a stalled check: {:#}",
+        jobs[1]
+    );
     LateJob::Runs(late_runs.load(Ordering::SeqCst))
 }
 
