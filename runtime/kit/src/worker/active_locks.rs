@@ -1,27 +1,37 @@
 //! The locks this worker's jobs hold, for the lock renewal thread to extend. A job's lock is
-//! renewed from the moment its processor starts until its completion has surely been sent to
-//! Redis, which happens on the queue thread after the processor returns: a handler that blocks
-//! that thread in between holds the completion back, and the lock must outlive the wait.
+//! renewed from the moment its processor starts until Redis has run its completion, which the
+//! queue thread sends after the processor returns: a handler that blocks that thread in between
+//! holds the completion back (all of it, or the rest of a large one still being written), and
+//! the lock must outlive the wait.
 //!
-//! When has the completion surely been sent? [`ActiveLocks::release_sent`], a task on the queue
-//! thread, answers it in sweeps: a sweep begins when a job finishes, takes every job finished
-//! by then, waits [`SWEEP_DELAY`] and releases them. By then the connection's task that writes
-//! their completions has run: the single-threaded runtime runs woken tasks in the order they
-//! were woken, and the sweep yields once more after its timer, behind the tasks tokio deferred
-//! (a task that used up its budget waits for the runtime's next turn of its driver, after the
-//! timers). A completion the client itself holds back a little longer (a script loaded again
-//! after `NOSCRIPT`, a reconnect) goes out moments after the release, well within the lock.
-//! A completion that fails is not retried: its lock then expires and a stalled check takes the
-//! job back.
+//! When has Redis run the completion? [`ActiveLocks::release_sent`], a task on the queue thread,
+//! answers it in sweeps: a sweep begins when a job finishes and takes every job finished by
+//! then. It waits [`SWEEP_DELAY`], by when the completions of those jobs have been queued on
+//! the queue's connection: the single-threaded runtime runs woken tasks in the order they were
+//! woken, and the sweep yields once more after its timer, behind the tasks tokio deferred (a
+//! task that used up its budget waits for the runtime's next turn of its driver, after the
+//! timers). It then sends a [`Fence`] on that connection and releases the jobs once Redis has
+//! answered it: Redis answers a connection's commands in the order they were sent, so it has
+//! run those completions. A completion the client itself sends again later (a script loaded
+//! again after `NOSCRIPT`, a reconnect) goes out moments after the release, well within the
+//! lock. A completion that fails is not retried: its lock then expires and a stalled check
+//! takes the job back.
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::Notify;
 
-/// How long a sweep leaves the queue thread to send the completions of the jobs it took.
+/// How long a sweep leaves the queue thread to queue the completions of the jobs it took.
 const SWEEP_DELAY: Duration = Duration::from_millis(50);
+
+/// Sends a command on the connection that carries the completions and returns once Redis has
+/// answered it, or the connection gave up on the answer (it failed, or its response timeout
+/// passed: then the completions sent before it fare no better).
+pub(crate) type Fence = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
 /// A job's lock: its id and the token it was taken with. The id alone is not enough: a job that
 /// stalled here can be fetched here again, under a new token, while its first run goes on.
@@ -34,6 +44,8 @@ pub(crate) struct ActiveLocks {
     registry: Arc<Mutex<Registry>>,
     /// Signalled when a job finishes: a sweep is due.
     job_finished: Arc<Notify>,
+    /// Set with the first job, whose connection is the one every completion goes on.
+    fence: Arc<OnceLock<Fence>>,
 }
 
 #[derive(Default)]
@@ -56,6 +68,11 @@ impl ActiveLocks {
             locks: self.clone(),
             lock,
         }
+    }
+
+    /// Sets the sweeps' [`Fence`] if it is not set yet (`fence` is called at most once).
+    pub(crate) fn fence_once(&self, fence: impl FnOnce() -> Fence) {
+        self.fence.get_or_init(fence);
     }
 
     /// Whether the processor of `job_id` under `token` is still running.
@@ -84,7 +101,7 @@ impl ActiveLocks {
             .collect()
     }
 
-    /// Releases finished jobs once their completions have been sent (see the module docs). Runs
+    /// Releases finished jobs once Redis has run their completions (see the module docs). Runs
     /// on the queue thread for as long as the worker does; waits without a timer while no job
     /// finishes.
     pub(crate) async fn release_sent(self) {
@@ -97,6 +114,9 @@ impl ActiveLocks {
             }
             tokio::time::sleep(SWEEP_DELAY).await;
             tokio::task::yield_now().await;
+            if let Some(fence) = self.fence.get() {
+                fence().await;
+            }
             self.locked().swept.clear();
         }
     }
@@ -147,6 +167,26 @@ mod tests {
             "released before its completion went out"
         );
         tokio::time::sleep(SWEEP_DELAY * 3).await;
+        assert!(ids(&locks).is_empty(), "still renewed: {:?}", ids(&locks));
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_finished_job_is_renewed_until_redis_has_answered_the_fence_sent_after_it() {
+        let locks = ActiveLocks::default();
+        let answered = Arc::new(Notify::new());
+        locks.fence_once(|| {
+            let answered = answered.clone();
+            Arc::new(move || {
+                let answered = answered.clone();
+                Box::pin(async move { answered.notified().await })
+            })
+        });
+        tokio::spawn(locks.clone().release_sent());
+        drop(locks.hold("1", "token-1"));
+        tokio::time::sleep(SWEEP_DELAY * 3).await;
+        assert_eq!(ids(&locks), ["1"], "released before the fence was answered");
+        answered.notify_one();
+        tokio::time::sleep(SWEEP_DELAY).await;
         assert!(ids(&locks).is_empty(), "still renewed: {:?}", ids(&locks));
     }
 

@@ -60,7 +60,7 @@
 //!   A handler that panics is a failed (retryable) attempt.
 //! - **Delayed jobs**: `JobOptions::delay`; they run when due (the worker wakes up for them).
 //! - **Locks**: each running job holds a lock renewed every `lock_duration / 2`, by a thread
-//!   that runs nothing else (`lock_renewal.rs`), until its completion has been sent
+//!   that runs nothing else (`lock_renewal.rs`), until Redis has run its completion
 //!   (`active_locks.rs`).
 //! - **Where handlers run**: on the worker's queue thread, with the fetching and BullMQ's
 //!   scripts, on a single-threaded runtime (`queue_thread.rs`), like a Node worker's event loop.

@@ -9,7 +9,7 @@ use redis::aio::ConnectionManager;
 use tokio::sync::watch;
 use tracing::{info, warn};
 
-use super::active_locks::ActiveLocks;
+use super::active_locks::{ActiveLocks, Fence};
 use super::catch_panic::CatchPanic;
 use super::error::JobError;
 use super::failure_fields::{self, FailedAttempt};
@@ -39,6 +39,21 @@ pub(crate) fn build(ctx: ProcessorContext) -> ProcessorFn {
     })
 }
 
+/// The sweeps' fence (see `active_locks.rs`): a read through `job`'s handle on the connection
+/// bullmq-official sends every completion on, of a key of its own that is small once it has run
+/// (its unfinished children). Keeps a copy of `job` for the worker's life.
+fn completion_fence(job: &bullmq::Job) -> Fence {
+    let job = Arc::new(job.clone());
+    Arc::new(move || {
+        let job = job.clone();
+        Box::pin(async move {
+            // A failed read means a failed connection: what was sent before it is as done as it
+            // will get.
+            let _ = job.get_unprocessed_dependencies().await;
+        })
+    })
+}
+
 async fn process(
     ctx: &ProcessorContext,
     job: bullmq::Job,
@@ -48,6 +63,7 @@ async fn process(
     let token = job.token().unwrap_or_default().to_string();
     let stack_trace_limit = job.opts().stack_trace_limit;
     let key = format!("{}{}", ctx.key_prefix, job_id);
+    ctx.locks.fence_once(|| completion_fence(&job));
     let _renewed = ctx.locks.hold(&job_id, &token);
     if !late_start::lock_still_ours(&job, &token, ctx.lock_duration).await {
         warn!(

@@ -1,7 +1,7 @@
 //! Lock renewal: a job that runs far longer than the lock duration keeps its lock, so another
 //! worker's stalled check never takes it away and it runs exactly once, also when its handler
-//! blocks its thread and every other thread of the runtime, and until its completion has been
-//! sent. (That the same check does recover a job whose lock is *not* renewed is shown by
+//! blocks its thread and every other thread of the runtime, and until Redis has run its
+//! completion. (That the same check does recover a job whose lock is *not* renewed is shown by
 //! worker_crash_recovery.rs.)
 
 use crate::worker_support;
@@ -13,7 +13,7 @@ use std::time::Duration;
 use redis::AsyncCommands;
 use serde_json::{json, Value};
 use stackr_kit::worker::{self, Handlers, Job, JobError, Producer, QueueConfig, WorkerConfig};
-use stackr_testkit::TempRedis;
+use stackr_testkit::{stalling_large_writes, TempRedis};
 use worker_support::*;
 
 fn counting_handlers(runs: Arc<AtomicUsize>, ms: u64) -> Handlers {
@@ -426,6 +426,93 @@ async fn a_finished_job_whose_completion_waits_for_a_blocked_thread_keeps_its_lo
     assert_eq!(stalled, None, "the finished job was declared stalled");
     assert_eq!(
         quick_runs.load(Ordering::SeqCst),
+        1,
+        "the finished job ran again"
+    );
+}
+
+/// A large completion can still be on its way to Redis when another handler blocks the queue
+/// thread: the rest of it is written only once the thread is free. The finished job's lock must
+/// be renewed until Redis has run that completion, however long it took to get there, or a
+/// stalled check gives the job to another worker and it runs a second time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finished_job_whose_large_completion_is_still_being_written_keeps_its_lock() {
+    const LARGE_RESULT: usize = 16 << 20;
+    let redis = TempRedis::start();
+    let queue = queue_config(&redis.url(), "core");
+    // The blocked worker reaches Redis through a proxy that stops reading a connection for 2 s
+    // once it has sent 4 MiB: midway through the completion below.
+    let proxy = stalling_large_writes(redis.port(), Duration::from_secs(2));
+    let through_proxy = queue_config(&format!("redis://127.0.0.1:{proxy}"), "core");
+    let producer = Producer::new(queue.clone());
+    let gate = producer.add("gate", json!({})).await.unwrap();
+    let large = producer.add("large", json!({})).await.unwrap();
+    let large_runs = Arc::new(AtomicUsize::new(0));
+    let large_finished = Arc::new(tokio::sync::Notify::new());
+
+    let lock = Duration::from_millis(1_000);
+    // Concurrency 2: the gate job waits until the large job's handler has returned, leaves the
+    // queue thread 0.3 s to begin writing its completion (time enough for any release of its
+    // lock that does not wait for Redis's answer), then blocks the thread three locks long.
+    let handlers = Handlers::new()
+        .on("gate", {
+            let finished = large_finished.clone();
+            move |_job: Job| {
+                let finished = finished.clone();
+                async move {
+                    finished.notified().await;
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    std::thread::sleep(lock * 3);
+                    Ok::<_, JobError>(json!("gate"))
+                }
+            }
+        })
+        .on("large", {
+            let runs = large_runs.clone();
+            let finished = large_finished.clone();
+            move |_job: Job| {
+                runs.fetch_add(1, Ordering::SeqCst);
+                finished.notify_one();
+                std::future::ready(Ok::<_, JobError>(json!("x".repeat(LARGE_RESULT))))
+            }
+        });
+    let mut config = fast_worker_config(through_proxy, 2);
+    config.lock_duration = lock;
+    let blocked = worker::start(config, handlers).await.unwrap();
+    eventually(Duration::from_secs(60), "the large job ran", || {
+        let runs = large_runs.clone();
+        async move { at_least(runs.load(Ordering::SeqCst), 1, "large runs") }
+    })
+    .await;
+    // Started only now, so that the large job's first run is the blocked worker's.
+    let checker = stalled_checker(
+        &queue,
+        lock,
+        Handlers::new().on("large", counting(large_runs.clone(), "checker")),
+    )
+    .await;
+
+    let ids = [gate, large];
+    let jobs = node_wait_finished(&queue, &ids, Duration::from_secs(60));
+    blocked.shutdown().await.unwrap();
+    checker.shutdown().await.unwrap();
+
+    assert_eq!(jobs[0]["returnvalue"], "gate", "{:#}", jobs[0]);
+    let result = jobs[1]["returnvalue"].as_str().unwrap_or_default();
+    assert_eq!(
+        result.len(),
+        LARGE_RESULT,
+        "the large job's result is not the blocked worker's: {:.80}",
+        result
+    );
+    let mut conn = redis_conn(&redis.url()).await;
+    let stalled: Option<u32> = conn
+        .hget(format!("bull:core:{}", ids[1]), "stc")
+        .await
+        .unwrap();
+    assert_eq!(stalled, None, "the finished job was declared stalled");
+    assert_eq!(
+        large_runs.load(Ordering::SeqCst),
         1,
         "the finished job ran again"
     );
