@@ -5,7 +5,7 @@
 //! keeps tests independent of whatever the developer's machine runs on 5432/6379.
 //!
 //! Also servers that come up late ([`silent_after`], [`forwarding_after`]), a proxy that is slow
-//! to read large commands ([`stalling_large_writes`]), a stand-in for systemd's notification
+//! to read large commands ([`StallingProxy`]), a stand-in for systemd's notification
 //! socket ([`NotifySocket`]), to check readiness, and a recording stand-in for the VM a
 //! generated NixOS test script drives ([`machine_calls`]).
 
@@ -25,5 +25,5 @@ pub use notify::NotifySocket;
 /// The servers live in the kit (feature `testing`), where scaffolded services' own tests find
 /// them; this repository's tests take them from here.
 pub use stackr_kit::testing::{find_tool, free_port, TempPostgres, TempRedis};
-pub use stalling_proxy::stalling_large_writes;
+pub use stalling_proxy::StallingProxy;
 pub use vm_test_script::{machine_calls, test_script_of, MachineCall};

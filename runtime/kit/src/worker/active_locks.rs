@@ -10,12 +10,17 @@
 //! the queue's connection: the single-threaded runtime runs woken tasks in the order they were
 //! woken, and the sweep yields once more after its timer, behind the tasks tokio deferred (a
 //! task that used up its budget waits for the runtime's next turn of its driver, after the
-//! timers). It then sends a [`Fence`] on that connection and releases the jobs once Redis has
-//! answered it: Redis answers a connection's commands in the order they were sent, so it has
-//! run those completions. A completion the client itself sends again later (a script loaded
-//! again after `NOSCRIPT`, a reconnect) goes out moments after the release, well within the
-//! lock. A completion that fails is not retried: its lock then expires and a stalled check
-//! takes the job back.
+//! timers). It then sends a [`Fence`] on that connection, and releases the jobs once Redis has
+//! answered two in a row: Redis answers a connection's commands in the order they were sent, so
+//! it has run those completions. Two, because a completion whose script Redis no longer holds
+//! (`NOSCRIPT`, after a restart or a `SCRIPT FLUSH`) is sent again, whole, when that answer
+//! arrives: before the first fence's answer, which wakes the sweep after the completion's task,
+//! so the second fence follows it.
+//!
+//! A fence not answered within [`RESPONSE_TIMEOUT`] while this thread ran means that Redis or
+//! the connection failed, and the completions sent before it with it: the jobs are released,
+//! their locks expire and a stalled check takes them back. A wait that ends long after that, on
+//! a thread that was blocked meanwhile (maybe with a completion half written), starts again.
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -24,14 +29,20 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use crate::redis_conn::RESPONSE_TIMEOUT;
 
 /// How long a sweep leaves the queue thread to queue the completions of the jobs it took.
 const SWEEP_DELAY: Duration = Duration::from_millis(50);
 
-/// Sends a command on the connection that carries the completions and returns once Redis has
-/// answered it, or the connection gave up on the answer (it failed, or its response timeout
-/// passed: then the completions sent before it fare no better).
-pub(crate) type Fence = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+/// Sends a command on the connection that carries the completions; true once Redis has
+/// answered it, false if the connection gave up on the answer.
+pub(crate) type Fence = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = bool> + Send>> + Send + Sync>;
+
+/// How much later than [`RESPONSE_TIMEOUT`] a fence's wait may end and still have ended on a
+/// thread that ran (a loaded machine wakes timers late).
+const LATE_WAKE: Duration = Duration::from_secs(1);
 
 /// A job's lock: its id and the token it was taken with. The id alone is not enough: a job that
 /// stalled here can be fetched here again, under a new token, while its first run goes on.
@@ -115,7 +126,7 @@ impl ActiveLocks {
             tokio::time::sleep(SWEEP_DELAY).await;
             tokio::task::yield_now().await;
             if let Some(fence) = self.fence.get() {
-                fence().await;
+                completions_run(fence).await;
             }
             self.locked().swept.clear();
         }
@@ -125,6 +136,22 @@ impl ActiveLocks {
         // The sets stay consistent whatever panicked while holding them: single inserts and
         // removes.
         self.registry.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Returns once Redis has run the completions queued on the queue's connection before the call,
+/// or that connection failed (see the module docs).
+async fn completions_run(fence: &Fence) {
+    let mut answered_in_a_row = 0;
+    while answered_in_a_row < 2 {
+        let sent = Instant::now();
+        if let Ok(true) = tokio::time::timeout(RESPONSE_TIMEOUT, fence()).await {
+            answered_in_a_row += 1;
+        } else if sent.elapsed() < RESPONSE_TIMEOUT + LATE_WAKE {
+            return;
+        } else {
+            answered_in_a_row = 0;
+        }
     }
 }
 
@@ -148,6 +175,8 @@ impl Drop for HeldLock {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     use super::*;
 
     fn ids(locks: &ActiveLocks) -> Vec<String> {
@@ -170,24 +199,84 @@ mod tests {
         assert!(ids(&locks).is_empty(), "still renewed: {:?}", ids(&locks));
     }
 
+    /// A fence that counts its calls in `calls` and answers a call (numbered from 1) with what
+    /// `answer` makes of it.
+    fn fence<F>(calls: Arc<AtomicUsize>, answer: fn(usize) -> F) -> Fence
+    where
+        F: Future<Output = bool> + Send + 'static,
+    {
+        Arc::new(move || Box::pin(answer(calls.fetch_add(1, Ordering::SeqCst) + 1)))
+    }
+
     #[tokio::test(flavor = "current_thread")]
-    async fn a_finished_job_is_renewed_until_redis_has_answered_the_fence_sent_after_it() {
+    async fn a_finished_job_is_renewed_until_redis_has_answered_two_fences_sent_after_it() {
         let locks = ActiveLocks::default();
-        let answered = Arc::new(Notify::new());
+        let answers = Arc::new(tokio::sync::Semaphore::new(0));
+        let fence_calls = Arc::new(AtomicUsize::new(0));
         locks.fence_once(|| {
-            let answered = answered.clone();
+            let answers = answers.clone();
+            let fence_calls = fence_calls.clone();
             Arc::new(move || {
-                let answered = answered.clone();
-                Box::pin(async move { answered.notified().await })
+                fence_calls.fetch_add(1, Ordering::SeqCst);
+                let answers = answers.clone();
+                Box::pin(async move {
+                    answers.acquire().await.unwrap().forget();
+                    true
+                })
             })
         });
         tokio::spawn(locks.clone().release_sent());
         drop(locks.hold("1", "token-1"));
         tokio::time::sleep(SWEEP_DELAY * 3).await;
-        assert_eq!(ids(&locks), ["1"], "released before the fence was answered");
-        answered.notify_one();
+        assert_eq!(ids(&locks), ["1"], "released before a fence was answered");
+        answers.add_permits(1);
+        tokio::time::sleep(SWEEP_DELAY).await;
+        assert_eq!(ids(&locks), ["1"], "released after one answered fence");
+        answers.add_permits(1);
         tokio::time::sleep(SWEEP_DELAY).await;
         assert!(ids(&locks).is_empty(), "still renewed: {:?}", ids(&locks));
+        assert_eq!(fence_calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test(flavor = "current_thread", start_paused = true)]
+    async fn a_fence_unanswered_while_the_thread_ran_releases_its_jobs_after_the_response_timeout()
+    {
+        let locks = ActiveLocks::default();
+        let fence_calls = Arc::new(AtomicUsize::new(0));
+        locks.fence_once(|| fence(fence_calls.clone(), |_| std::future::pending()));
+        tokio::spawn(locks.clone().release_sent());
+        drop(locks.hold("1", "token-1"));
+        tokio::time::sleep(RESPONSE_TIMEOUT - SWEEP_DELAY).await;
+        assert_eq!(ids(&locks), ["1"], "released before the response timeout");
+        tokio::time::sleep(SWEEP_DELAY * 3).await;
+        assert!(ids(&locks).is_empty(), "still renewed: {:?}", ids(&locks));
+        assert_eq!(fence_calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(flavor = "current_thread", start_paused = true)]
+    async fn a_fence_whose_wait_ended_long_after_its_time_is_sent_again() {
+        let locks = ActiveLocks::default();
+        let fence_calls = Arc::new(AtomicUsize::new(0));
+        // The first call moves the clock past the response timeout, as a thread blocked that
+        // long finds it, and is never answered; the next ones are answered at once.
+        locks.fence_once(|| {
+            fence(fence_calls.clone(), |call| async move {
+                if call == 1 {
+                    tokio::time::advance(RESPONSE_TIMEOUT + LATE_WAKE * 2).await;
+                    std::future::pending::<()>().await;
+                }
+                true
+            })
+        });
+        tokio::spawn(locks.clone().release_sent());
+        drop(locks.hold("1", "token-1"));
+        tokio::time::sleep(RESPONSE_TIMEOUT * 3).await;
+        assert!(ids(&locks).is_empty(), "still renewed: {:?}", ids(&locks));
+        assert_eq!(
+            fence_calls.load(Ordering::SeqCst),
+            3,
+            "the late fence was not sent again"
+        );
     }
 
     #[tokio::test(flavor = "current_thread")]

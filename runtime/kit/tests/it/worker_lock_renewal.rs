@@ -13,7 +13,7 @@ use std::time::Duration;
 use redis::AsyncCommands;
 use serde_json::{json, Value};
 use stackr_kit::worker::{self, Handlers, Job, JobError, Producer, QueueConfig, WorkerConfig};
-use stackr_testkit::{stalling_large_writes, TempRedis};
+use stackr_testkit::{StallingProxy, TempRedis};
 use worker_support::*;
 
 fn counting_handlers(runs: Arc<AtomicUsize>, ms: u64) -> Handlers {
@@ -433,35 +433,73 @@ async fn a_finished_job_whose_completion_waits_for_a_blocked_thread_keeps_its_lo
 
 /// A large completion can still be on its way to Redis when another handler blocks the queue
 /// thread: the rest of it is written only once the thread is free. The finished job's lock must
-/// be renewed until Redis has run that completion, however long it took to get there, or a
-/// stalled check gives the job to another worker and it runs a second time.
+/// be renewed until Redis has run that completion, or a stalled check gives the job to another
+/// worker and it runs a second time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_finished_job_whose_large_completion_is_still_being_written_keeps_its_lock() {
+    large_completion_behind_a_blocked_thread(Scripts::Loaded).await;
+}
+
+/// The same when Redis no longer holds the completion's script (it restarted, or its scripts
+/// were flushed): the client sends the completion again, whole, once Redis has answered
+/// `NOSCRIPT`, and it is that second sending that is still being written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finished_job_whose_completion_is_sent_again_after_noscript_keeps_its_lock() {
+    large_completion_behind_a_blocked_thread(Scripts::Flushed).await;
+}
+
+/// Whether Redis holds BullMQ's scripts when the large job's completion is sent.
+#[derive(PartialEq)]
+enum Scripts {
+    Loaded,
+    Flushed,
+}
+
+async fn large_completion_behind_a_blocked_thread(scripts: Scripts) {
     const LARGE_RESULT: usize = 16 << 20;
     let redis = TempRedis::start();
     let queue = queue_config(&redis.url(), "core");
     // The blocked worker reaches Redis through a proxy that stops reading a connection for 2 s
-    // once it has sent 4 MiB: midway through the completion below.
-    let proxy = stalling_large_writes(redis.port(), Duration::from_secs(2));
-    let through_proxy = queue_config(&format!("redis://127.0.0.1:{proxy}"), "core");
+    // once it has sent 4 MiB of the completion; with the script flushed, of the completion's
+    // second sending, and for 0.3 s during the first, long enough for the lock's release to be
+    // asked for behind it.
+    let held_back = match scripts {
+        Scripts::Loaded => vec![(4 << 20, Duration::from_secs(2))],
+        Scripts::Flushed => vec![
+            (4 << 20, Duration::from_millis(300)),
+            (LARGE_RESULT + (4 << 20), Duration::from_secs(2)),
+        ],
+    };
+    let proxy = Arc::new(StallingProxy::start(redis.port(), &held_back));
+    let through_proxy = queue_config(&format!("redis://127.0.0.1:{}", proxy.port()), "core");
     let producer = Producer::new(queue.clone());
-    let gate = producer.add("gate", json!({})).await.unwrap();
-    let large = producer.add("large", json!({})).await.unwrap();
     let large_runs = Arc::new(AtomicUsize::new(0));
     let large_finished = Arc::new(tokio::sync::Notify::new());
 
-    let lock = Duration::from_millis(1_000);
+    let lock = Duration::from_millis(2_000);
     // Concurrency 2: the gate job waits until the large job's handler has returned, leaves the
-    // queue thread 0.3 s to begin writing its completion (time enough for any release of its
-    // lock that does not wait for Redis's answer), then blocks the thread three locks long.
+    // queue thread 0.3 s (time enough for any release of the large job's lock that does not
+    // wait for Redis), waits until the proxy holds the completion back for the last time, then
+    // blocks the thread three locks long.
+    let redis_url = redis.url();
     let handlers = Handlers::new()
+        .on("warm", |_job: Job| {
+            std::future::ready(Ok::<_, JobError>(Value::Null))
+        })
         .on("gate", {
             let finished = large_finished.clone();
+            let proxy = proxy.clone();
+            let held_back = held_back.clone();
             move |_job: Job| {
                 let finished = finished.clone();
+                let proxy = proxy.clone();
+                let held_back = held_back.clone();
                 async move {
                     finished.notified().await;
                     tokio::time::sleep(Duration::from_millis(300)).await;
+                    while proxy.stalls() < held_back.len() {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
                     std::thread::sleep(lock * 3);
                     Ok::<_, JobError>(json!("gate"))
                 }
@@ -470,8 +508,15 @@ async fn a_finished_job_whose_large_completion_is_still_being_written_keeps_its_
         .on("large", {
             let runs = large_runs.clone();
             let finished = large_finished.clone();
+            let flush = scripts == Scripts::Flushed;
             move |_job: Job| {
                 runs.fetch_add(1, Ordering::SeqCst);
+                if flush {
+                    let mut direct = redis::Client::open(redis_url.as_str())
+                        .and_then(|client| client.get_connection())
+                        .unwrap();
+                    redis::cmd("SCRIPT").arg("FLUSH").exec(&mut direct).unwrap();
+                }
                 finished.notify_one();
                 std::future::ready(Ok::<_, JobError>(json!("x".repeat(LARGE_RESULT))))
             }
@@ -479,6 +524,11 @@ async fn a_finished_job_whose_large_completion_is_still_being_written_keeps_its_
     let mut config = fast_worker_config(through_proxy, 2);
     config.lock_duration = lock;
     let blocked = worker::start(config, handlers).await.unwrap();
+    // A first job, so that Redis holds the completion's script.
+    let warm = producer.add("warm", json!({})).await.unwrap();
+    node_wait_finished(&queue, &[warm], Duration::from_secs(60));
+    let gate = producer.add("gate", json!({})).await.unwrap();
+    let large = producer.add("large", json!({})).await.unwrap();
     eventually(Duration::from_secs(60), "the large job ran", || {
         let runs = large_runs.clone();
         async move { at_least(runs.load(Ordering::SeqCst), 1, "large runs") }
@@ -497,6 +547,11 @@ async fn a_finished_job_whose_large_completion_is_still_being_written_keeps_its_
     blocked.shutdown().await.unwrap();
     checker.shutdown().await.unwrap();
 
+    assert_eq!(
+        proxy.stalls(),
+        held_back.len(),
+        "the completion was not held back"
+    );
     assert_eq!(jobs[0]["returnvalue"], "gate", "{:#}", jobs[0]);
     let result = jobs[1]["returnvalue"].as_str().unwrap_or_default();
     assert_eq!(
