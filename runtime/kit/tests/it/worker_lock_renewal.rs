@@ -36,11 +36,7 @@ async fn a_job_longer_than_its_lock_runs_once_while_another_worker_checks_for_st
 
     // Lock 2 s (renewed every 1 s), stalled check every 0.5 s, job 6 s: without renewal the lock
     // would expire after 2 s and the second worker would recover and re-run the job.
-    let config = || {
-        let mut config = fast_worker_config(queue.clone(), 1);
-        config.lock_duration = Duration::from_millis(2_000);
-        config
-    };
+    let config = || locked_config(queue.clone(), 1, Duration::from_millis(2_000));
     let first = worker::start(config(), counting_handlers(runs.clone(), 6_000))
         .await
         .unwrap();
@@ -67,8 +63,11 @@ async fn a_job_longer_than_its_lock_runs_once_while_another_worker_checks_for_st
         1,
         "the job ran more than once: its lock was lost"
     );
-    let stalled: Option<u32> = conn.hget(format!("bull:core:{id}"), "stc").await.unwrap();
-    assert_eq!(stalled, None, "the job was declared stalled");
+    assert_eq!(
+        stalls(&mut conn, &id).await,
+        None,
+        "the job was declared stalled"
+    );
 }
 
 /// Lock 2 s (renewed every 1 s), handlers sleeping 6 s on their thread.
@@ -118,8 +117,7 @@ async fn handlers_blocking_every_runtime_thread_keep_their_locks() {
     let mut conn = redis_conn(&redis.url()).await;
     let runs = Arc::new(AtomicUsize::new(0));
 
-    let mut blocked_config = fast_worker_config(queue.clone(), THREADS);
-    blocked_config.lock_duration = LOCK;
+    let blocked_config = locked_config(queue.clone(), THREADS, LOCK);
     let (stop, stopped) = tokio::sync::oneshot::channel();
     let blocked = worker_on_own_runtime(blocked_config, blocking_handlers(runs.clone()), stopped);
     let producer = Producer::new(queue.clone());
@@ -135,8 +133,7 @@ async fn handlers_blocking_every_runtime_thread_keep_their_locks() {
 
     // Another worker, on this test's runtime, checks for stalled jobs every 0.5 s: a job whose
     // lock expires while its handler blocks is taken back and run again here.
-    let mut checker_config = fast_worker_config(queue.clone(), 1);
-    checker_config.lock_duration = LOCK;
+    let mut checker_config = locked_config(queue.clone(), 1, LOCK);
     checker_config.stalled_interval = Duration::from_millis(500);
     let checker_handlers = Handlers::new().on("block", {
         let runs = runs.clone();
@@ -165,8 +162,11 @@ async fn handlers_blocking_every_runtime_thread_keep_their_locks() {
             job["returnvalue"], "blocked worker",
             "job {id} was taken from the blocked worker: {job:#}"
         );
-        let stalled: Option<u32> = conn.hget(format!("bull:core:{id}"), "stc").await.unwrap();
-        assert_eq!(stalled, None, "job {id} was declared stalled");
+        assert_eq!(
+            stalls(&mut conn, id).await,
+            None,
+            "job {id} was declared stalled"
+        );
     }
     assert_eq!(
         runs.load(Ordering::SeqCst),
@@ -201,6 +201,18 @@ async fn a_job_that_lost_its_lock_while_waiting_for_a_blocked_thread_does_not_ru
     panic!("in {ATTEMPTS} attempts the late job always ran before the queue thread blocked");
 }
 
+/// A worker configuration with `concurrency` and a lock of `lock`.
+fn locked_config(queue: QueueConfig, concurrency: usize, lock: Duration) -> WorkerConfig {
+    let mut config = fast_worker_config(queue, concurrency);
+    config.lock_duration = lock;
+    config
+}
+
+/// How many times a stalled check took job `id` back (BullMQ's `stc`): `None` if never.
+async fn stalls(conn: &mut redis::aio::MultiplexedConnection, id: &str) -> Option<u32> {
+    conn.hget(format!("bull:core:{id}"), "stc").await.unwrap()
+}
+
 /// A handler that counts its runs in `runs` and returns `by`.
 fn counting(
     runs: Arc<AtomicUsize>,
@@ -219,8 +231,7 @@ async fn stalled_checker(
     lock: Duration,
     handlers: Handlers,
 ) -> worker::RunningWorker {
-    let mut config = fast_worker_config(queue.clone(), 1);
-    config.lock_duration = lock;
+    let mut config = locked_config(queue.clone(), 1, lock);
     config.stalled_interval = Duration::from_millis(300);
     worker::start(config, handlers).await.unwrap()
 }
@@ -303,9 +314,9 @@ async fn late_job_behind_a_blocked_thread() -> LateJob {
                 count(job)
             }
         });
-    let mut config = fast_worker_config(queue.clone(), 2);
-    config.lock_duration = lock;
-    let blocked = worker::start(config, handlers).await.unwrap();
+    let blocked = worker::start(locked_config(queue.clone(), 2, lock), handlers)
+        .await
+        .unwrap();
     eventually(Duration::from_secs(60), "the gate job started", || {
         let started = gate_started.clone();
         async move { at_least(started.load(Ordering::SeqCst), 1, "gate runs") }
@@ -339,10 +350,7 @@ async fn late_job_behind_a_blocked_thread() -> LateJob {
     }
     assert_eq!(jobs[1]["state"], "completed", "{:#}", jobs[1]);
     let mut conn = redis_conn(&redis.url()).await;
-    let stalled: Option<u32> = conn
-        .hget(format!("bull:core:{}", ids[1]), "stc")
-        .await
-        .unwrap();
+    let stalled = stalls(&mut conn, &ids[1]).await;
     assert_eq!(
         stalled,
         Some(1),
@@ -389,9 +397,9 @@ async fn a_finished_job_whose_completion_waits_for_a_blocked_thread_keeps_its_lo
             }
         })
         .on("quick", quick("blocked worker"));
-    let mut config = fast_worker_config(queue.clone(), 2);
-    config.lock_duration = lock;
-    let blocked = worker::start(config, handlers).await.unwrap();
+    let blocked = worker::start(locked_config(queue.clone(), 2, lock), handlers)
+        .await
+        .unwrap();
     let mut conn = redis_conn(&redis.url()).await;
     eventually(Duration::from_secs(60), "the gate job started", || {
         let mut conn = conn.clone();
@@ -419,10 +427,7 @@ async fn a_finished_job_whose_completion_waits_for_a_blocked_thread_keeps_its_lo
 
     assert_eq!(jobs[0]["returnvalue"], "gate", "{:#}", jobs[0]);
     assert_eq!(jobs[1]["returnvalue"], "blocked worker", "{:#}", jobs[1]);
-    let stalled: Option<u32> = conn
-        .hget(format!("bull:core:{}", ids[1]), "stc")
-        .await
-        .unwrap();
+    let stalled = stalls(&mut conn, &ids[1]).await;
     assert_eq!(stalled, None, "the finished job was declared stalled");
     assert_eq!(
         quick_runs.load(Ordering::SeqCst),
@@ -521,9 +526,9 @@ async fn large_completion_behind_a_blocked_thread(scripts: Scripts) {
                 std::future::ready(Ok::<_, JobError>(json!("x".repeat(LARGE_RESULT))))
             }
         });
-    let mut config = fast_worker_config(through_proxy, 2);
-    config.lock_duration = lock;
-    let blocked = worker::start(config, handlers).await.unwrap();
+    let blocked = worker::start(locked_config(through_proxy, 2, lock), handlers)
+        .await
+        .unwrap();
     // A first job, so that Redis holds the completion's script.
     let warm = producer.add("warm", json!({})).await.unwrap();
     node_wait_finished(&queue, &[warm], Duration::from_secs(60));
@@ -561,10 +566,7 @@ async fn large_completion_behind_a_blocked_thread(scripts: Scripts) {
         result
     );
     let mut conn = redis_conn(&redis.url()).await;
-    let stalled: Option<u32> = conn
-        .hget(format!("bull:core:{}", ids[1]), "stc")
-        .await
-        .unwrap();
+    let stalled = stalls(&mut conn, &ids[1]).await;
     assert_eq!(stalled, None, "the finished job was declared stalled");
     assert_eq!(
         large_runs.load(Ordering::SeqCst),
