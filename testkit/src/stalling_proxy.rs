@@ -14,7 +14,13 @@ use stackr_kit::testing::free_port;
 /// The proxy, listening for as long as the test process runs.
 pub struct StallingProxy {
     port: u16,
-    stalls: Arc<AtomicUsize>,
+    counts: Arc<Counts>,
+}
+
+#[derive(Default)]
+struct Counts {
+    stalls: AtomicUsize,
+    received: AtomicUsize,
 }
 
 impl StallingProxy {
@@ -26,8 +32,8 @@ impl StallingProxy {
         let port = free_port();
         let listener = TcpListener::bind(("127.0.0.1", port))
             .unwrap_or_else(|e| panic!("port {port} for the stalling proxy: {e}"));
-        let stalls = Arc::new(AtomicUsize::new(0));
-        let counted = stalls.clone();
+        let counts = Arc::new(Counts::default());
+        let counted = counts.clone();
         std::thread::spawn(move || {
             for client in listener.incoming().flatten() {
                 let Ok(server) = TcpStream::connect(("127.0.0.1", target)) else {
@@ -35,9 +41,9 @@ impl StallingProxy {
                 };
                 let (client_in, server_in) =
                     (client.try_clone().unwrap(), server.try_clone().unwrap());
-                let (stalls, held_back) = (counted.clone(), held_back.clone());
+                let (counts, held_back) = (counted.clone(), held_back.clone());
                 std::thread::spawn(move || {
-                    forward_stalling(&client_in, &server, &held_back, &stalls);
+                    forward_stalling(&client_in, &server, &held_back, &counts);
                     close(&client_in, &server);
                 });
                 std::thread::spawn(move || {
@@ -46,7 +52,7 @@ impl StallingProxy {
                 });
             }
         });
-        StallingProxy { port, stalls }
+        StallingProxy { port, counts }
     }
 
     pub fn port(&self) -> u16 {
@@ -55,7 +61,12 @@ impl StallingProxy {
 
     /// How many times a connection has been held back so far.
     pub fn stalls(&self) -> usize {
-        self.stalls.load(Ordering::SeqCst)
+        self.counts.stalls.load(Ordering::SeqCst)
+    }
+
+    /// How many bytes the proxy has read from its clients so far, all connections together.
+    pub fn received(&self) -> usize {
+        self.counts.received.load(Ordering::SeqCst)
     }
 }
 
@@ -63,7 +74,7 @@ fn forward_stalling(
     mut from: &TcpStream,
     mut to: &TcpStream,
     held_back: &[(usize, Duration)],
-    stalls: &AtomicUsize,
+    counts: &Counts,
 ) {
     let mut buffer = vec![0; 64 * 1024];
     let mut sent = 0;
@@ -74,8 +85,9 @@ fn forward_stalling(
             Ok(read) => read,
         };
         sent += read;
+        counts.received.fetch_add(read, Ordering::SeqCst);
         while let Some((_, stall)) = pending.next_if(|(after, _)| sent > *after) {
-            stalls.fetch_add(1, Ordering::SeqCst);
+            counts.stalls.fetch_add(1, Ordering::SeqCst);
             std::thread::sleep(*stall);
         }
         if to.write_all(&buffer[..read]).is_err() {

@@ -10,17 +10,24 @@
 //! the queue's connection: the single-threaded runtime runs woken tasks in the order they were
 //! woken, and the sweep yields once more after its timer, behind the tasks tokio deferred (a
 //! task that used up its budget waits for the runtime's next turn of its driver, after the
-//! timers). It then sends a [`Fence`] on that connection, and releases the jobs once Redis has
-//! answered two in a row: Redis answers a connection's commands in the order they were sent, so
-//! it has run those completions. Two, because a completion whose script Redis no longer holds
-//! (`NOSCRIPT`, after a restart or a `SCRIPT FLUSH`) is sent again, whole, when that answer
-//! arrives: before the first fence's answer, which wakes the sweep after the completion's task,
-//! so the second fence follows it.
+//! timers). The one exception is a connection being made again: the completions and the
+//! sweep's first fence wait for it together and are queued in the same turn, in no set order.
+//! The sweep then sends [`FENCES`] fences on that connection, one after the other, and releases
+//! the jobs: Redis answers a connection's commands in the order they were sent, and every
+//! sending of a completion is queued before the answer to the fence after it arrives, so the
+//! last fence follows them all. A completion goes out at most twice: a first time, queued
+//! before the first fence is answered, and again, whole, when Redis no longer holds its script
+//! (`NOSCRIPT`, after a restart or a `SCRIPT FLUSH`), queued when that answer arrives, before
+//! the answer to the next fence (the task it wakes runs first).
 //!
-//! A fence not answered within [`RESPONSE_TIMEOUT`] while this thread ran means that Redis or
-//! the connection failed, and the completions sent before it with it: the jobs are released,
-//! their locks expire and a stalled check takes them back. A wait that ends long after that, on
-//! a thread that was blocked meanwhile (maybe with a completion half written), starts again.
+//! A fence not answered within [`RESPONSE_TIMEOUT`] while this thread ran means that Redis, or
+//! the connection, failed or is being made again: the jobs are released, as a stalled check
+//! would take them back once their locks expire, whether their completions land later or never.
+//! A wait that ends long after that, on a thread that was blocked meanwhile (maybe with a
+//! completion half written), starts again. A block that ends within [`LATE_WAKE`] of the
+//! wait's end is not seen, and a completion the client itself gave up on after its own
+//! response timeout (a thread blocked longer than that) is not sent again: at least once, as
+//! the worker's docs say.
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -39,6 +46,9 @@ const SWEEP_DELAY: Duration = Duration::from_millis(50);
 /// Sends a command on the connection that carries the completions; true once Redis has
 /// answered it, false if the connection gave up on the answer.
 pub(crate) type Fence = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = bool> + Send>> + Send + Sync>;
+
+/// How many fences answered in a row release a sweep's jobs (see the module docs).
+const FENCES: usize = 3;
 
 /// How much later than [`RESPONSE_TIMEOUT`] a fence's wait may end and still have ended on a
 /// thread that ran (a loaded machine wakes timers late).
@@ -143,7 +153,7 @@ impl ActiveLocks {
 /// or that connection failed (see the module docs).
 async fn completions_run(fence: &Fence) {
     let mut answered_in_a_row = 0;
-    while answered_in_a_row < 2 {
+    while answered_in_a_row < FENCES {
         let sent = Instant::now();
         if let Ok(true) = tokio::time::timeout(RESPONSE_TIMEOUT, fence()).await {
             answered_in_a_row += 1;
@@ -209,7 +219,7 @@ mod tests {
     }
 
     #[tokio::test(flavor = "current_thread")]
-    async fn a_finished_job_is_renewed_until_redis_has_answered_two_fences_sent_after_it() {
+    async fn a_finished_job_is_renewed_until_redis_has_answered_every_fence_sent_after_it() {
         let locks = ActiveLocks::default();
         let answers = Arc::new(tokio::sync::Semaphore::new(0));
         let fence_calls = Arc::new(AtomicUsize::new(0));
@@ -228,14 +238,17 @@ mod tests {
         tokio::spawn(locks.clone().release_sent());
         drop(locks.hold("1", "token-1"));
         tokio::time::sleep(SWEEP_DELAY * 3).await;
-        assert_eq!(ids(&locks), ["1"], "released before a fence was answered");
-        answers.add_permits(1);
-        tokio::time::sleep(SWEEP_DELAY).await;
-        assert_eq!(ids(&locks), ["1"], "released after one answered fence");
-        answers.add_permits(1);
-        tokio::time::sleep(SWEEP_DELAY).await;
+        for answered in 0..FENCES {
+            assert_eq!(
+                ids(&locks),
+                ["1"],
+                "released after {answered} answered fences"
+            );
+            answers.add_permits(1);
+            tokio::time::sleep(SWEEP_DELAY).await;
+        }
         assert!(ids(&locks).is_empty(), "still renewed: {:?}", ids(&locks));
-        assert_eq!(fence_calls.load(Ordering::SeqCst), 2);
+        assert_eq!(fence_calls.load(Ordering::SeqCst), FENCES);
     }
 
     #[tokio::test(flavor = "current_thread", start_paused = true)]
@@ -248,6 +261,18 @@ mod tests {
         drop(locks.hold("1", "token-1"));
         tokio::time::sleep(RESPONSE_TIMEOUT - SWEEP_DELAY).await;
         assert_eq!(ids(&locks), ["1"], "released before the response timeout");
+        tokio::time::sleep(SWEEP_DELAY * 3).await;
+        assert!(ids(&locks).is_empty(), "still renewed: {:?}", ids(&locks));
+        assert_eq!(fence_calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_fence_the_connection_gave_up_on_at_once_releases_its_jobs() {
+        let locks = ActiveLocks::default();
+        let fence_calls = Arc::new(AtomicUsize::new(0));
+        locks.fence_once(|| fence(fence_calls.clone(), |_| std::future::ready(false)));
+        tokio::spawn(locks.clone().release_sent());
+        drop(locks.hold("1", "token-1"));
         tokio::time::sleep(SWEEP_DELAY * 3).await;
         assert!(ids(&locks).is_empty(), "still renewed: {:?}", ids(&locks));
         assert_eq!(fence_calls.load(Ordering::SeqCst), 1);
@@ -274,7 +299,7 @@ mod tests {
         assert!(ids(&locks).is_empty(), "still renewed: {:?}", ids(&locks));
         assert_eq!(
             fence_calls.load(Ordering::SeqCst),
-            3,
+            1 + FENCES,
             "the late fence was not sent again"
         );
     }

@@ -480,6 +480,7 @@ async fn large_completion_behind_a_blocked_thread(scripts: Scripts) {
     let producer = Producer::new(queue.clone());
     let large_runs = Arc::new(AtomicUsize::new(0));
     let large_finished = Arc::new(tokio::sync::Notify::new());
+    let received_by_block_end = Arc::new(AtomicUsize::new(0));
 
     let lock = Duration::from_millis(2_000);
     // Concurrency 2: the gate job waits until the large job's handler has returned, leaves the
@@ -495,10 +496,12 @@ async fn large_completion_behind_a_blocked_thread(scripts: Scripts) {
             let finished = large_finished.clone();
             let proxy = proxy.clone();
             let held_back = held_back.clone();
+            let received_by_block_end = received_by_block_end.clone();
             move |_job: Job| {
                 let finished = finished.clone();
                 let proxy = proxy.clone();
                 let held_back = held_back.clone();
+                let received_by_block_end = received_by_block_end.clone();
                 async move {
                     finished.notified().await;
                     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -506,6 +509,7 @@ async fn large_completion_behind_a_blocked_thread(scripts: Scripts) {
                         tokio::time::sleep(Duration::from_millis(10)).await;
                     }
                     std::thread::sleep(lock * 3);
+                    received_by_block_end.store(proxy.received(), Ordering::SeqCst);
                     Ok::<_, JobError>(json!("gate"))
                 }
             }
@@ -556,6 +560,14 @@ async fn large_completion_behind_a_blocked_thread(scripts: Scripts) {
         proxy.stalls(),
         held_back.len(),
         "the completion was not held back"
+    );
+    // The case under test: the rest of the completion waited for the thread, not in the
+    // kernel's buffers (which would have passed it on during the block).
+    let after_block = proxy.received() - received_by_block_end.load(Ordering::SeqCst);
+    assert!(
+        after_block >= 1 << 20,
+        "only {after_block} bytes reached the proxy after the block: the completion was not \
+         waiting for the thread"
     );
     assert_eq!(jobs[0]["returnvalue"], "gate", "{:#}", jobs[0]);
     let result = jobs[1]["returnvalue"].as_str().unwrap_or_default();
