@@ -12,13 +12,15 @@
 //! task that used up its budget waits for the runtime's next turn of its driver, after the
 //! timers). The one exception is a connection being made again: the completions and the
 //! sweep's first fence wait for it together and are queued in the same turn, in no set order.
-//! The sweep then sends [`FENCES`] fences on that connection, one after the other, and releases
-//! the jobs: Redis answers a connection's commands in the order they were sent, and every
-//! sending of a completion is queued before the answer to the fence after it arrives, so the
-//! last fence follows them all. A completion goes out at most twice: a first time, queued
-//! before the first fence is answered, and again, whole, when Redis no longer holds its script
-//! (`NOSCRIPT`, after a restart or a `SCRIPT FLUSH`), queued when that answer arrives, before
-//! the answer to the next fence (the task it wakes runs first).
+//! The sweep then sends fences on that connection, each once the one before is answered, and
+//! releases the jobs after [`FENCES`] answers. Redis answers a connection's commands in the
+//! order they were sent, so once a fence is answered Redis has run everything queued before it,
+//! and each sending of a completion is queued before some fence is answered, so before the next
+//! one is sent: the first sending before the first fence is answered, and a second one (the
+//! same completion whole again, when Redis no longer holds its script: `NOSCRIPT`, after a
+//! restart or a `SCRIPT FLUSH`) when the first one's answer arrives, which comes before the
+//! answer to any fence sent after the first sending (the task it wakes runs first). The third
+//! fence follows both.
 //!
 //! A fence not answered within [`RESPONSE_TIMEOUT`] while this thread ran means that Redis, or
 //! the connection, failed or is being made again: the jobs are released, as a stalled check
