@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use stackr_kit::testing::free_port;
 
+use crate::stalling_proxy;
+
 /// A loopback port that refuses connections for `after`, then accepts them and never answers
 /// (for as long as the test process runs).
 pub fn silent_after(after: Duration) -> u16 {
@@ -20,14 +22,7 @@ pub fn silent_after(after: Duration) -> u16 {
 /// loopback (for as long as the test process runs).
 pub fn forwarding_after(after: Duration, target: u16) -> u16 {
     listen_after(after, move |client| {
-        let Ok(server) = TcpStream::connect(("127.0.0.1", target)) else {
-            return;
-        };
-        let (mut client_in, mut server_in) =
-            (client.try_clone().unwrap(), server.try_clone().unwrap());
-        let (mut client_out, mut server_out) = (client, server);
-        std::thread::spawn(move || std::io::copy(&mut client_in, &mut server_out));
-        std::thread::spawn(move || std::io::copy(&mut server_in, &mut client_out));
+        stalling_proxy::forward(client, target, Vec::new(), Default::default());
     })
 }
 

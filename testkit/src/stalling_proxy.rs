@@ -18,7 +18,7 @@ pub struct StallingProxy {
 }
 
 #[derive(Default)]
-struct Counts {
+pub(crate) struct Counts {
     stalls: AtomicUsize,
     received: AtomicUsize,
 }
@@ -36,20 +36,7 @@ impl StallingProxy {
         let counted = counts.clone();
         std::thread::spawn(move || {
             for client in listener.incoming().flatten() {
-                let Ok(server) = TcpStream::connect(("127.0.0.1", target)) else {
-                    continue;
-                };
-                let (client_in, server_in) =
-                    (client.try_clone().unwrap(), server.try_clone().unwrap());
-                let (counts, held_back) = (counted.clone(), held_back.clone());
-                std::thread::spawn(move || {
-                    forward_stalling(&client_in, &server, &held_back, &counts);
-                    close(&client_in, &server);
-                });
-                std::thread::spawn(move || {
-                    let _ = std::io::copy(&mut &server_in, &mut &client);
-                    close(&client, &server_in);
-                });
+                forward(client, target, held_back.clone(), counted.clone());
             }
         });
         StallingProxy { port, counts }
@@ -68,6 +55,28 @@ impl StallingProxy {
     pub fn received(&self) -> usize {
         self.counts.received.load(Ordering::SeqCst)
     }
+}
+
+/// Forwards `client` to `target` on loopback, each way on a thread of its own, holding the bytes
+/// towards `target` back as `held_back` says (see [`StallingProxy::start`]).
+pub(crate) fn forward(
+    client: TcpStream,
+    target: u16,
+    held_back: Vec<(usize, Duration)>,
+    counts: Arc<Counts>,
+) {
+    let Ok(server) = TcpStream::connect(("127.0.0.1", target)) else {
+        return;
+    };
+    let (client_in, server_in) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+    std::thread::spawn(move || {
+        forward_stalling(&client_in, &server, &held_back, &counts);
+        close(&client_in, &server);
+    });
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut &server_in, &mut &client);
+        close(&client, &server_in);
+    });
 }
 
 fn forward_stalling(
