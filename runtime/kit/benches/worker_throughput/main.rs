@@ -52,6 +52,10 @@ use worker_support::{
     bullmq_official_commands_dir, interop_dir, node_command, queue_config, redis_conn,
 };
 
+// The worker runs in this process, on the allocator a worker binary has.
+#[global_allocator]
+static ALLOCATOR: stackr_kit::worker::Allocator = stackr_kit::worker::Allocator;
+
 const WARMUP: usize = 1_000;
 const CONCURRENCIES: [usize; 2] = [1, 100];
 

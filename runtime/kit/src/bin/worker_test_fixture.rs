@@ -10,6 +10,9 @@ use std::time::Duration;
 
 use stackr_kit::worker::{run_from_env, Handlers, Job, JobError, QueueConfig};
 
+#[global_allocator]
+static ALLOCATOR: stackr_kit::worker::Allocator = stackr_kit::worker::Allocator;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = match QueueConfig::from_env() {

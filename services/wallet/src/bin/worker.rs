@@ -8,6 +8,11 @@ use stackr_kit::worker::{run_from_env, Handlers, Job, JobError};
 #[path = "../job_names.rs"]
 mod job_names;
 
+// The worker's allocator: faster than the system's on the job loop's buffers
+// (`stackr_kit::worker::Allocator`).
+#[global_allocator]
+static ALLOCATOR: stackr_kit::worker::Allocator = stackr_kit::worker::Allocator;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let handlers = Handlers::new().on(job_names::EXAMPLE, |job: Job| async move {
