@@ -33,5 +33,19 @@ fn redis_starts_with_password() {
         ])
         .output()
         .unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "PONG");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "PONG",
+        "redis-cli: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+#[should_panic(expected = "is another process listening there?")]
+fn a_redis_that_could_not_take_its_port_is_not_reported_ready() {
+    let mut redis = TempRedis::start();
+    redis.kill();
+    let _taken = std::net::TcpListener::bind(("127.0.0.1", redis.port())).unwrap();
+    redis.start_again();
 }

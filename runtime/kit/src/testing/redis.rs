@@ -17,17 +17,28 @@ impl TempRedis {
     }
 
     pub fn start_with_password(password: Option<&str>) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir for redis");
-        let port = free_port();
-        let child = spawn(port, password, dir.path(), &[]);
-        let redis = TempRedis {
-            child,
-            port,
-            password: password.map(str::to_owned),
-            dir,
-        };
-        redis.wait_ready();
-        redis
+        let mut attempts = 1;
+        loop {
+            let dir = tempfile::tempdir().expect("temp dir for redis");
+            let port = free_port();
+            let child = spawn(port, password, dir.path(), &[]);
+            let mut redis = TempRedis {
+                child,
+                port,
+                password: password.map(str::to_owned),
+                dir,
+            };
+            match redis.wait_ready() {
+                Ok(()) => return redis,
+                // A process that does not use `free_port` took the port between its check and
+                // our server's bind: another port will do.
+                Err(exited) if attempts < START_ATTEMPTS => {
+                    eprintln!("{exited}; trying another port");
+                    attempts += 1;
+                }
+                Err(exited) => panic!("{exited}"),
+            }
+        }
     }
 
     /// Starts the server again, on the same port and data folder, after [`TempRedis::kill`]
@@ -36,27 +47,53 @@ impl TempRedis {
         self.start_again_with(&[]);
     }
 
-    /// [`TempRedis::start_again`] with more `redis-server` arguments. Returns once it listens,
+    /// [`TempRedis::start_again`] with more `redis-server` arguments. Returns once it answers,
     /// which may be before it has loaded its data.
     pub fn start_again_with(&mut self, args: &[&str]) {
         self.kill();
         self.child = spawn(self.port, self.password.as_deref(), self.dir.path(), args);
-        self.wait_ready();
+        if let Err(exited) = self.wait_ready() {
+            panic!("{exited}");
+        }
     }
 
-    fn wait_ready(&self) {
+    /// Returns once this server answers on its port; `Err` when it exited first (its port was
+    /// taken). What answers must be this server: a connection alone could reach whatever else
+    /// listens there.
+    fn wait_ready(&mut self) -> Result<(), String> {
         // Generous: the wait ends as soon as Redis listens, and a loaded machine is slow.
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!(
+                    "redis-server exited ({status}) before answering on port {}: is another \
+                     process listening there?",
+                    self.port
+                ));
+            }
+            if self.answering_pid() == Some(self.child.id()) {
+                return Ok(());
             }
             std::thread::sleep(Duration::from_millis(20));
         }
         panic!(
-            "redis-server did not listen on port {} within 60 s",
+            "redis-server did not answer on port {} within 60 s",
             self.port
         );
+    }
+
+    /// The `process_id` of the Redis answering on this port, if one does (and, with a password,
+    /// accepts it).
+    fn answering_pid(&self) -> Option<u32> {
+        // Bounded: what listens may accept and never answer.
+        let wait = Duration::from_secs(1);
+        let client = redis::Client::open(self.url()).ok()?;
+        let mut conn = client.get_connection_with_timeout(wait).ok()?;
+        conn.set_read_timeout(Some(wait)).ok()?;
+        let info: String = redis::cmd("INFO").arg("server").query(&mut conn).ok()?;
+        info.lines()
+            .find_map(|line| line.strip_prefix("process_id:"))
+            .and_then(|pid| pid.trim().parse().ok())
     }
 
     pub fn port(&self) -> u16 {
@@ -83,6 +120,9 @@ impl Drop for TempRedis {
         self.kill();
     }
 }
+
+/// Fresh starts made before giving up on finding a port no other process takes.
+const START_ATTEMPTS: u32 = 5;
 
 fn spawn(port: u16, password: Option<&str>, dir: &std::path::Path, args: &[&str]) -> Child {
     let mut cmd = Command::new(find_tool("redis-server"));
