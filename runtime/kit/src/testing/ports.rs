@@ -14,7 +14,7 @@ const RESERVATION: Duration = Duration::from_secs(600);
 /// get the same one while it may still be starting its server (a child process binds it only
 /// after its own start-up).
 pub fn free_port() -> u16 {
-    let folder = std::env::temp_dir().join("stackr-test-ports");
+    let folder = reservations();
     std::fs::create_dir_all(&folder).expect("create the port reservation folder");
     let span = u32::from(RANGE.end - RANGE.start);
     let seed = SystemTime::now()
@@ -29,6 +29,24 @@ pub fn free_port() -> u16 {
         }
     }
     panic!("no free loopback port left in {RANGE:?}");
+}
+
+/// Keeps `port` reserved for another [`RESERVATION`] from now: a server stopped to be started
+/// again on the same port (tests of a server going away) holds it while it is down, when
+/// [`free_port`] would otherwise see it free and, past the first reservation, hand it out.
+pub(crate) fn renew(port: u16) {
+    let file = reservations().join(port.to_string());
+    let renewed = std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .and_then(|f| f.set_modified(SystemTime::now()));
+    if renewed.is_err() {
+        let _ = std::fs::write(&file, b"");
+    }
+}
+
+fn reservations() -> PathBuf {
+    std::env::temp_dir().join("stackr-test-ports")
 }
 
 /// Takes the reservation file of a port unless another process took it recently.
@@ -57,5 +75,24 @@ mod tests {
         let ports: std::collections::HashSet<u16> = (0..200).map(|_| free_port()).collect();
         assert_eq!(ports.len(), 200, "a port was handed out twice");
         assert!(ports.iter().all(|port| RANGE.contains(port)), "{ports:?}");
+    }
+
+    #[test]
+    fn a_renewed_reservation_is_not_handed_out_once_the_first_one_ran_out() {
+        let port = free_port();
+        let file = reservations().join(port.to_string());
+        let long_ago = SystemTime::now() - RESERVATION - Duration::from_secs(60);
+        let age = |file: &PathBuf| {
+            let f = std::fs::File::options().write(true).open(file).unwrap();
+            f.set_modified(long_ago).unwrap();
+        };
+        age(&file);
+        renew(port);
+        assert!(!reserve(&file), "renewed, yet taken by another caller");
+        age(&file);
+        assert!(
+            reserve(&file),
+            "the premise: a reservation that ran out is taken"
+        );
     }
 }

@@ -1,6 +1,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::ports::renew;
 use super::{find_tool, free_port};
 
 /// A redis-server on a free loopback port, persistence off, killed on drop.
@@ -30,8 +31,8 @@ impl TempRedis {
             };
             match redis.wait_ready() {
                 Ok(()) => return redis,
-                // A process that does not use `free_port` took the port between its check and
-                // our server's bind: another port will do.
+                // Another process took the port between `free_port`'s check and our server's
+                // bind (one that does not reserve its ports): another port will do.
                 Err(exited) if attempts < START_ATTEMPTS => {
                     eprintln!("{exited}; trying another port");
                     attempts += 1;
@@ -108,8 +109,14 @@ impl TempRedis {
         }
     }
 
-    /// Kills the server now (tests of "Redis went away").
+    /// Kills the server now (tests of "Redis went away"). Its port stays reserved for
+    /// [`TempRedis::start_again`].
     pub fn kill(&mut self) {
+        self.stop();
+        renew(self.port);
+    }
+
+    fn stop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -117,7 +124,7 @@ impl TempRedis {
 
 impl Drop for TempRedis {
     fn drop(&mut self) {
-        self.kill();
+        self.stop();
     }
 }
 
