@@ -62,7 +62,7 @@ impl TempRedis {
     /// taken). What answers must be this server: a connection alone could reach whatever else
     /// listens there.
     fn wait_ready(&mut self) -> Result<(), String> {
-        // Generous: the wait ends as soon as Redis listens, and a loaded machine is slow.
+        // Generous: the wait ends as soon as Redis answers, and a loaded machine is slow.
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {

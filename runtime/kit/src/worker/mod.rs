@@ -222,6 +222,5 @@ pub use bullmq::JobState;
 /// The allocator a worker binary runs on, mimalloc:
 /// `#[global_allocator] static ALLOCATOR: Allocator = Allocator;` in its `main.rs`, as the
 /// scaffolded `<service>-worker` has. Each job allocates, copies and frees buffers of tens of
-/// KB, which glibc's allocator serves slowly: on it the worker took about 12 µs more CPU per job
-/// at concurrency 1 (see "Throughput" in the module docs).
+/// KB, which glibc's allocator serves slowly (figures under "Throughput" in the module docs).
 pub use mimalloc::MiMalloc as Allocator;
