@@ -104,12 +104,13 @@
 //!   appends and trims itself (`job_log.rs`).
 //! - Its `Queue` records `library` in the queue's meta hash, where Node's records `version`;
 //!   [`Producer`] writes Node's field (`bullmq:` + [`NODE_BULLMQ_VERSION`]).
-//! - It reads a job's options into integer fields and, when that fails (Node accepts any number:
-//!   `backoff: {type: 'fixed', delay: 100.5}`), runs the job with default options: one attempt,
-//!   retries lost. This module rewrites such numbers to the integer Node behaves like and hands
-//!   the job back before running it; options that stay unreadable fail the job with a reason
-//!   naming the option (`node_options.rs`, tested against Node's worker in
-//!   `tests/it/worker_option_matrix.rs`).
+//! - It reads a job's options into integer, boolean and string fields and, when one does not
+//!   fit (Node's worker reads values as JavaScript does: `backoff: {type: 'fixed', delay:
+//!   100.5}`, `attempts: "2"`, `lifo: 1`), runs the job with default options: one attempt,
+//!   retries lost. This module rewrites such values to ones that behave as Node does and hands
+//!   the job back before running it; options that stay unreadable, and backoff types it has no
+//!   strategy for, fail the job with a reason naming the option (`node_options/`, tested against
+//!   Node's worker in `tests/it/worker_option_matrix.rs`).
 //! - It ignores a backoff's `jitter` and always waits the full delay, where Node waits a random
 //!   delay in `[delay × (1 − jitter), delay)`: retries come as often as Node's, each up to
 //!   `jitter` later. Not worked around (the delay is computed inside bullmq-official).
@@ -122,6 +123,9 @@
 //!   `extendLock` script (`lock_renewal.rs`). A lost lock is only logged, as bullmq-official
 //!   does: the handler keeps running, and the job's later completion is refused by the scripts
 //!   (the stalled check has already re-queued it).
+//! - It retries a failed `lifo` job without a backoff delay at the back of the wait list, where
+//!   Node retries it at the front: only the order of jobs changes. Not worked around (the push
+//!   is chosen inside bullmq-official).
 //! - It clones each Lua script's source (40 KB for `moveToFinished`) per call: a cost worth an
 //!   upstream fix, not worth forking for. The worker binary's allocator, [`Allocator`], makes it
 //!   cheap (see "Throughput").
@@ -146,7 +150,7 @@
 //! share of the bound and CPU per job, the CPU ratio, whether the target is met, and the load
 //! average. Per job this worker makes the same single round trip as Node's; jobs whose stored
 //! options lack `attempts` (written by producers other than Node's `Queue` and [`Producer`])
-//! cost one more, an `HGET` of their options (`node_options.rs`). On a busy shared machine the
+//! cost one more, an `HGET` of their options (`node_options/`). On a busy shared machine the
 //! jobs/s figures swing between runs; read several.
 //!
 //! Where this worker's CPU goes: in a `perf` profile of the bench, this module's own code

@@ -70,7 +70,7 @@ async fn process(
         return Err(bullmq::Error::RateLimited { delay_ms: 0 });
     }
 
-    let options = if node_options::may_have_lost_options(job.opts()) {
+    let options = if node_options::needs_check(job.opts()) {
         node_options::check(&mut ctx.conn.clone(), &key, &token).await
     } else {
         Ok(OptionsCheck::Readable)

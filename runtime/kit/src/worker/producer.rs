@@ -154,7 +154,7 @@ fn job_data<T: Serialize>(name: &str, data: T) -> Result<serde_json::Value, Work
 
 /// The options as Node's `Queue.add` stores them: `attempts: 0` when none is given. Node tools
 /// show it, and the worker reads a missing `attempts` as options it may have failed to parse
-/// (one extra round trip per job, `node_options.rs`).
+/// (one extra round trip per job, `node_options/`).
 fn as_node_stores(mut opts: JobOptions) -> JobOptions {
     opts.attempts.get_or_insert(0);
     opts

@@ -1,5 +1,6 @@
-//! Every option of Node's `Queue.add` and `FlowProducer`, integer and non-integer numbers alike,
-//! means on our worker what it means on Node's: the same jobs run side by side on a Node worker
+//! Every option of Node's `Queue.add` and `FlowProducer`, whatever value JavaScript makes sense
+//! of (integer and non-integer numbers, numbers as strings, any value as a flag), means on our
+//! worker what it means on Node's: the same jobs run side by side on a Node worker
 //! and on ours (interop/bullmq, bullmq 6.5.1) end with the same attempts, delays, priorities,
 //! removals, failure records and final state.
 //!
@@ -18,46 +19,91 @@ use serde_json::{json, Value};
 use stackr_testkit::TempRedis;
 use worker_support::*;
 
-/// Each row: the job as given to Node, and, for numbers our worker rewrites to the integer Node
-/// behaves like (bullmq-official reads only integers), JSON pointer into `opts` -> that integer.
-/// Flows nest rows in `children`.
+/// Each row: the job as given to Node, and, for values our worker rewrites to what Node behaves
+/// like in a form bullmq-official reads (see `src/worker/node_options/`), JSON pointer into `opts` -> the
+/// rewritten value. Flows nest rows in `children`. (In groups: one `json!` of them all is too
+/// deep a macro expansion.)
 fn matrix() -> Value {
+    let groups = [numbers(), javascript_values(), order_and_flows()];
+    Value::Array(
+        groups
+            .iter()
+            .flat_map(|group| group.as_array().unwrap().clone())
+            .collect(),
+    )
+}
+
+/// Rows with integer and non-integer numbers.
+fn numbers() -> Value {
     json!([
         // retries and backoff
-        { "name": "always-fails", "opts": { "attempts": 2, "backoff": { "type": "fixed", "delay": 100.5 } }, "rounded": { "/backoff/delay": 101 } },
-        { "name": "always-fails", "opts": { "attempts": 3, "backoff": { "type": "exponential", "delay": 50.25 } }, "rounded": { "/backoff/delay": 51 } },
-        { "name": "always-fails", "opts": { "attempts": 2, "backoff": 80.5 }, "rounded": { "/backoff/delay": 81 } },
+        { "name": "always-fails", "opts": { "attempts": 2, "backoff": { "type": "fixed", "delay": 100.5 } }, "rewritten": { "/backoff/delay": 101 } },
+        { "name": "always-fails", "opts": { "attempts": 3, "backoff": { "type": "exponential", "delay": 50.25 } }, "rewritten": { "/backoff/delay": 51 } },
+        { "name": "always-fails", "opts": { "attempts": 2, "backoff": 80.5 }, "rewritten": { "/backoff/delay": 81 } },
         { "name": "always-fails", "opts": { "attempts": 2, "backoff": 20 } },
-        { "name": "always-fails", "opts": { "attempts": 2.5, "backoff": 10 }, "rounded": { "/attempts": 3 } },
+        { "name": "always-fails", "opts": { "attempts": 2.5, "backoff": 10 }, "rewritten": { "/attempts": 3 } },
         { "name": "always-fails", "opts": { "attempts": 2, "backoff": { "type": "fixed", "delay": 40, "jitter": 0.5 } } },
         { "name": "always-fails", "opts": { "attempts": 0 } },
         { "name": "fails-once", "opts": { "attempts": 2 } },
-        { "name": "fails-once", "opts": { "attempts": 1.5 }, "rounded": { "/attempts": 2 } },
+        { "name": "fails-once", "opts": { "attempts": 1.5 }, "rewritten": { "/attempts": 2 } },
         { "name": "fatal", "opts": { "attempts": 3, "backoff": 10 } },
         // failure records
-        { "name": "always-fails", "opts": { "attempts": 3, "stackTraceLimit": 1.5 }, "rounded": { "/stackTraceLimit": 1 } },
+        { "name": "always-fails", "opts": { "attempts": 3, "stackTraceLimit": 1.5 }, "rewritten": { "/stackTraceLimit": 1 } },
         { "name": "always-fails", "opts": { "attempts": 2, "stackTraceLimit": 1 } },
         // delays and timestamps
-        { "name": "fails-once", "opts": { "attempts": 2, "delay": 150.5 }, "rounded": { "/delay": 151 } },
+        { "name": "fails-once", "opts": { "attempts": 2, "delay": 150.5 }, "rewritten": { "/delay": 151 } },
         { "name": "welcome", "opts": { "delay": 120 } },
-        { "name": "welcome", "opts": { "delay": 100.75, "priority": 2 }, "rounded": { "/delay": 101 } },
-        { "name": "welcome", "opts": { "timestamp": 1700000000000.5 }, "rounded": { "/timestamp": 1700000000000_u64 } },
+        { "name": "welcome", "opts": { "delay": 100.75, "priority": 2 }, "rewritten": { "/delay": 101 } },
+        { "name": "welcome", "opts": { "timestamp": 1700000000000.5 }, "rewritten": { "/timestamp": 1700000000000_u64 } },
         // removal
         { "name": "always-fails", "opts": { "attempts": 2, "backoff": 10, "removeOnFail": true } },
         { "name": "always-fails", "opts": { "removeOnFail": false } },
         { "name": "always-fails", "opts": { "removeOnFail": 100 } },
-        { "name": "always-fails", "opts": { "removeOnFail": { "age": 3600.5, "count": 100 } }, "rounded": { "/removeOnFail/age": 3601 } },
+        { "name": "always-fails", "opts": { "removeOnFail": { "age": 3600.5, "count": 100 } }, "rewritten": { "/removeOnFail/age": 3601 } },
         { "name": "fails-once", "opts": { "attempts": 2, "removeOnComplete": true } },
-        { "name": "welcome", "opts": { "removeOnComplete": { "age": 3600.5, "count": 100 } }, "rounded": { "/removeOnComplete/age": 3601 } },
-        { "name": "welcome", "opts": { "removeOnComplete": { "age": 3600, "count": 100.5 } }, "rounded": { "/removeOnComplete/count": 100 } },
-        { "name": "welcome", "opts": { "removeOnComplete": 100.5 }, "rounded": { "/removeOnComplete": 100 } },
+        { "name": "welcome", "opts": { "removeOnComplete": { "age": 3600.5, "count": 100 } }, "rewritten": { "/removeOnComplete/age": 3601 } },
+        { "name": "welcome", "opts": { "removeOnComplete": { "age": 3600, "count": 100.5 } }, "rewritten": { "/removeOnComplete/count": 100 } },
+        { "name": "welcome", "opts": { "removeOnComplete": 100.5 }, "rewritten": { "/removeOnComplete": 100 } },
         { "name": "welcome", "opts": { "removeOnComplete": false } },
         // ids, size, deduplication, logs
         { "name": "welcome", "opts": { "jobId": "custom-1" } },
-        { "name": "welcome", "data": { "n": 1 }, "opts": { "sizeLimit": 100.5 }, "rounded": { "/sizeLimit": 100 } },
+        { "name": "welcome", "data": { "n": 1 }, "opts": { "sizeLimit": 100.5 }, "rewritten": { "/sizeLimit": 100 } },
         { "name": "welcome", "opts": { "deduplication": { "id": "once" } } },
         { "name": "welcome", "opts": { "deduplication": { "id": "once" } } },
         { "name": "reports", "data": { "logs": ["a", "b", "c"], "progress": [50] }, "opts": { "keepLogs": 2 } },
+    ])
+}
+
+/// Rows whose values JavaScript makes sense of in ways bullmq-official does not.
+fn javascript_values() -> Value {
+    json!([
+        // what JavaScript makes of other values: numeric strings are numbers, any value is a
+        // flag, numbers beyond an integer field are its largest value
+        { "name": "fails-once", "opts": { "attempts": "2" }, "rewritten": { "/attempts": 2 } },
+        { "name": "fails-once", "opts": { "attempts": 9007199254740991_u64 }, "rewritten": { "/attempts": 4294967295_u64 } },
+        { "name": "fails-once", "opts": { "attempts": 2, "backoff": { "type": "fixed", "delay": "10" } }, "rewritten": { "/backoff/delay": 10 } },
+        { "name": "always-fails", "opts": { "attempts": 2, "stackTraceLimit": "1" }, "rewritten": { "/stackTraceLimit": 1 } },
+        { "name": "welcome", "opts": { "delay": "100" }, "rewritten": { "/delay": 100 } },
+        { "name": "welcome", "opts": { "timestamp": "1700000000000" }, "rewritten": { "/timestamp": 1700000000000_u64 } },
+        { "name": "welcome", "opts": { "priority": -1 }, "rewritten": { "/priority": 0 } },
+        { "name": "welcome", "opts": { "lifo": 1 }, "rewritten": { "/lifo": true } },
+        { "name": "welcome", "opts": { "sizeLimit": "100" }, "rewritten": { "/sizeLimit": 100 } },
+        { "name": "welcome", "opts": { "deduplication": { "id": 123 } }, "rewritten": { "/deduplication/id": "123" } },
+        // a backoff delay of -1 means "no retry" to Node
+        { "name": "always-fails", "opts": { "attempts": 2, "backoff": { "type": "fixed", "delay": -1 } }, "rewritten": { "/attempts": 1, "/backoff/delay": 0 } },
+        { "name": "always-fails", "opts": { "attempts": 3, "backoff": -1 }, "rewritten": { "/attempts": 1, "/backoff/delay": 0 } },
+        // a negative count keeps every finished job; a string is a flag
+        { "name": "welcome", "opts": { "removeOnComplete": -1 }, "rewritten": { "/removeOnComplete": false } },
+        { "name": "welcome", "opts": { "removeOnComplete": { "count": -1 } }, "rewritten": { "/removeOnComplete": {} } },
+        { "name": "always-fails", "opts": { "removeOnFail": -1 }, "rewritten": { "/removeOnFail": false } },
+        { "name": "always-fails", "opts": { "removeOnFail": { "count": -1, "age": 3600 } }, "rewritten": { "/removeOnFail": { "age": 3600 } } },
+        { "name": "welcome", "opts": { "removeOnComplete": "10" } },
+    ])
+}
+
+/// Rows whose first runs are ordered, and flows.
+fn order_and_flows() -> Value {
+    json!([
         // order: lifo and priorities (see `ORDERED`)
         { "name": "welcome", "data": { "order": "fifo-1" } },
         { "name": "welcome", "data": { "order": "lifo" }, "opts": { "lifo": true } },
@@ -67,7 +113,8 @@ fn matrix() -> Value {
         // flows
         { "name": "welcome", "children": [
             { "name": "welcome", "data": { "child": 1 } },
-            { "name": "fails-once", "opts": { "attempts": 2, "backoff": 20.5 }, "rounded": { "/backoff/delay": 21 } },
+            { "name": "fails-once", "opts": { "attempts": 2, "backoff": 20.5 }, "rewritten": { "/backoff/delay": 21 } },
+            { "name": "fails-once", "opts": { "attempts": "2" }, "rewritten": { "/attempts": 2 } },
             { "name": "welcome", "children": [{ "name": "welcome", "data": { "grandchild": 1 } }] },
         ] },
         { "name": "welcome", "children": [{ "name": "always-fails", "opts": { "failParentOnFailure": true } }] },
@@ -75,7 +122,7 @@ fn matrix() -> Value {
         { "name": "welcome", "children": [{ "name": "always-fails", "opts": { "ignoreDependencyOnFailure": true } }] },
         { "name": "welcome", "children": [{ "name": "always-fails", "opts": { "removeDependencyOnFailure": true } }] },
         { "name": "welcome", "opts": { "attempts": 2 }, "children": [
-            { "name": "always-fails", "opts": { "attempts": 2, "backoff": 10.5, "failParentOnFailure": true }, "rounded": { "/backoff/delay": 11 } },
+            { "name": "always-fails", "opts": { "attempts": 2, "backoff": 10.5, "failParentOnFailure": true }, "rewritten": { "/backoff/delay": 11 } },
         ] },
     ])
 }
@@ -145,10 +192,10 @@ async fn every_option_node_accepts_is_honoured_like_on_a_node_worker() {
         );
         if node_job["state"] != "missing" {
             let mut expected_opts = node_job["opts"].clone();
-            for (pointer, number) in row["rounded"].as_object().into_iter().flatten() {
+            for (pointer, value) in row["rewritten"].as_object().into_iter().flatten() {
                 *expected_opts
                     .pointer_mut(pointer)
-                    .expect("a rounded option") = number.clone();
+                    .expect("a rewritten option") = value.clone();
             }
             differ("opts", expected_opts, rust_job["opts"].clone());
         }
@@ -232,4 +279,42 @@ async fn first_runs(conn: &mut redis::aio::MultiplexedConnection, queue: &str) -
         }
     }
     order
+}
+
+/// Options Node's `Queue.add` takes but no worker can act on as asked fail the job on ours
+/// before its handler runs, with a reason naming the option, rather than running it with other
+/// options. (Node's worker throws while failing such a job's attempt and leaves it active until
+/// a stalled check.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn options_that_cannot_be_understood_fail_the_job_naming_the_option() {
+    let redis = TempRedis::start();
+    let queue = queue_config(&redis.url(), "unreadable");
+    // "welcome" completes whenever its handler runs.
+    let cases = [
+        (
+            json!({ "attempts": 2, "backoff": { "type": "linear", "delay": 10 } }),
+            "`backoff.type`",
+        ),
+        (json!({ "attempts": "many" }), "`attempts`"),
+        (json!({ "attempts": 2, "backoff": "10" }), "`backoff`"),
+    ];
+    let jobs: Vec<Value> = cases
+        .iter()
+        .map(|(opts, _)| json!({ "name": "welcome", "opts": opts }))
+        .collect();
+    let ids = node_add(&queue, Value::Array(jobs));
+    let running =
+        stackr_kit::worker::start(fast_worker_config(queue.clone(), 2), by_name_handlers())
+            .await
+            .unwrap();
+    let seen = eventually_finished_or_missing(&queue, &ids).await;
+    running.shutdown().await.unwrap();
+    for ((opts, option), job) in cases.iter().zip(&seen) {
+        assert_eq!(job["state"], "failed", "{opts}: {job:#}");
+        let reason = job["failedReason"].as_str().unwrap_or_default();
+        assert!(
+            reason.contains(&format!("job option {option}")),
+            "{opts}: the reason names {option}: {reason}"
+        );
+    }
 }

@@ -1,0 +1,307 @@
+//! Job options that Node BullMQ accepts but bullmq-official cannot read.
+//!
+//! Node stores a job's options as JSON in its hash (`opts`) and its worker reads them as
+//! JavaScript does: any number where a count or a duration goes
+//! (`backoff: {type: 'fixed', delay: 100.5}`), a string that holds a number (`attempts: "2"`
+//! compares as 2), any value as a flag (`lifo: 1`). bullmq-official reads `opts` into integer,
+//! boolean and string fields and, when one does not fit, runs the job with default options
+//! instead: one attempt, no backoff, no retention. A Node job would silently lose its retries on
+//! our worker.
+//!
+//! What this module does instead, before the handler runs:
+//! - Options bullmq-official read correctly: nothing. The check costs a round trip only for
+//!   jobs whose parsed options have no `attempts` (Node always writes it, so bullmq-official
+//!   fell back to defaults) or a backoff it would misread ([`needs_check`]).
+//! - Options it could not read: each value is rewritten to the one that behaves as Node does
+//!   with the original (`normalize.rs`), the result is written back to the job (only while the
+//!   job's lock is ours), and the job is handed back to the front of the queue without counting
+//!   an attempt. Its next fetch reads the rewritten options:
+//!   - numbers and numeric strings become whole numbers (rounded as Node behaves: attempts and
+//!     durations up, counts down), negative ones 0, and larger than the field's largest value
+//!     (`attempts: Number.MAX_SAFE_INTEGER`, "retry forever") that value;
+//!   - flags become `true`/`false` by JavaScript's truthiness, ids (`jobId`, a parent's or a
+//!     deduplication's `id`) strings, a repeat's dates epoch milliseconds;
+//!   - a bare number as `backoff` becomes `{type: "fixed", delay}`, as Node's worker reads it;
+//!     a backoff delay of -1, Node's "never retry", becomes `attempts: 1`;
+//!   - a negative retention count (`removeOnComplete: -1`, `{count: -1}`), which keeps every
+//!     finished job on Node, becomes `false`, or the count is left out.
+//! - Options that stay unreadable, and a backoff type other than `fixed` or `exponential` (this
+//!   worker has no custom backoff strategies): the job fails for good, with a reason naming
+//!   the option, rather than running with options nobody asked for.
+//!
+//! Not rewritten: an exponential backoff whose delay outgrows 63 bits of milliseconds before
+//! the job's last attempt (2^54 × 1 s is reached only after 570 million years of retries, or
+//! with an absurd base delay): bullmq-official's arithmetic overflows there, where Node waits.
+
+mod javascript;
+mod normalize;
+
+use redis::aio::ConnectionManager;
+use serde_json::{Map, Value};
+
+/// `KEYS[1]` job hash, `KEYS[2]` its lock; `ARGV[1]` lock token, `ARGV[2]` the repaired options.
+/// The fetch that handed us the job counted a started attempt (`ats`); the job is handed back
+/// unstarted, so that count is taken back: Node sees the attempts its own worker would make.
+const WRITE_OPTS_LUA: &str = r#"
+if redis.call("GET", KEYS[2]) ~= ARGV[1] then return 0 end
+if redis.call("EXISTS", KEYS[1]) == 0 then return 0 end
+redis.call("HSET", KEYS[1], "opts", ARGV[2])
+redis.call("HINCRBY", KEYS[1], "ats", -1)
+return 1
+"#;
+
+/// What to do with a job before running its handler.
+#[derive(Debug, PartialEq)]
+pub(crate) enum OptionsCheck {
+    /// bullmq-official read the options as they are: run the job.
+    Readable,
+    /// The options were rewritten: hand the job back so that it is read again.
+    Repaired,
+    /// The options can't be understood: fail the job with this reason.
+    Unreadable(String),
+}
+
+/// Whether bullmq-official may have replaced this job's options with defaults, or read a backoff
+/// it cannot act on as Node would.
+pub(crate) fn needs_check(parsed: &bullmq::JobOptions) -> bool {
+    use bullmq::types::BackoffStrategy::{Custom, Exponential, Fixed};
+    parsed.attempts.is_none()
+        || match &parsed.backoff {
+            Some(Custom(_)) => true,
+            Some(Fixed(delay) | Exponential(delay)) => *delay > normalize::MILLIS,
+            None => false,
+        }
+}
+
+/// Checks the job's stored options and repairs them if bullmq-official could not read them.
+pub(crate) async fn check(
+    conn: &mut ConnectionManager,
+    job_key: &str,
+    token: &str,
+) -> redis::RedisResult<OptionsCheck> {
+    let raw: Option<String> = redis::cmd("HGET")
+        .arg(job_key)
+        .arg("opts")
+        .query_async(conn)
+        .await?;
+    let Some(raw) = raw else {
+        return Ok(OptionsCheck::Readable);
+    };
+    match repair(&raw) {
+        Repair::AsIs => Ok(OptionsCheck::Readable),
+        Repair::Unreadable(reason) => Ok(OptionsCheck::Unreadable(reason)),
+        Repair::Rewritten(repaired) => {
+            let written: i64 = redis::cmd("EVAL")
+                .arg(WRITE_OPTS_LUA)
+                .arg(2)
+                .arg(job_key)
+                .arg(format!("{job_key}:lock"))
+                .arg(token)
+                .arg(repaired)
+                .query_async(conn)
+                .await?;
+            Ok(if written == 1 {
+                OptionsCheck::Repaired
+            } else {
+                // The lock is no longer ours (the job stalled and is another worker's now).
+                OptionsCheck::Unreadable(
+                    "the job's lock was lost before its options were read".into(),
+                )
+            })
+        }
+    }
+}
+
+#[derive(Debug, PartialEq)]
+enum Repair {
+    AsIs,
+    Rewritten(String),
+    Unreadable(String),
+}
+
+fn readable(options: &str) -> Result<(), serde_json::Error> {
+    serde_json::from_str::<bullmq::JobOptions>(options).map(|_| ())
+}
+
+fn repair(raw: &str) -> Repair {
+    // Node reads empty options as none (`JSON.parse(rawOpts || '{}')`), as bullmq-official's
+    // defaults do.
+    if raw.is_empty() {
+        return Repair::AsIs;
+    }
+    let original = match serde_json::from_str::<Value>(raw) {
+        Ok(original) => original,
+        Err(e) => return Repair::Unreadable(format!("job options are not JSON: {e}")),
+    };
+    let Value::Object(mut options) = original.clone() else {
+        return Repair::Unreadable(format!("job options are not an object: {original}"));
+    };
+    if let Err(reason) = normalize::normalize(&mut options) {
+        return Repair::Unreadable(reason);
+    }
+    let unchanged = original.as_object() == Some(&options);
+    let rewritten = Value::Object(options);
+    let text = rewritten.to_string();
+    match readable(&text) {
+        Ok(()) if unchanged => Repair::AsIs,
+        Ok(()) => Repair::Rewritten(text),
+        Err(_) => Repair::Unreadable(culprit(&rewritten, raw)),
+    }
+}
+
+/// The first option that still can't be read, alone, so that the reason points at it.
+fn culprit(options: &Value, raw: &str) -> String {
+    options
+        .as_object()
+        .into_iter()
+        .flatten()
+        .find_map(|(name, value)| {
+            let alone = Value::Object(Map::from_iter([(name.clone(), value.clone())])).to_string();
+            readable(&alone)
+                .err()
+                .map(|e| format!("job option `{name}` ({value}) cannot be understood: {e}"))
+        })
+        .unwrap_or_else(|| format!("job options {raw} cannot be understood together"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rewritten(raw: &str) -> Value {
+        match repair(raw) {
+            Repair::Rewritten(json) => serde_json::from_str(&json).unwrap(),
+            other => panic!("{raw}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn readable_options_are_left_alone() {
+        assert_eq!(
+            repair(r#"{"attempts":3,"backoff":{"type":"fixed","delay":100}}"#),
+            Repair::AsIs
+        );
+        assert_eq!(repair(""), Repair::AsIs);
+    }
+
+    #[test]
+    fn fractional_numbers_become_the_integer_node_behaves_like() {
+        assert_eq!(
+            rewritten(
+                r#"{"attempts":2.5,"backoff":{"type":"fixed","delay":100.5},"stackTraceLimit":1.5}"#
+            ),
+            json!({"attempts":3,"backoff":{"type":"fixed","delay":101},"stackTraceLimit":1})
+        );
+        assert_eq!(
+            rewritten(r#"{"attempts":1,"removeOnComplete":{"age":3600.5,"count":10},"delay":-5}"#),
+            json!({"attempts":1,"removeOnComplete":{"age":3601,"count":10},"delay":0})
+        );
+    }
+
+    #[test]
+    fn values_javascript_reads_otherwise_become_what_node_makes_of_them() {
+        assert_eq!(
+            rewritten(
+                r#"{"attempts":"2","lifo":1,"jobId":123,"parent":{"id":5,"queue":"bull:q"},"de":{"id":7,"ttl":-1},"priority":4294967296}"#
+            ),
+            json!({"attempts":2,"lifo":true,"jobId":"123","parent":{"id":"5","queue":"bull:q"},"de":{"id":"7","ttl":0},"priority":4294967295_u64})
+        );
+        assert_eq!(
+            rewritten(
+                r#"{"attempts":9007199254740991,"repeat":{"every":1000.5,"endDate":"2099-01-01"}}"#
+            ),
+            json!({"attempts":4294967295_u64,"repeat":{"every":1001,"endDate":4070908800000_u64}})
+        );
+        // Node's worker reads a bare number as a fixed backoff.
+        assert_eq!(
+            rewritten(r#"{"attempts":2,"backoff":10.5}"#),
+            json!({"attempts":2,"backoff":{"type":"fixed","delay":11}})
+        );
+    }
+
+    #[test]
+    fn a_backoff_delay_of_minus_one_never_retries() {
+        for backoff in [
+            r#"-1"#,
+            r#"{"type":"fixed","delay":-1}"#,
+            r#"{"type":"exponential","delay":"-1"}"#,
+        ] {
+            let options = rewritten(&format!(r#"{{"attempts":5,"backoff":{backoff}}}"#));
+            assert_eq!(options["attempts"], 1, "{backoff}: {options}");
+        }
+        // Any other negative delay retries at once, on Node as here.
+        assert_eq!(
+            rewritten(r#"{"attempts":5,"backoff":{"type":"fixed","delay":-100}}"#),
+            json!({"attempts":5,"backoff":{"type":"fixed","delay":0}})
+        );
+    }
+
+    #[test]
+    fn a_negative_retention_count_keeps_every_finished_job() {
+        assert_eq!(
+            rewritten(
+                r#"{"attempts":1,"removeOnComplete":-1,"removeOnFail":{"count":-1,"age":3600}}"#
+            ),
+            json!({"attempts":1,"removeOnComplete":false,"removeOnFail":{"age":3600}})
+        );
+        // A string is a flag to Node: "10" removes the job, "" keeps it.
+        assert_eq!(
+            rewritten(r#"{"attempts":1,"removeOnComplete":"10","removeOnFail":""}"#),
+            json!({"attempts":1,"removeOnComplete":true,"removeOnFail":false})
+        );
+    }
+
+    #[test]
+    fn a_backoff_bullmq_official_would_misread_is_checked() {
+        let parsed = |raw: &str| serde_json::from_str::<bullmq::JobOptions>(raw).unwrap();
+        assert!(!needs_check(&parsed(
+            r#"{"attempts":2,"backoff":{"type":"fixed","delay":10}}"#
+        )));
+        assert!(needs_check(&parsed(
+            r#"{"attempts":2,"backoff":{"type":"linear","delay":10}}"#
+        )));
+        assert!(needs_check(&parsed(
+            r#"{"attempts":2,"backoff":{"type":"fixed","delay":10000000000000000000}}"#
+        )));
+        assert!(needs_check(&parsed(r#"{}"#)));
+        assert_eq!(
+            rewritten(r#"{"attempts":2,"backoff":{"type":"fixed","delay":10000000000000000000}}"#),
+            json!({"attempts":2,"backoff":{"type":"fixed","delay":i64::MAX}})
+        );
+    }
+
+    #[test]
+    fn unreadable_options_name_the_option() {
+        let reason = |raw: &str| match repair(raw) {
+            Repair::Unreadable(reason) => reason,
+            other => panic!("{raw}: {other:?}"),
+        };
+        let cases = [
+            (
+                r#"{"attempts":2,"backoff":{"type":"fixed","delay":"soon"}}"#,
+                "job option `backoff.delay`",
+            ),
+            (
+                r#"{"attempts":2,"backoff":{"type":"linear","delay":10}}"#,
+                "job option `backoff.type`",
+            ),
+            (r#"{"attempts":2,"backoff":"10"}"#, "job option `backoff`"),
+            (r#"{"attempts":"many"}"#, "job option `attempts`"),
+            (
+                r#"{"removeOnFail":{"age":"old"}}"#,
+                "job option `removeOnFail.age`",
+            ),
+            (
+                r#"{"repeat":{"every":1000,"endDate":"someday"}}"#,
+                "job option `repeat.endDate`",
+            ),
+            ("[1]", "not an object"),
+            ("{not json", "not JSON"),
+        ];
+        for (raw, named) in cases {
+            let reason = reason(raw);
+            assert!(reason.contains(named), "{raw}: {reason}");
+        }
+    }
+}

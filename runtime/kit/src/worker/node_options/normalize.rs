@@ -1,0 +1,231 @@
+//! Each option Node's worker reads, rewritten to the form bullmq-official reads that means the
+//! same to both workers (see the module docs for the table of what changes).
+
+use serde_json::{Map, Value};
+
+use super::javascript::{self, Rounding};
+
+/// What an option's value is to Node, and so what it is rewritten to. A `null` stays: to both
+/// workers it is the option left out.
+#[derive(Clone, Copy)]
+enum Kind {
+    /// A whole number: JavaScript's number of the value, rounded, from 0 to the given largest
+    /// value (bullmq-official's field).
+    Count(Rounding, u64),
+    /// True or false, by JavaScript's truthiness.
+    Flag,
+    /// A string: a number's decimal text.
+    Text,
+    /// Epoch milliseconds.
+    Date,
+}
+
+use Kind::{Count, Date, Flag, Text};
+use Rounding::{Down, Up};
+
+const U32: u64 = u32::MAX as u64;
+
+/// The largest duration or time: bullmq-official turns a backoff delay into an `i64`, and a
+/// larger one would wrap around to a negative delay, which retries at once.
+pub(super) const MILLIS: u64 = i64::MAX as u64;
+
+/// The options of a single form, by their path in the stored JSON (Node stores some under short
+/// names: `kl` is keepLogs, `de` deduplication). Durations round up, so that nothing runs
+/// earlier than asked; `attempts` too, as Node retries while `attemptsMade + 1 < attempts`
+/// (2.5 allows 3 attempts); the rest round down, as Node's `stacktrace.slice(-limit)` and whole
+/// milliseconds and jobs do.
+const OPTIONS: &[(&[&str], Kind)] = &[
+    (&["attempts"], Count(Up, U32)),
+    (&["delay"], Count(Up, MILLIS)),
+    (&["priority"], Count(Down, U32)),
+    (&["timestamp"], Count(Down, MILLIS)),
+    (&["prevMillis"], Count(Down, MILLIS)),
+    (&["stackTraceLimit"], Count(Down, U32)),
+    (&["kl"], Count(Down, U32)),
+    (&["keepLogs"], Count(Down, U32)),
+    (&["sizeLimit"], Count(Down, U32)),
+    (&["lifo"], Flag),
+    (&["failParentOnFailure"], Flag),
+    (&["continueParentOnFailure"], Flag),
+    (&["ignoreDependencyOnFailure"], Flag),
+    (&["removeDependencyOnFailure"], Flag),
+    (&["jobId"], Text),
+    (&["parent", "id"], Text),
+    (&["parent", "queue"], Text),
+    (&["parent", "waitChildren"], Flag),
+    (&["de", "id"], Text),
+    (&["de", "ttl"], Count(Down, MILLIS)),
+    (&["de", "extend"], Flag),
+    (&["de", "replace"], Flag),
+    (&["de", "keepLastIfActive"], Flag),
+    (&["repeat", "every"], Count(Up, MILLIS)),
+    (&["repeat", "count"], Count(Down, MILLIS)),
+    (&["repeat", "offset"], Count(Down, MILLIS)),
+    (&["repeat", "limit"], Count(Down, MILLIS)),
+    (&["repeat", "startDate"], Date),
+    (&["repeat", "endDate"], Date),
+    (&["repeat", "pattern"], Text),
+    (&["repeat", "tz"], Text),
+];
+
+/// Where deduplication's fields may also stand: bullmq-official reads `deduplication` like `de`.
+const DEDUPLICATION_ALIAS: &str = "deduplication";
+
+/// The backoffs Node knows without a custom strategy (this worker has none).
+const BACKOFF_TYPES: [&str; 2] = ["fixed", "exponential"];
+
+/// Rewrites `options` in place; an error is the reason a job fails with, naming the option.
+pub(super) fn normalize(options: &mut Map<String, Value>) -> Result<(), String> {
+    for (path, kind) in OPTIONS {
+        rewrite_at(options, path, *kind)?;
+        if path[0] == "de" {
+            rewrite_at(options, &[DEDUPLICATION_ALIAS, path[1]], *kind)?;
+        }
+    }
+    for retention_option in ["removeOnComplete", "removeOnFail"] {
+        retention(options, retention_option)?;
+    }
+    if backoff(options)? == Retry::Never {
+        // One attempt is what a bullmq-official worker makes of "never retry".
+        if let Some(attempts) = options.get_mut("attempts") {
+            if attempts.as_u64().is_some_and(|n| n > 1) {
+                *attempts = Value::from(1);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn rewrite_at(options: &mut Map<String, Value>, path: &[&str], kind: Kind) -> Result<(), String> {
+    let Some((last, parents)) = path.split_last() else {
+        return Ok(());
+    };
+    let mut object = options;
+    for key in parents {
+        match object.get_mut(*key).and_then(Value::as_object_mut) {
+            Some(inner) => object = inner,
+            None => return Ok(()),
+        }
+    }
+    match object.get_mut(*last) {
+        Some(value) => rewrite(value, kind).map_err(|why| unreadable(&path.join("."), value, why)),
+        None => Ok(()),
+    }
+}
+
+fn rewrite(value: &mut Value, kind: Kind) -> Result<(), &'static str> {
+    if value.is_null() {
+        return Ok(());
+    }
+    *value = match kind {
+        Count(rounding, max) => {
+            Value::from(javascript::whole_number(value, rounding, max).ok_or("it is not a number")?)
+        }
+        Flag => Value::Bool(javascript::truthy(value)),
+        Text => Value::String(javascript::text(value).ok_or("it is not a string or a number")?),
+        Date => Value::from(javascript::date_millis(value, MILLIS).ok_or(
+            "it is not a date: epoch milliseconds, an RFC 3339 date and time, or YYYY-MM-DD",
+        )?),
+    };
+    Ok(())
+}
+
+/// `removeOnComplete` and `removeOnFail`, as Node's `getKeepJobs` reads them: true or false; a
+/// number is how many finished jobs to keep, and a negative one keeps them all (to the scripts,
+/// count -1: bullmq-official says so with `false`); any other value is a flag; an object has
+/// `age` (seconds), `count` (negative: no limit by count, so left out) and `limit`.
+fn retention(options: &mut Map<String, Value>, name: &str) -> Result<(), String> {
+    let Some(value) = options.get_mut(name) else {
+        return Ok(());
+    };
+    match value {
+        Value::Null | Value::Bool(_) => {}
+        Value::Number(_) if javascript::number(value).is_some_and(|n| n < 0.0) => {
+            *value = Value::Bool(false);
+        }
+        Value::Number(_) => rewrite_at(options, &[name], Count(Down, MILLIS))?,
+        Value::String(_) => *value = Value::Bool(javascript::truthy(value)),
+        Value::Object(keep) => {
+            let no_count_limit = keep
+                .get("count")
+                .and_then(javascript::number)
+                .is_some_and(|n| n < 0.0);
+            if no_count_limit {
+                keep.remove("count");
+            }
+            for (field, kind) in KEEP_JOBS {
+                rewrite_at(options, &[name, field], kind)?;
+            }
+        }
+        Value::Array(_) => {
+            return Err(unreadable(
+                name,
+                value,
+                "it is neither true/false, a count nor {age, count, limit}",
+            ))
+        }
+    }
+    Ok(())
+}
+
+/// The fields of a retention object: `age` is a duration, the others counts.
+const KEEP_JOBS: [(&str, Kind); 3] = [
+    ("age", Count(Up, MILLIS)),
+    ("count", Count(Down, MILLIS)),
+    ("limit", Count(Down, MILLIS)),
+];
+
+/// Whether a backoff lets a failed attempt be retried.
+#[derive(PartialEq)]
+enum Retry {
+    AsAttemptsAllow,
+    Never,
+}
+
+/// `backoff`: a number is a fixed delay (Node's `Backoffs.normalize`); an object has a `type`
+/// among [`BACKOFF_TYPES`] and a `delay` (left out or null: none). A delay of -1 is Node's
+/// "never retry" (`delay == -1`; an exponential backoff's first retry waits 2^0 × delay).
+fn backoff(options: &mut Map<String, Value>) -> Result<Retry, String> {
+    let Some(value) = options.get_mut("backoff") else {
+        return Ok(Retry::AsAttemptsAllow);
+    };
+    if value.is_number() {
+        *value = serde_json::json!({ "type": "fixed", "delay": value.clone() });
+    }
+    let Value::Object(backoff) = value else {
+        return match value {
+            Value::Null => Ok(Retry::AsAttemptsAllow),
+            other => Err(unreadable(
+                "backoff",
+                other,
+                "it is neither a number nor {type, delay}",
+            )),
+        };
+    };
+    let kind = backoff.get("type").cloned().unwrap_or(Value::Null);
+    if !kind
+        .as_str()
+        .is_some_and(|name| BACKOFF_TYPES.contains(&name))
+    {
+        return Err(unreadable(
+            "backoff.type",
+            &kind,
+            "the backoffs this worker knows are \"fixed\" and \"exponential\"",
+        ));
+    }
+    let retry = match backoff.get_mut("delay") {
+        Some(delay) if delay.is_null() => {
+            // bullmq-official reads a left-out delay as 0, not a null one; to Node both are none.
+            *delay = Value::from(0);
+            Retry::AsAttemptsAllow
+        }
+        Some(delay) if javascript::number(delay) == Some(-1.0) => Retry::Never,
+        _ => Retry::AsAttemptsAllow,
+    };
+    rewrite_at(options, &["backoff", "delay"], Count(Up, MILLIS))?;
+    Ok(retry)
+}
+
+fn unreadable(path: &str, value: &Value, why: &str) -> String {
+    format!("job option `{path}` ({value}) cannot be understood: {why}")
+}
