@@ -28,6 +28,7 @@ mod worker_graceful_shutdown;
 mod worker_handler_failures;
 mod worker_idle;
 mod worker_interop_node;
+mod worker_job_schedulers;
 mod worker_job_status;
 mod worker_lock_renewal;
 mod worker_node_parity;

@@ -4,11 +4,11 @@
 //! and on ours (interop/bullmq, bullmq 6.5.1) end with the same attempts, delays, priorities,
 //! removals, failure records and final state.
 //!
-//! Left out: `repeat` (job schedulers have their own tests), `priority` with a fraction (Node's
-//! `Queue.add` refuses it), retention by a small `count`, which prunes the whole finished set and
-//! so depends on the order in which unrelated jobs finish, and `keepLogs` with a fraction: on
-//! Node's worker the job's first `job.log` then fails with a Redis script error (LTRIM takes
-//! integers only), ours keeps the whole number of lines.
+//! Left out: `repeat` (job schedulers have their own tests, `worker_job_schedulers.rs`),
+//! `priority` with a fraction (Node's `Queue.add` refuses it), retention by a small `count`,
+//! which prunes the whole finished set and so depends on the order in which unrelated jobs
+//! finish, and `keepLogs` with a fraction: on Node's worker the job's first `job.log` then fails
+//! with a Redis script error (LTRIM takes integers only), ours keeps the whole number of lines.
 
 use crate::worker_support;
 
