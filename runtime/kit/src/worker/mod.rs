@@ -123,19 +123,18 @@
 //!   `extendLock` script (`lock_renewal.rs`). A lost lock is only logged, as bullmq-official
 //!   does: the handler keeps running, and the job's later completion is refused by the scripts
 //!   (the stalled check has already re-queued it).
+//! - It gives a job scheduler's next iteration only some of the template's options; this
+//!   module puts back the others before the iteration runs (`scheduler_template.rs`).
 //! - It adds a job scheduler's next iteration after the current one's handler has finished,
-//!   where Node's worker adds it when it fetches the current one, and builds it from its own
-//!   reading of the job's options. Not worked around: the next iteration is added by a script
-//!   that only bullmq-official's job loop runs, and doing it here would mean writing that script
-//!   again. `tests/it/worker_job_schedulers.rs` shows the cases on which the two workers agree
-//!   (limits, cron and `every` schedulers, `immediately`, retries, removal); where they differ:
+//!   where Node's worker adds it when it fetches the current one. Not worked around: the next
+//!   iteration is added by a script that only bullmq-official's job loop runs, and doing it here
+//!   would mean writing that script again. `tests/it/worker_job_schedulers.rs` shows the cases on
+//!   which the two workers agree (limits, cron and `every` schedulers, `immediately`, retries,
+//!   the template's options, removal); where they differ:
 //!   - a handler that takes longer than `every` delays the next iteration until it finishes, so
 //!     the scheduler runs less often than asked (Node runs the iterations side by side);
 //!   - a cron scheduler with an `endDate` runs once more, at the first time past it (Node stops
 //!     at the last time before it);
-//!   - from the second iteration on, the job's options are only `repeat`, `attempts`,
-//!     `backoff`, `priority` and the retention options of the scheduler's template: `keepLogs`
-//!     (logs then grow without limit), `stackTraceLimit` and `lifo` are lost;
 //!   - a cron pattern without `tz` is read in UTC, where Node reads it in the machine's time
 //!     zone: the same on a host set to UTC, as servers usually are.
 //! - It retries a failed `lifo` job without a backoff delay at the back of the wait list, where
@@ -216,6 +215,7 @@ mod producer;
 mod queue_thread;
 mod queue_worker;
 mod runner;
+mod scheduler_template;
 
 /// The Node bullmq release whose Lua scripts bullmq-official embeds byte for byte, and so the
 /// release this worker and producer behave as on the wire (`tests/it/worker_scripts_pinned.rs`

@@ -17,6 +17,7 @@ use super::handlers::Handlers;
 use super::job::Job;
 use super::late_start;
 use super::node_options::{self, OptionsCheck};
+use super::scheduler_template;
 
 pub(crate) struct ProcessorContext {
     pub handlers: Handlers,
@@ -57,7 +58,7 @@ async fn process(
     let job_id = job.id().to_string();
     let job_name = job.name().to_string();
     let token = job.token().unwrap_or_default().to_string();
-    let stack_trace_limit = job.opts().stack_trace_limit;
+    let mut stack_trace_limit = job.opts().stack_trace_limit;
     let key = format!("{}{}", ctx.key_prefix, job_id);
     ctx.locks.fence_once(|| completion_fence(&job));
     let _renewed = ctx.locks.hold(&job_id, &token);
@@ -70,6 +71,11 @@ async fn process(
         return Err(bullmq::Error::RateLimited { delay_ms: 0 });
     }
 
+    if let Some(scheduler) = job.repeat_job_key() {
+        if let Some(limit) = restore_template(ctx, scheduler, &job_id, &key, &token).await {
+            stack_trace_limit = Some(limit);
+        }
+    }
     let options = if node_options::needs_check(job.opts()) {
         node_options::check(&mut ctx.conn.clone(), &key, &token).await
     } else {
@@ -132,6 +138,29 @@ async fn process(
                 warn!(job_id, error = %redis_err, "could not record failedReason/stacktrace");
             }
             Err(to_bullmq_error(err))
+        }
+    }
+}
+
+/// Gives a job scheduler's iteration what Node's worker would have (`scheduler_template.rs`);
+/// returns the stack trace limit it then has, if that is one bullmq-official did not read.
+async fn restore_template(
+    ctx: &ProcessorContext,
+    scheduler: &str,
+    job_id: &str,
+    job_key: &str,
+    token: &str,
+) -> Option<u32> {
+    let scheduler_key = format!("{}repeat:{scheduler}", ctx.key_prefix);
+    let mut conn = ctx.conn.clone();
+    match scheduler_template::restore(&mut conn, job_id, job_key, token, &scheduler_key).await {
+        Ok(restored) => restored?
+            .get("stackTraceLimit")?
+            .as_u64()
+            .map(|limit| u32::try_from(limit).unwrap_or(u32::MAX)),
+        Err(e) => {
+            warn!(job_id, error = %e, "could not read the job scheduler's template");
+            None
         }
     }
 }

@@ -22,7 +22,7 @@
 
 use crate::worker_support;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::process::Stdio;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -577,4 +577,79 @@ async fn unlimited_every_scheduler_keeps_its_pace_and_stops_when_removed() {
         &ours["counts"]["delayed"],
     );
     d.assert_none("unlimited every scheduler");
+}
+
+/// The template's job options on every iteration: Node copies all of them (and `timestamp`,
+/// `prevMillis`) into the next iteration; here with visible effects, `keepLogs` (log lines kept)
+/// and `stackTraceLimit` (stack entries kept), and others compared as stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_iteration_has_the_templates_options() {
+    let _serial = SERIAL.lock().await;
+    let redis = TempRedis::start();
+    let workers = Workers::start(&redis).await;
+    let logs: Vec<String> = (1..=5).map(|n| format!("line {n}")).collect();
+    let schedulers = json!([
+        { "id": "keep-logs", "repeat": { "every": 1000, "limit": 2 },
+          "template": { "name": "reports", "data": { "logs": logs }, "opts": { "keepLogs": 2 } } },
+        { "id": "stack-limit", "repeat": { "every": 1000, "limit": 2 },
+          "template": { "name": "always-fails", "data": {},
+                        "opts": { "attempts": 3, "backoff": { "type": "fixed", "delay": 50 }, "stackTraceLimit": 1 } } },
+        { "id": "other-opts", "repeat": { "pattern": "*/2 * * * * *", "limit": 2 },
+          "template": { "name": "welcome", "data": {},
+                        "opts": { "priority": 3, "removeOnComplete": { "age": 3600 }, "removeOnFail": { "age": 3600 } } } },
+        { "id": "lifo", "repeat": { "every": 1000, "limit": 2 },
+          "template": { "name": "welcome", "data": {}, "opts": { "lifo": true, "attempts": 2 } } },
+    ]);
+    let keys = ["keep-logs", "stack-limit", "other-opts", "lifo"];
+    upsert_on_both(&workers, &schedulers);
+    let (node, ours, ours_done) = poll_both(
+        &workers,
+        Duration::from_secs(30),
+        "two iterations of each",
+        |all| {
+            keys.iter()
+                .all(|key| finished(all, key) >= 2 && pending(all, key) == 0)
+        },
+    )
+    .await;
+    workers.stop().await;
+
+    let mut d = Divergences::default();
+    d.check(ours_done, || format!("ours did not finish: {ours:#}"));
+    for key in keys {
+        compare_jobs(&mut d, key, &node, &ours);
+        for (i, (n, o)) in jobs_of(&node, key)
+            .iter()
+            .zip(jobs_of(&ours, key))
+            .enumerate()
+        {
+            let names = |job: &Value| -> BTreeSet<String> {
+                job["opts"].as_object().unwrap().keys().cloned().collect()
+            };
+            let missing: Vec<String> = names(n).difference(&names(o)).cloned().collect();
+            let extra: Vec<String> = names(o).difference(&names(n)).cloned().collect();
+            d.check(missing.is_empty() && extra.is_empty(), || {
+                format!(
+                    "{key}: iteration {} opts lack {missing:?} (has extra {extra:?}) on ours; Node's: {}, ours: {}",
+                    i + 1,
+                    n["opts"],
+                    o["opts"]
+                )
+            });
+            for field in [
+                "keepLogs",
+                "stackTraceLimit",
+                "lifo",
+                "removeOnComplete",
+                "removeOnFail",
+            ] {
+                d.same(
+                    format!("{key}: iteration {} opts.{field}", i + 1),
+                    &n["opts"][field],
+                    &o["opts"][field],
+                );
+            }
+        }
+    }
+    d.assert_none("template options on every iteration");
 }

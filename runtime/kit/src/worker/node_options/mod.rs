@@ -39,16 +39,46 @@ mod normalize;
 use redis::aio::ConnectionManager;
 use serde_json::{Map, Value};
 
-/// `KEYS[1]` job hash, `KEYS[2]` its lock; `ARGV[1]` lock token, `ARGV[2]` the repaired options.
-/// The fetch that handed us the job counted a started attempt (`ats`); the job is handed back
-/// unstarted, so that count is taken back: Node sees the attempts its own worker would make.
+/// `KEYS[1]` job hash, `KEYS[2]` its lock; `ARGV[1]` lock token, `ARGV[2]` the new options,
+/// `ARGV[3]` "1" when the job is handed back unstarted: the fetch that handed us the job counted
+/// a started attempt (`ats`), which is then taken back, so that Node sees the attempts its own
+/// worker would make.
 const WRITE_OPTS_LUA: &str = r#"
 if redis.call("GET", KEYS[2]) ~= ARGV[1] then return 0 end
 if redis.call("EXISTS", KEYS[1]) == 0 then return 0 end
 redis.call("HSET", KEYS[1], "opts", ARGV[2])
-redis.call("HINCRBY", KEYS[1], "ats", -1)
+if ARGV[3] == "1" then redis.call("HINCRBY", KEYS[1], "ats", -1) end
 return 1
 "#;
+
+/// Whether a job whose options are rewritten runs now or is handed back to be fetched again.
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) enum Then {
+    Run,
+    HandBack,
+}
+
+/// Replaces the stored options of the job at `job_key` with `options`, while its lock is
+/// `token`'s; false when the lock is no longer ours (the job stalled and is another worker's).
+pub(crate) async fn write(
+    conn: &mut ConnectionManager,
+    job_key: &str,
+    token: &str,
+    options: &str,
+    then: Then,
+) -> redis::RedisResult<bool> {
+    let written: i64 = redis::cmd("EVAL")
+        .arg(WRITE_OPTS_LUA)
+        .arg(2)
+        .arg(job_key)
+        .arg(format!("{job_key}:lock"))
+        .arg(token)
+        .arg(options)
+        .arg(if then == Then::HandBack { "1" } else { "0" })
+        .query_async(conn)
+        .await?;
+    Ok(written == 1)
+}
 
 /// What to do with a job before running its handler.
 #[derive(Debug, PartialEq)]
@@ -90,25 +120,15 @@ pub(crate) async fn check(
     match repair(&raw) {
         Repair::AsIs => Ok(OptionsCheck::Readable),
         Repair::Unreadable(reason) => Ok(OptionsCheck::Unreadable(reason)),
-        Repair::Rewritten(repaired) => {
-            let written: i64 = redis::cmd("EVAL")
-                .arg(WRITE_OPTS_LUA)
-                .arg(2)
-                .arg(job_key)
-                .arg(format!("{job_key}:lock"))
-                .arg(token)
-                .arg(repaired)
-                .query_async(conn)
-                .await?;
-            Ok(if written == 1 {
+        Repair::Rewritten(repaired) => Ok(
+            if write(conn, job_key, token, &repaired, Then::HandBack).await? {
                 OptionsCheck::Repaired
             } else {
-                // The lock is no longer ours (the job stalled and is another worker's now).
                 OptionsCheck::Unreadable(
                     "the job's lock was lost before its options were read".into(),
                 )
-            })
-        }
+            },
+        ),
     }
 }
 
