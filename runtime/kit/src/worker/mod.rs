@@ -136,7 +136,9 @@
 //!   - a cron scheduler with an `endDate` runs once more, at the first time past it (Node stops
 //!     at the last time before it);
 //!   - a cron pattern without `tz` is read in UTC, where Node reads it in the machine's time
-//!     zone: the same on a host set to UTC, as servers usually are.
+//!     zone: the same on a host set to UTC, as servers usually are. Writing the zone into the
+//!     job's options does not help: bullmq-official schedules from the options it read when it
+//!     fetched the job, and it schedules a job that is handed back too.
 //! - It retries a failed `lifo` job without a backoff delay at the back of the wait list, where
 //!   Node retries it at the front: only the order of jobs changes. Not worked around (the push
 //!   is chosen inside bullmq-official).
