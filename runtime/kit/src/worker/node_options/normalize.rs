@@ -1,5 +1,5 @@
 //! Each option Node's worker reads, rewritten to the form bullmq-official reads that means the
-//! same to both workers (see the module docs for the table of what changes).
+//! same to both workers (the module docs list what changes).
 
 use serde_json::{Map, Value};
 
