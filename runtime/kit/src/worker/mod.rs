@@ -135,6 +135,11 @@
 //!     the scheduler runs less often than asked (Node runs the iterations side by side);
 //!   - a cron scheduler with an `endDate` runs once more, at the first time past it (Node stops
 //!     at the last time before it);
+//!   - a scheduler whose template has an option bullmq-official cannot read (`attempts: "2"`,
+//!     `backoff: {delay: 10.5}`: what this module rewrites or fails with a reason): the next
+//!     iteration is scheduled from default options, whatever this module does with the current
+//!     one, so a cron scheduler stops after its second iteration and an `every` scheduler runs
+//!     past its `limit`. Templates with integer and boolean options are not affected;
 //!   - a cron pattern without `tz` is read in UTC, where Node reads it in the machine's time
 //!     zone: the same on a host set to UTC, as servers usually are. Writing the zone into the
 //!     job's options does not help: bullmq-official schedules from the options it read when it
