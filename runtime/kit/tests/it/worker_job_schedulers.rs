@@ -60,27 +60,7 @@ impl Workers {
             .await
             .unwrap();
         // Both consume their (empty) queue before any scheduler exists.
-        let conn = redis_conn(&redis_url).await;
-        eventually(
-            Duration::from_secs(60),
-            "both workers blocked on their empty queue's marker",
-            || {
-                let mut conn = conn.clone();
-                async move {
-                    let clients: String = redis::cmd("CLIENT")
-                        .arg("LIST")
-                        .query_async(&mut conn)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    if clients.matches("cmd=bzpopmin").count() >= 2 {
-                        Ok(())
-                    } else {
-                        Err(clients)
-                    }
-                }
-            },
-        )
-        .await;
+        wait_until_blocked_on_empty_queues(&redis_conn(&redis_url).await, 2).await;
         Self {
             redis_url,
             node: Some(node),

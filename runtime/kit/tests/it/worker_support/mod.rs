@@ -162,9 +162,17 @@ where
 /// Waits until a worker on `conn`'s Redis blocks on its empty queue's marker (BZPOPMIN in
 /// CLIENT LIST): it has started and found nothing to do.
 pub async fn wait_until_blocked_on_empty_queue(conn: &redis::aio::MultiplexedConnection) {
+    wait_until_blocked_on_empty_queues(conn, 1).await;
+}
+
+/// Waits until `workers` workers on `conn`'s Redis block on their empty queues' markers.
+pub async fn wait_until_blocked_on_empty_queues(
+    conn: &redis::aio::MultiplexedConnection,
+    workers: usize,
+) {
     eventually(
         Duration::from_secs(60),
-        "the worker blocked on the empty queue's marker",
+        &format!("{workers} worker(s) blocked on their empty queue's marker"),
         || {
             let mut conn = conn.clone();
             async move {
@@ -173,7 +181,7 @@ pub async fn wait_until_blocked_on_empty_queue(conn: &redis::aio::MultiplexedCon
                     .query_async(&mut conn)
                     .await
                     .map_err(|e| e.to_string())?;
-                if clients.contains("cmd=bzpopmin") {
+                if clients.matches("cmd=bzpopmin").count() >= workers {
                     Ok(())
                 } else {
                     Err(clients)
