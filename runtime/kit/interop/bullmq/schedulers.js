@@ -34,21 +34,26 @@ async function main() {
   const command = process.argv[2];
   const args = process.argv.slice(3);
   const connection = connect(url);
-  if (command === 'upsert') {
+  // For each entry of the JSON list args[0], on each queue named after it (STACKR_QUEUE by
+  // default), one queue after the other: {<queue>: [result, ...]}.
+  const onEachQueue = async (forEntry) => {
     const entries = JSON.parse(args[0]);
     const queues = args.length > 1 ? args.slice(1) : [name];
     const out = {};
     for (const queueName of queues) {
       out[queueName] = await withQueue(queueName, prefix, connection, async (queue) => {
-        const ids = [];
-        for (const e of entries) {
-          const job = await queue.upsertJobScheduler(e.id, e.repeat, e.template);
-          ids.push(job ? job.id : null);
-        }
-        return ids;
+        const results = [];
+        for (const entry of entries) results.push(await forEntry(queue, entry));
+        return results;
       });
     }
-    print(out);
+    return out;
+  };
+  if (command === 'upsert') {
+    print(await onEachQueue(async (queue, e) => {
+      const job = await queue.upsertJobScheduler(e.id, e.repeat, e.template);
+      return job ? job.id : null;
+    }));
   } else if (command === 'get') {
     print(await withQueue(name, prefix, connection, async (queue) => {
       const schedulers = {};
@@ -56,17 +61,7 @@ async function main() {
       return { schedulers, count: await queue.getJobSchedulersCount() };
     }));
   } else if (command === 'remove') {
-    const ids = JSON.parse(args[0]);
-    const queues = args.length > 1 ? args.slice(1) : [name];
-    const out = {};
-    for (const queueName of queues) {
-      out[queueName] = await withQueue(queueName, prefix, connection, async (queue) => {
-        const removed = [];
-        for (const id of ids) removed.push(await queue.removeJobScheduler(id));
-        return removed;
-      });
-    }
-    print(out);
+    print(await onEachQueue((queue, id) => queue.removeJobScheduler(id)));
   } else if (command === 'jobs') {
     print(await withQueue(name, prefix, connection, async (queue) => {
       const jobs = [];
