@@ -177,9 +177,8 @@ fn culprit(options: &Value, raw: &str) -> String {
         .flatten()
         .find_map(|(name, value)| {
             let alone = Value::Object(Map::from_iter([(name.clone(), value.clone())])).to_string();
-            readable(&alone)
-                .err()
-                .map(|e| format!("job option `{name}` ({value}) cannot be understood: {e}"))
+            let error = readable(&alone).err()?;
+            Some(normalize::unreadable(name, value, &error.to_string()))
         })
         .unwrap_or_else(|| format!("job options {raw} cannot be understood together"))
 }

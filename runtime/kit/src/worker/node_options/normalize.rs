@@ -226,6 +226,7 @@ fn backoff(options: &mut Map<String, Value>) -> Result<Retry, String> {
     Ok(retry)
 }
 
-fn unreadable(path: &str, value: &Value, why: &str) -> String {
+/// The reason a job fails with when its option at `path` cannot be understood.
+pub(super) fn unreadable(path: &str, value: &Value, why: &str) -> String {
     format!("job option `{path}` ({value}) cannot be understood: {why}")
 }
