@@ -63,9 +63,10 @@ pub(super) fn text(value: &Value) -> Option<String> {
 }
 
 /// A date as epoch milliseconds, where Node reads it with `new Date(value).getTime()`: a number
-/// of milliseconds (or a string holding one), an RFC 3339 date and time, or a `YYYY-MM-DD` date
-/// (midnight UTC, as JavaScript reads it). Other text JavaScript reads in ways that depend on
-/// the machine's time zone or engine: None.
+/// of milliseconds, an RFC 3339 date and time, or a `YYYY-MM-DD` date (midnight UTC, as
+/// JavaScript reads it). A string of a number is read as milliseconds too, which `Date` would
+/// not do. Other text JavaScript reads in ways that depend on the machine's time zone or
+/// engine: None.
 pub(super) fn date_millis(value: &Value, max: u64) -> Option<u64> {
     if let Some(millis) = whole_number(value, Rounding::Down, max) {
         return Some(millis);
