@@ -108,9 +108,10 @@
 //!   fit (Node's worker reads values as JavaScript does: `backoff: {type: 'fixed', delay:
 //!   100.5}`, `attempts: "2"`, `lifo: 1`), runs the job with default options: one attempt,
 //!   retries lost. This module rewrites such values to ones that behave as Node does and hands
-//!   the job back before running it; options that stay unreadable, and backoff types it has no
-//!   strategy for, fail the job with a reason naming the option (`node_options/`, tested against
-//!   Node's worker in `tests/it/worker_option_matrix.rs`).
+//!   the job back before running it; options that stay unreadable fail the job with a reason
+//!   naming the option, and so does a failed attempt whose retry would need a backoff type it has
+//!   no strategy for (`node_options/`, tested against Node's worker in
+//!   `tests/it/worker_option_matrix.rs`).
 //! - It ignores a backoff's `jitter` and always waits the full delay, where Node waits a random
 //!   delay in `[delay × (1 − jitter), delay)`: retries come as often as Node's, each up to
 //!   `jitter` later. Not worked around (the delay is computed inside bullmq-official).

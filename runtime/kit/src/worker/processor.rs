@@ -59,6 +59,12 @@ async fn process(
     let job_name = job.name().to_string();
     let token = job.token().unwrap_or_default().to_string();
     let mut stack_trace_limit = job.opts().stack_trace_limit;
+    // A retry that would need a backoff this worker does not know (see `not_retried` below).
+    let unknown_backoff = node_options::unknown_backoff(job.opts()).map(str::to_owned);
+    let attempts_left = job
+        .opts()
+        .attempts
+        .is_some_and(|attempts| job.attempts_made() + 1 < attempts);
     let key = format!("{}{}", ctx.key_prefix, job_id);
     ctx.locks.fence_once(|| completion_fence(&job));
     let _renewed = ctx.locks.hold(&job_id, &token);
@@ -122,6 +128,12 @@ async fn process(
         }
     };
 
+    let outcome = match (outcome, unknown_backoff) {
+        (Err(err), Some(backoff)) if err.is_retryable() && attempts_left => Err(JobError::fatal(
+            node_options::not_retried(err.message(), &backoff),
+        )),
+        (outcome, _) => outcome,
+    };
     match outcome {
         Ok(value) => Ok(value),
         Err(err) => {

@@ -283,25 +283,29 @@ async fn first_runs(conn: &mut redis::aio::MultiplexedConnection, queue: &str) -
 
 /// Options Node's `Queue.add` takes but no worker can act on as asked fail the job on ours
 /// before its handler runs, with a reason naming the option, rather than running it with other
-/// options. (Node's worker throws while failing such a job's attempt and leaves it active until
-/// a stalled check.)
+/// options. A backoff type without a strategy here lets the job run, and a failed attempt that
+/// would be retried with it fails the job, naming it. (Node's worker throws while failing such a
+/// job's attempt and leaves it active until a stalled check.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn options_that_cannot_be_understood_fail_the_job_naming_the_option() {
     let redis = TempRedis::start();
     let queue = queue_config(&redis.url(), "unreadable");
+    let linear = json!({ "attempts": 3, "backoff": { "type": "linear", "delay": 10 } });
     // "welcome" completes whenever its handler runs.
     let cases = [
-        (
-            json!({ "attempts": 2, "backoff": { "type": "linear", "delay": 10 } }),
-            "`backoff.type`",
-        ),
         (json!({ "attempts": "many" }), "`attempts`"),
         (json!({ "attempts": 2, "backoff": "10" }), "`backoff`"),
+        (
+            json!({ "attempts": 2, "backoff": { "type": 7 } }),
+            "`backoff.type`",
+        ),
     ];
-    let jobs: Vec<Value> = cases
+    let mut jobs: Vec<Value> = cases
         .iter()
         .map(|(opts, _)| json!({ "name": "welcome", "opts": opts }))
         .collect();
+    jobs.push(json!({ "name": "welcome", "opts": linear }));
+    jobs.push(json!({ "name": "always-fails", "opts": linear }));
     let ids = node_add(&queue, Value::Array(jobs));
     let running =
         stackr_kit::worker::start(fast_worker_config(queue.clone(), 2), by_name_handlers())
@@ -317,4 +321,13 @@ async fn options_that_cannot_be_understood_fail_the_job_naming_the_option() {
             "{opts}: the reason names {option}: {reason}"
         );
     }
+    let [succeeds, fails] = [&seen[cases.len()], &seen[cases.len() + 1]];
+    assert_eq!(succeeds["state"], "completed", "{succeeds:#}");
+    assert_eq!(fails["state"], "failed", "{fails:#}");
+    assert_eq!(fails["attemptsMade"], 1, "not retried: {fails:#}");
+    let reason = fails["failedReason"].as_str().unwrap_or_default();
+    assert!(
+        reason.starts_with("failure on attempt 1 (not retried: job option `backoff.type`"),
+        "the handler's reason, and why it is not retried: {reason}"
+    );
 }

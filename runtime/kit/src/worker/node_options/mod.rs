@@ -25,9 +25,11 @@
 //!     a backoff delay of -1, Node's "never retry", becomes `attempts: 1`;
 //!   - a negative retention count (`removeOnComplete: -1`, `{count: -1}`), which keeps every
 //!     finished job on Node, becomes `false`, or the count is left out.
-//! - Options that stay unreadable, and a backoff type other than `fixed` or `exponential` (this
-//!   worker has no custom backoff strategies): the job fails for good, with a reason naming
-//!   the option, rather than running with options nobody asked for.
+//! - Options that stay unreadable: the job fails for good, with a reason naming the option,
+//!   rather than running with options nobody asked for.
+//! - A backoff type other than `fixed` or `exponential` (this worker has no custom backoff
+//!   strategies): the job runs, and an attempt that fails while attempts are left fails it for
+//!   good, with the handler's reason and why it is not retried ([`not_retried`]).
 //!
 //! Not rewritten: an exponential backoff whose delay outgrows 63 bits of milliseconds before
 //! the job's last attempt (2^54 × 1 s is reached only after 570 million years of retries, or
@@ -94,13 +96,35 @@ pub(crate) enum OptionsCheck {
 /// Whether bullmq-official may have replaced this job's options with defaults, or read a backoff
 /// it cannot act on as Node would.
 pub(crate) fn needs_check(parsed: &bullmq::JobOptions) -> bool {
-    use bullmq::types::BackoffStrategy::{Custom, Exponential, Fixed};
+    use bullmq::types::BackoffStrategy::{Exponential, Fixed};
     parsed.attempts.is_none()
         || match &parsed.backoff {
-            Some(Custom(_)) => true,
             Some(Fixed(delay) | Exponential(delay)) => *delay > normalize::MILLIS,
-            None => false,
+            _ => false,
         }
+}
+
+/// The backoffs Node knows without a custom strategy.
+const BACKOFF_TYPES: [&str; 2] = ["fixed", "exponential"];
+
+/// The type of the job's backoff when this worker has no strategy for it (`linear`): any
+/// type but [`BACKOFF_TYPES`], which bullmq-official reads as a custom one.
+pub(crate) fn unknown_backoff(parsed: &bullmq::JobOptions) -> Option<&str> {
+    match &parsed.backoff {
+        Some(bullmq::types::BackoffStrategy::Custom(name)) => Some(name),
+        _ => None,
+    }
+}
+
+/// The reason a failed attempt ends a job with when its retry would need the unknown
+/// `backoff`: the handler's, and why the job is not retried.
+pub(crate) fn not_retried(reason: &str, backoff: &str) -> String {
+    let known = BACKOFF_TYPES
+        .map(|name| format!("\"{name}\""))
+        .join(" and ");
+    let why = format!("the backoffs this worker knows are {known}");
+    let option = normalize::unreadable("backoff.type", &Value::from(backoff), &why);
+    format!("{reason} (not retried: {option})")
 }
 
 /// Checks the job's stored options and repairs them if bullmq-official could not read them.
@@ -277,9 +301,15 @@ mod tests {
         assert!(!needs_check(&parsed(
             r#"{"attempts":2,"backoff":{"type":"fixed","delay":10}}"#
         )));
-        assert!(needs_check(&parsed(
-            r#"{"attempts":2,"backoff":{"type":"linear","delay":10}}"#
-        )));
+        // A type without a strategy here runs, and is dealt with when an attempt fails.
+        let linear = parsed(r#"{"attempts":2,"backoff":{"type":"linear","delay":10}}"#);
+        assert!(!needs_check(&linear));
+        assert_eq!(unknown_backoff(&linear), Some("linear"));
+        assert_eq!(
+            not_retried("boom", "linear"),
+            "boom (not retried: job option `backoff.type` (\"linear\") cannot be understood: \
+             the backoffs this worker knows are \"fixed\" and \"exponential\")"
+        );
         assert!(needs_check(&parsed(
             r#"{"attempts":2,"backoff":{"type":"fixed","delay":10000000000000000000}}"#
         )));
@@ -302,7 +332,7 @@ mod tests {
                 "job option `backoff.delay`",
             ),
             (
-                r#"{"attempts":2,"backoff":{"type":"linear","delay":10}}"#,
+                r#"{"attempts":2,"backoff":{"type":7,"delay":10}}"#,
                 "job option `backoff.type`",
             ),
             (r#"{"attempts":2,"backoff":"10"}"#, "job option `backoff`"),
