@@ -172,8 +172,9 @@
 //! share of the bound and CPU per job, the CPU ratio, whether the target is met, and the load
 //! average. Per job this worker makes the same single round trip as Node's; jobs whose stored
 //! options lack `attempts` (written by producers other than Node's `Queue` and [`Producer`])
-//! cost one more, an `HGET` of their options (`node_options/`). On a busy shared machine the
-//! jobs/s figures swing between runs; read several.
+//! cost one more, an `HGET` of their options (`node_options/`), and so do a job scheduler's
+//! iterations, a pipelined read of the job and its scheduler (`scheduler_template.rs`). On a
+//! busy shared machine the jobs/s figures swing between runs; read several.
 //!
 //! Where this worker's CPU goes: in a `perf` profile of the bench, this module's own code
 //! (dispatch by name, panic catching, the hand-back watch) is about 5% of the worker threads'
