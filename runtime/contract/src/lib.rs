@@ -20,6 +20,15 @@ pub fn no_answer_within_startup_wait() -> String {
     )
 }
 
+/// What start-up says of a store whose every connection failed until [`STARTUP_WAIT`] ended (its
+/// host still booting, a wrong address, a role not created yet), with the last error.
+pub fn unreachable_within_startup_wait(last_error: &dyn std::fmt::Display) -> String {
+    format!(
+        "still failing when the start-up wait of {}s ended; the last attempt: {last_error}",
+        STARTUP_WAIT.as_secs()
+    )
+}
+
 /// The state folder of `stackr dev` when the config names none (`stateDir`): secrets, data,
 /// sockets and the dev mailbox, git-ignored.
 pub const DEFAULT_STATE_DIR: &str = ".stackr";

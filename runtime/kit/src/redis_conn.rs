@@ -102,21 +102,26 @@ pub(crate) async fn manager_once_up(
             .unwrap_or_else(|_| Err(no_answer_within_the_wait()));
         match outcome {
             Ok(manager) => return Ok(manager),
-            Err(e) if Instant::now() < deadline && may_come_up(&e) => {
+            Err(e) if may_come_up(&e) && Instant::now() < deadline => {
                 tracing::info!(redis = %shown_url, error = %e, "waiting for Redis");
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
+            Err(e) if may_come_up(&e) => return Err(unreachable_within_the_wait(&e)),
             Err(e) => return Err(e),
         }
     }
 }
 
 fn no_answer_within_the_wait() -> redis::RedisError {
-    std::io::Error::new(
-        std::io::ErrorKind::TimedOut,
-        stackr_contract::no_answer_within_startup_wait(),
-    )
-    .into()
+    timed_out(stackr_contract::no_answer_within_startup_wait())
+}
+
+fn unreachable_within_the_wait(last: &redis::RedisError) -> redis::RedisError {
+    timed_out(stackr_contract::unreachable_within_startup_wait(last))
+}
+
+fn timed_out(message: String) -> redis::RedisError {
+    std::io::Error::new(std::io::ErrorKind::TimedOut, message).into()
 }
 
 /// Whether `e` is what a Redis that is not up yet gives: no answer, or "loading its data".

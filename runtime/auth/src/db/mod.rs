@@ -79,10 +79,20 @@ async fn first_connection(pool: &Pool) -> anyhow::Result<Client> {
                 tracing::info!(error = %e, "waiting for PostgreSQL");
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
-            Err(e) => bail!(
-                "connect to PostgreSQL (check DATABASE_URL and DATABASE_PASSWORD_FILE): {}",
-                stackr_tls::refusal::full_message(&e)
-            ),
+            Err(e) => {
+                let error = stackr_tls::refusal::full_message(&e);
+                if stackr_tls::refusal::tls_refused(&e).is_some() {
+                    bail!(
+                        "connect to PostgreSQL (check DATABASE_URL and DATABASE_PASSWORD_FILE): \
+                         {error}"
+                    );
+                }
+                bail!(
+                    "connect to PostgreSQL: {} (check DATABASE_URL, DATABASE_PASSWORD_FILE and that \
+                     the server is up)",
+                    stackr_contract::unreachable_within_startup_wait(&error)
+                );
+            }
         }
     }
 }

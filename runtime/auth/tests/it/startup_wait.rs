@@ -60,3 +60,21 @@ async fn a_postgresql_that_hangs_near_the_end_of_the_wait_fails_start_up_when_th
     assert!(message.contains("start-up wait"), "{message}");
     assert!(!message.contains("auth-db-password"), "{message}");
 }
+
+#[tokio::test]
+async fn a_postgresql_that_refuses_connections_all_through_the_wait_fails_start_up_naming_the_wait()
+{
+    let port = stackr_testkit::free_port();
+    let started = Instant::now();
+    let failed = AppState::connect(config_for(&format!(
+        "postgres://auth:auth-db-password@127.0.0.1:{port}/auth"
+    )))
+    .await;
+    let took = started.elapsed();
+
+    let message = format!("{:#}", failed.err().expect("no server, no start"));
+    assert!(took >= STARTUP_WAIT, "gave up after {took:?}");
+    assert!(message.contains("start-up wait"), "{message}");
+    assert!(message.contains("the last attempt"), "{message}");
+    assert!(!message.contains("auth-db-password"), "{message}");
+}

@@ -25,3 +25,24 @@ async fn a_database_that_hangs_near_the_end_of_the_wait_fails_start_up_when_the_
     assert!(message.contains("start-up wait"), "{message}");
     assert!(!message.contains("pw@"), "the password is shown: {message}");
 }
+
+/// A database host still booting when the wait ends refuses every connection: the message says
+/// the wait ran out (with the last refusal), so an operator reading it knows start-up waited
+/// and a restart may find the host up.
+#[tokio::test]
+async fn a_database_that_refuses_connections_all_through_the_wait_fails_start_up_naming_the_wait() {
+    let port = stackr_testkit::free_port();
+    let url = SecretUrl::new(&format!("postgres://core:pw@127.0.0.1:{port}/core")).unwrap();
+
+    let started = Instant::now();
+    let failed = stackr_kit::db::connect(&url, None, "core-api", 1).await;
+    let took = started.elapsed();
+
+    let message = failed
+        .expect_err("a port nobody listens on cannot give a pool")
+        .to_string();
+    assert!(took >= stackr_kit::STARTUP_WAIT, "gave up after {took:?}");
+    assert!(message.contains("start-up wait"), "{message}");
+    assert!(message.contains("the last attempt"), "{message}");
+    assert!(!message.contains("pw@"), "the password is shown: {message}");
+}

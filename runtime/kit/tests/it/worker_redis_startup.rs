@@ -155,3 +155,23 @@ async fn a_worker_whose_redis_hangs_near_the_end_of_the_wait_gives_up_when_the_w
         stackr_kit::STARTUP_WAIT
     );
 }
+
+/// A Redis host still booting when the wait ends refuses every connection: the message says the
+/// wait ran out, with the last refusal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_whose_redis_refuses_connections_all_through_the_wait_gives_up_naming_the_wait() {
+    let port = stackr_testkit::free_port();
+    let queue = queue_config(&format!("redis://127.0.0.1:{port}"), "refused");
+
+    let started = std::time::Instant::now();
+    let failed = worker::start(fast_worker_config(queue, 1), greeter()).await;
+    let took = started.elapsed();
+
+    let message = failed
+        .err()
+        .expect("a port nobody listens on cannot start a worker")
+        .to_string();
+    assert!(took >= stackr_kit::STARTUP_WAIT, "gave up after {took:?}");
+    assert!(message.contains("start-up wait"), "{message}");
+    assert!(message.contains("the last attempt"), "{message}");
+}
