@@ -65,25 +65,57 @@ fn connects(from: &Host, to: &Host, port: u64) -> bool {
     ))
 }
 
+/// Hosts boot together, so a process may start before its store on another host answers: it
+/// gives up when the start-up wait ends and systemd restarts it. Every unit ends active, and a
+/// unit restarted only for that: one give-up on a store of another host per restart (a crash
+/// or a local store missing would show no such line).
 fn every_unit_of_every_host_is_active(fleet: &Fleet) {
     for host in fleet.hosts.values() {
         for (unit, config) in host.system["units"].as_object().unwrap() {
-            let shown = must(
-                fleet,
+            let show = || {
                 host.sh(&format!(
                     "systemctl show --property=ActiveState,NRestarts {unit}.service"
-                )),
-            );
-            if !(shown.contains("ActiveState=active\n") && shown.contains("NRestarts=0\n")) {
-                let journal = host
-                    .sh(&format!(
-                        "journalctl -b -u {unit}.service --no-pager | tail -n 40"
-                    ))
-                    .unwrap_or_else(|err| format!("(no journal: {err:#})"));
+                ))
+                .map_err(|e| format!("{e:#}"))
+            };
+            let active = fleet.wait_for(&format!("{}: {unit} active", host.name), SETTLE, || {
+                let shown = show()?;
+                if shown.contains("ActiveState=active\n") {
+                    Ok(())
+                } else {
+                    Err(shown)
+                }
+            });
+            let shown = must(fleet, show().map_err(anyhow::Error::msg));
+            let restarts: usize = shown
+                .lines()
+                .find_map(|l| l.strip_prefix("NRestarts="))
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("{}: {unit}: {shown}", host.name));
+            let journal = host
+                .sh(&format!("journalctl -b -u {unit}.service --no-pager"))
+                .unwrap_or_else(|err| format!("(no journal: {err:#})"));
+            let gave_up_on_remote_store = journal
+                .lines()
+                .filter(|line| {
+                    line.contains("start-up wait")
+                        && fleet.hosts.keys().any(|other| {
+                            *other != host.name
+                                && ["@", "//"]
+                                    .iter()
+                                    .any(|before| line.contains(&format!("{before}{other}:")))
+                        })
+                })
+                .count();
+            if active.is_err() || gave_up_on_remote_store < restarts {
+                let lines: Vec<&str> = journal.lines().collect();
+                let tail = &lines[lines.len().saturating_sub(40)..];
                 panic!(
-                    "{}: {unit} ({:?}):\n{shown}\n--- its journal ---\n{journal}\n{}",
+                    "{}: {unit} ({:?}):\n{shown}\nrestarts explained by a store of another host \
+                     not up yet: {gave_up_on_remote_store}\n--- its journal ---\n{}\n{}",
                     host.name,
                     config["serviceConfig"]["Type"],
+                    tail.join("\n"),
                     fleet.diagnostics()
                 );
             }
