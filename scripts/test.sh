@@ -34,6 +34,10 @@ export CARGO_INCREMENTAL=0
 # would resolve features differently and compile much of the graph a second time).
 build_json=target/test-suites/cargo-build.json
 echo "stackr: building the workspace and its tests"
+# Every crate of the lock file, for every platform, before any suite runs: a suite builds a fresh
+# project offline from this cache while another runs `cargo metadata`, which would otherwise
+# download the other platforms' crates into it under that build.
+cargo fetch --locked --quiet
 cargo build --workspace --bins --locked
 cargo test --workspace --locked --no-run --message-format=json-render-diagnostics >"$build_json"
 wait "$image_build" || echo "stackr: building the checks images failed (target/test-suites/checks-image.log)"
