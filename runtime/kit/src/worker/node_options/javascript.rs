@@ -40,6 +40,11 @@ pub(super) fn whole_number(value: &Value, rounding: Rounding, max: u64) -> Optio
     Some((rounded.max(0.0) as u64).min(max))
 }
 
+/// JavaScript's `Math.round`: halves round up, towards positive infinity (-0.5 is -0).
+pub(super) fn round(number: f64) -> f64 {
+    (number + 0.5).floor()
+}
+
 /// JavaScript's truthiness of `value`: what `if (value)` decides.
 pub(super) fn truthy(value: &Value) -> bool {
     match value {

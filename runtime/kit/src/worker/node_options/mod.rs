@@ -22,7 +22,11 @@
 //!   - flags become `true`/`false` by JavaScript's truthiness, ids (`jobId`, a parent's or a
 //!     deduplication's `id`) strings, a repeat's dates epoch milliseconds;
 //!   - a bare number as `backoff` becomes `{type: "fixed", delay}`, as Node's worker reads it;
-//!     a backoff delay of -1, Node's "never retry", becomes `attempts: 1`;
+//!     a retry delay of -1, Node's "never retry", becomes the attempts made until then (a
+//!     fixed delay of -1: `attempts: 1`; an exponential delay above -1.5 and below 0 reaches
+//!     -1 after some attempts);
+//!   - a stack trace limit whose whole part is 0, other than the number 0, keeps every entry
+//!     on Node, as no limit does: it is left out;
 //!   - a negative retention count (`removeOnComplete: -1`, `{count: -1}`), which keeps every
 //!     finished job on Node, becomes `false`, or the count is left out.
 //! - Options that stay unreadable: the job fails for good, with a reason naming the option,
@@ -272,6 +276,20 @@ mod tests {
         ] {
             let options = rewritten(&format!(r#"{{"attempts":5,"backoff":{backoff}}}"#));
             assert_eq!(options["attempts"], 1, "{backoff}: {options}");
+        }
+        // An exponential backoff's retry after attempt n waits round(2^(n-1) × delay): with
+        // -0.25 it waits -0, -0, then -1 after the third.
+        for (delay, attempts) in [
+            ("-0.25", 3),
+            ("-0.5", 2),
+            ("-0.6", 1),
+            ("-1.5", 1),
+            ("-2", 5),
+        ] {
+            let options = rewritten(&format!(
+                r#"{{"attempts":5,"backoff":{{"type":"exponential","delay":{delay}}}}}"#
+            ));
+            assert_eq!(options["attempts"], attempts, "{delay}: {options}");
         }
         // Any other negative delay retries at once, on Node as here.
         assert_eq!(

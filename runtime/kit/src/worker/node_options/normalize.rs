@@ -73,6 +73,7 @@ const DEDUPLICATION_ALIAS: &str = "deduplication";
 
 /// Rewrites `options` in place; an error is the reason a job fails with, naming the option.
 pub(super) fn normalize(options: &mut Map<String, Value>) -> Result<(), String> {
+    stack_trace_limit(options);
     for (path, kind) in OPTIONS {
         rewrite_at(options, path, *kind)?;
         if path[0] == "de" {
@@ -82,11 +83,11 @@ pub(super) fn normalize(options: &mut Map<String, Value>) -> Result<(), String> 
     for retention_option in ["removeOnComplete", "removeOnFail"] {
         retention(options, retention_option)?;
     }
-    if backoff(options)? == Retry::Never {
-        // One attempt is what a bullmq-official worker makes of "never retry".
+    if let Retry::Until(most) = backoff(options)? {
+        // Fewer attempts is what a bullmq-official worker makes of "stop retrying after these".
         if let Some(attempts) = options.get_mut("attempts") {
-            if attempts.as_u64().is_some_and(|n| n > 1) {
-                *attempts = Value::from(1);
+            if attempts.as_u64().is_some_and(|n| n > most) {
+                *attempts = Value::from(most);
             }
         }
     }
@@ -125,6 +126,19 @@ fn rewrite(value: &mut Value, kind: Kind) -> Result<(), &'static str> {
         )?),
     };
     Ok(())
+}
+
+/// `stackTraceLimit`: Node keeps the last `limit` entries of the stack trace list
+/// (`slice(-limit)`), none for the number 0; any other limit whose whole part is 0 (0.5, "0",
+/// -0.5) slices from the start, keeping them all, as no limit does: it is left out (null).
+fn stack_trace_limit(options: &mut Map<String, Value>) {
+    let Some(limit) = options.get_mut("stackTraceLimit") else {
+        return;
+    };
+    let the_number_zero = limit.is_number() && limit.as_f64() == Some(0.0);
+    if !the_number_zero && javascript::number(limit).is_some_and(|n| n.trunc() == 0.0) {
+        *limit = Value::Null;
+    }
 }
 
 /// `removeOnComplete` and `removeOnFail`, as Node's `getKeepJobs` reads them: true or false; a
@@ -173,16 +187,19 @@ const KEEP_JOBS: [(&str, Kind); 3] = [
 ];
 
 /// Whether a backoff lets a failed attempt be retried.
-#[derive(PartialEq)]
 enum Retry {
     AsAttemptsAllow,
-    Never,
+    /// Node stops retrying once the given attempt has failed: its retry delay is -1, which
+    /// Node reads as "never retry" (`delay == -1`).
+    Until(u64),
 }
 
 /// `backoff`: a number is a fixed delay (Node's `Backoffs.normalize`); an object has a `type`
 /// (a name: one without a strategy here is dealt with when an attempt fails, see
-/// [`super::unknown_backoff`]) and a `delay` (left out or null: none). A delay of -1 is Node's
-/// "never retry" (`delay == -1`; an exponential backoff's first retry waits 2^0 × delay).
+/// [`super::unknown_backoff`]) and a `delay` (left out or null: none). A retry delay of -1
+/// stops the retries: a fixed delay of -1, or an exponential one whose retry after attempt n
+/// waits `Math.round(2^(n-1) × delay)` ms and so reaches -1 when the delay is negative and above
+/// -1.5. Any other negative retry delay retries at once, on Node as here.
 fn backoff(options: &mut Map<String, Value>) -> Result<Retry, String> {
     let Some(value) = options.get_mut("backoff") else {
         return Ok(Retry::AsAttemptsAllow);
@@ -214,11 +231,31 @@ fn backoff(options: &mut Map<String, Value>) -> Result<Retry, String> {
             *delay = Value::from(0);
             Retry::AsAttemptsAllow
         }
-        Some(delay) if javascript::number(delay) == Some(-1.0) => Retry::Never,
-        _ => Retry::AsAttemptsAllow,
+        Some(delay) => match (kind.as_str(), javascript::number(delay)) {
+            (Some("fixed"), Some(delay)) if delay == -1.0 => Retry::Until(1),
+            (Some("exponential"), Some(delay)) => exponential_stop(delay),
+            _ => Retry::AsAttemptsAllow,
+        },
+        None => Retry::AsAttemptsAllow,
     };
     rewrite_at(options, &["backoff", "delay"], Count(Up, MILLIS))?;
     Ok(retry)
+}
+
+/// The first attempt after which an exponential backoff of `delay` waits -1 ms.
+fn exponential_stop(delay: f64) -> Retry {
+    let mut wait = delay;
+    let mut attempt = 1;
+    // Doubling a negative wait ends below -1.5 (never -1 again) or, from above -1.5, within
+    // [-1.5, -0.5), which rounds to -1: at most about 1,075 doublings from the smallest number.
+    while (-1.5..0.0).contains(&wait) {
+        if javascript::round(wait) == -1.0 {
+            return Retry::Until(attempt);
+        }
+        wait *= 2.0;
+        attempt += 1;
+    }
+    Retry::AsAttemptsAllow
 }
 
 /// The reason a job fails with when its option at `path` cannot be understood.
