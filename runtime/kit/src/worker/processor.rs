@@ -65,6 +65,9 @@ async fn process(
         .opts()
         .attempts
         .is_some_and(|attempts| job.attempts_made() + 1 < attempts);
+    // The parent this job may fail if it fails for good (`failParentOnFailure`, which Node
+    // stores as `fpof`, a name bullmq-official does not read: any parent may be).
+    let parent = job.parent_key().cloned();
     let key = format!("{}{}", ctx.key_prefix, job_id);
     ctx.locks.fence_once(|| completion_fence(&job));
     let _renewed = ctx.locks.hold(&job_id, &token);
@@ -137,6 +140,13 @@ async fn process(
     match outcome {
         Ok(value) => Ok(value),
         Err(err) => {
+            if let Some(parent_key) = parent.filter(|_| !err.is_retryable() || !attempts_left) {
+                if let Err(redis_err) =
+                    node_options::repair_parent(&mut ctx.conn.clone(), &parent_key).await
+                {
+                    warn!(job_id, error = %redis_err, "could not repair the parent's options");
+                }
+            }
             let stack = err.node_stack();
             let attempt = FailedAttempt {
                 job_key: &key,

@@ -129,6 +129,8 @@ fn order_and_flows() -> Value {
         ] },
         { "name": "welcome", "children": [{ "name": "always-fails", "opts": { "failParentOnFailure": true } }] },
         { "name": "welcome", "children": [{ "name": "always-fails", "opts": { "continueParentOnFailure": true } }] },
+        // a parent failed by its child keeps its own options, even ones bullmq-official cannot read
+        { "name": "welcome", "opts": { "removeOnFail": true, "attempts": "2" }, "children": [{ "name": "always-fails", "opts": { "failParentOnFailure": true } }] },
         { "name": "welcome", "children": [{ "name": "always-fails", "opts": { "ignoreDependencyOnFailure": true } }] },
         { "name": "welcome", "children": [{ "name": "always-fails", "opts": { "removeDependencyOnFailure": true } }] },
         { "name": "welcome", "opts": { "attempts": 2 }, "children": [

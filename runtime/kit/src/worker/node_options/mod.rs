@@ -160,6 +160,42 @@ pub(crate) async fn check(
     }
 }
 
+/// `KEYS[1]` job hash; `ARGV[1]` the options read, `ARGV[2]` their repair: written only over
+/// the options read.
+const REPLACE_OPTS_LUA: &str = r#"
+if redis.call("HGET", KEYS[1], "opts") ~= ARGV[1] then return 0 end
+redis.call("HSET", KEYS[1], "opts", ARGV[2])
+return 1
+"#;
+
+/// Repairs the options of the parent at `parent_key` of a child about to fail for good, which
+/// fails the parent with `failParentOnFailure`: bullmq-official fails such a parent as soon as
+/// it fetches it, before this module sees it, with the options it read then (defaults for all
+/// of them when one is unreadable, `removeOnFail` among them). A parent the child does not fail
+/// gets the repair its fetch would give it. The parent waits for its children, unlocked: the
+/// options are replaced only if they are still those read here.
+pub(crate) async fn repair_parent(
+    conn: &mut ConnectionManager,
+    parent_key: &str,
+) -> redis::RedisResult<()> {
+    let raw: Option<String> = redis::cmd("HGET")
+        .arg(parent_key)
+        .arg("opts")
+        .query_async(conn)
+        .await?;
+    if let Some(Repair::Rewritten(repaired)) = raw.as_deref().map(repair) {
+        redis::cmd("EVAL")
+            .arg(REPLACE_OPTS_LUA)
+            .arg(1)
+            .arg(parent_key)
+            .arg(raw)
+            .arg(repaired)
+            .query_async::<i64>(conn)
+            .await?;
+    }
+    Ok(())
+}
+
 #[derive(Debug, PartialEq)]
 enum Repair {
     AsIs,
