@@ -88,6 +88,8 @@ fn javascript_values() -> Value {
         { "name": "welcome", "opts": { "priority": -1 }, "rewritten": { "/priority": 0 } },
         { "name": "welcome", "opts": { "lifo": 1 }, "rewritten": { "/lifo": true } },
         { "name": "welcome", "opts": { "sizeLimit": "100" }, "rewritten": { "/sizeLimit": 100 } },
+        // Queue.add reads the size limit, and no worker: a value without a number in it is left out
+        { "name": "welcome", "opts": { "sizeLimit": "abc" }, "rewritten": { "/sizeLimit": null } },
         { "name": "welcome", "opts": { "deduplication": { "id": 123 } }, "rewritten": { "/deduplication/id": "123" } },
         // a backoff delay of -1 means "no retry" to Node
         { "name": "always-fails", "opts": { "attempts": 2, "backoff": { "type": "fixed", "delay": -1 } }, "rewritten": { "/attempts": 1, "/backoff/delay": 0 } },

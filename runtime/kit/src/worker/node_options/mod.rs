@@ -30,7 +30,8 @@
 //!   - a negative retention count (`removeOnComplete: -1`, `{count: -1}`), which keeps every
 //!     finished job on Node, becomes `false`, or the count is left out.
 //! - Options that stay unreadable: the job fails for good, with a reason naming the option,
-//!   rather than running with options nobody asked for.
+//!   rather than running with options nobody asked for. Except `sizeLimit`, which only
+//!   `Queue.add` reads: one without a number in it is left out, and the job runs as on Node.
 //! - A backoff type other than `fixed` or `exponential` (this worker has no custom backoff
 //!   strategies): the job runs, and an attempt that fails while attempts are left fails it for
 //!   good, with the handler's reason and why it is not retried ([`not_retried`]).

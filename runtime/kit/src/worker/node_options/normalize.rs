@@ -18,9 +18,12 @@ enum Kind {
     Text,
     /// Epoch milliseconds.
     Date,
+    /// A whole number only `Queue.add` reads, no worker: rewritten as a count up to the given
+    /// largest value, and left out (null) when it holds no number, as it changes nothing here.
+    AddOnly(u64),
 }
 
-use Kind::{Count, Date, Flag, Text};
+use Kind::{AddOnly, Count, Date, Flag, Text};
 use Rounding::{Down, Up};
 
 const U32: u64 = u32::MAX as u64;
@@ -43,7 +46,7 @@ const OPTIONS: &[(&[&str], Kind)] = &[
     (&["stackTraceLimit"], Count(Down, U32)),
     (&["kl"], Count(Down, U32)),
     (&["keepLogs"], Count(Down, U32)),
-    (&["sizeLimit"], Count(Down, U32)),
+    (&["sizeLimit"], AddOnly(U32)),
     (&["lifo"], Flag),
     (&["failParentOnFailure"], Flag),
     (&["continueParentOnFailure"], Flag),
@@ -121,6 +124,7 @@ fn rewrite(value: &mut Value, kind: Kind) -> Result<(), &'static str> {
         }
         Flag => Value::Bool(javascript::truthy(value)),
         Text => Value::String(javascript::text(value).ok_or("it is not a string or a number")?),
+        AddOnly(max) => javascript::whole_number(value, Down, max).map_or(Value::Null, Value::from),
         Date => Value::from(javascript::date_millis(value, MILLIS).ok_or(
             "it is not a date: epoch milliseconds, an RFC 3339 date and time, or YYYY-MM-DD",
         )?),
