@@ -184,7 +184,10 @@ pub(crate) async fn repair_parent(
         .arg("opts")
         .query_async(conn)
         .await?;
-    if let Some(Repair::Rewritten(repaired)) = raw.as_deref().map(repair) {
+    let Some(raw) = raw else {
+        return Ok(());
+    };
+    if let Repair::Rewritten(repaired) = repair(&raw) {
         redis::cmd("EVAL")
             .arg(REPLACE_OPTS_LUA)
             .arg(1)
