@@ -111,7 +111,11 @@
 //!   the job back before running it; options that stay unreadable fail the job with a reason
 //!   naming the option, and so does a failed attempt whose retry would need a backoff type it has
 //!   no strategy for (`node_options/`, tested against Node's worker in
-//!   `tests/it/worker_option_matrix.rs`).
+//!   `tests/it/worker_option_matrix.rs`). A parent that a failed child fails
+//!   (`failParentOnFailure`) is failed by bullmq-official when fetched, before that check: a
+//!   child failing for good on this worker repairs its parent's options first; one failed on a
+//!   Node worker leaves them to bullmq-official, which fails the parent with default options
+//!   (its `removeOnFail` unheeded) when one of them does not fit.
 //! - It ignores a backoff's `jitter` and always waits the full delay, where Node waits a random
 //!   delay in `[delay × (1 − jitter), delay)`: retries come as often as Node's, each up to
 //!   `jitter` later. Not worked around (the delay is computed inside bullmq-official).
