@@ -236,7 +236,7 @@ fn backoff(options: &mut Map<String, Value>) -> Result<Retry, String> {
             Retry::AsAttemptsAllow
         }
         Some(delay) => match (kind.as_str(), javascript::number(delay)) {
-            (Some("fixed"), Some(delay)) if delay == -1.0 => Retry::Until(1),
+            (Some("fixed"), Some(-1.0)) => Retry::Until(1),
             (Some("exponential"), Some(delay)) => exponential_stop(delay),
             _ => Retry::AsAttemptsAllow,
         },
