@@ -67,8 +67,8 @@ fn connects(from: &Host, to: &Host, port: u64) -> bool {
 
 /// Hosts boot together, so a process may start before its store on another host answers: it
 /// gives up when the start-up wait ends and systemd restarts it. Every unit ends active, and a
-/// unit restarted only for that: one give-up on a store of another host per restart (a crash
-/// or a local store missing would show no such line).
+/// unit restarted only for that: for each restart, a process of the unit that gave up on a store
+/// of another host (a crash or a local store missing would show no such line).
 fn every_unit_of_every_host_is_active(fleet: &Fleet) {
     for host in fleet.hosts.values() {
         for (unit, config) in host.system["units"].as_object().unwrap() {
@@ -95,6 +95,7 @@ fn every_unit_of_every_host_is_active(fleet: &Fleet) {
             let journal = host
                 .sh(&format!("journalctl -b -u {unit}.service --no-pager"))
                 .unwrap_or_else(|err| format!("(no journal: {err:#})"));
+            // Processes (by the `name[pid]:` of their lines) that gave up on such a store.
             let gave_up_on_remote_store = journal
                 .lines()
                 .filter(|line| {
@@ -106,7 +107,9 @@ fn every_unit_of_every_host_is_active(fleet: &Fleet) {
                                     .any(|before| line.contains(&format!("{before}{other}:")))
                         })
                 })
-                .count();
+                .filter_map(|line| line.split_once("]: ").map(|(process, _)| process))
+                .collect::<std::collections::BTreeSet<_>>()
+                .len();
             if active.is_err() || gave_up_on_remote_store < restarts {
                 let lines: Vec<&str> = journal.lines().collect();
                 let tail = &lines[lines.len().saturating_sub(40)..];
