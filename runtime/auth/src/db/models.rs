@@ -42,6 +42,8 @@ pub const USER_COLUMN_COUNT: usize = 14;
 /// Columns of `"session" s` in the order `Session::from_row` reads them.
 pub const SESSION_COLUMNS: &str = r#"s."id", s."token", s."expiresAt", s."createdAt", s."updatedAt", s."ipAddress", s."userAgent", s."userId", s."impersonatedBy""#;
 pub const SESSION_COLUMN_COUNT: usize = 9;
+/// Where [`SESSION_COLUMNS`] puts the token.
+pub const SESSION_TOKEN_COLUMN: usize = 1;
 
 #[derive(Debug, Clone)]
 pub struct User {
@@ -65,22 +67,28 @@ pub struct User {
 
 impl User {
     pub fn from_row(row: &Row, at: usize) -> Self {
-        User {
-            id: row.get(at),
-            name: row.get(at + 1),
-            email: row.get(at + 2),
-            email_verified: row.get(at + 3),
-            image: row.get(at + 4),
-            created_at: row.get(at + 5),
-            updated_at: row.get(at + 6),
-            two_factor_enabled: row.get(at + 7),
-            role: row.get(at + 8),
-            banned: row.get(at + 9),
-            ban_reason: row.get(at + 10),
-            ban_expires: row.get(at + 11),
-            services: row.get(at + 12),
-            extra: serde_json::from_str(row.get(at + 13)).unwrap_or_default(),
-        }
+        Self::try_from_row(row, at).unwrap_or_else(|e| panic!("a user row: {e}"))
+    }
+
+    /// The user in `row` from column `at`; an error for a value auth cannot read (a date past
+    /// chrono's range, such as `infinity`).
+    pub fn try_from_row(row: &Row, at: usize) -> Result<Self, tokio_postgres::Error> {
+        Ok(User {
+            id: row.try_get(at)?,
+            name: row.try_get(at + 1)?,
+            email: row.try_get(at + 2)?,
+            email_verified: row.try_get(at + 3)?,
+            image: row.try_get(at + 4)?,
+            created_at: row.try_get(at + 5)?,
+            updated_at: row.try_get(at + 6)?,
+            two_factor_enabled: row.try_get(at + 7)?,
+            role: row.try_get(at + 8)?,
+            banned: row.try_get(at + 9)?,
+            ban_reason: row.try_get(at + 10)?,
+            ban_expires: row.try_get(at + 11)?,
+            services: row.try_get(at + 12)?,
+            extra: serde_json::from_str(row.try_get(at + 13)?).unwrap_or_default(),
+        })
     }
 
     /// Roles are stored comma-joined (admin plugin convention).
@@ -118,16 +126,21 @@ pub struct Session {
 
 impl Session {
     pub fn from_row(row: &Row, at: usize) -> Self {
-        Session {
-            id: row.get(at),
-            token: row.get(at + 1),
-            expires_at: row.get(at + 2),
-            created_at: row.get(at + 3),
-            updated_at: row.get(at + 4),
-            ip_address: row.get(at + 5),
-            user_agent: row.get(at + 6),
-            user_id: row.get(at + 7),
-            impersonated_by: row.get(at + 8),
-        }
+        Self::try_from_row(row, at).unwrap_or_else(|e| panic!("a session row: {e}"))
+    }
+
+    /// The session in `row` from column `at`; an error for a value auth cannot read.
+    pub fn try_from_row(row: &Row, at: usize) -> Result<Self, tokio_postgres::Error> {
+        Ok(Session {
+            id: row.try_get(at)?,
+            token: row.try_get(at + SESSION_TOKEN_COLUMN)?,
+            expires_at: row.try_get(at + 2)?,
+            created_at: row.try_get(at + 3)?,
+            updated_at: row.try_get(at + 4)?,
+            ip_address: row.try_get(at + 5)?,
+            user_agent: row.try_get(at + 6)?,
+            user_id: row.try_get(at + 7)?,
+            impersonated_by: row.try_get(at + 8)?,
+        })
     }
 }

@@ -8,7 +8,8 @@
 //! read after it arrived, exactly as with a query of its own.
 //!
 //! A reader keeps its connection; one that PostgreSQL closed (a restart) is dropped, the pool
-//! discards it, and the batch is read once more on a new one.
+//! discards it, and the batch is read once more on a new one. A row auth cannot read fails the
+//! lookup of its token alone; a token that no row can hold (a NUL in it) is not sent.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -17,7 +18,7 @@ use std::time::Instant;
 use deadpool_postgres::{Client, Pool};
 use tokio::sync::{mpsc, oneshot};
 
-use super::models::{Session, User, SESSION_COLUMN_COUNT};
+use super::models::{Session, User, SESSION_COLUMN_COUNT, SESSION_TOKEN_COLUMN};
 use crate::error::ApiError;
 
 /// Readers at most: PostgreSQL runs one backend per connection, so a few keep every core busy;
@@ -69,12 +70,19 @@ impl SessionReads {
 
     /// The session of `token` with its user, read after this call began.
     pub async fn find(&self, token: &str) -> Result<Found, ApiError> {
+        // PostgreSQL's text takes no NUL, so no session has one: such a token, sent along,
+        // would fail the whole statement, and every lookup of its batch with it.
+        if token.contains('\0') {
+            return Ok(Found {
+                session: None,
+                sent: Instant::now(),
+            });
+        }
         if self.readers == 0 {
             let mut client = None;
             let sent = Instant::now();
             let rows = read(&self.pool, &mut client, &self.sql, &[token]).await?;
-            let session = rows.into_values().next();
-            return Ok(Found { session, sent });
+            return found(&rows, token, sent);
         }
         self.start_readers();
         let (reply, answer) = oneshot::channel();
@@ -100,10 +108,42 @@ impl SessionReads {
         };
         let queue = Arc::new(tokio::sync::Mutex::new(queue));
         for _ in 0..self.readers {
-            tokio::spawn(reader(self.pool.clone(), self.sql.clone(), queue.clone()));
+            let (pool, sql, queue) = (self.pool.clone(), self.sql.clone(), queue.clone());
+            // A reader that panicked is replaced: only the lookups of its batch fail (their
+            // replies dropped), not every later one once all readers are gone.
+            tokio::spawn(async move {
+                while let Err(ended) =
+                    tokio::spawn(reader(pool.clone(), sql.clone(), queue.clone())).await
+                {
+                    if !ended.is_panic() {
+                        return;
+                    }
+                    tracing::error!("a get-session reader panicked; started again");
+                }
+            });
         }
     }
 }
+
+/// What the lookup of `token` gets from the rows read: its session, none, or the error of a
+/// row auth could not read (that lookup's alone).
+fn found(rows: &Rows, token: &str, sent: Instant) -> Result<Found, ApiError> {
+    match rows.get(token) {
+        // Cloned: a token can be asked twice in one batch (one user's parallel requests).
+        Some(Ok(session)) => Ok(Found {
+            session: Some(session.clone()),
+            sent,
+        }),
+        Some(Err(e)) => Err(e.clone()),
+        None => Ok(Found {
+            session: None,
+            sent,
+        }),
+    }
+}
+
+/// The rows read, by token: the session with its user, or why the row could not be read.
+type Rows = HashMap<String, Result<(Session, User), ApiError>>;
 
 /// Takes every waiting lookup (up to `MAX_BATCH`), reads them in one statement, answers each;
 /// ends when the `SessionReads` is dropped.
@@ -127,11 +167,9 @@ async fn reader(pool: Pool, sql: Arc<str>, queue: Arc<tokio::sync::Mutex<Queue>>
         let tokens: Vec<&str> = batch.iter().map(|l| l.token.as_str()).collect();
         let sent = Instant::now();
         match read(&pool, &mut client, &sql, &tokens).await {
-            Ok(found) => {
+            Ok(rows) => {
                 for lookup in batch {
-                    // Cloned: a token can be asked twice in one batch (one user's parallel requests).
-                    let session = found.get(&lookup.token).cloned();
-                    let _ = lookup.reply.send(Ok(Found { session, sent }));
+                    let _ = lookup.reply.send(found(&rows, &lookup.token, sent));
                 }
             }
             Err(e) => {
@@ -150,7 +188,7 @@ async fn read(
     client: &mut Option<Client>,
     sql: &str,
     tokens: &[&str],
-) -> Result<HashMap<String, (Session, User)>, ApiError> {
+) -> Result<Rows, ApiError> {
     let mut retried = false;
     loop {
         let connection = match client.take() {
@@ -166,10 +204,15 @@ async fn read(
                 *client = Some(connection);
                 return Ok(rows
                     .iter()
-                    .map(|row| {
-                        let session = Session::from_row(row, 0);
-                        let user = User::from_row(row, SESSION_COLUMN_COUNT);
-                        (session.token.clone(), (session, user))
+                    .filter_map(|row| {
+                        let token: String = row.try_get(SESSION_TOKEN_COLUMN).ok()?;
+                        let read = Session::try_from_row(row, 0)
+                            .and_then(|s| Ok((s, User::try_from_row(row, SESSION_COLUMN_COUNT)?)))
+                            .map_err(|e| {
+                                tracing::error!(error = %e, "a session or its user cannot be read");
+                                ApiError::internal("the session's row cannot be read")
+                            });
+                        Some((token, read))
                     })
                     .collect());
             }

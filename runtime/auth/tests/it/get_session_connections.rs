@@ -257,3 +257,64 @@ async fn concurrent_get_sessions_of_many_users_each_answer_their_own_caller() {
     ));
     assert_eq!(left, "0", "the expired session is deleted");
 }
+
+/// A row auth cannot read (a date past chrono's range, which BetterAuth or a manual edit can
+/// write: `infinity`) fails that user's lookup only: every other user's get-session keeps
+/// answering, however often the unreadable one is asked for, alone or in a batch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_row_fails_its_own_lookup_only() {
+    let server = cache_off().await;
+    let sessions = sessions_of_many_users(&server, 3, 1).await;
+    server
+        .psql(r#"update "user" set "banExpires" = 'infinity' where "email" = 'user2@example.com'"#);
+    let unreadable = session_cookie(&sessions[2].1);
+    let http = reqwest::Client::new();
+    let get = |cookie: String| {
+        http.get(format!("{}/api/auth/get-session", server.base))
+            .header("cookie", cookie)
+            .send()
+    };
+    for _ in 0..12 {
+        let answers = futures_join_all(
+            [&unreadable, &session_cookie(&sessions[0].1)]
+                .into_iter()
+                .map(|cookie| get(cookie.clone())),
+        )
+        .await;
+        assert_eq!(answers[0].as_ref().unwrap().status(), 500);
+    }
+    for (email, token) in &sessions[..2] {
+        let answer = get(session_cookie(token)).await.unwrap();
+        assert_eq!(answer.status(), 200, "{email}");
+        let body: serde_json::Value = answer.json().await.unwrap();
+        assert_eq!(&body["user"]["email"], email.as_str(), "{body}");
+    }
+}
+
+/// A token PostgreSQL cannot take as text (a NUL in it) has no session: it neither fails nor
+/// joins the statement the other lookups waiting with it share.
+#[tokio::test]
+async fn a_token_with_a_nul_finds_nothing_and_fails_no_other_lookup() {
+    let server = cache_off().await;
+    let sessions = sessions_of_many_users(&server, 2, 4).await;
+    let tokens: Vec<String> = sessions
+        .iter()
+        .map(|(_, token)| token.clone())
+        .chain(["bad\0token".to_owned()])
+        .collect();
+    let lookups = tokens.iter().map(|token| {
+        let (state, token) = (server.state.clone(), token.clone());
+        async move { state.session_reads.find(&token).await }
+    });
+    let found = futures_join_all(lookups).await;
+    for ((_, token), f) in sessions.iter().zip(&found) {
+        let found = f.as_ref().expect("the other lookups read");
+        assert_eq!(&found.session.as_ref().unwrap().0.token, token);
+    }
+    let nul = found
+        .last()
+        .unwrap()
+        .as_ref()
+        .expect("no error for a NUL token");
+    assert!(nul.session.is_none());
+}
