@@ -80,20 +80,25 @@ pub async fn find_with_user(
     }))
 }
 
-/// Sliding refresh: pushes `expiresAt` forward and stamps `updatedAt`.
+/// Sliding refresh: pushes `expiresAt` from `read` (what the caller read) to `expires_at` and
+/// stamps `updatedAt`; returns that stamp. `None` when the row no longer has the expiry read:
+/// another request refreshed it, or it was expired or deleted since, which the refresh must
+/// not write over.
 pub async fn extend(
     client: &Client,
     id: &str,
+    read: DateTime<Utc>,
     expires_at: DateTime<Utc>,
-) -> Result<DateTime<Utc>, tokio_postgres::Error> {
+) -> Result<Option<DateTime<Utc>>, tokio_postgres::Error> {
     let now = now_ms();
-    client
+    let changed = client
         .execute(
-            r#"update "session" set "expiresAt" = $2, "updatedAt" = $3 where "id" = $1"#,
-            &[&id, &expires_at, &now],
+            r#"update "session" set "expiresAt" = $2, "updatedAt" = $3
+               where "id" = $1 and "expiresAt" = $4"#,
+            &[&id, &expires_at, &now, &read],
         )
         .await?;
-    Ok(now)
+    Ok((changed == 1).then_some(now))
 }
 
 pub async fn delete_by_token(

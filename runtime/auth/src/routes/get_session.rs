@@ -84,10 +84,19 @@ pub async fn get(
         )));
     }
     // An impersonation lasts what it was given, however often it is used.
-    if may_refresh && session.impersonated_by.is_none() && refresh_due(&session) {
+    let refreshed = if may_refresh && session.impersonated_by.is_none() && refresh_due(&session) {
         let new_expiry = crate::db::now_ms() + expires_in;
-        session.updated_at =
-            sessions::extend(&state.pool.get().await?, &session.id, new_expiry).await?;
+        let client = state.pool.get().await?;
+        sessions::extend(&client, &session.id, session.expires_at, new_expiry)
+            .await?
+            .map(|updated_at| (updated_at, new_expiry))
+    } else {
+        None
+    };
+    // Not refreshed when the row changed since it was read (another request refreshed it, or
+    // it was expired or deleted meanwhile): answered as read, which was before that change.
+    if let Some((updated_at, new_expiry)) = refreshed {
+        session.updated_at = updated_at;
         session.expires_at = new_expiry;
         state.session_cache.invalidate_all();
         let timer = phase_timings::end(Phase::Refresh, timer);

@@ -318,3 +318,37 @@ async fn a_token_with_a_nul_finds_nothing_and_fails_no_other_lookup() {
         .expect("no error for a NUL token");
     assert!(nul.session.is_none());
 }
+
+/// The sliding refresh writes over the expiry it read, and nothing else: a session expired (or
+/// refreshed) since then stays as it is now, however late the refresh comes.
+#[tokio::test]
+async fn a_refresh_does_not_write_over_an_expiry_changed_since_it_was_read() {
+    let server = cache_off().await;
+    let sessions = sessions_of_many_users(&server, 1, 1).await;
+    let token = &sessions[0].1;
+    let read = server
+        .state
+        .session_reads
+        .find(token)
+        .await
+        .unwrap()
+        .session
+        .unwrap()
+        .0;
+    let expired_meanwhile = r#"update "session" set "expiresAt" = now() - interval '1 second'"#;
+    server.psql(&format!(r#"{expired_meanwhile} where "token" = '{token}'"#));
+    let stored = || {
+        server.psql(&format!(
+            r#"select "expiresAt" < now() from "session" where "token" = '{token}'"#
+        ))
+    };
+    assert_eq!(stored(), "t");
+
+    let client = server.state.pool.get().await.unwrap();
+    let later = chrono::Utc::now() + chrono::Duration::days(7);
+    let refreshed = stackr_auth::db::sessions::extend(&client, &read.id, read.expires_at, later)
+        .await
+        .unwrap();
+    assert_eq!(refreshed, None, "a changed row is not refreshed");
+    assert_eq!(stored(), "t", "the session stays expired");
+}
