@@ -138,12 +138,7 @@ pub(crate) async fn check(
     job_key: &str,
     token: &str,
 ) -> redis::RedisResult<OptionsCheck> {
-    let raw: Option<String> = redis::cmd("HGET")
-        .arg(job_key)
-        .arg("opts")
-        .query_async(conn)
-        .await?;
-    let Some(raw) = raw else {
+    let Some(raw) = stored(conn, job_key).await? else {
         return Ok(OptionsCheck::Readable);
     };
     match repair(&raw) {
@@ -179,12 +174,7 @@ pub(crate) async fn repair_parent(
     conn: &mut ConnectionManager,
     parent_key: &str,
 ) -> redis::RedisResult<()> {
-    let raw: Option<String> = redis::cmd("HGET")
-        .arg(parent_key)
-        .arg("opts")
-        .query_async(conn)
-        .await?;
-    let Some(raw) = raw else {
+    let Some(raw) = stored(conn, parent_key).await? else {
         return Ok(());
     };
     if let Repair::Rewritten(repaired) = repair(&raw) {
@@ -198,6 +188,15 @@ pub(crate) async fn repair_parent(
             .await?;
     }
     Ok(())
+}
+
+/// The options stored in the job hash at `job_key`, as written.
+async fn stored(conn: &mut ConnectionManager, job_key: &str) -> redis::RedisResult<Option<String>> {
+    redis::cmd("HGET")
+        .arg(job_key)
+        .arg("opts")
+        .query_async(conn)
+        .await
 }
 
 #[derive(Debug, PartialEq)]
