@@ -62,14 +62,9 @@ pub async fn connect(
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
             Err(e) => {
-                let error = stackr_tls::refusal::full_message(&e);
-                let reason = if stackr_tls::refusal::tls_refused(&e).is_none() {
-                    stackr_contract::unreachable_within_startup_wait(&error)
-                } else {
-                    error
-                };
                 return Err(anyhow::anyhow!(
-                    "cannot connect to the service database {url}: {reason}"
+                    "cannot connect to the service database {url}: {}",
+                    stackr_tls::refusal::why_start_up_stopped(&e)
                 ));
             }
         }

@@ -33,6 +33,17 @@ pub fn full_message(err: &(dyn Error + 'static)) -> String {
     message
 }
 
+/// Why a start-up loop stopped on `err`: a TLS refusal at once, with its full message; any
+/// other error only once it had been retried until the start-up wait ended, which it says.
+pub fn why_start_up_stopped(err: &(dyn Error + 'static)) -> String {
+    let message = full_message(err);
+    if tls_refused(err).is_some() {
+        message
+    } else {
+        stackr_contract::unreachable_within_startup_wait(&message)
+    }
+}
+
 fn cause<'a>(err: &'a (dyn Error + 'static)) -> Option<&'a (dyn Error + 'static)> {
     // io::Error's `source` skips the error it wraps (often another io::Error): look inside.
     if let Some(inner) = err

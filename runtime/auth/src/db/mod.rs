@@ -80,17 +80,16 @@ async fn first_connection(pool: &Pool) -> anyhow::Result<Client> {
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
             Err(e) => {
-                let error = stackr_tls::refusal::full_message(&e);
+                let reason = stackr_tls::refusal::why_start_up_stopped(&e);
                 if stackr_tls::refusal::tls_refused(&e).is_some() {
                     bail!(
                         "connect to PostgreSQL (check DATABASE_URL and DATABASE_PASSWORD_FILE): \
-                         {error}"
+                         {reason}"
                     );
                 }
                 bail!(
-                    "connect to PostgreSQL: {} (check DATABASE_URL, DATABASE_PASSWORD_FILE and that \
-                     the server is up)",
-                    stackr_contract::unreachable_within_startup_wait(&error)
+                    "connect to PostgreSQL: {reason} (check DATABASE_URL, DATABASE_PASSWORD_FILE \
+                     and that the server is up)"
                 );
             }
         }
