@@ -5,8 +5,9 @@
 //   by-name   jobs named "always-fails" throw Error('failure on attempt <n>') every time, jobs
 //             named "fails-once" throw on their first attempt only, jobs named "fatal" throw
 //             UnrecoverableError('fatal failure'); jobs named "reports" first record progress
-//             and log lines from their data ({progress: [...], logs: [...]}); all others, and
-//             the ones that did not throw, return like echo
+//             and log lines from their data ({progress: [...], logs: [...]}); jobs named "slow"
+//             first wait data.ms milliseconds; all others, and the ones that did not throw,
+//             return like echo
 // argv[4] (optional): the worker's concurrency, 4 by default.
 'use strict';
 const { Worker, UnrecoverableError } = require('bullmq');
@@ -29,6 +30,9 @@ async function main() {
       if (job.name === 'reports') {
         for (const progress of job.data.progress || []) await job.updateProgress(progress);
         for (const line of job.data.logs || []) await job.log(line);
+      }
+      if (job.name === 'slow') {
+        await new Promise((resolve) => setTimeout(resolve, job.data.ms));
       }
     }
     return { by: 'node', name: job.name, data: job.data };

@@ -3,7 +3,7 @@
 //! queue thread: a handler blocking that thread holds back the jobs fetched in the meantime, and
 //! their locks may expire (and a stalled check give them to another worker) before they start.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// A job that started sooner than this after its fetch has its lock renewed in time: the lock
 /// renewal thread's next pass comes at most `lock_duration / 2` later.
@@ -19,9 +19,7 @@ pub(crate) async fn lock_still_ours(
     token: &str,
     lock_duration: Duration,
 ) -> bool {
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |now| now.as_millis() as u64);
+    let now_ms = super::epoch_millis();
     // `processedOn` is the fetch time this worker sent to the fetch script.
     let fetched_ms = job.processed_on().unwrap_or(now_ms);
     let waited = Duration::from_millis(now_ms.saturating_sub(fetched_ms));

@@ -131,24 +131,24 @@
 //! - It gives a job scheduler's next iteration only some of the template's options; this
 //!   module puts back the others before the iteration runs (`scheduler_template.rs`).
 //! - It adds a job scheduler's next iteration after the current one's handler has finished,
-//!   where Node's worker adds it when it fetches the current one. Not worked around: the next
-//!   iteration is added by a script that only bullmq-official's job loop runs, and doing it here
-//!   would mean writing that script again. `tests/it/worker_job_schedulers.rs` shows the cases on
-//!   which the two workers agree (limits, cron and `every` schedulers, `immediately`, retries,
-//!   the template's options, removal); where they differ:
-//!   - a handler that takes longer than `every` delays the next iteration until it finishes, so
-//!     the scheduler runs less often than asked (Node runs the iterations side by side);
-//!   - a cron scheduler with an `endDate` runs once more, at the first time past it (Node stops
-//!     at the last time before it);
-//!   - a scheduler whose template has an option bullmq-official cannot read (`attempts: "2"`,
-//!     `backoff: {delay: 10.5}`: what this module rewrites or fails with a reason): the next
-//!     iteration is scheduled from default options, whatever this module does with the current
-//!     one, so a cron scheduler stops after its second iteration and an `every` scheduler runs
-//!     past its `limit`. Templates with integer and boolean options are not affected;
-//!   - a cron pattern without `tz` is read in UTC, where Node reads it in the machine's time
-//!     zone: the same on a host set to UTC, as servers usually are. Writing the zone into the
-//!     job's options does not help: bullmq-official schedules from the options it read when it
-//!     fetched the job, and it schedules a job that is handed back too.
+//!   from its own reading of the job's options, where Node's worker adds it when it fetches the
+//!   current one, from the options as JavaScript reads them. This module adds it at fetch, as
+//!   Node's worker does, with a script of its own (`next_iteration.rs`): a handler slower than
+//!   `every` does not slow the schedule, a cron scheduler stops at its `endDate`, a pattern
+//!   without `tz` is read in the machine's time zone, and a template option bullmq-official
+//!   cannot read (`attempts: "2"`) neither stops the scheduler nor lets it pass its `limit`.
+//!   bullmq-official's own call then finds the scheduler moved on and adds nothing. Where they
+//!   still differ (`tests/it/worker_job_schedulers.rs` compares both workers):
+//!   - a scheduler that ends where bullmq-official would add one more iteration (a cron
+//!     iteration past `endDate`, or after an iteration whose options it could not read) is
+//!     removed, as `removeJobScheduler` removes it; Node's worker keeps listing an ended
+//!     scheduler;
+//!   - repeat options that are not numbers where Node's worker counts with them
+//!     (`limit: "3"`) are left to bullmq-official: the next iteration from its own reading,
+//!     after the handler;
+//!   - an iteration that bullmq-official fails before it runs (stalled too often, or started
+//!     more than `maxStartedAttempts`) never reaches this module, and bullmq-official adds no
+//!     next iteration for it: the scheduler stops, where Node's worker goes on.
 //! - It retries a failed `lifo` job without a backoff delay at the back of the wait list, where
 //!   Node retries it at the front: only the order of jobs changes. Not worked around (the push
 //!   is chosen inside bullmq-official).
@@ -176,8 +176,9 @@
 //! share of the bound and CPU per job, the CPU ratio, whether the target is met, and the load
 //! average. Per job this worker makes the same single round trip as Node's; jobs whose stored
 //! options lack `attempts` (written by producers other than Node's `Queue` and [`Producer`])
-//! cost one more, an `HGET` of their options (`node_options/`), and so do a job scheduler's
-//! iterations, a pipelined read of the job and its scheduler (`scheduler_template.rs`). On a
+//! cost one more, an `HGET` of their options (`node_options/`), and a job scheduler's iterations
+//! two, a pipelined read of the job and its scheduler (`scheduler_template.rs`) and the script
+//! that adds the next iteration (`next_iteration.rs`). On a
 //! busy shared machine the jobs/s figures swing between runs; read several.
 //!
 //! Where this worker's CPU goes: in a `perf` profile of the bench, this module's own code
@@ -208,6 +209,13 @@
 //! [`start`] returns a [`RunningWorker`] whose [`RunningWorker::shutdown`] performs the
 //! graceful shutdown; [`run`] takes any future as the shutdown trigger.
 
+/// Now, in ms since the Unix epoch: the clock of BullMQ's scripts and stored times.
+fn epoch_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |now| u64::try_from(now.as_millis()).unwrap_or(u64::MAX))
+}
+
 mod active_locks;
 mod catch_panic;
 mod config;
@@ -221,6 +229,7 @@ mod job_log;
 mod job_status;
 mod late_start;
 mod lock_renewal;
+mod next_iteration;
 mod node_options;
 mod node_stack;
 mod processor;

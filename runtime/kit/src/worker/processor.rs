@@ -16,6 +16,7 @@ use super::failure_fields::{self, FailedAttempt};
 use super::handlers::Handlers;
 use super::job::Job;
 use super::late_start;
+use super::next_iteration::{self, Outcome};
 use super::node_options::{self, OptionsCheck};
 use super::scheduler_template;
 
@@ -81,7 +82,7 @@ async fn process(
     }
 
     if let Some(scheduler) = job.repeat_job_key() {
-        if let Some(limit) = restore_template(ctx, scheduler, &job_id, &key, &token).await {
+        if let Some(limit) = iteration_fetched(ctx, &job, scheduler, &key, &token).await {
             stack_trace_limit = Some(limit);
         }
     }
@@ -164,27 +165,59 @@ async fn process(
     }
 }
 
-/// Gives a job scheduler's iteration what Node's worker would have (`scheduler_template.rs`);
-/// returns the stack trace limit it then has, if that is one bullmq-official did not read.
-async fn restore_template(
+/// What Node's worker does with a job scheduler's iteration it fetches: gives it all of its
+/// template's options (`scheduler_template.rs`) and adds the next iteration
+/// (`next_iteration.rs`). Returns the stack trace limit the iteration then has, if it is one
+/// bullmq-official did not read.
+async fn iteration_fetched(
     ctx: &ProcessorContext,
+    job: &bullmq::Job,
     scheduler: &str,
-    job_id: &str,
     job_key: &str,
     token: &str,
 ) -> Option<u32> {
+    let job_id = job.id();
     let scheduler_key = format!("{}repeat:{scheduler}", ctx.key_prefix);
     let mut conn = ctx.conn.clone();
-    match scheduler_template::restore(&mut conn, job_id, job_key, token, &scheduler_key).await {
-        Ok(restored) => restored?
-            .get("stackTraceLimit")?
-            .as_u64()
-            .map(|limit| u32::try_from(limit).unwrap_or(u32::MAX)),
+    let restored = match scheduler_template::restore(
+        &mut conn,
+        job_id,
+        job_key,
+        token,
+        &scheduler_key,
+    )
+    .await
+    {
+        Ok(restored) => restored?,
         Err(e) => {
             warn!(job_id, error = %e, "could not read the job scheduler's template");
-            None
+            return None;
         }
+    };
+    let fetched = next_iteration::Fetched {
+        key_prefix: &ctx.key_prefix,
+        scheduler,
+        job_id,
+        options: &restored.options,
+        parsed: job.opts().repeat.as_ref(),
+    };
+    match next_iteration::add(&mut conn, &fetched, super::epoch_millis()).await {
+        Ok(Outcome::Ended { removed: true }) => info!(
+            job_id,
+            scheduler, "job scheduler ended with this iteration: removed"
+        ),
+        Ok(_) => {}
+        // bullmq-official still adds one after the handler, from its own reading.
+        Err(e) => warn!(job_id, error = %e, "could not add the job scheduler's next iteration"),
     }
+    if !restored.written {
+        return None;
+    }
+    restored
+        .options
+        .get("stackTraceLimit")?
+        .as_u64()
+        .map(|limit| u32::try_from(limit).unwrap_or(u32::MAX))
 }
 
 fn to_bullmq_error(err: JobError) -> bullmq::Error {

@@ -11,17 +11,17 @@ use serde_json::{Map, Value};
 
 use super::node_options::{self, Then};
 
-/// The job's options, once they have all that Node's worker gives an iteration: `Some` with the
-/// options written back when something was missing, `None` when nothing changed (a first
-/// iteration, made by Node's `Queue`; a legacy repeatable job, which has no scheduler hash; a
-/// job whose lock is no longer ours).
+/// The job's options once they have all that Node's worker gives an iteration, and whether
+/// they were written back (something was missing, and the job's lock is still ours); `None`
+/// for a job without a scheduler hash (a legacy repeatable job, a removed scheduler) or whose
+/// options are not a JSON object (the options check deals with those).
 pub(crate) async fn restore(
     conn: &mut ConnectionManager,
     job_id: &str,
     job_key: &str,
     token: &str,
     scheduler_key: &str,
-) -> redis::RedisResult<Option<Map<String, Value>>> {
+) -> redis::RedisResult<Option<Restored>> {
     type Fields = (
         Option<String>,
         Option<u64>,
@@ -48,12 +48,19 @@ pub(crate) async fn restore(
             .and_then(|_| job_id.rsplit(':').next())
             .and_then(|millis| millis.parse().ok()),
     };
-    let Some(options) = completed(job_options.as_deref(), &iteration) else {
+    let Some((options, added)) = completed(job_options.as_deref(), &iteration) else {
         return Ok(None);
     };
-    let written = Value::Object(options.clone()).to_string();
-    let ours = node_options::write(conn, job_key, token, &written, Then::Run).await?;
-    Ok(ours.then_some(options))
+    let written = added && {
+        let json = Value::Object(options.clone()).to_string();
+        node_options::write(conn, job_key, token, &json, Then::Run).await?
+    };
+    Ok(Some(Restored { options, written }))
+}
+
+pub(crate) struct Restored {
+    pub options: Map<String, Value>,
+    pub written: bool,
 }
 
 /// What Node's worker puts into an iteration's options besides `repeat` and the rest.
@@ -66,9 +73,12 @@ struct Iteration<'a> {
     cron_time: Option<u64>,
 }
 
-/// The job's options with what they lack of `iteration`; `None` when they lack nothing, or are
-/// not a JSON object (the options check deals with those).
-fn completed(job_options: Option<&str>, iteration: &Iteration) -> Option<Map<String, Value>> {
+/// The job's options with what they lack of `iteration`, and whether they lacked anything;
+/// `None` when they are not a JSON object.
+fn completed(
+    job_options: Option<&str>,
+    iteration: &Iteration,
+) -> Option<(Map<String, Value>, bool)> {
     let object = |json: &str| match serde_json::from_str(json) {
         Ok(Value::Object(map)) => Some(map),
         _ => None,
@@ -89,7 +99,7 @@ fn completed(job_options: Option<&str>, iteration: &Iteration) -> Option<Map<Str
             added = true;
         }
     }
-    added.then_some(options)
+    Some((options, added))
 }
 
 #[cfg(test)]
@@ -115,34 +125,42 @@ mod tests {
             ),
         );
         assert_eq!(
-            options.map(Value::Object),
-            Some(
-                json!({"attempts":3,"repeat":{"every":300,"count":2},"priority":0,"kl":2,"stackTraceLimit":1,"lifo":true,"timestamp":1_700_000_000_000_u64})
-            )
+            options.map(|(options, added)| (Value::Object(options), added)),
+            Some((
+                json!({"attempts":3,"repeat":{"every":300,"count":2},"priority":0,"kl":2,"stackTraceLimit":1,"lifo":true,"timestamp":1_700_000_000_000_u64}),
+                true
+            ))
         );
         let cron = completed(
             Some(r#"{"attempts":0}"#),
             &iteration(None, Some(1_700_000_002_000)),
         );
         assert_eq!(
-            cron.map(Value::Object),
-            Some(
-                json!({"attempts":0,"timestamp":1_700_000_000_000_u64,"prevMillis":1_700_000_002_000_u64})
-            )
+            cron.map(|(options, added)| (Value::Object(options), added)),
+            Some((
+                json!({"attempts":0,"timestamp":1_700_000_000_000_u64,"prevMillis":1_700_000_002_000_u64}),
+                true
+            ))
         );
     }
 
     #[test]
     fn nothing_changes_when_the_iteration_has_it_all_or_is_not_an_object() {
         let full = r#"{"attempts":3,"kl":2,"timestamp":1}"#;
-        assert_eq!(completed(Some(full), &iteration(None, None)), None);
+        let unchanged = || {
+            let Value::Object(options) = serde_json::from_str(full).unwrap() else {
+                unreachable!()
+            };
+            Some((options, false))
+        };
+        assert_eq!(completed(Some(full), &iteration(None, None)), unchanged());
         assert_eq!(
             completed(Some(full), &iteration(Some(r#"{"kl":5}"#), None)),
-            None
+            unchanged()
         );
         assert_eq!(
             completed(Some(full), &iteration(Some("not json"), None)),
-            None
+            unchanged()
         );
         assert_eq!(
             completed(Some("[1]"), &iteration(Some(r#"{"kl":5}"#), None)),

@@ -5,9 +5,8 @@
 //! options, outcome), the scheduler's stored state (`getJobScheduler`: iterationCount, next,
 //! limit…), the queue's final counts, and that `removeJobScheduler` stops both workers.
 //!
-//! Where bullmq-official schedules the next iteration otherwise than Node's worker (after the
-//! handler, from its own reading of the job's options), the two differ; the module docs of
-//! `stackr_kit::worker` list how. The cases here are those on which both workers agree.
+//! Both workers add a scheduler's next iteration when they fetch the current one; the module docs
+//! of `stackr_kit::worker` list where they still differ, and the last test here shows one.
 //!
 //! Timing. Both queues get their schedulers from one Node process, one right after the other.
 //! Iteration times (the `<millis>` of the ids) are compared by the shape the scheduler gives
@@ -214,6 +213,41 @@ async fn poll_both(
     }
 }
 
+/// Both queues' jobs and schedulers once each scheduler has made its last iteration.
+struct Ended {
+    node: Value,
+    ours: Value,
+    node_schedulers: Value,
+    our_schedulers: Value,
+    /// Whether ours got there (Node's must: the premise).
+    ours_done: bool,
+}
+
+/// Waits until each scheduler of `expected` has finished its number of iterations with none
+/// pending, on both queues, then 2.5 s more: an iteration past the last would show up by then.
+async fn run_until_ended(workers: &Workers, expected: &[(&str, usize)]) -> Ended {
+    let (_, _, ours_done) = poll_both(
+        workers,
+        Duration::from_secs(30),
+        "every scheduler's last iteration",
+        |all| {
+            expected
+                .iter()
+                .all(|(key, n)| finished(all, key) >= *n && pending(all, key) == 0)
+        },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let keys: Vec<&str> = expected.iter().map(|(key, _)| *key).collect();
+    Ended {
+        node: all_jobs(&workers.queue(NODE_QUEUE)),
+        ours: all_jobs(&workers.queue(RUST_QUEUE)),
+        node_schedulers: get_schedulers(&workers.queue(NODE_QUEUE), &keys),
+        our_schedulers: get_schedulers(&workers.queue(RUST_QUEUE), &keys),
+        ours_done,
+    }
+}
+
 /// Divergences of our worker from Node's, gathered so that one run reports them all.
 #[derive(Default)]
 struct Divergences(Vec<String>);
@@ -380,23 +414,13 @@ async fn limited_schedulers_make_the_same_jobs_on_both_workers() {
         ("immediately", 1),
         ("retries", 2),
     ];
-    let (_, _, ours_done) = poll_both(
-        &workers,
-        Duration::from_secs(30),
-        "the schedulers' limits",
-        |all| {
-            expected
-                .iter()
-                .all(|(key, n)| finished(all, key) >= *n && pending(all, key) == 0)
-        },
-    )
-    .await;
-    // Past the limits: nothing more may come (an iteration beyond `limit` would show up here).
-    tokio::time::sleep(Duration::from_millis(2_500)).await;
-    let node = all_jobs(&workers.queue(NODE_QUEUE));
-    let ours = all_jobs(&workers.queue(RUST_QUEUE));
-    let node_schedulers = get_schedulers(&workers.queue(NODE_QUEUE), &keys);
-    let our_schedulers = get_schedulers(&workers.queue(RUST_QUEUE), &keys);
+    let Ended {
+        node,
+        ours,
+        node_schedulers,
+        our_schedulers,
+        ours_done,
+    } = run_until_ended(&workers, &expected).await;
 
     // Premises: what Node's worker does with these schedulers.
     assert_eq!(
@@ -632,4 +656,121 @@ async fn every_iteration_has_the_templates_options() {
         }
     }
     d.assert_none("template options on every iteration");
+}
+
+/// Node's worker adds the next iteration when it fetches the current one, from the job's own
+/// options as it reads them, and so does ours: a handler slower than `every` does not slow the
+/// schedule, a cron scheduler stops at its `endDate`, and a template option bullmq-official
+/// cannot read (`attempts: "2"`) neither stops a scheduler early nor lets it run past its
+/// `limit`. A scheduler ended that way is removed on ours (`next_iteration.rs` says why).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_next_iteration_is_added_when_the_current_one_is_fetched() {
+    let _serial = SERIAL.lock().await;
+    let redis = TempRedis::start();
+    let workers = Workers::start(&redis).await;
+    // The cron cases fall on even seconds; upserting early in a 2 s slot keeps both queues'
+    // first iterations (upserted a few ms apart) in the same slot.
+    while !(100..1_500).contains(&(now_ms() % 2_000)) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let slot = now_ms() / 2_000 * 2_000;
+    // Iterations at slot + 2, 4 and 6 s; the next, at slot + 8 s, is past the end.
+    let end_date = slot + 7_000;
+    let schedulers = json!([
+        { "id": "slow", "repeat": { "every": 1000, "limit": 3 },
+          "template": { "name": "slow", "data": { "ms": 2500 } } },
+        { "id": "cron-end", "repeat": { "pattern": "*/2 * * * * *", "endDate": end_date },
+          "template": { "name": "welcome", "data": {} } },
+        { "id": "text-attempts-cron", "repeat": { "pattern": "* * * * * *", "limit": 3 },
+          "template": { "name": "welcome", "data": {}, "opts": { "attempts": "2" } } },
+        { "id": "text-attempts-every", "repeat": { "every": 1000, "limit": 2 },
+          "template": { "name": "welcome", "data": {}, "opts": { "attempts": "2" } } },
+    ]);
+    let expected = [
+        ("slow", 3),
+        ("cron-end", 3),
+        ("text-attempts-cron", 3),
+        ("text-attempts-every", 2),
+    ];
+    upsert_on_both(&workers, &schedulers);
+    let Ended {
+        node,
+        ours,
+        node_schedulers,
+        our_schedulers,
+        ours_done,
+    } = run_until_ended(&workers, &expected).await;
+    let keys = expected.map(|(key, _)| key);
+    workers.stop().await;
+
+    for (key, n) in expected {
+        assert_eq!(
+            millis_list(&node, key).len(),
+            n,
+            "premise: Node's worker made {n} iterations of {key}: {node:#}"
+        );
+    }
+    assert_eq!(gaps(&millis_list(&node, "slow")), [1000, 1000], "premise");
+    assert_eq!(
+        millis_list(&node, "cron-end"),
+        [slot + 2_000, slot + 4_000, slot + 6_000],
+        "premise"
+    );
+
+    let mut d = Divergences::default();
+    d.check(ours_done, || {
+        format!("our queue never got to every scheduler's last iteration: {ours:#}")
+    });
+    for key in keys {
+        d.same(
+            format!("{key}: iterations (ms)"),
+            millis_list(&node, key).len(),
+            millis_list(&ours, key).len(),
+        );
+        d.same(
+            format!("{key}: gaps between iterations (ms)"),
+            gaps(&millis_list(&node, key)),
+            gaps(&millis_list(&ours, key)),
+        );
+        d.same(
+            format!("{key}: jobs by state"),
+            states(&node, key),
+            states(&ours, key),
+        );
+    }
+    // Where bullmq-official would add one more iteration (past `endDate`, or from defaults
+    // where it could not read the options), our worker removes the ended scheduler instead;
+    // Node's keeps listing it.
+    compare_scheduler(
+        &mut d,
+        "slow",
+        &node_schedulers,
+        &our_schedulers,
+        &node,
+        &ours,
+    );
+    for key in ["cron-end", "text-attempts-cron", "text-attempts-every"] {
+        assert!(
+            node_schedulers["schedulers"][key].is_object(),
+            "premise: Node's worker keeps {key} listed: {node_schedulers:#}"
+        );
+        d.check(our_schedulers["schedulers"][key].is_null(), || {
+            format!("{key}: not removed once ended: {our_schedulers:#}")
+        });
+    }
+    d.same(
+        "getJobSchedulersCount",
+        node_schedulers["count"].as_u64().map(|n| n - 3),
+        &our_schedulers["count"],
+    );
+    // The text `attempts` is stored as written on Node's side and rewritten on ours (the
+    // module docs of `stackr_kit::worker` say why); the other cases compare as stored.
+    compare_jobs(&mut d, "slow", &node, &ours);
+    compare_jobs(&mut d, "cron-end", &node, &ours);
+    d.same(
+        "cron-end: iteration times",
+        millis_list(&node, "cron-end"),
+        millis_list(&ours, "cron-end"),
+    );
+    d.assert_none("next iteration at fetch");
 }

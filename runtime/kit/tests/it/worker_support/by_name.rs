@@ -14,8 +14,9 @@ use super::{
 
 /// `always-fails` fails every attempt ("failure on attempt <n>"), `fails-once` its first only,
 /// `fatal` fails without retries ("fatal failure"), `reports` first records the progress values
-/// and log lines listed in its data (`{progress: [...], logs: [...]}`); every job that does not
-/// fail returns `{by: "node", name, data}`, Node's echo.
+/// and log lines listed in its data (`{progress: [...], logs: [...]}`), `slow` first waits `ms`
+/// milliseconds (`{ms}`); every job that does not fail returns `{by: "node", name, data}`, Node's
+/// echo.
 pub fn by_name_handlers() -> Handlers {
     let echo = |job: Job| async move {
         Ok::<_, JobError>(json!({ "by": "node", "name": job.name(), "data": job.data() }))
@@ -44,6 +45,11 @@ pub fn by_name_handlers() -> Handlers {
             for line in data["logs"].as_array().into_iter().flatten() {
                 job.log(line.as_str().unwrap_or_default()).await?;
             }
+            echo(job).await
+        })
+        .on("slow", move |job: Job| async move {
+            let ms = job.data()["ms"].as_u64().unwrap_or_default();
+            tokio::time::sleep(Duration::from_millis(ms)).await;
             echo(job).await
         })
         .on("welcome", echo)

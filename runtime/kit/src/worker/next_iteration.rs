@@ -1,0 +1,431 @@
+//! A job scheduler's next iteration, added when the current one is fetched, as Node's worker
+//! adds it: from the current iteration's options as Node reads them (the template's, once
+//! `scheduler_template.rs` has put back what bullmq-official left out), a cron pattern without
+//! `tz` read in the machine's time zone, none past `endDate` or `limit`.
+//!
+//! bullmq-official adds one too, after the handler, from its own reading of the options. Its
+//! script adds nothing once the scheduler has moved on to a later iteration, which the one
+//! added here is. Where Node's worker adds none (the scheduler has ended) and bullmq-official
+//! would still add one (a cron iteration past `endDate`, or options it could not read, which
+//! it takes for defaults without a `limit`), the scheduler is removed here instead, as
+//! `removeJobScheduler` removes it: Node's worker leaves an ended scheduler listed.
+
+use std::sync::LazyLock;
+
+use chrono::{Local, TimeZone};
+use croner::parser::{CronParser, Seconds};
+use redis::aio::ConnectionManager;
+use serde_json::{Map, Value};
+
+/// Adds the next iteration: only while the current one is the scheduler's latest.
+static ADD: LazyLock<redis::Script> =
+    LazyLock::new(|| redis::Script::new(include_str!("next_iteration.lua")));
+
+/// Removes an ended scheduler (its set entry and hash): only while the current iteration is its
+/// latest, so neither a scheduler upserted again since nor one already removed is touched.
+static END: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r#"local latest = redis.call("ZSCORE", KEYS[1], ARGV[1])
+if not latest or ARGV[2] ~= "repeat:" .. ARGV[1] .. ":" .. tonumber(latest) then
+  return 0
+end
+redis.call("ZREM", KEYS[1], ARGV[1])
+return redis.call("DEL", KEYS[1] .. ":" .. ARGV[1])"#,
+    )
+});
+
+/// A fetched iteration of a job scheduler.
+pub(crate) struct Fetched<'a> {
+    /// The queue's key prefix (`bull:<queue>:`).
+    pub key_prefix: &'a str,
+    pub scheduler: &'a str,
+    pub job_id: &'a str,
+    /// Its options as Node's worker reads them.
+    pub options: &'a Map<String, Value>,
+    /// Its repeat options as bullmq-official read them, if it could.
+    pub parsed: Option<&'a bullmq::options::RepeatJobOptions>,
+}
+
+/// What became of the scheduler.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Outcome {
+    /// The next iteration, by its job id.
+    Added(String),
+    /// None: the scheduler has moved on (or its next iteration was there already).
+    NotAdded,
+    /// Ended: no next iteration; `removed` when bullmq-official would have added one.
+    Ended { removed: bool },
+    /// Repeat options not read here as Node reads them (not numbers, both or neither of
+    /// `every` and `pattern`): left to bullmq-official.
+    Unknown,
+}
+
+pub(crate) async fn add(
+    conn: &mut ConnectionManager,
+    fetched: &Fetched<'_>,
+    now: u64,
+) -> redis::RedisResult<Outcome> {
+    let key = |name: &str| format!("{}{name}", fetched.key_prefix);
+    match plan(fetched.options, fetched.scheduler, now, &Local) {
+        Plan::Unknown => Ok(Outcome::Unknown),
+        Plan::Ended => {
+            if !bullmq_official_adds(fetched.parsed, now) {
+                return Ok(Outcome::Ended { removed: false });
+            }
+            let removed: u32 = END
+                .key(key("repeat"))
+                .arg(fetched.scheduler)
+                .arg(fetched.job_id)
+                .invoke_async(conn)
+                .await?;
+            Ok(Outcome::Ended {
+                removed: removed > 0,
+            })
+        }
+        Plan::Add { cron_time, options } => {
+            let mut call = ADD.prepare_invoke();
+            for name in [
+                "repeat",
+                "delayed",
+                "wait",
+                "meta",
+                "prioritized",
+                "marker",
+                "id",
+                "events",
+                "pc",
+                "active",
+            ] {
+                call.key(key(name));
+            }
+            let cron_time = cron_time.map(|t| t.to_string()).unwrap_or_default();
+            let added: Option<String> = call
+                .arg(fetched.scheduler)
+                .arg(fetched.job_id)
+                .arg(now)
+                .arg(cron_time)
+                .arg(options)
+                .invoke_async(conn)
+                .await?;
+            Ok(added.map_or(Outcome::NotAdded, Outcome::Added))
+        }
+    }
+}
+
+/// Whether bullmq-official, after the handler, adds an iteration for a scheduler that Node's
+/// worker ends: it ends one itself only at its `limit` or past its `endDate`, as it read them.
+fn bullmq_official_adds(parsed: Option<&bullmq::options::RepeatJobOptions>, now: u64) -> bool {
+    let Some(repeat) = parsed else {
+        return true;
+    };
+    let iteration = repeat.count.map_or(1, |count| count + 1);
+    let at_limit = repeat.limit.is_some_and(|limit| iteration > limit);
+    let past_end = repeat.end_date.is_some_and(|end| now > end);
+    !(at_limit || past_end)
+}
+
+#[derive(Debug, PartialEq)]
+enum Plan {
+    Add {
+        cron_time: Option<u64>,
+        /// The next iteration's options (JSON), but for its `jobId` and `delay`.
+        options: String,
+    },
+    Ended,
+    Unknown,
+}
+
+/// What Node's worker does with a scheduler's iteration it fetches at `now`, with `options`
+/// (stored JSON names): whether it adds a next one, when (for a cron scheduler; an `every`
+/// one's time is counted in the script, from the scheduler's), and with which options.
+fn plan<Z: TimeZone>(options: &Map<String, Value>, scheduler: &str, now: u64, local: &Z) -> Plan {
+    let Some(repeat) = options.get("repeat").and_then(Value::as_object) else {
+        return Plan::Unknown;
+    };
+    // Numbers as Node's worker uses them: absent, or JSON numbers (anything else: `Unknown`).
+    let number = |map: &Map<String, Value>, name: &str| -> Result<Option<f64>, ()> {
+        match map.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(value) => value.as_f64().map(Some).ok_or(()),
+        }
+    };
+    let truthy = |n: Option<f64>| n.filter(|n| *n != 0.0 && !n.is_nan());
+    let (Ok(count), Ok(limit), Ok(end), Ok(start), Ok(offset), Ok(every), Ok(previous)) = (
+        number(repeat, "count"),
+        number(repeat, "limit"),
+        number(repeat, "endDate"),
+        number(repeat, "startDate"),
+        number(repeat, "offset"),
+        number(repeat, "every"),
+        number(options, "prevMillis"),
+    ) else {
+        return Plan::Unknown;
+    };
+    let pattern = repeat.get("pattern").and_then(Value::as_str);
+    let tz = match repeat.get("tz") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(tz)) => Some(tz.as_str()),
+        Some(_) => return Plan::Unknown,
+    };
+    if pattern.is_some() == truthy(every).is_some() {
+        return Plan::Unknown;
+    }
+
+    let iteration = truthy(count).map_or(1.0, |count| count + 1.0);
+    if limit.is_some_and(|limit| iteration > limit) {
+        return Plan::Ended;
+    }
+    let (end, start) = (truthy(end), truthy(start));
+    let now_f = now as f64;
+    if end.is_some_and(|end| now_f > end) {
+        return Plan::Ended;
+    }
+    let reference = truthy(previous).map_or(now_f, |previous| previous.max(now_f));
+    let cron_time = match pattern {
+        None => None,
+        Some(pattern) => {
+            let after = start.map_or(reference, |start| start.max(reference));
+            match next_cron_time(pattern, after as i64, tz, local) {
+                Ok(Some(next)) if end.is_none_or(|end| next as f64 <= end) => {
+                    Some(next.max(reference as u64))
+                }
+                Ok(_) => return Plan::Ended,
+                Err(()) => return Plan::Unknown,
+            }
+        }
+    };
+
+    let mut next = options.clone();
+    let mut next_repeat = repeat.clone();
+    next_repeat.remove("immediately");
+    match (truthy(every), truthy(offset)) {
+        (Some(_), Some(_)) => {}
+        _ => {
+            next_repeat.remove("offset");
+        }
+    }
+    next_repeat.insert("count".into(), Value::from(iteration));
+    for (name, date) in [("startDate", start), ("endDate", end)] {
+        if date.is_none() {
+            next_repeat.remove(name);
+        }
+    }
+    next.insert("repeat".into(), Value::Object(next_repeat));
+    next.insert("timestamp".into(), Value::from(now));
+    match cron_time {
+        Some(time) => next.insert("prevMillis".into(), Value::from(time)),
+        None => next.remove("prevMillis"),
+    };
+    next.insert("repeatJobKey".into(), Value::from(scheduler));
+    next.remove("jobId");
+    next.remove("delay");
+    let mut next = Value::Object(next);
+    drop_nulls(&mut next);
+    Plan::Add {
+        cron_time,
+        options: next.to_string(),
+    }
+}
+
+/// Node passes the options to its script as MessagePack, where a `null` member is left out.
+fn drop_nulls(value: &mut Value) {
+    if let Value::Object(map) = value {
+        map.retain(|_, member| !member.is_null());
+        map.values_mut().for_each(drop_nulls);
+    }
+}
+
+/// The first time of `pattern` (seconds optional) strictly after `after` (ms), in `tz`, or in
+/// `local` when there is none: `Ok(None)` when there is no such time, `Err` when the pattern or
+/// the zone cannot be read.
+fn next_cron_time<Z: TimeZone>(
+    pattern: &str,
+    after: i64,
+    tz: Option<&str>,
+    local: &Z,
+) -> Result<Option<u64>, ()> {
+    let cron = CronParser::builder()
+        .seconds(Seconds::Optional)
+        .build()
+        .parse(pattern)
+        .map_err(drop)?;
+    let next = match tz {
+        Some(name) => {
+            let zone: chrono_tz::Tz = name.parse().map_err(drop)?;
+            let after = zone.timestamp_millis_opt(after).single().ok_or(())?;
+            cron.find_next_occurrence(&after, false)
+                .map(|t| t.timestamp_millis())
+        }
+        None => {
+            let after = local.timestamp_millis_opt(after).single().ok_or(())?;
+            cron.find_next_occurrence(&after, false)
+                .map(|t| t.timestamp_millis())
+        }
+    };
+    Ok(next.ok().and_then(|t| u64::try_from(t).ok()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{FixedOffset, Utc};
+    use serde_json::json;
+
+    const NOW: u64 = 1_700_000_000_500; // 2023-11-14T22:13:20.500Z
+
+    fn options(value: Value) -> Map<String, Value> {
+        match value {
+            Value::Object(map) => map,
+            other => panic!("not an object: {other}"),
+        }
+    }
+
+    fn planned(value: Value, local: &impl TimeZone) -> Plan {
+        plan(&options(value), "s", NOW, local)
+    }
+
+    fn added(plan: Plan) -> (Option<u64>, Value) {
+        match plan {
+            Plan::Add { cron_time, options } => {
+                (cron_time, serde_json::from_str(&options).unwrap())
+            }
+            other => panic!("no iteration added: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_next_options_are_the_current_ones_moved_on_by_one_iteration() {
+        let (time, next) = added(planned(
+            json!({"attempts": "2", "kl": 3, "jobId": "repeat:s:1", "delay": 7, "timestamp": 1,
+                   "repeat": {"every": 1000, "count": 2, "limit": 5, "immediately": true,
+                              "offset": 0, "startDate": null}}),
+            &Utc,
+        ));
+        assert_eq!(
+            time, None,
+            "an `every` scheduler's time is counted in the script"
+        );
+        assert_eq!(
+            next,
+            json!({"attempts": "2", "kl": 3, "timestamp": NOW, "repeatJobKey": "s",
+                   "repeat": {"every": 1000, "count": 3.0, "limit": 5}})
+        );
+        let (_, next) = added(planned(
+            json!({"repeat": {"every": 1000, "offset": 250}}),
+            &Utc,
+        ));
+        assert_eq!(next["repeat"]["offset"], 250);
+        assert_eq!(next["repeat"]["count"], 1.0, "a first count");
+    }
+
+    #[test]
+    fn a_cron_time_follows_the_latest_of_now_the_previous_time_and_the_start() {
+        let cron = |extra: Value| {
+            let mut value = json!({"repeat": {"pattern": "*/10 * * * * *"}});
+            if let (Value::Object(map), Value::Object(extra)) = (&mut value, extra) {
+                map.extend(extra);
+            }
+            added(planned(value, &Utc))
+        };
+        let (time, next) = cron(json!({}));
+        assert_eq!(time, Some(1_700_000_010_000));
+        assert_eq!(next["prevMillis"], 1_700_000_010_000_u64);
+        let (time, _) = cron(json!({"prevMillis": 1_700_000_010_000_u64}));
+        assert_eq!(
+            time,
+            Some(1_700_000_020_000),
+            "strictly after the previous time"
+        );
+        let (time, next) = added(planned(
+            json!({"repeat": {"pattern": "*/10 * * * * *", "startDate": 1_700_000_100_000_u64}}),
+            &Utc,
+        ));
+        assert_eq!(time, Some(1_700_000_110_000));
+        assert_eq!(next["repeat"]["startDate"], 1_700_000_100_000_u64);
+    }
+
+    #[test]
+    fn a_pattern_without_tz_is_read_in_the_local_zone_and_with_one_in_it() {
+        let daily = json!({"repeat": {"pattern": "0 0 5 * * *"}});
+        let (utc, _) = added(planned(daily.clone(), &Utc));
+        assert_eq!(utc, Some(1_700_024_400_000), "05:00 UTC on 15 November");
+        let india = FixedOffset::east_opt(5 * 3600 + 1800).unwrap();
+        let (local, _) = added(planned(daily, &india));
+        assert_eq!(
+            local,
+            Some(1_700_004_600_000),
+            "05:00 at +05:30 on 15 November"
+        );
+        let (zoned, _) = added(planned(
+            json!({"repeat": {"pattern": "0 0 5 * * *", "tz": "Asia/Kolkata"}}),
+            &Utc,
+        ));
+        assert_eq!(zoned, local);
+    }
+
+    #[test]
+    fn it_ends_at_the_limit_and_at_the_end_date() {
+        let every = |repeat: Value| planned(json!({"repeat": repeat}), &Utc);
+        assert_eq!(
+            every(json!({"every": 10, "count": 3, "limit": 3})),
+            Plan::Ended
+        );
+        assert!(matches!(
+            every(json!({"every": 10, "count": 2, "limit": 3})),
+            Plan::Add { .. }
+        ));
+        assert_eq!(every(json!({"every": 10, "endDate": NOW - 1})), Plan::Ended);
+        // A cron scheduler also ends when its next time is past its end.
+        let cron = |end: u64| {
+            planned(
+                json!({"repeat": {"pattern": "*/10 * * * * *", "endDate": end}}),
+                &Utc,
+            )
+        };
+        assert_eq!(cron(1_700_000_009_999), Plan::Ended);
+        assert!(matches!(cron(1_700_000_010_000), Plan::Add { .. }));
+    }
+
+    #[test]
+    fn what_is_not_read_as_node_reads_it_is_left_to_bullmq_official() {
+        for options in [
+            json!({}),
+            json!({"repeat": {"every": "1000"}}),
+            json!({"repeat": {"every": 1000, "limit": "3"}}),
+            json!({"repeat": {"every": 1000, "pattern": "* * * * * *"}}),
+            json!({"repeat": {"count": 1}}),
+            json!({"repeat": {"pattern": "not a pattern"}}),
+            json!({"repeat": {"pattern": "* * * * * *", "tz": "Nowhere/Else"}}),
+            json!({"repeat": {"pattern": "* * * * * *", "tz": 5}}),
+        ] {
+            assert_eq!(planned(options.clone(), &Utc), Plan::Unknown, "{options}");
+        }
+    }
+
+    #[test]
+    fn bullmq_official_adds_one_unless_its_own_reading_ends_the_scheduler() {
+        let repeat = |count, limit, end_date| bullmq::options::RepeatJobOptions {
+            count,
+            limit,
+            end_date,
+            ..Default::default()
+        };
+        assert!(bullmq_official_adds(None, NOW), "options it could not read");
+        assert!(bullmq_official_adds(
+            Some(&repeat(Some(2), Some(3), None)),
+            NOW
+        ));
+        assert!(!bullmq_official_adds(
+            Some(&repeat(Some(3), Some(3), None)),
+            NOW
+        ));
+        assert!(bullmq_official_adds(
+            Some(&repeat(None, None, Some(NOW))),
+            NOW
+        ));
+        assert!(!bullmq_official_adds(
+            Some(&repeat(None, None, Some(NOW - 1))),
+            NOW
+        ));
+    }
+}
