@@ -146,9 +146,11 @@
 //!   - repeat options that are not numbers where Node's worker counts with them
 //!     (`limit: "3"`) are left to bullmq-official: the next iteration from its own reading,
 //!     after the handler;
-//!   - an iteration that bullmq-official fails before it runs (stalled too often, or started
-//!     more than `maxStartedAttempts`) never reaches this module, and bullmq-official adds no
-//!     next iteration for it: the scheduler stops, where Node's worker goes on.
+//!   - bullmq-official fails some jobs as it fetches them, before this module sees them
+//!     (stalled more than `maxStalledCount`, started more than `maxStartedAttempts`): an
+//!     iteration none of whose earlier fetches reached this module (its worker killed between
+//!     fetch and handler each time) gets no next one, and the scheduler stops there, where
+//!     Node's worker adds it.
 //! - It retries a failed `lifo` job without a backoff delay at the back of the wait list, where
 //!   Node retries it at the front: only the order of jobs changes. Not worked around (the push
 //!   is chosen inside bullmq-official).
