@@ -142,7 +142,14 @@
 //!   - a scheduler that ends where bullmq-official would add one more iteration (a cron
 //!     iteration past `endDate`, or after an iteration whose options it could not read) is
 //!     removed, as `removeJobScheduler` removes it; Node's worker keeps listing an ended
-//!     scheduler;
+//!     scheduler, and one upserted again goes on from its iteration count and `every` slots,
+//!     where a removed one starts afresh;
+//!   - a pattern or zone that Node reads and bullmq-official does not (a step from a start,
+//!     `0/2 * * * * *`; `tz: "utc"`, `"asia/kolkata"`, `"UTC+5"`): this module adds the next
+//!     iteration, and bullmq-official logs for each one that it failed to;
+//!   - on a day the clocks change, a cron time inside the skipped or repeated hour falls where
+//!     croner puts it, not where Node's cron-parser does (`0 30 2 * * *` in New York on the
+//!     spring-forward day: 03:00 here, 03:30 on Node);
 //!   - repeat options that are not numbers where Node's worker counts with them
 //!     (`limit: "3"`) are left to bullmq-official: the next iteration from its own reading,
 //!     after the handler;

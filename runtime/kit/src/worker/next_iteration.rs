@@ -1,7 +1,8 @@
 //! A job scheduler's next iteration, added when the current one is fetched, as Node's worker
-//! adds it: from the current iteration's options as Node reads them (the template's, once
-//! `scheduler_template.rs` has put back what bullmq-official left out), a cron pattern without
-//! `tz` read in the machine's time zone, none past `endDate` or `limit`.
+//! adds it: from the current iteration's options as Node's `Job` reads them (the template's,
+//! once `scheduler_template.rs` has put back what bullmq-official left out), a cron pattern
+//! and its zone read as Node reads them (without `tz`, in the machine's time zone), none past
+//! `endDate` or `limit`.
 //!
 //! bullmq-official adds one too, after the handler, from its own reading of the options. Its
 //! script adds nothing once the scheduler has moved on to a later iteration, which the one
@@ -12,7 +13,7 @@
 
 use std::sync::LazyLock;
 
-use chrono::{Local, TimeZone};
+use chrono::{FixedOffset, Local, TimeZone};
 use croner::parser::{CronParser, Seconds};
 use redis::aio::ConnectionManager;
 use serde_json::{Map, Value};
@@ -219,11 +220,30 @@ fn plan<Z: TimeZone>(options: &Map<String, Value>, scheduler: &str, now: u64, lo
     next.insert("repeatJobKey".into(), Value::from(scheduler));
     next.remove("jobId");
     next.remove("delay");
+    as_nodes_job_reads(&mut next);
     let mut next = Value::Object(next);
     drop_nulls(&mut next);
     Plan::Add {
         cron_time,
         options: next.to_string(),
+    }
+}
+
+/// What Node's `Job` makes of the options it reads, which its worker copies into the next
+/// iteration: `attempts` 0 when there is none, a number `backoff` as a fixed one, a `backoff`
+/// JavaScript takes for false left out.
+fn as_nodes_job_reads(options: &mut Map<String, Value>) {
+    options.entry("attempts").or_insert(Value::from(0));
+    match options.get("backoff") {
+        Some(Value::Number(delay)) => {
+            let fixed = serde_json::json!({"type": "fixed", "delay": delay});
+            options.insert("backoff".into(), fixed);
+        }
+        Some(Value::Object(_)) | None => {}
+        Some(Value::String(text)) if !text.is_empty() => {}
+        Some(_) => {
+            options.remove("backoff");
+        }
     }
 }
 
@@ -235,9 +255,10 @@ fn drop_nulls(value: &mut Value) {
     }
 }
 
-/// The first time of `pattern` (seconds optional) strictly after `after` (ms), in `tz`, or in
-/// `local` when there is none: `Ok(None)` when there is no such time, `Err` when the pattern or
-/// the zone cannot be read.
+/// The first time of `pattern` (seconds optional) strictly after `after` (ms), in the zone `tz`
+/// names, or in `local` when there is none: `Ok(None)` when there is no such time, `Err` when
+/// the pattern or the zone cannot be read. Node reads a step from a start (`0/2`: every 2 from
+/// 0), as croner does when its ranges are "sloppy".
 fn next_cron_time<Z: TimeZone>(
     pattern: &str,
     after: i64,
@@ -246,23 +267,71 @@ fn next_cron_time<Z: TimeZone>(
 ) -> Result<Option<u64>, ()> {
     let cron = CronParser::builder()
         .seconds(Seconds::Optional)
+        .sloppy_ranges(true)
         .build()
         .parse(pattern)
         .map_err(drop)?;
-    let next = match tz {
-        Some(name) => {
-            let zone: chrono_tz::Tz = name.parse().map_err(drop)?;
-            let after = zone.timestamp_millis_opt(after).single().ok_or(())?;
-            cron.find_next_occurrence(&after, false)
-                .map(|t| t.timestamp_millis())
-        }
-        None => {
-            let after = local.timestamp_millis_opt(after).single().ok_or(())?;
-            cron.find_next_occurrence(&after, false)
-                .map(|t| t.timestamp_millis())
-        }
+    fn next<Z: TimeZone>(cron: &croner::Cron, zone: &Z, after: i64) -> Result<Option<i64>, ()> {
+        let after = zone.timestamp_millis_opt(after).single().ok_or(())?;
+        Ok(cron
+            .find_next_occurrence(&after, false)
+            .ok()
+            .map(|t| t.timestamp_millis()))
+    }
+    let next = match tz.map(zone) {
+        None => next(&cron, local, after)?,
+        Some(Some(Zone::Local)) => next(&cron, local, after)?,
+        Some(Some(Zone::Named(zone))) => next(&cron, &zone, after)?,
+        Some(Some(Zone::Fixed(zone))) => next(&cron, &zone, after)?,
+        Some(None) => return Err(()),
     };
-    Ok(next.ok().and_then(|t| u64::try_from(t).ok()))
+    Ok(next.and_then(|t| u64::try_from(t).ok()))
+}
+
+enum Zone {
+    Local,
+    Named(chrono_tz::Tz),
+    Fixed(FixedOffset),
+}
+
+/// The zone `name` stands for, read as Node's cron parser (through Luxon) reads it: "local",
+/// "system" and "default", "utc" and "gmt", "utc" with an offset (`UTC+5`, `UTC-03:30`), or a zone of the
+/// IANA database, in any case.
+fn zone(name: &str) -> Option<Zone> {
+    let lower = name.to_ascii_lowercase();
+    match lower.as_str() {
+        "local" | "system" | "default" => return Some(Zone::Local),
+        "utc" | "gmt" => return FixedOffset::east_opt(0).map(Zone::Fixed),
+        _ => {}
+    }
+    if let Some(offset) = lower.strip_prefix("utc") {
+        return utc_offset(offset).map(Zone::Fixed);
+    }
+    name.parse()
+        .ok()
+        .or_else(|| {
+            chrono_tz::TZ_VARIANTS
+                .into_iter()
+                .find(|zone| zone.name().eq_ignore_ascii_case(name))
+        })
+        .map(Zone::Named)
+}
+
+/// `+5`, `-03:30`: a sign, one or two digits of hours, optionally `:` and two of minutes.
+fn utc_offset(text: &str) -> Option<FixedOffset> {
+    let (sign, rest) = match text.as_bytes().first()? {
+        b'+' => (1, &text[1..]),
+        b'-' => (-1, &text[1..]),
+        _ => return None,
+    };
+    let (hours, minutes) = rest.split_once(':').unwrap_or((rest, "00"));
+    let digits = |part: &str, lengths: &[usize]| {
+        (lengths.contains(&part.len()) && part.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| part.parse::<i32>().ok())
+            .flatten()
+    };
+    let seconds = digits(hours, &[1, 2])? * 3600 + digits(minutes, &[2])? * 60;
+    FixedOffset::east_opt(sign * seconds)
 }
 
 #[cfg(test)]
@@ -361,6 +430,73 @@ mod tests {
             &Utc,
         ));
         assert_eq!(zoned, local);
+    }
+
+    #[test]
+    fn zones_and_steps_are_read_as_node_reads_them() {
+        let at = |pattern: &str, tz: &str| {
+            added(planned(
+                json!({"repeat": {"pattern": pattern, "tz": tz}}),
+                &Utc,
+            ))
+            .0
+        };
+        let utc = at("0 0 5 * * *", "UTC");
+        for spelling in ["utc", "Gmt", "UTC+0", "Etc/UTC"] {
+            assert_eq!(at("0 0 5 * * *", spelling), utc, "{spelling}");
+        }
+        let kolkata = at("0 0 5 * * *", "Asia/Kolkata");
+        for spelling in ["asia/kolkata", "UTC+5:30", "utc+05:30"] {
+            assert_eq!(at("0 0 5 * * *", spelling), kolkata, "{spelling}");
+        }
+        assert_eq!(
+            at("0 0 5 * * *", "UTC-3"),
+            Some(1_700_035_200_000),
+            "05:00 at -03:00"
+        );
+        for unknown in ["UTC+", "UTC+123", "UTC+5:3", "utc5", "Mars/Olympus"] {
+            assert_eq!(
+                planned(
+                    json!({"repeat": {"pattern": "* * * * * *", "tz": unknown}}),
+                    &Utc
+                ),
+                Plan::Unknown,
+                "{unknown}"
+            );
+        }
+        // Every 20 s from second 10: 10, 30, 50.
+        assert_eq!(at("10/20 * * * * *", "UTC"), Some(1_700_000_010_000));
+        assert_eq!(at("*/20 * * * * *", "UTC"), Some(1_700_000_020_000));
+    }
+
+    #[test]
+    fn the_options_are_copied_as_nodes_job_reads_them() {
+        let next = |template: Value| {
+            let mut options = json!({"repeat": {"every": 1000}});
+            if let (Value::Object(map), Value::Object(template)) = (&mut options, template) {
+                map.extend(template);
+            }
+            added(planned(options, &Utc)).1
+        };
+        assert_eq!(next(json!({}))["attempts"], 0);
+        assert_eq!(next(json!({"attempts": 3}))["attempts"], 3);
+        assert_eq!(
+            next(json!({"backoff": 1000}))["backoff"],
+            json!({"type": "fixed", "delay": 1000})
+        );
+        assert_eq!(
+            next(json!({"backoff": 0}))["backoff"],
+            json!({"type": "fixed", "delay": 0})
+        );
+        let custom = json!({"type": "custom", "delay": 5});
+        assert_eq!(next(json!({"backoff": custom.clone()}))["backoff"], custom);
+        assert_eq!(
+            next(json!({"backoff": "exponential"}))["backoff"],
+            "exponential"
+        );
+        for falsy in [json!(false), json!(""), json!(null)] {
+            assert!(next(json!({"backoff": falsy})).get("backoff").is_none());
+        }
     }
 
     #[test]

@@ -72,6 +72,13 @@ async fn process(
     let key = format!("{}{}", ctx.key_prefix, job_id);
     ctx.locks.fence_once(|| completion_fence(&job));
     let _renewed = ctx.locks.hold(&job_id, &token);
+    // Node's worker adds a scheduler's next iteration as it fetches the current one, whatever
+    // becomes of that one.
+    if let Some(scheduler) = job.repeat_job_key() {
+        if let Some(limit) = iteration_fetched(ctx, &job, scheduler, &key, &token).await {
+            stack_trace_limit = Some(limit);
+        }
+    }
     if !late_start::lock_still_ours(&job, &token, ctx.lock_duration).await {
         warn!(
             job_id,
@@ -81,11 +88,6 @@ async fn process(
         return Err(bullmq::Error::RateLimited { delay_ms: 0 });
     }
 
-    if let Some(scheduler) = job.repeat_job_key() {
-        if let Some(limit) = iteration_fetched(ctx, &job, scheduler, &key, &token).await {
-            stack_trace_limit = Some(limit);
-        }
-    }
     let options = if node_options::needs_check(job.opts()) {
         node_options::check(&mut ctx.conn.clone(), &key, &token).await
     } else {

@@ -685,12 +685,24 @@ async fn the_next_iteration_is_added_when_the_current_one_is_fetched() {
           "template": { "name": "welcome", "data": {}, "opts": { "attempts": "2" } } },
         { "id": "text-attempts-every", "repeat": { "every": 1000, "limit": 2 },
           "template": { "name": "welcome", "data": {}, "opts": { "attempts": "2" } } },
+        // Patterns and zones Node reads where bullmq-official does not: a step from a start
+        // (`0/2`), a zone in lower case.
+        { "id": "start-step", "repeat": { "pattern": "0/2 * * * * *", "limit": 3 },
+          "template": { "name": "welcome", "data": {} } },
+        { "id": "zone-case", "repeat": { "pattern": "*/2 * * * * *", "tz": "utc", "limit": 3 },
+          "template": { "name": "welcome", "data": {} } },
+        // A number `backoff`, which Node's `Job` turns into `{type: "fixed", delay}`.
+        { "id": "number-backoff", "repeat": { "every": 1000, "limit": 3 },
+          "template": { "name": "welcome", "data": {}, "opts": { "attempts": 2, "backoff": 1000 } } },
     ]);
     let expected = [
         ("slow", 3),
         ("cron-end", 3),
         ("text-attempts-cron", 3),
         ("text-attempts-every", 2),
+        ("start-step", 3),
+        ("zone-case", 3),
+        ("number-backoff", 3),
     ];
     upsert_on_both(&workers, &schedulers);
     let Ended {
@@ -741,14 +753,9 @@ async fn the_next_iteration_is_added_when_the_current_one_is_fetched() {
     // Where bullmq-official would add one more iteration (past `endDate`, or from defaults
     // where it could not read the options), our worker removes the ended scheduler instead;
     // Node's keeps listing it.
-    compare_scheduler(
-        &mut d,
-        "slow",
-        &node_schedulers,
-        &our_schedulers,
-        &node,
-        &ours,
-    );
+    for key in ["slow", "start-step", "zone-case", "number-backoff"] {
+        compare_scheduler(&mut d, key, &node_schedulers, &our_schedulers, &node, &ours);
+    }
     for key in ["cron-end", "text-attempts-cron", "text-attempts-every"] {
         assert!(
             node_schedulers["schedulers"][key].is_object(),
@@ -765,8 +772,15 @@ async fn the_next_iteration_is_added_when_the_current_one_is_fetched() {
     );
     // The text `attempts` is stored as written on Node's side and rewritten on ours (the
     // module docs of `stackr_kit::worker` say why); the other cases compare as stored.
-    compare_jobs(&mut d, "slow", &node, &ours);
-    compare_jobs(&mut d, "cron-end", &node, &ours);
+    for key in [
+        "slow",
+        "cron-end",
+        "start-step",
+        "zone-case",
+        "number-backoff",
+    ] {
+        compare_jobs(&mut d, key, &node, &ours);
+    }
     d.same(
         "cron-end: iteration times",
         millis_list(&node, "cron-end"),
