@@ -66,23 +66,27 @@ pub fn run(root: &Path, args: stackr_supervisor::DevArgs, no_check: bool) -> Res
 }
 
 /// The services `--only` names, plus auth (every base service's API needs it), in the config's
-/// order. Unknown names are a usage error listing the services there are.
+/// order. Unknown or empty names are a usage error listing the services there are.
 fn only_services<'p>(plan: &'p Plan, names: &[String]) -> Result<Vec<&'p ServicePlan>> {
+    let known: Vec<&str> = plan.services.iter().map(|s| s.name.as_str()).collect();
+    let refused = |what: String| {
+        crate::UsageError::new(
+            format!("--only: {what}"),
+            format!("name services of this project: {}", known.join(", ")),
+        )
+    };
+    if names.iter().any(String::is_empty) {
+        let given = names.join(",");
+        return Err(refused(format!("an empty service name in `{given}`")).into());
+    }
     let unknown: Vec<&str> = names
         .iter()
-        .filter(|n| !plan.services.iter().any(|s| &s.name == *n))
+        .filter(|n| !known.contains(&n.as_str()))
         .map(String::as_str)
         .collect();
     if !unknown.is_empty() {
-        let known: Vec<&str> = plan.services.iter().map(|s| s.name.as_str()).collect();
-        return Err(crate::UsageError::new(
-            format!(
-                "--only: no service named {} in {CONFIG_FILE}",
-                unknown.join(", ")
-            ),
-            format!("name services of this project: {}", known.join(", ")),
-        )
-        .into());
+        let unknown = unknown.join(", ");
+        return Err(refused(format!("no service named {unknown} in {CONFIG_FILE}")).into());
     }
     Ok(plan
         .services

@@ -103,4 +103,14 @@ fn dev_only_checks_the_ports_of_the_services_it_starts_and_knows_their_names() {
             && message.contains("auth, core, billing"),
         "{message}"
     );
+
+    // A stray comma names no service: said as such, not as a service named "".
+    let output = dev_until_it_refuses(&root, &["--only", "billing,"]);
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{message}");
+    assert!(
+        message.contains("--only: an empty service name in `billing,`")
+            && message.contains("auth, core, billing"),
+        "{message}"
+    );
 }
