@@ -153,7 +153,11 @@ fn plan<Z: TimeZone>(options: &Map<String, Value>, scheduler: &str, now: u64, lo
     let truthy = |n: Option<f64>| n.filter(|n| *n != 0.0 && !n.is_nan());
     let (Ok(count), Ok(limit), Ok(end), Ok(start), Ok(offset), Ok(every), Ok(previous)) = (
         number(repeat, "count"),
-        number(repeat, "limit"),
+        // Node compares the count with any `limit` there is: `null` counts as 0.
+        match repeat.get("limit") {
+            Some(Value::Null) => Ok(Some(0.0)),
+            _ => number(repeat, "limit"),
+        },
         number(repeat, "endDate"),
         number(repeat, "startDate"),
         number(repeat, "offset"),
@@ -506,6 +510,7 @@ mod tests {
             every(json!({"every": 10, "count": 3, "limit": 3})),
             Plan::Ended
         );
+        assert_eq!(every(json!({"every": 10, "limit": null})), Plan::Ended);
         assert!(matches!(
             every(json!({"every": 10, "count": 2, "limit": 3})),
             Plan::Add { .. }
