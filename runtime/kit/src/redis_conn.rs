@@ -124,9 +124,10 @@ fn timed_out(message: String) -> redis::RedisError {
     std::io::Error::new(std::io::ErrorKind::TimedOut, message).into()
 }
 
-/// Whether `e` is what a Redis that is not up yet gives: no answer, or "loading its data".
-/// A refused certificate or a wrong password stays as it is: no point waiting.
-fn may_come_up(e: &redis::RedisError) -> bool {
+/// Whether `e` is what a Redis that is not up yet gives: no answer, or "loading its data"; also
+/// what a connection Redis dropped gives once, before it is made again. A refused certificate or
+/// a wrong password stays as it is: no point waiting.
+pub(crate) fn may_come_up(e: &redis::RedisError) -> bool {
     let not_answering = e.is_io_error() && stackr_tls::refusal::tls_refused(e).is_none();
     not_answering || e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::BusyLoading)
 }

@@ -119,8 +119,13 @@
 //! - It ignores a backoff's `jitter` and always waits the full delay, where Node waits a random
 //!   delay in `[delay × (1 − jitter), delay)`: retries come as often as Node's, each up to
 //!   `jitter` later. Not worked around (the delay is computed inside bullmq-official).
-//! - Its worker events go to an unbounded channel; this module drains it (and logs failures,
-//!   stalls and errors), otherwise memory would grow by two events per job.
+//! - Its worker events go to an unbounded channel; this module drains it (and logs failures
+//!   and stalls; bullmq-official logs its errors itself), otherwise memory would grow by two
+//!   events per job.
+//! - It waits 15 s after a failed fetch before the next one, so a Redis restart, which fails
+//!   one fetch, stopped it for 15 s where Node's worker goes on at once (its client queues
+//!   commands while it connects again). This module sets that wait to 1 s
+//!   (`queue_worker.rs`), and adds a scheduler's next iteration once Redis is back.
 //! - Its stalled check first runs one `stalled_interval` after start; Node runs one at start,
 //!   and so does this module, with bullmq-official's own checker (`first_stalled_check.rs`).
 //! - Its lock renewal runs as a task beside the handlers, so a handler blocking the thread

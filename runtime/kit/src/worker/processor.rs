@@ -2,10 +2,11 @@
 //! and handing jobs back to the queue when shutdown's grace period runs out.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bullmq::worker::{CancellationToken, ProcessorFn};
 use redis::aio::ConnectionManager;
+use serde_json::Value;
 use tokio::sync::watch;
 use tracing::{info, warn};
 
@@ -19,6 +20,7 @@ use super::late_start;
 use super::next_iteration::{self, Outcome};
 use super::node_options::{self, OptionsCheck};
 use super::scheduler_template;
+use crate::redis_conn::may_come_up;
 
 pub(crate) struct ProcessorContext {
     pub handlers: Handlers,
@@ -169,8 +171,10 @@ async fn process(
 
 /// What Node's worker does with a job scheduler's iteration it fetches: gives it all of its
 /// template's options (`scheduler_template.rs`) and adds the next iteration
-/// (`next_iteration.rs`). Returns the stack trace limit the iteration then has, if it is one
-/// bullmq-official did not read.
+/// (`next_iteration.rs`), waiting as start-up waits for a Redis that went away (a restart drops
+/// every connection): bullmq-official's own call after the handler cannot add every iteration
+/// this can. Returns the stack trace limit the iteration then has, if it is one bullmq-official
+/// did not read.
 async fn iteration_fetched(
     ctx: &ProcessorContext,
     job: &bullmq::Job,
@@ -178,23 +182,38 @@ async fn iteration_fetched(
     job_key: &str,
     token: &str,
 ) -> Option<u32> {
+    let deadline = Instant::now() + stackr_contract::STARTUP_WAIT;
+    let mut pause = Duration::from_millis(50);
+    loop {
+        match next_scheduled(ctx, job, scheduler, job_key, token).await {
+            Ok(limit) => return limit,
+            Err(e) if may_come_up(&e) && Instant::now() < deadline => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(1));
+            }
+            Err(e) => {
+                // bullmq-official still adds one after the handler, if it can read the options.
+                warn!(job_id = job.id(), error = %e, "could not add the job scheduler's next iteration");
+                return None;
+            }
+        }
+    }
+}
+
+async fn next_scheduled(
+    ctx: &ProcessorContext,
+    job: &bullmq::Job,
+    scheduler: &str,
+    job_key: &str,
+    token: &str,
+) -> redis::RedisResult<Option<u32>> {
     let job_id = job.id();
     let scheduler_key = format!("{}repeat:{scheduler}", ctx.key_prefix);
     let mut conn = ctx.conn.clone();
-    let restored = match scheduler_template::restore(
-        &mut conn,
-        job_id,
-        job_key,
-        token,
-        &scheduler_key,
-    )
-    .await
-    {
-        Ok(restored) => restored?,
-        Err(e) => {
-            warn!(job_id, error = %e, "could not read the job scheduler's template");
-            return None;
-        }
+    let restored =
+        scheduler_template::restore(&mut conn, job_id, job_key, token, &scheduler_key).await?;
+    let Some(restored) = restored else {
+        return Ok(None);
     };
     let fetched = next_iteration::Fetched {
         key_prefix: &ctx.key_prefix,
@@ -203,23 +222,21 @@ async fn iteration_fetched(
         options: &restored.options,
         parsed: job.opts().repeat.as_ref(),
     };
-    match next_iteration::add(&mut conn, &fetched, super::epoch_millis()).await {
-        Ok(Outcome::Ended { removed: true }) => info!(
+    let outcome = next_iteration::add(&mut conn, &fetched, super::epoch_millis()).await?;
+    if outcome == (Outcome::Ended { removed: true }) {
+        info!(
             job_id,
             scheduler, "job scheduler ended with this iteration: removed"
-        ),
-        Ok(_) => {}
-        // bullmq-official still adds one after the handler, from its own reading.
-        Err(e) => warn!(job_id, error = %e, "could not add the job scheduler's next iteration"),
+        );
     }
     if !restored.written {
-        return None;
+        return Ok(None);
     }
-    restored
+    Ok(restored
         .options
-        .get("stackTraceLimit")?
-        .as_u64()
-        .map(|limit| u32::try_from(limit).unwrap_or(u32::MAX))
+        .get("stackTraceLimit")
+        .and_then(Value::as_u64)
+        .map(|limit| u32::try_from(limit).unwrap_or(u32::MAX)))
 }
 
 fn to_bullmq_error(err: JobError) -> bullmq::Error {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use bullmq::worker::WorkerEvent;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use tracing::{error, info, warn};
+use tracing::{info, warn};
 
 use super::active_locks::ActiveLocks;
 use super::config::{redact_password, WorkerConfig};
@@ -23,6 +23,13 @@ use super::runner::ShutdownReport;
 /// How long a BZPOPMIN on the queue's marker blocks when the queue is empty (seconds). Also the
 /// worst case for noticing shutdown when another worker swallows our wake-up (see `shutdown`).
 const DRAIN_DELAY_SECS: u64 = 5;
+
+/// How long fetching waits after a failed fetch before the next try (bullmq-official's
+/// `run_retry_delay`, 15 s unless set). A Redis restart drops the worker's connections and the
+/// next fetch fails once; Node's client (ioredis) queues commands while it connects again, so
+/// Node's worker goes on as soon as Redis is back, and so does this one, within this delay.
+/// During a longer outage bullmq-official logs each failed try, one a second.
+const FETCH_RETRY_DELAY: Duration = Duration::from_secs(1);
 
 /// A started bullmq-official worker with its event drain.
 pub(crate) struct QueueWorker {
@@ -66,7 +73,8 @@ pub(crate) async fn start(
         .skip_lock_renewal()
         .stalled_interval(config.stalled_interval)
         .max_stalled_count(config.max_stalled_count)
-        .drain_delay(Duration::from_secs(DRAIN_DELAY_SECS));
+        .drain_delay(Duration::from_secs(DRAIN_DELAY_SECS))
+        .run_retry_delay(FETCH_RETRY_DELAY);
     if let Some(name) = &config.name {
         options = options.name(name.clone());
     }
@@ -209,7 +217,9 @@ async fn on_event(
             }
         }
         Some(WorkerEvent::Stalled { job_id }) => log_stalled(&job_id),
-        Some(WorkerEvent::Error(message)) => error!(%message, "worker error"),
+        // bullmq-official logs each of these where it happens; logging it again here would
+        // double every line of an outage.
+        Some(WorkerEvent::Error(_)) => {}
         Some(WorkerEvent::Closed) | None => return false,
         Some(_) => {}
     }

@@ -788,3 +788,69 @@ async fn the_next_iteration_is_added_when_the_current_one_is_fetched() {
     );
     d.assert_none("next iteration at fetch");
 }
+
+/// Redis restarted under both workers (down for 2 s, its data kept in its append-only file):
+/// each worker's first commands on its old connections fail. Node's worker goes on with its
+/// schedulers within a second or two of Redis being back, and so must ours, including a
+/// scheduler only our script can read (`tz: "utc"`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schedulers_go_on_after_a_redis_restart() {
+    let _serial = SERIAL.lock().await;
+    let mut redis = TempRedis::start();
+    let persisted = ["--appendonly", "yes", "--appendfsync", "always"];
+    redis.start_again_with(&persisted);
+    let workers = Workers::start(&redis).await;
+    let keys = ["zone-case", "every"];
+    upsert_on_both(
+        &workers,
+        &json!([
+            { "id": "zone-case", "repeat": { "pattern": "* * * * * *", "tz": "utc" },
+              "template": { "name": "welcome", "data": {} } },
+            { "id": "every", "repeat": { "every": 1000 },
+              "template": { "name": "welcome", "data": {} } },
+        ]),
+    );
+    poll_both(
+        &workers,
+        Duration::from_secs(20),
+        "two iterations each",
+        |all| keys.iter().all(|key| finished(all, key) >= 2),
+    )
+    .await;
+    redis.kill();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    redis.start_again_with(&persisted);
+    let back_at = now_ms();
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let node = all_jobs(&workers.queue(NODE_QUEUE));
+    let ours = all_jobs(&workers.queue(RUST_QUEUE));
+    workers.stop().await;
+
+    // Iterations due once Redis was back, and the longest wait between two of them then.
+    let after_drop = |all: &Value, key: &str| -> (usize, u64) {
+        let millis: Vec<u64> = jobs_of(all, key)
+            .iter()
+            .filter(|job| job["state"] == "completed")
+            .map(|job| millis_of(job, key))
+            .collect();
+        let later: Vec<u64> = millis.into_iter().filter(|m| *m > back_at).collect();
+        (later.len(), gaps(&later).into_iter().max().unwrap_or(0))
+    };
+    let mut d = Divergences::default();
+    for key in keys {
+        let (node_later, node_gap) = after_drop(&node, key);
+        assert!(
+            node_later >= 4 && node_gap <= 2_000,
+            "premise: Node's worker ran {key} on after the restart: {node_later} iterations, \
+             longest gap {node_gap} ms: {node:#}"
+        );
+        let (our_later, our_gap) = after_drop(&ours, key);
+        d.check(our_later + 1 >= node_later && our_gap <= 2_000, || {
+            format!(
+                "{key}: after the restart, ours ran {our_later} iterations (Node's {node_later}), \
+                 longest gap {our_gap} ms (Node's {node_gap})"
+            )
+        });
+    }
+    d.assert_none("Redis restart");
+}
