@@ -5,6 +5,7 @@ use serde::de::DeserializeOwned;
 
 use super::error::JobError;
 use super::job_log;
+use super::redis_retry::Retry;
 
 /// One job being processed. Data and return values are JSON, as in Node BullMQ.
 pub struct Job {
@@ -66,9 +67,18 @@ impl Job {
     }
 
     /// Appends a line to the job's log (`queue.getJobLogs` in Node), keeping only the last
-    /// `keepLogs` lines when the job has that option.
+    /// `keepLogs` lines when the job has that option. Waits for a Redis that is restarting, as
+    /// start-up waits for it.
     pub async fn log(&self, line: &str) -> Result<(), JobError> {
-        match job_log::append(&mut self.conn.clone(), &self.key, line).await {
+        let mut retry = Retry::new();
+        let appended = loop {
+            let appended = job_log::append(&mut self.conn.clone(), &self.key, line).await;
+            match &appended {
+                Err(e) if retry.worth_it(e) => retry.pause().await,
+                _ => break appended,
+            }
+        };
+        match appended {
             Ok(Some(_)) => Ok(()),
             Ok(None) => Err(JobError::retryable(format!(
                 "cannot append to the log of job {}: it no longer exists",

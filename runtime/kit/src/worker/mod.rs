@@ -250,6 +250,7 @@ mod processor;
 mod producer;
 mod queue_thread;
 mod queue_worker;
+mod redis_retry;
 mod runner;
 mod scheduler_template;
 

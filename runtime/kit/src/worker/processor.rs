@@ -2,7 +2,7 @@
 //! and handing jobs back to the queue when shutdown's grace period runs out.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bullmq::worker::{CancellationToken, ProcessorFn};
 use redis::aio::ConnectionManager;
@@ -19,8 +19,8 @@ use super::job::Job;
 use super::late_start;
 use super::next_iteration::{self, Outcome};
 use super::node_options::{self, OptionsCheck};
+use super::redis_retry::Retry;
 use super::scheduler_template;
-use crate::redis_conn::may_come_up;
 
 pub(crate) struct ProcessorContext {
     pub handlers: Handlers,
@@ -182,22 +182,19 @@ async fn iteration_fetched(
     job_key: &str,
     token: &str,
 ) -> Option<u32> {
-    let deadline = Instant::now() + stackr_contract::STARTUP_WAIT;
-    let mut pause = Duration::from_millis(50);
-    loop {
-        match next_scheduled(ctx, job, scheduler, job_key, token).await {
-            Ok(limit) => return limit,
-            Err(e) if may_come_up(&e) && Instant::now() < deadline => {
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_secs(1));
-            }
-            Err(e) => {
-                // bullmq-official still adds one after the handler, if it can read the options.
-                warn!(job_id = job.id(), error = %e, "could not add the job scheduler's next iteration");
-                return None;
-            }
+    let mut retry = Retry::new();
+    let scheduled = loop {
+        let scheduled = next_scheduled(ctx, job, scheduler, job_key, token).await;
+        match &scheduled {
+            Err(e) if retry.worth_it(e) => retry.pause().await,
+            _ => break scheduled,
         }
-    }
+    };
+    scheduled.unwrap_or_else(|e| {
+        // bullmq-official still adds one after the handler, if it can read the options.
+        warn!(job_id = job.id(), error = %e, "could not add the job scheduler's next iteration");
+        None
+    })
 }
 
 async fn next_scheduled(

@@ -1,5 +1,6 @@
 //! A worker whose Redis is not up yet (it boots on another host, or systemd started the worker
-//! first) waits for it the way the API does, instead of exiting and counting on a restart.
+//! first) waits for it the way the API does, instead of exiting and counting on a restart; and a
+//! handler whose Redis restarts under it goes on once Redis is back.
 
 use crate::worker_support;
 
@@ -174,4 +175,58 @@ async fn a_worker_whose_redis_refuses_connections_all_through_the_wait_gives_up_
     assert!(took >= stackr_kit::STARTUP_WAIT, "gave up after {took:?}");
     assert!(message.contains("start-up wait"), "{message}");
     assert!(message.contains("the last attempt"), "{message}");
+}
+
+/// Redis restarts while a handler runs (its data kept in its append-only file): the handler's
+/// next `log`, the first command on a connection Redis dropped, goes through once Redis is
+/// back, as it does on Node's worker (its client queues commands while it connects again), and
+/// the job completes with its log line and progress recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handler_logs_across_a_redis_restart() {
+    let mut redis = TempRedis::start();
+    let persisted = ["--appendonly", "yes", "--appendfsync", "always"];
+    redis.start_again_with(&persisted);
+    let queue = queue_config(&redis.url(), "restart");
+    let started = std::sync::Arc::new(tokio::sync::Notify::new());
+    let go_on = std::sync::Arc::new(tokio::sync::Notify::new());
+    let handlers = {
+        let (started, go_on) = (started.clone(), go_on.clone());
+        Handlers::new().on("chatty", move |mut job: Job| {
+            let (started, go_on) = (started.clone(), go_on.clone());
+            async move {
+                started.notify_one();
+                go_on.notified().await;
+                job.log("after the restart").await?;
+                job.progress(json!(50)).await?;
+                Ok::<_, JobError>(json!("done"))
+            }
+        })
+    };
+    let running = worker::start(fast_worker_config(queue.clone(), 1), handlers)
+        .await
+        .unwrap();
+    let id = Producer::new(queue.clone())
+        .add("chatty", json!({}))
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(30), started.notified())
+        .await
+        .expect("the handler starts");
+
+    let redis = tokio::task::spawn_blocking(move || {
+        redis.kill();
+        std::thread::sleep(Duration::from_secs(1));
+        redis.start_again_with(&persisted);
+        redis
+    })
+    .await
+    .unwrap();
+    go_on.notify_one();
+    let jobs = node_wait_finished(&queue, &[id], Duration::from_secs(60));
+    running.shutdown().await.unwrap();
+    drop(redis);
+    let job = &jobs[0];
+    assert_eq!(job["state"], "completed", "{job:#}");
+    assert_eq!(job["logs"]["logs"], json!(["after the restart"]), "{job:#}");
+    assert_eq!(job["progress"], 50, "{job:#}");
 }
