@@ -5,7 +5,7 @@ use serde::de::DeserializeOwned;
 
 use super::error::JobError;
 use super::job_log;
-use super::redis_retry::Retry;
+use super::redis_retry::while_redis_comes_back;
 
 /// One job being processed. Data and return values are JSON, as in Node BullMQ.
 pub struct Job {
@@ -70,14 +70,8 @@ impl Job {
     /// `keepLogs` lines when the job has that option. Waits for a Redis that is restarting, as
     /// start-up waits for it.
     pub async fn log(&self, line: &str) -> Result<(), JobError> {
-        let mut retry = Retry::new();
-        let appended = loop {
-            let appended = job_log::append(&mut self.conn.clone(), &self.key, line).await;
-            match &appended {
-                Err(e) if retry.worth_it(e) => retry.pause().await,
-                _ => break appended,
-            }
-        };
+        let appended =
+            while_redis_comes_back!(job_log::append(&mut self.conn.clone(), &self.key, line));
         match appended {
             Ok(Some(_)) => Ok(()),
             Ok(None) => Err(JobError::retryable(format!(

@@ -125,7 +125,9 @@
 //! - It waits 15 s after a failed fetch before the next one, so a Redis restart, which fails
 //!   one fetch, stopped it for 15 s where Node's worker goes on at once (its client queues
 //!   commands while it connects again). This module sets that wait to 1 s
-//!   (`queue_worker.rs`), and adds a scheduler's next iteration once Redis is back.
+//!   (`queue_worker.rs`); its own reads and writes of a job (the options check, a scheduler's
+//!   next iteration, [`Job::log`]) are made again once Redis is back, within start-up's wait
+//!   (`redis_retry.rs`).
 //! - Its stalled check first runs one `stalled_interval` after start; Node runs one at start,
 //!   and so does this module, with bullmq-official's own checker (`first_stalled_check.rs`).
 //! - Its lock renewal runs as a task beside the handlers, so a handler blocking the thread

@@ -19,7 +19,7 @@ use super::job::Job;
 use super::late_start;
 use super::next_iteration::{self, Outcome};
 use super::node_options::{self, OptionsCheck};
-use super::redis_retry::Retry;
+use super::redis_retry::while_redis_comes_back;
 use super::scheduler_template;
 
 pub(crate) struct ProcessorContext {
@@ -91,7 +91,7 @@ async fn process(
     }
 
     let options = if node_options::needs_check(job.opts()) {
-        node_options::check(&mut ctx.conn.clone(), &key, &token).await
+        while_redis_comes_back!(node_options::check(&mut ctx.conn.clone(), &key, &token))
     } else {
         Ok(OptionsCheck::Readable)
     };
@@ -182,14 +182,7 @@ async fn iteration_fetched(
     job_key: &str,
     token: &str,
 ) -> Option<u32> {
-    let mut retry = Retry::new();
-    let scheduled = loop {
-        let scheduled = next_scheduled(ctx, job, scheduler, job_key, token).await;
-        match &scheduled {
-            Err(e) if retry.worth_it(e) => retry.pause().await,
-            _ => break scheduled,
-        }
-    };
+    let scheduled = while_redis_comes_back!(next_scheduled(ctx, job, scheduler, job_key, token));
     scheduled.unwrap_or_else(|e| {
         // bullmq-official still adds one after the handler, if it can read the options.
         warn!(job_id = job.id(), error = %e, "could not add the job scheduler's next iteration");

@@ -1,18 +1,7 @@
 //! Redis calls made again while Redis comes back. A restart drops every connection, and the
 //! first command on each then fails once; Node's client (ioredis) queues commands while it
 //! connects again, so on Node's worker such calls wait instead of failing. These wait as
-//! start-up waits for Redis:
-//!
-//! ```ignore
-//! let mut retry = Retry::new();
-//! let outcome = loop {
-//!     let outcome = call().await;
-//!     match &outcome {
-//!         Err(e) if retry.worth_it(e) => retry.pause().await,
-//!         _ => break outcome,
-//!     }
-//! };
-//! ```
+//! start-up waits for Redis: [`while_redis_comes_back`].
 
 use std::time::{Duration, Instant};
 
@@ -43,3 +32,19 @@ impl Retry {
         self.pause = (self.pause * 2).min(Duration::from_secs(1));
     }
 }
+
+/// Awaits `call` (an expression making the future of a `RedisResult`), made again while Redis
+/// comes back: see [`Retry`].
+macro_rules! while_redis_comes_back {
+    ($call:expr) => {{
+        let mut retry = $crate::worker::redis_retry::Retry::new();
+        loop {
+            let outcome = $call.await;
+            match &outcome {
+                Err(e) if retry.worth_it(e) => retry.pause().await,
+                _ => break outcome,
+            }
+        }
+    }};
+}
+pub(crate) use while_redis_comes_back;

@@ -789,16 +789,14 @@ async fn the_next_iteration_is_added_when_the_current_one_is_fetched() {
     d.assert_none("next iteration at fetch");
 }
 
-/// Redis restarted under both workers (down for 2 s, its data kept in its append-only file):
+/// Redis restarted under both workers (down for a second, its data kept in its append-only file):
 /// each worker's first commands on its old connections fail. Node's worker goes on with its
 /// schedulers within a second or two of Redis being back, and so must ours, including a
 /// scheduler only our script can read (`tz: "utc"`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schedulers_go_on_after_a_redis_restart() {
     let _serial = SERIAL.lock().await;
-    let mut redis = TempRedis::start();
-    let persisted = ["--appendonly", "yes", "--appendfsync", "always"];
-    redis.start_again_with(&persisted);
+    let redis = persisted_redis();
     let workers = Workers::start(&redis).await;
     let keys = ["zone-case", "every"];
     upsert_on_both(
@@ -817,9 +815,7 @@ async fn schedulers_go_on_after_a_redis_restart() {
         |all| keys.iter().all(|key| finished(all, key) >= 2),
     )
     .await;
-    redis.kill();
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    redis.start_again_with(&persisted);
+    let _redis = restart(redis).await;
     let back_at = now_ms();
     tokio::time::sleep(Duration::from_secs(6)).await;
     let node = all_jobs(&workers.queue(NODE_QUEUE));

@@ -177,28 +177,36 @@ async fn a_worker_whose_redis_refuses_connections_all_through_the_wait_gives_up_
     assert!(message.contains("the last attempt"), "{message}");
 }
 
-/// Redis restarts while a handler runs (its data kept in its append-only file): the handler's
-/// next `log`, the first command on a connection Redis dropped, goes through once Redis is
-/// back, as it does on Node's worker (its client queues commands while it connects again), and
-/// the job completes with its log line and progress recorded.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_handler_logs_across_a_redis_restart() {
-    let mut redis = TempRedis::start();
-    let persisted = ["--appendonly", "yes", "--appendfsync", "always"];
-    redis.start_again_with(&persisted);
+/// What a handler does once Redis has restarted under it.
+#[derive(Clone, Copy)]
+enum AfterTheRestart {
+    /// Logs a line, reports progress, completes.
+    LogsAndCompletes,
+    /// Fails for good, at once.
+    Fails,
+}
+
+/// Runs one job whose handler waits while Redis restarts ([`restart`]), then does `after`; returns the job as Node sees it once finished.
+async fn one_job_across_a_redis_restart(after: AfterTheRestart) -> serde_json::Value {
+    let redis = persisted_redis();
     let queue = queue_config(&redis.url(), "restart");
     let started = std::sync::Arc::new(tokio::sync::Notify::new());
     let go_on = std::sync::Arc::new(tokio::sync::Notify::new());
     let handlers = {
         let (started, go_on) = (started.clone(), go_on.clone());
-        Handlers::new().on("chatty", move |mut job: Job| {
+        Handlers::new().on("restarted", move |mut job: Job| {
             let (started, go_on) = (started.clone(), go_on.clone());
             async move {
                 started.notify_one();
                 go_on.notified().await;
-                job.log("after the restart").await?;
-                job.progress(json!(50)).await?;
-                Ok::<_, JobError>(json!("done"))
+                match after {
+                    AfterTheRestart::LogsAndCompletes => {
+                        job.log("after the restart").await?;
+                        job.progress(json!(50)).await?;
+                        Ok::<_, JobError>(json!("done"))
+                    }
+                    AfterTheRestart::Fails => Err(JobError::fatal("failed after the restart")),
+                }
             }
         })
     };
@@ -206,27 +214,64 @@ async fn a_handler_logs_across_a_redis_restart() {
         .await
         .unwrap();
     let id = Producer::new(queue.clone())
-        .add("chatty", json!({}))
+        .add("restarted", json!({}))
         .await
         .unwrap();
     tokio::time::timeout(Duration::from_secs(30), started.notified())
         .await
         .expect("the handler starts");
-
-    let redis = tokio::task::spawn_blocking(move || {
-        redis.kill();
-        std::thread::sleep(Duration::from_secs(1));
-        redis.start_again_with(&persisted);
-        redis
-    })
-    .await
-    .unwrap();
+    let redis = restart(redis).await;
     go_on.notify_one();
     let jobs = node_wait_finished(&queue, &[id], Duration::from_secs(60));
     running.shutdown().await.unwrap();
     drop(redis);
-    let job = &jobs[0];
+    jobs[0].clone()
+}
+
+/// The handler's `log`, the first command on a connection Redis dropped, goes through once
+/// Redis is back, as it does on Node's worker (its client queues commands while it connects
+/// again): the job completes with its log line and progress recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handler_logs_across_a_redis_restart() {
+    let job = one_job_across_a_redis_restart(AfterTheRestart::LogsAndCompletes).await;
     assert_eq!(job["state"], "completed", "{job:#}");
     assert_eq!(job["logs"]["logs"], json!(["after the restart"]), "{job:#}");
     assert_eq!(job["progress"], 50, "{job:#}");
+}
+
+/// The handler fails at once: the failure's reason and stack, recorded in Node's format on a
+/// connection Redis dropped, are recorded once Redis is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_after_a_redis_restart_is_recorded_in_nodes_format() {
+    let job = one_job_across_a_redis_restart(AfterTheRestart::Fails).await;
+    assert_eq!(job["state"], "failed", "{job:#}");
+    assert_eq!(job["failedReason"], "failed after the restart", "{job:#}");
+    assert_eq!(
+        first_lines(&job["stacktrace"]),
+        ["UnrecoverableError: failed after the restart"],
+        "{job:#}"
+    );
+}
+
+/// Redis restarts while the worker waits for jobs; the first job after it is one whose options
+/// the worker reads itself (`attempts: "2"`, which bullmq-official cannot read): that read, the
+/// first command on a connection Redis dropped, waits for Redis instead of failing the attempt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_job_after_a_redis_restart_runs_once_and_completes() {
+    let redis = persisted_redis();
+    let queue = queue_config(&redis.url(), "after-restart");
+    let running = worker::start(fast_worker_config(queue.clone(), 1), greeter())
+        .await
+        .unwrap();
+    let redis = restart(redis).await;
+    let ids = node_add(
+        &queue,
+        json!([{ "name": "greet", "data": {}, "opts": { "attempts": "2" } }]),
+    );
+    let jobs = node_wait_finished(&queue, &ids, Duration::from_secs(60));
+    running.shutdown().await.unwrap();
+    drop(redis);
+    let job = &jobs[0];
+    assert_eq!(job["state"], "completed", "{job:#}");
+    assert_eq!(job["attemptsMade"], 1, "{job:#}");
 }

@@ -273,3 +273,27 @@ pub fn bullmq_official_commands_dir() -> PathBuf {
         .unwrap()
         .join("src/commands")
 }
+
+/// Redis's own arguments for a server that keeps its data across [`restart`]: an append-only
+/// file, written through on every command.
+const PERSISTED: [&str; 4] = ["--appendonly", "yes", "--appendfsync", "always"];
+
+/// A Redis that keeps its data across [`restart`].
+pub fn persisted_redis() -> stackr_testkit::TempRedis {
+    let mut redis = stackr_testkit::TempRedis::start();
+    redis.start_again_with(&PERSISTED);
+    redis
+}
+
+/// Kills `redis` (a [`persisted_redis`]), leaves it down for a second and starts it again on the
+/// same port and data; returns once it answers.
+pub async fn restart(mut redis: stackr_testkit::TempRedis) -> stackr_testkit::TempRedis {
+    tokio::task::spawn_blocking(move || {
+        redis.kill();
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        redis.start_again_with(&PERSISTED);
+        redis
+    })
+    .await
+    .unwrap()
+}
