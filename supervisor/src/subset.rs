@@ -6,19 +6,30 @@ use crate::spec::{Dependency, Stack};
 impl Stack {
     /// The processes named in `wanted` and, transitively, those they depend on, in the same
     /// start order; dependency indices are renumbered to the smaller stack. Errors name every
-    /// process that is not in the stack and list those that are.
+    /// process that is not in the stack (or an empty name: a stray comma) and list those that
+    /// are.
     pub fn only(&self, wanted: &[String]) -> Result<Stack, String> {
+        let known = || {
+            let names: Vec<&str> = self.processes.iter().map(|p| p.name.as_str()).collect();
+            names.join(", ")
+        };
+        if wanted.iter().any(String::is_empty) {
+            let given = wanted.join(",");
+            return Err(format!(
+                "an empty process name in `{given}`; its processes are: {}",
+                known()
+            ));
+        }
         let unknown: Vec<&str> = wanted
             .iter()
             .filter(|name| self.index_of(name).is_none())
             .map(String::as_str)
             .collect();
         if !unknown.is_empty() {
-            let known: Vec<&str> = self.processes.iter().map(|p| p.name.as_str()).collect();
             return Err(format!(
                 "no process named {} in this stack; its processes are: {}",
                 unknown.join(", "),
-                known.join(", ")
+                known()
             ));
         }
         let mut kept = vec![false; self.processes.len()];
@@ -129,6 +140,11 @@ processes:
         assert_eq!(
             err,
             "no process named wallet in this stack; its processes are: db, api, cache, other-db, other-api"
+        );
+        let err = stack.only(&["api".into(), String::new()]).unwrap_err();
+        assert_eq!(
+            err,
+            "an empty process name in `api,`; its processes are: db, api, cache, other-db, other-api"
         );
     }
 }
