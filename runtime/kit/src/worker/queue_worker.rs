@@ -217,10 +217,9 @@ async fn on_event(
             }
         }
         Some(WorkerEvent::Stalled { job_id }) => log_stalled(&job_id),
-        // bullmq-official logs each of these where it happens; logging it again here would
-        // double every line of an outage.
-        Some(WorkerEvent::Error(_)) => {}
         Some(WorkerEvent::Closed) | None => return false,
+        // Errors among them: bullmq-official logs each where it happens, and logging it again
+        // here would double every line of an outage.
         Some(_) => {}
     }
     true

@@ -186,7 +186,8 @@ enum AfterTheRestart {
     Fails,
 }
 
-/// Runs one job whose handler waits while Redis restarts ([`restart`]), then does `after`; returns the job as Node sees it once finished.
+/// Runs one job whose handler waits while Redis restarts ([`restart`]), then does `after`;
+/// returns the job as Node sees it once finished.
 async fn one_job_across_a_redis_restart(after: AfterTheRestart) -> serde_json::Value {
     let redis = persisted_redis();
     let queue = queue_config(&redis.url(), "restart");
