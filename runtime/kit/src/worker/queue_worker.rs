@@ -129,16 +129,11 @@ impl QueueWorker {
         );
         let mut handed_back = false;
         let mut conn = self.conn.clone();
+        let grace_marker = marker.clone();
         let mut grace_timer = std::pin::pin!(async move {
-            // The fetch loop may sit in BZPOPMIN on the marker for up to DRAIN_DELAY_SECS. A
-            // "jobs available" marker (member "0", score 0, what every add writes) wakes it so it
-            // sees that it is closing; another worker that wakes instead just finds nothing.
-            let _: Result<(), _> = redis::cmd("ZADD")
-                .arg(&marker)
-                .arg(0)
-                .arg("0")
-                .query_async(&mut conn)
-                .await;
+            // The fetch loop may sit in BZPOPMIN on the marker for up to DRAIN_DELAY_SECS: woken,
+            // it sees that it is closing; another worker that wakes instead just finds nothing.
+            wake_a_waiting_worker(&mut conn, &grace_marker).await;
             tokio::time::sleep(grace).await;
         });
 
@@ -159,6 +154,12 @@ impl QueueWorker {
             }
         };
         closed?;
+        if handed_back {
+            // A prioritized job goes back to the priority set without a marker (BullMQ's
+            // moveJobFromActiveToWait), so a worker waiting on this queue would only see it when
+            // its blocking read ends.
+            wake_a_waiting_worker(&mut self.conn.clone(), &marker).await;
+        }
         // The event task ends on the `Closed` event; don't let a stuck one hold the process.
         let _ = tokio::time::timeout(Duration::from_secs(1), &mut self.events).await;
         self.events.abort();
@@ -168,6 +169,18 @@ impl QueueWorker {
             handed_back,
         })
     }
+}
+
+/// Adds the "jobs available" marker (member "0", score 0, what every add writes), which ends
+/// one worker's BZPOPMIN on `marker`. Best effort: without it that worker still looks again when
+/// its blocking read ends.
+async fn wake_a_waiting_worker(conn: &mut redis::aio::ConnectionManager, marker: &str) {
+    let _: Result<(), _> = redis::cmd("ZADD")
+        .arg(marker)
+        .arg(0)
+        .arg("0")
+        .query_async(conn)
+        .await;
 }
 
 /// How long events are left to gather after one arrived. Draining in batches instead of awaiting

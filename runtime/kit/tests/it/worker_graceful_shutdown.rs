@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use redis::AsyncCommands;
 use serde_json::{json, Value};
-use stackr_kit::worker::{self, Handlers, Job, JobError, Producer, QueueConfig};
+use stackr_kit::worker::{self, Handlers, Job, JobError, JobOptions, Producer, QueueConfig};
 use stackr_testkit::TempRedis;
 use worker_support::*;
 
@@ -179,6 +179,54 @@ async fn jobs_still_running_after_the_grace_period_are_handed_back_and_run_next(
         assert_eq!(job["attemptsMade"], 1);
         assert_eq!(job["returnvalue"]["second_run"], Value::Bool(true));
     }
+}
+
+/// A prioritized job handed back goes to the queue's priority set, which by itself wakes no
+/// worker: another worker already waiting for jobs takes it at once, not when its wait ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handed_back_prioritized_job_is_taken_at_once_by_a_waiting_worker() {
+    let redis = TempRedis::start();
+    let queue = queue_config(&redis.url(), "core");
+    let conn = redis_conn(&redis.url()).await;
+    let producer = Producer::new(queue.clone());
+    let opts = JobOptions::default().priority(1);
+    let id = producer
+        .add_with("work", json!({ "ms": 60_000 }), opts)
+        .await
+        .unwrap();
+    let ids = [id];
+    let env = [
+        ("WORKER_CONCURRENCY", "1"),
+        ("WORKER_SHUTDOWN_GRACE_MS", "300"),
+    ];
+    let mut child = fixture_command(&queue, &env).spawn().unwrap();
+    wait_until_started(&conn, &ids, 1, Duration::from_secs(60), "the job running").await;
+
+    let handlers = Handlers::new().on("work", |_job: Job| async move {
+        Ok::<_, JobError>(json!({ "second_run": true }))
+    });
+    let waiting = worker::start(fast_worker_config(queue.clone(), 1), handlers)
+        .await
+        .unwrap();
+    wait_until_blocked_on_empty_queue(&conn).await;
+    let (status, _) = sigterm_and_wait(&mut child, Duration::from_secs(60));
+    assert!(status.success(), "worker exited with {status}");
+    let handed_back = Instant::now();
+
+    let jobs = node_wait_finished(&queue, &ids, Duration::from_secs(60));
+    let taken_after = handed_back.elapsed();
+    waiting.shutdown().await.unwrap();
+    assert_eq!(
+        jobs[0]["returnvalue"]["second_run"],
+        Value::Bool(true),
+        "{:#}",
+        jobs[0]
+    );
+    // The waiting worker's blocking read lasts 5 s.
+    assert!(
+        taken_after < Duration::from_secs(2),
+        "the waiting worker took the job {taken_after:?} after it was handed back"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
