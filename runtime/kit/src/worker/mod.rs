@@ -122,11 +122,16 @@
 //! - Its worker events go to an unbounded channel; this module drains it (and logs failures
 //!   and stalls; bullmq-official logs its errors itself), otherwise memory would grow by two
 //!   events per job.
+//! - After a Redis restart, the first command on its connection failed, whatever it was: the
+//!   completion of a job in flight (the job then ran again once its lock expired), or a job
+//!   handed back at shutdown (left active until a stalled check took it back), where Node's
+//!   worker goes on (its client queues commands while it connects again). This module gives it
+//!   a RESP3 connection, over which the redis crate connects again as soon as Redis drops it
+//!   (`connection.rs`).
 //! - It waits 15 s after a failed fetch before the next one, so a Redis restart, which fails
-//!   one fetch, stopped it for 15 s where Node's worker goes on at once (its client queues
-//!   commands while it connects again). This module sets that wait to 1 s
-//!   (`queue_worker.rs`); its own reads and writes of a job (the options check, a scheduler's
-//!   next iteration, [`Job::log`]) are made again once Redis is back, within start-up's wait
+//!   one fetch, stopped it for 15 s. This module sets that wait to 1 s (`queue_worker.rs`); its
+//!   own reads and writes of a job (the options check, a scheduler's next iteration,
+//!   [`Job::log`]) are made again once Redis is back, within start-up's wait
 //!   (`redis_retry.rs`).
 //! - Its stalled check first runs one `stalled_interval` after start; Node runs one at start,
 //!   and so does this module, with bullmq-official's own checker (`first_stalled_check.rs`).

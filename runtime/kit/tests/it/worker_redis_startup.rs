@@ -180,6 +180,8 @@ async fn a_worker_whose_redis_refuses_connections_all_through_the_wait_gives_up_
 /// What a handler does once Redis has restarted under it.
 #[derive(Clone, Copy)]
 enum AfterTheRestart {
+    /// Completes at once, without a command of its own.
+    Completes,
     /// Logs a line, reports progress, completes.
     LogsAndCompletes,
     /// Fails for good, at once.
@@ -193,14 +195,19 @@ async fn one_job_across_a_redis_restart(after: AfterTheRestart) -> serde_json::V
     let queue = queue_config(&redis.url(), "restart");
     let started = std::sync::Arc::new(tokio::sync::Notify::new());
     let go_on = std::sync::Arc::new(tokio::sync::Notify::new());
+    let runs = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let handlers = {
-        let (started, go_on) = (started.clone(), go_on.clone());
+        let (started, go_on, runs) = (started.clone(), go_on.clone(), runs.clone());
         Handlers::new().on("restarted", move |mut job: Job| {
-            let (started, go_on) = (started.clone(), go_on.clone());
+            let (started, go_on, runs) = (started.clone(), go_on.clone(), runs.clone());
             async move {
+                if runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst) > 0 {
+                    return Err(JobError::fatal("the handler ran a second time"));
+                }
                 started.notify_one();
                 go_on.notified().await;
                 match after {
+                    AfterTheRestart::Completes => Ok(json!("done")),
                     AfterTheRestart::LogsAndCompletes => {
                         job.log("after the restart").await?;
                         job.progress(json!(50)).await?;
@@ -211,9 +218,11 @@ async fn one_job_across_a_redis_restart(after: AfterTheRestart) -> serde_json::V
             }
         })
     };
-    let running = worker::start(fast_worker_config(queue.clone(), 1), handlers)
-        .await
-        .unwrap();
+    let mut config = fast_worker_config(queue.clone(), 1);
+    // The default's: no stalled check runs into the dropped connection before the job's own
+    // commands do.
+    config.stalled_interval = Duration::from_secs(30);
+    let running = worker::start(config, handlers).await.unwrap();
     let id = Producer::new(queue.clone())
         .add("restarted", json!({}))
         .await
@@ -223,10 +232,29 @@ async fn one_job_across_a_redis_restart(after: AfterTheRestart) -> serde_json::V
         .expect("the handler starts");
     let redis = restart(redis).await;
     go_on.notify_one();
+    let returned = std::time::Instant::now();
     let jobs = node_wait_finished(&queue, &[id], Duration::from_secs(60));
+    // Its lock (5 s) expired and a stalled check ran it again, by then.
+    assert!(
+        returned.elapsed() < Duration::from_secs(4),
+        "the job finished {:?} after its handler returned: {:#}",
+        returned.elapsed(),
+        jobs[0]
+    );
     running.shutdown().await.unwrap();
     drop(redis);
     jobs[0].clone()
+}
+
+/// The handler returns once Redis is back: the completion, the first command on the worker's
+/// connection since Redis dropped it, goes through, as on Node's worker. It was lost, and the
+/// job ran a second time once its lock expired.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_completed_after_a_redis_restart_completes_once() {
+    let job = one_job_across_a_redis_restart(AfterTheRestart::Completes).await;
+    assert_eq!(job["state"], "completed", "{job:#}");
+    assert_eq!(job["returnvalue"], "done", "{job:#}");
+    assert_eq!(job["attemptsMade"], 1, "{job:#}");
 }
 
 /// The handler's `log`, the first command on a connection Redis dropped, goes through once
@@ -275,4 +303,43 @@ async fn the_first_job_after_a_redis_restart_runs_once_and_completes() {
     let job = &jobs[0];
     assert_eq!(job["state"], "completed", "{job:#}");
     assert_eq!(job["attemptsMade"], 1, "{job:#}");
+}
+
+/// Redis restarts while a long job runs and is back well before the worker is stopped: handing
+/// the job back at the end of the grace period, the first command on the worker's connection
+/// since the restart, goes through. It was lost: the job stayed active, its lock held, until a
+/// stalled check took it back and counted a stall.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_handed_back_after_a_redis_restart_goes_back_to_wait() {
+    let redis = persisted_redis();
+    let queue = queue_config(&redis.url(), "core");
+    let id = Producer::new(queue.clone())
+        .add("work", json!({ "ms": 60_000 }))
+        .await
+        .unwrap();
+    let env = [
+        ("WORKER_CONCURRENCY", "1"),
+        ("WORKER_SHUTDOWN_GRACE_MS", "500"),
+    ];
+    let mut child = KillOnDrop(fixture_command(&queue, &env).spawn().unwrap());
+    let conn = redis_conn(&redis.url()).await;
+    let executions = format!("fixture:executions:{id}");
+    eventually(Duration::from_secs(60), "the job running", || {
+        let (mut conn, executions) = (conn.clone(), executions.clone());
+        async move {
+            let started: Option<u32> = redis::AsyncCommands::get(&mut conn, &executions)
+                .await
+                .map_err(|e| e.to_string())?;
+            at_least(started.unwrap_or(0) as usize, 1, "executions")
+        }
+    })
+    .await;
+    let redis = restart(redis).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    sigterm(&child.0);
+    let status = wait_exit(&mut child.0, Duration::from_secs(60));
+    assert!(status.success(), "worker exited with {status}");
+    let seen = node_inspect(&queue, &[id]);
+    drop(redis);
+    assert_eq!(seen["jobs"][0]["state"], "waiting", "{seen:#}");
 }
