@@ -113,6 +113,9 @@ pub fn prepare(opts: &DevOptions) -> Result<(Stack, Launch, DevLock)> {
     }
     // Taken before `--reset`, so a reset never wipes the data of a stack that is running.
     let mut lock = DevLock::acquire(&opts.state_dir)?;
+    // Before `--reset` too: a port held by a server left running (one whose data the reset
+    // would delete under it) stops the start with nothing deleted.
+    ports::check_free(&opts.ports)?;
     if opts.reset {
         state::reset_state_dir(&opts.state_dir, &opts.project_dir, opts.yes)?;
         state::ensure_state_dir(&opts.state_dir)?;
@@ -121,7 +124,6 @@ pub fn prepare(opts: &DevOptions) -> Result<(Stack, Launch, DevLock)> {
         lock = DevLock::acquire(&opts.state_dir)?;
     }
     state::ensure_state_dir(&opts.state_dir)?;
-    ports::check_free(&opts.ports)?;
     let extra_path = if opts.check_tools {
         check_tools(&stack)?.extra_path
     } else {

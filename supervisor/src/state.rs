@@ -6,20 +6,26 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-/// Creates the state folder (and a `.gitignore` inside it, so it stays out of git even in a
-/// project whose own `.gitignore` forgot it).
+/// The `.gitignore` stackr writes in the state folder: it keeps the folder out of git even in a
+/// project whose own `.gitignore` forgot it, and marks the folder as one `stackr dev` has run
+/// on, the only kind `--reset` deletes.
+const STATE_GITIGNORE: &str = "# stackr dev state: databases, Redis data, secrets\n*\n";
+
+/// Creates the state folder, with its `.gitignore`.
 pub fn ensure_state_dir(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create the state folder {}", dir.display()))?;
     let ignore = dir.join(".gitignore");
     if !ignore.exists() {
-        std::fs::write(
-            &ignore,
-            "# stackr dev state: databases, Redis data, secrets\n*\n",
-        )
-        .with_context(|| format!("cannot write {}", ignore.display()))?;
+        std::fs::write(&ignore, STATE_GITIGNORE)
+            .with_context(|| format!("cannot write {}", ignore.display()))?;
     }
     Ok(())
+}
+
+/// Whether `stackr dev` has run on `dir`: its `.gitignore` is the one stackr writes.
+fn is_marked_state_dir(dir: &Path) -> bool {
+    std::fs::read_to_string(dir.join(".gitignore")).is_ok_and(|text| text == STATE_GITIGNORE)
 }
 
 /// Deletes `dir` after confirmation: `yes` skips the question; without a terminal to ask on,
@@ -29,6 +35,16 @@ pub fn reset_state_dir(dir: &Path, project_dir: &Path, yes: bool) -> Result<bool
     if !dir.exists() {
         eprintln!("stackr: nothing to reset, {} does not exist", dir.display());
         return Ok(false);
+    }
+    // A mistyped `stateDir` or `--state-dir` naming the project's own sources (`services`)
+    // must not delete them.
+    if !is_marked_state_dir(dir) {
+        bail!(
+            "refusing to reset {}: `stackr dev` has not kept its state there (its .gitignore is \
+             not the one stackr writes in a state folder); check `stateDir` and --state-dir, or \
+             delete the folder yourself",
+            dir.display()
+        );
     }
     if !yes {
         let stdin = std::io::stdin();
@@ -92,5 +108,20 @@ mod tests {
         assert!(reset_state_dir(project.path(), project.path(), true).is_err());
         assert!(reset_state_dir(Path::new("/"), project.path(), true).is_err());
         assert!(project.path().exists());
+    }
+
+    #[test]
+    fn reset_refuses_a_folder_stackr_dev_has_not_kept_its_state_in() {
+        let project = tempfile::tempdir().unwrap();
+        let sources = project.path().join("services");
+        std::fs::create_dir_all(sources.join("core/src")).unwrap();
+        std::fs::write(sources.join("core/src/main.rs"), "fn main() {}").unwrap();
+        std::fs::write(sources.join(".gitignore"), "target/\n").unwrap();
+        let refused = reset_state_dir(&sources, project.path(), true).unwrap_err();
+        assert!(
+            refused.to_string().contains("refusing to reset"),
+            "{refused}"
+        );
+        assert!(sources.join("core/src/main.rs").exists());
     }
 }

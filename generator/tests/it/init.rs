@@ -108,27 +108,25 @@ fn dev_reset_wipes_the_configured_state_folder_and_nothing_else() {
     std::fs::write(&config_path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
     let generated = stackr(&root, &["generate"]);
     assert!(generated.status.success(), "{}", stderr(&generated));
-    std::fs::create_dir_all(root.join("var/dev/secrets")).unwrap();
-    std::fs::write(root.join("var/dev/secrets/auth-secret"), "old secret").unwrap();
     // A stack that only reports whether the old secret survived, instead of starting servers.
     std::fs::write(
         root.join("quick.yaml"),
         "processes:\n  look:\n    command: \"test ! -e var/dev/secrets/auth-secret && echo wiped\"\n",
     )
     .unwrap();
+    let quick_dev = |extra: &[&str]| {
+        let mut args = vec!["dev", "--embedded", "--file", "quick.yaml"];
+        args.extend_from_slice(extra);
+        stackr(&root, &args)
+    };
+    // A first run makes the state folder.
+    let first = quick_dev(&[]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    std::fs::create_dir_all(root.join("var/dev/secrets")).unwrap();
+    std::fs::write(root.join("var/dev/secrets/auth-secret"), "old secret").unwrap();
     let before = common::tree(&root);
 
-    let dev = stackr(
-        &root,
-        &[
-            "dev",
-            "--reset",
-            "--yes",
-            "--embedded",
-            "--file",
-            "quick.yaml",
-        ],
-    );
+    let dev = quick_dev(&["--reset", "--yes"]);
     assert!(dev.status.success(), "{}\n{}", stdout(&dev), stderr(&dev));
     assert!(stdout(&dev).contains("wiped"), "{}", stdout(&dev));
     assert!(!root.join("var/dev/secrets").exists());
@@ -146,6 +144,53 @@ fn dev_reset_wipes_the_configured_state_folder_and_nothing_else() {
             .collect::<Vec<_>>()
     };
     assert_eq!(outside_state(common::tree(&root)), outside_state(before));
+}
+
+/// A port of the stack held by another program (maybe a server of this stack left running, on
+/// the data a reset would delete) stops `--reset` before it deletes anything.
+#[test]
+fn dev_reset_deletes_nothing_while_a_port_of_the_stack_is_taken() {
+    let (_parent, root) = init_project(&[]);
+    // Auth moved to a port this test holds.
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let auth_port = held.local_addr().unwrap().port();
+    let config_path = root.join("stackr.config.json");
+    let mut config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&config_path).unwrap()).unwrap();
+    config["services"][0]["port"] = auth_port.into();
+    std::fs::write(&config_path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+    let generated = stackr(&root, &["generate"]);
+    assert!(generated.status.success(), "{}", stderr(&generated));
+    std::fs::write(
+        root.join("quick.yaml"),
+        "processes:\n  look:\n    command: \"echo started\"\n",
+    )
+    .unwrap();
+    // A first run, on the free port, makes the state folder.
+    drop(held);
+    let first = stackr(&root, &["dev", "--embedded", "--file", "quick.yaml"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    std::fs::write(root.join(".stackr/kept"), "dev data").unwrap();
+    let _held = std::net::TcpListener::bind(("127.0.0.1", auth_port)).unwrap();
+
+    let dev = stackr(
+        &root,
+        &[
+            "dev",
+            "--reset",
+            "--yes",
+            "--embedded",
+            "--file",
+            "quick.yaml",
+        ],
+    );
+    assert!(!dev.status.success(), "{}", stdout(&dev));
+    assert!(
+        stderr(&dev).contains(&auth_port.to_string()),
+        "{}",
+        stderr(&dev)
+    );
+    assert!(root.join(".stackr/kept").exists(), "nothing deleted");
 }
 
 /// A config edited without `stackr generate` would run an outdated stack: `dev` refuses, names
