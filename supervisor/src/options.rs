@@ -21,7 +21,9 @@ pub struct DevArgs {
     #[arg(long = "no-tui", alias = "plain")]
     pub no_tui: bool,
 
-    /// Delete the state folder first (dev databases, Redis data, dev secrets), after asking.
+    /// Delete the state folder first (dev databases, Redis data, dev secrets), after asking;
+    /// only a folder `stackr dev` has kept its state in, and only while no port of the stack is
+    /// taken.
     #[arg(long)]
     pub reset: bool,
 
