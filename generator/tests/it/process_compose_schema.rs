@@ -137,6 +137,45 @@ fn dev_ports_avoid_system_defaults_and_secrets_are_files() {
     }
 }
 
+/// Every `command` in `value` (processes' own and their probes').
+fn commands<'a>(value: &'a Value, found: &mut Vec<&'a str>) {
+    match value {
+        Value::Object(map) => {
+            for (key, inner) in map {
+                match (key.as_str(), inner.as_str()) {
+                    ("command", Some(command)) => found.push(command),
+                    _ => commands(inner, found),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| commands(item, found)),
+        _ => {}
+    }
+}
+
+/// A secret read from its file into an environment variable (`NAME="$(cat file)" program`)
+/// sits in that program's /proc/PID/environ for its whole life; programs get secrets from
+/// files or standard input instead.
+#[test]
+fn no_command_puts_a_secret_file_in_an_environment_variable() {
+    for fixture in FIXTURES {
+        let document = process_compose(fixture);
+        let mut found = Vec::new();
+        commands(&document["processes"], &mut found);
+        assert!(found.len() > 10, "{fixture}: commands found: {found:?}");
+        for command in found {
+            let assigned_from_a_file = ["=\"$(cat ", "=$(cat "]
+                .iter()
+                .filter_map(|pattern| command.find(pattern))
+                .any(|at| command[..at].ends_with(|c: char| c.is_ascii_uppercase() || c == '_'));
+            assert!(
+                !assigned_from_a_file,
+                "{fixture}: a secret goes through the environment in: {command}"
+            );
+        }
+    }
+}
+
 #[test]
 fn dev_sql_quotes_every_role_and_database_name() {
     for fixture in FIXTURES {
