@@ -343,3 +343,50 @@ async fn a_job_handed_back_after_a_redis_restart_goes_back_to_wait() {
     drop(redis);
     assert_eq!(seen["jobs"][0]["state"], "waiting", "{seen:#}");
 }
+
+/// Redis goes away (a restart) just after SIGTERM and is back shortly after the grace period
+/// ends, when the job is handed back: the hand-back is made once Redis is back, and the job is
+/// in wait when the worker has stopped, with no stall counted. It was lost: the job stayed
+/// active until a stalled check took it back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_handed_back_while_redis_restarts_goes_back_to_wait() {
+    let redis = persisted_redis();
+    let queue = queue_config(&redis.url(), "core");
+    let id = Producer::new(queue.clone())
+        .add("work", json!({ "ms": 60_000 }))
+        .await
+        .unwrap();
+    let env = [
+        ("WORKER_CONCURRENCY", "1"),
+        ("WORKER_SHUTDOWN_GRACE_MS", "1500"),
+    ];
+    let mut child = KillOnDrop(fixture_command(&queue, &env).spawn().unwrap());
+    let conn = redis_conn(&redis.url()).await;
+    let executions = format!("fixture:executions:{id}");
+    eventually(Duration::from_secs(60), "the job running", || {
+        let (mut conn, executions) = (conn.clone(), executions.clone());
+        async move {
+            let started: Option<u32> = redis::AsyncCommands::get(&mut conn, &executions)
+                .await
+                .map_err(|e| e.to_string())?;
+            at_least(started.unwrap_or(0) as usize, 1, "executions")
+        }
+    })
+    .await;
+    drop(conn);
+    sigterm(&child.0);
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    // Down from 0.7 s to 2.2 s after SIGTERM: across the end of the grace period.
+    let redis = restart_down_for(redis, Duration::from_millis(1500)).await;
+    let status = wait_exit(&mut child.0, Duration::from_secs(60));
+    assert!(status.success(), "worker exited with {status}");
+    let seen = node_inspect(&queue, std::slice::from_ref(&id));
+    let mut conn = redis_conn(&redis.url()).await;
+    let stalls: Option<u32> =
+        redis::AsyncCommands::hget(&mut conn, format!("bull:core:{id}"), "stc")
+            .await
+            .unwrap();
+    drop(redis);
+    assert_eq!(seen["jobs"][0]["state"], "waiting", "{seen:#}");
+    assert_eq!(stalls.unwrap_or(0), 0, "a stall counted: {seen:#}");
+}

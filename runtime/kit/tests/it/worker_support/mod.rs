@@ -287,10 +287,18 @@ pub fn persisted_redis() -> stackr_testkit::TempRedis {
 
 /// Kills `redis` (a [`persisted_redis`]), leaves it down for a second and starts it again on the
 /// same port and data; returns once it answers.
-pub async fn restart(mut redis: stackr_testkit::TempRedis) -> stackr_testkit::TempRedis {
+pub async fn restart(redis: stackr_testkit::TempRedis) -> stackr_testkit::TempRedis {
+    restart_down_for(redis, std::time::Duration::from_secs(1)).await
+}
+
+/// [`restart`], down for `down`.
+pub async fn restart_down_for(
+    mut redis: stackr_testkit::TempRedis,
+    down: std::time::Duration,
+) -> stackr_testkit::TempRedis {
     tokio::task::spawn_blocking(move || {
         redis.kill();
-        std::thread::sleep(std::time::Duration::from_secs(1));
+        std::thread::sleep(down);
         redis.start_again_with(&PERSISTED);
         redis
     })
