@@ -132,6 +132,7 @@ pub fn prepare(opts: &DevOptions) -> Result<(Stack, Launch, DevLock)> {
     let launch = Launch {
         shell: stack.shell.clone(),
         extra_path,
+        env: opts.env.clone(),
     };
     Ok((stack, launch, lock))
 }
@@ -179,7 +180,8 @@ fn run_process_compose(pc: &std::path::Path, opts: &DevOptions) -> Result<u8> {
     cmd.arg("up")
         .arg("--config")
         .arg(&opts.file)
-        .current_dir(&opts.project_dir);
+        .current_dir(&opts.project_dir)
+        .envs(opts.env.iter().map(|(k, v)| (k, v)));
     // process-compose's control API listens on 8080 by default, the port of the first base
     // service's API; `stackr dev` does not use that API.
     cmd.arg("--no-server");

@@ -71,6 +71,9 @@ pub struct DevOptions {
     pub ports: Vec<(u16, String)>,
     /// When not empty, only these processes and those they depend on are started.
     pub only: Vec<String>,
+    /// Added to every process's environment (a stackr project's subset run tells its `build`
+    /// process what to build).
+    pub env: Vec<(String, String)>,
     /// Printed under "all N processes ready" (the embedded supervisor; process-compose shows
     /// its own view).
     pub ready_banner: Vec<String>,
@@ -98,6 +101,7 @@ impl DevOptions {
             check_tools: true,
             ports: Vec::new(),
             only: Vec::new(),
+            env: Vec::new(),
             ready_banner: Vec::new(),
         }
     }

@@ -17,6 +17,8 @@ pub struct Launch {
     pub shell: (String, String),
     /// Prepended to PATH (e.g. Debian's PostgreSQL bin dir).
     pub extra_path: Vec<PathBuf>,
+    /// Set before each process's own environment ([`crate::DevOptions::env`]).
+    pub env: Vec<(String, String)>,
 }
 
 impl Launch {
@@ -32,7 +34,7 @@ impl Launch {
         cmd.arg(&self.shell.1).arg(text);
         cmd.current_dir(dir);
         cmd.env("PC_PROC_NAME", proc_name);
-        for (k, v) in env {
+        for (k, v) in self.env.iter().chain(env) {
             cmd.env(k, v);
         }
         if !self.extra_path.is_empty() {

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use crate::config::CONFIG_FILE;
-use crate::plan::{Plan, ServicePlan};
+use crate::plan::{dev_build, Plan, ServicePlan};
 use crate::project::load_project;
 
 /// `no_check`: start even when generated files differ from what the config generates.
@@ -41,6 +41,10 @@ pub fn run(root: &Path, args: stackr_supervisor::DevArgs, no_check: bool) -> Res
                 .flat_map(|s| s.dev_programs())
                 .map(str::to_owned)
                 .collect();
+            dev.env.push((
+                dev_build::PACKAGES_VAR.to_owned(),
+                dev_build::packages_value(services.iter().map(|s| s.package.as_str())),
+            ));
             services
         };
         dev.ports = services.iter().flat_map(|s| s.dev_ports()).collect();

@@ -8,7 +8,7 @@ use stackr_contract::env as contract;
 
 use super::templates;
 use crate::model::ServiceKind;
-use crate::plan::{dev_postgres, DevOAuth, DevPaths, EnvVar, Plan, Secret};
+use crate::plan::{dev_build, dev_postgres, DevOAuth, DevPaths, EnvVar, Plan, Secret};
 
 pub const PATH: &str = "process-compose.yaml";
 
@@ -40,6 +40,8 @@ pub(super) struct Context<'a> {
     services: Vec<Service<'a>>,
     /// The auth API's process, which every base service's API waits for.
     auth_api: Option<&'a str>,
+    /// What the `build` process builds (`dev_build.rs`).
+    build_packages: String,
     /// `max_connections` and `superuser_reserved_connections` of every dev PostgreSQL server.
     postgres_max_connections: u32,
     postgres_reserved_connections: u32,
@@ -77,6 +79,7 @@ pub fn render(plan: &Plan) -> Result<String> {
             .iter()
             .find(|s| s.is_auth())
             .map(|s| s.api_bin.as_str()),
+        build_packages: dev_build::packages_argument(),
         postgres_max_connections: dev_postgres::MAX_CONNECTIONS,
         postgres_reserved_connections: dev_postgres::SUPERUSER_RESERVED_CONNECTIONS,
     })

@@ -11,6 +11,7 @@ mod dev_commands;
 mod dev_db_init_interrupted;
 mod dev_killed_as_root;
 mod dev_oauth_providers;
+mod dev_only_build;
 mod dev_preflight;
 mod flake_eval;
 mod fleet_eval;

@@ -1,6 +1,7 @@
 //! The plan: every fact derived from the model, computed once (ports, names, paths, env vars,
 //! secrets, dependency specs). Renderers only format what is here.
 
+pub mod dev_build;
 pub mod dev_postgres;
 mod env;
 mod guard;

@@ -21,6 +21,7 @@ fn run(dir: &Path, yaml: &str, stop_when_ready: bool) -> (Outcome, Vec<ProcState
     let launch = Launch {
         shell: stack.shell.clone(),
         extra_path: vec![],
+        env: vec![],
     };
     let supervisor = Supervisor::new(stack, launch, Console::plain(names));
     let handle = supervisor.stop_handle();
