@@ -29,9 +29,25 @@ pub fn run(root: &Path, args: stackr_supervisor::DevArgs, no_check: bool) -> Res
     // A bare process-compose file (no stackr project around it) keeps the supervisor's defaults.
     if root.join(CONFIG_FILE).is_file() {
         let project = load_project(root)?;
-        if !given_state_dir {
-            dev.state_dir = root.join(&project.plan.state_dir);
+        let configured = root.join(&project.plan.state_dir);
+        // The generated commands keep their data in the configured folder: another one given
+        // here would move only the lock and what --reset deletes.
+        let same = |a: &Path, b: &Path| {
+            a.canonicalize().unwrap_or_else(|_| a.to_owned())
+                == b.canonicalize().unwrap_or_else(|_| b.to_owned())
+        };
+        if given_state_dir && !same(&dev.state_dir, &configured) {
+            return Err(crate::UsageError::new(
+                format!(
+                    "--state-dir {}: this project keeps its dev state in `{}`, the `stateDir` of {CONFIG_FILE}, which its generated commands use",
+                    dev.state_dir.display(),
+                    project.plan.state_dir
+                ),
+                format!("leave --state-dir out, or change `stateDir` in {CONFIG_FILE} and run `stackr generate`"),
+            )
+            .into());
         }
+        dev.state_dir = configured;
         let services: Vec<&ServicePlan> = if dev.only.is_empty() {
             project.plan.services.iter().collect()
         } else {

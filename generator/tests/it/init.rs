@@ -193,6 +193,47 @@ fn dev_reset_deletes_nothing_while_a_port_of_the_stack_is_taken() {
     assert!(root.join(".stackr/kept").exists(), "nothing deleted");
 }
 
+/// The generated commands keep the dev data in the config's `stateDir`: a `--state-dir`
+/// naming another folder would move only the lock and what `--reset` deletes, so it is refused
+/// before anything is written; the configured folder itself is accepted.
+#[test]
+fn dev_refuses_a_state_dir_other_than_the_configured_one() {
+    let (_parent, root) = init_project(&[]);
+    std::fs::write(
+        root.join("quick.yaml"),
+        "processes:\n  look:\n    command: \"echo started\"\n",
+    )
+    .unwrap();
+    let before = common::tree(&root);
+    let other = stackr(
+        &root,
+        &[
+            "dev",
+            "--state-dir",
+            "elsewhere",
+            "--embedded",
+            "--file",
+            "quick.yaml",
+        ],
+    );
+    assert_eq!(other.status.code(), Some(2), "{}", stdout(&other));
+    assert!(stderr(&other).contains("stateDir"), "{}", stderr(&other));
+    assert_eq!(common::tree(&root), before, "nothing written");
+
+    let configured = stackr(
+        &root,
+        &[
+            "dev",
+            "--state-dir",
+            ".stackr",
+            "--embedded",
+            "--file",
+            "quick.yaml",
+        ],
+    );
+    assert!(configured.status.success(), "{}", stderr(&configured));
+}
+
 /// A config edited without `stackr generate` would run an outdated stack: `dev` refuses, names
 /// the drifted files and the fix; `--no-check` starts anyway.
 #[test]
