@@ -31,8 +31,8 @@ pub struct DevArgs {
     #[arg(short = 'y', long)]
     pub yes: bool,
 
-    /// The state folder [default: the config's `stateDir`, else .stackr next to the
-    /// process-compose file].
+    /// The state folder of a process-compose file outside a stackr project [default: .stackr
+    /// next to the file]. A project's is the `stateDir` of its config.
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
 
