@@ -1,5 +1,8 @@
 //! The job a handler receives: the BullMQ job, seen through the few things a service needs.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
 use redis::aio::ConnectionManager;
 use serde::de::DeserializeOwned;
 
@@ -13,11 +16,50 @@ pub struct Job {
     conn: ConnectionManager,
     /// `<prefix>:<queue>:<id>`
     key: String,
+    /// How many [`Job::blocking`] calls of this job are running (see [`InBlockingWork`]).
+    blocking: InBlockingWork,
+}
+
+/// Counts a job's [`Job::blocking`] work still running, for the processor to see at the end of
+/// the shutdown grace period.
+#[derive(Clone, Default)]
+pub(crate) struct InBlockingWork(Arc<AtomicUsize>);
+
+impl InBlockingWork {
+    pub(crate) fn any(&self) -> bool {
+        self.0.load(Ordering::Acquire) > 0
+    }
+}
+
+/// One running [`Job::blocking`] call; counted until its work has ended (or was never run).
+struct BlockingCall(InBlockingWork);
+
+impl BlockingCall {
+    fn start(counter: &InBlockingWork) -> Self {
+        counter.0.fetch_add(1, Ordering::AcqRel);
+        BlockingCall(counter.clone())
+    }
+}
+
+impl Drop for BlockingCall {
+    fn drop(&mut self) {
+        self.0 .0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl Job {
-    pub(crate) fn new(inner: bullmq::Job, conn: ConnectionManager, key: String) -> Self {
-        Job { inner, conn, key }
+    pub(crate) fn new(
+        inner: bullmq::Job,
+        conn: ConnectionManager,
+        key: String,
+        blocking: InBlockingWork,
+    ) -> Self {
+        Job {
+            inner,
+            conn,
+            key,
+            blocking,
+        }
     }
 
     /// The job id (`bull:<queue>:<id>` in Redis).
@@ -82,6 +124,30 @@ impl Job {
                 "cannot append to the job log: {err}"
             ))),
         }
+    }
+
+    /// Runs `work` on tokio's blocking threads and waits for it: blocking or CPU-heavy work (a
+    /// synchronous client, `std::thread::sleep`, hashing) belongs there, not on the worker's
+    /// queue thread, where it would hold back every other job and the fetching.
+    ///
+    /// Prefer it to a bare `tokio::task::spawn_blocking`: the worker then knows the job is in
+    /// work it cannot stop. When the shutdown grace period ends, such a job is left to finish
+    /// and complete, instead of being handed back to the queue while its work goes on (another
+    /// worker would run it at the same time).
+    pub async fn blocking<T, F>(&self, work: F) -> Result<T, JobError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        // Moved into the work, so the count goes down when the work ends, even after the handler
+        // stopped waiting for it.
+        let call = BlockingCall::start(&self.blocking);
+        tokio::task::spawn_blocking(move || {
+            let _call = call;
+            work()
+        })
+        .await
+        .map_err(|e| JobError::retryable(format!("the job's blocking work failed: {e}")))
     }
 
     /// The underlying `bullmq-official` job, for what this wrapper does not expose.

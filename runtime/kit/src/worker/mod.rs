@@ -72,7 +72,7 @@
 //!   may have expired while it waited, has its lock checked before it runs and is left to the
 //!   stalled check if it lost it (`late_start.rs`); a job whose handler returned just before
 //!   the block sends its completion after it, its lock renewed meanwhile. Blocking or CPU-heavy
-//!   work belongs in `tokio::task::spawn_blocking`, as on any async runtime.
+//!   work belongs in [`Job::blocking`] (tokio's blocking threads, as on any async runtime).
 //! - **Stalled jobs**: a job whose worker died (lock expired) is moved back to wait by the
 //!   stalled check of any live worker of the queue and runs again; after
 //!   `WORKER_MAX_STALLED_COUNT` stalls it fails with "job stalled more than allowable limit".
@@ -80,7 +80,10 @@
 //!   was interrupted after its side effect but before it was marked completed.
 //! - **Graceful shutdown**: on SIGTERM/ctrl-c no new job is fetched; in-flight jobs get
 //!   `WORKER_SHUTDOWN_GRACE_MS` to finish; those still running are then handed back to the queue
-//!   (moved to the front of wait, no attempt counted) and their handler futures are dropped.
+//!   (moved to the front of wait, no attempt counted) and their handler futures are dropped,
+//!   except a job in [`Job::blocking`] work, which cannot be stopped: it is left to finish and
+//!   complete here. Work a handler started with a bare `tokio::task::spawn_blocking` goes on
+//!   after its job is handed back, while another worker runs the job.
 //!
 //! # Producer
 //!

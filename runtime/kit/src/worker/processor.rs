@@ -1,6 +1,7 @@
 //! Adapts [`Handlers`] to bullmq-official's processor: dispatch by name, failure bookkeeping,
 //! and handing jobs back to the queue when shutdown's grace period runs out.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,7 +16,7 @@ use super::catch_panic::CatchPanic;
 use super::error::JobError;
 use super::failure_fields::{self, FailedAttempt};
 use super::handlers::Handlers;
-use super::job::Job;
+use super::job::{InBlockingWork, Job};
 use super::late_start;
 use super::next_iteration::{self, Outcome};
 use super::node_options::{self, OptionsCheck};
@@ -30,6 +31,8 @@ pub(crate) struct ProcessorContext {
     pub conn: ConnectionManager,
     /// Flips to `true` when in-flight jobs must be handed back (shutdown grace is over).
     pub hand_back: watch::Receiver<bool>,
+    /// Set once a job is handed back for shutdown.
+    pub handed_back: Arc<AtomicBool>,
     /// Where the lock renewal thread finds the jobs in flight.
     pub locks: ActiveLocks,
     pub lock_duration: Duration,
@@ -95,11 +98,9 @@ async fn process(
     } else {
         Ok(OptionsCheck::Readable)
     };
-    let outcome = match (
-        options,
-        ctx.handlers
-            .dispatch(Job::new(job, ctx.conn.clone(), key.clone()), &ctx.queue),
-    ) {
+    let blocking = InBlockingWork::default();
+    let handed = Job::new(job, ctx.conn.clone(), key.clone(), blocking.clone());
+    let outcome = match (options, ctx.handlers.dispatch(handed, &ctx.queue)) {
         (Err(redis_err), _) => Err(JobError::retryable(format!(
             "could not read the job's options: {redis_err}"
         ))),
@@ -120,19 +121,33 @@ async fn process(
             // rather than with a spawned task: one less cross-thread hop per job.
             let mut running = CatchPanic::new(handler);
             let mut hand_back = ctx.hand_back.clone();
-            tokio::select! {
-                caught = &mut running => caught.unwrap_or_else(|panic| {
-                    Err(JobError::retryable(format!("the handler panicked: {panic}")))
-                }),
-                _ = hand_back.wait_for(|give_back| *give_back) => {
-                    // bullmq-official answers a processor's RateLimited error by moving the job
-                    // from active back to wait (moveJobFromActiveToWait, RPUSH: it runs next),
-                    // without counting an attempt. That is exactly "return the job".
-                    // Dropping `running` (on return) drops the handler's future: it stops at its current await.
-                    info!(job_id, job_name, "shutdown grace period over: job handed back to the queue");
-                    return Err(bullmq::Error::RateLimited { delay_ms: 0 });
+            let mut left_to_finish = false;
+            let caught = loop {
+                tokio::select! {
+                    caught = &mut running => break caught,
+                    _ = hand_back.wait_for(|give_back| *give_back), if !left_to_finish => {
+                        if blocking.any() {
+                            // Handed back, the job would run elsewhere while this work goes on.
+                            info!(job_id, job_name, "shutdown grace period over: job left to finish its blocking work, which cannot be stopped");
+                            left_to_finish = true;
+                            continue;
+                        }
+                        // bullmq-official answers a processor's RateLimited error by moving the
+                        // job from active back to wait (moveJobFromActiveToWait, RPUSH: it runs
+                        // next), without counting an attempt. That is exactly "return the job".
+                        // Dropping `running` (on return) drops the handler's future: it stops at
+                        // its current await.
+                        info!(job_id, job_name, "shutdown grace period over: job handed back to the queue");
+                        ctx.handed_back.store(true, Ordering::Release);
+                        return Err(bullmq::Error::RateLimited { delay_ms: 0 });
+                    }
                 }
-            }
+            };
+            caught.unwrap_or_else(|panic| {
+                Err(JobError::retryable(format!(
+                    "the handler panicked: {panic}"
+                )))
+            })
         }
     };
 

@@ -1,6 +1,7 @@
 //! bullmq-official's `Worker` as the queue thread (`queue_thread.rs`) runs it: started with the
 //! lock renewal thread beside it, its events drained, shut down gracefully.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,6 +38,8 @@ pub(crate) struct QueueWorker {
     config: WorkerConfig,
     conn: redis::aio::ConnectionManager,
     hand_back: watch::Sender<bool>,
+    /// Set by the processor when it hands a job back.
+    handed_back: Arc<AtomicBool>,
     events: JoinHandle<()>,
     /// Stops with the worker (when this is dropped, after shutdown).
     _lock_renewal: LockRenewal,
@@ -52,12 +55,14 @@ pub(crate) async fn start(
     let locks = ActiveLocks::default();
     let lock_renewal = lock_renewal::start(&config, locks.clone()).await?;
     let (hand_back, hand_back_rx) = watch::channel(false);
+    let handed_back = Arc::new(AtomicBool::new(false));
     let processor = processor::build(ProcessorContext {
         handlers: handlers.clone(),
         queue: queue.queue.clone(),
         key_prefix: format!("{}:{}:", queue.prefix, queue.queue),
         conn: conn.clone(),
         hand_back: hand_back_rx,
+        handed_back: handed_back.clone(),
         locks: locks.clone(),
         lock_duration: config.lock_duration,
     });
@@ -101,6 +106,7 @@ pub(crate) async fn start(
         config,
         conn,
         hand_back,
+        handed_back,
         events,
         _lock_renewal: lock_renewal,
     })
@@ -120,14 +126,17 @@ impl QueueWorker {
         );
 
         // bullmq-official's close waits for in-flight jobs up to its timeout, then for its fetch
-        // loop. Give it the grace period plus time to hand jobs back and leave a blocking read.
-        let close_timeout = grace + Duration::from_secs(DRAIN_DELAY_SECS + 2);
+        // loop, and drops what is left. Every job is handed back when the grace period ends
+        // except those left to finish their `Job::blocking` work, which cannot be stopped: the
+        // timeout is theirs. (Dropped, such a job would stay active, its work going on.) The
+        // process's stop timeout (systemd's) bounds the wait, as it bounds tokio's own wait for
+        // its blocking threads when the runtime is dropped.
+        let close_timeout = grace + Duration::from_secs(24 * 3600);
         let mut close = std::pin::pin!(self.worker.close(close_timeout.as_millis() as u64));
         let marker = format!(
             "{}:{}:marker",
             self.config.queue.prefix, self.config.queue.queue
         );
-        let mut handed_back = false;
         let mut conn = self.conn.clone();
         let grace_marker = marker.clone();
         let mut grace_timer = std::pin::pin!(async move {
@@ -145,8 +154,7 @@ impl QueueWorker {
                 result = &mut close => break result,
                 _ = &mut grace_timer, if !grace_over => {
                     grace_over = true;
-                    handed_back = self.worker.active_count().await > 0;
-                    if handed_back {
+                    if self.worker.active_count().await > 0 {
                         warn!("shutdown grace period over: handing in-flight jobs back to the queue");
                     }
                     let _ = self.hand_back.send(true);
@@ -154,6 +162,7 @@ impl QueueWorker {
             }
         };
         closed?;
+        let handed_back = self.handed_back.load(Ordering::Acquire);
         if handed_back {
             // A prioritized job goes back to the priority set without a marker (BullMQ's
             // moveJobFromActiveToWait), so a worker waiting on this queue would only see it when

@@ -275,3 +275,69 @@ async fn the_worker_tells_systemd_when_it_is_ready() {
     let (status, _) = sigterm_and_wait(&mut child.0, Duration::from_secs(60));
     assert!(status.success());
 }
+
+/// A handler in [`Job::blocking`] work when the grace period ends is left to finish: that work
+/// cannot be stopped, and handed back, the job would run on another worker at the same time.
+/// The job completes once, on the worker that started it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_in_blocking_work_at_the_end_of_the_grace_period_finishes_there() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    let redis = TempRedis::start();
+    let queue = queue_config(&redis.url(), "core");
+    let started = Arc::new(tokio::sync::Notify::new());
+    let first_runs = Arc::new(AtomicUsize::new(0));
+    let first = {
+        let (started, first_runs) = (started.clone(), first_runs.clone());
+        Handlers::new().on("work", move |job: Job| {
+            let (started, first_runs) = (started.clone(), first_runs.clone());
+            async move {
+                let done = job
+                    .blocking(move || {
+                        started.notify_one();
+                        std::thread::sleep(Duration::from_secs(2));
+                        first_runs.fetch_add(1, Ordering::SeqCst)
+                    })
+                    .await?;
+                Ok::<_, JobError>(json!({ "by": "first", "done": done + 1 }))
+            }
+        })
+    };
+    let mut config = fast_worker_config(queue.clone(), 1);
+    config.shutdown_grace = Duration::from_millis(300);
+    let running = worker::start(config, first).await.unwrap();
+    let id = Producer::new(queue.clone())
+        .add("work", json!({}))
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(30), started.notified())
+        .await
+        .expect("the blocking work starts");
+
+    let second_runs = Arc::new(AtomicUsize::new(0));
+    let second = {
+        let second_runs = second_runs.clone();
+        Handlers::new().on("work", move |_job: Job| {
+            let second_runs = second_runs.clone();
+            async move {
+                second_runs.fetch_add(1, Ordering::SeqCst);
+                Ok::<_, JobError>(json!({ "by": "second" }))
+            }
+        })
+    };
+    let waiting = worker::start(fast_worker_config(queue.clone(), 1), second)
+        .await
+        .unwrap();
+    let report = running.shutdown().await.unwrap();
+    let jobs = node_wait_finished(&queue, std::slice::from_ref(&id), Duration::from_secs(60));
+    waiting.shutdown().await.unwrap();
+    assert_eq!(jobs[0]["state"], "completed", "{:#}", jobs[0]);
+    assert_eq!(jobs[0]["returnvalue"]["by"], "first", "{:#}", jobs[0]);
+    assert_eq!(
+        second_runs.load(Ordering::SeqCst),
+        0,
+        "the second worker ran it too"
+    );
+    assert!(!report.handed_back, "{report:?}");
+}

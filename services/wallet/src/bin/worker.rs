@@ -1,6 +1,6 @@
 //! Worker of service `wallet` (`wallet-worker`): consumes this service's BullMQ queue
 //! (`STACKR_QUEUE`) from its own Redis until SIGTERM. Add a handler per job name. Handlers share
-//! the worker's queue thread: blocking or CPU-heavy work goes in `tokio::task::spawn_blocking`.
+//! the worker's queue thread: blocking or CPU-heavy work goes in `job.blocking(...)`.
 
 use stackr_kit::worker::{run_from_env, Handlers, Job, JobError};
 
