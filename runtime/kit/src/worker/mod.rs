@@ -28,8 +28,9 @@
 //! }
 //! ```
 //!
-//! [`run_from_env`] reads the environment, installs a `tracing` subscriber driven by `RUST_LOG`
-//! (unless one is installed already), consumes the queue until SIGTERM or ctrl-c, then shuts
+//! [`run_from_env`] reads the environment, installs the API's `tracing` subscriber
+//! ([`crate::telemetry::init`]: `RUST_LOG`, default `info`, to stderr; unless one is installed
+//! already), consumes the queue until SIGTERM or ctrl-c, then shuts
 //! down gracefully. It returns an error (never panics) when the configuration is wrong or the
 //! Redis cannot be reached at start-up; the message names the variable to fix.
 //!

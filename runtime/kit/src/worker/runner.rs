@@ -69,10 +69,8 @@ pub async fn run(
 /// The entry point of a scaffolded `<service>-worker` binary: configuration from the
 /// environment, stop on SIGTERM or ctrl-c. See the module docs.
 pub async fn run_from_env(handlers: Handlers) -> Result<(), WorkerError> {
-    // A scaffold may already have installed a subscriber; then this is a no-op.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .try_init();
+    // The API's logging (a no-op when a scaffold already installed a subscriber).
+    crate::telemetry::init();
     let config = WorkerConfig::from_env()?;
     let signal = shutdown_signal()?;
     run(config, handlers, signal).await

@@ -341,3 +341,29 @@ async fn a_job_in_blocking_work_at_the_end_of_the_grace_period_finishes_there() 
     );
     assert!(!report.handed_back, "{report:?}");
 }
+
+/// Captured logs (process-compose, journald, a file) carry no terminal colour codes, and say
+/// that the worker started, as the API's do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn captured_logs_are_plain_text() {
+    let redis = TempRedis::start();
+    let queue = queue_config(&redis.url(), "core");
+    let conn = redis_conn(&redis.url()).await;
+    let mut child = fixture_command(&queue, &[])
+        .env_remove("RUST_LOG")
+        .env_remove("NO_COLOR")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until_blocked_on_empty_queue(&conn).await;
+    sigterm(&child);
+    let output = child.wait_with_output().unwrap();
+    let logs = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(logs.contains("worker started"), "{logs}");
+    assert!(!logs.contains('\u{1b}'), "colour codes in: {logs:?}");
+}
