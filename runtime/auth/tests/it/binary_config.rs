@@ -1,6 +1,7 @@
 //! The `stackr-auth` binary's configuration errors name the variable to fix, and it serves from
 //! the environment alone (the same variables the generated auth service gets).
 
+use std::io::Read;
 use std::process::Command;
 
 fn run_with(env: &[(&str, &str)]) -> (bool, String) {
@@ -130,6 +131,9 @@ fn serves_from_the_environment_with_password_file() {
             .env("AUTH_PROVISION_SERVICES", "core")
             .env("AUTH_SERVICE_CREDENTIALS_DIR", dir.path())
             .env("AUTH_MAIL_DIR", dir.path().join("mail"))
+            .env_remove("RUST_LOG")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap(),
     );
@@ -169,4 +173,26 @@ fn serves_from_the_environment_with_password_file() {
         "the binary became healthy with DATABASE_PASSWORD_FILE"
     );
     assert!(dir.path().join("mail").is_dir(), "mailbox folder created");
+    // Captured logs (process-compose, journald) are plain text: no terminal colour codes.
+    let mut logs = String::new();
+    for pipe in [
+        child
+            .0
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn std::io::Read>),
+        child
+            .0
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn std::io::Read>),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let mut pipe = pipe;
+        pipe.read_to_string(&mut logs).unwrap();
+    }
+    assert!(!logs.trim().is_empty(), "the binary logs its start");
+    assert!(!logs.contains('\u{1b}'), "colour codes in: {logs:?}");
 }
