@@ -95,14 +95,23 @@ fn only_services<'p>(plan: &'p Plan, names: &[String]) -> Result<Vec<&'p Service
             format!("name services of this project: {}", known.join(", ")),
         )
     };
-    if names.iter().any(String::is_empty) {
+    // `--only "core, wallet"` means core and wallet.
+    let names: Vec<&str> = names.iter().map(|n| n.trim()).collect();
+    if names.iter().any(|n| n.is_empty()) {
         let given = names.join(",");
         return Err(refused(format!("an empty service name in `{given}`")).into());
     }
-    let unknown: Vec<&str> = names
+    let unknown: Vec<String> = names
         .iter()
-        .filter(|n| !known.contains(&n.as_str()))
-        .map(String::as_str)
+        .filter(|n| !known.contains(n))
+        .map(|n| {
+            let lowercase = n.to_lowercase();
+            if known.contains(&lowercase.as_str()) {
+                format!("`{n}` (did you mean `{lowercase}`?)")
+            } else {
+                format!("`{n}`")
+            }
+        })
         .collect();
     if !unknown.is_empty() {
         let unknown = unknown.join(", ");
@@ -111,7 +120,7 @@ fn only_services<'p>(plan: &'p Plan, names: &[String]) -> Result<Vec<&'p Service
     Ok(plan
         .services
         .iter()
-        .filter(|s| s.is_auth() || names.contains(&s.name))
+        .filter(|s| s.is_auth() || names.contains(&s.name.as_str()))
         .collect())
 }
 

@@ -99,9 +99,23 @@ fn dev_only_checks_the_ports_of_the_services_it_starts_and_knows_their_names() {
     let message = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{message}");
     assert!(
-        message.contains("--only: no service named shipping in stackr.config.json")
+        message.contains("--only: no service named `shipping` in stackr.config.json")
             && message.contains("auth, core, billing"),
         "{message}"
+    );
+    let output = dev_until_it_refuses(&root, &["--only", "Billing"]);
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        message.contains("no service named `Billing` (did you mean `billing`?)"),
+        "{message}"
+    );
+    // Spaces after the commas, as in `--only "billing, core"`: the names, not a refusal.
+    let output = dev_until_it_refuses(&root, &["--only", "billing, core"]);
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "refused at the ports: {message}"
     );
 
     // A stray comma names no service: said as such, not as a service named "".
