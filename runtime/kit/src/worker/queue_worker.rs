@@ -162,13 +162,13 @@ impl QueueWorker {
             }
         };
         closed?;
+        // This worker fetches no more: wake one that does. A prioritized job handed back went
+        // to the priority set without a marker (BullMQ's moveJobFromActiveToWait), and the
+        // closing fetch loop may have taken the marker of a job added meanwhile (Redis gives a
+        // marker to the client that has waited longest). Either would wait until another
+        // worker's blocking read ends.
+        wake_a_waiting_worker(&mut self.conn.clone(), &marker).await;
         let handed_back = self.handed_back.load(Ordering::Acquire);
-        if handed_back {
-            // A prioritized job goes back to the priority set without a marker (BullMQ's
-            // moveJobFromActiveToWait), so a worker waiting on this queue would only see it when
-            // its blocking read ends.
-            wake_a_waiting_worker(&mut self.conn.clone(), &marker).await;
-        }
         // The event task ends on the `Closed` event; don't let a stuck one hold the process.
         let _ = tokio::time::timeout(Duration::from_secs(1), &mut self.events).await;
         self.events.abort();

@@ -367,3 +367,38 @@ async fn captured_logs_are_plain_text() {
     assert!(logs.contains("worker started"), "{logs}");
     assert!(!logs.contains('\u{1b}'), "colour codes in: {logs:?}");
 }
+
+/// Two workers wait on one queue and the later one to block stops. Redis wakes the
+/// longest-waiting client first, so the stopping worker's wake-up goes to the other one, and a
+/// job added just after goes to the stopping worker, which does not fetch it any more: the
+/// other worker must still run it at once, not when its own 5 s blocking read ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_added_while_a_worker_stops_runs_at_once_on_another() {
+    let redis = TempRedis::start();
+    let queue = queue_config(&redis.url(), "core");
+    let conn = redis_conn(&redis.url()).await;
+    let handlers = || {
+        Handlers::new().on("work", |_job: Job| async {
+            Ok::<_, JobError>(json!({ "by": "staying" }))
+        })
+    };
+    let staying = worker::start(fast_worker_config(queue.clone(), 1), handlers())
+        .await
+        .unwrap();
+    wait_until_blocked_on_empty_queues(&conn, 1).await;
+    let mut stopping = KillOnDrop(fixture_command(&queue, &[]).spawn().unwrap());
+    wait_until_blocked_on_empty_queues(&conn, 2).await;
+    sigterm(&stopping.0);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let added = Instant::now();
+    let id = Producer::new(queue.clone())
+        .add("work", json!({}))
+        .await
+        .unwrap();
+    let jobs = node_wait_finished(&queue, &[id], Duration::from_secs(30));
+    let took = added.elapsed();
+    wait_exit(&mut stopping.0, Duration::from_secs(30));
+    staying.shutdown().await.unwrap();
+    assert_eq!(jobs[0]["returnvalue"]["by"], "staying", "{:#}", jobs[0]);
+    assert!(took < Duration::from_secs(2), "the job waited {took:?}");
+}
