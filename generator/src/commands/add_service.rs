@@ -101,8 +101,12 @@ pub fn run(root: &Path, options: &AddServiceOptions) -> Result<ExitCode> {
     config.services.push(service);
     let text = config_text(&config);
     let label = format!("{CONFIG_FILE} (with `{name}` added)");
-    let (_, model) = check_config_text(Path::new(&label), &text)
-        .map_err(|err| UsageError::new(err.message, err.help))?;
+    let (_, model) = check_config_text(Path::new(&label), &text).map_err(|err| {
+        UsageError::new(
+            format!("{label}: at `{}`: {}", err.path, err.message),
+            err.help,
+        )
+    })?;
     let cargo_toml =
         std::fs::read_to_string(root.join("Cargo.toml")).context("reading the root Cargo.toml")?;
     let mut changes = regenerate(root, &plan(&model), Some(cargo_toml))?;

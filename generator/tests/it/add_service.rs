@@ -174,3 +174,29 @@ fn injected_failure_rolls_everything_back() {
     assert!(output.status.success(), "{}", stderr(&output));
     assert_ne!(tree(&root), before);
 }
+
+/// A service added makes the dev port ranges grow by one port each; when a range grows over an
+/// existing service's port, the refusal names the file, the JSON path and that service.
+#[test]
+fn a_range_grown_over_a_port_is_refused_naming_the_path_and_the_service() {
+    let (_parent, root) = init_project(&[]);
+    let path = root.join("stackr.config.json");
+    let mut config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let start = config["dev"]["postgresPortStart"].as_u64().unwrap();
+    // Two services now (ports start..start+1); with a third, the range reaches start+2.
+    config["services"][1]["port"] = (start + 2).into();
+    std::fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+    assert!(stackr(&root, &["generate"]).status.success());
+    let before = tree(&root);
+
+    let added = stackr(&root, &["add", "service", "billing"]);
+    assert_eq!(added.status.code(), Some(2));
+    let message = stderr(&added);
+    assert!(
+        message.contains("stackr.config.json (with `billing` added): at `dev.postgresPortStart`")
+            && message.contains(&format!("port {} of `core`", start + 2)),
+        "{message}"
+    );
+    assert_eq!(tree(&root), before, "nothing written");
+}

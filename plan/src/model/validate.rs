@@ -488,9 +488,14 @@ fn check_port_ranges(
     report: &Reporter,
 ) -> Result<(), ConfigError> {
     let count = services.len().max(1) as u32;
-    let api: Vec<u16> = services
+    // Each API port with its service, named in an error.
+    let api: Vec<(u16, &str)> = services
         .iter()
-        .flat_map(|s| std::iter::once(s.port).chain(s.admin_port))
+        .flat_map(|s| {
+            std::iter::once(s.port)
+                .chain(s.admin_port)
+                .map(|port| (port, s.name.as_str()))
+        })
         .collect();
     let ranges = [
         (
@@ -548,14 +553,14 @@ fn check_port_ranges(
                 ));
             }
         }
-        if let Some(port) = api.iter().find(|p| contains(**p)) {
+        if let Some((port, service)) = api.iter().find(|(p, _)| contains(*p)) {
             return Err(report.error(
                 path(),
                 format!(
-                    "port collision: the {what} port range {start}..{} includes API port {port}",
+                    "port collision: the {what} port range {start}..{} (one port per service) includes port {port} of `{service}`",
                     end - 1
                 ),
-                "move the range away from the API ports",
+                format!("move `{service}` to another port, or the range away from the API ports"),
             ));
         }
         for (_, other) in same_machine.iter().filter(|(this, _)| *this == i) {
