@@ -620,6 +620,16 @@ async fn restart_after_exit(
         },
     );
     ctx.set(i, ProcState::Done(End::Completed(code)));
+    let unlimited = 0;
+    if restarts > 0 && should_restart(spec.restart.mode, unlimited, code, restarts) {
+        let plural = if restarts == 1 { "" } else { "s" };
+        ctx.console.warn(&format!(
+            "{}: gave up after {restarts} restart{plural} (its max_restarts); its output above \
+             says why. The rest of the stack runs on without it: fix the cause, then stop the \
+             stack and start `stackr dev` again",
+            spec.name
+        ));
+    }
     if code != 0 && spec.restart.mode == RestartMode::ExitOnFailure {
         ctx.request_stop(StopReason::ProcessFailed {
             name: spec.name.clone(),

@@ -275,6 +275,21 @@ fn on_failure_restarts_up_to_max_restarts_then_reports_failure() {
     assert_eq!(outcome.reason, None, "nothing stopped the stack; it ended");
 }
 
+/// A process that used up its restarts says so, and what to do: the rest of the stack runs on
+/// without it, and nothing restarts it again.
+#[test]
+fn a_process_out_of_restarts_says_so_and_what_to_do() {
+    let (dir, mark) = marked_dir("out-of-restarts");
+    let yaml = header(&mark)
+        + "  flaky:\n    command: \"exit 3\"\n    availability: { restart: on_failure, backoff_seconds: 1, max_restarts: 1 }\n  server:\n    command: \"exec sleep 300\"\n";
+    let mut sup = start_stack(dir.path(), &yaml);
+    let line = sup.wait_for_line("flaky: gave up after 1 restart", Duration::from_secs(60));
+    assert!(line.contains("start `stackr dev` again"), "{line}");
+    sup.signal(libc::SIGTERM);
+    sup.wait(Duration::from_secs(60));
+    assert_no_leftovers(&mark);
+}
+
 #[test]
 fn always_restarts_even_after_success() {
     let dir = tempfile::tempdir().unwrap();
