@@ -182,3 +182,21 @@ fn check_prints_a_unified_diff_of_each_modified_file() {
         agents
     );
 }
+
+/// `stackr generate --check | head -1`: the reader leaves early, as `head` does. stackr stops
+/// quietly, as Unix tools do, instead of panicking with a backtrace.
+#[test]
+fn a_closed_output_pipe_ends_the_report_quietly() {
+    let (_parent, root) = crate::common::init_project(&[]);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_stackr"))
+        .args(["generate", "--check"])
+        .current_dir(&root)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
