@@ -305,13 +305,12 @@ async fn the_first_job_after_a_redis_restart_runs_once_and_completes() {
     assert_eq!(job["attemptsMade"], 1, "{job:#}");
 }
 
-/// Redis restarts while a long job runs and is back well before the worker is stopped: handing
-/// the job back at the end of the grace period, the first command on the worker's connection
-/// since the restart, goes through. It was lost: the job stayed active, its lock held, until a
-/// stalled check took it back and counted a stall.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_job_handed_back_after_a_redis_restart_goes_back_to_wait() {
-    let redis = persisted_redis();
+/// The worker fixture (concurrency 1, shutdown grace `grace_ms`) running a 60 s job on
+/// `redis`'s queue "core"; returns the fixture and the job's id once the job runs.
+async fn fixture_running_a_long_job(
+    redis: &stackr_testkit::TempRedis,
+    grace_ms: &str,
+) -> (QueueConfig, KillOnDrop, String) {
     let queue = queue_config(&redis.url(), "core");
     let id = Producer::new(queue.clone())
         .add("work", json!({ "ms": 60_000 }))
@@ -319,9 +318,9 @@ async fn a_job_handed_back_after_a_redis_restart_goes_back_to_wait() {
         .unwrap();
     let env = [
         ("WORKER_CONCURRENCY", "1"),
-        ("WORKER_SHUTDOWN_GRACE_MS", "500"),
+        ("WORKER_SHUTDOWN_GRACE_MS", grace_ms),
     ];
-    let mut child = KillOnDrop(fixture_command(&queue, &env).spawn().unwrap());
+    let child = KillOnDrop(fixture_command(&queue, &env).spawn().unwrap());
     let conn = redis_conn(&redis.url()).await;
     let executions = format!("fixture:executions:{id}");
     eventually(Duration::from_secs(60), "the job running", || {
@@ -334,6 +333,17 @@ async fn a_job_handed_back_after_a_redis_restart_goes_back_to_wait() {
         }
     })
     .await;
+    (queue, child, id)
+}
+
+/// Redis restarts while a long job runs and is back well before the worker is stopped: handing
+/// the job back at the end of the grace period, the first command on the worker's connection
+/// since the restart, goes through. It was lost: the job stayed active, its lock held, until a
+/// stalled check took it back and counted a stall.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_handed_back_after_a_redis_restart_goes_back_to_wait() {
+    let redis = persisted_redis();
+    let (queue, mut child, id) = fixture_running_a_long_job(&redis, "500").await;
     let redis = restart(redis).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     sigterm(&child.0);
@@ -351,29 +361,7 @@ async fn a_job_handed_back_after_a_redis_restart_goes_back_to_wait() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_handed_back_while_redis_restarts_goes_back_to_wait() {
     let redis = persisted_redis();
-    let queue = queue_config(&redis.url(), "core");
-    let id = Producer::new(queue.clone())
-        .add("work", json!({ "ms": 60_000 }))
-        .await
-        .unwrap();
-    let env = [
-        ("WORKER_CONCURRENCY", "1"),
-        ("WORKER_SHUTDOWN_GRACE_MS", "1500"),
-    ];
-    let mut child = KillOnDrop(fixture_command(&queue, &env).spawn().unwrap());
-    let conn = redis_conn(&redis.url()).await;
-    let executions = format!("fixture:executions:{id}");
-    eventually(Duration::from_secs(60), "the job running", || {
-        let (mut conn, executions) = (conn.clone(), executions.clone());
-        async move {
-            let started: Option<u32> = redis::AsyncCommands::get(&mut conn, &executions)
-                .await
-                .map_err(|e| e.to_string())?;
-            at_least(started.unwrap_or(0) as usize, 1, "executions")
-        }
-    })
-    .await;
-    drop(conn);
+    let (queue, mut child, id) = fixture_running_a_long_job(&redis, "1500").await;
     sigterm(&child.0);
     tokio::time::sleep(Duration::from_millis(700)).await;
     // Down from 0.7 s to 2.2 s after SIGTERM: across the end of the grace period.
