@@ -349,7 +349,7 @@ async fn captured_logs_are_plain_text() {
     let redis = TempRedis::start();
     let queue = queue_config(&redis.url(), "core");
     let conn = redis_conn(&redis.url()).await;
-    let mut child = fixture_command(&queue, &[])
+    let child = fixture_command(&queue, &[])
         .env_remove("RUST_LOG")
         .env_remove("NO_COLOR")
         .stdout(std::process::Stdio::piped())
