@@ -229,6 +229,15 @@
 //! against 19.0 on glibc's (and 58 in a round the machine disturbed). Its `no_thp` build keeps
 //! its arenas off transparent huge pages: with them, an idle worker held 16 MB more.
 //!
+//! What is left above the async floor at concurrency 1, in a later profile of the queue thread
+//! against the async floor's thread in the same run (on mimalloc): about 10 µs per job of user
+//! time and 4 of kernel time. The kernel part is waking Redis, which sleeps again while the
+//! worker handles a reply (the floor sends its next call at once); the syscalls per job are the
+//! same, one write, one `epoll_wait`, one read. Of the user part, 2.2 µs is bullmq-official
+//! copying the 40 KB `moveToFinished` source on every call and about 1 more allocating and
+//! freeing that copy, 1.4 µs the SipHash map of each job's fields, and most of the rest its
+//! channels and semaphores; this module's own code is under 1 µs.
+//!
 //! # Embedding and tests
 //!
 //! [`start`] returns a [`RunningWorker`] whose [`RunningWorker::shutdown`] performs the
