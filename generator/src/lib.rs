@@ -13,6 +13,7 @@ pub mod project;
 pub mod render;
 pub mod runtime_sources;
 pub mod service_manifest;
+pub mod state_dir_apart;
 pub mod workspace;
 pub mod write;
 

@@ -26,6 +26,7 @@ pub struct Project {
 /// against it.
 pub fn load_project(root: &Path) -> Result<Project, ConfigError> {
     let loaded = stackr_plan::load_planned(root)?;
+    crate::state_dir_apart::check(&loaded.plan, &loaded.label, &loaded.text)?;
     crate::crates_on_disk::check(root, &loaded.config, &loaded.label, &loaded.text)?;
     Ok(Project {
         root: root.to_owned(),
@@ -56,6 +57,11 @@ pub fn generate_in_memory(text: &str) -> Result<Vec<RenderedFile>> {
     render_generated(&plan(&model))
 }
 
+/// The folder of service `name`'s crate, relative to the project.
+pub fn service_crate_dir(name: &str) -> String {
+    format!("services/{name}")
+}
+
 /// Files a project's own scaffold created that stackr puts back when they are deleted (never
 /// overwritten once they exist: they belong to the user).
 const RESTORED_PROJECT_FILES: &[&str] = &["flake.nix"];
@@ -83,7 +89,7 @@ pub fn regenerate(root: &Path, plan: &Plan, cargo_toml: Option<String>) -> Resul
         let members: Vec<String> = plan
             .services
             .iter()
-            .map(|s| format!("services/{}", s.name))
+            .map(|s| service_crate_dir(&s.name))
             .collect();
         let members: Vec<&str> = members.iter().map(String::as_str).collect();
         changes.add("Cargo.toml", add_members(&text, &members)?);

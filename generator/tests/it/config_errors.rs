@@ -283,3 +283,20 @@ fn admin_bind_is_an_ip_address_of_the_auth_service() {
         generate_error(&format!("{VALID_HEAD}    {{ \"name\": \"auth\", \"kind\": \"auth\", \"adminBind\": \"admin.internal\" }}\n  ]\n}}\n"))
     );
 }
+
+/// `stackr dev` keeps databases and secrets in `stateDir`, git-ignores everything in it and
+/// `--reset` deletes it: a folder of the project's own files (its service crates, its Nix
+/// files) or the project itself is refused, naming a file it holds.
+#[test]
+fn a_state_dir_holding_the_projects_own_files_is_refused() {
+    for state_dir in ["services", "nix", ".", "services/core"] {
+        let config = format!(
+            "{{\n  \"name\": \"shop\",\n  \"stateDir\": \"{state_dir}\",\n  \"services\": [\n    {{ \"name\": \"auth\", \"kind\": \"auth\" }},\n    {{ \"name\": \"core\" }}\n  ]\n}}\n"
+        );
+        let message = generate_error(&config);
+        assert!(
+            message.contains("stateDir") && message.contains("the project's own files"),
+            "{state_dir}: {message}"
+        );
+    }
+}

@@ -1,0 +1,40 @@
+//! The dev state folder (`stateDir`) apart from the project's own files: `stackr dev` keeps
+//! databases and secrets there, git-ignores everything in it and `--reset` deletes it, so it
+//! must neither be the project nor hold a generated file or a service crate.
+
+use std::path::Path;
+
+use crate::config::{ConfigError, JsonPath};
+use crate::plan::Plan;
+use crate::project::service_crate_dir;
+use crate::render::render_generated;
+
+/// `label` and `text` are the config's, to locate the error.
+pub fn check(plan: &Plan, label: &Path, text: &str) -> Result<(), ConfigError> {
+    let state = plan.state_dir.as_str();
+    let held = |path: &str| {
+        state == "."
+            || path == state
+            || path
+                .strip_prefix(state)
+                .is_some_and(|rest| rest.starts_with('/'))
+    };
+    // A plan that does not render fails later, in the command, with its own message.
+    let generated = render_generated(plan).unwrap_or_default();
+    let own_files = generated
+        .iter()
+        .map(|file| file.path.clone())
+        .chain(plan.services.iter().map(|s| service_crate_dir(&s.name)));
+    let Some(path) = own_files.into_iter().find(|path| held(path)) else {
+        return Ok(());
+    };
+    Err(ConfigError::at_path(
+        label,
+        text,
+        JsonPath::root().key("stateDir"),
+        format!(
+            "stateDir `{state}` holds `{path}`, one of the project's own files: `stackr dev` would keep its databases and secrets among them, git-ignore them, and `--reset` would delete them"
+        ),
+        "name a folder of its own, such as `.stackr`",
+    ))
+}
