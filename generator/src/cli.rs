@@ -226,7 +226,6 @@ impl From<MiddlewareArg> for AuthMiddleware {
     }
 }
 
-/// Runs a parsed command line and returns the exit code, printing errors to stderr.
 impl Cli {
     /// Whether this command runs the dev stack (and supervises it until it stops).
     pub fn runs_a_stack(&self) -> bool {
@@ -234,6 +233,7 @@ impl Cli {
     }
 }
 
+/// Runs a parsed command line and returns the exit code, printing errors to stderr.
 pub fn run(cli: Cli) -> ExitCode {
     let root = cli.project_dir;
     let outcome = match cli.command {

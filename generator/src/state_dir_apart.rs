@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::config::{ConfigError, JsonPath};
 use crate::plan::Plan;
 use crate::project::service_crate_dir;
-use crate::render::render_generated;
+use crate::render::generated_paths;
 
 /// `label` and `text` are the config's, to locate the error.
 pub fn check(plan: &Plan, label: &Path, text: &str) -> Result<(), ConfigError> {
@@ -19,13 +19,10 @@ pub fn check(plan: &Plan, label: &Path, text: &str) -> Result<(), ConfigError> {
                 .strip_prefix(state)
                 .is_some_and(|rest| rest.starts_with('/'))
     };
-    // A plan that does not render fails later, in the command, with its own message.
-    let generated = render_generated(plan).unwrap_or_default();
-    let own_files = generated
-        .iter()
-        .map(|file| file.path.clone())
+    let mut own_files = generated_paths(plan)
+        .map(str::to_owned)
         .chain(plan.services.iter().map(|s| service_crate_dir(&s.name)));
-    let Some(path) = own_files.into_iter().find(|path| held(path)) else {
+    let Some(path) = own_files.find(|path| held(path)) else {
         return Ok(());
     };
     Err(ConfigError::at_path(

@@ -87,6 +87,12 @@ pub fn keep_project_sections(root: &std::path::Path, files: &mut [RenderedFile])
     }
 }
 
+/// The paths of the files [`render_generated`] renders, without rendering them.
+pub fn generated_paths(plan: &Plan) -> impl Iterator<Item = &'static str> {
+    let fleet = plan.fleet.as_ref().map(|_| nix_fleet::PATH);
+    GENERATED.iter().map(|artifact| artifact.path).chain(fleet)
+}
+
 /// Renders every generated artifact, in [`GENERATED`] order, then the fleet's file when the
 /// stack is placed on several hosts.
 pub fn render_generated(plan: &Plan) -> Result<Vec<RenderedFile>> {
