@@ -17,6 +17,21 @@ pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long opening a connection may take (same reasoning and figure as [`RESPONSE_TIMEOUT`]).
 pub const CONNECTION_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// `url` asking for RESP3 (unless it names a protocol), for every self-reconnecting connection:
+/// the kit's and bullmq-official's. Over RESP3 the redis crate tells a connection manager that
+/// its connection was dropped as soon as that happens, and the manager connects again at once;
+/// a command sent meanwhile waits for the new connection. Over RESP2 it learns it from the next
+/// command, which then fails: after a Redis restart, the first command of a service's request
+/// failed, and the completion of a job in flight was lost (Node's client queues commands while
+/// it connects again). RESP3 needs Redis 6 or later.
+pub(crate) fn with_resp3(url: &str) -> String {
+    if url.contains("protocol=") {
+        return url.to_owned();
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}protocol=resp3")
+}
+
 /// Options for a self-reconnecting connection with the kit's timeouts.
 pub fn manager_config() -> ConnectionManagerConfig {
     ConnectionManagerConfig::new()
@@ -48,13 +63,13 @@ pub fn client(url: &str, tls_ca: Option<&TrustedCa>) -> redis::RedisResult<redis
     }
     match tls_ca {
         Some(ca) if url.starts_with("rediss://") => redis::Client::build_with_tls(
-            url,
+            with_resp3(url),
             TlsCertificates {
                 client_tls: None,
                 root_cert: Some(ca.pem().to_vec()),
             },
         ),
-        _ => redis::Client::open(url),
+        _ => redis::Client::open(with_resp3(url)),
     }
 }
 
@@ -137,4 +152,25 @@ pub async fn ping(conn: &mut ConnectionManager) -> redis::RedisResult<()> {
         .query_async::<String>(conn)
         .await
         .map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_resp3;
+
+    #[test]
+    fn resp3_is_asked_for_unless_the_url_names_a_protocol() {
+        assert_eq!(
+            with_resp3("redis://:pw@127.0.0.1:6379/0"),
+            "redis://:pw@127.0.0.1:6379/0?protocol=resp3"
+        );
+        assert_eq!(
+            with_resp3("rediss://host:6380/?insecure=1"),
+            "rediss://host:6380/?insecure=1&protocol=resp3"
+        );
+        assert_eq!(
+            with_resp3("redis://host/?protocol=resp2"),
+            "redis://host/?protocol=resp2"
+        );
+    }
 }

@@ -131,7 +131,7 @@
 //!   handed back at shutdown (left active until a stalled check took it back), where Node's
 //!   worker goes on (its client queues commands while it connects again). This module gives it
 //!   a RESP3 connection, over which the redis crate connects again as soon as Redis drops it
-//!   (`connection.rs`).
+//!   (`crate::redis_conn`).
 //! - It waits 15 s after a failed fetch before the next one, so a Redis restart, which fails
 //!   one fetch, stopped it for 15 s. This module sets that wait to 1 s (`queue_worker.rs`); its
 //!   own reads and writes of a job (the options check, a scheduler's next iteration,

@@ -165,6 +165,25 @@ async fn the_service_redis_connection_waits_for_slow_replies() {
     assert_eq!(answer.as_deref().map_err(ToString::to_string), Ok("done"));
 }
 
+/// A Redis restart (an upgrade, a reboot of its host) costs the service no failed command: the
+/// first command on the connection Redis dropped waits for it to come back, as Node's client
+/// (ioredis) queues commands while it connects again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_redis_connection_carries_on_across_a_redis_restart() {
+    let redis = crate::worker_support::persisted_redis();
+    let url = stackr_kit::config::SecretUrl::new(&redis.url()).unwrap();
+    let mut conn = stackr_kit::redis_conn::connect(&url, None).await.unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("k")
+        .arg("before")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let _redis = crate::worker_support::restart(redis).await;
+    let read: redis::RedisResult<String> = redis::cmd("GET").arg("k").query_async(&mut conn).await;
+    assert_eq!(read.map_err(|e| e.to_string()), Ok("before".to_owned()));
+}
+
 /// The kit's migration names in order, then the service's `own` ones (comma-joined).
 fn kit_migrations_then(own: &str) -> String {
     stackr_kit::migrate::KIT_MIGRATIONS
