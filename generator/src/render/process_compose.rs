@@ -45,6 +45,8 @@ pub(super) struct Context<'a> {
     /// `max_connections` and `superuser_reserved_connections` of every dev PostgreSQL server.
     postgres_max_connections: u32,
     postgres_reserved_connections: u32,
+    /// How the PostgreSQL processes change to the `postgres` user under root.
+    as_postgres: &'static str,
 }
 
 pub fn render(plan: &Plan) -> Result<String> {
@@ -82,6 +84,7 @@ pub fn render(plan: &Plan) -> Result<String> {
         build_packages: dev_build::packages_argument(),
         postgres_max_connections: dev_postgres::MAX_CONNECTIONS,
         postgres_reserved_connections: dev_postgres::SUPERUSER_RESERVED_CONNECTIONS,
+        as_postgres: dev_postgres::AS_POSTGRES_WHEN_ROOT,
     })
 }
 

@@ -2,6 +2,11 @@
 //! stack of 25 services runs 25 servers on one machine, so each server is small, and what the API
 //! and the worker may open together has to fit in it.
 
+/// The command prefix that runs `initdb` and the server as the `postgres` user when `stackr dev`
+/// runs as root (the process-compose template says why each flag).
+pub const AS_POSTGRES_WHEN_ROOT: &str =
+    "setpriv --reuid=postgres --regid=postgres --init-groups --pdeathsig keep --";
+
 /// `max_connections` of every dev PostgreSQL server.
 pub const MAX_CONNECTIONS: u32 = 20;
 /// `superuser_reserved_connections` of every dev server (PostgreSQL's default, passed explicitly
