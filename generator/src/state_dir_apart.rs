@@ -32,6 +32,9 @@ pub fn check(plan: &Plan, label: &Path, text: &str) -> Result<(), ConfigError> {
         format!(
             "stateDir `{state}` holds `{path}`, one of the project's own files: `stackr dev` would keep its databases and secrets among them, git-ignore them, and `--reset` would delete them"
         ),
-        "name a folder of its own, such as `.stackr`",
+        format!(
+            "name a folder of its own, such as `{}`",
+            stackr_contract::DEFAULT_STATE_DIR
+        ),
     ))
 }

@@ -289,7 +289,17 @@ fn admin_bind_is_an_ip_address_of_the_auth_service() {
 /// files) or the project itself is refused, naming a file it holds.
 #[test]
 fn a_state_dir_holding_the_projects_own_files_is_refused() {
-    for state_dir in ["services", "nix", ".", "services/core"] {
+    for state_dir in [
+        "services",
+        "nix",
+        ".",
+        "services/core",
+        // The same folders, spelled otherwise.
+        "./services",
+        "services/.",
+        "./",
+        ".//nix",
+    ] {
         let config = format!(
             "{{\n  \"name\": \"shop\",\n  \"stateDir\": \"{state_dir}\",\n  \"services\": [\n    {{ \"name\": \"auth\", \"kind\": \"auth\" }},\n    {{ \"name\": \"core\" }}\n  ]\n}}\n"
         );

@@ -41,7 +41,10 @@ pub fn validate(config: &StackrConfig, file: &Path, text: &str) -> Result<Model,
         report.error(
             JsonPath::root().key("stateDir"),
             why,
-            "use a relative folder inside the project, like `.stackr`",
+            format!(
+                "use a relative folder inside the project, like `{}`",
+                stackr_contract::DEFAULT_STATE_DIR
+            ),
         )
     })?;
     let runtime = resolve_runtime(config, &report)?;
@@ -53,13 +56,28 @@ pub fn validate(config: &StackrConfig, file: &Path, text: &str) -> Result<Model,
     let placement = super::placement::resolve(config, &services, &report)?;
     Ok(Model {
         name: config.name.clone(),
-        state_dir: config.state_dir.trim_end_matches('/').to_owned(),
+        state_dir: normal_state_dir(&config.state_dir),
         runtime,
         dev: config.dev.clone(),
         deploy: config.deploy.clone(),
         services,
         placement,
     })
+}
+
+/// `dir` (a checked `stateDir`) spelled one way, so that comparing it with the project's own
+/// paths finds them: no `.` part, no empty part (`./services/` is `services`); the project
+/// itself is `.`.
+fn normal_state_dir(dir: &str) -> String {
+    let parts: Vec<&str> = dir
+        .split('/')
+        .filter(|part| !part.is_empty() && *part != ".")
+        .collect();
+    if parts.is_empty() {
+        ".".to_owned()
+    } else {
+        parts.join("/")
+    }
 }
 
 fn check_state_dir(dir: &str) -> Result<(), String> {
