@@ -76,11 +76,12 @@ pub fn regenerate(root: &Path, plan: &Plan, cargo_toml: Option<String>) -> Resul
     add_files(&mut changes, vendored_runtime(plan)?);
     let manifest = cargo_toml;
     for service in &plan.services {
-        let dir = root.join("services").join(&service.name);
+        let crate_dir = service_crate_dir(&service.name);
+        let dir = root.join(&crate_dir);
         if !dir.exists() {
             add_files(&mut changes, scaffold::service_crate(plan, service)?);
         } else if let Ok(text) = std::fs::read_to_string(dir.join("Cargo.toml")) {
-            let path = format!("services/{}/Cargo.toml", service.name);
+            let path = format!("{crate_dir}/Cargo.toml");
             let edited = set_runtime_deps(&text, &plan.runtime).with_context(|| path.clone())?;
             changes.add(path, edited);
         }

@@ -63,9 +63,10 @@ pub fn run(root: &Path, options: &AddServiceOptions) -> Result<ExitCode> {
         )
         .into());
     }
-    if root.join("services").join(name).exists() {
+    let crate_dir = crate::project::service_crate_dir(name);
+    if root.join(&crate_dir).exists() {
         return Err(UsageError::new(
-            format!("services/{name} already exists"),
+            format!("{crate_dir} already exists"),
             "remove or rename that folder first",
         )
         .into());
@@ -102,6 +103,7 @@ pub fn run(root: &Path, options: &AddServiceOptions) -> Result<ExitCode> {
     let text = config_text(&config);
     let label = format!("{CONFIG_FILE} (with `{name}` added)");
     let (_, model) = check_config_text(Path::new(&label), &text).map_err(|err| {
+        // Without the line and column: they would point into a text not written anywhere.
         UsageError::new(
             format!("{label}: at `{}`: {}", err.path, err.message),
             err.help,

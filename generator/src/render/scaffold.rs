@@ -61,7 +61,7 @@ pub fn service_crate(plan: &Plan, service: &ServicePlan) -> Result<Vec<RenderedF
         runtime: &plan.runtime,
         kit_for_tests: with_feature(&plan.runtime.kit, "testing"),
     };
-    let dir = format!("services/{}", service.name);
+    let dir = crate::project::service_crate_dir(&service.name);
     let file = |path: &str, template: Template<ServiceContext<'_>>| -> Result<RenderedFile> {
         Ok(RenderedFile::new(
             format!("{dir}/{path}"),
