@@ -3,7 +3,7 @@
 
 use crate::common;
 
-use common::{init_project, stackr, stackr_with_env, stderr, tree};
+use common::{edit_config, init_project, read_config, stackr, stackr_with_env, stderr, tree};
 
 #[test]
 fn adds_a_service_end_to_end() {
@@ -180,14 +180,13 @@ fn injected_failure_rolls_everything_back() {
 #[test]
 fn a_range_grown_over_a_port_is_refused_naming_the_path_and_the_service() {
     let (_parent, root) = init_project(&[]);
-    let path = root.join("stackr.config.json");
-    let mut config: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    let start = config["dev"]["postgresPortStart"].as_u64().unwrap();
+    let start = read_config(&root)["dev"]["postgresPortStart"]
+        .as_u64()
+        .unwrap();
     // Two services now (ports start..start+1); with a third, the range reaches start+2.
-    config["services"][1]["port"] = (start + 2).into();
-    std::fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
-    assert!(stackr(&root, &["generate"]).status.success());
+    edit_config(&root, |config| {
+        config["services"][1]["port"] = (start + 2).into()
+    });
     let before = tree(&root);
 
     let added = stackr(&root, &["add", "service", "billing"]);

@@ -1,6 +1,6 @@
 //! A dev cluster's first `initdb` cut short (a second Ctrl-C stops initdb's own clean-up; a
-//! killed terminal) must not leave a half cluster that the next start takes for a made one:
-//! that cluster never starts again, and only `--reset`, which wipes every service, cured it.
+//! killed terminal) leaves no half cluster that the next start would take for a made one: such
+//! a cluster never starts, and only `--reset`, which wipes every service, would cure it.
 
 use std::os::unix::process::CommandExt;
 use std::path::Path;
@@ -60,6 +60,10 @@ fn a_first_initdb_killed_midway_is_made_again_whole() {
     // SAFETY: kill has no memory-safety preconditions; the group is the one spawned above.
     unsafe { libc::kill(-(first.id() as i32), libc::SIGKILL) };
     let _ = first.wait();
+    assert!(
+        !service_data.join("postgres/global/pg_control").exists(),
+        "the kill came after initdb had finished: nothing was cut short"
+    );
 
     let again = db_init(&root).output().unwrap();
     assert!(

@@ -1,12 +1,12 @@
 //! `stackr dev` run as root starts PostgreSQL as the `postgres` user. Changing user clears the
 //! parent-death signal the supervisor gives its processes, which is what stops them when
-//! `stackr dev` itself is killed (`kill -9`, an OOM kill): PostgreSQL servers stayed running,
-//! holding their ports, and the next start refused.
+//! `stackr dev` itself is killed (`kill -9`, an OOM kill); without it set again, the servers
+//! would stay running, holding their ports, and the next start would refuse.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{init_project, stackr};
+use crate::common::{init_project_on_free_ports, read_config};
 
 /// Processes whose command line starts with `line`.
 fn processes(line: &str) -> Vec<u32> {
@@ -55,17 +55,10 @@ fn a_killed_stackr_dev_run_as_root_leaves_no_postgres_running() {
         eprintln!("skipped: needs root and setpriv");
         return;
     }
-    let (_parent, root) = init_project(&[]);
-    // Dev PostgreSQL ports away from a developer's own stack.
-    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port_start = free.local_addr().unwrap().port() - 1;
-    drop(free);
-    let config_path = root.join("stackr.config.json");
-    let mut config: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&config_path).unwrap()).unwrap();
-    config["dev"]["postgresPortStart"] = port_start.into();
-    std::fs::write(&config_path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
-    assert!(stackr(&root, &["generate"]).status.success());
+    let (_parent, root) = init_project_on_free_ports(&[]);
+    let port_start = read_config(&root)["dev"]["postgresPortStart"]
+        .as_u64()
+        .unwrap();
     // The generated file with its top-level settings, running only core's PostgreSQL.
     let mut stack: serde_yaml::Value =
         serde_yaml::from_str(&std::fs::read_to_string(root.join("process-compose.yaml")).unwrap())

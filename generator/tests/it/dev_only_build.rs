@@ -4,26 +4,12 @@
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
-use crate::common::{init_project, stackr, stderr, stdout};
+use crate::common::{init_project_on_free_ports, stderr, stdout};
 
 #[test]
 fn only_builds_the_services_it_starts() {
-    let (_parent, root) = init_project(&["--with-services", "core,wallet"]);
-    // Its stores start for real beside the build: on ports of their own, away from the other
-    // tests' and a developer's stacks.
-    let path = root.join("stackr.config.json");
-    let mut config: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    config["dev"]["postgresPortStart"] = stackr_testkit::free_port().into();
-    config["dev"]["redisPortStart"] = stackr_testkit::free_port().into();
-    for service in config["services"].as_array_mut().unwrap() {
-        service["port"] = stackr_testkit::free_port().into();
-        if service.get("adminPort").is_some() {
-            service["adminPort"] = stackr_testkit::free_port().into();
-        }
-    }
-    std::fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
-    assert!(stackr(&root, &["generate"]).status.success());
+    // Its stores start for real beside the build: on ports of their own.
+    let (_parent, root) = init_project_on_free_ports(&["--with-services", "core,wallet"]);
     // A `cargo` that records what it was asked to build, then fails: the stack stops there.
     let bin = tempfile::tempdir().unwrap();
     let asked = bin.path().join("asked");

@@ -7,19 +7,15 @@ use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::init_project;
+use common::dev_stack::use_free_ports;
+use common::{edit_config, init_project, init_project_on_free_ports};
 
 #[test]
 fn dev_refuses_a_taken_port_naming_it_and_its_holder() {
-    let (_parent, root) = init_project(&[]);
+    let (_parent, root) = init_project_on_free_ports(&[]);
     let held = TcpListener::bind(("0.0.0.0", 0)).unwrap();
     let port = held.local_addr().unwrap().port();
-    let file = root.join("stackr.config.json");
-    let config = std::fs::read_to_string(&file)
-        .unwrap()
-        .replace("\"port\": 8080", &format!("\"port\": {port}"));
-    std::fs::write(&file, config).unwrap();
-    assert!(common::stackr(&root, &["generate"]).status.success());
+    edit_config(&root, |config| config["services"][1]["port"] = port.into());
 
     let output = dev_until_it_refuses(&root, &[]);
     let message = String::from_utf8_lossy(&output.stderr);
@@ -66,21 +62,19 @@ fn dev_only_checks_the_ports_of_the_services_it_starts_and_knows_their_names() {
     assert!(common::stackr(&root, &["add", "service", "billing"])
         .status
         .success());
+    use_free_ports(&root);
     let held_auth = TcpListener::bind(("0.0.0.0", 0)).unwrap();
     let held_core = TcpListener::bind(("0.0.0.0", 0)).unwrap();
     let port_of = |l: &TcpListener| l.local_addr().unwrap().port();
-    let file = root.join("stackr.config.json");
-    let mut config: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
-    for service in config["services"].as_array_mut().unwrap() {
-        match service["name"].as_str().unwrap() {
-            "auth" => service["port"] = port_of(&held_auth).into(),
-            "core" => service["port"] = port_of(&held_core).into(),
-            _ => {}
+    edit_config(&root, |config| {
+        for service in config["services"].as_array_mut().unwrap() {
+            match service["name"].as_str().unwrap() {
+                "auth" => service["port"] = port_of(&held_auth).into(),
+                "core" => service["port"] = port_of(&held_core).into(),
+                _ => {}
+            }
         }
-    }
-    std::fs::write(&file, serde_json::to_string_pretty(&config).unwrap()).unwrap();
-    assert!(common::stackr(&root, &["generate"]).status.success());
+    });
 
     // billing needs auth, whose port is taken; core is not started, so its port does not matter.
     let output = dev_until_it_refuses(&root, &["--only", "billing"]);
@@ -109,13 +103,19 @@ fn dev_only_checks_the_ports_of_the_services_it_starts_and_knows_their_names() {
         message.contains("no service named `Billing` (did you mean `billing`?)"),
         "{message}"
     );
-    // Spaces after the commas, as in `--only "billing, core"`: the names, not a refusal.
+    // Spaces after the commas, as in `--only "billing, core"`: the names, not a refusal. With
+    // auth's port free, the refusal names core's: core was taken among the services to start.
+    drop(held_auth);
     let output = dev_until_it_refuses(&root, &["--only", "billing, core"]);
     let message = String::from_utf8_lossy(&output.stderr);
     assert_eq!(
         output.status.code(),
         Some(1),
         "refused at the ports: {message}"
+    );
+    assert!(
+        message.contains(&format!("port {} (the API of `core`)", port_of(&held_core))),
+        "{message}"
     );
 
     // A stray comma names no service: said as such, not as a service named "".

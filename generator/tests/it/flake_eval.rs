@@ -163,17 +163,13 @@ fn a_scaffolded_flake_with_the_documented_fleet_lines_has_a_host_configuration_a
         return;
     }
     let (_parent, root) = init_project(&[]);
-    let config_path = root.join("stackr.config.json");
-    let mut config: Value =
-        serde_json::from_str(&std::fs::read_to_string(&config_path).unwrap()).unwrap();
-    config["placement"] = serde_json::json!({ "hosts": [
-        { "name": "gate", "address": "10.0.0.10", "runs": { "auth": { "api": 1, "postgres": true, "redis": true } } },
-        { "name": "app", "address": "10.0.0.11", "runs": { "core": { "api": 2, "worker": 2 } } },
-        { "name": "data", "address": "10.0.0.20", "runs": { "core": { "postgres": true, "redis": true } } }
-    ] });
-    std::fs::write(&config_path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
-    let output = common::stackr(&root, &["generate"]);
-    assert!(output.status.success(), "{}", common::stderr(&output));
+    common::edit_config(&root, |config| {
+        config["placement"] = serde_json::json!({ "hosts": [
+            { "name": "gate", "address": "10.0.0.10", "runs": { "auth": { "api": 1, "postgres": true, "redis": true } } },
+            { "name": "app", "address": "10.0.0.11", "runs": { "core": { "api": 2, "worker": 2 } } },
+            { "name": "data", "address": "10.0.0.20", "runs": { "core": { "postgres": true, "redis": true } } }
+        ] });
+    });
 
     let (input, outputs_line, fleet) = docs_fleet_lines();
     let flake = std::fs::read_to_string(root.join("flake.nix")).unwrap();

@@ -2,7 +2,9 @@
 
 use crate::common;
 
-use common::{init_project, stackr, stderr, stdout};
+use common::{
+    edit_config, init_project, init_project_on_free_ports, read_config, stackr, stderr, stdout,
+};
 
 #[test]
 fn creates_a_complete_project() {
@@ -100,14 +102,8 @@ fn failed_init_leaves_nothing_behind() {
 /// secrets included), git-ignores it, and leaves every other file of the project alone.
 #[test]
 fn dev_reset_wipes_the_configured_state_folder_and_nothing_else() {
-    let (_parent, root) = init_project(&[]);
-    let config_path = root.join("stackr.config.json");
-    let mut config: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&config_path).unwrap()).unwrap();
-    config["stateDir"] = "var/dev".into();
-    std::fs::write(&config_path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
-    let generated = stackr(&root, &["generate"]);
-    assert!(generated.status.success(), "{}", stderr(&generated));
+    let (_parent, root) = init_project_on_free_ports(&[]);
+    edit_config(&root, |config| config["stateDir"] = "var/dev".into());
     // A stack that only reports whether the old secret survived, instead of starting servers.
     std::fs::write(
         root.join("quick.yaml"),
@@ -150,24 +146,14 @@ fn dev_reset_wipes_the_configured_state_folder_and_nothing_else() {
 /// the data a reset would delete) stops `--reset` before it deletes anything.
 #[test]
 fn dev_reset_deletes_nothing_while_a_port_of_the_stack_is_taken() {
-    let (_parent, root) = init_project(&[]);
-    // Auth moved to a port this test holds.
-    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let auth_port = held.local_addr().unwrap().port();
-    let config_path = root.join("stackr.config.json");
-    let mut config: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&config_path).unwrap()).unwrap();
-    config["services"][0]["port"] = auth_port.into();
-    std::fs::write(&config_path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
-    let generated = stackr(&root, &["generate"]);
-    assert!(generated.status.success(), "{}", stderr(&generated));
+    let (_parent, root) = init_project_on_free_ports(&[]);
+    let auth_port = read_config(&root)["services"][0]["port"].as_u64().unwrap() as u16;
     std::fs::write(
         root.join("quick.yaml"),
         "processes:\n  look:\n    command: \"echo started\"\n",
     )
     .unwrap();
-    // A first run, on the free port, makes the state folder.
-    drop(held);
+    // A first run, with auth's port free, makes the state folder.
     let first = stackr(&root, &["dev", "--embedded", "--file", "quick.yaml"]);
     assert!(first.status.success(), "{}", stderr(&first));
     std::fs::write(root.join(".stackr/kept"), "dev data").unwrap();
@@ -198,7 +184,7 @@ fn dev_reset_deletes_nothing_while_a_port_of_the_stack_is_taken() {
 /// before anything is written; the configured folder itself is accepted.
 #[test]
 fn dev_refuses_a_state_dir_other_than_the_configured_one() {
-    let (_parent, root) = init_project(&[]);
+    let (_parent, root) = init_project_on_free_ports(&[]);
     std::fs::write(
         root.join("quick.yaml"),
         "processes:\n  look:\n    command: \"echo started\"\n",
@@ -238,7 +224,7 @@ fn dev_refuses_a_state_dir_other_than_the_configured_one() {
 /// the drifted files and the fix; `--no-check` starts anyway.
 #[test]
 fn dev_refuses_to_start_while_generated_files_drift() {
-    let (_parent, root) = init_project(&[]);
+    let (_parent, root) = init_project_on_free_ports(&[]);
     std::fs::write(root.join("AGENTS.md"), "edited by hand\n").unwrap();
     std::fs::write(
         root.join("quick.yaml"),

@@ -7,7 +7,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use common::{init_project, installed, stackr, stderr, stdout};
+use common::{init_project, installed, read_config, stackr, stderr, stdout};
 
 const DOWN: &str = "\x1b[B";
 const ENTER: &str = "\r";
@@ -30,11 +30,6 @@ fn on_a_terminal(dir: &Path, args: &str, keys: &str) -> Output {
         .write_all(keys.as_bytes())
         .unwrap();
     child.wait_with_output().unwrap()
-}
-
-fn config(root: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(root.join("stackr.config.json")).unwrap())
-        .unwrap()
 }
 
 fn service<'c>(config: &'c serde_json::Value, name: &str) -> &'c serde_json::Value {
@@ -61,7 +56,7 @@ fn without_a_terminal_nothing_is_asked_and_the_defaults_hold() {
             "a question was asked: {said}"
         );
     }
-    let config = config(&root);
+    let config = read_config(&root);
     assert_eq!(service(&config, "core")["authMiddleware"], "standard");
     assert_eq!(service(&config, "billing")["authMiddleware"], "standard");
 }
@@ -77,7 +72,7 @@ fn on_a_terminal_add_service_asks_for_the_guard_and_its_roles() {
     let keys = format!("{DOWN}{ENTER}finance, audit{ENTER}");
     let add = on_a_terminal(&root, "add service billing", &keys);
     assert!(add.status.success(), "{}", stdout(&add));
-    let config = config(&root);
+    let config = read_config(&root);
     let billing = service(&config, "billing");
     assert_eq!(billing["authMiddleware"], "role-gated", "{}", stdout(&add));
     assert_eq!(billing["roles"], serde_json::json!(["finance", "audit"]));
@@ -100,7 +95,7 @@ fn on_a_terminal_init_asks_for_services_and_each_guard_not_given_by_a_flag() {
     assert!(init.status.success(), "{}", stdout(&init));
     let said = stdout(&init);
     assert!(!said.contains("guard of `billing`"), "{said}");
-    let config = config(&parent.path().join("shop"));
+    let config = read_config(&parent.path().join("shop"));
     assert_eq!(
         service(&config, "core")["authMiddleware"],
         "flexible",

@@ -1,6 +1,9 @@
 //! The dev stack's `build` process: one `cargo build` before the APIs and workers start. A full
 //! run builds the workspace; `stackr dev --only` builds only the crates of the services it
-//! starts, so a service left out that does not compile does not stop it.
+//! starts, so a service left out that does not compile does not stop it. The cost: cargo
+//! resolves dependency features for the packages named only, so the first `--only` build after
+//! a full one may compile shared dependencies again, in another feature set (cargo keeps both
+//! builds, so once).
 
 /// The variable `stackr dev --only` sets, in every process's environment, to the `-p <package>`
 /// arguments of the services it starts.

@@ -12,21 +12,17 @@ use super::local_build::in_shared_target;
 /// Gives every API, auth's admin page and the dev PostgreSQL/Redis ranges of the project at
 /// `root` free loopback ports (the defaults may be taken on a shared machine), then regenerates.
 pub fn use_free_ports(root: &Path) {
-    let path = root.join("stackr.config.json");
-    let mut config: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    let count = config["services"].as_array().unwrap().len() as u16;
-    for service in config["services"].as_array_mut().unwrap() {
-        service["port"] = free_port().into();
-        if service["kind"] == "auth" {
-            service["adminPort"] = free_port().into();
+    super::edit_config(root, |config| {
+        let count = config["services"].as_array().unwrap().len() as u16;
+        for service in config["services"].as_array_mut().unwrap() {
+            service["port"] = free_port().into();
+            if service["kind"] == "auth" {
+                service["adminPort"] = free_port().into();
+            }
         }
-    }
-    config["dev"]["postgresPortStart"] = free_range(count).into();
-    config["dev"]["redisPortStart"] = free_range(count).into();
-    std::fs::write(&path, serde_json::to_string_pretty(&config).unwrap() + "\n").unwrap();
-    let generate = super::stackr(root, &["generate"]);
-    assert!(generate.status.success(), "{}", super::stderr(&generate));
+        config["dev"]["postgresPortStart"] = free_range(count).into();
+        config["dev"]["redisPortStart"] = free_range(count).into();
+    });
 }
 
 /// The first of `count` consecutive ports that are all free now.

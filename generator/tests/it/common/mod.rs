@@ -86,6 +86,32 @@ pub fn init_project(extra: &[&str]) -> (tempfile::TempDir, PathBuf) {
     (parent, root)
 }
 
+/// [`init_project`] on free ports (`dev_stack::use_free_ports`): for tests that run `stackr dev`,
+/// which refuses to start while a port of the stack is taken (another test's stack, or a
+/// developer's own on the defaults).
+pub fn init_project_on_free_ports(extra: &[&str]) -> (tempfile::TempDir, PathBuf) {
+    let (parent, root) = init_project(extra);
+    dev_stack::use_free_ports(&root);
+    (parent, root)
+}
+
+/// The project's config after `edit`, then `stackr generate`.
+pub fn edit_config(root: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
+    let path = root.join("stackr.config.json");
+    let mut config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    edit(&mut config);
+    std::fs::write(&path, serde_json::to_string_pretty(&config).unwrap() + "\n").unwrap();
+    let generate = stackr(root, &["generate"]);
+    assert!(generate.status.success(), "{}", stderr(&generate));
+}
+
+/// The project's config, parsed.
+pub fn read_config(root: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(root.join("stackr.config.json")).unwrap())
+        .unwrap()
+}
+
 /// Replaces the `runtime` entry of the project's config with `runtime` (JSON).
 pub fn set_runtime(root: &Path, runtime: serde_json::Value) {
     let path = root.join("stackr.config.json");
