@@ -49,7 +49,8 @@ pub struct WorkerConfig {
     /// How often a job may stall before it is failed (`WORKER_MAX_STALLED_COUNT`, default 1).
     pub max_stalled_count: u32,
     /// On SIGTERM/ctrl-c, in-flight jobs get this long to finish before they are handed back to
-    /// the queue (`WORKER_SHUTDOWN_GRACE_MS`, default 10 000).
+    /// the queue, or left to finish their [`Job::blocking`](super::Job::blocking) work
+    /// (`WORKER_SHUTDOWN_GRACE_MS`, default 10 000).
     pub shutdown_grace: Duration,
 }
 

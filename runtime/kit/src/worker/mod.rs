@@ -29,9 +29,8 @@
 //! ```
 //!
 //! [`run_from_env`] reads the environment, installs the API's `tracing` subscriber
-//! ([`crate::telemetry::init`]: `RUST_LOG`, default `info`, to stderr; unless one is installed
-//! already), consumes the queue until SIGTERM or ctrl-c, then shuts
-//! down gracefully. It returns an error (never panics) when the configuration is wrong or the
+//! ([`crate::telemetry::init`], unless one is installed already), consumes the queue until
+//! SIGTERM or ctrl-c, then shuts down gracefully. It returns an error (never panics) when the configuration is wrong or the
 //! Redis cannot be reached at start-up; the message names the variable to fix.
 //!
 //! # Environment
@@ -126,12 +125,11 @@
 //! - Its worker events go to an unbounded channel; this module drains it (and logs failures
 //!   and stalls; bullmq-official logs its errors itself), otherwise memory would grow by two
 //!   events per job.
-//! - After a Redis restart, the first command on its connection failed, whatever it was: the
-//!   completion of a job in flight (the job then ran again once its lock expired), or a job
-//!   handed back at shutdown (left active until a stalled check took it back), where Node's
-//!   worker goes on (its client queues commands while it connects again). This module gives it
-//!   a RESP3 connection, over which the redis crate connects again as soon as Redis drops it
-//!   (`crate::redis_conn`).
+//! - On its default (RESP2) connection, the first command after a Redis restart fails,
+//!   whatever it is: the completion of a job in flight (the job runs again once its lock
+//!   expires), or a job handed back at shutdown (left active until a stalled check takes it
+//!   back), where Node's worker goes on. This module gives it a RESP3 connection, as every
+//!   connection of the kit (`crate::redis_conn`, `with_resp3`).
 //! - It waits 15 s after a failed fetch before the next one, so a Redis restart, which fails
 //!   one fetch, stopped it for 15 s. This module sets that wait to 1 s (`queue_worker.rs`); its
 //!   own reads and writes of a job (the options check, a scheduler's next iteration,
@@ -229,9 +227,10 @@
 //! against 19.0 on glibc's (and 58 in a round the machine disturbed). Its `no_thp` build keeps
 //! its arenas off transparent huge pages: with them, an idle worker held 16 MB more.
 //!
-//! What is left above the async floor at concurrency 1, in a later profile of the queue thread
-//! against the async floor's thread in the same run (on mimalloc): about 10 µs per job of user
-//! time and 4 of kernel time. The kernel part is waking Redis, which sleeps again while the
+//! What is left above the async floor at concurrency 1, in a profile of the queue thread
+//! against the async floor's thread in the same run (on mimalloc; under `perf`, whose sampling
+//! adds its own cost: the bench alone, measuring the whole process, puts the gap at 7 µs per
+//! job): about 10 µs per job of user time and 4 of kernel time. The kernel part is waking Redis, which sleeps again while the
 //! worker handles a reply (the floor sends its next call at once); the syscalls per job are the
 //! same, one write, one `epoll_wait`, one read. Of the user part, 2.2 µs is bullmq-official
 //! copying the 40 KB `moveToFinished` source on every call and about 1 more allocating and

@@ -113,9 +113,7 @@ pub(crate) async fn start(
 }
 
 impl QueueWorker {
-    /// Stops fetching, lets in-flight jobs finish for `shutdown_grace`, then hands the ones still
-    /// running back to the queue (they run again, first, on the next worker; no attempt is
-    /// counted). Returns once every in-flight job is finished or handed back.
+    /// [`RunningWorker::shutdown`](super::RunningWorker::shutdown), on the queue thread.
     pub(crate) async fn shutdown(mut self) -> Result<ShutdownReport, WorkerError> {
         let in_flight = self.worker.active_count().await;
         let grace = self.config.shutdown_grace;
@@ -154,8 +152,10 @@ impl QueueWorker {
                 result = &mut close => break result,
                 _ = &mut grace_timer, if !grace_over => {
                     grace_over = true;
-                    if self.worker.active_count().await > 0 {
-                        warn!("shutdown grace period over: handing in-flight jobs back to the queue");
+                    let still_running = self.worker.active_count().await;
+                    if still_running > 0 {
+                        // Each job says what becomes of it: handed back, or left to finish.
+                        warn!(still_running, "shutdown grace period over");
                     }
                     let _ = self.hand_back.send(true);
                 }

@@ -23,7 +23,8 @@ pub struct RunningWorker {
 pub struct ShutdownReport {
     /// Jobs in flight when shutdown began.
     pub in_flight: usize,
-    /// Whether the grace period ran out, so the jobs still running were handed back to the queue.
+    /// Whether a job was handed back to the queue because the grace period ran out (a job in
+    /// [`Job::blocking`](super::Job::blocking) work then is left to finish instead).
     pub handed_back: bool,
 }
 
@@ -48,7 +49,8 @@ impl RunningWorker {
 
     /// Stops fetching, lets in-flight jobs finish for `shutdown_grace`, then hands the ones still
     /// running back to the queue (they run again, first, on the next worker; no attempt is
-    /// counted). Returns once every in-flight job is finished or handed back.
+    /// counted), except those in [`Job::blocking`](super::Job::blocking) work, which are left to
+    /// finish. Returns once every in-flight job is finished or handed back.
     pub async fn shutdown(self) -> Result<ShutdownReport, WorkerError> {
         self.queue_thread.shutdown().await
     }

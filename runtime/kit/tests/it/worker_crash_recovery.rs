@@ -121,7 +121,7 @@ async fn kill_9_mid_job_loses_nothing_and_completes_nothing_twice() {
     // Every handler ran at least once; only interrupted jobs ran again.
     let mut reruns = HashSet::new();
     for id in &ids {
-        let executions: usize = conn.get(format!("fixture:executions:{id}")).await.unwrap();
+        let executions = fixture_executions(&mut conn, id).await;
         assert!(executions >= 1, "job {id} never ran");
         if executions > 1 {
             assert_eq!(executions, 2, "job {id} ran {executions} times");

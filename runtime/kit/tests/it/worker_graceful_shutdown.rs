@@ -20,13 +20,6 @@ async fn add_work(producer: &Producer, count: usize, ms: u64) -> Vec<String> {
     ids
 }
 
-async fn executions(conn: &mut redis::aio::MultiplexedConnection, id: &str) -> u32 {
-    conn.get::<_, Option<u32>>(format!("fixture:executions:{id}"))
-        .await
-        .unwrap()
-        .unwrap_or(0)
-}
-
 /// A fresh Redis with `count` "work" jobs of `ms` each queued on "core".
 struct QueuedWork {
     _redis: TempRedis,
@@ -65,7 +58,7 @@ async fn wait_until_started(
         async move {
             let mut started = 0;
             for id in &ids {
-                started += executions(&mut conn, id).await;
+                started += fixture_executions(&mut conn, id).await;
             }
             if started == expected {
                 Ok(())
@@ -121,7 +114,7 @@ async fn sigterm_lets_in_flight_jobs_finish_and_fetches_nothing_new() {
         "the 2 queued jobs are not fetched during shutdown"
     );
     for id in &waiting {
-        assert_eq!(executions(&mut conn, id).await, 0);
+        assert_eq!(fixture_executions(&mut conn, id).await, 0);
     }
     assert_eq!(conn.llen::<_, usize>("bull:core:active").await.unwrap(), 0);
 }
@@ -297,10 +290,10 @@ async fn a_job_in_blocking_work_at_the_end_of_the_grace_period_finishes_there() 
                     .blocking(move || {
                         started.notify_one();
                         std::thread::sleep(Duration::from_secs(2));
-                        first_runs.fetch_add(1, Ordering::SeqCst)
+                        first_runs.fetch_add(1, Ordering::SeqCst) + 1
                     })
                     .await?;
-                Ok::<_, JobError>(json!({ "by": "first", "done": done + 1 }))
+                Ok::<_, JobError>(json!({ "by": "first", "runs": done }))
             }
         })
     };
@@ -334,6 +327,8 @@ async fn a_job_in_blocking_work_at_the_end_of_the_grace_period_finishes_there() 
     waiting.shutdown().await.unwrap();
     assert_eq!(jobs[0]["state"], "completed", "{:#}", jobs[0]);
     assert_eq!(jobs[0]["returnvalue"]["by"], "first", "{:#}", jobs[0]);
+    assert_eq!(jobs[0]["returnvalue"]["runs"], 1, "{:#}", jobs[0]);
+    assert_eq!(first_runs.load(Ordering::SeqCst), 1);
     assert_eq!(
         second_runs.load(Ordering::SeqCst),
         0,
@@ -389,7 +384,12 @@ async fn a_job_added_while_a_worker_stops_runs_at_once_on_another() {
     let mut stopping = KillOnDrop(fixture_command(&queue, &[]).spawn().unwrap());
     wait_until_blocked_on_empty_queues(&conn, 2).await;
     sigterm(&stopping.0);
+    // Time for its wake-up to reach the staying worker, which then blocks again.
     tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        stopping.0.try_wait().unwrap().is_none(),
+        "the stopping worker ended before the job was added: nothing tested"
+    );
     let added = Instant::now();
     let id = Producer::new(queue.clone())
         .add("work", json!({}))

@@ -245,8 +245,8 @@ async fn one_job_across_a_redis_restart(after: AfterTheRestart) -> serde_json::V
 }
 
 /// The handler returns once Redis is back: the completion, the first command on the worker's
-/// connection since Redis dropped it, goes through, as on Node's worker. It was lost, and the
-/// job ran a second time once its lock expired.
+/// connection since Redis dropped it, goes through, as on Node's worker (lost, the job would
+/// run a second time once its lock expired).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_completed_after_a_redis_restart_completes_once() {
     let job = one_job_across_a_redis_restart(AfterTheRestart::Completes).await;
@@ -320,14 +320,14 @@ async fn fixture_running_a_long_job(
     ];
     let child = KillOnDrop(fixture_command(&queue, &env).spawn().unwrap());
     let conn = redis_conn(&redis.url()).await;
-    let executions = format!("fixture:executions:{id}");
     eventually(Duration::from_secs(60), "the job running", || {
-        let (mut conn, executions) = (conn.clone(), executions.clone());
+        let (mut conn, id) = (conn.clone(), id.clone());
         async move {
-            let started: Option<u32> = redis::AsyncCommands::get(&mut conn, &executions)
-                .await
-                .map_err(|e| e.to_string())?;
-            at_least(started.unwrap_or(0) as usize, 1, "executions")
+            at_least(
+                fixture_executions(&mut conn, &id).await as usize,
+                1,
+                "executions",
+            )
         }
     })
     .await;
@@ -336,8 +336,8 @@ async fn fixture_running_a_long_job(
 
 /// Redis restarts while a long job runs and is back well before the worker is stopped: handing
 /// the job back at the end of the grace period, the first command on the worker's connection
-/// since the restart, goes through. It was lost: the job stayed active, its lock held, until a
-/// stalled check took it back and counted a stall.
+/// since the restart, goes through (lost, the job would stay active, its lock held, until a
+/// stalled check took it back and counted a stall).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_handed_back_after_a_redis_restart_goes_back_to_wait() {
     let redis = persisted_redis();
@@ -354,8 +354,7 @@ async fn a_job_handed_back_after_a_redis_restart_goes_back_to_wait() {
 
 /// Redis goes away (a restart) just after SIGTERM and is back shortly after the grace period
 /// ends, when the job is handed back: the hand-back is made once Redis is back, and the job is
-/// in wait when the worker has stopped, with no stall counted. It was lost: the job stayed
-/// active until a stalled check took it back.
+/// in wait when the worker has stopped, with no stall counted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_handed_back_while_redis_restarts_goes_back_to_wait() {
     let redis = persisted_redis();

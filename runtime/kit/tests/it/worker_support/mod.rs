@@ -213,6 +213,14 @@ pub fn fixture_command(queue: &QueueConfig, extra_env: &[(&str, &str)]) -> Comma
     command
 }
 
+/// How many times the fixture's `work` handler has started job `id`.
+pub async fn fixture_executions(conn: &mut redis::aio::MultiplexedConnection, id: &str) -> u32 {
+    redis::AsyncCommands::get::<_, Option<u32>>(conn, format!("fixture:executions:{id}"))
+        .await
+        .unwrap()
+        .unwrap_or(0)
+}
+
 /// A child process killed when dropped, so a failing test leaves no process behind (a leftover
 /// would also hold the test runner's output pipe open).
 pub struct KillOnDrop(pub std::process::Child);
