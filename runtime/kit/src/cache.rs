@@ -6,9 +6,12 @@
 //! cookies cannot fill the cache and an outage is never remembered as a verdict.
 //!
 //! Concurrent misses for the same cookie are coalesced: one request asks auth, the others wait
-//! for it and read its answer from the cache. Without this, every entry's expiry sends one
-//! get-session per in-flight request of that user (a page firing 30 calls costs auth 30 calls).
+//! for it and take its answer, whatever it is. Without this, every entry's expiry sends one
+//! get-session per in-flight request of that user (a page firing 30 calls costs auth 30 calls);
+//! and with only positive answers shared, a hung auth would fail those 30 requests one request
+//! timeout after another instead of all within one.
 
+use std::any::Any;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -31,8 +34,21 @@ pub struct SessionCache {
     ttl: Duration,
     capacity: usize,
     entries: Mutex<HashMap<CookieHash, Entry>>,
-    /// One lock per cookie currently being verified with auth.
-    in_flight: Mutex<HashMap<CookieHash, Arc<tokio::sync::Mutex<()>>>>,
+    /// One queue per cookie currently being verified with auth.
+    in_flight: Mutex<HashMap<CookieHash, Arc<Flight>>>,
+}
+
+/// The callers verifying one cookie, one at a time, and the last verification's answer.
+#[derive(Default)]
+struct Flight {
+    last: tokio::sync::Mutex<Option<Finished>>,
+}
+
+/// A verification's answer (a `Result<Option<Arc<VerifiedSession>>, E>` of the caller's `E`),
+/// for the callers that were waiting when it finished.
+struct Finished {
+    at: Instant,
+    answer: Box<dyn Any + Send + Sync>,
 }
 
 impl SessionCache {
@@ -65,7 +81,8 @@ impl SessionCache {
     }
 
     /// The cached session, or the result of `verify` (cached when positive), with concurrent
-    /// callers for the same cookie sharing one `verify`.
+    /// callers for the same cookie sharing one `verify`: those waiting when it finishes take its
+    /// answer, a failure or `None` included; a caller coming later asks again.
     pub async fn get_or_verify<F, Fut, E>(
         &self,
         cookie: &str,
@@ -74,12 +91,14 @@ impl SessionCache {
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Option<VerifiedSession>, E>>,
+        E: Clone + Send + Sync + 'static,
     {
         if let Some(hit) = self.get(cookie) {
             return Ok(Some(hit));
         }
+        let came = Instant::now();
         let key = hash(cookie);
-        let lock = self
+        let flight = self
             .in_flight
             .lock()
             .expect("in-flight lock")
@@ -87,23 +106,36 @@ impl SessionCache {
             .or_default()
             .clone();
         let result = {
-            let _turn = lock.lock().await;
-            match self.get(cookie) {
-                // Someone ahead of us in the queue just verified it.
-                Some(hit) => Ok(Some(hit)),
-                None => match verify().await {
-                    Ok(Some(verified)) => {
-                        let verified = Arc::new(verified);
+            let mut last = flight.last.lock().await;
+            let shared = last
+                .as_ref()
+                .filter(|finished| finished.at >= came)
+                .and_then(|finished| {
+                    finished
+                        .answer
+                        .downcast_ref::<Result<Option<Arc<VerifiedSession>>, E>>()
+                });
+            match (shared, self.get(cookie)) {
+                // Asked for us while we waited.
+                (Some(answer), _) => answer.clone(),
+                // Verified and cached since we looked.
+                (None, Some(hit)) => Ok(Some(hit)),
+                (None, None) => {
+                    let answer = verify().await.map(|verified| verified.map(Arc::new));
+                    if let Ok(Some(verified)) = &answer {
                         self.insert(cookie, verified.clone());
-                        Ok(Some(verified))
                     }
-                    other => other.map(|none| none.map(Arc::new)),
-                },
+                    *last = Some(Finished {
+                        at: Instant::now(),
+                        answer: Box::new(answer.clone()),
+                    });
+                    answer
+                }
             }
         };
         let mut in_flight = self.in_flight.lock().expect("in-flight lock");
         // Clones are only made under this mutex, so 2 (the map's and ours) means nobody waits.
-        if Arc::strong_count(&lock) == 2 {
+        if Arc::strong_count(&flight) == 2 {
             in_flight.remove(&key);
         }
         result
@@ -236,6 +268,35 @@ mod tests {
             cache.in_flight.lock().unwrap().is_empty(),
             "no lock left behind"
         );
+    }
+
+    /// Auth hangs, then fails: the requests of one user waiting meanwhile all fail with the one
+    /// verification, instead of one request timeout after another.
+    #[tokio::test]
+    async fn concurrent_misses_share_a_failure_and_a_later_one_asks_again() {
+        let cache = Arc::new(SessionCache::new(Duration::from_secs(60), 10).unwrap());
+        let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let failing = |cache: Arc<SessionCache>, calls: Arc<std::sync::atomic::AtomicUsize>| async move {
+            cache
+                .get_or_verify("c=1", || async {
+                    calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    Err::<Option<VerifiedSession>, _>("auth timed out")
+                })
+                .await
+        };
+        let tasks: Vec<_> = (0..6)
+            .map(|_| tokio::spawn(failing(cache.clone(), calls.clone())))
+            .collect();
+        for t in tasks {
+            assert_eq!(t.await.unwrap().unwrap_err(), "auth timed out");
+        }
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert!(cache.in_flight.lock().unwrap().is_empty());
+
+        // A failure is no verdict: the next request asks auth again.
+        failing(cache.clone(), calls.clone()).await.unwrap_err();
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
     }
 
     #[tokio::test]

@@ -26,7 +26,7 @@ pub use middleware::{require_auth, require_auth_or_device_session};
 pub use origin::TrustedOrigins;
 pub use rejection::GuardRejection;
 
-use crate::auth::{AuthClient, AuthError, User, VerifiedSession};
+use crate::auth::{AuthClient, User, VerifiedSession};
 use crate::cache::SessionCache;
 use crate::device::{DeviceSessions, OwnerStatuses};
 use crate::provision::{ProvisionError, Provisioner};
@@ -194,11 +194,18 @@ impl Guard {
     ) -> Result<Arc<VerifiedSession>, GuardRejection> {
         let answer = match &self.inner.cache {
             Some(cache) => {
+                // Shared with the requests waiting for the same answer.
                 cache
-                    .get_or_verify(cookie, || auth.get_session(cookie))
+                    .get_or_verify(cookie, || async {
+                        auth.get_session(cookie).await.map_err(Arc::new)
+                    })
                     .await
             }
-            None => auth.get_session(cookie).await.map(|v| v.map(Arc::new)),
+            None => auth
+                .get_session(cookie)
+                .await
+                .map(|v| v.map(Arc::new))
+                .map_err(Arc::new),
         };
         verdict(answer)
     }
@@ -217,7 +224,7 @@ impl Guard {
 
 /// What auth's answer (or a cached copy of it) about a cookie means for the request.
 fn verdict(
-    answer: Result<Option<Arc<VerifiedSession>>, AuthError>,
+    answer: Result<Option<Arc<VerifiedSession>>, impl std::fmt::Display>,
 ) -> Result<Arc<VerifiedSession>, GuardRejection> {
     match answer {
         // Auth should never vouch for an expired session; if it does (clock trouble, a stale
