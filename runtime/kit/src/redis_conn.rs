@@ -20,10 +20,9 @@ pub const CONNECTION_TIMEOUT: Duration = Duration::from_secs(10);
 /// `url` asking for RESP3 (unless it names a protocol), for every self-reconnecting connection:
 /// the kit's and bullmq-official's. Over RESP3 the redis crate tells a connection manager that
 /// its connection was dropped as soon as that happens, and the manager connects again at once;
-/// a command sent meanwhile waits for the new connection. Over RESP2 it learns it from the next
-/// command, which then fails: after a Redis restart, the first command of a service's request
-/// failed, and the completion of a job in flight was lost (Node's client queues commands while
-/// it connects again). RESP3 needs Redis 6 or later.
+/// a command sent meanwhile waits for the new connection, as Node's client (ioredis) queues
+/// commands while it connects again. Over RESP2 it learns it from the next command, which then
+/// fails. RESP3 needs Redis 6 or later.
 pub(crate) fn with_resp3(url: &str) -> String {
     if url.contains("protocol=") {
         return url.to_owned();
