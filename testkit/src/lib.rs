@@ -5,11 +5,13 @@
 //! keeps tests independent of whatever the developer's machine runs on 5432/6379.
 //!
 //! Also servers that come up late ([`silent_after`], [`forwarding_after`]), a proxy that is slow
-//! to read large commands ([`StallingProxy`]), a stand-in for systemd's notification
+//! to read large commands ([`StallingProxy`]), one that plays a database host that crashes and
+//! boots again ([`HostCrashProxy`]), a stand-in for systemd's notification
 //! socket ([`NotifySocket`]), to check readiness, and a recording stand-in for the VM a
 //! generated NixOS test script drives ([`machine_calls`]).
 
 mod cargo_env;
+mod host_crash;
 mod late_server;
 mod nixos;
 mod notify;
@@ -17,6 +19,7 @@ mod stalling_proxy;
 mod vm_test_script;
 
 pub use cargo_env::without_cargo_package_env;
+pub use host_crash::HostCrashProxy;
 pub use late_server::{forwarding_after, silent_after};
 pub use nixos::{
     evaluate_fleet, evaluate_fleet_vm_test, evaluate_nixos_system, nixpkgs_lib, repo_root,

@@ -32,6 +32,7 @@ pub async fn connect(
         },
     );
     let pool = Pool::builder(manager)
+        .pre_recycle(stackr_tls::postgres_host::reuse_check())
         .max_size(max_size)
         .runtime(Runtime::Tokio1)
         .timeouts(Timeouts {

@@ -7,12 +7,14 @@
 //!   take PEM (Redis, reqwest).
 //! - [`postgres`]: `DATABASE_URL` with libpq's `sslmode=verify-full` (and `sslrootcert`), which
 //!   tokio-postgres does not parse, to a config and a verifying connector.
+//! - [`postgres_host`]: connections that notice a database host that died without closing them.
 //! - [`server`]: the server side (a certificate and key from secret files), for auth's HTTPS.
 //! - [`refusal`]: tells a refused certificate (final) from a server not up yet (worth a retry).
 
 mod ca;
 mod error;
 pub mod postgres;
+pub mod postgres_host;
 pub mod refusal;
 pub mod server;
 

@@ -33,6 +33,7 @@ pub fn config(
     let mut config: tokio_postgres::Config = rest
         .parse()
         .map_err(|e: tokio_postgres::Error| TlsError::PostgresUrl(e.to_string()))?;
+    crate::postgres_host::notice_a_dead_host(&mut config);
     match tls.sslmode.as_deref() {
         None | Some("disable") => {
             // tokio-postgres's own parse (key=value form) may have read a mode that encrypts

@@ -45,6 +45,7 @@ pub async fn connect_and_migrate(
         },
     );
     let pool = Pool::builder(manager)
+        .pre_recycle(stackr_tls::postgres_host::reuse_check())
         .max_size(size.max(1))
         .build()
         .context("build the PostgreSQL pool")?;
