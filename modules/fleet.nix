@@ -155,7 +155,10 @@ in
 
       networking.hosts = lib.mapAttrs' (name: host: lib.nameValuePair host.address [ name ]) fleet.hosts;
 
-      networking.firewall.extraCommands = lib.concatMapStrings (o: stackrLib.allowFrom o.port o.from) openings;
+      networking.firewall.extraCommands = lib.mkIf (!config.networking.nftables.enable)
+        (lib.concatMapStrings (o: stackrLib.allowFrom o.port o.from) openings);
+      networking.firewall.extraInputRules = lib.mkIf config.networking.nftables.enable
+        (lib.concatMapStrings (o: stackrLib.allowFromNftables o.port o.from) openings);
 
       services.nginx = lib.mkIf (apisHere != [ ]) {
         enable = true;

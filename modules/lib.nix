@@ -146,4 +146,12 @@ rec {
       ${if lib.hasInfix ":" address then "ip6tables" else "iptables"} -A nixos-fw -p tcp -s ${address} --dport ${toString port} -j nixos-fw-accept
     '')
     addresses;
+
+  # The same as rules of nixpkgs' nftables firewall (`networking.nftables.enable`), which refuses
+  # iptables commands.
+  allowFromNftables = port: addresses: lib.concatMapStrings
+    (address: ''
+      ${if lib.hasInfix ":" address then "ip6" else "ip"} saddr ${address} tcp dport ${toString port} accept
+    '')
+    addresses;
 }

@@ -39,7 +39,21 @@ pub fn nixpkgs_lib() -> PathBuf {
 /// the JSON `evaluate-fleet.nix` returns (by host, the data of [`evaluate_nixos_system`] plus the
 /// colmena node's `deployment`). `Err` holds Nix's error output.
 pub fn evaluate_fleet(modules: &Path, project: &Path) -> Result<Vec<u8>, String> {
-    evaluate_with("evaluate-fleet.nix", modules, project, "")
+    evaluate_fleet_with_host(modules, project, "{ }")
+}
+
+/// [`evaluate_fleet`] with `host` (a NixOS module as Nix text) in every host's configuration.
+pub fn evaluate_fleet_with_host(
+    modules: &Path,
+    project: &Path,
+    host: &str,
+) -> Result<Vec<u8>, String> {
+    evaluate_with(
+        "evaluate-fleet.nix",
+        modules,
+        project,
+        &format!("host = {host};"),
+    )
 }
 
 /// Evaluates the VM test of `project`'s `nix/fleet.nix` (`vmTest`), each node with the module

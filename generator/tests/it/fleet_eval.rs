@@ -12,7 +12,9 @@ use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use common::nixos::{credentials, evaluate_fleet, strings, url_host, url_port, violations};
+use common::nixos::{
+    credentials, evaluate_fleet, evaluate_fleet_with_host, strings, url_host, url_port, violations,
+};
 use common::{fixture_config, fixture_plan, generated_project, nix_instantiate_available};
 use serde_json::Value;
 
@@ -249,6 +251,45 @@ fn firewalls_open_exactly_the_ports_other_hosts_use_to_those_hosts() {
     let data = firewall_openings(&fleet["data"]);
     assert!(data.contains(&(5441, "10.0.0.11".to_owned())), "{data:?}");
     assert!(!data.contains(&(5441, "10.0.0.12".to_owned())), "{data:?}");
+}
+
+/// (port, source address) pairs an nftables firewall opens (`saddr ADDR tcp dport PORT accept`).
+fn nftables_openings(system: &Value) -> BTreeSet<(u16, String)> {
+    system["firewallInputRules"]
+        .as_str()
+        .unwrap()
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(
+            |line| match line.split_whitespace().collect::<Vec<_>>()[..] {
+                ["ip" | "ip6", "saddr", address, "tcp", "dport", port, "accept"] => {
+                    (port.parse().unwrap(), address.to_owned())
+                }
+                _ => panic!("unexpected nftables rule: {line}"),
+            },
+        )
+        .collect()
+}
+
+/// A host on nixpkgs' nftables firewall (`networking.nftables.enable`), which refuses iptables
+/// commands, opens the same ports to the same hosts with nftables rules.
+#[test]
+fn an_nftables_firewall_opens_the_same_ports_to_the_same_hosts() {
+    let Some((project, iptables)) = fleet_in_project() else {
+        return;
+    };
+    let nftables =
+        evaluate_fleet_with_host(project.path(), "{ networking.nftables.enable = true; }");
+    for (host, system) in nftables.as_object().unwrap() {
+        assert_eq!(system["failedAssertions"], serde_json::json!([]), "{host}");
+        assert_eq!(system["firewallCommands"], "", "{host}");
+        assert_eq!(
+            nftables_openings(system),
+            firewall_openings(&iptables[host]),
+            "{host}"
+        );
+    }
+    assert!(!nftables_openings(&nftables["data"]).is_empty());
 }
 
 #[test]

@@ -3,8 +3,8 @@
 # `nixosConfigurations.<host>` as ./evaluate.nix evaluates a single host, and each node of the
 # `colmenaHive` with colmena's `deployment` options (./colmena-options.nix). nixpkgs'
 # `nixosSystem` and colmena's `makeHive` are stood in for by the module system itself; the host's
-# own configuration (hardware, boot) is empty.
-{ lib, modules, project }:
+# own configuration (hardware, boot) is `host` (a module), the same on every host.
+{ lib, modules, project, host ? { } }:
 let
   pkgs = import ./stub-pkgs.nix;
   packagesFor = pkgs: import (project + "/nix/packages.nix") { inherit (pkgs) craneLib; src = "/src"; };
@@ -14,7 +14,7 @@ let
     colmena.lib.makeHive = hive: hive;
     system = "x86_64-linux";
     stackrModules = { default = modules; colmena = modules + "/colmena.nix"; };
-    hostModule = _: { };
+    hostModule = _: host;
   };
   hive = removeAttrs outputs.colmenaHive [ "meta" ];
   node = name: (lib.evalModules {

@@ -114,7 +114,12 @@ in
       allowedTCPPorts = mkOption { type = types.listOf types.port; default = [ ]; };
       allowedUDPPorts = mkOption { type = types.listOf types.port; default = [ ]; };
       extraCommands = mkOption { type = types.lines; default = ""; };
+      # firewall-nftables.nix
+      extraInputRules = mkOption { type = types.lines; default = ""; };
     };
+
+    # nixos/modules/services/networking/nftables.nix
+    networking.nftables.enable = mkOption { type = types.bool; default = false; };
 
     # nixos/modules/config/networking.nix
     networking.hosts = mkOption { type = types.attrsOf (types.listOf types.str); default = { }; };

@@ -300,9 +300,18 @@ in
       };
     })
 
+    # nixos/modules/services/networking/firewall-nftables.nix: iptables commands have no place
+    # in an nftables firewall (its own unit is not modelled: the systemd checks run iptables').
+    (lib.mkIf (firewall.enable && config.networking.nftables.enable) {
+      assertions = [{
+        assertion = firewall.extraCommands == "";
+        message = "extraCommands is incompatible with the nftables based firewall: ${firewall.extraCommands}";
+      }];
+    })
+
     # nixos/modules/services/networking/firewall-iptables.nix: the oneshot that installs the
     # rules before the network comes up (skipped without CAP_NET_ADMIN), and removes them on stop.
-    (lib.mkIf firewall.enable {
+    (lib.mkIf (firewall.enable && !config.networking.nftables.enable) {
       systemd.services.firewall = {
         description = "Firewall";
         wantedBy = [ "sysinit.target" ];

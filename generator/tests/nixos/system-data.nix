@@ -18,6 +18,7 @@ in
     config.services.redis.servers;
   firewall = config.networking.firewall.allowedTCPPorts;
   firewallCommands = config.networking.firewall.extraCommands;
+  firewallInputRules = config.networking.firewall.extraInputRules;
   hosts = config.networking.hosts;
   nginx = {
     inherit (config.services.nginx) enable upstreams;

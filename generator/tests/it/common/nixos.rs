@@ -32,8 +32,13 @@ pub const MODULES_ENV: &str = "STACKR_TEST_MODULES";
 /// [`evaluate_system`] plus the colmena node's `deployment`. The module library is
 /// [`modules_dir`], or the copy [`MODULES_ENV`] names.
 pub fn evaluate_fleet(project: &Path) -> Value {
+    evaluate_fleet_with_host(project, "{ }")
+}
+
+/// [`evaluate_fleet`] with `host` (a NixOS module as Nix text) on every host.
+pub fn evaluate_fleet_with_host(project: &Path, host: &str) -> Value {
     let modules = std::env::var_os(MODULES_ENV).map_or_else(modules_dir, PathBuf::from);
-    let json = stackr_testkit::evaluate_fleet(&modules, project)
+    let json = stackr_testkit::evaluate_fleet_with_host(&modules, project, host)
         .unwrap_or_else(|e| panic!("the fleet: {e}"));
     serde_json::from_slice(&json).unwrap()
 }
