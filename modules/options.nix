@@ -174,9 +174,12 @@ in
       };
       package = mkOption {
         type = types.package;
-        default = pkgs.postgresql;
-        defaultText = lib.literalExpression "pkgs.postgresql";
-        description = "PostgreSQL of the per-service servers.";
+        # nixpkgs chooses the system's PostgreSQL by system.stateVersion, so that a nixpkgs
+        # upgrade keeps the major version a data folder was made with (a server of another
+        # major version refuses it); `pkgs.postgresql` moves with nixpkgs.
+        default = config.services.postgresql.package;
+        defaultText = lib.literalExpression "config.services.postgresql.package";
+        description = "PostgreSQL of the per-service servers. Moving to another major version needs their data folders upgraded (pg_upgrade) first.";
       };
     };
     auth = {

@@ -152,6 +152,28 @@ fn open_firewall_opens_only_the_api_port() {
     );
 }
 
+/// A service's own PostgreSQL server runs the major version the system's PostgreSQL has, which
+/// nixpkgs chooses by `system.stateVersion`: a nixpkgs upgrade that moves `pkgs.postgresql` to
+/// a new major version (whose server refuses the data folders of the old one) changes neither.
+#[test]
+fn per_service_servers_run_the_systems_postgresql_version() {
+    let host = "{ pkgs, ... }: { services.postgresql.package = pkgs.postgresql_15; }";
+    let Some(system) = minimal_system(host) else {
+        return;
+    };
+    let servers: Vec<&str> = system["units"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(name, _)| name.ends_with("-postgresql"))
+        .map(|(_, unit)| unit["serviceConfig"]["ExecStart"].as_str().unwrap())
+        .collect();
+    assert!(!servers.is_empty());
+    for exec_start in servers {
+        assert!(exec_start.contains("-postgresql-15/bin/postgres "), "{exec_start}");
+    }
+}
+
 #[test]
 fn every_service_redis_keeps_an_append_only_file() {
     let Some(system) = minimal_system("{ }") else {

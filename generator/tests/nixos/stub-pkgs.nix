@@ -12,6 +12,7 @@ in
 named [ "coreutils" "curl" "redis" "util-linux" "process-compose" "cargo" "rustc" "gnugrep" "git" "bash" "findutils" "gnused" "systemd" "nginx" "iptables" ]
 // {
   postgresql = drv "postgresql" // { psqlSchema = "16"; };
+  postgresql_15 = drv "postgresql-15" // { psqlSchema = "15"; };
   # The script's text is kept, so tests can read what a command would run.
   writeShellScriptBin = name: text: drv name // { inherit text; };
   writeText = name: text: drv name // { inherit text; };
