@@ -239,8 +239,15 @@ in
         secretFiles = [ cfg.auth.secretFile ]
           ++ map (p: (stackrLib.oauthSecret p).file) cfg.auth.oauthProviders
           ++ lib.concatMap (s: [ s.postgres.passwordFile s.redis.passwordFile s.credentialFile ]) all;
-        # Everything that listens on this host on behalf of the stack, and the system PostgreSQL.
-        listeners = lib.concatMap
+        # The host's own Redis servers (not the services'), each on its port and TLS port.
+        hostRedis = lib.filterAttrs (name: server: server.enable && !(cfg.services ? ${name})) config.services.redis.servers;
+        hostRedisPorts = lib.concatLists (lib.mapAttrsToList
+          (name: server: map (port: { inherit port; what = "the host's Redis `${name}`"; })
+            (lib.filter (port: port != 0) [ server.port (server.settings.tls-port or 0) ]))
+          hostRedis);
+        # Everything that listens on this host on behalf of the stack, the system PostgreSQL and
+        # the host's own Redis servers.
+        listeners = hostRedisPorts ++ lib.concatMap
           (name:
             let s = cfg.services.${name}; in
             [ { port = s.port; what = "${name}'s API"; } { port = s.redis.port; what = "${name}'s Redis"; } ]

@@ -170,8 +170,34 @@ fn per_service_servers_run_the_systems_postgresql_version() {
         .collect();
     assert!(!servers.is_empty());
     for exec_start in servers {
-        assert!(exec_start.contains("-postgresql-15/bin/postgres "), "{exec_start}");
+        assert!(
+            exec_start.contains("-postgresql-15/bin/postgres "),
+            "{exec_start}"
+        );
     }
+}
+
+/// A Redis server of the host's own on the port of a service's Redis would leave one of them
+/// unable to start at boot: evaluation refuses it, naming both.
+#[test]
+fn a_host_redis_on_a_service_redis_port_is_refused() {
+    let Some(plain) = minimal_system("{ }") else {
+        return;
+    };
+    let port = &plain["stackr"]["services"]["core"]["redis"]["port"];
+    let host = format!("{{ services.redis.servers.cache = {{ enable = true; port = {port}; }}; }}");
+    let system = minimal_system(&host).unwrap();
+    let failed = system["failedAssertions"].to_string();
+    assert!(
+        failed.contains(&format!("the host's Redis `cache` on {port}"))
+            && failed.contains(&format!("core's Redis on {port}")),
+        "{failed}"
+    );
+    // On a port of its own, it is no clash.
+    let apart =
+        minimal_system("{ services.redis.servers.cache = { enable = true; port = 6500; }; }")
+            .unwrap();
+    assert_eq!(apart["failedAssertions"], serde_json::json!([]));
 }
 
 #[test]
