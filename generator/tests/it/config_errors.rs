@@ -50,6 +50,23 @@ fn duplicate_names_point_at_the_second() {
     )));
 }
 
+/// `core-pg` would be the NixOS system user of both its own API and core's PostgreSQL server.
+#[test]
+fn a_name_that_is_another_services_postgres_user_is_refused() {
+    for services in [
+        "    { \"name\": \"core\" },\n    { \"name\": \"core-pg\" }",
+        "    { \"name\": \"core-pg\" },\n    { \"name\": \"core\" }",
+    ] {
+        let message = generate_error(&with_services(services));
+        assert!(
+            message.contains(
+                "service name `core-pg` is the system user of `core`'s PostgreSQL server"
+            ),
+            "{message}"
+        );
+    }
+}
+
 #[test]
 fn invalid_and_reserved_names_are_refused() {
     insta::assert_snapshot!(

@@ -162,8 +162,27 @@ fn check_service_names(config: &StackrConfig, report: &Reporter) -> Result<(), C
             ));
         }
     }
+    for (index, service) in config.services.iter().enumerate() {
+        let Some(other) = service.name.strip_suffix(POSTGRES_USER_SUFFIX) else {
+            continue;
+        };
+        if seen.contains_key(other) {
+            return Err(report.error(
+                JsonPath::service(index).key("name"),
+                format!(
+                    "service name `{}` is the system user of `{other}`'s PostgreSQL server on NixOS (`stackr-{}`), which would then run both",
+                    service.name, service.name
+                ),
+                format!("rename it, e.g. to `{other}-data`"),
+            ));
+        }
+    }
     Ok(())
 }
+
+/// What the NixOS modules append to `stackr-<service>`, the system user of a service's API and
+/// worker, to name the user of its own PostgreSQL server (modules/lib.nix, `postgresUser`).
+const POSTGRES_USER_SUFFIX: &str = "-pg";
 
 fn check_auth_presence(config: &StackrConfig, report: &Reporter) -> Result<(), ConfigError> {
     let auths: Vec<usize> = config
