@@ -39,7 +39,10 @@ let
     {
       description = "PostgreSQL of stackr service ${name}";
       wantedBy = [ "multi-user.target" ];
-      after = [ "network.target" ];
+      # Listening on the host's address: after a reboot it may not be there yet at
+      # network.target, and PostgreSQL would only warn and serve loopback alone.
+      wants = lib.optional tls "network-online.target";
+      after = [ "network.target" ] ++ lib.optional tls "network-online.target";
       # The server reads PGDATA/PGPORT.
       environment = {
         PGDATA = dataDir;

@@ -34,6 +34,10 @@ in
       here;
     systemd.services = lib.mapAttrs'
       (name: _: lib.nameValuePair (lib.removeSuffix ".service" (stackrLib.redisUnit name)) {
+        # Bound to the host's address too, which may not be there yet at network.target after
+        # a reboot: Redis would fail to start.
+        wants = [ "network-online.target" ];
+        after = [ "network-online.target" ];
         serviceConfig.LoadCredential = [
           "tls-host.crt:${cfg.fleet.tls.certFile}"
           "tls-host.key:${cfg.fleet.tls.keyFile}"

@@ -292,6 +292,38 @@ fn an_nftables_firewall_opens_the_same_ports_to_the_same_hosts() {
     assert!(!nftables_openings(&nftables["data"]).is_empty());
 }
 
+/// A PostgreSQL or Redis server listening on its host's address starts once the network is
+/// online: at `network.target` the address may not be there yet after a reboot, and then
+/// PostgreSQL serves loopback only (it just warns) and Redis fails to start.
+#[test]
+fn servers_listening_on_the_hosts_address_wait_for_the_network_online() {
+    let Some(fleet) = fleet() else { return };
+    let mut checked = 0;
+    for (host, system) in &fleet {
+        let ip = address(&fleet, host);
+        for (name, unit) in units(system) {
+            let exec_start = unit["serviceConfig"]["ExecStart"].to_string();
+            let redis_bind = name
+                .strip_prefix("redis-")
+                .map(|server| system["redis"][server]["bind"].to_string());
+            let on_the_address = exec_start.contains(ip)
+                || redis_bind.is_some_and(|bind| bind.contains(ip));
+            if !on_the_address || name == "nginx" {
+                continue;
+            }
+            checked += 1;
+            for list in ["wants", "after"] {
+                assert!(
+                    strings(&unit[list]).contains(&"network-online.target"),
+                    "{host}: {name}: {list} = {}",
+                    unit[list]
+                );
+            }
+        }
+    }
+    assert!(checked >= 4, "servers on a host address: {checked}");
+}
+
 #[test]
 fn no_secret_is_in_the_store_and_colmena_uploads_each_one_a_host_reads() {
     let Some(fleet) = fleet() else { return };
