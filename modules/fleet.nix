@@ -174,7 +174,10 @@ in
           (name:
             let isAuth = auth != null && name == auth.name; in
             lib.nameValuePair "stackr-${name}" ({
-              listen = [ { addr = "0.0.0.0"; port = cfg.services.${name}.port; ssl = isAuth; } ];
+              # IPv6 too on a host placed on an IPv6 address (other hosts reach it there); not
+              # elsewhere, where IPv6 may be off and nginx would fail to bind it.
+              listen = map (addr: { inherit addr; port = cfg.services.${name}.port; ssl = isAuth; })
+                ([ "0.0.0.0" ] ++ lib.optional (lib.hasInfix ":" fleet.hosts.${here}.address) "[::]");
               locations."/" = {
                 proxyPass = "http://stackr-${name}";
                 # A request a replica could not answer goes to the next one.

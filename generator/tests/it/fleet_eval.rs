@@ -324,6 +324,30 @@ fn servers_listening_on_the_hosts_address_wait_for_the_network_online() {
     assert!(checked >= 4, "servers on a host address: {checked}");
 }
 
+/// Hosts placed on IPv6 addresses: the load balancer of auth, which other hosts call by name
+/// (resolving to that address), listens on IPv6 as well.
+#[test]
+fn a_load_balancer_on_an_ipv6_host_listens_on_ipv6() {
+    if !nix_instantiate_available() {
+        return;
+    }
+    let config = fixture_config("fleet").replace("\"10.0.0.", "\"fd00::");
+    let project = generated_project(&config);
+    let hosts = evaluate_fleet(project.path());
+    let listen = &hosts["gate"]["nginx"]["virtualHosts"]["stackr-auth"]["listen"];
+    let addresses: Vec<&str> = listen
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["addr"].as_str().unwrap())
+        .collect();
+    assert!(addresses.contains(&"[::]"), "{listen}");
+    // An IPv4 host keeps IPv4 only (IPv6 may be off there: nginx would fail to bind it).
+    let v4 = fleet().unwrap();
+    let listen = &v4["gate"]["nginx"]["virtualHosts"]["stackr-auth"]["listen"];
+    assert_eq!(listen.as_array().unwrap().len(), 1, "{listen}");
+}
+
 #[test]
 fn no_secret_is_in_the_store_and_colmena_uploads_each_one_a_host_reads() {
     let Some(fleet) = fleet() else { return };
