@@ -112,6 +112,18 @@ let
         LoadCredential = [ "db-password:${svc.postgres.passwordFile}" ];
       } // lib.optionalAttrs perService { Group = user; };
     };
+  # pg_hba rules of the services' databases on the system PostgreSQL (shared mode): only the
+  # service's role, with its password, over loopback.
+  sharedRules = lib.concatMapStrings
+    (name:
+      let id = sqlIdent (dbName name); in ''
+        local ${id} postgres peer
+        host ${id} ${id} 127.0.0.1/32 scram-sha-256
+        host ${id} ${id} ::1/128 scram-sha-256
+        local ${id} all reject
+        host ${id} all all reject
+      '')
+    names;
 in
 {
   config = lib.mkIf (cfg.enable && names != [ ]) (lib.mkMerge [
@@ -133,17 +145,15 @@ in
       services.postgresql = {
         enable = true;
         # Placed before the module's defaults (mkAfter), and pg_hba stops at the first match.
-        authentication = lib.concatMapStrings
-          (name:
-            let id = sqlIdent (dbName name); in ''
-              local ${id} postgres peer
-              host ${id} ${id} 127.0.0.1/32 scram-sha-256
-              host ${id} ${id} ::1/128 scram-sha-256
-              local ${id} all reject
-              host ${id} all all reject
-            '')
-          names;
+        authentication = sharedRules;
       };
+      # nixpkgs' own description of the option suggests lib.mkForce to replace its defaults,
+      # which would drop these rules without a word: the services' logins would be refused, or
+      # the host's own rules would decide who reaches their databases.
+      assertions = [{
+        assertion = lib.hasInfix sharedRules config.services.postgresql.authentication;
+        message = "stackr: services.postgresql.authentication no longer holds stackr's rules (set with lib.mkForce?); keep them, in this order, before the host's own:\n${sharedRules}";
+      }];
     })
   ]);
 }

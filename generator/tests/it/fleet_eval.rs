@@ -306,8 +306,8 @@ fn servers_listening_on_the_hosts_address_wait_for_the_network_online() {
             let redis_bind = name
                 .strip_prefix("redis-")
                 .map(|server| system["redis"][server]["bind"].to_string());
-            let on_the_address = exec_start.contains(ip)
-                || redis_bind.is_some_and(|bind| bind.contains(ip));
+            let on_the_address =
+                exec_start.contains(ip) || redis_bind.is_some_and(|bind| bind.contains(ip));
             if !on_the_address || name == "nginx" {
                 continue;
             }

@@ -200,6 +200,28 @@ fn a_host_redis_on_a_service_redis_port_is_refused() {
     assert_eq!(apart["failedAssertions"], serde_json::json!([]));
 }
 
+/// Shared mode: a host that replaces the system PostgreSQL's pg_hba rules with `lib.mkForce`
+/// (as nixpkgs' own option text suggests) would drop stackr's without a word; evaluation refuses.
+#[test]
+fn shared_mode_refuses_pg_hba_rules_that_lost_stackrs() {
+    if !nix_instantiate_available() {
+        return;
+    }
+    let project = generated_project(&fixture_config("shared-postgres"));
+    let evaluate = |host: &str| evaluate_system(&modules_dir(), project.path(), host).unwrap();
+    let forced = evaluate(
+        "{ lib, ... }: { services.postgresql.authentication = lib.mkForce \"local all all peer\\n\"; }",
+    );
+    let failed = forced["failedAssertions"].to_string();
+    assert!(
+        failed.contains("no longer holds stackr's rules"),
+        "{failed}"
+    );
+    // Rules of the host's own beside stackr's are fine.
+    let added = evaluate("{ services.postgresql.authentication = \"local all all peer\\n\"; }");
+    assert_eq!(added["failedAssertions"], serde_json::json!([]));
+}
+
 #[test]
 fn every_service_redis_keeps_an_append_only_file() {
     let Some(system) = minimal_system("{ }") else {
