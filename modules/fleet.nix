@@ -149,10 +149,6 @@ in
         }
       ];
 
-      # Uploaded by colmena (modules/colmena.nix), kept across reboots (colmena's default, /run/keys,
-      # is emptied by one).
-      stackr.secretsDir = lib.mkDefault "/var/keys/stackr";
-
       networking.hosts = lib.mapAttrs' (name: host: lib.nameValuePair host.address [ name ]) fleet.hosts;
 
       networking.firewall.extraCommands = lib.mkIf (!config.networking.nftables.enable)

@@ -6,7 +6,7 @@ rec {
   secretPath = description: default: lib.mkOption {
     type = lib.types.str;
     inherit default description;
-    example = "/run/keys/stackr/secret";
+    example = "/var/keys/stackr/secret";
   };
 
   # PostgreSQL role and database of a service (`-` mapped to `_`).

@@ -149,9 +149,11 @@ in
     };
     secretsDir = mkOption {
       type = types.str;
-      default = if cfg.secrets.generate then "${cfg.stateDir}/secrets" else "/run/keys/stackr";
-      defaultText = lib.literalExpression ''if secrets.generate then "''${stateDir}/secrets" else "/run/keys/stackr"'';
-      description = "Default folder of the secret files (each secret option can point elsewhere).";
+      # Not under /run/keys (where colmena and nixops upload keys by default): /run is emptied by
+      # a reboot, and a unit whose credential file is gone does not start.
+      default = if cfg.secrets.generate then "${cfg.stateDir}/secrets" else "/var/keys/stackr";
+      defaultText = lib.literalExpression ''if secrets.generate then "''${stateDir}/secrets" else "/var/keys/stackr"'';
+      description = "Default folder of the secret files (each secret option can point elsewhere); keep it where a reboot keeps it.";
     };
     secrets.generate = mkOption {
       type = types.bool;

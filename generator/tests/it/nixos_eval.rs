@@ -9,7 +9,7 @@ use crate::common;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use common::nixos::{evaluate_system, modules_dir, repo_root, violations};
+use common::nixos::{evaluate_system, modules_dir, repo_root, strings, violations};
 use common::{
     fixture_config, fixture_plan, generated_project, nix_instantiate_available, FIXTURES,
 };
@@ -222,6 +222,26 @@ fn shared_mode_refuses_pg_hba_rules_that_lost_stackrs() {
     assert_eq!(added["failedAssertions"], serde_json::json!([]));
 }
 
+/// By default a secret file lives where a reboot keeps it: `/run` is in memory, and a unit whose
+/// credential file is gone does not start.
+#[test]
+fn default_secret_files_outlive_a_reboot() {
+    let Some(system) = minimal_system("{ }") else {
+        return;
+    };
+    let mut sources = Vec::new();
+    for (name, unit) in system["units"].as_object().unwrap() {
+        for credential in strings(&unit["serviceConfig"]["LoadCredential"]) {
+            let (_, source) = credential.split_once(':').unwrap();
+            sources.push((name.clone(), source.to_owned()));
+        }
+    }
+    assert!(!sources.is_empty());
+    for (unit, source) in sources {
+        assert!(!source.starts_with("/run/"), "{unit}: {source}");
+    }
+}
+
 #[test]
 fn every_service_redis_keeps_an_append_only_file() {
     let Some(system) = minimal_system("{ }") else {
@@ -379,7 +399,7 @@ fn sign_in_providers_are_deployed_as_in_dev_with_their_secrets_as_credentials() 
         .collect();
     for secret in &dev.secrets {
         let name = secret.file.rsplit('/').next().unwrap();
-        let wanted = format!("{name}:/run/keys/stackr/{name}");
+        let wanted = format!("{name}:/var/keys/stackr/{name}");
         assert!(
             credentials.contains(&wanted.as_str()),
             "{wanted} in {credentials:?}"

@@ -80,7 +80,7 @@ const MUTATIONS: &[Mutation] = &[
     Mutation {
         what: "secrets in the Nix store",
         file: "options.nix",
-        from: "else \"/run/keys/stackr\";",
+        from: "else \"/var/keys/stackr\";",
         to: "else \"${builtins.storeDir}/stackr-keys\";",
         fixture: "minimal",
         host: "{ }",
