@@ -149,6 +149,9 @@ in
         }
       ];
 
+      warnings = lib.optional (!config.networking.firewall.enable)
+        "stackr: networking.firewall is off on ${here}: every port of the stack here (its PostgreSQL and Redis servers, its APIs) is open to every host, not only to the hosts that use it; the servers' own passwords and pg_hba rules still apply.";
+
       networking.hosts = lib.mapAttrs' (name: host: lib.nameValuePair host.address [ name ]) fleet.hosts;
 
       networking.firewall.extraCommands = lib.mkIf (!config.networking.nftables.enable)

@@ -324,6 +324,20 @@ fn servers_listening_on_the_hosts_address_wait_for_the_network_online() {
     assert!(checked >= 4, "servers on a host address: {checked}");
 }
 
+/// A fleet host whose firewall is off opens every port to every host: evaluation says so.
+#[test]
+fn a_fleet_host_without_a_firewall_is_warned_about() {
+    let Some((project, _)) = fleet_in_project() else {
+        return;
+    };
+    let hosts = evaluate_fleet_with_host(project.path(), "{ networking.firewall.enable = false; }");
+    let warnings = hosts["data"]["warnings"].to_string();
+    assert!(
+        warnings.contains("networking.firewall is off on data"),
+        "{warnings}"
+    );
+}
+
 /// Hosts placed on IPv6 addresses: the load balancer of auth, which other hosts call by name
 /// (resolving to that address), listens on IPv6 as well.
 #[test]
