@@ -185,7 +185,7 @@ fn a_range_grown_over_a_port_is_refused_naming_the_path_and_the_service() {
         .unwrap();
     // Two services now (ports start..start+1); with a third, the range reaches start+2.
     edit_config(&root, |config| {
-        config["services"][1]["port"] = (start + 2).into()
+        config["services"][1]["port"] = (start + 2).into();
     });
     let before = tree(&root);
 

@@ -15,7 +15,9 @@ fn dev_refuses_a_taken_port_naming_it_and_its_holder() {
     let (_parent, root) = init_project_on_free_ports(&[]);
     let held = TcpListener::bind(("0.0.0.0", 0)).unwrap();
     let port = held.local_addr().unwrap().port();
-    edit_config(&root, |config| config["services"][1]["port"] = port.into());
+    edit_config(&root, |config| {
+        config["services"][1]["port"] = port.into();
+    });
 
     let output = dev_until_it_refuses(&root, &[]);
     let message = String::from_utf8_lossy(&output.stderr);

@@ -103,7 +103,9 @@ fn failed_init_leaves_nothing_behind() {
 #[test]
 fn dev_reset_wipes_the_configured_state_folder_and_nothing_else() {
     let (_parent, root) = init_project_on_free_ports(&[]);
-    edit_config(&root, |config| config["stateDir"] = "var/dev".into());
+    edit_config(&root, |config| {
+        config["stateDir"] = "var/dev".into();
+    });
     // A stack that only reports whether the old secret survived, instead of starting servers.
     std::fs::write(
         root.join("quick.yaml"),

@@ -75,14 +75,6 @@ pub use routes::router;
 pub use server::{run, run_from_env, serve};
 pub use state::AppState;
 
-/// `RUST_LOG`-driven logging (default `info`), in colour only for a human at a terminal, not
-/// in captured logs (process-compose, journald).
-pub fn init_tracing() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-        .try_init();
-}
+/// The process's logs, as every runtime process of a stack writes them
+/// ([`stackr_contract::telemetry`]).
+pub use stackr_contract::telemetry::init as init_tracing;

@@ -70,6 +70,7 @@ pub const TLS_CA_FILE: &str = "TLS_CA_FILE";
 pub const AUTH_TLS_CERT_FILE: &str = "AUTH_TLS_CERT_FILE";
 pub const AUTH_TLS_KEY_FILE: &str = "AUTH_TLS_KEY_FILE";
 pub const RUST_LOG: &str = "RUST_LOG";
+pub const LOG_FORMAT: &str = "LOG_FORMAT";
 pub const AUTH_SMTP_URL: &str = "AUTH_SMTP_URL";
 pub const AUTH_SMTP_PASSWORD_FILE: &str = "AUTH_SMTP_PASSWORD_FILE";
 
@@ -133,6 +134,8 @@ pub const CONTRACT: &[ContractVar] = &[
     var(TLS_CA_FILE, Scope::Deployment),
     // stackr gives it a default; a config may change it.
     optional(RUST_LOG, Scope::Every, false),
+    // `json` for one JSON object per log line (`telemetry`); plain text otherwise.
+    optional(LOG_FORMAT, Scope::Every, false),
     // Set by the NixOS module from its SMTP options; in dev the file mailbox is used unless the
     // developer sets them.
     optional(AUTH_SMTP_URL, Scope::Auth, false),

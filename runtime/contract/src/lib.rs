@@ -1,10 +1,13 @@
 //! Facts every side of a stackr project must agree on, in one place: the generator writes them,
 //! the runtime crates (auth, the kit) read them, lint and the checks test them. One dependency (`url`),
-//! so the runtime crates can carry it wherever they are vendored. docs/runtime-contract.md
+//! so the runtime crates can carry it wherever they are vendored; feature `telemetry` (auth and
+//! the kit) adds how their processes log. docs/runtime-contract.md
 //! explains each name.
 
 pub mod env;
 pub mod origin;
+#[cfg(feature = "telemetry")]
+pub mod telemetry;
 pub mod user_fields;
 
 /// How long a process waits at start-up for its PostgreSQL and Redis to answer: process-compose

@@ -132,6 +132,7 @@ fn serves_from_the_environment_with_password_file() {
             .env("AUTH_SERVICE_CREDENTIALS_DIR", dir.path())
             .env("AUTH_MAIL_DIR", dir.path().join("mail"))
             .env_remove("RUST_LOG")
+            .env("LOG_FORMAT", "json")
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -195,4 +196,10 @@ fn serves_from_the_environment_with_password_file() {
     }
     assert!(!logs.trim().is_empty(), "the binary logs its start");
     assert!(!logs.contains('\u{1b}'), "colour codes in: {logs:?}");
+    // LOG_FORMAT=json, as for every runtime process: a JSON object per line, on stderr.
+    for line in logs.lines().filter(|l| !l.trim().is_empty()) {
+        let entry: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));
+        assert!(entry["level"].is_string(), "{line}");
+    }
 }
