@@ -50,6 +50,30 @@ fn duplicate_names_point_at_the_second() {
     )));
 }
 
+/// `deploy.stateDir` reaches Nix, shell and Python text: only a plain folder under /var/lib is
+/// taken (a `${…}` in it ran as Nix code in the VM test).
+#[test]
+fn a_deploy_state_dir_that_is_not_a_plain_folder_under_var_lib_is_refused() {
+    for state_dir in [
+        "/var/lib/x${builtins.trace \\\"ran\\\" \\\"\\\"}",
+        "/var/lib/a b",
+        "/var/lib/../etc",
+        "var/lib/stackr",
+        "/srv/stackr",
+        "/var/lib/",
+    ] {
+        let config = format!(
+            "{{\n  \"name\": \"shop\",\n  \"deploy\": {{ \"stateDir\": \"{state_dir}\" }},\n  \"services\": [ {{ \"name\": \"auth\", \"kind\": \"auth\" }} ]\n}}\n"
+        );
+        let message = generate_error(&config);
+        assert!(message.contains("deploy.stateDir"), "{state_dir}: {message}");
+    }
+    let config = "{\n  \"name\": \"shop\",\n  \"deploy\": { \"stateDir\": \"/var/lib/shop-2/state\" },\n  \"services\": [ { \"name\": \"auth\", \"kind\": \"auth\" } ]\n}\n";
+    let dir = common::project_with_config(config);
+    let generated = common::stackr(dir.path(), &["generate"]);
+    assert!(generated.status.success(), "{}", common::stderr(&generated));
+}
+
 /// `core-pg` would be the NixOS system user of both its own API and core's PostgreSQL server.
 #[test]
 fn a_name_that_is_another_services_postgres_user_is_refused() {

@@ -47,6 +47,13 @@ pub fn validate(config: &StackrConfig, file: &Path, text: &str) -> Result<Model,
             ),
         )
     })?;
+    check_deploy_state_dir(&config.deploy.state_dir).map_err(|why| {
+        report.error(
+            JsonPath::root().key("deploy").key("stateDir"),
+            why,
+            "use a folder under /var/lib of letters, digits, `.`, `_`, `-` and `/`, like `/var/lib/stackr`",
+        )
+    })?;
     let runtime = resolve_runtime(config, &report)?;
     check_service_names(config, &report)?;
     check_auth_presence(config, &report)?;
@@ -77,6 +84,28 @@ fn normal_state_dir(dir: &str) -> String {
         ".".to_owned()
     } else {
         parts.join("/")
+    }
+}
+
+/// `deploy.stateDir`: where the NixOS module wants it (systemd's `StateDirectory=` is under
+/// /var/lib), in characters that need no quoting in the Nix, shell and Python the generator
+/// writes it into.
+fn check_deploy_state_dir(dir: &str) -> Result<(), String> {
+    let rest = dir.strip_prefix("/var/lib/").unwrap_or_default();
+    let plain = |part: &str| {
+        !part.is_empty()
+            && part != "."
+            && part != ".."
+            && part
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+    };
+    if rest.trim_end_matches('/').split('/').all(plain) {
+        Ok(())
+    } else {
+        Err(format!(
+            "deploy.stateDir `{dir}` must be a folder under /var/lib, named with letters, digits, `.`, `_` and `-`"
+        ))
     }
 }
 
