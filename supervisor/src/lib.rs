@@ -117,7 +117,12 @@ pub fn prepare(opts: &DevOptions) -> Result<(Stack, Launch, DevLock)> {
     // would delete under it) stops the start with nothing deleted.
     ports::check_free(&opts.ports)?;
     if opts.reset {
-        state::reset_state_dir(&opts.state_dir, &opts.project_dir, opts.yes)?;
+        state::reset_state_dir(
+            &opts.state_dir,
+            &opts.project_dir,
+            opts.yes,
+            &opts.reset_keeps,
+        )?;
         state::ensure_state_dir(&opts.state_dir)?;
         // The reset deleted the lock file with the folder: lock the new one before letting go
         // of the old.

@@ -21,9 +21,9 @@ pub struct DevArgs {
     #[arg(long = "no-tui", alias = "plain")]
     pub no_tui: bool,
 
-    /// Delete the state folder first (dev databases, Redis data, dev secrets), after asking;
-    /// only a folder `stackr dev` has kept its state in, and only while no port of the stack is
-    /// taken.
+    /// Delete the state folder first (dev databases, Redis data, dev secrets; in a stackr
+    /// project not `deploy/`, the deployment's secrets), after asking; only a folder `stackr dev`
+    /// has kept its state in, and only while no port of the stack is taken.
     #[arg(long)]
     pub reset: bool,
 
@@ -62,6 +62,8 @@ pub struct DevOptions {
     pub colour: bool,
     pub reset: bool,
     pub yes: bool,
+    /// Entries of the state folder `reset` keeps (a stackr project's deployment secrets).
+    pub reset_keeps: Vec<String>,
     /// Never hand the file to an external process-compose.
     pub embedded: bool,
     /// Check for PostgreSQL/Redis binaries before starting (on by default).
@@ -97,6 +99,7 @@ impl DevOptions {
             colour: tty && std::env::var_os("NO_COLOR").is_none(),
             reset: false,
             yes: false,
+            reset_keeps: Vec::new(),
             embedded: false,
             check_tools: true,
             ports: Vec::new(),

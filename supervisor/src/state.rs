@@ -28,9 +28,15 @@ fn is_marked_state_dir(dir: &Path) -> bool {
     std::fs::read_to_string(dir.join(".gitignore")).is_ok_and(|text| text == STATE_GITIGNORE)
 }
 
-/// Deletes `dir` after confirmation: `yes` skips the question; without a terminal to ask on,
-/// it refuses rather than guess. Returns whether anything was deleted.
-pub fn reset_state_dir(dir: &Path, project_dir: &Path, yes: bool) -> Result<bool> {
+/// Deletes `dir`, but its entries named in `keeps`, after confirmation: `yes` skips the question;
+/// without a terminal to ask on, it refuses rather than guess. Returns whether anything was
+/// deleted.
+pub fn reset_state_dir(
+    dir: &Path,
+    project_dir: &Path,
+    yes: bool,
+    keeps: &[String],
+) -> Result<bool> {
     guard_against_dangerous_paths(dir, project_dir)?;
     if !dir.exists() {
         eprintln!("stackr: nothing to reset, {} does not exist", dir.display());
@@ -56,8 +62,9 @@ pub fn reset_state_dir(dir: &Path, project_dir: &Path, yes: bool) -> Result<bool
             );
         }
         eprint!(
-            "Delete {} (all dev databases, Redis data and dev secrets)? [y/N] ",
-            dir.display()
+            "Delete {} (all dev databases, Redis data and dev secrets{})? [y/N] ",
+            dir.display(),
+            kept_note(dir, keeps)
         );
         let _ = std::io::stderr().flush();
         let mut answer = String::new();
@@ -66,9 +73,38 @@ pub fn reset_state_dir(dir: &Path, project_dir: &Path, yes: bool) -> Result<bool
             bail!("reset cancelled; nothing was deleted");
         }
     }
-    std::fs::remove_dir_all(dir).with_context(|| format!("cannot delete {}", dir.display()))?;
-    eprintln!("stackr: deleted {}", dir.display());
+    if keeps.is_empty() {
+        std::fs::remove_dir_all(dir).with_context(|| format!("cannot delete {}", dir.display()))?;
+    } else {
+        let entries =
+            std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;
+        for entry in entries {
+            let path = entry?.path();
+            if path
+                .file_name()
+                .is_some_and(|name| keeps.iter().any(|k| name == k.as_str()))
+            {
+                continue;
+            }
+            let removed = if path.is_dir() && !path.is_symlink() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+            removed.with_context(|| format!("cannot delete {}", path.display()))?;
+        }
+    }
+    eprintln!("stackr: deleted {}{}", dir.display(), kept_note(dir, keeps));
     Ok(true)
+}
+
+/// `; keeps <dir>/<entry>` for each kept entry that exists.
+fn kept_note(dir: &Path, keeps: &[String]) -> String {
+    keeps
+        .iter()
+        .filter(|k| dir.join(k).exists())
+        .map(|k| format!("; keeps {}", dir.join(k).display()))
+        .collect()
 }
 
 /// A mistyped `--state-dir` must never turn `--reset` into `rm -rf ~`.
@@ -102,11 +138,11 @@ mod tests {
         ensure_state_dir(&state).unwrap();
         std::fs::write(state.join("data"), "x").unwrap();
         assert!(state.join(".gitignore").exists());
-        assert!(reset_state_dir(&state, project.path(), true).unwrap());
+        assert!(reset_state_dir(&state, project.path(), true, &[]).unwrap());
         assert!(!state.exists());
-        assert!(!reset_state_dir(&state, project.path(), true).unwrap());
-        assert!(reset_state_dir(project.path(), project.path(), true).is_err());
-        assert!(reset_state_dir(Path::new("/"), project.path(), true).is_err());
+        assert!(!reset_state_dir(&state, project.path(), true, &[]).unwrap());
+        assert!(reset_state_dir(project.path(), project.path(), true, &[]).is_err());
+        assert!(reset_state_dir(Path::new("/"), project.path(), true, &[]).is_err());
         assert!(project.path().exists());
     }
 
@@ -117,7 +153,7 @@ mod tests {
         std::fs::create_dir_all(sources.join("core/src")).unwrap();
         std::fs::write(sources.join("core/src/main.rs"), "fn main() {}").unwrap();
         std::fs::write(sources.join(".gitignore"), "target/\n").unwrap();
-        let refused = reset_state_dir(&sources, project.path(), true).unwrap_err();
+        let refused = reset_state_dir(&sources, project.path(), true, &[]).unwrap_err();
         assert!(
             refused.to_string().contains("refusing to reset"),
             "{refused}"

@@ -66,7 +66,10 @@ fn a_deploy_state_dir_that_is_not_a_plain_folder_under_var_lib_is_refused() {
             "{{\n  \"name\": \"shop\",\n  \"deploy\": {{ \"stateDir\": \"{state_dir}\" }},\n  \"services\": [ {{ \"name\": \"auth\", \"kind\": \"auth\" }} ]\n}}\n"
         );
         let message = generate_error(&config);
-        assert!(message.contains("deploy.stateDir"), "{state_dir}: {message}");
+        assert!(
+            message.contains("deploy.stateDir"),
+            "{state_dir}: {message}"
+        );
     }
     let config = "{\n  \"name\": \"shop\",\n  \"deploy\": { \"stateDir\": \"/var/lib/shop-2/state\" },\n  \"services\": [ { \"name\": \"auth\", \"kind\": \"auth\" } ]\n}\n";
     let dir = common::project_with_config(config);

@@ -99,7 +99,8 @@ fn failed_init_leaves_nothing_behind() {
 }
 
 /// `stackr dev` uses the state folder the config names: `--reset` wipes exactly that folder (its
-/// secrets included), git-ignores it, and leaves every other file of the project alone.
+/// dev secrets included) but the deployment's secrets (`stackr secrets`, its `deploy/`),
+/// git-ignores it, and leaves every other file of the project alone.
 #[test]
 fn dev_reset_wipes_the_configured_state_folder_and_nothing_else() {
     let (_parent, root) = init_project_on_free_ports(&[]);
@@ -122,12 +123,19 @@ fn dev_reset_wipes_the_configured_state_folder_and_nothing_else() {
     assert!(first.status.success(), "{}", stderr(&first));
     std::fs::create_dir_all(root.join("var/dev/secrets")).unwrap();
     std::fs::write(root.join("var/dev/secrets/auth-secret"), "old secret").unwrap();
+    std::fs::create_dir_all(root.join("var/dev/deploy/ca")).unwrap();
+    std::fs::write(root.join("var/dev/deploy/ca/ca.key"), "the deployment's CA").unwrap();
     let before = common::tree(&root);
 
     let dev = quick_dev(&["--reset", "--yes"]);
     assert!(dev.status.success(), "{}\n{}", stdout(&dev), stderr(&dev));
     assert!(stdout(&dev).contains("wiped"), "{}", stdout(&dev));
     assert!(!root.join("var/dev/secrets").exists());
+    assert_eq!(
+        std::fs::read_to_string(root.join("var/dev/deploy/ca/ca.key")).unwrap(),
+        "the deployment's CA",
+        "the deployment's secrets are kept"
+    );
     assert!(
         root.join("var/dev/.gitignore").is_file(),
         "the state folder is git-ignored"

@@ -41,9 +41,13 @@ pub struct PlacedReplicas {
     pub ports: Vec<u16>,
 }
 
+/// The folder of the deployment's secrets (`stackr secrets`), in the state folder. The dev stack's
+/// `--reset` keeps it: they are a deployment's only copy, not dev data.
+pub const DEPLOY_SECRETS_FOLDER: &str = "deploy";
+
 /// The local folder of deployment secrets, under the state folder `state_dir`.
 pub fn deploy_secrets_dir(state_dir: &str) -> String {
-    format!("{state_dir}/deploy")
+    format!("{state_dir}/{DEPLOY_SECRETS_FOLDER}")
 }
 
 pub fn fleet(model: &Model) -> Option<FleetPlan> {
