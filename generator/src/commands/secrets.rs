@@ -3,8 +3,10 @@
 //! from (modules/colmena.nix): a random value for every secret the dev stack also has (same file
 //! names as the module library's defaults), the deployment's CA, and per host a certificate for
 //! its name and address, signed by that CA. Existing files are kept, so a new host only gets its
-//! certificate. `--rotate-ca` replaces the CA and every host certificate and keeps the previous CA
-//! in the trusted bundle until `--retire-previous-ca`.
+//! certificate (and a host whose certificate another CA signed, a new one). `--rotate-ca` replaces
+//! the CA and every host certificate and keeps the previous CA in the trusted bundle until
+//! `--retire-previous-ca`; a rotation cut short is finished by the next run. The folder carries
+//! its own `.gitignore`, wherever `stateDir` puts it.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -26,9 +28,18 @@ pub const CA_BUNDLE: &str = "tls-ca.crt";
 const CA_CERT: &str = "ca/ca.crt";
 const CA_KEY: &str = "ca/ca.key";
 const PREVIOUS_CA_CERT: &str = "ca/previous-ca.crt";
+/// A rotation's new CA, written whole before it replaces the current one: a rotation cut short
+/// (a crash, Ctrl-C) is finished by the next run, or never begun.
+const NEXT_CA_CERT: &str = "ca/next-ca.crt";
+const NEXT_CA_KEY: &str = "ca/next-ca.key";
 /// A host's certificate and key, under `hosts/<host>/`.
 const HOST_CERT: &str = "tls-host.crt";
 const HOST_KEY: &str = "tls-host.key";
+/// Never deployed: the CA certificate that signed the host's certificate, written last. A host
+/// whose certificate another CA signed (a rotation or a run cut short) gets a new one.
+const HOST_ISSUER: &str = "issuer-ca.crt";
+/// Keeps the folder out of git wherever `stateDir` puts it.
+const GITIGNORE: &str = "# stackr secrets: the deployment's secrets, never committed\n*\n";
 /// Length of a random secret, as the module library and the dev stack create them.
 const SECRET_LENGTH: usize = 48;
 
@@ -91,27 +102,32 @@ pub fn create(
     action: CaAction,
 ) -> Result<Vec<String>> {
     let mut written = Vec::new();
+    if !dir.join(".gitignore").exists() {
+        write_private(dir, ".gitignore", GITIGNORE)?;
+    }
+    finish_an_interrupted_rotation(dir)?;
     for name in secrets {
         if !dir.join(name).exists() {
             write_private(dir, name, &random_secret()?)?;
             written.push((*name).to_owned());
         }
     }
-    let rotate = action == CaAction::Rotate || !dir.join(CA_KEY).exists();
-    if rotate {
-        if dir.join(CA_CERT).exists() {
-            std::fs::rename(dir.join(CA_CERT), dir.join(PREVIOUS_CA_CERT))
-                .context("keeping the previous CA certificate")?;
-        }
+    if action == CaAction::Rotate || !dir.join(CA_KEY).exists() {
         let (cert, key) = new_ca()?;
-        write_private(dir, CA_KEY, &key)?;
-        write_private(dir, CA_CERT, &cert)?;
+        write_private(dir, NEXT_CA_KEY, &key)?;
+        write_private(dir, NEXT_CA_CERT, &cert)?;
+        finish_an_interrupted_rotation(dir)?;
         written.push(CA_CERT.to_owned());
     }
     if action == CaAction::RetirePrevious && dir.join(PREVIOUS_CA_CERT).exists() {
         std::fs::remove_file(dir.join(PREVIOUS_CA_CERT)).context("retiring the previous CA")?;
     }
-    let ca_cert = std::fs::read_to_string(dir.join(CA_CERT)).context("reading the CA")?;
+    let ca_cert = std::fs::read_to_string(dir.join(CA_CERT)).with_context(|| {
+        format!(
+            "reading the CA certificate {}: if it is gone, `stackr secrets --rotate-ca` makes a new CA and reissues every host's certificate",
+            dir.join(CA_CERT).display()
+        )
+    })?;
     let ca_key = KeyPair::from_pem(&std::fs::read_to_string(dir.join(CA_KEY))?)
         .context("the CA key in the deployment folder is not a PEM private key")?;
     // The issuer as rcgen signs with it: the CA's name and key (what a certificate it signs
@@ -119,7 +135,10 @@ pub fn create(
     let issuer = ca_params()?.self_signed(&ca_key)?;
     for host in &fleet.hosts {
         let folder = format!("hosts/{}", host.name);
-        if rotate || !dir.join(&folder).join(HOST_KEY).exists() {
+        let issuer_of_host = std::fs::read_to_string(dir.join(&folder).join(HOST_ISSUER)).ok();
+        if issuer_of_host.as_deref() != Some(ca_cert.as_str())
+            || !dir.join(&folder).join(HOST_KEY).exists()
+        {
             let key = KeyPair::generate()?;
             let mut params = CertificateParams::new(vec![host.name.clone()])?;
             params.distinguished_name = name(&host.name);
@@ -131,11 +150,12 @@ pub fn create(
             let cert = params.signed_by(&key, &issuer, &ca_key)?;
             write_private(dir, &format!("{folder}/{HOST_KEY}"), &key.serialize_pem())?;
             write_private(dir, &format!("{folder}/{HOST_CERT}"), &cert.pem())?;
+            write_private(dir, &format!("{folder}/{HOST_ISSUER}"), &ca_cert)?;
             written.push(format!("{folder}/{HOST_CERT}"));
         }
     }
     // The trusted bundle: the current CA, and during a rotation the previous one.
-    let mut bundle = ca_cert;
+    let mut bundle = ca_cert.clone();
     if let Ok(previous) = std::fs::read_to_string(dir.join(PREVIOUS_CA_CERT)) {
         bundle.push_str(&previous);
     }
@@ -144,6 +164,30 @@ pub fn create(
         written.push(CA_BUNDLE.to_owned());
     }
     Ok(written)
+}
+
+/// Puts a new CA written whole (`NEXT_CA_*`) in place of the current one, which becomes the
+/// previous one: each step a rename, so a run cut short anywhere is finished by the next. A new
+/// key without its certificate (cut short while writing them) is dropped: that rotation never
+/// began.
+fn finish_an_interrupted_rotation(dir: &Path) -> Result<()> {
+    let rename = |from: &str, to: &str| {
+        std::fs::rename(dir.join(from), dir.join(to))
+            .with_context(|| format!("replacing the CA: moving {from} to {to}"))
+    };
+    if !dir.join(NEXT_CA_CERT).exists() {
+        if dir.join(NEXT_CA_KEY).exists() {
+            std::fs::remove_file(dir.join(NEXT_CA_KEY)).context("dropping a half-made CA")?;
+        }
+        return Ok(());
+    }
+    if dir.join(NEXT_CA_KEY).exists() {
+        if dir.join(CA_CERT).exists() {
+            rename(CA_CERT, PREVIOUS_CA_CERT)?;
+        }
+        rename(NEXT_CA_KEY, CA_KEY)?;
+    }
+    rename(NEXT_CA_CERT, CA_CERT)
 }
 
 fn name(common_name: &str) -> DistinguishedName {

@@ -152,3 +152,100 @@ fn a_single_host_stack_is_told_it_needs_placement() {
     assert!(stderr(&output).contains("placement"), "{}", stderr(&output));
     assert!(!project.path().join(".stackr").exists());
 }
+
+/// Whether `openssl` verifies the host certificate `host` of `deploy` against its current CA.
+fn host_verifies(deploy: &Path, host: &str) -> bool {
+    Command::new("openssl")
+        .arg("verify")
+        .arg("-CAfile")
+        .arg(deploy.join("ca/ca.crt"))
+        .arg(deploy.join(format!("hosts/{host}/tls-host.crt")))
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
+/// A `--rotate-ca` cut short (a crash, Ctrl-C) is finished by the next plain run, at each point
+/// it can stop: the new CA written but not in place, the new CA in place but the hosts'
+/// certificates still the old CA's; a new key without its certificate is dropped.
+#[test]
+fn a_rotation_cut_short_is_finished_by_the_next_run() {
+    if !common::installed("openssl") {
+        eprintln!("openssl not installed: skipped");
+        return;
+    }
+    let project = project_with_config(&fixture_config("fleet"));
+    secrets(project.path(), &[]);
+    let deploy = project.path().join(DEPLOY);
+    let before = tree(&deploy);
+    // Another CA, as a rotation would write it before putting it in place.
+    let other = project_with_config(&fixture_config("fleet"));
+    secrets(other.path(), &[]);
+    let other_deploy = other.path().join(DEPLOY);
+    for (from, to) in [
+        ("ca/ca.crt", "ca/next-ca.crt"),
+        ("ca/ca.key", "ca/next-ca.key"),
+    ] {
+        std::fs::copy(other_deploy.join(from), deploy.join(to)).unwrap();
+    }
+    secrets(project.path(), &[]);
+    assert_eq!(
+        std::fs::read(deploy.join("ca/ca.crt")).unwrap(),
+        std::fs::read(other_deploy.join("ca/ca.crt")).unwrap(),
+        "the new CA is in place"
+    );
+    assert_eq!(
+        std::fs::read(deploy.join("ca/previous-ca.crt")).unwrap(),
+        before[Path::new("ca/ca.crt")],
+        "the replaced CA is still trusted"
+    );
+    for host in ["gate", "data", "app-core", "app-wallet"] {
+        assert!(host_verifies(&deploy, host), "{host}: signed by the new CA");
+    }
+
+    // The CA replaced, the hosts' certificates not yet: the next run reissues them.
+    let rotated = tree(&deploy);
+    secrets(project.path(), &["--rotate-ca"]);
+    for (path, content) in &rotated {
+        if path.starts_with("hosts") {
+            std::fs::write(deploy.join(path), content).unwrap();
+        }
+    }
+    assert!(!host_verifies(&deploy, "gate"));
+    secrets(project.path(), &[]);
+    assert!(host_verifies(&deploy, "gate"));
+
+    // A new key alone: that rotation never began.
+    let settled = tree(&deploy);
+    std::fs::write(deploy.join("ca/next-ca.key"), "half a rotation").unwrap();
+    secrets(project.path(), &[]);
+    assert_eq!(tree(&deploy), settled);
+}
+
+/// The deployment folder keeps itself out of git wherever `stateDir` puts it: the project's
+/// own `.gitignore` names only the default state folder.
+#[test]
+fn the_deployment_secrets_stay_out_of_git_in_any_state_folder() {
+    if !common::installed("git") {
+        eprintln!("git not installed: skipped");
+        return;
+    }
+    let config = fixture_config("fleet").replacen("{", "{\n  \"stateDir\": \"ops/state\",", 1);
+    let project = project_with_config(&config);
+    secrets(project.path(), &[]);
+    let git = |args: &[&str]| {
+        let output = Command::new("git")
+            .args(args)
+            .current_dir(project.path())
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", stderr(&output));
+        stdout(&output)
+    };
+    git(&["init", "-q"]);
+    git(&["add", "-A"]);
+    let tracked = git(&["ls-files"]);
+    assert!(project.path().join("ops/state/deploy/ca/ca.key").is_file());
+    assert!(!tracked.contains("ops/state"), "{tracked}");
+}
