@@ -64,8 +64,9 @@ pub fn render(plan: &Plan) -> Result<String> {
 }
 
 /// `rendered` with its user section replaced by the one in `existing` (the project's current
-/// AGENTS.md), when that file still has both markers in order. Without them (a new project, or
-/// markers deleted by hand) the rendered default section stands.
+/// AGENTS.md): the text after its begin marker, up to the end marker, or to the end of the file
+/// when the end marker was deleted (the notes are kept, with whatever followed them). Without a
+/// begin marker (a new project, or one deleted by hand) the rendered default section stands.
 pub fn keep_user_section(rendered: &str, existing: &str) -> String {
     let (Some(kept), Some((head, tail))) = (user_section(existing), split_user_section(rendered))
     else {
@@ -74,11 +75,11 @@ pub fn keep_user_section(rendered: &str, existing: &str) -> String {
     format!("{head}{kept}{tail}")
 }
 
-/// The text between the markers (markers excluded).
+/// The text between the markers (markers excluded); to the end without an end marker.
 fn user_section(text: &str) -> Option<&str> {
     let start = text.find(USER_BEGIN)? + USER_BEGIN.len();
-    let len = text[start..].find(USER_END)?;
-    Some(&text[start..start + len])
+    let rest = &text[start..];
+    Some(rest.find(USER_END).map_or(rest, |len| &rest[..len]))
 }
 
 /// The text up to and including the begin marker, and from the end marker on.
@@ -113,7 +114,16 @@ mod tests {
             keep_user_section(&rendered, "# hand-written, no markers\n"),
             rendered
         );
-        let reversed = format!("{USER_END} x {USER_BEGIN}");
-        assert_eq!(keep_user_section(&rendered, &reversed), rendered);
+    }
+
+    /// Notes whose end marker was deleted by hand are kept, with what followed them.
+    #[test]
+    fn without_the_end_marker_the_notes_run_to_the_end_and_are_kept() {
+        let rendered = doc("new", "\ndefault text\n");
+        let existing = format!("# old\n{USER_BEGIN}\nmy rule\nfooter old\n");
+        assert_eq!(
+            keep_user_section(&rendered, &existing),
+            doc("new", "\nmy rule\nfooter old\n")
+        );
     }
 }
