@@ -233,6 +233,15 @@ impl Cli {
     }
 }
 
+/// `command`, holding the project's write lock (which also finishes a killed command's writes).
+fn writing(
+    root: &std::path::Path,
+    command: impl FnOnce() -> anyhow::Result<ExitCode>,
+) -> anyhow::Result<ExitCode> {
+    let _lock = crate::write::lock_for_writing(root)?;
+    command()
+}
+
 /// Runs a parsed command line and returns the exit code, printing errors to stderr.
 pub fn run(cli: Cli) -> ExitCode {
     let root = cli.project_dir;
@@ -252,28 +261,33 @@ pub fn run(cli: Cli) -> ExitCode {
                 roles: args.roles,
             },
         ),
-        Command::Add(AddCommand::Service(args)) => add_service::run(
-            &root,
-            &add_service::AddServiceOptions {
-                name: args.name,
-                port: args.port,
-                middleware: args.auth_middleware.map(Into::into),
-                roles: args.roles,
-                no_worker: args.no_worker,
-            },
-        ),
-        Command::Generate(args) => generate::run(&root, args.check),
+        Command::Add(AddCommand::Service(args)) => writing(&root, || {
+            add_service::run(
+                &root,
+                &add_service::AddServiceOptions {
+                    name: args.name,
+                    port: args.port,
+                    middleware: args.auth_middleware.map(Into::into),
+                    roles: args.roles,
+                    no_worker: args.no_worker,
+                },
+            )
+        }),
+        Command::Generate(args) if args.check => generate::run(&root, true),
+        Command::Generate(_) => writing(&root, || generate::run(&root, false)),
         Command::Dev(args) => dev::run(&root, args.supervisor, args.no_check),
         Command::SetRole(args) => set_role::run(&root, &args.email, &args.role),
-        Command::Secrets(args) => secrets::run(
-            &root,
-            match (args.rotate_ca, args.retire_previous_ca) {
-                (true, _) => secrets::CaAction::Rotate,
-                (_, true) => secrets::CaAction::RetirePrevious,
-                _ => secrets::CaAction::Keep,
-            },
-        ),
-        Command::Upgrade(args) => upgrade::run(&root, args.force),
+        Command::Secrets(args) => writing(&root, || {
+            secrets::run(
+                &root,
+                match (args.rotate_ca, args.retire_previous_ca) {
+                    (true, _) => secrets::CaAction::Rotate,
+                    (_, true) => secrets::CaAction::RetirePrevious,
+                    _ => secrets::CaAction::Keep,
+                },
+            )
+        }),
+        Command::Upgrade(args) => writing(&root, || upgrade::run(&root, args.force)),
         Command::Lint(mut args) => {
             // `-C DIR` names the project for every subcommand; lint's own PATH argument wins.
             args.path.get_or_insert(root);

@@ -1,6 +1,7 @@
 //! `stackr init NAME`: a new project folder with config, schema, flake, workspace, service crates
 //! and every generated file, written in one atomic commit.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -94,14 +95,7 @@ pub fn run(parent: &Path, options: &InitOptions) -> Result<ExitCode> {
     add_files(&mut changes, vendored_runtime(&plan)?);
     add_files(&mut changes, render_generated(&plan)?);
 
-    let created_dir = !dir.exists();
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    if let Err(err) = commit(&dir, &changes) {
-        if created_dir {
-            let _ = std::fs::remove_dir(&dir);
-        }
-        return Err(err);
-    }
+    make_whole(&dir, &name, &changes)?;
     println!(
         "created {} with services: {}",
         dir.display(),
@@ -218,4 +212,27 @@ pub fn split_list(text: &str) -> Vec<String> {
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
         .collect()
+}
+
+/// Writes the project `changes` into `dir` (absent or empty) whole or not at all: made in a
+/// hidden folder beside it, which then takes its place in one rename. A killed `init` leaves
+/// only that hidden folder (`.<name>.stackr-init-*`), never a half project under the name.
+fn make_whole(dir: &Path, name: &str, changes: &Changeset) -> Result<()> {
+    let beside = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(beside).with_context(|| format!("creating {}", beside.display()))?;
+    let building = tempfile::Builder::new()
+        .prefix(&format!(".{name}.stackr-init-"))
+        .tempdir_in(beside)
+        .with_context(|| format!("creating a folder in {}", beside.display()))?;
+    commit(building.path(), changes)?;
+    // A project folder as `mkdir` makes one (the temporary folder is private).
+    std::fs::set_permissions(building.path(), std::fs::Permissions::from_mode(0o755))?;
+    std::fs::rename(building.path(), dir)
+        .with_context(|| format!("moving the new project to {}", dir.display()))?;
+    // Renamed away: nothing left for the temporary folder's cleanup to remove.
+    let _ = building.keep();
+    Ok(())
 }

@@ -3,6 +3,12 @@
 //! after the old content is backed up. If any step fails, every placed file is restored from its
 //! backup (or removed if it was new) and created folders are removed, so the project is
 //! byte-identical to before.
+//!
+//! A process killed meanwhile (`kill -9`, a power cut) cannot roll back: once every new file is
+//! staged, a list of their targets is written into the staging folder (the commit point), and
+//! [`finish_interrupted`], run by the next command that writes, places what is left. A staging
+//! folder without the list is from a commit killed before its commit point: nothing of it was
+//! placed, and it is removed.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -12,6 +18,13 @@ use anyhow::{bail, Context, Result};
 
 /// Test hook: fail the commit after placing this many files (exercises the rollback).
 pub const FAIL_AFTER_ENV: &str = "STACKR_TEST_FAIL_AFTER";
+/// Test hook: abort the process after placing this many files (a `kill -9` at that point).
+pub const CRASH_AFTER_ENV: &str = "STACKR_TEST_CRASH_AFTER";
+
+/// Staging folders are named `<STAGING_PREFIX><random>` in the project's root.
+const STAGING_PREFIX: &str = ".stackr-staging-";
+/// In a staging folder: `<index>\t<path>` per staged file, written once all are staged.
+const TARGETS: &str = "targets";
 
 /// Files to write, by path relative to the project root. Later additions replace earlier ones.
 #[derive(Debug, Default, Clone)]
@@ -52,22 +65,30 @@ pub fn commit(root: &Path, changes: &Changeset) -> Result<Vec<String>> {
         return Ok(Vec::new());
     }
     let staging = tempfile::Builder::new()
-        .prefix(".stackr-staging-")
+        .prefix(STAGING_PREFIX)
         .tempdir_in(root)
         .with_context(|| format!("creating a staging folder in {}", root.display()))?;
+    let mut targets = String::new();
     for (index, (path, content)) in pending.iter().enumerate() {
-        fs::write(staging.path().join(format!("new-{index}")), content)
+        write_synced(&staging.path().join(format!("new-{index}")), content)
             .with_context(|| format!("staging {path}"))?;
+        targets.push_str(&format!("{index}\t{path}\n"));
     }
-    let fail_after: Option<usize> = std::env::var(FAIL_AFTER_ENV)
-        .ok()
-        .and_then(|n| n.parse().ok());
+    let list = staging.path().join(TARGETS);
+    write_synced(&list.with_extension("new"), targets.as_bytes())
+        .and_then(|()| fs::rename(list.with_extension("new"), &list))
+        .context("staging the list of files to write")?;
+    let test_hook = |name: &str| -> Option<usize> { std::env::var(name).ok()?.parse().ok() };
+    let (fail_after, crash_after) = (test_hook(FAIL_AFTER_ENV), test_hook(CRASH_AFTER_ENV));
     let mut placed = Vec::new();
     let mut created_dirs = Vec::new();
     let result = (|| -> Result<()> {
         for (index, (path, _)) in pending.iter().enumerate() {
             if fail_after == Some(index) {
                 bail!("injected failure after {index} files ({FAIL_AFTER_ENV})");
+            }
+            if crash_after == Some(index) {
+                std::process::abort();
             }
             let target = root.join(path);
             create_parents(root, &target, &mut created_dirs)?;
@@ -91,6 +112,49 @@ pub fn commit(root: &Path, changes: &Changeset) -> Result<Vec<String>> {
         return Err(err.context("nothing was changed: every file was restored"));
     }
     Ok(pending.into_iter().map(|(path, _)| path.clone()).collect())
+}
+
+/// `content` in `path`, on the disk before this returns.
+fn write_synced(path: &Path, content: &[u8]) -> std::io::Result<()> {
+    let mut file = fs::File::create(path)?;
+    std::io::Write::write_all(&mut file, content)?;
+    file.sync_all()
+}
+
+/// Finishes the commits a killed process left in `root` (see the module docs); returns the paths
+/// it wrote.
+pub fn finish_interrupted(root: &Path) -> Result<Vec<String>> {
+    let mut written = Vec::new();
+    let Ok(entries) = fs::read_dir(root) else {
+        return Ok(written);
+    };
+    for entry in entries.flatten() {
+        let staging = entry.path();
+        let is_staging = entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(STAGING_PREFIX);
+        if !is_staging || !staging.is_dir() {
+            continue;
+        }
+        if let Ok(targets) = fs::read_to_string(staging.join(TARGETS)) {
+            for line in targets.lines() {
+                let Some((index, path)) = line.split_once('\t') else {
+                    continue;
+                };
+                let staged = staging.join(format!("new-{index}"));
+                if !staged.exists() {
+                    continue; // placed before the process stopped
+                }
+                let target = root.join(path);
+                create_parents(root, &target, &mut Vec::new())?;
+                fs::rename(&staged, &target).with_context(|| format!("writing {path}"))?;
+                written.push(path.to_owned());
+            }
+        }
+        fs::remove_dir_all(&staging).with_context(|| format!("removing {}", staging.display()))?;
+    }
+    Ok(written)
 }
 
 /// Creates missing parent folders of `target` (below `root`), remembering them for rollback.

@@ -175,6 +175,69 @@ fn injected_failure_rolls_everything_back() {
     assert_ne!(tree(&root), before);
 }
 
+/// `add service` killed halfway through its writes (`kill -9`: no rollback runs) leaves a mixed
+/// project; the next writing command finishes the writes, and the project is the one an
+/// uninterrupted run makes.
+#[test]
+fn a_killed_add_service_is_finished_by_the_next_command() {
+    let (_parent, reference) = init_project(&[]);
+    let (_parent2, root) = init_project(&[]);
+    assert!(stackr(&reference, &["add", "service", "wallet"])
+        .status
+        .success());
+    let wanted = tree(&reference);
+    let output = stackr_with_env(
+        &root,
+        &["add", "service", "wallet"],
+        &[("STACKR_TEST_CRASH_AFTER", "4")],
+    );
+    assert!(!output.status.success(), "{}", stderr(&output));
+    assert_ne!(tree(&root), wanted, "the kill left a mixed project");
+    let generate = stackr(&root, &["generate"]);
+    assert!(generate.status.success(), "{}", stderr(&generate));
+    assert!(
+        stderr(&generate).contains("finished writing"),
+        "{}",
+        stderr(&generate)
+    );
+    assert_eq!(tree(&root), wanted);
+}
+
+/// Two `add service` at once: each waits for the other, and both services are added.
+#[test]
+fn concurrent_add_services_both_land() {
+    let (_parent, root) = init_project(&[]);
+    let spawn = |name: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_stackr"))
+            .args(["add", "service", name])
+            .current_dir(&root)
+            .output()
+    };
+    let (wallet, billing) = std::thread::scope(|s| {
+        let wallet = s.spawn(|| spawn("wallet"));
+        let billing = s.spawn(|| spawn("billing"));
+        (
+            wallet.join().unwrap().unwrap(),
+            billing.join().unwrap().unwrap(),
+        )
+    });
+    assert!(wallet.status.success(), "{}", stderr(&wallet));
+    assert!(billing.status.success(), "{}", stderr(&billing));
+    let config = read_config(&root);
+    let names: Vec<&str> = config["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"wallet") && names.contains(&"billing"),
+        "{names:?}"
+    );
+    let check = stackr(&root, &["generate", "--check"]);
+    assert!(check.status.success(), "{}", stderr(&check));
+}
+
 /// A service added makes the dev port ranges grow by one port each; when a range grows over an
 /// existing service's port, the refusal names the file, the JSON path and that service.
 #[test]

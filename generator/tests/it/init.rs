@@ -85,6 +85,24 @@ fn refuses_an_existing_folder_and_bad_names() {
     );
 }
 
+/// `init` killed while writing (`kill -9`: nothing rolls back) leaves no half project under the
+/// name, so `init` again just works.
+#[test]
+fn a_killed_init_leaves_no_half_project() {
+    let parent = tempfile::tempdir().unwrap();
+    let output = common::stackr_with_env(
+        parent.path(),
+        &["init", "shop", "--defaults"],
+        &[("STACKR_TEST_CRASH_AFTER", "5")],
+    );
+    assert!(!output.status.success(), "{}", stderr(&output));
+    assert!(!parent.path().join("shop").exists());
+    let again = stackr(parent.path(), &["init", "shop", "--defaults"]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    let check = stackr(&parent.path().join("shop"), &["generate", "--check"]);
+    assert!(check.status.success(), "{}", stderr(&check));
+}
+
 #[test]
 fn failed_init_leaves_nothing_behind() {
     let parent = tempfile::tempdir().unwrap();
