@@ -80,11 +80,17 @@ pub fn regenerate(root: &Path, plan: &Plan, cargo_toml: Option<String>) -> Resul
         let dir = root.join(&crate_dir);
         if !dir.exists() {
             add_files(&mut changes, scaffold::service_crate(plan, service)?);
-        } else if let Ok(text) = std::fs::read_to_string(dir.join("Cargo.toml")) {
-            let path = format!("{crate_dir}/Cargo.toml");
-            let edited = set_runtime_deps(&text, &plan.runtime).with_context(|| path.clone())?;
-            changes.add(path, edited);
+            continue;
         }
+        let path = format!("{crate_dir}/Cargo.toml");
+        let text = std::fs::read_to_string(dir.join("Cargo.toml")).map_err(|err| {
+            crate::UsageError::new(
+                format!("cannot read {path}, the manifest of service `{}`: {err}", service.name),
+                format!("restore it (e.g. `git checkout {path}`), or move {crate_dir} away to have a new crate scaffolded"),
+            )
+        })?;
+        let edited = set_runtime_deps(&text, &plan.runtime).with_context(|| path.clone())?;
+        changes.add(path, edited);
     }
     if let Some(text) = manifest {
         let members: Vec<String> = plan

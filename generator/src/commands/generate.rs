@@ -57,7 +57,7 @@ pub fn run(root: &Path, check: bool) -> Result<ExitCode> {
                 }
             }
         }
-        eprintln!("the diff of each modified file is on stdout; run `stackr generate` to restore them (it rewrites generated files and the vendored runtime crates, registers every service as a workspace member, points the services' Cargo.toml at the configured runtime and recreates deleted scaffolded files, leaving the rest of your files alone), then commit the result");
+        eprintln!("the diff of each modified file is on stdout; run `stackr generate` to restore them (it rewrites generated files and the vendored runtime crates, registers every service as a workspace member, points the services' Cargo.toml at the configured runtime and scaffolds a service crate whose folder is gone and a deleted flake.nix, leaving the rest of your files alone), then commit the result");
         return Ok(ExitCode::from(DRIFT_EXIT));
     }
     let changes = regenerate(root, &project.plan, read_manifest(root))?;

@@ -200,3 +200,25 @@ fn a_closed_output_pipe_ends_the_report_quietly() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// A service crate whose manifest is gone (deleted, or the folder replaced by a file) is named,
+/// with what to do, by `generate --check` and `generate`: it was passed over in silence, and
+/// `--check` said everything was up to date.
+#[test]
+fn a_service_crate_without_its_manifest_is_named() {
+    let (_parent, root) = common::init_project(&[]);
+    std::fs::remove_file(root.join("services/core/Cargo.toml")).unwrap();
+    for args in [&["generate", "--check"][..], &["generate"][..]] {
+        let output = common::stackr(&root, args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let message = common::stderr(&output);
+        assert!(
+            message.contains("services/core/Cargo.toml") && message.contains("git checkout"),
+            "{args:?}: {message}"
+        );
+    }
+    std::fs::remove_dir_all(root.join("services/core")).unwrap();
+    std::fs::write(root.join("services/core"), "not a folder").unwrap();
+    let output = common::stackr(&root, &["generate", "--check"]);
+    assert_eq!(output.status.code(), Some(2));
+}
