@@ -354,3 +354,24 @@ fn a_state_dir_holding_the_projects_own_files_is_refused() {
         );
     }
 }
+
+/// A config saved in another encoding: the error says so and where, not "run stackr init".
+#[test]
+fn a_config_that_is_not_utf8_is_named_with_its_first_bad_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("stackr.config.json"),
+        b"{\n  \"name\": \"sh\xe9op\"\n}\n",
+    )
+    .unwrap();
+    let output = stackr(dir.path(), &["generate"]);
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    assert!(
+        message.contains("not UTF-8")
+            && message.contains("line 2, byte 14")
+            && message.contains("save the file as UTF-8")
+            && !message.contains("stackr init"),
+        "{message}"
+    );
+}

@@ -15,13 +15,27 @@ pub const CONFIG_FILE: &str = "stackr.config.json";
 /// Reads and parses the config at `file`, returning the parsed config and its text (kept so later
 /// validation errors can be located).
 pub fn load_config_file(file: &Path) -> Result<(StackrConfig, String), ConfigError> {
-    let text = std::fs::read_to_string(file).map_err(|err| ConfigError {
+    let unlocated = |message: String, help: &str| ConfigError {
         file: file.to_owned(),
         path: JsonPath::root(),
         snippet: None,
-        message: format!("cannot read the config: {err}"),
-        help: "run `stackr init NAME` to create a project, or run stackr from the project root"
-            .to_owned(),
+        message,
+        help: help.to_owned(),
+    };
+    let bytes = std::fs::read(file).map_err(|err| {
+        unlocated(
+            format!("cannot read the config: {err}"),
+            "run `stackr init NAME` to create a project, or run stackr from the project root",
+        )
+    })?;
+    let text = String::from_utf8(bytes).map_err(|err| {
+        let valid = &err.as_bytes()[..err.utf8_error().valid_up_to()];
+        let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+        let column = valid.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+        unlocated(
+            format!("not UTF-8 text (first bad byte: line {line}, byte {column})"),
+            "save the file as UTF-8",
+        )
     })?;
     let config = parse_config(file, &text)?;
     Ok((config, text))
