@@ -375,3 +375,15 @@ fn a_config_that_is_not_utf8_is_named_with_its_first_bad_byte() {
         "{message}"
     );
 }
+
+#[test]
+fn a_duplicate_field_is_told_to_appear_once() {
+    let dir = project_with_config(
+        "{\n  \"name\": \"shop\",\n  \"name\": \"shop\",\n  \"services\": []\n}\n",
+    );
+    let message = stderr(&stackr(dir.path(), &["generate"]));
+    assert!(
+        message.contains("duplicate field `name`") && message.contains("keep one of the two"),
+        "{message}"
+    );
+}

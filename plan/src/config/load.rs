@@ -180,6 +180,9 @@ fn describe(err: &serde_json::Error) -> (String, String) {
         Category::Data if message.starts_with("missing field") => {
             "add the missing field; stackr.schema.json lists the required fields"
         }
+        Category::Data if message.starts_with("duplicate field") => {
+            "keep one of the two: a field may appear once in an object"
+        }
         Category::Data => "change the value to the expected type; stackr.schema.json describes each field",
         Category::Io => "check that the file is readable",
     };
