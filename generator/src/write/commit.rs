@@ -108,8 +108,12 @@ pub fn commit(root: &Path, changes: &Changeset) -> Result<Vec<String>> {
         Ok(())
     })();
     if let Err(err) = result {
-        roll_back(placed, created_dirs);
-        return Err(err.context("nothing was changed: every file was restored"));
+        let unrestored = roll_back(placed, created_dirs);
+        return Err(err.context(if unrestored == 0 {
+            "nothing was changed: every file was restored".to_owned()
+        } else {
+            format!("{unrestored} file(s) could not be restored (see the warnings above); the others were")
+        }));
     }
     Ok(pending.into_iter().map(|(path, _)| path.clone()).collect())
 }
@@ -168,7 +172,9 @@ fn create_parents(root: &Path, target: &Path, created: &mut Vec<PathBuf>) -> Res
     Ok(())
 }
 
-fn roll_back(placed: Vec<Placed>, created_dirs: Vec<PathBuf>) {
+/// Undoes `placed`; returns how many files it could not restore.
+fn roll_back(placed: Vec<Placed>, created_dirs: Vec<PathBuf>) -> usize {
+    let mut unrestored = 0;
     for step in placed.into_iter().rev() {
         // Best effort: report but keep restoring the rest.
         let outcome = match &step {
@@ -182,9 +188,39 @@ fn roll_back(placed: Vec<Placed>, created_dirs: Vec<PathBuf>) {
                 Placed::Created(t) | Placed::Replaced { target: t, .. } => t,
             };
             eprintln!("warning: could not restore {}: {err}", target.display());
+            unrestored += 1;
         }
     }
     for dir in created_dirs.into_iter().rev() {
         let _ = fs::remove_dir(dir);
+    }
+    unrestored
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file whose backup is gone cannot be restored: the rollback counts it, so the error does
+    /// not claim that nothing changed.
+    #[test]
+    fn a_rollback_counts_the_files_it_could_not_restore() {
+        let dir = tempfile::tempdir().unwrap();
+        let restorable = dir.path().join("restorable");
+        let backup = dir.path().join("backup");
+        fs::write(&restorable, "new").unwrap();
+        fs::write(&backup, "old").unwrap();
+        let placed = vec![
+            Placed::Replaced {
+                target: restorable.clone(),
+                backup,
+            },
+            Placed::Replaced {
+                target: dir.path().join("lost"),
+                backup: dir.path().join("no-such-backup"),
+            },
+        ];
+        assert_eq!(roll_back(placed, Vec::new()), 1);
+        assert_eq!(fs::read_to_string(restorable).unwrap(), "old");
     }
 }
