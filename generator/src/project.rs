@@ -109,6 +109,12 @@ pub fn regenerate(root: &Path, plan: &Plan, cargo_toml: Option<String>) -> Resul
     let mut generated = render_generated(plan)?;
     keep_project_sections(root, &mut generated);
     add_files(&mut changes, generated);
+    add_files(
+        &mut changes,
+        crate::render::fleet_without_placement(root, plan)
+            .into_iter()
+            .collect(),
+    );
     Ok(changes)
 }
 

@@ -11,11 +11,15 @@
 use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::process::Command;
 
 use common::nixos::{
     credentials, evaluate_fleet, evaluate_fleet_with_host, strings, url_host, url_port, violations,
 };
-use common::{fixture_config, fixture_plan, generated_project, nix_instantiate_available};
+use common::{
+    fixture_config, fixture_plan, generated_project, nix_instantiate_available,
+    project_with_config, stackr,
+};
 use serde_json::Value;
 
 /// The evaluated hosts by name (None when nix-instantiate is missing).
@@ -629,6 +633,42 @@ fn only_a_placed_stack_gets_nix_fleet_nix_and_agents_md_names_it_generated() {
     assert!(agents.contains("`nix/fleet.nix`"), "{agents}");
     let single = files("minimal");
     assert!(!single.iter().any(|f| f.path == "nix/fleet.nix"));
+}
+
+/// A stack placed on hosts, then not any more: `generate` turns `nix/fleet.nix` into an error a
+/// flake still importing it stops on (it was left as it was, and `--check` said all was up to
+/// date, so a deploy would have used the last placement's hosts).
+#[test]
+fn a_fleet_file_left_by_a_removed_placement_stops_the_flake() {
+    let project = project_with_config(&fixture_config("fleet"));
+    assert!(stackr(project.path(), &["generate"]).status.success());
+    let mut config: Value = serde_json::from_str(&fixture_config("fleet")).unwrap();
+    config.as_object_mut().unwrap().remove("placement");
+    std::fs::write(
+        project.path().join("stackr.config.json"),
+        serde_json::to_string_pretty(&config).unwrap(),
+    )
+    .unwrap();
+    let check = stackr(project.path(), &["generate", "--check"]);
+    assert!(!check.status.success(), "the stale file is drift");
+    assert!(stackr(project.path(), &["generate"]).status.success());
+    let fleet = std::fs::read_to_string(project.path().join("nix/fleet.nix")).unwrap();
+    assert!(
+        fleet.contains("throw \"stackr: nix/fleet.nix is left from a placement"),
+        "{fleet}"
+    );
+    assert!(stackr(project.path(), &["generate", "--check"])
+        .status
+        .success());
+    if nix_instantiate_available() {
+        let evaluated = Command::new("nix-instantiate")
+            .args(["--eval", "-E"])
+            .arg(format!("import {}/nix/fleet.nix", project.path().display()))
+            .output()
+            .unwrap();
+        assert!(!evaluated.status.success());
+        assert!(String::from_utf8_lossy(&evaluated.stderr).contains("remove the fleet lines"));
+    }
 }
 
 /// A realistic mistake in the module library and the test of this file that must catch it, with
