@@ -12,11 +12,14 @@ use anyhow::{Context, Result};
 use super::finish_interrupted;
 
 /// Held until dropped.
-pub struct ProjectLock(#[allow(dead_code)] File);
+pub struct ProjectLock(#[allow(dead_code)] Option<File>);
 
 /// Locks `root` for a command that writes in it, waiting (and saying so) while another holds it.
+/// A folder that cannot be opened is left to the command, which says what is wrong with it.
 pub fn lock_for_writing(root: &Path) -> Result<ProjectLock> {
-    let folder = File::open(root).with_context(|| format!("opening {}", root.display()))?;
+    let Ok(folder) = File::open(root) else {
+        return Ok(ProjectLock(None));
+    };
     let flock = |operation| {
         // SAFETY: flock takes any open descriptor; `folder` outlives the call.
         match unsafe { libc::flock(folder.as_raw_fd(), operation) } {
@@ -42,5 +45,5 @@ pub fn lock_for_writing(root: &Path) -> Result<ProjectLock> {
             finished.join(", ")
         );
     }
-    Ok(ProjectLock(folder))
+    Ok(ProjectLock(Some(folder)))
 }

@@ -387,3 +387,32 @@ fn a_duplicate_field_is_told_to_appear_once() {
         "{message}"
     );
 }
+
+/// A project folder that does not exist is a usage error naming the config, for the writing
+/// commands (which lock the folder first) as for the others.
+#[test]
+fn a_missing_project_folder_is_named() {
+    let parent = tempfile::tempdir().unwrap();
+    let missing = parent.path().join("missing");
+    for command in [
+        &["generate"][..],
+        &["add", "service", "wallet"][..],
+        &["generate", "--check"][..],
+    ] {
+        let output = stackr(
+            parent.path(),
+            &[&["-C", missing.to_str().unwrap()], command].concat(),
+        );
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{command:?}: {}",
+            stderr(&output)
+        );
+        assert!(
+            stderr(&output).contains("stackr.config.json"),
+            "{command:?}: {}",
+            stderr(&output)
+        );
+    }
+}
