@@ -176,11 +176,20 @@ in
       };
       package = mkOption {
         type = types.package;
-        # nixpkgs chooses the system's PostgreSQL by system.stateVersion, so that a nixpkgs
-        # upgrade keeps the major version a data folder was made with (a server of another
-        # major version refuses it); `pkgs.postgresql` moves with nixpkgs.
-        default = config.services.postgresql.package;
-        defaultText = lib.literalExpression "config.services.postgresql.package";
+        # Chosen by system.stateVersion, as nixpkgs chooses the system's PostgreSQL, so that a
+        # nixpkgs upgrade keeps the major version a data folder was made with (a server of
+        # another major version refuses it); `pkgs.postgresql` moves with nixpkgs. nixpkgs
+        # defines its choice only while the system server is enabled, hence the table here.
+        default =
+          if config.services.postgresql.enable then config.services.postgresql.package
+          else if lib.versionAtLeast config.system.stateVersion "25.11" then pkgs.postgresql_17
+          else if lib.versionAtLeast config.system.stateVersion "24.11" then pkgs.postgresql_16
+          else if lib.versionAtLeast config.system.stateVersion "23.11" then pkgs.postgresql_15
+          else pkgs.postgresql_14;
+        defaultText = lib.literalExpression ''
+          the system's PostgreSQL when services.postgresql is enabled, else by system.stateVersion:
+          25.11 and later pkgs.postgresql_17, 24.11 pkgs.postgresql_16, 23.11 pkgs.postgresql_15,
+          earlier pkgs.postgresql_14'';
         description = "PostgreSQL of the per-service servers. Moving to another major version needs their data folders upgraded (pg_upgrade) first.";
       };
     };

@@ -46,8 +46,12 @@ impl Fleet {
     pub fn boot(prefix: &str) -> anyhow::Result<Fleet> {
         let project = project::placed_project(prefix)?;
         let modules = stackr_testkit::repo_root().join("modules");
-        let json = stackr_testkit::evaluate_fleet(&modules, project.path())
-            .map_err(|e| anyhow::anyhow!("the fleet's evaluation failed:\n{e}"))?;
+        let json = stackr_testkit::evaluate_fleet_with_host(
+            &modules,
+            project.path(),
+            crate::systemd::store::DEBIAN_POSTGRESQL_HOST,
+        )
+        .map_err(|e| anyhow::anyhow!("the fleet's evaluation failed:\n{e}"))?;
         let systems: BTreeMap<String, Value> =
             serde_json::from_slice(&json).context("evaluate-fleet.nix printed no JSON")?;
         let network = Network::create(prefix)?;

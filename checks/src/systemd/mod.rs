@@ -22,7 +22,11 @@ pub use render::Entry;
 /// text): the JSON `evaluate.nix` returns.
 pub fn evaluate_repository(host: &str) -> anyhow::Result<Value> {
     let root = stackr_testkit::repo_root();
-    let json = stackr_testkit::evaluate_nixos_system(&root.join("modules"), &root, host)
+    let host = format!(
+        "{{ imports = [ ({host}) {} ]; }}",
+        store::DEBIAN_POSTGRESQL_HOST
+    );
+    let json = stackr_testkit::evaluate_nixos_system(&root.join("modules"), &root, &host)
         .map_err(|e| anyhow::anyhow!("the module evaluation failed:\n{e}"))?;
     let system: Value = serde_json::from_slice(&json).context("evaluate.nix printed no JSON")?;
     let failed = &system["failedAssertions"];

@@ -18,6 +18,7 @@ use super::render::Entry;
 /// /usr/lib/postgresql/15/bin; the rest is in /usr/bin.
 pub const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ("postgresql", "/usr/lib/postgresql/15"),
+    ("postgresql-15", "/usr/lib/postgresql/15"),
     ("redis", "/usr"),
     ("bash", "/usr"),
     ("coreutils", "/usr"),
@@ -26,6 +27,10 @@ pub const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ("gnused", "/usr"),
     ("systemd", "/usr"),
 ];
+
+/// A NixOS module that makes the evaluated hosts choose PostgreSQL 15, Debian's (the per-service
+/// servers follow `system.stateVersion`, as nixpkgs' own server does).
+pub const DEBIAN_POSTGRESQL_HOST: &str = "{ system.stateVersion = \"23.11\"; }";
 
 /// nixpkgs packages whose programs Debian keeps in /usr/sbin: their store path becomes a folder
 /// whose `bin` links there.

@@ -152,28 +152,48 @@ fn open_firewall_opens_only_the_api_port() {
     );
 }
 
-/// A service's own PostgreSQL server runs the major version the system's PostgreSQL has, which
-/// nixpkgs chooses by `system.stateVersion`: a nixpkgs upgrade that moves `pkgs.postgresql` to
-/// a new major version (whose server refuses the data folders of the old one) changes neither.
+/// A service's own PostgreSQL server runs the major version nixpkgs would choose for the
+/// system's by `system.stateVersion`, or the system's own when it runs one: a nixpkgs upgrade
+/// that moves `pkgs.postgresql` to a new major version (whose server refuses the data folders of
+/// the old one) changes neither. The system PostgreSQL is off in per-service mode, where nixpkgs
+/// leaves its package undefined.
 #[test]
-fn per_service_servers_run_the_systems_postgresql_version() {
-    let host = "{ pkgs, ... }: { services.postgresql.package = pkgs.postgresql_15; }";
-    let Some(system) = minimal_system(host) else {
-        return;
+fn per_service_servers_keep_their_postgresql_version_across_nixpkgs_upgrades() {
+    let server_of = |host: &str| -> Option<Vec<String>> {
+        let system = minimal_system(host)?;
+        Some(
+            system["units"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .filter(|(name, _)| name.ends_with("-postgresql"))
+                .map(|(_, unit)| {
+                    unit["serviceConfig"]["ExecStart"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned()
+                })
+                .collect(),
+        )
     };
-    let servers: Vec<&str> = system["units"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .filter(|(name, _)| name.ends_with("-postgresql"))
-        .map(|(_, unit)| unit["serviceConfig"]["ExecStart"].as_str().unwrap())
-        .collect();
-    assert!(!servers.is_empty());
-    for exec_start in servers {
-        assert!(
-            exec_start.contains("-postgresql-15/bin/postgres "),
-            "{exec_start}"
-        );
+    for (host, version) in [
+        ("{ system.stateVersion = \"24.11\"; }", "16"),
+        ("{ system.stateVersion = \"23.05\"; }", "14"),
+        (
+            "{ pkgs, ... }: { services.postgresql.enable = true; services.postgresql.package = pkgs.postgresql_15; }",
+            "15",
+        ),
+    ] {
+        let Some(servers) = server_of(host) else {
+            return;
+        };
+        assert!(!servers.is_empty());
+        for exec_start in servers {
+            assert!(
+                exec_start.contains(&format!("-postgresql-{version}/bin/postgres ")),
+                "{host}: {exec_start}"
+            );
+        }
     }
 }
 

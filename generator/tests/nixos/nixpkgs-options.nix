@@ -6,7 +6,7 @@
 # and postgresql-setup.service, systemd-unit-options with `notify-reload`). An option nixpkgs has
 # but stackr never touches is left out, so setting it is reported as missing: add it here (typed
 # as upstream) first.
-{ lib, pkgs, ... }:
+{ config, lib, pkgs, ... }:
 let
   inherit (lib) mkOption mkEnableOption types;
 
@@ -205,14 +205,18 @@ in
       default = { };
     };
 
+    # nixos/modules/misc/version.nix
+    system.stateVersion = mkOption { type = types.str; default = "25.11"; };
+
     # nixos/modules/config/system-path.nix
     environment.systemPackages = mkOption { type = types.listOf types.package; default = [ ]; };
 
     # nixos/modules/services/databases/postgresql.nix
     services.postgresql = {
       enable = mkEnableOption "PostgreSQL Server";
-      package = mkOption { type = types.package; default = pkgs.postgresql; };
-      dataDir = mkOption { type = types.path; default = "/var/lib/postgresql/${pkgs.postgresql.psqlSchema}"; };
+      # No default: nixpkgs sets it (by system.stateVersion) only when the server is enabled.
+      package = mkOption { type = types.package; };
+      dataDir = mkOption { type = types.path; default = "/var/lib/postgresql/${config.services.postgresql.package.psqlSchema}"; };
       authentication = mkOption { type = types.lines; default = ""; };
       settings = mkOption {
         type = types.submodule {

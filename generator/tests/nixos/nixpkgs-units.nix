@@ -135,6 +135,11 @@ in
     # pg_hba rules it puts around the host's `authentication` lines (a comment before, the
     # defaults after).
     (lib.mkIf pg.enable {
+      # The package by system.stateVersion, as nixpkgs chooses it.
+      services.postgresql.package = lib.mkDefault (
+        if lib.versionAtLeast config.system.stateVersion "25.11" then pkgs.postgresql_17
+        else if lib.versionAtLeast config.system.stateVersion "24.11" then pkgs.postgresql_16
+        else pkgs.postgresql_15);
       services.postgresql.authentication = lib.mkMerge [
         (lib.mkBefore "# Generated file; do not edit!")
         (lib.mkAfter ''

@@ -11,8 +11,11 @@ let
 in
 named [ "coreutils" "curl" "redis" "util-linux" "process-compose" "cargo" "rustc" "gnugrep" "git" "bash" "findutils" "gnused" "systemd" "nginx" "iptables" ]
 // {
-  postgresql = drv "postgresql" // { psqlSchema = "16"; };
+  postgresql = drv "postgresql" // { psqlSchema = "17"; };
+  postgresql_14 = drv "postgresql-14" // { psqlSchema = "14"; };
   postgresql_15 = drv "postgresql-15" // { psqlSchema = "15"; };
+  postgresql_16 = drv "postgresql-16" // { psqlSchema = "16"; };
+  postgresql_17 = drv "postgresql-17" // { psqlSchema = "17"; };
   # The script's text is kept, so tests can read what a command would run.
   writeShellScriptBin = name: text: drv name // { inherit text; };
   writeText = name: text: drv name // { inherit text; };
