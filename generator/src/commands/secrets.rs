@@ -105,19 +105,26 @@ pub fn create(
     if !dir.join(".gitignore").exists() {
         write_private(dir, ".gitignore", GITIGNORE)?;
     }
-    finish_an_interrupted_rotation(dir)?;
+    // Asked again after a rotation was cut short, `--rotate-ca` finishes that one: a second new
+    // CA would push the one the hosts still use out of the trusted bundle.
+    let finished_a_rotation = finish_an_interrupted_rotation(dir)?;
+    if finished_a_rotation {
+        written.push(CA_CERT.to_owned());
+    }
     for name in secrets {
         if !dir.join(name).exists() {
             write_private(dir, name, &random_secret()?)?;
             written.push((*name).to_owned());
         }
     }
-    if action == CaAction::Rotate || !dir.join(CA_KEY).exists() {
+    if (action == CaAction::Rotate && !finished_a_rotation) || !dir.join(CA_KEY).exists() {
         let (cert, key) = new_ca()?;
         write_private(dir, NEXT_CA_KEY, &key)?;
         write_private(dir, NEXT_CA_CERT, &cert)?;
         finish_an_interrupted_rotation(dir)?;
-        written.push(CA_CERT.to_owned());
+        if !finished_a_rotation {
+            written.push(CA_CERT.to_owned());
+        }
     }
     if action == CaAction::RetirePrevious && dir.join(PREVIOUS_CA_CERT).exists() {
         std::fs::remove_file(dir.join(PREVIOUS_CA_CERT)).context("retiring the previous CA")?;
@@ -169,8 +176,8 @@ pub fn create(
 /// Puts a new CA written whole (`NEXT_CA_*`) in place of the current one, which becomes the
 /// previous one: each step a rename, so a run cut short anywhere is finished by the next. A new
 /// key without its certificate (cut short while writing them) is dropped: that rotation never
-/// began.
-fn finish_an_interrupted_rotation(dir: &Path) -> Result<()> {
+/// began. Returns whether it put a new CA in place.
+fn finish_an_interrupted_rotation(dir: &Path) -> Result<bool> {
     let rename = |from: &str, to: &str| {
         std::fs::rename(dir.join(from), dir.join(to))
             .with_context(|| format!("replacing the CA: moving {from} to {to}"))
@@ -179,7 +186,7 @@ fn finish_an_interrupted_rotation(dir: &Path) -> Result<()> {
         if dir.join(NEXT_CA_KEY).exists() {
             std::fs::remove_file(dir.join(NEXT_CA_KEY)).context("dropping a half-made CA")?;
         }
-        return Ok(());
+        return Ok(false);
     }
     if dir.join(NEXT_CA_KEY).exists() {
         if dir.join(CA_CERT).exists() {
@@ -187,7 +194,8 @@ fn finish_an_interrupted_rotation(dir: &Path) -> Result<()> {
         }
         rename(NEXT_CA_KEY, CA_KEY)?;
     }
-    rename(NEXT_CA_CERT, CA_CERT)
+    rename(NEXT_CA_CERT, CA_CERT)?;
+    Ok(true)
 }
 
 fn name(common_name: &str) -> DistinguishedName {

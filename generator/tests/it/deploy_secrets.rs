@@ -216,6 +216,25 @@ fn a_rotation_cut_short_is_finished_by_the_next_run() {
     secrets(project.path(), &[]);
     assert!(host_verifies(&deploy, "gate"));
 
+    // `--rotate-ca` asked again after a cut-short rotation finishes that one, and makes no
+    // second CA: the one the hosts still run on stays trusted.
+    let running = std::fs::read(deploy.join("ca/ca.crt")).unwrap();
+    for (from, to) in [
+        ("ca/ca.crt", "ca/next-ca.crt"),
+        ("ca/ca.key", "ca/next-ca.key"),
+    ] {
+        std::fs::copy(other_deploy.join(from), deploy.join(to)).unwrap();
+    }
+    secrets(project.path(), &["--rotate-ca"]);
+    assert_eq!(
+        std::fs::read(deploy.join("ca/previous-ca.crt")).unwrap(),
+        running
+    );
+    assert_eq!(
+        std::fs::read(deploy.join("ca/ca.crt")).unwrap(),
+        std::fs::read(other_deploy.join("ca/ca.crt")).unwrap()
+    );
+
     // A new key alone: that rotation never began.
     let settled = tree(&deploy);
     std::fs::write(deploy.join("ca/next-ca.key"), "half a rotation").unwrap();
