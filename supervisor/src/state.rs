@@ -80,10 +80,12 @@ pub fn reset_state_dir(
             std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;
         for entry in entries {
             let path = entry?.path();
-            if path
-                .file_name()
-                .is_some_and(|name| keeps.iter().any(|k| name == k.as_str()))
-            {
+            // The marker stays (it is written again at once anyway): a reset cut short here is
+            // still one of a folder `stackr dev` keeps its state in.
+            let kept = |name: &std::ffi::OsStr| {
+                name == ".gitignore" || keeps.iter().any(|k| name == k.as_str())
+            };
+            if path.file_name().is_some_and(kept) {
                 continue;
             }
             let removed = if path.is_dir() && !path.is_symlink() {

@@ -228,11 +228,26 @@ fn make_whole(dir: &Path, name: &str, changes: &Changeset) -> Result<()> {
         .tempdir_in(beside)
         .with_context(|| format!("creating a folder in {}", beside.display()))?;
     commit(building.path(), changes)?;
-    // A project folder as `mkdir` makes one (the temporary folder is private).
-    std::fs::set_permissions(building.path(), std::fs::Permissions::from_mode(0o755))?;
+    // The temporary folder is private: give the project the mode of the empty folder it replaces,
+    // or the one `mkdir` would give it.
+    let mode = match std::fs::metadata(dir) {
+        Ok(existing) => existing.permissions().mode() & 0o7777,
+        Err(_) => 0o777 & !current_umask(),
+    };
+    std::fs::set_permissions(building.path(), std::fs::Permissions::from_mode(mode))
+        .with_context(|| format!("setting the mode of {}", building.path().display()))?;
     std::fs::rename(building.path(), dir)
         .with_context(|| format!("moving the new project to {}", dir.display()))?;
     // Renamed away: nothing left for the temporary folder's cleanup to remove.
     let _ = building.keep();
     Ok(())
+}
+
+/// The process's file mode creation mask.
+fn current_umask() -> u32 {
+    // SAFETY: umask only swaps the process's mask; it is set back at once (no thread of this
+    // command creates files meanwhile).
+    let mask = unsafe { libc::umask(0o022) };
+    unsafe { libc::umask(mask) };
+    u32::from(mask)
 }

@@ -138,6 +138,8 @@ pub(super) struct ProjectContext<'a> {
     services: Vec<Member<'a>>,
     /// `[profile.dev.package.NAME] opt-level`, as the stackr workspace has them.
     optimized: Vec<Optimized>,
+    /// How the folders of a stopped command's writes begin (git-ignored).
+    staging_prefix: &'static str,
 }
 
 #[derive(Serialize)]
@@ -160,6 +162,7 @@ pub fn project_files(plan: &Plan) -> Result<Vec<RenderedFile>> {
             .into_iter()
             .map(|(name, opt_level)| Optimized { name, opt_level })
             .collect(),
+        staging_prefix: crate::write::STAGING_PREFIX,
     };
     Ok(vec![
         RenderedFile::new("flake.nix", templates::PROJECT_FLAKE.render(&context)?),

@@ -22,7 +22,7 @@ pub const FAIL_AFTER_ENV: &str = "STACKR_TEST_FAIL_AFTER";
 pub const CRASH_AFTER_ENV: &str = "STACKR_TEST_CRASH_AFTER";
 
 /// Staging folders are named `<STAGING_PREFIX><random>` in the project's root.
-const STAGING_PREFIX: &str = ".stackr-staging-";
+pub const STAGING_PREFIX: &str = ".stackr-staging-";
 /// In a staging folder: `<index>\t<path>` per staged file, written once all are staged.
 const TARGETS: &str = "targets";
 
@@ -108,6 +108,8 @@ pub fn commit(root: &Path, changes: &Changeset) -> Result<Vec<String>> {
         Ok(())
     })();
     if let Err(err) = result {
+        // No longer a commit to finish: the next command must not place what this one undoes.
+        let _ = fs::remove_file(&list);
         let unrestored = roll_back(placed, created_dirs);
         return Err(err.context(if unrestored == 0 {
             "nothing was changed: every file was restored".to_owned()
@@ -151,8 +153,16 @@ pub fn finish_interrupted(root: &Path) -> Result<Vec<String>> {
                     continue; // placed before the process stopped
                 }
                 let target = root.join(path);
-                create_parents(root, &target, &mut Vec::new())?;
-                fs::rename(&staged, &target).with_context(|| format!("writing {path}"))?;
+                create_parents(root, &target, &mut Vec::new())
+                    .and_then(|()| {
+                        fs::rename(&staged, &target).with_context(|| format!("writing {path}"))
+                    })
+                    .with_context(|| {
+                        format!(
+                            "finishing the writes a stopped stackr command left in {}: look at what is in the way, or remove that folder to drop them",
+                            staging.display()
+                        )
+                    })?;
                 written.push(path.to_owned());
             }
         }

@@ -636,8 +636,7 @@ fn only_a_placed_stack_gets_nix_fleet_nix_and_agents_md_names_it_generated() {
 }
 
 /// A stack placed on hosts, then not any more: `generate` turns `nix/fleet.nix` into an error a
-/// flake still importing it stops on (it was left as it was, and `--check` said all was up to
-/// date, so a deploy would have used the last placement's hosts).
+/// flake still importing it stops on, so no deploy uses the last placement's hosts.
 #[test]
 fn a_fleet_file_left_by_a_removed_placement_stops_the_flake() {
     let project = project_with_config(&fixture_config("fleet"));

@@ -202,8 +202,7 @@ fn a_closed_output_pipe_ends_the_report_quietly() {
 }
 
 /// A service crate whose manifest is gone (deleted, or the folder replaced by a file) is named,
-/// with what to do, by `generate --check` and `generate`: it was passed over in silence, and
-/// `--check` said everything was up to date.
+/// with what to do, by `generate --check` and `generate`, never called up to date.
 #[test]
 fn a_service_crate_without_its_manifest_is_named() {
     let (_parent, root) = common::init_project(&[]);

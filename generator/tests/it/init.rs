@@ -85,6 +85,21 @@ fn refuses_an_existing_folder_and_bad_names() {
     );
 }
 
+/// `init` into an empty folder that exists fills it, keeping its mode.
+#[test]
+fn init_into_an_existing_empty_folder_keeps_its_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let parent = tempfile::tempdir().unwrap();
+    let folder = parent.path().join("shop");
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o750)).unwrap();
+    let output = stackr(parent.path(), &["init", "shop", "--defaults"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(folder.join("stackr.config.json").is_file());
+    let mode = std::fs::metadata(&folder).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o750);
+}
+
 /// `init` killed while writing (`kill -9`: nothing rolls back) leaves no half project under the
 /// name, so `init` again just works.
 #[test]

@@ -13,9 +13,10 @@ const KEEPALIVE_IDLE: Duration = Duration::from_secs(10);
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(5);
 const KEEPALIVE_PROBES: u32 = 3;
 
-/// A pooled connection unused for longer than this is checked before it is handed out: after a
-/// crash and reboot of the database host, every connection left from before is dead, and a
-/// check costs one round trip, paid only by connections a busy service does not keep warm.
+/// A pooled connection last handed out this long ago or more is checked before it is handed out
+/// again: after a crash and reboot of the database host, every connection left from before is
+/// dead, and a check costs one round trip, paid only by connections a busy service does not keep
+/// warm (and after a transaction that held one this long).
 pub const CHECK_AFTER_UNUSED: Duration = Duration::from_secs(1);
 
 /// How long the check may take: the host of a connection that does not answer it is gone.
@@ -32,8 +33,8 @@ pub(crate) fn notice_a_dead_host(config: &mut tokio_postgres::Config) {
         .tcp_user_timeout(UNACKNOWLEDGED_LIMIT);
 }
 
-/// The pool hook that checks a connection before it is handed out, when it has been unused for
-/// [`CHECK_AFTER_UNUSED`] or more: it must answer an empty query. (The pool's own recycling
+/// The pool hook that checks a connection before it is handed out, when it was last handed out
+/// [`CHECK_AFTER_UNUSED`] ago or more: it must answer an empty query. (The pool's own recycling
 /// only sees connections the server closed.) A connection that fails is dropped and the pool
 /// takes, or makes, another.
 pub fn reuse_check() -> deadpool_postgres::Hook {
