@@ -44,6 +44,28 @@ struct Flight {
     last: tokio::sync::Mutex<Option<Finished>>,
 }
 
+/// One caller's place in a cookie's [`Flight`]. Dropped when the caller is done, or cancelled (a
+/// client that went away drops its request): the last caller out removes the flight, so a flood
+/// of cookies whose clients hang up leaves nothing behind.
+struct InFlight<'a> {
+    cache: &'a SessionCache,
+    key: CookieHash,
+    flight: Arc<Flight>,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        let mut in_flight = self.cache.in_flight.lock().expect("in-flight lock");
+        // Clones are only made under this mutex, so 2 (the map's and ours) means nobody waits.
+        let ours = in_flight
+            .get(&self.key)
+            .is_some_and(|mapped| Arc::ptr_eq(mapped, &self.flight));
+        if ours && Arc::strong_count(&self.flight) == 2 {
+            in_flight.remove(&self.key);
+        }
+    }
+}
+
 /// A verification's answer (a `Result<Option<Arc<VerifiedSession>>, E>` of the caller's `E`),
 /// for the callers that were waiting when it finished.
 struct Finished {
@@ -105,8 +127,13 @@ impl SessionCache {
             .entry(key)
             .or_default()
             .clone();
-        let result = {
-            let mut last = flight.last.lock().await;
+        let flight = InFlight {
+            cache: self,
+            key,
+            flight,
+        };
+        {
+            let mut last = flight.flight.last.lock().await;
             let shared = last
                 .as_ref()
                 .filter(|finished| finished.at >= came)
@@ -132,13 +159,7 @@ impl SessionCache {
                     answer
                 }
             }
-        };
-        let mut in_flight = self.in_flight.lock().expect("in-flight lock");
-        // Clones are only made under this mutex, so 2 (the map's and ours) means nobody waits.
-        if Arc::strong_count(&flight) == 2 {
-            in_flight.remove(&key);
         }
-        result
     }
 
     pub fn insert(&self, cookie: &str, session: Arc<VerifiedSession>) {
@@ -297,6 +318,36 @@ mod tests {
         // A failure is no verdict: the next request asks auth again.
         failing(cache.clone(), calls.clone()).await.unwrap_err();
         assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
+    }
+
+    /// Requests whose clients hang up (their handlers are dropped while they verify or wait)
+    /// leave no entry behind: anyone could otherwise grow the map by one entry per made-up cookie.
+    #[tokio::test]
+    async fn cancelled_verifications_leave_nothing_in_flight() {
+        let cache = Arc::new(SessionCache::new(Duration::from_secs(60), 10).unwrap());
+        let tasks: Vec<_> = (0..50)
+            .flat_map(|i| [i, i]) // a verifying and a waiting caller per cookie
+            .map(|i| {
+                let cache = cache.clone();
+                tokio::spawn(async move {
+                    cache
+                        .get_or_verify(&format!("c={i}"), || async {
+                            tokio::time::sleep(Duration::from_secs(60)).await;
+                            Ok::<_, ()>(None)
+                        })
+                        .await
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(cache.in_flight.lock().unwrap().len(), 50);
+        for task in &tasks {
+            task.abort();
+        }
+        for task in tasks {
+            let _ = task.await;
+        }
+        assert!(cache.in_flight.lock().unwrap().is_empty());
     }
 
     #[tokio::test]
