@@ -223,6 +223,7 @@ mod tests {
                 updated_at: None,
                 ip_address: None,
                 user_agent: None,
+                impersonated_by: None,
             },
             user: serde_json::from_value(serde_json::json!({"id": user})).unwrap(),
         })

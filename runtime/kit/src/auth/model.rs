@@ -84,6 +84,9 @@ pub struct Session {
     pub ip_address: Option<String>,
     #[serde(default)]
     pub user_agent: Option<String>,
+    /// The admin acting as the user, when this session is an impersonation (auth's admin API).
+    #[serde(default)]
+    pub impersonated_by: Option<String>,
 }
 
 /// A session auth vouched for, with its user.

@@ -50,6 +50,18 @@ async fn create(
     if parsed.label.chars().count() > MAX_LABEL_CHARS {
         return bad_request("label is too long (max 100 characters)");
     }
+    // An impersonation ends within the hour, or when the admin stops it; a device session made
+    // from it would act as the user for weeks after, past the admin's own ban or deletion.
+    if user.session().impersonated_by.is_some() {
+        return (
+            StatusCode::FORBIDDEN,
+            Json(serde_json::json!({
+                "message": "an admin's impersonation cannot create device sessions",
+                "code": "IMPERSONATION",
+            })),
+        )
+            .into_response();
+    }
     let owner_epoch = match guard.epoch_for_new_device(&user, &headers).await {
         Ok(epoch) => epoch,
         Err(rejection) => return rejection.into_response(),

@@ -106,3 +106,45 @@ async fn with_the_cache_on_revocation_lands_within_the_ttl() {
         revoked.elapsed()
     );
 }
+
+/// An admin acting as a user (a one-hour impersonation that ends when the admin stops it) cannot
+/// make a device session for that user: it would live on for weeks after the impersonation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_impersonation_cannot_make_a_device_session() {
+    let stack = Stack::start(StackOptions::new(Flavor::Flexible)).await;
+    let bob = stack.sign_up("bob").await;
+    let alice = stack.sign_up("alice").await;
+    stack.set_role(&alice, "admin");
+    let auth = &stack.auth.url;
+    let impersonation = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .post(format!("{auth}/api/auth/admin/impersonate-user"))
+        .header("origin", auth)
+        .header("cookie", &alice.cookie)
+        .json(&json!({"userId": bob.user_id}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(impersonation.status(), 200);
+    let cookie = impersonation
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next())
+        .find(|pair| pair.starts_with("better-auth.session_token=") && !pair.ends_with('='))
+        .expect("the impersonation's session cookie")
+        .to_owned();
+    let (status, body) = stack
+        .request(
+            reqwest::Method::POST,
+            "/device-sessions",
+            &[("cookie", &cookie), ("origin", auth)],
+        )
+        .await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["code"], "IMPERSONATION", "{body}");
+    // Bob himself still can.
+    stack.create_device_session(&bob).await;
+}
