@@ -125,13 +125,18 @@ pub async fn delete_user_token(
 }
 
 /// Ends every session of the user, and with them every credential a base service derived from
-/// one (device sessions): the user's credential epoch moves on.
+/// one (device sessions): the user's credential epoch moves on. The impersonations the user runs
+/// as an admin end too: they are that admin's sessions, in another user's name. (BetterAuth ends
+/// only the user's own, so an admin it bans or removes acts as others for up to an hour more.)
 pub async fn delete_all_for_user(
     client: &impl GenericClient,
     user_id: &str,
 ) -> Result<u64, tokio_postgres::Error> {
     let deleted = client
-        .execute(r#"delete from "session" where "userId" = $1"#, &[&user_id])
+        .execute(
+            r#"delete from "session" where "userId" = $1 or "impersonatedBy" = $1"#,
+            &[&user_id],
+        )
         .await?;
     credential_epoch::bump(client, user_id).await?;
     Ok(deleted)

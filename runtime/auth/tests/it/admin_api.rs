@@ -401,6 +401,39 @@ async fn impersonation_is_time_limited_visible_and_reversible() {
     );
 }
 
+/// An admin banned (or removed) by another loses the impersonations they run too: they act as
+/// someone else, but they are the admin's sessions.
+#[tokio::test]
+async fn banning_an_admin_ends_the_impersonations_they_run() {
+    let server = TestServer::start_with(Options {
+        session_cache_ms: Some(0),
+        ..Default::default()
+    })
+    .await;
+    let (mut admin, _user, uid) = admin_and_user(&server).await;
+    let admin_id = admin.session().await["user"]["id"].clone();
+    let r = admin
+        .post("/api/auth/admin/impersonate-user", json!({"userId": uid}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(admin.session().await["user"]["id"], json!(uid));
+
+    let mut other = server.client();
+    other
+        .sign_up("Ada", "ada@example.com", "password-123")
+        .await;
+    server.psql(r#"update "user" set "role" = 'admin' where "email" = 'ada@example.com'"#);
+    let r = other
+        .post("/api/auth/admin/ban-user", json!({"userId": admin_id}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        admin.session().await,
+        json!(null),
+        "the banned admin's impersonation ended"
+    );
+}
+
 #[tokio::test]
 async fn every_admin_action_lands_in_the_audit_log() {
     let server = TestServer::start().await;
