@@ -249,5 +249,5 @@ fn current_umask() -> u32 {
     // command creates files meanwhile).
     let mask = unsafe { libc::umask(0o022) };
     unsafe { libc::umask(mask) };
-    u32::from(mask)
+    mask
 }

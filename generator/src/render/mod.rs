@@ -88,7 +88,7 @@ pub fn keep_project_sections(root: &std::path::Path, files: &mut [RenderedFile])
 }
 
 /// `nix/fleet.nix` of a project whose config no longer places the stack (see
-/// [`nix_fleet::WITHOUT_PLACEMENT`]), when the file is there.
+/// `nix_fleet::WITHOUT_PLACEMENT`), when the file is there.
 pub fn fleet_without_placement(root: &std::path::Path, plan: &Plan) -> Option<RenderedFile> {
     (plan.fleet.is_none() && root.join(nix_fleet::PATH).exists())
         .then(|| RenderedFile::new(nix_fleet::PATH, nix_fleet::WITHOUT_PLACEMENT.to_owned()))
