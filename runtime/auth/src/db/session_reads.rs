@@ -182,14 +182,16 @@ async fn reader(pool: Pool, sql: Arc<str>, queue: Arc<tokio::sync::Mutex<Queue>>
 }
 
 /// The sessions of `tokens` with their users, by token, on `client` (taken from the pool when
-/// there is none, replaced once when PostgreSQL closed it).
+/// there is none, replaced when PostgreSQL ended it: a restart, `pg_terminate_backend`). Each
+/// connection the pool holds may have been ended at once (a restart ends them all), so the read
+/// is made again on up to as many connections as the pool holds, and one more it makes.
 async fn read(
     pool: &Pool,
     client: &mut Option<Client>,
     sql: &str,
     tokens: &[&str],
 ) -> Result<Rows, ApiError> {
-    let mut retried = false;
+    let mut attempts_left = pool.status().max_size + 1;
     loop {
         let connection = match client.take() {
             Some(c) if !c.is_closed() => c,
@@ -216,12 +218,21 @@ async fn read(
                     })
                     .collect());
             }
-            // PostgreSQL closed the connection (a restart): once more on a new one.
-            Err(_) if connection.is_closed() && !retried => retried = true,
+            // PostgreSQL ended the connection: again on another one.
+            Err(e) if attempts_left > 0 && (connection.is_closed() || ended_by_the_server(&e)) => {
+                attempts_left -= 1;
+            }
             Err(e) => {
                 *client = Some(connection);
                 return Err(e.into());
             }
         }
     }
+}
+
+/// Whether `e` is PostgreSQL ending the connection: it closed, or the server said it is ending
+/// it (SQLSTATE class 57P: an administrator's `pg_terminate_backend`, a shutdown, a crash), an
+/// answer that may arrive before the client sees the connection closed.
+fn ended_by_the_server(e: &tokio_postgres::Error) -> bool {
+    e.is_closed() || e.code().is_some_and(|code| code.code().starts_with("57P"))
 }
