@@ -108,23 +108,22 @@ pub fn create(
     // Asked again after a rotation was cut short, `--rotate-ca` finishes that one: a second new
     // CA would push the one the hosts still use out of the trusted bundle.
     let finished_a_rotation = finish_an_interrupted_rotation(dir)?;
-    if finished_a_rotation {
-        written.push(CA_CERT.to_owned());
-    }
     for name in secrets {
         if !dir.join(name).exists() {
             write_private(dir, name, &random_secret()?)?;
             written.push((*name).to_owned());
         }
     }
-    if (action == CaAction::Rotate && !finished_a_rotation) || !dir.join(CA_KEY).exists() {
+    let rotates =
+        (action == CaAction::Rotate && !finished_a_rotation) || !dir.join(CA_KEY).exists();
+    if rotates {
         let (cert, key) = new_ca()?;
         write_private(dir, NEXT_CA_KEY, &key)?;
         write_private(dir, NEXT_CA_CERT, &cert)?;
         finish_an_interrupted_rotation(dir)?;
-        if !finished_a_rotation {
-            written.push(CA_CERT.to_owned());
-        }
+    }
+    if finished_a_rotation || rotates {
+        written.push(CA_CERT.to_owned());
     }
     if action == CaAction::RetirePrevious && dir.join(PREVIOUS_CA_CERT).exists() {
         std::fs::remove_file(dir.join(PREVIOUS_CA_CERT)).context("retiring the previous CA")?;

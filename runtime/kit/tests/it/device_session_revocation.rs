@@ -128,6 +128,7 @@ async fn an_impersonation_cannot_make_a_device_session() {
         .await
         .unwrap();
     assert_eq!(impersonation.status(), 200);
+    // Not `browser::cookie_set`: the answer first clears the admin's own session cookie.
     let cookie = impersonation
         .headers()
         .get_all("set-cookie")
