@@ -109,17 +109,26 @@ fn kept_note(dir: &Path, keeps: &[String]) -> String {
         .collect()
 }
 
+/// `path` with symlinks and `..` resolved, or as given when it does not exist yet.
+fn resolved(path: &Path) -> PathBuf {
+    path.canonicalize().unwrap_or_else(|_| path.to_owned())
+}
+
+/// Whether `a` and `b` name the same folder once resolved.
+pub fn same_folder(a: &Path, b: &Path) -> bool {
+    resolved(a) == resolved(b)
+}
+
 /// A mistyped `--state-dir` must never turn `--reset` into `rm -rf ~`.
 fn guard_against_dangerous_paths(dir: &Path, project_dir: &Path) -> Result<()> {
-    let canon = |p: &Path| -> PathBuf { p.canonicalize().unwrap_or_else(|_| p.to_owned()) };
-    let d = canon(dir);
+    let d = resolved(dir);
     let home = std::env::var_os("HOME")
         .map(PathBuf::from)
-        .map(|h| canon(&h));
+        .map(|h| resolved(&h));
     let refuse = d.parent().is_none()
-        || d == canon(project_dir)
+        || d == resolved(project_dir)
         || home.as_deref() == Some(d.as_path())
-        || canon(project_dir).starts_with(&d);
+        || resolved(project_dir).starts_with(&d);
     if refuse {
         bail!(
             "refusing to reset {}: it is not a state folder inside the project",

@@ -32,11 +32,7 @@ pub fn run(root: &Path, args: stackr_supervisor::DevArgs, no_check: bool) -> Res
         let configured = root.join(&project.plan.state_dir);
         // The generated commands keep their data in the configured folder: another one given
         // here would move only the lock and what --reset deletes.
-        let same = |a: &Path, b: &Path| {
-            a.canonicalize().unwrap_or_else(|_| a.to_owned())
-                == b.canonicalize().unwrap_or_else(|_| b.to_owned())
-        };
-        if given_state_dir && !same(&dev.state_dir, &configured) {
+        if given_state_dir && !stackr_supervisor::same_folder(&dev.state_dir, &configured) {
             return Err(crate::UsageError::new(
                 format!(
                     "--state-dir {}: this project keeps its dev state in `{}`, the `stateDir` of {CONFIG_FILE}, which its generated commands use",

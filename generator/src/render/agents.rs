@@ -52,11 +52,7 @@ pub fn render(plan: &Plan) -> Result<String> {
         state_dir: &plan.state_dir,
         auth: plan.auth.as_deref(),
         services,
-        generated: super::GENERATED
-            .iter()
-            .map(|a| a.path)
-            .chain(plan.fleet.as_ref().map(|_| super::nix_fleet::PATH))
-            .collect(),
+        generated: super::generated_paths(plan).collect(),
         vendored_dir: plan.runtime.vendored.as_ref().map(|_| VENDORED_DIR),
         user_begin: USER_BEGIN,
         user_end: USER_END,

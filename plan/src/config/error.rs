@@ -65,6 +65,30 @@ pub struct Snippet {
     pub label: Option<String>,
 }
 
+impl Snippet {
+    /// Whether the lines a report would quote (the span's, and one on each side) include one
+    /// longer than [`LONGEST_QUOTED_LINE`]: a minified config or a pasted blob, which would
+    /// flood the terminal.
+    fn shows_a_long_line(&self) -> bool {
+        let text = self.text.as_str();
+        let start = self.span.start.min(text.len());
+        let end = self.span.end.clamp(start, text.len());
+        // From the start of the line before the span's to the end of the line after it.
+        let mut from = text[..start].rfind('\n').unwrap_or(0);
+        from = text[..from].rfind('\n').map_or(0, |i| i + 1);
+        let mut to = text[end..].find('\n').map_or(text.len(), |i| end + i);
+        to = text[(to + 1).min(text.len())..]
+            .find('\n')
+            .map_or(text.len(), |i| to + 1 + i);
+        text[from..to]
+            .lines()
+            .any(|line| line.chars().count() > LONGEST_QUOTED_LINE)
+    }
+}
+
+/// Longest config line a report quotes; with a longer one it says only where the error is.
+const LONGEST_QUOTED_LINE: usize = 300;
+
 /// Everything wrong with a config is reported as one of these; the CLI exits with code 2.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
@@ -124,6 +148,13 @@ impl ConfigError {
     /// lines are wrapped at a fixed width so the text is the same wherever it is printed.
     pub fn report(&self, color: bool) -> String {
         use miette::{GraphicalReportHandler, GraphicalTheme};
+        if self
+            .snippet
+            .as_deref()
+            .is_some_and(Snippet::shows_a_long_line)
+        {
+            return format!("error: {self}\n");
+        }
         let mut theme = if color {
             GraphicalTheme::unicode()
         } else {
@@ -235,5 +266,50 @@ mod diagnostic {
                 LabeledSpan::new_primary_with_span(Some(label), span),
             )))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report_of(text: &str, path: JsonPath) -> String {
+        ConfigError::at_path("stackr.config.json", text, path, "bad value", "fix it").report(false)
+    }
+
+    #[test]
+    fn a_long_line_is_not_quoted_but_located() {
+        let blob = "a".repeat(100_000);
+        let text = format!("{{\n  \"name\": \"{blob}\",\n  \"stateDir\": \".stackr\"\n}}\n");
+        let report = report_of(&text, JsonPath::root().key("name"));
+        assert!(report.len() < 300, "{} bytes", report.len());
+        assert!(
+            report.contains("stackr.config.json:2:11: at `name`: bad value"),
+            "{report}"
+        );
+        assert!(report.contains("help: fix it"), "{report}");
+        // A long line beside the offending one is not quoted either.
+        let report = report_of(&text, JsonPath::root().key("stateDir"));
+        assert!(report.len() < 300, "{} bytes", report.len());
+        assert!(report.contains(":3:15:"), "{report}");
+    }
+
+    #[test]
+    fn a_minified_config_is_located_without_its_line() {
+        let services = (0..40)
+            .map(|i| format!("{{\"name\":\"service-{i}\",\"kind\":\"base\"}}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let text = format!("{{\"name\":\"shop\",\"services\":[{services}]}}");
+        let report = report_of(&text, JsonPath::service(39).key("kind"));
+        assert!(report.len() < 300, "{report}");
+        assert!(report.contains("stackr.config.json:1:"), "{report}");
+    }
+
+    #[test]
+    fn ordinary_lines_are_quoted() {
+        let text = "{\n  \"name\": \"Shop\"\n}\n";
+        let report = report_of(text, JsonPath::root().key("name"));
+        assert!(report.contains("\"name\": \"Shop\""), "{report}");
     }
 }

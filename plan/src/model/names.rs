@@ -27,8 +27,16 @@ pub const RESERVED_NAMES: &[&str] = &[
 /// Longest accepted name; keeps unit names and PostgreSQL identifiers (max 63) comfortable.
 pub const MAX_NAME_LEN: usize = 40;
 
-/// `Ok` if `name` may name a service or project, else a sentence saying why not.
+/// `Ok` if `name` may name a service or project, else a sentence saying why not. The length is
+/// checked first, so that the other sentences quote a name of at most [`MAX_NAME_LEN`] characters.
 pub fn check_name(name: &str) -> Result<(), String> {
+    let length = name.chars().count();
+    if length > MAX_NAME_LEN {
+        let start: String = name.chars().take(MAX_NAME_LEN).collect();
+        return Err(format!(
+            "`{start}…` has {length} characters, more than the {MAX_NAME_LEN} allowed"
+        ));
+    }
     let mut chars = name.chars();
     match chars.next() {
         None => return Err("the name is empty".to_owned()),
@@ -45,9 +53,6 @@ pub fn check_name(name: &str) -> Result<(), String> {
     }
     if name.ends_with('-') || name.contains("--") {
         return Err(format!("`{name}` must not end with `-` or contain `--`"));
-    }
-    if name.len() > MAX_NAME_LEN {
-        return Err(format!("`{name}` is longer than {MAX_NAME_LEN} characters"));
     }
     if RESERVED_NAMES.contains(&name) {
         return Err(format!(
@@ -85,5 +90,13 @@ mod tests {
         ] {
             assert!(check_name(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_long_name_is_quoted_only_up_to_the_limit() {
+        let long = format!("A{}", "a".repeat(100_000));
+        let why = check_name(&long).unwrap_err();
+        assert!(why.len() < 200, "{} bytes: {}", why.len(), &why[..200]);
+        assert!(why.contains("100001 characters"), "{why}");
     }
 }
