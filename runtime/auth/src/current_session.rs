@@ -119,6 +119,44 @@ pub async fn rotate(
     Ok(issued)
 }
 
+/// [`issue`] for a sign-in with the password whose stored hash is `password_hash`, or `None` when
+/// the user no longer holds it, or is banned, by the time the session is written. The check and
+/// the insert happen under a share lock on the user's row, which everything that ends all the
+/// user's sessions waits for before deleting them (see [`sessions::delete_all_for_user`]): a
+/// sign-in racing a password reset or a ban either sees it and is refused, or is committed
+/// before the reset's delete, which then ends it.
+#[allow(clippy::too_many_arguments)]
+pub async fn issue_while_password_holds(
+    state: &AppState,
+    client: &mut db::Client,
+    user_id: &str,
+    password_hash: &str,
+    remember: bool,
+    ip: &str,
+    user_agent: &str,
+) -> ApiResult<Option<Issued>> {
+    let tx = client.transaction().await?;
+    let Some(row) = tx
+        .query_opt(
+            r#"select a."password", coalesce(u."banned", false) and (u."banExpires" is null or u."banExpires" > now())
+               from "user" u left join "account" a on a."userId" = u."id" and a."providerId" = $2
+               where u."id" = $1
+               for share of u"#,
+            &[&user_id, &db::accounts::CREDENTIAL],
+        )
+        .await?
+    else {
+        return Ok(None);
+    };
+    let (stored, banned): (Option<String>, bool) = (row.get(0), row.get(1));
+    if banned || stored.as_deref() != Some(password_hash) {
+        return Ok(None);
+    }
+    let issued = issue(state, &tx, user_id, remember, ip, user_agent).await?;
+    tx.commit().await?;
+    Ok(Some(issued))
+}
+
 /// Creates a session for `user_id`. `remember: false` gives a one-day session in a browser-session
 /// cookie plus the signed `dont_remember` marker, as BetterAuth does.
 pub async fn issue(

@@ -124,6 +124,23 @@ pub async fn delete_user_token(
         .await
 }
 
+/// Waits until every session being issued to the user under a share lock on their row (a password
+/// sign-in, see `current_session::issue_while_password_holds`) is committed, so that the delete
+/// that follows, a statement of its own, sees it. A sign-in that takes its lock after this waits
+/// in turn, and then sees the change (new password, ban) that came before the delete.
+async fn wait_for_sessions_being_issued(
+    client: &impl GenericClient,
+    user_id: &str,
+) -> Result<(), tokio_postgres::Error> {
+    client
+        .execute(
+            r#"select 1 from "user" where "id" = $1 for no key update"#,
+            &[&user_id],
+        )
+        .await?;
+    Ok(())
+}
+
 /// Ends every session of the user, and with them every credential a base service derived from
 /// one (device sessions): the user's credential epoch moves on. The impersonations the user runs
 /// as an admin end too: they are that admin's sessions, in another user's name. (BetterAuth ends
@@ -132,6 +149,7 @@ pub async fn delete_all_for_user(
     client: &impl GenericClient,
     user_id: &str,
 ) -> Result<u64, tokio_postgres::Error> {
+    wait_for_sessions_being_issued(client, user_id).await?;
     let deleted = client
         .execute(
             r#"delete from "session" where "userId" = $1 or "impersonatedBy" = $1"#,
@@ -149,6 +167,7 @@ pub async fn delete_others(
     user_id: &str,
     keep_token: &str,
 ) -> Result<u64, tokio_postgres::Error> {
+    wait_for_sessions_being_issued(client, user_id).await?;
     let deleted = client
         .execute(
             r#"delete from "session" where "userId" = $1 and "token" <> $2"#,

@@ -38,15 +38,27 @@ pub async fn check_password(
     user_id: &str,
     password_in: String,
 ) -> ApiResult<bool> {
+    Ok(matching_password_hash(client, user_id, password_in)
+        .await?
+        .is_some())
+}
+
+/// [`check_password`], answering with the stored hash that matched (the upgraded one after an
+/// upgrade): a session opened on the strength of it must not outlive a change of it.
+async fn matching_password_hash(
+    client: &crate::db::Client,
+    user_id: &str,
+    password_in: String,
+) -> ApiResult<Option<String>> {
     let Some(Some(stored)) = accounts::credential_password(client, user_id).await? else {
         tokio::task::spawn_blocking(move || password::verify_dummy(&password_in))
             .await
             .map_err(ApiError::internal)?;
-        return Ok(false);
+        return Ok(None);
     };
-    let (verdict, password_in) = tokio::task::spawn_blocking(move || {
+    let (verdict, password_in, stored) = tokio::task::spawn_blocking(move || {
         let v = password::verify(&password_in, &stored);
-        (v, password_in)
+        (v, password_in, stored)
     })
     .await
     .map_err(ApiError::internal)?;
@@ -59,8 +71,9 @@ pub async fn check_password(
             user_id,
             "upgraded a BetterAuth scrypt password hash to argon2id"
         );
+        return Ok(Some(new_hash));
     }
-    Ok(verdict.is_match())
+    Ok(verdict.is_match().then_some(stored))
 }
 
 pub async fn post(
@@ -76,7 +89,7 @@ pub async fn post(
     body.check()?;
     super::require_trusted_callback(&state, callback_url.as_deref())?;
 
-    let client = state.db().await?;
+    let mut client = state.db().await?;
     let user = if state
         .account_throttle
         .try_attempt(&email, std::time::Instant::now())
@@ -93,9 +106,9 @@ pub async fn post(
             .map_err(ApiError::internal)?;
         return Err(invalid_credentials());
     };
-    if !check_password(&client, &user.id, password_in).await? {
+    let Some(password_hash) = matching_password_hash(&client, &user.id, password_in).await? else {
         return Err(invalid_credentials());
-    }
+    };
     state.account_throttle.succeeded(&email);
     if state.config.require_email_verification && !user.email_verified {
         return Err(ApiError::forbidden(
@@ -124,15 +137,20 @@ pub async fn post(
         }
     }
 
-    let issued = current_session::issue(
+    let Some(issued) = current_session::issue_while_password_holds(
         &state,
-        &client,
+        &mut client,
         &user.id,
+        &password_hash,
         remember,
         &ip,
         &user_agent(&headers),
     )
-    .await?;
+    .await?
+    else {
+        // The password was reset or changed, or the user banned, while it was being checked.
+        return Err(invalid_credentials());
+    };
     let mut out = Map::new();
     out.insert("redirect".into(), Value::Bool(callback_url.is_some()));
     out.insert("token".into(), issued.session.token.clone().into());
