@@ -10,9 +10,10 @@
 //! the same way). Counters live in memory, like the per-IP limits: one auth process is the
 //! trust anchor.
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use crate::pruned_map::PrunedMap;
 
 /// Failed attempts in a row before the account locks.
 pub const BUDGET: u32 = 10;
@@ -20,8 +21,8 @@ pub const BUDGET: u32 = 10;
 pub const LOCK: Duration = Duration::from_secs(15 * 60);
 /// A run of failures is forgotten after this long without attempts.
 const FORGET_AFTER: Duration = Duration::from_secs(24 * 3600);
-/// Past this many tracked addresses, runs idle longer than the lock are pruned (except those that
-/// used up their budget), so made-up addresses do not pile up in memory.
+/// From this many tracked addresses on, runs idle longer than the lock are pruned (except those
+/// that used up their budget), so made-up addresses do not pile up in memory.
 const MAX_KEYS: usize = 100_000;
 
 struct Run {
@@ -29,9 +30,16 @@ struct Run {
     last: Instant,
 }
 
-#[derive(Default)]
 pub struct AccountThrottle {
-    runs: Mutex<HashMap<String, Run>>,
+    runs: Mutex<PrunedMap<Run>>,
+}
+
+impl Default for AccountThrottle {
+    fn default() -> Self {
+        AccountThrottle {
+            runs: Mutex::new(PrunedMap::new(MAX_KEYS)),
+        }
+    }
 }
 
 impl AccountThrottle {
@@ -41,14 +49,12 @@ impl AccountThrottle {
             .runs
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if runs.len() >= MAX_KEYS {
-            // Forget runs idle past the lock, but never a run that used up its budget: forgetting
-            // it would hand whoever floods the table with made-up addresses a fresh budget.
-            runs.retain(|_, r| {
-                let idle = now.duration_since(r.last);
-                idle < LOCK || (r.attempts >= BUDGET && idle < FORGET_AFTER)
-            });
-        }
+        // Forget runs idle past the lock, but never a run that used up its budget: forgetting it
+        // would hand whoever floods the table with made-up addresses a fresh budget.
+        runs.prune_if_full(|_, r| {
+            let idle = now.duration_since(r.last);
+            idle < LOCK || (r.attempts >= BUDGET && idle < FORGET_AFTER)
+        });
         let run = runs.entry(email.to_owned()).or_insert(Run {
             attempts: 0,
             last: now,

@@ -58,6 +58,7 @@ pub mod origin;
 pub mod password;
 pub mod permissions;
 pub mod phase_timings;
+pub mod pruned_map;
 pub mod rate_limit;
 pub mod respond;
 pub mod roles;
