@@ -20,6 +20,35 @@ pub async fn insert(
     Ok(())
 }
 
+/// Replaces the rows of each `(identifier, value)` with one new row, all expiring at `expires_at`,
+/// in one transaction that holds a lock on the first identifier: concurrent replacements of the
+/// same rows (a double-clicked `send-otp`) follow one another, so each identifier is left with
+/// exactly one row, never two.
+pub async fn replace(
+    client: &mut Client,
+    rows: &[(&str, &str)],
+    expires_at: DateTime<Utc>,
+) -> Result<(), tokio_postgres::Error> {
+    let Some((first, _)) = rows.first() else {
+        return Ok(());
+    };
+    let tx = client.transaction().await?;
+    tx.execute(
+        "select pg_advisory_xact_lock(hashtextextended($1, 0))",
+        &[first],
+    )
+    .await?;
+    for (identifier, value) in rows {
+        tx.execute(
+            r#"delete from "verification" where "identifier" = $1"#,
+            &[identifier],
+        )
+        .await?;
+        insert(&tx, identifier, value, expires_at).await?;
+    }
+    tx.commit().await
+}
+
 /// The value of a live (unexpired) row, without consuming it.
 pub async fn peek(
     client: &Client,

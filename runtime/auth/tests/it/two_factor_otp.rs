@@ -1,6 +1,7 @@
 //! Attacks on two-factor by one-time code: guessing across sign-ins locks the account's second
 //! factor (the right code is refused while locked), two requests racing with the right code get
-//! one session, the code is not stored readable, and the per-address limit stops rapid guessing.
+//! one session, a double-clicked `send-otp` leaves one code that works, the code is not stored
+//! readable, and the per-address limit stops rapid guessing.
 
 use crate::common;
 
@@ -85,6 +86,54 @@ async fn a_code_signs_in_once_even_when_sent_twice_at_the_same_time() {
         "2",
         "the sign-up's session and exactly one more"
     );
+}
+
+/// Two `send-otp` at once on one sign-in used to leave two code rows and two attempt counters,
+/// after which `verify-otp` answered 500 even to the right code (and each 500 used up the
+/// account's two-factor budget).
+#[tokio::test]
+async fn a_double_clicked_send_otp_leaves_one_code_that_signs_in() {
+    let server = otto(Options::default()).await;
+    for round in 0..4 {
+        let mut c = server.client();
+        let r = c.sign_in("otto@example.com", "password-123").await;
+        assert_eq!(r.json()["twoFactorRedirect"], true, "{}", r.text);
+        let mut twin = server.client();
+        twin.cookies = c.cookies.clone();
+        let (a, b) = tokio::join!(
+            c.post("/api/auth/two-factor/send-otp", json!({})),
+            twin.post("/api/auth/two-factor/send-otp", json!({}))
+        );
+        assert_eq!((a.status, b.status), (200, 200), "{} {}", a.text, b.text);
+        let rows = server.psql(
+            r#"select count(*) from "verification" where "identifier" like '2fa-otp-attempts-%'"#,
+        );
+        assert_eq!(rows, "1", "round {round}: attempt counters of the sign-in");
+        // Either send may have been the later one: one of the two codes is the live one.
+        let codes = [
+            server.wait_for_code(2 * round + 1).await,
+            server.wait_for_code(2 * round + 2).await,
+        ];
+        let mut statuses = Vec::new();
+        for code in &codes {
+            let r = c
+                .post("/api/auth/two-factor/verify-otp", json!({"code": code}))
+                .await;
+            statuses.push((r.status, r.code()));
+            if r.status == 200 {
+                break;
+            }
+        }
+        assert_eq!(
+            statuses.last().map(|s| s.0),
+            Some(200),
+            "round {round}: {statuses:?}"
+        );
+        assert!(
+            statuses.iter().all(|s| s.0 == 200 || s.1 == "INVALID_CODE"),
+            "round {round}: {statuses:?}"
+        );
+    }
 }
 
 #[tokio::test]

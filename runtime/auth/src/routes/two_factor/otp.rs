@@ -81,7 +81,7 @@ pub async fn send_otp(
     if !state.mailer.is_enabled() {
         return Err(not_configured());
     }
-    let client = state.db().await?;
+    let mut client = state.db().await?;
     let pending = pending_sign_in(&state, &client, &headers).await?;
     let user = users::by_id(&client, &pending.user_id)
         .await?
@@ -90,11 +90,13 @@ pub async fn send_otp(
         .map(|_| char::from(b'0' + rand::rng().random_range(0..10u8)))
         .collect();
     let expires = crate::db::now_ms() + chrono::Duration::seconds(CODE_SECS);
-    for identifier in [code_identifier(&pending), attempts_identifier(&pending)] {
-        verification::delete(&client, &identifier).await?;
-    }
-    verification::insert(&client, &code_identifier(&pending), &digest(&code), expires).await?;
-    verification::insert(&client, &attempts_identifier(&pending), "0", expires).await?;
+    let (code_row, attempts_row) = (code_identifier(&pending), attempts_identifier(&pending));
+    verification::replace(
+        &mut client,
+        &[(&code_row, &digest(&code)), (&attempts_row, "0")],
+        expires,
+    )
+    .await?;
     state.mailer.send_in_background(OutgoingMail {
         to: user.email.clone(),
         subject: "Your sign-in code".into(),
