@@ -49,6 +49,7 @@ pub mod current_session;
 pub mod db;
 pub mod error;
 pub mod error_codes;
+pub mod housekeeping;
 pub mod ids;
 pub mod json;
 pub mod jwt;

@@ -21,6 +21,7 @@ pub async fn run(config: AuthConfig) -> anyhow::Result<()> {
     let https = config.https.clone();
     let state = AppState::connect(config).await?;
     crate::phase_timings::start_from_env();
+    crate::housekeeping::spawn(state.clone());
     let listener = tokio::net::TcpListener::bind(("0.0.0.0", port))
         .await
         .with_context(|| format!("cannot listen on PORT {port}"))?;

@@ -18,6 +18,7 @@ mod differential_change_email;
 mod differential_two_factor_otp;
 mod differential_user_fields;
 mod get_session_connections;
+mod housekeeping;
 mod interop_betterauth;
 mod mail_flows;
 mod origin_and_provision;
