@@ -37,7 +37,9 @@ pub async fn post(
             ))
         }
     }
-    if !crate::routes::sign_in::check_password(&client, &current.user.id, current_password).await? {
+    if !crate::routes::sign_in::check_password(&state, &client, &current.user, current_password)
+        .await?
+    {
         return Err(ApiError::bad_request(
             error_codes::INVALID_PASSWORD,
             "Invalid password",

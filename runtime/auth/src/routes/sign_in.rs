@@ -30,21 +30,39 @@ pub fn banned_error() -> ApiError {
     )
 }
 
-/// Checks `password` against the user's credential account on the blocking pool, upgrading a
-/// legacy BetterAuth scrypt hash to argon2id when it matches. `Ok(false)` = wrong password or no
-/// credential account.
+/// Checks a signed-in user's `password` again (before a sensitive change), out of the same
+/// per-account budget as sign-in: a stolen session cookie must not allow unlimited guesses at
+/// the password. While the budget is used up, every guess is answered as wrong, after the same
+/// work. `Ok(false)` = wrong password, no credential account, or locked.
 pub async fn check_password(
+    state: &AppState,
     client: &crate::db::Client,
-    user_id: &str,
+    user: &crate::db::models::User,
     password_in: String,
 ) -> ApiResult<bool> {
-    Ok(matching_password_hash(client, user_id, password_in)
+    let email = users::normalize_email(&user.email);
+    if !state
+        .account_throttle
+        .try_attempt(&email, std::time::Instant::now())
+    {
+        tokio::task::spawn_blocking(move || password::verify_dummy(&password_in))
+            .await
+            .map_err(ApiError::internal)?;
+        return Ok(false);
+    }
+    let matched = matching_password_hash(client, &user.id, password_in)
         .await?
-        .is_some())
+        .is_some();
+    if matched {
+        state.account_throttle.succeeded(&email);
+    }
+    Ok(matched)
 }
 
-/// [`check_password`], answering with the stored hash that matched (the upgraded one after an
-/// upgrade): a session opened on the strength of it must not outlive a change of it.
+/// Checks `password` against the user's credential account on the blocking pool, upgrading a
+/// legacy BetterAuth scrypt hash to argon2id when it matches: the stored hash that matched (the
+/// upgraded one after an upgrade), or `None` for a wrong password or no credential account. A
+/// session opened on the strength of it must not outlive a change of it.
 async fn matching_password_hash(
     client: &crate::db::Client,
     user_id: &str,

@@ -1,5 +1,6 @@
 //! Password guessing that per-IP limits alone do not stop: many addresses against one account,
-//! and one IPv6 client rotating through its own /64.
+//! one IPv6 client rotating through its own /64, and a stolen session cookie guessing at the
+//! password through the routes that check it again.
 
 use std::sync::Arc;
 
@@ -45,6 +46,39 @@ async fn many_addresses_one_account(stack: Arc<Stack>) -> Outcome {
     Ok(())
 }
 
+/// Whoever holds a stolen session cookie (but not the password) guesses at the password through
+/// `two-factor/enable`, which checks it again, from as many addresses as guesses.
+async fn stolen_session_guesses_the_password(stack: Arc<Stack>) -> Outcome {
+    let (owner, user) = stack.user("stolen-cookie").await;
+    let enable = |c: Client, password: String| async move {
+        let mut c = c;
+        c.post("/api/auth/two-factor/enable", json!({"password": password}))
+            .await
+    };
+    for n in 0..GUESSES {
+        let r = enable(stack.moved(&owner), format!("guess-number-{n}")).await;
+        assert_eq!(r.code(), "INVALID_PASSWORD", "a guess: {}", r.text);
+    }
+    let right = enable(stack.moved(&owner), user.password.clone()).await;
+    ensure!(
+        right.code() == "INVALID_PASSWORD",
+        "after {GUESSES} wrong guesses the right password answered {} {}",
+        right.status,
+        right.text
+    );
+    ensure!(
+        stack
+            .count(
+                r#"select count(*) from "twoFactor" where "userId" = $1"#,
+                &user.id
+            )
+            .await
+            == 0,
+        "two-factor was set up"
+    );
+    Ok(())
+}
+
 async fn ipv6_rotation_within_a_64(stack: Arc<Stack>) -> Outcome {
     let mut proxy = Client::from_address(&stack.server.base, Some(PROXY_ADDRESS));
     let mut statuses = Vec::new();
@@ -70,6 +104,11 @@ pub fn attacks() -> Vec<Attack> {
             attack: "more wrong passwords than the account's budget, at once from as many addresses, then the right one",
             refusal: "the right one is answered exactly like for an unknown account, no session",
             run: |s| Box::pin(many_addresses_one_account(s)),
+        },
+        Attack {
+            attack: "a stolen session cookie guessing the password through two-factor/enable, from as many addresses as guesses",
+            refusal: "the account's budget runs out: then the right password is refused too",
+            run: |s| Box::pin(stolen_session_guesses_the_password(s)),
         },
         Attack {
             attack: "an IPv6 client rotating addresses inside its /64 to dodge the sign-up limit",
