@@ -98,6 +98,8 @@ pub struct CookieNames {
     pub state: String,
     /// During an impersonation: the admin's own session token, to return to afterwards.
     pub admin_session: String,
+    /// Marks a browser that signed in to an account (`crate::known_device`); stackr's own.
+    pub known_device: String,
 }
 
 impl CookieNames {
@@ -118,6 +120,11 @@ impl CookieNames {
             trust_device: name("trust_device"),
             state: name("state"),
             admin_session: name("admin_session"),
+            known_device: if secure {
+                "__Secure-stackr.known_device".to_owned()
+            } else {
+                "stackr.known_device".to_owned()
+            },
         }
     }
 

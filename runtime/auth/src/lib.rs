@@ -53,6 +53,7 @@ pub mod housekeeping;
 pub mod ids;
 pub mod json;
 pub mod jwt;
+pub mod known_device;
 pub mod mail;
 pub mod oauth;
 pub mod origin;

@@ -37,8 +37,14 @@ pub async fn post(
             ))
         }
     }
-    if !crate::routes::sign_in::check_password(&state, &client, &current.user, current_password)
-        .await?
+    if !crate::routes::sign_in::check_password(
+        &state,
+        &headers,
+        &client,
+        &current.user,
+        current_password,
+    )
+    .await?
     {
         return Err(ApiError::bad_request(
             error_codes::INVALID_PASSWORD,

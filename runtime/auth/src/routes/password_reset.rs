@@ -128,7 +128,9 @@ pub async fn link(
 
 /// Sets the new password and invalidates the user's other reset links. All the user's sessions
 /// are revoked: a reset usually means the old password leaked, so sessions opened with it must
-/// not survive (BetterAuth makes this optional).
+/// not survive (BetterAuth makes this optional). The account's budget of password attempts is
+/// given back: the guesses that used it up were at the old password, and the owner, who just
+/// proved they read the account's mail, can sign in from a new browser again.
 pub async fn reset(
     State(state): State<AppState>,
     Query(query): Query<HashMap<String, String>>,
@@ -154,5 +156,10 @@ pub async fn reset(
     accounts::set_credential_password(&client, &user_id, &hash).await?;
     forget_reset_tokens(&client, &user_id).await?;
     sessions::delete_all_for_user(&client, &user_id).await?;
+    if let Some(user) = users::by_id(&client, &user_id).await? {
+        state
+            .account_throttle
+            .succeeded(&users::normalize_email(&user.email));
+    }
     Ok(respond::ok_json(json!({"status": true})))
 }

@@ -11,6 +11,7 @@ use crate::current_session;
 use crate::db::{accounts, users};
 use crate::error::{ApiError, ApiResult};
 use crate::error_codes;
+use crate::known_device;
 use crate::password::{self, Verdict};
 use crate::respond;
 use crate::state::AppState;
@@ -31,19 +32,20 @@ pub fn banned_error() -> ApiError {
 }
 
 /// Checks a signed-in user's `password` again (before a sensitive change), out of the same
-/// per-account budget as sign-in: a stolen session cookie must not allow unlimited guesses at
-/// the password. While the budget is used up, every guess is answered as wrong, after the same
+/// budget as a sign-in from this browser (see [`known_device`]): a stolen session cookie must
+/// not allow unlimited guesses at the password. While the budget is used up, every guess is answered as wrong, after the same
 /// work. `Ok(false)` = wrong password, no credential account, or locked.
 pub async fn check_password(
     state: &AppState,
+    headers: &HeaderMap,
     client: &crate::db::Client,
     user: &crate::db::models::User,
     password_in: String,
 ) -> ApiResult<bool> {
-    let email = users::normalize_email(&user.email);
+    let budget = known_device::budget(state, headers, &users::normalize_email(&user.email));
     if !state
         .account_throttle
-        .try_attempt(&email, std::time::Instant::now())
+        .try_attempt(&budget, std::time::Instant::now())
     {
         tokio::task::spawn_blocking(move || password::verify_dummy(&password_in))
             .await
@@ -54,7 +56,7 @@ pub async fn check_password(
         .await?
         .is_some();
     if matched {
-        state.account_throttle.succeeded(&email);
+        state.account_throttle.succeeded(&budget);
     }
     Ok(matched)
 }
@@ -108,9 +110,11 @@ pub async fn post(
     super::require_trusted_callback(&state, callback_url.as_deref())?;
 
     let mut client = state.db().await?;
+    // The account's budget, or this browser's own when it signed in to the account before.
+    let budget = known_device::budget(&state, &headers, &email);
     let user = if state
         .account_throttle
-        .try_attempt(&email, std::time::Instant::now())
+        .try_attempt(&budget, std::time::Instant::now())
     {
         users::by_email(&client, &email).await?
     } else {
@@ -127,7 +131,8 @@ pub async fn post(
     let Some(password_hash) = matching_password_hash(&client, &user.id, password_in).await? else {
         return Err(invalid_credentials());
     };
-    state.account_throttle.succeeded(&email);
+    state.account_throttle.succeeded(&budget);
+    let known_device_cookie = known_device::cookie_after_sign_in(&state, &headers, &email);
     if state.config.require_email_verification && !user.email_verified {
         return Err(ApiError::forbidden(
             error_codes::EMAIL_NOT_VERIFIED,
@@ -150,7 +155,10 @@ pub async fn post(
         match crate::routes::two_factor::trusted_device(&state, &headers, &user.id).await? {
             Some(rotated) => extra_cookies = rotated,
             None => {
-                return crate::routes::two_factor::start_challenge(&state, &client, &user.id).await;
+                let mut challenge =
+                    crate::routes::two_factor::start_challenge(&state, &client, &user.id).await?;
+                respond::add_cookies(&mut challenge, known_device_cookie.into_iter().collect());
+                return Ok(challenge);
             }
         }
     }
@@ -178,6 +186,7 @@ pub async fn post(
     out.insert("user".into(), state.user_json(&user));
     let mut cookies = issued.cookies;
     cookies.extend(extra_cookies);
+    cookies.extend(known_device_cookie);
     let mut res = respond::json_with_cookies(StatusCode::OK, Value::Object(out), cookies);
     if let Some(cb) = callback_url {
         if let Ok(v) = HeaderValue::from_str(&cb) {

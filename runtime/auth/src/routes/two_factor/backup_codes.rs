@@ -90,7 +90,7 @@ pub async fn generate(
         ));
     }
     let client = state.db().await?;
-    super::require_password(&state, &client, &current.user, password).await?;
+    super::require_password(&state, &headers, &client, &current.user, password).await?;
     let enrolment = super::load_enrolment(&state, &client, &current.user.id).await?;
     let codes = new_codes();
     two_factor::set_backup_codes(&client, &enrolment.row.id, &seal(&state, &codes)).await?;

@@ -30,7 +30,7 @@ pub async fn enable(
     body.check()?;
     let current = current_session::require(&state, &headers).await?;
     let mut client = state.db().await?;
-    super::require_password(&state, &client, &current.user, password).await?;
+    super::require_password(&state, &headers, &client, &current.user, password).await?;
     // Replacing a verified enrolment would silently break the user's authenticator.
     if two_factor::by_user(&client, &current.user.id)
         .await?
@@ -105,6 +105,6 @@ async fn confirmed_by_password(
     body.check()?;
     let current = current_session::require(state, headers).await?;
     let client = state.db().await?;
-    super::require_password(&state, &client, &current.user, password).await?;
+    super::require_password(state, headers, &client, &current.user, password).await?;
     Ok((current, client))
 }

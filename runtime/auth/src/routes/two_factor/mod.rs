@@ -69,11 +69,12 @@ pub(crate) fn open_backup_codes(state: &AppState, sealed: &str) -> Vec<String> {
 /// Password re-check required by enable/disable/get-totp-uri/generate-backup-codes.
 pub(crate) async fn require_password(
     state: &AppState,
+    headers: &axum::http::HeaderMap,
     client: &crate::db::Client,
     user: &crate::db::models::User,
     password: String,
 ) -> ApiResult<()> {
-    if crate::routes::sign_in::check_password(state, client, user, password).await? {
+    if crate::routes::sign_in::check_password(state, headers, client, user, password).await? {
         Ok(())
     } else {
         Err(ApiError::bad_request(

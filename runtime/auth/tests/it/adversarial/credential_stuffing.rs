@@ -79,6 +79,53 @@ async fn stolen_session_guesses_the_password(stack: Arc<Stack>) -> Outcome {
     Ok(())
 }
 
+/// Anyone who knows the email address uses up the account's budget; the owner's browser, which
+/// signed in before, must still sign in, while a browser that signed in to the attacker's own
+/// account gains nothing on the victim's.
+async fn lockout_spares_the_owners_browser(stack: Arc<Stack>) -> Outcome {
+    let (signed_up, user) = stack.user("locked-out").await;
+    let mut owner = stack.moved(&signed_up);
+    let r = owner.sign_in(&user.email, &user.password).await;
+    assert_eq!(r.status, 200, "the owner's sign-in: {}", r.text);
+    let (attacker_own, attacker) = stack.user("lockout-attacker").await;
+    let mut attacker_browser = stack.moved(&attacker_own);
+    let r = attacker_browser
+        .sign_in(&attacker.email, &attacker.password)
+        .await;
+    assert_eq!(r.status, 200, "the attacker's own sign-in: {}", r.text);
+    for n in 0..GUESSES {
+        let mut c = stack.client();
+        let r = c.sign_in(&user.email, &format!("guess-number-{n}")).await;
+        assert_eq!(r.status, 401, "a guess: {}", r.text);
+    }
+    let from_attacker = stack
+        .moved(&attacker_browser)
+        .sign_in(&user.email, &user.password)
+        .await;
+    ensure!(
+        from_attacker.status == 401,
+        "the right password from a browser known to another account answered {} {}",
+        from_attacker.status,
+        from_attacker.text
+    );
+    let fresh = stack.client().sign_in(&user.email, &user.password).await;
+    ensure!(
+        fresh.status == 401,
+        "the right password from a new browser answered {} {} while the account is locked",
+        fresh.status,
+        fresh.text
+    );
+    let mut owner_again = stack.moved(&owner);
+    let r = owner_again.sign_in(&user.email, &user.password).await;
+    ensure!(
+        r.status == 200,
+        "the owner's own browser was locked out: {} {}",
+        r.status,
+        r.text
+    );
+    Ok(())
+}
+
 async fn ipv6_rotation_within_a_64(stack: Arc<Stack>) -> Outcome {
     let mut proxy = Client::from_address(&stack.server.base, Some(PROXY_ADDRESS));
     let mut statuses = Vec::new();
@@ -109,6 +156,11 @@ pub fn attacks() -> Vec<Attack> {
             attack: "a stolen session cookie guessing the password through two-factor/enable, from as many addresses as guesses",
             refusal: "the account's budget runs out: then the right password is refused too",
             run: |s| Box::pin(stolen_session_guesses_the_password(s)),
+        },
+        Attack {
+            attack: "more wrong passwords than the account's budget, to lock its owner out",
+            refusal: "the owner's browser, which signed in before, still signs in; new browsers and the attacker's own do not",
+            run: |s| Box::pin(lockout_spares_the_owners_browser(s)),
         },
         Attack {
             attack: "an IPv6 client rotating addresses inside its /64 to dodge the sign-up limit",

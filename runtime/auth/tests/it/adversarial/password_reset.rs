@@ -138,6 +138,33 @@ async fn sign_ins_racing_the_reset(stack: Arc<Stack>) -> Outcome {
     Ok(())
 }
 
+/// Guesses from many addresses used up the account's budget; the owner resets the password
+/// from the mail and signs in from a browser the account has never seen.
+async fn reset_lifts_the_lock(stack: Arc<Stack>) -> Outcome {
+    let (_, user) = stack.user("reset-after-lockout").await;
+    for n in 0..stackr_auth::account_throttle::BUDGET + 1 {
+        let r = stack
+            .client()
+            .sign_in(&user.email, &format!("guess-number-{n}"))
+            .await;
+        assert_eq!(r.status, 401, "a guess: {}", r.text);
+    }
+    let token = reset_token(&stack, &user, 1).await;
+    let r = reset_with(&stack, &token, "owner-new-password-1").await;
+    assert_eq!(r.status, 200, "reset: {}", r.text);
+    let r = stack
+        .client()
+        .sign_in(&user.email, "owner-new-password-1")
+        .await;
+    ensure!(
+        r.status == 200,
+        "the new password after the reset answered {} {}",
+        r.status,
+        r.text
+    );
+    Ok(())
+}
+
 pub fn attacks() -> Vec<Attack> {
     vec![
         Attack {
@@ -159,6 +186,11 @@ pub fn attacks() -> Vec<Attack> {
             attack: "8 sign-ins with the old password racing its reset",
             refusal: "no session of the old password outlives the reset",
             run: |s| Box::pin(sign_ins_racing_the_reset(s)),
+        },
+        Attack {
+            attack: "wrong passwords that used up the account's budget, then the owner resets it",
+            refusal: "the owner signs in with the new password from a new browser",
+            run: |s| Box::pin(reset_lifts_the_lock(s)),
         },
     ]
 }

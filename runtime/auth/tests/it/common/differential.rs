@@ -71,9 +71,12 @@ pub fn cookie_shapes(r: &Response) -> Value {
     cookie_list_shapes(&r.set_cookies())
 }
 
+/// Cookies compared without stackr's own known-device cookie, which BetterAuth has no counterpart
+/// of (see `stackr_auth::known_device`); its clients ignore it.
 pub fn cookie_list_shapes(cookies: &[String]) -> Value {
     json!(cookies
         .iter()
+        .filter(|c| !is_known_device_cookie(c))
         .map(|c| {
             let (pair, attrs) = c.split_once(';').unwrap_or((c, ""));
             let (name, value) = pair.split_once('=').unwrap();
@@ -83,6 +86,14 @@ pub fn cookie_list_shapes(cookies: &[String]) -> Value {
             )
         })
         .collect::<Vec<_>>())
+}
+
+/// Whether `set_cookie` sets stackr's known-device cookie.
+pub fn is_known_device_cookie(set_cookie: &str) -> bool {
+    let name = set_cookie.split('=').next().unwrap_or_default();
+    [false, true]
+        .into_iter()
+        .any(|secure| stackr_auth::cookie::CookieNames::new(secure).known_device == name)
 }
 
 /// Compares the two runs step by step; `deliberate` lists steps that must differ (and why).
