@@ -355,6 +355,28 @@ fn a_state_dir_holding_the_projects_own_files_is_refused() {
     }
 }
 
+/// Nor may it lie inside a folder of sources or the git repository: `--reset` deleted a
+/// service's `src/`, or the whole repository, and new files there were git-ignored.
+#[test]
+fn a_state_dir_inside_the_projects_sources_is_refused() {
+    for (state_dir, folder) in [
+        ("services/core/src", "services/core"),
+        ("services/core", "services/core"),
+        (".git", ".git"),
+        (".git/stackr", ".git"),
+        ("./stackr-runtime/dev", "stackr-runtime"),
+    ] {
+        let config = format!(
+            "{{\n  \"name\": \"shop\",\n  \"stateDir\": \"{state_dir}\",\n  \"services\": [\n    {{ \"name\": \"auth\", \"kind\": \"auth\" }},\n    {{ \"name\": \"core\" }}\n  ]\n}}\n"
+        );
+        let message = generate_error(&config);
+        assert!(
+            message.contains("stateDir") && message.contains(&format!("inside `{folder}`")),
+            "{state_dir}: {message}"
+        );
+    }
+}
+
 /// A config saved in another encoding: the error says so and where, not "run stackr init".
 #[test]
 fn a_config_that_is_not_utf8_is_named_with_its_first_bad_byte() {
