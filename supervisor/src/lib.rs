@@ -26,6 +26,7 @@ mod lock;
 mod logs;
 mod options;
 mod parse;
+mod port_hold;
 mod ports;
 mod probe;
 mod process;
@@ -45,6 +46,7 @@ use nix::sys::signal::Signal;
 pub use lock::DevLock;
 pub use options::{DevArgs, DevOptions};
 pub use parse::{load_file, load_str, LoadError};
+pub use port_hold::PortHolds;
 pub use probe::READY_PERIOD;
 pub use process::Launch;
 pub use runner::{End, Outcome, ProcState, StopHandle, StopReason, Supervisor, Watcher};
@@ -88,7 +90,7 @@ fn run_status(opts: &DevOptions) -> Result<u8> {
 /// Loads, checks and prepares (reset, state folder, tools), then supervises until the stack
 /// stops. SIGINT, SIGTERM and SIGHUP start the ordered shutdown; a second one kills at once.
 pub async fn run_async(opts: &DevOptions) -> Result<Outcome> {
-    let (stack, launch, _lock) = prepare(opts)?;
+    let (stack, launch, _lock, _held) = prepare(opts)?;
     let names = stack.processes.iter().map(|p| p.name.clone()).collect();
     let console = Console::new(names, !opts.plain, opts.colour);
     for w in &stack.warnings {
@@ -104,8 +106,9 @@ pub async fn run_async(opts: &DevOptions) -> Result<Outcome> {
 }
 
 /// Everything before the first process starts: the project's dev lock (held until the returned
-/// [`DevLock`] is dropped), `--reset`, the state folder, parsing, tools.
-pub fn prepare(opts: &DevOptions) -> Result<(Stack, Launch, DevLock)> {
+/// [`DevLock`] is dropped), `--reset`, the state folder, parsing, tools, and the held ports (until
+/// the returned [`PortHolds`] is dropped).
+pub fn prepare(opts: &DevOptions) -> Result<(Stack, Launch, DevLock, PortHolds)> {
     let mut stack = load_file(&opts.file, &opts.project_dir)?;
     if !opts.only.is_empty() {
         stack = stack
@@ -117,6 +120,7 @@ pub fn prepare(opts: &DevOptions) -> Result<(Stack, Launch, DevLock)> {
     // Before `--reset` too: a port held by a server left running (one whose data the reset
     // would delete under it) stops the start with nothing deleted.
     ports::check_free(&opts.ports)?;
+    let held = port_hold::hold(&opts.held_ports)?;
     if opts.reset {
         state::reset_state_dir(
             &opts.state_dir,
@@ -140,7 +144,7 @@ pub fn prepare(opts: &DevOptions) -> Result<(Stack, Launch, DevLock)> {
         extra_path,
         env: opts.env.clone(),
     };
-    Ok((stack, launch, lock))
+    Ok((stack, launch, lock, held))
 }
 
 /// The signals that stop the stack: the first stops it in order, a second kills everything.
@@ -181,7 +185,7 @@ async fn forward_signals(handle: StopHandle) {
 
 /// Hands the file to process-compose, after the same `--reset` and tool checks.
 fn run_process_compose(pc: &std::path::Path, opts: &DevOptions) -> Result<u8> {
-    let (_, _, _lock) = prepare(opts)?;
+    let (_, _, _lock, _held) = prepare(opts)?;
     let mut cmd = std::process::Command::new(pc);
     cmd.arg("up")
         .arg("--config")

@@ -41,7 +41,8 @@ pub struct DevArgs {
     pub embedded: bool,
 
     /// Start only these services (comma-separated) and what they need: auth and their own
-    /// PostgreSQL and Redis. For a process-compose file outside a stackr project, process names.
+    /// PostgreSQL and Redis. The API ports of the others stay held, so their calls reach no
+    /// other program. For a process-compose file outside a stackr project, process names.
     #[arg(long, value_name = "SERVICES", value_delimiter = ',')]
     pub only: Vec<String>,
 }
@@ -73,6 +74,9 @@ pub struct DevOptions {
     pub ports: Vec<(u16, String)>,
     /// When not empty, only these processes and those they depend on are started.
     pub only: Vec<String>,
+    /// Ports held while the stack runs (each with what it is for) so that no other program takes
+    /// them: those of services left out by `only` that the started ones still call.
+    pub held_ports: Vec<(u16, String)>,
     /// Added to every process's environment (a stackr project's subset run tells its `build`
     /// process what to build).
     pub env: Vec<(String, String)>,
@@ -104,6 +108,7 @@ impl DevOptions {
             check_tools: true,
             ports: Vec::new(),
             only: Vec::new(),
+            held_ports: Vec::new(),
             env: Vec::new(),
             ready_banner: Vec::new(),
         }

@@ -23,7 +23,7 @@ pub fn check_free(ports: &[(u16, String)]) -> Result<()> {
 }
 
 /// `pid N (command line)` of the process listening on `port`, read from /proc (Linux).
-fn holder_of(port: u16) -> Option<String> {
+pub(crate) fn holder_of(port: u16) -> Option<String> {
     let inodes: Vec<String> = ["/proc/net/tcp", "/proc/net/tcp6"]
         .iter()
         .filter_map(|table| std::fs::read_to_string(table).ok())

@@ -58,6 +58,14 @@ pub fn run(root: &Path, args: stackr_supervisor::DevArgs, no_check: bool) -> Res
                 dev_build::PACKAGES_VAR.to_owned(),
                 dev_build::packages_value(services.iter().map(|s| s.package.as_str())),
             ));
+            // The started services still call the others at their API ports.
+            dev.held_ports = project
+                .plan
+                .services
+                .iter()
+                .filter(|s| !services.iter().any(|started| started.name == s.name))
+                .map(|s| (s.port, format!("the API of {}, left out by --only", s.name)))
+                .collect();
             services
         };
         dev.ports = services.iter().flat_map(|s| s.dev_ports()).collect();

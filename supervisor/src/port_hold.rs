@@ -1,0 +1,107 @@
+//! Ports held by `stackr dev` itself while the stack runs: those of the services `--only` left
+//! out. The started services still address those services at those ports (a stackr project's
+//! `SERVICE_URLS`), so another local program listening there would receive their calls, the
+//! users' session cookies included. A held port accepts every connection and closes it at once,
+//! so a call fails as it would against a service that is not running.
+
+use std::net::{TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+
+use anyhow::{bail, Result};
+
+/// The held ports; dropping this lets them go.
+pub struct PortHolds {
+    listeners: Vec<Arc<TcpListener>>,
+}
+
+/// Holds each of `ports` (port, what it is for) on loopback, where the stack's services call it:
+/// a listening socket there keeps any other program from binding the port on loopback or on every
+/// interface. Refuses a port something else already holds, naming it.
+pub fn hold(ports: &[(u16, String)]) -> Result<PortHolds> {
+    let mut listeners = Vec::with_capacity(ports.len());
+    for (port, what) in ports {
+        let Ok(listener) = TcpListener::bind(("127.0.0.1", *port)) else {
+            let holder = crate::ports::holder_of(*port)
+                .unwrap_or_else(|| "a process this user cannot see".to_owned());
+            bail!(
+                "port {port} ({what}) is in use by {holder}: the services started would send it their calls, with their users' cookies; stop that process"
+            );
+        };
+        let listener = Arc::new(listener);
+        let accepting = listener.clone();
+        std::thread::spawn(move || {
+            // Ends when `PortHolds` is dropped: shutting the socket down fails `accept`.
+            for stream in accepting.incoming() {
+                match stream {
+                    Ok(stream) => drop::<TcpStream>(stream),
+                    Err(_) => break,
+                }
+            }
+        });
+        listeners.push(listener);
+    }
+    Ok(PortHolds { listeners })
+}
+
+impl Drop for PortHolds {
+    fn drop(&mut self) {
+        for listener in &self.listeners {
+            // Wakes the thread blocked in `accept` with an error; it ends and closes the socket.
+            let _ =
+                nix::sys::socket::shutdown(listener.as_raw_fd(), nix::sys::socket::Shutdown::Both);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    fn free_port() -> u16 {
+        TcpListener::bind(("127.0.0.1", 0))
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    }
+
+    #[test]
+    fn a_held_port_is_closed_to_others_and_answers_nothing_until_let_go() {
+        let port = free_port();
+        let holds = hold(&[(port, "wallet's API".to_owned())]).unwrap();
+        assert!(TcpListener::bind(("127.0.0.1", port)).is_err());
+        assert!(TcpListener::bind(("0.0.0.0", port)).is_err());
+        let mut call = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        call.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        let mut answer = Vec::new();
+        assert_eq!(
+            call.read_to_end(&mut answer).unwrap_or(0),
+            0,
+            "closed at once"
+        );
+        drop(holds);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while TcpListener::bind(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "the port was let go");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    #[test]
+    fn a_port_already_taken_is_refused_with_its_holder() {
+        let taken = TcpListener::bind(("127.0.0.1", 0)).unwrap();
+        let port = taken.local_addr().unwrap().port();
+        let error = hold(&[(port, "wallet's API".to_owned())])
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(
+            error.contains(&format!("port {port} (wallet's API)")),
+            "{error}"
+        );
+        assert!(error.contains("pid "), "{error}");
+    }
+}
