@@ -1,5 +1,6 @@
 //! TOTP two-factor: enable, verify (turns it on and rotates the session), the sign-in
-//! `twoFactorRedirect` challenge, backup codes, trusted devices, disable.
+//! `twoFactorRedirect` challenge, backup codes, trusted devices, disable; a password reset ends
+//! the challenges the old password started.
 
 use crate::common;
 
@@ -183,4 +184,47 @@ async fn totp_enable_challenge_backup_codes_and_disable() {
         g.sign_in("tess@example.com", "password-123").await.json()["redirect"],
         false
     );
+}
+
+/// A sign-in waiting for its second factor was started with the password; when the owner resets
+/// the password (it leaked), that sign-in ends too, whatever second factor comes later.
+#[tokio::test]
+async fn a_password_reset_ends_the_sign_ins_waiting_for_their_second_factor() {
+    let server = TestServer::start().await;
+    let mut owner = server.client();
+    owner
+        .sign_up("Tess", "tess@example.com", "password-123")
+        .await;
+    let (key, _) = enable_two_factor(&mut owner, "password-123").await;
+    let mut waiting = server.client();
+    let r = waiting.sign_in("tess@example.com", "password-123").await;
+    assert_eq!(r.json()["twoFactorRedirect"], true, "{}", r.text);
+
+    let r = server
+        .client()
+        .post(
+            "/api/auth/request-password-reset",
+            json!({"email": "tess@example.com"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let link = server.wait_for_link("tess@example.com", 1).await;
+    let token = link.rsplit('/').next().unwrap().split('?').next().unwrap();
+    let r = server
+        .client()
+        .post(
+            "/api/auth/reset-password",
+            json!({"token": token, "newPassword": "password-456"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    let r = waiting
+        .post(
+            "/api/auth/two-factor/verify-totp",
+            json!({"code": totp_steps_from_now(&key, 1)}),
+        )
+        .await;
+    assert_ne!(r.status, 200, "{}", r.text);
+    assert_eq!(waiting.session().await, json!(null));
 }

@@ -28,12 +28,24 @@ const TRUST_DEVICE_PREFIX: &str = "trust-device-";
 /// Wrong codes allowed per challenge before a new sign-in is needed.
 pub const MAX_ATTEMPTS: u32 = 5;
 
+/// Ends the user's sign-ins that wait for their second factor: each was started with a password
+/// that is being replaced (reset or changed), perhaps by whoever it leaked to.
+pub async fn forget_pending(
+    client: &crate::db::Client,
+    user_id: &str,
+) -> Result<(), tokio_postgres::Error> {
+    verification::delete_for_user(client, user_id, CHALLENGE_PREFIX).await
+}
+
+/// Identifiers of the challenge rows (`2fa-<20 chars>` → user id).
+const CHALLENGE_PREFIX: &str = "2fa-";
+
 pub async fn start_challenge(
     state: &AppState,
     client: &crate::db::Client,
     user_id: &str,
 ) -> ApiResult<Response> {
-    let identifier = format!("2fa-{}", crate::ids::random_string(20));
+    let identifier = format!("{CHALLENGE_PREFIX}{}", crate::ids::random_string(20));
     let expires = crate::db::now_ms() + chrono::Duration::seconds(CHALLENGE_SECS);
     verification::insert(client, &identifier, user_id, expires).await?;
     verification::insert(client, &attempts_identifier(&identifier), "0", expires).await?;

@@ -10,7 +10,7 @@ mod otp;
 mod verify;
 
 pub use backup_codes::generate as generate_backup_codes;
-pub use challenge::{start_challenge, trusted_device, MAX_ATTEMPTS};
+pub use challenge::{forget_pending, start_challenge, trusted_device, MAX_ATTEMPTS};
 pub use enable::{disable, enable, get_totp_uri};
 pub use otp::{send_otp, verify_otp};
 pub use verify::{verify_backup_code, verify_totp, LOCK_AFTER};
