@@ -72,7 +72,10 @@ pub fn dev_env(
     let state = &model.state_dir;
     let mut env = vec![EnvVar::new(contract::STACKR_SERVICE, service.name.clone())];
     if process == Process::Api {
-        env.push(EnvVar::new(contract::PORT, service.port.to_string()));
+        env.extend([
+            EnvVar::new(contract::PORT, service.port.to_string()),
+            EnvVar::new(contract::LISTEN_ADDRESS, "127.0.0.1"),
+        ]);
     }
     env.extend([
         EnvVar::new(

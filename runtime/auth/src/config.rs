@@ -75,6 +75,8 @@ pub struct AuthConfig {
     /// `AUTH_TLS_CERT_FILE` and `AUTH_TLS_KEY_FILE`: the API serves HTTPS with them.
     pub https: Option<std::sync::Arc<stackr_tls::server::ServerConfig>>,
     pub port: u16,
+    /// `LISTEN_ADDRESS`: where the API listens (every interface when unset).
+    pub listen_address: std::net::IpAddr,
     /// Port of the admin dashboard; `None` disables it.
     pub admin_port: Option<u16>,
     /// Address the admin dashboard listens on (`AUTH_ADMIN_BIND`): loopback unless an operator
@@ -324,6 +326,12 @@ impl AuthConfig {
             Some(p) => parse_port(contract::PORT, &p)?,
             None => 8888,
         };
+        let listen_address = match var(contract::LISTEN_ADDRESS) {
+            Some(a) => a.trim().parse().with_context(|| {
+                format!("LISTEN_ADDRESS={a} is not an IP address (e.g. 127.0.0.1 or 0.0.0.0)")
+            })?,
+            None => std::net::Ipv4Addr::UNSPECIFIED.into(),
+        };
         let admin_port = match var(contract::AUTH_ADMIN_PORT) {
             Some(p) => Some(parse_port(contract::AUTH_ADMIN_PORT, &p)?),
             None => None,
@@ -363,6 +371,7 @@ impl AuthConfig {
             database_tls,
             https: crate::tls::https_from_env(&var)?,
             port,
+            listen_address,
             admin_port,
             admin_bind,
             base_url,
@@ -397,6 +406,7 @@ impl AuthConfig {
             database_tls: stackr_tls::postgres::PostgresTls::plain(),
             https: None,
             port: 0,
+            listen_address: std::net::Ipv4Addr::UNSPECIFIED.into(),
             admin_port: None,
             admin_bind: LOOPBACK,
             base_url,

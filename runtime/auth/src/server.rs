@@ -15,16 +15,16 @@ pub async fn run_from_env() -> anyhow::Result<()> {
 
 /// Same as `run_from_env` with an explicit configuration.
 pub async fn run(config: AuthConfig) -> anyhow::Result<()> {
-    let port = config.port;
+    let (listen_address, port) = (config.listen_address, config.port);
     let admin_port = config.admin_port;
     let admin_bind = config.admin_bind;
     let https = config.https.clone();
     let state = AppState::connect(config).await?;
     crate::phase_timings::start_from_env();
     crate::housekeeping::spawn(state.clone());
-    let listener = tokio::net::TcpListener::bind(("0.0.0.0", port))
+    let listener = tokio::net::TcpListener::bind((listen_address, port))
         .await
-        .with_context(|| format!("cannot listen on PORT {port}"))?;
+        .with_context(|| format!("cannot listen on LISTEN_ADDRESS {listen_address} PORT {port}"))?;
     tracing::info!(port, base_url = %state.config.base_url, https = https.is_some(), "stackr-auth listening");
     if let Some(admin_port) = admin_port {
         let admin = crate::admin_page::router(state.clone());

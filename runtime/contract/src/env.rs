@@ -33,6 +33,9 @@ pub struct ContractVar {
 
 pub const STACKR_SERVICE: &str = "STACKR_SERVICE";
 pub const PORT: &str = "PORT";
+/// The address an API listens on: every interface when unset (a deployed host, behind its
+/// firewall); loopback in dev, so a laptop's dev stack is not open to its network.
+pub const LISTEN_ADDRESS: &str = "LISTEN_ADDRESS";
 pub const DATABASE_URL: &str = "DATABASE_URL";
 pub const DATABASE_PASSWORD_FILE: &str = "DATABASE_PASSWORD_FILE";
 pub const REDIS_URL: &str = "REDIS_URL";
@@ -136,6 +139,8 @@ pub const CONTRACT: &[ContractVar] = &[
     optional(RUST_LOG, Scope::Every, false),
     // `json` for one JSON object per log line (`telemetry`); plain text otherwise.
     optional(LOG_FORMAT, Scope::Every, false),
+    // Loopback in dev; a config may open a dev API to its network (a phone on the same wifi).
+    optional(LISTEN_ADDRESS, Scope::Api, false),
     // Set by the NixOS module from its SMTP options; in dev the file mailbox is used unless the
     // developer sets them.
     optional(AUTH_SMTP_URL, Scope::Auth, false),

@@ -147,12 +147,15 @@ impl ServiceRuntime {
             .with_state(self.state.clone())
     }
 
-    /// Serves [`ServiceRuntime::router`] on `PORT` until SIGTERM/Ctrl-C, then finishes in-flight
-    /// requests.
+    /// Serves [`ServiceRuntime::router`] on `LISTEN_ADDRESS` and `PORT` until SIGTERM/Ctrl-C,
+    /// then finishes in-flight requests.
     pub async fn serve(self, app: Router<ServiceState>) -> anyhow::Result<()> {
         let router = self.router(app);
-        crate::server::serve(router, self.env.port)
+        let (address, port) = (self.env.listen_address, self.env.port);
+        crate::server::serve(router, address, port)
             .await
-            .map_err(|e| anyhow::anyhow!("cannot serve on PORT {}: {e}", self.env.port))
+            .map_err(|e| {
+                anyhow::anyhow!("cannot serve on LISTEN_ADDRESS {address} PORT {port}: {e}")
+            })
     }
 }

@@ -1,14 +1,14 @@
 //! Serving with graceful shutdown: on SIGTERM/SIGINT the listener closes and in-flight requests
 //! finish before the process exits.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 
 use axum::Router;
 use tokio::net::TcpListener;
 
-/// Serves `app` on `0.0.0.0:port` until SIGTERM or Ctrl-C.
-pub async fn serve(app: Router, port: u16) -> std::io::Result<()> {
-    let addr = SocketAddr::from((Ipv4Addr::UNSPECIFIED, port));
+/// Serves `app` on `address:port` until SIGTERM or Ctrl-C.
+pub async fn serve(app: Router, address: IpAddr, port: u16) -> std::io::Result<()> {
+    let addr = SocketAddr::from((address, port));
     let listener = TcpListener::bind(addr).await?;
     serve_on(listener, app, shutdown_signal()).await
 }

@@ -125,6 +125,7 @@ fn serves_from_the_environment_with_password_file() {
             .env("DATABASE_URL", &url)
             .env("DATABASE_PASSWORD_FILE", &pw)
             .env("PORT", port.to_string())
+            .env("LISTEN_ADDRESS", "127.0.0.1")
             .env("AUTH_ADMIN_PORT", admin_port.to_string())
             // A private-network address instead of loopback (any 127.x address stands in for one).
             .env("AUTH_ADMIN_BIND", "127.0.0.2")
@@ -142,6 +143,10 @@ fn serves_from_the_environment_with_password_file() {
     assert!(
         std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
         "ready means listening"
+    );
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.2", port)).is_err(),
+        "the API listens on LISTEN_ADDRESS only"
     );
     assert!(
         std::net::TcpStream::connect(("127.0.0.2", admin_port)).is_ok(),

@@ -81,11 +81,13 @@ fn db_pool_size_from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<u
         })
 }
 
-/// The API process: [`ServiceEnv`] plus the port it listens on.
+/// The API process: [`ServiceEnv`] plus the address and port it listens on.
 #[derive(Clone, Debug)]
 pub struct ApiEnv {
     pub service: ServiceEnv,
     pub port: u16,
+    /// `LISTEN_ADDRESS`; every interface when unset.
+    pub listen_address: std::net::IpAddr,
 }
 
 impl ApiEnv {
@@ -104,7 +106,18 @@ impl ApiEnv {
                     var: contract::PORT,
                     reason: format!("`{raw}` is not a TCP port (1-65535)"),
                 })?;
-        Ok(ApiEnv { service, port })
+        let listen_address = match optional(lookup, contract::LISTEN_ADDRESS) {
+            None => std::net::Ipv4Addr::UNSPECIFIED.into(),
+            Some(raw) => raw.trim().parse().map_err(|_| ConfigError::Invalid {
+                var: contract::LISTEN_ADDRESS,
+                reason: format!("`{raw}` is not an IP address such as 127.0.0.1 or 0.0.0.0"),
+            })?,
+        };
+        Ok(ApiEnv {
+            service,
+            port,
+            listen_address,
+        })
     }
 }
 

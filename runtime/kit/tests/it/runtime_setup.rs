@@ -90,6 +90,46 @@ async fn migrations_apply_once_in_order_and_edits_are_refused() {
     let _ = &env.redis;
 }
 
+/// `LISTEN_ADDRESS=127.0.0.1` (what dev sets): the API answers on loopback only, not on the
+/// machine's other addresses (127.0.0.2 stands in for them: a loopback-only socket refuses it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_listens_only_on_its_listen_address() {
+    let mut env = base_env();
+    let port = stackr_testkit::free_port();
+    env.vars.insert("PORT", port.to_string());
+    env.vars.insert("LISTEN_ADDRESS", "127.0.0.1".to_owned());
+    let vars = env.vars.clone();
+    let lookup = move |k: &str| vars.get(k).cloned();
+    let runtime = ServiceRuntime::from_lookup(spec(Flavor::None, &[]), &lookup)
+        .await
+        .unwrap();
+    let serving = tokio::spawn(runtime.serve(axum::Router::new()));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(std::time::Instant::now() < deadline, "never listened");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(
+        tokio::net::TcpStream::connect(("127.0.0.2", port))
+            .await
+            .is_err(),
+        "reachable on another address than LISTEN_ADDRESS"
+    );
+    serving.abort();
+
+    let mut vars = env.vars.clone();
+    vars.insert("LISTEN_ADDRESS", "localhost".to_owned());
+    let lookup = move |k: &str| vars.get(k).cloned();
+    let err = ServiceRuntime::from_lookup(spec(Flavor::None, &[]), &lookup)
+        .await
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("LISTEN_ADDRESS"), "{err}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flavor_none_needs_no_auth_and_its_guard_refuses_to_authenticate() {
     let env = base_env();
