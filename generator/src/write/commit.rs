@@ -5,16 +5,18 @@
 //! byte-identical to before.
 //!
 //! A process killed meanwhile (`kill -9`, a power cut) cannot roll back: once every new file is
-//! staged, a list of their targets is written into the staging folder (the commit point), and
-//! [`finish_interrupted`], run by the next command that writes, places what is left. A staging
-//! folder without the list is from a commit killed before its commit point: nothing of it was
-//! placed, and it is removed.
+//! staged, a list of their targets is written into the staging folder (the commit point,
+//! [`super::staging_targets`]), and [`super::finish_interrupted`], run by the next command that
+//! writes, places what is left. A staging folder without the list is from a commit killed before
+//! its commit point: nothing of it was placed, and it is removed.
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+
+use super::staging_targets::{self, Target};
 
 /// Test hook: fail the commit after placing this many files (exercises the rollback).
 pub const FAIL_AFTER_ENV: &str = "STACKR_TEST_FAIL_AFTER";
@@ -23,8 +25,6 @@ pub const CRASH_AFTER_ENV: &str = "STACKR_TEST_CRASH_AFTER";
 
 /// Staging folders are named `<STAGING_PREFIX><random>` in the project's root.
 pub const STAGING_PREFIX: &str = ".stackr-staging-";
-/// In a staging folder: `<index>\t<path>` per staged file, written once all are staged.
-const TARGETS: &str = "targets";
 
 /// Files to write, by path relative to the project root. Later additions replace earlier ones.
 #[derive(Debug, Default, Clone)]
@@ -68,14 +68,25 @@ pub fn commit(root: &Path, changes: &Changeset) -> Result<Vec<String>> {
         .prefix(STAGING_PREFIX)
         .tempdir_in(root)
         .with_context(|| format!("creating a staging folder in {}", root.display()))?;
-    let mut targets = String::new();
+    let mut staged = Vec::new();
     for (index, (path, content)) in pending.iter().enumerate() {
-        write_synced(&staging.path().join(format!("new-{index}")), content)
+        // The next command refuses a list with any other path: a bug here must not get that far.
+        staging_targets::check_path(path)
+            .map_err(|why| anyhow::anyhow!("stackr was about to write a file {why}"))?;
+        let target = Target {
+            index,
+            path: (*path).clone(),
+        };
+        write_synced(&staging.path().join(target.staged_name()), content)
             .with_context(|| format!("staging {path}"))?;
-        targets.push_str(&format!("{index}\t{path}\n"));
+        staged.push(target);
     }
-    let list = staging.path().join(TARGETS);
-    write_synced(&list.with_extension("new"), targets.as_bytes())
+    let list_text = staging_targets::render(&staged);
+    if list_text.len() > staging_targets::MAX_BYTES {
+        bail!("too many files to write in one commit ({})", staged.len());
+    }
+    let list = staging.path().join(staging_targets::FILE);
+    write_synced(&list.with_extension("new"), list_text.as_bytes())
         .and_then(|()| fs::rename(list.with_extension("new"), &list))
         .context("staging the list of files to write")?;
     let test_hook = |name: &str| -> Option<usize> { std::env::var(name).ok()?.parse().ok() };
@@ -83,7 +94,8 @@ pub fn commit(root: &Path, changes: &Changeset) -> Result<Vec<String>> {
     let mut placed = Vec::new();
     let mut created_dirs = Vec::new();
     let result = (|| -> Result<()> {
-        for (index, (path, _)) in pending.iter().enumerate() {
+        for entry in &staged {
+            let (index, path) = (entry.index, &entry.path);
             if fail_after == Some(index) {
                 bail!("injected failure after {index} files ({FAIL_AFTER_ENV})");
             }
@@ -102,7 +114,7 @@ pub fn commit(root: &Path, changes: &Changeset) -> Result<Vec<String>> {
             } else {
                 placed.push(Placed::Created(target.clone()));
             }
-            fs::rename(staging.path().join(format!("new-{index}")), &target)
+            fs::rename(staging.path().join(entry.staged_name()), &target)
                 .with_context(|| format!("writing {path}"))?;
         }
         Ok(())
@@ -117,7 +129,7 @@ pub fn commit(root: &Path, changes: &Changeset) -> Result<Vec<String>> {
             format!("{unrestored} file(s) could not be restored (see the warnings above); the others were")
         }));
     }
-    Ok(pending.into_iter().map(|(path, _)| path.clone()).collect())
+    Ok(staged.into_iter().map(|entry| entry.path).collect())
 }
 
 /// `content` in `path`, on the disk before this returns.
@@ -127,52 +139,8 @@ fn write_synced(path: &Path, content: &[u8]) -> std::io::Result<()> {
     file.sync_all()
 }
 
-/// Finishes the commits a killed process left in `root` (see the module docs); returns the paths
-/// it wrote.
-pub fn finish_interrupted(root: &Path) -> Result<Vec<String>> {
-    let mut written = Vec::new();
-    let Ok(entries) = fs::read_dir(root) else {
-        return Ok(written);
-    };
-    for entry in entries.flatten() {
-        let staging = entry.path();
-        let is_staging = entry
-            .file_name()
-            .to_string_lossy()
-            .starts_with(STAGING_PREFIX);
-        if !is_staging || !staging.is_dir() {
-            continue;
-        }
-        if let Ok(targets) = fs::read_to_string(staging.join(TARGETS)) {
-            for line in targets.lines() {
-                let Some((index, path)) = line.split_once('\t') else {
-                    continue;
-                };
-                let staged = staging.join(format!("new-{index}"));
-                if !staged.exists() {
-                    continue; // placed before the process stopped
-                }
-                let target = root.join(path);
-                create_parents(root, &target, &mut Vec::new())
-                    .and_then(|()| {
-                        fs::rename(&staged, &target).with_context(|| format!("writing {path}"))
-                    })
-                    .with_context(|| {
-                        format!(
-                            "finishing the writes a stopped stackr command left in {}: look at what is in the way, or remove that folder to drop them",
-                            staging.display()
-                        )
-                    })?;
-                written.push(path.to_owned());
-            }
-        }
-        fs::remove_dir_all(&staging).with_context(|| format!("removing {}", staging.display()))?;
-    }
-    Ok(written)
-}
-
 /// Creates missing parent folders of `target` (below `root`), remembering them for rollback.
-fn create_parents(root: &Path, target: &Path, created: &mut Vec<PathBuf>) -> Result<()> {
+pub(super) fn create_parents(root: &Path, target: &Path, created: &mut Vec<PathBuf>) -> Result<()> {
     let parent = target.parent().unwrap_or(root);
     let missing: Vec<&Path> = parent.ancestors().take_while(|dir| !dir.exists()).collect();
     for dir in missing.into_iter().rev() {

@@ -3,9 +3,10 @@
 mod commit;
 mod drift;
 mod project_lock;
+mod roll_forward;
+mod staging_targets;
 
-pub use commit::{
-    commit, finish_interrupted, Changeset, CRASH_AFTER_ENV, FAIL_AFTER_ENV, STAGING_PREFIX,
-};
+pub use commit::{commit, Changeset, CRASH_AFTER_ENV, FAIL_AFTER_ENV, STAGING_PREFIX};
 pub use drift::{drift, unified_diff, Drift};
 pub use project_lock::{lock_for_writing, ProjectLock};
+pub use roll_forward::finish_interrupted;

@@ -20,6 +20,7 @@ mod fresh_project_builds;
 mod fresh_project_crates;
 mod generate_check;
 mod init;
+mod interrupted_writes;
 mod nix_eval;
 mod nix_parse;
 mod nixos_eval;
