@@ -5,10 +5,11 @@
 //! byte-identical to before.
 //!
 //! A process killed meanwhile (`kill -9`, a power cut) cannot roll back: once every new file is
-//! staged, a list of their targets is written into the staging folder (the commit point,
-//! [`super::staging_targets`]), and [`super::finish_interrupted`], run by the next command that
-//! writes, places what is left. A staging folder without the list is from a commit killed before
-//! its commit point: nothing of it was placed, and it is removed.
+//! staged, a list of their targets and of what each held is written into the staging folder (the
+//! commit point, [`super::staging_targets`]), and [`super::finish_interrupted`], run by the next
+//! command that writes, places what is left unless the user changed one of those files since. A
+//! staging folder without the list is from a commit killed before its commit point: nothing of it
+//! was placed, and it is removed.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -16,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
+use super::file_state::FileState;
 use super::staging_targets::{self, Target};
 
 /// Test hook: fail the commit after placing this many files (exercises the rollback).
@@ -73,8 +75,13 @@ pub fn commit(root: &Path, changes: &Changeset) -> Result<Vec<String>> {
         // The next command refuses a list with any other path: a bug here must not get that far.
         staging_targets::check_path(path)
             .map_err(|why| anyhow::anyhow!("stackr was about to write a file {why}"))?;
+        // What the file holds now, so finishing this commit after a kill can tell whether the
+        // user changed it in between (and then leave it alone).
+        let before =
+            FileState::on_disk(&root.join(path)).with_context(|| format!("reading {path}"))?;
         let target = Target {
             index,
+            before,
             path: (*path).clone(),
         };
         write_synced(&staging.path().join(target.staged_name()), content)

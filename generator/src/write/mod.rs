@@ -2,6 +2,7 @@
 
 mod commit;
 mod drift;
+mod file_state;
 mod project_lock;
 mod roll_forward;
 mod staging_targets;

@@ -1,8 +1,9 @@
 //! Finishing the commits a killed process left (see [`super::commit`]): the next writing command
-//! places what a staging folder past its commit point still holds. Such a folder may have come
-//! with a repository rather than from a stopped stackr, so every entry is checked before anything
-//! is placed, and a folder that would write anywhere but plain files inside the project is refused
-//! whole.
+//! places what a staging folder past its commit point still holds. Every entry is checked before
+//! anything is placed, and the folder is refused whole when one fails: a file the user changed
+//! after it was staged is not overwritten, and since such a folder may also have come with a
+//! repository rather than from a stopped stackr, nothing is written but plain files inside the
+//! project.
 
 use std::fs;
 use std::path::Path;
@@ -10,7 +11,18 @@ use std::path::Path;
 use anyhow::{anyhow, Context, Result};
 
 use super::commit::{create_parents, STAGING_PREFIX};
+use super::file_state::FileState;
 use super::staging_targets::{self, Target};
+
+/// Why a staging folder cannot be finished.
+enum Problem {
+    /// Its list is not one this stackr writes.
+    List(String),
+    /// Placing an entry could write something other than a plain file inside the project.
+    Unsafe(String),
+    /// The user changed an entry's file after the commit staged it.
+    Changed(String),
+}
 
 /// Finishes the commits a killed process left in `root`; returns the paths it wrote.
 pub fn finish_interrupted(root: &Path) -> Result<Vec<String>> {
@@ -34,7 +46,9 @@ pub fn finish_interrupted(root: &Path) -> Result<Vec<String>> {
         if file_type.is_symlink() {
             return Err(refusal(
                 &staging,
-                &["it is a symbolic link, not a folder stackr made".to_owned()],
+                &[Problem::Unsafe(
+                    "it is a symbolic link, not a folder stackr made".to_owned(),
+                )],
             ));
         }
         if !file_type.is_dir() {
@@ -52,15 +66,12 @@ fn finish(root: &Path, staging: &Path) -> Result<Vec<String>> {
         Ok(Some(targets)) => targets,
         // Stopped before its commit point: nothing of it was placed.
         Ok(None) => return Ok(Vec::new()),
-        Err(problem) => return Err(refusal(staging, &[problem])),
+        Err(problem) => return Err(refusal(staging, &[Problem::List(problem)])),
     };
     let mut problems = Vec::new();
     let mut left: Vec<&Target> = Vec::new();
     for target in &targets {
-        match still_staged(staging, target).and_then(|staged| {
-            check_parents(root, &target.path)?;
-            Ok(staged)
-        }) {
+        match check(root, staging, target) {
             Ok(true) => left.push(target),
             Ok(false) => {} // placed before the process stopped
             Err(problem) => problems.push(problem),
@@ -87,6 +98,37 @@ fn finish(root: &Path, staging: &Path) -> Result<Vec<String>> {
         written.push(path.clone());
     }
     Ok(written)
+}
+
+/// Whether `target` is still to be placed, once it passed every check.
+fn check(root: &Path, staging: &Path, target: &Target) -> Result<bool, Problem> {
+    if !still_staged(staging, target).map_err(Problem::Unsafe)? {
+        return Ok(false);
+    }
+    check_parents(root, &target.path).map_err(Problem::Unsafe)?;
+    check_unchanged(root, staging, target).map_err(Problem::Changed)?;
+    Ok(true)
+}
+
+/// The file of `target` is what it was when its new content was staged, or already that content.
+fn check_unchanged(root: &Path, staging: &Path, target: &Target) -> Result<(), String> {
+    let path = &target.path;
+    let state_of = |file: &Path| {
+        FileState::on_disk(file).map_err(|err| format!("{path} cannot be read: {err}"))
+    };
+    let now = state_of(&root.join(path))?;
+    if target.before.unchanged_in(now) || now == state_of(&staging.join(target.staged_name()))? {
+        return Ok(());
+    }
+    let since = "after that command staged its new content";
+    Err(match (target.before, now) {
+        (FileState::Other, _) => format!(
+            "{path} was not a regular file when that command staged its new content, so whether it changed since cannot be told"
+        ),
+        (_, FileState::Absent) => format!("{path} was deleted {since}"),
+        (FileState::Absent, _) => format!("{path} was created {since}"),
+        _ => format!("{path} was changed {since}"),
+    })
 }
 
 /// Whether the staged content of `target` is still in `staging` (not yet placed). It must be a
@@ -131,15 +173,110 @@ fn check_parents(root: &Path, path: &str) -> Result<(), String> {
 }
 
 /// The error for a staging folder that is not finished: what is wrong, and what to do.
-fn refusal(staging: &Path, problems: &[String]) -> anyhow::Error {
-    let list: String = problems
-        .iter()
-        .map(|problem| format!("\n  - {problem}"))
-        .collect();
+fn refusal(staging: &Path, problems: &[Problem]) -> anyhow::Error {
+    let mut list = String::new();
+    let (mut foreign, mut changed) = (false, false);
+    for problem in problems {
+        let (Problem::List(text) | Problem::Unsafe(text) | Problem::Changed(text)) = problem;
+        list.push_str(&format!("\n  - {text}"));
+        foreign |= !matches!(problem, Problem::Changed(_));
+        changed |= matches!(problem, Problem::Changed(_));
+    }
+    let mut why = String::new();
+    if changed {
+        why.push_str("Finishing them would overwrite those changes. ");
+    }
+    if foreign {
+        why.push_str(
+            "That folder may come from another stackr, or not from stackr at all (a repository can carry one). ",
+        );
+    }
     anyhow!(
         "a stopped stackr command left writes to finish in {staging}, and they cannot be finished:{list}\n\
-         nothing was written. That folder may not be stackr's own (a repository can carry one). \
-         Delete it (`rm -r {staging}`) to drop those writes, then run your command again.",
+         nothing was written. {why}Delete that folder (`rm -r {staging}`) to drop those writes \
+         (files the command had already written stay as they are), then run the command again.",
         staging = staging.display()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A project with one staging folder whose list is `entries` (path, state when staged, staged
+    /// content), each file of `files` in place.
+    fn project(entries: &[(&str, FileState, &str)], files: &[(&str, &str)]) -> tempfile::TempDir {
+        let root = tempfile::tempdir().unwrap();
+        let staging = root.path().join(format!("{STAGING_PREFIX}test"));
+        fs::create_dir(&staging).unwrap();
+        let mut targets = Vec::new();
+        for (index, (path, before, content)) in entries.iter().enumerate() {
+            fs::write(staging.join(format!("new-{index}")), content).unwrap();
+            targets.push(Target {
+                index,
+                before: *before,
+                path: (*path).to_owned(),
+            });
+        }
+        fs::write(
+            staging.join(staging_targets::FILE),
+            staging_targets::render(&targets),
+        )
+        .unwrap();
+        for (path, content) in files {
+            fs::write(root.path().join(path), content).unwrap();
+        }
+        root
+    }
+
+    fn state(content: &str) -> FileState {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        fs::write(file.path(), content).unwrap();
+        FileState::on_disk(file.path()).unwrap()
+    }
+
+    /// A file as it was at staging time, or already holding the staged content, is finished.
+    #[test]
+    fn unchanged_files_are_finished() {
+        let root = project(
+            &[
+                ("kept", state("old"), "new"),
+                ("created", FileState::Absent, "new"),
+                ("already", state("old"), "new"),
+            ],
+            &[("kept", "old"), ("already", "new")],
+        );
+        let written = finish_interrupted(root.path()).unwrap();
+        assert_eq!(written, ["kept", "created", "already"]);
+        for path in written {
+            assert_eq!(fs::read_to_string(root.path().join(path)).unwrap(), "new");
+        }
+        assert_eq!(
+            fs::read_dir(root.path()).unwrap().count(),
+            3,
+            "folder removed"
+        );
+    }
+
+    /// One file changed since: nothing is placed, and the error names it.
+    #[test]
+    fn a_changed_file_stops_the_whole_folder() {
+        let root = project(
+            &[
+                ("kept", state("old"), "new"),
+                ("edited", state("old"), "new"),
+                ("made", FileState::Absent, "new"),
+            ],
+            &[("kept", "old"), ("edited", "mine"), ("made", "mine")],
+        );
+        let err = format!("{:#}", finish_interrupted(root.path()).unwrap_err());
+        assert!(err.contains("edited was changed"), "{err}");
+        assert!(err.contains("made was created"), "{err}");
+        assert!(!err.contains("kept"), "{err}");
+        assert_eq!(fs::read_to_string(root.path().join("kept")).unwrap(), "old");
+        assert_eq!(
+            fs::read_to_string(root.path().join("edited")).unwrap(),
+            "mine"
+        );
+    }
 }

@@ -1,17 +1,25 @@
-//! The commit point of a staged commit: the list, in its staging folder, of the files it places
-//! (`<index>\t<path>` per line; the staged content of entry `index` is `new-<index>`). The next
-//! writing command reads it back to finish a killed commit, and a staging folder is not always
-//! stackr's own: a repository can carry one (`git add -f`). So nothing in it is trusted: every
-//! target must be a plain path inside the project, and a list that is not exactly what stackr
-//! writes is refused as a whole rather than read as far as it makes sense.
+//! The commit point of a staged commit: the list, in its staging folder, of the files it places.
+//! After the line [`HEADER`], one line per file: `<index>\t<state>\t<path>`, where the staged
+//! content is `new-<index>` and `<state>` is what the file held at staging time
+//! ([`FileState`]), so finishing a killed commit never overwrites a file changed since.
+//!
+//! The next writing command reads the list back, and a staging folder is not always stackr's
+//! own: a repository can carry one (`git add -f`). So nothing in it is trusted: every target must
+//! be a plain path inside the project, and a list that is not exactly what stackr writes is
+//! refused as a whole rather than read as far as it makes sense.
 
 use std::collections::BTreeSet;
 use std::fs;
 use std::io::Read;
 use std::path::Path;
 
+use super::file_state::FileState;
+
 /// The list's file name in a staging folder.
 pub const FILE: &str = "targets";
+/// The list's first line. Lists of stackr 0.1.0 had none, nor the states: whether their files
+/// changed since cannot be told.
+pub const HEADER: &str = "stackr-targets 2";
 /// Far above any list stackr writes (a line of under a hundred bytes per file); a larger one is
 /// not read, so a planted list cannot exhaust memory.
 pub const MAX_BYTES: usize = 16 << 20;
@@ -20,6 +28,8 @@ pub const MAX_BYTES: usize = 16 << 20;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
     pub index: usize,
+    /// What the file held when the commit staged its new content.
+    pub before: FileState,
     /// Relative to the project root; [`check_path`] holds for it.
     pub path: String,
 }
@@ -33,10 +43,12 @@ impl Target {
 
 /// The list's text.
 pub fn render(targets: &[Target]) -> String {
-    targets
-        .iter()
-        .map(|target| format!("{}\t{}\n", target.index, target.path))
-        .collect()
+    let mut text = format!("{HEADER}\n");
+    for target in targets {
+        let state = target.before.render();
+        text.push_str(&format!("{}\t{state}\t{}\n", target.index, target.path));
+    }
+    text
 }
 
 /// The list in `staging`; `None` when there is none (the commit was stopped before its commit
@@ -70,20 +82,31 @@ pub fn parse(text: &str) -> Result<Vec<Target>, String> {
     if !text.is_empty() && !text.ends_with('\n') {
         return Err(format!("`{FILE}` is cut short (no final line break)"));
     }
+    let mut lines = text.lines();
+    if lines.next() != Some(HEADER) {
+        return Err(format!(
+            "`{FILE}` does not begin with `{HEADER}`: an older stackr wrote it, which did not record what each file held, so whether one was changed since cannot be told"
+        ));
+    }
     let mut targets = Vec::new();
     let (mut indexes, mut paths) = (BTreeSet::new(), BTreeSet::new());
-    for (number, line) in text.lines().enumerate() {
-        let bad = |what: String| format!("line {} of `{FILE}` ({line:?}) {what}", number + 1);
-        let (index, path) = line
-            .split_once('\t')
-            .ok_or_else(|| bad("is not `<number><tab><path>`".to_owned()))?;
+    for (number, line) in lines.enumerate() {
+        let bad = |what: String| format!("line {} of `{FILE}` ({line:?}) {what}", number + 2);
+        let mut fields = line.splitn(3, '\t');
+        let (Some(index), Some(before), Some(path)) = (fields.next(), fields.next(), fields.next())
+        else {
+            return Err(bad("is not `<number><tab><state><tab><path>`".to_owned()));
+        };
         let index = parse_index(index).ok_or_else(|| bad("does not start with a number".into()))?;
+        let before = FileState::parse(before)
+            .ok_or_else(|| bad("has no state `absent`, `sha256:<hex>` or `other`".into()))?;
         check_path(path).map_err(|why| bad(format!("names a file {why}")))?;
         if !indexes.insert(index) || !paths.insert(path) {
             return Err(bad("repeats an earlier entry".to_owned()));
         }
         targets.push(Target {
             index,
+            before,
             path: path.to_owned(),
         });
     }
@@ -127,9 +150,10 @@ pub fn check_path(path: &str) -> Result<(), String> {
 mod tests {
     use super::*;
 
-    fn target(index: usize, path: &str) -> Target {
+    fn target(index: usize, before: FileState, path: &str) -> Target {
         Target {
             index,
+            before,
             path: path.to_owned(),
         }
     }
@@ -137,11 +161,12 @@ mod tests {
     #[test]
     fn a_list_reads_back_as_written() {
         let targets = vec![
-            target(0, "AGENTS.md"),
-            target(1, "services/core/Cargo.toml"),
+            target(0, FileState::Absent, "AGENTS.md"),
+            target(1, FileState::File([7; 32]), "services/core/Cargo.toml"),
+            target(2, FileState::Other, "linked"),
         ];
         assert_eq!(parse(&render(&targets)).unwrap(), targets);
-        assert_eq!(parse("").unwrap(), Vec::new());
+        assert_eq!(parse(&render(&[])).unwrap(), Vec::new());
     }
 
     #[test]
@@ -176,20 +201,27 @@ mod tests {
 
     #[test]
     fn a_list_that_is_not_exactly_what_stackr_writes_is_refused() {
-        for text in [
-            "0\tREADME.md",                 // cut short
-            "README.md\n",                  // no number
-            "x\tREADME.md\n",               // not a number
-            "+0\tREADME.md\n",              // not as stackr writes numbers
-            "00\tREADME.md\n",              // nor this
-            "0/../../x\tREADME.md\n",       // a number that would name another file
-            "0\t../README.md\n",            // outside
-            "0\ta\n1\ta\n",                 // one file twice
-            "0\ta\n0\tb\n",                 // one staged file twice
-            "99999999999999999999999\ta\n", // beyond usize
+        for entries in [
+            "0\tabsent\tREADME.md",                 // cut short
+            "absent\tREADME.md\n",                  // no number
+            "0\tREADME.md\n",                       // no state
+            "0\tsha256:00\tREADME.md\n",            // not a state
+            "x\tabsent\tREADME.md\n",               // not a number
+            "+0\tabsent\tREADME.md\n",              // not as stackr writes numbers
+            "00\tabsent\tREADME.md\n",              // nor this
+            "0/../../x\tabsent\tREADME.md\n",       // a number that would name another file
+            "0\tabsent\t../README.md\n",            // outside
+            "0\tabsent\ta\n1\tabsent\ta\n",         // one file twice
+            "0\tabsent\ta\n0\tabsent\tb\n",         // one staged file twice
+            "99999999999999999999999\tabsent\ta\n", // beyond usize
         ] {
-            assert!(parse(text).is_err(), "{text:?} was accepted");
+            let text = format!("{HEADER}\n{entries}");
+            assert!(parse(&text).is_err(), "{text:?} was accepted");
         }
+        // The list of stackr 0.1.0: no header, no states.
+        let old = parse("0\tREADME.md\n").unwrap_err();
+        assert!(old.contains("older stackr"), "{old}");
+        assert!(parse("").is_err());
     }
 
     #[test]
