@@ -131,6 +131,22 @@ impl TestServer {
         }
     }
 
+    /// Asks for a password reset of `email` and returns the token of the link in the `count`-th
+    /// mail to it.
+    pub async fn reset_token(&self, email: &str, count: usize) -> String {
+        let r = self
+            .client()
+            .post(
+                "/api/auth/request-password-reset",
+                serde_json::json!({"email": email}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "request-password-reset: {}", r.text);
+        let link = self.wait_for_link(email, count).await;
+        let path = link.split('?').next().unwrap();
+        path.rsplit('/').next().unwrap().to_owned()
+    }
+
     /// Waits for a mail to `to` (mail is sent in the background) and returns the first URL in it.
     pub async fn wait_for_link(&self, to: &str, count: usize) -> String {
         let within = std::time::Duration::from_secs(60);
