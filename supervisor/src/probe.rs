@@ -64,7 +64,8 @@ async fn exec(
     launch: &Launch,
     timeout: Duration,
 ) -> Result<(), String> {
-    let mut cmd = launch.command(command, dir, &spec.environment, &spec.name);
+    // A probe is a short check, not the server: plain SIGTERM ends it.
+    let mut cmd = launch.command(command, dir, &spec.environment, &spec.name, Signal::SIGTERM);
     // Output is kept only for the failure message.
     cmd.stdout(std::process::Stdio::null());
     let mut child = cmd.spawn().map_err(|e| format!("cannot run probe: {e}"))?;

@@ -22,13 +22,15 @@ pub struct Launch {
 }
 
 impl Launch {
-    /// A shell command in its own process group, output piped, stdin closed.
+    /// A shell command in its own process group, output piped, stdin closed; `parent_death` is
+    /// the signal the kernel sends it if the supervisor dies without stopping it.
     pub fn command(
         &self,
         text: &str,
         dir: &Path,
         env: &[(String, String)],
         proc_name: &str,
+        parent_death: Signal,
     ) -> Command {
         let mut cmd = Command::new(&self.shell.0);
         cmd.arg(&self.shell.1).arg(text);
@@ -61,7 +63,7 @@ impl Launch {
             .kill_on_drop(false);
         // SAFETY: only async-signal-safe calls (signal, prctl) between fork and exec.
         unsafe {
-            cmd.pre_exec(|| {
+            cmd.pre_exec(move || {
                 // A supervisor started in the background by a shell inherits SIGINT/SIGQUIT as
                 // ignored; children must not, or a SIGINT shutdown would be silently ignored.
                 for sig in [
@@ -74,24 +76,30 @@ impl Launch {
                     signal(sig, SigHandler::SigDfl)?;
                 }
                 // Safety net for the one case the ordered shutdown cannot cover, the supervisor
-                // itself being SIGKILLed: the kernel then sends SIGTERM to the direct child (the
-                // shell, or the server it exec'd), so a killed `stackr dev` does not leave
-                // servers holding their ports.
+                // itself being SIGKILLed: the kernel then sends `parent_death` to the direct child
+                // (the shell, or the server it exec'd). Only to it: a command that forks its
+                // server instead of exec'ing it leaves that server to its own devices.
                 #[cfg(target_os = "linux")]
-                nix::sys::prctl::set_pdeathsig(Signal::SIGTERM)?;
+                nix::sys::prctl::set_pdeathsig(parent_death)?;
+                #[cfg(not(target_os = "linux"))]
+                let _ = parent_death;
                 Ok(())
             });
         }
         cmd
     }
 
-    /// Starts a process of the stack.
+    /// Starts a process of the stack. A killed supervisor stops it with its own shutdown signal,
+    /// the one it stops promptly on: SIGTERM is a "smart" shutdown to PostgreSQL, which waits
+    /// for every client to disconnect, so a server with a `psql` open would outlive `stackr dev`
+    /// and hold its port.
     pub fn spawn(&self, spec: &ProcessSpec) -> std::io::Result<Child> {
         self.command(
             &spec.command,
             &spec.working_dir,
             &spec.environment,
             &spec.name,
+            spec.shutdown.signal,
         )
         .spawn()
     }

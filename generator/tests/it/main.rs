@@ -9,7 +9,7 @@ mod config_schema;
 mod deploy_secrets;
 mod dev_commands;
 mod dev_db_init_interrupted;
-mod dev_killed_as_root;
+mod dev_killed;
 mod dev_oauth_providers;
 mod dev_only_build;
 mod dev_preflight;

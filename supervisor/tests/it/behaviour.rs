@@ -669,6 +669,24 @@ fn a_killed_supervisor_does_not_leave_servers_running() {
 }
 
 #[test]
+fn a_killed_supervisor_stops_each_process_with_its_own_shutdown_signal() {
+    let (dir, mark) = marked_dir("deathsignal");
+    // Like PostgreSQL with a client connected: SIGTERM does not stop it, its shutdown signal
+    // (SIGINT) does.
+    let yaml = header(&mark)
+        + r#"  server:
+    command: "trap '' TERM; trap 'exit 0' INT; echo traps-set; while :; do sleep 1 & wait $!; done"
+    shutdown:
+      signal: 2
+"#;
+    let mut sup = start_stack(dir.path(), &yaml);
+    sup.wait_for_line("traps-set", Duration::from_secs(60));
+    sup.signal(libc::SIGKILL);
+    assert_eq!(sup.wait(Duration::from_secs(60)), -1);
+    assert_no_leftovers(&mark);
+}
+
+#[test]
 fn debian_postgresql_binaries_off_path_are_found_and_put_on_path() {
     // Debian installs initdb/postgres under /usr/lib/postgresql/<major>/bin, not on PATH.
     if !Path::new("/usr/lib/postgresql").is_dir() {

@@ -193,6 +193,7 @@ pub fn nix_eval_json(dir: &Path, expression: &str, context: &str) -> serde_json:
 }
 
 pub mod crate_graph;
+pub mod dev_servers;
 pub mod dev_stack;
 pub mod http;
 pub mod local_build;
