@@ -13,6 +13,7 @@ mod dev_killed;
 mod dev_oauth_providers;
 mod dev_only_build;
 mod dev_preflight;
+mod dev_private_state;
 mod flake_eval;
 mod fleet_eval;
 mod fleet_vm_test;
