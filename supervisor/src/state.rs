@@ -11,10 +11,21 @@ use anyhow::{bail, Context, Result};
 /// on, the only kind `--reset` deletes.
 const STATE_GITIGNORE: &str = "# stackr dev state: databases, Redis data, secrets\n*\n";
 
-/// Creates the state folder, with its `.gitignore`.
+/// Mode of the state folder: it holds the dev secrets, databases and Redis data, which are the
+/// developer's only. Run as root, the stack's commands add the search (`x`) bit for the
+/// `postgres` user their PostgreSQL servers run as.
+const STATE_DIR_MODE: u32 = 0o700;
+
+/// Creates the state folder, with its `.gitignore`; one an older stackr made readable by all is
+/// made private.
 pub fn ensure_state_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    // Made empty, then private before anything is put in it; folders above it keep the usual
+    // mode (as root, the `postgres` user must traverse them).
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create the state folder {}", dir.display()))?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(STATE_DIR_MODE))
+        .with_context(|| format!("cannot make the state folder {} private", dir.display()))?;
     let ignore = dir.join(".gitignore");
     if !ignore.exists() {
         std::fs::write(&ignore, STATE_GITIGNORE)
@@ -155,6 +166,21 @@ mod tests {
         assert!(reset_state_dir(project.path(), project.path(), true, &[]).is_err());
         assert!(reset_state_dir(Path::new("/"), project.path(), true, &[]).is_err());
         assert!(project.path().exists());
+    }
+
+    #[test]
+    fn the_state_folder_is_private_even_when_it_existed() {
+        use std::os::unix::fs::PermissionsExt;
+        let project = tempfile::tempdir().unwrap();
+        let mode = |dir: &Path| std::fs::metadata(dir).unwrap().permissions().mode() & 0o777;
+        let fresh = project.path().join("fresh");
+        ensure_state_dir(&fresh).unwrap();
+        assert_eq!(mode(&fresh), 0o700);
+        let old = project.path().join("old");
+        std::fs::create_dir(&old).unwrap();
+        std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o755)).unwrap();
+        ensure_state_dir(&old).unwrap();
+        assert_eq!(mode(&old), 0o700);
     }
 
     #[test]

@@ -1,20 +1,22 @@
-//! The dev servers serve the developer only: another local user (`nobody`
-//! here) cannot connect to a dev PostgreSQL through its unix socket, where the cluster trusts
-//! whoever connects as its superuser. Both as root (PostgreSQL then runs as the `postgres` user)
-//! and as an ordinary developer (played by the `postgres` user, the one other account every
-//! machine with PostgreSQL has).
+//! What the dev servers keep and serve is the developer's only: another local user (`nobody`
+//! here) can neither connect to a dev PostgreSQL through its unix socket, where the cluster trusts
+//! whoever connects as its superuser, nor read the Redis data. Both as root (PostgreSQL then runs
+//! as the `postgres` user) and as an ordinary developer (played by the `postgres` user, the one
+//! other account every machine with PostgreSQL has).
+
+use std::path::Path;
 
 use crate::common::dev_servers::{
-    is_root, postgres_ready, project_owned_by, socket_query, DevServers,
+    as_user, core_ports, is_root, postgres_ready, project_owned_by, socket_query, DevServers,
 };
 use crate::common::installed;
 
 const OTHER_USER: &str = "nobody";
 
 fn can_run() -> bool {
-    let tools = ["setpriv", "psql", "pg_isready"];
+    let tools = ["setpriv", "psql", "pg_isready", "redis-server", "redis-cli"];
     if !is_root() || !tools.iter().all(|t| installed(t)) {
-        eprintln!("skipped: needs root (to act as other users), setpriv and PostgreSQL");
+        eprintln!("skipped: needs root (to act as other users), setpriv, PostgreSQL and Redis");
         return false;
     }
     true
@@ -56,5 +58,85 @@ fn another_user_cannot_connect_to_the_dev_postgres_socket_of_root() {
 fn another_user_cannot_connect_to_the_dev_postgres_socket_of_a_developer() {
     if can_run() {
         socket_is_the_owners_only(Some("postgres"));
+    }
+}
+
+/// Every file under `dir`, folders included.
+fn tree(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut found = vec![dir.to_owned()];
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(tree(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
+}
+
+fn redis_data_is_the_owners_only(developer: Option<&str>) {
+    let (_parent, root) = project_owned_by(developer);
+    // Left by an older stackr, which wrote Redis data readable by all.
+    let redis = root.join(".stackr/data/core/redis");
+    std::fs::create_dir_all(&redis).unwrap();
+    std::fs::write(redis.join("left-by-an-older-stackr"), "job data").unwrap();
+    if let Some(user) = developer {
+        let chown = std::process::Command::new("chown")
+            .args(["-R", &format!("{user}:")])
+            .arg(root.join(".stackr"))
+            .status()
+            .unwrap();
+        assert!(chown.success());
+    }
+    // db-init too: as root it opens the state folders to the `postgres` user's traversal.
+    let mut dev = DevServers::start(&root, &["secrets", "core-db-init", "core-redis"], developer);
+    let aof = redis.join("appendonlydir");
+    dev.wait_until("Redis's append-only files", || {
+        std::fs::read_dir(&aof).is_ok_and(|files| files.count() >= 2)
+    });
+    let redis_port = core_ports(&root).1.to_string();
+    let password = root.join(".stackr/secrets/core-redis-password");
+    dev.wait_until("Redis ready", || {
+        let ping = std::process::Command::new("sh")
+            .args([
+                "-c",
+                "redis-cli --askpass -h 127.0.0.1 -p \"$1\" ping < \"$2\"",
+            ])
+            .args(["sh", &redis_port])
+            .arg(&password)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&ping.stdout).contains("PONG")
+    });
+    let mut private = tree(&redis);
+    private.extend(tree(&root.join(".stackr/secrets")));
+    for path in private {
+        let (program, verb) = if path.is_dir() {
+            ("ls", "listed")
+        } else {
+            ("cat", "read")
+        };
+        let attempt = as_user(OTHER_USER, program).arg(&path).output().unwrap();
+        assert!(
+            !attempt.status.success()
+                && String::from_utf8_lossy(&attempt.stderr).contains("Permission denied"),
+            "another local user {verb} {}",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn another_user_cannot_read_the_redis_data_of_root() {
+    if can_run() {
+        redis_data_is_the_owners_only(None);
+    }
+}
+
+#[test]
+fn another_user_cannot_read_the_redis_data_of_a_developer() {
+    if can_run() {
+        redis_data_is_the_owners_only(Some("postgres"));
     }
 }
