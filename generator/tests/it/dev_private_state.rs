@@ -24,8 +24,20 @@ fn can_run() -> bool {
 
 fn socket_is_the_owners_only(developer: Option<&str>) {
     let (_parent, root) = project_owned_by(developer);
-    let mut dev = DevServers::start(&root, &["core-db-init", "core-postgres"], developer);
+    // db-setup too: it connects through the socket, as the developer or as root.
+    let mut dev = DevServers::start(
+        &root,
+        &["secrets", "core-db-init", "core-postgres", "core-db-setup"],
+        developer,
+    );
     dev.wait_until("core's PostgreSQL ready", || postgres_ready(&root));
+    let password = root.join(".stackr/secrets/core-db-password");
+    let port = core_ports(&root).0.to_string();
+    dev.wait_until("db-setup made core's role", || {
+        let password = std::fs::read_to_string(&password).unwrap_or_default();
+        let login = crate::common::tcp_login(&port, "core", "core", &password);
+        String::from_utf8_lossy(&login.stdout).trim() == "core"
+    });
     let owner = socket_query(&root, developer, "SELECT current_user");
     assert_eq!(
         String::from_utf8_lossy(&owner.stdout).trim(),
