@@ -115,6 +115,7 @@ pub fn prepare(opts: &DevOptions) -> Result<(Stack, Launch, DevLock, PortHolds)>
             .only(&opts.only)
             .map_err(|e| anyhow::anyhow!("{}: {e}", opts.file.display()))?;
     }
+    state::refuse_a_folder_of_other_files(&opts.state_dir, &opts.reset_keeps)?;
     // Taken before `--reset`, so a reset never wipes the data of a stack that is running.
     let mut lock = DevLock::acquire(&opts.state_dir)?;
     // Before `--reset` too: a port held by a server left running (one whose data the reset
@@ -128,12 +129,12 @@ pub fn prepare(opts: &DevOptions) -> Result<(Stack, Launch, DevLock, PortHolds)>
             opts.yes,
             &opts.reset_keeps,
         )?;
-        state::ensure_state_dir(&opts.state_dir)?;
+        state::ensure_state_dir(&opts.state_dir, &opts.reset_keeps)?;
         // The reset deleted the lock file with the folder: lock the new one before letting go
         // of the old.
         lock = DevLock::acquire(&opts.state_dir)?;
     }
-    state::ensure_state_dir(&opts.state_dir)?;
+    state::ensure_state_dir(&opts.state_dir, &opts.reset_keeps)?;
     let extra_path = if opts.check_tools {
         check_tools(&stack)?.extra_path
     } else {

@@ -10,7 +10,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use nix::fcntl::{Flock, FlockArg};
 
-const LOCK_FILE: &str = "dev.lock";
+pub(crate) const LOCK_FILE: &str = "dev.lock";
 
 /// Held while the stack runs; dropping it releases the lock.
 #[derive(Debug)]

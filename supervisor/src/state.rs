@@ -17,9 +17,13 @@ const STATE_GITIGNORE: &str = "# stackr dev state: databases, Redis data, secret
 const STATE_DIR_MODE: u32 = 0o700;
 
 /// Creates the state folder, with its `.gitignore`; one an older stackr made readable by all is
-/// made private.
-pub fn ensure_state_dir(dir: &Path) -> Result<()> {
+/// made private. An existing folder `stackr dev` has not kept its state in is taken only when it
+/// is empty or holds nothing but `keeps` (a project's deployment secrets): a `stateDir` that
+/// names a folder of other files would git-ignore them, make them private, and let `--reset`
+/// delete them.
+pub fn ensure_state_dir(dir: &Path, keeps: &[String]) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
+    refuse_a_folder_of_other_files(dir, keeps)?;
     // Made empty, then private before anything is put in it; folders above it keep the usual
     // mode (as root, the `postgres` user must traverse them).
     std::fs::create_dir_all(dir)
@@ -32,6 +36,43 @@ pub fn ensure_state_dir(dir: &Path) -> Result<()> {
             .with_context(|| format!("cannot write {}", ignore.display()))?;
     }
     Ok(())
+}
+
+/// Refuses `dir` when it exists, is not marked as a state folder, and holds entries other than
+/// `keeps` and the dev lock, naming a few of them. Checked before the lock is taken, which
+/// creates the folder.
+pub fn refuse_a_folder_of_other_files(dir: &Path, keeps: &[String]) -> Result<()> {
+    if is_marked_state_dir(dir) {
+        return Ok(());
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    let mut others: Vec<String> = entries
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| !keeps.contains(name) && name != crate::lock::LOCK_FILE)
+        .collect();
+    if others.is_empty() {
+        return Ok(());
+    }
+    others.sort();
+    let shown = others
+        .iter()
+        .take(3)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    let more = others.len().saturating_sub(3);
+    let more = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
+    bail!(
+        "{} holds files that are not `stackr dev` state ({shown}{more}): as the state folder it would be git-ignored, made private, and deleted by --reset; check `stateDir` in stackr.config.json (or --state-dir), or empty the folder",
+        dir.display()
+    )
 }
 
 /// Whether `stackr dev` has run on `dir`: its `.gitignore` is the one stackr writes.
@@ -157,7 +198,7 @@ mod tests {
     fn reset_with_yes_deletes_and_refuses_dangerous_targets() {
         let project = tempfile::tempdir().unwrap();
         let state = project.path().join(".stackr");
-        ensure_state_dir(&state).unwrap();
+        ensure_state_dir(&state, &[]).unwrap();
         std::fs::write(state.join("data"), "x").unwrap();
         assert!(state.join(".gitignore").exists());
         assert!(reset_state_dir(&state, project.path(), true, &[]).unwrap());
@@ -174,13 +215,34 @@ mod tests {
         let project = tempfile::tempdir().unwrap();
         let mode = |dir: &Path| std::fs::metadata(dir).unwrap().permissions().mode() & 0o777;
         let fresh = project.path().join("fresh");
-        ensure_state_dir(&fresh).unwrap();
+        ensure_state_dir(&fresh, &[]).unwrap();
         assert_eq!(mode(&fresh), 0o700);
         let old = project.path().join("old");
         std::fs::create_dir(&old).unwrap();
         std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o755)).unwrap();
-        ensure_state_dir(&old).unwrap();
+        ensure_state_dir(&old, &[]).unwrap();
         assert_eq!(mode(&old), 0o700);
+    }
+
+    #[test]
+    fn a_folder_of_other_files_is_not_taken_as_the_state_folder() {
+        use std::os::unix::fs::PermissionsExt;
+        let project = tempfile::tempdir().unwrap();
+        let docs = project.path().join("docs");
+        std::fs::create_dir(&docs).unwrap();
+        std::fs::write(docs.join("guide.md"), "# guide").unwrap();
+        let refused = ensure_state_dir(&docs, &[]).unwrap_err().to_string();
+        assert!(refused.contains("guide.md"), "{refused}");
+        assert!(!docs.join(".gitignore").exists(), "nothing written");
+        let mode = std::fs::metadata(&docs).unwrap().permissions().mode() & 0o777;
+        assert_ne!(mode, 0o700, "left as it was");
+        // A folder holding only what the project keeps there (its deployment secrets) is taken.
+        let state = project.path().join(".stackr");
+        std::fs::create_dir_all(state.join("deploy")).unwrap();
+        ensure_state_dir(&state, &["deploy".to_owned()]).unwrap();
+        // Once marked, whatever stackr dev put in it is its own.
+        std::fs::write(state.join("data"), "x").unwrap();
+        ensure_state_dir(&state, &[]).unwrap();
     }
 
     #[test]

@@ -119,37 +119,62 @@ pub async fn rotate(
     Ok(issued)
 }
 
-/// [`issue`] for a sign-in with the password whose stored hash is `password_hash`, or `None` when
-/// the user no longer holds it, or is banned, by the time the session is written. The check and
-/// the insert happen under a share lock on the user's row, which everything that ends all the
-/// user's sessions waits for before deleting them (see [`sessions::delete_all_for_user`]): a
-/// sign-in racing a password reset or a ban either sees it and is refused, or is committed
-/// before the reset's delete, which then ends it.
+/// What must still be so when a sign-in's session is written: the user is not banned, and...
+pub enum StillSo<'a> {
+    /// ...nothing more (a sign-in with a provider).
+    NotBanned,
+    /// ...the credential's stored hash is still this one (a sign-in with the password).
+    PasswordHash(&'a str),
+    /// ...this two-factor challenge (its `verification` identifier) is still pending; it is taken
+    /// (the second step of a sign-in).
+    ChallengePending(&'a str),
+}
+
+/// [`issue`] for a sign-in, or `None` when what it rests on (`still`) has changed by the time the
+/// session is written. The check and the insert happen under a share lock on the user's row,
+/// which everything that ends all the user's sessions waits for before deleting them (see
+/// [`sessions::delete_all_for_user`]): a sign-in racing a password reset or a ban either sees it
+/// and is refused, or is committed before the delete, which then ends it.
 #[allow(clippy::too_many_arguments)]
-pub async fn issue_while_password_holds(
+pub async fn issue_if_still(
     state: &AppState,
     client: &mut db::Client,
     user_id: &str,
-    password_hash: &str,
+    still: StillSo<'_>,
     remember: bool,
     ip: &str,
     user_agent: &str,
 ) -> ApiResult<Option<Issued>> {
     let tx = client.transaction().await?;
-    let Some(row) = tx
-        .query_opt(
+    // The lock first, in a statement of its own: the reads below then see whatever a reset or a
+    // ban committed before it was granted.
+    let locked = tx
+        .execute(
+            r#"select 1 from "user" where "id" = $1 for share"#,
+            &[&user_id],
+        )
+        .await?;
+    if locked == 0 {
+        return Ok(None);
+    }
+    let row = tx
+        .query_one(
             r#"select a."password", coalesce(u."banned", false) and (u."banExpires" is null or u."banExpires" > now())
                from "user" u left join "account" a on a."userId" = u."id" and a."providerId" = $2
-               where u."id" = $1
-               for share of u"#,
+               where u."id" = $1"#,
             &[&user_id, &db::accounts::CREDENTIAL],
         )
-        .await?
-    else {
-        return Ok(None);
-    };
+        .await?;
     let (stored, banned): (Option<String>, bool) = (row.get(0), row.get(1));
-    if banned || stored.as_deref() != Some(password_hash) {
+    let holds = !banned
+        && match still {
+            StillSo::NotBanned => true,
+            StillSo::PasswordHash(hash) => stored.as_deref() == Some(hash),
+            StillSo::ChallengePending(identifier) => {
+                db::verification::take(&tx, identifier).await?.is_some()
+            }
+        };
+    if !holds {
         return Ok(None);
     }
     let issued = issue(state, &tx, user_id, remember, ip, user_agent).await?;

@@ -37,6 +37,24 @@ pub async fn insert_credential(
 
 /// Replaces the credential password, creating the credential account when missing
 /// (BetterAuth's reset-password does the same). Returns whether an account existed.
+/// Replaces the credential's hash `old` with `new`, unless it is no longer `old` (a reset or a
+/// change came first, which must win): whether it was replaced.
+pub async fn replace_credential_password(
+    client: &impl GenericClient,
+    user_id: &str,
+    old: &str,
+    new: &str,
+) -> Result<bool, tokio_postgres::Error> {
+    let n = client
+        .execute(
+            r#"update "account" set "password" = $4, "updatedAt" = $5
+               where "userId" = $1 and "providerId" = $2 and "password" = $3"#,
+            &[&user_id, &CREDENTIAL, &old, &new, &now_ms()],
+        )
+        .await?;
+    Ok(n > 0)
+}
+
 pub async fn set_credential_password(
     client: &impl GenericClient,
     user_id: &str,

@@ -124,10 +124,10 @@ pub async fn delete_user_token(
         .await
 }
 
-/// Waits until every session being issued to the user under a share lock on their row (a password
-/// sign-in, see `current_session::issue_while_password_holds`) is committed, so that the delete
-/// that follows, a statement of its own, sees it. A sign-in that takes its lock after this waits
-/// in turn, and then sees the change (new password, ban) that came before the delete.
+/// Waits until every session being issued to the user under a share lock on their row (a sign-in,
+/// see `current_session::issue_if_still`) is committed, so that the delete that follows, a
+/// statement of its own, sees it. A sign-in whose lock is granted after this statement started
+/// reads, after it, the change (new password, ban) that the caller committed before calling.
 async fn wait_for_sessions_being_issued(
     client: &impl GenericClient,
     user_id: &str,

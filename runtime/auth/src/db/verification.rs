@@ -66,7 +66,7 @@ pub async fn peek(
 /// Consumes a row atomically: exactly one caller gets the value of a live token; expired rows are
 /// deleted but yield nothing.
 pub async fn take(
-    client: &Client,
+    client: &impl deadpool_postgres::GenericClient,
     identifier: &str,
 ) -> Result<Option<String>, tokio_postgres::Error> {
     let rows = client

@@ -86,7 +86,10 @@ async fn matching_password_hash(
         let new_hash = tokio::task::spawn_blocking(move || password::hash(&password_in))
             .await
             .map_err(ApiError::internal)??;
-        accounts::set_credential_password(client, user_id, &new_hash).await?;
+        if !accounts::replace_credential_password(client, user_id, &stored, &new_hash).await? {
+            // Reset or changed while it was being checked: the old password is no longer it.
+            return Ok(None);
+        }
         tracing::info!(
             user_id,
             "upgraded a BetterAuth scrypt password hash to argon2id"
@@ -155,19 +158,27 @@ pub async fn post(
         match crate::routes::two_factor::trusted_device(&state, &headers, &user.id).await? {
             Some(rotated) => extra_cookies = rotated,
             None => {
-                let mut challenge =
-                    crate::routes::two_factor::start_challenge(&state, &client, &user.id).await?;
+                let Some(mut challenge) = crate::routes::two_factor::start_challenge(
+                    &state,
+                    &client,
+                    &user.id,
+                    &password_hash,
+                )
+                .await?
+                else {
+                    return Err(invalid_credentials());
+                };
                 respond::add_cookies(&mut challenge, known_device_cookie.into_iter().collect());
                 return Ok(challenge);
             }
         }
     }
 
-    let Some(issued) = current_session::issue_while_password_holds(
+    let Some(issued) = current_session::issue_if_still(
         &state,
         &mut client,
         &user.id,
-        &password_hash,
+        current_session::StillSo::PasswordHash(&password_hash),
         remember,
         &ip,
         &user_agent(&headers),

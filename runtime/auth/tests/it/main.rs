@@ -22,6 +22,7 @@ mod housekeeping;
 mod interop_betterauth;
 mod mail_flows;
 mod origin_and_provision;
+mod password_upgrade;
 mod secret_rotation;
 mod session_lifecycle;
 mod smtp_delivery;

@@ -187,9 +187,22 @@ pub async fn get(
     if state.config.require_email_verification && !user.email_verified {
         return Ok(fail("email_not_verified", None));
     }
-    let client = state.db().await?;
-    let issued =
-        current_session::issue(&state, &client, &user.id, true, &ip, &user_agent(&headers)).await?;
+    let mut client = state.db().await?;
+    let Some(issued) = current_session::issue_if_still(
+        &state,
+        &mut client,
+        &user.id,
+        current_session::StillSo::NotBanned,
+        true,
+        &ip,
+        &user_agent(&headers),
+    )
+    .await?
+    else {
+        // Banned meanwhile.
+        let banned = crate::routes::sign_in::banned_error();
+        return Ok(fail(error_codes::BANNED_USER, banned.message()));
+    };
     let to = match (&flow.new_user_url, created) {
         (Some(new_user), true) => new_user.clone(),
         _ => flow.callback_url.clone(),

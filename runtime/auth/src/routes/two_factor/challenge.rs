@@ -40,15 +40,25 @@ pub async fn forget_pending(
 /// Identifiers of the challenge rows (`2fa-<20 chars>` → user id).
 const CHALLENGE_PREFIX: &str = "2fa-";
 
+/// Starts the second step of a sign-in whose password matched the stored hash `password_hash`;
+/// `None` when that hash was replaced meanwhile. The challenge is written first and the hash read
+/// after it: a reset writes the hash first and ends pending challenges after it
+/// ([`forget_pending`]), so one of the two always sees the other.
 pub async fn start_challenge(
     state: &AppState,
     client: &crate::db::Client,
     user_id: &str,
-) -> ApiResult<Response> {
+    password_hash: &str,
+) -> ApiResult<Option<Response>> {
     let identifier = format!("{CHALLENGE_PREFIX}{}", crate::ids::random_string(20));
     let expires = crate::db::now_ms() + chrono::Duration::seconds(CHALLENGE_SECS);
     verification::insert(client, &identifier, user_id, expires).await?;
     verification::insert(client, &attempts_identifier(&identifier), "0", expires).await?;
+    let stored = crate::db::accounts::credential_password(client, user_id).await?;
+    if stored.flatten().as_deref() != Some(password_hash) {
+        verification::delete(client, &identifier).await?;
+        return Ok(None);
+    }
     let names = &state.cookies;
     let cookies = vec![
         names.expire(&names.session_token),
@@ -64,11 +74,11 @@ pub async fn start_challenge(
     if state.mailer.is_enabled() {
         methods.push("otp");
     }
-    Ok(respond::json_with_cookies(
+    Ok(Some(respond::json_with_cookies(
         StatusCode::OK,
         json!({"twoFactorRedirect": true, "twoFactorMethods": methods}),
         cookies,
-    ))
+    )))
 }
 
 pub fn attempts_identifier(identifier: &str) -> String {
@@ -142,11 +152,9 @@ async fn delete(client: &crate::db::Client, pending: &Pending) -> ApiResult<()> 
     Ok(())
 }
 
-/// Consumes the challenge; only one caller ever succeeds, so one challenge issues one session.
-pub async fn complete(client: &crate::db::Client, pending: &Pending) -> ApiResult<()> {
-    let taken = verification::take(client, &pending.identifier).await?;
-    verification::delete(client, &attempts_identifier(&pending.identifier)).await?;
-    taken.map(|_| ()).ok_or_else(invalid_cookie)
+/// Forgets the attempts counter of a challenge that was taken (the sign-in finished).
+pub async fn forget_attempts(client: &crate::db::Client, pending: &Pending) -> ApiResult<()> {
+    Ok(verification::delete(client, &attempts_identifier(&pending.identifier)).await?)
 }
 
 /// Forgets every device the user trusted (2FA was turned off: re-enabling it must ask again).

@@ -117,7 +117,7 @@ pub async fn verify_otp(
     let code = body.string("code");
     let trust_device = body.opt_bool("trustDevice").unwrap_or(false);
     body.check()?;
-    let client = state.db().await?;
+    let mut client = state.db().await?;
     let pending = pending_sign_in(&state, &client, &headers).await?;
     let enrolment = super::load_enrolment(&state, &client, &pending.user_id).await?;
     let lock_until = crate::db::now_ms() + chrono::Duration::seconds(LOCK_SECS);
@@ -152,5 +152,5 @@ pub async fn verify_otp(
     }
     verification::delete(&client, &attempts_identifier(&pending)).await?;
     two_factor::reset_failures(&client, &enrolment.row.id).await?;
-    finish_sign_in(&state, &client, &pending, &ip, &headers, trust_device).await
+    finish_sign_in(&state, &mut client, &pending, &ip, &headers, trust_device).await
 }

@@ -88,7 +88,7 @@ async fn verify(
     let code = body.string("code");
     let trust_device = body.opt_bool("trustDevice").unwrap_or(false);
     body.check()?;
-    let client = state.db().await?;
+    let mut client = state.db().await?;
 
     // Context 1: a signed-in user confirming their authenticator (turns 2FA on).
     if let Lookup::Found(current) = current_session::lookup(&state, &headers).await? {
@@ -127,7 +127,7 @@ async fn verify(
         return Err(challenge::failure(&client, &pending, attempt, rejection(&method)).await);
     }
     two_factor::reset_failures(&client, &enrolment.row.id).await?;
-    finish_sign_in(&state, &client, &pending, &ip, &headers, trust_device).await
+    finish_sign_in(&state, &mut client, &pending, &ip, &headers, trust_device).await
 }
 
 /// The second factor of sign-in `pending` was right: takes the challenge (once), then issues the
@@ -135,21 +135,32 @@ async fn verify(
 /// asked, trusts the device.
 pub(super) async fn finish_sign_in(
     state: &AppState,
-    client: &crate::db::Client,
+    client: &mut crate::db::Client,
     pending: &Pending,
     ip: &str,
     headers: &HeaderMap,
     trust_device: bool,
 ) -> ApiResult<Response> {
-    challenge::complete(client, pending).await?;
     let user = users::by_id(client, &pending.user_id)
         .await?
         .ok_or_else(challenge::invalid_cookie)?;
     if user.is_banned(Utc::now()) {
         return Err(crate::routes::sign_in::banned_error());
     }
-    let issued =
-        current_session::issue(state, client, &user.id, true, ip, &user_agent(headers)).await?;
+    // Taken under the user's lock: one challenge issues one session, and none once a reset or a
+    // ban has ended it.
+    let issued = current_session::issue_if_still(
+        state,
+        client,
+        &user.id,
+        current_session::StillSo::ChallengePending(&pending.identifier),
+        true,
+        ip,
+        &user_agent(headers),
+    )
+    .await?
+    .ok_or_else(challenge::invalid_cookie)?;
+    challenge::forget_attempts(client, pending).await?;
     let mut cookies = issued.cookies;
     cookies.push(state.cookies.expire(&state.cookies.two_factor));
     if trust_device {

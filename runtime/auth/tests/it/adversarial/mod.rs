@@ -13,6 +13,7 @@ mod look_alike_emails;
 mod open_redirect;
 mod oversize;
 mod password_reset;
+mod sign_in_races;
 mod two_factor;
 mod verification_link;
 
@@ -22,6 +23,7 @@ async fn every_attack_is_refused() {
     let attacks = [
         two_factor::attacks(),
         password_reset::attacks(),
+        sign_in_races::attacks(),
         open_redirect::attacks(),
         forwarded_for::attacks(),
         credential_stuffing::attacks(),
