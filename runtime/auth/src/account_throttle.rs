@@ -1,5 +1,6 @@
 //! A per-account budget of password attempts, on top of the per-IP limits (which an attacker with
-//! many addresses simply spreads out over).
+//! many addresses simply spreads out over). A budget is named by a key: the normalised email, or
+//! one of its known devices (see `crate::known_device`), which have budgets of their own.
 //!
 //! Every sign-in attempt for an email address takes one unit of its budget *before* the password
 //! is checked (under one lock, so concurrent guesses cannot overdraw it); a successful sign-in
@@ -43,8 +44,8 @@ impl Default for AccountThrottle {
 }
 
 impl AccountThrottle {
-    /// Takes one attempt for `email` (already normalised); `false` while the account is locked.
-    pub fn try_attempt(&self, email: &str, now: Instant) -> bool {
+    /// Takes one attempt from the budget `key`; `false` while it is locked.
+    pub fn try_attempt(&self, key: &str, now: Instant) -> bool {
         let mut runs = self
             .runs
             .lock()
@@ -55,7 +56,7 @@ impl AccountThrottle {
             let idle = now.duration_since(r.last);
             idle < LOCK || (r.attempts >= BUDGET && idle < FORGET_AFTER)
         });
-        let run = runs.entry(email.to_owned()).or_insert(Run {
+        let run = runs.entry(key.to_owned()).or_insert(Run {
             attempts: 0,
             last: now,
         });
@@ -71,13 +72,13 @@ impl AccountThrottle {
         true
     }
 
-    /// The attempt succeeded: the run of failures is over.
-    pub fn succeeded(&self, email: &str) {
+    /// The attempt on the budget `key` succeeded: its run of failures is over.
+    pub fn succeeded(&self, key: &str) {
         let mut runs = self
             .runs
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        runs.remove(email);
+        runs.remove(key);
     }
 }
 

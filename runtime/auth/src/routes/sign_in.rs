@@ -42,7 +42,15 @@ pub async fn check_password(
     user: &crate::db::models::User,
     password_in: String,
 ) -> ApiResult<bool> {
-    let budget = known_device::budget(state, headers, &users::normalize_email(&user.email));
+    let stored = accounts::credential_password(client, &user.id)
+        .await?
+        .flatten();
+    let budget = known_device::budget(
+        state,
+        headers,
+        &users::normalize_email(&user.email),
+        stored.as_deref(),
+    );
     if !state
         .account_throttle
         .try_attempt(&budget, std::time::Instant::now())
@@ -113,13 +121,21 @@ pub async fn post(
     super::require_trusted_callback(&state, callback_url.as_deref())?;
 
     let mut client = state.db().await?;
-    // The account's budget, or this browser's own when it signed in to the account before.
-    let budget = known_device::budget(&state, &headers, &email);
+    let found = users::by_email(&client, &email).await?;
+    let stored = match &found {
+        Some(user) => accounts::credential_password(&client, &user.id)
+            .await?
+            .flatten(),
+        None => None,
+    };
+    // The account's budget, or this browser's own when it is a known device of the account and
+    // its current password.
+    let budget = known_device::budget(&state, &headers, &email, stored.as_deref());
     let user = if state
         .account_throttle
         .try_attempt(&budget, std::time::Instant::now())
     {
-        users::by_email(&client, &email).await?
+        found
     } else {
         // Locked: answered like an unknown account (which answers like a wrong password).
         None
@@ -135,7 +151,8 @@ pub async fn post(
         return Err(invalid_credentials());
     };
     state.account_throttle.succeeded(&budget);
-    let known_device_cookie = known_device::cookie_after_sign_in(&state, &headers, &email);
+    let known_device_cookie =
+        known_device::cookie_after_sign_in(&state, &headers, &email, &password_hash);
     if state.config.require_email_verification && !user.email_verified {
         return Err(ApiError::forbidden(
             error_codes::EMAIL_NOT_VERIFIED,

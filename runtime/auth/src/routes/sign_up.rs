@@ -125,7 +125,14 @@ pub async fn post(
         Some(issued) => respond::json_with_cookies(
             StatusCode::OK,
             json!({"token": issued.session.token, "user": state.user_json(&user)}),
-            issued.cookies,
+            // The browser that chose the password is a known device of the account.
+            issued
+                .cookies
+                .into_iter()
+                .chain(crate::known_device::cookie_after_sign_in(
+                    &state, &headers, &email, &hash,
+                ))
+                .collect(),
         ),
         None => respond::ok_json(json!({"token": null, "user": state.user_json(&user)})),
     })

@@ -138,6 +138,35 @@ async fn reset_lifts_the_lock(stack: Arc<Stack>) -> Outcome {
     Ok(())
 }
 
+/// Whoever had the password signed in (earning a known-device cookie) before the owner reset it;
+/// their guesses at the new password from that browser must draw on the account's budget.
+async fn known_device_of_a_reset_password(stack: Arc<Stack>) -> Outcome {
+    let (_, user) = stack.user("known-before-reset").await;
+    let (thief, r) = stack.sign_in(&user).await;
+    assert_eq!(r.status, 200, "the thief's sign-in: {}", r.text);
+    let token = reset_token(&stack, &user, 1).await;
+    let r = reset_with(&stack, &token, "owner-new-password-1").await;
+    assert_eq!(r.status, 200, "reset: {}", r.text);
+    for n in 0..stackr_auth::account_throttle::BUDGET + 1 {
+        let r = stack
+            .moved(&thief)
+            .sign_in(&user.email, &format!("guess-number-{n}"))
+            .await;
+        assert_eq!(r.status, 401, "a guess: {}", r.text);
+    }
+    let r = stack
+        .client()
+        .sign_in(&user.email, "owner-new-password-1")
+        .await;
+    ensure!(
+        r.status == 401,
+        "the guesses from the browser known before the reset had a budget of their own: the account is not locked ({} {})",
+        r.status,
+        r.text
+    );
+    Ok(())
+}
+
 pub fn attacks() -> Vec<Attack> {
     vec![
         Attack {
@@ -159,6 +188,11 @@ pub fn attacks() -> Vec<Attack> {
             attack: "wrong passwords that used up the account's budget, then the owner resets it",
             refusal: "the owner signs in with the new password from a new browser",
             run: |s| Box::pin(reset_lifts_the_lock(s)),
+        },
+        Attack {
+            attack: "guesses at the new password from a browser that signed in with the old one",
+            refusal: "they draw on the account's budget, which runs out",
+            run: |s| Box::pin(known_device_of_a_reset_password(s)),
         },
     ]
 }
