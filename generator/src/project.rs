@@ -26,7 +26,7 @@ pub struct Project {
 /// against it.
 pub fn load_project(root: &Path) -> Result<Project, ConfigError> {
     let loaded = stackr_plan::load_planned(root)?;
-    crate::state_dir_apart::check(&loaded.plan, &loaded.label, &loaded.text)?;
+    crate::state_dir_apart::check(&loaded.model, &loaded.plan, &loaded.label, &loaded.text)?;
     crate::crates_on_disk::check(root, &loaded.config, &loaded.label, &loaded.text)?;
     Ok(Project {
         root: root.to_owned(),

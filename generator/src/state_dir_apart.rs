@@ -1,18 +1,21 @@
 //! The dev state folder (`stateDir`) apart from the project's own files: `stackr dev` keeps
 //! databases and secrets there, git-ignores everything in it and `--reset` deletes it, so it
 //! must neither be the project nor hold a generated file or a service crate, nor lie inside a
-//! folder of sources (a service crate, the vendored runtime) or the git repository.
+//! folder of sources (a service crate, the vendored runtime or a runtime folder the config names)
+//! or the git repository. Folders are compared without regard to case: on a case-insensitive file
+//! system (macOS by default) `.GIT` is the repository.
 
 use std::path::Path;
 
 use crate::config::{ConfigError, JsonPath};
+use crate::model::{Model, Runtime};
 use crate::plan::Plan;
 use crate::project::service_crate_dir;
 use crate::render::generated_paths;
 use stackr_plan::layout::VENDORED_DIR;
 
 /// `label` and `text` are the config's, to locate the error.
-pub fn check(plan: &Plan, label: &Path, text: &str) -> Result<(), ConfigError> {
+pub fn check(model: &Model, plan: &Plan, label: &Path, text: &str) -> Result<(), ConfigError> {
     let state = plan.state_dir.as_str();
     let held = |path: &str| {
         state == "."
@@ -25,15 +28,21 @@ pub fn check(plan: &Plan, label: &Path, text: &str) -> Result<(), ConfigError> {
         .map(str::to_owned)
         .chain(plan.services.iter().map(|s| service_crate_dir(&s.name)));
     let inside = |folder: &str| {
+        let (state, folder) = (state.to_lowercase(), folder.to_lowercase());
         state == folder
             || state
-                .strip_prefix(folder)
+                .strip_prefix(&folder)
                 .is_some_and(|rest| rest.starts_with('/'))
+    };
+    let runtime_folder = match &model.runtime {
+        Runtime::Path(path) => Some(path.trim_start_matches("./").to_owned()),
+        _ => None,
     };
     let mut source_folders = [".git", VENDORED_DIR]
         .into_iter()
         .map(str::to_owned)
-        .chain(plan.services.iter().map(|s| service_crate_dir(&s.name)));
+        .chain(plan.services.iter().map(|s| service_crate_dir(&s.name)))
+        .chain(runtime_folder);
     if let Some(folder) = source_folders.find(|folder| inside(folder)) {
         return Err(ConfigError::at_path(
             label,

@@ -365,6 +365,9 @@ fn a_state_dir_inside_the_projects_sources_is_refused() {
         (".git", ".git"),
         (".git/stackr", ".git"),
         ("./stackr-runtime/dev", "stackr-runtime"),
+        // As a case-insensitive file system (macOS) sees them.
+        (".GIT", ".git"),
+        ("Services/Core/src", "services/core"),
     ] {
         let config = format!(
             "{{\n  \"name\": \"shop\",\n  \"stateDir\": \"{state_dir}\",\n  \"services\": [\n    {{ \"name\": \"auth\", \"kind\": \"auth\" }},\n    {{ \"name\": \"core\" }}\n  ]\n}}\n"
@@ -375,6 +378,14 @@ fn a_state_dir_inside_the_projects_sources_is_refused() {
             "{state_dir}: {message}"
         );
     }
+}
+
+/// Nor inside the runtime folder a config names (`runtime.path`), whose crates are sources too.
+#[test]
+fn a_state_dir_inside_the_runtime_folder_is_refused() {
+    let config = "{\n  \"name\": \"shop\",\n  \"stateDir\": \"runtime/auth/src\",\n  \"runtime\": { \"path\": \"runtime\" },\n  \"services\": [\n    { \"name\": \"auth\", \"kind\": \"auth\" }\n  ]\n}\n";
+    let message = generate_error(config);
+    assert!(message.contains("inside `runtime`"), "{message}");
 }
 
 /// A config saved in another encoding: the error says so and where, not "run stackr init".
