@@ -191,17 +191,42 @@ fn refusal(staging: &Path, problems: &[Problem]) -> anyhow::Error {
             "That folder may come from another stackr, or not from stackr at all (a repository can carry one). ",
         );
     }
+    // The folder's name may come from a repository: quoted for the shell, and shown escaped.
+    let delete = match shell_quoted(staging) {
+        Some(quoted) => format!("Delete that folder (`rm -r {quoted}`)"),
+        None => "Delete that folder".to_owned(),
+    };
     anyhow!(
-        "a stopped stackr command left writes to finish in {staging}, and they cannot be finished:{list}\n\
-         nothing was written. {why}Delete that folder (`rm -r {staging}`) to drop those writes \
-         (files the command had already written stay as they are), then run the command again.",
-        staging = staging.display()
+        "a stopped stackr command left writes to finish in {staging:?}, and they cannot be finished:{list}\n\
+         nothing was written. {why}{delete} to drop those writes (files the command had already \
+         written stay as they are), then run the command again."
     )
+}
+
+/// `path` in single quotes for a POSIX shell, or `None` when it holds a control character (which
+/// a terminal could act on, and no command should carry).
+fn shell_quoted(path: &Path) -> Option<String> {
+    let text = path.to_str()?;
+    if text.chars().any(char::is_control) {
+        return None;
+    }
+    Some(format!("'{}'", text.replace('\'', "'\\''")))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_folder_to_delete_is_quoted_for_the_shell() {
+        let named = |name: &str| shell_quoted(Path::new(name));
+        assert_eq!(
+            named("./.stackr-staging-x;$(touch PWNED)").as_deref(),
+            Some("'./.stackr-staging-x;$(touch PWNED)'")
+        );
+        assert_eq!(named("./a'b ~").as_deref(), Some("'./a'\\''b ~'"));
+        assert_eq!(named("./.stackr-staging-\u{1b}[2J"), None);
+    }
 
     /// A project with one staging folder whose list is `entries` (path, state when staged, staged
     /// content), each file of `files` in place.

@@ -85,7 +85,7 @@ pub fn parse(text: &str) -> Result<Vec<Target>, String> {
     let mut lines = text.lines();
     if lines.next() != Some(HEADER) {
         return Err(format!(
-            "`{FILE}` does not begin with `{HEADER}`: an older stackr wrote it, which did not record what each file held, so whether one was changed since cannot be told"
+            "`{FILE}` does not begin with `{HEADER}`: an older stackr (or something else) wrote it, without what each file held, so whether one was changed since cannot be told"
         ));
     }
     let mut targets = Vec::new();
