@@ -19,7 +19,10 @@ pub struct PortHolds {
 /// a listening socket there keeps any other program from binding the port on loopback or on every
 /// interface. Refuses a port something else already holds, naming it.
 pub fn hold(ports: &[(u16, String)]) -> Result<PortHolds> {
-    let mut listeners = Vec::with_capacity(ports.len());
+    // Built up as it goes: a refusal drops it, which lets go of the ports already held.
+    let mut holds = PortHolds {
+        listeners: Vec::with_capacity(ports.len()),
+    };
     for (port, what) in ports {
         let Ok(listener) = TcpListener::bind(("127.0.0.1", *port)) else {
             let holder = crate::ports::holder_of(*port)
@@ -29,19 +32,23 @@ pub fn hold(ports: &[(u16, String)]) -> Result<PortHolds> {
             );
         };
         let listener = Arc::new(listener);
-        let accepting = listener.clone();
-        std::thread::spawn(move || {
-            // Ends when `PortHolds` is dropped: shutting the socket down fails `accept`.
-            for stream in accepting.incoming() {
-                match stream {
-                    Ok(stream) => drop::<TcpStream>(stream),
-                    Err(_) => break,
-                }
+        let accepting = Arc::downgrade(&listener);
+        std::thread::spawn(move || loop {
+            // Ends once `PortHolds` is dropped: shutting the socket down fails `accept`, and the
+            // socket is gone when it is tried again.
+            let Some(listener) = accepting.upgrade() else {
+                break;
+            };
+            match listener.accept() {
+                Ok((stream, _)) => drop::<TcpStream>(stream),
+                // Out of file descriptors, say: try again shortly rather than leave calls
+                // waiting in the backlog.
+                Err(_) => std::thread::sleep(std::time::Duration::from_millis(50)),
             }
         });
-        listeners.push(listener);
+        holds.listeners.push(listener);
     }
-    Ok(PortHolds { listeners })
+    Ok(holds)
 }
 
 impl Drop for PortHolds {
@@ -103,5 +110,25 @@ mod tests {
             "{error}"
         );
         assert!(error.contains("pid "), "{error}");
+    }
+
+    #[test]
+    fn a_refusal_lets_go_of_the_ports_held_before_it() {
+        let first = free_port();
+        let taken = TcpListener::bind(("127.0.0.1", 0)).unwrap();
+        let second = taken.local_addr().unwrap().port();
+        assert!(hold(&[
+            (first, "core's API".to_owned()),
+            (second, "wallet's API".to_owned())
+        ])
+        .is_err());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while TcpListener::bind(("127.0.0.1", first)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the first port stayed held"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 }

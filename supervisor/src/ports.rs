@@ -9,7 +9,7 @@ use anyhow::{bail, Result};
 /// Refuses the first port of `ports` (port, what listens there) that cannot be bound.
 pub fn check_free(ports: &[(u16, String)]) -> Result<()> {
     for (port, what) in ports {
-        // The APIs bind every interface; that fails whenever anything listens on the port.
+        // Binding every interface fails whenever anything listens on the port, on any address.
         if TcpListener::bind(("0.0.0.0", *port)).is_err() {
             let holder = holder_of(*port).unwrap_or_else(|| {
                 "a process this user cannot see (try `sudo ss -ltnp`)".to_owned()
