@@ -86,6 +86,35 @@ impl Snippet {
     }
 }
 
+/// Longest value a message quotes (between backticks) whole; a longer one (a pasted blob) is cut.
+const LONGEST_QUOTED_VALUE: usize = 80;
+
+/// `message` with each backtick-quoted value longer than [`LONGEST_QUOTED_VALUE`] characters cut
+/// to its start, followed by how long it was.
+fn clip_quoted(message: &str) -> String {
+    let parts: Vec<&str> = message.split('`').collect();
+    let mut out = String::with_capacity(message.len().min(1024));
+    for (index, part) in parts.iter().enumerate() {
+        if index % 2 == 0 {
+            out.push_str(part);
+            continue;
+        }
+        let closed = index + 1 < parts.len();
+        let length = part.chars().count();
+        out.push('`');
+        if closed && length > LONGEST_QUOTED_VALUE {
+            let start: String = part.chars().take(LONGEST_QUOTED_VALUE / 2).collect();
+            out.push_str(&format!("{start}…` ({length} characters)"));
+        } else {
+            out.push_str(part);
+            if closed {
+                out.push('`');
+            }
+        }
+    }
+    out
+}
+
 /// Longest config line a report quotes; with a longer one it says only where the error is.
 const LONGEST_QUOTED_LINE: usize = 300;
 
@@ -131,7 +160,7 @@ impl ConfigError {
                 })
             }),
             path,
-            message: message.into(),
+            message: clip_quoted(&message.into()),
             help: help.into(),
         }
     }
@@ -304,6 +333,30 @@ mod tests {
         let report = report_of(&text, JsonPath::service(39).key("kind"));
         assert!(report.len() < 300, "{report}");
         assert!(report.contains("stackr.config.json:1:"), "{report}");
+    }
+
+    #[test]
+    fn a_long_quoted_value_in_a_message_is_cut() {
+        let blob = "x".repeat(100_000);
+        let error = ConfigError::at_path(
+            "stackr.config.json",
+            "{}",
+            JsonPath::root().key("stateDir"),
+            format!("stateDir `{blob}` contains whitespace; `a b` is short"),
+            "fix it",
+        );
+        assert!(error.message.len() < 200, "{}", error.message);
+        assert!(
+            error.message.contains("(100000 characters)"),
+            "{}",
+            error.message
+        );
+        assert!(
+            error.message.ends_with("; `a b` is short"),
+            "{}",
+            error.message
+        );
+        assert_eq!(clip_quoted("an `unclosed quote"), "an `unclosed quote");
     }
 
     #[test]
