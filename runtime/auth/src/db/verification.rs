@@ -107,7 +107,7 @@ pub async fn claim_use(
 /// Deletes every row of one kind (identifier prefix) that belongs to a user (value = user id):
 /// a user's trusted devices, or their outstanding reset tokens.
 pub async fn delete_for_user(
-    client: &Client,
+    client: &impl deadpool_postgres::GenericClient,
     user_id: &str,
     prefix: &str,
 ) -> Result<(), tokio_postgres::Error> {

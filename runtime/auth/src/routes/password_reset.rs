@@ -32,7 +32,10 @@ fn identifier(token: &str) -> String {
 /// Invalidates every reset link the user was sent: after a reset or a password change, an older
 /// link (perhaps in a mailbox the attacker reads) must not set the password again. The sign-ins
 /// the old password started that wait for their second factor end too.
-pub async fn forget_reset_tokens(client: &crate::db::Client, user_id: &str) -> ApiResult<()> {
+pub async fn forget_reset_tokens(
+    client: &impl deadpool_postgres::GenericClient,
+    user_id: &str,
+) -> ApiResult<()> {
     verification::delete_for_user(client, user_id, IDENTIFIER_PREFIX).await?;
     crate::routes::two_factor::forget_pending(client, user_id).await?;
     Ok(())

@@ -31,7 +31,7 @@ pub const MAX_ATTEMPTS: u32 = 5;
 /// Ends the user's sign-ins that wait for their second factor: each was started with a password
 /// that is being replaced (reset or changed), perhaps by whoever it leaked to.
 pub async fn forget_pending(
-    client: &crate::db::Client,
+    client: &impl deadpool_postgres::GenericClient,
     user_id: &str,
 ) -> Result<(), tokio_postgres::Error> {
     verification::delete_for_user(client, user_id, CHALLENGE_PREFIX).await

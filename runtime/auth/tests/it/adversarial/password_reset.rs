@@ -87,6 +87,22 @@ async fn token_after_change_password(stack: Arc<Stack>) -> Outcome {
     refused_token(&stack, &user, &token).await
 }
 
+async fn token_after_an_admin_set_the_password(stack: Arc<Stack>) -> Outcome {
+    let (admin_browser, admin) = stack.user("password-admin").await;
+    stack.make_admin(&admin.id).await;
+    let (_, user) = stack.user("reset").await;
+    let token = reset_token(&stack, &user, 1).await;
+    let r = stack
+        .moved(&admin_browser)
+        .post(
+            "/api/auth/admin/set-user-password",
+            json!({"userId": user.id, "newPassword": "admin-set-password-1"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "set-user-password: {}", r.text);
+    refused_token(&stack, &user, &token).await
+}
+
 async fn token_raced(stack: Arc<Stack>) -> Outcome {
     let (_, user) = stack.user("reset").await;
     let token = reset_token(&stack, &user, 1).await;
@@ -178,6 +194,11 @@ pub fn attacks() -> Vec<Attack> {
             attack: "a reset token used after the owner changed the password",
             refusal: "400 INVALID_TOKEN, password unchanged",
             run: |s| Box::pin(token_after_change_password(s)),
+        },
+        Attack {
+            attack: "a reset token used after an admin set the password",
+            refusal: "400 INVALID_TOKEN, password unchanged",
+            run: |s| Box::pin(token_after_an_admin_set_the_password(s)),
         },
         Attack {
             attack: "one reset token sent by 8 requests at once",
