@@ -51,7 +51,7 @@ pub use probe::READY_PERIOD;
 pub use process::Launch;
 pub use runner::{End, Outcome, ProcState, StopHandle, StopReason, Supervisor, Watcher};
 pub use spec::{Condition, ProcessSpec, RestartMode, Stack};
-pub use state::same_folder;
+pub use state::{ensure_state_dir, same_folder};
 pub use status::Console;
 pub use tools::{check_tools, find_on_path, MissingTools};
 
