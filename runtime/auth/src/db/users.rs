@@ -179,6 +179,21 @@ pub async fn set_ban(
         .await
 }
 
+/// Lifts the user's ban if it is still one that has expired: a ban an admin set since (a new one,
+/// or one without end) stays.
+pub async fn lift_expired_ban(
+    client: &impl GenericClient,
+    id: &str,
+) -> Result<u64, tokio_postgres::Error> {
+    client
+        .execute(
+            r#"update "user" set "banned" = false, "banReason" = null, "banExpires" = null, "updatedAt" = $2
+               where "id" = $1 and "banned" and "banExpires" <= now()"#,
+            &[&id, &now_ms()],
+        )
+        .await
+}
+
 /// What an admin changes on a user; `None` leaves a column as it is.
 #[derive(Debug, Default)]
 pub struct Changes {

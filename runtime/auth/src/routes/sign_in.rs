@@ -165,7 +165,7 @@ pub async fn post(
     }
     if user.banned == Some(true) {
         // The ban has expired: lift it, as BetterAuth's admin plugin does lazily.
-        users::set_ban(&client, &user.id, false, None, None).await?;
+        users::lift_expired_ban(&client, &user.id).await?;
         user.banned = Some(false);
         user.ban_reason = None;
         user.ban_expires = None;

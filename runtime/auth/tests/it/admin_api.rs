@@ -495,3 +495,35 @@ async fn every_admin_action_lands_in_the_audit_log() {
         "no secrets in the log: {detail}"
     );
 }
+
+/// A sign-in lifts an expired ban lazily, but never a ban an admin set in the meantime (it read
+/// the user before): only a ban that is still the expired one is lifted.
+#[tokio::test]
+async fn lifting_an_expired_ban_leaves_a_newer_ban_alone() {
+    let server = TestServer::start().await;
+    let r = server
+        .client()
+        .sign_up("Ban", "ban@example.com", "password-123")
+        .await;
+    let id = r.json()["user"]["id"].as_str().unwrap().to_owned();
+    let client = server.state.db().await.unwrap();
+    let banned = || {
+        server.psql(&format!(
+            r#"select "banned" from "user" where "id" = '{id}'"#
+        ))
+    };
+    server.psql(&format!(
+        r#"update "user" set "banned" = true, "banExpires" = now() + interval '1 day' where "id" = '{id}'"#
+    ));
+    let lifted = stackr_auth::db::users::lift_expired_ban(&client, &id)
+        .await
+        .unwrap();
+    assert_eq!((lifted, banned()), (0, "t".to_owned()));
+    server.psql(&format!(
+        r#"update "user" set "banExpires" = now() - interval '1 minute' where "id" = '{id}'"#
+    ));
+    let lifted = stackr_auth::db::users::lift_expired_ban(&client, &id)
+        .await
+        .unwrap();
+    assert_eq!((lifted, banned()), (1, "f".to_owned()));
+}
