@@ -326,12 +326,8 @@ impl AuthConfig {
             Some(p) => parse_port(contract::PORT, &p)?,
             None => 8888,
         };
-        let listen_address = match var(contract::LISTEN_ADDRESS) {
-            Some(a) => a.trim().parse().with_context(|| {
-                format!("LISTEN_ADDRESS={a} is not an IP address (e.g. 127.0.0.1 or 0.0.0.0)")
-            })?,
-            None => std::net::Ipv4Addr::UNSPECIFIED.into(),
-        };
+        let listen_address = contract::listen_address(var(contract::LISTEN_ADDRESS).as_deref())
+            .map_err(|why| anyhow::anyhow!("LISTEN_ADDRESS: {why}"))?;
         let admin_port = match var(contract::AUTH_ADMIN_PORT) {
             Some(p) => Some(parse_port(contract::AUTH_ADMIN_PORT, &p)?),
             None => None,

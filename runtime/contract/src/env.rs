@@ -36,6 +36,18 @@ pub const PORT: &str = "PORT";
 /// The address an API listens on: every interface when unset (a deployed host, behind its
 /// firewall); loopback in dev, so a laptop's dev stack is not open to its network.
 pub const LISTEN_ADDRESS: &str = "LISTEN_ADDRESS";
+
+/// The address an API listens on, from the value of [`LISTEN_ADDRESS`] (`None` when unset), or
+/// why the value is not one.
+pub fn listen_address(value: Option<&str>) -> Result<std::net::IpAddr, String> {
+    match value {
+        None => Ok(std::net::Ipv4Addr::UNSPECIFIED.into()),
+        Some(raw) => raw
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{raw}` is not an IP address such as 127.0.0.1 or 0.0.0.0")),
+    }
+}
 pub const DATABASE_URL: &str = "DATABASE_URL";
 pub const DATABASE_PASSWORD_FILE: &str = "DATABASE_PASSWORD_FILE";
 pub const REDIS_URL: &str = "REDIS_URL";

@@ -106,13 +106,12 @@ impl ApiEnv {
                     var: contract::PORT,
                     reason: format!("`{raw}` is not a TCP port (1-65535)"),
                 })?;
-        let listen_address = match optional(lookup, contract::LISTEN_ADDRESS) {
-            None => std::net::Ipv4Addr::UNSPECIFIED.into(),
-            Some(raw) => raw.trim().parse().map_err(|_| ConfigError::Invalid {
-                var: contract::LISTEN_ADDRESS,
-                reason: format!("`{raw}` is not an IP address such as 127.0.0.1 or 0.0.0.0"),
-            })?,
-        };
+        let listen_address =
+            contract::listen_address(optional(lookup, contract::LISTEN_ADDRESS).as_deref())
+                .map_err(|reason| ConfigError::Invalid {
+                    var: contract::LISTEN_ADDRESS,
+                    reason,
+                })?;
         Ok(ApiEnv {
             service,
             port,
