@@ -79,12 +79,17 @@ fn units_are_hardened_and_deployed_environment_matches_dev() {
             }
             for (role, dev_env) in processes {
                 let unit = &units[format!("stackr-{}-{role}", service.name)];
-                // Dev sizes the pools to its small per-service servers; a host's servers take
-                // the kit's default pool.
+                // Dev sizes the pools to its small per-service servers, and keeps its APIs on
+                // loopback; a host's servers take the kit's default pool, and its APIs listen on
+                // every interface (the default), behind the host's firewall.
+                let dev_only = [
+                    stackr_contract::env::DATABASE_POOL_SIZE,
+                    stackr_contract::env::LISTEN_ADDRESS,
+                ];
                 let dev: BTreeSet<String> = dev_env
                     .iter()
                     .map(|e| e.name.clone())
-                    .filter(|name| name != stackr_contract::env::DATABASE_POOL_SIZE)
+                    .filter(|name| !dev_only.contains(&name.as_str()))
                     .collect();
                 assert_eq!(
                     keys(&unit["environment"]),
