@@ -28,7 +28,7 @@ pub const RESERVED_NAMES: &[&str] = &[
 pub const MAX_NAME_LEN: usize = 40;
 
 /// `Ok` if `name` may name a service or project, else a sentence saying why not. The length is
-/// checked first, so that the other sentences quote a name of at most [`MAX_NAME_LEN`] characters.
+/// checked first, so that the other sentences quote a name of at most `MAX_NAME_LEN` characters.
 pub fn check_name(name: &str) -> Result<(), String> {
     let length = name.chars().count();
     if length > MAX_NAME_LEN {
