@@ -6,10 +6,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-/// The `.gitignore` stackr writes in the state folder: it keeps the folder out of git even in a
-/// project whose own `.gitignore` forgot it, and marks the folder as one `stackr dev` has run
-/// on, the only kind `--reset` deletes.
-const STATE_GITIGNORE: &str = "# stackr dev state: databases, Redis data, secrets\n*\n";
+/// The text of the state folder's marker `.gitignore` (see `STATE_DIR_GITIGNORE`).
+fn state_gitignore() -> String {
+    stackr_contract::STATE_DIR_GITIGNORE
+        .iter()
+        .map(|line| format!("{line}\n"))
+        .collect()
+}
 
 /// Mode of the state folder: it holds the dev secrets, databases and Redis data, which are the
 /// developer's only. Run as root, the stack's commands add the search (`x`) bit for the
@@ -32,7 +35,7 @@ pub fn ensure_state_dir(dir: &Path, keeps: &[String]) -> Result<()> {
         .with_context(|| format!("cannot make the state folder {} private", dir.display()))?;
     let ignore = dir.join(".gitignore");
     if !ignore.exists() {
-        std::fs::write(&ignore, STATE_GITIGNORE)
+        std::fs::write(&ignore, state_gitignore())
             .with_context(|| format!("cannot write {}", ignore.display()))?;
     }
     Ok(())
@@ -77,7 +80,7 @@ pub fn refuse_a_folder_of_other_files(dir: &Path, keeps: &[String]) -> Result<()
 
 /// Whether `stackr dev` has run on `dir`: its `.gitignore` is the one stackr writes.
 fn is_marked_state_dir(dir: &Path) -> bool {
-    std::fs::read_to_string(dir.join(".gitignore")).is_ok_and(|text| text == STATE_GITIGNORE)
+    std::fs::read_to_string(dir.join(".gitignore")).is_ok_and(|text| text == state_gitignore())
 }
 
 /// Deletes `dir`, but its entries named in `keeps`, after confirmation: `yes` skips the question;

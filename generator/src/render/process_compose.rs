@@ -35,6 +35,8 @@ pub(super) struct Service<'a> {
 pub(super) struct Context<'a> {
     project: &'a str,
     state_dir: &'a str,
+    /// The lines of the state folder's marker `.gitignore`, which `secrets` writes when missing.
+    state_gitignore: &'static [&'static str],
     secrets: &'a [Secret],
     oauth: Option<&'a DevOAuth>,
     services: Vec<Service<'a>>,
@@ -73,6 +75,7 @@ pub fn render(plan: &Plan) -> Result<String> {
     templates::PROCESS_COMPOSE.render(&Context {
         project: &plan.project,
         state_dir: &plan.state_dir,
+        state_gitignore: stackr_contract::STATE_DIR_GITIGNORE,
         secrets: &plan.secrets,
         oauth: plan.dev_oauth.as_ref(),
         services,

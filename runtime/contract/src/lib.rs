@@ -36,6 +36,13 @@ pub fn unreachable_within_startup_wait(last_error: &dyn std::fmt::Display) -> St
 /// sockets and the dev mailbox, git-ignored.
 pub const DEFAULT_STATE_DIR: &str = ".stackr";
 
+/// The lines of the `.gitignore` written in the state folder by whatever starts the dev stack
+/// first (`stackr dev`, or the stack's own `secrets` step under process-compose): it keeps the
+/// folder out of git even in a project whose own `.gitignore` forgot it, and marks the folder as
+/// a state folder, the only kind `stackr dev` takes over and `--reset` deletes.
+pub const STATE_DIR_GITIGNORE: &[&str] =
+    &["# stackr dev state: databases, Redis data, secrets", "*"];
+
 /// The user field auth answers for each base service, true once that service provisioned the
 /// user: `my-svc` → `hasMySvcAccount` (each part of the name capitalised, separators dropped).
 pub fn has_account_field(service: &str) -> String {

@@ -56,16 +56,25 @@ pub async fn post(
         .map_err(ApiError::internal)??;
     accounts::set_credential_password(&client, &current.user.id, &hash).await?;
     crate::routes::password_reset::forget_reset_tokens(&client, &current.user.id).await?;
+    // This browser chose the new password: it stays a known device of the account.
+    let known_device = crate::known_device::cookie_after_sign_in(
+        &state,
+        &headers,
+        &crate::db::users::normalize_email(&current.user.email),
+        &hash,
+    );
     if revoke_others {
         sessions::delete_all_for_user(&client, &current.user.id).await?;
         let issued = current_session::reissue(&state, &client, &current, &ip, &headers).await?;
         return Ok(respond::json_with_cookies(
             StatusCode::OK,
             json!({"token": issued.session.token, "user": state.user_json(&current.user)}),
-            issued.cookies,
+            issued.cookies.into_iter().chain(known_device).collect(),
         ));
     }
-    Ok(respond::ok_json(
+    Ok(respond::json_with_cookies(
+        StatusCode::OK,
         json!({"token": null, "user": state.user_json(&current.user)}),
+        known_device.into_iter().collect(),
     ))
 }

@@ -136,9 +136,11 @@ pub async fn link(
 /// are revoked: a reset usually means the old password leaked, so sessions opened with it must
 /// not survive (BetterAuth makes this optional). The account's budget of password attempts is
 /// given back: the guesses that used it up were at the old password, and the owner, who just
-/// proved they read the account's mail, can sign in from a new browser again.
+/// proved they read the account's mail, can sign in from a new browser again; the browser that
+/// made the reset becomes a known device of the new password.
 pub async fn reset(
     State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
     Query(query): Query<HashMap<String, String>>,
     JsonBody(mut body): JsonBody,
 ) -> ApiResult<Response> {
@@ -162,10 +164,17 @@ pub async fn reset(
     accounts::set_credential_password(&client, &user_id, &hash).await?;
     forget_reset_tokens(&client, &user_id).await?;
     sessions::delete_all_for_user(&client, &user_id).await?;
+    let mut cookies = Vec::new();
     if let Some(user) = users::by_id(&client, &user_id).await? {
-        state
-            .account_throttle
-            .succeeded(&users::normalize_email(&user.email));
+        let email = users::normalize_email(&user.email);
+        state.account_throttle.succeeded(&email);
+        cookies.extend(crate::known_device::cookie_after_sign_in(
+            &state, &headers, &email, &hash,
+        ));
     }
-    Ok(respond::ok_json(json!({"status": true})))
+    Ok(respond::json_with_cookies(
+        axum::http::StatusCode::OK,
+        json!({"status": true}),
+        cookies,
+    ))
 }

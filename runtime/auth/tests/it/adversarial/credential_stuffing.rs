@@ -126,6 +126,49 @@ async fn lockout_spares_the_owners_browser(stack: Arc<Stack>) -> Outcome {
     Ok(())
 }
 
+/// The owner, locked out by guesses, changes the password from their browser (signed in) or
+/// resets it there (from the mail), and the guesses go on: that browser must still sign in.
+async fn lockout_after_a_new_password(stack: Arc<Stack>) -> Outcome {
+    for by_reset in [false, true] {
+        let (signed_up, user) = stack.user("new-password-lockout").await;
+        let mut owner = stack.moved(&signed_up);
+        let new_password = "owner-new-password-1";
+        let r = if by_reset {
+            let token = super::password_reset::reset_token(&stack, &user, 1).await;
+            owner
+                .post(
+                    "/api/auth/reset-password",
+                    json!({"token": token, "newPassword": new_password}),
+                )
+                .await
+        } else {
+            owner
+                .post(
+                    "/api/auth/change-password",
+                    json!({"currentPassword": user.password, "newPassword": new_password}),
+                )
+                .await
+        };
+        assert_eq!(r.status, 200, "new password: {}", r.text);
+        for n in 0..GUESSES {
+            let r = stack
+                .client()
+                .sign_in(&user.email, &format!("guess-number-{n}"))
+                .await;
+            assert_eq!(r.status, 401, "a guess: {}", r.text);
+        }
+        let r = stack.moved(&owner).sign_in(&user.email, new_password).await;
+        let how = if by_reset { "reset" } else { "changed" };
+        ensure!(
+            r.status == 200,
+            "the owner's browser, which {how} the password, was locked out: {} {}",
+            r.status,
+            r.text
+        );
+    }
+    Ok(())
+}
+
 async fn ipv6_rotation_within_a_64(stack: Arc<Stack>) -> Outcome {
     let mut proxy = Client::from_address(&stack.server.base, Some(PROXY_ADDRESS));
     let mut statuses = Vec::new();
@@ -161,6 +204,11 @@ pub fn attacks() -> Vec<Attack> {
             attack: "more wrong passwords than the account's budget, to lock its owner out",
             refusal: "the owner's browser, which signed in before, still signs in; new browsers and the attacker's own do not",
             run: |s| Box::pin(lockout_spares_the_owners_browser(s)),
+        },
+        Attack {
+            attack: "guesses that lock the account after its owner changed or reset the password in their browser",
+            refusal: "that browser still signs in with the new password",
+            run: |s| Box::pin(lockout_after_a_new_password(s)),
         },
         Attack {
             attack: "an IPv6 client rotating addresses inside its /64 to dodge the sign-up limit",
