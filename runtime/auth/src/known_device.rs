@@ -70,7 +70,7 @@ pub fn budget(
 
 /// The `Set-Cookie` that makes this browser a known device of `email` (normalised) with the
 /// password whose stored hash is `password_hash`, unless it already is one.
-pub fn cookie_after_sign_in(
+pub fn cookie_for_this_browser(
     state: &AppState,
     headers: &HeaderMap,
     email: &str,

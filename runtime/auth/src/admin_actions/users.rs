@@ -203,7 +203,7 @@ pub async fn set_password(
     let tx = client.transaction().await?;
     let target = existing(&tx, user_id).await?;
     accounts::set_credential_password(&tx, user_id, &hashed).await?;
-    crate::routes::password_reset::forget_reset_tokens(&tx, user_id).await?;
+    crate::routes::password_reset::forget_what_the_old_password_started(&tx, user_id).await?;
     actor
         .record(&tx, "set-user-password", Some(&target), "")
         .await?;

@@ -55,9 +55,10 @@ pub async fn post(
         .await
         .map_err(ApiError::internal)??;
     accounts::set_credential_password(&client, &current.user.id, &hash).await?;
-    crate::routes::password_reset::forget_reset_tokens(&client, &current.user.id).await?;
+    crate::routes::password_reset::forget_what_the_old_password_started(&client, &current.user.id)
+        .await?;
     // This browser chose the new password: it stays a known device of the account.
-    let known_device = crate::known_device::cookie_after_sign_in(
+    let known_device = crate::known_device::cookie_for_this_browser(
         &state,
         &headers,
         &crate::db::users::normalize_email(&current.user.email),

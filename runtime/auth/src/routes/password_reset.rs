@@ -32,7 +32,7 @@ fn identifier(token: &str) -> String {
 /// Invalidates every reset link the user was sent: after a reset or a password change, an older
 /// link (perhaps in a mailbox the attacker reads) must not set the password again. The sign-ins
 /// the old password started that wait for their second factor end too.
-pub async fn forget_reset_tokens(
+pub async fn forget_what_the_old_password_started(
     client: &impl deadpool_postgres::GenericClient,
     user_id: &str,
 ) -> ApiResult<()> {
@@ -162,13 +162,13 @@ pub async fn reset(
         .await
         .map_err(ApiError::internal)??;
     accounts::set_credential_password(&client, &user_id, &hash).await?;
-    forget_reset_tokens(&client, &user_id).await?;
+    forget_what_the_old_password_started(&client, &user_id).await?;
     sessions::delete_all_for_user(&client, &user_id).await?;
     let mut cookies = Vec::new();
     if let Some(user) = users::by_id(&client, &user_id).await? {
         let email = users::normalize_email(&user.email);
         state.account_throttle.succeeded(&email);
-        cookies.extend(crate::known_device::cookie_after_sign_in(
+        cookies.extend(crate::known_device::cookie_for_this_browser(
             &state, &headers, &email, &hash,
         ));
     }

@@ -33,8 +33,8 @@ pub fn banned_error() -> ApiError {
 
 /// Checks a signed-in user's `password` again (before a sensitive change), out of the same
 /// budget as a sign-in from this browser (see [`known_device`]): a stolen session cookie must
-/// not allow unlimited guesses at the password. While the budget is used up, every guess is answered as wrong, after the same
-/// work. `Ok(false)` = wrong password, no credential account, or locked.
+/// not allow unlimited guesses at the password. `Ok(false)` = wrong password, no credential
+/// account, or the budget used up.
 pub async fn check_password(
     state: &AppState,
     headers: &HeaderMap,
@@ -51,34 +51,32 @@ pub async fn check_password(
         &users::normalize_email(&user.email),
         stored.as_deref(),
     );
-    if !state
-        .account_throttle
-        .try_attempt(&budget, std::time::Instant::now())
-    {
-        tokio::task::spawn_blocking(move || password::verify_dummy(&password_in))
-            .await
-            .map_err(ApiError::internal)?;
-        return Ok(false);
-    }
-    let matched = matching_password_hash(client, &user.id, password_in)
-        .await?
-        .is_some();
-    if matched {
-        state.account_throttle.succeeded(&budget);
-    }
-    Ok(matched)
+    Ok(
+        attempt(state, client, &budget, Some(&user.id), stored, password_in)
+            .await?
+            .is_some(),
+    )
 }
 
-/// Checks `password` against the user's credential account on the blocking pool, upgrading a
-/// legacy BetterAuth scrypt hash to argon2id when it matches: the stored hash that matched (the
-/// upgraded one after an upgrade), or `None` for a wrong password or no credential account. A
-/// session opened on the strength of it must not outlive a change of it.
-async fn matching_password_hash(
+/// One password attempt drawn on the throttle's budget `budget`: `password_in` checked against
+/// `stored`, the credential hash of the user `user_id` (both read by the caller), on the
+/// blocking pool, upgrading a legacy BetterAuth scrypt hash to argon2id when it matches. The
+/// answer is the stored hash that matched (the upgraded one after an upgrade): a session opened
+/// on the strength of it must not outlive a change of it. `None` for a wrong password, no such
+/// user or credential, or a used-up budget, each after the same work, so that the answer's time
+/// reveals neither which accounts exist nor which are locked. A match gives the budget back.
+async fn attempt(
+    state: &AppState,
     client: &crate::db::Client,
-    user_id: &str,
+    budget: &str,
+    user_id: Option<&str>,
+    stored: Option<String>,
     password_in: String,
 ) -> ApiResult<Option<String>> {
-    let Some(Some(stored)) = accounts::credential_password(client, user_id).await? else {
+    let allowed = state
+        .account_throttle
+        .try_attempt(budget, std::time::Instant::now());
+    let (true, Some(user_id), Some(stored)) = (allowed, user_id, stored) else {
         tokio::task::spawn_blocking(move || password::verify_dummy(&password_in))
             .await
             .map_err(ApiError::internal)?;
@@ -90,21 +88,28 @@ async fn matching_password_hash(
     })
     .await
     .map_err(ApiError::internal)?;
-    if verdict == Verdict::MatchNeedsUpgrade {
-        let new_hash = tokio::task::spawn_blocking(move || password::hash(&password_in))
-            .await
-            .map_err(ApiError::internal)??;
-        if !accounts::replace_credential_password(client, user_id, &stored, &new_hash).await? {
+    let matched = match verdict {
+        Verdict::MatchNeedsUpgrade => {
+            let new_hash = tokio::task::spawn_blocking(move || password::hash(&password_in))
+                .await
+                .map_err(ApiError::internal)??;
             // Reset or changed while it was being checked: the old password is no longer it.
-            return Ok(None);
+            let replaced =
+                accounts::replace_credential_password(client, user_id, &stored, &new_hash).await?;
+            if replaced {
+                tracing::info!(
+                    user_id,
+                    "upgraded a BetterAuth scrypt password hash to argon2id"
+                );
+            }
+            replaced.then_some(new_hash)
         }
-        tracing::info!(
-            user_id,
-            "upgraded a BetterAuth scrypt password hash to argon2id"
-        );
-        return Ok(Some(new_hash));
+        verdict => verdict.is_match().then_some(stored),
+    };
+    if matched.is_some() {
+        state.account_throttle.succeeded(budget);
     }
-    Ok(verdict.is_match().then_some(stored))
+    Ok(matched)
 }
 
 pub async fn post(
@@ -131,28 +136,14 @@ pub async fn post(
     // The account's budget, or this browser's own when it is a known device of the account and
     // its current password.
     let budget = known_device::budget(&state, &headers, &email, stored.as_deref());
-    let user = if state
-        .account_throttle
-        .try_attempt(&budget, std::time::Instant::now())
-    {
-        found
-    } else {
-        // Locked: answered like an unknown account (which answers like a wrong password).
-        None
-    };
-    let Some(mut user) = user else {
-        // Same work as a real check, so response time does not reveal which emails exist.
-        tokio::task::spawn_blocking(move || password::verify_dummy(&password_in))
-            .await
-            .map_err(ApiError::internal)?;
+    // A locked account and an unknown one are answered like a wrong password.
+    let user_id = found.as_ref().map(|user| user.id.as_str());
+    let matched = attempt(&state, &client, &budget, user_id, stored, password_in).await?;
+    let (Some(password_hash), Some(mut user)) = (matched, found) else {
         return Err(invalid_credentials());
     };
-    let Some(password_hash) = matching_password_hash(&client, &user.id, password_in).await? else {
-        return Err(invalid_credentials());
-    };
-    state.account_throttle.succeeded(&budget);
     let known_device_cookie =
-        known_device::cookie_after_sign_in(&state, &headers, &email, &password_hash);
+        known_device::cookie_for_this_browser(&state, &headers, &email, &password_hash);
     if state.config.require_email_verification && !user.email_verified {
         return Err(ApiError::forbidden(
             error_codes::EMAIL_NOT_VERIFIED,

@@ -129,7 +129,7 @@ pub async fn post(
             issued
                 .cookies
                 .into_iter()
-                .chain(crate::known_device::cookie_after_sign_in(
+                .chain(crate::known_device::cookie_for_this_browser(
                     &state, &headers, &email, &hash,
                 ))
                 .collect(),
