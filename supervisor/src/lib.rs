@@ -51,7 +51,7 @@ pub use probe::READY_PERIOD;
 pub use process::Launch;
 pub use runner::{End, Outcome, ProcState, StopHandle, StopReason, Supervisor, Watcher};
 pub use spec::{Condition, ProcessSpec, RestartMode, Stack};
-pub use state::{ensure_state_dir, same_folder};
+pub use state::{ensure_state_dir, refuse_a_folder_of_other_files, same_folder};
 pub use status::Console;
 pub use tools::{check_tools, find_on_path, MissingTools};
 
@@ -129,12 +129,12 @@ pub fn prepare(opts: &DevOptions) -> Result<(Stack, Launch, DevLock, PortHolds)>
             opts.yes,
             &opts.reset_keeps,
         )?;
-        state::ensure_state_dir(&opts.state_dir, &opts.reset_keeps)?;
+        state::ensure_state_dir(&opts.state_dir)?;
         // The reset deleted the lock file with the folder: lock the new one before letting go
         // of the old.
         lock = DevLock::acquire(&opts.state_dir)?;
     }
-    state::ensure_state_dir(&opts.state_dir, &opts.reset_keeps)?;
+    state::ensure_state_dir(&opts.state_dir)?;
     let extra_path = if opts.check_tools {
         check_tools(&stack)?.extra_path
     } else {

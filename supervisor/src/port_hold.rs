@@ -25,8 +25,7 @@ pub fn hold(ports: &[(u16, String)]) -> Result<PortHolds> {
     };
     for (port, what) in ports {
         let Ok(listener) = TcpListener::bind(("127.0.0.1", *port)) else {
-            let holder = crate::ports::holder_of(*port)
-                .unwrap_or_else(|| "a process this user cannot see".to_owned());
+            let holder = crate::ports::holder_or_a_hint(*port);
             bail!(
                 "port {port} ({what}) is in use by {holder}: the services started would send it their calls, with their users' cookies; stop that process"
             );

@@ -11,9 +11,7 @@ pub fn check_free(ports: &[(u16, String)]) -> Result<()> {
     for (port, what) in ports {
         // Binding every interface fails whenever anything listens on the port, on any address.
         if TcpListener::bind(("0.0.0.0", *port)).is_err() {
-            let holder = holder_of(*port).unwrap_or_else(|| {
-                "a process this user cannot see (try `sudo ss -ltnp`)".to_owned()
-            });
+            let holder = holder_or_a_hint(*port);
             bail!(
                 "port {port} ({what}) is already in use by {holder}; stop that process, or move the port in stackr.config.json and run `stackr generate`"
             );
@@ -22,8 +20,14 @@ pub fn check_free(ports: &[(u16, String)]) -> Result<()> {
     Ok(())
 }
 
+/// What holds `port`: [`holder_of`], or how to find it when this user cannot see it.
+pub(crate) fn holder_or_a_hint(port: u16) -> String {
+    holder_of(port)
+        .unwrap_or_else(|| "a process this user cannot see (try `sudo ss -ltnp`)".to_owned())
+}
+
 /// `pid N (command line)` of the process listening on `port`, read from /proc (Linux).
-pub(crate) fn holder_of(port: u16) -> Option<String> {
+fn holder_of(port: u16) -> Option<String> {
     let inodes: Vec<String> = ["/proc/net/tcp", "/proc/net/tcp6"]
         .iter()
         .filter_map(|table| std::fs::read_to_string(table).ok())

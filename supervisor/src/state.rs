@@ -20,13 +20,10 @@ fn state_gitignore() -> String {
 const STATE_DIR_MODE: u32 = 0o700;
 
 /// Creates the state folder, with its `.gitignore`; one an older stackr made readable by all is
-/// made private. An existing folder `stackr dev` has not kept its state in is taken only when it
-/// is empty or holds nothing but `keeps` (a project's deployment secrets): a `stateDir` that
-/// names a folder of other files would git-ignore them, make them private, and let `--reset`
-/// delete them.
-pub fn ensure_state_dir(dir: &Path, keeps: &[String]) -> Result<()> {
+/// made private. A folder of other files is refused before this, by
+/// [`refuse_a_folder_of_other_files`].
+pub fn ensure_state_dir(dir: &Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    refuse_a_folder_of_other_files(dir, keeps)?;
     // Made empty, then private before anything is put in it; folders above it keep the usual
     // mode (as root, the `postgres` user must traverse them).
     std::fs::create_dir_all(dir)
@@ -42,8 +39,9 @@ pub fn ensure_state_dir(dir: &Path, keeps: &[String]) -> Result<()> {
 }
 
 /// Refuses `dir` when it exists, is not marked as a state folder, and holds entries other than
-/// `keeps` and the dev lock, naming a few of them. Checked before the lock is taken, which
-/// creates the folder.
+/// `keeps` (a project's deployment secrets) and the dev lock, naming a few of them: a `stateDir`
+/// naming a folder of other files would git-ignore them, make them private, and let `--reset`
+/// delete them. Checked before the lock is taken, which creates the folder.
 pub fn refuse_a_folder_of_other_files(dir: &Path, keeps: &[String]) -> Result<()> {
     if is_marked_state_dir(dir) {
         return Ok(());
@@ -201,7 +199,7 @@ mod tests {
     fn reset_with_yes_deletes_and_refuses_dangerous_targets() {
         let project = tempfile::tempdir().unwrap();
         let state = project.path().join(".stackr");
-        ensure_state_dir(&state, &[]).unwrap();
+        ensure_state_dir(&state).unwrap();
         std::fs::write(state.join("data"), "x").unwrap();
         assert!(state.join(".gitignore").exists());
         assert!(reset_state_dir(&state, project.path(), true, &[]).unwrap());
@@ -218,12 +216,12 @@ mod tests {
         let project = tempfile::tempdir().unwrap();
         let mode = |dir: &Path| std::fs::metadata(dir).unwrap().permissions().mode() & 0o777;
         let fresh = project.path().join("fresh");
-        ensure_state_dir(&fresh, &[]).unwrap();
+        ensure_state_dir(&fresh).unwrap();
         assert_eq!(mode(&fresh), 0o700);
         let old = project.path().join("old");
         std::fs::create_dir(&old).unwrap();
         std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o755)).unwrap();
-        ensure_state_dir(&old, &[]).unwrap();
+        ensure_state_dir(&old).unwrap();
         assert_eq!(mode(&old), 0o700);
     }
 
@@ -234,7 +232,9 @@ mod tests {
         let docs = project.path().join("docs");
         std::fs::create_dir(&docs).unwrap();
         std::fs::write(docs.join("guide.md"), "# guide").unwrap();
-        let refused = ensure_state_dir(&docs, &[]).unwrap_err().to_string();
+        let refused = refuse_a_folder_of_other_files(&docs, &[])
+            .unwrap_err()
+            .to_string();
         assert!(refused.contains("guide.md"), "{refused}");
         assert!(!docs.join(".gitignore").exists(), "nothing written");
         let mode = std::fs::metadata(&docs).unwrap().permissions().mode() & 0o777;
@@ -242,10 +242,11 @@ mod tests {
         // A folder holding only what the project keeps there (its deployment secrets) is taken.
         let state = project.path().join(".stackr");
         std::fs::create_dir_all(state.join("deploy")).unwrap();
-        ensure_state_dir(&state, &["deploy".to_owned()]).unwrap();
+        refuse_a_folder_of_other_files(&state, &["deploy".to_owned()]).unwrap();
+        ensure_state_dir(&state).unwrap();
         // Once marked, whatever stackr dev put in it is its own.
         std::fs::write(state.join("data"), "x").unwrap();
-        ensure_state_dir(&state, &[]).unwrap();
+        refuse_a_folder_of_other_files(&state, &[]).unwrap();
     }
 
     #[test]

@@ -100,7 +100,7 @@ fn generated_dev_commands_bring_up_postgres_and_redis() {
     assert!(bash(root, &command("secrets")).status.success());
     // Run first, as under `nix run .#dev`, the step marks the state folder as `stackr dev` does,
     // which then takes it over (it refuses a folder of other files).
-    stackr_supervisor::ensure_state_dir(&root.join(".stackr"), &[])
+    stackr_supervisor::refuse_a_folder_of_other_files(&root.join(".stackr"), &[])
         .expect("the state folder the secrets step made");
     let secret_file = root.join(".stackr/secrets/user-db-password");
     let password = std::fs::read_to_string(&secret_file).unwrap();
