@@ -111,5 +111,8 @@ fn crate_kind(dir: &Path) -> Option<ServiceKind> {
 }
 
 fn read_toml(path: &Path) -> Option<DocumentMut> {
-    std::fs::read_to_string(path).ok()?.parse().ok()
+    stackr_plan::regular_file::read_to_string(path)
+        .ok()?
+        .parse()
+        .ok()
 }

@@ -83,7 +83,7 @@ pub fn regenerate(root: &Path, plan: &Plan, cargo_toml: Option<String>) -> Resul
             continue;
         }
         let path = format!("{crate_dir}/Cargo.toml");
-        let text = std::fs::read_to_string(dir.join("Cargo.toml")).map_err(|err| {
+        let text = stackr_plan::regular_file::read_to_string(&dir.join("Cargo.toml")).map_err(|err| {
             crate::UsageError::new(
                 format!("cannot read {path}, the manifest of service `{}`: {err}", service.name),
                 format!("restore it (e.g. `git checkout {path}`), or move {crate_dir} away to have a new crate scaffolded"),

@@ -8,5 +8,6 @@ pub mod layout;
 pub mod model;
 pub mod plan;
 mod project;
+pub mod regular_file;
 
 pub use project::{load_planned, PlannedConfig};

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
+use super::generate::read_manifest;
 use super::prompt;
 use crate::config::{AuthMiddleware, ServiceConfig, ServiceKind, CONFIG_FILE};
 use crate::model::{check_name, next_free_base_port};
@@ -109,8 +110,7 @@ pub fn run(root: &Path, options: &AddServiceOptions) -> Result<ExitCode> {
             err.help,
         )
     })?;
-    let cargo_toml =
-        std::fs::read_to_string(root.join("Cargo.toml")).context("reading the root Cargo.toml")?;
+    let cargo_toml = read_manifest(root)?.context("the project has no root Cargo.toml")?;
     let mut changes = regenerate(root, &plan(&model), Some(cargo_toml))?;
     changes.add(CONFIG_FILE, text);
     let written = commit(root, &changes)?;

@@ -9,6 +9,7 @@ use crate::config::CONFIG_FILE;
 use crate::plan::Plan;
 use crate::project::{load_project, regenerate};
 use crate::write::{commit, drift, unified_diff, Changeset, Drift};
+use crate::UsageError;
 
 /// Exit code of `--check` when files drifted.
 pub const DRIFT_EXIT: u8 = 1;
@@ -16,13 +17,21 @@ pub const DRIFT_EXIT: u8 = 1;
 /// The files stackr owns or manages (see [`regenerate`]) that differ from what `plan` wants, and
 /// everything `plan` wants written (what they were compared with).
 pub fn drifted_files(root: &Path, plan: &Plan) -> Result<(Vec<Drift>, Changeset)> {
-    let changes = regenerate(root, plan, read_manifest(root))?;
+    let changes = regenerate(root, plan, read_manifest(root)?)?;
     Ok((drift(root, changes.files()), changes))
 }
 
 /// The root `Cargo.toml`, if the project has one.
-pub(crate) fn read_manifest(root: &Path) -> Option<String> {
-    std::fs::read_to_string(root.join("Cargo.toml")).ok()
+pub(crate) fn read_manifest(root: &Path) -> Result<Option<String>> {
+    match stackr_plan::regular_file::read_to_string(&root.join("Cargo.toml")) {
+        Ok(text) => Ok(Some(text)),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(UsageError::new(
+            format!("cannot read Cargo.toml, the project's workspace manifest: {err}"),
+            "restore it (e.g. `git checkout Cargo.toml`)",
+        )
+        .into()),
+    }
 }
 
 /// On stderr: `headline`, then each drifted file on its own line.
@@ -60,7 +69,7 @@ pub fn run(root: &Path, check: bool) -> Result<ExitCode> {
         eprintln!("the diff of each modified file is on stdout; run `stackr generate` to restore them (it rewrites generated files and the vendored runtime crates, registers every service as a workspace member, points the services' Cargo.toml at the configured runtime and scaffolds a service crate whose folder is gone and a deleted flake.nix, leaving the rest of your files alone), then commit the result");
         return Ok(ExitCode::from(DRIFT_EXIT));
     }
-    let changes = regenerate(root, &project.plan, read_manifest(root))?;
+    let changes = regenerate(root, &project.plan, read_manifest(root)?)?;
     let written = commit(root, &changes)?;
     if written.is_empty() {
         println!("stackr generate: everything is up to date");

@@ -60,7 +60,7 @@ pub fn run(root: &Path, force: bool) -> Result<ExitCode> {
     let text = config_text(&config);
     let (_, model) = check_config_text(Path::new(CONFIG_FILE), &text)
         .map_err(|err| UsageError::new(err.message, err.help))?;
-    let mut changes = regenerate(root, &plan(&model), read_manifest(root))?;
+    let mut changes = regenerate(root, &plan(&model), read_manifest(root)?)?;
     if moves {
         // Rewritten only when the runtime changes: the file is the user's, formatting included.
         changes.add(CONFIG_FILE, text);

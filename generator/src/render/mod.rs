@@ -81,7 +81,7 @@ pub const GENERATED: &[Artifact] = &[
 /// of AGENTS.md), so `generate`, `generate --check` and `add service` all treat them alike.
 pub fn keep_project_sections(root: &std::path::Path, files: &mut [RenderedFile]) {
     for file in files.iter_mut().filter(|f| f.path == agents::PATH) {
-        if let Ok(existing) = std::fs::read_to_string(root.join(agents::PATH)) {
+        if let Ok(existing) = stackr_plan::regular_file::read_to_string(&root.join(agents::PATH)) {
             file.content = agents::keep_user_section(&file.content, &existing);
         }
     }

@@ -16,6 +16,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+use stackr_plan::regular_file;
 
 use super::file_state::FileState;
 use super::staging_targets::{self, Target};
@@ -61,10 +62,24 @@ pub fn commit(root: &Path, changes: &Changeset) -> Result<Vec<String>> {
     let pending: Vec<(&String, &Vec<u8>)> = changes
         .files
         .iter()
-        .filter(|(path, content)| fs::read(root.join(path)).ok().as_ref() != Some(*content))
+        .filter(|(path, content)| {
+            regular_file::read(&root.join(path)).ok().as_ref() != Some(*content)
+        })
         .collect();
     if pending.is_empty() {
         return Ok(Vec::new());
+    }
+    // Placing a file replaces a link, but backing up what it points at would mean reading a device
+    // or waiting on a pipe: such a target is the user's to remove.
+    for (path, _) in &pending {
+        let metadata = fs::metadata(root.join(path)).ok();
+        if let Some(why) = metadata.as_ref().and_then(regular_file::refusal) {
+            return Err(crate::UsageError::new(
+                format!("cannot write {path}: {why}"),
+                "stackr writes a file there: delete it, then run the command again",
+            )
+            .into());
+        }
     }
     let staging = tempfile::Builder::new()
         .prefix(STAGING_PREFIX)

@@ -46,7 +46,7 @@ pub fn drift<'a>(root: &Path, files: impl IntoIterator<Item = (&'a str, &'a [u8]
 /// A unified diff from the file at `root/path` (`a/path`) to `wanted` (`b/path`), for text files;
 /// `None` when either side is not UTF-8 or the file cannot be read.
 pub fn unified_diff(root: &Path, path: &str, wanted: &[u8]) -> Option<String> {
-    let on_disk = std::fs::read_to_string(root.join(path)).ok()?;
+    let on_disk = stackr_plan::regular_file::read_to_string(&root.join(path)).ok()?;
     let wanted = std::str::from_utf8(wanted).ok()?;
     let diff = similar::TextDiff::from_lines(on_disk.as_str(), wanted);
     Some(
@@ -60,11 +60,13 @@ pub fn unified_diff(root: &Path, path: &str, wanted: &[u8]) -> Option<String> {
 /// Whether the file at `path` holds exactly `expected`. A file of another size is not read; one
 /// of the right size is compared block by block, so no copy of it is made (`--check` runs before
 /// every `stackr dev` and in CI, on files of up to megabytes).
+/// Anything but a regular file (a link to a device, a named pipe) holds nothing and is not opened.
 fn holds_exactly(path: &Path, expected: &[u8]) -> std::io::Result<bool> {
-    let mut file = File::open(path)?;
-    if file.metadata()?.len() != expected.len() as u64 {
+    let metadata = std::fs::metadata(path)?;
+    if !metadata.is_file() || metadata.len() != expected.len() as u64 {
         return Ok(false);
     }
+    let mut file = File::open(path)?;
     let mut block = vec![0; 64 * 1024];
     let mut rest = expected;
     loop {

@@ -36,5 +36,6 @@ mod scaffold_no_auth;
 mod scaffold_rustfmt;
 mod set_role;
 mod snapshots;
+mod special_files;
 mod template_engines;
 mod vendored_runtime;

@@ -22,7 +22,7 @@ pub fn load_config_file(file: &Path) -> Result<(StackrConfig, String), ConfigErr
         message,
         help: help.to_owned(),
     };
-    let bytes = std::fs::read(file).map_err(|err| {
+    let bytes = crate::regular_file::read(file).map_err(|err| {
         unlocated(
             format!("cannot read the config: {err}"),
             "run `stackr init NAME` to create a project, or run stackr from the project root",

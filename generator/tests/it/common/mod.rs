@@ -55,16 +55,18 @@ pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-/// Every file under `root` (relative path -> bytes): two equal trees are byte-identical.
+/// Every regular file under `root` (relative path -> bytes): two equal trees are byte-identical.
+/// Links and other special files are left out, not followed (a link can point at a device).
 pub fn tree(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     let mut files = BTreeMap::new();
     let mut pending = vec![root.to_owned()];
     while let Some(dir) = pending.pop() {
         for entry in std::fs::read_dir(&dir).expect("readable dir") {
-            let path = entry.expect("dir entry").path();
-            if path.is_dir() {
+            let entry = entry.expect("dir entry");
+            let (path, kind) = (entry.path(), entry.file_type().expect("file type"));
+            if kind.is_dir() {
                 pending.push(path);
-            } else {
+            } else if kind.is_file() {
                 files.insert(
                     path.strip_prefix(root).unwrap().to_owned(),
                     std::fs::read(&path).unwrap(),
