@@ -114,12 +114,17 @@ fn generated_dev_commands_bring_up_postgres_and_redis() {
             & 0o777,
         0o600
     );
+    // An older stack left its state folder open to all: the step makes it the developer's.
+    let state_dir = root.join(".stackr");
+    std::fs::set_permissions(&state_dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     assert!(bash(root, &command("secrets")).status.success());
     assert_eq!(
         std::fs::read_to_string(&secret_file).unwrap(),
         password,
         "secrets are created once"
     );
+    let mode = std::fs::metadata(&state_dir).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o700, "the state folder is the developer's only");
 
     let init = bash(root, &command("user-db-init"));
     assert!(
