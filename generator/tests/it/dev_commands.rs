@@ -124,7 +124,11 @@ fn generated_dev_commands_bring_up_postgres_and_redis() {
         "secrets are created once"
     );
     let mode = std::fs::metadata(&state_dir).unwrap().permissions().mode();
-    assert_eq!(mode & 0o777, 0o700, "the state folder is the developer's only");
+    assert_eq!(
+        mode & 0o777,
+        0o700,
+        "the state folder is the developer's only"
+    );
 
     let init = bash(root, &command("user-db-init"));
     assert!(

@@ -364,10 +364,9 @@ async fn get_sessions_racing_the_end_of_their_connections_all_answer() {
     let cookie = c.cookie_header();
     for round in 0..20 {
         concurrent_get_sessions(&server, &cookie, 8).await;
-        let terminating = tokio::process::Command::new(stackr_testkit::find_tool("psql"))
-            .args(["-X", "-q", "-d"])
-            .arg(server.pg.superuser_url("postgres"))
+        let terminating = tokio::process::Command::from(server.pg.psql_command("postgres"))
             .args([
+                "-q",
                 "-c",
                 "select pg_terminate_backend(pid) from pg_stat_activity where usename = 'auth'",
             ])

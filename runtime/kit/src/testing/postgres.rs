@@ -2,17 +2,22 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use rand::distr::{Alphanumeric, SampleString};
+
 use super::tools::running_as_root;
 use super::{find_tool, free_port};
 
 /// A PostgreSQL cluster in a temp dir, listening on a free loopback port, stopped on drop.
 ///
-/// The superuser is `postgres` with trust authentication on loopback, so tests can create roles
-/// with passwords and databases they then reach with password authentication (`md5`/`scram`
-/// lines are added for every other role, so role isolation can be tested for real).
+/// The superuser is `postgres`, so tests can create roles with passwords and databases they then
+/// reach with password authentication (role isolation is tested for real). Every role, the
+/// superuser too, presents its password over TCP: any local user can reach the port, and a
+/// trusted superuser could run programs as whoever runs the tests. Its password is random, made
+/// for this server, and part of [`TempPostgres::superuser_url`].
 pub struct TempPostgres {
     dir: tempfile::TempDir,
     port: u16,
+    superuser_password: String,
 }
 
 impl TempPostgres {
@@ -28,6 +33,13 @@ impl TempPostgres {
             chown_to_postgres(dir.path());
         }
         let port = free_port();
+        let superuser_password = Alphanumeric.sample_string(&mut rand::rng(), 32);
+        // In the temp dir, which only its owner (and, as root, the server's user) can enter.
+        let password_file = dir.path().join("superuser-password");
+        std::fs::write(&password_file, &superuser_password).expect("write the password file");
+        if running_as_root() {
+            chown_to_postgres(&password_file);
+        }
         run(pg_command("initdb")
             .args(["-D"])
             .arg(&data)
@@ -36,11 +48,13 @@ impl TempPostgres {
                 "postgres",
                 "--auth-local=trust",
                 "--auth-host=scram-sha-256",
+                "--pwfile",
             ])
+            .arg(&password_file)
             .args(["--no-sync", "--encoding=UTF8", "--locale=C"]));
-        // Superuser trusted on loopback; every other role must present its password.
+        std::fs::remove_file(&password_file).expect("remove the password file");
+        // Trust only through the socket in the private temp dir; a password for everyone on TCP.
         let hba = "local all all trust\n\
-                   host all postgres 127.0.0.1/32 trust\n\
                    host all all 127.0.0.1/32 scram-sha-256\n";
         std::fs::write(data.join("pg_hba.conf"), hba).expect("write pg_hba.conf");
         let opts = format!(
@@ -54,23 +68,41 @@ impl TempPostgres {
             .args(["-w", "-t", "120", "-l"])
             .arg(dir.path().join("server.log"))
             .args(["-o", &opts, "start"]));
-        TempPostgres { dir, port }
+        TempPostgres {
+            dir,
+            port,
+            superuser_password,
+        }
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
-    /// Superuser URL (no password; trusted on loopback).
+    /// Superuser URL, with its password.
     pub fn superuser_url(&self, database: &str) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
+        format!(
+            "postgres://postgres:{}@127.0.0.1:{}/{database}",
+            self.superuser_password, self.port
+        )
+    }
+
+    /// `psql` as the superuser on `database`, through the private socket: a password on its
+    /// command line would be there for every local user to read.
+    pub fn psql_command(&self, database: &str) -> Command {
+        let mut command = Command::new(find_tool("psql"));
+        command
+            .args(["-X", "-U", "postgres", "-h"])
+            .arg(self.dir.path().join("sock"))
+            .args(["-p", &self.port.to_string(), "-d", database]);
+        command
     }
 
     /// Runs SQL as the superuser through `psql`, panicking with psql's error on failure.
     pub fn psql(&self, database: &str, sql: &str) -> String {
-        let out = Command::new(find_tool("psql"))
-            .args(["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-d"])
-            .arg(self.superuser_url(database))
+        let out = self
+            .psql_command(database)
+            .args(["-q", "-t", "-A", "-v", "ON_ERROR_STOP=1"])
             .args(["-c", sql])
             .output()
             .expect("spawn psql");

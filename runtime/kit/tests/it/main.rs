@@ -24,6 +24,7 @@ mod peer_client;
 mod provisioning_once;
 mod runtime_setup;
 mod scaffold_example;
+mod test_postgres_login;
 mod worker_crash_recovery;
 mod worker_graceful_shutdown;
 mod worker_handler_failures;
