@@ -58,12 +58,8 @@ pub async fn post(
     crate::routes::password_reset::forget_what_the_old_password_started(&client, &current.user.id)
         .await?;
     // This browser chose the new password: it stays a known device of the account.
-    let known_device = crate::known_device::cookie_for_this_browser(
-        &state,
-        &headers,
-        &crate::db::users::normalize_email(&current.user.email),
-        &hash,
-    );
+    let known_device =
+        crate::known_device::cookie_for_this_browser(&state, &headers, &current.user.id, &hash);
     if revoke_others {
         sessions::delete_all_for_user(&client, &current.user.id).await?;
         let issued = current_session::reissue(&state, &client, &current, &ip, &headers).await?;

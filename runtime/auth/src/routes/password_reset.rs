@@ -169,7 +169,7 @@ pub async fn reset(
         let email = users::normalize_email(&user.email);
         state.account_throttle.succeeded(&email);
         cookies.extend(crate::known_device::cookie_for_this_browser(
-            &state, &headers, &email, &hash,
+            &state, &headers, &user_id, &hash,
         ));
     }
     Ok(respond::json_with_cookies(

@@ -49,7 +49,7 @@ pub async fn check_password(
         state,
         headers,
         &users::normalize_email(&user.email),
-        stored.as_deref(),
+        stored.as_deref().map(|hash| (user.id.as_str(), hash)),
     );
     Ok(
         attempt(state, client, &budget, Some(&user.id), stored, password_in)
@@ -133,17 +133,17 @@ pub async fn post(
             .flatten(),
         None => None,
     };
+    let user_id = found.as_ref().map(|user| user.id.as_str());
     // The account's budget, or this browser's own when it is a known device of the account and
     // its current password.
-    let budget = known_device::budget(&state, &headers, &email, stored.as_deref());
+    let budget = known_device::budget(&state, &headers, &email, user_id.zip(stored.as_deref()));
     // A locked account and an unknown one are answered like a wrong password.
-    let user_id = found.as_ref().map(|user| user.id.as_str());
     let matched = attempt(&state, &client, &budget, user_id, stored, password_in).await?;
     let (Some(password_hash), Some(mut user)) = (matched, found) else {
         return Err(invalid_credentials());
     };
     let known_device_cookie =
-        known_device::cookie_for_this_browser(&state, &headers, &email, &password_hash);
+        known_device::cookie_for_this_browser(&state, &headers, &user.id, &password_hash);
     if state.config.require_email_verification && !user.email_verified {
         return Err(ApiError::forbidden(
             error_codes::EMAIL_NOT_VERIFIED,

@@ -130,7 +130,7 @@ pub async fn post(
                 .cookies
                 .into_iter()
                 .chain(crate::known_device::cookie_for_this_browser(
-                    &state, &headers, &email, &hash,
+                    &state, &headers, &user.id, &hash,
                 ))
                 .collect(),
         ),

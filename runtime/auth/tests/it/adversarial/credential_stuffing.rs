@@ -169,6 +169,44 @@ async fn lockout_after_a_new_password(stack: Arc<Stack>) -> Outcome {
     Ok(())
 }
 
+/// The owner changes the account's address (signed in, through the link mailed to the new one),
+/// and guesses at the new address lock the account: the owner's browser, known before the change,
+/// must still sign in with it.
+async fn lockout_after_a_new_address(stack: Arc<Stack>) -> Outcome {
+    let (signed_up, user) = stack.user("new-address-lockout").await;
+    let mut owner = stack.moved(&signed_up);
+    let new_email = format!("moved-{}", user.email);
+    let r = owner
+        .post("/api/auth/change-email", json!({"newEmail": new_email}))
+        .await;
+    assert_eq!(r.status, 200, "change-email: {}", r.text);
+    let link = stack.server.wait_for_link(&new_email, 1).await;
+    let link = url::Url::parse(&link).unwrap();
+    let r = stack
+        .client()
+        .get(&format!("{}?{}", link.path(), link.query().unwrap()))
+        .await;
+    assert_eq!(r.status, 302, "the link: {}", r.text);
+    for n in 0..GUESSES {
+        let r = stack
+            .client()
+            .sign_in(&new_email, &format!("guess-number-{n}"))
+            .await;
+        assert_eq!(r.status, 401, "a guess: {}", r.text);
+    }
+    let r = stack
+        .moved(&owner)
+        .sign_in(&new_email, &user.password)
+        .await;
+    ensure!(
+        r.status == 200,
+        "the owner's browser was locked out of the account's new address: {} {}",
+        r.status,
+        r.text
+    );
+    Ok(())
+}
+
 async fn ipv6_rotation_within_a_64(stack: Arc<Stack>) -> Outcome {
     let mut proxy = Client::from_address(&stack.server.base, Some(PROXY_ADDRESS));
     let mut statuses = Vec::new();
@@ -209,6 +247,11 @@ pub fn attacks() -> Vec<Attack> {
             attack: "guesses that lock the account after its owner changed or reset the password in their browser",
             refusal: "that browser still signs in with the new password",
             run: |s| Box::pin(lockout_after_a_new_password(s)),
+        },
+        Attack {
+            attack: "guesses that lock the account at the new address its owner just changed it to",
+            refusal: "the owner's browser, known before the change, still signs in at the new address",
+            run: |s| Box::pin(lockout_after_a_new_address(s)),
         },
         Attack {
             attack: "an IPv6 client rotating addresses inside its /64 to dodge the sign-up limit",
