@@ -81,9 +81,14 @@ pub enum Command {
     /// the same way. Files of the older runtime that this one no longer has are named for you to
     /// delete.
     ///
-    /// Refuses while files stackr manages differ from what `stackr generate` writes for the
-    /// current config (the upgrade would overwrite those edits): `stackr generate --check` shows
-    /// them. Then `cargo build` and commit.
+    /// Refuses while files stackr manages hold edits, which the upgrade would overwrite. A file
+    /// that differs from what `stackr generate` writes for the current config is told from an
+    /// edit by stackr.generated, the committed record of the SHA-256 of every file stackr wrote:
+    /// a file that still holds what stackr wrote there is an older stackr's output and is
+    /// rewritten; one that differs from both is named as edited (`stackr generate --check` shows
+    /// the differences). A project made before the record has none, so every such file is named:
+    /// `git status` and `git diff` show whether they hold edits, and --force overwrites them.
+    /// Then `cargo build` and commit.
     Upgrade(UpgradeArgs),
 }
 

@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use crate::config::{parse_config, ConfigError, StackrConfig, CONFIG_FILE};
 use crate::model::{validate, Model};
 use crate::plan::{plan, Plan};
-use crate::render::{keep_project_sections, render_generated, scaffold, RenderedFile};
+use crate::render::{keep_project_sections, record, render_generated, scaffold, RenderedFile};
 use crate::runtime_sources;
 use crate::service_manifest::set_runtime_deps;
 use crate::workspace::add_members;
@@ -67,13 +67,16 @@ pub fn service_crate_dir(name: &str) -> String {
 const RESTORED_PROJECT_FILES: &[&str] = &["flake.nix"];
 
 /// Everything stackr owns or manages, as it should be on disk: generated files, the vendored
-/// runtime crates (when the config vendors them), the crate of every service whose folder is
-/// missing, the runtime dependencies of the existing service crates, every service as a workspace
-/// member of the root `Cargo.toml` (`cargo_toml`, its current text, if any), and a deleted
-/// `flake.nix`.
+/// runtime crates (when the config vendors them), the record of those two (`stackr.generated`),
+/// the crate of every service whose folder is missing, the runtime dependencies of the existing
+/// service crates, every service as a workspace member of the root `Cargo.toml` (`cargo_toml`,
+/// its current text, if any), and a deleted `flake.nix`.
 pub fn regenerate(root: &Path, plan: &Plan, cargo_toml: Option<String>) -> Result<Changeset> {
     let mut changes = Changeset::default();
-    add_files(&mut changes, vendored_runtime(plan)?);
+    // The files stackr owns whole, which the record lists: the vendored runtime (first, so a
+    // project on another stackr's runtime is refused before anything else is read), then the
+    // generated files.
+    let mut owned = vendored_runtime(plan)?;
     let manifest = cargo_toml;
     for service in &plan.services {
         let crate_dir = service_crate_dir(&service.name);
@@ -108,13 +111,9 @@ pub fn regenerate(root: &Path, plan: &Plan, cargo_toml: Option<String>) -> Resul
     }
     let mut generated = render_generated(plan)?;
     keep_project_sections(root, &mut generated);
-    add_files(&mut changes, generated);
-    add_files(
-        &mut changes,
-        crate::render::fleet_without_placement(root, plan)
-            .into_iter()
-            .collect(),
-    );
+    owned.extend(generated);
+    owned.extend(crate::render::fleet_without_placement(root, plan));
+    add_files(&mut changes, record::with_record(owned));
     Ok(changes)
 }
 

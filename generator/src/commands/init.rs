@@ -16,7 +16,7 @@ use crate::config::{
 use crate::model::{check_name, next_free_base_port, AUTH_ADMIN_PORT, AUTH_PORT};
 use crate::plan::plan;
 use crate::project::{add_files, check_config_text, config_text, vendored_runtime};
-use crate::render::{render_generated, scaffold};
+use crate::render::{record, render_generated, scaffold};
 use crate::runtime_sources;
 use crate::write::{commit, Changeset};
 use crate::UsageError;
@@ -92,8 +92,9 @@ pub fn run(parent: &Path, options: &InitOptions) -> Result<ExitCode> {
     for service in &plan.services {
         add_files(&mut changes, scaffold::service_crate(&plan, service)?);
     }
-    add_files(&mut changes, vendored_runtime(&plan)?);
-    add_files(&mut changes, render_generated(&plan)?);
+    let mut owned = vendored_runtime(&plan)?;
+    owned.extend(render_generated(&plan)?);
+    add_files(&mut changes, record::with_record(owned));
 
     make_whole(&dir, &name, &changes)?;
     println!(

@@ -1,6 +1,8 @@
 //! `stackr upgrade`: moves a project to the runtime crates of the stackr that runs it (vendored
 //! into `stackr-runtime/`), from whatever runtime source it had, in one atomic commit. Refused
-//! while files stackr manages have drifted, as the upgrade would overwrite those edits.
+//! while files stackr manages hold edits, as the upgrade would overwrite them: a file that differs
+//! from what this stackr writes but still holds what `stackr.generated` records stackr wrote there
+//! is an older stackr's output, not an edit.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -13,42 +15,17 @@ use crate::cli::USAGE_EXIT;
 use crate::config::{RuntimeSource, CONFIG_FILE};
 use crate::model::Runtime;
 use crate::plan::plan;
-use crate::project::{check_config_text, config_text, load_project, regenerate};
+use crate::project::{check_config_text, config_text, load_project, regenerate, Project};
+use crate::render::record;
 use crate::runtime_sources::{vendored_files, VENDORED_DIR, VERSION};
 use crate::write::commit;
 use crate::UsageError;
 
-/// `force`: upgrade even when managed files differ from what the config generates.
+/// `force`: upgrade even when managed files hold edits.
 pub fn run(root: &Path, force: bool) -> Result<ExitCode> {
     let project = load_project(root)?;
-    if !force {
-        // This stackr carries only its own runtime: the crates of another version cannot be
-        // compared, so the check sees the project as vendoring ours and leaves that folder out.
-        let mut current = project.plan.clone();
-        let foreign = current
-            .runtime
-            .vendored
-            .as_deref()
-            .is_some_and(|v| v != VERSION);
-        if foreign {
-            current.runtime.vendored = Some(VERSION.to_owned());
-        }
-        let (mut drifted, _) = drifted_files(root, &current)?;
-        if foreign {
-            let vendored = format!("{VENDORED_DIR}/");
-            drifted.retain(|drift| !drift.path().starts_with(&vendored));
-        }
-        if !drifted.is_empty() {
-            print_drift(
-                &format!(
-                    "error: {} file(s) stackr manages differ from what {CONFIG_FILE} generates; upgrading would overwrite them:",
-                    drifted.len()
-                ),
-                &drifted,
-            );
-            eprintln!("  help: `stackr generate --check` shows the differences; move your changes out of these files (or restore them with `stackr generate`) and upgrade again, or pass --force to overwrite them");
-            return Ok(ExitCode::from(USAGE_EXIT));
-        }
+    if !force && refused_for_edits(root, &project)? {
+        return Ok(ExitCode::from(USAGE_EXIT));
     }
     let target = RuntimeSource {
         vendored: Some(VERSION.to_owned()),
@@ -87,6 +64,63 @@ pub fn run(root: &Path, force: bool) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether files stackr manages hold edits the upgrade would overwrite; they are named on stderr.
+/// A file that differs from what this stackr writes is no edit when it is absent (nothing to
+/// lose: a file the older stackr did not write) or still holds what the record says stackr wrote
+/// there (the older stackr's own output). Without a record nothing can be told apart.
+fn refused_for_edits(root: &Path, project: &Project) -> Result<bool> {
+    // This stackr carries only its own runtime: the crates of another version cannot be
+    // compared, so the check sees the project as vendoring ours and leaves that folder out.
+    let mut current = project.plan.clone();
+    let foreign = current
+        .runtime
+        .vendored
+        .as_deref()
+        .is_some_and(|v| v != VERSION);
+    if foreign {
+        current.runtime.vendored = Some(VERSION.to_owned());
+    }
+    let (mut drifted, _) = drifted_files(root, &current)?;
+    if foreign {
+        let vendored = format!("{VENDORED_DIR}/");
+        drifted.retain(|drift| !drift.path().starts_with(&vendored));
+    }
+    // The record is rewritten from the files it lists, and read (below) only when needed.
+    drifted.retain(|drift| drift.path() != record::PATH && !absent(root, drift.path()));
+    if drifted.is_empty() {
+        return Ok(false);
+    }
+    let record = record::read(root)?;
+    if let Some(record) = &record {
+        drifted.retain(|drift| !record.wrote(root, drift.path()));
+        if drifted.is_empty() {
+            return Ok(false);
+        }
+    }
+    let count = drifted.len();
+    let (headline, help) = match record {
+        Some(_) => (
+            format!("error: {count} file(s) stackr manages were edited: they differ from what {CONFIG_FILE} generates and from what stackr last wrote there ({}); upgrading would overwrite them:", record::PATH),
+            "`stackr generate --check` shows the differences; move your changes out of these files (or restore them with `stackr generate`) and upgrade again, or pass --force to overwrite them".to_owned(),
+        ),
+        None => (
+            format!("error: {count} file(s) stackr manages differ from what {CONFIG_FILE} generates; upgrading would overwrite them:"),
+            format!("this project has no {}, the record of what stackr wrote (it was made by a stackr older than the record), so its files cannot be told from edits: `git status` and `git diff` show whether these files hold edits of yours; keep those elsewhere, then pass --force to overwrite the files (the upgrade writes the record, so the next one tells stackr's files from edits)", record::PATH),
+        ),
+    };
+    print_drift(&headline, &drifted);
+    eprintln!("  help: {help}");
+    Ok(true)
+}
+
+/// Whether nothing is at `root/path` (not even a link).
+fn absent(root: &Path, path: &str) -> bool {
+    matches!(
+        std::fs::symlink_metadata(root.join(path)),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound
+    )
 }
 
 /// Files under the vendored folder that this stackr's runtime does not write.

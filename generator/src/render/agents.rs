@@ -71,6 +71,20 @@ pub fn keep_user_section(rendered: &str, existing: &str) -> String {
     format!("{head}{kept}{tail}")
 }
 
+/// `text` with its user section emptied (the markers stay): the part of AGENTS.md stackr writes,
+/// so notes written there do not make the file differ from what stackr recorded. Without an end
+/// marker the notes run to the end of the file (as [`keep_user_section`] keeps them), so all of it
+/// goes.
+pub fn without_user_section(text: &str) -> String {
+    let Some(start) = text.find(USER_BEGIN).map(|at| at + USER_BEGIN.len()) else {
+        return text.to_owned();
+    };
+    let end = text[start..]
+        .find(USER_END)
+        .map_or(text.len(), |len| start + len);
+    format!("{}{}", &text[..start], &text[end..])
+}
+
 /// The text between the markers (markers excluded); to the end without an end marker.
 fn user_section(text: &str) -> Option<&str> {
     let start = text.find(USER_BEGIN)? + USER_BEGIN.len();
@@ -109,6 +123,18 @@ mod tests {
         assert_eq!(
             keep_user_section(&rendered, "# hand-written, no markers\n"),
             rendered
+        );
+    }
+
+    #[test]
+    fn without_user_section_keeps_only_what_stackr_writes() {
+        let empty = doc("gen", "");
+        assert_eq!(without_user_section(&doc("gen", "\nmy notes\n")), empty);
+        assert_eq!(without_user_section(&empty), empty);
+        assert_eq!(without_user_section("# no markers\n"), "# no markers\n");
+        assert_eq!(
+            without_user_section(&format!("# gen\n{USER_BEGIN}\nnotes, no end\n")),
+            format!("# gen\n{USER_BEGIN}")
         );
     }
 

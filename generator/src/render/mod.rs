@@ -10,6 +10,7 @@ mod nix_packages;
 mod nix_stackr;
 mod nix_vm_test;
 mod process_compose;
+pub mod record;
 pub mod scaffold;
 mod templates;
 
@@ -94,10 +95,15 @@ pub fn fleet_without_placement(root: &std::path::Path, plan: &Plan) -> Option<Re
         .then(|| RenderedFile::new(nix_fleet::PATH, nix_fleet::WITHOUT_PLACEMENT.to_owned()))
 }
 
-/// The paths of the files [`render_generated`] renders, without rendering them.
+/// The paths of the files [`render_generated`] renders, without rendering them, then the record
+/// of what stackr wrote ([`record`]), written with them.
 pub fn generated_paths(plan: &Plan) -> impl Iterator<Item = &'static str> {
     let fleet = plan.fleet.as_ref().map(|_| nix_fleet::PATH);
-    GENERATED.iter().map(|artifact| artifact.path).chain(fleet)
+    GENERATED
+        .iter()
+        .map(|artifact| artifact.path)
+        .chain(fleet)
+        .chain([record::PATH])
 }
 
 /// Renders every generated artifact, in [`GENERATED`] order, then the fleet's file when the

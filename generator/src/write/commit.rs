@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use stackr_plan::regular_file;
 
+use super::drift::holds_exactly;
 use super::file_state::FileState;
 use super::staging_targets::{self, Target};
 
@@ -62,9 +63,7 @@ pub fn commit(root: &Path, changes: &Changeset) -> Result<Vec<String>> {
     let pending: Vec<(&String, &Vec<u8>)> = changes
         .files
         .iter()
-        .filter(|(path, content)| {
-            regular_file::read(&root.join(path)).ok().as_ref() != Some(*content)
-        })
+        .filter(|(path, content)| !holds_exactly(&root.join(path), content).unwrap_or(false))
         .collect();
     if pending.is_empty() {
         return Ok(Vec::new());

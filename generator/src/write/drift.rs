@@ -59,9 +59,10 @@ pub fn unified_diff(root: &Path, path: &str, wanted: &[u8]) -> Option<String> {
 
 /// Whether the file at `path` holds exactly `expected`. A file of another size is not read; one
 /// of the right size is compared block by block, so no copy of it is made (`--check` runs before
-/// every `stackr dev` and in CI, on files of up to megabytes).
-/// Anything but a regular file (a link to a device, a named pipe) holds nothing and is not opened.
-fn holds_exactly(path: &Path, expected: &[u8]) -> std::io::Result<bool> {
+/// every `stackr dev` and in CI, on files of up to megabytes). Anything but a regular file (a link
+/// to a device, a named pipe) is never what stackr writes and is not opened: that could wait for
+/// ever.
+pub(super) fn holds_exactly(path: &Path, expected: &[u8]) -> std::io::Result<bool> {
     let metadata = std::fs::metadata(path)?;
     if !metadata.is_file() || metadata.len() != expected.len() as u64 {
         return Ok(false);
@@ -104,5 +105,15 @@ mod tests {
             "shorter"
         );
         assert!(holds_exactly(&dir.path().join("absent"), &expected).is_err());
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        assert!(!holds_exactly(&fifo, b"").unwrap(), "not opened: no wait");
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
+        assert!(!holds_exactly(&link, &[0; 16]).unwrap());
     }
 }

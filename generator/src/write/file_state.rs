@@ -1,5 +1,6 @@
 //! What a file held when a commit staged its replacement, so that finishing a killed commit can
-//! tell whether the user changed the file since (and then leave it alone).
+//! tell whether the user changed the file since (and then leave it alone). The same hash is what
+//! `stackr.generated` records of each file stackr wrote (`render::record`).
 
 use std::fs;
 use std::io;
@@ -32,6 +33,11 @@ impl FileState {
         let mut hasher = Sha256::new();
         io::copy(&mut fs::File::open(path)?, &mut hasher)?;
         Ok(Self::File(hasher.finalize().into()))
+    }
+
+    /// The state of a regular file holding `content`.
+    pub fn of_content(content: &[u8]) -> Self {
+        Self::File(Sha256::digest(content).into())
     }
 
     /// Whether `self`, recorded at staging time, shows that `now` is the same file: a state that
@@ -82,6 +88,7 @@ mod tests {
         let file = dir.path().join("file");
         fs::write(&file, "content").unwrap();
         let hashed = FileState::on_disk(&file).unwrap();
+        assert_eq!(hashed, FileState::of_content(b"content"));
         assert_eq!(
             hashed.render(),
             // sha256sum of "content"

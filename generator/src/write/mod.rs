@@ -9,5 +9,6 @@ mod staging_targets;
 
 pub use commit::{commit, Changeset, CRASH_AFTER_ENV, FAIL_AFTER_ENV, STAGING_PREFIX};
 pub use drift::{drift, unified_diff, Drift};
+pub use file_state::FileState;
 pub use project_lock::{lock_for_writing, ProjectLock};
 pub use roll_forward::finish_interrupted;

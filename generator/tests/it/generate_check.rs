@@ -3,6 +3,7 @@
 use crate::common;
 
 use common::{init_project, stackr, stderr, stdout, tree};
+use sha2::Digest;
 
 #[test]
 fn check_reports_modified_and_missing_files() {
@@ -220,4 +221,81 @@ fn a_service_crate_without_its_manifest_is_named() {
     std::fs::write(root.join("services/core"), "not a folder").unwrap();
     let output = common::stackr(&root, &["generate", "--check"]);
     assert_eq!(output.status.code(), Some(2));
+}
+
+/// `stackr.generated` records the SHA-256 of every file stackr wrote: it is generated like the
+/// files it lists, so a stale or missing record is drift.
+#[test]
+fn check_reports_a_stale_record() {
+    let (_parent, root) = init_project(&[]);
+    let record = std::fs::read_to_string(root.join("stackr.generated")).unwrap();
+    let compose = std::fs::read(root.join("process-compose.yaml")).unwrap();
+    let hex: String = sha2::Sha256::digest(&compose)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    assert!(
+        record
+            .lines()
+            .any(|line| line == format!("sha256:{hex} process-compose.yaml")),
+        "{record}"
+    );
+    assert!(
+        record
+            .lines()
+            .any(|l| l.ends_with(" stackr-runtime/kit/src/lib.rs")),
+        "the vendored runtime is recorded: {record}"
+    );
+    for yours in [
+        "stackr.config.json",
+        "flake.nix",
+        "Cargo.toml",
+        "services/core/src/main.rs",
+    ] {
+        assert!(
+            !record.lines().any(|l| l.ends_with(&format!(" {yours}"))),
+            "{yours} is the user's: {record}"
+        );
+    }
+
+    std::fs::write(
+        root.join("stackr.generated"),
+        record.replace(&hex, &"0".repeat(64)),
+    )
+    .unwrap();
+    let output = stackr(&root, &["generate", "--check"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("modified: stackr.generated"),
+        "{}",
+        stderr(&output)
+    );
+
+    std::fs::remove_file(root.join("stackr.generated")).unwrap();
+    let output = stackr(&root, &["generate", "--check"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("missing:  stackr.generated"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(stackr(&root, &["generate"]).status.success());
+    assert_eq!(
+        std::fs::read_to_string(root.join("stackr.generated")).unwrap(),
+        record
+    );
+
+    // A config change changes the files, and so their record.
+    let config = std::fs::read_to_string(root.join("stackr.config.json")).unwrap();
+    std::fs::write(
+        root.join("stackr.config.json"),
+        config.replace("\"port\": 8080", "\"port\": 8090"),
+    )
+    .unwrap();
+    let output = stackr(&root, &["generate", "--check"]);
+    assert!(
+        stderr(&output).contains("modified: stackr.generated"),
+        "{}",
+        stderr(&output)
+    );
 }

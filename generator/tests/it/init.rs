@@ -21,6 +21,7 @@ fn creates_a_complete_project() {
         "nix/packages.nix",
         "nix/vm-test.nix",
         "nix/dev.nix",
+        "stackr.generated",
         "services/auth/Cargo.toml",
         "services/auth/src/main.rs",
         "services/orders/Cargo.toml",

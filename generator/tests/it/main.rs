@@ -38,4 +38,5 @@ mod set_role;
 mod snapshots;
 mod special_files;
 mod template_engines;
+mod upgrade_record;
 mod vendored_runtime;

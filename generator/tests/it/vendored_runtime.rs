@@ -272,6 +272,8 @@ fn upgrade_help_explains_what_it_does() {
         "Refuses",
         "--force",
         "generate --check",
+        "stackr.generated",
+        "git diff",
     ] {
         assert!(text.contains(needle), "`{needle}` not explained:\n{text}");
     }

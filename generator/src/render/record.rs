@@ -1,0 +1,251 @@
+//! `stackr.generated`: the record of what stackr wrote, one SHA-256 per file it owns whole (the
+//! generated files and the vendored runtime crates). A generated file says nothing of the stackr
+//! that wrote it, so without the record `stackr upgrade` cannot tell a file an older stackr wrote
+//! from one edited by hand; with it, a file that still hashes to its entry is stackr's own output.
+//!
+//! The record is rendered from the files it lists, in the changeset that writes them, so it is
+//! generated like them and `generate --check` reports it stale. Files stackr writes once or only
+//! edits (the scaffold, the `Cargo.toml` files) are the user's and not listed: their hash would
+//! change with every edit the user is free to make.
+//!
+//! After two comment lines, one line per file: `sha256:<hex> <path>`, sorted by path.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use super::{agents, RenderedFile, GENERATED_HEADER};
+use crate::write::FileState;
+use crate::UsageError;
+
+pub const PATH: &str = "stackr.generated";
+
+/// Far above any record stackr writes (under a hundred bytes per file, a few hundred files); a
+/// larger file is not read, so a planted one cannot exhaust memory.
+const MAX_BYTES: u64 = 1 << 20;
+
+const ABOUT: &str = "The SHA-256 of each file stackr wrote (AGENTS.md without its notes), so that `stackr upgrade` can tell stackr's own older output from edits. Commit this file.";
+
+const DAMAGED_HELP: &str = "restore it (`git checkout stackr.generated`) and run the command again, or delete it: without the record, every file that differs from what this stackr writes counts as edited";
+
+/// `files` (as stackr writes them) followed by their record.
+pub fn with_record(mut files: Vec<RenderedFile>) -> Vec<RenderedFile> {
+    let record = render(&files);
+    files.push(record);
+    files
+}
+
+/// The record of `files`.
+fn render(files: &[RenderedFile]) -> RenderedFile {
+    let entries: BTreeMap<&str, FileState> = files
+        .iter()
+        .filter(|file| file.path != PATH)
+        .map(|file| {
+            (
+                file.path.as_str(),
+                recorded(&file.path, file.content.as_bytes()),
+            )
+        })
+        .collect();
+    let mut text = format!("# {GENERATED_HEADER}\n# {ABOUT}\n");
+    for (path, state) in entries {
+        text.push_str(&format!("{} {path}\n", state.render()));
+    }
+    RenderedFile::new(PATH, text)
+}
+
+/// What the record holds of `path` holding `content`: its hash, AGENTS.md's without the notes
+/// (they are the user's, and writing there is no edit of stackr's output).
+fn recorded(path: &str, content: &[u8]) -> FileState {
+    match std::str::from_utf8(content) {
+        Ok(text) if path == agents::PATH => {
+            FileState::of_content(agents::without_user_section(text).as_bytes())
+        }
+        _ => FileState::of_content(content),
+    }
+}
+
+/// A record read back from a project.
+#[derive(Debug)]
+pub struct Record {
+    entries: BTreeMap<String, FileState>,
+}
+
+impl Record {
+    /// Whether the file at `root/path` holds what the record says stackr wrote there. A path the
+    /// record does not list, a link, a folder or a file that cannot be read never does.
+    pub fn wrote(&self, root: &Path, path: &str) -> bool {
+        let Some(recorded_state) = self.entries.get(path) else {
+            return false;
+        };
+        let full = root.join(path);
+        let now = if path == agents::PATH {
+            let regular = fs::symlink_metadata(&full).is_ok_and(|m| m.is_file());
+            match fs::read(&full) {
+                Ok(content) if regular => recorded(path, &content),
+                _ => return false,
+            }
+        } else {
+            match FileState::on_disk(&full) {
+                Ok(state) => state,
+                Err(_) => return false,
+            }
+        };
+        now == *recorded_state
+    }
+
+    /// The entries of a record's text; the error is the first bad line's number and what is
+    /// wrong with it.
+    fn parse(text: &str) -> Result<Self, (usize, String)> {
+        let mut entries = BTreeMap::new();
+        for (index, line) in text.lines().enumerate() {
+            let number = index + 1;
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let entry =
+                line.split_once(' ')
+                    .and_then(|(hash, path)| match FileState::parse(hash) {
+                        Some(state @ FileState::File(_)) if !path.is_empty() => Some((path, state)),
+                        _ => None,
+                    });
+            let Some((path, state)) = entry else {
+                let shown: String = line.chars().take(100).collect();
+                return Err((
+                    number,
+                    format!("expected `sha256:<64 hex digits> <path>`, found {shown:?}"),
+                ));
+            };
+            if entries.insert(path.to_owned(), state).is_some() {
+                return Err((number, format!("`{path}` is listed twice")));
+            }
+        }
+        Ok(Self { entries })
+    }
+}
+
+/// The project's record; `None` when it has none (made by a stackr older than the record). A
+/// record that is not a regular file, is too large or is malformed is a usage error naming it.
+pub fn read(root: &Path) -> Result<Option<Record>> {
+    let path = root.join(PATH);
+    let damaged = |what: String| UsageError::new(format!("{PATH}{what}"), DAMAGED_HELP);
+    let not_a_file = || {
+        damaged(" is not a regular file (a folder, a FIFO, a device, or a link to one), so stackr does not read it".to_owned())
+    };
+    let too_large = || {
+        damaged(format!(
+            " is too large (over {MAX_BYTES} bytes) to be a record stackr wrote"
+        ))
+    };
+    // Checked before the file is opened: opening a FIFO waits for a writer, and reading a device
+    // such as /dev/zero never ends.
+    let metadata = match fs::metadata(&path) {
+        Ok(metadata) => metadata,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(err).with_context(|| format!("reading {PATH}")),
+    };
+    if !metadata.is_file() {
+        return Err(not_a_file().into());
+    }
+    if metadata.len() > MAX_BYTES {
+        return Err(too_large().into());
+    }
+    // Opened without waiting and checked again, in case a FIFO took its place meanwhile.
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&path)
+        .with_context(|| format!("reading {PATH}"))?;
+    if !file.metadata()?.is_file() {
+        return Err(not_a_file().into());
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("reading {PATH}"))?;
+    if bytes.len() as u64 > MAX_BYTES {
+        return Err(too_large().into());
+    }
+    let text = String::from_utf8(bytes).map_err(|_| damaged(" is not UTF-8 text".to_owned()))?;
+    let record = Record::parse(&text).map_err(|(line, why)| damaged(format!(":{line}: {why}")))?;
+    Ok(Some(record))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files() -> Vec<RenderedFile> {
+        vec![
+            RenderedFile::new("nix/b.nix", "b\n"),
+            RenderedFile::new("a.yaml", "a\n"),
+        ]
+    }
+
+    #[test]
+    fn the_record_lists_every_file_by_path_and_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let written = with_record(files());
+        for file in &written {
+            let path = dir.path().join(&file.path);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, &file.content).unwrap();
+        }
+        let text = &written.last().unwrap().content;
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("# Generated by `stackr generate`"));
+        assert!(lines[2].ends_with(" a.yaml") && lines[3].ends_with(" nix/b.nix"));
+        assert_eq!(lines.len(), 4, "the record does not list itself: {text}");
+
+        let record = read(dir.path()).unwrap().unwrap();
+        assert!(record.wrote(dir.path(), "a.yaml") && record.wrote(dir.path(), "nix/b.nix"));
+        fs::write(dir.path().join("a.yaml"), "edited\n").unwrap();
+        assert!(!record.wrote(dir.path(), "a.yaml"));
+        assert!(!record.wrote(dir.path(), PATH), "not listed");
+        assert!(!record.wrote(dir.path(), "absent"));
+    }
+
+    #[test]
+    fn agents_md_is_recorded_without_its_notes() {
+        let agents = |notes: &str| {
+            format!(
+                "# gen\n{}{notes}{}\nfooter\n",
+                agents::USER_BEGIN,
+                agents::USER_END
+            )
+        };
+        let with_notes = recorded(agents::PATH, agents("\nmine\n").as_bytes());
+        assert_eq!(with_notes, recorded(agents::PATH, agents("").as_bytes()));
+        assert_ne!(
+            with_notes,
+            recorded(agents::PATH, agents("").replace("gen", "edited").as_bytes())
+        );
+        assert_ne!(
+            recorded("other.md", agents("\nmine\n").as_bytes()),
+            recorded("other.md", agents("").as_bytes()),
+            "only AGENTS.md has a user section"
+        );
+    }
+
+    #[test]
+    fn a_malformed_line_is_named() {
+        let hash = FileState::of_content(b"x").render();
+        for (text, line, said) in [
+            ("# c\nnonsense\n", 2, "expected"),
+            (&format!("# c\n{hash}\n")[..], 2, "expected"),
+            (&format!("{hash} \n"), 1, "expected"),
+            ("absent a.yaml\n", 1, "expected"),
+            (&format!("{hash} a\n{hash} a\n"), 2, "twice"),
+        ] {
+            let (number, why) = Record::parse(text).unwrap_err();
+            assert_eq!(number, line, "{text:?}");
+            assert!(why.contains(said), "{text:?}: {why}");
+        }
+        let record = Record::parse(&format!("# c\n\n{hash} a b.txt\n")).unwrap();
+        assert!(record.entries.contains_key("a b.txt"));
+    }
+}
