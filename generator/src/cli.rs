@@ -86,7 +86,7 @@ pub enum Command {
     /// edit by stackr.generated, the committed record of the SHA-256 of every file stackr wrote:
     /// a file that still holds what stackr wrote there is an older stackr's output and is
     /// rewritten; one that differs from both is named as edited (`stackr generate --check` shows
-    /// the differences). A project made before the record has none, so every such file is named:
+    /// the differences); an absent file holds no edit and is written. A project made before the record has none, so every such file is named:
     /// `git status` and `git diff` show whether they hold edits, and --force overwrites them.
     /// Then `cargo build` and commit.
     Upgrade(UpgradeArgs),
