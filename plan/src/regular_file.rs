@@ -8,8 +8,20 @@ use std::path::Path;
 /// The bytes of the regular file at `path` (a link to one is followed). Anything else is an
 /// `InvalidInput` error saying so; a missing file is `NotFound`, as from [`std::fs::read`].
 pub fn read(path: &Path) -> io::Result<Vec<u8>> {
-    if let Some(refusal) = refusal(&std::fs::metadata(path)?) {
+    read_at_most(path, u64::MAX)
+}
+
+/// [`read`], refusing (`InvalidData`) a file of more than `limit` bytes without reading it.
+pub fn read_at_most(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+    let metadata = std::fs::metadata(path)?;
+    if let Some(refusal) = refusal(&metadata) {
         return Err(refusal);
+    }
+    if metadata.len() > limit {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("too large (over {limit} bytes)"),
+        ));
     }
     std::fs::read(path)
 }

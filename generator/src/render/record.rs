@@ -11,12 +11,11 @@
 //! After two comment lines, one line per file: `sha256:<hex> <path>`, sorted by path.
 
 use std::collections::BTreeMap;
-use std::fs;
-use std::io::Read;
-use std::os::unix::fs::OpenOptionsExt;
+use std::io::ErrorKind;
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use stackr_plan::regular_file;
 
 use super::{agents, RenderedFile, GENERATED_HEADER};
 use crate::write::FileState;
@@ -84,11 +83,9 @@ impl Record {
         };
         let full = root.join(path);
         let now = if path == agents::PATH {
-            // Not read unless a regular file: a FIFO or a device could never end.
-            let regular = fs::symlink_metadata(&full).is_ok_and(|m| m.is_file());
-            match regular.then(|| fs::read(&full)) {
-                Some(Ok(content)) => recorded(path, &content),
-                _ => return false,
+            match regular_file::read(&full) {
+                Ok(content) => recorded(path, &content),
+                Err(_) => return false,
             }
         } else {
             match FileState::on_disk(&full) {
@@ -132,45 +129,15 @@ impl Record {
 /// The project's record; `None` when it has none (made by a stackr older than the record). A
 /// record that is not a regular file, is too large or is malformed is a usage error naming it.
 pub fn read(root: &Path) -> Result<Option<Record>> {
-    let path = root.join(PATH);
     let damaged = |what: String| UsageError::new(format!("{PATH}{what}"), DAMAGED_HELP);
-    let not_a_file = || {
-        damaged(" is not a regular file (a folder, a FIFO, a device, or a link to one), so stackr does not read it".to_owned())
-    };
-    let too_large = || {
-        damaged(format!(
-            " is too large (over {MAX_BYTES} bytes) to be a record stackr wrote"
-        ))
-    };
-    // Checked before the file is opened: opening a FIFO waits for a writer, and reading a device
-    // such as /dev/zero never ends.
-    let metadata = match fs::metadata(&path) {
-        Ok(metadata) => metadata,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+    let bytes = match regular_file::read_at_most(&root.join(PATH), MAX_BYTES) {
+        Ok(bytes) => bytes,
+        Err(err) if err.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(err) if matches!(err.kind(), ErrorKind::InvalidInput | ErrorKind::InvalidData) => {
+            return Err(damaged(format!(": {err}, so it is no record stackr wrote")).into())
+        }
         Err(err) => return Err(err).with_context(|| format!("reading {PATH}")),
     };
-    if !metadata.is_file() {
-        return Err(not_a_file().into());
-    }
-    if metadata.len() > MAX_BYTES {
-        return Err(too_large().into());
-    }
-    // Opened without waiting and checked again, in case a FIFO took its place meanwhile.
-    let file = fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(&path)
-        .with_context(|| format!("reading {PATH}"))?;
-    if !file.metadata()?.is_file() {
-        return Err(not_a_file().into());
-    }
-    let mut bytes = Vec::new();
-    file.take(MAX_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .with_context(|| format!("reading {PATH}"))?;
-    if bytes.len() as u64 > MAX_BYTES {
-        return Err(too_large().into());
-    }
     let text = String::from_utf8(bytes).map_err(|_| damaged(" is not UTF-8 text".to_owned()))?;
     let record = Record::parse(&text).map_err(|(line, why)| damaged(format!(":{line}: {why}")))?;
     Ok(Some(record))
@@ -178,6 +145,8 @@ pub fn read(root: &Path) -> Result<Option<Record>> {
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::*;
 
     fn files() -> Vec<RenderedFile> {
