@@ -3,6 +3,7 @@
 //! checks that nothing was created or changed; the run ends with `attacks tried: N, refused: M`
 //! and fails unless every attack was refused.
 
+mod admin_dashboard;
 mod credential_stuffing;
 mod default_limits;
 mod extreme_numbers;
@@ -33,6 +34,7 @@ async fn every_attack_is_refused() {
         default_limits::attacks(),
         identity::attacks(),
         verification_link::attacks(),
+        admin_dashboard::attacks(),
     ]
     .into_iter()
     .flatten()
