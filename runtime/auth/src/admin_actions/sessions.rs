@@ -21,16 +21,31 @@ const IMPERSONATE_DENIED: Denied = (
 /// How long an impersonation session lives (BetterAuth's default); it is never extended.
 pub const IMPERSONATION_LIFETIME: Duration = Duration::hours(1);
 
-/// Ends one session by its token; an unknown token succeeds and records nothing.
-pub async fn revoke_session(state: &AppState, actor: &Actor, token: &str) -> ApiResult<()> {
+/// Marks a [`revocation_handle`]; a session token has no `:`.
+const HANDLE_PREFIX: &str = "session-id:";
+
+/// What an admin is shown in place of a session's token: the token is a credential (used as
+/// bearer, it would let one admin act as any user, another admin included, in their name and
+/// unaudited), the handle only names the session for [`revoke_session`].
+pub fn revocation_handle(session: &Session) -> String {
+    format!("{HANDLE_PREFIX}{}", session.id)
+}
+
+/// Ends one session, named by its [`revocation_handle`] or its token; an unknown one succeeds and
+/// records nothing.
+pub async fn revoke_session(state: &AppState, actor: &Actor, named: &str) -> ApiResult<()> {
     actor.authorize("session", "revoke", REVOKE_DENIED)?;
     let mut client = state.db().await?;
     let tx = client.transaction().await?;
-    let Some(session) = sessions::by_token(&tx, token).await? else {
+    let found = match named.strip_prefix(HANDLE_PREFIX) {
+        Some(id) => sessions::by_id(&tx, id).await?,
+        None => sessions::by_token(&tx, named).await?,
+    };
+    let Some(session) = found else {
         return Ok(());
     };
     let owner = existing(&tx, &session.user_id).await?;
-    sessions::delete_by_token(&tx, token).await?;
+    sessions::delete_by_token(&tx, &session.token).await?;
     actor
         .record(
             &tx,

@@ -201,6 +201,18 @@ pub async fn list_live(
     Ok(rows.iter().map(|r| Session::from_row(r, 0)).collect())
 }
 
+/// The session with this id, live or not.
+pub async fn by_id(
+    client: &impl GenericClient,
+    id: &str,
+) -> Result<Option<Session>, tokio_postgres::Error> {
+    let sql = format!(r#"select {SESSION_COLUMNS} from "session" s where s."id" = $1"#);
+    Ok(client
+        .query_opt(&sql, &[&id])
+        .await?
+        .map(|r| Session::from_row(&r, 0)))
+}
+
 /// The session with this token, live or not.
 pub async fn by_token(
     client: &impl GenericClient,

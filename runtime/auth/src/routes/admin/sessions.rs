@@ -36,8 +36,13 @@ pub async fn list_user_sessions(
     )?;
     let client = state.db().await?;
     let list = sessions::list_live(&client, &user_id).await?;
+    let shown = list.iter().map(|session| {
+        let mut shown = crate::json::session(session);
+        shown["token"] = admin_actions::revocation_handle(session).into();
+        shown
+    });
     Ok(respond::ok_json(json!({
-        "sessions": Value::Array(list.iter().map(crate::json::session).collect())
+        "sessions": Value::Array(shown.collect())
     })))
 }
 
