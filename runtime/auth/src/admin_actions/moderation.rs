@@ -29,6 +29,7 @@ pub async fn set_role(
     let mut client = state.db().await?;
     let tx = client.transaction().await?;
     let target = existing(&tx, user_id).await?;
+    role_change(&tx, &target, &role).await?;
     users::set_role(&tx, user_id, &role).await?;
     actor
         .record(&tx, "set-role", Some(&target), &format!("role={role}"))
@@ -37,6 +38,31 @@ pub async fn set_role(
     tx.commit().await?;
     changed(state);
     Ok(user)
+}
+
+/// What giving `target` the stored role `role` means beyond the row, in the transaction that
+/// stores it: when it takes the admin role away, it is refused if no other admin who is not
+/// banned would be left (only the `set-role` CLI could make one then), and the impersonations the
+/// user runs end (they are an admin's sessions in other users' names), as when they are banned.
+pub(super) async fn role_change(
+    tx: &impl deadpool_postgres::GenericClient,
+    target: &User,
+    role: &str,
+) -> ApiResult<()> {
+    let stays_admin = role.split(',').any(|r| r.trim() == "admin");
+    if !target.is_admin() || stays_admin {
+        return Ok(());
+    }
+    // Two admins taking the role from each other at once: the second counts after the first.
+    users::lock_the_admins(tx).await?;
+    if users::other_admins_not_banned(tx, &target.id).await? == 0 {
+        return Err(ApiError::bad_request(
+            error_codes::YOU_CANNOT_TAKE_THE_ROLE_OF_THE_LAST_ADMIN,
+            "You cannot take the admin role from the last admin",
+        ));
+    }
+    sessions::end_impersonations_by(tx, &target.id).await?;
+    Ok(())
 }
 
 /// Bans `user_id` (until `expires`, or for good) and ends all their sessions at once.

@@ -155,6 +155,9 @@ pub async fn update_user(
         }
     }
     let target = existing(&tx, user_id).await?;
+    if let Some(role) = &changes.role {
+        super::moderation::role_change(&tx, &target, role).await?;
+    }
     users::update(&tx, user_id, &changes).await?;
     if changes.banned == Some(true) {
         sessions::delete_all_for_user(&tx, user_id).await?;

@@ -160,6 +160,19 @@ pub async fn delete_all_for_user(
     Ok(deleted)
 }
 
+/// Ends the impersonations `admin_id` runs (sessions in other users' names).
+pub async fn end_impersonations_by(
+    client: &impl GenericClient,
+    admin_id: &str,
+) -> Result<u64, tokio_postgres::Error> {
+    client
+        .execute(
+            r#"delete from "session" where "impersonatedBy" = $1"#,
+            &[&admin_id],
+        )
+        .await
+}
+
 /// Ends every session but `keep_token`, and every credential derived from a session (device
 /// sessions, including ones created from the kept session: they are other devices).
 pub async fn delete_others(

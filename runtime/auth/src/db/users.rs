@@ -151,6 +151,35 @@ pub async fn set_two_factor_enabled(
     Ok(())
 }
 
+/// Waits for (then holds until the transaction ends) the lock every change that can take the
+/// admin role from someone takes, so that admins are counted one change at a time.
+pub async fn lock_the_admins(client: &impl GenericClient) -> Result<(), tokio_postgres::Error> {
+    client
+        .execute(
+            "select pg_advisory_xact_lock(hashtextextended('stackr-auth admins', 0))",
+            &[],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Users other than `id` who hold the admin role and are not banned now.
+pub async fn other_admins_not_banned(
+    client: &impl GenericClient,
+    id: &str,
+) -> Result<i64, tokio_postgres::Error> {
+    let row = client
+        .query_one(
+            r#"select count(*) from "user"
+               where "id" <> $1
+                 and 'admin' = any(string_to_array(replace(coalesce("role", 'user'), ' ', ''), ','))
+                 and not (coalesce("banned", false) and ("banExpires" is null or "banExpires" > $2))"#,
+            &[&id, &now_ms()],
+        )
+        .await?;
+    Ok(row.get(0))
+}
+
 pub async fn set_role(
     client: &impl GenericClient,
     id: &str,

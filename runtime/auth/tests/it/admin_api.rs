@@ -527,3 +527,65 @@ async fn lifting_an_expired_ban_leaves_a_newer_ban_alone() {
         .unwrap();
     assert_eq!((lifted, banned()), (1, "f".to_owned()));
 }
+
+/// Two admins take the admin role from each other at the same moment, over and over: one of them
+/// is refused each time (the last admin keeps the role), through set-role and update-user alike.
+#[tokio::test]
+async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
+    let server = TestServer::start().await;
+    let mut ada = server.client();
+    let ada_id = ada
+        .sign_up("Ada", "ada@example.com", "password-123")
+        .await
+        .json()["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut bob = server.client();
+    let bob_id = bob
+        .sign_up("Bob", "bob@example.com", "password-123")
+        .await
+        .json()["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for round in 0..20 {
+        server.psql(r#"update "user" set "role" = 'admin'"#);
+        let demote = |by: &Client, id: &str| {
+            let (path, body) = if round % 2 == 0 {
+                (
+                    "/api/auth/admin/set-role",
+                    json!({"userId": id, "role": "user"}),
+                )
+            } else {
+                (
+                    "/api/auth/admin/update-user",
+                    json!({"userId": id, "data": {"role": "user"}}),
+                )
+            };
+            let mut by_browser = server.client();
+            by_browser.cookies = by.cookies.clone();
+            async move { by_browser.post(path, body).await }
+        };
+        let (a, b) = tokio::join!(demote(&ada, &bob_id), demote(&bob, &ada_id));
+        // The refused one is refused as the last admin, or as no admin any more when the other
+        // change was made before its own permission was checked.
+        let refused = if a.status == 200 { &b } else { &a };
+        assert!(
+            (a.status == 200 || b.status == 200)
+                && [400, 403].contains(&refused.status)
+                && [
+                    "YOU_CANNOT_TAKE_THE_ROLE_OF_THE_LAST_ADMIN",
+                    "YOU_ARE_NOT_ALLOWED_TO_CHANGE_USERS_ROLE"
+                ]
+                .contains(&refused.json()["code"].as_str().unwrap_or_default()),
+            "round {round}: {} {} / {} {}",
+            a.status,
+            a.text,
+            b.status,
+            b.text
+        );
+        let admins = server.psql(r#"select count(*) from "user" where "role" = 'admin'"#);
+        assert_eq!(admins.trim(), "1", "round {round}");
+    }
+}

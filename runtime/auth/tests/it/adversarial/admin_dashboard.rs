@@ -130,7 +130,12 @@ async fn demoted_admin_keeps_impersonating(stack: Arc<Stack>) -> Outcome {
             json!({"userId": target.id}),
         )
         .await;
-    ensure!(r.status == 200, "setup: impersonate-user answered {}: {}", r.status, r.text);
+    ensure!(
+        r.status == 200,
+        "setup: impersonate-user answered {}: {}",
+        r.status,
+        r.text
+    );
     let (mut b, _) = admin(&stack, "demoter").await;
     let r = b
         .post(
@@ -138,7 +143,12 @@ async fn demoted_admin_keeps_impersonating(stack: Arc<Stack>) -> Outcome {
             json!({"userId": a_user.id, "role": "user"}),
         )
         .await;
-    ensure!(r.status == 200, "setup: set-role answered {}: {}", r.status, r.text);
+    ensure!(
+        r.status == 200,
+        "setup: set-role answered {}: {}",
+        r.status,
+        r.text
+    );
     let s = a.session().await;
     ensure!(
         s["user"]["id"] != json!(target.id),
@@ -164,7 +174,12 @@ async fn last_admin_gives_up_the_role(_shared: Arc<Stack>) -> Outcome {
         &[("email", &root.email), ("password", &root.password)],
     )
     .await;
-    ensure!(r.status == 303, "setup: dashboard sign-in answered {}: {}", r.status, r.text);
+    ensure!(
+        r.status == 303,
+        "setup: dashboard sign-in answered {}: {}",
+        r.status,
+        r.text
+    );
     let page = b.get(&format!("/users/{}", root.id)).await;
     let marker = "name=\"action\" value=\"set-role\"><input type=\"hidden\" name=\"csrf\" value=\"";
     let Some(start) = page.text.find(marker) else {
@@ -192,7 +207,10 @@ async fn last_admin_gives_up_the_role(_shared: Arc<Stack>) -> Outcome {
         admins > 0,
         "the last admin removed their own admin role from the dashboard ({} {}), no admin is left",
         r.status,
-        r.headers.get("location").map(|l| l.to_str().unwrap_or("")).unwrap_or("")
+        r.headers
+            .get("location")
+            .map(|l| l.to_str().unwrap_or(""))
+            .unwrap_or("")
     );
     Ok(())
 }
@@ -250,7 +268,10 @@ async fn dashboard_answers_without_nosniff(stack: Arc<Stack>) -> Outcome {
             ));
         }
     }
-    ensure!(missing.is_empty(), "no X-Content-Type-Options: nosniff on {missing:?}");
+    ensure!(
+        missing.is_empty(),
+        "no X-Content-Type-Options: nosniff on {missing:?}"
+    );
     Ok(())
 }
 
@@ -268,7 +289,12 @@ async fn audit_page_flushed_by_no_op_actions(stack: Arc<Stack>) -> Outcome {
             json!({"userId": victim.id, "banReason": "hidden"}),
         )
         .await;
-    ensure!(r.status == 200, "setup: ban-user answered {}: {}", r.status, r.text);
+    ensure!(
+        r.status == 200,
+        "setup: ban-user answered {}: {}",
+        r.status,
+        r.text
+    );
     let mut c = stack.moved(&a);
     for i in 0..200 {
         if i % 50 == 49 {
@@ -280,7 +306,12 @@ async fn audit_page_flushed_by_no_op_actions(stack: Arc<Stack>) -> Outcome {
                 json!({"userId": bystander.id}),
             )
             .await;
-        ensure!(r.status == 200, "setup: unban #{i} answered {}: {}", r.status, r.text);
+        ensure!(
+            r.status == 200,
+            "setup: unban #{i} answered {}: {}",
+            r.status,
+            r.text
+        );
     }
     // The admin's API session opens the dashboard too (same cookie).
     let mut b = dashboard_browser(&stack, &dash);
@@ -312,7 +343,12 @@ async fn impersonation_changes_email_unaudited(stack: Arc<Stack>) -> Outcome {
             json!({"userId": victim.id}),
         )
         .await;
-    ensure!(r.status == 200, "setup: impersonate-user answered {}: {}", r.status, r.text);
+    ensure!(
+        r.status == 200,
+        "setup: impersonate-user answered {}: {}",
+        r.status,
+        r.text
+    );
     let new_email = format!("admins-own-{}", victim.email);
     let r = a
         .post("/api/auth/change-email", json!({"newEmail": new_email}))
@@ -341,7 +377,6 @@ async fn impersonation_changes_email_unaudited(stack: Arc<Stack>) -> Outcome {
     Ok(())
 }
 
-
 /// The value of the CSRF field of the `action` form on a user's page.
 fn csrf_of(page: &Response, action: &str) -> Option<String> {
     let marker =
@@ -360,7 +395,12 @@ async fn dashboard_sign_in(stack: &Stack, dash: &str, user: &User) -> Result<Cli
         &[("email", &user.email), ("password", &user.password)],
     )
     .await;
-    ensure!(r.status == 303, "setup: dashboard sign-in answered {}: {}", r.status, r.text);
+    ensure!(
+        r.status == 303,
+        "setup: dashboard sign-in answered {}: {}",
+        r.status,
+        r.text
+    );
     Ok(b)
 }
 
@@ -379,10 +419,17 @@ async fn stored_markup_on_every_page(stack: Arc<Stack>) -> Outcome {
         .post(v.url("/api/auth/sign-up/email"))
         .header("origin", crate::common::APP_ORIGIN)
         .header("user-agent", MARKUP)
-        .json(&json!({"name": MARKUP, "email": email, "password": "password-xss-1",
-                      "image": "javascript:alert(4)"}));
+        .json(
+            &json!({"name": MARKUP, "email": email, "password": "password-xss-1",
+                      "image": "javascript:alert(4)"}),
+        );
     let r = v.send(req).await;
-    ensure!(r.status == 200, "setup: sign-up with a hostile email answered {}: {}", r.status, r.text);
+    ensure!(
+        r.status == 200,
+        "setup: sign-up with a hostile email answered {}: {}",
+        r.status,
+        r.text
+    );
     let vid = r.json()["user"]["id"].as_str().unwrap().to_owned();
     {
         let client = stack.server.state.db().await.unwrap();
@@ -405,7 +452,12 @@ async fn stored_markup_on_every_page(stack: Arc<Stack>) -> Outcome {
             json!({"userId": vid, "banReason": MARKUP}),
         )
         .await;
-    ensure!(r.status == 200, "setup: ban answered {}: {}", r.status, r.text);
+    ensure!(
+        r.status == 200,
+        "setup: ban answered {}: {}",
+        r.status,
+        r.text
+    );
     // A live session with a hostile user agent: an impersonation sent with one.
     let imp = stack.moved(&a);
     let req = imp
@@ -416,7 +468,11 @@ async fn stored_markup_on_every_page(stack: Arc<Stack>) -> Outcome {
         .header("user-agent", MARKUP)
         .json(&json!({"userId": vid}));
     let r = imp.raw().execute(req.build().unwrap()).await.unwrap();
-    ensure!(r.status() == 200, "setup: impersonate answered {}", r.status());
+    ensure!(
+        r.status() == 200,
+        "setup: impersonate answered {}",
+        r.status()
+    );
     let mut b = dashboard_sign_in(&stack, &dash, &root).await?;
     let q: String = url::form_urlencoded::byte_serialize(MARKUP.as_bytes()).collect();
     let mut through = Vec::new();
@@ -433,8 +489,11 @@ async fn stored_markup_on_every_page(stack: Arc<Stack>) -> Outcome {
                 through.push(format!("{path}: {bad}"));
             }
         }
-        if path.starts_with("/users/") && !page.text.contains("&lt;img src=x onerror=alert(1)&gt;") {
-            through.push(format!("{path}: setup: the hostile values are not on the page"));
+        if path.starts_with("/users/") && !page.text.contains("&lt;img src=x onerror=alert(1)&gt;")
+        {
+            through.push(format!(
+                "{path}: setup: the hostile values are not on the page"
+            ));
         }
         if page.text.contains("href=\"javascript") || page.text.contains("src=\"javascript") {
             through.push(format!("{path}: javascript: URL"));
@@ -476,51 +535,57 @@ async fn forged_dashboard_form_posts(stack: Arc<Stack>) -> Outcome {
     };
     let mut through = Vec::new();
     let mut attempt = |name: &str, r: &Response| {
-        let to = r.headers.get("location").and_then(|l| l.to_str().ok()).unwrap_or("");
+        let to = r
+            .headers
+            .get("location")
+            .and_then(|l| l.to_str().ok())
+            .unwrap_or("");
         if r.status == 303 && to != "/login" {
             through.push(format!("{name}: {}", r.status));
         }
     };
     let as_pairs = |v: &Vec<(String, String)>| -> Vec<(String, String)> { v.clone() };
-    let send = |b: &Client, origin: Option<&str>, referer: Option<&str>, body: &Vec<(String, String)>| {
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(body)
-            .finish();
-        let mut req = b
-            .raw()
-            .post(b.url(&path))
-            .header("content-type", "text/plain")
-            .header("cookie", b.cookie_header())
-            .body(body);
-        if let Some(o) = origin {
-            req = req.header("origin", o);
-        }
-        if let Some(r) = referer {
-            req = req.header("referer", r);
-        }
-        req
-    };
+    let send =
+        |b: &Client, origin: Option<&str>, referer: Option<&str>, body: &Vec<(String, String)>| {
+            let body = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(body)
+                .finish();
+            let mut req = b
+                .raw()
+                .post(b.url(&path))
+                .header("content-type", "text/plain")
+                .header("cookie", b.cookie_header())
+                .body(body);
+            if let Some(o) = origin {
+                req = req.header("origin", o);
+            }
+            if let Some(r) = referer {
+                req = req.header("referer", r);
+            }
+            req
+        };
     let r = b.send(send(&b, None, None, &as_pairs(&fields(&ban)))).await;
     attempt("no Origin, no Referer", &r);
     let r = b
         .send(send(&b, Some("http://evil.example"), None, &fields(&ban)))
         .await;
     attempt("foreign Origin", &r);
-    let r = b
-        .send(send(&b, Some("null"), None, &fields(&ban)))
-        .await;
+    let r = b.send(send(&b, Some("null"), None, &fields(&ban))).await;
     attempt("Origin null", &r);
     let r = b
-        .send(send(&b, None, Some(&format!("http://evil.example/{}", dash)), &fields(&ban)))
+        .send(send(
+            &b,
+            None,
+            Some(&format!("http://evil.example/{}", dash)),
+            &fields(&ban),
+        ))
         .await;
     attempt("foreign Referer", &r);
     let r = b
         .send(send(&b, Some(&dash), None, &fields(&other_ban)))
         .await;
     attempt("token of another user's ban form", &r);
-    let r = b
-        .send(send(&b, Some(&dash), None, &fields(&unban)))
-        .await;
+    let r = b.send(send(&b, Some(&dash), None, &fields(&unban))).await;
     attempt("token of the unban form", &r);
     let r = b
         .send(send(&b, Some(&dash), None, &fields(&their_ban)))
@@ -528,26 +593,39 @@ async fn forged_dashboard_form_posts(stack: Arc<Stack>) -> Outcome {
     attempt("token of another admin's session", &r);
     let r = b.send(send(&b, Some(&dash), None, &fields(""))).await;
     attempt("empty token", &r);
-    let get = b.raw().get(format!(
-        "{}{path}?action=ban&confirm=yes&csrf={ban}",
-        dash
-    )).header("cookie", b.cookie_header());
+    let get = b
+        .raw()
+        .get(format!("{}{path}?action=ban&confirm=yes&csrf={ban}", dash))
+        .header("cookie", b.cookie_header());
     b.send(get).await;
     // Signed out: the old page's token with the old cookie.
     let old_cookies = b.cookie_header();
     let nav = b.get("/").await;
-    let logout = nav.text.split("name=\"csrf\" value=\"").nth(1).and_then(|s| s.split('"').next()).unwrap_or("").to_owned();
+    let logout = nav
+        .text
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap_or("")
+        .to_owned();
     post_form(&mut b, "/logout", None, &[("csrf", &logout)]).await;
     let req = b
         .raw()
         .post(b.url(&path))
         .header("origin", &dash)
         .header("cookie", old_cookies)
-        .body(url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&fields(&ban)).finish());
+        .body(
+            url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(&fields(&ban))
+                .finish(),
+        );
     let r = b.send(req).await;
     attempt("token and cookie kept after signing out", &r);
     let banned = stack
-        .text(r#"select coalesce("banned", false)::text from "user" where "id" = $1"#, &victim.id)
+        .text(
+            r#"select coalesce("banned", false)::text from "user" where "id" = $1"#,
+            &victim.id,
+        )
         .await;
     ensure!(
         through.is_empty() && banned.as_deref() == Some("false"),
@@ -601,7 +679,9 @@ async fn hostile_list_parameters(stack: Arc<Stack>) -> Outcome {
         if r.status == 200 && r.json()["users"].as_array().is_some_and(|u| u.len() > 1000) {
             through.push(format!("list-users ?{q}: more than 1000 users"));
         }
-        if q.starts_with("searchValue=%25") && r.json()["users"].as_array().is_some_and(|u| !u.is_empty()) {
+        if q.starts_with("searchValue=%25")
+            && r.json()["users"].as_array().is_some_and(|u| !u.is_empty())
+        {
             through.push(format!("list-users ?{q}: % matched as a wildcard"));
         }
     }
@@ -658,7 +738,12 @@ async fn oversized_admin_text(stack: Arc<Stack>) -> Outcome {
         &mut b,
         &format!("/users/{}", victim.id),
         None,
-        &[("action", "ban"), ("csrf", &token), ("confirm", "yes"), ("reason", &big)],
+        &[
+            ("action", "ban"),
+            ("csrf", &token),
+            ("confirm", "yes"),
+            ("reason", &big),
+        ],
     )
     .await;
     let r = a
@@ -668,10 +753,16 @@ async fn oversized_admin_text(stack: Arc<Stack>) -> Outcome {
         )
         .await;
     let reason = stack
-        .count(r#"select coalesce(length("banReason"), 0)::bigint from "user" where "id" = $1"#, &victim.id)
+        .count(
+            r#"select coalesce(length("banReason"), 0)::bigint from "user" where "id" = $1"#,
+            &victim.id,
+        )
         .await;
     let name = stack
-        .count(r#"select length("name")::bigint from "user" where "id" = $1"#, &other.id)
+        .count(
+            r#"select length("name")::bigint from "user" where "id" = $1"#,
+            &other.id,
+        )
         .await;
     ensure!(
         reason <= 1024 && name <= 256,
