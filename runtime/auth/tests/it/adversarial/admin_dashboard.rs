@@ -209,8 +209,7 @@ async fn last_admin_gives_up_the_role(_shared: Arc<Stack>) -> Outcome {
         r.status,
         r.headers
             .get("location")
-            .map(|l| l.to_str().unwrap_or(""))
-            .unwrap_or("")
+            .map_or("", |l| l.to_str().unwrap_or(""))
     );
     Ok(())
 }
@@ -616,7 +615,7 @@ async fn forged_dashboard_form_posts(stack: Arc<Stack>) -> Outcome {
         .header("cookie", old_cookies)
         .body(
             url::form_urlencoded::Serializer::new(String::new())
-                .extend_pairs(&fields(&ban))
+                .extend_pairs(fields(&ban))
                 .finish(),
         );
     let r = b.send(req).await;
