@@ -84,6 +84,17 @@ let
           interface yourself.
         '';
       };
+      adminHosts = mkOption {
+        type = types.listOf types.str;
+        default = [ ];
+        example = [ "admin.example.com" ];
+        description = ''
+          Auth only: host names the admin page answers to besides IP addresses and `localhost`
+          (`AUTH_ADMIN_HOSTS`): those of a reverse proxy in front of it that passes the `Host` the
+          browser sent. Any other name is refused, so a web page cannot reach the admin page by
+          pointing a name of its own at its address (DNS rebinding).
+        '';
+      };
       authMiddleware = mkOption {
         type = types.enum [ "standard" "role-gated" "flexible" "none" ];
         default = "standard";

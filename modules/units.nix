@@ -43,6 +43,8 @@ let
     AUTH_MAIL_DIR = "${cfg.stateDir}/${name}/mail";
   } // lib.optionalAttrs (svc.adminBind != null) {
     AUTH_ADMIN_BIND = svc.adminBind;
+  } // lib.optionalAttrs (svc.adminHosts != [ ]) {
+    AUTH_ADMIN_HOSTS = lib.concatStringsSep "," svc.adminHosts;
   } // lib.optionalAttrs (cfg.auth.smtpUrl != null) {
     AUTH_SMTP_URL = cfg.auth.smtpUrl;
   } // lib.optionalAttrs (cfg.auth.smtpPasswordFile != null) {

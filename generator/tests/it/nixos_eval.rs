@@ -482,6 +482,31 @@ fn the_dashboard_address_of_the_config_reaches_auth_in_dev_and_on_nixos() {
     );
 }
 
+/// The names a reverse proxy gives the dashboard are the host's (not the config's): the module
+/// passes them to auth, which answers no other name.
+#[test]
+fn the_dashboard_host_names_of_a_host_reach_auth() {
+    if !nix_instantiate_available() {
+        eprintln!("nix-instantiate not installed: skipped");
+        return;
+    }
+    let project = generated_project(&fixture_config("five-services"));
+    let evaluate = |host: &str| evaluate_system(&modules_dir(), project.path(), host).unwrap();
+    let environment =
+        |system: &Value| system["units"]["stackr-identity-api"]["environment"].clone();
+    let named = evaluate(
+        r#"{ stackr.services.identity.adminHosts = [ "admin.example.com" "ops.example.com" ]; }"#,
+    );
+    assert_eq!(
+        environment(&named)["AUTH_ADMIN_HOSTS"],
+        "admin.example.com,ops.example.com"
+    );
+    assert_eq!(
+        environment(&evaluate("{ }"))["AUTH_ADMIN_HOSTS"],
+        Value::Null
+    );
+}
+
 #[test]
 fn additional_user_fields_reach_auth_in_dev_and_on_nixos() {
     let plan = fixture_plan("five-services");

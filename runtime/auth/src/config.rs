@@ -82,6 +82,9 @@ pub struct AuthConfig {
     /// Address the admin dashboard listens on (`AUTH_ADMIN_BIND`): loopback unless an operator
     /// opens it to a private network.
     pub admin_bind: std::net::IpAddr,
+    /// Host names the dashboard answers to besides IP addresses and `localhost`
+    /// (`AUTH_ADMIN_HOSTS`, lower case): those of a reverse proxy in front of it.
+    pub admin_hosts: Vec<String>,
     /// Public URL of this service (`https://` switches cookies to `__Secure-` + `Secure`).
     pub base_url: url::Url,
     /// Extra trusted origins (the base URL's origin is always trusted).
@@ -113,6 +116,24 @@ pub struct AuthConfig {
 }
 
 /// Reads a variable, treating empty as unset.
+/// The names of `AUTH_ADMIN_HOSTS` (comma-separated host names, no port), lower case.
+fn admin_hosts(list: &str) -> anyhow::Result<Vec<String>> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(|name| {
+            let plain = name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+            anyhow::ensure!(
+                plain,
+                "AUTH_ADMIN_HOSTS: `{name}` is not a host name (e.g. admin.example.com, without scheme or port)"
+            );
+            Ok(name.to_ascii_lowercase())
+        })
+        .collect()
+}
+
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
@@ -338,6 +359,7 @@ impl AuthConfig {
             })?,
             None => LOOPBACK,
         };
+        let admin_hosts = admin_hosts(var(contract::AUTH_ADMIN_HOSTS).as_deref().unwrap_or(""))?;
         let trusted_origins = var(contract::AUTH_TRUSTED_ORIGINS)
             .map(|s| {
                 s.split(',')
@@ -370,6 +392,7 @@ impl AuthConfig {
             listen_address,
             admin_port,
             admin_bind,
+            admin_hosts,
             base_url,
             trusted_origins,
             provision_services: provision_services_from_env()?,
@@ -405,6 +428,7 @@ impl AuthConfig {
             listen_address: std::net::Ipv4Addr::UNSPECIFIED.into(),
             admin_port: None,
             admin_bind: LOOPBACK,
+            admin_hosts: Vec::new(),
             base_url,
             trusted_origins: Vec::new(),
             provision_services: BTreeMap::new(),

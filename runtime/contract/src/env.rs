@@ -70,6 +70,9 @@ pub const AUTH_TRUSTED_ORIGINS: &str = "AUTH_TRUSTED_ORIGINS";
 pub const AUTH_ADMIN_PORT: &str = "AUTH_ADMIN_PORT";
 /// The address the admin dashboard listens on (set only when the config names one).
 pub const AUTH_ADMIN_BIND: &str = "AUTH_ADMIN_BIND";
+/// Host names the admin dashboard answers to besides IP addresses and `localhost` (a reverse
+/// proxy's public name), comma-separated.
+pub const AUTH_ADMIN_HOSTS: &str = "AUTH_ADMIN_HOSTS";
 pub const AUTH_PROVISION_SERVICES: &str = "AUTH_PROVISION_SERVICES";
 pub const AUTH_ROLES: &str = "AUTH_ROLES";
 pub const AUTH_SERVICE_CREDENTIALS_DIR: &str = "AUTH_SERVICE_CREDENTIALS_DIR";
@@ -156,6 +159,8 @@ pub const CONTRACT: &[ContractVar] = &[
     // Set by the NixOS module from its SMTP options; in dev the file mailbox is used unless the
     // developer sets them.
     optional(AUTH_SMTP_URL, Scope::Auth, false),
+    // Set by the NixOS module when the operator puts the dashboard behind a named reverse proxy.
+    optional(AUTH_ADMIN_HOSTS, Scope::Auth, false),
     optional(AUTH_SMTP_PASSWORD_FILE, Scope::Auth, true),
     // Set where auth's API is reached from other hosts without a TLS load balancer in front.
     optional(AUTH_TLS_CERT_FILE, Scope::Auth, true),

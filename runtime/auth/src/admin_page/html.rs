@@ -30,6 +30,10 @@ pub struct Nav {
     pub logout_token: String,
 }
 
+/// Every dashboard answer's content policy: no scripts, frames or foreign assets.
+pub const CONTENT_SECURITY_POLICY: &str =
+    "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
 /// A whole page: `body` is already-escaped HTML; `status` is a message read out after an action.
 pub fn page(
     code: StatusCode,
@@ -67,12 +71,9 @@ pub fn page(
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    // No scripts, frames or foreign assets on any page.
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        ),
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
     );
     headers.insert(
         header::REFERRER_POLICY,

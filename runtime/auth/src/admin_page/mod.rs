@@ -9,6 +9,7 @@
 mod actions;
 mod audit_page;
 pub mod csrf;
+mod every_request;
 pub mod html;
 mod login;
 mod user_detail;
@@ -33,6 +34,10 @@ pub fn router(state: AppState) -> Router {
         .route("/login/two-factor", post(login::two_factor))
         .route("/logout", post(login::logout))
         .route("/dashboard.css", get(stylesheet))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            every_request::guard,
+        ))
         .with_state(state)
 }
 

@@ -31,6 +31,19 @@ fn missing_variables_are_named() {
     assert!(!ok);
     assert!(err.contains("AUTH_ADMIN_BIND=localhost"), "{err}");
 
+    let (ok, err) = run_with(&[
+        ("AUTH_BASE_URL", "http://localhost:8888"),
+        (
+            "AUTH_ADMIN_HOSTS",
+            "admin.example.com, https://admin.example.com:443",
+        ),
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains("AUTH_ADMIN_HOSTS: `https://admin.example.com:443` is not a host name"),
+        "{err}"
+    );
+
     let dir = tempfile::tempdir().unwrap();
     let (ok, err) = run_with(&[("AUTH_BASE_URL", "http://localhost:8888")]);
     assert!(!ok);
