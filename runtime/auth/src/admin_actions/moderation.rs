@@ -101,11 +101,16 @@ pub async fn ban(
     Ok(user)
 }
 
+/// Lifts the ban of `user_id`. A user who is not banned is left as they are, and nothing is
+/// recorded: entries that say nothing would only bury the others.
 pub async fn unban(state: &AppState, actor: &Actor, user_id: &str) -> ApiResult<User> {
     actor.authorize("user", "ban", BAN_DENIED)?;
     let mut client = state.db().await?;
     let tx = client.transaction().await?;
     let target = existing(&tx, user_id).await?;
+    if target.banned != Some(true) {
+        return Ok(target);
+    }
     users::set_ban(&tx, user_id, false, None, None).await?;
     actor.record(&tx, "unban-user", Some(&target), "").await?;
     let user = existing(&tx, user_id).await?;

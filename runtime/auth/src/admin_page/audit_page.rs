@@ -1,6 +1,10 @@
-//! `GET /audit`: the newest admin actions, from the admin API and this dashboard alike.
+//! `GET /audit`: the admin actions, from the admin API and this dashboard alike, newest first, a
+//! page at a time (`?before=<id>`: the page after the one that ended at that entry), so no number
+//! of later entries puts one out of reach.
 
-use axum::extract::State;
+use std::collections::HashMap;
+
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
@@ -8,10 +12,14 @@ use super::html::{self, cell, escape};
 use crate::db::audit;
 use crate::state::AppState;
 
-/// Entries shown (newest first).
+/// Entries on a page.
 const SHOWN: i64 = 200;
 
-pub async fn get(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn get(
+    State(state): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
     let current = match super::require_admin(&state, &headers).await {
         Ok(c) => c,
         Err(res) => return res,
@@ -19,7 +27,9 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap) -> Response 
     let Ok(client) = state.db().await else {
         return super::unavailable();
     };
-    let Ok(entries) = audit::newest(&client, SHOWN).await else {
+    // Anything but an entry's id starts at the newest.
+    let before = query.get("before").and_then(|id| id.parse::<i64>().ok());
+    let Ok(entries) = audit::newest(&client, before, SHOWN).await else {
         return super::unavailable();
     };
     let rows: String = entries
@@ -36,10 +46,24 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap) -> Response 
             )
         })
         .collect();
+    let caption = if before.is_some() {
+        "Older admin actions"
+    } else {
+        "Newest admin actions"
+    };
+    let older = match entries.last() {
+        Some(last) if entries.len() as i64 == SHOWN => {
+            format!(
+                "<p><a href=\"/audit?before={}\">Older entries</a></p>",
+                last.id
+            )
+        }
+        _ => String::new(),
+    };
     let body = format!(
-        "<table><caption>Newest {SHOWN} admin actions</caption><thead><tr><th scope=\"col\">When</th>\
+        "<table><caption>{caption}</caption><thead><tr><th scope=\"col\">When</th>\
          <th scope=\"col\">Who</th><th scope=\"col\">What</th><th scope=\"col\">Target</th>\
-         <th scope=\"col\">Details</th><th scope=\"col\">From</th></tr></thead><tbody>{rows}</tbody></table>"
+         <th scope=\"col\">Details</th><th scope=\"col\">From</th></tr></thead><tbody>{rows}</tbody></table>{older}"
     );
     let nav = super::nav(&state, &current);
     html::page(StatusCode::OK, "Audit log", Some(nav), None, &body)

@@ -31,6 +31,8 @@ pub async fn insert(
 
 /// A recorded entry, as the dashboard shows it.
 pub struct Recorded {
+    /// Grows with every entry: the page after this one starts below it.
+    pub id: i64,
     pub at: DateTime<Utc>,
     pub actor_email: String,
     pub action: String,
@@ -39,26 +41,29 @@ pub struct Recorded {
     pub ip: String,
 }
 
-/// The newest `limit` entries, newest first.
+/// The newest `limit` entries older than the entry `before` (all when `None`), newest first.
 pub async fn newest(
     client: &impl GenericClient,
+    before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<Recorded>, tokio_postgres::Error> {
     let rows = client
         .query(
-            r#"select "at", "actor_email", "action", "target_email", "detail", "ip" from "admin_audit" order by "id" desc limit $1"#,
-            &[&limit],
+            r#"select "id", "at", "actor_email", "action", "target_email", "detail", "ip" from "admin_audit"
+               where $1::bigint is null or "id" < $1 order by "id" desc limit $2"#,
+            &[&before, &limit],
         )
         .await?;
     Ok(rows
         .iter()
         .map(|r| Recorded {
-            at: r.get(0),
-            actor_email: r.get(1),
-            action: r.get(2),
-            target_email: r.get(3),
-            detail: r.get(4),
-            ip: r.get(5),
+            id: r.get(0),
+            at: r.get(1),
+            actor_email: r.get(2),
+            action: r.get(3),
+            target_email: r.get(4),
+            detail: r.get(5),
+            ip: r.get(6),
         })
         .collect())
 }

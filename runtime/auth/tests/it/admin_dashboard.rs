@@ -535,3 +535,49 @@ async fn the_user_list_comes_in_pages() {
     assert_eq!(r.status, 200, "odd parameters fall back to defaults");
     assert_valid(&r);
 }
+
+/// The audit log comes in pages of 200, newest first: every entry stays in reach however many
+/// come after it, and an odd `before` starts at the newest.
+#[tokio::test]
+async fn the_audit_log_comes_in_pages() {
+    let server = TestServer::start().await;
+    let dash = dashboard(&server).await;
+    server
+        .client()
+        .sign_up("Root", "root@example.com", "password-123")
+        .await;
+    server.psql(r#"update "user" set "role" = 'admin' where "email" = 'root@example.com'"#);
+    server.psql(
+        r#"insert into "admin_audit" ("actor_id", "actor_email", "action", "target_email", "detail", "ip")
+           select 'x', 'root@example.com', 'set-role', 'entry' || lpad(n::text, 3, '0') || '@example.com', '', '127.0.0.1'
+           from generate_series(1, 450) n"#,
+    );
+    let mut admin = browser(&dash);
+    post_form(
+        &mut admin,
+        "/login",
+        &[("email", "root@example.com"), ("password", "password-123")],
+    )
+    .await;
+    let mut page = admin.get("/audit").await;
+    let mut seen = Vec::new();
+    loop {
+        assert_valid(&page);
+        seen.extend(
+            (1..=450)
+                .filter(|n| page.text.contains(&format!("entry{n:03}@")))
+                .collect::<Vec<_>>(),
+        );
+        let Some(at) = page.text.find("href=\"/audit?before=") else {
+            break;
+        };
+        let link = &page.text[at + 6..];
+        let link = &link[..link.find('"').unwrap()];
+        page = admin.get(link).await;
+    }
+    seen.sort_unstable();
+    seen.dedup();
+    assert_eq!(seen.len(), 450, "every entry on some page");
+    let odd = admin.get("/audit?before=nonsense").await;
+    assert!(odd.text.contains("entry450@") && !odd.text.contains("entry250@"));
+}
