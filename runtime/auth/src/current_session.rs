@@ -17,6 +17,21 @@ pub struct CurrentSession {
     pub dont_remember: bool,
 }
 
+impl CurrentSession {
+    /// Refuses (`403 NOT_WHILE_IMPERSONATING`) an impersonation session: the routes that change
+    /// how the user signs in without asking for their password (a new address, a linked or
+    /// unlinked provider) would let an admin take the account over, out of the audit log's sight.
+    pub fn not_impersonated(&self) -> ApiResult<()> {
+        match self.session.impersonated_by {
+            Some(_) => Err(ApiError::forbidden(
+                error_codes::NOT_WHILE_IMPERSONATING,
+                "An impersonation session cannot change how the user signs in",
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
 pub enum Lookup {
     /// No session cookie, or its signature does not verify: nothing to clear.
     Absent,

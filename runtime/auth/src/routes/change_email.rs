@@ -26,6 +26,7 @@ pub async fn post(
     JsonBody(mut body): JsonBody,
 ) -> ApiResult<Response> {
     let current = current_session::require(&state, &headers).await?;
+    current.not_impersonated()?;
     let new_email = body.email("newEmail");
     let callback_url = body.opt_string("callbackURL");
     body.check()?;

@@ -589,3 +589,39 @@ async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
         assert_eq!(admins.trim(), "1", "round {round}");
     }
 }
+
+/// An impersonating admin cannot change how the user signs in without the user's password: a new
+/// address, a provider linked or unlinked would hand them the account, unaudited. The user's own
+/// session still can.
+#[tokio::test]
+async fn an_impersonation_cannot_change_how_the_user_signs_in() {
+    let server = TestServer::start().await;
+    let (mut admin, mut user, uid) = admin_and_user(&server).await;
+    let r = admin
+        .post("/api/auth/admin/impersonate-user", json!({"userId": uid}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    for (path, body) in [
+        (
+            "/api/auth/change-email",
+            json!({"newEmail": "admins-own@example.com"}),
+        ),
+        ("/api/auth/link-social", json!({"provider": "google"})),
+        ("/api/auth/unlink-account", json!({"accountId": "any"})),
+    ] {
+        let r = admin.post(path, body).await;
+        assert_eq!(
+            (r.status, r.json()["code"].clone()),
+            (403, json!("NOT_WHILE_IMPERSONATING")),
+            "{path}: {}",
+            r.text
+        );
+    }
+    let r = user
+        .post(
+            "/api/auth/change-email",
+            json!({"newEmail": "uma.new@example.com"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "the user's own session: {}", r.text);
+}

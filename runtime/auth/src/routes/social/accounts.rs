@@ -54,6 +54,7 @@ pub async fn unlink(
     bytes: Bytes,
 ) -> ApiResult<Response> {
     let current = current_session::require_fresh(&state, &headers).await?;
+    current.not_impersonated()?;
     // The session is checked before the body here, as BetterAuth does on this route.
     let mut body = Body::parse(&headers, &bytes, false)?;
     let account_id = body.string("accountId");

@@ -20,6 +20,7 @@ pub async fn post(
     bytes: Bytes,
 ) -> ApiResult<Response> {
     let current = current_session::require(&state, &headers).await?;
+    current.not_impersonated()?;
     // The session is checked before the body here, as BetterAuth does on this route.
     let mut body = Body::parse(&headers, &bytes, false)?;
     let request = FlowRequest::parse(&state, &mut body)?;
