@@ -32,6 +32,25 @@ pub const MAX_CHARS: &[(&str, usize)] = &[
     ("code", 256),
 ];
 
+/// The cap [`MAX_CHARS`] puts on the field `key`, if any.
+pub fn max_chars(key: &str) -> Option<usize> {
+    MAX_CHARS
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, max)| *max)
+}
+
+/// Whether `value` fits the cap of the field `key` (a field without one always does).
+pub fn fits(key: &str, value: &str) -> bool {
+    max_chars(key).is_none_or(|max| value.chars().count() <= max)
+}
+
+/// The validation message for a `value` at `path` (e.g. `body.data.name`) over the cap of `key`.
+pub fn too_big(path: &str, key: &str) -> String {
+    let max = max_chars(key).unwrap_or_default();
+    format!("[{path}] Too big: expected string to have <={max} characters")
+}
+
 pub struct Body {
     map: Map<String, Value>,
     errors: Vec<String>,
@@ -216,12 +235,10 @@ impl Body {
     /// Fails with `VALIDATION_ERROR` if any field was wrong or any free-text field is longer than
     /// its cap (`MAX_CHARS`).
     pub fn check(&mut self) -> ApiResult<()> {
-        for (key, max) in MAX_CHARS {
+        for (key, _) in MAX_CHARS {
             if let Some(Value::String(s)) = self.map.get(*key) {
-                if s.chars().count() > *max {
-                    self.errors.push(format!(
-                        "[body.{key}] Too big: expected string to have <={max} characters"
-                    ));
+                if !fits(key, s) {
+                    self.errors.push(too_big(&format!("body.{key}"), key));
                 }
             }
         }

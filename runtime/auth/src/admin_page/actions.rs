@@ -67,6 +67,12 @@ pub async fn post(
                 .ok()
                 .map(crate::routes::admin_ban_expiry);
             let reason = Some(get("reason")).filter(|r| !r.trim().is_empty());
+            if !reason.is_none_or(|r| crate::body::fits("banReason", r)) {
+                let max = crate::body::max_chars("banReason").unwrap_or_default();
+                return refused(&format!(
+                    "The reason is too long (at most {max} characters); nothing was changed."
+                ));
+            }
             admin_actions::ban(&state, &actor, &id, reason, expires)
                 .await
                 .map(drop)

@@ -168,7 +168,15 @@ fn changes_from(data: &Map<String, Value>) -> ApiResult<(users::Changes, Option<
         ));
     }
     let invalid = |key: &str| ApiError::validation(format!("[body.data.{key}] Invalid input"));
-    let text = |key: &str, v: &Value| v.as_str().map(str::to_owned).ok_or_else(|| invalid(key));
+    // `data` is one field to the body's own check: its members' caps are checked here.
+    let text = |key: &str, v: &Value| match v.as_str() {
+        Some(s) if crate::body::fits(key, s) => Ok(s.to_owned()),
+        Some(_) => Err(ApiError::validation(crate::body::too_big(
+            &format!("body.data.{key}"),
+            key,
+        ))),
+        None => Err(invalid(key)),
+    };
     let opt_text = |key: &str, v: &Value| match v {
         Value::Null => Ok(None),
         other => text(key, other).map(Some),
