@@ -97,6 +97,9 @@ pub fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// The header a trusted proxy names the client in.
+pub const FORWARDED_FOR: &str = "x-forwarded-for";
+
 /// The client address of a request (see the module docs); `None` when the peer is unknown.
 pub fn resolve(parts: &Parts, trusted_proxies: &[IpNet]) -> Option<IpAddr> {
     let peer = canonical(parts.extensions.get::<ConnectInfo<SocketAddr>>()?.0.ip());
@@ -106,7 +109,7 @@ pub fn resolve(parts: &Parts, trusted_proxies: &[IpNet]) -> Option<IpAddr> {
     }
     let entries: Vec<&str> = parts
         .headers
-        .get_all("x-forwarded-for")
+        .get_all(FORWARDED_FOR)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))

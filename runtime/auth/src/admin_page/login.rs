@@ -60,7 +60,9 @@ struct Answer {
 }
 
 /// Runs one of auth's API routes in-process, as the browser would call it: its cookies, its
-/// address, its user agent, and the service's own origin.
+/// address (the peer, and `X-Forwarded-For`, which the API reads only from a trusted proxy: behind
+/// one, every admin would otherwise share the proxy's sign-in limit), its user agent, and the
+/// service's own origin.
 async fn call_api(
     state: &AppState,
     headers: &HeaderMap,
@@ -82,6 +84,10 @@ async fn call_api(
         if let Some(v) = headers.get(&name) {
             req.headers_mut().insert(name, v.clone());
         }
+    }
+    for forwarded in headers.get_all(crate::client_ip::FORWARDED_FOR) {
+        req.headers_mut()
+            .append(crate::client_ip::FORWARDED_FOR, forwarded.clone());
     }
     if let Some(peer) = extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>() {
         req.extensions_mut().insert(*peer);

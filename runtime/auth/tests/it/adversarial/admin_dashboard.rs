@@ -720,6 +720,48 @@ async fn dashboard_sign_in_brute_force(stack: Arc<Stack>) -> Outcome {
     Ok(())
 }
 
+/// A sign-in form posted to the dashboard through the proxy for `client`.
+async fn post_login_for(c: &mut Client, client: &str, email: &str, password: &str) -> Response {
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([("email", email), ("password", password)])
+        .finish();
+    let req = c
+        .raw()
+        .post(c.url("/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("origin", c.origin.clone().unwrap())
+        .header("x-forwarded-for", client)
+        .body(body);
+    c.send(req).await
+}
+
+/// Behind the trusted proxy, one client's wrong passwords on the dashboard's sign-in use up the
+/// limit of that client's address only: another admin, from another address behind the same
+/// proxy, still signs in.
+async fn dashboard_guesses_behind_the_proxy(stack: Arc<Stack>) -> Outcome {
+    let dash = dashboard(&stack).await;
+    let (_a, root) = admin(&stack, "proxied-admin").await;
+    let (_g, target) = admin(&stack, "proxied-target").await;
+    let through_proxy = |client: &str| {
+        let mut c = Client::from_address(&dash, Some(super::harness::PROXY_ADDRESS));
+        c.origin = Some(dash.clone());
+        (c, client.to_owned())
+    };
+    let (mut guesser, from) = through_proxy("198.51.100.7");
+    for i in 0..4 {
+        post_login_for(&mut guesser, &from, &target.email, &format!("guess-{i}")).await;
+    }
+    let (mut admin_browser, from) = through_proxy("203.0.113.20");
+    let r = post_login_for(&mut admin_browser, &from, &root.email, &root.password).await;
+    ensure!(
+        r.status == 303,
+        "another admin behind the same proxy was refused after one client's guesses: {} {}",
+        r.status,
+        r.text
+    );
+    Ok(())
+}
+
 /// The admin API caps the ban reason and a user's name (1024 and 256 characters); the dashboard's
 /// ban form and `admin/update-user`'s nested `data` take any length.
 async fn oversized_admin_text(stack: Arc<Stack>) -> Outcome {
@@ -822,6 +864,11 @@ pub fn attacks() -> Vec<Attack> {
             attack: "admin: hostile page, sort, filter and search parameters on the user lists",
             refusal: "the default is used, no error, no wildcard",
             run: |s| Box::pin(hostile_list_parameters(s)),
+        },
+        Attack {
+            attack: "admin: one client's password guesses on the dashboard's sign-in behind the trusted proxy",
+            refusal: "only that client's address is limited: another admin behind the proxy signs in",
+            run: |s| Box::pin(dashboard_guesses_behind_the_proxy(s)),
         },
         Attack {
             attack: "admin: password guesses through the dashboard's sign-in form",
