@@ -764,3 +764,127 @@ fn each_fleet_check_catches_its_mistake() {
         );
     }
 }
+
+/// A base service calls the others (`SERVICE_URLS`, the user's cookie forwarded) where they
+/// run: on its own host through that service's load balancer on loopback, on another host by
+/// that host's name over HTTPS (verified against the deployment CA, as `AUTH_URL` is). Never at a
+/// loopback port of a host where the other service does not run: nothing of the stack listens
+/// there, so any local user may bind that port (it is above 1024) and receive every cookie the
+/// service forwards; `stackr dev` holds such ports for that reason (supervisor/src/port_hold.rs).
+#[test]
+fn calls_to_another_service_reach_its_host_and_never_a_free_loopback_port() {
+    let Some(fleet) = fleet() else { return };
+    let plan = fixture_plan("fleet");
+    let placed = plan.fleet.as_ref().unwrap();
+    let api_host = |service: &str| -> &str {
+        &placed
+            .services
+            .iter()
+            .find(|s| s.name == service)
+            .unwrap()
+            .api
+            .host
+    };
+    let mut checked = 0;
+    for (host, system) in &fleet {
+        // What listens on this host's loopback for the stack: the load balancers' ports.
+        let local_ports: BTreeSet<u64> = system["nginx"]["virtualHosts"]
+            .as_object()
+            .unwrap()
+            .values()
+            .flat_map(|v| v["listen"].as_array().unwrap().iter())
+            .filter_map(|l| l["port"].as_u64())
+            .collect();
+        for (unit, config) in units(system) {
+            let Some(urls) = config["environment"]["SERVICE_URLS"].as_str() else {
+                continue;
+            };
+            for entry in urls.split(',') {
+                let (service, url) = entry.split_once('=').unwrap();
+                let context = format!("{host} {unit}: SERVICE_URLS {service}={url}");
+                let target = api_host(service);
+                checked += 1;
+                if target == host {
+                    assert_eq!(url_host(url), Some("127.0.0.1"), "{context}");
+                    assert!(
+                        local_ports.contains(&u64::from(url_port(url).unwrap())),
+                        "{context}: nothing of the stack listens there"
+                    );
+                } else {
+                    assert!(
+                        !(url_host(url) == Some("127.0.0.1")
+                            && !local_ports.contains(&u64::from(url_port(url).unwrap()))),
+                        "{context}: `{service}` runs on {target}, and nothing of the stack listens on \
+                         this port of {host}'s loopback: a local user who binds it receives the cookies"
+                    );
+                    assert!(
+                        url.starts_with(&format!("https://{target}:")),
+                        "{context}: `{service}` runs on {target}: call it there over verified TLS"
+                    );
+                }
+            }
+        }
+    }
+    assert!(checked > 0);
+}
+
+/// Auth's replicas sit behind the host's nginx, so every request reaches them from 127.0.0.1.
+/// Without that address in `AUTH_TRUSTED_PROXIES`, auth limits (3 sign-in attempts per 10 s)
+/// and records (the session's `ipAddress`) every client as 127.0.0.1: one client sending three
+/// sign-in attempts every 10 s locks every user of the deployment out of signing in. nginx
+/// appends the client's address to `X-Forwarded-For`; auth must believe it from nginx only.
+#[test]
+fn auth_behind_its_load_balancer_sees_each_clients_own_address() {
+    let Some(fleet) = fleet() else { return };
+    let gate = &fleet["gate"];
+    let location = &gate["nginx"]["virtualHosts"]["stackr-auth"]["locations"]["/"];
+    assert!(location["extraConfig"]
+        .as_str()
+        .unwrap()
+        .contains("X-Forwarded-For $proxy_add_x_forwarded_for"));
+    let replicas: Vec<(&String, &Value)> = units(gate)
+        .iter()
+        .filter(|(name, _)| name.starts_with("stackr-auth-api-"))
+        .collect();
+    assert!(!replicas.is_empty());
+    for (name, unit) in replicas {
+        let proxies = unit["environment"]["AUTH_TRUSTED_PROXIES"]
+            .as_str()
+            .unwrap_or("");
+        assert!(
+            proxies
+                .split(',')
+                .map(str::trim)
+                .any(|p| p == "127.0.0.1" || p == "127.0.0.1/32" || p == "127.0.0.0/8"),
+            "gate {name}: AUTH_TRUSTED_PROXIES = `{proxies}`: behind nginx every client is 127.0.0.1, \
+             so one client's sign-in attempts rate-limit every user"
+        );
+    }
+}
+
+/// API replicas serve only through the load balancer in front of them (for auth, the one that
+/// speaks TLS): they listen on loopback, as the placement says (`replicaPortStart`), not on every
+/// interface, where a host whose firewall is off or trusts an interface exposes them in plain
+/// HTTP, past nginx's TLS and health checks.
+#[test]
+fn api_replicas_listen_on_loopback_only() {
+    let Some(fleet) = fleet() else { return };
+    let mut checked = 0;
+    for (host, system) in &fleet {
+        for (name, unit) in units(system) {
+            let is_replica = name.starts_with("stackr-")
+                && name.contains("-api-")
+                && unit["environment"]["PORT"].is_string();
+            if !is_replica {
+                continue;
+            }
+            checked += 1;
+            assert_eq!(
+                unit["environment"]["LISTEN_ADDRESS"].as_str(),
+                Some("127.0.0.1"),
+                "{host} {name}: unset LISTEN_ADDRESS is every interface (runtime/contract/src/env.rs listen_address)"
+            );
+        }
+    }
+    assert!(checked >= 5, "replicas checked: {checked}");
+}

@@ -531,3 +531,47 @@ fn additional_user_fields_reach_auth_in_dev_and_on_nixos() {
         "systemd reads `%%` as a literal `%`"
     );
 }
+
+/// A service's `environment` in stackr.config.json reaches its deployed processes as written, as
+/// it reaches them in dev. systemd expands `%` specifiers in `Environment=` (`%m` the machine
+/// id, `%d` the credentials folder, …) and drops an assignment whose specifier it does not know,
+/// so a literal `%` must reach the unit as `%%`, as `AUTH_USER_FIELDS` already does.
+#[test]
+fn config_environment_values_reach_the_processes_as_written() {
+    if !nix_instantiate_available() {
+        eprintln!("nix-instantiate not installed: skipped");
+        return;
+    }
+    let config = r#"{
+  "name": "percent",
+  "services": [
+    { "name": "auth", "kind": "auth" },
+    { "name": "core", "environment": { "DATE_FORMAT": "%Y-%m-%d", "DISCOUNT": "10%" } }
+  ]
+}"#;
+    let (_, model) =
+        stackr::project::check_config_text(std::path::Path::new("stackr.config.json"), config)
+            .unwrap();
+    let plan = stackr::plan::plan(&model);
+    let core = plan.services.iter().find(|s| s.name == "core").unwrap();
+    for (name, value) in [("DATE_FORMAT", "%Y-%m-%d"), ("DISCOUNT", "10%")] {
+        assert!(
+            core.api_env.iter().any(|e| e.name == name && e.value == value),
+            "dev: {:?}",
+            core.api_env
+        );
+    }
+    let project = generated_project(config);
+    let system = evaluate_system(&modules_dir(), project.path(), "{ }").unwrap();
+    for unit in ["stackr-core-api", "stackr-core-worker"] {
+        let env = &system["units"][unit]["environment"];
+        assert_eq!(
+            env["DATE_FORMAT"], "%%Y-%%m-%%d",
+            "{unit}: systemd reads `%Y-%m-%d` as the unit's folder, the machine id and the credentials folder"
+        );
+        assert_eq!(
+            env["DISCOUNT"], "10%%",
+            "{unit}: systemd drops `DISCOUNT=10%` (a lone `%`)"
+        );
+    }
+}
