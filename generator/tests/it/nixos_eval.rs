@@ -575,3 +575,38 @@ fn config_environment_values_reach_the_processes_as_written() {
         );
     }
 }
+
+/// On a host with other local accounts, a loopback TCP port above 1024 belongs to whoever binds
+/// it first: while the server behind it is down (every restart of a deploy, a crash, and the
+/// whole start-up of an API, which binds its port only after connecting to its stores and
+/// migrating), any local user may bind it and be answered instead. The processes send secrets to
+/// these listeners: the Redis password (`AUTH`, in clear on `redis://`), the database password
+/// (the runtime's PostgreSQL client answers a server that asks for a cleartext password), users'
+/// cookies and the service credential (`AUTH_URL`). So a process reaches each local server
+/// through something no other local user can take: a Unix socket in a folder of the service, a
+/// port below 1024, or a listening socket systemd holds across restarts. (Dev holds the ports of
+/// services it does not start for this reason: supervisor/src/port_hold.rs.)
+#[test]
+fn secrets_go_only_to_local_listeners_no_other_local_user_can_take() {
+    let Some(system) = minimal_system("{ }") else {
+        return;
+    };
+    let mut takeable = Vec::new();
+    for (name, unit) in system["units"].as_object().unwrap() {
+        for key in ["DATABASE_URL", "REDIS_URL", "AUTH_URL"] {
+            let Some(url) = unit["environment"][key].as_str() else {
+                continue;
+            };
+            let on_loopback = common::nixos::url_host(url) == Some("127.0.0.1");
+            let port = common::nixos::url_port(url).unwrap_or(0);
+            if on_loopback && port >= 1024 {
+                takeable.push(format!("{name}: {key}={url}"));
+            }
+        }
+    }
+    assert!(
+        takeable.is_empty(),
+        "secrets sent to loopback ports any local user can bind while the server is down:\n{}",
+        takeable.join("\n")
+    );
+}

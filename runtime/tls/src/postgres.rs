@@ -286,4 +286,49 @@ mod tests {
             "{err}"
         );
     }
+
+    /// A local server the runtime connects to over plain loopback (one host) may not be the
+    /// stack's: while the service's PostgreSQL is down (a restart, a crash) any local user can
+    /// bind its port. The stack's servers only ever ask for SCRAM (pg_hba `scram-sha-256`), which
+    /// never shows the password; a server asking for the password in clear (or MD5) is an
+    /// impostor, and the client must refuse rather than hand it the database password.
+    #[test]
+    fn a_server_asking_for_the_password_in_clear_does_not_get_it() {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let impostor = std::thread::spawn(move || {
+            let (mut socket, _) = listener.accept().unwrap();
+            let mut length = [0u8; 4];
+            socket.read_exact(&mut length).unwrap();
+            let mut startup = vec![0u8; u32::from_be_bytes(length) as usize - 4];
+            socket.read_exact(&mut startup).unwrap();
+            // AuthenticationCleartextPassword.
+            socket.write_all(&[b'R', 0, 0, 0, 8, 0, 0, 0, 3]).unwrap();
+            let mut header = [0u8; 5];
+            if socket.read_exact(&mut header).is_err() || header[0] != b'p' {
+                return None;
+            }
+            let length = u32::from_be_bytes(header[1..5].try_into().unwrap()) as usize;
+            let mut password = vec![0u8; length - 4];
+            socket.read_exact(&mut password).ok()?;
+            Some(String::from_utf8_lossy(&password).trim_end_matches('\0').to_owned())
+        });
+        let url = format!("postgres://core@127.0.0.1:{port}/core");
+        let (mut config, tls) = super::config(&url, None).unwrap();
+        config.password("the-core-db-password");
+        config.connect_timeout(std::time::Duration::from_secs(5));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let _ = runtime.block_on(async {
+            tokio::time::timeout(std::time::Duration::from_secs(5), config.connect(tls)).await
+        });
+        let received = impostor.join().unwrap();
+        assert_eq!(
+            received, None,
+            "the client sent its database password in clear to a server it cannot tell from an impostor"
+        );
+    }
 }
