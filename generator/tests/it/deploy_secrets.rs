@@ -268,3 +268,35 @@ fn the_deployment_secrets_stay_out_of_git_in_any_state_folder() {
     assert!(project.path().join("ops/state/deploy/ca/ca.key").is_file());
     assert!(!tracked.contains("ops/state"), "{tracked}");
 }
+
+/// A host certificate (and its key, on the host's disk and in every backup of it) is trusted
+/// only for a bounded time: a host taken out of the placement, or whose key leaked, must not stay
+/// trusted by every other host forever. rcgen's default validity is 1975 to 4096, so today only a
+/// CA rotation ends that trust; a certificate should expire (here: within two years) and
+/// `stackr secrets` reissue it before it does.
+#[test]
+fn host_certificates_expire() {
+    if !common::installed("openssl") {
+        eprintln!("openssl not installed: skipped");
+        return;
+    }
+    let project = project_with_config(&fixture_config("fleet"));
+    secrets(project.path(), &[]);
+    let two_years = (2 * 366 * 24 * 3600).to_string();
+    for host in ["gate", "data"] {
+        let cert = project
+            .path()
+            .join(DEPLOY)
+            .join(format!("hosts/{host}/tls-host.crt"));
+        let output = Command::new("openssl")
+            .args(["x509", "-noout", "-enddate", "-checkend", &two_years, "-in"])
+            .arg(&cert)
+            .output()
+            .unwrap();
+        assert!(
+            !output.status.success(),
+            "{host}'s certificate is still valid in two years: {}",
+            stdout(&output)
+        );
+    }
+}
