@@ -556,7 +556,9 @@ fn config_environment_values_reach_the_processes_as_written() {
     let core = plan.services.iter().find(|s| s.name == "core").unwrap();
     for (name, value) in [("DATE_FORMAT", "%Y-%m-%d"), ("DISCOUNT", "10%")] {
         assert!(
-            core.api_env.iter().any(|e| e.name == name && e.value == value),
+            core.api_env
+                .iter()
+                .any(|e| e.name == name && e.value == value),
             "dev: {:?}",
             core.api_env
         );

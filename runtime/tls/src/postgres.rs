@@ -312,7 +312,11 @@ mod tests {
             let length = u32::from_be_bytes(header[1..5].try_into().unwrap()) as usize;
             let mut password = vec![0u8; length - 4];
             socket.read_exact(&mut password).ok()?;
-            Some(String::from_utf8_lossy(&password).trim_end_matches('\0').to_owned())
+            Some(
+                String::from_utf8_lossy(&password)
+                    .trim_end_matches('\0')
+                    .to_owned(),
+            )
         });
         let url = format!("postgres://core@127.0.0.1:{port}/core");
         let (mut config, tls) = super::config(&url, None).unwrap();
