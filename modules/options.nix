@@ -215,6 +215,16 @@ in
         default = [ ];
         description = "Browser origins allowed to call auth (`AUTH_TRUSTED_ORIGINS`).";
       };
+      trustedProxies = mkOption {
+        type = types.listOf types.str;
+        default = [ ];
+        example = [ "10.0.0.9" ];
+        description = ''
+          Addresses or CIDR blocks of reverse proxies in front of auth whose `X-Forwarded-For` it
+          believes (`AUTH_TRUSTED_PROXIES`), so that its rate limits and sessions see each client's
+          own address. In a fleet the host's own load balancer (127.0.0.1) is always one.
+        '';
+      };
       secretFile = secretPath "File with auth's cookie/HMAC secret (at least 32 characters)." "${cfg.secretsDir}/auth-secret";
       smtpUrl = mkOption {
         type = types.nullOr types.str;

@@ -32,6 +32,10 @@ let
       TLS_CA_FILE = "%d/tls-ca";
     };
 
+  # In a fleet every request reaches auth's replicas through the host's nginx: without it among
+  # the trusted proxies, every client would share one address (and one sign-in limit).
+  trustedProxies = lib.optional inFleet "127.0.0.1" ++ cfg.auth.trustedProxies;
+
   authEnv = name: svc: {
     AUTH_SECRET_FILE = "%d/auth-secret";
     AUTH_BASE_URL = cfg.auth.baseUrl;
@@ -41,6 +45,8 @@ let
     AUTH_ROLES = lib.concatStringsSep "," (stackrLib.declaredRoles cfg.services);
     AUTH_SERVICE_CREDENTIALS_DIR = "%d";
     AUTH_MAIL_DIR = "${cfg.stateDir}/${name}/mail";
+  } // lib.optionalAttrs (trustedProxies != [ ]) {
+    AUTH_TRUSTED_PROXIES = lib.concatStringsSep "," trustedProxies;
   } // lib.optionalAttrs (svc.adminBind != null) {
     AUTH_ADMIN_BIND = svc.adminBind;
   } // lib.optionalAttrs (svc.adminHosts != [ ]) {
@@ -110,8 +116,12 @@ let
       environment = removeAttrs (commonEnv name svc
         // (if svc.kind == "auth" then authEnv name svc else baseEnv name svc)
         // lib.optionalAttrs isApi { PORT = toString port; }
+        # A replica serves through the load balancer in front of it, never past it.
+        // lib.optionalAttrs (isApi && replica != null) { LISTEN_ADDRESS = "127.0.0.1"; }
         // lib.optionalAttrs (!isApi) { WORKER_CONCURRENCY = toString svc.worker.concurrency; }
-        // svc.environment) (lib.optional (replica != null && replica > 0) "AUTH_ADMIN_PORT");
+        # As written in the config, as in dev: systemd expands `%` specifiers, `%%` is a `%`.
+        // lib.mapAttrs (_: lib.replaceStrings [ "%" ] [ "%%" ]) svc.environment)
+        (lib.optional (replica != null && replica > 0) "AUTH_ADMIN_PORT");
       serviceConfig = hardening.process // lib.optionalAttrs (localOnly svc) hardening.localhostOnly // {
         # The binaries send READY=1 once they listen (API) or consume their queue (worker): units
         # ordered after this one start only then.

@@ -303,12 +303,15 @@ fn trusted_proxies_from_env() -> anyhow::Result<Vec<crate::client_ip::IpNet>> {
     if var("AUTH_TRUST_FORWARDED_FOR").is_some() {
         bail!("AUTH_TRUST_FORWARDED_FOR is no longer supported: list the addresses of your reverse proxies in AUTH_TRUSTED_PROXIES instead (comma-separated addresses or CIDR blocks)");
     }
-    var("AUTH_TRUSTED_PROXIES")
+    var(contract::AUTH_TRUSTED_PROXIES)
         .unwrap_or_default()
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| s.parse().map_err(|e| anyhow!("AUTH_TRUSTED_PROXIES: {e}")))
+        .map(|s| {
+            s.parse()
+                .map_err(|e| anyhow!("{}: {e}", contract::AUTH_TRUSTED_PROXIES))
+        })
         .collect()
 }
 

@@ -70,6 +70,9 @@ pub const AUTH_TRUSTED_ORIGINS: &str = "AUTH_TRUSTED_ORIGINS";
 pub const AUTH_ADMIN_PORT: &str = "AUTH_ADMIN_PORT";
 /// The address the admin dashboard listens on (set only when the config names one).
 pub const AUTH_ADMIN_BIND: &str = "AUTH_ADMIN_BIND";
+/// Reverse proxies whose `X-Forwarded-For` auth believes (addresses or CIDR blocks,
+/// comma-separated).
+pub const AUTH_TRUSTED_PROXIES: &str = "AUTH_TRUSTED_PROXIES";
 /// Host names the admin dashboard answers to besides IP addresses and `localhost` (a reverse
 /// proxy's public name), comma-separated.
 pub const AUTH_ADMIN_HOSTS: &str = "AUTH_ADMIN_HOSTS";
@@ -159,6 +162,8 @@ pub const CONTRACT: &[ContractVar] = &[
     // Set by the NixOS module from its SMTP options; in dev the file mailbox is used unless the
     // developer sets them.
     optional(AUTH_SMTP_URL, Scope::Auth, false),
+    // Set by the NixOS module in a fleet (its nginx) and from the operator's proxies.
+    optional(AUTH_TRUSTED_PROXIES, Scope::Auth, false),
     // Set by the NixOS module when the operator puts the dashboard behind a named reverse proxy.
     optional(AUTH_ADMIN_HOSTS, Scope::Auth, false),
     optional(AUTH_SMTP_PASSWORD_FILE, Scope::Auth, true),
