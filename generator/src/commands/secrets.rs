@@ -38,6 +38,14 @@ const HOST_KEY: &str = "tls-host.key";
 /// Never deployed: the CA certificate that signed the host's certificate, written last. A host
 /// whose certificate another CA signed (a rotation or a run cut short) gets a new one.
 const HOST_ISSUER: &str = "issuer-ca.crt";
+/// Never deployed: when the host's certificate ends (Unix seconds), written with it.
+const HOST_EXPIRES: &str = "tls-host.expires";
+/// How long a host certificate is trusted: a host taken out of the placement, or whose key
+/// leaked, stops being trusted then at the latest (before, only a CA rotation ended it).
+const HOST_CERT_DAYS: i64 = 730;
+/// `stackr secrets` issues a host a new certificate once its current one ends within this many
+/// days: run before each deployment, it renews certificates long before they end.
+const RENEW_WITHIN_DAYS: i64 = 60;
 /// Keeps the folder out of git wherever `stateDir` puts it.
 const GITIGNORE: &str = "# stackr secrets: the deployment's secrets, never committed\n*\n";
 /// Length of a random secret, as the module library and the dev stack create them.
@@ -139,15 +147,21 @@ pub fn create(
     // The issuer as rcgen signs with it: the CA's name and key (what a certificate it signs
     // names and is verified with), not the stored certificate itself.
     let issuer = ca_params()?.self_signed(&ca_key)?;
+    let now = time::OffsetDateTime::now_utc();
     for host in &fleet.hosts {
         let folder = format!("hosts/{}", host.name);
         let issuer_of_host = std::fs::read_to_string(dir.join(&folder).join(HOST_ISSUER)).ok();
         if issuer_of_host.as_deref() != Some(ca_cert.as_str())
             || !dir.join(&folder).join(HOST_KEY).exists()
+            || ends_soon(&dir.join(&folder).join(HOST_EXPIRES), now)
         {
             let key = KeyPair::generate()?;
             let mut params = CertificateParams::new(vec![host.name.clone()])?;
             params.distinguished_name = name(&host.name);
+            // A day back, for clocks a little behind.
+            params.not_before = now - time::Duration::days(1);
+            let ends = now + time::Duration::days(HOST_CERT_DAYS);
+            params.not_after = ends;
             // Names the signing CA's key: during a rotation two CAs of one name are trusted.
             params.use_authority_key_identifier_extension = true;
             params.subject_alt_names.push(SanType::IpAddress(
@@ -156,6 +170,11 @@ pub fn create(
             let cert = params.signed_by(&key, &issuer, &ca_key)?;
             write_private(dir, &format!("{folder}/{HOST_KEY}"), &key.serialize_pem())?;
             write_private(dir, &format!("{folder}/{HOST_CERT}"), &cert.pem())?;
+            write_private(
+                dir,
+                &format!("{folder}/{HOST_EXPIRES}"),
+                &ends.unix_timestamp().to_string(),
+            )?;
             write_private(dir, &format!("{folder}/{HOST_ISSUER}"), &ca_cert)?;
             written.push(format!("{folder}/{HOST_CERT}"));
         }
@@ -170,6 +189,15 @@ pub fn create(
         written.push(CA_BUNDLE.to_owned());
     }
     Ok(written)
+}
+
+/// Whether the host certificate whose end `expires` records ends within [`RENEW_WITHIN_DAYS`] of
+/// `now`. One without a record (issued by a stackr that set no end: valid until 4096) does.
+fn ends_soon(expires: &Path, now: time::OffsetDateTime) -> bool {
+    let end = std::fs::read_to_string(expires)
+        .ok()
+        .and_then(|text| text.trim().parse::<i64>().ok());
+    end.is_none_or(|end| end - now.unix_timestamp() < RENEW_WITHIN_DAYS * 24 * 3600)
 }
 
 /// Puts a new CA written whole (`NEXT_CA_*`) in place of the current one, which becomes the

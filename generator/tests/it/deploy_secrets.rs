@@ -48,6 +48,7 @@ fn connect(postgres: &TempPostgres, name: &str, bundle: &Path) -> Result<String,
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
         let output = Command::new("psql")
+            .env("PGPASSWORD", postgres.superuser_password())
             .args(["-X", "-t", "-A", "-d", &conninfo, "-c"])
             .arg("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
             .output()
@@ -299,4 +300,40 @@ fn host_certificates_expire() {
             stdout(&output)
         );
     }
+}
+
+/// `stackr secrets`, run before each deployment, reissues a host certificate that ends within
+/// 60 days (or that an older stackr issued without an end), and keeps one far from its end.
+#[test]
+fn certificates_near_their_end_are_reissued_and_others_kept() {
+    let project = project_with_config(&fixture_config("fleet"));
+    secrets(project.path(), &[]);
+    let host = |name: &str, file: &str| {
+        project
+            .path()
+            .join(DEPLOY)
+            .join(format!("hosts/{name}/{file}"))
+    };
+    let cert = |name: &str| std::fs::read_to_string(host(name, "tls-host.crt")).unwrap();
+    let (gate, data) = (cert("gate"), cert("data"));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    // gate's ends in 30 days; data's was issued by an older stackr, which recorded no end.
+    std::fs::write(
+        host("gate", "tls-host.expires"),
+        (now + 30 * 86_400).to_string(),
+    )
+    .unwrap();
+    std::fs::remove_file(host("data", "tls-host.expires")).unwrap();
+    let unchanged = cert("app-core");
+    let output = secrets(project.path(), &[]);
+    assert!(output.contains("hosts/gate/tls-host.crt"), "{output}");
+    assert_ne!(cert("gate"), gate, "{output}");
+    assert_ne!(cert("data"), data, "{output}");
+    assert_eq!(cert("app-core"), unchanged, "far from its end: kept");
+    let renewed = cert("gate");
+    let again = secrets(project.path(), &[]);
+    assert_eq!(cert("gate"), renewed, "renewed once: {again}");
 }

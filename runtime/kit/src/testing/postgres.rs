@@ -79,6 +79,11 @@ impl TempPostgres {
         self.port
     }
 
+    /// The superuser's password, for clients given it apart from a URL (`PGPASSWORD`).
+    pub fn superuser_password(&self) -> &str {
+        &self.superuser_password
+    }
+
     /// Superuser URL, with its password.
     pub fn superuser_url(&self, database: &str) -> String {
         format!(
