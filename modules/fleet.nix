@@ -51,7 +51,8 @@ let
   others = hosts: map address (lib.filter (h: h != here) hosts);
 
   # The ports this host opens, each to the hosts that need it: a service's PostgreSQL and Redis
-  # to its API and worker hosts, auth's API to the hosts of every base service's API and worker.
+  # to its API and worker hosts; auth's API to the hosts of every base service's API and worker,
+  # and so each base service's API (the services call each other, `SERVICE_URLS`).
   openings =
     lib.concatMap
       (name:
@@ -59,14 +60,14 @@ let
         lib.optional (partHost cfg name "postgres" == here && clients != [ ]) { port = svc.postgres.port; from = clients; }
         ++ lib.optional (partHost cfg name "redis" == here && clients != [ ]) { port = svc.redis.port; from = clients; })
       names
-    ++ lib.optional (auth != null && partHost cfg auth.name "api" == here)
-      {
-        port = auth.port;
-        from = lib.unique (others (lib.concatMap (clientHosts cfg) (stackrLib.baseNames cfg.services)));
-      };
+    ++ lib.concatMap
+      (name:
+        let callers = lib.unique (others (lib.concatMap (clientHosts cfg) (stackrLib.baseNames cfg.services))); in
+        lib.optional (callers != [ ]) { port = cfg.services.${name}.port; from = callers; })
+      apisHere;
 
   # The load balancer of each API on this host: its port, in front of the replicas' loopback
-  # ports; auth's with TLS, since the other hosts' services call it.
+  # ports, with TLS (this host's certificate), since the services of other hosts call it.
   apisHere = lib.filter (name: partHost cfg name "api" == here) names;
   tlsCredentials = [ "tls-host.crt:${fleet.tls.certFile}" "tls-host.key:${fleet.tls.keyFile}" ];
 in
@@ -171,11 +172,10 @@ in
           apisHere);
         virtualHosts = lib.listToAttrs (map
           (name:
-            let isAuth = auth != null && name == auth.name; in
-            lib.nameValuePair "stackr-${name}" ({
+            lib.nameValuePair "stackr-${name}" {
               # IPv6 too on a host placed on an IPv6 address (other hosts reach it there); not
               # elsewhere, where IPv6 may be off and nginx would fail to bind it.
-              listen = map (addr: { inherit addr; port = cfg.services.${name}.port; ssl = isAuth; })
+              listen = map (addr: { inherit addr; port = cfg.services.${name}.port; ssl = true; })
                 ([ "0.0.0.0" ] ++ lib.optional (lib.hasInfix ":" fleet.hosts.${here}.address) "[::]");
               locations."/" = {
                 proxyPass = "http://stackr-${name}";
@@ -186,14 +186,13 @@ in
                   proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
                 '';
               };
-            } // lib.optionalAttrs isAuth {
               onlySSL = true;
               sslCertificate = "/run/credentials/nginx.service/tls-host.crt";
               sslCertificateKey = "/run/credentials/nginx.service/tls-host.key";
-            }))
+            })
           apisHere);
       };
-      systemd.services.nginx = lib.mkIf (auth != null && lib.elem auth.name apisHere) {
+      systemd.services.nginx = lib.mkIf (apisHere != [ ]) {
         serviceConfig.LoadCredential = tlsCredentials;
       };
     })

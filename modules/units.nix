@@ -71,8 +71,14 @@ let
     # The browser origins auth trusts: cookie-authenticated state changes only from those pages.
     TRUSTED_ORIGINS = lib.concatStringsSep "," ([ cfg.auth.baseUrl ] ++ cfg.auth.trustedOrigins);
   } // {
-    # Every base service's API, for calls from one service to another (the user's cookie forwarded).
-    SERVICE_URLS = lib.concatStringsSep "," (map (base: "${base}=http://127.0.0.1:${toString cfg.services.${base}.port}") provisionNames);
+    # Every base service's API, for calls from one service to another (the user's cookie
+    # forwarded). In a fleet, its load balancer over HTTPS by its host's name, verified against
+    # the deployment CA (modules/fleet.nix), on whichever host: a loopback port of a host where
+    # the service does not run would be free for any local user to take, cookies and all.
+    SERVICE_URLS = lib.concatStringsSep "," (map
+      (base: "${base}=" + (if inFleet then "https://${stackrLib.partHost cfg base "api"}:${toString cfg.services.${base}.port}"
+        else "http://127.0.0.1:${toString cfg.services.${base}.port}"))
+      provisionNames);
     STACKR_QUEUE = name;
     STACKR_QUEUE_PREFIX = "bull";
   };

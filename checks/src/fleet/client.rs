@@ -99,12 +99,13 @@ impl Fleet {
         self.service(service)["port"].as_u64().expect("a port")
     }
 
-    /// `GET path` through `service`'s load balancer, from the host it runs on.
+    /// `GET path` through `service`'s load balancer (HTTPS, by its host's name), from the host it
+    /// runs on.
     pub fn get(&self, service: &str, path: &str, cookie: Option<&str>) -> anyhow::Result<Answer> {
         let headers: Vec<(&str, &str)> = cookie.map(|c| ("cookie", c)).into_iter().collect();
-        let url = format!("http://127.0.0.1:{}{path}", self.port(service));
-        self.host_of(service, "api")
-            .http("GET", &url, &headers, None)
+        let host = self.host_of(service, "api");
+        let url = format!("https://{}:{}{path}", host.name, self.port(service));
+        host.http("GET", &url, &headers, None)
     }
 
     /// auth's URL as the other hosts reach it (HTTPS, by its host's name).

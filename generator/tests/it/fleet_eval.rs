@@ -65,10 +65,17 @@ fn remote_connections(fleet: &BTreeMap<String, Value>) -> Vec<Remote<'_>> {
     let mut found = Vec::new();
     for (from, system) in fleet {
         for (unit, config) in units(system) {
-            for key in ["DATABASE_URL", "REDIS_URL", "AUTH_URL"] {
-                let Some(url) = config["environment"][key].as_str() else {
-                    continue;
-                };
+            let env = &config["environment"];
+            let single = ["DATABASE_URL", "REDIS_URL", "AUTH_URL"]
+                .into_iter()
+                .filter_map(|key| Some((key, env[key].as_str()?)));
+            // Every base service's API, `name=url` each.
+            let peers = env["SERVICE_URLS"]
+                .as_str()
+                .into_iter()
+                .flat_map(|list| list.split(','))
+                .filter_map(|entry| Some(("SERVICE_URLS", entry.split_once('=')?.1)));
+            for (key, url) in single.chain(peers) {
                 let host = url_host(url).unwrap();
                 if host == "127.0.0.1" || host == from {
                     continue;
@@ -145,7 +152,7 @@ fn every_connection_between_hosts_is_tls_verified_by_name() {
     let kinds: BTreeSet<&str> = remote.iter().map(|r| r.key).collect();
     assert_eq!(
         kinds,
-        BTreeSet::from(["AUTH_URL", "DATABASE_URL", "REDIS_URL"])
+        BTreeSet::from(["AUTH_URL", "DATABASE_URL", "REDIS_URL", "SERVICE_URLS"])
     );
     for r in &remote {
         let context = format!("{} {} {}={}", r.from, r.unit, r.key, r.url);
@@ -223,7 +230,7 @@ fn every_connection_between_hosts_is_tls_verified_by_name() {
                             .unwrap()
                             .iter()
                             .all(|l| l["ssl"] == true),
-                    "{context}: auth's load balancer without TLS: {vhost}"
+                    "{context}: a load balancer without TLS: {vhost}"
                 );
             }
         }
@@ -700,7 +707,7 @@ const MISTAKES: &[Mistake] = &[
         from: "onlySSL = true;",
         to: "onlySSL = false;",
         test: "every_connection_between_hosts_is_tls_verified_by_name",
-        caught: "auth's load balancer without TLS",
+        caught: "a load balancer without TLS",
     },
     Mistake {
         file: "fleet.nix",
@@ -766,8 +773,8 @@ fn each_fleet_check_catches_its_mistake() {
 }
 
 /// A base service calls the others (`SERVICE_URLS`, the user's cookie forwarded) where they
-/// run: on its own host through that service's load balancer on loopback, on another host by
-/// that host's name over HTTPS (verified against the deployment CA, as `AUTH_URL` is). Never at a
+/// run: through that service's load balancer, by its host's name over HTTPS (verified against the
+/// deployment CA, as `AUTH_URL` is), on its own host as on another. Never at a
 /// loopback port of a host where the other service does not run: nothing of the stack listens
 /// there, so any local user may bind that port (it is above 1024) and receive every cookie the
 /// service forwards; `stackr dev` holds such ports for that reason (supervisor/src/port_hold.rs).
@@ -787,7 +794,7 @@ fn calls_to_another_service_reach_its_host_and_never_a_free_loopback_port() {
     };
     let mut checked = 0;
     for (host, system) in &fleet {
-        // What listens on this host's loopback for the stack: the load balancers' ports.
+        // What listens on this host for the stack: the load balancers' ports.
         let local_ports: BTreeSet<u64> = system["nginx"]["virtualHosts"]
             .as_object()
             .unwrap()
@@ -805,10 +812,11 @@ fn calls_to_another_service_reach_its_host_and_never_a_free_loopback_port() {
                 let target = api_host(service);
                 checked += 1;
                 if target == host {
-                    assert_eq!(url_host(url), Some("127.0.0.1"), "{context}");
+                    // Its load balancer here speaks TLS only, for the other hosts' callers.
                     assert!(
-                        local_ports.contains(&u64::from(url_port(url).unwrap())),
-                        "{context}: nothing of the stack listens there"
+                        url.starts_with(&format!("https://{host}:"))
+                            && local_ports.contains(&u64::from(url_port(url).unwrap())),
+                        "{context}: its own host's load balancer, by the host's name"
                     );
                 } else {
                     assert!(
