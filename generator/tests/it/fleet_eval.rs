@@ -819,12 +819,8 @@ fn calls_to_another_service_reach_its_host_and_never_a_free_loopback_port() {
                         "{context}: its own host's load balancer, by the host's name"
                     );
                 } else {
-                    assert!(
-                        !(url_host(url) == Some("127.0.0.1")
-                            && !local_ports.contains(&u64::from(url_port(url).unwrap()))),
-                        "{context}: `{service}` runs on {target}, and nothing of the stack listens on \
-                         this port of {host}'s loopback: a local user who binds it receives the cookies"
-                    );
+                    // Not a port of this host's loopback, where nothing of the stack listens and
+                    // a local user who binds it would receive the cookies.
                     assert!(
                         url.starts_with(&format!("https://{target}:")),
                         "{context}: `{service}` runs on {target}: call it there over verified TLS"
