@@ -39,6 +39,25 @@ async fn post_form(c: &mut Client, path: &str, fields: &[(&str, &str)]) -> Respo
     c.send(req).await
 }
 
+/// An admin (root@example.com, no second factor) signed in to a dashboard of `server`.
+async fn root_on_the_dashboard(server: &TestServer) -> Client {
+    let dash = dashboard(server).await;
+    server
+        .client()
+        .sign_up("Root", "root@example.com", "password-123")
+        .await;
+    server.psql(r#"update "user" set "role" = 'admin' where "email" = 'root@example.com'"#);
+    let mut admin = browser(&dash);
+    let r = post_form(
+        &mut admin,
+        "/login",
+        &[("email", "root@example.com"), ("password", "password-123")],
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    admin
+}
+
 /// Fails unless html5ever parses the page without a single error.
 fn assert_valid(page: &Response) {
     use html5ever::tendril::TendrilSink;
@@ -497,24 +516,12 @@ async fn sessions_bans_and_reset_mails_from_the_dashboard() {
 #[tokio::test]
 async fn the_user_list_comes_in_pages() {
     let server = TestServer::start().await;
-    let dash = dashboard(&server).await;
-    server
-        .client()
-        .sign_up("Root", "root@example.com", "password-123")
-        .await;
-    server.psql(r#"update "user" set "role" = 'admin' where "email" = 'root@example.com'"#);
+    let mut admin = root_on_the_dashboard(&server).await;
     server.psql(
         r#"insert into "user" ("id", "name", "email", "emailVerified", "createdAt", "updatedAt")
            select 'bulk-' || n, 'Bulk ' || n, 'bulk' || lpad(n::text, 3, '0') || '@example.com', false, now(), now()
            from generate_series(1, 60) n"#,
     );
-    let mut admin = browser(&dash);
-    post_form(
-        &mut admin,
-        "/login",
-        &[("email", "root@example.com"), ("password", "password-123")],
-    )
-    .await;
     let rows = |r: &Response| r.text.matches("<tr><td><a href=\"/users/").count();
     let r = admin.get("/?q=bulk&sort=email&dir=asc").await;
     assert_valid(&r);
@@ -541,24 +548,12 @@ async fn the_user_list_comes_in_pages() {
 #[tokio::test]
 async fn the_audit_log_comes_in_pages() {
     let server = TestServer::start().await;
-    let dash = dashboard(&server).await;
-    server
-        .client()
-        .sign_up("Root", "root@example.com", "password-123")
-        .await;
-    server.psql(r#"update "user" set "role" = 'admin' where "email" = 'root@example.com'"#);
+    let mut admin = root_on_the_dashboard(&server).await;
     server.psql(
         r#"insert into "admin_audit" ("actor_id", "actor_email", "action", "target_email", "detail", "ip")
            select 'x', 'root@example.com', 'set-role', 'entry' || lpad(n::text, 3, '0') || '@example.com', '', '127.0.0.1'
            from generate_series(1, 450) n"#,
     );
-    let mut admin = browser(&dash);
-    post_form(
-        &mut admin,
-        "/login",
-        &[("email", "root@example.com"), ("password", "password-123")],
-    )
-    .await;
     let mut page = admin.get("/audit").await;
     let mut seen = Vec::new();
     loop {

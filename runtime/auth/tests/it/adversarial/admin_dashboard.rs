@@ -50,6 +50,35 @@ async fn post_form(
     c.send(req).await
 }
 
+/// A new admin's browser, impersonating a new user: the browser, the admin, the user.
+async fn impersonating(
+    stack: &Stack,
+    admin_tag: &str,
+    user_tag: &str,
+) -> Result<(Client, User, User), String> {
+    let (mut browser, admin_user) = admin(stack, admin_tag).await;
+    let (_u, user) = stack.user(user_tag).await;
+    let r = browser
+        .post(
+            "/api/auth/admin/impersonate-user",
+            json!({"userId": user.id}),
+        )
+        .await;
+    answered(&r, 200, "impersonate-user")?;
+    Ok((browser, admin_user, user))
+}
+
+/// Fails the attack's setup unless `r` answered `status`.
+fn answered(r: &Response, status: u16, what: &str) -> Outcome {
+    ensure!(
+        r.status == status,
+        "setup: {what} answered {}: {}",
+        r.status,
+        r.text
+    );
+    Ok(())
+}
+
 /// A signed-up user made admin; their browser holds the sign-up session (on the API).
 async fn admin(stack: &Stack, tag: &str) -> (Client, User) {
     let (c, u) = stack.user(tag).await;
@@ -122,20 +151,7 @@ async fn another_admins_session_from_list_user_sessions(stack: Arc<Stack>) -> Ou
 /// impersonation (their session, in the user's name) must end, as it does when they are banned
 /// or removed.
 async fn demoted_admin_keeps_impersonating(stack: Arc<Stack>) -> Outcome {
-    let (mut a, a_user) = admin(&stack, "soon-demoted").await;
-    let (_u, target) = stack.user("impersonated").await;
-    let r = a
-        .post(
-            "/api/auth/admin/impersonate-user",
-            json!({"userId": target.id}),
-        )
-        .await;
-    ensure!(
-        r.status == 200,
-        "setup: impersonate-user answered {}: {}",
-        r.status,
-        r.text
-    );
+    let (mut a, a_user, target) = impersonating(&stack, "soon-demoted", "impersonated").await?;
     let (mut b, _) = admin(&stack, "demoter").await;
     let r = b
         .post(
@@ -143,12 +159,7 @@ async fn demoted_admin_keeps_impersonating(stack: Arc<Stack>) -> Outcome {
             json!({"userId": a_user.id, "role": "user"}),
         )
         .await;
-    ensure!(
-        r.status == 200,
-        "setup: set-role answered {}: {}",
-        r.status,
-        r.text
-    );
+    answered(&r, 200, "set-role")?;
     let s = a.session().await;
     ensure!(
         s["user"]["id"] != json!(target.id),
@@ -174,12 +185,7 @@ async fn last_admin_gives_up_the_role(_shared: Arc<Stack>) -> Outcome {
         &[("email", &root.email), ("password", &root.password)],
     )
     .await;
-    ensure!(
-        r.status == 303,
-        "setup: dashboard sign-in answered {}: {}",
-        r.status,
-        r.text
-    );
+    answered(&r, 303, "dashboard sign-in")?;
     let page = b.get(&format!("/users/{}", root.id)).await;
     let marker = "name=\"action\" value=\"set-role\"><input type=\"hidden\" name=\"csrf\" value=\"";
     let Some(start) = page.text.find(marker) else {
@@ -288,12 +294,7 @@ async fn audit_page_flushed_by_no_op_actions(stack: Arc<Stack>) -> Outcome {
             json!({"userId": victim.id, "banReason": "hidden"}),
         )
         .await;
-    ensure!(
-        r.status == 200,
-        "setup: ban-user answered {}: {}",
-        r.status,
-        r.text
-    );
+    answered(&r, 200, "ban-user")?;
     let mut c = stack.moved(&a);
     for i in 0..200 {
         if i % 50 == 49 {
@@ -334,20 +335,7 @@ async fn audit_page_flushed_by_no_op_actions(stack: Arc<Stack>) -> Outcome {
 /// An admin impersonates a user and moves the account to an address they own with
 /// `change-email`: the account is theirs, and the audit log shows only `impersonate-user`.
 async fn impersonation_changes_email_unaudited(stack: Arc<Stack>) -> Outcome {
-    let (mut a, _) = admin(&stack, "taker").await;
-    let (_u, victim) = stack.user("taken").await;
-    let r = a
-        .post(
-            "/api/auth/admin/impersonate-user",
-            json!({"userId": victim.id}),
-        )
-        .await;
-    ensure!(
-        r.status == 200,
-        "setup: impersonate-user answered {}: {}",
-        r.status,
-        r.text
-    );
+    let (mut a, _, victim) = impersonating(&stack, "taker", "taken").await?;
     let new_email = format!("admins-own-{}", victim.email);
     let r = a
         .post("/api/auth/change-email", json!({"newEmail": new_email}))
@@ -394,12 +382,7 @@ async fn dashboard_sign_in(stack: &Stack, dash: &str, user: &User) -> Result<Cli
         &[("email", &user.email), ("password", &user.password)],
     )
     .await;
-    ensure!(
-        r.status == 303,
-        "setup: dashboard sign-in answered {}: {}",
-        r.status,
-        r.text
-    );
+    answered(&r, 303, "dashboard sign-in")?;
     Ok(b)
 }
 
@@ -423,12 +406,7 @@ async fn stored_markup_on_every_page(stack: Arc<Stack>) -> Outcome {
                       "image": "javascript:alert(4)"}),
         );
     let r = v.send(req).await;
-    ensure!(
-        r.status == 200,
-        "setup: sign-up with a hostile email answered {}: {}",
-        r.status,
-        r.text
-    );
+    answered(&r, 200, "sign-up with a hostile email")?;
     let vid = r.json()["user"]["id"].as_str().unwrap().to_owned();
     {
         let client = stack.server.state.db().await.unwrap();
@@ -451,12 +429,7 @@ async fn stored_markup_on_every_page(stack: Arc<Stack>) -> Outcome {
             json!({"userId": vid, "banReason": MARKUP}),
         )
         .await;
-    ensure!(
-        r.status == 200,
-        "setup: ban answered {}: {}",
-        r.status,
-        r.text
-    );
+    answered(&r, 200, "ban")?;
     // A live session with a hostile user agent: an impersonation sent with one.
     let imp = stack.moved(&a);
     let req = imp
