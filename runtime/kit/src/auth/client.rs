@@ -52,9 +52,6 @@ impl AuthClient {
             Url::parse(&format!("{base}/api/auth/{path}")).expect("AUTH_URL was validated as a URL")
         };
         let http = crate::http::client_builder(tls_ca)
-            // Service-to-service on a private network: an HTTP(S)_PROXY meant for the outside
-            // world must not reroute identity checks.
-            .no_proxy()
             .timeout(REQUEST_TIMEOUT)
             .connect_timeout(CONNECT_TIMEOUT)
             // A redirect from auth is not an answer: fail closed rather than ask someone else.

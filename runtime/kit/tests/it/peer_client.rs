@@ -138,3 +138,51 @@ async fn an_unknown_service_a_dead_peer_and_garbage_are_told_apart() {
     );
     assert_eq!(error.into_response().status(), StatusCode::BAD_GATEWAY);
 }
+
+/// Where the child below finds the peer it calls.
+const PEER_ENV: &str = "STACKR_TEST_PEER_URL";
+
+/// Run only by the test below, in a process of its own whose environment names a proxy.
+#[tokio::test]
+#[ignore = "the child of a_proxy_in_the_environment_never_sees_a_call_between_services"]
+async fn call_a_peer_with_a_proxy_in_the_environment() {
+    let peers = client(&std::env::var(PEER_ENV).unwrap(), Duration::from_secs(10));
+    let cookie = ForwardedCookie::new(Some(HeaderValue::from_static(COOKIE)));
+    let answer: Value = peers.get("billing", "/me", &cookie).await.unwrap();
+    assert_eq!(answer, json!({ "cookie": COOKIE }));
+}
+
+/// A process whose environment names an outbound proxy (a developer's shell behind a company
+/// proxy passes `HTTP_PROXY` on to the dev stack) still calls another service directly: through
+/// the proxy, the user's session cookie would leave the machine in clear.
+#[test]
+fn a_proxy_in_the_environment_never_sees_a_call_between_services() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let peer = runtime.block_on(peer());
+    let proxy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    proxy.set_nonblocking(true).unwrap();
+    let proxy_url = format!("http://{}", proxy.local_addr().unwrap());
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+    child
+        .args(["--ignored", "--exact", "--nocapture"])
+        .arg("peer_client::call_a_peer_with_a_proxy_in_the_environment")
+        .env(PEER_ENV, &peer);
+    for var in ["NO_PROXY", "no_proxy"] {
+        child.env_remove(var);
+    }
+    for var in ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"] {
+        child.env(var, &proxy_url);
+    }
+    let output = child.output().unwrap();
+    let reached_the_proxy = proxy.accept().is_ok();
+    assert!(
+        !reached_the_proxy,
+        "the call went through the proxy in the environment"
+    );
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
