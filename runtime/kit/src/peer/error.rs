@@ -7,10 +7,12 @@ use serde_json::json;
 
 /// Why a call to another service gave no answer to use. As a response it keeps the other
 /// service's refusals (401, 403, 404, …) and turns its failures into 502/504, with the
-/// kit's `{message, code}` body; the full reason goes to the log.
+/// kit's `{message, code}` body; the full reason goes to the log. Text that came from outside
+/// (the requested name, the peer's body) is quoted with its line breaks escaped: written as it
+/// came, it could forge lines of the log.
 #[derive(Debug, thiserror::Error)]
 pub enum PeerError {
-    #[error("no service `{service}` in SERVICE_URLS (known: {known})")]
+    #[error("no service {service:?} in SERVICE_URLS (known: {known})")]
     UnknownService { service: String, known: String },
     #[error("`{service}` did not answer {url} within {after:?}")]
     Timeout {
@@ -25,7 +27,7 @@ pub enum PeerError {
         #[source]
         source: reqwest::Error,
     },
-    #[error("`{service}` answered {status} to {url}: {body}")]
+    #[error("`{service}` answered {status} to {url}: {body:?}")]
     Refused {
         service: String,
         url: String,
@@ -67,7 +69,8 @@ impl IntoResponse for PeerError {
     fn into_response(self) -> Response {
         tracing::warn!(error = %self, "call to another service failed");
         let message = match &self {
-            PeerError::UnknownService { .. } => self.to_string(),
+            // The services there are stay in the log.
+            PeerError::UnknownService { service, .. } => format!("no service {service:?}"),
             PeerError::Refused {
                 service, status, ..
             } => {

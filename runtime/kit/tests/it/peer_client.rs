@@ -108,7 +108,7 @@ async fn an_unknown_service_a_dead_peer_and_garbage_are_told_apart() {
         .unwrap_err();
     assert_eq!(
         error.to_string(),
-        "no service `shipping` in SERVICE_URLS (known: billing)"
+        "no service \"shipping\" in SERVICE_URLS (known: billing)"
     );
     assert_eq!(error.into_response().status(), StatusCode::NOT_FOUND);
 
@@ -184,5 +184,32 @@ fn a_proxy_in_the_environment_never_sees_a_call_between_services() {
         "{}{}",
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The service name comes from the request (a path segment, percent-decoded): written as it came,
+/// a line break in it would forge lines of the service's log. The answer names no service the
+/// caller did not.
+#[tokio::test]
+async fn a_hostile_service_name_forges_no_log_line_and_learns_no_other_service() {
+    let peers = client(&peer().await, Duration::from_secs(10));
+    let hostile = "x\n2030-01-01T00:00:00Z  INFO forged line";
+    let error = peers
+        .get::<Value>(hostile, "/me", &ForwardedCookie::default())
+        .await
+        .unwrap_err();
+    let logged = error.to_string();
+    assert!(!logged.contains('\n'), "{logged}");
+    assert!(logged.contains("x\\n2030"), "{logged}");
+    let response = error.into_response();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+        .await
+        .unwrap();
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body["code"], "UNKNOWN_SERVICE");
+    assert!(
+        !body["message"].as_str().unwrap().contains("billing"),
+        "{body}"
     );
 }
