@@ -213,3 +213,36 @@ async fn a_hostile_service_name_forges_no_log_line_and_learns_no_other_service()
         "{body}"
     );
 }
+
+/// The cookie a call forwards is the credential the guard checked for this request: several
+/// `cookie` headers joined as the guard joins them (the first alone named another session), and
+/// a bearer-only request's session as a cookie (it forwarded none, so the peer answered 401).
+#[tokio::test]
+async fn a_call_forwards_the_credential_the_guard_checked() {
+    use axum::extract::FromRequestParts;
+    let forwarded = |request: axum::http::Request<()>| async move {
+        let (mut parts, ()) = request.into_parts();
+        let cookie = ForwardedCookie::from_request_parts(&mut parts, &())
+            .await
+            .unwrap();
+        cookie.header().map(|v| v.to_str().unwrap().to_owned())
+    };
+    let two_headers = axum::http::Request::builder()
+        .header("cookie", "theme=dark")
+        .header("cookie", "better-auth.session_token=abc.def")
+        .body(())
+        .unwrap();
+    assert_eq!(
+        forwarded(two_headers).await.as_deref(),
+        Some("theme=dark; better-auth.session_token=abc.def")
+    );
+    let bearer = axum::http::Request::builder()
+        .header("authorization", "Bearer abc.def")
+        .body(())
+        .unwrap();
+    let cookie = forwarded(bearer).await.unwrap_or_default();
+    assert!(
+        cookie.contains("better-auth.session_token=abc.def"),
+        "{cookie}"
+    );
+}
