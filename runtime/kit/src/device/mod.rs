@@ -10,5 +10,6 @@ mod store;
 pub(crate) use owner_status::OwnerStatuses;
 pub use routes::device_session_routes;
 pub use store::{
-    DeviceIdentity, DeviceSessionInfo, DeviceSessions, NewDeviceSession, DEFAULT_DEVICE_SESSION_TTL,
+    DeviceIdentity, DeviceSessionInfo, DeviceSessions, NewDeviceSession,
+    DEFAULT_DEVICE_SESSION_TTL, MAX_LIVE_PER_USER,
 };

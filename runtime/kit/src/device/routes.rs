@@ -6,6 +6,7 @@ use axum::routing::{delete, get};
 use axum::{Json, Router};
 use serde::Deserialize;
 
+use super::MAX_LIVE_PER_USER;
 use crate::guard::{Authenticated, Guard, GuardRejection, Principal};
 
 const MAX_LABEL_CHARS: usize = 100;
@@ -70,7 +71,17 @@ async fn create(
         .create(&user.user().id, parsed.label.trim(), owner_epoch)
         .await
     {
-        Ok(created) => (StatusCode::CREATED, Json(created)).into_response(),
+        Ok(Some(created)) => (StatusCode::CREATED, Json(created)).into_response(),
+        Ok(None) => (
+            StatusCode::CONFLICT,
+            Json(serde_json::json!({
+                "message": format!(
+                    "at most {MAX_LIVE_PER_USER} device sessions per user: revoke one first"
+                ),
+                "code": "TOO_MANY_DEVICE_SESSIONS",
+            })),
+        )
+            .into_response(),
         Err(e) => {
             tracing::error!(error = %e, "creating device session failed");
             GuardRejection::ServiceUnavailable.into_response()

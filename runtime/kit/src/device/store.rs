@@ -52,6 +52,10 @@ pub enum DeviceStoreError {
     Pool(#[from] deadpool_postgres::PoolError),
 }
 
+/// Live device sessions one user may hold: a signed-in user could otherwise grow the table, and
+/// every listing of it, without end. Ample for the devices a person has.
+pub const MAX_LIVE_PER_USER: usize = 50;
+
 pub struct DeviceSessions {
     pool: Pool,
     ttl: Duration,
@@ -63,13 +67,15 @@ impl DeviceSessions {
     }
 
     /// `owner_epoch`: the owner's credential epoch, read from auth before the creating session
-    /// was last verified.
+    /// was last verified. `None` when the user already holds [`MAX_LIVE_PER_USER`] live ones.
+    /// The user's expired and revoked ones are deleted first: they can no longer be used, and a
+    /// user's rows stay bounded.
     pub async fn create(
         &self,
         user_id: &str,
         label: &str,
         owner_epoch: i64,
-    ) -> Result<NewDeviceSession, DeviceStoreError> {
+    ) -> Result<Option<NewDeviceSession>, DeviceStoreError> {
         // ThreadRng is a CSPRNG (ChaCha12, OS-seeded); scoped so the future stays Send.
         let (id, token) = {
             let mut rng = rand::rng();
@@ -80,19 +86,41 @@ impl DeviceSessions {
         };
         let expires_at =
             Utc::now() + chrono::Duration::from_std(self.ttl).unwrap_or(chrono::Duration::days(30));
-        let client = self.pool.get().await?;
-        client
-            .execute(
-                "INSERT INTO stackr_device_session (id, token_hash, user_id, label, expires_at, owner_epoch) VALUES ($1, $2, $3, $4, $5, $6)",
-                &[&id, &token_hash(&token), &user_id, &label, &expires_at, &owner_epoch],
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        // Two creations at once for one user: the second counts after the first's insert.
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended('stackr-device-sessions:' || $1, 0))",
+            &[&user_id],
+        )
+        .await?;
+        tx.execute(
+            "DELETE FROM stackr_device_session WHERE user_id = $1 AND (revoked_at IS NOT NULL OR expires_at <= now())",
+            &[&user_id],
+        )
+        .await?;
+        let live: i64 = tx
+            .query_one(
+                "SELECT count(*) FROM stackr_device_session WHERE user_id = $1",
+                &[&user_id],
             )
-            .await?;
-        Ok(NewDeviceSession {
+            .await?
+            .get(0);
+        if live >= MAX_LIVE_PER_USER as i64 {
+            return Ok(None);
+        }
+        tx.execute(
+            "INSERT INTO stackr_device_session (id, token_hash, user_id, label, expires_at, owner_epoch) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&id, &token_hash(&token), &user_id, &label, &expires_at, &owner_epoch],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(NewDeviceSession {
             id,
             token,
             label: label.to_owned(),
             expires_at,
-        })
+        }))
     }
 
     /// The live (not expired, not revoked) device session the token belongs to. Whether its owner

@@ -7,6 +7,7 @@ mod dashboard_actions_at_guard;
 mod database_host_crash;
 mod db_pool_size;
 mod db_startup_wait;
+mod device_session_limits;
 mod device_session_revocation;
 #[path = "../../../auth/tests/it/common/github_fake.rs"]
 mod github_fake;

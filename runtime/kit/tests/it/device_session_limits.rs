@@ -1,0 +1,52 @@
+//! A user's device sessions are bounded: any signed-in user could otherwise grow the service's
+//! table (and every listing of it) without end. What can no longer be used (expired, revoked)
+//! is deleted when the user creates another.
+
+use crate::kit_support;
+
+use kit_support::{Stack, StackOptions};
+use stackr_kit::device::MAX_LIVE_PER_USER;
+use stackr_kit::Flavor;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_holds_a_bounded_number_of_device_sessions() {
+    let stack = Stack::start(StackOptions::new(Flavor::Flexible)).await;
+    let alice = stack.sign_up("alice").await;
+    for _ in 0..MAX_LIVE_PER_USER {
+        stack.create_device_session(&alice).await;
+    }
+    let headers = [
+        ("cookie", alice.cookie.as_str()),
+        ("origin", stack.auth.url.as_str()),
+    ];
+    let create = || stack.request(reqwest::Method::POST, "/device-sessions", &headers);
+    let (status, body) = create().await;
+    assert_eq!(status, 409, "one more than the limit: {body}");
+    assert_eq!(body["code"], "TOO_MANY_DEVICE_SESSIONS", "{body}");
+    let count = |sql: &str| {
+        stack
+            .service_sql(&format!(
+                "SELECT count(*) FROM stackr_device_session WHERE user_id = '{}'{sql}",
+                alice.user_id
+            ))
+            .trim()
+            .to_owned()
+    };
+    assert_eq!(count(""), MAX_LIVE_PER_USER.to_string());
+
+    // One revoked and one expired: both make room, and the next creation deletes them.
+    stack.service_sql(&format!(
+        "UPDATE stackr_device_session SET revoked_at = now() WHERE id IN \
+         (SELECT id FROM stackr_device_session WHERE user_id = '{0}' ORDER BY created_at LIMIT 1); \
+         UPDATE stackr_device_session SET expires_at = now() - interval '1 second' WHERE id IN \
+         (SELECT id FROM stackr_device_session WHERE user_id = '{0}' AND revoked_at IS NULL ORDER BY created_at LIMIT 1)",
+        alice.user_id
+    ));
+    let (status, body) = create().await;
+    assert_eq!(status, 201, "room again: {body}");
+    assert_eq!(
+        count(""),
+        (MAX_LIVE_PER_USER - 1).to_string(),
+        "the dead rows are gone"
+    );
+}
