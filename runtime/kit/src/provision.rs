@@ -8,8 +8,14 @@
 //! block on the row lock and then see `provisioned_at`. If auth fails, the transaction rolls back
 //! and the next call retries. Users known to be provisioned are remembered in memory so the
 //! steady state costs no query.
+//!
+//! In one process, a user's concurrent first calls wait for the first one before taking a
+//! database connection (one of [`STRIPES`] locks, chosen by the user): blocked on the row lock,
+//! each would hold a connection for as long as auth takes to answer, and a burst of them would
+//! leave none for anyone else.
 
 use std::collections::HashSet;
+use std::hash::{BuildHasher, RandomState};
 use std::sync::Mutex;
 
 use deadpool_postgres::Pool;
@@ -18,6 +24,10 @@ use crate::auth::{AuthClient, AuthError, ProvisionOutcome};
 
 /// Above this many remembered users the memory is cleared (and refilled by one cheap query each).
 const REMEMBERED_USERS_CAP: usize = 100_000;
+
+/// Locks that first calls take by user: two users share one only by chance, and then one waits
+/// for the other's provisioning, a round trip to auth.
+const STRIPES: usize = 64;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProvisionError {
@@ -37,6 +47,8 @@ pub struct Provisioner {
     pool: Pool,
     auth: AuthClient,
     provisioned: Mutex<HashSet<String>>,
+    first_calls: Vec<tokio::sync::Mutex<()>>,
+    stripe_of: RandomState,
 }
 
 impl Provisioner {
@@ -45,18 +57,28 @@ impl Provisioner {
             pool,
             auth,
             provisioned: Mutex::new(HashSet::new()),
+            first_calls: (0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
+            stripe_of: RandomState::new(),
         }
+    }
+
+    fn remembered(&self, user_id: &str) -> bool {
+        self.provisioned
+            .lock()
+            .expect("provisioned set")
+            .contains(user_id)
     }
 
     /// Makes sure `user_id` is provisioned; `cookie` is the caller's cookie header, forwarded to
     /// auth unchanged as proof of the user.
     pub async fn ensure(&self, user_id: &str, cookie: &str) -> Result<(), ProvisionError> {
-        if self
-            .provisioned
-            .lock()
-            .expect("provisioned set")
-            .contains(user_id)
-        {
+        if self.remembered(user_id) {
+            return Ok(());
+        }
+        let stripe = self.stripe_of.hash_one(user_id) as usize % STRIPES;
+        let _first_call = self.first_calls[stripe].lock().await;
+        // Provisioned while this call waited.
+        if self.remembered(user_id) {
             return Ok(());
         }
         let mut client = self.pool.get().await?;

@@ -44,3 +44,72 @@ async fn futures_join_all<T>(handles: impl Iterator<Item = tokio::task::JoinHand
     }
     out
 }
+
+/// A new user's burst of first calls, while auth is slow to answer the provisioning call, waits
+/// holding one of the service's database connections, not one per call: the others still serve
+/// everyone else (the pool here has three).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_of_first_calls_waits_for_auth_without_taking_the_pool() {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use axum::routing::post;
+    use stackr_kit::auth::AuthClient;
+    use stackr_kit::config::{Credential, SecretUrl};
+    use stackr_kit::provision::Provisioner;
+
+    let pg = stackr_testkit::TempPostgres::start();
+    let url = SecretUrl::new(&pg.create_service_database("svc", "svc-password")).unwrap();
+    let pool = stackr_kit::db::connect(&url, None, "provisioning-burst", 3)
+        .await
+        .unwrap();
+    stackr_kit::migrate::run(&pool, &[]).await.unwrap();
+    let slow_auth = axum::Router::new().route(
+        "/api/auth/provision",
+        post(|| async {
+            tokio::time::sleep(Duration::from_secs(4)).await;
+            axum::Json(serde_json::json!({ "provisioned": true }))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let auth_url = url::Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
+    tokio::spawn(async move { axum::serve(listener, slow_auth).await.unwrap() });
+    let auth = AuthClient::new(&auth_url, "svc", Some(Credential::new("svc-credential")));
+    let provisioner = Arc::new(Provisioner::new(pool.clone(), auth));
+
+    let burst: Vec<_> = (0..8)
+        .map(|_| {
+            let provisioner = provisioner.clone();
+            tokio::spawn(async move {
+                provisioner
+                    .ensure("new-user", "better-auth.session_token=a.b")
+                    .await
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let someone_else = tokio::time::timeout(Duration::from_secs(2), async {
+        let client = pool.get().await.unwrap();
+        client.query_one("SELECT 1", &[]).await.unwrap();
+    })
+    .await;
+    assert!(
+        someone_else.is_ok(),
+        "one user's first calls took every database connection while auth was slow"
+    );
+    for call in burst {
+        call.await.unwrap().unwrap();
+    }
+    let rows = pool
+        .get()
+        .await
+        .unwrap()
+        .query_one(
+            "SELECT count(*) FROM stackr_user WHERE provisioned_at IS NOT NULL",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get::<_, i64>(0);
+    assert_eq!(rows, 1);
+}
