@@ -1,7 +1,8 @@
 //! The optional verified-session cache.
 //!
 //! Keyed by SHA-256 of the request's whole `cookie` header (the cookie itself is never stored),
-//! bounded in size, each entry living at most `ttl` and never past the session's own expiry.
+//! bounded in size, each entry living at most `ttl` from when auth was asked (not from when it
+//! answered) and never past the session's own expiry.
 //! Only positive answers are cached: a `null` or a failure is asked again next time, so garbage
 //! cookies cannot fill the cache and an outage is never remembered as a verdict.
 //!
@@ -148,9 +149,10 @@ impl SessionCache {
                 // Verified and cached since we looked.
                 (None, Some(hit)) => Ok(Some(hit)),
                 (None, None) => {
+                    let asked = Instant::now();
                     let answer = verify().await.map(|verified| verified.map(Arc::new));
                     if let Ok(Some(verified)) = &answer {
-                        self.insert(cookie, verified.clone());
+                        self.insert_asked_at(cookie, verified.clone(), asked);
                     }
                     *last = Some(Finished {
                         at: Instant::now(),
@@ -163,36 +165,37 @@ impl SessionCache {
     }
 
     pub fn insert(&self, cookie: &str, session: Arc<VerifiedSession>) {
+        self.insert_asked_at(cookie, session, Instant::now());
+    }
+
+    /// Caches an answer auth gave to a question asked at `asked`: a revocation auth saw just
+    /// after that must not be answered from here for longer than the TTL, however long auth took.
+    fn insert_asked_at(&self, cookie: &str, session: Arc<VerifiedSession>, asked: Instant) {
         let now = Instant::now();
         let until_session_ends = (session.session.expires_at - chrono::Utc::now())
             .to_std()
             .unwrap_or_default();
         let lifetime = self.ttl.min(until_session_ends);
-        if lifetime.is_zero() {
+        let Some(expires) = asked.checked_add(lifetime).filter(|expires| *expires > now) else {
             return;
-        }
+        };
         let key = hash(cookie);
         let mut entries = self.entries.lock().expect("session cache lock");
         if entries.len() >= self.capacity && !entries.contains_key(&key) {
             entries.retain(|_, e| e.expires > now);
             if entries.len() >= self.capacity {
-                // Still full of live entries: drop the one closest to expiry.
-                if let Some(oldest) = entries
-                    .iter()
-                    .min_by_key(|(_, e)| e.expires)
-                    .map(|(k, _)| *k)
-                {
-                    entries.remove(&oldest);
+                // Still full of live entries: drop the eighth closest to expiry, so that the
+                // table is scanned once per that many new entries, not on each.
+                let room = (self.capacity / 8).max(1);
+                let mut by_expiry: Vec<(Instant, CookieHash)> =
+                    entries.iter().map(|(k, e)| (e.expires, *k)).collect();
+                by_expiry.select_nth_unstable(room - 1);
+                for (_, oldest) in &by_expiry[..room] {
+                    entries.remove(oldest);
                 }
             }
         }
-        entries.insert(
-            key,
-            Entry {
-                session,
-                expires: now + lifetime,
-            },
-        );
+        entries.insert(key, Entry { session, expires });
     }
 
     pub fn len(&self) -> usize {
@@ -260,8 +263,48 @@ mod tests {
                 session(&i.to_string(), chrono::Duration::days(1)),
             );
         }
-        assert_eq!(cache.len(), 3);
+        assert!(cache.len() <= 3, "{}", cache.len());
         assert!(cache.get("c=9").is_some(), "the newest entry survives");
+    }
+
+    /// Anyone signed in can add entries at will (each cookie header is its own key): once the
+    /// cache is full of live ones, a new entry makes room for an eighth of the capacity at once,
+    /// so the table is scanned, under the lock every request takes, once per that many new
+    /// entries rather than on each.
+    #[test]
+    fn a_full_cache_makes_room_for_many_entries_at_once() {
+        let cache = SessionCache::new(Duration::from_secs(60), 80).unwrap();
+        let fill = |range: std::ops::Range<usize>| {
+            for i in range {
+                cache.insert(&format!("c={i}"), session("u", chrono::Duration::days(1)));
+            }
+        };
+        fill(0..80);
+        assert_eq!(cache.len(), 80);
+        fill(80..81);
+        assert_eq!(cache.len(), 71, "ten made room for, one of them taken");
+        fill(81..90);
+        assert_eq!(cache.len(), 80, "no room made while there was some");
+        assert!(cache.get("c=0").is_none() && cache.get("c=89").is_some());
+    }
+
+    /// The TTL runs from the question: an answer auth took long to give lives that much less.
+    #[tokio::test]
+    async fn an_entry_lives_the_ttl_from_when_auth_was_asked() {
+        let cache = SessionCache::new(Duration::from_millis(500), 10).unwrap();
+        let answer = cache
+            .get_or_verify("c=slow", || async {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                Ok::<_, ()>(Some((*session("u", chrono::Duration::days(1))).clone()))
+            })
+            .await
+            .unwrap();
+        assert!(answer.is_some());
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        assert!(
+            cache.get("c=slow").is_none(),
+            "still answered 550 ms after the question, with a 500 ms TTL"
+        );
     }
 
     #[tokio::test]
