@@ -83,3 +83,31 @@ async fn data_that_does_not_fit_the_handler_fails_without_retries() {
         .unwrap()
         .starts_with("UnrecoverableError: "));
 }
+
+/// An exponential backoff of 0 ms retries at once, as often as the attempts allow (on Node
+/// `round(2^(n-1) × 0)` is 0 for every n): past 64 attempts bullmq-official's `2^(n-1)`
+/// overflowed, which a debug build (the dev stack's) answered by panicking outside the handler,
+/// and the job hung in active.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exponential_backoff_of_zero_retries_past_sixty_four_attempts() {
+    let redis = TempRedis::start();
+    let queue = queue_config(&redis.url(), "core");
+    let handlers = Handlers::new().on("flaky", |_job: Job| async move {
+        Err::<serde_json::Value, _>(JobError::retryable("still failing"))
+    });
+    let running = worker::start(fast_worker_config(queue.clone(), 1), handlers)
+        .await
+        .unwrap();
+    let ids = node_add(
+        &queue,
+        json!([{
+            "name": "flaky",
+            "data": {},
+            "opts": { "attempts": 70, "backoff": { "type": "exponential", "delay": 0 } }
+        }]),
+    );
+    let jobs = node_wait_finished(&queue, &ids, Duration::from_secs(90));
+    running.shutdown().await.unwrap();
+    assert_eq!(jobs[0]["state"], "failed", "{:#}", jobs[0]);
+    assert_eq!(jobs[0]["attemptsMade"], 70);
+}

@@ -95,10 +95,10 @@ fn javascript_values() -> Value {
         { "name": "always-fails", "opts": { "attempts": 2, "backoff": { "type": "fixed", "delay": -1 } }, "rewritten": { "/attempts": 1, "/backoff/delay": 0 } },
         { "name": "always-fails", "opts": { "attempts": 3, "backoff": -1 }, "rewritten": { "/attempts": 1, "/backoff/delay": 0 } },
         // so does an exponential backoff's retry delay, round(2^(n-1) × delay), that rounds to -1
-        { "name": "always-fails", "opts": { "attempts": 4, "backoff": { "type": "exponential", "delay": -0.5 } }, "rewritten": { "/attempts": 2, "/backoff/delay": 0 } },
-        { "name": "always-fails", "opts": { "attempts": 5, "backoff": { "type": "exponential", "delay": -0.25 } }, "rewritten": { "/attempts": 3, "/backoff/delay": 0 } },
-        { "name": "always-fails", "opts": { "attempts": 3, "backoff": { "type": "exponential", "delay": "-0.6" } }, "rewritten": { "/attempts": 1, "/backoff/delay": 0 } },
-        { "name": "always-fails", "opts": { "attempts": 3, "backoff": { "type": "exponential", "delay": -2 } }, "rewritten": { "/backoff/delay": 0 } },
+        { "name": "always-fails", "opts": { "attempts": 4, "backoff": { "type": "exponential", "delay": -0.5 } }, "rewritten": { "/attempts": 2, "/backoff/delay": 0, "/backoff/type": "fixed" } },
+        { "name": "always-fails", "opts": { "attempts": 5, "backoff": { "type": "exponential", "delay": -0.25 } }, "rewritten": { "/attempts": 3, "/backoff/delay": 0, "/backoff/type": "fixed" } },
+        { "name": "always-fails", "opts": { "attempts": 3, "backoff": { "type": "exponential", "delay": "-0.6" } }, "rewritten": { "/attempts": 1, "/backoff/delay": 0, "/backoff/type": "fixed" } },
+        { "name": "always-fails", "opts": { "attempts": 3, "backoff": { "type": "exponential", "delay": -2 } }, "rewritten": { "/backoff/delay": 0, "/backoff/type": "fixed" } },
         // a stack trace limit whose whole part is 0, other than the number 0, limits nothing
         { "name": "always-fails", "opts": { "attempts": 2, "stackTraceLimit": 0.5 }, "rewritten": { "/stackTraceLimit": null } },
         { "name": "always-fails", "opts": { "attempts": 2, "stackTraceLimit": "0" }, "rewritten": { "/stackTraceLimit": null } },

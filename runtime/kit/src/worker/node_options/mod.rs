@@ -35,6 +35,9 @@
 //! - A backoff type other than `fixed` or `exponential` (this worker has no custom backoff
 //!   strategies): the job runs, and an attempt that fails while attempts are left fails it for
 //!   good, with the handler's reason and why it is not retried ([`not_retried`]).
+//! - An exponential backoff of 0 ms (after the above: a negative delay that retries at once is
+//!   0) becomes a fixed one of 0 ms: the same waits, without bullmq-official's `2^(n-1)`, which
+//!   overflows past 64 attempts.
 //!
 //! Not rewritten: an exponential backoff whose delay outgrows 63 bits of milliseconds before
 //! the job's last attempt (2^54 × 1 s is reached only after 570 million years of retries, or
@@ -99,11 +102,13 @@ pub(crate) enum OptionsCheck {
 }
 
 /// Whether bullmq-official may have replaced this job's options with defaults, or read a backoff
-/// it cannot act on as Node would.
+/// it cannot act on as Node would: an exponential one of 0 ms included, whose `2^(n-1)`
+/// overflows past 64 attempts (where Node, and a fixed backoff of 0, retry at once).
 pub(crate) fn needs_check(parsed: &bullmq::JobOptions) -> bool {
     use bullmq::types::BackoffStrategy::{Exponential, Fixed};
     parsed.attempts.is_none()
         || match &parsed.backoff {
+            Some(Exponential(0)) => true,
             Some(Fixed(delay) | Exponential(delay)) => *delay > normalize::MILLIS,
             _ => false,
         }
@@ -329,6 +334,16 @@ mod tests {
                 r#"{{"attempts":5,"backoff":{{"type":"exponential","delay":{delay}}}}}"#
             ));
             assert_eq!(options["attempts"], attempts, "{delay}: {options}");
+        }
+        // An exponential backoff of 0 (or one that retries at once) waits 0 after every attempt.
+        for delay in ["0", "-2", "null"] {
+            assert_eq!(
+                rewritten(&format!(
+                    r#"{{"attempts":70,"backoff":{{"type":"exponential","delay":{delay}}}}}"#
+                )),
+                json!({"attempts":70,"backoff":{"type":"fixed","delay":0}}),
+                "{delay}"
+            );
         }
         // Any other negative delay retries at once, on Node as here.
         assert_eq!(

@@ -243,6 +243,15 @@ fn backoff(options: &mut Map<String, Value>) -> Result<Retry, String> {
         None => Retry::AsAttemptsAllow,
     };
     rewrite_at(options, &["backoff", "delay"], Count(Up, MILLIS))?;
+    let backoff = options.get_mut("backoff").and_then(Value::as_object_mut);
+    if let Some(backoff) = backoff {
+        let zero = backoff
+            .get("delay")
+            .is_none_or(|delay| delay == &Value::from(0));
+        if backoff.get("type") == Some(&Value::from("exponential")) && zero {
+            backoff.insert("type".into(), Value::from("fixed"));
+        }
+    }
     Ok(retry)
 }
 
