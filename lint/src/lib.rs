@@ -42,8 +42,25 @@ pub fn lint_project(root: &Path) -> Result<Vec<Finding>> {
     Ok(lint_project_report(root)?.findings)
 }
 
+/// The stack the lint runs on: parsing and walking Rust recurse once per level of nesting, and a
+/// file nested [`rust_source::MAX_NESTING`] deep must fit (the main thread's 8 MiB do not, in a
+/// debug build).
+const STACK_BYTES: usize = 256 << 20;
+
 /// Like [`lint_project`], with the warnings about what could not be checked.
 pub fn lint_project_report(root: &Path) -> Result<LintReport> {
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("stackr-lint".into())
+            .stack_size(STACK_BYTES)
+            .spawn_scoped(scope, || lint_on_this_thread(root))
+            .map_err(|e| anyhow::anyhow!("cannot start the lint's thread: {e}"))?
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+fn lint_on_this_thread(root: &Path) -> Result<LintReport> {
     let (project, warnings) = project::Project::load(root)?;
     let mut report = LintReport {
         findings: Vec::new(),

@@ -9,6 +9,28 @@ use proc_macro2::{Delimiter, LineColumn, Span, TokenStream, TokenTree};
 use crate::finding::Warning;
 use crate::project::TextFile;
 
+/// The deepest nesting of brackets a file may have to be read: lexing, parsing and every walk
+/// of the tree recurse once per level, and deeper input would overflow the lint's stack. Far
+/// beyond what people write (rustfmt gives up long before).
+pub const MAX_NESTING: usize = 2_000;
+
+/// The deepest nesting of `(`, `[` and `{` in `text`, counting those in strings and comments
+/// too: an upper bound of what the lexer meets, which is all the check needs.
+fn bracket_depth(text: &str) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    for byte in text.bytes() {
+        match byte {
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
 pub struct RustFile {
     /// Relative to the project root.
     pub path: PathBuf,
@@ -20,6 +42,22 @@ pub struct RustFile {
 impl RustFile {
     pub fn parse(file: TextFile, warnings: &mut Vec<Warning>) -> RustFile {
         let TextFile { path, text } = file;
+        let depth = bracket_depth(&text);
+        if depth > MAX_NESTING {
+            warnings.push(Warning {
+                file: path.clone(),
+                line: 1,
+                column: 1,
+                message: format!(
+                    "not checked at all: brackets nested {depth} deep, more than the {MAX_NESTING} stackr lint reads"
+                ),
+            });
+            return RustFile {
+                path,
+                syntax: None,
+                tokens: TokenStream::new(),
+            };
+        }
         // Lexing is more forgiving than parsing: the token-based checks still run on a file
         // with a syntax error. A shebang line is not a token.
         let lexable = if text.starts_with("#!") && !text.starts_with("#![") {

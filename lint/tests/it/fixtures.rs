@@ -280,3 +280,37 @@ fn identity_tables_are_allowed_because_the_service_is_auth() {
         ]
     );
 }
+
+/// A source file nested deeper than the parser can recurse is reported as not checked, not a
+/// crash of the whole lint (the parser's recursion overflowed the stack); one nested deep but
+/// within reach is checked as any other.
+#[test]
+fn a_file_nested_too_deeply_is_a_warning_not_a_crash() {
+    let copy = tempfile::tempdir().unwrap();
+    copy_tree(&fixture("pristine"), copy.path());
+    let nested = |depth: usize| {
+        format!(
+            "pub fn f() -> i32 {{ {}1{} }}\n",
+            "(".repeat(depth),
+            ")".repeat(depth)
+        )
+    };
+    let src = copy.path().join("services/core/src");
+    std::fs::write(src.join("deep.rs"), nested(200_000)).unwrap();
+    std::fs::write(src.join("nested.rs"), nested(1_990)).unwrap();
+    let report = lint_project_report(copy.path()).unwrap();
+    let about = |file: &str| {
+        report
+            .warnings
+            .iter()
+            .filter(|w| w.file.ends_with(file))
+            .map(|w| w.message.clone())
+            .collect::<Vec<_>>()
+    };
+    let deep = about("deep.rs");
+    assert!(
+        deep.len() == 1 && deep[0].contains("not checked at all") && deep[0].contains("nested"),
+        "{deep:?}"
+    );
+    assert!(about("nested.rs").is_empty(), "{:?}", about("nested.rs"));
+}
