@@ -10,7 +10,7 @@
 //! steady state costs no query.
 //!
 //! In one process, a user's concurrent first calls wait for the first one before taking a
-//! database connection (one of [`STRIPES`] locks, chosen by the user): blocked on the row lock,
+//! database connection (one of a fixed set of locks, chosen by the user): blocked on the row lock,
 //! each would hold a connection for as long as auth takes to answer, and a burst of them would
 //! leave none for anyone else.
 
