@@ -32,6 +32,7 @@ impl StallingProxy {
         let port = free_port();
         let listener = TcpListener::bind(("127.0.0.1", port))
             .unwrap_or_else(|e| panic!("port {port} for the stalling proxy: {e}"));
+        bound_receive_buffer(&listener);
         let counts = Arc::new(Counts::default());
         let counted = counts.clone();
         std::thread::spawn(move || {
@@ -55,6 +56,33 @@ impl StallingProxy {
     pub fn received(&self) -> usize {
         self.counts.received.load(Ordering::SeqCst)
     }
+}
+
+/// What a connection's kernel may hold of a client's bytes the proxy has not read (the connections
+/// it accepts take the listener's). Left to autotuning it grows, on a busy machine, to tens of
+/// MiB: a client's large write would then leave it whole while the proxy holds back, and a test
+/// could no longer tell bytes its client sent late from bytes the kernel kept.
+const RECEIVE_BUFFER: libc::c_int = 1 << 20;
+
+fn bound_receive_buffer(listener: &TcpListener) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: setsockopt on a socket this function borrows, with a pointer to an int of the size
+    // given.
+    let set = unsafe {
+        libc::setsockopt(
+            listener.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&RECEIVE_BUFFER as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(
+        set,
+        0,
+        "SO_RCVBUF on the stalling proxy: {}",
+        std::io::Error::last_os_error()
+    );
 }
 
 /// Forwards `client` to `target` on loopback, each way on a thread of its own, holding the bytes
