@@ -115,12 +115,16 @@ pub struct AuthConfig {
     pub oauth_providers: Vec<crate::oauth::ProviderConfig>,
 }
 
-/// Reads a variable, treating empty as unset.
-/// The names of `AUTH_ADMIN_HOSTS` (comma-separated host names, no port), lower case.
-fn admin_hosts(list: &str) -> anyhow::Result<Vec<String>> {
+/// The entries of a comma-separated list, trimmed, empty ones left out.
+fn comma_list(list: &str) -> impl Iterator<Item = &str> {
     list.split(',')
         .map(str::trim)
-        .filter(|name| !name.is_empty())
+        .filter(|entry| !entry.is_empty())
+}
+
+/// The names of `AUTH_ADMIN_HOSTS` (comma-separated host names, no port), lower case.
+fn admin_hosts(list: &str) -> anyhow::Result<Vec<String>> {
+    comma_list(list)
         .map(|name| {
             let plain = name
                 .chars()
@@ -134,6 +138,7 @@ fn admin_hosts(list: &str) -> anyhow::Result<Vec<String>> {
         .collect()
 }
 
+/// Reads a variable, treating empty as unset.
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
@@ -271,11 +276,7 @@ fn provision_services_from_env() -> anyhow::Result<BTreeMap<String, Secret>> {
     let Some(list) = var(contract::AUTH_PROVISION_SERVICES) else {
         return Ok(services);
     };
-    let names: Vec<String> = list
-        .split(',')
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .collect();
+    let names: Vec<String> = comma_list(&list).map(str::to_owned).collect();
     if names.is_empty() {
         return Ok(services);
     }
@@ -303,11 +304,7 @@ fn trusted_proxies_from_env() -> anyhow::Result<Vec<crate::client_ip::IpNet>> {
     if var("AUTH_TRUST_FORWARDED_FOR").is_some() {
         bail!("AUTH_TRUST_FORWARDED_FOR is no longer supported: list the addresses of your reverse proxies in AUTH_TRUSTED_PROXIES instead (comma-separated addresses or CIDR blocks)");
     }
-    var(contract::AUTH_TRUSTED_PROXIES)
-        .unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
+    comma_list(&var(contract::AUTH_TRUSTED_PROXIES).unwrap_or_default())
         .map(|s| {
             s.parse()
                 .map_err(|e| anyhow!("{}: {e}", contract::AUTH_TRUSTED_PROXIES))
@@ -363,14 +360,10 @@ impl AuthConfig {
             None => LOOPBACK,
         };
         let admin_hosts = admin_hosts(var(contract::AUTH_ADMIN_HOSTS).as_deref().unwrap_or(""))?;
-        let trusted_origins = var(contract::AUTH_TRUSTED_ORIGINS)
-            .map(|s| {
-                s.split(',')
-                    .map(|o| o.trim().trim_end_matches('/').to_owned())
-                    .filter(|o| !o.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let trusted_origins = comma_list(&var(contract::AUTH_TRUSTED_ORIGINS).unwrap_or_default())
+            .map(|o| o.trim_end_matches('/').to_owned())
+            .filter(|o| !o.is_empty())
+            .collect();
         let pool_size = match var("AUTH_DB_POOL_SIZE") {
             Some(n) => n
                 .parse()
