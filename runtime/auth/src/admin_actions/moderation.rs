@@ -49,8 +49,7 @@ pub(super) async fn role_change(
     target: &User,
     role: &str,
 ) -> ApiResult<()> {
-    let stays_admin = role.split(',').any(|r| r.trim() == "admin");
-    if !target.is_admin() || stays_admin {
+    if !target.is_admin() || crate::db::models::holds_admin(role) {
         return Ok(());
     }
     // Two admins taking the role from each other at once: the second counts after the first.

@@ -117,12 +117,8 @@ async fn call_api(
 /// 403 page and the session just opened is ended again (the dashboard hands out no sessions to
 /// non-admins).
 async fn signed_in(state: &AppState, answer: Answer) -> Response {
-    let is_admin = answer.json["user"]["role"]
-        .as_str()
-        .unwrap_or("user")
-        .split(',')
-        .any(|r| r.trim() == "admin");
-    if is_admin {
+    let role = answer.json["user"]["role"].as_str().unwrap_or("user");
+    if crate::db::models::holds_admin(role) {
         return html::see_other("/", answer.cookies);
     }
     if let (Some(token), Ok(client)) = (answer.json["token"].as_str(), state.db().await) {

@@ -65,6 +65,17 @@ pub struct User {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+/// The roles a stored `role` value names: they are stored comma-joined (admin plugin
+/// convention).
+pub fn roles_in(stored: &str) -> impl Iterator<Item = &str> {
+    stored.split(',').map(str::trim).filter(|r| !r.is_empty())
+}
+
+/// Whether a stored `role` value names the admin role.
+pub fn holds_admin(stored: &str) -> bool {
+    roles_in(stored).any(|r| r == "admin")
+}
+
 impl User {
     pub fn from_row(row: &Row, at: usize) -> Self {
         Self::try_from_row(row, at).unwrap_or_else(|e| panic!("a user row: {e}"))
@@ -91,18 +102,12 @@ impl User {
         })
     }
 
-    /// Roles are stored comma-joined (admin plugin convention).
     pub fn roles(&self) -> impl Iterator<Item = &str> {
-        self.role
-            .as_deref()
-            .unwrap_or("user")
-            .split(',')
-            .map(str::trim)
-            .filter(|r| !r.is_empty())
+        roles_in(self.role.as_deref().unwrap_or("user"))
     }
 
     pub fn is_admin(&self) -> bool {
-        self.roles().any(|r| r == "admin")
+        holds_admin(self.role.as_deref().unwrap_or("user"))
     }
 
     /// Banned right now (an expired ban no longer counts; the admin plugin lifts it lazily).
