@@ -76,26 +76,29 @@ pub fn keep_user_section(rendered: &str, existing: &str) -> String {
 /// marker the notes run to the end of the file (as [`keep_user_section`] keeps them), so all of it
 /// goes.
 pub fn without_user_section(text: &str) -> String {
-    let Some(start) = text.find(USER_BEGIN).map(|at| at + USER_BEGIN.len()) else {
-        return text.to_owned();
-    };
-    let end = text[start..]
-        .find(USER_END)
-        .map_or(text.len(), |len| start + len);
-    format!("{}{}", &text[..start], &text[end..])
+    match user_section_bounds(text) {
+        Some((start, end)) => format!("{}{}", &text[..start], &text[end.unwrap_or(text.len())..]),
+        None => text.to_owned(),
+    }
+}
+
+/// Where the user section's text starts (just after the begin marker) and where its end marker
+/// starts, if it has one; `None` without a begin marker.
+fn user_section_bounds(text: &str) -> Option<(usize, Option<usize>)> {
+    let start = text.find(USER_BEGIN)? + USER_BEGIN.len();
+    Some((start, text[start..].find(USER_END).map(|len| start + len)))
 }
 
 /// The text between the markers (markers excluded); to the end without an end marker.
 fn user_section(text: &str) -> Option<&str> {
-    let start = text.find(USER_BEGIN)? + USER_BEGIN.len();
-    let rest = &text[start..];
-    Some(rest.find(USER_END).map_or(rest, |len| &rest[..len]))
+    let (start, end) = user_section_bounds(text)?;
+    Some(&text[start..end.unwrap_or(text.len())])
 }
 
 /// The text up to and including the begin marker, and from the end marker on.
 fn split_user_section(text: &str) -> Option<(&str, &str)> {
-    let start = text.find(USER_BEGIN)? + USER_BEGIN.len();
-    let end = start + text[start..].find(USER_END)?;
+    let (start, end) = user_section_bounds(text)?;
+    let end = end?;
     Some((&text[..start], &text[end..]))
 }
 
