@@ -60,11 +60,11 @@ let
         lib.optional (partHost cfg name "postgres" == here && clients != [ ]) { port = svc.postgres.port; from = clients; }
         ++ lib.optional (partHost cfg name "redis" == here && clients != [ ]) { port = svc.redis.port; from = clients; })
       names
-    ++ lib.concatMap
-      (name:
-        let callers = lib.unique (others (lib.concatMap (clientHosts cfg) (stackrLib.baseNames cfg.services))); in
-        lib.optional (callers != [ ]) { port = cfg.services.${name}.port; from = callers; })
-      apisHere;
+    ++ lib.optionals (baseServiceHosts != [ ])
+      (map (name: { port = cfg.services.${name}.port; from = baseServiceHosts; }) apisHere);
+
+  # The other hosts running a base service's API or worker: they call every API.
+  baseServiceHosts = lib.unique (others (lib.concatMap (clientHosts cfg) (stackrLib.baseNames cfg.services)));
 
   # The load balancer of each API on this host: its port, in front of the replicas' loopback
   # ports, with TLS (this host's certificate), since the services of other hosts call it.

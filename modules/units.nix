@@ -62,23 +62,23 @@ let
     AUTH_OAUTH_PROVIDERS_FILE = "${pkgs.writeText "stackr-oauth-providers.json" (stackrLib.oauthProvidersJson cfg.auth.oauthProviders)}";
   };
 
+  # Where the other services call service `name`'s API. In a fleet its load balancer, over HTTPS
+  # by its host's name, verified against the deployment CA (modules/fleet.nix), on whichever
+  # host: a loopback port of a host where the service does not run would be free for any local
+  # user to take, cookies and all.
+  apiUrl = name:
+    let port = toString cfg.services.${name}.port; in
+    if inFleet then "https://${stackrLib.partHost cfg name "api"}:${port}" else "http://127.0.0.1:${port}";
+
   baseEnv = name: svc: lib.optionalAttrs (auth != null) {
-    # In a fleet auth's load balancer speaks HTTPS (modules/fleet.nix), on whichever host.
-    AUTH_URL = if inFleet then "https://${stackrLib.partHost cfg auth.name "api"}:${toString auth.port}"
-      else "http://127.0.0.1:${toString auth.port}";
+    AUTH_URL = apiUrl auth.name;
     SERVICE_CREDENTIAL_FILE = "%d/credential";
     SESSION_CACHE_TTL_MS = "3000";
     # The browser origins auth trusts: cookie-authenticated state changes only from those pages.
     TRUSTED_ORIGINS = lib.concatStringsSep "," ([ cfg.auth.baseUrl ] ++ cfg.auth.trustedOrigins);
   } // {
-    # Every base service's API, for calls from one service to another (the user's cookie
-    # forwarded). In a fleet, its load balancer over HTTPS by its host's name, verified against
-    # the deployment CA (modules/fleet.nix), on whichever host: a loopback port of a host where
-    # the service does not run would be free for any local user to take, cookies and all.
-    SERVICE_URLS = lib.concatStringsSep "," (map
-      (base: "${base}=" + (if inFleet then "https://${stackrLib.partHost cfg base "api"}:${toString cfg.services.${base}.port}"
-        else "http://127.0.0.1:${toString cfg.services.${base}.port}"))
-      provisionNames);
+    # Every base service's API, for calls from one service to another (the user's cookie forwarded).
+    SERVICE_URLS = lib.concatStringsSep "," (map (base: "${base}=${apiUrl base}") provisionNames);
     STACKR_QUEUE = name;
     STACKR_QUEUE_PREFIX = "bull";
   };
