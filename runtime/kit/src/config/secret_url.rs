@@ -24,22 +24,67 @@ impl SecretUrl {
             var: url_var,
             reason: format!("not a URL ({e})"),
         })?;
+        let mut url = SecretUrl(parsed);
         match password_file {
             Some(path) => {
                 let password = read_secret_file(password_file_var, Path::new(path))?;
-                parsed.set_password(Some(&password)).map_err(|()| ConfigError::Invalid {
+                url.set_password(&password).map_err(|()| ConfigError::Invalid {
                     var: url_var,
                     reason: format!("{password_file_var} is set but this URL has no host to attach a password to"),
                 })?;
             }
-            None if parsed.password().is_some() => {}
+            None if url.has_password() => {}
             None => {
                 return Err(ConfigError::Missing {
                     var: password_file_var,
                 })
             }
         }
-        Ok(SecretUrl(parsed))
+        Ok(url)
+    }
+
+    /// The URL's scheme (`postgres`, `redis`, `redis+unix`…).
+    pub(crate) fn scheme(&self) -> &str {
+        self.0.scheme()
+    }
+
+    /// Whether the URL carries a password already.
+    pub(crate) fn has_password(&self) -> bool {
+        if self.is_redis_socket() {
+            self.0.query_pairs().any(|(key, _)| key == SOCKET_PASSWORD)
+        } else {
+            self.0.password().is_some()
+        }
+    }
+
+    /// Puts `password` where the URL's driver reads it; `Err` when the URL has no place for one.
+    pub(crate) fn set_password(&mut self, password: &str) -> Result<(), ()> {
+        if self.is_redis_socket() {
+            self.replace_socket_password(password);
+            Ok(())
+        } else {
+            self.0.set_password(Some(password))
+        }
+    }
+
+    /// A Redis reached through its Unix socket: the URL has no host to carry user information,
+    /// so redis-rs reads the password from the `pass` query parameter.
+    fn is_redis_socket(&self) -> bool {
+        matches!(self.0.scheme(), "redis+unix" | "unix")
+    }
+
+    fn replace_socket_password(&mut self, password: &str) {
+        let others: Vec<(String, String)> = self
+            .0
+            .query_pairs()
+            .filter(|(key, _)| key != SOCKET_PASSWORD)
+            .map(|(key, value)| (key.into_owned(), value.into_owned()))
+            .collect();
+        self.0
+            .query_pairs_mut()
+            .clear()
+            .extend_pairs(others)
+            .append_pair(SOCKET_PASSWORD, password);
     }
 
     /// Wraps a URL as given (tests, or callers that manage secrets themselves).
@@ -53,11 +98,11 @@ impl SecretUrl {
     }
 
     fn redacted(&self) -> String {
-        let mut shown = self.0.clone();
-        if shown.password().is_some() {
-            let _ = shown.set_password(Some("***"));
+        let mut shown = self.clone();
+        if shown.has_password() {
+            let _ = shown.set_password("***");
         }
-        shown.to_string()
+        shown.0.to_string()
     }
 }
 
@@ -72,6 +117,9 @@ impl fmt::Debug for SecretUrl {
         write!(f, "SecretUrl({})", self.redacted())
     }
 }
+
+/// The query parameter a Redis Unix socket URL carries its password in.
+const SOCKET_PASSWORD: &str = "pass";
 
 /// Reads a secret file, dropping the trailing newline editors and `echo` add.
 pub(crate) fn read_secret_file(var: &'static str, path: &Path) -> Result<String, ConfigError> {
@@ -127,6 +175,42 @@ mod tests {
         )
         .unwrap();
         assert_eq!(url.expose(), "redis://:abc@127.0.0.1:63791");
+    }
+
+    #[test]
+    fn a_redis_unix_socket_url_gets_the_password_as_its_pass_parameter() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pw");
+        std::fs::write(&file, "p@ss&word\n").unwrap();
+        let url = SecretUrl::from_url_and_password_file(
+            "REDIS_URL",
+            "redis+unix:///run/redis-core/redis.sock",
+            "REDIS_PASSWORD_FILE",
+            Some(file.to_str().unwrap()),
+        )
+        .unwrap();
+        // Where redis-rs reads it: a socket URL has no host to carry user information.
+        assert_eq!(
+            url.expose(),
+            "redis+unix:///run/redis-core/redis.sock?pass=p%40ss%26word"
+        );
+        assert_eq!(
+            url.to_string(),
+            "redis+unix:///run/redis-core/redis.sock?pass=***"
+        );
+        assert!(!format!("{url:?}").contains("word"), "{url:?}");
+        // A password already in the URL needs no file, and is hidden all the same.
+        let given = SecretUrl::from_url_and_password_file(
+            "REDIS_URL",
+            "unix:///run/redis-core/redis.sock?db=1&pass=given",
+            "REDIS_PASSWORD_FILE",
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            given.to_string(),
+            "unix:///run/redis-core/redis.sock?db=1&pass=***"
+        );
     }
 
     #[test]

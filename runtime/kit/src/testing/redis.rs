@@ -4,7 +4,8 @@ use std::time::{Duration, Instant};
 use super::ports::renew;
 use super::{find_tool, free_port};
 
-/// A redis-server on a free loopback port, persistence off, killed on drop.
+/// A redis-server on a free loopback port and a Unix socket in its own folder, persistence off,
+/// killed on drop.
 pub struct TempRedis {
     child: Child,
     port: u16,
@@ -109,6 +110,12 @@ impl TempRedis {
         }
     }
 
+    /// `redis+unix://<folder>/redis.sock`: the same server through its Unix socket, without the
+    /// password (which, as a deployment's, comes from `REDIS_PASSWORD_FILE`).
+    pub fn socket_url(&self) -> String {
+        format!("redis+unix://{}", self.dir.path().join(SOCKET).display())
+    }
+
     /// Kills the server now (tests of "Redis went away"). Its port stays reserved for
     /// [`TempRedis::start_again`].
     pub fn kill(&mut self) {
@@ -128,6 +135,9 @@ impl Drop for TempRedis {
     }
 }
 
+/// The Unix socket's name in the server's folder.
+const SOCKET: &str = "redis.sock";
+
 /// Fresh starts made before giving up on finding a port no other process takes.
 const START_ATTEMPTS: u32 = 5;
 
@@ -143,6 +153,9 @@ fn spawn(port: u16, password: Option<&str>, dir: &std::path::Path, args: &[&str]
     ])
     .args(["--appendonly", "no", "--dir"])
     .arg(dir)
+    .arg("--unixsocket")
+    .arg(dir.join(SOCKET))
+    .args(["--unixsocketperm", "700"])
     .stdout(Stdio::null())
     .stderr(Stdio::null());
     if let Some(pw) = password {

@@ -7,6 +7,7 @@ use stackr_contract::env as contract;
 use std::time::Duration;
 
 use super::error::ConfigError;
+use crate::config::SecretUrl;
 
 /// Where a service's queue lives: its own Redis, the queue name and the key prefix.
 #[derive(Clone, PartialEq, Eq)]
@@ -207,25 +208,15 @@ fn millis(
 /// Merges the password file into the URL, as the contract requires: the URL carries no password,
 /// the file does. A URL that already has one keeps it and the file is not needed.
 fn merge_password_file(url: &str, password_file: Option<String>) -> Result<String, ConfigError> {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return Err(ConfigError::invalid(
-            contract::REDIS_URL,
-            url,
-            "must look like redis://host:port",
-        ));
-    };
-    if !matches!(scheme, "redis" | "rediss") {
-        return Err(ConfigError::invalid(
-            contract::REDIS_URL,
-            url,
-            "scheme must be redis:// or rediss://",
+    let invalid = |expected| ConfigError::invalid(contract::REDIS_URL, url, expected);
+    let mut parsed =
+        SecretUrl::new(url).map_err(|_| invalid("must look like redis://host:port"))?;
+    if !matches!(parsed.scheme(), "redis" | "rediss" | "redis+unix" | "unix") {
+        return Err(invalid(
+            "scheme must be redis://, rediss:// or, for a Unix socket, redis+unix://",
         ));
     }
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    if rest[..authority_end].contains('@') {
-        return Ok(url.to_string());
-    }
-    let Some(path) = password_file else {
+    let Some(path) = password_file.filter(|_| !parsed.has_password()) else {
         return Ok(url.to_string());
     };
     let password = std::fs::read_to_string(&path).map_err(|source| ConfigError::PasswordFile {
@@ -242,24 +233,16 @@ fn merge_password_file(url: &str, password_file: Option<String>) -> Result<Strin
             reason: "the file is empty".into(),
         });
     }
-    Ok(format!("{scheme}://:{}@{rest}", percent_encode(password)))
-}
-
-fn percent_encode(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    for byte in raw.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
+    parsed
+        .set_password(password)
+        .map_err(|()| invalid("has no host to attach the password to"))?;
+    Ok(parsed.expose().to_owned())
 }
 
 pub(crate) fn redact_password(url: &str) -> String {
-    match (url.split_once("://"), url.rfind('@')) {
-        (Some((scheme, _)), Some(at)) => format!("{scheme}://***{}", &url[at..]),
+    match (SecretUrl::new(url), url.split_once("://"), url.rfind('@')) {
+        (Ok(parsed), _, _) => parsed.to_string(),
+        (Err(_), Some((scheme, _)), Some(at)) => format!("{scheme}://***{}", &url[at..]),
         _ => url.to_string(),
     }
 }
@@ -339,6 +322,24 @@ mod tests {
             !format!("{config:?}").contains("word"),
             "Debug must not leak the password"
         );
+    }
+
+    #[test]
+    fn a_unix_socket_url_gets_the_password_file_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pw");
+        std::fs::write(&file, "p@ss/word\n").unwrap();
+        let env = env_of(&[
+            ("REDIS_URL", "redis+unix:///run/redis-core/redis.sock"),
+            ("REDIS_PASSWORD_FILE", file.to_str().unwrap()),
+            ("STACKR_QUEUE", "core"),
+        ]);
+        let config = QueueConfig::from_lookup(&env).unwrap();
+        assert_eq!(
+            config.redis_url,
+            "redis+unix:///run/redis-core/redis.sock?pass=p%40ss%2Fword"
+        );
+        assert!(!format!("{config:?}").contains("word"), "{config:?}");
     }
 
     #[test]

@@ -23,6 +23,7 @@ mod health_checks;
 mod kit_support;
 mod peer_client;
 mod provisioning_once;
+mod redis_unix_socket;
 mod runtime_setup;
 mod scaffold_example;
 mod test_postgres_login;
