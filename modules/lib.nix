@@ -123,15 +123,14 @@ rec {
   redisTls = cfg: name:
     inFleet cfg && lib.any (h: h != partHost cfg name "redis") (clientHosts cfg name);
 
-  # How this host's processes reach service `name`'s `part`: loopback when it runs here (Redis
-  # with TLS: its host's name, which the certificate carries), else the placed host by name.
+  # How this host's processes reach service `name`'s `part`: loopback when it runs here (Redis:
+  # its Unix socket, modules/units.nix), else the placed host by name.
   endpoint = cfg: name: part:
     let
       host = partHost cfg name part;
       remote = inFleet cfg && host != cfg.fleet.thisHost;
-      byName = remote || (part == "redis" && redisTls cfg name);
     in
-    { inherit remote; host = if byName then host else "127.0.0.1"; };
+    { inherit remote; host = if remote then host else "127.0.0.1"; };
 
   # The units of service `name`'s `role` on this host: `stackr-<name>-<role>` on a single host,
   # numbered replicas `stackr-<name>-<role>-<i>` in a fleet.

@@ -132,7 +132,7 @@ let
       redis = {
         port = mkOption {
           type = types.port;
-          description = "Port of the service's own Redis (`services.redis.servers.${name}`); never 6379.";
+          description = "Port of the service's own Redis (`services.redis.servers.${name}`) for clients on other hosts (TLS); never 6379. Processes on its own host use its Unix socket, and without clients elsewhere it listens on no port.";
         };
         passwordFile = secretPath "File with the service's Redis password (`requirepass`)." "${cfg.secretsDir}/${name}-redis-password";
       };

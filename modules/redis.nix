@@ -1,6 +1,6 @@
-# One Redis per service: `services.redis.servers.<name>`, bound to localhost, password from a file,
-# with the append-only file on so that queued jobs survive a crash (snapshots alone lose the
-# writes since the last one). In a fleet, a Redis with clients on other hosts speaks TLS only,
+# One Redis per service: `services.redis.servers.<name>`, reached through its Unix socket, password
+# from a file, with the append-only file on so that queued jobs survive a crash (snapshots alone
+# lose the writes since the last one). In a fleet, a Redis with clients on other hosts speaks TLS only,
 # with this host's certificate, also on the host's address (the firewall admits its clients).
 { config, lib, ... }:
 let
@@ -17,8 +17,9 @@ in
         let tls = stackrLib.redisTls cfg name; in
         {
           enable = true;
-          # Port 0: no plain TCP listener; clients use `tls-port`.
-          port = if tls then 0 else svc.redis.port;
+          # Port 0: no plain TCP listener. This host's clients use the Unix socket (nixpkgs'
+          # default path, in a folder of the server's group); other hosts' use `tls-port`.
+          port = 0;
           bind = if tls then "127.0.0.1 ${cfg.fleet.hosts.${cfg.fleet.thisHost}.address}" else "127.0.0.1";
           requirePassFile = svc.redis.passwordFile;
           appendOnly = true;

@@ -25,7 +25,11 @@ let
       DATABASE_URL = "postgres://${dbName name}@${pg.host}:${toString (stackrLib.postgresPort config name)}/${dbName name}"
         + lib.optionalString pg.remote "?sslmode=verify-full&sslrootcert=%d/tls-ca";
       DATABASE_PASSWORD_FILE = "%d/db-password";
-      REDIS_URL = "${if stackrLib.redisTls cfg name then "rediss" else "redis"}://${redis.host}:${toString svc.redis.port}";
+      # Its own host's Redis through the server's Unix socket, whose folder only the server's
+      # group enters (the unit's SupplementaryGroups): no other local user can stand in for it,
+      # as one could on a loopback port while the server is down.
+      REDIS_URL = if redis.remote then "rediss://${redis.host}:${toString svc.redis.port}"
+        else "redis+unix://${config.services.redis.servers.${name}.unixSocket}";
       REDIS_PASSWORD_FILE = "%d/redis-password";
       RUST_LOG = "info";
     } // lib.optionalAttrs inFleet {
@@ -97,7 +101,7 @@ let
   # Every peer of the auth API is local unless it sends mail, signs in through providers, or is
   # opened to the network.
   localOnly = svc: svc.kind == "auth" && cfg.auth.smtpUrl == null && cfg.auth.oauthProviders == [ ] && !svc.openFirewall
-    && !(stackrLib.endpoint cfg svc.name "postgres").remote && (stackrLib.endpoint cfg svc.name "redis").host == "127.0.0.1";
+    && !(stackrLib.endpoint cfg svc.name "postgres").remote && !(stackrLib.endpoint cfg svc.name "redis").remote;
 
   # `replica`: its index in a fleet (API replicas listen on their loopback port behind the load
   # balancer; only the first serves auth's admin page); null on a single host.
@@ -135,6 +139,9 @@ let
         NotifyAccess = "main";
         User = user;
         Group = user;
+        # The group of the service's Redis server on this host, named as its user (nixpkgs'
+        # default): the one that may enter the folder of its socket.
+        SupplementaryGroups = lib.optional (stackrLib.runsHere cfg name "redis") config.services.redis.servers.${name}.user;
         ExecStart = "${svc.package}/bin/${name}-${role}";
         # API and worker run as the same identity, so they can share the service's state folder.
         StateDirectory = "${stackrLib.stateSubdir cfg}/${name}";

@@ -27,7 +27,8 @@ struct Service {
     name: String,
     port: u64,
     postgres_port: u64,
-    redis_port: u64,
+    /// Its Redis's Unix socket: the server has no TCP listener.
+    redis_socket: String,
     has_worker: bool,
     is_auth: bool,
 }
@@ -47,6 +48,7 @@ impl Deployment {
         eprintln!("changed for the container:\n  {}", adapted.join("\n  "));
         let image = systemd_image().to_string();
         let machine = Machine::boot(&image, &root, &workspace_bin_dir().unwrap()).unwrap();
+        let redis = system["redis"].clone();
         let services = system["stackr"]["services"]
             .as_object()
             .unwrap()
@@ -55,7 +57,7 @@ impl Deployment {
                 name: name.clone(),
                 port: s["port"].as_u64().unwrap(),
                 postgres_port: s["postgres"]["port"].as_u64().unwrap(),
-                redis_port: s["redis"]["port"].as_u64().unwrap(),
+                redis_socket: redis[name]["unixSocket"].as_str().unwrap().to_owned(),
                 has_worker: s["worker"]["enable"] == true,
                 is_auth: s["kind"] == "auth",
             })
@@ -183,9 +185,9 @@ impl Deployment {
         let output = self
             .machine
             .run(&format!(
-                "REDISCLI_AUTH={} redis-cli --no-auth-warning -p {} {command} 2>&1",
+                "REDISCLI_AUTH={} redis-cli --no-auth-warning -s {} {command} 2>&1",
                 quoted(&password),
-                self.service(service).redis_port
+                self.service(service).redis_socket
             ))
             .unwrap();
         String::from_utf8_lossy(&output.stdout).trim().to_owned()
@@ -206,10 +208,10 @@ impl Deployment {
     fn enqueue(&self, service: &str, job: &str) -> String {
         let s = self.service(service);
         self.sh(&format!(
-            "REDIS_URL=redis://127.0.0.1:{} REDIS_PASSWORD_FILE={}/{service}-redis-password \
+            "REDIS_URL=redis+unix://{} REDIS_PASSWORD_FILE={}/{service}-redis-password \
              STACKR_QUEUE={service} STACKR_QUEUE_PREFIX=bull \
              /opt/stackr/workspace/bin/stackr-checks-enqueue {job}",
-            s.redis_port, self.secrets_dir
+            s.redis_socket, self.secrets_dir
         ))
         .trim()
         .to_owned()
@@ -359,8 +361,32 @@ fn each_service_is_locked_out_of_the_others_stores(d: &Deployment) {
                 "{}'s Redis took {}'s password",
                 other.name, own.name
             );
+            // Another local identity does not even reach the socket (its folder is the
+            // server's group's alone), with the right password in hand.
+            let password = d.secret(&format!("{}-redis-password", other.name));
+            let as_own = d.machine.run(&format!(
+                "REDISCLI_AUTH={} setpriv --reuid=stackr-{} --regid=stackr-{} --init-groups \
+                 redis-cli --no-auth-warning -s {} PING 2>&1",
+                quoted(&password),
+                own.name,
+                own.name,
+                other.redis_socket
+            ));
+            let as_own = String::from_utf8_lossy(&as_own.unwrap().stdout).into_owned();
+            assert!(
+                as_own.contains("Permission denied"),
+                "stackr-{} reached {}'s Redis socket: {as_own}",
+                own.name,
+                other.name
+            );
         }
     }
+    // No TCP listener of any Redis for a local user to stand in for while it is down.
+    let listening = d.sh("ss -Hltnp");
+    assert!(
+        !listening.contains("redis-server"),
+        "a Redis listens on TCP:\n{listening}"
+    );
 }
 
 /// No secret value appears in any unit's `systemctl show`, any process's environment or command

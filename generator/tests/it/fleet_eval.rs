@@ -76,6 +76,10 @@ fn remote_connections(fleet: &BTreeMap<String, Value>) -> Vec<Remote<'_>> {
                 .flat_map(|list| list.split(','))
                 .filter_map(|entry| Some(("SERVICE_URLS", entry.split_once('=')?.1)));
             for (key, url) in single.chain(peers) {
+                // A Unix socket: this host's own server.
+                if url.starts_with("redis+unix://") {
+                    continue;
+                }
                 let host = url_host(url).unwrap();
                 if host == "127.0.0.1" || host == from {
                     continue;
@@ -690,7 +694,7 @@ struct Mistake {
 const MISTAKES: &[Mistake] = &[
     Mistake {
         file: "redis.nix",
-        from: "port = if tls then 0 else svc.redis.port;",
+        from: "port = 0;",
         to: "port = svc.redis.port;",
         test: "every_connection_between_hosts_is_tls_verified_by_name",
         caught: "a plain listener beside TLS",

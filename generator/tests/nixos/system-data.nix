@@ -14,7 +14,7 @@ in
   # Content of the store files the units name (scripts, configs), by path.
   storeFiles = lib.foldl' (files: unit: files // unit.storeFiles) { } (lib.attrValues enabledUnits);
   postgresql = lib.getAttrs [ "enable" "authentication" "settings" ] config.services.postgresql;
-  redis = lib.mapAttrs (_: server: lib.getAttrs [ "enable" "port" "bind" "requirePass" "requirePassFile" "appendOnly" "openFirewall" "settings" ] server)
+  redis = lib.mapAttrs (_: server: lib.getAttrs [ "enable" "port" "bind" "requirePass" "requirePassFile" "appendOnly" "openFirewall" "settings" "unixSocket" "user" ] server)
     config.services.redis.servers;
   firewall = config.networking.firewall.allowedTCPPorts;
   firewallCommands = config.networking.firewall.extraCommands;

@@ -140,6 +140,8 @@ struct Listeners {
     postgres: BTreeMap<u16, String>,
     redis: BTreeMap<u16, String>,
     http: BTreeMap<u16, String>,
+    /// Redis Unix sockets by path: the server's unit, and the group that may enter its folder.
+    redis_sockets: BTreeMap<String, (String, String)>,
     all: Vec<(u16, String)>,
 }
 
@@ -166,13 +168,22 @@ fn listeners(system: &Value) -> Listeners {
     }
     for (name, server) in system["redis"].as_object().unwrap() {
         if server["enable"] == true {
+            let unit = format!("redis-{name}.service");
+            if let Some(socket) = server["unixSocket"].as_str() {
+                let group = server["user"].as_str().unwrap_or_default().to_owned();
+                found
+                    .redis_sockets
+                    .insert(socket.to_owned(), (unit.clone(), group));
+            }
             // Port 0 turns the plain listener off; a TLS server listens on `tls-port`.
             let port = match server["port"].as_u64().unwrap() {
                 0 => server["settings"]["tls-port"].as_u64().unwrap_or(0),
                 port => port,
             } as u16;
-            found.redis.insert(port, format!("redis-{name}.service"));
-            found.all.push((port, format!("redis-{name}")));
+            if port != 0 {
+                found.redis.insert(port, unit);
+                found.all.push((port, format!("redis-{name}")));
+            }
         }
     }
     found
@@ -363,6 +374,12 @@ fn port_violations(system: &Value) -> Vec<String> {
             ("AUTH_URL", &listeners.http, "API"),
         ] {
             let Some(url) = env(unit, key) else { continue };
+            if let Some(socket) = url.strip_prefix("redis+unix://") {
+                found.extend(socket_violations(
+                    name, unit, socket, &listeners, &after, &needed,
+                ));
+                continue;
+            }
             // Another host's server (a fleet): tests/it/fleet_eval.rs checks those connections.
             if url_host(url).is_some_and(|host| host != "127.0.0.1") {
                 continue;
@@ -379,6 +396,35 @@ fn port_violations(system: &Value) -> Vec<String> {
                 Some(_) => {}
             }
         }
+    }
+    found
+}
+
+/// A `redis+unix://` REDIS_URL names a Redis server's socket, whose server the unit is ordered
+/// after and depends on, and whose group (the one that may enter the socket's folder) it joins.
+fn socket_violations(
+    name: &str,
+    unit: &Value,
+    socket: &str,
+    listeners: &Listeners,
+    after: &[&str],
+    needed: &[&str],
+) -> Vec<String> {
+    let Some((server, group)) = listeners.redis_sockets.get(socket) else {
+        return vec![format!(
+            "{name}: REDIS_URL=redis+unix://{socket} reaches no Redis server"
+        )];
+    };
+    let mut found = Vec::new();
+    if !after.contains(&server.as_str()) || !needed.contains(&server.as_str()) {
+        found.push(format!(
+            "{name} uses {server} (REDIS_URL) without After= and Requires=/Wants= on it"
+        ));
+    }
+    if !strings(&unit["serviceConfig"]["SupplementaryGroups"]).contains(&group.as_str()) {
+        found.push(format!(
+            "{name} uses {server}'s socket without its group {group}, which alone enters its folder"
+        ));
     }
     found
 }

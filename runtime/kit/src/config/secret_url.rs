@@ -20,7 +20,7 @@ impl SecretUrl {
         password_file_var: &'static str,
         password_file: Option<&str>,
     ) -> Result<Self, ConfigError> {
-        let mut parsed = Url::parse(url).map_err(|e| ConfigError::Invalid {
+        let parsed = Url::parse(url).map_err(|e| ConfigError::Invalid {
             var: url_var,
             reason: format!("not a URL ({e})"),
         })?;
