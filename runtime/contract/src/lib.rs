@@ -23,6 +23,21 @@ pub fn no_answer_within_startup_wait() -> String {
     )
 }
 
+/// What start-up says of a store whose last attempt got no answer before [`STARTUP_WAIT`] ended,
+/// after earlier attempts failed: the error of the one before, if any (a wrong password answers at
+/// once, attempt after attempt, and is the reason, whichever attempt the wait cut short).
+pub fn no_answer_within_startup_wait_after(
+    earlier_error: Option<&dyn std::fmt::Display>,
+) -> String {
+    match earlier_error {
+        Some(earlier) => format!(
+            "{}; the attempt before: {earlier}",
+            no_answer_within_startup_wait()
+        ),
+        None => no_answer_within_startup_wait(),
+    }
+}
+
 /// What start-up says of a store whose every connection failed until [`STARTUP_WAIT`] ended (its
 /// host still booting, a wrong address, a role not created yet), with the last error.
 pub fn unreachable_within_startup_wait(last_error: &dyn std::fmt::Display) -> String {

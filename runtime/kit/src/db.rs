@@ -43,6 +43,8 @@ pub async fn connect(
         .build()
         .context("building the PostgreSQL pool")?;
     let deadline = Instant::now() + crate::STARTUP_WAIT;
+    // Said by the server last, for a wait that ends in the middle of the next attempt.
+    let mut last_refusal: Option<String> = None;
     loop {
         // An attempt begun near the deadline ends with it: a server that accepts connections but
         // answers nothing would otherwise hold it for the pool's create timeout.
@@ -50,7 +52,9 @@ pub async fn connect(
         let Ok(attempt) = tokio::time::timeout(remaining, pool.get()).await else {
             return Err(anyhow::anyhow!(
                 "cannot connect to the service database {url}: {}",
-                stackr_contract::no_answer_within_startup_wait()
+                stackr_contract::no_answer_within_startup_wait_after(
+                    last_refusal.as_ref().map(|e| e as &dyn std::fmt::Display)
+                )
             ));
         };
         match attempt {
@@ -60,6 +64,7 @@ pub async fn connect(
                 if Instant::now() < deadline && stackr_tls::refusal::tls_refused(&e).is_none() =>
             {
                 tracing::info!(database = %url, error = %e, "waiting for PostgreSQL");
+                last_refusal = Some(stackr_tls::refusal::full_message(&e));
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
             Err(e) => {

@@ -64,12 +64,17 @@ pub async fn connect_and_migrate(
 /// stays refused, so it stops at once. An attempt begun near the end of the wait ends with it.
 async fn first_connection(pool: &Pool) -> anyhow::Result<Client> {
     let deadline = Instant::now() + STARTUP_WAIT;
+    // Said by the server last, for a wait that ends in the middle of the next attempt.
+    let mut last_refusal: Option<String> = None;
     loop {
         let remaining = deadline.saturating_duration_since(Instant::now());
         let Ok(attempt) = tokio::time::timeout(remaining, pool.get()).await else {
             bail!(
-                "connect to PostgreSQL: {} (check DATABASE_URL and that the server is up)",
-                stackr_contract::no_answer_within_startup_wait()
+                "connect to PostgreSQL: {} (check DATABASE_URL, DATABASE_PASSWORD_FILE and that \
+                 the server is up)",
+                stackr_contract::no_answer_within_startup_wait_after(
+                    last_refusal.as_ref().map(|e| e as &dyn std::fmt::Display)
+                )
             );
         };
         match attempt {
@@ -78,6 +83,7 @@ async fn first_connection(pool: &Pool) -> anyhow::Result<Client> {
                 if Instant::now() < deadline && stackr_tls::refusal::tls_refused(&e).is_none() =>
             {
                 tracing::info!(error = %e, "waiting for PostgreSQL");
+                last_refusal = Some(stackr_tls::refusal::full_message(&e));
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
             Err(e) => {

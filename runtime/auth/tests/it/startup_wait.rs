@@ -78,3 +78,24 @@ async fn a_postgresql_that_refuses_connections_all_through_the_wait_fails_start_
     assert!(message.contains("the last attempt"), "{message}");
     assert!(!message.contains("auth-db-password"), "{message}");
 }
+
+/// A wrong password is answered at once, attempt after attempt, all through the wait: start-up
+/// says so when the wait ends, whichever attempt the end cuts short, never "no answer" alone.
+#[tokio::test]
+async fn a_wrong_database_password_all_through_the_wait_is_named_when_start_up_fails() {
+    let pg = tokio::task::spawn_blocking(TempPostgres::start)
+        .await
+        .unwrap();
+    let right = pg.create_service_database("auth", "auth-db-password");
+    let wrong = right.replace("auth-db-password", "wrong-db-password");
+
+    let failed = AppState::connect(config_for(&wrong)).await;
+
+    let message = format!("{:#}", failed.err().expect("a wrong password, no start"));
+    assert!(message.contains("start-up wait"), "{message}");
+    assert!(
+        message.contains("password authentication failed"),
+        "{message}"
+    );
+    assert!(!message.contains("wrong-db-password"), "{message}");
+}

@@ -53,8 +53,11 @@ impl TempPostgres {
             .arg(&password_file)
             .args(["--no-sync", "--encoding=UTF8", "--locale=C"]));
         std::fs::remove_file(&password_file).expect("remove the password file");
-        // Trust only through the socket in the private temp dir; a password for everyone on TCP.
-        let hba = "local all all trust\n\
+        // Trust only the superuser, only through the socket in the private temp dir; a password
+        // for every other role there (as a deployed service's own server asks), and for
+        // everyone on TCP.
+        let hba = "local all postgres trust\n\
+                   local all all scram-sha-256\n\
                    host all all 127.0.0.1/32 scram-sha-256\n";
         std::fs::write(data.join("pg_hba.conf"), hba).expect("write pg_hba.conf");
         let opts = format!(
@@ -98,7 +101,7 @@ impl TempPostgres {
         let mut command = Command::new(find_tool("psql"));
         command
             .args(["-X", "-U", "postgres", "-h"])
-            .arg(self.dir.path().join("sock"))
+            .arg(self.socket_dir())
             .args(["-p", &self.port.to_string(), "-d", database]);
         command
     }
@@ -145,6 +148,11 @@ impl TempPostgres {
             "postgres://{name}:{password}@127.0.0.1:{}/{name}",
             self.port
         )
+    }
+
+    /// The folder of the server's Unix socket (`.s.PGSQL.<port>`).
+    pub fn socket_dir(&self) -> PathBuf {
+        self.dir.path().join("sock")
     }
 
     pub fn data_dir(&self) -> PathBuf {
