@@ -24,6 +24,10 @@ rec {
   serviceUser = name: "stackr-${name}";
   postgresUser = name: "stackr-${name}-pg";
   postgresUnitName = name: "stackr-${name}-postgresql";
+  # The folder of a PostgreSQL server's Unix socket: a per-service server's own, which only its
+  # group enters; nixpkgs' for the system server (shared mode).
+  postgresSocketDir = cfg: name:
+    if perService cfg then "/run/${postgresUnitName name}" else "/run/postgresql";
   # The oneshot that creates the service's role and database once its server is ready (either
   # mode). A unit of its own, not the server's ExecStartPost: before systemd 256 a sandboxed
   # unit's ExecStartPost cannot read the unit's credentials.

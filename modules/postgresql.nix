@@ -1,7 +1,9 @@
 # Each service's database. Per-service mode (the default): the service's own PostgreSQL server,
 # as its own unit and identity, with its data under the state folder, its own port, and pg_hba
-# letting in only its role (over TCP, with its password) and the server's own superuser (over a
-# socket only that identity can reach). Shared mode: one role and database per service in the
+# letting in only its role (with its password) and the server's own superuser (as that
+# identity). Its socket's folder only the server's group enters, which the service's units on
+# this host join; it listens on TCP only for other hosts (TLS), so no loopback port is left for
+# another local user to take while it is down. Shared mode: one role and database per service in the
 # system `services.postgresql`, whose pg_hba lines (first match wins) let only that role open it.
 # Either way the oneshot `stackr-<name>-db` applies the role, database and password with psql as
 # the superuser once the server is ready (provisionScript).
@@ -29,11 +31,12 @@ let
       user = stackrLib.postgresUser name;
       unit = stackrLib.postgresUnitName name;
       dataDir = "${cfg.stateDir}/postgresql/${name}";
-      socketDir = "/run/${unit}";
+      socketDir = stackrLib.postgresSocketDir cfg name;
       id = sqlIdent (dbName name);
       clients = remoteClients name;
       tls = clients != [ ];
-      listen = lib.concatStringsSep "," ([ "127.0.0.1" ] ++ lib.optional tls cfg.fleet.hosts.${cfg.fleet.thisHost}.address);
+      # Empty: no TCP listener at all.
+      listen = lib.optionalString tls cfg.fleet.hosts.${cfg.fleet.thisHost}.address;
       tlsFlags = lib.optionalString tls " -c ssl=on -c ssl_cert_file=%d/tls-host.crt -c ssl_key_file=%d/tls-host.key -c ssl_min_protocol_version=TLSv1.2";
     in
     {
@@ -56,7 +59,7 @@ let
         fi
         cat > "$PGDATA/pg_hba.conf" <<'HBA'
         local all postgres peer map=superuser
-        host ${id} ${id} 127.0.0.1/32 scram-sha-256
+        local ${id} ${id} scram-sha-256
         ${lib.concatMapStrings (a: "hostssl ${id} ${id} ${cidr a} scram-sha-256\n") clients}HBA
         echo 'superuser ${user} postgres' > "$PGDATA/pg_ident.conf"
       '';
@@ -68,7 +71,8 @@ let
         StateDirectory = "${stackrLib.stateSubdir cfg}/postgresql/${name}";
         StateDirectoryMode = "0700";
         RuntimeDirectory = unit;
-        RuntimeDirectoryMode = "0700";
+        # The server's group: itself and the service's units on this host.
+        RuntimeDirectoryMode = "0750";
         # Fast shutdown, with time to finish it.
         KillSignal = "SIGINT";
         KillMode = "mixed";
@@ -96,7 +100,7 @@ let
       requires = [ server ];
       # psql reads PGHOST/PGPORT/PGUSER.
       environment = if perService then {
-        PGHOST = "/run/${stackrLib.postgresUnitName name}";
+        PGHOST = stackrLib.postgresSocketDir cfg name;
         PGPORT = toString svc.postgres.port;
         PGUSER = "postgres";
       } else {
@@ -113,11 +117,13 @@ let
       } // lib.optionalAttrs perService { Group = user; };
     };
   # pg_hba rules of the services' databases on the system PostgreSQL (shared mode): only the
-  # service's role, with its password, over loopback.
+  # service's role, with its password, through the socket (where its processes connect) or over
+  # loopback.
   sharedRules = lib.concatMapStrings
     (name:
       let id = sqlIdent (dbName name); in ''
         local ${id} postgres peer
+        local ${id} ${id} scram-sha-256
         host ${id} ${id} 127.0.0.1/32 scram-sha-256
         host ${id} ${id} ::1/128 scram-sha-256
         local ${id} all reject

@@ -22,7 +22,9 @@ let
     in
     {
       STACKR_SERVICE = name;
-      DATABASE_URL = "postgres://${dbName name}@${pg.host}:${toString (stackrLib.postgresPort config name)}/${dbName name}"
+      # Its own host's PostgreSQL through the server's socket: the URL's host is its folder,
+      # percent-encoded (as libpq reads it), each `%` written `%%` for systemd.
+      DATABASE_URL = "postgres://${dbName name}@${if pg.remote then pg.host else lib.replaceStrings [ "/" ] [ "%%2F" ] (stackrLib.postgresSocketDir cfg name)}:${toString (stackrLib.postgresPort config name)}/${dbName name}"
         + lib.optionalString pg.remote "?sslmode=verify-full&sslrootcert=%d/tls-ca";
       DATABASE_PASSWORD_FILE = "%d/db-password";
       # Its own host's Redis through the server's Unix socket, whose folder only the server's
@@ -103,6 +105,12 @@ let
   localOnly = svc: svc.kind == "auth" && cfg.auth.smtpUrl == null && cfg.auth.oauthProviders == [ ] && !svc.openFirewall
     && !(stackrLib.endpoint cfg svc.name "postgres").remote && !(stackrLib.endpoint cfg svc.name "redis").remote;
 
+  # The groups that alone enter the socket folders of the service's own PostgreSQL and Redis
+  # servers on this host (the Redis server's is named as its user, nixpkgs' default).
+  storeGroups = name:
+    lib.optional (stackrLib.perService cfg && stackrLib.runsHere cfg name "postgres") (stackrLib.postgresUser name)
+    ++ lib.optional (stackrLib.runsHere cfg name "redis") config.services.redis.servers.${name}.user;
+
   # `replica`: its index in a fleet (API replicas listen on their loopback port behind the load
   # balancer; only the first serves auth's admin page); null on a single host.
   unit = { name, svc, role, replica ? null }:
@@ -139,9 +147,7 @@ let
         NotifyAccess = "main";
         User = user;
         Group = user;
-        # The group of the service's Redis server on this host, named as its user (nixpkgs'
-        # default): the one that may enter the folder of its socket.
-        SupplementaryGroups = lib.optional (stackrLib.runsHere cfg name "redis") config.services.redis.servers.${name}.user;
+        SupplementaryGroups = storeGroups name;
         ExecStart = "${svc.package}/bin/${name}-${role}";
         # API and worker run as the same identity, so they can share the service's state folder.
         StateDirectory = "${stackrLib.stateSubdir cfg}/${name}";
@@ -165,8 +171,9 @@ let
     in
     ''
       exec systemd-run --quiet --wait --pipe --collect --uid=${user} --gid=${user} \
+        ${lib.concatMapStrings (group: "--property=SupplementaryGroups=${group} ") (storeGroups svc.name)}\
         --property=LoadCredential=${lib.escapeShellArg "db-password:${svc.postgres.passwordFile}"} ${lib.optionalString inFleet "--unit=stackr-set-role --property=LoadCredential=${lib.escapeShellArg "tls-ca:${cfg.fleet.tls.caFile}"} "}\
-        --setenv=DATABASE_URL=${lib.escapeShellArg (builtins.replaceStrings [ "%d/" ] [ "${credentialsDir}/" ] env.DATABASE_URL)} \
+        --setenv=DATABASE_URL=${lib.escapeShellArg (builtins.replaceStrings [ "%d/" "%%" ] [ "${credentialsDir}/" "%" ] env.DATABASE_URL)} \
         --setenv=AUTH_ROLES=${lib.escapeShellArg env.AUTH_ROLES} \
         /bin/sh -c 'DATABASE_PASSWORD_FILE="$CREDENTIALS_DIRECTORY/db-password" exec "$0" set-role "$@"' \
         ${svc.package}/bin/${svc.name}-api "$@"

@@ -57,6 +57,28 @@ pub fn unit_files(system: &Value) -> anyhow::Result<BTreeMap<String, Entry>> {
     Ok(files)
 }
 
+/// The host's commands (`environment.systemPackages` written as scripts, `stackr-set-role`) under
+/// `usr/local/bin/`, where NixOS's system profile would put them on PATH.
+pub fn command_files(system: &Value) -> anyhow::Result<BTreeMap<String, Entry>> {
+    let packages = system["packages"]
+        .as_array()
+        .context("the evaluation has no packages")?;
+    Ok(packages
+        .iter()
+        .filter_map(|package| {
+            let name = package["name"].as_str()?;
+            let text = package["text"].as_str().filter(|text| !text.is_empty())?;
+            Some((
+                format!("usr/local/bin/{name}"),
+                Entry::File {
+                    content: format!("#!/bin/sh\n{text}"),
+                    executable: true,
+                },
+            ))
+        })
+        .collect())
+}
+
 fn unit_file(unit: &Value, default_path: &[String]) -> anyhow::Result<String> {
     let mut text = String::from("[Unit]\n");
     if let Some(description) = unit["description"].as_str().filter(|d| !d.is_empty()) {

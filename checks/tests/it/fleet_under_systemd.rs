@@ -42,7 +42,8 @@ fn psql(fleet: &Fleet, host: &Host, role: &str, server: &str, sql: &str) -> Resu
     let port = fleet.service(server)["postgres"]["port"].as_u64().unwrap();
     let secrets = host.system["stackr"]["secretsDir"].as_str().unwrap();
     let target = if db_host.name == host.name {
-        format!("host=127.0.0.1 port={port}")
+        // The server's own host reaches it through its socket (it listens on TCP for the others).
+        format!("host=/run/stackr-{server}-postgresql port={port}")
     } else {
         format!(
             "host={} port={port} sslmode=verify-full sslrootcert={}",

@@ -197,7 +197,7 @@ impl Deployment {
     fn psql(&self, role: &str, server: &str, database: &str, sql: &str) -> Result<String, String> {
         let password = self.secret(&format!("{role}-db-password"));
         self.machine.outcome(&format!(
-            "PGPASSWORD={} psql -X -At -h 127.0.0.1 -p {} -U {role} -d {database} -c {}",
+            "PGPASSWORD={} psql -X -At -h /run/stackr-{server}-postgresql -p {} -U {role} -d {database} -c {}",
             quoted(&password),
             self.service(server).postgres_port,
             quoted(sql)
@@ -330,6 +330,30 @@ fn sign_up_and_provisioning_work(d: &Deployment) -> (String, String) {
     (cookie, user_id)
 }
 
+/// `stackr-set-role EMAIL ROLE`, run as root as the deploy guide says, makes the signed-up user
+/// the first admin: auth's own binary as auth's identity, through its database's socket.
+fn the_set_role_command_makes_the_first_admin(d: &Deployment, cookie: &str, user_id: &str) {
+    let email = d.psql(
+        "auth",
+        "auth",
+        "auth",
+        &format!("SELECT email FROM \"user\" WHERE id = '{user_id}'"),
+    );
+    let email = email.unwrap_or_else(|e| panic!("the user's email: {e}"));
+    let output = d.sh(&format!("stackr-set-role {} admin 2>&1", quoted(&email)));
+    let role = d
+        .psql(
+            "auth",
+            "auth",
+            "auth",
+            &format!("SELECT role FROM \"user\" WHERE id = '{user_id}'"),
+        )
+        .unwrap();
+    assert_eq!(role, "admin", "stackr-set-role said: {output}");
+    let answer = d.get("core", "/me", Some(cookie));
+    assert_eq!(answer.status, 200, "core /me as an admin: {answer:?}");
+}
+
 fn a_job_runs_through_each_worker(d: &Deployment) {
     for service in d.services.iter().filter(|s| s.has_worker) {
         let id = d.enqueue(&service.name, &example_job(&service.name));
@@ -361,8 +385,27 @@ fn each_service_is_locked_out_of_the_others_stores(d: &Deployment) {
                 "{}'s Redis took {}'s password",
                 other.name, own.name
             );
-            // Another local identity does not even reach the socket (its folder is the
-            // server's group's alone), with the right password in hand.
+            // Another local identity does not even reach the sockets (their folders are the
+            // servers' groups' alone), with the right password in hand.
+            let password = d.secret(&format!("{}-db-password", other.name));
+            let as_own = d.machine.run(&format!(
+                "PGPASSWORD={} setpriv --reuid=stackr-{} --regid=stackr-{} --init-groups \
+                 psql -X -At -h /run/stackr-{}-postgresql -p {} -U {} -d {} -c 'SELECT 1' 2>&1",
+                quoted(&password),
+                own.name,
+                own.name,
+                other.name,
+                other.postgres_port,
+                other.name,
+                other.name
+            ));
+            let as_own = String::from_utf8_lossy(&as_own.unwrap().stdout).into_owned();
+            assert!(
+                as_own.contains("Permission denied"),
+                "stackr-{} reached {}'s PostgreSQL socket: {as_own}",
+                own.name,
+                other.name
+            );
             let password = d.secret(&format!("{}-redis-password", other.name));
             let as_own = d.machine.run(&format!(
                 "REDISCLI_AUTH={} setpriv --reuid=stackr-{} --regid=stackr-{} --init-groups \
@@ -381,11 +424,12 @@ fn each_service_is_locked_out_of_the_others_stores(d: &Deployment) {
             );
         }
     }
-    // No TCP listener of any Redis for a local user to stand in for while it is down.
+    // No TCP listener of any PostgreSQL or Redis for a local user to stand in for while it is
+    // down.
     let listening = d.sh("ss -Hltnp");
     assert!(
-        !listening.contains("redis-server"),
-        "a Redis listens on TCP:\n{listening}"
+        !listening.contains("redis-server") && !listening.contains("postgres"),
+        "a store listens on TCP:\n{listening}"
     );
 }
 
@@ -576,6 +620,7 @@ fn the_nixos_units_run_under_a_real_systemd() {
     every_unit_is_active_through_its_readiness_notification(&d);
     every_api_is_healthy(&d);
     let (cookie, user_id) = sign_up_and_provisioning_work(&d);
+    the_set_role_command_makes_the_first_admin(&d, &cookie, &user_id);
     a_job_runs_through_each_worker(&d);
     each_service_is_locked_out_of_the_others_stores(&d);
     no_secret_in_unit_properties_process_environments_or_the_store(&d);

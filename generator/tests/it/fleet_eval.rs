@@ -14,7 +14,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 
 use common::nixos::{
-    credentials, evaluate_fleet, evaluate_fleet_with_host, strings, url_host, url_port, violations,
+    credentials, evaluate_fleet, evaluate_fleet_with_host, strings, unix_socket, url_host,
+    url_port, violations,
 };
 use common::{
     fixture_config, fixture_plan, generated_project, nix_instantiate_available,
@@ -77,7 +78,7 @@ fn remote_connections(fleet: &BTreeMap<String, Value>) -> Vec<Remote<'_>> {
                 .filter_map(|entry| Some(("SERVICE_URLS", entry.split_once('=')?.1)));
             for (key, url) in single.chain(peers) {
                 // A Unix socket: this host's own server.
-                if url.starts_with("redis+unix://") {
+                if unix_socket(url).is_some() {
                     continue;
                 }
                 let host = url_host(url).unwrap();

@@ -353,6 +353,9 @@ fn hosts_with_auth_get_a_set_role_command_with_the_units_database_and_roles() {
             ("DATABASE_URL", env["DATABASE_URL"].as_str().unwrap()),
             ("AUTH_ROLES", env["AUTH_ROLES"].as_str().unwrap()),
         ] {
+            // As the unit's process gets it: systemd reads `%%` in Environment= as `%`, and
+            // systemd-run's --setenv takes the value as it is.
+            let wanted = wanted.replace("%%", "%");
             // Shell-quoted when the value needs it (nixpkgs' escapeShellArg leaves safe words bare).
             let bare = format!("--setenv={key}={wanted} ");
             let quoted = format!("--setenv={key}='{wanted}' ");
@@ -627,9 +630,8 @@ fn redis_passwords_go_only_to_a_socket_no_other_local_user_can_take() {
                 format!("redis+unix:///run/{server}/redis.sock"),
                 "{service} {role}"
             );
-            assert_eq!(
-                unit["serviceConfig"]["SupplementaryGroups"],
-                serde_json::json!([server]),
+            assert!(
+                strings(&unit["serviceConfig"]["SupplementaryGroups"]).contains(&server.as_str()),
                 "{service} {role}: without the server's group it cannot enter the socket's folder"
             );
         }
@@ -660,14 +662,69 @@ fn redis_passwords_go_only_to_a_socket_no_other_local_user_can_take() {
     }
 }
 
-/// The same for PostgreSQL and auth (see [`urls_to_takeable_listeners`]).
+/// Each process reaches its own host's PostgreSQL through the server's socket: in per-service
+/// mode in the server's own folder (mode 0750, the server's group, which the process's unit
+/// joins), the server listening on no TCP port; in shared mode through the system server's.
 #[test]
-#[ignore = "known gap, not fixed yet: local PostgreSQL and auth are reached over loopback TCP ports above 1024 (needs Unix sockets in service-owned folders, or ports systemd holds)"]
+fn database_passwords_go_only_to_a_socket_no_other_local_user_can_take() {
+    if !nix_instantiate_available() {
+        return;
+    }
+    for (fixture, socket_dir) in [
+        ("minimal", "/run/stackr-{}-postgresql"),
+        ("shared-postgres", "/run/postgresql"),
+    ] {
+        let project = generated_project(&fixture_config(fixture));
+        let system = evaluate_system(&modules_dir(), project.path(), "{ }").unwrap();
+        let takeable = urls_to_takeable_listeners(&system, &["DATABASE_URL"]);
+        assert!(takeable.is_empty(), "{fixture}: {}", takeable.join("\n"));
+        let per_service = system["stackr"]["postgresql"]["mode"] == "per-service";
+        for (name, unit) in system["units"].as_object().unwrap() {
+            let Some(url) = unit["environment"]["DATABASE_URL"].as_str() else {
+                continue;
+            };
+            let service = unit["environment"]["STACKR_SERVICE"].as_str().unwrap();
+            // Percent-encoded, each `%` written `%%` for systemd.
+            let folder = socket_dir.replace("{}", service).replace('/', "%%2F");
+            assert!(
+                url.starts_with(&format!(
+                    "postgres://{}@{folder}:",
+                    service.replace('-', "_")
+                )),
+                "{fixture} {name}: {url}"
+            );
+            if per_service {
+                let group = format!("stackr-{service}-pg");
+                assert!(
+                    strings(&unit["serviceConfig"]["SupplementaryGroups"])
+                        .contains(&group.as_str()),
+                    "{fixture} {name}: without {group} it cannot enter the socket's folder"
+                );
+            }
+        }
+        if per_service {
+            for service in ["auth", "core"] {
+                let server = &system["units"][format!("stackr-{service}-postgresql")];
+                let exec = server["serviceConfig"]["ExecStart"].as_str().unwrap();
+                assert!(
+                    exec.split_whitespace()
+                        .any(|arg| arg == "listen_addresses="),
+                    "{service}'s PostgreSQL listens on TCP: {exec}"
+                );
+                assert_eq!(server["serviceConfig"]["RuntimeDirectoryMode"], "0750");
+            }
+        }
+    }
+}
+
+/// The same for auth (see [`urls_to_takeable_listeners`]).
+#[test]
+#[ignore = "known gap, not fixed yet: base services reach a local auth over a loopback TCP port above 1024 (needs a port systemd holds, or a Unix socket in a folder of auth's)"]
 fn secrets_go_only_to_local_listeners_no_other_local_user_can_take() {
     let Some(system) = minimal_system("{ }") else {
         return;
     };
-    let takeable = urls_to_takeable_listeners(&system, &["DATABASE_URL", "REDIS_URL", "AUTH_URL"]);
+    let takeable = urls_to_takeable_listeners(&system, &["AUTH_URL"]);
     assert!(
         takeable.is_empty(),
         "secrets sent to loopback ports any local user can bind while the server is down:\n{}",

@@ -140,9 +140,33 @@ struct Listeners {
     postgres: BTreeMap<u16, String>,
     redis: BTreeMap<u16, String>,
     http: BTreeMap<u16, String>,
-    /// Redis Unix sockets by path: the server's unit, and the group that may enter its folder.
-    redis_sockets: BTreeMap<String, (String, String)>,
+    /// Unix sockets of Redis and PostgreSQL servers by path: the server's unit, and the group
+    /// that alone may enter its folder (none when every local user may).
+    sockets: BTreeMap<String, Socket>,
     all: Vec<(u16, String)>,
+}
+
+struct Socket {
+    unit: String,
+    group: Option<String>,
+}
+
+/// PostgreSQL's socket in folder `dir` for `port` (libpq's and the server's naming).
+fn postgres_socket(dir: &str, port: u16) -> String {
+    format!("{dir}/.s.PGSQL.{port}")
+}
+
+/// The Unix socket a URL of a unit's environment names: a `redis+unix://` URL's path, or the
+/// socket in the folder a PostgreSQL URL has as its host (percent-encoded, as libpq reads it, and
+/// each `%` written `%%` for systemd).
+pub fn unix_socket(url: &str) -> Option<String> {
+    if let Some(path) = url.strip_prefix("redis+unix://") {
+        return Some(path.to_owned());
+    }
+    let url = url.replace("%%", "%");
+    url_host(&url)
+        .filter(|host| host.starts_with("%2F"))
+        .map(|dir| postgres_socket(&dir.replace("%2F", "/"), url_port(&url).unwrap_or(5432)))
 }
 
 fn listeners(system: &Value) -> Listeners {
@@ -153,8 +177,28 @@ fn listeners(system: &Value) -> Listeners {
         let port = |key| env(unit, key).and_then(|p| p.parse::<u16>().ok());
         if program.ends_with("/bin/postgres") {
             if let Some(port) = port("PGPORT") {
-                found.postgres.insert(port, format!("{name}.service"));
-                found.all.push((port, format!("{name} (PostgreSQL)")));
+                // nixpkgs' system server keeps its socket in a folder every user may enter.
+                let dir = exec
+                    .split_whitespace()
+                    .find_map(|arg| arg.strip_prefix("unix_socket_directories="))
+                    .unwrap_or("/run/postgresql");
+                let config = &unit["serviceConfig"];
+                let group = (config["RuntimeDirectoryMode"].as_str() == Some("0750"))
+                    .then(|| config["Group"].as_str().unwrap_or_default().to_owned());
+                found.sockets.insert(
+                    postgres_socket(dir, port),
+                    Socket {
+                        unit: format!("{name}.service"),
+                        group,
+                    },
+                );
+                let no_tcp = exec
+                    .split_whitespace()
+                    .any(|arg| arg == "listen_addresses=");
+                if !no_tcp {
+                    found.postgres.insert(port, format!("{name}.service"));
+                    found.all.push((port, format!("{name} (PostgreSQL)")));
+                }
             }
         }
         if program.ends_with("-api") {
@@ -170,10 +214,14 @@ fn listeners(system: &Value) -> Listeners {
         if server["enable"] == true {
             let unit = format!("redis-{name}.service");
             if let Some(socket) = server["unixSocket"].as_str() {
-                let group = server["user"].as_str().unwrap_or_default().to_owned();
-                found
-                    .redis_sockets
-                    .insert(socket.to_owned(), (unit.clone(), group));
+                let group = server["user"].as_str().map(str::to_owned);
+                found.sockets.insert(
+                    socket.to_owned(),
+                    Socket {
+                        unit: unit.clone(),
+                        group,
+                    },
+                );
             }
             // Port 0 turns the plain listener off; a TLS server listens on `tls-port`.
             let port = match server["port"].as_u64().unwrap() {
@@ -183,6 +231,41 @@ fn listeners(system: &Value) -> Listeners {
             if port != 0 {
                 found.redis.insert(port, unit);
                 found.all.push((port, format!("redis-{name}")));
+            }
+        }
+    }
+    found
+}
+
+/// The `%` specifiers stackr's units may use in `Environment=` (systemd.unit(5)): `%d`, the
+/// credentials folder, and `%%`, a `%`. systemd refuses an assignment with an unknown one and
+/// starts the process without the variable.
+const ENVIRONMENT_SPECIFIERS: &[char] = &['d', '%'];
+
+/// Every `%` in the unit's environment starts a specifier stackr means.
+fn specifier_violations(name: &str, unit: &Value) -> Vec<String> {
+    let Some(environment) = unit["environment"].as_object() else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for (key, value) in environment {
+        let Some(value) = value.as_str() else {
+            continue;
+        };
+        let mut chars = value.chars();
+        while let Some(c) = chars.next() {
+            if c != '%' {
+                continue;
+            }
+            match chars.next() {
+                Some(next) if ENVIRONMENT_SPECIFIERS.contains(&next) => {}
+                next => {
+                    found.push(format!(
+                        "{name}: {key}={value} has `%{}`, which systemd does not pass on as written (a `%` is `%%`)",
+                        next.map(String::from).unwrap_or_default()
+                    ));
+                    break;
+                }
             }
         }
     }
@@ -236,6 +319,7 @@ pub fn violations(system: &Value) -> Vec<String> {
             ));
         }
         found.extend(credential_violations(name, unit));
+        found.extend(specifier_violations(name, unit));
         found.extend(sql_identifier_violations(
             name,
             &[&unit["script"], &unit["preStart"], &unit["postStart"]]
@@ -374,9 +458,9 @@ fn port_violations(system: &Value) -> Vec<String> {
             ("AUTH_URL", &listeners.http, "API"),
         ] {
             let Some(url) = env(unit, key) else { continue };
-            if let Some(socket) = url.strip_prefix("redis+unix://") {
+            if let Some(socket) = unix_socket(url) {
                 found.extend(socket_violations(
-                    name, unit, socket, &listeners, &after, &needed,
+                    name, unit, key, &socket, &listeners, &after, &needed,
                 ));
                 continue;
             }
@@ -400,31 +484,39 @@ fn port_violations(system: &Value) -> Vec<String> {
     found
 }
 
-/// A `redis+unix://` REDIS_URL names a Redis server's socket, whose server the unit is ordered
-/// after and depends on, and whose group (the one that may enter the socket's folder) it joins.
+/// A URL naming a Unix socket (`redis+unix://`, or a PostgreSQL URL whose host is a folder)
+/// reaches a server's socket, whose server the unit is ordered after and depends on, and whose
+/// group (the one that alone may enter the socket's folder), if any, it joins.
 fn socket_violations(
     name: &str,
     unit: &Value,
+    key: &str,
     socket: &str,
     listeners: &Listeners,
     after: &[&str],
     needed: &[&str],
 ) -> Vec<String> {
-    let Some((server, group)) = listeners.redis_sockets.get(socket) else {
+    let Some(Socket {
+        unit: server,
+        group,
+    }) = listeners.sockets.get(socket)
+    else {
         return vec![format!(
-            "{name}: REDIS_URL=redis+unix://{socket} reaches no Redis server"
+            "{name}: {key} names socket {socket}, where no server listens"
         )];
     };
     let mut found = Vec::new();
     if !after.contains(&server.as_str()) || !needed.contains(&server.as_str()) {
         found.push(format!(
-            "{name} uses {server} (REDIS_URL) without After= and Requires=/Wants= on it"
+            "{name} uses {server} ({key}) without After= and Requires=/Wants= on it"
         ));
     }
-    if !strings(&unit["serviceConfig"]["SupplementaryGroups"]).contains(&group.as_str()) {
-        found.push(format!(
-            "{name} uses {server}'s socket without its group {group}, which alone enters its folder"
-        ));
+    if let Some(group) = group {
+        if !strings(&unit["serviceConfig"]["SupplementaryGroups"]).contains(&group.as_str()) {
+            found.push(format!(
+                "{name} uses {server}'s socket without its group {group}, which alone enters its folder"
+            ));
+        }
     }
     found
 }
@@ -530,21 +622,23 @@ fn hba_rules(text: &str) -> Vec<HbaRule<'_>> {
         .collect()
 }
 
-/// The method of the first rule matching a TCP login of `user` to `database` (PostgreSQL stops
-/// at the first match; no match means refused).
-fn tcp_login_method<'a>(rules: &[HbaRule<'a>], database: &str, user: &str) -> &'a str {
+/// The method of the first rule matching a login of `user` to `database` through a Unix socket
+/// (`local`) or over TCP (`host`): PostgreSQL stops at the first match; no match means refused.
+fn login_method<'a>(rules: &[HbaRule<'a>], over: &str, database: &str, user: &str) -> &'a str {
     rules
         .iter()
         .find(|r| {
-            r.kind.starts_with("host")
+            r.kind.starts_with(over)
                 && (r.database == "all" || r.database == database)
                 && (r.user == "all" || r.user == user)
         })
         .map_or("reject", |r| r.method)
 }
 
-/// Each service's database admits, over TCP, only the service's own role (with a password), in
-/// both PostgreSQL modes; no other service's role, and no `postgres`, gets in.
+/// Each service's database admits only the service's own role, with a password, through the
+/// server's socket (where its processes connect) and over TCP at most, in both PostgreSQL
+/// modes; no other service's role gets in, and `postgres` only as the server's own identity
+/// through the socket (`peer`).
 fn database_isolation_violations(system: &Value) -> Vec<String> {
     let services: Vec<String> = system["stackr"]["services"]
         .as_object()
@@ -578,15 +672,30 @@ fn database_isolation_violations(system: &Value) -> Vec<String> {
             .map(|s| db(s))
             .chain(["postgres".to_owned()]);
         for user in candidates {
-            let method = tcp_login_method(&rules, &db(owner), &user);
-            let own = user == db(owner);
-            if own && method != "scram-sha-256" {
+            let local = login_method(&rules, "local", &db(owner), &user);
+            let tcp = login_method(&rules, "host", &db(owner), &user);
+            if user == db(owner) {
+                if local != "scram-sha-256" {
+                    found.push(format!(
+                        "{owner}'s database does not admit its own role through the socket with a password ({local})"
+                    ));
+                }
+                if !["scram-sha-256", "reject"].contains(&tcp) {
+                    found.push(format!(
+                        "{owner}'s database admits its own role over TCP without a password ({tcp})"
+                    ));
+                }
+                continue;
+            }
+            if tcp != "reject" {
                 found.push(format!(
-                    "{owner}'s database does not admit its own role with a password ({method})"
+                    "{owner}'s database admits role {user} over TCP ({tcp})"
                 ));
             }
-            if !own && method != "reject" {
-                found.push(format!("{owner}'s database admits role {user} ({method})"));
+            if local != "reject" && !(user == "postgres" && local == "peer") {
+                found.push(format!(
+                    "{owner}'s database admits role {user} through the socket ({local})"
+                ));
             }
         }
     }
