@@ -287,9 +287,9 @@ mod tests {
         );
     }
 
-    /// A local server the runtime connects to over plain loopback (one host) may not be the
-    /// stack's: while the service's PostgreSQL is down (a restart, a crash) any local user can
-    /// bind its port. The stack's servers only ever ask for SCRAM (pg_hba `scram-sha-256`), which
+    /// A local server the runtime connects to over plain loopback (dev; deployed hosts use the
+    /// server's Unix socket) may not be the stack's: while the service's PostgreSQL is down (a
+    /// restart, a crash) any local user can bind its port. The stack's servers only ever ask for SCRAM (pg_hba `scram-sha-256`), which
     /// never shows the password; a server asking for the password in clear (or MD5) is an
     /// impostor, and the client must refuse rather than hand it the database password.
     #[test]
