@@ -34,7 +34,9 @@
 //!
 //! `cargo bench -p stackr-kit --bench worker_throughput`
 //! Env: WORKER_BENCH_JOBS (default 20000), WORKER_BENCH_REPEATS (default 3),
-//! WORKER_BENCH_COMMANDSTATS=1 (print Redis's per-command stats after each run).
+//! WORKER_BENCH_COMMANDSTATS=1 (print Redis's per-command stats after each run),
+//! WORKER_BENCH_REDIS=unix (every side reaches Redis through its Unix socket, as the processes of
+//! a deployed host do, instead of loopback TCP, as in dev).
 
 mod floor;
 // Shared with the integration tests; a bench uses only part of it.
@@ -92,7 +94,12 @@ async fn main() {
     let redis = TempRedis::start();
     let node_version = node_bullmq_version();
 
-    println!("worker throughput: {jobs} jobs after {WARMUP} warm-up, median of {repeats}, one redis-server on loopback");
+    let transport = if through_socket() {
+        "its Unix socket"
+    } else {
+        "loopback TCP"
+    };
+    println!("worker throughput: {jobs} jobs after {WARMUP} warm-up, median of {repeats}, one redis-server reached through {transport}");
     println!("load average at the start: {}", load_average());
     let commands = bullmq_official_commands_dir();
     let mut rows = Vec::new();
@@ -350,6 +357,20 @@ impl Summary {
     }
 }
 
+/// Where the measured sides reach Redis (`WORKER_BENCH_REDIS`): loopback TCP, or the server's
+/// Unix socket. The harness itself (filling, observing) always uses TCP.
+fn sides_url(redis: &TempRedis) -> String {
+    if through_socket() {
+        redis.socket_url()
+    } else {
+        redis.url()
+    }
+}
+
+fn through_socket() -> bool {
+    std::env::var("WORKER_BENCH_REDIS").is_ok_and(|v| v == "unix")
+}
+
 async fn measure(
     redis: &TempRedis,
     side: Side,
@@ -365,7 +386,7 @@ async fn measure(
         Side::Floor => "bench-floor",
         Side::AsyncFloor => "bench-async-floor",
     };
-    let queue = queue_config(&redis.url(), &format!("{name}-c{concurrency}"));
+    let queue = queue_config(&sides_url(redis), &format!("{name}-c{concurrency}"));
     prefill(&queue, WARMUP + jobs).await;
     let _: () = redis::cmd("CONFIG")
         .arg("RESETSTAT")

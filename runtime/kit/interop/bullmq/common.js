@@ -13,8 +13,16 @@ function queueTarget() {
 }
 
 // BullMQ requires maxRetriesPerRequest: null on connections used by blocking commands.
+// A `redis+unix://<path>[?pass=…]` URL (a Redis reached through its Unix socket, as redis-rs
+// reads it) becomes ioredis's `path` and `password` options.
 function connect(url) {
-  return new IORedis(url, { maxRetriesPerRequest: null });
+  const options = { maxRetriesPerRequest: null };
+  if (url.startsWith('redis+unix://')) {
+    const socket = new URL(url);
+    const password = socket.searchParams.get('pass');
+    return new IORedis({ ...options, path: decodeURIComponent(socket.pathname), ...(password ? { password } : {}) });
+  }
+  return new IORedis(url, options);
 }
 
 function print(value) {
