@@ -111,35 +111,68 @@ let
     lib.optional (stackrLib.perService cfg && stackrLib.runsHere cfg name "postgres") (stackrLib.postgresUser name)
     ++ lib.optional (stackrLib.runsHere cfg name "redis") config.services.redis.servers.${name}.user;
 
+  # The environment of the process of `role` (`replica`: see `unit`).
+  processEnv = { name, svc, role, replica }:
+    let
+      isApi = role == "api";
+      port = if replica == null then svc.port else builtins.elemAt cfg.fleet.services.${name}.api.ports replica;
+    in
+    # One admin page per host: the first replica's.
+    removeAttrs (commonEnv name svc
+      // (if svc.kind == "auth" then authEnv name svc else baseEnv name svc)
+      // lib.optionalAttrs isApi { PORT = toString port; }
+      # A replica serves through the load balancer in front of it, never past it.
+      // lib.optionalAttrs (isApi && replica != null) { LISTEN_ADDRESS = "127.0.0.1"; }
+      // lib.optionalAttrs (!isApi) { WORKER_CONCURRENCY = toString svc.worker.concurrency; }
+      # As written in the config, as in dev: systemd expands `%` specifiers, `%%` is a `%`.
+      // lib.mapAttrs (_: lib.replaceStrings [ "%" ] [ "%%" ]) svc.environment)
+      (lib.optional (replica != null && replica > 0) "AUTH_ADMIN_PORT");
+
+  # The listening sockets of API unit `unitName`, which systemd holds and hands to the process
+  # at start (socket activation): bound while the process is down (a restart, a crash, a
+  # deploy), so no other local user can take the port in between and be sent what is meant for
+  # the API (users' cookies, a service's credential towards auth). The API's, and auth's admin
+  # page's; named as the process looks them up (FileDescriptorName=).
+  apiSockets = { name, svc, replica, unitName }:
+    let
+      env = processEnv { inherit name svc replica; role = "api"; };
+      stream = address: port: "${if lib.hasInfix ":" address then "[${address}]" else address}:${port}";
+      socket = fdName: listen: {
+        description = "Listening socket (${fdName}) of stackr ${name} api";
+        wantedBy = [ "sockets.target" ];
+        listenStreams = [ listen ];
+        # The same addresses as the process's own: the socket, and every connection accepted on
+        # it, belong to this unit, not the service's.
+        socketConfig = lib.optionalAttrs (localOnly svc) hardening.localhostOnly // {
+          FileDescriptorName = fdName;
+          Service = "${unitName}.service";
+        };
+      };
+    in
+    [ (lib.nameValuePair unitName (socket "api" (stream (env.LISTEN_ADDRESS or "0.0.0.0") env.PORT))) ]
+    ++ lib.optional (env ? AUTH_ADMIN_PORT)
+      (lib.nameValuePair "${unitName}-admin" (socket "admin" (stream (env.AUTH_ADMIN_BIND or "127.0.0.1") env.AUTH_ADMIN_PORT)));
+
   # `replica`: its index in a fleet (API replicas listen on their loopback port behind the load
   # balancer; only the first serves auth's admin page); null on a single host.
-  unit = { name, svc, role, replica ? null }:
+  unit = { name, svc, role, replica ? null, unitName }:
     let
       isApi = role == "api";
       user = stackrLib.serviceUser name;
+      sockets = lib.optionals isApi (map (s: "${s.name}.socket") (apiSockets { inherit name svc replica unitName; }));
       authUnit = lib.optionals (auth != null && svc.kind == "base" && stackrLib.runsHere cfg auth.name "api")
         (map (u: "${u}.service") (stackrLib.roleUnits cfg auth.name "api"));
       deps = lib.optionals (stackrLib.runsHere cfg name "postgres") (stackrLib.databaseUnits cfg name)
         ++ lib.optional (stackrLib.runsHere cfg name "redis") (redisUnit name);
       network = lib.optional inFleet "network-online.target";
-      port = if replica == null then svc.port else builtins.elemAt cfg.fleet.services.${name}.api.ports replica;
     in
     {
       description = "stackr ${name} ${role}";
       wantedBy = [ "multi-user.target" ];
-      after = [ "network.target" ] ++ network ++ deps ++ authUnit;
-      requires = deps;
+      after = [ "network.target" ] ++ network ++ deps ++ authUnit ++ sockets;
+      requires = deps ++ sockets;
       wants = network ++ authUnit;
-      # One admin page per host: the first replica's.
-      environment = removeAttrs (commonEnv name svc
-        // (if svc.kind == "auth" then authEnv name svc else baseEnv name svc)
-        // lib.optionalAttrs isApi { PORT = toString port; }
-        # A replica serves through the load balancer in front of it, never past it.
-        // lib.optionalAttrs (isApi && replica != null) { LISTEN_ADDRESS = "127.0.0.1"; }
-        // lib.optionalAttrs (!isApi) { WORKER_CONCURRENCY = toString svc.worker.concurrency; }
-        # As written in the config, as in dev: systemd expands `%` specifiers, `%%` is a `%`.
-        // lib.mapAttrs (_: lib.replaceStrings [ "%" ] [ "%%" ]) svc.environment)
-        (lib.optional (replica != null && replica > 0) "AUTH_ADMIN_PORT");
+      environment = processEnv { inherit name svc role replica; };
       serviceConfig = hardening.process // lib.optionalAttrs (localOnly svc) hardening.localhostOnly // {
         # The binaries send READY=1 once they listen (API) or consume their queue (worker): units
         # ordered after this one start only then.
@@ -155,7 +188,7 @@ let
         LoadCredential = credentials name svc;
         Restart = "on-failure";
         RestartSec = 2;
-      };
+      } // lib.optionalAttrs isApi { Sockets = sockets; };
     };
 
   # `stackr-set-role EMAIL ROLE` (run as root) gives a user roles, e.g. makes the first admin: the
@@ -193,11 +226,17 @@ in
       (name: svc:
         let
           units = role: lib.imap0
-            (i: unitName: lib.nameValuePair unitName (unit { inherit name svc role; replica = if inFleet then i else null; }))
+            (i: unitName: lib.nameValuePair unitName (unit { inherit name svc role unitName; replica = if inFleet then i else null; }))
             (stackrLib.roleUnits cfg name role);
         in
         lib.listToAttrs (units "api" ++ lib.optionals svc.worker.enable (units "worker")))
       withNames);
+
+    systemd.sockets = lib.listToAttrs (lib.concatLists (lib.mapAttrsToList
+      (name: svc: lib.concatLists (lib.imap0
+        (i: unitName: apiSockets { inherit name svc unitName; replica = if inFleet then i else null; })
+        (stackrLib.roleUnits cfg name "api")))
+      withNames));
 
     users.users = lib.mapAttrs'
       (name: _: lib.nameValuePair (stackrLib.serviceUser name) {

@@ -45,6 +45,7 @@ pub fn render_system(system: &Value) -> anyhow::Result<(BTreeMap<String, Entry>,
     let adapted = container_limits::drop_private_users_beside_protect_proc(&mut system);
     let system = &system;
     let mut root = render::unit_files(system)?;
+    root.extend(render::socket_files(system)?);
     root.extend(render::command_files(system)?);
     let store = store::store_entries(system, &root)?;
     root.extend(store);

@@ -57,6 +57,50 @@ pub fn unit_files(system: &Value) -> anyhow::Result<BTreeMap<String, Entry>> {
     Ok(files)
 }
 
+/// Every socket unit of `system` (`sockets` of `evaluate.nix`), with its `.wants`/`.requires`
+/// links: `[Unit]` with the description and ordering, `[Socket]` with one `ListenStream=` per
+/// stream and `socketConfig` verbatim (nixos/lib/systemd-lib.nix `socketToUnit`).
+pub fn socket_files(system: &Value) -> anyhow::Result<BTreeMap<String, Entry>> {
+    let mut files = BTreeMap::new();
+    for (name, socket) in system["sockets"].as_object().into_iter().flatten() {
+        let file = format!("{name}.socket");
+        let mut content = String::from("[Unit]\n");
+        if let Some(description) = socket["description"].as_str().filter(|d| !d.is_empty()) {
+            content += &format!("Description={description}\n");
+        }
+        let before = strings(&socket["before"])?;
+        if !before.is_empty() {
+            content += &format!("Before={}\n", before.join(" "));
+        }
+        content += "\n[Socket]\n";
+        for stream in strings(&socket["listenStreams"])? {
+            content += &format!("ListenStream={stream}\n");
+        }
+        let config = socket["socketConfig"]
+            .as_object()
+            .with_context(|| format!("socket {name} has no socketConfig"))?;
+        content += &settings(config)?;
+        files.insert(
+            format!("etc/systemd/system/{file}"),
+            Entry::File {
+                content,
+                executable: false,
+            },
+        );
+        for (field, suffix) in [("wantedBy", "wants"), ("requiredBy", "requires")] {
+            for target in strings(&socket[field])? {
+                files.insert(
+                    format!("etc/systemd/system/{target}.{suffix}/{file}"),
+                    Entry::Symlink {
+                        target: format!("../{file}"),
+                    },
+                );
+            }
+        }
+    }
+    Ok(files)
+}
+
 /// The host's commands (`environment.systemPackages` written as scripts, `stackr-set-role`) under
 /// `usr/local/bin/`, where NixOS's system profile would put them on PATH.
 pub fn command_files(system: &Value) -> anyhow::Result<BTreeMap<String, Entry>> {
@@ -213,6 +257,32 @@ mod tests {
             files["etc/systemd/system/multi-user.target.wants/demo.service"],
             Entry::Symlink {
                 target: "../demo.service".into()
+            }
+        );
+    }
+
+    #[test]
+    fn renders_socket_units_with_their_streams_settings_and_links() {
+        let system = json!({ "sockets": { "demo-api": {
+            "description": "demo socket", "before": [],
+            "wantedBy": ["sockets.target"], "requiredBy": [],
+            "listenStreams": ["127.0.0.1:8888"],
+            "socketConfig": { "FileDescriptorName": "api", "Service": "demo-api.service",
+                              "IPAddressAllow": "localhost" }
+        }}});
+        let files = socket_files(&system).unwrap();
+        let Entry::File { content, .. } = &files["etc/systemd/system/demo-api.socket"] else {
+            panic!("no socket file");
+        };
+        assert_eq!(
+            content,
+            "[Unit]\nDescription=demo socket\n\n[Socket]\nListenStream=127.0.0.1:8888\n\
+             FileDescriptorName=api\nIPAddressAllow=localhost\nService=demo-api.service\n"
+        );
+        assert_eq!(
+            files["etc/systemd/system/sockets.target.wants/demo-api.socket"],
+            Entry::Symlink {
+                target: "../demo-api.socket".into()
             }
         );
     }

@@ -354,6 +354,31 @@ fn the_set_role_command_makes_the_first_admin(d: &Deployment, cookie: &str, user
     assert_eq!(answer.status, 200, "core /me as an admin: {answer:?}");
 }
 
+/// An API stopped (a deploy, a crash) leaves its port bound by systemd's socket unit, where no
+/// other local user can take it; the next request waits in that socket's queue, starts the API
+/// again, and is answered by it.
+fn a_stopped_api_keeps_its_port_and_the_next_request_starts_it(d: &Deployment) {
+    let auth = d
+        .services
+        .iter()
+        .find(|s| s.is_auth)
+        .expect("an auth service");
+    let unit = format!("stackr-{}-api.service", auth.name);
+    d.sh(&format!("systemctl stop {unit}"));
+    let holder = d.sh(&format!("ss -Hltnp 'sport = :{}'", auth.port));
+    assert!(
+        holder.contains("systemd") && !holder.contains("-api"),
+        "port {} while {unit} is stopped: {holder:?}",
+        auth.port
+    );
+    let answer = d.get(&auth.name, "/health", None);
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(
+        d.sh(&format!("systemctl is-active {unit}")).trim(),
+        "active"
+    );
+}
+
 fn a_job_runs_through_each_worker(d: &Deployment) {
     for service in d.services.iter().filter(|s| s.has_worker) {
         let id = d.enqueue(&service.name, &example_job(&service.name));
@@ -621,6 +646,7 @@ fn the_nixos_units_run_under_a_real_systemd() {
     every_api_is_healthy(&d);
     let (cookie, user_id) = sign_up_and_provisioning_work(&d);
     the_set_role_command_makes_the_first_admin(&d, &cookie, &user_id);
+    a_stopped_api_keeps_its_port_and_the_next_request_starts_it(&d);
     a_job_runs_through_each_worker(&d);
     each_service_is_locked_out_of_the_others_stores(&d);
     no_secret_in_unit_properties_process_environments_or_the_store(&d);

@@ -107,6 +107,21 @@ in
 
     # nixos/modules/system/boot/systemd.nix (`systemd.services`, typed by systemd-unit-options.nix)
     systemd.services = mkOption { type = types.attrsOf (types.submodule serviceModule); default = { }; };
+    # nixos/lib/systemd-unit-options.nix: `socketOptions` (ListenStream= from `listenStreams`).
+    systemd.sockets = mkOption {
+      type = types.attrsOf (types.submodule {
+        options = {
+          enable = mkOption { type = types.bool; default = true; };
+          description = mkOption { type = types.singleLineStr; default = ""; };
+          wantedBy = unitNames;
+          requiredBy = unitNames;
+          before = unitNames;
+          listenStreams = mkOption { type = types.listOf types.str; default = [ ]; };
+          socketConfig = mkOption { type = types.attrsOf unitOption; default = { }; };
+        };
+      });
+      default = { };
+    };
 
     # nixos/modules/services/networking/firewall.nix (extraCommands: firewall-iptables.nix)
     networking.firewall = {

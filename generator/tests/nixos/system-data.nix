@@ -11,6 +11,8 @@ in
   failedAssertions = map (a: a.message) (lib.filter (a: !a.assertion) config.assertions);
   inherit (config) warnings;
   units = lib.mapAttrs (_: unit: lib.getAttrs unitFields unit) enabledUnits;
+  sockets = lib.mapAttrs (_: socket: lib.getAttrs [ "description" "wantedBy" "requiredBy" "before" "listenStreams" "socketConfig" ] socket)
+    (lib.filterAttrs (_: socket: socket.enable) config.systemd.sockets);
   # Content of the store files the units name (scripts, configs), by path.
   storeFiles = lib.foldl' (files: unit: files // unit.storeFiles) { } (lib.attrValues enabledUnits);
   postgresql = lib.getAttrs [ "enable" "authentication" "settings" ] config.services.postgresql;

@@ -4,6 +4,8 @@ use std::net::SocketAddr;
 
 use anyhow::Context;
 
+use stackr_contract::socket_activation::{inherited_or_bound, ADMIN_SOCKET, API_SOCKET};
+
 use crate::config::AuthConfig;
 use crate::state::AppState;
 
@@ -22,15 +24,13 @@ pub async fn run(config: AuthConfig) -> anyhow::Result<()> {
     let state = AppState::connect(config).await?;
     crate::phase_timings::start_from_env();
     crate::housekeeping::spawn(state.clone());
-    let listener = tokio::net::TcpListener::bind((listen_address, port))
-        .await
+    let listener = listen(API_SOCKET, (listen_address, port).into())
         .with_context(|| format!("cannot listen on LISTEN_ADDRESS {listen_address} PORT {port}"))?;
     tracing::info!(port, base_url = %state.config.base_url, https = https.is_some(), "stackr-auth listening");
     if let Some(admin_port) = admin_port {
         let admin = crate::admin_page::router(state.clone());
-        let admin_listener = tokio::net::TcpListener::bind((admin_bind, admin_port))
-            .await
-            .with_context(|| {
+        let admin_listener =
+            listen(ADMIN_SOCKET, (admin_bind, admin_port).into()).with_context(|| {
                 format!(
                     "cannot listen on AUTH_ADMIN_BIND {admin_bind} AUTH_ADMIN_PORT {admin_port}"
                 )
@@ -52,6 +52,11 @@ pub async fn run(config: AuthConfig) -> anyhow::Result<()> {
         Some(tls) => serve_tls(listener, tls, state).await,
         None => serve(listener, state).await,
     }
+}
+
+/// The socket systemd holds for `name`, else one bound to `address`.
+fn listen(name: &str, address: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::from_std(inherited_or_bound(name, address)?)
 }
 
 /// Serves the API on an already-bound listener (tests bind port 0 and read the address).

@@ -6,6 +6,7 @@
 
 pub mod env;
 pub mod origin;
+pub mod socket_activation;
 #[cfg(feature = "telemetry")]
 pub mod telemetry;
 pub mod user_fields;

@@ -6,11 +6,13 @@ use std::net::{IpAddr, SocketAddr};
 use axum::Router;
 use tokio::net::TcpListener;
 
-/// Serves `app` on `address:port` until SIGTERM or Ctrl-C.
+/// Serves `app` on `address:port` (or on the socket systemd holds for it) until SIGTERM or Ctrl-C.
 pub async fn serve(app: Router, address: IpAddr, port: u16) -> std::io::Result<()> {
-    let addr = SocketAddr::from((address, port));
-    let listener = TcpListener::bind(addr).await?;
-    serve_on(listener, app, shutdown_signal()).await
+    let listener = stackr_contract::socket_activation::inherited_or_bound(
+        stackr_contract::socket_activation::API_SOCKET,
+        SocketAddr::from((address, port)),
+    )?;
+    serve_on(TcpListener::from_std(listener)?, app, shutdown_signal()).await
 }
 
 /// Serves on an already bound listener until `shutdown` completes (tests pass their own).

@@ -281,9 +281,14 @@ pub fn violations(system: &Value) -> Vec<String> {
         .map(|m| format!("failed assertion: {}", m.as_str().unwrap_or("")))
         .collect();
     let units = units(system);
-    let defined = |reference: &str| match reference.strip_suffix(".service") {
-        Some(service) => units.contains_key(service) || SYSTEMD_TARGETS.contains(&reference),
-        None => SYSTEMD_TARGETS.contains(&reference),
+    let sockets = system["sockets"].as_object();
+    let defined = |reference: &str| match (
+        reference.strip_suffix(".service"),
+        reference.strip_suffix(".socket"),
+    ) {
+        (Some(service), _) => units.contains_key(service) || SYSTEMD_TARGETS.contains(&reference),
+        (_, Some(socket)) => sockets.is_some_and(|s| s.contains_key(socket)),
+        _ => SYSTEMD_TARGETS.contains(&reference),
     };
     for (name, unit) in units {
         for field in DEPENDENCY_FIELDS {
@@ -332,6 +337,7 @@ pub fn violations(system: &Value) -> Vec<String> {
     found.extend(database_isolation_violations(system));
     found.extend(secret_file_violations(system));
     found.extend(port_violations(system));
+    found.extend(held_port_violations(system));
     found.extend(state_folder_violations(units));
     found
 }
@@ -516,6 +522,67 @@ fn socket_violations(
             found.push(format!(
                 "{name} uses {server}'s socket without its group {group}, which alone enters its folder"
             ));
+        }
+    }
+    found
+}
+
+/// The ports systemd holds for API units (socket units), with the unit each hands its socket to
+/// and the socket's `FileDescriptorName=`.
+pub fn held_ports(system: &Value) -> BTreeMap<u16, (String, String)> {
+    let mut held = BTreeMap::new();
+    for socket in system["sockets"]
+        .as_object()
+        .into_iter()
+        .flat_map(|s| s.values())
+    {
+        let config = &socket["socketConfig"];
+        let service = config["Service"].as_str().unwrap_or_default().to_owned();
+        let name = config["FileDescriptorName"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        for stream in strings(&socket["listenStreams"]) {
+            if let Some(port) = stream.rsplit(':').next().and_then(|p| p.parse().ok()) {
+                held.insert(port, (service.clone(), name.clone()));
+            }
+        }
+    }
+    held
+}
+
+/// Every port an API unit listens on (`PORT`, auth's `AUTH_ADMIN_PORT`) is held by a socket unit
+/// that hands it to that unit under the name the process looks it up by, and the unit requires
+/// and is ordered after it: bound while the process is down, no other local user can take it.
+fn held_port_violations(system: &Value) -> Vec<String> {
+    let held = held_ports(system);
+    let mut found = Vec::new();
+    for (name, unit) in units(system) {
+        let program = unit["serviceConfig"]["ExecStart"].as_str().unwrap_or("");
+        if !name.starts_with("stackr-") || !program.ends_with("-api") {
+            continue;
+        }
+        let sockets = strings(&unit["serviceConfig"]["Sockets"]);
+        for (key, fd_name) in [("PORT", "api"), ("AUTH_ADMIN_PORT", "admin")] {
+            let Some(port) = env(unit, key).and_then(|p| p.parse::<u16>().ok()) else {
+                continue;
+            };
+            match held.get(&port) {
+                Some((service, held_as)) if *service == format!("{name}.service") && held_as == fd_name => {}
+                Some(other) => found.push(format!("{name}: {key} {port} is held for {other:?}")),
+                None => found.push(format!(
+                    "{name}: {key} {port} is bound by the process alone: free for any local user while it is down"
+                )),
+            }
+        }
+        for socket in &sockets {
+            if !strings(&unit["requires"]).contains(socket)
+                || !strings(&unit["after"]).contains(socket)
+            {
+                found.push(format!(
+                    "{name} takes {socket} without Requires= and After= on it"
+                ));
+            }
         }
     }
     found
