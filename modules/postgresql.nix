@@ -3,8 +3,9 @@
 # letting in only its role (with its password) and the server's own superuser (as that
 # identity). Its socket's folder only the server's group enters, which the service's units on
 # this host join; it listens on TCP only for other hosts (TLS), so no loopback port is left for
-# another local user to take while it is down. Shared mode: one role and database per service in the
-# system `services.postgresql`, whose pg_hba lines (first match wins) let only that role open it.
+# another local user to take while it is down. Shared mode: one role and database per service in
+# the system `services.postgresql`, whose pg_hba lines (first match wins) let only that role open
+# it.
 # Either way the oneshot `stackr-<name>-db` applies the role, database and password with psql as
 # the superuser once the server is ready (provisionScript).
 { config, lib, ... }:

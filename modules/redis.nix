@@ -1,7 +1,8 @@
 # One Redis per service: `services.redis.servers.<name>`, reached through its Unix socket, password
 # from a file, with the append-only file on so that queued jobs survive a crash (snapshots alone
-# lose the writes since the last one). In a fleet, a Redis with clients on other hosts speaks TLS only,
-# with this host's certificate, also on the host's address (the firewall admits its clients).
+# lose the writes since the last one). In a fleet, a Redis with clients on other hosts speaks TLS
+# only, with this host's certificate, also on the host's address (the firewall admits its
+# clients).
 { config, lib, ... }:
 let
   cfg = config.stackr;

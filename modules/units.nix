@@ -149,6 +149,8 @@ let
         };
       };
     in
+    # Unset addresses default as the processes' own do: every IPv4 interface for the API,
+    # loopback for the admin page.
     [ (lib.nameValuePair unitName (socket "api" (stream (env.LISTEN_ADDRESS or "0.0.0.0") env.PORT))) ]
     ++ lib.optional (env ? AUTH_ADMIN_PORT)
       (lib.nameValuePair "${unitName}-admin" (socket "admin" (stream (env.AUTH_ADMIN_BIND or "127.0.0.1") env.AUTH_ADMIN_PORT)));
