@@ -15,21 +15,34 @@ pkgs.testers.runNixOSTest {
     virtualisation.memorySize = 2048;
     environment.systemPackages = [ pkgs.curl pkgs.postgresql pkgs.redis ];
   };
-  testScript = ''
+  testScript = { nodes, ... }:
+    let
+      deployed = nodes.machine.config;
+      # Where the deployed processes reach their stores, as their units say: PostgreSQL through
+      # its socket folder (the URL's host, percent-encoded; systemd reads `%%` as `%`), Redis
+      # through its socket.
+      databaseUrl = name: builtins.replaceStrings [ "%%" ] [ "%" ] deployed.systemd.services."stackr-${name}-api".environment.DATABASE_URL;
+      redisSocket = name: deployed.services.redis.servers.${name}.unixSocket;
+    in
+    ''
     secrets = "/var/lib/stackr/secrets"
 
-    def psql(service, role, port, db, sql):
-        return f"PGPASSWORD=$(cat {secrets}/{service}-db-password) psql -X -h 127.0.0.1 -p {port} -U '{role}' -d '{db}' -tAc '{sql}'"
+    # `role` at the database of `url` (a service's DATABASE_URL, postgres://<role>@<host>:<port>/<db>),
+    # with `service`'s password.
+    def psql(service, role, url, sql):
+        scheme, rest = url.split("://", 1)
+        at = f"{scheme}://{role}@{rest.split('@', 1)[1]}"
+        return f"PGPASSWORD=$(cat {secrets}/{service}-db-password) psql -X '{at}' -tAc '{sql}'"
 
-    def redis(service, port, command):
-        return f"REDISCLI_AUTH=$(cat {secrets}/{service}-redis-password) redis-cli -p {port} {command}"
+    def redis(service, socket, command):
+        return f"REDISCLI_AUTH=$(cat {secrets}/{service}-redis-password) redis-cli -s {socket} {command}"
 
     # One row per service; the checks below loop over it (every pair is tried in the VM, while
     # this file stays linear in the number of services).
     services = [
-        {"name": "auth", "db": "auth", "port": 8888, "worker": False, "postgres_port": 5440, "redis_port": 6380},
-        {"name": "core", "db": "core", "port": 8080, "worker": True, "postgres_port": 5441, "redis_port": 6381},
-        {"name": "wallet", "db": "wallet", "port": 8081, "worker": True, "postgres_port": 5442, "redis_port": 6382},
+        {"name": "auth", "db": "auth", "port": 8888, "worker": False, "database_url": "${databaseUrl "auth"}", "redis_socket": "${redisSocket "auth"}"},
+        {"name": "core", "db": "core", "port": 8080, "worker": True, "database_url": "${databaseUrl "core"}", "redis_socket": "${redisSocket "core"}"},
+        {"name": "wallet", "db": "wallet", "port": 8081, "worker": True, "database_url": "${databaseUrl "wallet"}", "redis_socket": "${redisSocket "wallet"}"},
     ]
 
     # API and worker units are Type=notify: active once the process reports ready.
@@ -43,14 +56,14 @@ pkgs.testers.runNixOSTest {
     machine.start()
     ready()
     for s in services:
-        machine.succeed(psql(s["name"], s["db"], s["postgres_port"], s["db"], "select 1"))
-        machine.succeed(redis(s["name"], s["redis_port"], "ping") + " | grep -x PONG")
+        machine.succeed(psql(s["name"], s["db"], s["database_url"], "select 1"))
+        machine.succeed(redis(s["name"], s["redis_socket"], "ping") + " | grep -x PONG")
     # Each service's role and Redis password are refused by every other service's servers.
     for s in services:
         for other in services:
             if other is not s:
-                machine.fail(psql(s["name"], s["db"], other["postgres_port"], other["db"], "select 1"))
-                machine.fail(redis(s["name"], other["redis_port"], "ping") + " | grep -x PONG")
+                machine.fail(psql(s["name"], s["db"], other["database_url"], "select 1"))
+                machine.fail(redis(s["name"], other["redis_socket"], "ping") + " | grep -x PONG")
 
     for s in services:
         for kind in ["db-password", "redis-password"]:
@@ -59,8 +72,8 @@ pkgs.testers.runNixOSTest {
             machine.fail(f"systemctl show 'stackr-*' 'redis-*' | grep -F \"{secret}\"")
 
     first = services[0]
-    machine.succeed(psql(first["name"], first["db"], first["postgres_port"], first["db"], "create table vm_test_kept (x int); insert into vm_test_kept values (42)"))
-    machine.succeed(redis(first["name"], first["redis_port"], "set vm-test-kept 42"))
+    machine.succeed(psql(first["name"], first["db"], first["database_url"], "create table vm_test_kept (x int); insert into vm_test_kept values (42)"))
+    machine.succeed(redis(first["name"], first["redis_socket"], "set vm-test-kept 42"))
     signup = '{"email": "vm-test@example.com", "password": "vm-test-password-1", "name": "VM test"}'
     machine.succeed(f"curl --fail --silent --cookie-jar /root/session -H 'Content-Type: application/json' --data '{signup}' http://127.0.0.1:8888/api/auth/sign-up/email")
     before = machine.succeed(f"sha256sum {secrets}/*")
@@ -68,8 +81,8 @@ pkgs.testers.runNixOSTest {
     machine.start()
     ready()
     assert machine.succeed(f"sha256sum {secrets}/*") == before, "secrets changed across a reboot"
-    assert machine.succeed(psql(first["name"], first["db"], first["postgres_port"], first["db"], "select x from vm_test_kept")).strip() == "42"
-    assert machine.succeed(redis(first["name"], first["redis_port"], "get vm-test-kept")).strip() == "42"
+    assert machine.succeed(psql(first["name"], first["db"], first["database_url"], "select x from vm_test_kept")).strip() == "42"
+    assert machine.succeed(redis(first["name"], first["redis_socket"], "get vm-test-kept")).strip() == "42"
     # The session made before the reboot is still valid: the auth secret and database persisted.
     machine.succeed("curl --fail --silent --cookie /root/session http://127.0.0.1:8888/api/auth/get-session | grep -F vm-test@example.com")
   '';

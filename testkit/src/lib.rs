@@ -23,7 +23,7 @@ pub use host_crash::HostCrashProxy;
 pub use late_server::{forwarding_after, silent_after};
 pub use nixos::{
     evaluate_fleet, evaluate_fleet_vm_test, evaluate_fleet_with_host, evaluate_nixos_system,
-    nixpkgs_lib, repo_root,
+    evaluate_vm_test, nixpkgs_lib, repo_root,
 };
 pub use notify::NotifySocket;
 /// The servers live in the kit (feature `testing`), where scaffolded services' own tests find

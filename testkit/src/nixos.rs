@@ -63,6 +63,12 @@ pub fn evaluate_fleet_vm_test(modules: &Path, project: &Path) -> Result<Vec<u8>,
     evaluate_with("evaluate-fleet-vm-test.nix", modules, project, "")
 }
 
+/// The single-host VM test of `project` (`nix/vm-test.nix`) evaluated with the module library at
+/// `modules`, as `generator/tests/nixos/evaluate-vm-test.nix` returns it: its name and script.
+pub fn evaluate_vm_test(modules: &Path, project: &Path) -> Result<Vec<u8>, String> {
+    evaluate_with("evaluate-vm-test.nix", modules, project, "")
+}
+
 /// `harness` (in generator/tests/nixos) applied to nixpkgs' lib, the module library at `modules`,
 /// `project` and the further arguments `extra` (Nix attribute bindings).
 fn evaluate_with(

@@ -5,7 +5,6 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::templates;
-use crate::model::ports::SYSTEM_POSTGRES_PORT;
 use crate::plan::Plan;
 
 pub const PATH: &str = "nix/vm-test.nix";
@@ -16,9 +15,6 @@ pub(super) struct Service<'a> {
     db_name: &'a str,
     port: u16,
     worker: bool,
-    /// The service's own server, or in shared mode the system server (on its default port).
-    postgres_port: u16,
-    redis_port: u16,
 }
 
 #[derive(Serialize)]
@@ -40,8 +36,6 @@ pub fn render(plan: &Plan) -> Result<String> {
             db_name: &s.db_name,
             port: s.port,
             worker: s.worker_bin.is_some(),
-            postgres_port: s.deploy_postgres_port.unwrap_or(SYSTEM_POSTGRES_PORT),
-            redis_port: s.deploy_redis_port,
         })
         .collect();
     templates::NIX_VM_TEST.render(&Context {

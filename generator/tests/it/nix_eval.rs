@@ -106,7 +106,12 @@ fn vm_test_checks_readiness_and_every_pair_isolation() {
     }
     for fixture in FIXTURES {
         let plan = fixture_plan(fixture);
-        let value = eval(fixture, "import ./nix/vm-test.nix { pkgs = { testers.runNixOSTest = t: { inherit (t) name testScript; }; }; module = { }; }");
+        let project = generated_project(&fixture_config(fixture));
+        let value = common::nixos::evaluate_vm_test(project.path());
+        // The deployed system, to know where its processes reach their stores.
+        let system =
+            common::nixos::evaluate_system(&common::nixos::modules_dir(), project.path(), "{ }")
+                .unwrap();
         assert_eq!(value["name"], format!("stackr-{}", plan.project));
         let calls = machine_calls(value["testScript"].as_str().unwrap());
         let ran = |method: &str, parts: &[&str]| {
@@ -143,11 +148,17 @@ fn vm_test_checks_readiness_and_every_pair_isolation() {
             let db_password = format!("cat {secrets}/{}-db-password", own.name);
             let redis_password = format!("cat {secrets}/{}-redis-password", own.name);
             for other in &plan.services {
-                let port = other
-                    .deploy_postgres_port
-                    .unwrap_or(stackr::model::ports::SYSTEM_POSTGRES_PORT);
-                let target = format!("-p {port} -U '{}' -d '{}'", own.db_name, other.db_name);
-                let redis = format!("redis-cli -p {} ping", other.deploy_redis_port);
+                // Where `other`'s processes reach its database (systemd reads `%%` as `%`), as
+                // `own`'s role; and its Redis's socket.
+                let url = system["units"][format!("stackr-{}-api", other.name)]["environment"]
+                    ["DATABASE_URL"]
+                    .as_str()
+                    .unwrap()
+                    .replace("%%", "%");
+                let (_, at) = url.split_once('@').unwrap();
+                let target = format!("psql -X 'postgres://{}@{at}'", own.db_name);
+                let socket = system["redis"][&other.name]["unixSocket"].as_str().unwrap();
+                let redis = format!("redis-cli -s {socket} ping");
                 let expected = if other.name == own.name {
                     "succeed"
                 } else {

@@ -51,6 +51,14 @@ pub fn evaluate_fleet_vm_test(project: &Path) -> Value {
     serde_json::from_slice(&json).unwrap()
 }
 
+/// The single-host VM test of `project` (`nix/vm-test.nix`) as `tests/nixos/evaluate-vm-test.nix`
+/// returns it: its name and the test script given the deployed machine.
+pub fn evaluate_vm_test(project: &Path) -> Value {
+    let json = stackr_testkit::evaluate_vm_test(&modules_dir(), project)
+        .unwrap_or_else(|e| panic!("the VM test: {e}"));
+    serde_json::from_slice(&json).unwrap()
+}
+
 /// A copy of modules/ with `from` replaced by `to` in `file` (where `from` must occur exactly once).
 pub fn mutated_modules(file: &str, from: &str, to: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
