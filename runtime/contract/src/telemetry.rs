@@ -5,9 +5,14 @@
 
 use tracing_subscriber::EnvFilter;
 
+/// Targets held at a level whatever `RUST_LOG` says. bullmq-official logs the Redis URL it
+/// connected to at debug, hiding only a password in the URL's user information: a Unix socket's
+/// URL (`redis+unix://…?pass=…`) carries it in the query, which that line would show.
+const HELD_TARGETS: &[&str] = &["bullmq=info"];
+
 /// Installs the global subscriber; a second call (tests) is a no-op.
 pub fn init() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = filter(std::env::var("RUST_LOG").ok().as_deref());
     let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
         && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()
@@ -19,4 +24,62 @@ pub fn init() {
     } else {
         builder.try_init()
     };
+}
+
+/// `RUST_LOG`'s filter (`info` when unset or unreadable), with [`HELD_TARGETS`] on top.
+fn filter(rust_log: Option<&str>) -> EnvFilter {
+    let from_env = rust_log.and_then(|value| EnvFilter::try_new(value).ok());
+    HELD_TARGETS.iter().fold(
+        from_env.unwrap_or_else(|| EnvFilter::new("info")),
+        |filter, held| filter.add_directive(held.parse().expect("a valid directive")),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    /// What a subscriber with `filter(rust_log)` writes for one debug event of each target.
+    fn logged(rust_log: &str, targets: [&str; 2]) -> String {
+        let out = Arc::new(Mutex::new(Vec::<u8>::new()));
+        let writer = {
+            let out = out.clone();
+            move || Sink(out.clone())
+        };
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(super::filter(Some(rust_log)))
+            .with_writer(writer)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::debug!(target: "bullmq::redis_connection", url = targets[0], "redis connection established");
+            tracing::debug!(target: "stackr_kit::worker", url = targets[1], "connected");
+        });
+        let bytes = out.lock().unwrap().clone();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    struct Sink(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn bullmqs_debug_lines_stay_out_even_when_everything_else_logs_at_debug() {
+        for rust_log in ["debug", "bullmq=debug", "trace,bullmq=trace"] {
+            let out = logged(
+                rust_log,
+                ["redis+unix:///run/r.sock?pass=SECRET", "kit-line"],
+            );
+            assert!(!out.contains("SECRET"), "RUST_LOG={rust_log}: {out}");
+            if rust_log != "bullmq=debug" {
+                assert!(out.contains("kit-line"), "RUST_LOG={rust_log}: {out}");
+            }
+        }
+    }
 }
