@@ -46,11 +46,12 @@ let
     AUTH_SECRET_FILE = "%d/auth-secret";
     AUTH_BASE_URL = cfg.auth.baseUrl;
     AUTH_TRUSTED_ORIGINS = lib.concatStringsSep "," cfg.auth.trustedOrigins;
-    AUTH_ADMIN_PORT = toString svc.adminPort;
     AUTH_PROVISION_SERVICES = lib.concatStringsSep "," provisionNames;
     AUTH_ROLES = lib.concatStringsSep "," (stackrLib.declaredRoles cfg.services);
     AUTH_SERVICE_CREDENTIALS_DIR = "%d";
     AUTH_MAIL_DIR = "${cfg.stateDir}/${name}/mail";
+  } // lib.optionalAttrs (svc.adminPort != null) {
+    AUTH_ADMIN_PORT = toString svc.adminPort;
   } // lib.optionalAttrs (trustedProxies != [ ]) {
     AUTH_TRUSTED_PROXIES = lib.concatStringsSep "," trustedProxies;
   } // lib.optionalAttrs (svc.adminBind != null) {
@@ -106,10 +107,10 @@ let
     && !(stackrLib.endpoint cfg svc.name "postgres").remote && !(stackrLib.endpoint cfg svc.name "redis").remote;
 
   # The groups that alone enter the socket folders of the service's own PostgreSQL and Redis
-  # servers on this host (the Redis server's is named as its user, nixpkgs' default).
+  # servers on this host.
   storeGroups = name:
     lib.optional (stackrLib.perService cfg && stackrLib.runsHere cfg name "postgres") (stackrLib.postgresUser name)
-    ++ lib.optional (stackrLib.runsHere cfg name "redis") config.services.redis.servers.${name}.user;
+    ++ lib.optional (stackrLib.runsHere cfg name "redis") config.services.redis.servers.${name}.group;
 
   # The environment of the process of `role` (`replica`: see `unit`).
   processEnv = { name, svc, role, replica }:
@@ -146,6 +147,12 @@ let
         socketConfig = lib.optionalAttrs (localOnly svc) hardening.localhostOnly // {
           FileDescriptorName = fdName;
           Service = "${unitName}.service";
+          # Sockets start early in boot, before the network's addresses are up: an address of
+          # the host's own (adminBind, LISTEN_ADDRESS) is bound all the same.
+          FreeBind = true;
+          # A socket that fails closes its port, free for anyone to bind: no limit on how often
+          # connections start its service.
+          TriggerLimitIntervalSec = 0;
         };
       };
     in
@@ -175,6 +182,11 @@ let
       requires = deps ++ sockets;
       wants = network ++ authUnit;
       environment = processEnv { inherit name svc role replica; };
+      # An API keeps its sockets through a deploy: restarted on its own (nixos-rebuild stops a
+      # socket-activated service's sockets with it otherwise), and never failed by its start
+      # limit, which would fail its sockets and free their ports.
+      stopIfChanged = !isApi;
+      unitConfig = lib.optionalAttrs isApi { StartLimitIntervalSec = 0; };
       serviceConfig = hardening.process // lib.optionalAttrs (localOnly svc) hardening.localhostOnly // {
         # The binaries send READY=1 once they listen (API) or consume their queue (worker): units
         # ordered after this one start only then.

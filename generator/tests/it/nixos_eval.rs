@@ -663,6 +663,27 @@ fn redis_passwords_go_only_to_a_socket_no_other_local_user_can_take() {
     }
 }
 
+/// An auth without an admin page gets no admin socket (one without a port would stop auth
+/// starting), and a Redis server whose group is set apart is still entered by its service.
+#[test]
+fn sockets_follow_the_hosts_own_settings() {
+    let host = "{ lib, ... }: { stackr.services.auth.adminPort = lib.mkForce null; services.redis.servers.core.group = \"core-redis-socket\"; users.groups.core-redis-socket = { }; }";
+    let Some(system) = minimal_system(host) else {
+        return;
+    };
+    assert_eq!(violations(&system), Vec::<String>::new());
+    assert!(system["sockets"]["stackr-auth-api-admin"].is_null());
+    assert!(system["units"]["stackr-auth-api"]["environment"]["AUTH_ADMIN_PORT"].is_null());
+    for role in ["api", "worker"] {
+        let unit = &system["units"][format!("stackr-core-{role}")];
+        assert!(
+            strings(&unit["serviceConfig"]["SupplementaryGroups"]).contains(&"core-redis-socket"),
+            "core {role}: {}",
+            unit["serviceConfig"]
+        );
+    }
+}
+
 /// Each process reaches its own host's PostgreSQL through the server's socket: in per-service
 /// mode in the server's own folder (mode 0750, the server's group, which the process's unit
 /// joins), the server listening on no TCP port; in shared mode through the system server's.

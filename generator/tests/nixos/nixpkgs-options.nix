@@ -68,6 +68,7 @@ let
       startLimitIntervalSec = mkOption { type = types.int; };
       restartTriggers = mkOption { type = types.listOf types.unspecified; default = [ ]; };
       restartIfChanged = mkOption { type = types.bool; default = true; };
+      stopIfChanged = mkOption { type = types.bool; default = true; };
       environment = mkOption {
         type = types.attrsOf (types.nullOr (types.oneOf [ types.str types.path types.package ]));
         default = { };
@@ -245,10 +246,11 @@ in
     # nixos/modules/services/databases/redis.nix
     services.redis.package = mkOption { type = types.package; default = pkgs.redis; };
     services.redis.servers = mkOption {
-      type = types.attrsOf (types.submodule ({ name, ... }: {
+      type = types.attrsOf (types.submodule ({ name, config, ... }: {
         options = {
           enable = mkEnableOption "Redis server";
           user = mkOption { type = types.str; default = if name == "" then "redis" else "redis-${name}"; };
+          group = mkOption { type = types.str; default = config.user; };
           port = mkOption { type = types.port; default = if name == "" then 6379 else 0; };
           openFirewall = mkOption { type = types.bool; default = false; };
           bind = mkOption { type = types.nullOr types.str; default = "127.0.0.1"; };

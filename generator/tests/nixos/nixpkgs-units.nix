@@ -178,8 +178,10 @@ in
     # (`+`) pre-start script that writes the config (including the store config and, from
     # `requirePassFile`, the password) into the state folder, then redis-server on it, sandboxed.
     {
-      users.users = lib.mapAttrs' (name: server: lib.nameValuePair server.user { isSystemUser = true; group = server.user; }) redisServers;
-      users.groups = lib.mapAttrs' (name: server: lib.nameValuePair server.user { }) redisServers;
+      # The user and group nixpkgs creates when left at their defaults (a group set apart must
+      # exist already).
+      users.users = lib.mapAttrs' (name: server: lib.nameValuePair server.user { isSystemUser = true; inherit (server) group; }) redisServers;
+      users.groups = lib.mapAttrs' (name: server: lib.nameValuePair server.group { }) redisServers;
       systemd.services = lib.mapAttrs'
         (name: server:
           let
@@ -216,7 +218,7 @@ in
               ExecStartPre = "+${prepConf}";
               Type = "notify";
               User = server.user;
-              Group = server.user;
+              Group = server.group;
               RuntimeDirectory = unit;
               RuntimeDirectoryMode = "0750";
               StateDirectory = unit;

@@ -5,7 +5,7 @@ config:
 let
   enabledUnits = lib.filterAttrs (_: unit: unit.enable) config.systemd.services;
   unitFields = [ "description" "wantedBy" "requiredBy" "requires" "wants" "after" "before" "bindsTo" "partOf"
-    "conflicts" "unitConfig" "environment" "path" "serviceConfig" "script" "preStart" "postStart" ];
+    "conflicts" "unitConfig" "environment" "path" "serviceConfig" "script" "preStart" "postStart" "stopIfChanged" ];
 in
 {
   failedAssertions = map (a: a.message) (lib.filter (a: !a.assertion) config.assertions);
@@ -16,7 +16,7 @@ in
   # Content of the store files the units name (scripts, configs), by path.
   storeFiles = lib.foldl' (files: unit: files // unit.storeFiles) { } (lib.attrValues enabledUnits);
   postgresql = lib.getAttrs [ "enable" "authentication" "settings" ] config.services.postgresql;
-  redis = lib.mapAttrs (_: server: lib.getAttrs [ "enable" "port" "bind" "requirePass" "requirePassFile" "appendOnly" "openFirewall" "settings" "unixSocket" "user" ] server)
+  redis = lib.mapAttrs (_: server: lib.getAttrs [ "enable" "port" "bind" "requirePass" "requirePassFile" "appendOnly" "openFirewall" "settings" "unixSocket" "group" ] server)
     config.services.redis.servers;
   firewall = config.networking.firewall.allowedTCPPorts;
   firewallCommands = config.networking.firewall.extraCommands;

@@ -222,7 +222,7 @@ fn listeners(system: &Value) -> Listeners {
         if server["enable"] == true {
             let unit = format!("redis-{name}.service");
             if let Some(socket) = server["unixSocket"].as_str() {
-                let group = server["user"].as_str().map(str::to_owned);
+                let group = server["group"].as_str().map(str::to_owned);
                 found.sockets.insert(
                     socket.to_owned(),
                     Socket {
@@ -565,12 +565,56 @@ pub fn held_ports(system: &Value) -> BTreeMap<u16, (String, String)> {
 fn held_port_violations(system: &Value) -> Vec<String> {
     let held = held_ports(system);
     let mut found = Vec::new();
+    for (name, socket) in system["sockets"].as_object().into_iter().flatten() {
+        let config = &socket["socketConfig"];
+        for stream in strings(&socket["listenStreams"]) {
+            if stream
+                .rsplit(':')
+                .next()
+                .and_then(|p| p.parse::<u16>().ok())
+                .is_none()
+            {
+                found.push(format!(
+                    "socket {name} listens on `{stream}`, which names no port: systemd refuses it"
+                ));
+            }
+        }
+        // Bound before the network is configured (sockets.target comes early in boot): an
+        // address not up yet would fail the socket, and the API with it.
+        if config["FreeBind"] != true {
+            found.push(format!(
+                "socket {name} is not FreeBind=: an address not up yet at boot fails it"
+            ));
+        }
+        // A failed socket closes its port: activations refused by their rate limit would
+        // hand the port to whoever binds it next.
+        if config["TriggerLimitIntervalSec"] != 0 {
+            found.push(format!(
+                "socket {name} fails after a burst of activations (TriggerLimitIntervalSec=)"
+            ));
+        }
+    }
     for (name, unit) in units(system) {
         let program = unit["serviceConfig"]["ExecStart"].as_str().unwrap_or("");
         if !name.starts_with("stackr-") || !program.ends_with("-api") {
             continue;
         }
         let sockets = strings(&unit["serviceConfig"]["Sockets"]);
+        if !sockets.is_empty() {
+            // A deploy that changes the unit stops a socket-activated service with its socket
+            // (nixos-rebuild's default, stopIfChanged), leaving the port free until the start.
+            if unit["stopIfChanged"] != false {
+                found.push(format!(
+                    "{name}: a deploy stops its sockets with it (stopIfChanged)"
+                ));
+            }
+            // A service that hits its start limit fails its sockets, which close their ports.
+            if unit["unitConfig"]["StartLimitIntervalSec"] != 0 {
+                found.push(format!(
+                    "{name}: its start limit would fail its sockets (StartLimitIntervalSec=)"
+                ));
+            }
+        }
         for (key, fd_name) in [("PORT", "api"), ("AUTH_ADMIN_PORT", "admin")] {
             let Some(port) = env(unit, key).and_then(|p| p.parse::<u16>().ok()) else {
                 continue;
