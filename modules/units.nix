@@ -101,9 +101,10 @@ let
       lib.optional (auth != null) "credential:${svc.credentialFile}")
     ++ lib.optional inFleet "tls-ca:${cfg.fleet.tls.caFile}";
 
-  # Every peer of the auth API is local unless it sends mail, signs in through providers, or is
-  # opened to the network.
+  # Every peer of the auth API is local unless it sends mail, signs in through providers, is
+  # opened to the network, or serves its dashboard on an address of the host's network.
   localOnly = svc: svc.kind == "auth" && cfg.auth.smtpUrl == null && cfg.auth.oauthProviders == [ ] && !svc.openFirewall
+    && lib.elem svc.adminBind [ null "127.0.0.1" "::1" ]
     && !(stackrLib.endpoint cfg svc.name "postgres").remote && !(stackrLib.endpoint cfg svc.name "redis").remote;
 
   # The groups that alone enter the socket folders of the service's own PostgreSQL and Redis

@@ -485,6 +485,26 @@ fn the_dashboard_address_of_the_config_reaches_auth_in_dev_and_on_nixos() {
     );
 }
 
+/// A dashboard bound to an address of the host's network is reachable there: neither auth's unit
+/// nor its admin socket admits loopback alone, as they do for an auth whose every peer is local.
+#[test]
+fn a_dashboard_on_the_hosts_network_is_not_fenced_to_loopback() {
+    let Some(system) = minimal_system("{ stackr.services.auth.adminBind = \"10.0.0.5\"; }") else {
+        return;
+    };
+    for config in [
+        &system["units"]["stackr-auth-api"]["serviceConfig"],
+        &system["sockets"]["stackr-auth-api-admin"]["socketConfig"],
+    ] {
+        assert_ne!(config["IPAddressAllow"], "localhost", "{config}");
+    }
+    let fenced = minimal_system("{ }").unwrap();
+    assert_eq!(
+        fenced["units"]["stackr-auth-api"]["serviceConfig"]["IPAddressAllow"],
+        "localhost"
+    );
+}
+
 /// The names a reverse proxy gives the dashboard are the host's (not the config's): the module
 /// passes them to auth, which answers no other name.
 #[test]
