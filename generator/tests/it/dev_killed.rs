@@ -25,7 +25,7 @@ fn a_killed_stackr_dev_run_as_root_leaves_no_postgres_running() {
     let (_parent, root) = project_owned_by(None);
     let server = core_postgres(&root);
     let _leftovers = KillOnDrop(server.clone());
-    let mut dev = DevServers::start(&root, &["core-db-init", "core-postgres"], None);
+    let mut dev = DevServers::start(&root, &["secrets", "core-db-init", "core-postgres"], None);
     dev.wait_until("core's PostgreSQL running", || {
         !processes(&server).is_empty()
     });
@@ -46,7 +46,7 @@ fn a_killed_stackr_dev_stops_its_postgres_while_a_client_is_connected() {
     let (_parent, root) = project_owned_by(None);
     let server = core_postgres(&root);
     let _leftovers = KillOnDrop(server.clone());
-    let mut dev = DevServers::start(&root, &["core-db-init", "core-postgres"], None);
+    let mut dev = DevServers::start(&root, &["secrets", "core-db-init", "core-postgres"], None);
     dev.wait_until("core's PostgreSQL ready", || postgres_ready(&root));
     let mut client = socket_psql(&root, None, "SELECT pg_sleep(600)")
         .stdout(std::process::Stdio::null())

@@ -44,8 +44,8 @@ const MUTATIONS: &[Mutation] = &[
     Mutation {
         what: "a value of the wrong type",
         file: "redis.nix",
-        from: "port = if tls then 0 else svc.redis.port;",
-        to: "port = if tls then 0 else toString svc.redis.port;",
+        from: "port = 0;",
+        to: "port = toString 0;",
         fixture: "minimal",
         host: "{ }",
         caught: Caught::ByEvaluation("is not of type"),
@@ -107,8 +107,8 @@ const MUTATIONS: &[Mutation] = &[
     Mutation {
         what: "a base service not ordered after auth",
         file: "units.nix",
-        from: "after = [ \"network.target\" ] ++ network ++ deps ++ authUnit;",
-        to: "after = [ \"network.target\" ] ++ network ++ deps;",
+        from: "after = [ \"network.target\" ] ++ network ++ deps ++ authUnit ++ sockets;",
+        to: "after = [ \"network.target\" ] ++ network ++ deps ++ sockets;",
         fixture: "minimal",
         host: "{ }",
         caught: Caught::ByProperty(
@@ -122,7 +122,7 @@ const MUTATIONS: &[Mutation] = &[
         to: "then 5432",
         fixture: "minimal",
         host: "{ }",
-        caught: Caught::ByProperty("reaches no PostgreSQL server"),
+        caught: Caught::ByProperty("where no server listens"),
     },
     Mutation {
         what: "a *_FILE variable naming a credential the unit does not load",
@@ -154,25 +154,29 @@ const MUTATIONS: &[Mutation] = &[
         to: "",
         fixture: "shared-postgres",
         host: "{ }",
-        caught: Caught::ByProperty("blog's database admits role auth (md5)"),
+        caught: Caught::ByProperty("blog's database admits role auth over TCP (md5)"),
     },
     Mutation {
         what: "a per-service server admitting every role",
         file: "postgresql.nix",
-        from: "host ${id} ${id} 127.0.0.1/32 scram-sha-256\n        ${lib.concatMapStrings",
-        to: "host all all 127.0.0.1/32 scram-sha-256\n        ${lib.concatMapStrings",
+        from: "local ${id} ${id} scram-sha-256\n        ${lib.concatMapStrings",
+        to: "local all all scram-sha-256\n        ${lib.concatMapStrings",
         fixture: "minimal",
         host: "{ }",
-        caught: Caught::ByProperty("core's database admits role postgres (scram-sha-256)"),
+        caught: Caught::ByProperty(
+            "core's database admits role auth through the socket (scram-sha-256)",
+        ),
     },
     Mutation {
         what: "two listeners on one port",
-        file: "redis.nix",
-        from: "else svc.redis.port;",
-        to: "else svc.port;",
+        file: "units.nix",
+        from: "AUTH_ADMIN_PORT = toString svc.adminPort;",
+        to: "AUTH_ADMIN_PORT = toString svc.port;",
         fixture: "minimal",
         host: "{ }",
-        caught: Caught::ByProperty("port 8080 is used by stackr-core-api (PORT) and redis-core"),
+        caught: Caught::ByProperty(
+            "port 8888 is used by stackr-auth-api (PORT) and stackr-auth-api (AUTH_ADMIN_PORT)",
+        ),
     },
 ];
 

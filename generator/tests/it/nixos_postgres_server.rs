@@ -169,7 +169,7 @@ fn own_server_admits_only_the_service_role() {
         );
         let deadline = Instant::now() + Duration::from_secs(60);
         while !Command::new("pg_isready")
-            .args(["-q", "-h", "127.0.0.1", "-p", PORT])
+            .args(["-q", "-h", &here("run"), "-p", PORT])
             .status()
             .unwrap()
             .success()
@@ -203,20 +203,20 @@ fn own_server_admits_only_the_service_role() {
             "{boot}: the setup ran without its credential"
         );
 
-        let own = common::tcp_login(PORT, "core", "core", "core-password");
+        let own = common::login(&here("run"), PORT, "core", "core", "core-password");
         assert_eq!(
             String::from_utf8_lossy(&own.stdout).trim(),
             "core",
             "{boot}: {own:?}"
         );
         assert!(
-            !common::tcp_login(PORT, "core", "core", "wrong")
+            !common::login(&here("run"), PORT, "core", "core", "wrong")
                 .status
                 .success(),
             "{boot}: wrong password"
         );
         assert!(
-            !common::tcp_login(PORT, "core", "postgres", "core-password")
+            !common::login(&here("run"), PORT, "core", "postgres", "core-password")
                 .status
                 .success(),
             "{boot}: other database"
@@ -232,16 +232,25 @@ fn own_server_admits_only_the_service_role() {
             "create intruder",
         );
         assert!(
-            !common::tcp_login(PORT, "intruder", "core", "x")
+            !common::login(&here("run"), PORT, "intruder", "core", "x")
                 .status
                 .success(),
             "{boot}: other role"
         );
         assert!(
-            !common::tcp_login(PORT, "postgres", "core", "")
+            !common::login(&here("run"), PORT, "postgres", "core", "")
                 .status
                 .success(),
-            "{boot}: superuser over TCP"
+            "{boot}: the superuser as another identity"
+        );
+        // No TCP listener: nothing another local user could stand in for while it is down.
+        assert!(
+            !Command::new("pg_isready")
+                .args(["-q", "-h", "127.0.0.1", "-p", PORT])
+                .status()
+                .unwrap()
+                .success(),
+            "{boot}: the server listens on loopback TCP"
         );
     }
 }

@@ -71,6 +71,26 @@ fn dependencies_point_at_existing_processes() {
     }
 }
 
+/// Every process that sets the mode of the state folder runs after the one before it: `secrets`
+/// makes it the developer's only, and as root each `db-init` then opens it to the postgres
+/// user's traversal. Run side by side, the `secrets` step could close it again after a
+/// `db-init` opened it, and initdb (as postgres) failed to reach its folder.
+#[test]
+fn db_init_runs_after_the_secrets_step_that_closes_the_state_folder() {
+    for fixture in FIXTURES {
+        let document = process_compose(fixture);
+        let processes = document["processes"].as_object().unwrap();
+        let closes = processes["secrets"]["command"].as_str().unwrap();
+        assert!(closes.contains("chmod 700"), "{fixture}: {closes}");
+        for (name, process) in processes.iter().filter(|(n, _)| n.ends_with("-db-init")) {
+            assert_eq!(
+                process["depends_on"]["secrets"]["condition"], "process_completed_successfully",
+                "{fixture}: {name} may run beside the secrets step"
+            );
+        }
+    }
+}
+
 #[test]
 fn every_service_has_its_processes_and_base_apis_wait_for_auth() {
     let document = process_compose("five-services");

@@ -141,18 +141,13 @@ pub fn installed(tool: &str) -> bool {
 /// `psql` logging in over TCP on 127.0.0.1:`port` as `role` to `database` with `password`; on
 /// success stdout is the session's `current_user`.
 pub fn tcp_login(port: &str, role: &str, database: &str, password: &str) -> Output {
+    login("127.0.0.1", port, role, database, password)
+}
+
+/// [`tcp_login`] at `host`: an address, or the folder of the server's Unix socket.
+pub fn login(host: &str, port: &str, role: &str, database: &str, password: &str) -> Output {
     Command::new("psql")
-        .args([
-            "-X",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            port,
-            "-U",
-            role,
-            "-d",
-            database,
-        ])
+        .args(["-X", "-h", host, "-p", port, "-U", role, "-d", database])
         .args(["-tAc", "select current_user"])
         .env("PGPASSWORD", password)
         .output()
