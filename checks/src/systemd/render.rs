@@ -43,18 +43,26 @@ pub fn unit_files(system: &Value) -> anyhow::Result<BTreeMap<String, Entry>> {
                 executable: false,
             },
         );
-        for (field, suffix) in [("wantedBy", "wants"), ("requiredBy", "requires")] {
-            for target in strings(&unit[field])? {
-                files.insert(
-                    format!("etc/systemd/system/{target}.{suffix}/{file}"),
-                    Entry::Symlink {
-                        target: format!("../{file}"),
-                    },
-                );
-            }
-        }
+        files.extend(install_links(unit, &file)?);
     }
     Ok(files)
+}
+
+/// The `.wants`/`.requires` links of unit `file`, from its `wantedBy`/`requiredBy`, as NixOS
+/// installs them.
+fn install_links(unit: &Value, file: &str) -> anyhow::Result<BTreeMap<String, Entry>> {
+    let mut links = BTreeMap::new();
+    for (field, suffix) in [("wantedBy", "wants"), ("requiredBy", "requires")] {
+        for target in strings(&unit[field])? {
+            links.insert(
+                format!("etc/systemd/system/{target}.{suffix}/{file}"),
+                Entry::Symlink {
+                    target: format!("../{file}"),
+                },
+            );
+        }
+    }
+    Ok(links)
 }
 
 /// Every socket unit of `system` (`sockets` of `evaluate.nix`), with its `.wants`/`.requires`
@@ -87,16 +95,7 @@ pub fn socket_files(system: &Value) -> anyhow::Result<BTreeMap<String, Entry>> {
                 executable: false,
             },
         );
-        for (field, suffix) in [("wantedBy", "wants"), ("requiredBy", "requires")] {
-            for target in strings(&socket[field])? {
-                files.insert(
-                    format!("etc/systemd/system/{target}.{suffix}/{file}"),
-                    Entry::Symlink {
-                        target: format!("../{file}"),
-                    },
-                );
-            }
-        }
+        files.extend(install_links(socket, &file)?);
     }
     Ok(files)
 }

@@ -412,41 +412,41 @@ fn each_service_is_locked_out_of_the_others_stores(d: &Deployment) {
             );
             // Another local identity does not even reach the sockets (their folders are the
             // servers' groups' alone), with the right password in hand.
-            let password = d.secret(&format!("{}-db-password", other.name));
-            let as_own = d.machine.run(&format!(
-                "PGPASSWORD={} setpriv --reuid=stackr-{} --regid=stackr-{} --init-groups \
-                 psql -X -At -h /run/stackr-{}-postgresql -p {} -U {} -d {} -c 'SELECT 1' 2>&1",
-                quoted(&password),
-                own.name,
-                own.name,
-                other.name,
-                other.postgres_port,
-                other.name,
-                other.name
-            ));
-            let as_own = String::from_utf8_lossy(&as_own.unwrap().stdout).into_owned();
-            assert!(
-                as_own.contains("Permission denied"),
-                "stackr-{} reached {}'s PostgreSQL socket: {as_own}",
-                own.name,
-                other.name
-            );
-            let password = d.secret(&format!("{}-redis-password", other.name));
-            let as_own = d.machine.run(&format!(
-                "REDISCLI_AUTH={} setpriv --reuid=stackr-{} --regid=stackr-{} --init-groups \
-                 redis-cli --no-auth-warning -s {} PING 2>&1",
-                quoted(&password),
-                own.name,
-                own.name,
-                other.redis_socket
-            ));
-            let as_own = String::from_utf8_lossy(&as_own.unwrap().stdout).into_owned();
-            assert!(
-                as_own.contains("Permission denied"),
-                "stackr-{} reached {}'s Redis socket: {as_own}",
-                own.name,
-                other.name
-            );
+            let clients = [
+                (
+                    "PostgreSQL",
+                    format!(
+                        "PGPASSWORD={} psql -X -At -h /run/stackr-{}-postgresql -p {} -U {} -d {} -c 'SELECT 1'",
+                        quoted(&d.secret(&format!("{}-db-password", other.name))),
+                        other.name,
+                        other.postgres_port,
+                        other.name,
+                        other.name
+                    ),
+                ),
+                (
+                    "Redis",
+                    format!(
+                        "REDISCLI_AUTH={} redis-cli --no-auth-warning -s {} PING",
+                        quoted(&d.secret(&format!("{}-redis-password", other.name))),
+                        other.redis_socket
+                    ),
+                ),
+            ];
+            for (store, client) in clients {
+                let (variable, command) = client.split_once(' ').unwrap();
+                let as_own = d.machine.run(&format!(
+                    "{variable} setpriv --reuid=stackr-{0} --regid=stackr-{0} --init-groups {command} 2>&1",
+                    own.name
+                ));
+                let as_own = String::from_utf8_lossy(&as_own.unwrap().stdout).into_owned();
+                assert!(
+                    as_own.contains("Permission denied"),
+                    "stackr-{} reached {}'s {store} socket: {as_own}",
+                    own.name,
+                    other.name
+                );
+            }
         }
     }
     // No TCP listener of any PostgreSQL or Redis for a local user to stand in for while it is
