@@ -30,4 +30,4 @@ pub use notify::NotifySocket;
 /// them; this repository's tests take them from here.
 pub use stackr_kit::testing::{find_tool, free_port, TempPostgres, TempRedis};
 pub use stalling_proxy::StallingProxy;
-pub use vm_test_script::{machine_calls, test_script_of, MachineCall};
+pub use vm_test_script::{machine_calls, MachineCall};

@@ -63,25 +63,6 @@ pub fn machine_calls(script: &str) -> Vec<MachineCall> {
         .collect()
 }
 
-/// The `testScript = ''…''` of a generated `nix/vm-test.nix`, read from the file's text. The
-/// generated script uses no Nix escapes (`''$`, `'''`), which this refuses rather than misreads.
-pub fn test_script_of(vm_test_nix: &str) -> &str {
-    let start = vm_test_nix
-        .find("testScript = ''\n")
-        .expect("nix/vm-test.nix has a testScript")
-        + "testScript = ''\n".len();
-    let end = start
-        + vm_test_nix[start..]
-            .find("'';")
-            .expect("the testScript string is closed");
-    let script = &vm_test_nix[start..end];
-    assert!(
-        !script.contains("''") && !script.contains("${"),
-        "the testScript uses Nix escapes or interpolation; evaluate it with Nix instead"
-    );
-    script
-}
-
 /// Nix strips the common indentation of an indented string; Python needs it stripped too.
 fn dedent(script: &str) -> String {
     let indent = script

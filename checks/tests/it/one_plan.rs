@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use stackr::plan::Plan;
 use stackr::render::{render_generated, RenderedFile};
 use stackr_checks::fixture::{fixture_dir, fixture_plan};
-use stackr_testkit::{machine_calls, test_script_of};
+use stackr_testkit::{evaluate_vm_test, machine_calls, repo_root};
 
 const PROCESS_COMPOSE: &str = "process-compose.yaml";
 const VM_TEST: &str = "nix/vm-test.nix";
@@ -84,8 +84,19 @@ fn assert_artifacts_follow_plan(label: &str, plan: &Plan, files: &[RenderedFile]
         );
     }
 
-    // VM test: the same services, on the same API ports, with the same databases.
-    let calls = machine_calls(test_script_of(file(files, VM_TEST)));
+    // VM test: the same services, on the same API ports, with the same databases. Its script is
+    // made by Nix from the deployed machine (where each service's stores are), so it is
+    // evaluated with the module library, as nixpkgs' test framework would.
+    let project = tempfile::tempdir().unwrap();
+    for rendered in files {
+        let path = project.path().join(&rendered.path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, &rendered.content).unwrap();
+    }
+    let evaluated = evaluate_vm_test(&repo_root().join("modules"), project.path())
+        .unwrap_or_else(|e| panic!("{label}: {VM_TEST} does not evaluate: {e}"));
+    let evaluated: serde_json::Value = serde_json::from_slice(&evaluated).unwrap();
+    let calls = machine_calls(evaluated["testScript"].as_str().unwrap());
     let commands: String = calls.iter().map(|c| format!("{}\n", c.argument)).collect();
     let units: BTreeSet<String> = calls
         .iter()
@@ -111,15 +122,17 @@ fn assert_artifacts_follow_plan(label: &str, plan: &Plan, files: &[RenderedFile]
         health_ports, plan_ports,
         "{label}: API ports the VM test probes"
     );
-    // Every psql command of the VM test names the plan's roles/databases; each service reaches
-    // its own, and at least one foreign pair is tried.
+    // Every psql command of the VM test (`psql -X 'postgres://<role>@<host>:<port>/<db>'`) names
+    // the plan's roles/databases; each service reaches its own, and at least one foreign pair is
+    // tried.
     let pairs: Vec<(String, String)> = calls
         .iter()
         .filter(|c| c.argument.contains(" psql "))
-        .map(|c| {
-            let role = captures(&c.argument, "-U '", "'");
-            let db = captures(&c.argument, "-d '", "'");
-            (role.into_iter().collect(), db.into_iter().collect())
+        .flat_map(|c| captures(&c.argument, "psql -X 'postgres://", "'"))
+        .map(|url| {
+            let (role, rest) = url.split_once('@').unwrap_or_default();
+            let db = rest.rsplit('/').next().unwrap_or_default();
+            (role.to_owned(), db.to_owned())
         })
         .collect();
     let db_names: BTreeSet<&str> = plan.services.iter().map(|s| s.db_name.as_str()).collect();
