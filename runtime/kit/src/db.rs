@@ -1,6 +1,6 @@
 //! The service's own PostgreSQL pool.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Timeouts};
@@ -42,37 +42,14 @@ pub async fn connect(
         })
         .build()
         .context("building the PostgreSQL pool")?;
-    let deadline = Instant::now() + crate::STARTUP_WAIT;
-    // Said by the server last, for a wait that ends in the middle of the next attempt.
-    let mut last_refusal: Option<String> = None;
-    loop {
-        // An attempt begun near the deadline ends with it: a server that accepts connections but
-        // answers nothing would otherwise hold it for the pool's create timeout.
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        let Ok(attempt) = tokio::time::timeout(remaining, pool.get()).await else {
-            return Err(anyhow::anyhow!(
+    // The connection goes back to the pool: it only had to be made once.
+    let _first = stackr_tls::postgres_startup::first_connection(&pool, url)
+        .await
+        .map_err(|failure| {
+            anyhow::anyhow!(
                 "cannot connect to the service database {url}: {}",
-                stackr_contract::no_answer_within_startup_wait_after(
-                    last_refusal.as_ref().map(|e| e as &dyn std::fmt::Display)
-                )
-            ));
-        };
-        match attempt {
-            Ok(_) => return Ok(pool),
-            // A refused certificate stays refused: no point waiting.
-            Err(e)
-                if Instant::now() < deadline && stackr_tls::refusal::tls_refused(&e).is_none() =>
-            {
-                tracing::info!(database = %url, error = %e, "waiting for PostgreSQL");
-                last_refusal = Some(stackr_tls::refusal::full_message(&e));
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-            Err(e) => {
-                return Err(anyhow::anyhow!(
-                    "cannot connect to the service database {url}: {}",
-                    stackr_tls::refusal::why_start_up_stopped(&e)
-                ));
-            }
-        }
-    }
+                failure.reason
+            )
+        })?;
+    Ok(pool)
 }

@@ -15,6 +15,7 @@ mod ca;
 mod error;
 pub mod postgres;
 pub mod postgres_host;
+pub mod postgres_startup;
 pub mod refusal;
 pub mod server;
 

@@ -19,12 +19,9 @@ pub mod two_factor;
 pub mod users;
 pub mod verification;
 
-use std::time::{Duration, Instant};
-
-use anyhow::{bail, Context};
+use anyhow::Context;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{Manager, ManagerConfig, RecyclingMethod};
-use stackr_contract::STARTUP_WAIT;
 
 pub use deadpool_postgres::{Client, Pool};
 
@@ -60,47 +57,24 @@ pub async fn connect_and_migrate(
     Ok(pool)
 }
 
-/// The pool's first connection, retried until [`STARTUP_WAIT`] has passed; a refused certificate
-/// stays refused, so it stops at once. An attempt begun near the end of the wait ends with it.
+/// The pool's first connection, waited for as every runtime process waits for its database.
 async fn first_connection(pool: &Pool) -> anyhow::Result<Client> {
-    let deadline = Instant::now() + STARTUP_WAIT;
-    // Said by the server last, for a wait that ends in the middle of the next attempt.
-    let mut last_refusal: Option<String> = None;
-    loop {
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        let Ok(attempt) = tokio::time::timeout(remaining, pool.get()).await else {
-            bail!(
-                "connect to PostgreSQL: {} (check DATABASE_URL, DATABASE_PASSWORD_FILE and that \
-                 the server is up)",
-                stackr_contract::no_answer_within_startup_wait_after(
-                    last_refusal.as_ref().map(|e| e as &dyn std::fmt::Display)
+    stackr_tls::postgres_startup::first_connection(pool, &"auth")
+        .await
+        .map_err(|failure| {
+            if failure.tls_refused {
+                anyhow::anyhow!(
+                    "connect to PostgreSQL (check DATABASE_URL and DATABASE_PASSWORD_FILE): {}",
+                    failure.reason
                 )
-            );
-        };
-        match attempt {
-            Ok(client) => return Ok(client),
-            Err(e)
-                if Instant::now() < deadline && stackr_tls::refusal::tls_refused(&e).is_none() =>
-            {
-                tracing::info!(error = %e, "waiting for PostgreSQL");
-                last_refusal = Some(stackr_tls::refusal::full_message(&e));
-                tokio::time::sleep(Duration::from_millis(500)).await;
+            } else {
+                anyhow::anyhow!(
+                    "connect to PostgreSQL: {} (check DATABASE_URL, DATABASE_PASSWORD_FILE and \
+                     that the server is up)",
+                    failure.reason
+                )
             }
-            Err(e) => {
-                let reason = stackr_tls::refusal::why_start_up_stopped(&e);
-                if stackr_tls::refusal::tls_refused(&e).is_some() {
-                    bail!(
-                        "connect to PostgreSQL (check DATABASE_URL and DATABASE_PASSWORD_FILE): \
-                         {reason}"
-                    );
-                }
-                bail!(
-                    "connect to PostgreSQL: {reason} (check DATABASE_URL, DATABASE_PASSWORD_FILE \
-                     and that the server is up)"
-                );
-            }
-        }
-    }
+        })
 }
 
 /// "now" truncated to milliseconds: BetterAuth (JavaScript `Date`) stores millisecond precision,
