@@ -9,6 +9,7 @@ mod secret_url;
 mod service_env;
 
 pub use error::ConfigError;
+pub(crate) use secret_url::read_secret_file;
 pub use secret_url::SecretUrl;
 pub use service_env::{ApiEnv, AuthEnv, Credential, ServiceEnv, DEFAULT_SESSION_CACHE_TTL};
 

@@ -7,7 +7,8 @@ use stackr_contract::env as contract;
 use std::time::Duration;
 
 use super::error::ConfigError;
-use crate::config::SecretUrl;
+use crate::config::{read_secret_file, SecretUrl};
+use std::path::Path;
 
 /// Where a service's queue lives: its own Redis, the queue name and the key prefix.
 #[derive(Clone, PartialEq, Eq)]
@@ -219,22 +220,20 @@ fn merge_password_file(url: &str, password_file: Option<String>) -> Result<Strin
     let Some(path) = password_file.filter(|_| !parsed.has_password()) else {
         return Ok(url.to_string());
     };
-    let password = std::fs::read_to_string(&path).map_err(|source| ConfigError::PasswordFile {
-        var: contract::REDIS_PASSWORD_FILE,
-        path: path.clone(),
-        reason: source.to_string(),
-    })?;
-    // Secret files are written with a trailing newline by many tools; it is never part of the secret.
-    let password = password.trim_end_matches(['\n', '\r']);
-    if password.is_empty() {
-        return Err(ConfigError::PasswordFile {
-            var: contract::REDIS_PASSWORD_FILE,
-            path,
-            reason: "the file is empty".into(),
-        });
-    }
+    let password =
+        read_secret_file(contract::REDIS_PASSWORD_FILE, Path::new(&path)).map_err(|unread| {
+            ConfigError::PasswordFile {
+                var: contract::REDIS_PASSWORD_FILE,
+                path: path.clone(),
+                reason: match unread {
+                    crate::config::ConfigError::UnreadableFile { source, .. } => source.to_string(),
+                    crate::config::ConfigError::EmptyFile { .. } => "the file is empty".into(),
+                    other => other.to_string(),
+                },
+            }
+        })?;
     parsed
-        .set_password(password)
+        .set_password(&password)
         .map_err(|()| invalid("has no host to attach the password to"))?;
     Ok(parsed.expose().to_owned())
 }
