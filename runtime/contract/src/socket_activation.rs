@@ -23,7 +23,7 @@ const FIRST_FD: RawFd = 3;
 /// The listening socket named `name` that systemd handed this process, if it handed one; a
 /// process started any other way (dev, tests) binds its own. Non-blocking, ready for an async
 /// runtime.
-pub fn inherited_tcp_listener(name: &str) -> std::io::Result<Option<TcpListener>> {
+fn inherited_tcp_listener(name: &str) -> std::io::Result<Option<TcpListener>> {
     let lookup = |var: &str| std::env::var(var).ok();
     let fd = inherited_fd(&lookup, std::process::id(), name)
         .map_err(|why| std::io::Error::new(std::io::ErrorKind::InvalidInput, why))?;

@@ -551,12 +551,17 @@ pub fn held_ports(system: &Value) -> BTreeMap<u16, (String, String)> {
             .unwrap_or_default()
             .to_owned();
         for stream in strings(&socket["listenStreams"]) {
-            if let Some(port) = stream.rsplit(':').next().and_then(|p| p.parse().ok()) {
+            if let Some(port) = stream_port(stream) {
                 held.insert(port, (service.clone(), name.clone()));
             }
         }
     }
     held
+}
+
+/// The port of a socket unit's `ListenStream=` (`address:port`).
+fn stream_port(stream: &str) -> Option<u16> {
+    stream.rsplit(':').next()?.parse().ok()
 }
 
 /// Every port an API unit listens on (`PORT`, auth's `AUTH_ADMIN_PORT`) is held by a socket unit
@@ -568,12 +573,7 @@ fn held_port_violations(system: &Value) -> Vec<String> {
     for (name, socket) in system["sockets"].as_object().into_iter().flatten() {
         let config = &socket["socketConfig"];
         for stream in strings(&socket["listenStreams"]) {
-            if stream
-                .rsplit(':')
-                .next()
-                .and_then(|p| p.parse::<u16>().ok())
-                .is_none()
-            {
+            if stream_port(stream).is_none() {
                 found.push(format!(
                     "socket {name} listens on `{stream}`, which names no port: systemd refuses it"
                 ));
