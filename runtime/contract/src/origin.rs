@@ -4,6 +4,13 @@
 //! and wildcard patterns, on the whole origin (`https://*.example.com`) or on the host alone
 //! (`*.example.com`).
 
+mod wildcard;
+
+/// The longest origin judged, in bytes. A real origin is a scheme, a host of at most 253
+/// characters and a port; anything longer is not trusted, whatever the patterns, so no pattern
+/// is ever matched against a text an attacker made large.
+pub const MAX_ORIGIN_LEN: usize = 2048;
+
 /// A parsed list of trusted origins. Entries that are neither a URL with an origin nor a pattern
 /// are dropped; an empty list trusts nothing (fail closed).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -32,9 +39,14 @@ impl OriginPatterns {
         OriginPatterns { patterns }
     }
 
-    /// Is this origin (or URL: only its origin counts) trusted?
+    /// Is this origin (or URL: only its origin counts) trusted? Never when the value given, or
+    /// the origin it names, is longer than [`MAX_ORIGIN_LEN`].
     pub fn is_trusted(&self, origin: &str) -> bool {
-        let Some(origin) = origin_of(origin) else {
+        if origin.len() > MAX_ORIGIN_LEN {
+            return false;
+        }
+        // International hosts grow when written in ASCII: the serialization is checked too.
+        let Some(origin) = origin_of(origin).filter(|o| o.len() <= MAX_ORIGIN_LEN) else {
             return false;
         };
         let host = url::Url::parse(&origin)
@@ -45,8 +57,8 @@ impl OriginPatterns {
             .iter()
             .any(|p| match (p.contains('*'), p.contains("://")) {
                 (false, _) => *p == origin,
-                (true, true) => wildcard_match(p, &origin),
-                (true, false) => wildcard_match(p, &host),
+                (true, true) => wildcard::matches(p, &origin),
+                (true, false) => wildcard::matches(p, &host),
             })
     }
 }
@@ -57,18 +69,6 @@ pub fn origin_of(url: &str) -> Option<String> {
     let parsed = url::Url::parse(url).ok()?;
     let origin = parsed.origin();
     origin.is_tuple().then(|| origin.ascii_serialization())
-}
-
-/// `*` matches any run of characters (patterns are a few dozen bytes at most).
-fn wildcard_match(pattern: &str, text: &str) -> bool {
-    fn go(p: &[u8], t: &[u8]) -> bool {
-        match p.split_first() {
-            None => t.is_empty(),
-            Some((b'*', rest)) => (0..=t.len()).any(|i| go(rest, &t[i..])),
-            Some((c, rest)) => t.first() == Some(c) && go(rest, &t[1..]),
-        }
-    }
-    go(pattern.as_bytes(), text.as_bytes())
 }
 
 #[cfg(test)]
@@ -94,6 +94,32 @@ mod tests {
         assert!(t.is_trusted("https://a.example.com:8443"));
         assert!(!t.is_trusted("https://example.org"));
         assert!(t.is_trusted("https://shop.test"));
+    }
+
+    /// A pattern with several stars and an attacker's long `Origin`: nothing over
+    /// `MAX_ORIGIN_LEN` is trusted, even what a pattern would match, and a megabyte of the shape
+    /// that made backtracking slow is refused at once.
+    #[test]
+    fn over_long_origins_are_not_trusted() {
+        let t = OriginPatterns::new(["https://*-git-*-team.vercel.app", "*.example.com"]);
+        let preview = |len: usize| {
+            let fill = "b".repeat(len - "https://a-git--team.vercel.app".len());
+            format!("https://a-git-{fill}-team.vercel.app")
+        };
+        assert!(t.is_trusted(&preview(MAX_ORIGIN_LEN)));
+        assert!(!t.is_trusted(&preview(MAX_ORIGIN_LEN + 1)));
+        let host = |len: usize| format!("http://{}.example.com", "a".repeat(len - 19));
+        assert!(t.is_trusted(&host(MAX_ORIGIN_LEN)));
+        assert!(!t.is_trusted(&host(MAX_ORIGIN_LEN + 1)));
+        let hostile = format!("https://{}", "-git-".repeat(1 << 18));
+        assert!(!t.is_trusted(&hostile));
+        assert!(!t.is_trusted(&format!("{hostile}-team.vercel.app")));
+        // Short in UTF-8, long in ASCII: each `ü.` (3 bytes) is written `xn--tda.` (8).
+        let grows = format!("https://{}example.com", "\u{fc}.".repeat(600));
+        assert!(grows.len() <= MAX_ORIGIN_LEN);
+        assert!(origin_of(&grows).unwrap().len() > MAX_ORIGIN_LEN);
+        assert!(!t.is_trusted(&grows));
+        assert!(t.is_trusted(&format!("https://{}example.com", "\u{fc}.".repeat(200))));
     }
 
     /// International hosts compare in their UTS 46 ASCII form, whichever IDNA back end `url` uses

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Timeouts};
+use deadpool_postgres::{Pool, Runtime, Timeouts};
 use stackr_tls::TrustedCa;
 
 use crate::config::SecretUrl;
@@ -24,13 +24,7 @@ pub async fn connect(
         .with_context(|| format!("DATABASE_URL ({url})"))?;
     config.application_name(application_name);
     config.connect_timeout(Duration::from_secs(5));
-    let manager = Manager::from_config(
-        config,
-        tls,
-        ManagerConfig {
-            recycling_method: RecyclingMethod::Fast,
-        },
-    );
+    let manager = stackr_tls::postgres::manager(config, tls);
     let pool = Pool::builder(manager)
         .pre_recycle(stackr_tls::postgres_host::reuse_check())
         .max_size(max_size)

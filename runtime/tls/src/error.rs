@@ -25,6 +25,8 @@ pub enum TlsError {
         "sslmode=verify-full needs a host name to verify (a host= or URL host, not a Unix socket)"
     )]
     NoHostName,
+    #[error("a plain PostgreSQL connection (no sslmode) goes to one server, as it is made here: {setting} is not supported without sslmode=verify-full; name one host")]
+    PlainNeedsOneHost { setting: &'static str },
     #[error("not a PostgreSQL URL: {0}")]
     PostgresUrl(String),
     #[error("cannot read the TLS {what} {path}: {reason}")]

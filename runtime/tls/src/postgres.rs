@@ -44,6 +44,7 @@ pub fn config(
                 });
             }
             config.ssl_mode(SslMode::Disable);
+            crate::postgres_login::check_plain(&config)?;
             Ok((config, PostgresTls { client: None }))
         }
         Some("verify-full") => {
@@ -66,6 +67,23 @@ pub fn config(
         Some(other) => Err(TlsError::UnsupportedSslMode {
             mode: other.to_owned(),
         }),
+    }
+}
+
+/// The pool manager of `config`'s connections: TLS ones as tokio-postgres makes them (the
+/// certificate proves the server), plain ones through [`crate::postgres_login`] (SCRAM proves it).
+pub fn manager(config: tokio_postgres::Config, tls: PostgresTls) -> deadpool_postgres::Manager {
+    let manager_config = deadpool_postgres::ManagerConfig {
+        recycling_method: deadpool_postgres::RecyclingMethod::Fast,
+    };
+    if tls.is_tls() {
+        deadpool_postgres::Manager::from_config(config, tls, manager_config)
+    } else {
+        deadpool_postgres::Manager::from_connect(
+            config,
+            crate::postgres_login::WatchedLogin,
+            manager_config,
+        )
     }
 }
 
@@ -287,14 +305,11 @@ mod tests {
         );
     }
 
-    /// A local server the runtime connects to over plain loopback (dev; deployed hosts use the
-    /// server's Unix socket) may not be the stack's: while the service's PostgreSQL is down (a
-    /// restart, a crash) any local user can bind its port. The stack's servers only ever ask for SCRAM (pg_hba `scram-sha-256`), which
-    /// never shows the password; a server asking for the password in clear (or MD5) is an
-    /// impostor, and the client must refuse rather than hand it the database password.
-    #[test]
-    #[ignore = "known gap, not fixed yet: tokio-postgres answers any login method the server asks for; refusing cleartext and MD5 needs a connection step of stackr's own"]
-    fn a_server_asking_for_the_password_in_clear_does_not_get_it() {
+    /// What a server on loopback that is not the stack's (any local user can bind a server's
+    /// port while it is down) gets from a client of the stack's pool, when it answers the
+    /// client's start-up with `reply`: everything the client sends after its start-up message,
+    /// and the pool's error.
+    fn what_an_impostor_gets(reply: Vec<u8>) -> (Vec<u8>, String) {
         use std::io::{Read, Write};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -304,20 +319,13 @@ mod tests {
             socket.read_exact(&mut length).unwrap();
             let mut startup = vec![0u8; u32::from_be_bytes(length) as usize - 4];
             socket.read_exact(&mut startup).unwrap();
-            // AuthenticationCleartextPassword.
-            socket.write_all(&[b'R', 0, 0, 0, 8, 0, 0, 0, 3]).unwrap();
-            let mut header = [0u8; 5];
-            if socket.read_exact(&mut header).is_err() || header[0] != b'p' {
-                return None;
-            }
-            let length = u32::from_be_bytes(header[1..5].try_into().unwrap()) as usize;
-            let mut password = vec![0u8; length - 4];
-            socket.read_exact(&mut password).ok()?;
-            Some(
-                String::from_utf8_lossy(&password)
-                    .trim_end_matches('\0')
-                    .to_owned(),
-            )
+            socket.write_all(&reply).unwrap();
+            socket
+                .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+                .unwrap();
+            let mut received = Vec::new();
+            let _ = socket.read_to_end(&mut received);
+            received
         });
         let url = format!("postgres://core@127.0.0.1:{port}/core");
         let (mut config, tls) = super::config(&url, None).unwrap();
@@ -327,13 +335,42 @@ mod tests {
             .enable_all()
             .build()
             .unwrap();
-        let _ = runtime.block_on(async {
-            tokio::time::timeout(std::time::Duration::from_secs(5), config.connect(tls)).await
+        let error = runtime.block_on(async {
+            let pool = deadpool_postgres::Pool::builder(manager(config, tls))
+                .max_size(1)
+                .build()
+                .unwrap();
+            match pool.get().await {
+                Ok(_) => "the pool handed out a connection to the impostor".to_owned(),
+                Err(e) => {
+                    assert!(crate::refusal::refused_for_good(&e), "{e:?}");
+                    crate::refusal::full_message(&e)
+                }
+            }
         });
-        let received = impostor.join().unwrap();
-        assert_eq!(
-            received, None,
-            "the client sent its database password in clear to a server it cannot tell from an impostor"
-        );
+        (impostor.join().unwrap(), error)
+    }
+
+    /// The stack's servers log a role in only by SCRAM, which never shows the password and makes
+    /// the server prove it knows it: a server asking for the password in clear or as MD5, or
+    /// letting the role in with no proof, is refused before the client answers anything.
+    #[test]
+    fn a_server_that_does_not_prove_itself_by_scram_gets_nothing() {
+        let cleartext = vec![b'R', 0, 0, 0, 8, 0, 0, 0, 3];
+        let md5 = vec![b'R', 0, 0, 0, 12, 0, 0, 0, 5, 1, 2, 3, 4];
+        // AuthenticationOk, then ReadyForQuery: a trust login, the connection ready for queries.
+        let trust = vec![b'R', 0, 0, 0, 8, 0, 0, 0, 0, b'Z', 0, 0, 0, 5, b'I'];
+        for (reply, asked) in [
+            (cleartext, "asked for the password in clear text"),
+            (md5, "asked for the password as an MD5 hash"),
+            (trust, "let the role in without SCRAM"),
+        ] {
+            let (received, error) = what_an_impostor_gets(reply);
+            assert_eq!(received, b"", "the client answered a server that {asked}");
+            assert!(
+                error.contains("PostgreSQL at 127.0.0.1:") && error.contains(asked),
+                "{error}"
+            );
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! A PostgreSQL pool's first connection at start-up, for auth and every service alike: the
 //! database may start after the process, or on a host still booting, so attempts are retried
-//! until [`STARTUP_WAIT`] has passed. A refused certificate stays refused: that stops at once.
+//! until [`STARTUP_WAIT`] has passed. A refused certificate, or a server that did not prove itself,
+//! stays refused: that stops at once.
 
 use std::fmt::Display;
 use std::time::{Duration, Instant};
@@ -12,8 +13,9 @@ use stackr_contract::STARTUP_WAIT;
 pub struct StartupFailure {
     /// The reason, with the start-up wait when it ran out.
     pub reason: String,
-    /// TLS refused the server (its certificate, or the protocol): waiting would not help.
-    pub tls_refused: bool,
+    /// The server was refused (by TLS, or for not proving itself by SCRAM): waiting would not
+    /// help.
+    pub refused_for_good: bool,
 }
 
 /// The first connection of `pool` (`database` names it in the log while waiting).
@@ -34,12 +36,12 @@ pub async fn first_connection(
                 reason: stackr_contract::no_answer_within_startup_wait_after(
                     last_refusal.as_ref().map(|e| e as &dyn Display),
                 ),
-                tls_refused: false,
+                refused_for_good: false,
             });
         };
         match attempt {
             Ok(client) => return Ok(client),
-            Err(e) if Instant::now() < deadline && crate::refusal::tls_refused(&e).is_none() => {
+            Err(e) if Instant::now() < deadline && !crate::refusal::refused_for_good(&e) => {
                 tracing::info!(%database, error = %e, "waiting for PostgreSQL");
                 last_refusal = Some(crate::refusal::full_message(&e));
                 tokio::time::sleep(Duration::from_millis(500)).await;
@@ -47,7 +49,7 @@ pub async fn first_connection(
             Err(e) => {
                 return Err(StartupFailure {
                     reason: crate::refusal::why_start_up_stopped(&e),
-                    tls_refused: crate::refusal::tls_refused(&e).is_some(),
+                    refused_for_good: crate::refusal::refused_for_good(&e),
                 })
             }
         }

@@ -1,5 +1,6 @@
 //! A connection refused by TLS (a certificate not issued by the trusted CA, or not for the host
-//! name, a protocol mismatch) will be refused again: start-up loops that wait for a server to come
+//! name, a protocol mismatch), or by the client because the server did not prove itself
+//! ([`crate::postgres_login`]), will be refused again: start-up loops that wait for a server to come
 //! up stop at once on it, with its reason, instead of retrying for their whole wait.
 
 use std::error::Error;
@@ -15,6 +16,19 @@ pub fn tls_refused<'a>(err: &'a (dyn Error + 'static)) -> Option<&'a rustls::Err
         next = cause(e);
     }
     None
+}
+
+/// Whether `err` will be refused again: TLS refused the server, or the server did not prove
+/// itself by SCRAM on a plain connection.
+pub fn refused_for_good(err: &(dyn Error + 'static)) -> bool {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if e.is::<crate::postgres_login::LoginRefused>() {
+            return true;
+        }
+        next = cause(e);
+    }
+    tls_refused(err).is_some()
 }
 
 /// `err` and each of its causes, as one line: drivers' own messages often stop at "error
@@ -33,11 +47,11 @@ pub fn full_message(err: &(dyn Error + 'static)) -> String {
     message
 }
 
-/// Why a start-up loop stopped on `err`: a TLS refusal at once, with its full message; any
+/// Why a start-up loop stopped on `err`: a refusal for good at once, with its full message; any
 /// other error only once it had been retried until the start-up wait ended, which it says.
 pub fn why_start_up_stopped(err: &(dyn Error + 'static)) -> String {
     let message = full_message(err);
-    if tls_refused(err).is_some() {
+    if refused_for_good(err) {
         message
     } else {
         stackr_contract::unreachable_within_startup_wait(&message)

@@ -21,7 +21,6 @@ pub mod verification;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use deadpool_postgres::{Manager, ManagerConfig, RecyclingMethod};
 
 pub use deadpool_postgres::{Client, Pool};
 
@@ -34,13 +33,7 @@ pub async fn connect_and_migrate(
     size: usize,
     wait: bool,
 ) -> anyhow::Result<Pool> {
-    let manager = Manager::from_config(
-        config.clone(),
-        tls,
-        ManagerConfig {
-            recycling_method: RecyclingMethod::Fast,
-        },
-    );
+    let manager = stackr_tls::postgres::manager(config.clone(), tls);
     let pool = Pool::builder(manager)
         .pre_recycle(stackr_tls::postgres_host::reuse_check())
         .max_size(size.max(1))
@@ -62,7 +55,7 @@ async fn first_connection(pool: &Pool) -> anyhow::Result<Client> {
     stackr_tls::postgres_startup::first_connection(pool, &"auth")
         .await
         .map_err(|failure| {
-            if failure.tls_refused {
+            if failure.refused_for_good {
                 anyhow::anyhow!(
                     "connect to PostgreSQL (check DATABASE_URL and DATABASE_PASSWORD_FILE): {}",
                     failure.reason

@@ -4,7 +4,8 @@
 //!
 //! * missing, or `Origin: null` → `403 MISSING_OR_NULL_ORIGIN`, except `null` with
 //!   `Sec-Fetch-Site: same-origin` (what browsers send for some same-origin fetches);
-//! * not in the list → `403 INVALID_ORIGIN`.
+//! * not in the list, or longer than any real origin (`MAX_ORIGIN_LEN`, 2048 bytes) →
+//!   `403 INVALID_ORIGIN`.
 //!
 //! A request without a cookie (a device with `x-device-session-token`, a server) cannot be forged
 //! by a foreign page, so it is not checked. The list is `TRUSTED_ORIGINS`: exact origins
@@ -143,6 +144,25 @@ mod tests {
                 &Method::DELETE,
                 &headers(&[cookie, ("origin", "http://localhost:3000")])
             ),
+            Ok(())
+        );
+    }
+
+    /// The guard runs before authentication, so the `Origin` it matches is the attacker's: a
+    /// megabyte of it, against a pattern with several stars, is refused without being matched. A
+    /// long `Referer` counts by its origin, as before.
+    #[test]
+    fn an_over_long_origin_is_refused() {
+        let t = TrustedOrigins::new(["https://*-git-*-team.vercel.app", "http://localhost:3000"]);
+        let cookie = ("cookie", "better-auth.session_token=x");
+        let hostile = format!("https://{}", "-git-".repeat(1 << 18));
+        assert_eq!(
+            t.check(&Method::POST, &headers(&[cookie, ("origin", &hostile)])),
+            Err(GuardRejection::UntrustedOrigin)
+        );
+        let long_page = format!("http://localhost:3000/{}", "x".repeat(4096));
+        assert_eq!(
+            t.check(&Method::POST, &headers(&[cookie, ("referer", &long_page)])),
             Ok(())
         );
     }
