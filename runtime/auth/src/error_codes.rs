@@ -87,6 +87,9 @@ pub const YOU_ARE_NOT_ALLOWED_TO_UPDATE_USERS: &str = "YOU_ARE_NOT_ALLOWED_TO_UP
 pub const YOU_CANNOT_BAN_YOURSELF: &str = "YOU_CANNOT_BAN_YOURSELF";
 pub const YOU_CANNOT_IMPERSONATE_ADMINS: &str = "YOU_CANNOT_IMPERSONATE_ADMINS";
 pub const YOU_CANNOT_REMOVE_YOURSELF: &str = "YOU_CANNOT_REMOVE_YOURSELF";
+/// stackr's own: a change-email link asked for before the account's password changed or all its
+/// sessions were ended (BetterAuth's links outlive both).
+pub const CREDENTIALS_CHANGED: &str = "CREDENTIALS_CHANGED";
 /// stackr's own: BetterAuth lets an impersonating admin change how the user signs in.
 pub const NOT_WHILE_IMPERSONATING: &str = "NOT_WHILE_IMPERSONATING";
 /// stackr's own: BetterAuth lets the last admin give up the role.

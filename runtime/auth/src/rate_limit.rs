@@ -71,6 +71,9 @@ pub fn rule_for(path: &str) -> Option<Rule> {
         Some(long("request-password-reset"))
     } else if p.starts_with("/send-verification-email") {
         Some(long("send-verification-email"))
+    } else if p.starts_with("/change-email") {
+        // It mails any address not in use: held to the other mail routes' limit, or it relays.
+        Some(long("change-email"))
     } else if SERVER_TO_SERVER.contains(&p) {
         None
     } else {
@@ -231,6 +234,22 @@ mod tests {
         assert_eq!(rule_for("/api/auth/provision"), None);
         assert_eq!(rule_for("/api/auth/user-status"), None);
         assert_eq!(rule_for("/health"), None);
+    }
+
+    #[test]
+    fn every_route_that_mails_has_the_mail_limit() {
+        for path in [
+            "/api/auth/request-password-reset",
+            "/api/auth/send-verification-email",
+            "/api/auth/change-email",
+        ] {
+            let rule = rule_for(path).unwrap();
+            assert_eq!(
+                (rule.window, rule.max),
+                (Duration::from_secs(60), 3),
+                "{path}"
+            );
+        }
     }
 
     #[test]

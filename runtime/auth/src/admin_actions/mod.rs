@@ -8,7 +8,8 @@ mod users;
 
 pub use moderation::{ban, set_role, unban};
 pub use sessions::{
-    impersonate, revocation_handle, revoke_session, revoke_sessions, IMPERSONATION_LIFETIME,
+    impersonate, named_session, revocation_handle, revoke_session, revoke_sessions,
+    IMPERSONATION_LIFETIME,
 };
 pub use users::{
     create_user, remove_user, send_password_reset, set_password, update_user, NewUser,

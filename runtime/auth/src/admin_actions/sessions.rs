@@ -31,16 +31,24 @@ pub fn revocation_handle(session: &Session) -> String {
     format!("{HANDLE_PREFIX}{}", session.id)
 }
 
+/// The session `named` names: by its [`revocation_handle`] or its token.
+pub async fn named_session(
+    client: &impl deadpool_postgres::GenericClient,
+    named: &str,
+) -> Result<Option<Session>, tokio_postgres::Error> {
+    match named.strip_prefix(HANDLE_PREFIX) {
+        Some(id) => sessions::by_id(client, id).await,
+        None => sessions::by_token(client, named).await,
+    }
+}
+
 /// Ends one session, named by its [`revocation_handle`] or its token; an unknown one succeeds and
 /// records nothing.
 pub async fn revoke_session(state: &AppState, actor: &Actor, named: &str) -> ApiResult<()> {
     actor.authorize("session", "revoke", REVOKE_DENIED)?;
     let mut client = state.db().await?;
     let tx = client.transaction().await?;
-    let found = match named.strip_prefix(HANDLE_PREFIX) {
-        Some(id) => sessions::by_id(&tx, id).await?,
-        None => sessions::by_token(&tx, named).await?,
-    };
+    let found = named_session(&tx, named).await?;
     let Some(session) = found else {
         return Ok(());
     };

@@ -162,6 +162,14 @@ pub async fn update_user(
     if changes.banned == Some(true) {
         sessions::delete_all_for_user(&tx, user_id).await?;
     }
+    let moves_address = changes
+        .email
+        .as_deref()
+        .is_some_and(|new| users::normalize_email(new) != users::normalize_email(&target.email));
+    if moves_address {
+        // The reset links and sign-in codes mailed to the old address must not outlive it.
+        crate::routes::password_reset::forget_what_the_old_address_was_sent(&tx, user_id).await?;
+    }
     actor
         .record(&tx, "update-user", Some(&target), detail)
         .await?;

@@ -1,5 +1,6 @@
 //! Queries on `"credential_epoch"`: the per-user counter that ends every credential a base
-//! service derived from the user's sessions (device sessions) when the sessions themselves end.
+//! service derived from the user's sessions (device sessions) when the sessions themselves end,
+//! and, with the password hash, the pending change-email links (`routes::change_email`).
 
 use super::Client;
 use deadpool_postgres::GenericClient;
@@ -46,4 +47,45 @@ pub async fn owner_status(
             banned: row.get(0),
             epoch: row.get(1),
         }))
+}
+
+/// What a change-email link is bound to (see `routes::change_email`): the stored password hash
+/// (`None` without a password) and the epoch, one or the other of which a reset, a password change
+/// or the end of all (or all other) sessions moves on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub password_hash: Option<String>,
+    pub epoch: i64,
+}
+
+/// The SQL expressions of a user's [`Credentials`], the password hash and the epoch, with the
+/// user id and the password provider id (`accounts::CREDENTIAL`) as the parameters named: for
+/// [`credentials`], and for statements that must check them where they change something.
+pub(super) fn credentials_sql(user_id: &str, provider_id: &str) -> (String, String) {
+    (
+        format!(
+            r#"(select "password" from "account" where "userId" = {user_id} and "providerId" = {provider_id} limit 1)"#
+        ),
+        format!(
+            r#"coalesce((select "epoch" from "credential_epoch" where "user_id" = {user_id}), 0)"#
+        ),
+    )
+}
+
+/// The user's [`Credentials`], read in one statement (an unknown user has none: no hash, epoch 0).
+pub async fn credentials(
+    client: &impl GenericClient,
+    user_id: &str,
+) -> Result<Credentials, tokio_postgres::Error> {
+    let (password_hash, epoch) = credentials_sql("$1", "$2");
+    let row = client
+        .query_one(
+            &format!("select {password_hash}, {epoch}"),
+            &[&user_id, &super::accounts::CREDENTIAL],
+        )
+        .await?;
+    Ok(Credentials {
+        password_hash: row.get(0),
+        epoch: row.get(1),
+    })
 }

@@ -83,27 +83,43 @@ pub async fn set_email_verified(
 #[derive(Debug, PartialEq, Eq)]
 pub enum EmailChange {
     Changed,
-    /// The user's address is no longer `from` (the link was used, or overtaken by another).
+    /// The user's address is no longer `from` (the link was used, or overtaken by another), or
+    /// the credentials changed after they were checked.
     Stale,
     /// Another user holds the new address (in any form).
     Taken,
 }
 
 /// Moves user `id` from address `from` to `to` in one statement, only while the address is still
-/// `from` and no user holds `to` in any form.
+/// `from`, the user's credentials are still `credentials` (a reset or a sign-out everywhere that
+/// commits after they were checked still wins) and no user holds `to` in any form.
 pub async fn change_email(
     client: &impl GenericClient,
     id: &str,
     from: &str,
     to: &str,
+    credentials: &super::credential_epoch::Credentials,
 ) -> Result<EmailChange, tokio_postgres::Error> {
     let (from, to) = (normalize_email(from), normalize_email(to));
+    let (password_hash, epoch) = super::credential_epoch::credentials_sql("$1", "$5");
     let changed = client
         .execute(
-            r#"update "user" set "email" = $3, "updatedAt" = $4
+            &format!(
+                r#"update "user" set "email" = $3, "updatedAt" = $4
                where "id" = $1 and lower(normalize("email", NFC)) = $2
-                 and not exists (select 1 from "user" where lower(normalize("email", NFC)) = $3)"#,
-            &[&id, &from, &to, &now_ms()],
+                 and not exists (select 1 from "user" where lower(normalize("email", NFC)) = $3)
+                 and {password_hash} is not distinct from $6
+                 and {epoch} = $7"#
+            ),
+            &[
+                &id,
+                &from,
+                &to,
+                &now_ms(),
+                &super::accounts::CREDENTIAL,
+                &credentials.password_hash,
+                &credentials.epoch,
+            ],
         )
         .await;
     match changed {

@@ -20,6 +20,38 @@ pub async fn insert(
     Ok(())
 }
 
+/// [`insert`] with user `user_id` as the value, only while the user's address is still `email`
+/// (normalised): whether the row was written. The user row is read `for share`, so an address
+/// change in flight is waited for, and a row for a link mailed to an address the user has just
+/// left is never written after that change dropped the user's rows.
+pub async fn insert_while_address_is(
+    client: &impl deadpool_postgres::GenericClient,
+    identifier: &str,
+    user_id: &str,
+    email: &str,
+    expires_at: DateTime<Utc>,
+) -> Result<bool, tokio_postgres::Error> {
+    let now = now_ms();
+    let n = client
+        .execute(
+            r#"with "owner" as (
+                 select "id" from "user"
+                 where "id" = $3 and lower(normalize("email", NFC)) = $6 for share)
+               insert into "verification" ("id", "identifier", "value", "expiresAt", "createdAt", "updatedAt")
+               select $1, $2, "id", $4, $5, $5 from "owner""#,
+            &[
+                &crate::ids::new_id(),
+                &identifier,
+                &user_id,
+                &expires_at,
+                &now,
+                &super::users::normalize_email(email),
+            ],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
 /// Replaces the rows of each `(identifier, value)` with one new row, all expiring at `expires_at`,
 /// in one transaction that holds a lock on the first identifier: concurrent replacements of the
 /// same rows (a double-clicked `send-otp`) follow one another, so each identifier is left with

@@ -1,5 +1,6 @@
 //! Outgoing mail behind one interface: a dev mailbox folder, SMTP, or a custom sender.
 
+mod greeting;
 mod mailbox;
 mod smtp;
 
@@ -7,6 +8,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+pub use greeting::greeting;
 pub use mailbox::MailboxSender;
 pub use smtp::SmtpSender;
 

@@ -5,7 +5,10 @@
 //!   the provider says the address is verified (or is trusted for linking) **and** the existing
 //!   user has verified it too; otherwise `account_not_linked`, so an address someone typed into a
 //!   provider never takes over an account;
-//! * otherwise a new user is created, verified when the provider says so.
+//! * otherwise a new user is created, only when the provider says the address is verified (or is
+//!   trusted for linking): an account made from an address someone typed into a provider would
+//!   hold it for them, and once the address's owner claimed it (a password reset through the
+//!   mailbox) their identity, still linked, would sign in to it. `email_not_verified` otherwise.
 //!
 //! Each decision runs in a transaction holding a lock on the identity.
 
@@ -24,6 +27,7 @@ pub const ACCOUNT_NOT_LINKED: &str = "account_not_linked";
 pub const UNABLE_TO_CREATE_USER: &str = "unable_to_create_user";
 pub const UNABLE_TO_LINK_ACCOUNT: &str = "unable_to_link_account";
 pub const EMAIL_DOES_NOT_MATCH: &str = "email_does_not_match";
+pub const EMAIL_NOT_VERIFIED: &str = "email_not_verified";
 pub const ALREADY_LINKED_TO_ANOTHER_USER: &str = "account_already_linked_to_different_user";
 
 /// Tokens sealed with the auth secret before they touch the database.
@@ -52,6 +56,7 @@ pub async fn sign_in(
     let mut client = state.db().await?;
     let tx = client.transaction().await?;
     oauth_accounts::lock_identity(&tx, &provider.id, &profile.subject).await?;
+    let provider_vouches = profile.email_verified || provider.trusted_for_account_linking;
     let outcome = match oauth_accounts::owner(&tx, &provider.id, &profile.subject).await? {
         Some((account_row, user_id)) => {
             oauth_accounts::update_tokens(&tx, &account_row, tokens).await?;
@@ -62,8 +67,6 @@ pub async fn sign_in(
         }
         None => match users::by_email(&tx, &email).await? {
             Some(user) => {
-                let provider_vouches =
-                    profile.email_verified || provider.trusted_for_account_linking;
                 if provider_vouches && user.email_verified {
                     oauth_accounts::insert(&tx, &user.id, &provider.id, &profile.subject, tokens)
                         .await?;
@@ -72,6 +75,7 @@ pub async fn sign_in(
                     Err(ACCOUNT_NOT_LINKED)
                 }
             }
+            None if !provider_vouches => Err(EMAIL_NOT_VERIFIED),
             None => {
                 let id = crate::ids::new_id();
                 let name = profile.name.as_deref().unwrap_or("");

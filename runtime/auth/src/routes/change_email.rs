@@ -3,14 +3,26 @@
 //! confirmation by the old address); the address changes only when that link is opened
 //! (`verify-email`, see [`super::email_verification`]). An address another user holds gets the
 //! same answer and no mail, so the endpoint does not reveal which addresses have accounts.
+//!
+//! The link is bound to the account's credentials as they were when it was asked for (a claim
+//! [`BINDING_CLAIM`] of stackr's own, which BetterAuth ignores): a password reset or change, or
+//! ending all (or all other) sessions, makes every pending link worthless. Asking needs only a
+//! session, as in BetterAuth, so whoever holds a stolen session cookie can ask for the account to
+//! move to an address of theirs; without the binding that link would outlive the owner's recovery
+//! for the rest of its hour, and the account would then be theirs (a reset mailed to the new
+//! address).
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use hmac::{Hmac, Mac};
 use serde_json::{json, Map};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
 
 use crate::body::JsonBody;
 use crate::current_session;
+use crate::db::credential_epoch::{self, Credentials};
 use crate::db::users;
 use crate::error::{ApiError, ApiResult};
 use crate::mail::OutgoingMail;
@@ -19,6 +31,54 @@ use crate::state::AppState;
 
 /// The `requestType` of a change-email verification link.
 pub const VERIFICATION_REQUEST: &str = "change-email-verification";
+
+/// The claim of a change-email link that binds it to the account's [`Credentials`].
+pub const BINDING_CLAIM: &str = "stackrCredentials";
+
+/// A MAC of the user's id, stored password hash and credential epoch, keyed with the service
+/// secret: whoever reads the new mailbox holds the link, so it must reveal nothing about the hash,
+/// and only the service can make one that matches.
+fn binding_mac(secret: &[u8], user_id: &str, credentials: &Credentials) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key");
+    mac.update(b"stackr-change-email\0");
+    mac.update(user_id.as_bytes());
+    mac.update(format!("\0{}\0", credentials.epoch).as_bytes());
+    match &credentials.password_hash {
+        Some(hash) => {
+            mac.update(b"p");
+            mac.update(hash.as_bytes());
+        }
+        None => mac.update(b"-"),
+    }
+    hex::encode(&mac.finalize().into_bytes()[..16])
+}
+
+/// The [`BINDING_CLAIM`] a link for `user_id` carries when asked for now.
+pub async fn binding(
+    state: &AppState,
+    client: &impl deadpool_postgres::GenericClient,
+    user_id: &str,
+) -> Result<String, tokio_postgres::Error> {
+    let credentials = credential_epoch::credentials(client, user_id).await?;
+    Ok(binding_mac(state.secret(), user_id, &credentials))
+}
+
+/// Whether a link's [`BINDING_CLAIM`] `claimed` binds it to `credentials`, the ones `user_id`
+/// has now, by any of the service's secrets (a link asked for before a rotation stays good).
+pub fn binding_holds(
+    state: &AppState,
+    claimed: &str,
+    user_id: &str,
+    credentials: &Credentials,
+) -> bool {
+    state.secrets().all().any(|secret| {
+        bool::from(
+            binding_mac(secret, user_id, credentials)
+                .as_bytes()
+                .ct_eq(claimed.as_bytes()),
+        )
+    })
+}
 
 pub async fn post(
     State(state): State<AppState>,
@@ -53,14 +113,19 @@ pub async fn post(
         claims.insert("updateTo".into(), new_email.clone().into());
         claims.insert("requestType".into(), VERIFICATION_REQUEST.into());
         claims.insert("userId".into(), current.user.id.clone().into());
+        claims.insert(
+            BINDING_CLAIM.into(),
+            binding(&state, &client, &current.user.id).await?.into(),
+        );
         let url =
             super::email_verification::verification_link(&state, claims, callback_url.as_deref());
         state.mailer.send_in_background(OutgoingMail {
             to: new_email,
             subject: "Confirm your new email address".into(),
+            // No name: anyone may type in an address here.
             text: format!(
-                "Hello {},\n\nClick the link to make this your account's email address:\n{url}\n\nIf you did not ask for this, ignore this mail.\n",
-                current.user.name
+                "{}\n\nClick the link to make this your account's email address:\n{url}\n\nIf you did not ask for this, ignore this mail.\n",
+                crate::mail::greeting(None)
             ),
         });
     }

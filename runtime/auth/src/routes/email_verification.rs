@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use crate::body::JsonBody;
 use crate::cookie::encode_uri_component;
 use crate::current_session::{self, Lookup};
+use crate::db::credential_epoch;
 use crate::db::models::User;
 use crate::db::users;
 use crate::error::{ApiError, ApiResult};
@@ -50,9 +51,10 @@ pub fn send_verification_mail(state: &AppState, user: &User, callback_url: Optio
     state.mailer.send_in_background(OutgoingMail {
         to: user.email.clone(),
         subject: "Verify your email address".into(),
+        // No name: the address is not proved yet, and anyone may sign up with any.
         text: format!(
-            "Hello {},\n\nClick the link to verify your email:\n{url}\n",
-            user.name
+            "{}\n\nClick the link to verify your email:\n{url}\n",
+            crate::mail::greeting(None)
         ),
     });
 }
@@ -141,21 +143,11 @@ pub async fn verify(
             ))
         }
     };
+    if claims.get("updateTo").and_then(Value::as_str).is_some() {
+        return change_address(&state, &headers, &claims, callback).await;
+    }
     let email = claims.get("email").and_then(Value::as_str).unwrap_or("");
     let user_id = claims.get("userId").and_then(Value::as_str);
-    if let Some(update_to) = claims.get("updateTo").and_then(Value::as_str) {
-        let request_type = claims.get("requestType").and_then(Value::as_str);
-        return change_address(
-            &state,
-            &headers,
-            user_id,
-            email,
-            update_to,
-            request_type,
-            callback,
-        )
-        .await;
-    }
     let client = state.db().await?;
     let Some(user) = users::by_email(&client, email)
         .await?
@@ -187,19 +179,24 @@ pub async fn verify(
     })
 }
 
-/// A change-email link (`updateTo`): moves the user bound by `userId` from `email` to `update_to`,
+/// A change-email link (`updateTo`): moves the user bound by `userId` from `email` to `updateTo`,
 /// once (the address must still be `email`), keeping `emailVerified` as it was (as BetterAuth
 /// does). Opened while signed in, it must be the same user's session, whose cookie is then set
-/// again. Only the links [`super::change_email`] mails are accepted (`requestType`).
+/// again. Only the links [`super::change_email`] mails are accepted (`requestType`), and only
+/// while the user's credentials are those the link was bound to (`CREDENTIALS_CHANGED` after a
+/// password reset or change, or after all sessions were ended): a link asked for with a stolen
+/// session must not outlive the owner's recovery.
 async fn change_address(
     state: &AppState,
     headers: &HeaderMap,
-    user_id: Option<&str>,
-    email: &str,
-    update_to: &str,
-    request_type: Option<&str>,
+    claims: &Map<String, Value>,
     callback: Option<&str>,
 ) -> ApiResult<Response> {
+    let claim = |name: &str| claims.get(name).and_then(Value::as_str);
+    let (email, update_to) = (
+        claim("email").unwrap_or(""),
+        claim("updateTo").unwrap_or(""),
+    );
     let invalid = || {
         failure(
             error_codes::INVALID_TOKEN,
@@ -208,10 +205,10 @@ async fn change_address(
             callback,
         )
     };
-    let Some(user_id) = user_id else {
+    let Some(user_id) = claim("userId") else {
         return Ok(invalid());
     };
-    let client = state.db().await?;
+    let mut client = state.db().await?;
     let Some(bound) = users::by_id(&client, user_id).await? else {
         return Ok(failure(
             error_codes::USER_NOT_FOUND,
@@ -235,10 +232,23 @@ async fn change_address(
         Lookup::Found(current) => Some(current),
         _ => None,
     };
-    if request_type != Some(super::change_email::VERIFICATION_REQUEST) {
+    if claim("requestType") != Some(super::change_email::VERIFICATION_REQUEST) {
         return Ok(invalid());
     }
-    match users::change_email(&client, &bound.id, email, update_to).await? {
+    let Some(claimed) = claim(super::change_email::BINDING_CLAIM) else {
+        return Ok(invalid());
+    };
+    let credentials = credential_epoch::credentials(&client, &bound.id).await?;
+    if !super::change_email::binding_holds(state, claimed, &bound.id, &credentials) {
+        return Ok(failure(
+            error_codes::CREDENTIALS_CHANGED,
+            "The account's password or sessions changed since this link was sent; ask for a new one",
+            StatusCode::UNAUTHORIZED,
+            callback,
+        ));
+    }
+    let tx = client.transaction().await?;
+    match users::change_email(&tx, &bound.id, email, update_to, &credentials).await? {
         users::EmailChange::Changed => {}
         users::EmailChange::Stale => return Ok(invalid()),
         users::EmailChange::Taken => {
@@ -250,6 +260,10 @@ async fn change_address(
             ))
         }
     }
+    // What went to the old address (reset links, sign-in codes) goes with it, in the same
+    // transaction: whoever reads the old mailbox gains nothing over the account any more.
+    super::password_reset::forget_what_the_old_address_was_sent(&tx, &bound.id).await?;
+    tx.commit().await?;
     // A GET, so the cache middleware does not see this change.
     state.session_cache.invalidate_all();
     let cookies = session

@@ -1,6 +1,7 @@
 //! Password reset: `POST /request-password-reset`, `GET /reset-password/:token`,
 //! `POST /reset-password`. Tokens are 24 random characters stored in `verification` as
-//! `reset-password:<token>` → user id, valid one hour, consumed atomically.
+//! `reset-password:<token>` → user id, valid one hour, consumed atomically, and dropped when the
+//! password changes or the account moves to another address.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -41,6 +42,17 @@ pub async fn forget_what_the_old_password_started(
     Ok(())
 }
 
+/// Invalidates what was mailed to the account's old address once it has a new one: the reset
+/// links (the old mailbox may be one the owner gave up, or one someone else reads now), and the
+/// sign-ins waiting for their second factor, whose one-time code may have gone there. Called in
+/// the transaction that changes the address. The same things as a new password ends.
+pub async fn forget_what_the_old_address_was_sent(
+    client: &impl deadpool_postgres::GenericClient,
+    user_id: &str,
+) -> ApiResult<()> {
+    forget_what_the_old_password_started(client, user_id).await
+}
+
 pub async fn request(
     State(state): State<AppState>,
     JsonBody(mut body): JsonBody,
@@ -75,7 +87,9 @@ pub async fn request(
 }
 
 /// Stores a fresh reset token for `user` and mails them the link (sent in the background);
-/// `redirect_to` is where the link lands after the token checks out (`/` when absent).
+/// `redirect_to` is where the link lands after the token checks out (`/` when absent). Nothing is
+/// stored or sent when the user's address changed since `user` was read: the change dropped the
+/// reset links of the old address, and this one must not outlive it either.
 pub async fn send_reset_mail(
     state: &AppState,
     client: &impl deadpool_postgres::GenericClient,
@@ -84,7 +98,17 @@ pub async fn send_reset_mail(
 ) -> ApiResult<()> {
     let token = crate::ids::random_string(24);
     let expires = crate::db::now_ms() + chrono::Duration::seconds(TOKEN_LIFETIME_SECS);
-    verification::insert(client, &identifier(&token), &user.id, expires).await?;
+    if !verification::insert_while_address_is(
+        client,
+        &identifier(&token),
+        &user.id,
+        &user.email,
+        expires,
+    )
+    .await?
+    {
+        return Ok(());
+    }
     let url = format!(
         "{}/api/auth/reset-password/{token}?callbackURL={}",
         state.config.base(),
@@ -93,7 +117,7 @@ pub async fn send_reset_mail(
     state.mailer.send_in_background(OutgoingMail {
         to: user.email.clone(),
         subject: "Reset your password".into(),
-        text: format!("Hello {},\n\nClick the link to reset your password:\n{url}\n\nIf you did not ask for this, ignore this mail.\n", user.name),
+        text: format!("{}\n\nClick the link to reset your password:\n{url}\n\nIf you did not ask for this, ignore this mail.\n", crate::mail::greeting(Some(&user.name))),
     });
     Ok(())
 }

@@ -6,6 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{json, Value};
 
+use crate::admin_actions;
 use crate::body::JsonBody;
 use crate::current_session;
 use crate::db::sessions;
@@ -13,26 +14,43 @@ use crate::error::ApiResult;
 use crate::respond;
 use crate::state::AppState;
 
-/// `GET /list-sessions`: needs a *fresh* session (created less than `freshAge` ago).
+/// `GET /list-sessions`: needs a *fresh* session (created less than `freshAge` ago). Lists no
+/// impersonation; to an impersonation it shows the user's sessions by handle, not token: a token
+/// used as bearer is a session of the user's own, with none of an impersonation's limits,
+/// unaudited.
 pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
     let current = current_session::require_fresh(&state, &headers).await?;
     let client = state.db().await?;
     let list = sessions::list_active(&client, &current.user.id).await?;
+    let impersonating = current.session.impersonated_by.is_some();
     Ok(respond::ok_json(Value::Array(
-        list.iter().map(crate::json::session).collect(),
+        list.iter()
+            .map(|session| {
+                let mut shown = crate::json::session(session);
+                if impersonating {
+                    shown["token"] = admin_actions::revocation_handle(session).into();
+                }
+                shown
+            })
+            .collect(),
     )))
 }
 
-/// `POST /revoke-session {token}`: only the caller's own sessions; unknown tokens succeed silently.
+/// `POST /revoke-session {token}`: only the caller's own sessions, named by token or by the
+/// handle an impersonation is shown; unknown ones succeed silently.
 pub async fn revoke_one(
     State(state): State<AppState>,
     headers: HeaderMap,
     JsonBody(mut body): JsonBody,
 ) -> ApiResult<Response> {
-    let token = body.string("token");
+    let named = body.string("token");
     body.check()?;
     let current = current_session::require(&state, &headers).await?;
     let client = state.db().await?;
+    let token = match admin_actions::named_session(&client, &named).await? {
+        Some(session) => session.token,
+        None => named,
+    };
     sessions::delete_user_token(&client, &current.user.id, &token).await?;
     let cookies = if token == current.session.token {
         state.cookies.expire_session()

@@ -625,3 +625,65 @@ async fn an_impersonation_cannot_change_how_the_user_signs_in() {
         .await;
     assert_eq!(r.status, 200, "the user's own session: {}", r.text);
 }
+
+/// An impersonation session lists the user's sessions with handles in place of their tokens:
+/// a token taken there, used as bearer, would be a session of the user's own (not marked as an
+/// impersonation, not limited to an hour, refreshed, and allowed to change the user's address),
+/// in the admin's hands and unaudited. The handle still ends the session it names.
+#[tokio::test]
+async fn an_impersonation_sees_no_token_of_the_users_sessions() {
+    let server = TestServer::start_with(Options {
+        session_cache_ms: Some(0),
+        ..Default::default()
+    })
+    .await;
+    let (mut admin, mut user, uid) = admin_and_user(&server).await;
+    let r = admin
+        .post("/api/auth/admin/impersonate-user", json!({"userId": uid}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let user_token = user.session().await["session"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = admin.get("/api/auth/list-sessions").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let tokens: Vec<String> = r
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["token"].as_str().unwrap().to_owned())
+        .collect();
+    // The user's one session (impersonations are not listed, as BetterAuth lists them).
+    assert_eq!(tokens.len(), 1, "{tokens:?}");
+    assert!(
+        !r.text.contains(&user_token),
+        "the user's token shown to an impersonation: {}",
+        r.text
+    );
+    let handle = &tokens[0];
+    assert!(handle.starts_with("session-id:"), "{handle}");
+    let r = admin
+        .post("/api/auth/revoke-session", json!({"token": handle}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(
+        user.session().await.is_null(),
+        "the handle ended the session"
+    );
+    // The user's own listing still shows tokens (BetterAuth's answer).
+    let mut user = server.client();
+    user.sign_in("uma@example.com", "password-123").await;
+    let mine = user.session().await["session"]["token"].clone();
+    let r = user.get("/api/auth/list-sessions").await;
+    assert!(
+        r.json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["token"] == mine),
+        "{}",
+        r.text
+    );
+}

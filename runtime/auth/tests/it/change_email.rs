@@ -1,7 +1,9 @@
 //! `change-email` end to end through the dev mailbox: the link goes to the new address and
 //! changes the account's address once; a replayed link, a link for an address someone took in
 //! the meantime and a request for an address already in use change nothing (and the latter sends
-//! no mail, so the answer reveals nothing).
+//! no mail, so the answer reveals nothing). A pending link dies with a password reset or change
+//! and with signing out everywhere; once the address changes (by the link or by an admin), the
+//! reset links mailed to the old one die.
 
 use crate::common;
 
@@ -108,5 +110,399 @@ async fn an_address_in_use_is_never_taken_over() {
             .iter()
             .any(|m| m.contains("To: used@example.com")),
         "no mail to an address in use"
+    );
+}
+
+/// The mails in the dev mailbox addressed to `to`.
+fn mails_to(server: &TestServer, to: &str) -> usize {
+    server
+        .mails()
+        .iter()
+        .filter(|m| m.contains(&format!("To: {to}")))
+        .count()
+}
+
+/// A thief holding a copy of the owner's session cookie asks for the account to move to an
+/// address of theirs and keeps the link; the owner resets the password, which ends every session.
+/// Opened afterwards, signed out, the link must change nothing: otherwise the account moves to the
+/// thief's address and a reset mailed there hands it over for good.
+#[tokio::test]
+async fn a_change_email_link_dies_when_the_owner_resets_the_password() {
+    let server = TestServer::start().await;
+    let mut owner = server.client();
+    owner
+        .sign_up("Cam", "cam@example.com", "password-123")
+        .await;
+    let mut thief = server.client();
+    thief.cookies = owner.cookies.clone();
+    let r = thief
+        .post(
+            "/api/auth/change-email",
+            json!({"newEmail": "thief@example.com"}),
+        )
+        .await;
+    assert_eq!((r.status, r.json()), (200, json!({"status": true})));
+    let link = server.wait_for_link("thief@example.com", 1).await;
+
+    let token = server.reset_token("cam@example.com", 1).await;
+    let r = server
+        .client()
+        .post(
+            "/api/auth/reset-password",
+            json!({"newPassword": "password-456", "token": token}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        thief.get("/api/auth/get-session").await.text,
+        "null",
+        "the reset ended the stolen session"
+    );
+
+    let r = server.client().get(&path_of(&link)).await;
+    assert_eq!(r.status, 302, "{}", r.text);
+    let location = r.headers["location"].to_str().unwrap();
+    assert!(
+        location.ends_with("?error=CREDENTIALS_CHANGED"),
+        "the link is refused: {location}"
+    );
+    let r = server
+        .client()
+        .get(&path_of(&link).replace("&callbackURL=%2F", ""))
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (401, "CREDENTIALS_CHANGED".to_owned()),
+        "{}",
+        r.text
+    );
+
+    let mut owner = server.client();
+    let r = owner.sign_in("cam@example.com", "password-456").await;
+    assert_eq!(r.status, 200, "the owner keeps the address: {}", r.text);
+    assert_eq!(owner.session().await["user"]["email"], "cam@example.com");
+    let r = server
+        .client()
+        .post(
+            "/api/auth/request-password-reset",
+            json!({"email": "thief@example.com"}),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(
+        mails_to(&server, "thief@example.com"),
+        1,
+        "no account holds the thief's address, so no reset goes there"
+    );
+
+    // The owner's own change, asked for after the reset, still goes through.
+    let r = owner
+        .post(
+            "/api/auth/change-email",
+            json!({"newEmail": "cam.new@example.com"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let link = server.wait_for_link("cam.new@example.com", 1).await;
+    let r = server.client().get(&path_of(&link)).await;
+    assert_eq!(r.status, 302, "{}", r.text);
+    assert!(
+        !r.headers["location"].to_str().unwrap().contains("error="),
+        "{:?}",
+        r.headers["location"]
+    );
+    assert_eq!(
+        owner.session().await["user"]["email"],
+        "cam.new@example.com"
+    );
+}
+
+/// A pending link also dies when the password is changed (even with the other sessions kept) and
+/// when the owner signs out everywhere; a link asked for after either works, signed in or not.
+#[tokio::test]
+async fn a_change_email_link_dies_with_a_password_change_or_signing_out_everywhere() {
+    let server = TestServer::start().await;
+    let mut cam = server.client();
+    cam.sign_up("Cam", "cam@example.com", "password-123").await;
+
+    let ask = |to: &'static str| json!({"newEmail": to});
+    let r = cam
+        .post("/api/auth/change-email", ask("one@example.com"))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let before_change = server.wait_for_link("one@example.com", 1).await;
+    let r = cam
+        .post(
+            "/api/auth/change-password",
+            json!({"currentPassword": "password-123", "newPassword": "password-456"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = cam.get(&path_of(&before_change)).await;
+    assert!(
+        r.headers["location"]
+            .to_str()
+            .unwrap()
+            .ends_with("?error=CREDENTIALS_CHANGED"),
+        "refused after a password change, even signed in: {:?}",
+        r.headers["location"]
+    );
+
+    let r = cam
+        .post("/api/auth/change-email", ask("two@example.com"))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let before_revoke = server.wait_for_link("two@example.com", 1).await;
+    let r = cam.post("/api/auth/revoke-sessions", json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = server.client().get(&path_of(&before_revoke)).await;
+    assert!(
+        r.headers["location"]
+            .to_str()
+            .unwrap()
+            .ends_with("?error=CREDENTIALS_CHANGED"),
+        "refused after signing out everywhere: {:?}",
+        r.headers["location"]
+    );
+    let mut cam = server.client();
+    assert_eq!(
+        cam.sign_in("cam@example.com", "password-456").await.status,
+        200,
+        "neither link moved the account"
+    );
+
+    let r = cam
+        .post("/api/auth/change-email", ask("three@example.com"))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let after = server.wait_for_link("three@example.com", 1).await;
+    let r = cam.get(&path_of(&after)).await;
+    assert_eq!(r.status, 302);
+    assert!(
+        !r.headers["location"].to_str().unwrap().contains("error="),
+        "{:?}",
+        r.headers["location"]
+    );
+    assert_eq!(cam.session().await["user"]["email"], "three@example.com");
+}
+
+/// Asserts that the reset link of `token` is refused, both when opened and when used.
+async fn reset_link_refused(server: &TestServer, token: &str, why: &str) {
+    let r = server
+        .client()
+        .get(&format!(
+            "/api/auth/reset-password/{token}?callbackURL=%2Freset"
+        ))
+        .await;
+    let location = r.headers["location"].to_str().unwrap();
+    assert!(
+        location.ends_with("/reset?error=INVALID_TOKEN"),
+        "{why}: {location}"
+    );
+    let r = server
+        .client()
+        .post(
+            "/api/auth/reset-password",
+            json!({"newPassword": "taken-over-1", "token": token}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (400, "INVALID_TOKEN".to_owned()),
+        "{why}: {}",
+        r.text
+    );
+}
+
+/// A reset link goes to the address the account has when it is asked for. Once the owner moves
+/// the account to another address, the links mailed to the old one (a mailbox given up, perhaps
+/// read by someone else now) no longer set the password.
+#[tokio::test]
+async fn reset_links_mailed_to_the_old_address_die_when_the_owner_changes_it() {
+    let server = TestServer::start().await;
+    let mut cam = server.client();
+    cam.sign_up("Cam", "cam@example.com", "password-123").await;
+    let token = server.reset_token("cam@example.com", 1).await;
+
+    let r = cam
+        .post(
+            "/api/auth/change-email",
+            json!({"newEmail": "cam.new@example.com"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let link = server.wait_for_link("cam.new@example.com", 1).await;
+    let r = server.client().get(&path_of(&link)).await;
+    assert_eq!(r.status, 302);
+    assert!(
+        !r.headers["location"].to_str().unwrap().contains("error="),
+        "{:?}",
+        r.headers["location"]
+    );
+    assert_eq!(cam.session().await["user"]["email"], "cam.new@example.com");
+
+    reset_link_refused(&server, &token, "a reset link mailed to the old address").await;
+    assert_eq!(
+        server
+            .client()
+            .sign_in("cam.new@example.com", "password-123")
+            .await
+            .status,
+        200,
+        "the password is unchanged"
+    );
+}
+
+/// A reset asked for while the address is being changed reads the user at the old address; its
+/// link is stored (and mailed) only if the address is still that one once the change is
+/// committed, so no link to the old address outlives the change.
+#[tokio::test]
+async fn a_reset_racing_an_address_change_leaves_no_link_to_the_old_address() {
+    let server = TestServer::start().await;
+    let uid = server
+        .client()
+        .sign_up("Cam", "cam@example.com", "password-123")
+        .await
+        .json()["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut db = server.state.db().await.unwrap();
+    let change = db.transaction().await.unwrap();
+    change
+        .execute(
+            r#"update "user" set "email" = 'cam.new@example.com' where "id" = $1"#,
+            &[&uid],
+        )
+        .await
+        .unwrap();
+    let mut requester = server.client();
+    let reset = tokio::spawn(async move {
+        requester
+            .post(
+                "/api/auth/request-password-reset",
+                json!({"email": "cam@example.com"}),
+            )
+            .await
+            .status
+    });
+    // The change commits once the request has read the old address: it is then either done or
+    // waiting for the change.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !reset.is_finished()
+        && server
+            .psql(r#"select count(*) from pg_stat_activity where "wait_event_type" = 'Lock'"#)
+            .trim()
+            != "1"
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the reset request neither ended nor waited for the address change"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    change.commit().await.unwrap();
+    assert_eq!(reset.await.unwrap(), 200);
+    assert_eq!(
+        server
+            .psql(r#"select count(*) from "verification" where starts_with("identifier", 'reset-password:')"#)
+            .trim(),
+        "0",
+        "no reset link for the old address was stored"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(mails_to(&server, "cam@example.com"), 0, "none was mailed");
+}
+
+/// The same when an admin changes the address (`admin/update-user`); an update that leaves the
+/// address alone keeps the links. A sign-in waiting for its second factor, whose code went to the
+/// old address, ends too.
+#[tokio::test]
+async fn reset_links_mailed_to_the_old_address_die_when_an_admin_changes_it() {
+    let server = TestServer::start_with(Options {
+        session_cache_ms: Some(0),
+        ..Default::default()
+    })
+    .await;
+    let mut root = server.client();
+    root.sign_up("Root", "root@example.com", "password-123")
+        .await;
+    server.psql(r#"update "user" set "role" = 'admin' where "email" = 'root@example.com'"#);
+    let mut uma = server.client();
+    let uid = uma
+        .sign_up("Uma", "uma@example.com", "password-123")
+        .await
+        .json()["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    enable_two_factor(&mut uma, "password-123").await;
+    let token = server.reset_token("uma@example.com", 1).await;
+
+    let r = root
+        .post(
+            "/api/auth/admin/update-user",
+            json!({"userId": uid, "data": {"name": "Uma R.", "email": "UMA@example.com"}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = server
+        .client()
+        .get(&format!(
+            "/api/auth/reset-password/{token}?callbackURL=%2Freset"
+        ))
+        .await;
+    assert!(
+        r.headers["location"]
+            .to_str()
+            .unwrap()
+            .ends_with(&format!("/reset?token={token}")),
+        "the address did not change, so the link still works: {:?}",
+        r.headers["location"]
+    );
+
+    let mut signing_in = server.client();
+    let r = signing_in.sign_in("uma@example.com", "password-123").await;
+    assert_eq!(r.json()["twoFactorRedirect"], true, "{}", r.text);
+    let r = signing_in
+        .post("/api/auth/two-factor/send-otp", json!({}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let code = server.wait_for_code(1).await;
+
+    let r = root
+        .post(
+            "/api/auth/admin/update-user",
+            json!({"userId": uid, "data": {"email": "uma.new@example.com"}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["email"], "uma.new@example.com", "{}", r.text);
+
+    reset_link_refused(&server, &token, "a reset link mailed to the old address").await;
+    let r = signing_in
+        .post("/api/auth/two-factor/verify-otp", json!({"code": code}))
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (401, "INVALID_TWO_FACTOR_COOKIE".to_owned()),
+        "the code mailed to the old address signs nobody in: {}",
+        r.text
+    );
+    assert_eq!(signing_in.get("/api/auth/get-session").await.text, "null");
+
+    let token = server.reset_token("uma.new@example.com", 1).await;
+    let r = server
+        .client()
+        .post(
+            "/api/auth/reset-password",
+            json!({"newPassword": "password-456", "token": token}),
+        )
+        .await;
+    assert_eq!(
+        r.status, 200,
+        "a reset mailed to the new address works: {}",
+        r.text
     );
 }

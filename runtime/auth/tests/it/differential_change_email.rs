@@ -1,7 +1,10 @@
 //! Differential test of `change-email` (verification mail to the new address) and of the link
 //! it mails, `verify-email` with a change-email token, against the real BetterAuth 1.7.25 and
 //! stackr-auth. BetterAuth's test server drops its mails, so the links are minted here with the
-//! shared secret, exactly as both servers mint them.
+//! shared secret, exactly as both servers mint them, plus the claim binding stackr-auth's links to
+//! the account's credentials (`stackrCredentials`, computed from stackr-auth's database): BetterAuth
+//! gets it too, with a value it cannot check, and ignores it, so a link stackr-auth mails still
+//! works on BetterAuth.
 
 use crate::common;
 use crate::common::differential;
@@ -9,25 +12,41 @@ use crate::common::differential;
 use common::*;
 use differential::*;
 use serde_json::{json, Map, Value};
+use stackr_auth::routes::change_email::{binding, BINDING_CLAIM};
+use stackr_auth::state::AppState;
 
-/// A change-email verification link's token for `user_id`, from `email` to `update_to`.
-fn change_token(user_id: &str, email: &str, update_to: &str, lifetime: i64) -> String {
-    let now = chrono::Utc::now().timestamp();
-    let mut claims = Map::new();
-    for (k, v) in [
-        ("email", json!(email)),
-        ("updateTo", json!(update_to)),
-        ("requestType", json!("change-email-verification")),
-        ("userId", json!(user_id)),
-        ("iat", json!(now)),
-        ("exp", json!(now + lifetime)),
-    ] {
-        claims.insert(k.into(), v);
-    }
-    stackr_auth::jwt::encode(SECRET.as_bytes(), &claims)
+/// Mints change-email links for one server: `ours` is stackr-auth's state, `None` for BetterAuth.
+struct Minter<'a> {
+    ours: Option<&'a AppState>,
 }
 
-async fn scenario(base: &str) -> Vec<(String, Value)> {
+impl Minter<'_> {
+    /// A change-email verification link's token for `user_id`, from `email` to `update_to`.
+    async fn token(&self, user_id: &str, email: &str, update_to: &str, lifetime: i64) -> String {
+        let bound_to = match self.ours {
+            Some(state) => binding(state, &state.db().await.unwrap(), user_id)
+                .await
+                .unwrap(),
+            None => "0123456789abcdef0123456789abcdef".to_owned(),
+        };
+        let now = chrono::Utc::now().timestamp();
+        let mut claims = Map::new();
+        for (k, v) in [
+            ("email", json!(email)),
+            ("updateTo", json!(update_to)),
+            ("requestType", json!("change-email-verification")),
+            ("userId", json!(user_id)),
+            (BINDING_CLAIM, json!(bound_to)),
+            ("iat", json!(now)),
+            ("exp", json!(now + lifetime)),
+        ] {
+            claims.insert(k.into(), v);
+        }
+        stackr_auth::jwt::encode(SECRET.as_bytes(), &claims)
+    }
+}
+
+async fn scenario(base: &str, mint: Minter<'_>) -> Vec<(String, Value)> {
     let mut run = Run {
         client: Client::new(base),
         results: vec![],
@@ -74,19 +93,25 @@ async fn scenario(base: &str) -> Vec<(String, Value)> {
         run.client.session().await["user"]["email"].clone(),
     ));
 
-    let expired = change_token(&user_id, "cam@example.com", "cam2@example.com", -10);
+    let expired = mint
+        .token(&user_id, "cam@example.com", "cam2@example.com", -10)
+        .await;
     let r = run
         .client
         .get(&format!("/api/auth/verify-email?token={expired}"))
         .await;
     run.record("verify change expired", &r, true);
-    let wrong_user = change_token("no-such-user", "cam@example.com", "cam2@example.com", 600);
+    let wrong_user = mint
+        .token("no-such-user", "cam@example.com", "cam2@example.com", 600)
+        .await;
     let r = run
         .client
         .get(&format!("/api/auth/verify-email?token={wrong_user}"))
         .await;
     run.record("verify change unknown user", &r, true);
-    let token = change_token(&user_id, "cam@example.com", "cam2@example.com", 600);
+    let token = mint
+        .token(&user_id, "cam@example.com", "cam2@example.com", 600)
+        .await;
     let r = Client::new(base)
         .get(&format!(
             "/api/auth/verify-email?token={token}&callbackURL=%2Fsettings"
@@ -106,7 +131,9 @@ async fn scenario(base: &str) -> Vec<(String, Value)> {
         .get(&format!("/api/auth/verify-email?token={token}"))
         .await;
     run.record("verify change replayed", &r, true);
-    let back = change_token(&user_id, "cam2@example.com", "cam3@example.com", 600);
+    let back = mint
+        .token(&user_id, "cam2@example.com", "cam3@example.com", 600)
+        .await;
     let r = run
         .client
         .get(&format!("/api/auth/verify-email?token={back}"))
@@ -123,18 +150,49 @@ async fn scenario(base: &str) -> Vec<(String, Value)> {
     ));
     let mut other = Client::new(base);
     other.sign_in("taken@example.com", "password-123").await;
-    let foreign = change_token(&user_id, "cam3@example.com", "cam4@example.com", 600);
+    let foreign = mint
+        .token(&user_id, "cam3@example.com", "cam4@example.com", 600)
+        .await;
     let r = other
         .get(&format!("/api/auth/verify-email?token={foreign}"))
         .await;
     run.record("verify change signed in as someone else", &r, true);
+
+    let before = mint
+        .token(&user_id, "cam3@example.com", "cam5@example.com", 600)
+        .await;
+    let r = run
+        .client
+        .post(
+            "/api/auth/change-password",
+            json!({"currentPassword": "password-123", "newPassword": "password-456"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = Client::new(base)
+        .get(&format!("/api/auth/verify-email?token={before}"))
+        .await;
+    run.record("verify change asked for before a password change", &r, true);
     run.results
 }
 
 #[tokio::test]
 async fn change_email_answers_like_betterauth() {
     let pair = Pair::start().await;
-    let theirs = scenario(&pair.ba.base()).await;
-    let mine = scenario(&pair.ours.base).await;
-    compare(&theirs, &mine, &[]);
+    let theirs = scenario(&pair.ba.base(), Minter { ours: None }).await;
+    let mine = scenario(
+        &pair.ours.base,
+        Minter {
+            ours: Some(&pair.ours.state),
+        },
+    )
+    .await;
+    compare(
+        &theirs,
+        &mine,
+        &[(
+            "verify change asked for before a password change",
+            "stackr-auth binds the link to the credentials: 401 CREDENTIALS_CHANGED",
+        )],
+    );
 }

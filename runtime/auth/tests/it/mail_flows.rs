@@ -263,3 +263,53 @@ async fn require_email_verification_blocks_sign_in_until_verified() {
         200
     );
 }
+
+/// A user's name is their own text, and mails go out under the service's sender: it is greeted
+/// on one line in mails to the user's own address, and not at all in a mail to an address not
+/// proved yet, which anyone may type in (a sign-up's verification mail, a new address).
+#[tokio::test]
+async fn a_name_cannot_write_its_own_message_into_a_mail() {
+    let server = TestServer::start().await;
+    let name = "customer,\n\nYour account is suspended. Visit http://evil.example/login\n\n--";
+    let mut c = server.client();
+    assert_eq!(
+        c.sign_up(name, "kim@example.com", "password-123")
+            .await
+            .status,
+        200
+    );
+    let r = c
+        .post(
+            "/api/auth/send-verification-email",
+            json!({"email": "kim@example.com"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    server.wait_for_link("kim@example.com", 1).await;
+    let r = c
+        .post(
+            "/api/auth/change-email",
+            json!({"newEmail": "stranger@example.org"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    server.wait_for_link("stranger@example.org", 1).await;
+    server.reset_token("kim@example.com", 2).await;
+    let mails = server.mails();
+    assert_eq!(mails.len(), 3, "{mails:?}");
+    for mail in &mails {
+        let body = mail
+            .split_once("\r\n\r\n")
+            .map_or(mail.as_str(), |(_, b)| b);
+        let first = body.lines().next().unwrap_or_default();
+        assert!(first.starts_with("Hello"), "{body}");
+        assert!(
+            !body.contains("suspended") || first.contains("suspended"),
+            "the name wrote lines of its own:\n{body}"
+        );
+        assert!(!body.contains("evil.example"), "{body}");
+        if mail.contains("stranger@example.org") || mail.contains("Verify your email") {
+            assert_eq!(first.trim_end(), "Hello,", "{body}");
+        }
+    }
+}

@@ -120,6 +120,19 @@ async fn first_sign_in_creates_a_user_the_second_reuses_it() {
     assert_eq!(users(&stack.auth), 1);
 }
 
+/// Mallory, whose provider address is victim@example.com, unverified there, signs in: her
+/// browser and where it ends.
+async fn mallory_signs_in(stack: &Stack) -> (Browser, String) {
+    let mut mallory = new_browser(stack);
+    let to = app(mallory
+        .social(
+            "mallory",
+            json!({"callbackURL": "/dashboard", "errorCallbackURL": "/oops"}),
+        )
+        .await);
+    (mallory, to)
+}
+
 #[tokio::test]
 async fn an_unverified_provider_address_never_takes_over_an_account() {
     let stack = stack().await;
@@ -135,16 +148,30 @@ async fn an_unverified_provider_address_never_takes_over_an_account() {
         .auth
         .psql(r#"update "user" set "emailVerified" = true where "email" = 'victim@example.com'"#);
 
-    let mut mallory = new_browser(&stack);
-    let to = app(mallory
-        .social(
-            "mallory",
-            json!({"callbackURL": "/dashboard", "errorCallbackURL": "/oops"}),
-        )
-        .await);
+    let (mut mallory, to) = mallory_signs_in(&stack).await;
     assert!(to.ends_with("/oops?error=account_not_linked"), "{to}");
     assert_eq!(corp_accounts(&stack.auth), 0);
     assert!(mallory.auth.session().await.is_null());
+}
+
+/// An address the provider has not verified makes no account: the account would hold the
+/// address for whoever typed it in at the provider, and when its owner later claimed it (a
+/// password reset through the mailbox, a verification), the identity linked to it would still
+/// sign in to it.
+#[tokio::test]
+async fn an_unverified_provider_address_makes_no_account() {
+    let stack = stack().await;
+    let (mut mallory, to) = mallory_signs_in(&stack).await;
+    assert!(to.ends_with("/oops?error=email_not_verified"), "{to}");
+    assert_eq!(users(&stack.auth), 0, "no user holds the address");
+    assert_eq!(corp_accounts(&stack.auth), 0);
+    assert!(mallory.auth.session().await.is_null());
+    // The address's owner signs up with it.
+    let mut victim = stack.auth.client();
+    let r = victim
+        .sign_up("Victim", "victim@example.com", "victim-password-1")
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
 }
 
 #[tokio::test]

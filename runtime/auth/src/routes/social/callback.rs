@@ -185,7 +185,7 @@ pub async fn get(
         return Ok(fail(error_codes::BANNED_USER, banned.message()));
     }
     if state.config.require_email_verification && !user.email_verified {
-        return Ok(fail("email_not_verified", None));
+        return Ok(fail(identity::EMAIL_NOT_VERIFIED, None));
     }
     let mut client = state.db().await?;
     let Some(issued) = current_session::issue_if_still(

@@ -101,8 +101,8 @@ pub async fn send_otp(
         to: user.email.clone(),
         subject: "Your sign-in code".into(),
         text: format!(
-            "Hello {},\n\nYour sign-in code: {code}\n\nIt is valid for 3 minutes. If you are not signing in, change your password.\n",
-            user.name
+            "{}\n\nYour sign-in code: {code}\n\nIt is valid for 3 minutes. If you are not signing in, change your password.\n",
+            crate::mail::greeting(Some(&user.name))
         ),
     });
     Ok(respond::ok_json(json!({"status": true})))

@@ -103,6 +103,26 @@ async fn token_after_an_admin_set_the_password(stack: Arc<Stack>) -> Outcome {
     refused_token(&stack, &user, &token).await
 }
 
+/// The owner moved the account to a new address; whoever reads the old mailbox uses a reset link
+/// that went there before.
+async fn token_mailed_to_the_old_address(stack: Arc<Stack>) -> Outcome {
+    let (owner, user) = stack.user("reset-old-address").await;
+    let token = reset_token(&stack, &user, 1).await;
+    let new_email = format!("moved-{}", user.email);
+    let r = stack
+        .moved(&owner)
+        .post("/api/auth/change-email", json!({"newEmail": new_email}))
+        .await;
+    assert_eq!(r.status, 200, "change-email: {}", r.text);
+    let link = url::Url::parse(&stack.server.wait_for_link(&new_email, 1).await).unwrap();
+    let r = stack
+        .client()
+        .get(&format!("{}?{}", link.path(), link.query().unwrap()))
+        .await;
+    assert_eq!(r.status, 302, "the link: {}", r.text);
+    refused_token(&stack, &user, &token).await
+}
+
 async fn token_raced(stack: Arc<Stack>) -> Outcome {
     let (_, user) = stack.user("reset").await;
     let token = reset_token(&stack, &user, 1).await;
@@ -194,6 +214,12 @@ pub fn attacks() -> Vec<Attack> {
             attack: "a reset token used after the owner changed the password",
             refusal: "400 INVALID_TOKEN, password unchanged",
             run: |s| Box::pin(token_after_change_password(s)),
+        },
+        Attack {
+            attack:
+                "a reset token mailed to the old address used after the owner changed the address",
+            refusal: "400 INVALID_TOKEN, password unchanged",
+            run: |s| Box::pin(token_mailed_to_the_old_address(s)),
         },
         Attack {
             attack: "a reset token used after an admin set the password",
