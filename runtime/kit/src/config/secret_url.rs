@@ -102,7 +102,29 @@ impl SecretUrl {
         if shown.has_password() {
             let _ = shown.set_password("***");
         }
+        shown.hide_query_passwords();
         shown.0.to_string()
+    }
+
+    /// tokio-postgres also reads a password from a `password` query parameter (its name
+    /// percent-decoded, as here), whatever the scheme.
+    fn hide_query_passwords(&mut self) {
+        if !self.0.query_pairs().any(|(key, _)| key == QUERY_PASSWORD) {
+            return;
+        }
+        let shown: Vec<(String, String)> = self
+            .0
+            .query_pairs()
+            .map(|(key, value)| {
+                let value = if key == QUERY_PASSWORD {
+                    "***".to_owned()
+                } else {
+                    value.into_owned()
+                };
+                (key.into_owned(), value)
+            })
+            .collect();
+        self.0.query_pairs_mut().clear().extend_pairs(shown);
     }
 }
 
@@ -120,6 +142,9 @@ impl fmt::Debug for SecretUrl {
 
 /// The query parameter a Redis Unix socket URL carries its password in.
 const SOCKET_PASSWORD: &str = "pass";
+
+/// The query parameter a PostgreSQL URL may carry its password in.
+const QUERY_PASSWORD: &str = "password";
 
 /// Reads a secret file, dropping the trailing newline editors and `echo` add.
 pub(crate) fn read_secret_file(var: &'static str, path: &Path) -> Result<String, ConfigError> {
@@ -211,6 +236,28 @@ mod tests {
             given.to_string(),
             "unix:///run/redis-core/redis.sock?db=1&pass=***"
         );
+    }
+
+    /// tokio-postgres also takes the password from a `password` query parameter, its name
+    /// percent-encoded or not: shown hidden like the user-info one, the rest of the URL intact.
+    #[test]
+    fn a_password_query_parameter_is_hidden() {
+        let url = SecretUrl::new(
+            "postgres://core@127.0.0.1:5432/core?sslmode=disable&password=hunter2&pass%77ord=x%3Dy",
+        )
+        .unwrap();
+        assert_eq!(
+            url.to_string(),
+            "postgres://core@127.0.0.1:5432/core?sslmode=disable&password=***&password=***"
+        );
+        let shown = format!("{url:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("x%3Dy"),
+            "{shown}"
+        );
+        assert!(url.expose().ends_with("&password=hunter2&pass%77ord=x%3Dy"));
+        let both = SecretUrl::new("postgres://core:s3cret@db/core?password=hunter2").unwrap();
+        assert_eq!(both.to_string(), "postgres://core:***@db/core?password=***");
     }
 
     #[test]

@@ -3,7 +3,10 @@
 //!
 //! A device session is never more powerful than the user session it came from: once the owner is
 //! banned or deleted, or their sessions are revoked wholesale (sign-out everywhere, password
-//! reset, ban), auth's answer says so and the device is refused within the TTL.
+//! reset, ban), auth's answer says so and the device is refused within the TTL. The TTL runs
+//! from when auth was asked, not from when it answered (as in the session cache), and an answer
+//! to an earlier question never replaces one to a later question: a slow answer given before a
+//! ban was recorded must not outlive the ban's answer.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -18,8 +21,14 @@ const MAX_ENTRIES: usize = 100_000;
 pub(crate) struct OwnerStatuses {
     auth: AuthClient,
     ttl: Duration,
+    entries: Mutex<HashMap<String, Cached>>,
+}
+
+struct Cached {
     /// `None` is auth's verdict that the user no longer exists.
-    entries: Mutex<HashMap<String, (Option<OwnerStatus>, Instant)>>,
+    status: Option<OwnerStatus>,
+    /// When auth was asked: what auth knew then is all the answer can say.
+    asked: Instant,
 }
 
 impl OwnerStatuses {
@@ -62,11 +71,12 @@ impl OwnerStatuses {
         let entries = self.entries.lock().expect("owner status cache");
         entries
             .get(user_id)
-            .filter(|(_, fetched)| fetched.elapsed() < self.ttl)
-            .map(|(status, _)| status.clone())
+            .filter(|cached| cached.asked.elapsed() < self.ttl)
+            .map(|cached| cached.status.clone())
     }
 
     async fn fetch(&self, user_id: &str) -> Result<Option<OwnerStatus>, GuardRejection> {
+        let asked = Instant::now();
         let status = self.auth.user_status(user_id).await.map_err(|e| {
             tracing::warn!(error = %e, "cannot ask auth about a device session's owner; failing closed");
             match e {
@@ -74,13 +84,31 @@ impl OwnerStatuses {
                 _ => GuardRejection::AuthUnavailable,
             }
         })?;
-        if !self.ttl.is_zero() {
-            let mut entries = self.entries.lock().expect("owner status cache");
-            if entries.len() >= MAX_ENTRIES {
-                entries.clear();
-            }
-            entries.insert(user_id.to_owned(), (status.clone(), Instant::now()));
-        }
+        self.remember(user_id, &status, asked);
         Ok(status)
     }
+
+    /// Caches auth's answer to the question asked at `asked`, unless it is already as old as the
+    /// TTL (always so when the TTL is zero: the cache is off) or an answer to a later question is
+    /// cached.
+    fn remember(&self, user_id: &str, status: &Option<OwnerStatus>, asked: Instant) {
+        if asked.elapsed() >= self.ttl {
+            return;
+        }
+        let mut entries = self.entries.lock().expect("owner status cache");
+        if entries
+            .get(user_id)
+            .is_some_and(|cached| cached.asked > asked)
+        {
+            return;
+        }
+        if entries.len() >= MAX_ENTRIES {
+            entries.clear();
+        }
+        let status = status.clone();
+        entries.insert(user_id.to_owned(), Cached { status, asked });
+    }
 }
+
+#[cfg(test)]
+mod tests;

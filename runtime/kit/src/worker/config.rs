@@ -209,7 +209,9 @@ fn millis(
 /// Merges the password file into the URL, as the contract requires: the URL carries no password,
 /// the file does. A URL that already has one keeps it and the file is not needed.
 fn merge_password_file(url: &str, password_file: Option<String>) -> Result<String, ConfigError> {
-    let invalid = |expected| ConfigError::invalid(contract::REDIS_URL, url, expected);
+    // The URL may carry a password (allowed without a password file): errors show it hidden.
+    let invalid =
+        |expected| ConfigError::invalid(contract::REDIS_URL, &redact_password(url), expected);
     let mut parsed =
         SecretUrl::new(url).map_err(|_| invalid("must look like redis://host:port"))?;
     if !matches!(parsed.scheme(), "redis" | "rediss" | "redis+unix" | "unix") {
@@ -239,10 +241,16 @@ fn merge_password_file(url: &str, password_file: Option<String>) -> Result<Strin
 }
 
 pub(crate) fn redact_password(url: &str) -> String {
-    match (SecretUrl::new(url), url.split_once("://"), url.rfind('@')) {
-        (Ok(parsed), _, _) => parsed.to_string(),
+    let shown = match (SecretUrl::new(url), url.split_once("://"), url.rfind('@')) {
+        (Ok(parsed), _, _) => return parsed.to_string(),
         (Err(_), Some((scheme, _)), Some(at)) => format!("{scheme}://***{}", &url[at..]),
         _ => url.to_string(),
+    };
+    // Not a URL, so its query is not read pair by pair: all of it is hidden, a password
+    // parameter with the rest.
+    match shown.split_once('?') {
+        Some((before, _)) => format!("{before}?***"),
+        None => shown,
     }
 }
 
@@ -303,6 +311,25 @@ mod tests {
             ("STACKR_QUEUE", "a:b"),
         ]);
         assert!(QueueConfig::from_lookup(&env).is_err());
+    }
+
+    /// A password may sit in `REDIS_URL` when no password file is set: a URL refused for its
+    /// shape is named in the error with the password hidden.
+    #[test]
+    fn a_refused_redis_url_is_shown_without_its_password() {
+        for url in [
+            "http://:hunter2@127.0.0.1:6379",
+            "redis://:hunter2@127.0.0.1:99999",
+            "http://127.0.0.1:6379/?password=hunter2",
+            "redis://127.0.0.1:99999/?password=hunter2",
+        ] {
+            let env = env_of(&[("REDIS_URL", url), ("STACKR_QUEUE", "core")]);
+            let err = QueueConfig::from_lookup(&env).unwrap_err().to_string();
+            assert!(
+                err.contains("REDIS_URL") && err.contains("***") && !err.contains("hunter2"),
+                "{err}"
+            );
+        }
     }
 
     #[test]

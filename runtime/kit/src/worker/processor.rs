@@ -67,10 +67,12 @@ async fn process(
     let mut stack_trace_limit = job.opts().stack_trace_limit;
     // A retry that would need a backoff this worker does not know (see `not_retried` below).
     let unknown_backoff = node_options::unknown_backoff(job.opts()).map(str::to_owned);
+    // Saturating: the count is read from the job's hash, which may hold any u32, and an
+    // overflow here would panic outside the handler's catch and leave the job active.
     let attempts_left = job
         .opts()
         .attempts
-        .is_some_and(|attempts| job.attempts_made() + 1 < attempts);
+        .is_some_and(|attempts| job.attempts_made().saturating_add(1) < attempts);
     // The parent this job may fail if it fails for good (`failParentOnFailure`, which Node
     // stores as `fpof`, a name bullmq-official does not read: any parent may be).
     let parent = job.parent_key().cloned();
@@ -179,7 +181,7 @@ async fn process(
                 // The failure itself is still reported to the queue below; only the detail is lost.
                 warn!(job_id, error = %redis_err, "could not record failedReason/stacktrace");
             }
-            Err(to_bullmq_error(err))
+            Err(to_bullmq_error(err, attempts_left))
         }
     }
 }
@@ -244,8 +246,11 @@ async fn next_scheduled(
         .map(|limit| u32::try_from(limit).unwrap_or(u32::MAX)))
 }
 
-fn to_bullmq_error(err: JobError) -> bullmq::Error {
-    if err.is_retryable() {
+/// A failure with no attempt left is handed over as unrecoverable: bullmq-official fails it for
+/// good either way, but only this way without computing `attempts made + 1` itself, which
+/// overflows (a panic in debug builds, the job left active) on a stored count of `u32::MAX`.
+fn to_bullmq_error(err: JobError, attempts_left: bool) -> bullmq::Error {
+    if err.is_retryable() && attempts_left {
         bullmq::Error::ProcessingError(err.message().to_string())
     } else {
         bullmq::Error::Unrecoverable(err.message().to_string())

@@ -40,4 +40,5 @@ mod worker_node_parity;
 mod worker_option_matrix;
 mod worker_redis_startup;
 mod worker_scripts_pinned;
+mod worker_stored_attempts;
 mod worker_support;
