@@ -179,6 +179,12 @@ in
                 ([ "0.0.0.0" ] ++ lib.optional (lib.hasInfix ":" fleet.hosts.${here}.address) "[::]");
               locations."/" = {
                 proxyPass = "http://stackr-${name}";
+                # The headers are this location's own lines below, whatever the host's
+                # `services.nginx.recommendedProxySettings` (which would otherwise add nixpkgs'
+                # set here too, sending Host and X-Forwarded-For twice). X-Forwarded-For: the
+                # client's address appended, which auth believes from this host (127.0.0.1 is
+                # always one of its trusted proxies in a fleet).
+                recommendedProxySettings = false;
                 # A request a replica could not answer goes to the next one.
                 extraConfig = ''
                   proxy_next_upstream error timeout http_502 http_503 http_504;

@@ -1,7 +1,16 @@
 # systemd sandbox settings of stackr's units (the reasons are in modules/README.md).
+let
+  # lib.mkDefault, as nixpkgs' lib/modules.nix defines it (`mkOverride 1000`): this file is
+  # imported without lib. A host may relax a setting for a unit with a plain definition
+  # (`systemd.services.stackr-core-api.serviceConfig.ProtectHome = false;`), which wins over
+  # these instead of conflicting with them. List settings stay plain definitions: a host's list
+  # is appended to them (systemd's repeatable settings, as nixpkgs merges them); `lib.mkForce`
+  # replaces them.
+  mkDefault = content: { _type = "override"; priority = 1000; inherit content; };
+in
 {
   # Every stackr process: API, worker, and per-service PostgreSQL.
-  process = {
+  process = builtins.mapAttrs (_: value: if builtins.isList value then value else mkDefault value) {
     ProtectSystem = "strict";
     ProtectHome = true;
     PrivateTmp = true;

@@ -50,7 +50,9 @@ rec {
   # Shell script run by psql's caller as the server's superuser, with the role's password in the
   # credential `db-password`: the role (login, that password), its own database, and no access for
   # PUBLIC. An unreadable or empty credential stops it: psql would otherwise set an empty
-  # password (a failing backquote command is no error to psql) and the unit would succeed.
+  # password (a failing backquote command is no error to psql) and the unit would succeed. The
+  # password is stored as a SCRAM verifier whatever the server's `password_encryption` (a
+  # long-lived system server may still have md5, whose hash the scram-sha-256 rules refuse).
   provisionScript = name:
     let
       db = dbName name;
@@ -64,6 +66,7 @@ rec {
       psql -X -q -v ON_ERROR_STOP=1 -d postgres <<'SQL'
       \set password `cat "$CREDENTIALS_DIRECTORY/db-password"`
       SELECT 'CREATE ROLE ${id} LOGIN' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${db}')\gexec
+      SET password_encryption = 'scram-sha-256';
       ALTER ROLE ${id} WITH LOGIN PASSWORD :'password';
       SELECT 'CREATE DATABASE ${id} OWNER ${id}' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '${db}')\gexec
       REVOKE ALL ON DATABASE ${id} FROM PUBLIC;
@@ -122,6 +125,15 @@ rec {
   # worker run.
   clientHosts = cfg: name:
     lib.unique (lib.filter (h: h != null) [ (partHost cfg name "api") (partHost cfg name "worker") ]);
+
+  # The addresses of the other hosts running service `name`'s API or worker: its PostgreSQL
+  # server, on this host, listens on TCP (TLS, the host's address) for them alone, and on no TCP
+  # address at all when there are none (modules/postgresql.nix).
+  postgresRemoteClients = cfg: name:
+    if inFleet cfg then
+      map (host: cfg.fleet.hosts.${host}.address)
+        (lib.filter (host: host != cfg.fleet.thisHost) (clientHosts cfg name))
+    else [ ];
 
   # Service `name`'s Redis speaks TLS (only) when one of its clients is on another host.
   redisTls = cfg: name:

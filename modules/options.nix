@@ -8,6 +8,11 @@ let
 
   inherit (stackrLib) secretPath;
 
+  # "/var/lib/stackr/" -> "/var/lib/stackr".
+  dropTrailingSlashes = dir:
+    let kept = builtins.match "(.*[^/])/+" dir; in
+    if kept == null then dir else builtins.head kept;
+
   # A sign-in provider of auth, as `oauthProviders` in stackr.config.json.
   oauthProviderOptions = { config, ... }: {
     options = {
@@ -154,9 +159,19 @@ in
   options.stackr = {
     enable = mkEnableOption "the stackr service stack";
     stateDir = mkOption {
-      type = types.strMatching "/var/lib/.+";
+      # systemd refuses a `StateDirectory=` with an empty, `.` or `..` component (a doubled or
+      # trailing `/`): a folder under /var/lib, named as `deploy.stateDir` of stackr.config.json
+      # may be; trailing slashes, which the generator accepts, are dropped.
+      type = types.addCheck types.str
+        (dir:
+          let parts = lib.splitString "/" (lib.removePrefix "/var/lib/" (dropTrailingSlashes dir)); in
+          lib.hasPrefix "/var/lib/" dir
+          && lib.all (part: builtins.match "[A-Za-z0-9._-]+" part != null && part != "." && part != "..") parts)
+      // { description = "folder under /var/lib, each component named with letters, digits, `.`, `_` and `-` (not `.` or `..`, no empty one)"; };
+      apply = dropTrailingSlashes;
       default = "/var/lib/stackr";
-      description = "Parent of every service's state directory (systemd `StateDirectory`, so under /var/lib).";
+      example = "/var/lib/stackr";
+      description = "Parent of every service's state directory (systemd `StateDirectory`, so under /var/lib). A trailing `/` is dropped.";
     };
     secretsDir = mkOption {
       type = types.str;
@@ -189,19 +204,20 @@ in
         type = types.package;
         # Chosen by system.stateVersion, as nixpkgs chooses the system's PostgreSQL, so that a
         # nixpkgs upgrade keeps the major version a data folder was made with (a server of
-        # another major version refuses it); `pkgs.postgresql` moves with nixpkgs. nixpkgs
-        # defines its choice only while the system server is enabled, hence the table here.
+        # another major version refuses it); `pkgs.postgresql` moves with nixpkgs. Not the
+        # system server's `services.postgresql.package` either: the host upgrading its own
+        # server to a new major would move every per-service server with it. nixpkgs defines
+        # its choice only while the system server is enabled, hence the table here.
         default =
-          if config.services.postgresql.enable then config.services.postgresql.package
-          else if lib.versionAtLeast config.system.stateVersion "25.11" then pkgs.postgresql_17
+          if lib.versionAtLeast config.system.stateVersion "25.11" then pkgs.postgresql_17
           else if lib.versionAtLeast config.system.stateVersion "24.11" then pkgs.postgresql_16
           else if lib.versionAtLeast config.system.stateVersion "23.11" then pkgs.postgresql_15
           else pkgs.postgresql_14;
         defaultText = lib.literalExpression ''
-          the system's PostgreSQL when services.postgresql is enabled, else by system.stateVersion:
-          25.11 and later pkgs.postgresql_17, 24.11 pkgs.postgresql_16, 23.11 pkgs.postgresql_15,
-          earlier pkgs.postgresql_14'';
-        description = "PostgreSQL of the per-service servers. Moving to another major version needs their data folders upgraded (pg_upgrade) first.";
+          by system.stateVersion (whatever services.postgresql.package is): 25.11 and later
+          pkgs.postgresql_17, 24.11 pkgs.postgresql_16, 23.11 pkgs.postgresql_15, earlier
+          pkgs.postgresql_14'';
+        description = "PostgreSQL of the per-service servers. Moving to another major version needs their data folders upgraded (pg_upgrade) first: a server whose data folder another major version made refuses to start, naming the folder.";
       };
     };
     auth = {
@@ -271,20 +287,24 @@ in
         secretFiles = [ cfg.auth.secretFile ]
           ++ map (p: (stackrLib.oauthSecret p).file) cfg.auth.oauthProviders
           ++ lib.concatMap (s: [ s.postgres.passwordFile s.redis.passwordFile s.credentialFile ]) all;
-        # The host's own Redis servers (not the services'), each on its port and TLS port.
-        hostRedis = lib.filterAttrs (name: server: server.enable && !(cfg.services ? ${name})) config.services.redis.servers;
-        hostRedisPorts = lib.concatLists (lib.mapAttrsToList
-          (name: server: map (port: { inherit port; what = "the host's Redis `${name}`"; })
+        # Every Redis server of this host (the services' and the host's own) on the TCP ports it
+        # binds: its port and TLS port, 0 being none. A service's Redis listens on its
+        # `redis.port` (TLS) only when it has clients on other hosts; else on its Unix socket
+        # alone (modules/redis.nix).
+        redisPorts = lib.concatLists (lib.mapAttrsToList
+          (name: server: map (port: { inherit port; what = if cfg.services ? ${name} then "${name}'s Redis" else "the host's Redis `${name}`"; })
             (lib.filter (port: port != 0) [ server.port (server.settings.tls-port or 0) ]))
-          hostRedis);
-        # Everything that listens on this host on behalf of the stack, the system PostgreSQL and
-        # the host's own Redis servers.
-        listeners = hostRedisPorts ++ lib.concatMap
+          (lib.filterAttrs (_: server: server.enable) config.services.redis.servers));
+        # Everything that listens on TCP on this host on behalf of the stack, the system
+        # PostgreSQL and the host's own Redis servers. A per-service PostgreSQL binds its port
+        # only where it runs and has clients on other hosts; else it has its Unix socket alone.
+        listeners = redisPorts ++ lib.concatMap
           (name:
             let s = cfg.services.${name}; in
-            [ { port = s.port; what = "${name}'s API"; } { port = s.redis.port; what = "${name}'s Redis"; } ]
+            [ { port = s.port; what = "${name}'s API"; } ]
             ++ lib.optional (s.adminPort != null) { port = s.adminPort; what = "${name}'s admin page"; }
-            ++ lib.optional (perService && s.postgres.port != null) { port = s.postgres.port; what = "${name}'s PostgreSQL"; })
+            ++ lib.optional (perService && s.postgres.port != null && stackrLib.runsHere cfg name "postgres" && stackrLib.postgresRemoteClients cfg name != [ ])
+              { port = s.postgres.port; what = "${name}'s PostgreSQL"; })
           names
         ++ lib.optional config.services.postgresql.enable { port = config.services.postgresql.settings.port; what = "the system PostgreSQL"; };
         clashing = lib.filter (l: lib.length (lib.filter (o: o.port == l.port) listeners) > 1) listeners;

@@ -19,11 +19,7 @@ let
 
   # In a fleet: the addresses of the other hosts running the service's API or worker. They log in
   # over TLS only (hostssl), as the service's role only, with its password.
-  remoteClients = name:
-    if stackrLib.inFleet cfg then
-      map (host: cfg.fleet.hosts.${host}.address)
-        (lib.filter (host: host != cfg.fleet.thisHost) (stackrLib.clientHosts cfg name))
-    else [ ];
+  remoteClients = stackrLib.postgresRemoteClients cfg;
   cidr = address: "${address}/${if lib.hasInfix ":" address then "128" else "32"}";
 
   ownServer = name:
@@ -53,8 +49,23 @@ let
         PGPORT = toString svc.postgres.port;
       };
       path = [ cfg.postgresql.package ];
+      # A data folder another major version made (stackr.postgresql.package moved, or its
+      # default with system.stateVersion) stops the start here, naming the folder and what to
+      # do, rather than with PostgreSQL's own error. The server's major version is the
+      # package's own (`postgres --version`; 9.6, then 10 and later by their first number).
       # The rules are rewritten at every start, so they always match this configuration.
       preStart = ''
+        if [ -e "$PGDATA/PG_VERSION" ]; then
+          made_by=$(cat "$PGDATA/PG_VERSION")
+          server=$(postgres --version)
+          server=''${server#*) }
+          server=''${server%%[!0-9.]*}
+          case $server in 9.*) major=''${server%.*} ;; *) major=''${server%%.*} ;; esac
+          if [ "$made_by" != "$major" ]; then
+            echo "stackr: the data folder $PGDATA of ${name}'s PostgreSQL was made by PostgreSQL $made_by, and stackr.postgresql.package is PostgreSQL $major, which cannot open it. Upgrade the folder to $major with pg_upgrade (server stopped, as user ${user}), or set stackr.postgresql.package back to a PostgreSQL $made_by." >&2
+            exit 1
+          fi
+        fi
         if [ ! -e "$PGDATA/PG_VERSION" ]; then
           initdb --username=postgres --encoding=UTF8 --no-locale --auth=reject
         fi
@@ -131,6 +142,8 @@ let
         host ${id} all all reject
       '')
     names;
+  # The rules of a pg_hba text: its lines without blank and comment lines.
+  hbaRules = text: lib.filter (line: builtins.match "[[:space:]]*(#.*)?" line == null) (lib.splitString "\n" text);
 in
 {
   config = lib.mkIf (cfg.enable && names != [ ]) (lib.mkMerge [
@@ -151,15 +164,21 @@ in
     (lib.mkIf (!stackrLib.perService cfg) {
       services.postgresql = {
         enable = true;
-        # Placed before the module's defaults (mkAfter), and pg_hba stops at the first match.
-        authentication = sharedRules;
+        # pg_hba stops at the first match: placed before the host's own lines (whatever the
+        # order of the modules) and nixpkgs' defaults (mkAfter). A host line first would decide
+        # for the services' databases (`local all all peer` refuses every API, `trust` skips the
+        # password).
+        authentication = lib.mkBefore sharedRules;
       };
       # nixpkgs' own description of the option suggests lib.mkForce to replace its defaults,
-      # which would drop these rules without a word: the services' logins would be refused, or
-      # the host's own rules would decide who reaches their databases.
+      # which would drop these rules without a word; a host line given with lib.mkBefore (or a
+      # lower mkOrder) in a module before stackr's would come first. Either way the services'
+      # logins would be refused, or the host's own rules would decide who reaches their
+      # databases: the rules of the merged text (comments and blank lines aside, such as the
+      # header nixpkgs puts first) must start with stackr's.
       assertions = [{
-        assertion = lib.hasInfix sharedRules config.services.postgresql.authentication;
-        message = "stackr: services.postgresql.authentication no longer holds stackr's rules (set with lib.mkForce?); keep them, in this order, before the host's own:\n${sharedRules}";
+        assertion = lib.take (lib.length (hbaRules sharedRules)) (hbaRules config.services.postgresql.authentication) == hbaRules sharedRules;
+        message = "stackr: services.postgresql.authentication does not start with stackr's rules (replaced with lib.mkForce, or a host line put before them with lib.mkBefore/lib.mkOrder?); keep them, in this order, before the host's own:\n${sharedRules}";
       }];
     })
   ]);

@@ -27,9 +27,12 @@ in
     ];
     systemd.services.stackr-secrets = {
       description = "Create missing stackr secret files";
-      wantedBy = [ "multi-user.target" ];
+      # Wanted by (not required by) its consumers, and ordered before them: a deploy that changes
+      # this unit (a service added) restarts it, and with Requires= systemd would stop and start
+      # every consumer with it, the whole stack. A consumer started without its secret fails on
+      # its own (LoadCredential= finds no file).
+      wantedBy = [ "multi-user.target" ] ++ consumerUnits;
       before = consumerUnits;
-      requiredBy = consumerUnits;
       serviceConfig = {
         Type = "oneshot";
         RemainAfterExit = true;

@@ -107,6 +107,14 @@ let
     && lib.elem svc.adminBind [ null "127.0.0.1" "::1" ]
     && !(stackrLib.endpoint cfg svc.name "postgres").remote && !(stackrLib.endpoint cfg svc.name "redis").remote;
 
+  # The addresses the auth API's unit and sockets admit when every peer is local: loopback, and
+  # the reverse proxies it trusts (`auth.trustedProxies`), which may be on another host and send
+  # it every request.
+  fence = svc: lib.optionalAttrs (localOnly svc) (hardening.localhostOnly
+    // lib.optionalAttrs (cfg.auth.trustedProxies != [ ]) {
+      IPAddressAllow = [ hardening.localhostOnly.IPAddressAllow ] ++ cfg.auth.trustedProxies;
+    });
+
   # The groups that alone enter the socket folders of the service's own PostgreSQL and Redis
   # servers on this host.
   storeGroups = name:
@@ -145,7 +153,7 @@ let
         listenStreams = [ listen ];
         # The same addresses as the process's own: the socket, and every connection accepted on
         # it, belong to this unit, not the service's.
-        socketConfig = lib.optionalAttrs (localOnly svc) hardening.localhostOnly // {
+        socketConfig = fence svc // {
           FileDescriptorName = fdName;
           Service = "${unitName}.service";
           # Sockets start early in boot, before the network's addresses are up: an address of
@@ -157,11 +165,35 @@ let
         };
       };
     in
-    # Unset addresses default as the processes' own do: every IPv4 interface for the API,
-    # loopback for the admin page.
-    [ (lib.nameValuePair unitName (socket "api" (stream (env.LISTEN_ADDRESS or "0.0.0.0") env.PORT))) ]
+    # Unset addresses default as the processes' own do: every address for the API (a bare port,
+    # which systemd binds to `[::]`, taking IPv4 too, or to 0.0.0.0 on a host without IPv6, as
+    # the runtime binds itself when not socket-activated: `openFirewall` opens the port to both
+    # families), loopback for the admin page. An explicit address is bound as it is.
+    [ (lib.nameValuePair unitName (socket "api" (if env ? LISTEN_ADDRESS then stream env.LISTEN_ADDRESS env.PORT else env.PORT))) ]
     ++ lib.optional (env ? AUTH_ADMIN_PORT)
       (lib.nameValuePair "${unitName}-admin" (socket "admin" (stream (env.AUTH_ADMIN_BIND or "127.0.0.1") env.AUTH_ADMIN_PORT)));
+
+  # A deploy that changes an API's sockets (a port, an address, who may connect) reaches them only
+  # through this oneshot: NixOS's switch-to-configuration leaves a changed `.socket` unit alone
+  # (and after its daemon-reload systemd keeps the old listening socket and opens no new one),
+  # while the API, restarted on its own (stopIfChanged = false), would be handed the old socket
+  # set. Its reload restarts the sockets and the API in one transaction (the API stops first,
+  # then its sockets; they start again before it): switch-to-configuration reloads it, and
+  # reloads rather than restarts it, when its reload triggers alone changed, i.e. when the
+  # sockets' settings did. Starting it (at boot, or when first deployed) does nothing.
+  socketsUnit = { name, svc, replica, unitName }:
+    let sockets = apiSockets { inherit name svc replica unitName; }; in
+    lib.nameValuePair "${unitName}-sockets" {
+      description = "Applies changed listening sockets of stackr ${name} api";
+      wantedBy = [ "multi-user.target" ];
+      reloadTriggers = map (s: builtins.toJSON { inherit (s.value) listenStreams socketConfig; }) sockets;
+      serviceConfig = {
+        Type = "oneshot";
+        RemainAfterExit = true;
+        ExecStart = "${pkgs.coreutils}/bin/true";
+        ExecReload = "${pkgs.systemd}/bin/systemctl restart ${lib.concatMapStringsSep " " (s: "${s.name}.socket") sockets} ${unitName}.service";
+      };
+    };
 
   # `replica`: its index in a fleet (API replicas listen on their loopback port behind the load
   # balancer; only the first serves auth's admin page); null on a single host.
@@ -188,7 +220,7 @@ let
       # limit, which would fail its sockets and free their ports.
       stopIfChanged = !isApi;
       unitConfig = lib.optionalAttrs isApi { StartLimitIntervalSec = 0; };
-      serviceConfig = hardening.process // lib.optionalAttrs (localOnly svc) hardening.localhostOnly // {
+      serviceConfig = hardening.process // fence svc // {
         # The binaries send READY=1 once they listen (API) or consume their queue (worker): units
         # ordered after this one start only then.
         Type = "notify";
@@ -244,7 +276,10 @@ in
             (i: unitName: lib.nameValuePair unitName (unit { inherit name svc role unitName; replica = if inFleet then i else null; }))
             (stackrLib.roleUnits cfg name role);
         in
-        lib.listToAttrs (units "api" ++ lib.optionals svc.worker.enable (units "worker")))
+        lib.listToAttrs (units "api" ++ lib.optionals svc.worker.enable (units "worker")
+          ++ lib.imap0
+            (i: unitName: socketsUnit { inherit name svc unitName; replica = if inFleet then i else null; })
+            (stackrLib.roleUnits cfg name "api")))
       withNames);
 
     systemd.sockets = lib.listToAttrs (lib.concatLists (lib.mapAttrsToList

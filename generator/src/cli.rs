@@ -187,7 +187,7 @@ pub enum AddCommand {
 
 #[derive(Debug, Args)]
 pub struct AddServiceArgs {
-    /// Service name (lowercase, `[a-z][a-z0-9-]*`).
+    /// Service name (lowercase, `[a-z][a-z0-9-]*`, at most 21 characters: a deployed service runs as the system user `stackr-<name>-pg`).
     pub name: String,
     /// API port (default: the lowest free port from 8080).
     #[arg(long)]

@@ -13,7 +13,7 @@ use stackr_checks::secret::random_secret;
 use stackr_checks::systemd::curl::{quoted, Answer};
 use stackr_checks::systemd::{
     build_workspace_binaries, evaluate_repository, example_job, render_system, workspace_bin_dir,
-    Machine,
+    Entry, Machine,
 };
 
 /// As the generated VM test deploys it: secrets created once on the host, kept across reboots.
@@ -537,6 +537,68 @@ fn network_and_user_namespace_sandboxing_apply(d: &Deployment) {
     }
 }
 
+/// A unit in a user namespace of its own still reaches its stores' sockets through the groups it
+/// joins, as every API and worker unit does on a host, where `PrivateUsers=` applies beside
+/// `ProtectProc=` (the container drops it from those units): the groups are set before the
+/// namespace is made. The same unit without those groups is refused at the socket folders, so the
+/// groups are what lets it through.
+fn store_groups_reach_the_sockets_from_a_private_user_namespace(d: &Deployment) {
+    let redis_cli = d.sh("command -v redis-cli");
+    let psql = d.sh("command -v psql");
+    for s in &d.services {
+        let config = &d.system["units"][format!("stackr-{}-api", s.name)]["serviceConfig"];
+        let groups: Vec<&str> = config["SupplementaryGroups"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{} API unit has no store groups: {config}", s.name))
+            .iter()
+            .map(|g| g.as_str().unwrap())
+            .collect();
+        assert!(!groups.is_empty(), "{}", s.name);
+        // No password is given: reaching the server is what is checked, and it asks for one.
+        let probe = format!(
+            "cat /proc/self/uid_map; {} -s {} PING; {} -X -w -h /run/stackr-{}-postgresql -p {} -U {} -d {} -c 'SELECT 1'",
+            redis_cli.trim(),
+            s.redis_socket,
+            psql.trim(),
+            s.name,
+            s.postgres_port,
+            s.name,
+            s.name
+        );
+        let run = |groups: &[&str]| {
+            let joined: String = groups
+                .iter()
+                .map(|g| format!("--property=SupplementaryGroups={g} "))
+                .collect();
+            d.sh(&format!(
+                "systemd-run --quiet --wait --pipe --collect --uid={0} --gid={0} --property=PrivateUsers=true {joined}/bin/sh -c {1} 2>&1 || true",
+                config["User"].as_str().unwrap(),
+                quoted(&probe)
+            ))
+        };
+        let with_groups = run(&groups);
+        let uid_map = with_groups.lines().next().unwrap_or_default();
+        assert!(
+            uid_map.split_whitespace().count() == 3
+                && !uid_map.split_whitespace().eq(["0", "0", "4294967295"]),
+            "{}: the probe ran in the initial user namespace: {with_groups}",
+            s.name
+        );
+        assert!(
+            with_groups.contains("NOAUTH") && with_groups.contains("no password supplied"),
+            "{}: from a private user namespace with groups {groups:?}, the stores answered:\n{with_groups}",
+            s.name
+        );
+        let without = run(&[]);
+        assert_eq!(
+            without.matches("Permission denied").count(),
+            2,
+            "{}: without its store groups the probe reached a socket:\n{without}",
+            s.name
+        );
+    }
+}
+
 /// Every process of the stack runs as its unit's identity: no service process runs as root.
 fn every_process_runs_as_its_units_identity(d: &Deployment) {
     for unit in d.units() {
@@ -639,6 +701,115 @@ fn a_reboot_keeps_users_sessions_and_queued_jobs(d: &Deployment, cookie: &str, u
     d.wait_for_job("core", &queued);
 }
 
+/// A deploy that moves auth's admin page to another port, applied as NixOS's
+/// switch-to-configuration applies it: the units of the new evaluation written over the old ones,
+/// `systemctl daemon-reload`, then, for each active unit whose definition changed, what
+/// switch-to-configuration does (nixpkgs' switch-to-configuration-ng `compare_units` and
+/// `handle_modified_unit`): nothing for a `.socket` unit; a reload for a service whose reload
+/// triggers alone changed (nixpkgs writes them as `X-Reload-Triggers=`); a restart for any other
+/// service (`stopIfChanged = false`) or a stop and start. Reloads run first, then restarts, then
+/// starts. The new port must then answer, held by systemd's socket unit (as every API port is),
+/// and the old one be closed. The harness renders no `X-Reload-Triggers=` line, so the changed
+/// triggers are read from the evaluations.
+fn a_deploy_moving_the_admin_page_rebinds_its_socket(d: &Deployment) {
+    let auth = d.auth();
+    let api = format!("stackr-{}-api", auth.name);
+    let old_port: u16 = d.system["units"][&api]["environment"]["AUTH_ADMIN_PORT"]
+        .as_str()
+        .expect("auth has an admin page")
+        .parse()
+        .unwrap();
+    let new_port = old_port + 1000;
+    let host = format!(
+        "{{ lib, ... }}: {{ imports = [ ({HOST}) ]; stackr.services.{}.adminPort = lib.mkForce {new_port}; }}",
+        auth.name
+    );
+    let changed = evaluate_repository(&host).unwrap();
+    let (old_root, _) = render_system(&d.system).unwrap();
+    let (new_root, _) = render_system(&changed).unwrap();
+    for (path, entry) in &new_root {
+        if old_root.get(path) == Some(entry) {
+            continue;
+        }
+        match entry {
+            Entry::File {
+                content,
+                executable,
+            } => {
+                let mode = if *executable { "755" } else { "644" };
+                let script = format!(
+                    "mkdir -p \"$(dirname /{path})\" && cat > /{path} && chmod {mode} /{path}"
+                );
+                let output = d
+                    .machine
+                    .run_with_input(&script, content.as_bytes())
+                    .unwrap();
+                assert!(output.status.success(), "writing /{path}: {output:?}");
+            }
+            Entry::Symlink { target } => {
+                d.sh(&format!(
+                    "mkdir -p \"$(dirname /{path})\" && ln -sfn {} /{path}",
+                    quoted(target)
+                ));
+            }
+            Entry::Private { .. } => panic!("the deploy changed a secret file: /{path}"),
+        }
+    }
+    d.sh("systemctl daemon-reload");
+    let (mut reload, mut restart) = (Vec::new(), Vec::new());
+    for (name, unit) in changed["units"].as_object().unwrap() {
+        let old = &d.system["units"][name];
+        if old == unit || old.is_null() {
+            continue;
+        }
+        let without_triggers = |unit: &Value| {
+            let mut unit = unit.clone();
+            unit.as_object_mut().unwrap().remove("reloadTriggers");
+            unit
+        };
+        if without_triggers(old) == without_triggers(unit) {
+            reload.push(format!("{name}.service"));
+        } else {
+            restart.push(format!("{name}.service"));
+        }
+    }
+    eprintln!("the deploy reloads {reload:?}, restarts {restart:?}");
+    for unit in &reload {
+        d.sh(&format!("timeout 120 systemctl reload {unit}"));
+    }
+    if !restart.is_empty() {
+        d.sh(&format!(
+            "timeout 120 systemctl restart {}",
+            restart.join(" ")
+        ));
+    }
+    d.wait_for("the admin page on its new port", SETTLE, || {
+        let holder = d.sh(&format!("ss -Hltnp 'sport = :{new_port}'"));
+        if !holder.contains("systemd") {
+            return Err(format!(
+                "port {new_port} is not held by systemd: {holder:?}"
+            ));
+        }
+        match d.machine.http(
+            "GET",
+            &format!("http://127.0.0.1:{new_port}/"),
+            &[],
+            None,
+            None,
+        ) {
+            Ok(answer) if answer.status > 0 => Ok(()),
+            other => Err(format!("no answer on port {new_port}: {other:?}")),
+        }
+    });
+    let old_holder = d.sh(&format!("ss -Hltn 'sport = :{old_port}'"));
+    assert!(
+        old_holder.trim().is_empty(),
+        "the old admin port {old_port} is still bound: {old_holder:?}"
+    );
+    let shown = d.show(&api, "ActiveState,SubState");
+    assert!(shown.contains("ActiveState=active\n"), "{api}: {shown}");
+}
+
 #[test]
 fn the_nixos_units_run_under_a_real_systemd() {
     let d = Deployment::boot();
@@ -653,6 +824,8 @@ fn the_nixos_units_run_under_a_real_systemd() {
     every_process_runs_as_its_units_identity(&d);
     each_service_owns_its_files_alone(&d);
     network_and_user_namespace_sandboxing_apply(&d);
+    store_groups_reach_the_sockets_from_a_private_user_namespace(&d);
     a_stopped_database_leaves_the_others_serving(&d, &cookie, &user_id);
     a_reboot_keeps_users_sessions_and_queued_jobs(&d, &cookie, &user_id);
+    a_deploy_moving_the_admin_page_rebinds_its_socket(&d);
 }

@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use super::generate::read_manifest;
 use super::prompt;
 use crate::config::{AuthMiddleware, ServiceConfig, ServiceKind, CONFIG_FILE};
-use crate::model::{check_name, next_free_base_port};
+use crate::model::{check_service_name, next_free_base_port};
 use crate::plan::plan;
 use crate::project::{check_config_text, config_text, load_project, regenerate};
 use crate::write::commit;
@@ -51,7 +51,7 @@ pub fn guard_of(
 pub fn run(root: &Path, options: &AddServiceOptions) -> Result<ExitCode> {
     let project = load_project(root)?;
     let name = &options.name;
-    check_name(name).map_err(|why| {
+    check_service_name(name).map_err(|why| {
         UsageError::new(
             format!("invalid service name: {why}"),
             "use a lowercase name like `billing`",

@@ -519,7 +519,11 @@ fn api_replicas_sit_behind_a_health_checked_load_balancer_and_workers_are_placed
             let count = |role: &str| {
                 units(system)
                     .keys()
-                    .filter(|u| u.starts_with(&format!("stackr-{}-{role}", service.name)))
+                    // Not an API's `-sockets` unit (modules/units.nix), which runs no process.
+                    .filter(|u| {
+                        u.starts_with(&format!("stackr-{}-{role}", service.name))
+                            && !u.ends_with("-sockets")
+                    })
                     .count() as u32
             };
             let wanted = |replicas: Option<&stackr::plan::placement::PlacedReplicas>| {
@@ -853,7 +857,7 @@ fn auth_behind_its_load_balancer_sees_each_clients_own_address() {
         .contains("X-Forwarded-For $proxy_add_x_forwarded_for"));
     let replicas: Vec<(&String, &Value)> = units(gate)
         .iter()
-        .filter(|(name, _)| name.starts_with("stackr-auth-api-"))
+        .filter(|(name, _)| name.starts_with("stackr-auth-api-") && !name.ends_with("-sockets"))
         .collect();
     assert!(!replicas.is_empty());
     for (name, unit) in replicas {
@@ -896,4 +900,102 @@ fn api_replicas_listen_on_loopback_only() {
         }
     }
     assert!(checked >= 5, "replicas checked: {checked}");
+}
+
+/// A store that binds a TCP port (here: core's PostgreSQL and Redis on the database host, for
+/// the API and worker hosts, TLS) clashes with a Redis of the host's own on that port: refused
+/// on that host, naming both, and on no other host (where nothing of core's binds it).
+#[test]
+fn a_host_redis_on_a_port_a_store_binds_is_refused_on_that_host_only() {
+    let Some((project, hosts)) = fleet_in_project() else {
+        return;
+    };
+    let services = &hosts["data"]["stackr"]["services"]["core"];
+    for (port, what) in [
+        (&services["redis"]["port"], "core's Redis"),
+        (&services["postgres"]["port"], "core's PostgreSQL"),
+    ] {
+        let host =
+            format!("{{ services.redis.servers.cache = {{ enable = true; port = {port}; }}; }}");
+        let fleet = evaluate_fleet_with_host(project.path(), &host);
+        for (name, system) in fleet.as_object().unwrap() {
+            let failed = system["failedAssertions"].to_string();
+            if name == "data" {
+                assert!(
+                    failed.contains(&format!("{what} on {port}"))
+                        && failed.contains(&format!("the host's Redis `cache` on {port}")),
+                    "{name}: {failed}"
+                );
+            } else {
+                assert_eq!(system["failedAssertions"], serde_json::json!([]), "{name}");
+            }
+        }
+    }
+}
+
+/// Each load balancer sends a replica the `Host` and `X-Forwarded-For` headers once (the
+/// client's address appended, as auth's trusted proxies expect), whether or not the host turns
+/// on nixpkgs' `services.nginx.recommendedProxySettings`, which adds its own set of those
+/// headers to every proxying location that does not turn it off. Read from the nginx config
+/// the evaluated system runs (nixpkgs' rendering modelled in tests/nixos/nixpkgs-units.nix).
+#[test]
+fn load_balancers_send_each_proxy_header_once_whatever_the_hosts_proxy_settings() {
+    let Some((project, _)) = fleet_in_project() else {
+        return;
+    };
+    for host in [
+        "{ }",
+        "{ services.nginx.recommendedProxySettings = true; }",
+        "{ services.nginx.recommendedProxySettings = false; }",
+    ] {
+        let fleet = evaluate_fleet_with_host(project.path(), host);
+        let mut locations = 0;
+        for (name, system) in fleet.as_object().unwrap() {
+            assert_eq!(
+                system["failedAssertions"],
+                serde_json::json!([]),
+                "{host} {name}"
+            );
+            if system["nginx"]["enable"] != true {
+                continue;
+            }
+            let config = system["storeFiles"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .find(|(path, _)| path.ends_with("/nginx.conf"))
+                .map_or_else(
+                    || panic!("{host} {name}: no nginx.conf"),
+                    |(_, text)| text.as_str().unwrap().to_owned(),
+                );
+            for block in config.split("location ").skip(1) {
+                let block = block.split('}').next().unwrap();
+                locations += 1;
+                let headers: Vec<Vec<&str>> = block
+                    .lines()
+                    .map(|line| line.split_whitespace().collect::<Vec<_>>())
+                    .filter(|words| words.first() == Some(&"proxy_set_header"))
+                    .collect();
+                for (header, value) in [
+                    ("Host", "$host;"),
+                    ("X-Forwarded-For", "$proxy_add_x_forwarded_for;"),
+                ] {
+                    let sent: Vec<&Vec<&str>> = headers
+                        .iter()
+                        .filter(|words| {
+                            words.get(1).is_some_and(|h| h.eq_ignore_ascii_case(header))
+                        })
+                        .collect();
+                    assert_eq!(
+                        sent.len(),
+                        1,
+                        "{host} {name}: {header} set {} times in\nlocation {block}",
+                        sent.len()
+                    );
+                    assert_eq!(sent[0].get(2), Some(&value), "{host} {name}: {header}");
+                }
+            }
+        }
+        assert!(locations > 0, "{host}: no load balancer");
+    }
 }

@@ -158,10 +158,11 @@ fn open_firewall_opens_only_the_api_port() {
 }
 
 /// A service's own PostgreSQL server runs the major version nixpkgs would choose for the
-/// system's by `system.stateVersion`, or the system's own when it runs one: a nixpkgs upgrade
-/// that moves `pkgs.postgresql` to a new major version (whose server refuses the data folders of
-/// the old one) changes neither. The system PostgreSQL is off in per-service mode, where nixpkgs
-/// leaves its package undefined.
+/// system's by `system.stateVersion`, whatever the system server's own package: a nixpkgs
+/// upgrade that moves `pkgs.postgresql` to a new major version (whose server refuses the data
+/// folders of the old one) changes neither, nor does the host upgrading its own system server
+/// (`services.postgresql.package`). The system PostgreSQL is off in per-service mode unless the
+/// host runs one of its own, where nixpkgs leaves its package undefined.
 #[test]
 fn per_service_servers_keep_their_postgresql_version_across_nixpkgs_upgrades() {
     let server_of = |host: &str| -> Option<Vec<String>> {
@@ -171,7 +172,7 @@ fn per_service_servers_keep_their_postgresql_version_across_nixpkgs_upgrades() {
                 .as_object()
                 .unwrap()
                 .iter()
-                .filter(|(name, _)| name.ends_with("-postgresql"))
+                .filter(|(name, _)| name.starts_with("stackr-") && name.ends_with("-postgresql"))
                 .map(|(_, unit)| {
                     unit["serviceConfig"]["ExecStart"]
                         .as_str()
@@ -184,9 +185,14 @@ fn per_service_servers_keep_their_postgresql_version_across_nixpkgs_upgrades() {
     for (host, version) in [
         ("{ system.stateVersion = \"24.11\"; }", "16"),
         ("{ system.stateVersion = \"23.05\"; }", "14"),
+        // The host's own system server, on another major version, or upgraded to one.
         (
             "{ pkgs, ... }: { services.postgresql.enable = true; services.postgresql.package = pkgs.postgresql_15; }",
-            "15",
+            "17",
+        ),
+        (
+            "{ pkgs, ... }: { system.stateVersion = \"24.11\"; services.postgresql.enable = true; services.postgresql.package = pkgs.postgresql_17; }",
+            "16",
         ),
     ] {
         let Some(servers) = server_of(host) else {
@@ -202,27 +208,51 @@ fn per_service_servers_keep_their_postgresql_version_across_nixpkgs_upgrades() {
     }
 }
 
-/// A Redis server of the host's own on the port of a service's Redis would leave one of them
-/// unable to start at boot: evaluation refuses it, naming both.
+/// Two listeners on one TCP port would leave one of them unable to start at boot: evaluation
+/// refuses it, naming both. Only what binds a TCP port counts: on a single host a service's Redis
+/// (port 0, its Unix socket) and its own PostgreSQL (`listen_addresses=`, its socket) bind none,
+/// so a Redis of the host's own on their `port` options is no clash; on an API's port it is.
+/// (A fleet's stores that do bind, for other hosts: tests/it/fleet_eval.rs.)
 #[test]
-fn a_host_redis_on_a_service_redis_port_is_refused() {
+fn port_clashes_count_only_listeners_that_bind_tcp() {
     let Some(plain) = minimal_system("{ }") else {
         return;
     };
-    let port = &plain["stackr"]["services"]["core"]["redis"]["port"];
-    let host = format!("{{ services.redis.servers.cache = {{ enable = true; port = {port}; }}; }}");
+    let services = &plain["stackr"]["services"];
+    for (port, what) in [
+        (&services["core"]["redis"]["port"], "core's Redis"),
+        (&services["auth"]["redis"]["port"], "auth's Redis"),
+        (&services["core"]["postgres"]["port"], "core's PostgreSQL"),
+    ] {
+        let host =
+            format!("{{ services.redis.servers.cache = {{ enable = true; port = {port}; }}; }}");
+        let system = minimal_system(&host).unwrap();
+        assert_eq!(
+            system["failedAssertions"],
+            serde_json::json!([]),
+            "a host Redis on the port of {what}, which binds no TCP port"
+        );
+        assert_eq!(violations(&system), Vec::<String>::new(), "{what}");
+    }
+    let api = &services["core"]["port"];
+    let host = format!("{{ services.redis.servers.cache = {{ enable = true; port = {api}; }}; }}");
     let system = minimal_system(&host).unwrap();
     let failed = system["failedAssertions"].to_string();
     assert!(
-        failed.contains(&format!("the host's Redis `cache` on {port}"))
-            && failed.contains(&format!("core's Redis on {port}")),
+        failed.contains(&format!("the host's Redis `cache` on {api}"))
+            && failed.contains(&format!("core's API on {api}")),
         "{failed}"
     );
-    // On a port of its own, it is no clash.
-    let apart =
-        minimal_system("{ services.redis.servers.cache = { enable = true; port = 6500; }; }")
-            .unwrap();
-    assert_eq!(apart["failedAssertions"], serde_json::json!([]));
+    // A service's Redis the host makes listen on plain TCP binds its port: counted.
+    let host =
+        format!("{{ lib, ... }}: {{ services.redis.servers.core.port = lib.mkForce {api}; }}");
+    let system = minimal_system(&host).unwrap();
+    let failed = system["failedAssertions"].to_string();
+    assert!(
+        failed.contains(&format!("core's Redis on {api}"))
+            && failed.contains(&format!("core's API on {api}")),
+        "{failed}"
+    );
 }
 
 /// Shared mode: a host that replaces the system PostgreSQL's pg_hba rules with `lib.mkForce`
@@ -239,12 +269,156 @@ fn shared_mode_refuses_pg_hba_rules_that_lost_stackrs() {
     );
     let failed = forced["failedAssertions"].to_string();
     assert!(
-        failed.contains("no longer holds stackr's rules"),
+        failed.contains("does not start with stackr's rules"),
         "{failed}"
     );
     // Rules of the host's own beside stackr's are fine.
     let added = evaluate("{ services.postgresql.authentication = \"local all all peer\\n\"; }");
     assert_eq!(added["failedAssertions"], serde_json::json!([]));
+}
+
+/// Shared mode: pg_hba stops at the first matching line, so the host's own
+/// `services.postgresql.authentication` lines must not come before stackr's, whatever the order
+/// of the modules (definitions of one priority merge by the modules' places in the import tree):
+/// a host's `local all all peer` first would refuse every API (its OS user is not its role), a
+/// `trust` line would let it in without its password. Each service's role is checked against the
+/// merged rules as PostgreSQL reads them (first match), with the host's lines merged after
+/// stackr's and before them (at one priority).
+#[test]
+fn shared_mode_rules_come_before_the_hosts_own_whatever_the_module_order() {
+    if !nix_instantiate_available() {
+        return;
+    }
+    let project = generated_project(&fixture_config("shared-postgres"));
+    let evaluate = |host: &str| -> Vec<(&str, Value)> {
+        vec![
+            (
+                "merged after stackr's",
+                evaluate_system(&modules_dir(), project.path(), host).unwrap(),
+            ),
+            (
+                "merged before stackr's",
+                common::nixos::evaluate_system_with_host_first(project.path(), host, "{ }")
+                    .unwrap(),
+            ),
+        ]
+    };
+    let rules = |system: &Value| -> Vec<String> {
+        system["postgresql"]["authentication"]
+            .as_str()
+            .unwrap()
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+            .map(str::to_owned)
+            .collect()
+    };
+    for line in [
+        "local all all peer",
+        "local all all trust",
+        "host all all 127.0.0.1/32 trust",
+    ] {
+        let host = format!("{{ services.postgresql.authentication = \"{line}\\n\"; }}");
+        for (placed, system) in evaluate(&host) {
+            let found = violations(&system);
+            assert!(
+                found.is_empty(),
+                "host line `{line}` {placed}:\n{}",
+                found.join("\n")
+            );
+            let rules = rules(&system);
+            assert!(
+                rules[0].starts_with("local \"auth\" postgres peer"),
+                "{placed}: {rules:?}"
+            );
+            // The host's line is kept, after stackr's; nixpkgs' header comment (also mkBefore,
+            // so before or after stackr's rules) is no rule and fails no assertion.
+            assert!(rules.contains(&line.to_owned()), "{placed}: {rules:?}");
+            let text = system["postgresql"]["authentication"].as_str().unwrap();
+            assert!(text.contains("# Generated file; do not edit!\n"), "{text}");
+        }
+    }
+    // A host line given with stackr's own priority (lib.mkBefore) lands before or after stackr's
+    // by module order: after, the system is sound; before, evaluation refuses it. A lower
+    // mkOrder always comes first: refused, naming stackr's rules.
+    for (first, always_first) in [
+        ("{ lib, ... }: { services.postgresql.authentication = lib.mkBefore \"local all all trust\\n\"; }", false),
+        ("{ lib, ... }: { services.postgresql.authentication = lib.mkOrder 100 \"local all all peer\\n\"; }", true),
+    ] {
+        for (placed, system) in evaluate(first) {
+            let failed = system["failedAssertions"].to_string();
+            let refused = failed.contains("does not start with stackr's rules");
+            assert!(refused || !always_first, "{first} {placed}: {failed}");
+            if !refused {
+                assert_eq!(violations(&system), Vec::<String>::new(), "{first} {placed}");
+            }
+        }
+    }
+}
+
+/// `stackr.stateDir` with a trailing slash (which `deploy.stateDir` of stackr.config.json may
+/// have) gives every unit a `StateDirectory=` systemd accepts (`stackr/core`, not
+/// `stackr//core`), and paths inside it without a doubled `/`; a folder systemd would refuse
+/// (an empty, `.` or `..` component) or outside /var/lib is refused at evaluation, naming the
+/// option.
+#[test]
+fn a_state_dir_with_a_trailing_slash_works_and_a_malformed_one_is_refused() {
+    if !nix_instantiate_available() {
+        return;
+    }
+    let project = generated_project(&fixture_config("minimal"));
+    let evaluate = |host: &str| evaluate_system(&modules_dir(), project.path(), host);
+    // As the host sets it, and as `deploy.stateDir` of stackr.config.json (which the generator
+    // takes with a trailing slash) writes it into nix/stackr.nix.
+    let from_config = generated_project(&fixture_config("minimal").replacen(
+        '{',
+        r#"{ "deploy": { "stateDir": "/var/lib/stackr/" },"#,
+        1,
+    ));
+    let generated = std::fs::read_to_string(from_config.path().join("nix/stackr.nix")).unwrap();
+    assert!(
+        generated.contains(r#"stateDir = "/var/lib/stackr/";"#),
+        "{generated}"
+    );
+    for (dir, system) in [
+        (
+            "/var/lib/stackr//",
+            evaluate("{ lib, ... }: { stackr.stateDir = lib.mkForce \"/var/lib/stackr//\"; stackr.secrets.generate = true; }"),
+        ),
+        (
+            "/var/lib/stackr/ (config)",
+            evaluate_system(&modules_dir(), from_config.path(), "{ stackr.secrets.generate = true; }"),
+        ),
+    ] {
+        let system = system.unwrap();
+        assert_eq!(violations(&system), Vec::<String>::new(), "{dir}");
+        assert_eq!(system["stackr"]["stateDir"], "/var/lib/stackr", "{dir}");
+        let units = system["units"].as_object().unwrap();
+        assert_eq!(
+            units["stackr-core-api"]["serviceConfig"]["StateDirectory"], "stackr/core",
+            "{dir}"
+        );
+        for (name, unit) in units {
+            for (_, source) in common::nixos::credentials(unit) {
+                assert!(!source.contains("//"), "{dir}: {name}: {source}");
+            }
+        }
+    }
+    for dir in [
+        "/var/lib/",
+        "/var/lib//stackr",
+        "/var/lib/stackr//core",
+        "/var/lib/../etc",
+        "/var/lib/stackr/./x",
+        "/var/lib/my stack",
+        "/srv/stackr",
+    ] {
+        let host = format!("{{ lib, ... }}: {{ stackr.stateDir = lib.mkForce \"{dir}\"; }}");
+        let error = evaluate(&host).map(|_| ()).expect_err(dir);
+        assert!(
+            error.contains("stackr.stateDir") && error.contains("folder under /var/lib"),
+            "{dir}: {error}"
+        );
+    }
 }
 
 /// By default a secret file lives where a reboot keeps it: `/run` is in memory, and a unit whose
@@ -333,6 +507,38 @@ fn generated_secrets_live_in_the_state_folder_and_are_created_once() {
         "provisioned-out-of-band"
     );
     assert_eq!(run(), first, "an existing secret is never replaced");
+}
+
+/// A deploy that adds a service changes `stackr-secrets` (its script), and switch-to-configuration
+/// restarts it: with its consumers requiring it (`requiredBy`), systemd would stop and start
+/// every API, worker, database and Redis with it. They want it and are ordered after it instead.
+#[test]
+fn restarting_the_generated_secrets_restarts_none_of_their_consumers() {
+    let Some(system) = minimal_system("{ stackr.secrets.generate = true; }") else {
+        return;
+    };
+    let secrets = &system["units"]["stackr-secrets"];
+    assert_eq!(strings(&secrets["requiredBy"]), Vec::<&str>::new());
+    for consumer in [
+        "stackr-auth-api.service",
+        "stackr-core-api.service",
+        "stackr-core-worker.service",
+        "stackr-core-db.service",
+        "redis-core.service",
+    ] {
+        assert!(
+            strings(&secrets["before"]).contains(&consumer),
+            "{consumer}"
+        );
+        assert!(
+            strings(&secrets["wantedBy"]).contains(&consumer),
+            "{consumer}"
+        );
+    }
+    assert_eq!(
+        common::nixos::secrets_unit_violations(&system),
+        Vec::<String>::new()
+    );
 }
 
 #[test]
@@ -501,6 +707,45 @@ fn a_dashboard_on_the_hosts_network_is_not_fenced_to_loopback() {
     let fenced = minimal_system("{ }").unwrap();
     assert_eq!(
         fenced["units"]["stackr-auth-api"]["serviceConfig"]["IPAddressAllow"],
+        "localhost"
+    );
+}
+
+/// A reverse proxy on another host in front of an auth whose every other peer is local
+/// (`auth.trustedProxies`, as docs/deploy.md sets it up): the unit and its sockets admit the
+/// proxy's address, whose connections `IPAddressDeny=any` would otherwise drop silently.
+#[test]
+fn a_trusted_proxy_on_another_host_reaches_a_fenced_auth() {
+    let Some(system) =
+        minimal_system("{ stackr.auth.trustedProxies = [ \"10.0.0.9\" \"10.1.0.0/16\" ]; }")
+    else {
+        return;
+    };
+    assert_eq!(violations(&system), Vec::<String>::new());
+    for (what, config) in [
+        ("unit", &system["units"]["stackr-auth-api"]["serviceConfig"]),
+        (
+            "api socket",
+            &system["sockets"]["stackr-auth-api"]["socketConfig"],
+        ),
+        (
+            "admin socket",
+            &system["sockets"]["stackr-auth-api-admin"]["socketConfig"],
+        ),
+    ] {
+        assert_eq!(config["IPAddressDeny"], "any", "{what}: {config}");
+        let allowed = strings(&config["IPAddressAllow"]);
+        for address in ["localhost", "10.0.0.9", "10.1.0.0/16"] {
+            assert!(
+                allowed.contains(&address),
+                "{what} drops {address}: {config}"
+            );
+        }
+    }
+    // Without proxies, loopback alone.
+    let fenced = minimal_system("{ }").unwrap();
+    assert_eq!(
+        fenced["sockets"]["stackr-auth-api"]["socketConfig"]["IPAddressAllow"],
         "localhost"
     );
 }
@@ -771,5 +1016,133 @@ fn secrets_go_only_to_local_listeners_no_other_local_user_can_take() {
         takeable.is_empty(),
         "secrets sent to loopback ports any local user can bind while the server is down:\n{}",
         takeable.join("\n")
+    );
+}
+
+/// A deploy that changes auth's admin page's port or address, or its API's port, must rebind
+/// the socket: NixOS's switch-to-configuration restarts no changed `.socket` unit (and systemd
+/// keeps the old listening socket through its daemon-reload), so auth, restarted on its own,
+/// would be handed the old socket set. The change reaches the `-sockets` unit of the API as a
+/// change of its reload triggers alone, which switch-to-configuration answers by reloading it
+/// (`compare_units`: `X-Reload-Triggers` is the only difference), and its reload restarts the
+/// sockets, then the API. The property checks (`socket_change_violations`) check that reload on
+/// every project.
+#[test]
+fn a_deploy_changing_an_api_socket_rebinds_it_then_restarts_the_api() {
+    let Some(before) = minimal_system("{ }") else {
+        return;
+    };
+    let applier = &before["units"]["stackr-auth-api-sockets"];
+    assert!(!applier.is_null(), "no stackr-auth-api-sockets unit");
+    assert_eq!(
+        strings(&applier["serviceConfig"]["ExecReload"])[1..],
+        [
+            "restart",
+            "stackr-auth-api.socket",
+            "stackr-auth-api-admin.socket",
+            "stackr-auth-api.service"
+        ]
+    );
+    let admin_port = before["units"]["stackr-auth-api"]["environment"]["AUTH_ADMIN_PORT"]
+        .as_str()
+        .unwrap()
+        .parse::<u16>()
+        .unwrap();
+    for change in [
+        format!(
+            "{{ lib, ... }}: {{ stackr.services.auth.adminPort = lib.mkForce {}; }}",
+            admin_port + 100
+        ),
+        "{ stackr.services.auth.adminBind = \"::1\"; }".to_owned(),
+        "{ lib, ... }: { stackr.services.auth.port = lib.mkForce 9876; }".to_owned(),
+    ] {
+        let after = minimal_system(&change).unwrap();
+        assert_eq!(violations(&after), Vec::<String>::new(), "{change}");
+        assert_ne!(before["sockets"], after["sockets"], "{change}");
+        let changed = &after["units"]["stackr-auth-api-sockets"];
+        assert_ne!(
+            applier["reloadTriggers"], changed["reloadTriggers"],
+            "{change}: the sockets changed, their unit's reload triggers did not"
+        );
+        // Anything else changed would make switch-to-configuration restart it (a no-op start)
+        // instead of reloading it.
+        let others = |unit: &Value| {
+            let mut unit = unit.clone();
+            unit.as_object_mut().unwrap().remove("reloadTriggers");
+            unit
+        };
+        assert_eq!(others(applier), others(changed), "{change}");
+    }
+}
+
+/// A host may relax a sandbox setting for one unit (a plain definition in its configuration)
+/// without "conflicting definition values": the module's settings are defaults. List settings are
+/// appended to, as nixpkgs merges systemd's repeatable settings.
+#[test]
+fn a_host_relaxes_a_sandbox_setting_of_one_unit() {
+    let host = "{ systemd.services.stackr-core-api.serviceConfig = { ProtectHome = false; LimitNOFILE = 1048576; SystemCallFilter = [ \"@resources\" ]; }; systemd.services.stackr-core-postgresql.serviceConfig.ProtectHome = \"read-only\"; }";
+    let Some(system) = minimal_system(host) else {
+        return;
+    };
+    assert_eq!(violations(&system), Vec::<String>::new());
+    let api = &system["units"]["stackr-core-api"]["serviceConfig"];
+    assert_eq!(api["ProtectHome"], false);
+    assert_eq!(api["LimitNOFILE"], 1_048_576);
+    let mut filter = strings(&api["SystemCallFilter"]);
+    filter.sort_unstable();
+    assert_eq!(
+        filter,
+        [
+            "@resources",
+            "@system-service",
+            "~@privileged",
+            "~@resources"
+        ]
+    );
+    assert_eq!(
+        system["units"]["stackr-core-postgresql"]["serviceConfig"]["ProtectHome"],
+        "read-only"
+    );
+    // The other units keep every setting.
+    let worker = &system["units"]["stackr-core-worker"]["serviceConfig"];
+    assert_eq!(worker["ProtectHome"], true);
+    assert_eq!(worker["LimitNOFILE"], 65536);
+    assert_eq!(
+        system["units"]["stackr-auth-api"]["serviceConfig"]["ProtectHome"],
+        true
+    );
+}
+
+/// An API meant for every address listens on IPv6 too (its socket a bare port: systemd binds
+/// `[::]`, dual-stack), as `openFirewall` opens its port to both families; explicit addresses
+/// (the admin page's loopback or `adminBind`) stay as they are.
+#[test]
+fn an_api_meant_for_every_address_listens_on_ipv6_too() {
+    let Some(system) = minimal_system("{ stackr.services.core.openFirewall = true; }") else {
+        return;
+    };
+    let streams = |socket: &str| strings(&system["sockets"][socket]["listenStreams"]).join(" ");
+    for (name, service) in system["stackr"]["services"].as_object().unwrap() {
+        let port = service["port"].as_u64().unwrap().to_string();
+        assert_eq!(streams(&format!("stackr-{name}-api")), port, "{name}");
+    }
+    let admin_port = system["units"]["stackr-auth-api"]["environment"]["AUTH_ADMIN_PORT"]
+        .as_str()
+        .unwrap();
+    assert_eq!(
+        streams("stackr-auth-api-admin"),
+        format!("127.0.0.1:{admin_port}")
+    );
+    let bound = minimal_system("{ stackr.services.auth.adminBind = \"::1\"; stackr.services.core.environment.LISTEN_ADDRESS = \"10.0.0.5\"; }").unwrap();
+    assert_eq!(
+        strings(&bound["sockets"]["stackr-auth-api-admin"]["listenStreams"]),
+        [format!("[::1]:{admin_port}")]
+    );
+    let core_port = bound["stackr"]["services"]["core"]["port"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(
+        strings(&bound["sockets"]["stackr-core-api"]["listenStreams"]),
+        [format!("10.0.0.5:{core_port}")]
     );
 }

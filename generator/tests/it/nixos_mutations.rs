@@ -136,6 +136,17 @@ const MUTATIONS: &[Mutation] = &[
         ),
     },
     Mutation {
+        what: "a deploy changing who may connect to an API's socket leaves it as it was",
+        file: "units.nix",
+        from: "builtins.toJSON { inherit (s.value) listenStreams socketConfig; }",
+        to: "builtins.toJSON { inherit (s.value) listenStreams; }",
+        fixture: "minimal",
+        host: "{ }",
+        caught: Caught::ByProperty(
+            "stackr-auth-api-sockets: its reloadTriggers miss the settings of stackr-auth-api.socket",
+        ),
+    },
+    Mutation {
         what: "the system PostgreSQL made to require a stackr unit",
         file: "secrets.nix",
         from: "++ map stackrLib.redisUnit (lib.attrNames cfg.services);",
@@ -144,7 +155,29 @@ const MUTATIONS: &[Mutation] = &[
         fixture: "shared-postgres",
         host: GENERATE,
         caught: Caught::ByProperty(
-            "postgresql.service is made to require stackr unit stackr-secrets",
+            "postgresql.service is made to depend on stackr unit stackr-secrets",
+        ),
+    },
+    Mutation {
+        what: "the generated secrets required by their consumers",
+        file: "secrets.nix",
+        from: "      before = consumerUnits;\n",
+        to: "      before = consumerUnits;\n      requiredBy = consumerUnits;\n",
+        fixture: "minimal",
+        host: GENERATE,
+        caught: Caught::ByProperty(
+            "stackr-secrets: requiredBy stackr-auth-api.service: restarting it restarts",
+        ),
+    },
+    Mutation {
+        what: "a consumer of the generated secrets not ordered after them",
+        file: "secrets.nix",
+        from: "      before = consumerUnits;\n",
+        to: "",
+        fixture: "minimal",
+        host: GENERATE,
+        caught: Caught::ByProperty(
+            "stackr-auth-api reads a generated secret but is not ordered after stackr-secrets",
         ),
     },
     Mutation {

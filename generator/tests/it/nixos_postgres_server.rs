@@ -104,31 +104,8 @@ fn own_server_admits_only_the_service_role() {
     );
     let os_user = unit["serviceConfig"]["User"].as_str().unwrap().to_owned();
 
-    let dir = tempfile::Builder::new()
-        .prefix("own-postgres-")
-        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-        .unwrap();
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let dir = server_folders("own-postgres-", "core-password");
     let here = |name: &str| dir.path().join(name).display().to_string();
-    for folder in ["data", "run", "credentials"] {
-        std::fs::create_dir(dir.path().join(folder)).unwrap();
-        std::fs::set_permissions(
-            dir.path().join(folder),
-            std::fs::Permissions::from_mode(0o700),
-        )
-        .unwrap();
-    }
-    std::fs::write(dir.path().join("credentials/db-password"), "core-password").unwrap();
-    if is_root() {
-        succeeded(
-            Command::new("chown")
-                .args(["-R", "postgres:postgres"])
-                .arg(dir.path())
-                .output()
-                .unwrap(),
-            "chown",
-        );
-    }
     // The unit's own paths and user, moved into the test's folder.
     let localise = |script: String| {
         script
@@ -167,19 +144,7 @@ fn own_server_admits_only_the_service_role() {
                 .spawn()
                 .unwrap(),
         );
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !Command::new("pg_isready")
-            .args(["-q", "-h", &here("run"), "-p", PORT])
-            .status()
-            .unwrap()
-            .success()
-        {
-            assert!(
-                Instant::now() < deadline,
-                "{boot}: the server never accepted connections"
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
+        wait_until_accepting(&here("run"), PORT, boot);
         succeeded(
             as_server_user(
                 &localise(db_unit["script"].as_str().unwrap().to_owned()),
@@ -252,5 +217,227 @@ fn own_server_admits_only_the_service_role() {
                 .success(),
             "{boot}: the server listens on loopback TCP"
         );
+    }
+}
+
+/// Shared mode on a long-lived system server whose `password_encryption` is still md5 (the
+/// default before PostgreSQL 14, kept by an upgraded `postgresql.conf`): the `-db` unit's script
+/// must still store the role's password as a SCRAM verifier, since stackr's pg_hba rules ask for
+/// scram-sha-256 and refuse an md5 hash. Runs a real PostgreSQL with the merged pg_hba text of
+/// the evaluated system (nixpkgs' header and defaults included) and the `-db` unit's script.
+#[test]
+fn shared_server_with_md5_encryption_stores_a_scram_password() {
+    if !nix_instantiate_available()
+        || !["initdb", "postgres", "psql", "pg_isready"]
+            .iter()
+            .all(|t| common::installed(t))
+    {
+        eprintln!("nix-instantiate or PostgreSQL not installed: skipped");
+        return;
+    }
+    const SHARED_PORT: &str = "45411";
+    let project = generated_project(&fixture_config("shared-postgres"));
+    let system = evaluate_system(&modules_dir(), project.path(), "{ }").unwrap();
+    let db_unit = &system["units"]["stackr-blog-db"];
+    let script = db_unit["script"].as_str().unwrap().to_owned();
+    let hba = system["postgresql"]["authentication"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let dir = server_folders("shared-postgres-", "blog-password");
+    let here = |name: &str| dir.path().join(name).display().to_string();
+    let env = [
+        ("PGDATA", here("data")),
+        ("PGHOST", here("run")),
+        ("PGPORT", SHARED_PORT.to_owned()),
+        ("CREDENTIALS_DIRECTORY", here("credentials")),
+        ("PATH", std::env::var("PATH").unwrap()),
+    ];
+    // The system server's superuser is `postgres`; nixpkgs maps its OS user to it (`map=postgres`).
+    let setup = format!(
+        "initdb --username=postgres --encoding=UTF8 --no-locale --auth=reject >/dev/null\n\
+         cat > \"$PGDATA/pg_hba.conf\" <<'HBA'\n{hba}\nHBA\n\
+         echo 'postgres {os} postgres' > \"$PGDATA/pg_ident.conf\"\n",
+        os = server_os_user()
+    );
+    succeeded(as_server_user(&setup, &env).output().unwrap(), "initdb");
+    let _server = Server(
+        as_server_user(
+            &format!(
+                "exec postgres -c listen_addresses=127.0.0.1 -c unix_socket_directories={} -c password_encryption=md5",
+                here("run")
+            ),
+            &env,
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap(),
+    );
+    wait_until_accepting(&here("run"), SHARED_PORT, "the shared server");
+    succeeded(
+        as_server_user(&script, &env).output().unwrap(),
+        "stackr-blog-db",
+    );
+
+    let stored = as_server_user(
+        "psql -X -tA -d postgres -c \"SELECT rolpassword FROM pg_authid WHERE rolname = 'blog'\"",
+        &env,
+    )
+    .output()
+    .unwrap();
+    let stored = String::from_utf8_lossy(&stored.stdout).trim().to_owned();
+    assert!(
+        stored.starts_with("SCRAM-SHA-256$"),
+        "blog's password is stored as `{}…`, which the scram-sha-256 rules refuse",
+        stored.get(..6).unwrap_or(&stored)
+    );
+    for host in [here("run"), "127.0.0.1".to_owned()] {
+        let own = common::login(&host, SHARED_PORT, "blog", "blog", "blog-password");
+        assert_eq!(
+            String::from_utf8_lossy(&own.stdout).trim(),
+            "blog",
+            "through {host}: {own:?}"
+        );
+    }
+}
+
+/// A service's own server whose data folder another major version of PostgreSQL made (the
+/// package moved: a new `stackr.postgresql.package`, or its default with `system.stateVersion`)
+/// stops in the unit's preStart, before PostgreSQL's own error, with a message naming the folder,
+/// both versions and pg_upgrade, and leaves the folder as it was; a folder of the server's own
+/// major version starts. The server's version is that of the `postgres` the unit runs (here the
+/// installed one), so the folder's PG_VERSION is written to another major by hand.
+#[test]
+fn own_server_refuses_a_data_folder_of_another_major_version() {
+    if !nix_instantiate_available() || !["initdb", "postgres"].iter().all(|t| common::installed(t))
+    {
+        eprintln!("nix-instantiate or PostgreSQL not installed: skipped");
+        return;
+    }
+    let version = Command::new("postgres").arg("--version").output().unwrap();
+    let version = String::from_utf8_lossy(&version.stdout).into_owned();
+    let major: u32 = version
+        .split_whitespace()
+        .nth(2)
+        .and_then(|v| v.split('.').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("postgres --version: {version}"));
+    let project = generated_project(&fixture_config("minimal"));
+    let system = evaluate_system(&modules_dir(), project.path(), "{ }").unwrap();
+    let unit = &system["units"]["stackr-core-postgresql"];
+    let data = unit["environment"]["PGDATA"].as_str().unwrap();
+    let os_user = unit["serviceConfig"]["User"].as_str().unwrap();
+
+    let dir = tempfile::Builder::new()
+        .prefix("own-postgres-version-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let folder = dir.path().join("data");
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let pre_start = unit["preStart"]
+        .as_str()
+        .unwrap()
+        .replace(data, &folder.display().to_string())
+        .replace(os_user, &server_os_user());
+    let env = [
+        ("PGDATA", folder.display().to_string()),
+        ("PATH", std::env::var("PATH").unwrap()),
+    ];
+    let chown = || {
+        if is_root() {
+            succeeded(
+                Command::new("chown")
+                    .args(["-R", "postgres:postgres"])
+                    .arg(dir.path())
+                    .output()
+                    .unwrap(),
+                "chown",
+            );
+        }
+    };
+
+    let other = major - 1;
+    std::fs::write(folder.join("PG_VERSION"), format!("{other}\n")).unwrap();
+    chown();
+    let refused = as_server_user(&pre_start, &env).output().unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success(),
+        "a PostgreSQL {major} server was let start on a folder of {other}"
+    );
+    for wanted in [
+        folder.display().to_string(),
+        format!("PostgreSQL {other}"),
+        format!("PostgreSQL {major}"),
+        "pg_upgrade".to_owned(),
+        "stackr.postgresql.package".to_owned(),
+    ] {
+        assert!(stderr.contains(&wanted), "`{wanted}` in: {stderr}");
+    }
+    let left: Vec<_> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["PG_VERSION"], "the refused folder was changed");
+
+    // The server's own major version: it goes on (the rules are written).
+    std::fs::write(folder.join("PG_VERSION"), format!("{major}\n")).unwrap();
+    chown();
+    succeeded(
+        as_server_user(&pre_start, &env).output().unwrap(),
+        "a folder of the server's own version",
+    );
+    assert!(folder.join("pg_hba.conf").is_file());
+}
+
+/// A server's folders as its units get them (`data`, `run`, `credentials` holding the role's
+/// `db-password`), 0700 and, when run as root, the `postgres` user's, in a folder every user may
+/// enter.
+fn server_folders(prefix: &str, password: &str) -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    for folder in ["data", "run", "credentials"] {
+        std::fs::create_dir(dir.path().join(folder)).unwrap();
+        std::fs::set_permissions(
+            dir.path().join(folder),
+            std::fs::Permissions::from_mode(0o700),
+        )
+        .unwrap();
+    }
+    std::fs::write(dir.path().join("credentials/db-password"), password).unwrap();
+    if is_root() {
+        succeeded(
+            Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(dir.path())
+                .output()
+                .unwrap(),
+            "chown",
+        );
+    }
+    dir
+}
+
+/// Waits up to a minute for the server on `socket_dir` and `port` to accept connections.
+fn wait_until_accepting(socket_dir: &str, port: &str, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !Command::new("pg_isready")
+        .args(["-q", "-h", socket_dir, "-p", port])
+        .status()
+        .unwrap()
+        .success()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "{what}: the server never accepted connections"
+        );
+        std::thread::sleep(Duration::from_millis(200));
     }
 }

@@ -67,6 +67,8 @@ let
       startLimitBurst = mkOption { type = types.int; };
       startLimitIntervalSec = mkOption { type = types.int; };
       restartTriggers = mkOption { type = types.listOf types.unspecified; default = [ ]; };
+      # A change of these alone makes switch-to-configuration reload the unit, not restart it.
+      reloadTriggers = mkOption { type = types.listOf unitOption; default = [ ]; };
       restartIfChanged = mkOption { type = types.bool; default = true; };
       stopIfChanged = mkOption { type = types.bool; default = true; };
       environment = mkOption {
@@ -143,6 +145,7 @@ in
     # nixos/modules/services/web-servers/nginx/default.nix, vhost-options.nix, location-options.nix
     services.nginx = {
       enable = mkEnableOption "Nginx Web Server";
+      recommendedProxySettings = mkOption { type = types.bool; default = false; };
       upstreams = mkOption {
         type = types.attrsOf (types.submodule {
           options = {
@@ -182,6 +185,7 @@ in
               type = types.attrsOf (types.submodule {
                 options = {
                   proxyPass = mkOption { type = types.nullOr types.str; default = null; };
+                  recommendedProxySettings = mkOption { type = types.bool; default = config.services.nginx.recommendedProxySettings; };
                   extraConfig = mkOption { type = types.lines; default = ""; };
                 };
               });

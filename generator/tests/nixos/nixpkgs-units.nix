@@ -48,6 +48,17 @@ let
     ${lib.concatStrings (lib.mapAttrsToList (address: server: "  server ${address} ${lib.concatStringsSep " " (lib.mapAttrsToList (k: v: "${k}=${toString v}") (removeAttrs server [ "backup" ]))}${lib.optionalString server.backup " backup"};\n") upstream.servers)}  ${upstream.extraConfig}
     }
   '';
+  # `recommendedProxyConfig`, included in the http block with the global
+  # `recommendedProxySettings`, and in each proxying location whose own (by default the global)
+  # is on. (nixpkgs includes a store file; its lines are written in here.)
+  nginxRecommendedProxyHeaders = ''
+    proxy_set_header Host $host;
+    proxy_set_header X-Real-IP $remote_addr;
+    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    proxy_set_header X-Forwarded-Proto $scheme;
+    proxy_set_header X-Forwarded-Host $host;
+    proxy_set_header X-Forwarded-Server $host;
+  '';
   nginxListen = vhost: listen:
     "listen ${listen.addr}${lib.optionalString (listen.port != null) ":${toString listen.port}"}${lib.optionalString (listen.ssl || vhost.onlySSL) " ssl"};";
   nginxServer = name: vhost: ''
@@ -61,6 +72,7 @@ let
       ${lib.concatStrings (lib.mapAttrsToList (path: location: ''
       location ${path} {
         ${lib.optionalString (location.proxyPass != null) "proxy_pass ${location.proxyPass};"}
+        ${lib.optionalString (location.proxyPass != null && location.recommendedProxySettings) nginxRecommendedProxyHeaders}
         ${location.extraConfig}
       }
       '') vhost.locations)}
@@ -84,6 +96,15 @@ let
       default_type application/octet-stream;
       ssl_protocols TLSv1.2 TLSv1.3;
       server_tokens off;
+      ${lib.optionalString nginx.recommendedProxySettings ''
+      proxy_redirect off;
+      proxy_connect_timeout 60s;
+      proxy_send_timeout 60s;
+      proxy_read_timeout 60s;
+      proxy_http_version 1.1;
+      proxy_set_header "Connection" "";
+      ${nginxRecommendedProxyHeaders}
+      ''}
       ${lib.concatStrings (lib.mapAttrsToList nginxUpstream nginx.upstreams)}
       ${lib.concatStrings (lib.mapAttrsToList nginxServer nginx.virtualHosts)}
     }

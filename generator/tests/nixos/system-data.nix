@@ -5,7 +5,8 @@ config:
 let
   enabledUnits = lib.filterAttrs (_: unit: unit.enable) config.systemd.services;
   unitFields = [ "description" "wantedBy" "requiredBy" "requires" "wants" "after" "before" "bindsTo" "partOf"
-    "conflicts" "unitConfig" "environment" "path" "serviceConfig" "script" "preStart" "postStart" "stopIfChanged" ];
+    "conflicts" "unitConfig" "environment" "path" "serviceConfig" "script" "preStart" "postStart" "stopIfChanged"
+    "restartTriggers" "reloadTriggers" ];
 in
 {
   failedAssertions = map (a: a.message) (lib.filter (a: !a.assertion) config.assertions);

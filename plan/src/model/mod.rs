@@ -14,7 +14,7 @@ pub use crate::config::{
     AuthMiddleware, DeploySettings, DevSettings, OAuthPreset, OAuthProviderConfig, PostgresMode,
     ServiceKind,
 };
-pub use names::{check_name, RESERVED_NAMES};
+pub use names::{check_name, check_service_name, MAX_SERVICE_NAME_LEN, RESERVED_NAMES};
 pub use ports::{next_free_base_port, AUTH_ADMIN_PORT, AUTH_PORT, FIRST_BASE_PORT};
 pub use validate::validate;
 

@@ -27,6 +27,25 @@ pub const RESERVED_NAMES: &[&str] = &[
 /// Longest accepted name; keeps unit names and PostgreSQL identifiers (max 63) comfortable.
 pub const MAX_NAME_LEN: usize = 40;
 
+/// The longest user or group name NixOS accepts (its users module refuses 32 characters or more).
+const LONGEST_SYSTEM_USER: usize = 31;
+/// The longest service name: a deployed service's PostgreSQL runs as the system user
+/// `stackr-<name>-pg` (the modules' `postgresUser`), the longest name made from it.
+pub const MAX_SERVICE_NAME_LEN: usize = LONGEST_SYSTEM_USER - "stackr-".len() - "-pg".len();
+
+/// `Ok` if `name` may name a service: a [`check_name`] name short enough for the system users a
+/// NixOS host runs it as.
+pub fn check_service_name(name: &str) -> Result<(), String> {
+    check_name(name)?;
+    let length = name.chars().count();
+    if length > MAX_SERVICE_NAME_LEN {
+        return Err(format!(
+            "`{name}` has {length} characters, more than the {MAX_SERVICE_NAME_LEN} a service name may have: a deployed service runs as the system user `stackr-{name}-pg`, and NixOS refuses user names of more than {LONGEST_SYSTEM_USER} characters"
+        ));
+    }
+    Ok(())
+}
+
 /// `Ok` if `name` may name a service or project, else a sentence saying why not. The length is
 /// checked first, so that the other sentences quote a name of at most `MAX_NAME_LEN` characters.
 pub fn check_name(name: &str) -> Result<(), String> {
@@ -65,7 +84,7 @@ pub fn check_name(name: &str) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use super::check_name;
+    use super::*;
 
     #[test]
     fn accepts_simple_names() {
@@ -90,6 +109,21 @@ mod tests {
         ] {
             assert!(check_name(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_service_name_fits_the_system_users_it_becomes() {
+        let longest = "a".repeat(MAX_SERVICE_NAME_LEN);
+        assert_eq!(check_service_name(&longest), Ok(()));
+        assert_eq!(format!("stackr-{longest}-pg").len(), 31);
+        let why = check_service_name(&format!("{longest}b")).unwrap_err();
+        assert!(
+            why.contains("more than the 21") && why.contains("NixOS"),
+            "{why}"
+        );
+        assert!(check_service_name("Core").is_err());
+        // A project name is not a system user.
+        assert_eq!(check_name(&format!("{longest}b")), Ok(()));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-use super::names::check_name;
+use super::names::{check_name, check_service_name};
 use super::ports::{resolve_api_ports, AUTH_ADMIN_PORT, SYSTEM_POSTGRES_PORT, SYSTEM_REDIS_PORT};
 use super::{Model, Runtime, Service};
 use crate::config::{
@@ -171,7 +171,7 @@ fn check_service_names(config: &StackrConfig, report: &Reporter) -> Result<(), C
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
     for (index, service) in config.services.iter().enumerate() {
         let path = JsonPath::service(index).key("name");
-        check_name(&service.name).map_err(|why| {
+        check_service_name(&service.name).map_err(|why| {
             report.error(
                 path.clone(),
                 format!("invalid service name: {why}"),

@@ -20,49 +20,128 @@ const LISTEN_FDNAMES: &str = "LISTEN_FDNAMES";
 /// The first descriptor systemd passes (`SD_LISTEN_FDS_START`).
 const FIRST_FD: RawFd = 3;
 
-/// The listening socket named `name` that systemd handed this process, if it handed one; a
-/// process started any other way (dev, tests) binds its own. Non-blocking, ready for an async
-/// runtime.
-fn inherited_tcp_listener(name: &str) -> std::io::Result<Option<TcpListener>> {
-    let lookup = |var: &str| std::env::var(var).ok();
-    let fd = inherited_fd(&lookup, std::process::id(), name)
-        .map_err(|why| std::io::Error::new(std::io::ErrorKind::InvalidInput, why))?;
-    let Some(fd) = fd else { return Ok(None) };
-    // SAFETY: systemd passed this descriptor to this process (LISTEN_PID is ours) under this
-    // name, and nothing else in the process owns it: it is taken once, here.
-    let listener = unsafe { TcpListener::from_raw_fd(fd) };
-    listener.local_addr()?;
-    listener.set_nonblocking(true)?;
-    Ok(Some(listener))
+/// What systemd handed this process for a listener.
+#[derive(Debug, PartialEq, Eq)]
+enum Passed {
+    /// No sockets at all (a process started any other way: dev, tests), or sockets meant for
+    /// another process (a parent's variables, inherited).
+    Nothing,
+    /// The descriptor of the socket of that name.
+    Named(RawFd),
+    /// Sockets, but none of that name: their names, `:`-separated.
+    Others(String),
 }
 
-/// The socket systemd handed over as `name`, else one bound now to `address`: non-blocking either
-/// way.
+/// The listening socket systemd handed over as `name` if it listens on `address`, else one bound
+/// now to `address`: non-blocking either way, ready for an async runtime.
+///
+/// A deploy may change a socket unit's settings while it runs: NixOS's switch-to-configuration
+/// leaves changed `.socket` units alone, and after a daemon-reload systemd keeps the old listening
+/// socket (and adds none). The process may then be handed sockets but none named `name` (a
+/// listener the deploy added), or one bound to another address or port than its configuration's.
+/// It binds the configured address itself then, with a warning on stderr (the journal), rather
+/// than exiting (with no start limit, the unit would be started again forever) or serving on an
+/// address it was not configured for. If that address is taken (by the old socket, say), the
+/// error says to restart the socket unit.
 pub fn inherited_or_bound(
     name: &str,
     address: std::net::SocketAddr,
 ) -> std::io::Result<TcpListener> {
-    if let Some(inherited) = inherited_tcp_listener(name)? {
+    let lookup = |var: &str| std::env::var(var).ok();
+    let passed = inherited_fd(&lookup, std::process::id(), name)
+        .map_err(|why| std::io::Error::new(std::io::ErrorKind::InvalidInput, why))?;
+    let inherited = match passed {
+        Passed::Nothing => return bind(address),
+        Passed::Others(names) => {
+            eprintln!(
+                "warning: systemd passed sockets named {names:?} but none named `{name}` (its \
+                 socket unit changed since it started, or lacks FileDescriptorName={name}): \
+                 binding {address} instead"
+            );
+            return bind_instead(name, address, None);
+        }
+        Passed::Named(fd) => {
+            // SAFETY: systemd passed this descriptor to this process (LISTEN_PID is ours) under
+            // this name, and nothing else in the process owns it: it is taken once, here.
+            unsafe { TcpListener::from_raw_fd(fd) }
+        }
+    };
+    let bound_to = inherited.local_addr()?;
+    if serves(address, bound_to) {
+        inherited.set_nonblocking(true)?;
         return Ok(inherited);
     }
-    let bound = TcpListener::bind(address)?;
+    eprintln!(
+        "warning: systemd's socket `{name}` listens on {bound_to}, but the configuration says \
+         {address} (its socket unit changed since it started): binding {address} instead"
+    );
+    // Closed here: systemd still holds its own copy of the old socket.
+    drop(inherited);
+    bind_instead(name, address, Some(bound_to))
+}
+
+/// Whether a socket bound to `bound_to` is the listener configured for `configured`: the same
+/// address and port, "every address" being either family's unspecified address (systemd binds a
+/// bare port to `[::]`, which takes IPv4 too, or to `0.0.0.0` on a host without IPv6).
+fn serves(configured: std::net::SocketAddr, bound_to: std::net::SocketAddr) -> bool {
+    configured.port() == bound_to.port()
+        && (configured.ip() == bound_to.ip()
+            || (configured.ip().is_unspecified() && bound_to.ip().is_unspecified()))
+}
+
+/// A listener bound now to `address`. Every IPv4 address (`0.0.0.0`, what an unset
+/// `LISTEN_ADDRESS` means) is bound as systemd binds a socket unit's bare port: to `[::]`, which
+/// takes IPv4 connections too (unless the host's `net.ipv6.bindv6only` says otherwise, as for
+/// systemd's `BindIPv6Only=default`), else, on a host without IPv6, to `0.0.0.0`.
+fn bind(address: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    let bound = if address.ip() == std::net::Ipv4Addr::UNSPECIFIED {
+        let every = std::net::SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, address.port()));
+        match TcpListener::bind(every) {
+            Ok(bound) => bound,
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => return Err(e),
+            Err(_) => TcpListener::bind(address)?,
+        }
+    } else {
+        TcpListener::bind(address)?
+    };
     bound.set_nonblocking(true)?;
     Ok(bound)
 }
 
-/// The descriptor systemd passed as `name` to process `pid`, from its variables: `None` when
-/// they are meant for another process (a parent's, inherited) or absent; `Err` when they
-/// cannot be read, or name sockets but not this one (the unit and the process disagree).
+/// [`bind`] in place of systemd's socket `name` (on `old`, if it passed one on another address):
+/// an error says which socket unit to restart.
+fn bind_instead(
+    name: &str,
+    address: std::net::SocketAddr,
+    old: Option<std::net::SocketAddr>,
+) -> std::io::Result<TcpListener> {
+    bind(address).map_err(|e| {
+        let old = old.map_or_else(String::new, |old| {
+            format!(" (systemd's socket is on {old})")
+        });
+        std::io::Error::new(
+            e.kind(),
+            format!(
+                "cannot bind {address} in place of systemd's socket `{name}`{old}: {e}; \
+                 `systemctl restart` the unit's socket units and the unit to apply their settings"
+            ),
+        )
+    })
+}
+
+/// What systemd passed as `name` to process `pid`, from its variables: [`Passed::Nothing`] when
+/// they are meant for another process (a parent's, inherited) or absent; `Err` when they cannot
+/// be read.
 fn inherited_fd(
     lookup: &dyn Fn(&str) -> Option<String>,
     pid: u32,
     name: &str,
-) -> Result<Option<RawFd>, String> {
+) -> Result<Passed, String> {
     let Some(for_pid) = lookup(LISTEN_PID) else {
-        return Ok(None);
+        return Ok(Passed::Nothing);
     };
     if for_pid.trim().parse::<u32>().ok() != Some(pid) {
-        return Ok(None);
+        return Ok(Passed::Nothing);
     }
     let count = lookup(LISTEN_FDS).unwrap_or_default();
     let count: usize = count
@@ -71,15 +150,11 @@ fn inherited_fd(
         .map_err(|_| format!("{LISTEN_FDS}={count:?} is not a number of sockets"))?;
     let names = lookup(LISTEN_FDNAMES).unwrap_or_default();
     let names: Vec<&str> = names.split(':').take(count).collect();
-    let index = names.iter().position(|n| *n == name).ok_or_else(|| {
-        format!(
-            "systemd passed sockets named {:?} but none named `{name}`: set \
-             FileDescriptorName={name} on the socket unit",
-            names.join(":")
-        )
-    })?;
+    let Some(index) = names.iter().position(|n| *n == name) else {
+        return Ok(Passed::Others(names.join(":")));
+    };
     let index = RawFd::try_from(index).map_err(|_| format!("{LISTEN_FDS}={count} is too many"))?;
-    Ok(Some(FIRST_FD + index))
+    Ok(Passed::Named(FIRST_FD + index))
 }
 
 #[cfg(test)]
@@ -102,8 +177,8 @@ mod tests {
             ("LISTEN_FDS", "2"),
             ("LISTEN_FDNAMES", "api:admin"),
         ];
-        assert_eq!(inherited_fd(&env(&vars), 42, "api"), Ok(Some(3)));
-        assert_eq!(inherited_fd(&env(&vars), 42, "admin"), Ok(Some(4)));
+        assert_eq!(inherited_fd(&env(&vars), 42, "api"), Ok(Passed::Named(3)));
+        assert_eq!(inherited_fd(&env(&vars), 42, "admin"), Ok(Passed::Named(4)));
     }
 
     #[test]
@@ -113,29 +188,45 @@ mod tests {
             ("LISTEN_FDS", "1"),
             ("LISTEN_FDNAMES", "api"),
         ];
-        assert_eq!(inherited_fd(&env(&vars), 42, "api"), Ok(None));
-        assert_eq!(inherited_fd(&env(&[]), 42, "api"), Ok(None));
+        assert_eq!(inherited_fd(&env(&vars), 42, "api"), Ok(Passed::Nothing));
+        assert_eq!(inherited_fd(&env(&[]), 42, "api"), Ok(Passed::Nothing));
     }
 
     #[test]
-    fn a_socket_of_another_name_or_a_bad_count_is_refused_saying_what_to_set() {
+    fn sockets_of_other_names_are_reported_and_a_bad_count_refused() {
         let vars = [
             ("LISTEN_PID", "42"),
             ("LISTEN_FDS", "1"),
             ("LISTEN_FDNAMES", "web"),
         ];
-        let why = inherited_fd(&env(&vars), 42, "api").unwrap_err();
-        assert!(why.contains("FileDescriptorName=api"), "{why}");
+        assert_eq!(
+            inherited_fd(&env(&vars), 42, "api"),
+            Ok(Passed::Others("web".to_owned()))
+        );
         // Names past the count are not sockets systemd passed.
         let vars = [
             ("LISTEN_PID", "42"),
             ("LISTEN_FDS", "1"),
             ("LISTEN_FDNAMES", "web:api"),
         ];
-        assert!(inherited_fd(&env(&vars), 42, "api").is_err());
+        assert_eq!(
+            inherited_fd(&env(&vars), 42, "api"),
+            Ok(Passed::Others("web".to_owned()))
+        );
         let vars = [("LISTEN_PID", "42"), ("LISTEN_FDS", "x")];
         assert!(inherited_fd(&env(&vars), 42, "api")
             .unwrap_err()
             .contains("LISTEN_FDS"));
+    }
+
+    #[test]
+    fn every_address_of_either_family_is_the_same_listener() {
+        let addr = |s: &str| s.parse::<std::net::SocketAddr>().unwrap();
+        assert!(serves(addr("0.0.0.0:80"), addr("[::]:80")));
+        assert!(serves(addr("0.0.0.0:80"), addr("0.0.0.0:80")));
+        assert!(serves(addr("127.0.0.1:80"), addr("127.0.0.1:80")));
+        assert!(!serves(addr("0.0.0.0:80"), addr("[::]:81")));
+        assert!(!serves(addr("127.0.0.1:80"), addr("[::]:80")));
+        assert!(!serves(addr("0.0.0.0:80"), addr("127.0.0.1:80")));
     }
 }

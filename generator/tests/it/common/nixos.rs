@@ -23,6 +23,30 @@ pub fn evaluate_system(modules: &Path, project: &Path, host: &str) -> Result<Val
     Ok(serde_json::from_slice(&json).expect("nix-instantiate prints JSON"))
 }
 
+/// [`evaluate_system`] with the module library at [`modules_dir`] and `first`, a NixOS module as
+/// Nix text, whose definitions merge before the library's own of the same priority. nixpkgs'
+/// `lib.evalModules` merges definitions of one priority deepest in the import tree first (then,
+/// at one depth, later modules first), so `first` is imported three levels down, deeper than
+/// modules/postgresql.nix (two levels): as a host configuration setting an option in a file its
+/// own imports bring in (`hosts/db.nix` importing `./postgres/hba.nix`, say).
+pub fn evaluate_system_with_host_first(
+    project: &Path,
+    first: &str,
+    host: &str,
+) -> Result<Value, String> {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("host-first.nix"), first).unwrap();
+    std::fs::write(
+        dir.path().join("default.nix"),
+        format!(
+            "{{ imports = [ {{ imports = [ {{ imports = [ ./host-first.nix ]; }} ]; }} {} ]; }}\n",
+            modules_dir().display()
+        ),
+    )
+    .unwrap();
+    evaluate_system(dir.path(), project, host)
+}
+
 /// Names a copy of the module library for the test processes [`evaluate_fleet`] runs in (a
 /// mutation test sets it for the tests it runs again against a mutated library).
 pub const MODULES_ENV: &str = "STACKR_TEST_MODULES";
@@ -318,9 +342,14 @@ pub fn violations(system: &Value) -> Vec<String> {
             }
         }
         if name.starts_with("stackr-") {
-            for dependent in strings(&unit["requiredBy"]) {
+            for dependent in strings(&unit["requiredBy"])
+                .into_iter()
+                .chain(strings(&unit["wantedBy"]))
+            {
                 if !in_stack(system, dependent) && !dependent.ends_with(".target") {
-                    found.push(format!("{dependent} is made to require stackr unit {name}"));
+                    found.push(format!(
+                        "{dependent} is made to depend on stackr unit {name}"
+                    ));
                 }
             }
         }
@@ -347,6 +376,59 @@ pub fn violations(system: &Value) -> Vec<String> {
     found.extend(port_violations(system));
     found.extend(held_port_violations(system));
     found.extend(state_folder_violations(units));
+    found.extend(secrets_unit_violations(system));
+    found
+}
+
+/// `stackr-secrets` (`stackr.secrets.generate`) runs before every unit that loads a secret from
+/// the folder it fills, and is wanted by each, but no unit requires it, is bound to it or is part
+/// of it: a deploy that changes it (a service added) restarts it, and any of those edges would
+/// make systemd stop and start its consumers with it, the whole stack.
+pub fn secrets_unit_violations(system: &Value) -> Vec<String> {
+    const SECRETS: &str = "stackr-secrets.service";
+    let units = units(system);
+    let Some(secrets) = units.get("stackr-secrets") else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for field in ["requiredBy", "upheldBy", "partOf", "bindsTo"] {
+        for unit in strings(&secrets[field]) {
+            found.push(format!(
+                "stackr-secrets: {field} {unit}: restarting it restarts {unit}"
+            ));
+        }
+    }
+    let dir = system["stackr"]["secretsDir"].as_str().unwrap_or_default();
+    for (name, unit) in units {
+        for field in ["requires", "bindsTo", "partOf", "requisite"] {
+            if strings(&unit[field]).contains(&SECRETS) {
+                found.push(format!(
+                    "{name}: {field} {SECRETS}: restarting stackr-secrets restarts it"
+                ));
+            }
+        }
+        let reads_generated = credentials(unit)
+            .iter()
+            .any(|(_, source)| source.starts_with(&format!("{dir}/")));
+        if !reads_generated {
+            continue;
+        }
+        let service = format!("{name}.service");
+        if !strings(&secrets["before"]).contains(&service.as_str())
+            && !strings(&unit["after"]).contains(&SECRETS)
+        {
+            found.push(format!(
+                "{name} reads a generated secret but is not ordered after stackr-secrets"
+            ));
+        }
+        if !strings(&secrets["wantedBy"]).contains(&service.as_str())
+            && !strings(&unit["wants"]).contains(&SECRETS)
+        {
+            found.push(format!(
+                "{name} reads a generated secret but does not pull stackr-secrets in"
+            ));
+        }
+    }
     found
 }
 
@@ -636,6 +718,78 @@ fn held_port_violations(system: &Value) -> Vec<String> {
                 ));
             }
         }
+        if !sockets.is_empty() {
+            found.extend(socket_change_violations(system, name, &sockets));
+        }
+    }
+    found
+}
+
+/// The unit that applies a deploy's change of API unit `name`'s `sockets`
+/// (`<name>-sockets.service`, modules/units.nix).
+pub fn sockets_unit_name(name: &str) -> String {
+    format!("{name}-sockets")
+}
+
+/// A deploy that changes an API's socket settings must rebind them: NixOS's
+/// switch-to-configuration never restarts a changed `.socket` unit, and systemd keeps the old
+/// listening socket through a daemon-reload. The API's `-sockets` unit is reloaded by
+/// switch-to-configuration when its `reloadTriggers` alone change, so they must carry every
+/// setting of every socket, and its reload must restart the sockets and the API together
+/// (one `systemctl restart`: the API stops before its sockets and starts after them). Ordered
+/// against the API, its reload job would wait on the restart it runs.
+fn socket_change_violations(system: &Value, name: &str, sockets: &[&str]) -> Vec<String> {
+    let mut found = Vec::new();
+    let applier = sockets_unit_name(name);
+    let unit = &system["units"][&applier];
+    if unit.is_null() {
+        return vec![format!(
+            "{name}: no {applier}.service: a deploy that changes its sockets leaves the old ones bound"
+        )];
+    }
+    let triggers: Vec<Value> = strings(&unit["reloadTriggers"])
+        .iter()
+        .map(|t| serde_json::from_str(t).unwrap_or(Value::Null))
+        .collect();
+    for socket in sockets {
+        let definition = &system["sockets"][socket.trim_end_matches(".socket")];
+        let wanted = serde_json::json!({
+            "listenStreams": definition["listenStreams"],
+            "socketConfig": definition["socketConfig"],
+        });
+        if !triggers.contains(&wanted) {
+            found.push(format!(
+                "{applier}: its reloadTriggers miss the settings of {socket}: a deploy changing them would not apply them"
+            ));
+        }
+    }
+    let config = &unit["serviceConfig"];
+    let reload: Vec<&str> = strings(&config["ExecReload"]);
+    let restarts = reload
+        .first()
+        .is_some_and(|p| p.ends_with("/bin/systemctl"))
+        && reload.get(1) == Some(&"restart");
+    let service = format!("{name}.service");
+    if !restarts
+        || !sockets.iter().all(|s| reload.contains(s))
+        || !reload.contains(&service.as_str())
+    {
+        found.push(format!(
+            "{applier}: its reload does not restart {} and {service} together: {reload:?}",
+            sockets.join(" ")
+        ));
+    }
+    if config["Type"] != "oneshot" || config["RemainAfterExit"] != true {
+        found.push(format!(
+            "{applier}: not an active oneshot, so switch-to-configuration would not reload it"
+        ));
+    }
+    for field in ["after", "before", "requires", "bindsTo", "partOf"] {
+        if strings(&unit[field]).contains(&service.as_str()) {
+            found.push(format!(
+                "{applier}: {field} {service}: its reload would wait on the restart it runs"
+            ));
+        }
     }
     found
 }
@@ -663,6 +817,18 @@ fn state_folder_violations(units: &serde_json::Map<String, Value>) -> Vec<String
         }
     }
     let mut found = Vec::new();
+    // systemd refuses a StateDirectory= that is not a relative path of plain components.
+    for folder in owners.keys() {
+        if folder.starts_with('/')
+            || folder
+                .split('/')
+                .any(|part| part.is_empty() || part == "." || part == "..")
+        {
+            found.push(format!(
+                "state folder `{folder}` has an empty, `.` or `..` component (or is absolute): systemd refuses it"
+            ));
+        }
+    }
     for (folder, identities) in &owners {
         if identities.len() > 1 {
             found.push(format!(
