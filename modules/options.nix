@@ -296,13 +296,15 @@ in
             (lib.filter (port: port != 0) [ server.port (server.settings.tls-port or 0) ]))
           (lib.filterAttrs (_: server: server.enable) config.services.redis.servers));
         # Everything that listens on TCP on this host on behalf of the stack, the system
-        # PostgreSQL and the host's own Redis servers. A per-service PostgreSQL binds its port
-        # only where it runs and has clients on other hosts; else it has its Unix socket alone.
+        # PostgreSQL and the host's own Redis servers. An API's port (and auth's admin port) is
+        # bound only where the API runs. A per-service PostgreSQL binds its port only where it
+        # runs and has clients on other hosts; else it has its Unix socket alone.
         listeners = redisPorts ++ lib.concatMap
           (name:
             let s = cfg.services.${name}; in
-            [ { port = s.port; what = "${name}'s API"; } ]
-            ++ lib.optional (s.adminPort != null) { port = s.adminPort; what = "${name}'s admin page"; }
+            lib.optionals (stackrLib.runsHere cfg name "api") (
+              [ { port = s.port; what = "${name}'s API"; } ]
+              ++ lib.optional (s.adminPort != null) { port = s.adminPort; what = "${name}'s admin page"; })
             ++ lib.optional (perService && s.postgres.port != null && stackrLib.runsHere cfg name "postgres" && stackrLib.postgresRemoteClients cfg name != [ ])
               { port = s.postgres.port; what = "${name}'s PostgreSQL"; })
           names

@@ -933,6 +933,43 @@ fn a_host_redis_on_a_port_a_store_binds_is_refused_on_that_host_only() {
     }
 }
 
+/// An API's port is bound only on the host its API runs on (nginx in front of its replicas
+/// there), and auth's admin port only on auth's: a Redis of a host's own on those ports is
+/// refused on that host, naming both, and is no clash on a host where nothing binds them (a
+/// fleet's hosts each run a few of the stack's services, and may use the others' ports).
+#[test]
+fn a_host_redis_on_an_api_port_is_refused_only_where_that_api_runs() {
+    let Some((project, hosts)) = fleet_in_project() else {
+        return;
+    };
+    let services = &hosts["gate"]["stackr"]["services"];
+    for (port, what, runs_on) in [
+        (&services["core"]["port"], "core's API", "app-core"),
+        (&services["auth"]["adminPort"], "auth's admin page", "gate"),
+    ] {
+        assert!(port.is_u64(), "{what}: {port}");
+        let host =
+            format!("{{ services.redis.servers.cache = {{ enable = true; port = {port}; }}; }}");
+        let fleet = evaluate_fleet_with_host(project.path(), &host);
+        for (name, system) in fleet.as_object().unwrap() {
+            let failed = system["failedAssertions"].to_string();
+            if name == runs_on {
+                assert!(
+                    failed.contains(&format!("{what} on {port}"))
+                        && failed.contains(&format!("the host's Redis `cache` on {port}")),
+                    "{name}: {failed}"
+                );
+            } else {
+                assert_eq!(
+                    system["failedAssertions"],
+                    serde_json::json!([]),
+                    "{what}: {name}"
+                );
+            }
+        }
+    }
+}
+
 /// Each load balancer sends a replica the `Host` and `X-Forwarded-For` headers once (the
 /// client's address appended, as auth's trusted proxies expect), whether or not the host turns
 /// on nixpkgs' `services.nginx.recommendedProxySettings`, which adds its own set of those
