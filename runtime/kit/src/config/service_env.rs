@@ -140,14 +140,7 @@ impl AuthEnv {
     }
 
     pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let raw = required(lookup, contract::AUTH_URL)?;
-        let auth_url = Url::parse(&raw)
-            .ok()
-            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
-            .ok_or_else(|| ConfigError::Invalid {
-                var: contract::AUTH_URL,
-                reason: format!("`{raw}` is not an http(s) URL such as http://127.0.0.1:8888"),
-            })?;
+        let auth_url = auth_url(&required(lookup, contract::AUTH_URL)?)?;
         let credential = match optional(lookup, contract::SERVICE_CREDENTIAL_FILE) {
             Some(path) => Some(Credential(read_secret_file(
                 contract::SERVICE_CREDENTIAL_FILE,
@@ -182,6 +175,38 @@ impl AuthEnv {
             trusted_origins,
         })
     }
+}
+
+/// `AUTH_URL`: auth's address alone (a path prefix allowed), as the auth client joins
+/// `/api/auth/...` after it. A user part would reach auth as a Basic `Authorization` header on
+/// every request, so it is refused; a value holding an `@`, a query or a fragment is never
+/// repeated in an error.
+fn auth_url(raw: &str) -> Result<Url, ConfigError> {
+    let refuse = |reason: String| ConfigError::Invalid {
+        var: contract::AUTH_URL,
+        reason: format!("{reason}; give auth's address alone, such as http://127.0.0.1:8888"),
+    };
+    let shown = if raw.contains('@') {
+        "the value (not repeated: it holds an `@`)".to_owned()
+    } else {
+        format!("`{raw}`")
+    };
+    let url = Url::parse(raw)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+        .ok_or_else(|| refuse(format!("{shown} is not an http(s) URL")))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(refuse(
+            "it holds a user or password, which would be sent to auth with every request".into(),
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(refuse(
+            "it has a query or fragment (not repeated), which the `/api/auth/...` paths would follow"
+                .into(),
+        ));
+    }
+    Ok(url)
 }
 
 /// A service's credential towards auth. Never printed.
@@ -276,6 +301,38 @@ mod tests {
         assert!(err.to_string().contains("AUTH_URL"));
         let err = AuthEnv::from_lookup(&lookup(&[])).unwrap_err();
         assert!(err.to_string().contains("AUTH_URL"));
+    }
+
+    /// `AUTH_URL` is auth's address alone: a user part would go to auth as a Basic
+    /// `Authorization` header with every request, and a query or fragment would swallow the
+    /// `/api/auth/...` path joined after it. Refused, and a value that may hold a password is
+    /// never repeated in the error (it is printed at start-up).
+    #[test]
+    fn auth_url_is_an_address_alone_and_errors_never_repeat_a_password() {
+        for (raw, names) in [
+            ("http://core:hunter2@127.0.0.1:8888", "user or password"),
+            ("https://:hunter2@auth.example.com", "user or password"),
+            ("http://127.0.0.1:8888/?x=hunter2", "query or fragment"),
+            ("http://127.0.0.1:8888/#hunter2", "query or fragment"),
+            ("htp://core:hunter2@127.0.0.1:8888", "http(s) URL"),
+            ("core:hunter2@127.0.0.1:8888", "http(s) URL"),
+        ] {
+            let err = AuthEnv::from_lookup(&lookup(&[("AUTH_URL", raw)]))
+                .expect_err(raw)
+                .to_string();
+            assert!(
+                err.contains("AUTH_URL") && err.contains(names),
+                "{raw}: {err}"
+            );
+            assert!(!err.contains("hunter2"), "{raw}: {err}");
+        }
+        for raw in [
+            "http://127.0.0.1:8888",
+            "https://auth.example.com/",
+            "http://a:1/prefix",
+        ] {
+            AuthEnv::from_lookup(&lookup(&[("AUTH_URL", raw)])).expect(raw);
+        }
     }
 
     #[test]
