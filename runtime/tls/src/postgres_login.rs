@@ -28,6 +28,11 @@ use tokio_postgres::{Client, Config, NoTls};
 /// proof is sent before the server proves itself, and a server choosing fewer would make it
 /// cheap to test guesses of the password against.
 const LEAST_SCRAM_ITERATIONS: u32 = 4096;
+/// The most SCRAM iterations accepted: the client computes its proof with the server's count,
+/// on a runtime thread, and a program holding a stopped server's address could ask for billions
+/// (an hour of CPU per connection attempt). 244 times PostgreSQL's default, well above what
+/// servers are set to.
+const MOST_SCRAM_ITERATIONS: u32 = 1_000_000;
 /// The longest SASLContinue body read: a server nonce, a salt and an iteration count.
 const LONGEST_SASL_CONTINUE: usize = 1024;
 
@@ -60,6 +65,11 @@ fn what_was_asked(refusal: Refusal) -> String {
                 "asked for a SCRAM proof with {n} iterations (fewer than {LEAST_SCRAM_ITERATIONS})"
             )
         }
+        Refusal::ManyIterations(n) => {
+            return format!(
+                "asked for a SCRAM proof with {n} iterations (more than {MOST_SCRAM_ITERATIONS})"
+            )
+        }
         Refusal::FewIterations(None) => {
             return "sent a SCRAM challenge with no readable iteration count".into()
         }
@@ -79,6 +89,8 @@ enum Refusal {
     Method(u32),
     /// A SCRAM challenge with too few iterations (or none readable).
     FewIterations(Option<u32>),
+    /// A SCRAM challenge whose proof would hold a thread for too long.
+    ManyIterations(u32),
 }
 
 /// Reads the server's messages as they pass, until the login ends.
@@ -178,13 +190,15 @@ impl LoginWatch {
     }
 }
 
-/// Whether a SCRAM challenge (`r=<nonce>,s=<salt>,i=<iterations>`) asks for enough iterations.
+/// Whether a SCRAM challenge (`r=<nonce>,s=<salt>,i=<iterations>`) asks for enough iterations,
+/// and not too many.
 fn enough_iterations(challenge: &[u8]) -> Result<(), Refusal> {
     let iterations = std::str::from_utf8(challenge)
         .ok()
         .and_then(|text| text.split(',').find_map(|part| part.strip_prefix("i=")))
         .and_then(|n| n.parse::<u32>().ok());
     match iterations {
+        Some(n) if n > MOST_SCRAM_ITERATIONS => Err(Refusal::ManyIterations(n)),
         Some(n) if n >= LEAST_SCRAM_ITERATIONS => Ok(()),
         other => Err(Refusal::FewIterations(other)),
     }
@@ -558,6 +572,32 @@ mod tests {
         ]
         .concat();
         assert_eq!(verdict(true, &enough, 1), Ok(()));
+    }
+
+    /// The client computes its proof with the server's iteration count, on a runtime thread:
+    /// a program holding the server's address while it is down could ask for 4 billion and
+    /// hold that thread for an hour on every connection attempt.
+    #[test]
+    fn a_scram_challenge_with_more_iterations_than_a_proof_should_cost_is_refused() {
+        for count in [MOST_SCRAM_ITERATIONS + 1, i32::MAX as u32, u32::MAX] {
+            let challenge = format!("r=abc,s=c2FsdA==,i={count}");
+            let stream = [
+                auth(AUTH_SASL, b"SCRAM-SHA-256\0\0"),
+                auth(AUTH_SASL_CONTINUE, challenge.as_bytes()),
+            ]
+            .concat();
+            assert_eq!(
+                verdict(true, &stream, 2),
+                Err(Refusal::ManyIterations(count)),
+                "{count}"
+            );
+        }
+        let most = format!("r=abc,s=c2FsdA==,i={MOST_SCRAM_ITERATIONS}");
+        assert_eq!(
+            verdict(true, &auth(AUTH_SASL_CONTINUE, most.as_bytes()), 1),
+            Ok(())
+        );
+        assert!(what_was_asked(Refusal::ManyIterations(u32::MAX)).contains("4294967295 iterations"));
     }
 
     #[test]
