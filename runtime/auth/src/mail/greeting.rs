@@ -2,10 +2,16 @@
 //! characters), and a mail carries it under the service's own sender: with line breaks and room
 //! for a sentence it becomes a message of the user's own ("your account is suspended, visit …").
 //! So a name is greeted on one line, shortened, and never in a mail to an address its owner has
-//! not yet proved, which anyone may type in (at sign-up, or as a new address).
+//! not yet proved, which anyone may type in (at sign-up, or as a new address), whatever the
+//! mail (a verification link, a reset link, a sign-in code).
 
 /// The longest name a greeting shows, in characters.
 const LONGEST_NAME: usize = 40;
+
+/// The greeting of a mail to `user`'s own address: by name once the address is proved.
+pub fn greeting_to_holder(user: &crate::db::models::User) -> String {
+    greeting(user.email_verified.then_some(user.name.as_str()))
+}
 
 /// `Hello <name>,` for a mail to the user's own address, `Hello,` without a name.
 pub fn greeting(name: Option<&str>) -> String {

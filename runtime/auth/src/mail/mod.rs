@@ -8,7 +8,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-pub use greeting::greeting;
+pub use greeting::{greeting, greeting_to_holder};
 pub use mailbox::MailboxSender;
 pub use smtp::SmtpSender;
 

@@ -117,7 +117,7 @@ pub async fn send_reset_mail(
     state.mailer.send_in_background(OutgoingMail {
         to: user.email.clone(),
         subject: "Reset your password".into(),
-        text: format!("{}\n\nClick the link to reset your password:\n{url}\n\nIf you did not ask for this, ignore this mail.\n", crate::mail::greeting(Some(&user.name))),
+        text: format!("{}\n\nClick the link to reset your password:\n{url}\n\nIf you did not ask for this, ignore this mail.\n", crate::mail::greeting_to_holder(user)),
     });
     Ok(())
 }

@@ -266,7 +266,8 @@ async fn require_email_verification_blocks_sign_in_until_verified() {
 
 /// A user's name is their own text, and mails go out under the service's sender: it is greeted
 /// on one line in mails to the user's own address, and not at all in a mail to an address not
-/// proved yet, which anyone may type in (a sign-up's verification mail, a new address).
+/// proved yet, which anyone may type in (a sign-up's verification mail, a new address, a reset
+/// or a sign-in code asked for an account whose address was never proved).
 #[tokio::test]
 async fn a_name_cannot_write_its_own_message_into_a_mail() {
     let server = TestServer::start().await;
@@ -308,8 +309,19 @@ async fn a_name_cannot_write_its_own_message_into_a_mail() {
             "the name wrote lines of its own:\n{body}"
         );
         assert!(!body.contains("evil.example"), "{body}");
-        if mail.contains("stranger@example.org") || mail.contains("Verify your email") {
-            assert_eq!(first.trim_end(), "Hello,", "{body}");
-        }
+        // kim never proved the address: no mail here names the account's holder.
+        assert_eq!(first.trim_end(), "Hello,", "{body}");
     }
+    // Once the address is proved, its mails greet the holder, on one line.
+    let link = server.wait_for_link("kim@example.com", 1).await;
+    let r = server.client().get(&path_and_query(&link)).await;
+    assert_eq!(r.status, 302);
+    server.reset_token("kim@example.com", 3).await;
+    let mails = server.mails();
+    let reset = mails.last().unwrap();
+    let body = reset
+        .split_once("\r\n\r\n")
+        .map_or(reset.as_str(), |(_, b)| b);
+    let first = body.lines().next().unwrap_or_default();
+    assert!(first.starts_with("Hello customer, Your account"), "{body}");
 }

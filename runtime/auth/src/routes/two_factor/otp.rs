@@ -102,7 +102,7 @@ pub async fn send_otp(
         subject: "Your sign-in code".into(),
         text: format!(
             "{}\n\nYour sign-in code: {code}\n\nIt is valid for 3 minutes. If you are not signing in, change your password.\n",
-            crate::mail::greeting(Some(&user.name))
+            crate::mail::greeting_to_holder(&user)
         ),
     });
     Ok(respond::ok_json(json!({"status": true})))
