@@ -87,8 +87,8 @@ pub const YOU_ARE_NOT_ALLOWED_TO_UPDATE_USERS: &str = "YOU_ARE_NOT_ALLOWED_TO_UP
 pub const YOU_CANNOT_BAN_YOURSELF: &str = "YOU_CANNOT_BAN_YOURSELF";
 pub const YOU_CANNOT_IMPERSONATE_ADMINS: &str = "YOU_CANNOT_IMPERSONATE_ADMINS";
 pub const YOU_CANNOT_REMOVE_YOURSELF: &str = "YOU_CANNOT_REMOVE_YOURSELF";
-/// stackr's own: a change-email link asked for before the account's password changed or all its
-/// sessions were ended (BetterAuth's links outlive both).
+/// stackr's own: a change-email link asked for before the account's password changed, all its
+/// sessions were ended or its address changed (BetterAuth's links outlive all three).
 pub const CREDENTIALS_CHANGED: &str = "CREDENTIALS_CHANGED";
 /// stackr's own: BetterAuth lets an impersonating admin change how the user signs in.
 pub const NOT_WHILE_IMPERSONATING: &str = "NOT_WHILE_IMPERSONATING";

@@ -167,8 +167,9 @@ pub async fn update_user(
         .as_deref()
         .is_some_and(|new| users::normalize_email(new) != users::normalize_email(&target.email));
     if moves_address {
-        // The reset links and sign-in codes mailed to the old address must not outlive it.
-        crate::routes::password_reset::forget_what_the_old_address_was_sent(&tx, user_id).await?;
+        // The reset links and sign-in codes mailed to the old address must not outlive it, nor
+        // change-email links asked for before.
+        crate::routes::change_email::address_moved(&tx, user_id).await?;
     }
     actor
         .record(&tx, "update-user", Some(&target), detail)

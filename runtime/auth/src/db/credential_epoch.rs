@@ -1,6 +1,7 @@
 //! Queries on `"credential_epoch"`: the per-user counter that ends every credential a base
 //! service derived from the user's sessions (device sessions) when the sessions themselves end,
-//! and, with the password hash, the pending change-email links (`routes::change_email`).
+//! and, with the password hash and the count of address changes kept beside it, the pending
+//! change-email links (`routes::change_email`).
 
 use super::Client;
 use deadpool_postgres::GenericClient;
@@ -21,6 +22,21 @@ pub async fn bump(client: &impl GenericClient, user_id: &str) -> Result<(), toki
         .execute(
             r#"insert into "credential_epoch" as e ("user_id", "epoch") values ($1, 1)
                on conflict ("user_id") do update set "epoch" = e."epoch" + 1, "bumped_at" = CURRENT_TIMESTAMP"#,
+            &[&user_id],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Counts a change of the user's email address, in the transaction that makes it.
+pub async fn address_moved(
+    client: &impl GenericClient,
+    user_id: &str,
+) -> Result<(), tokio_postgres::Error> {
+    client
+        .execute(
+            r#"insert into "credential_epoch" as e ("user_id", "epoch", "address_moves") values ($1, 0, 1)
+               on conflict ("user_id") do update set "address_moves" = e."address_moves" + 1"#,
             &[&user_id],
         )
         .await?;
@@ -50,42 +66,49 @@ pub async fn owner_status(
 }
 
 /// What a change-email link is bound to (see `routes::change_email`): the stored password hash
-/// (`None` without a password) and the epoch, one or the other of which a reset, a password change
-/// or the end of all (or all other) sessions moves on.
+/// (`None` without a password), the epoch, one or the other of which a reset, a password change
+/// or the end of all (or all other) sessions moves on, and the count of address changes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Credentials {
     pub password_hash: Option<String>,
     pub epoch: i64,
+    pub address_moves: i64,
 }
 
-/// The SQL expressions of a user's [`Credentials`], the password hash and the epoch, with the
-/// user id and the password provider id (`accounts::CREDENTIAL`) as the parameters named: for
-/// [`credentials`], and for statements that must check them where they change something.
-pub(super) fn credentials_sql(user_id: &str, provider_id: &str) -> (String, String) {
-    (
+/// The SQL expressions of a user's [`Credentials`] (the password hash, the epoch, the address
+/// changes), with the user id and the password provider id (`accounts::CREDENTIAL`) as the
+/// parameters named: for [`credentials`], and for statements that must check them where they
+/// change something.
+pub(super) fn credentials_sql(user_id: &str, provider_id: &str) -> [String; 3] {
+    let counter = |column: &str| {
+        format!(
+            r#"coalesce((select "{column}" from "credential_epoch" where "user_id" = {user_id}), 0)"#
+        )
+    };
+    [
         format!(
             r#"(select "password" from "account" where "userId" = {user_id} and "providerId" = {provider_id} limit 1)"#
         ),
-        format!(
-            r#"coalesce((select "epoch" from "credential_epoch" where "user_id" = {user_id}), 0)"#
-        ),
-    )
+        counter("epoch"),
+        counter("address_moves"),
+    ]
 }
 
-/// The user's [`Credentials`], read in one statement (an unknown user has none: no hash, epoch 0).
+/// The user's [`Credentials`], read in one statement (an unknown user has none: no hash, zeros).
 pub async fn credentials(
     client: &impl GenericClient,
     user_id: &str,
 ) -> Result<Credentials, tokio_postgres::Error> {
-    let (password_hash, epoch) = credentials_sql("$1", "$2");
+    let [password_hash, epoch, address_moves] = credentials_sql("$1", "$2");
     let row = client
         .query_one(
-            &format!("select {password_hash}, {epoch}"),
+            &format!("select {password_hash}, {epoch}, {address_moves}"),
             &[&user_id, &super::accounts::CREDENTIAL],
         )
         .await?;
     Ok(Credentials {
         password_hash: row.get(0),
         epoch: row.get(1),
+        address_moves: row.get(2),
     })
 }

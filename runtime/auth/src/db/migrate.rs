@@ -43,6 +43,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "admin_audit",
         include_str!("../../migrations/0007_admin_audit.sql"),
     ),
+    (
+        8,
+        "address_moves",
+        include_str!("../../migrations/0008_address_moves.sql"),
+    ),
 ];
 
 /// Arbitrary constant identifying "stackr-auth migrations" for `pg_advisory_xact_lock`.

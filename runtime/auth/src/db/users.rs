@@ -101,7 +101,8 @@ pub async fn change_email(
     credentials: &super::credential_epoch::Credentials,
 ) -> Result<EmailChange, tokio_postgres::Error> {
     let (from, to) = (normalize_email(from), normalize_email(to));
-    let (password_hash, epoch) = super::credential_epoch::credentials_sql("$1", "$5");
+    let [password_hash, epoch, address_moves] =
+        super::credential_epoch::credentials_sql("$1", "$5");
     let changed = client
         .execute(
             &format!(
@@ -109,7 +110,7 @@ pub async fn change_email(
                where "id" = $1 and lower(normalize("email", NFC)) = $2
                  and not exists (select 1 from "user" where lower(normalize("email", NFC)) = $3)
                  and {password_hash} is not distinct from $6
-                 and {epoch} = $7"#
+                 and {epoch} = $7 and {address_moves} = $8"#
             ),
             &[
                 &id,
@@ -119,6 +120,7 @@ pub async fn change_email(
                 &super::accounts::CREDENTIAL,
                 &credentials.password_hash,
                 &credentials.epoch,
+                &credentials.address_moves,
             ],
         )
         .await;

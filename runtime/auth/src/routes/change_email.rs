@@ -5,8 +5,9 @@
 //! same answer and no mail, so the endpoint does not reveal which addresses have accounts.
 //!
 //! The link is bound to the account's credentials as they were when it was asked for (a claim
-//! [`BINDING_CLAIM`] of stackr's own, which BetterAuth ignores): a password reset or change, or
-//! ending all (or all other) sessions, makes every pending link worthless. Asking needs only a
+//! [`BINDING_CLAIM`] of stackr's own, which BetterAuth ignores): a password reset or change,
+//! ending all (or all other) sessions, or any change of the address (so a link moves the account
+//! once, and not again when it is back at the link's address) makes every pending link worthless. Asking needs only a
 //! session, as in BetterAuth, so whoever holds a stolen session cookie can ask for the account to
 //! move to an address of theirs; without the binding that link would outlive the owner's recovery
 //! for the rest of its hour, and the account would then be theirs (a reset mailed to the new
@@ -35,14 +36,14 @@ pub const VERIFICATION_REQUEST: &str = "change-email-verification";
 /// The claim of a change-email link that binds it to the account's [`Credentials`].
 pub const BINDING_CLAIM: &str = "stackrCredentials";
 
-/// A MAC of the user's id, stored password hash and credential epoch, keyed with the service
-/// secret: whoever reads the new mailbox holds the link, so it must reveal nothing about the hash,
-/// and only the service can make one that matches.
+/// A MAC of the user's id and [`Credentials`] (stored password hash, credential epoch, count of
+/// address changes), keyed with the service secret: whoever reads the new mailbox holds the link,
+/// so it must reveal nothing about the hash, and only the service can make one that matches.
 fn binding_mac(secret: &[u8], user_id: &str, credentials: &Credentials) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key");
     mac.update(b"stackr-change-email\0");
     mac.update(user_id.as_bytes());
-    mac.update(format!("\0{}\0", credentials.epoch).as_bytes());
+    mac.update(format!("\0{}\0{}\0", credentials.epoch, credentials.address_moves).as_bytes());
     match &credentials.password_hash {
         Some(hash) => {
             mac.update(b"p");
@@ -78,6 +79,17 @@ pub fn binding_holds(
                 .ct_eq(claimed.as_bytes()),
         )
     })
+}
+
+/// Everything a change of the user's address ends, in the transaction that makes it: the
+/// pending change-email links (the count of changes they are bound to moves on), and what was
+/// mailed to the old address.
+pub async fn address_moved(
+    client: &impl deadpool_postgres::GenericClient,
+    user_id: &str,
+) -> ApiResult<()> {
+    credential_epoch::address_moved(client, user_id).await?;
+    super::password_reset::forget_what_the_old_address_was_sent(client, user_id).await
 }
 
 pub async fn post(

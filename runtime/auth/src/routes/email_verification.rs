@@ -242,7 +242,7 @@ async fn change_address(
     if !super::change_email::binding_holds(state, claimed, &bound.id, &credentials) {
         return Ok(failure(
             error_codes::CREDENTIALS_CHANGED,
-            "The account's password or sessions changed since this link was sent; ask for a new one",
+            "The account's password, sessions or address changed since this link was sent; ask for a new one",
             StatusCode::UNAUTHORIZED,
             callback,
         ));
@@ -261,8 +261,9 @@ async fn change_address(
         }
     }
     // What went to the old address (reset links, sign-in codes) goes with it, in the same
-    // transaction: whoever reads the old mailbox gains nothing over the account any more.
-    super::password_reset::forget_what_the_old_address_was_sent(&tx, &bound.id).await?;
+    // transaction: whoever reads the old mailbox gains nothing over the account any more. This
+    // link, and every other one pending, moves the account no more.
+    super::change_email::address_moved(&tx, &bound.id).await?;
     tx.commit().await?;
     // A GET, so the cache middleware does not see this change.
     state.session_cache.invalidate_all();

@@ -1,9 +1,10 @@
 //! `change-email` end to end through the dev mailbox: the link goes to the new address and
 //! changes the account's address once; a replayed link, a link for an address someone took in
 //! the meantime and a request for an address already in use change nothing (and the latter sends
-//! no mail, so the answer reveals nothing). A pending link dies with a password reset or change
-//! and with signing out everywhere; once the address changes (by the link or by an admin), the
-//! reset links mailed to the old one die.
+//! no mail, so the answer reveals nothing). A pending link dies with a password reset or change,
+//! with signing out everywhere and with any change of the address (a used link does not work
+//! again once the account is back at its address); once the address changes (by the link or by
+//! an admin), the reset links mailed to the old one die.
 
 use crate::common;
 
@@ -505,4 +506,96 @@ async fn reset_links_mailed_to_the_old_address_die_when_an_admin_changes_it() {
         "a reset mailed to the new address works: {}",
         r.text
     );
+}
+
+/// A link moves the account once, and only from the address it has as it was when the link was
+/// sent: a thief with a copy of the session moves the account to an address of theirs; the owner
+/// moves it back and signs that session out (or an admin moves it back). The thief's link, already
+/// used, and a second one asked for before the owner's move and never opened, change nothing,
+/// though the account is at their `email` again; a link asked for afterwards works.
+#[tokio::test]
+async fn a_link_does_not_move_the_account_again_once_it_is_back_at_the_links_address() {
+    let server = TestServer::start_with(Options {
+        session_cache_ms: Some(0),
+        ..Default::default()
+    })
+    .await;
+    let mut root = server.client();
+    root.sign_up("Root", "root@example.com", "password-123")
+        .await;
+    server.psql(r#"update "user" set "role" = 'admin' where "email" = 'root@example.com'"#);
+    let mut owner = server.client();
+    let uid = owner
+        .sign_up("Cam", "cam@example.com", "password-123")
+        .await
+        .json()["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut thief = server.client();
+    assert_eq!(
+        thief
+            .sign_in("cam@example.com", "password-123")
+            .await
+            .status,
+        200
+    );
+    ask(&mut thief, "thief@example.com").await;
+    let used = server.wait_for_link("thief@example.com", 1).await;
+    ask(&mut thief, "thief2@example.com").await;
+    let unopened = server.wait_for_link("thief2@example.com", 1).await;
+    assert_eq!(server.client().get(&path_of(&used)).await.status, 302);
+    assert_eq!(address(&mut owner).await, "thief@example.com");
+
+    // The owner moves the account back and signs the thief's session out.
+    ask(&mut owner, "cam@example.com").await;
+    let back = server.wait_for_link("cam@example.com", 1).await;
+    assert_eq!(server.client().get(&path_of(&back)).await.status, 302);
+    assert_eq!(
+        thief.post("/api/auth/sign-out", json!({})).await.status,
+        200
+    );
+    for (link, what) in [(&used, "the used link"), (&unopened, "the unopened link")] {
+        let r = server.client().get(&path_of(link)).await;
+        assert_ne!(r.status, 200, "{what}: {}", r.text);
+        assert_eq!(address(&mut owner).await, "cam@example.com", "{what}");
+    }
+
+    // The same when an admin moves it back.
+    ask(&mut owner, "cam.new@example.com").await;
+    let moved = server.wait_for_link("cam.new@example.com", 1).await;
+    assert_eq!(server.client().get(&path_of(&moved)).await.status, 302);
+    let r = root
+        .post(
+            "/api/auth/admin/update-user",
+            json!({"userId": uid, "data": {"email": "cam@example.com"}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = server.client().get(&path_of(&back)).await;
+    assert_ne!(r.status, 200, "{}", r.text);
+    assert_eq!(address(&mut owner).await, "cam@example.com");
+    let r = server.client().get(&path_of(&moved)).await;
+    assert_ne!(r.status, 200, "{}", r.text);
+    assert_eq!(address(&mut owner).await, "cam@example.com");
+
+    // A link asked for now works.
+    ask(&mut owner, "cam.later@example.com").await;
+    let later = server.wait_for_link("cam.later@example.com", 1).await;
+    assert_eq!(server.client().get(&path_of(&later)).await.status, 302);
+    assert_eq!(address(&mut owner).await, "cam.later@example.com");
+}
+
+async fn ask(client: &mut Client, new_email: &str) {
+    let r = client
+        .post("/api/auth/change-email", json!({"newEmail": new_email}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}
+
+async fn address(client: &mut Client) -> String {
+    client.session().await["user"]["email"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
