@@ -2,7 +2,8 @@
 //!
 //! `200 null` when there is no valid session (absent, tampered, unknown, expired); otherwise
 //! `{session, user}`. Sliding refresh once `updateAge` has passed since the last refresh, unless
-//! the browser asked not to be remembered. Never rate-limited (see `rate_limit`).
+//! the browser asked not to be remembered. Never rate-limited (see `rate_limit`). Answered from
+//! the in-process session cache (`session_cache`) unless `?disableCookieCache=true`.
 
 use std::collections::HashMap;
 
@@ -55,8 +56,13 @@ pub async fn get(
     let now = Utc::now();
     let refresh_due = |s: &Session| s.expires_at - expires_in + update_age <= now;
 
-    // Fast path: a live, recently read session that needs no refresh (see `session_cache`).
-    if let Some(hit) = state.session_cache.get(&token) {
+    // Fast path: a live, recently read session that needs no refresh (see `session_cache`),
+    // unless the caller asks for the database's answer (BetterAuth's flag for skipping its
+    // cookie cache; base services ask so before deriving a credential from the session).
+    let cached = (!flag(&query, "disableCookieCache"))
+        .then(|| state.session_cache.get(&token))
+        .flatten();
+    if let Some(hit) = cached {
         let due = hit.expires_at - expires_in + update_age <= now;
         if hit.expires_at > now && !(may_refresh && due) {
             return Ok(no_store(json_bytes(hit.body)));

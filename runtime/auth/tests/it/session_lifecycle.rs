@@ -264,3 +264,33 @@ async fn cached_sessions_never_outlive_changes_made_through_the_service() {
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     assert_eq!(c.get("/api/auth/get-session").await.text, "null");
 }
+
+/// `get-session?disableCookieCache=true` reads the session from the database, past the
+/// in-process cache (BetterAuth's flag for skipping its cookie cache): a change made elsewhere
+/// (another auth replica revoking it, here direct SQL) shows at once. Base services ask so before
+/// they derive a credential of their own from a session.
+#[tokio::test]
+async fn get_session_asked_to_skip_the_cache_reads_the_database() {
+    let server = TestServer::start_with(Options {
+        session_cache_ms: Some(60_000),
+        ..Default::default()
+    })
+    .await;
+    let mut c = server.client();
+    c.sign_up("Lu", "lu@example.com", "password-123").await;
+    for _ in 0..2 {
+        assert_ne!(c.get("/api/auth/get-session").await.text, "null");
+    }
+    server.psql(r#"delete from "session""#);
+    assert_ne!(
+        c.get("/api/auth/get-session").await.text,
+        "null",
+        "the cache answers for a minute"
+    );
+    for value in ["true", "1"] {
+        let r = c
+            .get(&format!("/api/auth/get-session?disableCookieCache={value}"))
+            .await;
+        assert_eq!(r.text, "null", "disableCookieCache={value}");
+    }
+}

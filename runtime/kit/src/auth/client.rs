@@ -18,6 +18,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 pub struct AuthClient {
     http: reqwest::Client,
     get_session_url: Url,
+    /// get-session past auth's own session cache (`?disableCookieCache=true`).
+    get_session_uncached_url: Url,
     provision_url: Url,
     user_status_url: Url,
     service: String,
@@ -63,6 +65,7 @@ impl AuthClient {
         AuthClient {
             http,
             get_session_url: endpoint("get-session"),
+            get_session_uncached_url: endpoint("get-session?disableCookieCache=true"),
             provision_url: endpoint("provision"),
             user_status_url: endpoint("user-status"),
             service: service.into(),
@@ -82,9 +85,27 @@ impl AuthClient {
     /// `Ok(None)` is auth's `null`: no valid session. Anything but `200` with `null` or a
     /// consistent `{session, user}` is an error, so the caller fails closed.
     pub async fn get_session(&self, cookie: &str) -> Result<Option<VerifiedSession>, AuthError> {
+        self.ask_get_session(&self.get_session_url, cookie).await
+    }
+
+    /// [`AuthClient::get_session`] answered from auth's database, never from auth's session
+    /// cache, where another auth replica's revocation does not reach.
+    pub async fn get_session_uncached(
+        &self,
+        cookie: &str,
+    ) -> Result<Option<VerifiedSession>, AuthError> {
+        self.ask_get_session(&self.get_session_uncached_url, cookie)
+            .await
+    }
+
+    async fn ask_get_session(
+        &self,
+        url: &Url,
+        cookie: &str,
+    ) -> Result<Option<VerifiedSession>, AuthError> {
         let response = self
             .http
-            .get(self.get_session_url.clone())
+            .get(url.clone())
             .header(COOKIE, cookie)
             .send()
             .await

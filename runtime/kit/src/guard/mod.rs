@@ -157,9 +157,10 @@ impl Guard {
     }
 
     /// The credential epoch to stamp on a device session `user` is creating: read from auth first,
-    /// then the creating cookie is verified again with auth (never from the cache). A revocation
-    /// deletes the sessions before moving the epoch on, so either the cookie check fails or the
-    /// epoch read is already stale and the new device session dies with the others.
+    /// then the creating cookie is verified again with auth, from its database (never from this
+    /// guard's cache nor auth's, which another auth replica's revocation does not reach). A
+    /// revocation deletes the sessions before moving the epoch on, so either the cookie check
+    /// fails or the epoch read is already stale and the new device session dies with the others.
     pub(crate) async fn epoch_for_new_device(
         &self,
         user: &Authenticated,
@@ -172,7 +173,11 @@ impl Guard {
             .ok_or(GuardRejection::NotConfigured)?;
         let epoch = self.owners()?.current_epoch(&user.user().id).await?;
         let cookie = cookie_header(headers).ok_or(GuardRejection::Unauthenticated)?;
-        let fresh = verdict(auth.get_session(&cookie).await.map(|v| v.map(Arc::new)))?;
+        let fresh = verdict(
+            auth.get_session_uncached(&cookie)
+                .await
+                .map(|v| v.map(Arc::new)),
+        )?;
         if fresh.user.id == user.user().id {
             Ok(epoch)
         } else {

@@ -149,3 +149,52 @@ async fn an_impersonation_cannot_make_a_device_session() {
     // Bob himself still can.
     stack.create_device_session(&bob).await;
 }
+
+/// A service reaching auth through a replica whose get-session cache still holds a session
+/// another replica just ended (signing out everywhere): the stolen cookie still passes the
+/// guard there for the cache's lifetime, but it cannot make a device session, which would carry
+/// the new credential epoch and outlive the revocation by its 30 days. The creating cookie is
+/// checked with auth past auth's cache too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cookie_ended_on_another_auth_replica_makes_no_device_session() {
+    // Long enough that the replica's cache outlasts the test: the cookie passes the guard.
+    let replica_cache = Duration::from_secs(60);
+    let options = |auth_cache| {
+        StackOptions::new(Flavor::Flexible)
+            .cache_ttl_ms(0)
+            .auth_session_cache(auth_cache)
+    };
+    let mut stack = Stack::start(options(Duration::from_millis(1000))).await;
+    let replica = stack.start_auth_replica(replica_cache);
+    let staff = stack
+        .add_service("staff", options(replica_cache).auth_url(&replica.url))
+        .await;
+    let alice = stack.sign_up("alice").await;
+    // Provisioning at staff clears the replica's cache; the next request fills it.
+    for _ in 0..2 {
+        assert_eq!(stack.me_status_at(&staff, &alice).await, 200);
+    }
+
+    stack.revoke_sessions(&alice).await;
+    assert_eq!(
+        stack.me_status_at(&staff, &alice).await,
+        200,
+        "the replica still answers from its cache"
+    );
+    let (status, created) = stack
+        .request_at(
+            &staff,
+            reqwest::Method::POST,
+            "/device-sessions",
+            &[
+                ("cookie", &alice.cookie),
+                ("origin", stack.trusted_origin()),
+            ],
+        )
+        .await;
+    assert_eq!(
+        status.as_u16(),
+        401,
+        "a device session made from an ended session: {created}"
+    );
+}
