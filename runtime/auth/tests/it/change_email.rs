@@ -421,23 +421,9 @@ async fn a_reset_racing_an_address_change_leaves_no_link_to_the_old_address() {
 /// old address, ends too.
 #[tokio::test]
 async fn reset_links_mailed_to_the_old_address_die_when_an_admin_changes_it() {
-    let server = TestServer::start_with(Options {
-        session_cache_ms: Some(0),
-        ..Default::default()
-    })
-    .await;
-    let mut root = server.client();
-    root.sign_up("Root", "root@example.com", "password-123")
-        .await;
-    server.psql(r#"update "user" set "role" = 'admin' where "email" = 'root@example.com'"#);
+    let (server, mut root) = server_with_an_admin().await;
     let mut uma = server.client();
-    let uid = uma
-        .sign_up("Uma", "uma@example.com", "password-123")
-        .await
-        .json()["user"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let uid = signed_up_id(&mut uma, "Uma", "uma@example.com").await;
     enable_two_factor(&mut uma, "password-123").await;
     let token = server.reset_token("uma@example.com", 1).await;
 
@@ -515,23 +501,9 @@ async fn reset_links_mailed_to_the_old_address_die_when_an_admin_changes_it() {
 /// though the account is at their `email` again; a link asked for afterwards works.
 #[tokio::test]
 async fn a_link_does_not_move_the_account_again_once_it_is_back_at_the_links_address() {
-    let server = TestServer::start_with(Options {
-        session_cache_ms: Some(0),
-        ..Default::default()
-    })
-    .await;
-    let mut root = server.client();
-    root.sign_up("Root", "root@example.com", "password-123")
-        .await;
-    server.psql(r#"update "user" set "role" = 'admin' where "email" = 'root@example.com'"#);
+    let (server, mut root) = server_with_an_admin().await;
     let mut owner = server.client();
-    let uid = owner
-        .sign_up("Cam", "cam@example.com", "password-123")
-        .await
-        .json()["user"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let uid = signed_up_id(&mut owner, "Cam", "cam@example.com").await;
     let mut thief = server.client();
     assert_eq!(
         thief
@@ -595,6 +567,28 @@ async fn ask(client: &mut Client, new_email: &str) {
 
 async fn address(client: &mut Client) -> String {
     client.session().await["user"]["email"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// A server without the session cache, and a signed-in admin.
+async fn server_with_an_admin() -> (TestServer, Client) {
+    let server = TestServer::start_with(Options {
+        session_cache_ms: Some(0),
+        ..Default::default()
+    })
+    .await;
+    let mut root = server.client();
+    root.sign_up("Root", "root@example.com", "password-123")
+        .await;
+    server.psql(r#"update "user" set "role" = 'admin' where "email" = 'root@example.com'"#);
+    (server, root)
+}
+
+/// Signs `client` up; the new user's id.
+async fn signed_up_id(client: &mut Client, name: &str, email: &str) -> String {
+    client.sign_up(name, email, "password-123").await.json()["user"]["id"]
         .as_str()
         .unwrap()
         .to_owned()
