@@ -47,8 +47,31 @@ pub fn fits(key: &str, value: &str) -> bool {
 
 /// The validation message for a `value` at `path` (e.g. `body.data.name`) over the cap of `key`.
 pub fn too_big(path: &str, key: &str) -> String {
-    let max = max_chars(key).unwrap_or_default();
+    too_long(path, max_chars(key).unwrap_or_default())
+}
+
+/// The validation message for a string at `path` longer than `max` characters.
+pub fn too_long(path: &str, max: usize) -> String {
     format!("[{path}] Too big: expected string to have <={max} characters")
+}
+
+/// The fields that are only hashed, never stored or sent as they are: they alone may hold a NUL.
+const HASHED_ONLY: &[&str] = &["password", "newPassword", "currentPassword"];
+
+/// The path of the first string under `value` (at `path`) holding a NUL character, which
+/// PostgreSQL's text cannot store.
+fn nul_at(path: String, value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => s.contains('\0').then_some(path),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| nul_at(format!("{path}.{i}"), v)),
+        Value::Object(map) => map
+            .iter()
+            .find_map(|(k, v)| nul_at(format!("{path}.{k}"), v)),
+        _ => None,
+    }
 }
 
 pub struct Body {
@@ -232,9 +255,19 @@ impl Body {
         }
     }
 
-    /// Fails with `VALIDATION_ERROR` if any field was wrong or any free-text field is longer than
-    /// its cap (`MAX_CHARS`).
+    /// Fails with `VALIDATION_ERROR` if any field was wrong, any free-text field is longer than
+    /// its cap (`MAX_CHARS`), or any text but a password holds a NUL character.
     pub fn check(&mut self) -> ApiResult<()> {
+        let with_nul = self
+            .map
+            .iter()
+            .filter(|(key, _)| !HASHED_ONLY.contains(&key.as_str()))
+            .find_map(|(key, value)| nul_at(format!("body.{key}"), value));
+        if let Some(path) = with_nul {
+            self.errors.push(format!(
+                "[{path}] Invalid input: text cannot hold a NUL character"
+            ));
+        }
         for (key, _) in MAX_CHARS {
             if let Some(Value::String(s)) = self.map.get(*key) {
                 if !fits(key, s) {

@@ -91,6 +91,10 @@ fn entry(e: &Map<String, Value>) -> anyhow::Result<UserField> {
     })
 }
 
+/// The most characters a string field holds, as [`crate::body::MAX_CHARS`] caps the built-in ones:
+/// every base service fetches the whole profile with every get-session.
+pub const MAX_STRING_CHARS: usize = 1024;
+
 /// `v` as stored for a field of type `kind`, or what was expected instead.
 fn typed(kind: FieldType, v: &Value) -> Result<Value, &'static str> {
     match (kind, v) {
@@ -174,6 +178,14 @@ pub fn from_body(
             Some(_) if !f.input => {}
             Some(Value::Null) if !f.required => {
                 out.insert(f.name.clone(), Value::Null);
+            }
+            Some(Value::String(text))
+                if f.kind == FieldType::String && text.chars().count() > MAX_STRING_CHARS =>
+            {
+                return Err(ApiError::validation(crate::body::too_long(
+                    &format!("body.{}", f.name),
+                    MAX_STRING_CHARS,
+                )));
             }
             Some(v) => {
                 let value = typed(f.kind, v).map_err(|expected| {

@@ -43,6 +43,22 @@ pub async fn by_id(
         .map(|r| User::from_row(&r, 0)))
 }
 
+/// The additional fields `fields` as a stored user answers them (`User::extra`): each value
+/// through its column's type (a number as the stored double, a date as the stored instant), and
+/// every other column null. For an answer that must not differ from a real user's.
+pub async fn extra_as_stored(
+    client: &impl GenericClient,
+    fields: &serde_json::Map<String, serde_json::Value>,
+) -> Result<serde_json::Map<String, serde_json::Value>, tokio_postgres::Error> {
+    let sql = format!(
+        r#"select {} from jsonb_populate_record(null::"user", $1::text::jsonb) u"#,
+        super::models::USER_EXTRA_COLUMN
+    );
+    let fields = serde_json::Value::Object(fields.clone()).to_string();
+    let row = client.query_one(&sql, &[&fields]).await?;
+    Ok(serde_json::from_str(row.get(0)).unwrap_or_default())
+}
+
 /// Inserts a user with the normalised address; `Ok(false)` when the address is taken, in any
 /// form (a legacy row stored unnormalised counts too).
 pub async fn insert(

@@ -87,7 +87,7 @@ pub async fn post(
                 ban_reason: None,
                 ban_expires: None,
                 services: Vec::new(),
-                extra: fields,
+                extra: users::extra_as_stored(&client, &fields).await?,
             };
             return Ok(respond::ok_json(
                 json!({"token": null, "user": state.user_json(&fake)}),

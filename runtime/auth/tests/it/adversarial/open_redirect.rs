@@ -36,7 +36,8 @@ const FOREIGN: &[&str] = &[
 ];
 
 /// Runs `send` for every foreign URL and lists those that were not refused with `status`/`code`
-/// and without a `Location` header.
+/// and without a `Location` header. A URL holding a NUL sent in a body may be refused before its
+/// origin is read, as text no field may hold (`400 VALIDATION_ERROR`).
 async fn refuses_all<F, Fut>(status: u16, code: &str, send: F) -> Outcome
 where
     F: Fn(&'static str) -> Fut,
@@ -45,7 +46,9 @@ where
     let mut through = Vec::new();
     for url in FOREIGN {
         let r = send(url).await;
-        if r.status != status || r.code() != code || r.headers.contains_key("location") {
+        let refused = (r.status, r.code().as_str()) == (status, code)
+            || (url.contains('\0') && (r.status, r.code().as_str()) == (400, "VALIDATION_ERROR"));
+        if !refused || r.headers.contains_key("location") {
             through.push(format!("{url:?} -> {} {}", r.status, r.text));
         }
     }
