@@ -94,6 +94,35 @@ fn a_name_that_is_another_services_postgres_user_is_refused() {
     }
 }
 
+/// Auth answers each base service's provisioning flag by a name made from the service's
+/// (`core-2` → `hasCore2Account`): two services whose flags are one would each read the other's
+/// answer. The second is refused at its line, naming both and the flag.
+#[test]
+fn names_that_give_one_account_flag_are_refused() {
+    for (first, second) in [("core2", "core-2"), ("a-1b", "a1b"), ("pay-out", "payOut")] {
+        let services =
+            format!("    {{ \"name\": \"{first}\" }},\n    {{ \"name\": \"{second}\" }}");
+        let message = generate_error(&with_services(&services));
+        if second == "payOut" {
+            // Not a valid name in the first place.
+            assert!(message.contains("invalid service name"), "{message}");
+            continue;
+        }
+        let flag = stackr_contract::has_account_field(first);
+        let flat = message
+            .replace('│', " ")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(
+            flat.contains(&format!("`{first}` and `{second}`"))
+                && flat.contains(&flag)
+                && flat.contains("services[2].name"),
+            "{message}"
+        );
+    }
+}
+
 #[test]
 fn invalid_and_reserved_names_are_refused() {
     insta::assert_snapshot!(

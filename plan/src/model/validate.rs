@@ -191,6 +191,23 @@ fn check_service_names(config: &StackrConfig, report: &Reporter) -> Result<(), C
             ));
         }
     }
+    // Auth answers each base service's provisioning flag under a name made from the service's,
+    // hyphens dropped: two services with one flag would each read the other's answer.
+    let mut flags: BTreeMap<String, usize> = BTreeMap::new();
+    for (index, service) in config.services.iter().enumerate() {
+        let flag = stackr_contract::has_account_field(&service.name);
+        if let Some(first) = flags.insert(flag.clone(), index) {
+            let first = &config.services[first].name;
+            return Err(report.error(
+                JsonPath::service(index).key("name"),
+                format!(
+                    "services `{first}` and `{}` would share auth's account flag `{flag}`, each reading the other's",
+                    service.name
+                ),
+                "rename one so the names differ by more than hyphens",
+            ));
+        }
+    }
     for (index, service) in config.services.iter().enumerate() {
         let Some(other) = service.name.strip_suffix(POSTGRES_USER_SUFFIX) else {
             continue;
