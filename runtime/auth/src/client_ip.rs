@@ -6,8 +6,12 @@
 //! and everything left of them by whoever connected to the first one. The client is the
 //! right-most entry that is not itself a trusted proxy; entries further left are ignored, so a
 //! client prepending its own entries changes nothing.
+//!
+//! A connection on a Unix socket (a replica behind its host's load balancer, on a socket file
+//! only the balancer may open) is the balancer's: its peer is [`LOCAL_PROXY`], a trusted proxy
+//! whatever `AUTH_TRUSTED_PROXIES` says.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
@@ -100,11 +104,14 @@ pub fn canonical(ip: IpAddr) -> IpAddr {
 /// The header a trusted proxy names the client in.
 pub const FORWARDED_FOR: &str = "x-forwarded-for";
 
+/// The peer of every connection on a Unix socket: an address no TCP connection comes from.
+pub const LOCAL_PROXY: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0);
+
 /// The client address of a request (see the module docs); `None` when the peer is unknown.
 pub fn resolve(parts: &Parts, trusted_proxies: &[IpNet]) -> Option<IpAddr> {
     let peer = canonical(parts.extensions.get::<ConnectInfo<SocketAddr>>()?.0.ip());
     let trusted = |ip: IpAddr| trusted_proxies.iter().any(|net| net.contains(ip));
-    if !trusted(peer) {
+    if peer != LOCAL_PROXY.ip() && !trusted(peer) {
         return Some(peer);
     }
     let entries: Vec<&str> = parts
@@ -172,6 +179,16 @@ mod tests {
         assert_eq!(ip("10.0.0.2", &[]), "10.0.0.2");
         assert_eq!(ip("10.0.0.2", &["junk, 10.0.0.3"]), "10.0.0.3");
         assert_eq!(ip("::ffff:192.0.2.9", &["6.6.6.6"]), "192.0.2.9");
+    }
+
+    /// A Unix socket's connections come from the load balancer, trusted without being listed;
+    /// a loopback peer is one no longer (any local user can connect there).
+    #[test]
+    fn a_unix_sockets_peer_is_the_trusted_balancer() {
+        let unlisted = nets(&[]);
+        let ip = |peer, xff: &[&str]| resolve(&parts(peer, xff), &unlisted).unwrap().to_string();
+        assert_eq!(ip("0.0.0.0", &["6.6.6.6, 192.0.2.7"]), "192.0.2.7");
+        assert_eq!(ip("127.0.0.1", &["192.0.2.7"]), "127.0.0.1");
     }
 
     #[test]

@@ -4,7 +4,9 @@ use std::net::SocketAddr;
 
 use anyhow::Context;
 
-use stackr_contract::socket_activation::{inherited_or_bound, ADMIN_SOCKET, API_SOCKET};
+use stackr_contract::socket_activation::{
+    inherited_or_bound, inherited_unix, ADMIN_SOCKET, API_SOCKET,
+};
 
 use crate::config::AuthConfig;
 use crate::state::AppState;
@@ -24,9 +26,16 @@ pub async fn run(config: AuthConfig) -> anyhow::Result<()> {
     let state = AppState::connect(config).await?;
     crate::phase_timings::start_from_env();
     crate::housekeeping::spawn(state.clone());
-    let listener = listen(API_SOCKET, (listen_address, port).into())
-        .with_context(|| format!("cannot listen on LISTEN_ADDRESS {listen_address} PORT {port}"))?;
-    tracing::info!(port, base_url = %state.config.base_url, https = https.is_some(), "stackr-auth listening");
+    let api = match inherited_unix(API_SOCKET).context("reading systemd's API socket")? {
+        Some(socket) => Api::BehindBalancer(tokio::net::UnixListener::from_std(socket)?),
+        None => Api::Tcp(
+            listen(API_SOCKET, (listen_address, port).into()).with_context(|| {
+                format!("cannot listen on LISTEN_ADDRESS {listen_address} PORT {port}")
+            })?,
+        ),
+    };
+    let behind_balancer = matches!(api, Api::BehindBalancer(_));
+    tracing::info!(port, base_url = %state.config.base_url, https = https.is_some(), behind_balancer, "stackr-auth listening");
     if let Some(admin_port) = admin_port {
         let admin = crate::admin_page::router(state.clone());
         let admin_listener =
@@ -48,10 +57,59 @@ pub async fn run(config: AuthConfig) -> anyhow::Result<()> {
     if let Err(e) = sd_notify::notify(&[sd_notify::NotifyState::Ready]) {
         tracing::warn!(error = %e, "could not tell systemd the service is ready");
     }
-    match https {
-        Some(tls) => serve_tls(listener, tls, state).await,
-        None => serve(listener, state).await,
+    match (api, https) {
+        (Api::BehindBalancer(socket), None) => serve_behind_balancer(socket, state).await,
+        (Api::BehindBalancer(_), Some(_)) => anyhow::bail!(
+            "systemd handed over a Unix socket as `{API_SOCKET}`, which serves plain HTTP to the \
+             host's load balancer, but AUTH_TLS_CERT_FILE asks for HTTPS: leave one out"
+        ),
+        (Api::Tcp(listener), Some(tls)) => serve_tls(listener, tls, state).await,
+        (Api::Tcp(listener), None) => serve(listener, state).await,
     }
+}
+
+/// Where the API listens.
+enum Api {
+    /// A port: its peers are the clients, or proxies listed in `AUTH_TRUSTED_PROXIES`.
+    Tcp(tokio::net::TcpListener),
+    /// A socket file only the host's load balancer may open (see `serve_behind_balancer`).
+    BehindBalancer(tokio::net::UnixListener),
+}
+
+/// A Unix socket's connections, every one from the host's load balancer (the only one that may
+/// open the socket file): their peer is [`crate::client_ip::LOCAL_PROXY`].
+struct FromBalancer(tokio::net::UnixListener);
+
+impl axum::serve::Listener for FromBalancer {
+    type Io = tokio::net::UnixStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        let (io, _) = axum::serve::Listener::accept(&mut self.0).await;
+        (io, crate::client_ip::LOCAL_PROXY)
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        Ok(crate::client_ip::LOCAL_PROXY)
+    }
+}
+
+/// Serves the API on a Unix socket only the host's load balancer may open, believing its
+/// `X-Forwarded-For` (see `client_ip`).
+pub async fn serve_behind_balancer(
+    listener: tokio::net::UnixListener,
+    state: AppState,
+) -> anyhow::Result<()> {
+    use axum::serve::ListenerExt;
+    let app = crate::routes::router(state);
+    // `tap_io` only so that axum gives handlers the peer (`ConnectInfo`), as in `serve_tls`.
+    axum::serve(
+        FromBalancer(listener).tap_io(|_| {}),
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("HTTP server on the load balancer's socket failed")
 }
 
 /// The socket systemd holds for `name`, else one bound to `address`.

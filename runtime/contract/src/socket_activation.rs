@@ -6,8 +6,10 @@
 //! systemd passes them as file descriptors from 3 on, with `LISTEN_PID` (the process meant),
 //! `LISTEN_FDS` (how many) and `LISTEN_FDNAMES` (their `FileDescriptorName=`s, `:`-separated).
 
+use std::mem::ManuallyDrop;
 use std::net::TcpListener;
 use std::os::fd::{FromRawFd, RawFd};
+use std::os::unix::net::UnixListener;
 
 /// The `FileDescriptorName=` of an API's listening socket.
 pub const API_SOCKET: &str = "api";
@@ -30,6 +32,41 @@ enum Passed {
     Named(RawFd),
     /// Sockets, but none of that name: their names, `:`-separated.
     Others(String),
+}
+
+/// The socket systemd handed over as `name` if it is a Unix socket (a socket unit listening on a
+/// path), else `None`, and [`inherited_or_bound`] finds the TCP socket or binds one. A replica
+/// behind its host's load balancer listens on a socket file only the balancer may open: unlike
+/// a loopback port, which every local user can reach, whatever arrives on it came through the
+/// balancer.
+pub fn inherited_unix(name: &str) -> std::io::Result<Option<UnixListener>> {
+    let lookup = |var: &str| std::env::var(var).ok();
+    let passed = inherited_fd(&lookup, std::process::id(), name)
+        .map_err(|why| std::io::Error::new(std::io::ErrorKind::InvalidInput, why))?;
+    let Passed::Named(fd) = passed else {
+        return Ok(None);
+    };
+    // SAFETY: systemd passed this descriptor to this process (LISTEN_PID is ours) under this
+    // name, and nothing else in the process owns it.
+    unsafe { unix_listener(fd) }
+}
+
+/// The listening socket `fd` as a Unix listener, non-blocking, if it is one; else `None`, and
+/// `fd` is left open.
+///
+/// # Safety
+/// `fd` must be an open descriptor nothing else owns: when it is a Unix socket, the listener
+/// returned owns it.
+unsafe fn unix_listener(fd: RawFd) -> std::io::Result<Option<UnixListener>> {
+    // The probe only reads the socket's address and never closes it.
+    let probe = ManuallyDrop::new(unsafe { UnixListener::from_raw_fd(fd) });
+    // std refuses the address of a socket of another family.
+    if probe.local_addr().is_err() {
+        return Ok(None);
+    }
+    let listener = ManuallyDrop::into_inner(probe);
+    listener.set_nonblocking(true)?;
+    Ok(Some(listener))
 }
 
 /// The listening socket systemd handed over as `name` if it listens on `address`, else one bound
@@ -160,6 +197,39 @@ fn inherited_fd(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A socket unit listening on a path hands over a Unix socket, taken as one; a TCP socket is
+    /// left alone (and open) for [`inherited_or_bound`].
+    #[test]
+    fn a_unix_socket_is_told_from_a_tcp_one() {
+        use std::os::fd::IntoRawFd;
+        let dir = std::env::temp_dir().join(format!("stackr-sa-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("api.sock");
+        let _ = std::fs::remove_file(&path);
+        let fd = UnixListener::bind(&path).unwrap().into_raw_fd();
+        // SAFETY: the descriptor was just released by its listener.
+        let taken = unsafe { unix_listener(fd) }
+            .unwrap()
+            .expect("a Unix socket");
+        assert_eq!(
+            taken.local_addr().unwrap().as_pathname(),
+            Some(path.as_path())
+        );
+        std::os::unix::net::UnixStream::connect(&path).unwrap();
+        assert!(taken.accept().is_ok(), "accepts what connected");
+        assert!(taken.accept().is_err(), "non-blocking");
+
+        let tcp = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = tcp.local_addr().unwrap();
+        let fd = tcp.into_raw_fd();
+        // SAFETY: as above; on `None` it stays open and is closed below.
+        assert!(unsafe { unix_listener(fd) }.unwrap().is_none());
+        // SAFETY: still open, owned by nothing else.
+        let tcp = unsafe { TcpListener::from_raw_fd(fd) };
+        assert_eq!(tcp.local_addr().unwrap(), port, "left open");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
         move |var| {

@@ -5,6 +5,7 @@ mod admin_and_limits;
 mod admin_api;
 mod admin_dashboard;
 mod adversarial;
+mod behind_balancer;
 mod binary_config;
 mod change_email;
 mod common;
