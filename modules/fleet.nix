@@ -166,8 +166,10 @@ in
           (name: lib.nameValuePair "stackr-${name}" {
             # Passive health checks: a replica failing twice is left out for 10 s.
             servers = lib.listToAttrs (map
-              (port: lib.nameValuePair "127.0.0.1:${toString port}" { max_fails = 2; fail_timeout = "10s"; })
-              fleet.services.${name}.api.ports);
+              (address: lib.nameValuePair address { max_fails = 2; fail_timeout = "10s"; })
+              (if stackrLib.behindBalancerSocket cfg name
+              then map (unit: "unix:${stackrLib.replicaSocket unit}") (stackrLib.roleUnits cfg name "api")
+              else map (port: "127.0.0.1:${toString port}") fleet.services.${name}.api.ports));
           })
           apisHere);
         virtualHosts = lib.listToAttrs (map
@@ -182,8 +184,8 @@ in
                 # The headers are this location's own lines below, whatever the host's
                 # `services.nginx.recommendedProxySettings` (which would otherwise add nixpkgs'
                 # set here too, sending Host and X-Forwarded-For twice). X-Forwarded-For: the
-                # client's address appended, which auth believes from this host (127.0.0.1 is
-                # always one of its trusted proxies in a fleet).
+                # client's address appended, which auth believes from its socket file, which
+                # nginx alone may open (`stackrLib.behindBalancerSocket`).
                 recommendedProxySettings = false;
                 # A request a replica could not answer goes to the next one.
                 extraConfig = ''

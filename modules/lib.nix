@@ -154,6 +154,15 @@ rec {
     if !(inFleet cfg) then [ "stackr-${name}-${role}" ]
     else lib.genList (i: "stackr-${name}-${role}-${toString (i + 1)}") (localReplicas cfg name role);
 
+  # In a fleet auth's API replicas listen on a socket file only the host's nginx may open, not on
+  # a loopback port: any local user can connect to loopback, and auth believes the
+  # `X-Forwarded-For` of whatever reaches it through the balancer (the client it rate-limits and
+  # records). Other services' replicas read no such header and keep their loopback ports.
+  behindBalancerSocket = cfg: name: inFleet cfg && cfg.services.${name}.kind == "auth";
+
+  # The socket file of API replica unit `unitName` (see `behindBalancerSocket`).
+  replicaSocket = unitName: "/run/${unitName}.sock";
+
   # Firewall lines letting `addresses` (and nobody else) reach TCP `port`, inserted into the
   # NixOS firewall's own chain.
   allowFrom = port: addresses: lib.concatMapStrings

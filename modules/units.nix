@@ -38,9 +38,10 @@ let
       TLS_CA_FILE = "%d/tls-ca";
     };
 
-  # In a fleet every request reaches auth's replicas through the host's nginx: without it among
-  # the trusted proxies, every client would share one address (and one sign-in limit).
-  trustedProxies = lib.optional inFleet "127.0.0.1" ++ cfg.auth.trustedProxies;
+  # In a fleet every request reaches auth's replicas through the host's nginx, on a socket file
+  # (`stackrLib.behindBalancerSocket`), whose peer auth trusts as its balancer without a listed
+  # proxy; loopback is not one (any local user can connect there).
+  trustedProxies = cfg.auth.trustedProxies;
 
   authEnv = name: svc: {
     AUTH_SECRET_FILE = "%d/auth-secret";
@@ -169,7 +170,15 @@ let
     # which systemd binds to `[::]`, taking IPv4 too, or to 0.0.0.0 on a host without IPv6, as
     # the runtime binds itself when not socket-activated: `openFirewall` opens the port to both
     # families), loopback for the admin page. An explicit address is bound as it is.
-    [ (lib.nameValuePair unitName (socket "api" (if env ? LISTEN_ADDRESS then stream env.LISTEN_ADDRESS env.PORT else env.PORT))) ]
+    [
+      (lib.nameValuePair unitName
+        (if replica != null && stackrLib.behindBalancerSocket cfg name
+        # Only nginx's group may connect (systemd creates the file, owned by root).
+        then lib.recursiveUpdate (socket "api" (stackrLib.replicaSocket unitName)) {
+          socketConfig = { SocketGroup = config.services.nginx.group; SocketMode = "0660"; };
+        }
+        else socket "api" (if env ? LISTEN_ADDRESS then stream env.LISTEN_ADDRESS env.PORT else env.PORT)))
+    ]
     ++ lib.optional (env ? AUTH_ADMIN_PORT)
       (lib.nameValuePair "${unitName}-admin" (socket "admin" (stream (env.AUTH_ADMIN_BIND or "127.0.0.1") env.AUTH_ADMIN_PORT)));
 

@@ -152,6 +152,35 @@ fn sign_up_and_calls_through_both_load_balancers(fleet: &Fleet) -> String {
         answer.as_ref().map_or(true, |a| a.status != 200),
         "auth answered plain HTTP: {answer:?}"
     );
+    // Auth recorded the client as its host's nginx saw it (X-Forwarded-For, believed from the
+    // replicas' socket file, which only nginx may open: another local user of auth's host is
+    // refused there).
+    let auth_host = fleet.host_of("auth", "api");
+    let recorded = psql(
+        fleet,
+        auth_host,
+        "auth",
+        "auth",
+        &format!(r#"SELECT "ipAddress" FROM "session" WHERE "userId" = '{user_id}'"#),
+    );
+    assert_eq!(
+        recorded.as_deref(),
+        Ok(core_host.address.as_str()),
+        "the session's client"
+    );
+    let socket = "/run/stackr-auth-api-1.sock";
+    assert!(
+        auth_host.succeeds(&format!("test -S {socket}")),
+        "auth's replica listens on {socket}"
+    );
+    let ok = format!("curl -sf --unix-socket {socket} http://auth/api/auth/ok");
+    assert!(auth_host.succeeds(&ok), "root reaches {socket}");
+    let as_nobody = "setpriv --reuid=nobody --regid=nogroup --clear-groups";
+    assert!(auth_host.succeeds(&format!("{as_nobody} true")));
+    assert!(
+        !auth_host.succeeds(&format!("{as_nobody} {ok}")),
+        "a local user reached auth past nginx"
+    );
 
     let me = must(fleet, fleet.get("core", "/me", Some(&cookie)));
     assert!(

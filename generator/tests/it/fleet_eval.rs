@@ -473,12 +473,17 @@ fn api_replicas_sit_behind_a_health_checked_load_balancer_and_workers_are_placed
     let placed = plan.fleet.as_ref().unwrap();
     for service in &placed.services {
         let host = &fleet[&service.api.host];
-        let api_units: Vec<&Value> = (1..=service.api.replicas)
-            .map(|i| &units(host)[&format!("stackr-{}-api-{i}", service.name)])
-            .collect();
-        let ports: BTreeSet<String> = api_units
-            .iter()
-            .map(|u| format!("127.0.0.1:{}", u["environment"]["PORT"].as_str().unwrap()))
+        // Where each replica's socket unit listens: a loopback port, or (auth's) a socket file.
+        let ports: BTreeSet<String> = (1..=service.api.replicas)
+            .map(|i| {
+                let unit = format!("stackr-{}-api-{i}", service.name);
+                let listens = strings(&host["sockets"][&unit]["listenStreams"]);
+                match listens[..] {
+                    [path] if path.starts_with('/') => format!("unix:{path}"),
+                    [address] => address.to_owned(),
+                    _ => panic!("{unit}: {listens:?}"),
+                }
+            })
             .collect();
         assert_eq!(
             ports.len() as u32,
@@ -698,6 +703,20 @@ struct Mistake {
 
 const MISTAKES: &[Mistake] = &[
     Mistake {
+        file: "units.nix",
+        from: "SocketMode = \"0660\";",
+        to: "SocketMode = \"0666\";",
+        test: "every_host_evaluates_to_a_sound_system",
+        caught: "any local user may connect",
+    },
+    Mistake {
+        file: "units.nix",
+        from: "trustedProxies = cfg.auth.trustedProxies;",
+        to: "trustedProxies = lib.optional inFleet \"127.0.0.1\" ++ cfg.auth.trustedProxies;",
+        test: "auth_believes_forwarded_for_only_from_its_balancers_socket",
+        caught: "any local user may connect from loopback",
+    },
+    Mistake {
         file: "redis.nix",
         from: "port = 0;",
         to: "port = svc.redis.port;",
@@ -841,13 +860,14 @@ fn calls_to_another_service_reach_its_host_and_never_a_free_loopback_port() {
     assert!(checked > 0);
 }
 
-/// Auth's replicas sit behind the host's nginx, so every request reaches them from 127.0.0.1.
-/// Without that address in `AUTH_TRUSTED_PROXIES`, auth limits (3 sign-in attempts per 10 s)
-/// and records (the session's `ipAddress`) every client as 127.0.0.1: one client sending three
-/// sign-in attempts every 10 s locks every user of the deployment out of signing in. nginx
-/// appends the client's address to `X-Forwarded-For`; auth must believe it from nginx only.
+/// Auth's replicas sit behind the host's nginx, which appends each client's address to
+/// `X-Forwarded-For`; auth must believe it from nginx alone. Were the replicas on a loopback port
+/// with loopback trusted, every local user (any process of the host) could connect there past
+/// nginx and name any client: a fresh sign-in limit per made-up address, another's address
+/// rate-limited out, false session records. So each replica listens on a socket file only
+/// nginx's group may open, nginx proxies to those files, and no loopback address is trusted.
 #[test]
-fn auth_behind_its_load_balancer_sees_each_clients_own_address() {
+fn auth_believes_forwarded_for_only_from_its_balancers_socket() {
     let Some(fleet) = fleet() else { return };
     let gate = &fleet["gate"];
     let location = &gate["nginx"]["virtualHosts"]["stackr-auth"]["locations"]["/"];
@@ -855,24 +875,49 @@ fn auth_behind_its_load_balancer_sees_each_clients_own_address() {
         .as_str()
         .unwrap()
         .contains("X-Forwarded-For $proxy_add_x_forwarded_for"));
+    let upstream: BTreeSet<&str> = gate["nginx"]["upstreams"]["stackr-auth"]["servers"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     let replicas: Vec<(&String, &Value)> = units(gate)
         .iter()
         .filter(|(name, _)| name.starts_with("stackr-auth-api-") && !name.ends_with("-sockets"))
         .collect();
     assert!(!replicas.is_empty());
+    assert_eq!(upstream.len(), replicas.len(), "{upstream:?}");
     for (name, unit) in replicas {
         let proxies = unit["environment"]["AUTH_TRUSTED_PROXIES"]
             .as_str()
             .unwrap_or("");
         assert!(
-            proxies
-                .split(',')
-                .map(str::trim)
-                .any(|p| p == "127.0.0.1" || p == "127.0.0.1/32" || p == "127.0.0.0/8"),
-            "gate {name}: AUTH_TRUSTED_PROXIES = `{proxies}`: behind nginx every client is 127.0.0.1, \
-             so one client's sign-in attempts rate-limit every user"
+            !proxies.split(',').map(str::trim).any(|p| p.starts_with("127.") || p.starts_with("::1")),
+            "gate {name}: AUTH_TRUSTED_PROXIES = `{proxies}`: any local user may connect from loopback"
+        );
+        let socket = &gate["sockets"][name.as_str()];
+        let path = format!("/run/{name}.sock");
+        assert_eq!(strings(&socket["listenStreams"]), [path.as_str()], "{name}");
+        assert_eq!(socket["socketConfig"]["SocketGroup"], "nginx", "{name}");
+        assert_eq!(socket["socketConfig"]["SocketMode"], "0660", "{name}");
+        assert_eq!(
+            socket["socketConfig"]["FileDescriptorName"], "api",
+            "{name}"
+        );
+        assert!(
+            upstream.contains(format!("unix:{path}").as_str()),
+            "{name}: {upstream:?}"
         );
     }
+    // The other services' replicas read no such header: they keep their loopback ports.
+    let core = &fleet["app-core"]["nginx"]["upstreams"]["stackr-core"]["servers"];
+    assert!(
+        core.as_object()
+            .unwrap()
+            .keys()
+            .all(|k| k.starts_with("127.0.0.1:")),
+        "{core}"
+    );
 }
 
 /// API replicas serve only through the load balancer in front of them (for auth, the one that

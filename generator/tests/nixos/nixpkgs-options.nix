@@ -145,6 +145,7 @@ in
     # nixos/modules/services/web-servers/nginx/default.nix, vhost-options.nix, location-options.nix
     services.nginx = {
       enable = mkEnableOption "Nginx Web Server";
+      group = mkOption { type = types.str; default = "nginx"; };
       recommendedProxySettings = mkOption { type = types.bool; default = false; };
       upstreams = mkOption {
         type = types.attrsOf (types.submodule {

@@ -277,8 +277,8 @@ in
     # nixos/modules/services/web-servers/nginx/default.nix: user and group `nginx`, the config
     # tested before start (`preStart`), the server run as that user, sandboxed.
     (lib.mkIf nginx.enable {
-      users.users.nginx = { isSystemUser = true; group = "nginx"; };
-      users.groups.nginx = { };
+      users.users.nginx = { isSystemUser = true; group = nginx.group; };
+      users.groups.${nginx.group} = { };
       systemd.services.nginx = {
         description = "Nginx Web Server";
         wantedBy = [ "multi-user.target" ];
@@ -291,7 +291,7 @@ in
           Restart = "always";
           RestartSec = "10s";
           User = "nginx";
-          Group = "nginx";
+          Group = nginx.group;
           RuntimeDirectory = "nginx";
           RuntimeDirectoryMode = "0750";
           CacheDirectory = "nginx";

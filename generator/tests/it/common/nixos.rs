@@ -641,6 +641,20 @@ pub fn held_ports(system: &Value) -> BTreeMap<u16, (String, String)> {
     held
 }
 
+/// The socket file systemd hands unit `name` as `fd_name`, if one of its sockets listens on a
+/// path.
+pub fn socket_file<'a>(system: &'a Value, name: &str, fd_name: &str) -> Option<&'a str> {
+    system["sockets"]
+        .as_object()?
+        .values()
+        .filter(|socket| {
+            socket["socketConfig"]["Service"] == format!("{name}.service").as_str()
+                && socket["socketConfig"]["FileDescriptorName"] == fd_name
+        })
+        .flat_map(|socket| strings(&socket["listenStreams"]))
+        .find(|stream| stream.starts_with('/'))
+}
+
 /// The port of a socket unit's `ListenStream=` (`address:port`).
 fn stream_port(stream: &str) -> Option<u16> {
     stream.rsplit(':').next()?.parse().ok()
@@ -655,9 +669,18 @@ fn held_port_violations(system: &Value) -> Vec<String> {
     for (name, socket) in system["sockets"].as_object().into_iter().flatten() {
         let config = &socket["socketConfig"];
         for stream in strings(&socket["listenStreams"]) {
-            if stream_port(stream).is_none() {
+            if stream_port(stream).is_none() && !stream.starts_with('/') {
                 found.push(format!(
-                    "socket {name} listens on `{stream}`, which names no port: systemd refuses it"
+                    "socket {name} listens on `{stream}`, which names no port nor file: systemd refuses it"
+                ));
+            }
+            // A socket file is made by systemd, 0666 unless told: every local user could
+            // connect, as to a loopback port.
+            let private = ["0600", "0660"].contains(&config["SocketMode"].as_str().unwrap_or(""))
+                && config["SocketGroup"].is_string();
+            if stream.starts_with('/') && !private {
+                found.push(format!(
+                    "socket {name} makes `{stream}` without SocketMode= 0660 and a SocketGroup=: any local user may connect"
                 ));
             }
         }
@@ -701,6 +724,11 @@ fn held_port_violations(system: &Value) -> Vec<String> {
             let Some(port) = env(unit, key).and_then(|p| p.parse::<u16>().ok()) else {
                 continue;
             };
+            if socket_file(system, name, fd_name).is_some() {
+                // Handed a socket file instead, the process binds no port (its `PORT` is only
+                // what it would bind, started without it).
+                continue;
+            }
             match held.get(&port) {
                 Some((service, held_as)) if *service == format!("{name}.service") && held_as == fd_name => {}
                 Some(other) => found.push(format!("{name}: {key} {port} is held for {other:?}")),
