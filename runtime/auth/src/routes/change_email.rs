@@ -7,11 +7,11 @@
 //! The link is bound to the account's credentials as they were when it was asked for (a claim
 //! [`BINDING_CLAIM`] of stackr's own, which BetterAuth ignores): a password reset or change,
 //! ending all (or all other) sessions, or any change of the address (so a link moves the account
-//! once, and not again when it is back at the link's address) makes every pending link worthless. Asking needs only a
-//! session, as in BetterAuth, so whoever holds a stolen session cookie can ask for the account to
-//! move to an address of theirs; without the binding that link would outlive the owner's recovery
-//! for the rest of its hour, and the account would then be theirs (a reset mailed to the new
-//! address).
+//! once, and not again when it is back at the link's address) makes every pending link
+//! worthless. Asking needs only a session, as in BetterAuth, so whoever holds a stolen session
+//! cookie can ask for the account to move to an address of theirs; without the binding that link
+//! would outlive the owner's recovery for the rest of its hour, and the account would then be
+//! theirs (a reset mailed to the new address).
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
