@@ -304,7 +304,12 @@ in
             let s = cfg.services.${name}; in
             lib.optionals (stackrLib.runsHere cfg name "api") (
               [ { port = s.port; what = "${name}'s API"; } ]
-              ++ lib.optional (s.adminPort != null) { port = s.adminPort; what = "${name}'s admin page"; })
+              ++ lib.optional (s.adminPort != null) { port = s.adminPort; what = "${name}'s admin page"; }
+              # A fleet's replicas behind the host's nginx, on their loopback ports (auth's on
+              # socket files instead).
+              ++ lib.optionals (stackrLib.inFleet cfg && !(stackrLib.behindBalancerSocket cfg name))
+                (lib.imap1 (i: port: { inherit port; what = "${name}'s API replica ${toString i}"; })
+                  cfg.fleet.services.${name}.api.ports))
             ++ lib.optional (perService && s.postgres.port != null && stackrLib.runsHere cfg name "postgres" && stackrLib.postgresRemoteClients cfg name != [ ])
               { port = s.postgres.port; what = "${name}'s PostgreSQL"; })
           names

@@ -1015,6 +1015,43 @@ fn a_host_redis_on_an_api_port_is_refused_only_where_that_api_runs() {
     }
 }
 
+/// An API replica's loopback port (`placement.replicaPortStart` on) is bound early in boot by
+/// its socket unit: a Redis of the host's own on it would fail to start, so it is a clash,
+/// refused on each host running a replica there (each host's replicas count from the start) and
+/// nowhere else. Auth's replicas listen on socket files and take no port.
+#[test]
+fn a_host_redis_on_a_replicas_port_is_refused_where_such_a_replica_runs() {
+    let Some((project, hosts)) = fleet_in_project() else {
+        return;
+    };
+    let placed = &hosts["gate"]["stackr"]["fleet"]["services"];
+    let port = &placed["core"]["api"]["ports"][1];
+    // The hosts whose replicas (not auth's) listen on `port`, by service.
+    let replicas_on: BTreeMap<&str, &str> = placed
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(name, service)| {
+            *name != "auth" && service["api"]["ports"].as_array().unwrap().contains(port)
+        })
+        .map(|(name, service)| (service["api"]["host"].as_str().unwrap(), name.as_str()))
+        .collect();
+    assert_eq!(replicas_on.len(), 2, "{replicas_on:?}");
+    let host = format!("{{ services.redis.servers.cache = {{ enable = true; port = {port}; }}; }}");
+    let fleet = evaluate_fleet_with_host(project.path(), &host);
+    for (name, system) in fleet.as_object().unwrap() {
+        let failed = system["failedAssertions"].to_string();
+        match replicas_on.get(name.as_str()) {
+            Some(service) => assert!(
+                failed.contains(&format!("{service}'s API replica 2 on {port}"))
+                    && failed.contains(&format!("the host's Redis `cache` on {port}")),
+                "{name}: {failed}"
+            ),
+            None => assert_eq!(system["failedAssertions"], serde_json::json!([]), "{name}"),
+        }
+    }
+}
+
 /// Each load balancer sends a replica the `Host` and `X-Forwarded-For` headers once (the
 /// client's address appended, as auth's trusted proxies expect), whether or not the host turns
 /// on nixpkgs' `services.nginx.recommendedProxySettings`, which adds its own set of those

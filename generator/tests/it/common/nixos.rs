@@ -234,7 +234,11 @@ fn listeners(system: &Value) -> Listeners {
             }
         }
         if program.ends_with("-api") {
-            for key in ["PORT", "AUTH_ADMIN_PORT"] {
+            for (key, fd_name) in [("PORT", "api"), ("AUTH_ADMIN_PORT", "admin")] {
+                // Handed a socket file instead, the process binds no port.
+                if socket_file(system, name, fd_name).is_some() {
+                    continue;
+                }
                 if let Some(port) = port(key) {
                     found.http.insert(port, format!("{name}.service"));
                     found.all.push((port, format!("{name} ({key})")));
