@@ -3,16 +3,33 @@
 # lose the writes since the last one). In a fleet, a Redis with clients on other hosts speaks TLS
 # only, with this host's certificate, also on the host's address (the firewall admits its
 # clients).
-{ config, lib, ... }:
+{ config, lib, options, ... }:
 let
   cfg = config.stackr;
   stackrLib = import ./lib.nix { inherit lib; };
   here = lib.filterAttrs (name: _: stackrLib.runsHere cfg name "redis") cfg.services;
+  # Servers the host enables itself under a service's name: the module system would merge them
+  # into the service's without a word (the host's clients meeting the stack's password, sharing
+  # the queue's keyspace). A host setting without an `enable` of its own only tunes the
+  # service's server.
+  hostServers = lib.filter
+    (name: lib.any
+      (def:
+        let value = if def.value._type or null == "if" then def.value.content else def.value; in
+        def.file != toString ./redis.nix && (value.${name} or { }) ? enable)
+      options.services.redis.servers.definitionsWithLocations)
+    (lib.attrNames here);
   tlsServers = lib.filterAttrs (name: _: stackrLib.redisTls cfg name) here;
   credentials = name: "/run/credentials/${stackrLib.redisUnit name}";
 in
 {
   config = lib.mkIf cfg.enable {
+    assertions = map
+      (name: {
+        assertion = false;
+        message = "stackr: the host enables services.redis.servers.${name} itself, the Redis server of stackr's service `${name}`: the two would merge into one. Rename the host's server (or, to tune the service's, set its options without `enable`).";
+      })
+      hostServers;
     services.redis.servers = lib.mapAttrs
       (name: svc:
         let tls = stackrLib.redisTls cfg name; in

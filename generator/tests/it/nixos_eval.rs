@@ -255,6 +255,27 @@ fn port_clashes_count_only_listeners_that_bind_tcp() {
     );
 }
 
+/// A Redis server of the host's own under a service's name (`services.redis.servers.core`, enabled
+/// by the host) would merge silently into the service's: the host's clients would meet the
+/// stack's password and share the queue's keyspace. Refused, naming it; a host setting that only
+/// tunes the service's server (no `enable` of its own) is left alone.
+#[test]
+fn a_host_redis_server_under_a_services_name_is_refused() {
+    let Some(_) = minimal_system("{ }") else {
+        return;
+    };
+    let system =
+        minimal_system("{ services.redis.servers.core = { enable = true; save = [ ]; }; }")
+            .unwrap();
+    let failed = system["failedAssertions"].to_string();
+    assert!(
+        failed.contains("services.redis.servers.core") && failed.contains("`core`"),
+        "{failed}"
+    );
+    let tuned = minimal_system("{ services.redis.servers.core.save = [ ]; }").unwrap();
+    assert_eq!(tuned["failedAssertions"], serde_json::json!([]));
+}
+
 /// Shared mode: a host that replaces the system PostgreSQL's pg_hba rules with `lib.mkForce`
 /// (as nixpkgs' own option text suggests) would drop stackr's without a word; evaluation refuses.
 #[test]
