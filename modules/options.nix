@@ -238,7 +238,9 @@ in
         description = ''
           Addresses or CIDR blocks of reverse proxies in front of auth whose `X-Forwarded-For` it
           believes (`AUTH_TRUSTED_PROXIES`), so that its rate limits and sessions see each client's
-          own address. In a fleet the host's own load balancer (127.0.0.1) is always one.
+          own address. In a fleet the host's own load balancer reaches auth's replicas on
+          socket files only it may open, and is believed there without being listed; a
+          loopback address listed here is one any local user can connect from.
         '';
       };
       secretFile = secretPath "File with auth's cookie/HMAC secret (at least 32 characters)." "${cfg.secretsDir}/auth-secret";
