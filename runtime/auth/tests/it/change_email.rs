@@ -82,14 +82,7 @@ async fn an_address_in_use_is_never_taken_over() {
     );
 
     // A free address asked for, then taken by someone else before the link is opened.
-    let r = cam
-        .post(
-            "/api/auth/change-email",
-            json!({"newEmail": "late@example.com"}),
-        )
-        .await;
-    assert_eq!(r.status, 200);
-    let link = server.wait_for_link("late@example.com", 1).await;
+    let link = change_link(&server, &mut cam, "late@example.com").await;
     server
         .client()
         .sign_up("Late", "late@example.com", "password-123")
@@ -198,14 +191,7 @@ async fn a_change_email_link_dies_when_the_owner_resets_the_password() {
     );
 
     // The owner's own change, asked for after the reset, still goes through.
-    let r = owner
-        .post(
-            "/api/auth/change-email",
-            json!({"newEmail": "cam.new@example.com"}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
-    let link = server.wait_for_link("cam.new@example.com", 1).await;
+    let link = change_link(&server, &mut owner, "cam.new@example.com").await;
     let r = server.client().get(&path_of(&link)).await;
     assert_eq!(r.status, 302, "{}", r.text);
     assert!(
@@ -227,12 +213,7 @@ async fn a_change_email_link_dies_with_a_password_change_or_signing_out_everywhe
     let mut cam = server.client();
     cam.sign_up("Cam", "cam@example.com", "password-123").await;
 
-    let ask = |to: &'static str| json!({"newEmail": to});
-    let r = cam
-        .post("/api/auth/change-email", ask("one@example.com"))
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
-    let before_change = server.wait_for_link("one@example.com", 1).await;
+    let before_change = change_link(&server, &mut cam, "one@example.com").await;
     let r = cam
         .post(
             "/api/auth/change-password",
@@ -250,11 +231,7 @@ async fn a_change_email_link_dies_with_a_password_change_or_signing_out_everywhe
         r.headers["location"]
     );
 
-    let r = cam
-        .post("/api/auth/change-email", ask("two@example.com"))
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
-    let before_revoke = server.wait_for_link("two@example.com", 1).await;
+    let before_revoke = change_link(&server, &mut cam, "two@example.com").await;
     let r = cam.post("/api/auth/revoke-sessions", json!({})).await;
     assert_eq!(r.status, 200, "{}", r.text);
     let r = server.client().get(&path_of(&before_revoke)).await;
@@ -273,11 +250,7 @@ async fn a_change_email_link_dies_with_a_password_change_or_signing_out_everywhe
         "neither link moved the account"
     );
 
-    let r = cam
-        .post("/api/auth/change-email", ask("three@example.com"))
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
-    let after = server.wait_for_link("three@example.com", 1).await;
+    let after = change_link(&server, &mut cam, "three@example.com").await;
     let r = cam.get(&path_of(&after)).await;
     assert_eq!(r.status, 302);
     assert!(
@@ -326,14 +299,7 @@ async fn reset_links_mailed_to_the_old_address_die_when_the_owner_changes_it() {
     cam.sign_up("Cam", "cam@example.com", "password-123").await;
     let token = server.reset_token("cam@example.com", 1).await;
 
-    let r = cam
-        .post(
-            "/api/auth/change-email",
-            json!({"newEmail": "cam.new@example.com"}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
-    let link = server.wait_for_link("cam.new@example.com", 1).await;
+    let link = change_link(&server, &mut cam, "cam.new@example.com").await;
     let r = server.client().get(&path_of(&link)).await;
     assert_eq!(r.status, 302);
     assert!(
@@ -512,16 +478,13 @@ async fn a_link_does_not_move_the_account_again_once_it_is_back_at_the_links_add
             .status,
         200
     );
-    ask(&mut thief, "thief@example.com").await;
-    let used = server.wait_for_link("thief@example.com", 1).await;
-    ask(&mut thief, "thief2@example.com").await;
-    let unopened = server.wait_for_link("thief2@example.com", 1).await;
+    let used = change_link(&server, &mut thief, "thief@example.com").await;
+    let unopened = change_link(&server, &mut thief, "thief2@example.com").await;
     assert_eq!(server.client().get(&path_of(&used)).await.status, 302);
     assert_eq!(address(&mut owner).await, "thief@example.com");
 
     // The owner moves the account back and signs the thief's session out.
-    ask(&mut owner, "cam@example.com").await;
-    let back = server.wait_for_link("cam@example.com", 1).await;
+    let back = change_link(&server, &mut owner, "cam@example.com").await;
     assert_eq!(server.client().get(&path_of(&back)).await.status, 302);
     assert_eq!(
         thief.post("/api/auth/sign-out", json!({})).await.status,
@@ -534,8 +497,7 @@ async fn a_link_does_not_move_the_account_again_once_it_is_back_at_the_links_add
     }
 
     // The same when an admin moves it back.
-    ask(&mut owner, "cam.new@example.com").await;
-    let moved = server.wait_for_link("cam.new@example.com", 1).await;
+    let moved = change_link(&server, &mut owner, "cam.new@example.com").await;
     assert_eq!(server.client().get(&path_of(&moved)).await.status, 302);
     let r = root
         .post(
@@ -552,17 +514,18 @@ async fn a_link_does_not_move_the_account_again_once_it_is_back_at_the_links_add
     assert_eq!(address(&mut owner).await, "cam@example.com");
 
     // A link asked for now works.
-    ask(&mut owner, "cam.later@example.com").await;
-    let later = server.wait_for_link("cam.later@example.com", 1).await;
+    let later = change_link(&server, &mut owner, "cam.later@example.com").await;
     assert_eq!(server.client().get(&path_of(&later)).await.status, 302);
     assert_eq!(address(&mut owner).await, "cam.later@example.com");
 }
 
-async fn ask(client: &mut Client, new_email: &str) {
+/// Asks, as `client`, to move the account to `new_email`; the link mailed there.
+async fn change_link(server: &TestServer, client: &mut Client, new_email: &str) -> String {
     let r = client
         .post("/api/auth/change-email", json!({"newEmail": new_email}))
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
+    server.wait_for_link(new_email, 1).await
 }
 
 async fn address(client: &mut Client) -> String {
