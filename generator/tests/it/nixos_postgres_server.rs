@@ -81,14 +81,21 @@ impl Drop for Server {
     }
 }
 
+/// Whether nix-instantiate and PostgreSQL's programs are here (else the test says it is skipped).
+fn can_run() -> bool {
+    let here = nix_instantiate_available()
+        && ["initdb", "postgres", "psql", "pg_isready"]
+            .iter()
+            .all(|t| common::installed(t));
+    if !here {
+        eprintln!("nix-instantiate or PostgreSQL not installed: skipped");
+    }
+    here
+}
+
 #[test]
 fn own_server_admits_only_the_service_role() {
-    if !nix_instantiate_available()
-        || !["initdb", "postgres", "psql", "pg_isready"]
-            .iter()
-            .all(|t| common::installed(t))
-    {
-        eprintln!("nix-instantiate or PostgreSQL not installed: skipped");
+    if !can_run() {
         return;
     }
     let project = generated_project(&fixture_config("minimal"));
@@ -227,12 +234,7 @@ fn own_server_admits_only_the_service_role() {
 /// the evaluated system (nixpkgs' header and defaults included) and the `-db` unit's script.
 #[test]
 fn shared_server_with_md5_encryption_stores_a_scram_password() {
-    if !nix_instantiate_available()
-        || !["initdb", "postgres", "psql", "pg_isready"]
-            .iter()
-            .all(|t| common::installed(t))
-    {
-        eprintln!("nix-instantiate or PostgreSQL not installed: skipped");
+    if !can_run() {
         return;
     }
     const SHARED_PORT: &str = "45411";
