@@ -40,10 +40,7 @@ enum Passed {
 /// a loopback port, which every local user can reach, whatever arrives on it came through the
 /// balancer.
 pub fn inherited_unix(name: &str) -> std::io::Result<Option<UnixListener>> {
-    let lookup = |var: &str| std::env::var(var).ok();
-    let passed = inherited_fd(&lookup, std::process::id(), name)
-        .map_err(|why| std::io::Error::new(std::io::ErrorKind::InvalidInput, why))?;
-    let Passed::Named(fd) = passed else {
+    let Passed::Named(fd) = passed_to_this_process(name)? else {
         return Ok(None);
     };
     // SAFETY: systemd passed this descriptor to this process (LISTEN_PID is ours) under this
@@ -84,10 +81,7 @@ pub fn inherited_or_bound(
     name: &str,
     address: std::net::SocketAddr,
 ) -> std::io::Result<TcpListener> {
-    let lookup = |var: &str| std::env::var(var).ok();
-    let passed = inherited_fd(&lookup, std::process::id(), name)
-        .map_err(|why| std::io::Error::new(std::io::ErrorKind::InvalidInput, why))?;
-    let inherited = match passed {
+    let inherited = match passed_to_this_process(name)? {
         Passed::Nothing => return bind(address),
         Passed::Others(names) => {
             eprintln!(
@@ -164,6 +158,13 @@ fn bind_instead(
             ),
         )
     })
+}
+
+/// What systemd passed this process as `name`, from the process's environment.
+fn passed_to_this_process(name: &str) -> std::io::Result<Passed> {
+    let lookup = |var: &str| std::env::var(var).ok();
+    inherited_fd(&lookup, std::process::id(), name)
+        .map_err(|why| std::io::Error::new(std::io::ErrorKind::InvalidInput, why))
 }
 
 /// What systemd passed as `name` to process `pid`, from its variables: [`Passed::Nothing`] when
