@@ -332,40 +332,42 @@ pub(crate) fn check_plain(config: &Config) -> Result<(), crate::TlsError> {
     Err(crate::TlsError::PlainNeedsOneHost { setting })
 }
 
-/// Opens the first of `config`'s hosts that accepts, with its connect timeout and, over TCP,
-/// its keepalives and unacknowledged-data limit (as tokio-postgres's own connect sets them).
+/// Opens `config`'s one host ([`check_plain`]), with its connect timeout and, over TCP, its
+/// keepalives and unacknowledged-data limit (as tokio-postgres's own connect sets them).
 async fn open(config: &Config) -> (Socket, String) {
-    let ports = config.get_ports();
+    let port = config.get_ports().first().copied().unwrap_or(5432);
     let timeout = config.get_connect_timeout().copied();
-    let mut last = (
-        io::Error::new(io::ErrorKind::InvalidInput, "the URL names no host"),
-        String::from("(no host)"),
-    );
-    for (i, host) in config.get_hosts().iter().enumerate() {
-        let port = ports.get(i).or(ports.first()).copied().unwrap_or(5432);
-        let attempt = match host {
-            Host::Tcp(name) => {
-                let server = format!("{name}:{port}");
-                let address = config.get_hostaddrs().get(i).copied();
-                (
-                    within(timeout, tcp(config, name, address, port)).await,
-                    server,
-                )
-            }
-            Host::Unix(dir) => {
-                let path = dir.join(format!(".s.PGSQL.{port}"));
-                let server = path.display().to_string();
-                (within(timeout, unix(&path)).await, server)
-            }
-        };
-        match attempt {
-            (Ok(socket), server) => return (socket, server),
-            (Err(e), server) => last = (e, server),
+    let (attempt, server) = match config.get_hosts().first() {
+        Some(Host::Tcp(name)) => {
+            let address = config.get_hostaddrs().first().copied();
+            (
+                within(timeout, tcp(config, name, address, port)).await,
+                format!("{name}:{port}"),
+            )
+        }
+        Some(Host::Unix(dir)) => {
+            let path = dir.join(format!(".s.PGSQL.{port}"));
+            (
+                within(timeout, unix(&path)).await,
+                path.display().to_string(),
+            )
+        }
+        None => (
+            Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the URL names no host",
+            )),
+            String::from("(no host)"),
+        ),
+    };
+    match attempt {
+        Ok(socket) => (socket, server),
+        Err(error) => {
+            let error =
+                io::Error::new(error.kind(), format!("cannot connect to {server}: {error}"));
+            (Socket::Failed(Some(error)), server)
         }
     }
-    let (error, server) = last;
-    let error = io::Error::new(error.kind(), format!("cannot connect to {server}: {error}"));
-    (Socket::Failed(Some(error)), server)
 }
 
 async fn within<T>(
