@@ -83,13 +83,15 @@ pub fn binding_holds(
 
 /// Everything a change of the user's address ends, in the transaction that makes it: the
 /// pending change-email links (the count of changes they are bound to moves on), and what was
-/// mailed to the old address.
+/// mailed to the old address, the same things a new password ends: the reset links (the old
+/// mailbox may be one the owner gave up, or one someone else reads now), and the sign-ins waiting
+/// for their second factor, whose one-time code may have gone there.
 pub async fn address_moved(
     client: &impl deadpool_postgres::GenericClient,
     user_id: &str,
 ) -> ApiResult<()> {
     credential_epoch::address_moved(client, user_id).await?;
-    super::password_reset::forget_what_the_old_address_was_sent(client, user_id).await
+    super::password_reset::forget_what_the_old_password_started(client, user_id).await
 }
 
 pub async fn post(

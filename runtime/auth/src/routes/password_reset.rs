@@ -42,17 +42,6 @@ pub async fn forget_what_the_old_password_started(
     Ok(())
 }
 
-/// Invalidates what was mailed to the account's old address once it has a new one: the reset
-/// links (the old mailbox may be one the owner gave up, or one someone else reads now), and the
-/// sign-ins waiting for their second factor, whose one-time code may have gone there. Called in
-/// the transaction that changes the address. The same things as a new password ends.
-pub async fn forget_what_the_old_address_was_sent(
-    client: &impl deadpool_postgres::GenericClient,
-    user_id: &str,
-) -> ApiResult<()> {
-    forget_what_the_old_password_started(client, user_id).await
-}
-
 pub async fn request(
     State(state): State<AppState>,
     JsonBody(mut body): JsonBody,
