@@ -226,6 +226,22 @@ pub async fn by_id(
         .map(|r| Session::from_row(&r, 0)))
 }
 
+/// Whether `user_id`'s own (not impersonated) session `id` is live, holding it until the
+/// transaction ends: ending it then waits, so nothing it started completes after it ended.
+pub async fn live_and_held(
+    client: &impl GenericClient,
+    id: &str,
+    user_id: &str,
+) -> Result<bool, tokio_postgres::Error> {
+    Ok(client
+        .query_opt(
+            r#"select 1 from "session" where "id" = $1 and "userId" = $2 and "expiresAt" > $3 and "impersonatedBy" is null for share"#,
+            &[&id, &user_id, &now_ms()],
+        )
+        .await?
+        .is_some())
+}
+
 /// The session with this token, live or not.
 pub async fn by_token(
     client: &impl GenericClient,

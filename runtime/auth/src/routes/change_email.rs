@@ -11,7 +11,10 @@
 //! worthless. Asking needs only a session, as in BetterAuth, so whoever holds a stolen session
 //! cookie can ask for the account to move to an address of theirs; without the binding that link
 //! would outlive the owner's recovery for the rest of its hour, and the account would then be
-//! theirs (a reset mailed to the new address).
+//! theirs (a reset mailed to the new address). The link is also bound to the session that asked
+//! for it ([`SESSION_CLAIM`]), which must still be live when it is opened: an owner who revokes
+//! only the stranger's session, or signs a lost device out, ends what it asked for too (unlike
+//! BetterAuth, whose link lives on; a link whose device signed out is asked for again).
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -35,6 +38,10 @@ pub const VERIFICATION_REQUEST: &str = "change-email-verification";
 
 /// The claim of a change-email link that binds it to the account's [`Credentials`].
 pub const BINDING_CLAIM: &str = "stackrCredentials";
+
+/// The claim of a change-email link naming the session that asked for it (its id, which is no
+/// credential: the token is).
+pub const SESSION_CLAIM: &str = "stackrSession";
 
 /// A MAC of the user's id and [`Credentials`] (stored password hash, credential epoch, count of
 /// address changes), keyed with the service secret: whoever reads the new mailbox holds the link,
@@ -127,6 +134,7 @@ pub async fn post(
         claims.insert("updateTo".into(), new_email.clone().into());
         claims.insert("requestType".into(), VERIFICATION_REQUEST.into());
         claims.insert("userId".into(), current.user.id.clone().into());
+        claims.insert(SESSION_CLAIM.into(), current.session.id.clone().into());
         claims.insert(
             BINDING_CLAIM.into(),
             binding(&state, &client, &current.user.id).await?.into(),

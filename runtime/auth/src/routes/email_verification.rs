@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 use crate::body::JsonBody;
 use crate::cookie::encode_uri_component;
 use crate::current_session::{self, Lookup};
-use crate::db::credential_epoch;
 use crate::db::models::User;
 use crate::db::users;
+use crate::db::{credential_epoch, sessions};
 use crate::error::{ApiError, ApiResult};
 use crate::error_codes;
 use crate::jwt;
@@ -184,8 +184,8 @@ pub async fn verify(
 /// does). Opened while signed in, it must be the same user's session, whose cookie is then set
 /// again. Only the links [`super::change_email`] mails are accepted (`requestType`), and only
 /// while the user's credentials are those the link was bound to (`CREDENTIALS_CHANGED` after a
-/// password reset or change, or after all sessions were ended): a link asked for with a stolen
-/// session must not outlive the owner's recovery.
+/// password reset or change, or after all sessions were ended), and while the session that asked
+/// for it is live: a link asked for with a stolen session must not outlive the owner's recovery.
 async fn change_address(
     state: &AppState,
     headers: &HeaderMap,
@@ -238,16 +238,23 @@ async fn change_address(
     let Some(claimed) = claim(super::change_email::BINDING_CLAIM) else {
         return Ok(invalid());
     };
-    let credentials = credential_epoch::credentials(&client, &bound.id).await?;
-    if !super::change_email::binding_holds(state, claimed, &bound.id, &credentials) {
-        return Ok(failure(
+    let credentials_changed = || {
+        failure(
             error_codes::CREDENTIALS_CHANGED,
             "The account's password, sessions or address changed since this link was sent; ask for a new one",
             StatusCode::UNAUTHORIZED,
             callback,
-        ));
+        )
+    };
+    let credentials = credential_epoch::credentials(&client, &bound.id).await?;
+    if !super::change_email::binding_holds(state, claimed, &bound.id, &credentials) {
+        return Ok(credentials_changed());
     }
     let tx = client.transaction().await?;
+    let asked_by = claim(super::change_email::SESSION_CLAIM).unwrap_or("");
+    if !sessions::live_and_held(&tx, asked_by, &bound.id).await? {
+        return Ok(credentials_changed());
+    }
     match users::change_email(&tx, &bound.id, email, update_to, &credentials).await? {
         users::EmailChange::Changed => {}
         users::EmailChange::Stale => return Ok(invalid()),

@@ -2,7 +2,7 @@
 //! changes the account's address once; a replayed link, a link for an address someone took in
 //! the meantime and a request for an address already in use change nothing (and the latter sends
 //! no mail, so the answer reveals nothing). A pending link dies with a password reset or change,
-//! with signing out everywhere and with any change of the address (a used link does not work
+//! with signing out everywhere, with the end of the session that asked for it, and with any change of the address (a used link does not work
 //! again once the account is back at its address); once the address changes (by the link or by
 //! an admin), the reset links mailed to the old one die.
 
@@ -259,6 +259,74 @@ async fn a_change_email_link_dies_with_a_password_change_or_signing_out_everywhe
         r.headers["location"]
     );
     assert_eq!(cam.session().await["user"]["email"], "three@example.com");
+}
+
+/// A link dies with the session that asked for it: the owner who finds a stranger's session
+/// (a stolen cookie) and revokes only that one, or a device that signs out, leaves no link that
+/// can still move the account. A link asked for by a session that lives on still works, opened
+/// anywhere.
+#[tokio::test]
+async fn a_change_email_link_dies_with_the_session_that_asked_for_it() {
+    let server = TestServer::start().await;
+    let mut owner = server.client();
+    owner
+        .sign_up("Dee", "dee@example.com", "password-123")
+        .await;
+    let mut thief = server.client();
+    assert_eq!(
+        thief
+            .sign_in("dee@example.com", "password-123")
+            .await
+            .status,
+        200
+    );
+    let thiefs_token = thief.session().await["session"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let stolen = change_link(&server, &mut thief, "thief@example.com").await;
+    let r = owner
+        .post("/api/auth/revoke-session", json!({"token": thiefs_token}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = server.client().get(&path_of(&stolen)).await;
+    assert!(
+        r.headers["location"]
+            .to_str()
+            .unwrap()
+            .ends_with("?error=CREDENTIALS_CHANGED"),
+        "refused once the session that asked is revoked: {:?}",
+        r.headers["location"]
+    );
+
+    let mut laptop = server.client();
+    laptop.sign_in("dee@example.com", "password-123").await;
+    let signed_out = change_link(&server, &mut laptop, "laptop@example.com").await;
+    assert_eq!(
+        laptop.post("/api/auth/sign-out", json!({})).await.status,
+        200
+    );
+    let r = server.client().get(&path_of(&signed_out)).await;
+    assert!(
+        r.headers["location"]
+            .to_str()
+            .unwrap()
+            .ends_with("?error=CREDENTIALS_CHANGED"),
+        "refused once the session that asked signed out: {:?}",
+        r.headers["location"]
+    );
+    assert_eq!(address(&mut owner).await, "dee@example.com");
+
+    let kept = change_link(&server, &mut owner, "dee.new@example.com").await;
+    let r = server.client().get(&path_of(&kept)).await;
+    assert_eq!(r.status, 302);
+    assert!(
+        !r.headers["location"].to_str().unwrap().contains("error="),
+        "{:?}",
+        r.headers["location"]
+    );
+    assert_eq!(address(&mut owner).await, "dee.new@example.com");
 }
 
 /// Asserts that the reset link of `token` is refused, both when opened and when used.

@@ -1,10 +1,10 @@
 //! Differential test of `change-email` (verification mail to the new address) and of the link
 //! it mails, `verify-email` with a change-email token, against the real BetterAuth 1.7.25 and
 //! stackr-auth. BetterAuth's test server drops its mails, so the links are minted here with the
-//! shared secret, exactly as both servers mint them, plus the claim binding stackr-auth's links to
-//! the account's credentials (`stackrCredentials`, computed from stackr-auth's database): BetterAuth
-//! gets it too, with a value it cannot check, and ignores it, so a link stackr-auth mails still
-//! works on BetterAuth.
+//! shared secret, exactly as both servers mint them, plus the claims binding stackr-auth's links to
+//! the account's credentials (`stackrCredentials`, computed from stackr-auth's database) and to
+//! the session that asked (`stackrSession`): BetterAuth gets them too and ignores them, so a link
+//! stackr-auth mails still works on BetterAuth.
 
 use crate::common;
 use crate::common::differential;
@@ -12,7 +12,7 @@ use crate::common::differential;
 use common::*;
 use differential::*;
 use serde_json::{json, Map, Value};
-use stackr_auth::routes::change_email::{binding, BINDING_CLAIM};
+use stackr_auth::routes::change_email::{binding, BINDING_CLAIM, SESSION_CLAIM};
 use stackr_auth::state::AppState;
 
 /// Mints change-email links for one server: `ours` is stackr-auth's state, `None` for BetterAuth.
@@ -20,9 +20,25 @@ struct Minter<'a> {
     ours: Option<&'a AppState>,
 }
 
+/// The id of the session `client` is signed in with.
+async fn session_id(client: &mut Client) -> String {
+    client.session().await["session"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 impl Minter<'_> {
-    /// A change-email verification link's token for `user_id`, from `email` to `update_to`.
-    async fn token(&self, user_id: &str, email: &str, update_to: &str, lifetime: i64) -> String {
+    /// A change-email verification link's token for `user_id`, from `email` to `update_to`, as
+    /// asked for by the session `asked_by`.
+    async fn token(
+        &self,
+        user_id: &str,
+        asked_by: &str,
+        email: &str,
+        update_to: &str,
+        lifetime: i64,
+    ) -> String {
         let bound_to = match self.ours {
             Some(state) => binding(state, &state.db().await.unwrap(), user_id)
                 .await
@@ -37,6 +53,7 @@ impl Minter<'_> {
             ("requestType", json!("change-email-verification")),
             ("userId", json!(user_id)),
             (BINDING_CLAIM, json!(bound_to)),
+            (SESSION_CLAIM, json!(asked_by)),
             ("iat", json!(now)),
             ("exp", json!(now + lifetime)),
         ] {
@@ -68,6 +85,7 @@ async fn scenario(base: &str, mint: Minter<'_>) -> Vec<(String, Value)> {
         .as_str()
         .unwrap()
         .to_owned();
+    let asked_by = session_id(&mut run.client).await;
     for (name, body) in [
         ("change-email invalid", json!({"newEmail": "not-an-email"})),
         ("change-email missing", json!({})),
@@ -94,7 +112,13 @@ async fn scenario(base: &str, mint: Minter<'_>) -> Vec<(String, Value)> {
     ));
 
     let expired = mint
-        .token(&user_id, "cam@example.com", "cam2@example.com", -10)
+        .token(
+            &user_id,
+            &asked_by,
+            "cam@example.com",
+            "cam2@example.com",
+            -10,
+        )
         .await;
     let r = run
         .client
@@ -102,7 +126,13 @@ async fn scenario(base: &str, mint: Minter<'_>) -> Vec<(String, Value)> {
         .await;
     run.record("verify change expired", &r, true);
     let wrong_user = mint
-        .token("no-such-user", "cam@example.com", "cam2@example.com", 600)
+        .token(
+            "no-such-user",
+            &asked_by,
+            "cam@example.com",
+            "cam2@example.com",
+            600,
+        )
         .await;
     let r = run
         .client
@@ -110,7 +140,13 @@ async fn scenario(base: &str, mint: Minter<'_>) -> Vec<(String, Value)> {
         .await;
     run.record("verify change unknown user", &r, true);
     let token = mint
-        .token(&user_id, "cam@example.com", "cam2@example.com", 600)
+        .token(
+            &user_id,
+            &asked_by,
+            "cam@example.com",
+            "cam2@example.com",
+            600,
+        )
         .await;
     let r = Client::new(base)
         .get(&format!(
@@ -132,7 +168,13 @@ async fn scenario(base: &str, mint: Minter<'_>) -> Vec<(String, Value)> {
         .await;
     run.record("verify change replayed", &r, true);
     let back = mint
-        .token(&user_id, "cam2@example.com", "cam3@example.com", 600)
+        .token(
+            &user_id,
+            &asked_by,
+            "cam2@example.com",
+            "cam3@example.com",
+            600,
+        )
         .await;
     let r = run
         .client
@@ -151,7 +193,13 @@ async fn scenario(base: &str, mint: Minter<'_>) -> Vec<(String, Value)> {
     let mut other = Client::new(base);
     other.sign_in("taken@example.com", "password-123").await;
     let foreign = mint
-        .token(&user_id, "cam3@example.com", "cam4@example.com", 600)
+        .token(
+            &user_id,
+            &asked_by,
+            "cam3@example.com",
+            "cam4@example.com",
+            600,
+        )
         .await;
     let r = other
         .get(&format!("/api/auth/verify-email?token={foreign}"))
@@ -159,7 +207,13 @@ async fn scenario(base: &str, mint: Minter<'_>) -> Vec<(String, Value)> {
     run.record("verify change signed in as someone else", &r, true);
 
     let before = mint
-        .token(&user_id, "cam3@example.com", "cam5@example.com", 600)
+        .token(
+            &user_id,
+            &asked_by,
+            "cam3@example.com",
+            "cam5@example.com",
+            600,
+        )
         .await;
     let r = run
         .client
