@@ -65,6 +65,36 @@ rec {
       fi
       psql -X -q -v ON_ERROR_STOP=1 -d postgres <<'SQL'
       \set password `cat "$CREDENTIALS_DIRECTORY/db-password"`
+      -- A role or database under this name that stackr did not make (the system server of
+      -- shared mode is the host's) is not taken over: its password set, the API would hold
+      -- whatever the host gave it. stackr gives its role LOGIN, no membership either way, and
+      -- the database it owns.
+      DO $stackr$
+      DECLARE
+        role_oid oid;
+        found text;
+        what_to_do constant text := 'rename the stackr service ${name}, or rename or drop the role and database ${db} the host made';
+      BEGIN
+        SELECT oid INTO role_oid FROM pg_roles WHERE rolname = '${db}';
+        IF role_oid IS NOT NULL THEN
+          IF EXISTS (SELECT FROM pg_roles WHERE oid = role_oid AND (rolsuper OR rolcreaterole OR rolcreatedb OR rolreplication OR rolbypassrls)) THEN
+            RAISE EXCEPTION 'stackr: the PostgreSQL role ${db} already exists with privileges stackr never gives (superuser, createrole, createdb, replication or bypassrls); %', what_to_do;
+          END IF;
+          SELECT string_agg(r.rolname, ', ') INTO found FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid WHERE m.member = role_oid;
+          IF found IS NOT NULL THEN
+            RAISE EXCEPTION 'stackr: the PostgreSQL role ${db} already exists as a member of %; %', found, what_to_do;
+          END IF;
+          SELECT string_agg(r.rolname, ', ') INTO found FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member WHERE m.roleid = role_oid;
+          IF found IS NOT NULL THEN
+            RAISE EXCEPTION 'stackr: the PostgreSQL role ${db} already exists and has members (%); %', found, what_to_do;
+          END IF;
+        END IF;
+        SELECT r.rolname INTO found FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba WHERE d.datname = '${db}';
+        IF found <> '${db}' THEN
+          RAISE EXCEPTION 'stackr: the PostgreSQL database ${db} already exists, owned by %; %', found, what_to_do;
+        END IF;
+      END
+      $stackr$;
       SELECT 'CREATE ROLE ${id} LOGIN' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${db}')\gexec
       SET password_encryption = 'scram-sha-256';
       ALTER ROLE ${id} WITH LOGIN PASSWORD :'password';

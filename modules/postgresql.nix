@@ -179,7 +179,24 @@ in
       assertions = [{
         assertion = lib.take (lib.length (hbaRules sharedRules)) (hbaRules config.services.postgresql.authentication) == hbaRules sharedRules;
         message = "stackr: services.postgresql.authentication does not start with stackr's rules (replaced with lib.mkForce, or a host line put before them with lib.mkBefore/lib.mkOrder?); keep them, in this order, before the host's own:\n${sharedRules}";
-      }];
+      }]
+      # A database or role the host asks nixpkgs for under a service's name would be the
+      # service's: its provisioning sets the role's password and stackr's pg_hba lines decide
+      # who reaches the database.
+      ++ lib.concatMap
+        (name:
+          let
+            db = dbName name;
+            claimedBy = option: names: {
+              assertion = !(lib.elem db names);
+              message = "stackr: services.postgresql.${option} names `${db}`, the database and role of stackr service ${name}, which would take it over; rename the service or the host's ${option} entry";
+            };
+          in
+          [
+            (claimedBy "ensureDatabases" config.services.postgresql.ensureDatabases)
+            (claimedBy "ensureUsers" (map (user: user.name) config.services.postgresql.ensureUsers))
+          ])
+        names;
     })
   ]);
 }

@@ -298,6 +298,39 @@ fn shared_mode_refuses_pg_hba_rules_that_lost_stackrs() {
     assert_eq!(added["failedAssertions"], serde_json::json!([]));
 }
 
+/// Shared mode: a host that asks nixpkgs for a database or role under a service's name
+/// (`ensureDatabases`, `ensureUsers`) would have it taken over by the service's provisioning (its
+/// password set, stackr's pg_hba lines deciding who reaches it); evaluation refuses, naming the
+/// service and the option. Other names are the host's own business.
+#[test]
+fn shared_mode_refuses_a_hosts_database_or_role_under_a_services_name() {
+    if !nix_instantiate_available() {
+        return;
+    }
+    let project = generated_project(&fixture_config("shared-postgres"));
+    let evaluate = |host: &str| evaluate_system(&modules_dir(), project.path(), host).unwrap();
+    for (option, host) in [
+        (
+            "ensureDatabases",
+            "{ services.postgresql.ensureDatabases = [ \"shop\" \"blog\" ]; }",
+        ),
+        (
+            "ensureUsers",
+            "{ services.postgresql.ensureUsers = [ { name = \"blog\"; ensureDBOwnership = true; } ]; }",
+        ),
+    ] {
+        let failed = evaluate(host)["failedAssertions"].to_string();
+        assert!(
+            failed.contains(option) && failed.contains("`blog`"),
+            "{option}: {failed}"
+        );
+    }
+    let others = evaluate(
+        "{ services.postgresql = { ensureDatabases = [ \"shop\" ]; ensureUsers = [ { name = \"shop\"; ensureDBOwnership = true; } ]; }; }",
+    );
+    assert_eq!(others["failedAssertions"], serde_json::json!([]));
+}
+
 /// Shared mode: pg_hba stops at the first matching line, so the host's own
 /// `services.postgresql.authentication` lines must not come before stackr's, whatever the order
 /// of the modules (definitions of one priority merge by the modules' places in the import tree):

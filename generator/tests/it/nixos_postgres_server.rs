@@ -237,71 +237,176 @@ fn shared_server_with_md5_encryption_stores_a_scram_password() {
     if !can_run() {
         return;
     }
-    const SHARED_PORT: &str = "45411";
-    let project = generated_project(&fixture_config("shared-postgres"));
-    let system = evaluate_system(&modules_dir(), project.path(), "{ }").unwrap();
-    let db_unit = &system["units"]["stackr-blog-db"];
-    let script = db_unit["script"].as_str().unwrap().to_owned();
-    let hba = system["postgresql"]["authentication"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let shared = SharedServer::start("45411", &["-c", "password_encryption=md5"]);
+    succeeded(shared.provision(), "stackr-blog-db");
 
-    let dir = server_folders("shared-postgres-", "blog-password");
-    let here = |name: &str| dir.path().join(name).display().to_string();
-    let env = [
-        ("PGDATA", here("data")),
-        ("PGHOST", here("run")),
-        ("PGPORT", SHARED_PORT.to_owned()),
-        ("CREDENTIALS_DIRECTORY", here("credentials")),
-        ("PATH", std::env::var("PATH").unwrap()),
-    ];
-    // The system server's superuser is `postgres`; nixpkgs maps its OS user to it (`map=postgres`).
-    let setup = format!(
-        "initdb --username=postgres --encoding=UTF8 --no-locale --auth=reject >/dev/null\n\
-         cat > \"$PGDATA/pg_hba.conf\" <<'HBA'\n{hba}\nHBA\n\
-         echo 'postgres {os} postgres' > \"$PGDATA/pg_ident.conf\"\n",
-        os = server_os_user()
-    );
-    succeeded(as_server_user(&setup, &env).output().unwrap(), "initdb");
-    let _server = Server(
-        as_server_user(
-            &format!(
-                "exec postgres -c listen_addresses=127.0.0.1 -c unix_socket_directories={} -c password_encryption=md5",
-                here("run")
-            ),
-            &env,
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap(),
-    );
-    wait_until_accepting(&here("run"), SHARED_PORT, "the shared server");
-    succeeded(
-        as_server_user(&script, &env).output().unwrap(),
-        "stackr-blog-db",
-    );
-
-    let stored = as_server_user(
-        "psql -X -tA -d postgres -c \"SELECT rolpassword FROM pg_authid WHERE rolname = 'blog'\"",
-        &env,
-    )
-    .output()
-    .unwrap();
-    let stored = String::from_utf8_lossy(&stored.stdout).trim().to_owned();
+    let stored = shared.query("SELECT rolpassword FROM pg_authid WHERE rolname = 'blog'");
     assert!(
         stored.starts_with("SCRAM-SHA-256$"),
         "blog's password is stored as `{}…`, which the scram-sha-256 rules refuse",
         stored.get(..6).unwrap_or(&stored)
     );
-    for host in [here("run"), "127.0.0.1".to_owned()] {
-        let own = common::login(&host, SHARED_PORT, "blog", "blog", "blog-password");
+    for host in [shared.here("run"), "127.0.0.1".to_owned()] {
+        let own = common::login(&host, &shared.port, "blog", "blog", "blog-password");
         assert_eq!(
             String::from_utf8_lossy(&own.stdout).trim(),
             "blog",
             "through {host}: {own:?}"
         );
+    }
+}
+
+/// Shared mode on a system server that already has a role or database under a service's name
+/// which stackr never makes (a role with more than LOGIN: superuser, or a member of another
+/// role; a database another role owns): the `-db` unit's script stops before it sets a password
+/// or creates anything, naming what it found and what to do, instead of taking over a role of the
+/// host's (the service's API, with that password, would hold its powers). Once the host's role and
+/// database are gone, the same script provisions the service.
+#[test]
+fn shared_server_refuses_a_hosts_role_or_database_under_a_services_name() {
+    if !can_run() {
+        return;
+    }
+    let shared = SharedServer::start("45412", &[]);
+    for (found, made, undo, says) in [
+        (
+            "a superuser",
+            "CREATE ROLE blog SUPERUSER LOGIN",
+            "DROP ROLE blog",
+            "privileges",
+        ),
+        (
+            "a member of another role",
+            "CREATE ROLE blog LOGIN; GRANT pg_read_all_data TO blog",
+            "DROP ROLE blog",
+            "member",
+        ),
+        (
+            "a database another role owns",
+            "CREATE ROLE shop; CREATE DATABASE blog OWNER shop",
+            "DROP DATABASE blog; DROP ROLE shop",
+            "owned by",
+        ),
+    ] {
+        for statement in made.split("; ") {
+            shared.query(statement);
+        }
+        let output = shared.provision();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            !output.status.success() && stderr.contains("blog") && stderr.contains(says),
+            "{found}: {output:?}"
+        );
+        assert_eq!(
+            shared.query(
+                "SELECT count(*) FROM pg_authid WHERE rolname = 'blog' AND rolpassword IS NOT NULL"
+            ),
+            "0",
+            "{found}: a password was set"
+        );
+        for statement in undo.split("; ") {
+            shared.query(statement);
+        }
+    }
+    succeeded(shared.provision(), "stackr-blog-db on a clean server");
+    let own = common::login(
+        &shared.here("run"),
+        &shared.port,
+        "blog",
+        "blog",
+        "blog-password",
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&own.stdout).trim(),
+        "blog",
+        "{own:?}"
+    );
+}
+
+/// A real PostgreSQL set up as the system server of shared mode (superuser `postgres`, the
+/// merged pg_hba text of the evaluated system with nixpkgs' header and defaults), and the script
+/// of the fixture's `stackr-blog-db` unit.
+struct SharedServer {
+    dir: tempfile::TempDir,
+    port: String,
+    env: Vec<(&'static str, String)>,
+    script: String,
+    _server: Server,
+}
+
+impl SharedServer {
+    fn start(port: &str, settings: &[&str]) -> SharedServer {
+        let project = generated_project(&fixture_config("shared-postgres"));
+        let system = evaluate_system(&modules_dir(), project.path(), "{ }").unwrap();
+        let script = system["units"]["stackr-blog-db"]["script"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let hba = system["postgresql"]["authentication"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let dir = server_folders("shared-postgres-", "blog-password");
+        let here = |name: &str| dir.path().join(name).display().to_string();
+        let env = vec![
+            ("PGDATA", here("data")),
+            ("PGHOST", here("run")),
+            ("PGPORT", port.to_owned()),
+            ("CREDENTIALS_DIRECTORY", here("credentials")),
+            ("PATH", std::env::var("PATH").unwrap()),
+        ];
+        // The system server's superuser is `postgres`; nixpkgs maps its OS user to it
+        // (`map=postgres`).
+        let setup = format!(
+            "initdb --username=postgres --encoding=UTF8 --no-locale --auth=reject >/dev/null\n\
+             cat > \"$PGDATA/pg_hba.conf\" <<'HBA'\n{hba}\nHBA\n\
+             echo 'postgres {os} postgres' > \"$PGDATA/pg_ident.conf\"\n",
+            os = server_os_user()
+        );
+        succeeded(as_server_user(&setup, &env).output().unwrap(), "initdb");
+        let server = Server(
+            as_server_user(
+                &format!(
+                    "exec postgres -c listen_addresses=127.0.0.1 -c unix_socket_directories={} {}",
+                    here("run"),
+                    settings.join(" ")
+                ),
+                &env,
+            )
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+        );
+        wait_until_accepting(&here("run"), port, "the shared server");
+        SharedServer {
+            dir,
+            port: port.to_owned(),
+            env,
+            script,
+            _server: server,
+        }
+    }
+
+    fn here(&self, name: &str) -> String {
+        self.dir.path().join(name).display().to_string()
+    }
+
+    /// Runs the `-db` unit's script.
+    fn provision(&self) -> Output {
+        as_server_user(&self.script, &self.env).output().unwrap()
+    }
+
+    /// Runs `sql` as the superuser; its one value (empty for none).
+    fn query(&self, sql: &str) -> String {
+        let output = as_server_user(
+            "psql -X -tA -v ON_ERROR_STOP=1 -d postgres -c \"$SQL\"",
+            &[self.env.clone(), vec![("SQL", sql.to_owned())]].concat(),
+        )
+        .output()
+        .unwrap();
+        succeeded(output.clone(), sql);
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
     }
 }
 

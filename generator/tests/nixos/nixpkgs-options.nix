@@ -239,6 +239,17 @@ in
       package = mkOption { type = types.package; };
       dataDir = mkOption { type = types.path; default = "/var/lib/postgresql/${config.services.postgresql.package.psqlSchema}"; };
       authentication = mkOption { type = types.lines; default = ""; };
+      ensureDatabases = mkOption { type = types.listOf types.str; default = [ ]; };
+      ensureUsers = mkOption {
+        type = types.listOf (types.submodule {
+          options = {
+            name = mkOption { type = types.str; };
+            ensureDBOwnership = mkOption { type = types.bool; default = false; };
+            ensureClauses = mkOption { type = types.attrsOf types.anything; default = { }; };
+          };
+        });
+        default = [ ];
+      };
       settings = mkOption {
         type = types.submodule {
           freeformType = types.attrsOf (types.oneOf [ types.bool types.float types.int types.str ]);
