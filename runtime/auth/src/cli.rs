@@ -48,11 +48,19 @@ pub async fn set_role(email: &str, role: &str) -> anyhow::Result<()> {
     }
     let (db, tls) = crate::config::database_from_env()?;
     let pool = crate::db::connect_and_migrate(&db, tls, 1, false).await?;
-    let client = pool.get().await.context("connect to PostgreSQL")?;
-    let Some(user) = crate::db::users::by_email(&client, email).await? else {
+    let mut client = pool.get().await.context("connect to PostgreSQL")?;
+    let tx = client.transaction().await?;
+    // After the admin actions under way, as they run after each other; a user made an admin
+    // keeps no impersonation in their name (it would be an admin's session).
+    crate::db::users::lock_the_admins(&tx).await?;
+    let Some(user) = crate::db::users::by_email(&tx, email).await? else {
         bail!("no user with email {email}");
     };
-    crate::db::users::set_role(&client, &user.id, role).await?;
+    if crate::db::models::holds_admin(role) {
+        crate::db::sessions::end_impersonations_of(&tx, &user.id).await?;
+    }
+    crate::db::users::set_role(&tx, &user.id, role).await?;
+    tx.commit().await?;
     println!("{email} now has role {role}");
     Ok(())
 }

@@ -30,6 +30,14 @@ impl CurrentSession {
             None => Ok(()),
         }
     }
+
+    /// Whether this is an admin's own session. An impersonation never is, whoever it is of: no
+    /// role may impersonate admins and giving a user the admin role ends their impersonations,
+    /// so one of an admin exists only if the database was edited by hand, and it still gets no
+    /// admin powers.
+    pub fn is_admins_own(&self) -> bool {
+        self.user.is_admin() && self.session.impersonated_by.is_none()
+    }
 }
 
 pub enum Lookup {

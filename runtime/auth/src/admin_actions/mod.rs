@@ -18,6 +18,7 @@ pub use users::{
 
 use axum::http::StatusCode;
 
+use crate::current_session::CurrentSession;
 use crate::db::audit;
 use crate::db::models::User;
 use crate::error::{ApiError, ApiResult};
@@ -34,6 +35,42 @@ pub struct Actor {
 pub type Denied = (&'static str, &'static str);
 
 impl Actor {
+    /// The caller of an admin route or dashboard action, signed in as `current`. An
+    /// impersonation of an admin is refused (see [`CurrentSession::is_admins_own`]); one of
+    /// another user holds no admin permission.
+    pub fn of(current: CurrentSession, ip: String) -> ApiResult<Actor> {
+        if current.user.is_admin() && !current.is_admins_own() {
+            return Err(ApiError::forbidden(
+                error_codes::YOU_CANNOT_IMPERSONATE_ADMINS,
+                "You cannot impersonate admins",
+            ));
+        }
+        Ok(Actor {
+            user: current.user,
+            ip,
+        })
+    }
+
+    /// Opens the transaction of an admin action, once the admin actions under way have ended:
+    /// two admins banning each other, or one banning another who is starting an impersonation,
+    /// run one after the other, never side by side. The actor is read again inside it, and one
+    /// whom an action before banned, removed or gave other roles is refused with `denied`,
+    /// though their session was live when the request came in.
+    async fn begin<'c>(
+        &self,
+        client: &'c mut crate::db::Client,
+        denied: Denied,
+    ) -> ApiResult<deadpool_postgres::Transaction<'c>> {
+        let tx = client.transaction().await?;
+        crate::db::users::lock_the_admins(&tx).await?;
+        match crate::db::users::by_id(&tx, &self.user.id).await? {
+            Some(now) if now.role == self.user.role && !now.is_banned(crate::db::now_ms()) => {
+                Ok(tx)
+            }
+            _ => Err(ApiError::forbidden(denied.0, denied.1)),
+        }
+    }
+
     /// `403` with `denied` unless the actor's roles grant `action` on `resource`.
     pub fn authorize(&self, resource: &str, action: &str, denied: Denied) -> ApiResult<()> {
         if crate::permissions::allows_one(&self.user, resource, action) {

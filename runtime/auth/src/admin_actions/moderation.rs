@@ -27,7 +27,7 @@ pub async fn set_role(
     actor.authorize("user", "set-role", ROLE_DENIED)?;
     let role = stored_roles(state, roles)?;
     let mut client = state.db().await?;
-    let tx = client.transaction().await?;
+    let tx = actor.begin(&mut client, ROLE_DENIED).await?;
     let target = existing(&tx, user_id).await?;
     role_change(&tx, &target, &role).await?;
     users::set_role(&tx, user_id, &role).await?;
@@ -40,20 +40,25 @@ pub async fn set_role(
     Ok(user)
 }
 
-/// What giving `target` the stored role `role` means beyond the row, in the transaction that
-/// stores it: when it takes the admin role away, it is refused if no other admin who is not
-/// banned would be left (only the `set-role` CLI could make one then), and the impersonations the
-/// user runs end (they are an admin's sessions in other users' names), as when they are banned.
+/// What giving `target` the stored role `role` means beyond the row, in the admin action's
+/// transaction that stores it (which holds [`users::lock_the_admins`], so two admins taking the
+/// role from each other at once are counted one after the other): when it gives the admin role,
+/// the impersonations of the user end ([`sessions::end_impersonations_of`]); when it takes the
+/// role away, it is refused if no other admin who is not banned would be left (only the
+/// `set-role` CLI could make one then), and the impersonations the user runs end (they are an
+/// admin's sessions in other users' names), as when they are banned.
 pub(super) async fn role_change(
     tx: &impl deadpool_postgres::GenericClient,
     target: &User,
     role: &str,
 ) -> ApiResult<()> {
-    if !target.is_admin() || crate::db::models::holds_admin(role) {
+    let becomes_admin = crate::db::models::holds_admin(role);
+    if becomes_admin && !target.is_admin() {
+        sessions::end_impersonations_of(tx, &target.id).await?;
+    }
+    if !target.is_admin() || becomes_admin {
         return Ok(());
     }
-    // Two admins taking the role from each other at once: the second counts after the first.
-    users::lock_the_admins(tx).await?;
     if users::other_admins_not_banned(tx, &target.id).await? == 0 {
         return Err(ApiError::bad_request(
             error_codes::YOU_CANNOT_TAKE_THE_ROLE_OF_THE_LAST_ADMIN,
@@ -74,7 +79,7 @@ pub async fn ban(
 ) -> ApiResult<User> {
     actor.authorize("user", "ban", BAN_DENIED)?;
     let mut client = state.db().await?;
-    let tx = client.transaction().await?;
+    let tx = actor.begin(&mut client, BAN_DENIED).await?;
     let target = existing(&tx, user_id).await?;
     if actor.user.id == user_id {
         return Err(ApiError::bad_request(
@@ -91,7 +96,8 @@ pub async fn ban(
             &tx,
             "ban-user",
             Some(&target),
-            &format!("reason={reason}; until={until}"),
+            // The reason is free text, quoted so that it cannot pass for the ban's length.
+            &format!("reason={}; until={until}", serde_json::Value::from(reason)),
         )
         .await?;
     let user = existing(&tx, user_id).await?;
@@ -105,7 +111,7 @@ pub async fn ban(
 pub async fn unban(state: &AppState, actor: &Actor, user_id: &str) -> ApiResult<User> {
     actor.authorize("user", "ban", BAN_DENIED)?;
     let mut client = state.db().await?;
-    let tx = client.transaction().await?;
+    let tx = actor.begin(&mut client, BAN_DENIED).await?;
     let target = existing(&tx, user_id).await?;
     if target.banned != Some(true) {
         return Ok(target);

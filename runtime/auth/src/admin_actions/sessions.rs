@@ -47,7 +47,7 @@ pub async fn named_session(
 pub async fn revoke_session(state: &AppState, actor: &Actor, named: &str) -> ApiResult<()> {
     actor.authorize("session", "revoke", REVOKE_DENIED)?;
     let mut client = state.db().await?;
-    let tx = client.transaction().await?;
+    let tx = actor.begin(&mut client, REVOKE_DENIED).await?;
     let found = named_session(&tx, named).await?;
     let Some(session) = found else {
         return Ok(());
@@ -71,7 +71,7 @@ pub async fn revoke_session(state: &AppState, actor: &Actor, named: &str) -> Api
 pub async fn revoke_sessions(state: &AppState, actor: &Actor, user_id: &str) -> ApiResult<()> {
     actor.authorize("session", "revoke", REVOKE_DENIED)?;
     let mut client = state.db().await?;
-    let tx = client.transaction().await?;
+    let tx = actor.begin(&mut client, REVOKE_DENIED).await?;
     let target = existing(&tx, user_id).await?;
     let n = sessions::delete_all_for_user(&tx, user_id).await?;
     actor
@@ -97,7 +97,7 @@ pub async fn impersonate(
 ) -> ApiResult<(Session, User)> {
     actor.authorize("user", "impersonate", IMPERSONATE_DENIED)?;
     let mut client = state.db().await?;
-    let tx = client.transaction().await?;
+    let tx = actor.begin(&mut client, IMPERSONATE_DENIED).await?;
     let target = existing(&tx, user_id).await?;
     if target.is_admin()
         && !crate::permissions::allows_one(&actor.user, "user", "impersonate-admins")

@@ -88,7 +88,7 @@ pub async fn create_user(state: &AppState, actor: &Actor, new: NewUser) -> ApiRe
         crate::user_fields::Action::Create,
     )?;
     let mut client = state.db().await?;
-    let tx = client.transaction().await?;
+    let tx = actor.begin(&mut client, CREATE_DENIED).await?;
     let id = crate::ids::new_id();
     if !users::insert(&tx, &id, &new.name, &new.email, None).await? {
         return Err(email_taken());
@@ -139,7 +139,7 @@ pub async fn update_user(
         }
     }
     let mut client = state.db().await?;
-    let tx = client.transaction().await?;
+    let tx = actor.begin(&mut client, UPDATE_DENIED).await?;
     if changes.email.is_some() || changes.email_verified.is_some() {
         actor.authorize("user", "set-email", EMAIL_DENIED)?;
     }
@@ -191,7 +191,7 @@ pub async fn remove_user(state: &AppState, actor: &Actor, user_id: &str) -> ApiR
         ));
     }
     let mut client = state.db().await?;
-    let tx = client.transaction().await?;
+    let tx = actor.begin(&mut client, DELETE_DENIED).await?;
     let target = existing(&tx, user_id).await?;
     sessions::delete_all_for_user(&tx, user_id).await?;
     users::delete(&tx, user_id).await?;
@@ -212,7 +212,7 @@ pub async fn set_password(
     password::check_length(&new_password)?;
     let hashed = hash(new_password).await?;
     let mut client = state.db().await?;
-    let tx = client.transaction().await?;
+    let tx = actor.begin(&mut client, PASSWORD_DENIED).await?;
     let target = existing(&tx, user_id).await?;
     accounts::set_credential_password(&tx, user_id, &hashed).await?;
     crate::routes::password_reset::forget_what_the_old_password_started(&tx, user_id).await?;
@@ -234,7 +234,7 @@ pub async fn send_password_reset(state: &AppState, actor: &Actor, user_id: &str)
         ));
     }
     let mut client = state.db().await?;
-    let tx = client.transaction().await?;
+    let tx = actor.begin(&mut client, PASSWORD_DENIED).await?;
     let target = existing(&tx, user_id).await?;
     crate::routes::password_reset::send_reset_mail(state, &tx, &target, None).await?;
     actor

@@ -60,7 +60,7 @@ pub async fn require_admin(
     headers: &HeaderMap,
 ) -> Result<CurrentSession, Response> {
     match current_session::lookup(state, headers).await {
-        Ok(Lookup::Found(current)) if current.user.is_admin() => Ok(*current),
+        Ok(Lookup::Found(current)) if current.is_admins_own() => Ok(*current),
         Ok(Lookup::Found(_)) => Err(forbidden()),
         Ok(_) => Err(html::see_other("/login", Vec::new())),
         Err(_) => Err(unavailable()),

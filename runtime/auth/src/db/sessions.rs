@@ -173,6 +173,20 @@ pub async fn end_impersonations_by(
         .await
 }
 
+/// Ends the impersonations of `user_id` (admins' sessions in their name): they are to gain no
+/// admin powers when the user is given the admin role.
+pub async fn end_impersonations_of(
+    client: &impl GenericClient,
+    user_id: &str,
+) -> Result<u64, tokio_postgres::Error> {
+    client
+        .execute(
+            r#"delete from "session" where "userId" = $1 and "impersonatedBy" is not null"#,
+            &[&user_id],
+        )
+        .await
+}
+
 /// Ends every session but `keep_token`, and every credential derived from a session (device
 /// sessions, including ones created from the kept session: they are other devices).
 pub async fn delete_others(

@@ -185,8 +185,9 @@ pub async fn set_two_factor_enabled(
     Ok(())
 }
 
-/// Waits for (then holds until the transaction ends) the lock every change that can take the
-/// admin role from someone takes, so that admins are counted one change at a time.
+/// Waits for (then holds until the transaction ends) the lock every admin action and the
+/// `set-role` CLI take, so that they run one at a time: admins are counted one change at a
+/// time, and an action reads its admin after the ban or new role of the one before.
 pub async fn lock_the_admins(client: &impl GenericClient) -> Result<(), tokio_postgres::Error> {
     client
         .execute(

@@ -4,6 +4,7 @@
 mod admin_and_limits;
 mod admin_api;
 mod admin_dashboard;
+mod admin_races;
 mod adversarial;
 mod behind_balancer;
 mod binary_config;

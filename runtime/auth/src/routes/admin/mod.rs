@@ -49,10 +49,7 @@ pub fn routes() -> Router<AppState> {
 /// The signed-in caller as an [`Actor`]; `401` with an empty body without a live session.
 async fn require_actor(state: &AppState, headers: &HeaderMap, ip: String) -> ApiResult<Actor> {
     match current_session::lookup(state, headers).await? {
-        Lookup::Found(current) => Ok(Actor {
-            user: current.user,
-            ip,
-        }),
+        Lookup::Found(current) => Actor::of(*current, ip),
         _ => Err(ApiError::empty(StatusCode::UNAUTHORIZED)),
     }
 }

@@ -83,10 +83,7 @@ pub async fn impersonate_user(
     };
     let admin_token = current.session.token.clone();
     let dont_remember = if current.dont_remember { "true" } else { "" };
-    let actor = Actor {
-        user: current.user,
-        ip,
-    };
+    let actor = Actor::of(*current, ip)?;
     let (session, user) =
         admin_actions::impersonate(&state, &actor, &user_id, &user_agent(&headers)).await?;
     let names = &state.cookies;
