@@ -384,6 +384,50 @@ fn a_state_dir_holding_the_projects_own_files_is_refused() {
     }
 }
 
+/// `stateDir` is written into the dev stack's shell commands: only folder names of letters,
+/// digits, `.`, `_` and `-` not starting with `-` are taken (`;` ran a command, `~` put the
+/// secrets in the home folder, `*` and `{a,b}` expanded to other folders).
+#[test]
+fn a_state_dir_with_shell_syntax_is_refused() {
+    for state_dir in [
+        ".st;>/tmp/x;#",
+        "~",
+        "~/st",
+        "*",
+        "st{a,b}",
+        "st?",
+        "st[ab]",
+        "a|b",
+        "a&b",
+        "a=b",
+        "-rf",
+        "st/-x",
+        "st:x",
+        "st\\u00e9",
+    ] {
+        let config = format!(
+            "{{\n  \"name\": \"shop\",\n  \"stateDir\": \"{state_dir}\",\n  \"services\": [ {{ \"name\": \"auth\", \"kind\": \"auth\" }} ]\n}}\n"
+        );
+        let message = generate_error(&config);
+        let flat = message
+            .replace('│', " ")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(
+            flat.contains("stateDir")
+                && flat.contains(
+                    "named with letters, digits, `.`, `_` and `-`, none starting with `-`"
+                ),
+            "{state_dir}: {message}"
+        );
+    }
+    let config = "{\n  \"name\": \"shop\",\n  \"stateDir\": \"./.state/dev_1-a\",\n  \"services\": [ { \"name\": \"auth\", \"kind\": \"auth\" } ]\n}\n";
+    let dir = project_with_config(config);
+    let generated = stackr(dir.path(), &["generate"]);
+    assert!(generated.status.success(), "{}", stderr(&generated));
+}
+
 /// Nor may it lie inside a folder of sources or the git repository: `--reset` deleted a
 /// service's `src/`, or the whole repository, and new files there were git-ignored.
 #[test]

@@ -109,18 +109,21 @@ fn check_deploy_state_dir(dir: &str) -> Result<(), String> {
     }
 }
 
+/// `stateDir`: a relative folder inside the project whose every name needs no quoting in the
+/// shell commands of the dev stack (`mkdir`, `chmod`, `rm -rf` of `stackr dev --reset`): no
+/// `;`, `~`, glob or brace, and no name starting with `-` that a command would take for an
+/// option.
 fn check_state_dir(dir: &str) -> Result<(), String> {
-    if dir.is_empty() || dir.starts_with('/') || dir.split('/').any(|part| part == "..") {
+    let plain = |part: &str| {
+        part != ".."
+            && !part.starts_with('-')
+            && part
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+    };
+    if dir.is_empty() || dir.starts_with('/') || !dir.split('/').all(plain) {
         return Err(format!(
-            "stateDir `{dir}` must be a non-empty relative path without `..`"
-        ));
-    }
-    if dir
-        .chars()
-        .any(|c| c.is_whitespace() || "'\"$`\\".contains(c))
-    {
-        return Err(format!(
-            "stateDir `{dir}` contains whitespace, quotes, `$` or backslashes"
+            "stateDir `{dir}` must be a relative path without `..`, its folders named with letters, digits, `.`, `_` and `-`, none starting with `-`"
         ));
     }
     Ok(())
