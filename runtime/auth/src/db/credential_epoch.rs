@@ -1,7 +1,8 @@
 //! Queries on `"credential_epoch"`: the per-user counter that ends every credential a base
 //! service derived from the user's sessions (device sessions) when the sessions themselves end,
 //! and, with the password hash and the count of address changes kept beside it, the pending
-//! change-email links (`routes::change_email`).
+//! change-email links (`routes::change_email`) and the devices trusted to skip the second factor
+//! (`routes::two_factor::challenge`).
 
 use super::Client;
 use deadpool_postgres::GenericClient;
@@ -65,7 +66,7 @@ pub async fn owner_status(
         }))
 }
 
-/// What a change-email link is bound to (see `routes::change_email`): the stored password hash
+/// What a change-email link and a trusted device are bound to: the stored password hash
 /// (`None` without a password), the epoch, one or the other of which a reset, a password change
 /// or the end of all (or all other) sessions moves on, and the count of address changes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +74,21 @@ pub struct Credentials {
     pub password_hash: Option<String>,
     pub epoch: i64,
     pub address_moves: i64,
+}
+
+impl Credentials {
+    /// Feeds these credentials into `mac` so that a MAC over them changes when any of them does
+    /// (the parts are delimited; a missing password hash differs from every stored one).
+    pub fn update_mac(&self, mac: &mut impl hmac::Mac) {
+        mac.update(format!("\0{}\0{}\0", self.epoch, self.address_moves).as_bytes());
+        match &self.password_hash {
+            Some(hash) => {
+                mac.update(b"p");
+                mac.update(hash.as_bytes());
+            }
+            None => mac.update(b"-"),
+        }
+    }
 }
 
 /// The SQL expressions of a user's [`Credentials`] (the password hash, the epoch, the address

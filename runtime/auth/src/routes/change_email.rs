@@ -50,14 +50,7 @@ fn binding_mac(secret: &[u8], user_id: &str, credentials: &Credentials) -> Strin
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key");
     mac.update(b"stackr-change-email\0");
     mac.update(user_id.as_bytes());
-    mac.update(format!("\0{}\0{}\0", credentials.epoch, credentials.address_moves).as_bytes());
-    match &credentials.password_hash {
-        Some(hash) => {
-            mac.update(b"p");
-            mac.update(hash.as_bytes());
-        }
-        None => mac.update(b"-"),
-    }
+    credentials.update_mac(&mut mac);
     hex::encode(&mac.finalize().into_bytes()[..16])
 }
 

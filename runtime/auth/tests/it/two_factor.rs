@@ -219,3 +219,87 @@ async fn a_password_reset_ends_the_sign_ins_waiting_for_their_second_factor() {
     assert_ne!(r.status, 200, "{}", r.text);
     assert_eq!(waiting.session().await, json!(null));
 }
+
+/// A device trusted to skip the second factor is trusted no more once the account's credentials
+/// change: after a password reset (whoever had the password and the second factor when it was
+/// trusted may have the new password too) and after signing out everywhere, its next sign-in is
+/// challenged again.
+#[tokio::test]
+async fn a_trusted_device_is_challenged_again_after_a_reset_or_signing_out_everywhere() {
+    let server = TestServer::start().await;
+    let mut owner = server.client();
+    owner
+        .sign_up("Tia", "tia@example.com", "password-123")
+        .await;
+    let (key, backup) = enable_two_factor(&mut owner, "password-123").await;
+    let mut device = server.client();
+    let code = totp_steps_from_now(&key, 1);
+    trust(&mut device, "password-123", ("verify-totp", &code)).await;
+    let token = server.reset_token("tia@example.com", 1).await;
+    let r = server
+        .client()
+        .post(
+            "/api/auth/reset-password",
+            json!({"newPassword": "password-456", "token": token}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = device.sign_in("tia@example.com", "password-456").await;
+    assert_eq!(
+        r.json()["twoFactorRedirect"],
+        true,
+        "still trusted after the reset: {}",
+        r.text
+    );
+
+    let mut device = server.client();
+    // No later TOTP step is accepted yet: the steps of a user only move on.
+    trust(
+        &mut device,
+        "password-456",
+        ("verify-backup-code", &backup[1]),
+    )
+    .await;
+    let mut owner = server.client();
+    let r = owner.sign_in("tia@example.com", "password-456").await;
+    assert_eq!(r.json()["twoFactorRedirect"], true, "{}", r.text);
+    let r = owner
+        .post(
+            "/api/auth/two-factor/verify-backup-code",
+            json!({"code": backup[0]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        owner
+            .post("/api/auth/revoke-sessions", json!({}))
+            .await
+            .status,
+        200
+    );
+    let r = device.sign_in("tia@example.com", "password-456").await;
+    assert_eq!(
+        r.json()["twoFactorRedirect"],
+        true,
+        "still trusted after signing out everywhere: {}",
+        r.text
+    );
+}
+
+/// Signs `device` in to tia@example.com with `password` and the second factor `(route, code)`
+/// under `/two-factor/`, trusting the device, and checks that its next sign-in skips the second
+/// factor.
+async fn trust(device: &mut Client, password: &str, (route, code): (&str, &str)) {
+    let r = device.sign_in("tia@example.com", password).await;
+    assert_eq!(r.json()["twoFactorRedirect"], true, "{}", r.text);
+    let r = device
+        .post(
+            &format!("/api/auth/two-factor/{route}"),
+            json!({"code": code, "trustDevice": true}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    device.post("/api/auth/sign-out", json!({})).await;
+    let r = device.sign_in("tia@example.com", password).await;
+    assert_eq!(r.json()["redirect"], false, "trusted: {}", r.text);
+}

@@ -16,6 +16,7 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use crate::cookie;
+use crate::db::credential_epoch::{self, Credentials};
 use crate::db::verification;
 use crate::error::{ApiError, ApiResult};
 use crate::error_codes;
@@ -162,9 +163,14 @@ pub async fn forget_trusted_devices(client: &crate::db::Client, user_id: &str) -
     Ok(verification::delete_for_user(client, user_id, TRUST_DEVICE_PREFIX).await?)
 }
 
-fn device_mac(secret: &[u8], user_id: &str, id: &str) -> String {
+/// The MAC of a trust-device cookie: bound to the user and to their [`Credentials`] when the
+/// device was trusted, so that a password reset or change, the end of all (or all other)
+/// sessions or a new address ends the trust (whoever had the password and the second factor then
+/// may have the new password too).
+fn device_mac(secret: &[u8], user_id: &str, credentials: &Credentials, id: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("any key length");
     mac.update(format!("{user_id}!{id}").as_bytes());
+    credentials.update_mac(&mut mac);
     URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
 }
 
@@ -177,7 +183,11 @@ pub async fn trust_device_cookie(
     let id = format!("{TRUST_DEVICE_PREFIX}{}", crate::ids::random_string(32));
     let expires = crate::db::now_ms() + chrono::Duration::seconds(TRUST_DEVICE_SECS);
     verification::insert(client, &id, user_id, expires).await?;
-    let value = format!("{}!{id}", device_mac(state.secret(), user_id, &id));
+    let credentials = credential_epoch::credentials(client, user_id).await?;
+    let value = format!(
+        "{}!{id}",
+        device_mac(state.secret(), user_id, &credentials, &id)
+    );
     Ok(state.cookies.set_cookie(
         &state.cookies.trust_device,
         &cookie::sign_for_cookie(state.secret(), &value),
@@ -199,9 +209,11 @@ pub async fn trusted_device(
     let Some((mac, id)) = value.split_once('!') else {
         return Ok(None);
     };
+    let client = state.db().await?;
+    let credentials = credential_epoch::credentials(&client, user_id).await?;
     let genuine = state.secrets().all().any(|secret| {
         bool::from(
-            device_mac(secret, user_id, id)
+            device_mac(secret, user_id, &credentials, id)
                 .as_bytes()
                 .ct_eq(mac.as_bytes()),
         )
@@ -209,7 +221,6 @@ pub async fn trusted_device(
     if !genuine {
         return Ok(None);
     }
-    let client = state.db().await?;
     match verification::take(&client, id).await? {
         Some(owner) if owner == user_id => Ok(Some(vec![
             trust_device_cookie(state, &client, user_id).await?,
