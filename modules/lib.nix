@@ -9,6 +9,22 @@ rec {
     example = "/var/keys/stackr/secret";
   };
 
+  # An http(s) URL of one host, without credentials, `*`, `,`, `%`, query or fragment: what
+  # `stackr.auth.baseUrl` may be (the config's `baseUrl` is checked the same way), since its
+  # origin joins the comma-separated TRUSTED_ORIGINS of every base service.
+  plainUrlPattern = "https?://([A-Za-z0-9._-]+|\\[[0-9A-Fa-f:.]+])(:[0-9]+)?(/[A-Za-z0-9._~/!$&'()+;=:@-]*)?";
+
+  # `scheme://host[:port]` of a URL matching plainUrlPattern, lowercase and without the
+  # scheme's default port, as browsers send an Origin.
+  originOf = url:
+    let
+      parts = builtins.match "([A-Za-z]+)://([^/]*).*" url;
+      scheme = lib.toLower (builtins.elemAt parts 0);
+      authority = lib.toLower (builtins.elemAt parts 1);
+      defaultPort = { http = ":80"; https = ":443"; }.${scheme};
+    in
+    "${scheme}://${lib.removeSuffix defaultPort authority}";
+
   # PostgreSQL role and database of a service (`-` mapped to `_`).
   dbName = name: builtins.replaceStrings [ "-" ] [ "_" ] name;
 

@@ -222,7 +222,7 @@ in
     };
     auth = {
       baseUrl = mkOption {
-        type = types.str;
+        type = types.strMatching stackrLib.plainUrlPattern;
         default = "http://localhost:8888";
         description = "Public URL of the auth service (`AUTH_BASE_URL`); `https://` enables secure cookies.";
       };

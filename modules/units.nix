@@ -83,7 +83,7 @@ let
     SERVICE_CREDENTIAL_FILE = "%d/credential";
     SESSION_CACHE_TTL_MS = "3000";
     # The browser origins auth trusts: cookie-authenticated state changes only from those pages.
-    TRUSTED_ORIGINS = lib.concatStringsSep "," ([ cfg.auth.baseUrl ] ++ cfg.auth.trustedOrigins);
+    TRUSTED_ORIGINS = lib.concatStringsSep "," ([ (stackrLib.originOf cfg.auth.baseUrl) ] ++ cfg.auth.trustedOrigins);
   } // {
     # Every base service's API, for calls from one service to another (the user's cookie forwarded).
     SERVICE_URLS = lib.concatStringsSep "," (map (base: "${base}=${apiUrl base}") provisionNames);

@@ -217,6 +217,43 @@ fn trusted_origin_that_is_not_an_origin_is_refused() {
     insta::assert_snapshot!(generate_error(&format!("{VALID_HEAD}    {{\n      \"name\": \"auth\",\n      \"kind\": \"auth\",\n      \"trustedOrigins\": [\"http://localhost:3000\", \"not a url\"]\n    }}\n  ]\n}}\n")));
 }
 
+/// A config with an auth service whose `baseUrl` is `url` (JSON string contents) and a base
+/// service.
+fn with_base_url(url: &str) -> String {
+    format!("{VALID_HEAD}    {{ \"name\": \"auth\", \"kind\": \"auth\", \"baseUrl\": \"{url}\" }},\n    {{ \"name\": \"core\" }}\n  ]\n}}\n")
+}
+
+/// Auth's `baseUrl` is one of the origins every base service trusts (`TRUSTED_ORIGINS`, a
+/// comma-separated list of origins and wildcard patterns): a `*` in it trusted every origin, a
+/// comma added another, and systemd read a `%` as a specifier.
+#[test]
+fn a_base_url_that_is_not_one_plain_url_is_refused() {
+    for url in [
+        "https://*",
+        "https://*.example.com",
+        "https://auth.example.com,https://attacker.example",
+        "https://a.example/%7Ex",
+        "https://user:pw@auth.example.com",
+        "https://auth.example.com/?next=1",
+        "https://auth.example.com/#top",
+        "https://auth.example.com/a b",
+        "ftp://auth.example.com",
+        "https://",
+        "not a url",
+    ] {
+        let message = generate_error(&with_base_url(url));
+        assert!(
+            message.contains("services[0].baseUrl") && message.contains("baseUrl"),
+            "{url}: {message}"
+        );
+    }
+    for url in ["https://auth.example.com", "http://localhost:8888/auth/"] {
+        let dir = project_with_config(&with_base_url(url));
+        let generated = stackr(dir.path(), &["generate"]);
+        assert!(generated.status.success(), "{url}: {}", stderr(&generated));
+    }
+}
+
 /// Runs `stackr generate` in an initialised project after `edit` changed its config, asserting
 /// exit code 2, no panic and nothing written; returns stderr.
 fn generate_error_in_project(edit: impl FnOnce(String) -> String) -> String {

@@ -854,6 +854,56 @@ fn additional_user_fields_reach_auth_in_dev_and_on_nixos() {
     );
 }
 
+/// Base services trust the origin of auth's `baseUrl` (with `trustedOrigins`), in dev and on
+/// NixOS alike: not the URL itself, whose path is no part of an origin.
+#[test]
+fn base_services_trust_the_origin_of_auths_base_url() {
+    let config = r#"{
+  "name": "origins",
+  "services": [
+    { "name": "auth", "kind": "auth", "baseUrl": "https://Auth.Example.com:443/auth/", "trustedOrigins": ["https://app.example.com"] },
+    { "name": "core" }
+  ]
+}"#;
+    let expected = "https://auth.example.com,https://app.example.com";
+    let (_, model) =
+        stackr::project::check_config_text(std::path::Path::new("stackr.config.json"), config)
+            .unwrap();
+    let plan = stackr::plan::plan(&model);
+    let core = plan.services.iter().find(|s| s.name == "core").unwrap();
+    assert!(
+        core.api_env
+            .iter()
+            .any(|e| e.name == "TRUSTED_ORIGINS" && e.value == expected),
+        "dev: {:?}",
+        core.api_env
+    );
+    if !nix_instantiate_available() {
+        eprintln!("nix-instantiate not installed: NixOS side skipped");
+        return;
+    }
+    let project = generated_project(config);
+    let system = evaluate_system(&modules_dir(), project.path(), "{ }").unwrap();
+    for unit in ["stackr-core-api", "stackr-core-worker"] {
+        assert_eq!(
+            system["units"][unit]["environment"]["TRUSTED_ORIGINS"], expected,
+            "{unit}"
+        );
+    }
+    // A host setting it itself is held to the same rule.
+    for url in [
+        "https://*",
+        "https://a.example,https://b.example",
+        "https://u@a.example",
+    ] {
+        let host = format!("{{ lib, ... }}: {{ stackr.auth.baseUrl = lib.mkForce \"{url}\"; }}");
+        let error = evaluate_system(&modules_dir(), project.path(), &host)
+            .map(|_| ())
+            .expect_err(url);
+        assert!(error.contains("stackr.auth.baseUrl"), "{url}: {error}");
+    }
+}
+
 /// A service's `environment` in stackr.config.json reaches its deployed processes as written, as
 /// it reaches them in dev. systemd expands `%` specifiers in `Environment=` (`%m` the machine
 /// id, `%d` the credentials folder, …) and drops an assignment whose specifier it does not know,

@@ -1,6 +1,7 @@
 //! The validated model: every config rule is checked here, once, and the result carries resolved
 //! defaults so later stages never re-interpret raw config.
 
+mod base_url;
 mod names;
 mod oauth;
 pub mod placement;

@@ -332,13 +332,13 @@ fn resolve_service(
         None => None,
     };
     if let Some(url) = &service.base_url {
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(report.error(
+        super::base_url::check(url).map_err(|why| {
+            report.error(
                 at("baseUrl"),
-                format!("`{url}` is not an http(s) URL"),
-                "use e.g. `https://auth.example.com`",
-            ));
-        }
+                format!("baseUrl `{url}` is not one plain http(s) URL: {why}"),
+                "use the URL browsers reach auth at, without a wildcard, list, `%`, credentials, query or fragment, e.g. `https://auth.example.com`",
+            )
+        })?;
     }
     for (origin_index, origin) in service.trusted_origins.iter().flatten().enumerate() {
         if !is_origin(origin) {

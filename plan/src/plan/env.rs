@@ -33,13 +33,14 @@ const SESSION_CACHE_TTL_MS: &str = "3000";
 /// BullMQ's default key prefix.
 const QUEUE_PREFIX: &str = "bull";
 
-/// The browser origins auth trusts (its base URL and `trustedOrigins`): base services accept
-/// cookie-authenticated state changes from the same pages, and only from them.
+/// The browser origins auth trusts (its base URL's origin and `trustedOrigins`): base services
+/// accept cookie-authenticated state changes from the same pages, and only from them.
 fn browser_origins(auth: &crate::model::Service) -> Vec<String> {
     auth.base_url
-        .iter()
-        .chain(&auth.trusted_origins)
-        .cloned()
+        .as_deref()
+        .and_then(stackr_contract::origin::origin_of)
+        .into_iter()
+        .chain(auth.trusted_origins.iter().cloned())
         .collect()
 }
 
