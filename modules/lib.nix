@@ -25,6 +25,11 @@ rec {
     in
     "${scheme}://${lib.removeSuffix defaultPort authority}";
 
+  # A text as written, for systemd's `Environment=`: systemd expands `%` specifiers there (`%d`
+  # the credentials folder, `%H` the host name, …) and drops an assignment with one it does not
+  # know; `%%` is a `%`. Every value a config or host gives is passed through it.
+  environmentLiteral = lib.replaceStrings [ "%" ] [ "%%" ];
+
   # PostgreSQL role and database of a service (`-` mapped to `_`).
   dbName = name: builtins.replaceStrings [ "-" ] [ "_" ] name;
 

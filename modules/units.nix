@@ -7,7 +7,7 @@ let
   cfg = config.stackr;
   stackrLib = import ./lib.nix { inherit lib; };
   hardening = import ./hardening.nix;
-  inherit (stackrLib) dbName redisUnit;
+  inherit (stackrLib) dbName redisUnit environmentLiteral;
   auth = stackrLib.authOf withNames;
   provisionNames = stackrLib.baseNames cfg.services;
 
@@ -45,27 +45,26 @@ let
 
   authEnv = name: svc: {
     AUTH_SECRET_FILE = "%d/auth-secret";
-    AUTH_BASE_URL = cfg.auth.baseUrl;
-    AUTH_TRUSTED_ORIGINS = lib.concatStringsSep "," cfg.auth.trustedOrigins;
+    AUTH_BASE_URL = environmentLiteral cfg.auth.baseUrl;
+    AUTH_TRUSTED_ORIGINS = environmentLiteral (lib.concatStringsSep "," cfg.auth.trustedOrigins);
     AUTH_PROVISION_SERVICES = lib.concatStringsSep "," provisionNames;
-    AUTH_ROLES = lib.concatStringsSep "," (stackrLib.declaredRoles cfg.services);
+    AUTH_ROLES = environmentLiteral (lib.concatStringsSep "," (stackrLib.declaredRoles cfg.services));
     AUTH_SERVICE_CREDENTIALS_DIR = "%d";
     AUTH_MAIL_DIR = "${cfg.stateDir}/${name}/mail";
   } // lib.optionalAttrs (svc.adminPort != null) {
     AUTH_ADMIN_PORT = toString svc.adminPort;
   } // lib.optionalAttrs (trustedProxies != [ ]) {
-    AUTH_TRUSTED_PROXIES = lib.concatStringsSep "," trustedProxies;
+    AUTH_TRUSTED_PROXIES = environmentLiteral (lib.concatStringsSep "," trustedProxies);
   } // lib.optionalAttrs (svc.adminBind != null) {
-    AUTH_ADMIN_BIND = svc.adminBind;
+    AUTH_ADMIN_BIND = environmentLiteral svc.adminBind;
   } // lib.optionalAttrs (svc.adminHosts != [ ]) {
-    AUTH_ADMIN_HOSTS = lib.concatStringsSep "," svc.adminHosts;
+    AUTH_ADMIN_HOSTS = environmentLiteral (lib.concatStringsSep "," svc.adminHosts);
   } // lib.optionalAttrs (cfg.auth.smtpUrl != null) {
-    AUTH_SMTP_URL = cfg.auth.smtpUrl;
+    AUTH_SMTP_URL = environmentLiteral cfg.auth.smtpUrl;
   } // lib.optionalAttrs (cfg.auth.smtpPasswordFile != null) {
     AUTH_SMTP_PASSWORD_FILE = "%d/smtp-password";
   } // lib.optionalAttrs (cfg.auth.userFields != "") {
-    # systemd expands `%` specifiers in Environment=; a literal one is `%%`.
-    AUTH_USER_FIELDS = lib.replaceStrings [ "%" ] [ "%%" ] cfg.auth.userFields;
+    AUTH_USER_FIELDS = environmentLiteral cfg.auth.userFields;
   } // lib.optionalAttrs (cfg.auth.oauthProviders != [ ]) {
     AUTH_OAUTH_PROVIDERS_FILE = "${pkgs.writeText "stackr-oauth-providers.json" (stackrLib.oauthProvidersJson cfg.auth.oauthProviders)}";
   };
@@ -83,7 +82,7 @@ let
     SERVICE_CREDENTIAL_FILE = "%d/credential";
     SESSION_CACHE_TTL_MS = "3000";
     # The browser origins auth trusts: cookie-authenticated state changes only from those pages.
-    TRUSTED_ORIGINS = lib.concatStringsSep "," ([ (stackrLib.originOf cfg.auth.baseUrl) ] ++ cfg.auth.trustedOrigins);
+    TRUSTED_ORIGINS = environmentLiteral (lib.concatStringsSep "," ([ (stackrLib.originOf cfg.auth.baseUrl) ] ++ cfg.auth.trustedOrigins));
   } // {
     # Every base service's API, for calls from one service to another (the user's cookie forwarded).
     SERVICE_URLS = lib.concatStringsSep "," (map (base: "${base}=${apiUrl base}") provisionNames);
@@ -135,8 +134,8 @@ let
       # A replica serves through the load balancer in front of it, never past it.
       // lib.optionalAttrs (isApi && replica != null) { LISTEN_ADDRESS = "127.0.0.1"; }
       // lib.optionalAttrs (!isApi) { WORKER_CONCURRENCY = toString svc.worker.concurrency; }
-      # As written in the config, as in dev: systemd expands `%` specifiers, `%%` is a `%`.
-      // lib.mapAttrs (_: lib.replaceStrings [ "%" ] [ "%%" ]) svc.environment)
+      # As written in the config, as in dev.
+      // lib.mapAttrs (_: environmentLiteral) svc.environment)
       (lib.optional (replica != null && replica > 0) "AUTH_ADMIN_PORT");
 
   # The listening sockets of API unit `unitName`, which systemd holds and hands to the process
@@ -263,7 +262,7 @@ let
         ${lib.concatMapStrings (group: "--property=SupplementaryGroups=${group} ") (storeGroups svc.name)}\
         --property=LoadCredential=${lib.escapeShellArg "db-password:${svc.postgres.passwordFile}"} ${lib.optionalString inFleet "--unit=stackr-set-role --property=LoadCredential=${lib.escapeShellArg "tls-ca:${cfg.fleet.tls.caFile}"} "}\
         --setenv=DATABASE_URL=${lib.escapeShellArg (builtins.replaceStrings [ "%d/" "%%" ] [ "${credentialsDir}/" "%" ] env.DATABASE_URL)} \
-        --setenv=AUTH_ROLES=${lib.escapeShellArg env.AUTH_ROLES} \
+        --setenv=AUTH_ROLES=${lib.escapeShellArg (builtins.replaceStrings [ "%%" ] [ "%" ] env.AUTH_ROLES)} \
         /bin/sh -c 'DATABASE_PASSWORD_FILE="$CREDENTIALS_DIRECTORY/db-password" exec "$0" set-role "$@"' \
         ${svc.package}/bin/${svc.name}-api "$@"
     '';

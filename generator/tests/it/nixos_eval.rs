@@ -950,6 +950,44 @@ fn config_environment_values_reach_the_processes_as_written() {
     }
 }
 
+/// Every text a host sets reaches auth's and the base services' processes as written: a `%` in
+/// it reaches `Environment=` as `%%` (an SMTP user name with `%40`, an IPv6 zone, …), where
+/// systemd dropped the whole assignment or put a folder in place of `%d`.
+#[test]
+fn host_text_with_a_percent_reaches_the_processes_as_written() {
+    let Some(system) = minimal_system(
+        r#"{ lib, ... }: {
+          stackr.auth.smtpUrl = "smtps://me%40example.com@smtp.example.com:465";
+          stackr.auth.trustedOrigins = lib.mkForce [ "https://%d.example" ];
+          stackr.auth.trustedProxies = [ "fe80::1%eth0" ];
+          stackr.services.auth.adminHosts = [ "%H.example" ];
+          stackr.services.core.environment.GREETING = "100%d";
+        }"#,
+    ) else {
+        return;
+    };
+    let auth = &system["units"]["stackr-auth-api"]["environment"];
+    for (key, value) in [
+        (
+            "AUTH_SMTP_URL",
+            "smtps://me%%40example.com@smtp.example.com:465",
+        ),
+        ("AUTH_TRUSTED_ORIGINS", "https://%%d.example"),
+        ("AUTH_TRUSTED_PROXIES", "fe80::1%%eth0"),
+        ("AUTH_ADMIN_HOSTS", "%%H.example"),
+    ] {
+        assert_eq!(auth[key], value, "{key}");
+    }
+    for unit in ["stackr-core-api", "stackr-core-worker"] {
+        let env = &system["units"][unit]["environment"];
+        assert_eq!(
+            env["TRUSTED_ORIGINS"], "http://localhost:8888,https://%%d.example",
+            "{unit}"
+        );
+        assert_eq!(env["GREETING"], "100%%d", "{unit}");
+    }
+}
+
 /// On a host with other local accounts, a loopback TCP port above 1024 belongs to whoever binds
 /// it first: while the server behind it is down (every restart of a deploy, a crash, and the
 /// whole start-up of an API, which binds its port only after connecting to its stores and
