@@ -69,8 +69,15 @@ pub fn commit(root: &Path, changes: &Changeset) -> Result<Vec<String>> {
         return Ok(Vec::new());
     }
     // Placing a file replaces a link, but backing up what it points at would mean reading a device
-    // or waiting on a pipe: such a target is the user's to remove.
+    // or waiting on a pipe: such a target is the user's to remove. A link among the folders on the
+    // way would put the file wherever it points.
     for (path, _) in &pending {
+        super::roll_forward::check_parents(root, path).map_err(|why| {
+            crate::UsageError::new(
+                format!("cannot write {path}: {why}"),
+                "stackr writes only inside the project: make that a real folder (or delete it), then run the command again",
+            )
+        })?;
         let metadata = fs::metadata(root.join(path)).ok();
         if let Some(why) = metadata.as_ref().and_then(regular_file::refusal) {
             return Err(crate::UsageError::new(

@@ -148,7 +148,7 @@ fn still_staged(staging: &Path, target: &Target) -> Result<bool, String> {
 
 /// Every existing folder on the way from `root` to `path` is a real folder: a symbolic link
 /// among them could lead outside the project.
-fn check_parents(root: &Path, path: &str) -> Result<(), String> {
+pub(super) fn check_parents(root: &Path, path: &str) -> Result<(), String> {
     let mut folder = root.to_path_buf();
     let parents = path.split('/').collect::<Vec<_>>();
     for (depth, component) in parents[..parents.len() - 1].iter().enumerate() {

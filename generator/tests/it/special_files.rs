@@ -111,3 +111,34 @@ fn a_config_or_manifest_that_is_not_a_regular_file_is_refused_by_name() {
         }
     }
 }
+
+/// A folder of the project replaced by a link (a repository can carry one) is not written
+/// through: the files stackr writes there would land wherever the link points, outside the
+/// project. The command names the link, writes nothing, and works once it is a folder again.
+#[test]
+fn a_generated_file_under_a_linked_folder_is_refused_by_the_link() {
+    let (parent, root) = init_project(&[]);
+    let outside = parent.path().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    std::fs::remove_dir_all(root.join("nix")).unwrap();
+    symlink(&outside, root.join("nix")).unwrap();
+    let before = tree(&root);
+    let (code, stderr) = stackr_ending(&root, &["generate"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("cannot write nix/")
+            && stderr.contains("under nix, a symbolic link")
+            && stderr.contains("real folder"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_dir(&outside).unwrap().count(),
+        0,
+        "wrote through the link"
+    );
+    assert_eq!(tree(&root), before, "nothing written");
+
+    std::fs::remove_file(root.join("nix")).unwrap();
+    let (code, stderr) = stackr_ending(&root, &["generate"]);
+    assert_eq!(code, Some(0), "{stderr}");
+}
