@@ -30,9 +30,10 @@ const auth = betterAuth({
   // Mail "senders" that drop the message: enough to enable the same endpoints stackr-auth has.
   emailAndPassword: { enabled: true, sendResetPassword: async () => {} },
   emailVerification: { sendVerificationEmail: async () => {} },
-  // change-email with a verification mail to the new address (no confirmation by the old one)
+  // change-email with a verification mail to the new address, confirmed first by the current
+  // address when it is verified
   user: {
-    changeEmail: { enabled: true },
+    changeEmail: { enabled: true, sendChangeEmailConfirmation: async () => {} },
     additionalFields: Object.fromEntries(
       JSON.parse(process.env.BA_USER_FIELDS || "[]").map(({ name, ...field }) => [name, field]),
     ),

@@ -1,8 +1,10 @@
 //! `POST /api/auth/change-email {newEmail, callbackURL?}`: mails a verification link to the new
-//! address (BetterAuth's `user.changeEmail` without `updateEmailWithoutVerification` or a
-//! confirmation by the old address); the address changes only when that link is opened
-//! (`verify-email`, see [`super::email_verification`]). An address another user holds gets the
-//! same answer and no mail, so the endpoint does not reveal which addresses have accounts.
+//! address; the address changes only when that link is opened (`verify-email`, see
+//! [`super::email_verification`]). When the current address is verified, the current address
+//! must agree first (BetterAuth's `user.changeEmail` with `sendChangeEmailConfirmation`): a
+//! confirmation link goes there, and opening it mails the verification link to the new address.
+//! An address another user holds gets the same answer and no mail, so the endpoint does not
+//! reveal which addresses have accounts.
 //!
 //! The link is bound to the account's credentials as they were when it was asked for (a claim
 //! [`BINDING_CLAIM`] of stackr's own, which BetterAuth ignores): a password reset or change,
@@ -20,21 +22,25 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use hmac::{Hmac, Mac};
-use serde_json::{json, Map};
+use serde_json::{json, Map, Value};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use crate::body::JsonBody;
 use crate::current_session;
 use crate::db::credential_epoch::{self, Credentials};
+use crate::db::models::User;
 use crate::db::users;
 use crate::error::{ApiError, ApiResult};
 use crate::mail::OutgoingMail;
 use crate::respond;
 use crate::state::AppState;
 
-/// The `requestType` of a change-email verification link.
+/// The `requestType` of a change-email verification link (mailed to the new address).
 pub const VERIFICATION_REQUEST: &str = "change-email-verification";
+
+/// The `requestType` of a change-email confirmation link (mailed to the current address).
+pub const CONFIRMATION_REQUEST: &str = "change-email-confirmation";
 
 /// The claim of a change-email link that binds it to the account's [`Credentials`].
 pub const BINDING_CLAIM: &str = "stackrCredentials";
@@ -81,6 +87,68 @@ pub fn binding_holds(
     })
 }
 
+/// The claims of a change-email link of type `request` for moving `user` to `new_email`, asked
+/// for by the session `asked_by`, bound to the account's credentials as they are now.
+async fn link_claims(
+    state: &AppState,
+    client: &impl deadpool_postgres::GenericClient,
+    user: &User,
+    new_email: &str,
+    asked_by: &str,
+    request: &str,
+) -> Result<Map<String, Value>, tokio_postgres::Error> {
+    let mut claims = Map::new();
+    claims.insert("email".into(), users::normalize_email(&user.email).into());
+    claims.insert("updateTo".into(), new_email.into());
+    claims.insert("requestType".into(), request.into());
+    claims.insert("userId".into(), user.id.clone().into());
+    claims.insert(SESSION_CLAIM.into(), asked_by.into());
+    claims.insert(
+        BINDING_CLAIM.into(),
+        binding(state, client, &user.id).await?.into(),
+    );
+    Ok(claims)
+}
+
+/// Mails the verification link `url` to the new address.
+fn send_verification(state: &AppState, new_email: &str, url: &str) {
+    state.mailer.send_in_background(OutgoingMail {
+        to: new_email.to_owned(),
+        subject: "Confirm your new email address".into(),
+        // No name: anyone may type in an address here.
+        text: format!(
+            "{}\n\nClick the link to make this your account's email address:\n{url}\n\nIf you did not ask for this, ignore this mail.\n",
+            crate::mail::greeting(None)
+        ),
+    });
+}
+
+/// The current address agreed (its confirmation link, checked like a verification link, was
+/// opened): mails the verification link to `new_email` unless another account holds it by now.
+pub async fn confirmed(
+    state: &AppState,
+    client: &impl deadpool_postgres::GenericClient,
+    user: &User,
+    new_email: &str,
+    asked_by: &str,
+    callback_url: Option<&str>,
+) -> ApiResult<()> {
+    if users::by_email(client, new_email).await?.is_none() {
+        let claims = link_claims(
+            state,
+            client,
+            user,
+            new_email,
+            asked_by,
+            VERIFICATION_REQUEST,
+        )
+        .await?;
+        let url = super::email_verification::verification_link(state, claims, callback_url);
+        send_verification(state, new_email, &url);
+    }
+    Ok(())
+}
+
 /// Everything a change of the user's address ends, in the transaction that makes it: the
 /// pending change-email links (the count of changes they are bound to moves on), and what was
 /// mailed to the old address, the same things a new password ends: the reset links (the old
@@ -119,30 +187,35 @@ pub async fn post(
     }
     let client = state.db().await?;
     if users::by_email(&client, &new_email).await?.is_none() {
-        let mut claims = Map::new();
-        claims.insert(
-            "email".into(),
-            users::normalize_email(&current.user.email).into(),
-        );
-        claims.insert("updateTo".into(), new_email.clone().into());
-        claims.insert("requestType".into(), VERIFICATION_REQUEST.into());
-        claims.insert("userId".into(), current.user.id.clone().into());
-        claims.insert(SESSION_CLAIM.into(), current.session.id.clone().into());
-        claims.insert(
-            BINDING_CLAIM.into(),
-            binding(&state, &client, &current.user.id).await?.into(),
-        );
+        let confirm_first = current.user.email_verified;
+        let request = if confirm_first {
+            CONFIRMATION_REQUEST
+        } else {
+            VERIFICATION_REQUEST
+        };
+        let claims = link_claims(
+            &state,
+            &client,
+            &current.user,
+            &new_email,
+            &current.session.id,
+            request,
+        )
+        .await?;
         let url =
             super::email_verification::verification_link(&state, claims, callback_url.as_deref());
-        state.mailer.send_in_background(OutgoingMail {
-            to: new_email,
-            subject: "Confirm your new email address".into(),
-            // No name: anyone may type in an address here.
-            text: format!(
-                "{}\n\nClick the link to make this your account's email address:\n{url}\n\nIf you did not ask for this, ignore this mail.\n",
-                crate::mail::greeting(None)
-            ),
-        });
+        if confirm_first {
+            state.mailer.send_in_background(OutgoingMail {
+                to: current.user.email.clone(),
+                subject: "Confirm the change of your email address".into(),
+                text: format!(
+                    "{}\n\nSomeone signed in to your account asked to make {new_email} its email address. If that was you, click the link to agree; a link to verify the new address is then sent there:\n{url}\n\nIf it was not you, do not click: sign out all sessions and change your password.\n",
+                    crate::mail::greeting_to_holder(&current.user)
+                ),
+            });
+        } else {
+            send_verification(&state, &new_email, &url);
+        }
     }
     Ok(respond::ok_json(json!({"status": true})))
 }

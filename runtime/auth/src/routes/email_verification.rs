@@ -181,8 +181,9 @@ pub async fn verify(
 
 /// A change-email link (`updateTo`): moves the user bound by `userId` from `email` to `updateTo`,
 /// once (the address must still be `email`), keeping `emailVerified` as it was (as BetterAuth
-/// does). Opened while signed in, it must be the same user's session, whose cookie is then set
-/// again. Only the links [`super::change_email`] mails are accepted (`requestType`), and only
+/// does); a confirmation link (opened from the current address) mails the link that does, to
+/// `updateTo`. Opened while signed in, it must be the same user's session, whose cookie is then
+/// set again. Only the links [`super::change_email`] mails are accepted (`requestType`), and only
 /// while the user's credentials are those the link was bound to (`CREDENTIALS_CHANGED` after a
 /// password reset or change, or after all sessions were ended), and while the session that asked
 /// for it is live: a link asked for with a stolen session must not outlive the owner's recovery.
@@ -232,7 +233,9 @@ async fn change_address(
         Lookup::Found(current) => Some(current),
         _ => None,
     };
-    if claim("requestType") != Some(super::change_email::VERIFICATION_REQUEST) {
+    let request = claim("requestType");
+    let confirmation = request == Some(super::change_email::CONFIRMATION_REQUEST);
+    if !confirmation && request != Some(super::change_email::VERIFICATION_REQUEST) {
         return Ok(invalid());
     }
     let Some(claimed) = claim(super::change_email::BINDING_CLAIM) else {
@@ -254,6 +257,13 @@ async fn change_address(
     let asked_by = claim(super::change_email::SESSION_CLAIM).unwrap_or("");
     if !sessions::live_and_held(&tx, asked_by, &bound.id).await? {
         return Ok(credentials_changed());
+    }
+    if confirmation {
+        super::change_email::confirmed(state, &tx, &bound, update_to, asked_by, callback).await?;
+        return Ok(match callback {
+            Some(cb) => respond::redirect(cb, Vec::new()),
+            None => respond::ok_json(json!({"status": true})),
+        });
     }
     match users::change_email(&tx, &bound.id, email, update_to, &credentials).await? {
         users::EmailChange::Changed => {}

@@ -107,6 +107,48 @@ async fn an_address_in_use_is_never_taken_over() {
     );
 }
 
+/// An account whose address is verified moves only with that address's consent: asking mails a
+/// confirmation link to the current address (naming the new one), nothing to the new address;
+/// opening it (anywhere) mails the verification link to the new address, which then moves the
+/// account. A thief with a copy of the session cookie cannot move such an account (and then take
+/// it over with a reset mailed to the new address): the owner's mailbox has to agree, and the
+/// owner learns of the attempt.
+#[tokio::test]
+async fn a_verified_address_confirms_a_change_before_the_new_address_is_mailed() {
+    let server = TestServer::start().await;
+    let mut val = server.client();
+    val.sign_up("Val", "val@example.com", "password-123").await;
+    server.psql(r#"update "user" set "emailVerified" = true where "email" = 'val@example.com'"#);
+    let before = mails_to(&server, "val@example.com");
+
+    let r = val
+        .post(
+            "/api/auth/change-email",
+            json!({"newEmail": "val.new@example.com", "callbackURL": "/settings"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let confirmation = server.wait_for_link("val@example.com", before + 1).await;
+    let mail = server
+        .mails()
+        .into_iter()
+        .rfind(|m| m.contains("To: val@example.com"))
+        .unwrap();
+    assert!(mail.contains("val.new@example.com"), "{mail}");
+    assert_eq!(mails_to(&server, "val.new@example.com"), 0);
+
+    let r = server.client().get(&path_of(&confirmation)).await;
+    assert_eq!(r.status, 302);
+    assert_eq!(r.headers["location"], "/settings");
+    assert_eq!(address(&mut val).await, "val@example.com", "not moved yet");
+    let verification = server.wait_for_link("val.new@example.com", 1).await;
+    let r = server.client().get(&path_of(&verification)).await;
+    assert_eq!(r.status, 302);
+    assert_eq!(r.headers["location"], "/settings");
+    assert_eq!(address(&mut val).await, "val.new@example.com");
+    assert_eq!(val.session().await["user"]["emailVerified"], true);
+}
+
 /// The mails in the dev mailbox addressed to `to`.
 fn mails_to(server: &TestServer, to: &str) -> usize {
     server
