@@ -68,6 +68,14 @@ rec {
   # The service's state folder, relative to /var/lib (systemd `StateDirectory=`).
   stateSubdir = cfg: lib.removePrefix "/var/lib/" cfg.stateDir;
 
+  # SQL that keeps the next statements of a superuser's session out of the server's log, and
+  # SQL that gives the session the server's logging back: `ALTER ROLE … PASSWORD` holds the
+  # password in clear, and a host logging statements (`log_statement` ddl or all, every
+  # statement's duration, a failed statement's text) would write it there. The dev stack's
+  # database set-up (templates/process-compose.yaml.tera) says the same.
+  noStatementLog = "SET log_statement = 'none'; SET log_min_duration_statement = -1; SET log_min_error_statement = panic;";
+  statementLogAgain = "RESET log_statement; RESET log_min_duration_statement; RESET log_min_error_statement;";
+
   # Shell script run by psql's caller as the server's superuser, with the role's password in the
   # credential `db-password`: the role (login, that password), its own database, and no access for
   # PUBLIC. An unreadable or empty credential stops it: psql would otherwise set an empty
@@ -118,7 +126,9 @@ rec {
       $stackr$;
       SELECT 'CREATE ROLE ${id} LOGIN' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${db}')\gexec
       SET password_encryption = 'scram-sha-256';
+      ${noStatementLog}
       ALTER ROLE ${id} WITH LOGIN PASSWORD :'password';
+      ${statementLogAgain}
       SELECT 'CREATE DATABASE ${id} OWNER ${id}' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '${db}')\gexec
       REVOKE ALL ON DATABASE ${id} FROM PUBLIC;
       SQL

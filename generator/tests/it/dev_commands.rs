@@ -142,7 +142,12 @@ fn generated_dev_commands_bring_up_postgres_and_redis() {
         "db-init is idempotent"
     );
 
-    let _postgres = Running(spawn(root, &command("user-postgres")), "-INT");
+    // As a developer may run it, logging every statement: no password may reach the log.
+    let logging_every_statement = format!(
+        "{} -c log_statement=all -c log_min_duration_statement=0 -c log_min_error_statement=debug5 -c logging_collector=on -c log_filename=server.log",
+        command("user-postgres").trim_end()
+    );
+    let _postgres = Running(spawn(root, &logging_every_statement), "-INT");
     assert!(
         wait_ready(root, &probe("user-postgres")),
         "postgres never became ready"
@@ -198,6 +203,13 @@ fn generated_dev_commands_bring_up_postgres_and_redis() {
             "{order:?}"
         );
     }
+    let log = server_log_until(root, "user", "after the set-up");
+    for secret in [password.as_str(), "order-password"] {
+        assert!(
+            !log.contains(secret),
+            "a password is in the server's log:\n{log}"
+        );
+    }
 
     let _redis = Running(spawn(root, &command("user-redis")), "-TERM");
     assert!(
@@ -212,6 +224,29 @@ fn generated_dev_commands_bring_up_postgres_and_redis() {
         String::from_utf8_lossy(&anonymous.stdout).contains("NOAUTH"),
         "redis must require its password"
     );
+}
+
+/// The log of service `service`'s dev server once a statement naming `marker`, run after
+/// everything before it, is in it.
+fn server_log_until(root: &Path, service: &str, marker: &str) -> String {
+    let marked = bash(
+        root,
+        &format!("psql -X -q -h \"$PWD/.stackr/run/{service}\" -p 45320 -U stackr -d postgres -c \"SELECT '{marker}'\""),
+    );
+    assert!(marked.status.success(), "{marked:?}");
+    let file = root.join(format!(".stackr/data/{service}/postgres/log/server.log"));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let log = std::fs::read_to_string(&file).unwrap_or_default();
+        if log.contains(marker) {
+            return log;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{marker} never reached the log: {log}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// `provisionScript name` of the module library: the shell script the `-db` unit runs.

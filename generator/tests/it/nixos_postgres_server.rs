@@ -256,6 +256,65 @@ fn shared_server_with_md5_encryption_stores_a_scram_password() {
     }
 }
 
+/// Shared mode on a system server whose host logs every statement (`log_statement`, or every
+/// statement's duration): the `-db` unit sets the role's password with a statement that holds
+/// it in clear, which must not reach the server's log, readable by whoever reads the host's logs.
+/// The host's own statements are still logged.
+#[test]
+fn shared_server_logging_every_statement_logs_no_password() {
+    if !can_run() {
+        return;
+    }
+    let shared = SharedServer::start(
+        "45413",
+        &[
+            "-c",
+            "log_statement=all",
+            "-c",
+            "log_min_duration_statement=0",
+            "-c",
+            "log_min_error_statement=debug5",
+            "-c",
+            "logging_collector=on",
+            "-c",
+            "log_filename=server.log",
+        ],
+    );
+    succeeded(shared.provision(), "stackr-blog-db");
+    succeeded(shared.provision(), "stackr-blog-db, again");
+    let marker = "a statement of the host";
+    shared.query(&format!("SELECT '{marker}'"));
+    let log_file = std::path::Path::new(&shared.here("data")).join("log/server.log");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let log = loop {
+        let log = std::fs::read_to_string(&log_file).unwrap_or_default();
+        if log.contains(marker) {
+            break log;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the marker never reached the log: {log}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(
+        !log.contains("blog-password"),
+        "the password is in the log:\n{log}"
+    );
+    let own = common::login(
+        &shared.here("run"),
+        &shared.port,
+        "blog",
+        "blog",
+        "blog-password",
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&own.stdout).trim(),
+        "blog",
+        "{own:?}"
+    );
+}
+
 /// Shared mode on a system server that already has a role or database under a service's name
 /// which stackr never makes (a role with more than LOGIN: superuser, or a member of another
 /// role; a database another role owns): the `-db` unit's script stops before it sets a password
