@@ -380,6 +380,34 @@ fn runtime_sources_are_exclusive_and_complete() {
     );
 }
 
+/// A control character in a runtime source would reach the services' Cargo.toml, where TOML
+/// refuses it raw (DEL went through unescaped, and stackr panicked writing the manifest): it is
+/// refused at its field.
+#[test]
+fn a_runtime_source_with_a_control_character_is_refused_at_its_field() {
+    for (runtime, field) in [
+        (r#"{ "version": "=0.1.0\u007f" }"#, "runtime.version"),
+        (r#"{ "path": "run\u007ftime" }"#, "runtime.path"),
+        (
+            r#"{ "git": "https://example.com/s\u0000.git", "rev": "0123abc" }"#,
+            "runtime.git",
+        ),
+        (
+            r#"{ "git": "https://example.com/s.git", "rev": "0123\u001babc" }"#,
+            "runtime.rev",
+        ),
+        (r#"{ "vendored": "0.1.0\u0085" }"#, "runtime.vendored"),
+    ] {
+        let message = generate_error(&format!(
+            "{{\n  \"name\": \"shop\",\n  \"runtime\": {runtime},\n  \"services\": [\n    {{ \"name\": \"auth\", \"kind\": \"auth\" }}\n  ]\n}}\n"
+        ));
+        assert!(
+            message.contains(field) && message.contains("control character"),
+            "{runtime}: {message}"
+        );
+    }
+}
+
 #[test]
 fn admin_bind_is_an_ip_address_of_the_auth_service() {
     insta::assert_snapshot!(

@@ -133,6 +133,26 @@ fn resolve_runtime(config: &StackrConfig, report: &Reporter) -> Result<Runtime, 
     let source = &config.runtime;
     let path = JsonPath::root().key("runtime");
     let help = "set exactly one of `vendored` (a stackr version), `path` (folder with auth/ and kit/), `git` + `rev`, or `version`";
+    // Each reaches the services' Cargo.toml (and `vendored` a folder name).
+    for (field, value) in [
+        ("vendored", &source.vendored),
+        ("path", &source.path),
+        ("git", &source.git),
+        ("rev", &source.rev),
+        ("version", &source.version),
+    ] {
+        if let Some(c) = value
+            .iter()
+            .flat_map(|v| v.chars())
+            .find(|c| c.is_control())
+        {
+            return Err(report.error(
+                path.clone().key(field),
+                format!("`runtime.{field}` holds the control character {c:?}"),
+                format!("write `runtime.{field}` without control characters"),
+            ));
+        }
+    }
     let sources = [
         source.vendored.is_some(),
         source.path.is_some(),

@@ -1,5 +1,7 @@
 //! The Cargo dependency lines scaffolded services use for the stackr runtime crates.
 
+use std::fmt::Write;
+
 use serde::Serialize;
 
 use crate::layout::{AUTH_CRATE_DIR, KIT_CRATE_DIR, VENDORED_DIR};
@@ -44,7 +46,43 @@ impl RuntimeDeps {
     }
 }
 
-/// A TOML basic string; JSON string escapes are a subset of TOML's.
+/// A TOML basic string: `"`, `\` and every control character escaped (TOML refuses most raw, DEL
+/// included, which JSON's escaping leaves as it is).
 fn toml_string(text: &str) -> String {
-    serde_json::to_string(text).expect("strings always serialize")
+    let mut written = String::with_capacity(text.len() + 2);
+    written.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => written.push_str("\\\""),
+            '\\' => written.push_str("\\\\"),
+            '\t' => written.push_str("\\t"),
+            '\n' => written.push_str("\\n"),
+            '\r' => written.push_str("\\r"),
+            c if c.is_control() => {
+                // Writing to a String cannot fail.
+                let _ = write!(written, "\\u{:04X}", u32::from(c));
+            }
+            c => written.push(c),
+        }
+    }
+    written.push('"');
+    written
+}
+
+#[cfg(test)]
+mod tests {
+    use super::toml_string;
+
+    /// TOML takes no control character raw in a basic string, DEL included.
+    #[test]
+    fn toml_strings_escape_every_control_character() {
+        for (text, written) in [
+            ("=0.1.0\u{7f}", r#""=0.1.0\u007F""#),
+            ("a\u{0}b\tc\u{1b}", r#""a\u0000b\tc\u001B""#),
+            ("q\"b\\", r#""q\"b\\""#),
+            ("é\u{85}", r#""é\u0085""#),
+        ] {
+            assert_eq!(toml_string(text), written, "{text:?}");
+        }
+    }
 }
