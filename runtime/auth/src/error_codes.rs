@@ -44,6 +44,8 @@ pub const NO_DATA_TO_UPDATE: &str = "NO_DATA_TO_UPDATE";
 pub const OTP_HAS_EXPIRED: &str = "OTP_HAS_EXPIRED";
 pub const OTP_NOT_CONFIGURED: &str = "OTP_NOT_CONFIGURED";
 pub const OTP_NOT_ENABLED: &str = "OTP_NOT_ENABLED";
+/// stackr's own: a one-time code by mail after the password was set through a reset link.
+pub const OTP_NOT_AFTER_PASSWORD_RESET: &str = "OTP_NOT_AFTER_PASSWORD_RESET";
 pub const PASSWORD_CANNOT_BE_UPDATED_VIA_UPDATE_USER: &str =
     "PASSWORD_CANNOT_BE_UPDATED_VIA_UPDATE_USER";
 pub const PASSWORD_TOO_LONG: &str = "PASSWORD_TOO_LONG";

@@ -66,6 +66,38 @@ pub async fn owner_status(
         }))
 }
 
+/// Records whether the user's password was just set through a reset link (`by_mail`), or
+/// otherwise or proved with a second factor that is not mail (`false`): while it was set by
+/// mail, a one-time code by mail is no second factor.
+pub async fn set_password_by_mail(
+    client: &impl GenericClient,
+    user_id: &str,
+    by_mail: bool,
+) -> Result<(), tokio_postgres::Error> {
+    client
+        .execute(
+            r#"insert into "credential_epoch" as e ("user_id", "epoch", "password_by_mail") values ($1, 0, $2)
+               on conflict ("user_id") do update set "password_by_mail" = $2"#,
+            &[&user_id, &by_mail],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Whether the user's password was last set through a reset link (see [`set_password_by_mail`]).
+pub async fn password_by_mail(
+    client: &impl GenericClient,
+    user_id: &str,
+) -> Result<bool, tokio_postgres::Error> {
+    Ok(client
+        .query_opt(
+            r#"select "password_by_mail" from "credential_epoch" where "user_id" = $1"#,
+            &[&user_id],
+        )
+        .await?
+        .is_some_and(|row| row.get(0)))
+}
+
 /// What a change-email link and a trusted device are bound to: the stored password hash
 /// (`None` without a password), the epoch, one or the other of which a reset, a password change
 /// or the end of all (or all other) sessions moves on, and the count of address changes.

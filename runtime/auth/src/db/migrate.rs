@@ -48,6 +48,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "address_moves",
         include_str!("../../migrations/0008_address_moves.sql"),
     ),
+    (
+        9,
+        "password_by_mail",
+        include_str!("../../migrations/0009_password_by_mail.sql"),
+    ),
 ];
 
 /// Arbitrary constant identifying "stackr-auth migrations" for `pg_advisory_xact_lock`.

@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::body::JsonBody;
 use crate::cookie::encode_uri_component;
-use crate::db::{accounts, sessions, users, verification};
+use crate::db::{accounts, credential_epoch, sessions, users, verification};
 use crate::error::{ApiError, ApiResult};
 use crate::error_codes;
 use crate::mail::OutgoingMail;
@@ -175,6 +175,7 @@ pub async fn reset(
         .await
         .map_err(ApiError::internal)??;
     accounts::set_credential_password(&client, &user_id, &hash).await?;
+    credential_epoch::set_password_by_mail(&client, &user_id, true).await?;
     forget_what_the_old_password_started(&client, &user_id).await?;
     sessions::delete_all_for_user(&client, &user_id).await?;
     let mut cookies = Vec::new();

@@ -175,3 +175,68 @@ async fn rapid_guessing_from_one_address_is_rate_limited() {
         "two-factor routes allow 3 per 10 s"
     );
 }
+
+/// Whoever reads the account's mailbox can reset the password; a code by mail is then no second
+/// factor. After a reset by mail, sign-in offers only the authenticator (and backup codes), and
+/// `send-otp` and `verify-otp` refuse; once the owner signs in with the authenticator, codes by
+/// mail are offered again.
+#[tokio::test]
+async fn after_a_reset_by_mail_a_code_by_mail_is_no_second_factor() {
+    let server = TestServer::start().await;
+    let mut owner = server.client();
+    owner
+        .sign_up("Otto", "otto@example.com", "password-123")
+        .await;
+    let (key, _) = enable_two_factor(&mut owner, "password-123").await;
+    let token = server.reset_token("otto@example.com", 1).await;
+    let r = server
+        .client()
+        .post(
+            "/api/auth/reset-password",
+            json!({"newPassword": "password-456", "token": token}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    let mut mailbox_reader = server.client();
+    let r = mailbox_reader
+        .sign_in("otto@example.com", "password-456")
+        .await;
+    assert_eq!(r.json()["twoFactorMethods"], json!(["totp"]), "{}", r.text);
+    for route in ["send-otp", "verify-otp"] {
+        let r = mailbox_reader
+            .post(
+                &format!("/api/auth/two-factor/{route}"),
+                json!({"code": "123456"}),
+            )
+            .await;
+        assert_eq!(
+            (r.status, r.code()),
+            (400, "OTP_NOT_AFTER_PASSWORD_RESET".to_owned()),
+            "{route}: {}",
+            r.text
+        );
+    }
+    assert!(
+        !server.mails().iter().any(|m| m.contains("sign-in code")),
+        "no code mailed"
+    );
+
+    let r = mailbox_reader
+        .post(
+            "/api/auth/two-factor/verify-totp",
+            json!({"code": totp_steps_from_now(&key, 1)}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = server
+        .client()
+        .sign_in("otto@example.com", "password-456")
+        .await;
+    assert_eq!(
+        r.json()["twoFactorMethods"],
+        json!(["totp", "otp"]),
+        "{}",
+        r.text
+    );
+}

@@ -70,9 +70,10 @@ pub async fn start_challenge(
             Some(CHALLENGE_SECS),
         ),
     ];
-    // Every user with 2FA on has an authenticator; a one-time code by mail needs a mail sender.
+    // Every user with 2FA on has an authenticator; a one-time code by mail needs a mail sender,
+    // and is no second factor after a reset by mail (`otp.rs`).
     let mut methods = vec!["totp"];
-    if state.mailer.is_enabled() {
+    if state.mailer.is_enabled() && !credential_epoch::password_by_mail(client, user_id).await? {
         methods.push("otp");
     }
     Ok(Some(respond::json_with_cookies(

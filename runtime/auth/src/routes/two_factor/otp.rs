@@ -8,6 +8,12 @@
 //! before the code is compared), then `TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE`; every guess also
 //! counts against the account's two-factor budget (10, then 15 minutes locked, shared with TOTP
 //! and backup codes). The right code is taken atomically, so it signs in once.
+//!
+//! Whoever reads the account's mailbox can also reset its password, so after a reset by mail a
+//! code by mail would make the mailbox both factors: until the owner signs in with the
+//! authenticator or a backup code (every user with 2FA on has both) or sets the password
+//! otherwise, both routes answer `400 OTP_NOT_AFTER_PASSWORD_RESET` and sign-in does not offer
+//! `otp` (BetterAuth offers it).
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -22,7 +28,7 @@ use super::verify::{finish_sign_in, locked, LOCK_AFTER, LOCK_SECS};
 use crate::body::JsonBody;
 use crate::client_ip::ClientIp;
 use crate::current_session::{self, Lookup};
-use crate::db::{two_factor, users, verification};
+use crate::db::{credential_epoch, two_factor, users, verification};
 use crate::error::{ApiError, ApiResult};
 use crate::error_codes;
 use crate::mail::OutgoingMail;
@@ -68,7 +74,14 @@ async fn pending_sign_in(
             "OTP not enabled",
         ));
     }
-    challenge::pending(state, client, headers).await
+    let pending = challenge::pending(state, client, headers).await?;
+    if credential_epoch::password_by_mail(client, &pending.user_id).await? {
+        return Err(ApiError::bad_request(
+            error_codes::OTP_NOT_AFTER_PASSWORD_RESET,
+            "The password was reset by mail: sign in with your authenticator app or a backup code; codes by mail work again after that",
+        ));
+    }
+    Ok(pending)
 }
 
 pub async fn send_otp(

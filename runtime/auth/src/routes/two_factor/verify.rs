@@ -16,7 +16,7 @@ use super::challenge::{self, Pending};
 use crate::body::{Body, JsonBody};
 use crate::client_ip::{user_agent, ClientIp};
 use crate::current_session::{self, Lookup};
-use crate::db::{two_factor, users};
+use crate::db::{credential_epoch, two_factor, users};
 use crate::error::{ApiError, ApiResult};
 use crate::error_codes;
 use crate::respond;
@@ -127,6 +127,9 @@ async fn verify(
         return Err(challenge::failure(&client, &pending, attempt, rejection(&method)).await);
     }
     two_factor::reset_failures(&client, &enrolment.row.id).await?;
+    // The authenticator or a backup code, not the mailbox, proved this sign-in: codes by mail
+    // are a second factor again (see `otp.rs`).
+    credential_epoch::set_password_by_mail(&client, &pending.user_id, false).await?;
     finish_sign_in(&state, &mut client, &pending, &ip, &headers, trust_device).await
 }
 
