@@ -408,6 +408,48 @@ fn a_runtime_source_with_a_control_character_is_refused_at_its_field() {
     }
 }
 
+/// The fleet fixture with core's parts on `app-core` written as `parts` (JSON object members).
+fn fleet_with_core_parts(parts: &str) -> String {
+    common::fixture_config("fleet").replace(
+        r#""core": { "api": 2, "worker": 2 }"#,
+        &format!(r#""core": {{ {parts} }}"#),
+    )
+}
+
+/// `message` with the diagnostic's frame and line breaks taken out.
+fn flat(message: &str) -> String {
+    message
+        .replace('│', " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A replica count beyond [`stackr::model::placement::MAX_REPLICAS`] is refused at the count
+/// itself: 4000000000 API replicas aborted stackr allocating their ports, as many workers were
+/// taken, and 70000 API replicas were blamed on `replicaPortStart`.
+#[test]
+fn a_replica_count_above_the_limit_is_refused_at_the_count() {
+    let limit = stackr::model::placement::MAX_REPLICAS;
+    for (parts, field) in [
+        (r#""api": 4000000000, "worker": 1"#.to_owned(), "api"),
+        (r#""api": 1, "worker": 4000000000"#.to_owned(), "worker"),
+        (r#""api": 70000, "worker": 1"#.to_owned(), "api"),
+        (format!(r#""api": {}, "worker": 1"#, limit + 1), "api"),
+    ] {
+        let message = generate_error(&fleet_with_core_parts(&parts));
+        assert!(
+            flat(&message).contains(&format!("placement.hosts[1].runs.core.{field}"))
+                && flat(&message).contains(&format!("at most {limit}")),
+            "{parts}: {message}"
+        );
+    }
+    let config = fleet_with_core_parts(&format!(r#""api": {limit}, "worker": {limit}"#));
+    let dir = project_with_config(&config);
+    let generated = stackr(dir.path(), &["generate"]);
+    assert!(generated.status.success(), "{}", stderr(&generated));
+}
+
 #[test]
 fn admin_bind_is_an_ip_address_of_the_auth_service() {
     insta::assert_snapshot!(

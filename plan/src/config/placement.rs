@@ -40,11 +40,11 @@ pub struct HostConfig {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PartsConfig {
-    /// Number of API replicas on this host (at least 1); several sit behind a load balancer on
-    /// the service's port.
+    /// Number of API replicas on this host (1 to 100); several sit behind a load balancer on the
+    /// service's port.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api: Option<u32>,
-    /// Number of workers on this host (at least 1), all consuming the service's one queue.
+    /// Number of workers on this host (1 to 100), all consuming the service's one queue.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub worker: Option<u32>,
     /// Whether the service's PostgreSQL runs here.

@@ -1,6 +1,6 @@
 //! `placement` -> which host runs each part of every service: each part on exactly one host,
-//! replica counts of at least 1, usable and distinct addresses, no two listeners of one host on
-//! one port. Every rule fails with a located error.
+//! replica counts from 1 to [`MAX_REPLICAS`], usable and distinct addresses, no two listeners of
+//! one host on one port. Every rule fails with a located error.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -52,6 +52,13 @@ pub fn deploy_store_ports(deploy: &super::DeploySettings, index: usize) -> (u16,
         deploy.redis_port_start + offset,
     )
 }
+
+/// The most API replicas, or workers, of one service on one host. Each is a process of its own
+/// with its own database pool, and each API replica a loopback port of its own from
+/// `replicaPortStart`: far more than a host serves well, and few enough that the ports of a
+/// host's replicas stay within the 14,688 between the default 18080 and Linux's ephemeral range
+/// (32768) for dozens of services.
+pub const MAX_REPLICAS: u32 = 100;
 
 /// The parts of a service found so far while reading the hosts: (host, count or 1, path).
 #[derive(Default)]
@@ -182,7 +189,7 @@ fn resolve_hosts(placement: &PlacementConfig, report: &Reporter) -> Result<Vec<H
 }
 
 /// Adds the parts `parts` places on `host` to `found`, refusing a part placed twice, a replica
-/// count of 0 and a worker for a service without one.
+/// count of 0 or above [`MAX_REPLICAS`] and a worker for a service without one.
 fn record(
     found: &mut Found,
     service: &Service,
@@ -211,6 +218,16 @@ fn record(
                 path,
                 format!("`{}` needs at least one {what} replica here", service.name),
                 format!("set a count of 1 or more, or leave `{field}` out on this host"),
+            ));
+        }
+        if count > MAX_REPLICAS {
+            return Err(report.error(
+                path,
+                format!(
+                    "{count} {what} replicas of `{}` on one host: a host runs at most {MAX_REPLICAS}",
+                    service.name
+                ),
+                format!("set a count from 1 to {MAX_REPLICAS}, or spread the replicas over more hosts"),
             ));
         }
         if field == "worker" && !service.worker {
