@@ -55,6 +55,20 @@ pub async fn replace_credential_password(
     Ok(n > 0)
 }
 
+/// Drops the password of the user's credential account (a reset sets a new one).
+pub async fn clear_credential_password(
+    client: &impl GenericClient,
+    user_id: &str,
+) -> Result<(), tokio_postgres::Error> {
+    client
+        .execute(
+            r#"update "account" set "password" = null, "updatedAt" = $3 where "userId" = $1 and "providerId" = $2"#,
+            &[&user_id, &CREDENTIAL, &now_ms()],
+        )
+        .await?;
+    Ok(())
+}
+
 pub async fn set_credential_password(
     client: &impl GenericClient,
     user_id: &str,

@@ -98,6 +98,37 @@ pub async fn password_by_mail(
         .is_some_and(|row| row.get(0)))
 }
 
+/// Marks the user's address as contested: a sign-up with another password came for it while it
+/// was not verified (see `routes::sign_up`).
+pub async fn contest_sign_up(
+    client: &impl GenericClient,
+    user_id: &str,
+) -> Result<(), tokio_postgres::Error> {
+    client
+        .execute(
+            r#"insert into "credential_epoch" as e ("user_id", "epoch", "sign_up_contested") values ($1, 0, true)
+               on conflict ("user_id") do update set "sign_up_contested" = true"#,
+            &[&user_id],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Whether the user's address was contested ([`contest_sign_up`]), clearing the mark: true for
+/// one caller only.
+pub async fn take_sign_up_contest(
+    client: &impl GenericClient,
+    user_id: &str,
+) -> Result<bool, tokio_postgres::Error> {
+    Ok(client
+        .execute(
+            r#"update "credential_epoch" set "sign_up_contested" = false where "user_id" = $1 and "sign_up_contested""#,
+            &[&user_id],
+        )
+        .await?
+        > 0)
+}
+
 /// What a change-email link and a trusted device are bound to: the stored password hash
 /// (`None` without a password), the epoch, one or the other of which a reset, a password change
 /// or the end of all (or all other) sessions moves on, and the count of address changes.

@@ -53,6 +53,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "password_by_mail",
         include_str!("../../migrations/0009_password_by_mail.sql"),
     ),
+    (
+        10,
+        "sign_up_contested",
+        include_str!("../../migrations/0010_sign_up_contested.sql"),
+    ),
 ];
 
 /// Arbitrary constant identifying "stackr-auth migrations" for `pg_advisory_xact_lock`.

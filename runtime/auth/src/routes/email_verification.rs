@@ -12,7 +12,7 @@ use crate::cookie::encode_uri_component;
 use crate::current_session::{self, Lookup};
 use crate::db::models::User;
 use crate::db::users;
-use crate::db::{credential_epoch, sessions};
+use crate::db::{accounts, credential_epoch, sessions};
 use crate::error::{ApiError, ApiResult};
 use crate::error_codes;
 use crate::jwt;
@@ -148,7 +148,7 @@ pub async fn verify(
     }
     let email = claims.get("email").and_then(Value::as_str).unwrap_or("");
     let user_id = claims.get("userId").and_then(Value::as_str);
-    let client = state.db().await?;
+    let mut client = state.db().await?;
     let Some(user) = users::by_email(&client, email)
         .await?
         .filter(|u| user_id.is_none_or(|id| id == u.id))
@@ -169,7 +169,16 @@ pub async fn verify(
         });
     };
     if !user.email_verified {
-        users::set_email_verified(&client, &user.id).await?;
+        let tx = client.transaction().await?;
+        users::set_email_verified(&tx, &user.id).await?;
+        // Someone else signed up for this address with another password before it was proved:
+        // the stored one was chosen by whoever never proved the mailbox, which its owner now has.
+        if credential_epoch::take_sign_up_contest(&tx, &user.id).await? {
+            accounts::clear_credential_password(&tx, &user.id).await?;
+            sessions::delete_all_for_user(&tx, &user.id).await?;
+            super::password_reset::send_reset_mail(&state, &tx, &user, None).await?;
+        }
+        tx.commit().await?;
         // A GET, so the cache middleware does not see this change.
         state.session_cache.invalidate_all();
     }

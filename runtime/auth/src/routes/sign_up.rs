@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::body::{Body, JsonOrFormBody};
 use crate::client_ip::{user_agent, ClientIp};
 use crate::current_session;
-use crate::db::{accounts, users};
+use crate::db::{accounts, credential_epoch, users};
 use crate::error::{ApiError, ApiResult};
 use crate::error_codes;
 use crate::password;
@@ -38,6 +38,42 @@ pub fn reject_server_only_fields(body: &Body) -> ApiResult<()> {
     Ok(())
 }
 
+/// A sign-up for `email`, which has an account, offering `password`: when the account's address
+/// is not verified yet and its password is another, the address is contested
+/// ([`credential_epoch::contest_sign_up`]): the stored password was chosen by someone who never
+/// proved the mailbox, maybe ahead of the mailbox's owner, who is now signing up. Verifying the
+/// address then drops it and mails a reset link (`email_verification::verify`). The same
+/// password sent twice (a double-clicked form) contests nothing.
+async fn contest_if_unproved(state: AppState, email: String, password: String) {
+    let contested = async {
+        let client = state.db().await?;
+        let Some(user) = users::by_email(&client, &email).await? else {
+            return Ok(());
+        };
+        if user.email_verified {
+            return Ok(());
+        }
+        let stored = accounts::credential_password(&client, &user.id)
+            .await?
+            .flatten();
+        let same = match stored {
+            Some(stored) => {
+                tokio::task::spawn_blocking(move || password::verify(&password, &stored).is_match())
+                    .await
+                    .map_err(ApiError::internal)?
+            }
+            None => false,
+        };
+        if !same {
+            credential_epoch::contest_sign_up(&client, &user.id).await?;
+        }
+        Ok::<(), ApiError>(())
+    };
+    if let Err(e) = contested.await {
+        tracing::warn!(error = ?e, "could not check a second sign-up for an unverified address");
+    }
+}
+
 pub async fn post(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -60,6 +96,7 @@ pub async fn post(
     super::require_trusted_callback(&state, callback_url.as_deref())?;
     password::check_length(&password_in)?;
 
+    let offered = password_in.clone();
     let hash = tokio::task::spawn_blocking(move || password::hash(&password_in))
         .await
         .map_err(ApiError::internal)??;
@@ -72,6 +109,9 @@ pub async fn post(
         drop(tx);
         if state.config.require_email_verification {
             // Enumeration protection: a duplicate looks like a success that needs verification.
+            // Whether it contests the address is found out after the answer, which must not
+            // take longer for an address that has an account.
+            tokio::spawn(contest_if_unproved(state.clone(), email.clone(), offered));
             let now = crate::db::now_ms();
             let fake = crate::db::models::User {
                 id: crate::ids::new_id(),

@@ -264,6 +264,59 @@ async fn require_email_verification_blocks_sign_in_until_verified() {
     );
 }
 
+/// With verification required, a sign-up for an address whose account is not verified yet looks
+/// like a success and stores nothing. One with another password contests the address: whoever
+/// chose the first password never proved the mailbox (someone signing up with another's address
+/// ahead of them, to keep a password of their own in the account once its owner verifies it).
+/// When the address is verified, that password goes, and a reset link is mailed there, so that
+/// the mailbox's owner sets their own. A sign-up sent twice with the same password contests
+/// nothing.
+#[tokio::test]
+async fn a_contested_sign_up_drops_the_unproved_password_when_the_address_is_verified() {
+    let server = TestServer::start_with(Options {
+        require_email_verification: true,
+        ..Options::default()
+    })
+    .await;
+    let mut attacker = server.client();
+    let r = attacker
+        .sign_up("Vic", "vic@example.com", "attacker-pass-1")
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let mut vic = server.client();
+    let r = vic.sign_up("Vic", "vic@example.com", "victim-pass-1").await;
+    assert_eq!((r.status, r.json()["token"].clone()), (200, json!(null)));
+    let r = vic
+        .post(
+            "/api/auth/send-verification-email",
+            json!({"email": "vic@example.com"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let link = server.wait_for_link("vic@example.com", 2).await;
+    assert_eq!(vic.get(&path_and_query(&link)).await.status, 302);
+
+    let r = attacker.sign_in("vic@example.com", "attacker-pass-1").await;
+    assert_eq!(
+        r.status, 401,
+        "the unproved password still signs in: {}",
+        r.text
+    );
+    let reset = server.wait_for_link("vic@example.com", 3).await;
+    let token = reset.split('?').next().unwrap().rsplit('/').next().unwrap();
+    let r = vic
+        .post(
+            "/api/auth/reset-password",
+            json!({"newPassword": "victim-pass-1", "token": token}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        vic.sign_in("vic@example.com", "victim-pass-1").await.status,
+        200
+    );
+}
+
 /// A user's name is their own text, and mails go out under the service's sender: it is greeted
 /// on one line in mails to the user's own address, and not at all in a mail to an address not
 /// proved yet, which anyone may type in (a sign-up's verification mail, a new address, a reset
