@@ -450,6 +450,31 @@ fn a_replica_count_above_the_limit_is_refused_at_the_count() {
     assert!(generated.status.success(), "{}", stderr(&generated));
 }
 
+/// A key written twice in `environment` or in a host's `runs` is refused at the second: JSON
+/// parsers keep one of the two, silently (stackr kept the last).
+#[test]
+fn a_key_written_twice_in_environment_or_runs_is_refused() {
+    let message = generate_error(&with_services(
+        r#"    { "name": "core", "environment": { "FLAG": "on", "OTHER": "x", "FLAG": "off" } }"#,
+    ));
+    assert!(
+        flat(&message).contains("duplicate key `FLAG`")
+            && flat(&message).contains("services[1].environment")
+            && flat(&message).contains("keep one of the two"),
+        "{message}"
+    );
+    let config = common::fixture_config("fleet").replace(
+        r#""core": { "postgres": true, "redis": true },"#,
+        r#""core": { "postgres": true }, "core": { "redis": true },"#,
+    );
+    let message = generate_error(&config);
+    assert!(
+        flat(&message).contains("duplicate key `core`")
+            && flat(&message).contains("placement.hosts[3].runs"),
+        "{message}"
+    );
+}
+
 #[test]
 fn admin_bind_is_an_ip_address_of_the_auth_service() {
     insta::assert_snapshot!(

@@ -183,6 +183,9 @@ fn describe(err: &serde_json::Error) -> (String, String) {
         Category::Data if message.starts_with("duplicate field") => {
             "keep one of the two: a field may appear once in an object"
         }
+        Category::Data if message.starts_with("duplicate key") => {
+            "keep one of the two: a key may appear once in an object"
+        }
         Category::Data => "change the value to the expected type; stackr.schema.json describes each field",
         Category::Io => "check that the file is readable",
     };

@@ -7,6 +7,7 @@ mod locate;
 mod placement;
 mod schema;
 mod types;
+mod unique_keys;
 mod user_fields;
 
 pub use error::{stderr_in_color, ConfigError, JsonPath};

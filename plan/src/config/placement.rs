@@ -32,7 +32,7 @@ pub struct HostConfig {
     /// The IP address other hosts reach this one at (colmena's `deployment.targetHost` too).
     pub address: String,
     /// The parts of each service this host runs, by service name.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::unique_keys::deserialize")]
     pub runs: BTreeMap<String, PartsConfig>,
 }
 

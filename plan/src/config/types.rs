@@ -235,7 +235,11 @@ pub struct ServiceConfig {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub user_fields: Vec<super::UserFieldConfig>,
     /// Extra non-secret environment variables for the API and worker.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "super::unique_keys::deserialize"
+    )]
     pub environment: BTreeMap<String, String>,
 }
 
