@@ -475,6 +475,22 @@ fn a_key_written_twice_in_environment_or_runs_is_refused() {
     );
 }
 
+/// An `environment` value reaches nix/stackr.nix, systemd's `Environment=` and
+/// process-compose.yaml: a NUL, a newline or another control character there is refused.
+#[test]
+fn an_environment_value_with_a_control_character_is_refused() {
+    for value in ["a\\u0000b", "a\\nb", "a\\u007fb", "a\\tb"] {
+        let message = generate_error(&with_services(&format!(
+            r#"    {{ "name": "core", "environment": {{ "GREETING": "{value}" }} }}"#
+        )));
+        assert!(
+            flat(&message).contains("services[1].environment.GREETING")
+                && flat(&message).contains("control character"),
+            "{value}: {message}"
+        );
+    }
+}
+
 #[test]
 fn admin_bind_is_an_ip_address_of_the_auth_service() {
     insta::assert_snapshot!(

@@ -141,11 +141,7 @@ fn resolve_runtime(config: &StackrConfig, report: &Reporter) -> Result<Runtime, 
         ("rev", &source.rev),
         ("version", &source.version),
     ] {
-        if let Some(c) = value
-            .iter()
-            .flat_map(|v| v.chars())
-            .find(|c| c.is_control())
-        {
+        if let Some(c) = value.as_deref().and_then(control_character) {
             return Err(report.error(
                 path.clone().key(field),
                 format!("`runtime.{field}` holds the control character {c:?}"),
@@ -369,12 +365,20 @@ fn resolve_service(
             ));
         }
     }
-    for key in service.environment.keys() {
+    for (key, value) in &service.environment {
         if !is_allowed_env_name(key) {
             return Err(report.error(
                 at("environment").key(key),
                 format!("environment variable `{key}` is not allowed"),
                 "use UPPER_SNAKE_CASE names that stackr does not set itself (PORT, DATABASE_URL, … are generated)",
+            ));
+        }
+        // Written into nix/stackr.nix, systemd's Environment= and process-compose.yaml.
+        if let Some(c) = control_character(value) {
+            return Err(report.error(
+                at("environment").key(key),
+                format!("the value of `{key}` holds the control character {c:?}"),
+                "write the value on one line, without control characters",
             ));
         }
     }
@@ -482,6 +486,12 @@ fn is_origin(origin: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "-.[]:".contains(c));
     let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0));
     host_ok && port_ok
+}
+
+/// The first control character of `text` (a NUL, a newline, DEL, …), which no generated file
+/// takes raw.
+fn control_character(text: &str) -> Option<char> {
+    text.chars().find(|c| c.is_control())
 }
 
 fn is_allowed_env_name(key: &str) -> bool {
