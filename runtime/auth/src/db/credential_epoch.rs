@@ -29,7 +29,8 @@ pub async fn bump(client: &impl GenericClient, user_id: &str) -> Result<(), toki
     Ok(())
 }
 
-/// Counts a change of the user's email address, in the transaction that makes it.
+/// Counts a change of the user's email address, in the transaction that makes it; a contest of
+/// the old address ([`contest_sign_up`]) goes with it.
 pub async fn address_moved(
     client: &impl GenericClient,
     user_id: &str,
@@ -37,7 +38,7 @@ pub async fn address_moved(
     client
         .execute(
             r#"insert into "credential_epoch" as e ("user_id", "epoch", "address_moves") values ($1, 0, 1)
-               on conflict ("user_id") do update set "address_moves" = e."address_moves" + 1"#,
+               on conflict ("user_id") do update set "address_moves" = e."address_moves" + 1, "sign_up_contested" = false"#,
             &[&user_id],
         )
         .await?;
@@ -98,20 +99,30 @@ pub async fn password_by_mail(
         .is_some_and(|row| row.get(0)))
 }
 
-/// Marks the user's address as contested: a sign-up with another password came for it while it
-/// was not verified (see `routes::sign_up`).
+/// Marks the user's address as contested, if it is still not verified: a sign-up with another
+/// password came for it meanwhile (see `routes::sign_up`). The user's row is locked first, so a
+/// verification under way either comes before (and nothing is marked) or after (and sees it).
 pub async fn contest_sign_up(
-    client: &impl GenericClient,
+    client: &mut Client,
     user_id: &str,
 ) -> Result<(), tokio_postgres::Error> {
-    client
-        .execute(
+    let tx = client.transaction().await?;
+    let unverified = tx
+        .query_opt(
+            r#"select 1 from "user" where "id" = $1 and not coalesce("emailVerified", false) for no key update"#,
+            &[&user_id],
+        )
+        .await?
+        .is_some();
+    if unverified {
+        tx.execute(
             r#"insert into "credential_epoch" as e ("user_id", "epoch", "sign_up_contested") values ($1, 0, true)
                on conflict ("user_id") do update set "sign_up_contested" = true"#,
             &[&user_id],
         )
         .await?;
-    Ok(())
+    }
+    tx.commit().await
 }
 
 /// Whether the user's address was contested ([`contest_sign_up`]), clearing the mark: true for

@@ -241,12 +241,15 @@ pub async fn by_id(
 }
 
 /// Whether `user_id`'s own (not impersonated) session `id` is live, holding it until the
-/// transaction ends: ending it then waits, so nothing it started completes after it ended.
+/// transaction ends: ending it then waits, so nothing it started completes after it ended. The
+/// user's row is locked first, as every change that ends the user's sessions in a transaction
+/// locks it (a ban, an admin's revocation): taken the other way round, the two would deadlock.
 pub async fn live_and_held(
     client: &impl GenericClient,
     id: &str,
     user_id: &str,
 ) -> Result<bool, tokio_postgres::Error> {
+    wait_for_sessions_being_issued(client, user_id).await?;
     Ok(client
         .query_opt(
             r#"select 1 from "session" where "id" = $1 and "userId" = $2 and "expiresAt" > $3 and "impersonatedBy" is null for share"#,

@@ -49,6 +49,11 @@ pub const BINDING_CLAIM: &str = "stackrCredentials";
 /// credential: the token is).
 pub const SESSION_CLAIM: &str = "stackrSession";
 
+/// The claim of a change-email link saying whether the account's address was verified when the
+/// link was made: a link mailed straight to the new address while it was not moves the account
+/// no more once it is (that address's mailbox never agreed).
+pub const ADDRESS_VERIFIED_CLAIM: &str = "stackrAddressVerified";
+
 /// A MAC of the user's id and [`Credentials`] (stored password hash, credential epoch, count of
 /// address changes), keyed with the service secret: whoever reads the new mailbox holds the link,
 /// so it must reveal nothing about the hash, and only the service can make one that matches.
@@ -103,6 +108,7 @@ async fn link_claims(
     claims.insert("requestType".into(), request.into());
     claims.insert("userId".into(), user.id.clone().into());
     claims.insert(SESSION_CLAIM.into(), asked_by.into());
+    claims.insert(ADDRESS_VERIFIED_CLAIM.into(), user.email_verified.into());
     claims.insert(
         BINDING_CLAIM.into(),
         binding(state, client, &user.id).await?.into(),

@@ -111,6 +111,24 @@ fn failure(code: &str, message: &str, status: StatusCode, callback: Option<&str>
     }
 }
 
+/// What proving `user`'s address (not verified until now) means beyond the flag, in the
+/// transaction that sets it (by the verification link, or by an admin): when someone else signed
+/// up for the address with another password before it was proved (`routes::sign_up`), the stored
+/// password was chosen by whoever never proved the mailbox, which its owner now has: it goes,
+/// with the sessions, and a reset link is mailed there.
+pub async fn address_proved(
+    state: &AppState,
+    tx: &impl deadpool_postgres::GenericClient,
+    user: &User,
+) -> ApiResult<()> {
+    if credential_epoch::take_sign_up_contest(tx, &user.id).await? {
+        accounts::clear_credential_password(tx, &user.id).await?;
+        sessions::delete_all_for_user(tx, &user.id).await?;
+        super::password_reset::send_reset_mail(state, tx, user, None).await?;
+    }
+    Ok(())
+}
+
 pub async fn verify(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -171,13 +189,7 @@ pub async fn verify(
     if !user.email_verified {
         let tx = client.transaction().await?;
         users::set_email_verified(&tx, &user.id).await?;
-        // Someone else signed up for this address with another password before it was proved:
-        // the stored one was chosen by whoever never proved the mailbox, which its owner now has.
-        if credential_epoch::take_sign_up_contest(&tx, &user.id).await? {
-            accounts::clear_credential_password(&tx, &user.id).await?;
-            sessions::delete_all_for_user(&tx, &user.id).await?;
-            super::password_reset::send_reset_mail(&state, &tx, &user, None).await?;
-        }
+        address_proved(&state, &tx, &user).await?;
         tx.commit().await?;
         // A GET, so the cache middleware does not see this change.
         state.session_cache.invalidate_all();
@@ -259,7 +271,13 @@ async fn change_address(
         )
     };
     let credentials = credential_epoch::credentials(&client, &bound.id).await?;
-    if !super::change_email::binding_holds(state, claimed, &bound.id, &credentials) {
+    let made_while_verified = claims
+        .get(super::change_email::ADDRESS_VERIFIED_CLAIM)
+        .and_then(Value::as_bool)
+        == Some(true);
+    if !super::change_email::binding_holds(state, claimed, &bound.id, &credentials)
+        || (bound.email_verified && !made_while_verified)
+    {
         return Ok(credentials_changed());
     }
     let tx = client.transaction().await?;

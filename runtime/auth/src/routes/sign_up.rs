@@ -46,7 +46,7 @@ pub fn reject_server_only_fields(body: &Body) -> ApiResult<()> {
 /// password sent twice (a double-clicked form) contests nothing.
 async fn contest_if_unproved(state: AppState, email: String, password: String) {
     let contested = async {
-        let client = state.db().await?;
+        let mut client = state.db().await?;
         let Some(user) = users::by_email(&client, &email).await? else {
             return Ok(());
         };
@@ -65,7 +65,7 @@ async fn contest_if_unproved(state: AppState, email: String, password: String) {
             None => false,
         };
         if !same {
-            credential_epoch::contest_sign_up(&client, &user.id).await?;
+            credential_epoch::contest_sign_up(&mut client, &user.id).await?;
         }
         Ok::<(), ApiError>(())
     };

@@ -149,6 +149,84 @@ async fn a_verified_address_confirms_a_change_before_the_new_address_is_mailed()
     assert_eq!(val.session().await["user"]["emailVerified"], true);
 }
 
+/// A ban (an admin action ending the user's sessions in its transaction) racing the opening of a
+/// change-email link: both lock the user's row before the sessions, so one waits for the other
+/// instead of PostgreSQL ending one of them as a deadlock (a 500). A helper transaction holds
+/// the first session so that the ban stops at its sessions while the link is opened.
+#[tokio::test]
+async fn a_ban_racing_a_change_email_link_is_no_deadlock() {
+    let (server, mut root) = server_with_an_admin().await;
+    let mut owner = server.client();
+    let id = signed_up_id(&mut owner, "Cam", "cam@example.com").await;
+    let mut thief = server.client();
+    assert_eq!(
+        thief
+            .sign_in("cam@example.com", "password-123")
+            .await
+            .status,
+        200
+    );
+    let link = change_link(&server, &mut thief, "thief@example.com").await;
+    let first = server.psql(&format!(
+        r#"select "id" from "session" where "userId" = '{id}' order by "createdAt" limit 1"#
+    ));
+    let holder = server.state.db().await.unwrap();
+    holder
+        .batch_execute(&format!(
+            r#"begin; select 1 from "session" where "id" = '{first}' for share"#
+        ))
+        .await
+        .unwrap();
+    let mut anyone = server.client();
+    let (ban, opened, ()) = tokio::join!(
+        root.post("/api/auth/admin/ban-user", json!({"userId": id})),
+        async {
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            anyone.get(&path_of(&link)).await
+        },
+        async {
+            tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+            holder.batch_execute("rollback").await.unwrap();
+        }
+    );
+    assert_eq!(ban.status, 200, "{}", ban.text);
+    assert_eq!(opened.status, 302, "{}", opened.text);
+    assert!(
+        opened.headers["location"]
+            .to_str()
+            .unwrap()
+            .ends_with("?error=CREDENTIALS_CHANGED"),
+        "the ban came first and ended the session that asked: {:?}",
+        opened.headers["location"]
+    );
+    assert_eq!(
+        server.psql("select deadlocks from pg_stat_database where datname = current_database()"),
+        "0"
+    );
+}
+
+/// A link mailed straight to the new address while the current one was not verified moves the
+/// account no more once the current address is verified: from then on its mailbox must agree
+/// first (the confirmation), and it never did.
+#[tokio::test]
+async fn a_link_asked_for_before_the_address_was_verified_dies_when_it_is() {
+    let server = TestServer::start().await;
+    let mut cam = server.client();
+    cam.sign_up("Cam", "cam@example.com", "password-123").await;
+    let direct = change_link(&server, &mut cam, "elsewhere@example.com").await;
+    server.psql(r#"update "user" set "emailVerified" = true where "email" = 'cam@example.com'"#);
+    let r = server.client().get(&path_of(&direct)).await;
+    assert!(
+        r.headers["location"]
+            .to_str()
+            .unwrap()
+            .ends_with("?error=CREDENTIALS_CHANGED"),
+        "{:?}",
+        r.headers["location"]
+    );
+    assert_eq!(address(&mut cam).await, "cam@example.com");
+}
+
 /// The mails in the dev mailbox addressed to `to`.
 fn mails_to(server: &TestServer, to: &str) -> usize {
     server

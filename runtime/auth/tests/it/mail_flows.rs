@@ -317,6 +317,89 @@ async fn a_contested_sign_up_drops_the_unproved_password_when_the_address_is_ver
     );
 }
 
+/// An admin marking a contested address verified (`admin/update-user` `emailVerified: true`, as
+/// support would for an owner who cannot sign in) proves it as the link does: the password
+/// chosen by whoever signed up first goes. A reset by mail, which proves the mailbox too, settles
+/// the contest: the password set through it stays when the address is verified.
+#[tokio::test]
+async fn an_admin_verifying_a_contested_address_drops_the_unproved_password() {
+    let server = TestServer::start_with(Options {
+        require_email_verification: true,
+        session_cache_ms: Some(0),
+        ..Options::default()
+    })
+    .await;
+    let mut root = server.client();
+    root.sign_up("Root", "root@example.com", "password-123")
+        .await;
+    server.psql(
+        r#"update "user" set "role" = 'admin', "emailVerified" = true where "email" = 'root@example.com'"#,
+    );
+    assert_eq!(
+        root.sign_in("root@example.com", "password-123")
+            .await
+            .status,
+        200
+    );
+    for (address, reset_first) in [("vic@example.com", false), ("val@example.com", true)] {
+        let mut stranger = server.client();
+        let id = stranger
+            .sign_up("Vic", address, "stranger-pass-1")
+            .await
+            .json()["user"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        server
+            .client()
+            .sign_up("Vic", address, "owner-pass-1")
+            .await;
+        wait_until_contested(&server, &id).await;
+        if reset_first {
+            let token = server.reset_token(address, 2).await;
+            let r = server
+                .client()
+                .post(
+                    "/api/auth/reset-password",
+                    json!({"newPassword": "owner-pass-2", "token": token}),
+                )
+                .await;
+            assert_eq!(r.status, 200, "{}", r.text);
+        }
+        let r = root
+            .post(
+                "/api/auth/admin/update-user",
+                json!({"userId": id, "data": {"emailVerified": true}}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let r = stranger.sign_in(address, "stranger-pass-1").await;
+        assert_eq!(r.status, 401, "{address}: {}", r.text);
+        if reset_first {
+            let r = server.client().sign_in(address, "owner-pass-2").await;
+            assert_eq!(
+                r.status, 200,
+                "{address}: the reset's password went: {}",
+                r.text
+            );
+        }
+    }
+}
+
+/// Waits until the second sign-up (checked after its answer) marked `user_id`'s address contested.
+async fn wait_until_contested(server: &TestServer, user_id: &str) {
+    for _ in 0..200 {
+        let contested = server.psql(&format!(
+            r#"select coalesce((select "sign_up_contested" from "credential_epoch" where "user_id" = '{user_id}'), false)"#
+        ));
+        if contested == "t" {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the address of {user_id} was never marked contested");
+}
+
 /// A user's name is their own text, and mails go out under the service's sender: it is greeted
 /// on one line in mails to the user's own address, and not at all in a mail to an address not
 /// proved yet, which anyone may type in (a sign-up's verification mail, a new address, a reset
