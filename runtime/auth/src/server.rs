@@ -1,9 +1,11 @@
-//! Running the service: bind, serve with client addresses, shut down gracefully.
+//! Running the service: bind, serve with client addresses and the time limits of
+//! `stackr_contract::http_server`, shut down gracefully.
 
 use std::net::SocketAddr;
 
 use anyhow::Context;
 
+use stackr_contract::http_server;
 use stackr_contract::socket_activation::{
     inherited_or_bound, inherited_unix, ADMIN_SOCKET, API_SOCKET,
 };
@@ -46,8 +48,8 @@ pub async fn run(config: AuthConfig) -> anyhow::Result<()> {
             })?;
         tracing::info!(%admin_bind, port = admin_port, "admin dashboard listening");
         tokio::spawn(async move {
-            let admin = admin.into_make_service_with_connect_info::<SocketAddr>();
-            if let Err(e) = axum::serve(admin_listener, admin).await {
+            let serving = http_server::serve(admin_listener, admin, std::future::pending());
+            if let Err(e) = serving.await {
                 tracing::error!(error = %e, "admin page server stopped");
             }
         });
@@ -100,16 +102,10 @@ pub async fn serve_behind_balancer(
     listener: tokio::net::UnixListener,
     state: AppState,
 ) -> anyhow::Result<()> {
-    use axum::serve::ListenerExt;
     let app = crate::routes::router(state);
-    // `tap_io` only so that axum gives handlers the peer (`ConnectInfo`), as in `serve_tls`.
-    axum::serve(
-        FromBalancer(listener).tap_io(|_| {}),
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .context("HTTP server on the load balancer's socket failed")
+    http_server::serve(FromBalancer(listener), app, shutdown_signal())
+        .await
+        .context("HTTP server on the load balancer's socket failed")
 }
 
 /// The socket systemd holds for `name`, else one bound to `address`.
@@ -120,13 +116,9 @@ fn listen(name: &str, address: SocketAddr) -> std::io::Result<tokio::net::TcpLis
 /// Serves the API on an already-bound listener (tests bind port 0 and read the address).
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> anyhow::Result<()> {
     let app = crate::routes::router(state);
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .context("HTTP server failed")
+    http_server::serve(listener, app, shutdown_signal())
+        .await
+        .context("HTTP server failed")
 }
 
 /// [`serve`] over TLS with `tls` (the host's certificate and key).
@@ -135,20 +127,12 @@ pub async fn serve_tls(
     tls: std::sync::Arc<stackr_tls::server::ServerConfig>,
     state: AppState,
 ) -> anyhow::Result<()> {
-    use axum::serve::ListenerExt;
     let app = crate::routes::router(state);
-    // `tap_io` only so that axum gives handlers the client's address (`ConnectInfo`), which it
-    // does for a tapped listener of any kind.
-    let listener = crate::tls::TlsListener::new(listener, tls)
-        .context("reading the listener's address")?
-        .tap_io(|_| {});
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .context("HTTPS server failed")
+    let listener =
+        crate::tls::TlsListener::new(listener, tls).context("reading the listener's address")?;
+    http_server::serve(listener, app, shutdown_signal())
+        .await
+        .context("HTTPS server failed")
 }
 
 async fn shutdown_signal() {

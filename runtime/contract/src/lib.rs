@@ -1,10 +1,12 @@
 //! Facts every side of a stackr project must agree on, in one place: the generator writes them,
 //! the runtime crates (auth, the kit) read them, lint and the checks test them. One dependency (`url`),
-//! so the runtime crates can carry it wherever they are vendored; feature `telemetry` (auth and
-//! the kit) adds how their processes log. docs/runtime-contract.md
+//! so the runtime crates can carry it wherever they are vendored; features for auth and the kit
+//! add how their processes log (`telemetry`) and serve HTTP (`http-server`). docs/runtime-contract.md
 //! explains each name.
 
 pub mod env;
+#[cfg(feature = "http-server")]
+pub mod http_server;
 pub mod origin;
 pub mod socket_activation;
 #[cfg(feature = "telemetry")]

@@ -1,10 +1,13 @@
 //! Serving with graceful shutdown: on SIGTERM/SIGINT the listener closes and in-flight requests
-//! finish before the process exits.
+//! finish before the process exits. Slow clients get the time limits of
+//! [`stackr_contract::http_server`].
 
 use std::net::{IpAddr, SocketAddr};
 
 use axum::Router;
 use tokio::net::TcpListener;
+
+pub use stackr_contract::http_server::{BODY_TIME_LIMIT, HEADER_TIME_LIMIT};
 
 /// Serves `app` on `address:port` (or on the socket systemd holds for it) until SIGTERM or Ctrl-C.
 pub async fn serve(app: Router, address: IpAddr, port: u16) -> std::io::Result<()> {
@@ -23,9 +26,7 @@ pub async fn serve_on(
 ) -> std::io::Result<()> {
     tracing::info!(addr = %listener.local_addr()?, "listening");
     notify_ready();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    stackr_contract::http_server::serve(listener, app, shutdown).await?;
     tracing::info!("shut down");
     Ok(())
 }

@@ -27,6 +27,7 @@ mod provisioning_once;
 mod redis_unix_socket;
 mod runtime_setup;
 mod scaffold_example;
+mod slow_clients;
 mod test_postgres_login;
 mod worker_crash_recovery;
 mod worker_graceful_shutdown;

@@ -1,0 +1,148 @@
+//! How the runtime's HTTP servers (auth's API and admin page, every base service's API) take
+//! requests. axum's own `serve` sets no time limit: a client sending its headers or its body a
+//! byte at a time, or none at all, held a socket and up to hundreds of kilobytes of buffered
+//! request for as long as it liked, and enough such clients took the service down. Here:
+//!
+//! - a request's headers must be in within [`HEADER_TIME_LIMIT`] (for a kept-alive connection,
+//!   of the previous answer: an idle one is closed then);
+//! - its body within [`BODY_TIME_LIMIT`] of the request's start (reading it after that fails, and
+//!   the handler's extractor answers with an error);
+//! - a connection buffers at most [`MAX_HEADER_BUFFER`] bytes of request not parsed yet;
+//! - at most [`MAX_CONNECTIONS`] connections are served at once; more wait in the kernel's
+//!   queue (a unit's `LimitNOFILE` is 65,536).
+//!
+//! Handlers get the peer as axum's `ConnectInfo<L::Addr>`. On `shutdown` the listener closes,
+//! idle connections end and requests under way finish, as with axum's graceful shutdown.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::serve::Listener;
+use axum::Router;
+use hyper::body::{Frame, Incoming, SizeHint};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::sync::Semaphore;
+use tower::ServiceExt;
+
+/// How long a client has to send a request's headers.
+pub const HEADER_TIME_LIMIT: Duration = Duration::from_secs(10);
+/// How long a client has to send a request's body, from the request's start.
+pub const BODY_TIME_LIMIT: Duration = Duration::from_secs(30);
+/// The most bytes of a request not parsed yet that a connection buffers (hyper's default is
+/// about 400 KiB; headers are far smaller).
+pub const MAX_HEADER_BUFFER: usize = 64 * 1024;
+/// The most connections served at once.
+pub const MAX_CONNECTIONS: usize = 4096;
+
+/// Serves `app` on `listener` until `shutdown` completes.
+pub async fn serve<L>(
+    mut listener: L,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send,
+) -> std::io::Result<()>
+where
+    L: Listener,
+    L::Addr: Clone + Send + Sync + 'static,
+{
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIME_LIMIT)
+        .max_buf_size(MAX_HEADER_BUFFER);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(HEADER_TIME_LIMIT)
+        .keep_alive_timeout(HEADER_TIME_LIMIT)
+        .max_header_list_size(MAX_HEADER_BUFFER as u32);
+    let builder = Arc::new(builder);
+    let connections = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let Ok(permit) = connections.clone().acquire_owned().await else {
+            break;
+        };
+        let (io, peer) = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut shutdown => break,
+        };
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+            let (mut parts, body) = request.into_parts();
+            parts.extensions.insert(ConnectInfo(peer.clone()));
+            let body = Body::new(WithDeadline {
+                body,
+                deadline: Box::pin(tokio::time::sleep(BODY_TIME_LIMIT)),
+            });
+            app.clone().oneshot(hyper::Request::from_parts(parts, body))
+        });
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
+            // A client that goes away or breaks the protocol is no error of the server's.
+            let _ = watcher.watch(connection).await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// A request body that fails once its deadline has passed.
+struct WithDeadline {
+    body: Incoming,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+}
+
+/// The error reading a body that took longer than [`BODY_TIME_LIMIT`].
+#[derive(Debug)]
+struct TooSlow;
+
+impl std::fmt::Display for TooSlow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the request body did not arrive within {}s",
+            BODY_TIME_LIMIT.as_secs()
+        )
+    }
+}
+
+impl std::error::Error for TooSlow {}
+
+impl hyper::body::Body for WithDeadline {
+    type Data = hyper::body::Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        if let Poll::Ready(frame) = Pin::new(&mut self.body).poll_frame(cx) {
+            return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
+        }
+        match self.deadline.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(TooSlow)))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}

@@ -1,0 +1,97 @@
+//! Clients that send slowly or not at all cannot hold a service's API: headers not in within
+//! the header time limit, an idle kept-alive connection, and a request body still arriving at
+//! its deadline all end the connection or the request, where each held a socket and up to
+//! hundreds of kilobytes of buffered headers for as long as the client liked.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::routing::{get, post};
+use axum::Router;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// An API with a route that answers and one that reads the whole body, until the test ends.
+async fn api() -> SocketAddr {
+    let app = Router::new().route("/", get(|| async { "ok" })).route(
+        "/upload",
+        post(|body: axum::body::Bytes| async move { body.len().to_string() }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(stackr_kit::server::serve_on(
+        listener,
+        app,
+        std::future::pending(),
+    ));
+    address
+}
+
+/// What the server sent on `stream` until it closed it or `within` passed (then `None`).
+async fn answer(stream: &mut TcpStream, within: Duration) -> Option<String> {
+    let mut got = Vec::new();
+    match tokio::time::timeout(within, stream.read_to_end(&mut got)).await {
+        Ok(_) => Some(String::from_utf8_lossy(&got).into_owned()),
+        Err(_) => None,
+    }
+}
+
+#[tokio::test]
+async fn headers_still_arriving_after_the_time_limit_end_the_connection() {
+    let address = api().await;
+    let mut slow = TcpStream::connect(address).await.unwrap();
+    let filler = "a".repeat(100 * 1024);
+    slow.write_all(format!("GET / HTTP/1.1\r\nhost: x\r\nx-pad: {filler}").as_bytes())
+        .await
+        .unwrap();
+    let ended = answer(
+        &mut slow,
+        stackr_kit::server::HEADER_TIME_LIMIT + Duration::from_secs(5),
+    )
+    .await;
+    assert!(
+        ended.as_ref().is_some_and(|a| !a.contains("200 OK")),
+        "the half-sent request was still held (or served): {ended:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_idle_kept_alive_connection_is_closed() {
+    let address = api().await;
+    let mut idle = TcpStream::connect(address).await.unwrap();
+    idle.write_all(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut first = [0u8; 17];
+    idle.read_exact(&mut first).await.unwrap();
+    assert_eq!(&first, b"HTTP/1.1 200 OK\r\n");
+    let ended = answer(
+        &mut idle,
+        stackr_kit::server::HEADER_TIME_LIMIT + Duration::from_secs(5),
+    )
+    .await;
+    assert!(ended.is_some(), "an idle connection was kept open");
+}
+
+#[tokio::test]
+async fn a_body_still_arriving_at_its_deadline_is_refused() {
+    let address = api().await;
+    let mut drip = TcpStream::connect(address).await.unwrap();
+    drip.write_all(b"POST /upload HTTP/1.1\r\nhost: x\r\ncontent-length: 100000\r\n\r\n")
+        .await
+        .unwrap();
+    let deadline =
+        tokio::time::Instant::now() + stackr_kit::server::BODY_TIME_LIMIT + Duration::from_secs(5);
+    // A byte every second: each arrives well within any pause limit.
+    while tokio::time::Instant::now() < deadline {
+        if drip.write_all(b"x").await.is_err() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let ended = answer(&mut drip, Duration::from_secs(2)).await;
+    assert!(
+        ended.as_ref().is_some_and(|a| !a.contains("200 OK")),
+        "the dripping body was still read: {ended:?}"
+    );
+}
