@@ -25,10 +25,9 @@ use axum::extract::ConnectInfo;
 use axum::serve::Listener;
 use axum::Router;
 use hyper::body::{Frame, Incoming, SizeHint};
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
-use tokio::sync::Semaphore;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::sync::{watch, Semaphore};
 use tower::ServiceExt;
 
 /// How long a client has to send a request's headers.
@@ -41,7 +40,8 @@ pub const MAX_HEADER_BUFFER: usize = 64 * 1024;
 /// The most connections served at once.
 pub const MAX_CONNECTIONS: usize = 4096;
 
-/// Serves `app` on `listener` until `shutdown` completes.
+/// Serves `app` on `listener` until `shutdown` completes, over HTTP/1.1 (what the load balancer
+/// in front of a fleet's APIs speaks to them, and what the services' own clients speak).
 pub async fn serve<L>(
     mut listener: L,
     app: Router,
@@ -51,25 +51,20 @@ where
     L: Listener,
     L::Addr: Clone + Send + Sync + 'static,
 {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
+    let mut builder = http1::Builder::new();
     builder
-        .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_TIME_LIMIT)
         .max_buf_size(MAX_HEADER_BUFFER);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .keep_alive_interval(HEADER_TIME_LIMIT)
-        .keep_alive_timeout(HEADER_TIME_LIMIT)
-        .max_header_list_size(MAX_HEADER_BUFFER as u32);
     let builder = Arc::new(builder);
+    // A permit per connection served: all of them back means every connection has ended.
     let connections = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-    let graceful = GracefulShutdown::new();
+    let (stop, stopping) = watch::channel(());
     tokio::pin!(shutdown);
     loop {
-        let Ok(permit) = connections.clone().acquire_owned().await else {
-            break;
+        let permit = tokio::select! {
+            permit = connections.clone().acquire_owned() => permit.expect("never closed"),
+            () = &mut shutdown => break,
         };
         let (io, peer) = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -86,16 +81,27 @@ where
             app.clone().oneshot(hyper::Request::from_parts(parts, body))
         });
         let builder = builder.clone();
-        let watcher = graceful.watcher();
+        let mut stopping = stopping.clone();
         tokio::spawn(async move {
-            let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
+            let connection = builder
+                .serve_connection(TokioIo::new(io), service)
+                .with_upgrades();
+            tokio::pin!(connection);
             // A client that goes away or breaks the protocol is no error of the server's.
-            let _ = watcher.watch(connection).await;
+            tokio::select! {
+                _ = connection.as_mut() => {}
+                _ = stopping.changed() => {
+                    // Requests under way finish; an idle connection ends at once.
+                    connection.as_mut().graceful_shutdown();
+                    let _ = connection.await;
+                }
+            }
             drop(permit);
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    let _ = stop.send(());
+    let _ = connections.acquire_many(MAX_CONNECTIONS as u32).await;
     Ok(())
 }
 

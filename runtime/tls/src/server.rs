@@ -43,6 +43,8 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsEr
                 format!("does not match the certificate {} ({e})", cert.display()),
             )
         })?;
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    // The runtime's servers speak HTTP/1.1 only (`stackr_contract::http_server`): a client
+    // offered h2 would choose it and find no one speaking it.
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
