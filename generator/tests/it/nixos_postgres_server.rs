@@ -247,12 +247,7 @@ fn shared_server_with_md5_encryption_stores_a_scram_password() {
         stored.get(..6).unwrap_or(&stored)
     );
     for host in [shared.here("run"), "127.0.0.1".to_owned()] {
-        let own = common::login(&host, &shared.port, "blog", "blog", "blog-password");
-        assert_eq!(
-            String::from_utf8_lossy(&own.stdout).trim(),
-            "blog",
-            "through {host}: {own:?}"
-        );
+        shared.assert_service_logs_in(&host);
     }
 }
 
@@ -301,18 +296,7 @@ fn shared_server_logging_every_statement_logs_no_password() {
         !log.contains("blog-password"),
         "the password is in the log:\n{log}"
     );
-    let own = common::login(
-        &shared.here("run"),
-        &shared.port,
-        "blog",
-        "blog",
-        "blog-password",
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&own.stdout).trim(),
-        "blog",
-        "{own:?}"
-    );
+    shared.assert_service_logs_in(&shared.here("run"));
 }
 
 /// Shared mode on a system server that already has a role or database under a service's name
@@ -368,18 +352,7 @@ fn shared_server_refuses_a_hosts_role_or_database_under_a_services_name() {
         }
     }
     succeeded(shared.provision(), "stackr-blog-db on a clean server");
-    let own = common::login(
-        &shared.here("run"),
-        &shared.port,
-        "blog",
-        "blog",
-        "blog-password",
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&own.stdout).trim(),
-        "blog",
-        "{own:?}"
-    );
+    shared.assert_service_logs_in(&shared.here("run"));
 }
 
 /// A real PostgreSQL set up as the system server of shared mode (superuser `postgres`, the
@@ -449,6 +422,17 @@ impl SharedServer {
 
     fn here(&self, name: &str) -> String {
         self.dir.path().join(name).display().to_string()
+    }
+
+    /// Asserts that the service's role logs in with its password through `host` (the socket
+    /// folder or an address).
+    fn assert_service_logs_in(&self, host: &str) {
+        let own = common::login(host, &self.port, "blog", "blog", "blog-password");
+        assert_eq!(
+            String::from_utf8_lossy(&own.stdout).trim(),
+            "blog",
+            "through {host}: {own:?}"
+        );
     }
 
     /// Runs the `-db` unit's script.

@@ -156,16 +156,7 @@ async fn a_verified_address_confirms_a_change_before_the_new_address_is_mailed()
 #[tokio::test]
 async fn a_ban_racing_a_change_email_link_is_no_deadlock() {
     let (server, mut root) = server_with_an_admin().await;
-    let mut owner = server.client();
-    let id = signed_up_id(&mut owner, "Cam", "cam@example.com").await;
-    let mut thief = server.client();
-    assert_eq!(
-        thief
-            .sign_in("cam@example.com", "password-123")
-            .await
-            .status,
-        200
-    );
+    let (_cam, id, mut thief) = cam_and_a_thief(&server).await;
     let link = change_link(&server, &mut thief, "thief@example.com").await;
     let first = server.psql(&format!(
         r#"select "id" from "session" where "userId" = '{id}' order by "createdAt" limit 1"#
@@ -258,15 +249,9 @@ async fn a_change_email_link_dies_when_the_owner_resets_the_password() {
     assert_eq!((r.status, r.json()), (200, json!({"status": true})));
     let link = server.wait_for_link("thief@example.com", 1).await;
 
-    let token = server.reset_token("cam@example.com", 1).await;
-    let r = server
-        .client()
-        .post(
-            "/api/auth/reset-password",
-            json!({"newPassword": "password-456", "token": token}),
-        )
+    server
+        .reset_password("cam@example.com", 1, "password-456")
         .await;
-    assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(
         thief.get("/api/auth/get-session").await.text,
         "null",
@@ -656,16 +641,7 @@ async fn reset_links_mailed_to_the_old_address_die_when_an_admin_changes_it() {
 #[tokio::test]
 async fn a_link_does_not_move_the_account_again_once_it_is_back_at_the_links_address() {
     let (server, mut root) = server_with_an_admin().await;
-    let mut owner = server.client();
-    let uid = signed_up_id(&mut owner, "Cam", "cam@example.com").await;
-    let mut thief = server.client();
-    assert_eq!(
-        thief
-            .sign_in("cam@example.com", "password-123")
-            .await
-            .status,
-        200
-    );
+    let (mut owner, uid, mut thief) = cam_and_a_thief(&server).await;
     let used = change_link(&server, &mut thief, "thief@example.com").await;
     let unopened = change_link(&server, &mut thief, "thief2@example.com").await;
     assert_eq!(server.client().get(&path_of(&used)).await.status, 302);
@@ -735,6 +711,17 @@ async fn server_with_an_admin() -> (TestServer, Client) {
         .await;
     server.psql(r#"update "user" set "role" = 'admin' where "email" = 'root@example.com'"#);
     (server, root)
+}
+
+/// Cam, signed up (with her id), and a thief signed in to her account in a browser of their own
+/// (standing for a copy of her session cookie).
+async fn cam_and_a_thief(server: &TestServer) -> (Client, String, Client) {
+    let mut cam = server.client();
+    let id = signed_up_id(&mut cam, "Cam", "cam@example.com").await;
+    let mut thief = server.client();
+    let r = thief.sign_in("cam@example.com", "password-123").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    (cam, id, thief)
 }
 
 /// Signs `client` up; the new user's id.

@@ -356,15 +356,7 @@ async fn an_admin_verifying_a_contested_address_drops_the_unproved_password() {
             .await;
         wait_until_contested(&server, &id).await;
         if reset_first {
-            let token = server.reset_token(address, 2).await;
-            let r = server
-                .client()
-                .post(
-                    "/api/auth/reset-password",
-                    json!({"newPassword": "owner-pass-2", "token": token}),
-                )
-                .await;
-            assert_eq!(r.status, 200, "{}", r.text);
+            server.reset_password(address, 2, "owner-pass-2").await;
         }
         let r = root
             .post(

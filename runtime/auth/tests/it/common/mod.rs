@@ -147,6 +147,20 @@ impl TestServer {
         path.rsplit('/').next().unwrap().to_owned()
     }
 
+    /// Resets `email`'s password to `new_password` through the link in the `count`-th mail to it
+    /// (asked for here), from a browser of its own.
+    pub async fn reset_password(&self, email: &str, count: usize, new_password: &str) {
+        let token = self.reset_token(email, count).await;
+        let r = self
+            .client()
+            .post(
+                "/api/auth/reset-password",
+                serde_json::json!({"newPassword": new_password, "token": token}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "reset-password: {}", r.text);
+    }
+
     /// Waits for a mail to `to` (mail is sent in the background) and returns the first URL in it.
     pub async fn wait_for_link(&self, to: &str, count: usize) -> String {
         let within = std::time::Duration::from_secs(60);
