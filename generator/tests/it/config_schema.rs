@@ -45,6 +45,17 @@ fn schema_rejects_unknown_fields_and_bad_values() {
         r#"{ "name": "x", "services": [], "placement": { "hosts": [ { "name": "h", "address": "10.0.0.1", "runs": { "a": { "api": -1 } } } ] } }"#,
         r#"{ "name": "x", "services": [], "placement": { "hosts": [ { "name": "h", "adress": "10.0.0.1" } ] } }"#,
     ];
+    // Refused by the model's checks (not by parsing): the schema says so too.
+    let refused_by_the_model = [
+        r#"{ "name": "x", "services": [ { "name": "a" } ], "placement": { "hosts": [ { "name": "h", "address": "10.0.0.1", "runs": { "a": { "api": 101 } } } ] } }"#,
+        r#"{ "name": "x", "services": [ { "name": "a" } ], "placement": { "hosts": [ { "name": "h", "address": "10.0.0.1", "runs": { "a": { "worker": 0 } } } ] } }"#,
+        r#"{ "name": "x", "stateDir": "~", "services": [] }"#,
+        r#"{ "name": "x", "stateDir": ".st;touch x", "services": [] }"#,
+    ];
+    for text in refused_by_the_model {
+        let value: Value = serde_json::from_str(text).unwrap();
+        assert!(!validator.is_valid(&value), "schema accepted {text}");
+    }
     for text in bad {
         let value: Value = serde_json::from_str(text).unwrap();
         assert!(!validator.is_valid(&value), "schema accepted {text}");

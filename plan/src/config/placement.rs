@@ -43,9 +43,11 @@ pub struct PartsConfig {
     /// Number of API replicas on this host (1 to 100); several sit behind a load balancer on the
     /// service's port.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = crate::model::placement::MAX_REPLICAS))]
     pub api: Option<u32>,
     /// Number of workers on this host (1 to 100), all consuming the service's one queue.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = crate::model::placement::MAX_REPLICAS))]
     pub worker: Option<u32>,
     /// Whether the service's PostgreSQL runs here.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

@@ -16,8 +16,12 @@ pub struct StackrConfig {
     pub schema: Option<String>,
     /// Project name: lowercase `[a-z][a-z0-9-]*`. Used in the VM test name and the dev app.
     pub name: String,
-    /// Git-ignored folder holding dev secrets, databases and sockets, relative to the project root.
+    /// Git-ignored folder holding dev secrets, databases and sockets, relative to the project root:
+    /// folder names of letters, digits, `.`, `_` and `-` (not first), no `..`.
     #[serde(default = "default_state_dir")]
+    #[schemars(regex(
+        pattern = r"^[A-Za-z0-9._][A-Za-z0-9._-]*(/[A-Za-z0-9._][A-Za-z0-9._-]*)*$"
+    ))]
     pub state_dir: String,
     /// Where scaffolded services get the stackr runtime crates (`stackr-auth`, `stackr-kit`) from.
     /// Default: vendored, at the version of the stackr that runs.
