@@ -217,7 +217,7 @@ pub async fn set_password(
     let tx = actor.begin(&mut client, PASSWORD_DENIED).await?;
     let target = existing(&tx, user_id).await?;
     accounts::set_credential_password(&tx, user_id, &hashed).await?;
-    crate::db::credential_epoch::set_password_by_mail(&tx, user_id, false).await?;
+    crate::db::credential_epoch::password_not_by_mail(&tx, user_id).await?;
     crate::routes::password_reset::forget_what_the_old_password_started(&tx, user_id).await?;
     actor
         .record(&tx, "set-user-password", Some(&target), "")

@@ -67,25 +67,42 @@ pub async fn owner_status(
         }))
 }
 
-/// Records whether the user's password was just set through a reset link (`by_mail`), or
-/// otherwise or proved with a second factor that is not mail (`false`): while it was set by
-/// mail, a one-time code by mail is no second factor.
-pub async fn set_password_by_mail(
+/// The user's password was set otherwise than through a reset link, or proved together with a
+/// second factor that is not mail: one-time codes by mail are a second factor again (see
+/// [`password_set_through_reset`]).
+pub async fn password_not_by_mail(
     client: &impl GenericClient,
     user_id: &str,
-    by_mail: bool,
 ) -> Result<(), tokio_postgres::Error> {
     client
         .execute(
-            r#"insert into "credential_epoch" as e ("user_id", "epoch", "password_by_mail") values ($1, 0, $2)
-               on conflict ("user_id") do update set "password_by_mail" = $2"#,
-            &[&user_id, &by_mail],
+            r#"update "credential_epoch" set "password_by_mail" = false where "user_id" = $1 and "password_by_mail""#,
+            &[&user_id],
         )
         .await?;
     Ok(())
 }
 
-/// Whether the user's password was last set through a reset link (see [`set_password_by_mail`]).
+/// The user's password was just set through a reset link, in one statement: while it was, a
+/// one-time code by mail is no second factor (the same mailbox would be both factors), and a
+/// contest of the address is settled (the mailbox chose this password, not a stranger signing
+/// up first: [`contest_sign_up`]).
+pub async fn password_set_through_reset(
+    client: &impl GenericClient,
+    user_id: &str,
+) -> Result<(), tokio_postgres::Error> {
+    client
+        .execute(
+            r#"insert into "credential_epoch" as e ("user_id", "epoch", "password_by_mail") values ($1, 0, true)
+               on conflict ("user_id") do update set "password_by_mail" = true, "sign_up_contested" = false"#,
+            &[&user_id],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Whether the user's password was last set through a reset link
+/// ([`password_set_through_reset`]).
 pub async fn password_by_mail(
     client: &impl GenericClient,
     user_id: &str,

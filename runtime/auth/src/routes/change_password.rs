@@ -55,7 +55,7 @@ pub async fn post(
         .await
         .map_err(ApiError::internal)??;
     accounts::set_credential_password(&client, &current.user.id, &hash).await?;
-    crate::db::credential_epoch::set_password_by_mail(&client, &current.user.id, false).await?;
+    crate::db::credential_epoch::password_not_by_mail(&client, &current.user.id).await?;
     crate::routes::password_reset::forget_what_the_old_password_started(&client, &current.user.id)
         .await?;
     // This browser chose the new password: it stays a known device of the account.

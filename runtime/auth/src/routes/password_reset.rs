@@ -175,9 +175,7 @@ pub async fn reset(
         .await
         .map_err(ApiError::internal)??;
     accounts::set_credential_password(&client, &user_id, &hash).await?;
-    credential_epoch::set_password_by_mail(&client, &user_id, true).await?;
-    // Chosen through the mailbox: no longer a password a stranger signing up first chose.
-    credential_epoch::take_sign_up_contest(&client, &user_id).await?;
+    credential_epoch::password_set_through_reset(&client, &user_id).await?;
     forget_what_the_old_password_started(&client, &user_id).await?;
     sessions::delete_all_for_user(&client, &user_id).await?;
     let mut cookies = Vec::new();

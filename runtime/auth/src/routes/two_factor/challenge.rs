@@ -181,13 +181,23 @@ pub async fn trust_device_cookie(
     client: &crate::db::Client,
     user_id: &str,
 ) -> ApiResult<String> {
+    let credentials = credential_epoch::credentials(client, user_id).await?;
+    trust_device_cookie_for(state, client, user_id, &credentials).await
+}
+
+/// [`trust_device_cookie`] for `user_id`'s `credentials` as already read.
+async fn trust_device_cookie_for(
+    state: &AppState,
+    client: &crate::db::Client,
+    user_id: &str,
+    credentials: &Credentials,
+) -> ApiResult<String> {
     let id = format!("{TRUST_DEVICE_PREFIX}{}", crate::ids::random_string(32));
     let expires = crate::db::now_ms() + chrono::Duration::seconds(TRUST_DEVICE_SECS);
     verification::insert(client, &id, user_id, expires).await?;
-    let credentials = credential_epoch::credentials(client, user_id).await?;
     let value = format!(
         "{}!{id}",
-        device_mac(state.secret(), user_id, &credentials, &id)
+        device_mac(state.secret(), user_id, credentials, &id)
     );
     Ok(state.cookies.set_cookie(
         &state.cookies.trust_device,
@@ -224,7 +234,7 @@ pub async fn trusted_device(
     }
     match verification::take(&client, id).await? {
         Some(owner) if owner == user_id => Ok(Some(vec![
-            trust_device_cookie(state, &client, user_id).await?,
+            trust_device_cookie_for(state, &client, user_id, &credentials).await?,
         ])),
         _ => Ok(None),
     }

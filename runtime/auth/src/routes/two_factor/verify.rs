@@ -129,7 +129,7 @@ async fn verify(
     two_factor::reset_failures(&client, &enrolment.row.id).await?;
     // The authenticator or a backup code, not the mailbox, proved this sign-in: codes by mail
     // are a second factor again (see `otp.rs`).
-    credential_epoch::set_password_by_mail(&client, &pending.user_id, false).await?;
+    credential_epoch::password_not_by_mail(&client, &pending.user_id).await?;
     finish_sign_in(&state, &mut client, &pending, &ip, &headers, trust_device).await
 }
 
