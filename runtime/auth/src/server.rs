@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use anyhow::Context;
 
-use stackr_contract::http_server;
+use stackr_contract::http_server::{self, shutdown_signal};
 use stackr_contract::socket_activation::{
     inherited_or_bound, inherited_unix, ADMIN_SOCKET, API_SOCKET,
 };
@@ -133,24 +133,4 @@ pub async fn serve_tls(
     http_server::serve(listener, app, shutdown_signal())
         .await
         .context("HTTPS server failed")
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            s.recv().await;
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
-    tracing::info!("shutting down");
 }

@@ -105,6 +105,31 @@ where
     Ok(())
 }
 
+/// Completes on SIGTERM (systemd, process-compose) or SIGINT (Ctrl-C): the `shutdown` the
+/// processes serve until.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            // No SIGTERM handler: only Ctrl-C stops the server, never a failed registration.
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}
+
 /// A request body that fails once its deadline has passed.
 struct WithDeadline {
     body: Incoming,

@@ -7,7 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 use axum::Router;
 use tokio::net::TcpListener;
 
-pub use stackr_contract::http_server::{BODY_TIME_LIMIT, HEADER_TIME_LIMIT};
+pub use stackr_contract::http_server::{shutdown_signal, BODY_TIME_LIMIT, HEADER_TIME_LIMIT};
 
 /// Serves `app` on `address:port` (or on the socket systemd holds for it) until SIGTERM or Ctrl-C.
 pub async fn serve(app: Router, address: IpAddr, port: u16) -> std::io::Result<()> {
@@ -37,27 +37,4 @@ pub fn notify_ready() {
     if let Err(e) = sd_notify::notify(&[sd_notify::NotifyState::Ready]) {
         tracing::warn!(error = %e, "could not tell systemd the service is ready");
     }
-}
-
-/// Completes on SIGTERM (systemd, process-compose) or SIGINT (Ctrl-C).
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
-    tracing::info!("shutdown signal received; finishing in-flight requests");
 }
