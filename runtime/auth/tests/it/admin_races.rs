@@ -20,10 +20,7 @@ async fn uncached() -> TestServer {
 
 async fn signed_up(server: &TestServer, name: &str, email: &str) -> (Client, String) {
     let mut c = server.client();
-    let id = c.sign_up(name, email, "password-123").await.json()["user"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = c.sign_up_id(name, email, "password-123").await;
     (c, id)
 }
 

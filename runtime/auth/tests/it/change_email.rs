@@ -562,7 +562,9 @@ async fn a_reset_racing_an_address_change_leaves_no_link_to_the_old_address() {
 async fn reset_links_mailed_to_the_old_address_die_when_an_admin_changes_it() {
     let (server, mut root) = server_with_an_admin().await;
     let mut uma = server.client();
-    let uid = signed_up_id(&mut uma, "Uma", "uma@example.com").await;
+    let uid = uma
+        .sign_up_id("Uma", "uma@example.com", "password-123")
+        .await;
     enable_two_factor(&mut uma, "password-123").await;
     let token = server.reset_token("uma@example.com", 1).await;
 
@@ -717,17 +719,11 @@ async fn server_with_an_admin() -> (TestServer, Client) {
 /// (standing for a copy of her session cookie).
 async fn cam_and_a_thief(server: &TestServer) -> (Client, String, Client) {
     let mut cam = server.client();
-    let id = signed_up_id(&mut cam, "Cam", "cam@example.com").await;
+    let id = cam
+        .sign_up_id("Cam", "cam@example.com", "password-123")
+        .await;
     let mut thief = server.client();
     let r = thief.sign_in("cam@example.com", "password-123").await;
     assert_eq!(r.status, 200, "{}", r.text);
     (cam, id, thief)
-}
-
-/// Signs `client` up; the new user's id.
-async fn signed_up_id(client: &mut Client, name: &str, email: &str) -> String {
-    client.sign_up(name, email, "password-123").await.json()["user"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
 }

@@ -343,13 +343,7 @@ async fn an_admin_verifying_a_contested_address_drops_the_unproved_password() {
     );
     for (address, reset_first) in [("vic@example.com", false), ("val@example.com", true)] {
         let mut stranger = server.client();
-        let id = stranger
-            .sign_up("Vic", address, "stranger-pass-1")
-            .await
-            .json()["user"]["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let id = stranger.sign_up_id("Vic", address, "stranger-pass-1").await;
         server
             .client()
             .sign_up("Vic", address, "owner-pass-1")

@@ -364,6 +364,13 @@ impl Client {
         .await
     }
 
+    /// Signs up (which must succeed); the new user's id.
+    pub async fn sign_up_id(&mut self, name: &str, email: &str, password: &str) -> String {
+        let r = self.sign_up(name, email, password).await;
+        assert_eq!(r.status, 200, "sign-up: {}", r.text);
+        r.json()["user"]["id"].as_str().unwrap().to_owned()
+    }
+
     pub async fn sign_in(&mut self, email: &str, password: &str) -> Response {
         self.post(
             "/api/auth/sign-in/email",
