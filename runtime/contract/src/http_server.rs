@@ -76,7 +76,8 @@ where
             parts.extensions.insert(ConnectInfo(peer.clone()));
             let body = Body::new(WithDeadline {
                 body,
-                deadline: Box::pin(tokio::time::sleep(BODY_TIME_LIMIT)),
+                deadline: tokio::time::Instant::now() + BODY_TIME_LIMIT,
+                timer: None,
             });
             app.clone().oneshot(hyper::Request::from_parts(parts, body))
         });
@@ -133,7 +134,10 @@ pub async fn shutdown_signal() {
 /// A request body that fails once its deadline has passed.
 struct WithDeadline {
     body: Incoming,
-    deadline: Pin<Box<tokio::time::Sleep>>,
+    deadline: tokio::time::Instant,
+    /// Set the first time the body is waited for: most requests (a GET) are never read, or
+    /// arrive whole, and need no timer.
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 /// The error reading a body that took longer than [`BODY_TIME_LIMIT`].
@@ -163,7 +167,11 @@ impl hyper::body::Body for WithDeadline {
         if let Poll::Ready(frame) = Pin::new(&mut self.body).poll_frame(cx) {
             return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
         }
-        match self.deadline.as_mut().poll(cx) {
+        let deadline = self.deadline;
+        let timer = self
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        match timer.as_mut().poll(cx) {
             Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(TooSlow)))),
             Poll::Pending => Poll::Pending,
         }
