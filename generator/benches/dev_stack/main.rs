@@ -49,8 +49,17 @@ use usage::Owners;
 
 const SIZES: [usize; 4] = [1, 5, 10, 25];
 const WARM_RUNS: usize = 3;
-/// How long a stack runs after "all ready" before it counts as idle.
+/// How long stock servers run after they answer before they count as idle.
 const SETTLE: Duration = Duration::from_secs(10);
+/// How long a stack runs after "all ready" before it counts as idle: past the time the APIs' and
+/// workers' pools keep a connection nobody uses (each one a PostgreSQL server process), and before
+/// the supervisor's next `/health` probe, which opens one again.
+const STACK_SETTLE: Duration = Duration::from_secs(
+    stackr_contract::DB_POOL_IDLE_LIMIT.as_secs()
+        + stackr_contract::DB_POOL_IDLE_CHECK.as_secs()
+        + 2,
+);
+const _: () = assert!(STACK_SETTLE.as_secs() < stackr_supervisor::READY_PERIOD.as_secs());
 /// Once ready, every process's probe runs once per this period, all of them in step after a
 /// warm start: a shorter window would catch every probe or none, depending on where it falls.
 const CPU_WINDOW: Duration = stackr_supervisor::READY_PERIOD;
@@ -149,7 +158,7 @@ fn measure_size(project: &mut Project, template: &anchor::Template, size: usize)
         let (dev, took) = start(project);
         warm.push(took);
         if run == 0 {
-            std::thread::sleep(SETTLE);
+            std::thread::sleep(STACK_SETTLE);
             stack_usage = Some(usage::measure(
                 &[dev.pid()],
                 Some(dev.pid()),

@@ -18,6 +18,15 @@ pub mod user_fields;
 /// host that is still booting.
 pub const STARTUP_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// How long a base service's PostgreSQL pool keeps a connection it has not used. Each open
+/// connection is a server process (some 10 MB resident), which a service nobody is using has no
+/// need to hold; the next request pays a new connection (a few milliseconds). node-postgres's
+/// pool, which a Node service would use, closes them after 10 s. The dev-stack bench waits this
+/// long, and [`DB_POOL_IDLE_CHECK`], before it counts a stack as idle.
+pub const DB_POOL_IDLE_LIMIT: std::time::Duration = std::time::Duration::from_secs(30);
+/// How often the pool looks for connections unused for [`DB_POOL_IDLE_LIMIT`].
+pub const DB_POOL_IDLE_CHECK: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// What start-up says of a store that gave no answer within [`STARTUP_WAIT`].
 pub fn no_answer_within_startup_wait() -> String {
     format!(

@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use deadpool_postgres::{Pool, Runtime, Timeouts};
+use deadpool_postgres::{Pool, QueueMode, Runtime, Timeouts, WeakPool};
+use stackr_contract::{DB_POOL_IDLE_CHECK, DB_POOL_IDLE_LIMIT};
 use stackr_tls::TrustedCa;
 
 use crate::config::SecretUrl;
@@ -14,6 +15,7 @@ pub const DEFAULT_POOL_SIZE: usize = 16;
 
 /// Builds the pool and waits until one connection succeeds. With `sslmode=verify-full` in the
 /// URL the connections are TLS, verified against `sslrootcert` or `tls_ca` (`TLS_CA_FILE`).
+/// Connections unused for [`DB_POOL_IDLE_LIMIT`] are closed.
 pub async fn connect(
     url: &SecretUrl,
     tls_ca: Option<&TrustedCa>,
@@ -28,6 +30,9 @@ pub async fn connect(
     let pool = Pool::builder(manager)
         .pre_recycle(stackr_tls::postgres_host::reuse_check())
         .max_size(max_size)
+        // The connection given back last is handed out first: under light load the same one
+        // serves every request, and the rest go unused long enough to be closed.
+        .queue_mode(QueueMode::Lifo)
         .runtime(Runtime::Tokio1)
         .timeouts(Timeouts {
             wait: Some(Duration::from_secs(10)),
@@ -45,5 +50,18 @@ pub async fn connect(
                 failure.reason
             )
         })?;
+    tokio::spawn(close_idle_connections(pool.weak()));
     Ok(pool)
+}
+
+/// Closes the connections unused for [`DB_POOL_IDLE_LIMIT`], until the pool is dropped.
+async fn close_idle_connections(pool: WeakPool) {
+    let mut checks = tokio::time::interval(DB_POOL_IDLE_CHECK);
+    checks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        checks.tick().await;
+        let Some(pool) = pool.upgrade() else { return };
+        // The closed connections are dropped with the result, which ends their server processes.
+        pool.retain(|_, metrics| metrics.last_used() < DB_POOL_IDLE_LIMIT);
+    }
 }

@@ -41,7 +41,7 @@ pub mod telemetry;
 pub mod testing;
 pub mod worker;
 
-pub use stackr_contract::STARTUP_WAIT;
+pub use stackr_contract::{DB_POOL_IDLE_CHECK, DB_POOL_IDLE_LIMIT, STARTUP_WAIT};
 
 pub use auth::{AuthClient, Session, User, VerifiedSession};
 pub use config::{ApiEnv, AuthEnv, ConfigError, ServiceEnv};

@@ -6,7 +6,7 @@ mod auth_replicas;
 mod dashboard_actions_at_guard;
 mod database_host_crash;
 mod database_unix_socket;
-mod db_pool_size;
+mod db_pool;
 mod db_startup_wait;
 mod device_session_limits;
 mod device_session_revocation;

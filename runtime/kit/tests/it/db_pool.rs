@@ -1,0 +1,129 @@
+//! What a service's PostgreSQL pool holds open on its server: never more than
+//! `DATABASE_POOL_SIZE` connections, however many requests come at once, and none it has not
+//! used for a while (each one is a server process).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use stackr_kit::runtime::ServiceSpec;
+use stackr_kit::{Flavor, ServiceRuntime};
+use stackr_testkit::{TempPostgres, TempRedis};
+
+/// The size the dev plan gives an API is of this order: small next to the load below.
+const POOL_SIZE: usize = 3;
+const CONCURRENT_QUERIES: usize = 40;
+
+/// Connections the service's role holds open right now, as the server counts them.
+fn connections_of(pg: &TempPostgres, role: &str) -> usize {
+    pg.psql(
+        "postgres",
+        &format!("SELECT count(*) FROM pg_stat_activity WHERE usename = '{role}'"),
+    )
+    .parse()
+    .expect("a count")
+}
+
+/// A base service's runtime on `pg` and `redis`, with a pool of [`POOL_SIZE`].
+async fn service_on(pg: &TempPostgres, redis: &TempRedis) -> ServiceRuntime {
+    let vars = HashMap::from([
+        ("STACKR_SERVICE", "svc".to_owned()),
+        ("PORT", "1".to_owned()),
+        ("DATABASE_URL", pg.create_service_database("svc", "svc-pw")),
+        ("REDIS_URL", redis.url()),
+        ("STACKR_QUEUE", "svc".to_owned()),
+        ("DATABASE_POOL_SIZE", POOL_SIZE.to_string()),
+    ]);
+    let lookup = |k: &str| vars.get(k).cloned();
+    let spec = ServiceSpec {
+        flavor: Flavor::None,
+        roles: &[],
+        provisioning: false,
+        migrations: &[],
+    };
+    ServiceRuntime::from_lookup(spec, &lookup).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pool_never_opens_more_connections_than_database_pool_size() {
+    let pg = TempPostgres::start();
+    let redis = TempRedis::start_with_password(Some("svc-redis-pw"));
+    let runtime = service_on(&pg, &redis).await;
+    let pool = runtime.state().db.clone();
+
+    // Every query holds its connection for a while, so all of them are in flight together.
+    let queries: Vec<_> = (0..CONCURRENT_QUERIES)
+        .map(|_| {
+            let pool = pool.clone();
+            tokio::spawn(async move {
+                let client = pool.get().await.expect("a pooled connection");
+                client.execute("SELECT pg_sleep(0.1)", &[]).await.unwrap();
+            })
+        })
+        .collect();
+    let mut most = 0;
+    while !queries.iter().all(tokio::task::JoinHandle::is_finished) {
+        let pg = &pg;
+        most = most.max(tokio::task::block_in_place(|| connections_of(pg, "svc")));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for query in queries {
+        query.await.unwrap();
+    }
+    assert_eq!(
+        most, POOL_SIZE,
+        "{CONCURRENT_QUERIES} concurrent queries may use the whole pool, and no more"
+    );
+    assert!(connections_of(&pg, "svc") <= POOL_SIZE);
+}
+
+/// Connections of the service's role, counted from inside an async test.
+async fn connections_now(pg: &TempPostgres) -> usize {
+    tokio::task::block_in_place(|| connections_of(pg, "svc"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_left_unused_close_and_a_trickle_of_requests_keeps_one() {
+    let pg = TempPostgres::start();
+    let redis = TempRedis::start_with_password(Some("svc-redis-pw"));
+    let runtime = service_on(&pg, &redis).await;
+    let pool = runtime.state().db.clone();
+    let query = |pool: stackr_kit::deadpool_postgres::Pool| async move {
+        let client = pool.get().await.expect("a pooled connection");
+        client.execute("SELECT pg_sleep(0.1)", &[]).await.unwrap();
+    };
+
+    // A burst opens the whole pool.
+    let burst: Vec<_> = (0..POOL_SIZE)
+        .map(|_| tokio::spawn(query(pool.clone())))
+        .collect();
+    for q in burst {
+        q.await.unwrap();
+    }
+    assert_eq!(connections_now(&pg).await, POOL_SIZE);
+
+    // One request at a time, once a second, needs one connection: the others go unused and
+    // close.
+    let idle_and_checked = stackr_kit::DB_POOL_IDLE_LIMIT + stackr_kit::DB_POOL_IDLE_CHECK * 2;
+    let trickle_ends = tokio::time::Instant::now() + idle_and_checked;
+    while tokio::time::Instant::now() < trickle_ends {
+        query(pool.clone()).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    assert_eq!(
+        connections_now(&pg).await,
+        1,
+        "a steady trickle of one request at a time keeps one connection"
+    );
+
+    // Nothing at all: no connection is held.
+    tokio::time::sleep(idle_and_checked).await;
+    assert_eq!(
+        connections_now(&pg).await,
+        0,
+        "an idle service holds no server process"
+    );
+
+    // The next request connects again.
+    query(pool.clone()).await;
+    assert_eq!(connections_now(&pg).await, 1);
+}
