@@ -14,14 +14,25 @@ use super::local_build::in_shared_target;
 pub fn use_free_ports(root: &Path) {
     super::edit_config(root, |config| {
         let count = config["services"].as_array().unwrap().len() as u16;
+        // Each port or range is free now and apart from those picked before it: two picks may
+        // otherwise land on the same free port (the config would be refused as a collision).
+        let mut picked = std::collections::BTreeSet::new();
+        let mut pick = |count: u16| loop {
+            let start = free_range(count);
+            let ports = (0..count).map(|i| start + i);
+            if ports.clone().all(|p| !picked.contains(&p)) {
+                picked.extend(ports);
+                break start;
+            }
+        };
         for service in config["services"].as_array_mut().unwrap() {
-            service["port"] = free_port().into();
+            service["port"] = pick(1).into();
             if service["kind"] == "auth" {
-                service["adminPort"] = free_port().into();
+                service["adminPort"] = pick(1).into();
             }
         }
-        config["dev"]["postgresPortStart"] = free_range(count).into();
-        config["dev"]["redisPortStart"] = free_range(count).into();
+        config["dev"]["postgresPortStart"] = pick(count).into();
+        config["dev"]["redisPortStart"] = pick(count).into();
     });
 }
 
