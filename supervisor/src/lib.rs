@@ -22,6 +22,7 @@
 mod compose_file;
 mod expand;
 mod graph;
+mod handed_sockets;
 mod lock;
 mod logs;
 mod options;
@@ -43,6 +44,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use nix::sys::signal::Signal;
 
+pub use handed_sockets::HandedSocket;
 pub use lock::DevLock;
 pub use options::{DevArgs, DevOptions};
 pub use parse::{load_file, load_str, LoadError};
@@ -90,7 +92,10 @@ fn run_status(opts: &DevOptions) -> Result<u8> {
 /// Loads, checks and prepares (reset, state folder, tools), then supervises until the stack
 /// stops. SIGINT, SIGTERM and SIGHUP start the ordered shutdown; a second one kills at once.
 pub async fn run_async(opts: &DevOptions) -> Result<Outcome> {
-    let (stack, launch, _lock, _held) = prepare(opts)?;
+    let (stack, mut launch, _lock, _held) = prepare(opts)?;
+    launch.sockets = handed_sockets::HeldSockets::bind(&opts.sockets, |process| {
+        stack.processes.iter().any(|p| p.name == process)
+    })?;
     let names = stack.processes.iter().map(|p| p.name.clone()).collect();
     let console = Console::new(names, !opts.plain, opts.colour);
     for w in &stack.warnings {
@@ -144,6 +149,7 @@ pub fn prepare(opts: &DevOptions) -> Result<(Stack, Launch, DevLock, PortHolds)>
         shell: stack.shell.clone(),
         extra_path,
         env: opts.env.clone(),
+        sockets: Default::default(),
     };
     Ok((stack, launch, lock, held))
 }

@@ -4,6 +4,8 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
+use crate::handed_sockets::HandedSocket;
+
 /// Command-line arguments of `stackr dev` (flatten into the CLI's subcommand).
 #[derive(Debug, Clone, clap::Args)]
 pub struct DevArgs {
@@ -77,6 +79,10 @@ pub struct DevOptions {
     /// Ports held while the stack runs (each with what it is for) so that no other program takes
     /// them: those of services left out by `only` that the started ones still call.
     pub held_ports: Vec<(u16, String)>,
+    /// Listening sockets the embedded supervisor binds before anything starts and hands to their
+    /// process at each start (socket activation), so that the port stays the stack's while the
+    /// process restarts. Those of processes that do not run are left alone.
+    pub sockets: Vec<HandedSocket>,
     /// Added to every process's environment (a stackr project's subset run tells its `build`
     /// process what to build).
     pub env: Vec<(String, String)>,
@@ -109,6 +115,7 @@ impl DevOptions {
             ports: Vec::new(),
             only: Vec::new(),
             held_ports: Vec::new(),
+            sockets: Vec::new(),
             env: Vec::new(),
             ready_banner: Vec::new(),
         }

@@ -9,6 +9,7 @@ use std::process::Stdio;
 
 use tokio::process::{Child, Command};
 
+use crate::handed_sockets::HeldSockets;
 use crate::spec::ProcessSpec;
 
 /// Everything about the environment that is the same for all processes of a run.
@@ -19,6 +20,8 @@ pub struct Launch {
     pub extra_path: Vec<PathBuf>,
     /// Set before each process's own environment ([`crate::DevOptions::env`]).
     pub env: Vec<(String, String)>,
+    /// Listening sockets handed to processes at each start ([`crate::DevOptions::sockets`]).
+    pub sockets: HeldSockets,
 }
 
 impl Launch {
@@ -93,15 +96,39 @@ impl Launch {
     /// the one it stops promptly on: SIGTERM is a "smart" shutdown to PostgreSQL, which waits
     /// for every client to disconnect, so a server with a `psql` open would outlive `stackr dev`
     /// and hold its port.
+    ///
+    /// A process listed in [`crate::DevOptions::sockets`] gets its sockets as systemd would hand
+    /// them over.
     pub fn spawn(&self, spec: &ProcessSpec) -> std::io::Result<Child> {
-        self.command(
-            &spec.command,
+        let Some(handover) = self.sockets.of(&spec.name) else {
+            return self
+                .command(
+                    &spec.command,
+                    &spec.working_dir,
+                    &spec.environment,
+                    &spec.name,
+                    spec.shutdown.signal,
+                )
+                .spawn();
+        };
+        let text = format!(
+            "{}{}",
+            crate::handed_sockets::Handover::shell_prefix(),
+            spec.command
+        );
+        let mut cmd = self.command(
+            &text,
             &spec.working_dir,
             &spec.environment,
             &spec.name,
             spec.shutdown.signal,
-        )
-        .spawn()
+        );
+        cmd.envs(handover.env());
+        // SAFETY: `place` makes only async-signal-safe calls (dup2).
+        unsafe {
+            cmd.pre_exec(move || handover.place());
+        }
+        cmd.spawn()
     }
 }
 

@@ -69,6 +69,20 @@ pub fn run(root: &Path, args: stackr_supervisor::DevArgs, no_check: bool) -> Res
             services
         };
         dev.ports = services.iter().flat_map(|s| s.dev_ports()).collect();
+        // Each API's ports stay the stack's while it restarts or rebuilds: another local program
+        // there would be sent the users' cookies (and, on auth's, the services' credential).
+        dev.sockets = services
+            .iter()
+            .flat_map(|s| {
+                s.dev_sockets()
+                    .into_iter()
+                    .map(|(name, address)| stackr_supervisor::HandedSocket {
+                        process: s.api_bin.clone(),
+                        name: name.to_owned(),
+                        address,
+                    })
+            })
+            .collect();
         dev.ready_banner = ready_banner(&services);
         if !no_check {
             let (drifted, _) = super::generate::drifted_files(root, &project.plan)?;

@@ -1,6 +1,7 @@
 //! The scaffold's two examples of what every service does, run for real under `stackr dev`: a
 //! route of `core` calling `billing` with the user's cookie forwarded (billing's guard sees the
-//! same user), and a route putting a job on core's own queue that core's worker completes.
+//! same user), and a route putting a job on core's own queue that core's worker completes. Auth
+//! crashing then keeps its port: `stackr dev` holds it and hands it to the restarted auth.
 
 use crate::common;
 
@@ -107,6 +108,56 @@ fn a_service_calls_another_as_the_user_and_its_worker_completes_its_jobs() {
     let theirs = stack.core("GET", &format!("/jobs/{id}"), Some(&other), "");
     assert_eq!(theirs.status, 404, "another user's job: {}", theirs.body);
 
+    // Auth crashes. Until its restart (2 s later) no other program may take its port, where the
+    // browsers and the services' guards send every user's cookie.
+    let auth_bin = &plan.services[0].api_bin;
+    let auth_pid = process_of(&root, auth_bin);
+    // SAFETY: kill(2) on the pid of this test's own stack's auth.
+    unsafe { libc::kill(auth_pid as libc::pid_t, libc::SIGKILL) };
+    let gap_ends = Instant::now() + Duration::from_millis(1500);
+    while Instant::now() < gap_ends {
+        assert!(
+            std::net::TcpListener::bind(("127.0.0.1", stack.auth)).is_err(),
+            "another program bound auth's port {} while auth was down",
+            stack.auth
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Sent while auth may still be starting: answered once it serves.
+    let (cy, _) = stack.sign_up("cy@example.com");
+    assert_ne!(process_of(&root, auth_bin), auth_pid);
+    let call = stack.core("GET", "/calls/billing/me", Some(&cookie), "");
+    assert_eq!(
+        call.status, 200,
+        "Ada's session after auth's restart: {}",
+        call.body
+    );
+    assert_ne!(cy, user_id);
+
     let status = dev.stop();
     assert!(status.success(), "stackr dev exited with {status}");
+}
+
+/// The pid of the process of the stack in `root` running program `bin`.
+fn process_of(root: &std::path::Path, bin: &str) -> u32 {
+    let root = root.canonicalize().unwrap();
+    let suffix = format!("/debug/{bin}");
+    let found: Vec<u32> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|entry| {
+            let pid = entry.file_name().to_string_lossy().parse::<u32>().ok()?;
+            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+            let program = cmdline.split(|&b| b == 0).next()?;
+            let cwd = std::fs::read_link(entry.path().join("cwd")).ok()?;
+            (String::from_utf8_lossy(program).ends_with(&suffix) && cwd == root).then_some(pid)
+        })
+        .collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "one {bin} running in {}: {found:?}",
+        root.display()
+    );
+    found[0]
 }

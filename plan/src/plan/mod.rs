@@ -232,6 +232,26 @@ impl ServicePlan {
         ports
     }
 
+    /// The listening sockets of this service's dev API process (named as its runtime looks
+    /// them up): its port, and auth's admin page (on loopback unless `adminBind` says otherwise,
+    /// as auth itself defaults).
+    pub fn dev_sockets(&self) -> Vec<(&'static str, std::net::SocketAddr)> {
+        use stackr_contract::socket_activation::{ADMIN_SOCKET, API_SOCKET};
+        let mut sockets = vec![(
+            API_SOCKET,
+            std::net::SocketAddr::from((env::DEV_LISTEN_ADDRESS, self.port)),
+        )];
+        if let Some(admin) = self.admin_port {
+            let bind = self
+                .admin_bind
+                .as_deref()
+                .and_then(|a| a.parse().ok())
+                .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+            sockets.push((ADMIN_SOCKET, std::net::SocketAddr::new(bind, admin)));
+        }
+        sockets
+    }
+
     /// The dev processes running this service's own programs (API, worker), which are named
     /// after their binaries; their stores and auth are what they depend on.
     pub fn dev_programs(&self) -> impl Iterator<Item = &str> {

@@ -22,6 +22,7 @@ fn run(dir: &Path, yaml: &str, stop_when_ready: bool) -> (Outcome, Vec<ProcState
         shell: stack.shell.clone(),
         extra_path: vec![],
         env: vec![],
+        sockets: Default::default(),
     };
     let supervisor = Supervisor::new(stack, launch, Console::plain(names));
     let handle = supervisor.stop_handle();

@@ -5,6 +5,7 @@ mod behaviour;
 mod common;
 mod demo_stack;
 mod generated_file;
+mod handed_sockets;
 mod real_stack;
 
 /// The harness re-executes this binary as the supervisor under test (see `common::child_entry`);

@@ -192,6 +192,7 @@ pub fn nix_eval_json(dir: &Path, expression: &str, context: &str) -> serde_json:
 pub mod crate_graph;
 pub mod dev_servers;
 pub mod dev_stack;
+pub mod fake_cargo;
 pub mod http;
 pub mod local_build;
 pub mod nixos;

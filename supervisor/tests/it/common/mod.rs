@@ -37,6 +37,20 @@ pub fn child_entry() {
             other if other.starts_with("--ready-banner=") => {
                 opts.ready_banner = vec![other["--ready-banner=".len()..].to_owned()];
             }
+            other if other.starts_with("--socket=") => {
+                // --socket=PROCESS:NAME:ADDRESS
+                let mut parts = other["--socket=".len()..].splitn(3, ':');
+                let (Some(process), Some(name), Some(address)) =
+                    (parts.next(), parts.next(), parts.next())
+                else {
+                    panic!("{other} is not --socket=PROCESS:NAME:ADDRESS");
+                };
+                opts.sockets.push(stackr_supervisor::HandedSocket {
+                    process: process.to_owned(),
+                    name: name.to_owned(),
+                    address: address.parse().expect("a socket address"),
+                });
+            }
             other if other.starts_with("--only=") => {
                 opts.only = other["--only=".len()..]
                     .split(',')

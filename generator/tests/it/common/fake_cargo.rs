@@ -1,0 +1,66 @@
+//! A `cargo` for `stackr dev`'s `build` step that records what it was asked to build and tries to
+//! listen on ports as another local program would, then fails: the stack stops there, before any
+//! service runs.
+
+use std::os::unix::fs::PermissionsExt;
+
+pub struct FakeCargo {
+    dir: tempfile::TempDir,
+}
+
+impl FakeCargo {
+    /// Tries each of `ports` on loopback when run.
+    pub fn trying(ports: &[u16]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let ports: Vec<String> = ports.iter().map(u16::to_string).collect();
+        let script = format!(
+            "#!/bin/sh\n\
+             echo \"$@\" >> {asked}\n\
+             python3 - {ports} > {tried} 2>&1 <<'EOF'\n\
+             import socket, sys\n\
+             for port in sys.argv[1:]:\n\
+             \x20   s = socket.socket()\n\
+             \x20   s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n\
+             \x20   try:\n\
+             \x20       s.bind(('127.0.0.1', int(port)))\n\
+             \x20       s.listen()\n\
+             \x20       print(port, 'taken')\n\
+             \x20   except OSError as e:\n\
+             \x20       print(port, 'refused:', e)\n\
+             EOF\n\
+             exit 1\n",
+            asked = dir.path().join("asked").display(),
+            tried = dir.path().join("tried").display(),
+            ports = ports.join(" "),
+        );
+        let cargo = dir.path().join("cargo");
+        std::fs::write(&cargo, script).unwrap();
+        std::fs::set_permissions(&cargo, std::fs::Permissions::from_mode(0o755)).unwrap();
+        FakeCargo { dir }
+    }
+
+    /// PATH with this `cargo` first.
+    pub fn path(&self) -> String {
+        format!(
+            "{}:{}",
+            self.dir.path().display(),
+            std::env::var("PATH").unwrap()
+        )
+    }
+
+    /// The arguments of each run, a line each; `None` when it never ran.
+    pub fn asked(&self) -> Option<String> {
+        std::fs::read_to_string(self.dir.path().join("asked")).ok()
+    }
+
+    /// What trying `port` gave: `taken` (nothing held it), or `refused: <error>`.
+    pub fn tried(&self, port: u16) -> String {
+        let tried = std::fs::read_to_string(self.dir.path().join("tried")).unwrap_or_default();
+        let prefix = format!("{port} ");
+        tried
+            .lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .unwrap_or_else(|| panic!("port {port} not tried: {tried}"))
+            .to_owned()
+    }
+}
