@@ -29,15 +29,20 @@ const FIRST_FD: RawFd = 3;
 /// child never overwrites one not yet placed.
 const HELD_FROM: RawFd = 100;
 
-/// The bound sockets, by process; each is closed when the last clone of this is dropped.
+/// The bound sockets, by process; closed when the last clone of this is dropped.
 #[derive(Debug, Clone, Default)]
-pub struct HeldSockets(Arc<BTreeMap<String, Vec<(String, OwnedFd)>>>);
+pub struct HeldSockets {
+    by_process: Arc<BTreeMap<String, Vec<(String, OwnedFd)>>>,
+    /// The other loopback address of each (`other_loopback`), held as long.
+    _reserved: Arc<Vec<OwnedFd>>,
+}
 
 impl HeldSockets {
     /// Binds every socket of `sockets` whose process `runs`, refusing an address something else
     /// holds and naming it.
     pub fn bind(sockets: &[HandedSocket], runs: impl Fn(&str) -> bool) -> Result<Self> {
         let mut held: BTreeMap<String, Vec<(String, OwnedFd)>> = BTreeMap::new();
+        let mut reserved = Vec::new();
         for socket in sockets.iter().filter(|s| runs(&s.process)) {
             let listener = match TcpListener::bind(socket.address) {
                 Ok(listener) => listener,
@@ -53,13 +58,20 @@ impl HeldSockets {
             held.entry(socket.process.clone())
                 .or_default()
                 .push((socket.name.clone(), moved_high(&listener)?));
+            reserved.extend(crate::other_loopback::reserve(
+                socket.address,
+                &socket.process,
+            )?);
         }
-        Ok(HeldSockets(Arc::new(held)))
+        Ok(HeldSockets {
+            by_process: Arc::new(held),
+            _reserved: Arc::new(reserved),
+        })
     }
 
     /// What `process` is handed: `(name, descriptor)` in the order they are passed.
     pub fn of(&self, process: &str) -> Option<Handover> {
-        let sockets = self.0.get(process)?;
+        let sockets = self.by_process.get(process)?;
         Some(Handover {
             fds: sockets.iter().map(|(_, fd)| fd.as_raw_fd()).collect(),
             names: sockets

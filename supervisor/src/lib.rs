@@ -26,6 +26,7 @@ mod handed_sockets;
 mod lock;
 mod logs;
 mod options;
+mod other_loopback;
 mod parse;
 mod port_hold;
 mod ports;

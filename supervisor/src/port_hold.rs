@@ -5,7 +5,7 @@
 //! so a call fails as it would against a service that is not running.
 
 use std::net::{TcpListener, TcpStream};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::Arc;
 
 use anyhow::{bail, Result};
@@ -13,6 +13,8 @@ use anyhow::{bail, Result};
 /// The held ports; dropping this lets them go.
 pub struct PortHolds {
     listeners: Vec<Arc<TcpListener>>,
+    /// The other loopback address of each port (`other_loopback`).
+    _reserved: Vec<OwnedFd>,
 }
 
 /// Holds each of `ports` (port, what it is for) on loopback, where the stack's services call it:
@@ -22,6 +24,7 @@ pub fn hold(ports: &[(u16, String)]) -> Result<PortHolds> {
     // Built up as it goes: a refusal drops it, which lets go of the ports already held.
     let mut holds = PortHolds {
         listeners: Vec::with_capacity(ports.len()),
+        _reserved: Vec::new(),
     };
     for (port, what) in ports {
         let Ok(listener) = TcpListener::bind(("127.0.0.1", *port)) else {
@@ -30,6 +33,10 @@ pub fn hold(ports: &[(u16, String)]) -> Result<PortHolds> {
                 "port {port} ({what}) is in use by {holder}: the services started would send it their calls, with their users' cookies; stop that process"
             );
         };
+        holds._reserved.extend(crate::other_loopback::reserve(
+            listener.local_addr()?,
+            what,
+        )?);
         let listener = Arc::new(listener);
         let accepting = Arc::downgrade(&listener);
         std::thread::spawn(move || loop {
@@ -94,6 +101,19 @@ mod tests {
             assert!(std::time::Instant::now() < deadline, "the port was let go");
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
+    }
+
+    #[test]
+    fn the_other_loopback_address_of_a_held_port_refuses_calls_and_cannot_be_taken() {
+        let port = free_port();
+        let _holds = hold(&[(port, "wallet's API".to_owned())]).unwrap();
+        // `localhost` is ::1 as well, which many clients try first.
+        assert!(
+            TcpListener::bind(("::1", port)).is_err(),
+            "another program took [::1]:{port}"
+        );
+        let refused = TcpStream::connect(("::1", port)).err().expect("refused");
+        assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
     }
 
     #[test]

@@ -38,10 +38,10 @@ fn the_api_and_admin_ports_are_the_stacks_while_it_builds() {
         stderr(&dev)
     );
     for (what, port) in ports {
-        let tried = cargo.tried(port);
         assert!(
-            tried.contains("Address already in use"),
-            "{what} {port} during the build: {tried}"
+            cargo.held(port),
+            "{what} {port} during the build: {}",
+            cargo.tried(port)
         );
     }
 }

@@ -1,6 +1,7 @@
 //! A process handed its listening socket by the embedded supervisor (as `stackr dev` hands each
 //! API its port) keeps that port through a crash and its restart: no other program can bind it
-//! in between, and a request made meanwhile is answered by the restarted process.
+//! in between, nor on the other loopback address, and a request made meanwhile is answered by
+//! the restarted process.
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -59,8 +60,28 @@ fn a_handed_socket_keeps_the_port_through_a_crash_and_the_restart_serves_what_wa
     assert_eq!(code, 200, "{first}");
     let first = Answer::parse(&first);
 
+    // `localhost` is ::1 as well, which many clients (Node, Python) try first: no other program
+    // may listen there, and calls there are refused so that clients go on to 127.0.0.1.
+    assert!(
+        TcpListener::bind(("::1", port)).is_err(),
+        "another program took [::1]:{port}"
+    );
+    let refused = std::net::TcpStream::connect(("::1", port))
+        .err()
+        .expect("refused");
+    assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+
     // SAFETY: kill(2) on the pid the stand-in answered with, a process of this test's stack.
     unsafe { libc::kill(first.pid, libc::SIGKILL) };
+    // Gone, and reaped by the supervisor: a call it had accepted would be reset.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Path::new(&format!("/proc/{}", first.pid)).exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the killed process was never reaped"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
     // The restart waits 2 s: the port must stay the stack's all along.
     let waiting = std::thread::spawn(move || http_get(port, "/"));
     let gap_ends = Instant::now() + Duration::from_millis(1500);

@@ -9,7 +9,7 @@ pub struct FakeCargo {
 }
 
 impl FakeCargo {
-    /// Tries each of `ports` on loopback when run.
+    /// Tries each of `ports` on both loopback addresses (`localhost` is either) when run.
     pub fn trying(ports: &[u16]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let ports: Vec<String> = ports.iter().map(u16::to_string).collect();
@@ -19,14 +19,15 @@ impl FakeCargo {
              python3 - {ports} > {tried} 2>&1 <<'EOF'\n\
              import socket, sys\n\
              for port in sys.argv[1:]:\n\
-             \x20   s = socket.socket()\n\
+             \x20 for family, host in ((socket.AF_INET, '127.0.0.1'), (socket.AF_INET6, '::1')):\n\
+             \x20   s = socket.socket(family)\n\
              \x20   s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n\
              \x20   try:\n\
-             \x20       s.bind(('127.0.0.1', int(port)))\n\
+             \x20       s.bind((host, int(port)))\n\
              \x20       s.listen()\n\
-             \x20       print(port, 'taken')\n\
+             \x20       print(port, host, 'taken')\n\
              \x20   except OSError as e:\n\
-             \x20       print(port, 'refused:', e)\n\
+             \x20       print(port, host, 'refused:', e)\n\
              EOF\n\
              exit 1\n",
             asked = dir.path().join("asked").display(),
@@ -53,14 +54,25 @@ impl FakeCargo {
         std::fs::read_to_string(self.dir.path().join("asked")).ok()
     }
 
-    /// What trying `port` gave: `taken` (nothing held it), or `refused: <error>`.
+    /// What trying `port` on each loopback address gave, `; `-separated: `<address> taken`
+    /// (nothing held it), or `<address> refused: <error>`.
     pub fn tried(&self, port: u16) -> String {
         let tried = std::fs::read_to_string(self.dir.path().join("tried")).unwrap_or_default();
         let prefix = format!("{port} ");
-        tried
+        let lines: Vec<&str> = tried
             .lines()
-            .find_map(|l| l.strip_prefix(&prefix))
-            .unwrap_or_else(|| panic!("port {port} not tried: {tried}"))
-            .to_owned()
+            .filter_map(|l| l.strip_prefix(&prefix))
+            .collect();
+        assert_eq!(
+            lines.len(),
+            2,
+            "port {port} tried on both addresses: {tried}"
+        );
+        lines.join("; ")
+    }
+
+    /// Whether `port` could be taken on neither loopback address.
+    pub fn held(&self, port: u16) -> bool {
+        self.tried(port).matches("Address already in use").count() == 2
     }
 }
