@@ -44,22 +44,33 @@ impl HeldSockets {
         let mut held: BTreeMap<String, Vec<(String, OwnedFd)>> = BTreeMap::new();
         let mut reserved = Vec::new();
         for socket in sockets.iter().filter(|s| runs(&s.process)) {
-            let listener = match TcpListener::bind(socket.address) {
+            // Bound as the process would bind it itself (0.0.0.0 as `[::]`, both families): it
+            // finds the socket where its configuration says, and takes it.
+            let listener = match stackr_contract::socket_activation::bind(socket.address) {
                 Ok(listener) => listener,
-                Err(e) => {
+                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
                     let holder = crate::ports::holder_or_a_hint(socket.address.port());
                     bail!(
-                        "cannot listen on {} for {} ({e}): in use by {holder}; stop that process",
+                        "cannot listen on {} for {}: in use by {holder}; stop that process",
                         socket.address,
                         socket.process
                     );
                 }
+                Err(e) => bail!(
+                    "cannot listen on {} for {} ({e}): is that an address of this machine? Check \
+                     the service's address settings (`adminBind`, `LISTEN_ADDRESS`) in \
+                     stackr.config.json",
+                    socket.address,
+                    socket.process
+                ),
             };
+            // Handed over blocking, as systemd hands its sockets over.
+            listener.set_nonblocking(false)?;
             held.entry(socket.process.clone())
                 .or_default()
                 .push((socket.name.clone(), moved_high(&listener)?));
             reserved.extend(crate::other_loopback::reserve(
-                socket.address,
+                listener.local_addr()?,
                 &socket.process,
             )?);
         }
@@ -67,6 +78,27 @@ impl HeldSockets {
             by_process: Arc::new(held),
             _reserved: Arc::new(reserved),
         })
+    }
+
+    /// From now on, every call to the sockets of `process`, which will not run again, is
+    /// accepted and closed at once, as `port_hold` does for services left out: kept in the
+    /// queue, it would wait for an answer that never comes.
+    pub fn refuse_calls(&self, process: &str) {
+        for (_, fd) in self.by_process.get(process).into_iter().flatten() {
+            let Ok(copy) = fd.try_clone() else { continue };
+            let listener = TcpListener::from(copy);
+            // The process set the socket non-blocking (a shared setting): this thread waits.
+            if listener.set_nonblocking(false).is_err() {
+                continue;
+            }
+            std::thread::spawn(move || loop {
+                match listener.accept() {
+                    Ok((call, _)) => drop(call),
+                    // Out of descriptors, say: try again shortly.
+                    Err(_) => std::thread::sleep(std::time::Duration::from_millis(50)),
+                }
+            });
+        }
     }
 
     /// What `process` is handed: `(name, descriptor)` in the order they are passed.

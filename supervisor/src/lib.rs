@@ -93,10 +93,7 @@ fn run_status(opts: &DevOptions) -> Result<u8> {
 /// Loads, checks and prepares (reset, state folder, tools), then supervises until the stack
 /// stops. SIGINT, SIGTERM and SIGHUP start the ordered shutdown; a second one kills at once.
 pub async fn run_async(opts: &DevOptions) -> Result<Outcome> {
-    let (stack, mut launch, _lock, _held) = prepare(opts)?;
-    launch.sockets = handed_sockets::HeldSockets::bind(&opts.sockets, |process| {
-        stack.processes.iter().any(|p| p.name == process)
-    })?;
+    let (stack, launch, _lock, _held) = prepare(opts, Engine::Embedded)?;
     let names = stack.processes.iter().map(|p| p.name.clone()).collect();
     let console = Console::new(names, !opts.plain, opts.colour);
     for w in &stack.warnings {
@@ -111,10 +108,18 @@ pub async fn run_async(opts: &DevOptions) -> Result<Outcome> {
     Ok(outcome)
 }
 
+/// Which program runs the stack.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Engine {
+    Embedded,
+    ProcessCompose,
+}
+
 /// Everything before the first process starts: the project's dev lock (held until the returned
-/// [`DevLock`] is dropped), `--reset`, the state folder, parsing, tools, and the held ports (until
-/// the returned [`PortHolds`] is dropped).
-pub fn prepare(opts: &DevOptions) -> Result<(Stack, Launch, DevLock, PortHolds)> {
+/// [`DevLock`] is dropped), `--reset`, the state folder, parsing, tools, the held ports (until
+/// the returned [`PortHolds`] is dropped) and, for the embedded supervisor, the sockets it hands
+/// over (in the returned [`Launch`]).
+fn prepare(opts: &DevOptions, engine: Engine) -> Result<(Stack, Launch, DevLock, PortHolds)> {
     let mut stack = load_file(&opts.file, &opts.project_dir)?;
     if !opts.only.is_empty() {
         stack = stack
@@ -128,6 +133,14 @@ pub fn prepare(opts: &DevOptions) -> Result<(Stack, Launch, DevLock, PortHolds)>
     // would delete under it) stops the start with nothing deleted.
     ports::check_free(&opts.ports)?;
     let held = port_hold::hold(&opts.held_ports)?;
+    // Before `--reset` too: an address that cannot be listened on stops the start with nothing
+    // deleted. process-compose hands over nothing: its processes bind their ports themselves.
+    let sockets = match engine {
+        Engine::Embedded => handed_sockets::HeldSockets::bind(&opts.sockets, |process| {
+            stack.processes.iter().any(|p| p.name == process)
+        })?,
+        Engine::ProcessCompose => handed_sockets::HeldSockets::default(),
+    };
     if opts.reset {
         state::reset_state_dir(
             &opts.state_dir,
@@ -150,7 +163,7 @@ pub fn prepare(opts: &DevOptions) -> Result<(Stack, Launch, DevLock, PortHolds)>
         shell: stack.shell.clone(),
         extra_path,
         env: opts.env.clone(),
-        sockets: Default::default(),
+        sockets,
     };
     Ok((stack, launch, lock, held))
 }
@@ -193,7 +206,7 @@ async fn forward_signals(handle: StopHandle) {
 
 /// Hands the file to process-compose, after the same `--reset` and tool checks.
 fn run_process_compose(pc: &std::path::Path, opts: &DevOptions) -> Result<u8> {
-    let (_, _, _lock, _held) = prepare(opts)?;
+    let (_, _, _lock, _held) = prepare(opts, Engine::ProcessCompose)?;
     let mut cmd = std::process::Command::new(pc);
     cmd.arg("up")
         .arg("--config")

@@ -14,7 +14,7 @@ use anyhow::{bail, Result};
 pub struct PortHolds {
     listeners: Vec<Arc<TcpListener>>,
     /// The other loopback address of each port (`other_loopback`).
-    _reserved: Vec<OwnedFd>,
+    reserved: Vec<OwnedFd>,
 }
 
 /// Holds each of `ports` (port, what it is for) on loopback, where the stack's services call it:
@@ -24,7 +24,7 @@ pub fn hold(ports: &[(u16, String)]) -> Result<PortHolds> {
     // Built up as it goes: a refusal drops it, which lets go of the ports already held.
     let mut holds = PortHolds {
         listeners: Vec::with_capacity(ports.len()),
-        _reserved: Vec::new(),
+        reserved: Vec::new(),
     };
     for (port, what) in ports {
         let Ok(listener) = TcpListener::bind(("127.0.0.1", *port)) else {
@@ -33,7 +33,7 @@ pub fn hold(ports: &[(u16, String)]) -> Result<PortHolds> {
                 "port {port} ({what}) is in use by {holder}: the services started would send it their calls, with their users' cookies; stop that process"
             );
         };
-        holds._reserved.extend(crate::other_loopback::reserve(
+        holds.reserved.extend(crate::other_loopback::reserve(
             listener.local_addr()?,
             what,
         )?);
@@ -112,7 +112,7 @@ mod tests {
             TcpListener::bind(("::1", port)).is_err(),
             "another program took [::1]:{port}"
         );
-        let refused = TcpStream::connect(("::1", port)).err().expect("refused");
+        let refused = TcpStream::connect(("::1", port)).expect_err("refused");
         assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
     }
 

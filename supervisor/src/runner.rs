@@ -412,9 +412,14 @@ async fn supervise(ctx: Arc<Ctx>, i: usize) {
     let mut restarts = 0u32;
     while let RunEnd::Exited { code, started } = run_once(&ctx, i, restarts).await {
         if !restart_after_exit(&ctx, i, code, started, restarts).await {
-            return;
+            break;
         }
         restarts += 1;
+    }
+    if !ctx.stopping() {
+        ctx.launch
+            .sockets
+            .refuse_calls(&ctx.stack.processes[i].name);
     }
 }
 

@@ -64,9 +64,6 @@ fn service_urls(model: &Model) -> String {
         .join(",")
 }
 
-/// The address every dev API listens on: loopback, the developer's machine only.
-pub const DEV_LISTEN_ADDRESS: std::net::Ipv4Addr = std::net::Ipv4Addr::LOCALHOST;
-
 pub fn dev_env(
     service: &ServicePlan,
     model: &Model,
@@ -78,7 +75,7 @@ pub fn dev_env(
     if process == Process::Api {
         env.extend([
             EnvVar::new(contract::PORT, service.port.to_string()),
-            EnvVar::new(contract::LISTEN_ADDRESS, DEV_LISTEN_ADDRESS.to_string()),
+            EnvVar::new(contract::LISTEN_ADDRESS, "127.0.0.1"),
         ]);
     }
     env.extend([

@@ -232,21 +232,29 @@ impl ServicePlan {
         ports
     }
 
-    /// The listening sockets of this service's dev API process (named as its runtime looks
-    /// them up): its port, and auth's admin page (on loopback unless `adminBind` says otherwise,
-    /// as auth itself defaults).
+    /// The listening sockets of this service's dev API process (named as its runtime looks them
+    /// up), where the process itself would listen given its dev environment: its port at its
+    /// `LISTEN_ADDRESS` (a config's `environment` may open it), and auth's admin page at
+    /// `AUTH_ADMIN_BIND` (auth's own default, loopback, when unset).
     pub fn dev_sockets(&self) -> Vec<(&'static str, std::net::SocketAddr)> {
         use stackr_contract::socket_activation::{ADMIN_SOCKET, API_SOCKET};
-        let mut sockets = vec![(
-            API_SOCKET,
-            std::net::SocketAddr::from((env::DEV_LISTEN_ADDRESS, self.port)),
-        )];
+        let env = |name: &str| {
+            self.api_env
+                .iter()
+                .rev()
+                .find(|e| e.name == name)
+                .map(|e| e.value.as_str())
+        };
+        let loopback = std::net::IpAddr::from(std::net::Ipv4Addr::LOCALHOST);
+        // An address the runtime cannot read stops it with that error; loopback is held meanwhile.
+        let listen =
+            stackr_contract::env::listen_address(env(stackr_contract::env::LISTEN_ADDRESS))
+                .unwrap_or(loopback);
+        let mut sockets = vec![(API_SOCKET, std::net::SocketAddr::new(listen, self.port))];
         if let Some(admin) = self.admin_port {
-            let bind = self
-                .admin_bind
-                .as_deref()
+            let bind = env(stackr_contract::env::AUTH_ADMIN_BIND)
                 .and_then(|a| a.parse().ok())
-                .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+                .unwrap_or(loopback);
             sockets.push((ADMIN_SOCKET, std::net::SocketAddr::new(bind, admin)));
         }
         sockets

@@ -2,5 +2,6 @@
 //! runs each in its own process.
 
 mod dev_pool_sizes;
+mod dev_sockets;
 mod env_contract;
 mod user_fields;

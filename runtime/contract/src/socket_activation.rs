@@ -120,11 +120,13 @@ fn serves(configured: std::net::SocketAddr, bound_to: std::net::SocketAddr) -> b
             || (configured.ip().is_unspecified() && bound_to.ip().is_unspecified()))
 }
 
-/// A listener bound now to `address`. Every IPv4 address (`0.0.0.0`, what an unset
+/// A listener bound now to `address`, non-blocking. Every IPv4 address (`0.0.0.0`, what an unset
 /// `LISTEN_ADDRESS` means) is bound as systemd binds a socket unit's bare port: to `[::]`, which
 /// takes IPv4 connections too (unless the host's `net.ipv6.bindv6only` says otherwise, as for
-/// systemd's `BindIPv6Only=default`), else, on a host without IPv6, to `0.0.0.0`.
-fn bind(address: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+/// systemd's `BindIPv6Only=default`), else, on a host without IPv6, to `0.0.0.0`. A supervisor
+/// that hands a process its socket binds it so too: the process then finds it listening where
+/// its configuration says.
+pub fn bind(address: std::net::SocketAddr) -> std::io::Result<TcpListener> {
     let bound = if address.ip() == std::net::Ipv4Addr::UNSPECIFIED {
         let every = std::net::SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, address.port()));
         match TcpListener::bind(every) {

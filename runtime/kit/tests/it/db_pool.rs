@@ -92,13 +92,12 @@ async fn connections_left_unused_close_and_a_trickle_of_requests_keeps_one() {
         client.execute("SELECT pg_sleep(0.1)", &[]).await.unwrap();
     };
 
-    // A burst opens the whole pool.
-    let burst: Vec<_> = (0..POOL_SIZE)
-        .map(|_| tokio::spawn(query(pool.clone())))
-        .collect();
-    for q in burst {
-        q.await.unwrap();
+    // A burst opens the whole pool: every connection held at once.
+    let mut burst = Vec::new();
+    for _ in 0..POOL_SIZE {
+        burst.push(pool.get().await.expect("a pooled connection"));
     }
+    drop(burst);
     assert_eq!(connections_now(&pg).await, POOL_SIZE);
 
     // One request at a time, once a second, needs one connection: the others go unused and
