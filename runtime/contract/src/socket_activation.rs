@@ -82,7 +82,7 @@ pub fn inherited_or_bound(
     address: std::net::SocketAddr,
 ) -> std::io::Result<TcpListener> {
     let inherited = match passed_to_this_process(name)? {
-        Passed::Nothing => return bind(address),
+        Passed::Nothing => return bind_with_other_loopback(address),
         Passed::Others(names) => {
             eprintln!(
                 "warning: systemd passed sockets named {names:?} but none named `{name}` (its \
@@ -110,6 +110,71 @@ pub fn inherited_or_bound(
     drop(inherited);
     bind_instead(name, address, Some(bound_to))
 }
+
+/// [`bind`], keeping the other loopback address of the port (see [`reserve_other_loopback`])
+/// for as long as the process runs: a process binds its listeners once.
+fn bind_with_other_loopback(address: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    let listener = bind(address)?;
+    if let Some(reserved) = reserve_other_loopback(listener.local_addr()?)? {
+        std::mem::forget(reserved);
+    }
+    Ok(listener)
+}
+
+/// The other loopback address at the port of a socket bound to `bound` (`[::1]` next to
+/// `127.0.0.1` or any IPv4 address, `127.0.0.1` next to an IPv6 one), bound without listening.
+/// `localhost` names both loopback addresses (Debian's /etc/hosts), and many clients (Node,
+/// Python) try ::1 first: a program of another local user listening there would be sent what
+/// browsers and frontends address to `http://localhost:PORT`, auth's mailed links included.
+/// Bound, not listening, and without `SO_REUSEADDR`, it refuses calls at once (clients go on to
+/// the address that serves) and no other program can bind it.
+///
+/// `None` when `bound` covers both already (`[::]`) or the host has no such address (IPv6 off);
+/// an error of kind `AddrInUse`, saying what it means, when another program holds it.
+pub fn reserve_other_loopback(
+    bound: std::net::SocketAddr,
+) -> std::io::Result<Option<std::os::fd::OwnedFd>> {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+    let port = bound.port();
+    let other = match bound.ip() {
+        IpAddr::V4(_) => SocketAddr::from((Ipv6Addr::LOCALHOST, port)),
+        IpAddr::V6(ip) if ip.is_unspecified() => return Ok(None),
+        IpAddr::V6(_) => SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+    };
+    let not_here = |e: &std::io::Error| {
+        e.kind() == std::io::ErrorKind::AddrNotAvailable || e.raw_os_error() == Some(EAFNOSUPPORT)
+    };
+    let socket = match socket2::Socket::new(
+        socket2::Domain::for_address(other),
+        socket2::Type::STREAM,
+        None,
+    ) {
+        Ok(socket) => socket,
+        Err(e) if not_here(&e) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    if other.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    match socket.bind(&other.into()) {
+        Ok(()) => Ok(Some(socket.into())),
+        Err(e) if not_here(&e) => Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Err(std::io::Error::new(
+            e.kind(),
+            format!(
+                "{other}, the other loopback address of port {port}, is taken by another \
+                 program, which would be sent what clients address to localhost:{port}: stop it"
+            ),
+        )),
+        Err(e) => Err(e),
+    }
+}
+
+/// `EAFNOSUPPORT`: the host has no IPv6 (std gives it no error kind of its own).
+#[cfg(target_os = "linux")]
+const EAFNOSUPPORT: i32 = 97;
+#[cfg(not(target_os = "linux"))]
+const EAFNOSUPPORT: i32 = 47;
 
 /// Whether a socket bound to `bound_to` is the listener configured for `configured`: the same
 /// address and port, "every address" being either family's unspecified address (systemd binds a
@@ -148,7 +213,7 @@ fn bind_instead(
     address: std::net::SocketAddr,
     old: Option<std::net::SocketAddr>,
 ) -> std::io::Result<TcpListener> {
-    bind(address).map_err(|e| {
+    bind_with_other_loopback(address).map_err(|e| {
         let old = old.map_or_else(String::new, |old| {
             format!(" (systemd's socket is on {old})")
         });
@@ -232,6 +297,38 @@ mod tests {
         let tcp = unsafe { TcpListener::from_raw_fd(fd) };
         assert_eq!(tcp.local_addr().unwrap(), port, "left open");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// `localhost` is ::1 as well, which many clients try first: a process that binds 127.0.0.1
+    /// itself (no socket handed over, as under process-compose) keeps ::1 at its port from
+    /// every other program, and calls there are refused so that clients go on to 127.0.0.1.
+    #[test]
+    fn binding_loopback_keeps_the_other_loopback_address_of_the_port() {
+        let free = TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = free.local_addr().unwrap();
+        drop(free);
+        let _listener = inherited_or_bound(API_SOCKET, address).unwrap();
+        assert!(
+            TcpListener::bind(("::1", address.port())).is_err(),
+            "another program took [::1]:{}",
+            address.port()
+        );
+        let refused = std::net::TcpStream::connect(("::1", address.port())).expect_err("refused");
+        assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+    }
+
+    #[test]
+    fn a_port_whose_other_loopback_address_is_taken_is_refused() {
+        let squatter = TcpListener::bind("[::1]:0").unwrap();
+        let port = squatter.local_addr().unwrap().port();
+        let error =
+            inherited_or_bound(API_SOCKET, ([127, 0, 0, 1], port).into()).expect_err("refused");
+        assert_eq!(error.kind(), std::io::ErrorKind::AddrInUse);
+        let error = error.to_string();
+        assert!(
+            error.contains(&format!("[::1]:{port}")) && error.contains("localhost"),
+            "{error}"
+        );
     }
 
     fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
