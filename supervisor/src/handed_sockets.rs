@@ -92,11 +92,7 @@ impl HeldSockets {
                 continue;
             }
             std::thread::spawn(move || loop {
-                match listener.accept() {
-                    Ok((call, _)) => drop(call),
-                    // Out of descriptors, say: try again shortly.
-                    Err(_) => std::thread::sleep(std::time::Duration::from_millis(50)),
-                }
+                crate::port_hold::close_a_call(&listener);
             });
         }
     }

@@ -45,16 +45,22 @@ pub fn hold(ports: &[(u16, String)]) -> Result<PortHolds> {
             let Some(listener) = accepting.upgrade() else {
                 break;
             };
-            match listener.accept() {
-                Ok((stream, _)) => drop::<TcpStream>(stream),
-                // Out of file descriptors, say: try again shortly rather than leave calls
-                // waiting in the backlog.
-                Err(_) => std::thread::sleep(std::time::Duration::from_millis(50)),
-            }
+            close_a_call(&listener);
         });
         holds.listeners.push(listener);
     }
     Ok(holds)
+}
+
+/// Waits for a call on `listener` (blocking) and closes it at once, as a port nothing listens on
+/// would refuse it.
+pub(crate) fn close_a_call(listener: &TcpListener) {
+    match listener.accept() {
+        Ok((stream, _)) => drop::<TcpStream>(stream),
+        // Out of file descriptors, say: try again shortly rather than leave calls waiting in the
+        // backlog.
+        Err(_) => std::thread::sleep(std::time::Duration::from_millis(50)),
+    }
 }
 
 impl Drop for PortHolds {
