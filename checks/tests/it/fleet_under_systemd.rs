@@ -326,6 +326,12 @@ fn each_services_stores_are_closed_to_the_other_service(fleet: &Fleet) {
 /// sign-up).
 fn every_cross_host_connection_is_tls(fleet: &Fleet) {
     for service in SERVICES {
+        // The pools close a connection nobody has used for a while (DB_POOL_IDLE_LIMIT): a
+        // health check through the load balancer, to each replica, opens one now.
+        for _ in 0..4 {
+            let health = must(fleet, fleet.get(service, "/health", None));
+            assert_eq!(health.status, 200, "{service}: {health:?}");
+        }
         let api_host = fleet.host_of(service, "api");
         let counts = psql(
             fleet,
