@@ -121,6 +121,17 @@ fn wait_reaped(pid: i32) {
     }
 }
 
+/// `GET /` at `address`, and all that comes back before the connection closes (within 2 s).
+fn call(address: impl std::net::ToSocketAddrs) -> std::io::Result<String> {
+    use std::io::{Read, Write};
+    let mut call = std::net::TcpStream::connect(address)?;
+    call.set_read_timeout(Some(Duration::from_secs(2)))?;
+    call.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
+    let mut answer = String::new();
+    call.read_to_string(&mut answer)?;
+    Ok(answer)
+}
+
 /// Starts the stand-in as process `api` with its socket on `address`, until ready.
 fn started(mark: &str, address: &str, port: u16, restart: &str) -> (tempfile::TempDir, Supervised) {
     let dir = tempfile::tempdir().unwrap();
@@ -150,13 +161,7 @@ fn a_socket_on_every_ipv4_address_is_held_as_the_runtime_binds_it_for_both_famil
             "another program took {taken} port {port}"
         );
     }
-    let mut call = std::net::TcpStream::connect(("::1", port)).expect("served on ::1");
-    call.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    use std::io::{Read, Write};
-    call.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut answer = String::new();
-    call.read_to_string(&mut answer).unwrap();
+    let answer = call(("::1", port)).expect("served on ::1");
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     stop(sup, &mark, 0);
 }
@@ -175,14 +180,12 @@ fn the_socket_of_a_process_that_will_not_run_again_refuses_calls_at_once() {
     // Not kept waiting for an answer that will never come, as with no process on the port.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let mut call = std::net::TcpStream::connect(("127.0.0.1", port)).expect("still held");
-        call.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-        use std::io::{Read, Write};
-        let _ = call.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-        let mut answer = Vec::new();
-        match call.read_to_end(&mut answer) {
+        match call(("127.0.0.1", port)) {
             Ok(_) => break,
             Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                panic!("the port was let go: {e}")
+            }
             Err(e) => assert!(
                 Instant::now() < deadline,
                 "a call to the port of a process that ended waits: {e}"
