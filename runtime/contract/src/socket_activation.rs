@@ -121,25 +121,27 @@ fn bind_with_other_loopback(address: std::net::SocketAddr) -> std::io::Result<Tc
     Ok(listener)
 }
 
-/// The other loopback address at the port of a socket bound to `bound` (`[::1]` next to
-/// `127.0.0.1` or any IPv4 address, `127.0.0.1` next to an IPv6 one), bound without listening.
+/// The other loopback address at the port of a socket bound to a loopback address `bound`
+/// (`[::1]` next to `127.0.0.1`, `127.0.0.1` next to `[::1]`), bound without listening.
 /// `localhost` names both loopback addresses (Debian's /etc/hosts), and many clients (Node,
 /// Python) try ::1 first: a program of another local user listening there would be sent what
 /// browsers and frontends address to `http://localhost:PORT`, auth's mailed links included.
 /// Bound, not listening, and without `SO_REUSEADDR`, it refuses calls at once (clients go on to
 /// the address that serves) and no other program can bind it.
 ///
-/// `None` when `bound` covers both already (`[::]`) or the host has no such address (IPv6 off);
-/// an error of kind `AddrInUse`, saying what it means, when another program holds it.
+/// `None` when `bound` is no loopback address (`localhost` names neither `0.0.0.0`, which
+/// with IPv6 at hand is bound as `[::]` and covers both, nor another interface's address) or the
+/// host has no other loopback address (IPv6 off); an error of kind `AddrInUse`, saying what it
+/// means, when another program holds it.
 pub fn reserve_other_loopback(
     bound: std::net::SocketAddr,
 ) -> std::io::Result<Option<std::os::fd::OwnedFd>> {
     use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
     let port = bound.port();
     let other = match bound.ip() {
-        IpAddr::V4(_) => SocketAddr::from((Ipv6Addr::LOCALHOST, port)),
-        IpAddr::V6(ip) if ip.is_unspecified() => return Ok(None),
-        IpAddr::V6(_) => SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+        IpAddr::V4(ip) if ip.is_loopback() => SocketAddr::from((Ipv6Addr::LOCALHOST, port)),
+        IpAddr::V6(ip) if ip.is_loopback() => SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+        _ => return Ok(None),
     };
     let not_here = |e: &std::io::Error| {
         e.kind() == std::io::ErrorKind::AddrNotAvailable || e.raw_os_error() == Some(EAFNOSUPPORT)
@@ -315,6 +317,20 @@ mod tests {
         );
         let refused = std::net::TcpStream::connect(("::1", address.port())).expect_err("refused");
         assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+    }
+
+    /// `localhost` names neither of these addresses: a port on one of them keeps nothing more.
+    #[test]
+    fn only_a_loopback_address_has_another_to_keep() {
+        for address in [
+            "0.0.0.0:8080",
+            "10.0.0.5:8080",
+            "[::]:8080",
+            "[fd00::5]:8080",
+        ] {
+            let reserved = reserve_other_loopback(address.parse().unwrap()).unwrap();
+            assert!(reserved.is_none(), "{address}");
+        }
     }
 
     #[test]
