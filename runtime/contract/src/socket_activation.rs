@@ -121,46 +121,50 @@ fn bind_with_other_loopback(address: std::net::SocketAddr) -> std::io::Result<Tc
     Ok(listener)
 }
 
-/// The other loopback address at the port of a socket bound to a loopback address `bound`
-/// (`[::1]` next to `127.0.0.1`, `127.0.0.1` next to `[::1]`), bound without listening.
+/// The other address `localhost` names at the port of a socket bound to one of them (`[::1]`
+/// next to `127.0.0.1`, `127.0.0.1` next to `[::1]`), bound without listening.
 /// `localhost` names both loopback addresses (Debian's /etc/hosts), and many clients (Node,
 /// Python) try ::1 first: a program of another local user listening there would be sent what
 /// browsers and frontends address to `http://localhost:PORT`, auth's mailed links included.
 /// Bound, not listening, and without `SO_REUSEADDR`, it refuses calls at once (clients go on to
 /// the address that serves) and no other program can bind it.
 ///
-/// `None` when `bound` is no loopback address (`localhost` names neither `0.0.0.0`, which
-/// with IPv6 at hand is bound as `[::]` and covers both, nor another interface's address) or the
-/// host has no other loopback address (IPv6 off); an error of kind `AddrInUse`, saying what it
-/// means, when another program holds it.
+/// `None` when `bound` is neither (`0.0.0.0`, which with IPv6 at hand is bound as `[::]` and
+/// covers both, another interface's address, another 127.x) or the host has no such other
+/// address (IPv6 off); an error of kind `AddrInUse`, saying what it means, when another program
+/// holds it.
 pub fn reserve_other_loopback(
     bound: std::net::SocketAddr,
 ) -> std::io::Result<Option<std::os::fd::OwnedFd>> {
     use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
     let port = bound.port();
     let other = match bound.ip() {
-        IpAddr::V4(ip) if ip.is_loopback() => SocketAddr::from((Ipv6Addr::LOCALHOST, port)),
-        IpAddr::V6(ip) if ip.is_loopback() => SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+        IpAddr::V4(Ipv4Addr::LOCALHOST) => SocketAddr::from((Ipv6Addr::LOCALHOST, port)),
+        IpAddr::V6(Ipv6Addr::LOCALHOST) => SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
         _ => return Ok(None),
     };
-    let not_here = |e: &std::io::Error| {
-        e.kind() == std::io::ErrorKind::AddrNotAvailable || e.raw_os_error() == Some(EAFNOSUPPORT)
-    };
-    let socket = match socket2::Socket::new(
+    // A host without IPv6 (or a process not allowed it) gives no such socket: there is nothing
+    // another program could take either.
+    let Ok(socket) = socket2::Socket::new(
         socket2::Domain::for_address(other),
         socket2::Type::STREAM,
         None,
-    ) {
-        Ok(socket) => socket,
-        Err(e) if not_here(&e) => return Ok(None),
-        Err(e) => return Err(e),
+    ) else {
+        return Ok(None);
     };
     if other.is_ipv6() {
         socket.set_only_v6(true)?;
     }
-    match socket.bind(&other.into()) {
+    // SO_REUSEADDR for the bind alone: it lets the bind over connections of an earlier program
+    // still in TIME_WAIT there (for a minute after it stopped), never over a socket listening
+    // there. Cleared right after, so that no other socket can share the address with this one,
+    // which does not listen.
+    socket.set_reuse_address(true)?;
+    let bound = socket.bind(&other.into());
+    socket.set_reuse_address(false)?;
+    match bound {
         Ok(()) => Ok(Some(socket.into())),
-        Err(e) if not_here(&e) => Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::AddrNotAvailable => Ok(None),
         Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Err(std::io::Error::new(
             e.kind(),
             format!(
@@ -171,12 +175,6 @@ pub fn reserve_other_loopback(
         Err(e) => Err(e),
     }
 }
-
-/// `EAFNOSUPPORT`: the host has no IPv6 (std gives it no error kind of its own).
-#[cfg(target_os = "linux")]
-const EAFNOSUPPORT: i32 = 97;
-#[cfg(not(target_os = "linux"))]
-const EAFNOSUPPORT: i32 = 47;
 
 /// Whether a socket bound to `bound_to` is the listener configured for `configured`: the same
 /// address and port, "every address" being either family's unspecified address (systemd binds a
@@ -319,11 +317,12 @@ mod tests {
         assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
     }
 
-    /// `localhost` names neither of these addresses: a port on one of them keeps nothing more.
+    /// `localhost` names none of these addresses: a port on one of them keeps nothing more.
     #[test]
     fn only_a_loopback_address_has_another_to_keep() {
         for address in [
             "0.0.0.0:8080",
+            "127.0.0.2:8080",
             "10.0.0.5:8080",
             "[::]:8080",
             "[fd00::5]:8080",
@@ -331,6 +330,25 @@ mod tests {
             let reserved = reserve_other_loopback(address.parse().unwrap()).unwrap();
             assert!(reserved.is_none(), "{address}");
         }
+    }
+
+    /// An earlier server of the port, on both families, closed a call from ::1 first: its end of
+    /// that connection waits a minute in TIME_WAIT, which holds no one's socket.
+    #[test]
+    fn a_connection_of_an_earlier_program_in_time_wait_does_not_stop_the_start() {
+        use std::io::Read;
+        let earlier = TcpListener::bind("[::]:0").unwrap();
+        let port = earlier.local_addr().unwrap().port();
+        let mut client = std::net::TcpStream::connect(("::1", port)).unwrap();
+        drop(earlier.accept().unwrap());
+        let _ = client.read(&mut [0; 1]);
+        drop((client, earlier));
+        let _listener =
+            inherited_or_bound(API_SOCKET, ([127, 0, 0, 1], port).into()).expect("started");
+        assert!(
+            TcpListener::bind(("::1", port)).is_err(),
+            "[::1]:{port} kept"
+        );
     }
 
     #[test]
