@@ -100,22 +100,15 @@ impl Launch {
     /// A process listed in [`crate::DevOptions::sockets`] gets its sockets as systemd would hand
     /// them over.
     pub fn spawn(&self, spec: &ProcessSpec) -> std::io::Result<Child> {
-        let Some(handover) = self.sockets.of(&spec.name) else {
-            return self
-                .command(
-                    &spec.command,
-                    &spec.working_dir,
-                    &spec.environment,
-                    &spec.name,
-                    spec.shutdown.signal,
-                )
-                .spawn();
+        let handover = self.sockets.of(&spec.name);
+        let text = match &handover {
+            Some(_) => std::borrow::Cow::Owned(format!(
+                "{}{}",
+                crate::handed_sockets::Handover::shell_prefix(),
+                spec.command
+            )),
+            None => std::borrow::Cow::Borrowed(spec.command.as_str()),
         };
-        let text = format!(
-            "{}{}",
-            crate::handed_sockets::Handover::shell_prefix(),
-            spec.command
-        );
         let mut cmd = self.command(
             &text,
             &spec.working_dir,
@@ -123,10 +116,12 @@ impl Launch {
             &spec.name,
             spec.shutdown.signal,
         );
-        cmd.envs(handover.env());
-        // SAFETY: `place` makes only async-signal-safe calls (dup2).
-        unsafe {
-            cmd.pre_exec(move || handover.place());
+        if let Some(handover) = handover {
+            cmd.envs(handover.env());
+            // SAFETY: `place` makes only async-signal-safe calls (dup2).
+            unsafe {
+                cmd.pre_exec(move || handover.place());
+            }
         }
         cmd.spawn()
     }

@@ -69,7 +69,7 @@ pub fn run(root: &Path, args: stackr_supervisor::DevArgs, no_check: bool) -> Res
             services
         };
         dev.ports = services.iter().flat_map(|s| s.dev_ports()).collect();
-        // Each API's ports stay the stack's while it restarts or rebuilds: another local program
+        // Each API's ports stay the stack's while it builds or restarts: another local program
         // there would be sent the users' cookies (and, on auth's, the services' credential).
         dev.sockets = services
             .iter()
