@@ -156,10 +156,10 @@ fn ready_banner(services: &[&ServicePlan]) -> Vec<String> {
                 ""
             ));
         }
-        if let Some(mail) = s.api_env.iter().find(|e| e.name == "AUTH_MAIL_DIR") {
+        if let Some(mail) = s.api_env_value(stackr_contract::env::AUTH_MAIL_DIR) {
             lines.push(format!(
-                "  {:<width$}  {}/  (dev mailbox: sign-up, reset and verification mails)",
-                "", mail.value
+                "  {:<width$}  {mail}/  (dev mailbox: sign-up, reset and verification mails)",
+                ""
             ));
         }
     }

@@ -232,27 +232,32 @@ impl ServicePlan {
         ports
     }
 
+    /// The value of `name` in the dev API process's environment: the last one listed, as the
+    /// process sees it (a config's `environment` comes after what stackr sets).
+    pub fn api_env_value(&self, name: &str) -> Option<&str> {
+        self.api_env
+            .iter()
+            .rev()
+            .find(|e| e.name == name)
+            .map(|e| e.value.as_str())
+    }
+
     /// The listening sockets of this service's dev API process (named as its runtime looks them
     /// up), where the process itself would listen given its dev environment: its port at its
     /// `LISTEN_ADDRESS` (a config's `environment` may open it), and auth's admin page at
     /// `AUTH_ADMIN_BIND` (auth's own default, loopback, when unset).
     pub fn dev_sockets(&self) -> Vec<(&'static str, std::net::SocketAddr)> {
         use stackr_contract::socket_activation::{ADMIN_SOCKET, API_SOCKET};
-        let env = |name: &str| {
-            self.api_env
-                .iter()
-                .rev()
-                .find(|e| e.name == name)
-                .map(|e| e.value.as_str())
-        };
         let loopback = std::net::IpAddr::from(std::net::Ipv4Addr::LOCALHOST);
         // An address the runtime cannot read stops it with that error; loopback is held meanwhile.
-        let listen =
-            stackr_contract::env::listen_address(env(stackr_contract::env::LISTEN_ADDRESS))
-                .unwrap_or(loopback);
+        let listen = stackr_contract::env::listen_address(
+            self.api_env_value(stackr_contract::env::LISTEN_ADDRESS),
+        )
+        .unwrap_or(loopback);
         let mut sockets = vec![(API_SOCKET, std::net::SocketAddr::new(listen, self.port))];
         if let Some(admin) = self.admin_port {
-            let bind = env(stackr_contract::env::AUTH_ADMIN_BIND)
+            let bind = self
+                .api_env_value(stackr_contract::env::AUTH_ADMIN_BIND)
                 .and_then(|a| a.parse().ok())
                 .unwrap_or(loopback);
             sockets.push((ADMIN_SOCKET, std::net::SocketAddr::new(bind, admin)));
