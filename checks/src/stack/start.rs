@@ -61,6 +61,13 @@ pub async fn start(plan: Plan, binaries: &Binaries) -> anyhow::Result<Stack> {
         .partition::<Vec<_>, _>(|(s, _)| s.is_auth());
     for (service, (postgres, redis, database)) in order.0.into_iter().chain(order.1) {
         let mut env = remap_env(&service.api_env, &ports);
+        // The plan names the socket of a dev Redis started beside the project; the checks' Redis
+        // is a container, reached over TCP.
+        for (name, value) in &mut env {
+            if name == stackr_contract::env::REDIS_URL {
+                *value = redis.url_without_password();
+            }
+        }
         if service.is_auth() {
             env.extend(
                 AUTH_EXTRA_ENV

@@ -15,6 +15,7 @@ mod dev_oauth_providers;
 mod dev_only_build;
 mod dev_preflight;
 mod dev_private_state;
+mod dev_redis_password;
 mod flake_eval;
 mod fleet_eval;
 mod fleet_vm_test;

@@ -56,7 +56,6 @@ fn no_auth_scaffold_serves_its_example_routes() {
     let config = std::fs::read_to_string(root.join("stackr.config.json"))
         .unwrap()
         .replace("15440", &pg.port().to_string())
-        .replace("17380", &redis.port().to_string())
         .replace("8080", &api_port.to_string());
     std::fs::write(root.join("stackr.config.json"), config).unwrap();
     let generate = stackr(&root, &["generate"]);
@@ -94,6 +93,8 @@ fn no_auth_scaffold_serves_its_example_routes() {
         Command::new(&binary)
             .current_dir(&root)
             .envs(service.api_env.iter().map(|e| (&e.name, &e.value)))
+            // The plan names the socket of a Redis `stackr dev` starts; this one is on TCP.
+            .env("REDIS_URL", format!("redis://127.0.0.1:{}", redis.port()))
             .spawn()
             .unwrap(),
     );

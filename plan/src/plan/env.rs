@@ -93,7 +93,8 @@ pub fn dev_env(
         ),
         EnvVar::new(
             contract::REDIS_URL,
-            format!("redis://127.0.0.1:{}", service.dev_redis_port),
+            // Relative to the project root, where the processes run: the kit makes it absolute.
+            format!("redis+unix:{}", service.dev.redis_socket),
         ),
         EnvVar::new(
             contract::REDIS_PASSWORD_FILE,

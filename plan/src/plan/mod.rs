@@ -103,6 +103,10 @@ impl ServicePlan {
 pub struct DevPaths {
     pub postgres_dir: String,
     pub redis_dir: String,
+    /// The Redis's Unix socket, in its private data folder: the API and the worker reach their
+    /// Redis through it, not through its TCP port, which another local user may take while
+    /// Redis is down and would then be sent the password (Redis's `AUTH` carries it in clear).
+    pub redis_socket: String,
     pub run_dir: String,
     pub db_password_file: String,
     pub redis_password_file: String,
@@ -131,9 +135,11 @@ pub fn plan(model: &Model) -> Plan {
             let is_auth = service.kind == ServiceKind::Auth;
             let name = &service.name;
             let secret = |what: &str| format!("{state}/secrets/{name}-{what}");
+            let redis_dir = format!("{state}/data/{name}/redis");
             let dev = DevPaths {
                 postgres_dir: format!("{state}/data/{name}/postgres"),
-                redis_dir: format!("{state}/data/{name}/redis"),
+                redis_socket: format!("{redis_dir}/redis.sock"),
+                redis_dir,
                 run_dir: format!("{state}/run/{name}"),
                 db_password_file: secret("db-password"),
                 redis_password_file: secret("redis-password"),

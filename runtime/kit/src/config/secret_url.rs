@@ -20,11 +20,10 @@ impl SecretUrl {
         password_file_var: &'static str,
         password_file: Option<&str>,
     ) -> Result<Self, ConfigError> {
-        let parsed = Url::parse(url).map_err(|e| ConfigError::Invalid {
+        let mut url = SecretUrl::new(url).map_err(|reason| ConfigError::Invalid {
             var: url_var,
-            reason: format!("not a URL ({e})"),
+            reason,
         })?;
-        let mut url = SecretUrl(parsed);
         match password_file {
             Some(path) => {
                 let password = read_secret_file(password_file_var, Path::new(path))?;
@@ -70,7 +69,7 @@ impl SecretUrl {
     /// A Redis reached through its Unix socket: the URL has no host to carry user information,
     /// so redis-rs reads the password from the `pass` query parameter.
     fn is_redis_socket(&self) -> bool {
-        matches!(self.0.scheme(), "redis+unix" | "unix")
+        is_redis_socket_scheme(self.0.scheme())
     }
 
     fn replace_socket_password(&mut self, password: &str) {
@@ -87,9 +86,22 @@ impl SecretUrl {
             .append_pair(SOCKET_PASSWORD, password);
     }
 
-    /// Wraps a URL as given (tests, or callers that manage secrets themselves).
-    pub fn new(url: &str) -> Result<Self, url::ParseError> {
-        Url::parse(url).map(SecretUrl)
+    /// Wraps a URL (tests, or callers that manage secrets themselves); `Err` says why it cannot
+    /// be one. A Redis Unix socket URL may name its socket relative to the working directory,
+    /// `redis+unix:PATH`, as the dev stack's processes, started in the project root, are given
+    /// theirs: the path is made absolute here, since redis-rs reads only absolute ones.
+    pub fn new(url: &str) -> Result<Self, String> {
+        let parsed = Url::parse(url).map_err(|e| format!("not a URL ({e})"))?;
+        if !(is_redis_socket_scheme(parsed.scheme()) && parsed.cannot_be_a_base()) {
+            return Ok(SecretUrl(parsed));
+        }
+        let cwd = std::env::current_dir().map_err(|e| {
+            format!(
+                "its socket path `{}` is relative, and the working directory is unknown ({e})",
+                parsed.path()
+            )
+        })?;
+        socket_in(&parsed, &cwd).map(SecretUrl)
     }
 
     /// The full URL including the password. Hand it to the driver; never log it.
@@ -140,6 +152,30 @@ impl fmt::Debug for SecretUrl {
     }
 }
 
+/// `url`, a Redis Unix socket URL with a relative path, with that path made absolute against
+/// `dir`.
+fn socket_in(url: &Url, dir: &Path) -> Result<Url, String> {
+    let unresolved = || {
+        format!(
+            "its socket path `{}` is relative and cannot be read against {}",
+            url.path(),
+            dir.display()
+        )
+    };
+    let socket = Url::from_directory_path(dir)
+        .and_then(|dir| dir.join(url.path()).map_err(drop))
+        .map_err(|()| unresolved())?;
+    let mut absolute =
+        Url::parse(&format!("{}://{}", url.scheme(), socket.path())).map_err(|_| unresolved())?;
+    absolute.set_query(url.query());
+    Ok(absolute)
+}
+
+/// The schemes of a Redis reached through its Unix socket, as redis-rs reads them.
+fn is_redis_socket_scheme(scheme: &str) -> bool {
+    matches!(scheme, "redis+unix" | "unix")
+}
+
 /// The query parameter a Redis Unix socket URL carries its password in.
 const SOCKET_PASSWORD: &str = "pass";
 
@@ -185,6 +221,52 @@ mod tests {
         );
         assert_eq!(url.to_string(), "postgres://core:***@127.0.0.1:54321/core");
         assert!(!format!("{url:?}").contains("s3cr"));
+    }
+
+    /// The dev stack names each Redis socket relative to the project root, where its processes
+    /// run; redis-rs reads the path back from the absolute URL, whatever the folder's name holds.
+    #[test]
+    fn a_relative_redis_socket_path_is_read_against_the_folder() {
+        let dir = Path::new("/home/ada/my stack #2?/100%");
+        let relative = Url::parse("redis+unix:.stackr/data/core/redis/redis.sock?db=1").unwrap();
+        let absolute = socket_in(&relative, dir).unwrap();
+        assert_eq!(absolute.scheme(), "redis+unix");
+        assert_eq!(absolute.query(), Some("db=1"));
+        let client = redis::Client::open(absolute.as_str()).unwrap();
+        match client.get_connection_info().addr() {
+            redis::ConnectionAddr::Unix(path) => assert_eq!(
+                path,
+                &dir.join(".stackr/data/core/redis/redis.sock"),
+                "{absolute}"
+            ),
+            other => panic!("not a Unix socket: {other:?}"),
+        }
+        // An absolute socket URL, or any other, is left as it is.
+        let given = "redis+unix:///run/redis-core/redis.sock";
+        assert_eq!(SecretUrl::new(given).unwrap().expose(), given);
+    }
+
+    #[test]
+    fn a_relative_redis_socket_path_gets_the_password_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pw");
+        std::fs::write(&file, "p&ss word").unwrap();
+        let url = SecretUrl::from_url_and_password_file(
+            "REDIS_URL",
+            "redis+unix:.stackr/redis.sock",
+            "REDIS_PASSWORD_FILE",
+            Some(file.to_str().unwrap()),
+        )
+        .unwrap();
+        let cwd = std::env::current_dir().unwrap();
+        let client = redis::Client::open(url.expose()).unwrap();
+        let info = client.get_connection_info();
+        assert_eq!(
+            info.addr(),
+            &redis::ConnectionAddr::Unix(cwd.join(".stackr/redis.sock"))
+        );
+        assert_eq!(info.redis_settings().password(), Some("p&ss word"));
+        assert!(!url.to_string().contains("word"), "{url}");
     }
 
     #[test]

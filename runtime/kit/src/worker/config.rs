@@ -212,15 +212,20 @@ fn merge_password_file(url: &str, password_file: Option<String>) -> Result<Strin
     // The URL may carry a password (allowed without a password file): errors show it hidden.
     let invalid =
         |expected| ConfigError::invalid(contract::REDIS_URL, &redact_password(url), expected);
-    let mut parsed =
-        SecretUrl::new(url).map_err(|_| invalid("must look like redis://host:port"))?;
+    let mut parsed = SecretUrl::new(url).map_err(|_| {
+        invalid(if url::Url::parse(url).is_ok() {
+            "a Unix socket path that is absolute or relative to a known working directory"
+        } else {
+            "must look like redis://host:port"
+        })
+    })?;
     if !matches!(parsed.scheme(), "redis" | "rediss" | "redis+unix" | "unix") {
         return Err(invalid(
             "scheme must be redis://, rediss:// or, for a Unix socket, redis+unix://",
         ));
     }
     let Some(path) = password_file.filter(|_| !parsed.has_password()) else {
-        return Ok(url.to_string());
+        return Ok(parsed.expose().to_owned());
     };
     let password =
         read_secret_file(contract::REDIS_PASSWORD_FILE, Path::new(&path)).map_err(|unread| {
@@ -366,6 +371,24 @@ mod tests {
             "redis+unix:///run/redis-core/redis.sock?pass=p%40ss%2Fword"
         );
         assert!(!format!("{config:?}").contains("word"), "{config:?}");
+    }
+
+    /// As the dev stack gives it: relative to the working directory (the project root).
+    #[test]
+    fn a_relative_unix_socket_url_is_made_absolute() {
+        let env = env_of(&[
+            ("REDIS_URL", "redis+unix:.stackr/data/core/redis/redis.sock"),
+            ("STACKR_QUEUE", "core"),
+        ]);
+        let config = QueueConfig::from_lookup(&env).unwrap();
+        let cwd = url::Url::from_directory_path(std::env::current_dir().unwrap()).unwrap();
+        assert_eq!(
+            config.redis_url,
+            format!(
+                "redis+unix://{}.stackr/data/core/redis/redis.sock",
+                cwd.path()
+            )
+        );
     }
 
     #[test]
