@@ -86,6 +86,8 @@ let
   } // {
     # Every base service's API, for calls from one service to another (the user's cookie forwarded).
     SERVICE_URLS = lib.concatStringsSep "," (map (base: "${base}=${apiUrl base}") provisionNames);
+    # Those of them that authenticate no one (`authMiddleware` none): calls to them carry no cookie.
+    ANONYMOUS_SERVICES = lib.concatStringsSep "," (lib.filter (base: cfg.services.${base}.authMiddleware == "none") provisionNames);
     STACKR_QUEUE = name;
     STACKR_QUEUE_PREFIX = "bull";
   };

@@ -91,30 +91,36 @@ pub fn render(plan: &Plan) -> Result<String> {
     })
 }
 
-/// Writes `environment` entries as YAML items. The one value every base service shares, the
-/// address of every base service's API, is written in full once, as a YAML anchor, and by alias
-/// everywhere after: spelled out in each process, it would make the file grow with the square of
-/// the number of services.
+/// Writes `environment` entries as YAML items. The values every base service shares, lists of
+/// the base services, are written in full once, as YAML anchors, and by alias everywhere after:
+/// spelled out in each process, they would make the file grow with the square of the number of
+/// services.
 #[derive(Default)]
 struct EnvItems {
-    service_urls_written: bool,
+    anchors_written: Vec<&'static str>,
 }
 
 impl EnvItems {
-    const SERVICE_URLS_ANCHOR: &'static str = "service_urls";
+    /// The shared variables, and the name of each one's anchor.
+    const ANCHORED: [(&'static str, &'static str); 2] = [
+        (contract::SERVICE_URLS, "service_urls"),
+        (contract::ANONYMOUS_SERVICES, "anonymous_services"),
+    ];
 
     fn of(&mut self, env: &[EnvVar]) -> Vec<String> {
         env.iter()
             .map(|var| {
                 let item = serde_json::to_string(&format!("{}={}", var.name, var.value))
                     .expect("strings always serialize");
-                if var.name != contract::SERVICE_URLS {
-                    item
-                } else if self.service_urls_written {
-                    format!("*{}", Self::SERVICE_URLS_ANCHOR)
+                let Some(&(_, anchor)) = Self::ANCHORED.iter().find(|(name, _)| *name == var.name)
+                else {
+                    return item;
+                };
+                if self.anchors_written.contains(&anchor) {
+                    format!("*{anchor}")
                 } else {
-                    self.service_urls_written = true;
-                    format!("&{} {item}", Self::SERVICE_URLS_ANCHOR)
+                    self.anchors_written.push(anchor);
+                    format!("&{anchor} {item}")
                 }
             })
             .collect()

@@ -110,6 +110,25 @@ fn units_are_hardened_and_deployed_environment_matches_dev() {
                         var.name
                     );
                 }
+                // The services that get no cookie, whatever the order they are listed in.
+                let names = |list: &str| -> BTreeSet<String> {
+                    list.split(',')
+                        .filter(|n| !n.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                };
+                for var in dev_env
+                    .iter()
+                    .filter(|e| e.name == stackr_contract::env::ANONYMOUS_SERVICES)
+                {
+                    let deployed = unit["environment"][&var.name].as_str().unwrap_or_default();
+                    assert_eq!(
+                        names(deployed),
+                        names(&var.value),
+                        "{name}: {} {role}",
+                        service.name
+                    );
+                }
                 let config = &unit["serviceConfig"];
                 for (key, wanted) in [
                     ("NoNewPrivileges", Value::Bool(true)),

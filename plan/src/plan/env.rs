@@ -64,6 +64,18 @@ fn service_urls(model: &Model) -> String {
         .join(",")
 }
 
+/// `ANONYMOUS_SERVICES`: the base services whose APIs authenticate no one, in the config's order.
+fn anonymous_services(model: &Model) -> String {
+    model
+        .services
+        .iter()
+        .filter(|s| s.kind == crate::model::ServiceKind::Base)
+        .filter(|s| s.middleware.unwrap_or_default() == crate::model::AuthMiddleware::None)
+        .map(|s| s.name.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 pub fn dev_env(
     service: &ServicePlan,
     model: &Model,
@@ -157,6 +169,7 @@ pub fn dev_env(
         }
         env.extend([
             EnvVar::new(contract::SERVICE_URLS, service_urls(model)),
+            EnvVar::new(contract::ANONYMOUS_SERVICES, anonymous_services(model)),
             EnvVar::new(contract::STACKR_QUEUE, service.name.clone()),
             EnvVar::new(contract::STACKR_QUEUE_PREFIX, QUEUE_PREFIX),
         ]);

@@ -58,6 +58,9 @@ pub const SESSION_CACHE_TTL_MS: &str = "SESSION_CACHE_TTL_MS";
 pub const TRUSTED_ORIGINS: &str = "TRUSTED_ORIGINS";
 /// `name=url,…`: the API of every base service, for calls made as the signed-in user.
 pub const SERVICE_URLS: &str = "SERVICE_URLS";
+/// `name,…`: the base services of [`SERVICE_URLS`] that authenticate no one (`authMiddleware`
+/// `none`, every base service of a stack without auth): calls to them carry no user's cookie.
+pub const ANONYMOUS_SERVICES: &str = "ANONYMOUS_SERVICES";
 pub const STACKR_QUEUE: &str = "STACKR_QUEUE";
 pub const STACKR_QUEUE_PREFIX: &str = "STACKR_QUEUE_PREFIX";
 pub const WORKER_CONCURRENCY: &str = "WORKER_CONCURRENCY";
@@ -136,6 +139,7 @@ pub const CONTRACT: &[ContractVar] = &[
     var(SESSION_CACHE_TTL_MS, Scope::Base),
     var(TRUSTED_ORIGINS, Scope::Base),
     var(SERVICE_URLS, Scope::Base),
+    var(ANONYMOUS_SERVICES, Scope::Base),
     var(STACKR_QUEUE, Scope::Base),
     var(STACKR_QUEUE_PREFIX, Scope::Base),
     var(WORKER_CONCURRENCY, Scope::Worker),

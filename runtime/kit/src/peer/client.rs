@@ -13,7 +13,8 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// holding its own client.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Calls the other base services of the stack with the user's cookie. Cheap to clone (one
+/// Calls the other base services of the stack with the user's cookie (those that authenticate
+/// someone). Cheap to clone (one
 /// connection pool); a scaffolded service finds it in its state (`State<PeerClient>`).
 #[derive(Clone, Debug)]
 pub struct PeerClient {
@@ -76,7 +77,7 @@ impl PeerClient {
             path.trim_start_matches('/')
         );
         let mut request = self.http.get(&url);
-        if let Some(header) = cookie.header() {
+        if let Some(header) = cookie.header().filter(|_| self.urls.takes_cookie(service)) {
             request = request.header(COOKIE, header);
         }
         let failed = |source: reqwest::Error| {

@@ -3,7 +3,8 @@
 //! A base service that needs another's data asks that service's API, never its database. The
 //! call carries the incoming request's `cookie` header unchanged ([`ForwardedCookie`]), so the
 //! other service's guard asks auth about the same session and sees the same user, with that
-//! user's roles: no service vouches for a user on another's behalf.
+//! user's roles: no service vouches for a user on another's behalf. A service that authenticates
+//! no one (`authMiddleware: none`, listed in `ANONYMOUS_SERVICES`) is called without the cookie.
 //!
 //! ```no_run
 //! use axum::extract::State;

@@ -1,22 +1,51 @@
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use stackr_contract::env::SERVICE_URLS as VAR;
+use stackr_contract::env::{ANONYMOUS_SERVICES, SERVICE_URLS as VAR};
 use url::Url;
 
 use crate::config::{optional, ConfigError};
 
-/// `SERVICE_URLS`: the API origin of every base service of the stack, by service name.
+/// `SERVICE_URLS`: the API origin of every base service of the stack, by service name; and
+/// `ANONYMOUS_SERVICES`: those of them that authenticate no one.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct PeerUrls(BTreeMap<String, Url>);
+pub struct PeerUrls {
+    urls: BTreeMap<String, Url>,
+    anonymous: BTreeSet<String>,
+}
 
 impl PeerUrls {
-    /// Reads `SERVICE_URLS` (`core=http://127.0.0.1:8080,billing=http://127.0.0.1:8081`); unset
-    /// or empty means no other service is known.
+    /// Reads `SERVICE_URLS` (`core=http://127.0.0.1:8080,billing=http://127.0.0.1:8081`; unset
+    /// or empty means no other service is known) and `ANONYMOUS_SERVICES` (`catalog,…`).
     pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        match optional(lookup, VAR) {
-            Some(raw) => Self::parse(&raw),
-            None => Ok(PeerUrls::default()),
+        let urls = match optional(lookup, VAR) {
+            Some(raw) => Self::parse(&raw)?,
+            None => PeerUrls::default(),
+        };
+        match optional(lookup, ANONYMOUS_SERVICES) {
+            Some(raw) => urls.with_anonymous(&raw),
+            None => Ok(urls),
         }
+    }
+
+    /// Marks the services named in `raw` (`ANONYMOUS_SERVICES`: `name,…`) as authenticating no
+    /// one: calls to them carry no cookie. Each must be one of the known services.
+    pub fn with_anonymous(mut self, raw: &str) -> Result<Self, ConfigError> {
+        for name in raw.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            if !self.urls.contains_key(name) {
+                return Err(ConfigError::Invalid {
+                    var: ANONYMOUS_SERVICES,
+                    reason: format!("`{name}` is not a service of {VAR}"),
+                });
+            }
+            self.anonymous.insert(name.to_owned());
+        }
+        Ok(self)
+    }
+
+    /// Whether calls to `service` carry the user's cookie: not to one that authenticates no one,
+    /// which has no use for it.
+    pub fn takes_cookie(&self, service: &str) -> bool {
+        !self.anonymous.contains(service)
     }
 
     pub fn parse(raw: &str) -> Result<Self, ConfigError> {
@@ -36,15 +65,18 @@ impl PeerUrls {
                 return Err(invalid(format!("`{name}` is listed twice")));
             }
         }
-        Ok(PeerUrls(urls))
+        Ok(PeerUrls {
+            urls,
+            anonymous: BTreeSet::new(),
+        })
     }
 
     pub fn get(&self, service: &str) -> Option<&Url> {
-        self.0.get(service)
+        self.urls.get(service)
     }
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.0.keys().map(String::as_str)
+        self.urls.keys().map(String::as_str)
     }
 }
 
@@ -59,6 +91,30 @@ mod tests {
         assert_eq!(urls.names().collect::<Vec<_>>(), ["billing", "core"]);
         assert_eq!(urls.get("billing").unwrap().port(), Some(8081));
         assert!(urls.get("auth").is_none());
+    }
+
+    #[test]
+    fn anonymous_services_take_no_cookie_and_must_be_known() {
+        let lookup = |name: &str| match name {
+            "SERVICE_URLS" => {
+                Some("core=http://127.0.0.1:8080,catalog=http://127.0.0.1:8082".into())
+            }
+            "ANONYMOUS_SERVICES" => Some(" catalog ,".into()),
+            _ => None,
+        };
+        let urls = PeerUrls::from_lookup(&lookup).unwrap();
+        assert!(urls.takes_cookie("core"));
+        assert!(!urls.takes_cookie("catalog"));
+        let error = PeerUrls::parse("core=http://127.0.0.1:8080")
+            .unwrap()
+            .with_anonymous("catalog")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("ANONYMOUS_SERVICES")
+                && error.contains("`catalog` is not a service of SERVICE_URLS"),
+            "{error}"
+        );
     }
 
     #[test]

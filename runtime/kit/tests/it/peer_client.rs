@@ -67,6 +67,23 @@ async fn forwards_the_incoming_cookie_unchanged() {
     assert_eq!(answer, json!({ "cookie": null }), "no cookie in, none out");
 }
 
+/// A service that authenticates no one (`authMiddleware: none`) has no use for the user's
+/// session, so it is not given it.
+#[tokio::test]
+async fn a_service_that_authenticates_no_one_gets_no_cookie() {
+    let (billing, catalog) = (peer().await, peer().await);
+    let urls = PeerUrls::parse(&format!("billing={billing},catalog={catalog}"))
+        .unwrap()
+        .with_anonymous("catalog")
+        .unwrap();
+    let peers = PeerClient::new(urls);
+    let cookie = ForwardedCookie::new(Some(HeaderValue::from_static(COOKIE)));
+    let answer: Value = peers.get("catalog", "/me", &cookie).await.unwrap();
+    assert_eq!(answer, json!({ "cookie": null }));
+    let answer: Value = peers.get("billing", "/me", &cookie).await.unwrap();
+    assert_eq!(answer, json!({ "cookie": COOKIE }));
+}
+
 #[tokio::test]
 async fn keeps_the_peers_refusal_and_names_it() {
     let peers = client(&peer().await, Duration::from_secs(10));
