@@ -69,6 +69,7 @@ pub fn run(root: &Path, args: stackr_supervisor::DevArgs, no_check: bool) -> Res
             services
         };
         dev.ports = services.iter().flat_map(|s| s.dev_ports()).collect();
+        check_socket_paths(root, &services)?;
         // Each API's ports stay the stack's while it builds or restarts: another local program
         // there would be sent the users' cookies (and, on auth's, the services' credential).
         dev.sockets = services
@@ -102,6 +103,31 @@ pub fn run(root: &Path, args: stackr_supervisor::DevArgs, no_check: bool) -> Res
         }
     }
     stackr_supervisor::dev(&dev)
+}
+
+/// The longest path a Unix socket may have on Linux (`sun_path` holds 108 bytes, the last a NUL).
+const UNIX_SOCKET_PATH_MAX: usize = 107;
+
+/// Every dev server's socket, with the project's path before it, fits Linux's limit: a longer
+/// one stops the server (PostgreSQL) or its clients (Redis's, which name it whole) at start,
+/// with an error far from the cause. The processes run in the project's real folder.
+fn check_socket_paths(root: &Path, services: &[&ServicePlan]) -> Result<()> {
+    let root = root.canonicalize().unwrap_or_else(|_| root.to_owned());
+    for (socket, what) in services.iter().flat_map(|s| s.dev_unix_sockets()) {
+        let path = root.join(&socket);
+        let length = path.as_os_str().len();
+        if length > UNIX_SOCKET_PATH_MAX {
+            return Err(crate::UsageError::new(
+                format!(
+                    "the Unix socket of {what} would be {} ({length} bytes): Linux allows a socket path at most {UNIX_SOCKET_PATH_MAX}",
+                    path.display()
+                ),
+                format!("move the project to a shorter path, or set a shorter `stateDir` in {CONFIG_FILE} and run `stackr generate`"),
+            )
+            .into());
+        }
+    }
+    Ok(())
 }
 
 /// The services `--only` names, plus auth (every base service's API needs it), in the config's

@@ -49,6 +49,8 @@ pub(super) struct Context<'a> {
     postgres_reserved_connections: u32,
     /// How the PostgreSQL processes change to the `postgres` user under root.
     as_postgres: &'static str,
+    /// The file name of each Redis's Unix socket, in its `dir`.
+    redis_socket_file: &'static str,
 }
 
 pub fn render(plan: &Plan) -> Result<String> {
@@ -88,6 +90,7 @@ pub fn render(plan: &Plan) -> Result<String> {
         postgres_max_connections: dev_postgres::MAX_CONNECTIONS,
         postgres_reserved_connections: dev_postgres::SUPERUSER_RESERVED_CONNECTIONS,
         as_postgres: dev_postgres::AS_POSTGRES_WHEN_ROOT,
+        redis_socket_file: crate::plan::DEV_REDIS_SOCKET,
     })
 }
 

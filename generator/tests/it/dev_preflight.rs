@@ -130,3 +130,28 @@ fn dev_only_checks_the_ports_of_the_services_it_starts_and_knows_their_names() {
         "{message}"
     );
 }
+
+/// A project deep enough that a dev server's Unix socket path passes Linux's 107 bytes is refused
+/// before anything starts, naming the socket: PostgreSQL would fail to bind it, and the API and
+/// worker to reach Redis through it, each with an error far from the cause.
+#[test]
+fn dev_refuses_a_project_too_deep_for_its_sockets_naming_one() {
+    let (parent, root) = init_project_on_free_ports(&[]);
+    let deep = parent.path().join("a".repeat(60)).join("project");
+    std::fs::create_dir_all(deep.parent().unwrap()).unwrap();
+    std::fs::rename(&root, &deep).unwrap();
+
+    let output = dev_until_it_refuses(&deep, &[]);
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{message}");
+    assert!(
+        message.contains("the Unix socket of the dev PostgreSQL of `auth` would be")
+            && message.contains("Linux allows a socket path at most 107")
+            && message.contains("shorter `stateDir`"),
+        "{message}"
+    );
+    assert!(
+        !deep.join(".stackr").exists(),
+        "nothing was started or written"
+    );
+}

@@ -98,6 +98,9 @@ impl ServicePlan {
     }
 }
 
+/// The file name of each dev Redis's Unix socket, in its `dir` ([`DevPaths::redis_dir`]).
+pub const DEV_REDIS_SOCKET: &str = "redis.sock";
+
 /// Dev state locations of one service, relative to the project root.
 #[derive(Debug, Clone, Serialize)]
 pub struct DevPaths {
@@ -138,7 +141,7 @@ pub fn plan(model: &Model) -> Plan {
             let redis_dir = format!("{state}/data/{name}/redis");
             let dev = DevPaths {
                 postgres_dir: format!("{state}/data/{name}/postgres"),
-                redis_socket: format!("{redis_dir}/redis.sock"),
+                redis_socket: format!("{redis_dir}/{DEV_REDIS_SOCKET}"),
                 redis_dir,
                 run_dir: format!("{state}/run/{name}"),
                 db_password_file: secret("db-password"),
@@ -227,15 +230,29 @@ impl ServicePlan {
         if let Some(admin) = self.admin_port {
             ports.push((admin, format!("the admin page of `{}`", self.name)));
         }
-        ports.push((
-            self.dev_postgres_port,
-            format!("the dev PostgreSQL of `{}`", self.name),
-        ));
-        ports.push((
-            self.dev_redis_port,
-            format!("the dev Redis of `{}`", self.name),
-        ));
+        ports.push((self.dev_postgres_port, self.dev_postgres_label()));
+        ports.push((self.dev_redis_port, self.dev_redis_label()));
         ports
+    }
+
+    /// The Unix sockets this service's dev processes connect to, relative to the project root,
+    /// each with what it is for: PostgreSQL's (which PostgreSQL names after its port) and Redis's.
+    pub fn dev_unix_sockets(&self) -> [(String, String); 2] {
+        [
+            (
+                format!("{}/.s.PGSQL.{}", self.dev.run_dir, self.dev_postgres_port),
+                self.dev_postgres_label(),
+            ),
+            (self.dev.redis_socket.clone(), self.dev_redis_label()),
+        ]
+    }
+
+    fn dev_postgres_label(&self) -> String {
+        format!("the dev PostgreSQL of `{}`", self.name)
+    }
+
+    fn dev_redis_label(&self) -> String {
+        format!("the dev Redis of `{}`", self.name)
     }
 
     /// The value of `name` in the dev API process's environment: the last one listed, as the

@@ -24,10 +24,16 @@ pub const CONNECTION_TIMEOUT: Duration = Duration::from_secs(10);
 /// commands while it connects again. Over RESP2 it learns it from the next command, which then
 /// fails. RESP3 needs Redis 6 or later.
 pub(crate) fn with_resp3(url: &str) -> String {
-    if url.contains("protocol=") {
+    // The query's own parameters only: a socket's path holds the project's folder names.
+    let query = url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.query().map(str::to_owned));
+    if query.as_deref().is_some_and(|q| {
+        url::form_urlencoded::parse(q.as_bytes()).any(|(key, _)| key == "protocol")
+    }) {
         return url.to_owned();
     }
-    let separator = if url.contains('?') { '&' } else { '?' };
+    let separator = if query.is_some() { '&' } else { '?' };
     format!("{url}{separator}protocol=resp3")
 }
 
@@ -170,6 +176,15 @@ mod tests {
         assert_eq!(
             with_resp3("redis://host/?protocol=resp2"),
             "redis://host/?protocol=resp2"
+        );
+        // A folder named like a parameter is part of the path, not of the query.
+        assert_eq!(
+            with_resp3("redis+unix:///home/ada/protocol=resp2/redis.sock?pass=x"),
+            "redis+unix:///home/ada/protocol=resp2/redis.sock?pass=x&protocol=resp3"
+        );
+        assert_eq!(
+            with_resp3("redis+unix:///home/ada/protocol=resp2/redis.sock"),
+            "redis+unix:///home/ada/protocol=resp2/redis.sock?protocol=resp3"
         );
     }
 }

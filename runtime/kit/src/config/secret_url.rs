@@ -162,8 +162,9 @@ fn socket_in(url: &Url, dir: &Path) -> Result<Url, String> {
             dir.display()
         )
     };
+    // `./` first: a path whose first part holds a `:` would otherwise read as a URL of its own.
     let socket = Url::from_directory_path(dir)
-        .and_then(|dir| dir.join(url.path()).map_err(drop))
+        .and_then(|dir| dir.join(&format!("./{}", url.path())).map_err(drop))
         .map_err(|()| unresolved())?;
     let mut absolute =
         Url::parse(&format!("{}://{}", url.scheme(), socket.path())).map_err(|_| unresolved())?;
@@ -241,6 +242,11 @@ mod tests {
             ),
             other => panic!("not a Unix socket: {other:?}"),
         }
+        let colon = Url::parse("redis+unix:a:b/redis.sock").unwrap();
+        assert_eq!(
+            socket_in(&colon, dir).unwrap().path(),
+            "/home/ada/my%20stack%20%232%3F/100%25/a:b/redis.sock"
+        );
         // An absolute socket URL, or any other, is left as it is.
         let given = "redis+unix:///run/redis-core/redis.sock";
         assert_eq!(SecretUrl::new(given).unwrap().expose(), given);

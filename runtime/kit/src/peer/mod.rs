@@ -4,7 +4,9 @@
 //! call carries the incoming request's `cookie` header unchanged ([`ForwardedCookie`]), so the
 //! other service's guard asks auth about the same session and sees the same user, with that
 //! user's roles: no service vouches for a user on another's behalf. A service that authenticates
-//! no one (`authMiddleware: none`, listed in `ANONYMOUS_SERVICES`) is called without the cookie.
+//! no one (`authMiddleware: none`, listed in `ANONYMOUS_SERVICES`) is called without the cookie:
+//! it is not handed a session, so what it calls in turn it calls anonymously. A service that
+//! acts as the user towards others authenticates that user itself, with a guard.
 //!
 //! ```no_run
 //! use axum::extract::State;

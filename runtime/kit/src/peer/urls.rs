@@ -42,8 +42,8 @@ impl PeerUrls {
         Ok(self)
     }
 
-    /// Whether calls to `service` carry the user's cookie: not to one that authenticates no one,
-    /// which has no use for it.
+    /// Whether calls to `service` carry the user's cookie: not to one that authenticates no one
+    /// (it is not handed a session, and so cannot pass one on).
     pub fn takes_cookie(&self, service: &str) -> bool {
         !self.anonymous.contains(service)
     }

@@ -210,18 +210,20 @@ fn millis(
 /// the file does. A URL that already has one keeps it and the file is not needed.
 fn merge_password_file(url: &str, password_file: Option<String>) -> Result<String, ConfigError> {
     // The URL may carry a password (allowed without a password file): errors show it hidden.
-    let invalid =
-        |expected| ConfigError::invalid(contract::REDIS_URL, &redact_password(url), expected);
-    let mut parsed = SecretUrl::new(url).map_err(|_| {
-        invalid(if url::Url::parse(url).is_ok() {
-            "a Unix socket path that is absolute or relative to a known working directory"
-        } else {
-            "must look like redis://host:port"
-        })
+    let invalid = |expected: std::borrow::Cow<'static, str>| {
+        ConfigError::invalid(contract::REDIS_URL, &redact_password(url), expected)
+    };
+    let mut parsed = SecretUrl::new(url).map_err(|reason| {
+        invalid(
+            format!(
+                "must look like redis://host:port, or redis+unix:PATH for a Unix socket: {reason}"
+            )
+            .into(),
+        )
     })?;
     if !matches!(parsed.scheme(), "redis" | "rediss" | "redis+unix" | "unix") {
         return Err(invalid(
-            "scheme must be redis://, rediss:// or, for a Unix socket, redis+unix://",
+            "scheme must be redis://, rediss:// or, for a Unix socket, redis+unix://".into(),
         ));
     }
     let Some(path) = password_file.filter(|_| !parsed.has_password()) else {
@@ -241,7 +243,7 @@ fn merge_password_file(url: &str, password_file: Option<String>) -> Result<Strin
         })?;
     parsed
         .set_password(&password)
-        .map_err(|()| invalid("has no host to attach the password to"))?;
+        .map_err(|()| invalid("has no host to attach the password to".into()))?;
     Ok(parsed.expose().to_owned())
 }
 

@@ -13,7 +13,7 @@ pub enum ConfigError {
     Invalid {
         var: &'static str,
         value: String,
-        expected: &'static str,
+        expected: std::borrow::Cow<'static, str>,
     },
     #[error("{var}={path:?} cannot be used: {reason}")]
     PasswordFile {
@@ -24,11 +24,15 @@ pub enum ConfigError {
 }
 
 impl ConfigError {
-    pub(crate) fn invalid(var: &'static str, value: &str, expected: &'static str) -> Self {
+    pub(crate) fn invalid(
+        var: &'static str,
+        value: &str,
+        expected: impl Into<std::borrow::Cow<'static, str>>,
+    ) -> Self {
         ConfigError::Invalid {
             var,
             value: value.to_string(),
-            expected,
+            expected: expected.into(),
         }
     }
 }
