@@ -9,6 +9,7 @@ use std::io::Read;
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
+use common::dev_servers::processes;
 use common::dev_stack::{use_free_ports, DevStack};
 use common::http::request;
 use common::init_project;
@@ -30,7 +31,10 @@ fn while_a_dev_redis_is_down_no_process_sends_its_password_to_the_program_on_its
     let password = std::fs::read_to_string(root.join(&core.dev.redis_password_file)).unwrap();
     assert!(password.len() >= 16, "a generated password");
 
-    let redis = process_with_title(&format!("redis-server 127.0.0.1:{}", core.dev_redis_port));
+    let title = format!("redis-server 127.0.0.1:{}", core.dev_redis_port);
+    let [redis] = processes(&title)[..] else {
+        panic!("not one process titled `{title}`: {:?}", processes(&title));
+    };
     // SAFETY: kill(2) on the pid of this test's own stack's Redis.
     unsafe { libc::kill(redis as libc::pid_t, libc::SIGKILL) };
     let squatter = take_port(core.dev_redis_port);
@@ -98,23 +102,6 @@ fn while_a_dev_redis_is_down_no_process_sends_its_password_to_the_program_on_its
 
     let status = dev.stop();
     assert!(status.success(), "stackr dev exited with {status}");
-}
-
-/// The pid of the one process whose command line (a server's title) starts with `title`.
-fn process_with_title(title: &str) -> u32 {
-    let found: Vec<u32> = std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|entry| {
-            let pid = entry.file_name().to_string_lossy().parse::<u32>().ok()?;
-            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
-            String::from_utf8_lossy(&cmdline)
-                .starts_with(title)
-                .then_some(pid)
-        })
-        .collect();
-    assert_eq!(found.len(), 1, "one process titled `{title}`: {found:?}");
-    found[0]
 }
 
 /// Binds 127.0.0.1:`port` as soon as the killed server's socket is gone.
