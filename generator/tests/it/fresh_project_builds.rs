@@ -1,7 +1,7 @@
 //! A project fresh from `stackr init`, in a folder outside this repository, builds with nothing
 //! but the package registries and the stackr binary: no lock file, `[patch]` or checkout of stackr
-//! is added, and cargo runs offline against the local registry cache (every registry crate the
-//! runtime needs is there, as this repository's build fetched it). Its services' own tests pass
+//! is added, and cargo resolves from the local registry cache (what this repository's build
+//! fetched), fetches only what that cache lacks, and builds offline. Its services' own tests pass
 //! as scaffolded, against real PostgreSQL and Redis the kit's test helper starts.
 
 use crate::common;
@@ -24,6 +24,23 @@ fn a_fresh_project_builds_and_passes_its_own_tests_outside_the_repository() {
         !root.join("Cargo.lock").exists(),
         "nothing pins the build to this repository"
     );
+
+    // Resolved from the local registry cache, as offline, so that the project shares what this
+    // repository's build compiled; then what that resolution names and the cache lacks comes from
+    // the registry. Other tests' online builds add newer crates to the cache, but only what their
+    // platform builds: zerocopy's derive crate, for one, which no platform builds (a
+    // `cfg(any())` dependency), which `cargo metadata` downloads and the offline cache may lack.
+    for (step, offline) in [
+        (&["generate-lockfile"][..], true),
+        (&["fetch", "--locked"], false),
+    ] {
+        let mut cargo = in_shared_target(Command::new("cargo"));
+        if offline {
+            cargo.env("CARGO_NET_OFFLINE", "true");
+        }
+        let done = cargo.current_dir(&root).args(step).output().unwrap();
+        assert!(done.status.success(), "cargo {step:?}:\n{}", stderr(&done));
+    }
 
     let built = in_shared_target(Command::new("cargo"))
         .current_dir(&root)
