@@ -28,17 +28,17 @@ fn a_fresh_project_builds_and_passes_its_own_tests_outside_the_repository() {
     // Resolved from the local registry cache, as offline, so that the project shares what this
     // repository's build compiled; then what that resolution names and the cache lacks comes from
     // the registry. Other tests' online builds add newer crates to the cache, but only what their
-    // platform builds: zerocopy's derive crate, for one, which no platform builds (a
-    // `cfg(any())` dependency), which `cargo metadata` downloads and the offline cache may lack.
-    for (step, offline) in [
-        (&["generate-lockfile"][..], true),
-        (&["fetch", "--locked"], false),
+    // platform builds: zerocopy's derive crate, for one, is a `cfg(any())` dependency that no
+    // platform builds, and `cargo metadata` downloads it.
+    for step in [
+        &["generate-lockfile", "--offline"][..],
+        &["fetch", "--locked"],
     ] {
-        let mut cargo = in_shared_target(Command::new("cargo"));
-        if offline {
-            cargo.env("CARGO_NET_OFFLINE", "true");
-        }
-        let done = cargo.current_dir(&root).args(step).output().unwrap();
+        let done = in_shared_target(Command::new("cargo"))
+            .current_dir(&root)
+            .args(step)
+            .output()
+            .unwrap();
         assert!(done.status.success(), "cargo {step:?}:\n{}", stderr(&done));
     }
 
