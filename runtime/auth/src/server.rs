@@ -6,8 +6,9 @@ use std::net::SocketAddr;
 use anyhow::Context;
 
 use stackr_contract::http_server::{self, shutdown_signal};
+use stackr_contract::env as contract;
 use stackr_contract::socket_activation::{
-    inherited_or_bound, inherited_unix, ADMIN_SOCKET, API_SOCKET,
+    inherited_or_bound, inherited_unix, turn_away_waiting, TurnAway, ADMIN_SOCKET, API_SOCKET,
 };
 
 use crate::config::AuthConfig;
@@ -15,8 +16,23 @@ use crate::state::AppState;
 
 /// Reads the environment, connects, migrates and serves until SIGINT/SIGTERM.
 pub async fn run_from_env() -> anyhow::Result<()> {
-    let config = AuthConfig::from_env()?;
+    let config = AuthConfig::from_env().inspect_err(|_| {
+        turn_away_waiting_clients(std::env::var_os(contract::AUTH_TLS_CERT_FILE).is_some())
+    })?;
     run(config).await
+}
+
+/// When start-up fails before the listeners are taken: the sockets systemd (or `stackr dev`)
+/// handed over outlive the process, so the connections waiting on them are answered now, a `503`
+/// (closed, on an API that serves HTTPS).
+fn turn_away_waiting_clients(https: bool) {
+    let api = if https {
+        TurnAway::Close
+    } else {
+        TurnAway::Unavailable
+    };
+    turn_away_waiting(API_SOCKET, api);
+    turn_away_waiting(ADMIN_SOCKET, TurnAway::Unavailable);
 }
 
 /// Same as `run_from_env` with an explicit configuration.
@@ -25,7 +41,9 @@ pub async fn run(config: AuthConfig) -> anyhow::Result<()> {
     let admin_port = config.admin_port;
     let admin_bind = config.admin_bind;
     let https = config.https.clone();
-    let state = AppState::connect(config).await?;
+    let state = AppState::connect(config)
+        .await
+        .inspect_err(|_| turn_away_waiting_clients(https.is_some()))?;
     crate::phase_timings::start_from_env();
     crate::housekeeping::spawn(state.clone());
     let api = match inherited_unix(API_SOCKET).context("reading systemd's API socket")? {

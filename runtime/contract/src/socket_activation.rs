@@ -11,6 +11,10 @@ use std::net::TcpListener;
 use std::os::fd::{FromRawFd, RawFd};
 use std::os::unix::net::UnixListener;
 
+mod turn_away;
+
+pub use turn_away::{turn_away_waiting, TurnAway};
+
 /// The `FileDescriptorName=` of an API's listening socket.
 pub const API_SOCKET: &str = "api";
 /// The `FileDescriptorName=` of auth's admin page's listening socket.

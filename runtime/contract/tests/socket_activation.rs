@@ -173,3 +173,36 @@ fn a_process_binding_every_address_itself_takes_ipv6_and_ipv4() {
             .unwrap_or_else(|e| panic!("{address}: {e}"));
     }
 }
+
+/// Set in the environment of [`turn_away_child`].
+const TURN_AWAY_CASE: &str = "STACKR_TEST_TURN_AWAY";
+
+/// A process whose variables name descriptor 3 `api` when it is not a listening socket (here a
+/// file; in a process, whatever reused the number): `turn_away_waiting` answers nothing and
+/// leaves it open, since the process may be using it. Prints `ANSWERED <n> OPEN <bool>`.
+#[test]
+fn turn_away_child() {
+    use stackr_contract::socket_activation::{turn_away_waiting, TurnAway};
+    if std::env::var(TURN_AWAY_CASE).is_err() {
+        return;
+    }
+    let file = std::fs::File::open(std::env::current_exe().unwrap()).unwrap();
+    assert_eq!(file.as_raw_fd(), 3, "the file must be descriptor 3");
+    std::env::set_var("LISTEN_PID", std::process::id().to_string());
+    std::env::set_var("LISTEN_FDS", "1");
+    std::env::set_var("LISTEN_FDNAMES", "api");
+    let answered = turn_away_waiting("api", TurnAway::Unavailable);
+    println!("ANSWERED {answered} OPEN {}", file.metadata().is_ok());
+}
+
+#[test]
+fn turn_away_leaves_a_descriptor_that_is_not_a_listening_socket_alone() {
+    let output = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "turn_away_child", "--nocapture", "--test-threads=1"])
+        .env(TURN_AWAY_CASE, "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("ANSWERED 0 OPEN true"), "{stdout}");
+}

@@ -9,6 +9,7 @@ use axum::Router;
 use deadpool_postgres::Pool;
 use redis::aio::ConnectionManager;
 use stackr_contract::env as contract;
+use stackr_contract::socket_activation::{turn_away_waiting, TurnAway, API_SOCKET};
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -57,8 +58,15 @@ impl ServiceRuntime {
     /// migrations and builds the guard. Errors name the variable or resource at fault. Besides
     /// [`ApiEnv`] and (unless flavor `none`) [`AuthEnv`], it reads `STACKR_QUEUE`(`_PREFIX`) for
     /// the job producer and `SERVICE_URLS` for the peer client.
+    ///
+    /// When it fails, the connections waiting on the API socket systemd or `stackr dev` handed
+    /// over are answered `503` (see [`turn_away_waiting`]): the socket outlives the process.
     pub async fn from_env(spec: ServiceSpec) -> anyhow::Result<Self> {
-        Self::from_lookup(spec, &crate::config::process_env).await
+        let started = Self::from_lookup(spec, &crate::config::process_env).await;
+        if started.is_err() {
+            turn_away_waiting(API_SOCKET, TurnAway::Unavailable);
+        }
+        started
     }
 
     /// [`ServiceRuntime::from_env`] with variables from `lookup` (tests, embedding).

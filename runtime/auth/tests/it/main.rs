@@ -32,6 +32,7 @@ mod social_apple;
 mod social_github;
 mod social_google;
 mod social_oidc;
+mod startup_failure;
 mod startup_wait;
 mod two_factor;
 mod two_factor_otp;

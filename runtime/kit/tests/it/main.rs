@@ -28,6 +28,7 @@ mod redis_unix_socket;
 mod runtime_setup;
 mod scaffold_example;
 mod slow_clients;
+mod startup_failure;
 mod test_postgres_login;
 mod worker_crash_recovery;
 mod worker_graceful_shutdown;
