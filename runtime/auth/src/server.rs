@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 
 use anyhow::Context;
 
-use stackr_contract::http_server::{self, shutdown_signal};
 use stackr_contract::env as contract;
+use stackr_contract::http_server::{self, shutdown_signal};
 use stackr_contract::socket_activation::{
     inherited_or_bound, inherited_unix, turn_away_waiting, TurnAway, ADMIN_SOCKET, API_SOCKET,
 };

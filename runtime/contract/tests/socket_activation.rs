@@ -198,7 +198,12 @@ fn turn_away_child() {
 #[test]
 fn turn_away_leaves_a_descriptor_that_is_not_a_listening_socket_alone() {
     let output = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "turn_away_child", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "turn_away_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(TURN_AWAY_CASE, "1")
         .output()
         .unwrap();

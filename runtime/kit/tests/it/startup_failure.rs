@@ -28,7 +28,11 @@ fn child() {
         return;
     }
     let handed = TcpListener::bind("127.0.0.1:0").unwrap();
-    assert_eq!(handed.as_raw_fd(), 3, "systemd passes the socket as descriptor 3");
+    assert_eq!(
+        handed.as_raw_fd(),
+        3,
+        "systemd passes the socket as descriptor 3"
+    );
     let address = handed.local_addr().unwrap();
     // Owned by the process from now on, as one systemd passed (systemd keeps its own copy).
     let _ = handed.into_raw_fd();
