@@ -17,7 +17,7 @@ use crate::state::AppState;
 /// Reads the environment, connects, migrates and serves until SIGINT/SIGTERM.
 pub async fn run_from_env() -> anyhow::Result<()> {
     let config = AuthConfig::from_env().inspect_err(|_| {
-        turn_away_waiting_clients(std::env::var_os(contract::AUTH_TLS_CERT_FILE).is_some())
+        turn_away_waiting_clients(std::env::var_os(contract::AUTH_TLS_CERT_FILE).is_some());
     })?;
     run(config).await
 }
