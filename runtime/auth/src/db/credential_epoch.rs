@@ -86,7 +86,7 @@ pub async fn password_not_by_mail(
 /// The user's password was just set through a reset link, in one statement: while it was, a
 /// one-time code by mail is no second factor (the same mailbox would be both factors), and a
 /// contest of the address is settled (the mailbox chose this password, not a stranger signing
-/// up first: [`contest_sign_up`]).
+/// up first: [`contest_sign_up`], [`password_chosen_unproved`]).
 pub async fn password_set_through_reset(
     client: &impl GenericClient,
     user_id: &str,
@@ -94,7 +94,7 @@ pub async fn password_set_through_reset(
     client
         .execute(
             r#"insert into "credential_epoch" as e ("user_id", "epoch", "password_by_mail") values ($1, 0, true)
-               on conflict ("user_id") do update set "password_by_mail" = true, "sign_up_contested" = false"#,
+               on conflict ("user_id") do update set "password_by_mail" = true, "sign_up_contested" = false, "password_unproved" = false"#,
             &[&user_id],
         )
         .await?;
@@ -114,6 +114,40 @@ pub async fn password_by_mail(
         )
         .await?
         .is_some_and(|row| row.get(0)))
+}
+
+/// The user's password was just chosen by someone who had not proved the mailbox (a sign-up):
+/// it may be a stranger's, who signed up first with another's address, so no provider identity
+/// is linked to the user by its address ([`password_unproved`]) until a password is set through
+/// a reset link ([`password_set_through_reset`]).
+pub async fn password_chosen_unproved(
+    client: &impl GenericClient,
+    user_id: &str,
+) -> Result<(), tokio_postgres::Error> {
+    client
+        .execute(
+            r#"insert into "credential_epoch" as e ("user_id", "epoch", "password_unproved") values ($1, 0, true)
+               on conflict ("user_id") do update set "password_unproved" = true"#,
+            &[&user_id],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Whether the user has a password chosen by someone who had not proved the mailbox
+/// ([`password_chosen_unproved`]).
+pub async fn password_unproved(
+    client: &impl GenericClient,
+    user_id: &str,
+) -> Result<bool, tokio_postgres::Error> {
+    Ok(client
+        .query_opt(
+            r#"select 1 from "credential_epoch" e join "account" a on a."userId" = e."user_id"
+               where e."user_id" = $1 and e."password_unproved" and a."providerId" = 'credential' and a."password" is not null"#,
+            &[&user_id],
+        )
+        .await?
+        .is_some())
 }
 
 /// Marks the user's address as contested, if it is still not verified: a sign-up with another

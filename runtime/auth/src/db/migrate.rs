@@ -58,6 +58,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "sign_up_contested",
         include_str!("../../migrations/0010_sign_up_contested.sql"),
     ),
+    (
+        11,
+        "password_unproved",
+        include_str!("../../migrations/0011_password_unproved.sql"),
+    ),
 ];
 
 /// Arbitrary constant identifying "stackr-auth migrations" for `pg_advisory_xact_lock`.

@@ -5,6 +5,12 @@
 //!   the provider says the address is verified (or is trusted for linking) **and** the existing
 //!   user has verified it too; otherwise `account_not_linked`, so an address someone typed into a
 //!   provider never takes over an account;
+//! * nor when the user's password was chosen before the address was proved (a sign-up), until a
+//!   password is set through a reset link (`credential_epoch::password_unproved`; BetterAuth
+//!   links then): anyone may sign up first with another's address and keep that session, and the
+//!   address's owner, once they had proved it (following a verification mail the stranger asked
+//!   for), would sign in with their provider to an account whose password and sessions are the
+//!   stranger's. The owner signs in with a reset password instead, which ends those sessions;
 //! * otherwise a new user is created, only when the provider says the address is verified (or is
 //!   trusted for linking): an account made from an address someone typed into a provider would
 //!   hold it for them, and once the address's owner claimed it (a password reset through the
@@ -14,7 +20,7 @@
 
 use crate::db::models::User;
 use crate::db::oauth_accounts::{self, Tokens};
-use crate::db::{sessions, users};
+use crate::db::{credential_epoch, sessions, users};
 use crate::error::ApiResult;
 use crate::state::AppState;
 
@@ -67,7 +73,10 @@ pub async fn sign_in(
         }
         None => match users::by_email(&tx, &email).await? {
             Some(user) => {
-                if provider_vouches && user.email_verified {
+                if provider_vouches
+                    && user.email_verified
+                    && !credential_epoch::password_unproved(&tx, &user.id).await?
+                {
                     oauth_accounts::insert(&tx, &user.id, &provider.id, &profile.subject, tokens)
                         .await?;
                     Ok((user, false))

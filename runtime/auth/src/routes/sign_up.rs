@@ -141,6 +141,7 @@ pub async fn post(
     }
     crate::user_fields::store(&tx, &user_id, &fields).await?;
     accounts::insert_credential(&tx, &user_id, &hash).await?;
+    credential_epoch::password_chosen_unproved(&tx, &user_id).await?;
     let issued = if state.config.require_email_verification {
         None
     } else {

@@ -207,7 +207,12 @@ async fn an_unverified_primary_address_never_takes_over_an_account() {
         "no user"
     );
 
-    // The same address, verified at GitHub, does link to the victim's account.
+    // The same address, verified at GitHub, does link to the victim's account, once its
+    // password is one the mailbox chose (a sign-up's may be a stranger's).
+    stack
+        .auth
+        .reset_password("victim@example.com", 1, "victim-password-2")
+        .await;
     let mut owner = new_browser(&stack);
     let to = app(owner
         .social_via(PROVIDER, "victim", json!({"callbackURL": "/dashboard"}))

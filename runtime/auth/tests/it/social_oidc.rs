@@ -174,13 +174,20 @@ async fn an_unverified_provider_address_makes_no_account() {
     assert_eq!(r.status, 200, "{}", r.text);
 }
 
+/// Someone can sign up first with another's address (no verification required, the default)
+/// and keep the session it gives. A password chosen before the address was proved may be that
+/// stranger's: the provider identity of the address's owner is not linked to such an account,
+/// even once the owner has proved the address (a verification mail the stranger asked for), so
+/// the owner never works inside an account whose password and sessions are the stranger's.
+/// Once the owner sets the password through a reset link (which ends every session), it is.
 #[tokio::test]
-async fn a_verified_provider_address_links_to_the_verified_local_user() {
+async fn a_verified_provider_address_links_only_to_a_user_whose_password_the_mailbox_chose() {
     let stack = stack().await;
-    let mut local = stack.auth.client();
-    let r = local
-        .sign_up("Alice", "alice@example.com", "alice-password-1")
+    let mut stranger = stack.auth.client();
+    let r = stranger
+        .sign_up("Alice", "alice@example.com", "stranger-password-1")
         .await;
+    assert_eq!(r.status, 200, "{}", r.text);
     let user_id = r.json()["user"]["id"].as_str().unwrap().to_owned();
 
     // Not yet verified locally: no link (BetterAuth's requireLocalEmailVerified).
@@ -190,16 +197,82 @@ async fn a_verified_provider_address_links_to_the_verified_local_user() {
         .await);
     assert!(to.contains("error=account_not_linked"), "{to}");
 
+    // The stranger has a verification mail sent; the address's owner follows its link.
+    let r = stack
+        .auth
+        .client()
+        .post(
+            "/api/auth/send-verification-email",
+            json!({"email": "alice@example.com"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let link = stack.auth.wait_for_link("alice@example.com", 1).await;
+    let path = &link[link.find("/api/auth/").unwrap()..];
+    let r = stack.auth.client().get(path).await;
+    assert!(r.status < 400, "{} {}", r.status, r.text);
+    assert_eq!(
+        stack
+            .auth
+            .psql(r#"select "emailVerified" from "user" where "email" = 'alice@example.com'"#)
+            .trim(),
+        "t"
+    );
+
+    let mut owner = new_browser(&stack);
+    let to = app(owner
+        .social(
+            "alice",
+            json!({"callbackURL": "/dashboard", "errorCallbackURL": "/oops"}),
+        )
+        .await);
+    assert!(to.ends_with("/oops?error=account_not_linked"), "{to}");
+    assert!(owner.auth.session().await.is_null());
+    assert_eq!(corp_accounts(&stack.auth), 0);
+
+    // The owner takes the address back by mail: the stranger's sessions end.
     stack
         .auth
-        .psql(r#"update "user" set "emailVerified" = true where "email" = 'alice@example.com'"#);
-    let mut browser = new_browser(&stack);
-    let to = app(browser
+        .reset_password("alice@example.com", 2, "alice-password-1")
+        .await;
+    assert!(stranger.session().await.is_null());
+    let mut owner = new_browser(&stack);
+    let to = app(owner
         .social("alice", json!({"callbackURL": "/dashboard"}))
         .await);
     assert_eq!(to, "/dashboard");
-    assert_eq!(browser.auth.session().await["user"]["id"], user_id.as_str());
+    assert_eq!(owner.auth.session().await["user"]["id"], user_id.as_str());
     assert_eq!(corp_accounts(&stack.auth), 1);
+}
+
+/// Passwords stored before auth recorded who chose them count as chosen before the address was
+/// proved, unless they were set through a reset link: the upgrade leaves no account a stranger
+/// may have signed up for open to linking.
+#[tokio::test]
+async fn an_upgrade_counts_stored_passwords_as_unproved_unless_set_through_a_reset_link() {
+    let mut auth = common::TestServer::start().await;
+    let mut client = auth.client();
+    client
+        .sign_up("Sam", "sam@example.com", "sam-password-1")
+        .await;
+    client
+        .sign_up("Rae", "rae@example.com", "rae-password-1")
+        .await;
+    auth.reset_password("rae@example.com", 1, "rae-password-2")
+        .await;
+    // As an older auth left them: nothing recorded; the reset recorded as such.
+    auth.psql(r#"update "credential_epoch" set "password_unproved" = false"#);
+    auth.psql("delete from stackr_auth_migrations where name = 'password_unproved'");
+
+    auth.restart_with(Options::default()).await;
+
+    let unproved = auth.psql(
+        r#"select u."email" || '=' || e."password_unproved" from "credential_epoch" e join "user" u on u."id" = e."user_id" order by 1"#,
+    );
+    assert_eq!(
+        unproved.split_whitespace().collect::<Vec<_>>(),
+        ["rae@example.com=false", "sam@example.com=true"]
+    );
 }
 
 #[tokio::test]
