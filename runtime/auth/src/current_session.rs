@@ -249,11 +249,17 @@ pub fn session_cookies(state: &AppState, token: &str, remember: bool) -> Vec<Str
     } else {
         vec![
             names.set_cookie(&names.session_token, &value, None),
-            names.set_cookie(
-                &names.dont_remember,
-                &cookie::sign_for_cookie(state.secret(), "true"),
-                None,
-            ),
+            dont_remember_cookie(state),
         ]
     }
+}
+
+/// The signed `dont_remember` marker (`rememberMe: false`), a browser-session cookie.
+pub fn dont_remember_cookie(state: &AppState) -> String {
+    let names = &state.cookies;
+    names.set_cookie(
+        &names.dont_remember,
+        &cookie::sign_for_cookie(state.secret(), "true"),
+        None,
+    )
 }

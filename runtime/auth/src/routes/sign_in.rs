@@ -171,6 +171,8 @@ pub async fn post(
                     &client,
                     &user.id,
                     &password_hash,
+                    remember,
+                    &headers,
                 )
                 .await?
                 else {

@@ -291,3 +291,57 @@ async fn trust(device: &mut Client, password: &str, (route, code): (&str, &str))
     let r = device.sign_in("tia@example.com", password).await;
     assert_eq!(r.json()["redirect"], false, "trusted: {}", r.text);
 }
+
+/// `rememberMe: false` holds through the second factor, as BetterAuth's two-factor plugin keeps
+/// it (the sign-in sets the `dont_remember` marker, which the challenge's end reads): a one-day
+/// session in a browser-session cookie, so closing the browser of a shared computer signs out.
+/// Every second factor ends a challenge the same way; a backup code stands for them here.
+#[tokio::test]
+async fn remember_me_false_holds_through_the_second_factor() {
+    let server = TestServer::start().await;
+    let mut owner = server.client();
+    owner
+        .sign_up("Rem", "rem@example.com", "password-123")
+        .await;
+    let (key, backup) = enable_two_factor(&mut owner, "password-123").await;
+
+    for (route, code) in [
+        ("verify-totp", totp_now(&key)),
+        ("verify-backup-code", backup[0].clone()),
+    ] {
+        let mut shared = server.client();
+        let r = shared
+            .post(
+                "/api/auth/sign-in/email",
+                json!({"email": "rem@example.com", "password": "password-123", "rememberMe": false}),
+            )
+            .await;
+        assert_eq!(r.json()["twoFactorRedirect"], true, "{}", r.text);
+        let r = shared
+            .post(
+                &format!("/api/auth/two-factor/{route}"),
+                json!({"code": code}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{route}: {}", r.text);
+        let session_cookie = r.set_cookie("better-auth.session_token").unwrap();
+        assert!(
+            !session_cookie.contains("Max-Age"),
+            "{route}: a browser-session cookie: {session_cookie}"
+        );
+        let marker = r.set_cookie("better-auth.dont_remember").unwrap();
+        assert!(
+            marker.starts_with("better-auth.dont_remember=true."),
+            "{route}: {marker}"
+        );
+        let expires = shared.session().await["session"]["expiresAt"]
+            .as_str()
+            .unwrap()
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap();
+        assert!(
+            expires < chrono::Utc::now() + chrono::Duration::hours(25),
+            "{route}: the session lasts a day, not a week: {expires}"
+        );
+    }
+}

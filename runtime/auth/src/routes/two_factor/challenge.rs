@@ -16,6 +16,7 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use crate::cookie;
+use crate::current_session;
 use crate::db::credential_epoch::{self, Credentials};
 use crate::db::verification;
 use crate::error::{ApiError, ApiResult};
@@ -44,12 +45,17 @@ const CHALLENGE_PREFIX: &str = "2fa-";
 /// Starts the second step of a sign-in whose password matched the stored hash `password_hash`;
 /// `None` when that hash was replaced meanwhile. The challenge is written first and the hash read
 /// after it: a reset writes the hash first and ends pending challenges after it
-/// ([`forget_pending`]), so one of the two always sees the other.
+/// ([`forget_pending`]), so one of the two always sees the other. The sign-in's `remember`
+/// goes with the challenge as BetterAuth carries it, in the browser: the `dont_remember` marker
+/// (a stale one, from the request's `headers`, expired when remembering), which the challenge's
+/// end reads (`verify::finish_sign_in`).
 pub async fn start_challenge(
     state: &AppState,
     client: &crate::db::Client,
     user_id: &str,
     password_hash: &str,
+    remember: bool,
+    headers: &HeaderMap,
 ) -> ApiResult<Option<Response>> {
     let identifier = format!("{CHALLENGE_PREFIX}{}", crate::ids::random_string(20));
     let expires = crate::db::now_ms() + chrono::Duration::seconds(CHALLENGE_SECS);
@@ -61,7 +67,7 @@ pub async fn start_challenge(
         return Ok(None);
     }
     let names = &state.cookies;
-    let cookies = vec![
+    let mut cookies = vec![
         names.expire(&names.session_token),
         names.expire(&names.session_data),
         names.set_cookie(
@@ -70,6 +76,11 @@ pub async fn start_challenge(
             Some(CHALLENGE_SECS),
         ),
     ];
+    if !remember {
+        cookies.push(current_session::dont_remember_cookie(state));
+    } else if current_session::has_dont_remember(state, headers) {
+        cookies.push(names.expire(&names.dont_remember));
+    }
     // Every user with 2FA on has an authenticator; a one-time code by mail needs a mail sender,
     // and is no second factor after a reset by mail (`otp.rs`).
     let mut methods = vec!["totp"];

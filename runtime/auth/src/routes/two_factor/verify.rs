@@ -150,6 +150,8 @@ pub(super) async fn finish_sign_in(
     if user.is_banned(Utc::now()) {
         return Err(crate::routes::sign_in::banned_error());
     }
+    // The sign-in's rememberMe, carried by the marker its challenge set (`start_challenge`).
+    let remember = !current_session::has_dont_remember(state, headers);
     // Taken under the user's lock: one challenge issues one session, and none once a reset or a
     // ban has ended it.
     let issued = current_session::issue_if_still(
@@ -157,7 +159,7 @@ pub(super) async fn finish_sign_in(
         client,
         &user.id,
         current_session::StillSo::ChallengePending(&pending.identifier),
-        true,
+        remember,
         ip,
         &user_agent(headers),
     )
@@ -169,8 +171,10 @@ pub(super) async fn finish_sign_in(
     if trust_device {
         cookies.push(challenge::trust_device_cookie(state, client, &user.id).await?);
     }
-    // The challenge remembers the device (rememberMe defaults to true): clear any stale marker.
-    cookies.push(state.cookies.expire(&state.cookies.dont_remember));
+    if remember {
+        // Clears a marker the browser should no longer hold (set by an earlier sign-in).
+        cookies.push(state.cookies.expire(&state.cookies.dont_remember));
+    }
     Ok(respond::json_with_cookies(
         StatusCode::OK,
         json!({"token": issued.session.token, "user": state.user_json(&user)}),
