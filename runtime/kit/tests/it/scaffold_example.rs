@@ -187,6 +187,43 @@ async fn scaffold_serves_health_me_domain_and_devices_then_shuts_down_gracefully
         .await
         .unwrap();
     assert_eq!(res.status(), 201);
+    // The example job route: anyone signed in may call it, and each job stays in the service's
+    // Redis, so the message's size and the finished jobs kept are bounded.
+    let enqueue = |message: String| {
+        http.post(format!("{base}/jobs"))
+            .header("cookie", &alice.cookie)
+            .header("origin", &fx.auth.url)
+            .json(&json!({ "message": message }))
+            .send()
+    };
+    assert_eq!(
+        enqueue("x".repeat(4097)).await.unwrap().status(),
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    let res = enqueue("x".repeat(4096)).await.unwrap();
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let id = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut redis = redis::Client::open(fx.redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let opts: String = redis::cmd("HGET")
+        .arg(format!("bull:core:{id}"))
+        .arg("opts")
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    let opts: Value = serde_json::from_str(&opts).unwrap();
+    assert_eq!(
+        (&opts["removeOnComplete"], &opts["removeOnFail"]),
+        (&json!(1000), &json!(5000)),
+        "{opts}"
+    );
+
     let created: Value = http
         .post(format!("{base}/device-sessions"))
         .header("cookie", &alice.cookie)

@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use stackr_kit::worker::{JobStatus, Producer};
+use stackr_kit::worker::{JobOptions, JobStatus, Producer, RemoveOnFinish};
 use stackr_kit::{Principal, ServiceState};
 
 use crate::job_names;
@@ -27,16 +27,33 @@ struct NewJob {
     message: String,
 }
 
+/// The longest message taken: every job stays in this service's Redis until it is removed, so
+/// what a caller may put there is bounded (the request body alone may be 2 MB).
+const MESSAGE_LIMIT_BYTES: usize = 4096;
+/// How many finished jobs stay readable by `GET /jobs/{id}`: BullMQ keeps every finished job
+/// unless told otherwise, and without a bound callers could fill Redis's memory.
+const KEEP_COMPLETED: usize = 1000;
+const KEEP_FAILED: usize = 5000;
+
 async fn enqueue(
     who: Principal,
     State(jobs): State<Arc<Producer>>,
     Json(job): Json<NewJob>,
 ) -> Result<(StatusCode, Json<Value>), StatusCode> {
+    if job.message.len() > MESSAGE_LIMIT_BYTES {
+        return Err(StatusCode::PAYLOAD_TOO_LARGE);
+    }
     let data = json!({ "userId": who.user_id(), "message": job.message });
-    let id = jobs.add(job_names::EXAMPLE, data).await.map_err(|error| {
-        tracing::error!(%error, "cannot enqueue");
-        StatusCode::SERVICE_UNAVAILABLE
-    })?;
+    let retention = JobOptions::new()
+        .remove_on_complete(RemoveOnFinish::Count(KEEP_COMPLETED))
+        .remove_on_fail(RemoveOnFinish::Count(KEEP_FAILED));
+    let id = jobs
+        .add_with(job_names::EXAMPLE, data, retention)
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "cannot enqueue");
+            StatusCode::SERVICE_UNAVAILABLE
+        })?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "id": id }))))
 }
 
