@@ -7,10 +7,13 @@
 //! cookies cannot fill the cache and an outage is never remembered as a verdict.
 //!
 //! Concurrent misses for the same cookie are coalesced: one request asks auth, the others wait
-//! for it and take its answer, whatever it is. Without this, every entry's expiry sends one
-//! get-session per in-flight request of that user (a page firing 30 calls costs auth 30 calls);
-//! and with only positive answers shared, a hung auth would fail those 30 requests one request
-//! timeout after another instead of all within one.
+//! for it and take its answer. A failure or `None` is taken whatever its age; a positive answer
+//! only by a request that came less than `ttl` after auth was asked, as a cache entry of it would
+//! have served it (when auth is slower than the TTL, a later waiter asks auth again), so a
+//! sign-out stops working within the TTL however slow auth is. Without coalescing, every entry's
+//! expiry sends one get-session per in-flight request of that user (a page firing 30 calls costs
+//! auth 30 calls); and with only positive answers shared, a hung auth would fail those 30
+//! requests one request timeout after another instead of all within one.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -71,6 +74,10 @@ impl Drop for InFlight<'_> {
 /// for the callers that were waiting when it finished.
 struct Finished {
     at: Instant,
+    /// For a positive answer, `ttl` after auth was asked: a caller that came at or after this
+    /// asks again, since auth may have read the session before a sign-out that is now older than
+    /// the TTL. `None` for an answer that lets nobody in, shared however long auth took.
+    admits_until: Option<Instant>,
     answer: Box<dyn Any + Send + Sync>,
 }
 
@@ -105,7 +112,8 @@ impl SessionCache {
 
     /// The cached session, or the result of `verify` (cached when positive), with concurrent
     /// callers for the same cookie sharing one `verify`: those waiting when it finishes take its
-    /// answer, a failure or `None` included; a caller coming later asks again.
+    /// answer, a failure or `None` included, a positive one only if they came less than the TTL
+    /// after it was asked; a caller coming later asks again.
     pub async fn get_or_verify<F, Fut, E>(
         &self,
         cookie: &str,
@@ -137,7 +145,9 @@ impl SessionCache {
             let mut last = flight.flight.last.lock().await;
             let shared = last
                 .as_ref()
-                .filter(|finished| finished.at >= came)
+                .filter(|finished| {
+                    finished.at >= came && finished.admits_until.is_none_or(|until| until > came)
+                })
                 .and_then(|finished| {
                     finished
                         .answer
@@ -156,6 +166,9 @@ impl SessionCache {
                     }
                     *last = Some(Finished {
                         at: Instant::now(),
+                        admits_until: matches!(answer, Ok(Some(_)))
+                            .then(|| asked.checked_add(self.ttl))
+                            .flatten(),
                         answer: Box::new(answer.clone()),
                     });
                     answer
@@ -392,6 +405,106 @@ mod tests {
             let _ = task.await;
         }
         assert!(cache.in_flight.lock().unwrap().is_empty());
+    }
+
+    /// Waits until `waiting` callers have joined `cookie`'s flight (each has noted when it came).
+    async fn queued(cache: &SessionCache, cookie: &str, waiting: usize) {
+        // The map holds one reference besides the callers'.
+        while cache
+            .in_flight
+            .lock()
+            .unwrap()
+            .get(&hash(cookie))
+            .map_or(0, Arc::strong_count)
+            < waiting + 1
+        {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    /// Auth slower than the TTL: a verification asks, the user signs out right after, and a
+    /// request coming more than the TTL after the question waits for that verification. Its
+    /// answer ("valid") is older than a cache entry may be, so the request asks auth itself
+    /// rather than being let in on it.
+    #[tokio::test]
+    async fn a_waiter_does_not_take_a_positive_answer_asked_longer_than_the_ttl_before_it_came() {
+        let ttl = Duration::from_millis(50);
+        let cache = Arc::new(SessionCache::new(ttl, 10).unwrap());
+        let (asked_tx, asked) = tokio::sync::oneshot::channel();
+        let (answer, answer_rx) = tokio::sync::oneshot::channel::<()>();
+        let first = tokio::spawn({
+            let cache = cache.clone();
+            async move {
+                cache
+                    .get_or_verify("c=1", || async move {
+                        asked_tx.send(()).unwrap();
+                        answer_rx.await.unwrap();
+                        // What auth read when asked, before the sign-out.
+                        Ok::<_, ()>(Some((*session("u", chrono::Duration::days(1))).clone()))
+                    })
+                    .await
+            }
+        });
+        asked.await.unwrap();
+        // Only a lower bound on time is relied on: the second request comes later than this.
+        tokio::time::sleep(2 * ttl).await;
+        let asked_again = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let second = tokio::spawn({
+            let (cache, asked_again) = (cache.clone(), asked_again.clone());
+            async move {
+                cache
+                    .get_or_verify("c=1", || async move {
+                        asked_again.store(true, std::sync::atomic::Ordering::SeqCst);
+                        Ok::<_, ()>(None) // signed out
+                    })
+                    .await
+            }
+        });
+        queued(&cache, "c=1", 2).await;
+        answer.send(()).unwrap();
+        assert!(first.await.unwrap().unwrap().is_some(), "its own answer");
+        assert!(
+            second.await.unwrap().unwrap().is_none(),
+            "let in on an answer asked {:?} before it came, with a {ttl:?} TTL",
+            2 * ttl
+        );
+        assert!(asked_again.load(std::sync::atomic::Ordering::SeqCst));
+        assert!(cache.is_empty() && cache.in_flight.lock().unwrap().is_empty());
+    }
+
+    /// Only a positive answer is held to the TTL: a failure, however long auth took to give it,
+    /// is shared with every request that waited for it (it lets nobody in), so a hung auth still
+    /// fails them all within one request timeout.
+    #[tokio::test]
+    async fn a_waiter_takes_a_failure_however_long_ago_it_was_asked() {
+        let ttl = Duration::from_millis(50);
+        let cache = Arc::new(SessionCache::new(ttl, 10).unwrap());
+        let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (asked_tx, mut asked) = tokio::sync::mpsc::unbounded_channel();
+        let (answer, answer_rx) = tokio::sync::watch::channel(false);
+        let failing = |cache: Arc<SessionCache>| {
+            let (calls, asked_tx, mut answer_rx) =
+                (calls.clone(), asked_tx.clone(), answer_rx.clone());
+            tokio::spawn(async move {
+                cache
+                    .get_or_verify("c=1", || async move {
+                        calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        asked_tx.send(()).unwrap();
+                        answer_rx.wait_for(|go| *go).await.unwrap();
+                        Err::<Option<VerifiedSession>, _>("auth timed out")
+                    })
+                    .await
+            })
+        };
+        let first = failing(cache.clone());
+        asked.recv().await.unwrap();
+        tokio::time::sleep(2 * ttl).await;
+        let second = failing(cache.clone());
+        queued(&cache, "c=1", 2).await;
+        answer.send(true).unwrap();
+        assert_eq!(first.await.unwrap().unwrap_err(), "auth timed out");
+        assert_eq!(second.await.unwrap().unwrap_err(), "auth timed out");
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 
     #[tokio::test]
