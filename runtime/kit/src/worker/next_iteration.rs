@@ -119,7 +119,10 @@ fn bullmq_official_adds(parsed: Option<&bullmq::options::RepeatJobOptions>, now:
     let Some(repeat) = parsed else {
         return true;
     };
-    let iteration = repeat.count.map_or(1, |count| count + 1);
+    // Saturating: the count is the job's, any u64 its producer stored, and this runs before the
+    // options check lowers one bullmq-official would overflow on (`needs_check`); an overflow
+    // here would panic outside the handler's catch and leave the job active.
+    let iteration = repeat.count.map_or(1, |count| count.saturating_add(1));
     let at_limit = repeat.limit.is_some_and(|limit| iteration > limit);
     let past_end = repeat.end_date.is_some_and(|end| now > end);
     !(at_limit || past_end)
@@ -566,6 +569,10 @@ mod tests {
         ));
         assert!(!bullmq_official_adds(
             Some(&repeat(None, None, Some(NOW - 1))),
+            NOW
+        ));
+        assert!(!bullmq_official_adds(
+            Some(&repeat(Some(u64::MAX), Some(5), None)),
             NOW
         ));
     }

@@ -41,6 +41,7 @@ mod worker_lock_renewal;
 mod worker_node_parity;
 mod worker_option_matrix;
 mod worker_redis_startup;
+mod worker_scheduler_counts;
 mod worker_scripts_pinned;
 mod worker_stored_attempts;
 mod worker_support;

@@ -35,6 +35,10 @@
 //! - A backoff type other than `fixed` or `exponential` (this worker has no custom backoff
 //!   strategies): the job runs, and an attempt that fails while attempts are left fails it for
 //!   good, with the handler's reason and why it is not retried ([`not_retried`]).
+//! - A job scheduler's iteration count (`repeat.count`) above the largest time, as every count of
+//!   milliseconds or iterations here, becomes that largest value: bullmq-official counts the
+//!   next iteration as `count + 1`, which overflows at the largest count it holds. To Node the
+//!   two counts mean the same (past the `limit`) unless the `limit` is about that large too.
 //! - An exponential backoff of 0 ms (after the above: a negative delay that retries at once is
 //!   0) becomes a fixed one of 0 ms: the same waits, without bullmq-official's `2^(n-1)`, which
 //!   overflows past 64 attempts.
@@ -103,10 +107,15 @@ pub(crate) enum OptionsCheck {
 
 /// Whether bullmq-official may have replaced this job's options with defaults, or read a backoff
 /// it cannot act on as Node would: an exponential one of 0 ms included, whose `2^(n-1)`
-/// overflows past 64 attempts (where Node, and a fixed backoff of 0, retry at once).
+/// overflows past 64 attempts (where Node, and a fixed backoff of 0, retry at once). Or a job
+/// scheduler's iteration count at the largest a count holds: bullmq-official counts the next
+/// iteration as `count + 1` after the handler, an overflow that panics in its task (debug
+/// builds) and leaves the job in its active list, which holds up shutdown.
 pub(crate) fn needs_check(parsed: &bullmq::JobOptions) -> bool {
     use bullmq::types::BackoffStrategy::{Exponential, Fixed};
+    let iteration = parsed.repeat.as_ref().and_then(|repeat| repeat.count);
     parsed.attempts.is_none()
+        || iteration.is_some_and(|count| count > normalize::MILLIS)
         || match &parsed.backoff {
             Some(Exponential(0)) => true,
             Some(Fixed(delay) | Exponential(delay)) => *delay > normalize::MILLIS,
@@ -386,6 +395,16 @@ mod tests {
             r#"{"attempts":2,"backoff":{"type":"fixed","delay":10000000000000000000}}"#
         )));
         assert!(needs_check(&parsed(r#"{}"#)));
+        // bullmq-official's next iteration would count `u64::MAX + 1`.
+        let counted = r#"{"attempts":1,"repeat":{"every":1000,"count":18446744073709551615}}"#;
+        assert!(needs_check(&parsed(counted)));
+        assert_eq!(
+            rewritten(counted),
+            json!({"attempts":1,"repeat":{"every":1000,"count":i64::MAX}})
+        );
+        assert!(!needs_check(&parsed(
+            r#"{"attempts":1,"repeat":{"every":1000,"count":9223372036854775807}}"#
+        )));
         assert_eq!(
             rewritten(r#"{"attempts":2,"backoff":{"type":"fixed","delay":10000000000000000000}}"#),
             json!({"attempts":2,"backoff":{"type":"fixed","delay":i64::MAX}})

@@ -1,0 +1,85 @@
+//! A job scheduler's iteration count (`repeat.count` in the job's options) is whatever the job's
+//! hash says: one at the largest value a count can hold still runs and completes like any other
+//! iteration, instead of crashing its processing (counting the iteration after it overflows)
+//! and holding up shutdown.
+
+use crate::worker_support;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use redis::aio::MultiplexedConnection;
+use redis::AsyncCommands;
+use serde_json::json;
+use stackr_kit::worker::{self, Handlers, Job, JobError, JobOptions, Producer};
+use stackr_testkit::TempRedis;
+use worker_support::*;
+
+/// `Ok` once job `id` of queue `core` has completed.
+async fn completed(mut conn: MultiplexedConnection, id: String) -> Result<(), String> {
+    let score: Option<f64> = conn.zscore("bull:core:completed", &id).await.unwrap();
+    let active: Vec<String> = conn.lrange("bull:core:active", 0, -1).await.unwrap();
+    score.map(|_| ()).ok_or(format!("active jobs {active:?}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_iteration_at_the_largest_count_still_completes() {
+    let redis = TempRedis::start();
+    let queue = queue_config(&redis.url(), "core");
+    let producer = Producer::new(queue.clone());
+    let mut conn = redis_conn(&redis.url()).await;
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let mut ids = Vec::new();
+    // One scheduler whose limit ends it with this iteration, one without a limit.
+    for (scheduler, limit) in [("limited", Some(5)), ("unlimited", None)] {
+        let _: () = conn
+            .zadd("bull:core:repeat", scheduler, millis)
+            .await
+            .unwrap();
+        let _: () = conn
+            .hset_multiple(
+                format!("bull:core:repeat:{scheduler}"),
+                &[("name", "tick"), ("every", "60000"), ("ic", "1")],
+            )
+            .await
+            .unwrap();
+        let id = format!("repeat:{scheduler}:{millis}");
+        let options = JobOptions::new().attempts(1).job_id(&id);
+        producer.add_with("tick", json!({}), options).await.unwrap();
+        let mut repeat = json!({"every": 60000, "count": u64::MAX});
+        if let Some(limit) = limit {
+            repeat["limit"] = json!(limit);
+        }
+        let options = json!({"attempts": 1, "repeat": repeat}).to_string();
+        let _: () = conn
+            .hset_multiple(
+                format!("bull:core:{id}"),
+                &[("opts", options.as_str()), ("rjk", scheduler)],
+            )
+            .await
+            .unwrap();
+        ids.push(id);
+    }
+
+    let handlers = Handlers::new().on("tick", |_: Job| async {
+        Ok::<_, JobError>(json!("ticked"))
+    });
+    let config = fast_worker_config(queue, 2);
+    let grace = config.shutdown_grace;
+    let running = worker::start(config, handlers).await.unwrap();
+    for id in &ids {
+        eventually(
+            Duration::from_secs(30),
+            &format!("iteration {id} completed"),
+            || completed(conn.clone(), id.clone()),
+        )
+        .await;
+    }
+    tokio::time::timeout(grace + Duration::from_secs(10), running.shutdown())
+        .await
+        .expect("shutdown finishes within the grace period")
+        .unwrap();
+    assert_eq!(conn.llen::<_, usize>("bull:core:active").await.unwrap(), 0);
+}
