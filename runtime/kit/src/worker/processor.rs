@@ -95,8 +95,14 @@ async fn process(
         return Err(bullmq::Error::RateLimited { delay_ms: 0 });
     }
 
-    let options = if node_options::needs_check(job.opts()) {
-        while_redis_comes_back!(node_options::check(&mut ctx.conn.clone(), &key, &token))
+    let attempts_made = job.attempts_made();
+    let options = if node_options::needs_check(job.opts(), attempts_made) {
+        while_redis_comes_back!(node_options::check(
+            &mut ctx.conn.clone(),
+            &key,
+            &token,
+            attempts_made
+        ))
     } else {
         Ok(OptionsCheck::Readable)
     };

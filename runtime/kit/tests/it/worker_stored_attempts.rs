@@ -71,3 +71,64 @@ async fn a_job_whose_attempt_count_is_at_its_maximum_still_finishes() {
         .unwrap();
     assert_eq!(reason, "no luck");
 }
+
+/// Node's exponential backoff waits `2^(attemptsMade-1) × delay` after attempt `attemptsMade`;
+/// with a stored count written high enough, that wait outgrows what a count of milliseconds
+/// holds. Each such job is still retried, after the longest wait there is, instead of
+/// crashing its processing (`2^64`, or `2^54 × 1000`) or retrying at once (`2^63`, which
+/// wraps around to a negative wait), and the worker still stops within its grace period.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exponential_backoff_past_the_largest_wait_waits_the_largest_wait() {
+    let redis = TempRedis::start();
+    let queue = queue_config(&redis.url(), "core");
+    let producer = Producer::new(queue.clone());
+    let mut conn = redis_conn(&redis.url()).await;
+    let mut ids = Vec::new();
+    for (attempts_made, delay) in [(64_u32, 1_u64), (54, 1_000), (63, 1)] {
+        let options = JobOptions::new()
+            .attempts(100)
+            .backoff(worker::Backoff::Exponential(delay));
+        let id = producer
+            .add_with("fails", json!({}), options)
+            .await
+            .unwrap();
+        let _: () = conn
+            .hset(format!("bull:core:{id}"), "atm", attempts_made.to_string())
+            .await
+            .unwrap();
+        ids.push((id, attempts_made));
+    }
+
+    let handlers = Handlers::new().on("fails", |_: Job| async {
+        Err::<Value, _>(JobError::retryable("no luck"))
+    });
+    let config = fast_worker_config(queue, 3);
+    let grace = config.shutdown_grace;
+    let running = worker::start(config, handlers).await.unwrap();
+    for (id, _) in &ids {
+        eventually(
+            Duration::from_secs(30),
+            &format!("job {id} delayed for a retry"),
+            || in_set(conn.clone(), "delayed", id.clone()),
+        )
+        .await;
+    }
+    tokio::time::timeout(grace + Duration::from_secs(10), running.shutdown())
+        .await
+        .expect("shutdown finishes within the grace period")
+        .unwrap();
+    assert_eq!(conn.llen::<_, usize>("bull:core:active").await.unwrap(), 0);
+    for (id, attempts_made) in ids {
+        let key = format!("bull:core:{id}");
+        let (atm, delay, reason): (u32, String, String) = redis::pipe()
+            .hget(&key, "atm")
+            .hget(&key, "delay")
+            .hget(&key, "failedReason")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(atm, attempts_made + 1, "job {id}: one more attempt counted");
+        assert_eq!(delay, i64::MAX.to_string(), "job {id}: the retry's wait");
+        assert_eq!(reason, "no luck");
+    }
+}

@@ -42,10 +42,15 @@
 //! - An exponential backoff of 0 ms (after the above: a negative delay that retries at once is
 //!   0) becomes a fixed one of 0 ms: the same waits, without bullmq-official's `2^(n-1)`, which
 //!   overflows past 64 attempts.
-//!
-//! Not rewritten: an exponential backoff whose delay outgrows 63 bits of milliseconds before
-//! the job's last attempt (2^54 × 1 s is reached only after 570 million years of retries, or
-//! with an absurd base delay): bullmq-official's arithmetic overflows there, where Node waits.
+//! - An exponential backoff whose next wait, `2^(n-1) × delay` after attempt n, is past the
+//!   largest wait (2^63 - 1 ms) becomes a fixed backoff of that largest wait. The attempts made
+//!   are the job's stored count (`atm`), which its producer may have written as it pleased
+//!   (retries alone take 570 million years to get there at 1 s), and bullmq-official's
+//!   `2^(n-1) × delay` overflows there: in debug builds a panic in its per-job task, which
+//!   leaves the job active and holds up shutdown; in release builds a wrap to a negative wait,
+//!   a retry at once. Every later wait is longer still (attempts only add up): each retry
+//!   waits the largest wait, where Node's waits are longer than any here. A job whose attempts
+//!   made are taken back afterwards (Node's `retry` with `resetAttemptsMade`) keeps that wait.
 
 mod javascript;
 mod normalize;
@@ -107,18 +112,23 @@ pub(crate) enum OptionsCheck {
 
 /// Whether bullmq-official may have replaced this job's options with defaults, or read a backoff
 /// it cannot act on as Node would: an exponential one of 0 ms included, whose `2^(n-1)`
-/// overflows past 64 attempts (where Node, and a fixed backoff of 0, retry at once). Or a job
+/// overflows past 64 attempts (where Node, and a fixed backoff of 0, retry at once), and one
+/// whose wait after the `attempts_made` (the job's stored count) and one more outgrows the
+/// largest wait, where that `2^(n-1) × delay` overflows too. Or a job
 /// scheduler's iteration count at the largest a count holds: bullmq-official counts the next
 /// iteration as `count + 1` after the handler, an overflow that panics in its task (debug
 /// builds) and leaves the job in its active list, which holds up shutdown.
-pub(crate) fn needs_check(parsed: &bullmq::JobOptions) -> bool {
+pub(crate) fn needs_check(parsed: &bullmq::JobOptions, attempts_made: u32) -> bool {
     use bullmq::types::BackoffStrategy::{Exponential, Fixed};
     let iteration = parsed.repeat.as_ref().and_then(|repeat| repeat.count);
     parsed.attempts.is_none()
         || iteration.is_some_and(|count| count > normalize::MILLIS)
         || match &parsed.backoff {
             Some(Exponential(0)) => true,
-            Some(Fixed(delay) | Exponential(delay)) => *delay > normalize::MILLIS,
+            Some(Exponential(delay)) => {
+                normalize::exponential_wait(*delay, attempts_made).is_none()
+            }
+            Some(Fixed(delay)) => *delay > normalize::MILLIS,
             _ => false,
         }
 }
@@ -146,16 +156,18 @@ pub(crate) fn not_retried(reason: &str, backoff: &str) -> String {
     format!("{reason} (not retried: {option})")
 }
 
-/// Checks the job's stored options and repairs them if bullmq-official could not read them.
+/// Checks the job's stored options and repairs them if bullmq-official could not read them, or
+/// could not act on them as Node would after the `attempts_made` it read.
 pub(crate) async fn check(
     conn: &mut ConnectionManager,
     job_key: &str,
     token: &str,
+    attempts_made: u32,
 ) -> redis::RedisResult<OptionsCheck> {
     let Some(raw) = stored(conn, job_key).await? else {
         return Ok(OptionsCheck::Readable);
     };
-    match repair(&raw) {
+    match repair(&raw, attempts_made) {
         Repair::AsIs => Ok(OptionsCheck::Readable),
         Repair::Unreadable(reason) => Ok(OptionsCheck::Unreadable(reason)),
         Repair::Rewritten(repaired) => Ok(
@@ -191,7 +203,9 @@ pub(crate) async fn repair_parent(
     let Some(raw) = stored(conn, parent_key).await? else {
         return Ok(());
     };
-    if let Repair::Rewritten(repaired) = repair(&raw) {
+    // As for a job that has made no attempt: a parent the child fails is failed for good, no
+    // retry waited for, and any other parent's fetch repairs what its own attempts call for.
+    if let Repair::Rewritten(repaired) = repair(&raw, 0) {
         redis::cmd("EVAL")
             .arg(REPLACE_OPTS_LUA)
             .arg(1)
@@ -224,7 +238,7 @@ fn readable(options: &str) -> Result<(), serde_json::Error> {
     serde_json::from_str::<bullmq::JobOptions>(options).map(|_| ())
 }
 
-fn repair(raw: &str) -> Repair {
+fn repair(raw: &str, attempts_made: u32) -> Repair {
     // Node reads empty options as none (`JSON.parse(rawOpts || '{}')`), as bullmq-official's
     // defaults do.
     if raw.is_empty() {
@@ -237,7 +251,7 @@ fn repair(raw: &str) -> Repair {
     let Value::Object(mut options) = original.clone() else {
         return Repair::Unreadable(format!("job options are not an object: {original}"));
     };
-    if let Err(reason) = normalize::normalize(&mut options) {
+    if let Err(reason) = normalize::normalize(&mut options, attempts_made) {
         return Repair::Unreadable(reason);
     }
     let unchanged = original.as_object() == Some(&options);
@@ -270,7 +284,17 @@ mod tests {
     use serde_json::json;
 
     fn rewritten(raw: &str) -> Value {
-        match repair(raw) {
+        rewritten_after(raw, 0)
+    }
+
+    /// Whether the options a job that has made no attempt was fetched with are checked.
+    fn checked(parsed: &bullmq::JobOptions) -> bool {
+        needs_check(parsed, 0)
+    }
+
+    /// `raw` rewritten for a job that has made `attempts_made` attempts.
+    fn rewritten_after(raw: &str, attempts_made: u32) -> Value {
+        match repair(raw, attempts_made) {
             Repair::Rewritten(json) => serde_json::from_str(&json).unwrap(),
             other => panic!("{raw}: {other:?}"),
         }
@@ -279,10 +303,13 @@ mod tests {
     #[test]
     fn readable_options_are_left_alone() {
         assert_eq!(
-            repair(r#"{"attempts":3,"backoff":{"type":"fixed","delay":100}}"#),
+            repair(
+                r#"{"attempts":3,"backoff":{"type":"fixed","delay":100}}"#,
+                0
+            ),
             Repair::AsIs
         );
-        assert_eq!(repair(""), Repair::AsIs);
+        assert_eq!(repair("", 0), Repair::AsIs);
     }
 
     #[test]
@@ -379,30 +406,30 @@ mod tests {
     #[test]
     fn a_backoff_bullmq_official_would_misread_is_checked() {
         let parsed = |raw: &str| serde_json::from_str::<bullmq::JobOptions>(raw).unwrap();
-        assert!(!needs_check(&parsed(
+        assert!(!checked(&parsed(
             r#"{"attempts":2,"backoff":{"type":"fixed","delay":10}}"#
         )));
         // A type without a strategy here runs, and is dealt with when an attempt fails.
         let linear = parsed(r#"{"attempts":2,"backoff":{"type":"linear","delay":10}}"#);
-        assert!(!needs_check(&linear));
+        assert!(!checked(&linear));
         assert_eq!(unknown_backoff(&linear), Some("linear"));
         assert_eq!(
             not_retried("boom", "linear"),
             "boom (not retried: job option `backoff.type` (\"linear\") cannot be understood: \
              the backoffs this worker knows are \"fixed\" and \"exponential\")"
         );
-        assert!(needs_check(&parsed(
+        assert!(checked(&parsed(
             r#"{"attempts":2,"backoff":{"type":"fixed","delay":10000000000000000000}}"#
         )));
-        assert!(needs_check(&parsed(r#"{}"#)));
+        assert!(checked(&parsed(r#"{}"#)));
         // bullmq-official's next iteration would count `u64::MAX + 1`.
         let counted = r#"{"attempts":1,"repeat":{"every":1000,"count":18446744073709551615}}"#;
-        assert!(needs_check(&parsed(counted)));
+        assert!(checked(&parsed(counted)));
         assert_eq!(
             rewritten(counted),
             json!({"attempts":1,"repeat":{"every":1000,"count":i64::MAX}})
         );
-        assert!(!needs_check(&parsed(
+        assert!(!checked(&parsed(
             r#"{"attempts":1,"repeat":{"every":1000,"count":9223372036854775807}}"#
         )));
         assert_eq!(
@@ -412,8 +439,36 @@ mod tests {
     }
 
     #[test]
+    fn an_exponential_wait_past_the_largest_becomes_the_largest() {
+        let parsed = |raw: &str| serde_json::from_str::<bullmq::JobOptions>(raw).unwrap();
+        let exponential = |delay: u64| {
+            format!(r#"{{"attempts":100,"backoff":{{"type":"exponential","delay":{delay}}}}}"#)
+        };
+        let longest = json!({"attempts":100,"backoff":{"type":"fixed","delay":i64::MAX}});
+        // After attempt n = attempts made + 1, Node waits 2^(n-1) × delay: 2^63 - 1 ms at most.
+        for (attempts_made, delay) in [(64, 1), (63, 1), (54, 1_000), (1, 1 << 62), (200, 1)] {
+            let options = exponential(delay);
+            assert!(needs_check(&parsed(&options), attempts_made), "{options}");
+            assert_eq!(
+                rewritten_after(&options, attempts_made),
+                longest,
+                "{options}"
+            );
+        }
+        for (attempts_made, delay) in [(62, 1), (53, 1_000), (0, (1 << 63) - 1)] {
+            let options = exponential(delay);
+            assert!(!needs_check(&parsed(&options), attempts_made), "{options}");
+            assert_eq!(repair(&options, attempts_made), Repair::AsIs, "{options}");
+        }
+        // A fixed backoff waits the same after any attempt.
+        let fixed = r#"{"attempts":100,"backoff":{"type":"fixed","delay":1000}}"#;
+        assert!(!needs_check(&parsed(fixed), u32::MAX));
+        assert_eq!(repair(fixed, u32::MAX), Repair::AsIs);
+    }
+
+    #[test]
     fn unreadable_options_name_the_option() {
-        let reason = |raw: &str| match repair(raw) {
+        let reason = |raw: &str| match repair(raw, 0) {
             Repair::Unreadable(reason) => reason,
             other => panic!("{raw}: {other:?}"),
         };

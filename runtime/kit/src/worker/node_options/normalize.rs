@@ -74,8 +74,12 @@ const OPTIONS: &[(&[&str], Kind)] = &[
 /// Where deduplication's fields may also stand: bullmq-official reads `deduplication` like `de`.
 const DEDUPLICATION_ALIAS: &str = "deduplication";
 
-/// Rewrites `options` in place; an error is the reason a job fails with, naming the option.
-pub(super) fn normalize(options: &mut Map<String, Value>) -> Result<(), String> {
+/// Rewrites `options` in place, for a job that has made `attempts_made` attempts; an error is
+/// the reason a job fails with, naming the option.
+pub(super) fn normalize(
+    options: &mut Map<String, Value>,
+    attempts_made: u32,
+) -> Result<(), String> {
     stack_trace_limit(options);
     for (path, kind) in OPTIONS {
         rewrite_at(options, path, *kind)?;
@@ -86,7 +90,9 @@ pub(super) fn normalize(options: &mut Map<String, Value>) -> Result<(), String> 
     for retention_option in ["removeOnComplete", "removeOnFail"] {
         retention(options, retention_option)?;
     }
-    if let Retry::Until(most) = backoff(options)? {
+    let retry = backoff(options)?;
+    longest_wait(options, attempts_made);
+    if let Retry::Until(most) = retry {
         // Fewer attempts is what a bullmq-official worker makes of "stop retrying after these".
         if let Some(attempts) = options.get_mut("attempts") {
             if attempts.as_u64().is_some_and(|n| n > most) {
@@ -253,6 +259,31 @@ fn backoff(options: &mut Map<String, Value>) -> Result<Retry, String> {
         }
     }
     Ok(retry)
+}
+
+/// The wait of an exponential backoff of `delay` ms after attempt n = `attempts_made` + 1,
+/// `2^(n-1) × delay` as Node and bullmq-official count it; `None` past the largest wait,
+/// [`MILLIS`], where bullmq-official's count overflows.
+pub(super) fn exponential_wait(delay: u64, attempts_made: u32) -> Option<u64> {
+    2u64.checked_pow(attempts_made)
+        .and_then(|factor| delay.checked_mul(factor))
+        .filter(|wait| *wait <= MILLIS)
+}
+
+/// An exponential backoff (its delay a whole number by now) whose next wait is past the
+/// largest becomes a fixed backoff of the largest wait: every later wait is longer still, as
+/// the attempts made only add up, so each retry waits the largest wait, where bullmq-official
+/// would overflow (see the module docs).
+fn longest_wait(options: &mut Map<String, Value>, attempts_made: u32) {
+    let Some(backoff) = options.get_mut("backoff").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let delay = backoff.get("delay").and_then(Value::as_u64);
+    let exponential = backoff.get("type") == Some(&Value::from("exponential"));
+    if exponential && delay.is_some_and(|delay| exponential_wait(delay, attempts_made).is_none()) {
+        backoff.insert("type".into(), Value::from("fixed"));
+        backoff.insert("delay".into(), Value::from(MILLIS));
+    }
 }
 
 /// The first attempt after which an exponential backoff of `delay` waits -1 ms.
