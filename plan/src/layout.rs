@@ -9,3 +9,7 @@ pub const VENDORED_DIR: &str = "stackr-runtime";
 /// The folders of the runtime crates below `runtime/` (and below [`VENDORED_DIR`]).
 pub const AUTH_CRATE_DIR: &str = "auth";
 pub const KIT_CRATE_DIR: &str = "kit";
+
+/// A write's staging folders are named `<STAGING_PREFIX><random>` in the project's root; the
+/// next writing command deletes one it finds unfinished.
+pub const STAGING_PREFIX: &str = ".stackr-staging-";

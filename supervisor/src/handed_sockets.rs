@@ -12,6 +12,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::Arc;
 
 use anyhow::{bail, Result};
+use stackr_contract::env::{LISTEN_FDNAMES, LISTEN_FDS};
 
 /// A socket to hand to a process: bound to `address`, passed under `name` (its
 /// `FileDescriptorName=`, e.g. `api`).
@@ -139,8 +140,8 @@ impl Handover {
     /// the started shell knows: [`Handover::shell_prefix`] sets it.
     pub fn env(&self) -> [(&'static str, String); 2] {
         [
-            ("LISTEN_FDS", self.fds.len().to_string()),
-            ("LISTEN_FDNAMES", self.names.clone()),
+            (LISTEN_FDS, self.fds.len().to_string()),
+            (LISTEN_FDNAMES, self.names.clone()),
         ]
     }
 

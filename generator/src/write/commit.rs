@@ -27,8 +27,7 @@ pub const FAIL_AFTER_ENV: &str = "STACKR_TEST_FAIL_AFTER";
 /// Test hook: abort the process after placing this many files (a `kill -9` at that point).
 pub const CRASH_AFTER_ENV: &str = "STACKR_TEST_CRASH_AFTER";
 
-/// Staging folders are named `<STAGING_PREFIX><random>` in the project's root.
-pub const STAGING_PREFIX: &str = ".stackr-staging-";
+pub use stackr_plan::layout::STAGING_PREFIX;
 
 /// Files to write, by path relative to the project root. Later additions replace earlier ones.
 #[derive(Debug, Default, Clone)]

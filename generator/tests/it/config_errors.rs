@@ -491,6 +491,28 @@ fn an_environment_value_with_a_control_character_is_refused() {
     }
 }
 
+/// systemd and `stackr dev`'s supervisor set these at each start: readiness (`Type=notify`) and
+/// the API's handed socket. A value in `environment`, written as systemd's `Environment=`,
+/// overrode theirs: the unit never became ready, or the API was handed no socket.
+#[test]
+fn environment_names_the_process_manager_sets_are_refused() {
+    for name in [
+        "NOTIFY_SOCKET",
+        "LISTEN_FDS",
+        "LISTEN_PID",
+        "LISTEN_FDNAMES",
+    ] {
+        let message = generate_error(&with_services(&format!(
+            r#"    {{ "name": "core", "environment": {{ "{name}": "x" }} }}"#
+        )));
+        assert!(
+            flat(&message).contains(&format!("services[1].environment.{name}"))
+                && flat(&message).contains("is not allowed"),
+            "{name}: {message}"
+        );
+    }
+}
+
 #[test]
 fn admin_bind_is_an_ip_address_of_the_auth_service() {
     insta::assert_snapshot!(
@@ -596,6 +618,29 @@ fn a_state_dir_inside_the_projects_sources_is_refused() {
         let message = generate_error(&config);
         assert!(
             message.contains("stateDir") && message.contains(&format!("inside `{folder}`")),
+            "{state_dir}: {message}"
+        );
+    }
+}
+
+/// Nor a folder that something deletes on its own: one named like the staging folder of an
+/// interrupted write (`.stackr-staging-…`), which the next `stackr generate` deleted without a
+/// word, or cargo's `target`, which `cargo clean` deletes. The dev databases and the
+/// deployment's secrets (the only copy of its CA key) went with it.
+#[test]
+fn a_state_dir_that_stackr_or_cargo_delete_is_refused() {
+    for (state_dir, named) in [
+        (".stackr-staging-dev", ".stackr-staging-"),
+        (".stackr-staging-x/state", ".stackr-staging-"),
+        ("target", "target"),
+        ("./target/stackr", "target"),
+    ] {
+        let config = format!(
+            "{{\n  \"name\": \"shop\",\n  \"stateDir\": \"{state_dir}\",\n  \"services\": [ {{ \"name\": \"auth\", \"kind\": \"auth\" }} ]\n}}\n"
+        );
+        let message = generate_error(&config);
+        assert!(
+            flat(&message).contains("stateDir") && flat(&message).contains(&format!("`{named}`")),
             "{state_dir}: {message}"
         );
     }

@@ -17,7 +17,8 @@ pub struct StackrConfig {
     /// Project name: lowercase `[a-z][a-z0-9-]*`. Used in the VM test name and the dev app.
     pub name: String,
     /// Git-ignored folder holding dev secrets, databases and sockets, relative to the project root:
-    /// folder names of letters, digits, `.`, `_` and `-` (not first), no `..`.
+    /// folder names of letters, digits, `.`, `_` and `-` (not first), no `..`; not in `target`
+    /// or a `.stackr-staging-…` folder, which `cargo clean` and stackr delete.
     #[serde(default = "default_state_dir")]
     #[schemars(regex(
         pattern = r"^[A-Za-z0-9._][A-Za-z0-9._-]*(/[A-Za-z0-9._][A-Za-z0-9._-]*)*$"
@@ -238,7 +239,8 @@ pub struct ServiceConfig {
     /// Auth only: additional fields every user has (BetterAuth's `user.additionalFields`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub user_fields: Vec<super::UserFieldConfig>,
-    /// Extra non-secret environment variables for the API and worker.
+    /// Extra non-secret environment variables for the API and worker (not those stackr, systemd
+    /// or the dev supervisor set).
     #[serde(
         default,
         skip_serializing_if = "BTreeMap::is_empty",

@@ -126,8 +126,27 @@ fn check_state_dir(dir: &str) -> Result<(), String> {
             "stateDir `{dir}` must be a relative path without `..`, its folders named with letters, digits, `.`, `_` and `-`, none starting with `-`"
         ));
     }
+    // Folders of the project's root that something deletes on its own, and the state with them
+    // (the dev databases, the deployment's only copy of its secrets).
+    let top = dir.split('/').find(|part| !part.is_empty() && *part != ".");
+    if let Some(top) = top {
+        if top.starts_with(crate::layout::STAGING_PREFIX) {
+            return Err(format!(
+                "stateDir `{dir}` is named like the folders of an interrupted write (`{}`), which the next stackr command deletes",
+                crate::layout::STAGING_PREFIX
+            ));
+        }
+        if top == CARGO_TARGET_DIR {
+            return Err(format!(
+                "stateDir `{dir}` is inside `{CARGO_TARGET_DIR}`, cargo's build folder, which `cargo clean` deletes"
+            ));
+        }
+    }
     Ok(())
 }
+
+/// cargo's build folder in the project's root (the services' workspace).
+const CARGO_TARGET_DIR: &str = "target";
 
 fn resolve_runtime(config: &StackrConfig, report: &Reporter) -> Result<Runtime, ConfigError> {
     let source = &config.runtime;
@@ -502,7 +521,9 @@ fn is_allowed_env_name(key: &str) -> bool {
         && key
             .chars()
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
-    well_formed && !stackr_contract::env::is_reserved(key)
+    well_formed
+        && !stackr_contract::env::is_reserved(key)
+        && !stackr_contract::env::SET_AT_EACH_START.contains(&key)
 }
 
 /// A port a service claims: its API port, or the admin port of auth.

@@ -98,6 +98,16 @@ pub const LOG_FORMAT: &str = "LOG_FORMAT";
 pub const AUTH_SMTP_URL: &str = "AUTH_SMTP_URL";
 pub const AUTH_SMTP_PASSWORD_FILE: &str = "AUTH_SMTP_PASSWORD_FILE";
 
+/// Set by the process manager at each start (systemd, and `stackr dev`'s supervisor, which hands
+/// over sockets the same way): where to say the process is ready (`Type=notify`), and the
+/// listening sockets it is handed (sd_listen_fds(3)). A config's `environment` may not set them:
+/// systemd's `Environment=` would override its own.
+pub const NOTIFY_SOCKET: &str = "NOTIFY_SOCKET";
+pub const LISTEN_PID: &str = "LISTEN_PID";
+pub const LISTEN_FDS: &str = "LISTEN_FDS";
+pub const LISTEN_FDNAMES: &str = "LISTEN_FDNAMES";
+pub const SET_AT_EACH_START: &[&str] = &[NOTIFY_SOCKET, LISTEN_PID, LISTEN_FDS, LISTEN_FDNAMES];
+
 const fn var(name: &'static str, scope: Scope) -> ContractVar {
     ContractVar {
         name,

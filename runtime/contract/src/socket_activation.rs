@@ -20,9 +20,7 @@ pub const API_SOCKET: &str = "api";
 /// The `FileDescriptorName=` of auth's admin page's listening socket.
 pub const ADMIN_SOCKET: &str = "admin";
 
-const LISTEN_PID: &str = "LISTEN_PID";
-const LISTEN_FDS: &str = "LISTEN_FDS";
-const LISTEN_FDNAMES: &str = "LISTEN_FDNAMES";
+use crate::env::{LISTEN_FDNAMES, LISTEN_FDS, LISTEN_PID};
 /// The first descriptor systemd passes (`SD_LISTEN_FDS_START`).
 const FIRST_FD: RawFd = 3;
 
