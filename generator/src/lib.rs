@@ -9,6 +9,7 @@
 pub mod cli;
 pub mod commands;
 pub mod crates_on_disk;
+pub mod git_repository;
 pub mod project;
 pub mod render;
 pub mod runtime_sources;

@@ -26,6 +26,12 @@ pub fn placed_project(prefix: &str) -> anyhow::Result<tempfile::TempDir> {
         std::fs::create_dir_all(path.parent().context("a generated file at the root")?)?;
         std::fs::write(path, file.content)?;
     }
+    // `stackr secrets` creates secrets only in a git repository (what keeps them out of the Nix
+    // store), as `stackr init` makes a project.
+    anyhow::ensure!(
+        stackr::git_repository::start(dir.path())?,
+        "git is not installed"
+    );
     secrets::run(dir.path(), CaAction::Keep)?;
     Ok(dir)
 }

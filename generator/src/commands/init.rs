@@ -97,6 +97,13 @@ pub fn run(parent: &Path, options: &InitOptions) -> Result<ExitCode> {
     add_files(&mut changes, record::with_record(owned));
 
     make_whole(&dir, &name, &changes)?;
+    if !crate::git_repository::start(&dir)? {
+        eprintln!(
+            "warning: git is not installed, so {} is not a git repository: a flake command (`nix run .#dev`) copies the whole folder into the Nix store, where every local user can read it, {}/ (dev secrets, databases) included. Install git and run `git init && git add -A` there first.",
+            dir.display(),
+            plan.state_dir
+        );
+    }
     println!(
         "created {} with services: {}",
         dir.display(),

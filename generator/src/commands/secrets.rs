@@ -70,6 +70,17 @@ pub fn run(root: &Path, action: CaAction) -> Result<ExitCode> {
             "add `placement` to stackr.config.json to deploy on several hosts",
         )
     })?;
+    if !crate::git_repository::holds(root) {
+        return Err(UsageError::new(
+            format!(
+                "{} is not in a git repository: a flake command (`colmena apply`, `nixos-rebuild --flake`, `nix run`) would copy it whole into the Nix store, where every local user can read it, the deployment's secrets in {} included",
+                root.display(),
+                fleet.secrets_dir
+            ),
+            "run `git init && git add -A` in the project (its .gitignore keeps the state folder out), then `stackr secrets` again",
+        )
+        .into());
+    }
     let dir = root.join(&fleet.secrets_dir);
     let names: Vec<&str> = project
         .plan

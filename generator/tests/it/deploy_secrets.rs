@@ -14,6 +14,18 @@ use stackr_testkit::TempPostgres;
 
 const DEPLOY: &str = ".stackr/deploy";
 
+/// A project with `config` in a git repository of its own, as `stackr init` makes one.
+fn project_in_git(config: &str) -> tempfile::TempDir {
+    let project = project_with_config(config);
+    let init = Command::new("git")
+        .args(["init", "-q"])
+        .current_dir(project.path())
+        .status()
+        .expect("git");
+    assert!(init.success());
+    project
+}
+
 fn secrets(project: &Path, args: &[&str]) -> String {
     let output = stackr(project, &[&["secrets"], args].concat());
     assert!(output.status.success(), "{}", stderr(&output));
@@ -70,7 +82,7 @@ fn secrets_are_created_once_private_and_certificates_verify_by_host_name() {
         eprintln!("psql not installed: skipped");
         return;
     }
-    let project = project_with_config(&fixture_config("fleet"));
+    let project = project_in_git(&fixture_config("fleet"));
     secrets(project.path(), &[]);
     let deploy = project.path().join(DEPLOY);
     let first = tree(&deploy);
@@ -176,12 +188,12 @@ fn a_rotation_cut_short_is_finished_by_the_next_run() {
         eprintln!("openssl not installed: skipped");
         return;
     }
-    let project = project_with_config(&fixture_config("fleet"));
+    let project = project_in_git(&fixture_config("fleet"));
     secrets(project.path(), &[]);
     let deploy = project.path().join(DEPLOY);
     let before = tree(&deploy);
     // Another CA, as a rotation would write it before putting it in place.
-    let other = project_with_config(&fixture_config("fleet"));
+    let other = project_in_git(&fixture_config("fleet"));
     secrets(other.path(), &[]);
     let other_deploy = other.path().join(DEPLOY);
     for (from, to) in [
@@ -252,7 +264,7 @@ fn the_deployment_secrets_stay_out_of_git_in_any_state_folder() {
         return;
     }
     let config = fixture_config("fleet").replacen("{", "{\n  \"stateDir\": \"ops/state\",", 1);
-    let project = project_with_config(&config);
+    let project = project_in_git(&config);
     secrets(project.path(), &[]);
     let git = |args: &[&str]| {
         let output = Command::new("git")
@@ -263,7 +275,6 @@ fn the_deployment_secrets_stay_out_of_git_in_any_state_folder() {
         assert!(output.status.success(), "{}", stderr(&output));
         stdout(&output)
     };
-    git(&["init", "-q"]);
     git(&["add", "-A"]);
     let tracked = git(&["ls-files"]);
     assert!(project.path().join("ops/state/deploy/ca/ca.key").is_file());
@@ -281,7 +292,7 @@ fn host_certificates_expire() {
         eprintln!("openssl not installed: skipped");
         return;
     }
-    let project = project_with_config(&fixture_config("fleet"));
+    let project = project_in_git(&fixture_config("fleet"));
     secrets(project.path(), &[]);
     let two_years = (2 * 366 * 24 * 3600).to_string();
     for host in ["gate", "data"] {
@@ -306,7 +317,7 @@ fn host_certificates_expire() {
 /// 60 days (or that an older stackr issued without an end), and keeps one far from its end.
 #[test]
 fn certificates_near_their_end_are_reissued_and_others_kept() {
-    let project = project_with_config(&fixture_config("fleet"));
+    let project = project_in_git(&fixture_config("fleet"));
     secrets(project.path(), &[]);
     let host = |name: &str, file: &str| {
         project
@@ -336,4 +347,27 @@ fn certificates_near_their_end_are_reissued_and_others_kept() {
     let renewed = cert("gate");
     let again = secrets(project.path(), &[]);
     assert_eq!(cert("gate"), renewed, "renewed once: {again}");
+}
+
+/// A flake command (`colmena apply`, `nixos-rebuild --flake`, `nix run`) copies a project that
+/// is not a git repository into the Nix store whole, where every local user can read it: the
+/// CA's key and every password with it. Outside a git repository no secret is created.
+#[test]
+fn no_secret_is_created_outside_a_git_repository() {
+    let project = project_with_config(&fixture_config("fleet"));
+    let output = stackr(project.path(), &["secrets"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let message = stderr(&output)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        message.contains("Nix store") && message.contains("git init"),
+        "{message}"
+    );
+    assert!(
+        !project.path().join(DEPLOY).exists(),
+        "{:?}",
+        tree(project.path()).keys()
+    );
 }

@@ -449,6 +449,7 @@ fn stackr_secrets_creates_every_file_colmena_uploads() {
     let Some((project, fleet)) = fleet_in_project() else {
         return;
     };
+    assert!(stackr::git_repository::start(project.path()).unwrap());
     let output = common::stackr(project.path(), &["secrets"]);
     assert!(output.status.success(), "{}", common::stderr(&output));
     for (host, system) in &fleet {

@@ -384,3 +384,62 @@ fn init_refuses_guards_it_cannot_give_and_writes_nothing() {
         );
     }
 }
+
+/// A flake command copies a folder that is not a git repository into the Nix store whole, where
+/// every local user can read it: `.stackr/`, with the dev secrets and databases, and later the
+/// deployment's secrets. `init` makes the project a git repository with its files staged, so
+/// `nix run .#dev` works at once and copies only what git tracks.
+#[test]
+fn the_project_is_a_git_repository_that_keeps_its_state_out() {
+    if !common::installed("git") {
+        eprintln!("git not installed: skipped");
+        return;
+    }
+    let (_parent, root) = init_project(&[]);
+    let git = |args: &[&str]| {
+        let output = std::process::Command::new("git")
+            .args(args)
+            .current_dir(&root)
+            .output()
+            .unwrap();
+        (output.status.success(), stdout(&output))
+    };
+    let (_, top) = git(&["rev-parse", "--show-toplevel"]);
+    assert_eq!(
+        std::path::Path::new(top.trim()).canonicalize().unwrap(),
+        root.canonicalize().unwrap()
+    );
+    let (_, staged) = git(&["ls-files"]);
+    for file in [
+        "flake.nix",
+        "stackr.config.json",
+        "nix/dev.nix",
+        ".gitignore",
+    ] {
+        assert!(
+            staged.lines().any(|l| l == file),
+            "{file} not staged:\n{staged}"
+        );
+    }
+    let (ignored, _) = git(&["check-ignore", "-q", ".stackr/deploy/ca/ca.key"]);
+    assert!(ignored, "the state folder is not ignored");
+}
+
+/// Inside a repository already (a monorepo), the project is part of it: no repository of its own.
+#[test]
+fn inside_a_repository_init_makes_none_of_its_own() {
+    if !common::installed("git") {
+        eprintln!("git not installed: skipped");
+        return;
+    }
+    let parent = tempfile::tempdir().unwrap();
+    let init = std::process::Command::new("git")
+        .args(["init", "-q"])
+        .current_dir(parent.path())
+        .status()
+        .unwrap();
+    assert!(init.success());
+    let output = stackr(parent.path(), &["init", "shop", "--defaults"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(!parent.path().join("shop/.git").exists());
+}
