@@ -15,10 +15,19 @@ pkgs.writeShellApplication {
     pkgs.util-linux
     pkgs.coreutils
     pkgs.gnugrep
-    pkgs.git
   ];
   text = ''
-    cd "$(git rev-parse --show-toplevel 2>/dev/null || pwd)"
+    # The project: the nearest folder holding stackr.config.json, from here up (a project may sit
+    # inside a larger repository, whose top is not the project).
+    root="$PWD"
+    while [ ! -f "$root/stackr.config.json" ]; do
+      if [ "$root" = / ]; then
+        echo "no stackr.config.json in $PWD or above it: run this from the project's folder" >&2
+        exit 2
+      fi
+      root="$(dirname "$root")"
+    done
+    cd "$root"
     # --no-server: process-compose's control API would otherwise take port 8080, a base API's port.
     exec process-compose --config process-compose.yaml up --no-server "$@"
   '';

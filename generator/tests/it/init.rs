@@ -426,8 +426,9 @@ fn the_project_is_a_git_repository_that_keeps_its_state_out() {
 }
 
 /// Inside a repository already (a monorepo), the project is part of it: no repository of its own.
+/// Its dev app still runs in the project.
 #[test]
-fn inside_a_repository_init_makes_none_of_its_own() {
+fn inside_a_repository_the_project_has_no_repository_of_its_own_and_dev_runs_in_it() {
     if !common::installed("git") {
         eprintln!("git not installed: skipped");
         return;
@@ -441,5 +442,41 @@ fn inside_a_repository_init_makes_none_of_its_own() {
     assert!(init.success());
     let output = stackr(parent.path(), &["init", "shop", "--defaults"]);
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(!parent.path().join("shop/.git").exists());
+    let root = parent.path().join("shop");
+    assert!(!root.join(".git").exists());
+
+    // `nix run .#dev` from a folder of the project runs process-compose in the project, not at
+    // the top of the repository around it (which has no process-compose.yaml, or another's).
+    let dev_nix = std::fs::read_to_string(root.join("nix/dev.nix")).unwrap();
+    let script = dev_nix
+        .split_once("text = ''")
+        .and_then(|(_, rest)| rest.split_once("'';"))
+        .expect("the app's script")
+        .0;
+    assert!(!script.contains("${"), "Nix would interpolate: {script}");
+    let bin = tempfile::tempdir().unwrap();
+    let fake = bin.path().join("process-compose");
+    std::fs::write(&fake, "#!/bin/sh\npwd\n").unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let inside = root.join("services/core/src");
+    let output = std::process::Command::new("bash")
+        .args(["-euo", "pipefail", "-c", script])
+        .current_dir(&inside)
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                bin.path().display(),
+                std::env::var("PATH").unwrap()
+            ),
+        )
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        std::path::Path::new(stdout(&output).trim())
+            .canonicalize()
+            .unwrap(),
+        root.canonicalize().unwrap()
+    );
 }
