@@ -186,7 +186,7 @@ fn dev_app_runs_process_compose() {
     if !nix_instantiate_available() {
         return;
     }
-    let value = eval("minimal", "import ./nix/dev.nix { pkgs = { writeShellApplication = a: { inherit (a) name text; }; process-compose = 1; postgresql = 1; redis = 1; cargo = 1; rustc = 1; stdenv.cc = 1; util-linux = 1; coreutils = 1; gnugrep = 1; git = 1; }; }");
+    let value = eval("minimal", "import ./nix/dev.nix { pkgs = { writeShellApplication = a: { inherit (a) name text; }; process-compose = 1; postgresql = 1; redis = 1; cargo = 1; rustc = 1; stdenv.cc = 1; util-linux = 1; coreutils = 1; gnugrep = 1; }; }");
     assert_eq!(value["name"], "minimal-dev");
     assert!(value["text"]
         .as_str()
