@@ -110,8 +110,10 @@ fn crate_kind(dir: &Path) -> Option<ServiceKind> {
     }
 }
 
+/// A link is not read (a repository can carry one to any file on the machine): the names found
+/// in a manifest end up in error messages.
 fn read_toml(path: &Path) -> Option<DocumentMut> {
-    stackr_plan::regular_file::read_to_string(path)
+    stackr_plan::regular_file::read_to_string_unlinked(path)
         .ok()?
         .parse()
         .ok()

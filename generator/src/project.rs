@@ -86,10 +86,11 @@ pub fn regenerate(root: &Path, plan: &Plan, cargo_toml: Option<String>) -> Resul
             continue;
         }
         let path = format!("{crate_dir}/Cargo.toml");
-        let text = stackr_plan::regular_file::read_to_string(&dir.join("Cargo.toml")).map_err(|err| {
+        // Not through a link, as the root manifest (`read_manifest`).
+        let text = stackr_plan::regular_file::read_to_string_unlinked(&dir.join("Cargo.toml")).map_err(|err| {
             crate::UsageError::new(
                 format!("cannot read {path}, the manifest of service `{}`: {err}", service.name),
-                format!("restore it (e.g. `git checkout {path}`), or move {crate_dir} away to have a new crate scaffolded"),
+                format!("restore it as a regular file (e.g. `git checkout {path}`, or copy in what a link there points at), or move {crate_dir} away to have a new crate scaffolded"),
             )
         })?;
         let edited = set_runtime_deps(&text, &plan.runtime).with_context(|| path.clone())?;

@@ -21,14 +21,16 @@ pub fn drifted_files(root: &Path, plan: &Plan) -> Result<(Vec<Drift>, Changeset)
     Ok((drift(root, changes.files()), changes))
 }
 
-/// The root `Cargo.toml`, if the project has one.
+/// The root `Cargo.toml`, if the project has one. A link there is refused, not followed: the text
+/// read is edited into what stackr writes and prints (a diff, a parse error quoting a line), and a
+/// link could lead to any file on the machine.
 pub(crate) fn read_manifest(root: &Path) -> Result<Option<String>> {
-    match stackr_plan::regular_file::read_to_string(&root.join("Cargo.toml")) {
+    match stackr_plan::regular_file::read_to_string_unlinked(&root.join("Cargo.toml")) {
         Ok(text) => Ok(Some(text)),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(err) => Err(UsageError::new(
             format!("cannot read Cargo.toml, the project's workspace manifest: {err}"),
-            "restore it (e.g. `git checkout Cargo.toml`)",
+            "restore it as a regular file (e.g. `git checkout Cargo.toml`, or copy in what a link there points at)",
         )
         .into()),
     }
@@ -66,7 +68,15 @@ pub fn run(root: &Path, check: bool) -> Result<ExitCode> {
                 }
             }
         }
-        eprintln!("the diff of each modified file is on stdout; run `stackr generate` to restore them (it rewrites generated files and the vendored runtime crates, registers every service as a workspace member, points the services' Cargo.toml at the configured runtime and scaffolds a service crate whose folder is gone and a deleted flake.nix, leaving the rest of your files alone), then commit the result");
+        let links = drifted
+            .iter()
+            .any(|entry| matches!(entry, Drift::Link { .. }));
+        let no_link_diff = if links {
+            " (none for a symbolic link: what it points at is not read)"
+        } else {
+            ""
+        };
+        eprintln!("the diff of each modified file is on stdout{no_link_diff}; run `stackr generate` to restore them (it rewrites generated files and the vendored runtime crates, registers every service as a workspace member, points the services' Cargo.toml at the configured runtime and scaffolds a service crate whose folder is gone and a deleted flake.nix, leaving the rest of your files alone), then commit the result");
         return Ok(ExitCode::from(DRIFT_EXIT));
     }
     let changes = regenerate(root, &project.plan, read_manifest(root)?)?;

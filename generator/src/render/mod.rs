@@ -79,10 +79,13 @@ pub const GENERATED: &[Artifact] = &[
 ];
 
 /// Carries the project's own parts of generated files over into `files` (today: the user section
-/// of AGENTS.md), so `generate`, `generate --check` and `add service` all treat them alike.
+/// of AGENTS.md), so `generate`, `generate --check` and `add service` all treat them alike. A link
+/// there is not read: what it points at could be any file on the machine, and what is carried over
+/// is printed (the diff of `--check`) and written into the project.
 pub fn keep_project_sections(root: &std::path::Path, files: &mut [RenderedFile]) {
     for file in files.iter_mut().filter(|f| f.path == agents::PATH) {
-        if let Ok(existing) = stackr_plan::regular_file::read_to_string(&root.join(agents::PATH)) {
+        let path = root.join(agents::PATH);
+        if let Ok(existing) = stackr_plan::regular_file::read_to_string_unlinked(&path) {
             file.content = agents::keep_user_section(&file.content, &existing);
         }
     }

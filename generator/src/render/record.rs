@@ -83,7 +83,7 @@ impl Record {
         };
         let full = root.join(path);
         let now = if path == agents::PATH {
-            match regular_file::read(&full) {
+            match regular_file::read_unlinked(&full) {
                 Ok(content) => recorded(path, &content),
                 Err(_) => return false,
             }
@@ -130,7 +130,8 @@ impl Record {
 /// record that is not a regular file, is too large or is malformed is a usage error naming it.
 pub fn read(root: &Path) -> Result<Option<Record>> {
     let damaged = |what: String| UsageError::new(format!("{PATH}{what}"), DAMAGED_HELP);
-    let bytes = match regular_file::read_at_most(&root.join(PATH), MAX_BYTES) {
+    // Not through a link: the error for a malformed line quotes it.
+    let bytes = match regular_file::read_at_most_unlinked(&root.join(PATH), MAX_BYTES) {
         Ok(bytes) => bytes,
         Err(err) if err.kind() == ErrorKind::NotFound => return Ok(None),
         Err(err) if matches!(err.kind(), ErrorKind::InvalidInput | ErrorKind::InvalidData) => {

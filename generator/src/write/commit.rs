@@ -67,9 +67,10 @@ pub fn commit(root: &Path, changes: &Changeset) -> Result<Vec<String>> {
     if pending.is_empty() {
         return Ok(Vec::new());
     }
-    // Placing a file replaces a link, but backing up what it points at would mean reading a device
-    // or waiting on a pipe: such a target is the user's to remove. A link among the folders on the
-    // way would put the file wherever it points.
+    // Placing a file replaces a link (backed up as the link: what it points at is never read). A
+    // device or a named pipe, or a link to one, is no file anyone wrote there: backing up the
+    // former would mean reading it for ever or waiting on it, and both are the user's to remove. A
+    // link among the folders on the way would put the file wherever it points.
     for (path, _) in &pending {
         super::roll_forward::check_parents(root, path).map_err(|why| {
             crate::UsageError::new(
@@ -131,9 +132,9 @@ pub fn commit(root: &Path, changes: &Changeset) -> Result<Vec<String>> {
             }
             let target = root.join(path);
             create_parents(root, &target, &mut created_dirs)?;
-            if target.exists() {
+            if fs::symlink_metadata(&target).is_ok() {
                 let backup = staging.path().join(format!("old-{index}"));
-                fs::copy(&target, &backup).with_context(|| format!("backing up {path}"))?;
+                back_up(&target, &backup).with_context(|| format!("backing up {path}"))?;
                 placed.push(Placed::Replaced {
                     target: target.clone(),
                     backup,
@@ -157,6 +158,27 @@ pub fn commit(root: &Path, changes: &Changeset) -> Result<Vec<String>> {
         }));
     }
     Ok(staged.into_iter().map(|entry| entry.path).collect())
+}
+
+/// A copy of what is at `target` in `backup`, to put back if the commit fails. A link is copied as
+/// the link: what it points at is not read (it could be any file on the machine), and restoring a
+/// copy of it would put that file's content into the project.
+fn back_up(target: &Path, backup: &Path) -> std::io::Result<()> {
+    match fs::read_link(target) {
+        Ok(points_at) => std::os::unix::fs::symlink(points_at, backup),
+        Err(_) => fs::copy(target, backup).map(drop),
+    }
+}
+
+/// Puts `backup` (from [`back_up`]) back at `target`.
+fn restore(backup: &Path, target: &Path) -> std::io::Result<()> {
+    fs::rename(backup, target).or_else(|_| match fs::read_link(backup) {
+        Ok(points_at) => {
+            let _ = fs::remove_file(target);
+            std::os::unix::fs::symlink(points_at, target)
+        }
+        Err(_) => fs::copy(backup, target).map(drop),
+    })
 }
 
 /// `content` in `path`, on the disk before this returns.
@@ -184,9 +206,7 @@ fn roll_back(placed: Vec<Placed>, created_dirs: Vec<PathBuf>) -> usize {
         // Best effort: report but keep restoring the rest.
         let outcome = match &step {
             Placed::Created(target) => fs::remove_file(target),
-            Placed::Replaced { target, backup } => {
-                fs::rename(backup, target).or_else(|_| fs::copy(backup, target).map(drop))
-            }
+            Placed::Replaced { target, backup } => restore(backup, target),
         };
         if let Err(err) = outcome {
             let target = match &step {
@@ -227,5 +247,32 @@ mod tests {
         ];
         assert_eq!(roll_back(placed, Vec::new()), 1);
         assert_eq!(fs::read_to_string(restorable).unwrap(), "old");
+    }
+
+    /// A failed commit puts a link it replaced back as the link; what the link points at is not
+    /// read, so no copy of it lands in the project (as the backup or as the restored file).
+    #[test]
+    fn a_replaced_link_is_backed_up_and_restored_as_the_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let elsewhere = dir.path().join("elsewhere");
+        fs::write(&elsewhere, "what the link points at").unwrap();
+        let target = dir.path().join("linked");
+        std::os::unix::fs::symlink(&elsewhere, &target).unwrap();
+        let backup = dir.path().join("backup");
+        back_up(&target, &backup).unwrap();
+        assert_eq!(fs::read_link(&backup).unwrap(), elsewhere);
+        // What placing the new file does.
+        fs::remove_file(&target).unwrap();
+        fs::write(&target, "stackr's").unwrap();
+        let placed = vec![Placed::Replaced {
+            target: target.clone(),
+            backup,
+        }];
+        assert_eq!(roll_back(placed, Vec::new()), 0);
+        assert_eq!(fs::read_link(&target).unwrap(), elsewhere);
+        assert_eq!(
+            fs::read_to_string(&elsewhere).unwrap(),
+            "what the link points at"
+        );
     }
 }

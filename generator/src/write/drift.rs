@@ -2,20 +2,27 @@
 
 use std::fs::File;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// A generated file whose disk content differs from what `stackr generate` would write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Drift {
     Missing(String),
     Modified(String),
+    /// A symbolic link where stackr writes a regular file, and where it points. What it points at
+    /// is never read, not even to compare it: it could be any file on the machine (a repository
+    /// can carry links), and a diff of it would print it.
+    Link {
+        path: String,
+        target: PathBuf,
+    },
 }
 
 impl Drift {
     /// The file, relative to the project root.
     pub fn path(&self) -> &str {
         match self {
-            Drift::Missing(path) | Drift::Modified(path) => path,
+            Drift::Missing(path) | Drift::Modified(path) | Drift::Link { path, .. } => path,
         }
     }
 }
@@ -25,6 +32,11 @@ impl std::fmt::Display for Drift {
         match self {
             Drift::Missing(path) => write!(f, "missing:  {path}"),
             Drift::Modified(path) => write!(f, "modified: {path}"),
+            Drift::Link { path, target } => write!(
+                f,
+                "modified: {path} (a symbolic link to {}, not followed: stackr writes a regular file there)",
+                target.display()
+            ),
         }
     }
 }
@@ -33,20 +45,29 @@ impl std::fmt::Display for Drift {
 pub fn drift<'a>(root: &Path, files: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Vec<Drift> {
     files
         .into_iter()
-        .filter_map(
-            |(path, content)| match holds_exactly(&root.join(path), content) {
+        .filter_map(|(path, content)| {
+            let full = root.join(path);
+            // Only a link has a target to read; anything else is compared.
+            if let Ok(target) = std::fs::read_link(&full) {
+                return Some(Drift::Link {
+                    path: path.to_owned(),
+                    target,
+                });
+            }
+            match holds_exactly(&full, content) {
                 Err(_) => Some(Drift::Missing(path.to_owned())),
                 Ok(false) => Some(Drift::Modified(path.to_owned())),
                 Ok(true) => None,
-            },
-        )
+            }
+        })
         .collect()
 }
 
 /// A unified diff from the file at `root/path` (`a/path`) to `wanted` (`b/path`), for text files;
-/// `None` when either side is not UTF-8 or the file cannot be read.
+/// `None` when either side is not UTF-8 or the file cannot be read. A link is not read: the diff
+/// goes to stdout (CI logs), and would show whatever file on the machine the link points at.
 pub fn unified_diff(root: &Path, path: &str, wanted: &[u8]) -> Option<String> {
-    let on_disk = stackr_plan::regular_file::read_to_string(&root.join(path)).ok()?;
+    let on_disk = stackr_plan::regular_file::read_to_string_unlinked(&root.join(path)).ok()?;
     let wanted = std::str::from_utf8(wanted).ok()?;
     let diff = similar::TextDiff::from_lines(on_disk.as_str(), wanted);
     Some(
@@ -59,11 +80,12 @@ pub fn unified_diff(root: &Path, path: &str, wanted: &[u8]) -> Option<String> {
 
 /// Whether the file at `path` holds exactly `expected`. A file of another size is not read; one
 /// of the right size is compared block by block, so no copy of it is made (`--check` runs before
-/// every `stackr dev` and in CI, on files of up to megabytes). Anything but a regular file (a link
-/// to a device, a named pipe) is never what stackr writes and is not opened: that could wait for
-/// ever.
+/// every `stackr dev` and in CI, on files of up to megabytes). Anything but a regular file is never
+/// what stackr writes and is not opened: a named pipe could wait for ever, and a link could lead
+/// to a device or to any file on the machine (so a link holding the right content is still
+/// replaced by the file itself).
 pub(super) fn holds_exactly(path: &Path, expected: &[u8]) -> std::io::Result<bool> {
-    let metadata = std::fs::metadata(path)?;
+    let metadata = std::fs::symlink_metadata(path)?;
     if !metadata.is_file() || metadata.len() != expected.len() as u64 {
         return Ok(false);
     }
@@ -84,7 +106,7 @@ pub(super) fn holds_exactly(path: &Path, expected: &[u8]) -> std::io::Result<boo
 
 #[cfg(test)]
 mod tests {
-    use super::holds_exactly;
+    use super::{drift, holds_exactly, unified_diff, Drift};
 
     #[test]
     fn compares_every_block_of_a_large_file() {
@@ -115,5 +137,52 @@ mod tests {
         let link = dir.path().join("link");
         std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
         assert!(!holds_exactly(&link, &[0; 16]).unwrap());
+        let same = dir.path().join("same");
+        std::os::unix::fs::symlink(&path, &same).unwrap();
+        assert!(
+            !holds_exactly(&same, &expected).unwrap(),
+            "a link to the right content is not the file"
+        );
+    }
+
+    #[test]
+    fn a_link_is_drift_naming_its_target_and_is_never_diffed() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("elsewhere");
+        std::fs::write(&target, "what the link points at\n").unwrap();
+        let root = dir.path().join("project");
+        std::fs::create_dir(&root).unwrap();
+        std::os::unix::fs::symlink(&target, root.join("same")).unwrap();
+        std::os::unix::fs::symlink(&target, root.join("other")).unwrap();
+        std::os::unix::fs::symlink(root.join("absent"), root.join("dangling")).unwrap();
+        let wanted = b"what the link points at\n".as_slice();
+        let found = drift(
+            &root,
+            [
+                ("same", wanted),
+                ("other", b"stackr's\n".as_slice()),
+                ("dangling", wanted),
+            ],
+        );
+        let link = |path: &str, target: &std::path::Path| Drift::Link {
+            path: path.to_owned(),
+            target: target.to_owned(),
+        };
+        assert_eq!(
+            found,
+            [
+                link("same", &target),
+                link("other", &target),
+                link("dangling", &root.join("absent")),
+            ]
+        );
+        assert_eq!(
+            found[1].to_string(),
+            format!(
+                "modified: other (a symbolic link to {}, not followed: stackr writes a regular file there)",
+                target.display()
+            )
+        );
+        assert_eq!(unified_diff(&root, "other", b"stackr's\n"), None);
     }
 }

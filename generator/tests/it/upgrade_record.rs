@@ -238,17 +238,21 @@ fn stackr_within_a_minute(root: &Path, args: &[&str]) -> Output {
 /// A record stackr cannot read is named with what is wrong, never a panic, and nothing is written.
 #[test]
 fn a_damaged_record_is_named_and_nothing_is_written() {
-    let (_parent, root) = older_project();
+    let (parent, root) = older_project();
     // An edit, so the upgrade needs the record.
     std::fs::write(root.join("nix/stackr.nix"), "# edited\n").unwrap();
     let record = read(&root, RECORD);
     let mut lines: Vec<&str> = record.lines().collect();
     lines[2] = "sha256:not-hex nix/stackr.nix";
     let damaged = lines.join("\n") + "\n";
+    // The same text outside the project: through a link, it is not read, so not quoted.
+    let elsewhere = parent.path().join("elsewhere");
+    std::fs::write(&elsewhere, &damaged).unwrap();
 
     for (what, said) in [
         ("a malformed line", "stackr.generated:3:"),
         ("a link to a device", "not a regular file"),
+        ("a link to a file", "a symbolic link to"),
         ("a FIFO", "not a regular file"),
         ("a huge file", "too large"),
     ] {
@@ -257,6 +261,7 @@ fn a_damaged_record_is_named_and_nothing_is_written() {
         match what {
             "a malformed line" => std::fs::write(&path, &damaged).unwrap(),
             "a link to a device" => std::os::unix::fs::symlink("/dev/zero", &path).unwrap(),
+            "a link to a file" => std::os::unix::fs::symlink(&elsewhere, &path).unwrap(),
             "a FIFO" => {
                 let made = Command::new("mkfifo").arg(&path).status().unwrap();
                 assert!(made.success());
@@ -271,6 +276,9 @@ fn a_damaged_record_is_named_and_nothing_is_written() {
             "{what}: {message}"
         );
         assert!(!message.contains("panicked"), "{what}: {message}");
+        if what != "a malformed line" {
+            assert!(!message.contains("not-hex"), "{what} was read: {message}");
+        }
         assert_eq!(
             read(&root, "nix/stackr.nix"),
             "# edited\n",
