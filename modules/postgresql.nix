@@ -5,7 +5,7 @@
 # this host join; it listens on TCP only for other hosts (TLS), so no loopback port is left for
 # another local user to take while it is down. Shared mode: one role and database per service in
 # the system `services.postgresql`, whose pg_hba lines (first match wins) let only that role open
-# it.
+# it and refuse that role every other database.
 # Either way the oneshot `stackr-<name>-db` applies the role, database and password with psql as
 # the superuser once the server is ready (provisionScript).
 { config, lib, ... }:
@@ -130,7 +130,13 @@ let
     };
   # pg_hba rules of the services' databases on the system PostgreSQL (shared mode): only the
   # service's role, with its password, through the socket (where its processes connect) or over
-  # loopback.
+  # loopback; then the role refused everywhere else. The server is the host's, and the lines after
+  # stackr's (nixpkgs' defaults `local all all peer`, `host all all 127.0.0.1/32 md5`, the host's
+  # own) would let the role in elsewhere: an OS account named like it (a service named `nginx`)
+  # by peer into `postgres`, where it could set the role's password, and the role with its
+  # password into every other database. `host` covers hostssl, hostnossl and both address
+  # families; `all` does not cover physical replication, hence `replication` beside it. The `-db`
+  # unit logs in as `postgres`, which none of these refuse outside the services' databases.
   sharedRules = lib.concatMapStrings
     (name:
       let id = sqlIdent (dbName name); in ''
@@ -140,6 +146,8 @@ let
         host ${id} ${id} ::1/128 scram-sha-256
         local ${id} all reject
         host ${id} all all reject
+        local all,replication ${id} reject
+        host all,replication ${id} all reject
       '')
     names;
   # The rules of a pg_hba text: its lines without blank and comment lines.

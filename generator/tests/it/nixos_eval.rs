@@ -9,7 +9,9 @@ use crate::common;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use common::nixos::{evaluate_system, modules_dir, repo_root, strings, violations};
+use common::nixos::{
+    evaluate_system, modules_dir, repo_root, role_confinement_violations, strings, violations,
+};
 use common::{
     fixture_config, fixture_plan, generated_project, nix_instantiate_available, FIXTURES,
 };
@@ -315,6 +317,144 @@ fn shared_mode_refuses_pg_hba_rules_that_lost_stackrs() {
     // Rules of the host's own beside stackr's are fine.
     let added = evaluate("{ services.postgresql.authentication = \"local all all peer\\n\"; }");
     assert_eq!(added["failedAssertions"], serde_json::json!([]));
+}
+
+/// The pg_hba reader the property checks use (tests/it/common/pg_hba.rs) decides as PostgreSQL
+/// does: first match by connection type (SSL or not), database (keywords, quoted names,
+/// replication), user and address (CIDR or address and mask, IPv4 apart from IPv6).
+#[test]
+fn the_pg_hba_reader_reads_lines_as_postgresql_does() {
+    use common::pg_hba::{method, Database, Via};
+    let text = "# header\n\
+                local \"blog\" \"blog\" scram-sha-256\n\
+                local all \"blog\" reject  # the rest\n\
+                hostssl all \"shop\" 10.0.0.0/8 scram-sha-256\n\
+                host all \"shop\" 10.0.0.0 255.0.0.0 reject\n\
+                host sameuser all ::1/128 trust\n\
+                host replication all all md5\n\
+                local all all peer\n\
+                host all all 127.0.0.1/32 md5\n";
+    let tcp = |from: &str, ssl| Via::Tcp {
+        from: from.parse().unwrap(),
+        ssl,
+    };
+    let named = Database::Named;
+    let cases = [
+        (Via::Socket, named("blog"), "blog", Some("scram-sha-256")),
+        (Via::Socket, named("postgres"), "blog", Some("reject")),
+        (Via::Socket, named("postgres"), "shop", Some("peer")),
+        (
+            tcp("10.1.2.3", true),
+            named("x"),
+            "shop",
+            Some("scram-sha-256"),
+        ),
+        (tcp("10.1.2.3", false), named("x"), "shop", Some("reject")),
+        (tcp("11.1.2.3", false), named("x"), "shop", None),
+        (tcp("::1", false), named("shop"), "shop", Some("trust")),
+        (tcp("::1", false), named("blog"), "shop", None),
+        (tcp("127.0.0.1", true), named("x"), "blog", Some("md5")),
+        (
+            tcp("127.0.0.1", true),
+            Database::Replication,
+            "blog",
+            Some("md5"),
+        ),
+        (Via::Socket, Database::Replication, "blog", None),
+    ];
+    for (via, database, user, expected) in cases {
+        assert_eq!(
+            method(text, via, database, user),
+            expected,
+            "{user} to {database} {via}"
+        );
+    }
+}
+
+/// Shared mode: the system server's pg_hba lines, read in order as PostgreSQL reads them (first
+/// match), confine each service's role to its own database however it connects (socket; TCP from
+/// IPv4 or IPv6 loopback or another address, with or without SSL; physical replication), before
+/// nixpkgs' defaults (`local all all peer`, `host all all 127.0.0.1/32 md5`) and the host's own
+/// lines (here also permissive ones, merged after stackr's and before them at one priority) can
+/// let it in: an OS account named like the role (a service named `nginx`) would otherwise reach
+/// `postgres` by peer and set the role's password there, and the role with its password every
+/// other database of the host's server. The role still reaches its own database with its
+/// password, and `postgres` (the `-db` unit's login, nixpkgs' `local all postgres peer`) the
+/// server through the socket.
+#[test]
+fn shared_mode_roles_reach_only_their_own_database() {
+    use common::pg_hba::{method, tcp_logins, Database, Via};
+    if !nix_instantiate_available() {
+        return;
+    }
+    let project = generated_project(&fixture_config("shared-postgres"));
+    let permissive = "{ services.postgresql.authentication = ''\n  local all all trust\n  host all all all scram-sha-256\n''; }";
+    let mut systems = vec![
+        (
+            "no host lines".to_owned(),
+            evaluate_system(&modules_dir(), project.path(), "{ }").unwrap(),
+        ),
+        (
+            "permissive host lines merged after stackr's".to_owned(),
+            evaluate_system(&modules_dir(), project.path(), permissive).unwrap(),
+        ),
+    ];
+    systems.push((
+        "permissive host lines merged before stackr's".to_owned(),
+        common::nixos::evaluate_system_with_host_first(project.path(), permissive, "{ }").unwrap(),
+    ));
+    for (host, system) in &systems {
+        let text = system["postgresql"]["authentication"].as_str().unwrap();
+        assert!(
+            text.contains("local all all peer") && text.contains("host all all 127.0.0.1/32 md5"),
+            "{host}: nixpkgs' defaults are part of the merged text:\n{text}"
+        );
+        let found = role_confinement_violations(system);
+        assert!(
+            found.is_empty(),
+            "{host}:\n{}\n\npg_hba:\n{text}",
+            found.join("\n")
+        );
+        assert_eq!(violations(system), Vec::<String>::new(), "{host}");
+        for role in ["auth", "blog", "media_store"] {
+            let own = Database::Named(role);
+            assert_eq!(
+                method(text, Via::Socket, own, role),
+                Some("scram-sha-256"),
+                "{host}: {role} through the socket"
+            );
+            for via in tcp_logins() {
+                let Via::Tcp { from, .. } = via else {
+                    unreachable!()
+                };
+                let expected = if from.is_loopback() {
+                    "scram-sha-256"
+                } else {
+                    "reject"
+                };
+                assert_eq!(
+                    method(text, via, own, role),
+                    Some(expected),
+                    "{host}: {role} {via}"
+                );
+            }
+            assert_eq!(
+                method(text, Via::Socket, own, "postgres"),
+                Some("peer"),
+                "{host}: the superuser to {role}'s database"
+            );
+        }
+        // The `-db` units' login: decided by the host's lines or nixpkgs' (`peer` by default),
+        // never refused by stackr's.
+        let superuser = method(text, Via::Socket, Database::Named("postgres"), "postgres");
+        assert!(
+            superuser.is_some_and(|m| m != "reject"),
+            "{host}: postgres to database postgres through the socket ({superuser:?}):\n{text}"
+        );
+        if host == "no host lines" {
+            assert_eq!(superuser, Some("peer"), "{host}");
+        }
+    }
 }
 
 /// Shared mode: a host that asks nixpkgs for a database or role under a service's name

@@ -187,7 +187,31 @@ const MUTATIONS: &[Mutation] = &[
         to: "",
         fixture: "shared-postgres",
         host: "{ }",
-        caught: Caught::ByProperty("blog's database admits role auth over TCP (md5)"),
+        // Each service's role is refused elsewhere by its own lines; the superuser (by password
+        // over TCP, through nixpkgs' defaults) is not.
+        caught: Caught::ByProperty("blog's database admits role postgres over TCP (md5)"),
+    },
+    Mutation {
+        what: "a shared-mode role let in to the host's other databases",
+        file: "postgresql.nix",
+        from: "host all,replication ${id} all reject\n",
+        to: "",
+        fixture: "shared-postgres",
+        host: "{ }",
+        caught: Caught::ByProperty(
+            "blog's role blog reaches database postgres over TCP from 127.0.0.1 without SSL (md5)",
+        ),
+    },
+    Mutation {
+        what: "a shared-mode role let in by peer to the host's other databases",
+        file: "postgresql.nix",
+        from: "local all,replication ${id} reject\n",
+        to: "",
+        fixture: "shared-postgres",
+        host: "{ }",
+        caught: Caught::ByProperty(
+            "blog's role blog reaches database postgres through the socket (peer)",
+        ),
     },
     Mutation {
         what: "a per-service server admitting every role",

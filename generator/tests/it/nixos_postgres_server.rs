@@ -355,6 +355,34 @@ fn shared_server_refuses_a_hosts_role_or_database_under_a_services_name() {
     shared.assert_service_logs_in(&shared.here("run"));
 }
 
+/// Shared mode on a real server with the merged pg_hba text (nixpkgs' defaults after stackr's
+/// lines: `local all all peer`, `host all all 127.0.0.1/32 md5`): the service's role, with its
+/// password, logs in to its own database and to no other, neither the server's own (`postgres`,
+/// `template1`) nor one of the host's, through the socket or over TCP; each refusal is a pg_hba
+/// `reject` line's, so through the socket it does not depend on the OS account's name (peer
+/// would let an account named like the role in). The `-db` unit, logging in as `postgres`
+/// through the socket, still provisions the service.
+#[test]
+fn shared_server_admits_the_service_role_only_to_its_own_database() {
+    if !can_run() {
+        return;
+    }
+    let shared = SharedServer::start("45414", &[]);
+    succeeded(shared.provision(), "stackr-blog-db");
+    shared.query("CREATE DATABASE hostdb");
+    for host in ["127.0.0.1".to_owned(), shared.here("run")] {
+        shared.assert_service_logs_in(&host);
+        for database in ["postgres", "template1", "hostdb"] {
+            let login = common::login(&host, &shared.port, "blog", database, "blog-password");
+            let stderr = String::from_utf8_lossy(&login.stderr);
+            assert!(
+                !login.status.success() && stderr.contains("pg_hba.conf rejects connection"),
+                "blog to {database} through {host}: {login:?}"
+            );
+        }
+    }
+}
+
 /// A real PostgreSQL set up as the system server of shared mode (superuser `postgres`, the
 /// merged pg_hba text of the evaluated system with nixpkgs' header and defaults), and the script
 /// of the fixture's `stackr-blog-db` unit.

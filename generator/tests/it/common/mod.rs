@@ -196,6 +196,7 @@ pub mod fake_cargo;
 pub mod http;
 pub mod local_build;
 pub mod nixos;
+pub mod pg_hba;
 
 /// `bash -c SCRIPT` in `dir`, as the generated dev commands run; its whole output.
 pub fn bash(dir: &Path, script: &str) -> Output {

@@ -6,6 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
+
+use super::pg_hba;
 // Not every test binary that includes common/ uses both.
 #[allow(unused_imports)]
 pub use stackr_testkit::{nixpkgs_lib, repo_root};
@@ -376,6 +378,7 @@ pub fn violations(system: &Value) -> Vec<String> {
         ));
     }
     found.extend(database_isolation_violations(system));
+    found.extend(role_confinement_violations(system));
     found.extend(secret_file_violations(system));
     found.extend(port_violations(system));
     found.extend(held_port_violations(system));
@@ -907,49 +910,83 @@ pub fn sql_identifier_violations(context: &str, sql: &str) -> Vec<String> {
         .collect()
 }
 
-/// One pg_hba rule: connection type, database, user, and method (the address is not compared:
-/// stackr's clients all connect from 127.0.0.1).
-struct HbaRule<'a> {
-    kind: &'a str,
-    database: &'a str,
-    user: &'a str,
-    method: &'a str,
+/// The pg_hba text of the PostgreSQL server holding service `owner`'s database: its own server's
+/// (written by its preStart) in per-service mode, the system server's merged
+/// `services.postgresql.authentication` (nixpkgs' header and defaults included) in shared mode.
+/// `None` when the database lives on another host of a fleet (tests/it/fleet_eval.rs checks it
+/// there).
+fn server_hba(system: &Value, owner: &str) -> Option<String> {
+    if system["stackr"]["postgresql"]["mode"] != "per-service" {
+        return Some(
+            system["postgresql"]["authentication"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned(),
+        );
+    }
+    let server = &system["units"][format!("stackr-{owner}-postgresql")];
+    let in_fleet = !system["stackr"]["fleet"]["thisHost"].is_null();
+    if in_fleet && server.is_null() {
+        return None;
+    }
+    let pre_start = server["preStart"].as_str().unwrap_or("");
+    Some(
+        pre_start
+            .split_once("<<'HBA'\n")
+            .and_then(|(_, rest)| rest.split_once("\nHBA"))
+            .map_or(String::new(), |(rules, _)| rules.to_owned()),
+    )
 }
 
-fn hba_rules(text: &str) -> Vec<HbaRule<'_>> {
-    text.lines()
-        .map(|line| {
-            line.split('#')
-                .next()
-                .unwrap_or("")
-                .split_whitespace()
-                .collect::<Vec<_>>()
-        })
-        .filter(|fields| fields.len() >= 4)
-        .map(|fields| HbaRule {
-            kind: fields[0],
-            database: fields[1].trim_matches('"'),
-            user: fields[2].trim_matches('"'),
-            method: if fields[0] == "local" {
-                fields[3]
-            } else {
-                fields.get(4).copied().unwrap_or("")
-            },
-        })
+/// The databases other than its own that a service's role is tried against (physical
+/// replication besides): every other service's, the server's own (`postgres`, where a role that
+/// got in could `ALTER ROLE` its own password; `template1`), and one of the host's own (shared
+/// mode's system server holds the host's databases too).
+fn foreign_databases(services: &[String], owner: &str) -> Vec<String> {
+    services
+        .iter()
+        .filter(|s| *s != owner)
+        .map(|s| s.replace('-', "_"))
+        .chain(["postgres", "template1", "hostdb"].map(str::to_owned))
         .collect()
 }
 
-/// The method of the first rule matching a login of `user` to `database` through a Unix socket
-/// (`local`) or over TCP (`host`): PostgreSQL stops at the first match; no match means refused.
-fn login_method<'a>(rules: &[HbaRule<'a>], over: &str, database: &str, user: &str) -> &'a str {
-    rules
-        .iter()
-        .find(|r| {
-            r.kind.starts_with(over)
-                && (r.database == "all" || r.database == database)
-                && (r.user == "all" || r.user == user)
-        })
-        .map_or("reject", |r| r.method)
+/// A service's role logs in to no database but its own on the server holding that database,
+/// however it connects: PostgreSQL reads the server's pg_hba lines in order, and the first line
+/// matching decides. In shared mode the host's lines and nixpkgs' defaults (`local all all
+/// peer`, `host all all 127.0.0.1/32 md5`) follow stackr's: without a line refusing the role
+/// first, an OS account named like the role would get in by peer to `postgres` (and could set the
+/// role's password there), and the role with its password would reach every database of the
+/// host's server.
+pub fn role_confinement_violations(system: &Value) -> Vec<String> {
+    let services: Vec<String> = system["stackr"]["services"]
+        .as_object()
+        .map(|s| s.keys().cloned().collect())
+        .unwrap_or_default();
+    let mut found = Vec::new();
+    for owner in &services {
+        let Some(text) = server_hba(system, owner) else {
+            continue;
+        };
+        let role = owner.replace('-', "_");
+        let names = foreign_databases(&services, owner);
+        let databases = names
+            .iter()
+            .map(|name| pg_hba::Database::Named(name))
+            .chain([pg_hba::Database::Replication]);
+        for database in databases {
+            for via in std::iter::once(pg_hba::Via::Socket).chain(pg_hba::tcp_logins()) {
+                if let Some(method) = pg_hba::method(&text, via, database, &role) {
+                    if method != "reject" {
+                        found.push(format!(
+                            "{owner}'s role {role} reaches {database} {via} ({method})"
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    found
 }
 
 /// Each service's database admits only the service's own role, with a password, through the
@@ -962,36 +999,37 @@ fn database_isolation_violations(system: &Value) -> Vec<String> {
         .map(|s| s.keys().cloned().collect())
         .unwrap_or_default();
     let db = |service: &str| service.replace('-', "_");
-    let per_service = system["stackr"]["postgresql"]["mode"] == "per-service";
     let mut found = Vec::new();
     for owner in &services {
-        let server = &system["units"][format!("stackr-{owner}-postgresql")];
-        // In a fleet the database may live on another host (tests/it/fleet_eval.rs checks it there).
-        let in_fleet = !system["stackr"]["fleet"]["thisHost"].is_null();
-        if per_service && in_fleet && server.is_null() {
+        let Some(text) = server_hba(system, owner) else {
             continue;
-        }
-        let rules_text = if per_service {
-            let pre_start = server["preStart"].as_str().unwrap_or("");
-            pre_start
-                .split_once("<<'HBA'\n")
-                .and_then(|(_, rest)| rest.split_once("\nHBA"))
-                .map_or(String::new(), |(rules, _)| rules.to_owned())
-        } else {
-            system["postgresql"]["authentication"]
-                .as_str()
-                .unwrap_or("")
-                .to_owned()
         };
-        let rules = hba_rules(&rules_text);
+        let own = db(owner);
         let candidates = services
             .iter()
             .map(|s| db(s))
             .chain(["postgres".to_owned()]);
         for user in candidates {
-            let local = login_method(&rules, "local", &db(owner), &user);
-            let tcp = login_method(&rules, "host", &db(owner), &user);
-            if user == db(owner) {
+            // No matching line refuses the login, as `reject` does.
+            let login = |via| {
+                pg_hba::method(&text, via, pg_hba::Database::Named(&own), &user).unwrap_or("reject")
+            };
+            let local = login(pg_hba::Via::Socket);
+            // Over TCP: the first login from any address, with or without SSL, that is let in
+            // without a password (own role) or at all (any other).
+            let tcp = pg_hba::tcp_logins()
+                .into_iter()
+                .map(login)
+                .find(|method| {
+                    let allowed: &[&str] = if user == own {
+                        &["scram-sha-256", "reject"]
+                    } else {
+                        &["reject"]
+                    };
+                    !allowed.contains(method)
+                })
+                .unwrap_or("reject");
+            if user == own {
                 if local != "scram-sha-256" {
                     found.push(format!(
                         "{owner}'s database does not admit its own role through the socket with a password ({local})"
