@@ -7,19 +7,11 @@ use crate::worker_support;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use redis::aio::MultiplexedConnection;
 use redis::AsyncCommands;
 use serde_json::json;
 use stackr_kit::worker::{self, Handlers, Job, JobError, JobOptions, Producer};
 use stackr_testkit::TempRedis;
 use worker_support::*;
-
-/// `Ok` once job `id` of queue `core` has completed.
-async fn completed(mut conn: MultiplexedConnection, id: String) -> Result<(), String> {
-    let score: Option<f64> = conn.zscore("bull:core:completed", &id).await.unwrap();
-    let active: Vec<String> = conn.lrange("bull:core:active", 0, -1).await.unwrap();
-    score.map(|_| ()).ok_or(format!("active jobs {active:?}"))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_iteration_at_the_largest_count_still_completes() {
@@ -73,7 +65,7 @@ async fn an_iteration_at_the_largest_count_still_completes() {
         eventually(
             Duration::from_secs(30),
             &format!("iteration {id} completed"),
-            || completed(conn.clone(), id.clone()),
+            || in_set(conn.clone(), "completed", id.clone()),
         )
         .await;
     }

@@ -6,19 +6,11 @@ use crate::worker_support;
 
 use std::time::Duration;
 
-use redis::aio::MultiplexedConnection;
 use redis::AsyncCommands;
 use serde_json::{json, Value};
 use stackr_kit::worker::{self, Handlers, Job, JobError, JobOptions, Producer};
 use stackr_testkit::TempRedis;
 use worker_support::*;
-
-/// `Ok` once job `id` of queue `core` is in its `set` (`completed`, `failed`).
-async fn in_set(mut conn: MultiplexedConnection, set: &str, id: String) -> Result<(), String> {
-    let score: Option<f64> = conn.zscore(format!("bull:core:{set}"), &id).await.unwrap();
-    let active: Vec<String> = conn.lrange("bull:core:active", 0, -1).await.unwrap();
-    score.map(|_| ()).ok_or(format!("active jobs {active:?}"))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_whose_attempt_count_is_at_its_maximum_still_finishes() {

@@ -137,6 +137,19 @@ pub async fn redis_conn(url: &str) -> redis::aio::MultiplexedConnection {
         .expect("connect to the test redis")
 }
 
+/// `Ok` once job `id` of queue `core` is in its `set` (`completed`, `failed`, `delayed`); else
+/// the active jobs, for the message of [`eventually`].
+pub async fn in_set(
+    mut conn: redis::aio::MultiplexedConnection,
+    set: &str,
+    id: String,
+) -> Result<(), String> {
+    use redis::AsyncCommands;
+    let score: Option<f64> = conn.zscore(format!("bull:core:{set}"), &id).await.unwrap();
+    let active: Vec<String> = conn.lrange("bull:core:active", 0, -1).await.unwrap();
+    score.map(|_| ()).ok_or(format!("active jobs {active:?}"))
+}
+
 /// Polls `check` every 50 ms until it answers `Ok`, or panics after `timeout` naming `what` it
 /// waited for and the last thing `check` saw (its `Err`). Deadlines are generous: the wait ends
 /// as soon as the condition holds, and a loaded machine can be many times slower than an idle one.
