@@ -5,11 +5,11 @@
 
 use crate::worker_support;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use redis::AsyncCommands;
 use serde_json::json;
-use stackr_kit::worker::{self, Handlers, Job, JobError, JobOptions, Producer};
+use stackr_kit::worker::{Handlers, Job, JobError, JobOptions, Producer};
 use stackr_testkit::TempRedis;
 use worker_support::*;
 
@@ -58,20 +58,12 @@ async fn an_iteration_at_the_largest_count_still_completes() {
     let handlers = Handlers::new().on("tick", |_: Job| async {
         Ok::<_, JobError>(json!("ticked"))
     });
-    let config = fast_worker_config(queue, 2);
-    let grace = config.shutdown_grace;
-    let running = worker::start(config, handlers).await.unwrap();
-    for id in &ids {
-        eventually(
-            Duration::from_secs(30),
-            &format!("iteration {id} completed"),
-            || in_set(conn.clone(), "completed", id.clone()),
-        )
-        .await;
-    }
-    tokio::time::timeout(grace + Duration::from_secs(10), running.shutdown())
-        .await
-        .expect("shutdown finishes within the grace period")
-        .unwrap();
-    assert_eq!(conn.llen::<_, usize>("bull:core:active").await.unwrap(), 0);
+    run_until_in_set(
+        fast_worker_config(queue, 2),
+        handlers,
+        &conn,
+        "completed",
+        &ids,
+    )
+    .await;
 }

@@ -94,22 +94,15 @@ async fn an_exponential_backoff_past_the_largest_wait_waits_the_largest_wait() {
     let handlers = Handlers::new().on("fails", |_: Job| async {
         Err::<Value, _>(JobError::retryable("no luck"))
     });
-    let config = fast_worker_config(queue, 3);
-    let grace = config.shutdown_grace;
-    let running = worker::start(config, handlers).await.unwrap();
-    for (id, _) in &ids {
-        eventually(
-            Duration::from_secs(30),
-            &format!("job {id} delayed for a retry"),
-            || in_set(conn.clone(), "delayed", id.clone()),
-        )
-        .await;
-    }
-    tokio::time::timeout(grace + Duration::from_secs(10), running.shutdown())
-        .await
-        .expect("shutdown finishes within the grace period")
-        .unwrap();
-    assert_eq!(conn.llen::<_, usize>("bull:core:active").await.unwrap(), 0);
+    let delayed: Vec<String> = ids.iter().map(|(id, _)| id.clone()).collect();
+    run_until_in_set(
+        fast_worker_config(queue, 3),
+        handlers,
+        &conn,
+        "delayed",
+        &delayed,
+    )
+    .await;
     for (id, attempts_made) in ids {
         let key = format!("bull:core:{id}");
         let (atm, delay, reason): (u32, String, String) = redis::pipe()

@@ -150,6 +150,34 @@ pub async fn in_set(
     score.map(|_| ()).ok_or(format!("active jobs {active:?}"))
 }
 
+/// Runs a worker with `config` and `handlers` until every job of `ids` is in `set`, then shuts it
+/// down: within its grace period (and 10 s), leaving no job active.
+pub async fn run_until_in_set(
+    config: WorkerConfig,
+    handlers: stackr_kit::worker::Handlers,
+    conn: &redis::aio::MultiplexedConnection,
+    set: &str,
+    ids: &[String],
+) {
+    use redis::AsyncCommands;
+    let grace = config.shutdown_grace;
+    let running = stackr_kit::worker::start(config, handlers).await.unwrap();
+    for id in ids {
+        eventually(
+            Duration::from_secs(30),
+            &format!("job {id} in {set}"),
+            || in_set(conn.clone(), set, id.clone()),
+        )
+        .await;
+    }
+    tokio::time::timeout(grace + Duration::from_secs(10), running.shutdown())
+        .await
+        .expect("shutdown finishes within the grace period")
+        .unwrap();
+    let active: usize = conn.clone().llen("bull:core:active").await.unwrap();
+    assert_eq!(active, 0, "jobs left active");
+}
+
 /// Polls `check` every 50 ms until it answers `Ok`, or panics after `timeout` naming `what` it
 /// waited for and the last thing `check` saw (its `Err`). Deadlines are generous: the wait ends
 /// as soon as the condition holds, and a loaded machine can be many times slower than an idle one.
