@@ -59,7 +59,7 @@ pub fn turn_away_waiting(name: &str, how: TurnAway) -> usize {
     }
     let deadline = Instant::now() + TURN_AWAY_TIME;
     let mut answered = 0;
-    // Ends when the queue is empty (WouldBlock), or at once if `fd` is not a listening socket.
+    // Ends when the queue is empty (WouldBlock).
     while Instant::now() < deadline {
         let Ok((connection, _)) = listener.accept() else {
             break;
