@@ -65,7 +65,10 @@ pub fn tree(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
             let entry = entry.expect("dir entry");
             let (path, kind) = (entry.path(), entry.file_type().expect("file type"));
             if kind.is_dir() {
-                pending.push(path);
+                // The project's git repository (`stackr init` makes one) is git's, not stackr's.
+                if path != root.join(".git") {
+                    pending.push(path);
+                }
             } else if kind.is_file() {
                 files.insert(
                     path.strip_prefix(root).unwrap().to_owned(),
