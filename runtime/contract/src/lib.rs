@@ -13,6 +13,12 @@ pub mod socket_activation;
 pub mod telemetry;
 pub mod user_fields;
 
+/// The message and code of a runtime process's `503` (`{"message", "code"}`, as auth's errors):
+/// the kit's guard when a service cannot serve, and an API whose start-up failed
+/// (`socket_activation::turn_away_waiting`).
+pub const UNAVAILABLE_MESSAGE: &str = "Service unavailable";
+pub const UNAVAILABLE_CODE: &str = "SERVICE_UNAVAILABLE";
+
 /// How long a process waits at start-up for its PostgreSQL and Redis to answer: process-compose
 /// and systemd may start it before its stores accept connections, or its stores run on another
 /// host that is still booting.

@@ -24,8 +24,6 @@ pub enum TurnAway {
     Close,
 }
 
-/// The answer [`TurnAway::Unavailable`] gives, with the body of the runtime's other refusals.
-const UNAVAILABLE_BODY: &str = r#"{"message":"Service unavailable","code":"SERVICE_UNAVAILABLE"}"#;
 /// The most time spent answering: a process that failed should not linger.
 const TURN_AWAY_TIME: Duration = Duration::from_secs(2);
 /// The most time one connection gets to take its answer and close.
@@ -96,10 +94,15 @@ fn answer(connection: &socket2::Socket, how: TurnAway, deadline: Instant) {
         return;
     }
     if how == TurnAway::Unavailable {
+        let body = format!(
+            r#"{{"message":"{}","code":"{}"}}"#,
+            crate::UNAVAILABLE_MESSAGE,
+            crate::UNAVAILABLE_CODE
+        );
         let response = format!(
             "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
-             content-length: {}\r\nconnection: close\r\n\r\n{UNAVAILABLE_BODY}",
-            UNAVAILABLE_BODY.len()
+             content-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
         );
         if (&*connection).write_all(response.as_bytes()).is_err() {
             return;

@@ -52,7 +52,7 @@ impl GuardRejection {
             GuardRejection::MissingOrigin => "MISSING_OR_NULL_ORIGIN",
             GuardRejection::UntrustedOrigin => "INVALID_ORIGIN",
             GuardRejection::AuthUnavailable => "AUTH_UNAVAILABLE",
-            GuardRejection::ServiceUnavailable => "SERVICE_UNAVAILABLE",
+            GuardRejection::ServiceUnavailable => stackr_contract::UNAVAILABLE_CODE,
             GuardRejection::NotConfigured => "AUTH_NOT_CONFIGURED",
         }
     }
@@ -64,7 +64,7 @@ impl GuardRejection {
             GuardRejection::MissingOrigin => "Missing or null Origin",
             GuardRejection::UntrustedOrigin => "Invalid origin",
             GuardRejection::AuthUnavailable => "Authentication service unavailable",
-            GuardRejection::ServiceUnavailable => "Service unavailable",
+            GuardRejection::ServiceUnavailable => stackr_contract::UNAVAILABLE_MESSAGE,
             GuardRejection::NotConfigured => "Authentication is not configured for this service",
         }
     }
