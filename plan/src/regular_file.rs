@@ -13,12 +13,7 @@ use std::path::Path;
 /// The bytes of the regular file at `path` (a link to one is followed). Anything else is an
 /// `InvalidInput` error saying so; a missing file is `NotFound`, as from [`std::fs::read`].
 pub fn read(path: &Path) -> io::Result<Vec<u8>> {
-    read_at_most(path, u64::MAX)
-}
-
-/// [`read`], refusing (`InvalidData`) a file of more than `limit` bytes without reading it.
-pub fn read_at_most(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
-    read_checked(path, std::fs::metadata(path)?, limit)
+    read_checked(path, std::fs::metadata(path)?, u64::MAX)
 }
 
 /// [`read`], but a symbolic link is not followed: it is an `InvalidInput` error naming where it
@@ -27,7 +22,8 @@ pub fn read_unlinked(path: &Path) -> io::Result<Vec<u8>> {
     read_at_most_unlinked(path, u64::MAX)
 }
 
-/// [`read_at_most`], not following a link ([`read_unlinked`]).
+/// [`read_unlinked`], refusing (`InvalidData`) a file of more than `limit` bytes without reading
+/// it.
 pub fn read_at_most_unlinked(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
     let metadata = std::fs::symlink_metadata(path)?;
     if metadata.file_type().is_symlink() {
@@ -36,7 +32,7 @@ pub fn read_at_most_unlinked(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
     read_checked(path, metadata, limit)
 }
 
-/// [`read_to_string`], not following a link ([`read_unlinked`]).
+/// [`read_unlinked`], as UTF-8 text.
 pub fn read_to_string_unlinked(path: &Path) -> io::Result<String> {
     String::from_utf8(read_unlinked(path)?)
         .map_err(|err| io::Error::new(io::ErrorKind::InvalidData, err))
@@ -83,11 +79,6 @@ pub fn refusal(metadata: &std::fs::Metadata) -> Option<io::Error> {
     })
 }
 
-/// [`read`], as UTF-8 text.
-pub fn read_to_string(path: &Path) -> io::Result<String> {
-    String::from_utf8(read(path)?).map_err(|err| io::Error::new(io::ErrorKind::InvalidData, err))
-}
-
 fn describe(kind: &std::fs::FileType) -> &'static str {
     use std::os::unix::fs::FileTypeExt;
     if kind.is_dir() {
@@ -131,7 +122,7 @@ mod tests {
             io::ErrorKind::NotFound
         );
         std::fs::write(&path, "text").unwrap();
-        assert_eq!(read_to_string(&path).unwrap(), "text");
+        assert_eq!(read(&path).unwrap(), b"text");
         assert_eq!(read_to_string_unlinked(&path).unwrap(), "text");
     }
 
@@ -142,7 +133,7 @@ mod tests {
         std::fs::write(&target, "what the link points at").unwrap();
         let link = dir.path().join("AGENTS.md");
         std::os::unix::fs::symlink(&target, &link).unwrap();
-        assert_eq!(read_to_string(&link).unwrap(), "what the link points at");
+        assert_eq!(read(&link).unwrap(), b"what the link points at");
         let err = read_to_string_unlinked(&link).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
         let said = err.to_string();
