@@ -128,19 +128,18 @@ fn check_state_dir(dir: &str) -> Result<(), String> {
     }
     // Folders of the project's root that something deletes on its own, and the state with them
     // (the dev databases, the deployment's only copy of its secrets).
-    let top = dir.split('/').find(|part| !part.is_empty() && *part != ".");
-    if let Some(top) = top {
-        if top.starts_with(crate::layout::STAGING_PREFIX) {
-            return Err(format!(
-                "stateDir `{dir}` is named like the folders of an interrupted write (`{}`), which the next stackr command deletes",
-                crate::layout::STAGING_PREFIX
-            ));
-        }
-        if top == CARGO_TARGET_DIR {
-            return Err(format!(
-                "stateDir `{dir}` is inside `{CARGO_TARGET_DIR}`, cargo's build folder, which `cargo clean` deletes"
-            ));
-        }
+    let normal = normal_state_dir(dir);
+    let top = normal.split('/').next().unwrap_or_default();
+    if top.starts_with(crate::layout::STAGING_PREFIX) {
+        return Err(format!(
+            "stateDir `{dir}` is named like the folders of an interrupted write (`{}`), which the next stackr command deletes",
+            crate::layout::STAGING_PREFIX
+        ));
+    }
+    if top == CARGO_TARGET_DIR {
+        return Err(format!(
+            "stateDir `{dir}` is inside `{CARGO_TARGET_DIR}`, cargo's build folder, which `cargo clean` deletes"
+        ));
     }
     Ok(())
 }
