@@ -2,22 +2,17 @@
 //! repository can carry a link to `/dev/zero` (read for ever) or a named pipe (opening it waits
 //! for a writer): both are refused before the file is opened.
 //!
-//! The files stackr manages are read with the `*_unlinked` functions, which refuse any link: what
-//! stackr reads there it prints (a diff on stdout, an error quoting a line, both in CI logs) or
-//! copies into what it writes, and a link could lead to any file on the machine
-//! (`/proc/self/environ`, a key).
+//! Every project file stackr reads (its config, the files it manages) goes through the
+//! `*_unlinked` functions, which refuse any link: what stackr reads there it prints (a diff on
+//! stdout, an error quoting a line, both in CI logs) or copies into what it writes, and a link
+//! could lead to any file on the machine (`/proc/self/environ`, a key).
 
 use std::io;
 use std::path::Path;
 
-/// The bytes of the regular file at `path` (a link to one is followed). Anything else is an
-/// `InvalidInput` error saying so; a missing file is `NotFound`, as from [`std::fs::read`].
-pub fn read(path: &Path) -> io::Result<Vec<u8>> {
-    read_checked(path, std::fs::metadata(path)?, u64::MAX)
-}
-
-/// [`read`], but a symbolic link is not followed: it is an `InvalidInput` error naming where it
-/// points ([`link_refusal`]), and what it points at is never opened.
+/// The bytes of the regular file at `path`. Anything else is an `InvalidInput` error saying so:
+/// a symbolic link names where it points ([`link_refusal`]), and what it points at is never
+/// opened. A missing file is `NotFound`, as from [`std::fs::read`].
 pub fn read_unlinked(path: &Path) -> io::Result<Vec<u8>> {
     read_at_most_unlinked(path, u64::MAX)
 }
@@ -99,11 +94,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_link_to_a_device_is_refused_without_being_read() {
-        let dir = tempfile::tempdir().unwrap();
-        let link = dir.path().join("AGENTS.md");
-        std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
-        let err = read(&link).unwrap_err();
+    fn a_device_is_refused_without_being_read() {
+        let err = read_unlinked(Path::new("/dev/zero")).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
         assert!(
             err.to_string()
@@ -116,13 +108,12 @@ mod tests {
     fn a_missing_file_stays_not_found_and_a_file_is_read() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x");
-        assert_eq!(read(&path).unwrap_err().kind(), io::ErrorKind::NotFound);
         assert_eq!(
             read_unlinked(&path).unwrap_err().kind(),
             io::ErrorKind::NotFound
         );
         std::fs::write(&path, "text").unwrap();
-        assert_eq!(read(&path).unwrap(), b"text");
+        assert_eq!(read_unlinked(&path).unwrap(), b"text");
         assert_eq!(read_to_string_unlinked(&path).unwrap(), "text");
     }
 
@@ -133,7 +124,6 @@ mod tests {
         std::fs::write(&target, "what the link points at").unwrap();
         let link = dir.path().join("AGENTS.md");
         std::os::unix::fs::symlink(&target, &link).unwrap();
-        assert_eq!(read(&link).unwrap(), b"what the link points at");
         let err = read_to_string_unlinked(&link).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
         let said = err.to_string();

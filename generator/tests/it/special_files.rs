@@ -259,12 +259,16 @@ fn a_generated_file_linked_to_a_regular_file_is_drift_and_its_target_is_never_re
     assert_eq!(code, Some(0), "{stderr}");
 }
 
-/// The manifests stackr edits (the root `Cargo.toml`, a service's) are its input: one that is a
-/// link is refused by name, without reading what it points at, so no parse error quotes it and
-/// no edit of it lands in the project.
+/// The config and the manifests stackr edits (the root `Cargo.toml`, a service's) are its input:
+/// one that is a link is refused by name, without reading what it points at, so no parse error
+/// quotes it and no edit of it lands in the project.
 #[test]
-fn a_manifest_linked_to_a_regular_file_is_refused_without_reading_it() {
-    for file in ["Cargo.toml", "services/core/Cargo.toml"] {
+fn a_config_or_manifest_linked_to_a_regular_file_is_refused_without_reading_it() {
+    for file in [
+        "stackr.config.json",
+        "Cargo.toml",
+        "services/core/Cargo.toml",
+    ] {
         // Not TOML (a parse error would quote it), then TOML (an edit of it would be written).
         for content in [
             format!("{SECRET_LINE} = [\n"),
@@ -285,8 +289,10 @@ fn a_manifest_linked_to_a_regular_file_is_refused_without_reading_it() {
                 assert_no_secret("stdout", &stdout);
                 assert_no_secret("stderr", &stderr);
                 assert_eq!(code, Some(2), "{file}, {args:?}: {stderr}");
+                // The message may wrap the link's description onto the next line.
+                let said = stderr.replace("\n  │ ", " ");
                 assert!(
-                    stderr.contains(file) && stderr.contains("a symbolic link to"),
+                    said.contains(file) && said.contains("a symbolic link to"),
                     "{file}, {args:?}: {stderr}"
                 );
                 assert_eq!(tree(&root), before, "{file}, {args:?}: nothing written");

@@ -22,11 +22,15 @@ pub fn load_config_file(file: &Path) -> Result<(StackrConfig, String), ConfigErr
         message,
         help: help.to_owned(),
     };
-    let bytes = crate::regular_file::read(file).map_err(|err| {
-        unlocated(
-            format!("cannot read the config: {err}"),
-            "run `stackr init NAME` to create a project, or run stackr from the project root",
-        )
+    // Not through a link: an error quotes the file, and a link could lead to any file on the
+    // machine; a flake's copy of the project in the Nix store could not follow one out of it.
+    let bytes = crate::regular_file::read_unlinked(file).map_err(|err| {
+        let help = if err.kind() == std::io::ErrorKind::NotFound {
+            "run `stackr init NAME` to create a project, or run stackr from the project root"
+        } else {
+            "make it a regular file holding the project's config"
+        };
+        unlocated(format!("cannot read the config: {err}"), help)
     })?;
     let text = String::from_utf8(bytes).map_err(|err| {
         let valid = &err.as_bytes()[..err.utf8_error().valid_up_to()];
