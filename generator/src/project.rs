@@ -86,6 +86,13 @@ pub fn regenerate(root: &Path, plan: &Plan, cargo_toml: Option<String>) -> Resul
             continue;
         }
         let path = format!("{crate_dir}/Cargo.toml");
+        if let Some(folder) = crate::write::linked_folder(root, &path) {
+            return Err(crate::UsageError::new(
+                format!("cannot read {path}, the manifest of service `{}`: it is under {folder}, a symbolic link, which stackr does not follow", service.name),
+                format!("make {folder} a real folder (move in what the link points at), or remove the link to have a new crate scaffolded"),
+            )
+            .into());
+        }
         // Not through a link, as the root manifest (`read_manifest`).
         let text = stackr_plan::regular_file::read_to_string_unlinked(&dir.join("Cargo.toml")).map_err(|err| {
             crate::UsageError::new(

@@ -70,7 +70,7 @@ pub fn run(root: &Path, check: bool) -> Result<ExitCode> {
         }
         let links = drifted
             .iter()
-            .any(|entry| matches!(entry, Drift::Link { .. }));
+            .any(|entry| matches!(entry, Drift::Link { .. } | Drift::UnderLink { .. }));
         let no_link_diff = if links {
             " (none for a symbolic link: what it points at is not read)"
         } else {

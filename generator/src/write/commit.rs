@@ -72,7 +72,7 @@ pub fn commit(root: &Path, changes: &Changeset) -> Result<Vec<String>> {
     // former would mean reading it for ever or waiting on it, and both are the user's to remove. A
     // link among the folders on the way would put the file wherever it points.
     for (path, _) in &pending {
-        super::roll_forward::check_parents(root, path).map_err(|why| {
+        super::folders_on_the_way::check(root, path).map_err(|why| {
             crate::UsageError::new(
                 format!("cannot write {path}: {why}"),
                 "stackr writes only inside the project: make that a real folder (or delete it), then run the command again",

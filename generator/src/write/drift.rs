@@ -16,13 +16,22 @@ pub enum Drift {
         path: String,
         target: PathBuf,
     },
+    /// A file under `folder`, a symbolic link where stackr writes a folder: what is there is not
+    /// read either.
+    UnderLink {
+        path: String,
+        folder: String,
+    },
 }
 
 impl Drift {
     /// The file, relative to the project root.
     pub fn path(&self) -> &str {
         match self {
-            Drift::Missing(path) | Drift::Modified(path) | Drift::Link { path, .. } => path,
+            Drift::Missing(path)
+            | Drift::Modified(path)
+            | Drift::Link { path, .. }
+            | Drift::UnderLink { path, .. } => path,
         }
     }
 }
@@ -37,6 +46,10 @@ impl std::fmt::Display for Drift {
                 "modified: {path} (a symbolic link to {}, not followed: stackr writes a regular file there)",
                 target.display()
             ),
+            Drift::UnderLink { path, folder } => write!(
+                f,
+                "modified: {path} (under {folder}, a symbolic link, not followed: stackr writes a folder there)"
+            ),
         }
     }
 }
@@ -46,6 +59,12 @@ pub fn drift<'a>(root: &Path, files: impl IntoIterator<Item = (&'a str, &'a [u8]
     files
         .into_iter()
         .filter_map(|(path, content)| {
+            if let Some(folder) = super::linked_folder(root, path) {
+                return Some(Drift::UnderLink {
+                    path: path.to_owned(),
+                    folder,
+                });
+            }
             let full = root.join(path);
             // Only a link has a target to read; anything else is compared.
             if let Ok(target) = std::fs::read_link(&full) {

@@ -105,7 +105,7 @@ fn check(root: &Path, staging: &Path, target: &Target) -> Result<bool, Problem> 
     if !still_staged(staging, target).map_err(Problem::Unsafe)? {
         return Ok(false);
     }
-    check_parents(root, &target.path).map_err(Problem::Unsafe)?;
+    super::folders_on_the_way::check(root, &target.path).map_err(Problem::Unsafe)?;
     check_unchanged(root, staging, target).map_err(Problem::Changed)?;
     Ok(true)
 }
@@ -144,32 +144,6 @@ fn still_staged(staging: &Path, target: &Target) -> Result<bool, String> {
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(false),
         Err(err) => Err(format!("`{name}` cannot be read: {err}")),
     }
-}
-
-/// Every existing folder on the way from `root` to `path` is a real folder: a symbolic link
-/// among them could lead outside the project.
-pub(super) fn check_parents(root: &Path, path: &str) -> Result<(), String> {
-    let mut folder = root.to_path_buf();
-    let parents = path.split('/').collect::<Vec<_>>();
-    for (depth, component) in parents[..parents.len() - 1].iter().enumerate() {
-        folder.push(component);
-        let shown = parents[..=depth].join("/");
-        match fs::symlink_metadata(&folder) {
-            Ok(metadata) if metadata.file_type().is_symlink() => {
-                return Err(format!(
-                    "{path} is under {shown}, a symbolic link (it could lead outside the project)"
-                ))
-            }
-            Ok(metadata) if !metadata.is_dir() => {
-                return Err(format!("{path} is under {shown}, which is not a folder"))
-            }
-            Ok(_) => {}
-            // The rest of the way does not exist yet either: placing creates it.
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => break,
-            Err(err) => return Err(format!("{shown} cannot be read: {err}")),
-        }
-    }
-    Ok(())
 }
 
 /// The error for a staging folder that is not finished: what is wrong, and what to do.

@@ -301,3 +301,55 @@ fn a_config_or_manifest_linked_to_a_regular_file_is_refused_without_reading_it()
         }
     }
 }
+
+/// A folder on the way to a file stackr reads, replaced by a link to a folder outside the
+/// project holding files of the same names, is not read through either: `--check` names the
+/// link without a diff of what is there, and a service's manifest there is refused without being
+/// quoted.
+#[test]
+fn a_file_under_a_linked_folder_is_never_read_through_it() {
+    let (parent, root) = init_project(&[]);
+    let outside = parent.path().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    for file in ["dev.nix", "stackr.nix"] {
+        std::fs::write(outside.join(file), format!("{SECRET_LINE}\n")).unwrap();
+    }
+    std::fs::remove_dir_all(root.join("nix")).unwrap();
+    symlink(&outside, root.join("nix")).unwrap();
+    let (code, stdout, stderr) = stackr_with_secret_env(&root, &["generate", "--check"]);
+    assert_no_secret("stdout", &stdout);
+    assert_no_secret("stderr", &stderr);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("modified: nix/dev.nix (under nix, a symbolic link"),
+        "{stderr}"
+    );
+    std::fs::remove_file(root.join("nix")).unwrap();
+    let (code, _, stderr) = stackr_with_secret_env(&root, &["generate"]);
+    assert_eq!(code, Some(0), "{stderr}");
+
+    let crate_outside = parent.path().join("crate");
+    std::fs::rename(root.join("services/core"), &crate_outside).unwrap();
+    std::fs::write(
+        crate_outside.join("Cargo.toml"),
+        format!("{SECRET_LINE} = [\n"),
+    )
+    .unwrap();
+    symlink(&crate_outside, root.join("services/core")).unwrap();
+    let before = tree(&root);
+    for args in [
+        &["generate"][..],
+        &["generate", "--check"],
+        &["add", "service", "extra"],
+    ] {
+        let (code, stdout, stderr) = stackr_with_secret_env(&root, args);
+        assert_no_secret("stdout", &stdout);
+        assert_no_secret("stderr", &stderr);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("under services/core, a symbolic link"),
+            "{args:?}: {stderr}"
+        );
+        assert_eq!(tree(&root), before, "{args:?}: nothing written");
+    }
+}
