@@ -7,7 +7,8 @@
 //! stdout, an error quoting a line, both in CI logs) or copies into what it writes, and a link
 //! could lead to any file on the machine (`/proc/self/environ`, a key).
 
-use std::io;
+use std::io::{self, Read};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 /// The bytes of the regular file at `path`. Anything else is an `InvalidInput` error saying so:
@@ -20,11 +21,23 @@ pub fn read_unlinked(path: &Path) -> io::Result<Vec<u8>> {
 /// [`read_unlinked`], refusing (`InvalidData`) a file of more than `limit` bytes without reading
 /// it.
 pub fn read_at_most_unlinked(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
-    let metadata = std::fs::symlink_metadata(path)?;
-    if metadata.file_type().is_symlink() {
-        return Err(link_refusal(path));
-    }
-    read_checked(path, metadata, limit)
+    // Checked before opening, so a device or a named pipe is never opened.
+    check(path, &std::fs::symlink_metadata(path)?, limit)?;
+    // The path can change between that check and the open: the open follows no link (ELOOP on
+    // one) and does not wait on a pipe, and what it opened is checked again.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|err| match err.raw_os_error() {
+            Some(libc::ELOOP) => link_refusal(path),
+            _ => err,
+        })?;
+    let metadata = file.metadata()?;
+    check(path, &metadata, limit)?;
+    let mut bytes = Vec::with_capacity(metadata.len() as usize);
+    file.take(limit).read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 /// [`read_unlinked`], as UTF-8 text.
@@ -46,10 +59,13 @@ pub fn link_refusal(path: &Path) -> io::Error {
     )
 }
 
-/// The file at `path`, whose `metadata` was just read, when it is a regular file of at most
-/// `limit` bytes.
-fn read_checked(path: &Path, metadata: std::fs::Metadata, limit: u64) -> io::Result<Vec<u8>> {
-    if let Some(refusal) = refusal(&metadata) {
+/// Whether the file at `path`, whose `metadata` was just read, is a regular file of at most
+/// `limit` bytes; a link is refused naming where it points.
+fn check(path: &Path, metadata: &std::fs::Metadata, limit: u64) -> io::Result<()> {
+    if metadata.file_type().is_symlink() {
+        return Err(link_refusal(path));
+    }
+    if let Some(refusal) = refusal(metadata) {
         return Err(refusal);
     }
     if metadata.len() > limit {
@@ -58,7 +74,7 @@ fn read_checked(path: &Path, metadata: std::fs::Metadata, limit: u64) -> io::Res
             format!("too large (over {limit} bytes)"),
         ));
     }
-    std::fs::read(path)
+    Ok(())
 }
 
 /// Why something with this metadata is not read or replaced as a file; `None` for a regular file.
@@ -139,5 +155,45 @@ mod tests {
             io::ErrorKind::InvalidInput,
             "a link to nothing is still a link, not a missing file"
         );
+    }
+
+    /// A file swapped for a link between the check and the open (anyone who can write in the
+    /// project can do that while stackr runs) is still not read through the link.
+    #[test]
+    fn a_link_swapped_in_after_the_check_is_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, "what the link points at").unwrap();
+        let path = dir.path().join("AGENTS.md");
+        std::fs::write(&path, "the file").unwrap();
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let swapper = {
+            let (dir, secret, path, done) = (
+                dir.path().to_owned(),
+                secret.clone(),
+                path.clone(),
+                done.clone(),
+            );
+            std::thread::spawn(move || {
+                let (file, link) = (dir.join("file"), dir.join("link"));
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::fs::write(&file, "the file").unwrap();
+                    std::fs::rename(&file, &path).unwrap();
+                    std::os::unix::fs::symlink(&secret, &link).unwrap();
+                    std::fs::rename(&link, &path).unwrap();
+                }
+            })
+        };
+        let mut leaked = 0;
+        for _ in 0..20_000 {
+            if let Ok(content) = read_unlinked(&path) {
+                if content != b"the file" {
+                    leaked += 1;
+                }
+            }
+        }
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        swapper.join().unwrap();
+        assert_eq!(leaked, 0, "reads that followed a link swapped in");
     }
 }
