@@ -3,121 +3,75 @@
 //! one of its known devices (see `crate::known_device`), which have budgets of their own.
 //!
 //! Every sign-in attempt for an email address takes one unit of its budget *before* the password
-//! is checked (under one lock, so concurrent guesses cannot overdraw it); a successful sign-in
-//! gives the budget back. Once `BUDGET` attempts have failed in a row, the account takes no
-//! further attempt for `LOCK` after the last one, and then one at a time, each failure locking
-//! it again. A refused attempt is answered exactly like a wrong password, after the same work,
-//! so the lock reveals nothing about whether the account exists (unknown addresses are throttled
-//! the same way). Counters live in memory, like the per-IP limits: one auth process is the
-//! trust anchor.
+//! is checked (in one statement on the budget's row, so concurrent guesses cannot overdraw it); a
+//! successful sign-in gives the budget back. Once `BUDGET` attempts have failed in a row, the
+//! account takes no further attempt for `LOCK` after the last one, and then one at a time, each
+//! failure locking it again. A refused attempt is answered exactly like a wrong password, after
+//! the same work, so the lock reveals nothing about whether the account exists (unknown addresses
+//! are throttled the same way). Budgets live in the auth database (`password_budget`), not in the
+//! process: every replica of auth draws on the same one, and a restart (a deploy) refills none.
 
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::pruned_map::PrunedMap;
+use sha2::{Digest, Sha256};
+
+use crate::db::{now_ms, Client};
 
 /// Failed attempts in a row before the account locks.
 pub const BUDGET: u32 = 10;
 /// How long a locked account refuses every attempt.
 pub const LOCK: Duration = Duration::from_secs(15 * 60);
 /// A run of failures is forgotten after this long without attempts.
-const FORGET_AFTER: Duration = Duration::from_secs(24 * 3600);
-/// From this many tracked addresses on, runs idle longer than the lock are pruned (except those
-/// that used up their budget), so made-up addresses do not pile up in memory.
-const MAX_KEYS: usize = 100_000;
+pub const FORGET_AFTER: Duration = Duration::from_secs(24 * 3600);
 
-struct Run {
-    attempts: u32,
-    last: Instant,
+/// The budget's row key: a digest, so what a guesser types is not stored.
+fn row_key(key: &str) -> Vec<u8> {
+    Sha256::digest(key.as_bytes()).to_vec()
 }
 
-pub struct AccountThrottle {
-    runs: Mutex<PrunedMap<Run>>,
+/// Takes one attempt from the budget `key`; `false` while it is locked. A run idle for
+/// [`FORGET_AFTER`] starts again from a full budget.
+pub async fn try_attempt(client: &Client, key: &str) -> Result<bool, tokio_postgres::Error> {
+    let now = now_ms();
+    // A locked row is left as it is, and the update's condition then returns no row.
+    let taken = client
+        .query_opt(
+            r#"insert into "password_budget" as b ("key", "attempts", "last_attempt_at")
+               values ($1, 1, $2)
+               on conflict ("key") do update set
+                 "attempts" = case when b."last_attempt_at" <= $4 then 1 else b."attempts" + 1 end,
+                 "last_attempt_at" = $2
+               where b."attempts" < $5 or b."last_attempt_at" <= $3
+               returning 1"#,
+            &[
+                &row_key(key),
+                &now,
+                &(now - LOCK),
+                &(now - FORGET_AFTER),
+                &(BUDGET as i32),
+            ],
+        )
+        .await?;
+    Ok(taken.is_some())
 }
 
-impl Default for AccountThrottle {
-    fn default() -> Self {
-        AccountThrottle {
-            runs: Mutex::new(PrunedMap::new(MAX_KEYS)),
-        }
-    }
+/// The attempt on the budget `key` succeeded: its run of failures is over.
+pub async fn succeeded(client: &Client, key: &str) -> Result<(), tokio_postgres::Error> {
+    client
+        .execute(
+            r#"delete from "password_budget" where "key" = $1"#,
+            &[&row_key(key)],
+        )
+        .await?;
+    Ok(())
 }
 
-impl AccountThrottle {
-    /// Takes one attempt from the budget `key`; `false` while it is locked.
-    pub fn try_attempt(&self, key: &str, now: Instant) -> bool {
-        let mut runs = self
-            .runs
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        // Forget runs idle past the lock, but never a run that used up its budget: forgetting it
-        // would hand whoever floods the table with made-up addresses a fresh budget.
-        runs.prune_if_full(|_, r| {
-            let idle = now.duration_since(r.last);
-            idle < LOCK || (r.attempts >= BUDGET && idle < FORGET_AFTER)
-        });
-        let run = runs.entry(key.to_owned()).or_insert(Run {
-            attempts: 0,
-            last: now,
-        });
-        let idle = now.duration_since(run.last);
-        if idle >= FORGET_AFTER {
-            run.attempts = 0;
-        }
-        if run.attempts >= BUDGET && idle < LOCK {
-            return false;
-        }
-        run.attempts = run.attempts.saturating_add(1);
-        run.last = now;
-        true
-    }
-
-    /// The attempt on the budget `key` succeeded: its run of failures is over.
-    pub fn succeeded(&self, key: &str) {
-        let mut runs = self
-            .runs
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        runs.remove(key);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn locks_after_the_budget_then_allows_one_attempt_per_lock() {
-        let t = AccountThrottle::default();
-        let t0 = Instant::now();
-        for _ in 0..BUDGET {
-            assert!(t.try_attempt("a@x.io", t0));
-        }
-        assert!(!t.try_attempt("a@x.io", t0));
-        assert!(t.try_attempt("b@x.io", t0), "other accounts are unaffected");
-        assert!(t.try_attempt("a@x.io", t0 + LOCK));
-        assert!(!t.try_attempt("a@x.io", t0 + LOCK + Duration::from_secs(1)));
-        t.succeeded("a@x.io");
-        assert!(t.try_attempt("a@x.io", t0 + LOCK + Duration::from_secs(2)));
-    }
-
-    #[test]
-    fn a_flood_of_made_up_addresses_does_not_give_a_locked_account_a_new_budget() {
-        let t = AccountThrottle::default();
-        let t0 = Instant::now();
-        for _ in 0..BUDGET {
-            assert!(t.try_attempt("victim@x.io", t0));
-        }
-        // Past the lock the account takes one attempt at a time; the guesser first fills the
-        // table with made-up addresses so that pruning runs.
-        let later = t0 + LOCK + Duration::from_secs(1);
-        for n in 0..MAX_KEYS {
-            t.try_attempt(&format!("made-up-{n}@x.io"), later);
-        }
-        assert!(t.try_attempt("victim@x.io", later));
-        assert!(
-            !t.try_attempt("victim@x.io", later),
-            "a second attempt in a row: the run was forgotten"
-        );
-    }
+/// Deletes the runs idle for [`FORGET_AFTER`] (housekeeping): how many.
+pub async fn delete_forgotten(client: &Client) -> Result<u64, tokio_postgres::Error> {
+    client
+        .execute(
+            r#"delete from "password_budget" where "last_attempt_at" <= $1"#,
+            &[&(now_ms() - FORGET_AFTER)],
+        )
+        .await
 }

@@ -1,4 +1,5 @@
-//! Work the service does on its own, between requests: deleting expired `verification` rows.
+//! Work the service does on its own, between requests: deleting expired `verification` rows and
+//! forgotten password budgets.
 
 use std::time::Duration;
 
@@ -18,13 +19,14 @@ pub fn spawn(state: AppState) {
         loop {
             every.tick().await;
             if let Err(error) = delete_expired(&state).await {
-                tracing::warn!(%error, "could not delete expired verification rows; trying again later");
+                tracing::warn!(%error, "could not delete expired rows; trying again later");
             }
         }
     });
 }
 
-/// One round: deletes the expired rows, and says how many.
+/// One round: deletes the expired `verification` rows and the password budgets idle for
+/// [`crate::account_throttle::FORGET_AFTER`], and says how many of the former.
 pub async fn delete_expired(state: &AppState) -> anyhow::Result<u64> {
     let client = state
         .db()
@@ -33,6 +35,10 @@ pub async fn delete_expired(state: &AppState) -> anyhow::Result<u64> {
     let deleted = verification::delete_expired(&client).await?;
     if deleted > 0 {
         tracing::info!(deleted, "deleted expired verification rows");
+    }
+    let forgotten = crate::account_throttle::delete_forgotten(&client).await?;
+    if forgotten > 0 {
+        tracing::info!(forgotten, "deleted password budgets idle for a day");
     }
     Ok(deleted)
 }

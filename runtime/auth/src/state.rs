@@ -15,7 +15,6 @@ pub struct Inner {
     pub cookies: CookieNames,
     pub trusted: TrustedOrigins,
     pub rate_limiter: RateLimiter,
-    pub account_throttle: crate::account_throttle::AccountThrottle,
     pub mailer: Mailer,
     pub session_cache: crate::session_cache::SessionCache,
     /// How get-session reads sessions (see `db::session_reads`).
@@ -75,7 +74,6 @@ impl AppState {
             cookies,
             trusted,
             rate_limiter,
-            account_throttle: Default::default(),
             mailer,
             session_cache,
             session_reads,

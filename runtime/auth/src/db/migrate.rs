@@ -63,6 +63,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "password_unproved",
         include_str!("../../migrations/0011_password_unproved.sql"),
     ),
+    (
+        12,
+        "password_budget",
+        include_str!("../../migrations/0012_password_budget.sql"),
+    ),
 ];
 
 /// Arbitrary constant identifying "stackr-auth migrations" for `pg_advisory_xact_lock`.

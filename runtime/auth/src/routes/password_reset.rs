@@ -181,7 +181,7 @@ pub async fn reset(
     let mut cookies = Vec::new();
     if let Some(user) = users::by_id(&client, &user_id).await? {
         let email = users::normalize_email(&user.email);
-        state.account_throttle.succeeded(&email);
+        crate::account_throttle::succeeded(&client, &email).await?;
         cookies.extend(crate::known_device::cookie_for_this_browser(
             &state, &headers, &user_id, &hash,
         ));

@@ -52,7 +52,7 @@ pub async fn check_password(
         stored.as_deref().map(|hash| (user.id.as_str(), hash)),
     );
     Ok(
-        attempt(state, client, &budget, Some(&user.id), stored, password_in)
+        attempt(client, &budget, Some(&user.id), stored, password_in)
             .await?
             .is_some(),
     )
@@ -66,16 +66,13 @@ pub async fn check_password(
 /// user or credential, or a used-up budget, each after the same work, so that the answer's time
 /// reveals neither which accounts exist nor which are locked. A match gives the budget back.
 async fn attempt(
-    state: &AppState,
     client: &crate::db::Client,
     budget: &str,
     user_id: Option<&str>,
     stored: Option<String>,
     password_in: String,
 ) -> ApiResult<Option<String>> {
-    let allowed = state
-        .account_throttle
-        .try_attempt(budget, std::time::Instant::now());
+    let allowed = crate::account_throttle::try_attempt(client, budget).await?;
     let (true, Some(user_id), Some(stored)) = (allowed, user_id, stored) else {
         tokio::task::spawn_blocking(move || password::verify_dummy(&password_in))
             .await
@@ -107,7 +104,7 @@ async fn attempt(
         verdict => verdict.is_match().then_some(stored),
     };
     if matched.is_some() {
-        state.account_throttle.succeeded(budget);
+        crate::account_throttle::succeeded(client, budget).await?;
     }
     Ok(matched)
 }
@@ -138,7 +135,7 @@ pub async fn post(
     // its current password.
     let budget = known_device::budget(&state, &headers, &email, user_id.zip(stored.as_deref()));
     // A locked account and an unknown one are answered like a wrong password.
-    let matched = attempt(&state, &client, &budget, user_id, stored, password_in).await?;
+    let matched = attempt(&client, &budget, user_id, stored, password_in).await?;
     let (Some(password_hash), Some(mut user)) = (matched, found) else {
         return Err(invalid_credentials());
     };

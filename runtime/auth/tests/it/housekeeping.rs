@@ -38,3 +38,35 @@ async fn expired_rows_are_deleted_and_live_ones_kept() {
         .await;
     assert_eq!(r.status, 200, "the live link still works: {}", r.text);
 }
+
+/// A run of failed password attempts idle for a day is forgotten: its row goes, and a recent
+/// one stays (made-up addresses are throttled too, so anyone can add rows).
+#[tokio::test]
+async fn idle_password_budgets_are_deleted() {
+    let server = TestServer::start().await;
+    for email in ["made-up-1@example.com", "made-up-2@example.com"] {
+        let r = server.client().sign_in(email, "a-guess").await;
+        assert_eq!(r.status, 401, "{}", r.text);
+    }
+    assert_eq!(
+        server.psql(r#"select count(*) from "password_budget""#),
+        "2"
+    );
+    server.psql(&format!(
+        r#"update "password_budget" set "last_attempt_at" = now() - interval '{} seconds'
+           where "key" = sha256('made-up-1@example.com')"#,
+        stackr_auth::account_throttle::FORGET_AFTER.as_secs()
+    ));
+    stackr_auth::housekeeping::delete_expired(&server.state)
+        .await
+        .unwrap();
+    assert_eq!(
+        server.psql(r#"select count(*) from "password_budget" where "key" = sha256('made-up-2@example.com')"#),
+        "1",
+        "the recent run is kept"
+    );
+    assert_eq!(
+        server.psql(r#"select count(*) from "password_budget""#),
+        "1"
+    );
+}

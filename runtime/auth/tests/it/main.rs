@@ -24,6 +24,7 @@ mod housekeeping;
 mod interop_betterauth;
 mod mail_flows;
 mod origin_and_provision;
+mod password_budget;
 mod password_upgrade;
 mod secret_rotation;
 mod session_lifecycle;

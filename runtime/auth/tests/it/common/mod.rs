@@ -49,6 +49,18 @@ impl Drop for TestServer {
     }
 }
 
+/// Another auth process of a [`TestServer`]'s, on its database.
+pub struct Replica {
+    pub base: String,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 impl TestServer {
     pub async fn start() -> Self {
         Self::start_with(Options::default()).await
@@ -88,6 +100,13 @@ impl TestServer {
 
     pub fn client(&self) -> Client {
         Client::new(&self.base)
+    }
+
+    /// A second auth process on the same database, as a replica behind a load balancer; it stops
+    /// when dropped.
+    pub async fn replica(&self) -> Replica {
+        let (base, _, task) = launch(&self.db_url, &self.mail_dir, Options::default()).await;
+        Replica { base, task }
     }
 
     pub fn psql(&self, sql: &str) -> String {
