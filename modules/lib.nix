@@ -134,6 +134,13 @@ rec {
       SQL
     '';
 
+  # Auth's secret files as credentials of its units: the unversioned secret (`AUTH_SECRET_FILE`)
+  # and the versioned ones (`AUTH_SECRETS_FILE`), each when set.
+  authSecretCredentials = cfg:
+    lib.optional (cfg.auth.secretFile != null) { name = "auth-secret"; file = cfg.auth.secretFile; variable = "AUTH_SECRET_FILE"; }
+    ++ lib.optional (cfg.auth.secretsFile != null) { name = "auth-secrets"; file = cfg.auth.secretsFile; variable = "AUTH_SECRETS_FILE"; };
+  authSecretFiles = cfg: map (c: c.file) (authSecretCredentials cfg);
+
   authOf = services: lib.findFirst (s: s.kind == "auth") null (lib.attrValues services);
 
   # The roles auth lets an admin give besides `user` and `admin` (`AUTH_ROLES`): every role a

@@ -243,7 +243,27 @@ in
           loopback address listed here is one any local user can connect from.
         '';
       };
-      secretFile = secretPath "File with auth's cookie/HMAC secret (at least 32 characters)." "${cfg.secretsDir}/auth-secret";
+      secretFile = mkOption {
+        type = types.nullOr types.str;
+        default = "${cfg.secretsDir}/auth-secret";
+        defaultText = lib.literalExpression ''"''${secretsDir}/auth-secret"'';
+        example = "/var/keys/stackr/auth-secret";
+        description = ''
+          File with auth's unversioned cookie/HMAC secret (`AUTH_SECRET_FILE`, at least 32
+          characters). null retires it, once `secretsFile` lists every secret auth still needs.
+        '';
+      };
+      secretsFile = mkOption {
+        type = types.nullOr types.str;
+        default = null;
+        example = "/var/keys/stackr/auth-secrets";
+        description = ''
+          File with auth's versioned secrets (`AUTH_SECRETS_FILE`), one `<version>:<secret>` per
+          line: the highest version signs and seals, every listed one and `secretFile` still
+          verify and open. How auth's secret is rotated: a new file in place of `secretFile`
+          would leave every two-factor enrolment sealed by a secret auth no longer has.
+        '';
+      };
       smtpUrl = mkOption {
         type = types.nullOr types.str;
         default = null;
@@ -286,7 +306,7 @@ in
         all = lib.attrValues cfg.services;
         auths = lib.filter (s: s.kind == "auth") all;
         perService = stackrLib.perService cfg;
-        secretFiles = [ cfg.auth.secretFile ]
+        secretFiles = stackrLib.authSecretFiles cfg
           ++ map (p: (stackrLib.oauthSecret p).file) cfg.auth.oauthProviders
           ++ lib.concatMap (s: [ s.postgres.passwordFile s.redis.passwordFile s.credentialFile ]) all;
         # Every Redis server of this host (the services' and the host's own) on the TCP ports it
@@ -326,6 +346,10 @@ in
         {
           assertion = lib.all (p: (p.preset == null) != (p.issuer == null)) cfg.auth.oauthProviders;
           message = "stackr: each of stackr.auth.oauthProviders needs either preset or issuer, not both.";
+        }
+        {
+          assertion = auths == [ ] || stackrLib.authSecretFiles cfg != [ ];
+          message = "stackr: auth needs a secret: set stackr.auth.secretFile, stackr.auth.secretsFile or both.";
         }
         {
           assertion = lib.all (f: !(lib.hasPrefix builtins.storeDir f)) secretFiles;

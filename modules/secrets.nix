@@ -8,7 +8,7 @@ let
   stackrLib = import ./lib.nix { inherit lib; };
   services = lib.attrValues cfg.services;
   files = lib.unique (
-    lib.optional (stackrLib.authOf cfg.services != null) cfg.auth.secretFile
+    lib.optional (stackrLib.authOf cfg.services != null && cfg.auth.secretFile != null) cfg.auth.secretFile
     ++ lib.concatMap
       (s: [ s.postgres.passwordFile s.redis.passwordFile ] ++ lib.optional (s.kind == "base") s.credentialFile)
       services

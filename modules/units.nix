@@ -43,8 +43,7 @@ let
   # proxy; loopback is not one (any local user can connect there).
   trustedProxies = cfg.auth.trustedProxies;
 
-  authEnv = name: svc: {
-    AUTH_SECRET_FILE = "%d/auth-secret";
+  authEnv = name: svc: lib.listToAttrs (map (c: lib.nameValuePair c.variable "%d/${c.name}") (stackrLib.authSecretCredentials cfg)) // {
     AUTH_BASE_URL = environmentLiteral cfg.auth.baseUrl;
     AUTH_TRUSTED_ORIGINS = environmentLiteral (lib.concatStringsSep "," cfg.auth.trustedOrigins);
     AUTH_PROVISION_SERVICES = lib.concatStringsSep "," provisionNames;
@@ -95,7 +94,7 @@ let
   credentials = name: svc:
     [ "db-password:${svc.postgres.passwordFile}" "redis-password:${svc.redis.passwordFile}" ]
     ++ (if svc.kind == "auth" then
-      [ "auth-secret:${cfg.auth.secretFile}" ]
+      map (c: "${c.name}:${c.file}") (stackrLib.authSecretCredentials cfg)
       ++ map (base: "${base}-credential:${cfg.services.${base}.credentialFile}") provisionNames
       ++ lib.optional (cfg.auth.smtpPasswordFile != null) "smtp-password:${cfg.auth.smtpPasswordFile}"
       ++ map (p: let s = stackrLib.oauthSecret p; in "${s.name}:${s.file}") cfg.auth.oauthProviders

@@ -27,6 +27,7 @@ mod interrupted_writes;
 mod nix_eval;
 mod nix_parse;
 mod nixos_eval;
+mod nixos_eval_auth_secrets;
 mod nixos_mutations;
 mod nixos_postgres_server;
 mod output_growth;
