@@ -68,6 +68,8 @@ pub enum Command {
     /// (auth's secret, each service's database and Redis passwords and credential), the
     /// deployment's CA and a certificate per host for its name and address. Existing files are
     /// kept. colmena uploads each host's share (docs/deploy.md); nothing enters the Nix store.
+    /// The CA's certificate goes to `deployment-ca.crt` in the project, to commit: a clone
+    /// without the deployment folder is then refused instead of making a second deployment.
     Secrets(SecretsArgs),
     /// Move the project to the runtime crates of this stackr (vendored in stackr-runtime/).
     ///

@@ -1,6 +1,7 @@
 //! The subcommands. Each returns the process exit code; errors are mapped to codes in `cli`.
 
 pub mod add_service;
+mod deployment_ca_record;
 pub mod dev;
 pub mod generate;
 pub mod init;

@@ -6,7 +6,9 @@
 //! certificate (and a host whose certificate another CA signed, a new one). `--rotate-ca` replaces
 //! the CA and every host certificate and keeps the previous CA in the trusted bundle until
 //! `--retire-previous-ca`; a rotation cut short is finished by the next run. The folder carries
-//! its own `.gitignore`, wherever `stateDir` puts it.
+//! its own `.gitignore`, wherever `stateDir` puts it; the project commits the CA's certificate
+//! (`deployment_ca_record`), so that a clone elsewhere, without the folder, makes no second
+//! deployment.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -18,6 +20,7 @@ use rcgen::{
     SanType,
 };
 
+use super::deployment_ca_record;
 use crate::plan::placement::FleetPlan;
 use crate::project::load_project;
 use crate::UsageError;
@@ -25,12 +28,12 @@ use crate::UsageError;
 /// Deployed to every host: the CA certificates a connection is verified against.
 pub const CA_BUNDLE: &str = "tls-ca.crt";
 /// Never deployed: the CA's own certificate and key, and the one `--rotate-ca` replaced.
-const CA_CERT: &str = "ca/ca.crt";
+pub(super) const CA_CERT: &str = "ca/ca.crt";
 const CA_KEY: &str = "ca/ca.key";
-const PREVIOUS_CA_CERT: &str = "ca/previous-ca.crt";
+pub(super) const PREVIOUS_CA_CERT: &str = "ca/previous-ca.crt";
 /// A rotation's new CA, written whole before it replaces the current one: a rotation cut short
 /// (a crash, Ctrl-C) is finished by the next run, or never begun.
-const NEXT_CA_CERT: &str = "ca/next-ca.crt";
+pub(super) const NEXT_CA_CERT: &str = "ca/next-ca.crt";
 const NEXT_CA_KEY: &str = "ca/next-ca.key";
 /// A host's certificate and key, under `hosts/<host>/`.
 const HOST_CERT: &str = "tls-host.crt";
@@ -82,6 +85,7 @@ pub fn run(root: &Path, action: CaAction) -> Result<ExitCode> {
         .into());
     }
     let dir = root.join(&fleet.secrets_dir);
+    deployment_ca_record::check(root, &dir, &fleet.secrets_dir)?;
     let names: Vec<&str> = project
         .plan
         .secrets
@@ -96,6 +100,12 @@ pub fn run(root: &Path, action: CaAction) -> Result<ExitCode> {
         println!(
             "every secret of the deployment exists in {}",
             fleet.secrets_dir
+        );
+    }
+    if deployment_ca_record::write(root, &dir)? {
+        println!(
+            "wrote {}, the deployment's CA certificate (no secret): commit it, so that a clone of the project elsewhere makes no second deployment",
+            deployment_ca_record::RECORD
         );
     }
     if let Some(oauth) = &project.plan.dev_oauth {
@@ -278,7 +288,7 @@ fn random_secret() -> Result<String> {
 
 /// Writes `content` to `dir/relative` readable by the owner only, through a temporary file, so
 /// a crash never leaves a partial secret.
-fn write_private(dir: &Path, relative: &str, content: &str) -> Result<()> {
+pub(super) fn write_private(dir: &Path, relative: &str, content: &str) -> Result<()> {
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
     let path: PathBuf = dir.join(relative);
     let parent = path.parent().expect("a file in the folder");

@@ -371,3 +371,67 @@ fn no_secret_is_created_outside_a_git_repository() {
         tree(project.path()).keys()
     );
 }
+
+/// The deployment folder is git-ignored: a clone of the project on another machine has none. Its
+/// `stackr secrets` made a second deployment there (new passwords, CA and auth secret) that the
+/// next `colmena apply` uploaded: every user logged out, and every two-factor user locked out
+/// (the enrolments are sealed with the old auth secret). The project commits the deployment's CA
+/// certificate, and a folder without that CA is refused, as is one holding another CA.
+#[test]
+fn a_clone_without_the_deployment_folder_makes_no_second_deployment() {
+    let project = project_in_git(&fixture_config("fleet"));
+    secrets(project.path(), &[]);
+    let deploy = project.path().join(DEPLOY);
+    let record = project.path().join("deployment-ca.crt");
+    assert_eq!(
+        std::fs::read(&record).unwrap(),
+        std::fs::read(deploy.join("ca/ca.crt")).unwrap(),
+        "the deployment's CA certificate, to commit"
+    );
+    let made = tree(&deploy);
+
+    // The clone: the committed files, no deployment folder.
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::rename(&deploy, elsewhere.path().join("deploy")).unwrap();
+    let refused = stackr(project.path(), &["secrets"]);
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    let message = stderr(&refused)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        message.contains("deployment-ca.crt") && message.contains(DEPLOY),
+        "{message}"
+    );
+    assert!(!deploy.join("auth-secret").exists(), "{:?}", tree(&deploy));
+
+    // Another deployment's folder is refused as well.
+    let other = project_in_git(&fixture_config("fleet"));
+    secrets(other.path(), &[]);
+    std::fs::rename(other.path().join(DEPLOY), &deploy).unwrap();
+    let foreign = stackr(project.path(), &["secrets"]);
+    assert_eq!(foreign.status.code(), Some(2), "{}", stderr(&foreign));
+    std::fs::remove_dir_all(&deploy).unwrap();
+
+    // The folder copied over: nothing new.
+    std::fs::rename(elsewhere.path().join("deploy"), &deploy).unwrap();
+    assert!(secrets(project.path(), &[]).contains("every secret of the deployment exists"));
+    assert_eq!(tree(&deploy), made);
+
+    // A rotation moves the record with the CA.
+    secrets(project.path(), &["--rotate-ca"]);
+    assert_eq!(
+        std::fs::read(&record).unwrap(),
+        std::fs::read(deploy.join("ca/ca.crt")).unwrap()
+    );
+
+    // Lost for good: without the record, a new deployment is made.
+    std::fs::remove_dir_all(&deploy).unwrap();
+    std::fs::remove_file(&record).unwrap();
+    secrets(project.path(), &[]);
+    assert!(deploy.join("auth-secret").is_file());
+    assert_eq!(
+        std::fs::read(&record).unwrap(),
+        std::fs::read(deploy.join("ca/ca.crt")).unwrap()
+    );
+}
