@@ -22,6 +22,7 @@ use rcgen::{
 
 use super::deployment_ca_record;
 use crate::plan::placement::FleetPlan;
+use crate::plan::AUTH_SECRET;
 use crate::project::load_project;
 use crate::UsageError;
 
@@ -92,6 +93,7 @@ pub fn run(root: &Path, action: CaAction) -> Result<ExitCode> {
         .iter()
         .filter_map(|s| s.file.rsplit('/').next())
         .collect();
+    refuse_a_new_auth_secret(&dir, &names, &fleet.secrets_dir)?;
     let created = create(&dir, &names, fleet, action)?;
     for file in &created {
         println!("created {}/{file}", fleet.secrets_dir);
@@ -120,6 +122,21 @@ pub fn run(root: &Path, action: CaAction) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// In a deployment that exists (it has a CA), a missing auth secret was deleted: a new one in its
+/// place would sign every user out and leave every two-factor enrolment sealed by a secret auth
+/// no longer has, its user locked out. Auth's secret is rotated as a versioned one instead.
+fn refuse_a_new_auth_secret(dir: &Path, secrets: &[&str], shown: &str) -> Result<()> {
+    let deployed = dir.join(CA_CERT).exists() || dir.join(NEXT_CA_CERT).exists();
+    if !deployed || !secrets.contains(&AUTH_SECRET) || dir.join(AUTH_SECRET).exists() {
+        return Ok(());
+    }
+    Err(UsageError::new(
+        format!("{shown}/{AUTH_SECRET} is missing from a deployment that exists: a new one would sign every user out and lock every two-factor user out (their enrolments are sealed with the secret auth had)"),
+        format!("restore it from the folder's backup; to rotate auth's secret, see docs/deploy.md, \"Rotating auth's secret\"; to start over with a new one anyway, write 48 random characters to {shown}/{AUTH_SECRET} yourself"),
+    )
+    .into())
 }
 
 /// Creates what is missing in `dir` (and what `action` replaces); returns the files written,

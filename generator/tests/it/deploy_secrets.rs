@@ -435,3 +435,35 @@ fn a_clone_without_the_deployment_folder_makes_no_second_deployment() {
         std::fs::read(deploy.join("ca/ca.crt")).unwrap()
     );
 }
+
+/// Deleting auth's secret and running `stackr secrets` again, as a password is rotated, would
+/// seal nothing anew: it leaves every two-factor enrolment sealed by a secret auth no longer has.
+/// In a deployment that exists (it has a CA) a missing auth secret is refused, naming how to
+/// rotate it; one written by hand is kept.
+#[test]
+fn a_deleted_auth_secret_is_not_replaced_silently() {
+    let project = project_in_git(&fixture_config("fleet"));
+    secrets(project.path(), &[]);
+    let deploy = project.path().join(DEPLOY);
+    std::fs::remove_file(deploy.join("auth-secret")).unwrap();
+    let refused = stackr(project.path(), &["secrets"]);
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    let message = stderr(&refused)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        message.contains("auth-secret") && message.contains("Rotating auth's secret"),
+        "{message}"
+    );
+    assert!(!deploy.join("auth-secret").exists(), "{:?}", tree(&deploy));
+
+    // The operator's own choice, written by hand, is kept as any secret is.
+    let chosen = "a-new-secret-chosen-by-hand-0123456789abcdef";
+    std::fs::write(deploy.join("auth-secret"), chosen).unwrap();
+    secrets(project.path(), &[]);
+    assert_eq!(
+        std::fs::read_to_string(deploy.join("auth-secret")).unwrap(),
+        chosen
+    );
+}

@@ -118,7 +118,7 @@ pub fn dev_env(
         env.extend([
             EnvVar::new(
                 contract::AUTH_SECRET_FILE,
-                format!("{state}/secrets/auth-secret"),
+                format!("{state}/secrets/{}", super::secrets::AUTH_SECRET),
             ),
             EnvVar::new(
                 contract::AUTH_BASE_URL,

@@ -16,7 +16,7 @@ pub use env::EnvVar;
 pub use guard::GuardSpec;
 pub use oauth::DevOAuth;
 pub use runtime_dep::RuntimeDeps;
-pub use secrets::Secret;
+pub use secrets::{Secret, AUTH_SECRET};
 
 use crate::model::{AuthMiddleware, Model, PostgresMode, ServiceKind};
 

@@ -4,6 +4,9 @@ use serde::Serialize;
 
 use super::ServicePlan;
 
+/// The file name of auth's cookie/HMAC secret, in the dev secrets folder and a deployment's.
+pub const AUTH_SECRET: &str = "auth-secret";
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Secret {
     /// Path relative to the project root.
@@ -16,7 +19,7 @@ pub fn dev_secrets(state_dir: &str, services: &[ServicePlan]) -> Vec<Secret> {
     let mut secrets = Vec::new();
     if services.iter().any(super::ServicePlan::is_auth) {
         secrets.push(Secret {
-            file: format!("{state_dir}/secrets/auth-secret"),
+            file: format!("{state_dir}/secrets/{AUTH_SECRET}"),
             purpose: "auth cookie/HMAC secret".to_owned(),
         });
     }
