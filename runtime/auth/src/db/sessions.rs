@@ -187,8 +187,9 @@ pub async fn end_impersonations_of(
         .await
 }
 
-/// Ends every session but `keep_token`, and every credential derived from a session (device
-/// sessions, including ones created from the kept session: they are other devices).
+/// Ends every session but `keep_token`, the impersonations the user runs as an admin among them
+/// (see [`delete_all_for_user`]), and every credential derived from a session (device sessions,
+/// including ones created from the kept session: they are other devices).
 pub async fn delete_others(
     client: &Client,
     user_id: &str,
@@ -197,7 +198,7 @@ pub async fn delete_others(
     wait_for_sessions_being_issued(client, user_id).await?;
     let deleted = client
         .execute(
-            r#"delete from "session" where "userId" = $1 and "token" <> $2"#,
+            r#"delete from "session" where ("userId" = $1 or "impersonatedBy" = $1) and "token" <> $2"#,
             &[&user_id, &keep_token],
         )
         .await?;

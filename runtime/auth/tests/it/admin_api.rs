@@ -434,6 +434,47 @@ async fn banning_an_admin_ends_the_impersonations_they_run() {
     );
 }
 
+/// An admin signing out everywhere else (`revoke-other-sessions`) ends the impersonations they
+/// run elsewhere too, as signing out everywhere does: with a copy of the admin's cookie, whoever
+/// started one kept acting as the user for up to an hour after the admin's other sessions ended.
+#[tokio::test]
+async fn signing_out_other_sessions_ends_the_impersonations_run_elsewhere() {
+    let server = TestServer::start_with(Options {
+        session_cache_ms: Some(0),
+        ..Default::default()
+    })
+    .await;
+    let (mut admin, mut user, uid) = admin_and_user(&server).await;
+    let mut elsewhere = server.client();
+    let r = elsewhere.sign_in("root@example.com", "password-123").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = elsewhere
+        .post("/api/auth/admin/impersonate-user", json!({"userId": uid}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(elsewhere.session().await["user"]["id"], json!(uid));
+
+    let r = admin
+        .post("/api/auth/revoke-other-sessions", json!({}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        elsewhere.session().await,
+        json!(null),
+        "the impersonation run elsewhere ended"
+    );
+    assert_eq!(
+        admin.session().await["user"]["email"],
+        "root@example.com",
+        "the admin's own session stays"
+    );
+    assert_eq!(
+        user.session().await["user"]["id"],
+        json!(uid),
+        "the user's own session is not the admin's to end"
+    );
+}
+
 #[tokio::test]
 async fn every_admin_action_lands_in_the_audit_log() {
     let server = TestServer::start().await;
