@@ -109,36 +109,29 @@ pub struct Issued {
     pub cookies: Vec<String>,
 }
 
-/// Issues a new session for the signed-in user, keeping the remember-me choice of the current one.
-pub async fn reissue(
+/// Replaces the current session with a new one (after a privilege change), keeping its
+/// remember-me choice: issues the new session first, then deletes the old token. `401` when the
+/// current session ended while the request ran (a ban, a reset, signing out everywhere): the
+/// request was checked before, and its new session would outlive the end.
+pub async fn rotate(
     state: &AppState,
-    client: &impl deadpool_postgres::GenericClient,
+    client: &mut db::Client,
     current: &CurrentSession,
     ip: &str,
     headers: &HeaderMap,
 ) -> ApiResult<Issued> {
-    issue(
+    let issued = issue_if_still(
         state,
         client,
         &current.user.id,
+        StillSo::SessionLive(&current.session.token),
         !current.dont_remember,
         ip,
         &crate::client_ip::user_agent(headers),
     )
-    .await
-}
-
-/// Replaces the current session with a new one (after a privilege change): issues the new
-/// session first, then deletes the old token.
-pub async fn rotate(
-    state: &AppState,
-    client: &impl deadpool_postgres::GenericClient,
-    current: &CurrentSession,
-    ip: &str,
-    headers: &HeaderMap,
-) -> ApiResult<Issued> {
-    let issued = reissue(state, client, current, ip, headers).await?;
-    sessions::delete_by_token(client, &current.session.token).await?;
+    .await?
+    .ok_or_else(ApiError::unauthorized)?;
+    sessions::delete_by_token(&*client, &current.session.token).await?;
     Ok(issued)
 }
 
@@ -151,13 +144,17 @@ pub enum StillSo<'a> {
     /// ...this two-factor challenge (its `verification` identifier) is still pending; it is taken
     /// (the second step of a sign-in).
     ChallengePending(&'a str),
+    /// ...the session with this token is still live (a session replacing it); held until the
+    /// new one is written, so that ending it alone waits too.
+    SessionLive(&'a str),
 }
 
-/// [`issue`] for a sign-in, or `None` when what it rests on (`still`) has changed by the time the
-/// session is written. The check and the insert happen under a share lock on the user's row,
-/// which everything that ends all the user's sessions waits for before deleting them (see
-/// [`sessions::delete_all_for_user`]): a sign-in racing a password reset or a ban either sees it
-/// and is refused, or is committed before the delete, which then ends it.
+/// [`issue`] for a sign-in (or a session replacing one), or `None` when what it rests on
+/// (`still`) has changed by the time the session is written. The check and the insert happen
+/// under a share lock on the user's row, which everything that ends all the user's sessions
+/// waits for before deleting them (see [`sessions::delete_all_for_user`]): a sign-in racing a
+/// password reset or a ban either sees it and is refused, or is committed before the delete,
+/// which then ends it.
 #[allow(clippy::too_many_arguments)]
 pub async fn issue_if_still(
     state: &AppState,
@@ -195,6 +192,9 @@ pub async fn issue_if_still(
             StillSo::PasswordHash(hash) => stored.as_deref() == Some(hash),
             StillSo::ChallengePending(identifier) => {
                 db::verification::take(&tx, identifier).await?.is_some()
+            }
+            StillSo::SessionLive(token) => {
+                sessions::live_and_held_by_token(&tx, token, user_id).await?
             }
         };
     if !holds {

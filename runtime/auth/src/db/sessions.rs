@@ -241,6 +241,22 @@ pub async fn by_id(
         .map(|r| Session::from_row(&r, 0)))
 }
 
+/// Whether the session `token` of `user_id` is live, holding it until the transaction ends, for
+/// a caller that already holds the user's row (`current_session::issue_if_still`).
+pub async fn live_and_held_by_token(
+    client: &impl GenericClient,
+    token: &str,
+    user_id: &str,
+) -> Result<bool, tokio_postgres::Error> {
+    Ok(client
+        .query_opt(
+            r#"select 1 from "session" where "token" = $1 and "userId" = $2 and "expiresAt" > $3 for share"#,
+            &[&token, &user_id, &now_ms()],
+        )
+        .await?
+        .is_some())
+}
+
 /// Whether `user_id`'s own (not impersonated) session `id` is live, holding it until the
 /// transaction ends: ending it then waits, so nothing it started completes after it ended. The
 /// user's row is locked first, as every change that ends the user's sessions in a transaction

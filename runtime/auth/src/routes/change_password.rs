@@ -27,7 +27,7 @@ pub async fn post(
     body.check()?;
     let current = current_session::require(&state, &headers).await?;
     password::check_length(&new_password)?;
-    let client = state.db().await?;
+    let mut client = state.db().await?;
     match accounts::credential_password(&client, &current.user.id).await? {
         Some(Some(_)) => {}
         _ => {
@@ -37,7 +37,9 @@ pub async fn post(
             ))
         }
     }
-    if !crate::routes::sign_in::check_password(
+    let invalid_password =
+        || ApiError::bad_request(error_codes::INVALID_PASSWORD, "Invalid password");
+    let Some(matched) = crate::routes::sign_in::check_password(
         &state,
         &headers,
         &client,
@@ -45,16 +47,17 @@ pub async fn post(
         current_password,
     )
     .await?
-    {
-        return Err(ApiError::bad_request(
-            error_codes::INVALID_PASSWORD,
-            "Invalid password",
-        ));
-    }
+    else {
+        return Err(invalid_password());
+    };
     let hash = tokio::task::spawn_blocking(move || password::hash(&new_password))
         .await
         .map_err(ApiError::internal)??;
-    accounts::set_credential_password(&client, &current.user.id, &hash).await?;
+    // Only over the hash the current password matched: a reset (or another change) that wrote
+    // its password while this one was hashed is the newer choice, and this change is refused.
+    if !accounts::replace_credential_password(&client, &current.user.id, &matched, &hash).await? {
+        return Err(invalid_password());
+    }
     crate::db::credential_epoch::password_not_by_mail(&client, &current.user.id).await?;
     crate::routes::password_reset::forget_what_the_old_password_started(&client, &current.user.id)
         .await?;
@@ -63,7 +66,18 @@ pub async fn post(
         crate::known_device::cookie_for_this_browser(&state, &headers, &current.user.id, &hash);
     if revoke_others {
         sessions::delete_all_for_user(&client, &current.user.id).await?;
-        let issued = current_session::reissue(&state, &client, &current, &ip, &headers).await?;
+        // Not for a user banned (or whose password was reset) since the session was checked.
+        let issued = current_session::issue_if_still(
+            &state,
+            &mut client,
+            &current.user.id,
+            current_session::StillSo::PasswordHash(&hash),
+            !current.dont_remember,
+            &ip,
+            &crate::client_ip::user_agent(&headers),
+        )
+        .await?
+        .ok_or_else(ApiError::unauthorized)?;
         return Ok(respond::json_with_cookies(
             StatusCode::OK,
             json!({"token": issued.session.token, "user": state.user_json(&current.user)}),

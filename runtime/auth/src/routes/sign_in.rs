@@ -33,15 +33,16 @@ pub fn banned_error() -> ApiError {
 
 /// Checks a signed-in user's `password` again (before a sensitive change), out of the same
 /// budget as a sign-in from this browser (see [`known_device`]): a stolen session cookie must
-/// not allow unlimited guesses at the password. `Ok(false)` = wrong password, no credential
-/// account, or the budget used up.
+/// not allow unlimited guesses at the password. The answer is the stored hash that matched (a
+/// change made on the strength of it must not overwrite a newer one); `None` = wrong password,
+/// no credential account, or the budget used up.
 pub async fn check_password(
     state: &AppState,
     headers: &HeaderMap,
     client: &crate::db::Client,
     user: &crate::db::models::User,
     password_in: String,
-) -> ApiResult<bool> {
+) -> ApiResult<Option<String>> {
     let stored = accounts::credential_password(client, &user.id)
         .await?
         .flatten();
@@ -51,11 +52,7 @@ pub async fn check_password(
         &users::normalize_email(&user.email),
         stored.as_deref().map(|hash| (user.id.as_str(), hash)),
     );
-    Ok(
-        attempt(client, &budget, Some(&user.id), stored, password_in)
-            .await?
-            .is_some(),
-    )
+    attempt(client, &budget, Some(&user.id), stored, password_in).await
 }
 
 /// One password attempt drawn on the throttle's budget `budget`: `password_in` checked against

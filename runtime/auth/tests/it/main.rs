@@ -25,6 +25,7 @@ mod interop_betterauth;
 mod mail_flows;
 mod origin_and_provision;
 mod password_budget;
+mod password_change_races;
 mod password_upgrade;
 mod secret_rotation;
 mod session_lifecycle;

@@ -78,11 +78,11 @@ pub async fn disable(
     headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
-    let (current, client) = confirmed_by_password(&state, &headers, body).await?;
+    let (current, mut client) = confirmed_by_password(&state, &headers, body).await?;
     two_factor::delete_for_user(&client, &current.user.id).await?;
     users::set_two_factor_enabled(&client, &current.user.id, false).await?;
     super::challenge::forget_trusted_devices(&client, &current.user.id).await?;
-    let issued = current_session::rotate(&state, &client, &current, &ip, &headers).await?;
+    let issued = current_session::rotate(&state, &mut client, &current, &ip, &headers).await?;
     let mut cookies = issued.cookies;
     if crate::cookie::find(&headers, &state.cookies.trust_device).is_some() {
         cookies.push(state.cookies.expire(&state.cookies.trust_device));

@@ -74,7 +74,10 @@ pub(crate) async fn require_password(
     user: &crate::db::models::User,
     password: String,
 ) -> ApiResult<()> {
-    if crate::routes::sign_in::check_password(state, headers, client, user, password).await? {
+    if crate::routes::sign_in::check_password(state, headers, client, user, password)
+        .await?
+        .is_some()
+    {
         Ok(())
     } else {
         Err(ApiError::bad_request(

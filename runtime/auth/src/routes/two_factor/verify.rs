@@ -104,7 +104,7 @@ async fn verify(
         two_factor::mark_verified(&client, &enrolment.row.id).await?;
         users::set_two_factor_enabled(&client, &current.user.id, true).await?;
         // Privilege change: rotate the session.
-        let issued = current_session::rotate(&state, &client, &current, &ip, &headers).await?;
+        let issued = current_session::rotate(&state, &mut client, &current, &ip, &headers).await?;
         let user = users::by_id(&client, &current.user.id)
             .await?
             .ok_or_else(ApiError::unauthorized)?;

@@ -1,0 +1,156 @@
+//! Signed-in routes that ask for the password and then change it or hand out a new session
+//! (`change-password`, `two-factor/disable`), racing what ends the user's sessions or replaces
+//! the password (a ban, a reset): what ended first stays ended, and the later reset's password
+//! is the one that holds.
+
+use crate::common;
+
+use std::time::Duration;
+
+use common::*;
+use serde_json::json;
+
+/// A server without the session cache, a signed-in user and an admin.
+async fn user_and_admin() -> (TestServer, Client, String, Client) {
+    let server = TestServer::start_with(Options {
+        session_cache_ms: Some(0),
+        ..Default::default()
+    })
+    .await;
+    let mut user = server.client();
+    let uid = user
+        .sign_up_id("Uma", "uma@example.com", "password-123")
+        .await;
+    let mut admin = server.client();
+    admin
+        .sign_up_id("Root", "root@example.com", "password-123")
+        .await;
+    server.psql(r#"update "user" set "role" = 'admin' where "email" = 'root@example.com'"#);
+    (server, user, uid, admin)
+}
+
+/// Holds every request that reads a password hash (the `account` table) until the returned
+/// transaction ends: a request sent before is past its session check and waits there.
+async fn hold_password_reads(server: &TestServer) -> stackr_auth::db::Client {
+    let holder = server.state.db().await.unwrap();
+    holder
+        .batch_execute(r#"begin; lock table "account" in access exclusive mode"#)
+        .await
+        .unwrap();
+    holder
+}
+
+fn live_sessions(server: &TestServer, uid: &str) -> String {
+    server
+        .psql(&format!(
+            r#"select count(*) from "session" where "userId" = '{uid}'"#
+        ))
+        .trim()
+        .to_owned()
+}
+
+/// A ban that lands while the user's `change-password {revokeOtherSessions: true}` is under way
+/// (its session checked, its password not yet): the banned user is left no session.
+#[tokio::test]
+async fn a_ban_during_a_password_change_leaves_no_session() {
+    let (server, mut user, uid, mut admin) = user_and_admin().await;
+    let holder = hold_password_reads(&server).await;
+    let change = tokio::spawn(async move {
+        let r = user
+            .post(
+                "/api/auth/change-password",
+                json!({
+                    "currentPassword": "password-123",
+                    "newPassword": "password-456",
+                    "revokeOtherSessions": true,
+                }),
+            )
+            .await;
+        (r.status, user)
+    });
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let r = admin
+        .post("/api/auth/admin/ban-user", json!({"userId": uid}))
+        .await;
+    assert_eq!(r.status, 200, "ban: {}", r.text);
+    holder.batch_execute("commit").await.unwrap();
+    let (status, mut user) = change.await.unwrap();
+    assert_eq!(
+        live_sessions(&server, &uid),
+        "0",
+        "change answered {status}"
+    );
+    assert_eq!(user.session().await, json!(null), "the banned user is in");
+}
+
+/// The same for turning two-factor off, which replaces the session it is asked from.
+#[tokio::test]
+async fn a_ban_during_two_factor_disable_leaves_no_session() {
+    let (server, mut user, uid, mut admin) = user_and_admin().await;
+    enable_two_factor(&mut user, "password-123").await;
+    let holder = hold_password_reads(&server).await;
+    let disable = tokio::spawn(async move {
+        let r = user
+            .post(
+                "/api/auth/two-factor/disable",
+                json!({"password": "password-123"}),
+            )
+            .await;
+        (r.status, user)
+    });
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let r = admin
+        .post("/api/auth/admin/ban-user", json!({"userId": uid}))
+        .await;
+    assert_eq!(r.status, 200, "ban: {}", r.text);
+    holder.batch_execute("commit").await.unwrap();
+    let (status, mut user) = disable.await.unwrap();
+    assert_eq!(
+        live_sessions(&server, &uid),
+        "0",
+        "disable answered {status}"
+    );
+    assert_eq!(user.session().await, json!(null), "the banned user is in");
+}
+
+/// Whoever holds a session and the old password changes it while the owner resets it by mail:
+/// a change whose current password was checked before the reset wrote the new one must not
+/// overwrite it. Both start together; the change checks the old password (one hash) and hashes
+/// its new one (a second) before writing, the reset hashes once, so the reset writes in between.
+#[tokio::test]
+async fn a_password_change_checked_before_a_reset_does_not_undo_it() {
+    let (server, _, _, _) = user_and_admin().await;
+    for round in 0..3 {
+        let email = format!("raced{round}@example.com");
+        let mut thief = server.client();
+        thief.sign_up_id("Raced", &email, "old-password-1").await;
+        let token = server.reset_token(&email, 1).await;
+        let mut owner = server.client();
+        let change = thief.post(
+            "/api/auth/change-password",
+            json!({"currentPassword": "old-password-1", "newPassword": "thief-password-1"}),
+        );
+        let reset = owner.post(
+            "/api/auth/reset-password",
+            json!({"newPassword": "owner-password-1", "token": token}),
+        );
+        let (changed, reset) = tokio::join!(change, reset);
+        assert_eq!(reset.status, 200, "round {round}: reset: {}", reset.text);
+        let owners = server
+            .client()
+            .sign_in(&email, "owner-password-1")
+            .await
+            .status;
+        let thiefs = server
+            .client()
+            .sign_in(&email, "thief-password-1")
+            .await
+            .status;
+        assert_eq!(
+            (owners, thiefs),
+            (200, 401),
+            "round {round}: the change (answered {}) undid the reset",
+            changed.status
+        );
+    }
+}
