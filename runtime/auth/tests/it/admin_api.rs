@@ -475,6 +475,39 @@ async fn signing_out_other_sessions_ends_the_impersonations_run_elsewhere() {
     );
 }
 
+/// An admin signed in without `rememberMe` who impersonates someone keeps their own session token
+/// (in the `admin_session` cookie) only as long as the browser runs, like the session itself: a
+/// persistent cookie kept it on a shared computer's disk for a week after the browser closed.
+#[tokio::test]
+async fn a_browser_session_admins_token_is_not_kept_past_the_browser() {
+    let server = TestServer::start().await;
+    let (_, _user, uid) = admin_and_user(&server).await;
+    let mut shared = server.client();
+    let r = shared
+        .post(
+            "/api/auth/sign-in/email",
+            json!({"email": "root@example.com", "password": "password-123", "rememberMe": false}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = shared
+        .post("/api/auth/admin/impersonate-user", json!({"userId": uid}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let kept = r.set_cookie("better-auth.admin_session").unwrap();
+    assert!(!kept.contains("Max-Age"), "{kept}");
+
+    // A remembered admin's token is kept as long as their session lasts, as BetterAuth keeps it.
+    let mut remembered = server.client();
+    remembered.sign_in("root@example.com", "password-123").await;
+    let r = remembered
+        .post("/api/auth/admin/impersonate-user", json!({"userId": uid}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let kept = r.set_cookie("better-auth.admin_session").unwrap();
+    assert!(kept.contains("Max-Age=604800"), "{kept}");
+}
+
 #[tokio::test]
 async fn every_admin_action_lands_in_the_audit_log() {
     let server = TestServer::start().await;

@@ -82,16 +82,20 @@ pub async fn impersonate_user(
         return Err(ApiError::empty(StatusCode::UNAUTHORIZED));
     };
     let admin_token = current.session.token.clone();
-    let dont_remember = if current.dont_remember { "true" } else { "" };
+    let remembered = !current.dont_remember;
+    let dont_remember = if remembered { "" } else { "true" };
     let actor = Actor::of(*current, ip)?;
     let (session, user) =
         admin_actions::impersonate(&state, &actor, &user_id, &user_agent(&headers)).await?;
     let names = &state.cookies;
     let mut cookies = names.expire_session();
+    // The admin's own token lasts in the browser as their session cookie does: a browser-session
+    // one for an admin not remembered (BetterAuth keeps it a week whatever the choice, on the
+    // disk of the shared computer the choice was made for).
     cookies.push(names.set_cookie(
         &names.admin_session,
         &cookie::sign_for_cookie(state.secret(), &format!("{admin_token}:{dont_remember}")),
-        Some(state.config.session.expires_in.as_secs() as i64),
+        remembered.then(|| state.config.session.expires_in.as_secs() as i64),
     ));
     cookies.extend(current_session::session_cookies(
         &state,
