@@ -120,7 +120,7 @@ pub async fn rotate(
     ip: &str,
     headers: &HeaderMap,
 ) -> ApiResult<Issued> {
-    let issued = issue_if_still(
+    let Some(issued) = issue_if_still(
         state,
         client,
         &current.user.id,
@@ -130,7 +130,12 @@ pub async fn rotate(
         &crate::client_ip::user_agent(headers),
     )
     .await?
-    .ok_or_else(ApiError::unauthorized)?;
+    else {
+        // The request's changes before the rotation (a second factor turned off) stand, and the
+        // session cache flushes by itself only after a success.
+        state.session_cache.invalidate_all();
+        return Err(ApiError::unauthorized());
+    };
     sessions::delete_by_token(&*client, &current.session.token).await?;
     Ok(issued)
 }

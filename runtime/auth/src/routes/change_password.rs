@@ -67,7 +67,7 @@ pub async fn post(
     if revoke_others {
         sessions::delete_all_for_user(&client, &current.user.id).await?;
         // Not for a user banned (or whose password was reset) since the session was checked.
-        let issued = current_session::issue_if_still(
+        let Some(issued) = current_session::issue_if_still(
             &state,
             &mut client,
             &current.user.id,
@@ -77,7 +77,12 @@ pub async fn post(
             &crate::client_ip::user_agent(&headers),
         )
         .await?
-        .ok_or_else(ApiError::unauthorized)?;
+        else {
+            // The new password and the ended sessions stand, and the session cache flushes by
+            // itself only after a success.
+            state.session_cache.invalidate_all();
+            return Err(ApiError::unauthorized());
+        };
         return Ok(respond::json_with_cookies(
             StatusCode::OK,
             json!({"token": issued.session.token, "user": state.user_json(&current.user)}),
