@@ -51,6 +51,10 @@ async fn create(
     if parsed.label.chars().count() > MAX_LABEL_CHARS {
         return bad_request("label is too long (max 100 characters)");
     }
+    // PostgreSQL's text holds no NUL: the insert would fail as the service's fault.
+    if parsed.label.contains('\0') {
+        return bad_request("label must not contain a NUL character");
+    }
     // An impersonation ends within the hour, or when the admin stops it; a device session made
     // from it would act as the user for weeks after, past the admin's own ban or deletion.
     if user.session().impersonated_by.is_some() {

@@ -50,3 +50,29 @@ async fn a_user_holds_a_bounded_number_of_device_sessions() {
         "the dead rows are gone"
     );
 }
+
+/// A label PostgreSQL cannot store (a NUL character) is the caller's mistake, refused with 400
+/// like a label too long; it failed the insert, answered 503 and logged an error per request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_label_with_a_nul_character_is_a_bad_request() {
+    let stack = Stack::start(StackOptions::new(Flavor::Flexible)).await;
+    let alice = stack.sign_up("alice").await;
+    let create = |label: &str| {
+        reqwest::Client::new()
+            .post(format!("{}/device-sessions", stack.service_url))
+            .header("cookie", &alice.cookie)
+            .header("origin", stack.trusted_origin())
+            .json(&serde_json::json!({ "label": label }))
+            .send()
+    };
+    let r = create("kiosk\u{0}").await.unwrap();
+    let status = r.status();
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        (status.as_u16(), body["code"].as_str()),
+        (400, Some("BAD_REQUEST")),
+        "{body}"
+    );
+    let r = create("kiosk").await.unwrap();
+    assert_eq!(r.status(), 201, "a plain label still works");
+}
