@@ -182,6 +182,10 @@ impl DeviceSessions {
 
     /// Revokes one of `user_id`'s device sessions; `false` when there is no such live session.
     pub async fn revoke(&self, user_id: &str, id: &str) -> Result<bool, DeviceStoreError> {
+        // PostgreSQL's text holds no NUL, so no row has such an id; sent, it fails the statement.
+        if id.contains('\0') {
+            return Ok(false);
+        }
         let client = self.pool.get().await?;
         let n = client
             .execute(
