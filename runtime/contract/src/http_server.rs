@@ -7,6 +7,8 @@
 //!   of the previous answer: an idle one is closed then);
 //! - its body within [`BODY_TIME_LIMIT`] of the request's start (reading it after that fails, and
 //!   the handler's extractor answers with an error);
+//! - a client must take some of its answer within [`WRITE_STALL_LIMIT`] of the server's
+//!   writing being held up, or the connection ends;
 //! - a connection buffers at most [`MAX_HEADER_BUFFER`] bytes of request not parsed yet;
 //! - at most [`MAX_CONNECTIONS`] connections are served at once; more wait in the kernel's
 //!   queue (a unit's `LimitNOFILE` is 65,536).
@@ -30,10 +32,15 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::sync::{watch, Semaphore};
 use tower::ServiceExt;
 
+mod write_stall;
+use write_stall::WriteStallLimited;
+
 /// How long a client has to send a request's headers.
 pub const HEADER_TIME_LIMIT: Duration = Duration::from_secs(10);
 /// How long a client has to send a request's body, from the request's start.
 pub const BODY_TIME_LIMIT: Duration = Duration::from_secs(30);
+/// How long a connection's writing may wait for a client that takes none of its answer.
+pub const WRITE_STALL_LIMIT: Duration = Duration::from_secs(30);
 /// The most bytes of a request not parsed yet that a connection buffers (hyper's default is
 /// about 400 KiB; headers are far smaller).
 pub const MAX_HEADER_BUFFER: usize = 64 * 1024;
@@ -85,7 +92,10 @@ where
         let mut stopping = stopping.clone();
         tokio::spawn(async move {
             let connection = builder
-                .serve_connection(TokioIo::new(io), service)
+                .serve_connection(
+                    TokioIo::new(WriteStallLimited::new(io, WRITE_STALL_LIMIT)),
+                    service,
+                )
                 .with_upgrades();
             tokio::pin!(connection);
             // A client that goes away or breaks the protocol is no error of the server's.

@@ -7,7 +7,9 @@ use std::net::{IpAddr, SocketAddr};
 use axum::Router;
 use tokio::net::TcpListener;
 
-pub use stackr_contract::http_server::{shutdown_signal, BODY_TIME_LIMIT, HEADER_TIME_LIMIT};
+pub use stackr_contract::http_server::{
+    shutdown_signal, BODY_TIME_LIMIT, HEADER_TIME_LIMIT, WRITE_STALL_LIMIT,
+};
 
 /// Serves `app` on `address:port` (or on the socket systemd holds for it) until SIGTERM or Ctrl-C.
 pub async fn serve(app: Router, address: IpAddr, port: u16) -> std::io::Result<()> {

@@ -1,7 +1,8 @@
 //! Clients that send slowly or not at all cannot hold a service's API: headers not in within
 //! the header time limit, an idle kept-alive connection, and a request body still arriving at
 //! its deadline all end the connection or the request, where each held a socket and up to
-//! hundreds of kilobytes of buffered headers for as long as the client liked.
+//! hundreds of kilobytes of buffered headers for as long as the client liked. Nor can a client
+//! that takes none of its answer.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -11,12 +12,20 @@ use axum::Router;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// An API with a route that answers and one that reads the whole body, until the test ends.
+/// The size of `/large`'s answer: more than the kernel buffers between the two ends of a
+/// connection whose client takes nothing.
+const LARGE_ANSWER_BYTES: usize = 8 << 20;
+
+/// An API with a route that answers, one with a large answer and one that reads the whole body,
+/// until the test ends.
 async fn api() -> SocketAddr {
-    let app = Router::new().route("/", get(|| async { "ok" })).route(
-        "/upload",
-        post(|body: axum::body::Bytes| async move { body.len().to_string() }),
-    );
+    let app = Router::new()
+        .route("/", get(|| async { "ok" }))
+        .route("/large", get(|| async { "x".repeat(LARGE_ANSWER_BYTES) }))
+        .route(
+            "/upload",
+            post(|body: axum::body::Bytes| async move { body.len().to_string() }),
+        );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     tokio::spawn(stackr_kit::server::serve_on(
@@ -93,5 +102,64 @@ async fn a_body_still_arriving_at_its_deadline_is_refused() {
     assert!(
         ended.as_ref().is_some_and(|a| !a.contains("200 OK")),
         "the dripping body was still read: {ended:?}"
+    );
+}
+
+/// A client that asks for an answer and never reads it left the server's write waiting for ever,
+/// its connection (one of the server's limited number) and the answer held in memory, and kept
+/// the server from finishing a graceful shutdown. The server gives up on it, and the client
+/// that finally reads finds the answer cut short.
+#[tokio::test]
+async fn a_client_that_takes_none_of_its_answer_is_dropped() {
+    let address = api().await;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    // A small window, so the kernel cannot take the whole answer on the client's behalf.
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stalled = socket.connect(address).await.unwrap();
+    stalled
+        .write_all(b"GET /large HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    tokio::time::sleep(stackr_kit::server::WRITE_STALL_LIMIT + Duration::from_secs(5)).await;
+    let mut got = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(20), stalled.read_to_end(&mut got)).await;
+    assert!(
+        matches!(read, Ok(Err(_))) || got.len() < LARGE_ANSWER_BYTES,
+        "the whole answer still waited for the client ({} bytes read)",
+        got.len()
+    );
+}
+
+/// A slow client that keeps reading gets its whole answer, however much longer than the limit
+/// it takes: the limit runs only while the client takes nothing.
+#[tokio::test]
+async fn a_slow_client_that_keeps_reading_gets_all_of_its_answer() {
+    let address = api().await;
+    let mut slow = TcpStream::connect(address).await.unwrap();
+    slow.write_all(b"GET /large HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    let mut got = 0;
+    // At most 20 KiB every 100 ms: the answer takes about 40 s.
+    let mut chunk = vec![0u8; 20 * 1024];
+    loop {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let n = tokio::time::timeout(Duration::from_secs(60), slow.read(&mut chunk))
+            .await
+            .expect("the answer kept coming")
+            .unwrap();
+        if n == 0 {
+            break;
+        }
+        got += n;
+    }
+    assert!(
+        started.elapsed() > stackr_kit::server::WRITE_STALL_LIMIT,
+        "the answer came too fast to show anything"
+    );
+    assert!(
+        got > LARGE_ANSWER_BYTES,
+        "the answer was cut short ({got} bytes)"
     );
 }
