@@ -11,6 +11,12 @@ use axum::http::{header, HeaderMap};
 
 /// The scheme, compared without regard to case.
 const SCHEME: &str = "bearer ";
+/// The longest token taken. Auth signs a 32-character token with a 44-character signature, at
+/// most some 170 characters percent-encoded; one far longer cannot be auth's, and forwarded
+/// (twice, its `+/=` encoded again) it could pass what auth reads of a request's headers, whose
+/// refusal the guard took for auth being down: `503` and a warning in the log, at an anonymous
+/// client's will.
+const MAX_TOKEN_LEN: usize = 512;
 /// The session cookie's names over http and https.
 const SESSION_COOKIE_NAMES: [&str; 2] = [
     "better-auth.session_token",
@@ -27,7 +33,8 @@ pub(super) fn as_cookie(headers: &HeaderMap) -> Option<String> {
     let token = value[SCHEME.len()..].trim();
     // Only the characters of a signed token (and its percent-encoding): nothing that could end
     // the cookie pair and smuggle another one in.
-    let well_formed = token.contains('.')
+    let well_formed = token.len() <= MAX_TOKEN_LEN
+        && token.contains('.')
         && token
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"._-%+/=".contains(&b));
@@ -83,6 +90,8 @@ mod tests {
         ] {
             assert_eq!(as_cookie(&with_authorization(value)), None, "{value}");
         }
+        let over_long = format!("Bearer a.{}", "b".repeat(super::MAX_TOKEN_LEN));
+        assert_eq!(as_cookie(&with_authorization(&over_long)), None);
         assert_eq!(as_cookie(&HeaderMap::new()), None);
     }
 }

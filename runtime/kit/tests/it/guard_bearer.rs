@@ -93,6 +93,11 @@ async fn forged_tampered_and_smuggling_bearer_tokens_are_refused() {
         ("another scheme", format!("Basic {token}")),
         ("empty", "Bearer ".to_owned()),
         ("a made-up token", bearer("made-up.c2lnbmF0dXJl")),
+        // Percent-encoded twice over (both cookie names), more than auth takes in headers.
+        (
+            "an over-long token",
+            bearer(&format!("a.{}", "+".repeat(20_000))),
+        ),
     ] {
         let (status, body) = stack.get("/me", &[("authorization", &value)]).await;
         assert_eq!(status, 401, "{what}: {body}");
