@@ -187,6 +187,43 @@ async fn scaffold_serves_health_me_domain_and_devices_then_shuts_down_gracefully
         .await
         .unwrap();
     assert_eq!(res.status(), 201);
+    // The example note routes: anyone signed in may add notes, each is kept and every listing
+    // is built whole in memory, so a note's size and a listing's length are bounded.
+    let bob = Browser::new(&fx.auth.url).sign_up("bob@example.com").await;
+    let add_note = |text: String| {
+        http.post(format!("{base}/notes"))
+            .header("cookie", &bob.cookie)
+            .header("origin", &fx.auth.url)
+            .json(&json!({ "text": text }))
+            .send()
+    };
+    assert_eq!(
+        add_note("x".repeat(4097)).await.unwrap().status(),
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    for n in 0..=100 {
+        let text = if n == 0 {
+            "x".repeat(4096)
+        } else {
+            n.to_string()
+        };
+        assert_eq!(add_note(text).await.unwrap().status(), StatusCode::CREATED);
+    }
+    let listed: Value = http
+        .get(format!("{base}/notes"))
+        .header("cookie", &bob.cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let listed = listed["notes"].as_array().unwrap();
+    assert_eq!(
+        (listed.len(), &listed[0]["text"]),
+        (100, &json!("100")),
+        "the newest hundred"
+    );
     // The example job route: anyone signed in may call it, and each job stays in the service's
     // Redis, so the message's size and the finished jobs kept are bounded.
     let enqueue = |message: String| {

@@ -27,6 +27,13 @@ struct NewNote {
     text: String,
 }
 
+/// The longest note taken: the request body alone may be 2 MB, and every note stays in the
+/// database and in each listing.
+const NOTE_LIMIT_BYTES: usize = 4096;
+/// How many notes a listing answers, the newest first: it is built in memory whole, so however
+/// many notes there are, one request costs at most this many.
+const LIST_LIMIT: i64 = 100;
+
 async fn list_notes(who: Principal, State(db): State<Pool>) -> Result<Json<Value>, StatusCode> {
     let client = db
         .get()
@@ -34,8 +41,8 @@ async fn list_notes(who: Principal, State(db): State<Pool>) -> Result<Json<Value
         .map_err(|_| StatusCode::SERVICE_UNAVAILABLE)?;
     let rows = client
         .query(
-            "SELECT id, text FROM note WHERE user_id = $1 ORDER BY id",
-            &[&who.user_id()],
+            "SELECT id, text FROM note WHERE user_id = $1 ORDER BY id DESC LIMIT $2",
+            &[&who.user_id(), &LIST_LIMIT],
         )
         .await
         .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
@@ -51,6 +58,9 @@ async fn add_note(
     State(db): State<Pool>,
     Json(note): Json<NewNote>,
 ) -> Result<(StatusCode, Json<Value>), StatusCode> {
+    if note.text.len() > NOTE_LIMIT_BYTES {
+        return Err(StatusCode::PAYLOAD_TOO_LARGE);
+    }
     let client = db
         .get()
         .await
