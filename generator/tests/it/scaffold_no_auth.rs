@@ -114,4 +114,10 @@ fn no_auth_scaffold_serves_its_example_routes() {
     let (status, body) = http(api_port, "GET", "/notes", "").unwrap();
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"hello\""), "{body}");
+    // Anyone may add notes here, so a note's size is bounded as on a guarded service.
+    let long = format!(r#"{{"text":"{}"}}"#, "x".repeat(4097));
+    assert_eq!(
+        http(api_port, "POST", "/notes", &long).map(|(s, _)| s),
+        Some(413)
+    );
 }
