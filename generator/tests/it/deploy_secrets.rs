@@ -32,6 +32,17 @@ fn secrets(project: &Path, args: &[&str]) -> String {
     stdout(&output)
 }
 
+/// Runs `stackr secrets` in `project`, which must end with a usage error; its message, on one
+/// line.
+fn refusal(project: &Path) -> String {
+    let output = stackr(project, &["secrets"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    stderr(&output)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// A PostgreSQL serving `cert`/`key` (files of the deployment folder) with TLS.
 fn postgres_serving(project: &Path, cert: &str, key: &str) -> TempPostgres {
     let postgres = TempPostgres::start();
@@ -355,12 +366,7 @@ fn certificates_near_their_end_are_reissued_and_others_kept() {
 #[test]
 fn no_secret_is_created_outside_a_git_repository() {
     let project = project_with_config(&fixture_config("fleet"));
-    let output = stackr(project.path(), &["secrets"]);
-    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
-    let message = stderr(&output)
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let message = refusal(project.path());
     assert!(
         message.contains("Nix store") && message.contains("git init"),
         "{message}"
@@ -393,12 +399,7 @@ fn a_clone_without_the_deployment_folder_makes_no_second_deployment() {
     // The clone: the committed files, no deployment folder.
     let elsewhere = tempfile::tempdir().unwrap();
     std::fs::rename(&deploy, elsewhere.path().join("deploy")).unwrap();
-    let refused = stackr(project.path(), &["secrets"]);
-    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
-    let message = stderr(&refused)
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let message = refusal(project.path());
     assert!(
         message.contains("deployment-ca.crt") && message.contains(DEPLOY),
         "{message}"
@@ -409,8 +410,7 @@ fn a_clone_without_the_deployment_folder_makes_no_second_deployment() {
     let other = project_in_git(&fixture_config("fleet"));
     secrets(other.path(), &[]);
     std::fs::rename(other.path().join(DEPLOY), &deploy).unwrap();
-    let foreign = stackr(project.path(), &["secrets"]);
-    assert_eq!(foreign.status.code(), Some(2), "{}", stderr(&foreign));
+    refusal(project.path());
     std::fs::remove_dir_all(&deploy).unwrap();
 
     // The folder copied over: nothing new.
@@ -446,12 +446,7 @@ fn a_deleted_auth_secret_is_not_replaced_silently() {
     secrets(project.path(), &[]);
     let deploy = project.path().join(DEPLOY);
     std::fs::remove_file(deploy.join("auth-secret")).unwrap();
-    let refused = stackr(project.path(), &["secrets"]);
-    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
-    let message = stderr(&refused)
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let message = refusal(project.path());
     assert!(
         message.contains("auth-secret") && message.contains("Rotating auth's secret"),
         "{message}"

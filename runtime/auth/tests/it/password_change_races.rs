@@ -49,23 +49,16 @@ fn live_sessions(server: &TestServer, uid: &str) -> String {
         .to_owned()
 }
 
-/// A ban that lands while the user's `change-password {revokeOtherSessions: true}` is under way
-/// (its session checked, its password not yet): the banned user is left no session.
-#[tokio::test]
-async fn a_ban_during_a_password_change_leaves_no_session() {
+/// Sends `body` to `path` as the user while a ban lands (the request past its session check, its
+/// password not yet read): the banned user is left no session.
+async fn a_ban_during(path: &'static str, body: serde_json::Value, two_factor: bool) {
     let (server, mut user, uid, mut admin) = user_and_admin().await;
+    if two_factor {
+        enable_two_factor(&mut user, "password-123").await;
+    }
     let holder = hold_password_reads(&server).await;
-    let change = tokio::spawn(async move {
-        let r = user
-            .post(
-                "/api/auth/change-password",
-                json!({
-                    "currentPassword": "password-123",
-                    "newPassword": "password-456",
-                    "revokeOtherSessions": true,
-                }),
-            )
-            .await;
+    let request = tokio::spawn(async move {
+        let r = user.post(path, body).await;
         (r.status, user)
     });
     tokio::time::sleep(Duration::from_millis(700)).await;
@@ -74,43 +67,39 @@ async fn a_ban_during_a_password_change_leaves_no_session() {
         .await;
     assert_eq!(r.status, 200, "ban: {}", r.text);
     holder.batch_execute("commit").await.unwrap();
-    let (status, mut user) = change.await.unwrap();
+    let (status, mut user) = request.await.unwrap();
     assert_eq!(
         live_sessions(&server, &uid),
         "0",
-        "change answered {status}"
+        "{path} answered {status}"
     );
     assert_eq!(user.session().await, json!(null), "the banned user is in");
 }
 
-/// The same for turning two-factor off, which replaces the session it is asked from.
+/// `change-password {revokeOtherSessions: true}`, which hands out a new session.
+#[tokio::test]
+async fn a_ban_during_a_password_change_leaves_no_session() {
+    a_ban_during(
+        "/api/auth/change-password",
+        json!({
+            "currentPassword": "password-123",
+            "newPassword": "password-456",
+            "revokeOtherSessions": true,
+        }),
+        false,
+    )
+    .await;
+}
+
+/// Turning two-factor off, which replaces the session it is asked from.
 #[tokio::test]
 async fn a_ban_during_two_factor_disable_leaves_no_session() {
-    let (server, mut user, uid, mut admin) = user_and_admin().await;
-    enable_two_factor(&mut user, "password-123").await;
-    let holder = hold_password_reads(&server).await;
-    let disable = tokio::spawn(async move {
-        let r = user
-            .post(
-                "/api/auth/two-factor/disable",
-                json!({"password": "password-123"}),
-            )
-            .await;
-        (r.status, user)
-    });
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    let r = admin
-        .post("/api/auth/admin/ban-user", json!({"userId": uid}))
-        .await;
-    assert_eq!(r.status, 200, "ban: {}", r.text);
-    holder.batch_execute("commit").await.unwrap();
-    let (status, mut user) = disable.await.unwrap();
-    assert_eq!(
-        live_sessions(&server, &uid),
-        "0",
-        "disable answered {status}"
-    );
-    assert_eq!(user.session().await, json!(null), "the banned user is in");
+    a_ban_during(
+        "/api/auth/two-factor/disable",
+        json!({"password": "password-123"}),
+        true,
+    )
+    .await;
 }
 
 /// Whoever holds a session and the old password changes it while the owner resets it by mail:
