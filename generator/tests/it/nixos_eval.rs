@@ -10,7 +10,8 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use common::nixos::{
-    evaluate_system, modules_dir, repo_root, role_confinement_violations, strings, violations,
+    evaluate_system, minimal_system, modules_dir, repo_root, role_confinement_violations, strings,
+    violations,
 };
 use common::{
     fixture_config, fixture_plan, generated_project, nix_instantiate_available, FIXTURES,
@@ -143,16 +144,6 @@ fn units_are_hardened_and_deployed_environment_matches_dev() {
             }
         }
     }
-}
-
-/// The minimal fixture's system on `host` (None when nix-instantiate is missing).
-fn minimal_system(host: &str) -> Option<Value> {
-    if !nix_instantiate_available() {
-        eprintln!("nix-instantiate not installed: skipped");
-        return None;
-    }
-    let project = generated_project(&fixture_config("minimal"));
-    Some(evaluate_system(&modules_dir(), project.path(), host).unwrap())
 }
 
 #[test]

@@ -6,22 +6,10 @@
 
 use crate::common;
 
-use common::nixos::{credentials, evaluate_fleet_with_host, evaluate_system, modules_dir};
-use common::nixos::{strings, violations};
+use common::nixos::{credentials, evaluate_fleet_with_host, minimal_system, strings, violations};
 use common::{fixture_config, generated_project, nix_instantiate_available};
-use serde_json::Value;
 
 const VERSIONED: &str = "{ stackr.auth.secretsFile = \"/var/keys/stackr/auth-secrets\"; }";
-
-/// The minimal fixture's system on `host` (None when nix-instantiate is missing).
-fn minimal_system(host: &str) -> Option<Value> {
-    if !nix_instantiate_available() {
-        eprintln!("nix-instantiate not installed: skipped");
-        return None;
-    }
-    let project = generated_project(&fixture_config("minimal"));
-    Some(evaluate_system(&modules_dir(), project.path(), host).unwrap())
-}
 
 #[test]
 fn versioned_auth_secrets_reach_auth_beside_its_secret() {

@@ -53,6 +53,16 @@ pub fn evaluate_system_with_host_first(
 /// mutation test sets it for the tests it runs again against a mutated library).
 pub const MODULES_ENV: &str = "STACKR_TEST_MODULES";
 
+/// The minimal fixture's system on `host` (None when nix-instantiate is missing).
+pub fn minimal_system(host: &str) -> Option<Value> {
+    if !super::nix_instantiate_available() {
+        eprintln!("nix-instantiate not installed: skipped");
+        return None;
+    }
+    let project = super::generated_project(&super::fixture_config("minimal"));
+    Some(evaluate_system(&modules_dir(), project.path(), host).unwrap())
+}
+
 /// Every host of `project` (a folder with the generated `nix/`, placed on several hosts) through
 /// its flake outputs, as `tests/nixos/evaluate-fleet.nix` returns them: by host, the data of
 /// [`evaluate_system`] plus the colmena node's `deployment`. The module library is
