@@ -217,7 +217,7 @@ in
           by system.stateVersion (whatever services.postgresql.package is): 25.11 and later
           pkgs.postgresql_17, 24.11 pkgs.postgresql_16, 23.11 pkgs.postgresql_15, earlier
           pkgs.postgresql_14'';
-        description = "PostgreSQL of the per-service servers. Moving to another major version needs their data folders upgraded (pg_upgrade) first: a server whose data folder another major version made refuses to start, naming the folder.";
+        description = "PostgreSQL of the per-service servers. Moving to another major version needs their data folders upgraded first (pg_upgrade, or a dump and restore: docs/deploy.md, Backups and restores): a server whose data folder another major version made refuses to start, naming the folder.";
       };
     };
     auth = {

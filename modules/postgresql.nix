@@ -8,7 +8,7 @@
 # it and refuse that role every other database.
 # Either way the oneshot `stackr-<name>-db` applies the role, database and password with psql as
 # the superuser once the server is ready (provisionScript).
-{ config, lib, ... }:
+{ config, lib, pkgs, ... }:
 let
   cfg = config.stackr;
   stackrLib = import ./lib.nix { inherit lib; };
@@ -128,6 +128,41 @@ let
         LoadCredential = [ "db-password:${svc.postgres.passwordFile}" ];
       } // lib.optionalAttrs perService { Group = user; };
     };
+  # `stackr-postgres SERVICE PROGRAM [ARGUMENT...]`, run as root: psql, pg_dump or pg_restore of
+  # the server holding SERVICE's database, as that server's superuser through its socket, with
+  # SERVICE's database as the default one. How a database is backed up and restored (docs/deploy.md,
+  # Backups and restores): a per-service server admits its superuser only from its own identity
+  # (pg_ident), through a folder only its group enters, and pg_dump must be of the server's major
+  # version or later, so the programs are the server's own.
+  commandScript =
+    let
+      entry = name:
+        let
+          perService = stackrLib.perService cfg;
+          user = if perService then stackrLib.postgresUser name else "postgres";
+          package = if perService then cfg.postgresql.package else config.services.postgresql.package;
+        in
+        ''
+          ${name}) exec ${pkgs.util-linux}/bin/setpriv --reuid=${user} --regid=${user} --init-groups --reset-env -- \
+            ${pkgs.coreutils}/bin/env PGHOST=${stackrLib.postgresSocketDir cfg name} PGPORT=${toString (stackrLib.postgresPort config name)} PGUSER=postgres PGDATABASE=${dbName name} \
+            "${package}/bin/$program" "$@" ;;
+        '';
+    in
+    ''
+      usage() {
+        echo "usage: stackr-postgres SERVICE psql|pg_dump|pg_restore [ARGUMENT...]" >&2
+        echo "the services whose database is on this host: ${lib.concatStringsSep " " names}" >&2
+        exit 2
+      }
+      [ "$#" -ge 2 ] || usage
+      service=$1
+      program=$2
+      shift 2
+      case $program in psql|pg_dump|pg_restore) ;; *) usage ;; esac
+      case $service in
+      ${lib.concatMapStrings entry names}*) usage ;;
+      esac
+    '';
   # pg_hba rules of the services' databases on the system PostgreSQL (shared mode): only the
   # service's role, with its password, through the socket (where its processes connect) or over
   # loopback; then the role refused everywhere else. The server is the host's, and the lines after
@@ -157,6 +192,7 @@ in
   config = lib.mkIf (cfg.enable && names != [ ]) (lib.mkMerge [
     {
       systemd.services = lib.listToAttrs (map (name: lib.nameValuePair (stackrLib.dbUnitName name) (database name)) names);
+      environment.systemPackages = [ (pkgs.writeShellScriptBin "stackr-postgres" commandScript) ];
     }
     (lib.mkIf (stackrLib.perService cfg) {
       systemd.services = lib.listToAttrs (map (name: lib.nameValuePair (stackrLib.postgresUnitName name) (ownServer name)) names);

@@ -98,3 +98,24 @@ pub fn build_workspace_binaries() {
         .expect("running cargo build");
     assert!(status.success(), "cargo build --workspace --bins failed");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The repository's project renders without a container: every store path a unit or a host
+    /// command names (`stackr-set-role`, `stackr-postgres`) has its place in the store table.
+    #[test]
+    fn the_repository_renders_with_every_program_in_the_store_table() {
+        let nix = std::process::Command::new("nix-instantiate")
+            .arg("--version")
+            .output();
+        if !nix.is_ok_and(|o| o.status.success()) {
+            eprintln!("nix-instantiate not installed: skipped");
+            return;
+        }
+        let system = evaluate_repository("{ stackr.secrets.generate = true; }").unwrap();
+        let (root, _) = render_system(&system).unwrap();
+        assert!(root.contains_key("usr/local/bin/stackr-postgres"));
+    }
+}

@@ -26,6 +26,8 @@ pub const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ("gnugrep", "/usr"),
     ("gnused", "/usr"),
     ("systemd", "/usr"),
+    // `setpriv`, which `stackr-postgres` runs.
+    ("util-linux", "/usr"),
 ];
 
 /// A NixOS module that makes the evaluated hosts choose PostgreSQL 15, Debian's (the per-service

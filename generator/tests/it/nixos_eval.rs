@@ -785,6 +785,46 @@ fn hosts_with_auth_get_a_set_role_command_with_the_units_database_and_roles() {
     }
 }
 
+/// The documented way to back up and restore a database (docs/deploy.md): `stackr-postgres
+/// SERVICE PROGRAM`, on every host, reaching each service's database as its `-db` unit does (the
+/// identity pg_hba admits as the superuser, the server's socket folder and port) with the
+/// server's own programs. nixos_postgres_server.rs runs it against a real server.
+#[test]
+fn hosts_get_a_postgres_command_reaching_each_database_as_its_db_unit_does() {
+    for (name, plan, system) in systems() {
+        let script = system["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "stackr-postgres")
+            .and_then(|p| p["text"].as_str())
+            .unwrap_or_else(|| panic!("{name}: no stackr-postgres command"));
+        for service in &plan.services {
+            let db_unit = &system["units"][format!("stackr-{}-db", service.name)];
+            let user = db_unit["serviceConfig"]["User"].as_str().unwrap();
+            let socket_dir = db_unit["environment"]["PGHOST"]
+                .as_str()
+                .unwrap_or("/run/postgresql");
+            let port = db_unit["environment"]["PGPORT"].as_str().unwrap();
+            let package = strings(&db_unit["path"])[0];
+            let entry = script
+                .lines()
+                .skip_while(|line| !line.starts_with(&format!("{})", service.name)))
+                .take(3)
+                .collect::<Vec<_>>()
+                .join("\n");
+            for wanted in [
+                format!("--reuid={user} --regid={user} "),
+                format!(" PGHOST={socket_dir} PGPORT={port} PGUSER=postgres "),
+                format!(" PGDATABASE={} ", service.name.replace('-', "_")),
+                format!("\"{package}/bin/$program\""),
+            ] {
+                assert!(entry.contains(&wanted), "{name}: `{wanted}` in\n{entry}");
+            }
+        }
+    }
+}
+
 /// `lib.oauthProvidersJson` of the module library applied to `providers` (resolved option
 /// values, as JSON): the providers file the auth unit is given.
 fn deployed_providers_file(providers: &Value) -> Value {

@@ -227,6 +227,198 @@ fn own_server_admits_only_the_service_role() {
     }
 }
 
+/// The documented backup and restore (docs/deploy.md, Backups and restores): `stackr-postgres`,
+/// the command a host gets for each database on it, dumps the service's database with the
+/// server's own pg_dump as the server's superuser, and restores it over a database changed since,
+/// owned by the service's role again. Without it nothing on the host reaches a per-service
+/// server as its superuser (pg_ident admits only the server's own identity, through a socket
+/// whose folder only its group enters). The command's program folder, identity, socket folder and
+/// port are the test's own; the script is otherwise the host's. Run as root only (the command
+/// changes identity).
+#[test]
+fn own_server_is_dumped_and_restored_with_the_hosts_command() {
+    if !can_run()
+        || !["pg_dump", "pg_restore"]
+            .iter()
+            .all(|t| common::installed(t))
+    {
+        return;
+    }
+    if !is_root() {
+        eprintln!("not root: the command changes identity; skipped");
+        return;
+    }
+    let project = generated_project(&fixture_config("minimal"));
+    let system = evaluate_system(&modules_dir(), project.path(), "{ }").unwrap();
+    let unit = &system["units"]["stackr-core-postgresql"];
+    let db_unit = &system["units"]["stackr-core-db"];
+    let env_of = |unit: &Value, key: &str| unit["environment"][key].as_str().unwrap().to_owned();
+    let (data, socket) = (env_of(unit, "PGDATA"), env_of(db_unit, "PGHOST"));
+    let os_user = unit["serviceConfig"]["User"].as_str().unwrap().to_owned();
+    let exec_start = unit["serviceConfig"]["ExecStart"].as_str().unwrap();
+    let server_bin = exec_start
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .strip_suffix("postgres")
+        .unwrap()
+        .to_owned();
+    let command = system["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "stackr-postgres")
+        .and_then(|p| p["text"].as_str())
+        .expect("the host has a stackr-postgres command")
+        .to_owned();
+
+    let dir = server_folders("own-postgres-dump-", "core-password");
+    let here = |name: &str| dir.path().join(name).display().to_string();
+    let installed_bin = Command::new("bash")
+        .args(["-c", "dirname \"$(command -v postgres)\""])
+        .output()
+        .unwrap();
+    let installed_bin = format!("{}/", String::from_utf8_lossy(&installed_bin.stdout).trim());
+    let localise = |script: &str| {
+        script
+            .replace(&data, &here("data"))
+            .replace(&socket, &here("run"))
+            .replace(&os_user, &server_os_user())
+            .replace(&server_bin, &installed_bin)
+            .replace(&env_of(unit, "PGPORT"), PORT)
+    };
+    let command = localise(&command);
+    // The tools the command names by store path, from this machine's PATH.
+    let command = without_store_bins(&command);
+    let env = [
+        ("PGDATA", here("data")),
+        ("PGHOST", here("run")),
+        ("PGPORT", PORT.to_owned()),
+        ("PGUSER", env_of(db_unit, "PGUSER")),
+        ("CREDENTIALS_DIRECTORY", here("credentials")),
+        ("PATH", std::env::var("PATH").unwrap()),
+    ];
+    succeeded(
+        as_server_user(&localise(unit["preStart"].as_str().unwrap()), &env)
+            .output()
+            .unwrap(),
+        "preStart",
+    );
+    let program_args: Vec<String> = exec_start
+        .split_whitespace()
+        .skip(1)
+        .map(localise)
+        .collect();
+    let _server = Server(
+        as_server_user(&format!("exec postgres {}", program_args.join(" ")), &env)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_until_accepting(&here("run"), PORT, "start");
+    succeeded(
+        as_server_user(&localise(db_unit["script"].as_str().unwrap()), &env)
+            .output()
+            .unwrap(),
+        "stackr-core-db",
+    );
+    // The service's own data, as its API would write it: its role's table.
+    let as_core = |sql: &str| {
+        let out = Command::new("psql")
+            .args([
+                "-X",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-tA",
+                "-h",
+                &here("run"),
+                "-p",
+                PORT,
+            ])
+            .args(["-U", "core", "-d", "core", "-c", sql])
+            .env("PGPASSWORD", "core-password")
+            .output()
+            .unwrap();
+        succeeded(out.clone(), sql);
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    as_core(
+        "CREATE TABLE notes (id int PRIMARY KEY, body text); INSERT INTO notes VALUES (1, 'kept')",
+    );
+
+    // The root shell's own redirections, as the documentation writes them.
+    let dump = here("core.dump");
+    let run = |arguments: &str| {
+        Command::new("bash")
+            .args([
+                "-c",
+                &format!("bash -c \"$1\" stackr-postgres {arguments}"),
+                "-",
+                &command,
+            ])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap())
+            .output()
+            .unwrap()
+    };
+    succeeded(
+        run(&format!("core pg_dump --format=custom > {dump}")),
+        "dump",
+    );
+    assert!(std::fs::metadata(&dump).unwrap().len() > 0, "an empty dump");
+
+    as_core("UPDATE notes SET body = 'changed'; INSERT INTO notes VALUES (2, 'later')");
+    succeeded(
+        run(&format!(
+            "core pg_restore --clean --if-exists --single-transaction --dbname=core < {dump}"
+        )),
+        "restore",
+    );
+    assert_eq!(
+        as_core("SELECT string_agg(id || ':' || body, ',') FROM notes"),
+        "1:kept"
+    );
+    assert_eq!(
+        as_core("SELECT tableowner FROM pg_tables WHERE tablename = 'notes'"),
+        "core",
+        "the restored table is the service role's"
+    );
+
+    // Anything but one of this host's databases and PostgreSQL's client programs is refused.
+    for wrong in ["blog psql", "core postgres", "core"] {
+        let out = run(wrong);
+        assert!(!out.status.success(), "`stackr-postgres {wrong}` ran");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("usage: stackr-postgres"),
+            "{wrong}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// `script` with every `/nix/store/<hash>-<name>/bin/` prefix dropped: its programs found on PATH.
+fn without_store_bins(script: &str) -> String {
+    let store = "/nix/store/";
+    let mut out = String::new();
+    let mut rest = script;
+    while let Some(at) = rest.find(store) {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + store.len()..];
+        match after.find("/bin/") {
+            Some(end) if !after[..end].contains(char::is_whitespace) => {
+                rest = &after[end + "/bin/".len()..];
+            }
+            _ => {
+                out.push_str(store);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Shared mode on a long-lived system server whose `password_encryption` is still md5 (the
 /// default before PostgreSQL 14, kept by an upgraded `postgresql.conf`): the `-db` unit's script
 /// must still store the role's password as a SCRAM verifier, since stackr's pg_hba rules ask for
