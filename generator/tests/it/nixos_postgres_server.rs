@@ -385,6 +385,37 @@ fn own_server_is_dumped_and_restored_with_the_hosts_command() {
         "the restored table is the service role's"
     );
 
+    // A renamed service (docs/deploy.md, Removing or renaming a service): the dump of the old
+    // name restored into the new name's database, which its API has already migrated, owned by
+    // the new name's role. Made here on the same server, as the `-db` unit of `renamed` would.
+    succeeded(
+        run("core psql -X -v ON_ERROR_STOP=1 -c 'CREATE ROLE renamed LOGIN' -c 'CREATE DATABASE renamed OWNER renamed'"),
+        "the renamed service's role and database",
+    );
+    succeeded(
+        run("core psql -X -v ON_ERROR_STOP=1 --dbname=renamed -c 'SET ROLE renamed' -c 'CREATE TABLE notes (id int PRIMARY KEY, body text)'"),
+        "the renamed service's migration",
+    );
+    succeeded(
+        run(&format!(
+            "core pg_restore --clean --if-exists --no-owner --role=renamed --single-transaction --dbname=renamed < {dump}"
+        )),
+        "restore under the new name",
+    );
+    let in_renamed = |sql: &str| {
+        let out = run(&format!("core psql -X -tA --dbname=renamed -c \"{sql}\""));
+        succeeded(out.clone(), sql);
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    assert_eq!(
+        in_renamed("SELECT string_agg(id || ':' || body, ',') FROM notes"),
+        "1:kept"
+    );
+    assert_eq!(
+        in_renamed("SELECT tableowner FROM pg_tables WHERE tablename = 'notes'"),
+        "renamed"
+    );
+
     // Anything but one of this host's databases and PostgreSQL's client programs is refused.
     for wrong in ["blog psql", "core postgres", "core"] {
         let out = run(wrong);
