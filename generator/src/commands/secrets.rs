@@ -94,9 +94,27 @@ pub fn run(root: &Path, action: CaAction) -> Result<ExitCode> {
         .filter_map(|s| s.file.rsplit('/').next())
         .collect();
     refuse_a_new_auth_secret(&dir, &names, &fleet.secrets_dir)?;
+    let certified: Vec<&str> = fleet
+        .hosts
+        .iter()
+        .map(|h| h.name.as_str())
+        .filter(|h| dir.join(host_cert(h)).exists())
+        .collect();
     let created = create(&dir, &names, fleet, action)?;
     for file in &created {
         println!("created {}/{file}", fleet.secrets_dir);
+    }
+    // The servers presenting a host's certificate (nginx, PostgreSQL, Redis) read it through
+    // LoadCredential when they start: a new one uploaded alone changes no unit, so nothing
+    // restarts them, and they serve the old one until it ends, when every connection to them
+    // from another host is refused.
+    for host in certified
+        .into_iter()
+        .filter(|h| created.contains(&host_cert(h)))
+    {
+        println!(
+            "renewed {host}'s certificate: its servers keep presenting the old one until they restart; once it is uploaded (`colmena apply` or `colmena upload-keys`): colmena exec --on {host} -- systemctl restart 'nginx*' 'stackr-*-postgresql*' 'redis-*'"
+        );
     }
     if created.is_empty() {
         println!(
@@ -207,14 +225,14 @@ pub fn create(
             ));
             let cert = params.signed_by(&key, &issuer, &ca_key)?;
             write_private(dir, &format!("{folder}/{HOST_KEY}"), &key.serialize_pem())?;
-            write_private(dir, &format!("{folder}/{HOST_CERT}"), &cert.pem())?;
+            write_private(dir, &host_cert(&host.name), &cert.pem())?;
             write_private(
                 dir,
                 &format!("{folder}/{HOST_EXPIRES}"),
                 &ends.unix_timestamp().to_string(),
             )?;
             write_private(dir, &format!("{folder}/{HOST_ISSUER}"), &ca_cert)?;
-            written.push(format!("{folder}/{HOST_CERT}"));
+            written.push(host_cert(&host.name));
         }
     }
     // The trusted bundle: the current CA, and during a rotation the previous one.
@@ -227,6 +245,11 @@ pub fn create(
         written.push(CA_BUNDLE.to_owned());
     }
     Ok(written)
+}
+
+/// The certificate of host `name`, relative to the deployment folder.
+fn host_cert(name: &str) -> String {
+    format!("hosts/{name}/{HOST_CERT}")
 }
 
 /// Whether the host certificate whose end `expires` records ends within [`RENEW_WITHIN_DAYS`] of

@@ -329,7 +329,11 @@ fn host_certificates_expire() {
 #[test]
 fn certificates_near_their_end_are_reissued_and_others_kept() {
     let project = project_in_git(&fixture_config("fleet"));
-    secrets(project.path(), &[]);
+    let first = secrets(project.path(), &[]);
+    assert!(
+        !first.contains("systemctl restart"),
+        "nothing to restart yet: {first}"
+    );
     let host = |name: &str, file: &str| {
         project
             .path()
@@ -352,6 +356,16 @@ fn certificates_near_their_end_are_reissued_and_others_kept() {
     let unchanged = cert("app-core");
     let output = secrets(project.path(), &[]);
     assert!(output.contains("hosts/gate/tls-host.crt"), "{output}");
+    // The servers presenting it (nginx, PostgreSQL, Redis) read it through LoadCredential when
+    // they start: uploaded alone, the new one is served only once they restart, and the old one
+    // until it ends. The run says so, with the command, for each renewed host and no other.
+    for renewed in ["gate", "data"] {
+        let restart = format!(
+            "colmena exec --on {renewed} -- systemctl restart 'nginx*' 'stackr-*-postgresql*' 'redis-*'"
+        );
+        assert!(output.contains(&restart), "{renewed}: {output}");
+    }
+    assert!(!output.contains("--on app-core"), "{output}");
     assert_ne!(cert("gate"), gate, "{output}");
     assert_ne!(cert("data"), data, "{output}");
     assert_eq!(cert("app-core"), unchanged, "far from its end: kept");
