@@ -167,7 +167,9 @@ pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> R
             .map_or(NO_ROUTE, MatchedPath::as_str);
         let key = counter_key(&ip, rule, route);
         if let Err(wait) = state.rate_limiter.consume(&key, rule, Instant::now()) {
-            tracing::warn!(counter = %key, "rate limit hit");
+            // Debug only: each refusal is the client's own doing, and a line per refused request
+            // would let anyone over a limit write to the log as fast as it is refused.
+            tracing::debug!(counter = %key, "rate limit hit");
             return ApiError::message_only(
                 StatusCode::TOO_MANY_REQUESTS,
                 "Too many requests. Please try again later.",

@@ -58,7 +58,9 @@ pub(crate) fn authenticate_service(state: &AppState, headers: &HeaderMap) -> Api
         || presented.is_empty()
         || !credential_ok(state, &service, presented.as_bytes())
     {
-        tracing::warn!(service = %service, "service call refused: invalid service credential");
+        // Debug only: anyone can send these headers, and a line per refusal would be theirs to
+        // write. A service misconfigured with the wrong credential logs the refusal itself.
+        tracing::debug!(service = %service, "service call refused: invalid service credential");
         return Err(invalid_credential());
     }
     Ok(service)

@@ -27,6 +27,7 @@ mod origin_and_provision;
 mod password_budget;
 mod password_change_races;
 mod password_upgrade;
+mod refusals_in_the_log;
 mod secret_rotation;
 mod session_lifecycle;
 mod smtp_delivery;

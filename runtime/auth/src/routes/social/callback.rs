@@ -123,7 +123,9 @@ pub async fn get(
                 Refused::NotFound => (None, "state_not_found"),
                 Refused::Mismatch { error_url } => (error_url, "state_mismatch"),
             };
-            tracing::warn!(provider = ?id, code, "OAuth callback refused: state");
+            // Debug only: anyone can call the callback with no flow of theirs, as often as
+            // they like; a line each would be theirs to write.
+            tracing::debug!(provider = ?id, code, "OAuth callback refused: state");
             let to = error_url.unwrap_or_else(|| default_error_url(&state));
             return Ok(respond::redirect(&with_error(&to, code, None), Vec::new()));
         }

@@ -1,0 +1,54 @@
+//! What the service logs while a test runs, as the binary writes it by default (plain text at
+//! `info`, no colour): for checking what a client can make it write.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use tracing::subscriber::DefaultGuard;
+
+/// Collects every line logged on this thread (the test's runtime, where the server's tasks run
+/// under `#[tokio::test]`) until dropped.
+pub struct CapturedLogs {
+    out: Arc<Mutex<Vec<u8>>>,
+    _guard: DefaultGuard,
+}
+
+impl CapturedLogs {
+    pub fn start() -> Self {
+        let out = Arc::new(Mutex::new(Vec::new()));
+        let writer = {
+            let out = out.clone();
+            move || Sink(out.clone())
+        };
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::INFO)
+            .with_ansi(false)
+            .with_writer(writer)
+            .finish();
+        CapturedLogs {
+            out,
+            _guard: tracing::subscriber::set_default(subscriber),
+        }
+    }
+
+    /// The lines logged so far.
+    pub fn lines(&self) -> Vec<String> {
+        let bytes = self.out.lock().unwrap().clone();
+        String::from_utf8_lossy(&bytes)
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+struct Sink(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
