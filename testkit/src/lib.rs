@@ -10,6 +10,7 @@
 //! socket ([`NotifySocket`]), to check readiness, and a recording stand-in for the VM a
 //! generated NixOS test script drives ([`machine_calls`]).
 
+mod captured_logs;
 mod cargo_env;
 mod host_crash;
 mod late_server;
@@ -18,6 +19,7 @@ mod notify;
 mod stalling_proxy;
 mod vm_test_script;
 
+pub use captured_logs::CapturedLogs;
 pub use cargo_env::without_cargo_package_env;
 pub use host_crash::HostCrashProxy;
 pub use late_server::{forwarding_after, silent_after};

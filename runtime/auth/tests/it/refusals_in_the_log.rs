@@ -4,8 +4,8 @@
 //! the lines an operator needs.
 
 use serde_json::json;
+use stackr_testkit::CapturedLogs;
 
-use crate::common::logs::CapturedLogs;
 use crate::common::{Options, TestServer, APP_ORIGIN};
 
 /// Refused requests sent per case: one line each would be plain to see.

@@ -464,7 +464,6 @@ pub async fn enable_two_factor(browser: &mut Client, password: &str) -> (Vec<u8>
 pub mod apple_fake;
 pub mod differential;
 pub mod github_fake;
-pub mod logs;
 pub mod node;
 pub mod oidc_browser;
 pub mod oidc_pair;

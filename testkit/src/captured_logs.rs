@@ -1,13 +1,13 @@
-//! What the service logs while a test runs, as the binary writes it by default (plain text at
-//! `info`, no colour): for checking what a client can make it write.
+//! What a server under test logs while a test runs, as the binary writes it by default (plain
+//! text at `info`, no colour): for checking what a client can make it write.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use tracing::subscriber::DefaultGuard;
 
-/// Collects every line logged on this thread (the test's runtime, where the server's tasks run
-/// under `#[tokio::test]`) until dropped.
+/// Collects every line logged on this thread until dropped: under `#[tokio::test]` (one thread),
+/// that is everything the servers the test spawned log, and nothing from other tests.
 pub struct CapturedLogs {
     out: Arc<Mutex<Vec<u8>>>,
     _guard: DefaultGuard,
