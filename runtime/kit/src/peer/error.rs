@@ -7,7 +7,7 @@ use serde_json::json;
 
 /// Why a call to another service gave no answer to use. As a response it keeps the other
 /// service's refusals (401, 403, 404, …) and turns its failures into 502/504, with the
-/// kit's `{message, code}` body; the full reason goes to the log. Text that came from outside
+/// kit's `{message, code}` body; the full reason goes to the log (a refusal's at debug). Text that came from outside
 /// (the requested name, the peer's body) is quoted with its line breaks escaped: written as it
 /// came, it could forge lines of the log.
 #[derive(Debug, thiserror::Error)]
@@ -67,7 +67,14 @@ impl PeerError {
 
 impl IntoResponse for PeerError {
     fn into_response(self) -> Response {
-        tracing::warn!(error = %self, "call to another service failed");
+        // A refusal passed on as the caller's (4xx: a name that is no service of the stack's, the
+        // peer's own refusal) is the caller's doing, as often as it likes: debug only. A failure
+        // answered 502/504 is the stack's, for the operator to see.
+        if self.status().is_client_error() {
+            tracing::debug!(error = %self, "call to another service refused");
+        } else {
+            tracing::warn!(error = %self, "call to another service failed");
+        }
         let message = match &self {
             // The services there are stay in the log.
             PeerError::UnknownService { service, .. } => format!("no service {service:?}"),

@@ -263,3 +263,35 @@ async fn a_call_forwards_the_credential_the_guard_checked() {
         "{cookie}"
     );
 }
+
+/// A refusal passed on to the caller (a service name that is not the stack's, a peer's 4xx) is
+/// the caller's doing, as often as it likes: not a line in the log each time. A peer that cannot
+/// be reached is the stack's fault, and still logged.
+#[tokio::test]
+async fn refusals_passed_on_write_no_line_and_an_unreachable_peer_does() {
+    let peers = client(&peer().await, Duration::from_secs(10));
+    let logs = stackr_testkit::CapturedLogs::start();
+    for _ in 0..10 {
+        for (service, path) in [("shipping", "/me"), ("billing", "/private")] {
+            let error = peers
+                .get::<Value>(service, path, &ForwardedCookie::default())
+                .await
+                .unwrap_err();
+            assert!(error.into_response().status().is_client_error());
+        }
+    }
+    let lines = logs.lines();
+    assert!(lines.is_empty(), "{lines:#?}");
+
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    let error = client(&closed, Duration::from_secs(10))
+        .get::<Value>("billing", "/me", &ForwardedCookie::default())
+        .await
+        .unwrap_err();
+    assert_eq!(error.into_response().status(), StatusCode::BAD_GATEWAY);
+    let lines = logs.lines();
+    assert!(lines.len() == 1 && lines[0].contains("WARN"), "{lines:#?}");
+}
