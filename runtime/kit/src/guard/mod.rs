@@ -36,6 +36,12 @@ use crate::provision::{ProvisionError, Provisioner};
 /// session, so it is refused without a round trip (anonymous traffic with analytics cookies
 /// must not turn into get-session load on auth). This only ever rejects; it never admits.
 const SESSION_COOKIE_MARKER: &str = "session_token=";
+/// The longest cookie header forwarded. Auth reads at most `MAX_HEADER_BUFFER` bytes of a
+/// request's head, and the guard's request adds its own (the service's name and credential, the
+/// URL, the host) to the cookie: a cookie that left them no room made auth refuse the request,
+/// which the guard took for auth being down (503 and a warning), at any anonymous client's will.
+/// Half leaves ample room, and is far more than a browser sends one site. Longer is no session.
+const MAX_FORWARDED_COOKIE: usize = stackr_contract::http_server::MAX_HEADER_BUFFER / 2;
 
 /// The header a device presents instead of a cookie (flavor `flexible`).
 pub const DEVICE_SESSION_HEADER: &str = "x-device-session-token";
@@ -246,7 +252,7 @@ fn verdict(
 /// What to forward to auth as the request's `cookie` header: the session cookie a signed bearer
 /// token stands for (it wins, as at auth), else the request's cookies exactly as sent (several
 /// `cookie` headers, as HTTP/2 allows, are joined the way HTTP/1.1 would have sent them). `None`
-/// when there is no session to forward. Calls to other services forward the same
+/// when there is no session to forward, or more cookie than [`MAX_FORWARDED_COOKIE`]. Calls to other services forward the same
 /// ([`crate::peer::ForwardedCookie`]), so both see the credential this request was checked with.
 pub(crate) fn cookie_header(headers: &HeaderMap) -> Option<String> {
     if let Some(cookie) = bearer::as_cookie(headers) {
@@ -261,6 +267,7 @@ pub(crate) fn cookie_header(headers: &HeaderMap) -> Option<String> {
         .collect();
     (!parts.is_empty() && parts.iter().any(|p| p.contains(SESSION_COOKIE_MARKER)))
         .then(|| parts.join("; "))
+        .filter(|joined| joined.len() <= MAX_FORWARDED_COOKIE)
 }
 
 #[cfg(test)]
@@ -288,6 +295,17 @@ mod tests {
             Some("theme=dark; better-auth.session_token=abc.sig")
         );
         assert!(cookie_header(&headers(&["__Secure-better-auth.session_token=abc.sig"])).is_some());
+    }
+
+    #[test]
+    fn forwards_no_more_cookie_than_auth_can_read_beside_the_guards_headers() {
+        let session = "better-auth.session_token=abc.sig";
+        let padding =
+            |len: usize| format!("pad={}", "x".repeat(len - "pad=; ".len() - session.len()));
+        let at_most = padding(super::MAX_FORWARDED_COOKIE);
+        assert!(cookie_header(&headers(&[&at_most, session])).is_some());
+        let over = padding(super::MAX_FORWARDED_COOKIE + 1);
+        assert_eq!(cookie_header(&headers(&[&over, session])), None);
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod guard_fail_closed;
 mod guard_flexible;
 mod guard_oauth_user;
 mod guard_origin;
+mod guard_oversized_cookie;
 mod guard_role_gated;
 mod guard_standard;
 mod health_checks;
