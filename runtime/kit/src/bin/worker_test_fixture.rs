@@ -3,7 +3,8 @@
 //! crash and shutdown tests (tests/worker_*.rs) can count.
 //!
 //! Handler `work`, data `{ "ms": <u64> }`: `INCR fixture:executions:<job id>` on the queue's
-//! Redis, sleep `ms`, return `{ "id": <job id> }`.
+//! Redis, sleep `ms`, return `{ "id": <job id> }`. Handler `fail`, data `{ "reason": <text> }`:
+//! fails at once with that reason.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -37,6 +38,10 @@ async fn main() -> ExitCode {
             tokio::time::sleep(Duration::from_millis(ms)).await;
             Ok::<_, JobError>(serde_json::json!({ "id": job.id() }))
         }
+    });
+    let handlers = handlers.on("fail", |job: Job| async move {
+        let reason = job.data()["reason"].as_str().unwrap_or_default().to_owned();
+        Err::<serde_json::Value, _>(JobError::fatal(reason))
     });
     match run_from_env(handlers).await {
         Ok(()) => ExitCode::SUCCESS,

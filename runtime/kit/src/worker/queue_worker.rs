@@ -229,7 +229,9 @@ async fn on_event(
 ) -> bool {
     match event {
         Some(WorkerEvent::Failed { job_id, error }) => {
-            warn!(job_id, reason = %error, "job attempt failed");
+            // Quoted: a handler's reason can quote the job's data, which a client may have
+            // sent, and a line break written as it came would forge a line of the log.
+            warn!(job_id, reason = ?error, "job attempt failed");
             // Only ever a fatal failure: a deferred one is never retried.
             let stack = JobError::fatal(error.as_str()).node_stack();
             let recorded =

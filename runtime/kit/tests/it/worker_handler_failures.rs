@@ -111,3 +111,35 @@ async fn an_exponential_backoff_of_zero_retries_past_sixty_four_attempts() {
     assert_eq!(jobs[0]["state"], "failed", "{:#}", jobs[0]);
     assert_eq!(jobs[0]["attemptsMade"], 70);
 }
+
+/// A handler's reason can quote the job's data, which a client may have sent: the worker logs it
+/// quoted, so a line break in it cannot forge a line of the log (the fixture's `fail` handler
+/// fails with the reason it is given).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_reason_forges_no_log_line() {
+    let redis = TempRedis::start();
+    let queue = queue_config(&redis.url(), "core");
+    let forged = "2030-01-01T00:00:00.000000Z  INFO stackr_kit: forged";
+    let mut fixture = KillOnDrop(
+        fixture_command(&queue, &[])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let id = Producer::new(queue.clone())
+        .add_with(
+            "fail",
+            json!({ "reason": format!("no such item: x\n{forged}") }),
+            JobOptions::new(),
+        )
+        .await
+        .unwrap();
+    let jobs = node_wait_finished(&queue, &[id], Duration::from_secs(60));
+    assert_eq!(jobs[0]["state"], "failed", "{:#}", jobs[0]);
+    sigterm(&fixture.0);
+    wait_exit(&mut fixture.0, Duration::from_secs(30));
+    let mut logs = String::new();
+    std::io::Read::read_to_string(&mut fixture.0.stderr.take().unwrap(), &mut logs).unwrap();
+    assert!(logs.contains("job attempt failed"), "{logs}");
+    assert!(!logs.lines().any(|l| l.starts_with(forged)), "{logs}");
+}
