@@ -55,6 +55,11 @@ pub fn too_long(path: &str, max: usize) -> String {
     format!("[{path}] Too big: expected string to have <={max} characters")
 }
 
+/// The validation message for text at `path` holding a NUL character.
+pub fn holds_nul(path: &str) -> String {
+    format!("[{path}] Invalid input: text cannot hold a NUL character")
+}
+
 /// The fields that are only hashed, never stored or sent as they are: they alone may hold a NUL.
 const HASHED_ONLY: &[&str] = &["password", "newPassword", "currentPassword"];
 
@@ -264,9 +269,7 @@ impl Body {
             .filter(|(key, _)| !HASHED_ONLY.contains(&key.as_str()))
             .find_map(|(key, value)| nul_at(format!("body.{key}"), value));
         if let Some(path) = with_nul {
-            self.errors.push(format!(
-                "[{path}] Invalid input: text cannot hold a NUL character"
-            ));
+            self.errors.push(holds_nul(&path));
         }
         for (key, _) in MAX_CHARS {
             if let Some(Value::String(s)) = self.map.get(*key) {

@@ -108,6 +108,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/auth", auth_routes())
         .route("/health", get(ok::health))
+        .layer(axum::middleware::from_fn(crate::nul_in_url::refuse))
         // Inside the origin check, which must see the request's own cookies (see `bearer`).
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -89,3 +89,32 @@ async fn oauth_callbacks_without_their_flow_are_refused_without_a_line_each() {
     .await;
     assert!(lines.is_empty(), "{lines:#?}");
 }
+
+/// PostgreSQL's text holds no NUL character: one in a URL (`%00`), reaching a query as a reset
+/// link's token, an OAuth state or an account id, is refused as one in a body is, not answered
+/// as a server error with an error in the log.
+#[tokio::test]
+async fn a_nul_character_in_a_url_is_refused_without_a_line() {
+    let server = TestServer::start().await;
+    let mut client = server.client();
+    client
+        .sign_up("Nul", "nul@example.com", "password-nul-1")
+        .await;
+    let lines = logged_by(async {
+        for path in [
+            "/api/auth/reset-password/%00?callbackURL=http://localhost:3000/reset",
+            "/api/auth/callback/google?state=%00",
+            "/api/auth/account-info?accountId=a%00b",
+        ] {
+            let r = client.get(path).await;
+            assert_eq!(
+                (r.status, r.json()["code"].as_str()),
+                (400, Some("VALIDATION_ERROR")),
+                "{path}: {}",
+                r.text
+            );
+        }
+    })
+    .await;
+    assert!(lines.is_empty(), "{lines:#?}");
+}
