@@ -120,4 +120,9 @@ fn no_auth_scaffold_serves_its_example_routes() {
         http(api_port, "POST", "/notes", &long).map(|(s, _)| s),
         Some(413)
     );
+    // So is a NUL character, which PostgreSQL's text cannot hold: 400, not a server error.
+    assert_eq!(
+        http(api_port, "POST", "/notes", r#"{"text":"a\u0000b"}"#).map(|(s, _)| s),
+        Some(400)
+    );
 }

@@ -201,6 +201,11 @@ async fn scaffold_serves_health_me_domain_and_devices_then_shuts_down_gracefully
         add_note("x".repeat(4097)).await.unwrap().status(),
         StatusCode::PAYLOAD_TOO_LARGE
     );
+    // PostgreSQL's text cannot hold a NUL character: the caller's mistake, not a server error.
+    assert_eq!(
+        add_note("a\0b".to_owned()).await.unwrap().status(),
+        StatusCode::BAD_REQUEST
+    );
     for n in 0..=100 {
         let text = if n == 0 {
             "x".repeat(4096)

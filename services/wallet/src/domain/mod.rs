@@ -61,6 +61,11 @@ async fn add_note(
     if note.text.len() > NOTE_LIMIT_BYTES {
         return Err(StatusCode::PAYLOAD_TOO_LARGE);
     }
+    // PostgreSQL's text cannot hold a NUL character: refused here, not answered as a server
+    // error (500, and an error in the log) as often as a caller likes.
+    if note.text.contains('\0') {
+        return Err(StatusCode::BAD_REQUEST);
+    }
     let client = db
         .get()
         .await
