@@ -120,14 +120,7 @@ fn own_server_admits_only_the_service_role() {
             .replace(&socket, &here("run"))
             .replace(&os_user, &server_os_user())
     };
-    let env = [
-        ("PGDATA", here("data")),
-        ("PGHOST", here("run")),
-        ("PGPORT", PORT.to_owned()),
-        ("PGUSER", env_of(db_unit, "PGUSER")),
-        ("CREDENTIALS_DIRECTORY", here("credentials")),
-        ("PATH", std::env::var("PATH").unwrap()),
-    ];
+    let env = server_env(dir.path(), env_of(db_unit, "PGUSER"));
     let exec_start = localise(
         unit["serviceConfig"]["ExecStart"]
             .as_str()
@@ -290,14 +283,7 @@ fn own_server_is_dumped_and_restored_with_the_hosts_command() {
     let command = localise(&command);
     // The tools the command names by store path, from this machine's PATH.
     let command = without_store_bins(&command);
-    let env = [
-        ("PGDATA", here("data")),
-        ("PGHOST", here("run")),
-        ("PGPORT", PORT.to_owned()),
-        ("PGUSER", env_of(db_unit, "PGUSER")),
-        ("CREDENTIALS_DIRECTORY", here("credentials")),
-        ("PATH", std::env::var("PATH").unwrap()),
-    ];
+    let env = server_env(dir.path(), env_of(db_unit, "PGUSER"));
     succeeded(
         as_server_user(&localise(unit["preStart"].as_str().unwrap()), &env)
             .output()
@@ -793,6 +779,20 @@ fn own_server_refuses_a_data_folder_of_another_major_version() {
         "a folder of the server's own version",
     );
     assert!(folder.join("pg_hba.conf").is_file());
+}
+
+/// The environment a server's units run in, with the folders of [`server_folders`] in `dir` and
+/// `user` as the `-db` unit's `PGUSER`.
+fn server_env(dir: &std::path::Path, user: String) -> [(&'static str, String); 6] {
+    let here = |name: &str| dir.join(name).display().to_string();
+    [
+        ("PGDATA", here("data")),
+        ("PGHOST", here("run")),
+        ("PGPORT", PORT.to_owned()),
+        ("PGUSER", user),
+        ("CREDENTIALS_DIRECTORY", here("credentials")),
+        ("PATH", std::env::var("PATH").unwrap()),
+    ]
 }
 
 /// A server's folders as its units get them (`data`, `run`, `credentials` holding the role's

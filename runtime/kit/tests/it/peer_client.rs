@@ -139,11 +139,7 @@ async fn an_unknown_service_a_dead_peer_and_garbage_are_told_apart() {
     );
     assert_eq!(error.into_response().status(), StatusCode::BAD_GATEWAY);
 
-    // A port nothing listens on: bound, then released.
-    let closed = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        format!("http://{}", listener.local_addr().unwrap())
-    };
+    let closed = closed_port_url();
     let error = client(&closed, Duration::from_secs(10))
         .get::<Value>("billing", "/me", &ForwardedCookie::default())
         .await
@@ -283,10 +279,7 @@ async fn refusals_passed_on_write_no_line_and_an_unreachable_peer_does() {
     let lines = logs.lines();
     assert!(lines.is_empty(), "{lines:#?}");
 
-    let closed = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        format!("http://{}", listener.local_addr().unwrap())
-    };
+    let closed = closed_port_url();
     let error = client(&closed, Duration::from_secs(10))
         .get::<Value>("billing", "/me", &ForwardedCookie::default())
         .await
@@ -294,4 +287,10 @@ async fn refusals_passed_on_write_no_line_and_an_unreachable_peer_does() {
     assert_eq!(error.into_response().status(), StatusCode::BAD_GATEWAY);
     let lines = logs.lines();
     assert!(lines.len() == 1 && lines[0].contains("WARN"), "{lines:#?}");
+}
+
+/// The URL of a loopback port nothing listens on: bound, then released.
+fn closed_port_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("http://{}", listener.local_addr().unwrap())
 }
