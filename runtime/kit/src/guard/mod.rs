@@ -252,8 +252,9 @@ fn verdict(
 /// What to forward to auth as the request's `cookie` header: the session cookie a signed bearer
 /// token stands for (it wins, as at auth), else the request's cookies exactly as sent (several
 /// `cookie` headers, as HTTP/2 allows, are joined the way HTTP/1.1 would have sent them). `None`
-/// when there is no session to forward, or more cookie than [`MAX_FORWARDED_COOKIE`]. Calls to other services forward the same
-/// ([`crate::peer::ForwardedCookie`]), so both see the credential this request was checked with.
+/// when there is no session to forward, or more cookie than [`MAX_FORWARDED_COOKIE`]. Calls to
+/// other services forward the same ([`crate::peer::ForwardedCookie`]), so both see the
+/// credential this request was checked with.
 pub(crate) fn cookie_header(headers: &HeaderMap) -> Option<String> {
     if let Some(cookie) = bearer::as_cookie(headers) {
         return Some(cookie);

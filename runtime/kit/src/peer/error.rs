@@ -6,10 +6,10 @@ use axum::Json;
 use serde_json::json;
 
 /// Why a call to another service gave no answer to use. As a response it keeps the other
-/// service's refusals (401, 403, 404, …) and turns its failures into 502/504, with the
-/// kit's `{message, code}` body; the full reason goes to the log (a refusal's at debug). Text that came from outside
-/// (the requested name, the peer's body) is quoted with its line breaks escaped: written as it
-/// came, it could forge lines of the log.
+/// service's refusals (401, 403, 404, …) and turns its failures into 502/504, with the kit's
+/// `{message, code}` body; the full reason goes to the log (a refusal's at debug). Text that came
+/// from outside (the requested name, the peer's body) is quoted with its line breaks escaped:
+/// written as it came, it could forge lines of the log.
 #[derive(Debug, thiserror::Error)]
 pub enum PeerError {
     #[error("no service {service:?} in SERVICE_URLS (known: {known})")]
