@@ -171,7 +171,13 @@ in
       apply = dropTrailingSlashes;
       default = "/var/lib/stackr";
       example = "/var/lib/stackr";
-      description = "Parent of every service's state directory (systemd `StateDirectory`, so under /var/lib). A trailing `/` is dropped.";
+      description = ''
+        Parent of every service's state directory (systemd `StateDirectory`, so under /var/lib).
+        A trailing `/` is dropped. Changing it moves nothing: the services start afresh in the new
+        folder (empty per-service databases and, with `secrets.generate`, new secrets, auth's
+        included, which signs every user out and locks every two-factor user out); move the old
+        folder's content there first, with the stack stopped.
+      '';
     };
     secretsDir = mkOption {
       type = types.str;
