@@ -43,6 +43,8 @@ let
       # network.target, and PostgreSQL would only warn and serve loopback alone.
       wants = lib.optional tls "network-online.target";
       after = [ "network.target" ] ++ lib.optional tls "network-online.target";
+      # Retried for as long as it fails (serviceConfig's Restart*), never given up.
+      unitConfig.StartLimitIntervalSec = 0;
       # The server reads PGDATA/PGPORT.
       environment = {
         PGDATA = dataDir;
@@ -89,7 +91,14 @@ let
         KillSignal = "SIGINT";
         KillMode = "mixed";
         TimeoutSec = 120;
+        # A server that cannot start for a while (a full disk, its address not up yet at boot) is
+        # tried again until it starts, 1 s after a failure and backing off to 5 min: the default
+        # start limit (5 starts in 10 s) left it failed for good after a second's outage. A
+        # lasting refusal (a data folder of another major version) says why once per 5 min.
         Restart = "on-failure";
+        RestartSec = 1;
+        RestartSteps = 9;
+        RestartMaxDelaySec = 300;
       } // lib.optionalAttrs tls {
         IPAddressAllow = [ "localhost" ] ++ map cidr clients;
         LoadCredential = [ "tls-host.crt:${cfg.fleet.tls.certFile}" "tls-host.key:${cfg.fleet.tls.keyFile}" ];

@@ -321,6 +321,33 @@ fn specifier_violations(name: &str, unit: &Value) -> Vec<String> {
 }
 
 /// Every property violation of an evaluated system (empty when it is sound).
+/// A service's own PostgreSQL server that fails to start for a while (a full disk, its address
+/// not up yet at boot) is tried again until it starts, backing off to at most 5 minutes between
+/// tries: systemd's default start limit (5 starts in 10 s) left it failed for good after a
+/// second's outage, and the service down until someone restarted it.
+fn restart_violations(name: &str, unit: &Value) -> Vec<String> {
+    if !(name.starts_with("stackr-") && name.ends_with("-postgresql")) {
+        return Vec::new();
+    }
+    let mut found = Vec::new();
+    if unit["unitConfig"]["StartLimitIntervalSec"] != 0 {
+        found.push(format!(
+            "{name}: gives up for good at systemd's start limit (StartLimitIntervalSec=)"
+        ));
+    }
+    if !["on-failure", "always"].contains(&unit["serviceConfig"]["Restart"].as_str().unwrap_or(""))
+    {
+        found.push(format!("{name}: not restarted when it fails (Restart=)"));
+    }
+    match unit["serviceConfig"]["RestartMaxDelaySec"].as_u64() {
+        Some(delay) if delay <= 300 => {}
+        _ => found.push(format!(
+            "{name}: no backoff bounded at 5 minutes between tries (RestartMaxDelaySec=)"
+        )),
+    }
+    found
+}
+
 pub fn violations(system: &Value) -> Vec<String> {
     let mut found: Vec<String> = system["failedAssertions"]
         .as_array()
@@ -377,6 +404,7 @@ pub fn violations(system: &Value) -> Vec<String> {
             ));
         }
         found.extend(credential_violations(name, unit));
+        found.extend(restart_violations(name, unit));
         found.extend(specifier_violations(name, unit));
         found.extend(sql_identifier_violations(
             name,
