@@ -20,6 +20,11 @@ let
   # In a fleet: the addresses of the other hosts running the service's API or worker. They log in
   # over TLS only (hostssl), as the service's role only, with its password.
   remoteClients = stackrLib.postgresRemoteClients cfg;
+  # The programs of the server holding the services' databases (their own, or the system one in
+  # shared mode), and the identity its superuser is reached as: the server's own, which pg_ident
+  # maps to it, or the system server's `postgres` (peer authentication).
+  serverPackage = if stackrLib.perService cfg then cfg.postgresql.package else config.services.postgresql.package;
+  superuserIdentity = name: if stackrLib.perService cfg then stackrLib.postgresUser name else "postgres";
   cidr = address: "${address}/${if lib.hasInfix ":" address then "128" else "32"}";
 
   ownServer = name:
@@ -127,13 +132,12 @@ let
       } else {
         PGPORT = toString config.services.postgresql.settings.port;
       };
-      path = [ (if perService then cfg.postgresql.package else config.services.postgresql.package) ];
+      path = [ serverPackage ];
       script = stackrLib.provisionScript name;
       serviceConfig = lib.optionalAttrs perService (hardening.process // hardening.localhostOnly) // {
         Type = "oneshot";
         RemainAfterExit = true;
-        # Per-service: the server's own identity, which pg_ident maps to its superuser.
-        User = if perService then user else "postgres";
+        User = superuserIdentity name;
         LoadCredential = [ "db-password:${svc.postgres.passwordFile}" ];
       } // lib.optionalAttrs perService { Group = user; };
     };
@@ -147,14 +151,12 @@ let
     let
       entry = name:
         let
-          perService = stackrLib.perService cfg;
-          user = if perService then stackrLib.postgresUser name else "postgres";
-          package = if perService then cfg.postgresql.package else config.services.postgresql.package;
+          user = superuserIdentity name;
         in
         ''
           ${name}) exec ${pkgs.util-linux}/bin/setpriv --reuid=${user} --regid=${user} --init-groups --reset-env -- \
             ${pkgs.coreutils}/bin/env PGHOST=${stackrLib.postgresSocketDir cfg name} PGPORT=${toString (stackrLib.postgresPort config name)} PGUSER=postgres PGDATABASE=${dbName name} \
-            "${package}/bin/$program" "$@" ;;
+            "${serverPackage}/bin/$program" "$@" ;;
         '';
     in
     ''
