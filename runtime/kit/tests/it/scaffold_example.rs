@@ -178,25 +178,22 @@ async fn scaffold_serves_health_me_domain_and_devices_then_shuts_down_gracefully
         .await
         .unwrap();
     assert_eq!(res.status(), 403);
-    let res = http
-        .post(format!("{base}/notes"))
-        .header("cookie", &alice.cookie)
-        .header("origin", &fx.auth.url)
-        .json(&json!({"text": "hello"}))
-        .send()
+    // A JSON body sent to `path` from the app's origin with `cookie`.
+    let post = |path: &str, cookie: &str, body: Value| {
+        http.post(format!("{base}{path}"))
+            .header("cookie", cookie)
+            .header("origin", &fx.auth.url)
+            .json(&body)
+            .send()
+    };
+    let res = post("/notes", &alice.cookie, json!({"text": "hello"}))
         .await
         .unwrap();
     assert_eq!(res.status(), 201);
     // The example note routes: anyone signed in may add notes, each is kept and every listing
     // is built whole in memory, so a note's size and a listing's length are bounded.
     let bob = Browser::new(&fx.auth.url).sign_up("bob@example.com").await;
-    let add_note = |text: String| {
-        http.post(format!("{base}/notes"))
-            .header("cookie", &bob.cookie)
-            .header("origin", &fx.auth.url)
-            .json(&json!({ "text": text }))
-            .send()
-    };
+    let add_note = |text: String| post("/notes", &bob.cookie, json!({ "text": text }));
     assert_eq!(
         add_note("x".repeat(4097)).await.unwrap().status(),
         StatusCode::PAYLOAD_TOO_LARGE
@@ -231,13 +228,7 @@ async fn scaffold_serves_health_me_domain_and_devices_then_shuts_down_gracefully
     );
     // The example job route: anyone signed in may call it, and each job stays in the service's
     // Redis, so the message's size and the finished jobs kept are bounded.
-    let enqueue = |message: String| {
-        http.post(format!("{base}/jobs"))
-            .header("cookie", &alice.cookie)
-            .header("origin", &fx.auth.url)
-            .json(&json!({ "message": message }))
-            .send()
-    };
+    let enqueue = |message: String| post("/jobs", &alice.cookie, json!({ "message": message }));
     assert_eq!(
         enqueue("x".repeat(4097)).await.unwrap().status(),
         StatusCode::PAYLOAD_TOO_LARGE
