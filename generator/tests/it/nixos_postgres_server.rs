@@ -267,8 +267,13 @@ fn own_server_is_dumped_and_restored_with_the_hosts_command() {
 
     let dir = server_folders("own-postgres-dump-", "core-password");
     let here = |name: &str| dir.path().join(name).display().to_string();
+    // The folder the server's program really is in, which holds its pg_dump and pg_restore too:
+    // a machine may link `postgres` alone into a folder on PATH.
     let installed_bin = Command::new("bash")
-        .args(["-c", "dirname \"$(command -v postgres)\""])
+        .args([
+            "-c",
+            "dirname \"$(readlink -f \"$(command -v postgres)\")\"",
+        ])
         .output()
         .unwrap();
     let installed_bin = format!("{}/", String::from_utf8_lossy(&installed_bin.stdout).trim());
