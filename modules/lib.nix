@@ -37,6 +37,21 @@ rec {
   # `order`) is still a name. Names are [a-z0-9_], so no inner quote needs doubling.
   sqlIdent = name: ''"${name}"'';
 
+  # A unit tried again after every failed start (a full disk, a store or address not up yet at
+  # boot) until one succeeds, 1 s after the first failure and backing off to `longest` seconds
+  # apart, never given up: systemd's default start limit (5 starts in 10 s) left a unit failed
+  # for good after a second's outage. `RestartSteps=` needs systemd 254; older ones retry every
+  # second.
+  retriedUntilStarted = longest: {
+    unitConfig.StartLimitIntervalSec = 0;
+    serviceConfig = {
+      Restart = "on-failure";
+      RestartSec = 1;
+      RestartSteps = 9;
+      RestartMaxDelaySec = longest;
+    };
+  };
+
   # `services.redis.servers.<name>` runs as unit `redis-<name>.service`.
   redisUnit = name: "redis-${name}.service";
 

@@ -41,15 +41,16 @@ let
       listen = lib.optionalString tls cfg.fleet.hosts.${cfg.fleet.thisHost}.address;
       tlsFlags = lib.optionalString tls " -c ssl=on -c ssl_cert_file=%d/tls-host.crt -c ssl_key_file=%d/tls-host.key -c ssl_min_protocol_version=TLSv1.2";
     in
-    {
+    # A server that cannot start for a while is tried again until it starts, backing off to
+    # 5 min apart; a lasting refusal (a data folder of another major version) says why once per
+    # 5 min.
+    lib.recursiveUpdate (stackrLib.retriedUntilStarted 300) {
       description = "PostgreSQL of stackr service ${name}";
       wantedBy = [ "multi-user.target" ];
       # Listening on the host's address: after a reboot it may not be there yet at
       # network.target, and PostgreSQL would only warn and serve loopback alone.
       wants = lib.optional tls "network-online.target";
       after = [ "network.target" ] ++ lib.optional tls "network-online.target";
-      # Retried for as long as it fails (serviceConfig's Restart*), never given up.
-      unitConfig.StartLimitIntervalSec = 0;
       # The server reads PGDATA/PGPORT.
       environment = {
         PGDATA = dataDir;
@@ -96,14 +97,6 @@ let
         KillSignal = "SIGINT";
         KillMode = "mixed";
         TimeoutSec = 120;
-        # A server that cannot start for a while (a full disk, its address not up yet at boot) is
-        # tried again until it starts, 1 s after a failure and backing off to 5 min: the default
-        # start limit (5 starts in 10 s) left it failed for good after a second's outage. A
-        # lasting refusal (a data folder of another major version) says why once per 5 min.
-        Restart = "on-failure";
-        RestartSec = 1;
-        RestartSteps = 9;
-        RestartMaxDelaySec = 300;
       } // lib.optionalAttrs tls {
         IPAddressAllow = [ "localhost" ] ++ map cidr clients;
         LoadCredential = [ "tls-host.crt:${cfg.fleet.tls.certFile}" "tls-host.key:${cfg.fleet.tls.keyFile}" ];
@@ -119,11 +112,15 @@ let
       server = if perService then "${stackrLib.postgresUnitName name}.service" else "postgresql.service";
       user = stackrLib.postgresUser name;
     in
-    {
+    # psql fails while the server is down; tried again at most 30 s apart, so that the role is
+    # applied soon after the server is back.
+    lib.recursiveUpdate (stackrLib.retriedUntilStarted 30) {
       description = "Role and database of stackr service ${name} in ${if perService then "its" else "the system"} PostgreSQL";
       wantedBy = [ "multi-user.target" ];
+      # Wanted, not required: a failed start of a required server would fail this unit's start
+      # for good, even once the server starts on a later try.
       after = [ server ];
-      requires = [ server ];
+      wants = [ server ];
       # psql reads PGHOST/PGPORT/PGUSER.
       environment = if perService then {
         PGHOST = stackrLib.postgresSocketDir cfg name;

@@ -21,6 +21,7 @@ let
     (lib.attrNames here);
   tlsServers = lib.filterAttrs (name: _: stackrLib.redisTls cfg name) here;
   credentials = name: "/run/credentials/${stackrLib.redisUnit name}";
+  unitName = name: lib.removeSuffix ".service" (stackrLib.redisUnit name);
 in
 {
   config = lib.mkIf cfg.enable {
@@ -51,18 +52,23 @@ in
           };
         })
       here;
-    systemd.services = lib.mapAttrs'
-      (name: _: lib.nameValuePair (lib.removeSuffix ".service" (stackrLib.redisUnit name)) {
-        # Bound to the host's address too, which may not be there yet at network.target after
-        # a reboot: Redis would fail to start.
-        wants = [ "network-online.target" ];
-        after = [ "network-online.target" ];
-        serviceConfig.LoadCredential = [
-          "tls-host.crt:${cfg.fleet.tls.certFile}"
-          "tls-host.key:${cfg.fleet.tls.keyFile}"
-          "tls-ca:${cfg.fleet.tls.caFile}"
-        ];
-      })
-      tlsServers;
+    systemd.services = lib.mkMerge [
+      # nixpkgs' unit is never restarted: a Redis that crashed, or failed its start at boot, left
+      # its service without a queue until someone started it.
+      (lib.mapAttrs' (name: _: lib.nameValuePair (unitName name) (stackrLib.retriedUntilStarted 300)) here)
+      (lib.mapAttrs'
+        (name: _: lib.nameValuePair (unitName name) {
+          # Bound to the host's address too, which may not be there yet at network.target after
+          # a reboot: Redis would fail to start.
+          wants = [ "network-online.target" ];
+          after = [ "network-online.target" ];
+          serviceConfig.LoadCredential = [
+            "tls-host.crt:${cfg.fleet.tls.certFile}"
+            "tls-host.key:${cfg.fleet.tls.keyFile}"
+            "tls-ca:${cfg.fleet.tls.caFile}"
+          ];
+        })
+        tlsServers)
+    ];
   };
 }

@@ -25,7 +25,9 @@ in
     warnings = [
       "stackr.secrets.generate: secrets are created once in ${cfg.secretsDir} and kept; back that folder up, or provision the secret files out of band."
     ];
-    systemd.services.stackr-secrets = {
+    # A failed start (a full disk) is tried again: its consumers start without it and fail
+    # until their secrets are there.
+    systemd.services.stackr-secrets = lib.recursiveUpdate (stackrLib.retriedUntilStarted 30) {
       description = "Create missing stackr secret files";
       # Wanted by (not required by) its consumers, and ordered before them: a deploy that changes
       # this unit (a service added) restarts it, and with Requires= systemd would stop and start

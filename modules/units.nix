@@ -221,14 +221,19 @@ let
       description = "stackr ${name} ${role}";
       wantedBy = [ "multi-user.target" ];
       after = [ "network.target" ] ++ network ++ deps ++ authUnit ++ sockets;
-      requires = deps ++ sockets;
-      wants = network ++ authUnit;
+      # Its stores are wanted, not required: a required unit whose start fails (a store failing
+      # its first start at boot) fails this unit's start with it, and systemd never starts this
+      # one again once the store starts on a later try. The process waits for its stores itself,
+      # and is tried again until they answer.
+      requires = sockets;
+      wants = network ++ authUnit ++ deps;
       environment = processEnv { inherit name svc role replica; };
       # An API keeps its sockets through a deploy: restarted on its own (nixos-rebuild stops a
-      # socket-activated service's sockets with it otherwise), and never failed by its start
-      # limit, which would fail its sockets and free their ports.
+      # socket-activated service's sockets with it otherwise).
       stopIfChanged = !isApi;
-      unitConfig = lib.optionalAttrs isApi { StartLimitIntervalSec = 0; };
+      # Never failed for good by the start limit (an API's would fail its sockets and free their
+      # ports): tried again every 2 s until its stores answer.
+      unitConfig.StartLimitIntervalSec = 0;
       serviceConfig = hardening.process // fence svc // {
         # The binaries send READY=1 once they listen (API) or consume their queue (worker): units
         # ordered after this one start only then.

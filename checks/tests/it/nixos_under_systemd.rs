@@ -701,6 +701,67 @@ fn a_reboot_keeps_users_sessions_and_queued_jobs(d: &Deployment, cookie: &str, u
     d.wait_for_job("core", &queued);
 }
 
+/// A reboot on which core's PostgreSQL and Redis fail their first two starts (a disk not mounted
+/// yet, a full one) brings every unit up with only systemd at work: the stores are tried again,
+/// and core's role, API and worker start once they are up. Nothing is started by hand after this
+/// boot (the other boots start multi-user.target again, which would start what systemd gave up
+/// on). A failed first start of a store its units required left them down for good: systemd
+/// fails a dependent's start with the required unit's and never starts it again.
+fn stores_failing_their_first_starts_at_boot_leave_no_unit_down(d: &Deployment) {
+    let stores = ["stackr-core-postgresql", "redis-core"];
+    d.sh(&format!(
+        "cat > /usr/local/bin/fail-first-starts <<'EOF'\n\
+         #!/bin/sh\n\
+         count=/var/tmp/failed-starts-$1\n\
+         n=$(cat \"$count\" 2>/dev/null || echo 0)\n\
+         echo $((n + 1)) > \"$count\"\n\
+         [ \"$n\" -ge 2 ]\n\
+         EOF\n\
+         chmod 755 /usr/local/bin/fail-first-starts\n\
+         for unit in {}; do\n\
+           rm -f /var/tmp/failed-starts-$unit\n\
+           mkdir -p /etc/systemd/system/$unit.service.d\n\
+           printf '[Service]\\nExecStartPre=+/usr/local/bin/fail-first-starts %s\\n' $unit \\\n\
+             > /etc/systemd/system/$unit.service.d/fail-first-starts.conf\n\
+         done",
+        stores.join(" ")
+    ));
+    d.machine.reboot().unwrap();
+    let state = d.machine.wait_for_boot(BOOT).unwrap();
+    eprintln!("systemd finished booting: {state}");
+    d.wait_for(
+        "every unit up after the stores' failed starts",
+        SETTLE,
+        || {
+            let down: Vec<String> = d
+                .units()
+                .into_iter()
+                .filter(|unit| {
+                    d.system["units"][unit]["unitConfig"]["ConditionCapability"] != "CAP_NET_ADMIN"
+                })
+                .filter_map(|unit| {
+                    let shown = d.show(&unit, "ActiveState,SubState");
+                    (!shown.contains("ActiveState=active\n")).then(|| format!("{unit}: {shown}"))
+                })
+                .collect();
+            down.is_empty().then_some(()).ok_or(down.join("; "))
+        },
+    );
+    for unit in stores {
+        assert_eq!(
+            d.sh(&format!("cat /var/tmp/failed-starts-{unit}")).trim(),
+            "3",
+            "{unit} was to fail twice, then start"
+        );
+        d.sh(&format!(
+            "rm -r /etc/systemd/system/{unit}.service.d /var/tmp/failed-starts-{unit}"
+        ));
+    }
+    d.sh("systemctl daemon-reload");
+    let answer = d.get("core", "/health", None);
+    assert_eq!(answer.status, 200, "core after the boot: {answer:?}");
+}
+
 /// A deploy that moves auth's admin page to another port, applied as NixOS's
 /// switch-to-configuration applies it: the units of the new evaluation written over the old ones,
 /// `systemctl daemon-reload`, then, for each active unit whose definition changed, what
@@ -828,4 +889,5 @@ fn the_nixos_units_run_under_a_real_systemd() {
     a_stopped_database_leaves_the_others_serving(&d, &cookie, &user_id);
     a_reboot_keeps_users_sessions_and_queued_jobs(&d, &cookie, &user_id);
     a_deploy_moving_the_admin_page_rebinds_its_socket(&d);
+    stores_failing_their_first_starts_at_boot_leave_no_unit_down(&d);
 }
