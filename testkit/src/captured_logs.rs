@@ -2,9 +2,16 @@
 //! text at `info`, no colour): for checking what a client can make it write.
 
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
-use tracing::subscriber::DefaultGuard;
+use tracing::subscriber::{DefaultGuard, NoSubscriber};
+use tracing::Dispatch;
+
+/// A dispatcher registered for the rest of the process. While only one dispatcher is registered,
+/// tracing works out a log statement's interest, once and for good, from the default of the
+/// thread that reaches it first: a statement first reached on another test's thread (which has
+/// none) would stay silent here too. With two, it asks every registered one.
+static ALWAYS_REGISTERED: OnceLock<Dispatch> = OnceLock::new();
 
 /// Collects every line logged on this thread until dropped: under `#[tokio::test]` (one thread),
 /// that is everything the servers the test spawned log, and nothing from other tests.
@@ -15,6 +22,7 @@ pub struct CapturedLogs {
 
 impl CapturedLogs {
     pub fn start() -> Self {
+        ALWAYS_REGISTERED.get_or_init(|| Dispatch::new(NoSubscriber::default()));
         let out = Arc::new(Mutex::new(Vec::new()));
         let writer = {
             let out = out.clone();

@@ -1,6 +1,8 @@
 //! `GET /health`: 200 when the service's own PostgreSQL and Redis answer, 503 naming what does
 //! not. Details go to the log, not to the (public) response.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::StatusCode;
@@ -18,6 +20,10 @@ pub struct HealthChecks {
     service: String,
     db: Pool,
     redis: ConnectionManager,
+    /// Whether the last check found each store down, so that a store going down and coming back
+    /// is logged once each, not at every request (anyone may ask `/health`).
+    db_down: Arc<AtomicBool>,
+    redis_down: Arc<AtomicBool>,
 }
 
 impl HealthChecks {
@@ -26,6 +32,8 @@ impl HealthChecks {
             service: service.into(),
             db,
             redis,
+            db_down: Arc::default(),
+            redis_down: Arc::default(),
         }
     }
 
@@ -45,12 +53,8 @@ impl HealthChecks {
             StatusCode::SERVICE_UNAVAILABLE
         };
         let word = |r: &Result<(), String>| if r.is_ok() { "ok" } else { "unavailable" };
-        if let Err(e) = &db {
-            tracing::warn!(error = %e, "health: database check failed");
-        }
-        if let Err(e) = &redis {
-            tracing::warn!(error = %e, "health: redis check failed");
-        }
+        log_change("database", &db, &self.db_down);
+        log_change("redis", &redis, &self.redis_down);
         let body = json!({
             "status": if status == StatusCode::OK { "ok" } else { "unavailable" },
             "service": self.service,
@@ -83,5 +87,18 @@ impl HealthChecks {
         tokio::time::timeout(CHECK_TIMEOUT, probe)
             .await
             .unwrap_or_else(|_| Err("timed out".into()))
+    }
+}
+
+/// Logs `store` going down (a warning) or coming back, once each; a check that finds it as the
+/// last one did goes to the debug log.
+fn log_change(store: &str, result: &Result<(), String>, was_down: &AtomicBool) {
+    let is_down = result.is_err();
+    let changed = was_down.swap(is_down, Ordering::Relaxed) != is_down;
+    match result {
+        Err(e) if changed => tracing::warn!(error = %e, "health: {store} check failed"),
+        Err(e) => tracing::debug!(error = %e, "health: {store} check failed again"),
+        Ok(()) if changed => tracing::info!("health: {store} is back"),
+        Ok(()) => {}
     }
 }

@@ -49,3 +49,36 @@ async fn service_role_cannot_reach_auths_database() {
         .await
         .is_ok());
 }
+
+/// A store that is down is said once when it goes down and once when it is back, not per request:
+/// `/health` is public, and anyone could otherwise fill the log with a warning per request for as
+/// long as the store is down.
+#[tokio::test]
+async fn a_store_down_is_logged_when_it_goes_and_when_it_is_back() {
+    let mut stack = Stack::start(StackOptions::new(Flavor::Standard)).await;
+    let logs = stackr_testkit::CapturedLogs::start();
+    let said = |what: &str| {
+        logs.lines()
+            .iter()
+            .filter(|line| line.contains(what))
+            .count()
+    };
+    stack.redis.kill();
+    for _ in 0..20 {
+        let (status, body) = stack.get("/health", &[]).await;
+        assert_eq!(status, 503, "{body}");
+    }
+    assert_eq!(said("health: redis check failed"), 1, "{:#?}", logs.lines());
+
+    stack.redis.start_again();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while stack.get("/health", &[]).await.0 != 200 {
+        assert!(std::time::Instant::now() < deadline, "redis never back");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    for _ in 0..5 {
+        assert_eq!(stack.get("/health", &[]).await.0, 200);
+    }
+    assert_eq!(said("health: redis is back"), 1, "{:#?}", logs.lines());
+    assert_eq!(said("health: redis check failed"), 1, "{:#?}", logs.lines());
+}
