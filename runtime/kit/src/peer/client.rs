@@ -12,6 +12,9 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long a call waits for the whole answer; past it the caller answers 504 instead of
 /// holding its own client.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// The most of another service's answer a call reads: past it the call fails (502) rather than
+/// buffer whatever a misbehaving service sends. Longer lists are asked for a page at a time.
+pub const MAX_ANSWER_BYTES: usize = 8 << 20;
 
 /// Calls the other base services of the stack with the user's cookie (those that authenticate
 /// someone). Cheap to clone (one
@@ -95,27 +98,54 @@ impl PeerClient {
                 }
             }
         };
-        let response = request.send().await.map_err(failed)?;
+        let mut response = request.send().await.map_err(failed)?;
         let status = response.status();
         if !status.is_success() {
-            let body = response.text().await.map_err(failed)?;
+            let (body, _) = read_up_to(&mut response, REFUSAL_KEPT_BYTES)
+                .await
+                .map_err(failed)?;
             return Err(PeerError::Refused {
                 service: service.to_owned(),
                 url,
                 status,
-                body,
+                body: String::from_utf8_lossy(&body).into_owned(),
             });
         }
-        response.json().await.map_err(|source| {
-            if source.is_timeout() {
-                failed(source)
-            } else {
-                PeerError::InvalidAnswer {
-                    service: service.to_owned(),
-                    url: url.clone(),
-                    source,
-                }
-            }
+        let (body, whole) = read_up_to(&mut response, MAX_ANSWER_BYTES)
+            .await
+            .map_err(failed)?;
+        if !whole {
+            return Err(PeerError::TooLarge {
+                service: service.to_owned(),
+                url,
+                limit: MAX_ANSWER_BYTES,
+            });
+        }
+        serde_json::from_slice(&body).map_err(|source| PeerError::InvalidAnswer {
+            service: service.to_owned(),
+            url,
+            source,
         })
     }
+}
+
+/// The most of a refusal's body kept (for the log): enough for any error message.
+const REFUSAL_KEPT_BYTES: usize = 2048;
+
+/// The body of `response` up to `limit` bytes, and whether that is all of it. Reading stops at
+/// the limit: the rest is never received.
+async fn read_up_to(
+    response: &mut reqwest::Response,
+    limit: usize,
+) -> Result<(Vec<u8>, bool), reqwest::Error> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        let room = limit - body.len();
+        if chunk.len() > room {
+            body.extend_from_slice(&chunk[..room]);
+            return Ok((body, false));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((body, true))
 }

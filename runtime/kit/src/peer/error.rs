@@ -39,7 +39,13 @@ pub enum PeerError {
         service: String,
         url: String,
         #[source]
-        source: reqwest::Error,
+        source: serde_json::Error,
+    },
+    #[error("`{service}` answered {url} with more than {limit} bytes")]
+    TooLarge {
+        service: String,
+        url: String,
+        limit: usize,
     },
 }
 
@@ -51,7 +57,8 @@ impl PeerError {
             PeerError::Refused { status, .. } if status.is_client_error() => *status,
             PeerError::Unreachable { .. }
             | PeerError::Refused { .. }
-            | PeerError::InvalidAnswer { .. } => StatusCode::BAD_GATEWAY,
+            | PeerError::InvalidAnswer { .. }
+            | PeerError::TooLarge { .. } => StatusCode::BAD_GATEWAY,
         }
     }
 
@@ -85,7 +92,8 @@ impl IntoResponse for PeerError {
             }
             PeerError::Timeout { service, .. }
             | PeerError::Unreachable { service, .. }
-            | PeerError::InvalidAnswer { service, .. } => {
+            | PeerError::InvalidAnswer { service, .. }
+            | PeerError::TooLarge { service, .. } => {
                 format!("service `{service}` is unavailable")
             }
         };

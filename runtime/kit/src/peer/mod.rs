@@ -28,7 +28,7 @@ mod cookie;
 mod error;
 mod urls;
 
-pub use client::{PeerClient, CONNECT_TIMEOUT, REQUEST_TIMEOUT};
+pub use client::{PeerClient, CONNECT_TIMEOUT, MAX_ANSWER_BYTES, REQUEST_TIMEOUT};
 pub use cookie::ForwardedCookie;
 pub use error::PeerError;
 pub use urls::PeerUrls;

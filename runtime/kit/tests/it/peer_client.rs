@@ -294,3 +294,43 @@ fn closed_port_url() -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     format!("http://{}", listener.local_addr().unwrap())
 }
+
+/// A peer answering more than anyone needs (a bug, or a service an attacker holds) cannot make
+/// the caller buffer it all: a refusal's body is cut to a few kilobytes in the log, and an
+/// answer past `MAX_ANSWER_BYTES` fails the call (502) rather than being read whole.
+#[tokio::test]
+async fn a_peers_huge_answer_is_not_read_whole() {
+    let huge = stackr_kit::peer::MAX_ANSWER_BYTES * 2;
+    let url = serve(
+        Router::new()
+            .route(
+                "/failing",
+                get(move || async move { (StatusCode::INTERNAL_SERVER_ERROR, "x".repeat(huge)) }),
+            )
+            .route(
+                "/list",
+                get(move || async move {
+                    let items = "1,".repeat(huge / 2);
+                    format!("[{items}1]")
+                }),
+            ),
+    )
+    .await;
+    let peers = client(&url, Duration::from_secs(30));
+
+    let error = peers
+        .get::<Value>("billing", "/failing", &ForwardedCookie::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, PeerError::Refused { .. }), "{error:?}");
+    let logged = error.to_string();
+    assert!(logged.len() < 8 * 1024, "a {}-byte log line", logged.len());
+    assert_eq!(error.into_response().status(), StatusCode::BAD_GATEWAY);
+
+    let error = peers
+        .get::<Value>("billing", "/list", &ForwardedCookie::default())
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("more than"), "{error}");
+    assert_eq!(error.into_response().status(), StatusCode::BAD_GATEWAY);
+}
