@@ -21,6 +21,35 @@ pub struct Profile {
     pub image: Option<String>,
 }
 
+impl Profile {
+    /// The profile held to the rules of text typed in at sign-up (`crate::body::MAX_CHARS`, and no
+    /// NUL, which PostgreSQL cannot store): what a provider sends, or for Apple's name what the
+    /// browser posts, is the signer-in's own writing. The name loses its NULs and is cut to its
+    /// cap; an address or picture over its cap or holding a NUL is left out, since cut it would
+    /// name something else.
+    pub fn within_caps(self) -> Profile {
+        let whole = |key: &str, value: Option<String>| {
+            value.filter(|v| !v.contains('\0') && crate::body::fits(key, v))
+        };
+        let cap = crate::body::max_chars("name").unwrap_or(usize::MAX);
+        let name = self
+            .name
+            .map(|n| {
+                n.chars()
+                    .filter(|c| *c != '\0')
+                    .take(cap)
+                    .collect::<String>()
+            })
+            .filter(|n| !n.is_empty());
+        Profile {
+            email: whole("email", self.email),
+            image: whole("image", self.image),
+            name,
+            ..self
+        }
+    }
+}
+
 pub(super) fn string(map: &Map<String, Value>, key: &str) -> Option<String> {
     map.get(key)
         .and_then(Value::as_str)

@@ -15,8 +15,8 @@ use serde_json::json;
 
 const PROVIDER: &str = "apple";
 
-#[tokio::test]
-async fn apple_preset_signs_in_through_a_form_post_with_a_signed_client_secret() {
+/// A fake Apple and an auth service configured with it.
+async fn apple_and_auth() -> (AppleFake, TestServer) {
     let apple = AppleFake::start().await;
     let files = tempfile::tempdir().unwrap();
     let key = files.path().join("apple-private-key");
@@ -27,6 +27,12 @@ async fn apple_preset_signs_in_through_a_form_post_with_a_signed_client_secret()
         ..Default::default()
     })
     .await;
+    (apple, auth)
+}
+
+#[tokio::test]
+async fn apple_preset_signs_in_through_a_form_post_with_a_signed_client_secret() {
+    let (apple, auth) = apple_and_auth().await;
 
     let mut browser = Browser::new(auth.client(), auth.state.config.base(), &apple.base);
     let url = browser.authorization_url(PROVIDER).await;
@@ -59,4 +65,48 @@ async fn apple_preset_signs_in_through_a_form_post_with_a_signed_client_secret()
     let requests = apple.token_requests();
     assert!(!requests.is_empty());
     assert!(requests.iter().all(|r| !r.contains_key("code_verifier")));
+}
+
+/// Apple's `user` travels through the browser (a form Apple's page posts), so whoever signs in
+/// writes the name in it. It is held to the rules of a name typed in at sign-up: no NUL (which
+/// PostgreSQL cannot store: the sign-in failed with a server error) and at most the name's cap of
+/// characters (a name of tens of kilobytes was stored and then carried by every get-session).
+#[tokio::test]
+async fn a_name_posted_through_the_browser_is_held_to_the_caps_of_a_typed_one() {
+    let (apple, auth) = apple_and_auth().await;
+    let mut browser = Browser::new(auth.client(), auth.state.config.base(), &apple.base);
+    let url = browser.authorization_url(PROVIDER).await;
+    let page = reqwest::get(&url).await.unwrap().text().await.unwrap();
+    let (_, fields) = oidc_browser::provider_form(&page, "");
+    let field = |name: &str| {
+        fields.iter().find(|(n, _)| n == name).map_or_else(
+            || panic!("no {name} in Apple's form: {page}"),
+            |(_, v)| v.clone(),
+        )
+    };
+    let long = "x".repeat(5000);
+    let user = json!({"name": {"firstName": format!("Ada\u{0}{long}"), "lastName": "Lovelace"}});
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("state", &field("state"))
+        .append_pair("code", &field("code"))
+        .append_pair("user", &user.to_string())
+        .finish();
+    let r = browser
+        .auth
+        .get(&format!("/api/auth/callback/{PROVIDER}?{query}"))
+        .await;
+    assert_eq!(r.status, 302, "{}", r.text);
+    assert!(
+        !oidc_browser::location(&r).contains("error="),
+        "{}",
+        oidc_browser::location(&r)
+    );
+    let session = browser.auth.session().await;
+    let name = session["user"]["name"].as_str().unwrap();
+    assert!(!name.contains('\0'), "{name:?}");
+    assert!(name.starts_with("Adaxxx"), "{name:?}");
+    assert_eq!(
+        name.chars().count(),
+        stackr_auth::body::max_chars("name").unwrap()
+    );
 }

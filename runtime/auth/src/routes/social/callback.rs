@@ -164,6 +164,7 @@ pub async fn get(
         }
     };
     let (profile, tokens) = identity;
+    let profile = profile.within_caps();
     let sealed = identity::seal(&state, &tokens);
 
     if let Some(link) = &flow.link {
