@@ -171,6 +171,12 @@ pub fn load(path: &Path) -> anyhow::Result<Vec<ProviderConfig>> {
         if !valid_id(&id) {
             bail!("AUTH_OAUTH_PROVIDERS_FILE: providerId {id:?} must be 1-64 characters of a-z, 0-9, - and _");
         }
+        // Account rows are told apart by provider id alone: a provider named like the password
+        // accounts would find a user's password row for an identity whose subject is that user's
+        // id, and sign whoever holds that identity in as the user.
+        if id == crate::db::accounts::CREDENTIAL {
+            bail!("AUTH_OAUTH_PROVIDERS_FILE: providerId {id:?} is the password accounts' own; choose another");
+        }
         if out.iter().any(|p| p.id == id) {
             bail!("AUTH_OAUTH_PROVIDERS_FILE: providerId {id:?} is listed twice");
         }
@@ -332,6 +338,12 @@ mod tests {
         assert!(format!("{err:#}").contains("twice"), "{err:#}");
         let bad_id = ok.replace("\"corp\"", "\"Corp/x\"");
         assert!(load(&write(dir.path(), "id.json", &bad_id)).is_err());
+        let password_rows = ok.replace(
+            "\"corp\"",
+            &format!("\"{}\"", crate::db::accounts::CREDENTIAL),
+        );
+        let err = load(&write(dir.path(), "credential.json", &password_rows)).unwrap_err();
+        assert!(format!("{err:#}").contains("password"), "{err:#}");
         let no_secret = ok.replace(&secret.display().to_string(), "/nonexistent/secret");
         let err = load(&write(dir.path(), "nosecret.json", &no_secret)).unwrap_err();
         assert!(format!("{err:#}").contains("clientSecretFile"), "{err:#}");
