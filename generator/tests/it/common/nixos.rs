@@ -361,9 +361,9 @@ fn restart_violations(system: &Value, name: &str, unit: &Value) -> Vec<String> {
     let longest_delay = unit["serviceConfig"]
         .get("RestartMaxDelaySec")
         .or(unit["serviceConfig"].get("RestartSec"));
-    if !longest_delay
+    if longest_delay
         .and_then(Value::as_u64)
-        .is_some_and(|delay| delay <= 300)
+        .is_none_or(|delay| delay > 300)
     {
         found.push(format!(
             "{name}: tries not bounded at 5 minutes apart (RestartSec=, RestartMaxDelaySec=)"
