@@ -25,6 +25,8 @@ pub(super) struct Service<'a> {
     db_name: &'a str,
     dev_postgres_port: u16,
     dev_redis_port: u16,
+    /// The dev PostgreSQL's Unix socket (its lock file is this path with `.lock`).
+    dev_postgres_socket: String,
     dev: &'a DevPaths,
     /// YAML items of the API's and the worker's `environment` (see [`EnvItems`]).
     api_env: Vec<String>,
@@ -68,6 +70,7 @@ pub fn render(plan: &Plan) -> Result<String> {
             db_name: &s.db_name,
             dev_postgres_port: s.dev_postgres_port,
             dev_redis_port: s.dev_redis_port,
+            dev_postgres_socket: s.dev_postgres_socket(),
             dev: &s.dev,
             // In the order the template writes them: a service's API, then its worker.
             api_env: env_items.of(&s.api_env),

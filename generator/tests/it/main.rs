@@ -7,6 +7,7 @@ mod common;
 mod config_errors;
 mod config_schema;
 mod deploy_secrets;
+mod dev_after_crash;
 mod dev_api_sockets;
 mod dev_commands;
 mod dev_db_init_interrupted;

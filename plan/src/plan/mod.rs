@@ -239,12 +239,15 @@ impl ServicePlan {
     /// each with what it is for: PostgreSQL's (which PostgreSQL names after its port) and Redis's.
     pub fn dev_unix_sockets(&self) -> [(String, String); 2] {
         [
-            (
-                format!("{}/.s.PGSQL.{}", self.dev.run_dir, self.dev_postgres_port),
-                self.dev_postgres_label(),
-            ),
+            (self.dev_postgres_socket(), self.dev_postgres_label()),
             (self.dev.redis_socket.clone(), self.dev_redis_label()),
         ]
+    }
+
+    /// The Unix socket of this service's dev PostgreSQL, relative to the project root, which
+    /// PostgreSQL names after its port.
+    pub fn dev_postgres_socket(&self) -> String {
+        format!("{}/.s.PGSQL.{}", self.dev.run_dir, self.dev_postgres_port)
     }
 
     fn dev_postgres_label(&self) -> String {
