@@ -26,12 +26,13 @@ pub fn group_alive(pgid: i32) -> bool {
 
 /// Polls until group `pgid` is empty or `within` has passed; true when it emptied.
 pub async fn wait_group_gone(pgid: i32, within: Duration) -> bool {
-    let deadline = Instant::now() + within;
+    // A timeout past what the clock can count (a file's huge `timeout_seconds`) has no end.
+    let deadline = Instant::now().checked_add(within);
     loop {
         if !group_alive(pgid) {
             return true;
         }
-        if Instant::now() >= deadline {
+        if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
             return false;
         }
         tokio::time::sleep(Duration::from_millis(15)).await;

@@ -491,6 +491,22 @@ fn sigterm_also_stops_the_stack() {
     assert_no_leftovers(&mark);
 }
 
+/// A shutdown timeout too long to be added to the clock (a hand-edited "never kill it") means
+/// waiting as long as the process takes: Ctrl-C stops the stack, without a panic.
+#[test]
+fn a_shutdown_timeout_beyond_the_clock_still_stops_the_stack() {
+    let (dir, mark) = marked_dir("endless-shutdown");
+    let yaml = header(&mark)
+        + "  s:\n    command: \"exec sleep 300\"\n    shutdown:\n      timeout_seconds: 18446744073709551615\n";
+    let mut sup = start_stack(dir.path(), &yaml);
+    sup.wait_for_line("the 1 process is ready", Duration::from_secs(60));
+    sup.signal(libc::SIGINT);
+    assert_eq!(sup.wait(Duration::from_secs(60)), 0);
+    let err = sup.stderr();
+    assert!(!err.contains("panicked"), "{err}");
+    assert_no_leftovers(&mark);
+}
+
 #[test]
 fn missing_tools_are_reported_with_how_to_install_them() {
     let dir = tempfile::tempdir().unwrap();
