@@ -37,12 +37,20 @@ pub struct InitOptions {
 }
 
 pub fn run(parent: &Path, options: &InitOptions) -> Result<ExitCode> {
-    let dir = parent.join(&options.path);
-    let name = dir
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or_default()
-        .to_owned();
+    // Without `.` components: the project is renamed into place, and a rename to `shop/.` fails.
+    let dir: std::path::PathBuf = parent.join(&options.path).components().collect();
+    // `.`, `..` and `/` end in no folder of their own, which the project would be made as.
+    let Some(name) = dir.file_name() else {
+        return Err(UsageError::new(
+            format!(
+                "`{}` names no folder: `stackr init` makes the project as a new folder, named after the project",
+                options.path
+            ),
+            "give the folder's name, e.g. `stackr init shop` (an empty folder that exists is filled too: run it from the folder above)",
+        )
+        .into());
+    };
+    let name = name.to_str().unwrap_or_default().to_owned();
     check_name(&name).map_err(|why| {
         UsageError::new(
             format!("invalid project name: {why}"),

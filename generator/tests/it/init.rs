@@ -86,6 +86,30 @@ fn refuses_an_existing_folder_and_bad_names() {
     );
 }
 
+/// A path that names no folder of its own (`.`, `..`, `/`) is refused as such: it is not an empty
+/// name, which is what the refusal used to say.
+#[test]
+fn a_path_without_a_folder_name_is_refused_for_what_it_is() {
+    let parent = tempfile::tempdir().unwrap();
+    let empty = parent.path().join("shop");
+    std::fs::create_dir(&empty).unwrap();
+    for given in [".", "..", "/"] {
+        let output = stackr(&empty, &["init", given, "--defaults"]);
+        assert_eq!(output.status.code(), Some(2), "{given}");
+        let err = stderr(&output);
+        assert!(!err.contains("the name is empty"), "{given}: {err}");
+        assert!(
+            err.contains(&format!("`{given}` names no folder")) && err.contains("stackr init shop"),
+            "{given}: {err}"
+        );
+    }
+    assert_eq!(std::fs::read_dir(&empty).unwrap().count(), 0);
+    // A trailing `/.` still names the folder before it.
+    let output = stackr(parent.path(), &["init", "shop/.", "--defaults"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(empty.join("stackr.config.json").is_file());
+}
+
 /// `init` into an empty folder that exists fills it, keeping its mode.
 #[test]
 fn init_into_an_existing_empty_folder_keeps_its_mode() {
