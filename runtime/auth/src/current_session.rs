@@ -171,6 +171,22 @@ pub async fn issue_if_still(
     user_agent: &str,
 ) -> ApiResult<Option<Issued>> {
     let tx = client.transaction().await?;
+    if !still_so(&tx, user_id, &[still]).await? {
+        return Ok(None);
+    }
+    let issued = issue(state, &tx, user_id, remember, ip, user_agent).await?;
+    tx.commit().await?;
+    Ok(Some(issued))
+}
+
+/// Whether `user_id` exists, is not banned and every one of `conditions` holds, read under a
+/// share lock on the user's row taken in `tx`, which holds it until it ends: everything that
+/// ends all the user's sessions (a reset, a ban) waits for it.
+pub async fn still_so(
+    tx: &impl deadpool_postgres::GenericClient,
+    user_id: &str,
+    conditions: &[StillSo<'_>],
+) -> ApiResult<bool> {
     // The lock first, in a statement of its own: the reads below then see whatever a reset or a
     // ban committed before it was granted.
     let locked = tx
@@ -180,7 +196,7 @@ pub async fn issue_if_still(
         )
         .await?;
     if locked == 0 {
-        return Ok(None);
+        return Ok(false);
     }
     let row = tx
         .query_one(
@@ -191,23 +207,25 @@ pub async fn issue_if_still(
         )
         .await?;
     let (stored, banned): (Option<String>, bool) = (row.get(0), row.get(1));
-    let holds = !banned
-        && match still {
+    if banned {
+        return Ok(false);
+    }
+    for condition in conditions {
+        let holds = match condition {
             StillSo::NotBanned => true,
-            StillSo::PasswordHash(hash) => stored.as_deref() == Some(hash),
+            StillSo::PasswordHash(hash) => stored.as_deref() == Some(*hash),
             StillSo::ChallengePending(identifier) => {
-                db::verification::take(&tx, identifier).await?.is_some()
+                db::verification::take(tx, identifier).await?.is_some()
             }
             StillSo::SessionLive(token) => {
-                sessions::live_and_held_by_token(&tx, token, user_id).await?
+                sessions::live_and_held_by_token(tx, token, user_id).await?
             }
         };
-    if !holds {
-        return Ok(None);
+        if !holds {
+            return Ok(false);
+        }
     }
-    let issued = issue(state, &tx, user_id, remember, ip, user_agent).await?;
-    tx.commit().await?;
-    Ok(Some(issued))
+    Ok(true)
 }
 
 /// Creates a session for `user_id`. `remember: false` gives a one-day session in a browser-session

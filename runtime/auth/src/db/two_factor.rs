@@ -170,7 +170,10 @@ pub async fn reset_failures(client: &Client, id: &str) -> Result<(), tokio_postg
     Ok(())
 }
 
-pub async fn delete_for_user(client: &Client, user_id: &str) -> Result<(), tokio_postgres::Error> {
+pub async fn delete_for_user(
+    client: &impl deadpool_postgres::GenericClient,
+    user_id: &str,
+) -> Result<(), tokio_postgres::Error> {
     client
         .execute(
             r#"delete from "twoFactor" where "userId" = $1"#,

@@ -143,3 +143,74 @@ async fn a_password_change_checked_before_a_reset_does_not_undo_it() {
         );
     }
 }
+
+/// Whoever holds a session and the old password turns two-factor off while the owner resets the
+/// password by mail: a disable whose password was checked before the reset wrote the new one must
+/// not turn it off after that (the reset ends that session; the thief lacks the new password).
+/// A share lock on the user's row holds both: the disable past its password check, at its first
+/// lock or write of that row, and the reset past its password write, where it ends the sessions.
+#[tokio::test]
+async fn two_factor_disable_checked_before_a_reset_does_not_land_after_it() {
+    let (server, mut thief, uid, _) = user_and_admin().await;
+    enable_two_factor(&mut thief, "password-123").await;
+    let token = server.reset_token("uma@example.com", 1).await;
+    let holder = server.state.db().await.unwrap();
+    holder
+        .batch_execute(&format!(
+            r#"begin; select 1 from "user" where "id" = '{uid}' for share"#
+        ))
+        .await
+        .unwrap();
+    let waiting = || async {
+        let rows = holder
+            .query("select 1 from pg_locks where not granted", &[])
+            .await
+            .unwrap();
+        rows.len()
+    };
+    let disable = tokio::spawn(async move {
+        thief
+            .post(
+                "/api/auth/two-factor/disable",
+                json!({"password": "password-123"}),
+            )
+            .await
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while waiting().await < 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the disable never waited"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut owner = server.client();
+    let reset = tokio::spawn(async move {
+        owner
+            .post(
+                "/api/auth/reset-password",
+                json!({"newPassword": "owner-password-1", "token": token}),
+            )
+            .await
+    });
+    while waiting().await < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the reset never waited"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    holder.batch_execute("commit").await.unwrap();
+    let (disabled, reset) = (disable.await.unwrap(), reset.await.unwrap());
+    assert_eq!(reset.status, 200, "reset: {}", reset.text);
+    let state = server.psql(&format!(
+        r#"select u."twoFactorEnabled", (select count(*) from "twoFactor" t where t."userId" = u."id")
+           from "user" u where u."id" = '{uid}'"#
+    ));
+    assert_eq!(
+        state.trim(),
+        "t|1",
+        "two-factor after the reset (the disable answered {})",
+        disabled.status
+    );
+}

@@ -171,7 +171,10 @@ pub async fn forget_attempts(client: &crate::db::Client, pending: &Pending) -> A
 }
 
 /// Forgets every device the user trusted (2FA was turned off: re-enabling it must ask again).
-pub async fn forget_trusted_devices(client: &crate::db::Client, user_id: &str) -> ApiResult<()> {
+pub async fn forget_trusted_devices(
+    client: &impl deadpool_postgres::GenericClient,
+    user_id: &str,
+) -> ApiResult<()> {
     Ok(verification::delete_for_user(client, user_id, TRUST_DEVICE_PREFIX).await?)
 }
 

@@ -63,7 +63,7 @@ pub async fn get_totp_uri(
     headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
-    let (current, client) = confirmed_by_password(&state, &headers, body).await?;
+    let (current, client, _) = confirmed_by_password(&state, &headers, body).await?;
     let enrolment = super::load_enrolment(&state, &client, &current.user.id).await?;
     Ok(respond::ok_json(json!({
         "totpURI": crate::totp::uri(DEFAULT_ISSUER, &current.user.email, &enrolment.key),
@@ -78,10 +78,30 @@ pub async fn disable(
     headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
-    let (current, mut client) = confirmed_by_password(&state, &headers, body).await?;
-    two_factor::delete_for_user(&client, &current.user.id).await?;
-    users::set_two_factor_enabled(&client, &current.user.id, false).await?;
-    super::challenge::forget_trusted_devices(&client, &current.user.id).await?;
+    let (current, mut client, matched) = confirmed_by_password(&state, &headers, body).await?;
+    let uid = &current.user.id;
+    let tx = client.transaction().await?;
+    // The row the update below changes, locked first: two disables of one user would otherwise
+    // both hold it shared and deadlock on the update.
+    tx.execute(
+        r#"select 1 from "user" where "id" = $1 for no key update"#,
+        &[uid],
+    )
+    .await?;
+    // Only while the session is live and the password the one checked: a reset (or a ban) that
+    // landed after the password check ended this session and outranks the request.
+    let still = [
+        current_session::StillSo::SessionLive(&current.session.token),
+        current_session::StillSo::PasswordHash(&matched),
+    ];
+    if !current_session::still_so(&tx, uid, &still).await? {
+        state.session_cache.invalidate_all();
+        return Err(ApiError::unauthorized());
+    }
+    two_factor::delete_for_user(&tx, uid).await?;
+    users::set_two_factor_enabled(&tx, uid, false).await?;
+    super::challenge::forget_trusted_devices(&tx, uid).await?;
+    tx.commit().await?;
     let issued = current_session::rotate(&state, &mut client, &current, &ip, &headers).await?;
     let mut cookies = issued.cookies;
     if crate::cookie::find(&headers, &state.cookies.trust_device).is_some() {
@@ -94,17 +114,18 @@ pub async fn disable(
     ))
 }
 
-/// A `{password}` body, a signed-in user, and that user's password: the session and a database
-/// client once all three check out, in the order BetterAuth checks them (body, session, password).
+/// A `{password}` body, a signed-in user, and that user's password: the session, a database
+/// client and the stored hash the password matched once all three check out, in the order
+/// BetterAuth checks them (body, session, password).
 async fn confirmed_by_password(
     state: &AppState,
     headers: &HeaderMap,
     mut body: Body,
-) -> ApiResult<(current_session::CurrentSession, crate::db::Client)> {
+) -> ApiResult<(current_session::CurrentSession, crate::db::Client, String)> {
     let password = body.string("password");
     body.check()?;
     let current = current_session::require(state, headers).await?;
     let client = state.db().await?;
-    super::require_password(state, headers, &client, &current.user, password).await?;
-    Ok((current, client))
+    let matched = super::require_password(state, headers, &client, &current.user, password).await?;
+    Ok((current, client, matched))
 }

@@ -73,16 +73,8 @@ pub(crate) async fn require_password(
     client: &crate::db::Client,
     user: &crate::db::models::User,
     password: String,
-) -> ApiResult<()> {
-    if crate::routes::sign_in::check_password(state, headers, client, user, password)
+) -> ApiResult<String> {
+    crate::routes::sign_in::check_password(state, headers, client, user, password)
         .await?
-        .is_some()
-    {
-        Ok(())
-    } else {
-        Err(ApiError::bad_request(
-            error_codes::INVALID_PASSWORD,
-            "Invalid password",
-        ))
-    }
+        .ok_or_else(|| ApiError::bad_request(error_codes::INVALID_PASSWORD, "Invalid password"))
 }
