@@ -338,6 +338,12 @@ fn oauth_provider_mistakes_point_at_the_field() {
         ))
     );
     insta::assert_snapshot!(
+        "password_accounts_id",
+        generate_error(&with_providers(
+            r#"        { "id": "credential", "issuer": "https://id.example.com", "clientId": "c" }"#,
+        ))
+    );
+    insta::assert_snapshot!(
         "apple_without_key_id",
         generate_error(&with_providers(
             r#"        { "id": "apple", "preset": "apple", "clientId": "com.example.web", "teamId": "TEAM123456" }"#,

@@ -58,6 +58,17 @@ pub fn check(providers: &[OAuthProviderConfig]) -> Result<(), Refusal> {
                 "use 1 to 64 characters of a-z, 0-9, `-` and `_`, like `google` or `corp-sso`",
             ));
         }
+        if p.id == stackr_contract::PASSWORD_PROVIDER_ID {
+            return Err(refuse(
+                index,
+                "id",
+                format!(
+                    "provider id `{}` is the id of auth's password accounts",
+                    p.id
+                ),
+                "give the provider another id, like `corp-sso`",
+            ));
+        }
         if let Some(first) = seen.insert(&p.id, index) {
             return Err(refuse(
                 index,

@@ -65,6 +65,11 @@ pub fn unreachable_within_startup_wait(last_error: &dyn std::fmt::Display) -> St
     )
 }
 
+/// The provider id of auth's password accounts. Accounts are told apart by provider id alone,
+/// and a password account's account id is its user's id, so an OAuth provider may not be named
+/// so: its identity whose subject is a user's id would be that user's password account.
+pub const PASSWORD_PROVIDER_ID: &str = "credential";
+
 /// The state folder of `stackr dev` when the config names none (`stateDir`): secrets, data,
 /// sockets and the dev mailbox, git-ignored.
 pub const DEFAULT_STATE_DIR: &str = ".stackr";

@@ -3,7 +3,7 @@
 use super::now_ms;
 use deadpool_postgres::GenericClient;
 
-pub const CREDENTIAL: &str = "credential";
+pub use stackr_contract::PASSWORD_PROVIDER_ID as CREDENTIAL;
 
 /// The stored password hash of the user's credential account, if any.
 pub async fn credential_password(

@@ -171,9 +171,7 @@ pub fn load(path: &Path) -> anyhow::Result<Vec<ProviderConfig>> {
         if !valid_id(&id) {
             bail!("AUTH_OAUTH_PROVIDERS_FILE: providerId {id:?} must be 1-64 characters of a-z, 0-9, - and _");
         }
-        // Account rows are told apart by provider id alone: a provider named like the password
-        // accounts would find a user's password row for an identity whose subject is that user's
-        // id, and sign whoever holds that identity in as the user.
+        // Why: stackr_contract::PASSWORD_PROVIDER_ID.
         if id == crate::db::accounts::CREDENTIAL {
             bail!("AUTH_OAUTH_PROVIDERS_FILE: providerId {id:?} is the password accounts' own; choose another");
         }
