@@ -129,7 +129,15 @@ impl WorkerConfig {
             env,
             "WORKER_MAX_STALLED_COUNT",
             u64::from(DEFAULT_MAX_STALLED_COUNT),
-        )? as u32;
+        )?;
+        // Refused rather than cut to 32 bits, where 2^32 would tolerate no stall at all.
+        let max_stalled_count = u32::try_from(max_stalled_count).map_err(|_| {
+            ConfigError::invalid(
+                "WORKER_MAX_STALLED_COUNT",
+                &max_stalled_count.to_string(),
+                format!("must be at most {}", u32::MAX),
+            )
+        })?;
         let shutdown_grace = match non_empty(env, "WORKER_SHUTDOWN_GRACE_MS") {
             Some(_) => Duration::from_millis(number(env, "WORKER_SHUTDOWN_GRACE_MS", 0)?),
             None => Duration::from_millis(DEFAULT_SHUTDOWN_GRACE_MS),
@@ -309,6 +317,30 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    #[test]
+    fn a_stall_count_past_what_bullmq_holds_is_refused_not_wrapped() {
+        // 2^32 would otherwise wrap to 0 stalls tolerated: every job failed at its first stall.
+        let too_many = (u64::from(u32::MAX) + 1).to_string();
+        let env = env_of(&[
+            ("REDIS_URL", "redis://127.0.0.1:1"),
+            ("STACKR_QUEUE", "core"),
+            ("WORKER_MAX_STALLED_COUNT", &too_many),
+        ]);
+        let err = WorkerConfig::from_lookup(&env).unwrap_err().to_string();
+        assert!(
+            err.contains("WORKER_MAX_STALLED_COUNT") && err.contains(&too_many),
+            "{err}"
+        );
+        let most = u32::MAX.to_string();
+        let env = env_of(&[
+            ("REDIS_URL", "redis://127.0.0.1:1"),
+            ("STACKR_QUEUE", "core"),
+            ("WORKER_MAX_STALLED_COUNT", &most),
+        ]);
+        let config = WorkerConfig::from_lookup(&env).unwrap();
+        assert_eq!(config.max_stalled_count, u32::MAX);
     }
 
     #[test]
