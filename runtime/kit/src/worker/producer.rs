@@ -132,6 +132,14 @@ impl Producer {
         Ok(added.iter().map(|job| job.id().to_string()).collect())
     }
 
+    /// How many jobs of the queue no worker has taken yet: waiting, paused, delayed,
+    /// prioritized or waiting for their children (Node's `Queue.count`). An API that enqueues
+    /// for its callers compares it with a bound before adding: jobs enqueued faster than the
+    /// worker runs them, or while it is down, otherwise grow Redis's memory without end.
+    pub async fn waiting(&self) -> Result<u64, WorkerError> {
+        Ok(self.connect().await?.count().await?)
+    }
+
     /// The queue this producer writes to.
     pub fn config(&self) -> &QueueConfig {
         &self.config

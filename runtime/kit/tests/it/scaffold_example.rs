@@ -256,6 +256,36 @@ async fn scaffold_serves_health_me_domain_and_devices_then_shuts_down_gracefully
         (&json!(1000), &json!(5000)),
         "{opts}"
     );
+    // No worker runs here: jobs only pile up, as they do while a worker is down or slower than
+    // its callers. Once 10 000 wait, a new one is refused, and taken again when fewer wait.
+    let wait_list = "bull:core:wait";
+    let already: usize = redis::cmd("LLEN")
+        .arg(wait_list)
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    let filler = vec!["filler"; 10_000 - already];
+    let _: () = redis::cmd("RPUSH")
+        .arg(wait_list)
+        .arg(&filler)
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert_eq!(
+        enqueue("one too many".into()).await.unwrap().status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    let _: () = redis::cmd("LREM")
+        .arg(wait_list)
+        .arg(0)
+        .arg("filler")
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert_eq!(
+        enqueue("room again".into()).await.unwrap().status(),
+        StatusCode::ACCEPTED
+    );
 
     let created: Value = http
         .post(format!("{base}/device-sessions"))

@@ -34,6 +34,10 @@ const MESSAGE_LIMIT_BYTES: usize = 4096;
 /// unless told otherwise, and without a bound callers could fill Redis's memory.
 const KEEP_COMPLETED: usize = 1000;
 const KEEP_FAILED: usize = 5000;
+/// The most jobs left waiting for the worker; past it a new one is refused until the worker
+/// catches up. Callers enqueueing faster than the worker runs jobs, or while it is down, would
+/// otherwise fill Redis's memory (here at most about 10 000 × 4 KiB).
+const MAX_WAITING: u64 = 10_000;
 
 async fn enqueue(
     who: Principal,
@@ -44,6 +48,15 @@ async fn enqueue(
         return Err(StatusCode::PAYLOAD_TOO_LARGE);
     }
     let data = json!({ "userId": who.user_id(), "message": job.message });
+    // Read before the add, so concurrent requests may pass the bound by their number: still
+    // bounded.
+    let waiting = jobs.waiting().await.map_err(|error| {
+        tracing::error!(%error, "cannot count the waiting jobs");
+        StatusCode::SERVICE_UNAVAILABLE
+    })?;
+    if waiting >= MAX_WAITING {
+        return Err(StatusCode::SERVICE_UNAVAILABLE);
+    }
     let retention = JobOptions::new()
         .remove_on_complete(RemoveOnFinish::Count(KEEP_COMPLETED))
         .remove_on_fail(RemoveOnFinish::Count(KEEP_FAILED));
