@@ -82,17 +82,20 @@ pub async fn insert(
     Ok(n == 1)
 }
 
+/// Marks `email` proved for user `id`, while it is still the user's address: an address changed
+/// since it was read (by an admin, or a change-email) was not the one proved. Whether it was.
 pub async fn set_email_verified(
     client: &impl GenericClient,
     id: &str,
-) -> Result<(), tokio_postgres::Error> {
-    client
+    email: &str,
+) -> Result<bool, tokio_postgres::Error> {
+    Ok(client
         .execute(
-            r#"update "user" set "emailVerified" = true, "updatedAt" = $2 where "id" = $1"#,
-            &[&id, &now_ms()],
+            r#"update "user" set "emailVerified" = true, "updatedAt" = $2 where "id" = $1 and "email" = $3"#,
+            &[&id, &now_ms(), &email],
         )
-        .await?;
-    Ok(())
+        .await?
+        == 1)
 }
 
 /// How [`change_email`] ended.

@@ -100,7 +100,7 @@ pub async fn sign_in(
                 if users::insert(&tx, &id, name, &email, profile.image.as_deref()).await? {
                     crate::user_fields::store(&tx, &id, &fields).await?;
                     if profile.email_verified {
-                        users::set_email_verified(&tx, &id).await?;
+                        users::set_email_verified(&tx, &id, &email).await?;
                     }
                     oauth_accounts::insert(&tx, &id, &provider.id, &profile.subject, tokens)
                         .await?;

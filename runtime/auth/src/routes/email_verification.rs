@@ -141,6 +141,14 @@ pub async fn verify(
     };
     let callback = query.get("callbackURL").map(String::as_str);
     super::require_trusted_callback(&state, callback)?;
+    let invalid_token = || {
+        failure(
+            error_codes::INVALID_TOKEN,
+            "Invalid token",
+            StatusCode::UNAUTHORIZED,
+            callback,
+        )
+    };
     let claims = match jwt::decode_any(state.secrets().all(), token, chrono::Utc::now().timestamp())
     {
         Ok(c) => c,
@@ -152,14 +160,7 @@ pub async fn verify(
                 callback,
             ))
         }
-        Err(jwt::JwtError::Invalid) => {
-            return Ok(failure(
-                error_codes::INVALID_TOKEN,
-                "Invalid token",
-                StatusCode::UNAUTHORIZED,
-                callback,
-            ))
-        }
+        Err(jwt::JwtError::Invalid) => return Ok(invalid_token()),
     };
     if claims.get("updateTo").and_then(Value::as_str).is_some() {
         return change_address(&state, &headers, &claims, callback).await;
@@ -172,12 +173,7 @@ pub async fn verify(
         .filter(|u| user_id.is_none_or(|id| id == u.id))
     else {
         return Ok(match user_id {
-            Some(_) => failure(
-                error_codes::INVALID_TOKEN,
-                "Invalid token",
-                StatusCode::UNAUTHORIZED,
-                callback,
-            ),
+            Some(_) => invalid_token(),
             None => failure(
                 error_codes::USER_NOT_FOUND,
                 "User not found",
@@ -188,7 +184,9 @@ pub async fn verify(
     };
     if !user.email_verified {
         let tx = client.transaction().await?;
-        users::set_email_verified(&tx, &user.id).await?;
+        if !users::set_email_verified(&tx, &user.id, &user.email).await? {
+            return Ok(invalid_token());
+        }
         address_proved(&state, &tx, &user).await?;
         tx.commit().await?;
         // A GET, so the cache middleware does not see this change.

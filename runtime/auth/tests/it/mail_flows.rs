@@ -447,3 +447,52 @@ async fn a_name_cannot_write_its_own_message_into_a_mail() {
     let first = body.lines().next().unwrap_or_default();
     assert!(first.starts_with("Hello customer, Your account"), "{body}");
 }
+
+/// An address change (an admin's) committed between verify-email's read of the user and its
+/// write: the link proved the old address only, and must not mark the new one verified. The
+/// change is held uncommitted until the verification waits on the user's row.
+#[tokio::test]
+async fn a_verification_does_not_prove_an_address_changed_under_it() {
+    let server = TestServer::start().await;
+    let mut c = server.client();
+    let uid = c.sign_up_id("Kim", "kim@example.com", "password-123").await;
+    c.post(
+        "/api/auth/send-verification-email",
+        json!({"email": "kim@example.com"}),
+    )
+    .await;
+    let link = server.wait_for_link("kim@example.com", 1).await;
+    let change = server.state.db().await.unwrap();
+    change
+        .batch_execute(&format!(
+            r#"begin; update "user" set "email" = 'new@example.org', "emailVerified" = false where "id" = '{uid}'"#
+        ))
+        .await
+        .unwrap();
+    let mut verifier = server.client();
+    let verify = tokio::spawn(async move { verifier.get(&path_and_query(&link)).await });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while change
+        .query("select 1 from pg_locks where not granted", &[])
+        .await
+        .unwrap()
+        .is_empty()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the verification never waited (answered first?)"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    change.batch_execute("commit").await.unwrap();
+    let answer = verify.await.unwrap();
+    let stored = server.psql(&format!(
+        r#"select "email", "emailVerified" from "user" where "id" = '{uid}'"#
+    ));
+    assert_eq!(
+        stored.trim(),
+        "new@example.org|f",
+        "verify-email answered {}",
+        answer.status
+    );
+}
