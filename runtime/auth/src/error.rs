@@ -107,16 +107,16 @@ impl ApiError {
 }
 
 // With their causes: a database error says only "db error" by itself, PostgreSQL's own reason
-// is its cause. Quoted, as its DETAIL line may hold a stored value (an address): one log line.
+// is its cause.
 impl From<tokio_postgres::Error> for ApiError {
     fn from(e: tokio_postgres::Error) -> Self {
-        ApiError::internal(format!("{:?}", stackr_tls::refusal::full_message(&e)))
+        ApiError::internal(stackr_tls::refusal::log_line(&e))
     }
 }
 
 impl From<deadpool_postgres::PoolError> for ApiError {
     fn from(e: deadpool_postgres::PoolError) -> Self {
-        ApiError::internal(format!("{:?}", stackr_tls::refusal::full_message(&e)))
+        ApiError::internal(stackr_tls::refusal::log_line(&e))
     }
 }
 

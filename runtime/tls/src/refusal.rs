@@ -47,6 +47,12 @@ pub fn full_message(err: &(dyn Error + 'static)) -> String {
     message
 }
 
+/// [`full_message`] quoted, for one log line: a database error's DETAIL line may hold a stored
+/// value (an address), which must not start a line of its own.
+pub fn log_line(err: &(dyn Error + 'static)) -> String {
+    format!("{:?}", full_message(err))
+}
+
 /// Why a start-up loop stopped on `err`: a refusal for good at once, with its full message; any
 /// other error only once it had been retried until the start-up wait ended, which it says.
 pub fn why_start_up_stopped(err: &(dyn Error + 'static)) -> String {

@@ -87,7 +87,7 @@ async fn create(
         )
             .into_response(),
         Err(e) => {
-            tracing::error!(error = %e, "creating device session failed");
+            tracing::error!(error = %stackr_tls::refusal::log_line(&e), "creating device session failed");
             GuardRejection::ServiceUnavailable.into_response()
         }
     }
@@ -100,7 +100,7 @@ async fn list(State(guard): State<Guard>, user: Authenticated) -> Response {
     match devices.list(&user.user().id).await {
         Ok(list) => Json(list).into_response(),
         Err(e) => {
-            tracing::error!(error = %e, "listing device sessions failed");
+            tracing::error!(error = %stackr_tls::refusal::log_line(&e), "listing device sessions failed");
             GuardRejection::ServiceUnavailable.into_response()
         }
     }
@@ -118,7 +118,7 @@ async fn revoke(State(guard): State<Guard>, who: Principal, Path(id): Path<Strin
         )
             .into_response(),
         Err(e) => {
-            tracing::error!(error = %e, "revoking device session failed");
+            tracing::error!(error = %stackr_tls::refusal::log_line(&e), "revoking device session failed");
             GuardRejection::ServiceUnavailable.into_response()
         }
     }

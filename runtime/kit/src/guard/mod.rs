@@ -122,7 +122,7 @@ impl Guard {
             provisioner.ensure(&verified.user.id, &cookie).await.map_err(|e| match e {
                 ProvisionError::SessionGone => GuardRejection::Unauthenticated,
                 other => {
-                    tracing::error!(error = %other, user_id = %verified.user.id, "provisioning failed");
+                    tracing::error!(error = %stackr_tls::refusal::log_line(&other), user_id = %verified.user.id, "provisioning failed");
                     GuardRejection::ServiceUnavailable
                 }
             })?;
@@ -154,7 +154,7 @@ impl Guard {
                 }
                 Ok(None) => Err(GuardRejection::Unauthenticated),
                 Err(e) => {
-                    tracing::error!(error = %e, "device session lookup failed");
+                    tracing::error!(error = %stackr_tls::refusal::log_line(&e), "device session lookup failed");
                     Err(GuardRejection::ServiceUnavailable)
                 }
             };

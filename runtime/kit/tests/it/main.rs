@@ -4,6 +4,7 @@
 mod adversarial_guard;
 mod auth_replicas;
 mod dashboard_actions_at_guard;
+mod database_errors_in_the_log;
 mod database_host_crash;
 mod database_unix_socket;
 mod db_pool;
