@@ -32,7 +32,10 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::sync::{watch, Semaphore};
 use tower::ServiceExt;
 
+mod nul_in_url;
 mod write_stall;
+
+pub use nul_in_url::url_holds_nul;
 use write_stall::WriteStallLimited;
 
 /// How long a client has to send a request's headers.

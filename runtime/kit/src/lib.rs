@@ -31,6 +31,7 @@ pub mod health;
 mod http;
 mod identity_routes;
 pub mod migrate;
+mod nul_in_url;
 pub mod peer;
 pub mod provision;
 pub mod redis_conn;

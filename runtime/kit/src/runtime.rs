@@ -145,6 +145,7 @@ impl ServiceRuntime {
             self.state.redis.clone(),
         );
         app.route("/health", health.route())
+            .layer(axum::middleware::from_fn(crate::nul_in_url::refuse))
             // One INFO line per response (method, path, status, latency). Headers are not
             // recorded, so cookies and device tokens never reach the log.
             .layer(

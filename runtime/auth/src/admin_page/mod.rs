@@ -34,6 +34,7 @@ pub fn router(state: AppState) -> Router {
         .route("/login/two-factor", post(login::two_factor))
         .route("/logout", post(login::logout))
         .route("/dashboard.css", get(stylesheet))
+        .layer(axum::middleware::from_fn(crate::nul_in_url::refuse_page))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             every_request::guard,
@@ -72,6 +73,14 @@ pub fn forbidden() -> Response {
         StatusCode::FORBIDDEN,
         "Not allowed",
         "Your account is not an admin, so it cannot use this dashboard. Ask an admin to give you the admin role.",
+    )
+}
+
+pub fn bad_request() -> Response {
+    html::problem(
+        StatusCode::BAD_REQUEST,
+        "Not a valid address",
+        "The address holds a character no page takes (an encoded NUL, %00).",
     )
 }
 

@@ -576,3 +576,22 @@ async fn the_audit_log_comes_in_pages() {
     let odd = admin.get("/audit?before=nonsense").await;
     assert!(odd.text.contains("entry450@") && !odd.text.contains("entry250@"));
 }
+
+/// A NUL character in a dashboard URL (`%00`) is refused with 400, not passed to PostgreSQL,
+/// whose text cannot hold it: that answered with an error page and logged an error per request.
+#[tokio::test]
+async fn a_nul_in_a_dashboard_url_is_refused() {
+    let server = TestServer::start().await;
+    let mut admin = root_on_the_dashboard(&server).await;
+    let logs = stackr_testkit::CapturedLogs::start();
+    for path in ["/users/a%00b", "/?q=a%00b", "/audit?page=%00"] {
+        let r = admin.get(path).await;
+        assert_eq!(r.status, 400, "{path}: {}", r.text);
+    }
+    let errors: Vec<String> = logs
+        .lines()
+        .into_iter()
+        .filter(|l| l.contains(" WARN ") || l.contains(" ERROR "))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+}

@@ -8,6 +8,7 @@ mod routes;
 mod store;
 
 pub(crate) use owner_status::OwnerStatuses;
+pub(crate) use routes::bad_request;
 pub use routes::device_session_routes;
 pub use store::{
     DeviceIdentity, DeviceSessionInfo, DeviceSessions, NewDeviceSession,

@@ -124,7 +124,8 @@ async fn revoke(State(guard): State<Guard>, who: Principal, Path(id): Path<Strin
     }
 }
 
-fn bad_request(message: &str) -> Response {
+/// A `400` in the kit's `{message, code}` form.
+pub(crate) fn bad_request(message: &str) -> Response {
     (
         StatusCode::BAD_REQUEST,
         Json(serde_json::json!({"message": message, "code": "BAD_REQUEST"})),

@@ -24,6 +24,7 @@ mod guard_role_gated;
 mod guard_standard;
 mod health_checks;
 mod kit_support;
+mod nul_in_url;
 mod peer_client;
 mod provisioning_once;
 mod redis_unix_socket;
