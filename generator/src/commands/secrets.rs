@@ -107,13 +107,14 @@ pub fn run(root: &Path, action: CaAction) -> Result<ExitCode> {
     // The servers presenting a host's certificate (nginx, PostgreSQL, Redis) read it through
     // LoadCredential when they start: a new one uploaded alone changes no unit, so nothing
     // restarts them, and they serve the old one until it ends, when every connection to them
-    // from another host is refused.
+    // from another host is refused. colmena hands the command to the host's shell as one line:
+    // quoted whole, its patterns reach systemctl quoted, not expanded against root's files.
     for host in certified
         .into_iter()
         .filter(|h| created.contains(&host_cert(h)))
     {
         println!(
-            "renewed {host}'s certificate: its servers keep presenting the old one until they restart; once it is uploaded (`colmena apply` or `colmena upload-keys`): colmena exec --on {host} -- systemctl restart 'nginx*' 'stackr-*-postgresql*' 'redis-*'"
+            "renewed {host}'s certificate: its servers keep presenting the old one until they restart; once it is uploaded (`colmena apply` or `colmena upload-keys`): colmena exec --on {host} -- \"systemctl restart 'nginx*' 'stackr-*-postgresql*' 'redis-*'\""
         );
     }
     if created.is_empty() {

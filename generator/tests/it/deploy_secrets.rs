@@ -9,6 +9,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::Command;
 
+use common::nixos::repo_root;
 use common::{fixture_config, project_with_config, stackr, stderr, stdout, tree};
 use stackr_testkit::TempPostgres;
 
@@ -359,11 +360,25 @@ fn certificates_near_their_end_are_reissued_and_others_kept() {
     // The servers presenting it (nginx, PostgreSQL, Redis) read it through LoadCredential when
     // they start: uploaded alone, the new one is served only once they restart, and the old one
     // until it ends. The run says so, with the command, for each renewed host and no other.
+    // The command restarts those units on that host, whatever the folder the host's shell
+    // starts in holds.
     for renewed in ["gate", "data"] {
-        let restart = format!(
-            "colmena exec --on {renewed} -- systemctl restart 'nginx*' 'stackr-*-postgresql*' 'redis-*'"
+        let command = output
+            .lines()
+            .find(|line| line.starts_with(&format!("renewed {renewed}'s certificate")))
+            .and_then(|line| line.split_once("): ").map(|(_, command)| command))
+            .unwrap_or_else(|| panic!("{renewed}: {output}"));
+        assert!(
+            command.starts_with(&format!("colmena exec --on {renewed} -- ")),
+            "{command}"
         );
-        assert!(output.contains(&restart), "{renewed}: {output}");
+        let calls = systemctl_calls_on_host(command, &[]);
+        assert_eq!(
+            calls,
+            [["restart", "nginx*", "stackr-*-postgresql*", "redis-*"]],
+            "{command}"
+        );
+        assert_patterns_reach_systemctl(command);
     }
     assert!(!output.contains("--on app-core"), "{output}");
     assert_ne!(cert("gate"), gate, "{output}");
@@ -372,6 +387,123 @@ fn certificates_near_their_end_are_reissued_and_others_kept() {
     let renewed = cert("gate");
     let again = secrets(project.path(), &[]);
     assert_eq!(cert("gate"), renewed, "renewed once: {again}");
+}
+
+/// The argument lists `systemctl` receives on a host when `line` (a shell command line calling
+/// `colmena exec [OPTION...] -- COMMAND...`) runs on the deploying machine, the host's shell
+/// starting in a folder that holds `files`. colmena hands COMMAND's words to ssh, which joins
+/// them with spaces for the host's shell to parse again: quotes, `&&` and filename patterns
+/// are that shell's.
+fn systemctl_calls_on_host(line: &str, files: &[String]) -> Vec<Vec<String>> {
+    let dir = tempfile::tempdir().unwrap();
+    let (bin, home, log) = (
+        dir.path().join("bin"),
+        dir.path().join("home"),
+        dir.path().join("log"),
+    );
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::create_dir_all(&home).unwrap();
+    for file in files {
+        std::fs::write(home.join(file), "").unwrap();
+    }
+    for (tool, body) in [
+        (
+            "systemctl",
+            r#"printf '%s\037' "$@" >> "$STACKR_TEST_LOG"; echo >> "$STACKR_TEST_LOG""#,
+        ),
+        ("sleep", ":"),
+    ] {
+        let path = bin.join(tool);
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    std::fs::write(&log, "").unwrap();
+    let script = format!(
+        r#"colmena() {{
+  [ "$1" = exec ] || return 0
+  while [ "$#" -gt 0 ] && [ "$1" != -- ]; do shift; done
+  shift
+  (cd "$STACKR_TEST_HOME" && PATH="$STACKR_TEST_BIN:$PATH" sh -c "$*")
+}}
+{line}
+"#
+    );
+    let status = Command::new("sh")
+        .args(["-c", &script])
+        .current_dir(dir.path())
+        .env("STACKR_TEST_HOME", &home)
+        .env("STACKR_TEST_BIN", &bin)
+        .env("STACKR_TEST_LOG", &log)
+        .status()
+        .unwrap();
+    assert!(status.success(), "{line}");
+    std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|call| {
+            call.split('\u{1f}')
+                .filter(|arg| !arg.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .collect()
+}
+
+/// A file name that the unit pattern `pattern` matches (`*` and `?` as one `x`, a `[…]` as its
+/// first character).
+fn matching_file(pattern: &str) -> String {
+    let mut name = String::new();
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '*' | '?' => name.push('x'),
+            '[' => {
+                name.extend(chars.next());
+                chars.by_ref().find(|&c| c == ']');
+            }
+            c => name.push(c),
+        }
+    }
+    name
+}
+
+/// Checks that `line`'s `systemctl` calls on a host get their unit patterns as written whatever
+/// files the folder the host's shell starts in holds (root's home, where a copied
+/// `redis-core` folder or an `nginx.conf` would otherwise stand in for `redis-*` or `nginx*`).
+/// Returns how many patterns it saw.
+fn assert_patterns_reach_systemctl(line: &str) -> usize {
+    let meant = systemctl_calls_on_host(line, &[]);
+    assert!(!meant.is_empty(), "no systemctl call in {line}");
+    let patterns: Vec<String> = meant
+        .iter()
+        .flatten()
+        .filter(|arg| arg.contains(['*', '?', '[']))
+        .cloned()
+        .collect();
+    let decoys: Vec<String> = patterns.iter().map(|p| matching_file(p)).collect();
+    assert_eq!(
+        systemctl_calls_on_host(line, &decoys),
+        meant,
+        "`{line}`: the host's shell expands its unit patterns against the files of its folder ({decoys:?})"
+    );
+    patterns.len()
+}
+
+/// Every `colmena exec` command of docs/deploy.md restarts the units it names, whatever the
+/// folder the host's shell starts in holds.
+#[test]
+fn documented_colmena_exec_commands_reach_systemctl_as_written() {
+    let docs = std::fs::read_to_string(repo_root().join("docs/deploy.md")).unwrap();
+    let lines: Vec<&str> = docs
+        .lines()
+        .filter(|line| line.trim_start().starts_with("colmena ") && line.contains("colmena exec"))
+        .collect();
+    assert!(lines.len() >= 4, "{lines:?}");
+    let patterns: usize = lines
+        .iter()
+        .map(|line| assert_patterns_reach_systemctl(line))
+        .sum();
+    assert!(patterns > 0, "no unit pattern in {lines:?}");
 }
 
 /// A flake command (`colmena apply`, `nixos-rebuild --flake`, `nix run`) copies a project that
