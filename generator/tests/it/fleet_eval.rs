@@ -1119,3 +1119,87 @@ fn load_balancers_send_each_proxy_header_once_whatever_the_hosts_proxy_settings(
         assert!(locations > 0, "{host}: no load balancer");
     }
 }
+
+/// The TCP port each API socket of `system` listens on, by socket unit.
+fn socket_ports(system: &Value) -> BTreeMap<String, String> {
+    system["sockets"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(unit, socket)| {
+            socket["listenStreams"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|listen| listen.as_str()?.rsplit(':').next()?.parse::<u16>().ok())
+                .map(|port| (port.to_string(), unit.clone()))
+        })
+        .collect()
+}
+
+/// Scaling one service's API replicas up or down on a host that runs another service's replicas
+/// too leaves the other's ports alone. A deploy reaches a changed socket only by restarting it
+/// (the API's `-sockets` unit, reloaded in parallel with the others'): a socket moved onto a
+/// port another socket of the old generation still held failed to bind, and its API was left
+/// down with the port free, until someone restarted it by hand.
+#[test]
+fn scaling_a_service_moves_no_other_services_replica_port() {
+    if !nix_instantiate_available() {
+        eprintln!("nix-instantiate not installed: skipped");
+        return;
+    }
+    let app = |core_replicas: u32| {
+        let config = format!(
+            r#"{{
+  "name": "fleet",
+  "services": [
+    {{ "name": "auth", "kind": "auth", "baseUrl": "https://auth.example.com" }},
+    {{ "name": "core" }},
+    {{ "name": "wallet" }}
+  ],
+  "placement": {{
+    "hosts": [
+      {{ "name": "gate", "address": "10.0.0.10", "runs": {{ "auth": {{ "api": 1, "postgres": true, "redis": true }} }} }},
+      {{
+        "name": "app",
+        "address": "10.0.0.11",
+        "runs": {{ "core": {{ "api": {core_replicas}, "worker": 1 }}, "wallet": {{ "api": 2, "worker": 1 }} }}
+      }},
+      {{
+        "name": "data",
+        "address": "10.0.0.20",
+        "runs": {{
+          "core": {{ "postgres": true, "redis": true }},
+          "wallet": {{ "postgres": true, "redis": true }}
+        }}
+      }}
+    ]
+  }}
+}}"#
+        );
+        let project = generated_project(&config);
+        socket_ports(&evaluate_fleet(project.path())["app"])
+    };
+    let (two, three) = (app(2), app(3));
+    assert!(
+        three.values().any(|unit| unit == "stackr-core-api-3"),
+        "{three:?}"
+    );
+    for (port, unit) in &three {
+        if let Some(before) = two.get(port) {
+            assert_eq!(
+                before, unit,
+                "port {port}: {before} with two core replicas, {unit} with three"
+            );
+        }
+    }
+    for unit in ["stackr-wallet-api-1", "stackr-wallet-api-2"] {
+        let port = |ports: &BTreeMap<String, String>| {
+            ports
+                .iter()
+                .find(|(_, u)| *u == unit)
+                .map(|(port, _)| port.clone())
+        };
+        assert_eq!(port(&two), port(&three), "{unit}: {two:?} {three:?}");
+    }
+}

@@ -56,8 +56,8 @@ pub fn deploy_store_ports(deploy: &super::DeploySettings, index: usize) -> (u16,
 /// The most API replicas, or workers, of one service on one host. Each is a process of its own
 /// with its own database pool, and each API replica a loopback port of its own from
 /// `replicaPortStart`: far more than a host serves well, and few enough that the ports of a
-/// host's replicas stay within the 14,688 between the default 18080 and Linux's ephemeral range
-/// (32768) for dozens of services.
+/// host's replicas (a block of this many per service) stay within the 14,688 between the default
+/// 18080 and Linux's ephemeral range (32768) for dozens of services.
 pub const MAX_REPLICAS: u32 = 100;
 
 /// The parts of a service found so far while reading the hosts: (host, count or 1, path).
@@ -297,18 +297,22 @@ fn complete(
     })
 }
 
-/// API replicas listen on loopback ports from `replicaPortStart`, counted per host in service
-/// order; the load balancer in front of them listens on the service's port (for auth with TLS).
+/// API replicas listen on loopback ports from `replicaPortStart`: per host, each service with its
+/// API there has a block of [`MAX_REPLICAS`] ports, in service order, its replicas the first of
+/// them; the load balancer in front of them listens on the service's port (for auth with TLS).
+/// A block per service, not the next free port, so that scaling one service's replicas moves no
+/// other service's: a deploy restarts a moved socket alongside the others, and one moved onto a
+/// port another socket still held fails to bind.
 fn assign_replica_ports(placement: &PlacementConfig, services: &mut [ServicePlacement]) {
     let mut next: BTreeMap<usize, u32> = BTreeMap::new();
     for service in services.iter_mut() {
-        let port = next
+        let block = next
             .entry(service.api.host)
             .or_insert(u32::from(placement.replica_port_start));
         service.replica_ports = (0..service.api.count)
-            .map(|i| u16::try_from(*port + i).unwrap_or(0))
+            .map(|i| u16::try_from(*block + i).unwrap_or(0))
             .collect();
-        *port += service.api.count;
+        *block += MAX_REPLICAS;
     }
 }
 
@@ -495,6 +499,23 @@ mod tests {
                 r#""auth": { "api": 1, "worker": 1,"#,
             ))
         );
+    }
+
+    #[test]
+    fn services_sharing_a_host_have_a_block_of_replica_ports_each() {
+        // wallet's API joins core's on app-core, after it in service order.
+        let shared = fleet_with(
+            r#""app-wallet", "address": "10.0.0.12", "runs": { "wallet": { "api": 2, "worker": 2 } }"#,
+            r#""app-wallet", "address": "10.0.0.12", "runs": { "wallet": { "worker": 2 } }"#,
+        )
+        .replacen(
+            r#""core": { "api": 2, "worker": 2 }"#,
+            r#""core": { "api": 3, "worker": 2 }, "wallet": { "api": 2 }"#,
+            1,
+        );
+        let placement = check(&shared).unwrap().placement.unwrap();
+        assert_eq!(placement.services[1].replica_ports, [18080, 18081, 18082]);
+        assert_eq!(placement.services[2].replica_ports, [18180, 18181]);
     }
 
     #[test]
