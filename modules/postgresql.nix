@@ -93,10 +93,11 @@ let
         RuntimeDirectory = unit;
         # The server's group: itself and the service's units on this host.
         RuntimeDirectoryMode = "0750";
-        # Fast shutdown, with time to finish it.
-        KillSignal = "SIGINT";
-        KillMode = "mixed";
-        TimeoutSec = 120;
+        # Fast shutdown, with time to finish it. Defaults, as the sandbox's are: a host may give
+        # a large database longer (`TimeoutSec`) without a conflict.
+        KillSignal = lib.mkDefault "SIGINT";
+        KillMode = lib.mkDefault "mixed";
+        TimeoutSec = lib.mkDefault 120;
       } // lib.optionalAttrs tls {
         IPAddressAllow = [ "localhost" ] ++ map cidr clients;
         LoadCredential = [ "tls-host.crt:${cfg.fleet.tls.certFile}" "tls-host.key:${cfg.fleet.tls.keyFile}" ];

@@ -1445,6 +1445,29 @@ fn a_host_relaxes_a_sandbox_setting_of_one_unit() {
     );
 }
 
+/// A host may give a large database longer to shut down (`TimeoutSec`), or stop it its own way,
+/// for one server without "conflicting definition values", as modules/README.md says of the
+/// shutdown settings; the other servers keep theirs.
+#[test]
+fn a_host_gives_one_database_longer_to_shut_down() {
+    let host = "{ systemd.services.stackr-core-postgresql.serviceConfig = { TimeoutSec = 600; KillSignal = \"SIGTERM\"; }; }";
+    let Some(system) = minimal_system(host) else {
+        return;
+    };
+    assert_eq!(violations(&system), Vec::<String>::new());
+    let core = &system["units"]["stackr-core-postgresql"]["serviceConfig"];
+    assert_eq!(
+        (&core["TimeoutSec"], &core["KillSignal"]),
+        (&600.into(), &"SIGTERM".into())
+    );
+    assert_eq!(core["KillMode"], "mixed");
+    let auth = &system["units"]["stackr-auth-postgresql"]["serviceConfig"];
+    assert_eq!(
+        (&auth["TimeoutSec"], &auth["KillSignal"]),
+        (&120.into(), &"SIGINT".into())
+    );
+}
+
 /// An API meant for every address listens on IPv6 too (its socket a bare port: systemd binds
 /// `[::]`, dual-stack), as `openFirewall` opens its port to both families; explicit addresses
 /// (the admin page's loopback or `adminBind`) stay as they are.
