@@ -39,6 +39,14 @@ impl CapturedLogs {
         }
     }
 
+    /// The lines logged so far at WARN or ERROR: what an operator is asked to look at.
+    pub fn alarming(&self) -> Vec<String> {
+        self.lines()
+            .into_iter()
+            .filter(|l| l.contains(" WARN ") || l.contains(" ERROR "))
+            .collect()
+    }
+
     /// The lines logged so far.
     pub fn lines(&self) -> Vec<String> {
         let bytes = self.out.lock().unwrap().clone();

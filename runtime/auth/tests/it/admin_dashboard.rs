@@ -588,10 +588,6 @@ async fn a_nul_in_a_dashboard_url_is_refused() {
         let r = admin.get(path).await;
         assert_eq!(r.status, 400, "{path}: {}", r.text);
     }
-    let errors: Vec<String> = logs
-        .lines()
-        .into_iter()
-        .filter(|l| l.contains(" WARN ") || l.contains(" ERROR "))
-        .collect();
+    let errors = logs.alarming();
     assert!(errors.is_empty(), "{errors:#?}");
 }

@@ -28,10 +28,6 @@ async fn a_cookie_auth_cannot_read_is_no_session_and_no_line_in_the_log() {
             "{size}-byte cookie: {status}"
         );
     }
-    let alarming: Vec<String> = logs
-        .lines()
-        .into_iter()
-        .filter(|l| l.contains(" WARN ") || l.contains(" ERROR "))
-        .collect();
+    let alarming = logs.alarming();
     assert!(alarming.is_empty(), "{alarming:#?}");
 }

@@ -27,10 +27,6 @@ async fn a_nul_in_the_url_is_refused_before_any_handler() {
     }
     let (status, _) = stack.get("/health?x=%00", &[]).await;
     assert_eq!(status, 400);
-    let alarming: Vec<String> = logs
-        .lines()
-        .into_iter()
-        .filter(|l| l.contains(" WARN ") || l.contains(" ERROR "))
-        .collect();
+    let alarming = logs.alarming();
     assert!(alarming.is_empty(), "{alarming:#?}");
 }
