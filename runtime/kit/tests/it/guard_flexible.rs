@@ -131,30 +131,6 @@ async fn one_user_cannot_revoke_anothers_device() {
     );
 }
 
-/// A device session id no row can hold (a NUL character, percent-encoded in the path) names no
-/// device session: `404`, as an unknown id is. It failed the update, answered 503 and logged an
-/// error for every such request.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn revoking_an_id_with_a_nul_character_is_not_found() {
-    let stack = Stack::start(StackOptions::new(Flavor::Flexible)).await;
-    let alice = stack.sign_up("alice").await;
-    let (status, body) = stack
-        .request(
-            Method::DELETE,
-            "/device-sessions/abc%00",
-            &[
-                ("cookie", &alice.cookie),
-                ("origin", stack.trusted_origin()),
-            ],
-        )
-        .await;
-    assert_eq!(
-        (status.as_u16(), body["code"].as_str()),
-        (404, Some("NOT_FOUND")),
-        "{body}"
-    );
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_call_provisions_own_record_and_tells_auth() {
     let stack = Stack::start(StackOptions::new(Flavor::Flexible)).await;
