@@ -82,8 +82,8 @@ pub async fn insert(
     Ok(n == 1)
 }
 
-/// Marks `email` proved for user `id`, while it is still the user's address: an address changed
-/// since it was read (by an admin, or a change-email) was not the one proved. Whether it was.
+/// Marks `email` proved for user `id` while it is still the user's address (one changed since it
+/// was read, by an admin or a change-email, is not the one proved); `false` when it was not.
 pub async fn set_email_verified(
     client: &impl GenericClient,
     id: &str,
