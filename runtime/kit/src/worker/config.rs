@@ -62,6 +62,10 @@ const DEFAULT_LOCK_DURATION_MS: u64 = 30_000;
 const DEFAULT_STALLED_INTERVAL_MS: u64 = 30_000;
 const DEFAULT_MAX_STALLED_COUNT: u32 = 1;
 const DEFAULT_SHUTDOWN_GRACE_MS: u64 = 10_000;
+/// The longest lock duration or stalled interval: BullMQ's scripts take it as a Lua number, which
+/// holds whole numbers exactly up to 2^53 - 1 (Node's `Number.MAX_SAFE_INTEGER`); far above it
+/// (1e17) the scripts hand Redis's `PX` a number in exponent form, which it refuses.
+const MAX_MILLIS: u64 = (1 << 53) - 1;
 
 impl QueueConfig {
     /// Reads `REDIS_URL`, `REDIS_PASSWORD_FILE`, `STACKR_QUEUE`, `STACKR_QUEUE_PREFIX` and
@@ -211,11 +215,21 @@ fn millis(
     var: &'static str,
     default: u64,
 ) -> Result<Duration, ConfigError> {
-    Ok(Duration::from_millis(positive(env, var, default)?))
+    let value = positive(env, var, default)?;
+    if value > MAX_MILLIS {
+        return Err(ConfigError::invalid(
+            var,
+            &value.to_string(),
+            format!("must be at most {MAX_MILLIS} (the largest whole number BullMQ's scripts carry exactly)"),
+        ));
+    }
+    Ok(Duration::from_millis(value))
 }
 
 /// Merges the password file into the URL, as the contract requires: the URL carries no password,
-/// the file does. A URL that already has one keeps it and the file is not needed.
+/// the file does. A URL that already has one needs no file; given both, the file's wins, as it
+/// does for the API's own connection (`SecretUrl::from_url_and_password_file`), so the API's
+/// producer and its connection log in alike.
 fn merge_password_file(url: &str, password_file: Option<String>) -> Result<String, ConfigError> {
     // The URL may carry a password (allowed without a password file): errors show it hidden.
     let invalid = |expected: std::borrow::Cow<'static, str>| {
@@ -234,7 +248,7 @@ fn merge_password_file(url: &str, password_file: Option<String>) -> Result<Strin
             "scheme must be redis://, rediss:// or, for a Unix socket, redis+unix://".into(),
         ));
     }
-    let Some(path) = password_file.filter(|_| !parsed.has_password()) else {
+    let Some(path) = password_file else {
         return Ok(parsed.expose().to_owned());
     };
     let password =
@@ -343,6 +357,35 @@ mod tests {
         assert_eq!(config.max_stalled_count, u32::MAX);
     }
 
+    /// A lock of 1e17 ms reached BullMQ's scripts as a Lua number printed in exponent form,
+    /// which Redis's `PX` refuses: every job was fetched and never completed, with no error.
+    #[test]
+    fn times_past_what_bullmq_scripts_carry_are_refused() {
+        let most = MAX_MILLIS.to_string();
+        let past = (MAX_MILLIS + 1).to_string();
+        for var in ["WORKER_LOCK_DURATION_MS", "WORKER_STALLED_INTERVAL_MS"] {
+            for (value, accepted) in [
+                (&most, true),
+                (&past, false),
+                (&"100000000000000000".to_string(), false),
+            ] {
+                let env = env_of(&[
+                    ("REDIS_URL", "redis://127.0.0.1:1"),
+                    ("STACKR_QUEUE", "core"),
+                    (var, value),
+                ]);
+                match WorkerConfig::from_lookup(&env) {
+                    Ok(_) => assert!(accepted, "{var}={value} was accepted"),
+                    Err(err) => {
+                        let err = err.to_string();
+                        assert!(!accepted, "{var}={value}: {err}");
+                        assert!(err.contains(var) && err.contains(value.as_str()), "{err}");
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn queue_names_with_colons_are_refused() {
         let env = env_of(&[
@@ -387,6 +430,26 @@ mod tests {
             !format!("{config:?}").contains("word"),
             "Debug must not leak the password"
         );
+    }
+
+    /// The API process reads `REDIS_URL` twice, for its own connection (`ServiceEnv`) and for
+    /// its producer: both must log in with the same password, the file's.
+    #[test]
+    fn the_password_file_wins_over_the_urls_as_the_apis_own_connection_reads_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pw");
+        std::fs::write(&file, "fresh\n").unwrap();
+        let env = env_of(&[
+            ("STACKR_SERVICE", "core"),
+            ("DATABASE_URL", "postgres://core:x@127.0.0.1:1/core"),
+            ("REDIS_URL", "redis://:stale@127.0.0.1:63791/0"),
+            ("REDIS_PASSWORD_FILE", file.to_str().unwrap()),
+            ("STACKR_QUEUE", "core"),
+        ]);
+        let service = crate::config::ServiceEnv::from_lookup(&env).unwrap();
+        let queue = QueueConfig::from_lookup(&env).unwrap();
+        assert_eq!(queue.redis_url, service.redis_url.expose());
+        assert_eq!(queue.redis_url, "redis://:fresh@127.0.0.1:63791/0");
     }
 
     #[test]
@@ -443,7 +506,6 @@ mod tests {
     fn url_with_password_needs_no_file() {
         let env = env_of(&[
             ("REDIS_URL", "redis://:x@127.0.0.1:1"),
-            ("REDIS_PASSWORD_FILE", "/nonexistent/secret"),
             ("STACKR_QUEUE", "core"),
         ]);
         assert_eq!(
