@@ -26,6 +26,7 @@ pub mod cache;
 pub mod config;
 pub mod db;
 pub mod device;
+mod failure;
 pub mod guard;
 pub mod health;
 mod http;
@@ -46,6 +47,7 @@ pub use stackr_contract::{DB_POOL_IDLE_CHECK, DB_POOL_IDLE_LIMIT, STARTUP_WAIT};
 
 pub use auth::{AuthClient, Session, User, VerifiedSession};
 pub use config::{ApiEnv, AuthEnv, ConfigError, ServiceEnv};
+pub use failure::logged_failure;
 pub use guard::{
     require_auth, require_auth_or_device_session, Authenticated, Flavor, Guard, GuardRejection,
     Principal,

@@ -317,6 +317,25 @@ async fn scaffold_serves_health_me_domain_and_devices_then_shuts_down_gracefully
         "the forged note was not stored"
     );
 
+    // A database failure (here a table gone and a constraint a migration added) is answered 500
+    // and its reason logged, on one line even where PostgreSQL's DETAIL quotes a stored value.
+    fx.pg.psql("core", "ALTER TABLE note RENAME TO note_moved");
+    let res = http
+        .get(format!("{base}/notes"))
+        .header("cookie", &bob.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    fx.pg.psql(
+        "core",
+        "ALTER TABLE note_moved RENAME TO note; ALTER TABLE note ADD CONSTRAINT note_short CHECK (length(text) < 12) NOT VALID",
+    );
+    let res = add_note("twelve chars\nforged line".into()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    fx.pg
+        .psql("core", "ALTER TABLE note DROP CONSTRAINT note_short");
+
     // SIGTERM: graceful shutdown, exit status 0.
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -340,6 +359,15 @@ async fn scaffold_serves_health_me_domain_and_devices_then_shuts_down_gracefully
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut log).unwrap();
     assert!(log.contains("provisioned user"), "{log}");
     assert!(log.contains("/notes"), "requests are traced: {log}");
+    assert!(
+        log.contains(r#"relation \"note\" does not exist"#),
+        "why listing failed: {log}"
+    );
+    assert!(log.contains("note_short"), "why adding failed: {log}");
+    assert!(
+        !log.lines().any(|line| line.starts_with("forged line")),
+        "a stored value started a log line: {log}"
+    );
     let session_token = alice
         .cookie
         .split_once('=')

@@ -12,7 +12,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use stackr_kit::worker::{JobOptions, JobStatus, Producer, RemoveOnFinish};
-use stackr_kit::{Principal, ServiceState};
+use stackr_kit::{logged_failure, Principal, ServiceState};
 
 use crate::job_names;
 
@@ -50,10 +50,10 @@ async fn enqueue(
     let data = json!({ "userId": who.user_id(), "message": job.message });
     // Read before the add, so concurrent requests may pass the bound by their number: still
     // bounded.
-    let waiting = jobs.waiting().await.map_err(|error| {
-        tracing::error!(%error, "cannot count the waiting jobs");
-        StatusCode::SERVICE_UNAVAILABLE
-    })?;
+    let waiting = jobs.waiting().await.map_err(logged_failure(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "cannot count the waiting jobs",
+    ))?;
     if waiting >= MAX_WAITING {
         return Err(StatusCode::SERVICE_UNAVAILABLE);
     }
@@ -63,10 +63,10 @@ async fn enqueue(
     let id = jobs
         .add_with(job_names::EXAMPLE, data, retention)
         .await
-        .map_err(|error| {
-            tracing::error!(%error, "cannot enqueue");
-            StatusCode::SERVICE_UNAVAILABLE
-        })?;
+        .map_err(logged_failure(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "cannot enqueue",
+        ))?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "id": id }))))
 }
 
@@ -75,10 +75,10 @@ async fn status(
     State(jobs): State<Arc<Producer>>,
     Path(id): Path<String>,
 ) -> Result<Json<JobStatus>, StatusCode> {
-    let status = jobs.status(&id).await.map_err(|error| {
-        tracing::error!(%error, "cannot read a job's status");
-        StatusCode::SERVICE_UNAVAILABLE
-    })?;
+    let status = jobs.status(&id).await.map_err(logged_failure(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "cannot read a job's status",
+    ))?;
     // Another user's job is answered like a missing one: ids are sequential, so guessable.
     let status = status.filter(|s| s.data["userId"].as_str() == Some(who.user_id()));
     status.map(Json).ok_or(StatusCode::NOT_FOUND)

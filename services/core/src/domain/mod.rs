@@ -13,7 +13,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use stackr_kit::deadpool_postgres::Pool;
-use stackr_kit::{Principal, ServiceState};
+use stackr_kit::{logged_failure, Principal, ServiceState};
 
 pub fn routes() -> Router<ServiceState> {
     Router::new()
@@ -35,17 +35,20 @@ const NOTE_LIMIT_BYTES: usize = 4096;
 const LIST_LIMIT: i64 = 100;
 
 async fn list_notes(who: Principal, State(db): State<Pool>) -> Result<Json<Value>, StatusCode> {
-    let client = db
-        .get()
-        .await
-        .map_err(|_| StatusCode::SERVICE_UNAVAILABLE)?;
+    let client = db.get().await.map_err(logged_failure(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "no database connection",
+    ))?;
     let rows = client
         .query(
             "SELECT id, text FROM note WHERE user_id = $1 ORDER BY id DESC LIMIT $2",
             &[&who.user_id(), &LIST_LIMIT],
         )
         .await
-        .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
+        .map_err(logged_failure(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "cannot list notes",
+        ))?;
     let notes: Vec<Value> = rows
         .iter()
         .map(|r| json!({ "id": r.get::<_, i64>(0), "text": r.get::<_, String>(1) }))
@@ -66,17 +69,20 @@ async fn add_note(
     if note.text.contains('\0') {
         return Err(StatusCode::BAD_REQUEST);
     }
-    let client = db
-        .get()
-        .await
-        .map_err(|_| StatusCode::SERVICE_UNAVAILABLE)?;
+    let client = db.get().await.map_err(logged_failure(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "no database connection",
+    ))?;
     let row = client
         .query_one(
             "INSERT INTO note (user_id, text) VALUES ($1, $2) RETURNING id",
             &[&who.user_id(), &note.text],
         )
         .await
-        .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
+        .map_err(logged_failure(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "cannot add a note",
+        ))?;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "id": row.get::<_, i64>(0) })),
