@@ -1,7 +1,6 @@
 //! `GET /health`: 200 when the service's own PostgreSQL and Redis answer, 503 naming what does
 //! not. Details go to the log, not to the (public) response.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,6 +12,8 @@ use deadpool_postgres::Pool;
 use redis::aio::ConnectionManager;
 use serde_json::json;
 
+use crate::outage::Outage;
+
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
 #[derive(Clone)]
@@ -20,10 +21,10 @@ pub struct HealthChecks {
     service: String,
     db: Pool,
     redis: ConnectionManager,
-    /// Whether the last check found each store down, so that a store going down and coming back
-    /// is logged once each, not at every request (anyone may ask `/health`).
-    db_down: Arc<AtomicBool>,
-    redis_down: Arc<AtomicBool>,
+    /// Each store's last check, so that a store going down and coming back is logged once each,
+    /// not at every request (anyone may ask `/health`).
+    db_outage: Arc<Outage>,
+    redis_outage: Arc<Outage>,
 }
 
 impl HealthChecks {
@@ -32,8 +33,8 @@ impl HealthChecks {
             service: service.into(),
             db,
             redis,
-            db_down: Arc::default(),
-            redis_down: Arc::default(),
+            db_outage: Arc::new(Outage::new("health: database")),
+            redis_outage: Arc::new(Outage::new("health: redis")),
         }
     }
 
@@ -53,8 +54,8 @@ impl HealthChecks {
             StatusCode::SERVICE_UNAVAILABLE
         };
         let word = |r: &Result<(), String>| if r.is_ok() { "ok" } else { "unavailable" };
-        log_change("database", &db, &self.db_down);
-        log_change("redis", &redis, &self.redis_down);
+        self.db_outage.note(db.as_ref().copied());
+        self.redis_outage.note(redis.as_ref().copied());
         let body = json!({
             "status": if status == StatusCode::OK { "ok" } else { "unavailable" },
             "service": self.service,
@@ -87,18 +88,5 @@ impl HealthChecks {
         tokio::time::timeout(CHECK_TIMEOUT, probe)
             .await
             .unwrap_or_else(|_| Err("timed out".into()))
-    }
-}
-
-/// Logs `store` going down (a warning) or coming back, once each; a check that finds it as the
-/// last one did goes to the debug log.
-fn log_change(store: &str, result: &Result<(), String>, was_down: &AtomicBool) {
-    let is_down = result.is_err();
-    let changed = was_down.swap(is_down, Ordering::Relaxed) != is_down;
-    match result {
-        Err(e) if changed => tracing::warn!(error = %e, "health: {store} check failed"),
-        Err(e) => tracing::debug!(error = %e, "health: {store} check failed again"),
-        Ok(()) if changed => tracing::info!("health: {store} is back"),
-        Ok(()) => {}
     }
 }

@@ -10,7 +10,7 @@ use deadpool_postgres::Pool;
 use redis::aio::ConnectionManager;
 use stackr_contract::env as contract;
 use stackr_contract::socket_activation::{turn_away_waiting, TurnAway, API_SOCKET};
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultMakeSpan, TraceLayer};
 use tracing::Level;
 
 use crate::auth::AuthClient;
@@ -146,12 +146,13 @@ impl ServiceRuntime {
         );
         app.route("/health", health.route())
             .layer(axum::middleware::from_fn(crate::nul_in_url::refuse))
-            // One INFO line per response (method, path, status, latency). Headers are not
+            // One line per response (method, path, status, latency). Headers are not
             // recorded, so cookies and device tokens never reach the log.
             .layer(
                 TraceLayer::new_for_http()
                     .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
-                    .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                    .on_response(log_response)
+                    .on_failure(()),
             )
             .with_state(self.state.clone())
     }
@@ -166,5 +167,23 @@ impl ServiceRuntime {
             .map_err(|e| {
                 anyhow::anyhow!("cannot serve on LISTEN_ADDRESS {address} PORT {port}: {e}")
             })
+    }
+}
+
+/// The access log's line for a response: a server error at WARN, the rest at INFO, and nothing
+/// more. tower-http's default adds an ERROR line for each 5xx: an outage of auth, answered 503
+/// per request, filled the log with errors that are the service failing closed as designed.
+/// What failed is logged where it failed, when that starts and when it ends (`crate::outage`).
+fn log_response<B>(
+    response: &axum::http::Response<B>,
+    latency: std::time::Duration,
+    _span: &tracing::Span,
+) {
+    let status = response.status().as_u16();
+    let latency_ms = latency.as_millis();
+    if response.status().is_server_error() {
+        tracing::warn!(latency_ms, status, "finished processing request");
+    } else {
+        tracing::info!(latency_ms, status, "finished processing request");
     }
 }

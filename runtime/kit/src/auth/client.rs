@@ -1,3 +1,4 @@
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{AUTHORIZATION, COOKIE};
@@ -6,6 +7,7 @@ use url::Url;
 
 use super::{AuthError, OwnerStatus, VerifiedSession};
 use crate::config::Credential;
+use crate::outage::Outage;
 use stackr_tls::TrustedCa;
 
 /// How long a base service waits for auth before failing closed. Auth answers get-session in
@@ -24,6 +26,9 @@ pub struct AuthClient {
     user_status_url: Url,
     service: String,
     credential: Option<Credential>,
+    /// get-session's last answer, shared by the clones: the guard fails closed on every request
+    /// while auth cannot vouch, and the log says so when that starts and when it ends.
+    get_session_outage: Arc<Outage>,
 }
 
 /// What auth said to a provision call.
@@ -70,6 +75,7 @@ impl AuthClient {
             user_status_url: endpoint("user-status"),
             service: service.into(),
             credential,
+            get_session_outage: Arc::new(Outage::new("auth's get-session")),
         }
     }
 
@@ -99,6 +105,16 @@ impl AuthClient {
     }
 
     async fn ask_get_session(
+        &self,
+        url: &Url,
+        cookie: &str,
+    ) -> Result<Option<VerifiedSession>, AuthError> {
+        let answer = self.fetch_get_session(url, cookie).await;
+        self.get_session_outage.note(answer.as_ref().map(|_| ()));
+        answer
+    }
+
+    async fn fetch_get_session(
         &self,
         url: &Url,
         cookie: &str,

@@ -242,10 +242,8 @@ fn verdict(
         // copy), or a cached copy outlives it, the session's own expiry still wins.
         Ok(Some(verified)) if verified.session.expires_at > chrono::Utc::now() => Ok(verified),
         Ok(_) => Err(GuardRejection::Unauthenticated),
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot verify session with auth; failing closed");
-            Err(GuardRejection::AuthUnavailable)
-        }
+        // Logged by the auth client, when auth starts failing and when it is back.
+        Err(_) => Err(GuardRejection::AuthUnavailable),
     }
 }
 

@@ -4,6 +4,7 @@ use crate::kit_support;
 
 use kit_support::{Stack, StackOptions};
 use stackr_kit::Flavor;
+use stackr_testkit::CapturedLogs;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auth_down_is_503_and_recovers_nothing_by_itself() {
@@ -59,4 +60,53 @@ async fn a_device_session_fails_closed_when_auth_cannot_vouch_for_its_owner() {
         .await;
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["code"], "AUTH_UNAVAILABLE");
+}
+
+/// Auth failing is logged when it starts and when it ends, not once per refused request: under
+/// traffic a line per request buries everything else, and none of them is an ERROR (the
+/// service is working as designed, failing closed).
+#[tokio::test]
+async fn auth_failing_is_logged_when_it_starts_and_when_it_ends() {
+    let stack = Stack::start(StackOptions::new(Flavor::Standard).cache_ttl_ms(0)).await;
+    let alice = stack.sign_up("alice").await;
+    let cookie = [("cookie", alice.cookie.as_str())];
+    let logs = CapturedLogs::start();
+    let count = |text: &str| {
+        logs.alarming()
+            .iter()
+            .filter(|line| line.contains(text))
+            .count()
+    };
+
+    stack.proxy.answer_garbage(true);
+    for _ in 0..5 {
+        assert_eq!(stack.get("/me", &cookie).await.0, 503);
+    }
+    assert_eq!(
+        count("auth's get-session failing"),
+        1,
+        "{:#?}",
+        logs.lines()
+    );
+    assert_eq!(count(" ERROR "), 0, "{:#?}", logs.lines());
+
+    stack.proxy.answer_garbage(false);
+    for _ in 0..2 {
+        assert_eq!(stack.get("/me", &cookie).await.0, 200);
+    }
+    let back = logs
+        .lines()
+        .iter()
+        .filter(|l| l.contains("auth's get-session is back"))
+        .count();
+    assert_eq!(back, 1, "{:#?}", logs.lines());
+
+    stack.proxy.answer_garbage(true);
+    assert_eq!(stack.get("/me", &cookie).await.0, 503);
+    assert_eq!(
+        count("auth's get-session failing"),
+        2,
+        "{:#?}",
+        logs.lines()
+    );
 }
