@@ -7,14 +7,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// What is known of one dependency: whether its last use failed.
 #[derive(Debug)]
 pub(crate) struct Outage {
-    what: &'static str,
+    what: String,
     down: AtomicBool,
 }
 
 impl Outage {
-    pub(crate) const fn new(what: &'static str) -> Self {
+    pub(crate) fn new(what: impl Into<String>) -> Self {
         Outage {
-            what,
+            what: what.into(),
             down: AtomicBool::new(false),
         }
     }
@@ -22,13 +22,13 @@ impl Outage {
     /// Notes one use: a WARN line when it fails after one that did not, an INFO line when it
     /// succeeds after one that failed, DEBUG for another failure.
     pub(crate) fn note(&self, result: Result<(), impl Display>) {
-        let what = self.what;
+        let what = &self.what;
         let is_down = result.is_err();
         let changed = self.down.swap(is_down, Ordering::Relaxed) != is_down;
         match result {
             Err(error) if changed => tracing::warn!(%error, "{what} failing"),
             Err(error) => tracing::debug!(%error, "{what} still failing"),
-            Ok(()) if changed => tracing::info!("{what} is back"),
+            Ok(()) if changed => tracing::info!("{what} answering again"),
             Ok(()) => {}
         }
     }

@@ -1,3 +1,5 @@
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::COOKIE;
@@ -6,6 +8,7 @@ use serde::de::DeserializeOwned;
 use stackr_tls::TrustedCa;
 
 use super::{ForwardedCookie, PeerError, PeerUrls};
+use crate::outage::Outage;
 
 /// How long a call waits for the connection to another service of the same stack.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -24,6 +27,9 @@ pub struct PeerClient {
     http: reqwest::Client,
     urls: PeerUrls,
     timeout: Duration,
+    /// Each service's last call, shared by the clones: a service that cannot be reached is
+    /// logged when calls to it start failing and when it answers again.
+    outages: Arc<HashMap<String, Outage>>,
 }
 
 impl PeerClient {
@@ -49,10 +55,15 @@ impl PeerClient {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("a reqwest client with static settings and parsed roots always builds");
+        let outages = urls
+            .names()
+            .map(|name| (name.to_owned(), Outage::new(format!("service `{name}`"))))
+            .collect();
         PeerClient {
             http,
             urls,
             timeout,
+            outages: Arc::new(outages),
         }
     }
 
@@ -83,6 +94,22 @@ impl PeerClient {
         if let Some(header) = cookie.header().filter(|_| self.urls.takes_cookie(service)) {
             request = request.header(COOKIE, header);
         }
+        let answer = self.answer(service, url, request).await;
+        if let Some(outage) = self.outages.get(service) {
+            outage.note(match &answer {
+                Err(error) if error.is_outage() => Err(stackr_tls::refusal::log_line(error)),
+                _ => Ok(()),
+            });
+        }
+        answer
+    }
+
+    async fn answer<T: DeserializeOwned>(
+        &self,
+        service: &str,
+        url: String,
+        request: reqwest::RequestBuilder,
+    ) -> Result<T, PeerError> {
         let failed = |source: reqwest::Error| {
             if source.is_timeout() {
                 PeerError::Timeout {

@@ -62,6 +62,16 @@ impl PeerError {
         }
     }
 
+    /// Whether the service is down rather than answering: not reached, not in time, or its own
+    /// server error.
+    pub fn is_outage(&self) -> bool {
+        match self {
+            PeerError::Timeout { .. } | PeerError::Unreachable { .. } => true,
+            PeerError::Refused { status, .. } => status.is_server_error(),
+            _ => false,
+        }
+    }
+
     pub fn code(&self) -> &'static str {
         match self {
             PeerError::UnknownService { .. } => "UNKNOWN_SERVICE",
@@ -76,9 +86,13 @@ impl IntoResponse for PeerError {
     fn into_response(self) -> Response {
         // A refusal passed on as the caller's (4xx: a name that is no service of the stack's, the
         // peer's own refusal) is the caller's doing, as often as it likes: debug only. A failure
-        // answered 502/504 is the stack's, for the operator to see.
+        // answered 502/504 is the stack's, for the operator to see: a service down once when
+        // calls to it start failing and once when it answers again (`PeerClient`), an answer
+        // not as expected each time.
         if self.status().is_client_error() {
             tracing::debug!(error = %self, "call to another service refused");
+        } else if self.is_outage() {
+            tracing::debug!(error = %self, "call to another service failed");
         } else {
             tracing::warn!(error = %self, "call to another service failed");
         }

@@ -97,7 +97,7 @@ async fn auth_failing_is_logged_when_it_starts_and_when_it_ends() {
     let back = logs
         .lines()
         .iter()
-        .filter(|l| l.contains("auth's get-session is back"))
+        .filter(|l| l.contains("auth's get-session answering again"))
         .count();
     assert_eq!(back, 1, "{:#?}", logs.lines());
 

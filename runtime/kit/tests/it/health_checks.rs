@@ -79,6 +79,11 @@ async fn a_store_down_is_logged_when_it_goes_and_when_it_is_back() {
     for _ in 0..5 {
         assert_eq!(stack.get("/health", &[]).await.0, 200);
     }
-    assert_eq!(said("health: redis is back"), 1, "{:#?}", logs.lines());
+    assert_eq!(
+        said("health: redis answering again"),
+        1,
+        "{:#?}",
+        logs.lines()
+    );
     assert_eq!(said("health: redis failing"), 1, "{:#?}", logs.lines());
 }

@@ -289,6 +289,44 @@ async fn refusals_passed_on_write_no_line_and_an_unreachable_peer_does() {
     assert!(lines.len() == 1 && lines[0].contains("WARN"), "{lines:#?}");
 }
 
+/// A peer that cannot be reached is logged when calls to it start failing and when it answers
+/// again, not at every call: each of a busy route's requests would add a warning.
+#[tokio::test]
+async fn a_peer_down_is_logged_when_it_goes_and_when_it_is_back() {
+    let closed = closed_port_url();
+    let peers = client(&closed, Duration::from_secs(10));
+    let logs = stackr_testkit::CapturedLogs::start();
+    let said = |what: &str| logs.lines().iter().filter(|l| l.contains(what)).count();
+    for _ in 0..5 {
+        let error = peers
+            .get::<Value>("billing", "/me", &ForwardedCookie::default())
+            .await
+            .unwrap_err();
+        assert_eq!(error.into_response().status(), StatusCode::BAD_GATEWAY);
+    }
+    assert_eq!(logs.alarming().len(), 1, "{:#?}", logs.lines());
+    assert_eq!(said("service `billing` failing"), 1, "{:#?}", logs.lines());
+
+    let listener = tokio::net::TcpListener::bind(closed.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let app = Router::new().route("/me", get(|| async { axum::Json(json!({"ok": true})) }));
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    for _ in 0..2 {
+        peers
+            .get::<Value>("billing", "/me", &ForwardedCookie::default())
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        said("service `billing` answering again"),
+        1,
+        "{:#?}",
+        logs.lines()
+    );
+    assert_eq!(logs.alarming().len(), 1, "{:#?}", logs.lines());
+}
+
 /// The URL of a loopback port nothing listens on: bound, then released.
 fn closed_port_url() -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
