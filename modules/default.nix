@@ -8,5 +8,6 @@
     ./redis.nix
     ./units.nix
     ./fleet.nix
+    ./stale-keys.nix
   ];
 }

@@ -118,11 +118,12 @@ in
   config = lib.mkMerge [
     {
       # Credential sources of every unit of this host, and the Redis servers' password files.
+      # The unit removing stale keys reads none, and its script holds this list.
       stackr.fleet.keyFiles =
         let
           sources = lib.concatMap
             (unit: map (c: lib.last (lib.splitString ":" c)) (lib.toList (unit.serviceConfig.LoadCredential or [ ])))
-            (lib.attrValues config.systemd.services)
+            (lib.attrValues (removeAttrs config.systemd.services [ stackrLib.staleKeysUnit ]))
           ++ lib.mapAttrsToList (_: server: server.requirePassFile) (lib.filterAttrs (_: s: s.enable && s.requirePassFile != null) config.services.redis.servers);
         in
         map (lib.removePrefix "${cfg.secretsDir}/") (lib.unique (lib.filter (lib.hasPrefix "${cfg.secretsDir}/") sources));

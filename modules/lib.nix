@@ -52,6 +52,9 @@ rec {
     };
   };
 
+  # The oneshot removing the keys a fleet host no longer lists (modules/stale-keys.nix).
+  staleKeysUnit = "stackr-stale-keys";
+
   # `services.redis.servers.<name>` runs as unit `redis-<name>.service`.
   redisUnit = name: "redis-${name}.service";
 

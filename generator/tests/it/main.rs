@@ -19,6 +19,7 @@ mod dev_private_state;
 mod dev_redis_password;
 mod flake_eval;
 mod fleet_eval;
+mod fleet_stale_keys;
 mod fleet_vm_test;
 mod fresh_project_builds;
 mod fresh_project_crates;

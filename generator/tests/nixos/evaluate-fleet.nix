@@ -25,7 +25,7 @@ lib.mapAttrs
   (name: system: import ./system-data.nix { inherit lib pkgs; } system.config // {
     deployment = let d = node name; in {
       inherit (d) targetHost tags;
-      keys = lib.mapAttrs (_: key: lib.getAttrs [ "keyCommand" "keyFile" "text" "destDir" "path" "user" "group" "permissions" ] key) d.keys;
+      keys = lib.mapAttrs (_: key: lib.getAttrs [ "keyCommand" "keyFile" "text" "destDir" "path" "user" "group" "permissions" "uploadAt" ] key) d.keys;
     };
   })
   outputs.nixosConfigurations
