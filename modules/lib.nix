@@ -41,10 +41,10 @@ rec {
   # boot) until one succeeds, 1 s after the first failure and backing off to `longest` seconds
   # apart, never given up: systemd's default start limit (5 starts in 10 s) left a unit failed
   # for good after a second's outage. `RestartSteps=` needs systemd 254; older ones retry every
-  # second.
+  # second. Defaults (lib.mkDefault): a host's plain value for one unit wins.
   retriedUntilStarted = longest: {
-    unitConfig.StartLimitIntervalSec = 0;
-    serviceConfig = {
+    unitConfig.StartLimitIntervalSec = lib.mkDefault 0;
+    serviceConfig = lib.mapAttrs (_: lib.mkDefault) {
       Restart = "on-failure";
       RestartSec = 1;
       RestartSteps = 9;

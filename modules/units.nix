@@ -247,8 +247,8 @@ let
         StateDirectory = "${stackrLib.stateSubdir cfg}/${name}";
         StateDirectoryMode = "0700";
         LoadCredential = credentials name svc;
-        Restart = "on-failure";
-        RestartSec = 2;
+        Restart = lib.mkDefault "on-failure";
+        RestartSec = lib.mkDefault 2;
       } // lib.optionalAttrs isApi { Sockets = sockets; };
     };
 

@@ -1468,6 +1468,35 @@ fn a_host_gives_one_database_longer_to_shut_down() {
     );
 }
 
+/// A host may retry one unit its own way (`RestartSec`, `Restart`) with plain definitions, as
+/// modules/README.md says of the retry settings; the other units keep theirs.
+#[test]
+fn a_host_retries_one_unit_its_own_way() {
+    let host = "{ systemd.services.stackr-core-db.serviceConfig = { RestartSec = 5; RestartMaxDelaySec = 60; }; systemd.services.redis-core.serviceConfig.Restart = \"always\"; systemd.services.stackr-core-db.unitConfig.StartLimitIntervalSec = 0; }";
+    let Some(system) = minimal_system(host) else {
+        return;
+    };
+    assert_eq!(violations(&system), Vec::<String>::new());
+    let db = &system["units"]["stackr-core-db"]["serviceConfig"];
+    assert_eq!(
+        (&db["RestartSec"], &db["RestartMaxDelaySec"]),
+        (&5.into(), &60.into())
+    );
+    assert_eq!(
+        system["units"]["redis-core"]["serviceConfig"]["Restart"],
+        "always"
+    );
+    let auth = &system["units"]["stackr-auth-db"]["serviceConfig"];
+    assert_eq!(
+        (
+            &auth["RestartSec"],
+            &auth["RestartMaxDelaySec"],
+            &auth["Restart"]
+        ),
+        (&1.into(), &30.into(), &"on-failure".into())
+    );
+}
+
 /// An API meant for every address listens on IPv6 too (its socket a bare port: systemd binds
 /// `[::]`, dual-stack), as `openFirewall` opens its port to both families; explicit addresses
 /// (the admin page's loopback or `adminBind`) stay as they are.

@@ -26,9 +26,12 @@ let
   };
 
   # nixos/lib/systemd-unit-options.nix: `checkService` only accepts these `Type=` and `Restart=`.
+  # It checks each definition before the merge, so, as nixpkgs' `checkUnitConfig` does, a value
+  # wrapped by lib.mkDefault/mkOverride or lib.mkIf is checked unwrapped.
   serviceTypes = [ "exec" "simple" "forking" "oneshot" "dbus" "notify" "notify-reload" "idle" ];
   restartValues = [ "no" "on-success" "on-failure" "on-abnormal" "on-abort" "always" ];
-  checkService = config:
+  unwrapped = lib.mapAttrs (_: v: if lib.elem (v._type or "") [ "override" "if" ] then v.content else v);
+  checkService = definition: let config = unwrapped definition; in
     (!(config ? Type) || lib.elem config.Type serviceTypes)
     && (!(config ? Restart) || lib.elem config.Restart restartValues);
 
