@@ -1,6 +1,7 @@
 //! The secrets of a host, installed where colmena's `deployment.keys` (modules/colmena.nix) puts
 //! them: each key's file, read as its `keyCommand` reads it from the deploying machine's folder
-//! (relative to the project, where colmena runs), at `destDir/<name>`.
+//! (relative to the project, where colmena runs), at `destDir/<name>`; and a key an earlier
+//! deploy left there, which the host's next start must remove.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -37,4 +38,40 @@ pub fn key_entries(system: &Value, project: &Path) -> anyhow::Result<BTreeMap<St
         entries.insert(path, Entry::Private { content });
     }
     Ok(entries)
+}
+
+/// A key an earlier deploy uploaded and this one no longer lists: the name of a service removed
+/// from the host, its file, and the record of the keys of that deploy (`modules/stale-keys.nix`),
+/// which listed it beside this one's.
+pub const STALE_KEY: &str = "retired-db-password";
+
+/// Entries of [`STALE_KEY`] and the record listing it, in the folder of `system`'s keys.
+pub fn earlier_deploy_entries(system: &Value) -> anyhow::Result<BTreeMap<String, Entry>> {
+    let dir = system["stackr"]["secretsDir"]
+        .as_str()
+        .context("no stackr.secretsDir")?
+        .trim_start_matches('/');
+    let keys = system["deployment"]["keys"]
+        .as_object()
+        .context("the host has no colmena keys")?;
+    let record: String = keys
+        .keys()
+        .map(String::as_str)
+        .chain([STALE_KEY])
+        .map(|name| format!("{name}\n"))
+        .collect();
+    Ok(BTreeMap::from([
+        (
+            format!("{dir}/{STALE_KEY}"),
+            Entry::Private {
+                content: b"an old password".to_vec(),
+            },
+        ),
+        (
+            format!("{dir}/.stackr-keys"),
+            Entry::Private {
+                content: record.into_bytes(),
+            },
+        ),
+    ]))
 }

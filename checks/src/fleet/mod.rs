@@ -2,7 +2,8 @@
 //! booting systemd as PID 1 ([`crate::systemd::Machine`]) with the units of its host's evaluation
 //! through the generated `nix/fleet.nix` (nixpkgs' real module system, `evaluate-fleet.nix`),
 //! all on one Docker network at the placement's addresses, with the secrets `stackr secrets`
-//! created installed where colmena would upload them ([`keys`]).
+//! created installed where colmena would upload them, beside a key an earlier deploy left
+//! ([`keys`]).
 //!
 //! The project is the repository's own (its services are the workspace's binaries), placed as
 //! the generator's fleet fixture places its services ([`project`]).
@@ -75,6 +76,7 @@ impl Fleet {
                 );
             }
             root.extend(keys::key_entries(&system, project.path())?);
+            root.extend(keys::earlier_deploy_entries(&system)?);
             let known_hosts = known_hosts(&system)?;
             let seat = Seat {
                 network: network.name(),

@@ -10,9 +10,10 @@
 use std::time::Duration;
 
 use stackr_checks::fleet::client::quoted;
+use stackr_checks::fleet::keys;
 use stackr_checks::fleet::{Fleet, Host};
 use stackr_checks::secret::random_secret;
-use stackr_checks::systemd::{build_workspace_binaries, example_job};
+use stackr_checks::systemd::{build_workspace_binaries, example_job, Entry};
 
 /// This test's network: a /24 no other check (nor the bench) uses.
 const SUBNET: &str = "10.231.47";
@@ -436,10 +437,34 @@ fn a_stopped_database_leaves_the_other_service_serving(fleet: &Fleet, cookie: &s
     wait_for_jobs(fleet, "wallet", &ids);
 }
 
+/// Each host booted with a key an earlier deploy uploaded and no unit reads any more: gone once
+/// the host started, every key its units read still there as uploaded.
+fn a_key_no_unit_reads_any_more_is_gone(fleet: &Fleet) {
+    for host in fleet.hosts.values() {
+        let dir = host.system["stackr"]["secretsDir"].as_str().unwrap();
+        let left = must(fleet, host.sh(&format!("ls -A {dir}")));
+        assert!(
+            !left.lines().any(|name| name == keys::STALE_KEY),
+            "{}: {dir} still holds {}: {left}",
+            host.name,
+            keys::STALE_KEY
+        );
+        let uploaded = must(fleet, keys::key_entries(&host.system, fleet.project.path()));
+        for (path, entry) in uploaded {
+            let Entry::Private { content } = entry else {
+                unreachable!()
+            };
+            let found = must(fleet, host.sh(&format!("cat /{path}")));
+            assert_eq!(found.as_bytes(), content, "{}: /{path}", host.name);
+        }
+    }
+}
+
 #[test]
 fn a_stack_placed_on_four_hosts_runs_under_systemd() {
     let fleet = boot();
     every_unit_of_every_host_is_active(&fleet);
+    a_key_no_unit_reads_any_more_is_gone(&fleet);
     let cookie = sign_up_and_calls_through_both_load_balancers(&fleet);
     both_workers_of_each_service_complete_jobs(&fleet);
     each_services_stores_are_closed_to_the_other_service(&fleet);
