@@ -68,6 +68,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "password_budget",
         include_str!("../../migrations/0012_password_budget.sql"),
     ),
+    (
+        13,
+        "two_factor_address_verified",
+        include_str!("../../migrations/0013_two_factor_address_verified.sql"),
+    ),
 ];
 
 /// Arbitrary constant identifying "stackr-auth migrations" for `pg_advisory_xact_lock`.

@@ -2,6 +2,7 @@
 
 use super::Client;
 use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
 
 pub struct TwoFactorRow {
     pub id: String,
@@ -11,7 +12,7 @@ pub struct TwoFactorRow {
 }
 
 pub async fn by_user(
-    client: &Client,
+    client: &impl GenericClient,
     user_id: &str,
 ) -> Result<Option<TwoFactorRow>, tokio_postgres::Error> {
     Ok(client
@@ -29,36 +30,62 @@ pub async fn by_user(
         }))
 }
 
-/// Replaces the user's 2FA enrolment with a fresh, unverified one.
+/// Replaces the user's 2FA enrolment with a fresh, unverified one, recording whether the user's
+/// address is verified now (read in the insert, so under whatever lock `tx` holds on the user's
+/// row): a factor enrolled before the mailbox was proved does not survive a reset by mail
+/// ([`delete_enrolled_unverified`]).
 pub async fn replace(
-    client: &mut Client,
+    tx: &impl GenericClient,
     user_id: &str,
     secret: &str,
     backup_codes: &str,
 ) -> Result<(), tokio_postgres::Error> {
-    let tx = client.transaction().await?;
     tx.execute(
         r#"delete from "twoFactor" where "userId" = $1"#,
         &[&user_id],
     )
     .await?;
     tx.execute(
-        r#"insert into "twoFactor" ("id", "secret", "backupCodes", "userId", "verified", "failedVerificationCount")
-           values ($1, $2, $3, $4, false, 0)"#,
+        r#"insert into "twoFactor" ("id", "secret", "backupCodes", "userId", "verified", "failedVerificationCount", "enrolledAddressVerified")
+           select $1, $2, $3, u."id", false, 0, coalesce(u."emailVerified", false) from "user" u where u."id" = $4"#,
         &[&crate::ids::new_id(), &secret, &backup_codes, &user_id],
     )
     .await?;
-    tx.commit().await
+    Ok(())
 }
 
-pub async fn mark_verified(client: &Client, id: &str) -> Result<(), tokio_postgres::Error> {
-    client
+/// Turns the enrolment on (its first code was right); it counts as enrolled while the address was
+/// verified only if the address still is. `false` when the enrolment is gone (replaced, or
+/// removed by a reset or a disable).
+pub async fn mark_verified(
+    tx: &impl GenericClient,
+    id: &str,
+) -> Result<bool, tokio_postgres::Error> {
+    Ok(tx
         .execute(
-            r#"update "twoFactor" set "verified" = true, "failedVerificationCount" = 0, "lockedUntil" = null where "id" = $1"#,
+            r#"update "twoFactor" t set "verified" = true, "failedVerificationCount" = 0, "lockedUntil" = null,
+                 "enrolledAddressVerified" = t."enrolledAddressVerified"
+                   and coalesce((select u."emailVerified" from "user" u where u."id" = t."userId"), false)
+               where t."id" = $1"#,
             &[&id],
         )
-        .await?;
-    Ok(())
+        .await?
+        == 1)
+}
+
+/// Removes the user's enrolment if it was made while the address was not verified
+/// ([`replace`]): whether there was one.
+pub async fn delete_enrolled_unverified(
+    tx: &impl GenericClient,
+    user_id: &str,
+) -> Result<bool, tokio_postgres::Error> {
+    Ok(tx
+        .execute(
+            r#"delete from "twoFactor" where "userId" = $1 and not "enrolledAddressVerified""#,
+            &[&user_id],
+        )
+        .await?
+        > 0)
 }
 
 pub async fn set_backup_codes(
@@ -171,7 +198,7 @@ pub async fn reset_failures(client: &Client, id: &str) -> Result<(), tokio_postg
 }
 
 pub async fn delete_for_user(
-    client: &impl deadpool_postgres::GenericClient,
+    client: &impl GenericClient,
     user_id: &str,
 ) -> Result<(), tokio_postgres::Error> {
     client

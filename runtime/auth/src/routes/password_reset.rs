@@ -145,12 +145,13 @@ pub async fn link(
     Ok(respond::redirect(&location, Vec::new()))
 }
 
-/// Sets the new password and invalidates the user's other reset links. All the user's sessions
-/// are revoked: a reset usually means the old password leaked, so sessions opened with it must
-/// not survive (BetterAuth makes this optional). The account's budget of password attempts is
-/// given back: the guesses that used it up were at the old password, and the owner, who just
-/// proved they read the account's mail, can sign in from a new browser again; the browser that
-/// made the reset becomes a known device of the new password.
+/// Sets the new password and invalidates the user's other reset links, in one transaction. All
+/// the user's sessions are revoked: a reset usually means the old password leaked, so sessions
+/// opened with it must not survive (BetterAuth makes this optional). A second factor enrolled
+/// while the address was not verified goes (`two_factor::drop_if_enrolled_unverified`). The
+/// account's budget of password attempts is given back: the guesses that used it up were at the
+/// old password, and the owner, who just proved they read the account's mail, can sign in from a
+/// new browser again; the browser that made the reset becomes a known device of the new password.
 pub async fn reset(
     State(state): State<AppState>,
     headers: axum::http::HeaderMap,
@@ -167,17 +168,35 @@ pub async fn reset(
         return Err(invalid());
     };
     password::check_length(&new_password)?;
-    let client = state.db().await?;
+    let mut client = state.db().await?;
+    // Taken before the slow hash: a password change racing the reset finds its link spent and
+    // the new password written by the time it writes its own (it writes over the hash it
+    // checked only).
     let Some(user_id) = verification::take(&client, &identifier(&token)).await? else {
         return Err(invalid());
     };
     let hash = tokio::task::spawn_blocking(move || password::hash(&new_password))
         .await
         .map_err(ApiError::internal)??;
-    accounts::set_credential_password(&client, &user_id, &hash).await?;
-    credential_epoch::password_set_through_reset(&client, &user_id).await?;
-    forget_what_the_old_password_started(&client, &user_id).await?;
-    sessions::delete_all_for_user(&client, &user_id).await?;
+    let tx = client.transaction().await?;
+    // The user's row first, held until the reset is whole: a sign-in or an enrolment checked
+    // against the old state (`current_session::still_so`) either commits before the reset,
+    // which then ends or removes what it made, or sees all of the reset.
+    let locked = tx
+        .execute(
+            r#"select 1 from "user" where "id" = $1 for no key update"#,
+            &[&user_id],
+        )
+        .await?;
+    if locked == 0 {
+        return Err(invalid());
+    }
+    accounts::set_credential_password(&tx, &user_id, &hash).await?;
+    credential_epoch::password_set_through_reset(&tx, &user_id).await?;
+    crate::routes::two_factor::drop_if_enrolled_unverified(&tx, &user_id).await?;
+    forget_what_the_old_password_started(&tx, &user_id).await?;
+    sessions::delete_all_for_user(&tx, &user_id).await?;
+    tx.commit().await?;
     let mut cookies = Vec::new();
     if let Some(user) = users::by_id(&client, &user_id).await? {
         let email = users::normalize_email(&user.email);

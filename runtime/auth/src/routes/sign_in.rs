@@ -162,7 +162,7 @@ pub async fn post(
             None => {
                 let Some(mut challenge) = crate::routes::two_factor::start_challenge(
                     &state,
-                    &client,
+                    &mut client,
                     &user.id,
                     &password_hash,
                     remember,

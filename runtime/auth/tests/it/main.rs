@@ -39,5 +39,6 @@ mod social_oidc;
 mod startup_failure;
 mod startup_wait;
 mod two_factor;
+mod two_factor_after_reset;
 mod two_factor_otp;
 mod user_fields;

@@ -147,11 +147,15 @@ async fn a_password_change_checked_before_a_reset_does_not_undo_it() {
 /// Whoever holds a session and the old password turns two-factor off while the owner resets the
 /// password by mail: a disable whose password was checked before the reset wrote the new one must
 /// not turn it off after that (the reset ends that session; the thief lacks the new password).
-/// A share lock on the user's row holds both: the disable past its password check, at its first
-/// lock or write of that row, and the reset past its password write, where it ends the sessions.
+/// A share lock on the user's row holds both: the reset first, which holds that row from before
+/// it writes the password, then the disable past its password check, at its first lock or write
+/// of that row. (A disable that gets the row first turns two-factor off before the reset: the
+/// order in which they happened.)
 #[tokio::test]
 async fn two_factor_disable_checked_before_a_reset_does_not_land_after_it() {
     let (server, mut thief, uid, _) = user_and_admin().await;
+    // Verified first: the second factor then survives the reset, unless the disable lands.
+    server.address_verified("uma@example.com");
     enable_two_factor(&mut thief, "password-123").await;
     let token = server.reset_token("uma@example.com", 1).await;
     let holder = server.state.db().await.unwrap();
@@ -168,22 +172,6 @@ async fn two_factor_disable_checked_before_a_reset_does_not_land_after_it() {
             .unwrap();
         rows.len()
     };
-    let disable = tokio::spawn(async move {
-        thief
-            .post(
-                "/api/auth/two-factor/disable",
-                json!({"password": "password-123"}),
-            )
-            .await
-    });
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while waiting().await < 1 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the disable never waited"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
     let mut owner = server.client();
     let reset = tokio::spawn(async move {
         owner
@@ -193,10 +181,26 @@ async fn two_factor_disable_checked_before_a_reset_does_not_land_after_it() {
             )
             .await
     });
-    while waiting().await < 2 {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while waiting().await < 1 {
         assert!(
             std::time::Instant::now() < deadline,
             "the reset never waited"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let disable = tokio::spawn(async move {
+        thief
+            .post(
+                "/api/auth/two-factor/disable",
+                json!({"password": "password-123"}),
+            )
+            .await
+    });
+    while waiting().await < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the disable never waited"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

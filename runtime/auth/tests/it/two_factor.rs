@@ -195,6 +195,8 @@ async fn a_password_reset_ends_the_sign_ins_waiting_for_their_second_factor() {
     owner
         .sign_up("Tess", "tess@example.com", "password-123")
         .await;
+    // Verified first: the second factor then survives the reset.
+    server.address_verified("tess@example.com");
     let (key, _) = enable_two_factor(&mut owner, "password-123").await;
     let mut waiting = server.client();
     let r = waiting.sign_in("tess@example.com", "password-123").await;
@@ -225,6 +227,8 @@ async fn a_trusted_device_is_challenged_again_after_a_reset_or_signing_out_every
     owner
         .sign_up("Tia", "tia@example.com", "password-123")
         .await;
+    // Verified first: the second factor then survives the reset.
+    server.address_verified("tia@example.com");
     let (key, backup) = enable_two_factor(&mut owner, "password-123").await;
     let mut device = server.client();
     let code = totp_steps_from_now(&key, 1);

@@ -187,6 +187,8 @@ async fn after_a_reset_by_mail_a_code_by_mail_is_no_second_factor() {
     owner
         .sign_up("Otto", "otto@example.com", "password-123")
         .await;
+    // Verified first: the second factor then survives the reset.
+    server.address_verified("otto@example.com");
     let (key, _) = enable_two_factor(&mut owner, "password-123").await;
     server
         .reset_password("otto@example.com", 1, "password-456")

@@ -43,15 +43,16 @@ pub async fn forget_pending(
 const CHALLENGE_PREFIX: &str = "2fa-";
 
 /// Starts the second step of a sign-in whose password matched the stored hash `password_hash`;
-/// `None` when that hash was replaced meanwhile. The challenge is written first and the hash read
-/// after it: a reset writes the hash first and ends pending challenges after it
-/// ([`forget_pending`]), so one of the two always sees the other. The sign-in's `remember`
-/// goes with the challenge as BetterAuth carries it, in the browser: the `dont_remember` marker
-/// (a stale one, from the request's `headers`, expired when remembering), which the challenge's
-/// end reads (`verify::finish_sign_in`).
+/// `None` when that hash was replaced meanwhile (or the user banned). The challenge is written
+/// under a share lock on the user's row, and the hash read after the lock (`still_so`): a reset
+/// holds that row from before it writes the hash until it has ended the pending challenges
+/// ([`forget_pending`]) and committed, so either the reset ends the challenge or the challenge
+/// sees the new hash. The sign-in's `remember` goes with the challenge as BetterAuth carries it,
+/// in the browser: the `dont_remember` marker (a stale one, from the request's `headers`,
+/// expired when remembering), which the challenge's end reads (`verify::finish_sign_in`).
 pub async fn start_challenge(
     state: &AppState,
-    client: &crate::db::Client,
+    client: &mut crate::db::Client,
     user_id: &str,
     password_hash: &str,
     remember: bool,
@@ -59,13 +60,15 @@ pub async fn start_challenge(
 ) -> ApiResult<Option<Response>> {
     let identifier = format!("{CHALLENGE_PREFIX}{}", crate::ids::random_string(20));
     let expires = crate::db::now_ms() + chrono::Duration::seconds(CHALLENGE_SECS);
-    verification::insert(client, &identifier, user_id, expires).await?;
-    verification::insert(client, &attempts_identifier(&identifier), "0", expires).await?;
-    let stored = crate::db::accounts::credential_password(client, user_id).await?;
-    if stored.flatten().as_deref() != Some(password_hash) {
-        verification::delete(client, &identifier).await?;
+    let tx = client.transaction().await?;
+    let still = [current_session::StillSo::PasswordHash(password_hash)];
+    if !current_session::still_so(&tx, user_id, &still).await? {
         return Ok(None);
     }
+    verification::insert(&tx, &identifier, user_id, expires).await?;
+    verification::insert(&tx, &attempts_identifier(&identifier), "0", expires).await?;
+    let by_mail = credential_epoch::password_by_mail(&tx, user_id).await?;
+    tx.commit().await?;
     let names = &state.cookies;
     let mut cookies = vec![
         names.expire(&names.session_token),
@@ -84,7 +87,7 @@ pub async fn start_challenge(
     // Every user with 2FA on has an authenticator; a one-time code by mail needs a mail sender,
     // and is no second factor after a reset by mail (`otp.rs`).
     let mut methods = vec!["totp"];
-    if state.mailer.is_enabled() && !credential_epoch::password_by_mail(client, user_id).await? {
+    if state.mailer.is_enabled() && !by_mail {
         methods.push("otp");
     }
     Ok(Some(respond::json_with_cookies(

@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::body::{Body, JsonBody};
 use crate::client_ip::ClientIp;
 use crate::current_session;
-use crate::db::{two_factor, users};
+use crate::db::two_factor;
 use crate::error::{ApiError, ApiResult};
 use crate::error_codes;
 use crate::respond;
@@ -30,9 +30,23 @@ pub async fn enable(
     body.check()?;
     let current = current_session::require(&state, &headers).await?;
     let mut client = state.db().await?;
-    super::require_password(&state, &headers, &client, &current.user, password).await?;
+    let matched =
+        super::require_password(&state, &headers, &client, &current.user, password).await?;
+    let uid = &current.user.id;
+    let tx = client.transaction().await?;
+    // Only while the session is live and the password the one checked, read under a share lock
+    // on the user's row: an enrolment must not land after a reset that ended this session (and
+    // removed what it enrolled, `drop_if_enrolled_unverified`), nor miss a verification of the
+    // address committed before it.
+    let still = [
+        current_session::StillSo::SessionLive(&current.session.token),
+        current_session::StillSo::PasswordHash(&matched),
+    ];
+    if !current_session::still_so(&tx, uid, &still).await? {
+        return Err(ApiError::unauthorized());
+    }
     // Replacing a verified enrolment would silently break the user's authenticator.
-    if two_factor::by_user(&client, &current.user.id)
+    if two_factor::by_user(&tx, uid)
         .await?
         .is_some_and(|row| row.verified)
     {
@@ -44,12 +58,13 @@ pub async fn enable(
     let secret = crate::ids::random_string(32);
     let codes = super::backup_codes::new_codes();
     two_factor::replace(
-        &mut client,
-        &current.user.id,
+        &tx,
+        uid,
         &state.secrets().encrypt(&secret),
         &super::backup_codes::seal(&state, &codes),
     )
     .await?;
+    tx.commit().await?;
     Ok(respond::ok_json(json!({
         "method": "totp",
         "totpURI": crate::totp::uri(&issuer, &current.user.email, secret.as_bytes()),
@@ -98,9 +113,7 @@ pub async fn disable(
         state.session_cache.invalidate_all();
         return Err(ApiError::unauthorized());
     }
-    two_factor::delete_for_user(&tx, uid).await?;
-    users::set_two_factor_enabled(&tx, uid, false).await?;
-    super::challenge::forget_trusted_devices(&tx, uid).await?;
+    super::turn_off(&tx, uid).await?;
     tx.commit().await?;
     let issued = current_session::rotate(&state, &mut client, &current, &ip, &headers).await?;
     let mut cookies = issued.cookies;

@@ -16,6 +16,7 @@ pub use otp::{send_otp, verify_otp};
 pub use verify::{verify_backup_code, verify_totp, LOCK_AFTER};
 
 use crate::db::two_factor::{self, Sealed, TwoFactorRow};
+use crate::db::users;
 use crate::error::{ApiError, ApiResult};
 use crate::error_codes;
 use crate::state::AppState;
@@ -33,7 +34,7 @@ pub(crate) async fn load_enrolment(
 ) -> ApiResult<Enrolment> {
     let row = two_factor::by_user(client, user_id)
         .await?
-        .ok_or_else(|| ApiError::bad_request(error_codes::TOTP_NOT_ENABLED, "TOTP not enabled"))?;
+        .ok_or_else(not_enabled)?;
     let opened = state.secrets().decrypt(&row.secret).ok_or_else(|| {
         ApiError::internal(
             "a twoFactor secret opens with none of the auth secrets (was the secret that sealed it removed from AUTH_SECRETS_FILE?)",
@@ -57,6 +58,11 @@ pub(crate) async fn load_enrolment(
     })
 }
 
+/// The answer when the user has no enrolment (or it went while the request ran).
+pub(crate) fn not_enabled() -> ApiError {
+    ApiError::bad_request(error_codes::TOTP_NOT_ENABLED, "TOTP not enabled")
+}
+
 /// The backup codes from their stored (sealed) form; none when they do not open.
 pub(crate) fn open_backup_codes(state: &AppState, sealed: &str) -> Vec<String> {
     state
@@ -64,6 +70,37 @@ pub(crate) fn open_backup_codes(state: &AppState, sealed: &str) -> Vec<String> {
         .decrypt(sealed)
         .and_then(|opened| serde_json::from_str(&opened.plaintext).ok())
         .unwrap_or_default()
+}
+
+/// Turns two-factor off, in `tx`, which holds the user's row: the enrolment goes, and every
+/// trusted device is forgotten, so turning it on again asks every browser again.
+pub(crate) async fn turn_off(
+    tx: &impl deadpool_postgres::GenericClient,
+    user_id: &str,
+) -> ApiResult<()> {
+    two_factor::delete_for_user(tx, user_id).await?;
+    turned_off(tx, user_id).await
+}
+
+/// A password was just set through a reset link, in `tx`, which holds the user's row: the owner
+/// of the mailbox chose it. A second factor enrolled while the address was not verified may be a
+/// stranger's, who signed up first with that address, and would lock the owner out: it goes. One
+/// enrolled once the address was verified stays, to guard the account against whoever takes the
+/// mailbox.
+pub(crate) async fn drop_if_enrolled_unverified(
+    tx: &impl deadpool_postgres::GenericClient,
+    user_id: &str,
+) -> ApiResult<()> {
+    if two_factor::delete_enrolled_unverified(tx, user_id).await? {
+        turned_off(tx, user_id).await?;
+    }
+    Ok(())
+}
+
+/// What goes with an enrolment removed by [`turn_off`] or [`drop_if_enrolled_unverified`].
+async fn turned_off(tx: &impl deadpool_postgres::GenericClient, user_id: &str) -> ApiResult<()> {
+    users::set_two_factor_enabled(tx, user_id, false).await?;
+    challenge::forget_trusted_devices(tx, user_id).await
 }
 
 /// Password re-check required by enable/disable/get-totp-uri/generate-backup-codes.

@@ -101,8 +101,22 @@ async fn verify(
                 json!({"token": current.session.token, "user": state.user_json(&current.user)}),
             ));
         }
-        two_factor::mark_verified(&client, &enrolment.row.id).await?;
-        users::set_two_factor_enabled(&client, &current.user.id, true).await?;
+        let uid = &current.user.id;
+        let tx = client.transaction().await?;
+        // Turned on only while the session is live, under a share lock on the user's row: a reset
+        // that ended this session, and removed the enrolment if the address was not verified
+        // (`drop_if_enrolled_unverified`), must not be followed by turning it on after all.
+        let live = [current_session::StillSo::SessionLive(
+            &current.session.token,
+        )];
+        if !current_session::still_so(&tx, uid, &live).await? {
+            return Err(ApiError::unauthorized());
+        }
+        if !two_factor::mark_verified(&tx, &enrolment.row.id).await? {
+            return Err(super::not_enabled());
+        }
+        users::set_two_factor_enabled(&tx, uid, true).await?;
+        tx.commit().await?;
         // Privilege change: rotate the session.
         let issued = current_session::rotate(&state, &mut client, &current, &ip, &headers).await?;
         let user = users::by_id(&client, &current.user.id)

@@ -1,0 +1,224 @@
+//! A second factor and a password reset by mail. Anyone may sign up with another's address and
+//! turn two-factor on before its owner proved the mailbox; the owner's reset then removes that
+//! factor, or the owner, holding the new password, would be locked out by a stranger's
+//! authenticator. A factor enrolled once the address was verified stays: two-factor keeps
+//! guarding the account against whoever takes its mailbox. An enrolment racing the reset ends
+//! the same way.
+
+use crate::common;
+
+use std::time::Duration;
+
+use common::*;
+use serde_json::json;
+
+/// Signs in with the password alone: the answer carries a session, no second-factor challenge.
+async fn signs_in_without_second_factor(browser: &mut Client, email: &str, password: &str) {
+    let r = browser.sign_in(email, password).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["twoFactorRedirect"], json!(null), "{}", r.text);
+    let session = browser.session().await;
+    assert_eq!(session["user"]["email"], email);
+    assert_eq!(session["user"]["twoFactorEnabled"], false);
+}
+
+/// What the user's two-factor state is in the database: `twoFactorEnabled` and the number of
+/// enrolments (`f|0`: none).
+fn stored_two_factor(server: &TestServer, email: &str) -> String {
+    server
+        .psql(&format!(
+            r#"select coalesce(u."twoFactorEnabled", false), (select count(*) from "twoFactor" t where t."userId" = u."id")
+               from "user" u where u."email" = '{email}'"#
+        ))
+        .trim()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_strangers_second_factor_does_not_survive_the_owners_reset() {
+    let server = TestServer::start().await;
+    let mut stranger = server.client();
+    stranger
+        .sign_up("Vic", "vic@example.com", "stranger-pass-1")
+        .await;
+    let (key, backup) = enable_two_factor(&mut stranger, "stranger-pass-1").await;
+    assert_eq!(stored_two_factor(&server, "vic@example.com"), "t|1");
+
+    let token = server.reset_token("vic@example.com", 1).await;
+    let r = server
+        .client()
+        .post(
+            "/api/auth/reset-password",
+            json!({"newPassword": "owner-password-1", "token": token}),
+        )
+        .await;
+    // BetterAuth's answer, unchanged.
+    assert_eq!((r.status, r.json()), (200, json!({"status": true})));
+    assert_eq!(stored_two_factor(&server, "vic@example.com"), "f|0");
+
+    let mut owner = server.client();
+    signs_in_without_second_factor(&mut owner, "vic@example.com", "owner-password-1").await;
+    // The stranger's authenticator and backup codes open nothing: not the owner's session...
+    let r = owner
+        .post(
+            "/api/auth/two-factor/verify-totp",
+            json!({"code": totp_steps_from_now(&key, 1)}),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (400, "TOTP_NOT_ENABLED".into()));
+    let r = owner
+        .post(
+            "/api/auth/two-factor/verify-backup-code",
+            json!({"code": backup[0]}),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (400, "TOTP_NOT_ENABLED".into()));
+    // ...nor a sign-in of the stranger's, whose password and session are gone.
+    assert_eq!(stranger.session().await, json!(null));
+    let r = stranger.sign_in("vic@example.com", "stranger-pass-1").await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    let r = stranger
+        .post(
+            "/api/auth/two-factor/verify-totp",
+            json!({"code": totp_steps_from_now(&key, 1)}),
+        )
+        .await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    assert_eq!(stranger.session().await, json!(null));
+    // The owner may enrol an authenticator of their own.
+    enable_two_factor(&mut owner, "owner-password-1").await;
+    assert_eq!(stored_two_factor(&server, "vic@example.com"), "t|1");
+}
+
+#[tokio::test]
+async fn a_second_factor_enrolled_after_the_address_was_verified_survives_a_reset() {
+    let server = TestServer::start().await;
+    let mut owner = server.client();
+    owner
+        .sign_up("Vera", "vera@example.com", "password-123")
+        .await;
+    let r = owner
+        .post(
+            "/api/auth/send-verification-email",
+            json!({"email": "vera@example.com"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let link = server.wait_for_link("vera@example.com", 1).await;
+    let path = &link[link.find("/api/").unwrap()..];
+    let r = owner.get(path).await;
+    assert_eq!(r.status, 302, "{}", r.text);
+    assert_eq!(owner.session().await["user"]["emailVerified"], true);
+    let (key, _) = enable_two_factor(&mut owner, "password-123").await;
+
+    server
+        .reset_password("vera@example.com", 2, "password-456")
+        .await;
+
+    assert_eq!(stored_two_factor(&server, "vera@example.com"), "t|1");
+    let mut browser = server.client();
+    let r = browser.sign_in("vera@example.com", "password-456").await;
+    assert_eq!(r.json()["twoFactorRedirect"], true, "{}", r.text);
+    let r = browser
+        .post(
+            "/api/auth/two-factor/verify-totp",
+            json!({"code": totp_steps_from_now(&key, 1)}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(browser.session().await["user"]["email"], "vera@example.com");
+}
+
+/// The stranger turns two-factor on (`verify-totp` with a session, past its code check) while
+/// the owner's reset completes, in either order: held by a lock on the user's row that both
+/// wait for. Whichever goes first, the owner then signs in with the new password alone.
+#[tokio::test]
+async fn an_enrolment_racing_the_owners_reset_does_not_lock_the_owner_out() {
+    for reset_first in [true, false] {
+        let server = TestServer::start_with(Options {
+            session_cache_ms: Some(0),
+            ..Default::default()
+        })
+        .await;
+        let email = "vi@example.com";
+        let mut stranger = server.client();
+        let uid = stranger.sign_up_id("Vi", email, "stranger-pass-1").await;
+        let r = stranger
+            .post(
+                "/api/auth/two-factor/enable",
+                json!({"password": "stranger-pass-1"}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "enable: {}", r.text);
+        let key = key_from_uri(r.json()["totpURI"].as_str().unwrap());
+        let token = server.reset_token(email, 1).await;
+
+        let holder = server.state.db().await.unwrap();
+        holder
+            .batch_execute(&format!(
+                r#"begin; select 1 from "user" where "id" = '{uid}' for update"#
+            ))
+            .await
+            .unwrap();
+        let waiting = || async {
+            holder
+                .query("select 1 from pg_locks where not granted", &[])
+                .await
+                .unwrap()
+                .len()
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let mut owner = server.client();
+        let reset = async move {
+            owner
+                .post(
+                    "/api/auth/reset-password",
+                    json!({"newPassword": "owner-password-1", "token": token}),
+                )
+                .await
+        };
+        let verify = async move {
+            stranger
+                .post(
+                    "/api/auth/two-factor/verify-totp",
+                    json!({"code": totp_steps_from_now(&key, -1)}),
+                )
+                .await
+        };
+        // The one sent first waits before the other is sent: the row lock goes in that order.
+        let wait_for = |count: usize| async move {
+            while waiting().await < count {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "only {} of the requests waited",
+                    count - 1
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        };
+        let (reset, verify) = if reset_first {
+            let reset = tokio::spawn(reset);
+            wait_for(1).await;
+            let verify = tokio::spawn(verify);
+            wait_for(2).await;
+            (reset, verify)
+        } else {
+            let verify = tokio::spawn(verify);
+            wait_for(1).await;
+            let reset = tokio::spawn(reset);
+            wait_for(2).await;
+            (reset, verify)
+        };
+        holder.batch_execute("commit").await.unwrap();
+        let (reset, verify) = (reset.await.unwrap(), verify.await.unwrap());
+        assert_eq!(reset.status, 200, "reset: {}", reset.text);
+        assert_eq!(
+            stored_two_factor(&server, email),
+            "f|0",
+            "reset first: {reset_first}; verify-totp answered {}",
+            verify.status
+        );
+        let mut owner = server.client();
+        signs_in_without_second_factor(&mut owner, email, "owner-password-1").await;
+    }
+}
