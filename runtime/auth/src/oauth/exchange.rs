@@ -26,8 +26,12 @@ impl Profile {
     /// NUL, which PostgreSQL cannot store): what a provider sends, or for Apple's name what the
     /// browser posts, is the signer-in's own writing. The name loses its NULs and is cut to its
     /// cap; an address or picture over its cap or holding a NUL is left out, since cut it would
-    /// name something else.
-    pub fn within_caps(self) -> Profile {
+    /// name something else. A subject holding a NUL cannot be stored (it is the account's
+    /// `accountId`) nor be changed without naming another identity: the profile is unusable.
+    pub fn within_caps(self) -> anyhow::Result<Profile> {
+        if self.subject.contains('\0') {
+            bail!("the provider's subject holds a NUL character");
+        }
         let whole = |key: &str, value: Option<String>| {
             value.filter(|v| !v.contains('\0') && crate::body::fits(key, v))
         };
@@ -41,12 +45,12 @@ impl Profile {
                     .collect::<String>()
             })
             .filter(|n| !n.is_empty());
-        Profile {
+        Ok(Profile {
             email: whole("email", self.email),
             image: whole("image", self.image),
             name,
             ..self
-        }
+        })
     }
 }
 
@@ -139,13 +143,18 @@ async fn token_request(provider: &Provider, mut form: Vec<(&str, &str)>) -> anyh
         let error = string(&map, "error").unwrap_or_default();
         bail!("the token endpoint answered {status} {error:?}");
     }
+    let scope = string(&map, "scope");
+    // Stored as the account's `scope`, PostgreSQL text, which cannot hold a NUL.
+    if scope.as_deref().is_some_and(|s| s.contains('\0')) {
+        bail!("the token endpoint answered a scope holding a NUL character");
+    }
     Ok(Tokens {
         access_token: string(&map, "access_token"),
         refresh_token: string(&map, "refresh_token"),
         id_token: string(&map, "id_token"),
         access_token_expires_at: expiry(&map, "expires_in"),
         refresh_token_expires_at: expiry(&map, "refresh_token_expires_in"),
-        scope: string(&map, "scope").map(|s| s.split_whitespace().collect::<Vec<_>>().join(",")),
+        scope: scope.map(|s| s.split_whitespace().collect::<Vec<_>>().join(",")),
     })
 }
 

@@ -110,3 +110,37 @@ async fn a_name_posted_through_the_browser_is_held_to_the_caps_of_a_typed_one() 
         stackr_auth::body::max_chars("name").unwrap()
     );
 }
+
+/// What a provider answers is stored in PostgreSQL text, which cannot hold a NUL: the subject
+/// (the account's `accountId`) and the token answer's `scope`. One holding a NUL makes a sign-in
+/// the service cannot record, refused as such (it was answered with a server error): a subject,
+/// like any profile the service cannot use, `unable_to_get_user_info`; a scope, like any token
+/// answer it cannot use, `invalid_code`. Nothing is created.
+#[tokio::test]
+async fn a_nul_in_what_the_provider_answers_refuses_the_sign_in() {
+    for (nul_in, code) in [
+        ("subject", "unable_to_get_user_info"),
+        ("scope", "invalid_code"),
+    ] {
+        let (apple, auth) = apple_and_auth().await;
+        match nul_in {
+            "subject" => apple.issue_subject("001234.\u{0}abcdef"),
+            _ => apple.answer_scope("openid\u{0} email"),
+        }
+        let mut browser = Browser::new(auth.client(), auth.state.config.base(), &apple.base);
+        let to = app(browser
+            .social_via(
+                PROVIDER,
+                "ada",
+                json!({"callbackURL": "/dashboard", "errorCallbackURL": "/oops"}),
+            )
+            .await);
+        assert_eq!(to, format!("/oops?error={code}"), "a NUL in the {nul_in}");
+        assert_eq!(browser.auth.session().await, json!(null));
+        assert_eq!(
+            auth.psql(r#"select count(*) from "user""#).trim(),
+            "0",
+            "a NUL in the {nul_in}"
+        );
+    }
+}

@@ -155,7 +155,15 @@ pub async fn get(
     let Some(provider) = state.oauth.get(&id) else {
         return Ok(fail("oauth_provider_not_found", None));
     };
-    let identity = match verified_identity(&state, &provider, &flow, code, &params).await {
+    let identity = verified_identity(&state, &provider, &flow, code, &params)
+        .await
+        .and_then(|(profile, tokens)| {
+            let usable = profile
+                .within_caps()
+                .map_err(|e| (UNABLE_TO_GET_USER_INFO, e))?;
+            Ok((usable, tokens))
+        });
+    let identity = match identity {
         Ok(found) => found,
         Err((code, reason)) => {
             // Debug-quoted: the reason can carry text a provider sent.
@@ -164,7 +172,6 @@ pub async fn get(
         }
     };
     let (profile, tokens) = identity;
-    let profile = profile.within_caps();
     let sealed = identity::seal(&state, &tokens);
 
     if let Some(link) = &flow.link {
@@ -218,6 +225,9 @@ pub async fn get(
 
 type Refusal = (&'static str, anyhow::Error);
 
+/// The refusal of a provider's answer about who signed in that is missing or unusable.
+const UNABLE_TO_GET_USER_INFO: &str = "unable_to_get_user_info";
+
 /// Code → tokens → verified ID token → profile, each failure with its BetterAuth code.
 async fn verified_identity(
     state: &AppState,
@@ -244,7 +254,7 @@ async fn verified_identity(
     let tokens = exchange::redeem_code(provider, code, &flow.code_verifier, &redirect_uri)
         .await
         .map_err(|e| ("invalid_code", e))?;
-    let unable = "unable_to_get_user_info";
+    let unable = UNABLE_TO_GET_USER_INFO;
     if provider.config.preset() == Some(Preset::Github) {
         let access_token = tokens.access_token.as_deref().ok_or_else(|| {
             (

@@ -47,6 +47,10 @@ struct Inner {
     counter: u64,
     /// What the token endpoint received besides the fields it checks (tests look at it).
     token_requests: Vec<HashMap<String, String>>,
+    /// The subject of the ID tokens issued from now on, when not `USER_SUB`.
+    subject: Option<String>,
+    /// The `scope` the token endpoint answers from now on (Apple's answer has none).
+    scope: Option<String>,
 }
 
 type Shared = Arc<Mutex<Inner>>;
@@ -91,6 +95,17 @@ impl AppleFake {
     /// The token requests received, as form fields.
     pub fn token_requests(&self) -> Vec<HashMap<String, String>> {
         self.inner.lock().unwrap().token_requests.clone()
+    }
+
+    /// Issues ID tokens with the subject `sub` from now on (an identity provider with a bug, or a
+    /// hostile one).
+    pub fn issue_subject(&self, sub: &str) {
+        self.inner.lock().unwrap().subject = Some(sub.to_owned());
+    }
+
+    /// Answers token requests with a `scope` member from now on.
+    pub fn answer_scope(&self, scope: &str) {
+        self.inner.lock().unwrap().scope = Some(scope.to_owned());
     }
 
     /// The providers-file entry of the `apple` preset with every endpoint replaced by this
@@ -183,9 +198,13 @@ async fn token(State(ctx): State<Arc<Ctx>>, Form(f): Form<HashMap<String, String
     if field("grant_type") != "authorization_code" || field("redirect_uri") != redirect_uri {
         return token_error("invalid_grant");
     }
+    let (subject, scope) = {
+        let inner = ctx.inner.lock().unwrap();
+        (inner.subject.clone(), inner.scope.clone())
+    };
     let now = chrono::Utc::now().timestamp();
     let claims = json!({
-        "iss": ctx.issuer, "aud": CLIENT_ID, "sub": USER_SUB,
+        "iss": ctx.issuer, "aud": CLIENT_ID, "sub": subject.as_deref().unwrap_or(USER_SUB),
         "iat": now, "exp": now + 600, "auth_time": now, "nonce": nonce,
         "email": USER_EMAIL, "email_verified": "true", "is_private_email": "false",
     });
@@ -197,11 +216,14 @@ async fn token(State(ctx): State<Arc<Ctx>>, Form(f): Form<HashMap<String, String
         &EncodingKey::from_rsa_pem(SIGNING_KEY.as_bytes()).unwrap(),
     )
     .unwrap();
-    Json(json!({
+    let mut answer = json!({
         "access_token": "a.apple-access", "token_type": "Bearer", "expires_in": 3600,
         "refresh_token": "r.apple-refresh", "id_token": id_token,
-    }))
-    .into_response()
+    });
+    if let Some(scope) = scope {
+        answer["scope"] = scope.into();
+    }
+    Json(answer).into_response()
 }
 
 async fn keys() -> Json<Value> {
