@@ -105,6 +105,38 @@ impl Actor {
     }
 }
 
+/// Records, in `tx`, a change an admin made through the user's own routes while impersonating
+/// them (`current` is the impersonation): in the admin's name, as `impersonation:<action>`, with
+/// the impersonation session and `detail`. The admin routes are out of an impersonation's reach,
+/// so without this the audit log would not show what an admin did as the user. A session of the
+/// user's own records nothing.
+pub async fn record_if_impersonated(
+    tx: &impl deadpool_postgres::GenericClient,
+    current: &CurrentSession,
+    ip: &str,
+    action: &str,
+    detail: &str,
+) -> ApiResult<()> {
+    let Some(admin_id) = &current.session.impersonated_by else {
+        return Ok(());
+    };
+    let admin = crate::db::users::by_id(tx, admin_id).await?;
+    audit::insert(
+        tx,
+        &audit::Entry {
+            actor_id: admin_id,
+            actor_email: admin.as_ref().map_or("", |a| a.email.as_str()),
+            action: &format!("impersonation:{action}"),
+            target_id: Some(&current.user.id),
+            target_email: Some(&current.user.email),
+            detail: &format!("session={}; {detail}", current.session.id),
+            ip,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
 pub fn user_not_found() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,

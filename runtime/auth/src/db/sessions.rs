@@ -112,7 +112,7 @@ pub async fn delete_by_token(
 
 /// Deletes `token` only if it belongs to `user_id` (a user cannot revoke others' sessions).
 pub async fn delete_user_token(
-    client: &Client,
+    client: &impl GenericClient,
     user_id: &str,
     token: &str,
 ) -> Result<u64, tokio_postgres::Error> {
@@ -191,7 +191,7 @@ pub async fn end_impersonations_of(
 /// (see [`delete_all_for_user`]), and every credential derived from a session (device sessions,
 /// including ones created from the kept session: they are other devices).
 pub async fn delete_others(
-    client: &Client,
+    client: &impl GenericClient,
     user_id: &str,
     keep_token: &str,
 ) -> Result<u64, tokio_postgres::Error> {

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use crate::admin_actions;
 use crate::body::JsonBody;
+use crate::client_ip::ClientIp;
 use crate::current_session;
 use crate::db::sessions;
 use crate::error::ApiResult;
@@ -40,18 +41,23 @@ pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> ApiResul
 /// handle an impersonation is shown; unknown ones succeed silently.
 pub async fn revoke_one(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     JsonBody(mut body): JsonBody,
 ) -> ApiResult<Response> {
     let named = body.string("token");
     body.check()?;
     let current = current_session::require(&state, &headers).await?;
-    let client = state.db().await?;
-    let token = match admin_actions::named_session(&client, &named).await? {
+    let mut client = state.db().await?;
+    let tx = client.transaction().await?;
+    let token = match admin_actions::named_session(&tx, &named).await? {
         Some(session) => session.token,
         None => named,
     };
-    sessions::delete_user_token(&client, &current.user.id, &token).await?;
+    let n = sessions::delete_user_token(&tx, &current.user.id, &token).await?;
+    let detail = format!("sessions={n}");
+    admin_actions::record_if_impersonated(&tx, &current, &ip, "revoke-session", &detail).await?;
+    tx.commit().await?;
     let cookies = if token == current.session.token {
         state.cookies.expire_session()
     } else {
@@ -65,10 +71,18 @@ pub async fn revoke_one(
 }
 
 /// `POST /revoke-sessions`: every session of the caller, cookies cleared.
-pub async fn revoke_all(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+pub async fn revoke_all(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     let current = current_session::require(&state, &headers).await?;
-    let client = state.db().await?;
-    sessions::delete_all_for_user(&client, &current.user.id).await?;
+    let mut client = state.db().await?;
+    let tx = client.transaction().await?;
+    let n = sessions::delete_all_for_user(&tx, &current.user.id).await?;
+    let detail = format!("sessions={n}");
+    admin_actions::record_if_impersonated(&tx, &current, &ip, "revoke-sessions", &detail).await?;
+    tx.commit().await?;
     Ok(respond::json_with_cookies(
         StatusCode::OK,
         json!({"status": true}),
@@ -79,10 +93,16 @@ pub async fn revoke_all(State(state): State<AppState>, headers: HeaderMap) -> Ap
 /// `POST /revoke-other-sessions`: all but the current one.
 pub async fn revoke_others(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let current = current_session::require(&state, &headers).await?;
-    let client = state.db().await?;
-    sessions::delete_others(&client, &current.user.id, &current.session.token).await?;
+    let mut client = state.db().await?;
+    let tx = client.transaction().await?;
+    let n = sessions::delete_others(&tx, &current.user.id, &current.session.token).await?;
+    let detail = format!("sessions={n}");
+    admin_actions::record_if_impersonated(&tx, &current, &ip, "revoke-other-sessions", &detail)
+        .await?;
+    tx.commit().await?;
     Ok(respond::ok_json(json!({"status": true})))
 }

@@ -7,6 +7,7 @@ use axum::response::Response;
 use serde_json::{json, Value};
 
 use crate::body::JsonBody;
+use crate::client_ip::ClientIp;
 use crate::current_session;
 use crate::db::users;
 use crate::error::{ApiError, ApiResult};
@@ -16,6 +17,7 @@ use crate::state::AppState;
 
 pub async fn post(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     JsonBody(mut body): JsonBody,
 ) -> ApiResult<Response> {
@@ -55,6 +57,14 @@ pub async fn post(
     )
     .await?;
     crate::user_fields::store(&tx, &current.user.id, &fields).await?;
+    let changed: Vec<&str> = [("name", name.is_some()), ("image", image.is_some())]
+        .into_iter()
+        .filter_map(|(key, given)| given.then_some(key))
+        .chain(fields.keys().map(String::as_str))
+        .collect();
+    let detail = changed.join(",");
+    crate::admin_actions::record_if_impersonated(&tx, &current, &ip, "update-user", &detail)
+        .await?;
     tx.commit().await?;
     // BetterAuth re-sets the session cookie after an update.
     let cookies =

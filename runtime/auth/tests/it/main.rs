@@ -3,6 +3,7 @@
 
 mod admin_and_limits;
 mod admin_api;
+mod admin_audit_impersonation;
 mod admin_dashboard;
 mod admin_races;
 mod adversarial;
