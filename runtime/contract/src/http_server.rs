@@ -11,7 +11,11 @@
 //!   writing being held up, or the connection ends;
 //! - a connection buffers at most [`MAX_HEADER_BUFFER`] bytes of request not parsed yet;
 //! - at most [`MAX_CONNECTIONS`] connections are served at once; more wait in the kernel's
-//!   queue (a unit's `LimitNOFILE` is 65,536).
+//!   queue (a unit's `LimitNOFILE` is 65,536);
+//! - the request bodies being read hold at most [`MAX_BUFFERED_BODY_BYTES`] between them: past
+//!   it a body's next bytes fail its reading (the handler's extractor answers an error), where
+//!   clients sending large bodies and not finishing them on thousands of connections held
+//!   gigabytes.
 //!
 //! Handlers get the peer as axum's `ConnectInfo<L::Addr>`. On `shutdown` the listener closes,
 //! idle connections end and requests under way finish, as with axum's graceful shutdown.
@@ -29,7 +33,7 @@ use axum::Router;
 use hyper::body::{Frame, Incoming, SizeHint};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tower::ServiceExt;
 
 mod nul_in_url;
@@ -49,6 +53,9 @@ pub const WRITE_STALL_LIMIT: Duration = Duration::from_secs(30);
 pub const MAX_HEADER_BUFFER: usize = 64 * 1024;
 /// The most connections served at once.
 pub const MAX_CONNECTIONS: usize = 4096;
+/// The most bytes of request bodies read and not yet released, over all requests at once: 64
+/// bodies at the default extractor limit (2 MB), or far more of the usual size.
+pub const MAX_BUFFERED_BODY_BYTES: usize = 128 << 20;
 
 /// Serves `app` on `listener` until `shutdown` completes, over HTTP/1.1 (what the load balancer
 /// in front of a fleet's APIs speaks to them, and what the services' own clients speak).
@@ -69,6 +76,8 @@ where
     let builder = Arc::new(builder);
     // A permit per connection served: all of them back means every connection has ended.
     let connections = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    // A permit per byte of request body read, held until the body is dropped.
+    let body_bytes = Arc::new(Semaphore::new(MAX_BUFFERED_BODY_BYTES));
     let (stop, stopping) = watch::channel(());
     tokio::pin!(shutdown);
     loop {
@@ -81,6 +90,7 @@ where
             () = &mut shutdown => break,
         };
         let app = app.clone();
+        let body_bytes = body_bytes.clone();
         let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
             let (mut parts, body) = request.into_parts();
             parts.extensions.insert(ConnectInfo(peer.clone()));
@@ -88,6 +98,8 @@ where
                 body,
                 deadline: tokio::time::Instant::now() + BODY_TIME_LIMIT,
                 timer: None,
+                budget: body_bytes.clone(),
+                held: None,
             });
             app.clone().oneshot(hyper::Request::from_parts(parts, body))
         });
@@ -144,14 +156,60 @@ pub async fn shutdown_signal() {
     tracing::info!("shutdown signal received; finishing in-flight requests");
 }
 
-/// A request body that fails once its deadline has passed.
+/// A request body that fails once its deadline has passed, or once the bodies being read hold
+/// [`MAX_BUFFERED_BODY_BYTES`].
 struct WithDeadline {
     body: Incoming,
     deadline: tokio::time::Instant,
     /// Set the first time the body is waited for: most requests (a GET) are never read, or
     /// arrive whole, and need no timer.
     timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// The server's bytes of body, and this body's share of them, given back when it is dropped
+    /// (once a handler's extractor has read it whole, or the request has ended).
+    budget: Arc<Semaphore>,
+    held: Option<OwnedSemaphorePermit>,
 }
+
+impl WithDeadline {
+    /// Counts `frame`'s bytes against the budget: an error when the budget has no room left.
+    fn hold(
+        &mut self,
+        frame: Frame<hyper::body::Bytes>,
+    ) -> Result<Frame<hyper::body::Bytes>, Box<dyn std::error::Error + Send + Sync>> {
+        let Some(data) = frame.data_ref() else {
+            return Ok(frame);
+        };
+        let bytes = u32::try_from(data.len()).map_err(|_| Box::new(Busy))?;
+        if bytes == 0 {
+            return Ok(frame);
+        }
+        let permit = self
+            .budget
+            .clone()
+            .try_acquire_many_owned(bytes)
+            .map_err(|_| Box::new(Busy))?;
+        match &mut self.held {
+            Some(held) => held.merge(permit),
+            None => self.held = Some(permit),
+        }
+        Ok(frame)
+    }
+}
+
+/// The error reading a body while the server holds [`MAX_BUFFERED_BODY_BYTES`] of them.
+#[derive(Debug)]
+struct Busy;
+
+impl std::fmt::Display for Busy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the server is reading too many request bodies at once; send this one again later"
+        )
+    }
+}
+
+impl std::error::Error for Busy {}
 
 /// The error reading a body that took longer than [`BODY_TIME_LIMIT`].
 #[derive(Debug)]
@@ -178,7 +236,7 @@ impl hyper::body::Body for WithDeadline {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         if let Poll::Ready(frame) = Pin::new(&mut self.body).poll_frame(cx) {
-            return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
+            return Poll::Ready(frame.map(|f| f.map_err(Into::into).and_then(|f| self.hold(f))));
         }
         let deadline = self.deadline;
         let timer = self

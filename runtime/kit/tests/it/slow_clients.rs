@@ -2,7 +2,7 @@
 //! the header time limit, an idle kept-alive connection, and a request body still arriving at
 //! its deadline all end the connection or the request, where each held a socket and up to
 //! hundreds of kilobytes of buffered headers for as long as the client liked. Nor can a client
-//! that takes none of its answer.
+//! that takes none of its answer, nor clients leaving large bodies unfinished.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -162,4 +162,55 @@ async fn a_slow_client_that_keeps_reading_gets_all_of_its_answer() {
         got > LARGE_ANSWER_BYTES,
         "the answer was cut short ({got} bytes)"
     );
+}
+
+/// Request bodies being read are held in memory, up to 2 MB each on thousands of connections:
+/// enough clients sending large bodies without finishing them could take more memory than the
+/// machine has. Past [`MAX_BUFFERED_BODY_BYTES`] held at once, a body is refused; once they are
+/// gone, bodies are taken again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_held_at_once_are_bounded() {
+    use stackr_kit::server::MAX_BUFFERED_BODY_BYTES;
+    const BODY: usize = 1_900_000;
+    let address = api().await;
+    let mut holders = Vec::new();
+    // Each sends all of its body but one byte, and waits.
+    for _ in 0..MAX_BUFFERED_BODY_BYTES / BODY + 10 {
+        let mut stream = TcpStream::connect(address).await.unwrap();
+        stream
+            .write_all(
+                format!("POST /upload HTTP/1.1\r\nhost: x\r\ncontent-length: {BODY}\r\nconnection: close\r\n\r\n")
+                    .as_bytes(),
+            )
+            .await
+            .unwrap();
+        stream.write_all(&vec![b'x'; BODY - 1]).await.unwrap();
+        holders.push(stream);
+    }
+    // Time for the server to read what has come.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut taken = 0;
+    for mut stream in holders {
+        let _ = stream.write_all(b"x").await;
+        let answer = answer(&mut stream, Duration::from_secs(30))
+            .await
+            .unwrap_or_default();
+        if answer.starts_with("HTTP/1.1 200") {
+            taken += 1;
+        }
+    }
+    assert!(
+        taken * BODY <= MAX_BUFFERED_BODY_BYTES,
+        "{taken} bodies of {BODY} bytes were held at once"
+    );
+    // Everything held is gone: a body is taken again.
+    let mut stream = TcpStream::connect(address).await.unwrap();
+    stream
+        .write_all(b"POST /upload HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\nconnection: close\r\n\r\nhello")
+        .await
+        .unwrap();
+    let answer = answer(&mut stream, Duration::from_secs(30))
+        .await
+        .unwrap_or_default();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 }
