@@ -286,6 +286,23 @@ async fn scaffold_serves_health_me_domain_and_devices_then_shuts_down_gracefully
         enqueue("room again".into()).await.unwrap().status(),
         StatusCode::ACCEPTED
     );
+    // One user alone cannot fill that bound: 60 jobs a minute each (three asked for above),
+    // counted in the service's Redis, so every replica counts alike; others are still served.
+    for n in 4..=60 {
+        let status = enqueue(format!("job {n}")).await.unwrap().status();
+        assert_eq!(status, StatusCode::ACCEPTED, "job {n}");
+    }
+    assert_eq!(
+        enqueue("one a minute too many".into()).await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        post("/jobs", &bob.cookie, json!({ "message": "bob's" }))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::ACCEPTED
+    );
 
     let created: Value = http
         .post(format!("{base}/device-sessions"))

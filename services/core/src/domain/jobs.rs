@@ -11,6 +11,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use stackr_kit::redis::{self, aio::ConnectionManager};
 use stackr_kit::worker::{JobOptions, JobStatus, Producer, RemoveOnFinish};
 use stackr_kit::{logged_failure, Principal, ServiceState};
 
@@ -38,14 +39,21 @@ const KEEP_FAILED: usize = 5000;
 /// catches up. Callers enqueueing faster than the worker runs jobs, or while it is down, would
 /// otherwise fill Redis's memory (here at most about 10 000 × 4 KiB).
 const MAX_WAITING: u64 = 10_000;
+/// The most jobs one user may ask for in a minute: alone, a user could otherwise fill the bound
+/// above and lock everyone else out of this route until the worker caught up.
+const JOBS_PER_USER_PER_MINUTE: u64 = 60;
 
 async fn enqueue(
     who: Principal,
+    State(redis): State<ConnectionManager>,
     State(jobs): State<Arc<Producer>>,
     Json(job): Json<NewJob>,
 ) -> Result<(StatusCode, Json<Value>), StatusCode> {
     if job.message.len() > MESSAGE_LIMIT_BYTES {
         return Err(StatusCode::PAYLOAD_TOO_LARGE);
+    }
+    if jobs_this_minute(redis, who.user_id()).await? > JOBS_PER_USER_PER_MINUTE {
+        return Err(StatusCode::TOO_MANY_REQUESTS);
     }
     let data = json!({ "userId": who.user_id(), "message": job.message });
     // Read before the add, so concurrent requests may pass the bound by their number: still
@@ -68,6 +76,29 @@ async fn enqueue(
             "cannot enqueue",
         ))?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "id": id }))))
+}
+
+/// Counts one more job of `user_id`'s in their minute, which starts at their first job of it;
+/// in the service's own Redis, so every replica of the API counts alike.
+async fn jobs_this_minute(mut redis: ConnectionManager, user_id: &str) -> Result<u64, StatusCode> {
+    let key = format!("jobs-per-user:{user_id}");
+    let (count,): (u64,) = redis::pipe()
+        .atomic()
+        .cmd("SET")
+        .arg(&key)
+        .arg(0)
+        .arg("EX")
+        .arg(60)
+        .arg("NX")
+        .ignore()
+        .incr(&key, 1)
+        .query_async(&mut redis)
+        .await
+        .map_err(logged_failure(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "cannot count the user's jobs",
+        ))?;
+    Ok(count)
 }
 
 async fn status(
