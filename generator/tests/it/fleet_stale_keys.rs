@@ -48,21 +48,12 @@ fn upload(system: &Value) {
     }
 }
 
-/// Runs the prune unit's script of `system` as systemd would (a `-e` shell, as root's umask).
+/// Runs the prune unit's script of `system` as systemd would.
 fn activate(system: &Value) -> String {
     let script = system["units"][UNIT]["script"]
         .as_str()
         .unwrap_or_else(|| panic!("{HOST} has no unit {UNIT}"));
-    let output = std::process::Command::new("bash")
-        .args(["-ec", &format!("umask 077\n{script}")])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
+    common::run_unit_script(script)
 }
 
 #[test]

@@ -687,15 +687,7 @@ fn generated_secrets_live_in_the_state_folder_and_are_created_once() {
     let kept = dir.path().join("core-credential");
     std::fs::write(&kept, "provisioned-out-of-band").unwrap();
     let run = || {
-        let output = std::process::Command::new("bash")
-            .args(["-euc", &format!("umask 077\n{script}")])
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        common::run_unit_script(script);
         common::tree(dir.path())
     };
     let first = run();

@@ -176,6 +176,21 @@ pub fn generated_project(config: &str) -> tempfile::TempDir {
     dir
 }
 
+/// Runs a unit's `script` as systemd runs NixOS's (a bash `-e` script; `-u` too, stricter),
+/// under root's umask 077: its standard output. A failure shows its standard error.
+pub fn run_unit_script(script: &str) -> String {
+    let output = Command::new("bash")
+        .args(["-euc", &format!("umask 077\n{script}")])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
 /// The JSON value of `expression` (`nix-instantiate --eval --strict --json`), evaluated in
 /// `dir`; a failure shows `context` and Nix's error.
 pub fn nix_eval_json(dir: &Path, expression: &str, context: &str) -> serde_json::Value {

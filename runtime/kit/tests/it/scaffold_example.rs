@@ -293,7 +293,10 @@ async fn scaffold_serves_health_me_domain_and_devices_then_shuts_down_gracefully
         assert_eq!(status, StatusCode::ACCEPTED, "job {n}");
     }
     assert_eq!(
-        enqueue("one a minute too many".into()).await.unwrap().status(),
+        enqueue("one a minute too many".into())
+            .await
+            .unwrap()
+            .status(),
         StatusCode::TOO_MANY_REQUESTS
     );
     assert_eq!(
