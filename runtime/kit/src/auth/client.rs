@@ -110,7 +110,12 @@ impl AuthClient {
         cookie: &str,
     ) -> Result<Option<VerifiedSession>, AuthError> {
         let answer = self.fetch_get_session(url, cookie).await;
-        self.get_session_outage.note(answer.as_ref().map(|_| ()));
+        self.get_session_outage.note(
+            answer
+                .as_ref()
+                .map(|_| ())
+                .map_err(|e| stackr_tls::refusal::log_line(e)),
+        );
         answer
     }
 
