@@ -88,6 +88,24 @@ pub async fn delete_enrolled_unverified(
         > 0)
 }
 
+/// The user's address moved: whatever enrolment they have counts from now on as enrolled while
+/// the address was verified, so a reset by mail keeps it. [`delete_enrolled_unverified`] is for
+/// the owner of an address that a stranger signed up with first; the new address's mailbox
+/// opened a link to take this account as it was, factor included, and a reset through it must
+/// not shed the factor (a copy of a session cookie can move an account whose address is not
+/// verified, and would otherwise end with the account and without its second factor).
+pub async fn keep_through_resets(
+    tx: &impl GenericClient,
+    user_id: &str,
+) -> Result<(), tokio_postgres::Error> {
+    tx.execute(
+        r#"update "twoFactor" set "enrolledAddressVerified" = true where "userId" = $1 and not "enrolledAddressVerified""#,
+        &[&user_id],
+    )
+    .await?;
+    Ok(())
+}
+
 pub async fn set_backup_codes(
     client: &Client,
     id: &str,

@@ -159,12 +159,14 @@ pub async fn confirmed(
 /// pending change-email links (the count of changes they are bound to moves on), and what was
 /// mailed to the old address, the same things a new password ends: the reset links (the old
 /// mailbox may be one the owner gave up, or one someone else reads now), and the sign-ins waiting
-/// for their second factor, whose one-time code may have gone there.
+/// for their second factor, whose one-time code may have gone there. The second factor stays
+/// through a reset mailed to the new address (`two_factor::keep_through_resets`).
 pub async fn address_moved(
     client: &impl deadpool_postgres::GenericClient,
     user_id: &str,
 ) -> ApiResult<()> {
     credential_epoch::address_moved(client, user_id).await?;
+    crate::db::two_factor::keep_through_resets(client, user_id).await?;
     super::password_reset::forget_what_the_old_password_started(client, user_id).await
 }
 

@@ -222,3 +222,50 @@ async fn an_enrolment_racing_the_owners_reset_does_not_lock_the_owner_out() {
         signs_in_without_second_factor(&mut owner, email, "owner-password-1").await;
     }
 }
+
+/// A copy of the owner's session cookie (no password, no authenticator) may ask to move an
+/// account whose address is not verified straight to an address of the thief's (as in
+/// BetterAuth), and then reset the password through that mailbox. The owner's second factor,
+/// enrolled before the address was verified, must still stand between the thief and the
+/// account: the new mailbox agreed to take the account as it was, factor included, and is no
+/// address the factor was enrolled ahead of.
+#[tokio::test]
+async fn a_copied_session_cannot_shed_the_owners_factor_by_moving_the_account() {
+    let server = TestServer::start().await;
+    let mut owner = server.client();
+    owner
+        .sign_up("Ola", "ola@example.com", "owner-pass-1")
+        .await;
+    let (key, _) = enable_two_factor(&mut owner, "owner-pass-1").await;
+    let mut thief = server.client();
+    thief.cookies = owner.cookies.clone();
+
+    let r = thief
+        .post(
+            "/api/auth/change-email",
+            json!({"newEmail": "thief@example.com"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let link = server.wait_for_link("thief@example.com", 1).await;
+    let r = thief.get(&link[link.find("/api/").unwrap()..]).await;
+    assert_eq!(r.status, 302, "{}", r.text);
+    assert_eq!(thief.session().await["user"]["email"], "thief@example.com");
+    server
+        .reset_password("thief@example.com", 2, "thief-pass-1")
+        .await;
+
+    assert_eq!(stored_two_factor(&server, "thief@example.com"), "t|1");
+    let mut browser = server.client();
+    let r = browser.sign_in("thief@example.com", "thief-pass-1").await;
+    assert_eq!(r.json()["twoFactorRedirect"], true, "{}", r.text);
+    assert_eq!(browser.session().await, json!(null));
+    // The owner's authenticator still guards it.
+    let r = browser
+        .post(
+            "/api/auth/two-factor/verify-totp",
+            json!({"code": totp_steps_from_now(&key, 1)}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}
