@@ -11,6 +11,10 @@
 //!   address's owner, once they had proved it (following a verification mail the stranger asked
 //!   for), would sign in with their provider to an account whose password and sessions are the
 //!   stranger's. The owner signs in with a reset password instead, which ends those sessions;
+//! * nor when the user has two-factor on (BetterAuth links then): the provider vouches for the
+//!   address, most often because its mailbox answered, and whoever reads the mailbox (who can
+//!   reset the password too) would then sign in without the second factor, which a social
+//!   sign-in does not ask for. The owner links the identity signed in (`link-social`);
 //! * otherwise a new user is created, only when the provider says the address is verified (or is
 //!   trusted for linking): an account made from an address someone typed into a provider would
 //!   hold it for them, and once the address's owner claimed it (a password reset through the
@@ -73,8 +77,11 @@ pub async fn sign_in(
         }
         None => match users::by_email(&tx, &email).await? {
             Some(user) => {
+                // Not to a user with two-factor on: providers verify addresses by mail, so the
+                // mailbox alone would sign in, and a social sign-in asks for no second factor.
                 if provider_vouches
                     && user.email_verified
+                    && !user.two_factor_enabled
                     && !credential_epoch::password_unproved(&tx, &user.id).await?
                 {
                     oauth_accounts::insert(&tx, &user.id, &provider.id, &profile.subject, tokens)

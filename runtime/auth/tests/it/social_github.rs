@@ -246,3 +246,40 @@ async fn a_code_refused_by_github_ends_on_the_error_url() {
     assert!(browser.auth.session().await.is_null());
     assert_eq!(count(&stack.auth, r#"select count(*) from "user""#), 0);
 }
+
+/// Whoever reads an account's mailbox can reset its password, and can open an account at GitHub
+/// with that address (GitHub verifies it by mail). With two-factor on, neither may sign in
+/// without the second factor: a new GitHub identity is not linked to the account by its address
+/// (a social sign-in asks for no second factor); the owner links it signed in (`link-social`).
+#[tokio::test]
+async fn the_mailbox_alone_does_not_link_a_provider_to_an_account_with_two_factor() {
+    let stack = stack().await;
+    let mut victim = stack.auth.client();
+    victim
+        .sign_up("Victim", "victim@example.com", "victim-password-1")
+        .await;
+    stack.auth.address_verified("victim@example.com");
+    common::enable_two_factor(&mut victim, "victim-password-1").await;
+    // The mailbox's reader resets the password; the second factor stays.
+    stack
+        .auth
+        .reset_password("victim@example.com", 1, "mailbox-reader-1")
+        .await;
+    let mut reader = stack.auth.client();
+    let r = reader
+        .sign_in("victim@example.com", "mailbox-reader-1")
+        .await;
+    assert_eq!(r.json()["twoFactorRedirect"], true, "{}", r.text);
+
+    let mut via_github = new_browser(&stack);
+    let to = app(via_github
+        .social_via(
+            PROVIDER,
+            "victim",
+            json!({"callbackURL": "/dashboard", "errorCallbackURL": "/oops"}),
+        )
+        .await);
+    assert!(to.ends_with("/oops?error=account_not_linked"), "{to}");
+    assert!(via_github.auth.session().await.is_null(), "no session");
+    assert_eq!(github_accounts(&stack.auth), 0, "no account row");
+}
