@@ -12,10 +12,11 @@
 //! - a connection buffers at most [`MAX_HEADER_BUFFER`] bytes of request not parsed yet;
 //! - at most [`MAX_CONNECTIONS`] connections are served at once; more wait in the kernel's
 //!   queue (a unit's `LimitNOFILE` is 65,536);
-//! - the request bodies being read hold at most [`MAX_BUFFERED_BODY_BYTES`] between them: past
-//!   it a body's next bytes fail its reading (the handler's extractor answers an error), where
-//!   clients sending large bodies and not finishing them on thousands of connections held
-//!   gigabytes.
+//! - the request bodies being read hold at most [`MAX_BUFFERED_BODY_BYTES`] between them beyond
+//!   each one's first [`BODY_BYTES_ALWAYS_TAKEN`]: past it a body's next bytes fail its reading
+//!   (the handler's extractor answers an error), where clients sending large bodies and not
+//!   finishing them on thousands of connections held gigabytes. The bytes every body may take
+//!   leave the requests of the usual size served while large ones hold the rest.
 //!
 //! Handlers get the peer as axum's `ConnectInfo<L::Addr>`. On `shutdown` the listener closes,
 //! idle connections end and requests under way finish, as with axum's graceful shutdown.
@@ -53,9 +54,13 @@ pub const WRITE_STALL_LIMIT: Duration = Duration::from_secs(30);
 pub const MAX_HEADER_BUFFER: usize = 64 * 1024;
 /// The most connections served at once.
 pub const MAX_CONNECTIONS: usize = 4096;
-/// The most bytes of request bodies read and not yet released, over all requests at once: 64
-/// bodies at the default extractor limit (2 MB), or far more of the usual size.
+/// The most bytes of request bodies read and not yet released, over all requests at once, beyond
+/// each body's first [`BODY_BYTES_ALWAYS_TAKEN`]: 64 bodies at the default extractor limit (2 MB).
 pub const MAX_BUFFERED_BODY_BYTES: usize = 128 << 20;
+/// The first bytes of any body, taken whatever the others hold: a JSON body of the usual size is
+/// never refused because large ones use up [`MAX_BUFFERED_BODY_BYTES`] (all connections at once
+/// hold at most [`MAX_CONNECTIONS`] times this much more: 256 MiB).
+pub const BODY_BYTES_ALWAYS_TAKEN: usize = 64 * 1024;
 
 /// Serves `app` on `listener` until `shutdown` completes, over HTTP/1.1 (what the load balancer
 /// in front of a fleet's APIs speaks to them, and what the services' own clients speak).
@@ -100,6 +105,7 @@ where
                 timer: None,
                 budget: body_bytes.clone(),
                 held: None,
+                free: BODY_BYTES_ALWAYS_TAKEN,
             });
             app.clone().oneshot(hyper::Request::from_parts(parts, body))
         });
@@ -168,10 +174,13 @@ struct WithDeadline {
     /// (once a handler's extractor has read it whole, or the request has ended).
     budget: Arc<Semaphore>,
     held: Option<OwnedSemaphorePermit>,
+    /// What is left of this body's [`BODY_BYTES_ALWAYS_TAKEN`].
+    free: usize,
 }
 
 impl WithDeadline {
-    /// Counts `frame`'s bytes against the budget: an error when the budget has no room left.
+    /// Counts `frame`'s bytes past the body's free ones against the budget: an error when the
+    /// budget has no room left.
     fn hold(
         &mut self,
         frame: Frame<hyper::body::Bytes>,
@@ -179,7 +188,9 @@ impl WithDeadline {
         let Some(data) = frame.data_ref() else {
             return Ok(frame);
         };
-        let bytes = u32::try_from(data.len()).map_err(|_| Box::new(Busy))?;
+        let free = data.len().min(self.free);
+        self.free -= free;
+        let bytes = u32::try_from(data.len() - free).map_err(|_| Box::new(Busy))?;
         if bytes == 0 {
             return Ok(frame);
         }

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use axum::routing::{get, post};
 use axum::Router;
+use stackr_kit::server::{BODY_BYTES_ALWAYS_TAKEN, MAX_BUFFERED_BODY_BYTES};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -166,26 +167,18 @@ async fn a_slow_client_that_keeps_reading_gets_all_of_its_answer() {
 
 /// Request bodies being read are held in memory, up to 2 MB each on thousands of connections:
 /// enough clients sending large bodies without finishing them could take more memory than the
-/// machine has. Past [`MAX_BUFFERED_BODY_BYTES`] held at once, a body is refused; once they are
-/// gone, bodies are taken again.
+/// machine has. Past [`MAX_BUFFERED_BODY_BYTES`] held at once (beyond each body's first
+/// [`BODY_BYTES_ALWAYS_TAKEN`]), a body is refused; once the large ones are gone, they are taken
+/// again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bodies_held_at_once_are_bounded() {
-    use stackr_kit::server::MAX_BUFFERED_BODY_BYTES;
     const BODY: usize = 1_900_000;
+    let counted = BODY - BODY_BYTES_ALWAYS_TAKEN;
     let address = api().await;
     let mut holders = Vec::new();
     // Each sends all of its body but one byte, and waits.
-    for _ in 0..MAX_BUFFERED_BODY_BYTES / BODY + 10 {
-        let mut stream = TcpStream::connect(address).await.unwrap();
-        stream
-            .write_all(
-                format!("POST /upload HTTP/1.1\r\nhost: x\r\ncontent-length: {BODY}\r\nconnection: close\r\n\r\n")
-                    .as_bytes(),
-            )
-            .await
-            .unwrap();
-        stream.write_all(&vec![b'x'; BODY - 1]).await.unwrap();
-        holders.push(stream);
+    for _ in 0..MAX_BUFFERED_BODY_BYTES / counted + 10 {
+        holders.push(unfinished_upload(address, BODY, BODY - 1).await);
     }
     // Time for the server to read what has come.
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -200,17 +193,55 @@ async fn bodies_held_at_once_are_bounded() {
         }
     }
     assert!(
-        taken * BODY <= MAX_BUFFERED_BODY_BYTES,
+        taken * counted <= MAX_BUFFERED_BODY_BYTES,
         "{taken} bodies of {BODY} bytes were held at once"
     );
-    // Everything held is gone: a body is taken again.
+    // Everything held is gone: a large body is taken again.
+    let large = upload(address, BODY).await;
+    assert!(large.starts_with("HTTP/1.1 200"), "{large}");
+}
+
+/// While unfinished large bodies hold all of [`MAX_BUFFERED_BODY_BYTES`], a body of the usual
+/// size is still taken: holding the budget denies no ordinary request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_body_is_taken_while_large_ones_hold_the_budget() {
+    let address = api().await;
+    let mut holders = Vec::new();
+    // Unfinished bodies, each holding `step` counted bytes, until one is refused; then smaller
+    // steps: the budget ends up with less than the last step left.
+    for step in [1_800_000, 64 << 10, 4 << 10, 256] {
+        loop {
+            let sent = BODY_BYTES_ALWAYS_TAKEN + step;
+            let mut stream = unfinished_upload(address, 2_000_000, sent).await;
+            if answer(&mut stream, Duration::from_millis(200))
+                .await
+                .is_some()
+            {
+                break;
+            }
+            holders.push(stream);
+        }
+    }
+    let small = upload(address, BODY_BYTES_ALWAYS_TAKEN).await;
+    assert!(small.starts_with("HTTP/1.1 200"), "{small}");
+    drop(holders);
+}
+
+/// A connection that has sent the headers of a `size`-byte upload and `sent` bytes of its body.
+async fn unfinished_upload(address: SocketAddr, size: usize, sent: usize) -> TcpStream {
     let mut stream = TcpStream::connect(address).await.unwrap();
+    let head = format!(
+        "POST /upload HTTP/1.1\r\nhost: x\r\ncontent-length: {size}\r\nconnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&vec![b'x'; sent]).await.unwrap();
     stream
-        .write_all(b"POST /upload HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\nconnection: close\r\n\r\nhello")
+}
+
+/// The server's answer to a whole `size`-byte upload.
+async fn upload(address: SocketAddr, size: usize) -> String {
+    let mut stream = unfinished_upload(address, size, size).await;
+    answer(&mut stream, Duration::from_secs(30))
         .await
-        .unwrap();
-    let answer = answer(&mut stream, Duration::from_secs(30))
-        .await
-        .unwrap_or_default();
-    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        .unwrap_or_default()
 }
