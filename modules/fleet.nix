@@ -156,6 +156,12 @@ in
 
       networking.hosts = lib.mapAttrs' (name: host: lib.nameValuePair host.address [ name ]) fleet.hosts;
 
+      # Connections to other hosts leave from the placed address, which their firewalls and
+      # pg_hba admit: NixOS's default ("default") makes a temporary (privacy) address the source
+      # wherever the network hands out addresses (SLAAC). "enabled" still makes them, for other
+      # programs that ask for one.
+      networking.tempAddresses = lib.mkIf (lib.hasInfix ":" fleet.hosts.${here}.address) (lib.mkDefault "enabled");
+
       networking.firewall.extraCommands = lib.mkIf (!config.networking.nftables.enable)
         (lib.concatMapStrings (o: stackrLib.allowFrom o.port o.from) openings);
       networking.firewall.extraInputRules = lib.mkIf config.networking.nftables.enable

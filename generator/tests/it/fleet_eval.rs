@@ -355,9 +355,10 @@ fn a_fleet_host_without_a_firewall_is_warned_about() {
 }
 
 /// Hosts placed on IPv6 addresses: the load balancer of auth, which other hosts call by name
-/// (resolving to that address), listens on IPv6 as well.
+/// (resolving to that address), listens on IPv6 as well, and connections leave from the placed
+/// address.
 #[test]
-fn a_load_balancer_on_an_ipv6_host_listens_on_ipv6() {
+fn an_ipv6_host_listens_and_connects_on_its_placed_address() {
     if !nix_instantiate_available() {
         return;
     }
@@ -376,6 +377,16 @@ fn a_load_balancer_on_an_ipv6_host_listens_on_ipv6() {
     let v4 = fleet().unwrap();
     let listen = &v4["gate"]["nginx"]["virtualHosts"]["stackr-auth"]["listen"];
     assert_eq!(listen.as_array().unwrap().len(), 1, "{listen}");
+
+    // Connections leave an IPv6 host from its placed address, the one other hosts' firewalls and
+    // pg_hba admit: NixOS's default makes a temporary (privacy) address the source where the
+    // network hands out addresses (SLAAC), and every connection to another host was refused.
+    for (name, system) in hosts.as_object().unwrap() {
+        assert_eq!(system["tempAddresses"], "enabled", "{name}");
+    }
+    for (name, system) in &v4 {
+        assert_eq!(system["tempAddresses"], "default", "{name}");
+    }
 }
 
 #[test]

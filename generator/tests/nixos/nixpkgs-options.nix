@@ -145,6 +145,9 @@ in
     # nixos/modules/config/networking.nix
     networking.hosts = mkOption { type = types.attrsOf (types.listOf types.str); default = { }; };
 
+    # nixos/modules/tasks/network-interfaces.nix (its default where IPv6 is on)
+    networking.tempAddresses = mkOption { type = types.enum [ "default" "enabled" "disabled" ]; default = "default"; };
+
     # nixos/modules/services/web-servers/nginx/default.nix, vhost-options.nix, location-options.nix
     services.nginx = {
       enable = mkEnableOption "Nginx Web Server";

@@ -23,6 +23,7 @@ in
   firewallCommands = config.networking.firewall.extraCommands;
   firewallInputRules = config.networking.firewall.extraInputRules;
   hosts = config.networking.hosts;
+  inherit (config.networking) tempAddresses;
   nginx = {
     inherit (config.services.nginx) enable upstreams;
     virtualHosts = lib.mapAttrs
