@@ -393,7 +393,9 @@ fn certificates_near_their_end_are_reissued_and_others_kept() {
 /// `colmena exec [OPTION...] -- COMMAND...`) runs on the deploying machine, the host's shell
 /// starting in a folder that holds `files`. colmena hands COMMAND's words to ssh, which joins
 /// them with spaces for the host's shell to parse again: quotes, `&&` and filename patterns
-/// are that shell's.
+/// are that shell's. With a target user other than root, colmena puts its privilege escalation
+/// command (`sudo -H --`) before the words, so that shell runs only the first command of an `&&`
+/// list as root: every `systemctl` call must be made as root.
 fn systemctl_calls_on_host(line: &str, files: &[String]) -> Vec<Vec<String>> {
     let dir = tempfile::tempdir().unwrap();
     let (bin, home, log) = (
@@ -409,9 +411,13 @@ fn systemctl_calls_on_host(line: &str, files: &[String]) -> Vec<Vec<String>> {
     for (tool, body) in [
         (
             "systemctl",
-            r#"printf '%s\037' "$@" >> "$STACKR_TEST_LOG"; echo >> "$STACKR_TEST_LOG""#,
+            r#"printf '%s\037' "${STACKR_TEST_ROOT:-not-root}" "$@" >> "$STACKR_TEST_LOG"; echo >> "$STACKR_TEST_LOG""#,
         ),
         ("sleep", ":"),
+        (
+            "sudo",
+            r#"[ "$1" = -H ] && shift; [ "$1" = -- ] && shift; STACKR_TEST_ROOT=root exec "$@""#,
+        ),
     ] {
         let path = bin.join(tool);
         std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
@@ -423,7 +429,7 @@ fn systemctl_calls_on_host(line: &str, files: &[String]) -> Vec<Vec<String>> {
   [ "$1" = exec ] || return 0
   while [ "$#" -gt 0 ] && [ "$1" != -- ]; do shift; done
   shift
-  (cd "$STACKR_TEST_HOME" && PATH="$STACKR_TEST_BIN:$PATH" sh -c "$*")
+  (cd "$STACKR_TEST_HOME" && PATH="$STACKR_TEST_BIN:$PATH" sh -c "sudo -H -- $*")
 }}
 {line}
 "#
@@ -441,10 +447,15 @@ fn systemctl_calls_on_host(line: &str, files: &[String]) -> Vec<Vec<String>> {
         .unwrap()
         .lines()
         .map(|call| {
-            call.split('\u{1f}')
-                .filter(|arg| !arg.is_empty())
-                .map(str::to_owned)
-                .collect()
+            let mut args = call.split('\u{1f}').filter(|arg| !arg.is_empty());
+            let user = args.next();
+            let args: Vec<String> = args.map(str::to_owned).collect();
+            assert_eq!(
+                user,
+                Some("root"),
+                "`{line}` runs systemctl {args:?} without root"
+            );
+            args
         })
         .collect()
 }
