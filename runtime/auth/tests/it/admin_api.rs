@@ -418,11 +418,7 @@ async fn banning_an_admin_ends_the_impersonations_they_run() {
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(admin.session().await["user"]["id"], json!(uid));
 
-    let mut other = server.client();
-    other
-        .sign_up("Ada", "ada@example.com", "password-123")
-        .await;
-    server.psql(r#"update "user" set "role" = 'admin' where "email" = 'ada@example.com'"#);
+    let mut other = server.admin("Ada", "ada@example.com").await;
     let r = other
         .post("/api/auth/admin/ban-user", json!({"userId": admin_id}))
         .await;

@@ -15,11 +15,7 @@ async fn an_impersonating_admins_changes_are_in_the_audit_log() {
         ..Default::default()
     })
     .await;
-    let mut admin = server.client();
-    admin
-        .sign_up("Root", "root@example.com", "password-123")
-        .await;
-    server.psql(r#"update "user" set "role" = 'admin' where "email" = 'root@example.com'"#);
+    let mut admin = server.admin("Root", "root@example.com").await;
     let mut user = server.client();
     let uid = user
         .sign_up_id("Uma", "uma@example.com", "password-123")

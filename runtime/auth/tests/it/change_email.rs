@@ -708,10 +708,7 @@ async fn server_with_an_admin() -> (TestServer, Client) {
         ..Default::default()
     })
     .await;
-    let mut root = server.client();
-    root.sign_up("Root", "root@example.com", "password-123")
-        .await;
-    server.psql(r#"update "user" set "role" = 'admin' where "email" = 'root@example.com'"#);
+    let root = server.admin("Root", "root@example.com").await;
     (server, root)
 }
 

@@ -202,11 +202,7 @@ async fn users_created_by_an_admin_get_the_defaults() {
         ..Default::default()
     })
     .await;
-    let mut admin = server.client();
-    admin
-        .sign_up("Root", "root@example.com", "password-123")
-        .await;
-    server.psql(r#"update "user" set "role" = 'admin' where "email" = 'root@example.com'"#);
+    let mut admin = server.admin("Root", "root@example.com").await;
     let r = admin
         .post(
             "/api/auth/admin/create-user",

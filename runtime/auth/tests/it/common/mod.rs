@@ -102,6 +102,16 @@ impl TestServer {
         Client::new(&self.base)
     }
 
+    /// A client signed up as `email` (password `password-123`) and made an admin.
+    pub async fn admin(&self, name: &str, email: &str) -> Client {
+        let mut admin = self.client();
+        admin.sign_up(name, email, "password-123").await;
+        self.psql(&format!(
+            r#"update "user" set "role" = 'admin' where "email" = '{email}'"#
+        ));
+        admin
+    }
+
     /// A second auth process on the same database, as a replica behind a load balancer; it stops
     /// when dropped.
     pub async fn replica(&self) -> Replica {
