@@ -101,7 +101,19 @@ in
     keyFiles = mkOption {
       type = types.listOf types.str;
       readOnly = true;
-      description = "The secret files this host's units read, by name in stackr.secretsDir: what must be provisioned on it (modules/colmena.nix uploads them).";
+      description = "The secret files stackr's units on this host read, by name in stackr.secretsDir: what must be provisioned on it (modules/colmena.nix uploads them).";
+    };
+    credentialSources = mkOption {
+      type = types.listOf types.str;
+      default = [ ];
+      internal = true;
+      description = ''
+        The files stackr's units on this host load (their `LoadCredential=` sources), each module
+        listing those of the units it defines: what `keyFiles` is made of. Not read back from
+        `systemd.services`: in a colmena hive that set holds a `<key>-key` unit per
+        `deployment.keys` entry (colmena's own module), whose names come from `keyFiles`, and the
+        evaluation would recurse forever.
+      '';
     };
     processUnits = mkOption {
       type = types.listOf types.str;
@@ -117,13 +129,10 @@ in
 
   config = lib.mkMerge [
     {
-      # Credential sources of every unit of this host, and the Redis servers' password files.
-      # The unit removing stale keys reads none, and its script holds this list.
+      # Credential sources of stackr's units on this host, and the Redis servers' password files.
       stackr.fleet.keyFiles =
         let
-          sources = lib.concatMap
-            (unit: map (c: lib.last (lib.splitString ":" c)) (lib.toList (unit.serviceConfig.LoadCredential or [ ])))
-            (lib.attrValues (removeAttrs config.systemd.services [ stackrLib.staleKeysUnit ]))
+          sources = fleet.credentialSources
           ++ lib.mapAttrsToList (_: server: server.requirePassFile) (lib.filterAttrs (_: s: s.enable && s.requirePassFile != null) config.services.redis.servers);
         in
         map (lib.removePrefix "${cfg.secretsDir}/") (lib.unique (lib.filter (lib.hasPrefix "${cfg.secretsDir}/") sources));
@@ -210,6 +219,7 @@ in
       systemd.services.nginx = lib.mkIf (apisHere != [ ]) {
         serviceConfig.LoadCredential = tlsCredentials;
       };
+      stackr.fleet.credentialSources = lib.mkIf (apisHere != [ ]) (map stackrLib.credentialSource tlsCredentials);
     })
   ];
 }

@@ -52,6 +52,9 @@ rec {
     };
   };
 
+  # The file of a `LoadCredential=` entry `name:file`.
+  credentialSource = entry: lib.concatStringsSep ":" (lib.tail (lib.splitString ":" entry));
+
   # The oneshot removing the keys a fleet host no longer lists (modules/stale-keys.nix).
   staleKeysUnit = "stackr-stale-keys";
 

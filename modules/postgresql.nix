@@ -26,6 +26,10 @@ let
   serverPackage = if stackrLib.perService cfg then cfg.postgresql.package else config.services.postgresql.package;
   superuserIdentity = name: if stackrLib.perService cfg then stackrLib.postgresUser name else "postgres";
   cidr = address: "${address}/${if lib.hasInfix ":" address then "128" else "32"}";
+  # The credentials of a service's server (its TLS certificate, when other hosts connect) and of
+  # its `-db` unit, listed again in stackr.fleet.credentialSources.
+  serverCredentials = name: lib.optionals (remoteClients name != [ ]) [ "tls-host.crt:${cfg.fleet.tls.certFile}" "tls-host.key:${cfg.fleet.tls.keyFile}" ];
+  databaseCredentials = name: [ "db-password:${cfg.services.${name}.postgres.passwordFile}" ];
 
   ownServer = name:
     let
@@ -100,7 +104,7 @@ let
         TimeoutSec = lib.mkDefault 120;
       } // lib.optionalAttrs tls {
         IPAddressAllow = [ "localhost" ] ++ map cidr clients;
-        LoadCredential = [ "tls-host.crt:${cfg.fleet.tls.certFile}" "tls-host.key:${cfg.fleet.tls.keyFile}" ];
+        LoadCredential = serverCredentials name;
       };
     };
 
@@ -136,7 +140,7 @@ let
         Type = "oneshot";
         RemainAfterExit = true;
         User = superuserIdentity name;
-        LoadCredential = [ "db-password:${svc.postgres.passwordFile}" ];
+        LoadCredential = databaseCredentials name;
       } // lib.optionalAttrs perService { Group = user; };
     };
   # `stackr-postgres SERVICE PROGRAM [ARGUMENT...]`, run as root: psql, pg_dump or pg_restore of
@@ -201,6 +205,8 @@ in
   config = lib.mkIf (cfg.enable && names != [ ]) (lib.mkMerge [
     {
       systemd.services = lib.listToAttrs (map (name: lib.nameValuePair (stackrLib.dbUnitName name) (database name)) names);
+      stackr.fleet.credentialSources = map stackrLib.credentialSource (lib.concatMap databaseCredentials names
+        ++ lib.optionals (stackrLib.perService cfg) (lib.concatMap serverCredentials names));
       environment.systemPackages = [ (pkgs.writeShellScriptBin "stackr-postgres" commandScript) ];
     }
     (lib.mkIf (stackrLib.perService cfg) {

@@ -21,6 +21,12 @@ let
     (lib.attrNames here);
   tlsServers = lib.filterAttrs (name: _: stackrLib.redisTls cfg name) here;
   credentials = name: "/run/credentials/${stackrLib.redisUnit name}";
+  # What a TLS server loads, listed again in stackr.fleet.credentialSources.
+  tlsCredentials = [
+    "tls-host.crt:${cfg.fleet.tls.certFile}"
+    "tls-host.key:${cfg.fleet.tls.keyFile}"
+    "tls-ca:${cfg.fleet.tls.caFile}"
+  ];
   unitName = name: lib.removeSuffix ".service" (stackrLib.redisUnit name);
 in
 {
@@ -62,13 +68,10 @@ in
           # a reboot: Redis would fail to start.
           wants = [ "network-online.target" ];
           after = [ "network-online.target" ];
-          serviceConfig.LoadCredential = [
-            "tls-host.crt:${cfg.fleet.tls.certFile}"
-            "tls-host.key:${cfg.fleet.tls.keyFile}"
-            "tls-ca:${cfg.fleet.tls.caFile}"
-          ];
+          serviceConfig.LoadCredential = tlsCredentials;
         })
         tlsServers)
     ];
+    stackr.fleet.credentialSources = lib.optionals (tlsServers != { }) (map stackrLib.credentialSource tlsCredentials);
   };
 }

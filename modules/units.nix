@@ -296,6 +296,12 @@ in
             (stackrLib.roleUnits cfg name "api")))
       withNames);
 
+    stackr.fleet.credentialSources = lib.concatLists (lib.mapAttrsToList
+      (name: svc: lib.optionals
+        (stackrLib.roleUnits cfg name "api" != [ ] || (svc.worker.enable && stackrLib.roleUnits cfg name "worker" != [ ]))
+        (map stackrLib.credentialSource (credentials name svc)))
+      withNames);
+
     systemd.sockets = lib.listToAttrs (lib.concatLists (lib.mapAttrsToList
       (name: svc: lib.concatLists (lib.imap0
         (i: unitName: apiSockets { inherit name svc unitName; replica = if inFleet then i else null; })

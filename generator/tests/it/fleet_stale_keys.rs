@@ -1,8 +1,9 @@
 //! A fleet host's key folder (`stackr.secretsDir`, where colmena uploads `deployment.keys`) holds,
 //! after a deploy, the keys of the deployed configuration and none that only an earlier deploy
-//! listed. Two generations of the fleet fixture are evaluated, the first with a unit of the host
-//! reading two more keys, the second with it reading another one instead (a key added in that
-//! deploy), and the prune unit's script of each (as evaluated) is run on a temporary folder
+//! listed. Two generations of the fleet fixture are evaluated, the first with core's database and
+//! Redis passwords in files of other names, the second with its database password renamed again
+//! (a key added in that deploy) and its Redis password back at its default, and the prune unit's
+//! script of each (as evaluated) is run on a temporary folder
 //! standing in for the host's, after colmena's pre-activation upload of that generation's keys.
 //! Skipped when nix-instantiate is not installed; fails when nixpkgs' lib is missing.
 
@@ -18,18 +19,16 @@ use serde_json::Value;
 const UNIT: &str = "stackr-stale-keys";
 const HOST: &str = "data";
 
-/// Host `HOST` of the fleet with its secrets in `dir` and a unit reading `extra` keys there.
-fn generation(project: &Path, dir: &Path, extra: &[&str]) -> Value {
+/// Host `HOST` of the fleet with its secrets in `dir`, and core's `files` (secret options under
+/// `stackr.services.core`, such as `postgres.passwordFile`) named as given there: both of that
+/// service's stores run on `HOST`.
+fn generation(project: &Path, dir: &Path, files: &[(&str, &str)]) -> Value {
     let dir = dir.display();
-    let credentials: Vec<String> = extra
+    let files: Vec<String> = files
         .iter()
-        .map(|key| format!("\"{key}:{dir}/{key}\""))
+        .map(|(option, key)| format!("stackr.services.core.{option} = \"{dir}/{key}\";"))
         .collect();
-    let host = format!(
-        "{{ stackr.secretsDir = \"{dir}\"; systemd.services.key-reader = {{ script = \"true\"; \
-         serviceConfig.LoadCredential = [ {} ]; }}; }}",
-        credentials.join(" ")
-    );
+    let host = format!("{{ stackr.secretsDir = \"{dir}\"; {} }}", files.join(" "));
     evaluate_fleet_with_host(project, &host)[HOST].clone()
 }
 
@@ -68,8 +67,19 @@ fn a_deploy_removes_the_keys_only_an_earlier_deploy_listed() {
     let work = tempfile::tempdir().unwrap();
     // Not there yet: a first deploy with nixos-rebuild, before the operator copies the keys.
     let dir = work.path().join("keys");
-    let first = generation(project.path(), &dir, &["retired-key", "retired-link"]);
-    let second = generation(project.path(), &dir, &["added-key"]);
+    let first = generation(
+        project.path(),
+        &dir,
+        &[
+            ("postgres.passwordFile", "retired-key"),
+            ("redis.passwordFile", "retired-link"),
+        ],
+    );
+    let second = generation(
+        project.path(),
+        &dir,
+        &[("postgres.passwordFile", "added-key")],
+    );
     let unit = &first["units"][UNIT];
     assert!(unit.is_object(), "{HOST} has no unit {UNIT}");
     assert!(

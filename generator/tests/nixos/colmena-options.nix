@@ -1,7 +1,10 @@
 # colmena's per-node `deployment` options that stackr's generated hive sets, typed as colmena
 # declares them (colmena's src/nix/hive/options.nix: `deploymentOptions` and `keyType`), so the
-# module system checks the hive's nodes as `colmena apply` would.
-{ lib, ... }:
+# module system checks the hive's nodes as `colmena apply` would. And the unit colmena adds to
+# every node for each key (src/nix/hive/modules.nix, `keyServiceModule`: `<name>-key.service`,
+# active while the file is there): systemd.services then depends on deployment.keys, as in a
+# real hive, so keys derived from systemd.services recurse forever there.
+{ config, lib, ... }:
 let
   inherit (lib) mkOption types;
   keyType = types.submodule ({ name, config, ... }: {
@@ -27,4 +30,16 @@ in
     tags = mkOption { type = types.listOf types.str; default = [ ]; };
     keys = mkOption { type = types.attrsOf keyType; default = { }; };
   };
+  config.systemd.services = lib.mapAttrs'
+    (name: key: lib.nameValuePair "${name}-key" {
+      serviceConfig.Restart = "on-failure";
+      script = ''
+        if [[ ! -e "${key.path}" ]]; then
+          >&2 echo "${key.path} does not exist"
+          exit 0
+        fi
+        inotifywait -qq -e delete_self "${key.path}"
+      '';
+    })
+    config.deployment.keys;
 }
