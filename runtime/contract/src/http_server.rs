@@ -16,7 +16,9 @@
 //!   each one's first [`BODY_BYTES_ALWAYS_TAKEN`]: past it a body's next bytes fail its reading
 //!   (the handler's extractor answers an error), where clients sending large bodies and not
 //!   finishing them on thousands of connections held gigabytes. The bytes every body may take
-//!   leave the requests of the usual size served while large ones hold the rest.
+//!   leave the requests of the usual size served while large ones hold the rest. A frame counts
+//!   for at least [`MIN_FRAME_BYTES`] and is handed on as a copy, so that bodies sent a byte at a
+//!   time hold what is counted.
 //!
 //! Handlers get the peer as axum's `ConnectInfo<L::Addr>`. On `shutdown` the listener closes,
 //! idle connections end and requests under way finish, as with axum's graceful shutdown.
@@ -61,6 +63,11 @@ pub const MAX_BUFFERED_BODY_BYTES: usize = 128 << 20;
 /// never refused because large ones use up [`MAX_BUFFERED_BODY_BYTES`] (all connections at once
 /// hold at most [`MAX_CONNECTIONS`] times this much more: 256 MiB).
 pub const BODY_BYTES_ALWAYS_TAKEN: usize = 64 * 1024;
+/// The least a frame of body counts for, whatever its length: holding a frame costs more than its
+/// bytes (its allocation, its place in the list of frames of the one reading the body, together
+/// under 100 bytes), and a client sending one-byte chunks would otherwise hold tens of times what
+/// is counted.
+pub const MIN_FRAME_BYTES: usize = 256;
 
 /// Serves `app` on `listener` until `shutdown` completes, over HTTP/1.1 (what the load balancer
 /// in front of a fleet's APIs speaks to them, and what the services' own clients speak).
@@ -179,8 +186,10 @@ struct WithDeadline {
 }
 
 impl WithDeadline {
-    /// Counts `frame`'s bytes past the body's free ones against the budget: an error when the
-    /// budget has no room left.
+    /// Counts `frame`'s bytes (at least [`MIN_FRAME_BYTES`]) past the body's free ones against
+    /// the budget: an error when the budget has no room left. Its data is handed on as a copy:
+    /// hyper's frame is a slice of the connection's read buffer, and kept until the body is whole
+    /// it would keep all of that buffer's allocation (8 KiB and more, for a byte sent alone).
     fn hold(
         &mut self,
         frame: Frame<hyper::body::Bytes>,
@@ -188,9 +197,14 @@ impl WithDeadline {
         let Some(data) = frame.data_ref() else {
             return Ok(frame);
         };
-        let free = data.len().min(self.free);
+        if data.is_empty() {
+            return Ok(frame);
+        }
+        let cost = data.len().max(MIN_FRAME_BYTES);
+        let frame = Frame::data(hyper::body::Bytes::copy_from_slice(data));
+        let free = cost.min(self.free);
         self.free -= free;
-        let bytes = u32::try_from(data.len() - free).map_err(|_| Box::new(Busy))?;
+        let bytes = u32::try_from(cost - free).map_err(|_| Box::new(Busy))?;
         if bytes == 0 {
             return Ok(frame);
         }

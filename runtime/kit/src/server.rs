@@ -9,7 +9,7 @@ use tokio::net::TcpListener;
 
 pub use stackr_contract::http_server::{
     shutdown_signal, BODY_BYTES_ALWAYS_TAKEN, BODY_TIME_LIMIT, HEADER_TIME_LIMIT,
-    MAX_BUFFERED_BODY_BYTES, WRITE_STALL_LIMIT,
+    MAX_BUFFERED_BODY_BYTES, MIN_FRAME_BYTES, WRITE_STALL_LIMIT,
 };
 
 /// Serves `app` on `address:port` (or on the socket systemd holds for it) until SIGTERM or Ctrl-C.

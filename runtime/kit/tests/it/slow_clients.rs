@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use axum::routing::{get, post};
 use axum::Router;
-use stackr_kit::server::{BODY_BYTES_ALWAYS_TAKEN, MAX_BUFFERED_BODY_BYTES};
+use stackr_kit::server::{BODY_BYTES_ALWAYS_TAKEN, MAX_BUFFERED_BODY_BYTES, MIN_FRAME_BYTES};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -26,7 +26,8 @@ async fn api() -> SocketAddr {
         .route(
             "/upload",
             post(|body: axum::body::Bytes| async move { body.len().to_string() }),
-        );
+        )
+        .route("/frames", post(frames_held));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     tokio::spawn(stackr_kit::server::serve_on(
@@ -35,6 +36,30 @@ async fn api() -> SocketAddr {
         std::future::pending(),
     ));
     address
+}
+
+/// Reads the body frame by frame and keeps every frame until the end, as an extractor gathering
+/// a body does; answers the bytes of memory the frames kept (their allocations, not only their
+/// length).
+async fn frames_held(mut body: axum::body::Body) -> String {
+    use axum::body::HttpBody;
+    let mut frames = Vec::new();
+    while let Some(Ok(frame)) =
+        std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await
+    {
+        if let Ok(data) = frame.into_data() {
+            frames.push(data);
+        }
+    }
+    let mut held = 0;
+    for data in frames {
+        // A frame that is the only one left of its allocation tells how much it keeps alive.
+        held += match data.try_into_mut() {
+            Ok(unique) => unique.capacity(),
+            Err(shared) => shared.len(),
+        };
+    }
+    held.to_string()
 }
 
 /// What the server sent on `stream` until it closed it or `within` passed (then `None`).
@@ -244,4 +269,70 @@ async fn upload(address: SocketAddr, size: usize) -> String {
     answer(&mut stream, Duration::from_secs(30))
         .await
         .unwrap_or_default()
+}
+
+/// A body arriving a byte at a time is handed over a byte per frame, each a slice of the
+/// connection's read buffer: kept until the body is whole, every such frame held a whole buffer
+/// (8 KiB) for its one byte, and a few kilobytes sent this way on some connections took hundreds
+/// of megabytes while the budget counted kilobytes. The frames hold what they carry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_sent_a_byte_at_a_time_holds_its_size() {
+    const BODY: usize = 4000;
+    const TRICKLED: usize = 300;
+    let address = api().await;
+    let mut stream = TcpStream::connect(address).await.unwrap();
+    stream.set_nodelay(true).unwrap();
+    let head = format!(
+        "POST /frames HTTP/1.1\r\nhost: x\r\ncontent-length: {BODY}\r\nconnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    // Apart enough for the server to read each byte on its own.
+    for _ in 0..TRICKLED {
+        stream.write_all(b"x").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    stream
+        .write_all(&vec![b'x'; BODY - TRICKLED])
+        .await
+        .unwrap();
+    let answer = answer(&mut stream, Duration::from_secs(30))
+        .await
+        .unwrap_or_default();
+    let held: usize = answer
+        .rsplit("\r\n")
+        .next()
+        .and_then(|held| held.parse().ok())
+        .unwrap_or_else(|| panic!("no count in the answer: {answer}"));
+    assert!(
+        held < 2 * BODY,
+        "a body of {BODY} bytes, {TRICKLED} of them a byte at a time, held {held} bytes"
+    );
+}
+
+/// Sent in chunks of one byte, a body is a frame per byte, and each frame costs the one reading
+/// the body more than its byte (its place in the list of frames, its allocation): counted by
+/// their bytes alone, such bodies held tens of times the budget. Each frame counts for at least
+/// [`MIN_FRAME_BYTES`]: a body of more such frames than the budget holds is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_of_tiny_chunks_is_counted_per_chunk() {
+    let chunks = (MAX_BUFFERED_BODY_BYTES + BODY_BYTES_ALWAYS_TAKEN) / MIN_FRAME_BYTES + 1;
+    let address = api().await;
+    let mut stream = TcpStream::connect(address).await.unwrap();
+    stream
+        .write_all(
+            b"POST /upload HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let mut body = b"1\r\nx\r\n".repeat(chunks);
+    body.extend_from_slice(b"0\r\n\r\n");
+    // The server may refuse before all of it is sent, and close.
+    let _ = stream.write_all(&body).await;
+    let answer = answer(&mut stream, Duration::from_secs(60))
+        .await
+        .unwrap_or_default();
+    assert!(
+        !answer.starts_with("HTTP/1.1 200"),
+        "a body of {chunks} one-byte chunks was taken: {answer}"
+    );
 }
