@@ -91,6 +91,7 @@ async fn auth_failing_is_logged_when_it_starts_and_when_it_ends() {
     assert_eq!(count(" ERROR "), 0, "{:#?}", logs.lines());
 
     stack.proxy.answer_garbage(false);
+    tokio::time::sleep(kit_support::OUTAGE_QUIET).await;
     for _ in 0..2 {
         assert_eq!(stack.get("/me", &cookie).await.0, 200);
     }

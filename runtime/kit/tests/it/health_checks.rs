@@ -76,6 +76,7 @@ async fn a_store_down_is_logged_when_it_goes_and_when_it_is_back() {
         assert!(std::time::Instant::now() < deadline, "redis never back");
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
+    tokio::time::sleep(crate::kit_support::OUTAGE_QUIET).await;
     for _ in 0..5 {
         assert_eq!(stack.get("/health", &[]).await.0, 200);
     }

@@ -10,6 +10,8 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use stackr_kit::peer::{ForwardedCookie, PeerClient, PeerError, PeerUrls};
 
+use crate::kit_support::OUTAGE_QUIET;
+
 /// Serves `app` on a free loopback port; returns its origin.
 async fn serve(app: Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -312,6 +314,7 @@ async fn a_peer_down_is_logged_when_it_goes_and_when_it_is_back() {
         .unwrap();
     let app = Router::new().route("/me", get(|| async { axum::Json(json!({"ok": true})) }));
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    tokio::time::sleep(OUTAGE_QUIET).await;
     for _ in 0..2 {
         peers
             .get::<Value>("billing", "/me", &ForwardedCookie::default())
@@ -325,6 +328,55 @@ async fn a_peer_down_is_logged_when_it_goes_and_when_it_is_back() {
         logs.lines()
     );
     assert_eq!(logs.alarming().len(), 1, "{:#?}", logs.lines());
+}
+
+/// A caller choosing requests the peer answers with its own 500 and requests it answers, by
+/// turns (or a peer failing for some requests only), cannot write two lines per pair of calls:
+/// the peer is failing from the first failure until it has gone [`OUTAGE_QUIET`] without one,
+/// and a success in between does not log it back while it still fails.
+#[tokio::test]
+async fn a_peer_failing_by_turns_is_logged_once() {
+    let url = serve(
+        Router::new()
+            .route("/me", get(|| async { Json(json!({ "ok": true })) }))
+            .route(
+                "/failing",
+                get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "no") }),
+            ),
+    )
+    .await;
+    let peers = client(&url, Duration::from_secs(10));
+    let logs = stackr_testkit::CapturedLogs::start();
+    let said = |what: &str| logs.lines().iter().filter(|l| l.contains(what)).count();
+    for _ in 0..5 {
+        peers
+            .get::<Value>("billing", "/failing", &ForwardedCookie::default())
+            .await
+            .unwrap_err();
+        peers
+            .get::<Value>("billing", "/me", &ForwardedCookie::default())
+            .await
+            .unwrap();
+    }
+    assert_eq!(said("service `billing` failing"), 1, "{:#?}", logs.lines());
+    assert_eq!(
+        said("service `billing` answering again"),
+        0,
+        "{:#?}",
+        logs.lines()
+    );
+
+    tokio::time::sleep(OUTAGE_QUIET).await;
+    peers
+        .get::<Value>("billing", "/me", &ForwardedCookie::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        said("service `billing` answering again"),
+        1,
+        "{:#?}",
+        logs.lines()
+    );
 }
 
 /// The URL of a loopback port nothing listens on: bound, then released.

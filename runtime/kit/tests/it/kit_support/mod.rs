@@ -14,3 +14,7 @@ pub use browser::{Browser, SignedIn};
 pub use counting_proxy::{Answer, CountingProxy};
 pub use dashboard::Dashboard;
 pub use service::{credential_of, Stack, StackOptions};
+
+/// A little more than the kit waits without a failure before it logs a failing dependency back
+/// (auth, another service, a store): tests of that line wait this long after the last failure.
+pub const OUTAGE_QUIET: std::time::Duration = std::time::Duration::from_secs(11);
