@@ -30,8 +30,13 @@ impl Producer {
         // State first: a job the worker finishes in between is then read with its result (the
         // scripts write the result and move the job in one step), never as `completed` without it.
         let state = queue.get_job_state(id).await?;
-        let Some(job) = queue.get_job(id).await? else {
-            return Ok(None);
+        let job = match queue.get_job(id).await {
+            Ok(Some(job)) => job,
+            Ok(None) => return Ok(None),
+            // The id names one of the queue's own keys (`wait` is a list): no job. Callers pass
+            // ids their clients chose, which must not make a server error at will.
+            Err(bullmq::Error::Redis(e)) if e.code() == Some("WRONGTYPE") => return Ok(None),
+            Err(e) => return Err(e.into()),
         };
         // The worker stores the handler's answer as JSON text; an empty field means none yet.
         let return_value = Some(job.returnvalue())

@@ -62,3 +62,22 @@ async fn status_follows_a_job_to_its_result_or_its_failure() {
     assert_eq!(shown["state"], "completed");
     assert_eq!(shown["returnValue"], json!({ "echo": "hi" }));
 }
+
+/// A caller picks the id it asks about (the scaffold's `GET /jobs/{id}`): one naming a key of
+/// the queue's own (`wait`, `events`, `id`, `marker`) is no job, where reading it as a job's
+/// hash failed (WRONGTYPE), answered 503 and logged an ERROR, per request, at any signed-in
+/// user's will.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_id_naming_a_key_of_the_queue_is_no_job() {
+    let redis = TempRedis::start();
+    let producer = Producer::new(queue_config(&redis.url(), "core"));
+    let id = producer.add("echo", json!({})).await.unwrap();
+    assert!(producer.status(&id).await.unwrap().is_some());
+    for key in ["wait", "events", "id", "marker"] {
+        assert_eq!(
+            producer.status(key).await.map_err(|e| e.to_string()),
+            Ok(None),
+            "{key}"
+        );
+    }
+}
