@@ -8,40 +8,41 @@ use serde_json::json;
 /// Why a call to another service gave no answer to use. As a response it keeps the other
 /// service's refusals (401, 403, 404, …) and turns its failures into 502/504, with the kit's
 /// `{message, code}` body; the full reason goes to the log (a refusal's at debug). Text that came
-/// from outside (the requested name, the peer's body) is quoted with its line breaks escaped:
-/// written as it came, it could forge lines of the log.
+/// from outside (the requested name, the URL a handler may build from its client's input, the
+/// peer's body) is quoted with its line breaks escaped: written as it came, it could forge lines
+/// of the log.
 #[derive(Debug, thiserror::Error)]
 pub enum PeerError {
     #[error("no service {service:?} in SERVICE_URLS (known: {known})")]
     UnknownService { service: String, known: String },
-    #[error("`{service}` did not answer {url} within {after:?}")]
+    #[error("`{service}` did not answer {url:?} within {after:?}")]
     Timeout {
         service: String,
         url: String,
         after: Duration,
     },
-    #[error("cannot reach `{service}` at {url}: {source}")]
+    #[error("cannot reach `{service}` at {url:?}: {source}")]
     Unreachable {
         service: String,
         url: String,
         #[source]
         source: reqwest::Error,
     },
-    #[error("`{service}` answered {status} to {url}: {body:?}")]
+    #[error("`{service}` answered {status} to {url:?}: {body:?}")]
     Refused {
         service: String,
         url: String,
         status: StatusCode,
         body: String,
     },
-    #[error("`{service}` answered {url} with a body that is not the JSON expected: {source}")]
+    #[error("`{service}` answered {url:?} with a body that is not the JSON expected: {source}")]
     InvalidAnswer {
         service: String,
         url: String,
         #[source]
         source: serde_json::Error,
     },
-    #[error("`{service}` answered {url} with more than {limit} bytes")]
+    #[error("`{service}` answered {url:?} with more than {limit} bytes")]
     TooLarge {
         service: String,
         url: String,

@@ -205,6 +205,24 @@ fn a_proxy_in_the_environment_never_sees_a_call_between_services() {
 /// The service name comes from the request (a path segment, percent-decoded): written as it came,
 /// a line break in it would forge lines of the service's log. The answer names no service the
 /// caller did not.
+/// A path a handler built from what its client sent (a decoded path parameter) is quoted in the
+/// error, which the log writes: a line break in it forges no line.
+#[tokio::test]
+async fn a_hostile_path_forges_no_log_line() {
+    let hostile = "/me\n2030-01-01T00:00:00Z  INFO forged line";
+    for peers in [
+        client(&closed_port_url(), Duration::from_secs(10)),
+        client(&peer().await, Duration::from_secs(10)),
+    ] {
+        let error = peers
+            .get::<Value>("billing", hostile, &ForwardedCookie::default())
+            .await
+            .unwrap_err();
+        let logged = error.to_string();
+        assert!(!logged.contains('\n'), "{logged}");
+    }
+}
+
 #[tokio::test]
 async fn a_hostile_service_name_forges_no_log_line_and_learns_no_other_service() {
     let peers = client(&peer().await, Duration::from_secs(10));
