@@ -54,19 +54,19 @@ pub async fn replace(
     Ok(())
 }
 
-/// Turns the enrolment on (its first code was right); it counts as enrolled while the address was
-/// verified only if the address still is. `false` when the enrolment is gone (replaced, or
-/// removed by a reset or a disable).
+/// Turns the enrolment on (its first code was right). Whether it counts as enrolled while the
+/// address was verified stays what `enable` recorded, or an address move since
+/// ([`keep_through_resets`]): a move between `enable` and this leaves the new address unverified,
+/// and reading it again here would undo the move's mark. `false` when the enrolment is gone
+/// (replaced, or removed by a reset or a disable).
 pub async fn mark_verified(
     tx: &impl GenericClient,
     id: &str,
 ) -> Result<bool, tokio_postgres::Error> {
     Ok(tx
         .execute(
-            r#"update "twoFactor" t set "verified" = true, "failedVerificationCount" = 0, "lockedUntil" = null,
-                 "enrolledAddressVerified" = t."enrolledAddressVerified"
-                   and coalesce((select u."emailVerified" from "user" u where u."id" = t."userId"), false)
-               where t."id" = $1"#,
+            r#"update "twoFactor" set "verified" = true, "failedVerificationCount" = 0, "lockedUntil" = null
+               where "id" = $1"#,
             &[&id],
         )
         .await?

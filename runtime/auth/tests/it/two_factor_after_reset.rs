@@ -269,3 +269,46 @@ async fn a_copied_session_cannot_shed_the_owners_factor_by_moving_the_account() 
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
 }
+
+/// The same move made between the owner's `two-factor/enable` and the `verify-totp` that turns
+/// it on: the factor is the moved account's all the same, and stays through the new mailbox's
+/// reset.
+#[tokio::test]
+async fn an_enrolment_finished_after_the_move_stays_through_the_reset() {
+    let server = TestServer::start().await;
+    let mut owner = server.client();
+    owner
+        .sign_up("Ola", "ola@example.com", "owner-pass-1")
+        .await;
+    let r = owner
+        .post(
+            "/api/auth/two-factor/enable",
+            json!({"password": "owner-pass-1"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let key = key_from_uri(r.json()["totpURI"].as_str().unwrap());
+
+    let r = owner
+        .post(
+            "/api/auth/change-email",
+            json!({"newEmail": "new@example.com"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let link = server.wait_for_link("new@example.com", 1).await;
+    let r = owner.get(&link[link.find("/api/").unwrap()..]).await;
+    assert_eq!(r.status, 302, "{}", r.text);
+    let r = owner
+        .post(
+            "/api/auth/two-factor/verify-totp",
+            json!({"code": totp_steps_from_now(&key, 0)}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    server
+        .reset_password("new@example.com", 2, "new-pass-1")
+        .await;
+
+    assert_eq!(stored_two_factor(&server, "new@example.com"), "t|1");
+}
