@@ -11,25 +11,19 @@ use std::time::{Duration, Instant};
 /// otherwise write a line per use, and log the dependency back between two of its failures.
 const QUIET_BEFORE_BACK: Duration = Duration::from_secs(10);
 
-/// What is known of one dependency: whether it is failing, and when it last failed.
+/// What is known of one dependency: when it last failed, while it counts as failing (from its
+/// first failure until a success [`QUIET_BEFORE_BACK`] after the last one).
 #[derive(Debug)]
 pub(crate) struct Outage {
     what: String,
-    state: Mutex<State>,
-}
-
-#[derive(Debug, Default)]
-struct State {
-    /// Since the first failure logged, until a success [`QUIET_BEFORE_BACK`] after the last one.
-    down: bool,
-    last_failure: Option<Instant>,
+    last_failure: Mutex<Option<Instant>>,
 }
 
 impl Outage {
     pub(crate) fn new(what: impl Into<String>) -> Self {
         Outage {
             what: what.into(),
-            state: Mutex::default(),
+            last_failure: Mutex::default(),
         }
     }
 
@@ -39,22 +33,21 @@ impl Outage {
     pub(crate) fn note(&self, result: Result<(), impl Display>) {
         let what = &self.what;
         let now = Instant::now();
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut last_failure = self
+            .last_failure
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         match result {
             Err(error) => {
-                state.last_failure = Some(now);
-                if std::mem::replace(&mut state.down, true) {
+                if last_failure.replace(now).is_some() {
                     tracing::debug!(%error, "{what} still failing");
                 } else {
                     tracing::warn!(%error, "{what} failing");
                 }
             }
             Ok(()) => {
-                let quiet = state
-                    .last_failure
-                    .is_none_or(|at| now.duration_since(at) >= QUIET_BEFORE_BACK);
-                if state.down && quiet {
-                    state.down = false;
+                if last_failure.is_some_and(|at| now.duration_since(at) >= QUIET_BEFORE_BACK) {
+                    *last_failure = None;
                     tracing::info!("{what} answering again");
                 }
             }
