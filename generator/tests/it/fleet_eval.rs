@@ -18,8 +18,8 @@ use common::nixos::{
     url_port, violations,
 };
 use common::{
-    fixture_config, fixture_plan, generated_project, nix_instantiate_available,
-    project_with_config, stackr,
+    fixture_config, fixture_plan, generated_project, generated_project_with_config,
+    nix_instantiate_available, project_with_config, stackr,
 };
 use serde_json::Value;
 
@@ -35,8 +35,7 @@ fn fleet_in_project() -> Option<(tempfile::TempDir, BTreeMap<String, Value>)> {
         return None;
     }
     let config = fixture_config("fleet");
-    let project = generated_project(&config);
-    std::fs::write(project.path().join("stackr.config.json"), config).unwrap();
+    let project = generated_project_with_config(&config);
     let hosts = evaluate_fleet(project.path());
     let hosts = hosts
         .as_object()

@@ -13,7 +13,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use common::nixos::{evaluate_fleet_with_host, strings};
-use common::{fixture_config, generated_project, nix_instantiate_available};
+use common::{fixture_config, generated_project_with_config, nix_instantiate_available};
 use serde_json::Value;
 
 const UNIT: &str = "stackr-stale-keys";
@@ -62,8 +62,7 @@ fn a_deploy_removes_the_keys_only_an_earlier_deploy_listed() {
         return;
     }
     let config = fixture_config("fleet");
-    let project = generated_project(&config);
-    std::fs::write(project.path().join("stackr.config.json"), config).unwrap();
+    let project = generated_project_with_config(&config);
     let work = tempfile::tempdir().unwrap();
     // Not there yet: a first deploy with nixos-rebuild, before the operator copies the keys.
     let dir = work.path().join("keys");

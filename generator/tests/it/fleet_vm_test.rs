@@ -15,7 +15,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use common::nixos::{evaluate_fleet, evaluate_fleet_vm_test, strings};
-use common::{fixture_config, generated_project, nix_instantiate_available};
+use common::{fixture_config, generated_project_with_config, nix_instantiate_available};
 use serde_json::{json, Value};
 
 fn openings(system: &Value) -> Vec<(u16, String)> {
@@ -84,8 +84,7 @@ fn every_host_runs_in_its_own_vm_with_its_own_keys() {
         return;
     }
     let config = fixture_config("fleet");
-    let project = generated_project(&config);
-    std::fs::write(project.path().join("stackr.config.json"), config).unwrap();
+    let project = generated_project_with_config(&config);
     let hosts: BTreeMap<String, Value> = evaluate_fleet(project.path())
         .as_object()
         .unwrap()

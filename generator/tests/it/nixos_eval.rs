@@ -826,17 +826,8 @@ fn deployed_providers_file(providers: &Value) -> Value {
         common::nixos::nixpkgs_lib().display(),
         serde_json::to_string(&providers.to_string()).unwrap()
     );
-    let output = std::process::Command::new("nix-instantiate")
-        .args(["--eval", "--strict", "--json", "-E", &expression])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let text: String = serde_json::from_slice(&output.stdout).unwrap();
-    serde_json::from_str(&text).unwrap()
+    let text = common::nix_eval_json(&modules_dir(), &expression, "oauthProvidersJson");
+    serde_json::from_str(text.as_str().unwrap()).unwrap()
 }
 
 #[test]

@@ -176,6 +176,14 @@ pub fn generated_project(config: &str) -> tempfile::TempDir {
     dir
 }
 
+/// [`generated_project`] with `config` itself beside what it generates, as a project holds it
+/// (its flake reads the config).
+pub fn generated_project_with_config(config: &str) -> tempfile::TempDir {
+    let dir = generated_project(config);
+    std::fs::write(dir.path().join("stackr.config.json"), config).unwrap();
+    dir
+}
+
 /// Runs a unit's `script` as systemd runs NixOS's (a bash `-e` script; `-u` too, stricter),
 /// under root's umask 077: its standard output. A failure shows its standard error.
 pub fn run_unit_script(script: &str) -> String {
