@@ -685,15 +685,6 @@ async fn a_link_does_not_move_the_account_again_once_it_is_back_at_the_links_add
     assert_eq!(address(&mut owner).await, "cam.later@example.com");
 }
 
-/// Asks, as `client`, to move the account to `new_email`; the link mailed there.
-async fn change_link(server: &TestServer, client: &mut Client, new_email: &str) -> String {
-    let r = client
-        .post("/api/auth/change-email", json!({"newEmail": new_email}))
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
-    server.wait_for_link(new_email, 1).await
-}
-
 async fn address(client: &mut Client) -> String {
     client.session().await["user"]["email"]
         .as_str()

@@ -165,13 +165,6 @@ async fn two_factor_disable_checked_before_a_reset_does_not_land_after_it() {
         ))
         .await
         .unwrap();
-    let waiting = || async {
-        let rows = holder
-            .query("select 1 from pg_locks where not granted", &[])
-            .await
-            .unwrap();
-        rows.len()
-    };
     let mut owner = server.client();
     let reset = tokio::spawn(async move {
         owner
@@ -182,13 +175,7 @@ async fn two_factor_disable_checked_before_a_reset_does_not_land_after_it() {
             .await
     });
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while waiting().await < 1 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the reset never waited"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    until_waiting_for_locks(&holder, 1, deadline, "the reset never waited").await;
     let disable = tokio::spawn(async move {
         thief
             .post(
@@ -197,13 +184,7 @@ async fn two_factor_disable_checked_before_a_reset_does_not_land_after_it() {
             )
             .await
     });
-    while waiting().await < 2 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the disable never waited"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    until_waiting_for_locks(&holder, 2, deadline, "the disable never waited").await;
     holder.batch_execute("commit").await.unwrap();
     let (disabled, reset) = (disable.await.unwrap(), reset.await.unwrap());
     assert_eq!(reset.status, 200, "reset: {}", reset.text);

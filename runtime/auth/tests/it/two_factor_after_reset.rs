@@ -160,13 +160,6 @@ async fn an_enrolment_racing_the_owners_reset_does_not_lock_the_owner_out() {
             ))
             .await
             .unwrap();
-        let waiting = || async {
-            holder
-                .query("select 1 from pg_locks where not granted", &[])
-                .await
-                .unwrap()
-                .len()
-        };
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         let mut owner = server.client();
         let reset = async move {
@@ -186,15 +179,10 @@ async fn an_enrolment_racing_the_owners_reset_does_not_lock_the_owner_out() {
                 .await
         };
         // The one sent first waits before the other is sent: the row lock goes in that order.
-        let wait_for = |count: usize| async move {
-            while waiting().await < count {
-                assert!(
-                    std::time::Instant::now() < deadline,
-                    "only {} of the requests waited",
-                    count - 1
-                );
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
+        let wait_for = |count: usize| {
+            let failure = format!("only {} of the requests waited", count - 1);
+            let holder = &holder;
+            async move { until_waiting_for_locks(holder, count, deadline, &failure).await }
         };
         let (reset, verify) = if reset_first {
             let reset = tokio::spawn(reset);
@@ -240,14 +228,7 @@ async fn a_copied_session_cannot_shed_the_owners_factor_by_moving_the_account() 
     let mut thief = server.client();
     thief.cookies = owner.cookies.clone();
 
-    let r = thief
-        .post(
-            "/api/auth/change-email",
-            json!({"newEmail": "thief@example.com"}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
-    let link = server.wait_for_link("thief@example.com", 1).await;
+    let link = change_link(&server, &mut thief, "thief@example.com").await;
     let r = thief.get(&link[link.find("/api/").unwrap()..]).await;
     assert_eq!(r.status, 302, "{}", r.text);
     assert_eq!(thief.session().await["user"]["email"], "thief@example.com");
@@ -289,14 +270,7 @@ async fn an_enrolment_finished_after_the_move_stays_through_the_reset() {
     assert_eq!(r.status, 200, "{}", r.text);
     let key = key_from_uri(r.json()["totpURI"].as_str().unwrap());
 
-    let r = owner
-        .post(
-            "/api/auth/change-email",
-            json!({"newEmail": "new@example.com"}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
-    let link = server.wait_for_link("new@example.com", 1).await;
+    let link = change_link(&server, &mut owner, "new@example.com").await;
     let r = owner.get(&link[link.find("/api/").unwrap()..]).await;
     assert_eq!(r.status, 302, "{}", r.text);
     let r = owner

@@ -462,6 +462,39 @@ pub fn totp_steps_from_now(key: &[u8], steps: i64) -> String {
 
 /// Turns TOTP on for the signed-in `browser` (enable, then verify with the code of the previous
 /// step, so the current and next steps are still unused); returns the key and backup codes.
+/// Waits until `count` statements wait for a lock, as a test does that holds one in an open
+/// transaction on `client` to put requests behind it in order; fails with `failure` once
+/// `deadline` has passed.
+pub async fn until_waiting_for_locks(
+    client: &tokio_postgres::Client,
+    count: usize,
+    deadline: std::time::Instant,
+    failure: &str,
+) {
+    while client
+        .query("select 1 from pg_locks where not granted", &[])
+        .await
+        .unwrap()
+        .len()
+        < count
+    {
+        assert!(std::time::Instant::now() < deadline, "{failure}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Asks, as `client`, to move the account to `new_email`; the link mailed there.
+pub async fn change_link(server: &TestServer, client: &mut Client, new_email: &str) -> String {
+    let r = client
+        .post(
+            "/api/auth/change-email",
+            serde_json::json!({"newEmail": new_email}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    server.wait_for_link(new_email, 1).await
+}
+
 pub async fn enable_two_factor(browser: &mut Client, password: &str) -> (Vec<u8>, Vec<String>) {
     let r = browser
         .post(
