@@ -276,6 +276,20 @@ let
   # `auth` is looked up by name in unit dependencies; attach the name to the record.
   withNames = lib.mapAttrs (name: svc: svc // { inherit name; }) cfg.services;
 
+  # Every API, worker and sockets unit of this host, as name-value pairs.
+  stackUnits = lib.concatLists (lib.mapAttrsToList
+    (name: svc:
+      let
+        units = role: lib.imap0
+          (i: unitName: lib.nameValuePair unitName (unit { inherit name svc role unitName; replica = if inFleet then i else null; }))
+          (stackrLib.roleUnits cfg name role);
+      in
+      units "api" ++ lib.optionals svc.worker.enable (units "worker")
+      ++ lib.imap0
+        (i: unitName: socketsUnit { inherit name svc unitName; replica = if inFleet then i else null; })
+        (stackrLib.roleUnits cfg name "api"))
+    withNames);
+
   # Services whose API or worker runs on this host (their identity lives here).
   processesHere = lib.filterAttrs
     (name: _: stackrLib.localReplicas cfg name "api" + stackrLib.localReplicas cfg name "worker" > 0)
@@ -283,24 +297,11 @@ let
 in
 {
   config = lib.mkIf cfg.enable {
-    systemd.services = lib.mkMerge (lib.mapAttrsToList
-      (name: svc:
-        let
-          units = role: lib.imap0
-            (i: unitName: lib.nameValuePair unitName (unit { inherit name svc role unitName; replica = if inFleet then i else null; }))
-            (stackrLib.roleUnits cfg name role);
-        in
-        lib.listToAttrs (units "api" ++ lib.optionals svc.worker.enable (units "worker")
-          ++ lib.imap0
-            (i: unitName: socketsUnit { inherit name svc unitName; replica = if inFleet then i else null; })
-            (stackrLib.roleUnits cfg name "api")))
-      withNames);
+    systemd.services = lib.listToAttrs stackUnits;
 
-    stackr.fleet.credentialSources = lib.concatLists (lib.mapAttrsToList
-      (name: svc: lib.optionals
-        (stackrLib.roleUnits cfg name "api" != [ ] || (svc.worker.enable && stackrLib.roleUnits cfg name "worker" != [ ]))
-        (map stackrLib.credentialSource (credentials name svc)))
-      withNames);
+    stackr.fleet.credentialSources = lib.concatMap
+      (u: map stackrLib.credentialSource (u.value.serviceConfig.LoadCredential or [ ]))
+      stackUnits;
 
     systemd.sockets = lib.listToAttrs (lib.concatLists (lib.mapAttrsToList
       (name: svc: lib.concatLists (lib.imap0
