@@ -8,7 +8,9 @@
 //!    required and must be trusted.
 //!
 //! `POST /api/auth/provision` is exempt: it is called by services, and proven by a service
-//! credential rather than by the browser.
+//! credential rather than by the browser. So is `POST /api/auth/callback/:id`, which a provider's
+//! page posts from the provider's origin (`response_mode=form_post`, Apple): it reads no cookie
+//! and only sends the browser on to the GET callback, where the state cookie decides.
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, Method};
@@ -134,6 +136,14 @@ fn is_login_form(path: &str) -> bool {
     path.ends_with("/sign-in/email") || path.ends_with("/sign-up/email")
 }
 
+/// `/api/auth/callback/<providerId>`: where a provider's page may post the browser back. A cookie
+/// without `SameSite` that an app set on this host travels with that cross-site POST (Safari,
+/// Firefox), so checking its origin would refuse every such browser's sign-in.
+fn is_provider_callback(path: &str) -> bool {
+    path.strip_prefix("/api/auth/callback/")
+        .is_some_and(|id| !id.is_empty() && !id.contains('/'))
+}
+
 /// Middleware enforcing the rules above.
 pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let method = req.method();
@@ -141,7 +151,7 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
         return next.run(req).await;
     }
     let path = req.uri().path();
-    if path == "/api/auth/provision" {
+    if path == "/api/auth/provision" || is_provider_callback(path) {
         return next.run(req).await;
     }
     let headers = req.headers();

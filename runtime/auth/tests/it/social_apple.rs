@@ -144,3 +144,42 @@ async fn a_nul_in_what_the_provider_answers_refuses_the_sign_in() {
         );
     }
 }
+
+/// Apple's page posts the browser back from its own origin. The `SameSite=Lax` cookies of this
+/// service stay behind on that cross-site POST, but a cookie set without `SameSite` on the same
+/// host (by an app sharing it) travels with it in Safari and Firefox. The POST only sends the
+/// browser on to the GET callback, which reads the state cookie, so it needs no trusted origin:
+/// refusing it (`403 INVALID_ORIGIN`) ended the sign-in of every such browser.
+#[tokio::test]
+async fn a_form_post_carrying_a_cookie_from_apples_origin_goes_on_to_the_callback() {
+    let (apple, auth) = apple_and_auth().await;
+    let mut browser = Browser::new(auth.client(), auth.state.config.base(), &apple.base);
+    let url = browser.authorization_url(PROVIDER).await;
+    let page = reqwest::get(&url).await.unwrap().text().await.unwrap();
+    let (_, fields) = oidc_browser::provider_form(&page, "");
+    let posted = browser
+        .auth
+        .raw()
+        .post(browser.auth.url(&format!("/api/auth/callback/{PROVIDER}")))
+        .header("origin", "https://appleid.apple.com")
+        .header("cookie", "app_locale=en")
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 302, "{}", posted.text().await.unwrap());
+    let next = posted.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        next.contains(&format!("/api/auth/callback/{PROVIDER}?")),
+        "{next}"
+    );
+    let to = browser.open(&next).await;
+    assert_eq!(to.status, 302, "{}", to.text);
+    assert!(
+        !oidc_browser::location(&to).contains("error="),
+        "{}",
+        oidc_browser::location(&to)
+    );
+    let session = browser.auth.session().await;
+    assert_eq!(session["user"]["email"], apple_fake::USER_EMAIL);
+}
