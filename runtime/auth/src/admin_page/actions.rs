@@ -9,9 +9,9 @@ use axum::http::Extensions;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
-use super::form;
 use super::html;
 use super::users_list::url_segment;
+use super::{form, form_values};
 use crate::admin_actions::{self, Actor};
 use crate::client_ip;
 use crate::db::{sessions, users};
@@ -55,9 +55,15 @@ pub async fn post(
         ip,
     };
     let done = match action {
-        "set-role" => admin_actions::set_role(&state, &actor, &id, &[get("role").to_owned()])
-            .await
-            .map(drop),
+        "set-role" => {
+            let roles = form_values(&body, "role");
+            if roles.is_empty() {
+                return refused("Tick at least one role; nothing was changed.");
+            }
+            admin_actions::set_role(&state, &actor, &id, &roles)
+                .await
+                .map(drop)
+        }
         "ban" => {
             if get("confirm") != "yes" {
                 return refused("Tick the confirmation box to ban the user; nothing was changed.");

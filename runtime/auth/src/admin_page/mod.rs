@@ -116,3 +116,15 @@ fn post_allowed(
 fn form(bytes: &[u8]) -> std::collections::HashMap<String, String> {
     url::form_urlencoded::parse(bytes).into_owned().collect()
 }
+
+/// Every value of a field a form may send several times (ticked boxes of one name), each once,
+/// in the order sent.
+fn form_values(bytes: &[u8], name: &str) -> Vec<String> {
+    let mut values: Vec<String> = Vec::new();
+    for (key, value) in url::form_urlencoded::parse(bytes) {
+        if key == name && !values.iter().any(|v| *v == value) {
+            values.push(value.into_owned());
+        }
+    }
+    values
+}

@@ -16,7 +16,7 @@ use crate::state::AppState;
 
 /// The message read out after an action (`?done=`), by action; unknown values show nothing.
 const DONE: &[(&str, &str)] = &[
-    ("set-role", "The role was changed."),
+    ("set-role", "The roles were changed."),
     ("ban", "The user was banned and signed out everywhere."),
     ("unban", "The ban was lifted."),
     ("revoke-session", "The session was ended."),
@@ -146,16 +146,18 @@ fn session_rows(
 }
 
 fn actions(state: &AppState, current: &CurrentSession, user: &User) -> String {
+    // Boxes, not a single-choice list: a user may hold several roles, and the form sends back
+    // every one ticked.
     let roles: String = state
         .config
         .roles
         .all()
         .map(|r| {
-            let selected = user.roles().any(|mine| mine == r);
+            let held = user.roles().any(|mine| mine == r);
             format!(
-                "<option value=\"{0}\"{1}>{0}</option>",
+                "<label><input type=\"checkbox\" name=\"role\" value=\"{0}\"{1}> {0}</label> ",
                 escape(r),
-                if selected { " selected" } else { "" }
+                if held { " checked" } else { "" }
             )
         })
         .collect();
@@ -168,12 +170,8 @@ fn actions(state: &AppState, current: &CurrentSession, user: &User) -> String {
         current,
         user,
         "set-role",
-        &field(
-            "role",
-            "Role",
-            &format!("<select id=\"role\" name=\"role\">{roles}</select>"),
-        ),
-        "Set role",
+        &format!("<p>{roles}</p>"),
+        "Set roles",
     );
     let ban = action_form(
         state,
@@ -230,7 +228,7 @@ fn actions(state: &AppState, current: &CurrentSession, user: &User) -> String {
         "Delete this user",
     );
     format!(
-        "<fieldset><legend>Role</legend>{set_role}</fieldset><fieldset><legend>Ban</legend>{ban}{unban}</fieldset>\
+        "<fieldset><legend>Roles</legend>{set_role}</fieldset><fieldset><legend>Ban</legend>{ban}{unban}</fieldset>\
          <fieldset><legend>Sessions and password</legend>{revoke_all}{reset}</fieldset>\
          <fieldset class=\"danger\"><legend>Delete</legend>{delete}</fieldset>"
     )

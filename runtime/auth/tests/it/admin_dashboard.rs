@@ -591,3 +591,82 @@ async fn a_nul_in_a_dashboard_url_is_refused() {
     let errors = logs.alarming();
     assert!(errors.is_empty(), "{errors:#?}");
 }
+
+/// A user may hold several roles (`admin,finance`). The role form shows each one held ticked and
+/// stores every ticked one: a single-choice list showed only the last and, sent back unchanged,
+/// replaced the roles with it, silently dropping `admin`. Nothing ticked changes nothing.
+#[tokio::test]
+async fn the_role_form_keeps_every_role_a_user_holds() {
+    let server = TestServer::start_with(Options {
+        roles: "finance",
+        ..Default::default()
+    })
+    .await;
+    let mut admin = root_on_the_dashboard(&server).await;
+    let uid = server
+        .client()
+        .sign_up("Fin", "fin@example.com", "password-123")
+        .await
+        .json()["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    server.psql(&format!(
+        r#"update "user" set "role" = 'admin,finance' where "id" = '{uid}'"#
+    ));
+    let role_of = || {
+        server.psql(&format!(
+            r#"select "role" from "user" where "id" = '{uid}'"#
+        ))
+    };
+    let user_page = format!("/users/{uid}");
+
+    let r = admin.get(&user_page).await;
+    assert_valid(&r);
+    let ticked = |page: &Response, role: &str| {
+        page.text.contains(&format!(
+            "<input type=\"checkbox\" name=\"role\" value=\"{role}\" checked>"
+        ))
+    };
+    assert!(
+        ticked(&r, "admin") && ticked(&r, "finance") && !ticked(&r, "user"),
+        "every role held, and only those, ticked: {}",
+        r.text
+    );
+
+    let csrf = token(&r, "set-role");
+    let r = post_form(
+        &mut admin,
+        &user_page,
+        &[("action", "set-role"), ("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(r.status, 400, "nothing ticked is refused: {}", r.text);
+    assert_valid(&r);
+    assert_eq!(role_of(), "admin,finance");
+
+    let r = post_form(
+        &mut admin,
+        &user_page,
+        &[
+            ("action", "set-role"),
+            ("csrf", &csrf),
+            ("role", "admin"),
+            ("role", "finance"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    assert_eq!(role_of(), "admin,finance", "both ticked roles stored");
+
+    let r = post_form(
+        &mut admin,
+        &user_page,
+        &[("action", "set-role"), ("csrf", &csrf), ("role", "finance")],
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    assert_eq!(role_of(), "finance");
+    let r = admin.get(&user_page).await;
+    assert!(ticked(&r, "finance") && !ticked(&r, "admin"), "{}", r.text);
+}
