@@ -290,4 +290,25 @@ mod tests {
         assert!(!report.contains("s3cret"), "{report}");
         insta::assert_snapshot!(report);
     }
+
+    /// The value of an unknown field is not parsed before the error: however broken (a bracket
+    /// closed by the wrong one, a file cut short) or deeply nested it is, the report is made, and
+    /// does not show it.
+    #[test]
+    fn a_broken_or_deep_unknown_value_is_reported_hidden() {
+        let deep = 1_000_000;
+        for value in [
+            "{ \"secret\": [\"s3cret\" }".to_owned(),
+            "[\"s3cret\", ]]]".to_owned(),
+            "{ \"s3cret\"".to_owned(),
+            format!("{}\"s3cret\"{}", "[".repeat(deep), "]".repeat(deep)),
+        ] {
+            let text = format!(
+                "{{\n  \"name\": \"shop\",\n  \"bogus\": {value},\n  \"services\": []\n}}\n"
+            );
+            let report = report(&text);
+            assert!(report.contains("unknown field `bogus`"), "{report}");
+            assert!(!report.contains("s3cret"), "{report}");
+        }
+    }
 }

@@ -36,7 +36,9 @@ pub fn value_span(text: &str, path: &JsonPath) -> Option<Range<usize>> {
     })
 }
 
-/// Byte range of the value of the object member whose key ends at byte `key_end`.
+/// Byte range of the value of the object member whose key ends at byte `key_end`. The value may
+/// not be JSON (serde stops at an unknown key before reading its value): one that does not end
+/// as JSON does runs to the end of the text.
 pub(super) fn member_value(text: &str, key_end: usize) -> Option<Range<usize>> {
     let mut scanner = Scanner {
         bytes: text.as_bytes(),
@@ -45,8 +47,11 @@ pub(super) fn member_value(text: &str, key_end: usize) -> Option<Range<usize>> {
     scanner.expect(b':')?;
     scanner.whitespace();
     let start = scanner.at;
-    scanner.skip_value()?;
-    Some(start..scanner.at.min(text.len()))
+    let end = match scanner.skip_value() {
+        Some(()) => scanner.at.min(text.len()),
+        None => text.len(),
+    };
+    Some(start..end)
 }
 
 /// 1-based (line, column) of byte `offset`, columns counted in characters.
@@ -127,33 +132,42 @@ impl Scanner<'_> {
         None
     }
 
+    /// Moves past the value starting here; `None` if it is not one. A loop over the closers still
+    /// awaited rather than a recursion: an unknown key's value reaches here unparsed (serde stops
+    /// at the key), and it may be nested deeper than any stack, or close a bracket with the wrong
+    /// one, which is refused rather than looped on. Every turn moves on or returns.
     fn skip_value(&mut self) -> Option<()> {
-        self.whitespace();
-        match self.peek()? {
-            b'"' => self.string().map(drop),
-            open @ (b'{' | b'[') => {
-                let close = if open == b'{' { b'}' } else { b']' };
-                self.at += 1;
-                loop {
-                    self.whitespace();
-                    match self.peek()? {
-                        b if b == close => {
-                            self.at += 1;
-                            return Some(());
-                        }
-                        b',' | b':' => self.at += 1,
-                        _ => self.skip_value()?,
+        let mut closers = Vec::new();
+        loop {
+            self.whitespace();
+            match self.peek()? {
+                b'"' => self.string().map(drop)?,
+                open @ (b'{' | b'[') => {
+                    self.at += 1;
+                    closers.push(if open == b'{' { b'}' } else { b']' });
+                }
+                close @ (b'}' | b']') => {
+                    if closers.pop() != Some(close) {
+                        return None;
+                    }
+                    self.at += 1;
+                }
+                b',' | b':' if !closers.is_empty() => self.at += 1,
+                _ => {
+                    let start = self.at;
+                    while !matches!(
+                        self.peek(),
+                        None | Some(b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t')
+                    ) {
+                        self.at += 1;
+                    }
+                    if self.at == start {
+                        return None;
                     }
                 }
             }
-            _ => {
-                while !matches!(
-                    self.peek(),
-                    None | Some(b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t')
-                ) {
-                    self.at += 1;
-                }
-                Some(())
+            if closers.is_empty() {
+                return Some(());
             }
         }
     }
