@@ -12,22 +12,18 @@ pub const SYSTEM_POSTGRES_PORT: u16 = 5432;
 pub const SYSTEM_REDIS_PORT: u16 = 6379;
 
 /// Port of every service in config order, filling defaults: the n-th base service without an
-/// explicit port gets the n-th free port from 8080 not taken by an explicit port.
-pub fn resolve_api_ports(services: &[ServiceConfig]) -> Vec<u16> {
+/// explicit port gets the n-th free port from 8080 not taken by an explicit port, `None` once
+/// no port up to 65535 is left (a config of tens of thousands of services).
+pub fn resolve_api_ports(services: &[ServiceConfig]) -> Vec<Option<u16>> {
     let taken: HashSet<u16> = services.iter().filter_map(|s| s.port).collect();
-    let mut next = FIRST_BASE_PORT;
+    let mut free = (FIRST_BASE_PORT..=u16::MAX)
+        .filter(|port| !taken.contains(port) && *port != AUTH_PORT && *port != AUTH_ADMIN_PORT);
     services
         .iter()
         .map(|service| match (service.port, service.kind) {
-            (Some(port), _) => port,
-            (None, ServiceKind::Auth) => AUTH_PORT,
-            (None, ServiceKind::Base) => {
-                while taken.contains(&next) || next == AUTH_PORT || next == AUTH_ADMIN_PORT {
-                    next += 1;
-                }
-                next += 1;
-                next - 1
-            }
+            (Some(port), _) => Some(port),
+            (None, ServiceKind::Auth) => Some(AUTH_PORT),
+            (None, ServiceKind::Base) => free.next(),
         })
         .collect()
 }
@@ -38,7 +34,8 @@ pub fn resolve_api_ports(services: &[ServiceConfig]) -> Vec<u16> {
 /// the new service) use are skipped. When nothing is free above, the lowest free port from 8080.
 pub fn next_free_base_port(config: &StackrConfig) -> u16 {
     let services = &config.services;
-    let used = resolve_api_ports(services);
+    let resolved = resolve_api_ports(services);
+    let used: Vec<u16> = resolved.iter().flatten().copied().collect();
     let admin: Vec<u16> = services.iter().filter_map(|s| s.admin_port).collect();
     let count = services.len() as u32 + 1;
     let range_starts = [
@@ -63,9 +60,9 @@ pub fn next_free_base_port(config: &StackrConfig) -> u16 {
     };
     let start = services
         .iter()
-        .zip(&used)
+        .zip(&resolved)
         .filter(|(service, _)| service.kind == ServiceKind::Base)
-        .map(|(_, port)| port.saturating_add(1))
+        .filter_map(|(_, port)| port.map(|port| port.saturating_add(1)))
         .max()
         .unwrap_or(FIRST_BASE_PORT);
     (start..=u16::MAX)
@@ -112,5 +109,29 @@ mod tests {
         assert_eq!(next_free_base_port(&below_postgres), 5433);
         let none = config(r#"{"name":"s","services":[{"name":"auth","kind":"auth"}]}"#);
         assert_eq!(next_free_base_port(&none), FIRST_BASE_PORT);
+    }
+
+    /// More base services than ports from 8080 on: the config is refused at the first service
+    /// left without a default port, rather than the count running past 65535.
+    #[test]
+    fn default_ports_running_out_are_refused_at_the_service() {
+        let services: Vec<String> = (0..60_000)
+            .map(|i| format!(r#"{{"name":"s{i}","authMiddleware":"none"}}"#))
+            .collect();
+        let text = format!(r#"{{"name":"big","services":[{}]}}"#, services.join(","));
+        let file = std::path::Path::new("stackr.config.json");
+        let error = crate::model::validate(&config(&text), file, &text).unwrap_err();
+        // 8080..=65535 holds 57456 ports, auth's default 8888 among them: 57455 are given out.
+        assert_eq!(
+            error.path.to_string(),
+            "services[57455]",
+            "{}",
+            error.message
+        );
+        assert!(
+            error.message.contains("no default API port"),
+            "{}",
+            error.message
+        );
     }
 }

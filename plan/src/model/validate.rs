@@ -4,7 +4,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use super::names::{check_name, check_service_name};
-use super::ports::{resolve_api_ports, AUTH_ADMIN_PORT, SYSTEM_POSTGRES_PORT, SYSTEM_REDIS_PORT};
+use super::ports::{
+    resolve_api_ports, AUTH_ADMIN_PORT, FIRST_BASE_PORT, SYSTEM_POSTGRES_PORT, SYSTEM_REDIS_PORT,
+};
 use super::{Model, Runtime, Service};
 use crate::config::{
     locate, AuthMiddleware, ConfigError, JsonPath, ServiceConfig, ServiceKind, StackrConfig,
@@ -313,7 +315,19 @@ fn resolve_services(config: &StackrConfig, report: &Reporter) -> Result<Vec<Serv
         .iter()
         .zip(ports)
         .enumerate()
-        .map(|(index, (service, port))| resolve_service(index, service, port, report))
+        .map(|(index, (service, port))| {
+            let port = port.ok_or_else(|| {
+                report.error(
+                    JsonPath::service(index),
+                    format!(
+                        "no default API port is left for `{}`: the services before it take every port from {FIRST_BASE_PORT} to 65535",
+                        service.name
+                    ),
+                    "give it a `port`, or split the stack: one port per service has to fit",
+                )
+            })?;
+            resolve_service(index, service, port, report)
+        })
         .collect()
 }
 
