@@ -36,15 +36,23 @@ fn word(s: &str) -> bool {
     !s.is_empty() && s.chars().all(|c| c.is_ascii_graphic())
 }
 
-/// https, or http on the loopback interface (a provider run next to auth).
-fn provider_url(url: &str) -> bool {
-    let loopback = ["http://localhost", "http://127.0.0.1", "http://[::1]"];
-    let rest_ok = |rest: &str| rest.is_empty() || rest.starts_with([':', '/']);
-    url.strip_prefix("https://")
-        .is_some_and(|host| !host.is_empty() && !host.starts_with('/'))
-        || loopback
-            .iter()
-            .any(|l| url.strip_prefix(l).is_some_and(rest_ok))
+/// https, or http on the loopback interface (a provider run next to auth). Parsed as auth parses
+/// it when it starts: `http://localhost:@host` is plain http to `host`, which a prefix test of the
+/// text took for loopback.
+fn provider_url(text: &str) -> bool {
+    let Ok(url) = url::Url::parse(text) else {
+        return false;
+    };
+    match url.scheme() {
+        "https" => url.host().is_some(),
+        "http" => match url.host() {
+            Some(url::Host::Domain(name)) => name == "localhost",
+            Some(url::Host::Ipv4(address)) => address.is_loopback(),
+            Some(url::Host::Ipv6(address)) => address.is_loopback(),
+            None => false,
+        },
+        _ => false,
+    }
 }
 
 pub fn check(providers: &[OAuthProviderConfig]) -> Result<(), Refusal> {
@@ -159,5 +167,20 @@ mod tests {
         assert!(!provider_url("http://localhost.evil.example"));
         assert!(!provider_url("https://"));
         assert!(!provider_url("ftp://id.example.com"));
+    }
+
+    /// What follows a loopback name can make it the user part of a URL whose host is another
+    /// machine: plain http to it is refused as auth refuses it when it starts.
+    #[test]
+    fn a_loopback_name_before_an_at_sign_is_not_loopback() {
+        for remote in [
+            "http://localhost:@evil.example",
+            "http://127.0.0.1:9000@evil.example/realms/x",
+            "http://[::1]:x@evil.example",
+            "http://localhost/@evil.example",
+        ] {
+            let loopback = remote == "http://localhost/@evil.example";
+            assert_eq!(provider_url(remote), loopback, "{remote}");
+        }
     }
 }
