@@ -156,18 +156,22 @@ fn resolve_hosts(placement: &PlacementConfig, report: &Reporter) -> Result<Vec<H
                 "give the address other hosts reach this one at, like `10.0.0.5` or `fd00::5`",
             )
         })?;
-        if address.is_loopback() || address.is_unspecified() || address.is_multicast() {
+        // `::ffff:a.b.c.d` is the IPv4 address a.b.c.d on the wire, loopback or taken as it is.
+        let reached = address.to_canonical();
+        let broadcast = matches!(reached, IpAddr::V4(v4) if v4.is_broadcast());
+        if reached.is_loopback() || reached.is_unspecified() || reached.is_multicast() || broadcast
+        {
             return Err(report.error(
                 at.clone().key("address"),
                 format!(
-                    "`{address}` is not an address other hosts can reach this one at (loopback, unspecified or multicast)"
+                    "`{address}` is not an address other hosts can reach this one at (loopback, unspecified, multicast or broadcast)"
                 ),
                 "give the host's own address on the network the hosts share",
             ));
         }
         if let Some(other) = hosts
             .iter()
-            .find(|h| h.name == host.name || h.address == address)
+            .find(|h| h.name == host.name || h.address.to_canonical() == reached)
         {
             let (field, what) = if other.name == host.name {
                 ("name", format!("host name `{}`", host.name))
@@ -481,6 +485,20 @@ mod tests {
             "duplicate_host_name",
             report(&fleet_with(r#""name": "data""#, r#""name": "gate""#))
         );
+    }
+
+    /// An IPv4 address written as IPv6 (`::ffff:a.b.c.d`) is the IPv4 address on the wire: it
+    /// is loopback or a duplicate as that address is. Broadcast reaches no one host either.
+    #[test]
+    fn mapped_and_broadcast_addresses_are_judged_as_the_address_they_reach() {
+        for (bad, why) in [
+            ("::ffff:127.0.0.1", "loopback"),
+            ("::ffff:10.0.0.10", "duplicate address"),
+            ("255.255.255.255", "broadcast"),
+        ] {
+            let report = report(&fleet_with("10.0.0.20", bad));
+            assert!(report.contains(why), "{bad}: {report}");
+        }
     }
 
     #[test]
