@@ -43,5 +43,6 @@ mod set_role;
 mod snapshots;
 mod special_files;
 mod template_engines;
+mod terminal_output;
 mod upgrade_record;
 mod vendored_runtime;

@@ -176,6 +176,33 @@ impl ConfigError {
     /// path as its label (under `file:line:column`), then what to do. `color` for a terminal;
     /// lines are wrapped at a fixed width so the text is the same wherever it is printed.
     pub fn report(&self, color: bool) -> String {
+        self.printable().render(color)
+    }
+
+    /// This error with what it quotes of the config, and the file's name, printable: no control
+    /// character reaches the terminal from them (see [`super::printable`]).
+    fn printable(&self) -> Self {
+        use super::printable::{escaped, masked};
+        let escaped_path = self.path.0.iter().map(|segment| match segment {
+            PathSegment::Key(key) => PathSegment::Key(escaped(key).into_owned()),
+            PathSegment::Index(index) => PathSegment::Index(*index),
+        });
+        Self {
+            file: PathBuf::from(escaped(&self.file.to_string_lossy()).into_owned()),
+            path: JsonPath(escaped_path.collect()),
+            snippet: self.snippet.as_ref().map(|snippet| {
+                Box::new(Snippet {
+                    text: masked(&snippet.text).into_owned(),
+                    span: snippet.span.clone(),
+                    label: snippet.label.as_deref().map(|l| escaped(l).into_owned()),
+                })
+            }),
+            message: escaped(&self.message).into_owned(),
+            help: escaped(&self.help).into_owned(),
+        }
+    }
+
+    fn render(&self, color: bool) -> String {
         use miette::{GraphicalReportHandler, GraphicalTheme};
         if self
             .snippet

@@ -1,0 +1,72 @@
+//! A config error quotes what the config holds (a key, a value, a line of a broken file) and
+//! names where it is; a terminal or CI log would obey a control character in any of it (ESC and
+//! the one-character CSI start sequences that retitle the terminal, rewrite lines or set the
+//! clipboard). Each is printed as text instead.
+
+use std::borrow::Cow;
+
+/// `text` with every control character written as its Rust escape (`\u{1b}`, `\n`): for a
+/// message, a help or a key, which are one line each.
+pub fn escaped(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(
+        text.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().collect()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
+}
+
+/// The text of a config as quoted under an error, its control characters masked where they
+/// stand: each is replaced by one character of the same UTF-8 length (`?`, or `¿` for the
+/// two-byte C1 controls), so the byte offsets an error points at, and the columns, stay right.
+/// Line breaks and tabs stay; a carriage return only before a line break.
+pub fn masked(text: &str) -> Cow<'_, str> {
+    let mut chars = text.chars().peekable();
+    let mut masked = String::with_capacity(text.len());
+    let mut changed = false;
+    while let Some(c) = chars.next() {
+        let kept = match c {
+            '\n' | '\t' => true,
+            '\r' => chars.peek() == Some(&'\n'),
+            c => !c.is_control(),
+        };
+        if kept {
+            masked.push(c);
+        } else {
+            changed = true;
+            masked.push(if c.len_utf8() == 1 { '?' } else { '¿' });
+        }
+    }
+    if changed {
+        Cow::Owned(masked)
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_escaped_or_masked_in_place() {
+        assert_eq!(
+            escaped("a\u{1b}]0;t\u{7}\u{9b}\n"),
+            "a\\u{1b}]0;t\\u{7}\\u{9b}\\n"
+        );
+        assert!(matches!(escaped("plain é"), Cow::Borrowed(_)));
+        let text = "a\u{1b}b\u{9b}c\u{7f}\r\nd\re\tf\n";
+        let shown = masked(text);
+        assert_eq!(shown, "a?b¿c?\r\nd?e\tf\n");
+        assert_eq!(shown.len(), text.len());
+        assert_eq!(shown.chars().count(), text.chars().count());
+    }
+}
