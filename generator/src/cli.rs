@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::{add_service, dev, generate, init, secrets, set_role, upgrade};
+use crate::config::printable::escaped_but_line_breaks;
 use crate::config::{AuthMiddleware, ConfigError};
 use crate::UsageError;
 
@@ -306,10 +307,11 @@ pub fn run(cli: Cli) -> ExitCode {
             eprint!("{}", config.report_for_stderr());
             ExitCode::from(USAGE_EXIT)
         } else if let Some(usage) = err.downcast_ref::<UsageError>() {
-            eprintln!("error: {usage}");
+            eprintln!("error: {}", escaped_but_line_breaks(&usage.to_string()));
             ExitCode::from(USAGE_EXIT)
         } else {
-            eprintln!("error: {err:#}");
+            // Errors name files and links of the project, which can hold any character.
+            eprintln!("error: {}", escaped_but_line_breaks(&format!("{err:#}")));
             ExitCode::FAILURE
         }
     })

@@ -56,3 +56,17 @@ fn a_file_name_in_an_error_is_printed_escaped() {
     assert!(err.contains(".stackr-staging-"), "{err}");
     assert_printable(&err);
 }
+
+/// A link's target is named in the refusal to follow it; a repository sets it to any bytes.
+#[test]
+fn a_links_target_in_an_error_is_printed_escaped() {
+    let (_dir, root) = init_project(&[]);
+    let manifest = root.join("services/core/Cargo.toml");
+    std::fs::remove_file(&manifest).unwrap();
+    std::os::unix::fs::symlink("/tmp/\u{1b}]0;title\u{7}\u{9b}2J", &manifest).unwrap();
+    let output = stackr(&root, &["generate"]);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{err}");
+    assert!(err.contains("symbolic link to /tmp/"), "{err}");
+    assert_printable(&err);
+}

@@ -5,7 +5,7 @@ mod error;
 mod load;
 mod locate;
 mod placement;
-mod printable;
+pub mod printable;
 mod schema;
 mod types;
 mod unique_keys;

@@ -24,6 +24,11 @@ pub fn escaped(text: &str) -> Cow<'_, str> {
     )
 }
 
+/// [`escaped`], but for a message of several lines: its line breaks stay.
+pub fn escaped_but_line_breaks(text: &str) -> String {
+    text.split('\n').map(escaped).collect::<Vec<_>>().join("\n")
+}
+
 /// The text of a config as quoted under an error, its control characters masked where they
 /// stand: each is replaced by one character of the same UTF-8 length (`?`, or `¿` for the
 /// two-byte C1 controls), so the byte offsets an error points at, and the columns, stay right.
@@ -63,6 +68,10 @@ mod tests {
             "a\\u{1b}]0;t\\u{7}\\u{9b}\\n"
         );
         assert!(matches!(escaped("plain é"), Cow::Borrowed(_)));
+        assert_eq!(
+            escaped_but_line_breaks("a\u{1b}\nb\r\n"),
+            "a\\u{1b}\nb\\r\n"
+        );
         let text = "a\u{1b}b\u{9b}c\u{7f}\r\nd\re\tf\n";
         let shown = masked(text);
         assert_eq!(shown, "a?b¿c?\r\nd?e\tf\n");
