@@ -2,6 +2,7 @@
 //! scripts/test.sh runs each in its own process.
 
 mod adversarial_guard;
+mod answers_not_stored;
 mod auth_replicas;
 mod dashboard_actions_at_guard;
 mod database_errors_in_the_log;
