@@ -14,7 +14,9 @@ pg_dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || tr
 # (CARGO_MANIFEST_DIR, …) the stack's processes would inherit, and some build scripts rerun
 # whenever those change.
 cargo build --quiet --locked --workspace --bins
+# Where that build went: target/ unless CARGO_TARGET_DIR or a cargo config moves it.
+target_dir=$(scripts/cargo-target-dir.sh)
 # The auth service's admin dashboard (its port is plan/src/model/ports.rs's AUTH_ADMIN_PORT).
 echo "stackr: admin dashboard (once the stack is up): http://127.0.0.1:3333/"
-echo "stackr: the first admin: sign up, then run: target/debug/stackr set-role EMAIL admin"
-exec target/debug/stackr dev "$@"
+echo "stackr: the first admin: sign up, then run: $target_dir/debug/stackr set-role EMAIL admin"
+exec "$target_dir/debug/stackr" dev "$@"

@@ -45,8 +45,9 @@ built=$(date +%s)
 
 # The drift and lint suites run a copy of the binary just built: suites that rebuild the
 # workspace (the demo stack, the scaffold example) relink target/debug/stackr while they run.
+# The workspace build went to target/ unless CARGO_TARGET_DIR or a cargo config moves it.
 stackr=target/test-suites/stackr
-cp target/debug/stackr "$stackr"
+cp "$(scripts/cargo-target-dir.sh)/debug/stackr" "$stackr"
 status=0
 python3 scripts/run-suites.py "$build_json" \
   "formatting=cargo fmt --all -- --check" \

@@ -6,6 +6,7 @@ mod build_script_watch;
 mod common;
 mod config_errors;
 mod config_schema;
+mod demo_script;
 mod deploy_secrets;
 mod dev_after_crash;
 mod dev_api_sockets;

@@ -86,8 +86,9 @@ fn no_auth_scaffold_serves_its_example_routes() {
         .output()
         .unwrap();
     assert!(built.status.success(), "{}", stderr(&built));
-    let binary = common::local_build::repo_root()
-        .join("target/debug")
+    // Built by in_shared_target's cargo: in the tests' target folder, wherever that is.
+    let binary = common::local_build::shared_target()
+        .join("debug")
         .join(&service.api_bin);
     let _api = Running(
         Command::new(&binary)

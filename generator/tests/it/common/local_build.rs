@@ -31,11 +31,16 @@ pub fn use_local_runtime(root: &Path) {
     std::fs::copy(repo_root().join("Cargo.lock"), root.join("Cargo.lock")).unwrap();
 }
 
+/// The target folder these tests were built in (`target/` unless CARGO_TARGET_DIR moves it);
+/// what a command of [`in_shared_target`] builds lands here.
+pub fn shared_target() -> &'static Path {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap()
+}
+
 /// A command whose cargo builds land in this worktree's target folder, without the variables
 /// `cargo test` sets for the package under test (they would make cargo rebuild shared crates).
 pub fn in_shared_target(mut command: Command) -> Command {
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap();
     stackr_testkit::without_cargo_package_env(&mut command);
-    command.env("CARGO_TARGET_DIR", target);
+    command.env("CARGO_TARGET_DIR", shared_target());
     command
 }
