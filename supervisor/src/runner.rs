@@ -355,6 +355,18 @@ fn describe_reason(r: &StopReason) -> String {
     }
 }
 
+/// Whether a process that has not started yet needs `i` in a way `i`'s `end` leaves unmet
+/// forever. Asked before `end` is recorded: once it is, such a process gives up waiting.
+fn awaited_in_vain(ctx: &Ctx, i: usize, end: ProcState) -> bool {
+    let states = ctx.states.borrow();
+    ctx.stack.processes.iter().enumerate().any(|(d, p)| {
+        states[d] == ProcState::Pending
+            && p.depends_on
+                .iter()
+                .any(|dep| dep.process == i && condition_met(end, dep.condition) == Some(false))
+    })
+}
+
 /// Whether a dependency is met (`Some(true)`), can never be met (`Some(false)`), or may still be.
 fn condition_met(state: ProcState, condition: Condition) -> Option<bool> {
     use ProcState::*;
@@ -624,14 +636,23 @@ async fn restart_after_exit(
             after: started.elapsed(),
         },
     );
-    ctx.set(i, ProcState::Done(End::Completed(code)));
+    let end = ProcState::Done(End::Completed(code));
+    let awaited = awaited_in_vain(ctx, i, end);
+    ctx.set(i, end);
     let unlimited = 0;
     if restarts > 0 && should_restart(spec.restart.mode, unlimited, code, restarts) {
         let plural = if restarts == 1 { "" } else { "s" };
+        // A process still waiting on this one can now never start, which stops the stack:
+        // the note then only says what to do, the stop line that follows says the rest.
+        let then = if awaited {
+            "Fix the cause, then start `stackr dev` again"
+        } else {
+            "The rest of the stack runs on without it: fix the cause, then stop the stack and \
+             start `stackr dev` again"
+        };
         ctx.console.warn(&format!(
             "{}: gave up after {restarts} restart{plural} (its max_restarts); its output above \
-             says why. The rest of the stack runs on without it: fix the cause, then stop the \
-             stack and start `stackr dev` again",
+             says why. {then}",
             spec.name
         ));
     }

@@ -291,6 +291,26 @@ fn a_process_out_of_restarts_says_so_and_what_to_do() {
     assert_no_leftovers(&mark);
 }
 
+/// A process out of restarts that another one still waits on (a PostgreSQL its database set-up
+/// needs healthy): the waiting one can never start, so the stack stops. The note must not tell
+/// the developer the rest runs on, lines before it stops.
+#[test]
+fn a_process_out_of_restarts_that_others_wait_on_does_not_promise_the_stack_runs_on() {
+    let (dir, mark) = marked_dir("out-of-restarts-awaited");
+    let yaml = header(&mark)
+        + "  flaky:\n    command: \"exit 3\"\n    availability: { restart: on_failure, backoff_seconds: 1, max_restarts: 1 }\n  setup:\n    command: \"true\"\n    depends_on:\n      flaky:\n        condition: process_completed_successfully\n";
+    let mut sup = start_stack(dir.path(), &yaml);
+    let line = sup.wait_for_line("flaky: gave up after 1 restart", Duration::from_secs(60));
+    assert!(!line.contains("runs on without it"), "{line}");
+    assert!(line.contains("start `stackr dev` again"), "{line}");
+    assert_ne!(
+        sup.wait(Duration::from_secs(60)),
+        0,
+        "the stack stops, failed"
+    );
+    assert_no_leftovers(&mark);
+}
+
 #[test]
 fn always_restarts_even_after_success() {
     let dir = tempfile::tempdir().unwrap();
