@@ -26,7 +26,8 @@ pub(crate) fn holder_or_a_hint(port: u16) -> String {
         .unwrap_or_else(|| "a process this user cannot see (try `sudo ss -ltnp`)".to_owned())
 }
 
-/// `pid N (command line)` of the process listening on `port`, read from /proc (Linux).
+/// `pid N (command line, running in FOLDER)` of the process listening on `port`, read from /proc
+/// (Linux).
 fn holder_of(port: u16) -> Option<String> {
     let inodes: Vec<String> = ["/proc/net/tcp", "/proc/net/tcp6"]
         .iter()
@@ -57,7 +58,12 @@ fn holder_of(port: u16) -> Option<String> {
                 .chars()
                 .take(120)
                 .collect();
-            return Some(format!("pid {pid} ({command})"));
+            // Where it runs: for a `stackr dev` (or any server) of another project, the command
+            // line alone does not say which project's terminal to stop it in.
+            return Some(match std::fs::read_link(entry.path().join("cwd")) {
+                Ok(cwd) => format!("pid {pid} ({command}, running in {})", cwd.display()),
+                Err(_) => format!("pid {pid} ({command})"),
+            });
         }
     }
     None
@@ -89,9 +95,11 @@ mod tests {
         let err = check_free(&[(port, "the API of `core`".to_owned())])
             .unwrap_err()
             .to_string();
+        let cwd = std::env::current_dir().unwrap();
         assert!(
             err.contains(&format!("port {port} (the API of `core`)"))
-                && err.contains(&format!("pid {}", std::process::id())),
+                && err.contains(&format!("pid {}", std::process::id()))
+                && err.contains(&format!("running in {})", cwd.display())),
             "{err}"
         );
         drop(held);
