@@ -21,7 +21,9 @@ pub fn run(root: &Path, args: stackr_supervisor::DevArgs, no_check: bool) -> Res
                 args.file.display(),
                 root.display()
             ),
-            "run stackr from a project's root (or pass -C DIR), or create a project with `stackr init NAME`",
+            crate::config::project_above_hint(root).unwrap_or_else(|| {
+                "run stackr from a project's root (or pass -C DIR), or create a project with `stackr init NAME`".to_owned()
+            }),
         )
         .into());
     }

@@ -37,6 +37,7 @@ mod output_growth;
 mod process_compose_schema;
 mod prompts;
 mod readme_quick_tour;
+mod run_from_subfolder;
 mod scaffold_calls_and_jobs;
 mod scaffold_no_auth;
 mod scaffold_rustfmt;

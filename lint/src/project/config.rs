@@ -20,10 +20,10 @@ pub struct ConfiguredService {
 
 pub fn read_config(root: &Path) -> Result<Vec<ConfiguredService>> {
     if !root.join(CONFIG_FILE).is_file() {
-        bail!(
-            "cannot read {}: run `stackr lint` in a stackr project root or pass the root as PATH",
-            root.join(CONFIG_FILE).display()
-        );
+        let help = stackr_plan::config::project_above_hint(root).unwrap_or_else(|| {
+            "run `stackr lint` in a stackr project root or pass the root as PATH".to_owned()
+        });
+        bail!("cannot read {}: {help}", root.join(CONFIG_FILE).display());
     }
     let planned = stackr_plan::load_planned(root)?;
     Ok(services_of(&planned.plan))

@@ -2,7 +2,7 @@
 //! serde_path_to_error) and the line/column (from serde_json).
 
 use std::ops::Range;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::error::Category;
 
@@ -26,11 +26,15 @@ pub fn load_config_file(file: &Path) -> Result<(StackrConfig, String), ConfigErr
     // machine; a flake's copy of the project in the Nix store could not follow one out of it.
     let bytes = crate::regular_file::read_unlinked(file).map_err(|err| {
         let help = if err.kind() == std::io::ErrorKind::NotFound {
-            "run `stackr init NAME` to create a project, or run stackr from the project root"
+            let dir = file.parent().unwrap_or(Path::new("."));
+            project_above_hint(dir).unwrap_or_else(|| {
+                "run `stackr init NAME` to create a project, or run stackr from the project root"
+                    .to_owned()
+            })
         } else {
-            "make it a regular file holding the project's config"
+            "make it a regular file holding the project's config".to_owned()
         };
-        unlocated(format!("cannot read the config: {err}"), help)
+        unlocated(format!("cannot read the config: {err}"), &help)
     })?;
     let text = String::from_utf8(bytes).map_err(|err| {
         let valid = &err.as_bytes()[..err.utf8_error().valid_up_to()];
@@ -43,6 +47,30 @@ pub fn load_config_file(file: &Path) -> Result<(StackrConfig, String), ConfigErr
     })?;
     let config = parse_config(file, &text)?;
     Ok((config, text))
+}
+
+/// For a command run in a folder without a config: when a folder above `dir` holds one (`dir` is
+/// a project's subfolder, say `services/core`), how to run the command there instead.
+pub fn project_above_hint(dir: &Path) -> Option<String> {
+    let dir = dir.canonicalize().ok()?;
+    let mut up = PathBuf::from("..");
+    for ancestor in dir.ancestors().skip(1) {
+        if ancestor.join(CONFIG_FILE).is_file() {
+            // Relative to the folder the command ran in when that is the one searched, so the
+            // hint reads as what to type; an absolute path for a folder given with -C.
+            let root = if dir == std::env::current_dir().ok()? {
+                up
+            } else {
+                ancestor.to_owned()
+            };
+            let root = root.display();
+            return Some(format!(
+                "this folder is inside the project at {root}: run stackr there, or pass -C {root}"
+            ));
+        }
+        up.push("..");
+    }
+    None
 }
 
 /// Deserializes config text; `file` only labels errors.
