@@ -72,6 +72,7 @@ pub fn run(root: &Path, args: stackr_supervisor::DevArgs, no_check: bool) -> Res
         };
         dev.ports = services.iter().flat_map(|s| s.dev_ports()).collect();
         check_socket_paths(root, &services)?;
+        super::dev_root_access::check(root)?;
         // Each API's ports stay the stack's while it builds or restarts: another local program
         // there would be sent the users' cookies (and, on auth's, the services' credential).
         dev.sockets = services

@@ -3,6 +3,7 @@
 pub mod add_service;
 mod deployment_ca_record;
 pub mod dev;
+mod dev_root_access;
 pub mod generate;
 pub mod init;
 pub mod prompt;

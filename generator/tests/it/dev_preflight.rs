@@ -155,3 +155,41 @@ fn dev_refuses_a_project_too_deep_for_its_sockets_naming_one() {
         "nothing was started or written"
     );
 }
+
+/// Run as root, the stack's PostgreSQL runs as the `postgres` user, who must enter the project
+/// folder: under a folder closed to others (root's home, a 0700 temporary folder) initdb failed
+/// with "Permission denied", unexplained to someone running as root. `stackr dev` refuses before
+/// anything starts, naming the folder and what to do.
+#[test]
+fn dev_as_root_refuses_a_project_the_postgres_user_cannot_enter() {
+    let as_postgres = Command::new("setpriv")
+        .args([
+            "--reuid=postgres",
+            "--regid=postgres",
+            "--init-groups",
+            "--",
+            "true",
+        ])
+        .status();
+    if unsafe { libc::geteuid() } != 0 || !as_postgres.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: needs root and a `postgres` user");
+        return;
+    }
+    let (parent, root) = init_project_on_free_ports(&[]);
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(parent.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+
+    let output = dev_until_it_refuses(&root, &[]);
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{message}");
+    let closed = parent.path().canonicalize().unwrap();
+    assert!(
+        message.contains(&format!("cannot enter {}", closed.display()))
+            && message.contains("chmod o+x"),
+        "{message}"
+    );
+    assert!(
+        !root.join(".stackr/data").exists(),
+        "nothing started before the check"
+    );
+}
