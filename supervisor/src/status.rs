@@ -186,14 +186,68 @@ pub fn describe(phase: &Phase) -> String {
         Phase::Running => "running".into(),
         Phase::Ready { after } => format!("ready in {}", secs(*after)),
         Phase::Restarting { restarts, code } => {
-            format!("exited with {code}, restarting (restart {restarts})")
+            format!(
+                "exited with {}, restarting (restart {restarts})",
+                exit_text(*code)
+            )
         }
         Phase::Completed { code: 0, after } => format!("completed in {}", secs(*after)),
         Phase::Completed { code, after } => {
-            format!("failed: exited with {code} after {}", secs(*after))
+            format!(
+                "failed: exited with {} after {}",
+                exit_text(*code),
+                secs(*after)
+            )
         }
         Phase::Skipped { why } => format!("not started: {why}"),
         Phase::Stopping => "stopping".into(),
         Phase::Stopped => "stopped".into(),
+    }
+}
+
+/// An exit code as the log shows it: a code above 128 is how a shell reports death by signal
+/// (128 + its number, [`crate::process::exit_code`]), which "exited with 137" leaves a developer
+/// to decode; the common ones are named, SIGKILL with its usual senders.
+fn exit_text(code: i32) -> String {
+    let name = match code - 128 {
+        1 => "SIGHUP",
+        2 => "SIGINT",
+        3 => "SIGQUIT",
+        6 => "SIGABRT",
+        7 => "SIGBUS",
+        8 => "SIGFPE",
+        9 => return format!("{code} (killed by SIGKILL: `kill -9`, or the out-of-memory killer)"),
+        11 => "SIGSEGV",
+        13 => "SIGPIPE",
+        15 => "SIGTERM",
+        _ => return code.to_string(),
+    };
+    format!("{code} (killed by {name})")
+}
+
+#[cfg(test)]
+mod exit_text_tests {
+    use super::*;
+
+    #[test]
+    fn a_death_by_signal_is_named() {
+        let restarting = describe(&Phase::Restarting {
+            restarts: 1,
+            code: 137,
+        });
+        assert!(
+            restarting.contains("137 (killed by SIGKILL"),
+            "{restarting}"
+        );
+        let failed = describe(&Phase::Completed {
+            code: 139,
+            after: Duration::from_secs(1),
+        });
+        assert!(failed.contains("139 (killed by SIGSEGV)"), "{failed}");
+        let plain = describe(&Phase::Completed {
+            code: 3,
+            after: Duration::from_secs(1),
+        });
+        assert!(plain.contains("exited with 3 after"), "{plain}");
     }
 }
