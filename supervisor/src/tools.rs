@@ -16,19 +16,42 @@ const KNOWN_TOOLS: &[(&str, &str)] = &[
     ("createuser", "postgresql-client"),
     ("redis-server", "redis-server"),
     ("redis-cli", "redis-tools"),
+    // The stack's build step; from rustup, not the system's packages.
+    ("cargo", "rustup"),
 ];
 
 /// The stack needs tools that are not installed.
 #[derive(Debug, thiserror::Error)]
-#[error(
-    "missing tools needed by this stack: {}\n\
-     Install them, then run `stackr dev` again:\n  \
-     Debian/Ubuntu:  apt-get install -y postgresql redis-server\n  \
-     with Nix:       nix run .#dev   (or work inside `nix develop`)",
-    missing.join(", ")
-)]
 pub struct MissingTools {
     pub missing: Vec<String>,
+}
+
+impl std::fmt::Display for MissingTools {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let cargo = self.missing.iter().any(|t| t == "cargo");
+        let servers = self.missing.iter().any(|t| t != "cargo");
+        write!(
+            f,
+            "missing tools needed by this stack: {}\nInstall them, then run `stackr dev` again:",
+            self.missing.join(", ")
+        )?;
+        if servers {
+            write!(
+                f,
+                "\n  Debian/Ubuntu:  apt-get install -y postgresql redis-server"
+            )?;
+        }
+        if cargo {
+            write!(
+                f,
+                "\n  Rust (cargo):   rustup, from https://rustup.rs (installed already? put ~/.cargo/bin on PATH)"
+            )?;
+        }
+        write!(
+            f,
+            "\n  with Nix:       nix run .#dev   (or work inside `nix develop`)"
+        )
+    }
 }
 
 /// What the stack's commands need, resolved.

@@ -527,6 +527,27 @@ fn a_shutdown_timeout_beyond_the_clock_still_stops_the_stack() {
     assert_no_leftovers(&mark);
 }
 
+/// The stack's build step runs cargo: without it, the stack started its servers only to stop
+/// them on the build's "cargo: command not found". It is checked up front like the servers, and
+/// the hint says where cargo comes from.
+#[test]
+fn a_missing_cargo_is_reported_before_anything_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty_path = tempfile::tempdir().unwrap();
+    let file = write_stack(
+        dir.path(),
+        "processes:\n  build:\n    command: \"cargo build --workspace --bins\"\n",
+    );
+    let mut sup = Supervised::start(&file, &[], &[("PATH", empty_path.path().to_str().unwrap())]);
+    assert_eq!(sup.wait(Duration::from_secs(60)), 1);
+    let err = sup.stderr();
+    assert!(
+        err.contains("missing tools needed by this stack: cargo"),
+        "{err}"
+    );
+    assert!(err.contains("rustup"), "{err}");
+}
+
 #[test]
 fn missing_tools_are_reported_with_how_to_install_them() {
     let dir = tempfile::tempdir().unwrap();
