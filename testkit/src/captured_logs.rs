@@ -13,6 +13,12 @@ use tracing::Dispatch;
 /// none) would stay silent here too. With two, it asks every registered one.
 static ALWAYS_REGISTERED: OnceLock<Dispatch> = OnceLock::new();
 
+/// Libraries logging through the `log` crate (tokio-postgres passes on the server's notices so)
+/// reach a binary's log as tracing events: its subscriber, installed with `try_init`, forwards
+/// them. Here the same forwarding comes with a process-wide subscriber that writes nowhere, so
+/// each test's lines go to its own [`CapturedLogs`] only.
+static LOG_RECORDS_FORWARDED: OnceLock<()> = OnceLock::new();
+
 /// Collects every line logged on this thread until dropped: under `#[tokio::test]` (one thread),
 /// that is everything the servers the test spawned log, and nothing from other tests.
 pub struct CapturedLogs {
@@ -23,6 +29,15 @@ pub struct CapturedLogs {
 impl CapturedLogs {
     pub fn start() -> Self {
         ALWAYS_REGISTERED.get_or_init(|| Dispatch::new(NoSubscriber::default()));
+        LOG_RECORDS_FORWARDED.get_or_init(|| {
+            use tracing_subscriber::util::SubscriberInitExt;
+            // Fails only when the process has a subscriber already, which forwards them then.
+            let _ = tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::INFO)
+                .with_writer(std::io::sink)
+                .finish()
+                .try_init();
+        });
         let out = Arc::new(Mutex::new(Vec::new()));
         let writer = {
             let out = out.clone();

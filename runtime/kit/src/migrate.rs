@@ -60,16 +60,20 @@ async fn apply_all(
     client: &mut deadpool_postgres::Client,
     service_migrations: &[Migration],
 ) -> anyhow::Result<()> {
-    client
-        .batch_execute(
-            "CREATE TABLE IF NOT EXISTS stackr_schema_migrations (
-                 name       text PRIMARY KEY,
-                 checksum   text NOT NULL,
-                 applied_at timestamptz NOT NULL DEFAULT now()
-             )",
-        )
-        .await
-        .context("creating stackr_schema_migrations")?;
+    // Quiet: on every start but the first, PostgreSQL notices that the table exists, which the
+    // log showed as if something were wrong.
+    let tx = client.transaction().await?;
+    tx.batch_execute(
+        "SET LOCAL client_min_messages = warning;
+         CREATE TABLE IF NOT EXISTS stackr_schema_migrations (
+             name       text PRIMARY KEY,
+             checksum   text NOT NULL,
+             applied_at timestamptz NOT NULL DEFAULT now()
+         )",
+    )
+    .await
+    .context("creating stackr_schema_migrations")?;
+    tx.commit().await?;
     for migration in KIT_MIGRATIONS.iter().chain(service_migrations) {
         let checksum = checksum(migration.sql);
         let applied = client

@@ -86,8 +86,11 @@ pub async fn run(client: &mut tokio_postgres::Client) -> anyhow::Result<()> {
     tx.execute("select pg_advisory_xact_lock($1)", &[&LOCK_KEY])
         .await
         .context("take the migration lock")?;
+    // Quiet: on every start but the first, PostgreSQL notices that the table exists, which the
+    // log showed as if something were wrong.
     tx.batch_execute(
-        "create table if not exists stackr_auth_migrations (
+        "set local client_min_messages = warning;
+        create table if not exists stackr_auth_migrations (
             version integer primary key,
             name text not null,
             applied_at timestamptz not null default now())",

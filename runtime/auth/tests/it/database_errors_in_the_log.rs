@@ -31,3 +31,18 @@ async fn a_refused_statement_is_logged_with_the_databases_reason() {
         "{lines:#?}"
     );
 }
+
+/// A second start on a migrated database (a restart, a replica) says nothing of the migrations:
+/// PostgreSQL's notice that their table exists, logged at every start, looked like a fault.
+#[tokio::test]
+async fn a_restart_logs_no_notice_about_the_existing_migrations_table() {
+    let server = TestServer::start().await;
+    let logs = CapturedLogs::start();
+    let _replica = server.replica().await;
+    let notices: Vec<String> = logs
+        .lines()
+        .into_iter()
+        .filter(|l| l.contains("NOTICE"))
+        .collect();
+    assert!(notices.is_empty(), "{notices:#?}");
+}

@@ -233,3 +233,25 @@ fn kit_migrations_then(own: &str) -> String {
         .collect::<Vec<_>>()
         .join(",")
 }
+
+/// A restart finds its migrations applied and says nothing about it: PostgreSQL's notice that the
+/// migrations table already exists, which the binary logged at every start, looked like a fault.
+#[tokio::test]
+async fn a_restart_logs_no_notice_about_the_existing_migrations_table() {
+    let env = base_env();
+    let lookup = |k: &str| env.vars.get(k).cloned();
+    ServiceRuntime::from_lookup(spec(Flavor::None, V1), &lookup)
+        .await
+        .unwrap();
+    let logs = stackr_testkit::CapturedLogs::start();
+    ServiceRuntime::from_lookup(spec(Flavor::None, V1), &lookup)
+        .await
+        .unwrap();
+    let notices: Vec<String> = logs
+        .lines()
+        .into_iter()
+        .filter(|l| l.contains("NOTICE"))
+        .collect();
+    assert!(notices.is_empty(), "{notices:#?}");
+    let _ = &env.redis;
+}
