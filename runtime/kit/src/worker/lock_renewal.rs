@@ -1,10 +1,16 @@
 //! Lock renewal on a thread of its own: every `lock_duration / 2` it extends the lock of every
-//! job the worker is processing, with BullMQ's `extendLock` script over a connection of its own.
-//! Handlers run on the queue thread; one that blocks it (a `std::thread::sleep`, a synchronous
-//! client) would stop bullmq-official's own renewal, which runs there too, and the job would be
-//! taken back by a stalled check and run twice.
+//! job the worker is processing, over a connection of its own. Handlers run on the queue thread;
+//! one that blocks it (a `std::thread::sleep`, a synchronous client) would stop bullmq-official's
+//! own renewal, which runs there too, and the job would be taken back by a stalled check and run
+//! twice.
+//!
+//! The extension is a script of this module's that does what BullMQ's `extendLock` does, keyed
+//! by the job's id alone. bullmq-official offers that script only as a method of a job read
+//! whole from Redis, a read that fails on a job whose hash holds bytes that are not UTF-8 (the
+//! fetch reads them with the bad bytes replaced, as Node's client does, so the job runs): its
+//! lock would then expire under its handler and a stalled check would hand it out again. It
+//! also spares reading every job's data, however large, once more.
 
-use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use tokio::sync::oneshot;
@@ -57,7 +63,7 @@ pub(crate) async fn start(
                 let mut renewer = Renewer {
                     queue,
                     locks: locks.clone(),
-                    jobs: HashMap::new(),
+                    extend: redis::Script::new(EXTEND_LOCK_LUA),
                     lock_ms: lock_duration.as_millis() as u64,
                 };
                 let mut ticks =
@@ -81,46 +87,50 @@ pub(crate) async fn start(
     Ok(LockRenewal { _stop: stop })
 }
 
+/// `KEYS[1]` the job's lock, `KEYS[2]` the queue's stalled set; `ARGV[1]` the lock token,
+/// `ARGV[2]` the lock duration (ms), `ARGV[3]` the job id. While the lock is the token's, gives it
+/// the full duration again and takes the job off the set of jobs the next stalled check
+/// suspects. 1 when extended, 0 when the lock is gone or another's.
+const EXTEND_LOCK_LUA: &str = r#"
+if redis.call("GET", KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call("PEXPIRE", KEYS[1], ARGV[2])
+redis.call("SREM", KEYS[2], ARGV[3])
+return 1
+"#;
+
 struct Renewer<'a> {
     queue: &'a bullmq::Queue,
     locks: ActiveLocks,
-    /// The jobs being renewed, read once each: `extend_lock` is a method of a job read through
-    /// this thread's queue, so it runs over this thread's connection.
-    jobs: HashMap<String, bullmq::Job>,
+    extend: redis::Script,
     lock_ms: u64,
 }
 
 impl Renewer<'_> {
     async fn renew(&mut self, held: Vec<(String, String)>) {
-        let held_ids: HashSet<&str> = held.iter().map(|(job_id, _)| job_id.as_str()).collect();
-        self.jobs
-            .retain(|job_id, _| held_ids.contains(job_id.as_str()));
+        let keys = self.queue.keys();
+        let stalled = keys.stalled();
+        let mut conn = self.queue.connection().connection();
         for (job_id, token) in held {
-            if !self.jobs.contains_key(&job_id) {
-                match self.queue.get_job(&job_id).await {
-                    Ok(Some(job)) => {
-                        self.jobs.insert(job_id.clone(), job);
-                    }
-                    // Finished and removed since the snapshot: nothing to renew.
-                    Ok(None) => {
-                        self.locks.forget_finished(&job_id, &token);
-                        continue;
-                    }
-                    Err(err) => {
-                        if self.locks.running(&job_id, &token) {
-                            warn!(job_id, error = %err, "lock extension failed: cannot read the job");
-                        }
-                        continue;
-                    }
-                }
-            }
-            match self.jobs[&job_id].extend_lock(&token, self.lock_ms).await {
-                Ok(()) => {}
+            let extended = self
+                .extend
+                .key(format!("{}:lock", keys.job_key(&job_id)))
+                .key(&stalled)
+                .arg(&token)
+                .arg(self.lock_ms)
+                .arg(&job_id)
+                .invoke_async::<i64>(&mut conn)
+                .await;
+            match extended {
+                Ok(1) => {}
                 // The lock is gone or another's: the job finished here (its completion reached
                 // Redis: nothing more to renew), or a stalled check took it back.
-                Err(bullmq::Error::JobLocked(_)) if !self.locks.running(&job_id, &token) => {
+                Ok(_) if !self.locks.running(&job_id, &token) => {
                     self.locks.forget_finished(&job_id, &token);
                 }
+                Ok(_) => warn!(
+                    job_id,
+                    "lock extension failed: the lock is no longer this worker's"
+                ),
                 Err(err) => {
                     if self.locks.running(&job_id, &token) {
                         warn!(job_id, error = %err, "lock extension failed");

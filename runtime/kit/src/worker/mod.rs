@@ -138,8 +138,10 @@
 //! - Its stalled check first runs one `stalled_interval` after start; Node runs one at start,
 //!   and so does this module, with bullmq-official's own checker (`first_stalled_check.rs`).
 //! - Its lock renewal runs as a task beside the handlers, so a handler blocking the thread
-//!   stops it. This module turns it off and renews on a thread of its own, with the same
-//!   `extendLock` script (`lock_renewal.rs`). A lost lock is only logged, as bullmq-official
+//!   stops it. This module turns it off and renews on a thread of its own, with a script that
+//!   does what `extendLock` does without reading the job first (a job whose hash holds bytes
+//!   that are not UTF-8 could not be read, and lost its lock while it ran: `lock_renewal.rs`).
+//!   A lost lock is only logged, as bullmq-official
 //!   does: the handler keeps running, and the job's later completion is refused by the scripts
 //!   (the stalled check has already re-queued it).
 //! - It gives a job scheduler's next iteration only some of the template's options; this

@@ -49,3 +49,4 @@ mod worker_scheduler_counts;
 mod worker_scripts_pinned;
 mod worker_stored_attempts;
 mod worker_support;
+mod worker_undecodable_job;
