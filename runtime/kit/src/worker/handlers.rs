@@ -49,10 +49,16 @@ impl Handlers {
         Fut: Future<Output = Result<R, JobError>> + Send + 'static,
         R: Serialize + Send + 'static,
     {
+        // Called inside the future, not when the future is made: the processor makes it before
+        // it knows the job will run (a job whose options are rewritten is handed back instead),
+        // and catches panics only while polling it. A closure that panics before returning its
+        // future would otherwise panic outside that catch, leaving the job in the worker's
+        // bookkeeping (shutdown waiting for it) and active in Redis until a stalled check.
+        let handler = Arc::new(handler);
         let handler: Handler = Arc::new(move |job: Job| {
-            let fut = handler(job);
+            let handler = handler.clone();
             Box::pin(async move {
-                let value = fut.await?;
+                let value = handler(job).await?;
                 serde_json::to_value(value).map_err(|err| {
                     JobError::fatal(format!("the handler's return value is not JSON: {err}"))
                 })

@@ -1,5 +1,6 @@
-//! How handler failures reach the queue: a panic is a failed, retryable attempt (the job does
-//! not hang in active); data that does not match the handler's type fails at once.
+//! How handler failures reach the queue: a panic, wherever in the handler, is a failed,
+//! retryable attempt (the job does not hang in active); data that does not match the handler's
+//! type fails at once.
 
 use crate::worker_support;
 
@@ -43,6 +44,38 @@ async fn a_panicking_handler_is_a_failed_attempt_and_is_retried() {
         jobs[0]["failedReason"],
         "the handler panicked: boom on the first attempt"
     );
+}
+
+/// A handler is any closure returning a future: one that panics before it returns its future
+/// (in code outside an `async` block) is a failed attempt too, and leaves nothing behind that
+/// holds up shutdown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handler_panicking_before_its_future_is_a_failed_attempt_and_is_retried() {
+    let redis = TempRedis::start();
+    let queue = queue_config(&redis.url(), "core");
+    let handlers = Handlers::new().on("explodes", |job: Job| {
+        if job.attempts_made() == 0 {
+            panic!("boom before the future");
+        }
+        std::future::ready(Ok::<_, JobError>(json!("recovered")))
+    });
+    let running = worker::start(fast_worker_config(queue.clone(), 2), handlers)
+        .await
+        .unwrap();
+    let id = Producer::new(queue.clone())
+        .add_with("explodes", json!({}), JobOptions::new().attempts(2))
+        .await
+        .unwrap();
+    let jobs = node_wait_finished(&queue, &[id], Duration::from_secs(60));
+    let stopped = tokio::time::timeout(Duration::from_secs(20), running.shutdown()).await;
+
+    assert_eq!(jobs[0]["state"], "completed", "{:#}", jobs[0]);
+    assert_eq!(jobs[0]["attemptsMade"], 2);
+    assert_eq!(
+        jobs[0]["failedReason"],
+        "the handler panicked: boom before the future"
+    );
+    assert!(stopped.is_ok(), "shutdown still waits for the panicked job");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
