@@ -18,6 +18,8 @@ pub struct Job {
     key: String,
     /// How many [`Job::blocking`] calls of this job are running (see [`InBlockingWork`]).
     blocking: InBlockingWork,
+    /// The data Node would read where bullmq-official read `null` (`stored_data.rs`).
+    replaced_data: Option<serde_json::Value>,
 }
 
 /// Counts a job's [`Job::blocking`] work still running, for the processor to see at the end of
@@ -59,7 +61,14 @@ impl Job {
             conn,
             key,
             blocking,
+            replaced_data: None,
         }
+    }
+
+    /// The job with `data` in place of what bullmq-official read, if given.
+    pub(crate) fn with_replaced_data(mut self, data: Option<serde_json::Value>) -> Self {
+        self.replaced_data = data;
+        self
     }
 
     /// The job id (`bull:<queue>:<id>` in Redis).
@@ -74,13 +83,15 @@ impl Job {
 
     /// The raw JSON data.
     pub fn data(&self) -> &serde_json::Value {
-        self.inner.data()
+        self.replaced_data
+            .as_ref()
+            .unwrap_or_else(|| self.inner.data())
     }
 
     /// The data decoded into the handler's own type. A mismatch is a *fatal* failure: retrying
     /// the same bytes cannot make them decode.
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, JobError> {
-        serde_json::from_value(self.inner.data().clone()).map_err(|err| {
+        serde_json::from_value(self.data().clone()).map_err(|err| {
             JobError::fatal(format!(
                 "job {:?} ({}) has data that does not match the handler's type: {err}",
                 self.name(),

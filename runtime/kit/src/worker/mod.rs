@@ -119,6 +119,12 @@
 //!   child failing for good on this worker repairs its parent's options first; one failed on a
 //!   Node worker leaves them to bullmq-official, which fails the parent with default options
 //!   (its `removeOnFail` unheeded) when one of them does not fit.
+//! - It reads a job's `data` that is missing, empty or not JSON as `null`, and the handler would
+//!   run with data its producer never gave it. Node's worker reads a missing or empty one as
+//!   `{}`, and never runs a job whose data is not JSON (it cannot read the job, which stays
+//!   active until stalled checks fail it). This module gives the handler `{}` for the first and
+//!   fails the second at once, without retries, with `failedReason` "the job's data is not
+//!   JSON: …" (`stored_data.rs`, one read for jobs read as `null` only).
 //! - It ignores a backoff's `jitter` and always waits the full delay, where Node waits a random
 //!   delay in `[delay × (1 − jitter), delay)`: retries come as often as Node's, each up to
 //!   `jitter` later. Not worked around (the delay is computed inside bullmq-official).
@@ -274,6 +280,7 @@ mod queue_worker;
 mod redis_retry;
 mod runner;
 mod scheduler_template;
+mod stored_data;
 
 /// The Node bullmq release whose Lua scripts bullmq-official embeds byte for byte, and so the
 /// release this worker and producer behave as on the wire (`tests/it/worker_scripts_pinned.rs`

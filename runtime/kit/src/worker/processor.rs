@@ -22,6 +22,7 @@ use super::next_iteration::{self, Outcome};
 use super::node_options::{self, OptionsCheck};
 use super::redis_retry::while_redis_comes_back;
 use super::scheduler_template;
+use super::stored_data::{self, StoredData};
 
 pub(crate) struct ProcessorContext {
     pub handlers: Handlers,
@@ -106,9 +107,26 @@ async fn process(
     } else {
         Ok(OptionsCheck::Readable)
     };
+    // A read only for jobs bullmq-official read as `null` (see `stored_data.rs`).
+    let data = if job.data().is_null() {
+        match while_redis_comes_back!(stored_data::check(&mut ctx.conn.clone(), &key)) {
+            Ok(StoredData::AsRead) => Ok(None),
+            Ok(StoredData::Replaced(data)) => Ok(Some(data)),
+            Ok(StoredData::NotJson(reason)) => Err(JobError::fatal(reason)),
+            Err(redis_err) => Err(JobError::retryable(format!(
+                "could not read the job's data: {redis_err}"
+            ))),
+        }
+    } else {
+        Ok(None)
+    };
     let blocking = InBlockingWork::default();
     let handed = Job::new(job, ctx.conn.clone(), key.clone(), blocking.clone());
-    let outcome = match (options, ctx.handlers.dispatch(handed, &ctx.queue)) {
+    let dispatched = data.and_then(|replaced| {
+        ctx.handlers
+            .dispatch(handed.with_replaced_data(replaced), &ctx.queue)
+    });
+    let outcome = match (options, dispatched) {
         (Err(redis_err), _) => Err(JobError::retryable(format!(
             "could not read the job's options: {redis_err}"
         ))),
@@ -122,7 +140,8 @@ async fn process(
             return Err(bullmq::Error::RateLimited { delay_ms: 0 });
         }
         (Ok(OptionsCheck::Unreadable(reason)), _) => Err(JobError::fatal(reason)),
-        (Ok(OptionsCheck::Readable), Err(unknown_name)) => Err(unknown_name),
+        // No handler for its name, or data that cannot be read.
+        (Ok(OptionsCheck::Readable), Err(not_run)) => Err(not_run),
         (Ok(OptionsCheck::Readable), Ok(handler)) => {
             // A panicking handler becomes a failed attempt instead of a job that stays active
             // (and lock-renewed) forever inside bullmq-official's bookkeeping. Caught in place

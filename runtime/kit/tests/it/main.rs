@@ -48,5 +48,6 @@ mod worker_redis_startup;
 mod worker_scheduler_counts;
 mod worker_scripts_pinned;
 mod worker_stored_attempts;
+mod worker_stored_data;
 mod worker_support;
 mod worker_undecodable_job;
