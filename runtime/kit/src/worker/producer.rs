@@ -80,7 +80,8 @@ impl Producer {
     }
 
     /// Adds a job with options: `attempts`, `backoff`, `delay`, `priority`, `job_id`,
-    /// `remove_on_complete`, … (BullMQ's job options, same meaning as in Node).
+    /// `remove_on_complete`, … (BullMQ's job options, same meaning as in Node). A `priority`
+    /// above 2 097 151 is refused, as Node's `Queue.add` refuses it.
     ///
     /// ```no_run
     /// # async fn demo(producer: stackr_kit::worker::Producer) -> Result<(), stackr_kit::worker::WorkerError> {
@@ -100,6 +101,7 @@ impl Producer {
         opts: JobOptions,
     ) -> Result<String, WorkerError> {
         let data = job_data(name, data)?;
+        check_priority(&opts)?;
         let queue = self.connect().await?;
         let job = queue.add(name, data).options(as_node_stores(opts)).await?;
         Ok(job.id().to_string())
@@ -158,6 +160,24 @@ fn job_data<T: Serialize>(name: &str, data: T) -> Result<serde_json::Value, Work
         name: name.to_string(),
         source,
     })
+}
+
+/// The highest priority BullMQ orders correctly (Node's `PRIORITY_LIMIT`, 2^21 - 1).
+const PRIORITY_LIMIT: u32 = (1 << 21) - 1;
+
+/// Refuses a priority above [`PRIORITY_LIMIT`], as Node's `Queue.add` does and bullmq-official
+/// does not: the scripts order prioritized jobs by `priority × 2^32 + a counter`, which above the
+/// limit outgrows what a Lua number holds exactly, and jobs of one priority would no longer run
+/// in the order they were added. Reported as bullmq-official reports the checks it does make.
+fn check_priority(opts: &JobOptions) -> Result<(), WorkerError> {
+    match opts.priority {
+        Some(priority) if priority > PRIORITY_LIMIT => {
+            Err(WorkerError::Queue(bullmq::Error::InvalidConfig(format!(
+                "Priority should be between 0 and {PRIORITY_LIMIT}"
+            ))))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The options as Node's `Queue.add` stores them: `attempts: 0` when none is given. Node tools
