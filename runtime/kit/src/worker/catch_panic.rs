@@ -18,6 +18,21 @@ impl<F> CatchPanic<F> {
             inner: Box::pin(inner),
         }
     }
+
+    /// Drops the inner future before it is done, catching a panic raised while dropping it (a
+    /// guard that panics when dropped mid-work): the panic would otherwise escape the job's
+    /// processing, which then never reports back. The panic's message, if any.
+    pub(crate) fn stop(self) -> Result<(), String> {
+        catch_unwind(AssertUnwindSafe(move || drop(self))).map_err(message)
+    }
+}
+
+fn message(payload: Box<dyn std::any::Any + Send>) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(std::string::ToString::to_string)
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic payload".into())
 }
 
 impl<F: Future> Future for CatchPanic<F> {
@@ -28,11 +43,7 @@ impl<F: Future> Future for CatchPanic<F> {
         match catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
-            Err(payload) => Poll::Ready(Err(payload
-                .downcast_ref::<&str>()
-                .map(std::string::ToString::to_string)
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "non-string panic payload".into()))),
+            Err(payload) => Poll::Ready(Err(message(payload))),
         }
     }
 }

@@ -162,9 +162,12 @@ async fn process(
                         // bullmq-official answers a processor's RateLimited error by moving the
                         // job from active back to wait (moveJobFromActiveToWait, RPUSH: it runs
                         // next), without counting an attempt. That is exactly "return the job".
-                        // Dropping `running` (on return) drops the handler's future: it stops at
-                        // its current await.
+                        // Dropping `running` drops the handler's future: it stops at its current
+                        // await.
                         info!(job_id, job_name, "shutdown grace period over: job handed back to the queue");
+                        if let Err(panic) = running.stop() {
+                            warn!(job_id, job_name, panic = ?panic, "the handler panicked as it was stopped");
+                        }
                         ctx.handed_back.store(true, Ordering::Release);
                         return Err(bullmq::Error::RateLimited { delay_ms: 0 });
                     }

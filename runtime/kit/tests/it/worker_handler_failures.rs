@@ -78,6 +78,58 @@ async fn a_handler_panicking_before_its_future_is_a_failed_attempt_and_is_retrie
     assert!(stopped.is_ok(), "shutdown still waits for the panicked job");
 }
 
+/// Panics on drop: a handler holding one panics when it is stopped at an await.
+struct PanicsOnDrop;
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            panic!("dropped before the work was done");
+        }
+    }
+}
+
+/// A job still running when shutdown's grace period ends is handed back and its handler's future
+/// dropped: a panic in that drop must not keep the job from going back to the queue, nor hold up
+/// shutdown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handler_that_panics_as_it_is_dropped_at_shutdown_is_still_handed_back() {
+    let redis = TempRedis::start();
+    let queue = queue_config(&redis.url(), "core");
+    let conn = redis_conn(&redis.url()).await;
+    let handlers = Handlers::new().on("long", |_job: Job| async move {
+        let _guard = PanicsOnDrop;
+        tokio::time::sleep(Duration::from_secs(600)).await;
+        Ok::<_, JobError>(json!("done"))
+    });
+    let mut config = fast_worker_config(queue.clone(), 1);
+    config.shutdown_grace = Duration::from_millis(500);
+    let running = worker::start(config, handlers).await.unwrap();
+    let id = Producer::new(queue.clone())
+        .add("long", json!({}))
+        .await
+        .unwrap();
+    eventually(Duration::from_secs(30), "the job started", || {
+        let mut conn = conn.clone();
+        async move {
+            use redis::AsyncCommands;
+            let active: Vec<String> = conn.lrange("bull:core:active", 0, -1).await.unwrap();
+            at_least(active.len(), 1, "active jobs")
+        }
+    })
+    .await;
+    let stopped = tokio::time::timeout(Duration::from_secs(20), running.shutdown()).await;
+    assert!(
+        stopped.is_ok(),
+        "shutdown still waits for the handed-back job"
+    );
+    let mut conn = conn.clone();
+    let waiting: Vec<String> = redis::AsyncCommands::lrange(&mut conn, "bull:core:wait", 0, -1)
+        .await
+        .unwrap();
+    assert_eq!(waiting, [id], "the job was not handed back");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn data_that_does_not_fit_the_handler_fails_without_retries() {
     let redis = TempRedis::start();
