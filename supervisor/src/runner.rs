@@ -388,7 +388,7 @@ fn unmet_reason(dep: &str, state: ProcState, condition: Condition) -> String {
         ProcState::Done(End::Stopped { .. }) => "was stopped".into(),
         _ => "ended".into(),
     };
-    format!("{dep} {what}, but {} was required", condition.as_str())
+    format!("{dep} {what}, and {}", condition.requirement())
 }
 
 /// Waits until all dependencies of `i` are met; `Err` says which one never will be.

@@ -72,12 +72,14 @@ impl Condition {
         })
     }
 
-    pub fn as_str(self) -> &'static str {
+    /// What a process waiting on this condition needs of the one it waits for, as a developer
+    /// reads it (the compose file's names are not).
+    pub fn requirement(self) -> &'static str {
         match self {
-            Condition::Started => "process_started",
-            Condition::Healthy => "process_healthy",
-            Condition::Completed => "process_completed",
-            Condition::CompletedSuccessfully => "process_completed_successfully",
+            Condition::Started => "it must be running first",
+            Condition::Healthy => "it must be ready first",
+            Condition::Completed => "it must finish first",
+            Condition::CompletedSuccessfully => "it must succeed first",
         }
     }
 }

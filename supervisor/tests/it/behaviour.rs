@@ -202,6 +202,11 @@ fn failing_one_shot_stops_everything_with_non_zero_exit() {
         matches!(&outcome.reason, Some(StopReason::DependencyFailed { name, why }) if name == "api" && why.contains("migrate exited with 3")),
         "{outcome:?}"
     );
+    // Said as a developer reads it, not in the compose file's condition names.
+    assert!(
+        matches!(&outcome.reason, Some(StopReason::DependencyFailed { why, .. }) if why.ends_with("it must succeed first") && !why.contains("process_")),
+        "{outcome:?}"
+    );
     assert!(!dir.path().join("api-ran").exists(), "api must not start");
     let names = ["db", "migrate", "api"];
     for (name, state) in names.iter().zip(&states) {
