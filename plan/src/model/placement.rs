@@ -156,10 +156,18 @@ fn resolve_hosts(placement: &PlacementConfig, report: &Reporter) -> Result<Vec<H
                 "give the address other hosts reach this one at, like `10.0.0.5` or `fd00::5`",
             )
         })?;
-        // `::ffff:a.b.c.d` is the IPv4 address a.b.c.d on the wire, loopback or taken as it is.
-        let reached = address.to_canonical();
-        let broadcast = matches!(reached, IpAddr::V4(v4) if v4.is_broadcast());
-        if reached.is_loopback() || reached.is_unspecified() || reached.is_multicast() || broadcast
+        // `::ffff:a.b.c.d` is the IPv4 address a.b.c.d on the wire, but the modules and the host
+        // certificate would take it as written, as an IPv6 address no IPv4 socket or client has.
+        let ipv4 = address.to_canonical();
+        if ipv4 != address {
+            return Err(report.error(
+                at.clone().key("address"),
+                format!("`{address}` is the IPv4 address `{ipv4}` written as IPv6"),
+                format!("write it as `{ipv4}`"),
+            ));
+        }
+        let broadcast = matches!(address, IpAddr::V4(v4) if v4.is_broadcast());
+        if address.is_loopback() || address.is_unspecified() || address.is_multicast() || broadcast
         {
             return Err(report.error(
                 at.clone().key("address"),
@@ -171,7 +179,7 @@ fn resolve_hosts(placement: &PlacementConfig, report: &Reporter) -> Result<Vec<H
         }
         if let Some(other) = hosts
             .iter()
-            .find(|h| h.name == host.name || h.address.to_canonical() == reached)
+            .find(|h| h.name == host.name || h.address == address)
         {
             let (field, what) = if other.name == host.name {
                 ("name", format!("host name `{}`", host.name))
@@ -488,12 +496,14 @@ mod tests {
     }
 
     /// An IPv4 address written as IPv6 (`::ffff:a.b.c.d`) is the IPv4 address on the wire: it
-    /// is loopback or a duplicate as that address is. Broadcast reaches no one host either.
+    /// is refused, with the IPv4 form to write: written so, it would reach the servers' listen
+    /// addresses, their client rules and the host certificate as an IPv6 address, which neither
+    /// an IPv4 socket nor an IPv4 client matches. Broadcast reaches no one host either.
     #[test]
-    fn mapped_and_broadcast_addresses_are_judged_as_the_address_they_reach() {
+    fn mapped_and_broadcast_addresses_are_refused() {
         for (bad, why) in [
-            ("::ffff:127.0.0.1", "loopback"),
-            ("::ffff:10.0.0.10", "duplicate address"),
+            ("::ffff:127.0.0.1", "write it as `127.0.0.1`"),
+            ("::ffff:10.0.0.30", "write it as `10.0.0.30`"),
             ("255.255.255.255", "broadcast"),
         ] {
             let report = report(&fleet_with("10.0.0.20", bad));
