@@ -228,9 +228,7 @@ fn describe(err: &serde_json::Error) -> (String, String) {
 /// field's value means nothing to stackr, and may be a secret that has no place in the config
 /// (an error must not copy it to a terminal or a CI log). Lines stay where they were.
 fn without_member_value(text: &str, key_end: usize) -> String {
-    let Some(value) = super::locate::member_value(text, key_end) else {
-        return text.to_owned();
-    };
+    let value = super::locate::member_value(text, key_end);
     let newlines = "\n".repeat(text[value.clone()].matches('\n').count());
     format!(
         "{}\"…\"{newlines}{}",
@@ -338,5 +336,9 @@ mod tests {
             assert!(report.contains("unknown field `bogus`"), "{report}");
             assert!(!report.contains("s3cret"), "{report}");
         }
+        // No colon after the key: serde stops at the key all the same.
+        let report = report("{\n  \"name\": \"shop\",\n  \"bogus\" \"s3cret\"\n}\n");
+        assert!(report.contains("unknown field `bogus`"), "{report}");
+        assert!(!report.contains("s3cret"), "{report}");
     }
 }

@@ -37,21 +37,23 @@ pub fn value_span(text: &str, path: &JsonPath) -> Option<Range<usize>> {
 }
 
 /// Byte range of the value of the object member whose key ends at byte `key_end`. The value may
-/// not be JSON (serde stops at an unknown key before reading its value): one that does not end
-/// as JSON does runs to the end of the text.
-pub(super) fn member_value(text: &str, key_end: usize) -> Option<Range<usize>> {
+/// not be JSON (serde stops at an unknown key before reading its value, or its colon): one that
+/// does not end as JSON does, or follows no colon, runs to the end of the text.
+pub(super) fn member_value(text: &str, key_end: usize) -> Range<usize> {
     let mut scanner = Scanner {
         bytes: text.as_bytes(),
         at: key_end,
     };
-    scanner.expect(b':')?;
+    if scanner.expect(b':').is_none() {
+        return key_end.min(text.len())..text.len();
+    }
     scanner.whitespace();
     let start = scanner.at;
     let end = match scanner.skip_value() {
         Some(()) => scanner.at.min(text.len()),
         None => text.len(),
     };
-    Some(start..end)
+    start..end
 }
 
 /// 1-based (line, column) of byte `offset`, columns counted in characters.
