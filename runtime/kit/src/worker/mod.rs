@@ -124,7 +124,9 @@
 //!   `{}`, and never runs a job whose data is not JSON (it cannot read the job, which stays
 //!   active until stalled checks fail it). This module gives the handler `{}` for the first and
 //!   fails the second at once, without retries, with `failedReason` "the job's data is not
-//!   JSON: …" (`stored_data.rs`, one read for jobs read as `null` only).
+//!   JSON: …" (`stored_data.rs`, one read for jobs read as `null` only). Data nested deeper
+//!   than 128 levels of arrays and objects, which Node reads, is read as `null` too (serde_json's
+//!   limit): such a job fails the same way, with a reason that says so.
 //! - It ignores a backoff's `jitter` and always waits the full delay, where Node waits a random
 //!   delay in `[delay × (1 − jitter), delay)`: retries come as often as Node's, each up to
 //!   `jitter` later. Not worked around (the delay is computed inside bullmq-official).

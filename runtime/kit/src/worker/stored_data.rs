@@ -40,6 +40,12 @@ fn meaning(raw: Option<&[u8]>) -> StoredData {
         // bullmq-official reads the text with bytes that are not UTF-8 replaced, as Node does.
         Some(raw) => match serde_json::from_str::<Value>(&String::from_utf8_lossy(raw)) {
             Ok(_) => StoredData::AsRead,
+            // serde_json's own limit, 128 levels of arrays and objects; Node has none.
+            Err(e) if e.to_string().starts_with("recursion limit exceeded") => {
+                StoredData::NotJson(format!(
+                    "the job's data is nested deeper than this worker reads (128 levels of arrays and objects): {e}"
+                ))
+            }
             Err(e) => StoredData::NotJson(format!("the job's data is not JSON: {e}")),
         },
     }
@@ -56,6 +62,20 @@ mod tests {
         assert_eq!(meaning(Some(b"")), StoredData::Replaced(json!({})));
         assert_eq!(meaning(Some(b"null")), StoredData::AsRead);
         assert_eq!(meaning(Some(b" null ")), StoredData::AsRead);
+    }
+
+    /// Node reads JSON nested to any depth; serde_json, here and in bullmq-official, stops at 128
+    /// levels. Such data is JSON: the reason must not say otherwise.
+    #[test]
+    fn data_nested_too_deep_is_named_as_such() {
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        let StoredData::NotJson(reason) = meaning(Some(deep.as_bytes())) else {
+            panic!("read as JSON");
+        };
+        assert!(
+            reason.starts_with("the job's data is nested deeper than this worker reads"),
+            "{reason}"
+        );
     }
 
     #[test]
