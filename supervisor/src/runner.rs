@@ -383,7 +383,9 @@ fn condition_met(state: ProcState, condition: Condition) -> Option<bool> {
 
 fn unmet_reason(dep: &str, state: ProcState, condition: Condition) -> String {
     let what = match state {
-        ProcState::Done(End::Completed(c)) => format!("exited with {c}"),
+        ProcState::Done(End::Completed(c)) => {
+            format!("exited with {}", crate::status::exit_text(c))
+        }
         ProcState::Done(End::Skipped) => "was not started".into(),
         ProcState::Done(End::Stopped { .. }) => "was stopped".into(),
         _ => "ended".into(),
@@ -753,6 +755,18 @@ mod tests {
         assert!(!should_restart(OnFailure, 2, 1, 2));
         assert!(should_restart(Always, 0, 0, 7));
         assert!(!should_restart(Always, 1, 0, 1));
+    }
+
+    /// The line saying why a process did not start names a death by signal as the status line
+    /// before it does.
+    #[test]
+    fn a_dependency_killed_by_a_signal_is_named_so() {
+        let why = unmet_reason(
+            "build",
+            ProcState::Done(End::Completed(137)),
+            Condition::CompletedSuccessfully,
+        );
+        assert!(why.contains("exited with 137 (killed by SIGKILL"), "{why}");
     }
 
     #[test]

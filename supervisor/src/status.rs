@@ -208,7 +208,7 @@ pub fn describe(phase: &Phase) -> String {
 /// An exit code as the log shows it: a code above 128 is how a shell reports death by signal
 /// (128 + its number, [`crate::process::exit_code`]), which "exited with 137" leaves a developer
 /// to decode; the common ones are named, SIGKILL with its usual senders.
-fn exit_text(code: i32) -> String {
+pub(crate) fn exit_text(code: i32) -> String {
     let name = match code - 128 {
         1 => "SIGHUP",
         2 => "SIGINT",
