@@ -73,6 +73,9 @@ pub fn run(root: &Path, args: stackr_supervisor::DevArgs, no_check: bool) -> Res
         dev.ports = services.iter().flat_map(|s| s.dev_ports()).collect();
         check_socket_paths(root, &services)?;
         super::dev_root_access::check(root)?;
+        if let Some(dir) = super::dev_target_dir::for_the_stack(root) {
+            dev.env.push((super::dev_target_dir::VAR.to_owned(), dir));
+        }
         // Each API's ports stay the stack's while it builds or restarts: another local program
         // there would be sent the users' cookies (and, on auth's, the services' credential).
         dev.sockets = services

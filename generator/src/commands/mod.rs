@@ -4,6 +4,7 @@ pub mod add_service;
 mod deployment_ca_record;
 pub mod dev;
 mod dev_root_access;
+mod dev_target_dir;
 pub mod generate;
 pub mod init;
 pub mod prompt;

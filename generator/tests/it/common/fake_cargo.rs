@@ -1,6 +1,7 @@
-//! A `cargo` for `stackr dev`'s `build` step that records what it was asked to build and tries to
-//! listen on ports as another local program would, then fails: the stack stops there, before any
-//! service runs.
+//! A `cargo` for `stackr dev`'s `build` step that records what it was asked to build (and the
+//! `CARGO_TARGET_DIR` it was given) and tries to listen on ports as another local program would,
+//! then fails: the stack stops there, before any service runs. `cargo metadata` is the real
+//! cargo's answer.
 
 use std::os::unix::fs::PermissionsExt;
 
@@ -15,7 +16,9 @@ impl FakeCargo {
         let ports: Vec<String> = ports.iter().map(u16::to_string).collect();
         let script = format!(
             "#!/bin/sh\n\
+             if [ \"$1\" = metadata ]; then exec '{real}' \"$@\"; fi\n\
              echo \"$@\" >> {asked}\n\
+             echo \"${{CARGO_TARGET_DIR-unset}}\" > {target_dir}\n\
              python3 - {ports} > {tried} 2>&1 <<'EOF'\n\
              import socket, sys\n\
              for port in sys.argv[1:]:\n\
@@ -30,7 +33,9 @@ impl FakeCargo {
              \x20       print(port, host, 'refused:', e)\n\
              EOF\n\
              exit 1\n",
+            real = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()),
             asked = dir.path().join("asked").display(),
+            target_dir = dir.path().join("target_dir").display(),
             tried = dir.path().join("tried").display(),
             ports = ports.join(" "),
         );
@@ -52,6 +57,13 @@ impl FakeCargo {
     /// The arguments of each run, a line each; `None` when it never ran.
     pub fn asked(&self) -> Option<String> {
         std::fs::read_to_string(self.dir.path().join("asked")).ok()
+    }
+
+    /// The `CARGO_TARGET_DIR` the last run was given (`unset`); `None` when it never ran.
+    pub fn target_dir(&self) -> Option<String> {
+        std::fs::read_to_string(self.dir.path().join("target_dir"))
+            .ok()
+            .map(|dir| dir.trim_end().to_owned())
     }
 
     /// What trying `port` on each loopback address gave, `; `-separated: `<address> taken`

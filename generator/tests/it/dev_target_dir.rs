@@ -1,0 +1,36 @@
+//! A cargo config that moves the build (`build.target-dir`, in the project's `.cargo/` or the
+//! user's `~/.cargo/`): the stack runs each API and worker from
+//! `${CARGO_TARGET_DIR:-target}/debug`, so `stackr dev` hands its processes the folder cargo
+//! builds in, or they would not find their binaries (or run old ones left in `target/`).
+
+use std::process::Command;
+
+use crate::common::fake_cargo::FakeCargo;
+use crate::common::{init_project_on_free_ports, stderr, stdout};
+
+#[test]
+fn the_stack_is_given_the_folder_a_cargo_config_builds_in() {
+    let (_parent, root) = init_project_on_free_ports(&[]);
+    std::fs::create_dir_all(root.join(".cargo")).unwrap();
+    std::fs::write(
+        root.join(".cargo/config.toml"),
+        "[build]\ntarget-dir = \"elsewhere\"\n",
+    )
+    .unwrap();
+    let cargo = FakeCargo::trying(&[]);
+    let dev = Command::new(env!("CARGO_BIN_EXE_stackr"))
+        .args(["dev", "--embedded"])
+        .current_dir(&root)
+        .env("PATH", cargo.path())
+        .env_remove("CARGO_TARGET_DIR")
+        .output()
+        .unwrap();
+    let given = cargo
+        .target_dir()
+        .unwrap_or_else(|| panic!("cargo never built:\n{}\n{}", stdout(&dev), stderr(&dev)));
+    assert_eq!(
+        std::path::Path::new(&given),
+        root.canonicalize().unwrap().join("elsewhere"),
+        "the build's CARGO_TARGET_DIR"
+    );
+}
