@@ -11,6 +11,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::rules::RULES;
+use stackr_plan::config::printable::{escaped, escaped_but_line_breaks};
 
 /// Arguments of `stackr lint`, to flatten into the generator's subcommand.
 #[derive(Debug, Clone, clap::Args)]
@@ -66,18 +67,24 @@ fn run_on(args: &Args, out: &mut dyn Write, err: &mut dyn Write, color: bool) ->
         Err(error) => {
             match error.downcast_ref::<stackr_plan::config::ConfigError>() {
                 Some(config) => write!(err, "{}", config.report(color))?,
-                None => writeln!(err, "stackr lint: error: {error:#}")?,
+                None => writeln!(
+                    err,
+                    "stackr lint: error: {}",
+                    escaped_but_line_breaks(&format!("{error:#}"))
+                )?,
             }
             return Ok(ExitCode::from(EXIT_CONFIG_ERROR));
         }
     };
     match args.format {
         OutputFormat::Text => {
+            // File names and the text quoted are the repository's: any byte, escape sequences
+            // included, which a terminal or CI log would obey.
             for finding in &report.findings {
-                writeln!(out, "{finding}")?;
+                writeln!(out, "{}", escaped(&finding.to_string()))?;
             }
             for warning in &report.warnings {
-                writeln!(err, "{warning}")?;
+                writeln!(err, "{}", escaped(&warning.to_string()))?;
             }
             let count = report.findings.len();
             if count > 0 {

@@ -128,3 +128,30 @@ fn bad_arguments_are_usage_errors() {
         .unwrap();
     assert_eq!(error.exit_code(), 2);
 }
+
+/// A file name is whatever the repository holds, escape sequences included: printed raw, it would
+/// drive the terminal or CI log reading the findings (retitle it, rewrite lines).
+#[test]
+fn a_file_name_in_a_finding_is_printed_escaped() {
+    let project = tempfile::tempdir().unwrap();
+    copy_tree(&fixture("no-trusted-identity-header"), project.path());
+    let src = project.path().join("services/core/src");
+    std::fs::copy(src.join("main.rs"), src.join("ma\u{1b}]0;owned\u{7}in.rs")).unwrap();
+    let (code, out, _) = lint(&[project.path().to_str().unwrap()]);
+    assert_eq!(code, ExitCode::from(1));
+    assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out:?}");
+    assert!(out.contains("ma\\u{1b}]0;owned\\u{7}in.rs:"), "{out}");
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
