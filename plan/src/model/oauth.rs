@@ -36,23 +36,9 @@ fn word(s: &str) -> bool {
     !s.is_empty() && s.chars().all(|c| c.is_ascii_graphic())
 }
 
-/// https, or http on the loopback interface (a provider run next to auth). Parsed as auth parses
-/// it when it starts: `http://localhost:@host` is plain http to `host`, which a prefix test of the
-/// text took for loopback.
+/// [`stackr_contract::provider_url::allowed_provider_url`] of the text, parsed as auth parses it.
 fn provider_url(text: &str) -> bool {
-    let Ok(url) = url::Url::parse(text) else {
-        return false;
-    };
-    match url.scheme() {
-        "https" => url.host().is_some(),
-        "http" => match url.host() {
-            Some(url::Host::Domain(name)) => name == "localhost",
-            Some(url::Host::Ipv4(address)) => address.is_loopback(),
-            Some(url::Host::Ipv6(address)) => address.is_loopback(),
-            None => false,
-        },
-        _ => false,
-    }
+    url::Url::parse(text).is_ok_and(|url| stackr_contract::provider_url::allowed_provider_url(&url))
 }
 
 pub fn check(providers: &[OAuthProviderConfig]) -> Result<(), Refusal> {

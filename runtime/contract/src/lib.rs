@@ -8,6 +8,7 @@ pub mod env;
 #[cfg(feature = "http-server")]
 pub mod http_server;
 pub mod origin;
+pub mod provider_url;
 pub mod socket_activation;
 #[cfg(feature = "telemetry")]
 pub mod telemetry;

@@ -15,7 +15,8 @@ use tokio::sync::Mutex;
 
 use super::http::get_json;
 use super::presets::{Endpoints, Preset};
-use super::providers::{allowed_provider_url, ProviderConfig, Source};
+use super::providers::{ProviderConfig, Source};
+use stackr_contract::provider_url::allowed_provider_url;
 
 const DISCOVERY_TTL: Duration = Duration::from_secs(3600);
 const KEYS_TTL: Duration = Duration::from_secs(3600);

@@ -35,6 +35,7 @@ use serde::Deserialize;
 
 use super::presets::{Endpoints, Preset};
 use crate::config::{read_secret_file, Secret};
+use stackr_contract::provider_url::allowed_provider_url;
 
 /// One configured provider.
 #[derive(Debug, Clone)]
@@ -137,21 +138,6 @@ fn valid_id(id: &str) -> bool {
         && id
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
-}
-
-/// The provider's endpoints are trusted with codes and secrets: https only, except on the
-/// loopback interface (a provider run next to the service, as in tests).
-pub fn allowed_provider_url(u: &url::Url) -> bool {
-    match u.scheme() {
-        "https" => true,
-        "http" => match u.host() {
-            Some(url::Host::Domain(d)) => d == "localhost",
-            Some(url::Host::Ipv4(a)) => a.is_loopback(),
-            Some(url::Host::Ipv6(a)) => a.is_loopback(),
-            None => false,
-        },
-        _ => false,
-    }
 }
 
 /// Parses the providers file; errors name the file and the entry, never a secret.
