@@ -170,7 +170,7 @@ fn actions(state: &AppState, current: &CurrentSession, user: &User) -> String {
         current,
         user,
         "set-role",
-        &format!("<p>{roles}</p>"),
+        &format!("<p>{roles}</p>{}", undeclared_roles_note(state, user)),
         "Set roles",
     );
     let ban = action_form(
@@ -231,6 +231,23 @@ fn actions(state: &AppState, current: &CurrentSession, user: &User) -> String {
         "<fieldset><legend>Roles</legend>{set_role}</fieldset><fieldset><legend>Ban</legend>{ban}{unban}</fieldset>\
          <fieldset><legend>Sessions and password</legend>{revoke_all}{reset}</fieldset>\
          <fieldset class=\"danger\"><legend>Delete</legend>{delete}</fieldset>"
+    )
+}
+
+/// Roles the user holds that the stack no longer declares have no box, and the action refuses
+/// them: saving the form drops them, which the admin is told before doing it.
+fn undeclared_roles_note(state: &AppState, user: &User) -> String {
+    let undeclared: Vec<&str> = user
+        .roles()
+        .filter(|r| !state.config.roles.accepts(r))
+        .collect();
+    if undeclared.is_empty() {
+        return String::new();
+    }
+    let it = if undeclared.len() == 1 { "it" } else { "them" };
+    format!(
+        "<p>Also holds {}, which this stack no longer declares: setting roles drops {it}.</p>",
+        escape(&undeclared.join(", "))
     )
 }
 

@@ -669,4 +669,18 @@ async fn the_role_form_keeps_every_role_a_user_holds() {
     assert_eq!(role_of(), "finance");
     let r = admin.get(&user_page).await;
     assert!(ticked(&r, "finance") && !ticked(&r, "admin"), "{}", r.text);
+
+    // A role the stack no longer declares has no box: the form says that saving drops it.
+    server.psql(&format!(
+        r#"update "user" set "role" = 'finance,auditor' where "id" = '{uid}'"#
+    ));
+    let r = admin.get(&user_page).await;
+    assert_valid(&r);
+    assert!(
+        r.text.contains(
+            "Also holds auditor, which this stack no longer declares: setting roles drops it."
+        ),
+        "{}",
+        r.text
+    );
 }
