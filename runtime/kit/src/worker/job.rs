@@ -161,7 +161,9 @@ impl Job {
         .map_err(|e| JobError::retryable(format!("the job's blocking work failed: {e}")))
     }
 
-    /// The underlying `bullmq-official` job, for what this wrapper does not expose.
+    /// The underlying `bullmq-official` job, for what this wrapper does not expose. Its data is
+    /// as bullmq-official read it: `null` where [`Job::data`] gives what Node reads (`{}` for
+    /// missing or empty data); read the data through [`Job::data`].
     pub fn inner(&self) -> &bullmq::Job {
         &self.inner
     }
