@@ -15,6 +15,7 @@ pkgs.writeShellApplication {
     pkgs.util-linux
     pkgs.coreutils
     pkgs.gnugrep
+    pkgs.gnused
   ];
   text = ''
     # The project: the nearest folder holding stackr.config.json, from here up (a project may sit
@@ -28,6 +29,16 @@ pkgs.writeShellApplication {
       root="$(dirname "$root")"
     done
     cd "$root"
+    # The processes run their binaries from $CARGO_TARGET_DIR/debug (target/debug when unset),
+    # where `build` puts them unless a cargo config moves the build (`build.target-dir`): then
+    # they are told the folder cargo builds in (read from its metadata's one line of JSON).
+    if ! printenv CARGO_TARGET_DIR > /dev/null; then
+      target_dir=$(cargo metadata --format-version 1 --no-deps --offline 2>/dev/null |
+        sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p') || true
+      if [ -n "$target_dir" ]; then
+        export CARGO_TARGET_DIR="$target_dir"
+      fi
+    fi
     # --no-server: process-compose's control API would otherwise take port 8080, a base API's port.
     exec process-compose --config process-compose.yaml up --no-server "$@"
   '';

@@ -2,7 +2,9 @@
 //! commands run `${CARGO_TARGET_DIR:-target}/debug/<bin>`, which is right unless a cargo config
 //! (`build.target-dir`, in the project's `.cargo/` or the user's `~/.cargo/`) moves the build:
 //! then no process would find its binary, or one would run an old one left in `target/`. So
-//! `stackr dev` asks cargo where it builds and hands that folder to every process.
+//! `stackr dev` asks cargo where it builds and hands that folder to every process (the Nix dev
+//! app, `nix/dev.nix`, does the same in shell). A cargo config's `build.target` (a target
+//! triple) still puts them under `<folder>/<triple>/debug`, where no process looks.
 
 use std::path::Path;
 use std::process::{Command, Stdio};

@@ -186,10 +186,81 @@ fn dev_app_runs_process_compose() {
     if !nix_instantiate_available() {
         return;
     }
-    let value = eval("minimal", "import ./nix/dev.nix { pkgs = { writeShellApplication = a: { inherit (a) name text; }; process-compose = 1; postgresql = 1; redis = 1; cargo = 1; rustc = 1; stdenv.cc = 1; util-linux = 1; coreutils = 1; gnugrep = 1; }; }");
+    let value = eval("minimal", DEV_APP);
     assert_eq!(value["name"], "minimal-dev");
     assert!(value["text"]
         .as_str()
         .unwrap()
         .contains("process-compose --config process-compose.yaml up"));
+}
+
+/// The dev app, its packages stood in for: its name and shell text.
+const DEV_APP: &str = "import ./nix/dev.nix { pkgs = { writeShellApplication = a: { inherit (a) name text; }; process-compose = 1; postgresql = 1; redis = 1; cargo = 1; rustc = 1; stdenv.cc = 1; util-linux = 1; coreutils = 1; gnugrep = 1; gnused = 1; }; }";
+
+/// `nix run .#dev` with a cargo config that moves the build (`build.target-dir`): its processes
+/// run their binaries from `${CARGO_TARGET_DIR:-target}/debug`, so the app hands them the folder
+/// cargo builds in, or they would not find their binaries (or run old ones left in `target/`).
+/// The app's text runs here with a `process-compose` that records what it was given.
+#[test]
+fn the_dev_app_hands_its_processes_the_folder_a_cargo_config_builds_in() {
+    if !nix_instantiate_available() {
+        eprintln!("nix-instantiate not installed: skipped");
+        return;
+    }
+    let config = fixture_config("minimal");
+    let project = generated_project(&config);
+    let root = project.path();
+    std::fs::write(root.join("stackr.config.json"), &config).unwrap();
+    let text = nix_eval_json(root, DEV_APP, "minimal")["text"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    std::fs::write(root.join("Cargo.toml"), "[workspace]\nmembers = []\n").unwrap();
+    std::fs::create_dir_all(root.join(".cargo")).unwrap();
+    std::fs::write(
+        root.join(".cargo/config.toml"),
+        "[build]\ntarget-dir = \"elsewhere\"\n",
+    )
+    .unwrap();
+    let bin = tempfile::tempdir().unwrap();
+    let given = bin.path().join("given");
+    let stubs = [
+        (
+            "process-compose",
+            format!(
+                "#!/bin/sh\necho \"${{CARGO_TARGET_DIR-unset}}\" > '{}'\n",
+                given.display()
+            ),
+        ),
+        (
+            "cargo",
+            format!("#!/bin/sh\nexec '{}' \"$@\"\n", env!("CARGO")),
+        ),
+    ];
+    for (name, script) in stubs {
+        let path = bin.path().join(name);
+        std::fs::write(&path, script).unwrap();
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+    }
+    let run = std::process::Command::new("bash")
+        .args(["-euo", "pipefail", "-c", &text])
+        .current_dir(root)
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.path().display()))
+        .env_remove("CARGO_TARGET_DIR")
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&given).unwrap().trim_end(),
+        root.canonicalize()
+            .unwrap()
+            .join("elsewhere")
+            .to_str()
+            .unwrap()
+    );
 }

@@ -33,7 +33,7 @@ impl FakeCargo {
              \x20       print(port, host, 'refused:', e)\n\
              EOF\n\
              exit 1\n",
-            real = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()),
+            real = env!("CARGO"),
             asked = dir.path().join("asked").display(),
             target_dir = dir.path().join("target_dir").display(),
             tried = dir.path().join("tried").display(),
