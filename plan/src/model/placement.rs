@@ -156,18 +156,12 @@ fn resolve_hosts(placement: &PlacementConfig, report: &Reporter) -> Result<Vec<H
                 "give the address other hosts reach this one at, like `10.0.0.5` or `fd00::5`",
             )
         })?;
-        // `::ffff:a.b.c.d` is the IPv4 address a.b.c.d on the wire, but the modules and the host
-        // certificate would take it as written, as an IPv6 address no IPv4 socket or client has.
-        let ipv4 = address.to_canonical();
-        if ipv4 != address {
-            return Err(report.error(
-                at.clone().key("address"),
-                format!("`{address}` is the IPv4 address `{ipv4}` written as IPv6"),
-                format!("write it as `{ipv4}`"),
-            ));
-        }
-        let broadcast = matches!(address, IpAddr::V4(v4) if v4.is_broadcast());
-        if address.is_loopback() || address.is_unspecified() || address.is_multicast() || broadcast
+        // `::ffff:a.b.c.d` is the IPv4 address a.b.c.d on the wire: judged as that address, then
+        // refused, as the modules and the host certificate would take it as written, an IPv6
+        // address no IPv4 socket or client has.
+        let reached = address.to_canonical();
+        let broadcast = matches!(reached, IpAddr::V4(v4) if v4.is_broadcast());
+        if reached.is_loopback() || reached.is_unspecified() || reached.is_multicast() || broadcast
         {
             return Err(report.error(
                 at.clone().key("address"),
@@ -175,6 +169,13 @@ fn resolve_hosts(placement: &PlacementConfig, report: &Reporter) -> Result<Vec<H
                     "`{address}` is not an address other hosts can reach this one at (loopback, unspecified, multicast or broadcast)"
                 ),
                 "give the host's own address on the network the hosts share",
+            ));
+        }
+        if reached != address {
+            return Err(report.error(
+                at.clone().key("address"),
+                format!("`{address}` is the IPv4 address `{reached}` written as IPv6"),
+                format!("write it as `{reached}`"),
             ));
         }
         if let Some(other) = hosts
@@ -502,7 +503,7 @@ mod tests {
     #[test]
     fn mapped_and_broadcast_addresses_are_refused() {
         for (bad, why) in [
-            ("::ffff:127.0.0.1", "write it as `127.0.0.1`"),
+            ("::ffff:127.0.0.1", "loopback"),
             ("::ffff:10.0.0.30", "write it as `10.0.0.30`"),
             ("255.255.255.255", "broadcast"),
         ] {
