@@ -237,17 +237,20 @@ fn actions(state: &AppState, current: &CurrentSession, user: &User) -> String {
 /// Roles the user holds that the stack no longer declares have no box, and the action refuses
 /// them: saving the form drops them, which the admin is told before doing it.
 fn undeclared_roles_note(state: &AppState, user: &User) -> String {
-    let undeclared: Vec<&str> = user
-        .roles()
-        .filter(|r| !state.config.roles.accepts(r))
-        .collect();
+    let mut undeclared: Vec<&str> = Vec::new();
+    for role in user.roles().filter(|r| !state.config.roles.accepts(r)) {
+        if !undeclared.contains(&role) {
+            undeclared.push(role);
+        }
+    }
     if undeclared.is_empty() {
         return String::new();
     }
     let it = if undeclared.len() == 1 { "it" } else { "them" };
+    // Written behind the service's back, the list may be of any length: cut as a cell is.
     format!(
         "<p>Also holds {}, which this stack no longer declares: setting roles drops {it}.</p>",
-        escape(&undeclared.join(", "))
+        cell(&undeclared.join(", "))
     )
 }
 

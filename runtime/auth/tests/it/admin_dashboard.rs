@@ -672,7 +672,7 @@ async fn the_role_form_keeps_every_role_a_user_holds() {
 
     // A role the stack no longer declares has no box: the form says that saving drops it.
     server.psql(&format!(
-        r#"update "user" set "role" = 'finance,auditor' where "id" = '{uid}'"#
+        r#"update "user" set "role" = 'finance,auditor,auditor' where "id" = '{uid}'"#
     ));
     let r = admin.get(&user_page).await;
     assert_valid(&r);
