@@ -345,10 +345,16 @@ fn describe_reason(r: &StopReason) -> String {
     match r {
         StopReason::Signal(s) => format!("received {s}"),
         StopReason::ProcessFailed { name, code } => {
-            format!("{name} failed with exit code {code} (restart: exit_on_failure)")
+            format!(
+                "{name} failed with exit code {}, and the stack stops when it fails (restart: exit_on_failure)",
+                crate::status::exit_text(*code)
+            )
         }
         StopReason::ProcessEnded { name, code } => {
-            format!("{name} ended with {code} (exit_on_end)")
+            format!(
+                "{name} ended with {}, and the stack stops when it ends (exit_on_end)",
+                crate::status::exit_text(*code)
+            )
         }
         StopReason::DependencyFailed { name, why } => format!("{name} cannot start: {why}"),
         StopReason::Requested => "stop requested".into(),
@@ -755,6 +761,24 @@ mod tests {
         assert!(!should_restart(OnFailure, 2, 1, 2));
         assert!(should_restart(Always, 0, 0, 7));
         assert!(!should_restart(Always, 1, 0, 1));
+    }
+
+    /// The line saying why the stack stopped names a death by signal as the status line does.
+    #[test]
+    fn a_stop_for_a_process_killed_by_a_signal_names_it() {
+        for reason in [
+            StopReason::ProcessFailed {
+                name: "build".into(),
+                code: 137,
+            },
+            StopReason::ProcessEnded {
+                name: "build".into(),
+                code: 137,
+            },
+        ] {
+            let said = describe_reason(&reason);
+            assert!(said.contains("137 (killed by SIGKILL"), "{said}");
+        }
     }
 
     /// The line saying why a process did not start names a death by signal as the status line
