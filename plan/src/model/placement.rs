@@ -159,7 +159,14 @@ fn resolve_hosts(placement: &PlacementConfig, report: &Reporter) -> Result<Vec<H
         // `::ffff:a.b.c.d` is the IPv4 address a.b.c.d on the wire: judged as that address, then
         // refused, as the modules and the host certificate would take it as written, an IPv6
         // address no IPv4 socket or client has.
-        let reached = address.to_canonical();
+        let reached = match address {
+            // The deprecated IPv4-compatible form (`::a.b.c.d`, RFC 4291) names an IPv4 address
+            // too, one no IPv6 stack reaches any more.
+            IpAddr::V6(v6) if v6.segments()[..6] == [0; 6] && v6.segments()[6] != 0 => {
+                IpAddr::V4(std::net::Ipv4Addr::from_bits(v6.to_bits() as u32))
+            }
+            _ => address.to_canonical(),
+        };
         let broadcast = matches!(reached, IpAddr::V4(v4) if v4.is_broadcast());
         if reached.is_loopback() || reached.is_unspecified() || reached.is_multicast() || broadcast
         {
@@ -505,6 +512,7 @@ mod tests {
         for (bad, why) in [
             ("::ffff:127.0.0.1", "loopback"),
             ("::ffff:10.0.0.30", "write it as `10.0.0.30`"),
+            ("::10.0.0.31", "write it as `10.0.0.31`"),
             ("255.255.255.255", "broadcast"),
         ] {
             let report = report(&fleet_with("10.0.0.20", bad));
