@@ -93,8 +93,8 @@ fn run_on(args: &Args, out: &mut dyn Write, err: &mut dyn Write, color: bool) ->
             }
         }
         OutputFormat::Json => {
-            serde_json::to_writer_pretty(&mut *out, &report)?;
-            writeln!(out)?;
+            let json = serde_json::to_string_pretty(&report)?;
+            writeln!(out, "{}", without_raw_controls(&json))?;
         }
     }
     Ok(if report.findings.is_empty() {
@@ -131,4 +131,16 @@ fn list_rules(format: OutputFormat, out: &mut dyn Write) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `json` with DEL and the C1 controls written as `\u` escapes: JSON escapes only the C0 ones,
+/// and a file name of the repository's may hold any (U+009B alone starts a terminal sequence).
+/// They can stand only inside strings, where the escape reads back as the same character.
+fn without_raw_controls(json: &str) -> String {
+    json.chars()
+        .map(|c| match c {
+            '\u{7f}'..='\u{9f}' => format!("\\u{:04x}", c as u32),
+            c => c.to_string(),
+        })
+        .collect()
 }

@@ -143,6 +143,35 @@ fn a_file_name_in_a_finding_is_printed_escaped() {
     assert!(out.contains("ma\\u{1b}]0;owned\\u{7}in.rs:"), "{out}");
 }
 
+/// JSON escapes only C0 controls; DEL and the C1 controls (U+009B starts a terminal sequence
+/// alone) would reach a terminal or log raw: they are written as `\u` escapes, which read back
+/// as the same name.
+#[test]
+fn a_file_name_in_json_findings_carries_no_raw_control() {
+    let project = tempfile::tempdir().unwrap();
+    copy_tree(&fixture("no-trusted-identity-header"), project.path());
+    let src = project.path().join("services/core/src");
+    let name = "ma\u{9b}2J\u{7f}in.rs";
+    std::fs::copy(src.join("main.rs"), src.join(name)).unwrap();
+    let (code, out, _) = lint(&["--format", "json", project.path().to_str().unwrap()]);
+    assert_eq!(code, ExitCode::from(1));
+    assert!(
+        !out.contains('\u{9b}') && !out.contains('\u{7f}'),
+        "{out:?}"
+    );
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let files: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["file"].as_str().unwrap())
+        .collect();
+    assert!(
+        files.contains(&format!("services/core/src/{name}").as_str()),
+        "{files:?}"
+    );
+}
+
 fn copy_tree(from: &Path, to: &Path) {
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
