@@ -1,6 +1,7 @@
 //! A project on disk: its root, config text, validated model and plan, plus the changeset that
 //! brings generated files (and missing service crates) up to date.
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -17,6 +18,8 @@ use crate::UsageError;
 
 pub struct Project {
     pub root: PathBuf,
+    /// The config as the user wrote it.
+    pub text: String,
     pub config: StackrConfig,
     pub model: Model,
     pub plan: Plan,
@@ -30,6 +33,7 @@ pub fn load_project(root: &Path) -> Result<Project, ConfigError> {
     crate::crates_on_disk::check(root, &loaded.config, &loaded.label, &loaded.text)?;
     Ok(Project {
         root: root.to_owned(),
+        text: loaded.text,
         config: loaded.config,
         model: loaded.model,
         plan: loaded.plan,
@@ -43,11 +47,101 @@ pub fn check_config_text(file: &Path, text: &str) -> Result<(StackrConfig, Model
     Ok((config, model))
 }
 
-/// The canonical on-disk form of a config (what `init` and `add service` write).
+/// The canonical on-disk form of a config (what `init` writes).
 pub fn config_text(config: &StackrConfig) -> String {
     let mut text = serde_json::to_string_pretty(config).expect("configs always serialize");
     text.push('\n');
     text
+}
+
+/// The config text `text` (as the user wrote it) with the last service of `config` (which is
+/// `text`'s config with that service appended) added after the services already there, laid out
+/// like the one before it: the rest of the file, its layout and key order stay as they are. The
+/// canonical form ([`config_text`]) when the text has no service to follow or the edit would not
+/// read back as `config`; the second value says whether that happened.
+pub fn config_text_with_service_added(text: &str, config: &StackrConfig) -> (String, bool) {
+    match with_last_service_appended(text, config) {
+        Some(edited) => (edited, false),
+        None => (config_text(config), true),
+    }
+}
+
+fn with_last_service_appended(text: &str, config: &StackrConfig) -> Option<String> {
+    let (service, before) = config.services.split_last()?;
+    let previous = crate::config::JsonPath::root()
+        .key("services")
+        .index(before.len().checked_sub(1)?);
+    let span = crate::config::value_range(text, &previous)?;
+    let line_start = text[..span.start].rfind('\n').map_or(0, |at| at + 1);
+    let before_it = &text[line_start..span.start];
+    let element = laid_out_like(service, text, span.clone())?;
+    // On a line of its own (after indentation only), or after the previous one on its line.
+    let separator = if before_it.chars().all(|c| c == ' ' || c == '\t') {
+        format!("{}{before_it}", newline_of(text))
+    } else {
+        " ".to_owned()
+    };
+    let edited = format!(
+        "{},{separator}{element}{}",
+        &text[..span.end],
+        &text[span.end..]
+    );
+    read_back_as(edited, config)
+}
+
+/// The config text `text` (as the user wrote it) with its `runtime` replaced by the one of
+/// `config` (which is `text`'s config with another runtime), laid out like the one it replaces:
+/// the rest of the file stays as it is. The canonical form ([`config_text`]) when the text names
+/// no runtime or the edit would not read back as `config`.
+pub fn config_text_with_runtime(text: &str, config: &StackrConfig) -> String {
+    let edited = crate::config::value_range(text, &crate::config::JsonPath::root().key("runtime"))
+        .and_then(|span| {
+            let runtime = laid_out_like(&config.runtime, text, span.clone())?;
+            read_back_as(
+                format!("{}{runtime}{}", &text[..span.start], &text[span.end..]),
+                config,
+            )
+        });
+    edited.unwrap_or_else(|| config_text(config))
+}
+
+/// `edited` if it reads back as `config`.
+fn read_back_as(edited: String, config: &StackrConfig) -> Option<String> {
+    let read_back = parse_config(Path::new(CONFIG_FILE), &edited).ok()?;
+    (read_back == *config).then_some(edited)
+}
+
+fn newline_of(text: &str) -> &'static str {
+    if text.contains("\r\n") {
+        "\r\n"
+    } else {
+        "\n"
+    }
+}
+
+/// `value` as JSON laid out like the value at `span` of `text`: on one line if that one is, else
+/// as a block indented like it (by the step from its first line's indentation to its second's).
+fn laid_out_like(value: &impl serde::Serialize, text: &str, span: Range<usize>) -> Option<String> {
+    let sample = text.get(span.clone())?;
+    let Some(second) = sample.lines().nth(1) else {
+        // A string's line break is escaped in JSON: every line break here is the layout's.
+        let pretty = serde_json::to_string_pretty(value).ok()?;
+        return Some(pretty.lines().map(str::trim).collect::<Vec<_>>().join(" "));
+    };
+    let line_start = text[..span.start].rfind('\n').map_or(0, |at| at + 1);
+    let first_line = &text[line_start..span.start];
+    let indent = &first_line[..first_line.len() - first_line.trim_start().len()];
+    let inner = &second[..second.len() - second.trim_start().len()];
+    let step = inner
+        .strip_prefix(indent)
+        .filter(|step| !step.is_empty())
+        .unwrap_or("  ");
+    let mut out = Vec::new();
+    let formatter = serde_json::ser::PrettyFormatter::with_indent(step.as_bytes());
+    let mut serializer = serde_json::Serializer::with_formatter(&mut out, formatter);
+    value.serialize(&mut serializer).ok()?;
+    let pretty = String::from_utf8(out).ok()?;
+    Some(pretty.replace('\n', &format!("{}{indent}", newline_of(text))))
 }
 
 /// The whole pipeline in memory, from config text to rendered generated files (no I/O): what the

@@ -12,7 +12,7 @@ use super::prompt;
 use crate::config::{AuthMiddleware, ServiceConfig, ServiceKind, CONFIG_FILE};
 use crate::model::{check_service_name, next_free_base_port};
 use crate::plan::plan;
-use crate::project::{check_config_text, config_text, load_project, regenerate};
+use crate::project::{check_config_text, config_text_with_service_added, load_project, regenerate};
 use crate::write::commit;
 use crate::UsageError;
 
@@ -101,7 +101,9 @@ pub fn run(root: &Path, options: &AddServiceOptions) -> Result<ExitCode> {
 
     let mut config = project.config.clone();
     config.services.push(service);
-    let text = config_text(&config);
+    // The user's file, with the service added to it (not rewritten: their layout and key order
+    // stay).
+    let (text, rewritten) = config_text_with_service_added(&project.text, &config);
     let label = format!("{CONFIG_FILE} (with `{name}` added)");
     let (_, model) = check_config_text(Path::new(&label), &text).map_err(|err| {
         // Without the line and column: they would point into a text not written anywhere.
@@ -120,6 +122,9 @@ pub fn run(root: &Path, options: &AddServiceOptions) -> Result<ExitCode> {
         middleware.as_str(),
         written.len()
     );
+    if rewritten {
+        println!("{CONFIG_FILE} was rewritten in stackr's own layout: the new service could not be added after the last one in yours");
+    }
     // A running `stackr dev` keeps the stack it started with.
     println!("if `stackr dev` is running, stop it (Ctrl-C) and start it again to run `{name}`");
     Ok(ExitCode::SUCCESS)

@@ -15,7 +15,9 @@ use crate::cli::USAGE_EXIT;
 use crate::config::{RuntimeSource, CONFIG_FILE};
 use crate::model::Runtime;
 use crate::plan::plan;
-use crate::project::{check_config_text, config_text, load_project, regenerate, Project};
+use crate::project::{
+    check_config_text, config_text_with_runtime, load_project, regenerate, Project,
+};
 use crate::render::record;
 use crate::runtime_sources::{vendored_files, VENDORED_DIR, VERSION};
 use crate::write::commit;
@@ -32,14 +34,16 @@ pub fn run(root: &Path, force: bool) -> Result<ExitCode> {
         ..RuntimeSource::default()
     };
     let mut config = project.config.clone();
-    let moves = config.runtime != target;
+    // A config without `runtime` already has this stackr's (vendored).
+    let moves = project.model.runtime != Runtime::Vendored(VERSION.to_owned());
     config.runtime = target;
-    let text = config_text(&config);
+    let text = config_text_with_runtime(&project.text, &config);
     let (_, model) = check_config_text(Path::new(CONFIG_FILE), &text)
         .map_err(|err| UsageError::new(err.message, err.help))?;
     let mut changes = regenerate(root, &plan(&model), read_manifest(root)?)?;
     if moves {
-        // Rewritten only when the runtime changes: the file is the user's, formatting included.
+        // Edited only when the runtime changes, and only there: the file is the user's, its
+        // layout included.
         changes.add(CONFIG_FILE, text);
     }
     let written = commit(root, &changes)?;

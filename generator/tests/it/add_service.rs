@@ -262,3 +262,66 @@ fn a_range_grown_over_a_port_is_refused_naming_the_path_and_the_service() {
     );
     assert_eq!(tree(&root), before, "nothing written");
 }
+
+#[test]
+fn the_users_config_layout_is_kept() {
+    let (_parent, root) = init_project(&[]);
+    // The user's own layout: four-space indent, their key order, one line per service, defaults
+    // left out.
+    let mine = r#"{
+    "name": "shop",
+    "services": [
+        { "name": "auth", "kind": "auth", "port": 8888, "adminPort": 3333 },
+        { "name": "core", "port": 8080, "authMiddleware": "standard" }
+    ],
+    "$schema": "./stackr.schema.json"
+}
+"#;
+    std::fs::write(root.join("stackr.config.json"), mine).unwrap();
+    let output = stackr(&root, &["add", "service", "billing", "--roles", "finance"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let config = std::fs::read_to_string(root.join("stackr.config.json")).unwrap();
+    let added = r#"        { "name": "core", "port": 8080, "authMiddleware": "standard" },
+        { "name": "billing", "port": 8081, "authMiddleware": "role-gated", "roles": [ "finance" ] }
+    ],"#;
+    assert_eq!(
+        config,
+        mine.replace(
+            "        { \"name\": \"core\", \"port\": 8080, \"authMiddleware\": \"standard\" }\n    ],",
+            added
+        ),
+        "only the new service is added"
+    );
+
+    // One service per block, as `init` writes them: the new one is a block like the others.
+    let (_parent, root) = init_project(&[]);
+    let mine = r#"{
+  "name": "shop",
+  "services": [
+    {
+      "name": "auth",
+      "kind": "auth"
+    },
+    {
+      "name": "core"
+    }
+  ]
+}
+"#;
+    std::fs::write(root.join("stackr.config.json"), mine).unwrap();
+    let output = stackr(
+        &root,
+        &[
+            "add", "service", "ledger", "--port", "9000", "--roles", "audit",
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let config = std::fs::read_to_string(root.join("stackr.config.json")).unwrap();
+    let expected = mine.replace(
+        "      \"name\": \"core\"\n    }\n",
+        "      \"name\": \"core\"\n    },\n    {\n      \"name\": \"ledger\",\n      \"port\": 9000,\n      \"authMiddleware\": \"role-gated\",\n      \"roles\": [\n        \"audit\"\n      ]\n    }\n",
+    );
+    assert_eq!(config, expected);
+    let check = stackr(&root, &["generate", "--check"]);
+    assert!(check.status.success(), "{}", stderr(&check));
+}

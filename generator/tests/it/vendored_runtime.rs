@@ -278,3 +278,44 @@ fn upgrade_help_explains_what_it_does() {
         assert!(text.contains(needle), "`{needle}` not explained:\n{text}");
     }
 }
+
+/// The config is the user's: `upgrade` changes its `runtime` and nothing else of it, and leaves it
+/// alone when it already means this stackr's runtime (no `runtime` at all).
+#[test]
+fn upgrade_edits_only_the_runtime_of_the_users_config() {
+    let (_parent, root) = init_project(&[]);
+    let mine = r#"{
+    "name": "shop",
+    "services": [
+        { "name": "auth", "kind": "auth", "port": 8888, "adminPort": 3333 },
+        { "name": "core", "port": 8080, "authMiddleware": "standard" }
+    ]
+}
+"#;
+    std::fs::write(root.join("stackr.config.json"), mine).unwrap();
+    let upgrade = stackr(&root, &["upgrade"]);
+    assert!(upgrade.status.success(), "{}", stderr(&upgrade));
+    assert!(
+        stdout(&upgrade).contains("nothing to do"),
+        "{}",
+        stdout(&upgrade)
+    );
+    assert_eq!(read(&root, "stackr.config.json"), mine);
+
+    let older = format!(
+        "{{\n    \"name\": \"shop\",\n    \"runtime\": {{\n        \"version\": \"={VERSION}\"\n    }},\n    \"services\": [\n        {{ \"name\": \"auth\", \"kind\": \"auth\" }},\n        {{ \"name\": \"core\" }}\n    ]\n}}\n"
+    );
+    std::fs::write(root.join("stackr.config.json"), &older).unwrap();
+    assert!(stackr(&root, &["generate"]).status.success());
+    let upgrade = stackr(&root, &["upgrade"]);
+    assert!(upgrade.status.success(), "{}", stderr(&upgrade));
+    assert_eq!(
+        read(&root, "stackr.config.json"),
+        older.replace(
+            &format!("\"version\": \"={VERSION}\""),
+            &format!("\"vendored\": \"{VERSION}\"")
+        )
+    );
+    let check = stackr(&root, &["generate", "--check"]);
+    assert!(check.status.success(), "{}", stderr(&check));
+}

@@ -15,6 +15,16 @@ pub fn locate(text: &str, path: &JsonPath) -> Option<(usize, usize)> {
 /// Byte range of the value at `path`: the whole value when it fits on one line, else its first
 /// character (an object's `{`), so an error's snippet stays one line long.
 pub fn value_span(text: &str, path: &JsonPath) -> Option<Range<usize>> {
+    let Range { start, end } = value_range(text, path)?;
+    let value = text.get(start..end)?;
+    Some(match value.find('\n') {
+        None => start..end,
+        Some(_) => start..start + value.chars().next().map_or(0, char::len_utf8),
+    })
+}
+
+/// Byte range of the whole value at `path`, however many lines it spans.
+pub fn value_range(text: &str, path: &JsonPath) -> Option<Range<usize>> {
     let mut scanner = Scanner {
         bytes: text.as_bytes(),
         at: 0,
@@ -28,12 +38,7 @@ pub fn value_span(text: &str, path: &JsonPath) -> Option<Range<usize>> {
     }
     let start = scanner.at;
     scanner.skip_value()?;
-    let end = scanner.at.min(text.len());
-    let value = text.get(start..end)?;
-    Some(match value.find('\n') {
-        None => start..end,
-        Some(_) => start..start + value.chars().next().map_or(0, char::len_utf8),
-    })
+    Some(start..scanner.at.min(text.len()))
 }
 
 /// Byte range of the value of the object member whose key ends at byte `key_end`. The value may
