@@ -219,6 +219,44 @@ pub fn regenerate(root: &Path, plan: &Plan, cargo_toml: Option<String>) -> Resul
     Ok(changes)
 }
 
+/// The files among `changes` holding edits that writing `changes` overwrites: files stackr owns
+/// whole (listed in `stackr.generated`) that hold neither what the record says stackr last wrote
+/// there nor what is about to be written. None without a readable record: nothing can be told
+/// apart (`stackr upgrade` says so).
+pub fn overwritten_edits(root: &Path, changes: &Changeset) -> Vec<String> {
+    let Ok(Some(record)) = record::read(root) else {
+        return Vec::new();
+    };
+    changes
+        .files()
+        .filter(|(path, content)| {
+            let full = root.join(path);
+            *path != record::PATH
+                && record.lists(path)
+                && std::fs::symlink_metadata(&full).is_ok()
+                && !record.wrote(root, path)
+                && !crate::write::holds_exactly(&full, content).unwrap_or(false)
+        })
+        .map(|(path, _)| path.to_owned())
+        .collect()
+}
+
+/// On stderr, after a write: the files of [`overwritten_edits`], which it replaced.
+pub fn warn_overwritten(edited: &[String]) {
+    if edited.is_empty() {
+        return;
+    }
+    eprintln!(
+        "warning: {} file(s) stackr generates held edits of yours (they differed from what stackr last wrote there, per {}), now overwritten:",
+        edited.len(),
+        record::PATH
+    );
+    for path in edited {
+        eprintln!("  {path}");
+    }
+    eprintln!("  help: stackr rewrites these files from {CONFIG_FILE}: `git diff` shows what the edits were if they were committed; make such changes in the config (or AGENTS.md's user section) instead");
+}
+
 /// The runtime crates the project vendors (none unless the config says `vendored`), refused when
 /// the config names another stackr version than this one: only its own runtime can be written.
 pub fn vendored_runtime(plan: &Plan) -> Result<Vec<RenderedFile>> {

@@ -7,7 +7,7 @@ use anyhow::Result;
 
 use crate::config::CONFIG_FILE;
 use crate::plan::Plan;
-use crate::project::{load_project, regenerate};
+use crate::project::{load_project, overwritten_edits, regenerate, warn_overwritten};
 use crate::write::{commit, drift, unified_diff, Changeset, Drift};
 use crate::UsageError;
 
@@ -80,7 +80,9 @@ pub fn run(root: &Path, check: bool) -> Result<ExitCode> {
         return Ok(ExitCode::from(DRIFT_EXIT));
     }
     let changes = regenerate(root, &project.plan, read_manifest(root)?)?;
+    let edited = overwritten_edits(root, &changes);
     let written = commit(root, &changes)?;
+    warn_overwritten(&edited);
     if written.is_empty() {
         println!("stackr generate: everything is up to date");
     } else {

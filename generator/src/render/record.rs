@@ -96,6 +96,11 @@ impl Record {
         now == *recorded_state
     }
 
+    /// Whether the record lists `path`: a file stackr owns whole.
+    pub fn lists(&self, path: &str) -> bool {
+        self.entries.contains_key(path)
+    }
+
     /// The entries of a record's text; the error is the first bad line's number and what is
     /// wrong with it.
     fn parse(text: &str) -> Result<Self, (usize, String)> {

@@ -103,7 +103,7 @@ pub fn unified_diff(root: &Path, path: &str, wanted: &[u8]) -> Option<String> {
 /// what stackr writes and is not opened: a named pipe could wait for ever, and a link could lead
 /// to a device or to any file on the machine (so a link holding the right content is still
 /// replaced by the file itself).
-pub(super) fn holds_exactly(path: &Path, expected: &[u8]) -> std::io::Result<bool> {
+pub(crate) fn holds_exactly(path: &Path, expected: &[u8]) -> std::io::Result<bool> {
     let metadata = std::fs::symlink_metadata(path)?;
     if !metadata.is_file() || metadata.len() != expected.len() as u64 {
         return Ok(false);

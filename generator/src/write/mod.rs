@@ -9,6 +9,7 @@ mod roll_forward;
 mod staging_targets;
 
 pub use commit::{commit, Changeset, CRASH_AFTER_ENV, FAIL_AFTER_ENV, STAGING_PREFIX};
+pub(crate) use drift::holds_exactly;
 pub use drift::{drift, unified_diff, Drift};
 pub use file_state::FileState;
 pub use folders_on_the_way::linked_folder;

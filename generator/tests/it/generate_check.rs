@@ -299,3 +299,38 @@ fn check_reports_a_stale_record() {
         stderr(&output)
     );
 }
+
+/// `generate` rewrites the files it generates, an edit included, but says which held edits: a
+/// file that differs from what the record says stackr last wrote there.
+#[test]
+fn generate_names_the_edits_it_overwrites() {
+    let (_parent, root) = init_project(&[]);
+    let compose = root.join("process-compose.yaml");
+    let mut text = std::fs::read_to_string(&compose).unwrap();
+    text.push_str("# my own tweak\n");
+    std::fs::write(&compose, text).unwrap();
+    // Notes in AGENTS.md's user section are the user's to write: no edit of stackr's output.
+    let agents = std::fs::read_to_string(root.join("AGENTS.md")).unwrap();
+    let agents = agents.replace(
+        "<!-- stackr:user-section:end -->",
+        "our note\n<!-- stackr:user-section:end -->",
+    );
+    std::fs::write(root.join("AGENTS.md"), agents).unwrap();
+
+    let output = stackr(&root, &["generate"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let said = stderr(&output);
+    assert!(
+        said.contains("held edits of yours") && said.contains("\n  process-compose.yaml\n"),
+        "{said}"
+    );
+    assert!(!said.contains("\n  AGENTS.md\n"), "{said}");
+
+    // A file stackr wrote, stale after a config change, is no edit.
+    let config = std::fs::read_to_string(root.join("stackr.config.json")).unwrap();
+    let config = config.replace("\"port\": 8080", "\"port\": 8090");
+    std::fs::write(root.join("stackr.config.json"), config).unwrap();
+    let output = stackr(&root, &["generate"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(!stderr(&output).contains("warning"), "{}", stderr(&output));
+}
