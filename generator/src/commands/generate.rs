@@ -5,10 +5,11 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
+use crate::config::printable::escaped;
 use crate::config::CONFIG_FILE;
 use crate::plan::Plan;
 use crate::project::{load_project, overwritten_edits, regenerate, warn_overwritten};
-use crate::write::{commit, drift, unified_diff, Changeset, Drift};
+use crate::write::{commit, drift, left_unfinished, unified_diff, Changeset, Drift};
 use crate::UsageError;
 
 /// Exit code of `--check` when files drifted.
@@ -48,6 +49,14 @@ pub fn run(root: &Path, check: bool) -> Result<ExitCode> {
     let project = load_project(root)?;
     if check {
         let (drifted, changes) = drifted_files(root, &project.plan)?;
+        // Its files differ from the config until then: the project moves on to that command's
+        // result, not back to the config's.
+        for staging in left_unfinished(root) {
+            eprintln!(
+                "note: an interrupted stackr command left {}: the next `stackr generate` finishes it (or refuses, naming why)",
+                escaped(&staging)
+            );
+        }
         if drifted.is_empty() {
             let compared = changes.files().count();
             println!("stackr generate --check: all {compared} generated and managed files are up to date");

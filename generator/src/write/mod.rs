@@ -14,4 +14,4 @@ pub use drift::{drift, unified_diff, Drift};
 pub use file_state::FileState;
 pub use folders_on_the_way::linked_folder;
 pub use project_lock::{lock_for_writing, ProjectLock};
-pub use roll_forward::finish_interrupted;
+pub use roll_forward::{finish_interrupted, left_unfinished};

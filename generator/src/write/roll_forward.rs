@@ -60,6 +60,22 @@ pub fn finish_interrupted(root: &Path) -> Result<Vec<String>> {
     Ok(written)
 }
 
+/// The staging folders in `root` that a killed command left for the next writing command to
+/// finish, by name: what a check reports, since it writes nothing itself.
+pub fn left_unfinished(root: &Path) -> Vec<String> {
+    let Ok(entries) = fs::read_dir(root) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .flatten()
+        .filter(|entry| entry.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with(STAGING_PREFIX))
+        .collect();
+    names.sort();
+    names
+}
+
 /// Places what `staging` still holds, once every entry has passed its checks.
 fn finish(root: &Path, staging: &Path) -> Result<Vec<String>> {
     let targets = match staging_targets::read(staging) {

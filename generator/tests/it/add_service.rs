@@ -3,7 +3,9 @@
 
 use crate::common;
 
-use common::{edit_config, init_project, read_config, stackr, stackr_with_env, stderr, tree};
+use common::{
+    edit_config, init_project, read_config, stackr, stackr_with_env, stderr, stdout, tree,
+};
 
 #[test]
 fn adds_a_service_end_to_end() {
@@ -193,6 +195,16 @@ fn a_killed_add_service_is_finished_by_the_next_command() {
     );
     assert!(!output.status.success(), "{}", stderr(&output));
     assert_ne!(tree(&root), wanted, "the kill left a mixed project");
+    // A check in between says what is going on: the next writing command moves the project on
+    // to the interrupted command's result, not back.
+    let check = stackr(&root, &["generate", "--check"]);
+    assert!(!check.status.success());
+    let said = format!("{}{}", stdout(&check), stderr(&check));
+    assert!(
+        said.contains("an interrupted stackr command left .stackr-staging-")
+            && said.contains("the next `stackr generate` finishes it"),
+        "{said}"
+    );
     let generate = stackr(&root, &["generate"]);
     assert!(generate.status.success(), "{}", stderr(&generate));
     assert!(
