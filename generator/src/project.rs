@@ -72,8 +72,7 @@ fn with_last_service_appended(text: &str, config: &StackrConfig) -> Option<Strin
         .key("services")
         .index(before.len().checked_sub(1)?);
     let span = crate::config::value_range(text, &previous)?;
-    let line_start = text[..span.start].rfind('\n').map_or(0, |at| at + 1);
-    let before_it = &text[line_start..span.start];
+    let before_it = line_before(text, span.start);
     let element = laid_out_like(service, text, span.clone())?;
     // On a line of its own (after indentation only), or after the previous one on its line.
     let separator = if before_it.chars().all(|c| c == ' ' || c == '\t') {
@@ -111,6 +110,12 @@ fn read_back_as(edited: String, config: &StackrConfig) -> Option<String> {
     (read_back == *config).then_some(edited)
 }
 
+/// The text of `at`'s line before it.
+fn line_before(text: &str, at: usize) -> &str {
+    let line_start = text[..at].rfind('\n').map_or(0, |newline| newline + 1);
+    &text[line_start..at]
+}
+
 fn newline_of(text: &str) -> &'static str {
     if text.contains("\r\n") {
         "\r\n"
@@ -128,8 +133,7 @@ fn laid_out_like(value: &impl serde::Serialize, text: &str, span: Range<usize>) 
         let pretty = serde_json::to_string_pretty(value).ok()?;
         return Some(pretty.lines().map(str::trim).collect::<Vec<_>>().join(" "));
     };
-    let line_start = text[..span.start].rfind('\n').map_or(0, |at| at + 1);
-    let first_line = &text[line_start..span.start];
+    let first_line = line_before(text, span.start);
     let indent = &first_line[..first_line.len() - first_line.trim_start().len()];
     let inner = &second[..second.len() - second.trim_start().len()];
     let step = inner
@@ -219,11 +223,20 @@ pub fn regenerate(root: &Path, plan: &Plan, cargo_toml: Option<String>) -> Resul
     Ok(changes)
 }
 
+/// Writes `changes` ([`crate::write::commit`]), then names on stderr the files stackr generates
+/// whose edits that replaced ([`overwritten_edits`]); returns the paths written.
+pub fn commit_naming_overwritten_edits(root: &Path, changes: &Changeset) -> Result<Vec<String>> {
+    let edited = overwritten_edits(root, changes);
+    let written = crate::write::commit(root, changes)?;
+    warn_overwritten(&edited);
+    Ok(written)
+}
+
 /// The files among `changes` holding edits that writing `changes` overwrites: files stackr owns
 /// whole (listed in `stackr.generated`) that hold neither what the record says stackr last wrote
 /// there nor what is about to be written. None without a readable record: nothing can be told
 /// apart (`stackr upgrade` says so).
-pub fn overwritten_edits(root: &Path, changes: &Changeset) -> Vec<String> {
+fn overwritten_edits(root: &Path, changes: &Changeset) -> Vec<String> {
     let Ok(Some(record)) = record::read(root) else {
         return Vec::new();
     };
@@ -242,7 +255,7 @@ pub fn overwritten_edits(root: &Path, changes: &Changeset) -> Vec<String> {
 }
 
 /// On stderr, after a write: the files of [`overwritten_edits`], which it replaced.
-pub fn warn_overwritten(edited: &[String]) {
+fn warn_overwritten(edited: &[String]) {
     if edited.is_empty() {
         return;
     }

@@ -13,10 +13,9 @@ use crate::config::{AuthMiddleware, ServiceConfig, ServiceKind, CONFIG_FILE};
 use crate::model::{check_service_name, next_free_base_port};
 use crate::plan::plan;
 use crate::project::{
-    check_config_text, config_text_with_service_added, load_project, overwritten_edits, regenerate,
-    warn_overwritten,
+    check_config_text, commit_naming_overwritten_edits, config_text_with_service_added,
+    load_project, regenerate,
 };
-use crate::write::commit;
 use crate::UsageError;
 
 pub struct AddServiceOptions {
@@ -118,9 +117,7 @@ pub fn run(root: &Path, options: &AddServiceOptions) -> Result<ExitCode> {
     let cargo_toml = read_manifest(root)?.context("the project has no root Cargo.toml")?;
     let mut changes = regenerate(root, &plan(&model), Some(cargo_toml))?;
     changes.add(CONFIG_FILE, text);
-    let edited = overwritten_edits(root, &changes);
-    let written = commit(root, &changes)?;
-    warn_overwritten(&edited);
+    let written = commit_naming_overwritten_edits(root, &changes)?;
     let port = model.services.last().map(|s| s.port).unwrap_or_default();
     println!(
         "added service `{name}` (API port {port}, guard `{}`); wrote {} file(s)",

@@ -8,8 +8,8 @@ use anyhow::Result;
 use crate::config::printable::escaped;
 use crate::config::CONFIG_FILE;
 use crate::plan::Plan;
-use crate::project::{load_project, overwritten_edits, regenerate, warn_overwritten};
-use crate::write::{commit, drift, left_unfinished, unified_diff, Changeset, Drift};
+use crate::project::{commit_naming_overwritten_edits, load_project, regenerate};
+use crate::write::{drift, left_unfinished, unified_diff, Changeset, Drift};
 use crate::UsageError;
 
 /// Exit code of `--check` when files drifted.
@@ -89,9 +89,7 @@ pub fn run(root: &Path, check: bool) -> Result<ExitCode> {
         return Ok(ExitCode::from(DRIFT_EXIT));
     }
     let changes = regenerate(root, &project.plan, read_manifest(root)?)?;
-    let edited = overwritten_edits(root, &changes);
-    let written = commit(root, &changes)?;
-    warn_overwritten(&edited);
+    let written = commit_naming_overwritten_edits(root, &changes)?;
     if written.is_empty() {
         println!("stackr generate: everything is up to date");
     } else {
