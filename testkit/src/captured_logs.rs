@@ -4,20 +4,17 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use tracing::subscriber::{DefaultGuard, NoSubscriber};
-use tracing::Dispatch;
+use tracing::subscriber::DefaultGuard;
 
-/// A dispatcher registered for the rest of the process. While only one dispatcher is registered,
-/// tracing works out a log statement's interest, once and for good, from the default of the
-/// thread that reaches it first: a statement first reached on another test's thread (which has
-/// none) would stay silent here too. With two, it asks every registered one.
-static ALWAYS_REGISTERED: OnceLock<Dispatch> = OnceLock::new();
-
-/// Libraries logging through the `log` crate (tokio-postgres passes on the server's notices so)
-/// reach a binary's log as tracing events: its subscriber, installed with `try_init`, forwards
-/// them. Here the same forwarding comes with a process-wide subscriber that writes nowhere, so
-/// each test's lines go to its own [`CapturedLogs`] only.
-static LOG_RECORDS_FORWARDED: OnceLock<()> = OnceLock::new();
+/// A process-wide subscriber that writes nowhere, installed once, for two reasons:
+/// - Libraries logging through the `log` crate (tokio-postgres passes on the server's notices so)
+///   reach a binary's log as tracing events: its subscriber, installed with `try_init`, forwards
+///   them; this one does the same, so each test's lines go to its own [`CapturedLogs`] only.
+/// - While only one dispatcher is registered, tracing works out a log statement's interest, once
+///   and for good, from the default of the thread that reaches it first: a statement first
+///   reached on another test's thread (which has none) would stay silent here too. With this one
+///   registered too, enabled at the level captured, it asks every registered one.
+static PROCESS_SUBSCRIBER: OnceLock<()> = OnceLock::new();
 
 /// Collects every line logged on this thread until dropped: under `#[tokio::test]` (one thread),
 /// that is everything the servers the test spawned log, and nothing from other tests.
@@ -28,10 +25,9 @@ pub struct CapturedLogs {
 
 impl CapturedLogs {
     pub fn start() -> Self {
-        ALWAYS_REGISTERED.get_or_init(|| Dispatch::new(NoSubscriber::default()));
-        LOG_RECORDS_FORWARDED.get_or_init(|| {
+        PROCESS_SUBSCRIBER.get_or_init(|| {
             use tracing_subscriber::util::SubscriberInitExt;
-            // Fails only when the process has a subscriber already, which forwards them then.
+            // Fails only when the process has a subscriber already, which does both then.
             let _ = tracing_subscriber::fmt()
                 .with_max_level(tracing::Level::INFO)
                 .with_writer(std::io::sink)
