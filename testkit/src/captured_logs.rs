@@ -58,6 +58,14 @@ impl CapturedLogs {
             .collect()
     }
 
+    /// The lines logged so far that contain `text`.
+    pub fn lines_containing(&self, text: &str) -> Vec<String> {
+        self.lines()
+            .into_iter()
+            .filter(|l| l.contains(text))
+            .collect()
+    }
+
     /// The lines logged so far.
     pub fn lines(&self) -> Vec<String> {
         let bytes = self.out.lock().unwrap().clone();

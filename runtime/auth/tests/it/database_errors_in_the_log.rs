@@ -39,10 +39,6 @@ async fn a_restart_logs_no_notice_about_the_existing_migrations_table() {
     let server = TestServer::start().await;
     let logs = CapturedLogs::start();
     let _replica = server.replica().await;
-    let notices: Vec<String> = logs
-        .lines()
-        .into_iter()
-        .filter(|l| l.contains("NOTICE"))
-        .collect();
+    let notices = logs.lines_containing("NOTICE");
     assert!(notices.is_empty(), "{notices:#?}");
 }

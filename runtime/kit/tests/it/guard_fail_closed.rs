@@ -96,10 +96,8 @@ async fn auth_failing_is_logged_when_it_starts_and_when_it_ends() {
         assert_eq!(stack.get("/me", &cookie).await.0, 200);
     }
     let back = logs
-        .lines()
-        .iter()
-        .filter(|l| l.contains("auth's get-session answering again"))
-        .count();
+        .lines_containing("auth's get-session answering again")
+        .len();
     assert_eq!(back, 1, "{:#?}", logs.lines());
 
     stack.proxy.answer_garbage(true);

@@ -247,11 +247,7 @@ async fn a_restart_logs_no_notice_about_the_existing_migrations_table() {
     ServiceRuntime::from_lookup(spec(Flavor::None, V1), &lookup)
         .await
         .unwrap();
-    let notices: Vec<String> = logs
-        .lines()
-        .into_iter()
-        .filter(|l| l.contains("NOTICE"))
-        .collect();
+    let notices = logs.lines_containing("NOTICE");
     assert!(notices.is_empty(), "{notices:#?}");
     let _ = &env.redis;
 }
