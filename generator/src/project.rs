@@ -224,7 +224,8 @@ pub fn regenerate(root: &Path, plan: &Plan, cargo_toml: Option<String>) -> Resul
 }
 
 /// Writes `changes` ([`crate::write::commit`]), then names on stderr the files stackr generates
-/// whose edits that replaced ([`overwritten_edits`]); returns the paths written.
+/// whose edits that replaced (listed in `stackr.generated`, holding neither what stackr last
+/// wrote there nor what it writes now); returns the paths written.
 pub fn commit_naming_overwritten_edits(root: &Path, changes: &Changeset) -> Result<Vec<String>> {
     let edited = overwritten_edits(root, changes);
     let written = crate::write::commit(root, changes)?;
