@@ -88,8 +88,11 @@ impl ServiceRuntime {
             .into());
         }
         let queue = QueueConfig::from_lookup(lookup)?;
-        let peers =
+        let mut peers =
             PeerClient::trusting(PeerUrls::from_lookup(lookup)?, env.service.tls_ca.as_ref());
+        if !spec.flavor.needs_auth() {
+            peers = peers.without_cookie();
+        }
         let name = env.service.service.clone();
         let db = crate::db::connect(
             &env.service.database_url,

@@ -27,6 +27,8 @@ pub struct PeerClient {
     http: reqwest::Client,
     urls: PeerUrls,
     timeout: Duration,
+    /// Whether calls carry the user's cookie: not from a service that authenticates no one.
+    forwards_cookie: bool,
     /// Each service's last call, shared by the clones: a service that cannot be reached is
     /// logged when calls to it start failing and when it answers again.
     outages: Arc<HashMap<String, Outage>>,
@@ -63,8 +65,18 @@ impl PeerClient {
             http,
             urls,
             timeout,
+            forwards_cookie: true,
             outages: Arc::new(outages),
         }
+    }
+
+    /// This client, calling every service without the user's cookie: the client of a service
+    /// that authenticates no one (flavor `none`). Such a service has no guard to hold back
+    /// cross-site requests, yet browsers send it the stack's session cookie; it does not act as
+    /// its callers.
+    pub fn without_cookie(mut self) -> Self {
+        self.forwards_cookie = false;
+        self
     }
 
     pub fn urls(&self) -> &PeerUrls {
@@ -85,13 +97,22 @@ impl PeerClient {
                 service: service.to_owned(),
                 known: self.urls.names().collect::<Vec<_>>().join(", "),
             })?;
+        if super::path::climbs(path) {
+            return Err(PeerError::InvalidPath {
+                service: service.to_owned(),
+                path: path.to_owned(),
+            });
+        }
         let url = format!(
             "{}/{}",
             base.as_str().trim_end_matches('/'),
             path.trim_start_matches('/')
         );
         let mut request = self.http.get(&url);
-        if let Some(header) = cookie.header().filter(|_| self.urls.takes_cookie(service)) {
+        if let Some(header) = cookie
+            .header()
+            .filter(|_| self.forwards_cookie && self.urls.takes_cookie(service))
+        {
             request = request.header(COOKIE, header);
         }
         let answer = self.answer(service, url, request).await;

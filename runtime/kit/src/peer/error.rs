@@ -15,6 +15,10 @@ use serde_json::json;
 pub enum PeerError {
     #[error("no service {service:?} in SERVICE_URLS (known: {known})")]
     UnknownService { service: String, known: String },
+    /// A path holding what URLs resolve away (a `.` or `..` segment, a tab or line break): sent,
+    /// it would reach another route of the service than the one the handler wrote.
+    #[error("refused to call `{service}` at {path:?}: a path must hold no `.` or `..` segment, tab or line break")]
+    InvalidPath { service: String, path: String },
     #[error("`{service}` did not answer {url:?} within {after:?}")]
     Timeout {
         service: String,
@@ -54,6 +58,7 @@ impl PeerError {
     pub fn status(&self) -> StatusCode {
         match self {
             PeerError::UnknownService { .. } => StatusCode::NOT_FOUND,
+            PeerError::InvalidPath { .. } => StatusCode::BAD_REQUEST,
             PeerError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             PeerError::Refused { status, .. } if status.is_client_error() => *status,
             PeerError::Unreachable { .. }
@@ -76,6 +81,7 @@ impl PeerError {
     pub fn code(&self) -> &'static str {
         match self {
             PeerError::UnknownService { .. } => "UNKNOWN_SERVICE",
+            PeerError::InvalidPath { .. } => "INVALID_PEER_PATH",
             PeerError::Timeout { .. } => "PEER_TIMEOUT",
             PeerError::Refused { status, .. } if status.is_client_error() => "PEER_REFUSED",
             _ => "PEER_UNAVAILABLE",
@@ -100,6 +106,9 @@ impl IntoResponse for PeerError {
         let message = match &self {
             // The services there are stay in the log.
             PeerError::UnknownService { service, .. } => format!("no service {service:?}"),
+            PeerError::InvalidPath { service, .. } => {
+                format!("refused to call service `{service}` at a path with a dot segment")
+            }
             PeerError::Refused {
                 service, status, ..
             } => {

@@ -5,8 +5,11 @@
 //! other service's guard asks auth about the same session and sees the same user, with that
 //! user's roles: no service vouches for a user on another's behalf. A service that authenticates
 //! no one (`authMiddleware: none`, listed in `ANONYMOUS_SERVICES`) is called without the cookie:
-//! it is not handed a session, so what it calls in turn it calls anonymously. A service that
-//! acts as the user towards others authenticates that user itself, with a guard.
+//! it is not handed a session, and its own calls carry none ([`PeerClient::without_cookie`]),
+//! though browsers send it the cookie: a service that acts as the user towards others
+//! authenticates that user itself, with a guard. A path with a `.` or `..` segment is refused
+//! before any call ([`PeerError::InvalidPath`]): built from a client's input, it would reach
+//! another route of the service than the one the handler wrote.
 //!
 //! ```no_run
 //! use axum::extract::State;
@@ -26,6 +29,7 @@
 mod client;
 mod cookie;
 mod error;
+mod path;
 mod urls;
 
 pub use client::{PeerClient, CONNECT_TIMEOUT, MAX_ANSWER_BYTES, REQUEST_TIMEOUT};

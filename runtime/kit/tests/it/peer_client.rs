@@ -86,6 +86,57 @@ async fn a_service_that_authenticates_no_one_gets_no_cookie() {
     assert_eq!(answer, json!({ "cookie": COOKIE }));
 }
 
+/// A handler that puts its client's input in a path (`/invoices/{id}`) calls the route it
+/// meant: an input with a dot segment (written in any way the URL standard reads as one, or
+/// with a backslash, which it reads as `/`, or with a tab or line break, which it drops) would
+/// climb to another route of the service as the same user. Such a path is refused as the
+/// client's doing, and the peer is never called.
+#[tokio::test]
+async fn a_path_with_a_dot_segment_is_refused_before_any_call() {
+    let peers = client(&peer().await, Duration::from_secs(10));
+    let cookie = ForwardedCookie::new(Some(HeaderValue::from_static(COOKIE)));
+    for path in [
+        "/invoices/../me",
+        "invoices/%2e%2E/me",
+        "/invoices/.%2e/me",
+        "/invoices/%2E./me",
+        "/invoices/..",
+        "/invoices/./me",
+        "/invoices/%2e/me",
+        "/invoices/..\\me",
+        "/invoices\\..\\me",
+        "/invoices/.\t./me",
+        "/invoices/.\n./me",
+        "/invoices/.\r./me",
+        "../me",
+    ] {
+        let error = peers
+            .get::<Value>("billing", path, &cookie)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, PeerError::InvalidPath { .. }),
+            "{path:?}: {error}"
+        );
+        let logged = error.to_string();
+        assert!(!logged.contains(['\n', '\r', '\t']), "{logged}");
+        assert_eq!(
+            error.into_response().status(),
+            StatusCode::BAD_REQUEST,
+            "{path:?}"
+        );
+    }
+    for path in ["/me?next=../x", "/me#..", "/me/...", "/me/.x/..y"] {
+        let answer = peers.get::<Value>("billing", path, &cookie).await;
+        let passed = match answer {
+            Ok(_) => true,
+            Err(PeerError::Refused { status, .. }) => status == StatusCode::NOT_FOUND,
+            Err(_) => false,
+        };
+        assert!(passed, "{path:?} was not sent");
+    }
+}
+
 #[tokio::test]
 async fn keeps_the_peers_refusal_and_names_it() {
     let peers = client(&peer().await, Duration::from_secs(10));
@@ -202,9 +253,6 @@ fn a_proxy_in_the_environment_never_sees_a_call_between_services() {
     );
 }
 
-/// The service name comes from the request (a path segment, percent-decoded): written as it came,
-/// a line break in it would forge lines of the service's log. The answer names no service the
-/// caller did not.
 /// A path a handler built from what its client sent (a decoded path parameter) is quoted in the
 /// error, which the log writes: a line break in it forges no line.
 #[tokio::test]
@@ -223,6 +271,9 @@ async fn a_hostile_path_forges_no_log_line() {
     }
 }
 
+/// The service name comes from the request (a path segment, percent-decoded): written as it came,
+/// a line break in it would forge lines of the service's log. The answer names no service the
+/// caller did not.
 #[tokio::test]
 async fn a_hostile_service_name_forges_no_log_line_and_learns_no_other_service() {
     let peers = client(&peer().await, Duration::from_secs(10));

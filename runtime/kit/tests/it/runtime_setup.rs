@@ -146,6 +146,45 @@ async fn flavor_none_needs_no_auth_and_its_guard_refuses_to_authenticate() {
     assert_eq!(rejection, GuardRejection::NotConfigured);
 }
 
+/// A service that authenticates no one does not act as its callers either: browsers send it the
+/// stack's session cookie (cookies are not kept apart by port), and it has no guard to hold
+/// cross-site requests back, so its calls to other services go without that cookie. A service
+/// that calls others as the user authenticates the user itself, with a guard.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flavor_none_calls_other_services_without_the_users_cookie() {
+    use axum::routing::get;
+    use stackr_kit::peer::ForwardedCookie;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let billing = format!("http://{}", listener.local_addr().unwrap());
+    let echo = axum::Router::new().route(
+        "/me",
+        get(|headers: HeaderMap| async move {
+            let cookie = headers
+                .get("cookie")
+                .map(|c| c.to_str().unwrap().to_owned());
+            axum::Json(serde_json::json!({ "cookie": cookie }))
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, echo).await.unwrap() });
+    let mut env = base_env();
+    env.vars
+        .insert("SERVICE_URLS", format!("billing={billing}"));
+    let lookup = |k: &str| env.vars.get(k).cloned();
+    let runtime = ServiceRuntime::from_lookup(spec(Flavor::None, &[]), &lookup)
+        .await
+        .unwrap();
+    let cookie = ForwardedCookie::new(Some(axum::http::HeaderValue::from_static(
+        "better-auth.session_token=abc.def",
+    )));
+    let answer: serde_json::Value = runtime
+        .state()
+        .peers
+        .get("billing", "/me", &cookie)
+        .await
+        .unwrap();
+    assert_eq!(answer, serde_json::json!({ "cookie": null }));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn configuration_errors_name_the_variable() {
     let env = base_env();
