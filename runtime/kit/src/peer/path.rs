@@ -2,12 +2,14 @@
 
 /// Whether `path` would reach another route than the one written: it holds a segment that URLs
 /// resolve away (`.`, `..`, also written `%2e`, and split by `\`, which URLs read as `/`), or a
-/// tab or line break, which URLs drop before reading the path (`.<tab>.` is `..`). A query or
-/// fragment is not part of the path and is left alone.
+/// tab or line break, which URLs drop before reading the path (`.<tab>.` is `..`), as they drop
+/// spaces and control characters at the end (`.. ` is `..`). A query or fragment is not part of
+/// the path and is left alone.
 pub(super) fn climbs(path: &str) -> bool {
     if path.contains(['\t', '\n', '\r']) {
         return true;
     }
+    let path = path.trim_end_matches(|c: char| c == ' ' || c.is_ascii_control());
     let path = path.split(['?', '#']).next().unwrap_or_default();
     path.split(['/', '\\']).any(|segment| {
         let dots = segment.to_ascii_lowercase().replace("%2e", ".");

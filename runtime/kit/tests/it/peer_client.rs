@@ -109,6 +109,8 @@ async fn a_path_with_a_dot_segment_is_refused_before_any_call() {
         "/invoices/.\n./me",
         "/invoices/.\r./me",
         "../me",
+        "/invoices/.. ",
+        "/invoices/..\u{1}",
     ] {
         let error = peers
             .get::<Value>("billing", path, &cookie)
