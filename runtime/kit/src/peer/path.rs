@@ -24,7 +24,15 @@ mod tests {
     #[test]
     fn dot_segments_climb_wherever_they_are_and_however_written() {
         for path in [
-            "..", "/a/..", "a/./b", "%2E%2e", "a\\..\\b", "a/.%2E", "x\ty",
+            "..",
+            "/a/..",
+            "a/./b",
+            "%2E%2e",
+            "a\\..\\b",
+            "a/.%2E",
+            "x\ty",
+            "a/.. ",
+            "a/..\u{1f}",
         ] {
             assert!(climbs(path), "{path:?}");
         }
