@@ -1,5 +1,5 @@
-//! Work the service does on its own, between requests: deleting expired `verification` rows and
-//! forgotten password budgets.
+//! Work the service does on its own, between requests: deleting expired `verification` rows,
+//! forgotten password budgets and mail budgets whose window is over.
 
 use std::time::Duration;
 
@@ -40,5 +40,6 @@ pub async fn delete_expired(state: &AppState) -> anyhow::Result<u64> {
     if forgotten > 0 {
         tracing::info!(forgotten, "deleted password budgets idle for a day");
     }
+    crate::mail_budget::delete_ended(&client).await?;
     Ok(deleted)
 }

@@ -55,6 +55,7 @@ pub mod json;
 pub mod jwt;
 pub mod known_device;
 pub mod mail;
+pub mod mail_budget;
 pub mod nul_in_url;
 pub mod oauth;
 pub mod origin;

@@ -73,6 +73,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "two_factor_address_verified",
         include_str!("../../migrations/0013_two_factor_address_verified.sql"),
     ),
+    (
+        14,
+        "mail_budget",
+        include_str!("../../migrations/0014_mail_budget.sql"),
+    ),
 ];
 
 /// Arbitrary constant identifying "stackr-auth migrations" for `pg_advisory_xact_lock`.

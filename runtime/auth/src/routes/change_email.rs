@@ -33,6 +33,7 @@ use crate::db::models::User;
 use crate::db::users;
 use crate::error::{ApiError, ApiResult};
 use crate::mail::OutgoingMail;
+use crate::mail_budget;
 use crate::respond;
 use crate::state::AppState;
 
@@ -194,8 +195,16 @@ pub async fn post(
         ));
     }
     let client = state.db().await?;
-    if users::by_email(&client, &new_email).await?.is_none() {
-        let confirm_first = current.user.email_verified;
+    let confirm_first = current.user.email_verified;
+    // The mail goes to the current address first when it is verified, else to the new one.
+    let recipient = if confirm_first {
+        &current.user.email
+    } else {
+        &new_email
+    };
+    if users::by_email(&client, &new_email).await?.is_none()
+        && mail_budget::take(&client, mail_budget::Kind::ChangeEmail, recipient).await?
+    {
         let request = if confirm_first {
             CONFIRMATION_REQUEST
         } else {

@@ -17,6 +17,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::error_codes;
 use crate::jwt;
 use crate::mail::OutgoingMail;
+use crate::mail_budget;
 use crate::respond;
 use crate::state::AppState;
 
@@ -88,12 +89,23 @@ pub async fn send(
                 "Email is already verified",
             ));
         }
-        send_verification_mail(&state, &current.user, callback_url.as_deref());
+        let client = state.db().await?;
+        if mail_budget::take(
+            &client,
+            mail_budget::Kind::Verification,
+            &current.user.email,
+        )
+        .await?
+        {
+            send_verification_mail(&state, &current.user, callback_url.as_deref());
+        }
         return Ok(respond::ok_json(json!({"status": true})));
     }
     let client = state.db().await?;
     if let Some(user) = users::by_email(&client, &email).await? {
-        if !user.email_verified {
+        if !user.email_verified
+            && mail_budget::take(&client, mail_budget::Kind::Verification, &user.email).await?
+        {
             send_verification_mail(&state, &user, callback_url.as_deref());
         }
     }

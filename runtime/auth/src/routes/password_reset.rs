@@ -16,6 +16,7 @@ use crate::db::{accounts, credential_epoch, sessions, users, verification};
 use crate::error::{ApiError, ApiResult};
 use crate::error_codes;
 use crate::mail::OutgoingMail;
+use crate::mail_budget;
 use crate::password;
 use crate::respond;
 use crate::state::AppState;
@@ -66,7 +67,9 @@ pub async fn request(
     }
     let client = state.db().await?;
     if let Some(user) = users::by_email(&client, &email).await? {
-        send_reset_mail(&state, &client, &user, redirect_to.as_deref()).await?;
+        if mail_budget::take(&client, mail_budget::Kind::PasswordReset, &user.email).await? {
+            send_reset_mail(&state, &client, &user, redirect_to.as_deref()).await?;
+        }
     }
     super::pad_to_floor(started, FLOOR).await;
     Ok(respond::ok_json(json!({

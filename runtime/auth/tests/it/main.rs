@@ -24,6 +24,7 @@ mod differential_user_fields;
 mod get_session_connections;
 mod housekeeping;
 mod interop_betterauth;
+mod mail_budget;
 mod mail_flows;
 mod origin_and_provision;
 mod password_budget;

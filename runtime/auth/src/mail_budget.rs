@@ -1,0 +1,89 @@
+//! A per-recipient budget of the mails anyone can make auth send: reset links
+//! (`request-password-reset`), verification links (`send-verification-email`) and change-email
+//! links (`change-email`). The per-IP rate limits alone let whoever holds many client addresses
+//! send one mailbox as many mails as they like (and get auth's mail server listed as a spam
+//! source); with this budget an address gets at most [`MAILS_PER_WINDOW`] mails of one kind per
+//! [`WINDOW`], however many clients ask. A request over the budget is answered as any other (the
+//! answer must not tell which addresses have accounts) and sends nothing.
+//!
+//! Each kind has a budget of its own, so that asking for one kind of mail never uses up another:
+//! change-email links sent to an address do not keep its owner from receiving reset links. The
+//! window is as long as the links live: when a request is refused, the mails of the same window,
+//! each with a link as good as the one refused, are still in the mailbox, so using the budget up
+//! keeps no owner from resetting or verifying. Budgets live in the auth database (`mail_budget`),
+//! shared by every replica and kept across restarts.
+
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use crate::db::now_ms;
+
+/// Mails of one kind an address may be sent per [`WINDOW`].
+pub const MAILS_PER_WINDOW: u32 = 5;
+/// As long as a reset or verification link lives (see the module docs).
+pub const WINDOW: Duration = Duration::from_secs(3600);
+
+/// The kinds of mail, each with its own budget per address.
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    PasswordReset,
+    Verification,
+    ChangeEmail,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::PasswordReset => "password-reset",
+            Kind::Verification => "verification",
+            Kind::ChangeEmail => "change-email",
+        }
+    }
+}
+
+/// The budget's row key: a digest, so the addresses asked for are not stored.
+fn row_key(kind: Kind, address: &str) -> Vec<u8> {
+    let address = crate::db::users::normalize_email(address);
+    Sha256::digest(format!("{}\0{address}", kind.name()).as_bytes()).to_vec()
+}
+
+/// Takes one mail of `kind` to `address` from its budget, in one statement (concurrent requests
+/// cannot overdraw it): `false` when the window's mails are used up, and nothing may be sent.
+pub async fn take(
+    client: &impl deadpool_postgres::GenericClient,
+    kind: Kind,
+    address: &str,
+) -> Result<bool, tokio_postgres::Error> {
+    let now = now_ms();
+    let taken = client
+        .query_opt(
+            r#"insert into "mail_budget" as b ("key", "sent", "window_start")
+               values ($1, 1, $2)
+               on conflict ("key") do update set
+                 "sent" = case when b."window_start" <= $3 then 1 else b."sent" + 1 end,
+                 "window_start" = case when b."window_start" <= $3 then $2 else b."window_start" end
+               where b."window_start" <= $3 or b."sent" < $4
+               returning 1"#,
+            &[
+                &row_key(kind, address),
+                &now,
+                &(now - WINDOW),
+                &(MAILS_PER_WINDOW as i32),
+            ],
+        )
+        .await?;
+    Ok(taken.is_some())
+}
+
+/// Deletes the budgets whose window is over (housekeeping): how many.
+pub async fn delete_ended(
+    client: &impl deadpool_postgres::GenericClient,
+) -> Result<u64, tokio_postgres::Error> {
+    client
+        .execute(
+            r#"delete from "mail_budget" where "window_start" <= $1"#,
+            &[&(now_ms() - WINDOW)],
+        )
+        .await
+}

@@ -1,0 +1,70 @@
+//! The mails anyone may make auth send (a reset link, a verification link) are limited per
+//! recipient, not only per client address: whoever holds many addresses (a botnet, an IPv4
+//! range) must not be able to flood one mailbox through auth, nor have auth's mail server
+//! marked as a spam source for it.
+
+use serde_json::json;
+use stackr_auth::mail_budget::MAILS_PER_WINDOW;
+
+use crate::common::{Client, Options, TestServer};
+
+/// Mails to `to` in the mailbox once the background sends have settled.
+async fn mails_to(server: &TestServer, to: &str) -> usize {
+    let count = || {
+        server
+            .mails()
+            .iter()
+            .filter(|m| m.contains(&format!("To: {to}")))
+            .count()
+    };
+    let mut seen = count();
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let now = count();
+        if now == seen {
+            return now;
+        }
+        seen = now;
+    }
+}
+
+#[tokio::test]
+async fn many_client_addresses_cannot_flood_one_mailbox() {
+    let server = TestServer::start_with(Options {
+        rate_limits: true,
+        ..Default::default()
+    })
+    .await;
+    let email = "flooded@example.com";
+    server.client().sign_up("Flo", email, "password-123").await;
+    let asked = MAILS_PER_WINDOW + 3;
+    for route in [
+        "/api/auth/request-password-reset",
+        "/api/auth/send-verification-email",
+    ] {
+        let before = mails_to(&server, email).await;
+        // One request per client address: the per-address limit never kicks in.
+        for n in 0..asked {
+            let address = format!("127.0.7.{}", n + 1).parse().unwrap();
+            let r = Client::from_address(&server.base, Some(address))
+                .post(route, json!({"email": email}))
+                .await;
+            // The answer stays the one every address gets (no enumeration).
+            assert_eq!(r.status, 200, "{route} #{n}: {}", r.text);
+            assert_eq!(r.json()["status"], true, "{route} #{n}: {}", r.text);
+        }
+        let sent = mails_to(&server, email).await - before;
+        assert_eq!(
+            sent, MAILS_PER_WINDOW as usize,
+            "{route}: {asked} requests from as many addresses sent {sent} mails"
+        );
+    }
+    // Another address has a budget of its own.
+    let other = "other@example.com";
+    server.client().sign_up("Otto", other, "password-123").await;
+    let r = Client::from_address(&server.base, Some("127.0.8.1".parse().unwrap()))
+        .post("/api/auth/request-password-reset", json!({"email": other}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    server.wait_for_link(other, 1).await;
+}
