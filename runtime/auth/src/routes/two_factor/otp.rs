@@ -2,8 +2,10 @@
 //! sign-in (`two_factor` cookie): `send-otp` mails a 6-digit code, valid 3 minutes, through the
 //! service's mail sender; `verify-otp {code, trustDevice?}` finishes the sign-in with it.
 //!
-//! The code is stored only as its SHA-256 in a `verification` row `2fa-otp-<challenge>`, so a
-//! database reader learns nothing usable, and it is bound to that sign-in. A new `send-otp`
+//! The code is stored only as its HMAC under the auth secret, bound to the sign-in's challenge,
+//! in a `verification` row `2fa-otp-<challenge>`: a database reader, who could try every one of
+//! the million codes against a plain digest in a second, learns nothing usable without the
+//! secret. A new `send-otp`
 //! replaces the previous code. Each code allows 5 guesses (a counter claimed in one statement
 //! before the code is compared), then `TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE`; every guess also
 //! counts against the account's two-factor budget (10, then 15 minutes locked, shared with TOTP
@@ -20,7 +22,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use rand::Rng;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::challenge::{self, Pending};
@@ -49,8 +50,21 @@ fn attempts_identifier(pending: &Pending) -> String {
     format!("2fa-otp-attempts-{}", pending.identifier)
 }
 
-fn digest(code: &str) -> String {
-    hex::encode(Sha256::digest(code.as_bytes()))
+/// The stored form of `code` for `pending`'s sign-in, under `secret`.
+fn digest(secret: &[u8], pending: &Pending, code: &str) -> String {
+    crate::cookie::signature(secret, &format!("{}\0{code}", code_identifier(pending)))
+}
+
+/// Whether `code` is the one stored for `pending`: under any secret in use, so that a code sent
+/// before the secret was rotated still works for its 3 minutes.
+fn is_stored_code(state: &AppState, pending: &Pending, code: &str, stored: &str) -> bool {
+    let mut matched = subtle::Choice::from(0);
+    for secret in state.secrets().all() {
+        matched |= digest(secret, pending, code)
+            .as_bytes()
+            .ct_eq(stored.as_bytes());
+    }
+    matched.into()
 }
 
 fn not_configured() -> ApiError {
@@ -106,7 +120,10 @@ pub async fn send_otp(
     let (code_row, attempts_row) = (code_identifier(&pending), attempts_identifier(&pending));
     verification::replace(
         &mut client,
-        &[(&code_row, &digest(&code)), (&attempts_row, "0")],
+        &[
+            (&code_row, &digest(state.secret(), &pending, &code)),
+            (&attempts_row, "0"),
+        ],
         expires,
     )
     .await?;
@@ -149,7 +166,7 @@ pub async fn verify_otp(
             "Too many attempts. Please request a new code.",
         ));
     }
-    if !bool::from(digest(&code).as_bytes().ct_eq(stored.as_bytes())) {
+    if !is_stored_code(&state, &pending, &code, &stored) {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             error_codes::INVALID_CODE,
