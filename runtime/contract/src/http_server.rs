@@ -39,6 +39,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tower::ServiceExt;
 
+pub mod no_store;
 mod nul_in_url;
 mod write_stall;
 

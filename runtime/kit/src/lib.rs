@@ -32,7 +32,6 @@ pub mod health;
 mod http;
 mod identity_routes;
 pub mod migrate;
-mod no_store;
 mod nul_in_url;
 mod outage;
 pub mod peer;

@@ -141,7 +141,7 @@ impl ServiceRuntime {
     }
 
     /// `app` plus `/health` and request tracing, with the state applied: ready to serve. Answers
-    /// without a caching rule of their handler's are marked `no-store` (`no_store`).
+    /// without a caching rule of their handler's are marked `no-store` (`stackr_contract::http_server::no_store`).
     pub fn router(&self, app: Router<ServiceState>) -> Router {
         let health = HealthChecks::new(
             self.env.service.service.clone(),
@@ -150,7 +150,9 @@ impl ServiceRuntime {
         );
         app.route("/health", health.route())
             .layer(axum::middleware::from_fn(crate::nul_in_url::refuse))
-            .layer(axum::middleware::map_response(crate::no_store::unless_set))
+            .layer(axum::middleware::map_response(
+                stackr_contract::http_server::no_store::unless_set,
+            ))
             // One line per response (method, path, status, latency). Headers are not
             // recorded, so cookies and device tokens never reach the log.
             .layer(

@@ -103,12 +103,15 @@ fn auth_routes() -> Router<AppState> {
         .nest("/admin", admin::routes())
 }
 
-/// The full application: routes, origin/CSRF guard, rate limits.
+/// The full application: routes, origin/CSRF guard, rate limits, answers not stored.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/auth", auth_routes())
         .route("/health", get(ok::health))
         .layer(axum::middleware::from_fn(crate::nul_in_url::refuse))
+        .layer(axum::middleware::map_response(
+            stackr_contract::http_server::no_store::unless_set,
+        ))
         // Inside the origin check, which must see the request's own cookies (see `bearer`).
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

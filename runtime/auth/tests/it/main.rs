@@ -7,6 +7,7 @@ mod admin_audit_impersonation;
 mod admin_dashboard;
 mod admin_races;
 mod adversarial;
+mod answers_not_stored;
 mod behind_balancer;
 mod binary_config;
 mod change_email;

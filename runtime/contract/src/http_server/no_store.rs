@@ -1,15 +1,15 @@
-//! Every answer of a base service's API says `Cache-Control: no-store` unless its handler chose
-//! a caching rule. The answers are about the caller (their identity, their data, a device token
-//! shown once), and a shared cache in front of the service keys what it keeps by URL, not by
-//! cookie: one that may store an answer without a rule (a proxy set to cache for some minutes)
-//! would hand one user's answer to the next caller of the same URL. Auth answers get-session
-//! the same way. A handler serving something public and cacheable sets its own header.
+//! Every answer of auth's API and of a base service's API says `Cache-Control: no-store` unless
+//! its handler chose a caching rule. The answers are about the caller (their identity, their
+//! sessions, their data, a device token shown once), and a shared cache in front of the service
+//! keys what it keeps by URL, not by cookie: one that may store an answer without a rule (a proxy
+//! set to cache for some minutes) would hand one user's answer to the next caller of the same
+//! URL. A handler serving something public and cacheable sets its own header.
 
 use axum::http::header::CACHE_CONTROL;
 use axum::http::HeaderValue;
 use axum::response::Response;
 
-/// For `axum::middleware::map_response` ([`crate::ServiceRuntime::router`]).
+/// For `axum::middleware::map_response`, around a whole router.
 pub async fn unless_set(mut response: Response) -> Response {
     response
         .headers_mut()
