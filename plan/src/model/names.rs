@@ -33,10 +33,22 @@ const LONGEST_SYSTEM_USER: usize = 31;
 /// `stackr-<name>-pg` (the modules' `postgresUser`), the longest name made from it.
 pub const MAX_SERVICE_NAME_LEN: usize = LONGEST_SYSTEM_USER - "stackr-".len() - "-pg".len();
 
+/// Role names PostgreSQL refuses to create, even double-quoted: `none` (and `public`, already
+/// in [`RESERVED_NAMES`]) and every name starting with `pg_`. A service's role is its name with
+/// `-` mapped to `_`, so `pg-sync` would be the role `pg_sync`.
+const POSTGRES_RESERVED_ROLES: &[&str] = &["none"];
+const POSTGRES_RESERVED_ROLE_PREFIX: &str = "pg-";
+
 /// `Ok` if `name` may name a service: a [`check_name`] name short enough for the system users a
-/// NixOS host runs it as.
+/// NixOS host runs it as, and one PostgreSQL accepts as the name of the service's role.
 pub fn check_service_name(name: &str) -> Result<(), String> {
     check_name(name)?;
+    if POSTGRES_RESERVED_ROLES.contains(&name) || name.starts_with(POSTGRES_RESERVED_ROLE_PREFIX) {
+        let role = name.replace('-', "_");
+        return Err(format!(
+            "`{name}` would be the PostgreSQL role `{role}`, a name PostgreSQL reserves (`none`, and every name starting with `pg_`): creating the service's database would fail"
+        ));
+    }
     let length = name.chars().count();
     if length > MAX_SERVICE_NAME_LEN {
         return Err(format!(
@@ -124,6 +136,23 @@ mod tests {
         assert!(check_service_name("Core").is_err());
         // A project name is not a system user.
         assert_eq!(check_name(&format!("{longest}b")), Ok(()));
+    }
+
+    #[test]
+    fn a_service_name_is_never_a_role_postgresql_refuses_to_create() {
+        // `CREATE ROLE "none"` and `CREATE ROLE "pg_sync"` fail even quoted (PostgreSQL 15:
+        // "role name ... is reserved"), so the service's database set-up would fail on every
+        // start, in dev and on a NixOS host.
+        for bad in ["none", "pg-sync", "pg-stat-reader"] {
+            let why = check_service_name(bad).unwrap_err();
+            assert!(why.contains("PostgreSQL"), "{bad}: {why}");
+        }
+        // Only the `pg_` prefix is reserved: `pg` and `pgadmin` are role names like any other.
+        for ok in ["pg", "pgadmin", "nonesuch", "pg1"] {
+            assert_eq!(check_service_name(ok), Ok(()), "{ok}");
+        }
+        // A host or project name is no role.
+        assert_eq!(check_name("pg-sync"), Ok(()));
     }
 
     #[test]
