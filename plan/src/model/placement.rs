@@ -200,6 +200,29 @@ fn resolve_hosts(placement: &PlacementConfig, report: &Reporter) -> Result<Vec<H
                 "give every host its own name and address",
             ));
         }
+        // Each host reaches the others by name at their placed addresses, and admits them
+        // (firewall, pg_hba) by those addresses alone. A host of the other family would reach
+        // the others, and be reached, from an address of theirs no host's rules name, and every
+        // connection between the two would be dropped.
+        if let Some(first) = hosts.first() {
+            if first.address.is_ipv4() != address.is_ipv4() {
+                let family = |a: IpAddr| if a.is_ipv4() { "IPv4" } else { "IPv6" };
+                return Err(report.error(
+                    at.key("address"),
+                    format!(
+                        "`{address}` is an {} address, and host `{}` is placed on the {} address `{}`: the hosts reach and admit each other by these addresses alone, so connections between them would be dropped",
+                        family(address),
+                        first.name,
+                        family(first.address),
+                        first.address
+                    ),
+                    format!(
+                        "give every host an address of one family (here, its {} address)",
+                        family(first.address)
+                    ),
+                ));
+            }
+        }
         hosts.push(Host {
             name: host.name.clone(),
             address,
@@ -518,6 +541,22 @@ mod tests {
             let report = report(&fleet_with("10.0.0.20", bad));
             assert!(report.contains(why), "{bad}: {report}");
         }
+    }
+
+    /// The hosts reach each other by name at their placed addresses, and each admits the others
+    /// (firewall, pg_hba) by those addresses: a host of the other family would be reached, and
+    /// would connect, from an address no host's rules name, and be dropped.
+    #[test]
+    fn every_host_is_placed_on_an_address_of_one_family() {
+        let report = report(&fleet_with("10.0.0.20", "fd00::20"));
+        assert!(
+            report.contains("`fd00::20`") && report.contains("`gate`") && report.contains("IPv4"),
+            "{report}"
+        );
+        let all_v6 = FLEET
+            .replace("10.0.0.1", "fd00::1")
+            .replace("10.0.0.20", "fd00::20");
+        assert!(check(&all_v6).is_ok());
     }
 
     #[test]
