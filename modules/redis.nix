@@ -12,11 +12,22 @@ let
   # into the service's without a word (the host's clients meeting the stack's password, sharing
   # the queue's keyspace). A host setting without an `enable` of its own only tunes the
   # service's server.
+  # A definition as written, before the module system resolves it: the attribute sets it gives,
+  # through `lib.mkIf` (a false condition gives none), `lib.mkMerge` and priorities or orders, at
+  # any depth. A host's module usually guards its server (`lib.mkIf cfg.enable { enable = true;
+  # … }`) or merges it from parts, at the server or at the servers.
+  givenSets = value:
+    let type = value._type or null; in
+    if type == "if" then lib.optionals value.condition (givenSets value.content)
+    else if type == "merge" then lib.concatMap givenSets value.contents
+    else if type == "override" || type == "order" then givenSets value.content
+    else [ value ];
   hostServers = lib.filter
     (name: lib.any
       (def:
-        let value = if def.value._type or null == "if" then def.value.content else def.value; in
-        def.file != toString ./redis.nix && (value.${name} or { }) ? enable)
+        def.file != toString ./redis.nix
+        && lib.any (server: server ? enable)
+          (lib.concatMap (servers: givenSets (servers.${name} or { })) (givenSets def.value)))
       options.services.redis.servers.definitionsWithLocations)
     (lib.attrNames here);
   tlsServers = lib.filterAttrs (name: _: stackrLib.redisTls cfg name) here;

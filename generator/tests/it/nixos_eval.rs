@@ -284,8 +284,28 @@ fn a_host_redis_server_under_a_services_name_is_refused() {
         failed.contains("services.redis.servers.core") && failed.contains("`core`"),
         "{failed}"
     );
+    // As a host's modules usually write it: guarded by their own option (`lib.mkIf`), or
+    // merged from parts (`lib.mkMerge`), at the server or at the servers.
+    for guarded in [
+        "{ lib, ... }: { services.redis.servers.core = lib.mkIf true { enable = true; }; }",
+        "{ lib, ... }: { services.redis.servers.core = lib.mkMerge [ { save = [ ]; } { enable = true; } ]; }",
+        "{ lib, ... }: { services.redis.servers = lib.mkMerge [ { core = lib.mkIf true { enable = true; }; } ]; }",
+        "{ lib, ... }: { config = lib.mkIf true { services.redis.servers.core = lib.mkIf true { enable = lib.mkDefault true; }; }; }",
+    ] {
+        let failed = minimal_system(guarded).unwrap()["failedAssertions"].to_string();
+        assert!(
+            failed.contains("services.redis.servers.core") && failed.contains("`core`"),
+            "{guarded}: {failed}"
+        );
+    }
     let tuned = minimal_system("{ services.redis.servers.core.save = [ ]; }").unwrap();
     assert_eq!(tuned["failedAssertions"], serde_json::json!([]));
+    // A server the host's guard leaves off is no server of the host's.
+    let off = minimal_system(
+        "{ lib, ... }: { services.redis.servers.core = lib.mkIf false { enable = true; }; }",
+    )
+    .unwrap();
+    assert_eq!(off["failedAssertions"], serde_json::json!([]));
 }
 
 /// Shared mode: a host that replaces the system PostgreSQL's pg_hba rules with `lib.mkForce`
