@@ -33,7 +33,8 @@ let
       REDIS_URL = if redis.remote then "rediss://${redis.host}:${toString svc.redis.port}"
         else "redis+unix://${config.services.redis.servers.${name}.unixSocket}";
       REDIS_PASSWORD_FILE = "%d/redis-password";
-      RUST_LOG = "info";
+      # A default: a host turns one process's logging up with a plain definition on its unit.
+      RUST_LOG = lib.mkDefault "info";
     } // lib.optionalAttrs inFleet {
       TLS_CA_FILE = "%d/tls-ca";
     };

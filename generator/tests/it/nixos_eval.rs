@@ -1500,6 +1500,22 @@ fn a_host_retries_one_unit_its_own_way() {
     );
 }
 
+/// A host may turn one process's logging up with a plain definition (`RUST_LOG`, where an
+/// operator looks first) without "conflicting definition values"; the other processes keep
+/// `info`, and `stackr.services.<name>.environment` still sets it for all of a service's.
+#[test]
+fn a_host_turns_up_the_logging_of_one_process() {
+    let host = "{ systemd.services.stackr-core-api.environment.RUST_LOG = \"debug\"; stackr.services.auth.environment.RUST_LOG = \"warn\"; }";
+    let Some(system) = minimal_system(host) else {
+        return;
+    };
+    assert_eq!(violations(&system), Vec::<String>::new());
+    let rust_log = |unit: &str| system["units"][unit]["environment"]["RUST_LOG"].clone();
+    assert_eq!(rust_log("stackr-core-api"), "debug");
+    assert_eq!(rust_log("stackr-core-worker"), "info");
+    assert_eq!(rust_log("stackr-auth-api"), "warn");
+}
+
 /// An API meant for every address listens on IPv6 too (its socket a bare port: systemd binds
 /// `[::]`, dual-stack), as `openFirewall` opens its port to both families; explicit addresses
 /// (the admin page's loopback or `adminBind`) stay as they are.
