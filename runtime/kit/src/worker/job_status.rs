@@ -6,8 +6,8 @@ use serde_json::Value;
 use super::error::WorkerError;
 use super::producer::Producer;
 
-/// A job's data, its state (`waiting`, `active`, `delayed`, `completed`, `failed`, …) and, once finished,
-/// what its handler returned or why it failed.
+/// A job's data, its state (`waiting`, `active`, `delayed`, `completed`, `failed`, …), the
+/// attempts its handler has had and, once finished, what its handler returned or why it failed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JobStatus {
@@ -16,6 +16,9 @@ pub struct JobStatus {
     pub state: bullmq::JobState,
     /// What the job was added with.
     pub data: Value,
+    /// Attempts finished so far (BullMQ's `attemptsMade`): a job waiting for its retry after a
+    /// failed attempt says so here, where its state alone reads like one never started.
+    pub attempts_made: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub return_value: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -50,6 +53,7 @@ impl Producer {
             name: job.name().to_owned(),
             state,
             data: job.data().clone(),
+            attempts_made: job.attempts_made(),
             return_value,
             failed_reason,
         }))

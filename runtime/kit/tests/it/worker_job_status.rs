@@ -81,3 +81,47 @@ async fn an_id_naming_a_key_of_the_queue_is_no_job() {
         );
     }
 }
+
+/// A caller watching a job that is retried sees how many attempts it has had: without them a
+/// job failing and waiting for its next attempt looks like one not started yet, and a test of a
+/// handler's retries could not tell one attempt from three.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_counts_the_attempts_made() {
+    let redis = TempRedis::start();
+    let queue = queue_config(&redis.url(), "core");
+    let producer = Producer::new(queue.clone());
+    let options = worker::JobOptions::new()
+        .attempts(3)
+        .backoff(worker::Backoff::Fixed(10));
+    let id = producer
+        .add_with("flaky", json!({}), options)
+        .await
+        .unwrap();
+    let waiting = producer.status(&id).await.unwrap().unwrap();
+    assert_eq!(waiting.attempts_made, 0, "{waiting:?}");
+    let handlers = Handlers::new().on("flaky", |job: Job| async move {
+        if job.attempts_made() < 2 {
+            return Err(JobError::retryable("not yet"));
+        }
+        Ok(json!({ "attempt": job.attempts_made() + 1 }))
+    });
+    let running = worker::start(fast_worker_config(queue, 1), handlers)
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let done = loop {
+        let status = producer.status(&id).await.unwrap().unwrap();
+        if status.state == JobState::Completed {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not completed in 60 s: {status:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    running.shutdown().await.unwrap();
+    assert_eq!(done.return_value, Some(json!({ "attempt": 3 })));
+    assert_eq!(done.attempts_made, 3, "{done:?}");
+    assert_eq!(serde_json::to_value(&done).unwrap()["attemptsMade"], 3);
+}
