@@ -54,8 +54,8 @@ pub struct RuntimeSource {
     /// project to the runtime of the stackr that runs it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vendored: Option<String>,
-    /// Folder (relative to the project root) holding `auth/` and `kit/` crates. The stackr
-    /// repository itself uses `runtime`.
+    /// Folder (relative to the project root, or absolute) holding `auth/` and `kit/` crates.
+    /// The stackr repository itself uses `runtime`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
     /// Git repository of stackr; requires `rev`.

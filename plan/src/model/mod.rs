@@ -38,7 +38,7 @@ pub struct Model {
 pub enum Runtime {
     /// The crates of this stackr version, written into the project (`stackr-runtime/`).
     Vendored(String),
-    /// Folder relative to the project root containing `auth/` and `kit/`.
+    /// Folder relative to the project root, or absolute, containing `auth/` and `kit/`.
     Path(String),
     Git {
         url: String,

@@ -18,11 +18,13 @@ pub struct RuntimeDeps {
 
 impl RuntimeDeps {
     pub fn from_model(runtime: &Runtime) -> Self {
-        // Service crates live two levels below the project root.
+        // Service crates live two levels below the project root; an absolute folder is the
+        // same seen from anywhere (prefixed, it would name a folder inside the project).
         let path = |root: &str, crate_dir: &str| {
+            let up = if root.starts_with('/') { "" } else { "../../" };
             format!(
                 "{{ path = {} }}",
-                toml_string(&format!("../../{root}/{crate_dir}"))
+                toml_string(&format!("{up}{root}/{crate_dir}"))
             )
         };
         let spec = |crate_dir: &str| match runtime {
@@ -71,7 +73,17 @@ fn toml_string(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::toml_string;
+    use super::{toml_string, RuntimeDeps};
+    use crate::model::Runtime;
+
+    #[test]
+    fn a_runtime_folder_is_seen_from_the_service_crates() {
+        let relative = RuntimeDeps::from_model(&Runtime::Path("../stackr/runtime".into()));
+        assert_eq!(relative.kit, r#"{ path = "../../../stackr/runtime/kit" }"#);
+        let absolute = RuntimeDeps::from_model(&Runtime::Path("/src/stackr/runtime".into()));
+        assert_eq!(absolute.kit, r#"{ path = "/src/stackr/runtime/kit" }"#);
+        assert_eq!(absolute.auth, r#"{ path = "/src/stackr/runtime/auth" }"#);
+    }
 
     /// TOML takes no control character raw in a basic string, DEL included.
     #[test]
