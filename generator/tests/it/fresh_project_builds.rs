@@ -69,6 +69,7 @@ fn a_fresh_project_builds_and_passes_its_own_tests_outside_the_repository() {
     for test in [
         "health_reports_its_own_database_and_redis ... ok",
         "routes_refuse_a_caller_without_a_session ... ok",
+        "notes_are_kept_for_the_signed_in_user ... ok",
         "the_worker_completes_an_example_job ... ok",
     ] {
         assert!(report.contains(test), "`{test}` missing from:\n{report}");

@@ -33,6 +33,25 @@ async fn routes_refuse_a_caller_without_a_session() {
     }
 }
 
+/// With the stack's auth beside the service, routes run as a signed-in user: each user's notes
+/// are their own.
+#[tokio::test]
+async fn notes_are_kept_for_the_signed_in_user() {
+    let service = ServiceUnderTest::start_with_auth(API, "core").await;
+    let ada = service.sign_up("ada@example.com").await;
+    let (status, body) = service
+        .post_as(&ada, "/notes", &json!({ "text": "hello" }))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = service.get_as(&ada, "/notes").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["notes"][0]["text"], "hello", "{body}");
+    let bob = service.sign_up("bob@example.com").await;
+    let (status, body) = service.get_as(&bob, "/notes").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["notes"], json!([]), "another user's notes: {body}");
+}
+
 #[tokio::test]
 async fn the_worker_completes_an_example_job() {
     let mut service = ServiceUnderTest::start(API, "core").await;

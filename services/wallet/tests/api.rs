@@ -33,6 +33,16 @@ async fn routes_refuse_a_caller_without_a_session() {
     }
 }
 
+/// With the stack's auth beside the service, a signed-in user is who the guard judges: one
+/// without any of the service's roles is refused.
+#[tokio::test]
+async fn a_user_without_the_role_is_refused() {
+    let service = ServiceUnderTest::start_with_auth(API, "wallet").await;
+    let ada = service.sign_up("ada@example.com").await;
+    let (status, body) = service.get_as(&ada, "/notes").await;
+    assert_eq!(status, 403, "{body}");
+}
+
 #[tokio::test]
 async fn the_worker_completes_an_example_job() {
     let mut service = ServiceUnderTest::start(API, "wallet").await;

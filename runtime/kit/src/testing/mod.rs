@@ -1,9 +1,10 @@
 //! Test helpers for a service's own tests (feature `testing`, a dev-dependency feature of every
-//! scaffolded service): throwaway real PostgreSQL and Redis servers, and a service's binaries
-//! run against them as `stackr dev` runs them. Real servers, never mocks: `postgres`, `initdb`
+//! scaffolded service): throwaway real PostgreSQL and Redis servers, a service's binaries run
+//! against them as `stackr dev` runs them, and the stack's auth to sign test users up. Real servers, never mocks: `postgres`, `initdb`
 //! and `redis-server` must be installed (Debian's `postgresql` and `redis-server`, or `nix
 //! develop`).
 
+mod auth;
 mod ports;
 mod postgres;
 mod redis;
@@ -13,5 +14,5 @@ mod tools;
 pub use ports::free_port;
 pub use postgres::TempPostgres;
 pub use redis::TempRedis;
-pub use service::ServiceUnderTest;
+pub use service::{ServiceUnderTest, TestUser};
 pub use tools::find_tool;

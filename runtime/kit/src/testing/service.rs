@@ -2,21 +2,27 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use reqwest::StatusCode;
-use serde_json::Value;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
 
+use super::auth::TestAuth;
 use super::{free_port, TempPostgres, TempRedis};
 use crate::worker::{Producer, QueueConfig};
 
 const DB_PASSWORD: &str = "test-db-password";
 const REDIS_PASSWORD: &str = "test-redis-password";
+const CREDENTIAL: &str = "test-service-credential";
+/// Every user [`ServiceUnderTest::sign_up`] makes has it.
+const USER_PASSWORD: &str = "test-password-correct-horse";
 /// Longest a binary may take to answer `/health` (it migrates first; a loaded machine is slow).
 const READY_WITHIN: Duration = Duration::from_secs(120);
 
 /// A base service's API binary running against its own throwaway PostgreSQL and Redis, with the
-/// environment `stackr dev` gives it; killed on drop. Its guard's auth is an address where
-/// nothing listens: requests without a session are refused (401) without asking auth, and a
-/// request with a cookie fails closed (503).
+/// environment `stackr dev` gives it; killed on drop. Started with [`Self::start`], its guard's
+/// auth is an address where nothing listens: requests without a session are refused (401)
+/// without asking auth, and a request with a cookie fails closed (503). Started with
+/// [`Self::start_with_auth`], the stack's real auth runs beside it: [`Self::sign_up`] makes a
+/// user, and [`Self::get_as`] / [`Self::post_as`] call the service as that user.
 pub struct ServiceUnderTest {
     name: String,
     port: u16,
@@ -24,14 +30,43 @@ pub struct ServiceUnderTest {
     processes: Vec<Child>,
     http: reqwest::Client,
     _files: tempfile::TempDir,
+    auth: Option<TestAuth>,
     _redis: TempRedis,
-    _postgres: TempPostgres,
+    postgres: TempPostgres,
+}
+
+/// A user signed up at the test's auth, with the session cookie of their sign-up.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    /// Auth's user id: what the guard gives handlers (`who.user_id()`).
+    pub id: String,
+    pub email: String,
+    cookie: String,
+}
+
+impl TestUser {
+    /// The `cookie` header a browser signed in as this user sends.
+    pub fn cookie(&self) -> &str {
+        &self.cookie
+    }
 }
 
 impl ServiceUnderTest {
     /// Starts `api_binary` (in a service's tests: `env!("CARGO_BIN_EXE_<name>-api")`) as
-    /// service `name` and waits until its `/health` answers 200.
+    /// service `name` and waits until its `/health` answers 200. No auth runs: only what a
+    /// caller without a session gets can be tested; [`Self::start_with_auth`] runs one.
     pub async fn start(api_binary: &str, name: &str) -> ServiceUnderTest {
+        Self::start_inner(api_binary, name, false).await
+    }
+
+    /// [`Self::start`], with the stack's auth (stackr-auth, in this process, on its own
+    /// database) as the service's `AUTH_URL`: users made with [`Self::sign_up`] pass its guard,
+    /// are provisioned on their first call, and their state changes come from a trusted origin.
+    pub async fn start_with_auth(api_binary: &str, name: &str) -> ServiceUnderTest {
+        Self::start_inner(api_binary, name, true).await
+    }
+
+    async fn start_inner(api_binary: &str, name: &str, with_auth: bool) -> ServiceUnderTest {
         let postgres = TempPostgres::start();
         let redis = TempRedis::start_with_password(Some(REDIS_PASSWORD));
         postgres.create_service_database(name, DB_PASSWORD);
@@ -42,7 +77,7 @@ impl ServiceUnderTest {
             path.display().to_string()
         };
         let port = free_port();
-        let env = vec![
+        let mut env = vec![
             ("STACKR_SERVICE", name.to_owned()),
             ("PORT", port.to_string()),
             (
@@ -55,14 +90,23 @@ impl ServiceUnderTest {
                 "REDIS_PASSWORD_FILE",
                 file("redis-password", REDIS_PASSWORD),
             ),
-            ("AUTH_URL", format!("http://127.0.0.1:{}", free_port())),
-            (
-                "SERVICE_CREDENTIAL_FILE",
-                file("credential", "test-service-credential"),
-            ),
+            ("SERVICE_CREDENTIAL_FILE", file("credential", CREDENTIAL)),
             ("STACKR_QUEUE", name.to_owned()),
             ("RUST_LOG", "warn".to_owned()),
         ];
+        let auth = with_auth.then(|| {
+            // A name no base service can have: a service's database is named after it.
+            let database = postgres.create_database("stackr_test_auth");
+            TestAuth::start(&database, name, CREDENTIAL)
+        });
+        match &auth {
+            Some(auth) => {
+                env.push(("AUTH_URL", auth.url.clone()));
+                // The pages a signed-in user's requests come from, as auth's own in dev.
+                env.push(("TRUSTED_ORIGINS", auth.url.clone()));
+            }
+            None => env.push(("AUTH_URL", format!("http://127.0.0.1:{}", free_port()))),
+        }
         let mut service = ServiceUnderTest {
             name: name.to_owned(),
             port,
@@ -70,8 +114,9 @@ impl ServiceUnderTest {
             processes: Vec::new(),
             http: reqwest::Client::new(),
             _files: files,
+            auth,
             _redis: redis,
-            _postgres: postgres,
+            postgres,
         };
         service.spawn(api_binary);
         service.wait_healthy().await;
@@ -134,6 +179,85 @@ impl ServiceUnderTest {
     /// `POST path` with a JSON body, as a client without a cookie sends it.
     pub async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
         answer(self.http.post(self.url(path)).json(body).send().await).await
+    }
+
+    /// Signs a new user up at the test's auth (the service must have been started with
+    /// [`Self::start_with_auth`]); the user is signed in.
+    pub async fn sign_up(&self, email: &str) -> TestUser {
+        let auth = self.auth.as_ref().unwrap_or_else(|| {
+            panic!(
+                "sign_up needs the stack's auth: start {} with ServiceUnderTest::start_with_auth",
+                self.name
+            )
+        });
+        let name = email.split('@').next().unwrap_or(email);
+        let response = self
+            .http
+            .post(format!("{}/api/auth/sign-up/email", auth.url))
+            .header("origin", &auth.url)
+            .json(&json!({ "name": name, "email": email, "password": USER_PASSWORD }))
+            .send()
+            .await
+            .expect("the test's auth answers");
+        let status = response.status();
+        // Each `set-cookie` is `name=value; attributes`: a browser sends back the pairs.
+        let cookie = response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .filter_map(|value| value.split(';').next())
+            .collect::<Vec<_>>()
+            .join("; ");
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        assert_eq!(status, StatusCode::OK, "signing {email} up failed: {body}");
+        let id = body["user"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("auth's sign-up answer has no user id: {body}"))
+            .to_owned();
+        TestUser {
+            id,
+            email: email.to_owned(),
+            cookie,
+        }
+    }
+
+    /// `GET path` as `user`, with their session cookie.
+    pub async fn get_as(&self, user: &TestUser, path: &str) -> (StatusCode, Value) {
+        self.send_as(user, Method::GET, path, None).await
+    }
+
+    /// `POST path` with a JSON body as `user`, from a trusted page (as a browser sends it).
+    pub async fn post_as(&self, user: &TestUser, path: &str, body: &Value) -> (StatusCode, Value) {
+        self.send_as(user, Method::POST, path, Some(body)).await
+    }
+
+    /// Any request as `user`: their session cookie, the trusted `Origin` a browser on the
+    /// stack's pages sends, and the JSON body if there is one.
+    pub async fn send_as(
+        &self,
+        user: &TestUser,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .http
+            .request(method, self.url(path))
+            .header("cookie", &user.cookie);
+        if let Some(auth) = &self.auth {
+            request = request.header("origin", &auth.url);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        answer(request.send().await).await
+    }
+
+    /// Runs SQL on the service's own database (as the superuser) and returns psql's unaligned
+    /// output: to set up rows a test needs, or to read what the worker wrote.
+    pub fn psql(&self, sql: &str) -> String {
+        self.postgres.psql(&self.name, sql)
     }
 
     /// A producer on the service's own queue, to hand its worker jobs directly.
