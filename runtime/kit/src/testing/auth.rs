@@ -6,13 +6,11 @@ use std::str::FromStr;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
+use rand::distr::{Alphanumeric, SampleString};
 use stackr_auth::config::Secret;
 use stackr_auth::{AppState, AuthConfig};
 
 use super::free_port;
-
-/// Signs session cookies; only this test's auth and guard ever see it.
-const AUTH_SECRET: &str = "stackr-kit-testing-secret-0123456789abcdef0123";
 
 /// stackr-auth on a thread and runtime of its own: a service's tests run on tokio's
 /// single-threaded test runtime, which would serve auth only while the test awaits.
@@ -27,8 +25,10 @@ impl TestAuth {
     pub(super) fn start(database_url: &str, service: &str, credential: &str) -> TestAuth {
         let port = free_port();
         let url = format!("http://127.0.0.1:{port}");
+        // Signs this test's session cookies: new each run, like every secret of a stack.
+        let secret = Alphanumeric.sample_string(&mut rand::rng(), 48);
         let mut config = AuthConfig::new(
-            Secret::new(AUTH_SECRET.as_bytes().to_vec()),
+            Secret::new(secret.into_bytes()),
             tokio_postgres::Config::from_str(database_url).expect("auth's database URL"),
             url::Url::parse(&url).expect("auth's URL"),
         );

@@ -1,8 +1,8 @@
 //! Test helpers for a service's own tests (feature `testing`, a dev-dependency feature of every
 //! scaffolded service): throwaway real PostgreSQL and Redis servers, a service's binaries run
-//! against them as `stackr dev` runs them, and the stack's auth to sign test users up. Real servers, never mocks: `postgres`, `initdb`
-//! and `redis-server` must be installed (Debian's `postgresql` and `redis-server`, or `nix
-//! develop`).
+//! against them as `stackr dev` runs them, and the stack's auth to sign test users up. Real
+//! servers, never mocks: `postgres`, `initdb` and `redis-server` must be installed (Debian's
+//! `postgresql` and `redis-server`, or `nix develop`).
 
 mod auth;
 mod ports;
