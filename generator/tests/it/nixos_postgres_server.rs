@@ -15,8 +15,7 @@ use std::time::{Duration, Instant};
 use common::nixos::{evaluate_system, modules_dir};
 use common::{fixture_config, generated_project, nix_instantiate_available};
 use serde_json::Value;
-
-const PORT: &str = "45410";
+use stackr_testkit::free_port;
 
 /// Runs `script` with bash as the server's OS user (`postgres` when the tests run as root:
 /// PostgreSQL refuses to run as root), with `env`.
@@ -70,7 +69,47 @@ fn succeeded(output: Output, what: &str) {
     );
 }
 
+/// A PostgreSQL server under test, stopped on drop.
 struct Server(Child);
+
+impl Server {
+    /// Starts `command` (a server) with its output in `log` and waits up to a minute for it to
+    /// accept connections on `socket_dir` and `port`; a server that stops or never accepts fails
+    /// the test with what it wrote.
+    fn start(
+        mut command: Command,
+        log: &std::path::Path,
+        socket_dir: &str,
+        port: &str,
+        what: &str,
+    ) -> Server {
+        let output = std::fs::File::create(log).unwrap();
+        let mut server = Server(
+            command
+                .stdout(Stdio::null())
+                .stderr(output)
+                .spawn()
+                .unwrap(),
+        );
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !Command::new("pg_isready")
+            .args(["-q", "-h", socket_dir, "-p", port])
+            .status()
+            .unwrap()
+            .success()
+        {
+            let stopped = server.0.try_wait().unwrap();
+            assert!(
+                stopped.is_none() && Instant::now() < deadline,
+                "{what}: the server on port {port} never accepted connections ({}):\n{}",
+                stopped.map_or("still running".to_owned(), |status| status.to_string()),
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        server
+    }
+}
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -120,7 +159,8 @@ fn own_server_admits_only_the_service_role() {
             .replace(&socket, &here("run"))
             .replace(&os_user, &server_os_user())
     };
-    let env = server_env(dir.path(), env_of(db_unit, "PGUSER"));
+    let port = free_port().to_string();
+    let env = server_env(dir.path(), &port, env_of(db_unit, "PGUSER"));
     let exec_start = localise(
         unit["serviceConfig"]["ExecStart"]
             .as_str()
@@ -137,14 +177,13 @@ fn own_server_admits_only_the_service_role() {
                 .unwrap(),
             boot,
         );
-        let _server = Server(
-            as_server_user(&start, &env)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
+        let _server = Server::start(
+            as_server_user(&start, &env),
+            &dir.path().join("server.log"),
+            &here("run"),
+            &port,
+            boot,
         );
-        wait_until_accepting(&here("run"), PORT, boot);
         succeeded(
             as_server_user(
                 &localise(db_unit["script"].as_str().unwrap().to_owned()),
@@ -168,20 +207,20 @@ fn own_server_admits_only_the_service_role() {
             "{boot}: the setup ran without its credential"
         );
 
-        let own = common::login(&here("run"), PORT, "core", "core", "core-password");
+        let own = common::login(&here("run"), &port, "core", "core", "core-password");
         assert_eq!(
             String::from_utf8_lossy(&own.stdout).trim(),
             "core",
             "{boot}: {own:?}"
         );
         assert!(
-            !common::login(&here("run"), PORT, "core", "core", "wrong")
+            !common::login(&here("run"), &port, "core", "core", "wrong")
                 .status
                 .success(),
             "{boot}: wrong password"
         );
         assert!(
-            !common::login(&here("run"), PORT, "core", "postgres", "core-password")
+            !common::login(&here("run"), &port, "core", "postgres", "core-password")
                 .status
                 .success(),
             "{boot}: other database"
@@ -197,13 +236,13 @@ fn own_server_admits_only_the_service_role() {
             "create intruder",
         );
         assert!(
-            !common::login(&here("run"), PORT, "intruder", "core", "x")
+            !common::login(&here("run"), &port, "intruder", "core", "x")
                 .status
                 .success(),
             "{boot}: other role"
         );
         assert!(
-            !common::login(&here("run"), PORT, "postgres", "core", "")
+            !common::login(&here("run"), &port, "postgres", "core", "")
                 .status
                 .success(),
             "{boot}: the superuser as another identity"
@@ -211,7 +250,7 @@ fn own_server_admits_only_the_service_role() {
         // No TCP listener: nothing another local user could stand in for while it is down.
         assert!(
             !Command::new("pg_isready")
-                .args(["-q", "-h", "127.0.0.1", "-p", PORT])
+                .args(["-q", "-h", "127.0.0.1", "-p", &port])
                 .status()
                 .unwrap()
                 .success(),
@@ -266,6 +305,7 @@ fn own_server_is_dumped_and_restored_with_the_hosts_command() {
         .to_owned();
 
     let dir = server_folders("own-postgres-dump-", "core-password");
+    let port = free_port().to_string();
     let here = |name: &str| dir.path().join(name).display().to_string();
     // The folder the server's program really is in, which holds its pg_dump and pg_restore too:
     // a machine may link `postgres` alone into a folder on PATH.
@@ -283,12 +323,12 @@ fn own_server_is_dumped_and_restored_with_the_hosts_command() {
             .replace(&socket, &here("run"))
             .replace(&os_user, &server_os_user())
             .replace(&server_bin, &installed_bin)
-            .replace(&env_of(unit, "PGPORT"), PORT)
+            .replace(&env_of(unit, "PGPORT"), &port)
     };
     let command = localise(&command);
     // The tools the command names by store path, from this machine's PATH.
     let command = without_store_bins(&command);
-    let env = server_env(dir.path(), env_of(db_unit, "PGUSER"));
+    let env = server_env(dir.path(), &port, env_of(db_unit, "PGUSER"));
     succeeded(
         as_server_user(&localise(unit["preStart"].as_str().unwrap()), &env)
             .output()
@@ -300,14 +340,13 @@ fn own_server_is_dumped_and_restored_with_the_hosts_command() {
         .skip(1)
         .map(localise)
         .collect();
-    let _server = Server(
-        as_server_user(&format!("exec postgres {}", program_args.join(" ")), &env)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
+    let _server = Server::start(
+        as_server_user(&format!("exec postgres {}", program_args.join(" ")), &env),
+        &dir.path().join("server.log"),
+        &here("run"),
+        &port,
+        "start",
     );
-    wait_until_accepting(&here("run"), PORT, "start");
     succeeded(
         as_server_user(&localise(db_unit["script"].as_str().unwrap()), &env)
             .output()
@@ -325,7 +364,7 @@ fn own_server_is_dumped_and_restored_with_the_hosts_command() {
                 "-h",
                 &here("run"),
                 "-p",
-                PORT,
+                &port,
             ])
             .args(["-U", "core", "-d", "core", "-c", sql])
             .env("PGPASSWORD", "core-password")
@@ -451,7 +490,7 @@ fn shared_server_with_md5_encryption_stores_a_scram_password() {
     if !can_run() {
         return;
     }
-    let shared = SharedServer::start("45411", &["-c", "password_encryption=md5"]);
+    let shared = SharedServer::start(&["-c", "password_encryption=md5"]);
     succeeded(shared.provision(), "stackr-blog-db");
 
     let stored = shared.query("SELECT rolpassword FROM pg_authid WHERE rolname = 'blog'");
@@ -474,21 +513,18 @@ fn shared_server_logging_every_statement_logs_no_password() {
     if !can_run() {
         return;
     }
-    let shared = SharedServer::start(
-        "45413",
-        &[
-            "-c",
-            "log_statement=all",
-            "-c",
-            "log_min_duration_statement=0",
-            "-c",
-            "log_min_error_statement=debug5",
-            "-c",
-            "logging_collector=on",
-            "-c",
-            "log_filename=server.log",
-        ],
-    );
+    let shared = SharedServer::start(&[
+        "-c",
+        "log_statement=all",
+        "-c",
+        "log_min_duration_statement=0",
+        "-c",
+        "log_min_error_statement=debug5",
+        "-c",
+        "logging_collector=on",
+        "-c",
+        "log_filename=server.log",
+    ]);
     succeeded(shared.provision(), "stackr-blog-db");
     succeeded(shared.provision(), "stackr-blog-db, again");
     let marker = "a statement of the host";
@@ -524,7 +560,7 @@ fn shared_server_refuses_a_hosts_role_or_database_under_a_services_name() {
     if !can_run() {
         return;
     }
-    let shared = SharedServer::start("45412", &[]);
+    let shared = SharedServer::start(&[]);
     for (found, made, undo, says) in [
         (
             "a superuser",
@@ -581,7 +617,7 @@ fn shared_server_admits_the_service_role_only_to_its_own_database() {
     if !can_run() {
         return;
     }
-    let shared = SharedServer::start("45414", &[]);
+    let shared = SharedServer::start(&[]);
     succeeded(shared.provision(), "stackr-blog-db");
     shared.query("CREATE DATABASE hostdb");
     for host in ["127.0.0.1".to_owned(), shared.here("run")] {
@@ -609,7 +645,8 @@ struct SharedServer {
 }
 
 impl SharedServer {
-    fn start(port: &str, settings: &[&str]) -> SharedServer {
+    fn start(settings: &[&str]) -> SharedServer {
+        let port = free_port().to_string();
         let project = generated_project(&fixture_config("shared-postgres"));
         let system = evaluate_system(&modules_dir(), project.path(), "{ }").unwrap();
         let script = system["units"]["stackr-blog-db"]["script"]
@@ -625,7 +662,7 @@ impl SharedServer {
         let env = vec![
             ("PGDATA", here("data")),
             ("PGHOST", here("run")),
-            ("PGPORT", port.to_owned()),
+            ("PGPORT", port.clone()),
             ("CREDENTIALS_DIRECTORY", here("credentials")),
             ("PATH", std::env::var("PATH").unwrap()),
         ];
@@ -638,7 +675,7 @@ impl SharedServer {
             os = server_os_user()
         );
         succeeded(as_server_user(&setup, &env).output().unwrap(), "initdb");
-        let server = Server(
+        let server = Server::start(
             as_server_user(
                 &format!(
                     "exec postgres -c listen_addresses=127.0.0.1 -c unix_socket_directories={} {}",
@@ -646,16 +683,15 @@ impl SharedServer {
                     settings.join(" ")
                 ),
                 &env,
-            )
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
+            ),
+            &dir.path().join("server.log"),
+            &here("run"),
+            &port,
+            "the shared server",
         );
-        wait_until_accepting(&here("run"), port, "the shared server");
         SharedServer {
             dir,
-            port: port.to_owned(),
+            port,
             env,
             script,
             _server: server,
@@ -788,12 +824,12 @@ fn own_server_refuses_a_data_folder_of_another_major_version() {
 
 /// The environment a server's units run in, with the folders of [`server_folders`] in `dir` and
 /// `user` as the `-db` unit's `PGUSER`.
-fn server_env(dir: &std::path::Path, user: String) -> [(&'static str, String); 6] {
+fn server_env(dir: &std::path::Path, port: &str, user: String) -> [(&'static str, String); 6] {
     let here = |name: &str| dir.join(name).display().to_string();
     [
         ("PGDATA", here("data")),
         ("PGHOST", here("run")),
-        ("PGPORT", PORT.to_owned()),
+        ("PGPORT", port.to_owned()),
         ("PGUSER", user),
         ("CREDENTIALS_DIRECTORY", here("credentials")),
         ("PATH", std::env::var("PATH").unwrap()),
@@ -829,21 +865,4 @@ fn server_folders(prefix: &str, password: &str) -> tempfile::TempDir {
         );
     }
     dir
-}
-
-/// Waits up to a minute for the server on `socket_dir` and `port` to accept connections.
-fn wait_until_accepting(socket_dir: &str, port: &str, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !Command::new("pg_isready")
-        .args(["-q", "-h", socket_dir, "-p", port])
-        .status()
-        .unwrap()
-        .success()
-    {
-        assert!(
-            Instant::now() < deadline,
-            "{what}: the server never accepted connections"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
