@@ -216,9 +216,9 @@ rec {
     lib.unique (lib.filter (h: h != null) [ (partHost cfg name "api") (partHost cfg name "worker") ]);
 
   # The addresses of the other hosts running service `name`'s API or worker: its PostgreSQL
-  # server, on this host, listens on TCP (TLS, the host's address) for them alone, and on no TCP
-  # address at all when there are none (modules/postgresql.nix).
-  postgresRemoteClients = cfg: name:
+  # server and Redis, on this host, listen on TCP (TLS, the host's address) for them alone, and
+  # on no TCP address at all when there are none (modules/postgresql.nix, modules/redis.nix).
+  remoteClients = cfg: name:
     if inFleet cfg then
       map (host: cfg.fleet.hosts.${host}.address)
         (lib.filter (host: host != cfg.fleet.thisHost) (clientHosts cfg name))
@@ -251,6 +251,9 @@ rec {
 
   # The socket file of API replica unit `unitName` (see `behindBalancerSocket`).
   replicaSocket = unitName: "/run/${unitName}.sock";
+
+  # An address as the one-address block that `IPAddressAllow=` and pg_hba take.
+  cidr = address: "${address}/${if lib.hasInfix ":" address then "128" else "32"}";
 
   # Firewall lines letting `addresses` (and nobody else) reach TCP `port`, inserted into the
   # NixOS firewall's own chain.

@@ -338,7 +338,7 @@ in
               ++ lib.optionals (stackrLib.inFleet cfg && !(stackrLib.behindBalancerSocket cfg name))
                 (lib.imap1 (i: port: { inherit port; what = "${name}'s API replica ${toString i}"; })
                   cfg.fleet.services.${name}.api.ports))
-            ++ lib.optional (perService && s.postgres.port != null && stackrLib.runsHere cfg name "postgres" && stackrLib.postgresRemoteClients cfg name != [ ])
+            ++ lib.optional (perService && s.postgres.port != null && stackrLib.runsHere cfg name "postgres" && stackrLib.remoteClients cfg name != [ ])
               { port = s.postgres.port; what = "${name}'s PostgreSQL"; })
           names
         ++ lib.optional config.services.postgresql.enable { port = config.services.postgresql.settings.port; what = "the system PostgreSQL"; };

@@ -13,19 +13,18 @@ let
   cfg = config.stackr;
   stackrLib = import ./lib.nix { inherit lib; };
   hardening = import ./hardening.nix;
-  inherit (stackrLib) dbName sqlIdent;
+  inherit (stackrLib) dbName sqlIdent cidr;
   # The services whose database lives on this host.
   names = lib.filter (name: stackrLib.runsHere cfg name "postgres") (lib.attrNames cfg.services);
 
   # In a fleet: the addresses of the other hosts running the service's API or worker. They log in
   # over TLS only (hostssl), as the service's role only, with its password.
-  remoteClients = stackrLib.postgresRemoteClients cfg;
+  remoteClients = stackrLib.remoteClients cfg;
   # The programs of the server holding the services' databases (their own, or the system one in
   # shared mode), and the identity its superuser is reached as: the server's own, which pg_ident
   # maps to it, or the system server's `postgres` (peer authentication).
   serverPackage = if stackrLib.perService cfg then cfg.postgresql.package else config.services.postgresql.package;
   superuserIdentity = name: if stackrLib.perService cfg then stackrLib.postgresUser name else "postgres";
-  cidr = address: "${address}/${if lib.hasInfix ":" address then "128" else "32"}";
   # The credentials of a service's server (its TLS certificate, when other hosts connect) and of
   # its `-db` unit, listed again in stackr.fleet.credentialSources.
   serverCredentials = name: lib.optionals (remoteClients name != [ ]) [ "tls-host.crt:${cfg.fleet.tls.certFile}" "tls-host.key:${cfg.fleet.tls.keyFile}" ];

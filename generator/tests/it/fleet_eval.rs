@@ -652,6 +652,30 @@ fn a_service_cannot_reach_another_services_database() {
     }
 }
 
+/// The firewall is not a service's Redis's only fence: a host that trusts its network interface
+/// (`networking.firewall.trustedInterfaces`) or turns the firewall off would let every host reach
+/// it, with the password its last check. Like the service's PostgreSQL, the server's unit admits
+/// only loopback and the addresses of the service's own hosts, and opens no connection elsewhere
+/// (`REPLICAOF` a host of the caller's choosing).
+#[test]
+fn a_services_redis_admits_only_its_own_hosts_whatever_the_firewall() {
+    let Some(fleet) = fleet() else { return };
+    let data = &fleet["data"];
+    for (owner, owner_host) in [("core", "app-core"), ("wallet", "app-wallet")] {
+        let server = &units(data)[&format!("redis-{owner}")]["serviceConfig"];
+        assert_eq!(
+            server["IPAddressDeny"], "any",
+            "redis-{owner} on data: {server}"
+        );
+        let own = format!("{}/32", address(&fleet, owner_host));
+        assert_eq!(
+            strings(&server["IPAddressAllow"]),
+            ["localhost", own.as_str()],
+            "redis-{owner} on data"
+        );
+    }
+}
+
 #[test]
 fn only_a_placed_stack_gets_nix_fleet_nix_and_agents_md_names_it_generated() {
     let files = |fixture: &str| stackr::generate_in_memory(&fixture_config(fixture)).unwrap();
