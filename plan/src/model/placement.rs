@@ -149,6 +149,16 @@ fn resolve_hosts(placement: &PlacementConfig, report: &Reporter) -> Result<Vec<H
                 "use a lowercase name like `db-1`",
             )
         })?;
+        // Every host reaches the others by name, and resolves `localhost` to its own loopback
+        // whatever its hosts file adds (NixOS's own line, systemd-resolved): the others would
+        // call a loopback port of their own, free for any local user to take.
+        if host.name == "localhost" {
+            return Err(report.error(
+                at.clone().key("name"),
+                "invalid host name: `localhost` names every host's own loopback, where the other hosts would look for this one",
+                "give the host a name of its own, like `db-1`",
+            ));
+        }
         let address: IpAddr = host.address.parse().map_err(|_| {
             report.error(
                 at.clone().key("address"),
@@ -523,6 +533,19 @@ mod tests {
         insta::assert_snapshot!(
             "duplicate_host_name",
             report(&fleet_with(r#""name": "data""#, r#""name": "gate""#))
+        );
+    }
+
+    /// Every host maps each host's name to its address, and also `localhost` to its own
+    /// loopback (NixOS's own line, and systemd-resolved answers it without looking further): a
+    /// host named so would be reached by every other host on the caller's own loopback port,
+    /// free for any local user to take, not at its address.
+    #[test]
+    fn a_host_named_localhost_is_refused() {
+        let report = report(&fleet_with(r#""name": "gate""#, r#""name": "localhost""#));
+        assert!(
+            report.contains("invalid host name") && report.contains("localhost"),
+            "{report}"
         );
     }
 
