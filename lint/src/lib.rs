@@ -6,7 +6,8 @@
 //! in [`RULES`] reads the loaded project and reports [`Finding`]s with exact positions:
 //!
 //! - `no-auth-tables-outside-auth`, `no-cross-service-imports`, `no-foreign-database`,
-//!   `no-trusted-identity-header` (see `stackr lint --list` for the rationale of each).
+//!   `no-trusted-identity-header`, `no-unlisted-migration` (see `stackr lint --list` for the
+//!   rationale of each).
 //!
 //! Behaviour, decisions and limits are documented in the crate's README.md.
 //!

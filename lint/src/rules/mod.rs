@@ -4,6 +4,7 @@ mod no_auth_tables_outside_auth;
 mod no_cross_service_imports;
 mod no_foreign_database;
 mod no_trusted_identity_header;
+mod no_unlisted_migration;
 
 use std::path::Path;
 
@@ -22,6 +23,7 @@ pub const RULES: &[Rule] = &[
     no_cross_service_imports::RULE,
     no_foreign_database::RULE,
     no_trusted_identity_header::RULE,
+    no_unlisted_migration::RULE,
 ];
 
 pub(crate) fn finding(

@@ -145,6 +145,20 @@ fn trusted_identity_headers_are_found() {
     );
 }
 
+#[test]
+fn unlisted_migrations_are_found() {
+    let findings = assert_fixture_matches_markers("no-unlisted-migration");
+    let core = findings
+        .iter()
+        .find(|f| f.file.ends_with("0002_bio.sql"))
+        .unwrap();
+    assert!(
+        core.message
+            .contains("include_str!(\"../migrations/0002_bio.sql\")"),
+        "the finding says what to add: {core}"
+    );
+}
+
 fn copy_tree(from: &Path, to: &Path) {
     for file in walk(from) {
         let target = to.join(file.strip_prefix(from).unwrap());
@@ -198,6 +212,15 @@ fn pristine_scaffold_with_one_violation_per_rule_is_caught() {
             ) + 1,
             "no-trusted-identity-header",
         ),
+        (
+            "services/core/migrations/0002_more.sql",
+            {
+                let file = root.join("services/core/migrations/0002_more.sql");
+                std::fs::write(file, "CREATE TABLE badge (id text);\n").unwrap();
+                1
+            },
+            "no-unlisted-migration",
+        ),
     ];
     expected.sort();
     let findings = lint_project(root).unwrap();
@@ -235,11 +258,18 @@ fn unlisted_service_crates_are_linted_as_base_services() {
         .collect();
     assert_eq!(
         found,
-        vec![(
-            "services/rogue/migrations/0001.sql",
-            1,
-            "no-auth-tables-outside-auth"
-        )]
+        vec![
+            (
+                "services/rogue/migrations/0001.sql",
+                1,
+                "no-unlisted-migration"
+            ),
+            (
+                "services/rogue/migrations/0001.sql",
+                1,
+                "no-auth-tables-outside-auth"
+            )
+        ]
     );
     assert!(report
         .warnings
@@ -266,7 +296,7 @@ fn identity_tables_are_allowed_because_the_service_is_auth() {
     let findings = lint_project(copy.path()).unwrap();
     let in_auth: Vec<(&str, usize)> = findings
         .iter()
-        .filter(|f| f.file.starts_with("services/auth"))
+        .filter(|f| f.file.starts_with("services/auth") && f.rule == "no-auth-tables-outside-auth")
         .map(|f| (f.file.to_str().unwrap(), f.line))
         .collect();
     assert_eq!(

@@ -24,7 +24,8 @@ const SPEC: ServiceSpec = ServiceSpec {
 };
 
 /// This service's own tables, applied in order at start-up (after the kit's `stackr_*` tables).
-/// Add a file to `migrations/` and a line here; never edit an applied migration.
+/// Add a file to `migrations/` and a line here (`stackr lint` finds a file without one); never
+/// edit an applied migration.
 const MIGRATIONS: &[Migration] = &[Migration::new(
     "0001_init",
     include_str!("../migrations/0001_init.sql"),

@@ -1,0 +1,76 @@
+//! `no-unlisted-migration`: a base service applies the migrations its code lists
+//! (`Migration::new("0002_x", include_str!("../migrations/0002_x.sql"))` in `MIGRATIONS`), not
+//! every file of its `migrations/` folder. A file added there and not listed is never applied,
+//! and nothing else says so: the service starts, its tables lack the change, and its queries fail
+//! at run time. A migration counts as listed when a string in the service's Rust code names it
+//! (`…/migrations/<file>`) or names the folder itself, as `sqlx::migrate!("./migrations")` or
+//! `include_dir!` do.
+
+use std::path::Path;
+
+use super::{finding, Rule};
+use crate::finding::LintReport;
+use crate::project::Project;
+use crate::rust_source::RustFile;
+
+pub const RULE: Rule = Rule {
+    name: NAME,
+    rationale: "a migration file the service's code does not list is never applied",
+    check,
+};
+
+const NAME: &str = "no-unlisted-migration";
+
+/// The folder of a service's migrations, in its crate.
+const MIGRATIONS_DIR: &str = "migrations";
+
+fn check(project: &Project, report: &mut LintReport) {
+    for service in project.services.iter().filter(|s| !s.is_auth()) {
+        let folder = service.dir.join(MIGRATIONS_DIR);
+        let named: Vec<String> = service
+            .rust_files
+            .iter()
+            .flat_map(RustFile::string_literals)
+            .map(|literal| literal.value)
+            .collect();
+        if named.iter().any(|value| names_folder(value)) {
+            continue;
+        }
+        for file in &service.sql_files {
+            let Some(name) = migration_file_name(&file.path, &folder) else {
+                continue;
+            };
+            let suffix = format!("{MIGRATIONS_DIR}/{name}");
+            if !named.iter().any(|value| value.ends_with(&suffix)) {
+                let stem = name.strip_suffix(".sql").unwrap_or(name);
+                report.findings.push(finding(
+                    NAME,
+                    &file.path,
+                    (1, 1),
+                    format!(
+                        "migration `{name}` is listed nowhere in `{}`'s code, so it is never \
+                         applied: add `Migration::new(\"{stem}\", \
+                         include_str!(\"../{MIGRATIONS_DIR}/{name}\"))` to the service's \
+                         MIGRATIONS (src/main.rs)",
+                        service.name
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+/// The file name of `path` when it is directly in `folder`.
+fn migration_file_name<'a>(path: &'a Path, folder: &Path) -> Option<&'a str> {
+    if path.parent()? != folder {
+        return None;
+    }
+    path.file_name()?.to_str()
+}
+
+/// Whether a string names the migrations folder itself (`"./migrations"`, `"migrations/"`,
+/// `concat!(env!("CARGO_MANIFEST_DIR"), "/migrations")`).
+fn names_folder(value: &str) -> bool {
+    let trimmed = value.trim_end_matches('/');
+    trimmed == MIGRATIONS_DIR || trimmed.ends_with(&format!("/{MIGRATIONS_DIR}"))
+}
