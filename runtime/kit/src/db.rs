@@ -54,6 +54,31 @@ pub async fn connect(
     Ok(pool)
 }
 
+/// The service's own database for one of its processes other than the API (its worker, a
+/// command of its own), from the environment every process of the service gets:
+/// `DATABASE_URL` with `DATABASE_PASSWORD_FILE`, `TLS_CA_FILE` and `DATABASE_POOL_SIZE`, as the
+/// API's. Its connections are named `<service>-<process>` on the server (`pg_stat_activity`).
+/// Call it in `main` and clone the pool into the handlers that need it.
+pub async fn connect_from_env(process: &str) -> anyhow::Result<Pool> {
+    connect_from_lookup(process, &crate::config::process_env).await
+}
+
+/// [`connect_from_env`] with variables from `lookup` (tests).
+pub async fn connect_from_lookup(
+    process: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<Pool> {
+    let env = crate::config::ServiceEnv::from_lookup(lookup)?;
+    let name = format!("{}-{process}", env.service);
+    connect(
+        &env.database_url,
+        env.tls_ca.as_ref(),
+        &name,
+        env.db_pool_size,
+    )
+    .await
+}
+
 /// Closes the connections unused for [`DB_POOL_IDLE_LIMIT`], until the pool is dropped.
 async fn close_idle_connections(pool: WeakPool) {
     let mut checks = tokio::time::interval(DB_POOL_IDLE_CHECK);

@@ -126,3 +126,45 @@ async fn connections_left_unused_close_and_a_trickle_of_requests_keeps_one() {
     query(pool.clone()).await;
     assert_eq!(connections_now(&pg).await, 1);
 }
+
+/// A process of the service other than its API (its worker) gets the service's own database
+/// from the same environment, in one call, named after itself on the server and held to the
+/// same pool size.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_reaches_the_service_database_from_its_environment() {
+    let pg = TempPostgres::start();
+    let redis = TempRedis::start_with_password(Some("svc-redis-pw"));
+    let vars = HashMap::from([
+        ("STACKR_SERVICE", "svc".to_owned()),
+        ("DATABASE_URL", pg.create_service_database("svc", "svc-pw")),
+        ("REDIS_URL", redis.url()),
+        ("DATABASE_POOL_SIZE", POOL_SIZE.to_string()),
+    ]);
+    let lookup = |k: &str| vars.get(k).cloned();
+    let db = stackr_kit::db::connect_from_lookup("worker", &lookup)
+        .await
+        .unwrap();
+    let client = db.get().await.unwrap();
+    let row = client
+        .query_one(
+            "SELECT application_name, current_user::text FROM pg_stat_activity WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (row.get::<_, String>(0), row.get::<_, String>(1)),
+        ("svc-worker".to_owned(), "svc".to_owned())
+    );
+    assert_eq!(db.status().max_size, POOL_SIZE);
+
+    let missing = |k: &str| {
+        (k != "DATABASE_URL")
+            .then(|| vars.get(k).cloned())
+            .flatten()
+    };
+    let error = stackr_kit::db::connect_from_lookup("worker", &missing)
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("DATABASE_URL"), "{error:#}");
+}

@@ -1,6 +1,8 @@
 //! Worker of service `wallet` (`wallet-worker`): consumes this service's BullMQ queue
 //! (`STACKR_QUEUE`) from its own Redis until SIGTERM. Add a handler per job name. Handlers share
-//! the worker's queue thread: blocking or CPU-heavy work goes in `job.blocking(...)`.
+//! the worker's queue thread: blocking or CPU-heavy work goes in `job.blocking(...)`. A handler
+//! that writes to the service's own database gets it from `main`:
+//! `let db = stackr_kit::db::connect_from_env("worker").await?;`, a clone moved into the handler.
 
 use stackr_kit::worker::{run_from_env, Handlers, Job, JobError};
 
