@@ -26,6 +26,7 @@ pub mod cache;
 pub mod config;
 pub mod db;
 pub mod device;
+pub mod extract;
 mod failure;
 pub mod guard;
 pub mod health;

@@ -29,6 +29,7 @@ mod nul_in_url;
 mod peer_client;
 mod provisioning_once;
 mod redis_unix_socket;
+mod refused_input;
 mod runtime_setup;
 mod scaffold_example;
 mod slow_clients;

@@ -4,10 +4,11 @@
 //! session and sees the same user, with the same roles: `GET /calls/billing/me` answers what
 //! `billing` answers this user on its `/me`, or passes on its refusal (401, 403).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Router;
 use serde_json::{json, Value};
+use stackr_kit::extract::{Json, Path};
 use stackr_kit::peer::{ForwardedCookie, PeerClient, PeerError};
 use stackr_kit::{Principal, ServiceState};
 

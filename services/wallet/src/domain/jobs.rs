@@ -5,12 +5,13 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Router;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use stackr_kit::extract::{Json, Path};
 use stackr_kit::worker::{JobOptions, JobStatus, Producer, RemoveOnFinish};
 use stackr_kit::{Principal, ServiceState};
 

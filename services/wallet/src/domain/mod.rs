@@ -9,10 +9,11 @@ mod jobs;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Router;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use stackr_kit::deadpool_postgres::Pool;
+use stackr_kit::extract::Json;
 use stackr_kit::{Principal, ServiceState};
 
 pub fn routes() -> Router<ServiceState> {
