@@ -50,6 +50,13 @@ impl User {
             .get(&service_account_flag(service))
             .and_then(Value::as_bool)
     }
+
+    /// Records that `service` has an account for the user (it provisioned the user after auth
+    /// answered).
+    pub(crate) fn note_service_account(&mut self, service: &str) {
+        self.extra
+            .insert(service_account_flag(service), Value::Bool(true));
+    }
 }
 
 /// `my-svc` -> `hasMySvcAccount`.

@@ -116,7 +116,7 @@ impl Guard {
             .as_ref()
             .ok_or(GuardRejection::NotConfigured)?;
         let cookie = cookie_header(headers).ok_or(GuardRejection::Unauthenticated)?;
-        let verified = self.verify_cookie(auth, &cookie).await?;
+        let mut verified = self.verify_cookie(auth, &cookie).await?;
         self.check_roles(&verified.user)?;
         if let Some(provisioner) = &self.inner.provisioner {
             provisioner.ensure(&verified.user.id, &cookie).await.map_err(|e| match e {
@@ -126,6 +126,12 @@ impl Guard {
                     GuardRejection::ServiceUnavailable
                 }
             })?;
+            // Auth's answer (maybe cached) may predate this service's account, which exists now.
+            if verified.user.has_service_account(auth.service()) == Some(false) {
+                let mut provisioned = (*verified).clone();
+                provisioned.user.note_service_account(auth.service());
+                verified = Arc::new(provisioned);
+            }
         }
         Ok(Authenticated::new(verified))
     }

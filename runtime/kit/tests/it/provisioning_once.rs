@@ -113,3 +113,17 @@ async fn a_burst_of_first_calls_waits_for_auth_without_taking_the_pool() {
         .get::<_, i64>(0);
     assert_eq!(rows, 1);
 }
+
+/// The user a new user's first call hands its handler has the account that call just made at
+/// this service (`hasCoreAccount: true`), as every later call's does: auth's answer, read before
+/// the provisioning, said false.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_calls_user_has_the_account_it_just_made() {
+    let stack = Stack::start(StackOptions::new(Flavor::Flexible)).await;
+    let alice = stack.sign_up("alice").await;
+    for call in ["first", "second"] {
+        let (status, body) = stack.get("/me", &[("cookie", &alice.cookie)]).await;
+        assert_eq!(status, 200, "{call}: {body}");
+        assert_eq!(body["hasAccount"], true, "{call}: {body}");
+    }
+}

@@ -400,7 +400,9 @@ fn test_routes(flavor: Flavor, guard: Guard) -> Router<ServiceState> {
 }
 
 async fn me(user: Authenticated) -> Json<Value> {
-    Json(json!({"id": user.user().id, "email": user.user().email, "role": user.user().role}))
+    let user = user.user();
+    let has_account = user.has_service_account(SERVICE);
+    Json(json!({"id": user.id, "email": user.email, "role": user.role, "hasAccount": has_account}))
 }
 
 async fn flex_me(who: Principal) -> Json<Value> {
