@@ -21,6 +21,8 @@ pub(super) struct Service<'a> {
     kind: ServiceKind,
     middleware: Option<AuthMiddleware>,
     port: u16,
+    /// The service crate's cargo package (`cargo test -p …`).
+    package: &'a str,
 }
 
 #[derive(Serialize)]
@@ -45,6 +47,7 @@ pub fn render(plan: &Plan) -> Result<String> {
             kind: s.kind,
             middleware: s.middleware,
             port: s.port,
+            package: &s.package,
         })
         .collect();
     templates::AGENTS.render(&Context {
