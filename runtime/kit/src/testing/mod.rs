@@ -11,6 +11,7 @@ mod redis;
 mod service;
 mod tools;
 
+pub use auth::TestAuth;
 pub use ports::free_port;
 pub use postgres::TempPostgres;
 pub use redis::TempRedis;

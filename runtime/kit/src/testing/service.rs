@@ -97,13 +97,13 @@ impl ServiceUnderTest {
         let auth = with_auth.then(|| {
             // A name no base service can have: a service's database is named after it.
             let database = postgres.create_database("stackr_test_auth");
-            TestAuth::start(&database, name, CREDENTIAL)
+            TestAuth::for_service(&database, name, CREDENTIAL)
         });
         match &auth {
             Some(auth) => {
-                env.push(("AUTH_URL", auth.url.clone()));
+                env.push(("AUTH_URL", auth.url().to_owned()));
                 // The pages a signed-in user's requests come from, as auth's own in dev.
-                env.push(("TRUSTED_ORIGINS", auth.url.clone()));
+                env.push(("TRUSTED_ORIGINS", auth.url().to_owned()));
             }
             None => env.push(("AUTH_URL", format!("http://127.0.0.1:{}", free_port()))),
         }
@@ -193,8 +193,8 @@ impl ServiceUnderTest {
         let name = email.split('@').next().unwrap_or(email);
         let response = self
             .http
-            .post(format!("{}/api/auth/sign-up/email", auth.url))
-            .header("origin", &auth.url)
+            .post(format!("{}/api/auth/sign-up/email", auth.url()))
+            .header("origin", auth.url())
             .json(&json!({ "name": name, "email": email, "password": USER_PASSWORD }))
             .send()
             .await
@@ -246,7 +246,7 @@ impl ServiceUnderTest {
             .request(method, self.url(path))
             .header("cookie", &user.cookie);
         if let Some(auth) = &self.auth {
-            request = request.header("origin", &auth.url);
+            request = request.header("origin", auth.url());
         }
         if let Some(body) = body {
             request = request.json(body);

@@ -1,23 +1,22 @@
-//! stackr-auth on its own runtime thread, so a test can take it down completely (listener and
-//! every open keep-alive connection) to prove the guard fails closed.
+//! stackr-auth as the kit's tests configure it (`stackr_kit::testing::TestAuth`, on its own
+//! runtime thread, so a test can take it down completely to prove the guard fails closed).
 
 use std::str::FromStr;
-use std::sync::mpsc;
-use std::thread::JoinHandle;
 
 use stackr_auth::config::Secret;
-use stackr_auth::{AppState, AuthConfig};
+use stackr_auth::AuthConfig;
+use stackr_kit::testing::TestAuth;
 
 pub const AUTH_SECRET: &str = "kit-tests-secret-0123456789abcdef0123456789abcd";
 
 pub struct AuthServer {
+    /// First, so that it stops before its mailbox folder is deleted.
+    server: TestAuth,
     pub url: String,
     /// Auth's admin dashboard (`stackr_auth::admin_page`), served from the same state.
     pub admin_url: String,
     /// Auth's dev mailbox (password-reset links land here).
     pub mail_dir: tempfile::TempDir,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
 }
 
 impl AuthServer {
@@ -44,7 +43,6 @@ impl AuthServer {
         session_cache: std::time::Duration,
     ) -> AuthServer {
         let port = stackr_testkit::free_port();
-        let admin_port = stackr_testkit::free_port();
         let url = format!("http://localhost:{port}");
         let mut config = AuthConfig::new(
             Secret::new(AUTH_SECRET.as_bytes().to_vec()),
@@ -62,65 +60,16 @@ impl AuthServer {
                 Secret::new(credential.as_bytes().to_vec()),
             );
         }
-        let (ready_tx, ready_rx) = mpsc::channel::<Result<(), String>>();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let state = match AppState::connect(config).await {
-                    Ok(s) => s,
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(format!("{e:#}")));
-                        return;
-                    }
-                };
-                let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-                    .await
-                    .unwrap();
-                let admin_listener = tokio::net::TcpListener::bind(("127.0.0.1", admin_port))
-                    .await
-                    .unwrap();
-                let dashboard = stackr_auth::admin_page::router(state.clone())
-                    .into_make_service_with_connect_info::<std::net::SocketAddr>();
-                tokio::spawn(async move { axum::serve(admin_listener, dashboard).await });
-                let _ = ready_tx.send(Ok(()));
-                tokio::select! {
-                    r = stackr_auth::serve(listener, state) => { r.expect("auth server"); }
-                    _ = stop_rx => {}
-                }
-            });
-            // Dropping the runtime kills every connection task: auth is really gone.
-            rt.shutdown_background();
-        });
-        ready_rx
-            .recv()
-            .expect("auth thread")
-            .expect("stackr-auth failed to start");
+        let server = TestAuth::serve(config, port);
         AuthServer {
             url,
-            admin_url: format!("http://127.0.0.1:{admin_port}"),
+            admin_url: server.admin_url().to_owned(),
             mail_dir,
-            stop: Some(stop_tx),
-            thread: Some(thread),
+            server,
         }
     }
 
     pub fn stop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-impl Drop for AuthServer {
-    fn drop(&mut self) {
-        self.stop();
+        self.server.stop();
     }
 }
