@@ -1,6 +1,7 @@
 //! A per-recipient budget of the mails anyone can make auth send: reset links
 //! (`request-password-reset`), verification links (`send-verification-email`) and change-email
-//! links (`change-email`). The per-IP rate limits alone let whoever holds many client addresses
+//! links (`change-email`, and the link an opened change-email confirmation mails to the new
+//! address). The per-IP rate limits alone let whoever holds many client addresses
 //! send one mailbox as many mails as they like (and get auth's mail server listed as a spam
 //! source); with this budget an address gets at most [`MAILS_PER_WINDOW`] mails of one kind per
 //! [`WINDOW`], however many clients ask. A request over the budget is answered as any other (the

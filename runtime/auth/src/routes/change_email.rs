@@ -131,7 +131,9 @@ fn send_verification(state: &AppState, new_email: &str, url: &str) {
 }
 
 /// The current address agreed (its confirmation link, checked like a verification link, was
-/// opened): mails the verification link to `new_email` unless another account holds it by now.
+/// opened): mails the verification link to `new_email` unless another account holds it by now,
+/// or the address's budget of change-email mails is used up: the confirmation link stays good
+/// for its whole life, and each opening would mail the new address again.
 pub async fn confirmed(
     state: &AppState,
     client: &impl deadpool_postgres::GenericClient,
@@ -140,7 +142,9 @@ pub async fn confirmed(
     asked_by: &str,
     callback_url: Option<&str>,
 ) -> ApiResult<()> {
-    if users::by_email(client, new_email).await?.is_none() {
+    if users::by_email(client, new_email).await?.is_none()
+        && mail_budget::take(client, mail_budget::Kind::ChangeEmail, new_email).await?
+    {
         let claims = link_claims(
             state,
             client,

@@ -297,6 +297,8 @@ async fn change_address(
     }
     if confirmation {
         super::change_email::confirmed(state, &tx, &bound, update_to, asked_by, callback).await?;
+        // What the new address's mail budget spent is kept.
+        tx.commit().await?;
         return Ok(match callback {
             Some(cb) => respond::redirect(cb, Vec::new()),
             None => respond::ok_json(json!({"status": true})),

@@ -68,3 +68,38 @@ async fn many_client_addresses_cannot_flood_one_mailbox() {
     assert_eq!(r.status, 200, "{}", r.text);
     server.wait_for_link(other, 1).await;
 }
+
+/// The verification link a change-email confirmation mails to the new address is a mail of the
+/// same budget: a confirmation link, opened again and again (it is not used up by opening), must
+/// not mail the address it names more often than asking for the change directly would.
+#[tokio::test]
+async fn reopening_a_change_email_confirmation_cannot_flood_the_new_address() {
+    let server = TestServer::start().await;
+    let mut val = server.client();
+    val.sign_up("Val", "val@example.com", "password-123").await;
+    server.psql(r#"update "user" set "emailVerified" = true where "email" = 'val@example.com'"#);
+    let victim = "victim@example.com";
+    let r = val
+        .post("/api/auth/change-email", json!({"newEmail": victim}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let confirmation = server.wait_for_link("val@example.com", 1).await;
+    let url = url::Url::parse(&confirmation).unwrap();
+    let path = format!("{}?{}", url.path(), url.query().unwrap());
+    let asked = MAILS_PER_WINDOW + 3;
+    for n in 0..asked {
+        let address = format!("127.0.9.{}", n + 1).parse().unwrap();
+        let r = Client::from_address(&server.base, Some(address))
+            .get(&path)
+            .await;
+        // The link is good each time (it is not used up by opening).
+        assert_eq!(r.status, 302, "#{n}: {}", r.text);
+        let to = r.headers["location"].to_str().unwrap();
+        assert!(!to.contains("error="), "#{n}: {to}");
+    }
+    let sent = mails_to(&server, victim).await;
+    assert_eq!(
+        sent, MAILS_PER_WINDOW as usize,
+        "{asked} openings of one confirmation link sent {sent} mails"
+    );
+}
