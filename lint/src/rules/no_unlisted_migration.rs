@@ -40,8 +40,7 @@ fn check(project: &Project, report: &mut LintReport) {
             let Some(name) = migration_file_name(&file.path, &folder) else {
                 continue;
             };
-            let suffix = format!("{MIGRATIONS_DIR}/{name}");
-            if !named.iter().any(|value| value.ends_with(&suffix)) {
+            if !named.iter().any(|value| names_file(value, name)) {
                 let stem = name.strip_suffix(".sql").unwrap_or(name);
                 report.findings.push(finding(
                     NAME,
@@ -66,6 +65,18 @@ fn migration_file_name<'a>(path: &'a Path, folder: &Path) -> Option<&'a str> {
         return None;
     }
     path.file_name()?.to_str()
+}
+
+/// Whether a string names the file `name` of the migrations folder (`…/migrations/<name>`): the
+/// folder a whole path component, so a file of the same name in `seed-migrations/` is not it.
+fn names_file(value: &str, name: &str) -> bool {
+    let Some(folder) = value
+        .strip_suffix(name)
+        .and_then(|rest| rest.strip_suffix('/'))
+    else {
+        return false;
+    };
+    folder == MIGRATIONS_DIR || folder.ends_with(&format!("/{MIGRATIONS_DIR}"))
 }
 
 /// Whether a string names the migrations folder itself (`"./migrations"`, `"migrations/"`,
