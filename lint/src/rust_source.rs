@@ -107,6 +107,10 @@ impl RustFile {
     }
 }
 
+/// Macros that embed a whole folder (of migrations, mostly) at compile time, its path relative to
+/// the crate root: `sqlx::migrate!`, diesel's and refinery's `embed_migrations!`, `include_dir!`.
+pub const FOLDER_MACROS: [&str; 3] = ["migrate", "embed_migrations", "include_dir"];
+
 /// 1-based line and column of a span's start (proc-macro2 columns are 0-based).
 pub fn position(span: Span) -> (usize, usize) {
     let LineColumn { line, column } = span.start();
@@ -193,7 +197,7 @@ pub fn string_literal(literal: &proc_macro2::Literal) -> Option<StringLiteral> {
     })
 }
 
-fn collect_string_literals(tokens: TokenStream, found: &mut Vec<StringLiteral>) {
+pub(crate) fn collect_string_literals(tokens: TokenStream, found: &mut Vec<StringLiteral>) {
     let mut previous_was_pound = false;
     for token in tokens {
         match &token {

@@ -12,7 +12,7 @@ use crate::finding::LintReport;
 use crate::manifest_dependencies::dependencies;
 use crate::paths::{owning_service, resolve};
 use crate::project::{Project, Service, TextFile};
-use crate::rust_source::{for_each_attribute, string_literal, RustFile};
+use crate::rust_source::{for_each_attribute, string_literal, RustFile, FOLDER_MACROS};
 
 pub const RULE: Rule = Rule {
     name: NAME,
@@ -127,8 +127,7 @@ fn path_attributes(tokens: TokenStream, found: &mut Vec<(String, (usize, usize))
 fn include_base(macro_name: &str) -> Option<IncludeBase> {
     match macro_name {
         "include" | "include_str" | "include_bytes" => Some(IncludeBase::CurrentFile),
-        // sqlx::migrate!, diesel/refinery embed_migrations!, include_dir!: the crate root.
-        "migrate" | "embed_migrations" | "include_dir" => Some(IncludeBase::CrateRoot),
+        name if FOLDER_MACROS.contains(&name) => Some(IncludeBase::CrateRoot),
         _ => None,
     }
 }

@@ -3,15 +3,15 @@
 //! every file of its `migrations/` folder. A file added there and not listed is never applied,
 //! and nothing else says so: the service starts, its tables lack the change, and its queries fail
 //! at run time. A migration counts as listed when a string in the service's Rust code names it
-//! (`…/migrations/<file>`) or names the folder itself, as `sqlx::migrate!("./migrations")` or
-//! `include_dir!` do.
+//! (`…/migrations/<file>`), or when the code embeds the folder whole
+//! (`sqlx::migrate!("./migrations")`, `embed_migrations!`, `include_dir!`).
 
 use std::path::Path;
 
 use super::{finding, Rule};
 use crate::finding::LintReport;
 use crate::project::Project;
-use crate::rust_source::RustFile;
+use crate::rust_source::{collect_string_literals, RustFile, FOLDER_MACROS};
 
 pub const RULE: Rule = Rule {
     name: NAME,
@@ -33,7 +33,7 @@ fn check(project: &Project, report: &mut LintReport) {
             .flat_map(RustFile::string_literals)
             .map(|literal| literal.value)
             .collect();
-        if named.iter().any(|value| names_folder(value)) {
+        if service.rust_files.iter().any(embeds_folder) {
             continue;
         }
         for file in &service.sql_files {
@@ -79,9 +79,19 @@ fn names_file(value: &str, name: &str) -> bool {
     folder == MIGRATIONS_DIR || folder.ends_with(&format!("/{MIGRATIONS_DIR}"))
 }
 
-/// Whether a string names the migrations folder itself (`"./migrations"`, `"migrations/"`,
-/// `concat!(env!("CARGO_MANIFEST_DIR"), "/migrations")`).
-fn names_folder(value: &str) -> bool {
-    let trimmed = value.trim_end_matches('/');
-    trimmed == MIGRATIONS_DIR || trimmed.ends_with(&format!("/{MIGRATIONS_DIR}"))
+/// Whether `file` embeds the migrations folder whole (`sqlx::migrate!("./migrations")`,
+/// `include_dir!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))`): a string merely ending
+/// in `/migrations` elsewhere (a route) lists nothing.
+fn embeds_folder(file: &RustFile) -> bool {
+    file.macro_calls()
+        .into_iter()
+        .filter(|call| FOLDER_MACROS.contains(&call.name.as_str()))
+        .any(|call| {
+            let mut literals = Vec::new();
+            collect_string_literals(call.arguments, &mut literals);
+            literals.iter().any(|literal| {
+                let trimmed = literal.value.trim_end_matches('/');
+                trimmed == MIGRATIONS_DIR || trimmed.ends_with(&format!("/{MIGRATIONS_DIR}"))
+            })
+        })
 }
