@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use stackr_kit::testing::ServiceUnderTest;
+use stackr_kit::testing::{Beside, ServiceUnderTest};
 use stackr_kit::worker::JobState;
 
 // The job names the API and the worker share.
@@ -50,6 +50,31 @@ async fn notes_are_kept_for_the_signed_in_user() {
     let (status, body) = service.get_as(&bob, "/notes").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["notes"], json!([]), "another user's notes: {body}");
+}
+
+/// A call to another service goes as the signed-in user: here the other service is a stand-in
+/// that answers with the cookie it was sent.
+#[tokio::test]
+async fn a_call_to_another_service_carries_the_users_session() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let billing = format!("http://{}", listener.local_addr().unwrap());
+    let stand_in = axum::Router::new().route(
+        "/me",
+        axum::routing::get(|headers: axum::http::HeaderMap| async move {
+            let cookie = headers.get("cookie").and_then(|c| c.to_str().ok());
+            axum::Json(json!({ "cookie": cookie }))
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, stand_in).await });
+    let beside = Beside {
+        auth: true,
+        peers: vec![("billing".to_owned(), billing)],
+    };
+    let service = ServiceUnderTest::start_with(API, "core", beside).await;
+    let ada = service.sign_up("ada@example.com").await;
+    let (status, body) = service.get_as(&ada, "/calls/billing/me").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["answer"]["cookie"], ada.cookie(), "{body}");
 }
 
 #[tokio::test]

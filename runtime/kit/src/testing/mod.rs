@@ -15,5 +15,5 @@ pub use auth::TestAuth;
 pub use ports::free_port;
 pub use postgres::TempPostgres;
 pub use redis::TempRedis;
-pub use service::{ServiceUnderTest, TestUser};
+pub use service::{Beside, ServiceUnderTest, TestUser};
 pub use tools::find_tool;

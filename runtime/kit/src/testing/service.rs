@@ -35,6 +35,17 @@ pub struct ServiceUnderTest {
     postgres: TempPostgres,
 }
 
+/// What [`ServiceUnderTest::start_with`] runs beside the service.
+#[derive(Clone, Debug, Default)]
+pub struct Beside {
+    /// The stack's auth, as [`ServiceUnderTest::start_with_auth`] runs it.
+    pub auth: bool,
+    /// The other services the service calls (its `SERVICE_URLS`): each one's name and the URL
+    /// of what answers for it in the test, such as a small axum router standing in for it. The
+    /// user's cookie goes to them as it would to the real ones.
+    pub peers: Vec<(String, String)>,
+}
+
 /// A user signed up at the test's auth, with the session cookie of their sign-up.
 #[derive(Debug, Clone)]
 pub struct TestUser {
@@ -56,17 +67,23 @@ impl ServiceUnderTest {
     /// service `name` and waits until its `/health` answers 200. No auth runs: only what a
     /// caller without a session gets can be tested; [`Self::start_with_auth`] runs one.
     pub async fn start(api_binary: &str, name: &str) -> ServiceUnderTest {
-        Self::start_inner(api_binary, name, false).await
+        Self::start_with(api_binary, name, Beside::default()).await
     }
 
     /// [`Self::start`], with the stack's auth (stackr-auth, in this process, on its own
     /// database) as the service's `AUTH_URL`: users made with [`Self::sign_up`] pass its guard,
     /// are provisioned on their first call, and their state changes come from a trusted origin.
     pub async fn start_with_auth(api_binary: &str, name: &str) -> ServiceUnderTest {
-        Self::start_inner(api_binary, name, true).await
+        let beside = Beside {
+            auth: true,
+            ..Beside::default()
+        };
+        Self::start_with(api_binary, name, beside).await
     }
 
-    async fn start_inner(api_binary: &str, name: &str, with_auth: bool) -> ServiceUnderTest {
+    /// [`Self::start`] with what `beside` names running beside the service: the stack's auth,
+    /// other services it calls.
+    pub async fn start_with(api_binary: &str, name: &str, beside: Beside) -> ServiceUnderTest {
         let postgres = TempPostgres::start();
         let redis = TempRedis::start_with_password(Some(REDIS_PASSWORD));
         postgres.create_service_database(name, DB_PASSWORD);
@@ -94,7 +111,15 @@ impl ServiceUnderTest {
             ("STACKR_QUEUE", name.to_owned()),
             ("RUST_LOG", "warn".to_owned()),
         ];
-        let auth = with_auth.then(|| {
+        if !beside.peers.is_empty() {
+            let urls: Vec<String> = beside
+                .peers
+                .iter()
+                .map(|(peer, url)| format!("{peer}={url}"))
+                .collect();
+            env.push(("SERVICE_URLS", urls.join(",")));
+        }
+        let auth = beside.auth.then(|| {
             // A name no base service can have: a service's database is named after it.
             let database = postgres.create_database("stackr_test_auth");
             TestAuth::for_service(&database, name, CREDENTIAL)
