@@ -135,7 +135,7 @@ async fn process(
             // this time bullmq-official reads the repaired options.
             info!(
                 job_id,
-                job_name, "job options rewritten to integers Node would use; job handed back"
+                job_name, "job options rewritten to integers Node would use; handing the job back"
             );
             return Err(bullmq::Error::RateLimited { delay_ms: 0 });
         }
@@ -164,7 +164,7 @@ async fn process(
                         // next), without counting an attempt. That is exactly "return the job".
                         // Dropping `running` drops the handler's future: it stops at its current
                         // await.
-                        info!(job_id, job_name, "shutdown grace period over: job handed back to the queue");
+                        info!(job_id, job_name, "shutdown grace period over: handing the job back to the queue");
                         if let Err(panic) = running.stop() {
                             warn!(job_id, job_name, panic = ?panic, "the handler panicked as it was stopped");
                         }
