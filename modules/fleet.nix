@@ -69,6 +69,10 @@ let
   # The load balancer of each API on this host: its port, in front of the replicas' loopback
   # ports, with TLS (this host's certificate), since the services of other hosts call it.
   apisHere = lib.filter (name: partHost cfg name "api" == here) names;
+
+  # The interfaces the host's firewall admits everything on, past the openings above (loopback
+  # reaches only this host).
+  trustedInterfaces = lib.remove "lo" config.networking.firewall.trustedInterfaces;
   tlsCredentials = [ "tls-host.crt:${fleet.tls.certFile}" "tls-host.key:${fleet.tls.keyFile}" ];
 in
 {
@@ -161,7 +165,9 @@ in
       ];
 
       warnings = lib.optional (!config.networking.firewall.enable)
-        "stackr: networking.firewall is off on ${here}: every port of the stack here (its PostgreSQL and Redis servers, its APIs) is open to every host, not only to the hosts that use it; the servers' own passwords and pg_hba rules still apply.";
+        "stackr: networking.firewall is off on ${here}: every port of the stack here (its PostgreSQL and Redis servers, its APIs) is open to every host, not only to the hosts that use it; the servers' own passwords and pg_hba rules still apply."
+      ++ lib.optional (config.networking.firewall.enable && trustedInterfaces != [ ])
+        "stackr: networking.firewall.trustedInterfaces (${lib.concatStringsSep ", " trustedInterfaces}) on ${here}: every port of the stack here (its PostgreSQL and Redis servers, its APIs) is open to every host on them, not only to the hosts that use it; the servers' own address fences, passwords and pg_hba rules still apply.";
 
       networking.hosts = lib.mapAttrs' (name: host: lib.nameValuePair host.address [ name ]) fleet.hosts;
 

@@ -353,6 +353,32 @@ fn a_fleet_host_without_a_firewall_is_warned_about() {
     );
 }
 
+/// A fleet host that trusts a network interface (`networking.firewall.trustedInterfaces`, as
+/// hosts on a private network often do) opens every port of the stack to every host there, past
+/// the rules that open each port to the hosts using it: evaluation says so. Loopback is no
+/// such interface.
+#[test]
+fn a_fleet_host_trusting_an_interface_is_warned_about() {
+    let Some((project, _)) = fleet_in_project() else {
+        return;
+    };
+    let hosts = evaluate_fleet_with_host(
+        project.path(),
+        "{ networking.firewall.trustedInterfaces = [ \"lo\" \"eth1\" ]; }",
+    );
+    let warnings = hosts["data"]["warnings"].to_string();
+    assert!(
+        warnings.contains("networking.firewall.trustedInterfaces (eth1) on data"),
+        "{warnings}"
+    );
+    let hosts = evaluate_fleet_with_host(
+        project.path(),
+        "{ networking.firewall.trustedInterfaces = [ \"lo\" ]; }",
+    );
+    let warnings = hosts["data"]["warnings"].to_string();
+    assert!(!warnings.contains("trustedInterfaces"), "{warnings}");
+}
+
 /// Hosts placed on IPv6 addresses: the load balancer of auth, which other hosts call by name
 /// (resolving to that address), listens on IPv6 as well, and connections leave from the placed
 /// address.

@@ -135,6 +135,7 @@ in
       allowedTCPPorts = mkOption { type = types.listOf types.port; default = [ ]; };
       allowedUDPPorts = mkOption { type = types.listOf types.port; default = [ ]; };
       extraCommands = mkOption { type = types.lines; default = ""; };
+      trustedInterfaces = mkOption { type = types.listOf types.str; default = [ ]; };
       # firewall-nftables.nix
       extraInputRules = mkOption { type = types.lines; default = ""; };
     };
