@@ -224,6 +224,13 @@ rec {
         (lib.filter (host: host != cfg.fleet.thisHost) (clientHosts cfg name))
     else [ ];
 
+  # What a service's PostgreSQL and Redis on this host admit when other hosts connect to them
+  # (`IPAddressAllow=`, with every other address denied): loopback, this host's own address (a
+  # program here reaching the server by the host's name; dropped, it would hang) and the
+  # service's other hosts.
+  storePeers = cfg: name:
+    [ "localhost" ] ++ map cidr ([ cfg.fleet.hosts.${cfg.fleet.thisHost}.address ] ++ remoteClients cfg name);
+
   # Service `name`'s Redis speaks TLS (only) when one of its clients is on another host.
   redisTls = cfg: name:
     inFleet cfg && lib.any (h: h != partHost cfg name "redis") (clientHosts cfg name);

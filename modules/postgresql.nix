@@ -102,7 +102,7 @@ let
         KillMode = lib.mkDefault "mixed";
         TimeoutSec = lib.mkDefault 120;
       } // lib.optionalAttrs tls {
-        IPAddressAllow = [ "localhost" ] ++ map cidr clients;
+        IPAddressAllow = stackrLib.storePeers cfg name;
         LoadCredential = serverCredentials name;
       };
     };

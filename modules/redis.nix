@@ -81,12 +81,12 @@ in
           after = [ "network-online.target" ];
           serviceConfig = {
             LoadCredential = tlsCredentials;
-            # Only loopback and the service's own hosts, as its PostgreSQL: the firewall is not
-            # the only fence when a host trusts its network interface or turns the firewall
+            # Only this host and the service's own hosts, as its PostgreSQL: the firewall is
+            # not the only fence when a host trusts its network interface or turns the firewall
             # off, and the server opens no connection elsewhere (`REPLICAOF` a host of a
             # password holder's choosing).
             IPAddressDeny = "any";
-            IPAddressAllow = [ "localhost" ] ++ map stackrLib.cidr (stackrLib.remoteClients cfg name);
+            IPAddressAllow = stackrLib.storePeers cfg name;
           };
         })
         tlsServers)

@@ -678,27 +678,32 @@ fn a_service_cannot_reach_another_services_database() {
     }
 }
 
-/// The firewall is not a service's Redis's only fence: a host that trusts its network interface
-/// (`networking.firewall.trustedInterfaces`) or turns the firewall off would let every host reach
-/// it, with the password its last check. Like the service's PostgreSQL, the server's unit admits
-/// only loopback and the addresses of the service's own hosts, and opens no connection elsewhere
-/// (`REPLICAOF` a host of the caller's choosing).
+/// The firewall is not the only fence of a service's PostgreSQL and Redis: a host that trusts its
+/// network interface (`networking.firewall.trustedInterfaces`) or turns the firewall off would
+/// let every host reach them, with the password their last check. Each server's unit admits only
+/// loopback, its own host's address (a program there reaching it by the host's name, as an
+/// operator's `redis-cli -h data` does: refused, its packets would be dropped and it would hang)
+/// and the addresses of the service's own hosts, and opens no connection elsewhere (`REPLICAOF`
+/// a host of the caller's choosing).
 #[test]
-fn a_services_redis_admits_only_its_own_hosts_whatever_the_firewall() {
+fn a_services_stores_admit_only_its_own_hosts_whatever_the_firewall() {
     let Some(fleet) = fleet() else { return };
     let data = &fleet["data"];
+    let here = format!("{}/32", address(&fleet, "data"));
     for (owner, owner_host) in [("core", "app-core"), ("wallet", "app-wallet")] {
-        let server = &units(data)[&format!("redis-{owner}")]["serviceConfig"];
-        assert_eq!(
-            server["IPAddressDeny"], "any",
-            "redis-{owner} on data: {server}"
-        );
         let own = format!("{}/32", address(&fleet, owner_host));
-        assert_eq!(
-            strings(&server["IPAddressAllow"]),
-            ["localhost", own.as_str()],
-            "redis-{owner} on data"
-        );
+        for unit in [
+            format!("redis-{owner}"),
+            format!("stackr-{owner}-postgresql"),
+        ] {
+            let server = &units(data)[&unit]["serviceConfig"];
+            assert_eq!(server["IPAddressDeny"], "any", "{unit} on data: {server}");
+            let mut allowed = strings(&server["IPAddressAllow"]);
+            allowed.sort_unstable();
+            let mut expected = ["localhost", here.as_str(), own.as_str()];
+            expected.sort_unstable();
+            assert_eq!(allowed, expected, "{unit} on data");
+        }
     }
 }
 
