@@ -18,13 +18,20 @@ Suites start longest-first, by the durations the previous run recorded in
 target/test-suites/timings.json, so the slowest ones do not end up starting last. Each suite's
 output goes to target/test-suites/<suite>.log; a failing suite's failures are printed at the end.
 
+A suite still running after its time limit (a test waiting on something that never answers)
+is stopped, with every process it started, and reported failed: the other suites' verdicts
+still come.
+
 Environment: STACKR_TEST_JOBS (suites at a time, default: 2 per core, at least 3),
-STACKR_TEST_THREADS (tests at a time inside one suite, default 2).
+STACKR_TEST_THREADS (tests at a time inside one suite, default 2), STACKR_SUITE_TIME_LIMIT
+(seconds a suite may run, default 900: the slowest take about three minutes on two busy
+cores).
 """
 
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -113,13 +120,24 @@ class Runner:
     def run_one(self, name, argv, cwd):
         started = time.monotonic()
         env = dict(os.environ, CARGO_MANIFEST_DIR=str(cwd), RUST_BACKTRACE="1")
+        limit = int(os.environ.get("STACKR_SUITE_TIME_LIMIT", "900"))
         with open(log_path(name), "w") as log:
-            code = subprocess.call(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
+            # A session of its own, so that a suite stopped at its limit is stopped whole.
+            suite = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+            try:
+                code = suite.wait(timeout=limit)
+                verdict = "ok" if code == 0 else f"FAILED (exit {code})"
+            except subprocess.TimeoutExpired:
+                os.killpg(suite.pid, signal.SIGKILL)
+                suite.wait()
+                code = "timeout"
+                verdict = f"FAILED (stopped after the {limit} s time limit)"
+                log.write(f"\nstopped after the {limit} s time limit (STACKR_SUITE_TIME_LIMIT)\n")
         took = time.monotonic() - started
         with self.lock:
             self.results[name] = (code, took)
             done = len(self.results)
-            verdict = "ok" if code == 0 else f"FAILED (exit {code})"
             print(f"[{done}/{self.total}] {name}: {verdict} in {took:.1f}s", flush=True)
 
     def worker(self):

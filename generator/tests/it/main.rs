@@ -45,6 +45,7 @@ mod scaffold_rustfmt;
 mod set_role;
 mod snapshots;
 mod special_files;
+mod suite_runner;
 mod template_engines;
 mod terminal_output;
 mod upgrade_record;
