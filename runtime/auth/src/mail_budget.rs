@@ -22,8 +22,16 @@ use crate::db::now_ms;
 
 /// Mails of one kind an address may be sent per [`WINDOW`].
 pub const MAILS_PER_WINDOW: u32 = 5;
-/// As long as a reset or verification link lives (see the module docs).
-pub const WINDOW: Duration = Duration::from_secs(3600);
+/// As long as the longest-lived of the links mailed lives (see the module docs): a reset link,
+/// or a verification link (which change-email mails are too).
+pub const WINDOW: Duration = Duration::from_secs(longer(
+    crate::routes::password_reset::TOKEN_LIFETIME_SECS,
+    crate::routes::email_verification::LINK_LIFETIME_SECS,
+));
+
+const fn longer(a: i64, b: i64) -> u64 {
+    (if a > b { a } else { b }) as u64
+}
 
 /// The kinds of mail, each with its own budget per address.
 #[derive(Debug, Clone, Copy)]

@@ -141,7 +141,8 @@ impl ServiceRuntime {
     }
 
     /// `app` plus `/health` and request tracing, with the state applied: ready to serve. Answers
-    /// without a caching rule of their handler's are marked `no-store` (`stackr_contract::http_server::no_store`).
+    /// without a caching rule of their handler's are marked `no-store`
+    /// (`stackr_contract::http_server::no_store`).
     pub fn router(&self, app: Router<ServiceState>) -> Router {
         let health = HealthChecks::new(
             self.env.service.service.clone(),

@@ -22,7 +22,7 @@ use crate::respond;
 use crate::state::AppState;
 
 /// BetterAuth's `emailVerification.expiresIn` default.
-const LINK_LIFETIME_SECS: i64 = 3600;
+pub(crate) const LINK_LIFETIME_SECS: i64 = 3600;
 /// Anonymous requests always take at least this long, so timing reveals nothing about accounts.
 pub const ANONYMOUS_FLOOR: Duration = Duration::from_millis(500);
 

@@ -21,7 +21,8 @@ use crate::password;
 use crate::respond;
 use crate::state::AppState;
 
-const TOKEN_LIFETIME_SECS: i64 = 3600;
+/// BetterAuth's `resetPasswordTokenExpiresIn` default.
+pub(crate) const TOKEN_LIFETIME_SECS: i64 = 3600;
 /// Constant answer time, so "no such user" and "mail sent" look alike.
 pub const FLOOR: Duration = Duration::from_millis(300);
 

@@ -20,8 +20,8 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 pub const MAX_ANSWER_BYTES: usize = 8 << 20;
 
 /// Calls the other base services of the stack with the user's cookie (those that authenticate
-/// someone; none from a service that authenticates no one). Cheap to clone (one
-/// connection pool); a scaffolded service finds it in its state (`State<PeerClient>`).
+/// someone; none from a service that authenticates no one). Cheap to clone (one connection
+/// pool); a scaffolded service finds it in its state (`State<PeerClient>`).
 #[derive(Clone, Debug)]
 pub struct PeerClient {
     http: reqwest::Client,
