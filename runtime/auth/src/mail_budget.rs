@@ -7,6 +7,10 @@
 //! [`WINDOW`], however many clients ask. A request over the budget is answered as any other (the
 //! answer must not tell which addresses have accounts) and sends nothing.
 //!
+//! An account whose address is not verified has change-email links mailed to the address it
+//! names: it has a budget of its own too ([`take_for_account`]), or one account could have auth
+//! mail as many addresses as it liked.
+//!
 //! Each kind has a budget of its own, so that asking for one kind of mail never uses up another:
 //! change-email links sent to an address do not keep its owner from receiving reset links. The
 //! window is as long as the links live: when a request is refused, the mails of the same window,
@@ -52,9 +56,8 @@ impl Kind {
 }
 
 /// The budget's row key: a digest, so the addresses asked for are not stored.
-fn row_key(kind: Kind, address: &str) -> Vec<u8> {
-    let address = crate::db::users::normalize_email(address);
-    Sha256::digest(format!("{}\0{address}", kind.name()).as_bytes()).to_vec()
+fn row_key(budget: &str) -> Vec<u8> {
+    Sha256::digest(budget.as_bytes()).to_vec()
 }
 
 /// Takes one mail of `kind` to `address` from its budget, in one statement (concurrent requests
@@ -63,6 +66,24 @@ pub async fn take(
     client: &impl deadpool_postgres::GenericClient,
     kind: Kind,
     address: &str,
+) -> Result<bool, tokio_postgres::Error> {
+    let address = crate::db::users::normalize_email(address);
+    take_from(client, &format!("{}\0{address}", kind.name())).await
+}
+
+/// Takes one change-email mail from the budget of the account `user_id`, which names the
+/// address it goes to when its own is not verified: the addresses' budgets alone would let one
+/// account have auth mail as many addresses as it liked.
+pub async fn take_for_account(
+    client: &impl deadpool_postgres::GenericClient,
+    user_id: &str,
+) -> Result<bool, tokio_postgres::Error> {
+    take_from(client, &format!("change-email-asked-by\0{user_id}")).await
+}
+
+async fn take_from(
+    client: &impl deadpool_postgres::GenericClient,
+    budget: &str,
 ) -> Result<bool, tokio_postgres::Error> {
     let now = now_ms();
     let taken = client
@@ -75,7 +96,7 @@ pub async fn take(
                where b."window_start" <= $3 or b."sent" < $4
                returning 1"#,
             &[
-                &row_key(kind, address),
+                &row_key(budget),
                 &now,
                 &(now - WINDOW),
                 &(MAILS_PER_WINDOW as i32),

@@ -206,7 +206,9 @@ pub async fn post(
     } else {
         &new_email
     };
+    // A mail to an address the account names draws on the account's budget too.
     if users::by_email(&client, &new_email).await?.is_none()
+        && (confirm_first || mail_budget::take_for_account(&client, &current.user.id).await?)
         && mail_budget::take(&client, mail_budget::Kind::ChangeEmail, recipient).await?
     {
         let request = if confirm_first {

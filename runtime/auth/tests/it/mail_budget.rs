@@ -103,3 +103,32 @@ async fn reopening_a_change_email_confirmation_cannot_flood_the_new_address() {
         "{asked} openings of one confirmation link sent {sent} mails"
     );
 }
+
+/// An account whose address is not verified has change-email links mailed to the new address,
+/// which it names: each address has its budget, so the account itself has one too, or one
+/// account could make auth mail as many addresses as it liked.
+#[tokio::test]
+async fn one_account_cannot_have_many_addresses_mailed() {
+    let server = TestServer::start().await;
+    let mut mal = server.client();
+    mal.sign_up("Mal", "mal@example.com", "password-123").await;
+    let asked = MAILS_PER_WINDOW + 3;
+    let targets: Vec<String> = (0..asked)
+        .map(|n| format!("target{n}@example.com"))
+        .collect();
+    for target in &targets {
+        let r = mal
+            .post("/api/auth/change-email", json!({"newEmail": target}))
+            .await;
+        // The answer stays the one every request gets.
+        assert_eq!(r.status, 200, "{target}: {}", r.text);
+    }
+    let mut sent = 0;
+    for target in &targets {
+        sent += mails_to(&server, target).await;
+    }
+    assert_eq!(
+        sent, MAILS_PER_WINDOW as usize,
+        "{asked} change-email requests of one account sent {sent} mails"
+    );
+}
