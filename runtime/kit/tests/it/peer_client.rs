@@ -3,52 +3,15 @@
 
 use std::time::{Duration, Instant};
 
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use stackr_kit::peer::{ForwardedCookie, PeerClient, PeerError, PeerUrls};
 
+use crate::kit_support::peer_server::{peer, serve};
 use crate::kit_support::OUTAGE_QUIET;
-
-/// Serves `app` on a free loopback port; returns its origin.
-async fn serve(app: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    url
-}
-
-/// A peer whose `/me` answers with the cookie it received, `/private` refuses, `/slow` never
-/// answers in time and `/garbage` is not JSON.
-async fn peer() -> String {
-    serve(
-        Router::new()
-            .route(
-                "/me",
-                get(|headers: HeaderMap| async move {
-                    let cookie = headers
-                        .get("cookie")
-                        .map(|c| c.to_str().unwrap().to_owned());
-                    Json(json!({ "cookie": cookie }))
-                }),
-            )
-            .route(
-                "/private",
-                get(|| async { (StatusCode::FORBIDDEN, Json(json!({ "code": "FORBIDDEN" }))) }),
-            )
-            .route(
-                "/slow",
-                get(|| async {
-                    tokio::time::sleep(Duration::from_secs(30)).await;
-                    "late"
-                }),
-            )
-            .route("/garbage", get(|| async { "not json" })),
-    )
-    .await
-}
 
 fn client(url: &str, timeout: Duration) -> PeerClient {
     PeerClient::with_timeout(PeerUrls::parse(&format!("billing={url}")).unwrap(), timeout)

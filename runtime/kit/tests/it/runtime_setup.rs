@@ -152,20 +152,8 @@ async fn flavor_none_needs_no_auth_and_its_guard_refuses_to_authenticate() {
 /// that calls others as the user authenticates the user itself, with a guard.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flavor_none_calls_other_services_without_the_users_cookie() {
-    use axum::routing::get;
     use stackr_kit::peer::ForwardedCookie;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let billing = format!("http://{}", listener.local_addr().unwrap());
-    let echo = axum::Router::new().route(
-        "/me",
-        get(|headers: HeaderMap| async move {
-            let cookie = headers
-                .get("cookie")
-                .map(|c| c.to_str().unwrap().to_owned());
-            axum::Json(serde_json::json!({ "cookie": cookie }))
-        }),
-    );
-    tokio::spawn(async move { axum::serve(listener, echo).await.unwrap() });
+    let billing = crate::kit_support::peer_server::peer().await;
     let mut env = base_env();
     env.vars
         .insert("SERVICE_URLS", format!("billing={billing}"));

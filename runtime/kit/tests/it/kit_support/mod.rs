@@ -6,6 +6,7 @@ pub mod auth_server;
 pub mod browser;
 pub mod counting_proxy;
 pub mod dashboard;
+pub mod peer_server;
 pub mod revocations;
 pub mod service;
 
