@@ -70,13 +70,16 @@ fn migration_file_name<'a>(path: &'a Path, folder: &Path) -> Option<&'a str> {
 /// Whether a string names the file `name` of the migrations folder (`…/migrations/<name>`): the
 /// folder a whole path component, so a file of the same name in `seed-migrations/` is not it.
 fn names_file(value: &str, name: &str) -> bool {
-    let Some(folder) = value
+    value
         .strip_suffix(name)
         .and_then(|rest| rest.strip_suffix('/'))
-    else {
-        return false;
-    };
-    folder == MIGRATIONS_DIR || folder.ends_with(&format!("/{MIGRATIONS_DIR}"))
+        .is_some_and(is_migrations_folder)
+}
+
+/// Whether a path's last component is the migrations folder (`migrations`, `./migrations`), not
+/// merely a name ending like it (`seed-migrations`).
+fn is_migrations_folder(path: &str) -> bool {
+    path == MIGRATIONS_DIR || path.ends_with(&format!("/{MIGRATIONS_DIR}"))
 }
 
 /// Whether `file` embeds the migrations folder whole (`sqlx::migrate!("./migrations")`,
@@ -89,9 +92,8 @@ fn embeds_folder(file: &RustFile) -> bool {
         .any(|call| {
             let mut literals = Vec::new();
             collect_string_literals(call.arguments, &mut literals);
-            literals.iter().any(|literal| {
-                let trimmed = literal.value.trim_end_matches('/');
-                trimmed == MIGRATIONS_DIR || trimmed.ends_with(&format!("/{MIGRATIONS_DIR}"))
-            })
+            literals
+                .iter()
+                .any(|literal| is_migrations_folder(literal.value.trim_end_matches('/')))
         })
 }
