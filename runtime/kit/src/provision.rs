@@ -46,6 +46,8 @@ pub enum ProvisionError {
 pub struct Provisioner {
     pool: Pool,
     auth: AuthClient,
+    /// Auth's `has<Service>Account` flag of this service, named once.
+    account_flag: String,
     provisioned: Mutex<HashSet<String>>,
     first_calls: Vec<tokio::sync::Mutex<()>>,
     stripe_of: RandomState,
@@ -55,6 +57,7 @@ impl Provisioner {
     pub fn new(pool: Pool, auth: AuthClient) -> Self {
         Provisioner {
             pool,
+            account_flag: crate::auth::service_account_flag(auth.service()),
             auth,
             provisioned: Mutex::new(HashSet::new()),
             first_calls: (0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
@@ -71,6 +74,11 @@ impl Provisioner {
 
     /// Makes sure `user_id` is provisioned; `cookie` is the caller's cookie header, forwarded to
     /// auth unchanged as proof of the user.
+    /// The flag auth's user object carries for this service (`hasCoreAccount`).
+    pub(crate) fn account_flag(&self) -> &str {
+        &self.account_flag
+    }
+
     pub async fn ensure(&self, user_id: &str, cookie: &str) -> Result<(), ProvisionError> {
         if self.remembered(user_id) {
             return Ok(());

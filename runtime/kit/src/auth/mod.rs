@@ -7,4 +7,5 @@ mod model;
 
 pub use client::{AuthClient, ProvisionOutcome};
 pub use error::AuthError;
+pub(crate) use model::service_account_flag;
 pub use model::{OwnerStatus, Session, User, VerifiedSession};

@@ -46,16 +46,18 @@ impl User {
     /// Auth's `has<Service>Account` flag for `service` (`my-svc` -> `hasMySvcAccount`), when auth
     /// reports it (only for services in `AUTH_PROVISION_SERVICES`).
     pub fn has_service_account(&self, service: &str) -> Option<bool> {
-        self.extra
-            .get(&service_account_flag(service))
-            .and_then(Value::as_bool)
+        self.account_flag(&service_account_flag(service))
     }
 
-    /// Records that `service` has an account for the user (it provisioned the user after auth
-    /// answered).
-    pub(crate) fn note_service_account(&mut self, service: &str) {
-        self.extra
-            .insert(service_account_flag(service), Value::Bool(true));
+    /// Auth's flag `flag` (a [`service_account_flag`]), when auth reports it.
+    pub(crate) fn account_flag(&self, flag: &str) -> Option<bool> {
+        self.extra.get(flag).and_then(Value::as_bool)
+    }
+
+    /// Sets the flag `flag` (a [`service_account_flag`]): the service has an account for the user
+    /// (it provisioned the user after auth answered).
+    pub(crate) fn note_account(&mut self, flag: &str) {
+        self.extra.insert(flag.to_owned(), Value::Bool(true));
     }
 }
 

@@ -127,9 +127,10 @@ impl Guard {
                 }
             })?;
             // Auth's answer (maybe cached) may predate this service's account, which exists now.
-            if verified.user.has_service_account(auth.service()) == Some(false) {
+            let flag = provisioner.account_flag();
+            if verified.user.account_flag(flag) == Some(false) {
                 let mut provisioned = (*verified).clone();
-                provisioned.user.note_service_account(auth.service());
+                provisioned.user.note_account(flag);
                 verified = Arc::new(provisioned);
             }
         }
