@@ -4,6 +4,8 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use crate::config::printable::{escaped, masked};
+
 /// A generated file whose disk content differs from what `stackr generate` would write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Drift {
@@ -41,10 +43,12 @@ impl std::fmt::Display for Drift {
         match self {
             Drift::Missing(path) => write!(f, "missing:  {path}"),
             Drift::Modified(path) => write!(f, "modified: {path}"),
+            // A link's target is any bytes the repository carries: shown without control
+            // characters, which a terminal or CI log would obey.
             Drift::Link { path, target } => write!(
                 f,
                 "modified: {path} (a symbolic link to {}, not followed: stackr writes a regular file there)",
-                target.display()
+                escaped(&target.to_string_lossy())
             ),
             Drift::UnderLink { path, folder } => write!(
                 f,
@@ -85,16 +89,18 @@ pub fn drift<'a>(root: &Path, files: impl IntoIterator<Item = (&'a str, &'a [u8]
 /// A unified diff from the file at `root/path` (`a/path`) to `wanted` (`b/path`), for text files;
 /// `None` when either side is not UTF-8 or the file cannot be read. A link is not read: the diff
 /// goes to stdout (CI logs), and would show whatever file on the machine the link points at.
+/// What the file holds is any bytes the repository carries: its control characters are masked
+/// (a terminal or CI log would obey them), and a hunk holding one no longer applies as a patch.
 pub fn unified_diff(root: &Path, path: &str, wanted: &[u8]) -> Option<String> {
     let on_disk = stackr_plan::regular_file::read_to_string_unlinked(&root.join(path)).ok()?;
     let wanted = std::str::from_utf8(wanted).ok()?;
-    let diff = similar::TextDiff::from_lines(on_disk.as_str(), wanted);
-    Some(
-        diff.unified_diff()
-            .context_radius(3)
-            .header(&format!("a/{path}"), &format!("b/{path}"))
-            .to_string(),
-    )
+    // Masked before the diff, so that a lone carriage return is no line break there either.
+    let diff = similar::TextDiff::from_lines(masked(&on_disk).as_ref(), masked(wanted).as_ref())
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a/{path}"), &format!("b/{path}"))
+        .to_string();
+    Some(diff)
 }
 
 /// Whether the file at `path` holds exactly `expected`. A file of another size is not read; one
@@ -203,5 +209,36 @@ mod tests {
             )
         );
         assert_eq!(unified_diff(&root, "other", b"stackr's\n"), None);
+    }
+
+    /// A repository can carry any bytes in a file stackr generates and in a link's target, and
+    /// `--check` prints both (a diff on stdout, the drift on stderr) to a terminal or a CI log:
+    /// an escape sequence there would set the terminal's clipboard or title, or rewrite the lines
+    /// shown above it.
+    #[test]
+    fn what_the_disk_holds_is_printed_without_its_control_characters() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let hostile = "\u{1b}]52;c;Y3VybCBldmlsIHwgc2g=\u{7}\r\u{9b}2K\u{202e}";
+        std::fs::write(root.join("generated"), format!("kept\n{hostile}\n")).unwrap();
+        let diff = unified_diff(root, "generated", b"kept\nstackr's\n").unwrap();
+        assert!(
+            !diff
+                .chars()
+                .any(|c| c.is_control() && c != '\n' || c == '\u{202e}'),
+            "{diff:?}"
+        );
+        assert!(
+            diff.contains("-?]52;c;Y3VybCBldmlsIHwgc2g=??¿2K\u{fffd}\n+stackr's\n"),
+            "{diff:?}"
+        );
+
+        std::os::unix::fs::symlink(format!("x{hostile}"), root.join("link")).unwrap();
+        let found = drift(root, [("link", b"stackr's\n".as_slice())]);
+        let shown = found[0].to_string();
+        assert!(
+            !shown.chars().any(|c| c.is_control() || c == '\u{202e}'),
+            "{shown:?}"
+        );
     }
 }
