@@ -309,3 +309,46 @@ async fn admin_page_lists_users_for_admins_only() {
         "names are escaped"
     );
 }
+
+/// The operator taking the admin role away (`set-role EMAIL user`, the command that can demote
+/// even the last admin) ends the impersonations that admin runs, as the admin API's `set-role`
+/// does: they are the admin's sessions in other users' names, and whoever holds a copy of one
+/// kept acting as the user for the rest of its hour.
+#[tokio::test]
+async fn the_set_role_command_taking_the_admin_role_ends_the_impersonations_they_run() {
+    let server = TestServer::start_with(Options {
+        // The operator command writes the database directly: no cached answer may hide it.
+        session_cache_ms: Some(0),
+        ..Options::default()
+    })
+    .await;
+    let (mut admin, mut user, uid) = root_and_uma(&server).await;
+    let out = set_role_command(&server, "root@example.com", "admin", "");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = admin
+        .post("/api/auth/admin/impersonate-user", json!({"userId": uid}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(admin.session().await["user"]["id"], json!(uid));
+
+    let out = set_role_command(&server, "root@example.com", "user", "");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        admin.session().await,
+        json!(null),
+        "the impersonation of the admin demoted by the operator still works"
+    );
+    assert_eq!(
+        user.session().await["user"]["id"],
+        json!(uid),
+        "the user's own session is not the admin's to end"
+    );
+}
