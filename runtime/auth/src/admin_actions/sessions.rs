@@ -3,6 +3,7 @@
 use chrono::Duration;
 
 use super::{changed, existing, Actor, Denied};
+use crate::current_session::{self, StillSo};
 use crate::db::models::{Session, User};
 use crate::db::{self, sessions};
 use crate::error::{ApiError, ApiResult};
@@ -88,10 +89,12 @@ pub async fn revoke_sessions(state: &AppState, actor: &Actor, user_id: &str) -> 
 }
 
 /// Opens a session as `user_id` marked with the admin's id, valid `IMPERSONATION_LIFETIME`.
-/// Admins cannot be impersonated (no role holds `impersonate-admins`).
+/// Admins cannot be impersonated (no role holds `impersonate-admins`). `actor_token` is the
+/// admin's own session the request came with.
 pub async fn impersonate(
     state: &AppState,
     actor: &Actor,
+    actor_token: &str,
     user_id: &str,
     user_agent: &str,
 ) -> ApiResult<(Session, User)> {
@@ -106,6 +109,15 @@ pub async fn impersonate(
             error_codes::YOU_CANNOT_IMPERSONATE_ADMINS,
             "You cannot impersonate admins",
         ));
+    }
+    // Only while the admin's session is live, held (with the admin's row) until the impersonation
+    // is written: ending all the admin's sessions, a route of their own that no admin action
+    // waits for, then waits for it and ends it too, or came first and this is refused. Without
+    // it, a copy of the admin's cookie starting an impersonation while the admin signed out
+    // everywhere kept acting as the user for the impersonation's lifetime.
+    let still = [StillSo::SessionLive(actor_token)];
+    if !current_session::still_so(&tx, &actor.user.id, &still).await? {
+        return Err(ApiError::unauthorized());
     }
     let token = crate::ids::new_session_token();
     let session = sessions::insert(

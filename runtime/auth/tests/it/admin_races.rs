@@ -169,3 +169,48 @@ async fn a_banned_admin_keeps_no_impersonation_started_while_the_ban_ran() {
     assert_eq!((started, banned), (200, 200));
     assert_eq!(b.session().await, json!(null), "banned B still acts as U");
 }
+
+/// An admin who signs out everywhere (`revoke-sessions`, as after losing a copy of their cookie)
+/// while that copy's `impersonate-user` is under way leaves no impersonation behind: the
+/// revocation, a route of the admin's own that no admin action waits for, comes after it and
+/// ends it with the admin's sessions, or the impersonation finds the admin's session ended.
+/// Otherwise whoever held the copy kept acting as the user for the impersonation's hour.
+#[tokio::test]
+async fn an_admin_signing_out_everywhere_keeps_no_impersonation_started_meanwhile() {
+    let server = uncached().await;
+    let (mut root, _) = signed_up(&server, "Root", "root@example.com").await;
+    let (_uma, uma_id) = signed_up(&server, "Uma", "uma@example.com").await;
+    server.psql(r#"update "user" set "role" = 'admin' where "email" = 'root@example.com'"#);
+    let mut thief = server.client();
+    thief.cookies = root.cookies.clone();
+
+    let holder = hold_audit_entries(&server).await;
+    let impersonation = tokio::spawn(async move {
+        let r = thief
+            .post(
+                "/api/auth/admin/impersonate-user",
+                json!({"userId": uma_id}),
+            )
+            .await;
+        (r.status, thief)
+    });
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let revocation = tokio::spawn(async move {
+        root.post("/api/auth/revoke-sessions", json!({}))
+            .await
+            .status
+    });
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    holder.batch_execute("commit").await.unwrap();
+    let ((_, mut thief), revoked) = (impersonation.await.unwrap(), revocation.await.unwrap());
+    assert_eq!(revoked, 200);
+    assert_eq!(
+        thief.session().await,
+        json!(null),
+        "an impersonation started with the admin's cookie outlived their signing out everywhere"
+    );
+    assert_eq!(
+        server.psql(r#"select count(*) from "session" where "impersonatedBy" is not null"#),
+        "0"
+    );
+}

@@ -85,8 +85,14 @@ pub async fn impersonate_user(
     let remembered = !current.dont_remember;
     let dont_remember = if remembered { "" } else { "true" };
     let actor = Actor::of(*current, ip)?;
-    let (session, user) =
-        admin_actions::impersonate(&state, &actor, &user_id, &user_agent(&headers)).await?;
+    let (session, user) = admin_actions::impersonate(
+        &state,
+        &actor,
+        &admin_token,
+        &user_id,
+        &user_agent(&headers),
+    )
+    .await?;
     let names = &state.cookies;
     let mut cookies = names.expire_session();
     // The admin's own token lasts in the browser as their session cookie does: a browser-session
