@@ -7,7 +7,9 @@
 //! the response of the changing request is sent (a global generation counter is bumped after every
 //! successful request that can change users or sessions, see `may_change`; entries remember the generation they were read under, so an
 //! entry read concurrently with a write is born stale). Sign-out, revocations, bans, role changes,
-//! 2FA changes and provisioning are therefore visible to the very next get-session. Only changes
+//! 2FA changes and provisioning are therefore visible to the very next get-session. A request
+//! that fails after its change was committed, or whose client leaves before the answer (its
+//! handler is dropped), flushes nothing: that change waits out the TTL too. Only changes
 //! made behind the service's back (direct SQL, the `set-role` CLI, a second auth instance) can go
 //! unseen, for at most the TTL (`AUTH_SESSION_CACHE_MS`, default 1000 ms; 0 disables the cache).
 //! Unlike BetterAuth's cookie cache, nothing is ever trusted from the client.
