@@ -345,3 +345,54 @@ async fn options_that_cannot_be_understood_fail_the_job_naming_the_option() {
         "the handler's reason, and why it is not retried: {reason}"
     );
 }
+
+/// Options Node's `Queue.add` never stores but other producers may, which Node's worker reads
+/// without a word: a backoff JavaScript takes for false is none (each failed attempt is retried
+/// at once). The same jobs, stored with these options in place of the ones `Queue.add` wrote,
+/// end the same on both workers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn options_other_producers_store_are_read_as_nodes_worker_reads_them() {
+    let redis = TempRedis::start();
+    let mut conn = redis_conn(&redis.url()).await;
+    let stored = [
+        ("fails-once", json!({ "attempts": 2, "backoff": false })),
+        ("always-fails", json!({ "attempts": 3, "backoff": "" })),
+    ];
+    let jobs: Vec<Value> = stored
+        .iter()
+        .map(|(name, _)| json!({ "name": name }))
+        .collect();
+    let mut seen = Vec::new();
+    for side in ["by-node", "by-rust"] {
+        let queue = queue_config(&redis.url(), side);
+        let ids = node_add(&queue, Value::Array(jobs.clone()));
+        for (id, (_, opts)) in ids.iter().zip(&stored) {
+            let _: () = conn
+                .hset(format!("bull:{side}:{id}"), "opts", opts.to_string())
+                .await
+                .unwrap();
+        }
+        if side == "by-node" {
+            run_node_worker_until_finished(&queue, &ids);
+            seen.push(eventually_finished_or_missing(&queue, &ids).await);
+        } else {
+            let config = fast_worker_config(queue.clone(), 2);
+            let running = stackr_kit::worker::start(config, by_name_handlers())
+                .await
+                .unwrap();
+            seen.push(eventually_finished_or_missing(&queue, &ids).await);
+            running.shutdown().await.unwrap();
+        }
+    }
+    let (by_node, by_rust) = (&seen[0], &seen[1]);
+    for (((name, opts), node_job), rust_job) in stored.iter().zip(by_node).zip(by_rust) {
+        for field in ["state", "attemptsMade", "failedReason", "returnvalue"] {
+            assert_eq!(
+                rust_job[field], node_job[field],
+                "{field} of {name} with {opts}\n  node: {node_job:#}\n  ours: {rust_job:#}"
+            );
+        }
+    }
+    assert_eq!(by_rust[0]["state"], "completed", "{:#}", by_rust[0]);
+    assert_eq!(by_rust[1]["attemptsMade"], 3, "{:#}", by_rust[1]);
+}

@@ -21,7 +21,8 @@
 //!     (`attempts: Number.MAX_SAFE_INTEGER`, "retry forever") that value;
 //!   - flags become `true`/`false` by JavaScript's truthiness, ids (`jobId`, a parent's or a
 //!     deduplication's `id`) strings, a repeat's dates epoch milliseconds;
-//!   - a bare number as `backoff` becomes `{type: "fixed", delay}`, as Node's worker reads it;
+//!   - a bare number as `backoff` becomes `{type: "fixed", delay}`, as Node's worker reads it,
+//!     and a value JavaScript takes for false (`false`, `""`) none;
 //!     a retry delay of -1, Node's "never retry", becomes the attempts made until then (a
 //!     fixed delay of -1: `attempts: 1`; an exponential delay above -1.5 and below 0 reaches
 //!     -1 after some attempts);
@@ -386,6 +387,115 @@ mod tests {
             rewritten(r#"{"attempts":5,"backoff":{"type":"fixed","delay":-100}}"#),
             json!({"attempts":5,"backoff":{"type":"fixed","delay":0}})
         );
+    }
+
+    /// Node's `Job` reads a backoff JavaScript takes for false (`Backoffs.normalize`) as none:
+    /// each failed attempt is retried at once. Its `Queue.add` never stores one, other producers
+    /// may.
+    #[test]
+    fn a_falsy_backoff_is_none() {
+        for backoff in ["false", r#""""#] {
+            assert_eq!(
+                rewritten(&format!(r#"{{"attempts":3,"backoff":{backoff}}}"#)),
+                json!({"attempts":3,"backoff":null}),
+                "{backoff}"
+            );
+        }
+    }
+
+    /// Options made of odd values (each a pick from `VALUES` under a name from `NAMES`, by a
+    /// fixed-seed generator): whatever the repair makes of them, bullmq-official reads it, and
+    /// the job's next fetch finds nothing more to repair. A repair that changed its own output
+    /// would hand the job back on every fetch, for ever.
+    #[test]
+    fn a_repaired_job_is_read_as_is_on_its_next_fetch() {
+        const NAMES: &[&str] = &[
+            "attempts",
+            "delay",
+            "priority",
+            "timestamp",
+            "prevMillis",
+            "stackTraceLimit",
+            "kl",
+            "sizeLimit",
+            "lifo",
+            "jobId",
+            "repeatJobKey",
+            "parent",
+            "de",
+            "repeat",
+            "removeOnComplete",
+            "removeOnFail",
+            "backoff",
+            "backoff",
+        ];
+        let values = [
+            json!(null),
+            json!(false),
+            json!(true),
+            json!(0),
+            json!(-0.0),
+            json!(-1),
+            json!(2.5),
+            json!(-0.5),
+            json!(-0.7),
+            json!(-1.4),
+            json!(1e308),
+            json!(-1e308),
+            json!(1e-300),
+            json!(u64::MAX),
+            json!(i64::MIN),
+            json!(u32::MAX),
+            json!(""),
+            json!(" 3 "),
+            json!("-1"),
+            json!("abc"),
+            json!("2099-01-01"),
+            json!([]),
+            json!({}),
+            json!({"type": "exponential", "delay": -0.5}),
+            json!({"type": "exponential", "delay": 1e300}),
+            json!({"type": "exponential", "delay": 1}),
+            json!({"type": "exponential"}),
+            json!({"type": "fixed", "delay": -1}),
+            json!({"type": "fixed", "delay": 1e30}),
+            json!({"type": "linear", "delay": 5}),
+            json!({"age": 1.5, "count": "-1", "limit": -3}),
+            json!({"every": 1e18, "count": u64::MAX, "limit": -1}),
+            json!({"id": 1, "queue": 2}),
+        ];
+        let mut seed = 0x5eed_u64;
+        let mut pick = |len: usize| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (seed >> 33) as usize % len
+        };
+        for _ in 0..5_000 {
+            let options: Map<String, Value> = (0..pick(5))
+                .map(|_| {
+                    (
+                        NAMES[pick(NAMES.len())].to_owned(),
+                        values[pick(values.len())].clone(),
+                    )
+                })
+                .collect();
+            let raw = Value::Object(options).to_string();
+            for attempts_made in [0, 1, 63, 64, u32::MAX] {
+                let read = match repair(&raw, attempts_made) {
+                    Repair::Rewritten(repaired) => repaired,
+                    Repair::AsIs => raw.clone(),
+                    Repair::Unreadable(_) => continue,
+                };
+                let parsed = serde_json::from_str::<bullmq::JobOptions>(&read)
+                    .unwrap_or_else(|e| panic!("{raw} read as {read}: {e}"));
+                if needs_check(&parsed, attempts_made) {
+                    assert_eq!(
+                        repair(&read, attempts_made),
+                        Repair::AsIs,
+                        "{raw} read as {read}, after {attempts_made} attempts"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

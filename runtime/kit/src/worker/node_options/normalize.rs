@@ -204,7 +204,8 @@ enum Retry {
     Until(u64),
 }
 
-/// `backoff`: a number is a fixed delay (Node's `Backoffs.normalize`); an object has a `type`
+/// `backoff`: a number is a fixed delay (Node's `Backoffs.normalize`), any other value
+/// JavaScript takes for false (`false`, `""`) none; an object has a `type`
 /// (a name: one without a strategy here is dealt with when an attempt fails, see
 /// [`super::unknown_backoff`]) and a `delay` (left out or null: none). A retry delay of -1
 /// stops the retries: a fixed delay of -1, or an exponential one whose retry after attempt n
@@ -216,6 +217,8 @@ fn backoff(options: &mut Map<String, Value>) -> Result<Retry, String> {
     };
     if value.is_number() {
         *value = serde_json::json!({ "type": "fixed", "delay": value.clone() });
+    } else if !javascript::truthy(value) {
+        *value = Value::Null;
     }
     let Value::Object(backoff) = value else {
         return match value {
