@@ -36,6 +36,7 @@ mod slow_clients;
 mod startup_failure;
 mod test_postgres_login;
 mod worker_crash_recovery;
+mod worker_deleted_job;
 mod worker_graceful_shutdown;
 mod worker_handler_failures;
 mod worker_idle;
