@@ -40,6 +40,15 @@
 //!   milliseconds or iterations here, becomes that largest value: bullmq-official counts the
 //!   next iteration as `count + 1`, which overflows at the largest count it holds. To Node the
 //!   two counts mean the same (past the `limit`) unless the `limit` is about that large too.
+//!   This spares the fetches after the repair only: bullmq-official counts `count + 1` for the
+//!   fetch that read the largest count too, after the job is handed back, from the options it
+//!   read then. In debug builds that panics in its per-job task, whose entry in its list of
+//!   active jobs then stays until this worker finishes the same job (the handed-back job runs
+//!   next, so it usually does; otherwise shutdown waits out bullmq-official's close timeout);
+//!   in release builds the count wraps to 0, and a scheduler with a `limit` that Node's worker
+//!   ends gets iterations counted from 0 again, up to its `limit`. Not worked around: it
+//!   happens inside bullmq-official, whatever the processor returns
+//!   (`tests/it/worker_scheduler_counts.rs` shows the panic in its output).
 //! - An exponential backoff of 0 ms (after the above: a negative delay that retries at once is
 //!   0) becomes a fixed one of 0 ms: the same waits, without bullmq-official's `2^(n-1)`, which
 //!   overflows past 64 attempts.
