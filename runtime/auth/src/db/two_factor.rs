@@ -107,7 +107,7 @@ pub async fn keep_through_resets(
 }
 
 pub async fn set_backup_codes(
-    client: &Client,
+    client: &impl GenericClient,
     id: &str,
     codes: &str,
 ) -> Result<(), tokio_postgres::Error> {

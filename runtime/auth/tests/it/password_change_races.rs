@@ -1,7 +1,8 @@
-//! Signed-in routes that ask for the password and then change it or hand out a new session
-//! (`change-password`, `two-factor/disable`), racing what ends the user's sessions or replaces
-//! the password (a ban, a reset): what ended first stays ended, and the later reset's password
-//! is the one that holds.
+//! Signed-in routes that ask for the password and then change it or hand out a new session or
+//! new backup codes (`change-password`, `two-factor/disable`, `two-factor/generate-backup-codes`),
+//! racing what ends the user's sessions or replaces the password (a ban, a reset, signing out
+//! everywhere): what ended first stays ended, and the later reset's password is the one that
+//! holds.
 
 use crate::common;
 
@@ -100,6 +101,45 @@ async fn a_ban_during_two_factor_disable_leaves_no_session() {
         true,
     )
     .await;
+}
+
+/// Whoever holds a copy of the session and the password asks for new backup codes while the
+/// owner signs out everywhere: codes written after that would be a second factor handed to a
+/// session already ended. The request waits past its session check while the owner's
+/// `revoke-sessions` lands, and then gets none; the owner's codes stay.
+#[tokio::test]
+async fn backup_codes_asked_for_while_the_owner_signs_out_everywhere_are_not_made() {
+    let (server, mut thief, uid, _) = user_and_admin().await;
+    let mut owner = server.client();
+    let r = owner.sign_in("uma@example.com", "password-123").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    enable_two_factor(&mut thief, "password-123").await;
+    let stored = || {
+        server.psql(&format!(
+            r#"select "backupCodes" from "twoFactor" where "userId" = '{uid}'"#
+        ))
+    };
+    let before = stored();
+    let holder = hold_password_reads(&server).await;
+    let request = tokio::spawn(async move {
+        thief
+            .post(
+                "/api/auth/two-factor/generate-backup-codes",
+                json!({"password": "password-123"}),
+            )
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let r = owner.post("/api/auth/revoke-sessions", json!({})).await;
+    assert_eq!(r.status, 200, "revoke-sessions: {}", r.text);
+    holder.batch_execute("commit").await.unwrap();
+    let r = request.await.unwrap();
+    assert_ne!(
+        r.status, 200,
+        "codes handed to an ended session: {}",
+        r.text
+    );
+    assert_eq!(stored(), before, "the owner's codes were replaced");
 }
 
 /// Whoever holds a session and the old password changes it while the owner resets it by mail:

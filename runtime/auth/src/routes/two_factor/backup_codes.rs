@@ -89,11 +89,24 @@ pub async fn generate(
             "Two factor isn't enabled",
         ));
     }
-    let client = state.db().await?;
-    super::require_password(&state, &headers, &client, &current.user, password).await?;
+    let mut client = state.db().await?;
+    let matched =
+        super::require_password(&state, &headers, &client, &current.user, password).await?;
     let enrolment = super::load_enrolment(&state, &client, &current.user.id).await?;
     let codes = new_codes();
-    two_factor::set_backup_codes(&client, &enrolment.row.id, &seal(&state, &codes)).await?;
+    let tx = client.transaction().await?;
+    // Written only while the session is live and the password the one checked, under a share
+    // lock on the user's row: codes written after signing out everywhere (or a reset, a ban)
+    // would be a second factor handed to a session that had ended.
+    let still = [
+        current_session::StillSo::SessionLive(&current.session.token),
+        current_session::StillSo::PasswordHash(&matched),
+    ];
+    if !current_session::still_so(&tx, &current.user.id, &still).await? {
+        return Err(ApiError::unauthorized());
+    }
+    two_factor::set_backup_codes(&tx, &enrolment.row.id, &seal(&state, &codes)).await?;
+    tx.commit().await?;
     Ok(respond::ok_json(
         json!({"status": true, "backupCodes": codes}),
     ))
