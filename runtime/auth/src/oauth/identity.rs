@@ -22,9 +22,10 @@
 //!
 //! Each decision runs in a transaction holding a lock on the identity.
 
+use crate::current_session::{self, StillSo};
 use crate::db::models::User;
 use crate::db::oauth_accounts::{self, Tokens};
-use crate::db::{credential_epoch, sessions, users};
+use crate::db::{credential_epoch, users};
 use crate::error::ApiResult;
 use crate::state::AppState;
 
@@ -136,15 +137,21 @@ pub async fn link(
     tokens: &Tokens,
 ) -> ApiResult<Result<(), &'static str>> {
     let mut client = state.db().await?;
-    // The session that asked must still be alive and the user's (BetterAuth checks the same).
+    let tx = client.transaction().await?;
+    oauth_accounts::lock_identity(&tx, &provider.id, &profile.subject).await?;
+    // The session that asked must still be alive and the user's (BetterAuth checks the same),
+    // and stays so until the link is written (`still_so` holds it, and the user's row): a
+    // linked identity is a way in, and one linked after the owner signed out everywhere (or
+    // was banned) would outlast that. The identity's lock comes first, as on a sign-in.
     let token = link
         .encrypted_session_token
         .as_deref()
         .and_then(|sealed| state.secrets().decrypt(sealed));
     let live = match token {
-        Some(opened) => sessions::find_with_user(&client, &opened.plaintext)
-            .await?
-            .is_some_and(|(s, _)| s.user_id == link.user_id && s.expires_at > chrono::Utc::now()),
+        Some(opened) => {
+            let still = [StillSo::SessionLive(&opened.plaintext)];
+            current_session::still_so(&tx, &link.user_id, &still).await?
+        }
         None => false,
     };
     if !live || !(profile.email_verified || provider.trusted_for_account_linking) {
@@ -157,8 +164,6 @@ pub async fn link(
     if !same_email {
         return Ok(Err(EMAIL_DOES_NOT_MATCH));
     }
-    let tx = client.transaction().await?;
-    oauth_accounts::lock_identity(&tx, &provider.id, &profile.subject).await?;
     let outcome = match oauth_accounts::owner(&tx, &provider.id, &profile.subject).await? {
         Some((_, owner)) if owner != link.user_id => Err(ALREADY_LINKED_TO_ANOTHER_USER),
         Some((account_row, _)) => {

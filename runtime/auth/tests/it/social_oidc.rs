@@ -10,8 +10,8 @@ use crate::common::oidc_browser;
 use common::{Options, TestServer, APP_ORIGIN};
 use node::OidcProvider;
 use oidc_browser::{
-    app, location, provider_config, query_param, with_query, Browser, CLIENT_ID, CLIENT_SECRET,
-    PROVIDER,
+    app, location, provider_config, query_param, with_query, Browser, End, CLIENT_ID,
+    CLIENT_SECRET, PROVIDER,
 };
 use serde_json::json;
 
@@ -370,6 +370,53 @@ async fn link_list_and_unlink_accounts() {
         .post("/api/auth/link-social", json!({"provider": PROVIDER}))
         .await;
     assert_eq!(r.status, 401);
+}
+
+/// A linked provider identity is a way in to the account. A link asked for with a session that
+/// is signed out everywhere before the link is written links nothing: the callback waits past
+/// its check of that session (on the identity's lock, held here) while the owner's
+/// `revoke-sessions` lands.
+#[tokio::test]
+async fn a_link_whose_session_ends_before_it_is_written_links_nothing() {
+    let stack = stack().await;
+    let mut browser = new_browser(&stack);
+    let r = browser
+        .auth
+        .sign_up("Alice", "alice@example.com", "alice-password-1")
+        .await;
+    assert_eq!(r.status, 200);
+    let mut owner = stack.auth.client();
+    let r = owner.sign_in("alice@example.com", "alice-password-1").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = browser
+        .post_auth(
+            "/api/auth/link-social",
+            json!({"provider": PROVIDER, "callbackURL": "/settings", "errorCallbackURL": "/settings"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let url = r.json()["url"].as_str().unwrap().to_owned();
+    let End::Callback(callback) = browser.follow(url, "alice", true).await else {
+        panic!("the flow did not reach the callback");
+    };
+    let holder = stack.auth.state.db().await.unwrap();
+    holder
+        .execute(
+            "select pg_advisory_lock(hashtextextended($1, 0))",
+            &[&format!("oauth-identity:{PROVIDER}:alice")],
+        )
+        .await
+        .unwrap();
+    let link = tokio::spawn(async move { browser.open(&callback).await });
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    let r = owner.post("/api/auth/revoke-sessions", json!({})).await;
+    assert_eq!(r.status, 200, "revoke-sessions: {}", r.text);
+    holder
+        .batch_execute("select pg_advisory_unlock_all()")
+        .await
+        .unwrap();
+    let r = link.await.unwrap();
+    assert_eq!(corp_accounts(&stack.auth), 0, "linked: {:?}", r.headers);
 }
 
 #[tokio::test]
