@@ -1,5 +1,8 @@
 //! A dependency that stops answering (a store, auth) is logged when that starts and when it
 //! ends, not at every failed use: under traffic, a line per request buries everything else.
+//! While it keeps failing, the current reason is said again once a minute: the first failure's
+//! may not be the lasting one (a Redis restarted with a new password first times out the
+//! connection it closed, then refuses the old password at every use).
 
 use std::fmt::Display;
 use std::sync::{Mutex, PoisonError};
@@ -11,46 +14,67 @@ use std::time::{Duration, Instant};
 /// otherwise write a line per use, and log the dependency back between two of its failures.
 const QUIET_BEFORE_BACK: Duration = Duration::from_secs(10);
 
+/// How often a dependency that is still failing is said again, with the reason of the moment.
+const SAID_AGAIN_AFTER: Duration = Duration::from_secs(60);
+
 /// What is known of one dependency: when it last failed, while it counts as failing (from its
-/// first failure until a success [`QUIET_BEFORE_BACK`] after the last one).
+/// first failure until a success [`QUIET_BEFORE_BACK`] after the last one), and when its failing
+/// was last said.
 #[derive(Debug)]
 pub(crate) struct Outage {
     what: String,
-    last_failure: Mutex<Option<Instant>>,
+    state: Mutex<Option<Failing>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Failing {
+    last_failure: Instant,
+    last_said: Instant,
 }
 
 impl Outage {
     pub(crate) fn new(what: impl Into<String>) -> Self {
         Outage {
             what: what.into(),
-            last_failure: Mutex::default(),
+            state: Mutex::default(),
         }
     }
 
-    /// Notes one use: a WARN line when it fails while the dependency was not failing, an INFO
-    /// line when it succeeds [`QUIET_BEFORE_BACK`] after the last failure, DEBUG for another
-    /// failure.
+    /// Notes one use: a WARN line when it fails while the dependency was not failing (and again
+    /// [`SAID_AGAIN_AFTER`] the last one while it keeps failing), an INFO line when it succeeds
+    /// [`QUIET_BEFORE_BACK`] after the last failure, DEBUG for another failure.
     pub(crate) fn note(&self, result: Result<(), impl Display>) {
         let what = &self.what;
         let now = Instant::now();
-        let mut last_failure = self
-            .last_failure
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        match result {
-            Err(error) => {
-                if last_failure.replace(now).is_some() {
-                    tracing::debug!(%error, "{what} still failing");
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        match (result, *state) {
+            (Err(error), None) => {
+                tracing::warn!(%error, "{what} failing");
+                *state = Some(Failing {
+                    last_failure: now,
+                    last_said: now,
+                });
+            }
+            (Err(error), Some(failing)) => {
+                let last_said = if now.duration_since(failing.last_said) >= SAID_AGAIN_AFTER {
+                    tracing::warn!(%error, "{what} still failing");
+                    now
                 } else {
-                    tracing::warn!(%error, "{what} failing");
-                }
+                    tracing::debug!(%error, "{what} still failing");
+                    failing.last_said
+                };
+                *state = Some(Failing {
+                    last_failure: now,
+                    last_said,
+                });
             }
-            Ok(()) => {
-                if last_failure.is_some_and(|at| now.duration_since(at) >= QUIET_BEFORE_BACK) {
-                    *last_failure = None;
-                    tracing::info!("{what} answering again");
-                }
+            (Ok(()), Some(failing))
+                if now.duration_since(failing.last_failure) >= QUIET_BEFORE_BACK =>
+            {
+                *state = None;
+                tracing::info!("{what} answering again");
             }
+            (Ok(()), _) => {}
         }
     }
 }
