@@ -34,6 +34,9 @@ struct Service {
 }
 
 struct Deployment {
+    /// The host module the running system was evaluated with, and that evaluation: a deploy
+    /// ([`Deployment::deploy`]) replaces both.
+    host: String,
     system: Value,
     machine: Machine,
     services: Vec<Service>,
@@ -64,6 +67,7 @@ impl Deployment {
             .collect();
         let secrets_dir = system["stackr"]["secretsDir"].as_str().unwrap().to_owned();
         let deployment = Deployment {
+            host: HOST.to_owned(),
             system,
             machine,
             services,
@@ -182,11 +186,16 @@ impl Deployment {
     /// environment, not argv).
     fn redis(&self, service: &str, password_of: &str, command: &str) -> String {
         let password = self.secret(&format!("{password_of}-redis-password"));
+        self.redis_with(service, &password, command)
+    }
+
+    /// `redis-cli` against `service`'s Redis with `password`.
+    fn redis_with(&self, service: &str, password: &str, command: &str) -> String {
         let output = self
             .machine
             .run(&format!(
                 "REDISCLI_AUTH={} redis-cli --no-auth-warning -s {} {command} 2>&1",
-                quoted(&password),
+                quoted(password),
                 self.service(service).redis_socket
             ))
             .unwrap();
@@ -196,9 +205,21 @@ impl Deployment {
     /// psql as `role` with its own password against `database` on `server`'s PostgreSQL.
     fn psql(&self, role: &str, server: &str, database: &str, sql: &str) -> Result<String, String> {
         let password = self.secret(&format!("{role}-db-password"));
+        self.psql_with(role, &password, server, database, sql)
+    }
+
+    /// psql as `role` with `password` against `database` on `server`'s PostgreSQL.
+    fn psql_with(
+        &self,
+        role: &str,
+        password: &str,
+        server: &str,
+        database: &str,
+        sql: &str,
+    ) -> Result<String, String> {
         self.machine.outcome(&format!(
             "PGPASSWORD={} psql -X -At -h /run/stackr-{server}-postgresql -p {} -U {role} -d {database} -c {}",
-            quoted(&password),
+            quoted(password),
             self.service(server).postgres_port,
             quoted(sql)
         ))
@@ -244,6 +265,109 @@ impl Deployment {
         self.sh(&format!(
             "systemctl show --property={properties} {unit}.service"
         ))
+    }
+
+    /// A deploy of the evaluation with `host`, applied as NixOS's switch-to-configuration
+    /// applies it: the units of the new evaluation written over the old ones, `systemctl
+    /// daemon-reload`, then, for each active unit whose definition changed, what
+    /// switch-to-configuration does (nixpkgs' switch-to-configuration-ng `compare_units` and
+    /// `handle_modified_unit`): nothing for a `.socket` unit; a reload for a service whose reload
+    /// triggers alone changed (nixpkgs writes them as `X-Reload-Triggers=`); a restart for any
+    /// other service (`stopIfChanged = false`) or a stop and start. Reloads run first, then
+    /// restarts, then starts. The harness renders no `X-Reload-Triggers=` line, so the changed
+    /// triggers are read from the evaluations. The units restarted.
+    fn deploy(&mut self, host: String) -> Vec<String> {
+        let changed = evaluate_repository(&host).unwrap();
+        let (old_root, _) = render_system(&self.system).unwrap();
+        let (new_root, _) = render_system(&changed).unwrap();
+        for (path, entry) in &new_root {
+            if old_root.get(path) == Some(entry) {
+                continue;
+            }
+            match entry {
+                Entry::File {
+                    content,
+                    executable,
+                } => {
+                    let mode = if *executable { "755" } else { "644" };
+                    let script = format!(
+                        "mkdir -p \"$(dirname /{path})\" && cat > /{path} && chmod {mode} /{path}"
+                    );
+                    let output = self
+                        .machine
+                        .run_with_input(&script, content.as_bytes())
+                        .unwrap();
+                    assert!(output.status.success(), "writing /{path}: {output:?}");
+                }
+                Entry::Symlink { target } => {
+                    self.sh(&format!(
+                        "mkdir -p \"$(dirname /{path})\" && ln -sfn {} /{path}",
+                        quoted(target)
+                    ));
+                }
+                Entry::Private { .. } => panic!("the deploy changed a secret file: /{path}"),
+            }
+        }
+        self.sh("systemctl daemon-reload");
+        let (mut reload, mut restart) = (Vec::new(), Vec::new());
+        for (name, unit) in changed["units"].as_object().unwrap() {
+            let old = &self.system["units"][name];
+            if old == unit || old.is_null() {
+                continue;
+            }
+            let without_triggers = |unit: &Value| {
+                let mut unit = unit.clone();
+                unit.as_object_mut().unwrap().remove("reloadTriggers");
+                unit
+            };
+            if without_triggers(old) == without_triggers(unit) {
+                reload.push(format!("{name}.service"));
+            } else {
+                restart.push(format!("{name}.service"));
+            }
+        }
+        eprintln!("the deploy reloads {reload:?}, restarts {restart:?}");
+        for unit in &reload {
+            self.sh(&format!("timeout 120 systemctl reload {unit}"));
+        }
+        if !restart.is_empty() {
+            self.sh(&format!(
+                "timeout 120 systemctl restart {}",
+                restart.join(" ")
+            ));
+        }
+        self.host = host;
+        self.system = changed;
+        restart
+    }
+
+    /// The journal of `unit` since `since` (a `date +%s` of the container).
+    fn journal_since(&self, unit: &str, since: &str) -> String {
+        self.sh(&format!(
+            "journalctl --no-pager -o cat -u {unit} --since @{}",
+            since.trim()
+        ))
+    }
+
+    /// Replaces secret `file` as an operator does: a new value in the host's secrets folder,
+    /// root's alone as `stackr.secrets.generate` made it (`umask 077`), written beside it and
+    /// renamed. The old value.
+    fn replace_secret(&self, file: &str, value: &str) -> String {
+        let old = self.secret(file);
+        let path = format!("{}/{file}", self.secrets_dir);
+        let output = self
+            .machine
+            .run_with_input(
+                &format!("umask 077 && cat > {path}.new && mv {path}.new {path}"),
+                value.as_bytes(),
+            )
+            .unwrap();
+        assert!(output.status.success(), "writing {path}: {output:?}");
+        assert_eq!(
+            self.sh(&format!("stat -c '%U %a' {path}")).trim(),
+            "root 600"
+        );
+        old
     }
 
     /// Failed units and the journal's tail, for a failing assertion's message.
@@ -653,6 +777,308 @@ fn each_service_owns_its_files_alone(d: &Deployment) {
     }
 }
 
+/// docs/deploy.md, "Rotating a password": what `colmena exec --on @core` runs on the host, the
+/// units reading core's passwords restarted together by pattern.
+const RESTART_CORE_PASSWORD_READERS: &str = "timeout 300 systemctl restart 'stackr-core-d[b].service' 'redis-cor[e].service' 'stackr-core-api*.service' 'stackr-core-worker*.service'";
+
+/// Core's PostgreSQL and Redis passwords replaced and the units restarted as docs/deploy.md says:
+/// every unit active again, the signed-in user served, its record and the queue kept, jobs
+/// running, and the old passwords refused.
+fn rotating_a_services_passwords_keeps_it_serving(d: &Deployment, cookie: &str, user_id: &str) {
+    // A worker stopped by hand is not restarted by the patterns (systemctl matches only the
+    // units in memory, which an inactive unit is not): the job may complete before the restart.
+    let queued = d.enqueue("core", &example_job("core"));
+    let completed = d.redis("core", "core", "ZCARD bull:core:completed");
+    let old_db = d.replace_secret("core-db-password", &random_secret(48));
+    let old_redis = d.replace_secret("core-redis-password", &random_secret(48));
+    d.sh(RESTART_CORE_PASSWORD_READERS);
+    every_unit_is_active_through_its_readiness_notification(d);
+    let me = d.get("core", "/me", Some(cookie));
+    assert!(
+        me.status == 200 && me.body.contains(user_id),
+        "core after rotating its passwords: {me:?}"
+    );
+    let stored = d.psql(
+        "core",
+        "core",
+        "core",
+        &format!("SELECT count(*) FROM stackr_user WHERE user_id = '{user_id}'"),
+    );
+    assert_eq!(
+        stored,
+        Ok("1".to_owned()),
+        "core's records after the rotation"
+    );
+    d.wait_for_job("core", &queued);
+    let kept = d.redis("core", "core", "ZCARD bull:core:completed");
+    assert!(
+        kept.parse::<u64>().unwrap() >= completed.parse::<u64>().unwrap(),
+        "core's completed jobs: {completed} before the rotation, {kept} after"
+    );
+    a_job_runs_through_each_worker(d);
+    let refused = d.psql_with("core", &old_db, "core", "core", "SELECT 1");
+    assert!(
+        refused
+            .as_ref()
+            .is_err_and(|e| e.contains("password authentication failed")),
+        "core's old database password: {refused:?}"
+    );
+    let refused = d.redis_with("core", &old_redis, "PING");
+    assert!(
+        refused.contains("WRONGPASS"),
+        "core's old Redis password: {refused:?}"
+    );
+}
+
+/// The mistakes docs/deploy.md warns of: a new database password with only the API restarted
+/// (its start fails, the journal says why), a new Redis password with only Redis restarted (the
+/// API's health and the worker's journal say why, a job waits). Restarting the units together, as
+/// the guide says, recovers without losing the job.
+fn a_password_rotation_restarting_one_unit_fails_clearly_and_recovers(
+    d: &Deployment,
+    cookie: &str,
+) {
+    let since = d.sh("date +%s");
+    d.replace_secret("core-db-password", &random_secret(48));
+    let started = d
+        .machine
+        .run("timeout 120 systemctl restart 'stackr-core-api*.service'")
+        .unwrap();
+    assert!(
+        !started.status.success(),
+        "core's API started with a password its server does not take"
+    );
+    let journal = d.journal_since("stackr-core-api.service", &since);
+    assert!(
+        journal.contains("password authentication failed for user \"core\""),
+        "core's API journal after a failed start:\n{journal}"
+    );
+    d.sh(RESTART_CORE_PASSWORD_READERS);
+    every_unit_is_active_through_its_readiness_notification(d);
+    let me = d.get("core", "/me", Some(cookie));
+    assert_eq!(me.status, 200, "core after the recovery: {me:?}");
+
+    let since = d.sh("date +%s");
+    d.replace_secret("core-redis-password", &random_secret(48));
+    d.sh("timeout 120 systemctl restart 'redis-cor[e].service'");
+    let queued = d.enqueue("core", &example_job("core"));
+    // The API's health check logs why Redis fails (the first, on the connection Redis closed,
+    // may only time out).
+    for unit in ["stackr-core-api", "stackr-core-worker"] {
+        d.wait_for(
+            &format!("{unit}'s journal to name the refusal"),
+            SETTLE,
+            || {
+                let health = d.get("core", "/health", None);
+                if health.status != 503 || !health.body.contains("\"redis\":\"unavailable\"") {
+                    return Err(format!("core's health: {health:?}"));
+                }
+                let journal = d.journal_since(&format!("{unit}.service"), &since);
+                journal.contains("WRONGPASS").then_some(()).ok_or(journal)
+            },
+        );
+    }
+    d.sh(RESTART_CORE_PASSWORD_READERS);
+    every_unit_is_active_through_its_readiness_notification(d);
+    d.wait_for_job("core", &queued);
+}
+
+/// Core's credential towards auth replaced. Auth's units forgotten (core's restarted as for a
+/// password): users core already knows stay served, a user's first call (provisioning) answers
+/// 503, and core's journal says auth refused its credential. Auth's API units restarted, as
+/// docs/deploy.md says, and the new user is provisioned.
+fn rotating_a_credential_needs_auths_units_restarted(d: &Deployment, cookie: &str) {
+    let since = d.sh("date +%s");
+    d.replace_secret("core-credential", &random_secret(48));
+    d.sh(RESTART_CORE_PASSWORD_READERS);
+    every_unit_is_active_through_its_readiness_notification(d);
+    let me = d.get("core", "/me", Some(cookie));
+    assert_eq!(me.status, 200, "a user core knows: {me:?}");
+    let email = format!("rotation-{}@example.com", random_secret(8).to_lowercase());
+    let (new_cookie, new_id) = d.sign_up(&email, &random_secret(24));
+    let first = d.get("core", "/me", Some(&new_cookie));
+    assert_eq!(
+        first.status, 503,
+        "a new user at core before auth restarts: {first:?}"
+    );
+    let journal = d.journal_since("stackr-core-api.service", &since);
+    assert!(
+        journal.contains("auth refused this service's credential"),
+        "core's API journal:\n{journal}"
+    );
+    d.sh("timeout 300 systemctl restart 'stackr-auth-api*.service'");
+    every_unit_is_active_through_its_readiness_notification(d);
+    let first = d.get("core", "/me", Some(&new_cookie));
+    assert!(
+        first.status == 200 && first.body.contains(&new_id),
+        "a new user at core once auth restarted: {first:?}"
+    );
+    let me = d.get("core", "/me", Some(cookie));
+    assert_eq!(me.status, 200, "a user core knew: {me:?}");
+}
+
+/// The value of cookie `name` an answer sets (`name=value`).
+fn cookie_named(answer: &Answer, name: &str) -> String {
+    answer
+        .headers
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .filter(|(header, _)| header.eq_ignore_ascii_case("set-cookie"))
+        .filter_map(|(_, v)| v.trim().split(';').next())
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no {name} cookie: {answer:?}"))
+        .to_owned()
+}
+
+/// The TOTP code of the `secret=` in `uri`, `steps` 30-second steps from now (auth takes one step
+/// either side, each once per user; near a step's end the next one is waited for, as the code
+/// may arrive in it).
+fn totp_code(uri: &str, steps: i64) -> String {
+    let secret = url::Url::parse(uri)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "secret")
+        .expect("a secret in the TOTP URI")
+        .1
+        .into_owned();
+    let key = data_encoding::BASE32_NOPAD
+        .decode(secret.as_bytes())
+        .unwrap();
+    let period = stackr_auth::totp::PERIOD;
+    if period - stackr_auth::totp::now_secs() % period <= 3 {
+        std::thread::sleep(Duration::from_secs(4));
+    }
+    let at = stackr_auth::totp::now_secs() as i64 + steps * period as i64;
+    stackr_auth::totp::code_at(&key, at as u64)
+}
+
+/// docs/deploy.md, "Rotating auth's secret": a versioned secrets file (`1:…`) given to auth by a
+/// deploy, then a line `2:…` and auth's API units restarted. Sessions from before each step stay
+/// signed in, a two-factor user still signs in with the enrolment made before, and it is
+/// re-sealed with the newest version.
+fn rotating_auths_secret_keeps_sessions_and_two_factor(d: &mut Deployment, cookie: &str) {
+    let origin = d.system["stackr"]["auth"]["baseUrl"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let post = |d: &Deployment, path: &str, cookie: Option<&str>, body: Value| {
+        let mut headers = vec![("origin", origin.as_str())];
+        headers.extend(cookie.map(|c| ("cookie", c)));
+        d.http(
+            "POST",
+            &d.url(&d.auth().name, path),
+            &headers,
+            Some(&body.to_string()),
+        )
+    };
+    let email = format!("two-factor-{}@example.com", random_secret(8).to_lowercase());
+    let password = random_secret(24);
+    let (signed_up, _) = d.sign_up(&email, &password);
+    let enabled = post(
+        d,
+        "/api/auth/two-factor/enable",
+        Some(&signed_up),
+        serde_json::json!({ "password": password }),
+    );
+    assert_eq!(enabled.status, 200, "enabling two-factor: {enabled:?}");
+    let uri = serde_json::from_str::<Value>(&enabled.body).unwrap()["totpURI"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let verified = post(
+        d,
+        "/api/auth/two-factor/verify-totp",
+        Some(&signed_up),
+        serde_json::json!({ "code": totp_code(&uri, -1) }),
+    );
+    assert_eq!(
+        verified.status, 200,
+        "completing the enrolment: {verified:?}"
+    );
+    let two_factor_session = cookie_named(&verified, "better-auth.session_token");
+    // Each sign-in takes a later TOTP step than the one before.
+    let signs_in_with_two_factor = |d: &Deployment, step: i64, version: &str| {
+        let answer = post(
+            d,
+            "/api/auth/sign-in/email",
+            None,
+            serde_json::json!({ "email": email, "password": password }),
+        );
+        assert!(
+            answer.status == 200 && answer.body.contains("\"twoFactorRedirect\":true"),
+            "signing in: {answer:?}"
+        );
+        let pending = cookie_named(&answer, "better-auth.two_factor");
+        let answer = post(
+            d,
+            "/api/auth/two-factor/verify-totp",
+            Some(&pending),
+            serde_json::json!({ "code": totp_code(&uri, step) }),
+        );
+        assert_eq!(answer.status, 200, "the second factor: {answer:?}");
+        let sealed = d
+            .psql("auth", "auth", "auth", "SELECT secret FROM \"twoFactor\"")
+            .unwrap();
+        assert!(
+            sealed.starts_with(&format!("$ba${version}$")),
+            "the enrolment after signing in: {sealed}"
+        );
+    };
+    let still_signed_in = |d: &Deployment, what: &str| {
+        for session in [cookie, two_factor_session.as_str()] {
+            let answer = d.session(session);
+            assert!(
+                answer.status == 200 && answer.body.contains("\"user\""),
+                "a session from before {what}: {answer:?}"
+            );
+            let me = d.get("core", "/me", Some(session));
+            assert_eq!(
+                me.status, 200,
+                "core, with a session from before {what}: {me:?}"
+            );
+        }
+    };
+
+    let file = format!("{}/auth-secrets", d.secrets_dir);
+    let output = d
+        .machine
+        .run_with_input(
+            &format!("umask 077 && cat > {file}"),
+            format!("1:{}\n", random_secret(48)).as_bytes(),
+        )
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let host = format!(
+        "{{ imports = [ ({}) ]; stackr.auth.secretsFile = {file:?}; }}",
+        d.host
+    );
+    let restarted = d.deploy(host);
+    let api = format!("stackr-{}-api.service", d.auth().name);
+    assert!(
+        restarted.contains(&api),
+        "the deploy restarted {restarted:?}"
+    );
+    every_unit_is_active_through_its_readiness_notification(d);
+    still_signed_in(d, "the versioned secret");
+    signs_in_with_two_factor(d, 0, "1");
+
+    let output = d
+        .machine
+        .run_with_input(
+            &format!("cat >> {file}"),
+            format!("2:{}\n", random_secret(48)).as_bytes(),
+        )
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    d.sh(&format!(
+        "timeout 300 systemctl restart 'stackr-{}-api*.service'",
+        d.auth().name
+    ));
+    every_unit_is_active_through_its_readiness_notification(d);
+    still_signed_in(d, "version 2");
+    signs_in_with_two_factor(d, 1, "2");
+}
+
 /// One service's PostgreSQL stopped: that service goes down with it, every other keeps serving.
 fn a_stopped_database_leaves_the_others_serving(d: &Deployment, cookie: &str, user_id: &str) {
     d.sh("systemctl stop stackr-core-postgresql.service");
@@ -762,19 +1188,11 @@ fn stores_failing_their_first_starts_at_boot_leave_no_unit_down(d: &Deployment) 
     assert_eq!(answer.status, 200, "core after the boot: {answer:?}");
 }
 
-/// A deploy that moves auth's admin page to another port, applied as NixOS's
-/// switch-to-configuration applies it: the units of the new evaluation written over the old ones,
-/// `systemctl daemon-reload`, then, for each active unit whose definition changed, what
-/// switch-to-configuration does (nixpkgs' switch-to-configuration-ng `compare_units` and
-/// `handle_modified_unit`): nothing for a `.socket` unit; a reload for a service whose reload
-/// triggers alone changed (nixpkgs writes them as `X-Reload-Triggers=`); a restart for any other
-/// service (`stopIfChanged = false`) or a stop and start. Reloads run first, then restarts, then
-/// starts. The new port must then answer, held by systemd's socket unit (as every API port is),
-/// and the old one be closed. The harness renders no `X-Reload-Triggers=` line, so the changed
-/// triggers are read from the evaluations.
-fn a_deploy_moving_the_admin_page_rebinds_its_socket(d: &Deployment) {
-    let auth = d.auth();
-    let api = format!("stackr-{}-api", auth.name);
+/// A deploy that moves auth's admin page to another port (applied by [`Deployment::deploy`]):
+/// the new port must then answer, held by systemd's socket unit (as every API port is), and the
+/// old one be closed.
+fn a_deploy_moving_the_admin_page_rebinds_its_socket(d: &mut Deployment) {
+    let api = format!("stackr-{}-api", d.auth().name);
     let old_port: u16 = d.system["units"][&api]["environment"]["AUTH_ADMIN_PORT"]
         .as_str()
         .expect("auth has an admin page")
@@ -782,68 +1200,11 @@ fn a_deploy_moving_the_admin_page_rebinds_its_socket(d: &Deployment) {
         .unwrap();
     let new_port = old_port + 1000;
     let host = format!(
-        "{{ lib, ... }}: {{ imports = [ ({HOST}) ]; stackr.services.{}.adminPort = lib.mkForce {new_port}; }}",
-        auth.name
+        "{{ lib, ... }}: {{ imports = [ ({}) ]; stackr.services.{}.adminPort = lib.mkForce {new_port}; }}",
+        d.host,
+        d.auth().name
     );
-    let changed = evaluate_repository(&host).unwrap();
-    let (old_root, _) = render_system(&d.system).unwrap();
-    let (new_root, _) = render_system(&changed).unwrap();
-    for (path, entry) in &new_root {
-        if old_root.get(path) == Some(entry) {
-            continue;
-        }
-        match entry {
-            Entry::File {
-                content,
-                executable,
-            } => {
-                let mode = if *executable { "755" } else { "644" };
-                let script = format!(
-                    "mkdir -p \"$(dirname /{path})\" && cat > /{path} && chmod {mode} /{path}"
-                );
-                let output = d
-                    .machine
-                    .run_with_input(&script, content.as_bytes())
-                    .unwrap();
-                assert!(output.status.success(), "writing /{path}: {output:?}");
-            }
-            Entry::Symlink { target } => {
-                d.sh(&format!(
-                    "mkdir -p \"$(dirname /{path})\" && ln -sfn {} /{path}",
-                    quoted(target)
-                ));
-            }
-            Entry::Private { .. } => panic!("the deploy changed a secret file: /{path}"),
-        }
-    }
-    d.sh("systemctl daemon-reload");
-    let (mut reload, mut restart) = (Vec::new(), Vec::new());
-    for (name, unit) in changed["units"].as_object().unwrap() {
-        let old = &d.system["units"][name];
-        if old == unit || old.is_null() {
-            continue;
-        }
-        let without_triggers = |unit: &Value| {
-            let mut unit = unit.clone();
-            unit.as_object_mut().unwrap().remove("reloadTriggers");
-            unit
-        };
-        if without_triggers(old) == without_triggers(unit) {
-            reload.push(format!("{name}.service"));
-        } else {
-            restart.push(format!("{name}.service"));
-        }
-    }
-    eprintln!("the deploy reloads {reload:?}, restarts {restart:?}");
-    for unit in &reload {
-        d.sh(&format!("timeout 120 systemctl reload {unit}"));
-    }
-    if !restart.is_empty() {
-        d.sh(&format!(
-            "timeout 120 systemctl restart {}",
-            restart.join(" ")
-        ));
-    }
+    d.deploy(host);
     d.wait_for("the admin page on its new port", SETTLE, || {
         let holder = d.sh(&format!("ss -Hltnp 'sport = :{new_port}'"));
         if !holder.contains("systemd") {
@@ -873,7 +1234,7 @@ fn a_deploy_moving_the_admin_page_rebinds_its_socket(d: &Deployment) {
 
 #[test]
 fn the_nixos_units_run_under_a_real_systemd() {
-    let d = Deployment::boot();
+    let mut d = Deployment::boot();
     every_unit_is_active_through_its_readiness_notification(&d);
     every_api_is_healthy(&d);
     let (cookie, user_id) = sign_up_and_provisioning_work(&d);
@@ -886,8 +1247,12 @@ fn the_nixos_units_run_under_a_real_systemd() {
     each_service_owns_its_files_alone(&d);
     network_and_user_namespace_sandboxing_apply(&d);
     store_groups_reach_the_sockets_from_a_private_user_namespace(&d);
+    rotating_a_services_passwords_keeps_it_serving(&d, &cookie, &user_id);
+    a_password_rotation_restarting_one_unit_fails_clearly_and_recovers(&d, &cookie);
+    rotating_a_credential_needs_auths_units_restarted(&d, &cookie);
+    rotating_auths_secret_keeps_sessions_and_two_factor(&mut d, &cookie);
     a_stopped_database_leaves_the_others_serving(&d, &cookie, &user_id);
     a_reboot_keeps_users_sessions_and_queued_jobs(&d, &cookie, &user_id);
-    a_deploy_moving_the_admin_page_rebinds_its_socket(&d);
+    a_deploy_moving_the_admin_page_rebinds_its_socket(&mut d);
     stores_failing_their_first_starts_at_boot_leave_no_unit_down(&d);
 }
