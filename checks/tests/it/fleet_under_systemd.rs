@@ -9,6 +9,7 @@
 
 use std::time::Duration;
 
+use stackr::commands::secrets::{self, CaAction};
 use stackr_checks::fleet::client::quoted;
 use stackr_checks::fleet::keys;
 use stackr_checks::fleet::{Fleet, Host};
@@ -460,6 +461,190 @@ fn a_key_no_unit_reads_any_more_is_gone(fleet: &Fleet) {
     }
 }
 
+/// What `colmena upload-keys` (and `colmena apply`) does to every host: each key of its node
+/// read from the project's `.stackr/deploy/` as its `keyCommand` reads it, written where colmena
+/// puts it, root's alone with mode 0400.
+fn upload_keys(fleet: &Fleet) {
+    for host in fleet.hosts.values() {
+        let uploaded = must(fleet, keys::key_entries(&host.system, fleet.project.path()));
+        for (path, entry) in uploaded {
+            let Entry::Private { content } = entry else {
+                unreachable!()
+            };
+            let script = format!(
+                "umask 077 && cat > /{path}.new && chmod 0400 /{path}.new && mv /{path}.new /{path}"
+            );
+            let output = must(fleet, host.machine.run_with_input(&script, &content));
+            assert!(
+                output.status.success(),
+                "{}: /{path}: {output:?}",
+                host.name
+            );
+        }
+    }
+}
+
+/// What `colmena exec [--on @<tag>] -- "<command>"` does: `command` on each host tagged `tag`
+/// (every host without one), all at once.
+fn exec_on(fleet: &Fleet, tag: Option<&str>, command: &str) {
+    let hosts: Vec<&Host> = fleet
+        .hosts
+        .values()
+        .filter(|host| {
+            tag.is_none_or(|tag| {
+                host.system["deployment"]["tags"]
+                    .as_array()
+                    .is_some_and(|tags| tags.iter().any(|t| t == tag))
+            })
+        })
+        .collect();
+    assert!(!hosts.is_empty(), "no host tagged {tag:?}");
+    std::thread::scope(|scope| {
+        let runs: Vec<_> = hosts
+            .iter()
+            .map(|host| scope.spawn(move || host.sh(command)))
+            .collect();
+        for run in runs {
+            must(fleet, run.join().unwrap());
+        }
+    });
+}
+
+/// The stack still serves the signed-in user through both load balancers, and both services'
+/// workers complete jobs.
+fn still_serving(fleet: &Fleet, cookie: &str, after: &str) {
+    must(
+        fleet,
+        fleet.wait_for(&format!("core to serve after {after}"), SETTLE, || {
+            let me = fleet
+                .get("core", "/me", Some(cookie))
+                .map_err(|e| format!("{e:#}"))?;
+            (me.status == 200).then_some(()).ok_or(format!("{me:?}"))
+        }),
+    );
+    let wallet = must(fleet, fleet.get("wallet", "/me", Some(cookie)));
+    assert_eq!(wallet.status, 403, "wallet after {after}: {wallet:?}");
+    for service in SERVICES {
+        let ids = enqueue_many(fleet, service, 4);
+        wait_for_jobs(fleet, service, &ids);
+    }
+}
+
+/// docs/deploy.md, "Rotating a password": core's PostgreSQL and Redis passwords deleted from
+/// `.stackr/deploy/`, made again by `stackr secrets`, uploaded, and the units reading them
+/// restarted by the guide's patterns on core's hosts at once (its API and workers on one host,
+/// its stores on another). Every unit active again, the user served, jobs running, and the
+/// old database password refused.
+fn rotating_a_password_across_hosts(fleet: &Fleet, cookie: &str) {
+    let deploy = fleet.project.path().join(".stackr/deploy");
+    let app = fleet.host_of("core", "api");
+    let secrets = app.system["stackr"]["secretsDir"].as_str().unwrap();
+    let old = must(fleet, app.sh(&format!("cat {secrets}/core-db-password")));
+    for file in ["core-db-password", "core-redis-password"] {
+        std::fs::remove_file(deploy.join(file)).unwrap();
+    }
+    must(
+        fleet,
+        secrets::run(fleet.project.path(), CaAction::Keep).map(|_| ()),
+    );
+    upload_keys(fleet);
+    exec_on(
+        fleet,
+        Some("core"),
+        "timeout 300 systemctl restart 'stackr-core-d[b].service' 'redis-cor[e].service' 'stackr-core-api*.service' 'stackr-core-worker*.service'",
+    );
+    every_unit_of_every_host_is_active(fleet);
+    still_serving(fleet, cookie, "rotating core's passwords");
+    let new = must(fleet, app.sh(&format!("cat {secrets}/core-db-password")));
+    assert_ne!(old, new, "the password was not replaced");
+    let db_host = fleet.host_of("core", "postgres");
+    let port = fleet.service("core")["postgres"]["port"].as_u64().unwrap();
+    let refused = app.machine.outcome(&format!(
+        "PGPASSWORD={} PGCONNECT_TIMEOUT=10 psql -X -At -d {} -c 'SELECT 1'",
+        quoted(old.trim()),
+        quoted(&format!(
+            "host={} port={port} sslmode=verify-full sslrootcert={} user=core dbname=core",
+            db_host.name,
+            app.ca_file()
+        ))
+    ));
+    assert!(
+        refused
+            .as_ref()
+            .is_err_and(|e| e.contains("password authentication failed")),
+        "core's old database password: {refused:?}"
+    );
+}
+
+/// docs/deploy.md, "Rotating the CA": `stackr secrets --rotate-ca`, the keys uploaded to every
+/// host, every stack unit and nginx restarted everywhere; then `--retire-previous-ca`, uploaded
+/// and restarted again. After each, every unit active, every connection across hosts made (and
+/// verified) again, the user served and jobs running; at the end every host trusts the new CA
+/// alone, and every server presents a certificate it issued.
+fn rotating_the_ca(fleet: &Fleet, cookie: &str) {
+    let restart = "timeout 300 systemctl restart 'stackr-*-postgresql.service' 'stackr-*-api*.service' 'stackr-*-worker*.service' 'redis-*.service' 'nginx*'";
+    let ca = |fleet: &Fleet| {
+        std::fs::read_to_string(fleet.project.path().join(".stackr/deploy/tls-ca.crt")).unwrap()
+    };
+    let old = ca(fleet);
+    must(
+        fleet,
+        secrets::run(fleet.project.path(), CaAction::Rotate).map(|_| ()),
+    );
+    let bundle = ca(fleet);
+    assert!(
+        bundle.matches("BEGIN CERTIFICATE").count() == 2 && bundle.contains(old.trim()),
+        "the bundle during the rotation:\n{bundle}"
+    );
+    upload_keys(fleet);
+    exec_on(fleet, None, restart);
+    every_unit_of_every_host_is_active(fleet);
+    every_cross_host_connection_is_tls(fleet);
+    still_serving(fleet, cookie, "the new CA");
+
+    must(
+        fleet,
+        secrets::run(fleet.project.path(), CaAction::RetirePrevious).map(|_| ()),
+    );
+    let new = ca(fleet);
+    assert!(
+        new.matches("BEGIN CERTIFICATE").count() == 1 && !new.contains(old.trim()),
+        "the CA once the previous one is retired:\n{new}"
+    );
+    upload_keys(fleet);
+    exec_on(fleet, None, restart);
+    every_unit_of_every_host_is_active(fleet);
+    every_cross_host_connection_is_tls(fleet);
+    still_serving(fleet, cookie, "retiring the previous CA");
+    // Every server presents a certificate of the new CA: verified against it alone.
+    let core_host = fleet.host_of("core", "api");
+    for (service, part) in [("auth", "api"), ("core", "postgres"), ("core", "redis")] {
+        let server = fleet.host_of(service, part);
+        let port = match part {
+            "api" => fleet.service(service)["port"].as_u64().unwrap(),
+            _ => fleet.service(service)[part]["port"].as_u64().unwrap(),
+        };
+        let starttls = if part == "postgres" {
+            "-starttls postgres "
+        } else {
+            ""
+        };
+        let verified = core_host.machine.outcome(&format!(
+            "openssl s_client {starttls}-connect {}:{port} -servername {} -verify_return_error -CAfile {} </dev/null 2>&1 | grep -E 'Verify return code'",
+            server.name,
+            server.name,
+            core_host.ca_file()
+        ));
+        assert!(
+            verified
+                .as_ref()
+                .is_ok_and(|v| v.contains("Verify return code: 0 (ok)")),
+            "{service}'s {part} on {} against the new CA: {verified:?}",
+            server.name
+        );
+    }
+}
+
 #[test]
 fn a_stack_placed_on_four_hosts_runs_under_systemd() {
     let fleet = boot();
@@ -471,5 +656,7 @@ fn a_stack_placed_on_four_hosts_runs_under_systemd() {
     every_cross_host_connection_is_tls(&fleet);
     a_stopped_api_replica_leaves_the_service_answering(&fleet, &cookie);
     a_stopped_worker_loses_no_job(&fleet);
+    rotating_a_password_across_hosts(&fleet, &cookie);
+    rotating_the_ca(&fleet, &cookie);
     a_stopped_database_leaves_the_other_service_serving(&fleet, &cookie);
 }
