@@ -42,7 +42,10 @@ pub async fn first_connection(
         match attempt {
             Ok(client) => return Ok(client),
             Err(e) if Instant::now() < deadline && !crate::refusal::refused_for_good(&e) => {
-                tracing::info!(%database, error = %e, "waiting for PostgreSQL");
+                // With its causes: tokio-postgres's own words for what the server said are
+                // only "db error".
+                let error = crate::refusal::log_line(&e);
+                tracing::info!(%database, %error, "waiting for PostgreSQL");
                 last_refusal = Some(crate::refusal::full_message(&e));
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }

@@ -59,6 +59,7 @@ async fn the_socket_asks_the_service_for_its_password() {
     std::fs::write(&wrong, "wrong-password\n").unwrap();
 
     let env = service_env(&socket_url(&pg, "core"), &wrong);
+    let logs = stackr_testkit::CapturedLogs::start();
     let refused = stackr_kit::db::connect(&env.database_url, None, "test", 1)
         .await
         .expect_err("a wrong password gets in");
@@ -67,5 +68,19 @@ async fn the_socket_asks_the_service_for_its_password() {
             .to_string()
             .contains("password authentication failed"),
         "{refused:#}"
+    );
+    // While it waits, the journal says why each attempt failed, not tokio-postgres's bare
+    // "db error": an operator who rotated the password watches these lines.
+    let waiting: Vec<String> = logs
+        .lines()
+        .into_iter()
+        .filter(|l| l.contains("waiting for PostgreSQL"))
+        .collect();
+    assert!(!waiting.is_empty(), "{:#?}", logs.lines());
+    assert!(
+        waiting
+            .iter()
+            .all(|l| l.contains("password authentication failed")),
+        "{waiting:#?}"
     );
 }
