@@ -44,8 +44,11 @@ impl Outage {
     /// [`SAID_AGAIN_AFTER`] the last one while it keeps failing), an INFO line when it succeeds
     /// [`QUIET_BEFORE_BACK`] after the last failure, DEBUG for another failure.
     pub(crate) fn note(&self, result: Result<(), impl Display>) {
+        self.note_at(Instant::now(), result);
+    }
+
+    fn note_at(&self, now: Instant, result: Result<(), impl Display>) {
         let what = &self.what;
-        let now = Instant::now();
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         match (result, *state) {
             (Err(error), None) => {
@@ -76,5 +79,51 @@ impl Outage {
             }
             (Ok(()), _) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A failure that lasts is said when it starts, then once a minute with the reason of the
+    /// moment, and the dependency's return once.
+    #[test]
+    fn a_lasting_failure_is_said_again_each_minute_with_its_reason_then() {
+        let logs = stackr_testkit::CapturedLogs::start();
+        let outage = Outage::new("redis");
+        let start = Instant::now();
+        let at = |secs: u64| start + Duration::from_secs(secs);
+        outage.note_at(at(0), Err("timed out"));
+        outage.note_at(at(30), Err("WRONGPASS"));
+        outage.note_at(at(59), Err("WRONGPASS"));
+        outage.note_at(at(60), Err("WRONGPASS"));
+        outage.note_at(at(90), Err("WRONGPASS"));
+        outage.note_at(at(121), Err("WRONGPASS"));
+        outage.note_at(at(140), Ok::<(), &str>(()));
+        let said: Vec<String> = logs
+            .alarming()
+            .iter()
+            .chain(
+                logs.lines()
+                    .iter()
+                    .filter(|l| l.contains("answering again")),
+            )
+            .map(|l| {
+                l.split_once(": ")
+                    .map_or(l.clone(), |(_, rest)| rest.to_owned())
+            })
+            .collect();
+        assert_eq!(
+            said,
+            [
+                "redis failing error=timed out",
+                "redis still failing error=WRONGPASS",
+                "redis still failing error=WRONGPASS",
+                "redis answering again",
+            ],
+            "{:#?}",
+            logs.lines()
+        );
     }
 }
