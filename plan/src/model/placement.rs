@@ -188,6 +188,17 @@ fn resolve_hosts(placement: &PlacementConfig, report: &Reporter) -> Result<Vec<H
                 "give the host's own address on the network the hosts share",
             ));
         }
+        // A link-local IPv6 address means nothing without the interface it is on, which a
+        // placed address cannot name: Linux refuses to bind or connect to it without one.
+        if matches!(reached, IpAddr::V6(v6) if v6.is_unicast_link_local()) {
+            return Err(report.error(
+                at.clone().key("address"),
+                format!(
+                    "`{address}` is a link-local IPv6 address, which no server can listen on and no host reach without naming an interface"
+                ),
+                "give the host's global or unique local address (like `fd00::5`) on the network the hosts share",
+            ));
+        }
         if reached != address {
             return Err(report.error(
                 at.clone().key("address"),
@@ -564,6 +575,19 @@ mod tests {
             let report = report(&fleet_with("10.0.0.20", bad));
             assert!(report.contains(why), "{bad}: {report}");
         }
+    }
+
+    /// An IPv6 link-local address (`fe80::/10`) names an address on each of a host's links: with
+    /// no interface to say which (and a placed address has none), Linux refuses to bind or
+    /// connect to it, so no server of the host could listen there and no other host reach it.
+    #[test]
+    fn link_local_ipv6_addresses_are_refused() {
+        for bad in ["fe80::20", "febf::20"] {
+            let report = report(&fleet_with("10.0.0.20", bad));
+            assert!(report.contains("link-local"), "{bad}: {report}");
+        }
+        // IPv4's link-local addresses need no interface named: a host may be placed on one.
+        assert!(check(&fleet_with("10.0.0.20", "169.254.0.20")).is_ok());
     }
 
     /// The hosts reach each other by name at their placed addresses, and each admits the others
