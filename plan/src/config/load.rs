@@ -80,9 +80,16 @@ pub fn parse_config(file: &Path, text: &str) -> Result<StackrConfig, ConfigError
     }
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let located = |path: JsonPath, inner: serde_json::Error| {
-        let (message, help) = describe(&inner);
+        let (message, help) = match name_of_wrong_type(text, &inner) {
+            Some(found) => (
+                format!("invalid type: {found}, expected a string"),
+                WRONG_TYPE_HELP.to_owned(),
+            ),
+            None => describe(&inner),
+        };
         let span = serde_span(text, &inner, &message);
-        let syntax = matches!(inner.classify(), Category::Syntax | Category::Eof);
+        let syntax = matches!(inner.classify(), Category::Syntax | Category::Eof)
+            && !message.starts_with("invalid type");
         let shown = if message.starts_with("unknown field") {
             without_member_value(text, span.end)
         } else {
@@ -177,6 +184,35 @@ fn not_an_object(file: &Path, text: &str) -> Option<ConfigError> {
     ))
 }
 
+/// What serde_json found where one of a field's names (an enum's variant) belongs, when that is
+/// a number, array, boolean or null: it reports those as the syntax error "expected value", though
+/// the text is valid JSON.
+fn name_of_wrong_type(text: &str, err: &serde_json::Error) -> Option<&'static str> {
+    if err.classify() != Category::Syntax
+        // Parsed whole (`IgnoredAny` lets a lone surrogate escape through).
+        || serde_json::from_str::<serde_json::Value>(text).is_err()
+    {
+        return None;
+    }
+    let line_start = match err.line() {
+        0 | 1 => 0,
+        line => text.match_indices('\n').nth(line - 2)?.0 + 1,
+    };
+    // The column is 1-based and names the value's first character.
+    let first = text
+        .get(line_start + err.column().checked_sub(1)?..)?
+        .chars()
+        .next()?;
+    let found = match first {
+        '-' | '0'..='9' => "a number",
+        '[' => "an array",
+        't' | 'f' => "a boolean",
+        'n' => "null",
+        _ => return None,
+    };
+    Some(found)
+}
+
 /// serde's "floating point `1e+25`, expected u16" and "integer `70000`, expected u16" for a field
 /// of an unsigned integer type, said as the range the field takes.
 fn out_of_range_integer(message: &str) -> Option<String> {
@@ -192,6 +228,10 @@ fn out_of_range_integer(message: &str) -> Option<String> {
     };
     Some(format!("`{value}` is not a whole number from 0 to {max}"))
 }
+
+/// What to do about a value of the wrong type.
+const WRONG_TYPE_HELP: &str =
+    "change the value to the expected type; stackr.schema.json describes each field";
 
 /// serde_json's message without its " at line L column C" suffix (we print the position
 /// ourselves), plus advice matching the kind of failure.
@@ -218,7 +258,7 @@ fn describe(err: &serde_json::Error) -> (String, String) {
         Category::Data if message.starts_with("duplicate key") => {
             "keep one of the two: a key may appear once in an object"
         }
-        Category::Data => "change the value to the expected type; stackr.schema.json describes each field",
+        Category::Data => WRONG_TYPE_HELP,
         Category::Io => "check that the file is readable",
     };
     (message, help.to_owned())
@@ -315,6 +355,35 @@ mod tests {
         let report = report(text);
         assert!(!report.contains("s3cret"), "{report}");
         insta::assert_snapshot!(report);
+    }
+
+    /// serde_json takes a value of another JSON type where one of a field's names belongs
+    /// (`"kind": 5`) for a syntax error; the text is valid JSON, so the report says the type is
+    /// wrong, at the field, instead of sending the user to look for a syntax error.
+    #[test]
+    fn a_name_of_the_wrong_type_is_no_syntax_error() {
+        for (value, found) in [
+            ("5", "a number"),
+            ("-1.5", "a number"),
+            ("[\"auth\"]", "an array"),
+            ("true", "a boolean"),
+            ("null", "null"),
+        ] {
+            let text = format!(
+                "{{\n  \"name\": \"shop\",\n  \"services\": [ {{ \"name\": \"auth\", \"kind\": {value} }} ]\n}}\n"
+            );
+            let error = parse_config(Path::new("stackr.config.json"), &text).unwrap_err();
+            assert_eq!(error.path.to_string(), "services[0].kind", "{value}");
+            let report = error.report(false);
+            assert!(
+                report.contains(&format!("invalid type: {found}, expected a string"))
+                    && !report.contains("not valid JSON"),
+                "{value}: {report}"
+            );
+        }
+        // A lone surrogate escape is a syntax error of its own, whatever follows it.
+        let report = report("{ \"name\": \"a\\udc00b\", \"services\": [] }");
+        assert!(report.contains("not valid JSON"), "{report}");
     }
 
     /// The value of an unknown field is not parsed before the error: however broken (a bracket
