@@ -229,6 +229,26 @@ fn out_of_range_integer(message: &str) -> Option<String> {
     Some(format!("`{value}` is not a whole number from 0 to {max}"))
 }
 
+/// serde's "invalid type: sequence, expected struct ServiceConfig" in JSON's words: an array
+/// for a sequence, an object for a map or a struct (whose Rust name means nothing to the user).
+fn in_json_terms(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("invalid type: ")?;
+    // From the end: a string found quotes the value, which may hold the separator.
+    let (found, expected) = rest.rsplit_once(", expected ")?;
+    let found = match found {
+        "sequence" => "an array",
+        "map" => "an object",
+        other => other,
+    };
+    let expected = match expected {
+        "a sequence" => "an array",
+        "a map" => "an object",
+        other if other.starts_with("struct ") => "an object",
+        other => other,
+    };
+    Some(format!("invalid type: {found}, expected {expected}"))
+}
+
 /// What to do about a value of the wrong type.
 const WRONG_TYPE_HELP: &str =
     "change the value to the expected type; stackr.schema.json describes each field";
@@ -241,7 +261,9 @@ fn describe(err: &serde_json::Error) -> (String, String) {
         Some(cut) => full[..cut].to_owned(),
         None => full,
     };
-    let message = out_of_range_integer(&message).unwrap_or(message);
+    let message = out_of_range_integer(&message)
+        .or_else(|| in_json_terms(&message))
+        .unwrap_or(message);
     let help = match err.classify() {
         Category::Syntax | Category::Eof => {
             "the file is not valid JSON: fix the syntax at this position (trailing commas and comments are not allowed)"
@@ -384,6 +406,37 @@ mod tests {
         // A lone surrogate escape is a syntax error of its own, whatever follows it.
         let report = report("{ \"name\": \"a\\udc00b\", \"services\": [] }");
         assert!(report.contains("not valid JSON"), "{report}");
+    }
+
+    /// A wrong type is said in JSON's words: an object or an array, not serde's map or sequence,
+    /// nor the name of the Rust type the value is read into (`struct ServiceConfig`).
+    #[test]
+    fn wrong_types_are_named_as_json_names_them() {
+        for (text, said) in [
+            (
+                r#"{ "name": "shop", "services": ["core, expected x"] }"#,
+                r#"invalid type: string "core, expected x", expected an object"#,
+            ),
+            (
+                r#"{ "name": ["shop"], "services": [] }"#,
+                "invalid type: an array, expected a string",
+            ),
+            (
+                r#"{ "name": "shop", "services": [true] }"#,
+                "invalid type: boolean `true`, expected an object",
+            ),
+            (
+                r#"{ "name": {}, "services": [] }"#,
+                "invalid type: an object, expected a string",
+            ),
+            (
+                r#"{ "name": "shop", "services": {} }"#,
+                "invalid type: an object, expected an array",
+            ),
+        ] {
+            let report = report(text);
+            assert!(report.contains(said), "{text}: {report}");
+        }
     }
 
     /// The value of an unknown field is not parsed before the error: however broken (a bracket
