@@ -117,6 +117,19 @@ pub fn parse_config(file: &Path, text: &str) -> Result<StackrConfig, ConfigError
     deserializer
         .end()
         .map_err(|err| located(JsonPath::root(), err))?;
+    let written = serde_json::from_str(text);
+    let read = serde_json::to_value(&config);
+    if let (Ok(written), Ok(read)) = (written, read) {
+        if let Some(path) = super::objects_as_arrays::first(&written, &read) {
+            return Err(ConfigError::at_path(
+                file,
+                text,
+                path,
+                "invalid type: an array, expected an object",
+                WRONG_TYPE_HELP,
+            ));
+        }
+    }
     Ok(config)
 }
 
@@ -436,6 +449,26 @@ mod tests {
         ] {
             let report = report(text);
             assert!(report.contains(said), "{text}: {report}");
+        }
+    }
+
+    /// serde reads a struct from an array too, its fields by position: stackr.schema.json allows
+    /// only objects, and an array read so changes meaning with the order of the fields.
+    #[test]
+    fn an_object_written_as_an_array_is_refused() {
+        for (text, at) in [
+            (
+                r#"{ "name": "shop", "services": [{ "name": "auth", "kind": "auth" }, ["core"]] }"#,
+                "services[1]",
+            ),
+            (
+                r#"{ "name": "shop", "dev": [15440, 17380], "services": [] }"#,
+                "dev",
+            ),
+        ] {
+            let error = parse_config(Path::new("stackr.config.json"), text).unwrap_err();
+            assert_eq!(error.path.to_string(), at, "{text}");
+            assert_eq!(error.message, "invalid type: an array, expected an object");
         }
     }
 
