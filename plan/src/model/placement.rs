@@ -94,6 +94,17 @@ pub(super) fn resolve(
             "remove `\"postgresMode\": \"shared\"`, or leave `placement` out",
         ));
     }
+    // The replicas run as the service's own system user, like its API, which may not bind there.
+    if placement.replica_port_start < 1024 {
+        return Err(report.error(
+            root.clone().key("replicaPortStart"),
+            format!(
+                "`replicaPortStart` is {}; ports below 1024 need root",
+                placement.replica_port_start
+            ),
+            "pick a port from 1024 to 65535, or leave it out for the default 18080",
+        ));
+    }
     let hosts = resolve_hosts(placement, report)?;
     let mut found: Vec<Found> = services.iter().map(|_| Found::default()).collect();
     for (host, host_config) in placement.hosts.iter().enumerate() {
@@ -639,6 +650,30 @@ mod tests {
         let placement = check(&shared).unwrap().placement.unwrap();
         assert_eq!(placement.services[1].replica_ports, [18080, 18081, 18082]);
         assert_eq!(placement.services[2].replica_ports, [18180, 18181]);
+    }
+
+    /// Replicas listen as the service's own system user, which may not bind a port below 1024
+    /// (API ports are held to the same); 0 was refused as needing a port above 65535.
+    #[test]
+    fn replica_ports_below_1024_are_refused() {
+        for start in [0, 1, 1023] {
+            let low = fleet_with(
+                r#""placement": {"#,
+                &format!(r#""placement": {{ "replicaPortStart": {start},"#),
+            );
+            let error = error(&low);
+            assert_eq!(error.path.to_string(), "placement.replicaPortStart");
+            assert!(
+                error.message.contains("below 1024"),
+                "{start}: {}",
+                error.message
+            );
+        }
+        let lowest = fleet_with(
+            r#""placement": {"#,
+            r#""placement": { "replicaPortStart": 1024,"#,
+        );
+        assert!(check(&lowest).is_ok());
     }
 
     #[test]
