@@ -672,19 +672,24 @@ fn check_port_ranges(
     // Ranges that share a machine must not overlap: dev with dev, deploy with deploy.
     let same_machine = [(1, 0), (3, 2)];
     for (i, (path, start, what)) in ranges.iter().enumerate() {
-        let end = u32::from(*start) + count; // exclusive
-                                             // Errors point at the field when the config sets it, else at the root. Resolved only
-                                             // for an error: finding a field scans the whole config text.
-        let path = || {
+        // One past the range's last port.
+        let end = u32::from(*start) + count;
+        // Errors point at the field when the config sets it, else at the root, where no snippet
+        // shows the field: the help then names it. Resolved only for an error: finding a field
+        // scans the whole config text.
+        let error = |message: String, help: &str| {
             if locate(report.text, path).is_some() {
-                path.clone()
+                report.error(path.clone(), message, help)
             } else {
-                JsonPath::root()
+                report.error(
+                    JsonPath::root(),
+                    message,
+                    format!("{help}: the range starts at `{path}`, left at its default {start}"),
+                )
             }
         };
         if *start < 1024 || end > 65536 {
-            return Err(report.error(
-                path(),
+            return Err(error(
                 format!(
                     "the {what} port range {start}..{} does not fit in 1024..65535",
                     end - 1
@@ -696,29 +701,26 @@ fn check_port_ranges(
         for system in [SYSTEM_POSTGRES_PORT, SYSTEM_REDIS_PORT] {
             if contains(system) {
                 let last = end - 1;
-                return Err(report.error(
-                    path(),
+                return Err(error(
                     format!("the {what} port range {start}..{last} includes the system default port {system}"),
                     "stackr never uses 5432/6379 so it cannot clash with a system database; move the range",
                 ));
             }
         }
         if let Some((port, service)) = api.iter().find(|(p, _)| contains(*p)) {
-            return Err(report.error(
-                path(),
+            return Err(error(
                 format!(
                     "port collision: the {what} port range {start}..{} (one port per service) includes port {port} of `{service}`",
                     end - 1
                 ),
-                format!("move `{service}` to another port, or the range away from the API ports"),
+                &format!("move `{service}` to another port, or the range away from the API ports"),
             ));
         }
         for (_, other) in same_machine.iter().filter(|(this, _)| *this == i) {
             let (_, other_start, other_what) = &ranges[*other];
             let other_end = u32::from(*other_start) + count;
             if u32::from(*start) < other_end && u32::from(*other_start) < end {
-                return Err(report.error(
-                    path(),
+                return Err(error(
                     format!(
                         "port collision: the {what} port range overlaps the {other_what} range"
                     ),
@@ -733,6 +735,30 @@ fn check_port_ranges(
 #[cfg(test)]
 mod tests {
     use super::is_origin;
+
+    /// A range left at its default is reported at the document root, where no snippet shows
+    /// its field: the help names the field that moves it.
+    #[test]
+    fn a_default_range_in_the_way_is_named_by_its_field() {
+        let services: Vec<String> = (0..999).map(|i| format!(r#"{{"name":"s{i}"}}"#)).collect();
+        let text = format!(
+            r#"{{"name":"big","services":[{{"name":"auth","kind":"auth"}},{}]}}"#,
+            services.join(",")
+        );
+        let file = std::path::Path::new("stackr.config.json");
+        let config = crate::config::parse_config(file, &text).unwrap();
+        let error = super::validate(&config, file, &text).unwrap_err();
+        assert!(
+            error.message.contains("deployed PostgreSQL"),
+            "{}",
+            error.message
+        );
+        assert!(
+            error.help.contains("`deploy.postgresPortStart`"),
+            "{}",
+            error.help
+        );
+    }
 
     #[test]
     fn origins_are_scheme_host_and_optional_port() {
