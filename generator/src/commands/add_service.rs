@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use super::generate::read_manifest;
 use super::prompt;
@@ -114,7 +114,14 @@ pub fn run(root: &Path, options: &AddServiceOptions) -> Result<ExitCode> {
             err.help,
         )
     })?;
-    let cargo_toml = read_manifest(root)?.context("the project has no root Cargo.toml")?;
+    // `stackr generate` makes a project from a config alone, without the workspace manifest
+    // `stackr init` writes.
+    let cargo_toml = read_manifest(root)?.ok_or_else(|| {
+        UsageError::new(
+            "the project has no root Cargo.toml, the workspace the new service's crate joins",
+            "create Cargo.toml holding `[workspace]` and `members = []` (stackr registers every service in it), then run `stackr add service` again",
+        )
+    })?;
     let mut changes = regenerate(root, &plan(&model), Some(cargo_toml))?;
     changes.add(CONFIG_FILE, text);
     let written = commit_naming_overwritten_edits(root, &changes)?;

@@ -337,3 +337,26 @@ fn the_users_config_layout_is_kept() {
     let check = stackr(&root, &["generate", "--check"]);
     assert!(check.status.success(), "{}", stderr(&check));
 }
+
+/// A project `stackr generate` made from a config alone has no workspace manifest for the new
+/// crate: the refusal says how to make one, changes nothing, and what it says works.
+#[test]
+fn a_project_without_a_workspace_manifest_is_told_how_to_make_one() {
+    let dir = common::project_with_config(&common::fixture_config("minimal"));
+    let generate = stackr(dir.path(), &["generate"]);
+    assert!(generate.status.success(), "{}", stderr(&generate));
+    let before = tree(dir.path());
+
+    let refused = stackr(dir.path(), &["add", "service", "billing"]);
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    let said = stderr(&refused);
+    assert!(
+        said.contains("help:") && said.contains("members = []"),
+        "{said}"
+    );
+    assert_eq!(tree(dir.path()), before);
+
+    std::fs::write(dir.path().join("Cargo.toml"), "[workspace]\nmembers = []\n").unwrap();
+    let added = stackr(dir.path(), &["add", "service", "billing"]);
+    assert!(added.status.success(), "{}", stderr(&added));
+}
