@@ -57,6 +57,20 @@ pub fn run(parent: &Path, options: &InitOptions) -> Result<ExitCode> {
             "name the project folder like `my-stack`",
         )
     })?;
+    // The project is renamed into place, which replaces an empty folder but not a link (to one,
+    // or to nothing).
+    if dir.is_symlink() {
+        let target = std::fs::read_link(&dir).unwrap_or_default();
+        return Err(UsageError::new(
+            format!(
+                "{} is a symbolic link (to {}): `stackr init` makes the project as a folder in its place",
+                dir.display(),
+                target.display()
+            ),
+            "give the path of the folder itself, or remove the link",
+        )
+        .into());
+    }
     if dir.exists() && dir.read_dir().map_or(true, |mut d| d.next().is_some()) {
         return Err(UsageError::new(
             format!("{} already exists and is not empty", dir.display()),

@@ -125,6 +125,38 @@ fn init_into_an_existing_empty_folder_keeps_its_mode() {
     assert_eq!(mode, 0o750);
 }
 
+/// A link in the project's place, to an empty folder or to nothing, is refused as a link before
+/// anything is made: the project's rename into place could not replace it, and failed at the end
+/// with only "Not a directory". Nothing is left behind, the link included.
+#[test]
+fn init_onto_a_link_is_refused_as_a_link() {
+    let parent = tempfile::tempdir().unwrap();
+    std::fs::create_dir(parent.path().join("empty")).unwrap();
+    std::os::unix::fs::symlink("empty", parent.path().join("shop")).unwrap();
+    std::os::unix::fs::symlink("nowhere", parent.path().join("gone")).unwrap();
+    for name in ["shop", "gone"] {
+        let output = stackr(parent.path(), &["init", name, "--defaults"]);
+        assert_eq!(output.status.code(), Some(2), "{name}: {}", stderr(&output));
+        let err = stderr(&output);
+        assert!(
+            err.contains("symbolic link") && err.contains("help:"),
+            "{name}: {err}"
+        );
+    }
+    let mut left: Vec<String> = std::fs::read_dir(parent.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["empty", "gone", "shop"]);
+    assert_eq!(
+        std::fs::read_dir(parent.path().join("empty"))
+            .unwrap()
+            .count(),
+        0
+    );
+}
+
 /// `init` killed while writing (`kill -9`: nothing rolls back) leaves no half project under the
 /// name, so `init` again just works.
 #[test]
