@@ -517,7 +517,10 @@ fn is_origin(origin: &str) -> bool {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "-.[]:".contains(c));
     let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0));
-    host_ok && port_ok
+    // Auth drops an entry it cannot read as a URL (`[::1`, `999.1.1.1`) without a word; a
+    // wildcard's host is read with a label in the wildcard's place.
+    let read = origin.replacen("://*.", "://x.", 1);
+    host_ok && port_ok && stackr_contract::origin::origin_of(&read).is_some()
 }
 
 /// The first control character of `text` (a NUL, a newline, DEL, …), which no generated file
@@ -758,6 +761,23 @@ mod tests {
             "{}",
             error.help
         );
+    }
+
+    /// Auth drops, without a word, a trusted origin it cannot read as a URL (the contract's
+    /// `origin_of`): one the config took would never be trusted, its sign-ins refused.
+    #[test]
+    fn origins_auth_cannot_read_are_refused() {
+        for bad in [
+            "http://[::1",
+            "http://[zz]",
+            "http://[::1]]",
+            "http://a:80:80",
+            "http://::1",
+            "http://999.1.1.1",
+            "https://*.[::1]",
+        ] {
+            assert!(!is_origin(bad), "{bad}");
+        }
     }
 
     #[test]
