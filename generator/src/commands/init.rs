@@ -71,6 +71,13 @@ pub fn run(parent: &Path, options: &InitOptions) -> Result<ExitCode> {
         )
         .into());
     }
+    if dir.exists() && !dir.is_dir() {
+        return Err(UsageError::new(
+            format!("{} already exists and is not a folder", dir.display()),
+            "choose a new folder name, or remove the file",
+        )
+        .into());
+    }
     if dir.exists() && dir.read_dir().map_or(true, |mut d| d.next().is_some()) {
         return Err(UsageError::new(
             format!("{} already exists and is not empty", dir.display()),

@@ -72,6 +72,15 @@ fn refuses_an_existing_folder_and_bad_names() {
     let output = stackr(parent.path(), &["init", "taken", "--defaults"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("not empty"));
+    // A file in the folder's place, even an empty one, is said to be one.
+    std::fs::write(parent.path().join("file"), "").unwrap();
+    let output = stackr(parent.path(), &["init", "file", "--defaults"]);
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    assert!(
+        err.contains("is not a folder") && err.contains("remove the file"),
+        "{err}"
+    );
     let output = stackr(parent.path(), &["init", "Bad_Name", "--defaults"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(!parent.path().join("Bad_Name").exists());
