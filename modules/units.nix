@@ -104,9 +104,10 @@ let
     ++ lib.optional inFleet "tls-ca:${cfg.fleet.tls.caFile}";
 
   # Every peer of the auth API is local unless it sends mail, signs in through providers, is
-  # opened to the network, or serves its dashboard on an address of the host's network.
+  # opened to the network, or serves its dashboard on an address of the host's network (every
+  # address of 127.0.0.0/8 is loopback).
   localOnly = svc: svc.kind == "auth" && cfg.auth.smtpUrl == null && cfg.auth.oauthProviders == [ ] && !svc.openFirewall
-    && lib.elem svc.adminBind [ null "127.0.0.1" "::1" ]
+    && (lib.elem svc.adminBind [ null "::1" ] || lib.hasPrefix "127." svc.adminBind)
     && !(stackrLib.endpoint cfg svc.name "postgres").remote && !(stackrLib.endpoint cfg svc.name "redis").remote;
 
   # The addresses the auth API's unit and sockets admit when every peer is local: loopback, and

@@ -951,6 +951,18 @@ fn a_dashboard_on_the_hosts_network_is_not_fenced_to_loopback() {
     ] {
         assert_ne!(config["IPAddressAllow"], "localhost", "{config}");
     }
+    // Every address of 127.0.0.0/8 is loopback: a dashboard bound to another one of them is
+    // reached from this host alone, and leaves the fence up.
+    for bind in ["127.0.0.1", "127.0.0.2", "::1"] {
+        let fenced = minimal_system(&format!(
+            "{{ stackr.services.auth.adminBind = \"{bind}\"; }}"
+        ))
+        .unwrap();
+        assert_eq!(
+            fenced["units"]["stackr-auth-api"]["serviceConfig"]["IPAddressAllow"], "localhost",
+            "{bind}"
+        );
+    }
     let fenced = minimal_system("{ }").unwrap();
     assert_eq!(
         fenced["units"]["stackr-auth-api"]["serviceConfig"]["IPAddressAllow"],
