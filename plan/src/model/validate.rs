@@ -12,6 +12,10 @@ use crate::config::{
     locate, AuthMiddleware, ConfigError, JsonPath, ServiceConfig, ServiceKind, StackrConfig,
 };
 
+/// What to do about an `adminBind` the admin page cannot listen on.
+const ADMIN_BIND_HELP: &str =
+    "use an address of this host, e.g. `10.0.0.5` on a private network (the default is loopback)";
+
 /// Builds located errors against one config text.
 pub(super) struct Reporter<'a> {
     file: &'a Path,
@@ -370,13 +374,31 @@ fn resolve_service(
         }
     }
     let admin_bind = match &service.admin_bind {
-        Some(address) => Some(address.parse().map_err(|_| {
-            report.error(
-                at("adminBind"),
-                format!("`{address}` is not an IP address"),
-                "use an address of this host, e.g. `10.0.0.5` on a private network (the default is loopback)",
-            )
-        })?),
+        Some(address) => {
+            let parsed: std::net::IpAddr = address.parse().map_err(|_| {
+                report.error(
+                    at("adminBind"),
+                    format!("`{address}` is not an IP address"),
+                    ADMIN_BIND_HELP,
+                )
+            })?;
+            // Such an address fails only when auth starts on the host: a socket cannot listen on
+            // a group or broadcast address, nor on a link-local IPv6 one without its interface.
+            let unlistenable = match parsed.to_canonical() {
+                std::net::IpAddr::V4(v4) => v4.is_multicast() || v4.is_broadcast(),
+                std::net::IpAddr::V6(v6) => v6.is_multicast() || v6.is_unicast_link_local(),
+            };
+            if unlistenable {
+                return Err(report.error(
+                    at("adminBind"),
+                    format!(
+                        "`{address}` is a multicast, broadcast or link-local address, which the admin page cannot listen on"
+                    ),
+                    ADMIN_BIND_HELP,
+                ));
+            }
+            Some(parsed)
+        }
         None => None,
     };
     if let Some(url) = &service.base_url {
@@ -761,6 +783,38 @@ mod tests {
             "{}",
             error.help
         );
+    }
+
+    /// The admin page's address must be one a server can listen on: a multicast or broadcast
+    /// address, or an IPv6 link-local one (no interface can be named), fails only when auth
+    /// starts on the host.
+    #[test]
+    fn an_admin_page_address_no_server_can_listen_on_is_refused() {
+        let file = std::path::Path::new("stackr.config.json");
+        let with = |bind: &str| {
+            format!(
+                r#"{{"name":"shop","services":[{{"name":"auth","kind":"auth","adminBind":"{bind}"}}]}}"#
+            )
+        };
+        for bad in ["224.0.0.1", "255.255.255.255", "ff02::1", "fe80::1"] {
+            let text = with(bad);
+            let config = crate::config::parse_config(file, &text).unwrap();
+            let error = super::validate(&config, file, &text).unwrap_err();
+            assert_eq!(error.path.to_string(), "services[0].adminBind", "{bad}");
+            assert!(error.message.contains(bad), "{bad}: {}", error.message);
+        }
+        for good in [
+            "127.0.0.1",
+            "127.0.0.2",
+            "::1",
+            "10.0.0.5",
+            "0.0.0.0",
+            "fd00::5",
+        ] {
+            let text = with(good);
+            let config = crate::config::parse_config(file, &text).unwrap();
+            assert!(super::validate(&config, file, &text).is_ok(), "{good}");
+        }
     }
 
     /// Auth drops, without a word, a trusted origin it cannot read as a URL (the contract's
