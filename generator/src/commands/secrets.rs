@@ -94,6 +94,9 @@ pub fn run(root: &Path, action: CaAction) -> Result<ExitCode> {
         .filter_map(|s| s.file.rsplit('/').next())
         .collect();
     refuse_a_new_auth_secret(&dir, &names, &fleet.secrets_dir)?;
+    if action != CaAction::Rotate {
+        refuse_a_silent_new_ca(&dir, &fleet.secrets_dir)?;
+    }
     let certified: Vec<&str> = fleet
         .hosts
         .iter()
@@ -154,6 +157,21 @@ fn refuse_a_new_auth_secret(dir: &Path, secrets: &[&str], shown: &str) -> Result
     Err(UsageError::new(
         format!("{shown}/{AUTH_SECRET} is missing from a deployment that exists: a new one would sign every user out and lock every two-factor user out (their enrolments are sealed with the secret auth had)"),
         format!("restore it from the folder's backup; to rotate auth's secret, see docs/deploy.md, \"Rotating auth's secret\"; to start over with a new one anyway, write 48 random characters to {shown}/{AUTH_SECRET} yourself"),
+    )
+    .into())
+}
+
+/// In a deployment that exists (it has a CA certificate, and no rotation under way), a missing CA
+/// key was deleted: a new CA in its place is a rotation, whose new certificates every host needs
+/// at once and whose old CA must be retired later, as its guide says; asked for by name, not made
+/// on the way.
+fn refuse_a_silent_new_ca(dir: &Path, shown: &str) -> Result<()> {
+    if !dir.join(CA_CERT).exists() || dir.join(CA_KEY).exists() || dir.join(NEXT_CA_CERT).exists() {
+        return Ok(());
+    }
+    Err(UsageError::new(
+        format!("{shown}/{CA_KEY} is missing from a deployment that exists: without it no host certificate can be issued or renewed"),
+        format!("restore it from the folder's backup; to replace the CA, run `stackr secrets --rotate-ca` and follow docs/deploy.md, \"Rotating the CA\""),
     )
     .into())
 }

@@ -619,3 +619,34 @@ fn a_deleted_auth_secret_is_not_replaced_silently() {
         chosen
     );
 }
+
+/// A deleted CA key made a new CA at the next `stackr secrets`, as `--rotate-ca` does, and said
+/// nothing of it: the hosts then need the new certificates at once and a retirement later, which
+/// only the rotation's guide says. In a deployment that exists, a missing key is refused, naming
+/// the rotation; `--rotate-ca` still makes a new CA.
+#[test]
+fn a_deleted_ca_key_is_not_replaced_silently() {
+    let project = project_in_git(&fixture_config("fleet"));
+    secrets(project.path(), &[]);
+    let deploy = project.path().join(DEPLOY);
+    let ca = std::fs::read_to_string(deploy.join("ca/ca.crt")).unwrap();
+    std::fs::remove_file(deploy.join("ca/ca.key")).unwrap();
+    let message = refusal(project.path());
+    assert!(
+        message.contains("ca/ca.key") && message.contains("--rotate-ca"),
+        "{message}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(deploy.join("ca/ca.crt")).unwrap(),
+        ca,
+        "the CA changed"
+    );
+    assert!(!deploy.join("ca/ca.key").exists(), "{:?}", tree(&deploy));
+
+    secrets(project.path(), &["--rotate-ca"]);
+    assert!(deploy.join("ca/ca.key").exists());
+    assert_ne!(
+        std::fs::read_to_string(deploy.join("ca/ca.crt")).unwrap(),
+        ca
+    );
+}
