@@ -171,7 +171,7 @@ fn refuse_a_silent_new_ca(dir: &Path, shown: &str) -> Result<()> {
     }
     Err(UsageError::new(
         format!("{shown}/{CA_KEY} is missing from a deployment that exists: without it no host certificate can be issued or renewed"),
-        format!("restore it from the folder's backup; to replace the CA, run `stackr secrets --rotate-ca` and follow docs/deploy.md, \"Rotating the CA\""),
+        "restore it from the folder's backup; to replace the CA, run `stackr secrets --rotate-ca` and follow docs/deploy.md, \"Rotating the CA\"",
     )
     .into())
 }
