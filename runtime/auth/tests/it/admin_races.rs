@@ -194,13 +194,15 @@ async fn an_admin_signing_out_everywhere_keeps_no_impersonation_started_meanwhil
             .await;
         (r.status, thief)
     });
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    until_waiting_for_locks(&holder, 1, deadline, "the impersonation never waited").await;
     let revocation = tokio::spawn(async move {
         root.post("/api/auth/revoke-sessions", json!({}))
             .await
             .status
     });
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    // The revocation waits for the impersonation, which holds the admin's row.
+    until_waiting_for_locks(&holder, 2, deadline, "the revocation never waited").await;
     holder.batch_execute("commit").await.unwrap();
     let ((_, mut thief), revoked) = (impersonation.await.unwrap(), revocation.await.unwrap());
     assert_eq!(revoked, 200);

@@ -129,7 +129,8 @@ async fn backup_codes_asked_for_while_the_owner_signs_out_everywhere_are_not_mad
             )
             .await
     });
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    until_waiting_for_locks(&holder, 1, deadline, "the request never waited").await;
     let r = owner.post("/api/auth/revoke-sessions", json!({})).await;
     assert_eq!(r.status, 200, "revoke-sessions: {}", r.text);
     holder.batch_execute("commit").await.unwrap();

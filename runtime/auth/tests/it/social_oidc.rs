@@ -408,7 +408,8 @@ async fn a_link_whose_session_ends_before_it_is_written_links_nothing() {
         .await
         .unwrap();
     let link = tokio::spawn(async move { browser.open(&callback).await });
-    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    common::until_waiting_for_locks(&holder, 1, deadline, "the callback never waited").await;
     let r = owner.post("/api/auth/revoke-sessions", json!({})).await;
     assert_eq!(r.status, 200, "revoke-sessions: {}", r.text);
     holder
