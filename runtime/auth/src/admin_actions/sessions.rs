@@ -117,7 +117,9 @@ pub async fn impersonate(
     // everywhere kept acting as the user for the impersonation's lifetime.
     let still = [StillSo::SessionLive(actor_token)];
     if !current_session::still_so(&tx, &actor.user.id, &still).await? {
-        return Err(ApiError::unauthorized());
+        // As the route answers a request whose session it does not find (BetterAuth's admin
+        // plugin: an empty 401).
+        return Err(ApiError::empty(axum::http::StatusCode::UNAUTHORIZED));
     }
     let token = crate::ids::new_session_token();
     let session = sessions::insert(
