@@ -50,20 +50,14 @@ pub async fn set_role(email: &str, role: &str) -> anyhow::Result<()> {
     let pool = crate::db::connect_and_migrate(&db, tls, 1, false).await?;
     let mut client = pool.get().await.context("connect to PostgreSQL")?;
     let tx = client.transaction().await?;
-    // After the admin actions under way, as they run after each other; a user made an admin
-    // keeps no impersonation in their name (it would be an admin's session), and an admin whose
-    // role is taken away keeps none they run (they are an admin's sessions in other users'
-    // names), as with the admin API's `set-role`.
+    // After the admin actions under way, as they run after each other; the impersonations the
+    // change leaves wrong end, as with the admin API's `set-role` (which alone also refuses to
+    // take the role from the last admin: this command is how one is made again).
     crate::db::users::lock_the_admins(&tx).await?;
     let Some(user) = crate::db::users::by_email(&tx, email).await? else {
         bail!("no user with email {email}");
     };
-    let becomes_admin = crate::db::models::holds_admin(role);
-    if becomes_admin {
-        crate::db::sessions::end_impersonations_of(&tx, &user.id).await?;
-    } else if user.is_admin() {
-        crate::db::sessions::end_impersonations_by(&tx, &user.id).await?;
-    }
+    crate::db::sessions::end_impersonations_for_role(&tx, &user, role).await?;
     crate::db::users::set_role(&tx, &user.id, role).await?;
     tx.commit().await?;
     println!("{email} now has role {role}");

@@ -42,30 +42,23 @@ pub async fn set_role(
 
 /// What giving `target` the stored role `role` means beyond the row, in the admin action's
 /// transaction that stores it (which holds [`users::lock_the_admins`], so two admins taking the
-/// role from each other at once are counted one after the other): when it gives the admin role,
-/// the impersonations of the user end ([`sessions::end_impersonations_of`]); when it takes the
-/// role away, it is refused if no other admin who is not banned would be left (only the
-/// `set-role` CLI could make one then), and the impersonations the user runs end (they are an
-/// admin's sessions in other users' names), as when they are banned.
+/// role from each other at once are counted one after the other): taking the role away is refused
+/// if no other admin who is not banned would be left (only the `set-role` CLI could make one
+/// then); the impersonations the change leaves wrong end
+/// ([`sessions::end_impersonations_for_role`]).
 pub(super) async fn role_change(
     tx: &impl deadpool_postgres::GenericClient,
     target: &User,
     role: &str,
 ) -> ApiResult<()> {
-    let becomes_admin = crate::db::models::holds_admin(role);
-    if becomes_admin && !target.is_admin() {
-        sessions::end_impersonations_of(tx, &target.id).await?;
-    }
-    if !target.is_admin() || becomes_admin {
-        return Ok(());
-    }
-    if users::other_admins_not_banned(tx, &target.id).await? == 0 {
+    let demoted = target.is_admin() && !crate::db::models::holds_admin(role);
+    if demoted && users::other_admins_not_banned(tx, &target.id).await? == 0 {
         return Err(ApiError::bad_request(
             error_codes::YOU_CANNOT_TAKE_THE_ROLE_OF_THE_LAST_ADMIN,
             "You cannot take the admin role from the last admin",
         ));
     }
-    sessions::end_impersonations_by(tx, &target.id).await?;
+    sessions::end_impersonations_for_role(tx, target, role).await?;
     Ok(())
 }
 

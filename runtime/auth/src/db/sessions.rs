@@ -187,6 +187,24 @@ pub async fn end_impersonations_of(
         .await
 }
 
+/// Ends the impersonations a change of `user`'s role to `role` leaves wrong: those of a user made
+/// an admin (an admin's session in their name would be one), and those an admin who is one no
+/// more runs. Every way of setting a role (the admin API, the dashboard, the `set-role` CLI) ends
+/// them so.
+pub async fn end_impersonations_for_role(
+    client: &impl GenericClient,
+    user: &User,
+    role: &str,
+) -> Result<(), tokio_postgres::Error> {
+    let becomes_admin = super::models::holds_admin(role);
+    if becomes_admin && !user.is_admin() {
+        end_impersonations_of(client, &user.id).await?;
+    } else if user.is_admin() && !becomes_admin {
+        end_impersonations_by(client, &user.id).await?;
+    }
+    Ok(())
+}
+
 /// Ends every session but `keep_token`, the impersonations the user runs as an admin among them
 /// (see [`delete_all_for_user`]), and every credential derived from a session (device sessions,
 /// including ones created from the kept session: they are other devices).
