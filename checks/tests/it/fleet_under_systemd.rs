@@ -485,7 +485,9 @@ fn upload_keys(fleet: &Fleet) {
 }
 
 /// What `colmena exec [--on @<tag>] -- "<command>"` does: `command` on each host tagged `tag`
-/// (every host without one), all at once.
+/// (every host without one), all at once. A restart there may fail on one host and still
+/// settle (docs/deploy.md says when): a failure is shown, and the checks after it judge the
+/// state the hosts reach.
 fn exec_on(fleet: &Fleet, tag: Option<&str>, command: &str) {
     let hosts: Vec<&Host> = fleet
         .hosts
@@ -505,7 +507,9 @@ fn exec_on(fleet: &Fleet, tag: Option<&str>, command: &str) {
             .map(|host| scope.spawn(move || host.sh(command)))
             .collect();
         for run in runs {
-            must(fleet, run.join().unwrap());
+            if let Err(failure) = run.join().unwrap() {
+                eprintln!("{command}: {failure:#}");
+            }
         }
     });
 }

@@ -901,11 +901,14 @@ fn rotating_a_credential_needs_auths_units_restarted(d: &Deployment, cookie: &st
         first.status, 503,
         "a new user at core before auth restarts: {first:?}"
     );
-    let journal = d.journal_since("stackr-core-api.service", &since);
-    assert!(
-        journal.contains("auth refused this service's credential"),
-        "core's API journal:\n{journal}"
-    );
+    // journald takes the line from the process a moment later.
+    d.wait_for("core's API journal to name the refusal", SETTLE, || {
+        let journal = d.journal_since("stackr-core-api.service", &since);
+        journal
+            .contains("auth refused this service's credential")
+            .then_some(())
+            .ok_or(journal)
+    });
     d.sh("timeout 300 systemctl restart 'stackr-auth-api*.service'");
     every_unit_is_active_through_its_readiness_notification(d);
     let first = d.get("core", "/me", Some(&new_cookie));
@@ -944,9 +947,12 @@ fn totp_code(uri: &str, steps: i64) -> String {
     let key = data_encoding::BASE32_NOPAD
         .decode(secret.as_bytes())
         .unwrap();
+    // The code must reach auth before its step ends, through `docker exec` and curl on a
+    // machine that may be loaded: with less than 10 s left, the next step's start is waited for.
     let period = stackr_auth::totp::PERIOD;
-    if period - stackr_auth::totp::now_secs() % period <= 3 {
-        std::thread::sleep(Duration::from_secs(4));
+    let left = period - stackr_auth::totp::now_secs() % period;
+    if left <= 10 {
+        std::thread::sleep(Duration::from_secs(left + 1));
     }
     let at = stackr_auth::totp::now_secs() as i64 + steps * period as i64;
     stackr_auth::totp::code_at(&key, at as u64)
@@ -1017,7 +1023,14 @@ fn rotating_auths_secret_keeps_sessions_and_two_factor(d: &mut Deployment, cooki
         );
         assert_eq!(answer.status, 200, "the second factor: {answer:?}");
         let sealed = d
-            .psql("auth", "auth", "auth", "SELECT secret FROM \"twoFactor\"")
+            .psql(
+                "auth",
+                "auth",
+                "auth",
+                &format!(
+                    "SELECT t.secret FROM \"twoFactor\" t JOIN \"user\" u ON u.id = t.\"userId\" WHERE u.email = '{email}'"
+                ),
+            )
             .unwrap();
         assert!(
             sealed.starts_with(&format!("$ba${version}$")),
