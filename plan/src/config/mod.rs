@@ -15,7 +15,7 @@ mod user_fields;
 pub use error::{stderr_in_color, ConfigError, JsonPath};
 pub use load::{load_config_file, parse_config, project_above_hint, CONFIG_FILE};
 pub use locate::{locate, value_range};
-pub use placement::{HostConfig, PartsConfig, PlacementConfig};
+pub use placement::{HostConfig, PartsConfig, PlacementConfig, DEFAULT_REPLICA_PORT_START};
 pub use schema::{config_schema_json, SCHEMA_FILE};
 pub use types::*;
 pub use user_fields::{UserFieldConfig, UserFieldType};

@@ -19,8 +19,11 @@ pub struct PlacementConfig {
     pub replica_port_start: u16,
 }
 
+/// Where API replicas' loopback ports start when `replicaPortStart` is left out.
+pub const DEFAULT_REPLICA_PORT_START: u16 = 18080;
+
 fn default_replica_port_start() -> u16 {
-    18080
+    DEFAULT_REPLICA_PORT_START
 }
 
 /// One host of the deployment.

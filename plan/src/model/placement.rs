@@ -8,7 +8,9 @@ use std::net::IpAddr;
 use super::names::check_name;
 use super::validate::Reporter;
 use super::{PostgresMode, Service, ServiceKind};
-use crate::config::{ConfigError, JsonPath, PartsConfig, PlacementConfig, StackrConfig};
+use crate::config::{
+    ConfigError, JsonPath, PartsConfig, PlacementConfig, StackrConfig, DEFAULT_REPLICA_PORT_START,
+};
 
 /// The validated placement.
 #[derive(Debug, Clone, PartialEq)]
@@ -102,7 +104,9 @@ pub(super) fn resolve(
                 "`replicaPortStart` is {}; ports below 1024 need root",
                 placement.replica_port_start
             ),
-            "pick a port from 1024 to 65535, or leave it out for the default 18080",
+            format!(
+                "pick a port from 1024 to 65535, or leave it out for the default {DEFAULT_REPLICA_PORT_START}"
+            ),
         ));
     }
     let hosts = resolve_hosts(placement, report)?;
@@ -442,7 +446,7 @@ fn check_host_ports(
                 return Err(report.error(
                     JsonPath::root().key("placement").key("replicaPortStart"),
                     format!("port clash on host `{host_name}`: {what} and {other} both use port {port}"),
-                    "move `replicaPortStart` (default 18080) to a range no other listener of the host uses",
+                    format!("move `replicaPortStart` (default {DEFAULT_REPLICA_PORT_START}) to a range no other listener of the host uses"),
                 ));
             }
         }
