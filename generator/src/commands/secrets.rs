@@ -93,6 +93,7 @@ pub fn run(root: &Path, action: CaAction) -> Result<ExitCode> {
         .iter()
         .filter_map(|s| s.file.rsplit('/').next())
         .collect();
+    refuse_a_secret_that_is_no_file(&dir, &names, &fleet.secrets_dir)?;
     refuse_a_new_auth_secret(&dir, &names, &fleet.secrets_dir)?;
     if action != CaAction::Rotate {
         refuse_a_silent_new_ca(&dir, &fleet.secrets_dir)?;
@@ -159,6 +160,33 @@ fn refuse_a_new_auth_secret(dir: &Path, secrets: &[&str], shown: &str) -> Result
         format!("restore it from the folder's backup; to rotate auth's secret, see docs/deploy.md, \"Rotating auth's secret\"; to start over with a new one anyway, write 48 random characters to {shown}/{AUTH_SECRET} yourself"),
     )
     .into())
+}
+
+/// A secret present in `dir` must be a regular file holding something: an empty one (cut short)
+/// fails its units once deployed, and a folder or a link (whose target, any file of this
+/// machine, would be uploaded as the secret) is none. Such a path is refused, not counted as
+/// present.
+fn refuse_a_secret_that_is_no_file(dir: &Path, names: &[&str], shown: &str) -> Result<()> {
+    for name in names {
+        let Ok(metadata) = std::fs::symlink_metadata(dir.join(name)) else {
+            continue;
+        };
+        let what = if metadata.is_symlink() {
+            "a symbolic link"
+        } else if metadata.is_dir() {
+            "a folder"
+        } else if metadata.len() == 0 {
+            "empty"
+        } else {
+            continue;
+        };
+        return Err(UsageError::new(
+            format!("{shown}/{name} is {what}: a secret is a file of its own holding it"),
+            format!("write the secret into {shown}/{name}, or remove it and run `stackr secrets` again for a new random one (for auth-secret, see docs/deploy.md, \"Rotating auth's secret\")"),
+        )
+        .into());
+    }
+    Ok(())
 }
 
 /// In a deployment that exists (it has a CA certificate, and no rotation under way), a missing CA

@@ -650,3 +650,39 @@ fn a_deleted_ca_key_is_not_replaced_silently() {
         ca
     );
 }
+
+/// A secret's file that holds nothing (cut short), a folder, or a link (to any file of the
+/// machine, whose content would be uploaded as the secret) counted as present: `stackr secrets`
+/// said every secret existed, and the units failed or ran on it once deployed. Each is refused,
+/// naming the file; nothing else is written.
+#[test]
+fn a_secret_that_is_no_file_with_content_is_refused() {
+    let project = project_in_git(&fixture_config("fleet"));
+    secrets(project.path(), &[]);
+    let deploy = project.path().join(DEPLOY);
+    let file = deploy.join("core-db-password");
+    let kept = std::fs::read_to_string(deploy.join("wallet-db-password")).unwrap();
+    let replace = |make: &dyn Fn(&Path)| {
+        std::fs::remove_file(&file)
+            .or_else(|_| std::fs::remove_dir(&file))
+            .unwrap();
+        make(&file);
+    };
+    let cases: [(&str, &dyn Fn(&Path)); 3] = [
+        ("empty", &|f| std::fs::write(f, "").unwrap()),
+        ("a folder", &|f| std::fs::create_dir(f).unwrap()),
+        ("a link", &|f| {
+            std::os::unix::fs::symlink("/etc/hostname", f).unwrap()
+        }),
+    ];
+    for (what, make) in cases {
+        replace(make);
+        let message = refusal(project.path());
+        assert!(message.contains("core-db-password"), "{what}: {message}");
+        assert_eq!(
+            std::fs::read_to_string(deploy.join("wallet-db-password")).unwrap(),
+            kept,
+            "{what}"
+        );
+    }
+}
