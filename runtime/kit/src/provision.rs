@@ -72,13 +72,13 @@ impl Provisioner {
             .contains(user_id)
     }
 
-    /// Makes sure `user_id` is provisioned; `cookie` is the caller's cookie header, forwarded to
-    /// auth unchanged as proof of the user.
     /// The flag auth's user object carries for this service (`hasCoreAccount`).
     pub(crate) fn account_flag(&self) -> &str {
         &self.account_flag
     }
 
+    /// Makes sure `user_id` is provisioned; `cookie` is the caller's cookie header, forwarded to
+    /// auth unchanged as proof of the user.
     pub async fn ensure(&self, user_id: &str, cookie: &str) -> Result<(), ProvisionError> {
         if self.remembered(user_id) {
             return Ok(());
