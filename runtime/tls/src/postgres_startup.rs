@@ -43,10 +43,10 @@ pub async fn first_connection(
             Ok(client) => return Ok(client),
             Err(e) if Instant::now() < deadline && !crate::refusal::refused_for_good(&e) => {
                 // With its causes: tokio-postgres's own words for what the server said are
-                // only "db error".
-                let error = crate::refusal::log_line(&e);
-                tracing::info!(%database, %error, "waiting for PostgreSQL");
-                last_refusal = Some(crate::refusal::full_message(&e));
+                // only "db error". Quoted (as `refusal::log_line` does), on one line.
+                let message = crate::refusal::full_message(&e);
+                tracing::info!(%database, error = ?message, "waiting for PostgreSQL");
+                last_refusal = Some(message);
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
             Err(e) => {
