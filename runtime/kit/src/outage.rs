@@ -51,20 +51,20 @@ impl Outage {
         let what = &self.what;
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         match (result, *state) {
-            (Err(error), None) => {
-                tracing::warn!(%error, "{what} failing");
-                *state = Some(Failing {
-                    last_failure: now,
-                    last_said: now,
-                });
-            }
-            (Err(error), Some(failing)) => {
-                let last_said = if now.duration_since(failing.last_said) >= SAID_AGAIN_AFTER {
-                    tracing::warn!(%error, "{what} still failing");
-                    now
-                } else {
-                    tracing::debug!(%error, "{what} still failing");
-                    failing.last_said
+            (Err(error), failing) => {
+                let last_said = match failing {
+                    None => {
+                        tracing::warn!(%error, "{what} failing");
+                        now
+                    }
+                    Some(f) if now.duration_since(f.last_said) >= SAID_AGAIN_AFTER => {
+                        tracing::warn!(%error, "{what} still failing");
+                        now
+                    }
+                    Some(f) => {
+                        tracing::debug!(%error, "{what} still failing");
+                        f.last_said
+                    }
                 };
                 *state = Some(Failing {
                     last_failure: now,
