@@ -14,16 +14,26 @@ pub struct Answer {
 }
 
 impl Answer {
+    /// The cookies the answer sets, in order (`name=value`, without their attributes).
+    pub fn cookies(&self) -> impl Iterator<Item = &str> {
+        self.headers.lines().filter_map(|l| {
+            let (header, value) = l.split_once(':')?;
+            let value = header
+                .eq_ignore_ascii_case("set-cookie")
+                .then(|| value.trim())?;
+            value.split(';').next()
+        })
+    }
+
     /// The first cookie the answer sets (`name=value`, without its attributes).
     pub fn first_cookie(&self) -> Option<&str> {
-        self.headers
-            .lines()
-            .find_map(|l| {
-                l.to_ascii_lowercase()
-                    .starts_with("set-cookie:")
-                    .then(|| l.split_once(':').expect("a header").1.trim())
-            })
-            .and_then(|v| v.split(';').next())
+        self.cookies().next()
+    }
+
+    /// The cookie `name` the answer sets (`name=value`, without its attributes).
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.cookies()
+            .find(|c| c.split_once('=').is_some_and(|(n, _)| n == name))
     }
 }
 

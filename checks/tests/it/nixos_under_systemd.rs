@@ -923,12 +923,7 @@ fn rotating_a_credential_needs_auths_units_restarted(d: &Deployment, cookie: &st
 /// The value of cookie `name` an answer sets (`name=value`).
 fn cookie_named(answer: &Answer, name: &str) -> String {
     answer
-        .headers
-        .lines()
-        .filter_map(|l| l.split_once(':'))
-        .filter(|(header, _)| header.eq_ignore_ascii_case("set-cookie"))
-        .filter_map(|(_, v)| v.trim().split(';').next())
-        .find(|c| c.starts_with(&format!("{name}=")))
+        .cookie(name)
         .unwrap_or_else(|| panic!("no {name} cookie: {answer:?}"))
         .to_owned()
 }
