@@ -98,11 +98,7 @@ pub async fn generate(
     // Written only while the session is live and the password the one checked, under a share
     // lock on the user's row: codes written after signing out everywhere (or a reset, a ban)
     // would be a second factor handed to a session that had ended.
-    let still = [
-        current_session::StillSo::SessionLive(&current.session.token),
-        current_session::StillSo::PasswordHash(&matched),
-    ];
-    if !current_session::still_so(&tx, &current.user.id, &still).await? {
+    if !super::still_confirmed(&tx, &current, &matched).await? {
         return Err(ApiError::unauthorized());
     }
     two_factor::set_backup_codes(&tx, &enrolment.row.id, &seal(&state, &codes)).await?;

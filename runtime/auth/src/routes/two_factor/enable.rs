@@ -38,11 +38,7 @@ pub async fn enable(
     // on the user's row: an enrolment must not land after a reset that ended this session (and
     // removed what it enrolled, `drop_if_enrolled_unverified`), nor miss a verification of the
     // address committed before it.
-    let still = [
-        current_session::StillSo::SessionLive(&current.session.token),
-        current_session::StillSo::PasswordHash(&matched),
-    ];
-    if !current_session::still_so(&tx, uid, &still).await? {
+    if !super::still_confirmed(&tx, &current, &matched).await? {
         return Err(ApiError::unauthorized());
     }
     // Replacing a verified enrolment would silently break the user's authenticator.
@@ -105,11 +101,7 @@ pub async fn disable(
     .await?;
     // Only while the session is live and the password the one checked: a reset (or a ban) that
     // landed after the password check ended this session and outranks the request.
-    let still = [
-        current_session::StillSo::SessionLive(&current.session.token),
-        current_session::StillSo::PasswordHash(&matched),
-    ];
-    if !current_session::still_so(&tx, uid, &still).await? {
+    if !super::still_confirmed(&tx, &current, &matched).await? {
         state.session_cache.invalidate_all();
         return Err(ApiError::unauthorized());
     }

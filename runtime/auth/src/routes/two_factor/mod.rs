@@ -103,6 +103,21 @@ async fn turned_off(tx: &impl deadpool_postgres::GenericClient, user_id: &str) -
     challenge::forget_trusted_devices(tx, user_id).await
 }
 
+/// Whether a change [`require_password`] confirmed may still be written, read in `tx` under a
+/// share lock on the user's row: the session it was asked with is live (and held until `tx`
+/// ends) and the stored password is still the one `matched`.
+pub(crate) async fn still_confirmed(
+    tx: &impl deadpool_postgres::GenericClient,
+    current: &crate::current_session::CurrentSession,
+    matched: &str,
+) -> ApiResult<bool> {
+    let still = [
+        crate::current_session::StillSo::SessionLive(&current.session.token),
+        crate::current_session::StillSo::PasswordHash(matched),
+    ];
+    crate::current_session::still_so(tx, &current.user.id, &still).await
+}
+
 /// Password re-check required by enable/disable/get-totp-uri/generate-backup-codes.
 pub(crate) async fn require_password(
     state: &AppState,
