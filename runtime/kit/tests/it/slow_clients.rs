@@ -259,7 +259,9 @@ async fn unfinished_upload(address: SocketAddr, size: usize, sent: usize) -> Tcp
         "POST /upload HTTP/1.1\r\nhost: x\r\ncontent-length: {size}\r\nconnection: close\r\n\r\n"
     );
     stream.write_all(head.as_bytes()).await.unwrap();
-    stream.write_all(&vec![b'x'; sent]).await.unwrap();
+    // A server whose budget is spent refuses the body, and may answer and close before all of it
+    // is written (a broken pipe here): what it answered is read from the stream after.
+    let _ = stream.write_all(&vec![b'x'; sent]).await;
     stream
 }
 
