@@ -83,7 +83,9 @@
 //!   (moved to the front of wait, no attempt counted) and their handler futures are dropped,
 //!   except a job in [`Job::blocking`] work, which cannot be stopped: it is left to finish and
 //!   complete here. Work a handler started with a bare `tokio::task::spawn_blocking` goes on
-//!   after its job is handed back, while another worker runs the job.
+//!   after its job is handed back, while another worker runs the job. With Redis gone, the
+//!   worker still stops a few seconds after the grace period (or after the blocking work): the
+//!   jobs it could not hand back stay active until a worker's stalled check moves them back.
 //!
 //! # Producer
 //!

@@ -34,6 +34,8 @@ pub(crate) struct ProcessorContext {
     pub hand_back: watch::Receiver<bool>,
     /// Set once a job is handed back for shutdown.
     pub handed_back: Arc<AtomicBool>,
+    /// How many jobs the shutdown lets finish their blocking work past its grace period.
+    pub finishing: watch::Sender<usize>,
     /// Where the lock renewal thread finds the jobs in flight.
     pub locks: ActiveLocks,
     pub lock_duration: Duration,
@@ -45,6 +47,22 @@ pub(crate) fn build(ctx: ProcessorContext) -> ProcessorFn {
         let ctx = ctx.clone();
         Box::pin(async move { process(&ctx, job).await })
     })
+}
+
+/// One job the shutdown waits for past its grace period, counted in `finishing` while it lives.
+struct Finishing<'a>(&'a watch::Sender<usize>);
+
+impl<'a> Finishing<'a> {
+    fn count(finishing: &'a watch::Sender<usize>) -> Self {
+        finishing.send_modify(|count| *count += 1);
+        Finishing(finishing)
+    }
+}
+
+impl Drop for Finishing<'_> {
+    fn drop(&mut self) {
+        self.0.send_modify(|count| *count -= 1);
+    }
 }
 
 /// The sweeps' fence (see `active_locks.rs`): counts of `job`'s children (four O(1) reads),
@@ -148,15 +166,15 @@ async fn process(
             // rather than with a spawned task: one less cross-thread hop per job.
             let mut running = CatchPanic::new(handler);
             let mut hand_back = ctx.hand_back.clone();
-            let mut left_to_finish = false;
+            let mut left_to_finish = None;
             let caught = loop {
                 tokio::select! {
                     caught = &mut running => break caught,
-                    _ = hand_back.wait_for(|give_back| *give_back), if !left_to_finish => {
+                    _ = hand_back.wait_for(|give_back| *give_back), if left_to_finish.is_none() => {
                         if blocking.any() {
                             // Handed back, the job would run elsewhere while this work goes on.
                             info!(job_id, job_name, "shutdown grace period over: job left to finish its blocking work, which cannot be stopped");
-                            left_to_finish = true;
+                            left_to_finish = Some(Finishing::count(&ctx.finishing));
                             continue;
                         }
                         // bullmq-official answers a processor's RateLimited error by moving the

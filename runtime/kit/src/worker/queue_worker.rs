@@ -32,6 +32,16 @@ const DRAIN_DELAY_SECS: u64 = 5;
 /// During a longer outage bullmq-official logs each failed try, one a second.
 const FETCH_RETRY_DELAY: Duration = Duration::from_secs(1);
 
+/// How long the shutdown waits, once its grace period is over and no job is left to finish its
+/// blocking work, for bullmq-official's last Redis calls (handing jobs back, recording the last
+/// completions). A Redis that answers takes milliseconds; one that is gone would hold the stop
+/// for as long as bullmq-official's client keeps trying (about 30 s), past a service manager's
+/// stop timeout.
+const LAST_CALLS_LIMIT: Duration = Duration::from_secs(5);
+
+/// How long the shutdown's wake-ups of another worker (best effort) may take.
+const WAKE_UP_LIMIT: Duration = Duration::from_secs(1);
+
 /// A started bullmq-official worker with its event drain.
 pub(crate) struct QueueWorker {
     pub(crate) worker: Arc<bullmq::Worker>,
@@ -40,6 +50,8 @@ pub(crate) struct QueueWorker {
     hand_back: watch::Sender<bool>,
     /// Set by the processor when it hands a job back.
     handed_back: Arc<AtomicBool>,
+    /// Jobs left to finish their blocking work past the grace period (see the processor).
+    finishing: watch::Sender<usize>,
     events: JoinHandle<()>,
     /// Stops with the worker (when this is dropped, after shutdown).
     _lock_renewal: LockRenewal,
@@ -56,6 +68,7 @@ pub(crate) async fn start(
     let lock_renewal = lock_renewal::start(&config, locks.clone()).await?;
     let (hand_back, hand_back_rx) = watch::channel(false);
     let handed_back = Arc::new(AtomicBool::new(false));
+    let finishing = watch::Sender::new(0);
     let processor = processor::build(ProcessorContext {
         handlers: handlers.clone(),
         queue: queue.queue.clone(),
@@ -63,6 +76,7 @@ pub(crate) async fn start(
         conn: conn.clone(),
         hand_back: hand_back_rx,
         handed_back: handed_back.clone(),
+        finishing: finishing.clone(),
         locks: locks.clone(),
         lock_duration: config.lock_duration,
     });
@@ -107,6 +121,7 @@ pub(crate) async fn start(
         conn,
         hand_back,
         handed_back,
+        finishing,
         events,
         _lock_renewal: lock_renewal,
     })
@@ -135,21 +150,23 @@ impl QueueWorker {
             "{}:{}:marker",
             self.config.queue.prefix, self.config.queue.queue
         );
-        let mut conn = self.conn.clone();
-        let grace_marker = marker.clone();
-        let mut grace_timer = std::pin::pin!(async move {
-            // The fetch loop may sit in BZPOPMIN on the marker for up to DRAIN_DELAY_SECS: woken,
-            // it sees that it is closing; another worker that wakes instead just finds nothing.
-            wake_a_waiting_worker(&mut conn, &grace_marker).await;
-            tokio::time::sleep(grace).await;
-        });
+        // The fetch loop may sit in BZPOPMIN on the marker for up to DRAIN_DELAY_SECS: woken,
+        // it sees that it is closing; another worker that wakes instead just finds nothing. The
+        // wake-up runs beside the grace period, which is the operator's to set.
+        let mut wake_up = std::pin::pin!(wake_a_waiting_worker(self.conn.clone(), marker.clone()));
+        let mut grace_timer = std::pin::pin!(tokio::time::sleep(grace));
+        let mut last_calls_over = std::pin::pin!(last_calls_over(
+            self.hand_back.subscribe(),
+            self.finishing.subscribe()
+        ));
 
         // `biased`: close is polled first, so the worker is flagged as closing before the wake-up.
-        let mut grace_over = false;
+        let (mut woken, mut grace_over) = (false, false);
         let closed = loop {
             tokio::select! {
                 biased;
                 result = &mut close => break result,
+                _ = &mut wake_up, if !woken => woken = true,
                 _ = &mut grace_timer, if !grace_over => {
                     grace_over = true;
                     let still_running = self.worker.active_count().await;
@@ -159,6 +176,16 @@ impl QueueWorker {
                     }
                     let _ = self.hand_back.send(true);
                 }
+                _ = &mut last_calls_over => {
+                    let left_active = self.worker.active_count().await;
+                    warn!(
+                        left_active,
+                        limit_ms = LAST_CALLS_LIMIT.as_millis() as u64,
+                        "Redis did not answer: could not hand the jobs back or record their end; \
+                         they stay active until a worker's stalled check moves them back to wait"
+                    );
+                    break Ok(());
+                }
             }
         };
         closed?;
@@ -167,7 +194,7 @@ impl QueueWorker {
         // closing fetch loop may have taken the marker of a job added meanwhile (Redis gives a
         // marker to the client that has waited longest). Either would wait until another
         // worker's blocking read ends.
-        wake_a_waiting_worker(&mut self.conn.clone(), &marker).await;
+        wake_a_waiting_worker(self.conn.clone(), marker).await;
         let handed_back = self.handed_back.load(Ordering::Acquire);
         // The event task ends on the `Closed` event; don't let a stuck one hold the process.
         let _ = tokio::time::timeout(Duration::from_secs(1), &mut self.events).await;
@@ -183,13 +210,26 @@ impl QueueWorker {
 /// Adds the "jobs available" marker (member "0", score 0, what every add writes), which ends
 /// one worker's BZPOPMIN on `marker`. Best effort: without it that worker still looks again when
 /// its blocking read ends.
-async fn wake_a_waiting_worker(conn: &mut redis::aio::ConnectionManager, marker: &str) {
-    let _: Result<(), _> = redis::cmd("ZADD")
-        .arg(marker)
-        .arg(0)
-        .arg("0")
-        .query_async(conn)
-        .await;
+async fn wake_a_waiting_worker(mut conn: redis::aio::ConnectionManager, marker: String) {
+    let mut zadd = redis::cmd("ZADD");
+    zadd.arg(marker).arg(0).arg("0");
+    let _ = tokio::time::timeout(WAKE_UP_LIMIT, zadd.query_async::<()>(&mut conn)).await;
+}
+
+/// Ends [`LAST_CALLS_LIMIT`] after the grace period is over and no job is left to finish its
+/// blocking work (counted anew if one is left to finish meanwhile).
+async fn last_calls_over(
+    mut grace_over: watch::Receiver<bool>,
+    mut finishing: watch::Receiver<usize>,
+) {
+    let _ = grace_over.wait_for(|over| *over).await;
+    loop {
+        let _ = finishing.wait_for(|count| *count == 0).await;
+        tokio::time::sleep(LAST_CALLS_LIMIT).await;
+        if !finishing.has_changed().unwrap_or(false) {
+            return;
+        }
+    }
 }
 
 /// How long events are left to gather after one arrived. Draining in batches instead of awaiting

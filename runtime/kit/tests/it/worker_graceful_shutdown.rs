@@ -174,6 +174,45 @@ async fn jobs_still_running_after_the_grace_period_are_handed_back_and_run_next(
     }
 }
 
+/// Redis gone while a job runs (its server crashed, its host went down): the worker cannot hand
+/// the job back, and says so. It still stops soon after its grace period, well inside a service
+/// manager's stop timeout, instead of waiting for its client to give up; the job stays active in
+/// Redis, where the next worker's stalled check takes it back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_redis_gone_a_job_not_handed_back_does_not_hold_the_stop() {
+    let QueuedWork {
+        _redis: mut redis,
+        _producer,
+        queue,
+        conn,
+        ids,
+    } = queued_work(1, 60_000).await;
+    let env = [
+        ("WORKER_CONCURRENCY", "1"),
+        ("WORKER_SHUTDOWN_GRACE_MS", "300"),
+        ("RUST_LOG", "info"),
+    ];
+    let mut child = fixture_command(&queue, &env)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until_started(&conn, &ids, 1, Duration::from_secs(60), "the job running").await;
+    redis.kill();
+    let (status, signalled) = sigterm_and_wait(&mut child, Duration::from_secs(120));
+    let took = signalled.elapsed();
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut log).unwrap();
+    assert!(status.success(), "worker exited with {status}:\n{log}");
+    assert!(
+        took < Duration::from_secs(10),
+        "the stop took {took:?}:\n{log}"
+    );
+    assert!(
+        log.contains("could not hand") && log.contains("stalled check"),
+        "the log says the job was not handed back and what becomes of it:\n{log}"
+    );
+}
+
 /// A prioritized job handed back goes to the queue's priority set, which by itself wakes no
 /// worker: another worker already waiting for jobs takes it at once, not when its wait ends.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -289,7 +328,9 @@ async fn a_job_in_blocking_work_at_the_end_of_the_grace_period_finishes_there() 
                 let done = job
                     .blocking(move || {
                         started.notify_one();
-                        std::thread::sleep(Duration::from_secs(2));
+                        // Past the grace period by more than the shutdown then gives its last
+                        // Redis calls (5 s), which must not count this work.
+                        std::thread::sleep(Duration::from_secs(7));
                         first_runs.fetch_add(1, Ordering::SeqCst) + 1
                     })
                     .await?;
