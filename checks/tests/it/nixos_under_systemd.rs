@@ -928,10 +928,11 @@ fn cookie_named(answer: &Answer, name: &str) -> String {
         .to_owned()
 }
 
-/// The TOTP code of the `secret=` in `uri`, `steps` 30-second steps from now (auth takes one step
-/// either side, each once per user; near a step's end the next one is waited for, as the code
-/// may arrive in it).
-fn totp_code(uri: &str, steps: i64) -> String {
+/// The TOTP code of the `secret=` in `uri` for the step `steps` 30-second steps from now, and
+/// that step's number. Auth takes one step either side of its own, each once per user: a code
+/// of a step the user already spent is refused. Near a step's end the next one is waited for, as
+/// the code may arrive in it.
+fn totp_code(uri: &str, steps: i64) -> (String, u64) {
     let secret = url::Url::parse(uri)
         .unwrap()
         .query_pairs()
@@ -949,34 +950,107 @@ fn totp_code(uri: &str, steps: i64) -> String {
     if left <= 10 {
         std::thread::sleep(Duration::from_secs(left + 1));
     }
-    let at = stackr_auth::totp::now_secs() as i64 + steps * period as i64;
-    stackr_auth::totp::code_at(&key, at as u64)
+    let at = (stackr_auth::totp::now_secs() as i64 + steps * period as i64) as u64;
+    (stackr_auth::totp::code_at(&key, at), at / period)
+}
+
+/// A user with two-factor on, and the session its enrolment ended with.
+struct TwoFactorUser {
+    email: String,
+    password: String,
+    /// The enrolment's `otpauth://` URI.
+    uri: String,
+    session: String,
+    /// The last TOTP step the user spent.
+    spent_step: std::cell::Cell<u64>,
+}
+
+impl Deployment {
+    /// A POST to auth as a browser on auth's own page sends it.
+    fn post_to_auth(&self, path: &str, cookie: Option<&str>, body: Value) -> Answer {
+        let origin = self.system["stackr"]["auth"]["baseUrl"].as_str().unwrap();
+        let mut headers = vec![("origin", origin)];
+        headers.extend(cookie.map(|c| ("cookie", c)));
+        self.http(
+            "POST",
+            &self.url(&self.auth().name, path),
+            &headers,
+            Some(&body.to_string()),
+        )
+    }
+
+    /// Signs `user` in with the TOTP code of the first step it has not spent (waiting for it to
+    /// be in reach) and checks that its enrolment is then sealed with secret `version`; the
+    /// session cookie.
+    fn sign_in_with_two_factor(&self, user: &TwoFactorUser, version: &str) -> String {
+        let credentials = serde_json::json!({ "email": user.email, "password": user.password });
+        let answer = self.post_to_auth("/api/auth/sign-in/email", None, credentials);
+        assert!(
+            answer.status == 200 && answer.body.contains("\"twoFactorRedirect\":true"),
+            "signing in: {answer:?}"
+        );
+        let pending = cookie_named(&answer, "better-auth.two_factor");
+        let period = stackr_auth::totp::PERIOD;
+        let ahead = loop {
+            let ahead = (user.spent_step.get() + 1) as i64
+                - (stackr_auth::totp::now_secs() / period) as i64;
+            if ahead <= 1 {
+                break ahead.max(0);
+            }
+            std::thread::sleep(Duration::from_secs(period));
+        };
+        let (code, step) = totp_code(&user.uri, ahead);
+        user.spent_step.set(step);
+        let answer = self.post_to_auth(
+            "/api/auth/two-factor/verify-totp",
+            Some(&pending),
+            serde_json::json!({ "code": code }),
+        );
+        assert_eq!(answer.status, 200, "the second factor: {answer:?}");
+        let sealed = self
+            .psql(
+                "auth",
+                "auth",
+                "auth",
+                &format!(
+                    "SELECT t.secret FROM \"twoFactor\" t JOIN \"user\" u ON u.id = t.\"userId\" WHERE u.email = '{}'",
+                    user.email
+                ),
+            )
+            .unwrap();
+        assert!(
+            sealed.starts_with(&format!("$ba${version}$")),
+            "the enrolment after signing in: {sealed}"
+        );
+        cookie_named(&answer, "better-auth.session_token")
+    }
+
+    /// Whether auth and core take `session` as a signed-in user's.
+    fn signed_in(&self, session: &str) -> Result<(), String> {
+        let answer = self.session(session);
+        if !(answer.status == 200 && answer.body.contains("\"user\"")) {
+            return Err(format!("auth: {answer:?}"));
+        }
+        let me = self.get("core", "/me", Some(session));
+        if me.status != 200 {
+            return Err(format!("core: {me:?}"));
+        }
+        Ok(())
+    }
 }
 
 /// docs/deploy.md, "Rotating auth's secret": a versioned secrets file (`1:…`) given to auth by a
 /// deploy, then a line `2:…` and auth's API units restarted. Sessions from before each step stay
 /// signed in, a two-factor user still signs in with the enrolment made before, and it is
-/// re-sealed with the newest version.
-fn rotating_auths_secret_keeps_sessions_and_two_factor(d: &mut Deployment, cookie: &str) {
-    let origin = d.system["stackr"]["auth"]["baseUrl"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let post = |d: &Deployment, path: &str, cookie: Option<&str>, body: Value| {
-        let mut headers = vec![("origin", origin.as_str())];
-        headers.extend(cookie.map(|c| ("cookie", c)));
-        d.http(
-            "POST",
-            &d.url(&d.auth().name, path),
-            &headers,
-            Some(&body.to_string()),
-        )
-    };
+/// re-sealed with the newest version. The two-factor user, for the old secret's retirement.
+fn rotating_auths_secret_keeps_sessions_and_two_factor(
+    d: &mut Deployment,
+    cookie: &str,
+) -> TwoFactorUser {
     let email = format!("two-factor-{}@example.com", random_secret(8).to_lowercase());
     let password = random_secret(24);
     let (signed_up, _) = d.sign_up(&email, &password);
-    let enabled = post(
-        d,
+    let enabled = d.post_to_auth(
         "/api/auth/two-factor/enable",
         Some(&signed_up),
         serde_json::json!({ "password": password }),
@@ -986,64 +1060,28 @@ fn rotating_auths_secret_keeps_sessions_and_two_factor(d: &mut Deployment, cooki
         .as_str()
         .unwrap()
         .to_owned();
-    let verified = post(
-        d,
+    let (code, spent_step) = totp_code(&uri, -1);
+    let verified = d.post_to_auth(
         "/api/auth/two-factor/verify-totp",
         Some(&signed_up),
-        serde_json::json!({ "code": totp_code(&uri, -1) }),
+        serde_json::json!({ "code": code }),
     );
     assert_eq!(
         verified.status, 200,
         "completing the enrolment: {verified:?}"
     );
-    let two_factor_session = cookie_named(&verified, "better-auth.session_token");
-    // Each sign-in takes a later TOTP step than the one before.
-    let signs_in_with_two_factor = |d: &Deployment, step: i64, version: &str| {
-        let answer = post(
-            d,
-            "/api/auth/sign-in/email",
-            None,
-            serde_json::json!({ "email": email, "password": password }),
-        );
-        assert!(
-            answer.status == 200 && answer.body.contains("\"twoFactorRedirect\":true"),
-            "signing in: {answer:?}"
-        );
-        let pending = cookie_named(&answer, "better-auth.two_factor");
-        let answer = post(
-            d,
-            "/api/auth/two-factor/verify-totp",
-            Some(&pending),
-            serde_json::json!({ "code": totp_code(&uri, step) }),
-        );
-        assert_eq!(answer.status, 200, "the second factor: {answer:?}");
-        let sealed = d
-            .psql(
-                "auth",
-                "auth",
-                "auth",
-                &format!(
-                    "SELECT t.secret FROM \"twoFactor\" t JOIN \"user\" u ON u.id = t.\"userId\" WHERE u.email = '{email}'"
-                ),
-            )
-            .unwrap();
-        assert!(
-            sealed.starts_with(&format!("$ba${version}$")),
-            "the enrolment after signing in: {sealed}"
-        );
+    let user = TwoFactorUser {
+        email,
+        password,
+        uri,
+        session: cookie_named(&verified, "better-auth.session_token"),
+        spent_step: spent_step.into(),
     };
     let still_signed_in = |d: &Deployment, what: &str| {
-        for session in [cookie, two_factor_session.as_str()] {
-            let answer = d.session(session);
-            assert!(
-                answer.status == 200 && answer.body.contains("\"user\""),
-                "a session from before {what}: {answer:?}"
-            );
-            let me = d.get("core", "/me", Some(session));
-            assert_eq!(
-                me.status, 200,
-                "core, with a session from before {what}: {me:?}"
-            );
+        for session in [cookie, user.session.as_str()] {
+            if let Err(why) = d.signed_in(session) {
+                panic!("a session from before {what}: {why}");
+            }
         }
     };
 
@@ -1068,7 +1106,7 @@ fn rotating_auths_secret_keeps_sessions_and_two_factor(d: &mut Deployment, cooki
     );
     every_unit_is_active_through_its_readiness_notification(d);
     still_signed_in(d, "the versioned secret");
-    signs_in_with_two_factor(d, 0, "1");
+    d.sign_in_with_two_factor(&user, "1");
 
     let output = d
         .machine
@@ -1084,7 +1122,39 @@ fn rotating_auths_secret_keeps_sessions_and_two_factor(d: &mut Deployment, cooki
     ));
     every_unit_is_active_through_its_readiness_notification(d);
     still_signed_in(d, "version 2");
-    signs_in_with_two_factor(d, 1, "2");
+    d.sign_in_with_two_factor(&user, "2");
+    user
+}
+
+/// docs/deploy.md: the first secret retired (`stackr.auth.secretFile = null`) by a deploy once the
+/// secrets file holds the newer ones. Sessions signed with it alone end; the two-factor user,
+/// whose enrolment is sealed with version 2, still signs in, and that session is good at core.
+fn retiring_auths_first_secret_ends_what_it_alone_signed(
+    d: &mut Deployment,
+    signed_with_it: &[&str],
+    user: &TwoFactorUser,
+) {
+    let host = format!(
+        "{{ imports = [ ({}) ]; stackr.auth.secretFile = null; }}",
+        d.host
+    );
+    let restarted = d.deploy(host);
+    let api = format!("stackr-{}-api.service", d.auth().name);
+    assert!(
+        restarted.contains(&api),
+        "the deploy restarted {restarted:?}"
+    );
+    every_unit_is_active_through_its_readiness_notification(d);
+    for session in signed_with_it {
+        assert!(
+            d.signed_in(session).is_err(),
+            "a session signed with the retired secret is still signed in"
+        );
+    }
+    let session = d.sign_in_with_two_factor(user, "2");
+    if let Err(why) = d.signed_in(&session) {
+        panic!("a session signed after the retirement: {why}");
+    }
 }
 
 /// One service's PostgreSQL stopped: that service goes down with it, every other keeps serving.
@@ -1258,9 +1328,15 @@ fn the_nixos_units_run_under_a_real_systemd() {
     rotating_a_services_passwords_keeps_it_serving(&d, &cookie, &user_id);
     a_password_rotation_restarting_one_unit_fails_clearly_and_recovers(&d, &cookie);
     rotating_a_credential_needs_auths_units_restarted(&d, &cookie);
-    rotating_auths_secret_keeps_sessions_and_two_factor(&mut d, &cookie);
+    let two_factor_user = rotating_auths_secret_keeps_sessions_and_two_factor(&mut d, &cookie);
     a_stopped_database_leaves_the_others_serving(&d, &cookie, &user_id);
     a_reboot_keeps_users_sessions_and_queued_jobs(&d, &cookie, &user_id);
+    // After every step that uses these sessions: they end here.
+    retiring_auths_first_secret_ends_what_it_alone_signed(
+        &mut d,
+        &[&cookie, &two_factor_user.session],
+        &two_factor_user,
+    );
     a_deploy_moving_the_admin_page_rebinds_its_socket(&mut d);
     stores_failing_their_first_starts_at_boot_leave_no_unit_down(&d);
 }
