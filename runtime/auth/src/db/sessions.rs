@@ -132,12 +132,7 @@ async fn wait_for_sessions_being_issued(
     client: &impl GenericClient,
     user_id: &str,
 ) -> Result<(), tokio_postgres::Error> {
-    client
-        .execute(
-            r#"select 1 from "user" where "id" = $1 for no key update"#,
-            &[&user_id],
-        )
-        .await?;
+    super::users::hold_for_writing(client, user_id).await?;
     Ok(())
 }
 

@@ -188,6 +188,26 @@ pub async fn set_two_factor_enabled(
     Ok(())
 }
 
+/// Takes the user's row for writing (`for no key update`), held until the transaction ends: it
+/// waits for every share lock on the row (`current_session::still_so`'s) to be let go, and makes
+/// every later one wait. A transaction that writes the row after checking under `still_so`'s
+/// lock takes this first: holding the row only shared, it would wait to write it for every other
+/// share lock to go while holding its own and what it wrote before, and two of them, or one and
+/// another sharing the row that waits for what the first wrote (`generate-backup-codes` for the
+/// enrolment `verify-totp` marks verified), deadlock. `false` when there is no such user.
+pub async fn hold_for_writing(
+    tx: &impl GenericClient,
+    id: &str,
+) -> Result<bool, tokio_postgres::Error> {
+    Ok(tx
+        .execute(
+            r#"select 1 from "user" where "id" = $1 for no key update"#,
+            &[&id],
+        )
+        .await?
+        == 1)
+}
+
 /// Waits for (then holds until the transaction ends) the lock every admin action and the
 /// `set-role` CLI take, so that they run one at a time: admins are counted one change at a
 /// time, and an action reads its admin after the ban or new role of the one before.

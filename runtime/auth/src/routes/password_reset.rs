@@ -186,13 +186,7 @@ pub async fn reset(
     // The user's row first, held until the reset is whole: a sign-in or an enrolment checked
     // against the old state (`current_session::still_so`) either commits before the reset,
     // which then ends or removes what it made, or sees all of the reset.
-    let locked = tx
-        .execute(
-            r#"select 1 from "user" where "id" = $1 for no key update"#,
-            &[&user_id],
-        )
-        .await?;
-    if locked == 0 {
+    if !users::hold_for_writing(&tx, &user_id).await? {
         return Err(invalid());
     }
     accounts::set_credential_password(&tx, &user_id, &hash).await?;

@@ -44,4 +44,5 @@ mod startup_wait;
 mod two_factor;
 mod two_factor_after_reset;
 mod two_factor_otp;
+mod two_factor_races;
 mod user_fields;

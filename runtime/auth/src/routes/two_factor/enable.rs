@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::body::{Body, JsonBody};
 use crate::client_ip::ClientIp;
 use crate::current_session;
-use crate::db::two_factor;
+use crate::db::{two_factor, users};
 use crate::error::{ApiError, ApiResult};
 use crate::error_codes;
 use crate::respond;
@@ -94,11 +94,7 @@ pub async fn disable(
     let tx = client.transaction().await?;
     // The row the update below changes, locked first: two disables of one user would otherwise
     // both hold it shared and deadlock on the update.
-    tx.execute(
-        r#"select 1 from "user" where "id" = $1 for no key update"#,
-        &[uid],
-    )
-    .await?;
+    users::hold_for_writing(&tx, uid).await?;
     // Only while the session is live and the password the one checked: a reset (or a ban) that
     // landed after the password check ended this session and outranks the request.
     if !super::still_confirmed(&tx, &current, &matched).await? {

@@ -103,8 +103,13 @@ async fn verify(
         }
         let uid = &current.user.id;
         let tx = client.transaction().await?;
-        // Turned on only while the session is live, under a share lock on the user's row: a reset
-        // that ended this session, and removed the enrolment if the address was not verified
+        // The user's row, which turning it on writes, taken first, before the enrolment's, as
+        // `disable` takes them: holding only a share lock on it while writing the enrolment, this
+        // deadlocked with a `generate-backup-codes` (or an `enable`) that held it shared too and
+        // waited for the enrolment.
+        users::hold_for_writing(&tx, uid).await?;
+        // Turned on only while the session is live, read under that lock: a reset that ended
+        // this session, and removed the enrolment if the address was not verified
         // (`drop_if_enrolled_unverified`), must not be followed by turning it on after all.
         let live = [current_session::StillSo::SessionLive(
             &current.session.token,
