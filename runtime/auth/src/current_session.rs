@@ -189,13 +189,7 @@ pub async fn still_so(
 ) -> ApiResult<bool> {
     // The lock first, in a statement of its own: the reads below then see whatever a reset or a
     // ban committed before it was granted.
-    let locked = tx
-        .execute(
-            r#"select 1 from "user" where "id" = $1 for share"#,
-            &[&user_id],
-        )
-        .await?;
-    if locked == 0 {
+    if !sessions::hold_user_while_issuing(tx, user_id).await? {
         return Ok(false);
     }
     let row = tx

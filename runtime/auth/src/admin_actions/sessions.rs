@@ -121,6 +121,13 @@ pub async fn impersonate(
         // plugin: an empty 401).
         return Err(ApiError::empty(axum::http::StatusCode::UNAUTHORIZED));
     }
+    // The user's row too, held until the impersonation is written: a reset of their password (or
+    // their signing out everywhere), which ends all their sessions, waits for it and ends it with
+    // them, or came first. The session's reference to the row alone does not make the reset wait:
+    // an impersonation written while one ran, committed after its delete, outlived it.
+    if !sessions::hold_user_while_issuing(&tx, user_id).await? {
+        return Err(super::user_not_found());
+    }
     let token = crate::ids::new_session_token();
     let session = sessions::insert(
         &tx,

@@ -136,6 +136,25 @@ async fn wait_for_sessions_being_issued(
     Ok(())
 }
 
+/// Holds the user's row shared until the transaction ends, for one that writes a session in
+/// their name (or anything else that must not outlive the end of their sessions,
+/// `current_session::still_so`): everything that ends all the user's sessions waits for it before
+/// deleting them ([`delete_all_for_user`], [`delete_others`]), so what it writes is committed
+/// first and ended with them, or written after they were. A session's reference to the row (its
+/// foreign key) alone does not make them wait. `false` when there is no such user.
+pub async fn hold_user_while_issuing(
+    tx: &impl GenericClient,
+    user_id: &str,
+) -> Result<bool, tokio_postgres::Error> {
+    Ok(tx
+        .execute(
+            r#"select 1 from "user" where "id" = $1 for share"#,
+            &[&user_id],
+        )
+        .await?
+        == 1)
+}
+
 /// Ends every session of the user, and with them every credential a base service derived from
 /// one (device sessions): the user's credential epoch moves on. The impersonations the user runs
 /// as an admin end too: they are that admin's sessions, in another user's name. (BetterAuth ends

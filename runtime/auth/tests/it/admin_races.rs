@@ -1,6 +1,8 @@
 //! Admin actions that overlap, or that change what another admin's session may do: every admin
 //! action runs after the others under way and reads its actor again, so a ban, a removal or a new
-//! role decides what comes after it; an impersonation never becomes an admin's session.
+//! role decides what comes after it; an impersonation never becomes an admin's session, and one
+//! under way holds the admin's row and the user's, so what ends either's sessions meanwhile ends
+//! it too.
 
 use crate::common;
 
@@ -214,5 +216,59 @@ async fn an_admin_signing_out_everywhere_keeps_no_impersonation_started_meanwhil
     assert_eq!(
         server.psql(r#"select count(*) from "session" where "impersonatedBy" is not null"#),
         "0"
+    );
+}
+
+/// A user who resets their password while an admin's `impersonate-user` of them is under way
+/// (held at its audit entry, its session written) keeps no impersonation: the reset, which ends
+/// all the user's sessions, waits for the impersonation, which holds the user's row, and ends it
+/// with them. The session's reference to the row alone did not make the reset wait: it ended the
+/// sessions without the uncommitted impersonation, which then acted as the user for its hour.
+#[tokio::test]
+async fn a_password_reset_keeps_no_impersonation_started_while_it_ran() {
+    let server = uncached().await;
+    let mut root = server.admin("Root", "root@example.com").await;
+    let (_uma, uma_id) = signed_up(&server, "Uma", "uma@example.com").await;
+    let token = server.reset_token("uma@example.com", 1).await;
+
+    let holder = hold_audit_entries(&server).await;
+    let impersonation = tokio::spawn(async move {
+        let r = root
+            .post(
+                "/api/auth/admin/impersonate-user",
+                json!({"userId": uma_id}),
+            )
+            .await;
+        (r.status, root)
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    until_waiting_for_locks(&holder, 1, deadline, "the impersonation never waited").await;
+    let mut owner = server.client();
+    let mut reset = tokio::spawn(async move {
+        owner
+            .post(
+                "/api/auth/reset-password",
+                json!({"newPassword": "owner-password-1", "token": token}),
+            )
+            .await
+    });
+    // The reset waits for the impersonation; one that does not ends Uma's sessions at once,
+    // the impersonation's not yet committed, and answers before the holder lets go.
+    let answered = tokio::select! {
+        reset = &mut reset => Some(reset.unwrap()),
+        () = until_waiting_for_locks(&holder, 2, deadline, "the reset never waited") => None,
+    };
+    holder.batch_execute("commit").await.unwrap();
+    let reset = match answered {
+        Some(reset) => reset,
+        None => reset.await.unwrap(),
+    };
+    let (started, mut root) = impersonation.await.unwrap();
+    assert_eq!(reset.status, 200, "reset: {}", reset.text);
+    assert_eq!(started, 200);
+    assert_eq!(
+        root.session().await,
+        json!(null),
+        "the impersonation outlived the reset"
     );
 }
