@@ -233,17 +233,27 @@ fn out_of_range_integer(message: &str) -> Option<String> {
         .strip_prefix("invalid type: floating point `")
         .or_else(|| message.strip_prefix("invalid value: integer `"))?;
     let (value, expected) = rest.split_once("`, expected ")?;
-    let max = match expected {
+    Some(format!("`{value}` is not {}", whole_numbers(expected)?))
+}
+
+/// How a message names the values of a field of an unsigned integer type.
+const WHOLE_NUMBER: &str = "a whole number";
+
+/// The values of the unsigned integer type serde names (`u16`), in JSON's words: the user writes
+/// numbers, not Rust types.
+fn whole_numbers(rust_type: &str) -> Option<String> {
+    let max = match rust_type {
         "u16" => u64::from(u16::MAX),
         "u32" => u64::from(u32::MAX),
         "u64" | "usize" => u64::MAX,
         _ => return None,
     };
-    Some(format!("`{value}` is not a whole number from 0 to {max}"))
+    Some(format!("{WHOLE_NUMBER} from 0 to {max}"))
 }
 
 /// serde's "invalid type: sequence, expected struct ServiceConfig" in JSON's words: an array
-/// for a sequence, an object for a map or a struct (whose Rust name means nothing to the user).
+/// for a sequence, an object for a map or a struct (whose Rust name means nothing to the user),
+/// the range of whole numbers for an unsigned integer type (`u16`).
 fn in_json_terms(message: &str) -> Option<String> {
     let rest = message.strip_prefix("invalid type: ")?;
     // From the end: a string found quotes the value, which may hold the separator.
@@ -254,12 +264,21 @@ fn in_json_terms(message: &str) -> Option<String> {
         other => other,
     };
     let expected = match expected {
-        "a sequence" => "an array",
-        "a map" => "an object",
-        other if other.starts_with("struct ") => "an object",
-        other => other,
+        "a sequence" => "an array".to_owned(),
+        "a map" => "an object".to_owned(),
+        other if other.starts_with("struct ") => "an object".to_owned(),
+        other => whole_numbers(other).unwrap_or_else(|| other.to_owned()),
     };
     Some(format!("invalid type: {found}, expected {expected}"))
+}
+
+/// Whether `message` (in JSON's words) says a number field holds a string that is a number
+/// (`"8888"`): written in quotes, which JSON reads as text.
+fn a_quoted_number(message: &str) -> bool {
+    message
+        .strip_prefix("invalid type: string \"")
+        .and_then(|rest| rest.split_once(&format!("\", expected {WHOLE_NUMBER}")))
+        .is_some_and(|(value, _)| serde_json::from_str::<serde_json::Number>(value).is_ok())
 }
 
 /// What to do about a value of the wrong type.
@@ -292,6 +311,9 @@ fn describe(err: &serde_json::Error) -> (String, String) {
         }
         Category::Data if message.starts_with("duplicate key") => {
             "keep one of the two: a key may appear once in an object"
+        }
+        Category::Data if a_quoted_number(&message) => {
+            "write the number without quotes; stackr.schema.json describes each field"
         }
         Category::Data => WRONG_TYPE_HELP,
         Category::Io => "check that the file is readable",
@@ -449,6 +471,41 @@ mod tests {
         ] {
             let report = report(text);
             assert!(report.contains(said), "{text}: {report}");
+        }
+    }
+
+    /// A number field given another JSON type was said in serde's words, the Rust type the value
+    /// is read into (`expected u16`); it is said as the range of whole numbers the field takes,
+    /// at the field, and a number written as a string is told to lose its quotes.
+    #[test]
+    fn a_number_field_of_another_type_names_the_numbers_it_takes() {
+        for (field, value, said, help) in [
+            (
+                "port",
+                "\"8888\"",
+                "invalid type: string \"8888\", expected a whole number from 0 to 65535",
+                "write the number without quotes",
+            ),
+            (
+                "port",
+                "true",
+                "invalid type: boolean `true`, expected a whole number from 0 to 65535",
+                "change the value to the expected type",
+            ),
+            (
+                "workerConcurrency",
+                "\"ten\"",
+                "invalid type: string \"ten\", expected a whole number from 0 to 4294967295",
+                "change the value to the expected type",
+            ),
+        ] {
+            let text = format!(
+                "{{\n  \"name\": \"shop\",\n  \"services\": [ {{ \"name\": \"auth\", \"kind\": \"auth\", \"{field}\": {value} }} ]\n}}\n"
+            );
+            let error = parse_config(Path::new("stackr.config.json"), &text).unwrap_err();
+            assert_eq!(error.path.to_string(), format!("services[0].{field}"));
+            assert_eq!(error.message, said, "{value}");
+            assert!(error.help.starts_with(help), "{value}: {}", error.help);
         }
     }
 
