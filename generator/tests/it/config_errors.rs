@@ -681,6 +681,23 @@ fn a_config_that_is_not_utf8_is_named_with_its_first_bad_byte() {
     );
 }
 
+/// A lone surrogate escape was said in serde's words ("lone leading surrogate in hex escape"),
+/// as a syntax error; the escape is named at its place, with what to write instead.
+#[test]
+fn a_lone_surrogate_escape_is_named_with_what_to_write() {
+    let message = generate_error(&format!(
+        "{VALID_HEAD}    {{ \"name\": \"auth\", \"kind\": \"auth\", \"baseUrl\": \"https://\\udc00.example\" }}\n  ]\n}}\n"
+    ));
+    assert!(
+        message.contains(r"`\udc00` is a lone surrogate")
+            && message.contains("stackr.config.json:4:")
+            && message.contains("services[0].baseUrl")
+            && message.contains("write the character itself")
+            && !message.contains("hex escape"),
+        "{message}"
+    );
+}
+
 #[test]
 fn a_duplicate_field_is_told_to_appear_once() {
     let dir = project_with_config(

@@ -80,6 +80,10 @@ pub fn parse_config(file: &Path, text: &str) -> Result<StackrConfig, ConfigError
     }
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let located = |path: JsonPath, inner: serde_json::Error| {
+        let stop = serde_offset(text, &inner);
+        if let Some(error) = super::lone_surrogate::error(file, text, &path, &inner, stop) {
+            return error;
+        }
         let (message, help) = match name_of_wrong_type(text, &inner) {
             Some(found) => (
                 format!("invalid type: {found}, expected a string"),
@@ -321,6 +325,23 @@ fn describe(err: &serde_json::Error) -> (String, String) {
     (message, help.to_owned())
 }
 
+/// The byte of `text` after the last one serde_json read before `err` (its line and column),
+/// moved on to the next character's start when it is inside one.
+fn serde_offset(text: &str, err: &serde_json::Error) -> usize {
+    let line_start = match err.line() {
+        0 | 1 => 0,
+        line => text
+            .match_indices('\n')
+            .nth(line - 2)
+            .map_or(text.len(), |(at, _)| at + 1),
+    };
+    let mut end = (line_start + err.column()).min(text.len());
+    while !text.is_char_boundary(end) {
+        end += 1;
+    }
+    end
+}
+
 /// `text` with the value of the member whose key ends at `key_end` replaced by `"…"`: an unknown
 /// field's value means nothing to stackr, and may be a secret that has no place in the config
 /// (an error must not copy it to a terminal or a CI log). Lines stay where they were.
@@ -339,17 +360,8 @@ fn without_member_value(text: &str, key_end: usize) -> String {
 /// number or literal, or one structural character. A trailing comma is pointed at itself rather
 /// than at the bracket after it.
 fn serde_span(text: &str, err: &serde_json::Error, message: &str) -> Range<usize> {
-    let line_start = match err.line() {
-        0 | 1 => 0,
-        line => text
-            .match_indices('\n')
-            .nth(line - 2)
-            .map_or(text.len(), |(at, _)| at + 1),
-    };
-    let mut end = (line_start + err.column()).min(text.len());
-    while !text.is_char_boundary(end) {
-        end += 1;
-    }
+    let end = serde_offset(text, err);
+    let line_start = text[..end].rfind('\n').map_or(0, |at| at + 1);
     let bytes = text.as_bytes();
     if message.starts_with("trailing comma") {
         if let Some(comma) = text[..end].rfind(',') {
@@ -438,9 +450,53 @@ mod tests {
                 "{value}: {report}"
             );
         }
-        // A lone surrogate escape is a syntax error of its own, whatever follows it.
+        // A lone surrogate escape is an error of its own, whatever follows it.
         let report = report("{ \"name\": \"a\\udc00b\", \"services\": [] }");
-        assert!(report.contains("not valid JSON"), "{report}");
+        assert!(
+            report.contains("lone surrogate") && !report.contains("invalid type"),
+            "{report}"
+        );
+    }
+
+    /// A lone surrogate escape (half of a character written as two `\u` escapes) was reported in
+    /// serde's words, "lone leading surrogate in hex escape" (for a second half) or "unexpected end
+    /// of hex escape" (for a first half), as a syntax error at a place beside it. It is named, at
+    /// its field, pointed at itself, and what to write instead is said.
+    #[test]
+    fn a_lone_surrogate_escape_is_named_and_pointed_at() {
+        // The escape's column on the value's line, after `  "name": `.
+        for (value, escape, column) in [
+            (r#""shop\ud800""#, r"\ud800", 16),
+            (r#""shop\udc00x""#, r"\udc00", 16),
+            (r#""\ud800\n""#, r"\ud800", 12),
+            (r#""\ud800\u0041""#, r"\ud800", 12),
+            (r#""\ud800\ud800""#, r"\ud800", 12),
+            (r#""\\\ud800é""#, r"\ud800", 14),
+            // An escaped backslash, then the text `ud800`: the escape is the second half after it.
+            (r#""\\ud800\udfff""#, r"\udfff", 19),
+        ] {
+            let text = format!("{{\n  \"name\": {value},\n  \"services\": []\n}}\n");
+            let error = parse_config(Path::new("stackr.config.json"), &text).unwrap_err();
+            assert_eq!(error.path.to_string(), "name", "{value}");
+            let snippet = error.snippet.as_deref().expect("located");
+            assert_eq!(&snippet.text[snippet.span.clone()], escape, "{value}");
+            assert_eq!(error.position(), Some((2, column)), "{value}");
+            assert!(
+                error
+                    .message
+                    .contains(&format!("`{escape}` is a lone surrogate")),
+                "{value}: {}",
+                error.message
+            );
+            assert!(
+                error.help.contains("the character itself"),
+                "{value}: {}",
+                error.help
+            );
+        }
+        insta::assert_snapshot!(report(
+            "{\n  \"name\": \"shop\",\n  \"stateDir\": \".st\\ud800ate\",\n  \"services\": []\n}\n"
+        ));
     }
 
     /// A wrong type is said in JSON's words: an object or an array, not serde's map or sequence,

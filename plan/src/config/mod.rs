@@ -4,6 +4,7 @@
 mod error;
 mod load;
 mod locate;
+mod lone_surrogate;
 mod objects_as_arrays;
 mod placement;
 pub mod printable;
