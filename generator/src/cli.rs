@@ -151,8 +151,8 @@ pub struct InitArgs {
     /// standard (none without auth).
     #[arg(long, value_name = "SERVICE=FLAVOR", value_parser = service_flavor)]
     pub auth_middleware: Vec<(String, MiddlewareArg)>,
-    /// Roles one base service's role-gated guard lets through, as SERVICE=ROLE,ROLE (repeatable;
-    /// admin always passes).
+    /// Roles one base service's role-gated guard lets through, as SERVICE=ROLE,ROLE (at least
+    /// one role; repeatable; admin always passes).
     #[arg(long, value_name = "SERVICE=ROLES", value_parser = service_roles)]
     pub roles: Vec<(String, Vec<String>)>,
 }
@@ -179,7 +179,14 @@ fn service_flavor(text: &str) -> Result<(String, MiddlewareArg), String> {
 
 fn service_roles(text: &str) -> Result<(String, Vec<String>), String> {
     let (service, roles) = service_and_value(text)?;
-    Ok((service, init::split_list(roles)))
+    let roles = init::split_list(roles);
+    // No roles would leave the service as if the flag were not given: refused, not ignored.
+    if roles.is_empty() {
+        return Err(format!(
+            "`{text}` names no roles: give them after `=`, comma-separated (e.g. `{service}=finance,audit`), or leave the flag out for a guard without roles"
+        ));
+    }
+    Ok((service, roles))
 }
 
 #[derive(Debug, Subcommand)]

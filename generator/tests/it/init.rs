@@ -428,6 +428,12 @@ fn init_refuses_guards_it_cannot_give_and_writes_nothing() {
             &["--auth-middleware", "core=sometimes"][..],
             "`sometimes` is not a guard flavor",
         ),
+        // No role after `=` was taken for no `--roles` at all, without a word.
+        (
+            &["--roles", "core="][..],
+            "'core=' for '--roles <SERVICE=ROLES>': `core=` names no roles",
+        ),
+        (&["--roles", "core= , "][..], "`core= , ` names no roles"),
     ] {
         let mut all = vec!["init", "shop", "--defaults"];
         all.extend_from_slice(args);
