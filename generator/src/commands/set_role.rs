@@ -7,11 +7,23 @@ use std::path::Path;
 use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result};
+use stackr_contract::email::looks_like_email;
+use stackr_contract::env::AUTH_ROLES;
+use stackr_contract::roles::Roles;
 
 use crate::project::load_project;
 use crate::UsageError;
 
 pub fn run(root: &Path, email: &str, role: &str) -> Result<ExitCode> {
+    // Checked as auth checks them, before cargo builds auth (minutes on a fresh project) only
+    // for it to refuse them; an address sign-up refuses belongs to no user.
+    if !looks_like_email(email.trim()) {
+        return Err(UsageError::new(
+            format!("`{email}` is not an email address"),
+            "give the address the user signed up with, e.g. `ada@example.com`",
+        )
+        .into());
+    }
     let project = load_project(root)?;
     let plan = &project.plan;
     let auth = plan
@@ -24,6 +36,24 @@ pub fn run(root: &Path, email: &str, role: &str) -> Result<ExitCode> {
                 "add a service with `\"kind\": \"auth\"` to stackr.config.json",
             )
         })?;
+    // The roles auth reads from the environment it is run with.
+    let declared = auth.api_env.iter().find(|e| e.name == AUTH_ROLES);
+    let roles =
+        Roles::parse(declared.map_or("", |e| e.value.as_str())).map_err(anyhow::Error::msg)?;
+    if let Some(refused) = roles.first_refused(role) {
+        let what = if role.trim().is_empty() {
+            "no role given".to_owned()
+        } else if refused.is_empty() {
+            format!("`{role}` has an empty entry")
+        } else {
+            format!("`{refused}` is not a role this stack declares")
+        };
+        return Err(UsageError::new(
+            format!("{what}; roles are {}", roles.describe()),
+            "give one of them, or several as a comma list (e.g. `user,finance`); a `role-gated` service in stackr.config.json declares more",
+        )
+        .into());
+    }
     let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     command
         .current_dir(root)

@@ -7,6 +7,7 @@ use crate::common;
 use std::path::Path;
 use std::process::{Command, Output};
 
+use common::fake_cargo::FakeCargo;
 use common::local_build::{in_shared_target, use_local_runtime};
 use common::{init_project, stderr};
 use stackr_testkit::TempPostgres;
@@ -73,4 +74,46 @@ fn set_role_makes_the_first_admin_and_gives_declared_roles() {
         roles.contains("fin@example.com|finance") && roles.contains("root@example.com|admin"),
         "{roles}"
     );
+}
+
+/// Arguments the auth binary refuses (no email address, no role, a role the stack does not
+/// declare) were handed to it all the same, after cargo had built it: minutes on a fresh project,
+/// to say no. They are refused first, naming what is wrong, and cargo never runs.
+#[test]
+fn bad_arguments_are_refused_before_anything_is_built() {
+    let (_parent, root) = init_project(&["--roles", "core=finance"]);
+    let cargo = FakeCargo::trying(&[]);
+    for (args, said) in [
+        (
+            &["root@example", "admin"][..],
+            "`root@example` is not an email address",
+        ),
+        (
+            &["root example@x.com", "admin"][..],
+            "is not an email address",
+        ),
+        (&["root@example.com", ""][..], "no role given"),
+        (
+            &["root@example.com", "admin,"][..],
+            "`admin,` has an empty entry",
+        ),
+        (
+            &["root@example.com", "auditor"][..],
+            "`auditor` is not a role this stack declares; roles are `user`, `admin`, `finance`",
+        ),
+        (&["root@example.com"][..], "<ROLE>"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_stackr"))
+            .current_dir(&root)
+            .arg("set-role")
+            .args(args)
+            // The cargo set-role runs when CARGO names none.
+            .env_remove("CARGO")
+            .env("PATH", cargo.path())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(said), "{args:?}: {}", stderr(&out));
+        assert_eq!(cargo.asked(), None, "{args:?}: cargo ran");
+    }
 }

@@ -40,7 +40,7 @@ pub async fn main() -> anyhow::Result<()> {
 /// (or comma list of roles) must be one `AUTH_ROLES` declares or a built-in one.
 pub async fn set_role(email: &str, role: &str) -> anyhow::Result<()> {
     let roles = crate::config::roles_from_env()?;
-    if !role.split(',').all(|r| roles.accepts(r.trim())) {
+    if roles.first_refused(role).is_some() {
         bail!(
             "role {role:?} is not one this stack declares; roles are {} (declare more on a `role-gated` service in stackr.config.json)",
             roles.describe()

@@ -315,6 +315,7 @@ fn trusted_proxies_from_env() -> anyhow::Result<Vec<crate::client_ip::IpNet>> {
 /// `AUTH_ROLES`: the roles the stack declares (also read by the `set-role` command).
 pub fn roles_from_env() -> anyhow::Result<crate::roles::Roles> {
     crate::roles::Roles::parse(&var(contract::AUTH_ROLES).unwrap_or_default())
+        .map_err(anyhow::Error::msg)
 }
 
 fn mail_from_env() -> anyhow::Result<MailConfig> {

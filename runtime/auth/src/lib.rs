@@ -65,7 +65,6 @@ pub mod phase_timings;
 pub mod pruned_map;
 pub mod rate_limit;
 pub mod respond;
-pub mod roles;
 pub mod routes;
 pub mod secrets;
 pub mod server;
@@ -79,6 +78,10 @@ pub use config::AuthConfig;
 pub use routes::router;
 pub use server::{run, run_from_env, serve};
 pub use state::AppState;
+
+/// The roles an admin may give, in the contract: `stackr set-role` checks a role before it builds
+/// this crate.
+pub use stackr_contract::roles;
 
 /// The process's logs, as every runtime process of a stack writes them
 /// ([`stackr_contract::telemetry`]).

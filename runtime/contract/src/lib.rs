@@ -4,11 +4,13 @@
 //! add how their processes log (`telemetry`) and serve HTTP (`http-server`). docs/runtime-contract.md
 //! explains each name.
 
+pub mod email;
 pub mod env;
 #[cfg(feature = "http-server")]
 pub mod http_server;
 pub mod origin;
 pub mod provider_url;
+pub mod roles;
 pub mod socket_activation;
 #[cfg(feature = "telemetry")]
 pub mod telemetry;

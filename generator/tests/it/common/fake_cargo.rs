@@ -1,7 +1,7 @@
 //! A `cargo` for `stackr dev`'s `build` step that records what it was asked to build (and the
 //! `CARGO_TARGET_DIR` it was given) and tries to listen on ports as another local program would,
 //! then fails: the stack stops there, before any service runs. `cargo metadata` is the real
-//! cargo's answer.
+//! cargo's answer. A command that must refuse before building shows by it that cargo never ran.
 
 use std::os::unix::fs::PermissionsExt;
 
