@@ -19,6 +19,8 @@ use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, KeyPair, KeyUsagePurpose,
     SanType,
 };
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::CertificateDer;
 
 use super::deployment_ca_record;
 use crate::plan::placement::FleetPlan;
@@ -94,15 +96,18 @@ pub fn run(root: &Path, action: CaAction) -> Result<ExitCode> {
         .filter_map(|s| s.file.rsplit('/').next())
         .collect();
     refuse_a_secret_that_is_no_file(&dir, &names, &fleet.secrets_dir)?;
+    refuse_a_host_file_that_is_no_pem(&dir, fleet, &fleet.secrets_dir)?;
     refuse_a_new_auth_secret(&dir, &names, &fleet.secrets_dir)?;
     if action != CaAction::Rotate {
         refuse_a_silent_new_ca(&dir, &fleet.secrets_dir)?;
     }
+    // Hosts issued a certificate before, whose servers may present it: a certificate removed
+    // for a new one leaves its key.
     let certified: Vec<&str> = fleet
         .hosts
         .iter()
         .map(|h| h.name.as_str())
-        .filter(|h| dir.join(host_cert(h)).exists())
+        .filter(|h| dir.join(host_cert(h)).exists() || dir.join(host_key(h)).exists())
         .collect();
     let created = create(&dir, &names, fleet, action)?;
     for file in &created {
@@ -168,16 +173,7 @@ fn refuse_a_new_auth_secret(dir: &Path, secrets: &[&str], shown: &str) -> Result
 /// present.
 fn refuse_a_secret_that_is_no_file(dir: &Path, names: &[&str], shown: &str) -> Result<()> {
     for name in names {
-        let Ok(metadata) = std::fs::symlink_metadata(dir.join(name)) else {
-            continue;
-        };
-        let what = if metadata.is_symlink() {
-            "a symbolic link"
-        } else if metadata.is_dir() {
-            "a folder"
-        } else if metadata.len() == 0 {
-            "empty"
-        } else {
+        let Some(what) = no_file_with_content(&dir.join(name)) else {
             continue;
         };
         return Err(UsageError::new(
@@ -187,6 +183,71 @@ fn refuse_a_secret_that_is_no_file(dir: &Path, names: &[&str], shown: &str) -> R
         .into());
     }
     Ok(())
+}
+
+/// What the path in a secret file's place is, when it is there and no regular file holding
+/// something: a symbolic link, a folder, or empty.
+fn no_file_with_content(path: &Path) -> Option<&'static str> {
+    let metadata = std::fs::symlink_metadata(path).ok()?;
+    if metadata.is_symlink() {
+        Some("a symbolic link")
+    } else if metadata.is_dir() {
+        Some("a folder")
+    } else if metadata.len() == 0 {
+        Some("empty")
+    } else {
+        None
+    }
+}
+
+/// A host's certificate and key present in `dir` must be PEM ones: one overwritten, cut short or
+/// saved in the other's place was kept and uploaded, and the host's servers (nginx, PostgreSQL,
+/// Redis) failed to start on it. Such a file is refused; removed, both are issued anew.
+fn refuse_a_host_file_that_is_no_pem(dir: &Path, fleet: &FleetPlan, shown: &str) -> Result<()> {
+    for host in &fleet.hosts {
+        let (cert, key) = (host_cert(&host.name), host_key(&host.name));
+        let wrong = pem_fault(&dir.join(&cert), "a PEM certificate", holds_a_certificate)
+            .map(|wrong| (cert, wrong))
+            .or_else(|| {
+                pem_fault(&dir.join(&key), "a PEM private key", holds_a_key)
+                    .map(|wrong| (key, wrong))
+            });
+        let Some((file, wrong)) = wrong else {
+            continue;
+        };
+        return Err(UsageError::new(
+            format!(
+                "{shown}/{file} {wrong}: {}'s servers cannot start on it",
+                host.name
+            ),
+            format!(
+                "remove it and run `stackr secrets` again: {} gets a new certificate and key",
+                host.name
+            ),
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// How the file at `path` fails to be `what` (which `holds` tells), when it is there.
+fn pem_fault(path: &Path, what: &str, holds: fn(&str) -> bool) -> Option<String> {
+    if let Some(it) = no_file_with_content(path) {
+        return Some(format!("is {it}"));
+    }
+    match std::fs::read_to_string(path) {
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
+        Ok(text) if holds(&text) => None,
+        _ => Some(format!("is not {what}")),
+    }
+}
+
+fn holds_a_certificate(pem: &str) -> bool {
+    CertificateDer::from_pem_slice(pem.as_bytes()).is_ok()
+}
+
+fn holds_a_key(pem: &str) -> bool {
+    KeyPair::from_pem(pem).is_ok()
 }
 
 /// In a deployment that exists (it has a CA certificate, and no rotation under way), a missing CA
@@ -255,7 +316,8 @@ pub fn create(
         let folder = format!("hosts/{}", host.name);
         let issuer_of_host = std::fs::read_to_string(dir.join(&folder).join(HOST_ISSUER)).ok();
         if issuer_of_host.as_deref() != Some(ca_cert.as_str())
-            || !dir.join(&folder).join(HOST_KEY).exists()
+            || !dir.join(host_cert(&host.name)).exists()
+            || !dir.join(host_key(&host.name)).exists()
             || ends_soon(&dir.join(&folder).join(HOST_EXPIRES), now)
         {
             let key = KeyPair::generate()?;
@@ -271,7 +333,7 @@ pub fn create(
                 host.address.parse().context("host address")?,
             ));
             let cert = params.signed_by(&key, &issuer, &ca_key)?;
-            write_private(dir, &format!("{folder}/{HOST_KEY}"), &key.serialize_pem())?;
+            write_private(dir, &host_key(&host.name), &key.serialize_pem())?;
             write_private(dir, &host_cert(&host.name), &cert.pem())?;
             write_private(
                 dir,
@@ -297,6 +359,11 @@ pub fn create(
 /// The certificate of host `name`, relative to the deployment folder.
 fn host_cert(name: &str) -> String {
     format!("hosts/{name}/{HOST_CERT}")
+}
+
+/// The private key of host `name`'s certificate, relative to the deployment folder.
+fn host_key(name: &str) -> String {
+    format!("hosts/{name}/{HOST_KEY}")
 }
 
 /// Whether the host certificate whose end `expires` records ends within [`RENEW_WITHIN_DAYS`] of

@@ -681,3 +681,67 @@ fn a_secret_that_is_no_file_with_content_is_refused() {
         assert!(!missing.exists(), "{what}: a secret was written");
     }
 }
+
+/// A host's certificate or key that is no PEM one (overwritten, cut short, another file saved in
+/// its place) was kept: `stackr secrets` said every secret existed, and colmena uploaded it to
+/// the host, whose servers then failed to start. It is refused, naming the file and what to do,
+/// and nothing is written; removed, it is issued anew, with how to restart the servers.
+#[test]
+fn a_host_certificate_or_key_that_is_no_pem_one_is_refused() {
+    let project = project_in_git(&fixture_config("fleet"));
+    secrets(project.path(), &[]);
+    let deploy = project.path().join(DEPLOY);
+    let cert = deploy.join("hosts/gate/tls-host.crt");
+    let key = deploy.join("hosts/gate/tls-host.key");
+    let (good_cert, good_key) = (
+        std::fs::read_to_string(&cert).unwrap(),
+        std::fs::read_to_string(&key).unwrap(),
+    );
+    // Missing, and not made by a run that refuses.
+    let missing = deploy.join("wallet-db-password");
+    std::fs::remove_file(&missing).unwrap();
+    let cut_short = &good_cert[..good_cert.len() / 2];
+    for (file, garbage, said) in [
+        (
+            &cert,
+            "not a certificate\n",
+            "tls-host.crt is not a PEM certificate",
+        ),
+        (&cert, cut_short, "tls-host.crt is not a PEM certificate"),
+        (
+            &cert,
+            good_key.as_str(),
+            "tls-host.crt is not a PEM certificate",
+        ),
+        (&key, "not a key\n", "tls-host.key is not a PEM private key"),
+        (
+            &key,
+            good_cert.as_str(),
+            "tls-host.key is not a PEM private key",
+        ),
+    ] {
+        std::fs::write(&cert, &good_cert).unwrap();
+        std::fs::write(&key, &good_key).unwrap();
+        std::fs::write(file, garbage).unwrap();
+        let message = refusal(project.path());
+        assert!(
+            message.contains(&format!("{DEPLOY}/hosts/gate/{said}"))
+                && message.contains("remove it and run `stackr secrets` again"),
+            "{said}: {message}"
+        );
+        assert!(!missing.exists(), "{said}: a secret was written");
+        assert_eq!(std::fs::read_to_string(file).unwrap(), garbage);
+    }
+    std::fs::write(&key, &good_key).unwrap();
+    std::fs::remove_file(&cert).unwrap();
+    let output = secrets(project.path(), &[]);
+    let renewed = std::fs::read_to_string(&cert).unwrap_or_default();
+    assert!(
+        renewed.starts_with("-----BEGIN CERTIFICATE-----") && renewed != good_cert,
+        "{output}"
+    );
+    assert!(
+        output.contains("renewed gate's certificate") && !output.contains("renewed data's"),
+        "{output}"
+    );
+}
