@@ -954,6 +954,18 @@ fn totp_code(uri: &str, steps: i64) -> (String, u64) {
     (stackr_auth::totp::code_at(&key, at), at / period)
 }
 
+/// Deploys the host with `setting` added, which restarts auth's API, and waits for every unit.
+fn deploy_to_auth(d: &mut Deployment, setting: &str) {
+    let host = format!("{{ imports = [ ({}) ]; {setting} }}", d.host);
+    let restarted = d.deploy(host);
+    let api = format!("stackr-{}-api.service", d.auth().name);
+    assert!(
+        restarted.contains(&api),
+        "the deploy restarted {restarted:?}"
+    );
+    every_unit_is_active_through_its_readiness_notification(d);
+}
+
 /// A user with two-factor on, and the session its enrolment ended with.
 struct TwoFactorUser {
     email: String,
@@ -1094,17 +1106,7 @@ fn rotating_auths_secret_keeps_sessions_and_two_factor(
         )
         .unwrap();
     assert!(output.status.success(), "{output:?}");
-    let host = format!(
-        "{{ imports = [ ({}) ]; stackr.auth.secretsFile = {file:?}; }}",
-        d.host
-    );
-    let restarted = d.deploy(host);
-    let api = format!("stackr-{}-api.service", d.auth().name);
-    assert!(
-        restarted.contains(&api),
-        "the deploy restarted {restarted:?}"
-    );
-    every_unit_is_active_through_its_readiness_notification(d);
+    deploy_to_auth(d, &format!("stackr.auth.secretsFile = {file:?};"));
     still_signed_in(d, "the versioned secret");
     d.sign_in_with_two_factor(&user, "1");
 
@@ -1134,17 +1136,7 @@ fn retiring_auths_first_secret_ends_what_it_alone_signed(
     signed_with_it: &[&str],
     user: &TwoFactorUser,
 ) {
-    let host = format!(
-        "{{ imports = [ ({}) ]; stackr.auth.secretFile = null; }}",
-        d.host
-    );
-    let restarted = d.deploy(host);
-    let api = format!("stackr-{}-api.service", d.auth().name);
-    assert!(
-        restarted.contains(&api),
-        "the deploy restarted {restarted:?}"
-    );
-    every_unit_is_active_through_its_readiness_notification(d);
+    deploy_to_auth(d, "stackr.auth.secretFile = null;");
     for session in signed_with_it {
         assert!(
             d.signed_in(session).is_err(),
