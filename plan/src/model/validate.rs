@@ -361,15 +361,11 @@ fn resolve_service(
         ));
     }
     for (role_index, role) in service.roles.iter().enumerate() {
-        let valid = !role.is_empty()
-            && role
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-        if !valid {
+        if !stackr_contract::roles::is_valid_name(role) {
             return Err(report.error(
                 at("roles").index(role_index),
                 format!("invalid role `{role}`"),
-                "roles use letters, digits, `-` and `_`",
+                stackr_contract::roles::NAME_RULE,
             ));
         }
     }

@@ -5,8 +5,19 @@
 /// Roles every stack has: `user` (the default of a new account) and `admin` (passes every guard).
 pub const BUILT_IN: &[&str] = &["user", "admin"];
 
+/// What a role name may hold, for messages.
+pub const NAME_RULE: &str = "roles use letters, digits, `-` and `_`";
+
+/// Whether `name` may name a role: at least one letter, digit, `-` or `_`, and nothing else.
+pub fn is_valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
 /// Roles `set-role` accepts. Stored comma-joined in `user.role`, so a role name never contains a
-/// comma: names are letters, digits, `-` and `_` (the same rule stackr applies to its config).
+/// comma ([`is_valid_name`], the rule stackr applies to its config too).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Roles {
     declared: Vec<String>,
@@ -17,11 +28,10 @@ impl Roles {
     pub fn parse(list: &str) -> Result<Self, String> {
         let mut declared = Vec::new();
         for name in list.split(',').map(str::trim).filter(|r| !r.is_empty()) {
-            if !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-            {
-                return Err(format!("AUTH_ROLES contains an invalid role {name:?}: roles use letters, digits, `-` and `_`"));
+            if !is_valid_name(name) {
+                return Err(format!(
+                    "AUTH_ROLES contains an invalid role {name:?}: {NAME_RULE}"
+                ));
             }
             if !BUILT_IN.contains(&name) && !declared.iter().any(|d| d == name) {
                 declared.push(name.to_owned());
