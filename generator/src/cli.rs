@@ -177,6 +177,14 @@ fn service_flavor(text: &str) -> Result<(String, MiddlewareArg), String> {
     Ok((service, flavor))
 }
 
+/// One entry of `add service --roles`, spaces around it dropped as `init --roles` drops them.
+fn role_name(text: &str) -> Result<String, String> {
+    match text.trim() {
+        "" => Err("an empty role: give the roles comma-separated, e.g. `finance,audit`".to_owned()),
+        role => Ok(role.to_owned()),
+    }
+}
+
 fn service_roles(text: &str) -> Result<(String, Vec<String>), String> {
     let (service, roles) = service_and_value(text)?;
     let roles = init::split_list(roles);
@@ -207,7 +215,7 @@ pub struct AddServiceArgs {
     #[arg(long, value_enum)]
     pub auth_middleware: Option<MiddlewareArg>,
     /// Roles allowed through a `role-gated` guard, comma-separated (admin always passes).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = role_name)]
     pub roles: Vec<String>,
     /// Do not give the service a worker.
     #[arg(long)]

@@ -360,3 +360,31 @@ fn a_project_without_a_workspace_manifest_is_told_how_to_make_one() {
     let added = stackr(dir.path(), &["add", "service", "billing"]);
     assert!(added.status.success(), "{}", stderr(&added));
 }
+
+/// `--roles` takes a comma list as `init --roles` does: spaces after the commas are no part of a
+/// role (`finance, audit` was refused as the role ` audit`), and an empty entry (`finance,,audit`,
+/// `""`) is refused at the flag, saying so, not as the config's "invalid role ``".
+#[test]
+fn roles_are_read_as_a_comma_list() {
+    let (_parent, root) = init_project(&[]);
+    let output = stackr(
+        &root,
+        &["add", "service", "wallet", "--roles", "finance, audit"],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        read_config(&root)["services"][2]["roles"],
+        serde_json::json!(["finance", "audit"])
+    );
+    let before = tree(&root);
+    for roles in ["finance,,audit", ""] {
+        let output = stackr(&root, &["add", "service", "ledger", "--roles", roles]);
+        let message = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{roles:?}: {message}");
+        assert!(
+            message.contains("--roles") && message.contains("empty role"),
+            "{roles:?}: {message}"
+        );
+        assert_eq!(tree(&root), before, "nothing written");
+    }
+}
