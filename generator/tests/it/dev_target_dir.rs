@@ -34,3 +34,27 @@ fn the_stack_is_given_the_folder_a_cargo_config_builds_in() {
         "the build's CARGO_TARGET_DIR"
     );
 }
+
+/// `cargo metadata` answers in milliseconds, unless rustup first installs the project's toolchain
+/// (minutes, on a fresh machine): `stackr dev` says what it waits for instead of sitting silent.
+#[test]
+fn a_slow_cargo_metadata_is_waited_for_out_loud() {
+    let (_parent, root) = init_project_on_free_ports(&[]);
+    let cargo = FakeCargo::answering_metadata_after(3);
+    let dev = Command::new(env!("CARGO_BIN_EXE_stackr"))
+        .args(["dev", "--embedded"])
+        .current_dir(&root)
+        .env("PATH", cargo.path())
+        .env_remove("CARGO_TARGET_DIR")
+        .output()
+        .unwrap();
+    let said = format!("{}{}", stdout(&dev), stderr(&dev));
+    assert!(
+        said.contains("waiting for `cargo metadata`"),
+        "nothing said while cargo metadata took 3 s:\n{said}"
+    );
+    assert!(
+        cargo.target_dir().is_some(),
+        "the stack went on to build:\n{said}"
+    );
+}

@@ -12,11 +12,21 @@ pub struct FakeCargo {
 impl FakeCargo {
     /// Tries each of `ports` on both loopback addresses (`localhost` is either) when run.
     pub fn trying(ports: &[u16]) -> Self {
+        Self::new(ports, 0)
+    }
+
+    /// Answers `cargo metadata` only after `seconds` (as when rustup first installs the
+    /// project's toolchain).
+    pub fn answering_metadata_after(seconds: u32) -> Self {
+        Self::new(&[], seconds)
+    }
+
+    fn new(ports: &[u16], metadata_delay: u32) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let ports: Vec<String> = ports.iter().map(u16::to_string).collect();
         let script = format!(
             "#!/bin/sh\n\
-             if [ \"$1\" = metadata ]; then exec '{real}' \"$@\"; fi\n\
+             if [ \"$1\" = metadata ]; then sleep {metadata_delay}; exec '{real}' \"$@\"; fi\n\
              echo \"$@\" >> {asked}\n\
              echo \"${{CARGO_TARGET_DIR-unset}}\" > {target_dir}\n\
              python3 - {ports} > {tried} 2>&1 <<'EOF'\n\
