@@ -133,13 +133,20 @@ pub fn resolve(parts: &Parts, trusted_proxies: &[IpNet]) -> Option<IpAddr> {
     Some(client)
 }
 
-/// `User-Agent` header, for the session row.
+/// The longest user agent a session keeps, in characters: real ones are a few hundred, while a
+/// request's headers may carry a hundred kilobytes, which every listing of the user's sessions
+/// (and each `get-session`) would then serve back.
+pub const MAX_USER_AGENT_CHARS: usize = 1024;
+
+/// `User-Agent` header, for the session row, cut to [`MAX_USER_AGENT_CHARS`].
 pub fn user_agent(headers: &axum::http::HeaderMap) -> String {
     headers
         .get(axum::http::header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
-        .to_owned()
+        .chars()
+        .take(MAX_USER_AGENT_CHARS)
+        .collect()
 }
 
 #[cfg(test)]

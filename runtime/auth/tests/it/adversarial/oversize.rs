@@ -164,6 +164,41 @@ async fn huge_body_and_headers(stack: Arc<Stack>) -> Outcome {
     Ok(())
 }
 
+/// A user agent is the client's own text, sent with every sign-in: a 100 KB one (a request's
+/// headers hold that much) stored in the session would be served back whole by `get-session`
+/// (which base services call unthrottled), `list-sessions` and the admin API and page, once per
+/// session the user opens, so a few sign-ins would make every listing of them megabytes.
+async fn huge_user_agent(stack: Arc<Stack>) -> Outcome {
+    let (_, user) = stack.user("agent").await;
+    let mut c = stack.client();
+    let req = c
+        .raw()
+        .post(c.url("/api/auth/sign-in/email"))
+        .header("origin", crate::common::APP_ORIGIN)
+        .header("user-agent", "u".repeat(100_000))
+        .json(&json!({"email": user.email, "password": user.password}));
+    let r = c.send(req).await;
+    ensure!(
+        r.status == 200,
+        "the sign-in answered {}: {}",
+        r.status,
+        r.text
+    );
+    let stored = stack
+        .count(
+            r#"select coalesce(max(length("userAgent")), 0)::bigint from "session" where "userId" = $1"#,
+            &user.id,
+        )
+        .await;
+    let listed = c.get("/api/auth/list-sessions").await;
+    ensure!(
+        stored <= stackr_auth::client_ip::MAX_USER_AGENT_CHARS as i64 && listed.text.len() < 10_000,
+        "a session stores a user agent of {stored} characters; list-sessions answers {} bytes",
+        listed.text.len()
+    );
+    Ok(())
+}
+
 pub fn attacks() -> Vec<Attack> {
     vec![
         Attack {
@@ -185,6 +220,11 @@ pub fn attacks() -> Vec<Attack> {
             attack: "a 1.5 MB name already in the database, shown on the admin page",
             refusal: "the page shows a shortened name",
             run: |s| Box::pin(huge_name_on_admin_page(s)),
+        },
+        Attack {
+            attack: "a sign-in with a 100 KB User-Agent, listed back with list-sessions",
+            refusal: "the session keeps a shortened user agent",
+            run: |s| Box::pin(huge_user_agent(s)),
         },
     ]
 }
