@@ -39,6 +39,9 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    // The CSP's `frame-ancestors 'none'` says the same to every browser that reads it; older
+    // ones read only this.
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers
         .entry(header::CONTENT_SECURITY_POLICY)
         .or_insert(HeaderValue::from_static(html::CONTENT_SECURITY_POLICY));

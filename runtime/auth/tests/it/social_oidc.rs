@@ -733,6 +733,13 @@ async fn the_default_error_page_shows_the_code_and_escapes_the_rest() {
         r.text
     );
     assert!(!r.text.contains("<script>"), "{}", r.text);
+    // Nothing of it runs, is read as another type or shows inside another site's frame.
+    let policy = r.headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        policy.contains("default-src 'none'") && policy.contains("frame-ancestors 'none'"),
+        "{policy}"
+    );
+    assert_eq!(r.headers["x-content-type-options"], "nosniff");
     let r = browser
         .get("/api/auth/error?error=%3Cimg%20src%3Dx%3E")
         .await;

@@ -42,7 +42,13 @@ pub async fn get(RawQuery(query): RawQuery) -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CONTENT_SECURITY_POLICY, "default-src 'none'"),
+            // Nothing of it runs or loads, it shows in no other site's frame (where its text
+            // could be made part of a page that asks for something), and it is read as HTML only.
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; frame-ancestors 'none'",
+            ),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         ],
         page,
     )

@@ -253,9 +253,10 @@ async fn dns_rebinding_reaches_the_dashboard(stack: Arc<Stack>) -> Outcome {
     Ok(())
 }
 
-/// Every dashboard answer should forbid MIME sniffing (`X-Content-Type-Options: nosniff`), the
-/// header security scanners and browsers expect next to the CSP.
-async fn dashboard_answers_without_nosniff(stack: Arc<Stack>) -> Outcome {
+/// Every dashboard answer should forbid MIME sniffing (`X-Content-Type-Options: nosniff`) and
+/// framing by older browsers that read no CSP `frame-ancestors` (`X-Frame-Options: DENY`), the
+/// headers security scanners and browsers expect next to the CSP.
+async fn dashboard_answers_without_protective_headers(stack: Arc<Stack>) -> Outcome {
     let dash = dashboard(&stack).await;
     let mut b = dashboard_browser(&stack, &dash);
     let mut missing = Vec::new();
@@ -265,7 +266,11 @@ async fn dashboard_answers_without_nosniff(stack: Arc<Stack>) -> Outcome {
             .headers
             .get("x-content-type-options")
             .is_some_and(|v| v == "nosniff");
-        if !nosniff {
+        let framing_denied = r
+            .headers
+            .get("x-frame-options")
+            .is_some_and(|v| v == "DENY");
+        if !nosniff || !framing_denied {
             missing.push(format!(
                 "{path} ({} {:?})",
                 r.status,
@@ -275,7 +280,7 @@ async fn dashboard_answers_without_nosniff(stack: Arc<Stack>) -> Outcome {
     }
     ensure!(
         missing.is_empty(),
-        "no X-Content-Type-Options: nosniff on {missing:?}"
+        "no X-Content-Type-Options: nosniff or X-Frame-Options: DENY on {missing:?}"
     );
     Ok(())
 }
@@ -809,9 +814,9 @@ pub fn attacks() -> Vec<Attack> {
             run: |s| Box::pin(dns_rebinding_reaches_the_dashboard(s)),
         },
         Attack {
-            attack: "admin: dashboard answers open to MIME sniffing",
-            refusal: "every dashboard answer carries X-Content-Type-Options: nosniff",
-            run: |s| Box::pin(dashboard_answers_without_nosniff(s)),
+            attack: "admin: dashboard answers open to MIME sniffing or framing",
+            refusal: "every dashboard answer carries X-Content-Type-Options: nosniff and X-Frame-Options: DENY",
+            run: |s| Box::pin(dashboard_answers_without_protective_headers(s)),
         },
         Attack {
             attack: "admin: a ban pushed off the audit page by 200 logged no-op unbans",
