@@ -153,3 +153,48 @@ fn another_user_cannot_read_the_redis_data_of_a_developer() {
         redis_data_is_the_owners_only(Some("postgres"));
     }
 }
+
+/// Run as root, the stack lets the `postgres` user its servers run as through the state folder,
+/// and no one else: what the stack did not write itself (a provider's secret copied in with the
+/// usual modes, 0644 in a 0755 folder) stays out of other users' reach, and so does the dev lock,
+/// which anyone who can open it can hold, refusing every later `stackr dev` of the project.
+#[test]
+fn another_user_cannot_enter_the_state_folder_of_root() {
+    use std::os::unix::fs::PermissionsExt;
+    if !can_run() {
+        return;
+    }
+    let (_parent, root) = project_owned_by(None);
+    let state = root.join(".stackr");
+    stackr_supervisor::ensure_state_dir(&state).unwrap();
+    let secrets = state.join("secrets");
+    std::fs::create_dir(&secrets).unwrap();
+    std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let copied = secrets.join("oauth-google-client-secret");
+    std::fs::write(&copied, "g-s3cret").unwrap();
+    std::fs::set_permissions(&copied, std::fs::Permissions::from_mode(0o644)).unwrap();
+    // Up to PostgreSQL ready: its user does get through.
+    let mut dev = DevServers::start(&root, &["secrets", "core-db-init", "core-postgres"], None);
+    dev.wait_until("core's PostgreSQL ready", || postgres_ready(&root));
+    let read = as_user(OTHER_USER, "cat").arg(&copied).output().unwrap();
+    assert!(
+        !read.status.success()
+            && String::from_utf8_lossy(&read.stderr).contains("Permission denied"),
+        "another local user read {}: {}",
+        copied.display(),
+        String::from_utf8_lossy(&read.stdout)
+    );
+    let lock = state.join("dev.lock");
+    let held = as_user(OTHER_USER, "flock")
+        .args(["--nonblock", "--shared"])
+        .arg(&lock)
+        .arg("true")
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&held.stderr).contains("Permission denied"),
+        "another local user opened {} to lock it: {}",
+        lock.display(),
+        String::from_utf8_lossy(&held.stderr)
+    );
+}
