@@ -132,7 +132,8 @@ fn prepare(opts: &DevOptions, engine: Engine) -> Result<(Stack, Launch, DevLock,
     // Before `--reset` too: a port held by a server left running (one whose data the reset
     // would delete under it) stops the start with nothing deleted.
     ports::check_free(&opts.ports)?;
-    let held = port_hold::hold(&opts.held_ports)?;
+    let mut held = port_hold::hold(&opts.held_ports)?;
+    held.keep_other_loopback(&opts.loopback_ports)?;
     // Before `--reset` too: an address that cannot be listened on stops the start with nothing
     // deleted. process-compose hands over nothing: its processes bind their ports themselves.
     let sockets = match engine {

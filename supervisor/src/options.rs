@@ -79,6 +79,11 @@ pub struct DevOptions {
     /// Ports held while the stack runs (each with what it is for) so that no other program takes
     /// them: those of services left out by `only` that the started ones still call.
     pub held_ports: Vec<(u16, String)>,
+    /// Ports the stack's servers listen on at 127.0.0.1 alone, each with what it is for (a stackr
+    /// project's PostgreSQL and Redis): the other loopback address of each, `[::1]`, is kept
+    /// while the stack runs, so that a client addressing `localhost` there (many try `::1` first)
+    /// reaches no other program, which a password would be sent to.
+    pub loopback_ports: Vec<(u16, String)>,
     /// Listening sockets the embedded supervisor binds before anything starts and hands to their
     /// process at each start (socket activation), so that the port stays the stack's while the
     /// process restarts. Those of processes that do not run are left alone.
@@ -115,6 +120,7 @@ impl DevOptions {
             ports: Vec::new(),
             only: Vec::new(),
             held_ports: Vec::new(),
+            loopback_ports: Vec::new(),
             sockets: Vec::new(),
             env: Vec::new(),
             ready_banner: Vec::new(),

@@ -2,7 +2,9 @@
 //! out. The started services still address those services at those ports (a stackr project's
 //! `SERVICE_URLS`), so another local program listening there would receive their calls, the
 //! users' session cookies included. A held port accepts every connection and closes it at once,
-//! so a call fails as it would against a service that is not running.
+//! so a call fails as it would against a service that is not running. Also held: the other
+//! loopback address of the ports the stack's own servers bind on 127.0.0.1 alone (its PostgreSQL
+//! and Redis), which they leave to anyone.
 
 use std::net::{TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -60,6 +62,20 @@ pub(crate) fn close_a_call(listener: &TcpListener) {
         // Out of file descriptors, say: try again shortly rather than leave calls waiting in the
         // backlog.
         Err(_) => std::thread::sleep(std::time::Duration::from_millis(50)),
+    }
+}
+
+impl PortHolds {
+    /// Keeps the other loopback address of each of `ports` (port, what listens there), whose
+    /// server binds 127.0.0.1 itself, for as long as this is held (see
+    /// [`crate::other_loopback`]). Refuses one another program holds, naming it.
+    pub fn keep_other_loopback(&mut self, ports: &[(u16, String)]) -> Result<()> {
+        for (port, what) in ports {
+            let bound = std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, *port));
+            self.reserved
+                .extend(crate::other_loopback::reserve(bound, what)?);
+        }
+        Ok(())
     }
 }
 

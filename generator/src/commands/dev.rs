@@ -71,6 +71,7 @@ pub fn run(root: &Path, args: stackr_supervisor::DevArgs, no_check: bool) -> Res
             services
         };
         dev.ports = services.iter().flat_map(|s| s.dev_ports()).collect();
+        dev.loopback_ports = services.iter().flat_map(|s| s.dev_store_ports()).collect();
         check_socket_paths(root, &services)?;
         super::dev_root_access::check(root)?;
         if let Some(dir) = super::dev_target_dir::for_the_stack(root) {

@@ -34,6 +34,34 @@ fn dev_refuses_a_taken_port_naming_it_and_its_holder() {
     drop(held);
 }
 
+/// `[::1]` at a dev Redis's port, which Redis leaves to anyone (it binds 127.0.0.1), is refused
+/// too: a client addressing `localhost` there would send the password to whatever listens.
+#[test]
+fn dev_refuses_the_other_loopback_address_of_a_server_port_taken() {
+    let Ok(held) = TcpListener::bind(("::1", 0)) else {
+        eprintln!("skipped: no IPv6 loopback here");
+        return;
+    };
+    let port = held.local_addr().unwrap().port();
+    let (_parent, root) = init_project_on_free_ports(&[]);
+    edit_config(&root, |config| {
+        config["dev"]["redisPortStart"] = port.into();
+    });
+
+    let output = dev_until_it_refuses(&root, &[]);
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{message}");
+    assert!(
+        message.contains("the dev Redis of `auth`") && message.contains(&format!("[::1]:{port}")),
+        "{message}"
+    );
+    assert!(
+        !root.join(".stackr/data").exists(),
+        "nothing started before the check"
+    );
+    drop(held);
+}
+
 /// Runs `stackr dev --no-tui --embedded ARGS` and returns its output once it exits; panics if it
 /// is still running after a minute (it started the stack instead of refusing).
 fn dev_until_it_refuses(root: &std::path::Path, args: &[&str]) -> std::process::Output {

@@ -18,6 +18,7 @@ mod dev_only_build;
 mod dev_preflight;
 mod dev_private_state;
 mod dev_redis_password;
+mod dev_server_ports;
 mod dev_target_dir;
 mod flake_eval;
 mod fleet_eval;

@@ -230,9 +230,17 @@ impl ServicePlan {
         if let Some(admin) = self.admin_port {
             ports.push((admin, format!("the admin page of `{}`", self.name)));
         }
-        ports.push((self.dev_postgres_port, self.dev_postgres_label()));
-        ports.push((self.dev_redis_port, self.dev_redis_label()));
+        ports.extend(self.dev_store_ports());
         ports
+    }
+
+    /// The ports of this service's dev PostgreSQL and Redis, each with what it is for. Both
+    /// listen on 127.0.0.1 alone (the process-compose template binds them there).
+    pub fn dev_store_ports(&self) -> [(u16, String); 2] {
+        [
+            (self.dev_postgres_port, self.dev_postgres_label()),
+            (self.dev_redis_port, self.dev_redis_label()),
+        ]
     }
 
     /// The Unix sockets this service's dev processes connect to, relative to the project root,
