@@ -126,7 +126,8 @@ fn prepare(opts: &DevOptions, engine: Engine) -> Result<(Stack, Launch, DevLock,
             .only(&opts.only)
             .map_err(|e| anyhow::anyhow!("{}: {e}", opts.file.display()))?;
     }
-    state::refuse_a_folder_of_other_files(&opts.state_dir, &opts.reset_keeps)?;
+    let expected = [&opts.reset_keeps[..], &opts.made_before_first_run[..]].concat();
+    state::refuse_a_folder_of_other_files(&opts.state_dir, &expected)?;
     // Taken before `--reset`, so a reset never wipes the data of a stack that is running.
     let mut lock = DevLock::acquire(&opts.state_dir)?;
     // Before `--reset` too: a port held by a server left running (one whose data the reset

@@ -67,6 +67,10 @@ pub struct DevOptions {
     pub yes: bool,
     /// Entries of the state folder `reset` keeps (a stackr project's deployment secrets).
     pub reset_keeps: Vec<String>,
+    /// Entries of the state folder a user may make before the stack first runs (a stackr
+    /// project's dev secrets folder, where a sign-in provider's secret goes): they do not make
+    /// it a folder of other files.
+    pub made_before_first_run: Vec<String>,
     /// Never hand the file to an external process-compose.
     pub embedded: bool,
     /// Check for PostgreSQL/Redis binaries before starting (on by default).
@@ -115,6 +119,7 @@ impl DevOptions {
             reset: false,
             yes: false,
             reset_keeps: Vec::new(),
+            made_before_first_run: Vec::new(),
             embedded: false,
             check_tools: true,
             ports: Vec::new(),

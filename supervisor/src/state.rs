@@ -39,7 +39,7 @@ pub fn ensure_state_dir(dir: &Path) -> Result<()> {
 }
 
 /// Refuses `dir` when it exists, is not marked as a state folder, and holds entries other than
-/// `keeps` (a project's deployment secrets) and the dev lock, naming a few of them: a `stateDir`
+/// `keeps` (a project's deployment and dev secrets) and the dev lock, naming a few of them: a `stateDir`
 /// naming a folder of other files would git-ignore them, make them private, and let `--reset`
 /// delete them. Checked before the lock is taken, which creates the folder.
 pub fn refuse_a_folder_of_other_files(dir: &Path, keeps: &[String]) -> Result<()> {

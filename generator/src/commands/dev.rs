@@ -47,6 +47,7 @@ pub fn run(root: &Path, args: stackr_supervisor::DevArgs, no_check: bool) -> Res
         }
         dev.state_dir = configured;
         dev.reset_keeps = vec![crate::plan::placement::DEPLOY_SECRETS_FOLDER.to_owned()];
+        dev.made_before_first_run = vec![crate::plan::DEV_SECRETS_FOLDER.to_owned()];
         let services: Vec<&ServicePlan> = if dev.only.is_empty() {
             project.plan.services.iter().collect()
         } else {

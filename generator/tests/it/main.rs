@@ -12,6 +12,7 @@ mod dev_after_crash;
 mod dev_api_sockets;
 mod dev_commands;
 mod dev_db_init_interrupted;
+mod dev_first_run_secrets;
 mod dev_killed;
 mod dev_oauth_providers;
 mod dev_only_build;

@@ -118,7 +118,11 @@ pub fn dev_env(
         env.extend([
             EnvVar::new(
                 contract::AUTH_SECRET_FILE,
-                format!("{state}/secrets/{}", super::secrets::AUTH_SECRET),
+                format!(
+                    "{}/{}",
+                    super::secrets::dev_secrets_dir(state),
+                    super::secrets::AUTH_SECRET
+                ),
             ),
             EnvVar::new(
                 contract::AUTH_BASE_URL,
@@ -136,7 +140,7 @@ pub fn dev_env(
             EnvVar::new(contract::AUTH_ROLES, declared_roles(model).join(",")),
             EnvVar::new(
                 contract::AUTH_SERVICE_CREDENTIALS_DIR,
-                format!("{state}/secrets"),
+                super::secrets::dev_secrets_dir(state),
             ),
             EnvVar::new(contract::AUTH_MAIL_DIR, format!("{state}/mail")),
         ]);

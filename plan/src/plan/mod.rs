@@ -16,7 +16,7 @@ pub use env::EnvVar;
 pub use guard::GuardSpec;
 pub use oauth::DevOAuth;
 pub use runtime_dep::RuntimeDeps;
-pub use secrets::{Secret, AUTH_SECRET};
+pub use secrets::{Secret, AUTH_SECRET, DEV_SECRETS_FOLDER};
 
 use crate::model::{AuthMiddleware, Model, PostgresMode, ServiceKind};
 
@@ -137,7 +137,8 @@ pub fn plan(model: &Model) -> Plan {
         .map(|(index, service)| {
             let is_auth = service.kind == ServiceKind::Auth;
             let name = &service.name;
-            let secret = |what: &str| format!("{state}/secrets/{name}-{what}");
+            let secrets_dir = secrets::dev_secrets_dir(state);
+            let secret = |what: &str| format!("{secrets_dir}/{name}-{what}");
             let redis_dir = format!("{state}/data/{name}/redis");
             let dev = DevPaths {
                 postgres_dir: format!("{state}/data/{name}/postgres"),

@@ -63,7 +63,11 @@ pub fn dev_oauth(state_dir: &str, auth: &Service) -> Option<DevOAuth> {
     let mut entries = Vec::new();
     let mut secrets = Vec::new();
     for p in &auth.oauth_providers {
-        let file = format!("{state_dir}/secrets/{}", secret_name(p));
+        let file = format!(
+            "{}/{}",
+            super::secrets::dev_secrets_dir(state_dir),
+            secret_name(p)
+        );
         entries.push(entry(p, &file));
         let what = match p.preset {
             Some(OAuthPreset::Apple) => "the Sign in with Apple private key (.p8)",
