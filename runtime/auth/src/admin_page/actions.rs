@@ -126,11 +126,9 @@ pub async fn post(
 /// The token of the user's live session with this id (forms name sessions by id, never token).
 async fn session_token(state: &AppState, user_id: &str, session_id: &str) -> Option<String> {
     let client = state.db().await.ok()?;
-    sessions::list_live(&client, user_id)
+    sessions::live_by_id(&client, user_id, session_id)
         .await
         .ok()?
-        .into_iter()
-        .find(|s| s.id == session_id)
         .map(|s| s.token)
 }
 

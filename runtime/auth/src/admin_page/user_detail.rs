@@ -102,11 +102,18 @@ fn profile(state: &AppState, user: &User) -> String {
     )
 }
 
+/// How many of a user's live sessions their page lists, the newest: a user signing in from many
+/// addresses may hold any number, and a page listing every one grew without end ("End all
+/// sessions" ends the others too).
+const SESSIONS_LISTED: i64 = 100;
+
+/// The table of `list`, the newest of the user's `live` sessions.
 fn session_rows(
     state: &AppState,
     current: &CurrentSession,
     user: &User,
     list: &[Session],
+    live: i64,
 ) -> String {
     let rows: String = list
         .iter()
@@ -137,11 +144,15 @@ fn session_rows(
             )
         })
         .collect();
+    let count = if live > list.len() as i64 {
+        format!("the newest {} of {live}", list.len())
+    } else {
+        live.to_string()
+    };
     format!(
-        "<table><caption>Sessions ({})</caption><thead><tr><th scope=\"col\">Device</th><th scope=\"col\">IP</th>\
+        "<table><caption>Sessions ({count})</caption><thead><tr><th scope=\"col\">Device</th><th scope=\"col\">IP</th>\
          <th scope=\"col\">Created</th><th scope=\"col\">Last seen</th><th scope=\"col\">Kind</th><th scope=\"col\">Action</th></tr></thead>\
-         <tbody>{rows}</tbody></table>",
-        list.len()
+         <tbody>{rows}</tbody></table>"
     )
 }
 
@@ -278,8 +289,8 @@ pub async fn get(
         }
         Err(_) => return super::unavailable(),
     };
-    let (Ok(list), Ok(accounts)) = (
-        sessions::list_live(&client, &user.id).await,
+    let (Ok((list, live)), Ok(accounts)) = (
+        sessions::newest_live(&client, &user.id, SESSIONS_LISTED).await,
         oauth_accounts::list(&client, &user.id).await,
     ) else {
         return super::unavailable();
@@ -303,7 +314,7 @@ pub async fn get(
         "{}{}<table><caption>Linked accounts</caption><thead><tr><th scope=\"col\">Provider</th><th scope=\"col\">Account</th>\
          <th scope=\"col\">Linked</th></tr></thead><tbody>{linked}</tbody></table>{}",
         profile(&state, &user),
-        session_rows(&state, &current, &user, &list),
+        session_rows(&state, &current, &user, &list, live),
         actions(&state, &current, &user),
     );
     let nav = super::nav(&state, &current);

@@ -261,6 +261,37 @@ pub async fn list_live(
     Ok(rows.iter().map(|r| Session::from_row(r, 0)).collect())
 }
 
+/// The user's `limit` newest live sessions, newest first, and how many live ones they have.
+pub async fn newest_live(
+    client: &impl GenericClient,
+    user_id: &str,
+    limit: i64,
+) -> Result<(Vec<Session>, i64), tokio_postgres::Error> {
+    let sql = format!(
+        r#"select {SESSION_COLUMNS}, count(*) over () as "live" from "session" s
+           where s."userId" = $1 and s."expiresAt" > $2 order by s."createdAt" desc limit $3"#
+    );
+    let rows = client.query(&sql, &[&user_id, &now_ms(), &limit]).await?;
+    let live = rows.first().map_or(0, |r| r.get::<_, i64>("live"));
+    Ok((rows.iter().map(|r| Session::from_row(r, 0)).collect(), live))
+}
+
+/// The user's live session with this id.
+pub async fn live_by_id(
+    client: &impl GenericClient,
+    user_id: &str,
+    id: &str,
+) -> Result<Option<Session>, tokio_postgres::Error> {
+    let sql = format!(
+        r#"select {SESSION_COLUMNS} from "session" s
+           where s."id" = $1 and s."userId" = $2 and s."expiresAt" > $3"#
+    );
+    Ok(client
+        .query_opt(&sql, &[&id, &user_id, &now_ms()])
+        .await?
+        .map(|r| Session::from_row(&r, 0)))
+}
+
 /// The session with this id, live or not.
 pub async fn by_id(
     client: &impl GenericClient,

@@ -684,3 +684,40 @@ async fn the_role_form_keeps_every_role_a_user_holds() {
         r.text
     );
 }
+
+/// A user's page lists their newest sessions, not every one: a user signing in from many
+/// addresses holds as many live sessions as they like, and a page of all of them grew without
+/// end. The rest are counted, and "End all sessions" ends them too.
+#[tokio::test]
+async fn a_users_page_lists_their_newest_sessions_and_counts_the_rest() {
+    let server = TestServer::start().await;
+    let mut admin = root_on_the_dashboard(&server).await;
+    let uid = server
+        .client()
+        .sign_up("Many", "many@example.com", "password-123")
+        .await
+        .json()["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    server.psql(&format!(
+        r#"insert into "session" ("id", "token", "userId", "expiresAt", "createdAt", "updatedAt", "userAgent")
+           select 'bulk-' || n, 'bulk-token-' || n, '{uid}', now() + interval '1 day',
+                  now() - n * interval '1 minute', now(), 'agent-' || lpad(n::text, 3, '0')
+           from generate_series(1, 250) n"#
+    ));
+    let r = admin.get(&format!("/users/{uid}")).await;
+    assert_valid(&r);
+    let rows = r.text.matches("value=\"revoke-session\">").count();
+    assert_eq!(rows, 100, "sessions listed");
+    let caption = r.text.split("<caption>Sessions").nth(1).unwrap_or_default();
+    assert!(
+        caption.starts_with(" (the newest 100 of 251)"),
+        "{}",
+        &caption[..caption.len().min(80)]
+    );
+    assert!(
+        r.text.contains("agent-001") && !r.text.contains("agent-250"),
+        "the newest ones are listed"
+    );
+}
