@@ -28,7 +28,8 @@ pub(super) struct Service<'a> {
 #[derive(Serialize)]
 pub(super) struct Context<'a> {
     project: &'a str,
-    state_dir: &'a str,
+    /// The dev secrets folder, in the state folder.
+    secrets_dir: String,
     auth: Option<&'a str>,
     services: Vec<Service<'a>>,
     generated: Vec<&'static str>,
@@ -52,7 +53,7 @@ pub fn render(plan: &Plan) -> Result<String> {
         .collect();
     templates::AGENTS.render(&Context {
         project: &plan.project,
-        state_dir: &plan.state_dir,
+        secrets_dir: crate::plan::dev_secrets_dir(&plan.state_dir),
         auth: plan.auth.as_deref(),
         services,
         generated: super::generated_paths(plan).collect(),

@@ -37,6 +37,8 @@ pub(super) struct Service<'a> {
 pub(super) struct Context<'a> {
     project: &'a str,
     state_dir: &'a str,
+    /// The dev secrets folder, in the state folder.
+    secrets_dir: String,
     /// The lines of the state folder's marker `.gitignore`, which `secrets` writes when missing.
     state_gitignore: &'static [&'static str],
     secrets: &'a [Secret],
@@ -80,6 +82,7 @@ pub fn render(plan: &Plan) -> Result<String> {
     templates::PROCESS_COMPOSE.render(&Context {
         project: &plan.project,
         state_dir: &plan.state_dir,
+        secrets_dir: crate::plan::dev_secrets_dir(&plan.state_dir),
         state_gitignore: stackr_contract::STATE_DIR_GITIGNORE,
         secrets: &plan.secrets,
         oauth: plan.dev_oauth.as_ref(),

@@ -16,7 +16,7 @@ pub use env::EnvVar;
 pub use guard::GuardSpec;
 pub use oauth::DevOAuth;
 pub use runtime_dep::RuntimeDeps;
-pub use secrets::{Secret, AUTH_SECRET, DEV_SECRETS_FOLDER};
+pub use secrets::{dev_secrets_dir, Secret, AUTH_SECRET, DEV_SECRETS_FOLDER};
 
 use crate::model::{AuthMiddleware, Model, PostgresMode, ServiceKind};
 
