@@ -34,10 +34,11 @@ const FETCH_RETRY_DELAY: Duration = Duration::from_secs(1);
 
 /// How long the shutdown waits, once its grace period is over and no job is left to finish its
 /// blocking work, for bullmq-official's last Redis calls (handing jobs back, recording the last
-/// completions). A Redis that answers takes milliseconds; one that is gone would hold the stop
-/// for as long as bullmq-official's client keeps trying (about 30 s), past a service manager's
-/// stop timeout.
-const LAST_CALLS_LIMIT: Duration = Duration::from_secs(5);
+/// completions) and for its fetch loop. A Redis that answers takes milliseconds for the calls,
+/// but the fetch loop may sit out a blocking read begun before the shutdown (DRAIN_DELAY_SECS,
+/// when another worker took the wake-up); one that is gone would hold the stop for as long as
+/// bullmq-official's client keeps trying (about 30 s), past a service manager's stop timeout.
+const LAST_CALLS_LIMIT: Duration = Duration::from_secs(DRAIN_DELAY_SECS + 2);
 
 /// How long the shutdown's wake-ups of another worker (best effort) may take.
 const WAKE_UP_LIMIT: Duration = Duration::from_secs(1);
