@@ -177,7 +177,7 @@ fn service_flavor(text: &str) -> Result<(String, MiddlewareArg), String> {
     Ok((service, flavor))
 }
 
-/// One entry of `add service --roles`, spaces around it dropped as `init --roles` drops them.
+/// One entry of a `--roles` list, spaces around it dropped.
 fn role_name(text: &str) -> Result<String, String> {
     match text.trim() {
         "" => Err("an empty role: give the roles comma-separated, e.g. `finance,audit`".to_owned()),
@@ -187,13 +187,13 @@ fn role_name(text: &str) -> Result<String, String> {
 
 fn service_roles(text: &str) -> Result<(String, Vec<String>), String> {
     let (service, roles) = service_and_value(text)?;
-    let roles = init::split_list(roles);
     // No roles would leave the service as if the flag were not given: refused, not ignored.
-    if roles.is_empty() {
+    if init::split_list(roles).is_empty() {
         return Err(format!(
             "`{text}` names no roles: give them after `=`, comma-separated (e.g. `{service}=finance,audit`), or leave the flag out for a guard without roles"
         ));
     }
+    let roles = roles.split(',').map(role_name).collect::<Result<_, _>>()?;
     Ok((service, roles))
 }
 

@@ -434,6 +434,8 @@ fn init_refuses_guards_it_cannot_give_and_writes_nothing() {
             "'core=' for '--roles <SERVICE=ROLES>': `core=` names no roles",
         ),
         (&["--roles", "core= , "][..], "`core= , ` names no roles"),
+        // An empty entry among roles, as `add service --roles` refuses it.
+        (&["--roles", "core=finance,,audit"][..], "an empty role"),
     ] {
         let mut all = vec!["init", "shop", "--defaults"];
         all.extend_from_slice(args);
