@@ -90,6 +90,8 @@ fn run_on(args: &Args, out: &mut dyn Write, err: &mut dyn Write, color: bool) ->
             if count > 0 {
                 let plural = if count == 1 { "" } else { "s" };
                 writeln!(err, "stackr lint: {count} finding{plural} (see `stackr lint --list` for why each rule exists)")?;
+            } else {
+                writeln!(err, "stackr lint: no findings ({} rules)", RULES.len())?;
             }
         }
         OutputFormat::Json => {
