@@ -52,6 +52,27 @@ async fn notes_are_kept_for_the_signed_in_user() {
     assert_eq!(body["notes"], json!([]), "another user's notes: {body}");
 }
 
+/// Every note stays in the database: one user keeps at most 1000, and past that a new one is
+/// refused (409), while other users still add theirs.
+#[tokio::test]
+async fn a_user_keeps_a_bounded_number_of_notes() {
+    let service = ServiceUnderTest::start_with_auth(API, "core").await;
+    let ada = service.sign_up("ada@example.com").await;
+    // All but the last straight into the database: a request each would only slow the test.
+    service.psql(&format!(
+        "INSERT INTO note (user_id, text) SELECT '{}', 'note' FROM generate_series(1, 999)",
+        ada.id
+    ));
+    let note = json!({ "text": "one more" });
+    let (status, body) = service.post_as(&ada, "/notes", &note).await;
+    assert_eq!(status, 201, "the thousandth: {body}");
+    let (status, body) = service.post_as(&ada, "/notes", &note).await;
+    assert_eq!(status, 409, "one too many: {body}");
+    let bob = service.sign_up("bob@example.com").await;
+    let (status, body) = service.post_as(&bob, "/notes", &note).await;
+    assert_eq!(status, 201, "another user's: {body}");
+}
+
 /// A call to another service goes as the signed-in user: here the other service is a stand-in
 /// that answers with the cookie it was sent.
 #[tokio::test]

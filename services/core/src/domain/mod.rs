@@ -34,6 +34,9 @@ const NOTE_LIMIT_BYTES: usize = 4096;
 /// How many notes a listing answers, the newest first: it is built in memory whole, so however
 /// many notes there are, one request costs at most this many.
 const LIST_LIMIT: i64 = 100;
+/// The most notes one user keeps: every note stays in the database, so without a bound a single
+/// signed-in user could add notes until its disk is full, for every user of the service.
+const NOTES_PER_USER: i64 = 1000;
 
 async fn list_notes(who: Principal, State(db): State<Pool>) -> Result<Json<Value>, StatusCode> {
     let client = db.get().await.map_err(logged_failure(
@@ -74,16 +77,22 @@ async fn add_note(
         StatusCode::SERVICE_UNAVAILABLE,
         "no database connection",
     ))?;
+    // Counted by the insert itself, so concurrent requests may pass the bound by their number
+    // (at most the database connections of each API process): still bounded.
     let row = client
-        .query_one(
-            "INSERT INTO note (user_id, text) VALUES ($1, $2) RETURNING id",
-            &[&who.user_id(), &note.text],
+        .query_opt(
+            "INSERT INTO note (user_id, text) SELECT $1, $2 \
+             WHERE (SELECT count(*) FROM note WHERE user_id = $1) < $3 RETURNING id",
+            &[&who.user_id(), &note.text, &NOTES_PER_USER],
         )
         .await
         .map_err(logged_failure(
             StatusCode::INTERNAL_SERVER_ERROR,
             "cannot add a note",
         ))?;
+    let Some(row) = row else {
+        return Err(StatusCode::CONFLICT);
+    };
     Ok((
         StatusCode::CREATED,
         Json(json!({ "id": row.get::<_, i64>(0) })),
