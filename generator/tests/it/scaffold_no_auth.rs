@@ -126,4 +126,21 @@ fn no_auth_scaffold_serves_its_example_routes() {
         http(api_port, "POST", "/notes", r#"{"text":"a\u0000b"}"#).map(|(s, _)| s),
         Some(400)
     );
+    // And so is how many it keeps, or anyone could fill its disk: all but the last of them
+    // straight into the database (a request each would only slow the test).
+    pg.psql(
+        &service.db_name,
+        "INSERT INTO note (text) SELECT 'note' FROM generate_series(1, 9998)",
+    );
+    let note = r#"{"text":"one more"}"#;
+    assert_eq!(
+        http(api_port, "POST", "/notes", note).map(|(s, _)| s),
+        Some(201),
+        "the ten-thousandth"
+    );
+    assert_eq!(
+        http(api_port, "POST", "/notes", note).map(|(s, _)| s),
+        Some(409),
+        "one too many"
+    );
 }
