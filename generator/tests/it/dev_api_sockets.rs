@@ -3,8 +3,6 @@
 //! building, starting or restarting, and be sent the users' cookies (auth's, the services'
 //! credential too) that the browsers and the other services send there.
 
-use std::process::Command;
-
 use crate::common::fake_cargo::FakeCargo;
 use crate::common::{init_project_on_free_ports, read_config, stderr, stdout};
 
@@ -25,12 +23,7 @@ fn the_api_and_admin_ports_are_the_stacks_while_it_builds() {
     }
     assert_eq!(ports.len(), 3, "auth's two ports and core's: {ports:?}");
     let cargo = FakeCargo::trying(&ports.iter().map(|(_, p)| *p).collect::<Vec<_>>());
-    let dev = Command::new(env!("CARGO_BIN_EXE_stackr"))
-        .args(["dev", "--embedded"])
-        .current_dir(&root)
-        .env("PATH", cargo.path())
-        .output()
-        .unwrap();
+    let dev = cargo.dev(&root, &[]);
     assert!(
         cargo.asked().is_some(),
         "cargo never ran:\n{}\n{}",

@@ -3,7 +3,6 @@
 //! holding it as its own state folder instead of refusing it as a folder of other files.
 
 use std::os::unix::fs::PermissionsExt;
-use std::process::Command;
 
 use crate::common::fake_cargo::FakeCargo;
 use crate::common::{init_project_on_free_ports, stderr, stdout};
@@ -17,12 +16,7 @@ fn a_secret_put_in_place_before_the_first_run_is_taken() {
     let secret = secrets.join("oauth-google-client-secret");
     std::fs::write(&secret, "g-s3cret").unwrap();
     let cargo = FakeCargo::trying(&[]);
-    let dev = Command::new(env!("CARGO_BIN_EXE_stackr"))
-        .args(["dev", "--embedded"])
-        .current_dir(&root)
-        .env("PATH", cargo.path())
-        .output()
-        .unwrap();
+    let dev = cargo.dev(&root, &[]);
     assert!(
         cargo.asked().is_some(),
         "the stack never got to its build:\n{}\n{}",

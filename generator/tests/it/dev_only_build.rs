@@ -2,8 +2,6 @@
 //! that does not compile (another developer's work in progress) does not stop it. The API port of
 //! the service left out stays held while the stack runs: core still calls it there.
 
-use std::process::Command;
-
 use crate::common::fake_cargo::FakeCargo;
 use crate::common::{init_project_on_free_ports, read_config, stderr, stdout};
 
@@ -21,12 +19,7 @@ fn only_builds_the_services_it_starts() {
     // While cargo runs, could another program take wallet's port (as a local user would, to
     // receive core's calls)?
     let cargo = FakeCargo::trying(&[wallet_port as u16]);
-    let dev = Command::new(env!("CARGO_BIN_EXE_stackr"))
-        .args(["dev", "--embedded", "--only", "core"])
-        .current_dir(&root)
-        .env("PATH", cargo.path())
-        .output()
-        .unwrap();
+    let dev = cargo.dev(&root, &["--only", "core"]);
     let asked = cargo
         .asked()
         .unwrap_or_else(|| panic!("cargo never ran:\n{}\n{}", stdout(&dev), stderr(&dev)));

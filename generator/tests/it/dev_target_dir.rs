@@ -3,8 +3,6 @@
 //! `${CARGO_TARGET_DIR:-target}/debug`, so `stackr dev` hands its processes the folder cargo
 //! builds in, or they would not find their binaries (or run old ones left in `target/`).
 
-use std::process::Command;
-
 use crate::common::fake_cargo::FakeCargo;
 use crate::common::{init_project_on_free_ports, stderr, stdout};
 
@@ -18,13 +16,7 @@ fn the_stack_is_given_the_folder_a_cargo_config_builds_in() {
     )
     .unwrap();
     let cargo = FakeCargo::trying(&[]);
-    let dev = Command::new(env!("CARGO_BIN_EXE_stackr"))
-        .args(["dev", "--embedded"])
-        .current_dir(&root)
-        .env("PATH", cargo.path())
-        .env_remove("CARGO_TARGET_DIR")
-        .output()
-        .unwrap();
+    let dev = cargo.dev(&root, &[]);
     let given = cargo
         .target_dir()
         .unwrap_or_else(|| panic!("cargo never built:\n{}\n{}", stdout(&dev), stderr(&dev)));
@@ -41,13 +33,7 @@ fn the_stack_is_given_the_folder_a_cargo_config_builds_in() {
 fn a_slow_cargo_metadata_is_waited_for_out_loud() {
     let (_parent, root) = init_project_on_free_ports(&[]);
     let cargo = FakeCargo::answering_metadata_after(3);
-    let dev = Command::new(env!("CARGO_BIN_EXE_stackr"))
-        .args(["dev", "--embedded"])
-        .current_dir(&root)
-        .env("PATH", cargo.path())
-        .env_remove("CARGO_TARGET_DIR")
-        .output()
-        .unwrap();
+    let dev = cargo.dev(&root, &[]);
     let said = format!("{}{}", stdout(&dev), stderr(&dev));
     assert!(
         said.contains("waiting for `cargo metadata`"),

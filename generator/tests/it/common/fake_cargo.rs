@@ -55,6 +55,20 @@ impl FakeCargo {
         FakeCargo { dir }
     }
 
+    /// Runs `stackr dev --embedded` with `args` in the project at `root`, this `cargo` first on
+    /// PATH and no `CARGO_TARGET_DIR` (so stackr asks cargo where it builds, as on a developer's
+    /// machine); the stack stops at its build.
+    pub fn dev(&self, root: &std::path::Path, args: &[&str]) -> std::process::Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_stackr"))
+            .args(["dev", "--embedded"])
+            .args(args)
+            .current_dir(root)
+            .env("PATH", self.path())
+            .env_remove("CARGO_TARGET_DIR")
+            .output()
+            .unwrap()
+    }
+
     /// PATH with this `cargo` first.
     pub fn path(&self) -> String {
         format!(
