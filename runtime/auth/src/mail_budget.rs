@@ -3,7 +3,7 @@
 //! links (`change-email`, and the link an opened change-email confirmation mails to the new
 //! address). The per-IP rate limits alone let whoever holds many client addresses
 //! send one mailbox as many mails as they like (and get auth's mail server listed as a spam
-//! source); with this budget an address gets at most [`MAILS_PER_WINDOW`] mails of one kind per
+//! source); with this budget a mailbox gets at most [`MAILS_PER_WINDOW`] mails of one kind per
 //! [`WINDOW`], however many clients ask. A request over the budget is answered as any other (the
 //! answer must not tell which addresses have accounts) and sends nothing.
 //!
@@ -24,7 +24,8 @@ use sha2::{Digest, Sha256};
 
 use crate::db::now_ms;
 
-/// Mails of one kind an address may be sent per [`WINDOW`].
+/// Mails of one kind a mailbox may be sent per [`WINDOW`] (every `+tag` spelling of an address
+/// shares one budget).
 pub const MAILS_PER_WINDOW: u32 = 5;
 /// As long as the longest-lived of the links mailed lives (see the module docs): a reset link,
 /// or a verification link (which change-email mails are too).
@@ -67,8 +68,22 @@ pub async fn take(
     kind: Kind,
     address: &str,
 ) -> Result<bool, tokio_postgres::Error> {
+    take_from(client, &format!("{}\0{}", kind.name(), mailbox(address))).await
+}
+
+/// The mailbox `address` reaches, as far as a budget goes: its normalized spelling without a
+/// `+tag` (`ann+shop@example.com` is `ann@example.com` at most mail servers, and the tag is the
+/// sender's to choose). At a server that reads `+` otherwise, its addresses share one budget,
+/// which only sends them fewer mails.
+fn mailbox(address: &str) -> String {
     let address = crate::db::users::normalize_email(address);
-    take_from(client, &format!("{}\0{address}", kind.name())).await
+    match address.rsplit_once('@') {
+        Some((local, domain)) => {
+            let untagged = local.split_once('+').map_or(local, |(base, _)| base);
+            format!("{untagged}@{domain}")
+        }
+        None => address,
+    }
 }
 
 /// Takes one change-email mail from the budget of the account `user_id`, which names the

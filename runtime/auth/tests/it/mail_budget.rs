@@ -132,3 +132,40 @@ async fn one_account_cannot_have_many_addresses_mailed() {
         "{asked} change-email requests of one account sent {sent} mails"
     );
 }
+
+/// `flooded+1@example.com`, `flooded+2@example.com`, …: one mailbox at most mail servers (the
+/// part after `+` is the owner's to choose), which accounts under as many spellings must not
+/// flood with a budget per spelling.
+#[tokio::test]
+async fn plus_addresses_of_one_mailbox_share_its_budget() {
+    let server = TestServer::start_with(Options {
+        rate_limits: true,
+        ..Default::default()
+    })
+    .await;
+    let asked = MAILS_PER_WINDOW + 3;
+    let spellings: Vec<String> = (0..asked)
+        .map(|n| format!("flooded+{n}@example.com"))
+        .collect();
+    for (n, email) in spellings.iter().enumerate() {
+        let address = format!("127.0.9.{}", n + 1).parse().unwrap();
+        let r = Client::from_address(&server.base, Some(address))
+            .sign_up("Flo", email, "password-123")
+            .await;
+        assert_eq!(r.status, 200, "sign-up of {email}: {}", r.text);
+    }
+    // Every spelling's mails: `To: flooded+…`.
+    let before = mails_to(&server, "flooded+").await;
+    for (n, email) in spellings.iter().enumerate() {
+        let address = format!("127.0.10.{}", n + 1).parse().unwrap();
+        let r = Client::from_address(&server.base, Some(address))
+            .post("/api/auth/request-password-reset", json!({"email": email}))
+            .await;
+        assert_eq!(r.status, 200, "{email}: {}", r.text);
+    }
+    let sent = mails_to(&server, "flooded+").await - before;
+    assert_eq!(
+        sent, MAILS_PER_WINDOW as usize,
+        "{asked} resets for as many spellings of one mailbox sent {sent} mails"
+    );
+}
