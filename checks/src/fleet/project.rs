@@ -3,29 +3,22 @@
 //! each host's address moved into the check's own /24. Generated in a temporary folder, with the
 //! secrets `stackr secrets` creates there.
 
-use std::path::Path;
-
 use anyhow::{bail, Context};
 use serde_json::Value;
 use stackr::commands::secrets::{self, CaAction};
+
+use crate::systemd::project::{changed_project, read_json};
 
 /// The placement's single source: the generator's four-host fixture.
 pub const PLACEMENT_FIXTURE: &str = "generator/tests/fixtures/fleet/stackr.config.json";
 
 /// The project in a temporary folder: config, generated files and deployment secrets.
 pub fn placed_project(prefix: &str) -> anyhow::Result<tempfile::TempDir> {
-    let root = stackr_testkit::repo_root();
-    let mut config = read_json(&root.join("stackr.config.json"))?;
-    let fixture = read_json(&root.join(PLACEMENT_FIXTURE))?;
-    config["placement"] = placement_at(&fixture["placement"], prefix)?;
-    let text = serde_json::to_string_pretty(&config)? + "\n";
-    let dir = tempfile::tempdir()?;
-    std::fs::write(dir.path().join("stackr.config.json"), &text)?;
-    for file in stackr::generate_in_memory(&text)? {
-        let path = dir.path().join(&file.path);
-        std::fs::create_dir_all(path.parent().context("a generated file at the root")?)?;
-        std::fs::write(path, file.content)?;
-    }
+    let fixture = read_json(&stackr_testkit::repo_root().join(PLACEMENT_FIXTURE))?;
+    let dir = changed_project(|config| {
+        config["placement"] = placement_at(&fixture["placement"], prefix)?;
+        Ok(())
+    })?;
     // `stackr secrets` creates secrets only in a git repository (what keeps them out of the Nix
     // store), as `stackr init` makes a project.
     anyhow::ensure!(
@@ -50,12 +43,6 @@ fn placement_at(placement: &Value, prefix: &str) -> anyhow::Result<Value> {
         host["address"] = Value::String(format!("{prefix}.{last}"));
     }
     Ok(placement)
-}
-
-fn read_json(path: &Path) -> anyhow::Result<Value> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 pub mod container_limits;
 pub mod curl;
 pub mod machine;
+pub mod project;
 pub mod render;
 pub mod store;
 
@@ -21,12 +22,19 @@ pub use render::Entry;
 /// The repository's own project as a NixOS host deploys it with `host` (a NixOS module as Nix
 /// text): the JSON `evaluate.nix` returns.
 pub fn evaluate_repository(host: &str) -> anyhow::Result<Value> {
+    evaluate_project(&stackr_testkit::repo_root(), host)
+}
+
+/// `project` (a folder with the generated `nix/` of a config whose services are the workspace's,
+/// such as [`project::changed_project`]'s) as a NixOS host deploys it with `host`: the JSON
+/// `evaluate.nix` returns.
+pub fn evaluate_project(project: &Path, host: &str) -> anyhow::Result<Value> {
     let root = stackr_testkit::repo_root();
     let host = format!(
         "{{ imports = [ ({host}) {} ]; }}",
         store::DEBIAN_POSTGRESQL_HOST
     );
-    let json = stackr_testkit::evaluate_nixos_system(&root.join("modules"), &root, &host)
+    let json = stackr_testkit::evaluate_nixos_system(&root.join("modules"), project, &host)
         .map_err(|e| anyhow::anyhow!("the module evaluation failed:\n{e}"))?;
     let system: Value = serde_json::from_slice(&json).context("evaluate.nix printed no JSON")?;
     let failed = &system["failedAssertions"];

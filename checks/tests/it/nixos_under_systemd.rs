@@ -5,268 +5,22 @@
 //! clusters): the checks run in order, the disruptive ones (a stopped database, a reboot) last.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
-use stackr_checks::image::systemd_image;
 use stackr_checks::secret::random_secret;
 use stackr_checks::systemd::curl::{quoted, Answer};
-use stackr_checks::systemd::{
-    build_workspace_binaries, evaluate_repository, example_job, render_system, workspace_bin_dir,
-    Entry, Machine,
+use stackr_checks::systemd::{evaluate_repository, example_job, render_system, Entry};
+
+use crate::common::deployment::{Deployment, BOOT, HOST, SETTLE};
+use crate::common::host_steps::{
+    a_job_runs_through_each_worker, a_reboot_keeps_users_sessions_and_queued_jobs,
+    every_api_is_healthy, every_unit_is_active_through_its_readiness_notification,
+    sign_up_and_provisioning_work, the_set_role_command_makes_the_first_admin,
 };
 
-/// As the generated VM test deploys it: secrets created once on the host, kept across reboots.
-const HOST: &str = "{ stackr.secrets.generate = true; }";
-/// Booting runs initdb three times and starts every service: minutes on a loaded 2-core machine.
-const BOOT: Duration = Duration::from_secs(600);
-/// For a condition that needs a few requests or a job round trip.
-const SETTLE: Duration = Duration::from_secs(120);
-
-struct Service {
-    name: String,
-    port: u64,
-    postgres_port: u64,
-    /// Its Redis's Unix socket: the server has no TCP listener.
-    redis_socket: String,
-    has_worker: bool,
-    is_auth: bool,
-}
-
-struct Deployment {
-    /// The host module the running system was evaluated with, and that evaluation: a deploy
-    /// ([`Deployment::deploy`]) replaces both.
-    host: String,
-    system: Value,
-    machine: Machine,
-    services: Vec<Service>,
-    secrets_dir: String,
-}
-
+/// What only this check does with its host: deploys and secret changes.
 impl Deployment {
-    fn boot() -> Deployment {
-        build_workspace_binaries();
-        let system = evaluate_repository(HOST).unwrap();
-        let (root, adapted) = render_system(&system).unwrap();
-        eprintln!("changed for the container:\n  {}", adapted.join("\n  "));
-        let image = systemd_image().to_string();
-        let machine = Machine::boot(&image, &root, &workspace_bin_dir().unwrap()).unwrap();
-        let redis = system["redis"].clone();
-        let services = system["stackr"]["services"]
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(name, s)| Service {
-                name: name.clone(),
-                port: s["port"].as_u64().unwrap(),
-                postgres_port: s["postgres"]["port"].as_u64().unwrap(),
-                redis_socket: redis[name]["unixSocket"].as_str().unwrap().to_owned(),
-                has_worker: s["worker"]["enable"] == true,
-                is_auth: s["kind"] == "auth",
-            })
-            .collect();
-        let secrets_dir = system["stackr"]["secretsDir"].as_str().unwrap().to_owned();
-        let deployment = Deployment {
-            host: HOST.to_owned(),
-            system,
-            machine,
-            services,
-            secrets_dir,
-        };
-        deployment.start();
-        deployment
-    }
-
-    /// Boot finished, then `systemctl start multi-user.target` (which waits for its jobs).
-    fn start(&self) {
-        let state = self.machine.wait_for_boot(BOOT).unwrap();
-        eprintln!("systemd finished booting: {state}");
-        self.machine
-            .sh("timeout 600 systemctl start multi-user.target")
-            .unwrap_or_else(|e| panic!("{e:#}\n{}", self.diagnostics()));
-    }
-
-    fn units(&self) -> Vec<String> {
-        self.system["units"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .cloned()
-            .collect()
-    }
-
-    fn service(&self, name: &str) -> &Service {
-        self.services.iter().find(|s| s.name == name).unwrap()
-    }
-
-    fn auth(&self) -> &Service {
-        self.services.iter().find(|s| s.is_auth).unwrap()
-    }
-
-    fn sh(&self, script: &str) -> String {
-        self.machine
-            .sh(script)
-            .unwrap_or_else(|e| panic!("{e:#}\n{}", self.diagnostics()))
-    }
-
-    /// Whether `script` succeeds in the container.
-    fn succeeds(&self, script: &str) -> bool {
-        self.machine.run(script).unwrap().status.success()
-    }
-
-    fn secret(&self, file: &str) -> String {
-        self.sh(&format!("cat {}/{file}", self.secrets_dir))
-    }
-
-    /// A request from inside the container (the auth API accepts loopback peers only).
-    fn http(
-        &self,
-        method: &str,
-        url: &str,
-        headers: &[(&str, &str)],
-        body: Option<&str>,
-    ) -> Answer {
-        self.machine.http(method, url, headers, body, None).unwrap()
-    }
-
-    fn url(&self, service: &str, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.service(service).port)
-    }
-
-    /// `GET path` at `service`'s API, with the session `cookie` if given.
-    fn get(&self, service: &str, path: &str, cookie: Option<&str>) -> Answer {
-        let headers: Vec<(&str, &str)> = cookie.map(|c| ("cookie", c)).into_iter().collect();
-        self.http("GET", &self.url(service, path), &headers, None)
-    }
-
-    /// Auth's view of a session cookie (`GET /api/auth/get-session`).
-    fn session(&self, cookie: &str) -> Answer {
-        self.get(&self.auth().name, "/api/auth/get-session", Some(cookie))
-    }
-
-    /// Signs up a fresh user at auth as a browser on auth's own page would; the session cookie.
-    fn sign_up(&self, email: &str, password: &str) -> (String, String) {
-        let origin = self.system["stackr"]["auth"]["baseUrl"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let body =
-            serde_json::json!({ "email": email, "password": password, "name": "Systemd Check" });
-        let answer = self.http(
-            "POST",
-            &self.url(&self.auth().name, "/api/auth/sign-up/email"),
-            &[("origin", &origin)],
-            Some(&body.to_string()),
-        );
-        assert_eq!(answer.status, 200, "sign-up: {answer:?}");
-        let cookie = answer
-            .first_cookie()
-            .unwrap_or_else(|| panic!("sign-up set no cookie: {answer:?}"))
-            .to_owned();
-        let user: Value = serde_json::from_str(&answer.body).unwrap();
-        (cookie, user["user"]["id"].as_str().unwrap().to_owned())
-    }
-
-    /// Waits for `check` (which describes what it saw on failure) within `deadline`.
-    fn wait_for(&self, what: &str, deadline: Duration, check: impl Fn() -> Result<(), String>) {
-        let started = Instant::now();
-        loop {
-            match check() {
-                Ok(()) => return,
-                Err(seen) if started.elapsed() > deadline => panic!(
-                    "waited {deadline:?} for {what}; last seen: {seen}\n{}",
-                    self.diagnostics()
-                ),
-                Err(_) => std::thread::sleep(Duration::from_millis(500)),
-            }
-        }
-    }
-
-    /// `redis-cli` against `service`'s Redis with `password_of`'s password (given through the
-    /// environment, not argv).
-    fn redis(&self, service: &str, password_of: &str, command: &str) -> String {
-        let password = self.secret(&format!("{password_of}-redis-password"));
-        self.redis_with(service, &password, command)
-    }
-
-    /// `redis-cli` against `service`'s Redis with `password`.
-    fn redis_with(&self, service: &str, password: &str, command: &str) -> String {
-        let output = self
-            .machine
-            .run(&format!(
-                "REDISCLI_AUTH={} redis-cli --no-auth-warning -s {} {command} 2>&1",
-                quoted(password),
-                self.service(service).redis_socket
-            ))
-            .unwrap();
-        String::from_utf8_lossy(&output.stdout).trim().to_owned()
-    }
-
-    /// psql as `role` with its own password against `database` on `server`'s PostgreSQL.
-    fn psql(&self, role: &str, server: &str, database: &str, sql: &str) -> Result<String, String> {
-        let password = self.secret(&format!("{role}-db-password"));
-        self.psql_with(role, &password, server, database, sql)
-    }
-
-    /// psql as `role` with `password` against `database` on `server`'s PostgreSQL.
-    fn psql_with(
-        &self,
-        role: &str,
-        password: &str,
-        server: &str,
-        database: &str,
-        sql: &str,
-    ) -> Result<String, String> {
-        self.machine.outcome(&format!(
-            "PGPASSWORD={} psql -X -At -h /run/stackr-{server}-postgresql -p {} -U {role} -d {database} -c {}",
-            quoted(password),
-            self.service(server).postgres_port,
-            quoted(sql)
-        ))
-    }
-
-    /// Adds a job to `service`'s queue as its own processes would; the job id.
-    fn enqueue(&self, service: &str, job: &str) -> String {
-        let s = self.service(service);
-        self.sh(&format!(
-            "REDIS_URL=redis+unix://{} REDIS_PASSWORD_FILE={}/{service}-redis-password \
-             STACKR_QUEUE={service} STACKR_QUEUE_PREFIX=bull \
-             /opt/stackr/workspace/bin/stackr-checks-enqueue {job}",
-            s.redis_socket, self.secrets_dir
-        ))
-        .trim()
-        .to_owned()
-    }
-
-    /// Waits until `service`'s worker has completed job `id`.
-    fn wait_for_job(&self, service: &str, id: &str) {
-        self.wait_for(&format!("{service} job {id} to complete"), SETTLE, || {
-            // BullMQ keeps each completed job's id in the queue's `completed` set, whatever the
-            // handler returned; a failed one goes to `failed` instead.
-            let completed = self.redis(
-                service,
-                service,
-                &format!("ZSCORE bull:{service}:completed {id}"),
-            );
-            let value = self.redis(
-                service,
-                service,
-                &format!("HGET bull:{service}:{id} returnvalue"),
-            );
-            if !completed.is_empty() {
-                Ok(())
-            } else {
-                Err(format!("not in the completed set; returnvalue={value:?}"))
-            }
-        });
-    }
-
-    fn show(&self, unit: &str, properties: &str) -> String {
-        self.sh(&format!(
-            "systemctl show --property={properties} {unit}.service"
-        ))
-    }
-
     /// A deploy of the evaluation with `host`, applied as NixOS's switch-to-configuration
     /// applies it: the units of the new evaluation written over the old ones, `systemctl
     /// daemon-reload`, then, for each active unit whose definition changed, what
@@ -369,113 +123,6 @@ impl Deployment {
         );
         old
     }
-
-    /// Failed units and the journal's tail, for a failing assertion's message.
-    fn diagnostics(&self) -> String {
-        self.machine
-            .sh("systemctl --failed --no-pager; systemctl list-jobs --no-pager; journalctl -b --no-pager | tail -n 60")
-            .unwrap_or_else(|e| format!("(no diagnostics: {e:#})"))
-    }
-}
-
-/// Every unit of the evaluation is active; a `Type=notify` unit is active only once its process
-/// sent READY=1, so "active" with `Type=notify` is readiness reached, with no restart before.
-fn every_unit_is_active_through_its_readiness_notification(d: &Deployment) {
-    for unit in d.units() {
-        let config = &d.system["units"][&unit]["serviceConfig"];
-        // nixpkgs' firewall unit needs CAP_NET_ADMIN, which this single host's container is not
-        // given (the several-host check runs it): systemd skips it by its condition.
-        if d.system["units"][&unit]["unitConfig"]["ConditionCapability"] == "CAP_NET_ADMIN" {
-            let shown = d.show(&unit, "ConditionResult,ActiveState");
-            assert!(
-                shown.contains("ConditionResult=no\n") && shown.contains("ActiveState=inactive\n"),
-                "{unit}: {shown}"
-            );
-            continue;
-        }
-        let shown = d.show(&unit, "Type,ActiveState,SubState,NRestarts");
-        let expected_type = config["Type"].as_str().unwrap_or("simple");
-        let want_sub = if expected_type == "oneshot" {
-            "exited"
-        } else {
-            "running"
-        };
-        assert!(
-            shown.contains(&format!("Type={expected_type}\n"))
-                && shown.contains("ActiveState=active\n")
-                && shown.contains(&format!("SubState={want_sub}\n"))
-                && shown.contains("NRestarts=0\n"),
-            "{unit}:\n{shown}\n{}",
-            d.diagnostics()
-        );
-    }
-    for service in &d.services {
-        for role in ["api", "worker"] {
-            let unit = &d.system["units"][format!("stackr-{}-{role}", service.name)];
-            if !unit.is_null() {
-                assert_eq!(
-                    unit["serviceConfig"]["Type"], "notify",
-                    "{} {role}",
-                    service.name
-                );
-            }
-        }
-    }
-}
-
-fn every_api_is_healthy(d: &Deployment) {
-    for service in &d.services {
-        let answer = d.get(&service.name, "/health", None);
-        assert_eq!(answer.status, 200, "{} /health: {answer:?}", service.name);
-    }
-}
-
-/// Sign-up at auth, the session accepted by every base service, and the first call provisioning
-/// the user in the service's own database. Returns the session cookie and user id.
-fn sign_up_and_provisioning_work(d: &Deployment) -> (String, String) {
-    let email = format!("systemd-{}@example.com", random_secret(8).to_lowercase());
-    let (cookie, user_id) = d.sign_up(&email, &random_secret(24));
-    let provisioning = d.service("core");
-    let answer = d.get(&provisioning.name, "/me", Some(&cookie));
-    assert_eq!(answer.status, 200, "core /me: {answer:?}");
-    assert!(answer.body.contains(&user_id), "core /me: {answer:?}");
-    let stored = d
-        .psql(
-            "core",
-            "core",
-            "core",
-            &format!("SELECT count(*) FROM stackr_user WHERE user_id = '{user_id}'"),
-        )
-        .unwrap();
-    assert_eq!(
-        stored, "1",
-        "the user is provisioned in core's own database"
-    );
-    (cookie, user_id)
-}
-
-/// `stackr-set-role EMAIL ROLE`, run as root as the deploy guide says, makes the signed-up user
-/// the first admin: auth's own binary as auth's identity, through its database's socket.
-fn the_set_role_command_makes_the_first_admin(d: &Deployment, cookie: &str, user_id: &str) {
-    let email = d.psql(
-        "auth",
-        "auth",
-        "auth",
-        &format!("SELECT email FROM \"user\" WHERE id = '{user_id}'"),
-    );
-    let email = email.unwrap_or_else(|e| panic!("the user's email: {e}"));
-    let output = d.sh(&format!("stackr-set-role {} admin 2>&1", quoted(&email)));
-    let role = d
-        .psql(
-            "auth",
-            "auth",
-            "auth",
-            &format!("SELECT role FROM \"user\" WHERE id = '{user_id}'"),
-        )
-        .unwrap();
-    assert_eq!(role, "admin", "stackr-set-role said: {output}");
-    let answer = d.get("core", "/me", Some(cookie));
-    assert_eq!(answer.status, 200, "core /me as an admin: {answer:?}");
 }
 
 /// An API stopped (a deploy, a crash) leaves its port bound by systemd's socket unit, where no
@@ -501,13 +148,6 @@ fn a_stopped_api_keeps_its_port_and_the_next_request_starts_it(d: &Deployment) {
         d.sh(&format!("systemctl is-active {unit}")).trim(),
         "active"
     );
-}
-
-fn a_job_runs_through_each_worker(d: &Deployment) {
-    for service in d.services.iter().filter(|s| s.has_worker) {
-        let id = d.enqueue(&service.name, &example_job(&service.name));
-        d.wait_for_job(&service.name, &id);
-    }
 }
 
 fn each_service_is_locked_out_of_the_others_stores(d: &Deployment) {
@@ -1174,29 +814,6 @@ fn a_stopped_database_leaves_the_others_serving(d: &Deployment, cookie: &str, us
     });
 }
 
-/// A reboot keeps users, sessions and jobs queued before it (and the generated secrets).
-fn a_reboot_keeps_users_sessions_and_queued_jobs(d: &Deployment, cookie: &str, user_id: &str) {
-    let secret_before = d.secret("auth-secret");
-    d.sh("systemctl stop stackr-core-worker.service");
-    let queued = d.enqueue("core", &example_job("core"));
-    d.machine.reboot().unwrap();
-    d.start();
-    every_unit_is_active_through_its_readiness_notification(d);
-    assert_eq!(
-        d.secret("auth-secret"),
-        secret_before,
-        "the secrets were regenerated"
-    );
-    let session = d.session(cookie);
-    assert!(
-        session.status == 200 && session.body.contains(user_id),
-        "the session did not survive the reboot: {session:?}"
-    );
-    let me = d.get("core", "/me", Some(cookie));
-    assert_eq!(me.status, 200, "core after the reboot: {me:?}");
-    d.wait_for_job("core", &queued);
-}
-
 /// A reboot on which core's PostgreSQL and Redis fail their first two starts (a disk not mounted
 /// yet, a full one) brings every unit up with only systemd at work: the stores are tried again,
 /// and core's role, API and worker start once they are up. Nothing is started by hand after this
@@ -1304,7 +921,7 @@ fn a_deploy_moving_the_admin_page_rebinds_its_socket(d: &mut Deployment) {
 
 #[test]
 fn the_nixos_units_run_under_a_real_systemd() {
-    let mut d = Deployment::boot();
+    let mut d = Deployment::boot(HOST, evaluate_repository(HOST).unwrap());
     every_unit_is_active_through_its_readiness_notification(&d);
     every_api_is_healthy(&d);
     let (cookie, user_id) = sign_up_and_provisioning_work(&d);

@@ -1,4 +1,9 @@
-//! Shared by the end-to-end tests: the fixture stack, a browser against it, and SQL helpers.
+//! Shared by the end-to-end tests: the fixture stack, a browser against it, and SQL helpers; a
+//! NixOS host booted under systemd ([`deployment`]) and the checks every such host passes
+//! ([`host_steps`]).
+
+pub mod deployment;
+pub mod host_steps;
 
 use stackr_checks::fixture::fixture_plan;
 use stackr_checks::http::{Browser, BrowserSession};
