@@ -10,3 +10,4 @@ mod isolation;
 mod nixos_under_systemd;
 mod one_plan;
 mod runtime_tls;
+mod shared_postgres_under_systemd;

@@ -246,6 +246,7 @@ in
       package = mkOption { type = types.package; };
       dataDir = mkOption { type = types.path; default = "/var/lib/postgresql/${config.services.postgresql.package.psqlSchema}"; };
       authentication = mkOption { type = types.lines; default = ""; };
+      identMap = mkOption { type = types.lines; default = ""; };
       ensureDatabases = mkOption { type = types.listOf types.str; default = [ ]; };
       ensureUsers = mkOption {
         type = types.listOf (types.submodule {

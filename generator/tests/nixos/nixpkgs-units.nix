@@ -1,11 +1,20 @@
 # What nixpkgs' own modules add to a system from the options stackr sets: the units and users that
-# stackr's units name or depend on. The system PostgreSQL is modelled as far as the property checks
-# need (names, users, state folder, port, ordering, default pg_hba rules); the Redis servers',
-# nginx's and the firewall's units completely, as nixpkgs writes them, because the systemd checks
-# (checks/) run them. Each block names the nixpkgs file.
+# stackr's units name or depend on. The system PostgreSQL's, the Redis servers', nginx's and the
+# firewall's units completely, as nixpkgs writes them, because the systemd checks (checks/) run
+# them. Each block names the nixpkgs file.
 { config, lib, pkgs, ... }:
 let
   pg = config.services.postgresql;
+  # nixos/modules/services/databases/postgresql.nix: the server's config files, and `toStr`, how
+  # a setting's value is written in postgresql.conf.
+  pgConfigFile = "${builtins.storeDir}/postgresql.conf";
+  pgHbaFile = "${builtins.storeDir}/pg_hba.conf";
+  pgIdentFile = "${builtins.storeDir}/pg_ident.conf";
+  pgValue = value:
+    if true == value then "yes"
+    else if false == value then "no"
+    else if lib.isString value then "'${lib.replaceStrings [ "'" ] [ "''" ] value}'"
+    else toString value;
   redisServers = lib.filterAttrs (_: server: server.enable) config.services.redis.servers;
   redisName = name: if name == "" then "redis" else "redis-${name}";
   # nixos/modules/services/databases/redis.nix: `settings` of a server (the defaults of the
@@ -151,16 +160,27 @@ in
         config.users.users);
     }
 
-    # nixos/modules/services/databases/postgresql.nix: the server (Type=notify, user postgres,
-    # StateDirectory postgresql), the oneshot that applies ensureDatabases/ensureUsers, and the
-    # pg_hba rules it puts around the host's `authentication` lines (a comment before, the
-    # defaults after).
+    # nixos/modules/services/databases/postgresql.nix, as nixpkgs writes it, because the systemd
+    # checks (checks/) run it in shared mode: the server (Type=notify, user postgres, its data
+    # folder made by initdb on first start, postgresql.conf from `settings` naming the pg_hba and
+    # pg_ident files in the store, sandboxed), the oneshot that waits for it and applies
+    # ensureDatabases/ensureUsers, and the pg_hba rules it puts around the host's `authentication`
+    # lines (a comment before, the defaults after). nixpkgs' config file is the one file of a
+    # store folder (`writeTextDir`); here it is a store file of its own.
     (lib.mkIf pg.enable {
       # The package by system.stateVersion, as nixpkgs chooses it.
       services.postgresql.package = lib.mkDefault (
         if lib.versionAtLeast config.system.stateVersion "25.11" then pkgs.postgresql_17
         else if lib.versionAtLeast config.system.stateVersion "24.11" then pkgs.postgresql_16
         else pkgs.postgresql_15);
+      services.postgresql.settings = {
+        hba_file = pgHbaFile;
+        ident_file = pgIdentFile;
+        log_destination = lib.mkDefault "stderr";
+        # enableTCPIP left at its default.
+        listen_addresses = "localhost";
+        jit = lib.mkDefault "off";
+      };
       services.postgresql.authentication = lib.mkMerge [
         (lib.mkBefore "# Generated file; do not edit!")
         (lib.mkAfter ''
@@ -170,19 +190,80 @@ in
           host all all ::1/128 md5
         '')
       ];
+      services.postgresql.identMap = lib.mkAfter ''
+        postgres postgres postgres
+        postgres root postgres
+      '';
       users.users.postgres = { isSystemUser = true; group = "postgres"; home = pg.dataDir; };
       users.groups.postgres = { };
       systemd.services.postgresql = {
         description = "PostgreSQL Server";
         wantedBy = [ "multi-user.target" ];
         after = [ "network.target" ];
-        environment.PGPORT = toString pg.settings.port;
+        environment.PGDATA = pg.dataDir;
+        path = [ pg.package ];
+        storeFiles = {
+          ${pgConfigFile} = lib.concatStringsSep "\n"
+            (lib.mapAttrsToList (name: value: "${name} = ${pgValue value}") (lib.filterAttrs (_: value: value != null) pg.settings));
+          ${pgHbaFile} = pg.authentication;
+          ${pgIdentFile} = pg.identMap;
+        };
+        preStart = ''
+          if ! test -e ${pg.dataDir}/PG_VERSION; then
+            # Cleanup the data directory.
+            rm -f ${pg.dataDir}/*.conf
+
+            # Initialise the database.
+            initdb -U postgres
+
+            # See postStart!
+            touch "${pg.dataDir}/.first_startup"
+          fi
+
+          ln -sfn "${pgConfigFile}" "${pg.dataDir}/postgresql.conf"
+        '';
+        unitConfig.RequiresMountsFor = pg.dataDir;
         serviceConfig = {
-          Type = "notify";
-          ExecStart = "${pg.package}/bin/postgres";
+          ExecReload = "${pkgs.coreutils}/bin/kill -HUP $MAINPID";
           User = "postgres";
           Group = "postgres";
-          StateDirectory = "postgresql";
+          RuntimeDirectory = "postgresql";
+          Type = "notify";
+          KillSignal = "SIGINT";
+          KillMode = "mixed";
+          TimeoutSec = 120;
+          ExecStart = "${pg.package}/bin/postgres";
+          CapabilityBoundingSet = [ "" ];
+          DevicePolicy = "closed";
+          PrivateTmp = true;
+          ProtectHome = true;
+          ProtectSystem = "strict";
+          MemoryDenyWriteExecute = lib.mkDefault (pg.settings.jit == "off");
+          NoNewPrivileges = true;
+          LockPersonality = true;
+          PrivateDevices = true;
+          PrivateMounts = true;
+          ProcSubset = "pid";
+          ProtectClock = true;
+          ProtectControlGroups = true;
+          ProtectHostname = true;
+          ProtectKernelLogs = true;
+          ProtectKernelModules = true;
+          ProtectKernelTunables = true;
+          ProtectProc = "invisible";
+          RemoveIPC = true;
+          RestrictAddressFamilies = [ "AF_INET" "AF_INET6" "AF_NETLINK" "AF_UNIX" ];
+          RestrictNamespaces = true;
+          RestrictRealtime = true;
+          RestrictSUIDSGID = true;
+          SystemCallArchitectures = "native";
+          SystemCallFilter = [ "@system-service" "~@privileged @resources" ];
+          UMask = "0027";
+        } // lib.optionalAttrs (pg.dataDir == "/var/lib/postgresql/${pg.package.psqlSchema}") {
+          StateDirectory = "postgresql postgresql/${pg.package.psqlSchema}";
+          StateDirectoryMode = "0750";
+        } // lib.optionalAttrs (pg.dataDir != "/var/lib/postgresql/${pg.package.psqlSchema}") {
+          ReadWritePaths = [ pg.dataDir ];
         };
       };
       systemd.services.postgresql-setup = {
@@ -190,6 +271,34 @@ in
         after = [ "postgresql.service" ];
         requires = [ "postgresql.service" ];
         wantedBy = [ "multi-user.target" ];
+        path = [ pg.package ];
+        environment.PGPORT = toString pg.settings.port;
+        # Waits for the server to accept connections (and to be out of recovery).
+        script = ''
+          check-connection() {
+            psql -d postgres -v ON_ERROR_STOP=1 <<-'  EOF'
+              SELECT pg_is_in_recovery() \gset
+              \if :pg_is_in_recovery
+              \i still-recovering
+              \endif
+            EOF
+          }
+          while ! check-connection 2> /dev/null; do
+              if ! systemctl is-active --quiet postgresql.service; then exit 1; fi
+              sleep 0.1
+          done
+
+          if test -e "${pg.dataDir}/.first_startup"; then
+            rm -f "${pg.dataDir}/.first_startup"
+          fi
+        '' + lib.concatMapStrings (database: ''
+          psql -tAc "SELECT 1 FROM pg_database WHERE datname = '${database}'" | grep -q 1 || psql -tAc 'CREATE DATABASE "${database}"'
+        '') pg.ensureDatabases
+        + lib.concatMapStrings (user: ''
+          psql -tAc "SELECT 1 FROM pg_roles WHERE rolname='${user.name}'" | grep -q 1 || psql -tAc 'CREATE USER "${user.name}"'
+        '' + lib.optionalString user.ensureDBOwnership ''
+          psql -tAc 'ALTER DATABASE "${user.name}" OWNER TO "${user.name}";'
+        '') pg.ensureUsers;
         serviceConfig = { Type = "oneshot"; RemainAfterExit = true; User = "postgres"; Group = "postgres"; };
       };
     })

@@ -177,7 +177,8 @@ pub fn credentials(unit: &Value) -> Vec<(&str, &str)> {
         .collect()
 }
 
-/// What listens where: PostgreSQL servers (units running `bin/postgres`, port from `PGPORT`),
+/// What listens where: PostgreSQL servers (units running `bin/postgres`, port from `PGPORT` or,
+/// for the system server, its settings),
 /// Redis servers, and APIs (units running `*-api`, `PORT` and `AUTH_ADMIN_PORT`).
 #[derive(Default)]
 struct Listeners {
@@ -220,7 +221,12 @@ fn listeners(system: &Value) -> Listeners {
         let program = exec.split_whitespace().next().unwrap_or("");
         let port = |key| env(unit, key).and_then(|p| p.parse::<u16>().ok());
         if program.ends_with("/bin/postgres") {
-            if let Some(port) = port("PGPORT") {
+            // nixpkgs' system server reads its port from its postgresql.conf (`settings.port`).
+            let configured = (name == "postgresql")
+                .then(|| system["postgresql"]["settings"]["port"].as_u64())
+                .flatten()
+                .and_then(|p| u16::try_from(p).ok());
+            if let Some(port) = port("PGPORT").or(configured) {
                 // nixpkgs' system server keeps its socket in a folder every user may enter.
                 let dir = exec
                     .split_whitespace()
