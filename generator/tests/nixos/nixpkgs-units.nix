@@ -190,9 +190,9 @@ in
           host all all ::1/128 md5
         '')
       ];
+      # The one line nixpkgs adds: the postgres user alone is the superuser by peer (root is not).
       services.postgresql.identMap = lib.mkAfter ''
         postgres postgres postgres
-        postgres root postgres
       '';
       users.users.postgres = { isSystemUser = true; group = "postgres"; home = pg.dataDir; };
       users.groups.postgres = { };
@@ -222,7 +222,12 @@ in
 
           ln -sfn "${pgConfigFile}" "${pg.dataDir}/postgresql.conf"
         '';
-        unitConfig.RequiresMountsFor = pg.dataDir;
+        # Five start attempts within five start timeouts and 5 s, then it stays down.
+        unitConfig = {
+          RequiresMountsFor = pg.dataDir;
+          StartLimitIntervalSec = 120 * 5 + 5;
+          StartLimitBurst = 5;
+        };
         serviceConfig = {
           ExecReload = "${pkgs.coreutils}/bin/kill -HUP $MAINPID";
           User = "postgres";
@@ -233,6 +238,7 @@ in
           KillMode = "mixed";
           TimeoutSec = 120;
           ExecStart = "${pg.package}/bin/postgres";
+          Restart = "always";
           CapabilityBoundingSet = [ "" ];
           DevicePolicy = "closed";
           PrivateTmp = true;
