@@ -67,8 +67,8 @@ pub(crate) fn close_a_call(listener: &TcpListener) {
 
 impl PortHolds {
     /// Keeps the other loopback address of each of `ports` (port, what listens there), whose
-    /// server binds 127.0.0.1 itself, for as long as this is held (see
-    /// [`crate::other_loopback`]). Refuses one another program holds, naming it.
+    /// server binds 127.0.0.1 itself, for as long as this is held (see the `other_loopback`
+    /// module). Refuses one another program holds, naming it.
     pub fn keep_other_loopback(&mut self, ports: &[(u16, String)]) -> Result<()> {
         for (port, what) in ports {
             let bound = std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, *port));
