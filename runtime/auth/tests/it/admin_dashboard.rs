@@ -694,12 +694,8 @@ async fn a_users_page_lists_their_newest_sessions_and_counts_the_rest() {
     let mut admin = root_on_the_dashboard(&server).await;
     let uid = server
         .client()
-        .sign_up("Many", "many@example.com", "password-123")
-        .await
-        .json()["user"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .sign_up_id("Many", "many@example.com", "password-123")
+        .await;
     server.psql(&format!(
         r#"insert into "session" ("id", "token", "userId", "expiresAt", "createdAt", "updatedAt", "userAgent")
            select 'bulk-' || n, 'bulk-token-' || n, '{uid}', now() + interval '1 day',
