@@ -6,6 +6,7 @@ pub mod dev;
 mod dev_root_access;
 mod dev_target_dir;
 pub mod generate;
+mod host_certificate_check;
 pub mod init;
 pub mod prompt;
 pub mod secrets;

@@ -3,8 +3,9 @@
 //! from (modules/colmena.nix): a random value for every secret the dev stack also has (same file
 //! names as the module library's defaults), the deployment's CA, and per host a certificate for
 //! its name and address, signed by that CA. Existing files are kept, so a new host only gets its
-//! certificate (and a host whose certificate another CA signed, a new one). `--rotate-ca` replaces
-//! the CA and every host certificate and keeps the previous CA in the trusted bundle until
+//! certificate (and a host whose certificate another CA signed, a new one); a host certificate or
+//! key kept that would fail on the hosts is refused (`host_certificate_check`). `--rotate-ca`
+//! replaces the CA and every host certificate and keeps the previous CA in the trusted bundle until
 //! `--retire-previous-ca`; a rotation cut short is finished by the next run. The folder carries
 //! its own `.gitignore`, wherever `stateDir` puts it; the project commits the CA's certificate
 //! (`deployment_ca_record`), so that a clone elsewhere, without the folder, makes no second
@@ -22,7 +23,7 @@ use rcgen::{
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
 
-use super::deployment_ca_record;
+use super::{deployment_ca_record, host_certificate_check};
 use crate::plan::placement::FleetPlan;
 use crate::plan::AUTH_SECRET;
 use crate::project::load_project;
@@ -101,6 +102,12 @@ pub fn run(root: &Path, action: CaAction) -> Result<ExitCode> {
     if action != CaAction::Rotate {
         refuse_a_silent_new_ca(&dir, &fleet.secrets_dir)?;
     }
+    host_certificate_check::refuse_a_host_certificate_that_does_not_hold(
+        &dir,
+        fleet,
+        action,
+        &fleet.secrets_dir,
+    )?;
     // Hosts issued a certificate before, whose servers may present it: a certificate removed
     // for a new one leaves its key.
     let certified: Vec<&str> = fleet
@@ -314,12 +321,7 @@ pub fn create(
     let now = time::OffsetDateTime::now_utc();
     for host in &fleet.hosts {
         let folder = format!("hosts/{}", host.name);
-        let issuer_of_host = std::fs::read_to_string(dir.join(&folder).join(HOST_ISSUER)).ok();
-        if issuer_of_host.as_deref() != Some(ca_cert.as_str())
-            || !dir.join(host_cert(&host.name)).exists()
-            || !dir.join(host_key(&host.name)).exists()
-            || ends_soon(&dir.join(&folder).join(HOST_EXPIRES), now)
-        {
+        if !keeps_host_certificate(dir, &host.name, &ca_cert, now) {
             let key = KeyPair::generate()?;
             let mut params = CertificateParams::new(vec![host.name.clone()])?;
             params.distinguished_name = name(&host.name);
@@ -356,13 +358,36 @@ pub fn create(
     Ok(written)
 }
 
+/// Whether a run with `action` puts a new CA in place (asked for, a rotation cut short, or the
+/// first run), so that [`create`] issues every host a new certificate.
+pub(super) fn replaces_the_ca(dir: &Path, action: CaAction) -> bool {
+    action == CaAction::Rotate || dir.join(NEXT_CA_CERT).exists() || !dir.join(CA_KEY).exists()
+}
+
+/// Whether [`create`] keeps the certificate of host `name`, the CA certificate being `ca_cert`
+/// (PEM): it and its key are there, and the records written with it say that CA signed it and
+/// that it is far from its end.
+pub(super) fn keeps_host_certificate(
+    dir: &Path,
+    name: &str,
+    ca_cert: &str,
+    now: time::OffsetDateTime,
+) -> bool {
+    let folder = dir.join(format!("hosts/{name}"));
+    let issuer = std::fs::read_to_string(folder.join(HOST_ISSUER)).ok();
+    issuer.as_deref() == Some(ca_cert)
+        && dir.join(host_cert(name)).exists()
+        && dir.join(host_key(name)).exists()
+        && !ends_soon(&folder.join(HOST_EXPIRES), now)
+}
+
 /// The certificate of host `name`, relative to the deployment folder.
-fn host_cert(name: &str) -> String {
+pub(super) fn host_cert(name: &str) -> String {
     format!("hosts/{name}/{HOST_CERT}")
 }
 
 /// The private key of host `name`'s certificate, relative to the deployment folder.
-fn host_key(name: &str) -> String {
+pub(super) fn host_key(name: &str) -> String {
     format!("hosts/{name}/{HOST_KEY}")
 }
 

@@ -13,10 +13,10 @@ use common::nixos::repo_root;
 use common::{fixture_config, project_with_config, stackr, stderr, stdout, tree};
 use stackr_testkit::TempPostgres;
 
-const DEPLOY: &str = ".stackr/deploy";
+pub(crate) const DEPLOY: &str = ".stackr/deploy";
 
 /// A project with `config` in a git repository of its own, as `stackr init` makes one.
-fn project_in_git(config: &str) -> tempfile::TempDir {
+pub(crate) fn project_in_git(config: &str) -> tempfile::TempDir {
     let project = project_with_config(config);
     let init = Command::new("git")
         .args(["init", "-q"])
@@ -27,7 +27,7 @@ fn project_in_git(config: &str) -> tempfile::TempDir {
     project
 }
 
-fn secrets(project: &Path, args: &[&str]) -> String {
+pub(crate) fn secrets(project: &Path, args: &[&str]) -> String {
     let output = stackr(project, &[&["secrets"], args].concat());
     assert!(output.status.success(), "{}", stderr(&output));
     stdout(&output)
@@ -35,7 +35,7 @@ fn secrets(project: &Path, args: &[&str]) -> String {
 
 /// Runs `stackr secrets` in `project`, which must end with a usage error; its message, on one
 /// line.
-fn refusal(project: &Path) -> String {
+pub(crate) fn refusal(project: &Path) -> String {
     let output = stackr(project, &["secrets"]);
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
     stderr(&output)

@@ -7,6 +7,7 @@ mod common;
 mod config_errors;
 mod config_schema;
 mod demo_script;
+mod deploy_host_certificates;
 mod deploy_secrets;
 mod dev_after_crash;
 mod dev_api_sockets;

@@ -1,0 +1,213 @@
+//! What `stackr secrets` checks of each host certificate it is about to keep, before it writes
+//! anything. It reissues a certificate when its own records say so (removed, signed by another
+//! CA, near its end); one that disagrees with them was put there by hand (copied from another
+//! host, another deployment or a backup from before a CA rotation, a key made anew beside it),
+//! and kept, it was uploaded and failed on the hosts: their servers did not start on a key that
+//! is not the certificate's, and every other host refused them at the TLS handshake otherwise.
+//! Such a file is refused, as one that is no PEM file is, naming the host and the fault;
+//! removed, it is issued anew. Not checked: what the deployment folder alone cannot tell (a
+//! certificate revoked elsewhere, what the hosts hold now).
+
+use std::net::IpAddr;
+use std::path::Path;
+
+use anyhow::Result;
+use rcgen::KeyPair;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, ServerName, TrustAnchor, UnixTime};
+use webpki::{anchor_from_trusted_cert, EndEntityCert, KeyUsage};
+
+use super::secrets::{
+    host_cert, host_key, keeps_host_certificate, replaces_the_ca, CaAction, CA_CERT,
+    PREVIOUS_CA_CERT,
+};
+use crate::plan::placement::{FleetPlan, HostPlan};
+use crate::UsageError;
+
+/// Refuses the deployment folder `dir` (`shown` as the config names it) when a host certificate
+/// or key that a run with `action` keeps would fail on the hosts.
+pub(super) fn refuse_a_host_certificate_that_does_not_hold(
+    dir: &Path,
+    fleet: &FleetPlan,
+    action: CaAction,
+    shown: &str,
+) -> Result<()> {
+    // A new CA reissues every certificate; without a CA certificate the run fails, saying so.
+    let Ok(ca_pem) = std::fs::read_to_string(dir.join(CA_CERT)) else {
+        return Ok(());
+    };
+    if replaces_the_ca(dir, action) {
+        return Ok(());
+    }
+    let ca = CertificateDer::from_pem_slice(ca_pem.as_bytes()).ok();
+    let Some(anchor) = ca.as_ref().and_then(|ca| anchor_from_trusted_cert(ca).ok()) else {
+        return Err(UsageError::new(
+            format!("{shown}/{CA_CERT} is not a PEM CA certificate: no host certificate can be checked against it"),
+            "restore it from the folder's backup; to replace the CA, run `stackr secrets --rotate-ca` and follow docs/deploy.md, \"Rotating the CA\"",
+        )
+        .into());
+    };
+    let previous_ca = std::fs::read(dir.join(PREVIOUS_CA_CERT))
+        .ok()
+        .and_then(|pem| CertificateDer::from_pem_slice(&pem).ok());
+    let previous = previous_ca
+        .as_ref()
+        .and_then(|ca| anchor_from_trusted_cert(ca).ok());
+    let cas = Cas {
+        current: anchor,
+        previous,
+    };
+    let now = time::OffsetDateTime::now_utc();
+    for host in &fleet.hosts {
+        if !keeps_host_certificate(dir, &host.name, &ca_pem, now) {
+            continue;
+        }
+        let Some((file, fault)) = fault(dir, fleet, host, &cas, shown) else {
+            continue;
+        };
+        return Err(UsageError::new(
+            format!("{shown}/{file} {fault}"),
+            format!(
+                "remove it and run `stackr secrets` again: {} gets a new certificate and key",
+                host.name
+            ),
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// The deployment's CA, and the one the last rotation replaced while it is still trusted.
+struct Cas<'a> {
+    current: TrustAnchor<'a>,
+    previous: Option<TrustAnchor<'a>>,
+}
+
+/// The file of `host`'s certificate and key that fails on the hosts, and how; checked in the
+/// order that names the cause best (a certificate copied from another host has that host's key
+/// beside it, or none that fits).
+fn fault(
+    dir: &Path,
+    fleet: &FleetPlan,
+    host: &HostPlan,
+    cas: &Cas<'_>,
+    shown: &str,
+) -> Option<(String, String)> {
+    let (cert_file, key_file) = (host_cert(&host.name), host_key(&host.name));
+    let refused = format!(
+        "the other hosts' connections to {}'s servers (nginx, PostgreSQL, Redis) fail at the TLS handshake",
+        host.name
+    );
+    let der = std::fs::read(dir.join(&cert_file))
+        .ok()
+        .and_then(|pem| CertificateDer::from_pem_slice(&pem).ok());
+    let Some(der) = der else {
+        return Some((cert_file, "is not a PEM certificate".to_owned()));
+    };
+    let Ok(cert) = EndEntityCert::try_from(&der) else {
+        return Some((cert_file, format!("is no X.509 certificate: {refused}")));
+    };
+    if let Some(wrong) = wrong_names(&cert, fleet, host) {
+        return Some((cert_file, format!("{wrong}: {refused}")));
+    }
+    let key = std::fs::read_to_string(dir.join(&key_file))
+        .ok()
+        .and_then(|pem| KeyPair::from_pem(&pem).ok());
+    let Some(key) = key else {
+        return Some((key_file, "is not a PEM private key".to_owned()));
+    };
+    if key.public_key_der() != cert.subject_public_key_info().as_ref() {
+        return Some((
+            key_file,
+            format!(
+                "is not the key of {shown}/{cert_file}, {}'s certificate: its servers (nginx, PostgreSQL, Redis) cannot start on the pair",
+                host.name
+            ),
+        ));
+    }
+    let verified = |anchor: &TrustAnchor<'_>| {
+        cert.verify_for_usage(
+            webpki::ALL_VERIFICATION_ALGS,
+            std::slice::from_ref(anchor),
+            &[],
+            UnixTime::now(),
+            KeyUsage::server_auth(),
+            None,
+            None,
+        )
+        .map(|_| ())
+    };
+    let wrong = match verified(&cas.current) {
+        Ok(()) => return None,
+        Err(webpki::Error::CertExpired { not_after, .. }) => {
+            format!("ended on {}: {refused}", utc(not_after))
+        }
+        Err(webpki::Error::CertNotValidYet { not_before, .. }) => format!(
+            "is valid only from {}: until then {refused} (or this machine's clock is behind)",
+            utc(not_before)
+        ),
+        Err(_) if cas.previous.as_ref().is_some_and(|ca| verified(ca).is_ok()) => format!(
+            "is not signed by the deployment's CA ({shown}/{CA_CERT}) but by the one the last `--rotate-ca` replaced ({shown}/{PREVIOUS_CA_CERT}): once that CA is retired, {refused}"
+        ),
+        Err(_) => format!(
+            "is not signed by the deployment's CA ({shown}/{CA_CERT}), so it is another deployment's or from before a CA rotation: {refused}"
+        ),
+    };
+    Some((cert_file, wrong))
+}
+
+/// How `cert` fails to name `host` as the placement does (its name, which connections verify,
+/// and its address), when it does.
+fn wrong_names(cert: &EndEntityCert<'_>, fleet: &FleetPlan, host: &HostPlan) -> Option<String> {
+    let names = |name: &str| {
+        ServerName::try_from(name)
+            .is_ok_and(|name| cert.verify_is_valid_for_subject_name(&name).is_ok())
+    };
+    if !names(&host.name) {
+        if let Some(other) = fleet
+            .hosts
+            .iter()
+            .find(|other| other.name != host.name && names(&other.name))
+        {
+            return Some(format!(
+                "is {other}'s certificate (issued for {other}), not {host}'s",
+                other = other.name,
+                host = host.name
+            ));
+        }
+        let named: Vec<&str> = cert.valid_dns_names().collect();
+        let named = if named.is_empty() {
+            "no host name".to_owned()
+        } else {
+            named.join(", ")
+        };
+        return Some(format!("is issued for {named}, not for {}", host.name));
+    }
+    let address = host.address.parse::<IpAddr>().ok()?;
+    if cert
+        .verify_is_valid_for_subject_name(&ServerName::from(address))
+        .is_err()
+    {
+        return Some(format!(
+            "is issued for {host} but not for {host}'s address {address}, which the placement gives it",
+            host = host.name
+        ));
+    }
+    None
+}
+
+/// `time` as `2031-01-01 00:00 UTC`.
+fn utc(time: UnixTime) -> String {
+    let seconds = i64::try_from(time.as_secs()).unwrap_or(i64::MAX);
+    match time::OffsetDateTime::from_unix_timestamp(seconds) {
+        Ok(t) => format!(
+            "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute()
+        ),
+        Err(_) => format!("{seconds} seconds after 1970"),
+    }
+}
