@@ -73,10 +73,11 @@ pub enum Command {
     /// without the deployment folder is then refused instead of making a second deployment.
     ///
     /// A host certificate or key it would keep is checked first, and refused, before anything is
-    /// written, when it is no PEM file, is issued for another name or address than the host's in
-    /// `placement` (another host's, say), is not the certificate's key, is not signed by the
-    /// deployment's CA (another deployment's, or from before `--rotate-ca`), or is outside its
-    /// dates: remove the file named and run it again, and the host gets a new certificate and key.
+    /// written, when it is no PEM file, is issued for another name than the host's in `placement`
+    /// (another host's, say), is not the certificate's key, is not signed by the deployment's CA
+    /// (another deployment's, or from before `--rotate-ca`), or is outside its dates: remove the
+    /// file named and run it again, and the host gets a new certificate and key. A host whose
+    /// address changed in `placement` gets a new certificate for it.
     Secrets(SecretsArgs),
     /// Move the project to the runtime crates of this stackr (vendored in stackr-runtime/).
     ///

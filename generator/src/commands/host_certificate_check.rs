@@ -1,12 +1,12 @@
 //! What `stackr secrets` checks of each host certificate it is about to keep, before it writes
-//! anything. It reissues a certificate when its own records say so (removed, signed by another
-//! CA, near its end); one that disagrees with them was put there by hand (copied from another
-//! host, another deployment or a backup from before a CA rotation, a key made anew beside it),
-//! and kept, it was uploaded and failed on the hosts: their servers did not start on a key that
-//! is not the certificate's, and every other host refused them at the TLS handshake otherwise.
-//! Such a file is refused, as one that is no PEM file is, naming the host and the fault;
-//! removed, it is issued anew. Not checked: what the deployment folder alone cannot tell (a
-//! certificate revoked elsewhere, what the hosts hold now).
+//! anything. It reissues a certificate when its own records say so (removed, signed by another CA,
+//! near its end) or when the placement moved its host to another address; one that disagrees with
+//! them was put there by hand (copied from another host, another deployment or a backup from
+//! before a CA rotation, a key made anew beside it), and kept, it was uploaded and failed on the
+//! hosts: their servers did not start on a key that is not the certificate's, and every other host
+//! refused them at the TLS handshake otherwise. Such a file is refused, as one that is no PEM file
+//! is, naming the host and the fault; removed, it is issued anew. Not checked: what the deployment
+//! folder alone cannot tell (a certificate revoked elsewhere, what the hosts hold now).
 
 use std::net::IpAddr;
 use std::path::Path;
@@ -59,7 +59,7 @@ pub(super) fn refuse_a_host_certificate_that_does_not_hold(
     };
     let now = time::OffsetDateTime::now_utc();
     for host in &fleet.hosts {
-        if !keeps_host_certificate(dir, &host.name, &ca_pem, now) {
+        if !keeps_host_certificate(dir, host, &ca_pem, now) {
             continue;
         }
         let Some((file, fault)) = fault(dir, fleet, host, &cas, shown) else {
@@ -156,8 +156,8 @@ fn fault(
     Some((cert_file, wrong))
 }
 
-/// How `cert` fails to name `host` as the placement does (its name, which connections verify,
-/// and its address), when it does.
+/// How `cert` fails to name `host` as the placement does, when it does (one naming the host but
+/// another address is never kept: see [`names_another_address`]).
 fn wrong_names(cert: &EndEntityCert<'_>, fleet: &FleetPlan, host: &HostPlan) -> Option<String> {
     let names = |name: &str| {
         ServerName::try_from(name)
@@ -183,17 +183,27 @@ fn wrong_names(cert: &EndEntityCert<'_>, fleet: &FleetPlan, host: &HostPlan) -> 
         };
         return Some(format!("is issued for {named}, not for {}", host.name));
     }
-    let address = host.address.parse::<IpAddr>().ok()?;
-    if cert
-        .verify_is_valid_for_subject_name(&ServerName::from(address))
-        .is_err()
-    {
-        return Some(format!(
-            "is issued for {host} but not for {host}'s address {address}, which the placement gives it",
-            host = host.name
-        ));
-    }
     None
+}
+
+/// Whether `host`'s certificate in `dir` is issued for its name but not for the address the
+/// placement gives it: the host moved in the config, and the certificate is due. One that cannot
+/// be read is not: [`fault`] names what is wrong with it.
+pub(super) fn names_another_address(dir: &Path, host: &HostPlan) -> bool {
+    let Ok(address) = host.address.parse::<IpAddr>() else {
+        return false;
+    };
+    let der = std::fs::read(dir.join(host_cert(&host.name)))
+        .ok()
+        .and_then(|pem| CertificateDer::from_pem_slice(&pem).ok());
+    let Some(cert) = der
+        .as_ref()
+        .and_then(|der| EndEntityCert::try_from(der).ok())
+    else {
+        return false;
+    };
+    let names = |name: ServerName<'_>| cert.verify_is_valid_for_subject_name(&name).is_ok();
+    ServerName::try_from(host.name.as_str()).is_ok_and(names) && !names(ServerName::from(address))
 }
 
 /// `time` as `2031-01-01 00:00 UTC`.

@@ -24,7 +24,7 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
 
 use super::{deployment_ca_record, host_certificate_check};
-use crate::plan::placement::FleetPlan;
+use crate::plan::placement::{FleetPlan, HostPlan};
 use crate::plan::AUTH_SECRET;
 use crate::project::load_project;
 use crate::UsageError;
@@ -321,7 +321,7 @@ pub fn create(
     let now = time::OffsetDateTime::now_utc();
     for host in &fleet.hosts {
         let folder = format!("hosts/{}", host.name);
-        if !keeps_host_certificate(dir, &host.name, &ca_cert, now) {
+        if !keeps_host_certificate(dir, host, &ca_cert, now) {
             let key = KeyPair::generate()?;
             let mut params = CertificateParams::new(vec![host.name.clone()])?;
             params.distinguished_name = name(&host.name);
@@ -364,21 +364,23 @@ pub(super) fn replaces_the_ca(dir: &Path, action: CaAction) -> bool {
     action == CaAction::Rotate || dir.join(NEXT_CA_CERT).exists() || !dir.join(CA_KEY).exists()
 }
 
-/// Whether [`create`] keeps the certificate of host `name`, the CA certificate being `ca_cert`
-/// (PEM): it and its key are there, and the records written with it say that CA signed it and
-/// that it is far from its end.
+/// Whether [`create`] keeps the certificate of `host`, the CA certificate being `ca_cert` (PEM):
+/// it and its key are there, the records written with it say that CA signed it and that it is far
+/// from its end, and it names the address the placement gives the host (a host moved in the
+/// config gets a new one, as the config is the source of truth).
 pub(super) fn keeps_host_certificate(
     dir: &Path,
-    name: &str,
+    host: &HostPlan,
     ca_cert: &str,
     now: time::OffsetDateTime,
 ) -> bool {
-    let folder = dir.join(format!("hosts/{name}"));
+    let folder = dir.join(format!("hosts/{}", host.name));
     let issuer = std::fs::read_to_string(folder.join(HOST_ISSUER)).ok();
     issuer.as_deref() == Some(ca_cert)
-        && dir.join(host_cert(name)).exists()
-        && dir.join(host_key(name)).exists()
+        && dir.join(host_cert(&host.name)).exists()
+        && dir.join(host_key(&host.name)).exists()
         && !ends_soon(&folder.join(HOST_EXPIRES), now)
+        && !host_certificate_check::names_another_address(dir, host)
 }
 
 /// The certificate of host `name`, relative to the deployment folder.

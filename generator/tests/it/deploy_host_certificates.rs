@@ -232,20 +232,50 @@ fn an_expired_or_not_yet_valid_certificate_is_refused() {
     );
 }
 
-/// A host whose address the placement changed, and one renamed whose folder was renamed with it:
-/// their certificates name what the placement said before.
+/// A host whose address the placement changed: the config is the source of truth, and the
+/// certificate naming its old address is due, like one near its end.
 #[test]
-fn a_certificate_for_other_names_than_the_placement_is_refused() {
+fn a_host_whose_address_changed_gets_a_new_certificate() {
     let config = fixture_config("fleet");
     let project = project_in_git(&config);
     secrets(project.path(), &[]);
+    let deploy = project.path().join(DEPLOY);
+    let before = std::fs::read(deploy.join(GATE_CERT)).unwrap();
     let moved = config.replace("\"10.0.0.10\"", "\"10.0.0.13\"");
     assert_ne!(moved, config);
     std::fs::write(project.path().join("stackr.config.json"), &moved).unwrap();
-    refused_until_removed(project.path(), GATE_CERT, &["gate's address 10.0.0.13"]);
+    let output = secrets(project.path(), &[]);
+    assert!(output.contains("renewed gate's certificate"), "{output}");
+    let issued = std::fs::read(deploy.join(GATE_CERT)).unwrap();
+    assert_ne!(issued, before, "{output}");
+    let text = Command::new("openssl")
+        .args(["x509", "-noout", "-ext", "subjectAltName", "-in"])
+        .arg(deploy.join(GATE_CERT))
+        .output();
+    if let Ok(text) = text {
+        let text = String::from_utf8_lossy(&text.stdout);
+        assert!(
+            text.contains("10.0.0.13") && !text.contains("10.0.0.10"),
+            "{text}"
+        );
+    }
+    secrets(project.path(), &[]);
+    assert_eq!(
+        std::fs::read(deploy.join(GATE_CERT)).unwrap(),
+        issued,
+        "kept"
+    );
+}
 
-    let renamed = moved.replace("\"data\"", "\"store\"");
-    assert_ne!(renamed, moved);
+/// A host renamed in the placement whose folder was renamed with it by hand: its certificate
+/// names what the placement said before.
+#[test]
+fn a_certificate_for_another_name_than_the_placement_is_refused() {
+    let config = fixture_config("fleet");
+    let project = project_in_git(&config);
+    secrets(project.path(), &[]);
+    let renamed = config.replace("\"data\"", "\"store\"");
+    assert_ne!(renamed, config);
     std::fs::write(project.path().join("stackr.config.json"), &renamed).unwrap();
     let deploy = project.path().join(DEPLOY);
     std::fs::rename(deploy.join("hosts/data"), deploy.join("hosts/store")).unwrap();
