@@ -5,7 +5,7 @@
 //! **last** `.`, and the signature must be 44 characters ending in `=`.
 
 use hmac::{Hmac, Mac};
-use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
@@ -48,16 +48,10 @@ pub fn sign_for_cookie(secret: &[u8], value: &str) -> String {
     encode_uri_component(&sign(secret, value))
 }
 
-/// Verifies a signed cookie value (raw or percent-encoded) and returns the inner value.
-/// The signature comparison is constant-time.
+/// Verifies a signed cookie value (raw or percent-encoded, `stackr_contract::cookie::unencoded`)
+/// and returns the inner value. The signature comparison is constant-time.
 pub fn verify(secret: &[u8], wire: &str) -> Option<String> {
-    let decoded;
-    let raw = if wire.contains('%') {
-        decoded = percent_decode_str(wire).decode_utf8().ok()?.into_owned();
-        decoded.as_str()
-    } else {
-        wire
-    };
+    let raw = stackr_contract::cookie::unencoded(wire)?;
     let dot = raw.rfind('.')?;
     let (value, sig) = (&raw[..dot], &raw[dot + 1..]);
     if sig.len() != 44 || !sig.ends_with('=') || value.is_empty() {
@@ -71,18 +65,17 @@ pub fn verify(secret: &[u8], wire: &str) -> Option<String> {
     }
 }
 
-/// Finds a cookie by exact name in a `Cookie` request header (all `cookie` headers are scanned).
+/// Finds a cookie by exact name in a request's `cookie` headers, as
+/// `stackr_contract::cookie::find` reads them (the first of the name), which the kit's guard
+/// keys its session cache on.
 pub fn find<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|h| h.to_str().ok())
-        .flat_map(|h| h.split(';'))
-        .filter_map(|pair| {
-            let (k, v) = pair.trim().split_once('=')?;
-            (k.trim() == name).then(|| v.trim().trim_matches('"'))
-        })
-        .next()
+    stackr_contract::cookie::find(
+        headers
+            .get_all(axum::http::header::COOKIE)
+            .iter()
+            .filter_map(|h| h.to_str().ok()),
+        name,
+    )
 }
 
 /// Cookie names for one server: `better-auth.<name>`, with `__Secure-` when served over https.
@@ -113,7 +106,8 @@ impl CookieNames {
         };
         CookieNames {
             secure,
-            session_token: name("session_token"),
+            // The one name the kit's guard looks for too.
+            session_token: stackr_contract::cookie::session_token_name(secure).to_owned(),
             session_data: name("session_data"),
             dont_remember: name("dont_remember"),
             two_factor: name("two_factor"),

@@ -1,9 +1,10 @@
 //! Facts every side of a stackr project must agree on, in one place: the generator writes them,
 //! the runtime crates (auth, the kit) read them, lint and the checks test them. Few dependencies
-//! (`url`, `socket2`), so the runtime crates can carry it wherever they are vendored; features for auth and the kit
+//! (`url`, `percent-encoding`, `socket2`), so the runtime crates can carry it wherever they are vendored; features for auth and the kit
 //! add how their processes log (`telemetry`) and serve HTTP (`http-server`). docs/runtime-contract.md
 //! explains each name.
 
+pub mod cookie;
 pub mod email;
 pub mod env;
 #[cfg(feature = "http-server")]

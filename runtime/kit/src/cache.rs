@@ -1,12 +1,13 @@
 //! The optional verified-session cache.
 //!
-//! Keyed by SHA-256 of the request's whole `cookie` header (the cookie itself is never stored),
+//! Keyed by SHA-256 of what auth's answer depends on (the guard's key: the session cookie auth
+//! reads, not the whole `cookie` header, see `guard::cache_key`; the cookie is never stored),
 //! bounded in size, each entry living at most `ttl` from when auth was asked (not from when it
 //! answered) and never past the session's own expiry.
 //! Only positive answers are cached: a `null` or a failure is asked again next time, so garbage
 //! cookies cannot fill the cache and an outage is never remembered as a verdict.
 //!
-//! Concurrent misses for the same cookie are coalesced: one request asks auth, the others wait
+//! Concurrent misses for the same key are coalesced: one request asks auth, the others wait
 //! for it and take its answer. A failure or `None` is taken whatever its age; a positive answer
 //! only by a request that came less than `ttl` after auth was asked, as a cache entry of it would
 //! have served it (when auth is slower than the TTL, a later waiter asks auth again), so a
@@ -27,7 +28,7 @@ use crate::auth::VerifiedSession;
 
 pub const DEFAULT_CAPACITY: usize = 10_000;
 
-type CookieHash = [u8; 32];
+type KeyHash = [u8; 32];
 
 struct Entry {
     session: Arc<VerifiedSession>,
@@ -37,23 +38,23 @@ struct Entry {
 pub struct SessionCache {
     ttl: Duration,
     capacity: usize,
-    entries: Mutex<HashMap<CookieHash, Entry>>,
-    /// One queue per cookie currently being verified with auth.
-    in_flight: Mutex<HashMap<CookieHash, Arc<Flight>>>,
+    entries: Mutex<HashMap<KeyHash, Entry>>,
+    /// One queue per key currently being verified with auth.
+    in_flight: Mutex<HashMap<KeyHash, Arc<Flight>>>,
 }
 
-/// The callers verifying one cookie, one at a time, and the last verification's answer.
+/// The callers verifying one key, one at a time, and the last verification's answer.
 #[derive(Default)]
 struct Flight {
     last: tokio::sync::Mutex<Option<Finished>>,
 }
 
-/// One caller's place in a cookie's [`Flight`]. Dropped when the caller is done, or cancelled (a
+/// One caller's place in a key's [`Flight`]. Dropped when the caller is done, or cancelled (a
 /// client that went away drops its request): the last caller out removes the flight, so a flood
-/// of cookies whose clients hang up leaves nothing behind.
+/// of keys whose clients hang up leaves nothing behind.
 struct InFlight<'a> {
     cache: &'a SessionCache,
-    key: CookieHash,
+    key: KeyHash,
     flight: Arc<Flight>,
 }
 
@@ -96,8 +97,8 @@ impl SessionCache {
         self.ttl
     }
 
-    pub fn get(&self, cookie: &str) -> Option<Arc<VerifiedSession>> {
-        let key = hash(cookie);
+    pub fn get(&self, key: &str) -> Option<Arc<VerifiedSession>> {
+        let key = hash(key);
         let now = Instant::now();
         let mut entries = self.entries.lock().expect("session cache lock");
         match entries.get(&key) {
@@ -111,12 +112,12 @@ impl SessionCache {
     }
 
     /// The cached session, or the result of `verify` (cached when positive), with concurrent
-    /// callers for the same cookie sharing one `verify`: those waiting when it finishes take its
+    /// callers for the same key sharing one `verify`: those waiting when it finishes take its
     /// answer, a failure or `None` included, a positive one only if they came less than the TTL
     /// after it was asked; a caller coming later asks again.
     pub async fn get_or_verify<F, Fut, E>(
         &self,
-        cookie: &str,
+        key: &str,
         verify: F,
     ) -> Result<Option<Arc<VerifiedSession>>, E>
     where
@@ -124,21 +125,21 @@ impl SessionCache {
         Fut: Future<Output = Result<Option<VerifiedSession>, E>>,
         E: Clone + Send + Sync + 'static,
     {
-        if let Some(hit) = self.get(cookie) {
+        if let Some(hit) = self.get(key) {
             return Ok(Some(hit));
         }
         let came = Instant::now();
-        let key = hash(cookie);
+        let hashed = hash(key);
         let flight = self
             .in_flight
             .lock()
             .expect("in-flight lock")
-            .entry(key)
+            .entry(hashed)
             .or_default()
             .clone();
         let flight = InFlight {
             cache: self,
-            key,
+            key: hashed,
             flight,
         };
         {
@@ -153,7 +154,7 @@ impl SessionCache {
                         .answer
                         .downcast_ref::<Result<Option<Arc<VerifiedSession>>, E>>()
                 });
-            match (shared, self.get(cookie)) {
+            match (shared, self.get(key)) {
                 // Asked for us while we waited.
                 (Some(answer), _) => answer.clone(),
                 // Verified and cached since we looked.
@@ -162,7 +163,7 @@ impl SessionCache {
                     let asked = Instant::now();
                     let answer = verify().await.map(|verified| verified.map(Arc::new));
                     if let Ok(Some(verified)) = &answer {
-                        self.insert_asked_at(cookie, verified.clone(), asked);
+                        self.insert_asked_at(key, verified.clone(), asked);
                     }
                     *last = Some(Finished {
                         at: Instant::now(),
@@ -177,13 +178,13 @@ impl SessionCache {
         }
     }
 
-    pub fn insert(&self, cookie: &str, session: Arc<VerifiedSession>) {
-        self.insert_asked_at(cookie, session, Instant::now());
+    pub fn insert(&self, key: &str, session: Arc<VerifiedSession>) {
+        self.insert_asked_at(key, session, Instant::now());
     }
 
     /// Caches an answer auth gave to a question asked at `asked`: a revocation auth saw just
     /// after that must not be answered from here for longer than the TTL, however long auth took.
-    fn insert_asked_at(&self, cookie: &str, session: Arc<VerifiedSession>, asked: Instant) {
+    fn insert_asked_at(&self, key: &str, session: Arc<VerifiedSession>, asked: Instant) {
         let now = Instant::now();
         let until_session_ends = (session.session.expires_at - chrono::Utc::now())
             .to_std()
@@ -192,7 +193,7 @@ impl SessionCache {
         let Some(expires) = asked.checked_add(lifetime).filter(|expires| *expires > now) else {
             return;
         };
-        let key = hash(cookie);
+        let key = hash(key);
         let mut entries = self.entries.lock().expect("session cache lock");
         if entries.len() >= self.capacity && !entries.contains_key(&key) {
             entries.retain(|_, e| e.expires > now);
@@ -200,7 +201,7 @@ impl SessionCache {
                 // Still full of live entries: drop the eighth closest to expiry, so that the
                 // table is scanned once per that many new entries, not on each.
                 let room = (self.capacity / 8).max(1);
-                let mut by_expiry: Vec<(Instant, CookieHash)> =
+                let mut by_expiry: Vec<(Instant, KeyHash)> =
                     entries.iter().map(|(k, e)| (e.expires, *k)).collect();
                 by_expiry.select_nth_unstable(room - 1);
                 for (_, oldest) in &by_expiry[..room] {
@@ -220,8 +221,8 @@ impl SessionCache {
     }
 }
 
-fn hash(cookie: &str) -> CookieHash {
-    Sha256::digest(cookie.as_bytes()).into()
+fn hash(key: &str) -> KeyHash {
+    Sha256::digest(key.as_bytes()).into()
 }
 
 #[cfg(test)]
@@ -280,10 +281,11 @@ mod tests {
         assert!(cache.get("c=9").is_some(), "the newest entry survives");
     }
 
-    /// Anyone signed in can add entries at will (each cookie header is its own key): once the
-    /// cache is full of live ones, a new entry makes room for an eighth of the capacity at once,
-    /// so the table is scanned, under the lock every request takes, once per that many new
-    /// entries rather than on each.
+    /// Anyone signed in can add entries: up to three per session, one per way of naming its
+    /// cookie (`guard::cache_key`), and each sign-in is a new session. Once the cache is full of
+    /// live ones, a new entry makes room for an eighth of the capacity at once, so the table is
+    /// scanned, under the lock every request takes, once per that many new entries rather than on
+    /// each.
     #[test]
     fn a_full_cache_makes_room_for_many_entries_at_once() {
         let cache = SessionCache::new(Duration::from_secs(60), 80).unwrap();

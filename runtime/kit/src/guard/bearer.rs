@@ -8,6 +8,7 @@
 //! A bare session token (no signature) is not accepted here: only auth could sign it.
 
 use axum::http::{header, HeaderMap};
+use stackr_contract::cookie::SESSION_TOKEN_NAMES;
 
 /// The scheme, compared without regard to case.
 const SCHEME: &str = "bearer ";
@@ -17,11 +18,6 @@ const SCHEME: &str = "bearer ";
 /// refusal the guard took for auth being down: `503` and a warning in the log, at an anonymous
 /// client's will.
 const MAX_TOKEN_LEN: usize = 512;
-/// The session cookie's names over http and https.
-const SESSION_COOKIE_NAMES: [&str; 2] = [
-    "better-auth.session_token",
-    "__Secure-better-auth.session_token",
-];
 
 /// The `cookie` header to forward for the request's bearer token, if it carries a signed one.
 pub(super) fn as_cookie(headers: &HeaderMap) -> Option<String> {
@@ -46,7 +42,7 @@ pub(super) fn as_cookie(headers: &HeaderMap) -> Option<String> {
         .replace('/', "%2F")
         .replace('=', "%3D");
     Some(
-        SESSION_COOKIE_NAMES
+        SESSION_TOKEN_NAMES
             .iter()
             .map(|name| format!("{name}={encoded}"))
             .collect::<Vec<_>>()

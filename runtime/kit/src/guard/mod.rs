@@ -9,6 +9,7 @@
 
 mod bearer;
 mod build;
+mod cache_key;
 mod extract;
 mod flavor;
 mod middleware;
@@ -210,11 +211,12 @@ impl Guard {
         auth: &AuthClient,
         cookie: &str,
     ) -> Result<Arc<VerifiedSession>, GuardRejection> {
-        let answer = match &self.inner.cache {
-            Some(cache) => {
+        let cache = self.inner.cache.as_ref();
+        let answer = match cache.zip(cache_key::session_cache_key(cookie)) {
+            Some((cache, key)) => {
                 // Shared with the requests waiting for the same answer.
                 cache
-                    .get_or_verify(cookie, || async {
+                    .get_or_verify(&key, || async {
                         auth.get_session(cookie).await.map_err(Arc::new)
                     })
                     .await

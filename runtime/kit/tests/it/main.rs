@@ -16,6 +16,7 @@ mod device_session_revocation;
 mod github_fake;
 mod guard_auth_answers;
 mod guard_bearer;
+mod guard_cache_eviction;
 mod guard_fail_closed;
 mod guard_flexible;
 mod guard_oauth_user;
