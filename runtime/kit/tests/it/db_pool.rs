@@ -76,6 +76,44 @@ async fn the_pool_never_opens_more_connections_than_database_pool_size() {
     assert!(connections_of(&pg, "svc") <= POOL_SIZE);
 }
 
+/// `/health` is public and checks the database with a pooled connection: however many ask it at
+/// once, it takes one, so a flood of it leaves the rest of the pool to the requests it is for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_health_checks_take_one_pooled_connection() {
+    let pg = TempPostgres::start();
+    let redis = TempRedis::start_with_password(Some("svc-redis-pw"));
+    let runtime = service_on(&pg, &redis).await;
+    let pool = runtime.state().db.clone();
+    let router = runtime.router(axum::Router::new());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let health = format!("http://{}/health", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(stackr_kit::server::serve_on(listener, router, async move {
+        let _ = stopped.await;
+    }));
+    // The pool opens a connection only when none is idle, so its size is the most connections
+    // ever taken at once (none closes within the test: DB_POOL_IDLE_LIMIT).
+    assert!(pool.status().size <= 1, "{:?}", pool.status());
+
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let checks: Vec<_> = (0..CONCURRENT_QUERIES)
+        .map(|_| {
+            let (http, health) = (http.clone(), health.clone());
+            tokio::spawn(async move { http.get(health).send().await.unwrap().status() })
+        })
+        .collect();
+    for check in checks {
+        assert_eq!(check.await.unwrap(), 200);
+    }
+    assert_eq!(
+        pool.status().size,
+        1,
+        "{CONCURRENT_QUERIES} concurrent /health took {} connections of the pool of {POOL_SIZE}",
+        pool.status().size
+    );
+    let _ = stop.send(());
+}
+
 /// Connections of the service's role, counted from inside an async test.
 async fn connections_now(pg: &TempPostgres) -> usize {
     tokio::task::block_in_place(|| connections_of(pg, "svc"))
