@@ -5,6 +5,7 @@ use chrono::{Duration, Utc};
 
 use crate::cookie;
 use crate::db::models::{Session, User};
+use crate::db::session_sign_in::{self, Proved};
 use crate::db::{self, sessions};
 use crate::error::{ApiError, ApiResult};
 use crate::error_codes;
@@ -110,13 +111,15 @@ pub struct Issued {
 }
 
 /// Replaces the current session with a new one (after a privilege change), keeping its
-/// remember-me choice: issues the new session first, then deletes the old token. `401` when the
-/// current session ended while the request ran (a ban, a reset, signing out everywhere): the
-/// request was checked before, and its new session would outlive the end.
+/// remember-me choice, and recording that it `proved` (see [`proved`]): issues the new session
+/// first, then deletes the old token. `401` when the current session ended while the request ran
+/// (a ban, a reset, signing out everywhere): the request was checked before, and its new session
+/// would outlive the end.
 pub async fn rotate(
     state: &AppState,
     client: &mut db::Client,
     current: &CurrentSession,
+    proved: Proved,
     ip: &str,
     headers: &HeaderMap,
 ) -> ApiResult<Issued> {
@@ -125,6 +128,7 @@ pub async fn rotate(
         client,
         &current.user.id,
         StillSo::SessionLive(&current.session.token),
+        proved,
         !current.dont_remember,
         ip,
         &crate::client_ip::user_agent(headers),
@@ -138,6 +142,13 @@ pub async fn rotate(
     };
     sessions::delete_by_token(&*client, &current.session.token).await?;
     Ok(issued)
+}
+
+/// What the sign-in that opened `current` proved, which a session replacing it inherits (with
+/// what the replacing request proved besides). Read before the new session is written: the
+/// record goes only with its session, which the new one's write then finds live or refuses.
+pub async fn proved(client: &db::Client, current: &CurrentSession) -> ApiResult<Proved> {
+    Ok(session_sign_in::proved(client, &current.session.id).await?)
 }
 
 /// What must still be so when a sign-in's session is written: the user is not banned, and...
@@ -166,6 +177,7 @@ pub async fn issue_if_still(
     client: &mut db::Client,
     user_id: &str,
     still: StillSo<'_>,
+    proved: Proved,
     remember: bool,
     ip: &str,
     user_agent: &str,
@@ -174,7 +186,7 @@ pub async fn issue_if_still(
     if !still_so(&tx, user_id, &[still]).await? {
         return Ok(None);
     }
-    let issued = issue(state, &tx, user_id, remember, ip, user_agent).await?;
+    let issued = issue(state, &tx, user_id, proved, remember, ip, user_agent).await?;
     tx.commit().await?;
     Ok(Some(issued))
 }
@@ -222,12 +234,15 @@ pub async fn still_so(
     Ok(true)
 }
 
-/// Creates a session for `user_id`. `remember: false` gives a one-day session in a browser-session
-/// cookie plus the signed `dont_remember` marker, as BetterAuth does.
+/// Creates a session for `user_id`, recording what opening it `proved` (in `client`, which a
+/// caller gives as a transaction that writes the session and the record together).
+/// `remember: false` gives a one-day session in a browser-session cookie plus the signed
+/// `dont_remember` marker, as BetterAuth does.
 pub async fn issue(
     state: &AppState,
     client: &impl deadpool_postgres::GenericClient,
     user_id: &str,
+    proved: Proved,
     remember: bool,
     ip: &str,
     user_agent: &str,
@@ -250,6 +265,7 @@ pub async fn issue(
         },
     )
     .await?;
+    session_sign_in::record(client, &session.id, proved).await?;
     Ok(Issued {
         cookies: session_cookies(state, &token, remember),
         session,

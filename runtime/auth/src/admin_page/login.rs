@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use tower::ServiceExt;
 
 use super::html::{self, field};
-use super::{csrf, forbidden, form};
+use super::{csrf, forbidden, form, Holder};
 use crate::state::AppState;
 
 fn login_page(code: StatusCode, message: Option<&str>) -> Response {
@@ -46,9 +46,13 @@ fn two_factor_page(code: StatusCode, message: Option<&str>, cookies: Vec<String>
 }
 
 pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    match super::require_admin(&state, &headers).await {
-        Ok(_) => html::see_other("/", Vec::new()),
-        Err(_) => login_page(StatusCode::OK, None),
+    match super::holder(&state, &headers).await {
+        Ok(Holder::Admin(_)) => html::see_other("/", Vec::new()),
+        Ok(Holder::AdminNotSignedInHere) => login_page(
+            StatusCode::OK,
+            Some("Your session was not opened with your password and, while two-factor is on, your second factor (a sign-in through a provider asks for neither), so it does not open the dashboard. Sign in here."),
+        ),
+        _ => login_page(StatusCode::OK, None),
     }
 }
 

@@ -5,6 +5,14 @@
 //! own sign-in and two-factor routes for that, so the session cookie is the API's. Anyone else gets
 //! a 403 page. Every action goes through [`crate::admin_actions`] (the admin API's code path, so it
 //! is permission-checked and audited) and every form post is CSRF-checked (see [`csrf`]).
+//!
+//! Who gets in: an admin's own session (never an impersonation) opened with what the sign-in page
+//! asks for, the admin's password and, while they have two-factor on, their second factor
+//! ([`crate::db::session_sign_in`]). The API's sign-in and two-factor routes, the sign-up that
+//! chose the password, and a session replacing one that qualified all qualify. A sign-in through
+//! a provider asks for neither (as in BetterAuth): its holder is sent to the sign-in page, though
+//! the API's admin routes take that session, as BetterAuth's do. Admins without two-factor use
+//! the dashboard with their password alone: turning it on is each admin's choice, as in the API.
 
 mod actions;
 mod audit_page;
@@ -23,6 +31,7 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use crate::current_session::{self, CurrentSession, Lookup};
+use crate::db::session_sign_in::{self, Proved};
 use crate::state::AppState;
 
 pub fn router(state: AppState) -> Router {
@@ -54,16 +63,48 @@ async fn stylesheet() -> Response {
         .into_response()
 }
 
-/// The signed-in admin, or the response to send instead: to the sign-in page without a session,
-/// a 403 page for a user who is not an admin.
+/// Who holds the request's session, as the dashboard sees them.
+enum Holder {
+    Admin(Box<CurrentSession>),
+    /// An admin whose session was not opened with what the sign-in page asks for.
+    AdminNotSignedInHere,
+    NotAdmin,
+    NoSession,
+}
+
+async fn holder(state: &AppState, headers: &HeaderMap) -> crate::error::ApiResult<Holder> {
+    let current = match current_session::lookup(state, headers).await? {
+        Lookup::Found(current) if current.is_admins_own() => current,
+        Lookup::Found(_) => return Ok(Holder::NotAdmin),
+        _ => return Ok(Holder::NoSession),
+    };
+    let client = state.db().await?;
+    let proved = session_sign_in::proved(&client, &current.session.id).await?;
+    // Read with the user's row, now: an admin who turned two-factor on since signing in with
+    // the password alone signs in again.
+    let needed = match current.user.two_factor_enabled {
+        true => Proved::SecondFactor,
+        false => Proved::Password,
+    };
+    Ok(match proved >= needed {
+        true => Holder::Admin(current),
+        false => Holder::AdminNotSignedInHere,
+    })
+}
+
+/// The signed-in admin, or the response to send instead: to the sign-in page without a session
+/// (or with an admin's that was not opened with their password and second factor), a 403 page
+/// for a user who is not an admin.
 pub async fn require_admin(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<CurrentSession, Response> {
-    match current_session::lookup(state, headers).await {
-        Ok(Lookup::Found(current)) if current.is_admins_own() => Ok(*current),
-        Ok(Lookup::Found(_)) => Err(forbidden()),
-        Ok(_) => Err(html::see_other("/login", Vec::new())),
+    match holder(state, headers).await {
+        Ok(Holder::Admin(current)) => Ok(*current),
+        Ok(Holder::NotAdmin) => Err(forbidden()),
+        Ok(Holder::AdminNotSignedInHere | Holder::NoSession) => {
+            Err(html::see_other("/login", Vec::new()))
+        }
         Err(_) => Err(unavailable()),
     }
 }

@@ -78,6 +78,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "mail_budget",
         include_str!("../../migrations/0014_mail_budget.sql"),
     ),
+    (
+        15,
+        "session_sign_in",
+        include_str!("../../migrations/0015_session_sign_in.sql"),
+    ),
 ];
 
 /// Arbitrary constant identifying "stackr-auth migrations" for `pg_advisory_xact_lock`.

@@ -14,6 +14,7 @@ pub mod models;
 pub mod oauth_accounts;
 pub mod service_accounts;
 pub mod session_reads;
+pub mod session_sign_in;
 pub mod sessions;
 pub mod two_factor;
 pub mod users;

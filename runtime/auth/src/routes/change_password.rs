@@ -8,6 +8,7 @@ use serde_json::json;
 use crate::body::JsonBody;
 use crate::client_ip::ClientIp;
 use crate::current_session;
+use crate::db::session_sign_in::Proved;
 use crate::db::{accounts, sessions};
 use crate::error::{ApiError, ApiResult};
 use crate::error_codes;
@@ -65,6 +66,11 @@ pub async fn post(
     let known_device =
         crate::known_device::cookie_for_this_browser(&state, &headers, &current.user.id, &hash);
     if revoke_others {
+        // The current password, checked above, and what the session had; read before the
+        // delete below ends it with its record.
+        let proved = current_session::proved(&client, &current)
+            .await?
+            .max(Proved::Password);
         sessions::delete_all_for_user(&client, &current.user.id).await?;
         // Not for a user banned (or whose password was reset) since the session was checked.
         let Some(issued) = current_session::issue_if_still(
@@ -72,6 +78,7 @@ pub async fn post(
             &mut client,
             &current.user.id,
             current_session::StillSo::PasswordHash(&hash),
+            proved,
             !current.dont_remember,
             &ip,
             &crate::client_ip::user_agent(&headers),

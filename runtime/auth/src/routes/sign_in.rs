@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use crate::body::JsonOrFormBody;
 use crate::client_ip::{user_agent, ClientIp};
 use crate::current_session;
+use crate::db::session_sign_in::Proved;
 use crate::db::{accounts, users};
 use crate::error::{ApiError, ApiResult};
 use crate::error_codes;
@@ -183,6 +184,12 @@ pub async fn post(
         &mut client,
         &user.id,
         current_session::StillSo::PasswordHash(&password_hash),
+        // With two-factor on, only a trusted device gets here: it proved the second factor
+        // when it was trusted.
+        match user.two_factor_enabled {
+            true => Proved::SecondFactor,
+            false => Proved::Password,
+        },
         remember,
         &ip,
         &user_agent(&headers),

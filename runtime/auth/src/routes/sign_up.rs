@@ -8,6 +8,7 @@ use serde_json::json;
 use crate::body::{Body, JsonOrFormBody};
 use crate::client_ip::{user_agent, ClientIp};
 use crate::current_session;
+use crate::db::session_sign_in::Proved;
 use crate::db::{accounts, credential_epoch, users};
 use crate::error::{ApiError, ApiResult};
 use crate::error_codes;
@@ -146,8 +147,17 @@ pub async fn post(
         None
     } else {
         Some(
-            current_session::issue(&state, &tx, &user_id, remember, &ip, &user_agent(&headers))
-                .await?,
+            current_session::issue(
+                &state,
+                &tx,
+                &user_id,
+                // The holder chose the password.
+                Proved::Password,
+                remember,
+                &ip,
+                &user_agent(&headers),
+            )
+            .await?,
         )
     };
     let user = users::by_id(&tx, &user_id)

@@ -5,6 +5,7 @@ mod admin_and_limits;
 mod admin_api;
 mod admin_audit_impersonation;
 mod admin_dashboard;
+mod admin_dashboard_sessions;
 mod admin_races;
 mod adversarial;
 mod answers_not_stored;

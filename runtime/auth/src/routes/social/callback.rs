@@ -13,6 +13,7 @@ use axum::response::Response;
 use crate::body::JsonOrFormBody;
 use crate::client_ip::{user_agent, ClientIp};
 use crate::current_session;
+use crate::db::session_sign_in::Proved;
 use crate::error::ApiResult;
 use crate::error_codes;
 use crate::oauth::flow_state::{self, FlowState, Refused};
@@ -203,6 +204,9 @@ pub async fn get(
         &mut client,
         &user.id,
         current_session::StillSo::NotBanned,
+        // A provider's sign-in asks for neither the password nor the second factor (as in
+        // BetterAuth): its session does not open the admin dashboard.
+        Proved::Nothing,
         true,
         &ip,
         &user_agent(&headers),

@@ -8,6 +8,7 @@ use serde_json::json;
 use crate::body::{Body, JsonBody};
 use crate::client_ip::ClientIp;
 use crate::current_session;
+use crate::db::session_sign_in::Proved;
 use crate::db::{two_factor, users};
 use crate::error::{ApiError, ApiResult};
 use crate::error_codes;
@@ -103,7 +104,12 @@ pub async fn disable(
     }
     super::turn_off(&tx, uid).await?;
     tx.commit().await?;
-    let issued = current_session::rotate(&state, &mut client, &current, &ip, &headers).await?;
+    // The password, checked above, and what the session had.
+    let proved = current_session::proved(&client, &current)
+        .await?
+        .max(Proved::Password);
+    let issued =
+        current_session::rotate(&state, &mut client, &current, proved, &ip, &headers).await?;
     let mut cookies = issued.cookies;
     if crate::cookie::find(&headers, &state.cookies.trust_device).is_some() {
         cookies.push(state.cookies.expire(&state.cookies.trust_device));

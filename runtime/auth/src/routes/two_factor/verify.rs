@@ -16,6 +16,7 @@ use super::challenge::{self, Pending};
 use crate::body::{Body, JsonBody};
 use crate::client_ip::{user_agent, ClientIp};
 use crate::current_session::{self, Lookup};
+use crate::db::session_sign_in::Proved;
 use crate::db::{credential_epoch, two_factor, users};
 use crate::error::{ApiError, ApiResult};
 use crate::error_codes;
@@ -123,7 +124,14 @@ async fn verify(
         users::set_two_factor_enabled(&tx, uid, true).await?;
         tx.commit().await?;
         // Privilege change: rotate the session.
-        let issued = current_session::rotate(&state, &mut client, &current, &ip, &headers).await?;
+        // The code, now; the password only if this session's sign-in proved it (`enable`, which
+        // asks for it, may have been called from another of the user's sessions).
+        let proved = match current_session::proved(&client, &current).await? {
+            Proved::Nothing => Proved::Nothing,
+            Proved::Password | Proved::SecondFactor => Proved::SecondFactor,
+        };
+        let issued =
+            current_session::rotate(&state, &mut client, &current, proved, &ip, &headers).await?;
         let user = users::by_id(&client, &current.user.id)
             .await?
             .ok_or_else(ApiError::unauthorized)?;
@@ -178,6 +186,8 @@ pub(super) async fn finish_sign_in(
         client,
         &user.id,
         current_session::StillSo::ChallengePending(&pending.identifier),
+        // The challenge began with the password (`sign-in/email`).
+        Proved::SecondFactor,
         remember,
         ip,
         &user_agent(headers),

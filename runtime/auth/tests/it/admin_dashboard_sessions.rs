@@ -1,0 +1,298 @@
+//! Which of an admin's sessions open the admin dashboard: one opened with what the dashboard's
+//! sign-in page asks for, the admin's password and, when they have it on, their second factor.
+//! A sign-in through a linked provider (the fake GitHub of `common/github_fake.rs`) asks for
+//! neither, as in BetterAuth, so its session keeps every API route but not the dashboard.
+
+use crate::common;
+use crate::common::github_fake;
+use crate::common::oidc_browser;
+
+use common::{enable_two_factor, totp_now, Client, Response, TestServer};
+use github_fake::{Account, Email, GithubFake};
+use oidc_browser::{app, providers_from_file, Browser};
+use serde_json::json;
+
+const PROVIDER: &str = "github";
+const EMAIL: &str = "root@example.com";
+const PASSWORD: &str = "root-password-1";
+
+struct Stack {
+    auth: TestServer,
+    github: GithubFake,
+    dashboard: String,
+    _files: tempfile::TempDir,
+}
+
+/// The auth service with the GitHub preset pointed at a fake GitHub that knows the admin's
+/// account (address verified), and its dashboard on a loopback port.
+async fn stack() -> Stack {
+    let github = GithubFake::start(vec![Account {
+        id: 4242,
+        login: "root",
+        name: Some("Root"),
+        public_email: Some(EMAIL),
+        emails: vec![Email {
+            email: EMAIL,
+            primary: true,
+            verified: true,
+        }],
+    }])
+    .await;
+    let files = tempfile::tempdir().unwrap();
+    let secret = files.path().join("github-client-secret");
+    std::fs::write(&secret, github_fake::CLIENT_SECRET).unwrap();
+    let entries = json!([github.preset_entry(PROVIDER, &secret)]);
+    let auth = TestServer::start_with(common::Options {
+        oauth_providers: providers_from_file(files.path(), entries),
+        ..Default::default()
+    })
+    .await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dashboard = format!("http://{}", listener.local_addr().unwrap());
+    let app = stackr_auth::admin_page::router(auth.state.clone())
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Stack {
+        auth,
+        github,
+        dashboard,
+        _files: files,
+    }
+}
+
+impl Stack {
+    fn browser(&self, api: Client) -> Browser {
+        Browser::new(api, self.auth.state.config.base(), &self.github.base)
+    }
+
+    /// A browser on the dashboard holding `cookies` (those of a browser on the API: one cookie
+    /// serves both ports of a host).
+    fn on_the_dashboard(&self, cookies: &Client) -> Client {
+        let mut c = Client::new(&self.dashboard);
+        c.origin = Some(self.dashboard.clone());
+        c.cookies = cookies.cookies.clone();
+        c
+    }
+
+    /// The admin signed up (their browser on the API) and made an admin, with GitHub linked.
+    async fn admin_with_github(&self, two_factor: bool) -> (Client, Option<Vec<u8>>) {
+        let mut api = self.auth.client();
+        api.sign_up_id("Root", EMAIL, PASSWORD).await;
+        let key = match two_factor {
+            true => Some(enable_two_factor(&mut api, PASSWORD).await.0),
+            false => None,
+        };
+        self.auth.psql(&format!(
+            r#"update "user" set "role" = 'admin' where "email" = '{EMAIL}'"#
+        ));
+        let mut browser = self.browser(api);
+        let r = browser
+            .post_auth(
+                "/api/auth/link-social",
+                json!({"provider": PROVIDER, "callbackURL": "/settings"}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "link-social: {}", r.text);
+        let to = app(browser
+            .follow(r.json()["url"].as_str().unwrap().to_owned(), "root", false)
+            .await);
+        assert_eq!(to, "/settings", "GitHub is linked");
+        (browser.auth, key)
+    }
+
+    /// Whoever holds the admin's GitHub account signs in with it: the browser on the API.
+    async fn signed_in_through_github(&self) -> Client {
+        let mut browser = self.browser(self.auth.client());
+        let to = app(browser
+            .social_via(PROVIDER, "root", json!({"callbackURL": "/home"}))
+            .await);
+        assert_eq!(to, "/home");
+        assert_eq!(
+            browser.auth.session().await["user"]["email"],
+            EMAIL,
+            "the provider's sign-in asks for no second factor, as in BetterAuth"
+        );
+        browser.auth
+    }
+}
+
+async fn post_form(c: &mut Client, path: &str, fields: &[(&str, &str)]) -> Response {
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish();
+    let req = c
+        .raw()
+        .post(c.url(path))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("origin", c.origin.clone().unwrap())
+        .body(body);
+    c.send(req).await
+}
+
+fn location(r: &Response) -> &str {
+    r.headers["location"].to_str().unwrap()
+}
+
+/// Fails unless `dashboard` is sent to the sign-in page from the user list and the audit log,
+/// and the sign-in page says why.
+async fn sent_to_sign_in(dashboard: &mut Client) {
+    for page in ["/", "/audit"] {
+        let r = dashboard.get(page).await;
+        assert_eq!(
+            (
+                r.status,
+                r.headers.get("location").map(|l| l.to_str().unwrap())
+            ),
+            (303, Some("/login")),
+            "{page}: {}",
+            r.text
+        );
+    }
+    let r = dashboard.get("/login").await;
+    assert_eq!(r.status, 200);
+    assert!(
+        r.text.contains("was not opened with your password"),
+        "the sign-in page says why: {}",
+        r.text
+    );
+}
+
+/// Signs in on the dashboard's own page (email, password, then the code when `key` is given).
+async fn dashboard_sign_in(dashboard: &mut Client, key: Option<&[u8]>) {
+    let r = post_form(
+        dashboard,
+        "/login",
+        &[("email", EMAIL), ("password", PASSWORD)],
+    )
+    .await;
+    let r = match key {
+        Some(key) => {
+            assert!(r.text.contains("Authentication code"), "{}", r.text);
+            post_form(dashboard, "/login/two-factor", &[("code", &totp_now(key))]).await
+        }
+        None => r,
+    };
+    assert_eq!((r.status, location(&r)), (303, "/"), "{}", r.text);
+}
+
+#[tokio::test]
+async fn a_linked_provider_does_not_open_the_dashboard_of_an_admin_with_two_factor() {
+    let stack = stack().await;
+    let (_admin, key) = stack.admin_with_github(true).await;
+    let mut via_github = stack.signed_in_through_github().await;
+    // The API's routes take the session as BetterAuth's do, the admin's among them.
+    let r = via_github.get("/api/auth/admin/list-users").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    let mut dashboard = stack.on_the_dashboard(&via_github);
+    sent_to_sign_in(&mut dashboard).await;
+    let uid = via_github.session().await["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = dashboard.get(&format!("/users/{uid}")).await;
+    assert_eq!((r.status, location(&r)), (303, "/login"));
+
+    // The same browser signs in on the dashboard's page with the password and the code.
+    dashboard_sign_in(&mut dashboard, key.as_deref()).await;
+    let r = dashboard.get("/").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.text.contains(EMAIL), "{}", r.text);
+}
+
+#[tokio::test]
+async fn a_linked_provider_does_not_open_the_dashboard_of_an_admin_without_two_factor() {
+    let stack = stack().await;
+    let (signed_up, _) = stack.admin_with_github(false).await;
+    let mut via_github = stack.signed_in_through_github().await;
+    sent_to_sign_in(&mut stack.on_the_dashboard(&via_github)).await;
+
+    // The sign-up chose the password: its session opens the dashboard, as the dashboard's own
+    // sign-in does.
+    let r = stack.on_the_dashboard(&signed_up).get("/").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let mut dashboard = stack.on_the_dashboard(&stack.auth.client());
+    dashboard_sign_in(&mut dashboard, None).await;
+    assert_eq!(dashboard.get("/").await.status, 200);
+
+    // Two-factor turned on from the provider's session: the session that replaces it proved the
+    // code, but its sign-in never proved the password. The password-only sessions no longer
+    // do either.
+    let (key, _) = enable_two_factor(&mut via_github, PASSWORD).await;
+    sent_to_sign_in(&mut stack.on_the_dashboard(&via_github)).await;
+    sent_to_sign_in(&mut stack.on_the_dashboard(&signed_up)).await;
+    sent_to_sign_in(&mut dashboard).await;
+    dashboard_sign_in(&mut dashboard, Some(&key)).await;
+    assert_eq!(dashboard.get("/").await.status, 200);
+}
+
+/// A session replaced by a new one (two-factor turned on or off, a password change ending the
+/// other sessions) passes on what it proved; one that proved only the password no longer opens
+/// the dashboard once the admin has turned two-factor on.
+#[tokio::test]
+async fn what_a_session_proved_follows_it_through_rotation_and_two_factor_changes() {
+    let stack = stack().await;
+    let mut api = stack.auth.client();
+    api.sign_up_id("Root", EMAIL, PASSWORD).await;
+    stack.auth.psql(&format!(
+        r#"update "user" set "role" = 'admin' where "email" = '{EMAIL}'"#
+    ));
+    let mut laptop = stack.auth.client();
+    laptop.sign_in(EMAIL, PASSWORD).await;
+    assert_eq!(stack.on_the_dashboard(&laptop).get("/").await.status, 200);
+
+    // Turning two-factor on from the API: the new session proved the code.
+    enable_two_factor(&mut api, PASSWORD).await;
+    assert_eq!(stack.on_the_dashboard(&api).get("/").await.status, 200);
+    sent_to_sign_in(&mut stack.on_the_dashboard(&laptop)).await;
+
+    // A new password ending the other sessions: the new session keeps the second factor.
+    let new_password = "root-password-2";
+    let r = api
+        .post(
+            "/api/auth/change-password",
+            json!({"currentPassword": PASSWORD, "newPassword": new_password, "revokeOtherSessions": true}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(stack.on_the_dashboard(&api).get("/").await.status, 200);
+
+    // Turning it off again: the password is enough once more.
+    let r = api
+        .post(
+            "/api/auth/two-factor/disable",
+            json!({"password": new_password}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(stack.on_the_dashboard(&api).get("/").await.status, 200);
+}
+
+/// A device trusted after the second factor skips it at the next sign-in, in the API as in
+/// BetterAuth: that sign-in proved it as well as one with the code.
+#[tokio::test]
+async fn a_sign_in_on_a_trusted_device_opens_the_dashboard() {
+    let stack = stack().await;
+    let mut api = stack.auth.client();
+    api.sign_up_id("Root", EMAIL, PASSWORD).await;
+    let (key, _) = enable_two_factor(&mut api, PASSWORD).await;
+    stack.auth.psql(&format!(
+        r#"update "user" set "role" = 'admin' where "email" = '{EMAIL}'"#
+    ));
+    let mut phone = stack.auth.client();
+    let r = phone.sign_in(EMAIL, PASSWORD).await;
+    assert_eq!(r.json()["twoFactorRedirect"], true, "{}", r.text);
+    let r = phone
+        .post(
+            "/api/auth/two-factor/verify-totp",
+            json!({"code": totp_now(&key), "trustDevice": true}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    phone.post("/api/auth/sign-out", json!({})).await;
+
+    let r = phone.sign_in(EMAIL, PASSWORD).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.json()["token"].is_string(), "no challenge: {}", r.text);
+    assert_eq!(stack.on_the_dashboard(&phone).get("/").await.status, 200);
+}
