@@ -9,10 +9,11 @@
 //! Who gets in: an admin's own session (never an impersonation) opened with what the sign-in page
 //! asks for, the admin's password and, while they have two-factor on, their second factor
 //! ([`crate::db::session_sign_in`]). The API's sign-in and two-factor routes, the sign-up that
-//! chose the password, and a session replacing one that qualified all qualify. A sign-in through
-//! a provider asks for neither (as in BetterAuth): its holder is sent to the sign-in page, though
-//! the API's admin routes take that session, as BetterAuth's do. Admins without two-factor use
-//! the dashboard with their password alone: turning it on is each admin's choice, as in the API.
+//! chose the password, and a session replacing one that qualified all qualify. A sign-in through a
+//! provider asks for neither (as in BetterAuth): its holder is sent to the sign-in page (the API's
+//! admin routes refuse that session too while the admin has two-factor on). Admins without
+//! two-factor use the dashboard with their password alone: turning it on is each admin's choice,
+//! as in the API.
 
 mod actions;
 mod audit_page;

@@ -1,7 +1,7 @@
 //! Queries on `"session_sign_in"`: what the sign-in that opened a session proved of its holder
-//! (migration `0015_session_sign_in.sql`). Only the admin dashboard asks: the API takes every
-//! session alike, as BetterAuth does, and a sign-in through a provider asks for neither the
-//! password nor the second factor.
+//! (migration `0015_session_sign_in.sql`). The admin dashboard asks, and the API's admin routes
+//! for an admin with two-factor on; the rest of the API takes every session alike, as BetterAuth
+//! does, and a sign-in through a provider asks for neither the password nor the second factor.
 //!
 //! A row lives and dies with its session (a foreign key, `on delete cascade`): every way a
 //! session ends ends its record, and a refreshed session keeps its id and so its record. It is

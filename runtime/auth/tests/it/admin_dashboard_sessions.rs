@@ -1,7 +1,8 @@
 //! Which of an admin's sessions open the admin dashboard: one opened with what the dashboard's
 //! sign-in page asks for, the admin's password and, when they have it on, their second factor.
 //! A sign-in through a linked provider (the fake GitHub of `common/github_fake.rs`) asks for
-//! neither, as in BetterAuth, so its session keeps every API route but not the dashboard.
+//! neither, as in BetterAuth, so its session keeps the API's routes but not the dashboard, nor,
+//! while the admin has two-factor on, the API's admin routes.
 
 use crate::common;
 use crate::common::github_fake;
@@ -180,9 +181,31 @@ async fn a_linked_provider_does_not_open_the_dashboard_of_an_admin_with_two_fact
     let stack = stack().await;
     let (_admin, key) = stack.admin_with_github(true).await;
     let mut via_github = stack.signed_in_through_github().await;
-    // The API's routes take the session as BetterAuth's do, the admin's among them.
-    let r = via_github.get("/api/auth/admin/list-users").await;
-    assert_eq!(r.status, 200, "{}", r.text);
+    // The API's routes take the session as BetterAuth's do, but not the admin routes: they
+    // would let its holder do all the dashboard does (make an admin without two-factor, say).
+    let r = via_github.session().await;
+    assert_eq!(r["user"]["email"], EMAIL, "{r}");
+    for (path, body) in [
+        ("/api/auth/admin/list-users", None),
+        (
+            "/api/auth/admin/create-user",
+            Some(
+                json!({"email": "second@example.com", "password": PASSWORD, "name": "Second", "role": "admin"}),
+            ),
+        ),
+    ] {
+        let r = match body {
+            None => via_github.get(path).await,
+            Some(body) => via_github.post(path, body).await,
+        };
+        assert_eq!(r.status, 403, "{path}: {}", r.text);
+        assert_eq!(
+            r.json()["code"],
+            "SECOND_FACTOR_REQUIRED",
+            "{path}: {}",
+            r.text
+        );
+    }
 
     let mut dashboard = stack.on_the_dashboard(&via_github);
     sent_to_sign_in(&mut dashboard).await;
@@ -206,6 +229,10 @@ async fn a_linked_provider_does_not_open_the_dashboard_of_an_admin_without_two_f
     let (signed_up, _) = stack.admin_with_github(false).await;
     let mut via_github = stack.signed_in_through_github().await;
     sent_to_sign_in(&mut stack.on_the_dashboard(&via_github)).await;
+    // Without two-factor, the admin routes take a provider's session, as BetterAuth's do: the
+    // provider is as good a proof as the password alone.
+    let r = via_github.get("/api/auth/admin/list-users").await;
+    assert_eq!(r.status, 200, "{}", r.text);
 
     // The sign-up chose the password: its session opens the dashboard, as the dashboard's own
     // sign-in does.
