@@ -15,6 +15,7 @@ pub mod render;
 pub mod runtime_sources;
 pub mod service_manifest;
 pub mod state_dir_apart;
+pub mod state_dir_unlinked;
 pub mod workspace;
 pub mod write;
 

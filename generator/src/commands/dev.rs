@@ -31,6 +31,11 @@ pub fn run(root: &Path, args: stackr_supervisor::DevArgs, no_check: bool) -> Res
     // A bare process-compose file (no stackr project around it) keeps the supervisor's defaults.
     if root.join(CONFIG_FILE).is_file() {
         let project = load_project(root)?;
+        crate::state_dir_unlinked::check(
+            root,
+            &[crate::plan::dev_secrets_dir(&project.plan.state_dir)],
+            "the dev databases, Redis data and secrets (which `--reset` deletes)",
+        )?;
         let configured = root.join(&project.plan.state_dir);
         // The generated commands keep their data in the configured folder: another one given
         // here would move only the lock and what --reset deletes.

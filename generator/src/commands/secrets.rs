@@ -88,6 +88,14 @@ pub fn run(root: &Path, action: CaAction) -> Result<ExitCode> {
         )
         .into());
     }
+    let folders: Vec<String> = std::iter::once(CA_CERT.to_owned())
+        .chain(fleet.hosts.iter().map(|h| host_cert(&h.name)))
+        .filter_map(|file| {
+            let folder = Path::new(&file).parent()?.to_str()?.to_owned();
+            Some(format!("{}/{folder}", fleet.secrets_dir))
+        })
+        .collect();
+    crate::state_dir_unlinked::check(root, &folders, "the deployment's secrets")?;
     let dir = root.join(&fleet.secrets_dir);
     deployment_ca_record::check(root, &dir, &fleet.secrets_dir)?;
     let names: Vec<&str> = project

@@ -31,6 +31,7 @@ mod fresh_project_crates;
 mod generate_check;
 mod init;
 mod interrupted_writes;
+mod linked_state_folder;
 mod nix_eval;
 mod nix_parse;
 mod nixos_eval;

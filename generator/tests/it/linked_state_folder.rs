@@ -1,0 +1,141 @@
+//! The state folder (`stateDir`), where `stackr dev` keeps databases and dev secrets and which
+//! `--reset` empties, and the deployment folder in it, where `stackr secrets` writes the
+//! deployment's keys, are real folders of the project. A repository can carry a link in their
+//! place (the project's `.gitignore` names `/.stackr/`, a folder, so git commits a link there):
+//! through it, `--reset` would delete another folder's contents and the secrets would be written
+//! wherever it points. Every command refuses it, naming the link, and touches nothing through it.
+
+use crate::common;
+
+use std::os::unix::fs::symlink;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{edit_config, fixture_config, init_project, project_with_config, tree};
+
+/// What `stackr dev` writes in a state folder's `.gitignore`, which marks it as one `--reset`
+/// empties.
+fn state_marker() -> String {
+    stackr_contract::STATE_DIR_GITIGNORE
+        .iter()
+        .map(|line| format!("{line}\n"))
+        .collect()
+}
+
+/// A folder outside the project, marked as a state folder (another project's, say), holding data.
+fn outside_state_folder() -> tempfile::TempDir {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join(".gitignore"), state_marker()).unwrap();
+    std::fs::create_dir(outside.path().join("data")).unwrap();
+    std::fs::write(outside.path().join("data/precious"), "another stack's data").unwrap();
+    outside
+}
+
+/// Runs `stackr dev ARGS` in `root` with no PostgreSQL or Redis on PATH, so that a `stackr dev`
+/// that went past its checks stops at its tools instead of starting a stack; returns the exit
+/// code and stderr.
+fn dev(root: &Path, args: &[&str]) -> (Option<i32>, String) {
+    let no_tools = tempfile::tempdir().unwrap();
+    let mut dev = Command::new(env!("CARGO_BIN_EXE_stackr"))
+        .args(["dev", "--no-tui", "--embedded"])
+        .args(args)
+        .current_dir(root)
+        .env("PATH", no_tools.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while dev.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            dev.kill().unwrap();
+            panic!("`stackr dev` still running after a minute");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let output = dev.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    (output.status.code(), stderr)
+}
+
+#[test]
+fn dev_reset_refuses_a_state_folder_that_is_a_link_and_deletes_nothing_through_it() {
+    let (_parent, root) = init_project(&[]);
+    let outside = outside_state_folder();
+    let before = tree(outside.path());
+    symlink(outside.path(), root.join(".stackr")).unwrap();
+
+    let (code, stderr) = dev(&root, &["--reset", "--yes"]);
+
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains(".stackr") && stderr.contains("symbolic link"),
+        "names the link: {stderr}"
+    );
+    assert_eq!(
+        tree(outside.path()),
+        before,
+        "nothing touched through the link"
+    );
+}
+
+#[test]
+fn dev_refuses_a_link_on_the_way_to_the_state_folder() {
+    let (_parent, root) = init_project(&[]);
+    edit_config(&root, |config| {
+        config["stateDir"] = "local/dev-state".into();
+    });
+    let outside = tempfile::tempdir().unwrap();
+    symlink(outside.path(), root.join("local")).unwrap();
+
+    let (code, stderr) = dev(&root, &[]);
+
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("`local`") && stderr.contains("symbolic link"),
+        "names the link: {stderr}"
+    );
+    assert!(
+        tree(outside.path()).is_empty(),
+        "nothing written through it"
+    );
+}
+
+/// A project on several hosts (tests/fixtures/fleet) in a git repository of its own.
+fn fleet_in_git() -> tempfile::TempDir {
+    let project = project_with_config(&fixture_config("fleet"));
+    let init = Command::new("git")
+        .args(["init", "-q"])
+        .current_dir(project.path())
+        .status()
+        .expect("git");
+    assert!(init.success());
+    project
+}
+
+#[test]
+fn secrets_refuse_a_linked_state_or_deployment_folder_and_write_nothing_through_it() {
+    for linked in [".stackr", ".stackr/deploy", ".stackr/deploy/hosts"] {
+        let project = fleet_in_git();
+        let outside = tempfile::tempdir().unwrap();
+        let link = project.path().join(linked);
+        std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+        symlink(outside.path(), &link).unwrap();
+
+        let output = common::stackr(project.path(), &["secrets"]);
+
+        let stderr = common::stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{linked}: {stderr}");
+        assert!(
+            stderr.contains(&format!("`{linked}`")) && stderr.contains("symbolic link"),
+            "{linked}: names the link: {stderr}"
+        );
+        assert!(
+            tree(outside.path()).is_empty(),
+            "{linked}: nothing written through the link"
+        );
+    }
+}
