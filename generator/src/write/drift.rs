@@ -86,6 +86,12 @@ pub fn drift<'a>(root: &Path, files: impl IntoIterator<Item = (&'a str, &'a [u8]
         .collect()
 }
 
+/// How long the search for the shortest diff of one file may take. Its time grows with the
+/// product of the file's length and the number of lines that differ: minutes for a large
+/// generated file rewritten by hand (`--check` runs in CI and before every `stackr dev`). Past
+/// it, the rest of the file is diffed as removed and added whole: longer, but still exact.
+const DIFF_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// A unified diff from the file at `root/path` (`a/path`) to `wanted` (`b/path`), for text files;
 /// `None` when either side is not UTF-8 or the file cannot be read. A link is not read: the diff
 /// goes to stdout (CI logs), and would show whatever file on the machine the link points at.
@@ -95,7 +101,9 @@ pub fn unified_diff(root: &Path, path: &str, wanted: &[u8]) -> Option<String> {
     let on_disk = stackr_plan::regular_file::read_to_string_unlinked(&root.join(path)).ok()?;
     let wanted = std::str::from_utf8(wanted).ok()?;
     // Masked before the diff, so that a lone carriage return is no line break there either.
-    let diff = similar::TextDiff::from_lines(masked(&on_disk).as_ref(), masked(wanted).as_ref())
+    let diff = similar::TextDiff::configure()
+        .timeout(DIFF_TIME_LIMIT)
+        .diff_lines(masked(&on_disk).as_ref(), masked(wanted).as_ref())
         .unified_diff()
         .context_radius(3)
         .header(&format!("a/{path}"), &format!("b/{path}"))

@@ -184,6 +184,49 @@ fn check_prints_a_unified_diff_of_each_modified_file() {
     );
 }
 
+/// A generated file edited beyond recognition (here: its lines in reverse order) is told apart
+/// from the config's in seconds: a minimal diff of two large, unlike files takes time quadratic in
+/// their length (minutes for a stack of 150 services), and `--check` runs in CI and before every
+/// `stackr dev`. The diff printed is then not the shortest, but it is still exact.
+#[test]
+fn check_of_a_large_file_rewritten_by_hand_ends_in_seconds() {
+    let (_parent, root) = init_project(&[]);
+    common::edit_config(&root, |config| {
+        let services = config["services"].as_array_mut().unwrap();
+        services.extend((0..150).map(|n| serde_json::json!({ "name": format!("s{n}") })));
+    });
+    let wanted = std::fs::read_to_string(root.join("process-compose.yaml")).unwrap();
+    let mut reversed: Vec<&str> = wanted.lines().collect();
+    reversed.reverse();
+    std::fs::write(
+        root.join("process-compose.yaml"),
+        reversed.join("\n") + "\n",
+    )
+    .unwrap();
+
+    let started = std::time::Instant::now();
+    let output = stackr(&root, &["generate", "--check"]);
+    let took = started.elapsed();
+
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        took < std::time::Duration::from_secs(45),
+        "`generate --check` took {took:?} over a {}-line file",
+        reversed.len()
+    );
+    std::fs::write(root.join("drift.patch"), stdout(&output)).unwrap();
+    let applied = std::process::Command::new("git")
+        .args(["apply", "drift.patch"])
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    assert!(applied.status.success(), "{}", stderr(&applied));
+    assert_eq!(
+        std::fs::read_to_string(root.join("process-compose.yaml")).unwrap(),
+        wanted
+    );
+}
+
 /// `stackr generate --check | head -1`: the reader leaves early, as `head` does. stackr stops
 /// quietly, as Unix tools do, instead of panicking with a backtrace.
 #[test]
