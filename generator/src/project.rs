@@ -216,7 +216,7 @@ pub fn regenerate(root: &Path, plan: &Plan, cargo_toml: Option<String>) -> Resul
         }
     }
     let mut generated = render_generated(plan)?;
-    keep_project_sections(root, &mut generated);
+    keep_project_sections(root, &mut generated)?;
     owned.extend(generated);
     owned.extend(crate::render::fleet_without_placement(root, plan));
     add_files(&mut changes, record::with_record(owned));

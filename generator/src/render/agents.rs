@@ -75,6 +75,33 @@ pub fn keep_user_section(rendered: &str, existing: &str) -> String {
     format!("{head}{kept}{tail}")
 }
 
+/// The first user-section marker of `text` (a project's AGENTS.md) that stands where keeping the
+/// user section would cut the notes around it: a second begin marker, a second end marker, or an
+/// end marker with no begin marker before it (the section kept runs from the first begin marker to
+/// the end marker after it, the rest of the file is rewritten). Its line (from 1) and what is
+/// wrong; `None` when the markers are in order, or absent.
+pub fn misplaced_marker(text: &str) -> Option<(usize, &'static str)> {
+    let mut markers: Vec<(usize, &str)> = [USER_BEGIN, USER_END]
+        .into_iter()
+        .flat_map(|marker| text.match_indices(marker))
+        .collect();
+    markers.sort();
+    let (mut begun, mut ended) = (false, false);
+    for (offset, marker) in markers {
+        let fault = if marker == USER_BEGIN {
+            std::mem::replace(&mut begun, true).then_some("a second begin marker")
+        } else if !begun {
+            Some("an end marker with no begin marker before it")
+        } else {
+            std::mem::replace(&mut ended, true).then_some("a second end marker")
+        };
+        if let Some(fault) = fault {
+            return Some((text[..offset].matches('\n').count() + 1, fault));
+        }
+    }
+    None
+}
+
 /// `text` with its user section emptied (the markers stay): the part of AGENTS.md stackr writes,
 /// so notes written there do not make the file differ from what stackr recorded. Without an end
 /// marker the notes run to the end of the file (as [`keep_user_section`] keeps them), so all of it

@@ -81,14 +81,32 @@ pub const GENERATED: &[Artifact] = &[
 /// Carries the project's own parts of generated files over into `files` (today: the user section
 /// of AGENTS.md), so `generate`, `generate --check` and `add service` all treat them alike. A link
 /// there is not read: what it points at could be any file on the machine, and what is carried over
-/// is printed (the diff of `--check`) and written into the project.
-pub fn keep_project_sections(root: &std::path::Path, files: &mut [RenderedFile]) {
+/// is printed (the diff of `--check`) and written into the project. Markers duplicated or out of
+/// order are refused: the notes outside the section kept would be overwritten.
+pub fn keep_project_sections(
+    root: &std::path::Path,
+    files: &mut [RenderedFile],
+) -> Result<(), crate::UsageError> {
     for file in files.iter_mut().filter(|f| f.path == agents::PATH) {
         let path = root.join(agents::PATH);
         if let Ok(existing) = stackr_plan::regular_file::read_to_string_unlinked(&path) {
+            if let Some((line, fault)) = agents::misplaced_marker(&existing) {
+                return Err(crate::UsageError::new(
+                    format!(
+                        "{}:{line}: {fault}: stackr keeps the notes between one begin marker and the end marker after it, and rewrites the rest of the file, notes outside them included",
+                        agents::PATH
+                    ),
+                    format!(
+                        "leave one `{}` line and one `{}` line after it around your notes (delete the others), then run the command again",
+                        agents::USER_BEGIN,
+                        agents::USER_END
+                    ),
+                ));
+            }
             file.content = agents::keep_user_section(&file.content, &existing);
         }
     }
+    Ok(())
 }
 
 /// `nix/fleet.nix` of a project whose config no longer places the stack (see

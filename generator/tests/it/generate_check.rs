@@ -142,6 +142,59 @@ fn agents_md_user_section_survives_generate_and_add_service() {
     assert!(repaired.contains("## Services") && repaired.contains(mine));
 }
 
+/// Notes around user-section markers duplicated or out of order by hand would be cut: stackr
+/// keeps what lies between the first begin marker and the end marker after it. `generate` and
+/// `add service` refuse instead, naming the marker's line, and leave the file as it is.
+#[test]
+fn agents_md_with_markers_out_of_place_is_refused_not_cut() {
+    const BEGIN: &str = "<!-- stackr:user-section:begin (kept by stackr generate) -->";
+    const END: &str = "<!-- stackr:user-section:end -->";
+    type Damage = fn(&str) -> String;
+    // What is wrong, the marker named (its n-th occurrence, from 0), and the edit.
+    let damaged: [(&str, &str, usize, Damage); 3] = [
+        ("a second end marker", END, 1, |text| {
+            text.replacen(END, &format!("my note\n{END}\nmore of my notes\n{END}"), 1)
+        }),
+        ("a second begin marker", BEGIN, 1, |text| {
+            text.replacen(END, &format!("{BEGIN}\nnested note\n{END}"), 1)
+        }),
+        (
+            "an end marker with no begin marker before it",
+            END,
+            0,
+            |text| text.replacen(BEGIN, "my note where the begin marker was", 1),
+        ),
+    ];
+    for (what, marker, nth, damage) in damaged {
+        let (_parent, root) = init_project(&[]);
+        let path = root.join("AGENTS.md");
+        let edited = damage(&std::fs::read_to_string(&path).unwrap());
+        std::fs::write(&path, &edited).unwrap();
+        let line = edited
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| l.contains(marker))
+            .nth(nth)
+            .map(|(n, _)| n + 1)
+            .unwrap();
+
+        for command in [&["generate"][..], &["add", "service", "billing"]] {
+            let output = stackr(&root, command);
+            let message = stderr(&output);
+            assert_eq!(output.status.code(), Some(2), "{what}: {message}");
+            assert!(
+                message.contains(&format!("AGENTS.md:{line}")) && message.contains(what),
+                "{what}: names the marker's line {line}: {message}"
+            );
+            assert_eq!(
+                std::fs::read_to_string(&path).unwrap(),
+                edited,
+                "{what}: the notes are left as they are"
+            );
+        }
+    }
+}
+
 /// Each modified file comes with a unified diff on stdout, from the file on disk (`a/`) to what
 /// `generate` would write (`b/`): read to see what changed, or applied with `git apply`.
 #[test]
