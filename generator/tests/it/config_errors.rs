@@ -738,3 +738,43 @@ fn a_missing_project_folder_is_named() {
         );
     }
 }
+
+/// A key or a value pasted in by mistake can be megabytes long: the report quotes its start and
+/// says how long it is, instead of printing all of it (into a terminal or a CI log).
+#[test]
+fn a_huge_unknown_key_or_value_is_quoted_by_its_start() {
+    let huge = "q".repeat(1_000_000);
+    let configs = [
+        (
+            "an unknown key",
+            format!("{VALID_HEAD}    {{ \"name\": \"auth\", \"kind\": \"auth\", \"{huge}\": 1 }}\n  ]\n}}\n"),
+        ),
+        (
+            "an unknown top-level key",
+            format!("{{\n  \"name\": \"shop\",\n  \"{huge}\": 1,\n  \"services\": []\n}}\n"),
+        ),
+        (
+            "an unknown kind",
+            with_services(&format!("    {{ \"name\": \"core\", \"kind\": \"{huge}\" }}")),
+        ),
+        (
+            "an unknown guard flavor",
+            with_services(&format!(
+                "    {{ \"name\": \"core\", \"authMiddleware\": \"{huge}\" }}"
+            )),
+        ),
+    ];
+    for (what, config) in configs {
+        let message = generate_error(&config);
+        assert!(
+            message.len() < 2_000,
+            "{what}: a report of {} bytes: {}…",
+            message.len(),
+            &message[..300]
+        );
+        assert!(
+            message.contains("qqqq") && message.contains("1000000 characters"),
+            "{what}: quotes the start and says how long it is: {message}"
+        );
+    }
+}

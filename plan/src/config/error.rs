@@ -100,10 +100,8 @@ fn clip_quoted(message: &str) -> String {
             continue;
         }
         let closed = index + 1 < parts.len();
-        let length = part.chars().count();
         out.push('`');
-        if closed && length > LONGEST_QUOTED_VALUE {
-            let start: String = part.chars().take(LONGEST_QUOTED_VALUE / 2).collect();
+        if let (true, Some((start, length))) = (closed, clipped(part)) {
             out.push_str(&format!("{start}…` ({length} characters)"));
         } else {
             out.push_str(part);
@@ -113,6 +111,18 @@ fn clip_quoted(message: &str) -> String {
         }
     }
     out
+}
+
+/// The start of `text` and its length in characters, when it is longer than
+/// [`LONGEST_QUOTED_VALUE`].
+fn clipped(text: &str) -> Option<(String, usize)> {
+    let length = text.chars().count();
+    (length > LONGEST_QUOTED_VALUE).then(|| {
+        (
+            text.chars().take(LONGEST_QUOTED_VALUE / 2).collect(),
+            length,
+        )
+    })
 }
 
 /// Longest config line a report quotes; with a longer one it says only where the error is.
@@ -183,8 +193,15 @@ impl ConfigError {
     /// character reaches the terminal from them (see [`super::printable`]).
     fn printable(&self) -> Self {
         use super::printable::{escaped, masked};
+        // Clipped here too, not only in `at_path`: serde's messages and the keys of the path
+        // quote the config whole, and an unknown key or value may be a pasted blob.
         let escaped_path = self.path.0.iter().map(|segment| match segment {
-            PathSegment::Key(key) => PathSegment::Key(escaped(key).into_owned()),
+            PathSegment::Key(key) => PathSegment::Key(match clipped(key) {
+                Some((start, length)) => {
+                    format!("{}… ({length} characters)", escaped(&start))
+                }
+                None => escaped(key).into_owned(),
+            }),
             PathSegment::Index(index) => PathSegment::Index(*index),
         });
         Self {
@@ -197,7 +214,7 @@ impl ConfigError {
                     label: snippet.label.as_deref().map(|l| escaped(l).into_owned()),
                 })
             }),
-            message: escaped(&self.message).into_owned(),
+            message: escaped(&clip_quoted(&self.message)).into_owned(),
             help: escaped(&self.help).into_owned(),
         }
     }
