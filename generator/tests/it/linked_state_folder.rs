@@ -12,7 +12,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{edit_config, fixture_config, init_project, project_with_config, tree};
+use crate::deploy_secrets::project_in_git;
+use common::{edit_config, fixture_config, init_project, tree};
 
 /// What `stackr dev` writes in a state folder's `.gitignore`, which marks it as one `--reset`
 /// empties.
@@ -104,22 +105,10 @@ fn dev_refuses_a_link_on_the_way_to_the_state_folder() {
     );
 }
 
-/// A project on several hosts (tests/fixtures/fleet) in a git repository of its own.
-fn fleet_in_git() -> tempfile::TempDir {
-    let project = project_with_config(&fixture_config("fleet"));
-    let init = Command::new("git")
-        .args(["init", "-q"])
-        .current_dir(project.path())
-        .status()
-        .expect("git");
-    assert!(init.success());
-    project
-}
-
 #[test]
 fn secrets_refuse_a_linked_state_or_deployment_folder_and_write_nothing_through_it() {
     for linked in [".stackr", ".stackr/deploy", ".stackr/deploy/hosts"] {
-        let project = fleet_in_git();
+        let project = project_in_git(&fixture_config("fleet"));
         let outside = tempfile::tempdir().unwrap();
         let link = project.path().join(linked);
         std::fs::create_dir_all(link.parent().unwrap()).unwrap();
