@@ -36,6 +36,7 @@ mod runner;
 mod shutdown;
 mod spec;
 mod state;
+mod state_dir_unlinked;
 mod status;
 mod subset;
 mod tools;
@@ -126,6 +127,13 @@ fn prepare(opts: &DevOptions, engine: Engine) -> Result<(Stack, Launch, DevLock,
             .only(&opts.only)
             .map_err(|e| anyhow::anyhow!("{}: {e}", opts.file.display()))?;
     }
+    // Before anything touches the state folder (the lock, `--reset`, its marker): through a link
+    // each of them would act on whatever folder it leads to.
+    state_dir_unlinked::refuse_a_linked_state_dir(
+        &opts.state_dir,
+        &opts.project_dir,
+        &opts.made_before_first_run,
+    )?;
     let expected = [&opts.reset_keeps[..], &opts.made_before_first_run[..]].concat();
     state::refuse_a_folder_of_other_files(&opts.state_dir, &expected)?;
     // Taken before `--reset`, so a reset never wipes the data of a stack that is running.

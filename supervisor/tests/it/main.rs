@@ -6,6 +6,7 @@ mod common;
 mod demo_stack;
 mod generated_file;
 mod handed_sockets;
+mod linked_state_folder;
 mod real_stack;
 
 /// The harness re-executes this binary as the supervisor under test (see `common::child_entry`);

@@ -33,7 +33,15 @@ pub fn child_entry() {
             "--reset" => opts.reset = true,
             "--yes" => opts.yes = true,
             "--no-tools-check" => opts.check_tools = false,
+            // What `stackr dev` tells the supervisor of a stackr project's state folder.
+            "--stackr-project" => {
+                opts.reset_keeps = vec!["deploy".to_owned()];
+                opts.made_before_first_run = vec!["secrets".to_owned()];
+            }
             "-" => {}
+            other if other.starts_with("--state-dir=") => {
+                opts.state_dir = opts.project_dir.join(&other["--state-dir=".len()..]);
+            }
             other if other.starts_with("--ready-banner=") => {
                 opts.ready_banner = vec![other["--ready-banner=".len()..].to_owned()];
             }
@@ -188,7 +196,8 @@ pub struct Supervised {
 }
 
 impl Supervised {
-    /// Runs the supervisor on `file` with test `flags` (`--reset`, `--yes`), extra env vars.
+    /// Runs the supervisor on `file` with test `flags` (`--reset`, `--yes`, `--state-dir=REL`, relative
+    /// to the file's folder), extra env vars.
     pub fn start(file: &Path, flags: &[&str], env: &[(&str, &str)]) -> Self {
         let exe = std::env::current_exe().unwrap();
         let mut cmd = Command::new(exe);
