@@ -39,6 +39,9 @@ pub(super) struct Context<'a> {
     state_dir: &'a str,
     /// The dev secrets folder, in the state folder.
     secrets_dir: String,
+    /// Each folder from the project down to the secrets folder, which `secrets` refuses when it
+    /// is a symbolic link.
+    folders_to_secrets: Vec<String>,
     /// The lines of the state folder's marker `.gitignore`, which `secrets` writes when missing.
     state_gitignore: &'static [&'static str],
     secrets: &'a [Secret],
@@ -83,6 +86,7 @@ pub fn render(plan: &Plan) -> Result<String> {
         project: &plan.project,
         state_dir: &plan.state_dir,
         secrets_dir: crate::plan::dev_secrets_dir(&plan.state_dir),
+        folders_to_secrets: folders_down_to(&crate::plan::dev_secrets_dir(&plan.state_dir)),
         state_gitignore: stackr_contract::STATE_DIR_GITIGNORE,
         secrets: &plan.secrets,
         oauth: plan.dev_oauth.as_ref(),
@@ -98,6 +102,15 @@ pub fn render(plan: &Plan) -> Result<String> {
         as_postgres: dev_postgres::AS_POSTGRES_WHEN_ROOT,
         redis_socket_file: crate::plan::DEV_REDIS_SOCKET,
     })
+}
+
+/// `a`, `a/b`, `a/b/c` for the `/`-separated folder `a/b/c`.
+fn folders_down_to(folder: &str) -> Vec<String> {
+    folder
+        .match_indices('/')
+        .map(|(end, _)| folder[..end].to_owned())
+        .chain([folder.to_owned()])
+        .collect()
 }
 
 /// Writes `environment` entries as YAML items. The values every base service shares, lists of

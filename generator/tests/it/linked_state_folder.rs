@@ -128,3 +128,57 @@ fn secrets_refuse_a_linked_state_or_deployment_folder_and_write_nothing_through_
         );
     }
 }
+
+/// The `secrets` process of the dev stack generated for `config` (what `nix run .#dev` runs
+/// through process-compose, with no `stackr dev` check before it).
+fn generated_secrets_step(config: &str) -> String {
+    let files = stackr::generate_in_memory(config).unwrap();
+    let yaml = &files
+        .iter()
+        .find(|f| f.path == "process-compose.yaml")
+        .unwrap()
+        .content;
+    let compose: serde_json::Value = serde_yaml::from_str(yaml).unwrap();
+    compose["processes"]["secrets"]["command"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn the_generated_secrets_step_refuses_a_linked_state_folder_and_writes_nothing_through_it() {
+    let config = r#"{ "name": "linked", "stateDir": "local/dev-state",
+      "services": [ { "name": "auth", "kind": "auth" } ] }"#;
+    let script = generated_secrets_step(config);
+    for linked in ["local", "local/dev-state", "local/dev-state/secrets"] {
+        let project = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("marker"), "another folder's file").unwrap();
+        let before = tree(outside.path());
+        let link = project.path().join(linked);
+        std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+        symlink(outside.path(), &link).unwrap();
+
+        let output = common::bash(project.path(), &script);
+
+        let stderr = common::stderr(&output);
+        assert!(!output.status.success(), "{linked}: {stderr}");
+        assert!(
+            stderr.contains(linked) && stderr.contains("symbolic link"),
+            "{linked}: names the link: {stderr}"
+        );
+        assert_eq!(
+            tree(outside.path()),
+            before,
+            "{linked}: nothing written through the link"
+        );
+    }
+    // A real state folder is taken as before.
+    let project = tempfile::tempdir().unwrap();
+    let output = common::bash(project.path(), &script);
+    assert!(output.status.success(), "{}", common::stderr(&output));
+    assert!(project
+        .path()
+        .join("local/dev-state/secrets/auth-secret")
+        .is_file());
+}
