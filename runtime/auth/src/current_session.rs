@@ -108,6 +108,21 @@ pub async fn require_fresh(state: &AppState, headers: &HeaderMap) -> ApiResult<C
 pub struct Issued {
     pub session: Session,
     pub cookies: Vec<String>,
+    /// How many of the user's sessions it ended, the least recently used beyond
+    /// [`sessions::MAX_LIVE_PER_USER`].
+    pub ended: u64,
+}
+
+impl Issued {
+    /// Flushes the get-session cache when the issue ended sessions; call once it is committed
+    /// (before, a get-session could cache an ended one again). The cache's middleware leaves
+    /// sign-in and sign-up to their handler, and a provider's callback is a GET: this is their
+    /// flush.
+    pub fn flush_ended(&self, state: &AppState) {
+        if self.ended > 0 {
+            state.session_cache.invalidate_all();
+        }
+    }
 }
 
 /// Replaces the current session with a new one (after a privilege change), keeping its
@@ -188,6 +203,7 @@ pub async fn issue_if_still(
     }
     let issued = issue(state, &tx, user_id, proved, remember, ip, user_agent).await?;
     tx.commit().await?;
+    issued.flush_ended(state);
     Ok(Some(issued))
 }
 
@@ -235,7 +251,9 @@ pub async fn still_so(
 }
 
 /// Creates a session for `user_id`, recording what opening it `proved` (in `client`, which a
-/// caller gives as a transaction that writes the session and the record together).
+/// caller gives as a transaction that writes the session and the record together), and ends the
+/// user's least recently used beyond [`sessions::MAX_LIVE_PER_USER`] (the caller calls
+/// [`Issued::flush_ended`] once committed). Sessions are issued to a user one at a time.
 /// `remember: false` gives a one-day session in a browser-session cookie plus the signed
 /// `dont_remember` marker, as BetterAuth does.
 pub async fn issue(
@@ -253,6 +271,7 @@ pub async fn issue(
     } else {
         Duration::days(1)
     };
+    sessions::issue_one_at_a_time(client, user_id).await?;
     let session = sessions::insert(
         client,
         &sessions::NewSession {
@@ -266,9 +285,11 @@ pub async fn issue(
     )
     .await?;
     session_sign_in::record(client, &session.id, proved).await?;
+    let ended = sessions::end_least_recently_used(client, user_id, &session.id).await?;
     Ok(Issued {
         cookies: session_cookies(state, &token, remember),
         session,
+        ended,
     })
 }
 

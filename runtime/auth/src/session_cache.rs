@@ -113,9 +113,10 @@ impl SessionCache {
 }
 
 /// Non-GET routes the middleware leaves alone: their success changes nothing a cached session
-/// shows (signing in or up only adds sessions, mail requests only send mail, `POST get-session`
-/// reads), or, for sign-out, which answers 200 even without a session, the handler invalidates
-/// exactly when it deleted one.
+/// shows (mail requests only send mail, `POST get-session` reads), or the handler invalidates
+/// exactly when it ended a session: sign-out, which answers 200 even without one, and signing in
+/// or up, which adds one and ends the user's least recently used beyond the most they may hold
+/// (`current_session::Issued::flush_ended`).
 const LEFT_TO_THE_HANDLER: &[&str] = &[
     "/api/auth/get-session",
     "/api/auth/sign-out",

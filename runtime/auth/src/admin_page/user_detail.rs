@@ -102,10 +102,10 @@ fn profile(state: &AppState, user: &User) -> String {
     )
 }
 
-/// How many of a user's live sessions their page lists, the newest: a user signing in from many
-/// addresses may hold any number, and a page listing every one grew without end ("End all
-/// sessions" ends the others too).
-const SESSIONS_LISTED: i64 = 100;
+/// How many of a user's live sessions their page lists, the newest: every one of their own they
+/// may hold; impersonations (an hour each) come on top, and push the oldest off the page ("End
+/// all sessions" ends those too).
+const SESSIONS_LISTED: i64 = sessions::MAX_LIVE_PER_USER;
 
 /// The table of `list`, the newest of the user's `live` sessions.
 fn session_rows(

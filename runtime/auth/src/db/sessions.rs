@@ -8,6 +8,13 @@ use super::{credential_epoch, now_ms, Client};
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 
+/// The most live sessions of their own a user holds: issuing one more ends their least recently
+/// used ([`end_least_recently_used`]). Far more than one person signs in on across their devices
+/// within a session's lifetime; without a bound, a script signing in again and again (from many
+/// addresses, past the per-IP limits) piled up rows that `list-sessions`, the admin API's
+/// `list-user-sessions` and `revoke-sessions` each handle in one go.
+pub const MAX_LIVE_PER_USER: i64 = 100;
+
 pub struct NewSession<'a> {
     pub user_id: &'a str,
     pub token: &'a str,
@@ -44,6 +51,61 @@ pub async fn insert(
         )
         .await?;
     Ok(Session::from_row(&row, 0))
+}
+
+/// Makes the transaction the only one issuing a session to `user_id` until it ends: the share
+/// lock on the user's row that issuing holds ([`hold_user_while_issuing`]) lets sign-ins run
+/// together, and two of them each counting the user's sessions without the other's would leave
+/// one more than [`MAX_LIVE_PER_USER`].
+pub async fn issue_one_at_a_time(
+    client: &impl GenericClient,
+    user_id: &str,
+) -> Result<(), tokio_postgres::Error> {
+    client
+        .execute(
+            "select pg_advisory_xact_lock(hashtextextended($1, 0))",
+            &[&format!("session-issue:{user_id}")],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Ends the user's own live sessions beyond [`MAX_LIVE_PER_USER`], the least recently used first
+/// (`updatedAt`: created, or last slid by get-session), never `kept_id` (the one just issued), as
+/// `revoke-session` ends one: the row goes, and what hangs on it (`session_sign_in`) with it.
+/// Impersonations are neither counted nor ended: they are an admin's sessions in the user's name
+/// (ended with the admin's), an hour each, and signing in must not end an admin's. A session
+/// held by a transaction in flight (one being replaced, or checked by a request that must not
+/// outlive it) is passed over for the next one rather than waited for: the one holding it may be
+/// waiting to issue a session to the same user. How many it ended; the caller flushes the
+/// session cache once they are committed.
+pub async fn end_least_recently_used(
+    client: &impl GenericClient,
+    user_id: &str,
+    kept_id: &str,
+) -> Result<u64, tokio_postgres::Error> {
+    let now = now_ms();
+    let live: i64 = client
+        .query_one(
+            r#"select count(*) from "session"
+               where "userId" = $1 and "impersonatedBy" is null and "expiresAt" > $2"#,
+            &[&user_id, &now],
+        )
+        .await?
+        .get(0);
+    let beyond = live - MAX_LIVE_PER_USER;
+    if beyond <= 0 {
+        return Ok(0);
+    }
+    client
+        .execute(
+            r#"delete from "session" where "id" in (
+                 select "id" from "session"
+                 where "userId" = $1 and "impersonatedBy" is null and "expiresAt" > $2 and "id" <> $3
+                 order by "updatedAt", "createdAt" limit $4 for update skip locked)"#,
+            &[&user_id, &now, &kept_id, &beyond],
+        )
+        .await
 }
 
 /// The session + user statement for a token array (`$1`, `text[]`): what get-session's readers

@@ -164,6 +164,9 @@ pub async fn post(
         .await?
         .ok_or_else(|| ApiError::internal("user vanished inside its own transaction"))?;
     tx.commit().await?;
+    if let Some(issued) = &issued {
+        issued.flush_ended(&state);
+    }
 
     if state.config.require_email_verification {
         crate::routes::email_verification::send_verification_mail(

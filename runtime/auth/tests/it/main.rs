@@ -26,6 +26,7 @@ mod differential_user_fields;
 mod get_session_connections;
 mod housekeeping;
 mod interop_betterauth;
+mod live_sessions_bound;
 mod mail_budget;
 mod mail_flows;
 mod origin_and_provision;

@@ -1,0 +1,137 @@
+//! A user holds at most `MAX_LIVE_PER_USER` live sessions of their own: a sign-in beyond it ends
+//! their least recently used, in the transaction that writes the new one, even when sign-ins race.
+
+use serde_json::Value;
+use stackr_auth::account_throttle;
+use stackr_auth::db::sessions::MAX_LIVE_PER_USER;
+
+use crate::common::{until_waiting_for_locks, Client, TestServer};
+
+const PASSWORD: &str = "password-123";
+
+/// Signs `email` in (which must succeed) with a client of its own; the new session's token.
+async fn sign_in_token(base: &str, email: &str) -> String {
+    let r = Client::new(base).sign_in(email, PASSWORD).await;
+    assert_eq!(r.status, 200, "sign-in: {}", r.text);
+    r.json()["token"].as_str().unwrap().to_owned()
+}
+
+/// `GET path` with the session `token` as bearer.
+async fn as_bearer(server: &TestServer, token: &str, path: &str) -> (u16, String) {
+    let client = server.client();
+    let r = client
+        .raw()
+        .get(client.url(path))
+        .header("authorization", format!("Bearer {token}"))
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+async fn is_live(server: &TestServer, token: &str) -> bool {
+    let (status, body) = as_bearer(server, token, "/api/auth/get-session").await;
+    assert_eq!(status, 200, "{body}");
+    body != "null"
+}
+
+/// The tokens `list-sessions` answers to the session `token`.
+async fn listed(server: &TestServer, token: &str) -> Vec<String> {
+    let (status, body) = as_bearer(server, token, "/api/auth/list-sessions").await;
+    assert_eq!(status, 200, "{body}");
+    let list: Value = serde_json::from_str(&body).unwrap();
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["token"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn max() -> usize {
+    usize::try_from(MAX_LIVE_PER_USER).unwrap()
+}
+
+#[tokio::test]
+async fn sessions_beyond_the_bound_end_the_least_recently_used() {
+    let server = TestServer::start().await;
+    let email = "many@example.com";
+    let r = server.client().sign_up("Many", email, PASSWORD).await;
+    let mut tokens = vec![r.json()["token"].as_str().unwrap().to_owned()];
+    while tokens.len() < max() {
+        tokens.push(sign_in_token(&server.base, email).await);
+    }
+    // The first session is in use: get-session slides it (its last refresh two days ago), which
+    // makes it the most recently used of those so far.
+    server.psql(&format!(
+        r#"update "session" set "expiresAt" = now() + interval '5 days' where "token" = '{}'"#,
+        tokens[0]
+    ));
+    let (_, refreshed) = as_bearer(&server, &tokens[0], "/api/auth/get-session").await;
+    assert_ne!(refreshed, "null");
+    // The next least recently used is cached by get-session: its end must flush it.
+    assert!(is_live(&server, &tokens[1]).await);
+
+    let beyond = 3;
+    for _ in 0..beyond {
+        tokens.push(sign_in_token(&server.base, email).await);
+    }
+
+    for ended in &tokens[1..=beyond] {
+        assert!(!is_live(&server, ended).await, "{ended} still live");
+    }
+    let mut kept: Vec<String> = std::iter::once(tokens[0].clone())
+        .chain(tokens[beyond + 1..].iter().cloned())
+        .collect();
+    for token in &kept {
+        assert!(is_live(&server, token).await, "{token} ended");
+    }
+    let newest = tokens.last().unwrap();
+    let mut shown = listed(&server, newest).await;
+    assert_eq!(shown.len(), max());
+    shown.sort();
+    kept.sort();
+    assert_eq!(shown, kept);
+}
+
+#[tokio::test]
+async fn sign_ins_at_once_never_leave_more_than_the_bound() {
+    let server = TestServer::start().await;
+    let email = "racing@example.com";
+    server.client().sign_up("Racing", email, PASSWORD).await;
+    // Room for a few; the concurrent sign-ins (as many as the account's password budget lets run
+    // at once) go past it together.
+    let at_once = account_throttle::BUDGET as usize;
+    for _ in 1..max() - 3 {
+        sign_in_token(&server.base, email).await;
+    }
+    // Each sign-in is held at what it writes after its session (what that sign-in proved) until
+    // all have come that far: they overlap, as many at once do when the database is slow.
+    let holder = server.state.db().await.unwrap();
+    holder
+        .batch_execute(r#"begin; lock table "session_sign_in" in exclusive mode"#)
+        .await
+        .unwrap();
+    let racing: Vec<_> = (0..at_once)
+        .map(|_| {
+            let base = server.base.clone();
+            tokio::spawn(async move { sign_in_token(&base, email).await })
+        })
+        .collect();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    until_waiting_for_locks(&holder, at_once, deadline, "the sign-ins never waited").await;
+    holder.batch_execute("commit").await.unwrap();
+    let mut newest = Vec::new();
+    for task in racing {
+        newest.push(task.await.unwrap());
+    }
+
+    let live = server.psql(&format!(
+        r#"select count(*) from "session" s join "user" u on u."id" = s."userId"
+           where u."email" = '{email}' and s."expiresAt" > now()"#
+    ));
+    assert_eq!(live, MAX_LIVE_PER_USER.to_string());
+    for token in &newest {
+        assert!(is_live(&server, token).await, "{token} ended");
+    }
+    assert_eq!(listed(&server, &newest[0]).await.len(), max());
+}
