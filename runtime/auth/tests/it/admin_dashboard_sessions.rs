@@ -185,8 +185,17 @@ async fn a_linked_provider_does_not_open_the_dashboard_of_an_admin_with_two_fact
     // would let its holder do all the dashboard does (make an admin without two-factor, say).
     let r = via_github.session().await;
     assert_eq!(r["user"]["email"], EMAIL, "{r}");
+    let target = stack
+        .auth
+        .client()
+        .sign_up_id("Target", "target@example.com", PASSWORD)
+        .await;
     for (path, body) in [
         ("/api/auth/admin/list-users", None),
+        (
+            "/api/auth/admin/impersonate-user",
+            Some(json!({ "userId": target })),
+        ),
         (
             "/api/auth/admin/create-user",
             Some(

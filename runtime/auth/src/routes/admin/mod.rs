@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use crate::admin_actions::Actor;
 use crate::body::Body;
-use crate::current_session::{self, Lookup};
+use crate::current_session::{self, CurrentSession, Lookup};
 use crate::db::session_sign_in::{self, Proved};
 use crate::error::{ApiError, ApiResult};
 use crate::error_codes;
@@ -48,15 +48,21 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// The signed-in caller as an [`Actor`]; `401` with an empty body without a live session.
+async fn require_actor(state: &AppState, headers: &HeaderMap, ip: String) -> ApiResult<Actor> {
+    let Lookup::Found(current) = current_session::lookup(state, headers).await? else {
+        return Err(ApiError::empty(StatusCode::UNAUTHORIZED));
+    };
+    actor_of(state, *current, ip).await
+}
+
+/// The holder of `current` as an [`Actor`] of these routes, every one of which takes its caller
+/// through here.
 ///
 /// An admin with two-factor on acts here only from a session whose sign-in proved it: a sign-in
 /// through a linked provider asks for no second factor (as in BetterAuth), and these routes
 /// would let its holder do all the dashboard does, making an admin without two-factor first.
 /// BetterAuth's admin plugin takes any session of an admin; this `403` is auth's own.
-async fn require_actor(state: &AppState, headers: &HeaderMap, ip: String) -> ApiResult<Actor> {
-    let Lookup::Found(current) = current_session::lookup(state, headers).await? else {
-        return Err(ApiError::empty(StatusCode::UNAUTHORIZED));
-    };
+async fn actor_of(state: &AppState, current: CurrentSession, ip: String) -> ApiResult<Actor> {
     if current.is_admins_own() && current.user.two_factor_enabled {
         let client = state.db().await?;
         if session_sign_in::proved(&client, &current.session.id).await? < Proved::SecondFactor {
@@ -66,7 +72,7 @@ async fn require_actor(state: &AppState, headers: &HeaderMap, ip: String) -> Api
             ));
         }
     }
-    Actor::of(*current, ip)
+    Actor::of(current, ip)
 }
 
 /// A body with one required string field (`userId`, `sessionToken`): its value, and the caller.

@@ -7,7 +7,7 @@ use axum::response::Response;
 use serde_json::{json, Value};
 
 use super::{field_and_actor, require_actor, success};
-use crate::admin_actions::{self, Actor};
+use crate::admin_actions;
 use crate::body::JsonBody;
 use crate::client_ip::{user_agent, ClientIp};
 use crate::cookie;
@@ -84,7 +84,7 @@ pub async fn impersonate_user(
     let admin_token = current.session.token.clone();
     let remembered = !current.dont_remember;
     let dont_remember = if remembered { "" } else { "true" };
-    let actor = Actor::of(*current, ip)?;
+    let actor = super::actor_of(&state, *current, ip).await?;
     let (session, user) = admin_actions::impersonate(
         &state,
         &actor,
