@@ -28,7 +28,7 @@ pub fn check(root: &Path, folders: &[String], what: &str) -> Result<(), UsageErr
             "`{link}` is a symbolic link{target}: stackr keeps {what} under it, and would follow it wherever it leads, outside the project"
         ),
         format!(
-            "make `{link}` a real folder: remove the link (what it points at stays where it is) and run the command again"
+            "make `{link}` a real folder: move in what the link points at if it belongs to this project, or remove the link (what it points at stays where it is) to start afresh, and run the command again"
         ),
     ))
 }

@@ -30,7 +30,7 @@ pub fn refuse_a_linked_state_dir(
     let shown = link.strip_prefix(project_dir).unwrap_or(&link).display();
     bail!(
         "`{shown}` is a symbolic link{target}: the dev databases, Redis data and secrets are kept under it (and --reset empties it), and would go wherever it leads, outside the project; \
-         make `{shown}` a real folder: remove the link (what it points at stays where it is) and start again"
+         make `{shown}` a real folder: move in what the link points at if it belongs to this project, or remove the link (what it points at stays where it is) to start afresh, and start again"
     )
 }
 
