@@ -88,7 +88,7 @@ pub fn drift<'a>(root: &Path, files: impl IntoIterator<Item = (&'a str, &'a [u8]
 
 /// How long the search for the shortest diff of one file may take. Its time grows with the
 /// product of the file's length and the number of lines that differ: minutes for a large
-/// generated file rewritten by hand (`--check` runs in CI and before every `stackr dev`). Past
+/// generated file rewritten by hand (`--check` runs in CI). Past
 /// it, the rest of the file is diffed as removed and added whole: longer, but still exact.
 const DIFF_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(1);
 

@@ -128,8 +128,9 @@ const LEFT_TO_THE_HANDLER: &[&str] = &[
 
 /// Could this request change users or sessions? Non-GET requests outside the list above. Only
 /// their successful answers flush the cache (a refused request changed nothing, and flushing on
-/// every anonymous 4xx would let anyone defeat the cache); the one GET that writes,
-/// `verify-email`, invalidates by itself, as get-session does when it refreshes or deletes.
+/// every anonymous 4xx would let anyone defeat the cache); the GETs that write, `verify-email`
+/// and a provider's callback (which may end the user's least recently used sessions), invalidate
+/// by themselves, as get-session does when it refreshes or deletes.
 fn may_change(req: &Request) -> bool {
     let m = req.method();
     let reads = m == axum::http::Method::GET || m == axum::http::Method::HEAD;
