@@ -176,7 +176,8 @@ pub enum StillSo<'a> {
     /// (the second step of a sign-in).
     ChallengePending(&'a str),
     /// ...the session with this token is still live (a session replacing it); held until the
-    /// new one is written, so that ending it alone waits too.
+    /// new one is written, so that ending it alone waits too. [`issue_if_still`] takes it for the
+    /// session replaced, which the bound of live sessions does not count beside the new one.
     SessionLive(&'a str),
 }
 
@@ -197,11 +198,19 @@ pub async fn issue_if_still(
     ip: &str,
     user_agent: &str,
 ) -> ApiResult<Option<Issued>> {
+    // The session the new one replaces, which is no session beside it.
+    let replacing = match still {
+        StillSo::SessionLive(token) => Some(token),
+        _ => None,
+    };
     let tx = client.transaction().await?;
     if !still_so(&tx, user_id, &[still]).await? {
         return Ok(None);
     }
-    let issued = issue(state, &tx, user_id, proved, remember, ip, user_agent).await?;
+    let issued = issue(
+        state, &tx, user_id, proved, remember, ip, user_agent, replacing,
+    )
+    .await?;
     tx.commit().await?;
     issued.flush_ended(state);
     Ok(Some(issued))
@@ -253,9 +262,11 @@ pub async fn still_so(
 /// Creates a session for `user_id`, recording what opening it `proved` (in `client`, which a
 /// caller gives as a transaction that writes the session and the record together), and ends the
 /// user's least recently used beyond [`sessions::MAX_LIVE_PER_USER`] (the caller calls
-/// [`Issued::flush_ended`] once committed). Sessions are issued to a user one at a time.
+/// [`Issued::flush_ended`] once committed), the session of token `replacing` (which the caller
+/// deletes next) not counted. Sessions are issued to a user one at a time.
 /// `remember: false` gives a one-day session in a browser-session cookie plus the signed
 /// `dont_remember` marker, as BetterAuth does.
+#[allow(clippy::too_many_arguments)]
 pub async fn issue(
     state: &AppState,
     client: &impl deadpool_postgres::GenericClient,
@@ -264,6 +275,7 @@ pub async fn issue(
     remember: bool,
     ip: &str,
     user_agent: &str,
+    replacing: Option<&str>,
 ) -> ApiResult<Issued> {
     let token = crate::ids::new_session_token();
     let lifetime = if remember {
@@ -285,7 +297,7 @@ pub async fn issue(
     )
     .await?;
     session_sign_in::record(client, &session.id, proved).await?;
-    let ended = sessions::end_least_recently_used(client, user_id, &session.id).await?;
+    let ended = sessions::end_least_recently_used(client, user_id, &session.id, replacing).await?;
     Ok(Issued {
         cookies: session_cookies(state, &token, remember),
         session,

@@ -73,6 +73,7 @@ pub async fn issue_one_at_a_time(
 /// Ends the user's own live sessions beyond [`MAX_LIVE_PER_USER`], the least recently used first
 /// (`updatedAt`: created, or last slid by get-session), never `kept_id` (the one just issued), as
 /// `revoke-session` ends one: the row goes, and what hangs on it (`session_sign_in`) with it.
+/// The session of token `replacing`, which the new one replaces, is neither counted nor ended.
 /// Impersonations are neither counted nor ended: they are an admin's sessions in the user's name
 /// (ended with the admin's), an hour each, and signing in must not end an admin's. A session
 /// held by a transaction in flight (one being replaced, or checked by a request that must not
@@ -83,13 +84,15 @@ pub async fn end_least_recently_used(
     client: &impl GenericClient,
     user_id: &str,
     kept_id: &str,
+    replacing: Option<&str>,
 ) -> Result<u64, tokio_postgres::Error> {
     let now = now_ms();
     let live: i64 = client
         .query_one(
             r#"select count(*) from "session"
-               where "userId" = $1 and "impersonatedBy" is null and "expiresAt" > $2"#,
-            &[&user_id, &now],
+               where "userId" = $1 and "impersonatedBy" is null and "expiresAt" > $2
+                 and "token" is distinct from $3"#,
+            &[&user_id, &now, &replacing],
         )
         .await?
         .get(0);
@@ -102,8 +105,9 @@ pub async fn end_least_recently_used(
             r#"delete from "session" where "id" in (
                  select "id" from "session"
                  where "userId" = $1 and "impersonatedBy" is null and "expiresAt" > $2 and "id" <> $3
+                   and "token" is distinct from $5
                  order by "updatedAt", "createdAt" limit $4 for update skip locked)"#,
-            &[&user_id, &now, &kept_id, &beyond],
+            &[&user_id, &now, &kept_id, &beyond, &replacing],
         )
         .await
 }

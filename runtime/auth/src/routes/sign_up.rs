@@ -156,6 +156,7 @@ pub async fn post(
                 remember,
                 &ip,
                 &user_agent(&headers),
+                None,
             )
             .await?,
         )

@@ -135,3 +135,33 @@ async fn sign_ins_at_once_never_leave_more_than_the_bound() {
     }
     assert_eq!(listed(&server, &newest[0]).await.len(), max());
 }
+
+/// A session replaced by a new one (turning two-factor on rotates it twice) is no extra session:
+/// at the bound, the rotation ends none of the user's others.
+#[tokio::test]
+async fn a_rotation_at_the_bound_ends_no_other_session() {
+    let server = TestServer::start().await;
+    let email = "rotating@example.com";
+    let mut browser = server.client();
+    let r = browser.sign_up("Rotating", email, PASSWORD).await;
+    let first = r.json()["token"].as_str().unwrap().to_owned();
+    let mut others = Vec::new();
+    while others.len() + 1 < max() {
+        others.push(sign_in_token(&server.base, email).await);
+    }
+    // The browser's session is the most recently used: it is not the one a count that took it
+    // for a session beside the new one would end.
+    server.psql(&format!(
+        r#"update "session" set "updatedAt" = now() + interval '1 minute' where "token" = '{first}'"#
+    ));
+    crate::common::enable_two_factor(&mut browser, PASSWORD).await;
+
+    for other in &others {
+        assert!(is_live(&server, other).await, "{other} ended by a rotation");
+    }
+    assert!(
+        !is_live(&server, &first).await,
+        "the replaced session lives on"
+    );
+    assert_eq!(listed(&server, &others[0]).await.len(), max());
+}
