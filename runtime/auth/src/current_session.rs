@@ -39,6 +39,22 @@ impl CurrentSession {
     pub fn is_admins_own(&self) -> bool {
         self.user.is_admin() && self.session.impersonated_by.is_none()
     }
+
+    /// Whether this session may act as an admin (the dashboard, the API's admin routes): an
+    /// admin's own whose sign-in proved their second factor while they have two-factor on. A
+    /// sign-in through a linked provider asks for no second factor (as in BetterAuth), and would
+    /// otherwise be a way around it. Without two-factor, a provider's sign-in is as good a proof
+    /// as the password alone, which the admin could set with it. Read with the user's row as it
+    /// is now: an admin who turned two-factor on since signing in without it signs in again.
+    pub async fn may_administer(&self, client: &db::Client) -> ApiResult<bool> {
+        if !self.is_admins_own() {
+            return Ok(false);
+        }
+        if !self.user.two_factor_enabled {
+            return Ok(true);
+        }
+        Ok(session_sign_in::proved(client, &self.session.id).await? >= Proved::SecondFactor)
+    }
 }
 
 pub enum Lookup {

@@ -50,7 +50,7 @@ pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response
         Ok(Holder::Admin(_)) => html::see_other("/", Vec::new()),
         Ok(Holder::AdminNotSignedInHere) => login_page(
             StatusCode::OK,
-            Some("Your session was not opened with your password and, while two-factor is on, your second factor (a sign-in through a provider asks for neither), so it does not open the dashboard. Sign in here."),
+            Some("Your session did not prove your second factor (a sign-in through a provider asks for none), so it does not open the dashboard while two-factor is on. Sign in here."),
         ),
         _ => login_page(StatusCode::OK, None),
     }

@@ -6,14 +6,13 @@
 //! a 403 page. Every action goes through [`crate::admin_actions`] (the admin API's code path, so it
 //! is permission-checked and audited) and every form post is CSRF-checked (see [`csrf`]).
 //!
-//! Who gets in: an admin's own session (never an impersonation) opened with what the sign-in page
-//! asks for, the admin's password and, while they have two-factor on, their second factor
-//! ([`crate::db::session_sign_in`]). The API's sign-in and two-factor routes, the sign-up that
-//! chose the password, and a session replacing one that qualified all qualify. A sign-in through a
-//! provider asks for neither (as in BetterAuth): its holder is sent to the sign-in page (the API's
-//! admin routes refuse that session too while the admin has two-factor on). Admins without
-//! two-factor use the dashboard with their password alone: turning it on is each admin's choice,
-//! as in the API.
+//! Who gets in: an admin's own session (never an impersonation) that proved their second factor
+//! while they have two-factor on ([`CurrentSession::may_administer`], which the API's admin routes
+//! ask too). The API's sign-in and two-factor routes and a session replacing one that qualified
+//! qualify. A sign-in through a linked provider asks for no second factor (as in BetterAuth):
+//! while the admin has two-factor on, its holder is sent to the sign-in page. Admins without
+//! two-factor get in with any session of their own, a provider's included: it proves as much as
+//! the password alone, which its holder could set.
 
 mod actions;
 mod audit_page;
@@ -32,7 +31,6 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use crate::current_session::{self, CurrentSession, Lookup};
-use crate::db::session_sign_in::{self, Proved};
 use crate::state::AppState;
 
 pub fn router(state: AppState) -> Router {
@@ -67,7 +65,8 @@ async fn stylesheet() -> Response {
 /// Who holds the request's session, as the dashboard sees them.
 enum Holder {
     Admin(Box<CurrentSession>),
-    /// An admin whose session was not opened with what the sign-in page asks for.
+    /// An admin whose session did not prove their second factor (see
+    /// [`CurrentSession::may_administer`]).
     AdminNotSignedInHere,
     NotAdmin,
     NoSession,
@@ -80,21 +79,14 @@ async fn holder(state: &AppState, headers: &HeaderMap) -> crate::error::ApiResul
         _ => return Ok(Holder::NoSession),
     };
     let client = state.db().await?;
-    let proved = session_sign_in::proved(&client, &current.session.id).await?;
-    // Read with the user's row, now: an admin who turned two-factor on since signing in with
-    // the password alone signs in again.
-    let needed = match current.user.two_factor_enabled {
-        true => Proved::SecondFactor,
-        false => Proved::Password,
-    };
-    Ok(match proved >= needed {
+    Ok(match current.may_administer(&client).await? {
         true => Holder::Admin(current),
         false => Holder::AdminNotSignedInHere,
     })
 }
 
 /// The signed-in admin, or the response to send instead: to the sign-in page without a session
-/// (or with an admin's that was not opened with their password and second factor), a 403 page
+/// (or with an admin's that did not prove their second factor), a 403 page
 /// for a user who is not an admin.
 pub async fn require_admin(
     state: &AppState,

@@ -19,7 +19,6 @@ use serde_json::Value;
 use crate::admin_actions::Actor;
 use crate::body::Body;
 use crate::current_session::{self, CurrentSession, Lookup};
-use crate::db::session_sign_in::{self, Proved};
 use crate::error::{ApiError, ApiResult};
 use crate::error_codes;
 use crate::state::AppState;
@@ -58,19 +57,15 @@ async fn require_actor(state: &AppState, headers: &HeaderMap, ip: String) -> Api
 /// The holder of `current` as an [`Actor`] of these routes, every one of which takes its caller
 /// through here.
 ///
-/// An admin with two-factor on acts here only from a session whose sign-in proved it: a sign-in
-/// through a linked provider asks for no second factor (as in BetterAuth), and these routes
-/// would let its holder do all the dashboard does, making an admin without two-factor first.
-/// BetterAuth's admin plugin takes any session of an admin; this `403` is auth's own.
+/// An admin acts here only from a session that [`CurrentSession::may_administer`], as on the
+/// dashboard: these routes let their caller do all it does (make an admin without two-factor,
+/// say). BetterAuth's admin plugin takes any session of an admin; this `403` is auth's own.
 async fn actor_of(state: &AppState, current: CurrentSession, ip: String) -> ApiResult<Actor> {
-    if current.is_admins_own() && current.user.two_factor_enabled {
-        let client = state.db().await?;
-        if session_sign_in::proved(&client, &current.session.id).await? < Proved::SecondFactor {
-            return Err(ApiError::forbidden(
-                error_codes::SECOND_FACTOR_REQUIRED,
-                "Sign in with your second factor to use the admin routes",
-            ));
-        }
+    if current.is_admins_own() && !current.may_administer(&state.db().await?).await? {
+        return Err(ApiError::forbidden(
+            error_codes::SECOND_FACTOR_REQUIRED,
+            "Sign in with your second factor to use the admin routes",
+        ));
     }
     Actor::of(current, ip)
 }
