@@ -3,8 +3,8 @@
 -- it, or a session replacing one that was); `second_factor`: and with their second factor too.
 -- No row: neither (a provider's sign-in, an impersonation, a session BetterAuth wrote). Written
 -- in the transaction that writes the session, and gone with it. Sessions from before this table
--- existed have no row: their admins sign in to the dashboard again, and those with two-factor on
--- to use the admin API (docs/deploy.md, "Deploying a newer stackr").
+-- existed have no row: admins with two-factor on sign in again to use the dashboard and the admin
+-- API (docs/deploy.md, "Deploying a newer stackr").
 create table if not exists "session_sign_in" (
   "session_id" text not null primary key references "session" ("id") on delete cascade,
   "second_factor" boolean not null
