@@ -129,7 +129,7 @@ pub fn parse_config(file: &Path, text: &str) -> Result<StackrConfig, ConfigError
                 file,
                 text,
                 path,
-                "invalid type: an array, expected an object",
+                AN_ARRAY_FOR_AN_OBJECT,
                 WRONG_TYPE_HELP,
             ));
         }
@@ -276,6 +276,19 @@ fn in_json_terms(message: &str) -> Option<String> {
     Some(format!("invalid type: {found}, expected {expected}"))
 }
 
+/// serde's "invalid length 0, expected struct ServiceConfig with 14 elements": an array where an
+/// object belongs, too short to be read as one by position (a longer one is caught after the
+/// parse, `objects_as_arrays`), said as the same wrong type.
+fn too_short_for_an_object(message: &str) -> Option<String> {
+    let expected = message
+        .strip_prefix("invalid length ")?
+        .split_once(", expected ")?
+        .1;
+    expected
+        .starts_with("struct ")
+        .then(|| AN_ARRAY_FOR_AN_OBJECT.to_owned())
+}
+
 /// Whether `message` (in JSON's words) says a number field holds a string that is a number
 /// (`"8888"`): written in quotes, which JSON reads as text.
 fn a_quoted_number(message: &str) -> bool {
@@ -284,6 +297,9 @@ fn a_quoted_number(message: &str) -> bool {
         .and_then(|rest| rest.split_once(&format!("\", expected {WHOLE_NUMBER}")))
         .is_some_and(|(value, _)| serde_json::from_str::<serde_json::Number>(value).is_ok())
 }
+
+/// An array written where an object belongs, which serde would read field by field.
+const AN_ARRAY_FOR_AN_OBJECT: &str = "invalid type: an array, expected an object";
 
 /// What to do about a value of the wrong type.
 const WRONG_TYPE_HELP: &str =
@@ -299,6 +315,7 @@ fn describe(err: &serde_json::Error) -> (String, String) {
     };
     let message = out_of_range_integer(&message)
         .or_else(|| in_json_terms(&message))
+        .or_else(|| too_short_for_an_object(&message))
         .unwrap_or(message);
     let help = match err.classify() {
         Category::Syntax | Category::Eof => {
@@ -578,6 +595,10 @@ mod tests {
                 r#"{ "name": "shop", "dev": [15440, 17380], "services": [] }"#,
                 "dev",
             ),
+            // Too few fields by position: serde says "invalid length 0, expected struct
+            // ServiceConfig with 14 elements", a Rust name and a count that mean nothing here.
+            (r#"{ "name": "shop", "services": [[]] }"#, "services[0]"),
+            (r#"{ "name": "shop", "dev": [], "services": [] }"#, "dev"),
         ] {
             let error = parse_config(Path::new("stackr.config.json"), text).unwrap_err();
             assert_eq!(error.path.to_string(), at, "{text}");
