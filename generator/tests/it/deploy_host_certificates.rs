@@ -58,14 +58,20 @@ fn copy(from: &Path, to: &Path, names: &[(&str, &str)]) {
     }
 }
 
+/// The fleet fixture's project, in git, after a first `stackr secrets`; and its deployment folder.
+fn fleet_with_secrets() -> (tempfile::TempDir, std::path::PathBuf) {
+    let project = project_in_git(&fixture_config("fleet"));
+    secrets(project.path(), &[]);
+    let deploy = project.path().join(DEPLOY);
+    (project, deploy)
+}
+
 const GATE_CERT: &str = "hosts/gate/tls-host.crt";
 const GATE_KEY: &str = "hosts/gate/tls-host.key";
 
 #[test]
 fn another_hosts_certificate_is_refused() {
-    let project = project_in_git(&fixture_config("fleet"));
-    secrets(project.path(), &[]);
-    let deploy = project.path().join(DEPLOY);
+    let (project, deploy) = fleet_with_secrets();
     copy(
         &deploy,
         &deploy,
@@ -79,9 +85,7 @@ fn another_hosts_certificate_is_refused() {
 
 #[test]
 fn a_key_that_is_not_the_certificates_is_refused() {
-    let project = project_in_git(&fixture_config("fleet"));
-    secrets(project.path(), &[]);
-    let deploy = project.path().join(DEPLOY);
+    let (project, deploy) = fleet_with_secrets();
     // A key of its own, as one made anew would be.
     copy(
         &deploy,
@@ -99,9 +103,7 @@ fn a_key_that_is_not_the_certificates_is_refused() {
 /// a CA rotation, put back with its key after it.
 #[test]
 fn a_certificate_the_current_ca_did_not_sign_is_refused() {
-    let project = project_in_git(&fixture_config("fleet"));
-    secrets(project.path(), &[]);
-    let deploy = project.path().join(DEPLOY);
+    let (project, deploy) = fleet_with_secrets();
     let backup = tempfile::tempdir().unwrap();
     copy(
         &deploy,
@@ -209,9 +211,7 @@ fn an_expired_or_not_yet_valid_certificate_is_refused() {
         eprintln!("openssl not installed: skipped");
         return;
     }
-    let project = project_in_git(&fixture_config("fleet"));
-    secrets(project.path(), &[]);
-    let deploy = project.path().join(DEPLOY);
+    let (project, deploy) = fleet_with_secrets();
     // Made the same way but valid now, it is kept: what is refused below is its dates alone.
     sign_gate_with_openssl(&deploy, "20200101000000Z", "20491231235959Z");
     let valid = std::fs::read(deploy.join(GATE_CERT)).unwrap();

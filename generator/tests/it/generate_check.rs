@@ -224,23 +224,26 @@ fn check_prints_a_unified_diff_of_each_modified_file() {
     );
 
     // The diff is exact: applied, it restores the file.
-    std::fs::write(root.join("drift.patch"), &patch).unwrap();
+    assert_patch_restores(&root, &patch, "AGENTS.md", &agents);
+}
+
+/// Applies `patch` (what `--check` printed) with `git apply` in `root`, and checks that `file`
+/// then holds `wanted`: the diff is exact.
+fn assert_patch_restores(root: &std::path::Path, patch: &str, file: &str, wanted: &str) {
+    std::fs::write(root.join("drift.patch"), patch).unwrap();
     let applied = std::process::Command::new("git")
         .args(["apply", "drift.patch"])
-        .current_dir(&root)
+        .current_dir(root)
         .output()
         .unwrap();
     assert!(applied.status.success(), "{}", stderr(&applied));
-    assert_eq!(
-        std::fs::read_to_string(root.join("AGENTS.md")).unwrap(),
-        agents
-    );
+    assert_eq!(std::fs::read_to_string(root.join(file)).unwrap(), wanted);
 }
 
 /// A generated file edited beyond recognition (here: its lines in reverse order) is told apart
 /// from the config's in seconds: a minimal diff of two large, unlike files takes time quadratic in
-/// their length (minutes for a stack of 150 services), and `--check` runs in CI and before every
-/// `stackr dev`. The diff printed is then not the shortest, but it is still exact.
+/// their length (minutes for a stack of 150 services), and `--check` runs in CI. The diff printed
+/// is then not the shortest, but it is still exact.
 #[test]
 fn check_of_a_large_file_rewritten_by_hand_ends_in_seconds() {
     let (_parent, root) = init_project(&[]);
@@ -267,17 +270,7 @@ fn check_of_a_large_file_rewritten_by_hand_ends_in_seconds() {
         "`generate --check` took {took:?} over a {}-line file",
         reversed.len()
     );
-    std::fs::write(root.join("drift.patch"), stdout(&output)).unwrap();
-    let applied = std::process::Command::new("git")
-        .args(["apply", "drift.patch"])
-        .current_dir(&root)
-        .output()
-        .unwrap();
-    assert!(applied.status.success(), "{}", stderr(&applied));
-    assert_eq!(
-        std::fs::read_to_string(root.join("process-compose.yaml")).unwrap(),
-        wanted
-    );
+    assert_patch_restores(&root, &stdout(&output), "process-compose.yaml", &wanted);
 }
 
 /// `stackr generate --check | head -1`: the reader leaves early, as `head` does. stackr stops
