@@ -19,6 +19,7 @@ mod rejection;
 use std::sync::Arc;
 
 use axum::http::{HeaderMap, Method};
+use stackr_contract::cookie::{self, SESSION_TOKEN_NAMES};
 
 pub use build::GuardBuilder;
 pub use extract::{Authenticated, Principal};
@@ -32,11 +33,6 @@ use crate::cache::SessionCache;
 use crate::device::{DeviceSessions, OwnerStatuses};
 use crate::provision::{ProvisionError, Provisioner};
 
-/// Every cookie name auth can set for a session (`better-auth.session_token`, and the
-/// `__Secure-` variant over https) contains this. A cookie header without it cannot carry a
-/// session, so it is refused without a round trip (anonymous traffic with analytics cookies
-/// must not turn into get-session load on auth). This only ever rejects; it never admits.
-const SESSION_COOKIE_MARKER: &str = "session_token=";
 /// The longest cookie header forwarded. Auth reads at most `MAX_HEADER_BUFFER` bytes of a
 /// request's head, and the guard's request adds its own (the service's name and credential, the
 /// URL, the host) to the cookie: a cookie that left them no room made auth refuse the request,
@@ -273,7 +269,13 @@ pub(crate) fn cookie_header(headers: &HeaderMap) -> Option<String> {
         .map(str::trim)
         .filter(|v| !v.is_empty())
         .collect();
-    (!parts.is_empty() && parts.iter().any(|p| p.contains(SESSION_COOKIE_MARKER)))
+    // Cookies without one of a session's names, as auth reads them, carry no session: they are
+    // refused without a round trip (anonymous traffic with analytics cookies must not turn into
+    // get-session load on auth). This only ever rejects; it never admits.
+    let session_named = SESSION_TOKEN_NAMES
+        .iter()
+        .any(|name| cookie::find(parts.iter().copied(), name).is_some());
+    session_named
         .then(|| parts.join("; "))
         .filter(|joined| joined.len() <= MAX_FORWARDED_COOKIE)
 }
@@ -321,5 +323,9 @@ mod tests {
         assert!(cookie_header(&headers(&[])).is_none());
         assert!(cookie_header(&headers(&["  "])).is_none());
         assert!(cookie_header(&headers(&["_ga=GA1.2.3; theme=dark"])).is_none());
+        // Only a cookie of a session cookie's name is one: a name or a value merely holding one
+        // is not.
+        assert!(cookie_header(&headers(&["utm=session_token=abc.sig"])).is_none());
+        assert!(cookie_header(&headers(&["x.better-auth.session_token=abc.sig"])).is_none());
     }
 }
