@@ -303,6 +303,66 @@ fn a_number_out_of_range_for_a_port_is_called_so() {
     )));
 }
 
+/// A number no port can be is quoted as written, at its field: `-0` was shown as serde reads it,
+/// `-0.0`, and `1e400` (beyond what a float holds) was a syntax error at the document root,
+/// though JSON allows it. Each report names the file, the line, the field and the whole numbers
+/// the field takes.
+#[test]
+fn a_number_no_port_can_be_is_quoted_as_written_at_its_field() {
+    for written in ["-0", "1e400", "1e5", "-1e400"] {
+        let message = flat(&generate_error(&format!(
+            "{VALID_HEAD}    {{ \"name\": \"auth\", \"kind\": \"auth\", \"port\": {written} }}\n  ]\n}}\n"
+        )));
+        assert!(
+            message.contains(&format!(
+                "`{written}` is not a whole number from 0 to 65535"
+            )),
+            "{written}: {message}"
+        );
+        assert!(
+            message.contains("stackr.config.json:4:")
+                && message.contains("services[0].port")
+                && message.contains("help:")
+                && !message.contains("not valid JSON"),
+            "{written}: {message}"
+        );
+    }
+}
+
+/// An array opened where an object belongs, nested deep and never closed (a paste gone wrong),
+/// was reported as the first field serde reads by position from it: "expected a string" at
+/// `services[0][0]`, or at `[0]` for a file that is an unclosed array. It is an array where an
+/// object belongs, at the object's path.
+#[test]
+fn an_unclosed_nested_array_where_an_object_belongs_is_called_so() {
+    let deep = "[".repeat(200);
+    for (config, at) in [
+        (format!("{VALID_HEAD}    {deep}\n"), "services[0]"),
+        (
+            format!("{VALID_HEAD}    {{ \"name\": \"auth\", \"kind\": \"auth\" }},\n    {deep}"),
+            "services[1]",
+        ),
+        (
+            format!("{{\n  \"name\": \"shop\",\n  \"dev\": {deep}\n"),
+            "dev",
+        ),
+    ] {
+        let message = flat(&generate_error(&config));
+        assert!(
+            message.contains("invalid type: an array, expected an object")
+                && message.contains(&format!("── {at}"))
+                && message.contains("stackr.config.json:")
+                && message.contains("help:"),
+            "{at}: {message}"
+        );
+    }
+    let message = flat(&generate_error(&format!("{deep}\n")));
+    assert!(
+        message.contains("the config must be a JSON object, but the file holds an array"),
+        "{message}"
+    );
+}
+
 #[test]
 fn dev_without_a_project_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();

@@ -80,20 +80,36 @@ pub fn parse_config(file: &Path, text: &str) -> Result<StackrConfig, ConfigError
     }
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let located = |path: JsonPath, inner: serde_json::Error| {
+        let schema = super::schema_at::config_schema();
+        if let Some(error) = an_array_for_an_object(file, text, &schema, &path) {
+            return error;
+        }
         let stop = serde_offset(text, &inner);
         if let Some(error) = super::lone_surrogate::error(file, text, &path, &inner, stop) {
             return error;
         }
-        let (message, help) = match name_of_wrong_type(text, &inner) {
-            Some(found) => (
+        let span = serde_span(text, &inner, &inner.to_string());
+        let written = number_as_written(&text[span.clone()]);
+        let out_of_range = inner.to_string().starts_with(NUMBER_OUT_OF_RANGE);
+        let (message, help) = match (out_of_range, name_of_wrong_type(text, &inner)) {
+            (true, _) => (
+                number_out_of_range(
+                    written.unwrap_or_default(),
+                    super::schema_at::whole_number_type(&schema, &path),
+                ),
+                WRONG_TYPE_HELP.to_owned(),
+            ),
+            (false, Some(found)) => (
                 format!("invalid type: {found}, expected a string"),
                 WRONG_TYPE_HELP.to_owned(),
             ),
-            None => describe(&inner),
+            (false, None) => describe(&inner, written),
         };
-        let span = serde_span(text, &inner, &message);
+        // A number JSON allows but a float cannot hold is a syntax error to serde_json: it is
+        // the field's value that is wrong, at the field.
         let syntax = matches!(inner.classify(), Category::Syntax | Category::Eof)
-            && !message.starts_with("invalid type");
+            && !message.starts_with("invalid type")
+            && !out_of_range;
         let shown = if message.starts_with("unknown field") {
             without_member_value(text, span.end)
         } else {
@@ -183,13 +199,17 @@ fn not_an_object(file: &Path, text: &str) -> Option<ConfigError> {
     if text[start..].starts_with('{') {
         return None;
     }
-    let kind = match serde_json::from_str::<serde_json::Value>(text).ok()? {
-        serde_json::Value::Array(_) => "an array",
-        serde_json::Value::String(_) => "a string",
-        serde_json::Value::Number(_) => "a number",
-        serde_json::Value::Bool(_) => "a boolean",
-        serde_json::Value::Null => "null",
-        serde_json::Value::Object(_) => return None,
+    let kind = match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Array(_)) => "an array",
+        Ok(serde_json::Value::String(_)) => "a string",
+        Ok(serde_json::Value::Number(_)) => "a number",
+        Ok(serde_json::Value::Bool(_)) => "a boolean",
+        Ok(serde_json::Value::Null) => "null",
+        Ok(serde_json::Value::Object(_)) => return None,
+        // An array cut short or nested too deep to parse is an array all the same (serde would
+        // read the config's fields from it by position, and name the first it found wrong).
+        Err(_) if text[start..].starts_with('[') => "an array",
+        Err(_) => return None,
     };
     let end = text.trim_end().len();
     let first_line_end = text[start..end].find('\n').map_or(end, |n| start + n);
@@ -231,13 +251,67 @@ fn name_of_wrong_type(text: &str, err: &serde_json::Error) -> Option<&'static st
 }
 
 /// serde's "floating point `1e+25`, expected u16" and "integer `70000`, expected u16" for a field
-/// of an unsigned integer type, said as the range the field takes.
-fn out_of_range_integer(message: &str) -> Option<String> {
+/// of an unsigned integer type, said as the range the field takes. The number is quoted as
+/// `written` in the config when known: serde quotes the float it read (`-0` as `-0.0`, `1e5` as
+/// `100000.0`), which is not in the file.
+fn out_of_range_integer(message: &str, written: Option<&str>) -> Option<String> {
     let rest = message
         .strip_prefix("invalid type: floating point `")
         .or_else(|| message.strip_prefix("invalid value: integer `"))?;
     let (value, expected) = rest.split_once("`, expected ")?;
+    let value = written.unwrap_or(value);
     Some(format!("`{value}` is not {}", whole_numbers(expected)?))
+}
+
+/// How serde_json's message starts for a number beyond a float's range (`1e400`), which JSON
+/// allows.
+const NUMBER_OUT_OF_RANGE: &str = "number out of range";
+
+/// The message for a number beyond a float's range, `written` in the config, at a field of
+/// `whole_number_type` (`u16`) when it is one.
+fn number_out_of_range(written: &str, whole_number_type: Option<&str>) -> String {
+    match whole_number_type.and_then(whole_numbers) {
+        Some(numbers) => format!("`{written}` is not {numbers}"),
+        None => format!("the number `{written}` is beyond the range of numbers stackr reads"),
+    }
+}
+
+/// `token` when it is a JSON number as the config writes it (the span of a number serde refused).
+fn number_as_written(token: &str) -> Option<&str> {
+    let digits = token.strip_prefix('-').unwrap_or(token);
+    let number = digits.starts_with(|c: char| c.is_ascii_digit())
+        && digits
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-'));
+    number.then_some(token)
+}
+
+/// An array on the way to `path` (where serde failed) that stands where an object belongs: serde
+/// read the object's fields from it by position and failed at one of them, which would be named
+/// instead ("expected a string" at `services[0][0]`). The outermost such, pointed at its `[`; it
+/// may be cut short or nested deeper than any parser goes.
+fn an_array_for_an_object(
+    file: &Path,
+    text: &str,
+    schema: &serde_json::Value,
+    path: &JsonPath,
+) -> Option<ConfigError> {
+    (0..=path.0.len()).find_map(|length| {
+        let prefix = JsonPath(path.0[..length].to_vec());
+        let start = super::locate::value_start(text, &prefix)?;
+        let array = text.as_bytes()[start] == b'[';
+        (array && super::schema_at::takes_an_object(schema, &prefix)).then(|| ConfigError {
+            file: file.to_owned(),
+            path: prefix,
+            snippet: Some(Box::new(Snippet {
+                text: text.to_owned(),
+                span: start..start + 1,
+                label: None,
+            })),
+            message: AN_ARRAY_FOR_AN_OBJECT.to_owned(),
+            help: WRONG_TYPE_HELP.to_owned(),
+        })
+    })
 }
 
 /// How a message names the values of a field of an unsigned integer type.
@@ -276,19 +350,6 @@ fn in_json_terms(message: &str) -> Option<String> {
     Some(format!("invalid type: {found}, expected {expected}"))
 }
 
-/// serde's "invalid length 0, expected struct ServiceConfig with 14 elements": an array where an
-/// object belongs, too short to be read as one by position (a longer one is caught after the
-/// parse, `objects_as_arrays`), said as the same wrong type.
-fn too_short_for_an_object(message: &str) -> Option<String> {
-    let expected = message
-        .strip_prefix("invalid length ")?
-        .split_once(", expected ")?
-        .1;
-    expected
-        .starts_with("struct ")
-        .then(|| AN_ARRAY_FOR_AN_OBJECT.to_owned())
-}
-
 /// Whether `message` (in JSON's words) says a number field holds a string that is a number
 /// (`"8888"`): written in quotes, which JSON reads as text.
 fn a_quoted_number(message: &str) -> bool {
@@ -306,16 +367,16 @@ const WRONG_TYPE_HELP: &str =
     "change the value to the expected type; stackr.schema.json describes each field";
 
 /// serde_json's message without its " at line L column C" suffix (we print the position
-/// ourselves), plus advice matching the kind of failure.
-fn describe(err: &serde_json::Error) -> (String, String) {
+/// ourselves), plus advice matching the kind of failure. `written` is the number the error is
+/// about as the config writes it, when it is about one.
+fn describe(err: &serde_json::Error, written: Option<&str>) -> (String, String) {
     let full = err.to_string();
     let message = match full.rfind(" at line ") {
         Some(cut) => full[..cut].to_owned(),
         None => full,
     };
-    let message = out_of_range_integer(&message)
+    let message = out_of_range_integer(&message, written)
         .or_else(|| in_json_terms(&message))
-        .or_else(|| too_short_for_an_object(&message))
         .unwrap_or(message);
     let help = match err.classify() {
         Category::Syntax | Category::Eof => {

@@ -25,20 +25,17 @@ pub fn value_span(text: &str, path: &JsonPath) -> Option<Range<usize>> {
 
 /// Byte range of the whole value at `path`, however many lines it spans.
 pub fn value_range(text: &str, path: &JsonPath) -> Option<Range<usize>> {
-    let mut scanner = Scanner {
-        bytes: text.as_bytes(),
-        at: 0,
-    };
-    scanner.whitespace();
-    for segment in &path.0 {
-        match segment {
-            PathSegment::Key(key) => scanner.enter_key(key)?,
-            PathSegment::Index(index) => scanner.enter_index(*index)?,
-        }
-    }
+    let mut scanner = Scanner::at_value(text, path)?;
     let start = scanner.at;
     scanner.skip_value()?;
     Some(start..scanner.at.min(text.len()))
+}
+
+/// Byte of the first character of the value at `path`, found without reading the value itself,
+/// which may be cut short or nested deeper than any parser goes.
+pub(super) fn value_start(text: &str, path: &JsonPath) -> Option<usize> {
+    let at = Scanner::at_value(text, path)?.at;
+    (at < text.len()).then_some(at)
 }
 
 /// Byte range of the value of the object member whose key ends at byte `key_end`. The value may
@@ -74,7 +71,23 @@ struct Scanner<'a> {
     at: usize,
 }
 
-impl Scanner<'_> {
+impl<'a> Scanner<'a> {
+    /// A scanner at the first character of the value at `path` in `text`.
+    fn at_value(text: &'a str, path: &JsonPath) -> Option<Self> {
+        let mut scanner = Scanner {
+            bytes: text.as_bytes(),
+            at: 0,
+        };
+        scanner.whitespace();
+        for segment in &path.0 {
+            match segment {
+                PathSegment::Key(key) => scanner.enter_key(key)?,
+                PathSegment::Index(index) => scanner.enter_index(*index)?,
+            }
+        }
+        Some(scanner)
+    }
+
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.at).copied()
     }

@@ -9,6 +9,7 @@ mod objects_as_arrays;
 mod placement;
 pub mod printable;
 mod schema;
+mod schema_at;
 mod types;
 mod unique_keys;
 mod user_fields;
