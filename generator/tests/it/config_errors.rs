@@ -212,6 +212,62 @@ fn role_gated_without_roles_is_refused() {
     )));
 }
 
+/// Roles are compared exactly, case included (a guard lets a user through on a role spelled as
+/// the service lists it, and only `admin` passes every gate): `ADMIN` was taken beside `admin`
+/// as another role, one no admin holds, and `Finance` beside `finance` as two roles a user
+/// given one would not pass the other's gate with. A role that differs from a built-in one or an
+/// earlier one only in case is refused at its path, naming the other.
+#[test]
+fn a_role_differing_from_another_only_in_case_is_refused() {
+    let gated = |name: &str, roles: &str| {
+        format!("    {{ \"name\": \"{name}\", \"authMiddleware\": \"role-gated\", \"roles\": {roles} }}")
+    };
+    for (services, at, said) in [
+        (
+            gated("billing", r#"["admin", "ADMIN"]"#),
+            "services[1].roles[1]",
+            "role `ADMIN` differs from the built-in role `admin` only in case",
+        ),
+        (
+            gated("billing", r#"["User"]"#),
+            "services[1].roles[0]",
+            "role `User` differs from the built-in role `user` only in case",
+        ),
+        (
+            gated("billing", r#"["finance", "Finance"]"#),
+            "services[1].roles[1]",
+            "role `Finance` differs from `finance` at `services[1].roles[0]` only in case",
+        ),
+        (
+            format!(
+                "{},\n{}",
+                gated("billing", r#"["finance"]"#),
+                gated("reports", r#"["ops", "FINANCE"]"#)
+            ),
+            "services[2].roles[1]",
+            "role `FINANCE` differs from `finance` at `services[1].roles[0]` only in case",
+        ),
+    ] {
+        let message = flat(&generate_error(&with_services(&services)));
+        assert!(
+            message.contains(said)
+                && message.contains(&format!("── {at}"))
+                && message.contains("stackr.config.json:")
+                && message.contains("help:"),
+            "{services}: {message}"
+        );
+    }
+    // The same role in two services is one role, and `admin` listed changes nothing: both taken.
+    let config = with_services(&format!(
+        "{},\n{}",
+        gated("billing", r#"["finance", "admin"]"#),
+        gated("reports", r#"["finance"]"#)
+    ));
+    let dir = project_with_config(&config);
+    let generated = stackr(dir.path(), &["generate"]);
+    assert!(generated.status.success(), "{}", stderr(&generated));
+}
+
 #[test]
 fn trusted_origin_that_is_not_an_origin_is_refused() {
     insta::assert_snapshot!(generate_error(&format!("{VALID_HEAD}    {{\n      \"name\": \"auth\",\n      \"kind\": \"auth\",\n      \"trustedOrigins\": [\"http://localhost:3000\", \"not a url\"]\n    }}\n  ]\n}}\n")));

@@ -6,6 +6,7 @@ mod names;
 mod oauth;
 pub mod placement;
 pub mod ports;
+mod role_spellings;
 pub mod user_fields;
 mod validate;
 

@@ -64,6 +64,7 @@ pub fn validate(config: &StackrConfig, file: &Path, text: &str) -> Result<Model,
     check_service_names(config, &report)?;
     check_auth_presence(config, &report)?;
     let services = resolve_services(config, &report)?;
+    super::role_spellings::check(config, &report)?;
     check_port_collisions(config, &services, &report)?;
     check_port_ranges(config, &services, &report)?;
     let placement = super::placement::resolve(config, &services, &report)?;
