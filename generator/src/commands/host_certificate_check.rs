@@ -24,20 +24,77 @@ use super::secrets::{
 use crate::plan::placement::{FleetPlan, HostPlan};
 use crate::UsageError;
 
-/// Refuses the deployment folder `dir` (`shown` as the config names it) when a host certificate
-/// or key that a run with `action` keeps would fail on the hosts.
-pub(super) fn refuse_a_host_certificate_that_does_not_hold(
+/// A host's certificate or key in the deployment folder that would fail on the hosts.
+pub(super) struct HostFileFault {
+    /// The host's name.
+    pub host: String,
+    /// The file, relative to the deployment folder.
+    pub file: String,
+    /// What is wrong with it, said after its path.
+    pub fault: String,
+}
+
+/// Refuses the deployment folder (`shown` as the config names it) when a host's certificate or
+/// key would fail: `faults`, one a host at most, the first for a host that has several. Every
+/// host is named at once, in the placement's order: named one a run, each came to light only
+/// once the one before it was removed.
+pub(super) fn refuse(
+    fleet: &FleetPlan,
+    faults: impl IntoIterator<Item = HostFileFault>,
+    shown: &str,
+) -> Result<()> {
+    let faults: Vec<HostFileFault> = faults.into_iter().collect();
+    let in_order: Vec<&HostFileFault> = fleet
+        .hosts
+        .iter()
+        .filter_map(|host| faults.iter().find(|f| f.host == host.name))
+        .collect();
+    let error = match in_order.as_slice() {
+        [] => return Ok(()),
+        [one] => UsageError::new(
+            format!("{shown}/{} {}", one.file, one.fault),
+            format!(
+                "remove it and run `stackr secrets` again: {} gets a new certificate and key",
+                one.host
+            ),
+        ),
+        several => UsageError::new(
+            format!(
+                "{} hosts' certificates or keys would fail on the hosts:{}",
+                several.len(),
+                several
+                    .iter()
+                    .map(|f| format!("\n  {shown}/{} {}", f.file, f.fault))
+                    .collect::<String>()
+            ),
+            format!(
+                "remove them and run `stackr secrets` again: {} each get a new certificate and key",
+                several
+                    .iter()
+                    .map(|f| f.host.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ),
+    };
+    Err(error.into())
+}
+
+/// The host certificates and keys in the deployment folder `dir` (`shown` as the config names
+/// it) that a run with `action` keeps and that would fail on the hosts; an error when the CA
+/// certificate they are checked against is none.
+pub(super) fn host_files_that_would_fail(
     dir: &Path,
     fleet: &FleetPlan,
     action: CaAction,
     shown: &str,
-) -> Result<()> {
+) -> Result<Vec<HostFileFault>> {
     // A new CA reissues every certificate; without a CA certificate the run fails, saying so.
     let Ok(ca_pem) = std::fs::read_to_string(dir.join(CA_CERT)) else {
-        return Ok(());
+        return Ok(Vec::new());
     };
     if replaces_the_ca(dir, action) {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let ca = CertificateDer::from_pem_slice(ca_pem.as_bytes()).ok();
     let Some(anchor) = ca.as_ref().and_then(|ca| anchor_from_trusted_cert(ca).ok()) else {
@@ -58,23 +115,19 @@ pub(super) fn refuse_a_host_certificate_that_does_not_hold(
         previous,
     };
     let now = time::OffsetDateTime::now_utc();
-    for host in &fleet.hosts {
-        if !keeps_host_certificate(dir, host, &ca_pem, now) {
-            continue;
-        }
-        let Some((file, fault)) = fault(dir, fleet, host, &cas, shown) else {
-            continue;
-        };
-        return Err(UsageError::new(
-            format!("{shown}/{file} {fault}"),
-            format!(
-                "remove it and run `stackr secrets` again: {} gets a new certificate and key",
-                host.name
-            ),
-        )
-        .into());
-    }
-    Ok(())
+    let faults = fleet
+        .hosts
+        .iter()
+        .filter(|host| keeps_host_certificate(dir, host, &ca_pem, now))
+        .filter_map(|host| {
+            let (file, fault) = fault(dir, fleet, host, &cas, shown)?;
+            Some(HostFileFault {
+                host: host.name.clone(),
+                file,
+                fault,
+            })
+        });
+    Ok(faults.collect())
 }
 
 /// The deployment's CA, and the one the last rotation replaced while it is still trusted.

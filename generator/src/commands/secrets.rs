@@ -105,15 +105,21 @@ pub fn run(root: &Path, action: CaAction) -> Result<ExitCode> {
         .filter_map(|s| s.file.rsplit('/').next())
         .collect();
     refuse_a_secret_that_is_no_file(&dir, &names, &fleet.secrets_dir)?;
-    refuse_a_host_file_that_is_no_pem(&dir, fleet, &fleet.secrets_dir)?;
     refuse_a_new_auth_secret(&dir, &names, &fleet.secrets_dir)?;
     if action != CaAction::Rotate {
         refuse_a_silent_new_ca(&dir, &fleet.secrets_dir)?;
     }
-    host_certificate_check::refuse_a_host_certificate_that_does_not_hold(
+    // A host's files that are no PEM ones first: the check of what is kept finds no more in them.
+    let no_pem = host_files_that_are_no_pem(&dir, fleet);
+    let would_fail = host_certificate_check::host_files_that_would_fail(
         &dir,
         fleet,
         action,
+        &fleet.secrets_dir,
+    )?;
+    host_certificate_check::refuse(
+        fleet,
+        no_pem.into_iter().chain(would_fail),
         &fleet.secrets_dir,
     )?;
     // Hosts issued a certificate before, whose servers may present it: a certificate removed
@@ -217,32 +223,31 @@ fn no_file_with_content(path: &Path) -> Option<&'static str> {
 
 /// A host's certificate and key present in `dir` must be PEM ones: one overwritten, cut short or
 /// saved in the other's place was kept and uploaded, and the host's servers (nginx, PostgreSQL,
-/// Redis) failed to start on it. Such a file is refused; removed, both are issued anew.
-fn refuse_a_host_file_that_is_no_pem(dir: &Path, fleet: &FleetPlan, shown: &str) -> Result<()> {
-    for host in &fleet.hosts {
-        let (cert, key) = (host_cert(&host.name), host_key(&host.name));
-        let wrong = pem_fault(&dir.join(&cert), "a PEM certificate", holds_a_certificate)
-            .map(|wrong| (cert, wrong))
-            .or_else(|| {
-                pem_fault(&dir.join(&key), "a PEM private key", holds_a_key)
-                    .map(|wrong| (key, wrong))
-            });
-        let Some((file, wrong)) = wrong else {
-            continue;
-        };
-        return Err(UsageError::new(
-            format!(
-                "{shown}/{file} {wrong}: {}'s servers cannot start on it",
-                host.name
-            ),
-            format!(
-                "remove it and run `stackr secrets` again: {} gets a new certificate and key",
-                host.name
-            ),
-        )
-        .into());
-    }
-    Ok(())
+/// Redis) failed to start on it. Such files, one a host, are refused; removed, both are issued
+/// anew.
+fn host_files_that_are_no_pem(
+    dir: &Path,
+    fleet: &FleetPlan,
+) -> Vec<host_certificate_check::HostFileFault> {
+    fleet
+        .hosts
+        .iter()
+        .filter_map(|host| {
+            let (cert, key) = (host_cert(&host.name), host_key(&host.name));
+            let (file, wrong) =
+                pem_fault(&dir.join(&cert), "a PEM certificate", holds_a_certificate)
+                    .map(|wrong| (cert, wrong))
+                    .or_else(|| {
+                        pem_fault(&dir.join(&key), "a PEM private key", holds_a_key)
+                            .map(|wrong| (key, wrong))
+                    })?;
+            Some(host_certificate_check::HostFileFault {
+                host: host.name.clone(),
+                file,
+                fault: format!("{wrong}: {}'s servers cannot start on it", host.name),
+            })
+        })
+        .collect()
 }
 
 /// How the file at `path` fails to be `what` (which `holds` tells), when it is there.
