@@ -105,7 +105,8 @@ pub fn commit(root: &Path, changes: &Changeset) -> Result<Vec<String>> {
             before,
             path: (*path).clone(),
         };
-        write_synced(&staging.path().join(target.staged_name()), content)
+        let mode = kept_mode(&root.join(path));
+        write_synced(&staging.path().join(target.staged_name()), content, mode)
             .with_context(|| format!("staging {path}"))?;
         staged.push(target);
     }
@@ -114,7 +115,7 @@ pub fn commit(root: &Path, changes: &Changeset) -> Result<Vec<String>> {
         bail!("too many files to write in one commit ({})", staged.len());
     }
     let list = staging.path().join(staging_targets::FILE);
-    write_synced(&list.with_extension("new"), list_text.as_bytes())
+    write_synced(&list.with_extension("new"), list_text.as_bytes(), None)
         .and_then(|()| fs::rename(list.with_extension("new"), &list))
         .context("staging the list of files to write")?;
     let test_hook = |name: &str| -> Option<usize> { std::env::var(name).ok()?.parse().ok() };
@@ -181,10 +182,26 @@ fn restore(backup: &Path, target: &Path) -> std::io::Result<()> {
     })
 }
 
-/// `content` in `path`, on the disk before this returns.
-fn write_synced(path: &Path, content: &[u8]) -> std::io::Result<()> {
+/// The permission bits of the regular file at `target`, which its replacement keeps: a file the
+/// user made read-only (or executable) stays so. A new file, or one replacing a link, takes the
+/// umask's.
+fn kept_mode(target: &Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    let metadata = fs::symlink_metadata(target).ok()?;
+    metadata
+        .is_file()
+        .then(|| metadata.permissions().mode() & 0o7777)
+}
+
+/// `content` in `path`, with the permission bits `mode` when given, on the disk before this
+/// returns.
+fn write_synced(path: &Path, content: &[u8], mode: Option<u32>) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
     let mut file = fs::File::create(path)?;
     std::io::Write::write_all(&mut file, content)?;
+    if let Some(mode) = mode {
+        file.set_permissions(fs::Permissions::from_mode(mode))?;
+    }
     file.sync_all()
 }
 

@@ -22,6 +22,7 @@ mod dev_private_state;
 mod dev_redis_password;
 mod dev_server_ports;
 mod dev_target_dir;
+mod file_modes;
 mod flake_eval;
 mod fleet_eval;
 mod fleet_stale_keys;
