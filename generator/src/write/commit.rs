@@ -20,6 +20,7 @@ use stackr_plan::regular_file;
 
 use super::drift::holds_exactly;
 use super::file_state::FileState;
+use super::io_advice::advised;
 use super::staging_targets::{self, Target};
 
 /// Test hook: fail the commit after placing this many files (exercises the rollback).
@@ -90,7 +91,10 @@ pub fn commit(root: &Path, changes: &Changeset) -> Result<Vec<String>> {
     let staging = tempfile::Builder::new()
         .prefix(STAGING_PREFIX)
         .tempdir_in(root)
-        .with_context(|| format!("creating a staging folder in {}", root.display()))?;
+        .map_err(|err| {
+            let doing = format!("creating a staging folder in {}", root.display());
+            advised(err, doing, root, root)
+        })?;
     let mut staged = Vec::new();
     for (index, (path, content)) in pending.iter().enumerate() {
         // The next command refuses a list with any other path: a bug here must not get that far.
@@ -107,7 +111,7 @@ pub fn commit(root: &Path, changes: &Changeset) -> Result<Vec<String>> {
         };
         let mode = kept_mode(&root.join(path));
         write_synced(&staging.path().join(target.staged_name()), content, mode)
-            .with_context(|| format!("staging {path}"))?;
+            .map_err(|err| advised(err, format!("staging {path}"), root, root))?;
         staged.push(target);
     }
     let list_text = staging_targets::render(&staged);
@@ -117,7 +121,7 @@ pub fn commit(root: &Path, changes: &Changeset) -> Result<Vec<String>> {
     let list = staging.path().join(staging_targets::FILE);
     write_synced(&list.with_extension("new"), list_text.as_bytes(), None)
         .and_then(|()| fs::rename(list.with_extension("new"), &list))
-        .context("staging the list of files to write")?;
+        .map_err(|err| advised(err, "staging the list of files to write".into(), root, root))?;
     let test_hook = |name: &str| -> Option<usize> { std::env::var(name).ok()?.parse().ok() };
     let (fail_after, crash_after) = (test_hook(FAIL_AFTER_ENV), test_hook(CRASH_AFTER_ENV));
     let mut placed = Vec::new();
@@ -135,7 +139,8 @@ pub fn commit(root: &Path, changes: &Changeset) -> Result<Vec<String>> {
             create_parents(root, &target, &mut created_dirs)?;
             if fs::symlink_metadata(&target).is_ok() {
                 let backup = staging.path().join(format!("old-{index}"));
-                back_up(&target, &backup).with_context(|| format!("backing up {path}"))?;
+                back_up(&target, &backup)
+                    .map_err(|err| advised(err, format!("backing up {path}"), root, root))?;
                 placed.push(Placed::Replaced {
                     target: target.clone(),
                     backup,
@@ -143,8 +148,10 @@ pub fn commit(root: &Path, changes: &Changeset) -> Result<Vec<String>> {
             } else {
                 placed.push(Placed::Created(target.clone()));
             }
-            fs::rename(staging.path().join(entry.staged_name()), &target)
-                .with_context(|| format!("writing {path}"))?;
+            fs::rename(staging.path().join(entry.staged_name()), &target).map_err(|err| {
+                let folder = target.parent().unwrap_or(root);
+                advised(err, format!("writing {path}"), folder, root)
+            })?;
         }
         Ok(())
     })();
@@ -210,7 +217,10 @@ pub(super) fn create_parents(root: &Path, target: &Path, created: &mut Vec<PathB
     let parent = target.parent().unwrap_or(root);
     let missing: Vec<&Path> = parent.ancestors().take_while(|dir| !dir.exists()).collect();
     for dir in missing.into_iter().rev() {
-        fs::create_dir(dir).with_context(|| format!("creating {}", dir.display()))?;
+        fs::create_dir(dir).map_err(|err| {
+            let folder = dir.parent().unwrap_or(root);
+            advised(err, format!("creating {}", dir.display()), folder, root)
+        })?;
         created.push(dir.to_owned());
     }
     Ok(())

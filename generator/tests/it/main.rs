@@ -55,3 +55,4 @@ mod template_engines;
 mod terminal_output;
 mod upgrade_record;
 mod vendored_runtime;
+mod write_failures;

@@ -1,0 +1,67 @@
+//! What to check when writing in the project fails for a reason of the machine's, not stackr's:
+//! a folder the user may not write in (the project made by another user, or with sudo) or a full
+//! file system. The system's words ("Permission denied (os error 13)") say neither which folder
+//! nor what to do; the error says both.
+
+use std::fmt;
+use std::io::{self, ErrorKind};
+use std::path::Path;
+
+/// `err`, met `doing` something in `folder` of the project at `root`, as an error that ends with
+/// what to check and do when there is advice for its kind.
+pub(super) fn advised(err: io::Error, doing: String, folder: &Path, root: &Path) -> anyhow::Error {
+    match advice(&err, folder, root) {
+        Some(help) => anyhow::Error::new(Advised { doing, err, help }),
+        None => anyhow::Error::new(err).context(doing),
+    }
+}
+
+/// What to check and do about `err`, met writing in `folder` of the project at `root`, naming
+/// the folder; `None` for a kind without advice.
+pub fn advice(err: &io::Error, folder: &Path, root: &Path) -> Option<String> {
+    // Absolute: a command run in the project names it `.`.
+    let absolute = |path: &Path| std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    let (folder, root) = (absolute(folder), absolute(root));
+    let (folder, root) = (folder.display(), root.display());
+    match err.kind() {
+        // EACCES, and EPERM (a file or folder made immutable).
+        ErrorKind::PermissionDenied => Some(format!(
+            "check that you may write in {folder}: `ls -ld {folder}` shows its owner and mode (and `lsattr -d` whether it is immutable); a project made by another user or with sudo is theirs: run stackr as that user, or make the project yours with `sudo chown -R \"$USER\" {root}`"
+        )),
+        ErrorKind::StorageFull | ErrorKind::QuotaExceeded => Some(format!(
+            "the file system holding {folder} is full, or your disk quota on it is used up: `df -h {folder}` shows the space left; free some, then run the command again"
+        )),
+        _ => None,
+    }
+}
+
+/// An I/O error with what to do about it. Displayed whole, its source included, so that the
+/// advice comes last, after what failed.
+#[derive(Debug)]
+struct Advised {
+    doing: String,
+    err: io::Error,
+    help: String,
+}
+
+impl fmt::Display for Advised {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}\n  help: {}", self.doing, self.err, self.help)
+    }
+}
+
+impl std::error::Error for Advised {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn other_kinds_get_no_advice() {
+        let err = io::Error::from(ErrorKind::NotFound);
+        assert_eq!(advice(&err, Path::new("/p/nix"), Path::new("/p")), None);
+        let err = io::Error::from_raw_os_error(libc::EDQUOT);
+        let help = advice(&err, Path::new("/p/nix"), Path::new("/p")).unwrap();
+        assert!(help.contains("df -h /p/nix"), "{help}");
+    }
+}

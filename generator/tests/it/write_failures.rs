@@ -1,0 +1,131 @@
+//! A project stackr may not write in (made by another user, or with sudo) or on a full disk: the
+//! error said only the system's words ("Permission denied (os error 13)", "No space left on
+//! device") after what stackr was doing. It says which folder, what to check there and what to
+//! do, and the project is left as it was.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use crate::common::{fixture_config, project_with_config, stackr, stderr, tree};
+
+/// The UID and GID stackr runs as when the tests run as root, whom file modes do not stop.
+const NOBODY: &str = "65534";
+
+/// Runs `stackr generate` in `dir` as a user the folders' modes apply to: this one, or nobody when
+/// this one is root. `None` (the test skips) when root cannot become nobody here.
+fn generate_as_a_user(dir: &Path) -> Option<Output> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Some(stackr(dir, &["generate"]));
+    }
+    Command::new("setpriv")
+        .args(["--reuid", NOBODY, "--regid", NOBODY, "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_stackr"))
+        .arg("generate")
+        .current_dir(dir)
+        .env_remove("STACKR_TEST_FAIL_AFTER")
+        .output()
+        .ok()
+        .filter(|output| !stderr(output).contains("setpriv:"))
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// Flattened to one line of single spaces.
+fn flat(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn a_folder_stackr_may_not_write_in_is_named_with_what_to_check() {
+    let project = project_with_config(&fixture_config("minimal"));
+    let root = project.path();
+    let generated = stackr(root, &["generate"]);
+    assert!(generated.status.success(), "{}", stderr(&generated));
+    let config = std::fs::read_to_string(root.join("stackr.config.json")).unwrap();
+    let moved = config.replacen(
+        "\"name\": \"core\"",
+        "\"name\": \"core\", \"port\": 8090",
+        1,
+    );
+    assert_ne!(moved, config, "the fixture names core");
+    std::fs::write(root.join("stackr.config.json"), moved).unwrap();
+    // The project's own folder read-only, then only its nix/ folder (the project writable).
+    for (read_only, writable) in [(root.to_owned(), None), (root.join("nix"), Some(root))] {
+        set_mode(&read_only, 0o555);
+        if let Some(writable) = writable {
+            set_mode(writable, 0o777);
+        }
+        let before = tree(root);
+        let Some(output) = generate_as_a_user(root) else {
+            eprintln!("cannot run stackr as another user than root here: skipped");
+            set_mode(&read_only, 0o755);
+            return;
+        };
+        let message = flat(&stderr(&output));
+        set_mode(&read_only, 0o755);
+        assert_eq!(output.status.code(), Some(1), "{message}");
+        let folder = std::path::absolute(&read_only).unwrap();
+        assert!(
+            message.contains("Permission denied")
+                && message.contains(&format!(
+                    "help: check that you may write in {}",
+                    folder.display()
+                ))
+                && message.contains("ls -ld"),
+            "{}: {message}",
+            read_only.display()
+        );
+        assert_eq!(
+            tree(root),
+            before,
+            "the failed generate changed the project"
+        );
+    }
+}
+
+#[test]
+fn a_full_disk_is_named_with_what_to_do() {
+    let project = tempfile::tempdir().unwrap();
+    let disk = project.path().join("disk");
+    std::fs::create_dir(&disk).unwrap();
+    // A small file system of its own, filled up, in a mount namespace of the test's own.
+    let script = format!(
+        "mount -t tmpfs -o size=256k tmpfs disk || exit 77
+         cp config.json disk/stackr.config.json
+         dd if=/dev/zero of=disk/filler bs=4k 2>/dev/null
+         cd disk && exec '{}' generate",
+        env!("CARGO_BIN_EXE_stackr")
+    );
+    std::fs::write(
+        project.path().join("config.json"),
+        fixture_config("minimal"),
+    )
+    .unwrap();
+    let Ok(output) = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", &script])
+        .current_dir(project.path())
+        .output()
+    else {
+        eprintln!("unshare is not installed: skipped");
+        return;
+    };
+    let message = flat(&stderr(&output));
+    if output.status.code() == Some(77) || message.contains("unshare:") {
+        eprintln!("cannot mount a file system of the test's own here: skipped ({message})");
+        return;
+    }
+    assert_eq!(output.status.code(), Some(1), "{message}");
+    assert!(
+        message.contains("No space left on device")
+            && message.contains(&format!(
+                "help: the file system holding {} is full",
+                disk.display()
+            ))
+            && message.contains("df -h"),
+        "{message}"
+    );
+}
