@@ -137,21 +137,24 @@ pub fn commit(root: &Path, changes: &Changeset) -> Result<Vec<String>> {
             }
             let target = root.join(path);
             create_parents(root, &target, &mut created_dirs)?;
-            if fs::symlink_metadata(&target).is_ok() {
+            let done = if fs::symlink_metadata(&target).is_ok() {
                 let backup = staging.path().join(format!("old-{index}"));
                 back_up(&target, &backup)
                     .map_err(|err| advised(err, format!("backing up {path}"), root, root))?;
-                placed.push(Placed::Replaced {
+                Placed::Replaced {
                     target: target.clone(),
                     backup,
-                });
+                }
             } else {
-                placed.push(Placed::Created(target.clone()));
-            }
+                Placed::Created(target.clone())
+            };
             fs::rename(staging.path().join(entry.staged_name()), &target).map_err(|err| {
                 let folder = target.parent().unwrap_or(root);
                 advised(err, format!("writing {path}"), folder, root)
             })?;
+            // Only once placed: a rename that failed left the file as it was, and restoring it
+            // (which the same lack of permission may refuse) would report a file left changed.
+            placed.push(done);
         }
         Ok(())
     })();
