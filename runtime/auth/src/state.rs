@@ -23,6 +23,9 @@ pub struct Inner {
     pub provision_services: Vec<String>,
     /// OpenID Connect providers for social sign-in, with their cached documents.
     pub oauth: crate::oauth::Providers,
+    /// Whether BetterAuth's password hashes may be stored, which a failed password check must
+    /// then cost as much as.
+    pub legacy_hashes: crate::password::LegacyHashes,
 }
 
 /// Cheap to clone; handed to every handler.
@@ -37,8 +40,8 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
-    /// Connects to PostgreSQL, runs migrations (adding the additional user fields' columns) and
-    /// builds the mailer.
+    /// Connects to PostgreSQL, runs migrations (adding the additional user fields' columns), looks
+    /// for BetterAuth's password hashes and builds the mailer.
     pub async fn connect(config: AuthConfig) -> anyhow::Result<Self> {
         let pool = crate::db::connect_and_migrate(
             &config.database,
@@ -50,8 +53,13 @@ impl AppState {
         crate::user_fields::ensure_columns(&pool.get().await?, &config.user_fields)
             .await
             .map_err(|e| anyhow::anyhow!("adding the columns of AUTH_USER_FIELDS: {e}"))?;
+        let legacy = crate::db::accounts::any_password_not_argon2id(&pool.get().await?).await?;
         let mailer = Mailer::from_config(&config)?;
-        Ok(Self::new(config, pool, mailer))
+        let state = Self::new(config, pool, mailer);
+        if legacy {
+            state.legacy_hashes.found();
+        }
+        Ok(state)
     }
 
     pub fn new(config: AuthConfig, pool: Pool, mailer: Mailer) -> Self {
@@ -79,6 +87,7 @@ impl AppState {
             session_reads,
             provision_services,
             oauth,
+            legacy_hashes: Default::default(),
         }))
     }
 

@@ -19,6 +19,21 @@ pub async fn credential_password(
         .map(|r| r.get(0)))
 }
 
+/// Whether some stored password is not argon2id (BetterAuth's scrypt, in a database migrated
+/// from BetterAuth): read once at startup, so a whole scan is fine.
+pub async fn any_password_not_argon2id(
+    client: &impl GenericClient,
+) -> Result<bool, tokio_postgres::Error> {
+    Ok(client
+        .query_one(
+            r#"select exists (select 1 from "account"
+               where "providerId" = $1 and "password" not like '$argon2%')"#,
+            &[&CREDENTIAL],
+        )
+        .await?
+        .get(0))
+}
+
 pub async fn insert_credential(
     client: &impl GenericClient,
     user_id: &str,

@@ -34,32 +34,76 @@ pub fn hash(password: &str) -> anyhow::Result<String> {
     argon2id::hash(password)
 }
 
-/// Verifies `password` against a stored hash in either supported format.
-pub fn verify(password: &str, stored: &str) -> Verdict {
+/// The scheme of a stored hash.
+#[derive(PartialEq, Eq)]
+enum Scheme {
+    Argon2id,
+    BetterAuthScrypt,
+    /// A format we do not know: nothing matches it.
+    Unknown,
+}
+
+fn scheme(stored: &str) -> Scheme {
     if stored.starts_with("$argon2") {
-        if argon2id::verify(password, stored) {
-            Verdict::Match
-        } else {
-            Verdict::Mismatch
-        }
+        Scheme::Argon2id
     } else if scrypt::looks_like_betterauth_hash(stored) {
-        if scrypt::verify(password, stored) {
-            Verdict::MatchNeedsUpgrade
-        } else {
-            Verdict::Mismatch
-        }
+        Scheme::BetterAuthScrypt
     } else {
-        Verdict::Mismatch
+        Scheme::Unknown
     }
 }
 
-/// Burns the same CPU as a real verification, so "unknown email" and "wrong password" take the
-/// same time (no user enumeration through timing).
-pub fn verify_dummy(password: &str) {
+/// Verifies `password` against a stored hash in either supported format.
+pub fn verify(password: &str, stored: &str) -> Verdict {
+    match scheme(stored) {
+        Scheme::Argon2id if argon2id::verify(password, stored) => Verdict::Match,
+        Scheme::BetterAuthScrypt if scrypt::verify(password, stored) => Verdict::MatchNeedsUpgrade,
+        _ => Verdict::Mismatch,
+    }
+}
+
+/// Whether the database may hold BetterAuth scrypt hashes (a project migrated from BetterAuth):
+/// found out at startup, and noted whenever a sign-in meets one, so a hash written behind the
+/// service's back counts from then on. It is never unset while the process runs: the last
+/// legacy hash upgraded, the next start finds none.
+#[derive(Debug, Default)]
+pub struct LegacyHashes(std::sync::atomic::AtomicBool);
+
+impl LegacyHashes {
+    pub fn may_be_stored(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Legacy hashes are stored.
+    pub fn found(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// A password was checked against `stored`: legacy hashes are stored when it is one.
+    pub fn note(&self, stored: &str) {
+        if scheme(stored) == Scheme::BetterAuthScrypt {
+            self.found();
+        }
+    }
+}
+
+/// After a password check that failed, burns the work of the checks it did not make, so that
+/// every failure costs the same whatever the account: one argon2id check, and one scrypt check
+/// too while BetterAuth hashes may be stored (`legacy`, see [`LegacyHashes`]): scrypt costs a
+/// few times argon2id, and without it a wrong password for a migrated account would take longer
+/// than for no account. `checked` is the stored hash the password was checked against, `None`
+/// when there was none (no such user, no password, a locked account).
+pub fn burn_what_the_check_skipped(password: &str, checked: Option<&str>, legacy: bool) {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let stored =
-        DUMMY.get_or_init(|| argon2id::hash("dummy-password-for-timing").unwrap_or_default());
-    let _ = argon2id::verify(password, stored);
+    let checked = checked.map_or(Scheme::Unknown, scheme);
+    if checked != Scheme::Argon2id {
+        let stored =
+            DUMMY.get_or_init(|| argon2id::hash("dummy-password-for-timing").unwrap_or_default());
+        let _ = argon2id::verify(password, stored);
+    }
+    if legacy && checked != Scheme::BetterAuthScrypt {
+        let _ = scrypt::verify(password, scrypt::DUMMY);
+    }
 }
 
 /// Length rule errors, BetterAuth codes.

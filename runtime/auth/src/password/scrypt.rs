@@ -13,6 +13,14 @@ const R: u32 = 16;
 const P: u32 = 1;
 const KEY_LEN: usize = 64;
 
+/// A hash in BetterAuth's format that no password matches in practice, to check against when
+/// there is none and the check must cost what a real one does.
+pub const DUMMY: &str = concat!(
+    "00000000000000000000000000000000:",
+    "0000000000000000000000000000000000000000000000000000000000000000",
+    "0000000000000000000000000000000000000000000000000000000000000000"
+);
+
 pub fn looks_like_betterauth_hash(stored: &str) -> bool {
     match stored.split_once(':') {
         Some((salt, key)) => {

@@ -53,7 +53,7 @@ pub async fn check_password(
         &users::normalize_email(&user.email),
         stored.as_deref().map(|hash| (user.id.as_str(), hash)),
     );
-    attempt(client, &budget, Some(&user.id), stored, password_in).await
+    attempt(state, client, &budget, Some(&user.id), stored, password_in).await
 }
 
 /// One password attempt drawn on the throttle's budget `budget`: `password_in` checked against
@@ -61,9 +61,11 @@ pub async fn check_password(
 /// blocking pool, upgrading a legacy BetterAuth scrypt hash to argon2id when it matches. The
 /// answer is the stored hash that matched (the upgraded one after an upgrade): a session opened
 /// on the strength of it must not outlive a change of it. `None` for a wrong password, no such
-/// user or credential, or a used-up budget, each after the same work, so that the answer's time
-/// reveals neither which accounts exist nor which are locked. A match gives the budget back.
+/// user or credential, or a used-up budget, each after the same work (whatever the stored hash's
+/// scheme, see [`password::burn_what_the_check_skipped`]), so that the answer's time reveals
+/// neither which accounts exist nor which are locked. A match gives the budget back.
 async fn attempt(
+    state: &AppState,
     client: &crate::db::Client,
     budget: &str,
     user_id: Option<&str>,
@@ -71,14 +73,23 @@ async fn attempt(
     password_in: String,
 ) -> ApiResult<Option<String>> {
     let allowed = crate::account_throttle::try_attempt(client, budget).await?;
+    if let Some(stored) = &stored {
+        state.legacy_hashes.note(stored);
+    }
+    let legacy = state.legacy_hashes.may_be_stored();
     let (true, Some(user_id), Some(stored)) = (allowed, user_id, stored) else {
-        tokio::task::spawn_blocking(move || password::verify_dummy(&password_in))
-            .await
-            .map_err(ApiError::internal)?;
+        tokio::task::spawn_blocking(move || {
+            password::burn_what_the_check_skipped(&password_in, None, legacy);
+        })
+        .await
+        .map_err(ApiError::internal)?;
         return Ok(None);
     };
     let (verdict, password_in, stored) = tokio::task::spawn_blocking(move || {
         let v = password::verify(&password_in, &stored);
+        if !v.is_match() {
+            password::burn_what_the_check_skipped(&password_in, Some(&stored), legacy);
+        }
         (v, password_in, stored)
     })
     .await
@@ -133,7 +144,7 @@ pub async fn post(
     // its current password.
     let budget = known_device::budget(&state, &headers, &email, user_id.zip(stored.as_deref()));
     // A locked account and an unknown one are answered like a wrong password.
-    let matched = attempt(&client, &budget, user_id, stored, password_in).await?;
+    let matched = attempt(&state, &client, &budget, user_id, stored, password_in).await?;
     let (Some(password_hash), Some(mut user)) = (matched, found) else {
         return Err(invalid_credentials());
     };

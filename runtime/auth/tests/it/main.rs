@@ -23,6 +23,7 @@ mod differential_betterauth;
 mod differential_change_email;
 mod differential_two_factor_otp;
 mod differential_user_fields;
+mod enumeration_by_time;
 mod get_session_connections;
 mod housekeeping;
 mod interop_betterauth;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use super::harness::{Attack, Outcome, Stack, User, PROVISIONING};
-use crate::common::{Client, SECRET};
+use crate::common::{median, Client, SECRET};
 use crate::ensure;
 
 const SESSION_COOKIE: &str = "better-auth.session_token";
@@ -254,11 +254,6 @@ async fn answer_time(stack: &Stack, path: &str, body: &Value) -> Duration {
     let started = Instant::now();
     c.post(path, body.clone()).await;
     started.elapsed()
-}
-
-fn median(mut times: Vec<Duration>) -> Duration {
-    times.sort();
-    times[times.len() / 2]
 }
 
 async fn enumeration_by_timing(stack: Arc<Stack>) -> Outcome {
