@@ -23,7 +23,8 @@ use crate::state::AppState;
 
 /// BetterAuth's `emailVerification.expiresIn` default.
 pub(crate) const LINK_LIFETIME_SECS: i64 = 3600;
-/// Anonymous requests always take at least this long, so timing reveals nothing about accounts.
+/// Anonymous requests that may mail a verification link (this one, and a sign-up while addresses
+/// must be verified) always take at least this long, so timing reveals nothing about accounts.
 pub const ANONYMOUS_FLOOR: Duration = Duration::from_millis(500);
 
 /// A `verify-email` link carrying `claims` (plus `iat` and `exp`) as a signed JWT.

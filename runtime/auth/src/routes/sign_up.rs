@@ -14,6 +14,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::error_codes;
 use crate::password;
 use crate::respond;
+use crate::routes::email_verification::ANONYMOUS_FLOOR;
 use crate::state::AppState;
 
 /// Fields owned by plugins that a user must never set on themselves (`input: false`).
@@ -81,6 +82,7 @@ pub async fn post(
     headers: HeaderMap,
     JsonOrFormBody(mut body): JsonOrFormBody,
 ) -> ApiResult<Response> {
+    let started = std::time::Instant::now();
     let name = body.string("name");
     let email = body.email("email");
     let password_in = body.non_empty("password");
@@ -109,7 +111,8 @@ pub async fn post(
     if !created {
         drop(tx);
         if state.config.require_email_verification {
-            // Enumeration protection: a duplicate looks like a success that needs verification.
+            // Enumeration protection: a duplicate looks like a success that needs verification,
+            // and is answered after the same floor.
             // Whether it contests the address is found out after the answer, which must not
             // take longer for an address that has an account.
             tokio::spawn(contest_if_unproved(state.clone(), email.clone(), offered));
@@ -130,6 +133,7 @@ pub async fn post(
                 services: Vec::new(),
                 extra: users::extra_as_stored(&client, &fields).await?,
             };
+            super::pad_to_floor(started, ANONYMOUS_FLOOR).await;
             return Ok(respond::ok_json(
                 json!({"token": null, "user": state.user_json(&fake)}),
             ));
@@ -175,6 +179,9 @@ pub async fn post(
             &user,
             callback_url.as_deref(),
         );
+        // Creating the account (rows written, a commit) takes milliseconds that a taken address
+        // skips: both answers wait for the same floor.
+        super::pad_to_floor(started, ANONYMOUS_FLOOR).await;
     }
     Ok(match issued {
         Some(issued) => respond::json_with_cookies(
