@@ -313,7 +313,13 @@ pub async fn issue(
     )
     .await?;
     session_sign_in::record(client, &session.id, proved).await?;
-    let ended = sessions::end_least_recently_used(client, user_id, &session.id, replacing).await?;
+    let ended = sessions::end_least_recently_used(
+        client,
+        sessions::Holder::User(user_id),
+        &session.id,
+        replacing,
+    )
+    .await?;
     Ok(Issued {
         cookies: session_cookies(state, &token, remember),
         session,

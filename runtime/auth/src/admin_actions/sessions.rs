@@ -128,6 +128,10 @@ pub async fn impersonate(
     if !sessions::hold_user_while_issuing(&tx, user_id).await? {
         return Err(super::user_not_found());
     }
+    // An admin runs a bounded number of impersonations, as a user holds a bounded number of
+    // sessions: the least recently used beyond it ends. Admin actions run one at a time (`begin`
+    // took their lock), so no other impersonation is written while this one counts.
+    let impersonator = sessions::Holder::Impersonator(&actor.user.id);
     let token = crate::ids::new_session_token();
     let session = sessions::insert(
         &tx,
@@ -141,6 +145,7 @@ pub async fn impersonate(
         },
     )
     .await?;
+    sessions::end_least_recently_used(&tx, impersonator, &session.id, None).await?;
     actor
         .record(
             &tx,

@@ -8,12 +8,41 @@ use super::{credential_epoch, now_ms, Client};
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 
-/// The most live sessions of their own a user holds: issuing one more ends their least recently
-/// used ([`end_least_recently_used`]). Far more than one person signs in on across their devices
+/// The most live sessions of their own a user holds, and the most impersonations an admin runs
+/// (see [`Holder`]): issuing one more ends their least recently used
+/// ([`end_least_recently_used`]). Far more than one person signs in on across their devices
 /// within a session's lifetime; without a bound, a script signing in again and again (from many
-/// addresses, past the per-IP limits) piled up rows that `list-sessions`, the admin API's
-/// `list-user-sessions` and `revoke-sessions` each handle in one go.
+/// addresses, past the per-IP limits), or impersonating again and again with an admin's session,
+/// piled up rows that `list-sessions`, the admin API's `list-user-sessions` and
+/// `revoke-sessions` each handle in one go.
 pub const MAX_LIVE_PER_USER: i64 = 100;
+
+/// Whose live sessions the bound of [`MAX_LIVE_PER_USER`] counts.
+#[derive(Clone, Copy)]
+pub enum Holder<'a> {
+    /// A user's own sessions. Impersonations of them are not: they are an admin's sessions in
+    /// the user's name (ended with the admin's), and signing in must not end an admin's.
+    User(&'a str),
+    /// The impersonations an admin runs, of whichever users: sessions the admin holds.
+    Impersonator(&'a str),
+}
+
+impl Holder<'_> {
+    /// The person holding the sessions.
+    fn id(&self) -> &str {
+        match self {
+            Holder::User(id) | Holder::Impersonator(id) => id,
+        }
+    }
+
+    /// The condition on a `"session"` row that it is one of theirs, the id as `$1`.
+    fn sessions(&self) -> &'static str {
+        match self {
+            Holder::User(_) => r#""userId" = $1 and "impersonatedBy" is null"#,
+            Holder::Impersonator(_) => r#""impersonatedBy" = $1"#,
+        }
+    }
+}
 
 pub struct NewSession<'a> {
     pub user_id: &'a str,
@@ -56,7 +85,8 @@ pub async fn insert(
 /// Makes the transaction the only one issuing a session to `user_id` until it ends: the share
 /// lock on the user's row that issuing holds ([`hold_user_while_issuing`]) lets sign-ins run
 /// together, and two of them each counting the user's sessions without the other's would leave
-/// one more than [`MAX_LIVE_PER_USER`].
+/// one more than [`MAX_LIVE_PER_USER`]. (Impersonations need no such lock: they are admin
+/// actions, which run one at a time.)
 pub async fn issue_one_at_a_time(
     client: &impl GenericClient,
     user_id: &str,
@@ -70,29 +100,31 @@ pub async fn issue_one_at_a_time(
     Ok(())
 }
 
-/// Ends the user's own live sessions beyond [`MAX_LIVE_PER_USER`], the least recently used first
+/// Ends `holder`'s live sessions beyond [`MAX_LIVE_PER_USER`], the least recently used first
 /// (`updatedAt`: created, or last slid by get-session), never `kept_id` (the one just issued), as
 /// `revoke-session` ends one: the row goes, and what hangs on it (`session_sign_in`) with it.
 /// The session of token `replacing`, which the new one replaces, is neither counted nor ended.
-/// Impersonations are neither counted nor ended: they are an admin's sessions in the user's name
-/// (ended with the admin's), an hour each, and signing in must not end an admin's. A session
+/// A user's own sessions and an admin's impersonations are bounded apart (see [`Holder`]),
+/// an admin's own sessions counting as a user's. A session
 /// held by a transaction in flight (one being replaced, or checked by a request that must not
 /// outlive it) is passed over for the next one rather than waited for: the one holding it may be
 /// waiting to issue a session to the same user. How many it ended; the caller flushes the
 /// session cache once they are committed.
 pub async fn end_least_recently_used(
     client: &impl GenericClient,
-    user_id: &str,
+    holder: Holder<'_>,
     kept_id: &str,
     replacing: Option<&str>,
 ) -> Result<u64, tokio_postgres::Error> {
     let now = now_ms();
+    let theirs = holder.sessions();
     let live: i64 = client
         .query_one(
-            r#"select count(*) from "session"
-               where "userId" = $1 and "impersonatedBy" is null and "expiresAt" > $2
-                 and "token" is distinct from $3"#,
-            &[&user_id, &now, &replacing],
+            &format!(
+                r#"select count(*) from "session"
+                   where {theirs} and "expiresAt" > $2 and "token" is distinct from $3"#
+            ),
+            &[&holder.id(), &now, &replacing],
         )
         .await?
         .get(0);
@@ -102,12 +134,14 @@ pub async fn end_least_recently_used(
     }
     client
         .execute(
-            r#"delete from "session" where "id" in (
-                 select "id" from "session"
-                 where "userId" = $1 and "impersonatedBy" is null and "expiresAt" > $2 and "id" <> $3
-                   and "token" is distinct from $5
-                 order by "updatedAt", "createdAt" limit $4 for update skip locked)"#,
-            &[&user_id, &now, &kept_id, &beyond, &replacing],
+            &format!(
+                r#"delete from "session" where "id" in (
+                     select "id" from "session"
+                     where {theirs} and "expiresAt" > $2 and "id" <> $3
+                       and "token" is distinct from $5
+                     order by "updatedAt", "createdAt" limit $4 for update skip locked)"#
+            ),
+            &[&holder.id(), &now, &kept_id, &beyond, &replacing],
         )
         .await
 }

@@ -1,5 +1,6 @@
 //! A user holds at most `MAX_LIVE_PER_USER` live sessions of their own: a sign-in beyond it ends
 //! their least recently used, in the transaction that writes the new one, even when sign-ins race.
+//! An admin runs at most as many impersonations, whichever users they are of.
 
 use serde_json::Value;
 use stackr_auth::account_throttle;
@@ -164,4 +165,72 @@ async fn a_rotation_at_the_bound_ends_no_other_session() {
         "the replaced session lives on"
     );
     assert_eq!(listed(&server, &others[0]).await.len(), max());
+}
+
+/// Impersonates `user_id` as the admin signed in with `admin` (a browser of its own each time,
+/// which keeps the admin's own session); the impersonation's token.
+async fn impersonation_token(server: &TestServer, admin: &Client, user_id: &str) -> String {
+    let mut browser = server.client();
+    browser.cookies = admin.cookies.clone();
+    let r = browser
+        .post(
+            "/api/auth/admin/impersonate-user",
+            serde_json::json!({"userId": user_id}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "impersonate-user: {}", r.text);
+    r.json()["session"]["token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn impersonations_beyond_the_bound_end_the_admins_least_recently_used() {
+    let server = TestServer::start().await;
+    let admin = server.admin("Root", "root@example.com").await;
+    let admins_own = admin.cookies["better-auth.session_token"].clone();
+    let mut users = Vec::new();
+    for email in ["uma@example.com", "ugo@example.com"] {
+        let r = server.client().sign_up("User", email, PASSWORD).await;
+        users.push((
+            r.json()["user"]["id"].as_str().unwrap().to_owned(),
+            r.json()["token"].as_str().unwrap().to_owned(),
+        ));
+    }
+    // Impersonations of either user count together: the bound is the admin's.
+    let mut tokens = Vec::new();
+    while tokens.len() < max() {
+        let (user_id, _) = &users[tokens.len() % users.len()];
+        tokens.push(impersonation_token(&server, &admin, user_id).await);
+    }
+    let beyond = 3;
+    for _ in 0..beyond {
+        tokens.push(impersonation_token(&server, &admin, &users[0].0).await);
+    }
+
+    for ended in &tokens[..beyond] {
+        assert!(!is_live(&server, ended).await, "{ended} still live");
+    }
+    for kept in &tokens[beyond..] {
+        assert!(is_live(&server, kept).await, "{kept} ended");
+    }
+    let running = server.psql(
+        r#"select count(*) from "session" where "impersonatedBy" is not null and "expiresAt" > now()"#,
+    );
+    assert_eq!(running.trim(), max().to_string());
+    // Neither the admin's own session nor the users' end for an impersonation.
+    let client = server.client();
+    let r = client
+        .raw()
+        .get(client.url("/api/auth/get-session"))
+        .header("cookie", format!("better-auth.session_token={admins_own}"))
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(
+        r.text().await.unwrap(),
+        "null",
+        "the admin's own session ended"
+    );
+    for (_, own) in &users {
+        assert!(is_live(&server, own).await, "a user's own session ended");
+    }
 }
