@@ -4,7 +4,8 @@
 //! must agree first (BetterAuth's `user.changeEmail` with `sendChangeEmailConfirmation`): a
 //! confirmation link goes there, and opening it mails the verification link to the new address.
 //! An address another user holds gets the same answer and no mail, so the endpoint does not
-//! reveal which addresses have accounts.
+//! reveal which addresses have accounts; nor does the answer's time: which it is is found out
+//! after the answer.
 //!
 //! The link is bound to the account's credentials as they were when it was asked for (a claim
 //! [`BINDING_CLAIM`] of stackr's own, which BetterAuth ignores): a password reset or change,
@@ -94,15 +95,15 @@ pub fn binding_holds(
 }
 
 /// The claims of a change-email link of type `request` for moving `user` to `new_email`, asked
-/// for by the session `asked_by`, bound to the account's credentials as they are now.
-async fn link_claims(
-    state: &AppState,
-    client: &impl deadpool_postgres::GenericClient,
+/// for by the session `asked_by`, bound (`binding`, see [`binding`]) to the account's credentials
+/// as they were when it was asked for.
+fn link_claims(
     user: &User,
     new_email: &str,
     asked_by: &str,
     request: &str,
-) -> Result<Map<String, Value>, tokio_postgres::Error> {
+    binding: String,
+) -> Map<String, Value> {
     let mut claims = Map::new();
     claims.insert("email".into(), users::normalize_email(&user.email).into());
     claims.insert("updateTo".into(), new_email.into());
@@ -110,11 +111,8 @@ async fn link_claims(
     claims.insert("userId".into(), user.id.clone().into());
     claims.insert(SESSION_CLAIM.into(), asked_by.into());
     claims.insert(ADDRESS_VERIFIED_CLAIM.into(), user.email_verified.into());
-    claims.insert(
-        BINDING_CLAIM.into(),
-        binding(state, client, &user.id).await?.into(),
-    );
-    Ok(claims)
+    claims.insert(BINDING_CLAIM.into(), binding.into());
+    claims
 }
 
 /// Mails the verification link `url` to the new address.
@@ -145,15 +143,8 @@ pub async fn confirmed(
     if users::by_email(client, new_email).await?.is_none()
         && mail_budget::take(client, mail_budget::Kind::ChangeEmail, new_email).await?
     {
-        let claims = link_claims(
-            state,
-            client,
-            user,
-            new_email,
-            asked_by,
-            VERIFICATION_REQUEST,
-        )
-        .await?;
+        let binding = binding(state, client, &user.id).await?;
+        let claims = link_claims(user, new_email, asked_by, VERIFICATION_REQUEST, binding);
         let url = super::email_verification::verification_link(state, claims, callback_url);
         send_verification(state, new_email, &url);
     }
@@ -198,47 +189,79 @@ pub async fn post(
             "Verification email isn't enabled",
         ));
     }
-    let client = state.db().await?;
-    let confirm_first = current.user.email_verified;
-    // The mail goes to the current address first when it is verified, else to the new one.
-    let recipient = if confirm_first {
-        &current.user.email
-    } else {
-        &new_email
-    };
-    // A mail to an address the account names draws on the account's budget too.
-    if users::by_email(&client, &new_email).await?.is_none()
-        && (confirm_first || mail_budget::take_for_account(&client, &current.user.id).await?)
-        && mail_budget::take(&client, mail_budget::Kind::ChangeEmail, recipient).await?
-    {
-        let request = if confirm_first {
-            CONFIRMATION_REQUEST
-        } else {
-            VERIFICATION_REQUEST
-        };
-        let claims = link_claims(
-            &state,
-            &client,
-            &current.user,
-            &new_email,
-            &current.session.id,
-            request,
-        )
-        .await?;
-        let url =
-            super::email_verification::verification_link(&state, claims, callback_url.as_deref());
-        if confirm_first {
-            state.mailer.send_in_background(OutgoingMail {
-                to: current.user.email.clone(),
-                subject: "Confirm the change of your email address".into(),
-                text: format!(
-                    "{}\n\nSomeone signed in to your account asked to make {new_email} its email address. If that was you, click the link to agree; a link to verify the new address is then sent there:\n{url}\n\nIf it was not you, do not click: sign out all sessions and change your password.\n",
-                    crate::mail::greeting_to_holder(&current.user)
-                ),
-            });
-        } else {
-            send_verification(&state, &new_email, &url);
-        }
-    }
+    // Bound to the credentials as they are when asked for: a reset or change of the password
+    // right after the answer must find the link already bound to the old ones.
+    let binding = binding(&state, &state.db().await?, &current.user.id).await?;
+    // Whether the new address has an account is found out after the answer: an address without
+    // one gets a budget drawn on and a link made and mailed, which would take longer.
+    tokio::spawn(ask_for_the_change(
+        state,
+        current,
+        new_email,
+        callback_url,
+        binding,
+    ));
     Ok(respond::ok_json(json!({"status": true})))
+}
+
+/// What `change-email` does after its answer: unless another account holds `new_email`, or a
+/// mail budget is used up, mails the confirmation link to `current`'s address when it is
+/// verified, else the verification link to `new_email`. A failure is logged: the answer is the
+/// same whatever happens here.
+async fn ask_for_the_change(
+    state: AppState,
+    current: current_session::CurrentSession,
+    new_email: String,
+    callback_url: Option<String>,
+    binding: String,
+) {
+    let asked = async {
+        let client = state.db().await?;
+        let confirm_first = current.user.email_verified;
+        // The mail goes to the current address first when it is verified, else to the new one.
+        let recipient = if confirm_first {
+            &current.user.email
+        } else {
+            &new_email
+        };
+        // A mail to an address the account names draws on the account's budget too.
+        if users::by_email(&client, &new_email).await?.is_none()
+            && (confirm_first || mail_budget::take_for_account(&client, &current.user.id).await?)
+            && mail_budget::take(&client, mail_budget::Kind::ChangeEmail, recipient).await?
+        {
+            let request = if confirm_first {
+                CONFIRMATION_REQUEST
+            } else {
+                VERIFICATION_REQUEST
+            };
+            let claims = link_claims(
+                &current.user,
+                &new_email,
+                &current.session.id,
+                request,
+                binding,
+            );
+            let url = super::email_verification::verification_link(
+                &state,
+                claims,
+                callback_url.as_deref(),
+            );
+            if confirm_first {
+                state.mailer.send_in_background(OutgoingMail {
+                    to: current.user.email.clone(),
+                    subject: "Confirm the change of your email address".into(),
+                    text: format!(
+                        "{}\n\nSomeone signed in to your account asked to make {new_email} its email address. If that was you, click the link to agree; a link to verify the new address is then sent there:\n{url}\n\nIf it was not you, do not click: sign out all sessions and change your password.\n",
+                        crate::mail::greeting_to_holder(&current.user)
+                    ),
+                });
+            } else {
+                send_verification(&state, &new_email, &url);
+            }
+        }
+        Ok::<(), ApiError>(())
+    };
+    if let Err(e) = asked.await {
+        tracing::warn!(error = ?e, "could not handle a change-email request after its answer");
+    }
 }
