@@ -135,7 +135,9 @@ let
       };
       path = [ serverPackage ];
       script = stackrLib.provisionScript name;
-      serviceConfig = lib.optionalAttrs perService (hardening.process // hardening.localhostOnly) // {
+      # Sandboxed in either mode: in shared mode it runs as the system server's superuser
+      # identity, which can do anything to every database of the host.
+      serviceConfig = hardening.process // hardening.localhostOnly // {
         Type = "oneshot";
         RemainAfterExit = true;
         User = superuserIdentity name;

@@ -146,6 +146,32 @@ fn units_are_hardened_and_deployed_environment_matches_dev() {
     }
 }
 
+/// Every stackr unit that runs a program as a service identity is sandboxed as the API is,
+/// whatever the PostgreSQL mode: in shared mode the `-db` unit runs psql as the system server's
+/// own superuser identity (`postgres`), the one that can do anything to every database of the
+/// host, and reads the role's password.
+#[test]
+fn every_unit_running_as_a_service_identity_is_sandboxed() {
+    for (name, _, system) in systems() {
+        for (unit_name, unit) in system["units"].as_object().unwrap() {
+            let config = &unit["serviceConfig"];
+            if !unit_name.starts_with("stackr-") || config["User"].is_null() {
+                continue;
+            }
+            for (key, wanted) in [
+                ("NoNewPrivileges", Value::Bool(true)),
+                ("PrivateTmp", true.into()),
+                ("PrivateDevices", true.into()),
+                ("ProtectHome", true.into()),
+                ("ProtectSystem", "strict".into()),
+                ("CapabilityBoundingSet", "".into()),
+            ] {
+                assert_eq!(config[key], wanted, "{name}: {unit_name} {key}");
+            }
+        }
+    }
+}
+
 #[test]
 fn open_firewall_opens_only_the_api_port() {
     let host =
