@@ -312,8 +312,12 @@ in
         all = lib.attrValues cfg.services;
         auths = lib.filter (s: s.kind == "auth") all;
         perService = stackrLib.perService cfg;
+        # Every file holding a secret that a unit of the stack reads (the CA's certificate, no
+        # secret, may be anywhere).
         secretFiles = stackrLib.authSecretFiles cfg
           ++ map (p: (stackrLib.oauthSecret p).file) cfg.auth.oauthProviders
+          ++ lib.optional (cfg.auth.smtpPasswordFile != null) cfg.auth.smtpPasswordFile
+          ++ lib.optional (stackrLib.inFleet cfg) cfg.fleet.tls.keyFile
           ++ lib.concatMap (s: [ s.postgres.passwordFile s.redis.passwordFile s.credentialFile ]) all;
         # Every Redis server of this host (the services' and the host's own) on the TCP ports it
         # binds: its port and TLS port, 0 being none. A service's Redis listens on its

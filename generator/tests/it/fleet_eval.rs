@@ -339,6 +339,24 @@ fn servers_listening_on_the_hosts_address_wait_for_the_network_online() {
     assert!(checked >= 4, "servers on a host address: {checked}");
 }
 
+/// A host's TLS key in the Nix store (which every local user reads) is refused as every other
+/// secret file is.
+#[test]
+fn a_host_key_in_the_nix_store_is_refused() {
+    let Some((project, _)) = fleet_in_project() else {
+        return;
+    };
+    let hosts = evaluate_fleet_with_host(
+        project.path(),
+        "{ stackr.fleet.tls.keyFile = \"/nix/store/0000-tls-host.key\"; }",
+    );
+    let failed = hosts["data"]["failedAssertions"].to_string();
+    assert!(
+        failed.contains("secret files must live outside the Nix store"),
+        "{failed}"
+    );
+}
+
 /// A fleet host whose firewall is off opens every port to every host: evaluation says so.
 #[test]
 fn a_fleet_host_without_a_firewall_is_warned_about() {

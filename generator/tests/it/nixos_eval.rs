@@ -293,6 +293,32 @@ fn port_clashes_count_only_listeners_that_bind_tcp() {
     );
 }
 
+/// Every secret file a host may point stackr at is refused in the Nix store, which every local
+/// user reads (and a binary cache may serve): auth's SMTP password as well as the services'
+/// passwords and auth's secret.
+#[test]
+fn a_secret_file_in_the_nix_store_is_refused() {
+    let Some(_) = minimal_system("{ }") else {
+        return;
+    };
+    for (option, host) in [
+        (
+            "core's database password",
+            "{ stackr.services.core.postgres.passwordFile = \"/nix/store/0000-core-db-password\"; }",
+        ),
+        (
+            "auth's SMTP password",
+            "{ stackr.auth.smtpUrl = \"smtp://mail.example.com:587\"; stackr.auth.smtpPasswordFile = \"/nix/store/0000-smtp-password\"; }",
+        ),
+    ] {
+        let failed = minimal_system(host).unwrap()["failedAssertions"].to_string();
+        assert!(
+            failed.contains("secret files must live outside the Nix store"),
+            "{option} in the store: {failed}"
+        );
+    }
+}
+
 /// A Redis server of the host's own under a service's name (`services.redis.servers.core`, enabled
 /// by the host) would merge silently into the service's: the host's clients would meet the
 /// stack's password and share the queue's keyspace. Refused, naming it; a host setting that only
