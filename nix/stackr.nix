@@ -3,7 +3,7 @@
 # Values only: the options and all logic live in stackr's module library (`modules/`).
 # `packagesFor pkgs` returns the service packages (see ./packages.nix).
 { packagesFor }:
-{ pkgs, ... }:
+{ pkgs, lib, ... }:
 let
   packages = packagesFor pkgs;
 in
@@ -13,8 +13,10 @@ in
     stateDir = "/var/lib/stackr";
     postgresql.mode = "per-service";
     auth = {
-      baseUrl = "http://localhost:8888";
-      trustedOrigins = [ "http://localhost:3000" "http://localhost:3001" ];
+      # Defaults: the config's are dev's too; a host sets its public address and its app's
+      # origins itself (its origins replace these).
+      baseUrl = lib.mkDefault "http://localhost:8888";
+      trustedOrigins = lib.mkDefault [ "http://localhost:3000" "http://localhost:3001" ];
     };
     services = {
       "auth" = {

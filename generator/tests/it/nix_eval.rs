@@ -28,7 +28,8 @@ fn stackr_nix_sets_the_planned_values() {
         let value = eval(
             fixture,
             "let m = import ./nix/stackr.nix { packagesFor = pkgs: builtins.mapAttrs (n: _: \"pkg-\" + n) (import ./nix/packages.nix { craneLib = pkgs.craneLib; src = /src; }); }; \
-             in (m { pkgs = { craneLib = { buildDepsOnly = a: a; buildPackage = a: a; }; }; }).stackr",
+             in (m { pkgs = { craneLib = { buildDepsOnly = a: a; buildPackage = a: a; }; }; \
+             lib.mkDefault = content: { _type = \"override\"; priority = 1000; inherit content; }; }).stackr",
         );
         assert_eq!(value["enable"], true);
         assert_eq!(value["stateDir"], plan.deploy_state_dir);
@@ -64,11 +65,17 @@ fn stackr_nix_sets_the_planned_values() {
             }
         }
         match plan.services.iter().find(|s| s.is_auth()) {
+            // Defaults (`lib.mkDefault`, as nixpkgs' lib defines it), which a host replaces
+            // with its public address and origins.
             Some(auth) => {
-                assert_eq!(value["auth"]["baseUrl"], auth.base_url.clone().unwrap());
+                let default = |content| serde_json::json!({ "_type": "override", "priority": 1000, "content": content });
+                assert_eq!(
+                    value["auth"]["baseUrl"],
+                    default(serde_json::json!(auth.base_url.clone().unwrap()))
+                );
                 assert_eq!(
                     value["auth"]["trustedOrigins"],
-                    serde_json::json!(auth.trusted_origins)
+                    default(serde_json::json!(auth.trusted_origins))
                 );
             }
             None => assert!(value.get("auth").is_none(), "{fixture}"),

@@ -1161,6 +1161,28 @@ fn base_services_trust_the_origin_of_auths_base_url() {
     }
 }
 
+/// The config's `baseUrl` and `trustedOrigins` are dev's too (by default `http://localhost:8888`
+/// and `http://localhost:3000`): a production host gives auth its public address and its app's
+/// origins in its own configuration, as any NixOS option, without a conflict with the generated
+/// values and without `lib.mkForce`; its origins replace dev's rather than join them.
+#[test]
+fn a_host_gives_auth_its_public_address_and_origins() {
+    let host = r#"{ stackr.auth.baseUrl = "https://auth.example.com"; stackr.auth.trustedOrigins = [ "https://app.example.com" ]; }"#;
+    let Some(system) = minimal_system(host) else {
+        return;
+    };
+    let auth = &system["units"]["stackr-auth-api"]["environment"];
+    assert_eq!(auth["AUTH_BASE_URL"], "https://auth.example.com");
+    assert_eq!(auth["AUTH_TRUSTED_ORIGINS"], "https://app.example.com");
+    for unit in ["stackr-core-api", "stackr-core-worker"] {
+        assert_eq!(
+            system["units"][unit]["environment"]["TRUSTED_ORIGINS"],
+            "https://auth.example.com,https://app.example.com",
+            "{unit}"
+        );
+    }
+}
+
 /// A service's `environment` in stackr.config.json reaches its deployed processes as written, as
 /// it reaches them in dev. systemd expands `%` specifiers in `Environment=` (`%m` the machine
 /// id, `%d` the credentials folder, …) and drops an assignment whose specifier it does not know,
