@@ -213,8 +213,9 @@ let
       isApi = role == "api";
       user = stackrLib.serviceUser name;
       sockets = lib.optionals isApi (map (s: "${s.name}.socket") (apiSockets { inherit name svc replica unitName; }));
+      # In a fleet the process reaches auth through the host's nginx (`AUTH_URL`), even here.
       authUnit = lib.optionals (auth != null && svc.kind == "base" && stackrLib.runsHere cfg auth.name "api")
-        (map (u: "${u}.service") (stackrLib.roleUnits cfg auth.name "api"));
+        (map (u: "${u}.service") (stackrLib.roleUnits cfg auth.name "api") ++ lib.optional inFleet "nginx.service");
       deps = lib.optionals (stackrLib.runsHere cfg name "postgres") (stackrLib.databaseUnits cfg name)
         ++ lib.optional (stackrLib.runsHere cfg name "redis") (redisUnit name);
       network = lib.optional inFleet "network-online.target";

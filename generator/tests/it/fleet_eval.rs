@@ -339,6 +339,50 @@ fn servers_listening_on_the_hosts_address_wait_for_the_network_online() {
     assert!(checked >= 4, "servers on a host address: {checked}");
 }
 
+/// A base service's API and worker on the host of auth's API reach auth through that host's
+/// nginx (`AUTH_URL`), as from any other host: they start after it and pull it in, as they start
+/// after auth's replicas, so that "after the auth API" still means after a serving auth.
+#[test]
+fn base_processes_on_auths_host_start_after_its_load_balancer() {
+    if !nix_instantiate_available() {
+        eprintln!("nix-instantiate not installed: skipped");
+        return;
+    }
+    let config = r#"{
+  "name": "together",
+  "services": [
+    { "name": "auth", "kind": "auth", "baseUrl": "https://auth.example.com" },
+    { "name": "core" }
+  ],
+  "placement": {
+    "hosts": [
+      { "name": "app", "address": "10.0.0.11", "runs": { "auth": { "api": 1, "redis": true }, "core": { "api": 2, "worker": 1, "redis": true } } },
+      { "name": "data", "address": "10.0.0.20", "runs": { "auth": { "postgres": true }, "core": { "postgres": true } } }
+    ]
+  }
+}"#;
+    let project = generated_project_with_config(config);
+    let hosts = evaluate_fleet(project.path());
+    let units = units(&hosts["app"]);
+    assert_eq!(
+        units["stackr-core-api-1"]["environment"]["AUTH_URL"],
+        "https://app:8888"
+    );
+    for unit in [
+        "stackr-core-api-1",
+        "stackr-core-api-2",
+        "stackr-core-worker-1",
+    ] {
+        for field in ["after", "wants"] {
+            assert!(
+                strings(&units[unit][field]).contains(&"nginx.service"),
+                "{unit}.{field}: {}",
+                units[unit][field]
+            );
+        }
+    }
+}
+
 /// A host's TLS key in the Nix store (which every local user reads) is refused as every other
 /// secret file is.
 #[test]
