@@ -273,7 +273,7 @@ in
       smtpUrl = mkOption {
         type = types.nullOr types.str;
         default = null;
-        description = "SMTP URL for auth's mail (`AUTH_SMTP_URL`); null keeps the file mailbox.";
+        description = "SMTP URL for auth's mail (`AUTH_SMTP_URL`, e.g. `smtps://user@host`: the password goes in `smtpPasswordFile`, never here); null keeps the file mailbox.";
       };
       smtpPasswordFile = mkOption {
         type = types.nullOr types.str;
@@ -364,6 +364,12 @@ in
         {
           assertion = lib.all (f: !(lib.hasPrefix builtins.storeDir f)) secretFiles;
           message = "stackr: secret files must live outside the Nix store.";
+        }
+        {
+          # The URL lands in the unit file, in the store, and in auth's environment; auth reads
+          # the password from its file only.
+          assertion = cfg.auth.smtpUrl == null || builtins.match "[^:/]*://[^/?#@]*:[^/?#@]*@.*" cfg.auth.smtpUrl == null;
+          message = "stackr: stackr.auth.smtpUrl holds a password (`user:password@`), which would be written into the Nix store and auth's environment; keep only the user name in it (`smtps://user@host`) and put the password in the file stackr.auth.smtpPasswordFile names.";
         }
         {
           assertion = lib.all (s: s.redis.port != 6379) all;

@@ -319,6 +319,40 @@ fn a_secret_file_in_the_nix_store_is_refused() {
     }
 }
 
+/// An SMTP URL with the password in it (`smtps://user:password@host`, as mail providers often
+/// print it) would put the password into the unit file in the Nix store and into auth's
+/// environment, and auth ignores it there (it reads `smtpPasswordFile`): refused, saying where
+/// the password goes. A user name alone, or a host's port, is no password.
+#[test]
+fn an_smtp_url_holding_a_password_is_refused() {
+    let Some(_) = minimal_system("{ }") else {
+        return;
+    };
+    let failed = |url: &str| {
+        minimal_system(&format!("{{ stackr.auth.smtpUrl = \"{url}\"; }}")).unwrap()
+            ["failedAssertions"]
+            .to_string()
+    };
+    for url in [
+        "smtps://mailer:s3cret@mail.example.com",
+        "smtp://mailer:s3cret@mail.example.com:587?tls=required",
+        "smtps://:s3cret@mail.example.com",
+    ] {
+        let failed = failed(url);
+        assert!(
+            failed.contains("stackr.auth.smtpUrl") && failed.contains("smtpPasswordFile"),
+            "{url}: {failed}"
+        );
+    }
+    for url in [
+        "smtps://mailer@mail.example.com:465",
+        "smtp://mail.example.com:587?tls=required",
+        "smtp://[::1]:25",
+    ] {
+        assert_eq!(failed(url), "[]", "{url}");
+    }
+}
+
 /// A Redis server of the host's own under a service's name (`services.redis.servers.core`, enabled
 /// by the host) would merge silently into the service's: the host's clients would meet the
 /// stack's password and share the queue's keyspace. Refused, naming it; a host setting that only
