@@ -293,6 +293,13 @@ let
         (stackrLib.roleUnits cfg name "api"))
     withNames);
 
+  # On a single host, the APIs the firewall alone keeps closed: they listen on every address with
+  # plain HTTP; not those `openFirewall` opens, nor auth fenced to loopback. (A fleet's hosts are
+  # warned in modules/fleet.nix.)
+  firewalledApis = lib.filter (svc: !inFleet && !svc.openFirewall && !(localOnly svc)) (lib.attrValues withNames);
+  firewalledApisText = lib.concatMapStringsSep ", " (svc: "${svc.name}'s API (port ${toString svc.port})") firewalledApis;
+  trustedInterfaces = lib.remove "lo" config.networking.firewall.trustedInterfaces;
+
   # Services whose API or worker runs on this host (their identity lives here).
   processesHere = lib.filterAttrs
     (name: _: stackrLib.localReplicas cfg name "api" + stackrLib.localReplicas cfg name "worker" > 0)
@@ -323,6 +330,12 @@ in
 
     environment.systemPackages =
       lib.optional (auth != null && stackrLib.runsHere cfg auth.name "api") (pkgs.writeShellScriptBin "stackr-set-role" (setRoleScript auth));
+
+    warnings = lib.optionals (firewalledApis != [ ]) (
+      lib.optional (!config.networking.firewall.enable)
+        "stackr: networking.firewall is off: ${firewalledApisText} listen on every address of this host with plain HTTP, open to every host that reaches it, past a TLS proxy of yours."
+      ++ lib.optional (config.networking.firewall.enable && trustedInterfaces != [ ])
+        "stackr: networking.firewall.trustedInterfaces (${lib.concatStringsSep ", " trustedInterfaces}): ${firewalledApisText} listen on every address of this host with plain HTTP, open to every host on them, past a TLS proxy of yours.");
 
     # The API port only: the admin page binds loopback.
     networking.firewall.allowedTCPPorts =

@@ -353,6 +353,40 @@ fn an_smtp_url_holding_a_password_is_refused() {
     }
 }
 
+/// A single host's APIs listen on every address with plain HTTP, closed by the firewall unless
+/// `openFirewall` opens one: a host whose firewall is off, or trusts a network interface, opens
+/// them to every host there without a word, cookies and all. Evaluation says so, as it does
+/// for a fleet's hosts, naming the APIs it leaves open; auth fenced to loopback is not one of
+/// them, and loopback is no such interface.
+#[test]
+fn a_host_whose_firewall_leaves_the_apis_open_is_warned_about() {
+    let Some(closed) = minimal_system("{ }") else {
+        return;
+    };
+    assert_eq!(closed["warnings"], serde_json::json!([]));
+    let trusting_loopback =
+        minimal_system("{ networking.firewall.trustedInterfaces = [ \"lo\" ]; }").unwrap();
+    assert_eq!(trusting_loopback["warnings"], serde_json::json!([]));
+    for (host, says) in [
+        (
+            "{ networking.firewall.enable = false; }",
+            "networking.firewall is off",
+        ),
+        (
+            "{ networking.firewall.trustedInterfaces = [ \"lo\" \"eth1\" ]; }",
+            "networking.firewall.trustedInterfaces (eth1)",
+        ),
+    ] {
+        let warnings = minimal_system(host).unwrap()["warnings"].to_string();
+        assert!(warnings.contains(says), "{host}: {warnings}");
+        assert!(
+            warnings.contains("core's API (port 8080)"),
+            "{host}: {warnings}"
+        );
+        assert!(!warnings.contains("auth's API"), "{host}: {warnings}");
+    }
+}
+
 /// A Redis server of the host's own under a service's name (`services.redis.servers.core`, enabled
 /// by the host) would merge silently into the service's: the host's clients would meet the
 /// stack's password and share the queue's keyspace. Refused, naming it; a host setting that only
