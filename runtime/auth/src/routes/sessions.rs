@@ -16,19 +16,21 @@ use crate::respond;
 use crate::state::AppState;
 
 /// `GET /list-sessions`: needs a *fresh* session (created less than `freshAge` ago). Lists no
-/// impersonation; to an impersonation it shows the user's sessions by handle, not token: a token
-/// used as bearer is a session of the user's own, with none of an impersonation's limits,
-/// unaudited.
+/// impersonation. The caller's own session is shown with its token, every other one by handle
+/// (`revoke-session` takes either; BetterAuth shows every token): a token used as bearer is that
+/// session, with what its sign-in proved. A session from a linked provider's sign-in would
+/// otherwise take the token of one that proved the second factor (and with it the admin routes),
+/// a stolen cookie would take tokens that outlive its own revocation, and an impersonation a
+/// session of the user's own, with none of an impersonation's limits, unaudited.
 pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
     let current = current_session::require_fresh(&state, &headers).await?;
     let client = state.db().await?;
     let list = sessions::list_active(&client, &current.user.id).await?;
-    let impersonating = current.session.impersonated_by.is_some();
     Ok(respond::ok_json(Value::Array(
         list.iter()
             .map(|session| {
                 let mut shown = crate::json::session(session);
-                if impersonating {
+                if session.id != current.session.id {
                     shown["token"] = admin_actions::revocation_handle(session).into();
                 }
                 shown

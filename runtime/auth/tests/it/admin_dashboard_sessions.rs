@@ -231,6 +231,71 @@ async fn a_linked_provider_does_not_open_the_dashboard_of_an_admin_with_two_fact
     assert!(r.text.contains(EMAIL), "{}", r.text);
 }
 
+/// `GET path` on the API with `token` as bearer, as any script holding it may send.
+async fn with_bearer(stack: &Stack, token: &str, path: &str) -> Response {
+    let mut c = stack.auth.client();
+    let req = c
+        .raw()
+        .get(c.url(path))
+        .header("authorization", format!("Bearer {token}"));
+    c.send(req).await
+}
+
+/// The provider's session is refused by the admin routes, but it may list the admin's sessions
+/// (it is fresh): the list must not hand it the token of the admin's session that proved the
+/// second factor, which used as bearer would be that session, admin routes and all.
+#[tokio::test]
+async fn a_linked_providers_session_is_shown_no_other_sessions_token() {
+    let stack = stack().await;
+    let (mut admin, _key) = stack.admin_with_github(true).await;
+    let admins_token = admin.session().await["session"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        admin.get("/api/auth/admin/list-users").await.status,
+        200,
+        "the session that proved the code takes the admin routes"
+    );
+    let mut via_github = stack.signed_in_through_github().await;
+    let own = via_github.session().await["session"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = via_github.get("/api/auth/list-sessions").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let shown: Vec<String> = r
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["token"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(shown.len(), 2, "{}", r.text);
+    assert!(shown.contains(&own), "its own token is shown: {}", r.text);
+    assert!(
+        !shown.contains(&admins_token),
+        "the admin's session's token is shown to the provider's session: {}",
+        r.text
+    );
+    for listed in shown.iter().filter(|t| **t != own) {
+        let r = with_bearer(&stack, listed, "/api/auth/admin/list-users").await;
+        assert_ne!(r.status, 200, "{listed} as bearer: {}", r.text);
+        let r = with_bearer(&stack, listed, "/api/auth/get-session").await;
+        assert_eq!(r.text, "null", "{listed} as bearer is a session");
+        // What is shown still names the session for revoke-session, as a token did.
+        let r = via_github
+            .post("/api/auth/revoke-session", json!({ "token": listed }))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    assert_eq!(
+        admin.get("/api/auth/get-session").await.text,
+        "null",
+        "the admin's session was revoked by what the list showed"
+    );
+}
+
 /// Without two-factor, a provider's sign-in proves as much as the password alone (which its
 /// holder could set through the admin routes): the dashboard and the admin routes take it, as
 /// BetterAuth's do, until the admin turns two-factor on.
