@@ -116,10 +116,11 @@ pub async fn password_by_mail(
         .is_some_and(|row| row.get(0)))
 }
 
-/// The user's password was just chosen by someone who had not proved the mailbox (a sign-up):
-/// it may be a stranger's, who signed up first with another's address, so no provider identity
-/// is linked to the user by its address ([`password_unproved`]) until a password is set through
-/// a reset link ([`password_set_through_reset`]).
+/// The user's password was just chosen by someone who had not proved the mailbox (a sign-up), or
+/// the account just moved to an address whose mailbox did not choose it (a change of address): it
+/// may be a stranger's, who signed up first with another's address or moved their account to it,
+/// so no provider identity is linked to the user by its address ([`password_unproved`]) until a
+/// password is set through a reset link ([`password_set_through_reset`]).
 pub async fn password_chosen_unproved(
     client: &impl GenericClient,
     user_id: &str,

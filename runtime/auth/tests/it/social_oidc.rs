@@ -245,6 +245,81 @@ async fn a_verified_provider_address_links_only_to_a_user_whose_password_the_mai
     assert_eq!(corp_accounts(&stack.auth), 1);
 }
 
+/// The holder of an account whose address is verified moves it to another's address with
+/// change-email; the mail to that address says only to click to make it the account's address,
+/// and its owner does. The account's password is the holder's, chosen before the address was
+/// proved, as after a sign-up with another's address: the owner's provider identity must not be
+/// linked to it by the address (the owner would sign in, unaware, to an account whose password
+/// and sessions are the holder's), until the owner sets the password through a reset link.
+#[tokio::test]
+async fn a_provider_address_does_not_link_to_an_account_moved_to_it_by_a_change_email_link() {
+    let stack = stack().await;
+    let auth = &stack.auth;
+    let mut holder = auth.client();
+    let r = holder
+        .sign_up("Mal", "mal@evil.example", "holder-password-1")
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let account = r.json()["user"]["id"].as_str().unwrap().to_owned();
+    // The holder proves their own mailbox: the address is verified, the password set by mail.
+    auth.psql(r#"update "user" set "emailVerified" = true where "email" = 'mal@evil.example'"#);
+    auth.reset_password("mal@evil.example", 1, "holder-password-2")
+        .await;
+    let r = holder
+        .sign_in("mal@evil.example", "holder-password-2")
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    let r = holder
+        .post(
+            "/api/auth/change-email",
+            json!({"newEmail": "alice@example.com"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let confirmation = auth.wait_for_link("mal@evil.example", 2).await;
+    let r = auth
+        .client()
+        .get(&confirmation[confirmation.find("/api/auth/").unwrap()..])
+        .await;
+    assert!(r.status < 400, "{} {}", r.status, r.text);
+    let verification = auth.wait_for_link("alice@example.com", 1).await;
+    let r = auth
+        .client()
+        .get(&verification[verification.find("/api/auth/").unwrap()..])
+        .await;
+    assert!(r.status < 400, "{} {}", r.status, r.text);
+    let moved = holder.session().await;
+    assert_eq!(moved["user"]["email"], "alice@example.com", "{moved}");
+    assert_eq!(moved["user"]["emailVerified"], true, "{moved}");
+
+    let mut owner = new_browser(&stack);
+    let to = app(owner
+        .social(
+            "alice",
+            json!({"callbackURL": "/dashboard", "errorCallbackURL": "/oops"}),
+        )
+        .await);
+    assert!(
+        to.ends_with("/oops?error=account_not_linked"),
+        "the owner's identity signed in to the holder's account: {to}"
+    );
+    assert!(owner.auth.session().await.is_null());
+    assert_eq!(corp_accounts(auth), 0);
+
+    // The owner sets the password by mail (the holder's sessions end): the identity links.
+    auth.reset_password("alice@example.com", 2, "alice-password-1")
+        .await;
+    assert!(holder.session().await.is_null());
+    let mut owner = new_browser(&stack);
+    let to = app(owner
+        .social("alice", json!({"callbackURL": "/dashboard"}))
+        .await);
+    assert_eq!(to, "/dashboard");
+    assert_eq!(owner.auth.session().await["user"]["id"], account.as_str());
+    assert_eq!(corp_accounts(auth), 1);
+}
+
 /// Passwords stored before auth recorded who chose them count as chosen before the address was
 /// proved, unless they were set through a reset link: the upgrade leaves no account a stranger
 /// may have signed up for open to linking.
