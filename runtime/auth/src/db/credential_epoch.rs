@@ -117,9 +117,10 @@ pub async fn password_by_mail(
 }
 
 /// The user's password was just chosen by someone who had not proved the mailbox (a sign-up), or
-/// the account just moved to an address whose mailbox did not choose it (a change of address): it
-/// may be a stranger's, who signed up first with another's address or moved their account to it,
-/// so no provider identity is linked to the user by its address ([`password_unproved`]) until a
+/// the account just moved to an address whose mailbox did not choose it (a change of address,
+/// which carries the password and the provider identities the account held): they may be a
+/// stranger's, who signed up first with another's address or moved their account to it, so no
+/// provider identity is linked to the user by its address ([`way_in_unproved`]) until a
 /// password is set through a reset link ([`password_set_through_reset`]).
 pub async fn password_chosen_unproved(
     client: &impl GenericClient,
@@ -135,17 +136,21 @@ pub async fn password_chosen_unproved(
     Ok(())
 }
 
-/// Whether the user has a password chosen by someone who had not proved the mailbox
-/// ([`password_chosen_unproved`]).
-pub async fn password_unproved(
+/// Whether the user holds a way in set up by someone who had not proved the mailbox
+/// ([`password_chosen_unproved`]): a password, or a provider identity (one that came with the
+/// account to its new address). A user left with neither (a contested sign-up's password
+/// dropped when the owner proved the address) holds nothing of a stranger's.
+pub async fn way_in_unproved(
     client: &impl GenericClient,
     user_id: &str,
 ) -> Result<bool, tokio_postgres::Error> {
     Ok(client
         .query_opt(
             r#"select 1 from "credential_epoch" e join "account" a on a."userId" = e."user_id"
-               where e."user_id" = $1 and e."password_unproved" and a."providerId" = 'credential' and a."password" is not null"#,
-            &[&user_id],
+               where e."user_id" = $1 and e."password_unproved"
+                 and (a."providerId" <> $2 or a."password" is not null)
+               limit 1"#,
+            &[&user_id, &super::accounts::CREDENTIAL],
         )
         .await?
         .is_some())

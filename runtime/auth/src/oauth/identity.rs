@@ -5,14 +5,15 @@
 //!   the provider says the address is verified (or is trusted for linking) **and** the existing
 //!   user has verified it too; otherwise `account_not_linked`, so an address someone typed into a
 //!   provider never takes over an account;
-//! * nor when the user's password was chosen before the address was proved (a sign-up, or a
-//!   change of the account's address to it), until a password is set through a reset link
-//!   (`credential_epoch::password_unproved`; BetterAuth links then): anyone may sign up first
-//!   with another's address, or move their account to it, and keep that session, and the
-//!   address's owner, once they had proved it (following a verification or change-email mail the
-//!   stranger asked for), would sign in with their provider to an account whose password and
-//!   sessions are the stranger's. The owner signs in with a reset password instead, which ends
-//!   those sessions;
+//! * nor when the user's password was chosen before the address was proved (a sign-up), or the
+//!   account moved to the address with its password or provider identities, until a password is
+//!   set through a reset link (`credential_epoch::way_in_unproved`; BetterAuth links then):
+//!   anyone may sign up first with another's address, or move their account to it, and keep that
+//!   session, and the address's owner, once they had proved it (following a verification or
+//!   change-email mail the stranger asked for), would sign in with their provider to an account
+//!   whose password, sessions or provider identity are the stranger's. The owner signs in with a
+//!   reset password instead, which ends those sessions (a moved account's provider identities
+//!   stay, listed by `list-accounts` for the owner to unlink);
 //! * nor when the user has two-factor on (BetterAuth links then): the provider vouches for the
 //!   address, most often because its mailbox answered, and whoever reads the mailbox (who can
 //!   reset the password too) would then sign in without the second factor, which a social
@@ -85,7 +86,7 @@ pub async fn sign_in(
                 if provider_vouches
                     && user.email_verified
                     && !user.two_factor_enabled
-                    && !credential_epoch::password_unproved(&tx, &user.id).await?
+                    && !credential_epoch::way_in_unproved(&tx, &user.id).await?
                 {
                     oauth_accounts::insert(&tx, &user.id, &provider.id, &profile.subject, tokens)
                         .await?;

@@ -157,11 +157,12 @@ pub async fn confirmed(
 /// mailbox may be one the owner gave up, or one someone else reads now), and the sign-ins waiting
 /// for their second factor, whose one-time code may have gone there. The second factor stays
 /// through a reset mailed to the new address (`two_factor::keep_through_resets`). The password
-/// was chosen before the new address was proved, by whoever held the account: until it is set
-/// through a reset link, no provider identity is linked to the account by the new address
-/// (`credential_epoch::password_unproved`). The new address's owner follows a link that says only
-/// to make it the account's address; once they had, their provider's sign-in took them, unaware,
-/// into an account whose password and sessions were the holder's.
+/// and provider identities were set up before the new address was proved, by whoever held the
+/// account: until a password is set through a reset link, no provider identity is linked to the
+/// account by the new address (`credential_epoch::way_in_unproved`). The new address's owner
+/// follows a link that says only to make it the account's address; once they had, their
+/// provider's sign-in took them, unaware, into an account whose password, sessions and provider
+/// identities were the holder's.
 pub async fn address_moved(
     client: &impl deadpool_postgres::GenericClient,
     user_id: &str,

@@ -320,6 +320,52 @@ async fn a_provider_address_does_not_link_to_an_account_moved_to_it_by_a_change_
     assert_eq!(corp_accounts(auth), 1);
 }
 
+/// As above, for an account with no password, made by the holder's own provider identity: the
+/// identity moves with the account, and would sign the holder in to it once the owner's identity
+/// had been linked to it by the address.
+#[tokio::test]
+async fn a_provider_address_does_not_link_to_an_account_of_another_identity_moved_to_it() {
+    let stack = stack().await;
+    let auth = &stack.auth;
+    let mut holder = new_browser(&stack);
+    let to = app(holder
+        .social("bob", json!({"callbackURL": "/dashboard"}))
+        .await);
+    assert_eq!(to, "/dashboard");
+    let r = holder
+        .auth
+        .post(
+            "/api/auth/change-email",
+            json!({"newEmail": "alice@example.com"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    for (to, count) in [("bob@example.com", 1), ("alice@example.com", 1)] {
+        let link = auth.wait_for_link(to, count).await;
+        let r = auth
+            .client()
+            .get(&link[link.find("/api/auth/").unwrap()..])
+            .await;
+        assert!(r.status < 400, "{to}: {} {}", r.status, r.text);
+    }
+    let moved = holder.auth.session().await;
+    assert_eq!(moved["user"]["email"], "alice@example.com", "{moved}");
+    assert_eq!(moved["user"]["emailVerified"], true, "{moved}");
+
+    let mut owner = new_browser(&stack);
+    let to = app(owner
+        .social(
+            "alice",
+            json!({"callbackURL": "/dashboard", "errorCallbackURL": "/oops"}),
+        )
+        .await);
+    assert!(
+        to.ends_with("/oops?error=account_not_linked"),
+        "the owner's identity signed in to the holder's account: {to}"
+    );
+    assert_eq!(corp_accounts(auth), 1, "only the holder's identity");
+}
+
 /// Passwords stored before auth recorded who chose them count as chosen before the address was
 /// proved, unless they were set through a reset link: the upgrade leaves no account a stranger
 /// may have signed up for open to linking.
