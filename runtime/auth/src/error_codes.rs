@@ -53,8 +53,8 @@ pub const PASSWORD_TOO_SHORT: &str = "PASSWORD_TOO_SHORT";
 pub const PROVIDER_NOT_CONFIGURED: &str = "PROVIDER_NOT_CONFIGURED";
 pub const PROVIDER_NOT_FOUND: &str = "PROVIDER_NOT_FOUND";
 pub const RESET_PASSWORD_DISABLED: &str = "RESET_PASSWORD_DISABLED";
-/// stackr's own: an admin with two-factor on, on an admin route from a session whose sign-in did
-/// not prove it.
+/// stackr's own: an admin with two-factor on, on an admin route (or one that hands out or drops
+/// the second factor) from a session whose sign-in did not prove it.
 pub const SECOND_FACTOR_REQUIRED: &str = "SECOND_FACTOR_REQUIRED";
 pub const SESSION_NOT_FRESH: &str = "SESSION_NOT_FRESH";
 pub const TOKEN_EXPIRED: &str = "TOKEN_EXPIRED";

@@ -296,6 +296,39 @@ async fn a_linked_providers_session_is_shown_no_other_sessions_token() {
     );
 }
 
+/// Nor may the provider's session, with the password, take the second factor itself: the
+/// authenticator's key, new backup codes, or two-factor turned off would each give what the admin
+/// routes ask of a session (a sign-in with the password and the code, or none at all).
+#[tokio::test]
+async fn a_linked_providers_session_does_not_take_the_second_factor_of_an_admin() {
+    let stack = stack().await;
+    let (mut admin, _key) = stack.admin_with_github(true).await;
+    let mut via_github = stack.signed_in_through_github().await;
+    for path in [
+        "/api/auth/two-factor/get-totp-uri",
+        "/api/auth/two-factor/generate-backup-codes",
+        "/api/auth/two-factor/disable",
+    ] {
+        let r = via_github.post(path, json!({ "password": PASSWORD })).await;
+        assert_eq!(
+            (r.status, r.code()),
+            (403, "SECOND_FACTOR_REQUIRED".to_owned()),
+            "{path}: {}",
+            r.text
+        );
+    }
+    let r = via_github.get("/api/auth/admin/list-users").await;
+    assert_eq!(r.status, 403, "two-factor is still on: {}", r.text);
+    // The admin's session that proved the code manages it as before.
+    let r = admin
+        .post(
+            "/api/auth/two-factor/get-totp-uri",
+            json!({ "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}
+
 /// Without two-factor, a provider's sign-in proves as much as the password alone (which its
 /// holder could set through the admin routes): the dashboard and the admin routes take it, as
 /// BetterAuth's do, until the admin turns two-factor on.

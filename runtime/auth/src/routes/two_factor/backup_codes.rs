@@ -90,6 +90,8 @@ pub async fn generate(
         ));
     }
     let mut client = state.db().await?;
+    // Before the password is checked: the refusal is no guess at it.
+    super::refuse_for_an_admin_without_it(&client, &current).await?;
     let matched =
         super::require_password(&state, &headers, &client, &current.user, password).await?;
     let enrolment = super::load_enrolment(&state, &client, &current.user.id).await?;

@@ -123,7 +123,8 @@ pub async fn disable(
 
 /// A `{password}` body, a signed-in user, and that user's password: the session, a database
 /// client and the stored hash the password matched once all three check out, in the order
-/// BetterAuth checks them (body, session, password).
+/// BetterAuth checks them (body, session, password); an admin's session must also be one that
+/// may manage the second factor (`refuse_for_an_admin_without_it`).
 async fn confirmed_by_password(
     state: &AppState,
     headers: &HeaderMap,
@@ -133,6 +134,8 @@ async fn confirmed_by_password(
     body.check()?;
     let current = current_session::require(state, headers).await?;
     let client = state.db().await?;
+    // Before the password is checked: the refusal is no guess at it.
+    super::refuse_for_an_admin_without_it(&client, &current).await?;
     let matched = super::require_password(state, headers, &client, &current.user, password).await?;
     Ok((current, client, matched))
 }

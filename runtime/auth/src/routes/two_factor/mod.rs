@@ -118,6 +118,26 @@ pub(crate) async fn still_confirmed(
     crate::current_session::still_so(tx, &current.user.id, &still).await
 }
 
+/// Refuses (`403 SECOND_FACTOR_REQUIRED`, as the admin routes do) an admin's session that may
+/// not administer ([`crate::current_session::CurrentSession::may_administer`]: one from a linked
+/// provider's sign-in while two-factor is on) the routes that hand out or drop the second factor
+/// (`get-totp-uri`, `generate-backup-codes`, `disable`): with the password, whoever held the
+/// admin's provider account took the authenticator's key or new backup codes, or turned it off,
+/// and signed in to the admin routes with them. BetterAuth asks only for the password; other
+/// users are answered as before (their provider's session is their account already).
+pub(crate) async fn refuse_for_an_admin_without_it(
+    client: &crate::db::Client,
+    current: &crate::current_session::CurrentSession,
+) -> ApiResult<()> {
+    if current.is_admins_own() && !current.may_administer(client).await? {
+        return Err(ApiError::forbidden(
+            error_codes::SECOND_FACTOR_REQUIRED,
+            "Sign in with your second factor to manage it",
+        ));
+    }
+    Ok(())
+}
+
 /// Password re-check required by enable/disable/get-totp-uri/generate-backup-codes.
 pub(crate) async fn require_password(
     state: &AppState,
