@@ -23,6 +23,7 @@ mod compose_file;
 mod expand;
 mod graph;
 mod handed_sockets;
+pub mod io_advice;
 mod lock;
 mod logs;
 mod options;
@@ -137,7 +138,7 @@ fn prepare(opts: &DevOptions, engine: Engine) -> Result<(Stack, Launch, DevLock,
     let expected = [&opts.reset_keeps[..], &opts.made_before_first_run[..]].concat();
     state::refuse_a_folder_of_other_files(&opts.state_dir, &expected)?;
     // Taken before `--reset`, so a reset never wipes the data of a stack that is running.
-    let mut lock = DevLock::acquire(&opts.state_dir)?;
+    let mut lock = DevLock::acquire(&opts.state_dir, &opts.project_dir)?;
     // Before `--reset` too: a port held by a server left running (one whose data the reset
     // would delete under it) stops the start with nothing deleted.
     ports::check_free(&opts.ports)?;
@@ -158,12 +159,12 @@ fn prepare(opts: &DevOptions, engine: Engine) -> Result<(Stack, Launch, DevLock,
             opts.yes,
             &opts.reset_keeps,
         )?;
-        state::ensure_state_dir(&opts.state_dir)?;
+        state::ensure_state_dir(&opts.state_dir, &opts.project_dir)?;
         // The reset deleted the lock file with the folder: lock the new one before letting go
         // of the old.
-        lock = DevLock::acquire(&opts.state_dir)?;
+        lock = DevLock::acquire(&opts.state_dir, &opts.project_dir)?;
     }
-    state::ensure_state_dir(&opts.state_dir)?;
+    state::ensure_state_dir(&opts.state_dir, &opts.project_dir)?;
     let extra_path = if opts.check_tools {
         check_tools(&stack)?.extra_path
     } else {

@@ -7,8 +7,10 @@ use std::fs::File;
 use std::io::{Read, Seek, Write};
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use nix::fcntl::{Flock, FlockArg};
+
+use crate::io_advice::{advised, nearest_existing};
 
 pub(crate) const LOCK_FILE: &str = "dev.lock";
 
@@ -19,10 +21,13 @@ pub struct DevLock {
 }
 
 impl DevLock {
-    /// Takes the lock of the project whose state folder is `state_dir` (created if missing).
-    pub fn acquire(state_dir: &Path) -> Result<DevLock> {
-        std::fs::create_dir_all(state_dir)
-            .with_context(|| format!("cannot create the state folder {}", state_dir.display()))?;
+    /// Takes the lock of the project at `project_dir` whose state folder is `state_dir` (created
+    /// if missing).
+    pub fn acquire(state_dir: &Path, project_dir: &Path) -> Result<DevLock> {
+        std::fs::create_dir_all(state_dir).map_err(|err| {
+            let doing = format!("cannot create the state folder {}", state_dir.display());
+            advised(err, doing, nearest_existing(state_dir), project_dir)
+        })?;
         let path = state_dir.join(LOCK_FILE);
         let file = File::options()
             .read(true)
@@ -30,7 +35,10 @@ impl DevLock {
             .create(true)
             .truncate(false)
             .open(&path)
-            .with_context(|| format!("cannot open {}", path.display()))?;
+            .map_err(|err| {
+                let doing = format!("cannot open {}", path.display());
+                advised(err, doing, state_dir, project_dir)
+            })?;
         let mut file = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
             Ok(locked) => locked,
             Err((mut file, _)) => {
@@ -47,9 +55,13 @@ impl DevLock {
                 );
             }
         };
-        file.set_len(0)?;
-        file.rewind()?;
-        write!(file, "{}", std::process::id())?;
+        file.set_len(0)
+            .and_then(|()| file.rewind())
+            .and_then(|()| write!(file, "{}", std::process::id()))
+            .map_err(|err| {
+                let doing = format!("cannot write {}", path.display());
+                advised(err, doing, state_dir, project_dir)
+            })?;
         Ok(DevLock { _file: file })
     }
 }
@@ -62,13 +74,15 @@ mod tests {
     fn the_lock_is_exclusive_until_dropped() {
         let dir = tempfile::tempdir().unwrap();
         let state = dir.path().join(".stackr");
-        let first = DevLock::acquire(&state).unwrap();
-        let err = DevLock::acquire(&state).unwrap_err().to_string();
+        let first = DevLock::acquire(&state, dir.path()).unwrap();
+        let err = DevLock::acquire(&state, dir.path())
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("already running") && err.contains(&format!("pid {}", std::process::id())),
             "{err}"
         );
         drop(first);
-        DevLock::acquire(&state).unwrap();
+        DevLock::acquire(&state, dir.path()).unwrap();
     }
 }

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
+use crate::io_advice::{advised, nearest_existing};
+
 /// The text of the state folder's marker `.gitignore` (see `STATE_DIR_GITIGNORE`).
 fn state_gitignore() -> String {
     stackr_contract::STATE_DIR_GITIGNORE
@@ -21,19 +23,31 @@ const STATE_DIR_MODE: u32 = 0o700;
 
 /// Creates the state folder, with its `.gitignore`; one an older stackr made readable by all is
 /// made private. A folder of other files is refused before this, by
-/// [`refuse_a_folder_of_other_files`].
-pub fn ensure_state_dir(dir: &Path) -> Result<()> {
+/// [`refuse_a_folder_of_other_files`]. `project_dir` is the project the advice of an error names.
+pub fn ensure_state_dir(dir: &Path, project_dir: &Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     // Made empty, then private before anything is put in it; folders above it keep the usual
     // mode (as root, the `postgres` user must traverse them).
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create the state folder {}", dir.display()))?;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(STATE_DIR_MODE))
-        .with_context(|| format!("cannot make the state folder {} private", dir.display()))?;
+    std::fs::create_dir_all(dir).map_err(|err| {
+        let doing = format!("cannot create the state folder {}", dir.display());
+        advised(err, doing, nearest_existing(dir), project_dir)
+    })?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(STATE_DIR_MODE)).map_err(
+        |err| {
+            let doing = format!("cannot make the state folder {} private", dir.display());
+            advised(err, doing, dir, project_dir)
+        },
+    )?;
     let ignore = dir.join(".gitignore");
     if !ignore.exists() {
-        std::fs::write(&ignore, state_gitignore())
-            .with_context(|| format!("cannot write {}", ignore.display()))?;
+        std::fs::write(&ignore, state_gitignore()).map_err(|err| {
+            advised(
+                err,
+                format!("cannot write {}", ignore.display()),
+                dir,
+                project_dir,
+            )
+        })?;
     }
     Ok(())
 }
@@ -199,7 +213,7 @@ mod tests {
     fn reset_with_yes_deletes_and_refuses_dangerous_targets() {
         let project = tempfile::tempdir().unwrap();
         let state = project.path().join(".stackr");
-        ensure_state_dir(&state).unwrap();
+        ensure_state_dir(&state, project.path()).unwrap();
         std::fs::write(state.join("data"), "x").unwrap();
         assert!(state.join(".gitignore").exists());
         assert!(reset_state_dir(&state, project.path(), true, &[]).unwrap());
@@ -216,12 +230,12 @@ mod tests {
         let project = tempfile::tempdir().unwrap();
         let mode = |dir: &Path| std::fs::metadata(dir).unwrap().permissions().mode() & 0o777;
         let fresh = project.path().join("fresh");
-        ensure_state_dir(&fresh).unwrap();
+        ensure_state_dir(&fresh, project.path()).unwrap();
         assert_eq!(mode(&fresh), 0o700);
         let old = project.path().join("old");
         std::fs::create_dir(&old).unwrap();
         std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o755)).unwrap();
-        ensure_state_dir(&old).unwrap();
+        ensure_state_dir(&old, project.path()).unwrap();
         assert_eq!(mode(&old), 0o700);
     }
 
@@ -243,7 +257,7 @@ mod tests {
         let state = project.path().join(".stackr");
         std::fs::create_dir_all(state.join("deploy")).unwrap();
         refuse_a_folder_of_other_files(&state, &["deploy".to_owned()]).unwrap();
-        ensure_state_dir(&state).unwrap();
+        ensure_state_dir(&state, project.path()).unwrap();
         // Once marked, whatever stackr dev put in it is its own.
         std::fs::write(state.join("data"), "x").unwrap();
         refuse_a_folder_of_other_files(&state, &[]).unwrap();

@@ -17,10 +17,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use stackr_plan::regular_file;
+use stackr_supervisor::io_advice::advised;
 
 use super::drift::holds_exactly;
 use super::file_state::FileState;
-use super::io_advice::advised;
 use super::staging_targets::{self, Target};
 
 /// Test hook: fail the commit after placing this many files (exercises the rollback).

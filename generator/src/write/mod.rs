@@ -4,7 +4,6 @@ mod commit;
 mod drift;
 mod file_state;
 mod folders_on_the_way;
-mod io_advice;
 mod project_lock;
 mod roll_forward;
 mod staging_targets;

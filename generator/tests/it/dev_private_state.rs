@@ -90,7 +90,7 @@ fn tree(dir: &Path) -> Vec<std::path::PathBuf> {
 fn redis_data_is_the_owners_only(developer: Option<&str>) {
     let (_parent, root) = project_owned_by(developer);
     // Left by an older stackr, which wrote Redis data readable by all in its state folder.
-    stackr_supervisor::ensure_state_dir(&root.join(".stackr")).unwrap();
+    stackr_supervisor::ensure_state_dir(&root.join(".stackr"), &root).unwrap();
     let redis = root.join(".stackr/data/core/redis");
     std::fs::create_dir_all(&redis).unwrap();
     std::fs::write(redis.join("left-by-an-older-stackr"), "job data").unwrap();
@@ -166,7 +166,7 @@ fn another_user_cannot_enter_the_state_folder_of_root() {
     }
     let (_parent, root) = project_owned_by(None);
     let state = root.join(".stackr");
-    stackr_supervisor::ensure_state_dir(&state).unwrap();
+    stackr_supervisor::ensure_state_dir(&state, &root).unwrap();
     let secrets = state.join("secrets");
     std::fs::create_dir(&secrets).unwrap();
     std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o755)).unwrap();

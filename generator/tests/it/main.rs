@@ -56,3 +56,4 @@ mod terminal_output;
 mod upgrade_record;
 mod vendored_runtime;
 mod write_failures;
+mod write_failures_outside_generate;

@@ -5,38 +5,12 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Command, Output};
 
+use crate::common::write_failure::{flat, stackr_as_a_user, stackr_on_a_small_disk, FILL_UP};
 use crate::common::{fixture_config, project_with_config, stackr, stderr, tree};
-
-/// The UID and GID stackr runs as when the tests run as root, whom file modes do not stop.
-const NOBODY: &str = "65534";
-
-/// Runs `stackr generate` in `dir` as a user the folders' modes apply to: this one, or nobody when
-/// this one is root. `None` (the test skips) when root cannot become nobody here.
-fn generate_as_a_user(dir: &Path) -> Option<Output> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        return Some(stackr(dir, &["generate"]));
-    }
-    Command::new("setpriv")
-        .args(["--reuid", NOBODY, "--regid", NOBODY, "--clear-groups"])
-        .arg(env!("CARGO_BIN_EXE_stackr"))
-        .arg("generate")
-        .current_dir(dir)
-        .env_remove("STACKR_TEST_FAIL_AFTER")
-        .output()
-        .ok()
-        .filter(|output| !stderr(output).contains("setpriv:"))
-}
 
 fn set_mode(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
-}
-
-/// Flattened to one line of single spaces.
-fn flat(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[test]
@@ -60,8 +34,7 @@ fn a_folder_stackr_may_not_write_in_is_named_with_what_to_check() {
             set_mode(writable, 0o777);
         }
         let before = tree(root);
-        let Some(output) = generate_as_a_user(root) else {
-            eprintln!("cannot run stackr as another user than root here: skipped");
+        let Some(output) = stackr_as_a_user(root, &["generate"]) else {
             set_mode(&read_only, 0o755);
             return;
         };
@@ -96,33 +69,16 @@ fn a_folder_stackr_may_not_write_in_is_named_with_what_to_check() {
 fn a_full_disk_is_named_with_what_to_do() {
     let project = tempfile::tempdir().unwrap();
     let disk = project.path().join("disk");
-    std::fs::create_dir(&disk).unwrap();
-    // A small file system of its own, filled up, in a mount namespace of the test's own.
-    let script = format!(
-        "mount -t tmpfs -o size=256k tmpfs disk || exit 77
-         cp config.json disk/stackr.config.json
-         dd if=/dev/zero of=disk/filler bs=4k 2>/dev/null
-         cd disk && exec '{}' generate",
-        env!("CARGO_BIN_EXE_stackr")
-    );
     std::fs::write(
         project.path().join("config.json"),
         fixture_config("minimal"),
     )
     .unwrap();
-    let Ok(output) = Command::new("unshare")
-        .args(["--mount", "--propagation", "private", "sh", "-c", &script])
-        .current_dir(project.path())
-        .output()
-    else {
-        eprintln!("unshare is not installed: skipped");
+    let prepare = format!("cp config.json disk/stackr.config.json\n{FILL_UP}");
+    let Some(output) = stackr_on_a_small_disk(project.path(), &prepare, &["generate"]) else {
         return;
     };
     let message = flat(&stderr(&output));
-    if output.status.code() == Some(77) || message.contains("unshare:") {
-        eprintln!("cannot mount a file system of the test's own here: skipped ({message})");
-        return;
-    }
     assert_eq!(output.status.code(), Some(1), "{message}");
     assert!(
         message.contains("No space left on device")

@@ -233,3 +233,4 @@ pub fn bash(dir: &Path, script: &str) -> Output {
         .expect("bash runs")
 }
 pub mod stack_of;
+pub mod write_failure;

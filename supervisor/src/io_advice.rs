@@ -1,7 +1,8 @@
 //! What to check when writing in the project fails for a reason of the machine's, not stackr's:
 //! a folder the user may not write in (the project made by another user, or with sudo) or a full
-//! file system. The system's words ("Permission denied (os error 13)") say neither which folder
-//! nor what to do; the error says both.
+//! file system. The system's words ("Permission denied (os error 13)")
+//! say neither which folder nor what to do; the error says both. Here, in the crate of the dev
+//! state folder's writers, for the generator's writers too (it depends on this crate).
 
 use std::fmt;
 use std::io::{self, ErrorKind};
@@ -9,7 +10,7 @@ use std::path::Path;
 
 /// `err`, met `doing` something in `folder` of the project at `root`, as an error that ends with
 /// what to check and do when there is advice for its kind.
-pub(super) fn advised(err: io::Error, doing: String, folder: &Path, root: &Path) -> anyhow::Error {
+pub fn advised(err: io::Error, doing: String, folder: &Path, root: &Path) -> anyhow::Error {
     match advice(&err, folder, root) {
         Some(help) => anyhow::Error::new(Advised { doing, err, help }),
         None => anyhow::Error::new(err).context(doing),
@@ -33,6 +34,14 @@ pub fn advice(err: &io::Error, folder: &Path, root: &Path) -> Option<String> {
         )),
         _ => None,
     }
+}
+
+/// The folder in which creating `path` (with the folders missing above it) was refused: the
+/// nearest one that exists, which the advice can name and its commands look at.
+pub fn nearest_existing(path: &Path) -> &Path {
+    path.ancestors()
+        .find(|dir| !dir.as_os_str().is_empty() && dir.exists())
+        .unwrap_or(path)
 }
 
 /// An I/O error with what to do about it. Displayed whole, its source included, so that the
@@ -63,5 +72,13 @@ mod tests {
         let err = io::Error::from_raw_os_error(libc::EDQUOT);
         let help = advice(&err, Path::new("/p/nix"), Path::new("/p")).unwrap();
         assert!(help.contains("df -h /p/nix"), "{help}");
+    }
+
+    #[test]
+    fn a_folder_not_made_is_named_by_the_nearest_that_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("a/b");
+        assert_eq!(nearest_existing(&missing), dir.path());
+        assert_eq!(nearest_existing(dir.path()), dir.path());
     }
 }

@@ -1,0 +1,37 @@
+//! The writers other than a project's commit, `stackr dev` (its state folder and lock), in a
+//! folder stackr may not write in or on a full disk: their errors said only the system's words
+//! ("Permission denied (os error 13)"), as the commit's did. They end, as the commit's do, with
+//! which folder and what to check or do.
+
+use std::os::unix::fs::PermissionsExt;
+
+use crate::common::write_failure::{flat, stackr_as_a_user};
+use crate::common::{fixture_config, project_with_config, stackr, stderr};
+
+#[test]
+fn a_state_folder_stackr_may_not_write_in_is_named_with_what_to_check() {
+    let project = project_with_config(&fixture_config("minimal"));
+    let root = project.path();
+    let generated = stackr(root, &["generate"]);
+    assert!(generated.status.success(), "{}", stderr(&generated));
+    // As a `sudo stackr dev` leaves it for the next run as the user: there, not theirs.
+    let state = root.join(".stackr");
+    std::fs::create_dir(&state).unwrap();
+    std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o555)).unwrap();
+    std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let Some(output) = stackr_as_a_user(root, &["dev"]) else {
+        return;
+    };
+    let message = flat(&stderr(&output));
+    std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(output.status.code(), Some(1), "{message}");
+    assert!(
+        message.contains("Permission denied")
+            && message.contains(&format!(
+                "help: check that you may write in {}",
+                std::path::absolute(&state).unwrap().display()
+            ))
+            && message.contains("ls -ld"),
+        "{message}"
+    );
+}
