@@ -38,7 +38,8 @@ impl Deployment {
             services: Vec::new(),
             secrets_dir: ".stackr/deploy".into(),
         };
-        create(dir.path(), &[], &fleet, CaAction::Keep).expect("stackr secrets");
+        // No project around the folder: it stands for one in the advice of a failed write.
+        create(dir.path(), dir.path(), &[], &fleet, CaAction::Keep).expect("stackr secrets");
         Deployment { dir }
     }
 

@@ -48,7 +48,7 @@ pub fn write(root: &Path, dir: &Path) -> Result<bool> {
     if read(&root.join(RECORD)).as_deref() == Some(current.as_str()) {
         return Ok(false);
     }
-    write_private(root, RECORD, &current)?;
+    write_private(root, root, RECORD, &current)?;
     Ok(true)
 }
 

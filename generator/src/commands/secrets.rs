@@ -22,6 +22,7 @@ use rcgen::{
 };
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
+use stackr_supervisor::io_advice::{advised, nearest_existing};
 
 use super::{deployment_ca_record, host_certificate_check};
 use crate::plan::placement::{FleetPlan, HostPlan};
@@ -130,7 +131,7 @@ pub fn run(root: &Path, action: CaAction) -> Result<ExitCode> {
         .map(|h| h.name.as_str())
         .filter(|h| dir.join(host_cert(h)).exists() || dir.join(host_key(h)).exists())
         .collect();
-    let created = create(&dir, &names, fleet, action)?;
+    let created = create(root, &dir, &names, fleet, action)?;
     for file in &created {
         println!("created {}/{file}", fleet.secrets_dir);
     }
@@ -285,9 +286,10 @@ fn refuse_a_silent_new_ca(dir: &Path, shown: &str) -> Result<()> {
     .into())
 }
 
-/// Creates what is missing in `dir` (and what `action` replaces); returns the files written,
-/// relative to `dir`.
+/// Creates what is missing in `dir`, the deployment folder of the project at `root` (and what
+/// `action` replaces); returns the files written, relative to `dir`.
 pub fn create(
+    root: &Path,
     dir: &Path,
     secrets: &[&str],
     fleet: &FleetPlan,
@@ -295,14 +297,14 @@ pub fn create(
 ) -> Result<Vec<String>> {
     let mut written = Vec::new();
     if !dir.join(".gitignore").exists() {
-        write_private(dir, ".gitignore", GITIGNORE)?;
+        write_private(root, dir, ".gitignore", GITIGNORE)?;
     }
     // Asked again after a rotation was cut short, `--rotate-ca` finishes that one: a second new
     // CA would push the one the hosts still use out of the trusted bundle.
-    let finished_a_rotation = finish_an_interrupted_rotation(dir)?;
+    let finished_a_rotation = finish_an_interrupted_rotation(root, dir)?;
     for name in secrets {
         if !dir.join(name).exists() {
-            write_private(dir, name, &random_secret()?)?;
+            write_private(root, dir, name, &random_secret()?)?;
             written.push((*name).to_owned());
         }
     }
@@ -310,15 +312,16 @@ pub fn create(
         (action == CaAction::Rotate && !finished_a_rotation) || !dir.join(CA_KEY).exists();
     if rotates {
         let (cert, key) = new_ca()?;
-        write_private(dir, NEXT_CA_KEY, &key)?;
-        write_private(dir, NEXT_CA_CERT, &cert)?;
-        finish_an_interrupted_rotation(dir)?;
+        write_private(root, dir, NEXT_CA_KEY, &key)?;
+        write_private(root, dir, NEXT_CA_CERT, &cert)?;
+        finish_an_interrupted_rotation(root, dir)?;
     }
     if finished_a_rotation || rotates {
         written.push(CA_CERT.to_owned());
     }
     if action == CaAction::RetirePrevious && dir.join(PREVIOUS_CA_CERT).exists() {
-        std::fs::remove_file(dir.join(PREVIOUS_CA_CERT)).context("retiring the previous CA")?;
+        std::fs::remove_file(dir.join(PREVIOUS_CA_CERT))
+            .map_err(|err| advised(err, "retiring the previous CA".into(), dir, root))?;
     }
     let ca_cert = std::fs::read_to_string(dir.join(CA_CERT)).with_context(|| {
         format!(
@@ -348,14 +351,15 @@ pub fn create(
                 host.address.parse().context("host address")?,
             ));
             let cert = params.signed_by(&key, &issuer, &ca_key)?;
-            write_private(dir, &host_key(&host.name), &key.serialize_pem())?;
-            write_private(dir, &host_cert(&host.name), &cert.pem())?;
+            write_private(root, dir, &host_key(&host.name), &key.serialize_pem())?;
+            write_private(root, dir, &host_cert(&host.name), &cert.pem())?;
             write_private(
+                root,
                 dir,
                 &format!("{folder}/{HOST_EXPIRES}"),
                 &ends.unix_timestamp().to_string(),
             )?;
-            write_private(dir, &format!("{folder}/{HOST_ISSUER}"), &ca_cert)?;
+            write_private(root, dir, &format!("{folder}/{HOST_ISSUER}"), &ca_cert)?;
             written.push(host_cert(&host.name));
         }
     }
@@ -365,7 +369,7 @@ pub fn create(
         bundle.push_str(&previous);
     }
     if std::fs::read_to_string(dir.join(CA_BUNDLE)).ok().as_deref() != Some(bundle.as_str()) {
-        write_private(dir, CA_BUNDLE, &bundle)?;
+        write_private(root, dir, CA_BUNDLE, &bundle)?;
         written.push(CA_BUNDLE.to_owned());
     }
     Ok(written)
@@ -419,14 +423,17 @@ fn ends_soon(expires: &Path, now: time::OffsetDateTime) -> bool {
 /// previous one: each step a rename, so a run cut short anywhere is finished by the next. A new
 /// key without its certificate (cut short while writing them) is dropped: that rotation never
 /// began. Returns whether it put a new CA in place.
-fn finish_an_interrupted_rotation(dir: &Path) -> Result<bool> {
+fn finish_an_interrupted_rotation(root: &Path, dir: &Path) -> Result<bool> {
     let rename = |from: &str, to: &str| {
-        std::fs::rename(dir.join(from), dir.join(to))
-            .with_context(|| format!("replacing the CA: moving {from} to {to}"))
+        std::fs::rename(dir.join(from), dir.join(to)).map_err(|err| {
+            let doing = format!("replacing the CA: moving {from} to {to}");
+            advised(err, doing, dir, root)
+        })
     };
     if !dir.join(NEXT_CA_CERT).exists() {
         if dir.join(NEXT_CA_KEY).exists() {
-            std::fs::remove_file(dir.join(NEXT_CA_KEY)).context("dropping a half-made CA")?;
+            std::fs::remove_file(dir.join(NEXT_CA_KEY))
+                .map_err(|err| advised(err, "dropping a half-made CA".into(), dir, root))?;
         }
         return Ok(false);
     }
@@ -481,8 +488,8 @@ fn random_secret() -> Result<String> {
 }
 
 /// Writes `content` to `dir/relative` readable by the owner only, through a temporary file, so
-/// a crash never leaves a partial secret.
-pub(super) fn write_private(dir: &Path, relative: &str, content: &str) -> Result<()> {
+/// a crash never leaves a partial secret. `root` is the project the advice of an error names.
+pub(super) fn write_private(root: &Path, dir: &Path, relative: &str, content: &str) -> Result<()> {
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
     let path: PathBuf = dir.join(relative);
     let parent = path.parent().expect("a file in the folder");
@@ -490,17 +497,23 @@ pub(super) fn write_private(dir: &Path, relative: &str, content: &str) -> Result
         .recursive(true)
         .mode(0o700)
         .create(parent)
-        .with_context(|| format!("creating {}", parent.display()))?;
+        .map_err(|err| {
+            let doing = format!("creating {}", parent.display());
+            advised(err, doing, nearest_existing(parent), root)
+        })?;
     let temporary = path.with_extension("new");
+    let writing =
+        |err, written: &Path| advised(err, format!("writing {}", written.display()), parent, root);
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
         .mode(0o600)
         .open(&temporary)
-        .with_context(|| format!("writing {}", temporary.display()))?;
-    std::io::Write::write_all(&mut file, content.as_bytes())?;
-    file.sync_all()?;
-    std::fs::rename(&temporary, &path).with_context(|| format!("writing {}", path.display()))?;
+        .map_err(|err| writing(err, &temporary))?;
+    std::io::Write::write_all(&mut file, content.as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|err| writing(err, &temporary))?;
+    std::fs::rename(&temporary, &path).map_err(|err| writing(err, &path))?;
     Ok(())
 }

@@ -1,12 +1,39 @@
-//! The writers other than a project's commit, `stackr dev` (its state folder and lock), in a
-//! folder stackr may not write in or on a full disk: their errors said only the system's words
-//! ("Permission denied (os error 13)"), as the commit's did. They end, as the commit's do, with
+//! The writers other than a project's commit, `stackr secrets` (the deployment's keys and
+//! certificates) and `stackr dev` (its state folder and lock), in a folder stackr may not write in
+//! or on a full disk: their errors said only the system's words ("No space left on device (os
+//! error 28)", with nothing before it), as the commit's did. They end, as the commit's do, with
 //! which folder and what to check or do.
 
 use std::os::unix::fs::PermissionsExt;
 
-use crate::common::write_failure::{flat, stackr_as_a_user};
+use crate::common::write_failure::{flat, stackr_as_a_user, stackr_on_a_small_disk, FILL_UP};
 use crate::common::{fixture_config, project_with_config, stackr, stderr};
+use crate::deploy_secrets::project_in_git;
+
+#[test]
+fn secrets_on_a_full_disk_name_the_folder_and_what_to_do() {
+    let project = project_in_git(&fixture_config("fleet"));
+    let outside = tempfile::tempdir().unwrap();
+    let prepare = format!(
+        "cp -a '{}/.' disk/ || exit 1\n{FILL_UP}",
+        project.path().display()
+    );
+    let Some(output) = stackr_on_a_small_disk(outside.path(), &prepare, &["secrets"]) else {
+        return;
+    };
+    let message = flat(&stderr(&output));
+    let disk = outside.path().join("disk");
+    assert_eq!(output.status.code(), Some(1), "{message}");
+    assert!(
+        message.contains("No space left on device")
+            && message.contains(&format!(
+                "help: the file system holding {} is full",
+                disk.join(".stackr/deploy").display()
+            ))
+            && message.contains("df -h"),
+        "{message}"
+    );
+}
 
 #[test]
 fn a_state_folder_stackr_may_not_write_in_is_named_with_what_to_check() {
