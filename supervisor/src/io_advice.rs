@@ -1,6 +1,6 @@
 //! What to check when writing in the project fails for a reason of the machine's, not stackr's:
-//! a folder the user may not write in (the project made by another user, or with sudo) or a full
-//! file system. The system's words ("Permission denied (os error 13)")
+//! a folder the user may not write in (the project made by another user, or with sudo), a full
+//! file system, or one mounted read-only. The system's words ("Permission denied (os error 13)")
 //! say neither which folder nor what to do; the error says both. Here, in the crate of the dev
 //! state folder's writers, for the generator's writers too (it depends on this crate).
 
@@ -31,6 +31,10 @@ pub fn advice(err: &io::Error, folder: &Path, root: &Path) -> Option<String> {
         )),
         ErrorKind::StorageFull | ErrorKind::QuotaExceeded => Some(format!(
             "the file system holding {folder} is full, or your disk quota on it is used up: `df -h {folder}` shows the space left; free some, then run the command again"
+        )),
+        // EROFS: a live system, a container's image, a mount made `ro`.
+        ErrorKind::ReadOnlyFilesystem => Some(format!(
+            "{folder} is on a file system mounted read-only: `findmnt -T {folder}` shows its mount and options; remount it read-write (`sudo mount -o remount,rw` on that mount point) or move the project to a writable file system, then run the command again"
         )),
         _ => None,
     }
@@ -72,6 +76,9 @@ mod tests {
         let err = io::Error::from_raw_os_error(libc::EDQUOT);
         let help = advice(&err, Path::new("/p/nix"), Path::new("/p")).unwrap();
         assert!(help.contains("df -h /p/nix"), "{help}");
+        let err = io::Error::from_raw_os_error(libc::EROFS);
+        let help = advice(&err, Path::new("/p/nix"), Path::new("/p")).unwrap();
+        assert!(help.contains("findmnt -T /p/nix"), "{help}");
     }
 
     #[test]

@@ -57,3 +57,4 @@ mod upgrade_record;
 mod vendored_runtime;
 mod write_failures;
 mod write_failures_outside_generate;
+mod write_failures_read_only;

@@ -14,6 +14,10 @@ const NOBODY: &str = "65534";
 /// What [`stackr_on_a_small_disk`] does to the file system before stackr runs: fills it up.
 pub const FILL_UP: &str = "dd if=/dev/zero of=disk/filler bs=4k 2>/dev/null";
 
+/// What [`stackr_on_a_small_disk`] does to the file system before stackr runs: mounts it
+/// read-only, as a project on a read-only mount (a live system, a container's image) is.
+pub const MOUNT_READ_ONLY: &str = "mount -o remount,ro disk || exit 77";
+
 /// Runs `stackr ARGS` in `dir` as a user the folders' modes apply to: this one, or nobody when
 /// this one is root. `None` when root cannot become nobody here.
 pub fn stackr_as_a_user(dir: &Path, args: &[&str]) -> Option<Output> {
@@ -38,7 +42,7 @@ pub fn stackr_as_a_user(dir: &Path, args: &[&str]) -> Option<Output> {
 
 /// Runs `stackr ARGS` in `dir/disk`, where a 4 MiB tmpfs is mounted in a mount namespace of its
 /// own, after the shell commands `prepare` (run in `dir`: they put the project in `disk/`, then
-/// [`FILL_UP`]). A command of `prepare` that exits 77 means it cannot be
+/// [`FILL_UP`] or [`MOUNT_READ_ONLY`]). A command of `prepare` that exits 77 means it cannot be
 /// done here. `None` when there is no such file system here.
 pub fn stackr_on_a_small_disk(dir: &Path, prepare: &str, args: &[&str]) -> Option<Output> {
     std::fs::create_dir(dir.join("disk")).unwrap();
