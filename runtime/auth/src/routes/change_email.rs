@@ -129,26 +129,47 @@ fn send_verification(state: &AppState, new_email: &str, url: &str) {
 }
 
 /// The current address agreed (its confirmation link, checked like a verification link, was
-/// opened): mails the verification link to `new_email` unless another account holds it by now,
-/// or the address's budget of change-email mails is used up: the confirmation link stays good
-/// for its whole life, and each opening would mail the new address again.
-pub async fn confirmed(
+/// opened): after the answer, mails the verification link to `new_email` unless another account
+/// holds it by now, or the address's budget of change-email mails is used up: the confirmation
+/// link stays good for its whole life, and each opening would mail the new address again. Whether
+/// it does is found out after the answer, as when the change is asked for: the holder of the
+/// account opens the link, and an address without an account (its budget drawn on, a link made)
+/// would take longer. The verification link is bound to `binding`, the credentials as they were
+/// when the confirmation link was opened (read before the answer).
+pub fn confirmed(
     state: &AppState,
-    client: &impl deadpool_postgres::GenericClient,
-    user: &User,
-    new_email: &str,
-    asked_by: &str,
-    callback_url: Option<&str>,
-) -> ApiResult<()> {
-    if users::by_email(client, new_email).await?.is_none()
-        && mail_budget::take(client, mail_budget::Kind::ChangeEmail, new_email).await?
-    {
-        let binding = binding(state, client, &user.id).await?;
-        let claims = link_claims(user, new_email, asked_by, VERIFICATION_REQUEST, binding);
-        let url = super::email_verification::verification_link(state, claims, callback_url);
-        send_verification(state, new_email, &url);
-    }
-    Ok(())
+    user: User,
+    new_email: String,
+    asked_by: String,
+    callback_url: Option<String>,
+    binding: String,
+) {
+    let state = state.clone();
+    after_the_answer(async move {
+        let client = state.db().await?;
+        if users::by_email(&client, &new_email).await?.is_none()
+            && mail_budget::take(&client, mail_budget::Kind::ChangeEmail, &new_email).await?
+        {
+            let claims = link_claims(&user, &new_email, &asked_by, VERIFICATION_REQUEST, binding);
+            let url = super::email_verification::verification_link(
+                &state,
+                claims,
+                callback_url.as_deref(),
+            );
+            send_verification(&state, &new_email, &url);
+        }
+        Ok(())
+    });
+}
+
+/// Runs `work`, what a change-email request or the opening of its confirmation link does once
+/// answered, logging a failure: the answer is the same whatever happens there.
+fn after_the_answer(work: impl std::future::Future<Output = ApiResult<()>> + Send + 'static) {
+    tokio::spawn(async move {
+        if let Err(e) = work.await {
+            tracing::warn!(error = ?e, "could not finish a change-email request after its answer");
+        }
+    });
 }
 
 /// Everything a change of the user's address ends, in the transaction that makes it: the
@@ -201,7 +222,7 @@ pub async fn post(
     let binding = binding(&state, &state.db().await?, &current.user.id).await?;
     // Whether the new address has an account is found out after the answer: an address without
     // one gets a budget drawn on and a link made and mailed, which would take longer.
-    tokio::spawn(ask_for_the_change(
+    after_the_answer(ask_for_the_change(
         state,
         current,
         new_email,
@@ -213,62 +234,53 @@ pub async fn post(
 
 /// What `change-email` does after its answer: unless another account holds `new_email`, or a
 /// mail budget is used up, mails the confirmation link to `current`'s address when it is
-/// verified, else the verification link to `new_email`. A failure is logged: the answer is the
-/// same whatever happens here.
+/// verified, else the verification link to `new_email`.
 async fn ask_for_the_change(
     state: AppState,
     current: current_session::CurrentSession,
     new_email: String,
     callback_url: Option<String>,
     binding: String,
-) {
-    let asked = async {
-        let client = state.db().await?;
-        let confirm_first = current.user.email_verified;
-        // The mail goes to the current address first when it is verified, else to the new one.
-        let recipient = if confirm_first {
-            &current.user.email
-        } else {
-            &new_email
-        };
-        // A mail to an address the account names draws on the account's budget too.
-        if users::by_email(&client, &new_email).await?.is_none()
-            && (confirm_first || mail_budget::take_for_account(&client, &current.user.id).await?)
-            && mail_budget::take(&client, mail_budget::Kind::ChangeEmail, recipient).await?
-        {
-            let request = if confirm_first {
-                CONFIRMATION_REQUEST
-            } else {
-                VERIFICATION_REQUEST
-            };
-            let claims = link_claims(
-                &current.user,
-                &new_email,
-                &current.session.id,
-                request,
-                binding,
-            );
-            let url = super::email_verification::verification_link(
-                &state,
-                claims,
-                callback_url.as_deref(),
-            );
-            if confirm_first {
-                state.mailer.send_in_background(OutgoingMail {
-                    to: current.user.email.clone(),
-                    subject: "Confirm the change of your email address".into(),
-                    text: format!(
-                        "{}\n\nSomeone signed in to your account asked to make {new_email} its email address. If that was you, click the link to agree; a link to verify the new address is then sent there:\n{url}\n\nIf it was not you, do not click: sign out all sessions and change your password.\n",
-                        crate::mail::greeting_to_holder(&current.user)
-                    ),
-                });
-            } else {
-                send_verification(&state, &new_email, &url);
-            }
-        }
-        Ok::<(), ApiError>(())
+) -> ApiResult<()> {
+    let client = state.db().await?;
+    let confirm_first = current.user.email_verified;
+    // The mail goes to the current address first when it is verified, else to the new one.
+    let recipient = if confirm_first {
+        &current.user.email
+    } else {
+        &new_email
     };
-    if let Err(e) = asked.await {
-        tracing::warn!(error = ?e, "could not handle a change-email request after its answer");
+    // A mail to an address the account names draws on the account's budget too.
+    if users::by_email(&client, &new_email).await?.is_none()
+        && (confirm_first || mail_budget::take_for_account(&client, &current.user.id).await?)
+        && mail_budget::take(&client, mail_budget::Kind::ChangeEmail, recipient).await?
+    {
+        let request = if confirm_first {
+            CONFIRMATION_REQUEST
+        } else {
+            VERIFICATION_REQUEST
+        };
+        let claims = link_claims(
+            &current.user,
+            &new_email,
+            &current.session.id,
+            request,
+            binding,
+        );
+        let url =
+            super::email_verification::verification_link(&state, claims, callback_url.as_deref());
+        if confirm_first {
+            state.mailer.send_in_background(OutgoingMail {
+                to: current.user.email.clone(),
+                subject: "Confirm the change of your email address".into(),
+                text: format!(
+                    "{}\n\nSomeone signed in to your account asked to make {new_email} its email address. If that was you, click the link to agree; a link to verify the new address is then sent there:\n{url}\n\nIf it was not you, do not click: sign out all sessions and change your password.\n",
+                    crate::mail::greeting_to_holder(&current.user)
+                ),
+            });
+        } else {
+            send_verification(&state, &new_email, &url);
+        }
     }
+    Ok(())
 }

@@ -297,9 +297,18 @@ async fn change_address(
         return Ok(credentials_changed());
     }
     if confirmation {
-        super::change_email::confirmed(state, &tx, &bound, update_to, asked_by, callback).await?;
-        // What the new address's mail budget spent is kept.
+        // Read while the session is held: the verification link dies with a change of the
+        // credentials made after this answer.
+        let binding = super::change_email::binding(state, &tx, &bound.id).await?;
         tx.commit().await?;
+        super::change_email::confirmed(
+            state,
+            bound,
+            update_to.to_owned(),
+            asked_by.to_owned(),
+            callback.map(str::to_owned),
+            binding,
+        );
         return Ok(match callback {
             Some(cb) => respond::redirect(cb, Vec::new()),
             None => respond::ok_json(json!({"status": true})),

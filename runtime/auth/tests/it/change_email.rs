@@ -116,19 +116,7 @@ async fn an_address_in_use_is_never_taken_over() {
 #[tokio::test]
 async fn a_verified_address_confirms_a_change_before_the_new_address_is_mailed() {
     let server = TestServer::start().await;
-    let mut val = server.client();
-    val.sign_up("Val", "val@example.com", "password-123").await;
-    server.psql(r#"update "user" set "emailVerified" = true where "email" = 'val@example.com'"#);
-    let before = mails_to(&server, "val@example.com");
-
-    let r = val
-        .post(
-            "/api/auth/change-email",
-            json!({"newEmail": "val.new@example.com", "callbackURL": "/settings"}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
-    let confirmation = server.wait_for_link("val@example.com", before + 1).await;
+    let (mut val, confirmation) = confirmation_link(&server, "val.new@example.com").await;
     let mail = server
         .mails()
         .into_iter()
@@ -726,22 +714,69 @@ async fn the_answer_does_not_wait_for_what_an_address_without_an_account_gets() 
     let server = TestServer::start().await;
     let mut cam = server.client();
     cam.sign_up("Cam", "cam@example.com", "password-123").await;
-    let mut holder = server.state.db().await.unwrap();
-    let lock = holder.transaction().await.unwrap();
-    lock.batch_execute(r#"lock table "mail_budget" in exclusive mode"#)
-        .await
-        .unwrap();
-    let answered = tokio::time::timeout(
-        std::time::Duration::from_secs(10),
+    let r = answered_while_mail_budgets_are_locked(
+        &server,
         cam.post(
             "/api/auth/change-email",
             json!({"newEmail": "free@example.com"}),
         ),
     )
     .await;
-    lock.rollback().await.unwrap();
-    let r = answered.expect("the answer waited for the new address's mail budget");
     assert_eq!((r.status, r.json()), (200, json!({"status": true})));
     // The link is still mailed, once the budget can be drawn on.
     server.wait_for_link("free@example.com", 1).await;
+}
+
+/// Nor does opening the confirmation link wait for it: the holder of a verified account asks to
+/// move it to any address and opens the confirmation link in their own mailbox, whose answer
+/// came after the new address was looked up and, without an account, its mail budget drawn on
+/// (a write committed) and the verification link made; by its time they could tell which
+/// addresses have accounts, once a link. Here the mail budgets are locked while it is opened.
+#[tokio::test]
+async fn opening_the_confirmation_link_does_not_wait_for_what_an_address_without_an_account_gets() {
+    let server = TestServer::start().await;
+    let (_val, confirmation) = confirmation_link(&server, "free@example.com").await;
+    let r = answered_while_mail_budgets_are_locked(
+        &server,
+        server.client().get(&path_of(&confirmation)),
+    )
+    .await;
+    assert_eq!(r.status, 302, "{}", r.text);
+    assert_eq!(r.headers["location"], "/settings");
+    // The verification link is still mailed, once the budget can be drawn on.
+    server.wait_for_link("free@example.com", 1).await;
+}
+
+/// Val, signed in with a verified address, and the confirmation link mailed there when Val asks
+/// to move the account to `new_email` (with `/settings` to come back to).
+async fn confirmation_link(server: &TestServer, new_email: &str) -> (Client, String) {
+    let mut val = server.client();
+    val.sign_up("Val", "val@example.com", "password-123").await;
+    server.psql(r#"update "user" set "emailVerified" = true where "email" = 'val@example.com'"#);
+    let before = mails_to(server, "val@example.com");
+    let r = val
+        .post(
+            "/api/auth/change-email",
+            json!({"newEmail": new_email, "callbackURL": "/settings"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let confirmation = server.wait_for_link("val@example.com", before + 1).await;
+    (val, confirmation)
+}
+
+/// The answer to `request`, which must come while every mail budget is locked: one that waited
+/// for the new address's budget would not.
+async fn answered_while_mail_budgets_are_locked(
+    server: &TestServer,
+    request: impl std::future::Future<Output = Response>,
+) -> Response {
+    let mut holder = server.state.db().await.unwrap();
+    let lock = holder.transaction().await.unwrap();
+    lock.batch_execute(r#"lock table "mail_budget" in exclusive mode"#)
+        .await
+        .unwrap();
+    let answered = tokio::time::timeout(std::time::Duration::from_secs(10), request).await;
+    lock.rollback().await.unwrap();
+    answered.expect("the answer waited for the new address's mail budget")
 }
