@@ -11,24 +11,46 @@ use std::path::Path;
 /// `err`, met `doing` something in `folder` of the project at `root`, as an error that ends with
 /// what to check and do when there is advice for its kind.
 pub fn advised(err: io::Error, doing: String, folder: &Path, root: &Path) -> anyhow::Error {
-    match advice(&err, folder, root) {
+    let help = advice(&err, folder, Some(root));
+    with_help(err, doing, help)
+}
+
+/// [`advised`] for `folder` outside any project (where `stackr init` makes one): the advice leaves
+/// out making the project yours, which would name a folder of the system's (`sudo chown -R` of
+/// `/srv`, or `/`).
+pub fn advised_outside_project(err: io::Error, doing: String, folder: &Path) -> anyhow::Error {
+    let help = advice(&err, folder, None);
+    with_help(err, doing, help)
+}
+
+fn with_help(err: io::Error, doing: String, help: Option<String>) -> anyhow::Error {
+    match help {
         Some(help) => anyhow::Error::new(Advised { doing, err, help }),
         None => anyhow::Error::new(err).context(doing),
     }
 }
 
-/// What to check and do about `err`, met writing in `folder` of the project at `root`, naming
-/// the folder; `None` for a kind without advice.
-pub fn advice(err: &io::Error, folder: &Path, root: &Path) -> Option<String> {
+/// What to check and do about `err`, met writing in `folder` of the project at `root` (`None`:
+/// outside any project), naming the folder; `None` for a kind without advice.
+fn advice(err: &io::Error, folder: &Path, root: Option<&Path>) -> Option<String> {
     // Absolute: a command run in the project names it `.`.
     let absolute = |path: &Path| std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
-    let (folder, root) = (absolute(folder), absolute(root));
-    let (folder, root) = (folder.display(), root.display());
+    let folder = absolute(folder);
+    let folder = folder.display();
     match err.kind() {
         // EACCES, and EPERM (a file or folder made immutable).
-        ErrorKind::PermissionDenied => Some(format!(
-            "check that you may write in {folder}: `ls -ld {folder}` shows its owner and mode (and `lsattr -d` whether it is immutable); a project made by another user or with sudo is theirs: run stackr as that user, or make the project yours with `sudo chown -R \"$USER\" {root}`"
-        )),
+        ErrorKind::PermissionDenied => {
+            let whose = match root {
+                Some(root) => format!(
+                    "a project made by another user or with sudo is theirs: run stackr as that user, or make the project yours with `sudo chown -R \"$USER\" {}`",
+                    absolute(root).display()
+                ),
+                None => "make the project in a folder of yours".to_owned(),
+            };
+            Some(format!(
+                "check that you may write in {folder}: `ls -ld {folder}` shows its owner and mode (and `lsattr -d` whether it is immutable); {whose}"
+            ))
+        }
         ErrorKind::StorageFull | ErrorKind::QuotaExceeded => Some(format!(
             "the file system holding {folder} is full, or your disk quota on it is used up: `df -h {folder}` shows the space left; free some, then run the command again"
         )),
@@ -72,13 +94,26 @@ mod tests {
     #[test]
     fn other_kinds_get_no_advice() {
         let err = io::Error::from(ErrorKind::NotFound);
-        assert_eq!(advice(&err, Path::new("/p/nix"), Path::new("/p")), None);
+        assert_eq!(
+            advice(&err, Path::new("/p/nix"), Some(Path::new("/p"))),
+            None
+        );
         let err = io::Error::from_raw_os_error(libc::EDQUOT);
-        let help = advice(&err, Path::new("/p/nix"), Path::new("/p")).unwrap();
+        let help = advice(&err, Path::new("/p/nix"), Some(Path::new("/p"))).unwrap();
         assert!(help.contains("df -h /p/nix"), "{help}");
         let err = io::Error::from_raw_os_error(libc::EROFS);
-        let help = advice(&err, Path::new("/p/nix"), Path::new("/p")).unwrap();
+        let help = advice(&err, Path::new("/p/nix"), Some(Path::new("/p"))).unwrap();
         assert!(help.contains("findmnt -T /p/nix"), "{help}");
+    }
+
+    #[test]
+    fn outside_a_project_no_folder_is_to_be_made_yours() {
+        let err = io::Error::from(ErrorKind::PermissionDenied);
+        let help = advice(&err, Path::new("/srv"), None).unwrap();
+        assert!(
+            help.contains("ls -ld /srv") && !help.contains("chown"),
+            "{help}"
+        );
     }
 
     #[test]

@@ -20,6 +20,7 @@ use crate::render::{record, render_generated, scaffold};
 use crate::runtime_sources;
 use crate::write::{commit, Changeset};
 use crate::UsageError;
+use stackr_supervisor::io_advice::advised_outside_project;
 
 /// Base services of a project created with `--defaults`.
 pub const DEFAULT_SERVICES: &[&str] = &["core"];
@@ -259,11 +260,14 @@ fn make_whole(dir: &Path, name: &str, changes: &Changeset) -> Result<()> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(beside).with_context(|| format!("creating {}", beside.display()))?;
+    // A folder the user may not write in, or a full disk, is named with what to check there.
+    let in_beside = |err, doing: String| advised_outside_project(err, doing, beside);
+    std::fs::create_dir_all(beside)
+        .map_err(|err| in_beside(err, format!("creating {}", beside.display())))?;
     let building = tempfile::Builder::new()
         .prefix(&format!(".{name}.stackr-init-"))
         .tempdir_in(beside)
-        .with_context(|| format!("creating a folder in {}", beside.display()))?;
+        .map_err(|err| in_beside(err, format!("creating a folder in {}", beside.display())))?;
     commit(building.path(), changes)?;
     // The temporary folder is private: give the project the mode of the empty folder it replaces,
     // or the one `mkdir` would give it.
@@ -274,7 +278,7 @@ fn make_whole(dir: &Path, name: &str, changes: &Changeset) -> Result<()> {
     std::fs::set_permissions(building.path(), std::fs::Permissions::from_mode(mode))
         .with_context(|| format!("setting the mode of {}", building.path().display()))?;
     std::fs::rename(building.path(), dir)
-        .with_context(|| format!("moving the new project to {}", dir.display()))?;
+        .map_err(|err| in_beside(err, format!("moving the new project to {}", dir.display())))?;
     // Renamed away: nothing left for the temporary folder's cleanup to remove.
     let _ = building.keep();
     Ok(())

@@ -13,6 +13,22 @@ fn set_mode(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
+/// `message` (flattened) refuses a write for want of permission, naming `folder` (absolute) and
+/// how to see its owner and mode.
+fn assert_names_what_to_check(message: &str, folder: &Path) {
+    let folder = std::path::absolute(folder).unwrap();
+    assert!(
+        message.contains("Permission denied")
+            && message.contains(&format!(
+                "help: check that you may write in {}",
+                folder.display()
+            ))
+            && message.contains("ls -ld"),
+        "{}: {message}",
+        folder.display()
+    );
+}
+
 #[test]
 fn a_folder_stackr_may_not_write_in_is_named_with_what_to_check() {
     let project = project_with_config(&fixture_config("minimal"));
@@ -41,17 +57,7 @@ fn a_folder_stackr_may_not_write_in_is_named_with_what_to_check() {
         let message = flat(&stderr(&output));
         set_mode(&read_only, 0o755);
         assert_eq!(output.status.code(), Some(1), "{message}");
-        let folder = std::path::absolute(&read_only).unwrap();
-        assert!(
-            message.contains("Permission denied")
-                && message.contains(&format!(
-                    "help: check that you may write in {}",
-                    folder.display()
-                ))
-                && message.contains("ls -ld"),
-            "{}: {message}",
-            read_only.display()
-        );
+        assert_names_what_to_check(&message, &read_only);
         assert_eq!(
             tree(root),
             before,
@@ -63,6 +69,27 @@ fn a_folder_stackr_may_not_write_in_is_named_with_what_to_check() {
             "{message}"
         );
     }
+}
+
+/// `init` makes the project in a hidden folder beside it, which the folder it is run in must let
+/// it write: that folder is named, with what to check, as for the project's own folders.
+#[test]
+fn init_in_a_folder_stackr_may_not_write_in_is_named_with_what_to_check() {
+    let parent = tempfile::tempdir().unwrap();
+    set_mode(parent.path(), 0o555);
+    let output = stackr_as_a_user(parent.path(), &["init", "shop", "--defaults"]);
+    set_mode(parent.path(), 0o755);
+    let Some(output) = output else {
+        eprintln!("cannot run stackr as another user than root here: skipped");
+        return;
+    };
+    let message = flat(&stderr(&output));
+    assert_eq!(output.status.code(), Some(1), "{message}");
+    assert_names_what_to_check(&message, parent.path());
+    // The folder above is no project: nobody is told to make it theirs.
+    assert!(!message.contains("chown"), "{message}");
+    let left: Vec<_> = std::fs::read_dir(parent.path()).unwrap().collect();
+    assert!(left.is_empty(), "init left something: {left:?}");
 }
 
 #[test]
