@@ -30,15 +30,17 @@ pub async fn bump(client: &impl GenericClient, user_id: &str) -> Result<(), toki
 }
 
 /// Counts a change of the user's email address, in the transaction that makes it; a contest of
-/// the old address ([`contest_sign_up`]) goes with it.
+/// the old address ([`contest_sign_up`]) goes with it. Until a password is set through a reset
+/// link at the new address, the account's ways in count as set up before the address was proved
+/// ([`take_address_moved_unproved`]).
 pub async fn address_moved(
     client: &impl GenericClient,
     user_id: &str,
 ) -> Result<(), tokio_postgres::Error> {
     client
         .execute(
-            r#"insert into "credential_epoch" as e ("user_id", "epoch", "address_moves") values ($1, 0, 1)
-               on conflict ("user_id") do update set "address_moves" = e."address_moves" + 1, "sign_up_contested" = false"#,
+            r#"insert into "credential_epoch" as e ("user_id", "epoch", "address_moves", "address_moved_unproved") values ($1, 0, 1, true)
+               on conflict ("user_id") do update set "address_moves" = e."address_moves" + 1, "sign_up_contested" = false, "address_moved_unproved" = true"#,
             &[&user_id],
         )
         .await?;
@@ -154,6 +156,23 @@ pub async fn way_in_unproved(
         )
         .await?
         .is_some())
+}
+
+/// Whether the user's account moved to its address ([`address_moved`]) and no password was set
+/// through a reset link since, clearing the mark: true for the reset that proves the address,
+/// which removes the ways in set up before it (whoever held the account then set them up, and
+/// the address's owner followed a mail that said only to make it the account's address).
+pub async fn take_address_moved_unproved(
+    client: &impl GenericClient,
+    user_id: &str,
+) -> Result<bool, tokio_postgres::Error> {
+    Ok(client
+        .execute(
+            r#"update "credential_epoch" set "address_moved_unproved" = false where "user_id" = $1 and "address_moved_unproved""#,
+            &[&user_id],
+        )
+        .await?
+        > 0)
 }
 
 /// Marks the user's address as contested, if it is still not verified: a sign-up with another

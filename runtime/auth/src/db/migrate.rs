@@ -83,6 +83,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "session_sign_in",
         include_str!("../../migrations/0015_session_sign_in.sql"),
     ),
+    (
+        16,
+        "address_moved_unproved",
+        include_str!("../../migrations/0016_address_moved_unproved.sql"),
+    ),
 ];
 
 /// Arbitrary constant identifying "stackr-auth migrations" for `pg_advisory_xact_lock`.

@@ -182,6 +182,21 @@ pub async fn unlink(
     Ok(outcome)
 }
 
+/// Removes every provider identity of the user (their password, if any, stays), for the reset
+/// that proves an address the account moved to (`routes::password_reset`).
+pub async fn unlink_every_identity(
+    client: &impl GenericClient,
+    user_id: &str,
+) -> Result<(), tokio_postgres::Error> {
+    client
+        .execute(
+            r#"delete from "account" where "userId" = $1 and "providerId" <> $2"#,
+            &[&user_id, &super::accounts::CREDENTIAL],
+        )
+        .await?;
+    Ok(())
+}
+
 /// One of a user's account rows with its stored (sealed) tokens, for `account-info`.
 pub struct StoredAccount {
     pub id: String,

@@ -12,8 +12,8 @@
 //!   session, and the address's owner, once they had proved it (following a verification or
 //!   change-email mail the stranger asked for), would sign in with their provider to an account
 //!   whose password, sessions or provider identity are the stranger's. The owner signs in with a
-//!   reset password instead, which ends those sessions (a moved account's provider identities
-//!   stay, listed by `list-accounts` for the owner to unlink);
+//!   reset password instead, which ends those sessions and removes a moved account's provider
+//!   identities linked before it (`routes::password_reset`);
 //! * nor when the user has two-factor on (BetterAuth links then): the provider vouches for the
 //!   address, most often because its mailbox answered, and whoever reads the mailbox (who can
 //!   reset the password too) would then sign in without the second factor, which a social

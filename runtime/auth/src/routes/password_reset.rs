@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::body::JsonBody;
 use crate::cookie::encode_uri_component;
-use crate::db::{accounts, credential_epoch, sessions, users, verification};
+use crate::db::{accounts, credential_epoch, oauth_accounts, sessions, users, verification};
 use crate::error::{ApiError, ApiResult};
 use crate::error_codes;
 use crate::mail::OutgoingMail;
@@ -152,7 +152,10 @@ pub async fn link(
 /// Sets the new password and invalidates the user's other reset links, in one transaction. All
 /// the user's sessions are revoked: a reset usually means the old password leaked, so sessions
 /// opened with it must not survive (BetterAuth makes this optional). A second factor enrolled
-/// while the address was not verified goes (`two_factor::drop_if_enrolled_unverified`). The
+/// while the address was not verified goes (`two_factor::drop_if_enrolled_unverified`), and so
+/// do, when the account moved to its address since the last reset, the provider identities
+/// linked before this one proved it (`credential_epoch::take_address_moved_unproved`): they
+/// came with the account, or were linked while whoever moved it still held it. The
 /// account's budget of password attempts is given back: the guesses that used it up were at the
 /// old password, and the owner, who just proved they read the account's mail, can sign in from a
 /// new browser again; the browser that made the reset becomes a known device of the new password.
@@ -190,6 +193,9 @@ pub async fn reset(
         return Err(invalid());
     }
     accounts::set_credential_password(&tx, &user_id, &hash).await?;
+    if credential_epoch::take_address_moved_unproved(&tx, &user_id).await? {
+        oauth_accounts::unlink_every_identity(&tx, &user_id).await?;
+    }
     credential_epoch::password_set_through_reset(&tx, &user_id).await?;
     crate::routes::two_factor::drop_if_enrolled_unverified(&tx, &user_id).await?;
     forget_what_the_old_password_started(&tx, &user_id).await?;

@@ -366,6 +366,88 @@ async fn a_provider_address_does_not_link_to_an_account_of_another_identity_move
     assert_eq!(corp_accounts(auth), 1, "only the holder's identity");
 }
 
+/// Once the address's owner claims an account moved to their address (a password set through a
+/// reset link at it), the provider identities linked before, which came with the account, go:
+/// the holder's identity signed them in to what is now the owner's account. Identities linked
+/// after that reset stay through the next one.
+#[tokio::test]
+async fn the_identities_of_an_account_moved_to_an_address_go_when_its_owner_claims_it() {
+    let stack = stack().await;
+    let auth = &stack.auth;
+    let mut holder = new_browser(&stack);
+    let to = app(holder
+        .social("bob", json!({"callbackURL": "/dashboard"}))
+        .await);
+    assert_eq!(to, "/dashboard");
+    let account = holder.auth.session().await["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = holder
+        .auth
+        .post(
+            "/api/auth/change-email",
+            json!({"newEmail": "alice@example.com"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    for (to, count) in [("bob@example.com", 1), ("alice@example.com", 1)] {
+        let link = auth.wait_for_link(to, count).await;
+        let r = auth
+            .client()
+            .get(&link[link.find("/api/auth/").unwrap()..])
+            .await;
+        assert!(r.status < 400, "{to}: {} {}", r.status, r.text);
+    }
+    assert_eq!(
+        holder.auth.session().await["user"]["email"],
+        "alice@example.com"
+    );
+
+    auth.reset_password("alice@example.com", 2, "alice-password-1")
+        .await;
+    assert!(holder.auth.session().await.is_null());
+    let mut holder = new_browser(&stack);
+    let to = app(holder
+        .social(
+            "bob",
+            json!({"callbackURL": "/dashboard", "newUserCallbackURL": "/welcome"}),
+        )
+        .await);
+    let session = holder.auth.session().await;
+    assert_ne!(
+        session["user"]["id"],
+        account.as_str(),
+        "the holder's identity still signs in to the owner's account ({to})"
+    );
+    let identities_of = |user: &str| {
+        count(
+            auth,
+            &format!(
+                r#"select count(*) from "account" where "userId" = '{user}' and "providerId" = 'corp'"#
+            ),
+        )
+    };
+    assert_eq!(identities_of(&account), 0);
+
+    // The owner's own identity, linked after the claim, stays through a reset as any way in does.
+    let mut owner = new_browser(&stack);
+    let to = app(owner
+        .social("alice", json!({"callbackURL": "/dashboard"}))
+        .await);
+    assert_eq!(to, "/dashboard");
+    assert_eq!(owner.auth.session().await["user"]["id"], account.as_str());
+    auth.reset_password("alice@example.com", 3, "alice-password-2")
+        .await;
+    assert_eq!(identities_of(&account), 1);
+    let mut owner = new_browser(&stack);
+    let to = app(owner
+        .social("alice", json!({"callbackURL": "/dashboard"}))
+        .await);
+    assert_eq!(to, "/dashboard");
+    assert_eq!(owner.auth.session().await["user"]["id"], account.as_str());
+}
+
 /// Passwords stored before auth recorded who chose them count as chosen before the address was
 /// proved, unless they were set through a reset link: the upgrade leaves no account a stranger
 /// may have signed up for open to linking.

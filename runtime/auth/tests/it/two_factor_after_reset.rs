@@ -3,7 +3,8 @@
 //! factor, or the owner, holding the new password, would be locked out by a stranger's
 //! authenticator. A factor enrolled once the address was verified stays: two-factor keeps
 //! guarding the account against whoever takes its mailbox. An enrolment racing the reset ends
-//! the same way.
+//! the same way. An account moved to another's address from a verified one is the stranger's
+//! case again: its factor goes with the reset that proves the new address.
 
 use crate::common;
 
@@ -285,4 +286,60 @@ async fn an_enrolment_finished_after_the_move_stays_through_the_reset() {
         .await;
 
     assert_eq!(stored_two_factor(&server, "new@example.com"), "t|1");
+}
+
+/// The holder of an account with two-factor on moves it to another's address (confirmed at the
+/// holder's verified mailbox), and the address's owner follows the mail that says only to click
+/// to make it the account's address; the owner then claims the account by a reset at the
+/// address. The factor was set up before the address was proved, whether enrolled before the
+/// move or after it (the holder's session lived until the reset): it goes with the reset, or the
+/// owner, holding the new password, would be locked out by the holder's authenticator.
+async fn the_holders_factor_goes_with_the_owners_claim(enrol_after_the_move: bool) {
+    let server = TestServer::start().await;
+    let mut holder = server.client();
+    holder
+        .sign_up("Mal", "mal@evil.example", "holder-pass-1")
+        .await;
+    server.psql(r#"update "user" set "emailVerified" = true where "email" = 'mal@evil.example'"#);
+    if !enrol_after_the_move {
+        enable_two_factor(&mut holder, "holder-pass-1").await;
+    }
+    let r = holder
+        .post(
+            "/api/auth/change-email",
+            json!({"newEmail": "alice@example.com"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    for to in ["mal@evil.example", "alice@example.com"] {
+        let link = server.wait_for_link(to, 1).await;
+        let r = server
+            .client()
+            .get(&link[link.find("/api/").unwrap()..])
+            .await;
+        assert!(r.status < 400, "{to}: {} {}", r.status, r.text);
+    }
+    assert_eq!(holder.session().await["user"]["email"], "alice@example.com");
+    if enrol_after_the_move {
+        enable_two_factor(&mut holder, "holder-pass-1").await;
+    }
+    assert_eq!(stored_two_factor(&server, "alice@example.com"), "t|1");
+
+    server
+        .reset_password("alice@example.com", 2, "alice-pass-1")
+        .await;
+
+    assert_eq!(stored_two_factor(&server, "alice@example.com"), "f|0");
+    let mut owner = server.client();
+    signs_in_without_second_factor(&mut owner, "alice@example.com", "alice-pass-1").await;
+}
+
+#[tokio::test]
+async fn the_holders_factor_does_not_survive_the_reset_of_the_address_it_moved_to() {
+    the_holders_factor_goes_with_the_owners_claim(false).await;
+}
+
+#[tokio::test]
+async fn a_factor_enrolled_after_the_move_does_not_survive_the_owners_claim() {
+    the_holders_factor_goes_with_the_owners_claim(true).await;
 }
