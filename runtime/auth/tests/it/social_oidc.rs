@@ -478,6 +478,46 @@ async fn an_upgrade_counts_stored_passwords_as_unproved_unless_set_through_a_res
     );
 }
 
+/// Accounts moved to their address before auth recorded moves count as moved and unproved while
+/// their password still counts as chosen before the address was proved: the upgrade leaves no
+/// moved account's provider identities to outlive its owner's reset.
+#[tokio::test]
+async fn an_upgrade_counts_moved_accounts_as_unproved_unless_reset_since() {
+    let mut auth = common::TestServer::start().await;
+    for (name, from, to) in [
+        ("Sam", "sam@example.com", Some("sam@new.example")),
+        ("Rae", "rae@example.com", Some("rae@new.example")),
+        ("Tom", "tom@example.com", None),
+    ] {
+        let mut client = auth.client();
+        client.sign_up(name, from, "some-password-1").await;
+        if let Some(to) = to {
+            let link = common::change_link(&auth, &mut client, to).await;
+            let r = client.get(&link[link.find("/api/").unwrap()..]).await;
+            assert!(r.status < 400, "{to}: {} {}", r.status, r.text);
+        }
+    }
+    auth.reset_password("rae@new.example", 2, "rae-password-2")
+        .await;
+    // As an older auth left them: nothing recorded.
+    auth.psql(r#"update "credential_epoch" set "address_moved_unproved" = false"#);
+    auth.psql("delete from stackr_auth_migrations where name = 'address_moved_unproved'");
+
+    auth.restart_with(Options::default()).await;
+
+    let moved = auth.psql(
+        r#"select u."email" || '=' || e."address_moved_unproved" from "credential_epoch" e join "user" u on u."id" = e."user_id" order by 1"#,
+    );
+    assert_eq!(
+        moved.split_whitespace().collect::<Vec<_>>(),
+        [
+            "rae@new.example=false",
+            "sam@new.example=true",
+            "tom@example.com=false"
+        ]
+    );
+}
+
 #[tokio::test]
 async fn link_list_and_unlink_accounts() {
     let stack = stack().await;
