@@ -200,6 +200,29 @@ impl TestServer {
         assert_eq!(r.status, 200, "reset-password: {}", r.text);
     }
 
+    /// Moves the account `holder` is signed in to from its verified address `from` to `to`, as its
+    /// holder and the two mailboxes would: change-email, then the confirmation link (the
+    /// `count`-th mail to `from`) and the verification link (the first to `to`), each opened from
+    /// a browser of its own.
+    pub async fn move_address(&self, holder: &mut Client, from: &str, count: usize, to: &str) {
+        let r = holder
+            .post(
+                "/api/auth/change-email",
+                serde_json::json!({"newEmail": to}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "change-email: {}", r.text);
+        for (mailbox, count) in [(from, count), (to, 1)] {
+            let link = self.wait_for_link(mailbox, count).await;
+            let r = self
+                .client()
+                .get(&link[link.find("/api/auth/").unwrap()..])
+                .await;
+            assert!(r.status < 400, "{mailbox}: {} {}", r.status, r.text);
+        }
+        assert_eq!(holder.session().await["user"]["email"], to);
+    }
+
     /// Waits for a mail to `to` (mail is sent in the background) and returns the first URL in it.
     pub async fn wait_for_link(&self, to: &str, count: usize) -> String {
         let within = std::time::Duration::from_secs(60);
