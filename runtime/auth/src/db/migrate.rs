@@ -88,6 +88,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "address_moved_unproved",
         include_str!("../../migrations/0016_address_moved_unproved.sql"),
     ),
+    (
+        17,
+        "session_impersonated_by_index",
+        include_str!("../../migrations/0017_session_impersonated_by_index.sql"),
+    ),
 ];
 
 /// Arbitrary constant identifying "stackr-auth migrations" for `pg_advisory_xact_lock`.

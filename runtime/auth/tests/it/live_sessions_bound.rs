@@ -245,3 +245,21 @@ async fn impersonations_beyond_the_bound_end_the_admins_least_recently_used() {
         assert!(is_live(&server, own).await, "a user's own session ended");
     }
 }
+
+/// Ending a user's sessions (sign-out everywhere, a reset, a ban) and counting an admin's
+/// impersonations find them by their user or their impersonator: neither reads the whole session
+/// table, which holds every user's sessions, on each such request.
+#[tokio::test]
+async fn sessions_are_found_by_user_and_by_impersonator_through_indexes() {
+    let server = TestServer::start().await;
+    for filter in [
+        r#""impersonatedBy" = 'x'"#,
+        r#""userId" = 'x' or "impersonatedBy" = 'x'"#,
+    ] {
+        // Off, a sequential scan is still taken where no index serves the filter.
+        let plan = server.psql(&format!(
+            r#"set enable_seqscan = off; explain delete from "session" where {filter}"#
+        ));
+        assert!(!plan.contains("Seq Scan"), "{filter}: {plan}");
+    }
+}
