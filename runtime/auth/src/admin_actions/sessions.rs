@@ -145,14 +145,20 @@ pub async fn impersonate(
         },
     )
     .await?;
-    sessions::end_least_recently_used(&tx, impersonator, &session.id, None).await?;
+    let ended = sessions::end_least_recently_used(&tx, impersonator, &session.id, None).await?;
+    // The audit says when an earlier impersonation ended for this one.
+    let ended = if ended > 0 {
+        format!("; ended={ended}")
+    } else {
+        String::new()
+    };
     actor
         .record(
             &tx,
             "impersonate-user",
             Some(&target),
             &format!(
-                "session={}; until={}",
+                "session={}; until={}{ended}",
                 session.id,
                 session.expires_at.to_rfc3339()
             ),

@@ -244,6 +244,12 @@ async fn impersonations_beyond_the_bound_end_the_admins_least_recently_used() {
     for (_, own) in &users {
         assert!(is_live(&server, own).await, "a user's own session ended");
     }
+    // The audit says which impersonations ended an earlier one.
+    let audited = server.psql(
+        r#"select count(*) from "admin_audit"
+           where "action" = 'impersonate-user' and "detail" like '%; ended=1'"#,
+    );
+    assert_eq!(audited.trim(), beyond.to_string());
 }
 
 /// Ending a user's sessions (sign-out everywhere, a reset, a ban) and counting an admin's
