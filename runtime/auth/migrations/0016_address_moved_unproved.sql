@@ -3,9 +3,8 @@
 -- (its password, its provider identities, its second factor) were set up by whoever held it
 -- before the address was proved, who need not be the address's owner: the owner follows a mail
 -- that says only to make it the account's address. The reset that proves the address removes the
--- provider identities held then, and a second factor enrolled before it (see the twoFactor
--- column "enrolledAddressVerified"). Accounts moved before this column existed count so while
--- their password still counts as chosen before the address was proved.
+-- provider identities held then. Accounts moved before this column existed count so while their
+-- password still counts as chosen before the address was proved.
 alter table "credential_epoch" add column if not exists "address_moved_unproved" boolean not null default false;
 update "credential_epoch" set "address_moved_unproved" = true
   where "address_moves" > 0 and "password_unproved" and not "address_moved_unproved";

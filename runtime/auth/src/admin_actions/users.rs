@@ -169,7 +169,7 @@ pub async fn update_user(
     if moves_address {
         // The reset links and sign-in codes mailed to the old address must not outlive it, nor
         // change-email links asked for before.
-        crate::routes::change_email::address_moved(&tx, user_id, target.email_verified).await?;
+        crate::routes::change_email::address_moved(&tx, user_id).await?;
     } else if changes.email_verified == Some(true) && !target.email_verified {
         crate::routes::email_verification::address_proved(state, &tx, &target).await?;
     }

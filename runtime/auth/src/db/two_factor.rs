@@ -31,12 +31,9 @@ pub async fn by_user(
 }
 
 /// Replaces the user's 2FA enrolment with a fresh, unverified one, recording whether the user's
-/// address is verified now and, if the account moved to it, proved by a reset since
-/// (`credential_epoch::take_address_moved_unproved`; both read in the insert, so under whatever
-/// lock `tx` holds on the user's row): a factor enrolled before the mailbox was proved does not
-/// survive a reset by mail ([`delete_enrolled_unverified`]). The holder of an account moved to
-/// another's address keeps their sessions until its owner's reset, and would otherwise enrol
-/// ahead of it.
+/// address is verified now (read in the insert, so under whatever lock `tx` holds on the user's
+/// row): a factor enrolled before the mailbox was proved does not survive a reset by mail
+/// ([`delete_enrolled_unverified`]).
 pub async fn replace(
     tx: &impl GenericClient,
     user_id: &str,
@@ -50,8 +47,7 @@ pub async fn replace(
     .await?;
     tx.execute(
         r#"insert into "twoFactor" ("id", "secret", "backupCodes", "userId", "verified", "failedVerificationCount", "enrolledAddressVerified")
-           select $1, $2, $3, u."id", false, 0, coalesce(u."emailVerified", false) and not coalesce(e."address_moved_unproved", false)
-           from "user" u left join "credential_epoch" e on e."user_id" = u."id" where u."id" = $4"#,
+           select $1, $2, $3, u."id", false, 0, coalesce(u."emailVerified", false) from "user" u where u."id" = $4"#,
         &[&crate::ids::new_id(), &secret, &backup_codes, &user_id],
     )
     .await?;
@@ -60,7 +56,7 @@ pub async fn replace(
 
 /// Turns the enrolment on (its first code was right). Whether it counts as enrolled while the
 /// address was verified stays what `enable` recorded, or an address move since
-/// ([`address_moved`]): a move between `enable` and this leaves the new address unverified,
+/// ([`keep_through_resets`]): a move between `enable` and this leaves the new address unverified,
 /// and reading it again here would undo the move's mark. `false` when the enrolment is gone
 /// (replaced, or removed by a reset or a disable).
 pub async fn mark_verified(
@@ -92,25 +88,19 @@ pub async fn delete_enrolled_unverified(
         > 0)
 }
 
-/// The user's address moved, from an address that was verified (`from_verified`) or not:
-/// whether their enrolment stays through the reset that proves the new address. From a verified
-/// address, its mailbox confirmed the move (or an admin made it): the factor was set up by
-/// whoever held the account before the new address was proved, as its other ways in were, and
-/// goes with that reset ([`delete_enrolled_unverified`]); the new address's owner, who followed
-/// a mail that said only to make it the account's address, would otherwise hold the password but
-/// not the holder's authenticator. From an address that was not verified, no mailbox agreed: a
-/// copy of a session cookie can move such an account straight to the thief's address and reset
-/// its password there, and the owner's factor must still stand between the thief and the
-/// account, so it stays through resets. ([`delete_enrolled_unverified`] is otherwise for the
-/// owner of an address that a stranger signed up with first.)
-pub async fn address_moved(
+/// The user's address moved: whatever enrolment they have counts from now on as enrolled while
+/// the address was verified, so a reset by mail keeps it. [`delete_enrolled_unverified`] is for
+/// the owner of an address that a stranger signed up with first; the new address's mailbox
+/// opened a link to take this account as it was, factor included, and a reset through it must
+/// not shed the factor (a copy of a session cookie can move an account whose address is not
+/// verified, and would otherwise end with the account and without its second factor).
+pub async fn keep_through_resets(
     tx: &impl GenericClient,
     user_id: &str,
-    from_verified: bool,
 ) -> Result<(), tokio_postgres::Error> {
     tx.execute(
-        r#"update "twoFactor" set "enrolledAddressVerified" = not $2 where "userId" = $1"#,
-        &[&user_id, &from_verified],
+        r#"update "twoFactor" set "enrolledAddressVerified" = true where "userId" = $1 and not "enrolledAddressVerified""#,
+        &[&user_id],
     )
     .await?;
     Ok(())

@@ -176,23 +176,22 @@ fn after_the_answer(work: impl std::future::Future<Output = ApiResult<()>> + Sen
 /// pending change-email links (the count of changes they are bound to moves on), and what was
 /// mailed to the old address, the same things a new password ends: the reset links (the old
 /// mailbox may be one the owner gave up, or one someone else reads now), and the sign-ins waiting
-/// for their second factor, whose one-time code may have gone there. The password, provider
-/// identities and second factor were set up before the new address was proved, by whoever held
-/// the account: until a password is set through a reset link, no provider identity is linked to
-/// the account by the new address (`credential_epoch::way_in_unproved`), and that reset removes
-/// the provider identities and, when the move was from a verified address (`from_verified`), the
-/// second factor (`two_factor::address_moved`). The new address's owner follows a link that says
-/// only to make it the account's address; once they had, their provider's sign-in took them,
-/// unaware, into an account whose password, sessions and provider identities were the holder's,
-/// and their reset left the holder's identities and authenticator in it.
+/// for their second factor, whose one-time code may have gone there. The second factor stays
+/// through a reset mailed to the new address (`two_factor::keep_through_resets`): it is what
+/// stands between whoever reads that mailbox and the account. The password and provider
+/// identities were set up before the new address was proved, by whoever held the account: until
+/// a password is set through a reset link, no provider identity is linked to the account by the
+/// new address (`credential_epoch::way_in_unproved`), and that reset removes the provider
+/// identities held then. The new address's owner follows a link that says only to make it the
+/// account's address; once they had, their provider's sign-in took them, unaware, into an
+/// account whose password, sessions and provider identities were the holder's.
 pub async fn address_moved(
     client: &impl deadpool_postgres::GenericClient,
     user_id: &str,
-    from_verified: bool,
 ) -> ApiResult<()> {
     credential_epoch::address_moved(client, user_id).await?;
     credential_epoch::password_chosen_unproved(client, user_id).await?;
-    crate::db::two_factor::address_moved(client, user_id, from_verified).await?;
+    crate::db::two_factor::keep_through_resets(client, user_id).await?;
     super::password_reset::forget_what_the_old_password_started(client, user_id).await
 }
 

@@ -329,7 +329,7 @@ async fn change_address(
     // What went to the old address (reset links, sign-in codes) goes with it, in the same
     // transaction: whoever reads the old mailbox gains nothing over the account any more. This
     // link, and every other one pending, moves the account no more.
-    super::change_email::address_moved(&tx, &bound.id, bound.email_verified).await?;
+    super::change_email::address_moved(&tx, &bound.id).await?;
     tx.commit().await?;
     // A GET, so the cache middleware does not see this change.
     state.session_cache.invalidate_all();
