@@ -160,19 +160,13 @@ pub async fn way_in_unproved(
 
 /// Whether the user's account moved to its address ([`address_moved`]) and no password was set
 /// through a reset link since, clearing the mark: true for the reset that proves the address,
-/// which removes the ways in set up before it (whoever held the account then set them up, and
-/// the address's owner followed a mail that said only to make it the account's address).
+/// which removes the provider identities held then (whoever held the account then linked them,
+/// and the address's owner followed a mail that said only to make it the account's address).
 pub async fn take_address_moved_unproved(
     client: &impl GenericClient,
     user_id: &str,
 ) -> Result<bool, tokio_postgres::Error> {
-    Ok(client
-        .execute(
-            r#"update "credential_epoch" set "address_moved_unproved" = false where "user_id" = $1 and "address_moved_unproved""#,
-            &[&user_id],
-        )
-        .await?
-        > 0)
+    take_mark(client, user_id, "address_moved_unproved").await
 }
 
 /// Marks the user's address as contested, if it is still not verified: a sign-up with another
@@ -207,13 +201,20 @@ pub async fn take_sign_up_contest(
     client: &impl GenericClient,
     user_id: &str,
 ) -> Result<bool, tokio_postgres::Error> {
-    Ok(client
-        .execute(
-            r#"update "credential_epoch" set "sign_up_contested" = false where "user_id" = $1 and "sign_up_contested""#,
-            &[&user_id],
-        )
-        .await?
-        > 0)
+    take_mark(client, user_id, "sign_up_contested").await
+}
+
+/// Whether the user's mark `column` (a boolean column of `credential_epoch`) was set, clearing
+/// it: true for one caller only.
+async fn take_mark(
+    client: &impl GenericClient,
+    user_id: &str,
+    column: &'static str,
+) -> Result<bool, tokio_postgres::Error> {
+    let sql = format!(
+        r#"update "credential_epoch" set "{column}" = false where "user_id" = $1 and "{column}""#
+    );
+    Ok(client.execute(&sql, &[&user_id]).await? > 0)
 }
 
 /// What a change-email link and a trusted device are bound to: the stored password hash
