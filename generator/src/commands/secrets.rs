@@ -511,9 +511,15 @@ pub(super) fn write_private(root: &Path, dir: &Path, relative: &str, content: &s
         .mode(0o600)
         .open(&temporary)
         .map_err(|err| writing(err, &temporary))?;
-    std::io::Write::write_all(&mut file, content.as_bytes())
+    let written = std::io::Write::write_all(&mut file, content.as_bytes())
         .and_then(|()| file.sync_all())
-        .map_err(|err| writing(err, &temporary))?;
-    std::fs::rename(&temporary, &path).map_err(|err| writing(err, &path))?;
-    Ok(())
+        .map_err(|err| writing(err, &temporary))
+        .and_then(|()| std::fs::rename(&temporary, &path).map_err(|err| writing(err, &path)));
+    if written.is_err() {
+        // A part of a secret, or a whole one nothing will read, is not left beside the secrets.
+        // Removing it can fail too (a read-only mount): the error that stopped the writing is
+        // the one to tell.
+        let _ = std::fs::remove_file(&temporary);
+    }
+    written
 }

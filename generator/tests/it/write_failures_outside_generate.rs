@@ -6,7 +6,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use crate::common::write_failure::{flat, stackr_as_a_user, stackr_on_a_small_disk, FILL_UP};
+use crate::common::write_failure::{flat, stackr_as_a_user, stackr_on_a_small_disk_then, FILL_UP};
 use crate::common::{fixture_config, project_with_config, stackr, stderr};
 use crate::deploy_secrets::project_in_git;
 
@@ -18,10 +18,15 @@ fn secrets_on_a_full_disk_name_the_folder_and_what_to_do() {
         "cp -a '{}/.' disk/ || exit 1\n{FILL_UP}",
         project.path().display()
     );
-    let Some(output) = stackr_on_a_small_disk(outside.path(), &prepare, &["secrets"]) else {
+    // What a failed write leaves behind, named on stderr.
+    let leftovers = "find . -name '*.new' -exec echo 'left behind:' {} \\; >&2";
+    let Some(output) =
+        stackr_on_a_small_disk_then(outside.path(), &prepare, &["secrets"], leftovers)
+    else {
         return;
     };
     let message = flat(&stderr(&output));
+    assert!(!message.contains("left behind:"), "{message}");
     let disk = outside.path().join("disk");
     assert_eq!(output.status.code(), Some(1), "{message}");
     assert!(

@@ -45,11 +45,27 @@ pub fn stackr_as_a_user(dir: &Path, args: &[&str]) -> Option<Output> {
 /// [`FILL_UP`] or [`MOUNT_READ_ONLY`]). A command of `prepare` that exits 77 means it cannot be
 /// done here. `None` when there is no such file system here.
 pub fn stackr_on_a_small_disk(dir: &Path, prepare: &str, args: &[&str]) -> Option<Output> {
+    stackr_on_a_small_disk_then(dir, prepare, args, "")
+}
+
+/// [`stackr_on_a_small_disk`], then the shell commands `after` in `dir/disk` while the file
+/// system is still there (it goes with the mount namespace); the output is stackr's exit status
+/// with both's output.
+pub fn stackr_on_a_small_disk_then(
+    dir: &Path,
+    prepare: &str,
+    args: &[&str],
+    after: &str,
+) -> Option<Output> {
     std::fs::create_dir(dir.join("disk")).unwrap();
     let script = format!(
         "mount -t tmpfs -o size=4m tmpfs disk || exit 77
          {prepare}
-         cd disk && exec '{}' \"$@\"",
+         cd disk || exit 1
+         '{}' \"$@\"
+         status=$?
+         {after}
+         exit $status",
         env!("CARGO_BIN_EXE_stackr")
     );
     let Ok(output) = Command::new("unshare")
