@@ -9,6 +9,7 @@ use std::fs;
 use std::path::Path;
 
 use anyhow::{anyhow, Context, Result};
+use stackr_supervisor::io_advice::advised;
 
 use super::commit::{create_parents, STAGING_PREFIX};
 use super::file_state::FileState;
@@ -55,7 +56,8 @@ pub fn finish_interrupted(root: &Path) -> Result<Vec<String>> {
             continue;
         }
         written.extend(finish(root, &staging)?);
-        fs::remove_dir_all(&staging).with_context(|| format!("removing {}", staging.display()))?;
+        fs::remove_dir_all(&staging)
+            .map_err(|err| advised(err, format!("removing {}", staging.display()), root, root))?;
     }
     Ok(written)
 }
@@ -102,8 +104,10 @@ fn finish(root: &Path, staging: &Path) -> Result<Vec<String>> {
         let destination = root.join(path);
         create_parents(root, &destination, &mut Vec::new())
             .and_then(|()| {
-                fs::rename(staging.join(target.staged_name()), &destination)
-                    .with_context(|| format!("writing {path}"))
+                fs::rename(staging.join(target.staged_name()), &destination).map_err(|err| {
+                    let folder = destination.parent().unwrap_or(root);
+                    advised(err, format!("writing {path}"), folder, root)
+                })
             })
             .with_context(|| {
                 format!(

@@ -117,3 +117,32 @@ fn a_full_disk_is_named_with_what_to_do() {
         "{message}"
     );
 }
+
+/// The writes a stopped command left are finished by the next writing command, which can meet
+/// the same folder it may not write in: it says so as the command's own writes do, and leaves
+/// the staging folder for a run that may write.
+#[test]
+fn finishing_a_stopped_commands_writes_names_the_folder_with_what_to_check() {
+    let project = project_with_config(&fixture_config("minimal"));
+    let root = project.path();
+    let generated = stackr(root, &["generate"]);
+    assert!(generated.status.success(), "{}", stderr(&generated));
+    let staging = root.join(".stackr-staging-stopped");
+    std::fs::create_dir(&staging).unwrap();
+    std::fs::write(
+        staging.join("targets"),
+        "stackr-targets 2\n0\tabsent\tleft-by-a-stopped-command.txt\n",
+    )
+    .unwrap();
+    std::fs::write(staging.join("new-0"), "staged\n").unwrap();
+    set_mode(root, 0o555);
+    let output = stackr_as_a_user(root, &["generate"]);
+    set_mode(root, 0o755);
+    let Some(output) = output else {
+        return;
+    };
+    let message = flat(&stderr(&output));
+    assert_eq!(output.status.code(), Some(1), "{message}");
+    assert_names_what_to_check(&message, root);
+    assert!(staging.join("new-0").exists(), "{message}");
+}
