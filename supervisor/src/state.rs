@@ -141,7 +141,8 @@ pub fn reset_state_dir(
         }
     }
     if keeps.is_empty() {
-        std::fs::remove_dir_all(dir).with_context(|| format!("cannot delete {}", dir.display()))?;
+        std::fs::remove_dir_all(dir)
+            .map_err(|err| advised(err, format!("deleting {}", dir.display()), dir, project_dir))?;
     } else {
         let entries =
             std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;
@@ -155,12 +156,20 @@ pub fn reset_state_dir(
             if path.file_name().is_some_and(kept) {
                 continue;
             }
-            let removed = if path.is_dir() && !path.is_symlink() {
-                std::fs::remove_dir_all(&path)
+            // The folder whose entries are removed: a data folder's own, or the state folder.
+            let (removed, folder) = if path.is_dir() && !path.is_symlink() {
+                (std::fs::remove_dir_all(&path), path.as_path())
             } else {
-                std::fs::remove_file(&path)
+                (std::fs::remove_file(&path), dir)
             };
-            removed.with_context(|| format!("cannot delete {}", path.display()))?;
+            removed.map_err(|err| {
+                advised(
+                    err,
+                    format!("deleting {}", path.display()),
+                    folder,
+                    project_dir,
+                )
+            })?;
         }
     }
     eprintln!("stackr: deleted {}{}", dir.display(), kept_note(dir, keeps));

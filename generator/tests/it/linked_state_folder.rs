@@ -17,7 +17,7 @@ use common::{edit_config, fixture_config, init_project, tree};
 
 /// What `stackr dev` writes in a state folder's `.gitignore`, which marks it as one `--reset`
 /// empties.
-fn state_marker() -> String {
+pub fn state_marker() -> String {
     stackr_contract::STATE_DIR_GITIGNORE
         .iter()
         .map(|line| format!("{line}\n"))
