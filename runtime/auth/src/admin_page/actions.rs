@@ -96,9 +96,10 @@ pub async fn post(
                     .await
                     .ok()
                     .flatten()
+                    // The address as the page shows it (see `html::visible`) confirms too.
                     .is_some_and(|u| {
-                        users::normalize_email(get("confirm_email"))
-                            == users::normalize_email(&u.email)
+                        users::normalize_email(&html::visible(get("confirm_email")))
+                            == users::normalize_email(&html::visible(&u.email))
                     }),
                 Err(_) => return super::unavailable(),
             };

@@ -12,15 +12,54 @@ pub fn escape(s: &str) -> String {
         .replace('\'', "&#39;")
 }
 
+/// Whether `c` shows nothing itself yet changes how the text around it reads: the bidirectional
+/// controls (after U+202E, `moc.elpmaxe@liam` reads as `mail@example.com`), zero-width spaces and
+/// joiners of words, soft hyphens, tag characters, and control characters. The zero-width
+/// (non-)joiners U+200C and U+200D and the variation selectors are left: names in several scripts
+/// and emoji need them, and they reorder nothing.
+fn shows_nothing(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{061C}'
+                | '\u{180E}'
+                | '\u{200B}'
+                | '\u{200E}'
+                | '\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{206F}'
+                | '\u{FEFF}'
+                | '\u{FFF9}'..='\u{FFFB}'
+                | '\u{E0000}'..='\u{E007F}'
+        )
+}
+
+/// `s` with every character that shows nothing itself yet turns or hides the text around it
+/// written out as `[U+XXXX]`, so that text a user chose cannot read as another user's name or
+/// address on an admin's screen.
+pub fn visible(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if shows_nothing(c) {
+            out.push_str(&format!("[U+{:04X}]", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Longest text shown in one cell; longer values (stored before the input caps, or written behind
 /// the service's back) are cut, so one row cannot make the page huge.
 const MAX_CELL_CHARS: usize = 120;
 
-/// Escaped and cut to `MAX_CELL_CHARS` (an ellipsis marks the cut).
+/// [Visible](visible), escaped and cut to `MAX_CELL_CHARS` (an ellipsis marks the cut).
 pub fn cell(s: &str) -> String {
+    let s = visible(s);
     match s.char_indices().nth(MAX_CELL_CHARS) {
         Some((end, _)) => format!("{}…", escape(&s[..end])),
-        None => escape(s),
+        None => escape(&s),
     }
 }
 
@@ -62,7 +101,7 @@ pub fn page(
          <title>{title} — stackr admin</title><link rel=\"stylesheet\" href=\"/dashboard.css\">\
          </head><body><header><p class=\"brand\">stackr auth admin</p>{nav}</header>\
          <main><h1>{title}</h1>{status}{body}</main></body></html>",
-        title = escape(title)
+        title = escape(&visible(title))
     );
     let mut res = (code, doc).into_response();
     let headers = res.headers_mut();
@@ -124,6 +163,18 @@ pub fn csrf_field(token: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn writes_out_what_shows_nothing() {
+        assert_eq!(
+            super::visible("\u{202E}moc.elpmaxe@liam\u{200B}\u{E0041}\n"),
+            "[U+202E]moc.elpmaxe@liam[U+200B][U+E0041][U+000A]"
+        );
+        assert_eq!(
+            super::visible("Zoë 🏳️‍🌈 می\u{200C}خواهم"),
+            "Zoë 🏳️‍🌈 می\u{200C}خواهم"
+        );
+    }
+
     #[test]
     fn escapes_markup() {
         assert_eq!(

@@ -8,7 +8,7 @@ use common::*;
 use serde_json::json;
 
 /// Serves the dashboard of `server` on a loopback port; returns its base URL.
-async fn dashboard(server: &TestServer) -> String {
+pub(crate) async fn dashboard(server: &TestServer) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let app = stackr_auth::admin_page::router(server.state.clone())
@@ -18,13 +18,13 @@ async fn dashboard(server: &TestServer) -> String {
 }
 
 /// A browser on the dashboard: its own origin on every post.
-fn browser(base: &str) -> Client {
+pub(crate) fn browser(base: &str) -> Client {
     let mut c = Client::new(base);
     c.origin = Some(base.to_owned());
     c
 }
 
-async fn post_form(c: &mut Client, path: &str, fields: &[(&str, &str)]) -> Response {
+pub(crate) async fn post_form(c: &mut Client, path: &str, fields: &[(&str, &str)]) -> Response {
     let body = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(fields)
         .finish();
@@ -40,7 +40,7 @@ async fn post_form(c: &mut Client, path: &str, fields: &[(&str, &str)]) -> Respo
 }
 
 /// An admin (root@example.com, no second factor) signed in to a dashboard of `server`.
-async fn root_on_the_dashboard(server: &TestServer) -> Client {
+pub(crate) async fn root_on_the_dashboard(server: &TestServer) -> Client {
     let dash = dashboard(server).await;
     server
         .client()
@@ -59,7 +59,7 @@ async fn root_on_the_dashboard(server: &TestServer) -> Client {
 }
 
 /// Fails unless html5ever parses the page without a single error.
-fn assert_valid(page: &Response) {
+pub(crate) fn assert_valid(page: &Response) {
     use html5ever::tendril::TendrilSink;
     let dom = html5ever::parse_document(markup5ever_rcdom::RcDom::default(), Default::default())
         .one(page.text.as_str());
@@ -76,7 +76,7 @@ fn assert_valid(page: &Response) {
 }
 
 /// The token of the form for `action` on the page.
-fn token(page: &Response, action: &str) -> String {
+pub(crate) fn token(page: &Response, action: &str) -> String {
     let marker =
         format!("name=\"action\" value=\"{action}\"><input type=\"hidden\" name=\"csrf\" value=\"");
     let start = page
@@ -87,7 +87,7 @@ fn token(page: &Response, action: &str) -> String {
     page.text[start..].split('"').next().unwrap().to_owned()
 }
 
-fn location(r: &Response) -> &str {
+pub(crate) fn location(r: &Response) -> &str {
     r.headers["location"].to_str().unwrap()
 }
 

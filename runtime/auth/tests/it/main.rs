@@ -6,6 +6,7 @@ mod admin_api;
 mod admin_audit_impersonation;
 mod admin_dashboard;
 mod admin_dashboard_sessions;
+mod admin_dashboard_spoofing;
 mod admin_races;
 mod adversarial;
 mod answers_not_stored;
