@@ -8,11 +8,16 @@
 //!   name is needed to reach it directly.
 //! - Its answer forbids MIME sniffing and carries the dashboard's content policy, the rejections
 //!   axum writes itself (a malformed path) included.
+//! - Its answer asks for a browsing context group of the dashboard's own
+//!   (`Cross-Origin-Opener-Policy: same-origin`): a page of another site that opened the dashboard
+//!   in a window (a link with a target, `window.open`) keeps no hold on it. With one, it could
+//!   send the admin's dashboard to a look-alike sign-in page of its own at any later time and take
+//!   the password and the code typed there.
 
 use std::net::IpAddr;
 
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 
@@ -42,6 +47,10 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
     // The CSP's `frame-ancestors 'none'` says the same to every browser that reads it; older
     // ones read only this.
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        HeaderName::from_static("cross-origin-opener-policy"),
+        HeaderValue::from_static("same-origin"),
+    );
     headers
         .entry(header::CONTENT_SECURITY_POLICY)
         .or_insert(HeaderValue::from_static(html::CONTENT_SECURITY_POLICY));

@@ -13,9 +13,9 @@ use fantoccini::{Client as Browser, Locator};
 use serde_json::json;
 
 /// A chromedriver on a free port; killed on drop.
-struct Driver {
+pub(crate) struct Driver {
     child: std::process::Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Drop for Driver {
@@ -25,7 +25,7 @@ impl Drop for Driver {
     }
 }
 
-async fn start_driver() -> Driver {
+pub(crate) async fn start_driver() -> Driver {
     let port = stackr_testkit::free_port();
     let child = std::process::Command::new("chromedriver")
         .arg(format!("--port={port}"))
@@ -69,7 +69,7 @@ async fn open_browser(driver: &Driver) -> Browser {
 }
 
 /// Serves the dashboard on a loopback port; returns its base URL.
-async fn serve(router: axum::Router) -> String {
+pub(crate) async fn serve(router: axum::Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let app = router.into_make_service_with_connect_info::<std::net::SocketAddr>();

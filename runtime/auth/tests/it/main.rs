@@ -16,6 +16,7 @@ mod change_email;
 mod common;
 mod core_flows;
 mod dashboard_browser;
+mod dashboard_opener;
 mod database_errors_in_the_log;
 mod differential_account_info;
 mod differential_admin;
