@@ -345,7 +345,8 @@ pub struct ListQuery {
     pub descending: bool,
     /// Only users holding this role (users without a role count as `user`).
     pub role: Option<String>,
-    /// Only banned (`true`) or only not banned (`false`) users.
+    /// Only banned (`true`) or only not banned (`false`) users: a ban whose time ran out is over,
+    /// as `User::is_banned` has it.
     pub banned: Option<bool>,
 }
 
@@ -357,7 +358,8 @@ pub async fn list(
     let filter = format!(
         r#"($1::text is null or lower(u."{}") like lower($1))
            and ($2::text is null or $2 = any(string_to_array(coalesce(u."role", 'user'), ',')))
-           and ($3::bool is null or coalesce(u."banned", false) = $3)"#,
+           and ($3::bool is null or (coalesce(u."banned", false)
+                and (u."banExpires" is null or u."banExpires" > now())) = $3)"#,
         q.search_field
     );
     let dir = if q.descending { "desc" } else { "asc" };

@@ -543,6 +543,32 @@ async fn the_user_list_comes_in_pages() {
     assert_valid(&r);
 }
 
+/// The status filter agrees with the status column: a ban whose time ran out is over (the user
+/// signs in again), so its user is listed as not banned, and a ban still running as banned.
+#[tokio::test]
+async fn a_ban_that_ran_out_is_filtered_as_not_banned() {
+    let server = TestServer::start().await;
+    let mut admin = root_on_the_dashboard(&server).await;
+    server.psql(
+        r#"insert into "user" ("id", "name", "email", "emailVerified", "createdAt", "updatedAt", "banned", "banExpires")
+           values ('ran-out', 'Ran Out', 'ran-out@example.com', false, now(), now(), true, now() - interval '1 hour'),
+                  ('running', 'Running', 'running@example.com', false, now(), now(), true, now() + interval '1 hour')"#,
+    );
+    let banned = admin.get("/?banned=yes").await;
+    let not_banned = admin.get("/?banned=no").await;
+    assert!(
+        banned.text.contains("running@example.com") && !banned.text.contains("ran-out@example.com"),
+        "{}",
+        banned.text
+    );
+    assert!(
+        not_banned.text.contains("ran-out@example.com")
+            && !not_banned.text.contains("running@example.com"),
+        "{}",
+        not_banned.text
+    );
+}
+
 /// The audit log comes in pages of 200, newest first: every entry stays in reach however many
 /// come after it, and an odd `before` starts at the newest.
 #[tokio::test]
