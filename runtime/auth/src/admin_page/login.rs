@@ -156,7 +156,10 @@ pub async fn post(
         &headers,
         &extensions,
         "/api/auth/sign-in/email",
-        json!({"email": get("email"), "password": get("password")}),
+        // A dashboard session opens every account to whoever holds it: it ends with the browser
+        // and within a day (`rememberMe: false`), where the API's sign-in lasts a week and
+        // outlives the browser. The second factor's challenge carries it to the code's sign-in.
+        json!({"email": get("email"), "password": get("password"), "rememberMe": false}),
     )
     .await;
     if !answer.status.is_success() {

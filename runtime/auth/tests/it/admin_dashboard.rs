@@ -155,6 +155,7 @@ async fn admins_sign_in_with_two_factor_and_manage_users() {
         session_cookie.contains("HttpOnly") && session_cookie.contains("SameSite=Lax"),
         "{session_cookie}"
     );
+    assert_ends_with_the_browser_within_a_day(&server, &session_cookie);
 
     let r = admin.get("/").await;
     assert_eq!(r.status, 200);
@@ -541,6 +542,46 @@ async fn the_user_list_comes_in_pages() {
         .await;
     assert_eq!(r.status, 200, "odd parameters fall back to defaults");
     assert_valid(&r);
+}
+
+/// A dashboard session is the admin's key to every account: it ends with the browser (a cookie
+/// without `Max-Age`) and within a day whatever the browser does, as the API's `rememberMe: false`.
+fn assert_ends_with_the_browser_within_a_day(server: &TestServer, session_cookie: &str) {
+    assert!(!session_cookie.contains("Max-Age"), "{session_cookie}");
+    // `name=<token>.<signature>; ...`: the token is the session's.
+    let value = session_cookie.split(';').next().unwrap();
+    let token = value.split_once('=').unwrap().1.split('.').next().unwrap();
+    assert!(token.chars().all(char::is_alphanumeric), "{token}");
+    let hours_left: f64 = server
+        .psql(&format!(
+            r#"select extract(epoch from "expiresAt" - now()) / 3600 from "session"
+               where "token" = '{token}'"#
+        ))
+        .parse()
+        .unwrap();
+    assert!(hours_left <= 24.0, "{hours_left} hours");
+}
+
+#[tokio::test]
+async fn a_dashboard_sign_in_ends_with_the_browser_within_a_day() {
+    let server = TestServer::start().await;
+    let dash = dashboard(&server).await;
+    server
+        .client()
+        .sign_up("Root", "root@example.com", "password-123")
+        .await;
+    server.psql(r#"update "user" set "role" = 'admin' where "email" = 'root@example.com'"#);
+    let mut admin = browser(&dash);
+    let r = post_form(
+        &mut admin,
+        "/login",
+        &[("email", "root@example.com"), ("password", "password-123")],
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let session_cookie = r.set_cookie("better-auth.session_token").unwrap();
+    assert_ends_with_the_browser_within_a_day(&server, &session_cookie);
+    assert_eq!(admin.get("/").await.status, 200);
 }
 
 /// The status filter agrees with the status column: a ban whose time ran out is over (the user
