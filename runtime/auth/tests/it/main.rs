@@ -48,6 +48,7 @@ mod startup_failure;
 mod startup_wait;
 mod two_factor;
 mod two_factor_after_reset;
+mod two_factor_enrolment;
 mod two_factor_otp;
 mod two_factor_races;
 mod user_fields;

@@ -97,7 +97,14 @@ async fn verify(
         if !spend_code(&state, &client, &method, &enrolment, &code).await? {
             return Err(rejection(&method));
         }
-        if enrolment.row.verified && current.user.two_factor_enabled {
+        // Only the authenticator's code turns two-factor on: a backup code, which `enable`
+        // answers beside the key, proves nothing about the authenticator, and turning it on
+        // with one left the user asked for codes of an authenticator never set up (locked
+        // out, with nine codes left). BetterAuth spends the code and answers the session, as
+        // here, without rotating it.
+        if (enrolment.row.verified && current.user.two_factor_enabled)
+            || matches!(method, Method::Backup)
+        {
             return Ok(respond::ok_json(
                 json!({"token": current.session.token, "user": state.user_json(&current.user)}),
             ));
