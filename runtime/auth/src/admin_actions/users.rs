@@ -203,7 +203,10 @@ pub async fn remove_user(state: &AppState, actor: &Actor, user_id: &str) -> ApiR
     Ok(())
 }
 
-/// Sets a new password (creating the credential account when the user had none).
+/// Sets a new password (creating the credential account when the user had none) and ends every
+/// session of the user, an admin's impersonation of them among them, with every credential
+/// derived from one, as a reset does: an admin sets a password for an account that was taken
+/// over, whose taker must not stay signed in. BetterAuth leaves the sessions; the answer is its.
 pub async fn set_password(
     state: &AppState,
     actor: &Actor,
@@ -219,6 +222,7 @@ pub async fn set_password(
     accounts::set_credential_password(&tx, user_id, &hashed).await?;
     crate::db::credential_epoch::password_not_by_mail(&tx, user_id).await?;
     crate::routes::password_reset::forget_what_the_old_password_started(&tx, user_id).await?;
+    sessions::delete_all_for_user(&tx, user_id).await?;
     actor
         .record(&tx, "set-user-password", Some(&target), "")
         .await?;

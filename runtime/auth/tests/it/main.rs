@@ -8,6 +8,7 @@ mod admin_dashboard;
 mod admin_dashboard_sessions;
 mod admin_dashboard_spoofing;
 mod admin_races;
+mod admin_set_password;
 mod adversarial;
 mod answers_not_stored;
 mod behind_balancer;

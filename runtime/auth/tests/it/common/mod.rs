@@ -549,3 +549,4 @@ pub mod github_fake;
 pub mod node;
 pub mod oidc_browser;
 pub mod oidc_pair;
+pub mod owner_status;

@@ -1,0 +1,33 @@
+//! What a base service asks auth about the owner of a device session (`user-status`, with a
+//! service credential): a server that answers it, and the owner's credential epoch.
+
+use super::{Options, TestServer};
+
+const SERVICE: &str = "core";
+const CREDENTIAL: &str = "core-credential-0123456789abcdef0123456789abcdef";
+
+/// A server that a base service with a device session may ask `user-status`.
+pub async fn server_with_a_base_service() -> TestServer {
+    TestServer::start_with(Options {
+        provision: vec![(SERVICE, CREDENTIAL)],
+        ..Options::default()
+    })
+    .await
+}
+
+/// The credential epoch of `user_id` as the base service reads it: a device session stamped
+/// with an older one is refused.
+pub async fn credential_epoch(server: &TestServer, user_id: &str) -> i64 {
+    let client = server.client();
+    let r = client
+        .raw()
+        .get(client.url(&format!("/api/auth/user-status?userId={user_id}")))
+        .header("x-stackr-service", SERVICE)
+        .header("authorization", format!("Bearer {CREDENTIAL}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "user-status");
+    let body: serde_json::Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+    body["credentialEpoch"].as_i64().unwrap()
+}
