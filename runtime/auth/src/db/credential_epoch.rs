@@ -219,7 +219,8 @@ async fn take_mark(
 
 /// What a change-email link and a trusted device are bound to: the stored password hash
 /// (`None` without a password), the epoch, one or the other of which a reset, a password change
-/// or the end of all (or all other) sessions moves on, and the count of address changes.
+/// or the end of all (or all other, or another) sessions moves on, and the count of address
+/// changes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Credentials {
     pub password_hash: Option<String>,

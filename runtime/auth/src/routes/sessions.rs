@@ -10,7 +10,7 @@ use crate::admin_actions;
 use crate::body::JsonBody;
 use crate::client_ip::ClientIp;
 use crate::current_session;
-use crate::db::sessions;
+use crate::db::{credential_epoch, sessions};
 use crate::error::ApiResult;
 use crate::respond;
 use crate::state::AppState;
@@ -40,7 +40,8 @@ pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> ApiResul
 }
 
 /// `POST /revoke-session {token}`: only the caller's own sessions, named by token or by the
-/// handle an impersonation is shown; unknown ones succeed silently.
+/// handle an impersonation is shown; unknown ones succeed silently. Ending another than the
+/// caller's moves the credential epoch on.
 pub async fn revoke_one(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -57,6 +58,13 @@ pub async fn revoke_one(
         None => named,
     };
     let n = sessions::delete_user_token(&tx, &current.user.id, &token).await?;
+    // Another of the user's sessions, ended: the credentials derived from sessions (device
+    // sessions) end too, as with `revoke-other-sessions`. They are not tied to the session they
+    // came from, so an owner revoking a stranger's session left the stranger's device session
+    // good for its days. The caller's own is a sign-out, which leaves them.
+    if n > 0 && token != current.session.token {
+        credential_epoch::bump(&tx, &current.user.id).await?;
+    }
     let detail = format!("sessions={n}");
     admin_actions::record_if_impersonated(&tx, &current, &ip, "revoke-session", &detail).await?;
     tx.commit().await?;

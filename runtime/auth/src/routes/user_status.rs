@@ -4,7 +4,8 @@
 //! no user cookie when a device calls.
 //!
 //! Answers `200 {"userId","banned","credentialEpoch"}`, or `404 USER_NOT_FOUND` once the user is
-//! deleted. The epoch moves on whenever the user's sessions are revoked wholesale, so a derived
+//! deleted. The epoch moves on whenever the user's sessions are revoked wholesale, or another of
+//! them by the user (`revoke-session`), so a derived
 //! credential stamped with an older epoch is dead.
 
 use std::collections::HashMap;

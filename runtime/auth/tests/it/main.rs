@@ -38,6 +38,7 @@ mod password_budget;
 mod password_change_races;
 mod password_upgrade;
 mod refusals_in_the_log;
+mod revoke_one_session;
 mod secret_rotation;
 mod session_lifecycle;
 mod smtp_delivery;

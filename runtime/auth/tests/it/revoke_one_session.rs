@@ -1,0 +1,51 @@
+//! `revoke-session` of another of the user's sessions ends what was derived from it.
+
+use crate::common;
+
+use common::owner_status::{credential_epoch, server_with_a_base_service};
+use serde_json::json;
+
+/// An owner who finds a session they do not know in `list-sessions` and revokes it ended the
+/// session only: a device session its holder made from it in a base service (its token lasting
+/// 30 days) stayed good, since device sessions are not tied to the session they came from and
+/// only the credential epoch ends them. Revoking another session now moves the epoch on, as
+/// `revoke-other-sessions` does. Ending the caller's own session is a sign-out, which does not.
+#[tokio::test]
+async fn revoking_another_session_ends_the_credentials_derived_from_sessions() {
+    let server = server_with_a_base_service().await;
+    let mut owner = server.client();
+    let uid = owner
+        .sign_up_id("Uma", "uma@example.com", "password-123")
+        .await;
+    let mut thief = server.client();
+    let r = thief.sign_in("uma@example.com", "password-123").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let thiefs = thief.session().await["session"]["id"].clone();
+    let epoch = credential_epoch(&server, &uid).await;
+
+    let listed = owner.get("/api/auth/list-sessions").await.json();
+    let handle = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == thiefs)
+        .expect("the thief's session is listed")["token"]
+        .clone();
+    let r = owner
+        .post("/api/auth/revoke-session", json!({"token": handle}))
+        .await;
+    assert_eq!((r.status, r.json()), (200, json!({"status": true})));
+    assert_eq!(thief.session().await, json!(null));
+    let after = credential_epoch(&server, &uid).await;
+    assert!(after > epoch, "the thief's device sessions end too");
+    assert_eq!(owner.session().await["user"]["email"], "uma@example.com");
+
+    // The owner's own session, revoked: a sign-out, which leaves the epoch.
+    let token = owner.session().await["session"]["token"].clone();
+    let r = owner
+        .post("/api/auth/revoke-session", json!({"token": token}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(owner.session().await, json!(null));
+    assert_eq!(credential_epoch(&server, &uid).await, after);
+}
