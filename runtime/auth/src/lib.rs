@@ -38,6 +38,7 @@
 pub mod account_throttle;
 pub mod admin_actions;
 pub mod admin_page;
+pub mod after_the_answer;
 pub mod bearer;
 pub mod body;
 pub mod cli;

@@ -154,7 +154,17 @@ pub fn bucket(ip: std::net::IpAddr) -> String {
     }
 }
 
-/// Middleware: `429 {"message":"Too many requests. Please try again later."}` + `X-Retry-After`.
+/// BetterAuth's answer to a request over a limit: `429 {"message":"Too many requests. Please try
+/// again later."}` with `X-Retry-After` (seconds).
+pub fn too_many_requests(retry_after_secs: u64) -> ApiError {
+    ApiError::message_only(
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too many requests. Please try again later.",
+    )
+    .with_header("x-retry-after", retry_after_secs.to_string())
+}
+
+/// Middleware: answers [`too_many_requests`] to a request over its limit.
 pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if let Some(rule) = rule_for(req.uri().path()) {
         let (parts, body) = req.into_parts();
@@ -170,12 +180,7 @@ pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> R
             // Debug only: each refusal is the client's own doing, and a line per refused request
             // would let anyone over a limit write to the log as fast as it is refused.
             tracing::debug!(counter = %key, "rate limit hit");
-            return ApiError::message_only(
-                StatusCode::TOO_MANY_REQUESTS,
-                "Too many requests. Please try again later.",
-            )
-            .with_header("x-retry-after", wait.to_string())
-            .into_response();
+            return too_many_requests(wait).into_response();
         }
         return next.run(Request::from_parts(parts, body)).await;
     }

@@ -26,6 +26,8 @@ pub struct Inner {
     /// Whether BetterAuth's password hashes may be stored, which a failed password check must
     /// then cost as much as.
     pub legacy_hashes: crate::password::LegacyHashes,
+    /// The work requests do after their answers, bounded (see `after_the_answer`).
+    pub after_the_answer: crate::after_the_answer::AfterTheAnswer,
 }
 
 /// Cheap to clone; handed to every handler.
@@ -69,6 +71,7 @@ impl AppState {
         let provision_services = config.provision_services.keys().cloned().collect();
         let session_cache = crate::session_cache::SessionCache::new(config.session_cache_ttl);
         let oauth = crate::oauth::Providers::new(&config.oauth_providers);
+        let after_the_answer = crate::after_the_answer::AfterTheAnswer::new(config.pool_size);
         // get-session reads only what this configuration shows.
         let get_session_sql = crate::db::sessions::find_with_users_sql(
             !config.provision_services.is_empty(),
@@ -88,6 +91,7 @@ impl AppState {
             provision_services,
             oauth,
             legacy_hashes: Default::default(),
+            after_the_answer,
         }))
     }
 

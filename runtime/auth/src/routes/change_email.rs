@@ -135,7 +135,8 @@ fn send_verification(state: &AppState, new_email: &str, url: &str) {
 /// it does is found out after the answer, as when the change is asked for: the holder of the
 /// account opens the link, and an address without an account (its budget drawn on, a link made)
 /// would take longer. The verification link is bound to `binding`, the credentials as they were
-/// when the confirmation link was opened (read before the answer).
+/// when the confirmation link was opened (read before the answer). Refused as
+/// [`crate::after_the_answer::AfterTheAnswer::run`] refuses.
 pub fn confirmed(
     state: &AppState,
     user: User,
@@ -143,9 +144,10 @@ pub fn confirmed(
     asked_by: String,
     callback_url: Option<String>,
     binding: String,
-) {
-    let state = state.clone();
-    after_the_answer(async move {
+) -> ApiResult<()> {
+    let work_state = state.clone();
+    after_the_answer(state, async move {
+        let state = work_state;
         let client = state.db().await?;
         if users::by_email(&client, &new_email).await?.is_none()
             && mail_budget::take(&client, mail_budget::Kind::ChangeEmail, &new_email).await?
@@ -159,17 +161,18 @@ pub fn confirmed(
             send_verification(&state, &new_email, &url);
         }
         Ok(())
-    });
+    })
 }
 
-/// Runs `work`, what a change-email request or the opening of its confirmation link does once
-/// answered, logging a failure: the answer is the same whatever happens there.
-fn after_the_answer(work: impl std::future::Future<Output = ApiResult<()>> + Send + 'static) {
-    tokio::spawn(async move {
-        if let Err(e) = work.await {
-            tracing::warn!(error = ?e, "could not finish a change-email request after its answer");
-        }
-    });
+/// Starts `work`, what a change-email request or the opening of its confirmation link does once
+/// answered, a failure logged: the answer is the same whatever happens there. Refused (`429`,
+/// the same for every address) while as much such work runs as may at once
+/// ([`crate::after_the_answer`]).
+fn after_the_answer(
+    state: &AppState,
+    work: impl std::future::Future<Output = ApiResult<()>> + Send + 'static,
+) -> ApiResult<()> {
+    state.after_the_answer.run("change-email", work)
 }
 
 /// Everything a change of the user's address ends, in the transaction that makes it: the
@@ -223,13 +226,8 @@ pub async fn post(
     let binding = binding(&state, &state.db().await?, &current.user.id).await?;
     // Whether the new address has an account is found out after the answer: an address without
     // one gets a budget drawn on and a link made and mailed, which would take longer.
-    after_the_answer(ask_for_the_change(
-        state,
-        current,
-        new_email,
-        callback_url,
-        binding,
-    ));
+    let work = ask_for_the_change(state.clone(), current, new_email, callback_url, binding);
+    after_the_answer(&state, work)?;
     Ok(respond::ok_json(json!({"status": true})))
 }
 

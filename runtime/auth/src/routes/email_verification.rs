@@ -308,7 +308,7 @@ async fn change_address(
             asked_by.to_owned(),
             callback.map(str::to_owned),
             binding,
-        );
+        )?;
         return Ok(match callback {
             Some(cb) => respond::redirect(cb, Vec::new()),
             None => respond::ok_json(json!({"status": true})),

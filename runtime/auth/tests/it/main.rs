@@ -14,6 +14,7 @@ mod answers_not_stored;
 mod behind_balancer;
 mod binary_config;
 mod change_email;
+mod change_email_after_the_answer;
 mod common;
 mod core_flows;
 mod dashboard_browser;

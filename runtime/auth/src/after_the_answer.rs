@@ -1,0 +1,69 @@
+//! Work a request does after its answer, bounded in how much of it runs at once.
+//!
+//! `change-email` and the opening of its confirmation link answer before finding out whether
+//! the new address has an account, so that the answer's time does not tell (see
+//! `routes::change_email`). The rest (a look-up, a mail budget drawn on, a link made and mailed)
+//! runs in a task of its own, each holding a database connection while it does. Bounded by the
+//! rate limits alone (per client address: a client with many addresses has as many budgets), a
+//! flood of such requests piled up tasks without end, and while the database was slow they held
+//! every connection of the pool that answers take theirs from. At most a quarter of the pool's size
+//! (at least one) run at once; a request that would start one more is refused with the rate
+//! limiter's answer, before anything about the address is read, so the refusal tells nothing
+//! either. Doing the work in the request instead would make its answer wait for exactly what
+//! the answer must not wait for.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+
+use crate::error::ApiResult;
+
+/// The seconds a refused client is told to wait: the work it waits for takes milliseconds.
+const RETRY_AFTER_SECS: u64 = 1;
+
+pub struct AfterTheAnswer {
+    permits: Arc<Semaphore>,
+    bound: usize,
+}
+
+impl AfterTheAnswer {
+    /// Bounded by the size of the database pool the work shares with the answers.
+    pub fn new(pool_size: usize) -> Self {
+        let bound = (pool_size / 4).max(1);
+        AfterTheAnswer {
+            permits: Arc::new(Semaphore::new(bound)),
+            bound,
+        }
+    }
+
+    /// How many may run at once.
+    pub fn bound(&self) -> usize {
+        self.bound
+    }
+
+    /// Starts `work` (`what` names it in the log when it fails: the answer is the same whatever
+    /// happens there), or answers `429` when as many as [`Self::bound`] are running.
+    pub fn run(
+        &self,
+        what: &'static str,
+        work: impl Future<Output = ApiResult<()>> + Send + 'static,
+    ) -> ApiResult<()> {
+        let Ok(permit) = Arc::clone(&self.permits).try_acquire_owned() else {
+            // Debug only, as the rate limiter's refusals: a flood would write a line per request.
+            tracing::debug!(
+                bound = self.bound,
+                what,
+                "refused: the work after answers is at its bound"
+            );
+            return Err(crate::rate_limit::too_many_requests(RETRY_AFTER_SECS));
+        };
+        tokio::spawn(async move {
+            if let Err(e) = work.await {
+                tracing::warn!(error = ?e, what, "could not finish the work after an answer");
+            }
+            drop(permit);
+        });
+        Ok(())
+    }
+}

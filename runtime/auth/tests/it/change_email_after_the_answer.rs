@@ -1,0 +1,70 @@
+//! The work `change-email` does after its answer is bounded in how much runs at once.
+
+use crate::common;
+
+use common::*;
+use serde_json::json;
+
+/// Each change-email request left a task behind its answer, holding a database connection while
+/// it ran: with the database slow (here, the mail budgets locked), a flood of requests piled up
+/// tasks without end and took every connection answers need. At most the bound run at once; one
+/// more is refused with the rate limiter's answer, the same whether the new address has an
+/// account or not, and once the work is done requests are taken again.
+#[tokio::test]
+async fn the_work_after_change_email_answers_is_bounded() {
+    let server = TestServer::start().await;
+    let mut owner = server.client();
+    owner
+        .sign_up("Cal", "cal@example.com", "password-123")
+        .await;
+    server
+        .client()
+        .sign_up("Dee", "dee@example.com", "password-123")
+        .await;
+    let bound = server.state.after_the_answer.bound();
+
+    let mut holder = server.state.db().await.unwrap();
+    let lock = holder.transaction().await.unwrap();
+    lock.batch_execute(r#"lock table "mail_budget" in exclusive mode"#)
+        .await
+        .unwrap();
+    for n in 0..bound {
+        let r = ask(&mut owner, &format!("new{n}@example.com")).await;
+        assert_eq!((r.status, r.json()), (200, json!({"status": true})), "{n}");
+    }
+    let without_account = ask(&mut owner, "new-more@example.com").await;
+    let with_account = ask(&mut owner, "dee@example.com").await;
+    for r in [&without_account, &with_account] {
+        assert_eq!(
+            (r.status, r.json()),
+            (
+                429,
+                json!({"message": "Too many requests. Please try again later."})
+            )
+        );
+        assert_eq!(r.headers["x-retry-after"], "1");
+    }
+    lock.rollback().await.unwrap();
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let r = ask(&mut owner, "new-later@example.com").await;
+        if r.status == 200 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still refused once the work could finish: {}",
+            r.text
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// `owner`'s change-email to `new_email`, answered within 10 s.
+async fn ask(owner: &mut Client, new_email: &str) -> Response {
+    let answer = owner.post("/api/auth/change-email", json!({"newEmail": new_email}));
+    tokio::time::timeout(std::time::Duration::from_secs(10), answer)
+        .await
+        .expect("change-email answered")
+}
