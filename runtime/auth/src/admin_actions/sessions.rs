@@ -44,7 +44,9 @@ pub async fn named_session(
 }
 
 /// Ends one session, named by its [`revocation_handle`] or its token; an unknown one succeeds and
-/// records nothing.
+/// records nothing. The credentials derived from the user's sessions end with one of their own
+/// (the credential epoch moves on), as when the user revokes it: an admin ending a stranger's
+/// session in the user's name must not leave the stranger's device session good.
 pub async fn revoke_session(state: &AppState, actor: &Actor, named: &str) -> ApiResult<()> {
     actor.authorize("session", "revoke", REVOKE_DENIED)?;
     let mut client = state.db().await?;
@@ -55,6 +57,9 @@ pub async fn revoke_session(state: &AppState, actor: &Actor, named: &str) -> Api
     };
     let owner = existing(&tx, &session.user_id).await?;
     sessions::delete_by_token(&tx, &session.token).await?;
+    if crate::routes::sessions::derives_credentials(&session) {
+        db::credential_epoch::bump(&tx, &session.user_id).await?;
+    }
     actor
         .record(
             &tx,

@@ -53,16 +53,16 @@ pub async fn revoke_one(
     let current = current_session::require(&state, &headers).await?;
     let mut client = state.db().await?;
     let tx = client.transaction().await?;
-    let token = match admin_actions::named_session(&tx, &named).await? {
-        Some(session) => session.token,
-        None => named,
-    };
+    let found = admin_actions::named_session(&tx, &named).await?;
+    let token = found
+        .as_ref()
+        .map_or(named, |session| session.token.clone());
     let n = sessions::delete_user_token(&tx, &current.user.id, &token).await?;
-    // Another of the user's sessions, ended: the credentials derived from sessions (device
+    // Another of the user's own sessions, ended: the credentials derived from sessions (device
     // sessions) end too, as with `revoke-other-sessions`. They are not tied to the session they
     // came from, so an owner revoking a stranger's session left the stranger's device session
     // good for its days. The caller's own is a sign-out, which leaves them.
-    if n > 0 && token != current.session.token {
+    if n > 0 && token != current.session.token && found.is_some_and(|s| derives_credentials(&s)) {
         credential_epoch::bump(&tx, &current.user.id).await?;
     }
     let detail = format!("sessions={n}");
@@ -78,6 +78,12 @@ pub async fn revoke_one(
         json!({"status": true}),
         cookies,
     ))
+}
+
+/// Whether credentials may have been derived from `session`: a base service makes no device
+/// session from an impersonation (`403 IMPERSONATION`), so ending one ends nothing more.
+pub(crate) fn derives_credentials(session: &crate::db::models::Session) -> bool {
+    session.impersonated_by.is_none()
 }
 
 /// `POST /revoke-sessions`: every session of the caller, cookies cleared.

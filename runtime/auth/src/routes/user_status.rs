@@ -5,7 +5,7 @@
 //!
 //! Answers `200 {"userId","banned","credentialEpoch"}`, or `404 USER_NOT_FOUND` once the user is
 //! deleted. The epoch moves on whenever the user's sessions are revoked wholesale, or another of
-//! them by the user (`revoke-session`), so a derived
+//! their own (`revoke-session`, an admin's `revoke-user-session`), so a derived
 //! credential stamped with an older epoch is dead.
 
 use std::collections::HashMap;

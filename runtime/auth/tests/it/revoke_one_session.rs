@@ -49,3 +49,43 @@ async fn revoking_another_session_ends_the_credentials_derived_from_sessions() {
     assert_eq!(owner.session().await, json!(null));
     assert_eq!(credential_epoch(&server, &uid).await, after);
 }
+
+/// An admin's `revoke-user-session` of one of the user's own sessions ends what was derived from
+/// sessions too; ending an impersonation of the user, from which no device session is made,
+/// leaves the user's.
+#[tokio::test]
+async fn an_admins_revocation_of_a_session_ends_the_credentials_derived_from_sessions() {
+    let server = server_with_a_base_service().await;
+    let mut root = server.admin("Root", "root@example.com").await;
+    let mut owner = server.client();
+    let uid = owner
+        .sign_up_id("Uma", "uma@example.com", "password-123")
+        .await;
+    let mut impersonation = server.admin("Ada", "ada@example.com").await;
+    let r = impersonation
+        .post("/api/auth/admin/impersonate-user", json!({"userId": uid}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let epoch = credential_epoch(&server, &uid).await;
+
+    let revoke = |session: serde_json::Value| json!({"sessionToken": session["session"]["token"]});
+    let r = root
+        .post(
+            "/api/auth/admin/revoke-user-session",
+            revoke(impersonation.session().await),
+        )
+        .await;
+    assert_eq!((r.status, r.json()), (200, json!({"success": true})));
+    assert_eq!(impersonation.session().await, json!(null));
+    assert_eq!(credential_epoch(&server, &uid).await, epoch);
+
+    let r = root
+        .post(
+            "/api/auth/admin/revoke-user-session",
+            revoke(owner.session().await),
+        )
+        .await;
+    assert_eq!((r.status, r.json()), (200, json!({"success": true})));
+    assert_eq!(owner.session().await, json!(null));
+    assert!(credential_epoch(&server, &uid).await > epoch);
+}
