@@ -111,8 +111,9 @@ pub struct VerifiedSession {
 pub struct OwnerStatus {
     pub user_id: String,
     pub banned: bool,
-    /// Moves on whenever the owner's sessions are revoked wholesale; a derived credential stamped
-    /// with an older epoch is dead.
+    /// Moves on whenever the owner's sessions are revoked wholesale, or another of their own is
+    /// (docs/runtime-contract.md, "Owner status protocol"); a derived credential stamped with an
+    /// older epoch is dead.
     pub credential_epoch: i64,
 }
 

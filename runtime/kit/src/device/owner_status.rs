@@ -3,10 +3,10 @@
 //!
 //! A device session is never more powerful than the user session it came from: once the owner is
 //! banned or deleted, or their sessions are revoked wholesale (sign-out everywhere, password
-//! reset, ban), auth's answer says so and the device is refused within the TTL. The TTL runs
-//! from when auth was asked, not from when it answered (as in the session cache), and an answer
-//! to an earlier question never replaces one to a later question: a slow answer given before a
-//! ban was recorded must not outlive the ban's answer.
+//! reset, ban) or one by one (revoking another session), auth's answer says so and the device is
+//! refused within the TTL. The TTL runs from when auth was asked, not from when it answered (as
+//! in the session cache), and an answer to an earlier question never replaces one to a later
+//! question: a slow answer given before a ban was recorded must not outlive the ban's answer.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
