@@ -41,6 +41,11 @@ pub(crate) async fn post_form(c: &mut Client, path: &str, fields: &[(&str, &str)
 
 /// An admin (root@example.com, no second factor) signed in to a dashboard of `server`.
 pub(crate) async fn root_on_the_dashboard(server: &TestServer) -> Client {
+    root_signed_in(server).await.0
+}
+
+/// [`root_on_the_dashboard`], with the answer to the sign-in.
+async fn root_signed_in(server: &TestServer) -> (Client, Response) {
     let dash = dashboard(server).await;
     server
         .client()
@@ -55,7 +60,7 @@ pub(crate) async fn root_on_the_dashboard(server: &TestServer) -> Client {
     )
     .await;
     assert_eq!(r.status, 303, "{}", r.text);
-    admin
+    (admin, r)
 }
 
 /// Fails unless html5ever parses the page without a single error.
@@ -565,20 +570,7 @@ fn assert_ends_with_the_browser_within_a_day(server: &TestServer, session_cookie
 #[tokio::test]
 async fn a_dashboard_sign_in_ends_with_the_browser_within_a_day() {
     let server = TestServer::start().await;
-    let dash = dashboard(&server).await;
-    server
-        .client()
-        .sign_up("Root", "root@example.com", "password-123")
-        .await;
-    server.psql(r#"update "user" set "role" = 'admin' where "email" = 'root@example.com'"#);
-    let mut admin = browser(&dash);
-    let r = post_form(
-        &mut admin,
-        "/login",
-        &[("email", "root@example.com"), ("password", "password-123")],
-    )
-    .await;
-    assert_eq!(r.status, 303, "{}", r.text);
+    let (mut admin, r) = root_signed_in(&server).await;
     let session_cookie = r.set_cookie("better-auth.session_token").unwrap();
     assert_ends_with_the_browser_within_a_day(&server, &session_cookie);
     assert_eq!(admin.get("/").await.status, 200);

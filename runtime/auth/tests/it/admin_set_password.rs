@@ -2,7 +2,9 @@
 
 use crate::common;
 
-use common::owner_status::{credential_epoch, server_with_a_base_service};
+use common::owner_status::{
+    credential_epoch, impersonated_by_an_admin, server_with_a_base_service,
+};
 use serde_json::json;
 
 /// An admin resetting a compromised account's password left whoever held a session of it
@@ -20,11 +22,7 @@ async fn setting_a_users_password_ends_their_sessions() {
     let mut thief = server.client();
     let r = thief.sign_in("uma@example.com", "password-123").await;
     assert_eq!(r.status, 200, "{}", r.text);
-    let mut impersonation = server.admin("Ada", "ada@example.com").await;
-    let r = impersonation
-        .post("/api/auth/admin/impersonate-user", json!({"userId": uid}))
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
+    let mut impersonation = impersonated_by_an_admin(&server, &uid).await;
     let epoch = credential_epoch(&server, &uid).await;
 
     let r = root

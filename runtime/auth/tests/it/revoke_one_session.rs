@@ -2,7 +2,9 @@
 
 use crate::common;
 
-use common::owner_status::{credential_epoch, server_with_a_base_service};
+use common::owner_status::{
+    credential_epoch, impersonated_by_an_admin, server_with_a_base_service,
+};
 use serde_json::json;
 
 /// An owner who finds a session they do not know in `list-sessions` and revokes it ended the
@@ -61,11 +63,7 @@ async fn an_admins_revocation_of_a_session_ends_the_credentials_derived_from_ses
     let uid = owner
         .sign_up_id("Uma", "uma@example.com", "password-123")
         .await;
-    let mut impersonation = server.admin("Ada", "ada@example.com").await;
-    let r = impersonation
-        .post("/api/auth/admin/impersonate-user", json!({"userId": uid}))
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
+    let mut impersonation = impersonated_by_an_admin(&server, &uid).await;
     let epoch = credential_epoch(&server, &uid).await;
 
     let revoke = |session: serde_json::Value| json!({"sessionToken": session["session"]["token"]});

@@ -1,7 +1,7 @@
 //! What a base service asks auth about the owner of a device session (`user-status`, with a
 //! service credential): a server that answers it, and the owner's credential epoch.
 
-use super::{Options, TestServer};
+use super::{Client, Options, TestServer};
 
 const SERVICE: &str = "core";
 const CREDENTIAL: &str = "core-credential-0123456789abcdef0123456789abcdef";
@@ -30,4 +30,18 @@ pub async fn credential_epoch(server: &TestServer, user_id: &str) -> i64 {
     assert_eq!(r.status(), 200, "user-status");
     let body: serde_json::Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
     body["credentialEpoch"].as_i64().unwrap()
+}
+
+/// An admin (Ada) impersonating `user_id`: a session of the user's that no device session is
+/// made from.
+pub async fn impersonated_by_an_admin(server: &TestServer, user_id: &str) -> Client {
+    let mut impersonation = server.admin("Ada", "ada@example.com").await;
+    let r = impersonation
+        .post(
+            "/api/auth/admin/impersonate-user",
+            serde_json::json!({"userId": user_id}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    impersonation
 }
