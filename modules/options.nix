@@ -347,6 +347,15 @@ in
           names
         ++ lib.optional config.services.postgresql.enable { port = config.services.postgresql.settings.port; what = "the system PostgreSQL"; };
         clashing = lib.filter (l: lib.length (lib.filter (o: o.port == l.port) listeners) > 1) listeners;
+        # The password a URL holds (`scheme://user:password@host`), null for none or an empty one
+        # (`user:@`, no secret). The user part runs to the last `@`, not to the first `/`, `?`,
+        # `#` or `@` as a URL parser reads it: a password written with one of those as is still
+        # lands in the store. An `@` past the host (no SMTP URL has one) counts as the end of a
+        # user part too, refusing rather than missing a password.
+        smtpPassword = url:
+          let userinfo = builtins.match "[^:]*:(//)?(.*)@.*" url; in
+          if userinfo == null then null
+          else builtins.match "[^:]*:(.+)" (builtins.elemAt userinfo 1);
       in
       [
         {
@@ -368,7 +377,7 @@ in
         {
           # The URL lands in the unit file, in the store, and in auth's environment; auth reads
           # the password from its file only.
-          assertion = cfg.auth.smtpUrl == null || builtins.match "[^:/]*://[^/?#@]*:[^/?#@]*@.*" cfg.auth.smtpUrl == null;
+          assertion = cfg.auth.smtpUrl == null || smtpPassword cfg.auth.smtpUrl == null;
           message = "stackr: stackr.auth.smtpUrl holds a password (`user:password@`), which would be written into the Nix store and auth's environment; keep only the user name in it (`smtps://user@host`) and put the password in the file stackr.auth.smtpPasswordFile names.";
         }
         {

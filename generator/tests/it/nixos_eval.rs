@@ -322,7 +322,10 @@ fn a_secret_file_in_the_nix_store_is_refused() {
 /// An SMTP URL with the password in it (`smtps://user:password@host`, as mail providers often
 /// print it) would put the password into the unit file in the Nix store and into auth's
 /// environment, and auth ignores it there (it reads `smtpPasswordFile`): refused, saying where
-/// the password goes. A user name alone, or a host's port, is no password.
+/// the password goes, whatever the password holds (a `/`, `?`, `#` or `@` written as is, which a
+/// URL parser would take for the end of the user part, or percent-encoded characters). A user
+/// name alone (with an `@` of its own, or percent-encoded), an empty password (`user:@`, no
+/// secret), a host's port or an IPv6 host is no password.
 #[test]
 fn an_smtp_url_holding_a_password_is_refused() {
     let Some(_) = minimal_system("{ }") else {
@@ -337,6 +340,13 @@ fn an_smtp_url_holding_a_password_is_refused() {
         "smtps://mailer:s3cret@mail.example.com",
         "smtp://mailer:s3cret@mail.example.com:587?tls=required",
         "smtps://:s3cret@mail.example.com",
+        "smtps://mailer:pa/ss@mail.example.com",
+        "smtps://mailer:pa/ss@mail.example.com:465/ehlo.example.com",
+        "smtps://mailer:pa?ss#x@mail.example.com",
+        "smtps://mailer:p%40ss%2F@mail.example.com",
+        "smtps://mailer@example.com:s3cret@mail.example.com",
+        "smtps://mailer:s3cret@[2001:db8::1]:465",
+        "smtp://mailer:s3cret@[::1]:25?tls=required",
     ] {
         let failed = failed(url);
         assert!(
@@ -348,6 +358,13 @@ fn an_smtp_url_holding_a_password_is_refused() {
         "smtps://mailer@mail.example.com:465",
         "smtp://mail.example.com:587?tls=required",
         "smtp://[::1]:25",
+        "smtps://mailer:@mail.example.com:465",
+        "smtps://:@mail.example.com",
+        "smtps://mailer:@[2001:db8::1]:465",
+        "smtps://mailer@[2001:db8::1]:465",
+        "smtps://mailer%40example.com@mail.example.com",
+        "smtps://mailer%3Aname@mail.example.com:465",
+        "smtps://mailer@example.com@mail.example.com:465/ehlo.example.com",
     ] {
         assert_eq!(failed(url), "[]", "{url}");
     }
