@@ -7,10 +7,9 @@ let
   # is appended to them (systemd's repeatable settings, as nixpkgs merges them); `lib.mkForce`
   # replaces them.
   mkDefault = content: { _type = "override"; priority = 1000; inherit content; };
-in
-{
-  # Every stackr process: API, worker, and per-service PostgreSQL.
-  process = builtins.mapAttrs (_: value: if builtins.isList value then value else mkDefault value) {
+  defaults = builtins.mapAttrs (_: value: if builtins.isList value then value else mkDefault value);
+
+  process = {
     ProtectSystem = "strict";
     ProtectHome = true;
     PrivateTmp = true;
@@ -38,6 +37,18 @@ in
     UMask = "0077";
     LimitNOFILE = 65536;
   };
+in
+{
+  # Every stackr process: API, worker, and per-service PostgreSQL.
+  process = defaults process;
+
+  # The oneshots run as root that only write files in folders of their own (`stackr-secrets`,
+  # `stackr-stale-keys`): the processes' sandbox, with no network at all. Only the folders they
+  # write are writable (the unit's `StateDirectory=` or `ReadWritePaths=`).
+  fileWriter = defaults (process // {
+    PrivateNetwork = true;
+    RestrictAddressFamilies = [ "AF_UNIX" ];
+  });
 
   # Units whose every peer is on this host.
   localhostOnly = {

@@ -30,6 +30,12 @@ rec {
   # know; `%%` is a `%`. Every value a config or host gives is passed through it.
   environmentLiteral = lib.replaceStrings [ "%" ] [ "%%" ];
 
+  # A path as a word of a systemd setting that takes several (`ReadWritePaths=`): double-quoted,
+  # with what systemd reads specially there (backslash and quote escapes, `%` specifiers) escaped.
+  settingWord = word: ''"${lib.replaceStrings [ "\\" "\"" "%" ] [ "\\\\" "\\\"" "%%" ] word}"'';
+  # The same as a word of a command line (`ExecStartPre=`), where `$` also names a variable.
+  execWord = word: settingWord (lib.replaceStrings [ "$" ] [ "$$" ] word);
+
   # PostgreSQL role and database of a service (`-` mapped to `_`).
   dbName = name: builtins.replaceStrings [ "-" ] [ "_" ] name;
 

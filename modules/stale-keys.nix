@@ -13,10 +13,17 @@
 # the operator put there). A key this configuration lists is never removed, whenever the unit
 # runs: before colmena uploads it (`uploadAt = "post-activation"`, or keys copied by hand after a
 # nixos-rebuild) or after (colmena's default, pre-activation upload).
+#
+# The unit runs as root in the sandbox of stackr's root file writers (modules/hardening.nix),
+# where only the key folder is writable. It keeps one capability, CAP_DAC_OVERRIDE, and the
+# host's users (no `PrivateUsers=`): the folder is not always root's (keys copied by hand with
+# their owner kept, a VM test's folder shared from the machine running it), and removing a file
+# and writing the record take writing in the folder. It changes no owner or mode.
 { config, lib, pkgs, ... }:
 let
   cfg = config.stackr;
   stackrLib = import ./lib.nix { inherit lib; };
+  hardening = import ./hardening.nix;
   dir = cfg.secretsDir;
   keys = cfg.fleet.keyFiles;
   record = ".stackr-keys";
@@ -39,17 +46,24 @@ in
     systemd.services.${stackrLib.staleKeysUnit} = lib.recursiveUpdate (stackrLib.retriedUntilStarted 30) {
       description = "Remove stackr keys this host no longer uses";
       wantedBy = [ "multi-user.target" ];
-      serviceConfig = {
+      serviceConfig = hardening.fileWriter // lib.mapAttrs (_: lib.mkDefault) {
+        PrivateUsers = false;
+        CapabilityBoundingSet = "CAP_DAC_OVERRIDE";
+      } // {
         Type = "oneshot";
         RemainAfterExit = true;
-        UMask = "0077";
+        # `-`: systemd applies ReadWritePaths= to the `+` command below too, which runs while the
+        # folder may not be there yet (a missing path fails the start otherwise).
+        ReadWritePaths = [ (stackrLib.settingWord "-${dir}") ];
+        # The first deploy of a host whose keys are copied by hand after it: the folder made
+        # before the script starts (`+`: outside the sandbox, where the folder above is
+        # read-only).
+        ExecStartPre = [ "+${pkgs.coreutils}/bin/mkdir -p -m 0700 -- ${stackrLib.execWord dir}" ];
       };
       path = [ pkgs.coreutils ];
       script = ''
         dir=${lib.escapeShellArg dir}
         ${listed}
-        # The first deploy of a host whose keys are copied by hand after it.
-        [ -d "$dir" ] || mkdir -p -m 0700 "$dir"
         if [ -f "$dir/${record}" ] && [ ! -L "$dir/${record}" ]; then
           while IFS= read -r name; do
             case "$name" in "" | . | .. | */* | ${record} | ${record}.new) continue ;; esac

@@ -417,6 +417,73 @@ fn each_service_owns_its_files_alone(d: &Deployment) {
     }
 }
 
+/// `stackr-secrets`, run by systemd in its sandbox (root without capabilities, no network, the
+/// file system read-only but for its state folder), made every secret root's alone in a folder
+/// root's alone: systemd took every setting (none left out as unknown), and the unit succeeded.
+fn the_secrets_oneshot_made_root_only_files_in_its_sandbox(d: &Deployment) {
+    let shown = d.show(
+        "stackr-secrets",
+        "Result,ProtectSystem,ProtectHome,PrivateNetwork,PrivateTmp,PrivateDevices,NoNewPrivileges,RestrictAddressFamilies,CapabilityBoundingSet,SystemCallArchitectures,UMask,User",
+    );
+    for setting in [
+        "Result=success",
+        "ProtectSystem=strict",
+        "ProtectHome=yes",
+        "PrivateNetwork=yes",
+        "PrivateTmp=yes",
+        "PrivateDevices=yes",
+        "NoNewPrivileges=yes",
+        "RestrictAddressFamilies=AF_UNIX",
+        "CapabilityBoundingSet=",
+        "SystemCallArchitectures=native",
+        "UMask=0077",
+        "User=",
+    ] {
+        assert!(
+            shown.lines().any(|line| line == setting),
+            "stackr-secrets lacks {setting}:\n{shown}"
+        );
+    }
+    assert_eq!(
+        d.sh(&format!("stat -c '%U %G %a' {}", d.secrets_dir))
+            .trim(),
+        "root root 700"
+    );
+    let files = d.sh(&format!("ls {}", d.secrets_dir));
+    assert!(
+        files.split_whitespace().count() >= d.services.len() * 2,
+        "{files}"
+    );
+    for file in files.split_whitespace() {
+        let path = format!("{}/{file}", d.secrets_dir);
+        assert_eq!(
+            d.sh(&format!("stat -c '%U %G %a' {path}")).trim(),
+            "root root 600",
+            "{path}"
+        );
+        assert_eq!(d.secret(file).len(), 48, "{path}");
+    }
+    // The container drops `PrivateUsers=` beside `ProtectProc=` (see container_limits.rs), as
+    // from this unit. Without ProtectProc, a root unit of the same sandbox in a user namespace of
+    // its own still writes a file root's alone into its state folder.
+    let probe = d.sh(
+        "systemd-run --quiet --wait --pipe --collect --property=PrivateUsers=true \
+         --property=ProtectSystem=strict --property=PrivateNetwork=true --property=CapabilityBoundingSet= \
+         --property=NoNewPrivileges=true --property=UMask=0077 --property=StateDirectory=stackr-probe \
+         /bin/sh -c 'cat /proc/self/uid_map; echo secret > /var/lib/stackr-probe/file.new && mv /var/lib/stackr-probe/file.new /var/lib/stackr-probe/file' 2>&1",
+    );
+    assert!(
+        !probe.split_whitespace().eq(["0", "0", "4294967295"]),
+        "the probe ran in the initial user namespace: {probe}"
+    );
+    assert_eq!(
+        d.sh("stat -c '%U %G %a' /var/lib/stackr-probe/file && rm -r /var/lib/stackr-probe")
+            .trim(),
+        "root root 600",
+        "{probe}"
+    );
+}
+
 /// docs/deploy.md, "Rotating a password": what `colmena exec --on @core` runs on the host, the
 /// units reading core's passwords restarted together by pattern.
 const RESTART_CORE_PASSWORD_READERS: &str = "timeout 300 systemctl restart 'stackr-core-d[b].service' 'redis-cor[e].service' 'stackr-core-api*.service' 'stackr-core-worker*.service'";
@@ -919,6 +986,48 @@ fn a_deploy_moving_the_admin_page_rebinds_its_socket(d: &mut Deployment) {
     assert!(shown.contains("ActiveState=active\n"), "{api}: {shown}");
 }
 
+/// A deploy that puts core's database password in a folder of its own, outside the secrets
+/// folder: `stackr-secrets` makes the folder before its sandbox starts (the folder above is
+/// read-only in it), writes the new password there, root's alone, and core's role gets it (its
+/// `-db` unit) and its API and worker use it.
+fn a_secret_in_a_folder_of_its_own_is_made_there(d: &mut Deployment) {
+    let dir = "/var/keys/stackr-extra";
+    let host = format!(
+        "{{ imports = [ ({}) ]; stackr.services.core.postgres.passwordFile = \"{dir}/core-db-password\"; }}",
+        d.host
+    );
+    let restarted = d.deploy(host);
+    assert!(
+        restarted.contains(&"stackr-secrets.service".to_owned()),
+        "the deploy restarted {restarted:?}"
+    );
+    every_unit_is_active_through_its_readiness_notification(d);
+    assert_eq!(
+        d.system["units"]["stackr-secrets"]["serviceConfig"]["ReadWritePaths"],
+        serde_json::json!([format!("\"-{dir}\"")])
+    );
+    assert_eq!(
+        d.sh(&format!("stat -c '%U %G %a' {dir}")).trim(),
+        "root root 700"
+    );
+    let path = format!("{dir}/core-db-password");
+    assert_eq!(
+        d.sh(&format!("stat -c '%U %G %a' {path}")).trim(),
+        "root root 600"
+    );
+    let password = d.sh(&format!("cat {path}"));
+    assert_eq!(password.len(), 48);
+    d.psql_with("core", &password, "core", "core", "SELECT 1")
+        .unwrap_or_else(|e| panic!("core's role with the password of {path}: {e}"));
+    // Its /health answers 200 only with its database reached.
+    d.wait_for("core to serve with its new password", SETTLE, || {
+        let answer = d.get("core", "/health", None);
+        (answer.status == 200)
+            .then_some(())
+            .ok_or(format!("{answer:?}"))
+    });
+}
+
 #[test]
 fn the_nixos_units_run_under_a_real_systemd() {
     let mut d = Deployment::boot(HOST, evaluate_repository(HOST).unwrap());
@@ -932,6 +1041,7 @@ fn the_nixos_units_run_under_a_real_systemd() {
     no_secret_in_unit_properties_process_environments_or_the_store(&d);
     every_process_runs_as_its_units_identity(&d);
     each_service_owns_its_files_alone(&d);
+    the_secrets_oneshot_made_root_only_files_in_its_sandbox(&d);
     network_and_user_namespace_sandboxing_apply(&d);
     store_groups_reach_the_sockets_from_a_private_user_namespace(&d);
     rotating_a_services_passwords_keeps_it_serving(&d, &cookie, &user_id);
@@ -947,5 +1057,6 @@ fn the_nixos_units_run_under_a_real_systemd() {
         &two_factor_user,
     );
     a_deploy_moving_the_admin_page_rebinds_its_socket(&mut d);
+    a_secret_in_a_folder_of_its_own_is_made_there(&mut d);
     stores_failing_their_first_starts_at_boot_leave_no_unit_down(&d);
 }

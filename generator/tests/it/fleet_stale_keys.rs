@@ -47,11 +47,19 @@ fn upload(system: &Value) {
     }
 }
 
-/// Runs the prune unit's script of `system` as systemd would.
+/// Runs the prune unit of `system` as systemd would: its `ExecStartPre=` commands (outside its
+/// sandbox, `+`; the coreutils of the stand-in store are the system's here), then its script.
 fn activate(system: &Value) -> String {
-    let script = system["units"][UNIT]["script"]
+    let unit = &system["units"][UNIT];
+    let script = unit["script"]
         .as_str()
         .unwrap_or_else(|| panic!("{HOST} has no unit {UNIT}"));
+    for command in strings(&unit["serviceConfig"]["ExecStartPre"]) {
+        let command = command.strip_prefix('+').unwrap_or(command);
+        let (program, args) = command.split_once(' ').unwrap();
+        let program = Path::new(program).file_name().unwrap().to_str().unwrap();
+        common::run_unit_script(&format!("{program} {args}"));
+    }
     common::run_unit_script(script)
 }
 

@@ -37,6 +37,7 @@ mod nix_eval;
 mod nix_parse;
 mod nixos_eval;
 mod nixos_eval_auth_secrets;
+mod nixos_eval_root_units;
 mod nixos_mutations;
 mod nixos_postgres_server;
 mod output_growth;
