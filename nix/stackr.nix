@@ -2,6 +2,14 @@
 #
 # Values only: the options and all logic live in stackr's module library (`modules/`).
 # `packagesFor pkgs` returns the service packages (see ./packages.nix).
+#
+# Where a host may differ from the config (the state folder, ports, addresses, packages, workers,
+# auth's public address and origins) the value is a default (`lib.mkDefault`): the host's own
+# plain definition (`stackr.services.<name>.port = 9000;`) wins. What the services' code and
+# the databases were made for stays fixed, so that a host setting it differently fails to
+# evaluate rather than deploying it unnoticed: each service's kind, guard and roles (its code was
+# scaffolded for them, and auth's roles follow them) and the PostgreSQL mode (the other mode
+# starts with empty databases); change those in stackr.config.json.
 { packagesFor }:
 { pkgs, lib, ... }:
 let
@@ -10,7 +18,7 @@ in
 {
   stackr = {
     enable = true;
-    stateDir = "/var/lib/stackr";
+    stateDir = lib.mkDefault "/var/lib/stackr";
     postgresql.mode = "per-service";
     auth = {
       # Defaults: the config's are dev's too; a host sets its public address and its app's
@@ -21,40 +29,40 @@ in
     services = {
       "auth" = {
         kind = "auth";
-        package = packages."auth";
-        port = 8888;
-        adminPort = 3333;
+        package = lib.mkDefault packages."auth";
+        port = lib.mkDefault 8888;
+        adminPort = lib.mkDefault 3333;
         worker = {
-          enable = false;
-          concurrency = 10;
+          enable = lib.mkDefault false;
+          concurrency = lib.mkDefault 10;
         };
-        postgres.port = 5440;
-        redis.port = 6380;
+        postgres.port = lib.mkDefault 5440;
+        redis.port = lib.mkDefault 6380;
       };
       "core" = {
         kind = "base";
-        package = packages."core";
-        port = 8080;
+        package = lib.mkDefault packages."core";
+        port = lib.mkDefault 8080;
         authMiddleware = "flexible";
         worker = {
-          enable = true;
-          concurrency = 10;
+          enable = lib.mkDefault true;
+          concurrency = lib.mkDefault 10;
         };
-        postgres.port = 5441;
-        redis.port = 6381;
+        postgres.port = lib.mkDefault 5441;
+        redis.port = lib.mkDefault 6381;
       };
       "wallet" = {
         kind = "base";
-        package = packages."wallet";
-        port = 8081;
+        package = lib.mkDefault packages."wallet";
+        port = lib.mkDefault 8081;
         authMiddleware = "role-gated";
         roles = [ "finance" ];
         worker = {
-          enable = true;
-          concurrency = 10;
+          enable = lib.mkDefault true;
+          concurrency = lib.mkDefault 10;
         };
-        postgres.port = 5442;
-        redis.port = 6382;
+        postgres.port = lib.mkDefault 5442;
+        redis.port = lib.mkDefault 6382;
       };
     };
   };

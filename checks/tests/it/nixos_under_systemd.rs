@@ -954,7 +954,7 @@ fn a_deploy_moving_the_admin_page_rebinds_its_socket(d: &mut Deployment) {
         .unwrap();
     let new_port = old_port + 1000;
     let host = format!(
-        "{{ lib, ... }}: {{ imports = [ ({}) ]; stackr.services.{}.adminPort = lib.mkForce {new_port}; }}",
+        "{{ imports = [ ({}) ]; stackr.services.{}.adminPort = {new_port}; }}",
         d.host,
         d.auth().name
     );

@@ -31,8 +31,14 @@ fn stackr_nix_sets_the_planned_values() {
              in (m { pkgs = { craneLib = { buildDepsOnly = a: a; buildPackage = a: a; }; }; \
              lib.mkDefault = content: { _type = \"override\"; priority = 1000; inherit content; }; }).stackr",
         );
+        // What a host may set its own way is a default (`lib.mkDefault`, as nixpkgs' lib
+        // defines it), which the host's plain definition replaces; the rest is plain.
+        let default = |content: serde_json::Value| serde_json::json!({ "_type": "override", "priority": 1000, "content": content });
         assert_eq!(value["enable"], true);
-        assert_eq!(value["stateDir"], plan.deploy_state_dir);
+        assert_eq!(
+            value["stateDir"],
+            default(plan.deploy_state_dir.clone().into())
+        );
         assert_eq!(
             value["postgresql"]["mode"],
             serde_json::json!(plan.deploy_postgres_mode)
@@ -47,15 +53,27 @@ fn stackr_nix_sets_the_planned_values() {
                 "{fixture}/{}",
                 service.name
             );
-            assert_eq!(nix["package"], format!("pkg-{}", service.name));
-            assert_eq!(nix["port"], service.port);
-            assert_eq!(nix["redis"]["port"], service.deploy_redis_port);
             assert_eq!(
-                nix["postgres"]["port"].as_u64(),
-                service.deploy_postgres_port.map(u64::from)
+                nix["package"],
+                default(format!("pkg-{}", service.name).into())
             );
-            assert_eq!(nix["worker"]["enable"], service.worker_bin.is_some());
-            assert_eq!(nix["worker"]["concurrency"], service.worker_concurrency);
+            assert_eq!(nix["port"], default(service.port.into()));
+            assert_eq!(
+                nix["redis"]["port"],
+                default(service.deploy_redis_port.into())
+            );
+            match service.deploy_postgres_port {
+                Some(port) => assert_eq!(nix["postgres"]["port"], default(port.into())),
+                None => assert!(nix["postgres"]["port"].is_null()),
+            }
+            assert_eq!(
+                nix["worker"]["enable"],
+                default(service.worker_bin.is_some().into())
+            );
+            assert_eq!(
+                nix["worker"]["concurrency"],
+                default(service.worker_concurrency.into())
+            );
             match service.middleware {
                 Some(flavor) => assert_eq!(nix["authMiddleware"], serde_json::json!(flavor)),
                 None => assert!(nix.get("authMiddleware").is_none()),
@@ -68,7 +86,6 @@ fn stackr_nix_sets_the_planned_values() {
             // Defaults (`lib.mkDefault`, as nixpkgs' lib defines it), which a host replaces
             // with its public address and origins.
             Some(auth) => {
-                let default = |content| serde_json::json!({ "_type": "override", "priority": 1000, "content": content });
                 assert_eq!(
                     value["auth"]["baseUrl"],
                     default(serde_json::json!(auth.base_url.clone().unwrap()))

@@ -737,7 +737,7 @@ fn a_state_dir_with_a_trailing_slash_works_and_a_malformed_one_is_refused() {
     ));
     let generated = std::fs::read_to_string(from_config.path().join("nix/stackr.nix")).unwrap();
     assert!(
-        generated.contains(r#"stateDir = "/var/lib/stackr/";"#),
+        generated.contains(r#"stateDir = lib.mkDefault "/var/lib/stackr/";"#),
         "{generated}"
     );
     for (dir, system) in [
@@ -1266,6 +1266,56 @@ fn a_host_gives_auth_its_public_address_and_origins() {
             "{unit}"
         );
     }
+}
+
+/// The deploy settings of the generated nix/stackr.nix (state folder, ports, packages, workers)
+/// are defaults, as any NixOS module's: a host sets its own with a plain definition, without
+/// `lib.mkForce`, and its value is the one deployed.
+#[test]
+fn a_host_sets_ports_state_folder_package_and_workers_without_mk_force() {
+    let host = r#"{
+      stackr.stateDir = "/var/lib/other";
+      stackr.services.core.port = 9000;
+      stackr.services.core.package = { type = "derivation"; name = "my-core"; outPath = "/nix/store/11111111111111111111111111111111-my-core"; };
+      stackr.services.core.worker.concurrency = 3;
+      stackr.services.core.postgres.port = 6000;
+      stackr.services.core.redis.port = 6999;
+      stackr.services.auth.adminPort = 4444;
+      stackr.services.auth.adminBind = "127.0.0.2";
+    }"#;
+    let Some(system) = minimal_system(host) else {
+        return;
+    };
+    assert_eq!(system["failedAssertions"], serde_json::json!([]));
+    assert_eq!(system["stackr"]["stateDir"], "/var/lib/other");
+    let units = &system["units"];
+    let api = &units["stackr-core-api"];
+    assert_eq!(api["environment"]["PORT"], "9000");
+    assert_eq!(
+        api["serviceConfig"]["ExecStart"],
+        "/nix/store/11111111111111111111111111111111-my-core/bin/core-api"
+    );
+    assert_eq!(api["serviceConfig"]["StateDirectory"], "other/core");
+    assert!(
+        api["environment"]["DATABASE_URL"]
+            .as_str()
+            .unwrap()
+            .contains(":6000/"),
+        "{}",
+        api["environment"]
+    );
+    assert_eq!(
+        units["stackr-core-worker"]["environment"]["WORKER_CONCURRENCY"],
+        "3"
+    );
+    let auth = &units["stackr-auth-api"]["environment"];
+    assert_eq!(auth["AUTH_ADMIN_PORT"], "4444");
+    assert_eq!(auth["AUTH_ADMIN_BIND"], "127.0.0.2");
+    assert_eq!(system["stackr"]["services"]["core"]["redis"]["port"], 6999);
+
+    let without_worker = minimal_system("{ stackr.services.core.worker.enable = false; }").unwrap();
+    assert!(without_worker["units"]["stackr-core-worker"].is_null());
+    assert!(without_worker["units"]["stackr-core-api"].is_object());
 }
 
 /// A service's `environment` in stackr.config.json reaches its deployed processes as written, as
