@@ -29,6 +29,8 @@ pub struct AuthClient {
     /// get-session's last answer, shared by the clones: the guard fails closed on every request
     /// while auth cannot vouch, and the log says so when that starts and when it ends.
     get_session_outage: Arc<Outage>,
+    /// The same for user-status, which a device session's every request may need.
+    user_status_outage: Arc<Outage>,
 }
 
 /// What auth said to a provision call.
@@ -76,6 +78,7 @@ impl AuthClient {
             service: service.into(),
             credential,
             get_session_outage: Arc::new(Outage::new("auth's get-session")),
+            user_status_outage: Arc::new(Outage::new("auth's user-status")),
         }
     }
 
@@ -181,7 +184,20 @@ impl AuthClient {
     /// Auth's view of a user who owns a credential this service derived from a session (a
     /// device session): `Ok(None)` once the user is deleted (docs/runtime-contract.md, "Owner
     /// status protocol"). Proven by this service's credential alone.
+    /// Auth failing here is logged when it starts and when it ends (a device retrying through
+    /// an outage would otherwise write a line per request), as get-session's is.
     pub async fn user_status(&self, user_id: &str) -> Result<Option<OwnerStatus>, AuthError> {
+        let answer = self.fetch_user_status(user_id).await;
+        self.user_status_outage.note(
+            answer
+                .as_ref()
+                .map(|_| ())
+                .map_err(|e| stackr_tls::refusal::log_line(e)),
+        );
+        answer
+    }
+
+    async fn fetch_user_status(&self, user_id: &str) -> Result<Option<OwnerStatus>, AuthError> {
         let mut url = self.user_status_url.clone();
         url.query_pairs_mut().append_pair("userId", user_id);
         let response = self

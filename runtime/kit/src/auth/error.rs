@@ -6,7 +6,7 @@ pub enum AuthError {
     Unreachable(#[source] reqwest::Error),
     #[error("auth service answered HTTP {0}")]
     UnexpectedStatus(u16),
-    #[error("auth service answered something that is not a session: {0}")]
+    #[error("auth service answered something unusable: {0}")]
     Garbage(String),
     /// The service has no credential, or auth refused it: a deployment mistake.
     #[error("auth refused this service's credential (check SERVICE_CREDENTIAL_FILE and AUTH_PROVISION_SERVICES)")]

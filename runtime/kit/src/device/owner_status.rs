@@ -77,12 +77,10 @@ impl OwnerStatuses {
 
     async fn fetch(&self, user_id: &str) -> Result<Option<OwnerStatus>, GuardRejection> {
         let asked = Instant::now();
-        let status = self.auth.user_status(user_id).await.map_err(|e| {
-            tracing::warn!(error = %e, "cannot ask auth about a device session's owner; failing closed");
-            match e {
-                AuthError::CredentialRejected => GuardRejection::ServiceUnavailable,
-                _ => GuardRejection::AuthUnavailable,
-            }
+        // Logged by the auth client, when auth starts failing and when it is back.
+        let status = self.auth.user_status(user_id).await.map_err(|e| match e {
+            AuthError::CredentialRejected => GuardRejection::ServiceUnavailable,
+            _ => GuardRejection::AuthUnavailable,
         })?;
         self.remember(user_id, &status, asked);
         Ok(status)

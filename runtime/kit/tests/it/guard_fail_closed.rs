@@ -109,3 +109,40 @@ async fn auth_failing_is_logged_when_it_starts_and_when_it_ends() {
         logs.lines()
     );
 }
+
+/// Auth failing to say whether a device session's owner still stands is logged as its failing
+/// get-session is, when it starts and when it ends: a device retrying during an outage must not
+/// write a line per refused request.
+#[tokio::test]
+async fn auth_failing_for_device_owners_is_logged_when_it_starts_and_when_it_ends() {
+    let stack = Stack::start(StackOptions::new(Flavor::Flexible).cache_ttl_ms(0)).await;
+    let alice = stack.sign_up("alice").await;
+    let token = stack.create_device_session(&alice).await;
+    let logs = CapturedLogs::start();
+
+    stack.proxy.answer_garbage(true);
+    for _ in 0..5 {
+        assert_eq!(stack.device_status(&token).await, 503);
+    }
+    // Besides the access log's line per 503.
+    let about_owners: Vec<String> = logs
+        .alarming()
+        .into_iter()
+        .filter(|line| !line.contains("finished processing request"))
+        .collect();
+    assert_eq!(about_owners.len(), 1, "{about_owners:#?}");
+    assert!(
+        about_owners[0].contains("auth's user-status failing"),
+        "{about_owners:#?}"
+    );
+
+    stack.proxy.answer_garbage(false);
+    tokio::time::sleep(kit_support::OUTAGE_QUIET).await;
+    for _ in 0..2 {
+        assert_eq!(stack.device_status(&token).await, 200);
+    }
+    let back = logs
+        .lines_containing("auth's user-status answering again")
+        .len();
+    assert_eq!(back, 1, "{:#?}", logs.lines());
+}
