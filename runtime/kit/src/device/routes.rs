@@ -1,5 +1,5 @@
 use axum::body::Bytes;
-use axum::extract::{FromRef, Path, State};
+use axum::extract::{FromRef, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
@@ -7,6 +7,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 
 use super::MAX_LIVE_PER_USER;
+use crate::extract::Path;
 use crate::guard::{Authenticated, Guard, GuardRejection, Principal};
 
 const MAX_LABEL_CHARS: usize = 100;

@@ -179,3 +179,23 @@ async fn wrong_service_credential_is_503_and_leaves_no_half_record() {
         false
     );
 }
+
+/// A device-session id the route cannot read (not UTF-8 once decoded) is refused in the kit's
+/// `{message, code}` form, as every other refusal of the service is, not in axum's plain text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_device_session_id_is_refused_as_json() {
+    let stack = Stack::start(StackOptions::new(Flavor::Flexible)).await;
+    let alice = stack.sign_up("alice").await;
+    let (status, body) = stack
+        .request(
+            Method::DELETE,
+            "/device-sessions/%FF",
+            &[
+                ("cookie", &alice.cookie),
+                ("origin", stack.trusted_origin()),
+            ],
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["code"], "VALIDATION_ERROR", "{body}");
+}
