@@ -7,9 +7,14 @@
 //! refused within the TTL. The TTL runs from when auth was asked, not from when it answered (as
 //! in the session cache), and an answer to an earlier question never replaces one to a later
 //! question: a slow answer given before a ban was recorded must not outlive the ban's answer.
+//!
+//! A device's requests that find no fresh status wait for the question already in flight for
+//! that owner, and take its answer (as the session cache's requests of one cookie do): a burst of
+//! them is one call to auth, not one each, and while auth fails they share the failure instead of
+//! asking one after another.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::auth::{AuthClient, AuthError, OwnerStatus};
@@ -22,6 +27,55 @@ pub(crate) struct OwnerStatuses {
     auth: AuthClient,
     ttl: Duration,
     entries: Mutex<HashMap<String, Cached>>,
+    /// By owner: the question in flight, or the last one answered, while anyone waits for it.
+    flights: Mutex<HashMap<String, Arc<Flight>>>,
+}
+
+type Answer = Result<Option<OwnerStatus>, GuardRejection>;
+
+#[derive(Default)]
+struct Flight {
+    /// Held while auth is asked; then the answer.
+    last: tokio::sync::Mutex<Option<Finished>>,
+}
+
+struct Finished {
+    asked: Instant,
+    answered: Instant,
+    answer: Answer,
+}
+
+impl Finished {
+    /// Whether a request that came at `came` may take this answer: one answered after it came
+    /// (it waited for this question), and, when it is a status that may admit a device, asked
+    /// less than the TTL before (the TTL runs from the question, for requests sharing it too).
+    fn serves(&self, came: Instant, ttl: Duration) -> bool {
+        self.answered >= came
+            && match &self.answer {
+                Ok(Some(_)) => came.duration_since(self.asked) < ttl,
+                Ok(None) | Err(_) => true,
+            }
+    }
+}
+
+/// A request's part in an owner's flight: the last one out takes the flight off the map.
+struct Aboard<'a> {
+    owners: &'a OwnerStatuses,
+    user_id: &'a str,
+    flight: Arc<Flight>,
+}
+
+impl Drop for Aboard<'_> {
+    fn drop(&mut self) {
+        let mut flights = self.owners.flights.lock().expect("owner status flights");
+        let ours = flights
+            .get(self.user_id)
+            .is_some_and(|mapped| Arc::ptr_eq(mapped, &self.flight));
+        // The map's and this one: nobody else is aboard.
+        if ours && Arc::strong_count(&self.flight) == 2 {
+            flights.remove(self.user_id);
+        }
+    }
 }
 
 struct Cached {
@@ -38,6 +92,7 @@ impl OwnerStatuses {
             auth,
             ttl,
             entries: Mutex::new(HashMap::new()),
+            flights: Mutex::new(HashMap::new()),
         }
     }
 
@@ -49,7 +104,7 @@ impl OwnerStatuses {
     ) -> Result<(), GuardRejection> {
         let status = match self.cached(user_id) {
             Some(status) => status,
-            None => self.fetch(user_id).await?,
+            None => self.fetch_shared(user_id).await?,
         };
         match status {
             Some(s) if !s.banned && s.credential_epoch <= device_epoch => Ok(()),
@@ -65,6 +120,42 @@ impl OwnerStatuses {
             Some(s) if !s.banned => Ok(s.credential_epoch),
             _ => Err(GuardRejection::Unauthenticated),
         }
+    }
+
+    /// Auth's answer about `user_id` to the question in flight when this request came, or to a
+    /// new one (see the module docs). With the cache off, every request asks on its own.
+    async fn fetch_shared(&self, user_id: &str) -> Answer {
+        if self.ttl.is_zero() {
+            return self.fetch(user_id).await;
+        }
+        let came = Instant::now();
+        let flight = self
+            .flights
+            .lock()
+            .expect("owner status flights")
+            .entry(user_id.to_owned())
+            .or_default()
+            .clone();
+        let aboard = Aboard {
+            owners: self,
+            user_id,
+            flight,
+        };
+        let mut last = aboard.flight.last.lock().await;
+        if let Some(finished) = last.as_ref().filter(|f| f.serves(came, self.ttl)) {
+            return finished.answer.clone();
+        }
+        if let Some(status) = self.cached(user_id) {
+            return Ok(status);
+        }
+        let asked = Instant::now();
+        let answer = self.fetch(user_id).await;
+        *last = Some(Finished {
+            asked,
+            answered: Instant::now(),
+            answer: answer.clone(),
+        });
+        answer
     }
 
     fn cached(&self, user_id: &str) -> Option<Option<OwnerStatus>> {

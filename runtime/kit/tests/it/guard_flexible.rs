@@ -199,3 +199,33 @@ async fn an_unreadable_device_session_id_is_refused_as_json() {
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["code"], "VALIDATION_ERROR", "{body}");
 }
+
+/// A device's requests that find its owner's status out of date at once are answered by one
+/// question to auth, as a session's are: a device alone (its holder firing requests together
+/// each time the status ages out) must not turn its burst into as many calls to auth.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_of_device_requests_costs_one_owner_status_round_trip() {
+    let ttl = std::time::Duration::from_millis(500);
+    let stack = std::sync::Arc::new(
+        Stack::start(StackOptions::new(Flavor::Flexible).cache_ttl_ms(ttl.as_millis() as u64))
+            .await,
+    );
+    let alice = stack.sign_up("alice").await;
+    let token = stack.create_device_session(&alice).await;
+    tokio::time::sleep(ttl * 2).await;
+    let before = stack.proxy.count("/api/auth/user-status");
+    let burst: Vec<_> = (0..20)
+        .map(|_| {
+            let (stack, token) = (stack.clone(), token.clone());
+            tokio::spawn(async move { stack.device_status(&token).await })
+        })
+        .collect();
+    for call in burst {
+        assert_eq!(call.await.unwrap(), 200);
+    }
+    assert_eq!(
+        stack.proxy.count("/api/auth/user-status") - before,
+        1,
+        "concurrent misses are coalesced"
+    );
+}

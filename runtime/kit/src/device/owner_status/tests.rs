@@ -80,8 +80,9 @@ async fn an_owner_status_lives_the_ttl_from_when_auth_was_asked() {
     assert_eq!(fake.asked(), 2);
 }
 
-/// Two questions in flight: the answer to the later one (a ban) is kept, and the slower answer
-/// to the earlier question, arriving after it, does not bring the owner back.
+/// Two questions in flight (a device's request, then a new device session's, which asks on its
+/// own): the answer to the later one (a ban) is kept, and the slower answer to the earlier
+/// question, arriving after it, does not bring the owner back.
 #[tokio::test]
 async fn an_earlier_question_answered_late_does_not_replace_a_later_one() {
     let answers = vec![
@@ -97,7 +98,7 @@ async fn an_earlier_question_answered_late_does_not_replace_a_later_one() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     assert_eq!(
-        owners.admit("alice", 0).await,
+        owners.current_epoch("alice").await,
         Err(GuardRejection::Unauthenticated)
     );
     assert_eq!(earlier.await.unwrap(), Ok(()), "its own answer");
@@ -111,4 +112,36 @@ async fn an_earlier_question_answered_late_does_not_replace_a_later_one() {
         2,
         "the last admit was answered from the cache"
     );
+}
+
+/// Requests that come while a question is in flight take its answer; one that comes more than
+/// the TTL after that question was asked (auth slower than the TTL) asks again.
+#[tokio::test]
+async fn requests_share_the_question_in_flight_within_its_ttl() {
+    let slow = Duration::from_millis(600);
+    let ttl = Duration::from_millis(400);
+    let (fake, owners) = owners_asking(vec![(slow, STANDING), (slow, BANNED)], ttl).await;
+    let admit = |after: Duration| {
+        let owners = owners.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            owners.admit("alice", 0).await
+        })
+    };
+    let first = admit(Duration::ZERO);
+    let within = admit(Duration::from_millis(100));
+    let past_ttl = admit(Duration::from_millis(500));
+    assert_eq!(first.await.unwrap(), Ok(()));
+    assert_eq!(
+        within.await.unwrap(),
+        Ok(()),
+        "the question in flight's answer"
+    );
+    assert_eq!(
+        past_ttl.await.unwrap(),
+        Err(GuardRejection::Unauthenticated),
+        "came {:?} after the question was asked, with a TTL of {ttl:?}: asked again",
+        Duration::from_millis(500)
+    );
+    assert_eq!(fake.asked(), 2);
 }
