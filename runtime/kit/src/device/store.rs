@@ -6,6 +6,8 @@ use rand::distr::{Alphanumeric, SampleString};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::outage::Outage;
+
 pub const DEFAULT_DEVICE_SESSION_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// Prefix that makes a leaked token recognisable (secret scanners, logs reviews).
@@ -59,11 +61,18 @@ pub const MAX_LIVE_PER_USER: usize = 50;
 pub struct DeviceSessions {
     pool: Pool,
     ttl: Duration,
+    /// Lookups failing are logged when that starts and when it ends: any anonymous client can
+    /// present a made-up token, as often as it likes.
+    lookups: Outage,
 }
 
 impl DeviceSessions {
     pub fn new(pool: Pool, ttl: Duration) -> Self {
-        DeviceSessions { pool, ttl }
+        DeviceSessions {
+            pool,
+            ttl,
+            lookups: Outage::new("device session lookup"),
+        }
     }
 
     /// `owner_epoch`: the owner's credential epoch, read from auth before the creating session
@@ -126,6 +135,17 @@ impl DeviceSessions {
     /// The live (not expired, not revoked) device session the token belongs to. Whether its owner
     /// still stands is auth's to say (the guard asks).
     pub async fn verify(&self, token: &str) -> Result<Option<DeviceIdentity>, DeviceStoreError> {
+        let found = self.look_up(token).await;
+        self.lookups.note(
+            found
+                .as_ref()
+                .map(|_| ())
+                .map_err(|e| stackr_tls::refusal::log_line(e)),
+        );
+        found
+    }
+
+    async fn look_up(&self, token: &str) -> Result<Option<DeviceIdentity>, DeviceStoreError> {
         if !token.starts_with(TOKEN_PREFIX) {
             return Ok(None);
         }

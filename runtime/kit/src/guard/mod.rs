@@ -157,10 +157,8 @@ impl Guard {
                     Ok(Principal::Device(device))
                 }
                 Ok(None) => Err(GuardRejection::Unauthenticated),
-                Err(e) => {
-                    tracing::error!(error = %stackr_tls::refusal::log_line(&e), "device session lookup failed");
-                    Err(GuardRejection::ServiceUnavailable)
-                }
+                // Logged by the store, when lookups start failing and when they are back.
+                Err(_) => Err(GuardRejection::ServiceUnavailable),
             };
         }
         self.authenticate(headers).await.map(Principal::User)

@@ -146,3 +146,27 @@ async fn auth_failing_for_device_owners_is_logged_when_it_starts_and_when_it_end
         .len();
     assert_eq!(back, 1, "{:#?}", logs.lines());
 }
+
+/// The service's database failing to look device sessions up is logged when it starts, not at
+/// every refused request: any anonymous client can present a made-up device token as often as
+/// it likes.
+#[tokio::test]
+async fn device_lookups_failing_are_logged_when_they_start() {
+    let stack = Stack::start(StackOptions::new(Flavor::Flexible)).await;
+    stack.service_sql("ALTER TABLE stackr_device_session RENAME TO gone");
+    let logs = CapturedLogs::start();
+    for _ in 0..5 {
+        assert_eq!(stack.device_status("sds_made-up").await, 503);
+    }
+    // Besides the access log's line per 503.
+    let about_lookups: Vec<String> = logs
+        .alarming()
+        .into_iter()
+        .filter(|line| !line.contains("finished processing request"))
+        .collect();
+    assert_eq!(about_lookups.len(), 1, "{about_lookups:#?}");
+    assert!(
+        about_lookups[0].contains("device session lookup failing"),
+        "{about_lookups:#?}"
+    );
+}
