@@ -44,8 +44,12 @@ in
 
   # The oneshots run as root that only write files in folders of their own (`stackr-secrets`,
   # `stackr-stale-keys`): the processes' sandbox, with no network at all. Only the folders they
-  # write are writable (the unit's `StateDirectory=` or `ReadWritePaths=`).
+  # write are writable (the unit's `StateDirectory=` or `ReadWritePaths=`). Home folders are
+  # read-only, not hidden: an operator may keep the files there (`/root/keys/...`), which the
+  # unit must see, and make when missing (a `ReadWritePaths=` folder under a read-only one is
+  # writable).
   fileWriter = defaults (process // {
+    ProtectHome = "read-only";
     PrivateNetwork = true;
     RestrictAddressFamilies = [ "AF_UNIX" ];
   });

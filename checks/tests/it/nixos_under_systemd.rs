@@ -428,7 +428,7 @@ fn the_secrets_oneshot_made_root_only_files_in_its_sandbox(d: &Deployment) {
     for setting in [
         "Result=success",
         "ProtectSystem=strict",
-        "ProtectHome=yes",
+        "ProtectHome=read-only",
         "PrivateNetwork=yes",
         "PrivateTmp=yes",
         "PrivateDevices=yes",
@@ -991,7 +991,9 @@ fn a_deploy_moving_the_admin_page_rebinds_its_socket(d: &mut Deployment) {
 /// read-only in it), writes the new password there, root's alone, and core's role gets it (its
 /// `-db` unit) and its API and worker use it.
 fn a_secret_in_a_folder_of_its_own_is_made_there(d: &mut Deployment) {
-    let dir = "/var/keys/stackr-extra";
+    // Under /root: the sandbox keeps a home folder read-only (ProtectHome=read-only), so a
+    // secret an operator keeps there is seen, and written when missing.
+    let dir = "/root/stackr-extra";
     let host = format!(
         "{{ imports = [ ({}) ]; stackr.services.core.postgres.passwordFile = \"{dir}/core-db-password\"; }}",
         d.host

@@ -17,7 +17,7 @@ fn sandbox_violations(unit_name: &str, unit: &Value) -> Vec<String> {
     let mut found = Vec::new();
     for (key, wanted) in [
         ("ProtectSystem", json!("strict")),
-        ("ProtectHome", json!(true)),
+        ("ProtectHome", json!("read-only")),
         ("PrivateTmp", json!(true)),
         ("PrivateDevices", json!(true)),
         ("PrivateNetwork", json!(true)),
