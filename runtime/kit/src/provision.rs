@@ -21,6 +21,7 @@ use std::sync::Mutex;
 use deadpool_postgres::Pool;
 
 use crate::auth::{AuthClient, AuthError, ProvisionOutcome};
+use crate::outage::Outage;
 
 /// Above this many remembered users the memory is cleared (and refilled by one cheap query each).
 const REMEMBERED_USERS_CAP: usize = 100_000;
@@ -51,6 +52,10 @@ pub struct Provisioner {
     provisioned: Mutex<HashSet<String>>,
     first_calls: Vec<tokio::sync::Mutex<()>>,
     stripe_of: RandomState,
+    /// Provisioning failing is logged when that starts and when it ends: while auth or the
+    /// service's database is down, or auth refuses the service's credential, every user's first
+    /// call (every call, for a refused credential) fails.
+    failures: Outage,
 }
 
 impl Provisioner {
@@ -62,6 +67,7 @@ impl Provisioner {
             provisioned: Mutex::new(HashSet::new()),
             first_calls: (0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
             stripe_of: RandomState::new(),
+            failures: Outage::new("provisioning"),
         }
     }
 
@@ -80,6 +86,21 @@ impl Provisioner {
     /// Makes sure `user_id` is provisioned; `cookie` is the caller's cookie header, forwarded to
     /// auth unchanged as proof of the user.
     pub async fn ensure(&self, user_id: &str, cookie: &str) -> Result<(), ProvisionError> {
+        let result = self.ensure_once(user_id, cookie).await;
+        match &result {
+            // The user's doing (signed out meanwhile), not a failure of the service's.
+            Err(ProvisionError::SessionGone) => {}
+            other => self.failures.note(
+                other
+                    .as_ref()
+                    .map(|_| ())
+                    .map_err(|e| stackr_tls::refusal::log_line(e)),
+            ),
+        }
+        result
+    }
+
+    async fn ensure_once(&self, user_id: &str, cookie: &str) -> Result<(), ProvisionError> {
         if self.remembered(user_id) {
             return Ok(());
         }

@@ -116,13 +116,15 @@ impl Guard {
         let mut verified = self.verify_cookie(auth, &cookie).await?;
         self.check_roles(&verified.user)?;
         if let Some(provisioner) = &self.inner.provisioner {
-            provisioner.ensure(&verified.user.id, &cookie).await.map_err(|e| match e {
-                ProvisionError::SessionGone => GuardRejection::Unauthenticated,
-                other => {
-                    tracing::error!(error = %stackr_tls::refusal::log_line(&other), user_id = %verified.user.id, "provisioning failed");
-                    GuardRejection::ServiceUnavailable
-                }
-            })?;
+            // A failure is logged by the provisioner, when provisioning starts failing and when
+            // it is back.
+            provisioner
+                .ensure(&verified.user.id, &cookie)
+                .await
+                .map_err(|e| match e {
+                    ProvisionError::SessionGone => GuardRejection::Unauthenticated,
+                    _ => GuardRejection::ServiceUnavailable,
+                })?;
             // Auth's answer (maybe cached) may predate this service's account, which exists now.
             let flag = provisioner.account_flag();
             if verified.user.account_flag(flag) == Some(false) {

@@ -2,7 +2,7 @@
 
 use crate::kit_support;
 
-use kit_support::{Stack, StackOptions};
+use kit_support::{Answer, Stack, StackOptions};
 use stackr_kit::Flavor;
 use stackr_testkit::CapturedLogs;
 
@@ -169,4 +169,31 @@ async fn device_lookups_failing_are_logged_when_they_start() {
         about_lookups[0].contains("device session lookup failing"),
         "{about_lookups:#?}"
     );
+}
+
+/// Auth failing the provision call (a user's first call, refused while auth's database is down,
+/// or at every call while auth refuses the service's credential) is logged when it starts, not
+/// at every refused request: every user's call would write a line.
+#[tokio::test]
+async fn provisioning_failing_is_logged_when_it_starts() {
+    let stack = Stack::start(StackOptions::new(Flavor::Flexible)).await;
+    let alice = stack.sign_up("alice").await;
+    stack.proxy.answer(Answer::ProvisionUnavailable);
+    let logs = CapturedLogs::start();
+    for _ in 0..5 {
+        assert_eq!(stack.get("/me", &[("cookie", &alice.cookie)]).await.0, 503);
+    }
+    // Besides the access log's line per 503.
+    let about_provisioning: Vec<String> = logs
+        .alarming()
+        .into_iter()
+        .filter(|line| !line.contains("finished processing request"))
+        .collect();
+    assert_eq!(about_provisioning.len(), 1, "{about_provisioning:#?}");
+    assert!(
+        about_provisioning[0].contains("provisioning failing"),
+        "{about_provisioning:#?}"
+    );
+    stack.proxy.answer(Answer::Relay);
+    assert_eq!(stack.get("/me", &[("cookie", &alice.cookie)]).await.0, 200);
 }

@@ -36,6 +36,8 @@ pub enum Answer {
     RedirectToAuth,
     /// Auth's get-session answer with `session.expiresAt` replaced by this instant.
     SessionExpiringAt(chrono::DateTime<chrono::Utc>),
+    /// `503` to provision calls, auth's own answer to the others.
+    ProvisionUnavailable,
 }
 
 impl CountingProxy {
@@ -93,7 +95,10 @@ async fn forward(State(inner): State<Arc<Inner>>, request: Request) -> Response 
             )
                 .into_response();
         }
-        Answer::Relay | Answer::SessionExpiringAt(_) => {}
+        Answer::ProvisionUnavailable if parts.uri.path().ends_with("/provision") => {
+            return StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+        Answer::Relay | Answer::SessionExpiringAt(_) | Answer::ProvisionUnavailable => {}
     }
     let body = axum::body::to_bytes(body, 1 << 20).await.unwrap();
     let response = relay(&inner, parts.method, &parts.uri, &parts.headers, body).await;
