@@ -9,8 +9,8 @@ use axum::http::Extensions;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
-use super::html;
 use super::users_list::url_segment;
+use super::{done, html};
 use super::{form, form_values};
 use crate::admin_actions::{self, Actor};
 use crate::client_ip;
@@ -50,6 +50,7 @@ pub async fn post(
         return super::login::cross_site();
     }
     let ip = client_ip_of(&state, &headers, &extensions);
+    let admins_session = current.session.token.clone();
     let actor = Actor {
         user: current.user,
         ip,
@@ -109,7 +110,15 @@ pub async fn post(
                 );
             }
             return match admin_actions::remove_user(&state, &actor, &id).await {
-                Ok(()) => html::see_other("/?deleted=1", Vec::new()),
+                // The list page, the user's being gone, with whom the message is about.
+                Ok(()) => html::see_other(
+                    &format!(
+                        "/?deleted={}&{}",
+                        url_segment(&id),
+                        done::query(&state, &admins_session, action, &id)
+                    ),
+                    Vec::new(),
+                ),
                 Err(e) => refused(e.message().unwrap_or("The action failed.")),
             };
         }
@@ -117,7 +126,11 @@ pub async fn post(
     };
     match done {
         Ok(()) => html::see_other(
-            &format!("/users/{}?done={action}", url_segment(&id)),
+            &format!(
+                "/users/{}?{}",
+                url_segment(&id),
+                done::query(&state, &admins_session, action, &id)
+            ),
             Vec::new(),
         ),
         Err(e) => refused(e.message().unwrap_or("The action failed.")),

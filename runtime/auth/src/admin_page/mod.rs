@@ -17,6 +17,7 @@
 mod actions;
 mod audit_page;
 pub mod csrf;
+mod done;
 mod every_request;
 pub mod html;
 mod login;

@@ -14,7 +14,8 @@ use crate::db::models::{Session, User};
 use crate::db::{oauth_accounts, sessions, users};
 use crate::state::AppState;
 
-/// The message read out after an action (`?done=`), by action; unknown values show nothing.
+/// The message read out after an action (`?done=`, proven: see `done`), by action; unknown values
+/// show nothing.
 const DONE: &[(&str, &str)] = &[
     ("set-role", "The roles were changed."),
     ("ban", "The user was banned and signed out everywhere."),
@@ -306,9 +307,8 @@ pub async fn get(
             )
         })
         .collect();
-    let status = query
-        .get("done")
-        .and_then(|d| DONE.iter().find(|(k, _)| k == d))
+    let status = super::done::proven(&state, &current.session.token, &query, &user.id)
+        .and_then(|d| DONE.iter().find(|(k, _)| *k == d))
         .map(|(_, m)| *m);
     let body = format!(
         "{}{}<table><caption>Linked accounts</caption><thead><tr><th scope=\"col\">Provider</th><th scope=\"col\">Account</th>\

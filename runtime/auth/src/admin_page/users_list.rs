@@ -193,8 +193,10 @@ pub async fn get(
     let nav = super::nav(&state, &current);
     // After a deletion the dashboard lands here (the user's page is gone).
     let status = query
-        .contains_key("deleted")
-        .then_some("The user was deleted.");
+        .get("deleted")
+        .and_then(|id| super::done::proven(&state, &current.session.token, &query, id))
+        .filter(|action| *action == "delete")
+        .map(|_| "The user was deleted.");
     html::page(StatusCode::OK, "Users", Some(nav), status, &body)
 }
 
