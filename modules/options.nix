@@ -106,9 +106,12 @@ let
         description = "Base only: how the service's guard treats requests.";
       };
       roles = mkOption {
-        type = types.listOf types.str;
+        # Defined once, by the generated file: the service's code was scaffolded with these roles
+        # and auth's follow them, and a list option would otherwise join a host's definition to
+        # the config's, letting the host's roles through unnoticed.
+        type = types.uniq (types.listOf types.str);
         default = [ ];
-        description = "Roles a `role-gated` guard lets through (admin always passes).";
+        description = "Roles a `role-gated` guard lets through (admin always passes); set in stackr.config.json, not on a host.";
       };
       worker = {
         enable = mkOption {
@@ -351,11 +354,17 @@ in
         # (`user:@`, no secret). The user part runs to the last `@`, not to the first `/`, `?`,
         # `#` or `@` as a URL parser reads it: a password written with one of those as is still
         # lands in the store. An `@` past the host (no SMTP URL has one) counts as the end of a
-        # user part too, refusing rather than missing a password.
+        # user part too, refusing rather than missing a password. A URL without its scheme
+        # (`user:password@host`, which auth refuses, but only once it is in the store) is read
+        # as a user part from its start.
         smtpPassword = url:
-          let userinfo = builtins.match "[^:]*:(//)?(.*)@.*" url; in
+          let
+            afterScheme = builtins.match "[A-Za-z][A-Za-z0-9+.-]*://(.*)" url;
+            rest = if afterScheme == null then url else builtins.elemAt afterScheme 0;
+            userinfo = builtins.match "(.*)@.*" rest;
+          in
           if userinfo == null then null
-          else builtins.match "[^:]*:(.+)" (builtins.elemAt userinfo 1);
+          else builtins.match "[^:]*:(.+)" (builtins.elemAt userinfo 0);
       in
       [
         {

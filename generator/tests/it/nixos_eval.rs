@@ -347,6 +347,8 @@ fn an_smtp_url_holding_a_password_is_refused() {
         "smtps://mailer@example.com:s3cret@mail.example.com",
         "smtps://mailer:s3cret@[2001:db8::1]:465",
         "smtp://mailer:s3cret@[::1]:25?tls=required",
+        // No scheme (auth refuses the URL, but only once the password is in the store).
+        "mailer:s3cret@mail.example.com",
     ] {
         let failed = failed(url);
         assert!(
@@ -1316,6 +1318,32 @@ fn a_host_sets_ports_state_folder_package_and_workers_without_mk_force() {
     let without_worker = minimal_system("{ stackr.services.core.worker.enable = false; }").unwrap();
     assert!(without_worker["units"]["stackr-core-worker"].is_null());
     assert!(without_worker["units"]["stackr-core-api"].is_object());
+}
+
+/// A role-gated service's roles are its code's (scaffolded with them; auth's roles follow them):
+/// a host setting its own fails to evaluate, naming stackr.config.json, where NixOS would have
+/// joined the host's list to the config's and let the host's roles through unnoticed.
+#[test]
+fn a_host_setting_a_services_roles_fails_to_evaluate() {
+    if !nix_instantiate_available() {
+        eprintln!("nix-instantiate not installed: skipped");
+        return;
+    }
+    let project = generated_project(&fixture_config("keyword-names"));
+    let modules = modules_dir();
+    let system = evaluate_system(&modules, project.path(), "{ }").unwrap();
+    assert_eq!(
+        system["stackr"]["services"]["order"]["roles"],
+        serde_json::json!(["clerk"])
+    );
+    let failed = evaluate_system(
+        &modules,
+        project.path(),
+        r#"{ stackr.services.order.roles = [ "support" ]; }"#,
+    )
+    .map(|system| system["stackr"]["services"]["order"]["roles"].clone())
+    .expect_err("a host's roles beside the config's");
+    assert!(failed.contains("stackr.services.order.roles"), "{failed}");
 }
 
 /// A service's `environment` in stackr.config.json reaches its deployed processes as written, as
