@@ -58,21 +58,38 @@ impl Finished {
     }
 }
 
-/// A request's part in an owner's flight: the last one out takes the flight off the map.
+/// A request's part in an owner's flight: the last one out takes the flight off the map. Its
+/// hold on the flight is taken and given up under the map's lock only, so that the count read
+/// there is every request's: two leaving at once, each reading the other's hold before either
+/// let go, left the flight in the map for good.
 struct Aboard<'a> {
     owners: &'a OwnerStatuses,
     user_id: &'a str,
-    flight: Arc<Flight>,
+    flight: Option<Arc<Flight>>,
+}
+
+impl Aboard<'_> {
+    fn flight(&self) -> &Flight {
+        self.flight.as_deref().expect("aboard until dropped")
+    }
 }
 
 impl Drop for Aboard<'_> {
     fn drop(&mut self) {
         let mut flights = self.owners.flights.lock().expect("owner status flights");
-        let ours = flights
+        let Some(ours) = self.flight.take() else {
+            return;
+        };
+        let mapped = flights
             .get(self.user_id)
-            .is_some_and(|mapped| Arc::ptr_eq(mapped, &self.flight));
-        // The map's and this one: nobody else is aboard.
-        if ours && Arc::strong_count(&self.flight) == 2 {
+            .is_some_and(|mapped| Arc::ptr_eq(mapped, &ours));
+        drop(ours);
+        // Only the map's hold is left: nobody else is aboard.
+        if mapped
+            && flights
+                .get(self.user_id)
+                .is_some_and(|flight| Arc::strong_count(flight) == 1)
+        {
             flights.remove(self.user_id);
         }
     }
@@ -139,9 +156,9 @@ impl OwnerStatuses {
         let aboard = Aboard {
             owners: self,
             user_id,
-            flight,
+            flight: Some(flight),
         };
-        let mut last = aboard.flight.last.lock().await;
+        let mut last = aboard.flight().last.lock().await;
         if let Some(finished) = last.as_ref().filter(|f| f.serves(came, self.ttl)) {
             return finished.answer.clone();
         }

@@ -145,3 +145,24 @@ async fn requests_share_the_question_in_flight_within_its_ttl() {
     );
     assert_eq!(fake.asked(), 2);
 }
+
+/// Every request's hold on a flight goes with it: once a burst is answered, no flight is left in
+/// the map (one left per owner was left for good).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn answered_bursts_leave_no_flight_behind() {
+    let (_fake, owners) =
+        owners_asking(vec![(Duration::ZERO, STANDING)], Duration::from_nanos(1)).await;
+    for _ in 0..500 {
+        let burst: Vec<_> = (0..4)
+            .map(|_| {
+                let owners = owners.clone();
+                tokio::spawn(async move { owners.admit("alice", 0).await })
+            })
+            .collect();
+        for request in burst {
+            assert_eq!(request.await.unwrap(), Ok(()));
+        }
+        let left = owners.flights.lock().unwrap().len();
+        assert_eq!(left, 0, "flights left after a burst");
+    }
+}
