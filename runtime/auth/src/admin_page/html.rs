@@ -14,23 +14,35 @@ pub fn escape(s: &str) -> String {
 
 /// Whether `c` shows nothing itself yet changes how the text around it reads: the bidirectional
 /// controls (after U+202E, `moc.elpmaxe@liam` reads as `mail@example.com`), zero-width spaces and
-/// joiners of words, soft hyphens, tag characters, and control characters. The zero-width
-/// (non-)joiners U+200C and U+200D and the variation selectors are left: names in several scripts
-/// and emoji need them, and they reorder nothing.
+/// joiners of words, soft hyphens, tag characters, the other invisible format characters, and
+/// control characters; or shows only a blank that is no space (the Hangul fillers, the blank
+/// Braille pattern: `admin` followed by U+3164 reads as `admin`). The zero-width (non-)joiners
+/// U+200C and U+200D and the variation selectors are left: names in several scripts and emoji
+/// need them, and they reorder nothing.
 fn shows_nothing(c: char) -> bool {
     c.is_control()
         || matches!(
             c,
             '\u{00AD}'
+                | '\u{034F}'
                 | '\u{061C}'
+                | '\u{115F}'
+                | '\u{1160}'
+                | '\u{17B4}'
+                | '\u{17B5}'
                 | '\u{180E}'
                 | '\u{200B}'
                 | '\u{200E}'
                 | '\u{200F}'
                 | '\u{202A}'..='\u{202E}'
                 | '\u{2060}'..='\u{206F}'
+                | '\u{2800}'
+                | '\u{3164}'
                 | '\u{FEFF}'
+                | '\u{FFA0}'
                 | '\u{FFF9}'..='\u{FFFB}'
+                | '\u{1BCA0}'..='\u{1BCA3}'
+                | '\u{1D173}'..='\u{1D17A}'
                 | '\u{E0000}'..='\u{E007F}'
         )
 }
@@ -163,6 +175,14 @@ pub fn csrf_field(token: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn writes_out_blank_fillers() {
+        assert_eq!(
+            super::visible("admin\u{3164}\u{115F}\u{1160}\u{FFA0}\u{2800}\u{034F}"),
+            "admin[U+3164][U+115F][U+1160][U+FFA0][U+2800][U+034F]"
+        );
+    }
+
     #[test]
     fn writes_out_what_shows_nothing() {
         assert_eq!(
