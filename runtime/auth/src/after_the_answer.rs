@@ -8,9 +8,12 @@
 //! flood of such requests piled up tasks without end, and while the database was slow they held
 //! every connection of the pool that answers take theirs from. At most a quarter of the pool's size
 //! (at least one) run at once; a request that would start one more is refused with the rate
-//! limiter's answer, before anything about the address is read, so the refusal tells nothing
-//! either. Doing the work in the request instead would make its answer wait for exactly what
-//! the answer must not wait for.
+//! limiter's answer, before anything about the address is read, so its own answer does not
+//! depend on the address. How long a task holds its place does (an address without an account
+//! costs more writes), which a client could read off another request's refusal while the bound
+//! is full: a weak signal, bounded by the per-address rate limits and mail budgets. Doing the
+//! work in the request instead would make its answer wait for exactly what the answer must not
+//! wait for.
 
 use std::future::Future;
 use std::sync::Arc;

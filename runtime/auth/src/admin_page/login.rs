@@ -156,9 +156,11 @@ pub async fn post(
         &headers,
         &extensions,
         "/api/auth/sign-in/email",
-        // A dashboard session opens every account to whoever holds it: it ends with the browser
-        // and within a day (`rememberMe: false`), where the API's sign-in lasts a week and
-        // outlives the browser. The second factor's challenge carries it to the code's sign-in.
+        // A dashboard session opens every account to whoever holds it: for the browser that signed
+        // in (holding the `dont_remember` marker), it ends with the browser and within a day
+        // (`rememberMe: false`), where the API's sign-in lasts a week and outlives the browser. A
+        // get-session sent with the token alone still extends it, as BetterAuth's does. The
+        // second factor's challenge carries it to the code's sign-in.
         json!({"email": get("email"), "password": get("password"), "rememberMe": false}),
     )
     .await;
