@@ -247,9 +247,12 @@ pub async fn still_so(
     }
     let row = tx
         .query_one(
-            r#"select a."password", coalesce(u."banned", false) and (u."banExpires" is null or u."banExpires" > now())
-               from "user" u left join "account" a on a."userId" = u."id" and a."providerId" = $2
-               where u."id" = $1"#,
+            &format!(
+                r#"select a."password", {}
+                   from "user" u left join "account" a on a."userId" = u."id" and a."providerId" = $2
+                   where u."id" = $1"#,
+                db::users::ban_runs("now()")
+            ),
             &[&user_id, &db::accounts::CREDENTIAL],
         )
         .await?;

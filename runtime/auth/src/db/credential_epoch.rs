@@ -53,12 +53,12 @@ pub async fn owner_status(
     user_id: &str,
 ) -> Result<Option<OwnerStatus>, tokio_postgres::Error> {
     let stmt = client
-        .prepare_cached(
-            r#"select coalesce(u."banned", false) and (u."banExpires" is null or u."banExpires" > now()),
-                      coalesce(e."epoch", 0)
+        .prepare_cached(&format!(
+            r#"select {}, coalesce(e."epoch", 0)
                from "user" u left join "credential_epoch" e on e."user_id" = u."id"
                where u."id" = $1"#,
-        )
+            super::users::ban_runs("now()")
+        ))
         .await?;
     Ok(client
         .query_opt(&stmt, &[&user_id])

@@ -221,6 +221,14 @@ pub async fn lock_the_admins(client: &impl GenericClient) -> Result<(), tokio_po
     Ok(())
 }
 
+/// SQL that is true while the ban of the user row `u` runs at `now` (an SQL expression): banned,
+/// for ever or until a time still to come. [`User::is_banned`] in SQL.
+pub fn ban_runs(now: &str) -> String {
+    format!(
+        r#"(coalesce(u."banned", false) and (u."banExpires" is null or u."banExpires" > {now}))"#
+    )
+}
+
 /// Users other than `id` who hold the admin role and are not banned now.
 pub async fn other_admins_not_banned(
     client: &impl GenericClient,
@@ -228,10 +236,13 @@ pub async fn other_admins_not_banned(
 ) -> Result<i64, tokio_postgres::Error> {
     let row = client
         .query_one(
-            r#"select count(*) from "user"
-               where "id" <> $1
-                 and 'admin' = any(string_to_array(replace(coalesce("role", 'user'), ' ', ''), ','))
-                 and not (coalesce("banned", false) and ("banExpires" is null or "banExpires" > $2))"#,
+            &format!(
+                r#"select count(*) from "user" u
+                   where u."id" <> $1
+                     and 'admin' = any(string_to_array(replace(coalesce(u."role", 'user'), ' ', ''), ','))
+                     and not {}"#,
+                ban_runs("$2")
+            ),
             &[&id, &now_ms()],
         )
         .await?;
@@ -345,8 +356,8 @@ pub struct ListQuery {
     pub descending: bool,
     /// Only users holding this role (users without a role count as `user`).
     pub role: Option<String>,
-    /// Only banned (`true`) or only not banned (`false`) users: a ban whose time ran out is over,
-    /// as `User::is_banned` has it.
+    /// Only banned (`true`) or only not banned (`false`) users: a ban whose time ran out is over
+    /// ([`ban_runs`]).
     pub banned: Option<bool>,
 }
 
@@ -358,9 +369,9 @@ pub async fn list(
     let filter = format!(
         r#"($1::text is null or lower(u."{}") like lower($1))
            and ($2::text is null or $2 = any(string_to_array(coalesce(u."role", 'user'), ',')))
-           and ($3::bool is null or (coalesce(u."banned", false)
-                and (u."banExpires" is null or u."banExpires" > now())) = $3)"#,
-        q.search_field
+           and ($3::bool is null or {} = $3)"#,
+        q.search_field,
+        ban_runs("now()")
     );
     let dir = if q.descending { "desc" } else { "asc" };
     let sql = format!(
