@@ -21,6 +21,10 @@ pub fn child_entry() {
     let Ok(args) = std::env::var(CHILD_VAR) else {
         return;
     };
+    // libtest has written `test supervisor_child_entry ... ` with no line end: ended here, the
+    // stack's first line is one of its own. A process's output that came before the supervisor's
+    // first status line was glued to it, and a test looking for that line as written failed.
+    println!();
     let mut opts = stackr_supervisor::DevOptions::for_file(
         std::env::var("STACKR_SUPERVISOR_TEST_FILE").unwrap(),
     );
