@@ -124,17 +124,7 @@ async fn auth_failing_for_device_owners_is_logged_when_it_starts_and_when_it_end
     for _ in 0..5 {
         assert_eq!(stack.device_status(&token).await, 503);
     }
-    // Besides the access log's line per 503.
-    let about_owners: Vec<String> = logs
-        .alarming()
-        .into_iter()
-        .filter(|line| !line.contains("finished processing request"))
-        .collect();
-    assert_eq!(about_owners.len(), 1, "{about_owners:#?}");
-    assert!(
-        about_owners[0].contains("auth's user-status failing"),
-        "{about_owners:#?}"
-    );
+    assert_said_once(&logs, "auth's user-status failing");
 
     stack.proxy.answer_garbage(false);
     tokio::time::sleep(kit_support::OUTAGE_QUIET).await;
@@ -158,17 +148,7 @@ async fn device_lookups_failing_are_logged_when_they_start() {
     for _ in 0..5 {
         assert_eq!(stack.device_status("sds_made-up").await, 503);
     }
-    // Besides the access log's line per 503.
-    let about_lookups: Vec<String> = logs
-        .alarming()
-        .into_iter()
-        .filter(|line| !line.contains("finished processing request"))
-        .collect();
-    assert_eq!(about_lookups.len(), 1, "{about_lookups:#?}");
-    assert!(
-        about_lookups[0].contains("device session lookup failing"),
-        "{about_lookups:#?}"
-    );
+    assert_said_once(&logs, "device session lookup failing");
 }
 
 /// Auth failing the provision call (a user's first call, refused while auth's database is down,
@@ -183,17 +163,18 @@ async fn provisioning_failing_is_logged_when_it_starts() {
     for _ in 0..5 {
         assert_eq!(stack.get("/me", &[("cookie", &alice.cookie)]).await.0, 503);
     }
-    // Besides the access log's line per 503.
-    let about_provisioning: Vec<String> = logs
+    assert_said_once(&logs, "provisioning failing");
+    stack.proxy.answer(Answer::Relay);
+    assert_eq!(stack.get("/me", &[("cookie", &alice.cookie)]).await.0, 200);
+}
+
+/// The only alarming line in `logs` but the access log's line per refused request says `what`.
+fn assert_said_once(logs: &CapturedLogs, what: &str) {
+    let alarming: Vec<String> = logs
         .alarming()
         .into_iter()
         .filter(|line| !line.contains("finished processing request"))
         .collect();
-    assert_eq!(about_provisioning.len(), 1, "{about_provisioning:#?}");
-    assert!(
-        about_provisioning[0].contains("provisioning failing"),
-        "{about_provisioning:#?}"
-    );
-    stack.proxy.answer(Answer::Relay);
-    assert_eq!(stack.get("/me", &[("cookie", &alice.cookie)]).await.0, 200);
+    assert_eq!(alarming.len(), 1, "{alarming:#?}");
+    assert!(alarming[0].contains(what), "{alarming:#?}");
 }
