@@ -47,6 +47,16 @@ impl Outage {
         self.note_at(Instant::now(), result);
     }
 
+    /// [`Self::note`] of a call's outcome, a failure said with its whole chain of causes.
+    pub(crate) fn note_outcome<T, E: std::error::Error + 'static>(&self, outcome: &Result<T, E>) {
+        self.note(
+            outcome
+                .as_ref()
+                .map(|_| ())
+                .map_err(|e| stackr_tls::refusal::log_line(e)),
+        );
+    }
+
     fn note_at(&self, now: Instant, result: Result<(), impl Display>) {
         let what = &self.what;
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);

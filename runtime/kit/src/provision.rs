@@ -90,12 +90,7 @@ impl Provisioner {
         match &result {
             // The user's doing (signed out meanwhile), not a failure of the service's.
             Err(ProvisionError::SessionGone) => {}
-            other => self.failures.note(
-                other
-                    .as_ref()
-                    .map(|_| ())
-                    .map_err(|e| stackr_tls::refusal::log_line(e)),
-            ),
+            outcome => self.failures.note_outcome(outcome),
         }
         result
     }

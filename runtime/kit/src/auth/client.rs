@@ -113,12 +113,7 @@ impl AuthClient {
         cookie: &str,
     ) -> Result<Option<VerifiedSession>, AuthError> {
         let answer = self.fetch_get_session(url, cookie).await;
-        self.get_session_outage.note(
-            answer
-                .as_ref()
-                .map(|_| ())
-                .map_err(|e| stackr_tls::refusal::log_line(e)),
-        );
+        self.get_session_outage.note_outcome(&answer);
         answer
     }
 
@@ -188,12 +183,7 @@ impl AuthClient {
     /// an outage would otherwise write a line per request), as get-session's is.
     pub async fn user_status(&self, user_id: &str) -> Result<Option<OwnerStatus>, AuthError> {
         let answer = self.fetch_user_status(user_id).await;
-        self.user_status_outage.note(
-            answer
-                .as_ref()
-                .map(|_| ())
-                .map_err(|e| stackr_tls::refusal::log_line(e)),
-        );
+        self.user_status_outage.note_outcome(&answer);
         answer
     }
 

@@ -136,12 +136,7 @@ impl DeviceSessions {
     /// still stands is auth's to say (the guard asks).
     pub async fn verify(&self, token: &str) -> Result<Option<DeviceIdentity>, DeviceStoreError> {
         let found = self.look_up(token).await;
-        self.lookups.note(
-            found
-                .as_ref()
-                .map(|_| ())
-                .map_err(|e| stackr_tls::refusal::log_line(e)),
-        );
+        self.lookups.note_outcome(&found);
         found
     }
 
