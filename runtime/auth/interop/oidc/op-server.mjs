@@ -1,5 +1,5 @@
 // A real OpenID Connect provider (panva's certified oidc-provider) for stackr-auth's social
-// sign-in tests: one confidential client, three users, the development login and consent forms.
+// sign-in tests: one confidential client, four users, the development login and consent forms.
 //
 // Environment: PORT, CLIENT_ID, CLIENT_SECRET, REDIRECT_URIS (comma list). Prints
 // `listening <port>` when ready.
@@ -22,11 +22,14 @@ import * as jose from 'jose';
 const port = Number(process.env.PORT);
 const issuer = `http://127.0.0.1:${port}`;
 
-// login -> claims. `mallory` claims an address she has not verified.
+// login -> claims. `mallory` claims an address she has not verified; `padded`'s verified address
+// is carol's with a space before it, which is no address (a provider that lets it be stored and
+// vouches for it has proved some other string).
 const users = {
   alice: { email: 'alice@example.com', email_verified: true, name: 'Alice Provider' },
   bob: { email: 'bob@example.com', email_verified: true, name: 'Bob Provider' },
   mallory: { email: 'victim@example.com', email_verified: false, name: 'Mallory' },
+  padded: { email: ' carol@example.com', email_verified: true, name: 'Padded' },
 };
 
 async function newKey(kid) {

@@ -26,8 +26,11 @@ impl Profile {
     /// NUL, which PostgreSQL cannot store): what a provider sends, or for Apple's name what the
     /// browser posts, is the signer-in's own writing. The name loses its NULs and is cut to its
     /// cap; an address or picture over its cap or holding a NUL is left out, since cut it would
-    /// name something else. A subject holding a NUL cannot be stored (it is the account's
-    /// `accountId`) nor be changed without naming another identity: the profile is unusable.
+    /// name something else. So is an address that is not one as it was sent (`looks_like_email`,
+    /// untrimmed): the provider vouched for that very string, and the normalisation stored
+    /// addresses go through would trim `" carol@example.com"` into carol's address. A subject
+    /// holding a NUL cannot be stored (it is the account's `accountId`) nor be changed without
+    /// naming another identity: the profile is unusable.
     pub fn within_caps(self) -> anyhow::Result<Profile> {
         if self.subject.contains('\0') {
             bail!("the provider's subject holds a NUL character");
@@ -35,6 +38,7 @@ impl Profile {
         let whole = |key: &str, value: Option<String>| {
             value.filter(|v| !v.contains('\0') && crate::body::fits(key, v))
         };
+        let email = whole("email", self.email).filter(|e| crate::body::looks_like_email(e));
         let cap = crate::body::max_chars("name").unwrap_or(usize::MAX);
         let name = self
             .name
@@ -46,7 +50,7 @@ impl Profile {
             })
             .filter(|n| !n.is_empty());
         Ok(Profile {
-            email: whole("email", self.email),
+            email,
             image: whole("image", self.image),
             name,
             ..self

@@ -174,6 +174,26 @@ async fn an_unverified_provider_address_makes_no_account() {
     assert_eq!(r.status, 200, "{}", r.text);
 }
 
+/// What a provider vouches for is the string it sent. `" carol@example.com"` is no address, and
+/// trimmed (as stored addresses are normalised) it would be carol's: an account for carol's
+/// address, held by an identity that never proved it, which her password reset would then open
+/// to that identity too. Such an address counts as none.
+#[tokio::test]
+async fn a_provider_address_that_is_not_one_is_not_trimmed_into_another() {
+    let stack = stack().await;
+    let mut browser = new_browser(&stack);
+    let to = app(browser
+        .social(
+            "padded",
+            json!({"callbackURL": "/dashboard", "errorCallbackURL": "/oops"}),
+        )
+        .await);
+    assert_eq!(to, "/oops?error=email_not_found");
+    assert_eq!(users(&stack.auth), 0, "no user holds carol's address");
+    assert_eq!(corp_accounts(&stack.auth), 0);
+    assert!(browser.auth.session().await.is_null());
+}
+
 /// Someone can sign up first with another's address (no verification required, the default)
 /// and keep the session it gives. A password chosen before the address was proved may be that
 /// stranger's: the provider identity of the address's owner is not linked to such an account,
