@@ -93,6 +93,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "session_impersonated_by_index",
         include_str!("../../migrations/0017_session_impersonated_by_index.sql"),
     ),
+    (
+        18,
+        "account_identity_index",
+        include_str!("../../migrations/0018_account_identity_index.sql"),
+    ),
 ];
 
 /// Arbitrary constant identifying "stackr-auth migrations" for `pg_advisory_xact_lock`.

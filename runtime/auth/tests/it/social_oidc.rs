@@ -984,3 +984,27 @@ async fn a_provider_that_is_down_ends_on_the_error_url() {
     assert_eq!(location(&r), "/oops?error=invalid_code");
     assert_eq!(users(&auth), 0);
 }
+
+/// Every social sign-in and link looks its identity up by provider and subject: found through an
+/// index, not by reading the whole account table (every user's sign-in methods) on each callback,
+/// which anyone with an account at the provider can send as often as the rate limit lets them.
+#[tokio::test]
+async fn identities_are_found_through_an_index() {
+    let auth = TestServer::start().await;
+    // Off, a sequential scan is still taken where no index serves the filter.
+    let plan = auth.psql(
+        r#"set enable_seqscan = off; explain select "id", "userId" from "account"
+           where "providerId" = 'corp' and "accountId" = 'x' order by "createdAt" limit 1"#,
+    );
+    // An index that does not lead with these columns is read whole, the subject checked as a
+    // filter: the subject must be part of the index condition.
+    let on_subject: Vec<&str> = plan.lines().filter(|l| l.contains("accountId")).collect();
+    assert!(
+        !plan.contains("Seq Scan")
+            && !on_subject.is_empty()
+            && on_subject
+                .iter()
+                .all(|l| l.trim_start().starts_with("Index Cond:")),
+        "{plan}"
+    );
+}
