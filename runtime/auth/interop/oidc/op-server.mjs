@@ -6,8 +6,10 @@
 //
 // Test controls, as a misbehaving provider or a network attacker would act:
 //   POST /test/id-token  body = one of none | wrong-aud | expired | wrong-nonce | tampered |
-//                        unknown-key: how the next token responses' ID tokens are altered
-//                        (re-signed with the provider's own key, or not, or with another key).
+//                        unknown-key | wrong-iss | no-nonce | no-sub | future-iat | future-nbf |
+//                        several-aud-no-azp | wrong-azp | alg-none | hs256-client-secret: how
+//                        the next token responses' ID tokens are altered (re-signed with the
+//                        provider's own key, or not, or with another key or the client secret).
 //   POST /test/rotate-keys  a new signing key signs from now on; the old one stays published.
 //   POST /test/userinfo  body = ok | refuse: whether userinfo (`/me`) answers, or refuses every
 //                        access token with 401 as for a revoked grant.
@@ -60,6 +62,36 @@ async function alter(idToken) {
       return signWith(keys[0], { ...claims, nonce: 'not-the-nonce-of-this-sign-in' });
     case 'unknown-key':
       return signWith(await newKey(keys[0].kid), claims);
+    case 'wrong-iss':
+      return signWith(keys[0], { ...claims, iss: 'https://evil.example' });
+    case 'no-nonce': {
+      const { nonce, ...rest } = claims;
+      return signWith(keys[0], rest);
+    }
+    case 'no-sub': {
+      const { sub, ...rest } = claims;
+      return signWith(keys[0], rest);
+    }
+    case 'future-iat':
+      return signWith(keys[0], { ...claims, iat: now + 3600, exp: now + 7200 });
+    case 'future-nbf':
+      return signWith(keys[0], { ...claims, nbf: now + 3600 });
+    case 'several-aud-no-azp': {
+      const { azp, ...rest } = claims;
+      return signWith(keys[0], { ...rest, aud: [claims.aud, 'another-client'] });
+    }
+    case 'wrong-azp':
+      return signWith(keys[0], { ...claims, azp: 'another-client' });
+    case 'alg-none': {
+      const enc = (v) => Buffer.from(JSON.stringify(v)).toString('base64url');
+      return `${enc({ alg: 'none', typ: 'JWT' })}.${enc({ ...claims, email: 'alice@example.com' })}.`;
+    }
+    case 'hs256-client-secret':
+      // Signed with the client secret, which a client that trusts any algorithm the token names
+      // would accept as a key.
+      return new jose.SignJWT({ ...claims, email: 'alice@example.com' })
+        .setProtectedHeader({ alg: 'HS256', kid: keys[0].kid })
+        .sign(new TextEncoder().encode(process.env.CLIENT_SECRET));
     case 'tampered': {
       const [header, , signature] = idToken.split('.');
       const forged = Buffer.from(JSON.stringify({ ...claims, email: 'alice@example.com', email_verified: true })).toString('base64url');

@@ -762,6 +762,15 @@ async fn bad_id_tokens_are_refused() {
         "wrong-nonce",
         "tampered",
         "unknown-key",
+        "wrong-iss",
+        "no-nonce",
+        "no-sub",
+        "future-iat",
+        "future-nbf",
+        "several-aud-no-azp",
+        "wrong-azp",
+        "alg-none",
+        "hs256-client-secret",
     ] {
         set_id_token_mode(&stack, mode).await;
         let mut browser = new_browser(&stack);
