@@ -1,6 +1,7 @@
 //! Open-redirect attacks: callback and redirect URLs that look relative (or trusted) but send a
-//! browser to another site, on every route that takes one (social sign-in's are attacked in
-//! `tests/it/social_oidc.rs`, which runs an OpenID provider).
+//! browser to another site, on every route that takes one. Social sign-in's URLs are refused
+//! before the provider is looked up, so no provider runs here; `tests/it/social_oidc.rs`, which
+//! runs one, checks that a refused URL starts no flow.
 
 use std::sync::Arc;
 
@@ -152,6 +153,51 @@ async fn reset_request_redirect(stack: Arc<Stack>) -> Outcome {
     .await
 }
 
+/// The URLs `sign-in/social` and `link-social` send the browser to when the provider sends it
+/// back, with the code refusing each.
+const SOCIAL_URLS: [(&str, &str); 3] = [
+    ("callbackURL", "INVALID_CALLBACK_URL"),
+    ("errorCallbackURL", "INVALID_ERROR_CALLBACK_URL"),
+    ("newUserCallbackURL", "INVALID_NEW_USER_CALLBACK_URL"),
+];
+
+async fn social_sign_in_urls(stack: Arc<Stack>) -> Outcome {
+    for (field, code) in SOCIAL_URLS {
+        refuses_all(403, code, |url| {
+            let mut c = stack.client();
+            async move {
+                c.post(
+                    "/api/auth/sign-in/social",
+                    json!({"provider": "corp", field: url}),
+                )
+                .await
+            }
+        })
+        .await
+        .map_err(|e| format!("{field}: {e}"))?;
+    }
+    Ok(())
+}
+
+async fn link_social_urls(stack: Arc<Stack>) -> Outcome {
+    let (owner, _) = stack.user("linker").await;
+    for (field, code) in SOCIAL_URLS {
+        refuses_all(403, code, |url| {
+            let mut c = stack.moved(&owner);
+            async move {
+                c.post(
+                    "/api/auth/link-social",
+                    json!({"provider": "corp", field: url}),
+                )
+                .await
+            }
+        })
+        .await
+        .map_err(|e| format!("{field}: {e}"))?;
+    }
+    Ok(())
+}
+
 pub fn attacks() -> Vec<Attack> {
     vec![
         Attack {
@@ -178,6 +224,18 @@ pub fn attacks() -> Vec<Attack> {
             attack: "reset-password link with a foreign callbackURL",
             refusal: "403 INVALID_CALLBACK_URL, no Location",
             run: |s| Box::pin(reset_link_callback(s)),
+        },
+        Attack {
+            attack:
+                "sign-in/social with a foreign callbackURL, errorCallbackURL or newUserCallbackURL",
+            refusal: "403 INVALID_(ERROR_|NEW_USER_)CALLBACK_URL, no Location",
+            run: |s| Box::pin(social_sign_in_urls(s)),
+        },
+        Attack {
+            attack:
+                "link-social with a foreign callbackURL, errorCallbackURL or newUserCallbackURL",
+            refusal: "403 INVALID_(ERROR_|NEW_USER_)CALLBACK_URL, no Location",
+            run: |s| Box::pin(link_social_urls(s)),
         },
         Attack {
             attack: "request-password-reset with a foreign redirectTo",
