@@ -753,6 +753,27 @@ async fn a_replayed_callback_or_code_is_refused() {
     );
 }
 
+/// A flow lives ten minutes: a callback that comes back later, from the very browser that
+/// started it and with the provider's code, signs nobody in.
+#[tokio::test]
+async fn a_callback_after_the_flow_expired_is_refused() {
+    let stack = stack().await;
+    let mut browser = new_browser(&stack);
+    let callback = browser.social_until_callback("bob").await;
+    stack.auth.psql(
+        r#"update "verification" set "expiresAt" = now() - interval '1 second'
+           where "identifier" like 'auth-state:%'"#,
+    );
+    let r = browser.open(&callback).await;
+    assert!(
+        location(&r).ends_with("error=state_mismatch"),
+        "{:?}",
+        r.headers
+    );
+    assert!(browser.auth.session().await.is_null());
+    assert_eq!(users(&stack.auth), 0);
+}
+
 #[tokio::test]
 async fn bad_id_tokens_are_refused() {
     let stack = stack().await;
