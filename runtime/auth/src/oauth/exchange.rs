@@ -110,9 +110,15 @@ pub async fn redeem_code(
     token_request(provider, form).await
 }
 
-/// A refresh token → new tokens (`grant_type=refresh_token`, `client_secret_post`), as
-/// BetterAuth refreshes an access token that is about to expire.
-pub async fn refresh(provider: &Provider, refresh_token: &str) -> anyhow::Result<Tokens> {
+/// A refresh token of the account with provider subject `subject` → new tokens
+/// (`grant_type=refresh_token`, `client_secret_post`), as BetterAuth refreshes an access token
+/// that is about to expire. An ID token in the answer must pass `id_token::verify_refreshed`:
+/// it is stored, and read back as verified claims (`super::userinfo`).
+pub async fn refresh(
+    provider: &Provider,
+    refresh_token: &str,
+    subject: &str,
+) -> anyhow::Result<Tokens> {
     let form = vec![
         ("grant_type", "refresh_token"),
         ("refresh_token", refresh_token),
@@ -120,6 +126,9 @@ pub async fn refresh(provider: &Provider, refresh_token: &str) -> anyhow::Result
     let tokens = token_request(provider, form).await?;
     if tokens.access_token.is_none() {
         bail!("the token endpoint answered a refresh without an access token");
+    }
+    if let Some(id_token) = &tokens.id_token {
+        super::id_token::verify_refreshed(provider, id_token, subject).await?;
     }
     Ok(tokens)
 }

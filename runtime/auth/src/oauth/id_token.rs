@@ -1,7 +1,7 @@
 //! ID-token validation (OpenID Connect Core §3.1.3.7): signature by a key of the provider's set,
 //! with an algorithm the provider announces; `iss`, `aud` (and `azp` when there are several
-//! audiences), `exp`, `iat` and the `nonce` this browser's flow sent. Errors say which check
-//! failed, never the token.
+//! audiences), `exp`, `iat` and the `nonce` this browser's flow sent (or, for the ID token a
+//! refresh answers, the account's subject). Errors say which check failed, never the token.
 
 use anyhow::{anyhow, bail};
 use jsonwebtoken::{DecodingKey, Validation};
@@ -16,6 +16,33 @@ pub async fn verify(
     provider: &Provider,
     token: &str,
     expected_nonce: &str,
+) -> anyhow::Result<Map<String, Value>> {
+    let claims = verify_signed_claims(provider, token).await?;
+    if claims.get("nonce").and_then(Value::as_str) != Some(expected_nonce) {
+        bail!("ID token nonce does not match this sign-in");
+    }
+    Ok(claims)
+}
+
+/// An ID token a refresh answered (OpenID Connect Core §12.2): checked as at sign-in, and about
+/// the account's own subject. It carries no nonce of a flow: the refresh request that got it
+/// was this service's own, authenticated with the client secret.
+pub async fn verify_refreshed(
+    provider: &Provider,
+    token: &str,
+    subject: &str,
+) -> anyhow::Result<Map<String, Value>> {
+    let claims = verify_signed_claims(provider, token).await?;
+    if claims.get("sub").and_then(Value::as_str) != Some(subject) {
+        bail!("the refreshed ID token describes another subject than the account");
+    }
+    Ok(claims)
+}
+
+/// Every check but the nonce.
+async fn verify_signed_claims(
+    provider: &Provider,
+    token: &str,
 ) -> anyhow::Result<Map<String, Value>> {
     let discovered = provider.discovered().await?;
     if discovered.issuers.is_empty() {
@@ -54,9 +81,6 @@ pub async fn verify(
         Some(azp) if azp != client_id => bail!("ID token azp names another client"),
         None if several_audiences => bail!("ID token has several audiences and no azp"),
         _ => {}
-    }
-    if claims.get("nonce").and_then(Value::as_str) != Some(expected_nonce) {
-        bail!("ID token nonce does not match this sign-in");
     }
     if claims
         .get("sub")

@@ -7,8 +7,8 @@
 //! * A provider with a userinfo endpoint: userinfo with the access token, whose `sub` must be the
 //!   account's; `data` is the answer plus `email`, `emailVerified`, `image` (from `picture`) and
 //!   `name`, as BetterAuth's genericOAuth plugin adds them.
-//! * Without one (Google, Apple): the claims of the ID token stored at sign-in, which was verified
-//!   then and is stored sealed; `data` is `{id, emailVerified, image, …claims}`.
+//! * Without one (Google, Apple): the claims of the ID token stored at sign-in or by a refresh,
+//!   verified then and stored sealed; `data` is `{id, emailVerified, image, …claims}`.
 //!
 //! In both OpenID cases `user` is `{email, emailVerified, image, name}`; absent values are left
 //! out, as JavaScript's `undefined` is.

@@ -140,7 +140,7 @@ async fn valid_tokens(
         .is_some_and(|at| (at - Utc::now()).num_milliseconds() < REFRESH_MARGIN_MS);
     let stored_id_token = open(&account.id_token)?;
     if let (true, Some(refresh_token)) = (expiring, open(&account.refresh_token)?) {
-        let fresh = exchange::refresh(provider, &refresh_token)
+        let fresh = exchange::refresh(provider, &refresh_token, &account.account_id)
             .await
             .map_err(|e| {
                 tracing::warn!(provider = %provider.config.id, error = ?format!("{e:#}"), "account-info: refreshing the access token failed");
