@@ -68,3 +68,79 @@ pub async fn get_json(
         _ => bail!("GET {url} answered without a JSON object"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    /// A provider on a loopback port that answers every request with `head`, then `body` in
+    /// chunks of 64 KiB; its URL.
+    async fn provider(head: String, body: Vec<u8>) -> url::Url {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/doc", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let (head, body) = (head.clone(), body.clone());
+                tokio::spawn(async move {
+                    let mut request = [0u8; 4096];
+                    let _ = socket.read(&mut request).await;
+                    socket.write_all(head.as_bytes()).await?;
+                    for chunk in body.chunks(64 << 10) {
+                        socket.write_all(chunk).await?;
+                    }
+                    socket.shutdown().await
+                });
+            }
+        });
+        url.parse().unwrap()
+    }
+
+    /// `len` bytes of one JSON object.
+    fn object_of(len: usize) -> Vec<u8> {
+        let mut body = br#"{"pad":""#.to_vec();
+        body.resize(len - 2, b'a');
+        body.extend_from_slice(br#""}"#);
+        body
+    }
+
+    #[tokio::test]
+    async fn answers_are_read_up_to_a_bound_whatever_they_announce() {
+        let http = client();
+        let fits = object_of(MAX_BODY_BYTES);
+        let ok = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", fits.len());
+        let url = provider(ok, fits).await;
+        assert!(get_json(&http, &url, None).await.is_ok());
+
+        // Announced too large: refused before the body is read.
+        let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", 1u64 << 40);
+        let url = provider(head, Vec::new()).await;
+        let err = format!("{:#}", get_json(&http, &url, None).await.unwrap_err());
+        assert!(err.contains("larger than"), "{err}");
+
+        // Announced as nothing (the connection's end closes it): refused once past the bound.
+        let head = "HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n".to_owned();
+        let url = provider(head, object_of(MAX_BODY_BYTES + 1)).await;
+        let err = format!("{:#}", get_json(&http, &url, None).await.unwrap_err());
+        assert!(err.contains("larger than"), "{err}");
+    }
+
+    /// A redirected request could carry a bearer token (or, to the token endpoint, the code and
+    /// client secret) to whatever host the answer names.
+    #[tokio::test]
+    async fn redirects_are_not_followed() {
+        let target = provider(
+            "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n".to_owned(),
+            b"{}".to_vec(),
+        )
+        .await;
+        let head = format!("HTTP/1.1 302 Found\r\nlocation: {target}\r\ncontent-length: 0\r\n\r\n");
+        let url = provider(head, Vec::new()).await;
+        let err = format!(
+            "{:#}",
+            get_json(&client(), &url, Some("token")).await.unwrap_err()
+        );
+        assert!(err.contains("answered 302"), "{err}");
+    }
+}
