@@ -586,6 +586,61 @@ async fn link_list_and_unlink_accounts() {
     assert_eq!(r.status, 401);
 }
 
+/// `link-social` as a way to take an identity: one linked to another user stays theirs, even to
+/// a user now holding the address it vouches for (its owner moved to another address); and an
+/// identity whose address the provider does not vouch for is linked to nobody, even to a user
+/// whose address it names.
+#[tokio::test]
+async fn a_link_takes_no_identity_of_another_user_nor_an_unvouched_one() {
+    let stack = stack().await;
+    app(new_browser(&stack)
+        .social("bob", json!({"callbackURL": "/dashboard"}))
+        .await);
+    stack.auth.psql(
+        r#"update "user" set "email" = 'bob-moved@example.com' where "email" = 'bob@example.com'"#,
+    );
+    let owner = stack
+        .auth
+        .psql(r#"select "userId" from "account" where "providerId" = 'corp'"#)
+        .trim()
+        .to_owned();
+    for (login, address, refusal) in [
+        (
+            "bob",
+            "bob@example.com",
+            "account_already_linked_to_different_user",
+        ),
+        ("mallory", "victim@example.com", "unable_to_link_account"),
+    ] {
+        let mut browser = new_browser(&stack);
+        let r = browser
+            .auth
+            .sign_up("Taker", address, "taker-password-1")
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let r = browser
+            .post_auth(
+                "/api/auth/link-social",
+                json!({"provider": PROVIDER, "callbackURL": "/settings", "errorCallbackURL": "/oops"}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let to = app(browser
+            .follow(r.json()["url"].as_str().unwrap().to_owned(), login, false)
+            .await);
+        assert_eq!(to, format!("/oops?error={refusal}"), "{login}");
+    }
+    assert_eq!(corp_accounts(&stack.auth), 1);
+    assert_eq!(
+        stack
+            .auth
+            .psql(r#"select "userId" from "account" where "providerId" = 'corp'"#)
+            .trim(),
+        owner,
+        "the identity changed hands"
+    );
+}
+
 /// A linked provider identity is a way in to the account. A link asked for with a session that
 /// is signed out everywhere before the link is written links nothing: the callback waits past
 /// its check of that session (on the identity's lock, held here) while the owner's
