@@ -299,6 +299,63 @@ mod tests {
         assert!(err(&|d| d["jwks_uri"] = serde_json::Value::Null).contains("jwks_uri"));
     }
 
+    /// A Google preset whose key set is served on a loopback port that counts its requests.
+    async fn provider_with_counted_keys() -> (Provider, Arc<std::sync::atomic::AtomicUsize>) {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let jwks = format!("http://{}/keys", listener.local_addr().unwrap());
+        let served = Arc::new(AtomicUsize::new(0));
+        let count = served.clone();
+        tokio::spawn(async move {
+            let body = r#"{"keys":[{"kty":"RSA","kid":"a","use":"sig","alg":"RS256","n":"sXch","e":"AQAB"}]}"#;
+            while let Ok((mut socket, _)) = listener.accept().await {
+                count.fetch_add(1, Ordering::SeqCst);
+                let mut request = [0u8; 4096];
+                let _ = socket.read(&mut request).await;
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(answer.as_bytes()).await;
+            }
+        });
+        let mut endpoints = Preset::Google.endpoints();
+        endpoints.jwks = Some(jwks.parse().unwrap());
+        let config = ProviderConfig {
+            id: "google".into(),
+            source: Source::Preset(Preset::Google, Box::new(endpoints)),
+            client_id: "client".into(),
+            client_secret: super::super::providers::ClientSecret::Shared(
+                crate::config::Secret::new("secret"),
+            ),
+            scopes: Vec::new(),
+            trusted_for_account_linking: false,
+        };
+        (Provider::new(config, super::super::http::client()), served)
+    }
+
+    /// Key ids are the token's, which a provider's signer chooses, not this service: still, key
+    /// ids the cached set lacks fetch it again at most once per `KEYS_REFETCH_FLOOR`, however
+    /// many tokens name them.
+    #[tokio::test]
+    async fn unknown_key_ids_fetch_the_key_set_again_at_most_once_a_while() {
+        use std::sync::atomic::Ordering;
+        let (provider, served) = provider_with_counted_keys().await;
+        assert!(provider.key(Some("a"), Algorithm::RS256).await.is_ok());
+        assert_eq!(served.load(Ordering::SeqCst), 1);
+        assert!(provider.key(Some("a"), Algorithm::RS256).await.is_ok());
+        assert_eq!(served.load(Ordering::SeqCst), 1, "a known key is cached");
+        for kid in ["rotated", "made-up-1", "made-up-2", "made-up-3"] {
+            assert!(provider.key(Some(kid), Algorithm::RS256).await.is_err());
+        }
+        assert_eq!(
+            served.load(Ordering::SeqCst),
+            2,
+            "one fetch for every unknown key id of the floor"
+        );
+    }
+
     #[test]
     fn picks_the_named_signing_key() {
         let set: JwkSet = serde_json::from_value(serde_json::json!({"keys": [
