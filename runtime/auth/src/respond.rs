@@ -26,7 +26,7 @@ pub fn add_cookies(res: &mut Response, cookies: Vec<String>) {
 /// `302` to `location` with an empty body (BetterAuth keeps `content-type: application/json`).
 pub fn redirect(location: &str, cookies: Vec<String>) -> Response {
     let mut res = StatusCode::FOUND.into_response();
-    if let Ok(v) = HeaderValue::from_str(location) {
+    if let Ok(v) = HeaderValue::from_str(&ascii_location(location)) {
         res.headers_mut().insert(header::LOCATION, v);
     }
     res.headers_mut().insert(
@@ -35,4 +35,19 @@ pub fn redirect(location: &str, cookies: Vec<String>) -> Response {
     );
     add_cookies(&mut res, cookies);
     res
+}
+
+/// `location` as a `Location` header may hold it: ASCII, with letters outside it percent-encoded
+/// as UTF-8 (and a host outside it in its punycode form), as a browser writes such a URL. Raw
+/// UTF-8 in a header is read as Latin-1 by some clients and refused by others.
+fn ascii_location(location: &str) -> std::borrow::Cow<'_, str> {
+    if location.is_ascii() {
+        return location.into();
+    }
+    match url::Url::parse(location) {
+        Ok(url) => String::from(url).into(),
+        Err(_) => {
+            percent_encoding::utf8_percent_encode(location, percent_encoding::CONTROLS).into()
+        }
+    }
 }

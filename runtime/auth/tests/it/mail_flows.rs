@@ -484,3 +484,27 @@ async fn a_verification_does_not_prove_an_address_changed_under_it() {
         answer.status
     );
 }
+
+/// A callback URL with letters outside ASCII (`/bienvenue/é`) is a valid URL of a trusted origin;
+/// a `Location` header holds ASCII only, so it is sent percent-encoded, as a browser encodes it,
+/// rather than left out (a 302 without `Location` strands the browser on an empty page).
+#[tokio::test]
+async fn a_callback_outside_ascii_is_sent_percent_encoded() {
+    let server = TestServer::start().await;
+    let mut c = server.client();
+    c.sign_up("Zoë", "zoe@example.com", "password-123").await;
+    let r = c
+        .post(
+            "/api/auth/send-verification-email",
+            json!({"email": "zoe@example.com", "callbackURL": "http://localhost:3000/bienvenue/é?à=ü"}),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let link = server.wait_for_link("zoe@example.com", 1).await;
+    let r = c.get(&path_and_query(&link)).await;
+    assert_eq!(r.status, 302);
+    assert_eq!(
+        r.headers["location"].to_str().unwrap(),
+        "http://localhost:3000/bienvenue/%C3%A9?%C3%A0=%C3%BC"
+    );
+}
