@@ -279,6 +279,7 @@ mod node_options;
 mod node_stack;
 mod processor;
 mod producer;
+mod queue_key_ids;
 mod queue_thread;
 mod queue_worker;
 mod redis_retry;

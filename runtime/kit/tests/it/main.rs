@@ -47,6 +47,7 @@ mod worker_job_status;
 mod worker_lock_renewal;
 mod worker_node_parity;
 mod worker_option_matrix;
+mod worker_producer_job_ids;
 mod worker_producer_priority;
 mod worker_redis_startup;
 mod worker_scheduler_counts;
