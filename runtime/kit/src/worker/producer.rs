@@ -7,7 +7,7 @@ use tokio::sync::OnceCell;
 use super::config::{redact_password, QueueConfig};
 use super::connection;
 use super::error::{ConfigError, WorkerError};
-use super::queue_key_ids;
+use super::reserved_job_ids;
 use super::NODE_BULLMQ_VERSION;
 
 /// Enqueues jobs on the service's queue (`STACKR_QUEUE` on its own Redis).
@@ -83,8 +83,8 @@ impl Producer {
     /// Adds a job with options: `attempts`, `backoff`, `delay`, `priority`, `job_id`,
     /// `remove_on_complete`, … (BullMQ's job options, same meaning as in Node). A `priority`
     /// above 2 097 151 is refused, as Node's `Queue.add` refuses it, and so is a `job_id` naming
-    /// one of the queue's own keys (`wait`, `active`, `marker`, …), which Node accepts and which
-    /// would stop the queue.
+    /// one of the queue's own keys (`wait`, `active`, `marker`, …), which would stop the queue,
+    /// or beginning with `repeat:`, the ids of a job scheduler's iterations: Node accepts both.
     ///
     /// ```no_run
     /// # async fn demo(producer: stackr_kit::worker::Producer) -> Result<(), stackr_kit::worker::WorkerError> {
@@ -105,7 +105,7 @@ impl Producer {
     ) -> Result<String, WorkerError> {
         let data = job_data(name, data)?;
         check_priority(&opts)?;
-        queue_key_ids::check(opts.job_id.as_deref())?;
+        reserved_job_ids::check(opts.job_id.as_deref())?;
         let queue = self.connect().await?;
         let job = queue.add(name, data).options(as_node_stores(opts)).await?;
         Ok(job.id().to_string())
