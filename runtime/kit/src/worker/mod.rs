@@ -86,6 +86,8 @@
 //!   after its job is handed back, while another worker runs the job. With Redis gone, the
 //!   worker still stops a few seconds after the grace period (or after the blocking work): the
 //!   jobs it could not hand back stay active until a worker's stalled check moves them back.
+//!   A stop asked for while the worker still waits for its Redis at start-up ends that wait:
+//!   [`run`] returns `Ok` at once, nothing consumed.
 //!
 //! # Producer
 //!

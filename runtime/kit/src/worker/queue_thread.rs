@@ -36,24 +36,31 @@ pub(crate) async fn start(
         .build()
         .map_err(queue_thread_error)?;
     let (started_tx, started) = oneshot::channel();
-    let (stop, stop_rx) = oneshot::channel::<()>();
+    let (stop, mut stop_rx) = oneshot::channel::<()>();
     let (stopped_tx, stopped) = oneshot::channel();
     std::thread::Builder::new()
         .name("stackr-worker-queue".to_string())
         .spawn(move || {
             let finished = runtime.block_on(async move {
-                let queue_worker = match queue_worker::start(config, handlers).await {
-                    Ok(queue_worker) => queue_worker,
-                    Err(err) => {
-                        let _ = started_tx.send(Err(err));
-                        return None;
-                    }
+                let starting = queue_worker::start(config, handlers);
+                let queue_worker = tokio::select! {
+                    started = starting => match started {
+                        Ok(queue_worker) => queue_worker,
+                        Err(err) => {
+                            let _ = started_tx.send(Err(err));
+                            return None;
+                        }
+                    },
+                    // `stop` is dropped: whoever started the thread gave up on the start (a
+                    // shutdown asked for while it waited for Redis). Consuming now would fetch
+                    // jobs no one will shut down gracefully.
+                    _ = &mut stop_rx => return None,
                 };
                 let _ = started_tx.send(Ok(queue_worker.worker.clone()));
                 // An error means the worker was dropped without shutdown: dropping the runtime
                 // below drops the jobs in flight (and aborts their handlers); their locks
                 // expire and the stalled check of a live worker takes them back.
-                stop_rx.await.ok()?;
+                (&mut stop_rx).await.ok()?;
                 Some(queue_worker.shutdown().await)
             });
             // Gone before the answer, so nothing of the queue thread outlives the shutdown.

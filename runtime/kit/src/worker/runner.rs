@@ -56,13 +56,26 @@ impl RunningWorker {
     }
 }
 
-/// Runs until `shutdown` resolves, then shuts down gracefully.
+/// Runs until `shutdown` resolves, then shuts down gracefully. A `shutdown` that resolves while
+/// the worker is still starting (waiting up to [`crate::STARTUP_WAIT`] for its Redis) ends the
+/// start there: a stop must not sit out that wait, nor start consuming once Redis comes up.
 pub async fn run(
     config: WorkerConfig,
     handlers: Handlers,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), WorkerError> {
-    let worker = start(config, handlers).await?;
+    let mut shutdown = std::pin::pin!(shutdown);
+    let worker = tokio::select! {
+        started = start(config, handlers) => started?,
+        () = &mut shutdown => {
+            // Dropping the start ends the queue thread's start (`queue_thread.rs`). A job
+            // fetched in the instant between the worker's start and this drop is dropped with
+            // that thread, its lock left to expire: a stalled check takes it back, as after a
+            // crash.
+            info!("worker stopped before it started consuming");
+            return Ok(());
+        }
+    };
     crate::server::notify_ready();
     shutdown.await;
     worker.shutdown().await.map(|_| ())

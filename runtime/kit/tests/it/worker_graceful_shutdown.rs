@@ -445,3 +445,40 @@ async fn a_job_added_while_a_worker_stops_runs_at_once_on_another() {
     assert_eq!(jobs[0]["returnvalue"]["by"], "staying", "{:#}", jobs[0]);
     assert!(took < Duration::from_secs(2), "the job waited {took:?}");
 }
+
+/// A worker asked to stop while it still waits for its Redis at start-up (up to 30 s: a Redis
+/// that is down, or still starting) stops at once, as the API does then. It waited out the whole
+/// wait before (and, had Redis come up meanwhile, started, fetched jobs and only then stopped):
+/// `stackr dev`'s ctrl-c or a unit's stop sat out the wait of every such worker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_waiting_for_its_redis_at_start_up_stops_at_once() {
+    // A port nothing listens on: connections are refused, which start-up waits out.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let queue = queue_config(&format!("redis://127.0.0.1:{port}"), "core");
+    let (stop, stop_requested) = tokio::sync::oneshot::channel::<()>();
+    let trigger = async move {
+        let _ = stop_requested.await;
+    };
+    let running = tokio::spawn(worker::run(
+        fast_worker_config(queue, 1),
+        Handlers::new(),
+        trigger,
+    ));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let asked = Instant::now();
+    stop.send(()).unwrap();
+    let stopped = tokio::time::timeout(Duration::from_secs(60), running)
+        .await
+        .expect("run returns")
+        .unwrap();
+    assert!(
+        asked.elapsed() < Duration::from_secs(5),
+        "took {:?} to stop ({stopped:?})",
+        asked.elapsed()
+    );
+    assert!(stopped.is_ok(), "{stopped:?}");
+}
