@@ -50,7 +50,8 @@ pub(crate) async fn start(
         .spawn(move || {
             runtime.block_on(async move {
                 // A producer's queue: bullmq-official's own leaves a field in the queue's meta
-                // that Node's does not; the producer's connect puts Node's there instead.
+                // that Node's does not; the producer's connect puts Node's there instead, and
+                // warns of a Redis that may evict keys (`eviction_policy.rs`).
                 let producer = Producer::new(queue_config);
                 let queue = match producer.connect().await {
                     Ok(queue) => queue,

@@ -189,6 +189,9 @@
 //! - It retries a failed `lifo` job without a backoff delay at the back of the wait list, where
 //!   Node retries it at the front: only the order of jobs changes. Not worked around (the push
 //!   is chosen inside bullmq-official).
+//! - It does not look at Redis's `maxmemory-policy`, where Node's Queue and Worker warn unless it
+//!   is `noeviction` (under any other, a Redis short of memory evicts jobs and locks): the
+//!   [`Producer`]'s connection, which a worker makes too, warns (`eviction_policy.rs`).
 //! - It clones each Lua script's source (40 KB for `moveToFinished`) per call: a cost worth an
 //!   upstream fix, not worth forking for. The worker binary's allocator, [`Allocator`], makes it
 //!   cheap (see "Throughput").
@@ -268,6 +271,7 @@ mod catch_panic;
 mod config;
 mod connection;
 mod error;
+mod eviction_policy;
 mod failure_fields;
 mod first_stalled_check;
 mod handlers;

@@ -7,6 +7,7 @@ use tokio::sync::OnceCell;
 use super::config::{redact_password, QueueConfig};
 use super::connection;
 use super::error::{ConfigError, WorkerError};
+use super::eviction_policy;
 use super::reserved_job_ids;
 use super::NODE_BULLMQ_VERSION;
 
@@ -70,6 +71,8 @@ impl Producer {
                     .pipe::<()>(&record)
                     .await
                     .map_err(connect_error)?;
+                eviction_policy::warn_if_keys_may_be_evicted(&mut queue.connection().connection())
+                    .await;
                 Ok(queue)
             })
             .await

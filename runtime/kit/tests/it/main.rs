@@ -38,6 +38,7 @@ mod startup_failure;
 mod test_postgres_login;
 mod worker_crash_recovery;
 mod worker_deleted_job;
+mod worker_eviction_policy;
 mod worker_graceful_shutdown;
 mod worker_handler_failures;
 mod worker_idle;
