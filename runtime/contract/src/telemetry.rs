@@ -1,8 +1,12 @@
 //! How every runtime process (auth, a service's API and worker) logs: through `tracing`, filtered
 //! by `RUST_LOG` (default `info`), to stderr (process-compose and journald capture it), one JSON
 //! object per line with `LOG_FORMAT=json` (for log shippers), in colour only for a human at a
-//! terminal who has not set `NO_COLOR`.
+//! terminal who has not set `NO_COLOR`. Each event is one line: a line break inside one (a value
+//! a library logs as it came, such as a job id its adder chose) is written `\n`.
 
+use std::io::Write;
+
+use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::EnvFilter;
 
 /// Targets held at a level whatever `RUST_LOG` says. bullmq-official logs the Redis URL it
@@ -17,13 +21,57 @@ pub fn init() {
         && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(OneLinePerEvent(std::io::stderr))
         .with_ansi(colour);
     let _ = if std::env::var(crate::env::LOG_FORMAT).as_deref() == Ok("json") {
         builder.json().try_init()
     } else {
         builder.try_init()
     };
+}
+
+/// Writes each event on one line. The plain-text format writes a field's `Display` as it is
+/// (`job_id = %id`, which libraries such as bullmq-official use), and a line break in a value
+/// someone else chose would start a line of the log that no event wrote. The formatter hands
+/// over each event whole, ending in its one line break, in a single write.
+struct OneLinePerEvent<M>(M);
+
+impl<'a, M: MakeWriter<'a>> MakeWriter<'a> for OneLinePerEvent<M> {
+    type Writer = EscapedBreaks<M::Writer>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        EscapedBreaks(self.0.make_writer())
+    }
+}
+
+struct EscapedBreaks<W>(W);
+
+impl<W: Write> Write for EscapedBreaks<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let (event, end) = match buf.strip_suffix(b"\n") {
+            Some(event) => (event, &b"\n"[..]),
+            None => (buf, &b""[..]),
+        };
+        if !event.iter().any(|b| matches!(b, b'\n' | b'\r')) {
+            self.0.write_all(buf)?;
+            return Ok(buf.len());
+        }
+        let mut line = Vec::with_capacity(buf.len() + 16);
+        for &byte in event {
+            match byte {
+                b'\n' => line.extend_from_slice(b"\\n"),
+                b'\r' => line.extend_from_slice(b"\\r"),
+                _ => line.push(byte),
+            }
+        }
+        line.extend_from_slice(end);
+        self.0.write_all(&line)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
 }
 
 /// `RUST_LOG`'s filter (`info` when unset or unreadable), with [`HELD_TARGETS`] on top.
@@ -67,6 +115,32 @@ mod tests {
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
+    }
+
+    #[test]
+    fn an_event_is_one_line_whatever_its_values_hold() {
+        let out = Arc::new(Mutex::new(Vec::<u8>::new()));
+        let writer = {
+            let out = out.clone();
+            super::OneLinePerEvent(move || Sink(out.clone()))
+        };
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(writer)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let id = "x\r\n2030-01-01T00:00:00Z  INFO forged";
+            tracing::error!(job_id = %id, "failed to move job");
+            tracing::info!("next");
+        });
+        let out = String::from_utf8(out.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 2, "{out}");
+        assert!(
+            lines[0].contains("job_id=x\\r\\n2030-01-01T00:00:00Z  INFO forged"),
+            "{out}"
+        );
+        assert!(out.ends_with("next\n"), "{out}");
     }
 
     #[test]

@@ -228,3 +228,69 @@ async fn a_failure_reason_forges_no_log_line() {
     assert!(logs.contains("job attempt failed"), "{logs}");
     assert!(!logs.lines().any(|l| l.starts_with(forged)), "{logs}");
 }
+
+/// A job's id is its adder's to choose (Node's `Queue.add` and [`Producer`] refuse only `:` in
+/// it), and bullmq-official logs ids as they are: a job whose lock was lost while it ran (here
+/// taken away by hand) is refused its completion, and the error line about it carried a line
+/// break of the id into the log as a line of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_id_forges_no_log_line() {
+    use std::io::BufRead;
+
+    let redis = TempRedis::start();
+    let queue = queue_config(&redis.url(), "core");
+    let mut conn = redis_conn(&redis.url()).await;
+    let forged = "2030-01-01T00.00.00.000000Z  INFO stackr_kit forged";
+    let mut fixture = KillOnDrop(
+        fixture_command(&queue, &[])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let (lines_tx, lines) = std::sync::mpsc::channel();
+    let stderr = fixture.0.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if lines_tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let id = Producer::new(queue.clone())
+        .add_with(
+            "work",
+            json!({ "ms": 1_500 }),
+            JobOptions::new().job_id(format!("x\n{forged}")),
+        )
+        .await
+        .unwrap();
+    eventually(Duration::from_secs(60), "the job runs", || {
+        let mut conn = conn.clone();
+        let id = id.clone();
+        async move { at_least(fixture_executions(&mut conn, &id).await as usize, 1, "runs") }
+    })
+    .await;
+    let _: () = redis::AsyncCommands::del(&mut conn, format!("bull:core:{id}:lock"))
+        .await
+        .unwrap();
+    let mut logs = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !logs
+        .iter()
+        .any(|l: &String| l.contains("job attempt failed"))
+    {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        logs.push(
+            lines
+                .recv_timeout(left)
+                .expect("the refused completion is logged"),
+        );
+    }
+    sigterm(&fixture.0);
+    wait_exit(&mut fixture.0, Duration::from_secs(30));
+    logs.extend(lines.try_iter());
+    assert!(!logs.iter().any(|l| l.starts_with(forged)), "{logs:#?}");
+}
