@@ -230,7 +230,11 @@ let
       # and is tried again until they answer.
       requires = sockets;
       wants = network ++ authUnit ++ deps;
-      environment = processEnv { inherit name svc role replica; };
+      # The service's `environment` values are defaults here too: a host's plain value on one
+      # unit (`systemd.services.stackr-core-worker.environment.FEATURE_X`) replaces it for that
+      # process alone, as it does RUST_LOG's.
+      environment = lib.mapAttrs (variable: value: if svc.environment ? ${variable} then lib.mkDefault value else value)
+        (processEnv { inherit name svc role replica; });
       # An API keeps its sockets through a deploy: restarted on its own (nixos-rebuild stops a
       # socket-activated service's sockets with it otherwise).
       stopIfChanged = !isApi;

@@ -4,12 +4,13 @@
 # `packagesFor pkgs` returns the service packages (see ./packages.nix).
 #
 # Where a host may differ from the config (the state folder, ports, addresses, packages, workers,
-# auth's public address and origins) the value is a default (`lib.mkDefault`): the host's own
-# plain definition (`stackr.services.<name>.port = 9000;`) wins. What the services' code and
-# the databases were made for stays fixed, so that a host setting it differently fails to
-# evaluate rather than deploying it unnoticed: each service's kind, guard and roles (its code was
-# scaffolded for them, and auth's roles follow them) and the PostgreSQL mode (the other mode
-# starts with empty databases); change those in stackr.config.json.
+# each service's `environment` values, auth's public address and origins) the value is a default
+# (`lib.mkDefault`): the host's own plain definition (`stackr.services.<name>.port = 9000;`)
+# wins. What the services' code and the databases were made for stays fixed, so that a host
+# setting it differently fails to evaluate rather than deploying it unnoticed: each service's
+# kind, guard and roles (its code was scaffolded for them, and auth's roles follow them) and the
+# PostgreSQL mode (the other mode starts with empty databases); change those in
+# stackr.config.json.
 { packagesFor }:
 { pkgs, lib, ... }:
 let

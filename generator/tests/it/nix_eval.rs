@@ -79,7 +79,10 @@ fn stackr_nix_sets_the_planned_values() {
                 None => assert!(nix.get("authMiddleware").is_none()),
             }
             for extra in &service.extra_env {
-                assert_eq!(nix["environment"][&extra.name], extra.value);
+                assert_eq!(
+                    nix["environment"][&extra.name],
+                    default(extra.value.clone().into())
+                );
             }
         }
         match plan.services.iter().find(|s| s.is_auth()) {

@@ -1392,6 +1392,35 @@ fn config_environment_values_reach_the_processes_as_written() {
     }
 }
 
+/// A service's `environment` from stackr.config.json is the config's default for every host: a
+/// host's plain `stackr.services.<name>.environment.<VAR>` replaces a value the config gives
+/// (where both were plain definitions of one `str` and failed to evaluate without
+/// `lib.mkForce`), and a host's plain value on one unit
+/// (`systemd.services.<unit>.environment.<VAR>`) replaces it for that process alone.
+#[test]
+fn a_host_changes_a_config_environment_value_without_mk_force() {
+    if !nix_instantiate_available() {
+        eprintln!("nix-instantiate not installed: skipped");
+        return;
+    }
+    let project = generated_project(&fixture_config("five-services"));
+    let host = r#"{
+      stackr.services.profile.environment.FEATURE_X = "off";
+      systemd.services.stackr-profile-worker.environment.FEATURE_X = "worker only";
+    }"#;
+    let system = evaluate_system(&modules_dir(), project.path(), host)
+        .unwrap_or_else(|error| panic!("a host's value beside the config's: {error}"));
+    assert_eq!(violations(&system), Vec::<String>::new());
+    let feature = |unit: &str| system["units"][unit]["environment"]["FEATURE_X"].clone();
+    assert_eq!(feature("stackr-profile-api"), "off");
+    assert_eq!(feature("stackr-profile-worker"), "worker only");
+    let untouched = evaluate_system(&modules_dir(), project.path(), "{ }").unwrap();
+    assert_eq!(
+        untouched["units"]["stackr-profile-api"]["environment"]["FEATURE_X"],
+        "on"
+    );
+}
+
 /// Every text a host sets reaches auth's and the base services' processes as written: a `%` in
 /// it reaches `Environment=` as `%%` (an SMTP user name with `%40`, an IPv6 zone, …), where
 /// systemd dropped the whole assignment or put a folder in place of `%d`.
