@@ -74,6 +74,22 @@ let
   # reaches only this host).
   trustedInterfaces = lib.remove "lo" config.networking.firewall.trustedInterfaces;
   tlsCredentials = [ "tls-host.crt:${fleet.tls.certFile}" "tls-host.key:${fleet.tls.keyFile}" ];
+
+  # Each value of `fleetWide` that another host has otherwise (or not at all), with the hosts
+  # having each value.
+  disagreements =
+    let
+      show = value: if value == null then "unset" else builtins.toJSON value;
+      others = fleet.peerPlacements;
+      keys = lib.unique (lib.attrNames fleet.fleetWide ++ lib.concatMap lib.attrNames (lib.attrValues others));
+      differing = key: lib.filter (host: (others.${host}.${key} or null) != (fleet.fleetWide.${key} or null)) (lib.attrNames others);
+    in
+    lib.concatMap
+      (key:
+        let hosts = differing key; in
+        lib.optional (hosts != [ ])
+          "${key} is ${show (fleet.fleetWide.${key} or null)} on ${here} but ${lib.concatMapStringsSep ", " (host: "${show (others.${host}.${key} or null)} on ${host}") hosts}")
+      keys;
 in
 {
   options.stackr.fleet = {
@@ -119,6 +135,26 @@ in
         evaluation would recurse forever.
       '';
     };
+    fleetWide = mkOption {
+      type = types.attrsOf types.str;
+      readOnly = true;
+      description = ''
+        The values every host of the fleet must agree on, as this host's configuration has them,
+        by option name: each host's address, the host of each service's parts, and each
+        service's ports (the hosts reach, firewall and admit each other by them).
+      '';
+    };
+    peerPlacements = mkOption {
+      type = types.attrsOf (types.attrsOf types.str);
+      default = { };
+      internal = true;
+      description = ''
+        `fleetWide` of each other host's configuration, by host: set by the generated
+        nix/fleet.nix, which evaluates every host. This host refuses to differ from them: a
+        value changed in one host's configuration alone would leave the others connecting to,
+        firewalling and admitting by the old one.
+      '';
+    };
     processUnits = mkOption {
       type = types.listOf types.str;
       readOnly = true;
@@ -140,6 +176,20 @@ in
           ++ lib.mapAttrsToList (_: server: server.requirePassFile) (lib.filterAttrs (_: s: s.enable && s.requirePassFile != null) config.services.redis.servers);
         in
         map (lib.removePrefix "${cfg.secretsDir}/") (lib.unique (lib.filter (lib.hasPrefix "${cfg.secretsDir}/") sources));
+      stackr.fleet.fleetWide =
+        let
+          parts = name: placed: lib.filter (part: placed.${part} != null) [ "api" "worker" "postgres" "redis" ];
+          ports = name: svc:
+            [ (lib.nameValuePair "stackr.services.${name}.port" (toString svc.port))
+              (lib.nameValuePair "stackr.services.${name}.redis.port" (toString svc.redis.port)) ]
+            ++ lib.optional (svc.postgres.port != null) (lib.nameValuePair "stackr.services.${name}.postgres.port" (toString svc.postgres.port));
+        in
+        lib.listToAttrs (
+          lib.mapAttrsToList (host: h: lib.nameValuePair "stackr.fleet.hosts.${host}.address" h.address) fleet.hosts
+          ++ lib.concatLists (lib.mapAttrsToList
+            (name: placed: map (part: lib.nameValuePair "stackr.fleet.services.${name}.${part}.host" placed.${part}.host) (parts name placed))
+            fleet.services)
+          ++ lib.concatLists (lib.mapAttrsToList ports cfg.services));
       stackr.fleet.processUnits = lib.concatMap
         (name: stackrLib.roleUnits cfg name "api" ++ lib.optionals cfg.services.${name}.worker.enable (stackrLib.roleUnits cfg name "worker"))
         names;
@@ -149,6 +199,14 @@ in
         {
           assertion = fleet.hosts ? ${here};
           message = "stackr.fleet.thisHost = \"${here}\" is not one of stackr.fleet.hosts.";
+        }
+        {
+          assertion = disagreements == [ ];
+          message = "stackr: the hosts of the fleet disagree: ${lib.concatStringsSep "; " disagreements}. Every host must have the same value, since the hosts reach, firewall and admit each other by it: change it in stackr.config.json (then `stackr generate`), or in a module every host's configuration imports.";
+        }
+        {
+          assertion = lib.all (name: stackrLib.replicaPortsFault cfg name == null) apisHere;
+          message = "stackr: ${lib.concatStringsSep "; " (lib.filter (f: f != null) (map (stackrLib.replicaPortsFault cfg) apisHere))}.";
         }
         {
           assertion = lib.all (name: fleet.services ? ${name}) names;

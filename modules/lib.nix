@@ -256,6 +256,18 @@ rec {
     if !(inFleet cfg) then [ "stackr-${name}-${role}" ]
     else lib.genList (i: "stackr-${name}-${role}-${toString (i + 1)}") (localReplicas cfg name role);
 
+  # Why service `name`'s API replicas on their host cannot run as placed, or null: each needs its
+  # own loopback port (`ports`, one per replica), which a host raising `replicas` alone lacks.
+  replicaPortsFault = cfg: name:
+    let api = cfg.fleet.services.${name}.api; in
+    if lib.length api.ports == api.replicas then null
+    else "stackr.fleet.services.${name}.api: ${toString api.replicas} replicas on ${api.host} but ${toString (lib.length api.ports)} ports; give each replica its own loopback port (as many `ports` as `replicas`)";
+
+  # The loopback port of API replica `replica` (from 0) of service `name`.
+  replicaPort = cfg: name: replica:
+    let fault = replicaPortsFault cfg name; in
+    if fault == null then lib.elemAt cfg.fleet.services.${name}.api.ports replica else throw fault;
+
   # In a fleet auth's API replicas listen on a socket file only the host's nginx may open, not on
   # a loopback port: any local user can connect to loopback, and auth believes the
   # `X-Forwarded-For` of whatever reaches it through the balancer (the client it rate-limits and

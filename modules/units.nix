@@ -128,7 +128,7 @@ let
   processEnv = { name, svc, role, replica }:
     let
       isApi = role == "api";
-      port = if replica == null then svc.port else builtins.elemAt cfg.fleet.services.${name}.api.ports replica;
+      port = if replica == null then svc.port else stackrLib.replicaPort cfg name replica;
     in
     # One admin page per host: the first replica's.
     removeAttrs (commonEnv name svc

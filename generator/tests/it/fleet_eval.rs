@@ -401,6 +401,108 @@ fn a_host_key_in_the_nix_store_is_refused() {
     );
 }
 
+/// What nix/fleet.nix places is the config's default for each host: a host's plain definition
+/// wins, without `lib.mkForce`, where both were plain definitions of one option and failed to
+/// evaluate. Here every host gives core's API a third replica (its loopback port with it) and
+/// keeps its keys elsewhere on the deploying machine.
+#[test]
+fn a_host_sets_its_replicas_and_keys_folder_without_mk_force() {
+    let Some((project, _)) = fleet_in_project() else {
+        return;
+    };
+    let host = r#"{
+      stackr.fleet.keysSource = "/srv/stackr-keys";
+      stackr.fleet.services.core.api = { replicas = 3; ports = [ 18500 18501 18502 ]; };
+    }"#;
+    let hosts = evaluate_fleet_with_host(project.path(), host);
+    for (name, system) in hosts.as_object().unwrap() {
+        assert_eq!(system["failedAssertions"], serde_json::json!([]), "{name}");
+    }
+    let app = &hosts["app-core"];
+    let units = strings(&app["stackr"]["fleet"]["processUnits"]);
+    assert!(units.contains(&"stackr-core-api-3"), "{units:?}");
+    let servers: BTreeSet<&str> = app["nginx"]["upstreams"]["stackr-core"]["servers"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        servers,
+        BTreeSet::from(["127.0.0.1:18500", "127.0.0.1:18501", "127.0.0.1:18502"])
+    );
+    let key = &app["deployment"]["keys"]["core-db-password"]["keyCommand"];
+    assert_eq!(
+        strings(key),
+        ["cat", "/srv/stackr-keys/core-db-password"],
+        "{key}"
+    );
+}
+
+/// A host raising a service's replicas without a loopback port for each new one is refused,
+/// naming the service, the host and both counts, where the evaluation stopped at Nix's "list
+/// index 2 is out of bounds" with no word of which option was short.
+#[test]
+fn replicas_without_a_port_each_are_refused_with_the_counts() {
+    let Some((project, _)) = fleet_in_project() else {
+        return;
+    };
+    let failed = stackr_testkit::evaluate_fleet_with_host(
+        &common::nixos::modules_dir(),
+        project.path(),
+        "{ stackr.fleet.services.core.api.replicas = 3; }",
+    )
+    .map(|_| ())
+    .expect_err("3 replicas on 2 ports");
+    assert!(
+        failed.contains("stackr.fleet.services.core.api")
+            && failed.contains("3 replicas on app-core")
+            && failed.contains("2 ports"),
+        "{failed}"
+    );
+}
+
+/// A value every host must agree on (a host's address, the host of a service's part) set in one
+/// host's configuration only would leave the others connecting, firewalling and admitting by the
+/// old one: that host's evaluation refuses it, naming the option, the two values and the hosts;
+/// set on every host it is used.
+#[test]
+fn a_placement_value_changed_on_one_host_only_is_refused() {
+    let Some((project, _)) = fleet_in_project() else {
+        return;
+    };
+    let on_app_core_only = r#"{ config, lib, ... }: {
+      stackr.fleet.hosts.data.address = lib.mkIf (config.stackr.fleet.thisHost == "app-core") "10.0.0.21";
+    }"#;
+    let hosts = evaluate_fleet_with_host(project.path(), on_app_core_only);
+    let failed = hosts["app-core"]["failedAssertions"].to_string();
+    assert!(
+        failed.contains("stackr.fleet.hosts.data.address")
+            && failed.contains("10.0.0.21")
+            && failed.contains("10.0.0.20")
+            && failed.contains("gate"),
+        "{failed}"
+    );
+    assert!(
+        hosts["gate"]["failedAssertions"]
+            .to_string()
+            .contains("stackr.fleet.hosts.data.address"),
+        "{}",
+        hosts["gate"]["failedAssertions"]
+    );
+
+    let everywhere = r#"{ stackr.fleet.hosts.data.address = "10.0.0.21"; stackr.fleet.services.core.redis.host = "data"; }"#;
+    let hosts = evaluate_fleet_with_host(project.path(), everywhere);
+    for (name, system) in hosts.as_object().unwrap() {
+        assert_eq!(system["failedAssertions"], serde_json::json!([]), "{name}");
+        assert_eq!(
+            system["hosts"]["10.0.0.21"],
+            serde_json::json!(["data"]),
+            "{name}"
+        );
+    }
+}
+
 /// A fleet host whose firewall is off opens every port to every host: evaluation says so.
 #[test]
 fn a_fleet_host_without_a_firewall_is_warned_about() {
