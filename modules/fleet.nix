@@ -210,7 +210,7 @@ in
         }
         {
           assertion = lib.all (name: fleet.services ? ${name}) names;
-          message = "stackr.fleet.services must place every service of stackr.services.";
+          message = "stackr.fleet.services must place every service of stackr.services; not placed: ${lib.concatStringsSep ", " (lib.filter (name: !(fleet.services ? ${name})) names)}.";
         }
         {
           assertion = stackrLib.perService cfg;

@@ -203,9 +203,15 @@ rec {
   # every service runs on this host, as one API and one worker.
   inFleet = cfg: cfg.fleet.thisHost != null;
 
+  # Where service `name`'s parts run in a fleet (`stackr.fleet.services.<name>`). A service the
+  # placement lacks (added in a host's configuration) is named, rather than failing deep in the
+  # library on a missing attribute.
+  placementOf = cfg: name:
+    cfg.fleet.services.${name} or (throw "stackr: service `${name}` is not placed on any host of the fleet (stackr.fleet.services.${name} is missing): add it to `placement` in stackr.config.json and run `stackr generate`, or give stackr.fleet.services.${name} in a module every host's configuration imports.");
+
   # The host running service `name`'s `part` (api, worker, postgres, redis); null: none, or no fleet.
   partHost = cfg: name: part:
-    let placed = if inFleet cfg then cfg.fleet.services.${name}.${part} else null; in
+    let placed = if inFleet cfg then (placementOf cfg name).${part} else null; in
     if placed == null then null else placed.host;
 
   runsHere = cfg: name: part: !(inFleet cfg) || partHost cfg name part == cfg.fleet.thisHost;
@@ -213,7 +219,7 @@ rec {
   # Replicas of service `name`'s `role` (api, worker) on this host.
   localReplicas = cfg: name: role:
     if !(inFleet cfg) then 1
-    else if runsHere cfg name role then cfg.fleet.services.${name}.${role}.replicas
+    else if runsHere cfg name role then (placementOf cfg name).${role}.replicas
     else 0;
 
   # The hosts whose processes use service `name`'s PostgreSQL and Redis: where its API and
@@ -259,14 +265,14 @@ rec {
   # Why service `name`'s API replicas on their host cannot run as placed, or null: each needs its
   # own loopback port (`ports`, one per replica), which a host raising `replicas` alone lacks.
   replicaPortsFault = cfg: name:
-    let api = cfg.fleet.services.${name}.api; in
+    let api = (placementOf cfg name).api; in
     if lib.length api.ports == api.replicas then null
     else "stackr.fleet.services.${name}.api: ${toString api.replicas} replicas on ${api.host} but ${toString (lib.length api.ports)} ports; give each replica its own loopback port (as many `ports` as `replicas`)";
 
   # The loopback port of API replica `replica` (from 0) of service `name`.
   replicaPort = cfg: name: replica:
     let fault = replicaPortsFault cfg name; in
-    if fault == null then lib.elemAt cfg.fleet.services.${name}.api.ports replica else throw fault;
+    if fault == null then lib.elemAt (placementOf cfg name).api.ports replica else throw fault;
 
   # In a fleet auth's API replicas listen on a socket file only the host's nginx may open, not on
   # a loopback port: any local user can connect to loopback, and auth believes the

@@ -344,7 +344,7 @@ in
               # socket files instead).
               ++ lib.optionals (stackrLib.inFleet cfg && !(stackrLib.behindBalancerSocket cfg name))
                 (lib.imap1 (i: port: { inherit port; what = "${name}'s API replica ${toString i}"; })
-                  cfg.fleet.services.${name}.api.ports))
+                  (stackrLib.placementOf cfg name).api.ports))
             ++ lib.optional (perService && s.postgres.port != null && stackrLib.runsHere cfg name "postgres" && stackrLib.remoteClients cfg name != [ ])
               { port = s.postgres.port; what = "${name}'s PostgreSQL"; })
           names

@@ -462,6 +462,36 @@ fn replicas_without_a_port_each_are_refused_with_the_counts() {
     );
 }
 
+/// A service a host adds to the stack (`stackr.services.<name>` in its configuration) without
+/// placing it is refused naming the service and where to place it, where the evaluation stopped
+/// at Nix's "attribute 'extra' missing" deep in the module library.
+#[test]
+fn a_service_without_a_placement_is_refused_by_name() {
+    let Some((project, _)) = fleet_in_project() else {
+        return;
+    };
+    let host = r#"{ config, ... }: {
+      stackr.services.extra = {
+        package = config.stackr.services.core.package;
+        port = 8090;
+        postgres.port = 5490;
+        redis.port = 6390;
+      };
+    }"#;
+    let failed = stackr_testkit::evaluate_fleet_with_host(
+        &common::nixos::modules_dir(),
+        project.path(),
+        host,
+    )
+    .map(|_| ())
+    .expect_err("a service placed nowhere");
+    assert!(
+        failed.contains("stackr.fleet.services.extra")
+            && failed.contains("stackr: service `extra`"),
+        "{failed}"
+    );
+}
+
 /// A value every host must agree on (a host's address, the host of a service's part) set in one
 /// host's configuration only would leave the others connecting, firewalling and admitting by the
 /// old one: that host's evaluation refuses it, naming the option, the two values and the hosts;
