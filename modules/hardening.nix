@@ -54,6 +54,14 @@ in
     RestrictAddressFamilies = [ "AF_UNIX" ];
   });
 
+  # The oneshots run as root that only ask systemd to restart units (`systemctl`, over its
+  # private socket in /run/systemd, a Unix socket, which a read-only file system still lets them
+  # connect to): the file writers' sandbox with home folders hidden and nothing writable at all.
+  systemdClient = defaults (process // {
+    PrivateNetwork = true;
+    RestrictAddressFamilies = [ "AF_UNIX" ];
+  });
+
   # Units whose every peer is on this host.
   localhostOnly = {
     IPAddressDeny = "any";

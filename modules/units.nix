@@ -198,7 +198,9 @@ let
       description = "Applies changed listening sockets of stackr ${name} api";
       wantedBy = [ "multi-user.target" ];
       reloadTriggers = map (s: builtins.toJSON { inherit (s.value) listenStreams socketConfig; }) sockets;
-      serviceConfig = {
+      # Root, as systemctl must be to restart units without polkit, in a sandbox where it can do
+      # nothing else.
+      serviceConfig = hardening.systemdClient // {
         Type = "oneshot";
         RemainAfterExit = true;
         ExecStart = "${pkgs.coreutils}/bin/true";

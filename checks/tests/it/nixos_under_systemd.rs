@@ -986,6 +986,62 @@ fn a_deploy_moving_the_admin_page_rebinds_its_socket(d: &mut Deployment) {
     assert!(shown.contains("ActiveState=active\n"), "{api}: {shown}");
 }
 
+/// The oneshot whose reload rebound the admin page's socket in the deploy before
+/// (`stackr-<auth>-api-sockets`, its `systemctl restart` as root) did it in its sandbox: no
+/// capability, no network but Unix sockets (systemd's own socket), the file system read-only and
+/// home folders hidden. systemd took every setting (none left out as unknown), and the reload
+/// (a failed one fails the deploy's `systemctl reload`) left it active.
+fn the_sockets_oneshot_reloaded_in_its_sandbox(d: &Deployment) {
+    let unit = format!("stackr-{}-api-sockets", d.auth().name);
+    let shown = d.show(
+        &unit,
+        "Result,ActiveState,ProtectSystem,ProtectHome,PrivateNetwork,PrivateTmp,PrivateDevices,NoNewPrivileges,RestrictAddressFamilies,CapabilityBoundingSet,SystemCallArchitectures,UMask,User",
+    );
+    for setting in [
+        "Result=success",
+        "ActiveState=active",
+        "ProtectSystem=strict",
+        "ProtectHome=yes",
+        "PrivateNetwork=yes",
+        "PrivateTmp=yes",
+        "PrivateDevices=yes",
+        "NoNewPrivileges=yes",
+        "RestrictAddressFamilies=AF_UNIX",
+        "CapabilityBoundingSet=",
+        "SystemCallArchitectures=native",
+        "UMask=0077",
+        "User=",
+    ] {
+        assert!(
+            shown.lines().any(|line| line == setting),
+            "{unit} lacks {setting}:\n{shown}"
+        );
+    }
+    // The container drops `PrivateUsers=` beside `ProtectProc=` (see container_limits.rs), as
+    // from this unit. Without ProtectProc, root in a user namespace of its own, with that
+    // sandbox, still restarts a unit through systemd's socket (a unit made for the probe).
+    d.sh("systemd-run --quiet --unit=stackr-probe-target sleep infinity");
+    let before = d.sh("systemctl show --property=MainPID --value stackr-probe-target.service");
+    let probe = d.sh(
+        "systemd-run --quiet --wait --pipe --collect --property=PrivateUsers=true \
+         --property=ProtectSystem=strict --property=ProtectHome=true --property=PrivateNetwork=true \
+         --property=RestrictAddressFamilies=AF_UNIX --property=CapabilityBoundingSet= \
+         --property=NoNewPrivileges=true --property=SystemCallFilter=@system-service \
+         --property=SystemCallFilter=~@privileged --property=SystemCallFilter=~@resources \
+         /bin/sh -c 'cat /proc/self/uid_map; systemctl restart stackr-probe-target.service' 2>&1",
+    );
+    assert!(
+        !probe.split_whitespace().eq(["0", "0", "4294967295"]),
+        "the probe ran in the initial user namespace: {probe}"
+    );
+    let after = d.sh("systemctl show --property=MainPID --value stackr-probe-target.service");
+    d.sh("systemctl stop stackr-probe-target.service");
+    assert!(
+        before.trim() != after.trim() && after.trim() != "0",
+        "the probe did not restart its unit ({before:?} -> {after:?}): {probe}"
+    );
+}
+
 /// A deploy that puts core's database password in a folder of its own, outside the secrets
 /// folder: `stackr-secrets` makes the folder before its sandbox starts (the folder above is
 /// read-only in it), writes the new password there, root's alone, and core's role gets it (its
@@ -1059,6 +1115,7 @@ fn the_nixos_units_run_under_a_real_systemd() {
         &two_factor_user,
     );
     a_deploy_moving_the_admin_page_rebinds_its_socket(&mut d);
+    the_sockets_oneshot_reloaded_in_its_sandbox(&d);
     a_secret_in_a_folder_of_its_own_is_made_there(&mut d);
     stores_failing_their_first_starts_at_boot_leave_no_unit_down(&d);
 }

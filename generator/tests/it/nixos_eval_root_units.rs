@@ -1,7 +1,8 @@
 //! The oneshots that run as root to write secret files (`stackr-secrets` on a single host with
 //! `stackr.secrets.generate`, `stackr-stale-keys` on a fleet host) are sandboxed as the services'
 //! processes are (modules/hardening.nix), with no network, and may write only the folders of the
-//! files they handle. Evaluated with nixpkgs' real module system, as tests/it/nixos_eval.rs does;
+//! files they handle; those that restart an API's sockets (`stackr-<name>-api-sockets`) the same,
+//! with nothing writable and no home folder. Evaluated with nixpkgs' real module system, as tests/it/nixos_eval.rs does;
 //! checks/tests/it/nixos_under_systemd.rs and fleet_under_systemd.rs run them under systemd.
 //! Skipped when nix-instantiate is not installed.
 
@@ -11,13 +12,18 @@ use common::nixos::{evaluate_fleet_with_host, minimal_system, strings};
 use common::{fixture_config, generated_project, nix_instantiate_available};
 use serde_json::{json, Value};
 
-/// The settings every such oneshot has, whichever it is.
+/// The settings every such oneshot has, whichever it is, with home folders read-only.
 fn sandbox_violations(unit_name: &str, unit: &Value) -> Vec<String> {
+    sandbox_violations_with_home(unit_name, unit, json!("read-only"))
+}
+
+/// [`sandbox_violations`] with `ProtectHome` as `home`.
+fn sandbox_violations_with_home(unit_name: &str, unit: &Value, home: Value) -> Vec<String> {
     let config = &unit["serviceConfig"];
     let mut found = Vec::new();
     for (key, wanted) in [
         ("ProtectSystem", json!("strict")),
-        ("ProtectHome", json!("read-only")),
+        ("ProtectHome", home),
         ("PrivateTmp", json!(true)),
         ("PrivateDevices", json!(true)),
         ("PrivateNetwork", json!(true)),
@@ -150,4 +156,52 @@ fn the_stale_keys_oneshot_is_sandboxed_and_writes_only_the_key_folder() {
             "{name}: {made:?}"
         );
     }
+}
+
+/// Each `stackr-<name>-api-sockets` oneshot (root: its reload runs `systemctl restart`, which
+/// needs it without polkit) is sandboxed as the file writers are, with home folders hidden and no
+/// folder writable, on a single host and on every fleet host; and, as every sandbox setting, a
+/// host relaxes one without `lib.mkForce`. Where it ran with no sandbox at all.
+#[test]
+fn the_sockets_oneshots_are_sandboxed_and_write_nothing() {
+    let Some(single) = minimal_system("{ }") else {
+        return;
+    };
+    let project = generated_project(&fixture_config("fleet"));
+    let fleet = evaluate_fleet_with_host(project.path(), "{ }");
+    let mut checked = 0;
+    for (host, system) in std::iter::once(("single host", &single)).chain(
+        fleet
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(h, s)| (h.as_str(), s)),
+    ) {
+        for (name, unit) in system["units"].as_object().unwrap() {
+            if !name.ends_with("-sockets") {
+                continue;
+            }
+            checked += 1;
+            let name = format!("{host}: {name}");
+            assert_eq!(
+                sandbox_violations_with_home(&name, unit, json!(true)),
+                Vec::<String>::new()
+            );
+            let config = &unit["serviceConfig"];
+            assert_eq!(config["CapabilityBoundingSet"], "", "{name}");
+            assert!(config["ReadWritePaths"].is_null(), "{name}: {config}");
+            assert!(config["StateDirectory"].is_null(), "{name}: {config}");
+            assert!(privileged_pre_start(unit).is_empty(), "{name}: {config}");
+        }
+    }
+    assert!(checked >= 4, "only {checked} sockets oneshots");
+
+    let relaxed = minimal_system(
+        "{ systemd.services.stackr-core-api-sockets.serviceConfig.PrivateNetwork = false; }",
+    )
+    .unwrap();
+    assert_eq!(
+        relaxed["units"]["stackr-core-api-sockets"]["serviceConfig"]["PrivateNetwork"],
+        false
+    );
 }
