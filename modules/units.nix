@@ -125,7 +125,13 @@ let
     ++ lib.optional (stackrLib.runsHere cfg name "redis") config.services.redis.servers.${name}.group;
 
   # The environment of the process of `role` (`replica`: see `unit`).
-  processEnv = { name, svc, role, replica }:
+  processEnv = { name, svc, role, replica }@process:
+    # As written in the config, as in dev.
+    stackEnv process // lib.mapAttrs (_: environmentLiteral) svc.environment;
+
+  # What stackr itself sets for the process (the runtime contract), before the service's own
+  # `environment`.
+  stackEnv = { name, svc, role, replica }:
     let
       isApi = role == "api";
       port = if replica == null then svc.port else stackrLib.replicaPort cfg name replica;
@@ -136,10 +142,20 @@ let
       // lib.optionalAttrs isApi { PORT = toString port; }
       # A replica serves through the load balancer in front of it, never past it.
       // lib.optionalAttrs (isApi && replica != null) { LISTEN_ADDRESS = "127.0.0.1"; }
-      // lib.optionalAttrs (!isApi) { WORKER_CONCURRENCY = toString svc.worker.concurrency; }
-      # As written in the config, as in dev.
-      // lib.mapAttrs (_: environmentLiteral) svc.environment)
+      // lib.optionalAttrs (!isApi) { WORKER_CONCURRENCY = toString svc.worker.concurrency; })
       (lib.optional (replica != null && replica > 0) "AUTH_ADMIN_PORT");
+
+  # The variables of service `name`'s `environment` that stackr sets itself for its processes
+  # (RUST_LOG aside, a default meant to be changed): the config may not name them
+  # (stackr.config.json is checked), and a host's definition would replace stackr's value without
+  # a word (an API told another PORT than its socket's, firewall's and callers').
+  takenVariables = name: svc:
+    let
+      own = lib.concatMap
+        (role: lib.attrNames (stackEnv { inherit name svc role; replica = if inFleet then 0 else null; }))
+        ([ "api" ] ++ lib.optional svc.worker.enable "worker");
+    in
+    lib.filter (variable: variable != "RUST_LOG" && lib.elem variable own) (lib.attrNames svc.environment);
 
   # The listening sockets of API unit `unitName`, which systemd holds and hands to the process
   # at start (socket activation): bound while the process is down (a restart, a crash, a
@@ -336,6 +352,14 @@ in
 
     environment.systemPackages =
       lib.optional (auth != null && stackrLib.runsHere cfg auth.name "api") (pkgs.writeShellScriptBin "stackr-set-role" (setRoleScript auth));
+
+    assertions = lib.mapAttrsToList
+      (name: svc:
+        let taken = takenVariables name svc; in {
+          assertion = taken == [ ];
+          message = "stackr: stackr.services.${name}.environment sets ${lib.concatStringsSep ", " taken}, which stackr sets itself for ${name}'s processes from its options (its port, database, Redis, auth, …); set those options instead. RUST_LOG and variables stackr does not set are the environment's to give.";
+        })
+      withNames;
 
     warnings = lib.optionals (firewalledApis != [ ]) (
       lib.optional (!config.networking.firewall.enable)

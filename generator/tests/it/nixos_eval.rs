@@ -1421,6 +1421,34 @@ fn a_host_changes_a_config_environment_value_without_mk_force() {
     );
 }
 
+/// A host's `stackr.services.<name>.environment` naming a variable stackr sets itself for the
+/// service's processes (`PORT`, `DATABASE_URL`, …, as stackr.config.json's `environment` may not)
+/// is refused, naming it: it replaced stackr's value without a word, the API then listening on
+/// a port its socket, firewall and callers knew nothing of, or reaching another database. RUST_LOG
+/// (a default) and the host's own variables stay the host's to give.
+#[test]
+fn a_host_environment_replacing_a_variable_stackr_sets_is_refused() {
+    let Some(system) = minimal_system(
+        r#"{ stackr.services.core.environment = { PORT = "9999"; DATABASE_URL = "postgres://core@elsewhere/core"; RUST_LOG = "debug"; MY_FLAG = "1"; }; }"#,
+    ) else {
+        return;
+    };
+    let failed = system["failedAssertions"].to_string();
+    assert!(
+        failed.contains("stackr.services.core.environment sets DATABASE_URL, PORT, which"),
+        "{failed}"
+    );
+    let allowed = minimal_system(
+        r#"{ stackr.services.core.environment = { RUST_LOG = "debug"; MY_FLAG = "1"; }; }"#,
+    )
+    .unwrap();
+    assert_eq!(allowed["failedAssertions"], serde_json::json!([]));
+    assert_eq!(
+        allowed["units"]["stackr-core-api"]["environment"]["MY_FLAG"],
+        "1"
+    );
+}
+
 /// Every text a host sets reaches auth's and the base services' processes as written: a `%` in
 /// it reaches `Environment=` as `%%` (an SMTP user name with `%40`, an IPv6 zone, …), where
 /// systemd dropped the whole assignment or put a folder in place of `%d`.
