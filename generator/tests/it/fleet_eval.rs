@@ -533,6 +533,27 @@ fn a_placement_value_changed_on_one_host_only_is_refused() {
     }
 }
 
+/// colmena connects to a host at the address its configuration gives: one set in every host's
+/// configuration (agreed on, without `lib.mkForce`) is where `colmena apply` deploys it, where
+/// the hive kept the placement's old address and deployed to a machine no longer there.
+#[test]
+fn colmena_deploys_a_host_at_the_address_its_configuration_gives() {
+    let Some((project, _)) = fleet_in_project() else {
+        return;
+    };
+    let hosts = evaluate_fleet_with_host(
+        project.path(),
+        r#"{ stackr.fleet.hosts.data.address = "10.0.0.21"; }"#,
+    );
+    assert_eq!(hosts["data"]["failedAssertions"], serde_json::json!([]));
+    assert_eq!(hosts["data"]["deployment"]["targetHost"], "10.0.0.21");
+    assert_eq!(hosts["gate"]["deployment"]["targetHost"], "10.0.0.10");
+    assert_eq!(
+        hosts["data"]["deployment"]["tags"],
+        serde_json::json!(["core", "wallet"])
+    );
+}
+
 /// A fleet host whose firewall is off opens every port to every host: evaluation says so.
 #[test]
 fn a_fleet_host_without_a_firewall_is_warned_about() {
