@@ -6,6 +6,7 @@ use axum::routing::{delete, get};
 use axum::{Json, Router};
 use serde::Deserialize;
 
+use super::store::DeviceStoreError;
 use super::MAX_LIVE_PER_USER;
 use crate::extract::Path;
 use crate::guard::{Authenticated, Guard, GuardRejection, Principal};
@@ -68,6 +69,13 @@ async fn create(
         )
             .into_response();
     }
+    // Before auth is asked for the owner's epoch and the cookie again: both are only of use to
+    // a device session that will be made.
+    match devices.at_limit(&user.user().id).await {
+        Ok(false) => {}
+        Ok(true) => return too_many_device_sessions(),
+        Err(e) => return store_failed(&e, "creating device session failed"),
+    }
     let owner_epoch = match guard.epoch_for_new_device(&user, &headers).await {
         Ok(epoch) => epoch,
         Err(rejection) => return rejection.into_response(),
@@ -77,21 +85,23 @@ async fn create(
         .await
     {
         Ok(Some(created)) => (StatusCode::CREATED, Json(created)).into_response(),
-        Ok(None) => (
-            StatusCode::CONFLICT,
-            Json(serde_json::json!({
-                "message": format!(
-                    "at most {MAX_LIVE_PER_USER} device sessions per user: revoke one first"
-                ),
-                "code": "TOO_MANY_DEVICE_SESSIONS",
-            })),
-        )
-            .into_response(),
-        Err(e) => {
-            tracing::error!(error = %stackr_tls::refusal::log_line(&e), "creating device session failed");
-            GuardRejection::ServiceUnavailable.into_response()
-        }
+        Ok(None) => too_many_device_sessions(),
+        Err(e) => store_failed(&e, "creating device session failed"),
     }
+}
+
+/// The `409` of a user who already holds [`MAX_LIVE_PER_USER`] live device sessions.
+fn too_many_device_sessions() -> Response {
+    (
+        StatusCode::CONFLICT,
+        Json(serde_json::json!({
+            "message": format!(
+                "at most {MAX_LIVE_PER_USER} device sessions per user: revoke one first"
+            ),
+            "code": "TOO_MANY_DEVICE_SESSIONS",
+        })),
+    )
+        .into_response()
 }
 
 async fn list(State(guard): State<Guard>, user: Authenticated) -> Response {
@@ -100,10 +110,7 @@ async fn list(State(guard): State<Guard>, user: Authenticated) -> Response {
     };
     match devices.list(&user.user().id).await {
         Ok(list) => Json(list).into_response(),
-        Err(e) => {
-            tracing::error!(error = %stackr_tls::refusal::log_line(&e), "listing device sessions failed");
-            GuardRejection::ServiceUnavailable.into_response()
-        }
+        Err(e) => store_failed(&e, "listing device sessions failed"),
     }
 }
 
@@ -118,11 +125,14 @@ async fn revoke(State(guard): State<Guard>, who: Principal, Path(id): Path<Strin
             Json(serde_json::json!({"message": "Device session not found", "code": "NOT_FOUND"})),
         )
             .into_response(),
-        Err(e) => {
-            tracing::error!(error = %stackr_tls::refusal::log_line(&e), "revoking device session failed");
-            GuardRejection::ServiceUnavailable.into_response()
-        }
+        Err(e) => store_failed(&e, "revoking device session failed"),
     }
+}
+
+/// The `503` of the service's database failing a device-session operation, logged as `what`.
+fn store_failed(e: &DeviceStoreError, what: &str) -> Response {
+    tracing::error!(error = %stackr_tls::refusal::log_line(e), "{what}");
+    GuardRejection::ServiceUnavailable.into_response()
 }
 
 /// A `400` in the kit's `{message, code}` form.

@@ -132,6 +132,23 @@ impl DeviceSessions {
         }))
     }
 
+    /// Whether `user_id` already holds [`MAX_LIVE_PER_USER`] live device sessions: asked before
+    /// auth is, so that a user at the limit, repeating a creation bound to be refused, costs auth
+    /// nothing. [`DeviceSessions::create`] counts again under the user's lock, which is what holds
+    /// the bound against creations racing each other.
+    pub(crate) async fn at_limit(&self, user_id: &str) -> Result<bool, DeviceStoreError> {
+        let client = self.pool.get().await?;
+        let live: i64 = client
+            .query_one(
+                "SELECT count(*) FROM stackr_device_session \
+                 WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()",
+                &[&user_id],
+            )
+            .await?
+            .get(0);
+        Ok(live >= MAX_LIVE_PER_USER as i64)
+    }
+
     /// The live (not expired, not revoked) device session the token belongs to. Whether its owner
     /// still stands is auth's to say (the guard asks).
     pub async fn verify(&self, token: &str) -> Result<Option<DeviceIdentity>, DeviceStoreError> {

@@ -76,3 +76,42 @@ async fn a_label_with_a_nul_character_is_a_bad_request() {
     let r = create("kiosk").await.unwrap();
     assert_eq!(r.status(), 201, "a plain label still works");
 }
+
+/// A user already at the limit is refused before auth is asked anything more than the guard's
+/// own check of the cookie: the owner's epoch and the fresh cookie check (two calls to auth) are
+/// only of use to a device session that will be created, and any signed-in user can repeat a
+/// refused creation as often as they like.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_at_the_limit_is_refused_without_asking_auth_again() {
+    const GET_SESSION: &str = "/api/auth/get-session";
+    const USER_STATUS: &str = "/api/auth/user-status";
+    let stack = Stack::start(StackOptions::new(Flavor::Flexible)).await;
+    let alice = stack.sign_up("alice").await;
+    for _ in 0..MAX_LIVE_PER_USER {
+        stack.create_device_session(&alice).await;
+    }
+    let calls = || {
+        (
+            stack.proxy.count(GET_SESSION),
+            stack.proxy.count(USER_STATUS),
+        )
+    };
+    let before = calls();
+    let (status, body) = stack
+        .request(
+            reqwest::Method::POST,
+            "/device-sessions",
+            &[
+                ("cookie", alice.cookie.as_str()),
+                ("origin", stack.trusted_origin()),
+            ],
+        )
+        .await;
+    assert_eq!(status, 409, "one more than the limit: {body}");
+    let after = calls();
+    assert_eq!(
+        (after.0 - before.0, after.1 - before.1),
+        (1, 0),
+        "(get-session, user-status) calls for a refused creation: the guard's one check only"
+    );
+}
