@@ -48,12 +48,14 @@ fn shows_nothing(c: char) -> bool {
 }
 
 /// `s` with every character that shows nothing itself yet turns or hides the text around it
-/// written out as `[U+XXXX]`, so that text a user chose cannot read as another user's name or
-/// address on an admin's screen.
+/// written out as `[U+XXXX]`, and so every non-ASCII character of a word whose letters can pass
+/// for Latin ones they are not (see `admin_page::lookalike`), so that text a user chose cannot read
+/// as another user's name or address on an admin's screen.
 pub fn visible(s: &str) -> String {
+    let suspect = super::lookalike::suspect_words(s);
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if shows_nothing(c) {
+    for (at, c) in s.char_indices() {
+        if shows_nothing(c) || (!c.is_ascii() && suspect.iter().any(|word| word.contains(&at))) {
             out.push_str(&format!("[U+{:04X}]", u32::from(c)));
         } else {
             out.push(c);
@@ -193,6 +195,50 @@ mod tests {
             super::visible("Zoë 🏳️‍🌈 می\u{200C}خواهم"),
             "Zoë 🏳️‍🌈 می\u{200C}خواهم"
         );
+    }
+
+    #[test]
+    fn writes_out_letters_of_another_script_that_pass_for_latin() {
+        for (text, shown) in [
+            // A Cyrillic о among Latin letters, in an address or a name.
+            ("r\u{043E}ot@example.com", "r[U+043E]ot@example.com"),
+            ("admin@ex\u{0430}mple.com", "admin@ex[U+0430]mple.com"),
+            ("R\u{043E}ot", "R[U+043E]ot"),
+            // A Latin a among Cyrillic letters.
+            ("\u{0418}\u{0432}a\u{043D}", "[U+0418][U+0432]a[U+043D]"),
+            // Cyrillic letters only, reading as `pay`, in an address or beside a Latin word.
+            (
+                "\u{0440}\u{0430}\u{0443}@example.com",
+                "[U+0440][U+0430][U+0443]@example.com",
+            ),
+            (
+                "\u{0440}\u{0430}\u{0443} Pal",
+                "[U+0440][U+0430][U+0443] Pal",
+            ),
+            // Greek and Latin in one word.
+            ("\u{03BF}k", "[U+03BF]k"),
+        ] {
+            assert_eq!(super::visible(text), shown, "{text}");
+        }
+    }
+
+    #[test]
+    fn leaves_text_in_one_script_as_it_is() {
+        for text in [
+            "Анна Каренина",
+            "Ivan Иванов",
+            "山田 太郎",
+            "Tシャツ",
+            "홍길동",
+            "Zoë Straße-Ångström",
+            "Ιωάννης",
+            // A word that reads as Latin, alone in its own script: an ordinary word there.
+            "\u{0440}\u{0430}\u{0443}",
+            "иван@пример.рф",
+            "ada@example.com",
+        ] {
+            assert_eq!(super::visible(text), text);
+        }
     }
 
     #[test]

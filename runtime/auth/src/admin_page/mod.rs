@@ -21,6 +21,7 @@ mod done;
 mod every_request;
 pub mod html;
 mod login;
+mod lookalike;
 mod user_detail;
 mod users_list;
 
