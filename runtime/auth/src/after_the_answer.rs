@@ -13,11 +13,14 @@
 //! costs more writes), which a client could read off another request's refusal while the bound
 //! is full: a weak signal, bounded by the per-address rate limits and mail budgets. Doing the
 //! work in the request instead would make its answer wait for exactly what the answer must not
-//! wait for.
+//! wait for. Refusals are logged at warn when they start (and once a minute while they go on),
+//! and when the work is taken again: an operator sees a bound too small for the instance's users,
+//! and a flood of refused requests writes no line each.
 
 use std::future::Future;
 use std::sync::Arc;
 
+use stackr_tls::outage::Outage;
 use tokio::sync::Semaphore;
 
 use crate::error::ApiResult;
@@ -28,6 +31,8 @@ const RETRY_AFTER_SECS: u64 = 1;
 pub struct AfterTheAnswer {
     permits: Arc<Semaphore>,
     bound: usize,
+    /// Refusing work, and taking it again, said once each (see the module docs).
+    refusals: Outage,
 }
 
 impl AfterTheAnswer {
@@ -37,6 +42,7 @@ impl AfterTheAnswer {
         AfterTheAnswer {
             permits: Arc::new(Semaphore::new(bound)),
             bound,
+            refusals: Outage::new("the work after answers"),
         }
     }
 
@@ -53,14 +59,13 @@ impl AfterTheAnswer {
         work: impl Future<Output = ApiResult<()>> + Send + 'static,
     ) -> ApiResult<()> {
         let Ok(permit) = Arc::clone(&self.permits).try_acquire_owned() else {
-            // Debug only, as the rate limiter's refusals: a flood would write a line per request.
-            tracing::debug!(
-                bound = self.bound,
-                what,
-                "refused: the work after answers is at its bound"
-            );
+            self.refusals.note(Err(format!(
+                "{what} refused with 429: {} already running, the most at once",
+                self.bound
+            )));
             return Err(crate::rate_limit::too_many_requests(RETRY_AFTER_SECS));
         };
+        self.refusals.note(Ok::<(), String>(()));
         tokio::spawn(async move {
             if let Err(e) = work.await {
                 tracing::warn!(error = ?e, what, "could not finish the work after an answer");

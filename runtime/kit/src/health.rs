@@ -20,7 +20,7 @@ use redis::aio::ConnectionManager;
 use serde_json::json;
 use tokio::sync::watch;
 
-use crate::outage::Outage;
+use stackr_tls::outage::Outage;
 
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 

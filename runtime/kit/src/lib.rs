@@ -34,7 +34,6 @@ mod http;
 mod identity_routes;
 pub mod migrate;
 mod nul_in_url;
-mod outage;
 pub mod peer;
 pub mod provision;
 pub mod redis_conn;

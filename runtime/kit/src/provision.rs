@@ -21,7 +21,7 @@ use std::sync::Mutex;
 use deadpool_postgres::Pool;
 
 use crate::auth::{AuthClient, AuthError, ProvisionOutcome};
-use crate::outage::Outage;
+use stackr_tls::outage::Outage;
 
 /// Above this many remembered users the memory is cleared (and refilled by one cheap query each).
 const REMEMBERED_USERS_CAP: usize = 100_000;

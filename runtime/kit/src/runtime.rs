@@ -181,7 +181,8 @@ impl ServiceRuntime {
 /// The access log's line for a response: a server error at WARN, the rest at INFO, and nothing
 /// more. tower-http's default adds an ERROR line for each 5xx: an outage of auth, answered 503
 /// per request, filled the log with errors that are the service failing closed as designed.
-/// What failed is logged where it failed, when that starts and when it ends (`crate::outage`).
+/// What failed is logged where it failed, when that starts and when it ends
+/// (`stackr_tls::outage`).
 fn log_response<B>(
     response: &axum::http::Response<B>,
     latency: std::time::Duration,

@@ -12,9 +12,12 @@
 //!   client answers it.
 //! - [`server`]: the server side (a certificate and key from secret files), for auth's HTTPS.
 //! - [`refusal`]: tells a refused certificate (final) from a server not up yet (worth a retry).
+//! - [`outage`]: logs a failing dependency (or refused work) when that starts and ends, not at
+//!   every failure; the kit and auth log their failures through it, as through [`refusal`].
 
 mod ca;
 mod error;
+pub mod outage;
 pub mod postgres;
 pub mod postgres_host;
 pub mod postgres_login;

@@ -4,6 +4,7 @@ use crate::common;
 
 use common::*;
 use serde_json::json;
+use stackr_testkit::CapturedLogs;
 
 /// Each change-email request left a task behind its answer, holding a database connection while
 /// it ran: with the database slow (here, the mail budgets locked), a flood of requests piled up
@@ -58,6 +59,53 @@ async fn the_work_after_change_email_answers_is_bounded() {
             r.text
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// An instance refusing change-email work says so at warn, where an operator looks: at debug
+/// only, a bound too small for its users went unseen. Once, not a line per refusal: a flood of
+/// requests past the bound would flood the log too.
+#[tokio::test]
+async fn refusals_at_the_bound_are_logged_once_at_warn() {
+    let server = TestServer::start().await;
+    let mut owner = server.client();
+    owner
+        .sign_up("Cal", "cal@example.com", "password-123")
+        .await;
+    let logs = CapturedLogs::start();
+    let lock = BoundFilled::by(&server, &mut owner).await;
+    for n in 0..10 {
+        let r = ask(&mut owner, &format!("more{n}@example.com")).await;
+        assert_eq!(r.status, 429, "{n}: {}", r.text);
+    }
+    lock.release().await;
+    let alarming = logs.alarming();
+    assert_eq!(alarming.len(), 1, "{alarming:#?}");
+    assert!(alarming[0].contains("change-email"), "{alarming:#?}");
+}
+
+/// The mail budgets locked, and as many of `owner`'s change-email requests waiting on them as
+/// the work after answers may run at once.
+struct BoundFilled {
+    holder: stackr_auth::db::Client,
+}
+
+impl BoundFilled {
+    async fn by(server: &TestServer, owner: &mut Client) -> BoundFilled {
+        let holder = server.state.db().await.unwrap();
+        holder
+            .batch_execute(r#"begin; lock table "mail_budget" in exclusive mode"#)
+            .await
+            .unwrap();
+        for n in 0..server.state.after_the_answer.bound() {
+            let r = ask(owner, &format!("new{n}@example.com")).await;
+            assert_eq!(r.status, 200, "{n}: {}", r.text);
+        }
+        BoundFilled { holder }
+    }
+
+    async fn release(self) {
+        self.holder.batch_execute("rollback").await.unwrap();
     }
 }
 

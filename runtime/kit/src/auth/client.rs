@@ -7,7 +7,7 @@ use url::Url;
 
 use super::{AuthError, OwnerStatus, VerifiedSession};
 use crate::config::Credential;
-use crate::outage::Outage;
+use stackr_tls::outage::Outage;
 use stackr_tls::TrustedCa;
 
 /// How long a base service waits for auth before failing closed. Auth answers get-session in

@@ -6,7 +6,7 @@ use rand::distr::{Alphanumeric, SampleString};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::outage::Outage;
+use stackr_tls::outage::Outage;
 
 pub const DEFAULT_DEVICE_SESSION_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
 

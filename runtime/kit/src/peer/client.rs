@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use stackr_tls::TrustedCa;
 
 use super::{ForwardedCookie, PeerError, PeerUrls};
-use crate::outage::Outage;
+use stackr_tls::outage::Outage;
 
 /// How long a call waits for the connection to another service of the same stack.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);

@@ -1,5 +1,6 @@
-//! A dependency that stops answering (a store, auth) is logged when that starts and when it
-//! ends, not at every failed use: under traffic, a line per request buries everything else.
+//! A dependency that stops answering (a store, auth), or work a process refuses while it is at its
+//! bound, is logged when that starts and when it ends, not at every failed use: under traffic, a
+//! line per request buries everything else. Here for the kit and auth alike.
 //! While it keeps failing, the current reason is said again once a minute: the first failure's
 //! may not be the lasting one (a Redis restarted with a new password first times out the
 //! connection it closed, then refuses the old password at every use).
@@ -12,16 +13,16 @@ use std::time::{Duration, Instant};
 /// fail and succeed by turns (a partial outage: auth's database down while its answers that
 /// need none still come; or a caller picking requests a peer answers with a 500) would
 /// otherwise write a line per use, and log the dependency back between two of its failures.
-const QUIET_BEFORE_BACK: Duration = Duration::from_secs(10);
+pub const QUIET_BEFORE_BACK: Duration = Duration::from_secs(10);
 
 /// How often a dependency that is still failing is said again, with the reason of the moment.
-const SAID_AGAIN_AFTER: Duration = Duration::from_secs(60);
+pub const SAID_AGAIN_AFTER: Duration = Duration::from_secs(60);
 
 /// What is known of one dependency: when it last failed, while it counts as failing (from its
 /// first failure until a success [`QUIET_BEFORE_BACK`] after the last one), and when its failing
 /// was last said.
 #[derive(Debug)]
-pub(crate) struct Outage {
+pub struct Outage {
     what: String,
     state: Mutex<Option<Failing>>,
 }
@@ -33,7 +34,7 @@ struct Failing {
 }
 
 impl Outage {
-    pub(crate) fn new(what: impl Into<String>) -> Self {
+    pub fn new(what: impl Into<String>) -> Self {
         Outage {
             what: what.into(),
             state: Mutex::default(),
@@ -43,17 +44,17 @@ impl Outage {
     /// Notes one use: a WARN line when it fails while the dependency was not failing (and again
     /// [`SAID_AGAIN_AFTER`] the last one while it keeps failing), an INFO line when it succeeds
     /// [`QUIET_BEFORE_BACK`] after the last failure, DEBUG for another failure.
-    pub(crate) fn note(&self, result: Result<(), impl Display>) {
+    pub fn note(&self, result: Result<(), impl Display>) {
         self.note_at(Instant::now(), result);
     }
 
     /// [`Self::note`] of a call's outcome, a failure said with its whole chain of causes.
-    pub(crate) fn note_outcome<T, E: std::error::Error + 'static>(&self, outcome: &Result<T, E>) {
+    pub fn note_outcome<T, E: std::error::Error + 'static>(&self, outcome: &Result<T, E>) {
         self.note(
             outcome
                 .as_ref()
                 .map(|_| ())
-                .map_err(|e| stackr_tls::refusal::log_line(e)),
+                .map_err(|e| crate::refusal::log_line(e)),
         );
     }
 
@@ -94,46 +95,69 @@ impl Outage {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::{Arc, Mutex};
+
     use super::*;
 
     /// A failure that lasts is said when it starts, then once a minute with the reason of the
     /// moment, and the dependency's return once.
     #[test]
     fn a_lasting_failure_is_said_again_each_minute_with_its_reason_then() {
-        let logs = stackr_testkit::CapturedLogs::start();
-        let outage = Outage::new("redis");
-        let start = Instant::now();
-        let at = |secs: u64| start + Duration::from_secs(secs);
-        outage.note_at(at(0), Err("timed out"));
-        outage.note_at(at(30), Err("WRONGPASS"));
-        outage.note_at(at(59), Err("WRONGPASS"));
-        outage.note_at(at(60), Err("WRONGPASS"));
-        outage.note_at(at(90), Err("WRONGPASS"));
-        outage.note_at(at(121), Err("WRONGPASS"));
-        outage.note_at(at(140), Ok::<(), &str>(()));
-        let said: Vec<String> = logs
-            .alarming()
-            .iter()
-            .chain(
-                logs.lines()
-                    .iter()
-                    .filter(|l| l.contains("answering again")),
-            )
-            .map(|l| {
-                l.split_once(": ")
-                    .map_or(l.clone(), |(_, rest)| rest.to_owned())
-            })
-            .collect();
+        let said = said_while(|| {
+            let outage = Outage::new("redis");
+            let start = Instant::now();
+            let at = |secs: u64| start + Duration::from_secs(secs);
+            outage.note_at(at(0), Err("timed out"));
+            outage.note_at(at(30), Err("WRONGPASS"));
+            outage.note_at(at(59), Err("WRONGPASS"));
+            outage.note_at(at(60), Err("WRONGPASS"));
+            outage.note_at(at(90), Err("WRONGPASS"));
+            outage.note_at(at(121), Err("WRONGPASS"));
+            outage.note_at(at(140), Ok::<(), &str>(()));
+        });
         assert_eq!(
             said,
             [
-                "redis failing error=timed out",
-                "redis still failing error=WRONGPASS",
-                "redis still failing error=WRONGPASS",
-                "redis answering again",
-            ],
-            "{:#?}",
-            logs.lines()
+                "WARN redis failing error=timed out",
+                "WARN redis still failing error=WRONGPASS",
+                "WARN redis still failing error=WRONGPASS",
+                "INFO redis answering again",
+            ]
         );
+    }
+
+    /// The lines logged at INFO and above while `f` runs, each as its level and message.
+    fn said_while(f: impl FnOnce()) -> Vec<String> {
+        let out = Arc::new(Mutex::new(Vec::new()));
+        let writer = {
+            let out = out.clone();
+            move || Sink(out.clone())
+        };
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::INFO)
+            .with_ansi(false)
+            .without_time()
+            .with_target(false)
+            .with_writer(writer)
+            .finish();
+        tracing::subscriber::with_default(subscriber, f);
+        let out = out.lock().unwrap();
+        String::from_utf8_lossy(&out)
+            .lines()
+            .map(|l| l.trim().to_owned())
+            .collect()
+    }
+
+    struct Sink(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
     }
 }
