@@ -97,6 +97,10 @@ pub const YOU_CANNOT_REMOVE_YOURSELF: &str = "YOU_CANNOT_REMOVE_YOURSELF";
 pub const CREDENTIALS_CHANGED: &str = "CREDENTIALS_CHANGED";
 /// stackr's own: BetterAuth lets an impersonating admin change how the user signs in.
 pub const NOT_WHILE_IMPERSONATING: &str = "NOT_WHILE_IMPERSONATING";
+/// stackr's own: a change-email confirmation link opened with a callbackURL while the instance
+/// refuses change-email work (BetterAuth's 429s carry no code, and never come back to a link's
+/// callback).
+pub const TOO_MANY_REQUESTS: &str = "TOO_MANY_REQUESTS";
 /// stackr's own: BetterAuth lets the last admin give up the role.
 pub const YOU_CANNOT_TAKE_THE_ROLE_OF_THE_LAST_ADMIN: &str =
     "YOU_CANNOT_TAKE_THE_ROLE_OF_THE_LAST_ADMIN";

@@ -116,12 +116,16 @@ pub async fn send(
 
 fn failure(code: &str, message: &str, status: StatusCode, callback: Option<&str>) -> Response {
     match callback {
-        Some(cb) => {
-            let sep = if cb.contains('?') { '&' } else { '?' };
-            respond::redirect(&format!("{cb}{sep}error={code}"), Vec::new())
-        }
+        Some(cb) => back_with_error(cb, code),
         None => axum::response::IntoResponse::into_response(ApiError::new(status, code, message)),
     }
+}
+
+/// A link opened in a browser that failed: back to its `callback` with the error's `code` in the
+/// query (`?error=INVALID_TOKEN`), as BetterAuth answers.
+fn back_with_error(callback: &str, code: &str) -> Response {
+    let sep = if callback.contains('?') { '&' } else { '?' };
+    respond::redirect(&format!("{callback}{sep}error={code}"), Vec::new())
 }
 
 /// What proving `user`'s address (not verified until now) means beyond the flag, in the
@@ -301,17 +305,22 @@ async fn change_address(
         // credentials made after this answer.
         let binding = super::change_email::binding(state, &tx, &bound.id).await?;
         tx.commit().await?;
-        super::change_email::confirmed(
+        let started = super::change_email::confirmed(
             state,
             bound,
             update_to.to_owned(),
             asked_by.to_owned(),
             callback.map(str::to_owned),
             binding,
-        )?;
-        return Ok(match callback {
-            Some(cb) => respond::redirect(cb, Vec::new()),
-            None => respond::ok_json(json!({"status": true})),
+        );
+        return Ok(match (started, callback) {
+            (Ok(()), Some(cb)) => respond::redirect(cb, Vec::new()),
+            (Ok(()), None) => respond::ok_json(json!({"status": true})),
+            // Refused at the bound, opened in a browser: the app's page can say to try again.
+            (Err(refused), Some(cb)) if refused.status == StatusCode::TOO_MANY_REQUESTS => {
+                back_with_error(cb, error_codes::TOO_MANY_REQUESTS)
+            }
+            (Err(refused), _) => return Err(refused),
         });
     }
     match users::change_email(&tx, &bound.id, email, update_to, &credentials).await? {

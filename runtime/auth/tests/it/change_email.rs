@@ -12,7 +12,7 @@ use common::*;
 use serde_json::json;
 
 /// The path and query of `link` (mailed with the server's base URL).
-fn path_of(link: &str) -> String {
+pub(crate) fn path_of(link: &str) -> String {
     let url = url::Url::parse(link).unwrap();
     format!("{}?{}", url.path(), url.query().unwrap())
 }
@@ -749,7 +749,7 @@ async fn opening_the_confirmation_link_does_not_wait_for_what_an_address_without
 
 /// Val, signed in with a verified address, and the confirmation link mailed there when Val asks
 /// to move the account to `new_email` (with `/settings` to come back to).
-async fn confirmation_link(server: &TestServer, new_email: &str) -> (Client, String) {
+pub(crate) async fn confirmation_link(server: &TestServer, new_email: &str) -> (Client, String) {
     let mut val = server.client();
     val.sign_up("Val", "val@example.com", "password-123").await;
     server.psql(r#"update "user" set "emailVerified" = true where "email" = 'val@example.com'"#);

@@ -1,5 +1,6 @@
 //! The work `change-email` does after its answer is bounded in how much runs at once.
 
+use crate::change_email::{confirmation_link, path_of};
 use crate::common;
 
 use common::*;
@@ -82,6 +83,34 @@ async fn refusals_at_the_bound_are_logged_once_at_warn() {
     let alarming = logs.alarming();
     assert_eq!(alarming.len(), 1, "{alarming:#?}");
     assert!(alarming[0].contains("change-email"), "{alarming:#?}");
+}
+
+/// The confirmation link is opened in a browser: refused at the bound, it goes back to its
+/// callback with the error in the query, as BetterAuth's links do on their other errors, instead
+/// of showing the browser a JSON body. Opened without a callback, it answers the JSON 429.
+#[tokio::test]
+async fn a_confirmation_link_refused_at_the_bound_goes_back_to_its_callback() {
+    let server = TestServer::start().await;
+    let (mut val, confirmation) = confirmation_link(&server, "free@example.com").await;
+    let lock = BoundFilled::by(&server, &mut val).await;
+    let opened = server.client().get(&path_of(&confirmation)).await;
+    let without_callback = server
+        .client()
+        .get(&path_of(&confirmation).replace("&callbackURL=%2Fsettings", ""))
+        .await;
+    lock.release().await;
+    assert_eq!(opened.status, 302, "{}", opened.text);
+    assert_eq!(
+        opened.headers["location"],
+        "/settings?error=TOO_MANY_REQUESTS"
+    );
+    assert_eq!(
+        (without_callback.status, without_callback.json()),
+        (
+            429,
+            json!({"message": "Too many requests. Please try again later."})
+        )
+    );
 }
 
 /// The mail budgets locked, and as many of `owner`'s change-email requests waiting on them as
