@@ -3,7 +3,7 @@
 use crate::common;
 
 use common::owner_status::{
-    credential_epoch, impersonated_by_an_admin, server_with_a_base_service,
+    credential_epoch, impersonated_by_an_admin, owner_and_admin, OwnerAndAdmin,
 };
 use serde_json::json;
 
@@ -13,12 +13,12 @@ use serde_json::json;
 /// epoch moves on. The answer is BetterAuth's.
 #[tokio::test]
 async fn setting_a_users_password_ends_their_sessions() {
-    let server = server_with_a_base_service().await;
-    let mut root = server.admin("Root", "root@example.com").await;
-    let mut owner = server.client();
-    let uid = owner
-        .sign_up_id("Uma", "uma@example.com", "password-123")
-        .await;
+    let OwnerAndAdmin {
+        server,
+        admin: mut root,
+        mut owner,
+        owner_id: uid,
+    } = owner_and_admin().await;
     let mut thief = server.client();
     let r = thief.sign_in("uma@example.com", "password-123").await;
     assert_eq!(r.status, 200, "{}", r.text);

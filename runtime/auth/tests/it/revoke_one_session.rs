@@ -3,7 +3,7 @@
 use crate::common;
 
 use common::owner_status::{
-    credential_epoch, impersonated_by_an_admin, server_with_a_base_service,
+    credential_epoch, impersonated_by_an_admin, owner_and_admin, OwnerAndAdmin,
 };
 use serde_json::json;
 
@@ -14,11 +14,12 @@ use serde_json::json;
 /// `revoke-other-sessions` does. Ending the caller's own session is a sign-out, which does not.
 #[tokio::test]
 async fn revoking_another_session_ends_the_credentials_derived_from_sessions() {
-    let server = server_with_a_base_service().await;
-    let mut owner = server.client();
-    let uid = owner
-        .sign_up_id("Uma", "uma@example.com", "password-123")
-        .await;
+    let OwnerAndAdmin {
+        server,
+        mut owner,
+        owner_id: uid,
+        ..
+    } = owner_and_admin().await;
     let mut thief = server.client();
     let r = thief.sign_in("uma@example.com", "password-123").await;
     assert_eq!(r.status, 200, "{}", r.text);
@@ -57,12 +58,12 @@ async fn revoking_another_session_ends_the_credentials_derived_from_sessions() {
 /// leaves the user's.
 #[tokio::test]
 async fn an_admins_revocation_of_a_session_ends_the_credentials_derived_from_sessions() {
-    let server = server_with_a_base_service().await;
-    let mut root = server.admin("Root", "root@example.com").await;
-    let mut owner = server.client();
-    let uid = owner
-        .sign_up_id("Uma", "uma@example.com", "password-123")
-        .await;
+    let OwnerAndAdmin {
+        server,
+        admin: mut root,
+        mut owner,
+        owner_id: uid,
+    } = owner_and_admin().await;
     let mut impersonation = impersonated_by_an_admin(&server, &uid).await;
     let epoch = credential_epoch(&server, &uid).await;
 

@@ -7,12 +7,37 @@ const SERVICE: &str = "core";
 const CREDENTIAL: &str = "core-credential-0123456789abcdef0123456789abcdef";
 
 /// A server that a base service with a device session may ask `user-status`.
-pub async fn server_with_a_base_service() -> TestServer {
+async fn server_with_a_base_service() -> TestServer {
     TestServer::start_with(Options {
         provision: vec![(SERVICE, CREDENTIAL)],
         ..Options::default()
     })
     .await
+}
+
+/// What the tests of ending a user's sessions start from: a server a base service asks
+/// ([`server_with_a_base_service`]), an admin signed in (Root), and the owner of the sessions
+/// (Uma, password `password-123`) signed up and signed in.
+pub struct OwnerAndAdmin {
+    pub server: TestServer,
+    pub admin: Client,
+    pub owner: Client,
+    pub owner_id: String,
+}
+
+pub async fn owner_and_admin() -> OwnerAndAdmin {
+    let server = server_with_a_base_service().await;
+    let admin = server.admin("Root", "root@example.com").await;
+    let mut owner = server.client();
+    let owner_id = owner
+        .sign_up_id("Uma", "uma@example.com", "password-123")
+        .await;
+    OwnerAndAdmin {
+        server,
+        admin,
+        owner,
+        owner_id,
+    }
 }
 
 /// The credential epoch of `user_id` as the base service reads it: a device session stamped
