@@ -88,3 +88,34 @@ async fn an_admins_revocation_of_a_session_ends_the_credentials_derived_from_ses
     assert_eq!(owner.session().await, json!(null));
     assert!(credential_epoch(&server, &uid).await > epoch);
 }
+
+/// The user's own `revoke-session` of an admin's impersonation of them ends it, as the admin
+/// route does, and ends no more: no device session is made from an impersonation, so the
+/// credential epoch stays, and the user's own session with it.
+#[tokio::test]
+async fn the_users_revocation_of_an_impersonation_of_them_ends_it_alone() {
+    let OwnerAndAdmin {
+        server,
+        mut owner,
+        owner_id: uid,
+        ..
+    } = owner_and_admin().await;
+    let mut impersonation = impersonated_by_an_admin(&server, &uid).await;
+    let impersonating = impersonation.session().await;
+    assert!(
+        impersonating["session"]["impersonatedBy"].is_string(),
+        "{impersonating}"
+    );
+    let epoch = credential_epoch(&server, &uid).await;
+
+    let r = owner
+        .post(
+            "/api/auth/revoke-session",
+            json!({"token": impersonating["session"]["token"]}),
+        )
+        .await;
+    assert_eq!((r.status, r.json()), (200, json!({"status": true})));
+    assert_eq!(impersonation.session().await, json!(null));
+    assert_eq!(credential_epoch(&server, &uid).await, epoch);
+    assert_eq!(owner.session().await["user"]["email"], "uma@example.com");
+}
