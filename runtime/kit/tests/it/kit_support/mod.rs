@@ -18,4 +18,5 @@ pub use service::{credential_of, Stack, StackOptions};
 
 /// A little more than the kit waits without a failure before it logs a failing dependency back
 /// (auth, another service, a store): tests of that line wait this long after the last failure.
-pub const OUTAGE_QUIET: std::time::Duration = std::time::Duration::from_secs(11);
+pub const OUTAGE_QUIET: std::time::Duration =
+    stackr_tls::outage::QUIET_BEFORE_BACK.saturating_add(std::time::Duration::from_secs(1));
