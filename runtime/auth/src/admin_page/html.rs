@@ -223,6 +223,26 @@ mod tests {
     }
 
     #[test]
+    fn writes_out_letters_of_no_alphabet_that_pass_for_latin() {
+        // Mathematical and fullwidth letters and digits belong to no script of their own (Unicode
+        // counts them as Common, as it does `@` and ASCII digits), yet read as Latin ones.
+        for (text, shown) in [
+            (
+                "r\u{1D5C8}\u{1D5C8}t@example.com",
+                "r[U+1D5C8][U+1D5C8]t@example.com",
+            ),
+            ("R\u{1D428}ot", "R[U+1D428]ot"),
+            (
+                "\u{1D42B}\u{1D428}\u{1D428}\u{1D42D}",
+                "[U+1D42B][U+1D428][U+1D428][U+1D42D]",
+            ),
+            ("user\u{FF11}@example.com", "user[U+FF11]@example.com"),
+        ] {
+            assert_eq!(super::visible(text), shown, "{text}");
+        }
+    }
+
+    #[test]
     fn leaves_text_in_one_script_as_it_is() {
         for text in [
             "Анна Каренина",

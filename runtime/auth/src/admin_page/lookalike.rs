@@ -10,7 +10,10 @@
 //!   `аdmin` mixes Cyrillic and Latin, `Tシャツ` is ordinary Japanese; or
 //! - it is all in another script yet every letter of it looks like a Latin one (its UTS #39
 //!   skeleton is ASCII: `рау` reads as `pay`), where it can pass for Latin: beside a Latin word,
-//!   or in an email address. Alone, such a word is an ordinary word of its language.
+//!   or in an email address. Alone, such a word is an ordinary word of its language; or
+//! - it holds a letter or digit of no script that reads as an ASCII one (mathematical `𝗈`,
+//!   fullwidth `１`): Unicode counts these as Common, as it does ASCII digits, so they mix with
+//!   every script, and no language writes its words in them.
 //!
 //! A name or address written wholly in one other script (`Анна Каренина`, `山田太郎`) is not
 //! suspect. Nor are look-alikes within Latin itself (`ɑ` for `a`, the dotless `ı` for `i`): some
@@ -29,7 +32,9 @@ pub(super) fn suspect_words(s: &str) -> Vec<Range<usize>> {
         .into_iter()
         .filter(|w| {
             let word = &s[w.clone()];
-            mixes_scripts(word) || (beside_latin && passes_for_latin(word))
+            mixes_scripts(word)
+                || (beside_latin && passes_for_latin(word))
+                || word.chars().any(is_scriptless_look_alike)
         })
         .collect()
 }
@@ -73,6 +78,15 @@ fn mixes_scripts(word: &str) -> bool {
         }
     }
     !(besides_latin.jpan || besides_latin.kore || besides_latin.hanb)
+}
+
+/// Whether `c` is a letter or digit outside ASCII that has no script of its own and reads as an
+/// ASCII letter or digit (`𝐨` as `o`).
+fn is_scriptless_look_alike(c: char) -> bool {
+    !c.is_ascii()
+        && c.is_alphanumeric()
+        && AugmentedScriptSet::for_char(c).is_all()
+        && skeleton(c.encode_utf8(&mut [0; 4])).all(|c| c.is_ascii_alphanumeric())
 }
 
 /// Whether `word` has a letter and is written in Latin.
