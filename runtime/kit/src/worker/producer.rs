@@ -87,7 +87,8 @@ impl Producer {
     /// `remove_on_complete`, … (BullMQ's job options, same meaning as in Node). A `priority`
     /// above 2 097 151 is refused, as Node's `Queue.add` refuses it, and so is a `job_id` naming
     /// one of the queue's own keys (`wait`, `active`, `marker`, …), which would stop the queue,
-    /// or beginning with `repeat:`, the ids of a job scheduler's iterations: Node accepts both.
+    /// or beginning with `repeat:`, the ids of a job scheduler's iterations, or `de:`, where
+    /// deduplication ids are kept: Node accepts them all.
     ///
     /// ```no_run
     /// # async fn demo(producer: stackr_kit::worker::Producer) -> Result<(), stackr_kit::worker::WorkerError> {

@@ -8,6 +8,8 @@
 //! kind, `stalled` every stalled check. Node's `Queue.add` accepts these ids; a producer whose
 //! callers choose ids (an idempotency key) would let one caller stop the queue for everyone.
 //!
+//! Likewise an id beginning with `de:`, where the queue keeps its deduplication ids' keys.
+//!
 //! A job scheduler's iterations have the ids `repeat:<scheduler id>:<time in ms>`, and a cron
 //! scheduler's times are known in advance. A job added first under a coming iteration's id takes
 //! its place: creating the scheduler then fails ("job ID already exists"), and the job runs at
@@ -43,6 +45,12 @@ const QUEUE_KEYS: [&str; 18] = [
 /// `next_iteration.lua` name them so).
 const ITERATION_ID_PREFIX: &str = "repeat:";
 
+/// How the keys of deduplication ids begin under `<prefix>:<queue>:` (`de:<deduplication id>`, a
+/// string holding the id of the job it keeps out). A job `de:a:b` (three parts, which Node
+/// accepts) would keep its hash at deduplication id `a:b`'s key: adds with that deduplication id
+/// then fail (WRONGTYPE), or, the key there first, the job is taken for one already added.
+const DEDUPLICATION_KEY_PREFIX: &str = "de:";
+
 /// Refuses a custom job id that belongs to the queue itself, reported as bullmq-official reports
 /// the checks of a job id it does make.
 pub(crate) fn check(job_id: Option<&str>) -> Result<(), WorkerError> {
@@ -57,6 +65,29 @@ pub(crate) fn check(job_id: Option<&str>) -> Result<(), WorkerError> {
         Some(id) if id.starts_with(ITERATION_ID_PREFIX) => {
             refused("ids beginning with \"repeat:\" are a job scheduler's")
         }
+        Some(id) if id.starts_with(DEDUPLICATION_KEY_PREFIX) => {
+            refused("ids beginning with \"de:\" name the queue's deduplication keys")
+        }
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check;
+
+    #[test]
+    fn an_id_at_a_deduplication_key_is_refused() {
+        // Deduplication id `a:b` is kept at `<prefix>:<queue>:de:a:b`, where a job with the id
+        // `de:a:b` (three parts, which Node accepts) would keep its hash.
+        let refused = check(Some("de:a:b")).expect_err("de:a:b taken as a job id");
+        assert!(refused.to_string().contains("\"de:a:b\""), "{refused}");
+        for ordinary in ["de", "dear", "made:a:b"] {
+            assert_eq!(
+                check(Some(ordinary)).is_ok(),
+                ordinary != "de",
+                "{ordinary}"
+            );
+        }
     }
 }
