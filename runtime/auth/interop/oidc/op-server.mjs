@@ -1,5 +1,5 @@
 // A real OpenID Connect provider (panva's certified oidc-provider) for stackr-auth's social
-// sign-in tests: one confidential client, four users, the development login and consent forms.
+// sign-in tests: one confidential client, six users, the development login and consent forms.
 //
 // Environment: PORT, CLIENT_ID, CLIENT_SECRET, REDIRECT_URIS (comma list). Prints
 // `listening <port>` when ready.
@@ -26,12 +26,17 @@ const issuer = `http://127.0.0.1:${port}`;
 
 // login -> claims. `mallory` claims an address she has not verified; `padded`'s verified address
 // is carol's with a space before it, which is no address (a provider that lets it be stored and
-// vouches for it has proved some other string).
+// vouches for it has proved some other string). `kelvin`'s begins with the Kelvin sign (U+212A),
+// which the normalisation of stored addresses turns into an ASCII `k`: kim's address, which the
+// provider never vouched for; `cafe`'s is café's with the é decomposed (e + U+0301), a genuine
+// non-ASCII letter that normalisation composes.
 const users = {
   alice: { email: 'alice@example.com', email_verified: true, name: 'Alice Provider' },
   bob: { email: 'bob@example.com', email_verified: true, name: 'Bob Provider' },
   mallory: { email: 'victim@example.com', email_verified: false, name: 'Mallory' },
   padded: { email: ' carol@example.com', email_verified: true, name: 'Padded' },
+  kelvin: { email: '\u212Aim@example.com', email_verified: true, name: 'Kelvin' },
+  cafe: { email: 'cafe\u0301@example.com', email_verified: true, name: 'Cafe' },
 };
 
 async function newKey(kid) {

@@ -28,7 +28,10 @@ impl Profile {
     /// cap; an address or picture over its cap or holding a NUL is left out, since cut it would
     /// name something else. So is an address that is not one as it was sent (`looks_like_email`,
     /// untrimmed): the provider vouched for that very string, and the normalisation stored
-    /// addresses go through would trim `" carol@example.com"` into carol's address. A subject
+    /// addresses go through would trim `" carol@example.com"` into carol's address. Nor is an
+    /// address in which that normalisation turns a character from outside ASCII into ASCII
+    /// (`normalises_into_ascii`: the Kelvin sign into `k`, so `"\u{212A}im@example.com"` would be
+    /// kim's). A subject
     /// holding a NUL cannot be stored (it is the account's `accountId`) nor be changed without
     /// naming another identity: the profile is unusable.
     pub fn within_caps(self) -> anyhow::Result<Profile> {
@@ -38,7 +41,8 @@ impl Profile {
         let whole = |key: &str, value: Option<String>| {
             value.filter(|v| !v.contains('\0') && crate::body::fits(key, v))
         };
-        let email = whole("email", self.email).filter(|e| crate::body::looks_like_email(e));
+        let email = whole("email", self.email)
+            .filter(|e| crate::body::looks_like_email(e) && !normalises_into_ascii(e));
         let cap = crate::body::max_chars("name").unwrap_or(usize::MAX);
         let name = self
             .name
@@ -56,6 +60,20 @@ impl Profile {
             ..self
         })
     }
+}
+
+/// Whether the normalisation stored addresses go through (`users::normalize_email`) turns a
+/// character of `email` from outside ASCII into ASCII (the Kelvin sign into `k`, the Greek
+/// question mark into `;`): the address would then be taken for one its sender never wrote. A
+/// genuine letter outside ASCII stays outside it (`é`, composed or decomposed; fullwidth letters,
+/// which the normalisation, NFC, leaves as they are). Each character is normalised alone:
+/// composing never makes ASCII, so an ASCII character in the result comes from an ASCII one or
+/// from one character's own mapping.
+fn normalises_into_ascii(email: &str) -> bool {
+    email
+        .chars()
+        .filter(|c| !c.is_ascii())
+        .any(|c| crate::db::users::normalize_email(c.encode_utf8(&mut [0; 4])).is_ascii())
 }
 
 pub(super) fn string(map: &Map<String, Value>, key: &str) -> Option<String> {
@@ -224,7 +242,19 @@ pub fn apple_user_name(user: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::apple_user_name;
+    use super::{apple_user_name, normalises_into_ascii};
+
+    #[test]
+    fn only_characters_normalised_into_ascii_disqualify_an_address() {
+        assert!(normalises_into_ascii("\u{212A}im@example.com"));
+        assert!(normalises_into_ascii("kim\u{37E}x@example.com"));
+        assert!(!normalises_into_ascii("Kim@example.com"));
+        assert!(!normalises_into_ascii("caf\u{E9}@example.com"));
+        assert!(!normalises_into_ascii("cafe\u{301}@example.com"));
+        assert!(!normalises_into_ascii("\u{FF2B}im@example.com"));
+        // Lower-cased to `i` and a combining dot: still not an ASCII address.
+        assert!(!normalises_into_ascii("\u{130}m@example.com"));
+    }
 
     #[test]
     fn reads_the_name_apple_sends_once() {

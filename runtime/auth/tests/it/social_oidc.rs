@@ -194,6 +194,43 @@ async fn a_provider_address_that_is_not_one_is_not_trimmed_into_another() {
     assert!(browser.auth.session().await.is_null());
 }
 
+/// The normalisation of stored addresses turns the Kelvin sign (U+212A) into an ASCII `k`: a
+/// provider vouching for `"\u{212A}im@example.com"` vouched for that string, not for kim's
+/// address, which it would otherwise make (or link to). Such an address counts as none.
+#[tokio::test]
+async fn a_provider_address_whose_letter_normalises_into_ascii_is_not_taken_for_another() {
+    let stack = stack().await;
+    let mut browser = new_browser(&stack);
+    let to = app(browser
+        .social(
+            "kelvin",
+            json!({"callbackURL": "/dashboard", "errorCallbackURL": "/oops"}),
+        )
+        .await);
+    assert_eq!(to, "/oops?error=email_not_found");
+    assert_eq!(users(&stack.auth), 0, "no user holds kim's address");
+    assert_eq!(corp_accounts(&stack.auth), 0);
+    assert!(browser.auth.session().await.is_null());
+}
+
+/// A genuine letter outside ASCII, sent decomposed (`e` + U+0301), is an address like any other:
+/// it signs in, stored composed.
+#[tokio::test]
+async fn a_provider_address_with_a_letter_outside_ascii_signs_in() {
+    let stack = stack().await;
+    let mut browser = new_browser(&stack);
+    let to = app(browser
+        .social(
+            "cafe",
+            json!({"callbackURL": "/dashboard", "errorCallbackURL": "/oops"}),
+        )
+        .await);
+    assert_eq!(to, "/dashboard");
+    let session = browser.auth.session().await;
+    assert_eq!(session["user"]["email"], "caf\u{e9}@example.com");
+    assert_eq!(corp_accounts(&stack.auth), 1);
+}
+
 /// Someone can sign up first with another's address (no verification required, the default)
 /// and keep the session it gives. A password chosen before the address was proved may be that
 /// stranger's: the provider identity of the address's owner is not linked to such an account,
