@@ -37,6 +37,9 @@ pub struct Discovered {
     /// Asymmetric ID-token algorithms the provider announces (never `none` or HMAC: the client
     /// secret is not a signing key this service accepts).
     pub algorithms: Vec<Algorithm>,
+    /// The provider announces `authorization_response_iss_parameter_supported` (RFC 9207): it
+    /// names itself in every callback, so one without `iss` is not its own.
+    pub names_itself_in_callbacks: bool,
 }
 
 /// A configured provider with its cached documents.
@@ -109,6 +112,10 @@ fn parse_discovery(
         emails_endpoint: None,
         jwks_uri: Some(endpoint(doc, "jwks_uri")?),
         algorithms,
+        names_itself_in_callbacks: doc
+            .get("authorization_response_iss_parameter_supported")
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false),
     })
 }
 
@@ -133,6 +140,8 @@ fn preset_discovered(preset: Preset, e: &Endpoints) -> Discovered {
         emails_endpoint: e.emails.clone(),
         jwks_uri: e.jwks.clone(),
         algorithms: preset.algorithms(),
+        // A preset's callbacks are checked against `issuers` when they name one, as before.
+        names_itself_in_callbacks: false,
     }
 }
 

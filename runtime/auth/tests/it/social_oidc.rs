@@ -928,16 +928,25 @@ async fn keys_rotated_at_the_provider_are_fetched() {
     assert_eq!(to, "/dashboard");
 }
 
-/// The provider saying no, and a callback naming another issuer (RFC 9207 mix-up): each ends on
-/// the error URL with its code and creates nobody.
+/// The provider saying no, a callback naming another issuer (RFC 9207 mix-up) and one naming
+/// none from a provider that announces it always names itself: each ends on the error URL with
+/// its code and creates nobody.
 #[tokio::test]
 async fn a_refusing_or_mixed_up_callback_ends_on_the_error_url() {
     let stack = stack().await;
     type Alter = fn(&str) -> Vec<(&'static str, String)>;
-    let cases: [(&str, Alter); 2] = [
+    let cases: [(&str, Alter); 3] = [
         ("access_denied", |cb| {
             vec![
                 ("error", "access_denied".into()),
+                ("state", query_param(cb, "state")),
+            ]
+        }),
+        // The provider announces `authorization_response_iss_parameter_supported`: a callback
+        // without `iss` is not its own (RFC 9207 §2.4).
+        ("issuer_missing", |cb| {
+            vec![
+                ("code", query_param(cb, "code")),
                 ("state", query_param(cb, "state")),
             ]
         }),

@@ -244,15 +244,24 @@ async fn verified_identity(
         .discovered()
         .await
         .map_err(|e| ("invalid_code", e))?;
-    // RFC 9207: an `iss` in the callback must be this provider's (mix-up defence).
-    if params
-        .get("iss")
-        .is_some_and(|iss| !discovered.issuers.contains(iss))
-    {
-        return Err((
-            "issuer_mismatch",
-            anyhow::anyhow!("the callback names another issuer"),
-        ));
+    // RFC 9207: an `iss` in the callback must be this provider's (mix-up defence), and one that
+    // announces it names itself must have (§2.4: else the callback may be another's).
+    match params.get("iss") {
+        Some(iss) if !discovered.issuers.contains(iss) => {
+            return Err((
+                "issuer_mismatch",
+                anyhow::anyhow!("the callback names another issuer"),
+            ));
+        }
+        None if discovered.names_itself_in_callbacks => {
+            return Err((
+                "issuer_missing",
+                anyhow::anyhow!(
+                    "the callback names no issuer, though the provider announces it does"
+                ),
+            ));
+        }
+        _ => {}
     }
     let redirect_uri = crate::oauth::redirect_uri(&state.config.base(), &provider.config.id);
     let tokens = exchange::redeem_code(provider, code, &flow.code_verifier, &redirect_uri)
