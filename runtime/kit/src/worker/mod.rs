@@ -80,7 +80,10 @@
 //!   was interrupted after its side effect but before it was marked completed.
 //! - **Graceful shutdown**: on SIGTERM/ctrl-c no new job is fetched; in-flight jobs get
 //!   `WORKER_SHUTDOWN_GRACE_MS` to finish; those still running are then handed back to the queue
-//!   (moved to the front of wait, no attempt counted) and their handler futures are dropped,
+//!   (moved to the front of wait, no attempt counted, but counted as a stall, as Node shows a job
+//!   its worker was killed during: handed back more than `WORKER_MAX_STALLED_COUNT` times, a job
+//!   fails with "job stalled more than allowable limit" instead of returning at every restart,
+//!   `hand_back_stall.rs`) and their handler futures are dropped,
 //!   except a job in [`Job::blocking`] work, which cannot be stopped: it is left to finish and
 //!   complete here. Work a handler started with a bare `tokio::task::spawn_blocking` goes on
 //!   after its job is handed back, while another worker runs the job. With Redis gone, the
@@ -274,6 +277,7 @@ mod error;
 mod eviction_policy;
 mod failure_fields;
 mod first_stalled_check;
+mod hand_back_stall;
 mod handlers;
 mod job;
 mod job_log;

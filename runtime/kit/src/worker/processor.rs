@@ -15,6 +15,7 @@ use super::active_locks::{ActiveLocks, Fence};
 use super::catch_panic::CatchPanic;
 use super::error::JobError;
 use super::failure_fields::{self, FailedAttempt};
+use super::hand_back_stall;
 use super::handlers::Handlers;
 use super::job::{InBlockingWork, Job};
 use super::late_start;
@@ -39,6 +40,8 @@ pub(crate) struct ProcessorContext {
     /// Where the lock renewal thread finds the jobs in flight.
     pub locks: ActiveLocks,
     pub lock_duration: Duration,
+    /// How many stalls, hand-backs at shutdown among them, a job may have before it fails.
+    pub max_stalled_count: u32,
 }
 
 pub(crate) fn build(ctx: ProcessorContext) -> ProcessorFn {
@@ -167,9 +170,10 @@ async fn process(
             let mut running = CatchPanic::new(handler);
             let mut hand_back = ctx.hand_back.clone();
             let mut left_to_finish = None;
+            // `None` once the handler is stopped for the hand-back.
             let caught = loop {
                 tokio::select! {
-                    caught = &mut running => break caught,
+                    caught = &mut running => break Some(caught),
                     _ = hand_back.wait_for(|give_back| *give_back), if left_to_finish.is_none() => {
                         if blocking.any() {
                             // Handed back, the job would run elsewhere while this work goes on.
@@ -177,19 +181,23 @@ async fn process(
                             left_to_finish = Some(Finishing::count(&ctx.finishing));
                             continue;
                         }
-                        // bullmq-official answers a processor's RateLimited error by moving the
-                        // job from active back to wait (moveJobFromActiveToWait, RPUSH: it runs
-                        // next), without counting an attempt. That is exactly "return the job".
                         // Dropping `running` drops the handler's future: it stops at its current
                         // await.
                         info!(job_id, job_name, "shutdown grace period over: handing the job back to the queue");
                         if let Err(panic) = running.stop() {
                             warn!(job_id, job_name, panic = ?panic, "the handler panicked as it was stopped");
                         }
-                        ctx.handed_back.store(true, Ordering::Release);
-                        return Err(bullmq::Error::RateLimited { delay_ms: 0 });
+                        break None;
                     }
                 }
+            };
+            let Some(caught) = caught else {
+                count_hand_back(ctx, &job_id, &job_name, &token).await;
+                ctx.handed_back.store(true, Ordering::Release);
+                // bullmq-official answers a processor's RateLimited error by moving the job from
+                // active back to wait (moveJobFromActiveToWait, RPUSH: it runs next), without
+                // counting an attempt. That is exactly "return the job".
+                return Err(bullmq::Error::RateLimited { delay_ms: 0 });
             };
             caught.unwrap_or_else(|panic| {
                 Err(JobError::retryable(format!(
@@ -228,6 +236,33 @@ async fn process(
                 warn!(job_id, error = %redis_err, "could not record failedReason/stacktrace");
             }
             Err(to_bullmq_error(err, attempts_left))
+        }
+    }
+}
+
+/// Counts a job handed back at shutdown as the stall Node's worker would show, so a job that
+/// never ends fails instead of coming back at every shutdown (`hand_back_stall.rs`). Not
+/// retried while Redis is away: the shutdown's time is limited, and a job whose hand-back then
+/// fails too is left to the stalled check, which counts it itself.
+async fn count_hand_back(ctx: &ProcessorContext, job_id: &str, job_name: &str, token: &str) {
+    let counted = hand_back_stall::count(
+        &mut ctx.conn.clone(),
+        &ctx.key_prefix,
+        job_id,
+        token,
+        ctx.max_stalled_count,
+    )
+    .await;
+    match counted {
+        Ok(Some(stalled)) if stalled > u64::from(ctx.max_stalled_count) => warn!(
+            job_id,
+            job_name,
+            stalled,
+            "job handed back more often than the stalled limit allows: the next fetch fails it"
+        ),
+        Ok(_) => {}
+        Err(redis_err) => {
+            warn!(job_id, job_name, error = %redis_err, "could not count the hand-back as a stall");
         }
     }
 }

@@ -80,6 +80,7 @@ pub(crate) async fn start(
         finishing: finishing.clone(),
         locks: locks.clone(),
         lock_duration: config.lock_duration,
+        max_stalled_count: config.max_stalled_count,
     });
 
     // Before fetching, as Node's worker does: a dead worker's jobs go back to wait first.

@@ -482,3 +482,114 @@ async fn a_worker_waiting_for_its_redis_at_start_up_stops_at_once() {
     );
     assert!(stopped.is_ok(), "{stopped:?}");
 }
+
+/// A job whose handler never returns is handed back at every shutdown. Each hand-back counts as
+/// a stall, as Node's worker shows it (its `close()` waits, the service manager kills it, the
+/// stalled check counts the job): past `maxStalledCount` the job fails with BullMQ's reason
+/// instead of coming back at every deploy for ever. Handed back once, it runs again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_handed_back_at_every_shutdown_fails_past_the_stalled_limit() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::Arc;
+
+    let redis = TempRedis::start();
+    let queue = queue_config(&redis.url(), "core");
+    let mut conn = redis_conn(&redis.url()).await;
+    let id = Producer::new(queue.clone())
+        .add("hang", json!({}))
+        .await
+        .unwrap();
+    let runs = Arc::new(AtomicU32::new(0));
+    let hanging = || {
+        let runs = runs.clone();
+        Handlers::new().on("hang", move |_job: Job| {
+            runs.fetch_add(1, Ordering::SeqCst);
+            std::future::pending::<Result<Value, JobError>>()
+        })
+    };
+    let mut config = fast_worker_config(queue.clone(), 1);
+    config.shutdown_grace = Duration::from_millis(100);
+    let max_stalled = config.max_stalled_count;
+
+    // Each run up to the limit is handed back, and counted.
+    for run in 1..=max_stalled + 1 {
+        let running = worker::start(config.clone(), hanging()).await.unwrap();
+        let started = runs.clone();
+        eventually(Duration::from_secs(30), "the handler starts", || {
+            let seen = started.load(Ordering::SeqCst);
+            async move { at_least(seen as usize, run as usize, "runs") }
+        })
+        .await;
+        let report = running.shutdown().await.unwrap();
+        assert!(report.handed_back, "{report:?}");
+        let stalled: Option<u32> = conn.hget(format!("bull:core:{id}"), "stc").await.unwrap();
+        assert_eq!(stalled, Some(run), "each hand-back is counted as a stall");
+        let seen = node_inspect(&queue, std::slice::from_ref(&id));
+        assert_eq!(seen["jobs"][0]["state"], "waiting", "{seen:#}");
+        assert_eq!(seen["jobs"][0]["attemptsMade"], 0, "{seen:#}");
+    }
+
+    // The next worker fails it without running it.
+    let running = worker::start(config.clone(), hanging()).await.unwrap();
+    let jobs = node_wait_finished(&queue, std::slice::from_ref(&id), Duration::from_secs(30));
+    running.shutdown().await.unwrap();
+    assert_eq!(jobs[0]["state"], "failed", "{:#}", jobs[0]);
+    assert_eq!(
+        jobs[0]["failedReason"], "job stalled more than allowable limit",
+        "{:#}",
+        jobs[0]
+    );
+    assert_eq!(runs.load(Ordering::SeqCst), max_stalled + 1);
+}
+
+/// A job handed back once (a deploy during a long job) runs again and completes; its one
+/// hand-back is counted as the stall Node's worker would show.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_handed_back_once_runs_again_and_completes() {
+    let redis = TempRedis::start();
+    let queue = queue_config(&redis.url(), "core");
+    let mut conn = redis_conn(&redis.url()).await;
+    let id = Producer::new(queue.clone())
+        .add("long", json!({}))
+        .await
+        .unwrap();
+    let started = std::sync::Arc::new(tokio::sync::Notify::new());
+    let first = {
+        let started = started.clone();
+        Handlers::new().on("long", move |_job: Job| {
+            started.notify_one();
+            std::future::pending::<Result<Value, JobError>>()
+        })
+    };
+    let mut config = fast_worker_config(queue.clone(), 1);
+    config.shutdown_grace = Duration::from_millis(100);
+    let running = worker::start(config.clone(), first).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(30), started.notified())
+        .await
+        .expect("the handler starts");
+    assert!(running.shutdown().await.unwrap().handed_back);
+    let stalled: Option<u32> = conn.hget(format!("bull:core:{id}"), "stc").await.unwrap();
+    assert_eq!(stalled, Some(1), "the hand-back is counted as a stall");
+    // Node's QueueEvents hear of it as of a stall.
+    let events: redis::streams::StreamRangeReply =
+        conn.xrange_all("bull:core:events").await.unwrap();
+    let stalled_events = events
+        .ids
+        .iter()
+        .filter(|entry| {
+            entry.get::<String>("event").as_deref() == Some("stalled")
+                && entry.get::<String>("jobId").as_deref() == Some(id.as_str())
+        })
+        .count();
+    assert_eq!(stalled_events, 1, "{events:?}");
+
+    let second = Handlers::new().on("long", |_job: Job| async move {
+        Ok::<_, JobError>(json!({ "second_run": true }))
+    });
+    let running = worker::start(config, second).await.unwrap();
+    let jobs = node_wait_finished(&queue, std::slice::from_ref(&id), Duration::from_secs(30));
+    running.shutdown().await.unwrap();
+    assert_eq!(jobs[0]["state"], "completed", "{:#}", jobs[0]);
+    assert_eq!(jobs[0]["attemptsMade"], 1, "{:#}", jobs[0]);
+    assert_eq!(jobs[0]["returnvalue"]["second_run"], true, "{:#}", jobs[0]);
+}
