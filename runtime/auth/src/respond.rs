@@ -37,6 +37,20 @@ pub fn redirect(location: &str, cookies: Vec<String>) -> Response {
     res
 }
 
+/// `url` with `query` (already encoded: `error=INVALID_TOKEN`) added to its query, before any
+/// fragment: after it, the app's page would never see the parameter in its query.
+pub fn with_query(url: &str, query: &str) -> String {
+    let (head, fragment) = match url.split_once('#') {
+        Some((head, fragment)) => (head, Some(fragment)),
+        None => (url, None),
+    };
+    let sep = if head.contains('?') { '&' } else { '?' };
+    match fragment {
+        Some(fragment) => format!("{head}{sep}{query}#{fragment}"),
+        None => format!("{head}{sep}{query}"),
+    }
+}
+
 /// `location` as a `Location` header may hold it: ASCII, with letters outside it percent-encoded
 /// as UTF-8 (and a host outside it in its punycode form), as a browser writes such a URL. Raw
 /// UTF-8 in a header is read as Latin-1 by some clients and refused by others.

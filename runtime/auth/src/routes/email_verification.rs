@@ -124,8 +124,10 @@ fn failure(code: &str, message: &str, status: StatusCode, callback: Option<&str>
 /// A link opened in a browser that failed: back to its `callback` with the error's `code` in the
 /// query (`?error=INVALID_TOKEN`), as BetterAuth answers.
 fn back_with_error(callback: &str, code: &str) -> Response {
-    let sep = if callback.contains('?') { '&' } else { '?' };
-    respond::redirect(&format!("{callback}{sep}error={code}"), Vec::new())
+    respond::redirect(
+        &respond::with_query(callback, &format!("error={code}")),
+        Vec::new(),
+    )
 }
 
 /// What proving `user`'s address (not verified until now) means beyond the flag, in the

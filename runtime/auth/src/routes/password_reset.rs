@@ -136,16 +136,16 @@ pub async fn link(
     } else {
         callback.clone()
     };
-    let sep = if callback.contains('?') { '&' } else { '?' };
     let client = state.db().await?;
     let valid = verification::peek(&client, &identifier(&token))
         .await?
         .is_some();
-    let location = if valid {
-        format!("{callback}{sep}token={}", encode_uri_component(&token))
+    let query = if valid {
+        format!("token={}", encode_uri_component(&token))
     } else {
-        format!("{callback}{sep}error=INVALID_TOKEN")
+        "error=INVALID_TOKEN".to_owned()
     };
+    let location = respond::with_query(&callback, &query);
     Ok(respond::redirect(&location, Vec::new()))
 }
 

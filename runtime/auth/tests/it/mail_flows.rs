@@ -508,3 +508,44 @@ async fn a_callback_outside_ascii_is_sent_percent_encoded() {
         "http://localhost:3000/bienvenue/%C3%A9?%C3%A0=%C3%BC"
     );
 }
+
+/// A callback URL with a fragment (`/reset#top`, a single-page app's route) gets the link's
+/// `token` or `error` in its query, before the fragment: after it, the page's query lacks it (and
+/// the browser never sends a fragment to the app's server).
+#[tokio::test]
+async fn a_link_puts_its_answer_before_the_callbacks_fragment() {
+    let server = TestServer::start().await;
+    let mut anon = server.client();
+    let r = anon
+        .get("/api/auth/reset-password/bogus?callbackURL=http%3A%2F%2Flocalhost%3A3000%2Freset%23top")
+        .await;
+    assert_eq!(
+        r.headers["location"],
+        "http://localhost:3000/reset?error=INVALID_TOKEN#top"
+    );
+    let r = anon
+        .get("/api/auth/verify-email?token=bogus&callbackURL=http%3A%2F%2Flocalhost%3A3000%2Fwelcome%3Fx%3D1%23top")
+        .await;
+    assert_eq!(
+        r.headers["location"],
+        "http://localhost:3000/welcome?x=1&error=INVALID_TOKEN#top"
+    );
+
+    let mut c = server.client();
+    c.sign_up("Lea", "lea@example.com", "old-password-1").await;
+    let r = anon
+        .post(
+            "/api/auth/request-password-reset",
+            json!({"email": "lea@example.com", "redirectTo": "http://localhost:3000/reset#top"}),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let link = server.wait_for_link("lea@example.com", 1).await;
+    let r = anon.get(&path_and_query(&link)).await;
+    let location = r.headers["location"].to_str().unwrap();
+    let token = location
+        .strip_prefix("http://localhost:3000/reset?token=")
+        .and_then(|rest| rest.strip_suffix("#top"))
+        .expect(location);
+    assert_eq!(token.len(), 24, "{location}");
+}

@@ -50,17 +50,7 @@ fn with_error(url: &str, error: &str, description: Option<&str>) -> String {
     if let Some(d) = description {
         q.append_pair("error_description", d);
     }
-    let (head, fragment) = match url.split_once('#') {
-        Some((h, f)) => (h, Some(f)),
-        None => (url, None),
-    };
-    let sep = if head.contains('?') { '&' } else { '?' };
-    let mut out = format!("{head}{sep}{}", q.finish());
-    if let Some(f) = fragment {
-        out.push('#');
-        out.push_str(f);
-    }
-    out
+    respond::with_query(url, &q.finish())
 }
 
 fn default_error_url(state: &AppState) -> String {
