@@ -58,6 +58,26 @@ pub enum DeviceStoreError {
 /// every listing of it, without end. Ample for the devices a person has.
 pub const MAX_LIVE_PER_USER: usize = 50;
 
+/// What makes a device session live (neither revoked nor expired), for every query that reads
+/// live ones alone; a macro so that the queries stay `&'static str`.
+macro_rules! live {
+    () => {
+        "revoked_at IS NULL AND expires_at > now()"
+    };
+}
+
+/// How many live device sessions `user_id` holds.
+async fn live_count(
+    client: &impl deadpool_postgres::GenericClient,
+    user_id: &str,
+) -> Result<i64, DeviceStoreError> {
+    let query = concat!(
+        "SELECT count(*) FROM stackr_device_session WHERE user_id = $1 AND ",
+        live!()
+    );
+    Ok(client.query_one(query, &[&user_id]).await?.get(0))
+}
+
 pub struct DeviceSessions {
     pool: Pool,
     ttl: Duration,
@@ -104,18 +124,15 @@ impl DeviceSessions {
         )
         .await?;
         tx.execute(
-            "DELETE FROM stackr_device_session WHERE user_id = $1 AND (revoked_at IS NOT NULL OR expires_at <= now())",
+            concat!(
+                "DELETE FROM stackr_device_session WHERE user_id = $1 AND NOT (",
+                live!(),
+                ")"
+            ),
             &[&user_id],
         )
         .await?;
-        let live: i64 = tx
-            .query_one(
-                "SELECT count(*) FROM stackr_device_session WHERE user_id = $1",
-                &[&user_id],
-            )
-            .await?
-            .get(0);
-        if live >= MAX_LIVE_PER_USER as i64 {
+        if live_count(&tx, user_id).await? >= MAX_LIVE_PER_USER as i64 {
             return Ok(None);
         }
         tx.execute(
@@ -138,15 +155,7 @@ impl DeviceSessions {
     /// the bound against creations racing each other.
     pub(crate) async fn at_limit(&self, user_id: &str) -> Result<bool, DeviceStoreError> {
         let client = self.pool.get().await?;
-        let live: i64 = client
-            .query_one(
-                "SELECT count(*) FROM stackr_device_session \
-                 WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()",
-                &[&user_id],
-            )
-            .await?
-            .get(0);
-        Ok(live >= MAX_LIVE_PER_USER as i64)
+        Ok(live_count(&client, user_id).await? >= MAX_LIVE_PER_USER as i64)
     }
 
     /// The live (not expired, not revoked) device session the token belongs to. Whether its owner
@@ -164,9 +173,12 @@ impl DeviceSessions {
         let client = self.pool.get().await?;
         let Some(row) = client
             .query_opt(
-                "SELECT id, user_id, label, owner_epoch, last_used_at IS NULL OR last_used_at < now() - interval '1 minute' \
-                 FROM stackr_device_session \
-                 WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > now()",
+                concat!(
+                    "SELECT id, user_id, label, owner_epoch, \
+                     last_used_at IS NULL OR last_used_at < now() - interval '1 minute' \
+                     FROM stackr_device_session WHERE token_hash = $1 AND ",
+                    live!()
+                ),
                 &[&token_hash(token)],
             )
             .await?
@@ -195,8 +207,12 @@ impl DeviceSessions {
         let client = self.pool.get().await?;
         let rows = client
             .query(
-                "SELECT id, label, created_at, expires_at, last_used_at FROM stackr_device_session \
-                 WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now() ORDER BY created_at",
+                concat!(
+                    "SELECT id, label, created_at, expires_at, last_used_at FROM stackr_device_session \
+                     WHERE user_id = $1 AND ",
+                    live!(),
+                    " ORDER BY created_at"
+                ),
                 &[&user_id],
             )
             .await?;
