@@ -2,7 +2,8 @@
 //! by `RUST_LOG` (default `info`), to stderr (process-compose and journald capture it), one JSON
 //! object per line with `LOG_FORMAT=json` (for log shippers), in colour only for a human at a
 //! terminal who has not set `NO_COLOR`. Each event is one line: a line break inside one (a value
-//! a library logs as it came, such as a job id its adder chose) is written `\n`.
+//! a library logs as it came, such as a job id its adder chose) is written `\n`, and its other
+//! control characters as escapes (`\x1b`).
 
 use std::io::Write;
 
@@ -21,7 +22,7 @@ pub fn init() {
         && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(OneLinePerEvent(std::io::stderr))
+        .with_writer(OneLinePerEvent(std::io::stderr, colour))
         .with_ansi(colour);
     let _ = if std::env::var(crate::env::LOG_FORMAT).as_deref() == Ok("json") {
         builder.json().try_init()
@@ -30,21 +31,32 @@ pub fn init() {
     };
 }
 
-/// Writes each event on one line. The plain-text format writes a field's `Display` as it is
-/// (`job_id = %id`, which libraries such as bullmq-official use), and a line break in a value
-/// someone else chose would start a line of the log that no event wrote. The formatter hands
-/// over each event whole, ending in its one line break, in a single write.
-struct OneLinePerEvent<M>(M);
+/// Writes each event on one line, with no control character of a value in it. The plain-text
+/// format writes a field's `Display` as it is (`job_id = %id`, which libraries such as
+/// bullmq-official use): a line break in a value someone else chose would start a line of the log
+/// that no event wrote, an escape sequence would act on the terminal showing the log. The
+/// formatter hands over each event whole, ending in its one line break, in a single write.
+struct OneLinePerEvent<M>(M, bool);
 
 impl<'a, M: MakeWriter<'a>> MakeWriter<'a> for OneLinePerEvent<M> {
     type Writer = EscapedBreaks<M::Writer>;
 
     fn make_writer(&'a self) -> Self::Writer {
-        EscapedBreaks(self.0.make_writer())
+        EscapedBreaks(self.0.make_writer(), self.1)
     }
 }
 
-struct EscapedBreaks<W>(W);
+/// The writer, and whether the log is in colour.
+struct EscapedBreaks<W>(W, bool);
+
+/// Whether `c`, inside an event, is written out as an escape: every control character (a line
+/// break; an escape sequence, which would move a terminal's cursor or clear its screen; a NEL)
+/// and the Unicode line and paragraph separators, which some log viewers break lines at. A tab
+/// stays, and so does ESC in colour, where the formatter writes its own sequences.
+fn written_out(c: char, colour: bool) -> bool {
+    (c.is_control() && c != '\t' && !(colour && c == '\x1b'))
+        || matches!(c, '\u{2028}' | '\u{2029}')
+}
 
 impl<W: Write> Write for EscapedBreaks<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -52,20 +64,40 @@ impl<W: Write> Write for EscapedBreaks<W> {
             Some(event) => (event, &b"\n"[..]),
             None => (buf, &b""[..]),
         };
-        if !event.iter().any(|b| matches!(b, b'\n' | b'\r')) {
-            self.0.write_all(buf)?;
-            return Ok(buf.len());
-        }
-        let mut line = Vec::with_capacity(buf.len() + 16);
-        for &byte in event {
-            match byte {
-                b'\n' => line.extend_from_slice(b"\\n"),
-                b'\r' => line.extend_from_slice(b"\\r"),
-                _ => line.push(byte),
+        let colour = self.1;
+        let line = match std::str::from_utf8(event) {
+            Ok(text) if text.chars().any(|c| written_out(c, colour)) => {
+                let mut line = String::with_capacity(text.len() + 16);
+                for c in text.chars() {
+                    match c {
+                        '\n' => line.push_str("\\n"),
+                        '\r' => line.push_str("\\r"),
+                        c if written_out(c, colour) && c.is_ascii() => {
+                            line.push_str(&format!("\\x{:02x}", u32::from(c)));
+                        }
+                        c if written_out(c, colour) => {
+                            line.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+                        }
+                        c => line.push(c),
+                    }
+                }
+                line.into_bytes()
             }
-        }
-        line.extend_from_slice(end);
-        self.0.write_all(&line)?;
+            Ok(_) => {
+                self.0.write_all(buf)?;
+                return Ok(buf.len());
+            }
+            // The formatter writes text; were it ever not, its line breaks still are escaped.
+            Err(_) => event
+                .iter()
+                .flat_map(|&byte| match byte {
+                    b'\n' => b"\\n".to_vec(),
+                    b'\r' => b"\\r".to_vec(),
+                    byte => vec![byte],
+                })
+                .collect(),
+        };
+        self.0.write_all(&[&line[..], end].concat())?;
         Ok(buf.len())
     }
 
@@ -122,7 +154,7 @@ mod tests {
         let out = Arc::new(Mutex::new(Vec::<u8>::new()));
         let writer = {
             let out = out.clone();
-            super::OneLinePerEvent(move || Sink(out.clone()))
+            super::OneLinePerEvent(move || Sink(out.clone()), false)
         };
         let subscriber = tracing_subscriber::fmt()
             .with_ansi(false)
@@ -141,6 +173,45 @@ mod tests {
             "{out}"
         );
         assert!(out.ends_with("next\n"), "{out}");
+    }
+
+    /// What a subscriber writes through `OneLinePerEvent` for an error whose field holds `value`.
+    fn one_event(value: &str, colour: bool) -> String {
+        let out = Arc::new(Mutex::new(Vec::<u8>::new()));
+        let writer = {
+            let out = out.clone();
+            super::OneLinePerEvent(move || Sink(out.clone()), colour)
+        };
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(colour)
+            .with_writer(writer)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::error!(job_id = %value, "failed to move job");
+        });
+        let out = out.lock().unwrap().clone();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_value_writes_no_control_character_into_the_log() {
+        let value = "x\x1b[2Jy\x0bz\u{2028}w\u{85}v\x7f";
+        let out = one_event(value, false);
+        assert!(
+            out.contains("job_id=x\\x1b[2Jy\\x0bz\\u{2028}w\\u{85}v\\x7f"),
+            "{out:?}"
+        );
+        let body = out.strip_suffix('\n').expect(&out);
+        assert!(
+            !body
+                .chars()
+                .any(|c| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')),
+            "{out:?}"
+        );
+        // In colour, the formatter's own escape sequences stay; a value's other controls do not.
+        let out = one_event("y\x0bz", true);
+        assert!(out.contains('\x1b'), "{out:?}");
+        assert!(out.contains("y\\x0bz"), "{out:?}");
     }
 
     #[test]
