@@ -61,43 +61,28 @@ fn written_out(c: char, colour: bool) -> bool {
 impl<W: Write> Write for EscapedBreaks<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let (event, end) = match buf.strip_suffix(b"\n") {
-            Some(event) => (event, &b"\n"[..]),
-            None => (buf, &b""[..]),
+            Some(event) => (event, "\n"),
+            None => (buf, ""),
         };
         let colour = self.1;
-        let line = match std::str::from_utf8(event) {
-            Ok(text) if text.chars().any(|c| written_out(c, colour)) => {
-                let mut line = String::with_capacity(text.len() + 16);
-                for c in text.chars() {
-                    match c {
-                        '\n' => line.push_str("\\n"),
-                        '\r' => line.push_str("\\r"),
-                        c if written_out(c, colour) && c.is_ascii() => {
-                            line.push_str(&format!("\\x{:02x}", u32::from(c)));
-                        }
-                        c if written_out(c, colour) => {
-                            line.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
-                        }
-                        c => line.push(c),
-                    }
-                }
-                line.into_bytes()
+        // The formatter writes text (from a `String`): a lossy reading changes nothing of it.
+        let text = String::from_utf8_lossy(event);
+        if !text.chars().any(|c| written_out(c, colour)) {
+            self.0.write_all(buf)?;
+            return Ok(buf.len());
+        }
+        let mut line = String::with_capacity(text.len() + 16);
+        for c in text.chars() {
+            match c {
+                c if !written_out(c, colour) => line.push(c),
+                '\n' => line.push_str("\\n"),
+                '\r' => line.push_str("\\r"),
+                c if c.is_ascii() => line.push_str(&format!("\\x{:02x}", u32::from(c))),
+                c => line.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
             }
-            Ok(_) => {
-                self.0.write_all(buf)?;
-                return Ok(buf.len());
-            }
-            // The formatter writes text; were it ever not, its line breaks still are escaped.
-            Err(_) => event
-                .iter()
-                .flat_map(|&byte| match byte {
-                    b'\n' => b"\\n".to_vec(),
-                    b'\r' => b"\\r".to_vec(),
-                    byte => vec![byte],
-                })
-                .collect(),
-        };
-        self.0.write_all(&[&line[..], end].concat())?;
+        }
+        line.push_str(end);
+        self.0.write_all(line.as_bytes())?;
         Ok(buf.len())
     }
 
